@@ -1,0 +1,91 @@
+/**
+ * The one domain error type (after Boulder's berrors): every layer below the API throws
+ * CertmintError with a kind; src/api/errors.ts maps kinds to gRPC status codes in one place.
+ * Anything that is not a CertmintError reaches the client as INTERNAL with no details.
+ *
+ * Messages must be safe to show a caller: never key material, tokens or stack traces.
+ */
+
+/** What went wrong, independent of transport. Exhaustively mapped to gRPC codes. */
+export type ErrorKind =
+  | "invalid_argument" // the request itself is malformed or breaks a rule
+  | "failed_precondition" // the request is fine but the system state refuses it
+  | "not_found"
+  | "already_exists"
+  | "aborted" // optimistic concurrency: a stale version or etag
+  | "permission_denied"
+  | "unauthenticated"
+  | "resource_exhausted"
+  | "unimplemented"
+  | "internal";
+
+/** One broken rule on one request field (google.rpc.BadRequest.FieldViolation). */
+export interface FieldViolation {
+  /** The request field, in proto field-path form, e.g. "attributes.dns_names[1]". */
+  field: string;
+  /** What rule it broke, in words a user can act on. */
+  description: string;
+  /** Stable machine-readable reason, e.g. "SAN_DENIED". */
+  reason?: string;
+}
+
+/** One unmet precondition (google.rpc.PreconditionFailure.Violation). */
+export interface PreconditionViolation {
+  /** Kind of precondition, e.g. "CA_STATUS". */
+  type: string;
+  /** The resource it is about, e.g. "certificate_authorities/root-ca". */
+  subject: string;
+  description: string;
+}
+
+export interface CertmintErrorOptions {
+  /** Field violations for invalid_argument (BadRequest). */
+  violations?: FieldViolation[];
+  /** Precondition violations for failed_precondition (PreconditionFailure). */
+  preconditions?: PreconditionViolation[];
+  /** Extra ErrorInfo metadata (string values only; never secrets). */
+  metadata?: Record<string, string>;
+  /** Seconds after which a retry may succeed (resource_exhausted -> RetryInfo). */
+  retryAfterSeconds?: number;
+  cause?: unknown;
+}
+
+export class CertmintError extends Error {
+  override readonly name = "CertmintError";
+  readonly violations: FieldViolation[];
+  readonly preconditions: PreconditionViolation[];
+  readonly metadata: Record<string, string>;
+  readonly retryAfterSeconds?: number;
+
+  /**
+   * @param kind   what went wrong
+   * @param reason stable UPPER_SNAKE_CASE reason for google.rpc.ErrorInfo (e.g. "CSR_SIGNATURE_INVALID")
+   * @param message one sentence a user can act on
+   */
+  constructor(
+    readonly kind: ErrorKind,
+    readonly reason: string,
+    message: string,
+    options: CertmintErrorOptions = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.violations = options.violations ?? [];
+    this.preconditions = options.preconditions ?? [];
+    this.metadata = options.metadata ?? {};
+    this.retryAfterSeconds = options.retryAfterSeconds;
+  }
+}
+
+/** Shorthands for the common kinds, so call sites stay one line. */
+export const invalidArgument = (reason: string, message: string, opts?: CertmintErrorOptions) =>
+  new CertmintError("invalid_argument", reason, message, opts);
+export const failedPrecondition = (reason: string, message: string, opts?: CertmintErrorOptions) =>
+  new CertmintError("failed_precondition", reason, message, opts);
+export const notFound = (reason: string, message: string, opts?: CertmintErrorOptions) =>
+  new CertmintError("not_found", reason, message, opts);
+export const alreadyExists = (reason: string, message: string, opts?: CertmintErrorOptions) =>
+  new CertmintError("already_exists", reason, message, opts);
+export const internalError = (reason: string, message: string, opts?: CertmintErrorOptions) =>
+  new CertmintError("internal", reason, message, opts);
+
+export const isCertmintError = (e: unknown): e is CertmintError => e instanceof CertmintError;

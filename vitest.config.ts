@@ -1,0 +1,13 @@
+import { defineConfig } from "vitest/config";
+
+// Two cores: run test files in two forks; database-backed suites share one PostgreSQL.
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts"],
+    pool: "forks",
+    maxWorkers: 2,
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    reporters: ["default"],
+  },
+});
