@@ -17,6 +17,7 @@ export type ErrorKind =
   | "unauthenticated"
   | "resource_exhausted"
   | "unimplemented"
+  | "unavailable" // transient: starting up or shutting down; retry
   | "internal";
 
 /** One broken rule on one request field (google.rpc.BadRequest.FieldViolation). */

@@ -1,0 +1,124 @@
+# certmint: every tool the project uses is installed, pinned, by a target here.
+#   make run     install dependencies and start the server on the embedded database
+#   make test    install dependencies and tools, make sure PostgreSQL runs, run every test
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+TOOLS := $(CURDIR)/.tools
+BIN := $(TOOLS)/bin
+VENV := $(TOOLS)/venv
+export PATH := $(BIN):$(CURDIR)/node_modules/.bin:$(PATH)
+export GOFLAGS := -mod=mod
+export GOTOOLCHAIN := local
+
+# Pinned versions of the tools outside package.json.
+PROTOC_VERSION := 3.21.12
+PROTOC_GEN_GO_VERSION := v1.36.12
+PROTOC_GEN_GO_GRPC_VERSION := v1.6.0
+GRPCURL_VERSION := v1.9.4
+PY_GRPCIO := 1.85.3
+PY_PROTOBUF := 5.29.5
+PY_GOOGLEAPIS := 1.70.0
+
+BUF := node_modules/.bin/buf
+GEN_DIRS := ts go/certmint python/certmint java/dev descriptor
+
+.PHONY: help deps tools system-tools go-tools python-tools grpcurl gen gen-check lint format \
+        breaking typecheck test test-db run build bench-signer clean
+
+help:
+	@echo "make run        start certmint on the embedded database (127.0.0.1:50051)"
+	@echo "make test       run every test (starts the local PostgreSQL when it can)"
+	@echo "make gen        regenerate gen/ from proto/      make gen-check   fail on drift"
+	@echo "make lint       buf lint, biome, tsc             make breaking    buf breaking"
+	@echo "make grpcurl    install grpcurl into .tools/bin"
+
+## Node dependencies, exactly as locked.
+deps: node_modules/.deps-stamp
+node_modules/.deps-stamp: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+## Code generators: protoc and the grpc python/java plugins from Debian packages (checked
+## against PROTOC_VERSION), protoc-gen-go and protoc-gen-go-grpc built from the Go module proxy.
+tools: system-tools go-tools
+system-tools:
+	@if ! command -v protoc >/dev/null || ! command -v grpc_python_plugin >/dev/null \
+	    || ! command -v grpc_java_plugin >/dev/null; then \
+	  echo "installing protoc and grpc plugins (Debian packages)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    protobuf-compiler protobuf-compiler-grpc protobuf-compiler-grpc-java-plugin >/dev/null; \
+	fi
+	@protoc --version | grep -qx "libprotoc $(PROTOC_VERSION)" || \
+	  { echo "protoc $(PROTOC_VERSION) is required, found: $$(protoc --version)"; exit 1; }
+go-tools: $(BIN)/protoc-gen-go-$(PROTOC_GEN_GO_VERSION) $(BIN)/protoc-gen-go-grpc-$(PROTOC_GEN_GO_GRPC_VERSION)
+$(BIN)/protoc-gen-go-$(PROTOC_GEN_GO_VERSION):
+	GOBIN=$(BIN) go install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
+	@touch $@
+$(BIN)/protoc-gen-go-grpc-$(PROTOC_GEN_GO_GRPC_VERSION):
+	GOBIN=$(BIN) go install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)
+	@touch $@
+
+## Python runtime for the generated Python client (tests use it).
+python-tools: $(VENV)/.stamp-$(PY_GRPCIO)-$(PY_PROTOBUF)
+$(VENV)/.stamp-$(PY_GRPCIO)-$(PY_PROTOBUF):
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check grpcio==$(PY_GRPCIO) \
+	  protobuf==$(PY_PROTOBUF) googleapis-common-protos==$(PY_GOOGLEAPIS)
+	@touch $@
+
+## grpcurl, for the README's examples.
+grpcurl: $(BIN)/grpcurl-$(GRPCURL_VERSION)
+$(BIN)/grpcurl-$(GRPCURL_VERSION):
+	GOBIN=$(BIN) go install github.com/fullstorydev/grpcurl/cmd/grpcurl@$(GRPCURL_VERSION)
+	@touch $@
+
+## Generated code: gen/ is committed; gen-check regenerates into a temporary tree and diffs.
+gen: deps tools
+	rm -rf $(addprefix gen/,$(GEN_DIRS))
+	$(BUF) generate
+	$(BUF) generate --template buf.gen.rpc.yaml
+	$(BUF) build -o gen/descriptor/certmint.binpb
+
+gen-check: deps tools
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	$(BUF) generate -o "$$tmp" && $(BUF) generate --template buf.gen.rpc.yaml -o "$$tmp" && \
+	mkdir -p "$$tmp/gen/descriptor" && $(BUF) build -o "$$tmp/gen/descriptor/certmint.binpb" && \
+	for d in $(GEN_DIRS); do \
+	  diff -r "gen/$$d" "$$tmp/gen/$$d" >/dev/null || { echo "gen/$$d differs from proto/: run 'make gen' and commit"; diff -r "gen/$$d" "$$tmp/gen/$$d" | head -20; exit 1; }; \
+	done; echo "gen/ matches proto/"
+
+lint: deps
+	$(BUF) lint
+	biome ci .
+	tsc -p tsconfig.json --noEmit
+
+format: deps
+	biome check --write .
+
+## buf breaking against the first commit that published proto/certmint/v1 (v1 is frozen).
+breaking: deps
+	bash scripts/buf-breaking.sh
+
+typecheck: deps
+	tsc -p tsconfig.json --noEmit
+
+build: deps
+	tsc -p tsconfig.json
+
+## PostgreSQL for the tests: TEST_DATABASE_URL if set, else the local cluster, started here.
+test-db:
+	@bash scripts/ensure-test-postgres.sh
+
+test: deps go-tools python-tools test-db
+	PATH="$(VENV)/bin:$$PATH" TEST_DATABASE_URL="$${TEST_DATABASE_URL:-postgresql://certmint:certmint@127.0.0.1:5432/certmint}" \
+	  vitest run
+
+run: deps
+	node --require tsx/cjs src/main.ts
+
+bench-signer: deps
+	node --require tsx/cjs bench/signer/index.ts
+
+clean:
+	rm -rf dist .tools node_modules

@@ -1,0 +1,656 @@
+package dev.certmint.v1;
+
+import static io.grpc.MethodDescriptor.generateFullMethodName;
+
+/**
+ * <pre>
+ * CertificateProfileService manages certificate profiles: a policy, an issuer, an enrollment
+ * method and defaults. Every certificate is issued against a profile.
+ * </pre>
+ */
+@javax.annotation.Generated(
+    value = "by gRPC proto compiler",
+    comments = "Source: certmint/v1/certificate_profile_service.proto")
+@io.grpc.stub.annotations.GrpcGenerated
+public final class CertificateProfileServiceGrpc {
+
+  private CertificateProfileServiceGrpc() {}
+
+  public static final String SERVICE_NAME = "certmint.v1.CertificateProfileService";
+
+  // Static method descriptors that strictly reflect the proto.
+  private static volatile io.grpc.MethodDescriptor<dev.certmint.v1.CreateCertificateProfileRequest,
+      dev.certmint.v1.CreateCertificateProfileResponse> getCreateCertificateProfileMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "CreateCertificateProfile",
+      requestType = dev.certmint.v1.CreateCertificateProfileRequest.class,
+      responseType = dev.certmint.v1.CreateCertificateProfileResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<dev.certmint.v1.CreateCertificateProfileRequest,
+      dev.certmint.v1.CreateCertificateProfileResponse> getCreateCertificateProfileMethod() {
+    io.grpc.MethodDescriptor<dev.certmint.v1.CreateCertificateProfileRequest, dev.certmint.v1.CreateCertificateProfileResponse> getCreateCertificateProfileMethod;
+    if ((getCreateCertificateProfileMethod = CertificateProfileServiceGrpc.getCreateCertificateProfileMethod) == null) {
+      synchronized (CertificateProfileServiceGrpc.class) {
+        if ((getCreateCertificateProfileMethod = CertificateProfileServiceGrpc.getCreateCertificateProfileMethod) == null) {
+          CertificateProfileServiceGrpc.getCreateCertificateProfileMethod = getCreateCertificateProfileMethod =
+              io.grpc.MethodDescriptor.<dev.certmint.v1.CreateCertificateProfileRequest, dev.certmint.v1.CreateCertificateProfileResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "CreateCertificateProfile"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.certmint.v1.CreateCertificateProfileRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.certmint.v1.CreateCertificateProfileResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new CertificateProfileServiceMethodDescriptorSupplier("CreateCertificateProfile"))
+              .build();
+        }
+      }
+    }
+    return getCreateCertificateProfileMethod;
+  }
+
+  private static volatile io.grpc.MethodDescriptor<dev.certmint.v1.GetCertificateProfileRequest,
+      dev.certmint.v1.GetCertificateProfileResponse> getGetCertificateProfileMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "GetCertificateProfile",
+      requestType = dev.certmint.v1.GetCertificateProfileRequest.class,
+      responseType = dev.certmint.v1.GetCertificateProfileResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<dev.certmint.v1.GetCertificateProfileRequest,
+      dev.certmint.v1.GetCertificateProfileResponse> getGetCertificateProfileMethod() {
+    io.grpc.MethodDescriptor<dev.certmint.v1.GetCertificateProfileRequest, dev.certmint.v1.GetCertificateProfileResponse> getGetCertificateProfileMethod;
+    if ((getGetCertificateProfileMethod = CertificateProfileServiceGrpc.getGetCertificateProfileMethod) == null) {
+      synchronized (CertificateProfileServiceGrpc.class) {
+        if ((getGetCertificateProfileMethod = CertificateProfileServiceGrpc.getGetCertificateProfileMethod) == null) {
+          CertificateProfileServiceGrpc.getGetCertificateProfileMethod = getGetCertificateProfileMethod =
+              io.grpc.MethodDescriptor.<dev.certmint.v1.GetCertificateProfileRequest, dev.certmint.v1.GetCertificateProfileResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "GetCertificateProfile"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.certmint.v1.GetCertificateProfileRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.certmint.v1.GetCertificateProfileResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new CertificateProfileServiceMethodDescriptorSupplier("GetCertificateProfile"))
+              .build();
+        }
+      }
+    }
+    return getGetCertificateProfileMethod;
+  }
+
+  private static volatile io.grpc.MethodDescriptor<dev.certmint.v1.ListCertificateProfilesRequest,
+      dev.certmint.v1.ListCertificateProfilesResponse> getListCertificateProfilesMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "ListCertificateProfiles",
+      requestType = dev.certmint.v1.ListCertificateProfilesRequest.class,
+      responseType = dev.certmint.v1.ListCertificateProfilesResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<dev.certmint.v1.ListCertificateProfilesRequest,
+      dev.certmint.v1.ListCertificateProfilesResponse> getListCertificateProfilesMethod() {
+    io.grpc.MethodDescriptor<dev.certmint.v1.ListCertificateProfilesRequest, dev.certmint.v1.ListCertificateProfilesResponse> getListCertificateProfilesMethod;
+    if ((getListCertificateProfilesMethod = CertificateProfileServiceGrpc.getListCertificateProfilesMethod) == null) {
+      synchronized (CertificateProfileServiceGrpc.class) {
+        if ((getListCertificateProfilesMethod = CertificateProfileServiceGrpc.getListCertificateProfilesMethod) == null) {
+          CertificateProfileServiceGrpc.getListCertificateProfilesMethod = getListCertificateProfilesMethod =
+              io.grpc.MethodDescriptor.<dev.certmint.v1.ListCertificateProfilesRequest, dev.certmint.v1.ListCertificateProfilesResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "ListCertificateProfiles"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.certmint.v1.ListCertificateProfilesRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.certmint.v1.ListCertificateProfilesResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new CertificateProfileServiceMethodDescriptorSupplier("ListCertificateProfiles"))
+              .build();
+        }
+      }
+    }
+    return getListCertificateProfilesMethod;
+  }
+
+  private static volatile io.grpc.MethodDescriptor<dev.certmint.v1.UpdateCertificateProfileRequest,
+      dev.certmint.v1.UpdateCertificateProfileResponse> getUpdateCertificateProfileMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "UpdateCertificateProfile",
+      requestType = dev.certmint.v1.UpdateCertificateProfileRequest.class,
+      responseType = dev.certmint.v1.UpdateCertificateProfileResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<dev.certmint.v1.UpdateCertificateProfileRequest,
+      dev.certmint.v1.UpdateCertificateProfileResponse> getUpdateCertificateProfileMethod() {
+    io.grpc.MethodDescriptor<dev.certmint.v1.UpdateCertificateProfileRequest, dev.certmint.v1.UpdateCertificateProfileResponse> getUpdateCertificateProfileMethod;
+    if ((getUpdateCertificateProfileMethod = CertificateProfileServiceGrpc.getUpdateCertificateProfileMethod) == null) {
+      synchronized (CertificateProfileServiceGrpc.class) {
+        if ((getUpdateCertificateProfileMethod = CertificateProfileServiceGrpc.getUpdateCertificateProfileMethod) == null) {
+          CertificateProfileServiceGrpc.getUpdateCertificateProfileMethod = getUpdateCertificateProfileMethod =
+              io.grpc.MethodDescriptor.<dev.certmint.v1.UpdateCertificateProfileRequest, dev.certmint.v1.UpdateCertificateProfileResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "UpdateCertificateProfile"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.certmint.v1.UpdateCertificateProfileRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.certmint.v1.UpdateCertificateProfileResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new CertificateProfileServiceMethodDescriptorSupplier("UpdateCertificateProfile"))
+              .build();
+        }
+      }
+    }
+    return getUpdateCertificateProfileMethod;
+  }
+
+  private static volatile io.grpc.MethodDescriptor<dev.certmint.v1.DeleteCertificateProfileRequest,
+      dev.certmint.v1.DeleteCertificateProfileResponse> getDeleteCertificateProfileMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "DeleteCertificateProfile",
+      requestType = dev.certmint.v1.DeleteCertificateProfileRequest.class,
+      responseType = dev.certmint.v1.DeleteCertificateProfileResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<dev.certmint.v1.DeleteCertificateProfileRequest,
+      dev.certmint.v1.DeleteCertificateProfileResponse> getDeleteCertificateProfileMethod() {
+    io.grpc.MethodDescriptor<dev.certmint.v1.DeleteCertificateProfileRequest, dev.certmint.v1.DeleteCertificateProfileResponse> getDeleteCertificateProfileMethod;
+    if ((getDeleteCertificateProfileMethod = CertificateProfileServiceGrpc.getDeleteCertificateProfileMethod) == null) {
+      synchronized (CertificateProfileServiceGrpc.class) {
+        if ((getDeleteCertificateProfileMethod = CertificateProfileServiceGrpc.getDeleteCertificateProfileMethod) == null) {
+          CertificateProfileServiceGrpc.getDeleteCertificateProfileMethod = getDeleteCertificateProfileMethod =
+              io.grpc.MethodDescriptor.<dev.certmint.v1.DeleteCertificateProfileRequest, dev.certmint.v1.DeleteCertificateProfileResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "DeleteCertificateProfile"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.certmint.v1.DeleteCertificateProfileRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.certmint.v1.DeleteCertificateProfileResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new CertificateProfileServiceMethodDescriptorSupplier("DeleteCertificateProfile"))
+              .build();
+        }
+      }
+    }
+    return getDeleteCertificateProfileMethod;
+  }
+
+  /**
+   * Creates a new async stub that supports all call types for the service
+   */
+  public static CertificateProfileServiceStub newStub(io.grpc.Channel channel) {
+    io.grpc.stub.AbstractStub.StubFactory<CertificateProfileServiceStub> factory =
+      new io.grpc.stub.AbstractStub.StubFactory<CertificateProfileServiceStub>() {
+        @java.lang.Override
+        public CertificateProfileServiceStub newStub(io.grpc.Channel channel, io.grpc.CallOptions callOptions) {
+          return new CertificateProfileServiceStub(channel, callOptions);
+        }
+      };
+    return CertificateProfileServiceStub.newStub(factory, channel);
+  }
+
+  /**
+   * Creates a new blocking-style stub that supports unary and streaming output calls on the service
+   */
+  public static CertificateProfileServiceBlockingStub newBlockingStub(
+      io.grpc.Channel channel) {
+    io.grpc.stub.AbstractStub.StubFactory<CertificateProfileServiceBlockingStub> factory =
+      new io.grpc.stub.AbstractStub.StubFactory<CertificateProfileServiceBlockingStub>() {
+        @java.lang.Override
+        public CertificateProfileServiceBlockingStub newStub(io.grpc.Channel channel, io.grpc.CallOptions callOptions) {
+          return new CertificateProfileServiceBlockingStub(channel, callOptions);
+        }
+      };
+    return CertificateProfileServiceBlockingStub.newStub(factory, channel);
+  }
+
+  /**
+   * Creates a new ListenableFuture-style stub that supports unary calls on the service
+   */
+  public static CertificateProfileServiceFutureStub newFutureStub(
+      io.grpc.Channel channel) {
+    io.grpc.stub.AbstractStub.StubFactory<CertificateProfileServiceFutureStub> factory =
+      new io.grpc.stub.AbstractStub.StubFactory<CertificateProfileServiceFutureStub>() {
+        @java.lang.Override
+        public CertificateProfileServiceFutureStub newStub(io.grpc.Channel channel, io.grpc.CallOptions callOptions) {
+          return new CertificateProfileServiceFutureStub(channel, callOptions);
+        }
+      };
+    return CertificateProfileServiceFutureStub.newStub(factory, channel);
+  }
+
+  /**
+   * <pre>
+   * CertificateProfileService manages certificate profiles: a policy, an issuer, an enrollment
+   * method and defaults. Every certificate is issued against a profile.
+   * </pre>
+   */
+  public static abstract class CertificateProfileServiceImplBase implements io.grpc.BindableService {
+
+    /**
+     * <pre>
+     * CreateCertificateProfile creates a profile. INVALID_ARGUMENT when its defaults break its
+     * own policy; NOT_FOUND when the policy or CA does not exist; ALREADY_EXISTS for a taken slug.
+     * </pre>
+     */
+    public void createCertificateProfile(dev.certmint.v1.CreateCertificateProfileRequest request,
+        io.grpc.stub.StreamObserver<dev.certmint.v1.CreateCertificateProfileResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getCreateCertificateProfileMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
+     * GetCertificateProfile returns one profile by id or slug.
+     * </pre>
+     */
+    public void getCertificateProfile(dev.certmint.v1.GetCertificateProfileRequest request,
+        io.grpc.stub.StreamObserver<dev.certmint.v1.GetCertificateProfileResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getGetCertificateProfileMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
+     * ListCertificateProfiles lists profiles, oldest first, a page at a time.
+     * </pre>
+     */
+    public void listCertificateProfiles(dev.certmint.v1.ListCertificateProfilesRequest request,
+        io.grpc.stub.StreamObserver<dev.certmint.v1.ListCertificateProfilesResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getListCertificateProfilesMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
+     * UpdateCertificateProfile replaces the fields named in update_mask. ABORTED when the etag is stale.
+     * </pre>
+     */
+    public void updateCertificateProfile(dev.certmint.v1.UpdateCertificateProfileRequest request,
+        io.grpc.stub.StreamObserver<dev.certmint.v1.UpdateCertificateProfileResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getUpdateCertificateProfileMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
+     * DeleteCertificateProfile deletes a profile; certificates issued under it are kept.
+     * </pre>
+     */
+    public void deleteCertificateProfile(dev.certmint.v1.DeleteCertificateProfileRequest request,
+        io.grpc.stub.StreamObserver<dev.certmint.v1.DeleteCertificateProfileResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getDeleteCertificateProfileMethod(), responseObserver);
+    }
+
+    @java.lang.Override public final io.grpc.ServerServiceDefinition bindService() {
+      return io.grpc.ServerServiceDefinition.builder(getServiceDescriptor())
+          .addMethod(
+            getCreateCertificateProfileMethod(),
+            io.grpc.stub.ServerCalls.asyncUnaryCall(
+              new MethodHandlers<
+                dev.certmint.v1.CreateCertificateProfileRequest,
+                dev.certmint.v1.CreateCertificateProfileResponse>(
+                  this, METHODID_CREATE_CERTIFICATE_PROFILE)))
+          .addMethod(
+            getGetCertificateProfileMethod(),
+            io.grpc.stub.ServerCalls.asyncUnaryCall(
+              new MethodHandlers<
+                dev.certmint.v1.GetCertificateProfileRequest,
+                dev.certmint.v1.GetCertificateProfileResponse>(
+                  this, METHODID_GET_CERTIFICATE_PROFILE)))
+          .addMethod(
+            getListCertificateProfilesMethod(),
+            io.grpc.stub.ServerCalls.asyncUnaryCall(
+              new MethodHandlers<
+                dev.certmint.v1.ListCertificateProfilesRequest,
+                dev.certmint.v1.ListCertificateProfilesResponse>(
+                  this, METHODID_LIST_CERTIFICATE_PROFILES)))
+          .addMethod(
+            getUpdateCertificateProfileMethod(),
+            io.grpc.stub.ServerCalls.asyncUnaryCall(
+              new MethodHandlers<
+                dev.certmint.v1.UpdateCertificateProfileRequest,
+                dev.certmint.v1.UpdateCertificateProfileResponse>(
+                  this, METHODID_UPDATE_CERTIFICATE_PROFILE)))
+          .addMethod(
+            getDeleteCertificateProfileMethod(),
+            io.grpc.stub.ServerCalls.asyncUnaryCall(
+              new MethodHandlers<
+                dev.certmint.v1.DeleteCertificateProfileRequest,
+                dev.certmint.v1.DeleteCertificateProfileResponse>(
+                  this, METHODID_DELETE_CERTIFICATE_PROFILE)))
+          .build();
+    }
+  }
+
+  /**
+   * <pre>
+   * CertificateProfileService manages certificate profiles: a policy, an issuer, an enrollment
+   * method and defaults. Every certificate is issued against a profile.
+   * </pre>
+   */
+  public static final class CertificateProfileServiceStub extends io.grpc.stub.AbstractAsyncStub<CertificateProfileServiceStub> {
+    private CertificateProfileServiceStub(
+        io.grpc.Channel channel, io.grpc.CallOptions callOptions) {
+      super(channel, callOptions);
+    }
+
+    @java.lang.Override
+    protected CertificateProfileServiceStub build(
+        io.grpc.Channel channel, io.grpc.CallOptions callOptions) {
+      return new CertificateProfileServiceStub(channel, callOptions);
+    }
+
+    /**
+     * <pre>
+     * CreateCertificateProfile creates a profile. INVALID_ARGUMENT when its defaults break its
+     * own policy; NOT_FOUND when the policy or CA does not exist; ALREADY_EXISTS for a taken slug.
+     * </pre>
+     */
+    public void createCertificateProfile(dev.certmint.v1.CreateCertificateProfileRequest request,
+        io.grpc.stub.StreamObserver<dev.certmint.v1.CreateCertificateProfileResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getCreateCertificateProfileMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
+     * GetCertificateProfile returns one profile by id or slug.
+     * </pre>
+     */
+    public void getCertificateProfile(dev.certmint.v1.GetCertificateProfileRequest request,
+        io.grpc.stub.StreamObserver<dev.certmint.v1.GetCertificateProfileResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getGetCertificateProfileMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
+     * ListCertificateProfiles lists profiles, oldest first, a page at a time.
+     * </pre>
+     */
+    public void listCertificateProfiles(dev.certmint.v1.ListCertificateProfilesRequest request,
+        io.grpc.stub.StreamObserver<dev.certmint.v1.ListCertificateProfilesResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getListCertificateProfilesMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
+     * UpdateCertificateProfile replaces the fields named in update_mask. ABORTED when the etag is stale.
+     * </pre>
+     */
+    public void updateCertificateProfile(dev.certmint.v1.UpdateCertificateProfileRequest request,
+        io.grpc.stub.StreamObserver<dev.certmint.v1.UpdateCertificateProfileResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getUpdateCertificateProfileMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
+     * DeleteCertificateProfile deletes a profile; certificates issued under it are kept.
+     * </pre>
+     */
+    public void deleteCertificateProfile(dev.certmint.v1.DeleteCertificateProfileRequest request,
+        io.grpc.stub.StreamObserver<dev.certmint.v1.DeleteCertificateProfileResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getDeleteCertificateProfileMethod(), getCallOptions()), request, responseObserver);
+    }
+  }
+
+  /**
+   * <pre>
+   * CertificateProfileService manages certificate profiles: a policy, an issuer, an enrollment
+   * method and defaults. Every certificate is issued against a profile.
+   * </pre>
+   */
+  public static final class CertificateProfileServiceBlockingStub extends io.grpc.stub.AbstractBlockingStub<CertificateProfileServiceBlockingStub> {
+    private CertificateProfileServiceBlockingStub(
+        io.grpc.Channel channel, io.grpc.CallOptions callOptions) {
+      super(channel, callOptions);
+    }
+
+    @java.lang.Override
+    protected CertificateProfileServiceBlockingStub build(
+        io.grpc.Channel channel, io.grpc.CallOptions callOptions) {
+      return new CertificateProfileServiceBlockingStub(channel, callOptions);
+    }
+
+    /**
+     * <pre>
+     * CreateCertificateProfile creates a profile. INVALID_ARGUMENT when its defaults break its
+     * own policy; NOT_FOUND when the policy or CA does not exist; ALREADY_EXISTS for a taken slug.
+     * </pre>
+     */
+    public dev.certmint.v1.CreateCertificateProfileResponse createCertificateProfile(dev.certmint.v1.CreateCertificateProfileRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getCreateCertificateProfileMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * GetCertificateProfile returns one profile by id or slug.
+     * </pre>
+     */
+    public dev.certmint.v1.GetCertificateProfileResponse getCertificateProfile(dev.certmint.v1.GetCertificateProfileRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getGetCertificateProfileMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * ListCertificateProfiles lists profiles, oldest first, a page at a time.
+     * </pre>
+     */
+    public dev.certmint.v1.ListCertificateProfilesResponse listCertificateProfiles(dev.certmint.v1.ListCertificateProfilesRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getListCertificateProfilesMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * UpdateCertificateProfile replaces the fields named in update_mask. ABORTED when the etag is stale.
+     * </pre>
+     */
+    public dev.certmint.v1.UpdateCertificateProfileResponse updateCertificateProfile(dev.certmint.v1.UpdateCertificateProfileRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getUpdateCertificateProfileMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * DeleteCertificateProfile deletes a profile; certificates issued under it are kept.
+     * </pre>
+     */
+    public dev.certmint.v1.DeleteCertificateProfileResponse deleteCertificateProfile(dev.certmint.v1.DeleteCertificateProfileRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getDeleteCertificateProfileMethod(), getCallOptions(), request);
+    }
+  }
+
+  /**
+   * <pre>
+   * CertificateProfileService manages certificate profiles: a policy, an issuer, an enrollment
+   * method and defaults. Every certificate is issued against a profile.
+   * </pre>
+   */
+  public static final class CertificateProfileServiceFutureStub extends io.grpc.stub.AbstractFutureStub<CertificateProfileServiceFutureStub> {
+    private CertificateProfileServiceFutureStub(
+        io.grpc.Channel channel, io.grpc.CallOptions callOptions) {
+      super(channel, callOptions);
+    }
+
+    @java.lang.Override
+    protected CertificateProfileServiceFutureStub build(
+        io.grpc.Channel channel, io.grpc.CallOptions callOptions) {
+      return new CertificateProfileServiceFutureStub(channel, callOptions);
+    }
+
+    /**
+     * <pre>
+     * CreateCertificateProfile creates a profile. INVALID_ARGUMENT when its defaults break its
+     * own policy; NOT_FOUND when the policy or CA does not exist; ALREADY_EXISTS for a taken slug.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<dev.certmint.v1.CreateCertificateProfileResponse> createCertificateProfile(
+        dev.certmint.v1.CreateCertificateProfileRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getCreateCertificateProfileMethod(), getCallOptions()), request);
+    }
+
+    /**
+     * <pre>
+     * GetCertificateProfile returns one profile by id or slug.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<dev.certmint.v1.GetCertificateProfileResponse> getCertificateProfile(
+        dev.certmint.v1.GetCertificateProfileRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getGetCertificateProfileMethod(), getCallOptions()), request);
+    }
+
+    /**
+     * <pre>
+     * ListCertificateProfiles lists profiles, oldest first, a page at a time.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<dev.certmint.v1.ListCertificateProfilesResponse> listCertificateProfiles(
+        dev.certmint.v1.ListCertificateProfilesRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getListCertificateProfilesMethod(), getCallOptions()), request);
+    }
+
+    /**
+     * <pre>
+     * UpdateCertificateProfile replaces the fields named in update_mask. ABORTED when the etag is stale.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<dev.certmint.v1.UpdateCertificateProfileResponse> updateCertificateProfile(
+        dev.certmint.v1.UpdateCertificateProfileRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getUpdateCertificateProfileMethod(), getCallOptions()), request);
+    }
+
+    /**
+     * <pre>
+     * DeleteCertificateProfile deletes a profile; certificates issued under it are kept.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<dev.certmint.v1.DeleteCertificateProfileResponse> deleteCertificateProfile(
+        dev.certmint.v1.DeleteCertificateProfileRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getDeleteCertificateProfileMethod(), getCallOptions()), request);
+    }
+  }
+
+  private static final int METHODID_CREATE_CERTIFICATE_PROFILE = 0;
+  private static final int METHODID_GET_CERTIFICATE_PROFILE = 1;
+  private static final int METHODID_LIST_CERTIFICATE_PROFILES = 2;
+  private static final int METHODID_UPDATE_CERTIFICATE_PROFILE = 3;
+  private static final int METHODID_DELETE_CERTIFICATE_PROFILE = 4;
+
+  private static final class MethodHandlers<Req, Resp> implements
+      io.grpc.stub.ServerCalls.UnaryMethod<Req, Resp>,
+      io.grpc.stub.ServerCalls.ServerStreamingMethod<Req, Resp>,
+      io.grpc.stub.ServerCalls.ClientStreamingMethod<Req, Resp>,
+      io.grpc.stub.ServerCalls.BidiStreamingMethod<Req, Resp> {
+    private final CertificateProfileServiceImplBase serviceImpl;
+    private final int methodId;
+
+    MethodHandlers(CertificateProfileServiceImplBase serviceImpl, int methodId) {
+      this.serviceImpl = serviceImpl;
+      this.methodId = methodId;
+    }
+
+    @java.lang.Override
+    @java.lang.SuppressWarnings("unchecked")
+    public void invoke(Req request, io.grpc.stub.StreamObserver<Resp> responseObserver) {
+      switch (methodId) {
+        case METHODID_CREATE_CERTIFICATE_PROFILE:
+          serviceImpl.createCertificateProfile((dev.certmint.v1.CreateCertificateProfileRequest) request,
+              (io.grpc.stub.StreamObserver<dev.certmint.v1.CreateCertificateProfileResponse>) responseObserver);
+          break;
+        case METHODID_GET_CERTIFICATE_PROFILE:
+          serviceImpl.getCertificateProfile((dev.certmint.v1.GetCertificateProfileRequest) request,
+              (io.grpc.stub.StreamObserver<dev.certmint.v1.GetCertificateProfileResponse>) responseObserver);
+          break;
+        case METHODID_LIST_CERTIFICATE_PROFILES:
+          serviceImpl.listCertificateProfiles((dev.certmint.v1.ListCertificateProfilesRequest) request,
+              (io.grpc.stub.StreamObserver<dev.certmint.v1.ListCertificateProfilesResponse>) responseObserver);
+          break;
+        case METHODID_UPDATE_CERTIFICATE_PROFILE:
+          serviceImpl.updateCertificateProfile((dev.certmint.v1.UpdateCertificateProfileRequest) request,
+              (io.grpc.stub.StreamObserver<dev.certmint.v1.UpdateCertificateProfileResponse>) responseObserver);
+          break;
+        case METHODID_DELETE_CERTIFICATE_PROFILE:
+          serviceImpl.deleteCertificateProfile((dev.certmint.v1.DeleteCertificateProfileRequest) request,
+              (io.grpc.stub.StreamObserver<dev.certmint.v1.DeleteCertificateProfileResponse>) responseObserver);
+          break;
+        default:
+          throw new AssertionError();
+      }
+    }
+
+    @java.lang.Override
+    @java.lang.SuppressWarnings("unchecked")
+    public io.grpc.stub.StreamObserver<Req> invoke(
+        io.grpc.stub.StreamObserver<Resp> responseObserver) {
+      switch (methodId) {
+        default:
+          throw new AssertionError();
+      }
+    }
+  }
+
+  private static abstract class CertificateProfileServiceBaseDescriptorSupplier
+      implements io.grpc.protobuf.ProtoFileDescriptorSupplier, io.grpc.protobuf.ProtoServiceDescriptorSupplier {
+    CertificateProfileServiceBaseDescriptorSupplier() {}
+
+    @java.lang.Override
+    public com.google.protobuf.Descriptors.FileDescriptor getFileDescriptor() {
+      return dev.certmint.v1.CertificateProfileServiceProto.getDescriptor();
+    }
+
+    @java.lang.Override
+    public com.google.protobuf.Descriptors.ServiceDescriptor getServiceDescriptor() {
+      return getFileDescriptor().findServiceByName("CertificateProfileService");
+    }
+  }
+
+  private static final class CertificateProfileServiceFileDescriptorSupplier
+      extends CertificateProfileServiceBaseDescriptorSupplier {
+    CertificateProfileServiceFileDescriptorSupplier() {}
+  }
+
+  private static final class CertificateProfileServiceMethodDescriptorSupplier
+      extends CertificateProfileServiceBaseDescriptorSupplier
+      implements io.grpc.protobuf.ProtoMethodDescriptorSupplier {
+    private final String methodName;
+
+    CertificateProfileServiceMethodDescriptorSupplier(String methodName) {
+      this.methodName = methodName;
+    }
+
+    @java.lang.Override
+    public com.google.protobuf.Descriptors.MethodDescriptor getMethodDescriptor() {
+      return getServiceDescriptor().findMethodByName(methodName);
+    }
+  }
+
+  private static volatile io.grpc.ServiceDescriptor serviceDescriptor;
+
+  public static io.grpc.ServiceDescriptor getServiceDescriptor() {
+    io.grpc.ServiceDescriptor result = serviceDescriptor;
+    if (result == null) {
+      synchronized (CertificateProfileServiceGrpc.class) {
+        result = serviceDescriptor;
+        if (result == null) {
+          serviceDescriptor = result = io.grpc.ServiceDescriptor.newBuilder(SERVICE_NAME)
+              .setSchemaDescriptor(new CertificateProfileServiceFileDescriptorSupplier())
+              .addMethod(getCreateCertificateProfileMethod())
+              .addMethod(getGetCertificateProfileMethod())
+              .addMethod(getListCertificateProfilesMethod())
+              .addMethod(getUpdateCertificateProfileMethod())
+              .addMethod(getDeleteCertificateProfileMethod())
+              .build();
+        }
+      }
+    }
+    return result;
+  }
+}

@@ -1,0 +1,53 @@
+import type { Server, ServiceDefinition, UntypedServiceImplementation } from "@grpc/grpc-js";
+import type { Logger } from "pino";
+import { CertificateAuthorityServiceService } from "../../gen/ts/certmint/v1/certificate_authority_service";
+import { CertificatePolicyServiceService } from "../../gen/ts/certmint/v1/certificate_policy_service";
+import { CertificateProfileServiceService } from "../../gen/ts/certmint/v1/certificate_profile_service";
+import { CertificateServiceService } from "../../gen/ts/certmint/v1/certificate_service";
+import { CertmintError } from "../errors";
+import { type Readiness, unary } from "./unary";
+
+export interface ApiDeps {
+  logger: Logger;
+  readiness: Readiness;
+}
+
+/** The four certmint services, by their full proto names. */
+export const CERTMINT_SERVICES: Array<[string, ServiceDefinition]> = [
+  ["certmint.v1.CertificateService", CertificateServiceService],
+  ["certmint.v1.CertificateAuthorityService", CertificateAuthorityServiceService],
+  ["certmint.v1.CertificatePolicyService", CertificatePolicyServiceService],
+  ["certmint.v1.CertificateProfileService", CertificateProfileServiceService],
+];
+
+/**
+ * Registers every certmint service. A method without a handler yet answers UNIMPLEMENTED with
+ * an ErrorInfo (reason NOT_IMPLEMENTED), so clients can be written against the whole v1
+ * contract today.
+ */
+export function registerServices(
+  server: Server,
+  deps: ApiDeps,
+  implemented: Record<string, UntypedServiceImplementation> = {},
+): void {
+  for (const [name, definition] of CERTMINT_SERVICES) {
+    const handlers: UntypedServiceImplementation = {};
+    for (const [method, def] of Object.entries(definition)) {
+      const path = def.path;
+      handlers[method] =
+        implemented[name]?.[method] ??
+        unary(
+          path,
+          async () => {
+            throw new CertmintError(
+              "unimplemented",
+              "NOT_IMPLEMENTED",
+              `${path} is not implemented yet`,
+            );
+          },
+          deps,
+        );
+    }
+    server.addService(definition, handlers);
+  }
+}

@@ -1,0 +1,105 @@
+import { Server, ServerCredentials } from "@grpc/grpc-js";
+import type { Logger } from "pino";
+import { registerServices } from "./api/services";
+import type { Config } from "./config";
+import { callLoggingInterceptor } from "./server/call-logging";
+import { HealthReporter } from "./server/health";
+import { addReflection } from "./server/reflection";
+import { type Database, migrate, openDatabase } from "./store/database";
+
+/** Largest request certmint accepts (a CSR with many SANs is a few KiB). */
+export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+
+export interface RunningCertmint {
+  /** The port actually bound (useful with port 0). */
+  readonly port: number;
+  readonly address: string;
+  readonly database: Database;
+  /** Stop accepting, let in-flight calls finish within the grace period, close the database. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Starts certmint: binds the gRPC port first (health answers NOT_SERVING meanwhile), opens
+ * the database and applies migrations, then reports SERVING.
+ */
+export async function startCertmint(config: Config, logger: Logger): Promise<RunningCertmint> {
+  const health = new HealthReporter();
+  const readiness = { ready: false };
+  const server = new Server({
+    interceptors: [callLoggingInterceptor(logger)],
+    "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
+  });
+  health.addToServer(server);
+  addReflection(server);
+  registerServices(server, { logger, readiness });
+
+  const host = config.listen.host.includes(":") ? `[${config.listen.host}]` : config.listen.host;
+  const port = await bind(server, `${host}:${config.listen.port}`);
+  const address = `${host}:${port}`;
+  logger.info({ address }, "listening");
+
+  let database: Database;
+  try {
+    database = await openDatabase({
+      databaseUrl: config.databaseUrl,
+      dataDir: config.dataDir,
+      poolMax: config.databasePoolSize,
+    });
+    const applied = await migrate(database.orm);
+    logger.info(
+      {
+        embedded: database.embedded,
+        dataDir: database.embedded ? config.dataDir : undefined,
+        applied,
+      },
+      "database ready",
+    );
+  } catch (err) {
+    server.forceShutdown();
+    throw err;
+  }
+  readiness.ready = true;
+  health.set("SERVING");
+
+  let stopping: Promise<void> | undefined;
+  return {
+    port,
+    address,
+    database,
+    shutdown() {
+      stopping ??= (async () => {
+        health.set("NOT_SERVING");
+        await drain(server, config.shutdownGraceMs, logger);
+        readiness.ready = false;
+        await database.close();
+        logger.info("stopped");
+      })();
+      return stopping;
+    },
+  };
+}
+
+function bind(server: Server, address: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.bindAsync(address, ServerCredentials.createInsecure(), (err, port) => {
+      if (err) reject(new Error(`cannot listen on ${address}: ${err.message}`));
+      else resolve(port);
+    });
+  });
+}
+
+/** tryShutdown waits for in-flight calls; past the grace period they are cancelled. */
+function drain(server: Server, graceMs: number, logger: Logger): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      logger.warn({ graceMs }, "grace period over: cancelling calls still in flight");
+      server.forceShutdown();
+      resolve();
+    }, graceMs);
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}

@@ -1,0 +1,106 @@
+import { isAbsolute, resolve } from "node:path";
+
+/** The one typed configuration, read from the environment once at start-up and frozen. */
+export interface Config {
+  /** host:port the gRPC server listens on. */
+  readonly listen: { readonly host: string; readonly port: number };
+  /** A real PostgreSQL; absent means the embedded PGlite in dataDir. */
+  readonly databaseUrl?: string;
+  /** Where the embedded database and generated keys live (absolute path). */
+  readonly dataDir: string;
+  readonly logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+  /** How long in-flight calls may run after SIGTERM before they are cancelled. */
+  readonly shutdownGraceMs: number;
+  /** Connections to a real PostgreSQL. */
+  readonly databasePoolSize: number;
+}
+
+/** A configuration problem: main prints the message on one line and exits non-zero. */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+/** The environment variables certmint reads, with their defaults (documented in README). */
+export const ENV = {
+  listen: "CERTMINT_LISTEN", // default 127.0.0.1:50051
+  databaseUrl: "DATABASE_URL", // default: embedded PGlite
+  dataDir: "CERTMINT_DATA_DIR", // default ./data
+  logLevel: "CERTMINT_LOG_LEVEL", // default info
+  shutdownGraceMs: "CERTMINT_SHUTDOWN_GRACE_MS", // default 10000
+  databasePoolSize: "CERTMINT_DATABASE_POOL_SIZE", // default 10
+} as const;
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
+  const problems: string[] = [];
+  const listen = parseListen(env[ENV.listen] ?? "127.0.0.1:50051", problems);
+  const databaseUrl = parseDatabaseUrl(env[ENV.databaseUrl], problems);
+  const rawDataDir = env[ENV.dataDir] ?? "./data";
+  if (rawDataDir.trim() === "") problems.push(`${ENV.dataDir} must not be empty`);
+  const dataDir = isAbsolute(rawDataDir) ? rawDataDir : resolve(cwd, rawDataDir);
+  const logLevel = (env[ENV.logLevel] ?? "info") as Config["logLevel"];
+  if (!LOG_LEVELS.includes(logLevel)) {
+    problems.push(`${ENV.logLevel} must be one of ${LOG_LEVELS.join(", ")} (got "${logLevel}")`);
+  }
+  const shutdownGraceMs = parseInteger(env, ENV.shutdownGraceMs, 10_000, 0, 600_000, problems);
+  const databasePoolSize = parseInteger(env, ENV.databasePoolSize, 10, 1, 200, problems);
+  if (problems.length > 0) throw new ConfigError(problems.join("; "));
+  return Object.freeze({
+    listen: Object.freeze(listen),
+    databaseUrl,
+    dataDir,
+    logLevel,
+    shutdownGraceMs,
+    databasePoolSize,
+  });
+}
+
+function parseListen(value: string, problems: string[]): { host: string; port: number } {
+  // host:port, or [v6]:port. The port must be explicit: 0 asks the OS for a free one.
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]\s]+)):(\d{1,5})$/.exec(value);
+  if (!m) {
+    problems.push(`${ENV.listen} must be host:port, e.g. 127.0.0.1:50051 (got "${value}")`);
+    return { host: "", port: 0 };
+  }
+  const port = Number(m[3]);
+  if (port > 65535) problems.push(`${ENV.listen} port must be 0-65535 (got ${port})`);
+  return { host: m[1] ?? m[2] ?? "", port };
+}
+
+function parseDatabaseUrl(value: string | undefined, problems: string[]): string | undefined {
+  if (value === undefined || value === "") return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    // Never echo the value: it may hold a password.
+    problems.push(
+      `${ENV.databaseUrl} is not a valid URL (expected postgresql://user:pass@host:port/db)`,
+    );
+    return undefined;
+  }
+  if (url.protocol !== "postgresql:" && url.protocol !== "postgres:") {
+    problems.push(`${ENV.databaseUrl} must start with postgresql:// (got ${url.protocol}//)`);
+  } else if (!url.hostname || url.pathname.length <= 1) {
+    problems.push(`${ENV.databaseUrl} must name a host and a database (postgresql://host:port/db)`);
+  }
+  return value;
+}
+
+function parseInteger(
+  env: NodeJS.ProcessEnv,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+  problems: string[],
+): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    problems.push(`${name} must be an integer from ${min} to ${max} (got "${raw}")`);
+    return fallback;
+  }
+  return Number(raw);
+}

@@ -1,0 +1,54 @@
+import { randomUUID } from "node:crypto";
+import {
+  type Metadata,
+  ServerInterceptingCall,
+  type ServerInterceptor,
+  status,
+} from "@grpc/grpc-js";
+import type { Logger } from "pino";
+
+/** The metadata key of the per-call request id (read from the client or generated). */
+export const REQUEST_ID_HEADER = "x-request-id";
+const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * One log line per call: method, status code, duration and request id. The request id comes
+ * from the caller's x-request-id when it is well formed, else is generated; it is written
+ * back into the incoming metadata (so handlers see it) and returned as a response header.
+ */
+export function callLoggingInterceptor(logger: Logger): ServerInterceptor {
+  return (method, call) => {
+    const started = process.hrtime.bigint();
+    let requestId = "";
+    return new ServerInterceptingCall(call, {
+      start: (next) => {
+        next({
+          onReceiveMetadata: (metadata: Metadata, nextMetadata) => {
+            const given = metadata.get(REQUEST_ID_HEADER)[0];
+            requestId =
+              typeof given === "string" && REQUEST_ID_PATTERN.test(given) ? given : randomUUID();
+            metadata.set(REQUEST_ID_HEADER, requestId);
+            nextMetadata(metadata);
+          },
+        });
+      },
+      sendMetadata: (metadata, next) => {
+        if (requestId) metadata.set(REQUEST_ID_HEADER, requestId);
+        next(metadata);
+      },
+      sendStatus: (st, next) => {
+        const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
+        const code = st.code ?? status.OK;
+        const line = {
+          method: method.path,
+          code: status[code] ?? String(code),
+          durationMs: Math.round(durationMs * 1000) / 1000,
+          requestId,
+        };
+        if (code === status.INTERNAL || code === status.UNKNOWN) logger.error(line, "call failed");
+        else logger.info(line, "call");
+        next(st);
+      },
+    });
+  };
+}

@@ -1,0 +1,16 @@
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+
+/** The repository root (where package.json is), whether running from src/ or dist/. */
+export function projectRoot(): string {
+  let dir = __dirname;
+  for (;;) {
+    if (existsSync(join(dir, "package.json")) && existsSync(join(dir, "gen"))) return dir;
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error("cannot find the certmint project root from " + __dirname);
+    dir = parent;
+  }
+}
+
+/** The `buf build` image of proto/: what reflection serves (comments and snake_case names). */
+export const descriptorImagePath = () => join(projectRoot(), "gen", "descriptor", "certmint.binpb");

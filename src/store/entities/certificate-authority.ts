@@ -1,0 +1,38 @@
+import { defineEntity, type InferEntity } from "@mikro-orm/core";
+import type { SubjectName } from "../../model/pki";
+
+/** A CA whose key certmint holds. The private key is stored only sealed (AES-256-GCM). */
+export const CertificateAuthorityEntity = defineEntity({
+  name: "CertificateAuthority",
+  tableName: "certificate_authority",
+  properties: (p) => ({
+    id: p.uuid().primary(),
+    slug: p.text().unique("certificate_authority_slug_key"),
+    description: p.text().default(""),
+    /** ROOT | INTERMEDIATE | EXTERNAL_INTERMEDIATE */
+    type: p.text(),
+    /** ACTIVE | DISABLED | PENDING_CERTIFICATE */
+    status: p.text(),
+    subject: p.json<SubjectName>(),
+    keyAlgorithm: p.text(),
+    signatureAlgorithm: p.text(),
+    parentId: p.uuid().nullable(),
+    certificatePem: p.text().nullable(),
+    /** PEM certificates above this CA, nearest first. */
+    chainPem: p.json<string[]>(),
+    serialNumber: p.text().nullable(),
+    notBefore: p.datetime().nullable(),
+    notAfter: p.datetime().nullable(),
+    maxPathLength: p.integer().nullable(),
+    csrPem: p.text().nullable(),
+    /** Sealed PKCS#8 private key: version | nonce | ciphertext | tag, bound to the CA id. */
+    sealedPrivateKey: p.blob(),
+    /** Last cRLNumber issued (RFC 5280 5.2.3: monotonically increasing). */
+    crlNumber: p.bigint("string").default("0"),
+    /** Bumped on every update; the etag clients send back. */
+    version: p.integer().default(1),
+    createdAt: p.datetime(),
+    updatedAt: p.datetime(),
+  }),
+});
+export type CertificateAuthorityRow = InferEntity<typeof CertificateAuthorityEntity>;

@@ -1,0 +1,29 @@
+import { defineEntity, type InferEntity } from "@mikro-orm/core";
+
+/** A profile: policy + issuer (a CA, or self-signed) + enrollment method + defaults. */
+export const CertificateProfileEntity = defineEntity({
+  name: "CertificateProfile",
+  tableName: "certificate_profile",
+  properties: (p) => ({
+    id: p.uuid().primary(),
+    slug: p.text().unique("certificate_profile_slug_key"),
+    description: p.text().default(""),
+    policyId: p.uuid().index("certificate_profile_policy_id_index"),
+    /** The issuing CA; null when self_signed. */
+    caId: p.uuid().nullable().index("certificate_profile_ca_id_index"),
+    selfSigned: p.boolean().default(false),
+    /** API | ACME | EST */
+    enrollmentMethod: p.text(),
+    defaults: p.json<Record<string, unknown>>(),
+    renewal: p.json<Record<string, unknown>>(),
+    requireApproval: p.boolean().default(false),
+    /** FAIL | TRUNCATE */
+    validityOverflow: p.text(),
+    /** RETURN_ONCE | STORE_ENCRYPTED */
+    privateKeyRetention: p.text(),
+    version: p.integer().default(1),
+    createdAt: p.datetime(),
+    updatedAt: p.datetime(),
+  }),
+});
+export type CertificateProfileRow = InferEntity<typeof CertificateProfileEntity>;

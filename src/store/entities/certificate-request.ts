@@ -1,0 +1,41 @@
+import { defineEntity, type InferEntity } from "@mikro-orm/core";
+import type { SubjectAltNames, SubjectName } from "../../model/pki";
+
+/**
+ * One issuance or renewal request. Written before anything is signed (Boulder: record the
+ * intent first), so a crash never leaves a certificate the database does not know.
+ */
+export const CertificateRequestEntity = defineEntity({
+  name: "CertificateRequest",
+  tableName: "certificate_request",
+  properties: (p) => ({
+    id: p.uuid().primary(),
+    profileId: p.uuid().index("certificate_request_profile_id_index"),
+    /** The authenticated caller; request_id is unique per caller. */
+    caller: p.text(),
+    /** The caller's idempotency key, if any. */
+    requestId: p.text().nullable(),
+    /** SHA-256 of the canonical request, to refuse a reused request_id with another request. */
+    requestFingerprint: p.text(),
+    /** ISSUE | RENEW */
+    kind: p.text(),
+    /** PENDING_APPROVAL | PENDING | ISSUED | FAILED | REJECTED */
+    status: p.text(),
+    subject: p.json<SubjectName>(),
+    sans: p.json<SubjectAltNames>(),
+    /** Everything else needed to evaluate and sign it again on approval (usages, TTL, ...). */
+    params: p.json<Record<string, unknown>>(),
+    csrPem: p.text().nullable(),
+    /** A server-generated key waiting for its requester, sealed; deleted once fetched. */
+    sealedPrivateKey: p.blob().nullable(),
+    renewalOfCertificateId: p.uuid().nullable(),
+    certificateId: p.uuid().nullable(),
+    /** The serial reserved before signing (hex). */
+    reservedSerial: p.text().nullable(),
+    /** google.rpc.Status-shaped failure: code, message, reason, violations. */
+    error: p.json<Record<string, unknown>>().nullable(),
+    createdAt: p.datetime(),
+    updatedAt: p.datetime(),
+  }),
+});
+export type CertificateRequestRow = InferEntity<typeof CertificateRequestEntity>;

@@ -1,0 +1,41 @@
+import { defineEntity, type InferEntity } from "@mikro-orm/core";
+import type { SubjectAltNames, SubjectName } from "../../model/pki";
+
+/** An issued certificate and its metadata. Serial numbers are unique per issuing CA. */
+export const CertificateEntity = defineEntity({
+  name: "Certificate",
+  tableName: "certificate",
+  properties: (p) => ({
+    id: p.uuid().primary(),
+    /** Lower-case hex, no colons. */
+    serialNumber: p.text(),
+    /** Null for self-signed certificates. */
+    caId: p.uuid().nullable(),
+    /** Null once the profile is deleted; the certificate is kept. */
+    profileId: p.uuid().nullable(),
+    certificateRequestId: p.uuid(),
+    subject: p.json<SubjectName>(),
+    commonName: p.text().default(""),
+    sans: p.json<SubjectAltNames>(),
+    /** Lower-cased CN and SANs joined by spaces, for name_contains searches. */
+    searchNames: p.text().default(""),
+    keyAlgorithm: p.text(),
+    signatureAlgorithm: p.text(),
+    keyUsages: p.json<string[]>(),
+    extendedKeyUsages: p.json<string[]>(),
+    isCa: p.boolean().default(false),
+    notBefore: p.datetime(),
+    notAfter: p.datetime(),
+    fingerprintSha256: p.text().unique("certificate_fingerprint_sha256_key"),
+    certificatePem: p.text(),
+    chainPem: p.json<string[]>(),
+    revokedAt: p.datetime().nullable(),
+    revocationReason: p.text().nullable(),
+    renewedFromId: p.uuid().nullable(),
+    renewedById: p.uuid().nullable(),
+    /** Kept only when the profile says STORE_ENCRYPTED; sealed. */
+    sealedPrivateKey: p.blob().nullable(),
+    createdAt: p.datetime(),
+  }),
+});
+export type CertificateRow = InferEntity<typeof CertificateEntity>;

@@ -1,0 +1,20 @@
+import { CertificateEntity } from "./certificate";
+import { CertificateAuthorityEntity } from "./certificate-authority";
+import { CertificatePolicyEntity } from "./certificate-policy";
+import { CertificateProfileEntity } from "./certificate-profile";
+import { CertificateRequestEntity } from "./certificate-request";
+
+export * from "./certificate";
+export * from "./certificate-authority";
+export * from "./certificate-policy";
+export * from "./certificate-profile";
+export * from "./certificate-request";
+
+/** Every entity, for the ORM configuration. */
+export const ALL_ENTITIES = [
+  CertificateAuthorityEntity,
+  CertificatePolicyEntity,
+  CertificateProfileEntity,
+  CertificateRequestEntity,
+  CertificateEntity,
+];

@@ -1,0 +1,10 @@
+import type { MigrationObject } from "@mikro-orm/core";
+import { Migration20261126000000Initial } from "./Migration20261126000000Initial";
+
+/**
+ * Every migration, in order. Listed explicitly (not discovered on disk) so the same list
+ * works under tsx, vitest and compiled JavaScript.
+ */
+export const MIGRATIONS: MigrationObject[] = [
+  { name: "Migration20261126000000Initial", class: Migration20261126000000Initial },
+];
