@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import {
-  type Metadata,
+  Metadata,
   ServerInterceptingCall,
   type ServerInterceptor,
   status,
@@ -14,7 +14,7 @@ const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 /**
  * One log line per call: method, status code, duration and request id. The request id comes
  * from the caller's x-request-id when it is well formed, else is generated; it is written
- * back into the incoming metadata (so handlers see it) and returned as a response header.
+ * back into the incoming metadata (so handlers see it) and returned as a response header and trailer.
  */
 export function callLoggingInterceptor(logger: Logger): ServerInterceptor {
   return (method, call) => {
@@ -45,9 +45,12 @@ export function callLoggingInterceptor(logger: Logger): ServerInterceptor {
           durationMs: Math.round(durationMs * 1000) / 1000,
           requestId,
         };
+        // An error without a response is sent trailers-only: carry the request id there too.
+        const metadata = st.metadata ?? new Metadata();
+        if (requestId) metadata.set(REQUEST_ID_HEADER, requestId);
         if (code === status.INTERNAL || code === status.UNKNOWN) logger.error(line, "call failed");
         else logger.info(line, "call");
-        next(st);
+        next({ ...st, metadata });
       },
     });
   };

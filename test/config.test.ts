@@ -1,0 +1,83 @@
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "../src/config";
+
+const ROOT = join(__dirname, "..");
+
+describe("loadConfig", () => {
+  it("defaults to 127.0.0.1:50051, the embedded database and ./data", () => {
+    const c = loadConfig({}, "/srv/certmint");
+    expect(c.listen).toEqual({ host: "127.0.0.1", port: 50051 });
+    expect(c.databaseUrl).toBeUndefined();
+    expect(c.dataDir).toBe("/srv/certmint/data");
+    expect(c.logLevel).toBe("info");
+    expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it("accepts IPv6 listen addresses and a PostgreSQL URL", () => {
+    const c = loadConfig({ CERTMINT_LISTEN: "[::1]:6000", DATABASE_URL: "postgresql://u:p@db:5432/certmint" });
+    expect(c.listen).toEqual({ host: "::1", port: 6000 });
+    expect(c.databaseUrl).toBe("postgresql://u:p@db:5432/certmint");
+  });
+
+  it.each([
+    [{ CERTMINT_LISTEN: "127.0.0.1:70000" }, "CERTMINT_LISTEN port must be 0-65535 (got 70000)"],
+    [{ CERTMINT_LISTEN: "localhost" }, 'CERTMINT_LISTEN must be host:port, e.g. 127.0.0.1:50051 (got "localhost")'],
+    [{ DATABASE_URL: "not a url" }, "DATABASE_URL is not a valid URL"],
+    [{ DATABASE_URL: "mysql://u:p@h/db" }, "DATABASE_URL must start with postgresql://"],
+    [{ DATABASE_URL: "postgresql://u:p@h" }, "DATABASE_URL must name a host and a database"],
+    [{ CERTMINT_LOG_LEVEL: "loud" }, "CERTMINT_LOG_LEVEL must be one of"],
+    [{ CERTMINT_SHUTDOWN_GRACE_MS: "-5" }, "CERTMINT_SHUTDOWN_GRACE_MS must be an integer from 0 to 600000"],
+  ])("refuses %o", (env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it("reports every problem at once", () => {
+    expect(() => loadConfig({ CERTMINT_LISTEN: "x", DATABASE_URL: "nope" })).toThrow(
+      /CERTMINT_LISTEN .*; DATABASE_URL /,
+    );
+  });
+
+  it("never echoes a malformed DATABASE_URL (it may hold a password)", () => {
+    expect(() => loadConfig({ DATABASE_URL: "postgresql://u:s3cret@" })).toThrow(ConfigError);
+    try {
+      loadConfig({ DATABASE_URL: "postgresql://u:s3cret@" });
+    } catch (e) {
+      expect((e as Error).message).not.toContain("s3cret");
+    }
+  });
+});
+
+describe("bad configuration at start-up", () => {
+  const run = (env: Record<string, string>) =>
+    spawnSync(process.execPath, ["--require", "tsx/cjs", "src/main.ts"], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+
+  it.each([
+    [{ DATABASE_URL: "postgres//broken" }, "DATABASE_URL is not a valid URL"],
+    [{ CERTMINT_LISTEN: "127.0.0.1:99999" }, "CERTMINT_LISTEN port must be 0-65535 (got 99999)"],
+  ])("%o exits 2 with one clear line and no stack trace", (env, message) => {
+    const res = run(env);
+    expect(res.status).toBe(2);
+    expect(res.stderr.trim().split("\n")).toHaveLength(1);
+    expect(res.stderr).toContain(`certmint: invalid configuration: ${message}`);
+    expect(res.stderr).not.toMatch(/\n\s+at /);
+    expect(res.stdout).toBe("");
+  });
+
+  it("an unreachable database exits 1 with one line naming the failure, not the password", () => {
+    const res = run({
+      CERTMINT_LISTEN: "127.0.0.1:0",
+      DATABASE_URL: "postgresql://certmint:hunter2@127.0.0.1:1/certmint",
+    });
+    expect(res.status).toBe(1);
+    expect(res.stderr).toMatch(/^certmint: start-up failed: .*ECONNREFUSED.*\n$/);
+    expect(res.stderr + res.stdout).not.toContain("hunter2");
+  });
+});

@@ -1,0 +1,98 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestDatabase, type TestDatabase } from "../support/postgres";
+import { checkHealth, type ServerProcess, startServerProcess } from "../support/server-process";
+
+const SERVICES = [
+  "",
+  "certmint.v1.CertificateService",
+  "certmint.v1.CertificateAuthorityService",
+  "certmint.v1.CertificatePolicyService",
+  "certmint.v1.CertificateProfileService",
+];
+
+/** Parses the server's JSON log lines. */
+function logLines(output: string): Array<Record<string, unknown>> {
+  return output
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+describe("server on the embedded database (PGlite)", () => {
+  let server: ServerProcess;
+
+  beforeAll(async () => {
+    server = await startServerProcess({ DATABASE_URL: "" });
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it("answers health SERVING for the server and every certmint service", async () => {
+    for (const service of SERVICES) {
+      expect(await checkHealth(server.address, service)).toBe("SERVING");
+    }
+  });
+
+  it("keeps its data in the data directory, so a restart applies no migration again", async () => {
+    const first = logLines(server.output()).find((l) => l.msg === "database ready");
+    expect(first).toMatchObject({ embedded: true, applied: ["Migration20261126000000Initial"] });
+    expect(existsSync(join(server.dataDir, "pglite"))).toBe(true);
+
+    expect(await server.stop()).toBe(0);
+    const lines = logLines(server.output());
+    expect(lines.map((l) => l.msg)).toEqual(expect.arrayContaining(["shutting down", "stopped"]));
+
+    server = await startServerProcess({ DATABASE_URL: "", CERTMINT_DATA_DIR: server.dataDir });
+    const second = logLines(server.output()).find((l) => l.msg === "database ready");
+    expect(second).toMatchObject({ embedded: true, applied: [] });
+    expect(await checkHealth(server.address)).toBe("SERVING");
+  });
+});
+
+describe("server on PostgreSQL (DATABASE_URL)", () => {
+  let db: TestDatabase;
+  let server: ServerProcess;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    server = await startServerProcess({ DATABASE_URL: db.url });
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await db?.drop();
+  });
+
+  it("migrates the database and answers health SERVING", async () => {
+    expect(await checkHealth(server.address)).toBe("SERVING");
+    const rows = await db.query<{ name: string }>("select name from mikro_orm_migrations");
+    expect(rows.map((r) => r.name)).toEqual(["Migration20261126000000Initial"]);
+    const ready = logLines(server.output()).find((l) => l.msg === "database ready");
+    expect(ready).toMatchObject({ embedded: false });
+  });
+
+  it("logs one JSON line per call with method, status code, duration and request id", async () => {
+    await checkHealth(server.address);
+    const calls = logLines(server.output()).filter((l) => l.msg === "call");
+    const health = calls.filter((l) => l.method === "/grpc.health.v1.Health/Check");
+    expect(health.length).toBeGreaterThan(0);
+    for (const line of health) {
+      expect(line.code).toBe("OK");
+      expect(typeof line.durationMs).toBe("number");
+      expect(line.requestId).toMatch(/^[0-9a-f-]{36}$/);
+    }
+  });
+
+  it("never logs the database password", () => {
+    const url = new URL(db.url);
+    expect(server.output()).not.toContain(`${url.username}:${url.password}@`);
+    expect(server.output()).not.toContain(db.url);
+  });
+
+  it("exits 0 on SIGINT after a graceful stop", async () => {
+    expect(await server.stop("SIGINT")).toBe(0);
+    expect(logLines(server.output()).at(-1)).toMatchObject({ msg: "stopped" });
+  });
+});

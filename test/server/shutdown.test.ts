@@ -1,0 +1,82 @@
+import { credentials, Metadata, status } from "@grpc/grpc-js";
+import pino from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CertificateServiceClient } from "../../gen/ts/certmint/v1/certificate_service";
+import { startCertmint } from "../../src/app";
+import { loadConfig } from "../../src/config";
+import { HealthClient } from "../support/health-client";
+import { createTestDatabase, type TestDatabase } from "../support/postgres";
+
+describe("in-process server: request ids, error details and graceful shutdown", () => {
+  let db: TestDatabase;
+  let running: Awaited<ReturnType<typeof startCertmint>>;
+  const logs: Array<Record<string, unknown>> = [];
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    const config = loadConfig({
+      CERTMINT_LISTEN: "127.0.0.1:0",
+      DATABASE_URL: db.url,
+      CERTMINT_SHUTDOWN_GRACE_MS: "1500",
+    });
+    const logger = pino({ level: "info" }, { write: (line: string) => logs.push(JSON.parse(line)) });
+    running = await startCertmint(config, logger);
+  });
+  afterAll(async () => {
+    await running?.shutdown();
+    await db?.drop();
+  });
+
+  it("echoes a caller's x-request-id and logs the call with it", async () => {
+    const client = new CertificateServiceClient(`127.0.0.1:${running.port}`, credentials.createInsecure());
+    const md = new Metadata();
+    md.set("x-request-id", "test-req-42");
+    const { err, header } = await new Promise<{ err: any; header?: Metadata }>((resolve) => {
+      let header: Metadata | undefined;
+      const call = client.getCertificate({ certificate: "x" }, md, (err) => resolve({ err, header }));
+      call.on("metadata", (m) => {
+        header = m;
+      });
+    });
+    client.close();
+    expect(err.code).toBe(status.UNIMPLEMENTED);
+    expect(err.details).toBe("/certmint.v1.CertificateService/GetCertificate is not implemented yet");
+    // Trailers-only error response: the request id travels in the trailers.
+    expect(header?.get("x-request-id") ?? err.metadata.get("x-request-id")).toEqual(["test-req-42"]);
+    const line = logs.find((l) => l.requestId === "test-req-42");
+    expect(line).toMatchObject({
+      msg: "call",
+      method: "/certmint.v1.CertificateService/GetCertificate",
+      code: "UNIMPLEMENTED",
+    });
+  });
+
+  it("reports NOT_SERVING to watchers when shutdown starts, and ends calls after the grace period", async () => {
+    const client = new HealthClient(`127.0.0.1:${running.port}`, credentials.createInsecure());
+    // biome-ignore lint/suspicious/noExplicitAny: dynamic client
+    const watch = (client as any).watch({ service: "" });
+    const seen: string[] = [];
+    let ended = false;
+    const done = new Promise<void>((resolve) => {
+      watch.on("data", (m: { status: string }) => {
+        seen.push(m.status);
+        if (m.status === "SERVING" && seen.length === 1) {
+          // The open watch keeps tryShutdown waiting until the grace period forces it.
+          void running.shutdown().then(() => resolve());
+        }
+      });
+      watch.on("error", () => {
+        ended = true;
+      });
+      watch.on("end", () => {
+        ended = true;
+      });
+    });
+    await done;
+    client.close();
+    expect(seen).toEqual(["SERVING", "NOT_SERVING"]);
+    expect(ended).toBe(true);
+    expect(logs.some((l) => l.msg === "grace period over: cancelling calls still in flight")).toBe(true);
+    expect(logs.at(-1)).toMatchObject({ msg: "stopped" });
+  });
+});

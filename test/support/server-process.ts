@@ -1,0 +1,73 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { credentials } from "@grpc/grpc-js";
+import { HealthClient } from "./health-client";
+
+export const ROOT = join(__dirname, "..", "..");
+
+export interface ServerProcess {
+  child: ChildProcess;
+  address: string;
+  dataDir: string;
+  /** Every line the server wrote to stdout and stderr so far. */
+  output(): string;
+  /** SIGTERM, then wait for exit; returns the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Runs `src/main.ts` exactly as `make run` does, on a free port, and waits for "database ready". */
+export async function startServerProcess(env: Record<string, string> = {}): Promise<ServerProcess> {
+  const dataDir = env.CERTMINT_DATA_DIR ?? mkdtempSync(join(tmpdir(), "certmint-data-"));
+  const child = spawn(process.execPath, ["--require", "tsx/cjs", "src/main.ts"], {
+    cwd: ROOT,
+    env: { ...process.env, CERTMINT_LISTEN: "127.0.0.1:0", CERTMINT_DATA_DIR: dataDir, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  child.stdout?.on("data", (d) => {
+    out += d;
+  });
+  child.stderr?.on("data", (d) => {
+    out += d;
+  });
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  const address = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start in time:\n${out}`)), 60_000);
+    const check = () => {
+      const listening = /"address":"([^"]+)","msg":"listening"/.exec(out);
+      if (listening && out.includes('"msg":"database ready"')) {
+        clearTimeout(timer);
+        resolve(listening[1]!);
+      }
+    };
+    child.stdout?.on("data", check);
+    child.on("exit", () => {
+      clearTimeout(timer);
+      reject(new Error(`server exited during start-up:\n${out}`));
+    });
+  });
+  return {
+    child,
+    address,
+    dataDir,
+    output: () => out,
+    async stop(signal = "SIGTERM") {
+      if (child.exitCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** grpc.health.v1 Check of the whole server ("" service). */
+export function checkHealth(address: string, service = ""): Promise<string> {
+  const client = new HealthClient(address, credentials.createInsecure());
+  return new Promise((resolve, reject) => {
+    client.check({ service }, { deadline: Date.now() + 10_000 }, (err, res) => {
+      client.close();
+      if (err) reject(err);
+      else resolve(res.status);
+    });
+  });
+}
