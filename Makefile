@@ -110,7 +110,7 @@ build: deps
 test-db:
 	@bash scripts/ensure-test-postgres.sh
 
-test: deps go-tools python-tools grpcurl test-db
+test: deps python-tools grpcurl test-db
 	PATH="$(VENV)/bin:$$PATH" TEST_DATABASE_URL="$${TEST_DATABASE_URL:-postgresql://certmint:certmint@127.0.0.1:5432/certmint}" \
 	  vitest run
 
