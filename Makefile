@@ -90,7 +90,7 @@ gen-check: deps tools
 
 lint: deps
 	$(BUF) lint
-	biome ci .
+	biome ci --colors=off .
 	tsc -p tsconfig.json --noEmit
 
 format: deps

@@ -40,11 +40,15 @@ describe("generated clients in other languages", () => {
   it("Python: health SERVING, and GetRequestStatus answers UNIMPLEMENTED with ErrorInfo", () => {
     const venvPython = join(ROOT, ".tools", "venv", "bin", "python");
     if (!existsSync(venvPython)) throw new Error("no .tools/venv: run the tests with `make test`");
-    const out = execFileSync(venvPython, [join(ROOT, "test", "clients", "python", "clienttest.py"), server.address, "smoke"], {
-      encoding: "utf8",
-      timeout: 60_000,
-      env: { ...process.env, PYTHONPATH: join(ROOT, "gen", "python") },
-    });
+    const out = execFileSync(
+      venvPython,
+      [join(ROOT, "test", "clients", "python", "clienttest.py"), server.address, "smoke"],
+      {
+        encoding: "utf8",
+        timeout: 60_000,
+        env: { ...process.env, PYTHONPATH: join(ROOT, "gen", "python") },
+      },
+    );
     expect(JSON.parse(out)).toEqual({
       health_raw: "0801", // HealthCheckResponse{status: SERVING}
       code: "UNIMPLEMENTED",

@@ -16,19 +16,28 @@ describe("loadConfig", () => {
   });
 
   it("accepts IPv6 listen addresses and a PostgreSQL URL", () => {
-    const c = loadConfig({ CERTMINT_LISTEN: "[::1]:6000", DATABASE_URL: "postgresql://u:p@db:5432/certmint" });
+    const c = loadConfig({
+      CERTMINT_LISTEN: "[::1]:6000",
+      DATABASE_URL: "postgresql://u:p@db:5432/certmint",
+    });
     expect(c.listen).toEqual({ host: "::1", port: 6000 });
     expect(c.databaseUrl).toBe("postgresql://u:p@db:5432/certmint");
   });
 
   it.each([
     [{ CERTMINT_LISTEN: "127.0.0.1:70000" }, "CERTMINT_LISTEN port must be 0-65535 (got 70000)"],
-    [{ CERTMINT_LISTEN: "localhost" }, 'CERTMINT_LISTEN must be host:port, e.g. 127.0.0.1:50051 (got "localhost")'],
+    [
+      { CERTMINT_LISTEN: "localhost" },
+      'CERTMINT_LISTEN must be host:port, e.g. 127.0.0.1:50051 (got "localhost")',
+    ],
     [{ DATABASE_URL: "not a url" }, "DATABASE_URL is not a valid URL"],
     [{ DATABASE_URL: "mysql://u:p@h/db" }, "DATABASE_URL must start with postgresql://"],
     [{ DATABASE_URL: "postgresql://u:p@h" }, "DATABASE_URL must name a host and a database"],
     [{ CERTMINT_LOG_LEVEL: "loud" }, "CERTMINT_LOG_LEVEL must be one of"],
-    [{ CERTMINT_SHUTDOWN_GRACE_MS: "-5" }, "CERTMINT_SHUTDOWN_GRACE_MS must be an integer from 0 to 600000"],
+    [
+      { CERTMINT_SHUTDOWN_GRACE_MS: "-5" },
+      "CERTMINT_SHUTDOWN_GRACE_MS must be an integer from 0 to 600000",
+    ],
   ])("refuses %o", (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);

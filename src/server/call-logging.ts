@@ -1,10 +1,5 @@
 import { randomUUID } from "node:crypto";
-import {
-  Metadata,
-  ServerInterceptingCall,
-  type ServerInterceptor,
-  status,
-} from "@grpc/grpc-js";
+import { Metadata, ServerInterceptingCall, type ServerInterceptor, status } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 
 /** The metadata key of the per-call request id (read from the client or generated). */

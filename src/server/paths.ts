@@ -7,7 +7,7 @@ export function projectRoot(): string {
   for (;;) {
     if (existsSync(join(dir, "package.json")) && existsSync(join(dir, "gen"))) return dir;
     const parent = dirname(dir);
-    if (parent === dir) throw new Error("cannot find the certmint project root from " + __dirname);
+    if (parent === dir) throw new Error(`cannot find the certmint project root from ${__dirname}`);
     dir = parent;
   }
 }

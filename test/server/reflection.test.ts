@@ -15,7 +15,8 @@ describe("server reflection, as grpcurl sees it", () => {
     execFileSync(GRPCURL, ["-plaintext", ...args], { encoding: "utf8", timeout: 30_000 });
 
   beforeAll(async () => {
-    if (!existsSync(GRPCURL)) throw new Error(`${GRPCURL} is missing: run the tests with \`make test\``);
+    if (!existsSync(GRPCURL))
+      throw new Error(`${GRPCURL} is missing: run the tests with \`make test\``);
     db = await createTestDatabase();
     server = await startServerProcess({ DATABASE_URL: db.url });
   });
@@ -53,7 +54,9 @@ describe("server reflection, as grpcurl sees it", () => {
   });
 
   it("calls health and an RPC with snake_case JSON, and shows error details", () => {
-    expect(JSON.parse(grpcurl(server.address, "grpc.health.v1.Health/Check"))).toEqual({ status: "SERVING" });
+    expect(JSON.parse(grpcurl(server.address, "grpc.health.v1.Health/Check"))).toEqual({
+      status: "SERVING",
+    });
     let failure = "";
     try {
       grpcurl(
@@ -70,7 +73,11 @@ describe("server reflection, as grpcurl sees it", () => {
     const err = JSON.parse(failure);
     expect(err.code).toBe(12); // UNIMPLEMENTED, until the lifecycle issue lands
     expect(err.details).toEqual([
-      { "@type": "type.googleapis.com/google.rpc.ErrorInfo", domain: "certmint.dev", reason: "NOT_IMPLEMENTED" },
+      {
+        "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+        domain: "certmint.dev",
+        reason: "NOT_IMPLEMENTED",
+      },
     ]);
   });
 });

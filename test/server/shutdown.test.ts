@@ -1,4 +1,4 @@
-import { credentials, Metadata, status } from "@grpc/grpc-js";
+import { credentials, Metadata, type ServiceError, status } from "@grpc/grpc-js";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CertificateServiceClient } from "../../gen/ts/certmint/v1/certificate_service";
@@ -19,7 +19,10 @@ describe("in-process server: request ids, error details and graceful shutdown", 
       DATABASE_URL: db.url,
       CERTMINT_SHUTDOWN_GRACE_MS: "1500",
     });
-    const logger = pino({ level: "info" }, { write: (line: string) => logs.push(JSON.parse(line)) });
+    const logger = pino(
+      { level: "info" },
+      { write: (line: string) => logs.push(JSON.parse(line)) },
+    );
     running = await startCertmint(config, logger);
   });
   afterAll(async () => {
@@ -28,21 +31,32 @@ describe("in-process server: request ids, error details and graceful shutdown", 
   });
 
   it("echoes a caller's x-request-id and logs the call with it", async () => {
-    const client = new CertificateServiceClient(`127.0.0.1:${running.port}`, credentials.createInsecure());
+    const client = new CertificateServiceClient(
+      `127.0.0.1:${running.port}`,
+      credentials.createInsecure(),
+    );
     const md = new Metadata();
     md.set("x-request-id", "test-req-42");
-    const { err, header } = await new Promise<{ err: any; header?: Metadata }>((resolve) => {
-      let header: Metadata | undefined;
-      const call = client.getCertificate({ certificate: "x" }, md, (err) => resolve({ err, header }));
-      call.on("metadata", (m) => {
-        header = m;
-      });
-    });
+    const { err, header } = await new Promise<{ err: ServiceError; header?: Metadata }>(
+      (resolve) => {
+        let header: Metadata | undefined;
+        const call = client.getCertificate({ certificate: "x" }, md, (err) =>
+          resolve({ err, header }),
+        );
+        call.on("metadata", (m) => {
+          header = m;
+        });
+      },
+    );
     client.close();
     expect(err.code).toBe(status.UNIMPLEMENTED);
-    expect(err.details).toBe("/certmint.v1.CertificateService/GetCertificate is not implemented yet");
+    expect(err.details).toBe(
+      "/certmint.v1.CertificateService/GetCertificate is not implemented yet",
+    );
     // Trailers-only error response: the request id travels in the trailers.
-    expect(header?.get("x-request-id") ?? err.metadata.get("x-request-id")).toEqual(["test-req-42"]);
+    expect(header?.get("x-request-id") ?? err.metadata.get("x-request-id")).toEqual([
+      "test-req-42",
+    ]);
     const line = logs.find((l) => l.requestId === "test-req-42");
     expect(line).toMatchObject({
       msg: "call",
@@ -76,7 +90,9 @@ describe("in-process server: request ids, error details and graceful shutdown", 
     client.close();
     expect(seen).toEqual(["SERVING", "NOT_SERVING"]);
     expect(ended).toBe(true);
-    expect(logs.some((l) => l.msg === "grace period over: cancelling calls still in flight")).toBe(true);
+    expect(logs.some((l) => l.msg === "grace period over: cancelling calls still in flight")).toBe(
+      true,
+    );
     expect(logs.at(-1)).toMatchObject({ msg: "stopped" });
   });
 });

@@ -64,7 +64,9 @@ describe("migrations on an empty PostgreSQL database", () => {
     const caB = randomUUID();
     await insertCa(caA, "root-a");
     await insertCa(caB, "root-b");
-    await expect(insertCa(randomUUID(), "root-a")).rejects.toThrow(/certificate_authority_slug_key/);
+    await expect(insertCa(randomUUID(), "root-a")).rejects.toThrow(
+      /certificate_authority_slug_key/,
+    );
 
     const policy = randomUUID();
     await db.query(
@@ -99,7 +101,9 @@ describe("migrations on an empty PostgreSQL database", () => {
     await insertRequest("bob", "r-1"); // another caller may use the same key
     await insertRequest("alice", null); // requests without a key never collide
     await insertRequest("alice", null);
-    await expect(insertRequest("alice", "r-1")).rejects.toThrow(/certificate_request_caller_request_id_key/);
+    await expect(insertRequest("alice", "r-1")).rejects.toThrow(
+      /certificate_request_caller_request_id_key/,
+    );
 
     const insertCert = (ca: string | null, serial: string) =>
       db.query(
@@ -116,8 +120,8 @@ describe("migrations on an empty PostgreSQL database", () => {
     await expect(insertCert(null, "02cd")).rejects.toThrow(/certificate_ca_serial_key/);
 
     // A CA that a profile uses cannot be deleted.
-    await expect(db.query(`delete from certificate_authority where id = $1`, [caA])).rejects.toThrow(
-      /foreign key/,
-    );
+    await expect(
+      db.query(`delete from certificate_authority where id = $1`, [caA]),
+    ).rejects.toThrow(/foreign key/);
   });
 });

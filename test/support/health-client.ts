@@ -1,5 +1,5 @@
-import { loadPackageDefinition } from "@grpc/grpc-js";
 import type * as grpc from "@grpc/grpc-js";
+import { loadPackageDefinition } from "@grpc/grpc-js";
 import { loadSync } from "@grpc/proto-loader";
 import { protoPath } from "grpc-health-check";
 
@@ -16,5 +16,7 @@ const definition = loadSync(protoPath, { keepCase: true, enums: String, defaults
 // biome-ignore lint/suspicious/noExplicitAny: dynamic package definition
 const pkg = loadPackageDefinition(definition) as any;
 
-export const HealthClient: new (address: string, creds: grpc.ChannelCredentials) => HealthClientType =
-  pkg.grpc.health.v1.Health;
+export const HealthClient: new (
+  address: string,
+  creds: grpc.ChannelCredentials,
+) => HealthClientType = pkg.grpc.health.v1.Health;

@@ -12,7 +12,10 @@ export interface TestDatabase {
   url: string;
   name: string;
   /** Runs SQL in the test database (for asserting on rows). */
-  query<T extends Record<string, unknown> = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  query<T extends Record<string, unknown> = Record<string, unknown>>(
+    sql: string,
+    params?: unknown[],
+  ): Promise<T[]>;
   drop(): Promise<void>;
 }
 

@@ -34,7 +34,10 @@ export async function startServerProcess(env: Record<string, string> = {}): Prom
   });
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
   const address = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start in time:\n${out}`)), 60_000);
+    const timer = setTimeout(
+      () => reject(new Error(`server did not start in time:\n${out}`)),
+      60_000,
+    );
     const check = () => {
       const listening = /"address":"([^"]+)","msg":"listening"/.exec(out);
       if (listening && out.includes('"msg":"database ready"')) {
