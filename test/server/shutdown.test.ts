@@ -41,7 +41,7 @@ describe("in-process server: request ids, error details and graceful shutdown", 
       (resolve) => {
         let header: Metadata | undefined;
         const call = client.getCertificate({ certificate: "x" }, md, (err) =>
-          resolve({ err, header }),
+          resolve({ err: err as ServiceError, header }),
         );
         call.on("metadata", (m) => {
           header = m;
