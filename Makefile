@@ -111,8 +111,11 @@ test-db:
 	@bash scripts/ensure-test-postgres.sh
 
 test: deps python-tools grpcurl test-db
+	@mkdir -p $(TOOLS); rc=0; \
 	PATH="$(VENV)/bin:$$PATH" TEST_DATABASE_URL="$${TEST_DATABASE_URL:-postgresql://certmint:certmint@127.0.0.1:5432/certmint}" \
-	  vitest run
+	  vitest run --reporter=default --reporter=json --outputFile.json=$(TOOLS)/test-report.json || rc=$$?; \
+	if [ -f $(TOOLS)/test-report.json ]; then node scripts/test-summary.cjs $(TOOLS)/test-report.json; fi; \
+	exit $$rc
 
 run: deps
 	node --require tsx/cjs src/main.ts
