@@ -1,0 +1,208 @@
+/**
+ * DNS names and DNS name patterns: parsing to A-label arrays and matching on whole labels.
+ * Matching compares label arrays, never strings with regular expressions, so "evil-example.com"
+ * can never match a pattern for "example.com".
+ */
+
+import { domainToASCII, domainToUnicode } from "node:url";
+import { fail, ok, type Parsed } from "./types";
+
+/** Inputs longer than this are rejected before any work (a name is at most 253 octets). */
+export const MAX_NAME_INPUT = 1024;
+
+/** A requested DNS name, normalised. */
+export interface DnsName {
+  /** A wildcard request "*.base" (RFC 6125 6.4.3: '*' is the whole left-most label). */
+  readonly wildcard: boolean;
+  /** A-labels of the name (for a wildcard: of its base), left to right. */
+  readonly labels: readonly string[];
+  readonly text: string;
+}
+
+/**
+ * exact: the name itself; one: "*.base", exactly one label below base; many: "**.base", one
+ * or more labels below base; any: "**", every name.
+ */
+export type DnsPatternKind = "exact" | "one" | "many" | "any";
+
+export interface DnsPattern {
+  readonly kind: DnsPatternKind;
+  readonly base: readonly string[];
+  readonly text: string;
+}
+
+const isLdhOrDot = (c: number) =>
+  (c >= 0x61 && c <= 0x7a) ||
+  (c >= 0x41 && c <= 0x5a) ||
+  (c >= 0x30 && c <= 0x39) ||
+  c === 0x2d ||
+  c === 0x2e;
+
+/** RFC 1034 3.5 LDH label, RFC 5890 2.3.1 reserved labels, RFC 5891 5.4 A-label validity. */
+function labelError(label: string): string | undefined {
+  if (label.length === 0) return "has an empty label";
+  if (label.length > 63) return `has a label longer than 63 octets ("${label.slice(0, 20)}...")`;
+  for (let i = 0; i < label.length; i++) {
+    const c = label.charCodeAt(i);
+    const ldh = (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2d;
+    if (!ldh) return `has an invalid character in label "${label}"`;
+  }
+  if (label.startsWith("-") || label.endsWith("-")) {
+    return `has a label starting or ending with '-' ("${label}")`;
+  }
+  if (label.slice(2, 4) === "--") {
+    if (!label.startsWith("xn--"))
+      return `has a reserved label with "--" in positions 3-4 ("${label}")`;
+    // A fake A-label ("xn--abc-" decodes to plain "abc") must not pass as an IDN.
+    const unicode = domainToUnicode(label);
+    if (unicode === label || unicode === "" || domainToASCII(unicode) !== label) {
+      return `has an invalid A-label "${label}"`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * A host name without wildcards to A-labels. ASCII characters other than letters, digits, '-'
+ * and '.' are refused BEFORE domainToASCII, because that function is the WHATWG host parser:
+ * it percent-decodes, drops tabs and stops at '/', which would let "a/b.com" become "a".
+ */
+export function parseHostLabels(input: string): Parsed<string[]> {
+  if (input.length === 0) return fail("is empty");
+  if (input.length > MAX_NAME_INPUT) return fail("is too long");
+  for (let i = 0; i < input.length; i++) {
+    const c = input.charCodeAt(i);
+    if (c < 0x80 && !isLdhOrDot(c)) {
+      const shown = c < 0x20 || c === 0x7f ? `U+${c.toString(16).padStart(4, "0")}` : input[i];
+      return fail(
+        `contains the character "${shown}"; only letters, digits, '-' and '.' are allowed`,
+      );
+    }
+  }
+  // UTS #46 mapping + Punycode (RFC 5891 4.4); "" means the name cannot be converted.
+  const ascii = domainToASCII(input);
+  if (ascii === "") return fail("is not a valid internationalised domain name (UTS #46)");
+  const name = ascii.endsWith(".") ? ascii.slice(0, -1) : ascii;
+  if (name.length === 0) return fail("is empty");
+  if (name.length > 253) return fail("is longer than 253 octets");
+  const labels = name.split(".");
+  for (const label of labels) {
+    const error = labelError(label);
+    if (error) return fail(error);
+  }
+  // WHATWG URL and many resolvers read a numeric last label as IPv4 ("10.0.0.1", "0x7f.1").
+  const last = labels[labels.length - 1]!;
+  if (/^[0-9]+$/.test(last) || /^0x[0-9a-f]*$/.test(last)) {
+    return fail("ends in a numeric label (looks like an IP address; use an IP SAN)");
+  }
+  return ok(labels);
+}
+
+/** A requested DNS SAN: a host name, or "*." + host name. */
+export function parseDnsName(input: string): Parsed<DnsName> {
+  let wildcard = false;
+  let rest = input;
+  if (input.startsWith("**")) return fail("may not contain '**' (only policy patterns may)");
+  if (input.startsWith("*.")) {
+    wildcard = true;
+    rest = input.slice(2);
+  }
+  if (rest.includes("*")) return fail("may contain '*' only as the whole left-most label");
+  const labels = parseHostLabels(rest);
+  if (!labels.ok) return labels;
+  const text = (wildcard ? "*." : "") + labels.value.join(".");
+  if (text.length > 253) return fail("is longer than 253 octets");
+  return ok({ wildcard, labels: labels.value, text });
+}
+
+/** A DNS pattern: exact, "*.base", "**.base" or "**". */
+export function parseDnsPattern(input: string): Parsed<DnsPattern> {
+  if (input === "**") return ok({ kind: "any", base: [], text: "**" });
+  if (input === "*") return fail("'*' alone is not a pattern; use '**' to match any name");
+  let kind: DnsPatternKind = "exact";
+  let rest = input;
+  if (input.startsWith("**.")) {
+    kind = "many";
+    rest = input.slice(3);
+  } else if (input.startsWith("*.")) {
+    kind = "one";
+    rest = input.slice(2);
+  }
+  if (rest.includes("*")) {
+    return fail("may contain '*' or '**' only as the whole left-most label");
+  }
+  const labels = parseHostLabels(rest);
+  if (!labels.ok) return labels;
+  const prefix = kind === "many" ? "**." : kind === "one" ? "*." : "";
+  return ok({ kind, base: labels.value, text: prefix + labels.value.join(".") });
+}
+
+/** Whether `labels` ends with all of `suffix` (whole labels). */
+function endsWith(labels: readonly string[], suffix: readonly string[]): boolean {
+  if (labels.length < suffix.length) return false;
+  const offset = labels.length - suffix.length;
+  for (let i = 0; i < suffix.length; i++) {
+    if (labels[offset + i] !== suffix[i]) return false;
+  }
+  return true;
+}
+
+/** Whether the pattern matches the (non-wildcard) name given as labels. */
+export function dnsPatternMatchesLabels(p: DnsPattern, labels: readonly string[]): boolean {
+  switch (p.kind) {
+    case "any":
+      return true;
+    case "exact":
+      return labels.length === p.base.length && endsWith(labels, p.base);
+    case "one":
+      return labels.length === p.base.length + 1 && endsWith(labels, p.base);
+    case "many":
+      return labels.length > p.base.length && endsWith(labels, p.base);
+  }
+}
+
+/**
+ * Allow check: the pattern covers EVERY name the request stands for. A wildcard request
+ * "*.B" stands for {x.B}: covered by "*.B", by "**.S" when B is S or below S, by "**".
+ */
+export function dnsAllows(p: DnsPattern, n: DnsName): boolean {
+  if (!n.wildcard) return dnsPatternMatchesLabels(p, n.labels);
+  switch (p.kind) {
+    case "any":
+      return true;
+    case "exact":
+      return false;
+    case "one":
+      return n.labels.length === p.base.length && endsWith(n.labels, p.base);
+    case "many":
+      return endsWith(n.labels, p.base);
+  }
+}
+
+/**
+ * Deny check: the pattern matches ANY name the request stands for. For "*.B" that is an exact
+ * denied name one label below B, or the same coverage as the allow check for wildcards.
+ */
+export function dnsDenies(p: DnsPattern, n: DnsName): boolean {
+  if (!n.wildcard) return dnsPatternMatchesLabels(p, n.labels);
+  if (p.kind === "exact") {
+    return p.base.length === n.labels.length + 1 && endsWith(p.base, n.labels);
+  }
+  return dnsAllows(p, n);
+}
+
+/** Whether every name `allowed` matches is also matched by `denied` (compile-time check). */
+export function dnsPatternSubsumes(denied: DnsPattern, allowed: DnsPattern): boolean {
+  switch (allowed.kind) {
+    case "exact":
+      return dnsPatternMatchesLabels(denied, allowed.base);
+    case "one":
+      return dnsAllows(denied, { wildcard: true, labels: allowed.base, text: allowed.text });
+    case "many":
+      return (
+        denied.kind === "any" || (denied.kind === "many" && endsWith(allowed.base, denied.base))
+      );
+    case "any":
+      return denied.kind === "any";
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * The certificate policy engine: a pure domain module (no database, gRPC or crypto).
+ * compilePolicy checks a spec once; evaluate lists every violation of a request.
+ * The semantics are documented in types.ts.
+ */
+
+export { type CompiledPolicy, compilePolicy, isCompiledPolicy, RSA_FLOOR_BITS } from "./compile";
+export { evaluate } from "./evaluate";
+export {
+  type NormalizeResult,
+  normalizeDnsName,
+  normalizeEmail,
+  normalizeIp,
+  normalizeUri,
+} from "./normalize";
+export { defaultUsagesFor, PRESET_NAMES, type PresetName, presetSpec } from "./presets";
+export {
+  CA_RULES,
+  type CaRule,
+  type NameRule,
+  POLICY_SPEC_REASONS,
+  type PolicyRequest,
+  type PolicySpec,
+  type PolicySpecReason,
+  SAN_TYPES,
+  type SanType,
+  type UsageRule,
+  type ValueRule,
+  VIOLATION_REASONS,
+  type ViolationReason,
+} from "./types";

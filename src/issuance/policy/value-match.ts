@@ -1,0 +1,94 @@
+/**
+ * Subject attribute values and '*' glob patterns. Comparison is on a folded key (NFKC, case
+ * fold, collapsed white space) after the caseIgnoreMatch of RFC 5280 7.1 / RFC 4518, so that
+ * "ACME  Corp" cannot slip past a denied "acme corp". The glob has no backtracking: the
+ * literal pieces between '*'s are found left to right, each at its first occurrence, which is
+ * optimal for '*'-only globs and linear in the number of pieces.
+ */
+
+import type { SubjectAttribute } from "../../model/pki";
+import { parseEmail } from "./email-match";
+
+export interface ValuePattern {
+  readonly text: string;
+  /** The folded pattern split on '*'; one piece means an exact value. */
+  readonly pieces: readonly string[];
+}
+
+// Control, format (zero-width, bidi overrides), surrogate, private-use, unassigned.
+const FORBIDDEN = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}]/u;
+const SPACES = /\s+/gu;
+
+/** RFC 5280 Appendix A upper bounds (street and postal code: X.520), in characters. */
+const MAX_LENGTH: Record<SubjectAttribute, number> = {
+  COMMON_NAME: 64,
+  ORGANIZATION: 64,
+  ORGANIZATIONAL_UNIT: 64,
+  COUNTRY: 2,
+  STATE: 128,
+  LOCALITY: 128,
+  STREET_ADDRESS: 128,
+  POSTAL_CODE: 40,
+  SERIAL_NUMBER: 64,
+  EMAIL_ADDRESS: 255,
+};
+
+/** The comparison key of a value or pattern. */
+export function foldValue(s: string): string {
+  const folded = s.normalize("NFKC").toUpperCase().toLowerCase().normalize("NFKC");
+  return folded.replace(SPACES, " ").trim();
+}
+
+/** Why a requested value is invalid, or undefined. */
+export function subjectValueError(type: SubjectAttribute, value: string): string | undefined {
+  if (typeof value !== "string") return "is not a string";
+  // Length first, so that no further work is done on an oversized value.
+  if (value.length > 4 * MAX_LENGTH[type] || [...value].length > MAX_LENGTH[type]) {
+    return `is longer than ${MAX_LENGTH[type]} characters (RFC 5280 Appendix A)`;
+  }
+  if (FORBIDDEN.test(value)) return "contains a control, format or unassigned character";
+  if (foldValue(value).length === 0) return "is empty";
+  if (foldValue(value).includes("*")) {
+    return "contains '*'; wildcard names belong in DNS SANs under a rule that allows them";
+  }
+  if (type === "COUNTRY" && !/^[A-Za-z]{2}$/.test(value)) {
+    return "is not a two-letter ISO 3166 country code";
+  }
+  if (type === "EMAIL_ADDRESS") {
+    const email = parseEmail(value);
+    if (!email.ok) return `is not a valid email address: it ${email.error}`;
+  }
+  return undefined;
+}
+
+/** Why a pattern is invalid, or the compiled pattern. */
+export function parseValuePattern(text: string): ValuePattern | string {
+  if (typeof text !== "string") return "is not a string";
+  if (text.length > 1024) return "is too long";
+  if (foldValue(text).length === 0) return "is empty";
+  if (FORBIDDEN.test(text)) return "contains a control, format or unassigned character";
+  return { text, pieces: foldValue(text).split("*") };
+}
+
+/** Whether the folded value matches the pattern. */
+export function globMatch(p: ValuePattern, key: string): boolean {
+  const pieces = p.pieces;
+  if (pieces.length === 1) return key === pieces[0];
+  const first = pieces[0]!;
+  const last = pieces[pieces.length - 1]!;
+  if (key.length < first.length + last.length) return false;
+  if (!key.startsWith(first) || !key.endsWith(last)) return false;
+  let pos = first.length;
+  const end = key.length - last.length;
+  for (let i = 1; i < pieces.length - 1; i++) {
+    const piece = pieces[i]!;
+    if (piece.length === 0) continue;
+    const at = key.indexOf(piece, pos);
+    if (at === -1 || at + piece.length > end) return false;
+    pos = at + piece.length;
+  }
+  return true;
+}
+
+/** A pattern matching every value ("*", "**", ...). */
+export const isCatchAll = (p: ValuePattern) => p.pieces.every((s) => s.length === 0);
