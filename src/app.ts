@@ -1,7 +1,10 @@
 import { Server, ServerCredentials } from "@grpc/grpc-js";
 import type { Logger } from "pino";
+import { certificateAuthorityHandlers } from "./api/certificate-authority-service";
 import { registerServices } from "./api/services";
 import type { Config } from "./config";
+import { openKeyring } from "./issuance/ca/keyring";
+import type { CaDeps } from "./issuance/ca/types";
 import { callLoggingInterceptor } from "./server/call-logging";
 import { HealthReporter } from "./server/health";
 import { addReflection } from "./server/reflection";
@@ -32,14 +35,23 @@ export async function startCertmint(config: Config, logger: Logger): Promise<Run
   });
   health.addToServer(server);
   addReflection(server);
-  registerServices(server, { logger, readiness });
+  // Use-case dependencies exist once the database is open; handlers reach them through this
+  // holder, and `unary` refuses calls (UNAVAILABLE) until readiness.ready.
+  const runtime: { ca?: CaDeps } = {};
+  const handlerDeps = { logger, readiness };
+  registerServices(server, handlerDeps, {
+    "certmint.v1.CertificateAuthorityService": certificateAuthorityHandlers(
+      handlerDeps,
+      () => runtime.ca!,
+    ),
+  });
 
   const host = config.listen.host.includes(":") ? `[${config.listen.host}]` : config.listen.host;
   const port = await bind(server, `${host}:${config.listen.port}`);
   const address = `${host}:${port}`;
   logger.info({ address }, "listening");
 
-  let database: Database;
+  let database: Database | undefined;
   try {
     database = await openDatabase({
       databaseUrl: config.databaseUrl,
@@ -55,24 +67,41 @@ export async function startCertmint(config: Config, logger: Logger): Promise<Run
       },
       "database ready",
     );
+    const { keyring, created } = await openKeyring(config, database.orm.em.fork());
+    if (created) {
+      logger.warn(
+        { file: config.kek.file },
+        "generated a new key-encryption key (mode 0600): back it up",
+      );
+    }
+    runtime.ca = {
+      orm: database.orm,
+      keyring,
+      now: () => new Date(),
+      publicBaseUrl: config.publicBaseUrl,
+      crlValiditySeconds: config.crlValiditySeconds,
+    };
   } catch (err) {
+    await database?.close().catch(() => undefined);
     server.forceShutdown();
     throw err;
   }
+  const db = database!;
   readiness.ready = true;
   health.set("SERVING");
+  logger.info({ address }, "serving");
 
   let stopping: Promise<void> | undefined;
   return {
     port,
     address,
-    database,
+    database: db,
     shutdown() {
       stopping ??= (async () => {
         health.set("NOT_SERVING");
         await drain(server, config.shutdownGraceMs, logger);
         readiness.ready = false;
-        await database.close();
+        await db.close();
         logger.info("stopped");
       })();
       return stopping;

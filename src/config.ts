@@ -13,6 +13,15 @@ export interface Config {
   readonly shutdownGraceMs: number;
   /** Connections to a real PostgreSQL. */
   readonly databasePoolSize: number;
+  /**
+   * Where the key-encryption key (AES-256) that seals CA private keys comes from: a base64
+   * value, or a file (default <dataDir>/kek.key, generated with mode 0600 on first start).
+   */
+  readonly kek: { readonly base64?: string; readonly file?: string };
+  /** Base URL where CRLs and CA certificates are published; adds CRL DP and AIA to certificates. */
+  readonly publicBaseUrl?: string;
+  /** nextUpdate - thisUpdate of issued CRLs (RFC 5280 5.1.2.5). */
+  readonly crlValiditySeconds: number;
 }
 
 /** A configuration problem: main prints the message on one line and exits non-zero. */
@@ -30,6 +39,10 @@ export const ENV = {
   logLevel: "CERTMINT_LOG_LEVEL", // default info
   shutdownGraceMs: "CERTMINT_SHUTDOWN_GRACE_MS", // default 10000
   databasePoolSize: "CERTMINT_DATABASE_POOL_SIZE", // default 10
+  kek: "CERTMINT_KEK", // base64 of 32 bytes; or:
+  kekFile: "CERTMINT_KEK_FILE", // default <dataDir>/kek.key
+  publicBaseUrl: "CERTMINT_PUBLIC_BASE_URL", // optional
+  crlValiditySeconds: "CERTMINT_CRL_VALIDITY_SECONDS", // default 86400
 } as const;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
@@ -45,6 +58,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   }
   const shutdownGraceMs = parseInteger(env, ENV.shutdownGraceMs, 10_000, 0, 600_000, problems);
   const databasePoolSize = parseInteger(env, ENV.databasePoolSize, 10, 1, 200, problems);
+  const kekBase64 = env[ENV.kek] || undefined;
+  const kekFile = env[ENV.kekFile] || undefined;
+  if (kekBase64 !== undefined && kekFile !== undefined) {
+    problems.push(`set ${ENV.kek} or ${ENV.kekFile}, not both`);
+  }
+  if (kekBase64 !== undefined && Buffer.from(kekBase64, "base64").length !== 32) {
+    // Never echo the value: it is the key.
+    problems.push(
+      `${ENV.kek} must be the base64 of exactly 32 random bytes (openssl rand -base64 32)`,
+    );
+  }
+  const publicBaseUrl = parsePublicBaseUrl(env[ENV.publicBaseUrl], problems);
+  const crlValiditySeconds = parseInteger(
+    env,
+    ENV.crlValiditySeconds,
+    86_400,
+    60,
+    31_536_000,
+    problems,
+  );
   if (problems.length > 0) throw new ConfigError(problems.join("; "));
   return Object.freeze({
     listen: Object.freeze(listen),
@@ -53,7 +86,28 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     logLevel,
     shutdownGraceMs,
     databasePoolSize,
+    kek: Object.freeze(
+      kekBase64 !== undefined
+        ? { base64: kekBase64 }
+        : { file: kekFile ? resolve(cwd, kekFile) : resolve(dataDir, "kek.key") },
+    ),
+    publicBaseUrl,
+    crlValiditySeconds,
   });
+}
+
+function parsePublicBaseUrl(value: string | undefined, problems: string[]): string | undefined {
+  if (value === undefined || value === "") return undefined;
+  try {
+    const url = new URL(value);
+    if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error("scheme");
+    return value.replace(/\/+$/, "");
+  } catch {
+    problems.push(
+      `${ENV.publicBaseUrl} must be an http(s) URL, e.g. http://pki.example.internal (got "${value}")`,
+    );
+    return undefined;
+  }
 }
 
 function parseListen(value: string, problems: string[]): { host: string; port: number } {

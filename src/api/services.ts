@@ -28,14 +28,14 @@ export const CERTMINT_SERVICES: Array<[string, ServiceDefinition]> = [
 export function registerServices(
   server: Server,
   deps: ApiDeps,
-  implemented: Record<string, UntypedServiceImplementation> = {},
+  implemented: Record<string, object> = {},
 ): void {
   for (const [name, definition] of CERTMINT_SERVICES) {
     const handlers: UntypedServiceImplementation = {};
     for (const [method, def] of Object.entries(definition)) {
       const path = def.path;
       handlers[method] =
-        implemented[name]?.[method] ??
+        (implemented[name] as UntypedServiceImplementation | undefined)?.[method] ??
         unary(
           path,
           async () => {

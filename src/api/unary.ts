@@ -24,10 +24,16 @@ export interface Readiness {
  * every thrown error through the one error mapping (api/errors.ts). Errors that are not
  * CertmintErrors are logged here with their stack and reach the client as INTERNAL.
  */
+/** What every handler module gets from the server. */
+export interface HandlerDeps {
+  logger: Logger;
+  readiness: Readiness;
+}
+
 export function unary<Req, Res>(
   method: string,
   handler: UnaryHandler<Req, Res>,
-  deps: { logger: Logger; readiness: Readiness },
+  deps: HandlerDeps,
 ): handleUnaryCall<Req, Res> {
   return (call, callback) => {
     const deadline = call.getDeadline();

@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MIGRATIONS } from "../../src/store/migrations";
 import { createTestDatabase, type TestDatabase } from "../support/postgres";
 import { checkHealth, type ServerProcess, startServerProcess } from "../support/server-process";
 
@@ -38,7 +39,7 @@ describe("server on the embedded database (PGlite)", () => {
 
   it("keeps its data in the data directory, so a restart applies no migration again", async () => {
     const first = logLines(server.output()).find((l) => l.msg === "database ready");
-    expect(first).toMatchObject({ embedded: true, applied: ["Migration20261126000000Initial"] });
+    expect(first).toMatchObject({ embedded: true, applied: MIGRATIONS.map((m) => m.name) });
     expect(existsSync(join(server.dataDir, "pglite"))).toBe(true);
 
     expect(await server.stop()).toBe(0);
@@ -68,7 +69,7 @@ describe("server on PostgreSQL (DATABASE_URL)", () => {
   it("migrates the database and answers health SERVING", async () => {
     expect(await checkHealth(server.address)).toBe("SERVING");
     const rows = await db.query<{ name: string }>("select name from mikro_orm_migrations");
-    expect(rows.map((r) => r.name)).toEqual(["Migration20261126000000Initial"]);
+    expect(rows.map((r) => r.name)).toEqual(MIGRATIONS.map((m) => m.name));
     const ready = logLines(server.output()).find((l) => l.msg === "database ready");
     expect(ready).toMatchObject({ embedded: false });
   });

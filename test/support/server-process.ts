@@ -17,7 +17,7 @@ export interface ServerProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Runs `src/main.ts` exactly as `make run` does, on a free port, and waits for "database ready". */
+/** Runs `src/main.ts` exactly as `make run` does, on a free port, and waits until it serves. */
 export async function startServerProcess(env: Record<string, string> = {}): Promise<ServerProcess> {
   const dataDir = env.CERTMINT_DATA_DIR ?? mkdtempSync(join(tmpdir(), "certmint-data-"));
   const child = spawn(process.execPath, ["--require", "tsx/cjs", "src/main.ts"], {
@@ -41,7 +41,7 @@ export async function startServerProcess(env: Record<string, string> = {}): Prom
     );
     const check = () => {
       const listening = /"address":"([^"]+)","msg":"listening"/.exec(out);
-      if (listening && out.includes('"msg":"database ready"')) {
+      if (listening && out.includes('"msg":"serving"')) {
         clearTimeout(timer);
         resolve(listening[1]!);
       }

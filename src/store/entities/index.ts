@@ -3,12 +3,14 @@ import { CertificateAuthorityEntity } from "./certificate-authority";
 import { CertificatePolicyEntity } from "./certificate-policy";
 import { CertificateProfileEntity } from "./certificate-profile";
 import { CertificateRequestEntity } from "./certificate-request";
+import { KekCheckEntity } from "./kek-check";
 
 export * from "./certificate";
 export * from "./certificate-authority";
 export * from "./certificate-policy";
 export * from "./certificate-profile";
 export * from "./certificate-request";
+export * from "./kek-check";
 
 /** Every entity, for the ORM configuration. */
 export const ALL_ENTITIES = [
@@ -17,4 +19,5 @@ export const ALL_ENTITIES = [
   CertificateProfileEntity,
   CertificateRequestEntity,
   CertificateEntity,
+  KekCheckEntity,
 ];

@@ -1,5 +1,6 @@
 import type { MigrationObject } from "@mikro-orm/core";
 import { Migration20261126000000Initial } from "./Migration20261126000000Initial";
+import { Migration20261126010000KekCheck } from "./Migration20261126010000KekCheck";
 
 /**
  * Every migration, in order. Listed explicitly (not discovered on disk) so the same list
@@ -7,4 +8,5 @@ import { Migration20261126000000Initial } from "./Migration20261126000000Initial
  */
 export const MIGRATIONS: MigrationObject[] = [
   { name: "Migration20261126000000Initial", class: Migration20261126000000Initial },
+  { name: "Migration20261126010000KekCheck", class: Migration20261126010000KekCheck },
 ];

@@ -1,0 +1,168 @@
+import type { CertificateAuthorityServiceServer } from "../../gen/ts/certmint/v1/certificate_authority_service";
+import { invalidArgument } from "../errors";
+import { createExternalCa, createIntermediateCa, createRootCa } from "../issuance/ca/create";
+import { currentCrl } from "../issuance/ca/crl";
+import { importCaCertificate } from "../issuance/ca/import-certificate";
+import { getCa, listCas } from "../issuance/ca/queries";
+import type { CaDeps } from "../issuance/ca/types";
+import { updateCa } from "../issuance/ca/update";
+import { caStatusCodec, caToProto } from "./convert/certificate-authority";
+import { keyAlgorithmCodec, signatureAlgorithmCodec } from "./convert/enums";
+import { subjectFromProto } from "./convert/subject";
+import { durationToSeconds } from "./convert/time";
+import { type HandlerDeps, unary } from "./unary";
+
+const SERVICE = "/certmint.v1.CertificateAuthorityService/";
+
+/** Thin handlers: map the request, call one use case, map the result. */
+export function certificateAuthorityHandlers(
+  deps: HandlerDeps,
+  ca: () => CaDeps,
+): Partial<CertificateAuthorityServiceServer> {
+  return {
+    createRootCertificateAuthority: unary(
+      `${SERVICE}CreateRootCertificateAuthority`,
+      async (req) => {
+        const row = await createRootCa(ca(), {
+          slug: req.slug,
+          description: req.description,
+          subject: subjectFromProto(req.subject),
+          keyAlgorithm: keyAlgorithmCodec.fromProto(req.keyAlgorithm, "key_algorithm"),
+          signatureAlgorithm: signatureAlgorithmCodec.fromProto(
+            req.signatureAlgorithm,
+            "signature_algorithm",
+          ),
+          ttlSeconds: durationToSeconds(req.ttl, "ttl"),
+          maxPathLength: req.maxPathLength,
+        });
+        return { certificateAuthority: caToProto(row) };
+      },
+      deps,
+    ),
+
+    createIntermediateCertificateAuthority: unary(
+      `${SERVICE}CreateIntermediateCertificateAuthority`,
+      async (req) => {
+        const row = await createIntermediateCa(ca(), {
+          slug: req.slug,
+          description: req.description,
+          parent: req.parentCertificateAuthority,
+          subject: subjectFromProto(req.subject),
+          keyAlgorithm: keyAlgorithmCodec.fromProto(req.keyAlgorithm, "key_algorithm"),
+          signatureAlgorithm: signatureAlgorithmCodec.fromProto(
+            req.signatureAlgorithm,
+            "signature_algorithm",
+          ),
+          ttlSeconds: durationToSeconds(req.ttl, "ttl"),
+          maxPathLength: req.maxPathLength,
+        });
+        return { certificateAuthority: caToProto(row) };
+      },
+      deps,
+    ),
+
+    createExternalIntermediateCertificateAuthority: unary(
+      `${SERVICE}CreateExternalIntermediateCertificateAuthority`,
+      async (req) => {
+        const row = await createExternalCa(ca(), {
+          slug: req.slug,
+          description: req.description,
+          subject: subjectFromProto(req.subject),
+          keyAlgorithm: keyAlgorithmCodec.fromProto(req.keyAlgorithm, "key_algorithm"),
+          signatureAlgorithm: signatureAlgorithmCodec.fromProto(
+            req.signatureAlgorithm,
+            "signature_algorithm",
+          ),
+        });
+        return { certificateAuthority: caToProto(row), csrPem: row.csrPem ?? "" };
+      },
+      deps,
+    ),
+
+    importCertificateAuthorityCertificate: unary(
+      `${SERVICE}ImportCertificateAuthorityCertificate`,
+      async (req) => {
+        const row = await importCaCertificate(ca(), {
+          ca: req.certificateAuthority,
+          certificatePem: req.certificatePem,
+          chainPem: req.certificateChainPem,
+        });
+        return { certificateAuthority: caToProto(row) };
+      },
+      deps,
+    ),
+
+    getCertificateAuthority: unary(
+      `${SERVICE}GetCertificateAuthority`,
+      async (req) => {
+        return { certificateAuthority: caToProto(await getCa(ca(), req.certificateAuthority)) };
+      },
+      deps,
+    ),
+
+    listCertificateAuthorities: unary(
+      `${SERVICE}ListCertificateAuthorities`,
+      async (req) => {
+        const page = await listCas(ca(), {
+          pageSize: req.pageSize,
+          pageToken: req.pageToken,
+          status: caStatusCodec.fromProto(req.status, "status"),
+        });
+        return {
+          certificateAuthorities: page.items.map(caToProto),
+          nextPageToken: page.nextPageToken,
+        };
+      },
+      deps,
+    ),
+
+    updateCertificateAuthority: unary(
+      `${SERVICE}UpdateCertificateAuthority`,
+      async (req) => {
+        const given = req.certificateAuthority;
+        const mask = req.updateMask ?? [];
+        const unknown = mask.filter((p) => p !== "status" && p !== "description");
+        if (!given || mask.length === 0 || unknown.length > 0) {
+          throw invalidArgument(
+            "UPDATE_MASK_INVALID",
+            'update_mask must list "status" and/or "description"',
+            {
+              violations: [
+                {
+                  field: "update_mask",
+                  description: unknown.length ? `unknown paths: ${unknown.join(", ")}` : "empty",
+                  reason: "UPDATE_MASK_INVALID",
+                },
+              ],
+            },
+          );
+        }
+        const row = await updateCa(ca(), {
+          ca: given.id || given.slug,
+          status: mask.includes("status")
+            ? caStatusCodec.fromProto(given.status, "certificate_authority.status")
+            : undefined,
+          description: mask.includes("description") ? given.description : undefined,
+          etag: given.etag,
+        });
+        return { certificateAuthority: caToProto(row) };
+      },
+      deps,
+    ),
+
+    getCertificateRevocationList: unary(
+      `${SERVICE}GetCertificateRevocationList`,
+      async (req) => {
+        const crl = await currentCrl(ca(), req.certificateAuthority);
+        return {
+          crlPem: crl.pem,
+          crlDer: crl.der,
+          crlNumber: crl.crlNumber.toString(),
+          thisUpdate: crl.thisUpdate,
+          nextUpdate: crl.nextUpdate,
+        };
+      },
+      deps,
+    ),
+  };
+}

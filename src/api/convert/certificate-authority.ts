@@ -1,0 +1,47 @@
+import {
+  type CertificateAuthority as PbCa,
+  CertificateAuthorityStatus as PbCaStatus,
+  CertificateAuthorityType as PbCaType,
+} from "../../../gen/ts/certmint/v1/certificate_authority_service";
+import type { CaStatus, CaType } from "../../issuance/ca/types";
+import { etagOf } from "../../issuance/common/etag";
+import type { CertificateAuthorityRow } from "../../store/entities";
+import { enumCodec, keyAlgorithmCodec, signatureAlgorithmCodec } from "./enums";
+import { subjectToProto } from "./subject";
+import { optionalDate } from "./time";
+
+export const caStatusCodec = enumCodec(PbCaStatus, "CERTIFICATE_AUTHORITY_STATUS_", [
+  "ACTIVE",
+  "DISABLED",
+  "PENDING_CERTIFICATE",
+] as const satisfies readonly CaStatus[]);
+export const caTypeCodec = enumCodec(PbCaType, "CERTIFICATE_AUTHORITY_TYPE_", [
+  "ROOT",
+  "INTERMEDIATE",
+  "EXTERNAL_INTERMEDIATE",
+] as const satisfies readonly CaType[]);
+
+/** A CA row as the API shows it: never the sealed key. */
+export function caToProto(ca: CertificateAuthorityRow): PbCa {
+  return {
+    id: ca.id,
+    slug: ca.slug,
+    description: ca.description,
+    type: caTypeCodec.toProto(ca.type),
+    status: caStatusCodec.toProto(ca.status),
+    subject: subjectToProto(ca.subject),
+    keyAlgorithm: keyAlgorithmCodec.toProto(ca.keyAlgorithm),
+    signatureAlgorithm: signatureAlgorithmCodec.toProto(ca.signatureAlgorithm),
+    parentCertificateAuthorityId: ca.parentId ?? "",
+    certificatePem: ca.certificatePem ?? "",
+    certificateChainPem: ca.chainPem,
+    serialNumber: ca.serialNumber ?? "",
+    notBefore: optionalDate(ca.notBefore),
+    notAfter: optionalDate(ca.notAfter),
+    maxPathLength: ca.maxPathLength ?? undefined,
+    csrPem: ca.csrPem ?? "",
+    createTime: ca.createdAt,
+    updateTime: ca.updatedAt,
+    etag: etagOf(ca.version),
+  };
+}

@@ -1,0 +1,101 @@
+import type { KeyObject } from "node:crypto";
+import type { EntityManager } from "@mikro-orm/postgresql";
+import type { Config } from "../../config";
+import { CertmintError } from "../../errors";
+import {
+  type CaSigner,
+  generateKeyPair,
+  loadOrCreateKek,
+  openPrivateKey,
+  SoftwareSigner,
+  sealPrivateKey,
+} from "../../signer";
+import { KekCheckEntity } from "../../store/entities";
+
+/** The associated data that binds a sealed CA key to its CA (AES-GCM AAD). */
+const caKeyAad = (caId: string) => `certmint:ca:${caId}`;
+const KEK_CHECK_AAD = "certmint:kek-check";
+
+/**
+ * Holds the key-encryption key and the CA signers unsealed with it. A CA key is unsealed
+ * once, on first use, and kept as a KeyObject inside its signer: PEM or DER is never parsed
+ * again per request (GUIDE 3: OpenSSL 3 key import is slow).
+ */
+export class CaKeyring {
+  private readonly signers = new Map<string, CaSigner>();
+
+  constructor(private readonly kek: Buffer) {}
+
+  seal(caId: string, privateKey: KeyObject): Buffer {
+    return sealPrivateKey(this.kek, privateKey, caKeyAad(caId));
+  }
+
+  /** The signer of a CA; FAILED_PRECONDITION-free: a key that does not unseal is INTERNAL. */
+  signerFor(ca: { id: string; sealedPrivateKey: Uint8Array }): CaSigner {
+    let signer = this.signers.get(ca.id);
+    if (!signer) {
+      signer = new SoftwareSigner(
+        openPrivateKey(this.kek, Buffer.from(ca.sealedPrivateKey), caKeyAad(ca.id)),
+      );
+      this.signers.set(ca.id, signer);
+    }
+    return signer;
+  }
+
+  /** Seals a key generated for a requester (kept until fetched, or stored by profile choice). */
+  sealWith(aad: string, privateKey: KeyObject): Buffer {
+    return sealPrivateKey(this.kek, privateKey, aad);
+  }
+
+  openWith(aad: string, sealed: Uint8Array): KeyObject {
+    return openPrivateKey(this.kek, Buffer.from(sealed), aad);
+  }
+}
+
+/**
+ * Loads the key-encryption key and proves it is the one this database was sealed with, before
+ * anything is served. A missing or wrong key stops start-up with a clear message and writes
+ * nothing; a new key file is generated (mode 0600) only for a database that holds no sealed
+ * key yet.
+ */
+export async function openKeyring(
+  config: Config,
+  em: EntityManager,
+): Promise<{ keyring: CaKeyring; created: boolean }> {
+  const check = await em.findOne(KekCheckEntity, { id: 1 });
+  let loaded: Awaited<ReturnType<typeof loadOrCreateKek>>;
+  try {
+    loaded = await loadOrCreateKek({ ...config.kek, createIfMissing: check === null });
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    throw new CertmintError(
+      "failed_precondition",
+      "KEK_UNAVAILABLE",
+      check === null
+        ? `cannot load the key-encryption key: ${message}`
+        : `cannot load the key-encryption key, and this database holds CA keys sealed with one: ${message}`,
+    );
+  }
+  if (check) {
+    try {
+      openPrivateKey(loaded.key, Buffer.from(check.sealed), KEK_CHECK_AAD);
+    } catch {
+      throw new CertmintError(
+        "failed_precondition",
+        "KEK_MISMATCH",
+        "the key-encryption key does not match the one this database's CA keys were sealed with; refusing to start (nothing was changed)",
+      );
+    }
+  } else {
+    // The check value is a throwaway Ed25519 key: sealing it exercises exactly the AES-GCM
+    // path CA keys use, and its plaintext means nothing.
+    const { privateKey } = await generateKeyPair("ED25519");
+    em.create(KekCheckEntity, {
+      id: 1,
+      sealed: sealPrivateKey(loaded.key, privateKey, KEK_CHECK_AAD),
+      createdAt: new Date(),
+    });
+    await em.flush();
+  }
+  return { keyring: new CaKeyring(loaded.key), created: loaded.created };
+}

@@ -1,0 +1,46 @@
+import { failedPrecondition } from "../../errors";
+import { Issuer } from "../../signer";
+import type { CertificateAuthorityRow } from "../../store/entities";
+import type { CaDeps } from "./types";
+
+/** A CA signs only while ACTIVE (a DISABLED or PENDING_CERTIFICATE CA signs nothing). */
+export function requireActive(ca: CertificateAuthorityRow): void {
+  if (ca.status !== "ACTIVE" || !ca.certificatePem) {
+    throw failedPrecondition(
+      ca.status === "DISABLED" ? "CA_DISABLED" : "CA_PENDING_CERTIFICATE",
+      ca.status === "DISABLED"
+        ? `certificate authority "${ca.slug}" is disabled; enable it with UpdateCertificateAuthority`
+        : `certificate authority "${ca.slug}" has no certificate yet; import it with ImportCertificateAuthorityCertificate`,
+      {
+        preconditions: [
+          {
+            type: "CA_STATUS",
+            subject: `certificate_authorities/${ca.slug}`,
+            description: `status is ${ca.status}`,
+          },
+        ],
+      },
+    );
+  }
+}
+
+const issuers = new WeakMap<CaDeps, Map<string, Issuer>>();
+
+/**
+ * The Issuer (name, key identifier, signer) of a CA with a certificate, built once per CA and
+ * kept: the CA certificate is parsed once, not per request.
+ */
+export function caIssuer(deps: CaDeps, ca: CertificateAuthorityRow): Issuer {
+  let cache = issuers.get(deps);
+  if (!cache) {
+    cache = new Map();
+    issuers.set(deps, cache);
+  }
+  const key = `${ca.id}:${ca.serialNumber}`;
+  let issuer = cache.get(key);
+  if (!issuer) {
+    issuer = Issuer.from({ signer: deps.keyring.signerFor(ca), certificate: ca.certificatePem! });
+    cache.set(key, issuer);
+  }
+  return issuer;
+}

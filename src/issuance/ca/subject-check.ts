@@ -1,0 +1,59 @@
+import { type FieldViolation, invalidArgument } from "../../errors";
+import type { SubjectName } from "../../model/pki";
+
+/** RFC 5280 Appendix A upper bounds of the attributes certmint writes. */
+const UPPER_BOUND: Record<string, number> = {
+  COMMON_NAME: 64,
+  ORGANIZATION: 64,
+  ORGANIZATIONAL_UNIT: 64,
+  COUNTRY: 2,
+  STATE: 128,
+  LOCALITY: 128,
+  STREET_ADDRESS: 128,
+  POSTAL_CODE: 40,
+  SERIAL_NUMBER: 64,
+  EMAIL_ADDRESS: 255,
+};
+
+/** Checks a CA subject: not empty (RFC 5280 4.1.2.6), values within their bounds. */
+export function checkCaSubject(subject: SubjectName, field = "subject"): void {
+  const violations: FieldViolation[] = [];
+  if (subject.attributes.length === 0) {
+    violations.push({
+      field,
+      description:
+        "a CA certificate needs a subject (RFC 5280 4.1.2.6): give at least a common name",
+      reason: "SUBJECT_REQUIRED",
+    });
+  }
+  for (const { type, value } of subject.attributes) {
+    const f = `${field}.${type.toLowerCase()}`;
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+    if (value.trim() === "" || /[\u0000-\u001f\u007f]/.test(value)) {
+      violations.push({
+        field: f,
+        description: "must be non-empty printable text",
+        reason: "SUBJECT_VALUE_INVALID",
+      });
+    } else if (value.length > (UPPER_BOUND[type] ?? 64)) {
+      violations.push({
+        field: f,
+        description: `at most ${UPPER_BOUND[type]} characters (RFC 5280 Appendix A)`,
+        reason: "SUBJECT_VALUE_TOO_LONG",
+      });
+    } else if (type === "COUNTRY" && !/^[A-Z]{2}$/.test(value)) {
+      violations.push({
+        field: f,
+        description: "a two-letter ISO 3166 code in capitals, e.g. DE",
+        reason: "SUBJECT_VALUE_INVALID",
+      });
+    }
+  }
+  if (violations.length > 0) {
+    throw invalidArgument(
+      "SUBJECT_INVALID",
+      `the subject is not valid: ${violations.map((v) => `${v.field}: ${v.description}`).join("; ")}`,
+      { violations },
+    );
+  }
+}

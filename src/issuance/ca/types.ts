@@ -1,0 +1,50 @@
+import type { MikroORM } from "@mikro-orm/postgresql";
+import type { KeyAlgorithm, SignatureAlgorithm, SubjectName } from "../../model/pki";
+import type { CaKeyring } from "./keyring";
+
+/** What the CA use cases need: the database, the keyring, the clock and two settings. */
+export interface CaDeps {
+  orm: MikroORM;
+  keyring: CaKeyring;
+  now: () => Date;
+  publicBaseUrl?: string;
+  crlValiditySeconds: number;
+}
+
+export type CaType = "ROOT" | "INTERMEDIATE" | "EXTERNAL_INTERMEDIATE";
+export type CaStatus = "ACTIVE" | "DISABLED" | "PENDING_CERTIFICATE";
+
+export interface NewCaInput {
+  slug: string;
+  description: string;
+  subject: SubjectName;
+  keyAlgorithm?: KeyAlgorithm;
+  signatureAlgorithm?: SignatureAlgorithm;
+  ttlSeconds?: number;
+  maxPathLength?: number;
+}
+
+export interface NewIntermediateInput extends NewCaInput {
+  /** The parent CA, by id or slug. */
+  parent: string;
+}
+
+export interface ImportCaCertificateInput {
+  ca: string;
+  certificatePem: string;
+  chainPem: string[];
+}
+
+export interface UpdateCaInput {
+  ca: string;
+  /** Only the fields present change. */
+  status?: CaStatus;
+  description?: string;
+  etag: string;
+}
+
+/** Lifetimes of CA certificates (RFC 5280 does not bound them; these are sane defaults). */
+export const ROOT_DEFAULT_TTL = 10 * 365 * 86_400;
+export const INTERMEDIATE_DEFAULT_TTL = 5 * 365 * 86_400;
+export const CA_MAX_TTL = 30 * 365 * 86_400;
+export const CA_MIN_TTL = 3_600;

@@ -1,0 +1,58 @@
+import { CertmintError, failedPrecondition, invalidArgument } from "../../errors";
+import { CertificateAuthorityEntity, type CertificateAuthorityRow } from "../../store/entities";
+import { checkEtag } from "../common/etag";
+import { findByRef } from "../common/refs";
+import type { CaDeps, UpdateCaInput } from "./types";
+
+/** Enables or disables a CA, or changes its description; refuses stale etags (ABORTED). */
+export async function updateCa(
+  deps: CaDeps,
+  input: UpdateCaInput,
+): Promise<CertificateAuthorityRow> {
+  const em = deps.orm.em.fork();
+  const ca = await findByRef(
+    em,
+    CertificateAuthorityEntity,
+    input.ca,
+    "certificate authority",
+    "certificate_authority.id",
+  );
+  checkEtag(input.etag, ca.version, `certificate authority "${ca.slug}"`);
+  const changes: Partial<CertificateAuthorityRow> = {};
+  if (input.status !== undefined) {
+    if (input.status !== "ACTIVE" && input.status !== "DISABLED") {
+      throw invalidArgument("CA_STATUS_INVALID", "status can be set to ACTIVE or DISABLED only", {
+        violations: [
+          {
+            field: "certificate_authority.status",
+            description: "ACTIVE or DISABLED",
+            reason: "CA_STATUS_INVALID",
+          },
+        ],
+      });
+    }
+    if (ca.status === "PENDING_CERTIFICATE") {
+      throw failedPrecondition(
+        "CA_PENDING_CERTIFICATE",
+        `certificate authority "${ca.slug}" has no certificate yet; import it first`,
+      );
+    }
+    changes.status = input.status;
+  }
+  if (input.description !== undefined) changes.description = input.description;
+  if (Object.keys(changes).length === 0) return ca;
+  const updated = await em.nativeUpdate(
+    CertificateAuthorityEntity,
+    { id: ca.id, version: ca.version },
+    { ...changes, version: ca.version + 1, updatedAt: deps.now() },
+  );
+  if (updated === 0) {
+    throw new CertmintError(
+      "aborted",
+      "CONCURRENT_UPDATE",
+      `certificate authority "${ca.slug}" changed meanwhile; read it again and retry`,
+    );
+  }
+  await em.refresh(ca);
+  return ca;
+}
