@@ -33,7 +33,9 @@ export async function startServerProcess(env: Record<string, string> = {}): Prom
     out += d;
   });
   // "close", not "exit": it fires once stdout and stderr are drained, so output() is complete.
-  const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.on("close", (code) => resolve(code)),
+  );
   const address = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new Error(`server did not start in time:\n${out}`)),
