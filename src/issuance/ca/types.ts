@@ -1,15 +1,8 @@
-import type { MikroORM } from "@mikro-orm/postgresql";
 import type { KeyAlgorithm, SignatureAlgorithm, SubjectName } from "../../model/pki";
-import type { CaKeyring } from "./keyring";
+import type { IssuanceDeps } from "../deps";
 
-/** What the CA use cases need: the database, the keyring, the clock and two settings. */
-export interface CaDeps {
-  orm: MikroORM;
-  keyring: CaKeyring;
-  now: () => Date;
-  publicBaseUrl?: string;
-  crlValiditySeconds: number;
-}
+/** The CA use cases need what every use case needs. */
+export type CaDeps = IssuanceDeps;
 
 export type CaType = "ROOT" | "INTERMEDIATE" | "EXTERNAL_INTERMEDIATE";
 export type CaStatus = "ACTIVE" | "DISABLED" | "PENDING_CERTIFICATE";

@@ -1,0 +1,16 @@
+import type { MikroORM } from "@mikro-orm/postgresql";
+import type { CaKeyring } from "./ca/keyring";
+
+/**
+ * What the use cases need: the database (fork its EntityManager per call), the CA keyring, the
+ * clock and a few settings. Built once at start-up (src/app.ts).
+ */
+export interface IssuanceDeps {
+  orm: MikroORM;
+  keyring: CaKeyring;
+  now: () => Date;
+  /** Base URL for CRL distribution points and AIA caIssuers, when configured. */
+  publicBaseUrl?: string;
+  /** nextUpdate - thisUpdate of CRLs. */
+  crlValiditySeconds: number;
+}
