@@ -1,10 +1,13 @@
 import { Server, ServerCredentials } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { certificateAuthorityHandlers } from "./api/certificate-authority-service";
+import { certificatePolicyHandlers } from "./api/certificate-policy-service";
+import { certificateProfileHandlers } from "./api/certificate-profile-service";
+import { certificateHandlers } from "./api/certificate-service";
 import { registerServices } from "./api/services";
 import type { Config } from "./config";
 import { openKeyring } from "./issuance/ca/keyring";
-import type { CaDeps } from "./issuance/ca/types";
+import type { IssuanceDeps } from "./issuance/deps";
 import { callLoggingInterceptor } from "./server/call-logging";
 import { HealthReporter } from "./server/health";
 import { addReflection } from "./server/reflection";
@@ -37,13 +40,14 @@ export async function startCertmint(config: Config, logger: Logger): Promise<Run
   addReflection(server);
   // Use-case dependencies exist once the database is open; handlers reach them through this
   // holder, and `unary` refuses calls (UNAVAILABLE) until readiness.ready.
-  const runtime: { ca?: CaDeps } = {};
+  const runtime: { deps?: IssuanceDeps } = {};
+  const issuance = () => runtime.deps!;
   const handlerDeps = { logger, readiness };
   registerServices(server, handlerDeps, {
-    "certmint.v1.CertificateAuthorityService": certificateAuthorityHandlers(
-      handlerDeps,
-      () => runtime.ca!,
-    ),
+    "certmint.v1.CertificateService": certificateHandlers(handlerDeps, issuance),
+    "certmint.v1.CertificateAuthorityService": certificateAuthorityHandlers(handlerDeps, issuance),
+    "certmint.v1.CertificatePolicyService": certificatePolicyHandlers(handlerDeps, issuance),
+    "certmint.v1.CertificateProfileService": certificateProfileHandlers(handlerDeps, issuance),
   });
 
   const host = config.listen.host.includes(":") ? `[${config.listen.host}]` : config.listen.host;
@@ -74,7 +78,7 @@ export async function startCertmint(config: Config, logger: Logger): Promise<Run
         "generated a new key-encryption key (mode 0600): back it up",
       );
     }
-    runtime.ca = {
+    runtime.deps = {
       orm: database.orm,
       keyring,
       now: () => new Date(),
