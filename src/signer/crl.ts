@@ -1,0 +1,121 @@
+/**
+ * X.509 v2 CRLs (RFC 5280 5.1), signed through the CaSigner port.
+ *
+ * TBSCertList ::= SEQUENCE { version v2, signature, issuer, thisUpdate, nextUpdate,
+ *   revokedCertificates SEQUENCE OF SEQUENCE { userCertificate, revocationDate,
+ *   crlEntryExtensions } OPTIONAL, crlExtensions [0] EXPLICIT Extensions }
+ */
+
+import forge from "node-forge";
+import { failedPrecondition, invalidArgument } from "../errors";
+import { REVOCATION_REASONS, type RevocationReason, type SignatureAlgorithm } from "../model/pki";
+import { algorithmIdentifier, algorithmIdentifierDer, assertSignatureFits } from "./algorithms";
+import {
+  type Asn1,
+  bigintInteger,
+  Class,
+  contextConstructed,
+  seq,
+  smallInteger,
+  Type,
+  time,
+  toDer,
+  toPem,
+  unsignedInteger,
+  wrapSigned,
+} from "./der";
+import { EXT, extension } from "./extensions";
+import { Issuer, type IssuerInit } from "./issuer";
+import { assertValidSerial, serialFromHex, serialToHex } from "./serial";
+
+export interface RevokedEntry {
+  /** DER INTEGER content octets, or their hex. */
+  serial: Buffer | string;
+  revokedAt: Date;
+  reason: RevocationReason;
+}
+
+export interface BuildCrlInput {
+  issuer: Issuer | IssuerInit;
+  signatureAlgorithm: SignatureAlgorithm;
+  /** Monotonically increasing per CA (RFC 5280 5.2.3). */
+  crlNumber: bigint;
+  thisUpdate: Date;
+  nextUpdate: Date;
+  revoked: RevokedEntry[];
+}
+
+const bad = (reason: string, message: string) => invalidArgument(reason, message);
+
+/** 5.3.1: reasonCode ::= ENUMERATED. */
+function reasonCodeExtension(reason: RevocationReason): Asn1 {
+  const value = forge.asn1.create(
+    Class.UNIVERSAL,
+    Type.ENUMERATED,
+    false,
+    String.fromCharCode(REVOCATION_REASONS[reason]),
+  );
+  return extension(EXT.crlReason, false, value);
+}
+
+function revokedEntry(entry: RevokedEntry, seen: Set<string>): Asn1 {
+  const serial = typeof entry.serial === "string" ? serialFromHex(entry.serial) : entry.serial;
+  assertValidSerial(serial);
+  const hex = serialToHex(serial);
+  if (seen.has(hex)) throw bad("CRL_DUPLICATE_SERIAL", `serial ${hex} is listed twice`);
+  seen.add(hex);
+  if (!(entry.reason in REVOCATION_REASONS)) {
+    throw bad("REVOCATION_REASON_INVALID", `unknown revocation reason ${String(entry.reason)}`);
+  }
+  // 5.3.1: removeFromCRL is only meaningful in delta CRLs, which certmint does not produce.
+  if (entry.reason === "REMOVE_FROM_CRL") {
+    throw bad("REVOCATION_REASON_INVALID", "REMOVE_FROM_CRL may only appear in delta CRLs");
+  }
+  const items = [unsignedInteger(serial), time(entry.revokedAt)];
+  // 5.3.1: "the reason code CRL entry extension SHOULD be absent instead of using the
+  // unspecified (0) reasonCode value".
+  if (entry.reason !== "UNSPECIFIED") items.push(seq([reasonCodeExtension(entry.reason)]));
+  return seq(items);
+}
+
+export async function buildCrl(input: BuildCrlInput): Promise<{ der: Buffer; pem: string }> {
+  const issuer = Issuer.from(input.issuer);
+  assertSignatureFits(issuer.signer.keyAlgorithm, input.signatureAlgorithm);
+  const cert = issuer.certificate;
+  if (cert?.keyUsages !== undefined && !cert.keyUsages.includes("CRL_SIGN")) {
+    throw failedPrecondition(
+      "ISSUER_CANNOT_SIGN_CRL",
+      "the CA certificate lacks the cRLSign key usage (RFC 5280 4.2.1.3)",
+    );
+  }
+  // 5.2.3: a non-negative integer of at most 20 octets.
+  if (input.crlNumber < 0n || input.crlNumber >= 1n << 159n) {
+    throw bad("CRL_NUMBER_INVALID", "the CRL number must be between 0 and 2^159-1");
+  }
+  if (!(input.nextUpdate > input.thisUpdate)) {
+    throw bad("CRL_VALIDITY_INVALID", "nextUpdate must be later than thisUpdate");
+  }
+  const seen = new Set<string>();
+  const entries = input.revoked.map((e) => revokedEntry(e, seen));
+  const items: Asn1[] = [
+    smallInteger(1), // v2: required because we use extensions (5.1.2.1)
+    algorithmIdentifier(input.signatureAlgorithm),
+    issuer.name,
+    time(input.thisUpdate),
+    time(input.nextUpdate), // 5.1.2.5: conforming CRL issuers MUST include nextUpdate
+  ];
+  // 5.1.2.6: with no revoked certificates the list MUST be absent, not empty.
+  if (entries.length > 0) items.push(seq(entries));
+  items.push(
+    contextConstructed(0, [
+      seq([
+        issuer.authorityKeyIdentifierExtension, // 5.2.1: MUST include
+        extension(EXT.crlNumber, false, bigintInteger(input.crlNumber)), // 5.2.3: MUST include
+      ]),
+    ]),
+  );
+  const tbs = toDer(seq(items));
+  const signature = await issuer.signer.sign(tbs, input.signatureAlgorithm);
+  const der = wrapSigned(tbs, algorithmIdentifierDer(input.signatureAlgorithm), signature);
+  return { der, pem: toPem("X509 CRL", der) };
+}

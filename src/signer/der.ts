@@ -1,0 +1,150 @@
+/**
+ * Small typed helpers over forge.asn1 (forge works on "binary" strings, one char per byte).
+ *
+ * Everything certmint encodes goes through forge.asn1 except the outermost wrapper of a signed
+ * object (Certificate, CertificateList, CertificationRequest): that one is assembled from the
+ * exact bytes that were signed, so the embedded TBS can never differ from what the signature
+ * covers, and the TBS is not re-encoded a second time (a measurable cost per certificate).
+ */
+import forge from "node-forge";
+import { invalidArgument } from "../errors";
+
+const asn1 = forge.asn1;
+export type Asn1 = forge.asn1.Asn1;
+export const Class = asn1.Class;
+export const Type = asn1.Type;
+
+/** forge's fromDer takes an options object that @types/node-forge does not declare. */
+interface FromDerOptions {
+  strict?: boolean;
+  parseAllBytes?: boolean;
+  decodeBitStrings?: boolean;
+  maxDepth?: number;
+}
+type FromDer = (bytes: forge.util.ByteStringBuffer | string, options: FromDerOptions) => Asn1;
+const fromDerWithOptions = asn1.fromDer as unknown as FromDer;
+
+export const toDer = (node: Asn1): Buffer => Buffer.from(asn1.toDer(node).getBytes(), "latin1");
+const toBinary = (buf: Uint8Array): string => Buffer.from(buf).toString("latin1");
+
+/**
+ * Parses exactly one DER element; throws a plain Error on anything else (callers map it to
+ * their own CertmintError). BIT STRINGs are never decoded as nested ASN.1 (GUIDE section 3:
+ * read the SubjectPublicKeyInfo bit string undecoded). Returns the number of trailing bytes so
+ * callers can give a precise "trailing data" message.
+ */
+export function parseDer(der: Uint8Array): { node: Asn1; trailing: number } {
+  const buf = forge.util.createBuffer(toBinary(der));
+  const node = fromDerWithOptions(buf, {
+    strict: true,
+    parseAllBytes: false,
+    decodeBitStrings: false,
+    maxDepth: 32,
+  });
+  return { node, trailing: buf.length() };
+}
+
+// --- builders -------------------------------------------------------------------------------
+
+const oidCache = new Map<string, string>();
+/** OBJECT IDENTIFIER; the encoded value is cached because the same few OIDs recur per call. */
+export function oid(dotted: string): Asn1 {
+  let bytes = oidCache.get(dotted);
+  if (bytes === undefined) {
+    bytes = asn1.oidToDer(dotted).getBytes();
+    oidCache.set(dotted, bytes);
+  }
+  return asn1.create(Class.UNIVERSAL, Type.OID, false, bytes);
+}
+export const seq = (items: Asn1[]): Asn1 =>
+  asn1.create(Class.UNIVERSAL, Type.SEQUENCE, true, items);
+export const set = (items: Asn1[]): Asn1 => asn1.create(Class.UNIVERSAL, Type.SET, true, items);
+export const nullValue = (): Asn1 => asn1.create(Class.UNIVERSAL, Type.NULL, false, "");
+export const boolTrue = (): Asn1 => asn1.create(Class.UNIVERSAL, Type.BOOLEAN, false, "\xff");
+export const octetString = (bytes: Uint8Array | string): Asn1 =>
+  asn1.create(
+    Class.UNIVERSAL,
+    Type.OCTETSTRING,
+    false,
+    typeof bytes === "string" ? bytes : toBinary(bytes),
+  );
+/** BIT STRING with zero unused bits (signatures, public keys). */
+export const bitString = (bytes: Uint8Array): Asn1 =>
+  asn1.create(Class.UNIVERSAL, Type.BITSTRING, false, `\x00${toBinary(bytes)}`);
+export const contextPrimitive = (tag: number, bytes: string): Asn1 =>
+  asn1.create(Class.CONTEXT_SPECIFIC, tag, false, bytes);
+export const contextConstructed = (tag: number, items: Asn1[]): Asn1 =>
+  asn1.create(Class.CONTEXT_SPECIFIC, tag, true, items);
+
+/** INTEGER from an unsigned big-endian magnitude (adds the 0x00 sign octet when needed). */
+export function unsignedInteger(magnitude: Uint8Array): Asn1 {
+  let start = 0;
+  while (start < magnitude.length - 1 && magnitude[start] === 0) start++;
+  const trimmed = Buffer.from(magnitude.subarray(start));
+  const body = trimmed.length === 0 ? "\x00" : toBinary(trimmed);
+  const value = body.charCodeAt(0) & 0x80 ? `\x00${body}` : body;
+  return asn1.create(Class.UNIVERSAL, Type.INTEGER, false, value);
+}
+export function bigintInteger(n: bigint): Asn1 {
+  if (n < 0n) throw new RangeError("negative INTEGER");
+  const hex = n.toString(16);
+  return unsignedInteger(Buffer.from(hex.length % 2 ? `0${hex}` : hex, "hex"));
+}
+export const smallInteger = (n: number): Asn1 =>
+  asn1.create(Class.UNIVERSAL, Type.INTEGER, false, asn1.integerToDer(n).getBytes());
+
+/**
+ * RFC 5280 4.1.2.5: UTCTime for years 1950-2049, GeneralizedTime from 2050; both in Zulu with
+ * whole seconds (sub-second precision must not be encoded).
+ */
+export function time(date: Date): Asn1 {
+  const year = date.getUTCFullYear();
+  if (!(year >= 1950 && year <= 9999)) {
+    throw invalidArgument(
+      "TIME_OUT_OF_RANGE",
+      `${Number.isNaN(year) ? "an invalid date" : date.toISOString()} cannot be encoded in X.509 (years 1950-9999)`,
+    );
+  }
+  return year < 2050
+    ? asn1.create(Class.UNIVERSAL, Type.UTCTIME, false, asn1.dateToUtcTime(date))
+    : asn1.create(Class.UNIVERSAL, Type.GENERALIZEDTIME, false, asn1.dateToGeneralizedTime(date));
+}
+
+// --- raw TLV (outer wrapper of signed objects only) ----------------------------------------
+
+function lengthOctets(length: number): Buffer {
+  if (length < 0x80) return Buffer.from([length]);
+  const bytes: number[] = [];
+  for (let n = length; n > 0; n = Math.floor(n / 256)) bytes.unshift(n & 0xff);
+  return Buffer.from([0x80 | bytes.length, ...bytes]);
+}
+
+/**
+ * SEQUENCE { tbs, signatureAlgorithm, BIT STRING signature } built from the exact signed bytes
+ * (RFC 5280 4.1 Certificate, 5.1 CertificateList; RFC 2986 CertificationRequest).
+ */
+export function wrapSigned(tbs: Buffer, algorithmIdentifierDer: Buffer, signature: Buffer): Buffer {
+  const bitStringHeader = Buffer.concat([
+    Buffer.from([0x03]),
+    lengthOctets(signature.length + 1),
+    Buffer.from([0x00]),
+  ]);
+  const contentLength =
+    tbs.length + algorithmIdentifierDer.length + bitStringHeader.length + signature.length;
+  return Buffer.concat([
+    Buffer.from([0x30]),
+    lengthOctets(contentLength),
+    tbs,
+    algorithmIdentifierDer,
+    bitStringHeader,
+    signature,
+  ]);
+}
+
+/** PEM per RFC 7468 (64-character lines, LF line endings). */
+export function toPem(label: string, der: Buffer): string {
+  const b64 = der.toString("base64");
+  let body = "";
+  for (let i = 0; i < b64.length; i += 64) body += `${b64.slice(i, i + 64)}\n`;
+  return `-----BEGIN ${label}-----\n${body}-----END ${label}-----\n`;
+}

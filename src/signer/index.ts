@@ -1,0 +1,50 @@
+/**
+ * certmint's signer: the only module that touches private keys, ASN.1 and signatures.
+ * node-forge is used for ASN.1/PEM encoding only; every key generation, signature and
+ * verification goes through Node's crypto (GUIDE section 3).
+ */
+export {
+  algorithmIdentifierDer,
+  assertSignatureFits,
+  checkPublicKey,
+  defaultSignatureAlgorithm,
+  type KeyCheck,
+  keyAlgorithmOf,
+  OIDS,
+  SIGNATURE_ALGORITHM_INFO,
+  type SignatureAlgorithmInfo,
+  signatureAlgorithmFromOid,
+} from "./algorithms";
+export { type CaSigner, SoftwareSigner, type SoftwareSignerOptions } from "./ca-signer";
+export {
+  type IssueCertificateInput,
+  type IssuedCertificate,
+  issueCertificate,
+} from "./certificate";
+export { type BuildCrlInput, buildCrl, type RevokedEntry } from "./crl";
+export {
+  DEFAULT_CSR_MAX_BYTES,
+  type ParseCsrOptions,
+  type ParsedCsr,
+  parseCsr,
+  parseCsrDer,
+  type RequestedExtensions,
+} from "./csr";
+export { type CreateCsrInput, createCsr } from "./csr-create";
+export { canonicalIp, ipFromBytes, ipToBytes } from "./ip";
+export { Issuer, type IssuerInit } from "./issuer";
+export { type KekSource, type LoadedKek, loadOrCreateKek } from "./kek";
+export { KEK_LENGTH, openPrivateKey, sealPrivateKey } from "./key-wrap";
+export {
+  exportPrivateKeyPem,
+  exportPublicKeyPem,
+  generateKeyPair,
+  importPrivateKeyPem,
+  importPublicKeyPem,
+  type KeyPair,
+} from "./keys";
+export { nameToString, subjectToDer, subjectToString } from "./name";
+export { type ParsedCertificate, parseCertificate } from "./parse-certificate";
+export { assertValidSerial, newSerialNumber, serialFromHex, serialToHex } from "./serial";
+export { allowedKeyUsagesFor, checkKeyUsages } from "./usage";
+export { computeValidity, type Validity, type ValidityInput } from "./validity";

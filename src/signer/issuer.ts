@@ -1,0 +1,147 @@
+/**
+ * An issuing CA ready to sign: its signer plus the pieces every certificate and CRL it signs
+ * repeats (issuer Name DER, authority key identifier). Build one per CA and keep it; building
+ * it parses the CA certificate and checks that it may sign.
+ */
+import { failedPrecondition, invalidArgument } from "../errors";
+import type { SubjectName } from "../model/pki";
+import type { CaSigner } from "./ca-signer";
+import { type Asn1, parseDer } from "./der";
+import { children } from "./der-read";
+import { authorityKeyIdentifier } from "./extensions";
+import { subjectToDer } from "./name";
+import { type ParsedCertificate, parseCertificate } from "./parse-certificate";
+import { spkiOf } from "./spki";
+
+export interface IssuerInit {
+  signer: CaSigner;
+  /** The CA's certificate (PEM, DER or parsed). Gives name, key id, validity and constraints. */
+  certificate?: ParsedCertificate | string | Uint8Array;
+  /** Without a certificate: the CA's subject as exact DER, or as a SubjectName. */
+  subjectDer?: Uint8Array;
+  subject?: SubjectName;
+  /** Without a certificate: defaults to RFC 5280 4.2.1.2 method (1) over the signer's key. */
+  subjectKeyIdentifier?: Buffer;
+}
+
+export class Issuer {
+  /** Issuer Name, parsed once and embedded as-is in every TBSCertificate / TBSCertList. */
+  readonly name: Asn1;
+  /** The authorityKeyIdentifier extension (RFC 5280 4.2.1.1, 5.2.1), built once. */
+  readonly authorityKeyIdentifierExtension: Asn1;
+
+  private constructor(
+    readonly signer: CaSigner,
+    readonly nameDer: Buffer,
+    readonly keyIdentifier: Buffer,
+    readonly certificate: ParsedCertificate | undefined,
+  ) {
+    this.name = parseDer(nameDer).node;
+    this.authorityKeyIdentifierExtension = authorityKeyIdentifier(keyIdentifier);
+  }
+
+  static from(init: Issuer | IssuerInit): Issuer {
+    if (init instanceof Issuer) return init;
+    const { signer } = init;
+    if (init.certificate !== undefined) {
+      const cert =
+        typeof init.certificate === "string" || init.certificate instanceof Uint8Array
+          ? parseCertificate(init.certificate)
+          : init.certificate;
+      assertCanIssue(signer, cert);
+      return new Issuer(signer, cert.subjectDer, cert.subjectKeyIdentifier, cert);
+    }
+    let nameDer: Buffer;
+    if (init.subjectDer !== undefined) {
+      nameDer = Buffer.from(init.subjectDer);
+      try {
+        const { node, trailing } = parseDer(nameDer);
+        children(node, "Name");
+        if (trailing > 0) throw new Error("trailing");
+      } catch {
+        throw invalidArgument("ISSUER_NAME_MALFORMED", "the issuer subject DER is not a Name");
+      }
+    } else if (init.subject !== undefined) {
+      nameDer = subjectToDer(init.subject);
+    } else {
+      throw invalidArgument(
+        "ISSUER_NAME_MISSING",
+        "an issuer needs a certificate, subjectDer or subject",
+      );
+    }
+    const keyId = init.subjectKeyIdentifier ?? spkiOf(signer.publicKey).keyIdentifier;
+    return new Issuer(signer, nameDer, keyId, undefined);
+  }
+
+  /**
+   * What the CA's own certificate allows it to sign (RFC 5280 4.2.1.9 path length, and no
+   * certificate outliving its issuer). Without a certificate there is nothing to check.
+   */
+  assertMayIssue(notAfter: Date, isCa: boolean, pathLength: number | undefined): void {
+    const cert = this.certificate;
+    if (cert === undefined) return;
+    const subject = `certificate_authorities/${cert.subjectString}`;
+    if (notAfter > cert.notAfter) {
+      throw failedPrecondition(
+        "VALIDITY_EXCEEDS_ISSUER",
+        `the certificate would outlive its issuer (${cert.notAfter.toISOString()}); shorten the TTL or renew the CA`,
+        {
+          preconditions: [
+            { type: "CA_VALIDITY", subject, description: "notAfter exceeds the issuer's notAfter" },
+          ],
+        },
+      );
+    }
+    const budget = cert.pathLength;
+    if (isCa && budget !== undefined && (budget === 0 || (pathLength ?? -1) > budget - 1)) {
+      throw failedPrecondition(
+        "ISSUER_PATH_LENGTH_EXCEEDED",
+        `the issuer's path length constraint (${budget}) does not allow this subordinate CA${budget > 0 ? `; use pathLength ${budget - 1} or less` : ""}`,
+        {
+          preconditions: [
+            { type: "CA_PATH_LENGTH", subject, description: `pathLenConstraint ${budget}` },
+          ],
+        },
+      );
+    }
+  }
+}
+
+/** The CA certificate must be a CA (RFC 5280 4.2.1.9), may sign certificates (4.2.1.3), and
+ * must certify the very key the signer holds. */
+function assertCanIssue(signer: CaSigner, cert: ParsedCertificate): void {
+  const subject = `certificate_authorities/${cert.subjectString}`;
+  if (!cert.isCa) {
+    throw failedPrecondition(
+      "ISSUER_NOT_CA",
+      `the issuer certificate ${cert.subjectString} is not a CA certificate`,
+      {
+        preconditions: [
+          { type: "CA_CERTIFICATE", subject, description: "basicConstraints cA is not set" },
+        ],
+      },
+    );
+  }
+  if (cert.keyUsages !== undefined && !cert.keyUsages.includes("KEY_CERT_SIGN")) {
+    throw failedPrecondition(
+      "ISSUER_CANNOT_SIGN",
+      `the issuer certificate ${cert.subjectString} lacks the keyCertSign key usage`,
+      {
+        preconditions: [
+          { type: "CA_CERTIFICATE", subject, description: "keyUsage lacks keyCertSign" },
+        ],
+      },
+    );
+  }
+  if (!cert.publicKey.equals(signer.publicKey)) {
+    throw failedPrecondition(
+      "ISSUER_KEY_MISMATCH",
+      `the CA key does not match the public key of the certificate ${cert.subjectString}`,
+      {
+        preconditions: [
+          { type: "CA_KEY", subject, description: "signer key differs from certificate key" },
+        ],
+      },
+    );
+  }
+}

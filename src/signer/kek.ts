@@ -1,0 +1,85 @@
+/**
+ * Loading the key-encryption key (KEK) that seals CA private keys (key-wrap.ts).
+ *
+ * Sources, exactly one of: a base64 value (e.g. from an environment variable or a secret
+ * manager), or a key file holding either the 32 raw bytes or their 44-character base64 form
+ * (surrounding whitespace allowed). With createIfMissing, a missing file is generated (base64
+ * text, mode 0600, parent directory 0700) for a first local run; production should provide
+ * the KEK from a secret store instead. Messages never contain key bytes.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
+import { failedPrecondition } from "../errors";
+import { KEK_LENGTH } from "./key-wrap";
+
+export interface KekSource {
+  file?: string;
+  base64?: string;
+  createIfMissing: boolean;
+}
+
+export interface LoadedKek {
+  key: Buffer;
+  /** true when this call generated and wrote a new key file. */
+  created: boolean;
+}
+
+const kekError = (message: string) =>
+  failedPrecondition("KEK_INVALID", message, {
+    preconditions: [{ type: "KEK", subject: "key-encryption key", description: message }],
+  });
+
+function decodeBase64Kek(text: string, where: string): Buffer {
+  const t = text.trim();
+  if (!/^[A-Za-z0-9+/]{43}=$/.test(t)) {
+    throw kekError(
+      `${where} must be ${KEK_LENGTH} bytes in base64 (44 characters ending in '='), got ${t.length} characters`,
+    );
+  }
+  return Buffer.from(t, "base64");
+}
+
+export async function loadOrCreateKek(source: KekSource): Promise<LoadedKek> {
+  const { file, base64, createIfMissing } = source;
+  if (file !== undefined && base64 !== undefined) {
+    throw kekError("configure either a KEK file or a base64 KEK, not both");
+  }
+  if (base64 !== undefined)
+    return { key: decodeBase64Kek(base64, "the base64 KEK"), created: false };
+  if (file === undefined)
+    throw kekError("no key-encryption key configured (give a KEK file or a base64 KEK)");
+
+  let content: Buffer;
+  try {
+    content = await readFile(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== "ENOENT")
+      throw kekError(`the KEK file ${file} cannot be read (${code ?? "error"})`);
+    if (!createIfMissing) throw kekError(`the KEK file ${file} does not exist`);
+    return createKekFile(file);
+  }
+  if (content.length === KEK_LENGTH) return { key: content, created: false };
+  const text = content.toString("latin1");
+  if (/^[\x21-\x7e\s]*$/.test(text) && text.trim().length === 44) {
+    return { key: decodeBase64Kek(text, `the KEK file ${file}`), created: false };
+  }
+  throw kekError(
+    `the KEK file ${file} must hold exactly ${KEK_LENGTH} bytes, or their base64 (44 characters); it has ${content.length} bytes`,
+  );
+}
+
+async function createKekFile(file: string): Promise<LoadedKek> {
+  const key = randomBytes(KEK_LENGTH);
+  try {
+    await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+    // 'wx': never overwrite a key another process created in the meantime.
+    await writeFile(file, `${key.toString("base64")}\n`, { mode: 0o600, flag: "wx" });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "EEXIST") return loadOrCreateKek({ file, createIfMissing: false });
+    throw kekError(`the KEK file ${file} cannot be created (${code ?? "error"})`);
+  }
+  return { key, created: true };
+}

@@ -1,0 +1,78 @@
+/**
+ * Validity periods (RFC 5280 4.1.2.5). X.509 times have whole-second precision and both ends
+ * are inclusive.
+ *
+ * notBefore is backdated a little (default 60 s) so relying parties whose clocks run slightly
+ * behind accept a fresh certificate; notAfter is `now + ttl`, so "valid for 24 h" means it
+ * expires 24 h after the request, as the caller expects. (The encoded period is therefore
+ * ttl + backdate; policy maxima should be checked on the ttl.)
+ */
+import { failedPrecondition, invalidArgument } from "../errors";
+
+export interface ValidityInput {
+  now: Date;
+  ttlSeconds: number;
+  backdateSeconds?: number;
+  /** The issuing CA's notAfter: a certificate must not outlive its issuer. */
+  issuerNotAfter?: Date;
+  /** What to do when now + ttl passes issuerNotAfter: refuse (default) or shorten. */
+  onExceed?: "fail" | "truncate";
+}
+
+export interface Validity {
+  notBefore: Date;
+  notAfter: Date;
+  /** true when notAfter was shortened to the issuer's notAfter. */
+  truncated: boolean;
+}
+
+const floorSeconds = (ms: number): Date => new Date(Math.floor(ms / 1000) * 1000);
+
+export function computeValidity(input: ValidityInput): Validity {
+  const { now, ttlSeconds, backdateSeconds = 60, issuerNotAfter, onExceed = "fail" } = input;
+  if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0) {
+    throw invalidArgument("TTL_INVALID", "the TTL must be a positive whole number of seconds", {
+      violations: [
+        {
+          field: "ttl",
+          description: "must be a positive whole number of seconds",
+          reason: "TTL_INVALID",
+        },
+      ],
+    });
+  }
+  if (!Number.isInteger(backdateSeconds) || backdateSeconds < 0) {
+    throw invalidArgument(
+      "BACKDATE_INVALID",
+      "the backdate must be a non-negative whole number of seconds",
+    );
+  }
+  const nowMs = now.getTime();
+  const notBefore = floorSeconds(nowMs - backdateSeconds * 1000);
+  let notAfter = floorSeconds(nowMs + ttlSeconds * 1000);
+  let truncated = false;
+  if (issuerNotAfter !== undefined && notAfter > issuerNotAfter) {
+    const limit = floorSeconds(issuerNotAfter.getTime());
+    if (onExceed === "fail" || limit.getTime() <= nowMs) {
+      const expired = limit.getTime() <= nowMs;
+      throw failedPrecondition(
+        expired ? "ISSUER_EXPIRED" : "VALIDITY_EXCEEDS_ISSUER",
+        expired
+          ? `the issuing CA expired at ${issuerNotAfter.toISOString()}; renew the CA`
+          : `the requested TTL would end after the issuing CA expires (${issuerNotAfter.toISOString()}); request at most ${Math.floor((limit.getTime() - nowMs) / 1000)} seconds or renew the CA`,
+        {
+          preconditions: [
+            {
+              type: "CA_VALIDITY",
+              subject: "issuer",
+              description: `issuer notAfter ${issuerNotAfter.toISOString()}`,
+            },
+          ],
+        },
+      );
+    }
+    notAfter = limit;
+    truncated = true;
+  }
+  return { notBefore, notAfter, truncated };
+}

@@ -1,0 +1,77 @@
+/** computeValidity: backdating, whole seconds, truncation vs refusal at the issuer's notAfter. */
+import { describe, expect, it } from "vitest";
+import { CertmintError } from "../../src/errors";
+import { computeValidity } from "../../src/signer";
+
+const now = new Date("2030-06-01T12:00:00.750Z");
+const error = (f: () => unknown): CertmintError => {
+  try {
+    f();
+  } catch (e) {
+    expect(e).toBeInstanceOf(CertmintError);
+    return e as CertmintError;
+  }
+  throw new Error("expected an error");
+};
+
+describe("computeValidity", () => {
+  it("backdates notBefore by 60 s by default and ends ttl after now, in whole seconds", () => {
+    const v = computeValidity({ now, ttlSeconds: 3600 });
+    expect(v.notBefore.toISOString()).toBe("2030-06-01T11:59:00.000Z");
+    expect(v.notAfter.toISOString()).toBe("2030-06-01T13:00:00.000Z");
+    expect(v.truncated).toBe(false);
+  });
+
+  it("honours a custom backdate, including none", () => {
+    expect(
+      computeValidity({ now, ttlSeconds: 60, backdateSeconds: 3600 }).notBefore.toISOString(),
+    ).toBe("2030-06-01T11:00:00.000Z");
+    expect(
+      computeValidity({ now, ttlSeconds: 60, backdateSeconds: 0 }).notBefore.toISOString(),
+    ).toBe("2030-06-01T12:00:00.000Z");
+  });
+
+  const issuerNotAfter = new Date("2030-06-02T00:00:00Z");
+
+  it("fails by default when the certificate would outlive its issuer", () => {
+    const e = error(() => computeValidity({ now, ttlSeconds: 86_400, issuerNotAfter }));
+    expect(e.kind).toBe("failed_precondition");
+    expect(e.reason).toBe("VALIDITY_EXCEEDS_ISSUER");
+    expect(e.message).toContain("2030-06-02T00:00:00.000Z");
+    expect(e.message).toContain("at most 43199 seconds");
+  });
+
+  it("truncates to the issuer's notAfter when asked", () => {
+    const v = computeValidity({ now, ttlSeconds: 86_400, issuerNotAfter, onExceed: "truncate" });
+    expect(v.notAfter).toEqual(issuerNotAfter);
+    expect(v.truncated).toBe(true);
+  });
+
+  it("accepts a TTL that ends exactly at the issuer's notAfter", () => {
+    const v = computeValidity({
+      now: new Date("2030-06-01T23:00:00Z"),
+      ttlSeconds: 3600,
+      issuerNotAfter,
+    });
+    expect(v.notAfter).toEqual(issuerNotAfter);
+    expect(v.truncated).toBe(false);
+  });
+
+  it("refuses even truncation once the issuer has expired", () => {
+    const e = error(() =>
+      computeValidity({
+        now,
+        ttlSeconds: 60,
+        issuerNotAfter: new Date("2030-01-01T00:00:00Z"),
+        onExceed: "truncate",
+      }),
+    );
+    expect(e.reason).toBe("ISSUER_EXPIRED");
+  });
+
+  it.each([0, -5, 1.5, Number.NaN])("refuses ttlSeconds %s", (ttl) => {
+    const e = error(() => computeValidity({ now, ttlSeconds: ttl }));
+    expect(e.kind).toBe("invalid_argument");
+    expect(e.reason).toBe("TTL_INVALID");
+  });
+});
