@@ -1,11 +1,218 @@
 import type { CertificateServiceServer } from "../../gen/ts/certmint/v1/certificate_service";
+import { invalidArgument } from "../errors";
+import { approve, reject } from "../issuance/certificates/approval";
+import { REQUEST_ID_MAX_LENGTH } from "../issuance/certificates/idempotency";
+import { issue } from "../issuance/certificates/issue";
+import { getCertificate, listCertificates } from "../issuance/certificates/queries";
+import { renew } from "../issuance/certificates/renew";
+import { revoke } from "../issuance/certificates/revoke";
+import { requestStatus } from "../issuance/certificates/status";
+import type { IssueOutcome } from "../issuance/certificates/types";
 import type { IssuanceDeps } from "../issuance/deps";
-import type { HandlerDeps } from "./unary";
+import {
+  certificateStatusCodec,
+  certificateToProto,
+  issuedToProto,
+  renewalKeySourceCodec,
+  requestStatusCodec,
+  requestToProto,
+} from "./convert/certificate";
+import {
+  extendedKeyUsageCodec,
+  keyAlgorithmCodec,
+  keyUsageCodec,
+  listFromProto,
+  revocationReasonCodec,
+  signatureAlgorithmCodec,
+} from "./convert/enums";
+import { sansFromProto, subjectFromProto } from "./convert/subject";
+import { durationToSeconds } from "./convert/time";
+import { type CallContext, type HandlerDeps, unary } from "./unary";
 
-/** Thin handlers for certmint.v1.CertificateService (methods not listed answer UNIMPLEMENTED). */
+const SERVICE = "/certmint.v1.CertificateService/";
+
+/** Until authentication lands, every call is the same caller; request ids are per caller. */
+const callerOf = (_ctx: CallContext) => "anonymous";
+
+function requestIdOf(value: string): string | undefined {
+  if (value === "") return undefined;
+  if (value.length > REQUEST_ID_MAX_LENGTH || /[\u0000-\u001f]/.test(value)) {
+    throw invalidArgument(
+      "REQUEST_ID_INVALID",
+      `request_id must be 1-${REQUEST_ID_MAX_LENGTH} printable characters`,
+      {
+        violations: [
+          {
+            field: "request_id",
+            description: "too long or not printable",
+            reason: "REQUEST_ID_INVALID",
+          },
+        ],
+      },
+    );
+  }
+  return value;
+}
+
+const outcomeToProto = (o: IssueOutcome) => ({
+  certificateRequestId: o.certificateRequestId,
+  status: requestStatusCodec.toProto(o.status),
+  certificate: o.certificate ? issuedToProto(o.certificate) : undefined,
+  privateKeyPem: o.privateKeyPem ?? "",
+});
+
+/** Thin handlers: map the request, call one use case, map the result. */
 export function certificateHandlers(
-  _deps: HandlerDeps,
-  _issuance: () => IssuanceDeps,
+  deps: HandlerDeps,
+  issuance: () => IssuanceDeps,
 ): Partial<CertificateServiceServer> {
-  return {};
+  return {
+    issueCertificate: unary(
+      `${SERVICE}IssueCertificate`,
+      async (req, ctx) => {
+        const source = req.source;
+        if (!source) {
+          throw invalidArgument("SOURCE_MISSING", "give either csr_pem or attributes", {
+            violations: [
+              {
+                field: "source",
+                description: "csr_pem or attributes is required",
+                reason: "SOURCE_MISSING",
+              },
+            ],
+          });
+        }
+        const outcome = await issue(issuance(), {
+          caller: callerOf(ctx),
+          profile: req.certificateProfile,
+          requestId: requestIdOf(req.requestId),
+          source:
+            source.$case === "csrPem"
+              ? { kind: "CSR", csrPem: source.value }
+              : {
+                  kind: "ATTRIBUTES",
+                  subject: subjectFromProto(source.value.subject),
+                  sans: sansFromProto(source.value.subjectAlternativeNames),
+                  keyAlgorithm: keyAlgorithmCodec.fromProto(
+                    source.value.keyAlgorithm,
+                    "attributes.key_algorithm",
+                  ),
+                },
+          signatureAlgorithm: signatureAlgorithmCodec.fromProto(
+            req.signatureAlgorithm,
+            "signature_algorithm",
+          ),
+          keyUsages: listFromProto(keyUsageCodec, req.keyUsages, "key_usages"),
+          extendedKeyUsages: listFromProto(
+            extendedKeyUsageCodec,
+            req.extendedKeyUsages,
+            "extended_key_usages",
+          ),
+          ttlSeconds: durationToSeconds(req.ttl, "ttl"),
+          validateOnly: req.validateOnly,
+        });
+        return outcomeToProto(outcome);
+      },
+      deps,
+    ),
+
+    renewCertificate: unary(
+      `${SERVICE}RenewCertificate`,
+      async (req, ctx) => {
+        const outcome = await renew(issuance(), {
+          caller: callerOf(ctx),
+          certificateId: req.certificateId,
+          requestId: requestIdOf(req.requestId),
+          keySource: renewalKeySourceCodec.fromProto(req.keySource, "key_source"),
+          csrPem: req.csrPem || undefined,
+          keyAlgorithm: keyAlgorithmCodec.fromProto(req.keyAlgorithm, "key_algorithm"),
+          ttlSeconds: durationToSeconds(req.ttl, "ttl"),
+          validateOnly: req.validateOnly,
+        });
+        return outcomeToProto(outcome);
+      },
+      deps,
+    ),
+
+    getRequestStatus: unary(
+      `${SERVICE}GetRequestStatus`,
+      async (req) => {
+        const view = await requestStatus(issuance(), req.certificateRequestId);
+        return {
+          certificateRequest: requestToProto(view.request),
+          certificate: view.certificate ? issuedToProto(view.certificate) : undefined,
+          privateKeyPem: view.privateKeyPem ?? "",
+        };
+      },
+      deps,
+    ),
+
+    getCertificate: unary(
+      `${SERVICE}GetCertificate`,
+      async (req) => {
+        const d = issuance();
+        return {
+          certificate: certificateToProto(await getCertificate(d, req.certificate), d.now()),
+        };
+      },
+      deps,
+    ),
+
+    listCertificates: unary(
+      `${SERVICE}ListCertificates`,
+      async (req) => {
+        const d = issuance();
+        const page = await listCertificates(d, {
+          pageSize: req.pageSize,
+          pageToken: req.pageToken,
+          profile: req.certificateProfile || undefined,
+          ca: req.certificateAuthority || undefined,
+          status: certificateStatusCodec.fromProto(req.status, "status"),
+          expiresBefore: req.expiresBefore,
+          nameContains: req.nameContains || undefined,
+        });
+        const now = d.now();
+        return {
+          certificates: page.items.map((c) => certificateToProto(c, now)),
+          nextPageToken: page.nextPageToken,
+        };
+      },
+      deps,
+    ),
+
+    revokeCertificate: unary(
+      `${SERVICE}RevokeCertificate`,
+      async (req) => {
+        const d = issuance();
+        const cert = await revoke(d, {
+          certificate: req.certificate,
+          reason: revocationReasonCodec.fromProto(req.reason, "reason"),
+        });
+        return { certificate: certificateToProto(cert, d.now()) };
+      },
+      deps,
+    ),
+
+    approveCertificateRequest: unary(
+      `${SERVICE}ApproveCertificateRequest`,
+      async (req) => {
+        return {
+          certificateRequest: requestToProto(await approve(issuance(), req.certificateRequestId)),
+        };
+      },
+      deps,
+    ),
+
+    rejectCertificateRequest: unary(
+      `${SERVICE}RejectCertificateRequest`,
+      async (req) => {
+        return {
+          certificateRequest: requestToProto(
+            await reject(issuance(), req.certificateRequestId, req.reason),
+          ),
+        };
+      },
+      deps,
+    ),
+  };
 }

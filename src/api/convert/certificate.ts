@@ -1,0 +1,116 @@
+import {
+  type Certificate as PbCertificate,
+  type CertificateRequest as PbCertificateRequest,
+  CertificateStatus as PbCertificateStatus,
+  type IssuedCertificate as PbIssued,
+  RenewalKeySource as PbRenewalKeySource,
+  CertificateRequestStatus as PbRequestStatus,
+} from "../../../gen/ts/certmint/v1/certificate_service";
+import type { Any } from "../../../gen/ts/google/protobuf/any";
+import type { Status } from "../../../gen/ts/google/rpc/status";
+import { CertmintError, type ErrorKind } from "../../errors";
+import { errorFromStored } from "../../issuance/certificates/outcome";
+import {
+  type CertificateStatusFilter,
+  certificateStatus,
+} from "../../issuance/certificates/queries";
+import type {
+  IssuedView,
+  RenewKeySource,
+  RequestStatus,
+  StoredError,
+} from "../../issuance/certificates/types";
+import type { CertificateRequestRow, CertificateRow } from "../../store/entities";
+import { toRpcStatus } from "../errors";
+import {
+  enumCodec,
+  extendedKeyUsageCodec,
+  keyAlgorithmCodec,
+  keyUsageCodec,
+  revocationReasonCodec,
+  signatureAlgorithmCodec,
+} from "./enums";
+import { sansToProto, subjectToProto } from "./subject";
+
+export const requestStatusCodec = enumCodec(PbRequestStatus, "CERTIFICATE_REQUEST_STATUS_", [
+  "PENDING_APPROVAL",
+  "PENDING",
+  "ISSUED",
+  "FAILED",
+  "REJECTED",
+] as const satisfies readonly RequestStatus[]);
+export const certificateStatusCodec = enumCodec(PbCertificateStatus, "CERTIFICATE_STATUS_", [
+  "ACTIVE",
+  "REVOKED",
+  "EXPIRED",
+] as const satisfies readonly CertificateStatusFilter[]);
+export const renewalKeySourceCodec = enumCodec(PbRenewalKeySource, "RENEWAL_KEY_SOURCE_", [
+  "NEW",
+  "REUSE",
+  "CSR",
+] as const satisfies readonly RenewKeySource[]);
+
+export const issuedToProto = (v: IssuedView): PbIssued => ({
+  certificateId: v.certificateId,
+  certificatePem: v.certificatePem,
+  certificateChainPem: v.chainPem,
+  issuingCaCertificatePem: v.issuingCaPem,
+  serialNumber: v.serialNumber,
+  notBefore: v.notBefore,
+  notAfter: v.notAfter,
+});
+
+/** A stored failure as the google.rpc.Status clients already know how to read. */
+function storedErrorToStatus(stored: StoredError | null): Status | undefined {
+  if (!stored) return undefined;
+  const err = errorFromStored(stored);
+  const st = toRpcStatus(
+    err instanceof CertmintError
+      ? err
+      : new CertmintError(stored.code as ErrorKind, "UNKNOWN", stored.message),
+  );
+  return { code: st.code, message: st.message, details: st.details as Any[] };
+}
+
+export function requestToProto(r: CertificateRequestRow): PbCertificateRequest {
+  return {
+    id: r.id,
+    status: requestStatusCodec.toProto(r.status),
+    certificateProfileId: r.profileId,
+    requestId: r.requestId ?? "",
+    subject: subjectToProto(r.subject),
+    subjectAlternativeNames: sansToProto(r.sans),
+    certificateId: r.certificateId ?? "",
+    renewalOfCertificateId: r.renewalOfCertificateId ?? "",
+    error: storedErrorToStatus(r.error as unknown as StoredError | null),
+    createTime: r.createdAt,
+    updateTime: r.updatedAt,
+  };
+}
+
+export function certificateToProto(c: CertificateRow, now: Date): PbCertificate {
+  return {
+    id: c.id,
+    serialNumber: c.serialNumber,
+    status: certificateStatusCodec.toProto(certificateStatus(c, now)),
+    certificateAuthorityId: c.caId ?? "",
+    certificateProfileId: c.profileId ?? "",
+    certificateRequestId: c.certificateRequestId,
+    subject: subjectToProto(c.subject),
+    subjectAlternativeNames: sansToProto(c.sans),
+    keyAlgorithm: keyAlgorithmCodec.toProto(c.keyAlgorithm),
+    signatureAlgorithm: signatureAlgorithmCodec.toProto(c.signatureAlgorithm),
+    keyUsages: c.keyUsages.map((u) => keyUsageCodec.toProto(u)),
+    extendedKeyUsages: c.extendedKeyUsages.map((u) => extendedKeyUsageCodec.toProto(u)),
+    notBefore: c.notBefore,
+    notAfter: c.notAfter,
+    fingerprintSha256: c.fingerprintSha256,
+    certificatePem: c.certificatePem,
+    certificateChainPem: c.chainPem,
+    revokeTime: c.revokedAt ?? undefined,
+    revocationReason: revocationReasonCodec.toProto(c.revocationReason),
+    renewedFromCertificateId: c.renewedFromId ?? "",
+    renewedByCertificateId: c.renewedById ?? "",
+    createTime: c.createdAt,
+  };
+}

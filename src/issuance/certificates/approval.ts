@@ -1,0 +1,94 @@
+import { failedPrecondition, invalidArgument, isCertmintError } from "../../errors";
+import { CertificateRequestEntity, type CertificateRequestRow } from "../../store/entities";
+import type { IssuanceDeps } from "../deps";
+import { finish } from "./finish";
+import { storedErrorOf } from "./outcome";
+import { checkPlan, issueFieldMapper } from "./plan";
+import { markFailed } from "./request-rows";
+import { reserveSerial } from "./sign-and-store";
+import { findRequest } from "./status";
+import { planFromStored } from "./stored-plan";
+
+/**
+ * Approves a PENDING_APPROVAL request: claims it (one approver wins), checks it again against
+ * the policy as it is now, so approval is no way around the policy, then signs it. The
+ * generated key, if any, waits sealed for the requester's GetRequestStatus.
+ */
+export async function approve(deps: IssuanceDeps, id: string): Promise<CertificateRequestRow> {
+  const em = deps.orm.em.fork();
+  const request = await findRequest(em, id);
+  const claimed = await em.nativeUpdate(
+    CertificateRequestEntity,
+    { id: request.id, status: "PENDING_APPROVAL" },
+    { status: "PENDING", reservedSerial: reserveSerial(), updatedAt: deps.now() },
+  );
+  if (claimed === 0) throw notPendingApproval(request);
+  await em.refresh(request);
+  let plan: Awaited<ReturnType<typeof planFromStored>>;
+  try {
+    plan = await planFromStored(em, request);
+    const violations = checkPlan(plan, issueFieldMapper(plan.key.kind === "CSR"));
+    if (violations.length > 0) {
+      throw invalidArgument(
+        "POLICY_VIOLATION",
+        `the request no longer satisfies the policy of profile "${plan.profile.slug}": ${violations.map((v) => `${v.field}: ${v.description}`).join("; ")}`,
+        { violations },
+      );
+    }
+  } catch (err) {
+    if (!isCertmintError(err) || err.kind === "internal") throw err;
+    // The approval happened; the request failed on its merits: record why, answer FAILED.
+    await markFailed(em, request.id, err, deps.now());
+    return em.findOneOrFail(CertificateRequestEntity, { id: request.id }, { refresh: true });
+  }
+  try {
+    await finish(deps, plan, request.id, { holdKeyForFetch: true });
+  } catch (err) {
+    // finish recorded a refusal on the merits as FAILED; the approval call itself succeeded.
+    if (!isCertmintError(err) || err.kind === "internal") throw err;
+  }
+  return em.findOneOrFail(CertificateRequestEntity, { id: request.id }, { refresh: true });
+}
+
+/** Rejects a PENDING_APPROVAL request with the approver's reason. */
+export async function reject(
+  deps: IssuanceDeps,
+  id: string,
+  reason: string,
+): Promise<CertificateRequestRow> {
+  const em = deps.orm.em.fork();
+  const request = await findRequest(em, id);
+  const error = storedErrorOf(
+    failedPrecondition(
+      "REQUEST_REJECTED",
+      reason.trim() ? `rejected by an approver: ${reason.trim()}` : "rejected by an approver",
+    ),
+  );
+  const n = await em.nativeUpdate(
+    CertificateRequestEntity,
+    { id: request.id, status: "PENDING_APPROVAL" },
+    {
+      status: "REJECTED",
+      error: error as unknown as Record<string, unknown>,
+      updatedAt: deps.now(),
+    },
+  );
+  if (n === 0) throw notPendingApproval(request);
+  return em.findOneOrFail(CertificateRequestEntity, { id: request.id }, { refresh: true });
+}
+
+function notPendingApproval(request: CertificateRequestRow) {
+  return failedPrecondition(
+    "REQUEST_NOT_PENDING_APPROVAL",
+    `certificate request ${request.id} is ${request.status}, not PENDING_APPROVAL`,
+    {
+      preconditions: [
+        {
+          type: "REQUEST_STATUS",
+          subject: `certificate_requests/${request.id}`,
+          description: `status is ${request.status}`,
+        },
+      ],
+    },
+  );
+}

@@ -1,0 +1,127 @@
+import { CertmintError, invalidArgument, isCertmintError } from "../../errors";
+import { CertificateRequestEntity } from "../../store/entities";
+import type { IssuanceDeps } from "../deps";
+import { finish } from "./finish";
+import {
+  assertSameRequest,
+  awaitPending,
+  claimOrphan,
+  findPrior,
+  requestFingerprint,
+} from "./idempotency";
+import { outcomeOf } from "./outcome";
+import { checkPlan, issueFieldMapper, planIssue } from "./plan";
+import { insertRequest, markFailed, type RequestIdentity } from "./request-rows";
+import { checkIssuerState } from "./sign-and-store";
+import { planFromStored } from "./stored-plan";
+import type { IssueInput, IssueOutcome } from "./types";
+
+/**
+ * IssueCertificate, one linear function (after Boulder's ca.IssueCertificate):
+ *  0. a repeated request_id returns what the first call decided;
+ *  1-3. resolve profile, policy and issuer; fill defaults; identity and key from CSR or attributes;
+ *  4. check the policy, collecting every violation; a refusal is recorded as FAILED;
+ *  5. validate_only stops here; a profile that needs approval stores PENDING_APPROVAL;
+ *  6. reserve the serial and record the request (committed) before signing;
+ *  7. sign, then store the certificate and mark the request ISSUED in one transaction.
+ */
+export async function issue(deps: IssuanceDeps, input: IssueInput): Promise<IssueOutcome> {
+  const em = deps.orm.em.fork();
+  const fingerprint = requestFingerprint([
+    "issue",
+    input.profile,
+    input.source,
+    input.signatureAlgorithm ?? null,
+    input.keyUsages,
+    input.extendedKeyUsages,
+    input.ttlSeconds ?? null,
+  ]);
+  const who: RequestIdentity = {
+    caller: input.caller,
+    requestId: input.requestId,
+    fingerprint,
+    kind: "ISSUE",
+  };
+
+  // 0. Idempotency.
+  if (input.requestId && !input.validateOnly) {
+    const prior = await findPrior(em, input.caller, input.requestId);
+    if (prior) return replay(deps, prior.id, fingerprint, input.requestId);
+  }
+
+  // 1-3. The plan. Errors before the profile is known are not recorded (there is no row to own them).
+  const plan = await planIssue(em, input);
+
+  // 4. Policy and issuer state: every violation at once; recorded so GetRequestStatus explains it.
+  const violations = checkPlan(plan, issueFieldMapper(input.source.kind === "CSR"));
+  let refusal: CertmintError | undefined;
+  if (violations.length > 0) {
+    refusal = invalidArgument(
+      "POLICY_VIOLATION",
+      `the request breaks ${violations.length} rule(s) of profile "${plan.profile.slug}": ${violations.map((v) => `${v.field}: ${v.description}`).join("; ")}`,
+      { violations },
+    );
+  } else {
+    try {
+      checkIssuerState(deps, plan);
+    } catch (err) {
+      if (!isCertmintError(err)) throw err;
+      refusal = err;
+    }
+  }
+  if (refusal) {
+    if (!input.validateOnly) {
+      const row = await insertRequest(em, plan, who, "FAILED", deps.now(), refusal);
+      if (row === "duplicate")
+        return replay(deps, undefined, fingerprint, input.requestId!, input.caller);
+      refusal.metadata.certificate_request_id = row.id;
+    }
+    throw refusal;
+  }
+
+  // 5. Dry run, or wait for an approver.
+  if (input.validateOnly) return { certificateRequestId: "", status: "PENDING", validated: true };
+  if (plan.profile.requireApproval) {
+    const row = await insertRequest(em, plan, who, "PENDING_APPROVAL", deps.now());
+    if (row === "duplicate")
+      return replay(deps, undefined, fingerprint, input.requestId!, input.caller);
+    return { certificateRequestId: row.id, status: "PENDING_APPROVAL" };
+  }
+
+  // 6. Reserve the serial and record the intent, committed before signing.
+  const row = await insertRequest(em, plan, who, "PENDING", deps.now());
+  if (row === "duplicate")
+    return replay(deps, undefined, fingerprint, input.requestId!, input.caller);
+
+  // 7. Sign and store.
+  return finish(deps, plan, row.id);
+}
+
+/** A repeated request_id: the same answer as the first call, never a second certificate. */
+export async function replay(
+  deps: IssuanceDeps,
+  priorId: string | undefined,
+  fingerprint: string,
+  requestId: string,
+  caller?: string,
+): Promise<IssueOutcome> {
+  const em = deps.orm.em.fork();
+  const prior = priorId
+    ? await em.findOneOrFail(CertificateRequestEntity, { id: priorId })
+    : await findPrior(em, caller!, requestId);
+  if (!prior)
+    throw new CertmintError("internal", "REQUEST_VANISHED", "the certificate request disappeared");
+  assertSameRequest(prior, fingerprint, requestId);
+  if (prior.status === "PENDING") {
+    const settled = await awaitPending(em, prior.id);
+    if (settled === "orphaned") {
+      // Its worker died after reserving the serial: nobody received a certificate, so sign
+      // it now under the same reserved serial.
+      if (await claimOrphan(em, prior, deps.now()))
+        return finish(deps, await planFromStored(em, prior), prior.id);
+      return replay(deps, prior.id, fingerprint, requestId);
+    }
+    return outcomeOf(deps, em, settled);
+  }
+  return outcomeOf(deps, em, prior);
+}

@@ -1,0 +1,59 @@
+import type { EntityManager } from "@mikro-orm/postgresql";
+import { CertmintError, type ErrorKind } from "../../errors";
+import {
+  CertificateEntity,
+  type CertificateRequestRow,
+  type CertificateRow,
+} from "../../store/entities";
+import type { IssuanceDeps } from "../deps";
+import { certificateKeyAad } from "./sign-and-store";
+import type { IssuedView, IssueOutcome, RequestStatus, StoredError } from "./types";
+
+/** The view of a stored certificate: PEM, chain, issuing CA, serial, validity. */
+export function viewOf(cert: CertificateRow): IssuedView {
+  return {
+    certificateId: cert.id,
+    certificatePem: cert.certificatePem,
+    chainPem: cert.chainPem,
+    issuingCaPem: cert.chainPem[0] ?? cert.certificatePem,
+    serialNumber: cert.serialNumber,
+    notBefore: cert.notBefore,
+    notAfter: cert.notAfter,
+  };
+}
+
+/** What a failure looks like stored on the request (and rebuilt for GetRequestStatus and replays). */
+export function storedErrorOf(err: CertmintError): StoredError {
+  return { code: err.kind, reason: err.reason, message: err.message, violations: err.violations };
+}
+
+export function errorFromStored(stored: StoredError): CertmintError {
+  return new CertmintError(stored.code as ErrorKind, stored.reason, stored.message, {
+    violations: stored.violations,
+  });
+}
+
+/**
+ * The result a finished request stands for, as IssueCertificate returns it: the same
+ * certificate on every replay (a stored key only when the profile keeps keys), the stored
+ * error for a FAILED or REJECTED request.
+ */
+export async function outcomeOf(
+  deps: IssuanceDeps,
+  em: EntityManager,
+  row: CertificateRequestRow,
+): Promise<IssueOutcome> {
+  const status = row.status as RequestStatus;
+  if (status === "FAILED" || status === "REJECTED") {
+    throw errorFromStored(row.error as unknown as StoredError);
+  }
+  if (status !== "ISSUED" || !row.certificateId) return { certificateRequestId: row.id, status };
+  const cert = await em.findOneOrFail(CertificateEntity, { id: row.certificateId });
+  const privateKeyPem = cert.sealedPrivateKey
+    ? deps.keyring
+        .openWith(certificateKeyAad(cert.id), cert.sealedPrivateKey)
+        .export({ type: "pkcs8", format: "pem" })
+        .toString()
+    : undefined;
+  return { certificateRequestId: row.id, status, certificate: viewOf(cert), privateKeyPem };
+}

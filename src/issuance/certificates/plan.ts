@@ -1,0 +1,155 @@
+import type { EntityManager } from "@mikro-orm/postgresql";
+import { type FieldViolation, invalidArgument } from "../../errors";
+import type { KeyAlgorithm, SignatureAlgorithm, SubjectName } from "../../model/pki";
+import { assertSignatureFits, defaultSignatureAlgorithm, parseCsr } from "../../signer";
+import { CertificateAuthorityEntity, type CertificateAuthorityRow } from "../../store/entities";
+import { defaultUsagesFor, evaluate } from "../policy";
+import { loadProfileForIssuance } from "../profiles/load";
+import { FALLBACK_TTL_SECONDS, type ProfileDefaults } from "../profiles/types";
+import { normalizedSans, sanCount } from "./names";
+import type { IssuancePlan, IssueInput, KeySource } from "./types";
+
+/** At most this many SANs per certificate: bounds the work one request can cause. */
+export const MAX_SANS = 100;
+
+/** Maps the policy engine's request paths to the fields of the API request that carried them. */
+export type FieldMapper = (path: string) => string;
+
+export const issueFieldMapper =
+  (fromCsr: boolean): FieldMapper =>
+  (path) => {
+    if (path.startsWith("subject.") || path === "subject")
+      return fromCsr ? "csr_pem" : `attributes.${path}`;
+    if (path.startsWith("sans."))
+      return fromCsr ? "csr_pem" : `attributes.subject_alternative_names.${path.slice(5)}`;
+    if (path === "key_algorithm") return fromCsr ? "csr_pem" : "attributes.key_algorithm";
+    return path;
+  };
+
+/**
+ * Steps 1-3 of IssueCertificate: resolve the profile, policy and issuer; fill what the request
+ * leaves empty from the profile's defaults; take identity and key from the CSR or the
+ * attributes. Policy evaluation is separate (checkPlan), so a refusal can be recorded.
+ */
+export async function planIssue(em: EntityManager, input: IssueInput): Promise<IssuancePlan> {
+  const { profile, policy, defaults } = await loadProfileForIssuance(em, input.profile);
+  const ca = profile.caId
+    ? await em.findOneOrFail(CertificateAuthorityEntity, { id: profile.caId })
+    : null;
+  let subject: SubjectName;
+  let key: KeySource;
+  let keyAlgorithm: KeyAlgorithm;
+  let sans;
+  if (input.source.kind === "CSR") {
+    const csr = parseCsr(input.source.csrPem);
+    subject = csr.subject;
+    sans = csr.sans;
+    key = { kind: "CSR", csrPem: input.source.csrPem, publicKey: csr.publicKey };
+    keyAlgorithm = csr.keyAlgorithm;
+  } else {
+    subject = withDefaultSubject(input.source.subject, defaults);
+    sans = input.source.sans;
+    keyAlgorithm = input.source.keyAlgorithm ?? defaults.keyAlgorithm ?? "EC_P256";
+    key = { kind: "GENERATE", keyAlgorithm };
+  }
+  if (sanCount(sans) > MAX_SANS) {
+    throw invalidArgument(
+      "TOO_MANY_SANS",
+      `a certificate may carry at most ${MAX_SANS} subject alternative names`,
+      {
+        violations: [
+          {
+            field: input.source.kind === "CSR" ? "csr_pem" : "attributes.subject_alternative_names",
+            description: `more than ${MAX_SANS} names`,
+            reason: "TOO_MANY_SANS",
+          },
+        ],
+      },
+    );
+  }
+  // Usages: the request's, else the profile's defaults; the policy's required ones are always
+  // added (CertificatePolicy.key_usages.required: "a request without them gets them added").
+  const required = defaultUsagesFor(policy);
+  const keyUsages = union(
+    input.keyUsages.length ? input.keyUsages : (defaults.keyUsages ?? []),
+    required.keyUsages,
+  );
+  const extendedKeyUsages = union(
+    input.extendedKeyUsages.length ? input.extendedKeyUsages : (defaults.extendedKeyUsages ?? []),
+    required.extendedKeyUsages,
+  );
+  const signatureAlgorithm =
+    input.signatureAlgorithm ?? defaults.signatureAlgorithm ?? caSignatureDefault(ca, keyAlgorithm);
+  return {
+    profile,
+    policy,
+    ca,
+    subject,
+    sans: normalizedSans(sans),
+    key,
+    keyAlgorithm,
+    signatureAlgorithm,
+    keyUsages,
+    extendedKeyUsages,
+    ttlSeconds: input.ttlSeconds ?? defaults.ttlSeconds ?? FALLBACK_TTL_SECONDS,
+  };
+}
+
+/** The CA's signature algorithm, or for self-signed certificates the default for the subject key. */
+export function caSignatureDefault(
+  ca: CertificateAuthorityRow | null,
+  subjectKey: KeyAlgorithm,
+): SignatureAlgorithm {
+  return ca ? (ca.signatureAlgorithm as SignatureAlgorithm) : defaultSignatureAlgorithm(subjectKey);
+}
+
+/** Every violation of the plan: the policy's rules, and the signature algorithm fitting the signing key. */
+export function checkPlan(
+  plan: IssuancePlan,
+  mapField: FieldMapper,
+  rsaBits?: number,
+): FieldViolation[] {
+  const violations = evaluate(plan.policy, {
+    subject: plan.subject,
+    sans: plan.sans,
+    keyAlgorithm: plan.keyAlgorithm,
+    rsaBits,
+    signatureAlgorithm: plan.signatureAlgorithm,
+    keyUsages: plan.keyUsages,
+    extendedKeyUsages: plan.extendedKeyUsages,
+    ttlSeconds: plan.ttlSeconds,
+    isCa: false,
+  }).map((v) => ({ ...v, field: mapField(v.field) }));
+  const signingKey = plan.ca ? (plan.ca.keyAlgorithm as KeyAlgorithm) : plan.keyAlgorithm;
+  try {
+    assertSignatureFits(signingKey, plan.signatureAlgorithm);
+  } catch (err) {
+    violations.push({
+      field: "signature_algorithm",
+      description: err instanceof Error ? err.message : "does not fit the signing key",
+      reason: "SIGNATURE_ALGORITHM_MISMATCH",
+    });
+  }
+  return violations;
+}
+
+/** Subject attribute order in the name: C, ST, L, O, OU, CN, then the rest (as in the proto). */
+const ORDER = [
+  "COUNTRY",
+  "STATE",
+  "LOCALITY",
+  "ORGANIZATION",
+  "ORGANIZATIONAL_UNIT",
+  "COMMON_NAME",
+];
+const rank = (t: string) => (ORDER.includes(t) ? ORDER.indexOf(t) : ORDER.length);
+
+/** Attributes the request leaves empty take the profile's default subject. */
+function withDefaultSubject(subject: SubjectName, defaults: ProfileDefaults): SubjectName {
+  const given = new Set(subject.attributes.map((a) => a.type));
+  const fill = (defaults.subject?.attributes ?? []).filter((a) => !given.has(a.type));
+  const attributes = [...fill, ...subject.attributes].sort((a, b) => rank(a.type) - rank(b.type));
+  return { attributes };
+}
+
+const union = <T>(a: T[], b: T[]): T[] => [...new Set([...a, ...b])];

@@ -1,0 +1,195 @@
+import {
+  type CertmintError,
+  failedPrecondition,
+  invalidArgument,
+  isCertmintError,
+} from "../../errors";
+import type {
+  KeyAlgorithm,
+  SignatureAlgorithm,
+  SubjectAltNames,
+  SubjectName,
+} from "../../model/pki";
+import { assertSignatureFits, parseCertificate, parseCsr } from "../../signer";
+import { CertificateAuthorityEntity, CertificateRequestEntity } from "../../store/entities";
+import type { IssuanceDeps } from "../deps";
+import { loadProfileForIssuance } from "../profiles/load";
+import { finish } from "./finish";
+import { findPrior, requestFingerprint } from "./idempotency";
+import { replay } from "./issue";
+import { normalizedSans } from "./names";
+import { caSignatureDefault, checkPlan } from "./plan";
+import { insertRequest, type RequestIdentity } from "./request-rows";
+import { findCertificate } from "./revoke";
+import { checkIssuerState } from "./sign-and-store";
+import type { IssuancePlan, IssueOutcome, KeySource, RenewInput, StoredParams } from "./types";
+
+/** Backdate the signer applies to notBefore; the original lifetime is notAfter - notBefore - this. */
+const BACKDATE_SECONDS = 60;
+
+/** Renewal violations: identity comes from the original certificate, so name rules point at it. */
+const renewFieldMapper = (path: string) =>
+  path.startsWith("subject") || path.startsWith("sans.") ? "certificate_id" : path;
+
+/**
+ * RenewCertificate: a successor with the same profile, subject and SANs, the original lifetime
+ * unless a TTL is given, checked against the policy as it is now. Refused for revoked or
+ * already renewed certificates and disabled CAs. The two certificates point at each other.
+ */
+export async function renew(deps: IssuanceDeps, input: RenewInput): Promise<IssueOutcome> {
+  const em = deps.orm.em.fork();
+  const old = await findCertificate(em, input.certificateId, "certificate_id");
+  const fingerprint = requestFingerprint([
+    "renew",
+    old.id,
+    input.keySource ?? null,
+    input.csrPem ?? null,
+    input.keyAlgorithm ?? null,
+    input.ttlSeconds ?? null,
+  ]);
+  if (input.requestId && !input.validateOnly) {
+    const prior = await findPrior(em, input.caller, input.requestId);
+    if (prior) return replay(deps, prior.id, fingerprint, input.requestId);
+  }
+  if (old.revokedAt)
+    throw failedPrecondition(
+      "CERTIFICATE_REVOKED",
+      `certificate ${old.id} is revoked and cannot be renewed`,
+    );
+  if (old.renewedById) {
+    throw failedPrecondition(
+      "CERTIFICATE_ALREADY_RENEWED",
+      `certificate ${old.id} was already renewed by ${old.renewedById}; renew that one`,
+    );
+  }
+  if (!old.profileId)
+    throw failedPrecondition("PROFILE_DELETED", `the profile of certificate ${old.id} was deleted`);
+  const { profile, policy } = await loadProfileForIssuance(em, old.profileId);
+  const ca = profile.caId
+    ? await em.findOneOrFail(CertificateAuthorityEntity, { id: profile.caId })
+    : null;
+  const original = await em.findOne(CertificateRequestEntity, { id: old.certificateRequestId });
+  const originalSource =
+    (original?.params as unknown as StoredParams | undefined)?.keySource ?? "CSR";
+  const keySource = input.keySource ?? (originalSource === "GENERATE" ? "NEW" : "REUSE");
+
+  let key: KeySource;
+  let keyAlgorithm = old.keyAlgorithm as KeyAlgorithm;
+  if (keySource === "NEW") {
+    keyAlgorithm = input.keyAlgorithm ?? keyAlgorithm;
+    key = { kind: "GENERATE", keyAlgorithm };
+  } else if (keySource === "REUSE") {
+    if (input.keyAlgorithm || input.csrPem) {
+      throw invalidArgument(
+        "RENEWAL_FIELDS_CONFLICT",
+        "key_algorithm and csr_pem go with key_source NEW and CSR, not REUSE",
+        {
+          violations: [
+            {
+              field: input.csrPem ? "csr_pem" : "key_algorithm",
+              description: "not used with REUSE",
+              reason: "RENEWAL_FIELDS_CONFLICT",
+            },
+          ],
+        },
+      );
+    }
+    key = { kind: "REUSE", publicKey: parseCertificate(old.certificatePem).publicKey };
+  } else {
+    if (!input.csrPem) {
+      throw invalidArgument("CSR_REQUIRED", "key_source CSR needs csr_pem", {
+        violations: [
+          { field: "csr_pem", description: "required with key_source CSR", reason: "CSR_REQUIRED" },
+        ],
+      });
+    }
+    const csr = parseCsr(input.csrPem);
+    if (!sameSubject(csr.subject, old.subject) || !sameSans(normalizedSans(csr.sans), old.sans)) {
+      throw invalidArgument(
+        "CSR_IDENTITY_MISMATCH",
+        "the CSR must carry the same subject and SANs as the certificate being renewed",
+        {
+          violations: [
+            {
+              field: "csr_pem",
+              description: "subject or SANs differ from the original certificate",
+              reason: "CSR_IDENTITY_MISMATCH",
+            },
+          ],
+        },
+      );
+    }
+    keyAlgorithm = csr.keyAlgorithm;
+    key = { kind: "CSR", csrPem: input.csrPem, publicKey: csr.publicKey };
+  }
+  // Keep the original signature algorithm when the (possibly new) issuer key still fits it.
+  let signatureAlgorithm = old.signatureAlgorithm as SignatureAlgorithm;
+  try {
+    assertSignatureFits(ca ? (ca.keyAlgorithm as KeyAlgorithm) : keyAlgorithm, signatureAlgorithm);
+  } catch {
+    signatureAlgorithm = caSignatureDefault(ca, keyAlgorithm);
+  }
+  const lifetime =
+    Math.round((old.notAfter.getTime() - old.notBefore.getTime()) / 1000) - BACKDATE_SECONDS;
+  const plan: IssuancePlan = {
+    profile,
+    policy,
+    ca,
+    subject: old.subject,
+    sans: old.sans,
+    key,
+    keyAlgorithm,
+    signatureAlgorithm,
+    keyUsages: old.keyUsages as IssuancePlan["keyUsages"],
+    extendedKeyUsages: old.extendedKeyUsages as IssuancePlan["extendedKeyUsages"],
+    ttlSeconds: input.ttlSeconds ?? Math.max(lifetime, 1),
+  };
+  const who: RequestIdentity = {
+    caller: input.caller,
+    requestId: input.requestId,
+    fingerprint,
+    kind: "RENEW",
+    renewalOfCertificateId: old.id,
+  };
+  const violations = checkPlan(plan, renewFieldMapper);
+  let refusal: CertmintError | undefined;
+  if (violations.length > 0) {
+    refusal = invalidArgument(
+      "POLICY_VIOLATION",
+      `the renewal breaks ${violations.length} rule(s) of profile "${profile.slug}" as it is now: ${violations.map((v) => `${v.field}: ${v.description}`).join("; ")}`,
+      { violations },
+    );
+  } else {
+    try {
+      checkIssuerState(deps, plan);
+    } catch (err) {
+      if (!isCertmintError(err)) throw err;
+      refusal = err;
+    }
+  }
+  if (refusal) {
+    if (!input.validateOnly) {
+      const row = await insertRequest(em, plan, who, "FAILED", deps.now(), refusal);
+      if (row === "duplicate")
+        return replay(deps, undefined, fingerprint, input.requestId!, input.caller);
+      refusal.metadata.certificate_request_id = row.id;
+    }
+    throw refusal;
+  }
+  if (input.validateOnly) return { certificateRequestId: "", status: "PENDING", validated: true };
+  const status = profile.requireApproval ? "PENDING_APPROVAL" : "PENDING";
+  const row = await insertRequest(em, plan, who, status, deps.now());
+  if (row === "duplicate")
+    return replay(deps, undefined, fingerprint, input.requestId!, input.caller);
+  if (status === "PENDING_APPROVAL") return { certificateRequestId: row.id, status };
+  return finish(deps, plan, row.id);
+}
+
+const attrKey = (s: SubjectName) => JSON.stringify(s.attributes.map((a) => [a.type, a.value]));
+const sameSubject = (a: SubjectName, b: SubjectName) => attrKey(a) === attrKey(b);
+const sorted = (xs: string[]) => [...xs].sort().join("\n");
+const sameSans = (a: SubjectAltNames, b: SubjectAltNames) =>
+  sorted(a.dns) === sorted(b.dns) &&
+  sorted(a.ip) === sorted(b.ip) &&
+  sorted(a.email) === sorted(b.email) &&
+  sorted(a.uri) === sorted(b.uri);

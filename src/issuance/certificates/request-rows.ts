@@ -1,0 +1,79 @@
+import { randomUUID } from "node:crypto";
+import type { EntityManager } from "@mikro-orm/postgresql";
+import type { CertmintError } from "../../errors";
+import { CertificateRequestEntity, type CertificateRequestRow } from "../../store/entities";
+import { isUniqueViolation } from "../common/unique-violation";
+import { storedErrorOf } from "./outcome";
+import { reserveSerial, storedParams } from "./sign-and-store";
+import type { IssuancePlan, RequestStatus } from "./types";
+
+export interface RequestIdentity {
+  caller: string;
+  requestId?: string;
+  fingerprint: string;
+  kind: "ISSUE" | "RENEW";
+  renewalOfCertificateId?: string;
+}
+
+/**
+ * Inserts the request row: PENDING with its serial reserved (before anything is signed),
+ * PENDING_APPROVAL, or FAILED with its reason. Returns "duplicate" when a concurrent call
+ * with the same (caller, request_id) inserted first: the caller then replays that one.
+ */
+export async function insertRequest(
+  em: EntityManager,
+  plan: IssuancePlan,
+  who: RequestIdentity,
+  status: RequestStatus,
+  now: Date,
+  error?: CertmintError,
+): Promise<CertificateRequestRow | "duplicate"> {
+  const row = em.create(CertificateRequestEntity, {
+    id: randomUUID(),
+    profileId: plan.profile.id,
+    caller: who.caller,
+    requestId: who.requestId ?? null,
+    requestFingerprint: who.fingerprint,
+    kind: who.kind,
+    status,
+    subject: plan.subject,
+    sans: plan.sans,
+    params: storedParams(plan) as unknown as Record<string, unknown>,
+    csrPem: plan.key.kind === "CSR" ? plan.key.csrPem : null,
+    sealedPrivateKey: null,
+    renewalOfCertificateId: who.renewalOfCertificateId ?? null,
+    certificateId: null,
+    reservedSerial: status === "PENDING" ? reserveSerial() : null,
+    error: error ? (storedErrorOf(error) as unknown as Record<string, unknown>) : null,
+    createdAt: now,
+    updatedAt: now,
+  });
+  try {
+    await em.flush();
+  } catch (err) {
+    if (isUniqueViolation(err, "certificate_request_caller_request_id_key")) {
+      em.clear();
+      return "duplicate";
+    }
+    throw err;
+  }
+  return row;
+}
+
+/** Marks a PENDING request FAILED with the error that stopped it. */
+export async function markFailed(
+  em: EntityManager,
+  id: string,
+  error: CertmintError,
+  now: Date,
+): Promise<void> {
+  await em.nativeUpdate(
+    CertificateRequestEntity,
+    { id, status: "PENDING" },
+    {
+      status: "FAILED",
+      error: storedErrorOf(error) as unknown as Record<string, unknown>,
+      updatedAt: now,
+    },
+  );
+}

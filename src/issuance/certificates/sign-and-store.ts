@@ -1,0 +1,196 @@
+import type { KeyObject } from "node:crypto";
+import { randomUUID } from "node:crypto";
+import type { EntityManager } from "@mikro-orm/postgresql";
+import { failedPrecondition } from "../../errors";
+import {
+  computeValidity,
+  exportPrivateKeyPem,
+  generateKeyPair,
+  issueCertificate,
+  newSerialNumber,
+  SoftwareSigner,
+  serialToHex,
+} from "../../signer";
+import {
+  CertificateEntity,
+  CertificateRequestEntity,
+  type CertificateRequestRow,
+  type CertificateRow,
+} from "../../store/entities";
+import { publicationUrls } from "../ca/create";
+import { caIssuer, requireActive } from "../ca/load";
+import type { IssuanceDeps } from "../deps";
+import { searchNames } from "./names";
+import type { IssuancePlan, IssuedView, StoredParams } from "./types";
+
+/** AAD binding a sealed private key to the row that holds it. */
+export const certificateKeyAad = (certificateId: string) => `certmint:certificate:${certificateId}`;
+export const requestKeyAad = (requestRowId: string) => `certmint:request:${requestRowId}`;
+
+/** The params column of a request: what approval needs to sign the plan later. */
+export function storedParams(plan: IssuancePlan): StoredParams {
+  return {
+    keySource: plan.key.kind,
+    keyAlgorithm: plan.keyAlgorithm,
+    reusedSpki:
+      plan.key.kind === "REUSE"
+        ? plan.key.publicKey.export({ type: "spki", format: "der" }).toString("base64")
+        : undefined,
+    signatureAlgorithm: plan.signatureAlgorithm,
+    keyUsages: plan.keyUsages,
+    extendedKeyUsages: plan.extendedKeyUsages,
+    ttlSeconds: plan.ttlSeconds,
+  };
+}
+
+/** Preconditions that depend on the issuer's state rather than the request (FAILED_PRECONDITION). */
+export function checkIssuerState(
+  deps: IssuanceDeps,
+  plan: IssuancePlan,
+): { notBefore: Date; notAfter: Date } {
+  if (plan.ca) requireActive(plan.ca);
+  if (!plan.ca && plan.key.kind !== "GENERATE") {
+    throw failedPrecondition(
+      "SELF_SIGNED_NEEDS_GENERATED_KEY",
+      `profile "${plan.profile.slug}" issues self-signed certificates: certmint must generate the key, so send attributes instead of a CSR`,
+    );
+  }
+  return computeValidity({
+    now: deps.now(),
+    ttlSeconds: plan.ttlSeconds,
+    issuerNotAfter: plan.ca?.notAfter ?? undefined,
+    onExceed: plan.profile.validityOverflow === "TRUNCATE" ? "truncate" : "fail",
+  });
+}
+
+export interface SignResult {
+  certificate: CertificateRow;
+  view: IssuedView;
+  /** PKCS#8 PEM of a key certmint generated; undefined for CSR and REUSE. */
+  privateKeyPem?: string;
+}
+
+/**
+ * Steps 5-7 of issuance (Boulder's order): the request row is already PENDING with its serial
+ * reserved and committed; sign; then store the certificate and mark the request ISSUED in one
+ * transaction. A crash between signing and commit leaves a PENDING request whose certificate
+ * nobody received; replaying its request_id signs it again under the same serial.
+ */
+export async function signAndStore(
+  deps: IssuanceDeps,
+  plan: IssuancePlan,
+  request: CertificateRequestRow,
+  options: { renewalOf?: CertificateRow; holdKeyForFetch?: boolean } = {},
+): Promise<SignResult> {
+  const validity = checkIssuerState(deps, plan);
+  // Key: from the CSR, reused, or generated now (RSA runs on the libuv pool).
+  let publicKey: KeyObject;
+  let privateKey: KeyObject | undefined;
+  if (plan.key.kind === "GENERATE") {
+    ({ publicKey, privateKey } = await generateKeyPair(plan.key.keyAlgorithm));
+  } else {
+    publicKey = plan.key.publicKey;
+  }
+  const serial = Buffer.from(request.reservedSerial!, "hex");
+  const issued = await issueCertificate({
+    subject: plan.subject,
+    sans: plan.sans,
+    publicKey,
+    serial,
+    ...validity,
+    isCa: false,
+    keyUsages: plan.keyUsages,
+    extendedKeyUsages: plan.extendedKeyUsages,
+    signatureAlgorithm: plan.signatureAlgorithm,
+    issuer: plan.ca ? caIssuer(deps, plan.ca) : { selfSigned: new SoftwareSigner(privateKey!) },
+    ...(plan.ca ? publicationUrls(deps, plan.ca.id) : {}),
+  });
+  const certificateId = randomUUID();
+  const now = deps.now();
+  const chainPem = plan.ca ? [plan.ca.certificatePem!, ...plan.ca.chainPem] : [issued.pem];
+  const commonName = plan.subject.attributes.find((a) => a.type === "COMMON_NAME")?.value ?? "";
+  const keepKey = privateKey && plan.profile.privateKeyRetention === "STORE_ENCRYPTED";
+  const em = deps.orm.em.fork();
+  const certificate = await em.transactional(async (tx: EntityManager) => {
+    const row = tx.create(CertificateEntity, {
+      id: certificateId,
+      serialNumber: issued.serialHex,
+      caId: plan.ca?.id ?? null,
+      profileId: plan.profile.id,
+      certificateRequestId: request.id,
+      subject: plan.subject,
+      commonName,
+      sans: plan.sans,
+      searchNames: searchNames(commonName, plan.sans),
+      keyAlgorithm: plan.keyAlgorithm,
+      signatureAlgorithm: plan.signatureAlgorithm,
+      keyUsages: plan.keyUsages,
+      extendedKeyUsages: plan.extendedKeyUsages,
+      isCa: false,
+      notBefore: issued.notBefore,
+      notAfter: issued.notAfter,
+      fingerprintSha256: issued.fingerprintSha256,
+      certificatePem: issued.pem,
+      chainPem,
+      revokedAt: null,
+      revocationReason: null,
+      renewedFromId: options.renewalOf?.id ?? null,
+      renewedById: null,
+      sealedPrivateKey: keepKey
+        ? deps.keyring.sealWith(certificateKeyAad(certificateId), privateKey!)
+        : null,
+      createdAt: now,
+    });
+    const marked = await tx.nativeUpdate(
+      CertificateRequestEntity,
+      { id: request.id, status: "PENDING" },
+      {
+        status: "ISSUED",
+        certificateId,
+        updatedAt: now,
+        // Approval flow: the requester is not waiting on this call, so the generated key waits,
+        // sealed, for its first GetRequestStatus, which deletes it.
+        sealedPrivateKey:
+          options.holdKeyForFetch && privateKey
+            ? deps.keyring.sealWith(requestKeyAad(request.id), privateKey)
+            : null,
+      },
+    );
+    if (marked === 0)
+      throw failedPrecondition(
+        "REQUEST_NOT_PENDING",
+        "the certificate request was completed by another call",
+      );
+    if (options.renewalOf) {
+      const linked = await tx.nativeUpdate(
+        CertificateEntity,
+        { id: options.renewalOf.id, renewedById: null, revokedAt: null },
+        { renewedById: certificateId },
+      );
+      if (linked === 0) {
+        throw failedPrecondition(
+          "CERTIFICATE_ALREADY_RENEWED",
+          "the certificate was renewed or revoked meanwhile",
+        );
+      }
+    }
+    return row;
+  });
+  return {
+    certificate,
+    view: {
+      certificateId,
+      certificatePem: issued.pem,
+      chainPem,
+      issuingCaPem: plan.ca ? plan.ca.certificatePem! : issued.pem,
+      serialNumber: issued.serialHex,
+      notBefore: issued.notBefore,
+      notAfter: issued.notAfter,
+    },
+    privateKeyPem:
+      privateKey && !options.holdKeyForFetch ? exportPrivateKeyPem(privateKey) : undefined,
+  };
+}
+
+/** A fresh serial for a new request row (RFC 5280 4.1.2.2: positive, >= 64 random bits). */
+export const reserveSerial = (): string => serialToHex(newSerialNumber());

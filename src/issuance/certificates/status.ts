@@ -1,0 +1,66 @@
+import type { EntityManager } from "@mikro-orm/postgresql";
+import { invalidArgument, notFound } from "../../errors";
+import {
+  CertificateEntity,
+  CertificateRequestEntity,
+  type CertificateRequestRow,
+} from "../../store/entities";
+import { isUuid } from "../common/refs";
+import type { IssuanceDeps } from "../deps";
+import { viewOf } from "./outcome";
+import { requestKeyAad } from "./sign-and-store";
+import type { IssuedView } from "./types";
+
+export interface RequestStatusView {
+  request: CertificateRequestRow;
+  certificate?: IssuedView;
+  privateKeyPem?: string;
+}
+
+/** GetRequestStatus: the request, its certificate once ISSUED, and a waiting key exactly once. */
+export async function requestStatus(deps: IssuanceDeps, id: string): Promise<RequestStatusView> {
+  const em = deps.orm.em.fork();
+  const request = await findRequest(em, id);
+  if (request.status !== "ISSUED" || !request.certificateId) return { request };
+  const cert = await em.findOneOrFail(CertificateEntity, { id: request.certificateId });
+  let privateKeyPem: string | undefined;
+  if (request.sealedPrivateKey) {
+    // Take the sealed key and delete it in one statement: exactly one caller ever gets it.
+    const rows = await em.getConnection().execute<Array<{ sealed: Buffer }>>(
+      `update "certificate_request" r set "sealed_private_key" = null
+           from (select "id", "sealed_private_key" as "sealed" from "certificate_request" where "id" = ? for update) old
+          where r."id" = old."id" and old."sealed" is not null returning old."sealed"`,
+      [request.id],
+    );
+    if (rows[0]?.sealed) {
+      privateKeyPem = deps.keyring
+        .openWith(requestKeyAad(request.id), rows[0].sealed)
+        .export({ type: "pkcs8", format: "pem" })
+        .toString();
+    }
+  }
+  return { request, certificate: viewOf(cert), privateKeyPem };
+}
+
+export async function findRequest(em: EntityManager, id: string): Promise<CertificateRequestRow> {
+  if (!isUuid(id.trim())) {
+    throw invalidArgument(
+      "CERTIFICATE_REQUEST_ID_INVALID",
+      "certificate_request_id must be the UUID IssueCertificate returned",
+      {
+        violations: [
+          {
+            field: "certificate_request_id",
+            description: "not a UUID",
+            reason: "CERTIFICATE_REQUEST_ID_INVALID",
+          },
+        ],
+      },
+    );
+  }
+  const row = await em.findOne(CertificateRequestEntity, { id: id.trim().toLowerCase() });
+  if (!row) {
+    throw notFound("CERTIFICATE_REQUEST_NOT_FOUND", `no certificate request ${id}`);
+  }
+  return row;
+}

@@ -1,0 +1,49 @@
+import { createPublicKey } from "node:crypto";
+import type { EntityManager } from "@mikro-orm/postgresql";
+import { parseCsr } from "../../signer";
+import { CertificateAuthorityEntity, type CertificateRequestRow } from "../../store/entities";
+import { loadProfileForIssuance } from "../profiles/load";
+import type { IssuancePlan, KeySource, StoredParams } from "./types";
+
+/**
+ * Rebuilds the plan of a stored request (for approval, or to finish a request whose worker
+ * died), with the profile, policy and CA as they are now.
+ */
+export async function planFromStored(
+  em: EntityManager,
+  row: CertificateRequestRow,
+): Promise<IssuancePlan> {
+  const params = row.params as unknown as StoredParams;
+  const { profile, policy } = await loadProfileForIssuance(em, row.profileId);
+  const ca = profile.caId
+    ? await em.findOneOrFail(CertificateAuthorityEntity, { id: profile.caId }, { refresh: true })
+    : null;
+  let key: KeySource;
+  if (params.keySource === "CSR") {
+    key = { kind: "CSR", csrPem: row.csrPem!, publicKey: parseCsr(row.csrPem!).publicKey };
+  } else if (params.keySource === "REUSE") {
+    key = {
+      kind: "REUSE",
+      publicKey: createPublicKey({
+        key: Buffer.from(params.reusedSpki!, "base64"),
+        format: "der",
+        type: "spki",
+      }),
+    };
+  } else {
+    key = { kind: "GENERATE", keyAlgorithm: params.keyAlgorithm };
+  }
+  return {
+    profile,
+    policy,
+    ca,
+    subject: row.subject,
+    sans: row.sans,
+    key,
+    keyAlgorithm: params.keyAlgorithm,
+    signatureAlgorithm: params.signatureAlgorithm,
+    keyUsages: params.keyUsages,
+    extendedKeyUsages: params.extendedKeyUsages,
+    ttlSeconds: params.ttlSeconds,
+  };
+}

@@ -1,0 +1,119 @@
+import type { KeyObject } from "node:crypto";
+import type { FieldViolation } from "../../errors";
+import type {
+  ExtendedKeyUsage,
+  KeyAlgorithm,
+  KeyUsage,
+  RevocationReason,
+  SignatureAlgorithm,
+  SubjectAltNames,
+  SubjectName,
+} from "../../model/pki";
+import type { CertificateAuthorityRow, CertificateProfileRow } from "../../store/entities";
+import type { CompiledPolicy } from "../policy";
+
+export type RequestStatus = "PENDING_APPROVAL" | "PENDING" | "ISSUED" | "FAILED" | "REJECTED";
+
+/** Where the certified key comes from. */
+export type KeySource =
+  | { kind: "CSR"; csrPem: string; publicKey: KeyObject }
+  | { kind: "GENERATE"; keyAlgorithm: KeyAlgorithm }
+  | { kind: "REUSE"; publicKey: KeyObject };
+
+/** IssueCertificate, in domain terms. */
+export interface IssueInput {
+  /** The authenticated caller; request ids are unique per caller. */
+  caller: string;
+  profile: string;
+  requestId?: string;
+  source:
+    | { kind: "CSR"; csrPem: string }
+    | {
+        kind: "ATTRIBUTES";
+        subject: SubjectName;
+        sans: SubjectAltNames;
+        keyAlgorithm?: KeyAlgorithm;
+      };
+  signatureAlgorithm?: SignatureAlgorithm;
+  keyUsages: KeyUsage[];
+  extendedKeyUsages: ExtendedKeyUsage[];
+  ttlSeconds?: number;
+  validateOnly: boolean;
+}
+
+export type RenewKeySource = "NEW" | "REUSE" | "CSR";
+
+export interface RenewInput {
+  caller: string;
+  certificateId: string;
+  requestId?: string;
+  keySource?: RenewKeySource;
+  csrPem?: string;
+  keyAlgorithm?: KeyAlgorithm;
+  ttlSeconds?: number;
+  validateOnly: boolean;
+}
+
+/**
+ * Everything needed to sign: resolved from the request, the profile's defaults and the
+ * policy, checked, and stored on the request row (params) so approval can sign it later.
+ */
+export interface IssuancePlan {
+  profile: CertificateProfileRow;
+  policy: CompiledPolicy;
+  /** null for self-signed profiles. */
+  ca: CertificateAuthorityRow | null;
+  subject: SubjectName;
+  sans: SubjectAltNames;
+  key: KeySource;
+  keyAlgorithm: KeyAlgorithm;
+  signatureAlgorithm: SignatureAlgorithm;
+  keyUsages: KeyUsage[];
+  extendedKeyUsages: ExtendedKeyUsage[];
+  ttlSeconds: number;
+}
+
+/** What the request row keeps of a plan (JSON), enough to rebuild it at approval. */
+export interface StoredParams {
+  keySource: "CSR" | "GENERATE" | "REUSE";
+  keyAlgorithm: KeyAlgorithm;
+  /** SPKI DER, base64, for REUSE. */
+  reusedSpki?: string;
+  signatureAlgorithm: SignatureAlgorithm;
+  keyUsages: KeyUsage[];
+  extendedKeyUsages: ExtendedKeyUsage[];
+  ttlSeconds: number;
+}
+
+/** A certificate as handed to its requester. */
+export interface IssuedView {
+  certificateId: string;
+  certificatePem: string;
+  chainPem: string[];
+  issuingCaPem: string;
+  serialNumber: string;
+  notBefore: Date;
+  notAfter: Date;
+}
+
+export interface IssueOutcome {
+  certificateRequestId: string;
+  status: RequestStatus;
+  certificate?: IssuedView;
+  privateKeyPem?: string;
+  /** validate_only: every check passed, nothing stored. */
+  validated?: boolean;
+}
+
+/** The failure recorded on a FAILED or REJECTED request (google.rpc.Status-shaped). */
+export interface StoredError {
+  code: string;
+  reason: string;
+  message: string;
+  violations: FieldViolation[];
+}
+
+export interface RevokeInput {
+  certificate: string;
+  reason: RevocationReason;
+}
