@@ -8,6 +8,7 @@ import { renew } from "../issuance/certificates/renew";
 import { revoke } from "../issuance/certificates/revoke";
 import { requestStatus } from "../issuance/certificates/status";
 import type { IssueOutcome } from "../issuance/certificates/types";
+import { hasControlCharacters } from "../issuance/common/text";
 import type { IssuanceDeps } from "../issuance/deps";
 import {
   certificateStatusCodec,
@@ -36,7 +37,7 @@ const callerOf = (_ctx: CallContext) => "anonymous";
 
 function requestIdOf(value: string): string | undefined {
   if (value === "") return undefined;
-  if (value.length > REQUEST_ID_MAX_LENGTH || /[\u0000-\u001f]/.test(value)) {
+  if (value.length > REQUEST_ID_MAX_LENGTH || hasControlCharacters(value)) {
     throw invalidArgument(
       "REQUEST_ID_INVALID",
       `request_id must be 1-${REQUEST_ID_MAX_LENGTH} printable characters`,

@@ -1,5 +1,6 @@
 import { type FieldViolation, invalidArgument } from "../../errors";
 import type { SubjectName } from "../../model/pki";
+import { hasControlCharacters } from "../common/text";
 
 /** RFC 5280 Appendix A upper bounds of the attributes certmint writes. */
 const UPPER_BOUND: Record<string, number> = {
@@ -28,8 +29,7 @@ export function checkCaSubject(subject: SubjectName, field = "subject"): void {
   }
   for (const { type, value } of subject.attributes) {
     const f = `${field}.${type.toLowerCase()}`;
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
-    if (value.trim() === "" || /[\u0000-\u001f\u007f]/.test(value)) {
+    if (value.trim() === "" || hasControlCharacters(value)) {
       violations.push({
         field: f,
         description: "must be non-empty printable text",

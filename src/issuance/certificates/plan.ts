@@ -1,6 +1,11 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { type FieldViolation, invalidArgument } from "../../errors";
-import type { KeyAlgorithm, SignatureAlgorithm, SubjectName } from "../../model/pki";
+import type {
+  KeyAlgorithm,
+  SignatureAlgorithm,
+  SubjectAltNames,
+  SubjectName,
+} from "../../model/pki";
 import { assertSignatureFits, defaultSignatureAlgorithm, parseCsr } from "../../signer";
 import { CertificateAuthorityEntity, type CertificateAuthorityRow } from "../../store/entities";
 import { defaultUsagesFor, evaluate } from "../policy";
@@ -39,7 +44,7 @@ export async function planIssue(em: EntityManager, input: IssueInput): Promise<I
   let subject: SubjectName;
   let key: KeySource;
   let keyAlgorithm: KeyAlgorithm;
-  let sans;
+  let sans: SubjectAltNames;
   if (input.source.kind === "CSR") {
     const csr = parseCsr(input.source.csrPem);
     subject = csr.subject;
