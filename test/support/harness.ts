@@ -65,6 +65,14 @@ export async function startTestCertmint(env: Record<string, string> = {}): Promi
 }
 
 type Callback<Res> = (err: ServiceError | null, res: Res) => void;
+// ts-proto clients overload each method; inference sees the last overload:
+// (request, metadata, options, callback).
+type ReqOf<F> = F extends (req: infer Req, md: never, opts: never, cb: never) => unknown
+  ? Req
+  : never;
+type ResOf<F> = F extends (req: never, md: never, opts: never, cb: Callback<infer Res>) => unknown
+  ? Res
+  : never;
 
 /**
  * Calls a unary method of a ts-proto grpc-js client as a promise:
@@ -73,11 +81,11 @@ type Callback<Res> = (err: ServiceError | null, res: Res) => void;
 export function call<C extends object, M extends keyof C>(
   client: C,
   method: M,
-  request: C[M] extends (req: infer Req, cb: Callback<infer _>) => unknown ? Req : never,
-): Promise<C[M] extends (req: never, cb: Callback<infer Res>) => unknown ? Res : never> {
+  request: ReqOf<C[M]>,
+): Promise<ResOf<C[M]>> {
   return new Promise((resolve, reject) => {
     const fn = client[method] as unknown as (req: unknown, cb: Callback<unknown>) => unknown;
-    fn.call(client, request, (err, res) => (err ? reject(err) : resolve(res as never)));
+    fn.call(client, request, (err, res) => (err ? reject(err) : resolve(res as ResOf<C[M]>)));
   });
 }
 
