@@ -71,12 +71,13 @@ describe("server reflection, as grpcurl sees it", () => {
       failure = stdout?.trim() ? stdout : String(stderr);
     }
     const err = JSON.parse(failure);
-    expect(err.code).toBe(12); // UNIMPLEMENTED, until the lifecycle issue lands
+    expect(err.code).toBe(5); // NOT_FOUND
+    expect(err.message).toBe("no certificate request 00000000-0000-0000-0000-000000000000");
     expect(err.details).toEqual([
       {
         "@type": "type.googleapis.com/google.rpc.ErrorInfo",
         domain: "certmint.dev",
-        reason: "NOT_IMPLEMENTED",
+        reason: "CERTIFICATE_REQUEST_NOT_FOUND",
       },
     ]);
   });

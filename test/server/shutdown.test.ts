@@ -30,7 +30,7 @@ describe("in-process server: request ids, error details and graceful shutdown", 
     await db?.drop();
   });
 
-  it("echoes a caller's x-request-id and logs the call with it", async () => {
+  it("echoes a caller's x-request-id in the response and logs the call with it", async () => {
     const client = new CertificateServiceClient(
       `127.0.0.1:${running.port}`,
       credentials.createInsecure(),
@@ -49,10 +49,8 @@ describe("in-process server: request ids, error details and graceful shutdown", 
       },
     );
     client.close();
-    expect(err.code).toBe(status.UNIMPLEMENTED);
-    expect(err.details).toBe(
-      "/certmint.v1.CertificateService/GetCertificate is not implemented yet",
-    );
+    expect(err.code).toBe(status.INVALID_ARGUMENT);
+    expect(err.details).toBe("certificate must be a certificate id (UUID) or a hex serial number");
     // Trailers-only error response: the request id travels in the trailers.
     expect(header?.get("x-request-id") ?? err.metadata.get("x-request-id")).toEqual([
       "test-req-42",
@@ -61,7 +59,7 @@ describe("in-process server: request ids, error details and graceful shutdown", 
     expect(line).toMatchObject({
       msg: "call",
       method: "/certmint.v1.CertificateService/GetCertificate",
-      code: "UNIMPLEMENTED",
+      code: "INVALID_ARGUMENT",
     });
   });
 
