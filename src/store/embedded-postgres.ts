@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
+import { pg_trgm } from "@electric-sql/pglite/contrib/pg_trgm";
 import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
 
 /**
@@ -16,7 +17,8 @@ export interface EmbeddedPostgres {
 export async function startEmbeddedPostgres(dataDir: string): Promise<EmbeddedPostgres> {
   const pgDir = join(dataDir, "pglite");
   mkdirSync(pgDir, { recursive: true, mode: 0o700 });
-  const db = await PGlite.create(pgDir);
+  // pg_trgm serves the name search index (see the NameSearch migration).
+  const db = await PGlite.create(pgDir, { extensions: { pg_trgm } });
   // Port 0: the OS picks a free loopback port, so two servers never collide.
   const server = new PGLiteSocketServer({ db, host: "127.0.0.1", port: 0, maxConnections: 1 });
   await server.start();

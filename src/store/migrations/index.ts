@@ -1,6 +1,7 @@
 import type { MigrationObject } from "@mikro-orm/core";
 import { Migration20261126000000Initial } from "./Migration20261126000000Initial";
 import { Migration20261126010000KekCheck } from "./Migration20261126010000KekCheck";
+import { Migration20261126020000NameSearch } from "./Migration20261126020000NameSearch";
 
 /**
  * Every migration, in order. Listed explicitly (not discovered on disk) so the same list
@@ -9,4 +10,5 @@ import { Migration20261126010000KekCheck } from "./Migration20261126010000KekChe
 export const MIGRATIONS: MigrationObject[] = [
   { name: "Migration20261126000000Initial", class: Migration20261126000000Initial },
   { name: "Migration20261126010000KekCheck", class: Migration20261126010000KekCheck },
+  { name: "Migration20261126020000NameSearch", class: Migration20261126020000NameSearch },
 ];

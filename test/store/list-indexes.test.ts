@@ -1,0 +1,66 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Database, migrate, openDatabase } from "../../src/store/database";
+import { createTestDatabase, type TestDatabase } from "../support/postgres";
+
+/**
+ * ListCertificates must stay fast at a million certificates: every filter shape it issues has
+ * an index that serves it. With sequential scans disabled, the planner's choice shows which
+ * index answers each query (no timings: the plan is the assertion).
+ */
+describe("certificate listing indexes", () => {
+  let db: TestDatabase;
+  let database: Database;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    database = await openDatabase({ databaseUrl: db.url, dataDir: "/nonexistent" });
+    await migrate(database.orm);
+    await db.query("set enable_seqscan = off");
+  });
+  afterAll(async () => {
+    await database?.close();
+    await db?.drop();
+  });
+
+  const plan = async (sql: string) =>
+    (await db.query<{ "QUERY PLAN": string }>(`explain ${sql}`))
+      .map((r) => r["QUERY PLAN"])
+      .join("\n");
+
+  it.each([
+    [
+      "newest first",
+      `select id from certificate order by created_at desc, id desc limit 51`,
+      "certificate_created_at_id_index",
+    ],
+    [
+      "by profile",
+      `select id from certificate where profile_id = '00000000-0000-0000-0000-000000000001' order by created_at desc, id desc limit 51`,
+      "certificate_profile_created_at_index",
+    ],
+    [
+      "by CA",
+      `select id from certificate where ca_id = '00000000-0000-0000-0000-000000000001' order by created_at desc, id desc limit 51`,
+      "certificate_ca_created_at_index",
+    ],
+    [
+      "expiring before",
+      `select id from certificate where not_after < now() + interval '7 days'`,
+      "certificate_not_after_index",
+    ],
+    [
+      "name contains",
+      `select id from certificate where search_names like '%api.example%'`,
+      "certificate_search_names_trgm_index",
+    ],
+    [
+      "revoked of a CA (CRL)",
+      `select serial_number from certificate where ca_id = '00000000-0000-0000-0000-000000000001' and revoked_at is not null and not_after > now()`,
+      "certificate_revoked_index",
+    ],
+  ])("%s uses %s", async (_name, sql, index) => {
+    const text = await plan(sql);
+    expect(text).toContain(index);
+    expect(text).not.toContain("Seq Scan on certificate");
+  });
+});
