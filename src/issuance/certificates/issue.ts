@@ -94,7 +94,7 @@ export async function issue(deps: IssuanceDeps, input: IssueInput): Promise<Issu
     return replay(deps, undefined, fingerprint, input.requestId!, input.caller);
 
   // 7. Sign and store.
-  return finish(deps, plan, row.id);
+  return finish(deps, plan, row);
 }
 
 /** A repeated request_id: the same answer as the first call, never a second certificate. */

@@ -182,7 +182,7 @@ export async function renew(deps: IssuanceDeps, input: RenewInput): Promise<Issu
   if (row === "duplicate")
     return replay(deps, undefined, fingerprint, input.requestId!, input.caller);
   if (status === "PENDING_APPROVAL") return { certificateRequestId: row.id, status };
-  return finish(deps, plan, row.id);
+  return finish(deps, plan, row);
 }
 
 const attrKey = (s: SubjectName) => JSON.stringify(s.attributes.map((a) => [a.type, a.value]));
