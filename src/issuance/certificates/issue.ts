@@ -11,7 +11,7 @@ import {
 } from "./idempotency";
 import { outcomeOf } from "./outcome";
 import { checkPlan, issueFieldMapper, planIssue } from "./plan";
-import { insertRequest, markFailed, type RequestIdentity } from "./request-rows";
+import { insertRequest, type RequestIdentity } from "./request-rows";
 import { checkIssuerState } from "./sign-and-store";
 import { planFromStored } from "./stored-plan";
 import type { IssueInput, IssueOutcome } from "./types";
