@@ -1,11 +1,81 @@
 import type { CertificatePolicyServiceServer } from "../../gen/ts/certmint/v1/certificate_policy_service";
 import type { IssuanceDeps } from "../issuance/deps";
-import type { HandlerDeps } from "./unary";
+import { createPolicy } from "../issuance/policies/create";
+import { deletePolicy } from "../issuance/policies/delete";
+import { getPolicy, listPolicies } from "../issuance/policies/queries";
+import { updatePolicy } from "../issuance/policies/update";
+import { policyRulesFromProto, policyToProto, presetCodec } from "./convert/policy";
+import { type HandlerDeps, unary } from "./unary";
 
-/** Thin handlers for certmint.v1.CertificatePolicyService (methods not listed answer UNIMPLEMENTED). */
+const SERVICE = "/certmint.v1.CertificatePolicyService/";
+
+/** Thin handlers: map the request, call one use case, map the result. */
 export function certificatePolicyHandlers(
-  _deps: HandlerDeps,
-  _issuance: () => IssuanceDeps,
+  deps: HandlerDeps,
+  issuance: () => IssuanceDeps,
 ): Partial<CertificatePolicyServiceServer> {
-  return {};
+  return {
+    createCertificatePolicy: unary(
+      `${SERVICE}CreateCertificatePolicy`,
+      async (req) => {
+        const given = req.certificatePolicy;
+        const row = await createPolicy(issuance(), {
+          slug: given?.slug ?? "",
+          description: given?.description ?? "",
+          rules: policyRulesFromProto(given),
+          preset: presetCodec.fromProto(req.preset, "preset"),
+        });
+        return { certificatePolicy: policyToProto(row) };
+      },
+      deps,
+    ),
+
+    getCertificatePolicy: unary(
+      `${SERVICE}GetCertificatePolicy`,
+      async (req) => ({
+        certificatePolicy: policyToProto(await getPolicy(issuance(), req.certificatePolicy)),
+      }),
+      deps,
+    ),
+
+    listCertificatePolicies: unary(
+      `${SERVICE}ListCertificatePolicies`,
+      async (req) => {
+        const page = await listPolicies(issuance(), {
+          pageSize: req.pageSize,
+          pageToken: req.pageToken,
+        });
+        return {
+          certificatePolicies: page.items.map(policyToProto),
+          nextPageToken: page.nextPageToken,
+        };
+      },
+      deps,
+    ),
+
+    updateCertificatePolicy: unary(
+      `${SERVICE}UpdateCertificatePolicy`,
+      async (req) => {
+        const given = req.certificatePolicy;
+        const row = await updatePolicy(issuance(), {
+          ref: given?.id || given?.slug || "",
+          etag: given?.etag ?? "",
+          mask: req.updateMask ?? [],
+          description: given?.description ?? "",
+          rules: policyRulesFromProto(given),
+        });
+        return { certificatePolicy: policyToProto(row) };
+      },
+      deps,
+    ),
+
+    deleteCertificatePolicy: unary(
+      `${SERVICE}DeleteCertificatePolicy`,
+      async (req) => {
+        await deletePolicy(issuance(), { ref: req.certificatePolicy, etag: req.etag });
+        return {};
+      },
+      deps,
+    ),
+  };
 }

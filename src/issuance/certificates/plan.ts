@@ -9,8 +9,9 @@ import type {
 import { assertSignatureFits, defaultSignatureAlgorithm, parseCsr } from "../../signer";
 import { CertificateAuthorityEntity, type CertificateAuthorityRow } from "../../store/entities";
 import { defaultUsagesFor, evaluate } from "../policy";
+import { defaultKeyAlgorithm, defaultTtlSeconds } from "../profiles/effective-defaults";
 import { loadProfileForIssuance } from "../profiles/load";
-import { FALLBACK_TTL_SECONDS, type ProfileDefaults } from "../profiles/types";
+import type { ProfileDefaults } from "../profiles/types";
 import { normalizedSans, sanCount } from "./names";
 import type { IssuancePlan, IssueInput, KeySource } from "./types";
 
@@ -54,7 +55,7 @@ export async function planIssue(em: EntityManager, input: IssueInput): Promise<I
   } else {
     subject = withDefaultSubject(input.source.subject, defaults);
     sans = input.source.sans;
-    keyAlgorithm = input.source.keyAlgorithm ?? defaults.keyAlgorithm ?? "EC_P256";
+    keyAlgorithm = input.source.keyAlgorithm ?? defaultKeyAlgorithm(defaults, policy);
     key = { kind: "GENERATE", keyAlgorithm };
   }
   if (sanCount(sans) > MAX_SANS) {
@@ -96,7 +97,7 @@ export async function planIssue(em: EntityManager, input: IssueInput): Promise<I
     signatureAlgorithm,
     keyUsages,
     extendedKeyUsages,
-    ttlSeconds: input.ttlSeconds ?? defaults.ttlSeconds ?? FALLBACK_TTL_SECONDS,
+    ttlSeconds: input.ttlSeconds ?? defaultTtlSeconds(defaults, policy),
   };
 }
 

@@ -1,0 +1,152 @@
+import {
+  EnrollmentMethod as PbEnrollmentMethod,
+  PrivateKeyRetention as PbPrivateKeyRetention,
+  type CertificateProfile as PbProfile,
+  type ProfileDefaults as PbProfileDefaults,
+  ValidityOverflow as PbValidityOverflow,
+} from "../../../gen/ts/certmint/v1/certificate_profile_service";
+import { invalidArgument } from "../../errors";
+import { etagOf } from "../../issuance/common/etag";
+import type { IssuerChoice, ProfileDraft } from "../../issuance/profiles/inputs";
+import { storedDefaults, storedRenewal } from "../../issuance/profiles/load";
+import type {
+  EnrollmentMethod,
+  PrivateKeyRetention,
+  ProfileDefaults,
+  ValidityOverflow,
+} from "../../issuance/profiles/types";
+import type { CertificateProfileRow } from "../../store/entities";
+import {
+  type EnumCodec,
+  enumCodec,
+  extendedKeyUsageCodec,
+  keyAlgorithmCodec,
+  keyUsageCodec,
+  signatureAlgorithmCodec,
+} from "./enums";
+import { subjectFromProto, subjectToProto } from "./subject";
+import { durationToSeconds, secondsToDuration } from "./time";
+
+const enrollmentMethodCodec = enumCodec(PbEnrollmentMethod, "ENROLLMENT_METHOD_", [
+  "API",
+  "ACME",
+  "EST",
+] as const satisfies readonly EnrollmentMethod[]);
+const validityOverflowCodec = enumCodec(PbValidityOverflow, "VALIDITY_OVERFLOW_", [
+  "FAIL",
+  "TRUNCATE",
+] as const satisfies readonly ValidityOverflow[]);
+const privateKeyRetentionCodec = enumCodec(PbPrivateKeyRetention, "PRIVATE_KEY_RETENTION_", [
+  "RETURN_ONCE",
+  "STORE_ENCRYPTED",
+] as const satisfies readonly PrivateKeyRetention[]);
+
+const FIELD = "certificate_profile";
+
+/**
+ * A repeated enum field, values kept in request order with repeats (the use case drops them and
+ * points errors at the request's indices); UNSPECIFIED or unknown values are INVALID_ARGUMENT.
+ */
+function enumList<D extends string>(codec: EnumCodec<D>, values: number[], field: string): D[] {
+  return values.map((v, i) => {
+    const d = codec.fromProto(v, `${field}[${i}]`);
+    if (d === undefined) {
+      throw invalidArgument("ENUM_VALUE_UNSPECIFIED", `${field}[${i}] is UNSPECIFIED`, {
+        violations: [
+          {
+            field: `${field}[${i}]`,
+            description: "UNSPECIFIED is not a value",
+            reason: "ENUM_VALUE_UNSPECIFIED",
+          },
+        ],
+      });
+    }
+    return d;
+  });
+}
+
+/** The issuer oneof; an empty CA reference or self_signed=false names no issuer. */
+function issuerFromProto(issuer: PbProfile["issuer"]): IssuerChoice {
+  if (issuer?.$case === "certificateAuthority" && issuer.value.trim() !== "") {
+    return { kind: "CA", ref: issuer.value };
+  }
+  if (issuer?.$case === "selfSigned" && issuer.value) return { kind: "SELF_SIGNED" };
+  return { kind: "NONE" };
+}
+
+function defaultsFromProto(d: PbProfileDefaults | undefined): ProfileDefaults {
+  const at = `${FIELD}.defaults`;
+  const subject = subjectFromProto(d?.subject);
+  return {
+    ttlSeconds: durationToSeconds(d?.ttl, `${at}.ttl`),
+    subject: subject.attributes.length > 0 ? subject : undefined,
+    keyAlgorithm: keyAlgorithmCodec.fromProto(d?.keyAlgorithm ?? 0, `${at}.key_algorithm`),
+    signatureAlgorithm: signatureAlgorithmCodec.fromProto(
+      d?.signatureAlgorithm ?? 0,
+      `${at}.signature_algorithm`,
+    ),
+    keyUsages: enumList(keyUsageCodec, d?.keyUsages ?? [], `${at}.key_usages`),
+    extendedKeyUsages: enumList(
+      extendedKeyUsageCodec,
+      d?.extendedKeyUsages ?? [],
+      `${at}.extended_key_usages`,
+    ),
+  };
+}
+
+/** A proto CertificateProfile as the use cases take it (identity and output fields aside). */
+export function profileDraftFromProto(pb: PbProfile | undefined): ProfileDraft {
+  return {
+    description: pb?.description ?? "",
+    policy: pb?.certificatePolicy ?? "",
+    issuer: issuerFromProto(pb?.issuer),
+    enrollmentMethod: enrollmentMethodCodec.fromProto(
+      pb?.enrollmentMethod ?? 0,
+      `${FIELD}.enrollment_method`,
+    ),
+    defaults: defaultsFromProto(pb?.defaults),
+    renewal: {
+      autoRenew: pb?.renewal?.autoRenew ?? false,
+      renewBeforeDays: pb?.renewal?.renewBeforeDays ?? 0,
+    },
+    requireApproval: pb?.requireApproval ?? false,
+    validityOverflow: validityOverflowCodec.fromProto(
+      pb?.validityOverflow ?? 0,
+      `${FIELD}.validity_overflow`,
+    ),
+    privateKeyRetention: privateKeyRetentionCodec.fromProto(
+      pb?.privateKeyRetention ?? 0,
+      `${FIELD}.private_key_retention`,
+    ),
+  };
+}
+
+/** A stored profile as the API shows it; policy and CA by id. */
+export function profileToProto(row: CertificateProfileRow): PbProfile {
+  const d = storedDefaults(row);
+  return {
+    id: row.id,
+    slug: row.slug,
+    description: row.description,
+    certificatePolicy: row.policyId,
+    issuer: row.caId
+      ? { $case: "certificateAuthority", value: row.caId }
+      : { $case: "selfSigned", value: true },
+    enrollmentMethod: enrollmentMethodCodec.toProto(row.enrollmentMethod),
+    defaults: {
+      ttl: d.ttlSeconds === undefined ? undefined : secondsToDuration(d.ttlSeconds),
+      subject: d.subject ? subjectToProto(d.subject) : undefined,
+      keyAlgorithm: keyAlgorithmCodec.toProto(d.keyAlgorithm),
+      signatureAlgorithm: signatureAlgorithmCodec.toProto(d.signatureAlgorithm),
+      keyUsages: (d.keyUsages ?? []).map(keyUsageCodec.toProto),
+      extendedKeyUsages: (d.extendedKeyUsages ?? []).map(extendedKeyUsageCodec.toProto),
+    },
+    renewal: storedRenewal(row),
+    requireApproval: row.requireApproval,
+    validityOverflow: validityOverflowCodec.toProto(row.validityOverflow),
+    privateKeyRetention: privateKeyRetentionCodec.toProto(row.privateKeyRetention),
+    createTime: row.createdAt,
+    updateTime: row.updatedAt,
+    etag: etagOf(row.version),
+  };
+}

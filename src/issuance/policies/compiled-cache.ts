@@ -1,0 +1,63 @@
+import type { EntityManager } from "@mikro-orm/postgresql";
+import { internalError, isCertmintError, notFound } from "../../errors";
+import { CertificatePolicyEntity, type CertificatePolicyRow } from "../../store/entities";
+import { type CompiledPolicy, compilePolicy } from "../policy";
+
+/**
+ * Compiled policies, keyed by id and version: a policy is compiled once per version (GUIDE 4.2,
+ * Boulder's NewProfile), not on every request. Every update bumps the version, so a cached entry
+ * can never be stale; an entry for an older version is simply replaced. Bounded so that a
+ * server with many short-lived policies does not grow without limit (oldest use evicted first).
+ */
+const MAX_CACHED_POLICIES = 1000;
+const cache = new Map<string, { version: number; policy: CompiledPolicy }>();
+
+type StoredPolicy = Pick<CertificatePolicyRow, "id" | "slug" | "version" | "spec">;
+
+/** The compiled form of a stored policy row, from the cache when its version is known. */
+export function compiledPolicyOf(row: StoredPolicy): CompiledPolicy {
+  const hit = cache.get(row.id);
+  cache.delete(row.id); // re-inserted below: Map order is the eviction order
+  const policy = hit?.version === row.version ? hit.policy : compileStored(row);
+  cache.set(row.id, { version: row.version, policy });
+  if (cache.size > MAX_CACHED_POLICIES) {
+    const oldest = cache.keys().next().value;
+    if (oldest !== undefined) cache.delete(oldest);
+  }
+  return policy;
+}
+
+/** Loads a policy by id and returns it compiled (NOT_FOUND when it does not exist). */
+export async function loadCompiledPolicy(
+  em: EntityManager,
+  policyId: string,
+): Promise<CompiledPolicy> {
+  const row = await em.findOne(CertificatePolicyEntity, { id: policyId });
+  if (!row) {
+    throw notFound("CERTIFICATE_POLICY_NOT_FOUND", `no certificate policy "${policyId}"`);
+  }
+  return compiledPolicyOf(row);
+}
+
+/**
+ * Only specs that compiled are ever stored (the canonical form, which recompiles to the same
+ * policy), so a failure here means the row was edited outside certmint: that is the server's
+ * problem, not the caller's, and must not surface as the caller's INVALID_ARGUMENT.
+ */
+function compileStored(row: StoredPolicy): CompiledPolicy {
+  try {
+    return compilePolicy(row.spec);
+  } catch (err) {
+    if (!isCertmintError(err)) throw err;
+    throw internalError(
+      "STORED_POLICY_INVALID",
+      `certificate policy "${row.slug}" is stored in a form that no longer compiles`,
+      { cause: err },
+    );
+  }
+}
+
+/** Drops a policy's entry (deleted or replaced): only to free memory, never for correctness. */
+export function forgetCompiledPolicy(policyId: string): void {
+  cache.delete(policyId);
+}

@@ -1,0 +1,46 @@
+import type { EntitySchema } from "@mikro-orm/core";
+import type { EntityManager } from "@mikro-orm/postgresql";
+import { decodePageToken, encodePageToken, pageSize } from "../common/pagination";
+
+export interface PageRequest {
+  pageSize: number;
+  pageToken: string;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** "" on the last page. */
+  nextPageToken: string;
+}
+
+/**
+ * One keyset page of rows, oldest first by (created_at, id) (see common/pagination.ts). Shared by
+ * the policy and profile listings; it belongs beside pagination.ts in common/ once that
+ * directory is free to change.
+ */
+export async function oldestFirstPage<T extends { id: string; createdAt: Date }>(
+  em: EntityManager,
+  entity: EntitySchema<T>,
+  request: PageRequest,
+): Promise<Page<T>> {
+  const size = pageSize(request.pageSize);
+  const cursor = decodePageToken(request.pageToken);
+  const where = cursor
+    ? {
+        $or: [
+          { createdAt: { $gt: cursor.createdAt } },
+          { createdAt: cursor.createdAt, id: { $gt: cursor.id } },
+        ],
+      }
+    : {};
+  // One row more than the page tells whether another page follows.
+  // biome-ignore lint/suspicious/noExplicitAny: a filter valid for every entity with these columns
+  const rows = await em.find(entity, where as any, {
+    // biome-ignore lint/suspicious/noExplicitAny: as above
+    orderBy: { createdAt: "asc", id: "asc" } as any,
+    limit: size + 1,
+  });
+  const items = rows.slice(0, size);
+  const last = items.at(-1);
+  return { items, nextPageToken: rows.length > size && last ? encodePageToken(last) : "" };
+}

@@ -1,0 +1,142 @@
+import type { EntityManager } from "@mikro-orm/postgresql";
+import { type FieldViolation, invalidArgument } from "../../errors";
+import type { KeyAlgorithm, SignatureAlgorithm } from "../../model/pki";
+import {
+  CertificateAuthorityEntity,
+  type CertificateAuthorityRow,
+  CertificatePolicyEntity,
+} from "../../store/entities";
+import { findByRef } from "../common/refs";
+import { compiledPolicyOf } from "../policies/compiled-cache";
+import { lockRow } from "../policies/row-lock";
+import { profileViolations } from "./defaults-check";
+import type { ProfileDraft } from "./inputs";
+import type {
+  EnrollmentMethod,
+  PrivateKeyRetention,
+  ProfileDefaults,
+  RenewalSettings,
+  ValidityOverflow,
+} from "./types";
+
+/** A checked profile: the columns of its row, except identity, version and timestamps. */
+export interface CheckedProfile {
+  description: string;
+  policyId: string;
+  caId: string | null;
+  selfSigned: boolean;
+  enrollmentMethod: EnrollmentMethod;
+  defaults: ProfileDefaults;
+  renewal: RenewalSettings;
+  requireApproval: boolean;
+  validityOverflow: ValidityOverflow;
+  privateKeyRetention: PrivateKeyRetention;
+}
+
+/**
+ * Checks a profile, in this order: what needs no database (INVALID_ARGUMENT, every problem at
+ * once); the policy and CA it names (NOT_FOUND); its defaults and renewal against the policy and
+ * the CA's key (INVALID_ARGUMENT PROFILE_BREAKS_POLICY, every problem at once, on
+ * `certificate_profile.*` paths). The policy row stays locked (FOR SHARE) until `tx` commits, so
+ * the policy cannot change between this check and the write of the profile.
+ *
+ * A CA of any status is accepted: a DISABLED one may be enabled again, and one waiting for its
+ * certificate (PENDING_CERTIFICATE) already has its key; issuance refuses until it is ACTIVE.
+ */
+export async function checkProfile(
+  tx: EntityManager,
+  draft: ProfileDraft,
+): Promise<CheckedProfile> {
+  assertShape(draft);
+  const found = await findByRef(
+    tx,
+    CertificatePolicyEntity,
+    draft.policy,
+    "certificate policy",
+    "certificate_profile.certificate_policy",
+  );
+  const policyRow = await lockRow(tx, CertificatePolicyEntity, found.id, "share");
+  const ca: CertificateAuthorityRow | null =
+    draft.issuer.kind === "CA"
+      ? await findByRef(
+          tx,
+          CertificateAuthorityEntity,
+          draft.issuer.ref,
+          "certificate authority",
+          "certificate_profile.certificate_authority",
+        )
+      : null;
+  const violations = profileViolations(compiledPolicyOf(policyRow), {
+    defaults: draft.defaults,
+    renewal: draft.renewal,
+    ca: ca && {
+      keyAlgorithm: ca.keyAlgorithm as KeyAlgorithm,
+      signatureAlgorithm: ca.signatureAlgorithm as SignatureAlgorithm,
+    },
+  });
+  if (violations.length > 0) {
+    const n = violations.length;
+    throw invalidArgument(
+      "PROFILE_BREAKS_POLICY",
+      `the profile's defaults break certificate policy "${policyRow.slug}" (${n} problem${n === 1 ? "" : "s"})`,
+      {
+        violations: violations.map((v) => ({ ...v, field: `certificate_profile.${v.field}` })),
+      },
+    );
+  }
+  return {
+    description: draft.description,
+    policyId: policyRow.id,
+    caId: ca?.id ?? null,
+    selfSigned: ca === null,
+    enrollmentMethod: draft.enrollmentMethod ?? "API",
+    defaults: normalizedDefaults(draft.defaults),
+    renewal: { autoRenew: draft.renewal.autoRenew, renewBeforeDays: draft.renewal.renewBeforeDays },
+    requireApproval: draft.requireApproval,
+    validityOverflow: draft.validityOverflow ?? "FAIL",
+    privateKeyRetention: draft.privateKeyRetention ?? "RETURN_ONCE",
+  };
+}
+
+function assertShape(draft: ProfileDraft): void {
+  const violations: FieldViolation[] = [];
+  if (draft.policy.trim() === "") {
+    violations.push({
+      field: "certificate_profile.certificate_policy",
+      reason: "REFERENCE_MISSING",
+      description: "name the certificate policy by id or slug",
+    });
+  }
+  if (draft.issuer.kind === "NONE") {
+    violations.push({
+      field: "certificate_profile.certificate_authority",
+      reason: "ISSUER_MISSING",
+      description:
+        "set exactly one issuer: certificate_authority (an id or slug) or self_signed=true",
+    });
+  }
+  // ACME and EST are reserved for a later release (proto EnrollmentMethod): a profile that
+  // says ACME would be stored but could never issue, so it is refused until they exist.
+  if (draft.enrollmentMethod !== undefined && draft.enrollmentMethod !== "API") {
+    violations.push({
+      field: "certificate_profile.enrollment_method",
+      reason: "ENROLLMENT_METHOD_UNAVAILABLE",
+      description: `${draft.enrollmentMethod} is not available yet; only API is`,
+    });
+  }
+  if (violations.length > 0) {
+    throw invalidArgument("PROFILE_INVALID", "the certificate profile is invalid", { violations });
+  }
+}
+
+/** The defaults as stored: set fields only, repeated usages dropped. */
+function normalizedDefaults(d: ProfileDefaults): ProfileDefaults {
+  const out: ProfileDefaults = {};
+  if (d.ttlSeconds !== undefined) out.ttlSeconds = d.ttlSeconds;
+  if (d.subject && d.subject.attributes.length > 0) out.subject = structuredClone(d.subject);
+  if (d.keyAlgorithm) out.keyAlgorithm = d.keyAlgorithm;
+  if (d.signatureAlgorithm) out.signatureAlgorithm = d.signatureAlgorithm;
+  if (d.keyUsages?.length) out.keyUsages = [...new Set(d.keyUsages)];
+  if (d.extendedKeyUsages?.length) out.extendedKeyUsages = [...new Set(d.extendedKeyUsages)];
+  return out;
+}
