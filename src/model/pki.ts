@@ -91,6 +91,23 @@ export const SUBJECT_ATTRIBUTE_OIDS: Record<SubjectAttribute, string> = {
   EMAIL_ADDRESS: "1.2.840.113549.1.9.1",
 };
 
+/**
+ * Upper bounds of the attribute values, in characters: the ub-* values of RFC 5280 Appendix A
+ * (street address and postal code from X.520).
+ */
+export const SUBJECT_ATTRIBUTE_UPPER_BOUNDS: Record<SubjectAttribute, number> = {
+  COMMON_NAME: 64,
+  ORGANIZATION: 64,
+  ORGANIZATIONAL_UNIT: 64,
+  COUNTRY: 2,
+  STATE: 128,
+  LOCALITY: 128,
+  STREET_ADDRESS: 128,
+  POSTAL_CODE: 40,
+  SERIAL_NUMBER: 64,
+  EMAIL_ADDRESS: 255,
+};
+
 /** A distinguished name as an ordered list of single-valued RDNs. */
 export interface SubjectName {
   attributes: Array<{ type: SubjectAttribute; value: string }>;

@@ -8,24 +8,18 @@
  */
 import forge from "node-forge";
 import { invalidArgument } from "../errors";
-import { SUBJECT_ATTRIBUTE_OIDS, type SubjectAttribute, type SubjectName } from "../model/pki";
+import {
+  SUBJECT_ATTRIBUTE_OIDS,
+  SUBJECT_ATTRIBUTE_UPPER_BOUNDS,
+  type SubjectAttribute,
+  type SubjectName,
+} from "../model/pki";
 import { type Asn1, Class, oid, parseDer, seq, set, Type, toDer } from "./der";
 import { children, DerShapeError, readOid, readString } from "./der-read";
 
 const asn1 = forge.asn1;
 
-const UPPER_BOUNDS: Record<SubjectAttribute, number> = {
-  COMMON_NAME: 64,
-  ORGANIZATION: 64,
-  ORGANIZATIONAL_UNIT: 64,
-  COUNTRY: 2,
-  STATE: 128,
-  LOCALITY: 128,
-  STREET_ADDRESS: 128,
-  POSTAL_CODE: 40,
-  SERIAL_NUMBER: 64,
-  EMAIL_ADDRESS: 255,
-};
+const UPPER_BOUNDS = SUBJECT_ATTRIBUTE_UPPER_BOUNDS;
 
 const ATTRIBUTE_BY_OID = new Map<string, SubjectAttribute>(
   Object.entries(SUBJECT_ATTRIBUTE_OIDS).map(([k, v]) => [v, k as SubjectAttribute]),

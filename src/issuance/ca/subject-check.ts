@@ -1,20 +1,8 @@
 import { type FieldViolation, invalidArgument } from "../../errors";
-import type { SubjectName } from "../../model/pki";
+import { SUBJECT_ATTRIBUTE_UPPER_BOUNDS, type SubjectName } from "../../model/pki";
 import { hasControlCharacters } from "../common/text";
 
-/** RFC 5280 Appendix A upper bounds of the attributes certmint writes. */
-const UPPER_BOUND: Record<string, number> = {
-  COMMON_NAME: 64,
-  ORGANIZATION: 64,
-  ORGANIZATIONAL_UNIT: 64,
-  COUNTRY: 2,
-  STATE: 128,
-  LOCALITY: 128,
-  STREET_ADDRESS: 128,
-  POSTAL_CODE: 40,
-  SERIAL_NUMBER: 64,
-  EMAIL_ADDRESS: 255,
-};
+const UPPER_BOUND = SUBJECT_ATTRIBUTE_UPPER_BOUNDS;
 
 /** Checks a CA subject: not empty (RFC 5280 4.1.2.6), values within their bounds. */
 export function checkCaSubject(subject: SubjectName, field = "subject"): void {

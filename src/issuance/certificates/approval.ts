@@ -1,4 +1,4 @@
-import { failedPrecondition, invalidArgument, isCertmintError } from "../../errors";
+import { failedPrecondition, isCertmintError } from "../../errors";
 import { CertificateRequestEntity, type CertificateRequestRow } from "../../store/entities";
 import type { IssuanceDeps } from "../deps";
 import { finish } from "./finish";
@@ -8,6 +8,7 @@ import { markFailed } from "./request-rows";
 import { reserveSerial } from "./sign-and-store";
 import { findRequest } from "./status";
 import { planFromStored } from "./stored-plan";
+import { policyViolation } from "./submit";
 
 /**
  * Approves a PENDING_APPROVAL request: claims it (one approver wins), checks it again against
@@ -29,11 +30,7 @@ export async function approve(deps: IssuanceDeps, id: string): Promise<Certifica
     plan = await planFromStored(em, request);
     const violations = checkPlan(plan, issueFieldMapper(plan.key.kind === "CSR"));
     if (violations.length > 0) {
-      throw invalidArgument(
-        "POLICY_VIOLATION",
-        `the request no longer satisfies the policy of profile "${plan.profile.slug}": ${violations.map((v) => `${v.field}: ${v.description}`).join("; ")}`,
-        { violations },
-      );
+      throw policyViolation(violations, plan.profile.slug, "at approval, the request");
     }
   } catch (err) {
     if (!isCertmintError(err) || err.kind === "internal") throw err;

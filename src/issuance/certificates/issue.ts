@@ -1,4 +1,4 @@
-import { CertmintError, invalidArgument, isCertmintError } from "../../errors";
+import { CertmintError } from "../../errors";
 import { CertificateRequestEntity } from "../../store/entities";
 import type { IssuanceDeps } from "../deps";
 import { finish } from "./finish";
@@ -10,10 +10,10 @@ import {
   requestFingerprint,
 } from "./idempotency";
 import { outcomeOf } from "./outcome";
-import { checkPlan, issueFieldMapper, planIssue } from "./plan";
-import { insertRequest, type RequestIdentity } from "./request-rows";
-import { checkIssuerState } from "./sign-and-store";
+import { issueFieldMapper, planIssue } from "./plan";
+import type { RequestIdentity } from "./request-rows";
 import { planFromStored } from "./stored-plan";
+import { submit } from "./submit";
 import type { IssueInput, IssueOutcome } from "./types";
 
 /**
@@ -52,49 +52,12 @@ export async function issue(deps: IssuanceDeps, input: IssueInput): Promise<Issu
   // 1-3. The plan. Errors before the profile is known are not recorded (there is no row to own them).
   const plan = await planIssue(em, input);
 
-  // 4. Policy and issuer state: every violation at once; recorded so GetRequestStatus explains it.
-  const violations = checkPlan(plan, issueFieldMapper(input.source.kind === "CSR"));
-  let refusal: CertmintError | undefined;
-  if (violations.length > 0) {
-    refusal = invalidArgument(
-      "POLICY_VIOLATION",
-      `the request breaks ${violations.length} rule(s) of profile "${plan.profile.slug}": ${violations.map((v) => `${v.field}: ${v.description}`).join("; ")}`,
-      { violations },
-    );
-  } else {
-    try {
-      checkIssuerState(deps, plan);
-    } catch (err) {
-      if (!isCertmintError(err)) throw err;
-      refusal = err;
-    }
-  }
-  if (refusal) {
-    if (!input.validateOnly) {
-      const row = await insertRequest(em, plan, who, "FAILED", deps.now(), refusal);
-      if (row === "duplicate")
-        return replay(deps, undefined, fingerprint, input.requestId!, input.caller);
-      refusal.metadata.certificate_request_id = row.id;
-    }
-    throw refusal;
-  }
-
-  // 5. Dry run, or wait for an approver.
-  if (input.validateOnly) return { certificateRequestId: "", status: "PENDING", validated: true };
-  if (plan.profile.requireApproval) {
-    const row = await insertRequest(em, plan, who, "PENDING_APPROVAL", deps.now());
-    if (row === "duplicate")
-      return replay(deps, undefined, fingerprint, input.requestId!, input.caller);
-    return { certificateRequestId: row.id, status: "PENDING_APPROVAL" };
-  }
-
-  // 6. Reserve the serial and record the intent, committed before signing.
-  const row = await insertRequest(em, plan, who, "PENDING", deps.now());
-  if (row === "duplicate")
-    return replay(deps, undefined, fingerprint, input.requestId!, input.caller);
-
-  // 7. Sign and store.
-  return finish(deps, plan, row);
+  // 4-7. Check, record, sign and store.
+  return submit(deps, em, plan, who, {
+    mapField: issueFieldMapper(input.source.kind === "CSR"),
+    validateOnly: input.validateOnly,
+    what: "the request",
+  });
 }
 
 /** A repeated request_id: the same answer as the first call, never a second certificate. */

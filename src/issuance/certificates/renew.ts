@@ -1,9 +1,4 @@
-import {
-  type CertmintError,
-  failedPrecondition,
-  invalidArgument,
-  isCertmintError,
-} from "../../errors";
+import { failedPrecondition, invalidArgument } from "../../errors";
 import type {
   KeyAlgorithm,
   SignatureAlgorithm,
@@ -14,14 +9,13 @@ import { assertSignatureFits, parseCertificate, parseCsr } from "../../signer";
 import { CertificateAuthorityEntity, CertificateRequestEntity } from "../../store/entities";
 import type { IssuanceDeps } from "../deps";
 import { loadProfileForIssuance } from "../profiles/load";
-import { finish } from "./finish";
 import { findPrior, requestFingerprint } from "./idempotency";
 import { replay } from "./issue";
 import { normalizedSans } from "./names";
-import { caSignatureDefault, checkPlan } from "./plan";
-import { insertRequest, type RequestIdentity } from "./request-rows";
+import { caSignatureDefault } from "./plan";
+import type { RequestIdentity } from "./request-rows";
 import { findCertificate } from "./revoke";
-import { checkIssuerState } from "./sign-and-store";
+import { submit } from "./submit";
 import type { IssuancePlan, IssueOutcome, KeySource, RenewInput, StoredParams } from "./types";
 
 /** Backdate the signer applies to notBefore; the original lifetime is notAfter - notBefore - this. */
@@ -151,38 +145,11 @@ export async function renew(deps: IssuanceDeps, input: RenewInput): Promise<Issu
     kind: "RENEW",
     renewalOfCertificateId: old.id,
   };
-  const violations = checkPlan(plan, renewFieldMapper);
-  let refusal: CertmintError | undefined;
-  if (violations.length > 0) {
-    refusal = invalidArgument(
-      "POLICY_VIOLATION",
-      `the renewal breaks ${violations.length} rule(s) of profile "${profile.slug}" as it is now: ${violations.map((v) => `${v.field}: ${v.description}`).join("; ")}`,
-      { violations },
-    );
-  } else {
-    try {
-      checkIssuerState(deps, plan);
-    } catch (err) {
-      if (!isCertmintError(err)) throw err;
-      refusal = err;
-    }
-  }
-  if (refusal) {
-    if (!input.validateOnly) {
-      const row = await insertRequest(em, plan, who, "FAILED", deps.now(), refusal);
-      if (row === "duplicate")
-        return replay(deps, undefined, fingerprint, input.requestId!, input.caller);
-      refusal.metadata.certificate_request_id = row.id;
-    }
-    throw refusal;
-  }
-  if (input.validateOnly) return { certificateRequestId: "", status: "PENDING", validated: true };
-  const status = profile.requireApproval ? "PENDING_APPROVAL" : "PENDING";
-  const row = await insertRequest(em, plan, who, status, deps.now());
-  if (row === "duplicate")
-    return replay(deps, undefined, fingerprint, input.requestId!, input.caller);
-  if (status === "PENDING_APPROVAL") return { certificateRequestId: row.id, status };
-  return finish(deps, plan, row);
+  return submit(deps, em, plan, who, {
+    mapField: renewFieldMapper,
+    validateOnly: input.validateOnly,
+    what: "the renewal (checked against the policy as it is now)",
+  });
 }
 
 const attrKey = (s: SubjectName) => JSON.stringify(s.attributes.map((a) => [a.type, a.value]));

@@ -6,7 +6,7 @@
  * optimal for '*'-only globs and linear in the number of pieces.
  */
 
-import type { SubjectAttribute } from "../../model/pki";
+import { SUBJECT_ATTRIBUTE_UPPER_BOUNDS, type SubjectAttribute } from "../../model/pki";
 import { parseEmail } from "./email-match";
 
 export interface ValuePattern {
@@ -20,18 +20,7 @@ const FORBIDDEN = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}]/u;
 const SPACES = /\s+/gu;
 
 /** RFC 5280 Appendix A upper bounds (street and postal code: X.520), in characters. */
-const MAX_LENGTH: Record<SubjectAttribute, number> = {
-  COMMON_NAME: 64,
-  ORGANIZATION: 64,
-  ORGANIZATIONAL_UNIT: 64,
-  COUNTRY: 2,
-  STATE: 128,
-  LOCALITY: 128,
-  STREET_ADDRESS: 128,
-  POSTAL_CODE: 40,
-  SERIAL_NUMBER: 64,
-  EMAIL_ADDRESS: 255,
-};
+const MAX_LENGTH = SUBJECT_ATTRIBUTE_UPPER_BOUNDS;
 
 /** The comparison key of a value or pattern. */
 export function foldValue(s: string): string {

@@ -1,0 +1,71 @@
+import type { EntityManager } from "@mikro-orm/postgresql";
+import {
+  type CertmintError,
+  type FieldViolation,
+  invalidArgument,
+  isCertmintError,
+} from "../../errors";
+import type { IssuanceDeps } from "../deps";
+import { finish } from "./finish";
+import { replay } from "./issue";
+import { checkPlan, type FieldMapper } from "./plan";
+import { insertRequest, type RequestIdentity } from "./request-rows";
+import { checkIssuerState } from "./sign-and-store";
+import type { IssuancePlan, IssueOutcome } from "./types";
+
+/** Every violation of a plan as one INVALID_ARGUMENT (google.rpc.BadRequest lists them all). */
+export function policyViolation(
+  violations: FieldViolation[],
+  profileSlug: string,
+  what: string,
+): CertmintError {
+  return invalidArgument(
+    "POLICY_VIOLATION",
+    `${what} breaks ${violations.length} rule(s) of profile "${profileSlug}": ${violations.map((v) => `${v.field}: ${v.description}`).join("; ")}`,
+    { violations },
+  );
+}
+
+/**
+ * Steps 4-7, shared by IssueCertificate and RenewCertificate once the plan is built:
+ *  4. check the policy (every violation) and the issuer's state; a refusal is recorded FAILED;
+ *  5. validate_only stops here; a profile that needs approval stores PENDING_APPROVAL;
+ *  6. reserve the serial and commit the request before signing;
+ *  7. sign and store (finish).
+ * A concurrent call that inserted the same (caller, request_id) first wins: this call replays it.
+ */
+export async function submit(
+  deps: IssuanceDeps,
+  em: EntityManager,
+  plan: IssuancePlan,
+  who: RequestIdentity,
+  options: { mapField: FieldMapper; validateOnly: boolean; what: string },
+): Promise<IssueOutcome> {
+  const violations = checkPlan(plan, options.mapField);
+  let refusal: CertmintError | undefined;
+  if (violations.length > 0) {
+    refusal = policyViolation(violations, plan.profile.slug, options.what);
+  } else {
+    try {
+      checkIssuerState(deps, plan);
+    } catch (err) {
+      if (!isCertmintError(err)) throw err;
+      refusal = err;
+    }
+  }
+  const replayWinner = () => replay(deps, undefined, who.fingerprint, who.requestId!, who.caller);
+  if (refusal) {
+    if (!options.validateOnly) {
+      const row = await insertRequest(em, plan, who, "FAILED", deps.now(), refusal);
+      if (row === "duplicate") return replayWinner();
+      refusal.metadata.certificate_request_id = row.id;
+    }
+    throw refusal;
+  }
+  if (options.validateOnly) return { certificateRequestId: "", status: "PENDING", validated: true };
+  const status = plan.profile.requireApproval ? "PENDING_APPROVAL" : "PENDING";
+  const row = await insertRequest(em, plan, who, status, deps.now());
+  if (row === "duplicate") return replayWinner();
+  if (status === "PENDING_APPROVAL") return { certificateRequestId: row.id, status };
+  return finish(deps, plan, row);
+}
