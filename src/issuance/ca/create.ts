@@ -135,9 +135,17 @@ export async function createIntermediateCa(
   const issuer = caIssuer(deps, parent);
   const { privateKey, publicKey } = await generateKeyPair(plan.keyAlgorithm);
   const now = deps.now();
+  // Without an explicit ttl, the default lifetime is cut to what the parent has left; an
+  // explicit ttl past the parent's notAfter is refused (RFC 5280 6.1: validity nests).
+  const remaining = parent.notAfter
+    ? Math.floor((parent.notAfter.getTime() - now.getTime()) / 1000)
+    : Infinity;
   const validity = computeValidity({
     now,
-    ttlSeconds: plan.ttlSeconds,
+    ttlSeconds:
+      input.ttlSeconds === undefined
+        ? Math.max(1, Math.min(plan.ttlSeconds, remaining))
+        : plan.ttlSeconds,
     issuerNotAfter: parent.notAfter ?? undefined,
   });
   const maxPathLength =
