@@ -19,12 +19,13 @@ GRPCURL_VERSION := v1.9.4
 PY_GRPCIO := 1.85.3
 PY_PROTOBUF := 5.29.5
 PY_GOOGLEAPIS := 1.70.0
+PY_CRYPTOGRAPHY := 50.0.2
 
 BUF := node_modules/.bin/buf
 GEN_DIRS := ts go/certmint python/certmint java/dev descriptor
 
-.PHONY: help deps tools system-tools go-tools python-tools grpcurl gen gen-check lint format \
-        breaking typecheck test test-db run build bench-signer clean
+.PHONY: help deps tools system-tools go-tools python-tools java-tools grpcurl gen gen-check lint format \
+        breaking typecheck test test-db run build bench-signer bench-issue clean
 
 help:
 	@echo "make run        start certmint on the embedded database (127.0.0.1:50051)"
@@ -59,12 +60,26 @@ $(BIN)/protoc-gen-go-grpc-$(PROTOC_GEN_GO_GRPC_VERSION):
 	GOBIN=$(BIN) go install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)
 	@touch $@
 
-## Python runtime for the generated Python client (tests use it).
-python-tools: $(VENV)/.stamp-$(PY_GRPCIO)-$(PY_PROTOBUF)
-$(VENV)/.stamp-$(PY_GRPCIO)-$(PY_PROTOBUF):
+## Python runtime for the generated Python client, and `cryptography` (CSRs, chain and CRL
+## checks) for the Python client test.
+PY_STAMP := $(VENV)/.stamp-$(PY_GRPCIO)-$(PY_PROTOBUF)-$(PY_GOOGLEAPIS)-$(PY_CRYPTOGRAPHY)
+python-tools: $(PY_STAMP)
+$(PY_STAMP):
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --disable-pip-version-check grpcio==$(PY_GRPCIO) \
-	  protobuf==$(PY_PROTOBUF) googleapis-common-protos==$(PY_GOOGLEAPIS)
+	  protobuf==$(PY_PROTOBUF) googleapis-common-protos==$(PY_GOOGLEAPIS) \
+	  cryptography==$(PY_CRYPTOGRAPHY)
+	@touch $@
+
+## Java runtime for the generated Java client and the Java client test: the jars pinned in
+## test/clients/java/pom.xml, copied into .tools/java (Maven's repository in .tools/m2).
+JAVA_JARS := $(TOOLS)/java
+MAVEN_DEPENDENCY_PLUGIN := org.apache.maven.plugins:maven-dependency-plugin:3.8.1
+java-tools: $(JAVA_JARS)/.stamp
+$(JAVA_JARS)/.stamp: test/clients/java/pom.xml
+	rm -rf $(JAVA_JARS)
+	mvn -q -B -f test/clients/java/pom.xml -Dmaven.repo.local=$(TOOLS)/m2 \
+	  $(MAVEN_DEPENDENCY_PLUGIN):copy-dependencies -DincludeScope=runtime -DoutputDirectory=$(JAVA_JARS)
 	@touch $@
 
 ## grpcurl, for the README's examples.
@@ -110,7 +125,7 @@ build: deps
 test-db:
 	@bash scripts/ensure-test-postgres.sh
 
-test: deps python-tools grpcurl test-db
+test: deps python-tools java-tools grpcurl test-db
 	@mkdir -p $(TOOLS); rc=0; \
 	PATH="$(VENV)/bin:$$PATH" TEST_DATABASE_URL="$${TEST_DATABASE_URL:-postgresql://certmint:certmint@127.0.0.1:5432/certmint}" \
 	  vitest run --reporter=default --reporter=json --outputFile.json=$(TOOLS)/test-report.json || rc=$$?; \
@@ -122,6 +137,10 @@ run: deps
 
 bench-signer: deps
 	node --require tsx/cjs bench/signer/index.ts
+
+## IssueCertificate over gRPC against the server process on the local PostgreSQL (about 1.5 min).
+bench-issue: deps test-db
+	node --require tsx/cjs bench/issue/index.ts
 
 clean:
 	rm -rf dist .tools node_modules

@@ -1,15 +1,105 @@
 import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "./support/postgres";
 import { ROOT, type ServerProcess, startServerProcess } from "./support/server-process";
 
+const CLIENTS = join(ROOT, "test", "clients");
+const TOOLS = join(ROOT, ".tools");
+
 /**
- * The generated Go and Python clients (gen/go, gen/python) compile or import and call a
- * running server. Each program prints one JSON object of what it saw.
+ * The generated clients (gen/ts, gen/go, gen/python, gen/java) against one running server. Each
+ * program prints one JSON object of what it saw.
+ *
+ * The scenario (test/clients/{go,python,java,ts}) is the same in every language, and every X.509
+ * check uses that language's own crypto and X.509 library, never certmint's signer:
+ *   1. a root CA and an intermediate CA under it, a TLS-server policy (preset TLS_SERVER, DNS
+ *      names "**.example.com", any CN, max TTL 30 days) and a profile issuing from the
+ *      intermediate, all with slugs "<prefix>-...";
+ *   2. IssueCertificate with a CSR the client made with its own key;
+ *   3. IssueCertificate with a key certmint generates, returned as PKCS #8;
+ *   4. RenewCertificate of the first certificate (its key is reused by default);
+ *   5. RevokeCertificate of the renewed one, reason KEY_COMPROMISE;
+ *   6. the intermediate's CRL: signature checked, the revoked serial listed with its reason;
+ *   7. the chain leaf -> intermediate -> root verified, the root being the certificate that
+ *      CreateRootCertificateAuthority returned.
+ * Go: crypto/x509 (CreateCertificateRequest, ParseRevocationList, Certificate.Verify).
+ * Python: cryptography (CSR builder, load_der_x509_crl, x509.verification server verifier).
+ * Java: JDK KeyPairGenerator, BouncyCastle CSR, CertificateFactory X509CRL, PKIX CertPathValidator.
+ * TypeScript: Node crypto keys, `openssl req` CSR, `openssl crl`, X509Certificate checkIssued/verify.
+ * The CA and leaf key algorithms differ per language (see expectedSummary's callers).
  */
-describe("generated clients in other languages", () => {
+function expectedSummary(language: string, prefix: string) {
+  return {
+    language,
+    root_ca_status: "CERTIFICATE_AUTHORITY_STATUS_ACTIVE",
+    intermediate_ca_status: "CERTIFICATE_AUTHORITY_STATUS_ACTIVE",
+    // the intermediate's parent_certificate_authority_id is the root's id
+    intermediate_parent_is_root: true,
+    policy_max_ttl_seconds: 30 * 86_400,
+    // the profile's certificate_authority comes back as the intermediate's id
+    profile_issuer_is_intermediate: true,
+    csr_issue_status: "CERTIFICATE_REQUEST_STATUS_ISSUED",
+    // the certificate certifies the public key of the client's CSR
+    csr_certificate_key_matches: true,
+    csr_certificate_dns_names: [`${prefix}-api.example.com`],
+    // IssuedCertificate.serial_number (hex) is the certificate's serial
+    csr_serial_matches: true,
+    // certificate_chain_pem is [intermediate, root] and issuing_ca_certificate_pem the
+    // intermediate, byte for byte as the CA calls returned them
+    issued_chain_matches_cas: true,
+    generated_issue_status: "CERTIFICATE_REQUEST_STATUS_ISSUED",
+    // private_key_pem is PKCS #8 and its public half is the certificate's key
+    generated_key_matches: true,
+    renew_status: "CERTIFICATE_REQUEST_STATUS_ISSUED",
+    renewed_serial_differs: true,
+    renewed_key_reused: true,
+    revoke_status: "CERTIFICATE_STATUS_REVOKED",
+    revocation_reason: "REVOCATION_REASON_KEY_COMPROMISE",
+    // the CRL's signature verifies with the intermediate's public key
+    crl_signature_valid: true,
+    crl_revoked_serial_found: true,
+    crl_revoked_reason_code: 1, // keyCompromise (RFC 5280 5.3.1)
+    // the first certificate, renewed but not revoked, is not on the CRL
+    crl_original_serial_found: false,
+    chain_verified: true,
+    chain_length: 3,
+    generated_chain_verified: true,
+    // the same leaf, offered without its intermediate, does not verify to the root
+    chain_rejected_without_intermediate: true,
+  };
+}
+
+/** Runs a client program and parses the one JSON object it prints. */
+function runJson(
+  file: string,
+  args: string[],
+  options: { cwd?: string; env?: object; timeout: number },
+) {
+  const out = execFileSync(file, args, {
+    cwd: options.cwd ?? ROOT,
+    encoding: "utf8",
+    timeout: options.timeout,
+    env: { ...process.env, ...options.env },
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  return JSON.parse(out);
+}
+
+const venvPython = join(TOOLS, "venv", "bin", "python");
+function requirePython(): string {
+  if (!existsSync(venvPython)) throw new Error("no .tools/venv: run `make python-tools`");
+  return venvPython;
+}
+
+const FAST_JVM = "-XX:TieredStopAtLevel=1";
+const FAST_JVM_J = `-J${FAST_JVM}`;
+const GO_ENV = { GOFLAGS: "-mod=mod", GOTOOLCHAIN: "local" };
+const PYTHON_ENV = { PYTHONPATH: join(ROOT, "gen", "python") };
+
+describe("generated clients in TypeScript, Go, Python and Java against one server", () => {
   let db: TestDatabase;
   let server: ServerProcess;
 
@@ -22,38 +112,98 @@ describe("generated clients in other languages", () => {
     await db?.drop();
   });
 
-  it("Go: health SERVING, and IssueCertificate answers UNIMPLEMENTED with ErrorInfo", () => {
-    const out = execFileSync("go", ["run", ".", server.address, "smoke"], {
-      cwd: join(ROOT, "test", "clients", "go"),
-      encoding: "utf8",
+  it("Go smoke: health SERVING, and an IssueCertificate error carries its ErrorInfo", () => {
+    const out = runJson("go", ["run", ".", server.address, "smoke"], {
+      cwd: join(CLIENTS, "go"),
+      env: GO_ENV,
       timeout: 240_000,
-      env: { ...process.env, GOFLAGS: "-mod=mod", GOTOOLCHAIN: "local" },
     });
-    expect(JSON.parse(out)).toEqual({
+    expect(out).toEqual({
       health: "SERVING",
-      issue_code: "Unimplemented",
-      issue_reason: "NOT_IMPLEMENTED",
+      issue_code: "NotFound",
+      issue_reason: "CERTIFICATE_PROFILE_NOT_FOUND",
       issue_domain: "certmint.dev",
     });
-  });
+  }, 250_000);
 
-  it("Python: health SERVING, and GetRequestStatus answers UNIMPLEMENTED with ErrorInfo", () => {
-    const venvPython = join(ROOT, ".tools", "venv", "bin", "python");
-    if (!existsSync(venvPython)) throw new Error("no .tools/venv: run the tests with `make test`");
-    const out = execFileSync(
-      venvPython,
-      [join(ROOT, "test", "clients", "python", "clienttest.py"), server.address, "smoke"],
-      {
-        encoding: "utf8",
-        timeout: 60_000,
-        env: { ...process.env, PYTHONPATH: join(ROOT, "gen", "python") },
-      },
+  it("Python smoke: health SERVING, and a GetRequestStatus error carries its ErrorInfo", () => {
+    const out = runJson(
+      requirePython(),
+      [join(CLIENTS, "python", "clienttest.py"), server.address, "smoke"],
+      { env: PYTHON_ENV, timeout: 60_000 },
     );
-    expect(JSON.parse(out)).toEqual({
+    expect(out).toEqual({
       health_raw: "0801", // HealthCheckResponse{status: SERVING}
-      code: "UNIMPLEMENTED",
-      reason: "NOT_IMPLEMENTED",
+      code: "NOT_FOUND",
+      reason: "CERTIFICATE_REQUEST_NOT_FOUND",
       domain: "certmint.dev",
     });
   });
+
+  // Root P-256, intermediate P-256; CSR ECDSA P-256; generated key P-256.
+  it("Go scenario: crypto/x509 CSR, CRL and chain verification", () => {
+    const out = runJson("go", ["run", ".", server.address, "scenario", "go"], {
+      cwd: join(CLIENTS, "go"),
+      env: GO_ENV,
+      timeout: 240_000,
+    });
+    expect(out).toEqual(expectedSummary("go", "go"));
+  }, 250_000);
+
+  // Root P-384, intermediate P-256; CSR P-384 (SHA-384); generated key RSA-2048.
+  it("Python scenario: cryptography CSR, CRL and x509.verification", () => {
+    const out = runJson(
+      requirePython(),
+      [join(CLIENTS, "python", "clienttest.py"), server.address, "scenario", "py"],
+      { env: PYTHON_ENV, timeout: 60_000 },
+    );
+    expect(out).toEqual(expectedSummary("python", "py"));
+  });
+
+  // Root RSA-2048, intermediate P-256; CSR RSA-2048 (BouncyCastle); generated key P-256.
+  it("Java scenario: BouncyCastle CSR, X509CRL and PKIX CertPathValidator", () => {
+    const jars = join(TOOLS, "java");
+    if (!existsSync(join(jars, ".stamp"))) throw new Error("no .tools/java: run `make java-tools`");
+    const classes = mkdtempSync(join(tmpdir(), "certmint-java-client-"));
+    try {
+      const classpath = `${classes}:${jars}/*`;
+      const sources = [
+        ...javaSources(join(ROOT, "gen", "java")),
+        join(CLIENTS, "java", "ClientTest.java"),
+      ];
+      // C1 only (TieredStopAtLevel=1): about half the time for a one-shot javac or program.
+      execFileSync("javac", [FAST_JVM_J, "-nowarn", "-d", classes, "-cp", classpath, ...sources], {
+        encoding: "utf8",
+        timeout: 120_000,
+      });
+      const args = [FAST_JVM, "-cp", classpath, "ClientTest", server.address, "scenario", "java"];
+      const out = runJson("java", args, { timeout: 60_000 });
+      expect(out).toEqual(expectedSummary("java", "java"));
+    } finally {
+      rmSync(classes, { recursive: true, force: true });
+    }
+  }, 200_000);
+
+  // Root Ed25519, intermediate Ed25519; CSR P-256 (openssl req); generated key Ed25519.
+  it("TypeScript scenario: openssl CSR and CRL, X509Certificate chain checks", () => {
+    const out = runJson(
+      process.execPath,
+      [
+        "--require",
+        "tsx/cjs",
+        join(CLIENTS, "ts", "clienttest.ts"),
+        server.address,
+        "scenario",
+        "ts",
+      ],
+      { timeout: 60_000 },
+    );
+    expect(out).toEqual(expectedSummary("ts", "ts"));
+  });
 });
+
+function javaSources(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: "utf8" })
+    .filter((f) => f.endsWith(".java"))
+    .map((f) => join(dir, f));
+}

@@ -1,7 +1,10 @@
 // Command clienttest calls a running certmint with the generated Go client and prints what it
 // saw as one JSON object; test/clients.test.ts runs it and asserts on the result.
 //
-// Usage: clienttest <host:port> smoke
+// Usage:
+//
+//	clienttest <host:port> smoke              health, and an error's google.rpc details
+//	clienttest <host:port> scenario <prefix>  the client scenario (scenario.go)
 package main
 
 import (
@@ -27,8 +30,9 @@ type smokeResult struct {
 }
 
 func main() {
-	if len(os.Args) != 3 || os.Args[2] != "smoke" {
-		fmt.Fprintln(os.Stderr, "usage: clienttest <host:port> smoke")
+	usage := "usage: clienttest <host:port> smoke | clienttest <host:port> scenario <prefix>"
+	if len(os.Args) < 3 {
+		fmt.Fprintln(os.Stderr, usage)
 		os.Exit(2)
 	}
 	conn, err := grpc.NewClient(os.Args[1], grpc.WithTransportCredentials(insecure.NewCredentials()))
@@ -36,13 +40,30 @@ func main() {
 		fail(err)
 	}
 	defer conn.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
+	var out any
+	switch {
+	case os.Args[2] == "smoke" && len(os.Args) == 3:
+		out, err = smoke(ctx, conn)
+	case os.Args[2] == "scenario" && len(os.Args) == 4:
+		out, err = runScenario(ctx, conn, os.Args[3])
+	default:
+		fmt.Fprintln(os.Stderr, usage)
+		os.Exit(2)
+	}
+	if err != nil {
+		fail(err)
+	}
+	_ = json.NewEncoder(os.Stdout).Encode(out)
+}
+
+func smoke(ctx context.Context, conn *grpc.ClientConn) (smokeResult, error) {
 	var out smokeResult
 	h, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{})
 	if err != nil {
-		fail(err)
+		return out, err
 	}
 	out.Health = h.GetStatus().String()
 
@@ -60,10 +81,16 @@ func main() {
 			out.IssueDomain = info.GetDomain()
 		}
 	}
-	_ = json.NewEncoder(os.Stdout).Encode(out)
+	return out, nil
 }
 
+// fail prints the error, with a gRPC status's code, message and details, and exits 1.
 func fail(err error) {
 	fmt.Fprintln(os.Stderr, "clienttest:", err)
+	if st, ok := status.FromError(err); ok && st.Code() != 0 {
+		for _, d := range st.Details() {
+			fmt.Fprintf(os.Stderr, "  detail: %v\n", d)
+		}
+	}
 	os.Exit(1)
 }

@@ -1,11 +1,14 @@
 """Calls a running certmint with the generated Python client and prints one JSON object;
 test/clients.test.ts runs it and asserts on the result.
 
-Usage: python clienttest.py <host:port> smoke   (gen/python must be on PYTHONPATH)
+Usage (gen/python must be on PYTHONPATH):
+  python clienttest.py <host:port> smoke              health, and an error's google.rpc details
+  python clienttest.py <host:port> scenario <prefix>  the client scenario (scenario.py)
 """
 
 import json
 import sys
+import traceback
 
 import grpc
 from google.rpc import error_details_pb2, status_pb2
@@ -51,8 +54,35 @@ def smoke(target: str) -> dict:
     return out
 
 
+def scenario(target: str, prefix: str) -> dict:
+    import scenario as client_scenario  # needs `cryptography`; smoke does not
+
+    with grpc.insecure_channel(target) as channel:
+        try:
+            return client_scenario.run(channel, prefix)
+        except grpc.RpcError as err:
+            # Say which call failed and why, with the google.rpc details, then exit 1.
+            traceback.print_exc()
+            print(f"clienttest: {err.code().name}: {err.details()}", file=sys.stderr)
+            st = rich_status(err)
+            for detail in st.details if st else []:
+                kinds = (
+                    error_details_pb2.ErrorInfo,
+                    error_details_pb2.BadRequest,
+                    error_details_pb2.PreconditionFailure,
+                )
+                for kind in kinds:
+                    decoded = kind()
+                    if detail.Unpack(decoded):
+                        print(f"  {kind.__name__}: {decoded}", file=sys.stderr)
+            sys.exit(1)
+
+
 if __name__ == "__main__":
-    if len(sys.argv) != 3 or sys.argv[2] != "smoke":
-        print("usage: clienttest.py <host:port> smoke", file=sys.stderr)
+    if len(sys.argv) == 3 and sys.argv[2] == "smoke":
+        print(json.dumps(smoke(sys.argv[1])))
+    elif len(sys.argv) == 4 and sys.argv[2] == "scenario":
+        print(json.dumps(scenario(sys.argv[1], sys.argv[3])))
+    else:
+        print("usage: clienttest.py <host:port> smoke | <host:port> scenario <prefix>", file=sys.stderr)
         sys.exit(2)
-    print(json.dumps(smoke(sys.argv[1])))

@@ -1,0 +1,279 @@
+/**
+ * The client scenario with the generated TypeScript client (gen/ts) against a running certmint;
+ * prints one JSON object that test/clients.test.ts asserts on. X.509 checks use Node's crypto
+ * and openssl (./x509.ts), not certmint's signer.
+ *
+ * Usage: node --require tsx/cjs test/clients/ts/clienttest.ts <host:port> scenario <prefix>
+ */
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  type KeyObject,
+  X509Certificate,
+} from "node:crypto";
+import {
+  type CallOptions,
+  type ClientUnaryCall,
+  credentials,
+  Metadata,
+  type ServiceError,
+} from "@grpc/grpc-js";
+import {
+  CertificateAuthorityServiceClient,
+  CreateIntermediateCertificateAuthorityRequest,
+  CreateRootCertificateAuthorityRequest,
+  certificateAuthorityStatusToJSON,
+  GetCertificateRevocationListRequest,
+} from "../../../gen/ts/certmint/v1/certificate_authority_service";
+import {
+  CertificatePolicyPreset,
+  CertificatePolicyServiceClient,
+  CreateCertificatePolicyRequest,
+} from "../../../gen/ts/certmint/v1/certificate_policy_service";
+import {
+  CertificateProfileServiceClient,
+  CreateCertificateProfileRequest,
+} from "../../../gen/ts/certmint/v1/certificate_profile_service";
+import {
+  CertificateServiceClient,
+  certificateRequestStatusToJSON,
+  certificateStatusToJSON,
+  IssueCertificateRequest,
+  RenewCertificateRequest,
+  RevokeCertificateRequest,
+} from "../../../gen/ts/certmint/v1/certificate_service";
+import {
+  KeyAlgorithm,
+  RevocationReason,
+  revocationReasonToJSON,
+} from "../../../gen/ts/certmint/v1/common";
+import {
+  BadRequest,
+  ErrorInfo,
+  PreconditionFailure,
+} from "../../../gen/ts/google/rpc/error_details";
+import { Status } from "../../../gen/ts/google/rpc/status";
+import { normalizeSerial, opensslCrl, opensslCsr, verifyChain } from "./x509";
+
+const DAY = 86_400;
+
+type Unary<Req, Res> = (
+  request: Req,
+  metadata: Metadata,
+  options: Partial<CallOptions>,
+  callback: (err: ServiceError | null, res: Res) => void,
+) => ClientUnaryCall;
+
+/** One unary call as a promise, with a 30 s deadline. Pass the method bound to its client. */
+function call<Req, Res>(method: Unary<Req, Res>, request: Req): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    method(request, new Metadata(), { deadline: Date.now() + 30_000 }, (err, res) =>
+      err ? reject(err) : resolve(res),
+    );
+  });
+}
+
+/** SubjectPublicKeyInfo DER of a public key, or of a private key's public half. */
+const spki = (key: KeyObject) =>
+  (key.type === "private" ? createPublicKey(key) : key).export({ type: "spki", format: "der" });
+
+async function scenario(address: string, prefix: string): Promise<Record<string, unknown>> {
+  const creds = credentials.createInsecure();
+  const cas = new CertificateAuthorityServiceClient(address, creds);
+  const policies = new CertificatePolicyServiceClient(address, creds);
+  const profiles = new CertificateProfileServiceClient(address, creds);
+  const certs = new CertificateServiceClient(address, creds);
+  const out: Record<string, unknown> = { language: "ts" };
+  try {
+    // 1. Root and intermediate CA (both Ed25519), a TLS-server policy, a profile on the
+    //    intermediate.
+    const { certificateAuthority: root } = await call(
+      cas.createRootCertificateAuthority.bind(cas),
+      CreateRootCertificateAuthorityRequest.fromPartial({
+        slug: `${prefix}-root`,
+        subject: { commonName: `${prefix} client test root`, organization: ["certmint"] },
+        keyAlgorithm: KeyAlgorithm.KEY_ALGORITHM_ED25519,
+      }),
+    );
+    out.root_ca_status = certificateAuthorityStatusToJSON(root!.status);
+
+    const { certificateAuthority: inter } = await call(
+      cas.createIntermediateCertificateAuthority.bind(cas),
+      CreateIntermediateCertificateAuthorityRequest.fromPartial({
+        slug: `${prefix}-intermediate`,
+        parentCertificateAuthority: root!.slug,
+        subject: { commonName: `${prefix} client test intermediate`, organization: ["certmint"] },
+        keyAlgorithm: KeyAlgorithm.KEY_ALGORITHM_ED25519,
+      }),
+    );
+    out.intermediate_ca_status = certificateAuthorityStatusToJSON(inter!.status);
+    out.intermediate_parent_is_root = inter!.parentCertificateAuthorityId === root!.id;
+
+    const { certificatePolicy: policy } = await call(
+      policies.createCertificatePolicy.bind(policies),
+      CreateCertificatePolicyRequest.fromPartial({
+        preset: CertificatePolicyPreset.CERTIFICATE_POLICY_PRESET_TLS_SERVER,
+        certificatePolicy: {
+          slug: `${prefix}-tls-server`,
+          subjectRules: { commonName: { allowed: ["*"] } },
+          sanRules: { dns: { allowed: ["**.example.com"] } },
+          maxTtl: { seconds: String(30 * DAY), nanos: 0 },
+        },
+      }),
+    );
+    out.policy_max_ttl_seconds = Number(policy!.maxTtl?.seconds);
+
+    const { certificateProfile: profile } = await call(
+      profiles.createCertificateProfile.bind(profiles),
+      CreateCertificateProfileRequest.fromPartial({
+        certificateProfile: {
+          slug: `${prefix}-web`,
+          certificatePolicy: policy!.id,
+          issuer: { $case: "certificateAuthority", value: inter!.slug },
+          defaults: {
+            ttl: { seconds: String(7 * DAY), nanos: 0 },
+            keyAlgorithm: KeyAlgorithm.KEY_ALGORITHM_EC_P256,
+          },
+        },
+      }),
+    );
+    out.profile_issuer_is_intermediate =
+      profile!.issuer?.$case === "certificateAuthority" && profile!.issuer.value === inter!.id;
+
+    const rootCert = new X509Certificate(root!.certificatePem);
+    const interCert = new X509Certificate(inter!.certificatePem);
+
+    // 2. Issue from a CSR: P-256 key from Node's crypto, PKCS #10 request from `openssl req`.
+    const name = `${prefix}-api.example.com`;
+    const key = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const issued = await call(
+      certs.issueCertificate.bind(certs),
+      IssueCertificateRequest.fromPartial({
+        certificateProfile: profile!.slug,
+        requestId: `${prefix}-csr-1`,
+        source: { $case: "csrPem", value: opensslCsr(key.privateKey, name) },
+      }),
+    );
+    out.csr_issue_status = certificateRequestStatusToJSON(issued.status);
+    const leaf = new X509Certificate(issued.certificate!.certificatePem);
+    out.csr_certificate_key_matches = spki(leaf.publicKey).equals(spki(key.publicKey));
+    out.csr_certificate_dns_names = (leaf.subjectAltName ?? "")
+      .split(", ")
+      .filter((san) => san.startsWith("DNS:"))
+      .map((san) => san.slice(4));
+    out.csr_serial_matches =
+      normalizeSerial(issued.certificate!.serialNumber) === normalizeSerial(leaf.serialNumber);
+    const chain = issued.certificate!.certificateChainPem.map((p) => new X509Certificate(p).raw);
+    out.issued_chain_matches_cas =
+      chain.length === 2 &&
+      chain[0]!.equals(interCert.raw) &&
+      chain[1]!.equals(rootCert.raw) &&
+      new X509Certificate(issued.certificate!.issuingCaCertificatePem).raw.equals(interCert.raw);
+
+    // 3. Issue with a key certmint generates (Ed25519); the PKCS #8 key must match the certificate.
+    const worker = `${prefix}-worker.example.com`;
+    const generated = await call(
+      certs.issueCertificate.bind(certs),
+      IssueCertificateRequest.fromPartial({
+        certificateProfile: profile!.slug,
+        requestId: `${prefix}-generated-1`,
+        source: {
+          $case: "attributes",
+          value: {
+            subject: { commonName: worker },
+            subjectAlternativeNames: { dnsNames: [worker] },
+            keyAlgorithm: KeyAlgorithm.KEY_ALGORITHM_ED25519,
+          },
+        },
+      }),
+    );
+    out.generated_issue_status = certificateRequestStatusToJSON(generated.status);
+    const genLeaf = new X509Certificate(generated.certificate!.certificatePem);
+    out.generated_key_matches =
+      generated.privateKeyPem.startsWith("-----BEGIN PRIVATE KEY-----") &&
+      spki(createPrivateKey(generated.privateKeyPem)).equals(spki(genLeaf.publicKey));
+
+    // 4. Renew the CSR certificate (a CSR certificate's renewal reuses its key by default).
+    const renewed = await call(
+      certs.renewCertificate.bind(certs),
+      RenewCertificateRequest.fromPartial({
+        certificateId: issued.certificate!.certificateId,
+        requestId: `${prefix}-renew-1`,
+      }),
+    );
+    out.renew_status = certificateRequestStatusToJSON(renewed.status);
+    const renewedLeaf = new X509Certificate(renewed.certificate!.certificatePem);
+    out.renewed_serial_differs =
+      normalizeSerial(renewedLeaf.serialNumber) !== normalizeSerial(leaf.serialNumber);
+    out.renewed_key_reused = spki(renewedLeaf.publicKey).equals(spki(key.publicKey));
+
+    // 5. Revoke the renewed certificate.
+    const { certificate: revoked } = await call(
+      certs.revokeCertificate.bind(certs),
+      RevokeCertificateRequest.fromPartial({
+        certificate: renewed.certificate!.certificateId,
+        reason: RevocationReason.REVOCATION_REASON_KEY_COMPROMISE,
+      }),
+    );
+    out.revoke_status = certificateStatusToJSON(revoked!.status);
+    out.revocation_reason = revocationReasonToJSON(revoked!.revocationReason);
+
+    // 6. The intermediate's CRL, read and its signature checked by openssl.
+    const crlRes = await call(
+      cas.getCertificateRevocationList.bind(cas),
+      GetCertificateRevocationListRequest.fromPartial({ certificateAuthority: inter!.id }),
+    );
+    const crl = opensslCrl(crlRes.crlDer, inter!.certificatePem);
+    const revokedSerial = normalizeSerial(renewedLeaf.serialNumber);
+    out.crl_signature_valid = crl.signatureValid;
+    out.crl_revoked_serial_found = crl.entries.has(revokedSerial);
+    if (crl.entries.has(revokedSerial))
+      out.crl_revoked_reason_code = crl.entries.get(revokedSerial);
+    out.crl_original_serial_found = crl.entries.has(normalizeSerial(leaf.serialNumber));
+
+    // 7. Verify leaf -> intermediate -> root with Node's X509Certificate, the root taken from
+    //    CreateRootCertificateAuthority.
+    const verified = verifyChain(leaf, [interCert], rootCert, name);
+    out.chain_verified = verified.ok;
+    if (verified.ok) out.chain_length = verified.length;
+    const genVerified = verifyChain(genLeaf, [interCert], rootCert, worker);
+    out.generated_chain_verified = genVerified.ok;
+    out.chain_rejected_without_intermediate = !verifyChain(leaf, [], rootCert, name).ok;
+    const errors = [verified.error, genVerified.error].filter(Boolean);
+    if (errors.length > 0) out.chain_error = errors.join("; ");
+    return out;
+  } finally {
+    for (const client of [cas, policies, profiles, certs]) client.close();
+  }
+}
+
+/** Prints a failed call's code, message and google.rpc details to stderr. */
+function reportError(err: unknown): void {
+  const e = err as ServiceError;
+  console.error(`clienttest: ${e.code ?? ""} ${e.details ?? e.message ?? String(err)}`);
+  const raw = e.metadata?.get("grpc-status-details-bin")[0];
+  if (raw) {
+    const decoders = { ErrorInfo, BadRequest, PreconditionFailure };
+    for (const d of Status.decode(raw as Buffer).details) {
+      const type = d.typeUrl.split(".").at(-1) as keyof typeof decoders;
+      const decoder = decoders[type];
+      const shown = decoder ? JSON.stringify(decoder.toJSON(decoder.decode(d.value) as never)) : "";
+      console.error(`  detail: ${d.typeUrl} ${shown}`);
+    }
+  }
+  if (e.stack) console.error(e.stack);
+}
+
+const [address, mode, prefix] = process.argv.slice(2);
+if (!address || mode !== "scenario" || !prefix) {
+  console.error("usage: clienttest.ts <host:port> scenario <prefix>");
+  process.exit(2);
+}
+scenario(address, prefix).then(
+  (out) => console.log(JSON.stringify(out)),
+  (err) => {
+    reportError(err);
+    process.exit(1);
+  },
+);
