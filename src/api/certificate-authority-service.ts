@@ -4,7 +4,7 @@ import { createExternalCa, createIntermediateCa, createRootCa } from "../issuanc
 import { currentCrl } from "../issuance/ca/crl";
 import { importCaCertificate } from "../issuance/ca/import-certificate";
 import { getCa, listCas } from "../issuance/ca/queries";
-import type { CaDeps } from "../issuance/ca/types";
+import type { CaDeps, CaStatus } from "../issuance/ca/types";
 import { updateCa } from "../issuance/ca/update";
 import { caStatusCodec, caToProto } from "./convert/certificate-authority";
 import { keyAlgorithmCodec, signatureAlgorithmCodec } from "./convert/enums";
@@ -139,8 +139,10 @@ export function certificateAuthorityHandlers(
         }
         const row = await updateCa(ca(), {
           ca: given.id || given.slug,
+          // A masked status must name one: UNSPECIFIED is refused by updateCa, never ignored.
           status: mask.includes("status")
-            ? caStatusCodec.fromProto(given.status, "certificate_authority.status")
+            ? (caStatusCodec.fromProto(given.status, "certificate_authority.status") ??
+              ("UNSPECIFIED" as CaStatus))
             : undefined,
           description: mask.includes("description") ? given.description : undefined,
           etag: given.etag,

@@ -132,6 +132,15 @@ export function assertSignatureFits(keyAlg: KeyAlgorithm, sigAlg: SignatureAlgor
     throw invalidArgument(
       "SIGNATURE_ALGORITHM_MISMATCH",
       `signature algorithm ${sigAlg} cannot be used with a ${keyAlg} key; use ${defaultSignatureAlgorithm(keyAlg)}`,
+      {
+        violations: [
+          {
+            field: "signature_algorithm",
+            description: `${sigAlg} does not fit a ${keyAlg} key`,
+            reason: "SIGNATURE_ALGORITHM_MISMATCH",
+          },
+        ],
+      },
     );
   }
 }

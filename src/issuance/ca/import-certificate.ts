@@ -88,7 +88,8 @@ export async function importCaCertificate(
     const child = path[i - 1]!;
     const parent = path[i]!;
     const field = `certificate_chain_pem[${i - 1}]`;
-    if (!parent.x509.checkIssued(child.x509) || !child.x509.verify(parent.publicKey)) {
+    // X509Certificate.checkIssued(other): "was this certificate issued by other".
+    if (!child.x509.checkIssued(parent.x509) || !child.x509.verify(parent.publicKey)) {
       flag(
         field,
         "CHAIN_BROKEN",
@@ -136,7 +137,7 @@ export async function importCaCertificate(
       serialNumber: cert.serialHex,
       notBefore: cert.notBefore,
       notAfter: cert.notAfter,
-      maxPathLength: cert.pathLength ?? null,
+      maxPathLength: effectivePathLength(cert, chain),
       subject: cert.subject ?? ca.subject,
       csrPem: null,
       version: ca.version + 1,
@@ -150,6 +151,20 @@ export async function importCaCertificate(
     );
   await em.refresh(ca);
   return ca;
+}
+
+/**
+ * The path length this CA may still allow below it: its own pathLenConstraint, and every limit
+ * above it minus the CAs in between (RFC 5280 6.1.4 (l)-(m)), so certmint never signs a sub-CA
+ * that a verifier would reject.
+ */
+function effectivePathLength(cert: ParsedCertificate, chain: ParsedCertificate[]): number | null {
+  const limits = [
+    cert.pathLength,
+    ...chain.map((c, i) => (c.pathLength === undefined ? undefined : c.pathLength - (i + 1))),
+  ];
+  const known = limits.filter((l): l is number => l !== undefined);
+  return known.length ? Math.max(0, Math.min(...known)) : null;
 }
 
 function parseField(pem: string, field: string): ParsedCertificate {

@@ -30,7 +30,7 @@ export class CaKeyring {
     return sealPrivateKey(this.kek, privateKey, caKeyAad(caId));
   }
 
-  /** The signer of a CA; FAILED_PRECONDITION-free: a key that does not unseal is INTERNAL. */
+  /** The signer of a CA; a key that does not unseal is FAILED_PRECONDITION KEY_UNWRAP_FAILED. */
   signerFor(ca: { id: string; sealedPrivateKey: Uint8Array }): CaSigner {
     let signer = this.signers.get(ca.id);
     if (!signer) {

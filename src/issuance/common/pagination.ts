@@ -1,4 +1,5 @@
 import { invalidArgument } from "../../errors";
+import { isUuid } from "./refs";
 
 /** Page sizes: 50 by default, at most 1000 (the proto comments say the same). */
 export const DEFAULT_PAGE_SIZE = 50;
@@ -36,7 +37,8 @@ export function decodePageToken(token: string): PageCursor | undefined {
       string,
     ];
     const createdAt = new Date(at);
-    if (typeof id !== "string" || Number.isNaN(createdAt.getTime())) throw new Error("shape");
+    if (typeof id !== "string" || !isUuid(id) || Number.isNaN(createdAt.getTime()))
+      throw new Error("shape");
     return { createdAt, id };
   } catch {
     throw invalidArgument("PAGE_TOKEN_INVALID", "page_token is not one this server returned", {

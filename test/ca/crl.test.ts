@@ -1,0 +1,321 @@
+/**
+ * GetCertificateRevocationList: an X.509 v2 CRL (RFC 5280 5) in PEM and DER, verified by
+ * `openssl crl -verify`, with a growing cRLNumber, the configured validity, the CA's AKI, and
+ * the revoked certificates the CA issued (inserted as rows: revocation comes with the
+ * certificate lifecycle).
+ */
+import { randomBytes, randomUUID } from "node:crypto";
+import { status } from "@grpc/grpc-js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { CertificateAuthority as PbCa } from "../../gen/ts/certmint/v1/certificate_authority_service";
+import { call, expectRpcError, startTestCertmint, type TestCertmint } from "../support/harness";
+import {
+  createIntermediate,
+  createRoot,
+  DISABLED,
+  extensionBlock,
+  KeyAlgorithm,
+  normHex,
+  openssl,
+  opensslOk,
+  TempDir,
+} from "./helpers";
+
+/** `openssl crl -lastupdate -nextupdate` as Dates. */
+function crlDates(tmp: TempDir, pem: string): { last: Date; next: Date } {
+  const out = opensslOk([
+    "crl",
+    "-noout",
+    "-lastupdate",
+    "-nextupdate",
+    "-dateopt",
+    "iso_8601",
+    "-in",
+    tmp.file("dates.crl", pem),
+  ]);
+  const get = (k: string) => {
+    const m = new RegExp(`${k}=(\\S+) (\\S+)`).exec(out);
+    if (!m) throw new Error(`no ${k} in ${out}`);
+    return new Date(`${m[1]}T${m[2]}`);
+  };
+  return { last: get("lastUpdate"), next: get("nextUpdate") };
+}
+
+/** Decodes a PEM body to DER. */
+const pemToDer = (pem: string) =>
+  Buffer.from(pem.replace(/-----(BEGIN|END) [^-]+-----/g, "").replace(/\s+/g, ""), "base64");
+
+function verifyCrl(tmp: TempDir, crlPem: string, caPem: string) {
+  return openssl([
+    "crl",
+    "-noout",
+    "-in",
+    tmp.file("c.crl", crlPem),
+    "-CAfile",
+    tmp.file("ca.pem", caPem),
+    "-verify",
+  ]);
+}
+
+describe("certificate revocation lists", () => {
+  let h: TestCertmint;
+  const tmp = new TempDir();
+  let root: PbCa;
+  let inter: PbCa;
+
+  beforeAll(async () => {
+    h = await startTestCertmint();
+    root = await createRoot(h, "crl-root", { keyAlgorithm: KeyAlgorithm.KEY_ALGORITHM_EC_P384 });
+    inter = await createIntermediate(h, "crl-inter", root.id, {
+      keyAlgorithm: KeyAlgorithm.KEY_ALGORITHM_RSA_2048,
+    });
+  });
+  afterAll(async () => {
+    await h?.stop();
+    tmp.remove();
+  });
+
+  const getCrl = (ref: string) =>
+    call(h.authorities, "getCertificateRevocationList", { certificateAuthority: ref });
+
+  it.each([
+    ["root (P-384)", () => root, "ecdsa-with-SHA384"],
+    ["intermediate (RSA-2048)", () => inter, "sha256WithRSAEncryption"],
+  ] as const)(
+    "%s: PEM and DER are the same CRL, openssl verifies it, v2 with CRL Number and AKI",
+    async (_n, ca, sigAlg) => {
+      const crl = await getCrl(ca().slug);
+      expect(crl.crlPem).toMatch(/^-----BEGIN X509 CRL-----\n[\s\S]+-----END X509 CRL-----\n?$/);
+      expect(Buffer.from(crl.crlDer).equals(pemToDer(crl.crlPem))).toBe(true);
+      const fromDer = opensslOk([
+        "crl",
+        "-inform",
+        "DER",
+        "-outform",
+        "PEM",
+        "-in",
+        tmp.file("c.der", crl.crlDer),
+      ]);
+      expect(pemToDer(fromDer).equals(Buffer.from(crl.crlDer))).toBe(true);
+
+      const v = verifyCrl(tmp, crl.crlPem, ca().certificatePem);
+      expect(v.stderr + v.stdout).toMatch(/verify OK/);
+      expect(v.code).toBe(0);
+      // And not with another CA's certificate.
+      const other = ca() === root ? inter : root;
+      const wrong = verifyCrl(tmp, crl.crlPem, other.certificatePem);
+      expect(wrong.stderr + wrong.stdout).not.toMatch(/verify OK/);
+
+      const text = opensslOk(["crl", "-noout", "-text", "-in", tmp.file("t.crl", crl.crlPem)]);
+      expect(text).toMatch(/Version 2 \(0x1\)/);
+      expect(text).toContain(`Signature Algorithm: ${sigAlg}`);
+      const crlNumber = extensionBlock(text, "X509v3 CRL Number");
+      expect(crlNumber.body).toBe(crl.crlNumber);
+      const aki = normHex(
+        extensionBlock(text, "X509v3 Authority Key Identifier").body.split("\n")[0]!,
+      );
+      const caText = opensslOk(["x509", "-noout", "-text"], ca().certificatePem);
+      const ski = normHex(extensionBlock(caText, "X509v3 Subject Key Identifier").body);
+      expect(aki).toBe(ski);
+      expect(text).toContain("No Revoked Certificates.");
+      // Issuer is the CA's subject.
+      const issuer = opensslOk([
+        "crl",
+        "-noout",
+        "-issuer",
+        "-nameopt",
+        "RFC2253",
+        "-in",
+        tmp.file("i.crl", crl.crlPem),
+      ]);
+      const subject = opensslOk(
+        ["x509", "-noout", "-subject", "-nameopt", "RFC2253"],
+        ca().certificatePem,
+      );
+      expect(issuer.replace(/^issuer=/, "")).toBe(subject.replace(/^subject=/, ""));
+    },
+  );
+
+  it("crl_number strictly increases across calls, and the CRL says the same", async () => {
+    const numbers: bigint[] = [];
+    for (let i = 0; i < 3; i++) {
+      const crl = await getCrl(root.id);
+      expect(crl.crlNumber).toMatch(/^\d+$/);
+      const printed = opensslOk([
+        "crl",
+        "-noout",
+        "-crlnumber",
+        "-in",
+        tmp.file("n.crl", crl.crlPem),
+      ]);
+      // openssl prints the number in hex: crlNumber=0x0A
+      expect(BigInt(printed.trim().replace(/^crlNumber=/, ""))).toBe(BigInt(crl.crlNumber));
+      numbers.push(BigInt(crl.crlNumber));
+    }
+    expect(numbers[1]! > numbers[0]!).toBe(true);
+    expect(numbers[2]! > numbers[1]!).toBe(true);
+    // Concurrent requests never share a number.
+    const many = await Promise.all(Array.from({ length: 6 }, () => getCrl(root.id)));
+    const ns = many.map((c) => BigInt(c.crlNumber));
+    expect(new Set(ns).size).toBe(6);
+    for (const n of ns) expect(n > numbers[2]!).toBe(true);
+    // Each CA counts on its own: the intermediate has signed far fewer CRLs than the root.
+    const interNow = BigInt((await getCrl(inter.id)).crlNumber);
+    expect(interNow).toBeLessThan(numbers[2]!);
+    const [row] = await h.db.query<{ crl_number: string }>(
+      "select crl_number from certificate_authority where id = $1",
+      [root.id],
+    );
+    let highest = 0n;
+    for (const n of ns) if (n > highest) highest = n;
+    expect(BigInt(row!.crl_number)).toBe(highest);
+  });
+
+  it("nextUpdate - thisUpdate is 86400 s by default, in the response and in the CRL", async () => {
+    const crl = await getCrl(root.slug);
+    expect(crl.nextUpdate!.getTime() - crl.thisUpdate!.getTime()).toBe(86_400_000);
+    const { last, next } = crlDates(tmp, crl.crlPem);
+    expect(next.getTime() - last.getTime()).toBe(86_400_000);
+    expect(Math.abs(last.getTime() - Date.now())).toBeLessThan(5 * 60_000);
+    // The response's thisUpdate is the CRL's, to the second (X.509 times have no fraction).
+    expect(Math.floor(crl.thisUpdate!.getTime() / 1000) * 1000).toBe(last.getTime());
+  });
+
+  it("lists each revoked, unexpired certificate of this CA with its serial, date and reason", async () => {
+    const requestId = randomUUID();
+    await h.db.query(
+      `insert into certificate_request (id, profile_id, caller, request_id, request_fingerprint, kind, status,
+         subject, sans, params, created_at, updated_at)
+       values ($1, $2, 'test', null, 'f', 'ISSUE', 'ISSUED', '{}', '{}', '{}', now(), now())`,
+      [requestId, randomUUID()],
+    );
+    const serial = () => `01${randomBytes(16).toString("hex")}`;
+    const insertCert = (
+      ca: string,
+      s: string,
+      revokedAt: Date | null,
+      reason: string | null,
+      notAfter: Date,
+    ) =>
+      h.db.query(
+        `insert into certificate (id, serial_number, ca_id, certificate_request_id, subject, sans, key_algorithm,
+           signature_algorithm, key_usages, extended_key_usages, not_before, not_after, fingerprint_sha256,
+           certificate_pem, chain_pem, revoked_at, revocation_reason, created_at)
+         values ($1, $2, $3, $4, '{}', '{}', 'EC_P256', 'ECDSA_WITH_SHA256', '[]', '[]', now() - interval '1 day',
+           $5, $6, 'pem', '[]', $7, $8, now())`,
+        [randomUUID(), s, ca, requestId, notAfter, randomUUID(), revokedAt, reason],
+      );
+    const future = new Date(Date.now() + 30 * 86_400_000);
+    const past = new Date(Date.now() - 60_000);
+    const compromised = serial();
+    const superseded = serial();
+    const unspecified = serial();
+    const expired = serial();
+    const valid = serial();
+    const otherCa = serial();
+    const t1 = new Date("2026-01-02T03:04:05Z");
+    const t2 = new Date("2026-02-03T04:05:06Z");
+    await insertCert(root.id, compromised, t1, "KEY_COMPROMISE", future);
+    await insertCert(root.id, superseded, t2, "SUPERSEDED", future);
+    await insertCert(root.id, unspecified, t2, "UNSPECIFIED", future);
+    await insertCert(root.id, expired, t1, "KEY_COMPROMISE", past);
+    await insertCert(root.id, valid, null, null, future);
+    await insertCert(inter.id, otherCa, t1, "CA_COMPROMISE", future);
+
+    const crl = await getCrl(root.id);
+    const v = verifyCrl(tmp, crl.crlPem, root.certificatePem);
+    expect(v.stderr + v.stdout).toMatch(/verify OK/);
+    const text = opensslOk(["crl", "-noout", "-text", "-in", tmp.file("r.crl", crl.crlPem)]);
+    const entries = text
+      .split(/\n\s*Serial Number: /)
+      .slice(1)
+      .map((block) => {
+        const serialHex = block.split("\n")[0]!.trim().toLowerCase();
+        const date = /Revocation Date: (.+)/.exec(block)?.[1]?.trim();
+        const reason = /CRL Reason Code:\s*\n\s*(.+)/.exec(block)?.[1]?.trim();
+        return { serialHex, date: date && new Date(date).toISOString(), reason };
+      });
+    expect(entries).toEqual([
+      { serialHex: compromised, date: t1.toISOString(), reason: "Key Compromise" },
+      { serialHex: superseded, date: t2.toISOString(), reason: "Superseded" },
+      // RFC 5280 5.3.1: no reasonCode extension instead of "unspecified".
+      { serialHex: unspecified, date: t2.toISOString(), reason: undefined },
+    ]);
+    expect(text).not.toContain(expired.toUpperCase());
+    expect(text).not.toContain(valid.toUpperCase());
+    expect(text).not.toContain(otherCa.toUpperCase());
+
+    const interCrl = await getCrl(inter.id);
+    const interText = opensslOk([
+      "crl",
+      "-noout",
+      "-text",
+      "-in",
+      tmp.file("ri.crl", interCrl.crlPem),
+    ]);
+    expect(interText.toLowerCase()).toContain(otherCa);
+    expect(interText).toContain("CA Compromise");
+    expect(verifyCrl(tmp, interCrl.crlPem, inter.certificatePem).code).toBe(0);
+  });
+
+  it("a DISABLED CA still serves its CRL; unknown and missing CAs are refused", async () => {
+    const ca = await createRoot(h, "crl-disabled", {
+      keyAlgorithm: KeyAlgorithm.KEY_ALGORITHM_ED25519,
+    });
+    await call(h.authorities, "updateCertificateAuthority", {
+      certificateAuthority: { ...ca, status: DISABLED },
+      updateMask: ["status"],
+    });
+    const crl = await getCrl(ca.slug);
+    expect(verifyCrl(tmp, crl.crlPem, ca.certificatePem).code).toBe(0);
+    const text = opensslOk(["crl", "-noout", "-text", "-in", tmp.file("d.crl", crl.crlPem)]);
+    expect(text).toContain("Signature Algorithm: ED25519");
+
+    const nf = await expectRpcError(getCrl("no-such-ca"));
+    expect(nf).toMatchObject({ code: status.NOT_FOUND, reason: "CERTIFICATE_AUTHORITY_NOT_FOUND" });
+    const missing = await expectRpcError(getCrl(""));
+    expect(missing).toMatchObject({ code: status.INVALID_ARGUMENT, reason: "REFERENCE_MISSING" });
+    expect(missing.violations.map((x) => x.field)).toEqual(["certificate_authority"]);
+  });
+});
+
+describe("CRL validity and publication URLs from the configuration", () => {
+  let h: TestCertmint;
+  const tmp = new TempDir();
+
+  beforeAll(async () => {
+    h = await startTestCertmint({
+      CERTMINT_CRL_VALIDITY_SECONDS: "3600",
+      CERTMINT_PUBLIC_BASE_URL: "http://pki.example.test/",
+    });
+  });
+  afterAll(async () => {
+    await h?.stop();
+    tmp.remove();
+  });
+
+  it("nextUpdate - thisUpdate == CERTMINT_CRL_VALIDITY_SECONDS", async () => {
+    const root = await createRoot(h, "hour-root");
+    const crl = await call(h.authorities, "getCertificateRevocationList", {
+      certificateAuthority: root.id,
+    });
+    expect(crl.nextUpdate!.getTime() - crl.thisUpdate!.getTime()).toBe(3_600_000);
+    const { last, next } = crlDates(tmp, crl.crlPem);
+    expect(next.getTime() - last.getTime()).toBe(3_600_000);
+  });
+
+  it("intermediates point at their issuer's CRL and certificate under CERTMINT_PUBLIC_BASE_URL", async () => {
+    const root = await createRoot(h, "published-root");
+    const inter = await createIntermediate(h, "published-inter", root.id);
+    const text = opensslOk(["x509", "-noout", "-text"], inter.certificatePem);
+    expect(extensionBlock(text, "X509v3 CRL Distribution Points").body).toContain(
+      `URI:http://pki.example.test/crl/${root.id}.crl`,
+    );
+    expect(extensionBlock(text, "Authority Information Access").body).toContain(
+      `CA Issuers - URI:http://pki.example.test/ca/${root.id}.crt`,
+    );
+    // A root has no issuer to point at.
+    const rootText = opensslOk(["x509", "-noout", "-text"], root.certificatePem);
+    expect(rootText).not.toContain("CRL Distribution Points");
+  });
+});
