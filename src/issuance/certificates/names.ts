@@ -36,10 +36,13 @@ const dedupe = (values: string[]) => [...new Set(values)];
 export const sanCount = (s: SubjectAltNames) =>
   s.dns.length + s.ip.length + s.email.length + s.uri.length;
 
-/** Lower-cased CN and SANs, for name_contains searches. */
+/**
+ * Lower-cased CN and SANs, one per line, for name_contains searches. A newline cannot occur in
+ * a name or in a search (control characters are refused), so a match never spans two names.
+ */
 export function searchNames(commonName: string, sans: SubjectAltNames): string {
   return [commonName, ...sans.dns, ...sans.ip, ...sans.email, ...sans.uri]
     .filter(Boolean)
-    .join(" ")
+    .join("\n")
     .toLowerCase();
 }

@@ -45,7 +45,9 @@ export async function outcomeOf(
 ): Promise<IssueOutcome> {
   const status = row.status as RequestStatus;
   if (status === "FAILED" || status === "REJECTED") {
-    throw errorFromStored(row.error as unknown as StoredError);
+    const err = errorFromStored(row.error as unknown as StoredError);
+    err.metadata.certificate_request_id = row.id;
+    throw err;
   }
   if (status !== "ISSUED" || !row.certificateId) return { certificateRequestId: row.id, status };
   const cert = await em.findOneOrFail(CertificateEntity, { id: row.certificateId });

@@ -1,5 +1,5 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
-import { type FieldViolation, invalidArgument } from "../../errors";
+import { type FieldViolation, invalidArgument, isCertmintError } from "../../errors";
 import type {
   KeyAlgorithm,
   SignatureAlgorithm,
@@ -47,7 +47,7 @@ export async function planIssue(em: EntityManager, input: IssueInput): Promise<I
   let keyAlgorithm: KeyAlgorithm;
   let sans: SubjectAltNames;
   if (input.source.kind === "CSR") {
-    const csr = parseCsr(input.source.csrPem);
+    const csr = parseRequestCsr(input.source.csrPem);
     subject = csr.subject;
     sans = csr.sans;
     key = { kind: "CSR", csrPem: input.source.csrPem, publicKey: csr.publicKey };
@@ -92,6 +92,7 @@ export async function planIssue(em: EntityManager, input: IssueInput): Promise<I
     ca,
     subject,
     sans: normalizedSans(sans),
+    requestedSans: sans,
     key,
     keyAlgorithm,
     signatureAlgorithm,
@@ -99,6 +100,22 @@ export async function planIssue(em: EntityManager, input: IssueInput): Promise<I
     extendedKeyUsages,
     ttlSeconds: input.ttlSeconds ?? defaultTtlSeconds(defaults, policy),
   };
+}
+
+/** parseCsr, with its violations pointing at the request's field (csr_pem). */
+export function parseRequestCsr(pem: string): ReturnType<typeof parseCsr> {
+  try {
+    return parseCsr(pem);
+  } catch (err) {
+    if (isCertmintError(err)) {
+      err.violations.splice(
+        0,
+        err.violations.length,
+        ...err.violations.map((v) => ({ ...v, field: "csr_pem" })),
+      );
+    }
+    throw err;
+  }
 }
 
 /** The CA's signature algorithm, or for self-signed certificates the default for the subject key. */
@@ -117,7 +134,9 @@ export function checkPlan(
 ): FieldViolation[] {
   const violations = evaluate(plan.policy, {
     subject: plan.subject,
-    sans: plan.sans,
+    // The names as requested, in request order, so violations carry the request's own
+    // indices; the engine normalises them exactly as normalizedSans does for signing.
+    sans: plan.requestedSans ?? plan.sans,
     keyAlgorithm: plan.keyAlgorithm,
     rsaBits,
     signatureAlgorithm: plan.signatureAlgorithm,

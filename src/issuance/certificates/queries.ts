@@ -7,6 +7,7 @@ import {
 } from "../../store/entities";
 import { decodePageToken, encodePageToken, pageSize } from "../common/pagination";
 import { findByRef } from "../common/refs";
+import { hasControlCharacters } from "../common/text";
 import type { IssuanceDeps } from "../deps";
 import { findCertificate } from "./revoke";
 
@@ -65,12 +66,20 @@ export async function listCertificates(
   if (input.expiresBefore) where.push({ notAfter: { $lt: input.expiresBefore } });
   if (input.nameContains) {
     const needle = input.nameContains.trim().toLowerCase();
-    if (needle.length > 253) {
-      throw invalidArgument("NAME_FILTER_TOO_LONG", "name_contains is at most 253 characters", {
-        violations: [
-          { field: "name_contains", description: "too long", reason: "NAME_FILTER_TOO_LONG" },
-        ],
-      });
+    if (needle.length > 253 || hasControlCharacters(needle)) {
+      throw invalidArgument(
+        "NAME_FILTER_TOO_LONG",
+        "name_contains is at most 253 printable characters",
+        {
+          violations: [
+            {
+              field: "name_contains",
+              description: "too long or not printable",
+              reason: "NAME_FILTER_TOO_LONG",
+            },
+          ],
+        },
+      );
     }
     // LIKE metacharacters in the needle are matched literally.
     where.push({ searchNames: { $like: `%${needle.replace(/[\\%_]/g, (c) => `\\${c}`)}%` } });

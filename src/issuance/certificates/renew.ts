@@ -5,14 +5,14 @@ import type {
   SubjectAltNames,
   SubjectName,
 } from "../../model/pki";
-import { assertSignatureFits, parseCertificate, parseCsr } from "../../signer";
+import { assertSignatureFits, parseCertificate } from "../../signer";
 import { CertificateAuthorityEntity, CertificateRequestEntity } from "../../store/entities";
 import type { IssuanceDeps } from "../deps";
 import { loadProfileForIssuance } from "../profiles/load";
 import { findPrior, requestFingerprint } from "./idempotency";
 import { replay } from "./issue";
 import { normalizedSans } from "./names";
-import { caSignatureDefault } from "./plan";
+import { caSignatureDefault, parseRequestCsr } from "./plan";
 import type { RequestIdentity } from "./request-rows";
 import { findCertificate } from "./revoke";
 import { submit } from "./submit";
@@ -97,7 +97,7 @@ export async function renew(deps: IssuanceDeps, input: RenewInput): Promise<Issu
         ],
       });
     }
-    const csr = parseCsr(input.csrPem);
+    const csr = parseRequestCsr(input.csrPem);
     if (!sameSubject(csr.subject, old.subject) || !sameSans(normalizedSans(csr.sans), old.sans)) {
       throw invalidArgument(
         "CSR_IDENTITY_MISMATCH",

@@ -64,7 +64,10 @@ export interface IssuancePlan {
   /** null for self-signed profiles. */
   ca: CertificateAuthorityRow | null;
   subject: SubjectName;
+  /** The names the certificate carries: normalised, duplicates removed. */
   sans: SubjectAltNames;
+  /** The names as the request gave them (policy violations index into these). */
+  requestedSans?: SubjectAltNames;
   key: KeySource;
   keyAlgorithm: KeyAlgorithm;
   signatureAlgorithm: SignatureAlgorithm;

@@ -1,0 +1,310 @@
+/**
+ * Approval: a profile that needs approval parks requests as PENDING_APPROVAL; approving signs
+ * them (a generated key waits, sealed, for exactly one GetRequestStatus), rejecting records the
+ * reason, and approval checks the request again against the policy as it is now.
+ */
+import { createPrivateKey, X509Certificate } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  type CertificateAuthority,
+  CertificateAuthorityStatus,
+  UpdateCertificateAuthorityRequest,
+} from "../../gen/ts/certmint/v1/certificate_authority_service";
+import {
+  attrRequest,
+  Code,
+  call,
+  compilePolicy,
+  countRows,
+  createProfileRows,
+  createRoot,
+  csrRequest,
+  decodeStatus,
+  FAILED,
+  ISSUED,
+  issue,
+  makeCsr,
+  PENDING_APPROVAL,
+  REJECTED,
+  renewRequest,
+  requestStatus,
+  rowCounts,
+  rpcError,
+  spkiOf,
+  startTestCertmint,
+  TempDir,
+  type TestCertmint,
+  tlsServerSpec,
+  verifyLeaf,
+} from "./helpers";
+
+describe("approval of certificate requests", () => {
+  let h: TestCertmint;
+  let root: CertificateAuthority;
+  const tmp = new TempDir();
+
+  beforeAll(async () => {
+    h = await startTestCertmint();
+    root = await createRoot(h, "root");
+    await createProfileRows(h, { caId: root.id, slug: "gated", requireApproval: true });
+  });
+  afterAll(async () => {
+    await h?.stop();
+    tmp.remove();
+  });
+
+  const approve = (id: string) =>
+    call(h.certificates, "approveCertificateRequest", {
+      certificateRequestId: id,
+      comment: "ok",
+    }).then((r) => r.certificateRequest!);
+  const reject = (id: string, reason: string) =>
+    call(h.certificates, "rejectCertificateRequest", { certificateRequestId: id, reason }).then(
+      (r) => r.certificateRequest!,
+    );
+  const requestRow = async (id: string) =>
+    (await h.db.query("select * from certificate_request where id = $1", [id]))[0]!;
+
+  /** A PENDING_APPROVAL request for a generated key. */
+  async function pending(name: string, profile = "gated", requestId = "") {
+    const res = await issue(h, attrRequest(profile, { cn: name, dns: [name], requestId }));
+    expect(res.status).toBe(PENDING_APPROVAL);
+    return res.certificateRequestId;
+  }
+
+  it("parks the request as PENDING_APPROVAL and issues nothing", async () => {
+    const before = await rowCounts(h);
+    const res = await issue(
+      h,
+      attrRequest("gated", { cn: "wait.example.com", dns: ["wait.example.com"] }),
+    );
+    expect(res.status).toBe(PENDING_APPROVAL);
+    expect(res.certificate).toBeUndefined();
+    expect(res.privateKeyPem).toBe("");
+    expect(res.certificateRequestId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(await rowCounts(h)).toEqual({
+      requests: before.requests + 1,
+      certificates: before.certificates,
+    });
+    const st = await requestStatus(h, res.certificateRequestId);
+    expect(st.certificateRequest!.status).toBe(PENDING_APPROVAL);
+    expect(st.certificate).toBeUndefined();
+    expect(st.privateKeyPem).toBe("");
+    expect(st.certificateRequest!.subjectAlternativeNames!.dnsNames).toEqual(["wait.example.com"]);
+  });
+
+  it("approval issues it; GetRequestStatus returns the generated key exactly once", async () => {
+    const id = await pending("approved.example.com");
+    const approved = await approve(id);
+    expect(approved.id).toBe(id);
+    expect(approved.status).toBe(ISSUED);
+    expect(approved.certificateId).toMatch(/^[0-9a-f-]{36}$/);
+
+    // The key waits sealed on the request row: not a key in the clear.
+    const waiting = await requestRow(id);
+    expect(Buffer.isBuffer(waiting.sealed_private_key)).toBe(true);
+    expect(() =>
+      createPrivateKey({
+        key: waiting.sealed_private_key as Buffer,
+        format: "der",
+        type: "pkcs8",
+      }),
+    ).toThrow();
+
+    const first = await requestStatus(h, id);
+    expect(first.certificateRequest!.status).toBe(ISSUED);
+    expect(first.certificate!.certificateId).toBe(approved.certificateId);
+    expect(first.privateKeyPem).toContain("-----BEGIN PRIVATE KEY-----");
+    const x = new X509Certificate(first.certificate!.certificatePem);
+    expect(x.checkPrivateKey(createPrivateKey(first.privateKeyPem))).toBe(true);
+    expect(x.subjectAltName).toBe("DNS:approved.example.com");
+    expect(verifyLeaf(tmp, root.certificatePem, first.certificate!.certificatePem).code).toBe(0);
+
+    const second = await requestStatus(h, id);
+    expect(second.certificate!.certificateId).toBe(approved.certificateId);
+    expect(second.privateKeyPem).toBe("");
+    expect((await requestRow(id)).sealed_private_key).toBeNull();
+    const [cert] = await h.db.query("select sealed_private_key from certificate where id = $1", [
+      approved.certificateId,
+    ]);
+    expect(cert!.sealed_private_key).toBeNull();
+  });
+
+  it("hands the waiting key to exactly one of two concurrent GetRequestStatus calls", async () => {
+    const id = await pending("race.example.com");
+    await approve(id);
+    const results = await Promise.all([requestStatus(h, id), requestStatus(h, id)]);
+    expect(results.filter((r) => r.privateKeyPem !== "").length).toBe(1);
+    expect(results.every((r) => r.certificateRequest!.status === ISSUED)).toBe(true);
+  });
+
+  it("one approval wins when approvers race; one certificate is issued", async () => {
+    const id = await pending("approvers.example.com");
+    const results = await Promise.allSettled(Array.from({ length: 5 }, () => approve(id)));
+    expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+    for (const r of results) {
+      if (r.status === "rejected") {
+        const err = await rpcError(Promise.reject(r.reason));
+        expect(err.code).toBe(Code.FAILED_PRECONDITION);
+        expect(err.reason).toBe("REQUEST_NOT_PENDING_APPROVAL");
+      }
+    }
+    expect(await countRows(h, "certificate", `certificate_request_id = '${id}'`)).toBe(1);
+  });
+
+  it("a renewal under a gated profile waits for approval, then links both certificates", async () => {
+    const id = await pending("renewed.example.com");
+    const original = await approve(id);
+    const renewal = await call(
+      h.certificates,
+      "renewCertificate",
+      renewRequest({ certificateId: original.certificateId }),
+    );
+    expect(renewal.status).toBe(PENDING_APPROVAL);
+    expect(renewal.certificate).toBeUndefined();
+    const approved = await approve(renewal.certificateRequestId);
+    expect(approved.status).toBe(ISSUED);
+    expect(approved.renewalOfCertificateId).toBe(original.certificateId);
+    const st = await requestStatus(h, renewal.certificateRequestId);
+    expect(st.privateKeyPem).toContain("-----BEGIN PRIVATE KEY-----");
+    const old = await call(h.certificates, "getCertificate", {
+      certificate: original.certificateId,
+    });
+    expect(old.certificate!.renewedByCertificateId).toBe(approved.certificateId);
+  });
+
+  it("approves a CSR request without any private key to hand out", async () => {
+    const { csrPem, keyPem } = makeCsr(tmp, "/CN=csr.example.com", ["DNS:csr.example.com"]);
+    const res = await issue(h, csrRequest("gated", csrPem));
+    expect(res.status).toBe(PENDING_APPROVAL);
+    const approved = await approve(res.certificateRequestId);
+    expect(approved.status).toBe(ISSUED);
+    const st = await requestStatus(h, res.certificateRequestId);
+    expect(st.privateKeyPem).toBe("");
+    expect(spkiOf(st.certificate!.certificatePem).equals(spkiOf(keyPem))).toBe(true);
+  });
+
+  it("a replay of the request_id follows the request through approval", async () => {
+    const req = attrRequest("gated", {
+      cn: "replay.example.com",
+      dns: ["replay.example.com"],
+      requestId: "gated-replay",
+    });
+    const first = await issue(h, req);
+    expect(first.status).toBe(PENDING_APPROVAL);
+    const again = await issue(h, req);
+    expect(again.status).toBe(PENDING_APPROVAL);
+    expect(again.certificateRequestId).toBe(first.certificateRequestId);
+    const approved = await approve(first.certificateRequestId);
+    const after = await issue(h, req);
+    expect(after.status).toBe(ISSUED);
+    expect(after.certificate!.certificateId).toBe(approved.certificateId);
+  });
+
+  it("rejection records the reason and issues nothing", async () => {
+    const id = await pending("rejected.example.com");
+    const before = await rowCounts(h);
+    const rejected = await reject(id, "not for production");
+    expect(rejected.status).toBe(REJECTED);
+    expect(rejected.certificateId).toBe("");
+    const err = decodeStatus(rejected.error);
+    expect(err.message).toContain("not for production");
+    expect(err.reason).toBe("REQUEST_REJECTED");
+
+    const st = await requestStatus(h, id);
+    expect(st.certificateRequest!.status).toBe(REJECTED);
+    expect(st.certificate).toBeUndefined();
+    expect(decodeStatus(st.certificateRequest!.error).message).toContain("not for production");
+    expect(await rowCounts(h)).toEqual(before);
+  });
+
+  it("refuses to approve or reject a request that is no longer PENDING_APPROVAL", async () => {
+    const rejectedId = await pending("twice-rejected.example.com");
+    await reject(rejectedId, "no");
+    const issuedId = await pending("twice-issued.example.com");
+    const issued = await approve(issuedId);
+    const before = await rowCounts(h);
+
+    for (const attempt of [
+      () => approve(rejectedId),
+      () => approve(issuedId),
+      () => reject(issuedId, "too late"),
+      () => reject(rejectedId, "again"),
+    ]) {
+      const err = await rpcError(attempt());
+      expect(err.code).toBe(Code.FAILED_PRECONDITION);
+      expect(err.reason).toBe("REQUEST_NOT_PENDING_APPROVAL");
+    }
+    expect(await rowCounts(h)).toEqual(before);
+    expect((await requestRow(rejectedId)).status).toBe("REJECTED");
+    expect((await requestRow(issuedId)).status).toBe("ISSUED");
+    expect((await requestRow(issuedId)).certificate_id).toBe(issued.certificateId);
+  });
+
+  it("answers NOT_FOUND for an unknown request and INVALID_ARGUMENT for a malformed id", async () => {
+    const unknown = await rpcError(approve("00000000-0000-4000-8000-000000000000"));
+    expect(unknown.code).toBe(Code.NOT_FOUND);
+    expect(unknown.reason).toBe("CERTIFICATE_REQUEST_NOT_FOUND");
+    const bad = await rpcError(approve("req-1"));
+    expect(bad.code).toBe(Code.INVALID_ARGUMENT);
+    expect(bad.reason).toBe("CERTIFICATE_REQUEST_ID_INVALID");
+  });
+
+  it("approval under a CA disabled meanwhile ends FAILED with CA_DISABLED", async () => {
+    const ca = await createRoot(h, "soon-off");
+    await createProfileRows(h, { caId: ca.id, slug: "gated-off", requireApproval: true });
+    const id = await pending("off.example.com", "gated-off");
+    await call(
+      h.authorities,
+      "updateCertificateAuthority",
+      UpdateCertificateAuthorityRequest.fromPartial({
+        certificateAuthority: {
+          id: ca.id,
+          status: CertificateAuthorityStatus.CERTIFICATE_AUTHORITY_STATUS_DISABLED,
+        },
+        updateMask: ["status"],
+      }),
+    );
+    const res = await approve(id);
+    expect(res.status).toBe(FAILED);
+    expect(decodeStatus(res.error).reason).toBe("CA_DISABLED");
+    expect(await countRows(h, "certificate", `certificate_request_id = '${id}'`)).toBe(0);
+  });
+
+  it("checks the request again against the policy as it is at approval", async () => {
+    const { policyId } = await createProfileRows(h, {
+      caId: root.id,
+      slug: "gated-strict",
+      requireApproval: true,
+    });
+    const id = await pending("shop.example.com", "gated-strict");
+
+    // The policy changes while the request waits: shop.example.com is now denied. (As
+    // UpdateCertificatePolicy does, the version is bumped: compiled policies are cached by it.)
+    const spec = tlsServerSpec();
+    spec.sans.dns!.denied.push("shop.example.com");
+    await h.db.query(
+      "update certificate_policy set spec = $2, version = version + 1, updated_at = now() where id = $1",
+      [policyId, JSON.stringify(compilePolicy(spec).spec)],
+    );
+
+    const before = await rowCounts(h);
+    const res = await approve(id);
+    expect(res.status).toBe(FAILED);
+    expect(res.certificateId).toBe("");
+    const err = decodeStatus(res.error);
+    expect(err.code).toBe(Code.INVALID_ARGUMENT);
+    expect(err.reason).toBe("POLICY_VIOLATION");
+    expect(err.violations.map((v) => `${v.field} ${v.reason}`)).toEqual([
+      "attributes.subject_alternative_names.dns_names[0] SAN_DENIED",
+    ]);
+    expect(await rowCounts(h)).toEqual(before);
+    expect(await countRows(h, "certificate", `certificate_request_id = '${id}'`)).toBe(0);
+
+    const st = await requestStatus(h, id);
+    expect(st.certificateRequest!.status).toBe(FAILED);
+    expect(st.certificate).toBeUndefined();
+    expect(st.privateKeyPem).toBe("");
+    expect(decodeStatus(st.certificateRequest!.error).reason).toBe("POLICY_VIOLATION");
+  });
+});

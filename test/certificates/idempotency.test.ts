@@ -1,0 +1,181 @@
+/**
+ * request_id idempotency: a repeated request_id returns what the first call decided (the same
+ * certificate, or the same error), never signs a second certificate, even when 16 calls race;
+ * the same request_id with a different request is ALREADY_EXISTS.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { CertificateAuthority } from "../../gen/ts/certmint/v1/certificate_authority_service";
+import {
+  attrRequest,
+  Code,
+  countRows,
+  createProfileRows,
+  createRoot,
+  csrRequest,
+  DAY,
+  ISSUED,
+  issue,
+  KeyAlgorithm,
+  makeCsr,
+  rowCounts,
+  rpcError,
+  startTestCertmint,
+  TempDir,
+  type TestCertmint,
+  violationKeys,
+} from "./helpers";
+
+describe("IssueCertificate idempotency", () => {
+  let h: TestCertmint;
+  let root: CertificateAuthority;
+  const tmp = new TempDir();
+
+  beforeAll(async () => {
+    h = await startTestCertmint();
+    root = await createRoot(h, "root");
+    await createProfileRows(h, { caId: root.id, slug: "web" });
+    await createProfileRows(h, { caId: root.id, slug: "other" });
+  });
+  afterAll(async () => {
+    await h?.stop();
+    tmp.remove();
+  });
+
+  const rowsFor = (requestId: string) =>
+    countRows(h, "certificate_request", `request_id = '${requestId}'`);
+  const certsFor = (requestId: string) =>
+    countRows(
+      h,
+      "certificate",
+      `certificate_request_id in (select id from certificate_request where request_id = '${requestId}')`,
+    );
+
+  it("returns the same certificate for the same request_id, signed once", async () => {
+    const req = attrRequest("web", {
+      cn: "idem.example.com",
+      dns: ["idem.example.com"],
+      requestId: "idem-1",
+    });
+    const first = await issue(h, req);
+    const second = await issue(h, req);
+    expect(first.status).toBe(ISSUED);
+    expect(second.status).toBe(ISSUED);
+    expect(second.certificateRequestId).toBe(first.certificateRequestId);
+    expect(second.certificate!.certificateId).toBe(first.certificate!.certificateId);
+    expect(second.certificate!.serialNumber).toBe(first.certificate!.serialNumber);
+    expect(second.certificate!.certificatePem).toBe(first.certificate!.certificatePem);
+    expect(await rowsFor("idem-1")).toBe(1);
+    expect(await certsFor("idem-1")).toBe(1);
+  });
+
+  it("does the same for a CSR request", async () => {
+    const { csrPem } = makeCsr(tmp, "/CN=idemcsr.example.com", ["DNS:idemcsr.example.com"]);
+    const req = csrRequest("web", csrPem, { requestId: "idem-csr" });
+    const first = await issue(h, req);
+    const second = await issue(h, req);
+    expect(second.certificate!.certificateId).toBe(first.certificate!.certificateId);
+    expect(await certsFor("idem-csr")).toBe(1);
+  });
+
+  it("refuses the same request_id with a different request (ALREADY_EXISTS) and changes nothing", async () => {
+    const req = attrRequest("web", {
+      cn: "reuse.example.com",
+      dns: ["reuse.example.com"],
+      requestId: "idem-reuse",
+    });
+    const first = await issue(h, req);
+    const before = await rowCounts(h);
+    const variants = [
+      attrRequest("web", {
+        cn: "reuse.example.com",
+        dns: ["other.example.com"],
+        requestId: "idem-reuse",
+      }),
+      attrRequest("web", {
+        cn: "reuse.example.com",
+        dns: ["reuse.example.com"],
+        requestId: "idem-reuse",
+        ttlSeconds: 3 * DAY,
+      }),
+      attrRequest("web", {
+        cn: "reuse.example.com",
+        dns: ["reuse.example.com"],
+        requestId: "idem-reuse",
+        keyAlgorithm: KeyAlgorithm.KEY_ALGORITHM_ED25519,
+      }),
+      attrRequest("other", {
+        cn: "reuse.example.com",
+        dns: ["reuse.example.com"],
+        requestId: "idem-reuse",
+      }),
+    ];
+    for (const v of variants) {
+      const err = await rpcError(issue(h, v));
+      expect(err.code).toBe(Code.ALREADY_EXISTS);
+      expect(err.reason).toBe("REQUEST_ID_REUSED");
+      expect(err.metadata.certificate_request_id).toBe(first.certificateRequestId);
+    }
+    expect(await rowCounts(h)).toEqual(before);
+  });
+
+  it("issues exactly one certificate when 16 calls with one request_id race", async () => {
+    const req = attrRequest("web", {
+      cn: "race.example.com",
+      dns: ["race.example.com"],
+      requestId: "idem-race",
+    });
+    const results = await Promise.all(Array.from({ length: 16 }, () => issue(h, req)));
+    const ids = new Set(results.map((r) => r.certificate?.certificateId));
+    const serials = new Set(results.map((r) => r.certificate?.serialNumber));
+    const requests = new Set(results.map((r) => r.certificateRequestId));
+    expect(results.every((r) => r.status === ISSUED)).toBe(true);
+    expect(ids.size).toBe(1);
+    expect([...ids][0]).toBeTruthy();
+    expect(serials.size).toBe(1);
+    expect(requests.size).toBe(1);
+    expect(await rowsFor("idem-race")).toBe(1);
+    expect(await certsFor("idem-race")).toBe(1);
+    expect(await countRows(h, "certificate", "common_name = 'race.example.com'")).toBe(1);
+    // The first caller got the generated key; the replays did not (RETURN_ONCE).
+    expect(results.filter((r) => r.privateKeyPem !== "").length).toBe(1);
+  });
+
+  it("replays a FAILED request as the same error, recording nothing new", async () => {
+    const req = attrRequest("web", {
+      cn: "fail.example.com",
+      dns: ["x.evil.example.com"],
+      requestId: "idem-fail",
+      ttlSeconds: 365 * DAY,
+    });
+    const first = await rpcError(issue(h, req));
+    expect(first.code).toBe(Code.INVALID_ARGUMENT);
+    expect(first.reason).toBe("POLICY_VIOLATION");
+    const before = await rowCounts(h);
+    const again = await rpcError(issue(h, req));
+    expect(again.code).toBe(first.code);
+    expect(again.reason).toBe(first.reason);
+    expect(again.message).toBe(first.message);
+    expect(violationKeys(again.violations)).toEqual(violationKeys(first.violations));
+    expect(violationKeys(again.violations)).toEqual(
+      [
+        "attributes.subject_alternative_names.dns_names[0] SAN_DENIED",
+        "ttl TTL_EXCEEDS_MAX",
+      ].sort(),
+    );
+    expect(await rowCounts(h)).toEqual(before);
+    expect(await rowsFor("idem-fail")).toBe(1);
+  });
+
+  // Regression: a replayed refusal once lost certificate_request_id in its ErrorInfo.
+  it("names the recorded request in the replayed error's ErrorInfo", async () => {
+    const req = attrRequest("web", {
+      cn: "fail2.example.com",
+      dns: ["y.evil.example.com"],
+      requestId: "idem-fail-2",
+    });
+    const first = await rpcError(issue(h, req));
+    const again = await rpcError(issue(h, req));
+    expect(first.metadata.certificate_request_id).toBeTruthy();
+    expect(again.metadata.certificate_request_id).toBe(first.metadata.certificate_request_id);
+  });
+});

@@ -1,0 +1,191 @@
+/**
+ * RevokeCertificate and the CRL: a revoked certificate's serial and reason appear in its CA's
+ * next CRL (read and verified by openssl); revoking again changes nothing; REMOVE_FROM_CRL is
+ * refused; a DISABLED CA issues nothing.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  type CertificateAuthority,
+  CertificateAuthorityStatus,
+  UpdateCertificateAuthorityRequest,
+} from "../../gen/ts/certmint/v1/certificate_authority_service";
+import {
+  attrRequest,
+  CertificateStatus,
+  Code,
+  call,
+  createProfileRows,
+  createRoot,
+  decodeStatus,
+  FAILED,
+  getCert,
+  issue,
+  openssl,
+  opensslOk,
+  RevocationReason,
+  requestStatus,
+  rowCounts,
+  rpcError,
+  startTestCertmint,
+  TempDir,
+  type TestCertmint,
+} from "./helpers";
+
+describe("revocation and the CRL", () => {
+  let h: TestCertmint;
+  let root: CertificateAuthority;
+  const tmp = new TempDir();
+
+  beforeAll(async () => {
+    h = await startTestCertmint();
+    root = await createRoot(h, "root");
+    await createProfileRows(h, { caId: root.id, slug: "web" });
+  });
+  afterAll(async () => {
+    await h?.stop();
+    tmp.remove();
+  });
+
+  const revoke = (certificate: string, reason: RevocationReason) =>
+    call(h.certificates, "revokeCertificate", { certificate, reason }).then((r) => r.certificate!);
+  const newCert = async (name: string) =>
+    (await issue(h, attrRequest("web", { cn: name, dns: [name] }))).certificate!;
+  const crlText = async () => {
+    const crl = await call(h.authorities, "getCertificateRevocationList", {
+      certificateAuthority: root.id,
+    });
+    const file = tmp.file("crl.pem", crl.crlPem);
+    const verified = openssl([
+      "crl",
+      "-in",
+      file,
+      "-CAfile",
+      tmp.file("ca.pem", root.certificatePem),
+      "-verify",
+      "-noout",
+    ]);
+    return {
+      text: opensslOk(["crl", "-in", file, "-noout", "-text"]),
+      verifyOutput: verified.stdout + verified.stderr,
+    };
+  };
+
+  it("revokes with KEY_COMPROMISE; the next CRL lists the serial and reason and verifies", async () => {
+    const cert = await newCert("revoked.example.com");
+    const bystander = await newCert("fine.example.com");
+    const revoked = await revoke(
+      cert.certificateId,
+      RevocationReason.REVOCATION_REASON_KEY_COMPROMISE,
+    );
+    expect(revoked.id).toBe(cert.certificateId);
+    expect(revoked.status).toBe(CertificateStatus.CERTIFICATE_STATUS_REVOKED);
+    expect(revoked.revocationReason).toBe(RevocationReason.REVOCATION_REASON_KEY_COMPROMISE);
+    expect(revoked.revokeTime).toBeInstanceOf(Date);
+    expect(Math.abs(revoked.revokeTime!.getTime() - Date.now())).toBeLessThan(10_000);
+    const got = await getCert(h, cert.certificateId);
+    expect(got.status).toBe(CertificateStatus.CERTIFICATE_STATUS_REVOKED);
+    expect(got.revokeTime!.getTime()).toBe(revoked.revokeTime!.getTime());
+
+    const { text, verifyOutput } = await crlText();
+    expect(verifyOutput).toMatch(/verify OK/);
+    const upper = cert.serialNumber.toUpperCase();
+    expect(text).toContain(`Serial Number: ${upper}`);
+    const entry = text.slice(text.indexOf(`Serial Number: ${upper}`)).split("Serial Number:")[1]!;
+    expect(entry).toMatch(/Key Compromise/);
+    expect(text).not.toContain(bystander.serialNumber.toUpperCase());
+  });
+
+  it("revoking a revoked certificate changes nothing", async () => {
+    const cert = await newCert("twice.example.com");
+    const first = await revoke(
+      cert.certificateId,
+      RevocationReason.REVOCATION_REASON_KEY_COMPROMISE,
+    );
+    await new Promise((r) => setTimeout(r, 20));
+    const second = await revoke(cert.serialNumber, RevocationReason.REVOCATION_REASON_SUPERSEDED);
+    expect(second.status).toBe(CertificateStatus.CERTIFICATE_STATUS_REVOKED);
+    expect(second.revokeTime!.getTime()).toBe(first.revokeTime!.getTime());
+    expect(second.revocationReason).toBe(RevocationReason.REVOCATION_REASON_KEY_COMPROMISE);
+    const [row] = await h.db.query(
+      "select revoked_at, revocation_reason from certificate where id = $1",
+      [cert.certificateId],
+    );
+    expect((row!.revoked_at as Date).getTime()).toBe(first.revokeTime!.getTime());
+    expect(row!.revocation_reason).toBe("KEY_COMPROMISE");
+  });
+
+  it("revokes by serial number written with colons in upper case", async () => {
+    const cert = await newCert("colons.example.com");
+    const colons = cert.serialNumber.toUpperCase().match(/../g)!.join(":");
+    const revoked = await revoke(colons, RevocationReason.REVOCATION_REASON_CESSATION_OF_OPERATION);
+    expect(revoked.id).toBe(cert.certificateId);
+    expect(revoked.revocationReason).toBe(
+      RevocationReason.REVOCATION_REASON_CESSATION_OF_OPERATION,
+    );
+    expect((await crlText()).text).toMatch(/Cessation Of Operation/);
+  });
+
+  it("refuses REMOVE_FROM_CRL and leaves the certificate ACTIVE", async () => {
+    const cert = await newCert("remove.example.com");
+    const err = await rpcError(
+      revoke(cert.certificateId, RevocationReason.REVOCATION_REASON_REMOVE_FROM_CRL),
+    );
+    expect(err.code).toBe(Code.INVALID_ARGUMENT);
+    expect(err.reason).toBe("REVOCATION_REASON_INVALID");
+    expect(err.violations.map((v) => v.field)).toEqual(["reason"]);
+    const got = await getCert(h, cert.certificateId);
+    expect(got.status).toBe(CertificateStatus.CERTIFICATE_STATUS_ACTIVE);
+    expect(got.revokeTime).toBeUndefined();
+    const [row] = await h.db.query("select revoked_at from certificate where id = $1", [
+      cert.certificateId,
+    ]);
+    expect(row!.revoked_at).toBeNull();
+  });
+
+  it("answers NOT_FOUND for an unknown certificate and INVALID_ARGUMENT for garbage", async () => {
+    const unknown = await rpcError(
+      revoke("00000000-0000-4000-8000-000000000000", RevocationReason.REVOCATION_REASON_SUPERSEDED),
+    );
+    expect(unknown.code).toBe(Code.NOT_FOUND);
+    expect(unknown.reason).toBe("CERTIFICATE_NOT_FOUND");
+    const garbage = await rpcError(
+      revoke("not a certificate", RevocationReason.REVOCATION_REASON_SUPERSEDED),
+    );
+    expect(garbage.code).toBe(Code.INVALID_ARGUMENT);
+  });
+
+  it("a DISABLED CA issues nothing (CA_DISABLED) and records the refusal", async () => {
+    const off = await createRoot(h, "off");
+    await createProfileRows(h, { caId: off.id, slug: "off-web" });
+    await call(
+      h.authorities,
+      "updateCertificateAuthority",
+      UpdateCertificateAuthorityRequest.fromPartial({
+        certificateAuthority: {
+          id: off.id,
+          status: CertificateAuthorityStatus.CERTIFICATE_AUTHORITY_STATUS_DISABLED,
+        },
+        updateMask: ["status"],
+      }),
+    );
+    const before = await rowCounts(h);
+    const err = await rpcError(
+      issue(h, attrRequest("off-web", { cn: "off.example.com", dns: ["off.example.com"] })),
+    );
+    expect(err.code).toBe(Code.FAILED_PRECONDITION);
+    expect(err.reason).toBe("CA_DISABLED");
+    expect(err.preconditions.map((p) => p.type)).toEqual(["CA_STATUS"]);
+    const after = await rowCounts(h);
+    expect(after.certificates).toBe(before.certificates);
+    expect(after.requests).toBe(before.requests + 1);
+    const st = await requestStatus(h, err.metadata.certificate_request_id!);
+    expect(st.certificateRequest!.status).toBe(FAILED);
+    expect(decodeStatus(st.certificateRequest!.error).reason).toBe("CA_DISABLED");
+
+    // The disabled CA still publishes its CRL.
+    const crl = await call(h.authorities, "getCertificateRevocationList", {
+      certificateAuthority: off.id,
+    });
+    expect(crl.crlPem).toContain("BEGIN X509 CRL");
+  });
+});

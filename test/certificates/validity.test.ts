@@ -1,0 +1,108 @@
+/**
+ * A certificate never outlives its issuer (RFC 5280 4.1.2.5, 6.1.3): with validityOverflow
+ * FAIL a TTL beyond the CA's notAfter is FAILED_PRECONDITION VALIDITY_EXCEEDS_ISSUER; with
+ * TRUNCATE the certificate ends exactly when the CA does.
+ */
+import { X509Certificate } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  type CertificateAuthority,
+  CreateRootCertificateAuthorityRequest,
+} from "../../gen/ts/certmint/v1/certificate_authority_service";
+import {
+  attrRequest,
+  Code,
+  call,
+  createProfileRows,
+  DAY,
+  FAILED,
+  ISSUED,
+  issue,
+  requestStatus,
+  rowCounts,
+  rpcError,
+  seconds,
+  startTestCertmint,
+  TempDir,
+  type TestCertmint,
+  verifyLeaf,
+} from "./helpers";
+
+describe("validity against the issuing CA", () => {
+  let h: TestCertmint;
+  let shortRoot: CertificateAuthority;
+  const tmp = new TempDir();
+
+  beforeAll(async () => {
+    h = await startTestCertmint();
+    const res = await call(
+      h.authorities,
+      "createRootCertificateAuthority",
+      CreateRootCertificateAuthorityRequest.fromPartial({
+        slug: "short",
+        subject: { commonName: "Short-lived Root" },
+        ttl: seconds(2 * DAY),
+      }),
+    );
+    shortRoot = res.certificateAuthority!;
+    // The TLS server preset allows 90 days: the CA's 2 days are the tighter bound.
+    await createProfileRows(h, { caId: shortRoot.id, slug: "fail", validityOverflow: "FAIL" });
+    await createProfileRows(h, {
+      caId: shortRoot.id,
+      slug: "truncate",
+      validityOverflow: "TRUNCATE",
+    });
+  });
+  afterAll(async () => {
+    await h?.stop();
+    tmp.remove();
+  });
+
+  it("FAIL: a TTL beyond the CA's notAfter is refused and nothing is issued", async () => {
+    const before = await rowCounts(h);
+    const err = await rpcError(
+      issue(
+        h,
+        attrRequest("fail", {
+          cn: "long.example.com",
+          dns: ["long.example.com"],
+          ttlSeconds: 10 * DAY,
+        }),
+      ),
+    );
+    expect(err.code).toBe(Code.FAILED_PRECONDITION);
+    expect(err.reason).toBe("VALIDITY_EXCEEDS_ISSUER");
+    const after = await rowCounts(h);
+    expect(after.certificates).toBe(before.certificates);
+    expect(after.requests).toBe(before.requests + 1);
+    const st = await requestStatus(h, err.metadata.certificate_request_id!);
+    expect(st.certificateRequest!.status).toBe(FAILED);
+  });
+
+  it("FAIL: a TTL inside the CA's validity is issued as asked", async () => {
+    const res = await issue(
+      h,
+      attrRequest("fail", { cn: "short.example.com", dns: ["short.example.com"], ttlSeconds: DAY }),
+    );
+    expect(res.status).toBe(ISSUED);
+    const x = new X509Certificate(res.certificate!.certificatePem);
+    expect(Math.abs(new Date(x.validTo).getTime() - Date.now() - DAY * 1000)).toBeLessThan(5000);
+  });
+
+  it("TRUNCATE: the certificate ends exactly when the CA does", async () => {
+    const res = await issue(
+      h,
+      attrRequest("truncate", {
+        cn: "trunc.example.com",
+        dns: ["trunc.example.com"],
+        ttlSeconds: 10 * DAY,
+      }),
+    );
+    expect(res.status).toBe(ISSUED);
+    const leaf = new X509Certificate(res.certificate!.certificatePem);
+    const ca = new X509Certificate(shortRoot.certificatePem);
+    expect(new Date(leaf.validTo).getTime()).toBe(new Date(ca.validTo).getTime());
+    expect(res.certificate!.notAfter!.getTime()).toBe(shortRoot.notAfter!.getTime());
+    expect(verifyLeaf(tmp, shortRoot.certificatePem, res.certificate!.certificatePem).code).toBe(0);
+  });
+});
