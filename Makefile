@@ -93,7 +93,7 @@ gen: deps tools
 	rm -rf $(addprefix gen/,$(GEN_DIRS))
 	$(BUF) generate
 	$(BUF) generate --template buf.gen.rpc.yaml
-	$(BUF) build -o gen/descriptor/certmint.binpb
+	mkdir -p gen/descriptor && $(BUF) build -o gen/descriptor/certmint.binpb
 
 gen-check: deps tools
 	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \

@@ -57,7 +57,8 @@ function requestIdOf(value: string): string | undefined {
 
 const outcomeToProto = (o: IssueOutcome) => ({
   certificateRequestId: o.certificateRequestId,
-  status: requestStatusCodec.toProto(o.status),
+  // validate_only stores nothing, so there is no request and no status to report.
+  status: o.validated ? 0 : requestStatusCodec.toProto(o.status),
   certificate: o.certificate ? issuedToProto(o.certificate) : undefined,
   privateKeyPem: o.privateKeyPem ?? "",
 });

@@ -158,6 +158,7 @@ describe("policy refusals", () => {
       expect(res.certificate).toBeUndefined();
       expect(res.privateKeyPem).toBe("");
       expect(res.certificateRequestId).toBe("");
+      expect(res.status).toBe(0); // UNSPECIFIED: nothing was stored
       expect(await rowCounts(h)).toEqual(before);
 
       // The request_id was not used up: the real call with it issues.

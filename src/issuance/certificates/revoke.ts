@@ -38,7 +38,8 @@ export async function revoke(deps: IssuanceDeps, input: RevokeInput): Promise<Ce
 /** Serial numbers are written as hex, with or without colons, any case. */
 export function normalizeSerial(s: string): string | undefined {
   const hex = s.trim().replace(/:/g, "").toLowerCase();
-  return /^[0-9a-f]{2,40}$/.test(hex) ? hex : undefined;
+  // Whole octets only: certmint writes serials as even-length hex (17 bytes).
+  return /^(?:[0-9a-f]{2}){1,20}$/.test(hex) ? hex : undefined;
 }
 
 /** A certificate by id (UUID) or serial number (unique enough: 128 random bits per serial). */

@@ -527,12 +527,14 @@ type IssueCertificateResponse struct {
 	// The certificate request this call created (or, for a repeated request_id, found). Empty
 	// for validate_only.
 	CertificateRequestId string `protobuf:"bytes,1,opt,name=certificate_request_id,json=certificateRequestId,proto3" json:"certificate_request_id,omitempty"`
-	// ISSUED, or PENDING_APPROVAL when the profile needs approval.
+	// ISSUED, or PENDING_APPROVAL when the profile needs approval; UNSPECIFIED for validate_only
+	// (every check passed, nothing was stored).
 	Status CertificateRequestStatus `protobuf:"varint,2,opt,name=status,proto3,enum=certmint.v1.CertificateRequestStatus" json:"status,omitempty"`
 	// The certificate, when ISSUED.
 	Certificate *IssuedCertificate `protobuf:"bytes,3,opt,name=certificate,proto3" json:"certificate,omitempty"`
 	// The private key (PKCS #8 PEM) when certmint generated it; returned once and, unless the
-	// profile keeps keys, not stored.
+	// profile keeps keys, not stored. A replay of the same request_id returns the same
+	// certificate, and the key again only when the profile keeps keys (STORE_ENCRYPTED).
 	PrivateKeyPem string `protobuf:"bytes,4,opt,name=private_key_pem,json=privateKeyPem,proto3" json:"private_key_pem,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

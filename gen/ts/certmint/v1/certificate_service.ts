@@ -289,7 +289,10 @@ export interface IssueCertificateResponse {
    * for validate_only.
    */
   certificateRequestId: string;
-  /** ISSUED, or PENDING_APPROVAL when the profile needs approval. */
+  /**
+   * ISSUED, or PENDING_APPROVAL when the profile needs approval; UNSPECIFIED for validate_only
+   * (every check passed, nothing was stored).
+   */
   status: CertificateRequestStatus;
   /** The certificate, when ISSUED. */
   certificate?:
@@ -297,7 +300,8 @@ export interface IssueCertificateResponse {
     | undefined;
   /**
    * The private key (PKCS #8 PEM) when certmint generated it; returned once and, unless the
-   * profile keeps keys, not stored.
+   * profile keeps keys, not stored. A replay of the same request_id returns the same
+   * certificate, and the key again only when the profile keeps keys (STORE_ENCRYPTED).
    */
   privateKeyPem: string;
 }

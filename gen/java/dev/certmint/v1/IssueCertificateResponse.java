@@ -103,7 +103,8 @@ private static final long serialVersionUID = 0L;
   private int status_ = 0;
   /**
    * <pre>
-   * ISSUED, or PENDING_APPROVAL when the profile needs approval.
+   * ISSUED, or PENDING_APPROVAL when the profile needs approval; UNSPECIFIED for validate_only
+   * (every check passed, nothing was stored).
    * </pre>
    *
    * <code>.certmint.v1.CertificateRequestStatus status = 2 [json_name = "status"];</code>
@@ -114,7 +115,8 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * ISSUED, or PENDING_APPROVAL when the profile needs approval.
+   * ISSUED, or PENDING_APPROVAL when the profile needs approval; UNSPECIFIED for validate_only
+   * (every check passed, nothing was stored).
    * </pre>
    *
    * <code>.certmint.v1.CertificateRequestStatus status = 2 [json_name = "status"];</code>
@@ -169,7 +171,8 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The private key (PKCS #8 PEM) when certmint generated it; returned once and, unless the
-   * profile keeps keys, not stored.
+   * profile keeps keys, not stored. A replay of the same request_id returns the same
+   * certificate, and the key again only when the profile keeps keys (STORE_ENCRYPTED).
    * </pre>
    *
    * <code>string private_key_pem = 4 [json_name = "privateKeyPem"];</code>
@@ -191,7 +194,8 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The private key (PKCS #8 PEM) when certmint generated it; returned once and, unless the
-   * profile keeps keys, not stored.
+   * profile keeps keys, not stored. A replay of the same request_id returns the same
+   * certificate, and the key again only when the profile keeps keys (STORE_ENCRYPTED).
    * </pre>
    *
    * <code>string private_key_pem = 4 [json_name = "privateKeyPem"];</code>
@@ -722,7 +726,8 @@ private static final long serialVersionUID = 0L;
     private int status_ = 0;
     /**
      * <pre>
-     * ISSUED, or PENDING_APPROVAL when the profile needs approval.
+     * ISSUED, or PENDING_APPROVAL when the profile needs approval; UNSPECIFIED for validate_only
+     * (every check passed, nothing was stored).
      * </pre>
      *
      * <code>.certmint.v1.CertificateRequestStatus status = 2 [json_name = "status"];</code>
@@ -733,7 +738,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * ISSUED, or PENDING_APPROVAL when the profile needs approval.
+     * ISSUED, or PENDING_APPROVAL when the profile needs approval; UNSPECIFIED for validate_only
+     * (every check passed, nothing was stored).
      * </pre>
      *
      * <code>.certmint.v1.CertificateRequestStatus status = 2 [json_name = "status"];</code>
@@ -748,7 +754,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * ISSUED, or PENDING_APPROVAL when the profile needs approval.
+     * ISSUED, or PENDING_APPROVAL when the profile needs approval; UNSPECIFIED for validate_only
+     * (every check passed, nothing was stored).
      * </pre>
      *
      * <code>.certmint.v1.CertificateRequestStatus status = 2 [json_name = "status"];</code>
@@ -761,7 +768,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * ISSUED, or PENDING_APPROVAL when the profile needs approval.
+     * ISSUED, or PENDING_APPROVAL when the profile needs approval; UNSPECIFIED for validate_only
+     * (every check passed, nothing was stored).
      * </pre>
      *
      * <code>.certmint.v1.CertificateRequestStatus status = 2 [json_name = "status"];</code>
@@ -779,7 +787,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * ISSUED, or PENDING_APPROVAL when the profile needs approval.
+     * ISSUED, or PENDING_APPROVAL when the profile needs approval; UNSPECIFIED for validate_only
+     * (every check passed, nothing was stored).
      * </pre>
      *
      * <code>.certmint.v1.CertificateRequestStatus status = 2 [json_name = "status"];</code>
@@ -951,7 +960,8 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The private key (PKCS #8 PEM) when certmint generated it; returned once and, unless the
-     * profile keeps keys, not stored.
+     * profile keeps keys, not stored. A replay of the same request_id returns the same
+     * certificate, and the key again only when the profile keeps keys (STORE_ENCRYPTED).
      * </pre>
      *
      * <code>string private_key_pem = 4 [json_name = "privateKeyPem"];</code>
@@ -972,7 +982,8 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The private key (PKCS #8 PEM) when certmint generated it; returned once and, unless the
-     * profile keeps keys, not stored.
+     * profile keeps keys, not stored. A replay of the same request_id returns the same
+     * certificate, and the key again only when the profile keeps keys (STORE_ENCRYPTED).
      * </pre>
      *
      * <code>string private_key_pem = 4 [json_name = "privateKeyPem"];</code>
@@ -994,7 +1005,8 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The private key (PKCS #8 PEM) when certmint generated it; returned once and, unless the
-     * profile keeps keys, not stored.
+     * profile keeps keys, not stored. A replay of the same request_id returns the same
+     * certificate, and the key again only when the profile keeps keys (STORE_ENCRYPTED).
      * </pre>
      *
      * <code>string private_key_pem = 4 [json_name = "privateKeyPem"];</code>
@@ -1012,7 +1024,8 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The private key (PKCS #8 PEM) when certmint generated it; returned once and, unless the
-     * profile keeps keys, not stored.
+     * profile keeps keys, not stored. A replay of the same request_id returns the same
+     * certificate, and the key again only when the profile keeps keys (STORE_ENCRYPTED).
      * </pre>
      *
      * <code>string private_key_pem = 4 [json_name = "privateKeyPem"];</code>
@@ -1027,7 +1040,8 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The private key (PKCS #8 PEM) when certmint generated it; returned once and, unless the
-     * profile keeps keys, not stored.
+     * profile keeps keys, not stored. A replay of the same request_id returns the same
+     * certificate, and the key again only when the profile keeps keys (STORE_ENCRYPTED).
      * </pre>
      *
      * <code>string private_key_pem = 4 [json_name = "privateKeyPem"];</code>

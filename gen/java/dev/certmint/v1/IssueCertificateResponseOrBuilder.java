@@ -31,7 +31,8 @@ public interface IssueCertificateResponseOrBuilder extends
 
   /**
    * <pre>
-   * ISSUED, or PENDING_APPROVAL when the profile needs approval.
+   * ISSUED, or PENDING_APPROVAL when the profile needs approval; UNSPECIFIED for validate_only
+   * (every check passed, nothing was stored).
    * </pre>
    *
    * <code>.certmint.v1.CertificateRequestStatus status = 2 [json_name = "status"];</code>
@@ -40,7 +41,8 @@ public interface IssueCertificateResponseOrBuilder extends
   int getStatusValue();
   /**
    * <pre>
-   * ISSUED, or PENDING_APPROVAL when the profile needs approval.
+   * ISSUED, or PENDING_APPROVAL when the profile needs approval; UNSPECIFIED for validate_only
+   * (every check passed, nothing was stored).
    * </pre>
    *
    * <code>.certmint.v1.CertificateRequestStatus status = 2 [json_name = "status"];</code>
@@ -78,7 +80,8 @@ public interface IssueCertificateResponseOrBuilder extends
   /**
    * <pre>
    * The private key (PKCS #8 PEM) when certmint generated it; returned once and, unless the
-   * profile keeps keys, not stored.
+   * profile keeps keys, not stored. A replay of the same request_id returns the same
+   * certificate, and the key again only when the profile keeps keys (STORE_ENCRYPTED).
    * </pre>
    *
    * <code>string private_key_pem = 4 [json_name = "privateKeyPem"];</code>
@@ -88,7 +91,8 @@ public interface IssueCertificateResponseOrBuilder extends
   /**
    * <pre>
    * The private key (PKCS #8 PEM) when certmint generated it; returned once and, unless the
-   * profile keeps keys, not stored.
+   * profile keeps keys, not stored. A replay of the same request_id returns the same
+   * certificate, and the key again only when the profile keeps keys (STORE_ENCRYPTED).
    * </pre>
    *
    * <code>string private_key_pem = 4 [json_name = "privateKeyPem"];</code>
