@@ -3,8 +3,8 @@ import { failedPrecondition } from "../../errors";
 import { CertificatePolicyEntity, CertificateProfileEntity } from "../../store/entities";
 import { checkEtag } from "../common/etag";
 import { findByRef } from "../common/refs";
+import { concurrentUpdate, lockRow } from "../common/row-lock";
 import { forgetCompiledPolicy } from "./compiled-cache";
-import { concurrentUpdate, lockRow } from "./row-lock";
 import type { DeletePolicyInput, PolicyDeps } from "./types";
 
 /**

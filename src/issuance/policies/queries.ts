@@ -1,6 +1,6 @@
 import { CertificatePolicyEntity, type CertificatePolicyRow } from "../../store/entities";
+import { oldestFirstPage, type Page, type PageRequest } from "../common/list-page";
 import { findByRef } from "../common/refs";
-import { oldestFirstPage, type Page, type PageRequest } from "./list-page";
 import type { PolicyDeps } from "./types";
 
 export async function getPolicy(deps: PolicyDeps, ref: string): Promise<CertificatePolicyRow> {

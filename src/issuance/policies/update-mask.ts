@@ -1,6 +1,6 @@
 import { SUBJECT_ATTRIBUTES } from "../../model/pki";
+import { resolveUpdateMask } from "../common/field-mask";
 import { SAN_TYPES } from "../policy";
-import { resolveUpdateMask } from "./field-mask";
 import { type SpecDraft, unsetRules } from "./rules";
 import type { PolicyRulesDraft } from "./types";
 

@@ -1,10 +1,10 @@
 import { CertificatePolicyEntity, type CertificatePolicyRow } from "../../store/entities";
 import { checkEtag } from "../common/etag";
 import { findByRef } from "../common/refs";
+import { concurrentUpdate, lockRow } from "../common/row-lock";
 import { forgetCompiledPolicy } from "./compiled-cache";
 import { compileForRequest } from "./field-paths";
 import { assertProfilesStillFit } from "./profile-impact";
-import { concurrentUpdate, lockRow } from "./row-lock";
 import type { SpecDraft } from "./rules";
 import type { PolicyDeps, UpdatePolicyInput } from "./types";
 import { type PolicyUnderUpdate, policyChanges } from "./update-mask";

@@ -1,7 +1,7 @@
 import { CertificateProfileEntity } from "../../store/entities";
 import { checkEtag } from "../common/etag";
 import { findByRef } from "../common/refs";
-import { concurrentUpdate, lockRow } from "../policies/row-lock";
+import { concurrentUpdate, lockRow } from "../common/row-lock";
 import type { DeleteProfileInput, ProfileDeps } from "./inputs";
 
 /**

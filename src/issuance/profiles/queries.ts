@@ -1,6 +1,6 @@
 import { CertificateProfileEntity, type CertificateProfileRow } from "../../store/entities";
+import { oldestFirstPage, type Page, type PageRequest } from "../common/list-page";
 import { findByRef } from "../common/refs";
-import { oldestFirstPage, type Page, type PageRequest } from "../policies/list-page";
 import type { ProfileDeps } from "./inputs";
 
 export async function getProfile(deps: ProfileDeps, ref: string): Promise<CertificateProfileRow> {

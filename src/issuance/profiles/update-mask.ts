@@ -1,4 +1,4 @@
-import { resolveUpdateMask } from "../policies/field-mask";
+import { resolveUpdateMask } from "../common/field-mask";
 import type { ProfileDraft } from "./inputs";
 import type { ProfileDefaults, RenewalSettings } from "./types";
 

@@ -1,7 +1,7 @@
 import { CertificateProfileEntity, type CertificateProfileRow } from "../../store/entities";
 import { checkEtag } from "../common/etag";
 import { findByRef } from "../common/refs";
-import { concurrentUpdate, lockRow } from "../policies/row-lock";
+import { concurrentUpdate, lockRow } from "../common/row-lock";
 import type { ProfileDeps, ProfileDraft, UpdateProfileInput } from "./inputs";
 import { storedDefaults, storedRenewal } from "./load";
 import type { EnrollmentMethod, PrivateKeyRetention, ValidityOverflow } from "./types";

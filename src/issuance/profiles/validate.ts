@@ -7,8 +7,8 @@ import {
   CertificatePolicyEntity,
 } from "../../store/entities";
 import { findByRef } from "../common/refs";
+import { lockRow } from "../common/row-lock";
 import { compiledPolicyOf } from "../policies/compiled-cache";
-import { lockRow } from "../policies/row-lock";
 import { profileViolations } from "./defaults-check";
 import type { ProfileDraft } from "./inputs";
 import type {

@@ -15,17 +15,18 @@ export interface Page<T> {
 
 /**
  * One keyset page of rows, oldest first by (created_at, id) (see common/pagination.ts). Shared by
- * the policy and profile listings; it belongs beside pagination.ts in common/ once that
- * directory is free to change.
+ * the CA, policy and profile listings.
  */
 export async function oldestFirstPage<T extends { id: string; createdAt: Date }>(
   em: EntityManager,
   entity: EntitySchema<T>,
   request: PageRequest,
+  /** Extra conditions (AND), e.g. { status: "ACTIVE" }. */
+  filter: Record<string, unknown> = {},
 ): Promise<Page<T>> {
   const size = pageSize(request.pageSize);
   const cursor = decodePageToken(request.pageToken);
-  const where = cursor
+  const after = cursor
     ? {
         $or: [
           { createdAt: { $gt: cursor.createdAt } },
@@ -33,6 +34,7 @@ export async function oldestFirstPage<T extends { id: string; createdAt: Date }>
         ],
       }
     : {};
+  const where = { $and: [filter, after] };
   // One row more than the page tells whether another page follows.
   // biome-ignore lint/suspicious/noExplicitAny: a filter valid for every entity with these columns
   const rows = await em.find(entity, where as any, {
