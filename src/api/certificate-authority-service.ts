@@ -2,6 +2,7 @@ import type { CertificateAuthorityServiceServer } from "../../gen/ts/certmint/v1
 import { invalidArgument } from "../errors";
 import { createExternalCa, createIntermediateCa, createRootCa } from "../issuance/ca/create";
 import { currentCrl } from "../issuance/ca/crl";
+import { deleteCa } from "../issuance/ca/delete";
 import { importCaCertificate } from "../issuance/ca/import-certificate";
 import { getCa, listCas } from "../issuance/ca/queries";
 import type { CaDeps, CaStatus } from "../issuance/ca/types";
@@ -163,6 +164,15 @@ export function certificateAuthorityHandlers(
           thisUpdate: crl.thisUpdate,
           nextUpdate: crl.nextUpdate,
         };
+      },
+      deps,
+    ),
+
+    deleteCertificateAuthority: unary(
+      `${SERVICE}DeleteCertificateAuthority`,
+      async (req) => {
+        await deleteCa(ca(), { ca: req.certificateAuthority, etag: req.etag });
+        return {};
       },
       deps,
     ),

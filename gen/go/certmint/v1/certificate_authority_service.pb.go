@@ -1338,6 +1338,98 @@ func (x *GetCertificateRevocationListResponse) GetNextUpdate() *timestamppb.Time
 	return nil
 }
 
+// DeleteCertificateAuthorityRequest names the CA to delete.
+type DeleteCertificateAuthorityRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The CA, by id or slug.
+	CertificateAuthority string `protobuf:"bytes,1,opt,name=certificate_authority,json=certificateAuthority,proto3" json:"certificate_authority,omitempty"`
+	// When set, the delete happens only if it matches the current etag (ABORTED otherwise).
+	Etag          string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteCertificateAuthorityRequest) Reset() {
+	*x = DeleteCertificateAuthorityRequest{}
+	mi := &file_certmint_v1_certificate_authority_service_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteCertificateAuthorityRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteCertificateAuthorityRequest) ProtoMessage() {}
+
+func (x *DeleteCertificateAuthorityRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_certmint_v1_certificate_authority_service_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteCertificateAuthorityRequest.ProtoReflect.Descriptor instead.
+func (*DeleteCertificateAuthorityRequest) Descriptor() ([]byte, []int) {
+	return file_certmint_v1_certificate_authority_service_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *DeleteCertificateAuthorityRequest) GetCertificateAuthority() string {
+	if x != nil {
+		return x.CertificateAuthority
+	}
+	return ""
+}
+
+func (x *DeleteCertificateAuthorityRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+// DeleteCertificateAuthorityResponse is empty on success.
+type DeleteCertificateAuthorityResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteCertificateAuthorityResponse) Reset() {
+	*x = DeleteCertificateAuthorityResponse{}
+	mi := &file_certmint_v1_certificate_authority_service_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteCertificateAuthorityResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteCertificateAuthorityResponse) ProtoMessage() {}
+
+func (x *DeleteCertificateAuthorityResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_certmint_v1_certificate_authority_service_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteCertificateAuthorityResponse.ProtoReflect.Descriptor instead.
+func (*DeleteCertificateAuthorityResponse) Descriptor() ([]byte, []int) {
+	return file_certmint_v1_certificate_authority_service_proto_rawDescGZIP(), []int{18}
+}
+
 var File_certmint_v1_certificate_authority_service_proto protoreflect.FileDescriptor
 
 const file_certmint_v1_certificate_authority_service_proto_rawDesc = "" +
@@ -1434,7 +1526,11 @@ const file_certmint_v1_certificate_authority_service_proto_rawDesc = "" +
 	"\vthis_update\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"thisUpdate\x12;\n" +
 	"\vnext_update\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"nextUpdate*\xce\x01\n" +
+	"nextUpdate\"l\n" +
+	"!DeleteCertificateAuthorityRequest\x123\n" +
+	"\x15certificate_authority\x18\x01 \x01(\tR\x14certificateAuthority\x12\x12\n" +
+	"\x04etag\x18\x02 \x01(\tR\x04etag\"$\n" +
+	"\"DeleteCertificateAuthorityResponse*\xce\x01\n" +
 	"\x18CertificateAuthorityType\x12*\n" +
 	"&CERTIFICATE_AUTHORITY_TYPE_UNSPECIFIED\x10\x00\x12#\n" +
 	"\x1fCERTIFICATE_AUTHORITY_TYPE_ROOT\x10\x01\x12+\n" +
@@ -1444,7 +1540,8 @@ const file_certmint_v1_certificate_authority_service_proto_rawDesc = "" +
 	"(CERTIFICATE_AUTHORITY_STATUS_UNSPECIFIED\x10\x00\x12'\n" +
 	"#CERTIFICATE_AUTHORITY_STATUS_ACTIVE\x10\x01\x12)\n" +
 	"%CERTIFICATE_AUTHORITY_STATUS_DISABLED\x10\x02\x124\n" +
-	"0CERTIFICATE_AUTHORITY_STATUS_PENDING_CERTIFICATE\x10\x032\xa4\t\n" +
+	"0CERTIFICATE_AUTHORITY_STATUS_PENDING_CERTIFICATE\x10\x032\xa3\n" +
+	"\n" +
 	"\x1bCertificateAuthorityService\x12\x89\x01\n" +
 	"\x1eCreateRootCertificateAuthority\x122.certmint.v1.CreateRootCertificateAuthorityRequest\x1a3.certmint.v1.CreateRootCertificateAuthorityResponse\x12\xa1\x01\n" +
 	"&CreateIntermediateCertificateAuthority\x12:.certmint.v1.CreateIntermediateCertificateAuthorityRequest\x1a;.certmint.v1.CreateIntermediateCertificateAuthorityResponse\x12\xb9\x01\n" +
@@ -1453,7 +1550,8 @@ const file_certmint_v1_certificate_authority_service_proto_rawDesc = "" +
 	"\x17GetCertificateAuthority\x12+.certmint.v1.GetCertificateAuthorityRequest\x1a,.certmint.v1.GetCertificateAuthorityResponse\x12}\n" +
 	"\x1aListCertificateAuthorities\x12..certmint.v1.ListCertificateAuthoritiesRequest\x1a/.certmint.v1.ListCertificateAuthoritiesResponse\x12}\n" +
 	"\x1aUpdateCertificateAuthority\x12..certmint.v1.UpdateCertificateAuthorityRequest\x1a/.certmint.v1.UpdateCertificateAuthorityResponse\x12\x83\x01\n" +
-	"\x1cGetCertificateRevocationList\x120.certmint.v1.GetCertificateRevocationListRequest\x1a1.certmint.v1.GetCertificateRevocationListResponseBq\n" +
+	"\x1cGetCertificateRevocationList\x120.certmint.v1.GetCertificateRevocationListRequest\x1a1.certmint.v1.GetCertificateRevocationListResponse\x12}\n" +
+	"\x1aDeleteCertificateAuthority\x12..certmint.v1.DeleteCertificateAuthorityRequest\x1a/.certmint.v1.DeleteCertificateAuthorityResponseBq\n" +
 	"\x0fdev.certmint.v1B CertificateAuthorityServiceProtoP\x01Z:github.com/certmint/certmint/gen/go/certmint/v1;certmintv1b\x06proto3"
 
 var (
@@ -1469,7 +1567,7 @@ func file_certmint_v1_certificate_authority_service_proto_rawDescGZIP() []byte {
 }
 
 var file_certmint_v1_certificate_authority_service_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_certmint_v1_certificate_authority_service_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_certmint_v1_certificate_authority_service_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_certmint_v1_certificate_authority_service_proto_goTypes = []any{
 	(CertificateAuthorityType)(0),                                  // 0: certmint.v1.CertificateAuthorityType
 	(CertificateAuthorityStatus)(0),                                // 1: certmint.v1.CertificateAuthorityStatus
@@ -1490,46 +1588,48 @@ var file_certmint_v1_certificate_authority_service_proto_goTypes = []any{
 	(*UpdateCertificateAuthorityResponse)(nil),                     // 16: certmint.v1.UpdateCertificateAuthorityResponse
 	(*GetCertificateRevocationListRequest)(nil),                    // 17: certmint.v1.GetCertificateRevocationListRequest
 	(*GetCertificateRevocationListResponse)(nil),                   // 18: certmint.v1.GetCertificateRevocationListResponse
-	(*Subject)(nil),               // 19: certmint.v1.Subject
-	(KeyAlgorithm)(0),             // 20: certmint.v1.KeyAlgorithm
-	(SignatureAlgorithm)(0),       // 21: certmint.v1.SignatureAlgorithm
-	(*timestamppb.Timestamp)(nil), // 22: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),   // 23: google.protobuf.Duration
-	(*fieldmaskpb.FieldMask)(nil), // 24: google.protobuf.FieldMask
+	(*DeleteCertificateAuthorityRequest)(nil),                      // 19: certmint.v1.DeleteCertificateAuthorityRequest
+	(*DeleteCertificateAuthorityResponse)(nil),                     // 20: certmint.v1.DeleteCertificateAuthorityResponse
+	(*Subject)(nil),               // 21: certmint.v1.Subject
+	(KeyAlgorithm)(0),             // 22: certmint.v1.KeyAlgorithm
+	(SignatureAlgorithm)(0),       // 23: certmint.v1.SignatureAlgorithm
+	(*timestamppb.Timestamp)(nil), // 24: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),   // 25: google.protobuf.Duration
+	(*fieldmaskpb.FieldMask)(nil), // 26: google.protobuf.FieldMask
 }
 var file_certmint_v1_certificate_authority_service_proto_depIdxs = []int32{
 	0,  // 0: certmint.v1.CertificateAuthority.type:type_name -> certmint.v1.CertificateAuthorityType
 	1,  // 1: certmint.v1.CertificateAuthority.status:type_name -> certmint.v1.CertificateAuthorityStatus
-	19, // 2: certmint.v1.CertificateAuthority.subject:type_name -> certmint.v1.Subject
-	20, // 3: certmint.v1.CertificateAuthority.key_algorithm:type_name -> certmint.v1.KeyAlgorithm
-	21, // 4: certmint.v1.CertificateAuthority.signature_algorithm:type_name -> certmint.v1.SignatureAlgorithm
-	22, // 5: certmint.v1.CertificateAuthority.not_before:type_name -> google.protobuf.Timestamp
-	22, // 6: certmint.v1.CertificateAuthority.not_after:type_name -> google.protobuf.Timestamp
-	22, // 7: certmint.v1.CertificateAuthority.create_time:type_name -> google.protobuf.Timestamp
-	22, // 8: certmint.v1.CertificateAuthority.update_time:type_name -> google.protobuf.Timestamp
-	19, // 9: certmint.v1.CreateRootCertificateAuthorityRequest.subject:type_name -> certmint.v1.Subject
-	20, // 10: certmint.v1.CreateRootCertificateAuthorityRequest.key_algorithm:type_name -> certmint.v1.KeyAlgorithm
-	21, // 11: certmint.v1.CreateRootCertificateAuthorityRequest.signature_algorithm:type_name -> certmint.v1.SignatureAlgorithm
-	23, // 12: certmint.v1.CreateRootCertificateAuthorityRequest.ttl:type_name -> google.protobuf.Duration
+	21, // 2: certmint.v1.CertificateAuthority.subject:type_name -> certmint.v1.Subject
+	22, // 3: certmint.v1.CertificateAuthority.key_algorithm:type_name -> certmint.v1.KeyAlgorithm
+	23, // 4: certmint.v1.CertificateAuthority.signature_algorithm:type_name -> certmint.v1.SignatureAlgorithm
+	24, // 5: certmint.v1.CertificateAuthority.not_before:type_name -> google.protobuf.Timestamp
+	24, // 6: certmint.v1.CertificateAuthority.not_after:type_name -> google.protobuf.Timestamp
+	24, // 7: certmint.v1.CertificateAuthority.create_time:type_name -> google.protobuf.Timestamp
+	24, // 8: certmint.v1.CertificateAuthority.update_time:type_name -> google.protobuf.Timestamp
+	21, // 9: certmint.v1.CreateRootCertificateAuthorityRequest.subject:type_name -> certmint.v1.Subject
+	22, // 10: certmint.v1.CreateRootCertificateAuthorityRequest.key_algorithm:type_name -> certmint.v1.KeyAlgorithm
+	23, // 11: certmint.v1.CreateRootCertificateAuthorityRequest.signature_algorithm:type_name -> certmint.v1.SignatureAlgorithm
+	25, // 12: certmint.v1.CreateRootCertificateAuthorityRequest.ttl:type_name -> google.protobuf.Duration
 	2,  // 13: certmint.v1.CreateRootCertificateAuthorityResponse.certificate_authority:type_name -> certmint.v1.CertificateAuthority
-	19, // 14: certmint.v1.CreateIntermediateCertificateAuthorityRequest.subject:type_name -> certmint.v1.Subject
-	20, // 15: certmint.v1.CreateIntermediateCertificateAuthorityRequest.key_algorithm:type_name -> certmint.v1.KeyAlgorithm
-	21, // 16: certmint.v1.CreateIntermediateCertificateAuthorityRequest.signature_algorithm:type_name -> certmint.v1.SignatureAlgorithm
-	23, // 17: certmint.v1.CreateIntermediateCertificateAuthorityRequest.ttl:type_name -> google.protobuf.Duration
+	21, // 14: certmint.v1.CreateIntermediateCertificateAuthorityRequest.subject:type_name -> certmint.v1.Subject
+	22, // 15: certmint.v1.CreateIntermediateCertificateAuthorityRequest.key_algorithm:type_name -> certmint.v1.KeyAlgorithm
+	23, // 16: certmint.v1.CreateIntermediateCertificateAuthorityRequest.signature_algorithm:type_name -> certmint.v1.SignatureAlgorithm
+	25, // 17: certmint.v1.CreateIntermediateCertificateAuthorityRequest.ttl:type_name -> google.protobuf.Duration
 	2,  // 18: certmint.v1.CreateIntermediateCertificateAuthorityResponse.certificate_authority:type_name -> certmint.v1.CertificateAuthority
-	19, // 19: certmint.v1.CreateExternalIntermediateCertificateAuthorityRequest.subject:type_name -> certmint.v1.Subject
-	20, // 20: certmint.v1.CreateExternalIntermediateCertificateAuthorityRequest.key_algorithm:type_name -> certmint.v1.KeyAlgorithm
-	21, // 21: certmint.v1.CreateExternalIntermediateCertificateAuthorityRequest.signature_algorithm:type_name -> certmint.v1.SignatureAlgorithm
+	21, // 19: certmint.v1.CreateExternalIntermediateCertificateAuthorityRequest.subject:type_name -> certmint.v1.Subject
+	22, // 20: certmint.v1.CreateExternalIntermediateCertificateAuthorityRequest.key_algorithm:type_name -> certmint.v1.KeyAlgorithm
+	23, // 21: certmint.v1.CreateExternalIntermediateCertificateAuthorityRequest.signature_algorithm:type_name -> certmint.v1.SignatureAlgorithm
 	2,  // 22: certmint.v1.CreateExternalIntermediateCertificateAuthorityResponse.certificate_authority:type_name -> certmint.v1.CertificateAuthority
 	2,  // 23: certmint.v1.ImportCertificateAuthorityCertificateResponse.certificate_authority:type_name -> certmint.v1.CertificateAuthority
 	2,  // 24: certmint.v1.GetCertificateAuthorityResponse.certificate_authority:type_name -> certmint.v1.CertificateAuthority
 	1,  // 25: certmint.v1.ListCertificateAuthoritiesRequest.status:type_name -> certmint.v1.CertificateAuthorityStatus
 	2,  // 26: certmint.v1.ListCertificateAuthoritiesResponse.certificate_authorities:type_name -> certmint.v1.CertificateAuthority
 	2,  // 27: certmint.v1.UpdateCertificateAuthorityRequest.certificate_authority:type_name -> certmint.v1.CertificateAuthority
-	24, // 28: certmint.v1.UpdateCertificateAuthorityRequest.update_mask:type_name -> google.protobuf.FieldMask
+	26, // 28: certmint.v1.UpdateCertificateAuthorityRequest.update_mask:type_name -> google.protobuf.FieldMask
 	2,  // 29: certmint.v1.UpdateCertificateAuthorityResponse.certificate_authority:type_name -> certmint.v1.CertificateAuthority
-	22, // 30: certmint.v1.GetCertificateRevocationListResponse.this_update:type_name -> google.protobuf.Timestamp
-	22, // 31: certmint.v1.GetCertificateRevocationListResponse.next_update:type_name -> google.protobuf.Timestamp
+	24, // 30: certmint.v1.GetCertificateRevocationListResponse.this_update:type_name -> google.protobuf.Timestamp
+	24, // 31: certmint.v1.GetCertificateRevocationListResponse.next_update:type_name -> google.protobuf.Timestamp
 	3,  // 32: certmint.v1.CertificateAuthorityService.CreateRootCertificateAuthority:input_type -> certmint.v1.CreateRootCertificateAuthorityRequest
 	5,  // 33: certmint.v1.CertificateAuthorityService.CreateIntermediateCertificateAuthority:input_type -> certmint.v1.CreateIntermediateCertificateAuthorityRequest
 	7,  // 34: certmint.v1.CertificateAuthorityService.CreateExternalIntermediateCertificateAuthority:input_type -> certmint.v1.CreateExternalIntermediateCertificateAuthorityRequest
@@ -1538,16 +1638,18 @@ var file_certmint_v1_certificate_authority_service_proto_depIdxs = []int32{
 	13, // 37: certmint.v1.CertificateAuthorityService.ListCertificateAuthorities:input_type -> certmint.v1.ListCertificateAuthoritiesRequest
 	15, // 38: certmint.v1.CertificateAuthorityService.UpdateCertificateAuthority:input_type -> certmint.v1.UpdateCertificateAuthorityRequest
 	17, // 39: certmint.v1.CertificateAuthorityService.GetCertificateRevocationList:input_type -> certmint.v1.GetCertificateRevocationListRequest
-	4,  // 40: certmint.v1.CertificateAuthorityService.CreateRootCertificateAuthority:output_type -> certmint.v1.CreateRootCertificateAuthorityResponse
-	6,  // 41: certmint.v1.CertificateAuthorityService.CreateIntermediateCertificateAuthority:output_type -> certmint.v1.CreateIntermediateCertificateAuthorityResponse
-	8,  // 42: certmint.v1.CertificateAuthorityService.CreateExternalIntermediateCertificateAuthority:output_type -> certmint.v1.CreateExternalIntermediateCertificateAuthorityResponse
-	10, // 43: certmint.v1.CertificateAuthorityService.ImportCertificateAuthorityCertificate:output_type -> certmint.v1.ImportCertificateAuthorityCertificateResponse
-	12, // 44: certmint.v1.CertificateAuthorityService.GetCertificateAuthority:output_type -> certmint.v1.GetCertificateAuthorityResponse
-	14, // 45: certmint.v1.CertificateAuthorityService.ListCertificateAuthorities:output_type -> certmint.v1.ListCertificateAuthoritiesResponse
-	16, // 46: certmint.v1.CertificateAuthorityService.UpdateCertificateAuthority:output_type -> certmint.v1.UpdateCertificateAuthorityResponse
-	18, // 47: certmint.v1.CertificateAuthorityService.GetCertificateRevocationList:output_type -> certmint.v1.GetCertificateRevocationListResponse
-	40, // [40:48] is the sub-list for method output_type
-	32, // [32:40] is the sub-list for method input_type
+	19, // 40: certmint.v1.CertificateAuthorityService.DeleteCertificateAuthority:input_type -> certmint.v1.DeleteCertificateAuthorityRequest
+	4,  // 41: certmint.v1.CertificateAuthorityService.CreateRootCertificateAuthority:output_type -> certmint.v1.CreateRootCertificateAuthorityResponse
+	6,  // 42: certmint.v1.CertificateAuthorityService.CreateIntermediateCertificateAuthority:output_type -> certmint.v1.CreateIntermediateCertificateAuthorityResponse
+	8,  // 43: certmint.v1.CertificateAuthorityService.CreateExternalIntermediateCertificateAuthority:output_type -> certmint.v1.CreateExternalIntermediateCertificateAuthorityResponse
+	10, // 44: certmint.v1.CertificateAuthorityService.ImportCertificateAuthorityCertificate:output_type -> certmint.v1.ImportCertificateAuthorityCertificateResponse
+	12, // 45: certmint.v1.CertificateAuthorityService.GetCertificateAuthority:output_type -> certmint.v1.GetCertificateAuthorityResponse
+	14, // 46: certmint.v1.CertificateAuthorityService.ListCertificateAuthorities:output_type -> certmint.v1.ListCertificateAuthoritiesResponse
+	16, // 47: certmint.v1.CertificateAuthorityService.UpdateCertificateAuthority:output_type -> certmint.v1.UpdateCertificateAuthorityResponse
+	18, // 48: certmint.v1.CertificateAuthorityService.GetCertificateRevocationList:output_type -> certmint.v1.GetCertificateRevocationListResponse
+	20, // 49: certmint.v1.CertificateAuthorityService.DeleteCertificateAuthority:output_type -> certmint.v1.DeleteCertificateAuthorityResponse
+	41, // [41:50] is the sub-list for method output_type
+	32, // [32:41] is the sub-list for method input_type
 	32, // [32:32] is the sub-list for extension type_name
 	32, // [32:32] is the sub-list for extension extendee
 	0,  // [0:32] is the sub-list for field type_name
@@ -1568,7 +1670,7 @@ func file_certmint_v1_certificate_authority_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_certmint_v1_certificate_authority_service_proto_rawDesc), len(file_certmint_v1_certificate_authority_service_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   17,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -27,6 +27,7 @@ const (
 	CertificateAuthorityService_ListCertificateAuthorities_FullMethodName                     = "/certmint.v1.CertificateAuthorityService/ListCertificateAuthorities"
 	CertificateAuthorityService_UpdateCertificateAuthority_FullMethodName                     = "/certmint.v1.CertificateAuthorityService/UpdateCertificateAuthority"
 	CertificateAuthorityService_GetCertificateRevocationList_FullMethodName                   = "/certmint.v1.CertificateAuthorityService/GetCertificateRevocationList"
+	CertificateAuthorityService_DeleteCertificateAuthority_FullMethodName                     = "/certmint.v1.CertificateAuthorityService/DeleteCertificateAuthority"
 )
 
 // CertificateAuthorityServiceClient is the client API for CertificateAuthorityService service.
@@ -64,6 +65,11 @@ type CertificateAuthorityServiceClient interface {
 	// GetCertificateRevocationList returns a freshly signed X.509 v2 CRL of the CA
 	// (RFC 5280 section 5) listing every revoked, unexpired certificate it issued.
 	GetCertificateRevocationList(ctx context.Context, in *GetCertificateRevocationListRequest, opts ...grpc.CallOption) (*GetCertificateRevocationListResponse, error)
+	// DeleteCertificateAuthority deletes a CA and its sealed key. FAILED_PRECONDITION
+	// (PreconditionFailure naming each blocker) while a profile uses it, while a CA below it
+	// exists, or once it has issued certificates (their CRL must stay available: disable the CA
+	// instead). ABORTED when etag is given and stale.
+	DeleteCertificateAuthority(ctx context.Context, in *DeleteCertificateAuthorityRequest, opts ...grpc.CallOption) (*DeleteCertificateAuthorityResponse, error)
 }
 
 type certificateAuthorityServiceClient struct {
@@ -154,6 +160,16 @@ func (c *certificateAuthorityServiceClient) GetCertificateRevocationList(ctx con
 	return out, nil
 }
 
+func (c *certificateAuthorityServiceClient) DeleteCertificateAuthority(ctx context.Context, in *DeleteCertificateAuthorityRequest, opts ...grpc.CallOption) (*DeleteCertificateAuthorityResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteCertificateAuthorityResponse)
+	err := c.cc.Invoke(ctx, CertificateAuthorityService_DeleteCertificateAuthority_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // CertificateAuthorityServiceServer is the server API for CertificateAuthorityService service.
 // All implementations must embed UnimplementedCertificateAuthorityServiceServer
 // for forward compatibility.
@@ -189,6 +205,11 @@ type CertificateAuthorityServiceServer interface {
 	// GetCertificateRevocationList returns a freshly signed X.509 v2 CRL of the CA
 	// (RFC 5280 section 5) listing every revoked, unexpired certificate it issued.
 	GetCertificateRevocationList(context.Context, *GetCertificateRevocationListRequest) (*GetCertificateRevocationListResponse, error)
+	// DeleteCertificateAuthority deletes a CA and its sealed key. FAILED_PRECONDITION
+	// (PreconditionFailure naming each blocker) while a profile uses it, while a CA below it
+	// exists, or once it has issued certificates (their CRL must stay available: disable the CA
+	// instead). ABORTED when etag is given and stale.
+	DeleteCertificateAuthority(context.Context, *DeleteCertificateAuthorityRequest) (*DeleteCertificateAuthorityResponse, error)
 	mustEmbedUnimplementedCertificateAuthorityServiceServer()
 }
 
@@ -222,6 +243,9 @@ func (UnimplementedCertificateAuthorityServiceServer) UpdateCertificateAuthority
 }
 func (UnimplementedCertificateAuthorityServiceServer) GetCertificateRevocationList(context.Context, *GetCertificateRevocationListRequest) (*GetCertificateRevocationListResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetCertificateRevocationList not implemented")
+}
+func (UnimplementedCertificateAuthorityServiceServer) DeleteCertificateAuthority(context.Context, *DeleteCertificateAuthorityRequest) (*DeleteCertificateAuthorityResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteCertificateAuthority not implemented")
 }
 func (UnimplementedCertificateAuthorityServiceServer) mustEmbedUnimplementedCertificateAuthorityServiceServer() {
 }
@@ -389,6 +413,24 @@ func _CertificateAuthorityService_GetCertificateRevocationList_Handler(srv inter
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CertificateAuthorityService_DeleteCertificateAuthority_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteCertificateAuthorityRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CertificateAuthorityServiceServer).DeleteCertificateAuthority(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CertificateAuthorityService_DeleteCertificateAuthority_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CertificateAuthorityServiceServer).DeleteCertificateAuthority(ctx, req.(*DeleteCertificateAuthorityRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // CertificateAuthorityService_ServiceDesc is the grpc.ServiceDesc for CertificateAuthorityService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -427,6 +469,10 @@ var CertificateAuthorityService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetCertificateRevocationList",
 			Handler:    _CertificateAuthorityService_GetCertificateRevocationList_Handler,
+		},
+		{
+			MethodName: "DeleteCertificateAuthority",
+			Handler:    _CertificateAuthorityService_DeleteCertificateAuthority_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -132,6 +132,18 @@ class CreateRootCertificateAuthorityResponse(_message.Message):
     certificate_authority: CertificateAuthority
     def __init__(self, certificate_authority: _Optional[_Union[CertificateAuthority, _Mapping]] = ...) -> None: ...
 
+class DeleteCertificateAuthorityRequest(_message.Message):
+    __slots__ = ["certificate_authority", "etag"]
+    CERTIFICATE_AUTHORITY_FIELD_NUMBER: _ClassVar[int]
+    ETAG_FIELD_NUMBER: _ClassVar[int]
+    certificate_authority: str
+    etag: str
+    def __init__(self, certificate_authority: _Optional[str] = ..., etag: _Optional[str] = ...) -> None: ...
+
+class DeleteCertificateAuthorityResponse(_message.Message):
+    __slots__ = []
+    def __init__(self) -> None: ...
+
 class GetCertificateAuthorityRequest(_message.Message):
     __slots__ = ["certificate_authority"]
     CERTIFICATE_AUTHORITY_FIELD_NUMBER: _ClassVar[int]

@@ -57,6 +57,11 @@ class CertificateAuthorityServiceStub(object):
                 request_serializer=certmint_dot_v1_dot_certificate__authority__service__pb2.GetCertificateRevocationListRequest.SerializeToString,
                 response_deserializer=certmint_dot_v1_dot_certificate__authority__service__pb2.GetCertificateRevocationListResponse.FromString,
                 )
+        self.DeleteCertificateAuthority = channel.unary_unary(
+                '/certmint.v1.CertificateAuthorityService/DeleteCertificateAuthority',
+                request_serializer=certmint_dot_v1_dot_certificate__authority__service__pb2.DeleteCertificateAuthorityRequest.SerializeToString,
+                response_deserializer=certmint_dot_v1_dot_certificate__authority__service__pb2.DeleteCertificateAuthorityResponse.FromString,
+                )
 
 
 class CertificateAuthorityServiceServicer(object):
@@ -132,6 +137,16 @@ class CertificateAuthorityServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def DeleteCertificateAuthority(self, request, context):
+        """DeleteCertificateAuthority deletes a CA and its sealed key. FAILED_PRECONDITION
+        (PreconditionFailure naming each blocker) while a profile uses it, while a CA below it
+        exists, or once it has issued certificates (their CRL must stay available: disable the CA
+        instead). ABORTED when etag is given and stale.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CertificateAuthorityServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -174,6 +189,11 @@ def add_CertificateAuthorityServiceServicer_to_server(servicer, server):
                     servicer.GetCertificateRevocationList,
                     request_deserializer=certmint_dot_v1_dot_certificate__authority__service__pb2.GetCertificateRevocationListRequest.FromString,
                     response_serializer=certmint_dot_v1_dot_certificate__authority__service__pb2.GetCertificateRevocationListResponse.SerializeToString,
+            ),
+            'DeleteCertificateAuthority': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteCertificateAuthority,
+                    request_deserializer=certmint_dot_v1_dot_certificate__authority__service__pb2.DeleteCertificateAuthorityRequest.FromString,
+                    response_serializer=certmint_dot_v1_dot_certificate__authority__service__pb2.DeleteCertificateAuthorityResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -321,5 +341,22 @@ class CertificateAuthorityService(object):
         return grpc.experimental.unary_unary(request, target, '/certmint.v1.CertificateAuthorityService/GetCertificateRevocationList',
             certmint_dot_v1_dot_certificate__authority__service__pb2.GetCertificateRevocationListRequest.SerializeToString,
             certmint_dot_v1_dot_certificate__authority__service__pb2.GetCertificateRevocationListResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def DeleteCertificateAuthority(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/certmint.v1.CertificateAuthorityService/DeleteCertificateAuthority',
+            certmint_dot_v1_dot_certificate__authority__service__pb2.DeleteCertificateAuthorityRequest.SerializeToString,
+            certmint_dot_v1_dot_certificate__authority__service__pb2.DeleteCertificateAuthorityResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)

@@ -369,6 +369,18 @@ export interface GetCertificateRevocationListResponse {
   nextUpdate?: Date | undefined;
 }
 
+/** DeleteCertificateAuthorityRequest names the CA to delete. */
+export interface DeleteCertificateAuthorityRequest {
+  /** The CA, by id or slug. */
+  certificateAuthority: string;
+  /** When set, the delete happens only if it matches the current etag (ABORTED otherwise). */
+  etag: string;
+}
+
+/** DeleteCertificateAuthorityResponse is empty on success. */
+export interface DeleteCertificateAuthorityResponse {
+}
+
 function createBaseCertificateAuthority(): CertificateAuthority {
   return {
     id: "",
@@ -2564,6 +2576,147 @@ export const GetCertificateRevocationListResponse: MessageFns<GetCertificateRevo
   },
 };
 
+function createBaseDeleteCertificateAuthorityRequest(): DeleteCertificateAuthorityRequest {
+  return { certificateAuthority: "", etag: "" };
+}
+
+export const DeleteCertificateAuthorityRequest: MessageFns<DeleteCertificateAuthorityRequest> = {
+  encode(message: DeleteCertificateAuthorityRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.certificateAuthority !== "") {
+      writer.uint32(10).string(message.certificateAuthority);
+    }
+    if (message.etag !== "") {
+      writer.uint32(18).string(message.etag);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteCertificateAuthorityRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteCertificateAuthorityRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.certificateAuthority = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.etag = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteCertificateAuthorityRequest {
+    return {
+      certificateAuthority: isSet(object.certificateAuthority)
+        ? globalThis.String(object.certificateAuthority)
+        : isSet(object.certificate_authority)
+        ? globalThis.String(object.certificate_authority)
+        : "",
+      etag: isSet(object.etag) ? globalThis.String(object.etag) : "",
+    };
+  },
+
+  toJSON(message: DeleteCertificateAuthorityRequest): unknown {
+    const obj: any = {};
+    if (message.certificateAuthority !== "") {
+      obj.certificateAuthority = message.certificateAuthority;
+    }
+    if (message.etag !== "") {
+      obj.etag = message.etag;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DeleteCertificateAuthorityRequest>): DeleteCertificateAuthorityRequest {
+    return DeleteCertificateAuthorityRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DeleteCertificateAuthorityRequest>): DeleteCertificateAuthorityRequest {
+    const message = createBaseDeleteCertificateAuthorityRequest();
+    message.certificateAuthority = object.certificateAuthority ?? "";
+    message.etag = object.etag ?? "";
+    return message;
+  },
+};
+
+function createBaseDeleteCertificateAuthorityResponse(): DeleteCertificateAuthorityResponse {
+  return {};
+}
+
+export const DeleteCertificateAuthorityResponse: MessageFns<DeleteCertificateAuthorityResponse> = {
+  encode(_: DeleteCertificateAuthorityResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteCertificateAuthorityResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteCertificateAuthorityResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): DeleteCertificateAuthorityResponse {
+    return {};
+  },
+
+  toJSON(_: DeleteCertificateAuthorityResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<DeleteCertificateAuthorityResponse>): DeleteCertificateAuthorityResponse {
+    return DeleteCertificateAuthorityResponse.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<DeleteCertificateAuthorityResponse>): DeleteCertificateAuthorityResponse {
+    const message = createBaseDeleteCertificateAuthorityResponse();
+    return message;
+  },
+};
+
 /**
  * CertificateAuthorityService manages the certificate authorities that sign certificates:
  * internal roots, intermediates signed by a CA here, and intermediates whose certificate is
@@ -2705,6 +2858,25 @@ export const CertificateAuthorityServiceService = {
     responseDeserialize: (value: Buffer): GetCertificateRevocationListResponse =>
       GetCertificateRevocationListResponse.decode(value),
   },
+  /**
+   * DeleteCertificateAuthority deletes a CA and its sealed key. FAILED_PRECONDITION
+   * (PreconditionFailure naming each blocker) while a profile uses it, while a CA below it
+   * exists, or once it has issued certificates (their CRL must stay available: disable the CA
+   * instead). ABORTED when etag is given and stale.
+   */
+  deleteCertificateAuthority: {
+    path: "/certmint.v1.CertificateAuthorityService/DeleteCertificateAuthority" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeleteCertificateAuthorityRequest): Buffer =>
+      Buffer.from(DeleteCertificateAuthorityRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeleteCertificateAuthorityRequest =>
+      DeleteCertificateAuthorityRequest.decode(value),
+    responseSerialize: (value: DeleteCertificateAuthorityResponse): Buffer =>
+      Buffer.from(DeleteCertificateAuthorityResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DeleteCertificateAuthorityResponse =>
+      DeleteCertificateAuthorityResponse.decode(value),
+  },
 } as const;
 
 export interface CertificateAuthorityServiceServer extends UntypedServiceImplementation {
@@ -2762,6 +2934,13 @@ export interface CertificateAuthorityServiceServer extends UntypedServiceImpleme
     GetCertificateRevocationListRequest,
     GetCertificateRevocationListResponse
   >;
+  /**
+   * DeleteCertificateAuthority deletes a CA and its sealed key. FAILED_PRECONDITION
+   * (PreconditionFailure naming each blocker) while a profile uses it, while a CA below it
+   * exists, or once it has issued certificates (their CRL must stay available: disable the CA
+   * instead). ABORTED when etag is given and stale.
+   */
+  deleteCertificateAuthority: handleUnaryCall<DeleteCertificateAuthorityRequest, DeleteCertificateAuthorityResponse>;
 }
 
 export interface CertificateAuthorityServiceClient extends Client {
@@ -2915,6 +3094,27 @@ export interface CertificateAuthorityServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetCertificateRevocationListResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * DeleteCertificateAuthority deletes a CA and its sealed key. FAILED_PRECONDITION
+   * (PreconditionFailure naming each blocker) while a profile uses it, while a CA below it
+   * exists, or once it has issued certificates (their CRL must stay available: disable the CA
+   * instead). ABORTED when etag is given and stale.
+   */
+  deleteCertificateAuthority(
+    request: DeleteCertificateAuthorityRequest,
+    callback: (error: ServiceError | null, response: DeleteCertificateAuthorityResponse) => void,
+  ): ClientUnaryCall;
+  deleteCertificateAuthority(
+    request: DeleteCertificateAuthorityRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DeleteCertificateAuthorityResponse) => void,
+  ): ClientUnaryCall;
+  deleteCertificateAuthority(
+    request: DeleteCertificateAuthorityRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DeleteCertificateAuthorityResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -268,6 +268,37 @@ public final class CertificateAuthorityServiceGrpc {
     return getGetCertificateRevocationListMethod;
   }
 
+  private static volatile io.grpc.MethodDescriptor<dev.certmint.v1.DeleteCertificateAuthorityRequest,
+      dev.certmint.v1.DeleteCertificateAuthorityResponse> getDeleteCertificateAuthorityMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "DeleteCertificateAuthority",
+      requestType = dev.certmint.v1.DeleteCertificateAuthorityRequest.class,
+      responseType = dev.certmint.v1.DeleteCertificateAuthorityResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<dev.certmint.v1.DeleteCertificateAuthorityRequest,
+      dev.certmint.v1.DeleteCertificateAuthorityResponse> getDeleteCertificateAuthorityMethod() {
+    io.grpc.MethodDescriptor<dev.certmint.v1.DeleteCertificateAuthorityRequest, dev.certmint.v1.DeleteCertificateAuthorityResponse> getDeleteCertificateAuthorityMethod;
+    if ((getDeleteCertificateAuthorityMethod = CertificateAuthorityServiceGrpc.getDeleteCertificateAuthorityMethod) == null) {
+      synchronized (CertificateAuthorityServiceGrpc.class) {
+        if ((getDeleteCertificateAuthorityMethod = CertificateAuthorityServiceGrpc.getDeleteCertificateAuthorityMethod) == null) {
+          CertificateAuthorityServiceGrpc.getDeleteCertificateAuthorityMethod = getDeleteCertificateAuthorityMethod =
+              io.grpc.MethodDescriptor.<dev.certmint.v1.DeleteCertificateAuthorityRequest, dev.certmint.v1.DeleteCertificateAuthorityResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "DeleteCertificateAuthority"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.certmint.v1.DeleteCertificateAuthorityRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.certmint.v1.DeleteCertificateAuthorityResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new CertificateAuthorityServiceMethodDescriptorSupplier("DeleteCertificateAuthority"))
+              .build();
+        }
+      }
+    }
+    return getDeleteCertificateAuthorityMethod;
+  }
+
   /**
    * Creates a new async stub that supports all call types for the service
    */
@@ -412,6 +443,19 @@ public final class CertificateAuthorityServiceGrpc {
       io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getGetCertificateRevocationListMethod(), responseObserver);
     }
 
+    /**
+     * <pre>
+     * DeleteCertificateAuthority deletes a CA and its sealed key. FAILED_PRECONDITION
+     * (PreconditionFailure naming each blocker) while a profile uses it, while a CA below it
+     * exists, or once it has issued certificates (their CRL must stay available: disable the CA
+     * instead). ABORTED when etag is given and stale.
+     * </pre>
+     */
+    public void deleteCertificateAuthority(dev.certmint.v1.DeleteCertificateAuthorityRequest request,
+        io.grpc.stub.StreamObserver<dev.certmint.v1.DeleteCertificateAuthorityResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getDeleteCertificateAuthorityMethod(), responseObserver);
+    }
+
     @java.lang.Override public final io.grpc.ServerServiceDefinition bindService() {
       return io.grpc.ServerServiceDefinition.builder(getServiceDescriptor())
           .addMethod(
@@ -470,6 +514,13 @@ public final class CertificateAuthorityServiceGrpc {
                 dev.certmint.v1.GetCertificateRevocationListRequest,
                 dev.certmint.v1.GetCertificateRevocationListResponse>(
                   this, METHODID_GET_CERTIFICATE_REVOCATION_LIST)))
+          .addMethod(
+            getDeleteCertificateAuthorityMethod(),
+            io.grpc.stub.ServerCalls.asyncUnaryCall(
+              new MethodHandlers<
+                dev.certmint.v1.DeleteCertificateAuthorityRequest,
+                dev.certmint.v1.DeleteCertificateAuthorityResponse>(
+                  this, METHODID_DELETE_CERTIFICATE_AUTHORITY)))
           .build();
     }
   }
@@ -591,6 +642,20 @@ public final class CertificateAuthorityServiceGrpc {
       io.grpc.stub.ClientCalls.asyncUnaryCall(
           getChannel().newCall(getGetCertificateRevocationListMethod(), getCallOptions()), request, responseObserver);
     }
+
+    /**
+     * <pre>
+     * DeleteCertificateAuthority deletes a CA and its sealed key. FAILED_PRECONDITION
+     * (PreconditionFailure naming each blocker) while a profile uses it, while a CA below it
+     * exists, or once it has issued certificates (their CRL must stay available: disable the CA
+     * instead). ABORTED when etag is given and stale.
+     * </pre>
+     */
+    public void deleteCertificateAuthority(dev.certmint.v1.DeleteCertificateAuthorityRequest request,
+        io.grpc.stub.StreamObserver<dev.certmint.v1.DeleteCertificateAuthorityResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getDeleteCertificateAuthorityMethod(), getCallOptions()), request, responseObserver);
+    }
   }
 
   /**
@@ -701,6 +766,19 @@ public final class CertificateAuthorityServiceGrpc {
     public dev.certmint.v1.GetCertificateRevocationListResponse getCertificateRevocationList(dev.certmint.v1.GetCertificateRevocationListRequest request) {
       return io.grpc.stub.ClientCalls.blockingUnaryCall(
           getChannel(), getGetCertificateRevocationListMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * DeleteCertificateAuthority deletes a CA and its sealed key. FAILED_PRECONDITION
+     * (PreconditionFailure naming each blocker) while a profile uses it, while a CA below it
+     * exists, or once it has issued certificates (their CRL must stay available: disable the CA
+     * instead). ABORTED when etag is given and stale.
+     * </pre>
+     */
+    public dev.certmint.v1.DeleteCertificateAuthorityResponse deleteCertificateAuthority(dev.certmint.v1.DeleteCertificateAuthorityRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getDeleteCertificateAuthorityMethod(), getCallOptions(), request);
     }
   }
 
@@ -821,6 +899,20 @@ public final class CertificateAuthorityServiceGrpc {
       return io.grpc.stub.ClientCalls.futureUnaryCall(
           getChannel().newCall(getGetCertificateRevocationListMethod(), getCallOptions()), request);
     }
+
+    /**
+     * <pre>
+     * DeleteCertificateAuthority deletes a CA and its sealed key. FAILED_PRECONDITION
+     * (PreconditionFailure naming each blocker) while a profile uses it, while a CA below it
+     * exists, or once it has issued certificates (their CRL must stay available: disable the CA
+     * instead). ABORTED when etag is given and stale.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<dev.certmint.v1.DeleteCertificateAuthorityResponse> deleteCertificateAuthority(
+        dev.certmint.v1.DeleteCertificateAuthorityRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getDeleteCertificateAuthorityMethod(), getCallOptions()), request);
+    }
   }
 
   private static final int METHODID_CREATE_ROOT_CERTIFICATE_AUTHORITY = 0;
@@ -831,6 +923,7 @@ public final class CertificateAuthorityServiceGrpc {
   private static final int METHODID_LIST_CERTIFICATE_AUTHORITIES = 5;
   private static final int METHODID_UPDATE_CERTIFICATE_AUTHORITY = 6;
   private static final int METHODID_GET_CERTIFICATE_REVOCATION_LIST = 7;
+  private static final int METHODID_DELETE_CERTIFICATE_AUTHORITY = 8;
 
   private static final class MethodHandlers<Req, Resp> implements
       io.grpc.stub.ServerCalls.UnaryMethod<Req, Resp>,
@@ -880,6 +973,10 @@ public final class CertificateAuthorityServiceGrpc {
         case METHODID_GET_CERTIFICATE_REVOCATION_LIST:
           serviceImpl.getCertificateRevocationList((dev.certmint.v1.GetCertificateRevocationListRequest) request,
               (io.grpc.stub.StreamObserver<dev.certmint.v1.GetCertificateRevocationListResponse>) responseObserver);
+          break;
+        case METHODID_DELETE_CERTIFICATE_AUTHORITY:
+          serviceImpl.deleteCertificateAuthority((dev.certmint.v1.DeleteCertificateAuthorityRequest) request,
+              (io.grpc.stub.StreamObserver<dev.certmint.v1.DeleteCertificateAuthorityResponse>) responseObserver);
           break;
         default:
           throw new AssertionError();
@@ -950,6 +1047,7 @@ public final class CertificateAuthorityServiceGrpc {
               .addMethod(getListCertificateAuthoritiesMethod())
               .addMethod(getUpdateCertificateAuthorityMethod())
               .addMethod(getGetCertificateRevocationListMethod())
+              .addMethod(getDeleteCertificateAuthorityMethod())
               .build();
         }
       }

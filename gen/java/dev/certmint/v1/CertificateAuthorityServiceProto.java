@@ -99,6 +99,16 @@ public final class CertificateAuthorityServiceProto {
   static final 
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
       internal_static_certmint_v1_GetCertificateRevocationListResponse_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_certmint_v1_DeleteCertificateAuthorityRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_certmint_v1_DeleteCertificateAuthorityRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_certmint_v1_DeleteCertificateAuthorityResponse_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_certmint_v1_DeleteCertificateAuthorityResponse_fieldAccessorTable;
 
   public static com.google.protobuf.Descriptors.FileDescriptor
       getDescriptor() {
@@ -215,50 +225,57 @@ public final class CertificateAuthorityServiceProto {
       " \001(\tR\tcrlNumber\022;\n\013this_update\030\004 \001(\0132\032.g" +
       "oogle.protobuf.TimestampR\nthisUpdate\022;\n\013" +
       "next_update\030\005 \001(\0132\032.google.protobuf.Time" +
-      "stampR\nnextUpdate*\316\001\n\030CertificateAuthori" +
-      "tyType\022*\n&CERTIFICATE_AUTHORITY_TYPE_UNS" +
-      "PECIFIED\020\000\022#\n\037CERTIFICATE_AUTHORITY_TYPE" +
-      "_ROOT\020\001\022+\n\'CERTIFICATE_AUTHORITY_TYPE_IN" +
-      "TERMEDIATE\020\002\0224\n0CERTIFICATE_AUTHORITY_TY" +
-      "PE_EXTERNAL_INTERMEDIATE\020\003*\324\001\n\032Certifica" +
-      "teAuthorityStatus\022,\n(CERTIFICATE_AUTHORI" +
-      "TY_STATUS_UNSPECIFIED\020\000\022\'\n#CERTIFICATE_A" +
-      "UTHORITY_STATUS_ACTIVE\020\001\022)\n%CERTIFICATE_" +
-      "AUTHORITY_STATUS_DISABLED\020\002\0224\n0CERTIFICA" +
-      "TE_AUTHORITY_STATUS_PENDING_CERTIFICATE\020" +
-      "\0032\244\t\n\033CertificateAuthorityService\022\211\001\n\036Cr" +
-      "eateRootCertificateAuthority\0222.certmint." +
-      "v1.CreateRootCertificateAuthorityRequest" +
-      "\0323.certmint.v1.CreateRootCertificateAuth" +
-      "orityResponse\022\241\001\n&CreateIntermediateCert" +
-      "ificateAuthority\022:.certmint.v1.CreateInt" +
-      "ermediateCertificateAuthorityRequest\032;.c" +
-      "ertmint.v1.CreateIntermediateCertificate" +
-      "AuthorityResponse\022\271\001\n.CreateExternalInte" +
-      "rmediateCertificateAuthority\022B.certmint." +
-      "v1.CreateExternalIntermediateCertificate" +
-      "AuthorityRequest\032C.certmint.v1.CreateExt" +
-      "ernalIntermediateCertificateAuthorityRes" +
-      "ponse\022\236\001\n%ImportCertificateAuthorityCert" +
-      "ificate\0229.certmint.v1.ImportCertificateA" +
-      "uthorityCertificateRequest\032:.certmint.v1" +
-      ".ImportCertificateAuthorityCertificateRe" +
-      "sponse\022t\n\027GetCertificateAuthority\022+.cert" +
-      "mint.v1.GetCertificateAuthorityRequest\032," +
-      ".certmint.v1.GetCertificateAuthorityResp" +
-      "onse\022}\n\032ListCertificateAuthorities\022..cer" +
-      "tmint.v1.ListCertificateAuthoritiesReque" +
-      "st\032/.certmint.v1.ListCertificateAuthorit" +
-      "iesResponse\022}\n\032UpdateCertificateAuthorit" +
-      "y\022..certmint.v1.UpdateCertificateAuthori" +
-      "tyRequest\032/.certmint.v1.UpdateCertificat" +
-      "eAuthorityResponse\022\203\001\n\034GetCertificateRev" +
-      "ocationList\0220.certmint.v1.GetCertificate" +
-      "RevocationListRequest\0321.certmint.v1.GetC" +
-      "ertificateRevocationListResponseBq\n\017dev." +
-      "certmint.v1B CertificateAuthorityService" +
-      "ProtoP\001Z:github.com/certmint/certmint/ge" +
-      "n/go/certmint/v1;certmintv1b\006proto3"
+      "stampR\nnextUpdate\"l\n!DeleteCertificateAu" +
+      "thorityRequest\0223\n\025certificate_authority\030" +
+      "\001 \001(\tR\024certificateAuthority\022\022\n\004etag\030\002 \001(" +
+      "\tR\004etag\"$\n\"DeleteCertificateAuthorityRes" +
+      "ponse*\316\001\n\030CertificateAuthorityType\022*\n&CE" +
+      "RTIFICATE_AUTHORITY_TYPE_UNSPECIFIED\020\000\022#" +
+      "\n\037CERTIFICATE_AUTHORITY_TYPE_ROOT\020\001\022+\n\'C" +
+      "ERTIFICATE_AUTHORITY_TYPE_INTERMEDIATE\020\002" +
+      "\0224\n0CERTIFICATE_AUTHORITY_TYPE_EXTERNAL_" +
+      "INTERMEDIATE\020\003*\324\001\n\032CertificateAuthorityS" +
+      "tatus\022,\n(CERTIFICATE_AUTHORITY_STATUS_UN" +
+      "SPECIFIED\020\000\022\'\n#CERTIFICATE_AUTHORITY_STA" +
+      "TUS_ACTIVE\020\001\022)\n%CERTIFICATE_AUTHORITY_ST" +
+      "ATUS_DISABLED\020\002\0224\n0CERTIFICATE_AUTHORITY" +
+      "_STATUS_PENDING_CERTIFICATE\020\0032\243\n\n\033Certif" +
+      "icateAuthorityService\022\211\001\n\036CreateRootCert" +
+      "ificateAuthority\0222.certmint.v1.CreateRoo" +
+      "tCertificateAuthorityRequest\0323.certmint." +
+      "v1.CreateRootCertificateAuthorityRespons" +
+      "e\022\241\001\n&CreateIntermediateCertificateAutho" +
+      "rity\022:.certmint.v1.CreateIntermediateCer" +
+      "tificateAuthorityRequest\032;.certmint.v1.C" +
+      "reateIntermediateCertificateAuthorityRes" +
+      "ponse\022\271\001\n.CreateExternalIntermediateCert" +
+      "ificateAuthority\022B.certmint.v1.CreateExt" +
+      "ernalIntermediateCertificateAuthorityReq" +
+      "uest\032C.certmint.v1.CreateExternalInterme" +
+      "diateCertificateAuthorityResponse\022\236\001\n%Im" +
+      "portCertificateAuthorityCertificate\0229.ce" +
+      "rtmint.v1.ImportCertificateAuthorityCert" +
+      "ificateRequest\032:.certmint.v1.ImportCerti" +
+      "ficateAuthorityCertificateResponse\022t\n\027Ge" +
+      "tCertificateAuthority\022+.certmint.v1.GetC" +
+      "ertificateAuthorityRequest\032,.certmint.v1" +
+      ".GetCertificateAuthorityResponse\022}\n\032List" +
+      "CertificateAuthorities\022..certmint.v1.Lis" +
+      "tCertificateAuthoritiesRequest\032/.certmin" +
+      "t.v1.ListCertificateAuthoritiesResponse\022" +
+      "}\n\032UpdateCertificateAuthority\022..certmint" +
+      ".v1.UpdateCertificateAuthorityRequest\032/." +
+      "certmint.v1.UpdateCertificateAuthorityRe" +
+      "sponse\022\203\001\n\034GetCertificateRevocationList\022" +
+      "0.certmint.v1.GetCertificateRevocationLi" +
+      "stRequest\0321.certmint.v1.GetCertificateRe" +
+      "vocationListResponse\022}\n\032DeleteCertificat" +
+      "eAuthority\022..certmint.v1.DeleteCertifica" +
+      "teAuthorityRequest\032/.certmint.v1.DeleteC" +
+      "ertificateAuthorityResponseBq\n\017dev.certm" +
+      "int.v1B CertificateAuthorityServiceProto" +
+      "P\001Z:github.com/certmint/certmint/gen/go/" +
+      "certmint/v1;certmintv1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -370,6 +387,18 @@ public final class CertificateAuthorityServiceProto {
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_GetCertificateRevocationListResponse_descriptor,
         new java.lang.String[] { "CrlPem", "CrlDer", "CrlNumber", "ThisUpdate", "NextUpdate", });
+    internal_static_certmint_v1_DeleteCertificateAuthorityRequest_descriptor =
+      getDescriptor().getMessageTypes().get(17);
+    internal_static_certmint_v1_DeleteCertificateAuthorityRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_certmint_v1_DeleteCertificateAuthorityRequest_descriptor,
+        new java.lang.String[] { "CertificateAuthority", "Etag", });
+    internal_static_certmint_v1_DeleteCertificateAuthorityResponse_descriptor =
+      getDescriptor().getMessageTypes().get(18);
+    internal_static_certmint_v1_DeleteCertificateAuthorityResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_certmint_v1_DeleteCertificateAuthorityResponse_descriptor,
+        new java.lang.String[] { });
     dev.certmint.v1.CommonProto.getDescriptor();
     com.google.protobuf.DurationProto.getDescriptor();
     com.google.protobuf.FieldMaskProto.getDescriptor();
