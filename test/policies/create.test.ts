@@ -131,7 +131,11 @@ describe("CreateCertificatePolicy from a preset", () => {
           Ku.KEY_USAGE_CRL_SIGN,
           Ku.KEY_USAGE_DIGITAL_SIGNATURE,
         ],
-        required: [Ku.KEY_USAGE_KEY_CERT_SIGN, Ku.KEY_USAGE_CRL_SIGN],
+        required: [
+          Ku.KEY_USAGE_DIGITAL_SIGNATURE,
+          Ku.KEY_USAGE_KEY_CERT_SIGN,
+          Ku.KEY_USAGE_CRL_SIGN,
+        ],
         denied: [],
       },
       extendedKeyUsages: {

@@ -93,14 +93,16 @@ const PRESETS: Record<PresetName, () => PolicySpec> = {
       { email: slot(true) },
       365 * DAY,
     ),
-  // An intermediate that issues leaves only (pathLenConstraint 0). EKUs on a CA constrain
-  // what it may issue; any is allowed except OCSP signing, which belongs on a responder.
+  // An intermediate that issues leaves only (pathLenConstraint 0). keyCertSign and cRLSign
+  // (RFC 5280 4.2.1.3), and digitalSignature, which certmint's CA certificates carry so the CA
+  // key may sign OCSP responses (CA/B BR 7.1.2.10.7 allows it). EKUs on a CA constrain what it
+  // may issue; any is allowed except OCSP signing, which belongs on a responder.
   INTERMEDIATE_CA: () => ({
     subject: {},
     sans: {},
     keyUsages: usages<KeyUsage>(
       ["KEY_CERT_SIGN", "CRL_SIGN", "DIGITAL_SIGNATURE"],
-      ["KEY_CERT_SIGN", "CRL_SIGN"],
+      ["DIGITAL_SIGNATURE", "KEY_CERT_SIGN", "CRL_SIGN"],
     ),
     extendedKeyUsages: usages<ExtendedKeyUsage>([], [], ["OCSP_SIGNING"]),
     keyAlgorithms: { allowed: [] },

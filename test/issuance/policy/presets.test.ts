@@ -130,7 +130,7 @@ describe("presets", () => {
       extendedKeyUsages: ["SERVER_AUTH"],
     });
     expect(defaultUsagesFor(compilePolicy(presetSpec("INTERMEDIATE_CA")))).toEqual({
-      keyUsages: ["KEY_CERT_SIGN", "CRL_SIGN"],
+      keyUsages: ["DIGITAL_SIGNATURE", "KEY_CERT_SIGN", "CRL_SIGN"],
       extendedKeyUsages: [],
     });
     for (const name of PRESET_NAMES) {

@@ -40,7 +40,7 @@ const (
 	CertificatePolicyPreset_CERTIFICATE_POLICY_PRESET_CODE_SIGNING CertificatePolicyPreset = 4
 	// S/MIME: digitalSignature, emailProtection; an email SAN is required.
 	CertificatePolicyPreset_CERTIFICATE_POLICY_PRESET_EMAIL_PROTECTION CertificatePolicyPreset = 5
-	// An intermediate CA: cA=TRUE, keyCertSign and cRLSign, path length 0.
+	// An intermediate CA: cA=TRUE, digitalSignature, keyCertSign and cRLSign, path length 0.
 	CertificatePolicyPreset_CERTIFICATE_POLICY_PRESET_INTERMEDIATE_CA CertificatePolicyPreset = 6
 )
 

@@ -54,7 +54,7 @@ export enum CertificatePolicyPreset {
   CERTIFICATE_POLICY_PRESET_CODE_SIGNING = 4,
   /** CERTIFICATE_POLICY_PRESET_EMAIL_PROTECTION - S/MIME: digitalSignature, emailProtection; an email SAN is required. */
   CERTIFICATE_POLICY_PRESET_EMAIL_PROTECTION = 5,
-  /** CERTIFICATE_POLICY_PRESET_INTERMEDIATE_CA - An intermediate CA: cA=TRUE, keyCertSign and cRLSign, path length 0. */
+  /** CERTIFICATE_POLICY_PRESET_INTERMEDIATE_CA - An intermediate CA: cA=TRUE, digitalSignature, keyCertSign and cRLSign, path length 0. */
   CERTIFICATE_POLICY_PRESET_INTERMEDIATE_CA = 6,
   UNRECOGNIZED = -1,
 }

@@ -62,7 +62,7 @@ public enum CertificatePolicyPreset
   CERTIFICATE_POLICY_PRESET_EMAIL_PROTECTION(5),
   /**
    * <pre>
-   * An intermediate CA: cA=TRUE, keyCertSign and cRLSign, path length 0.
+   * An intermediate CA: cA=TRUE, digitalSignature, keyCertSign and cRLSign, path length 0.
    * </pre>
    *
    * <code>CERTIFICATE_POLICY_PRESET_INTERMEDIATE_CA = 6;</code>
@@ -121,7 +121,7 @@ public enum CertificatePolicyPreset
   public static final int CERTIFICATE_POLICY_PRESET_EMAIL_PROTECTION_VALUE = 5;
   /**
    * <pre>
-   * An intermediate CA: cA=TRUE, keyCertSign and cRLSign, path length 0.
+   * An intermediate CA: cA=TRUE, digitalSignature, keyCertSign and cRLSign, path length 0.
    * </pre>
    *
    * <code>CERTIFICATE_POLICY_PRESET_INTERMEDIATE_CA = 6;</code>
