@@ -1,0 +1,246 @@
+/**
+ * Crash safety of IssueCertificate: the real server process is killed with SIGKILL while 32
+ * clients issue certificates, restarted on the same database, and every request_id that was
+ * sent is replayed (twice at once, so two replays race for each orphan). Whatever the moment
+ * of the kill, the outcome must be the same:
+ *  - every certificate a client received is stored, and its replay returns it (id and serial);
+ *  - no serial is used twice, no request has two certificates, no request_id two rows;
+ *  - every request ends ISSUED, signed under the serial reserved for it before signing
+ *    (requests left PENDING by the kill are taken over by their replay).
+ * How many requests were PENDING at the kill depends on timing and is only reported.
+ */
+import { X509Certificate } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { credentials } from "@grpc/grpc-js";
+import { afterAll, describe, expect, it } from "vitest";
+import { CertificateAuthorityServiceClient } from "../../gen/ts/certmint/v1/certificate_authority_service";
+import { CertificateRequestStatus } from "../../gen/ts/certmint/v1/certificate_service";
+import { createProfileRows, createRoot } from "../support/fixtures";
+import type { TestCertmint } from "../support/harness";
+import { createTestDatabase, type TestDatabase } from "../support/postgres";
+import { type ServerProcess, startServerProcess } from "../support/server-process";
+import {
+  clientLoop,
+  csrPool,
+  issue,
+  newClient,
+  newLedger,
+  type Received,
+  receivedOf,
+  type Source,
+} from "./clients";
+
+/** 24 CSR clients, 4 generating EC_P256 keys, 4 generating RSA_2048 keys (slow: long PENDING). */
+const CLIENTS: Source[] = [
+  ...Array<Source>(24).fill("CSR"),
+  ...Array<Source>(4).fill("EC_P256"),
+  ...Array<Source>(4).fill("RSA_2048"),
+];
+/** The kill comes after this many certificates were received, or after KILL_AFTER_MS. */
+const KILL_AFTER_SUCCESSES = 300;
+const KILL_AFTER_MS = 2_000;
+const REPLAY_CONCURRENCY = 16;
+
+const errorCount = (ledger: { errors: Map<string, number> }) =>
+  [...ledger.errors.values()].reduce((a, b) => a + b, 0);
+
+describe("IssueCertificate survives SIGKILL of the server", () => {
+  let db: TestDatabase | undefined;
+  let server: ServerProcess | undefined;
+  const dataDir = mkdtempSync(join(tmpdir(), "certmint-crash-"));
+
+  afterAll(async () => {
+    await server?.stop();
+    await db?.drop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it("keeps every received certificate, issues every request once, and finishes orphans on replay", async () => {
+    db = await createTestDatabase("certmint_crash");
+    // Same database and data directory (it holds the key-encryption key) for both processes.
+    // Log level info: startServerProcess waits for the "serving" line.
+    const env = {
+      DATABASE_URL: db.url,
+      CERTMINT_DATA_DIR: dataDir,
+      CERTMINT_LOG_LEVEL: "info",
+    };
+    server = await startServerProcess(env);
+
+    const authorities = new CertificateAuthorityServiceClient(
+      server.address,
+      credentials.createInsecure(),
+    );
+    // The fixtures use only these members of a TestCertmint.
+    const h = { db, authorities } as unknown as TestCertmint;
+    const root = await createRoot(h, "crash-root");
+    authorities.close();
+    const { slug: profile } = await createProfileRows(h, { slug: "crash-web", caId: root.id });
+    const csrs = await csrPool(64);
+
+    // 1. Load, then SIGKILL while calls are in flight.
+    const ledger = newLedger();
+    let killed = false;
+    let successes = 0;
+    let killNow: () => void = () => undefined;
+    const killSignal = new Promise<void>((resolve) => {
+      killNow = resolve;
+    });
+    const clients = CLIENTS.map(() => newClient(server!.address));
+    const loops = CLIENTS.map((source, i) =>
+      clientLoop({
+        client: clients[i]!,
+        name: `c${i}-${source === "CSR" ? "csr" : source === "EC_P256" ? "ec" : "rsa"}`,
+        source,
+        profile,
+        csrs,
+        ledger,
+        stopped: () => killed,
+        onSuccess: () => {
+          if (++successes >= KILL_AFTER_SUCCESSES) killNow();
+        },
+      }),
+    );
+    const timer = setTimeout(() => killNow(), KILL_AFTER_MS);
+    await killSignal;
+    clearTimeout(timer);
+    killed = true; // no new calls; the ones in flight meet the kill
+    const inFlight = ledger.sent.size - ledger.received.size - errorCount(ledger);
+    await server.stop("SIGKILL");
+    await Promise.all(loops);
+    for (const c of clients) c.close();
+
+    // 2. What the kill left behind, before anything else touches the database.
+    const atKill = await db.query<{ status: string; n: string }>(
+      "select status, count(*) as n from certificate_request group by status order by status",
+    );
+    const pendingAtKill = await db.query<{ request_id: string }>(
+      "select request_id from certificate_request where status = 'PENDING'",
+    );
+    const issuedAtKill = await db.query<{ request_id: string }>(
+      "select request_id from certificate_request where status = 'ISSUED'",
+    );
+    const lostAnswers = issuedAtKill.filter((r) => !ledger.received.has(r.request_id));
+
+    // 3. Restart on the same database and replay every request_id sent, twice at once.
+    server = await startServerProcess(env);
+    const replayClients = Array.from({ length: REPLAY_CONCURRENCY }, () =>
+      newClient(server!.address),
+    );
+    const replays = new Map<string, [Received, Received]>();
+    const replayErrors: string[] = [];
+    const queue = [...ledger.sent.keys()];
+    await Promise.all(
+      replayClients.map(async (client) => {
+        for (let id = queue.pop(); id !== undefined; id = queue.pop()) {
+          const { request } = ledger.sent.get(id)!;
+          try {
+            const [a, b] = await Promise.all([issue(client, request), issue(client, request)]);
+            for (const r of [a, b])
+              expect(r.status, id).toBe(CertificateRequestStatus.CERTIFICATE_REQUEST_STATUS_ISSUED);
+            replays.set(id, [receivedOf(a), receivedOf(b)]);
+          } catch (err) {
+            replayErrors.push(`${id}: ${err instanceof Error ? err.message : String(err)}`);
+          }
+        }
+      }),
+    );
+    for (const c of replayClients) c.close();
+
+    // A generated key is returned once: a replay of a request whose answer the kill lost
+    // returns the certificate without its key (reported, see the profile's key retention).
+    const lostKeys = lostAnswers.filter(
+      (r) =>
+        ledger.sent.get(r.request_id)?.source !== "CSR" &&
+        replays.get(r.request_id)?.[0].privateKeyPem === "",
+    );
+    const errorSummary = [...ledger.errors].map(([k, v]) => `${k} x${v}`).join(", ");
+    console.log(
+      `crash test: ${ledger.sent.size} requests sent by ${CLIENTS.length} clients, ` +
+        `${ledger.received.size} certificates received before the kill, ${inFlight} calls in flight at the kill ` +
+        `(client errors: ${errorSummary || "none"}); rows at the kill: ` +
+        `${atKill.map((r) => `${r.status} ${r.n}`).join(", ")}; PENDING at the kill: ${pendingAtKill.length} ` +
+        `(${pendingAtKill.map((r) => r.request_id).join(" ")}); ISSUED but never received: ${lostAnswers.length} ` +
+        `(${lostAnswers.map((r) => r.request_id).join(" ")}), of which ${lostKeys.length} with a generated key ` +
+        `that the replay could not return; replayed ${replays.size} request_ids twice each`,
+    );
+
+    // Every replay answered, twice the same certificate.
+    expect(replayErrors).toEqual([]);
+    expect(replays.size).toBe(ledger.sent.size);
+    for (const [id, [a, b]] of replays) {
+      expect(b.certificateId, id).toBe(a.certificateId);
+      expect(b.serialNumber, id).toBe(a.serialNumber);
+      expect(b.certificateRequestId, id).toBe(a.certificateRequestId);
+    }
+
+    // Every certificate received before the kill is stored, and its replay returns it.
+    const stored = new Map(
+      (
+        await db.query<{ id: string; serial_number: string; certificate_pem: string }>(
+          "select id, serial_number, certificate_pem from certificate",
+        )
+      ).map((r) => [r.id, r]),
+    );
+    for (const [id, got] of ledger.received) {
+      const row = stored.get(got.certificateId);
+      expect(row, `certificate of ${id}`).toBeDefined();
+      expect(row!.serial_number, id).toBe(got.serialNumber);
+      expect(row!.certificate_pem, id).toBe(got.certificatePem);
+      const [replayed] = replays.get(id)!;
+      expect(replayed.certificateId, id).toBe(got.certificateId);
+      expect(replayed.serialNumber, id).toBe(got.serialNumber);
+      expect(replayed.certificateRequestId, id).toBe(got.certificateRequestId);
+    }
+
+    // No serial twice (the unique index guards it too), no request with two certificates.
+    expect(
+      await db.query(
+        "select ca_id, serial_number, count(*) from certificate group by ca_id, serial_number having count(*) > 1",
+      ),
+    ).toEqual([]);
+    expect(
+      await db.query(
+        "select certificate_request_id, count(*) from certificate group by certificate_request_id having count(*) > 1",
+      ),
+    ).toEqual([]);
+
+    // Exactly one request row per request_id sent, each ISSUED with its one certificate, signed
+    // under the serial reserved before signing.
+    const requests = await db.query<{
+      id: string;
+      request_id: string;
+      status: string;
+      reserved_serial: string | null;
+      certificate_id: string | null;
+      cert_request_id: string | null;
+      serial_number: string | null;
+    }>(
+      `select r.id, r.request_id, r.status, r.reserved_serial, r.certificate_id,
+              c.certificate_request_id as cert_request_id, c.serial_number
+         from certificate_request r left join certificate c on c.id = r.certificate_id`,
+    );
+    expect(
+      await db.query(
+        "select caller, request_id, count(*) from certificate_request group by caller, request_id having count(*) <> 1",
+      ),
+    ).toEqual([]);
+    expect(requests.map((r) => r.request_id).sort()).toEqual([...ledger.sent.keys()].sort());
+    for (const r of requests) {
+      expect({ id: r.request_id, status: r.status }).toEqual({
+        id: r.request_id,
+        status: "ISSUED",
+      });
+      expect(r.cert_request_id, r.request_id).toBe(r.id);
+      expect(r.serial_number, r.request_id).toBe(r.reserved_serial);
+      const [replayed] = replays.get(r.request_id)!;
+      expect(replayed.certificateId, r.request_id).toBe(r.certificate_id);
+      expect(
+        new X509Certificate(replayed.certificatePem).serialNumber.toLowerCase(),
+        r.request_id,
+      ).toBe(r.serial_number!.toLowerCase());
+    }
+    expect(stored.size).toBe(ledger.sent.size);
+  }, 120_000);
+});
