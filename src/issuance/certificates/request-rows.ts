@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import type { CertmintError } from "../../errors";
 import { CertificateRequestEntity, type CertificateRequestRow } from "../../store/entities";
-import { isUniqueViolation } from "../common/unique-violation";
+import { insertCertificateRequest } from "../../store/raw-insert";
 import { storedErrorOf } from "./outcome";
 import { reserveSerial, storedParams } from "./sign-and-store";
 import type { IssuancePlan, RequestStatus } from "./types";
@@ -28,7 +28,7 @@ export async function insertRequest(
   now: Date,
   error?: CertmintError,
 ): Promise<CertificateRequestRow | "duplicate"> {
-  const row = em.create(CertificateRequestEntity, {
+  const row = {
     id: randomUUID(),
     profileId: plan.profile.id,
     caller: who.caller,
@@ -47,17 +47,16 @@ export async function insertRequest(
     error: error ? (storedErrorOf(error) as unknown as Record<string, unknown>) : null,
     createdAt: now,
     updatedAt: now,
+  } satisfies CertificateRequestRow;
+  // One autocommitted statement; a concurrent call holding the same (caller, request_id) wins.
+  const inserted = await insertCertificateRequest(em, {
+    ...row,
+    subject: { json: row.subject },
+    sans: { json: row.sans },
+    params: { json: row.params },
+    error: { json: row.error },
   });
-  try {
-    await em.flush();
-  } catch (err) {
-    if (isUniqueViolation(err, "certificate_request_caller_request_id_key")) {
-      em.clear();
-      return "duplicate";
-    }
-    throw err;
-  }
-  return row;
+  return inserted ? row : "duplicate";
 }
 
 /** Marks a PENDING request FAILED with the error that stopped it. */

@@ -17,6 +17,7 @@ import {
   type CertificateRequestRow,
   type CertificateRow,
 } from "../../store/entities";
+import { storeIssuedCertificate } from "../../store/raw-insert";
 import { publicationUrls } from "../ca/create";
 import { caIssuer, requireActive } from "../ca/load";
 import type { IssuanceDeps } from "../deps";
@@ -110,61 +111,71 @@ export async function signAndStore(
   const chainPem = plan.ca ? [plan.ca.certificatePem!, ...plan.ca.chainPem] : [issued.pem];
   const commonName = plan.subject.attributes.find((a) => a.type === "COMMON_NAME")?.value ?? "";
   const keepKey = privateKey && plan.profile.privateKeyRetention === "STORE_ENCRYPTED";
+  const row: CertificateRow = {
+    id: certificateId,
+    serialNumber: issued.serialHex,
+    caId: plan.ca?.id ?? null,
+    profileId: plan.profile.id,
+    certificateRequestId: request.id,
+    subject: plan.subject,
+    commonName,
+    sans: plan.sans,
+    searchNames: searchNames(commonName, plan.sans),
+    keyAlgorithm: plan.keyAlgorithm,
+    signatureAlgorithm: plan.signatureAlgorithm,
+    keyUsages: plan.keyUsages,
+    extendedKeyUsages: plan.extendedKeyUsages,
+    isCa: false,
+    notBefore: issued.notBefore,
+    notAfter: issued.notAfter,
+    fingerprintSha256: issued.fingerprintSha256,
+    certificatePem: issued.pem,
+    chainPem,
+    revokedAt: null,
+    revocationReason: null,
+    renewedFromId: options.renewalOf?.id ?? null,
+    renewedById: null,
+    sealedPrivateKey: keepKey
+      ? deps.keyring.sealWith(certificateKeyAad(certificateId), privateKey!)
+      : null,
+    createdAt: now,
+  };
+  // Approval flow: the requester is not waiting on this call, so the generated key waits,
+  // sealed, for its first GetRequestStatus, which deletes it.
+  const heldKey =
+    options.holdKeyForFetch && privateKey
+      ? deps.keyring.sealWith(requestKeyAad(request.id), privateKey)
+      : null;
   const em = deps.orm.em.fork();
-  const certificate = await em.transactional(async (tx: EntityManager) => {
-    const row = tx.create(CertificateEntity, {
-      id: certificateId,
-      serialNumber: issued.serialHex,
-      caId: plan.ca?.id ?? null,
-      profileId: plan.profile.id,
-      certificateRequestId: request.id,
-      subject: plan.subject,
-      commonName,
-      sans: plan.sans,
-      searchNames: searchNames(commonName, plan.sans),
-      keyAlgorithm: plan.keyAlgorithm,
-      signatureAlgorithm: plan.signatureAlgorithm,
-      keyUsages: plan.keyUsages,
-      extendedKeyUsages: plan.extendedKeyUsages,
-      isCa: false,
-      notBefore: issued.notBefore,
-      notAfter: issued.notAfter,
-      fingerprintSha256: issued.fingerprintSha256,
-      certificatePem: issued.pem,
-      chainPem,
-      revokedAt: null,
-      revocationReason: null,
-      renewedFromId: options.renewalOf?.id ?? null,
-      renewedById: null,
-      sealedPrivateKey: keepKey
-        ? deps.keyring.sealWith(certificateKeyAad(certificateId), privateKey!)
-        : null,
-      createdAt: now,
-    });
-    const marked = await tx.nativeUpdate(
-      CertificateRequestEntity,
-      { id: request.id, status: "PENDING" },
+  if (!options.renewalOf) {
+    // The hot path: certificate stored and request marked ISSUED in one statement.
+    const stored = await storeIssuedCertificate(
+      em,
       {
-        status: "ISSUED",
-        certificateId,
-        updatedAt: now,
-        // Approval flow: the requester is not waiting on this call, so the generated key waits,
-        // sealed, for its first GetRequestStatus, which deletes it.
-        sealedPrivateKey:
-          options.holdKeyForFetch && privateKey
-            ? deps.keyring.sealWith(requestKeyAad(request.id), privateKey)
-            : null,
+        ...row,
+        subject: { json: row.subject },
+        sans: { json: row.sans },
+        keyUsages: { json: row.keyUsages },
+        extendedKeyUsages: { json: row.extendedKeyUsages },
+        chainPem: { json: row.chainPem },
+        sealedPrivateKey: row.sealedPrivateKey ? Buffer.from(row.sealedPrivateKey) : null,
       },
+      { id: request.id, updatedAt: now, sealedPrivateKey: heldKey },
     );
-    if (marked === 0)
-      throw failedPrecondition(
-        "REQUEST_NOT_PENDING",
-        "the certificate request was completed by another call",
+    if (!stored) throw notPending();
+  } else {
+    // A renewal also links the old certificate: three writes, one transaction.
+    await em.transactional(async (tx: EntityManager) => {
+      tx.create(CertificateEntity, row);
+      const marked = await tx.nativeUpdate(
+        CertificateRequestEntity,
+        { id: request.id, status: "PENDING" },
+        { status: "ISSUED", certificateId, updatedAt: now, sealedPrivateKey: heldKey },
       );
-    if (options.renewalOf) {
+      if (marked === 0) throw notPending();
       const linked = await tx.nativeUpdate(
         CertificateEntity,
-        { id: options.renewalOf.id, renewedById: null, revokedAt: null },
+        { id: options.renewalOf!.id, renewedById: null, revokedAt: null },
         { renewedById: certificateId },
       );
       if (linked === 0) {
@@ -173,9 +184,9 @@ export async function signAndStore(
           "the certificate was renewed or revoked meanwhile",
         );
       }
-    }
-    return row;
-  });
+    });
+  }
+  const certificate = row;
   return {
     certificate,
     view: {
@@ -191,6 +202,12 @@ export async function signAndStore(
       privateKey && !options.holdKeyForFetch ? exportPrivateKeyPem(privateKey) : undefined,
   };
 }
+
+const notPending = () =>
+  failedPrecondition(
+    "REQUEST_NOT_PENDING",
+    "the certificate request was completed by another call",
+  );
 
 /** A fresh serial for a new request row (RFC 5280 4.1.2.2: positive, >= 64 random bits). */
 export const reserveSerial = (): string => serialToHex(newSerialNumber());
