@@ -16,6 +16,7 @@ import { promisify } from "node:util";
 import { invalidArgument } from "../errors";
 import type { KeyAlgorithm } from "../model/pki";
 import { keyAlgorithmOf } from "./algorithms";
+import { generateRsaKeyPair } from "./rsa-keygen-worker";
 
 const generate = promisify(generateKeyPairCallback);
 
@@ -30,7 +31,8 @@ export async function generateKeyPair(alg: KeyAlgorithm): Promise<KeyPair> {
     case "RSA_2048":
     case "RSA_3072":
     case "RSA_4096":
-      return generate("rsa", { modulusLength: Number(alg.slice(4)), publicExponent: 0x10001 });
+      // Off the event loop and at low priority (rsa-keygen-worker.ts).
+      return generateRsaKeyPair(Number(alg.slice(4)));
     case "EC_P256":
       return generate("ec", { namedCurve: "P-256" });
     case "EC_P384":
