@@ -3,62 +3,24 @@
  * synchronously in a temp directory, never throwing so failures can be asserted), subjects,
  * enum shorthands and small parsers of `openssl ... -text` output.
  */
-import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { spawn } from "node:child_process";
 import { CertificateAuthorityStatus } from "../../gen/ts/certmint/v1/certificate_authority_service";
 import { KeyAlgorithm, SignatureAlgorithm, type Subject } from "../../gen/ts/certmint/v1/common";
 import { call, type TestCertmint } from "../support/harness";
 import { ROOT } from "../support/server-process";
 
+export {
+  extensionBlock,
+  normHex,
+  openssl,
+  opensslOk,
+  type RunResult,
+  TempDir,
+} from "../support/openssl";
 export { CertificateAuthorityStatus, KeyAlgorithm, SignatureAlgorithm };
 
-export interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+import { openssl, opensslOk, type RunResult, type TempDir } from "../support/openssl";
 
-/** Runs openssl synchronously; returns its exit code and output instead of throwing. */
-export function openssl(args: string[], input?: string): RunResult {
-  const r = spawnSync("openssl", args, {
-    input,
-    encoding: "utf8",
-    maxBuffer: 16 << 20,
-  });
-  if (r.error) throw r.error;
-  return { code: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** Like openssl(), but fails with openssl's own output when the command does not succeed. */
-export function opensslOk(args: string[], input?: string): string {
-  const r = openssl(args, input);
-  if (r.code !== 0) {
-    throw new Error(`openssl ${args.join(" ")} failed (${r.code}):\n${r.stdout}\n${r.stderr}`);
-  }
-  return r.stdout;
-}
-
-/** A temp directory; `file()` writes content and returns the path. */
-export class TempDir {
-  readonly path = mkdtempSync(join(tmpdir(), "certmint-ca-test-"));
-  private n = 0;
-  file(name: string, content: string | Uint8Array): string {
-    const p = join(this.path, `${this.n++}-${name}`);
-    writeFileSync(p, content);
-    return p;
-  }
-  /** A fresh path in the directory, for openssl to write to. */
-  out(name: string): string {
-    return join(this.path, `${this.n++}-${name}`);
-  }
-  remove(): void {
-    rmSync(this.path, { recursive: true, force: true });
-  }
-}
-
-/** A proto Subject with only the given fields set. */
 export function subject(commonName: string, organization: string[] = ["certmint tests"]): Subject {
   return {
     country: "",
@@ -142,28 +104,6 @@ export function verifyChain(
   args.push(tmp.file("leaf.pem", leafPem));
   return openssl(args);
 }
-
-/** The lines of the named X509v3 extension in `openssl x509|crl -text` output: header and body. */
-export function extensionBlock(text: string, name: string): { critical: boolean; body: string } {
-  const lines = text.split("\n");
-  const i = lines.findIndex((l) => l.trim().startsWith(`${name}:`) || l.trim() === name);
-  if (i < 0) throw new Error(`extension "${name}" not in:\n${text}`);
-  const header = lines[i]!;
-  const indent = header.search(/\S/);
-  const body: string[] = [];
-  for (const l of lines.slice(i + 1)) {
-    if (l.trim() === "" || l.search(/\S/) <= indent) break;
-    body.push(l.trim());
-  }
-  return { critical: /critical/.test(header), body: body.join("\n") };
-}
-
-/** Normalises a colon-separated hex key identifier as openssl prints it ("keyid:" prefix allowed). */
-export const normHex = (s: string): string =>
-  s
-    .replace(/^keyid:/i, "")
-    .replace(/[^0-9a-f]/gi, "")
-    .toLowerCase();
 
 /** An RSA/EC private key and a self-signed CA certificate made entirely by openssl. */
 export function opensslRoot(

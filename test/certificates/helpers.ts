@@ -1,14 +1,4 @@
-/**
- * Shared fixtures of the certificate lifecycle tests (IssueCertificate, RenewCertificate,
- * approval, revocation, listing): request builders over the generated fromPartial, error
- * decoding with ErrorInfo metadata, row counts, and openssl / Node's X509Certificate as the
- * independent verifiers of what certmint signs.
- */
-import { spawnSync } from "node:child_process";
 import { createHash, createPublicKey, type KeyObject, X509Certificate } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import {
   CertificateRequestStatus,
   CertificateStatus,
@@ -117,67 +107,16 @@ export const violationKeys = (vs: Array<{ field: string; reason: string }>) =>
   vs.map((v) => `${v.field} ${v.reason}`).sort();
 
 // ---- openssl ---------------------------------------------------------------------------------
+export {
+  extensionBlock,
+  normHex,
+  openssl,
+  opensslOk,
+  type RunResult,
+  TempDir,
+} from "../support/openssl";
 
-export interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs openssl synchronously; returns its exit code and output instead of throwing. */
-export function openssl(args: string[], input?: string): RunResult {
-  const r = spawnSync("openssl", args, { input, encoding: "utf8", maxBuffer: 16 << 20 });
-  if (r.error) throw r.error;
-  return { code: r.status ?? 1, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** Like openssl(), but fails with openssl's own output when the command does not succeed. */
-export function opensslOk(args: string[], input?: string): string {
-  const r = openssl(args, input);
-  if (r.code !== 0) {
-    throw new Error(`openssl ${args.join(" ")} failed (${r.code}):\n${r.stdout}\n${r.stderr}`);
-  }
-  return r.stdout;
-}
-
-/** A temp directory; `file()` writes content and returns the path, `out()` names a new file. */
-export class TempDir {
-  readonly path = mkdtempSync(join(tmpdir(), "certmint-cert-test-"));
-  private n = 0;
-  file(name: string, content: string | Uint8Array): string {
-    const p = join(this.path, `${this.n++}-${name}`);
-    writeFileSync(p, content);
-    return p;
-  }
-  out(name: string): string {
-    return join(this.path, `${this.n++}-${name}`);
-  }
-  remove(): void {
-    rmSync(this.path, { recursive: true, force: true });
-  }
-}
-
-/** The named X509v3 extension in `openssl x509 -text` output: critical flag and body lines. */
-export function extensionBlock(text: string, name: string): { critical: boolean; body: string } {
-  const lines = text.split("\n");
-  const i = lines.findIndex((l) => l.trim().startsWith(`${name}:`) || l.trim() === name);
-  if (i < 0) throw new Error(`extension "${name}" not in:\n${text}`);
-  const header = lines[i]!;
-  const indent = header.search(/\S/);
-  const body: string[] = [];
-  for (const l of lines.slice(i + 1)) {
-    if (l.trim() === "" || l.search(/\S/) <= indent) break;
-    body.push(l.trim());
-  }
-  return { critical: /critical/.test(header), body: body.join("\n") };
-}
-
-/** A key identifier as openssl prints it ("keyid:" prefix, colons) as lower-case hex. */
-export const normHex = (s: string): string =>
-  s
-    .replace(/^keyid:/i, "")
-    .replace(/[^0-9a-f]/gi, "")
-    .toLowerCase();
+import { extensionBlock, normHex, openssl, opensslOk, type TempDir } from "../support/openssl";
 
 // ---- Requests -------------------------------------------------------------------------------
 
