@@ -1,4 +1,4 @@
-import { Server, ServerCredentials } from "@grpc/grpc-js";
+import { Server, type ServerCredentials } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { certificateAuthorityHandlers } from "./api/certificate-authority-service";
 import { certificatePolicyHandlers } from "./api/certificate-policy-service";
@@ -11,6 +11,7 @@ import type { IssuanceDeps } from "./issuance/deps";
 import { callLoggingInterceptor } from "./server/call-logging";
 import { HealthReporter } from "./server/health";
 import { addReflection } from "./server/reflection";
+import { serverCredentials } from "./server/tls";
 import { type Database, migrate, openDatabase } from "./store/database";
 
 /** Largest request certmint accepts (a CSR with many SANs is a few KiB). */
@@ -51,7 +52,11 @@ export async function startCertmint(config: Config, logger: Logger): Promise<Run
   });
 
   const host = config.listen.host.includes(":") ? `[${config.listen.host}]` : config.listen.host;
-  const port = await bind(server, `${host}:${config.listen.port}`);
+  const port = await bind(
+    server,
+    `${host}:${config.listen.port}`,
+    serverCredentials(config, logger),
+  );
   const address = `${host}:${port}`;
   logger.info({ address }, "listening");
 
@@ -113,9 +118,10 @@ export async function startCertmint(config: Config, logger: Logger): Promise<Run
   };
 }
 
-function bind(server: Server, address: string): Promise<number> {
+/** Binds with TLS or plaintext as configured (server/tls.ts). */
+function bind(server: Server, address: string, credentials: ServerCredentials): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.bindAsync(address, ServerCredentials.createInsecure(), (err, port) => {
+    server.bindAsync(address, credentials, (err, port) => {
       if (err) reject(new Error(`cannot listen on ${address}: ${err.message}`));
       else resolve(port);
     });

@@ -1,3 +1,4 @@
+import { BlockList, isIP } from "node:net";
 import { isAbsolute, resolve } from "node:path";
 
 /** The one typed configuration, read from the environment once at start-up and frozen. */
@@ -22,6 +23,27 @@ export interface Config {
   readonly publicBaseUrl?: string;
   /** nextUpdate - thisUpdate of issued CRLs (RFC 5280 5.1.2.5). */
   readonly crlValiditySeconds: number;
+  /** TLS on the gRPC port; absent means plaintext (see `allowPlaintext`). */
+  readonly tls?: TlsConfig;
+  /**
+   * Plaintext on a non-loopback listen address was accepted explicitly
+   * (CERTMINT_ALLOW_PLAINTEXT=true). Without TLS and without it, only loopback is allowed.
+   */
+  readonly allowPlaintext: boolean;
+}
+
+/** The server certificate, its key and the optional client CA bundle (absolute paths). */
+export interface TlsConfig {
+  /** PEM: the server certificate, then any intermediates. */
+  readonly certFile: string;
+  /** PEM: the unencrypted private key of that certificate. */
+  readonly keyFile: string;
+  /** PEM bundle of the CAs whose client certificates are accepted (mTLS). */
+  readonly clientCaFile?: string;
+  /** Refuse the TLS handshake of clients without a certificate from clientCaFile. */
+  readonly requireClientCert: boolean;
+  /** How often the three files are re-read; a change applies to new connections. */
+  readonly reloadIntervalMs: number;
 }
 
 /** A configuration problem: main prints the message on one line and exits non-zero. */
@@ -43,11 +65,18 @@ export const ENV = {
   kekFile: "CERTMINT_KEK_FILE", // default <dataDir>/kek.key
   publicBaseUrl: "CERTMINT_PUBLIC_BASE_URL", // optional
   crlValiditySeconds: "CERTMINT_CRL_VALIDITY_SECONDS", // default 86400
+  tlsCertFile: "CERTMINT_TLS_CERT_FILE", // optional; with the key: TLS
+  tlsKeyFile: "CERTMINT_TLS_KEY_FILE", // optional; with the certificate: TLS
+  tlsClientCaFile: "CERTMINT_TLS_CLIENT_CA_FILE", // optional: accept client certificates (mTLS)
+  tlsRequireClientCert: "CERTMINT_TLS_REQUIRE_CLIENT_CERT", // default false
+  tlsReloadIntervalMs: "CERTMINT_TLS_RELOAD_INTERVAL_MS", // default 30000
+  allowPlaintext: "CERTMINT_ALLOW_PLAINTEXT", // default false: plaintext on loopback only
 } as const;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
   const problems: string[] = [];
-  const listen = parseListen(env[ENV.listen] ?? "127.0.0.1:50051", problems);
+  const rawListen = env[ENV.listen] ?? "127.0.0.1:50051";
+  const listen = parseListen(rawListen, problems);
   const databaseUrl = parseDatabaseUrl(env[ENV.databaseUrl], problems);
   const rawDataDir = env[ENV.dataDir] ?? "./data";
   if (rawDataDir.trim() === "") problems.push(`${ENV.dataDir} must not be empty`);
@@ -78,6 +107,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     31_536_000,
     problems,
   );
+  const tls = parseTls(env, cwd, problems);
+  const allowPlaintext = parseBoolean(env, ENV.allowPlaintext, problems);
+  if (
+    tls === undefined &&
+    !env[ENV.tlsCertFile] &&
+    !env[ENV.tlsKeyFile] &&
+    listen.host !== "" &&
+    !isLoopbackHost(listen.host) &&
+    !allowPlaintext
+  ) {
+    problems.push(
+      `${ENV.listen}=${rawListen}: certmint refuses plaintext on a non-loopback address; ` +
+        `set ${ENV.tlsCertFile}/KEY_FILE, or ${ENV.allowPlaintext}=true to accept the risk`,
+    );
+  }
   if (problems.length > 0) throw new ConfigError(problems.join("; "));
   return Object.freeze({
     listen: Object.freeze(listen),
@@ -93,7 +137,74 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     ),
     publicBaseUrl,
     crlValiditySeconds,
+    tls: tls && Object.freeze(tls),
+    allowPlaintext,
   });
+}
+
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet("127.0.0.0", 8, "ipv4");
+LOOPBACK.addAddress("::1", "ipv6");
+
+/**
+ * Whether a listen host is a loopback address: 127.0.0.0/8, ::1 (in any spelling, also
+ * IPv4-mapped ::ffff:127.x.y.z) or the name localhost (RFC 6761 6.3).
+ */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase();
+  if (h === "localhost" || h === "localhost.") return true;
+  const family = isIP(h);
+  return family !== 0 && LOOPBACK.check(h, family === 4 ? "ipv4" : "ipv6");
+}
+
+function parseTls(env: NodeJS.ProcessEnv, cwd: string, problems: string[]): TlsConfig | undefined {
+  const certFile = env[ENV.tlsCertFile] || undefined;
+  const keyFile = env[ENV.tlsKeyFile] || undefined;
+  const clientCaFile = env[ENV.tlsClientCaFile] || undefined;
+  const requireClientCert = parseBoolean(env, ENV.tlsRequireClientCert, problems);
+  const reloadIntervalMs = parseInteger(
+    env,
+    ENV.tlsReloadIntervalMs,
+    30_000,
+    100,
+    3_600_000,
+    problems,
+  );
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    const [given, missing] =
+      certFile === undefined
+        ? [ENV.tlsKeyFile, ENV.tlsCertFile]
+        : [ENV.tlsCertFile, ENV.tlsKeyFile];
+    problems.push(`${given} is set but ${missing} is not: TLS needs both`);
+  }
+  if (requireClientCert && clientCaFile === undefined) {
+    problems.push(
+      `${ENV.tlsRequireClientCert}=true needs ${ENV.tlsClientCaFile} (the CAs whose client certificates are accepted)`,
+    );
+  }
+  if (certFile === undefined || keyFile === undefined) {
+    if (clientCaFile !== undefined) {
+      problems.push(
+        `${ENV.tlsClientCaFile} needs TLS: set ${ENV.tlsCertFile} and ${ENV.tlsKeyFile}`,
+      );
+    }
+    return undefined;
+  }
+  return {
+    certFile: resolve(cwd, certFile),
+    keyFile: resolve(cwd, keyFile),
+    ...(clientCaFile === undefined ? {} : { clientCaFile: resolve(cwd, clientCaFile) }),
+    requireClientCert,
+    reloadIntervalMs,
+  };
+}
+
+function parseBoolean(env: NodeJS.ProcessEnv, name: string, problems: string[]): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === "" || raw === "false") return false;
+  if (raw === "true") return true;
+  problems.push(`${name} must be true or false (got "${raw}")`);
+  return false;
 }
 
 function parsePublicBaseUrl(value: string | undefined, problems: string[]): string | undefined {

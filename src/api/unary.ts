@@ -1,6 +1,7 @@
 import type { handleUnaryCall, Metadata, ServiceError } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { CertmintError, isCertmintError } from "../errors";
+import { type PeerIdentity, peerIdentity } from "../server/peer-identity";
 import { toServiceError } from "./errors";
 
 /** What a handler knows of its call besides the request message. */
@@ -10,6 +11,12 @@ export interface CallContext {
   readonly metadata: Metadata;
   /** When the caller stops waiting, if it set a deadline. */
   readonly deadline?: Date;
+  /**
+   * The client certificate the TLS handshake verified against CERTMINT_TLS_CLIENT_CA_FILE
+   * (mTLS); absent on plaintext, without a client certificate, or with one not verified.
+   * Not used for authorization yet (issue 6).
+   */
+  readonly peerCertificate?: PeerIdentity;
 }
 
 export type UnaryHandler<Req, Res> = (request: Req, ctx: CallContext) => Promise<Res>;
@@ -46,6 +53,7 @@ export function unary<Req, Res>(
           : Number.isFinite(deadline)
             ? new Date(deadline)
             : undefined,
+      peerCertificate: peerIdentity(call.getAuthContext()),
     };
     const run = async () => {
       if (!deps.readiness.ready) {

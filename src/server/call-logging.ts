@@ -1,19 +1,27 @@
 import { randomUUID } from "node:crypto";
 import { Metadata, ServerInterceptingCall, type ServerInterceptor, status } from "@grpc/grpc-js";
 import type { Logger } from "pino";
+import { peerIdentity } from "./peer-identity";
 
 /** The metadata key of the per-call request id (read from the client or generated). */
 export const REQUEST_ID_HEADER = "x-request-id";
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
- * One log line per call: method, status code, duration and request id. The request id comes
+ * One log line per call: method, status code, duration, request id and, under mTLS, the
+ * verified client certificate's common name and URI SANs (`peer`). The request id comes
  * from the caller's x-request-id when it is well formed, else is generated; it is written
  * back into the incoming metadata (so handlers see it) and returned as a response header and trailer.
  */
 export function callLoggingInterceptor(logger: Logger): ServerInterceptor {
   return (method, call) => {
     const started = process.hrtime.bigint();
+    const identity = peerIdentity(call.getAuthContext());
+    const peer = identity && {
+      ...(identity.commonName === undefined ? {} : { cn: identity.commonName }),
+      ...(identity.uris.length === 0 ? {} : { uris: identity.uris }),
+      serial: identity.serialNumber,
+    };
     let requestId = "";
     return new ServerInterceptingCall(call, {
       start: (next) => {
@@ -39,6 +47,7 @@ export function callLoggingInterceptor(logger: Logger): ServerInterceptor {
           code: status[code] ?? String(code),
           durationMs: Math.round(durationMs * 1000) / 1000,
           requestId,
+          ...(peer === undefined ? {} : { peer }),
         };
         // An error without a response is sent trailers-only: carry the request id there too.
         const metadata = st.metadata ?? new Metadata();

@@ -1,0 +1,162 @@
+/**
+ * Reads and checks the TLS files of the gRPC port: the server certificate (with any
+ * intermediates), its private key and the optional client CA bundle. Every problem is a
+ * TlsFileError with one line naming the variable and the file, never the file's contents.
+ */
+import { createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { createSecureContext } from "node:tls";
+import { ENV, type TlsConfig } from "../config";
+
+/** The bytes of the files, as read. */
+export interface TlsFiles {
+  readonly cert: Buffer;
+  readonly key: Buffer;
+  readonly ca?: Buffer;
+}
+
+/** Files checked to form a usable certificate and key (and CA bundle). */
+export interface TlsMaterial {
+  readonly files: TlsFiles;
+  /** The server certificate: the first one in the certificate file. */
+  readonly leaf: X509Certificate;
+  /** Certificates in the certificate file (leaf and intermediates). */
+  readonly chainLength: number;
+  /** The CAs whose client certificates are accepted. */
+  readonly clientCas: readonly X509Certificate[];
+}
+
+export class TlsFileError extends Error {
+  override readonly name = "TlsFileError";
+}
+
+type Which = "cert" | "key" | "ca";
+const VARIABLE: Record<Which, string> = {
+  cert: ENV.tlsCertFile,
+  key: ENV.tlsKeyFile,
+  ca: ENV.tlsClientCaFile,
+};
+
+function pathOf(config: TlsConfig, which: Which): string {
+  return which === "cert"
+    ? config.certFile
+    : which === "key"
+      ? config.keyFile
+      : (config.clientCaFile ?? "");
+}
+
+const named = (config: TlsConfig, which: Which) => `${VARIABLE[which]} (${pathOf(config, which)})`;
+
+function unreadable(config: TlsConfig, which: Which, err: unknown): TlsFileError {
+  const code = (err as NodeJS.ErrnoException).code ?? "unknown error";
+  return new TlsFileError(`${named(config, which)} cannot be read (${code})`);
+}
+
+export function readTlsFilesSync(config: TlsConfig): TlsFiles {
+  const read = (which: Which) => {
+    try {
+      return readFileSync(pathOf(config, which));
+    } catch (err) {
+      throw unreadable(config, which, err);
+    }
+  };
+  return {
+    cert: read("cert"),
+    key: read("key"),
+    ...(config.clientCaFile === undefined ? {} : { ca: read("ca") }),
+  };
+}
+
+export async function readTlsFiles(config: TlsConfig): Promise<TlsFiles> {
+  const read = (which: Which) =>
+    readFile(pathOf(config, which)).catch((err: unknown) => {
+      throw unreadable(config, which, err);
+    });
+  const [cert, key, ca] = await Promise.all([
+    read("cert"),
+    read("key"),
+    config.clientCaFile === undefined ? undefined : read("ca"),
+  ]);
+  return { cert, key, ...(ca === undefined ? {} : { ca }) };
+}
+
+/** Equal bytes, or both absent. */
+export const sameBytes = (a: Buffer | undefined, b: Buffer | undefined): boolean =>
+  a === undefined || b === undefined ? a === b : a.equals(b);
+
+export const sameTlsFiles = (a: TlsFiles, b: TlsFiles): boolean =>
+  sameBytes(a.cert, b.cert) && sameBytes(a.key, b.key) && sameBytes(a.ca, b.ca);
+
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+
+function certificates(config: TlsConfig, which: Which, pem: Buffer): X509Certificate[] {
+  const blocks = pem.toString("latin1").match(PEM_CERTIFICATE) ?? [];
+  if (blocks.length === 0) {
+    throw new TlsFileError(`${named(config, which)} holds no PEM certificate`);
+  }
+  return blocks.map((block, i) => {
+    try {
+      return new X509Certificate(block);
+    } catch {
+      throw new TlsFileError(`${named(config, which)}: certificate ${i + 1} is malformed`);
+    }
+  });
+}
+
+function privateKey(config: TlsConfig, pem: Buffer): KeyObject {
+  try {
+    return createPrivateKey(pem);
+  } catch (err) {
+    // Node's messages never quote the key, but ours say what to do instead.
+    if ((err as NodeJS.ErrnoException).code === "ERR_MISSING_PASSPHRASE") {
+      throw new TlsFileError(
+        `${named(config, "key")} is encrypted: certmint needs an unencrypted PEM key (protect the file with mode 0600)`,
+      );
+    }
+    throw new TlsFileError(`${named(config, "key")} is not a PEM private key`);
+  }
+}
+
+/**
+ * Checks that the files can serve TLS: the certificate file holds certificates, the key is
+ * the private key of the first one, the CA bundle holds certificates, and Node's TLS accepts
+ * them together (what setSecureContext will do).
+ */
+export function checkTlsFiles(config: TlsConfig, files: TlsFiles): TlsMaterial {
+  const chain = certificates(config, "cert", files.cert);
+  const leaf = chain[0]!;
+  const key = privateKey(config, files.key);
+  if (!leaf.checkPrivateKey(key)) {
+    throw new TlsFileError(
+      `${named(config, "key")} does not match the certificate in ${named(config, "cert")} (subject ${subjectLine(leaf.subject)})`,
+    );
+  }
+  const clientCas = files.ca === undefined ? [] : certificates(config, "ca", files.ca);
+  try {
+    createSecureContext({ cert: files.cert, key: files.key, ca: files.ca });
+  } catch (err) {
+    // OpenSSL's reason (e.g. "ee key too small"), never the key.
+    const reason = err instanceof Error ? err.message : "unknown error";
+    throw new TlsFileError(
+      `${named(config, "cert")} and ${VARIABLE.key} are not usable for TLS: ${reason}`,
+    );
+  }
+  return { files, leaf, chainLength: chain.length, clientCas };
+}
+
+/** "CN=a\nO=b" (Node's form) as "CN=a, O=b". */
+const subjectLine = (name: string) => name.split("\n").join(", ");
+
+/** What the logs say about a certificate: never anything secret. */
+export function describeCertificate(cert: X509Certificate) {
+  return {
+    subject: subjectLine(cert.subject),
+    issuer: subjectLine(cert.issuer),
+    serial: cert.serialNumber.toLowerCase(),
+    notBefore: new Date(cert.validFrom).toISOString(),
+    notAfter: new Date(cert.validTo).toISOString(),
+    subjectAltName: cert.subjectAltName,
+    fingerprintSha256: cert.fingerprint256.replace(/:/g, "").toLowerCase(),
+  };
+}
