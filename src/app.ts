@@ -1,10 +1,16 @@
 import { Server, type ServerCredentials } from "@grpc/grpc-js";
 import type { Logger } from "pino";
+import { accessTokenHandlers } from "./api/access-token-service";
+import { auditHandlers } from "./api/audit-service";
 import { certificateAuthorityHandlers } from "./api/certificate-authority-service";
 import { certificatePolicyHandlers } from "./api/certificate-policy-service";
 import { certificateProfileHandlers } from "./api/certificate-profile-service";
 import { certificateHandlers } from "./api/certificate-service";
 import { registerServices } from "./api/services";
+import { AccessControl } from "./auth/access-control";
+import { Authenticator } from "./auth/authenticator";
+import { ensureAdminCredential } from "./auth/bootstrap";
+import { RateLimiter } from "./auth/rate-limiter";
 import type { Config } from "./config";
 import { openKeyring } from "./issuance/ca/keyring";
 import type { IssuanceDeps } from "./issuance/deps";
@@ -13,9 +19,6 @@ import { HealthReporter } from "./server/health";
 import { addReflection } from "./server/reflection";
 import { serverCredentials } from "./server/tls";
 import { type Database, migrate, openDatabase } from "./store/database";
-
-/** Largest request certmint accepts (a CSR with many SANs is a few KiB). */
-export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 
 export interface RunningCertmint {
   /** The port actually bound (useful with port 0). */
@@ -35,16 +38,19 @@ export async function startCertmint(config: Config, logger: Logger): Promise<Run
   const readiness = { ready: false };
   const server = new Server({
     interceptors: [callLoggingInterceptor(logger)],
-    "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
+    // Requests are small (a CSR with many SANs is a few KiB; CSRs are capped at 64 KiB).
+    "grpc.max_receive_message_length": config.maxMessageBytes,
   });
   health.addToServer(server);
   addReflection(server);
   // Use-case dependencies exist once the database is open; handlers reach them through this
   // holder, and `unary` refuses calls (UNAVAILABLE) until readiness.ready.
-  const runtime: { deps?: IssuanceDeps } = {};
+  const runtime: { deps?: IssuanceDeps; security?: AccessControl } = {};
   const issuance = () => runtime.deps!;
-  const handlerDeps = { logger, readiness };
+  const handlerDeps = { logger, readiness, security: () => runtime.security! };
   registerServices(server, handlerDeps, {
+    "certmint.v1.AccessTokenService": accessTokenHandlers(handlerDeps, issuance),
+    "certmint.v1.AuditService": auditHandlers(handlerDeps, issuance),
     "certmint.v1.CertificateService": certificateHandlers(handlerDeps, issuance),
     "certmint.v1.CertificateAuthorityService": certificateAuthorityHandlers(handlerDeps, issuance),
     "certmint.v1.CertificatePolicyService": certificatePolicyHandlers(handlerDeps, issuance),
@@ -83,13 +89,20 @@ export async function startCertmint(config: Config, logger: Logger): Promise<Run
         "generated a new key-encryption key (mode 0600): back it up",
       );
     }
-    runtime.deps = {
+    const deps: IssuanceDeps = {
       orm: database.orm,
       keyring,
       now: () => new Date(),
       publicBaseUrl: config.publicBaseUrl,
       crlValiditySeconds: config.crlValiditySeconds,
     };
+    await ensureAdminCredential(deps, config.adminTokenFile, logger);
+    runtime.security = new AccessControl(
+      database.orm,
+      new Authenticator(database.orm, deps.now),
+      new RateLimiter(config.rateLimit.perSecond, config.rateLimit.burst),
+    );
+    runtime.deps = deps;
   } catch (err) {
     await database?.close().catch(() => undefined);
     server.forceShutdown();

@@ -30,6 +30,12 @@ export interface Config {
    * (CERTMINT_ALLOW_PLAINTEXT=true). Without TLS and without it, only loopback is allowed.
    */
   readonly allowPlaintext: boolean;
+  /** Calls per second each access token may make on average (0: no limit), and its burst. */
+  readonly rateLimit: { readonly perSecond: number; readonly burst: number };
+  /** Largest request message accepted (grpc.max_receive_message_length). */
+  readonly maxMessageBytes: number;
+  /** Where the first admin token is written (<dataDir>/admin-token). */
+  readonly adminTokenFile: string;
 }
 
 /** The server certificate, its key and the optional client CA bundle (absolute paths). */
@@ -71,6 +77,9 @@ export const ENV = {
   tlsRequireClientCert: "CERTMINT_TLS_REQUIRE_CLIENT_CERT", // default false
   tlsReloadIntervalMs: "CERTMINT_TLS_RELOAD_INTERVAL_MS", // default 30000
   allowPlaintext: "CERTMINT_ALLOW_PLAINTEXT", // default false: plaintext on loopback only
+  rateLimitPerSecond: "CERTMINT_RATE_LIMIT_PER_SECOND", // default 1000 per access token; 0: off
+  rateLimitBurst: "CERTMINT_RATE_LIMIT_BURST", // default 2x the rate
+  maxMessageBytes: "CERTMINT_MAX_MESSAGE_BYTES", // default 4194304
 } as const;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
@@ -122,6 +131,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
         `set ${ENV.tlsCertFile}/KEY_FILE, or ${ENV.allowPlaintext}=true to accept the risk`,
     );
   }
+  const perSecond = parseInteger(env, ENV.rateLimitPerSecond, 1000, 0, 1_000_000, problems);
+  const burst = parseInteger(
+    env,
+    ENV.rateLimitBurst,
+    Math.max(1, perSecond * 2),
+    1,
+    10_000_000,
+    problems,
+  );
+  const maxMessageBytes = parseInteger(
+    env,
+    ENV.maxMessageBytes,
+    4 * 1024 * 1024,
+    64 * 1024,
+    64 * 1024 * 1024,
+    problems,
+  );
   if (problems.length > 0) throw new ConfigError(problems.join("; "));
   return Object.freeze({
     listen: Object.freeze(listen),
@@ -139,6 +165,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     crlValiditySeconds,
     tls: tls && Object.freeze(tls),
     allowPlaintext,
+    rateLimit: Object.freeze({ perSecond, burst }),
+    maxMessageBytes,
+    adminTokenFile: resolve(dataDir, "admin-token"),
   });
 }
 

@@ -18,6 +18,7 @@ export type ErrorKind =
   | "resource_exhausted"
   | "unimplemented"
   | "unavailable" // transient: starting up or shutting down; retry
+  | "deadline_exceeded" // the caller's deadline passed before the work was done
   | "internal";
 
 /** One broken rule on one request field (google.rpc.BadRequest.FieldViolation). */
@@ -86,6 +87,10 @@ export const notFound = (reason: string, message: string, opts?: CertmintErrorOp
   new CertmintError("not_found", reason, message, opts);
 export const alreadyExists = (reason: string, message: string, opts?: CertmintErrorOptions) =>
   new CertmintError("already_exists", reason, message, opts);
+export const permissionDenied = (reason: string, message: string, opts?: CertmintErrorOptions) =>
+  new CertmintError("permission_denied", reason, message, opts);
+export const unauthenticated = (reason: string, message: string, opts?: CertmintErrorOptions) =>
+  new CertmintError("unauthenticated", reason, message, opts);
 export const internalError = (reason: string, message: string, opts?: CertmintErrorOptions) =>
   new CertmintError("internal", reason, message, opts);
 

@@ -24,7 +24,15 @@ const TOOLS = join(ROOT, ".tools");
  *   5. RevokeCertificate of the renewed one, reason KEY_COMPROMISE;
  *   6. the intermediate's CRL: signature checked, the revoked serial listed with its reason;
  *   7. the chain leaf -> intermediate -> root verified, the root being the certificate that
- *      CreateRootCertificateAuthority returned.
+ *      CreateRootCertificateAuthority returned;
+ *   8. with the admin token, an ISSUER access token "<prefix>-issuer" limited to the profile
+ *      (CreateAccessToken); with its secret, on a second client: IssueCertificate succeeds and
+ *      CreateCertificatePolicy is PERMISSION_DENIED (ROLE_NOT_ALLOWED); the admin token revokes
+ *      it (RevokeAccessToken) and the next call made with it is UNAUTHENTICATED (TOKEN_REVOKED).
+ * Every program reads the admin token from CERTMINT_TOKEN (never argv, which `ps` shows) and sends
+ * `authorization: Bearer <token>` on every call the idiomatic way for its language: Go
+ * PerRPCCredentials, Python a UnaryUnaryClientInterceptor, Java a ClientInterceptor
+ * (MetadataUtils), TypeScript a grpc-js interceptor.
  * Go: crypto/x509 (CreateCertificateRequest, ParseRevocationList, Certificate.Verify).
  * Python: cryptography (CSR builder, load_der_x509_crl, x509.verification server verifier).
  * Java: JDK KeyPairGenerator, BouncyCastle CSR, CertificateFactory X509CRL, PKIX CertPathValidator.
@@ -69,6 +77,23 @@ function expectedSummary(language: string, prefix: string) {
     generated_chain_verified: true,
     // the same leaf, offered without its intermediate, does not verify to the root
     chain_rejected_without_intermediate: true,
+    // CreateAccessToken: the issuer token as stored, its profiles returned as the profile's id,
+    // and a bearer secret ("certmint_...") in the response
+    issuer_token_role: "ROLE_ISSUER",
+    issuer_token_state: "ACCESS_TOKEN_STATE_ACTIVE",
+    issuer_token_profiles_match: true,
+    issuer_token_secret_returned: true,
+    // IssueCertificate sent with the issuer token, on its profile; the certificate verifies to
+    // the root with the language's verifier
+    issuer_issue_status: "CERTIFICATE_REQUEST_STATUS_ISSUED",
+    issuer_certificate_verified: true,
+    // CreateCertificatePolicy (admin only) sent with the issuer token
+    issuer_admin_call_code: "PERMISSION_DENIED",
+    issuer_admin_call_reason: "ROLE_NOT_ALLOWED",
+    // RevokeAccessToken with the admin token, then IssueCertificate with the revoked token
+    revoked_token_state: "ACCESS_TOKEN_STATE_REVOKED",
+    revoked_token_call_code: "UNAUTHENTICATED",
+    revoked_token_call_reason: "TOKEN_REVOKED",
   };
 }
 
@@ -102,6 +127,9 @@ const PYTHON_ENV = { PYTHONPATH: join(ROOT, "gen", "python") };
 describe("generated clients in TypeScript, Go, Python and Java against one server", () => {
   let db: TestDatabase;
   let server: ServerProcess;
+  // The admin token for the client programs, in their environment: on the command line `ps`
+  // would show it.
+  const auth = () => ({ CERTMINT_TOKEN: server.adminToken() });
 
   beforeAll(async () => {
     db = await createTestDatabase();
@@ -115,7 +143,7 @@ describe("generated clients in TypeScript, Go, Python and Java against one serve
   it("Go smoke: health SERVING, and an IssueCertificate error carries its ErrorInfo", () => {
     const out = runJson("go", ["run", ".", server.address, "smoke"], {
       cwd: join(CLIENTS, "go"),
-      env: GO_ENV,
+      env: { ...GO_ENV, ...auth() },
       timeout: 240_000,
     });
     expect(out).toEqual({
@@ -130,7 +158,7 @@ describe("generated clients in TypeScript, Go, Python and Java against one serve
     const out = runJson(
       requirePython(),
       [join(CLIENTS, "python", "clienttest.py"), server.address, "smoke"],
-      { env: PYTHON_ENV, timeout: 60_000 },
+      { env: { ...PYTHON_ENV, ...auth() }, timeout: 60_000 },
     );
     expect(out).toEqual({
       health_raw: "0801", // HealthCheckResponse{status: SERVING}
@@ -144,7 +172,7 @@ describe("generated clients in TypeScript, Go, Python and Java against one serve
   it("Go scenario: crypto/x509 CSR, CRL and chain verification", () => {
     const out = runJson("go", ["run", ".", server.address, "scenario", "go"], {
       cwd: join(CLIENTS, "go"),
-      env: GO_ENV,
+      env: { ...GO_ENV, ...auth() },
       timeout: 240_000,
     });
     expect(out).toEqual(expectedSummary("go", "go"));
@@ -155,7 +183,7 @@ describe("generated clients in TypeScript, Go, Python and Java against one serve
     const out = runJson(
       requirePython(),
       [join(CLIENTS, "python", "clienttest.py"), server.address, "scenario", "py"],
-      { env: PYTHON_ENV, timeout: 60_000 },
+      { env: { ...PYTHON_ENV, ...auth() }, timeout: 60_000 },
     );
     expect(out).toEqual(expectedSummary("python", "py"));
   });
@@ -177,7 +205,7 @@ describe("generated clients in TypeScript, Go, Python and Java against one serve
         timeout: 120_000,
       });
       const args = [FAST_JVM, "-cp", classpath, "ClientTest", server.address, "scenario", "java"];
-      const out = runJson("java", args, { timeout: 60_000 });
+      const out = runJson("java", args, { env: auth(), timeout: 60_000 });
       expect(out).toEqual(expectedSummary("java", "java"));
     } finally {
       rmSync(classes, { recursive: true, force: true });
@@ -196,7 +224,7 @@ describe("generated clients in TypeScript, Go, Python and Java against one serve
         "scenario",
         "ts",
       ],
-      { timeout: 60_000 },
+      { env: auth(), timeout: 60_000 },
     );
     expect(out).toEqual(expectedSummary("ts", "ts"));
   });

@@ -6,13 +6,18 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "./support/postgres";
 import { ROOT, type ServerProcess, startServerProcess } from "./support/server-process";
 
-/** The README's shell block under `heading`, with the default address replaced by `address`. */
-function readmeBlock(heading: string, address: string): string {
+/**
+ * The README's shell block under `heading`, with the default address replaced by `address`
+ * and the default data directory's admin token file by the test server's.
+ */
+function readmeBlock(heading: string, address: string, dataDir: string): string {
   const readme = readFileSync(join(ROOT, "README.md"), "utf8");
   const section = readme.split(`## ${heading}`)[1];
   const block = section?.split("```sh")[1]?.split("```")[0];
   if (!block) throw new Error(`README has no sh block under "## ${heading}"`);
-  return block.replaceAll("127.0.0.1:50051", address);
+  return block
+    .replaceAll("127.0.0.1:50051", address)
+    .replaceAll("data/admin-token", join(dataDir, "admin-token"));
 }
 
 /** Splits grpcurl's concatenated JSON outputs. */
@@ -38,7 +43,7 @@ describe("the README's examples work exactly as written", () => {
   });
 
   it("a first certificate with grpcurl", () => {
-    const script = `set -euo pipefail\ncd ${JSON.stringify(ROOT)}\n${readmeBlock("A first certificate with grpcurl", server.address)}`;
+    const script = `set -euo pipefail\ncd ${JSON.stringify(ROOT)}\n${readmeBlock("A first certificate with grpcurl", server.address, server.dataDir)}`;
     const out = execFileSync("bash", ["-c", script], { encoding: "utf8", timeout: 60_000 });
     const docs = jsonDocuments(out);
     expect(docs).toHaveLength(6); // root, intermediate, policy, profile, certificate, CRL
@@ -60,7 +65,7 @@ describe("the README's examples work exactly as written", () => {
       "bash",
       [
         "-c",
-        `cd ${JSON.stringify(ROOT)}\n${readmeBlock("Talking to certmint with grpcurl", server.address).replace(/^make grpcurl.*$/m, "")}`,
+        `cd ${JSON.stringify(ROOT)}\n${readmeBlock("Talking to certmint with grpcurl", server.address, server.dataDir).replace(/^make grpcurl.*$/m, "")}`,
       ],
       {
         encoding: "utf8",

@@ -25,14 +25,14 @@
  * client included); no figure here is an assertion.
  */
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, readdirSync, statSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "pg";
 import { IssueCertificateRequest } from "../../gen/ts/certmint/v1/certificate_service";
 import { KeyAlgorithm } from "../../gen/ts/certmint/v1/common";
 import { summarizeCpuProfile } from "./cpu-profile";
-import { type LoopResult, type MakeRequest, percentile, runLoops } from "./load";
+import { type LoopResult, type MakeRequest, percentile, runLoops, type Target } from "./load";
 import { startPgCounter } from "./pg-counter";
 import {
   type BenchServer,
@@ -161,13 +161,13 @@ interface RowFigures {
 async function measureRow(
   meter: Meter,
   label: string,
-  address: string,
+  target: Target,
   load: { clients: number; make: MakeRequest; maxCalls: number; seconds: number },
   background?: { clients: number; make: MakeRequest },
 ): Promise<RowFigures & { result: LoopResult; background?: LoopResult }> {
   let measuring = true;
   const bg = background
-    ? runLoops(address, { ...background, maxCalls: Number.MAX_SAFE_INTEGER }, () => !measuring)
+    ? runLoops(target, { ...background, maxCalls: Number.MAX_SAFE_INTEGER }, () => !measuring)
     : undefined;
   if (bg) await sleep(500); // the background load reaches its steady state first
   const walBefore = await meter.walSyncs();
@@ -177,7 +177,7 @@ async function measureRow(
     value: result,
     peak,
     end,
-  } = await meter.rssDuring(runLoops(address, load, () => performance.now() > deadline));
+  } = await meter.rssDuring(runLoops(target, load, () => performance.now() > deadline));
   const after = meter.cpu();
   measuring = false;
   const bgResult = bg ? await bg : undefined;
@@ -245,18 +245,25 @@ async function postgresBaseline(db: BenchDatabase): Promise<void> {
 }
 
 /** A second server instance reaching PostgreSQL through the counting proxy; one client. */
-async function roundTripProbe(db: BenchDatabase, csrs: string[], dataDir: string): Promise<void> {
+async function roundTripProbe(
+  db: BenchDatabase,
+  csrs: string[],
+  dataDir: string,
+  token: string,
+): Promise<void> {
   const counter = await startPgCounter(db.url);
   const server = await startServer({
     env: { DATABASE_URL: counter.url, CERTMINT_DATA_DIR: dataDir },
     logFile: join(dataDir, "probe.log"),
   });
+  // The same database, so the same issuer token.
+  const probe: Target = { address: server.address, token };
   try {
     const warm = csrRequests(csrs, "probe-warm");
-    await runLoops(server.address, { clients: 1, make: warm, maxCalls: 20 }, () => false);
+    await runLoops(probe, { clients: 1, make: warm, maxCalls: 20 }, () => false);
     const report = async (label: string, m: MakeRequest, n: number) => {
       counter.reset();
-      const r = await runLoops(server.address, { clients: 1, make: m, maxCalls: n }, () => false);
+      const r = await runLoops(probe, { clients: 1, make: m, maxCalls: n }, () => false);
       const c = counter.counts;
       const ok = r.latencies.length || 1;
       const kinds = [...c.byKind]
@@ -316,14 +323,18 @@ async function main(): Promise<void> {
       logFile: join(dataDir, "server.log"),
       nodeFlags,
     });
-    const address = server.address;
-    await createIssuer(address, db);
+    // An issuer token for the profile, as a backend would hold; the admin token sets it up.
+    const adminToken = readFileSync(join(dataDir, "admin-token"), "utf8").trim();
+    const target: Target = {
+      address: server.address,
+      token: await createIssuer(server.address, db, adminToken),
+    };
     const csrs = await csrPool(CSR_POOL);
     const meter = new Meter(server, admin);
 
     // Warm-up: JIT, the connection pool, the policy and issuer caches.
     const warm = await runLoops(
-      address,
+      target,
       { clients: 16, make: csrRequests(csrs, "warm"), maxCalls: 20_000 },
       (() => {
         const until = performance.now() + 1500;
@@ -345,25 +356,25 @@ async function main(): Promise<void> {
       maxCalls,
       seconds,
     });
-    await measureRow(meter, "CSR (P-256)", address, { ...row(1), make: csrRequests(csrs, "c1") });
-    await measureRow(meter, "CSR (P-256)", address, { ...row(16), make: csrRequests(csrs, "c16") });
-    await measureRow(meter, "CSR (P-256)", address, { ...row(64), make: csrRequests(csrs, "c64") });
-    await measureRow(meter, "generated EC_P256", address, {
+    await measureRow(meter, "CSR (P-256)", target, { ...row(1), make: csrRequests(csrs, "c1") });
+    await measureRow(meter, "CSR (P-256)", target, { ...row(16), make: csrRequests(csrs, "c16") });
+    await measureRow(meter, "CSR (P-256)", target, { ...row(64), make: csrRequests(csrs, "c64") });
+    await measureRow(meter, "generated EC_P256", target, {
       ...row(16, 1_000_000, Math.min(SECONDS, 5)),
       make: generatedRequests(KeyAlgorithm.KEY_ALGORITHM_EC_P256, "g-ec"),
     });
-    await measureRow(meter, "generated RSA_2048", address, {
+    await measureRow(meter, "generated RSA_2048", target, {
       ...row(4, 40, 8),
       make: generatedRequests(KeyAlgorithm.KEY_ALGORITHM_RSA_2048, "g-rsa"),
     });
-    const base = await measureRow(meter, "CSR, interference baseline", address, {
+    const base = await measureRow(meter, "CSR, interference baseline", target, {
       ...row(16, 1_000_000, Math.min(SECONDS, 5)),
       make: csrRequests(csrs, "i0"),
     });
     const mixed = await measureRow(
       meter,
       "CSR + 2 clients generating RSA_2048",
-      address,
+      target,
       { ...row(16, 1_000_000, Math.min(SECONDS, 5)), make: csrRequests(csrs, "i1") },
       { clients: 2, make: generatedRequests(KeyAlgorithm.KEY_ALGORITHM_RSA_2048, "i-rsa") },
     );
@@ -384,7 +395,7 @@ async function main(): Promise<void> {
       if (newest) console.log(`${summarizeCpuProfile(newest, Number(stored.rows[0]?.n))}\n`);
     }
     await postgresBaseline(db);
-    await roundTripProbe(db, csrs, dataDir);
+    await roundTripProbe(db, csrs, dataDir, target.token);
     console.log(`\ntotal bench time ${((performance.now() - started) / 1000).toFixed(0)} s`);
   } finally {
     await server?.stop();

@@ -10,6 +10,7 @@ import {
   type IssueCertificateRequest,
   type IssueCertificateResponse,
 } from "../../gen/ts/certmint/v1/certificate_service";
+import { bearer } from "../../test/support/harness";
 
 const CHANNEL_OPTIONS: ChannelOptions = { "grpc.use_local_subchannel_pool": 1 };
 
@@ -47,15 +48,25 @@ function issueOnce(
  * Runs `spec.clients` loops until `stop()` returns true or the call budget is spent. Several
  * specs may run at once (the interference row); each gets its own result.
  */
+/** Where the load goes, and the access token it sends (an issuer token for the profile). */
+export interface Target {
+  address: string;
+  token: string;
+}
+
 export async function runLoops(
-  address: string,
+  target: Target,
   spec: LoopSpec,
   stop: () => boolean,
 ): Promise<LoopResult> {
   const result: LoopResult = { calls: 0, errors: 0, latencies: [], elapsedMs: 0 };
   const clients = Array.from(
     { length: spec.clients },
-    () => new CertificateServiceClient(address, credentials.createInsecure(), CHANNEL_OPTIONS),
+    () =>
+      new CertificateServiceClient(target.address, credentials.createInsecure(), {
+        ...CHANNEL_OPTIONS,
+        interceptors: [bearer(target.token)],
+      }),
   );
   // Connect every channel before the clock starts.
   await Promise.all(

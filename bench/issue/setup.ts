@@ -6,6 +6,11 @@
 import { credentials } from "@grpc/grpc-js";
 import { Client } from "pg";
 import {
+  AccessToken,
+  AccessTokenServiceClient,
+  Role,
+} from "../../gen/ts/certmint/v1/access_token_service";
+import {
   CertificateAuthorityServiceClient,
   CreateRootCertificateAuthorityRequest,
 } from "../../gen/ts/certmint/v1/certificate_authority_service";
@@ -13,7 +18,7 @@ import { KeyAlgorithm } from "../../gen/ts/certmint/v1/common";
 import { createCsr, generateKeyPair } from "../../src/signer";
 import { createProfileRows } from "../../test/support/fixtures";
 import type { TestCertmint } from "../../test/support/harness";
-import { call } from "../../test/support/harness";
+import { bearer, call } from "../../test/support/harness";
 
 export interface BenchDatabase {
   url: string;
@@ -55,9 +60,22 @@ export async function freshDatabase(adminUrl: string): Promise<BenchDatabase> {
   };
 }
 
-/** A P-256 root CA "bench-root" and a profile "web" issuing under it (RETURN_ONCE keys). */
-export async function createIssuer(address: string, db: BenchDatabase): Promise<void> {
-  const authorities = new CertificateAuthorityServiceClient(address, credentials.createInsecure());
+/**
+ * A P-256 root CA "bench-root", a profile "web" issuing under it (RETURN_ONCE keys), and an
+ * ISSUER access token for "web"; returns the token's secret.
+ */
+export async function createIssuer(
+  address: string,
+  db: BenchDatabase,
+  adminToken: string,
+): Promise<string> {
+  const options = { interceptors: [bearer(adminToken)] };
+  const authorities = new CertificateAuthorityServiceClient(
+    address,
+    credentials.createInsecure(),
+    options,
+  );
+  const tokens = new AccessTokenServiceClient(address, credentials.createInsecure(), options);
   try {
     const res = await call(
       authorities,
@@ -71,8 +89,17 @@ export async function createIssuer(address: string, db: BenchDatabase): Promise<
     // createProfileRows only uses the harness's db.query.
     const h = { db } as unknown as TestCertmint;
     await createProfileRows(h, { slug: "web", caId: res.certificateAuthority!.id });
+    const issuer = await call(tokens, "createAccessToken", {
+      accessToken: AccessToken.fromPartial({
+        slug: "bench-issuer",
+        role: Role.ROLE_ISSUER,
+        certificateProfiles: ["web"],
+      }),
+    });
+    return issuer.secret;
   } finally {
     authorities.close();
+    tokens.close();
   }
 }
 

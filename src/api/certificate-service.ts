@@ -32,8 +32,8 @@ import { type CallContext, type HandlerDeps, unary } from "./unary";
 
 const SERVICE = "/certmint.v1.CertificateService/";
 
-/** Until authentication lands, every call is the same caller; request ids are per caller. */
-const callerOf = (_ctx: CallContext) => "anonymous";
+/** request_id is an idempotency key per caller: the access token that makes the call. */
+const callerOf = (ctx: CallContext) => ctx.actor.id;
 
 function requestIdOf(value: string): string | undefined {
   if (value === "") return undefined;

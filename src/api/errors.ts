@@ -24,6 +24,7 @@ const CODE_OF_KIND: Record<ErrorKind, status> = {
   resource_exhausted: status.RESOURCE_EXHAUSTED,
   unimplemented: status.UNIMPLEMENTED,
   unavailable: status.UNAVAILABLE,
+  deadline_exceeded: status.DEADLINE_EXCEEDED,
   internal: status.INTERNAL,
 };
 
@@ -80,6 +81,11 @@ export function toRpcStatus(err: CertmintError): Status {
  * message and details (in grpc-status-details-bin, the standard trailer every gRPC client
  * library decodes); anything else is INTERNAL with a fixed message, never a stack trace.
  */
+/** The gRPC status code a thrown error reaches the client with. */
+export function codeOf(err: unknown): status {
+  return isCertmintError(err) ? CODE_OF_KIND[err.kind] : status.INTERNAL;
+}
+
 export function toServiceError(err: unknown): Partial<ServiceError> {
   if (!isCertmintError(err)) {
     return { code: status.INTERNAL, details: "internal error; the server log has the details" };

@@ -1,23 +1,21 @@
 import type { Server, ServiceDefinition, UntypedServiceImplementation } from "@grpc/grpc-js";
-import type { Logger } from "pino";
+import { AccessTokenServiceService } from "../../gen/ts/certmint/v1/access_token_service";
+import { AuditServiceService } from "../../gen/ts/certmint/v1/audit_service";
 import { CertificateAuthorityServiceService } from "../../gen/ts/certmint/v1/certificate_authority_service";
 import { CertificatePolicyServiceService } from "../../gen/ts/certmint/v1/certificate_policy_service";
 import { CertificateProfileServiceService } from "../../gen/ts/certmint/v1/certificate_profile_service";
 import { CertificateServiceService } from "../../gen/ts/certmint/v1/certificate_service";
 import { CertmintError } from "../errors";
-import { type Readiness, unary } from "./unary";
+import { type HandlerDeps, unary } from "./unary";
 
-export interface ApiDeps {
-  logger: Logger;
-  readiness: Readiness;
-}
-
-/** The four certmint services, by their full proto names. */
+/** The certmint services, by their full proto names. */
 export const CERTMINT_SERVICES: Array<[string, ServiceDefinition]> = [
   ["certmint.v1.CertificateService", CertificateServiceService],
   ["certmint.v1.CertificateAuthorityService", CertificateAuthorityServiceService],
   ["certmint.v1.CertificatePolicyService", CertificatePolicyServiceService],
   ["certmint.v1.CertificateProfileService", CertificateProfileServiceService],
+  ["certmint.v1.AccessTokenService", AccessTokenServiceService],
+  ["certmint.v1.AuditService", AuditServiceService],
 ];
 
 /**
@@ -27,7 +25,7 @@ export const CERTMINT_SERVICES: Array<[string, ServiceDefinition]> = [
  */
 export function registerServices(
   server: Server,
-  deps: ApiDeps,
+  deps: HandlerDeps,
   implemented: Record<string, object> = {},
 ): void {
   for (const [name, definition] of CERTMINT_SERVICES) {

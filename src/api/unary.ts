@@ -1,8 +1,13 @@
-import type { handleUnaryCall, Metadata, ServiceError } from "@grpc/grpc-js";
+import type { handleUnaryCall, Metadata, ServerUnaryCall, ServiceError } from "@grpc/grpc-js";
 import type { Logger } from "pino";
+import type { CallSecurity } from "../auth/access-control";
+import { ruleFor } from "../auth/permissions";
 import { CertmintError, isCertmintError } from "../errors";
+import type { AuditResource } from "../issuance/audit/record";
+import { type Actor, type CallScope, runInCallScope } from "../issuance/call-scope";
+import { noteCallActor } from "../server/call-logging";
 import { type PeerIdentity, peerIdentity } from "../server/peer-identity";
-import { toServiceError } from "./errors";
+import { codeOf, toServiceError } from "./errors";
 
 /** What a handler knows of its call besides the request message. */
 export interface CallContext {
@@ -14,9 +19,10 @@ export interface CallContext {
   /**
    * The client certificate the TLS handshake verified against CERTMINT_TLS_CLIENT_CA_FILE
    * (mTLS); absent on plaintext, without a client certificate, or with one not verified.
-   * Not used for authorization yet (issue 6).
    */
   readonly peerCertificate?: PeerIdentity;
+  /** Who is calling (the access token that authenticated the call). */
+  readonly actor: Actor;
 }
 
 export type UnaryHandler<Req, Res> = (request: Req, ctx: CallContext) => Promise<Res>;
@@ -26,35 +32,43 @@ export interface Readiness {
   readonly ready: boolean;
 }
 
-/**
- * Adapts an async handler to grpc-js: refuses calls until the server is ready, and maps
- * every thrown error through the one error mapping (api/errors.ts). Errors that are not
- * CertmintErrors are logged here with their stack and reach the client as INTERNAL.
- */
 /** What every handler module gets from the server. */
 export interface HandlerDeps {
   logger: Logger;
   readiness: Readiness;
+  /** Authentication, authorization, rate limit and audit of refusals; exists once ready. */
+  security: () => CallSecurity;
 }
 
+/**
+ * Adapts an async handler to grpc-js, and is the one gate every certmint RPC passes:
+ *  1. refuse until the server is ready (UNAVAILABLE);
+ *  2. authenticate (UNAUTHENTICATED), then authorize the method for the actor's role and take
+ *     from its rate limit (PERMISSION_DENIED, RESOURCE_EXHAUSTED);
+ *  3. refuse work the caller no longer waits for (DEADLINE_EXCEEDED, CANCELLED);
+ *  4. run the handler in the call's scope (src/issuance/call-scope.ts: per-profile checks and
+ *     the audit record written in the transaction of the change);
+ *  5. record a mutating call that failed (or did not record itself) in the audit trail;
+ *  6. map every thrown error through the one mapping (api/errors.ts). Errors that are not
+ *     CertmintErrors are logged here with their stack and reach the client as INTERNAL.
+ */
 export function unary<Req, Res>(
   method: string,
   handler: UnaryHandler<Req, Res>,
   deps: HandlerDeps,
 ): handleUnaryCall<Req, Res> {
   return (call, callback) => {
-    const deadline = call.getDeadline();
-    const ctx: CallContext = {
-      requestId: String(call.metadata.get("x-request-id")[0] ?? ""),
-      metadata: call.metadata,
-      deadline:
-        deadline instanceof Date
-          ? deadline
-          : Number.isFinite(deadline)
-            ? new Date(deadline)
-            : undefined,
-      peerCertificate: peerIdentity(call.getAuthContext()),
-    };
+    const rawDeadline = call.getDeadline();
+    const deadline =
+      rawDeadline instanceof Date
+        ? rawDeadline
+        : Number.isFinite(rawDeadline)
+          ? new Date(rawDeadline)
+          : undefined;
+    const requestId = String(call.metadata.get("x-request-id")[0] ?? "");
+    const peerCertificate = peerIdentity(call.getAuthContext());
+    const { mutating } = ruleFor(method);
+    let scope: CallScope | undefined;
     const run = async () => {
       if (!deps.readiness.ready) {
         throw new CertmintError(
@@ -63,19 +77,81 @@ export function unary<Req, Res>(
           "certmint is starting or stopping; retry shortly",
         );
       }
-      return handler(call.request, ctx);
+      const security = deps.security();
+      const actor = await security.authenticate(call.metadata, peerCertificate);
+      noteCallActor(call.metadata, actor.slug);
+      scope = {
+        actor,
+        method,
+        requestId,
+        peer: call.getPeer(),
+        audited: false,
+        abandoned: () =>
+          call.cancelled || (deadline !== undefined && deadline.getTime() <= Date.now()),
+      };
+      security.authorize(method, actor);
+      refuseIfAbandoned(call, deadline);
+      const ctx: CallContext = {
+        requestId,
+        metadata: call.metadata,
+        deadline,
+        peerCertificate,
+        actor,
+      };
+      const s = scope;
+      const response = await runInCallScope(s, () => handler(call.request, ctx));
+      if (mutating && !s.audited) {
+        // A change whose use case wrote no record (or a replay that changed nothing).
+        await security.recordOutcome(s, { statusCode: 0, errorReason: "" });
+      }
+      return response;
     };
     run().then(
       (response) => callback(null, response),
-      (err: unknown) => {
+      async (err: unknown) => {
         if (!isCertmintError(err)) {
-          deps.logger.error(
-            { err, method, requestId: ctx.requestId },
-            "unhandled error in handler",
-          );
+          deps.logger.error({ err, method, requestId }, "unhandled error in handler");
+        }
+        // Refusals of mutating calls are audited; a rate-limited flood is not (writing a
+        // row per refused call would make the limit a way to load the database).
+        if (mutating && scope && !(isCertmintError(err) && err.kind === "resource_exhausted")) {
+          await deps
+            .security()
+            .recordOutcome(
+              scope,
+              {
+                statusCode: codeOf(err),
+                errorReason: isCertmintError(err) ? err.reason : "INTERNAL",
+              },
+              resourceOf(err),
+            )
+            .catch((auditErr: unknown) =>
+              deps.logger.error({ err: auditErr, method, requestId }, "audit record not written"),
+            );
         }
         callback(toServiceError(err) as ServiceError);
       },
     );
   };
+}
+
+/** The resource a refusal is about, when the use case named it (certificate_request_id). */
+function resourceOf(err: unknown): AuditResource | undefined {
+  if (!isCertmintError(err)) return undefined;
+  const requestId = err.metadata.certificate_request_id;
+  return requestId ? { type: "certificate_request", id: requestId } : undefined;
+}
+
+/** grpc-js ends a call at its deadline or when the client cancels; do not start its work then. */
+function refuseIfAbandoned(call: ServerUnaryCall<unknown, unknown>, deadline?: Date): void {
+  if (call.cancelled) {
+    throw new CertmintError("deadline_exceeded", "CALL_CANCELLED", "the caller cancelled the call");
+  }
+  if (deadline && deadline.getTime() <= Date.now()) {
+    throw new CertmintError(
+      "deadline_exceeded",
+      "DEADLINE_EXCEEDED",
+      "the call's deadline passed before certmint could start it",
+    );
+  }
 }

@@ -7,9 +7,17 @@ import { peerIdentity } from "./peer-identity";
 export const REQUEST_ID_HEADER = "x-request-id";
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** The access token (slug) that authenticated a call, noted by the API layer for the log line. */
+const actors = new WeakMap<Metadata, string>();
+
+export function noteCallActor(metadata: Metadata, actorSlug: string): void {
+  actors.set(metadata, actorSlug);
+}
+
 /**
  * One log line per call: method, status code, duration, request id and, under mTLS, the
- * verified client certificate's common name and URI SANs (`peer`). The request id comes
+ * verified client certificate's common name and URI SANs (`peer`), and the slug of the
+ * access token that authenticated it (`actor`). The request id comes
  * from the caller's x-request-id when it is well formed, else is generated; it is written
  * back into the incoming metadata (so handlers see it) and returned as a response header and trailer.
  */
@@ -23,6 +31,7 @@ export function callLoggingInterceptor(logger: Logger): ServerInterceptor {
       serial: identity.serialNumber,
     };
     let requestId = "";
+    let received: Metadata | undefined;
     return new ServerInterceptingCall(call, {
       start: (next) => {
         next({
@@ -31,6 +40,7 @@ export function callLoggingInterceptor(logger: Logger): ServerInterceptor {
             requestId =
               typeof given === "string" && REQUEST_ID_PATTERN.test(given) ? given : randomUUID();
             metadata.set(REQUEST_ID_HEADER, requestId);
+            received = metadata;
             nextMetadata(metadata);
           },
         });
@@ -42,11 +52,14 @@ export function callLoggingInterceptor(logger: Logger): ServerInterceptor {
       sendStatus: (st, next) => {
         const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
         const code = st.code ?? status.OK;
+        const actor = received && actors.get(received);
         const line = {
           method: method.path,
           code: status[code] ?? String(code),
           durationMs: Math.round(durationMs * 1000) / 1000,
           requestId,
+          // The token's slug, never the token.
+          ...(actor === undefined ? {} : { actor }),
           ...(peer === undefined ? {} : { peer }),
         };
         // An error without a response is sent trailers-only: carry the request id there too.

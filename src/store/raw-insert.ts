@@ -39,14 +39,27 @@ export function valuesOf(row: Columns): {
 
 /**
  * INSERT ... ON CONFLICT (caller, request_id) DO NOTHING: false when a row with the same
- * idempotency key exists (the caller then replays it).
+ * idempotency key exists (the caller then replays it). An audit record given is inserted in
+ * the same statement, and only when the request row was.
  */
-export async function insertCertificateRequest(em: EntityManager, row: Columns): Promise<boolean> {
+export async function insertCertificateRequest(
+  em: EntityManager,
+  row: Columns,
+  audit?: Columns,
+): Promise<boolean> {
   const { columns, placeholders, bindings } = valuesOf(row);
+  const insert = `insert into "certificate_request" (${columns}) values (${placeholders})
+         on conflict ("caller", "request_id") where "request_id" is not null do nothing returning "id"`;
+  if (!audit) {
+    const rows = await em.getConnection().execute<Array<{ id: string }>>(insert, bindings);
+    return rows.length === 1;
+  }
+  const a = valuesOf(audit);
   const rows = await em.getConnection().execute<Array<{ id: string }>>(
-    `insert into "certificate_request" (${columns}) values (${placeholders})
-         on conflict ("caller", "request_id") where "request_id" is not null do nothing returning "id"`,
-    bindings,
+    `with inserted as (${insert}),
+          audited as (insert into "audit_record" (${a.columns}) select ${a.placeholders} from inserted)
+     select "id" from inserted`,
+    [...bindings, ...a.bindings],
   );
   return rows.length === 1;
 }
@@ -60,20 +73,28 @@ export async function storeIssuedCertificate(
   em: EntityManager,
   certificate: Columns,
   request: { id: string; updatedAt: Date; sealedPrivateKey: Buffer | null },
+  audit?: Columns,
 ): Promise<boolean> {
   const { columns, placeholders, bindings } = valuesOf(certificate);
+  // The audit record of the call (src/issuance/audit) rides in the same statement, so it
+  // commits with the certificate or not at all.
+  const auditValues = audit ? valuesOf(audit) : undefined;
+  const audited = auditValues
+    ? `, audited as (insert into "audit_record" (${auditValues.columns}) select ${auditValues.placeholders} from marked)`
+    : "";
   const rows = await em.getConnection().execute<Array<{ id: string }>>(
     `with marked as (
        update "certificate_request"
           set "status" = 'ISSUED', "certificate_id" = ?, "updated_at" = ?, "sealed_private_key" = ?
         where "id" = ? and "status" = 'PENDING'
-        returning "id")
+        returning "id")${audited}
      insert into "certificate" (${columns}) select ${placeholders} from marked returning "id"`,
     [
       certificate.id as string,
       request.updatedAt,
       request.sealedPrivateKey,
       request.id,
+      ...(auditValues?.bindings ?? []),
       ...bindings,
     ],
   );

@@ -26,7 +26,13 @@ import { join } from "node:path";
 import { credentials, status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CertificateAuthorityServiceClient } from "../../gen/ts/certmint/v1/certificate_authority_service";
-import { call, expectRpcError, startTestCertmint, type TestCertmint } from "../support/harness";
+import {
+  bearer,
+  call,
+  expectRpcError,
+  startTestCertmint,
+  type TestCertmint,
+} from "../support/harness";
 import { createTestDatabase, type TestDatabase } from "../support/postgres";
 import { type ServerProcess, startServerProcess } from "../support/server-process";
 import {
@@ -362,8 +368,12 @@ describe("the key-encryption key across restarts (real server process)", () => {
     CERTMINT_LOG_LEVEL: "info",
     ...extra,
   });
+  // The admin token is in the data dir of the first start; a start with another data dir
+  // and the same database finds it active and writes no new one.
   const clientOf = (s: ServerProcess) => ({
-    authorities: new CertificateAuthorityServiceClient(s.address, credentials.createInsecure()),
+    authorities: new CertificateAuthorityServiceClient(s.address, credentials.createInsecure(), {
+      interceptors: [bearer(readFileSync(join(dataDir, "admin-token"), "utf8").trim())],
+    }),
   });
 
   /** Every row of every table, plus the kek file bytes: what a refused start must not change. */

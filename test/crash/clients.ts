@@ -11,6 +11,7 @@ import {
 } from "../../gen/ts/certmint/v1/certificate_service";
 import { KeyAlgorithm } from "../../gen/ts/certmint/v1/common";
 import { createCsr, generateKeyPair } from "../../src/signer";
+import { bearer } from "../support/harness";
 
 /** Each client its own HTTP/2 connection (grpc-js otherwise shares one per address). */
 const OWN_CONNECTION: ChannelOptions = { "grpc.use_local_subchannel_pool": 1 };
@@ -87,8 +88,11 @@ export function requestFor(
   });
 }
 
-export function newClient(address: string): CertificateServiceClient {
-  return new CertificateServiceClient(address, credentials.createInsecure(), OWN_CONNECTION);
+export function newClient(address: string, token: string): CertificateServiceClient {
+  return new CertificateServiceClient(address, credentials.createInsecure(), {
+    ...OWN_CONNECTION,
+    interceptors: [bearer(token)],
+  });
 }
 
 export function issue(

@@ -18,7 +18,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { CertificateAuthorityServiceClient } from "../../gen/ts/certmint/v1/certificate_authority_service";
 import { CertificateRequestStatus } from "../../gen/ts/certmint/v1/certificate_service";
 import { createProfileRows, createRoot } from "../support/fixtures";
-import type { TestCertmint } from "../support/harness";
+import { bearer, type TestCertmint } from "../support/harness";
 import { createTestDatabase, type TestDatabase } from "../support/postgres";
 import { type ServerProcess, startServerProcess } from "../support/server-process";
 import {
@@ -71,6 +71,7 @@ describe("IssueCertificate survives SIGKILL of the server", () => {
     const authorities = new CertificateAuthorityServiceClient(
       server.address,
       credentials.createInsecure(),
+      { interceptors: [bearer(server.adminToken())] },
     );
     // The fixtures use only these members of a TestCertmint.
     const h = { db, authorities } as unknown as TestCertmint;
@@ -87,7 +88,7 @@ describe("IssueCertificate survives SIGKILL of the server", () => {
     const killSignal = new Promise<void>((resolve) => {
       killNow = resolve;
     });
-    const clients = CLIENTS.map(() => newClient(server!.address));
+    const clients = CLIENTS.map(() => newClient(server!.address, server!.adminToken()));
     const loops = CLIENTS.map((source, i) =>
       clientLoop({
         client: clients[i]!,
@@ -126,7 +127,7 @@ describe("IssueCertificate survives SIGKILL of the server", () => {
     // 3. Restart on the same database and replay every request_id sent, twice at once.
     server = await startServerProcess(env);
     const replayClients = Array.from({ length: REPLAY_CONCURRENCY }, () =>
-      newClient(server!.address),
+      newClient(server!.address, server!.adminToken()),
     );
     const replays = new Map<string, [Received, Received]>();
     const replayErrors: string[] = [];

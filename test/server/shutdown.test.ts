@@ -1,9 +1,13 @@
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { credentials, Metadata, type ServiceError, status } from "@grpc/grpc-js";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CertificateServiceClient } from "../../gen/ts/certmint/v1/certificate_service";
 import { startCertmint } from "../../src/app";
 import { loadConfig } from "../../src/config";
+import { bearer } from "../support/harness";
 import { HealthClient } from "../support/health-client";
 import { createTestDatabase, type TestDatabase } from "../support/postgres";
 
@@ -11,12 +15,15 @@ describe("in-process server: request ids, error details and graceful shutdown", 
   let db: TestDatabase;
   let running: Awaited<ReturnType<typeof startCertmint>>;
   const logs: Array<Record<string, unknown>> = [];
+  let adminToken = "";
 
   beforeAll(async () => {
     db = await createTestDatabase();
     const config = loadConfig({
       CERTMINT_LISTEN: "127.0.0.1:0",
       DATABASE_URL: db.url,
+      // A data dir of its own: the first admin token is written there, not into the repo.
+      CERTMINT_DATA_DIR: mkdtempSync(join(tmpdir(), "certmint-shutdown-")),
       CERTMINT_SHUTDOWN_GRACE_MS: "1500",
     });
     const logger = pino(
@@ -24,6 +31,7 @@ describe("in-process server: request ids, error details and graceful shutdown", 
       { write: (line: string) => logs.push(JSON.parse(line)) },
     );
     running = await startCertmint(config, logger);
+    adminToken = readFileSync(config.adminTokenFile, "utf8").trim();
   });
   afterAll(async () => {
     await running?.shutdown();
@@ -34,6 +42,7 @@ describe("in-process server: request ids, error details and graceful shutdown", 
     const client = new CertificateServiceClient(
       `127.0.0.1:${running.port}`,
       credentials.createInsecure(),
+      { interceptors: [bearer(adminToken)] },
     );
     const md = new Metadata();
     md.set("x-request-id", "test-req-42");
@@ -60,6 +69,8 @@ describe("in-process server: request ids, error details and graceful shutdown", 
       msg: "call",
       method: "/certmint.v1.CertificateService/GetCertificate",
       code: "INVALID_ARGUMENT",
+      // The token that made the call, by slug: never the token itself.
+      actor: expect.stringMatching(/^bootstrap-admin-[0-9a-f]{8}$/),
     });
   });
 

@@ -43,6 +43,8 @@ describe("migrations on an empty PostgreSQL database", () => {
       `select table_name from information_schema.tables where table_schema = 'public' order by 1`,
     );
     expect(tables.map((t) => t.table_name)).toEqual([
+      "access_token",
+      "audit_record",
       "certificate",
       "certificate_authority",
       "certificate_policy",

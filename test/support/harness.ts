@@ -1,8 +1,17 @@
-import { mkdtempSync } from "node:fs";
+import { appendFileSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Client, credentials, type ServiceError } from "@grpc/grpc-js";
+import {
+  type Client,
+  type ClientOptions,
+  credentials,
+  InterceptingCall,
+  type Interceptor,
+  type ServiceError,
+} from "@grpc/grpc-js";
 import pino from "pino";
+import { AccessTokenServiceClient } from "../../gen/ts/certmint/v1/access_token_service";
+import { AuditServiceClient } from "../../gen/ts/certmint/v1/audit_service";
 import { CertificateAuthorityServiceClient } from "../../gen/ts/certmint/v1/certificate_authority_service";
 import { CertificatePolicyServiceClient } from "../../gen/ts/certmint/v1/certificate_policy_service";
 import { CertificateProfileServiceClient } from "../../gen/ts/certmint/v1/certificate_profile_service";
@@ -12,6 +21,18 @@ import { Status } from "../../gen/ts/google/rpc/status";
 import { type RunningCertmint, startCertmint } from "../../src/app";
 import { loadConfig } from "../../src/config";
 import { createTestDatabase, type TestDatabase } from "./postgres";
+
+/**
+ * A new file in the run's log directory (test/support/global-log-scan.ts) for one server's
+ * log; undefined when vitest runs without that setup.
+ */
+export function testLogFile(kind: string): string | undefined {
+  const dir = process.env.CERTMINT_TEST_LOG_DIR;
+  if (!dir) return undefined;
+  logFiles += 1;
+  return join(dir, `${kind}-${process.pid}-${logFiles}-${Date.now()}.log`);
+}
+let logFiles = 0;
 
 /** A certmint running in this process on a fresh PostgreSQL database, with typed clients. */
 export interface TestCertmint {
@@ -25,7 +46,50 @@ export interface TestCertmint {
   authorities: CertificateAuthorityServiceClient;
   policies: CertificatePolicyServiceClient;
   profiles: CertificateProfileServiceClient;
+  accessTokens: AccessTokenServiceClient;
+  audit: AuditServiceClient;
+  /** The first admin token the server wrote to <dataDir>/admin-token; the clients above send it. */
+  adminToken: string;
+  /** The same clients, sending another credential (or none, with undefined). */
+  clientsAs(token: string | undefined): CertmintClients;
   stop(): Promise<void>;
+}
+
+export interface CertmintClients {
+  certificates: CertificateServiceClient;
+  authorities: CertificateAuthorityServiceClient;
+  policies: CertificatePolicyServiceClient;
+  profiles: CertificateProfileServiceClient;
+  accessTokens: AccessTokenServiceClient;
+  audit: AuditServiceClient;
+}
+
+/** A client interceptor that sends `authorization: Bearer <token>` on every call. */
+export function bearer(token: string): Interceptor {
+  return (options, next) =>
+    new InterceptingCall(next(options), {
+      start(metadata, listener, nextStart) {
+        metadata.set("authorization", `Bearer ${token}`);
+        nextStart(metadata, listener);
+      },
+    });
+}
+
+/** Typed clients of every certmint service on one address, with an optional bearer token. */
+export function makeClients(
+  address: string,
+  token: string | undefined,
+  creds = credentials.createInsecure(),
+): CertmintClients {
+  const options: Partial<ClientOptions> = token ? { interceptors: [bearer(token)] } : {};
+  return {
+    certificates: new CertificateServiceClient(address, creds, options),
+    authorities: new CertificateAuthorityServiceClient(address, creds, options),
+    policies: new CertificatePolicyServiceClient(address, creds, options),
+    profiles: new CertificateProfileServiceClient(address, creds, options),
+    accessTokens: new AccessTokenServiceClient(address, creds, options),
+    audit: new AuditServiceClient(address, creds, options),
+  };
 }
 
 export async function startTestCertmint(env: Record<string, string> = {}): Promise<TestCertmint> {
@@ -39,16 +103,21 @@ export async function startTestCertmint(env: Record<string, string> = {}): Promi
     ...env,
   });
   const logs: Array<Record<string, unknown>> = [];
-  const logger = pino({ level: "info" }, { write: (line: string) => logs.push(JSON.parse(line)) });
+  const logFile = testLogFile("in-process");
+  const logger = pino(
+    { level: "info" },
+    {
+      write: (line: string) => {
+        logs.push(JSON.parse(line));
+        if (logFile) appendFileSync(logFile, line);
+      },
+    },
+  );
   const running = await startCertmint(config, logger);
   const address = `127.0.0.1:${running.port}`;
-  const creds = credentials.createInsecure();
-  const clients = {
-    certificates: new CertificateServiceClient(address, creds),
-    authorities: new CertificateAuthorityServiceClient(address, creds),
-    policies: new CertificatePolicyServiceClient(address, creds),
-    profiles: new CertificateProfileServiceClient(address, creds),
-  };
+  const adminToken = readFileSync(config.adminTokenFile, "utf8").trim();
+  const clients = makeClients(address, adminToken);
+  const extra: CertmintClients[] = [];
   return {
     address,
     db,
@@ -56,8 +125,15 @@ export async function startTestCertmint(env: Record<string, string> = {}): Promi
     running,
     logs,
     ...clients,
+    adminToken,
+    clientsAs(token) {
+      const made = makeClients(address, token);
+      extra.push(made);
+      return made;
+    },
     async stop() {
-      for (const c of Object.values(clients)) (c as Client).close();
+      for (const set of [clients, ...extra])
+        for (const c of Object.values(set)) (c as Client).close();
       await running.shutdown();
       await db.drop();
     },

@@ -1,8 +1,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { credentials } from "@grpc/grpc-js";
+import { testLogFile } from "./harness";
 import { HealthClient } from "./health-client";
 
 export const ROOT = join(__dirname, "..", "..");
@@ -13,6 +14,8 @@ export interface ServerProcess {
   dataDir: string;
   /** Every line the server wrote to stdout and stderr so far. */
   output(): string;
+  /** The first admin token the server wrote to <dataDir>/admin-token. */
+  adminToken(): string;
   /** SIGTERM, then wait for exit; returns the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
@@ -33,8 +36,13 @@ export async function startServerProcess(env: Record<string, string> = {}): Prom
     out += d;
   });
   // "close", not "exit": it fires once stdout and stderr are drained, so output() is complete.
+  const logFile = testLogFile("process");
   const exited = new Promise<number | null>((resolve) =>
-    child.on("close", (code) => resolve(code)),
+    child.on("close", (code) => {
+      // The whole output joins the run's log scan (test/support/global-log-scan.ts).
+      if (logFile) writeFileSync(logFile, out);
+      resolve(code);
+    }),
   );
   const address = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(
@@ -59,6 +67,7 @@ export async function startServerProcess(env: Record<string, string> = {}): Prom
     address,
     dataDir,
     output: () => out,
+    adminToken: () => readFileSync(join(dataDir, "admin-token"), "utf8").trim(),
     async stop(signal = "SIGTERM") {
       if (child.exitCode === null) child.kill(signal);
       return exited;

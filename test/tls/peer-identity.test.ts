@@ -65,6 +65,13 @@ async function serve(env: Record<string, string>): Promise<{ server: Server; por
     whoAmI: unary("WhoAmI", async (_req, ctx) => ({ peer: ctx.peerCertificate ?? null }), {
       logger,
       readiness: { ready: true },
+      // Authentication is not under test here: every call is one admin.
+      security: () => ({
+        authenticate: async () => ({ id: "t", slug: "t", role: "ADMIN", profileIds: [] }),
+        authorize: () => undefined,
+        recordOutcome: async () => undefined,
+        forgetCredential: () => undefined,
+      }),
     }),
   });
   const port = await new Promise<number>((resolve, reject) =>

@@ -13,6 +13,7 @@ import {
   SoftwareSigner,
 } from "../../signer";
 import { CertificateAuthorityEntity, type CertificateAuthorityRow } from "../../store/entities";
+import { recordAudit } from "../audit/record";
 import { checkSlug, findByRef } from "../common/refs";
 import { isUniqueViolation } from "../common/unique-violation";
 import { caIssuer, requireActive } from "./load";
@@ -290,9 +291,14 @@ async function assertSlugFree(em: EntityManager, slug: string): Promise<void> {
 type NewCaRow = Omit<CertificateAuthorityRow, "crlNumber" | "version">;
 
 async function insertCa(em: EntityManager, row: NewCaRow): Promise<CertificateAuthorityRow> {
-  const entity = em.create(CertificateAuthorityEntity, { ...row, crlNumber: "0", version: 1 });
   try {
-    await em.flush();
+    // The audit record commits with the row (issue 6); created with tx, which flushes it.
+    return await em.transactional(async (tx: EntityManager) => {
+      const entity = tx.create(CertificateAuthorityEntity, { ...row, crlNumber: "0", version: 1 });
+      await tx.flush();
+      await recordAudit(tx, { type: "certificate_authority", id: row.id }, row.createdAt);
+      return entity;
+    });
   } catch (err) {
     // Two creates racing for one slug: the unique index decides.
     if (isUniqueViolation(err, "certificate_authority_slug_key")) {
@@ -300,5 +306,4 @@ async function insertCa(em: EntityManager, row: NewCaRow): Promise<CertificateAu
     }
     throw err;
   }
-  return entity;
 }

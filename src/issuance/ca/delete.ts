@@ -5,6 +5,7 @@ import {
   CertificateEntity,
   CertificateProfileEntity,
 } from "../../store/entities";
+import { recordAudit } from "../audit/record";
 import { checkEtag } from "../common/etag";
 import { findByRef } from "../common/refs";
 import { concurrentUpdate, lockRow } from "../common/row-lock";
@@ -70,6 +71,8 @@ export async function deleteCa(deps: CaDeps, input: { ca: string; etag: string }
         version: ca.version,
       });
       if (deleted === 0) throw concurrentUpdate(`certificate authority "${ca.slug}"`);
+      // The audit record commits with the deletion (issue 6).
+      await recordAudit(tx, { type: "certificate_authority", id: ca.id }, deps.now());
     });
   } catch (err) {
     if (err instanceof ForeignKeyConstraintViolationException) throw inUse(slug, []);

@@ -1,6 +1,8 @@
+import type { EntityManager } from "@mikro-orm/postgresql";
 import { type FieldViolation, failedPrecondition, invalidArgument } from "../../errors";
 import { type ParsedCertificate, parseCertificate } from "../../signer";
 import { CertificateAuthorityEntity, type CertificateAuthorityRow } from "../../store/entities";
+import { recordAudit } from "../audit/record";
 import { findByRef } from "../common/refs";
 import type { CaDeps, ImportCaCertificateInput } from "./types";
 
@@ -126,29 +128,32 @@ export async function importCaCertificate(
       { violations },
     );
   }
-  // 3. Activate, unless another import got there first.
-  const updated = await em.nativeUpdate(
-    CertificateAuthorityEntity,
-    { id: ca.id, version: ca.version, status: "PENDING_CERTIFICATE" },
-    {
-      status: "ACTIVE",
-      certificatePem: cert.pem,
-      chainPem: chain.map((c) => c.pem),
-      serialNumber: cert.serialHex,
-      notBefore: cert.notBefore,
-      notAfter: cert.notAfter,
-      maxPathLength: effectivePathLength(cert, chain),
-      subject: cert.subject ?? ca.subject,
-      csrPem: null,
-      version: ca.version + 1,
-      updatedAt: now,
-    },
-  );
-  if (updated === 0)
-    throw failedPrecondition(
-      "CA_NOT_PENDING",
-      `certificate authority "${ca.slug}" changed during the import; read it again`,
+  // 3. Activate, unless another import got there first; the audit record commits with it (issue 6).
+  await em.transactional(async (tx: EntityManager) => {
+    const updated = await tx.nativeUpdate(
+      CertificateAuthorityEntity,
+      { id: ca.id, version: ca.version, status: "PENDING_CERTIFICATE" },
+      {
+        status: "ACTIVE",
+        certificatePem: cert.pem,
+        chainPem: chain.map((c) => c.pem),
+        serialNumber: cert.serialHex,
+        notBefore: cert.notBefore,
+        notAfter: cert.notAfter,
+        maxPathLength: effectivePathLength(cert, chain),
+        subject: cert.subject ?? ca.subject,
+        csrPem: null,
+        version: ca.version + 1,
+        updatedAt: now,
+      },
     );
+    if (updated === 0)
+      throw failedPrecondition(
+        "CA_NOT_PENDING",
+        `certificate authority "${ca.slug}" changed during the import; read it again`,
+      );
+    await recordAudit(tx, { type: "certificate_authority", id: ca.id }, now);
+  });
   await em.refresh(ca);
   return ca;
 }

@@ -1,5 +1,7 @@
+import type { EntityManager } from "@mikro-orm/postgresql";
 import { CertmintError, failedPrecondition, invalidArgument } from "../../errors";
 import { CertificateAuthorityEntity, type CertificateAuthorityRow } from "../../store/entities";
+import { recordAudit } from "../audit/record";
 import { checkEtag } from "../common/etag";
 import { findByRef } from "../common/refs";
 import type { CaDeps, UpdateCaInput } from "./types";
@@ -41,18 +43,23 @@ export async function updateCa(
   }
   if (input.description !== undefined) changes.description = input.description;
   if (Object.keys(changes).length === 0) return ca;
-  const updated = await em.nativeUpdate(
-    CertificateAuthorityEntity,
-    { id: ca.id, version: ca.version },
-    { ...changes, version: ca.version + 1, updatedAt: deps.now() },
-  );
-  if (updated === 0) {
-    throw new CertmintError(
-      "aborted",
-      "CONCURRENT_UPDATE",
-      `certificate authority "${ca.slug}" changed meanwhile; read it again and retry`,
+  const now = deps.now();
+  // The audit record commits with the change (issue 6).
+  await em.transactional(async (tx: EntityManager) => {
+    const updated = await tx.nativeUpdate(
+      CertificateAuthorityEntity,
+      { id: ca.id, version: ca.version },
+      { ...changes, version: ca.version + 1, updatedAt: now },
     );
-  }
+    if (updated === 0) {
+      throw new CertmintError(
+        "aborted",
+        "CONCURRENT_UPDATE",
+        `certificate authority "${ca.slug}" changed meanwhile; read it again and retry`,
+      );
+    }
+    await recordAudit(tx, { type: "certificate_authority", id: ca.id }, now);
+  });
   await em.refresh(ca);
   return ca;
 }

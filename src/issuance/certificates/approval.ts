@@ -1,6 +1,9 @@
+import type { EntityManager } from "@mikro-orm/postgresql";
 import { failedPrecondition, isCertmintError } from "../../errors";
 import { CertificateRequestEntity, type CertificateRequestRow } from "../../store/entities";
+import { recordAudit } from "../audit/record";
 import type { IssuanceDeps } from "../deps";
+import { requireProfileAccessById } from "../profiles/access";
 import { finish } from "./finish";
 import { storedErrorOf } from "./outcome";
 import { checkPlan, issueFieldMapper } from "./plan";
@@ -18,6 +21,7 @@ import { policyViolation } from "./submit";
 export async function approve(deps: IssuanceDeps, id: string): Promise<CertificateRequestRow> {
   const em = deps.orm.em.fork();
   const request = await findRequest(em, id);
+  await requireProfileAccessById(em, request.profileId);
   const claimed = await em.nativeUpdate(
     CertificateRequestEntity,
     { id: request.id, status: "PENDING_APPROVAL" },
@@ -55,22 +59,26 @@ export async function reject(
 ): Promise<CertificateRequestRow> {
   const em = deps.orm.em.fork();
   const request = await findRequest(em, id);
+  await requireProfileAccessById(em, request.profileId);
   const error = storedErrorOf(
     failedPrecondition(
       "REQUEST_REJECTED",
       reason.trim() ? `rejected by an approver: ${reason.trim()}` : "rejected by an approver",
     ),
   );
-  const n = await em.nativeUpdate(
-    CertificateRequestEntity,
-    { id: request.id, status: "PENDING_APPROVAL" },
-    {
-      status: "REJECTED",
-      error: error as unknown as Record<string, unknown>,
-      updatedAt: deps.now(),
-    },
-  );
-  if (n === 0) throw notPendingApproval(request);
+  await em.transactional(async (tx: EntityManager) => {
+    const n = await tx.nativeUpdate(
+      CertificateRequestEntity,
+      { id: request.id, status: "PENDING_APPROVAL" },
+      {
+        status: "REJECTED",
+        error: error as unknown as Record<string, unknown>,
+        updatedAt: deps.now(),
+      },
+    );
+    if (n === 0) throw notPendingApproval(request);
+    await recordAudit(tx, { type: "certificate_request", id: request.id });
+  });
   return em.findOneOrFail(CertificateRequestEntity, { id: request.id }, { refresh: true });
 }
 

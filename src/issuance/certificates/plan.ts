@@ -8,6 +8,7 @@ import type {
 } from "../../model/pki";
 import { assertSignatureFits, defaultSignatureAlgorithm, parseCsr } from "../../signer";
 import { CertificateAuthorityEntity, type CertificateAuthorityRow } from "../../store/entities";
+import { requireProfileAccess } from "../call-scope";
 import { defaultUsagesFor, evaluate } from "../policy";
 import { defaultKeyAlgorithm, defaultTtlSeconds } from "../profiles/effective-defaults";
 import { loadProfileForIssuance } from "../profiles/load";
@@ -39,6 +40,8 @@ export const issueFieldMapper =
  */
 export async function planIssue(em: EntityManager, input: IssueInput): Promise<IssuancePlan> {
   const { profile, policy, defaults } = await loadProfileForIssuance(em, input.profile);
+  // Before anything else is checked: an issuer learns nothing about profiles not its own.
+  requireProfileAccess(profile);
   const ca = profile.caId
     ? await em.findOneOrFail(CertificateAuthorityEntity, { id: profile.caId })
     : null;

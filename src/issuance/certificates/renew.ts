@@ -8,6 +8,7 @@ import type {
 import { assertSignatureFits, parseCertificate } from "../../signer";
 import { CertificateAuthorityEntity, CertificateRequestEntity } from "../../store/entities";
 import type { IssuanceDeps } from "../deps";
+import { requireProfileAccessById } from "../profiles/access";
 import { loadProfileForIssuance } from "../profiles/load";
 import { findPrior, requestFingerprint } from "./idempotency";
 import { replay } from "./issue";
@@ -33,6 +34,7 @@ const renewFieldMapper = (path: string) =>
 export async function renew(deps: IssuanceDeps, input: RenewInput): Promise<IssueOutcome> {
   const em = deps.orm.em.fork();
   const old = await findCertificate(em, input.certificateId, "certificate_id");
+  await requireProfileAccessById(em, old.profileId ?? null);
   const fingerprint = requestFingerprint([
     "renew",
     old.id,

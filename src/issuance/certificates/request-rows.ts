@@ -3,6 +3,7 @@ import type { EntityManager } from "@mikro-orm/postgresql";
 import type { CertmintError } from "../../errors";
 import { CertificateRequestEntity, type CertificateRequestRow } from "../../store/entities";
 import { insertCertificateRequest } from "../../store/raw-insert";
+import { auditColumnsForStatement } from "../audit/record";
 import { storedErrorOf } from "./outcome";
 import { reserveSerial, storedParams } from "./sign-and-store";
 import type { IssuancePlan, RequestStatus } from "./types";
@@ -49,13 +50,24 @@ export async function insertRequest(
     updatedAt: now,
   } satisfies CertificateRequestRow;
   // One autocommitted statement; a concurrent call holding the same (caller, request_id) wins.
-  const inserted = await insertCertificateRequest(em, {
-    ...row,
-    subject: { json: row.subject },
-    sans: { json: row.sans },
-    params: { json: row.params },
-    error: { json: row.error },
-  });
+  // A request that waits for approval is where this call's change ends: its audit record
+  // rides in the same statement. (PENDING ends with the certificate; FAILED is a refusal,
+  // recorded by the API layer.)
+  const audit =
+    status === "PENDING_APPROVAL"
+      ? auditColumnsForStatement({ type: "certificate_request", id: row.id }, now)
+      : undefined;
+  const inserted = await insertCertificateRequest(
+    em,
+    {
+      ...row,
+      subject: { json: row.subject },
+      sans: { json: row.sans },
+      params: { json: row.params },
+      error: { json: row.error },
+    },
+    audit,
+  );
   return inserted ? row : "duplicate";
 }
 

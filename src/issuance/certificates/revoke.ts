@@ -1,6 +1,7 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { invalidArgument, notFound } from "../../errors";
 import { CertificateEntity, type CertificateRow } from "../../store/entities";
+import { recordAudit } from "../audit/record";
 import { isUuid } from "../common/refs";
 import type { IssuanceDeps } from "../deps";
 import type { RevokeInput } from "./types";
@@ -27,11 +28,14 @@ export async function revoke(deps: IssuanceDeps, input: RevokeInput): Promise<Ce
   }
   const em = deps.orm.em.fork();
   const cert = await findCertificate(em, input.certificate, "certificate");
-  await em.nativeUpdate(
-    CertificateEntity,
-    { id: cert.id, revokedAt: null },
-    { revokedAt: deps.now(), revocationReason: input.reason },
-  );
+  await em.transactional(async (tx: EntityManager) => {
+    await tx.nativeUpdate(
+      CertificateEntity,
+      { id: cert.id, revokedAt: null },
+      { revokedAt: deps.now(), revocationReason: input.reason },
+    );
+    await recordAudit(tx, { type: "certificate", id: cert.id });
+  });
   return em.findOneOrFail(CertificateEntity, { id: cert.id }, { refresh: true });
 }
 

@@ -18,8 +18,10 @@ import {
   type CertificateRow,
 } from "../../store/entities";
 import { storeIssuedCertificate } from "../../store/raw-insert";
+import { auditColumnsForStatement, recordAudit } from "../audit/record";
 import { publicationUrls } from "../ca/create";
 import { caIssuer, requireActive } from "../ca/load";
+import { refuseIfAbandoned } from "../call-scope";
 import type { IssuanceDeps } from "../deps";
 import { searchNames } from "./names";
 import type { IssuancePlan, IssuedView, StoredParams } from "./types";
@@ -92,6 +94,11 @@ export async function signAndStore(
   } else {
     publicKey = plan.key.publicKey;
   }
+  // A caller that stopped waiting (deadline, cancel) during key generation gets nothing
+  // signed: finish() records the request FAILED, so nobody holds a certificate whose key was
+  // thrown away, and a retry needs a new request_id. An approval signs for a requester who is
+  // not on this call, so the approver's deadline does not apply.
+  if (!options.holdKeyForFetch) refuseIfAbandoned();
   const serial = Buffer.from(request.reservedSerial!, "hex");
   const issued = await issueCertificate({
     subject: plan.subject,
@@ -161,6 +168,7 @@ export async function signAndStore(
         sealedPrivateKey: row.sealedPrivateKey ? Buffer.from(row.sealedPrivateKey) : null,
       },
       { id: request.id, updatedAt: now, sealedPrivateKey: heldKey },
+      auditColumnsForStatement({ type: "certificate_request", id: request.id }, now),
     );
     if (!stored) throw notPending();
   } else {
@@ -184,6 +192,7 @@ export async function signAndStore(
           "the certificate was renewed or revoked meanwhile",
         );
       }
+      await recordAudit(tx, { type: "certificate_request", id: request.id }, now);
     });
   }
   const certificate = row;

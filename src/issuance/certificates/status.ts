@@ -5,8 +5,10 @@ import {
   CertificateRequestEntity,
   type CertificateRequestRow,
 } from "../../store/entities";
+import { currentCallScope } from "../call-scope";
 import { isUuid } from "../common/refs";
 import type { IssuanceDeps } from "../deps";
+import { requireProfileAccessById } from "../profiles/access";
 import { viewOf } from "./outcome";
 import { requestKeyAad } from "./sign-and-store";
 import type { IssuedView } from "./types";
@@ -21,10 +23,14 @@ export interface RequestStatusView {
 export async function requestStatus(deps: IssuanceDeps, id: string): Promise<RequestStatusView> {
   const em = deps.orm.em.fork();
   const request = await findRequest(em, id);
+  await requireProfileAccessById(em, request.profileId);
   if (request.status !== "ISSUED" || !request.certificateId) return { request };
   const cert = await em.findOneOrFail(CertificateEntity, { id: request.certificateId });
   let privateKeyPem: string | undefined;
-  if (request.sealedPrivateKey) {
+  // Only the token that made the request may take its waiting key (anyone else who may read
+  // the request, an auditor or approver say, sees the certificate without it).
+  const requester = currentCallScope()?.actor.id ?? request.caller;
+  if (request.sealedPrivateKey && requester === request.caller) {
     // Take the sealed key and delete it in one statement: exactly one caller ever gets it.
     const rows = await em.getConnection().execute<Array<{ sealed: Buffer }>>(
       `update "certificate_request" r set "sealed_private_key" = null

@@ -5,6 +5,7 @@ import {
   invalidArgument,
   isCertmintError,
 } from "../../errors";
+import { refuseIfAbandoned } from "../call-scope";
 import type { IssuanceDeps } from "../deps";
 import { finish } from "./finish";
 import { replay } from "./issue";
@@ -53,6 +54,8 @@ export async function submit(
       refusal = err;
     }
   }
+  // The last point where giving up leaves nothing behind (the next step commits the request).
+  refuseIfAbandoned();
   const replayWinner = () => replay(deps, undefined, who.fingerprint, who.requestId!, who.caller);
   if (refusal) {
     if (!options.validateOnly) {

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { alreadyExists } from "../../errors";
 import { CertificatePolicyEntity, type CertificatePolicyRow } from "../../store/entities";
+import { recordAudit } from "../audit/record";
 import { checkSlug } from "../common/refs";
 import { isUniqueViolation } from "../common/unique-violation";
 import { compileForRequest } from "./field-paths";
@@ -24,23 +25,27 @@ export async function createPolicy(
   const em = deps.orm.em.fork();
   await assertSlugFree(em, input.slug);
   const now = deps.now();
-  const row = em.create(CertificatePolicyEntity, {
-    id: randomUUID(),
-    slug: input.slug,
-    description: input.description,
-    spec: structuredClone(compiled.spec) as unknown as Record<string, unknown>,
-    version: 1,
-    createdAt: now,
-    updatedAt: now,
-  });
   try {
-    await em.flush();
+    // The audit record commits with the row (issue 6); created with tx, which flushes it.
+    return await em.transactional(async (tx: EntityManager) => {
+      const row = tx.create(CertificatePolicyEntity, {
+        id: randomUUID(),
+        slug: input.slug,
+        description: input.description,
+        spec: structuredClone(compiled.spec) as unknown as Record<string, unknown>,
+        version: 1,
+        createdAt: now,
+        updatedAt: now,
+      });
+      await tx.flush();
+      await recordAudit(tx, { type: "certificate_policy", id: row.id }, now);
+      return row;
+    });
   } catch (err) {
     // Two creates racing for one slug: the unique index decides.
     if (isUniqueViolation(err, "certificate_policy_slug_key")) throw slugTaken(input.slug);
     throw err;
   }
-  return row;
 }
 
 async function assertSlugFree(em: EntityManager, slug: string): Promise<void> {

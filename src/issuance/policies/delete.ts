@@ -1,6 +1,7 @@
 import { ForeignKeyConstraintViolationException } from "@mikro-orm/core";
 import { failedPrecondition } from "../../errors";
 import { CertificatePolicyEntity, CertificateProfileEntity } from "../../store/entities";
+import { recordAudit } from "../audit/record";
 import { checkEtag } from "../common/etag";
 import { findByRef } from "../common/refs";
 import { concurrentUpdate, lockRow } from "../common/row-lock";
@@ -42,6 +43,8 @@ export async function deletePolicy(deps: PolicyDeps, input: DeletePolicyInput): 
         version: row.version,
       });
       if (deleted === 0) throw concurrentUpdate(`certificate policy "${row.slug}"`);
+      // The audit record commits with the deletion (issue 6).
+      await recordAudit(tx, { type: "certificate_policy", id: row.id }, deps.now());
       forgetCompiledPolicy(row.id);
     });
   } catch (err) {

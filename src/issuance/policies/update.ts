@@ -1,4 +1,5 @@
 import { CertificatePolicyEntity, type CertificatePolicyRow } from "../../store/entities";
+import { recordAudit } from "../audit/record";
 import { checkEtag } from "../common/etag";
 import { findByRef } from "../common/refs";
 import { concurrentUpdate, lockRow } from "../common/row-lock";
@@ -42,6 +43,7 @@ export async function updatePolicy(
     // Checked whatever the mask: cheap, and a policy is never left breaking a profile.
     await assertProfilesStillFit(tx, row.id, row.slug, compiled);
 
+    const now = deps.now();
     const updated = await tx.nativeUpdate(
       CertificatePolicyEntity,
       { id: row.id, version: row.version },
@@ -49,10 +51,12 @@ export async function updatePolicy(
         spec: structuredClone(compiled.spec) as unknown as Record<string, unknown>,
         description: next.description,
         version: row.version + 1,
-        updatedAt: deps.now(),
+        updatedAt: now,
       },
     );
     if (updated === 0) throw concurrentUpdate(what);
+    // The audit record commits with the change (issue 6).
+    await recordAudit(tx, { type: "certificate_policy", id: row.id }, now);
     forgetCompiledPolicy(row.id);
     return tx.refresh(row).then((r) => r ?? row);
   });

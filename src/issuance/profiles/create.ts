@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { alreadyExists } from "../../errors";
 import { CertificateProfileEntity, type CertificateProfileRow } from "../../store/entities";
+import { recordAudit } from "../audit/record";
 import { checkSlug } from "../common/refs";
 import { isUniqueViolation } from "../common/unique-violation";
 import type { NewProfileInput, ProfileDeps } from "./inputs";
@@ -34,6 +35,8 @@ export async function createProfile(
         updatedAt: now,
       });
       await tx.flush();
+      // The audit record commits with the row (issue 6).
+      await recordAudit(tx, { type: "certificate_profile", id: row.id }, now);
       return row;
     });
   } catch (err) {

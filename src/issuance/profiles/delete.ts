@@ -1,4 +1,5 @@
 import { CertificateProfileEntity } from "../../store/entities";
+import { recordAudit } from "../audit/record";
 import { checkEtag } from "../common/etag";
 import { findByRef } from "../common/refs";
 import { concurrentUpdate, lockRow } from "../common/row-lock";
@@ -25,5 +26,7 @@ export async function deleteProfile(deps: ProfileDeps, input: DeleteProfileInput
       version: row.version,
     });
     if (deleted === 0) throw concurrentUpdate(what);
+    // The audit record commits with the deletion (issue 6).
+    await recordAudit(tx, { type: "certificate_profile", id: row.id }, deps.now());
   });
 }

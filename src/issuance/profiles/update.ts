@@ -1,4 +1,5 @@
 import { CertificateProfileEntity, type CertificateProfileRow } from "../../store/entities";
+import { recordAudit } from "../audit/record";
 import { checkEtag } from "../common/etag";
 import { findByRef } from "../common/refs";
 import { concurrentUpdate, lockRow } from "../common/row-lock";
@@ -33,6 +34,7 @@ export async function updateProfile(
     const next = draftOf(row);
     for (const change of changes) change(next, input.draft);
     const checked = await checkProfile(tx, next);
+    const now = deps.now();
     const updated = await tx.nativeUpdate(
       CertificateProfileEntity,
       { id: row.id, version: row.version },
@@ -41,10 +43,12 @@ export async function updateProfile(
         defaults: checked.defaults as Record<string, unknown>,
         renewal: checked.renewal as unknown as Record<string, unknown>,
         version: row.version + 1,
-        updatedAt: deps.now(),
+        updatedAt: now,
       },
     );
     if (updated === 0) throw concurrentUpdate(what);
+    // The audit record commits with the change (issue 6).
+    await recordAudit(tx, { type: "certificate_profile", id: row.id }, now);
     return tx.refresh(row).then((r) => r ?? row);
   });
 }

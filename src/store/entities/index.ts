@@ -1,3 +1,5 @@
+import { AccessTokenEntity } from "./access-token";
+import { AuditRecordEntity } from "./audit-record";
 import { CertificateEntity } from "./certificate";
 import { CertificateAuthorityEntity } from "./certificate-authority";
 import { CertificatePolicyEntity } from "./certificate-policy";
@@ -5,6 +7,8 @@ import { CertificateProfileEntity } from "./certificate-profile";
 import { CertificateRequestEntity } from "./certificate-request";
 import { KekCheckEntity } from "./kek-check";
 
+export * from "./access-token";
+export * from "./audit-record";
 export * from "./certificate";
 export * from "./certificate-authority";
 export * from "./certificate-policy";
@@ -20,4 +24,6 @@ export const ALL_ENTITIES = [
   CertificateRequestEntity,
   CertificateEntity,
   KekCheckEntity,
+  AccessTokenEntity,
+  AuditRecordEntity,
 ];

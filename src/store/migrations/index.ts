@@ -2,6 +2,7 @@ import type { MigrationObject } from "@mikro-orm/core";
 import { Migration20261126000000Initial } from "./Migration20261126000000Initial";
 import { Migration20261126010000KekCheck } from "./Migration20261126010000KekCheck";
 import { Migration20261126020000NameSearch } from "./Migration20261126020000NameSearch";
+import { Migration20261127000000AccessAudit } from "./Migration20261127000000AccessAudit";
 
 /**
  * Every migration, in order. Listed explicitly (not discovered on disk) so the same list
@@ -11,4 +12,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: "Migration20261126000000Initial", class: Migration20261126000000Initial },
   { name: "Migration20261126010000KekCheck", class: Migration20261126010000KekCheck },
   { name: "Migration20261126020000NameSearch", class: Migration20261126020000NameSearch },
+  { name: "Migration20261127000000AccessAudit", class: Migration20261127000000AccessAudit },
 ];

@@ -1,10 +1,11 @@
 // Command clienttest calls a running certmint with the generated Go client and prints what it
 // saw as one JSON object; test/clients.test.ts runs it and asserts on the result.
 //
-// Usage:
+// Usage (the access token, sent as `authorization: Bearer <token>` on every call, comes from
+// the environment, never the command line, where ps would show it):
 //
-//	clienttest <host:port> smoke              health, and an error's google.rpc details
-//	clienttest <host:port> scenario <prefix>  the client scenario (scenario.go)
+//	CERTMINT_TOKEN=<admin token> clienttest <host:port> smoke              health, and an error's google.rpc details
+//	CERTMINT_TOKEN=<admin token> clienttest <host:port> scenario <prefix>  the client scenario (scenario.go)
 package main
 
 import (
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	certmintv1 "github.com/certmint/certmint/gen/go/certmint/v1"
+	"google.golang.org/genproto/googleapis/rpc/code"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -35,7 +37,13 @@ func main() {
 		fmt.Fprintln(os.Stderr, usage)
 		os.Exit(2)
 	}
-	conn, err := grpc.NewClient(os.Args[1], grpc.WithTransportCredentials(insecure.NewCredentials()))
+	token := os.Getenv("CERTMINT_TOKEN")
+	if token == "" {
+		fmt.Fprintln(os.Stderr, "clienttest: set CERTMINT_TOKEN to an admin access token")
+		os.Exit(2)
+	}
+	address := os.Args[1]
+	conn, err := dial(address, token)
 	if err != nil {
 		fail(err)
 	}
@@ -48,7 +56,9 @@ func main() {
 	case os.Args[2] == "smoke" && len(os.Args) == 3:
 		out, err = smoke(ctx, conn)
 	case os.Args[2] == "scenario" && len(os.Args) == 4:
-		out, err = runScenario(ctx, conn, os.Args[3])
+		out, err = runScenario(ctx, conn, func(token string) (*grpc.ClientConn, error) {
+			return dial(address, token)
+		}, os.Args[3])
 	default:
 		fmt.Fprintln(os.Stderr, usage)
 		os.Exit(2)
@@ -57,6 +67,37 @@ func main() {
 		fail(err)
 	}
 	_ = json.NewEncoder(os.Stdout).Encode(out)
+}
+
+// bearerToken is a credentials.PerRPCCredentials sending `authorization: Bearer <token>` on
+// every call of the connection.
+type bearerToken string
+
+func (t bearerToken) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	return map[string]string{"authorization": "Bearer " + string(t)}, nil
+}
+
+// RequireTransportSecurity is false: the tests speak plaintext to a loopback server, and grpc-go
+// refuses per-RPC credentials that require transport security on an insecure connection.
+func (bearerToken) RequireTransportSecurity() bool { return false }
+
+// dial connects to certmint in plaintext, sending token on every call.
+func dial(address, token string) (*grpc.ClientConn, error) {
+	return grpc.NewClient(address,
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithPerRPCCredentials(bearerToken(token)))
+}
+
+// rpcError is a failed call's canonical code name (google.rpc.Code, e.g. "PERMISSION_DENIED")
+// and its ErrorInfo reason; "OK" when err is nil.
+func rpcError(err error) (codeName, reason string) {
+	st, _ := status.FromError(err)
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok {
+			reason = info.GetReason()
+		}
+	}
+	return code.Code(st.Code()).String(), reason
 }
 
 func smoke(ctx context.Context, conn *grpc.ClientConn) (smokeResult, error) {

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"strings"
 	"time"
 
 	certmintv1 "github.com/certmint/certmint/gen/go/certmint/v1"
@@ -49,17 +50,33 @@ type summary struct {
 	ChainLength                      int      `json:"chain_length"`
 	GeneratedChainVerified           bool     `json:"generated_chain_verified"`
 	ChainRejectedWithoutIntermediate bool     `json:"chain_rejected_without_intermediate"`
+	IssuerTokenRole                  string   `json:"issuer_token_role"`
+	IssuerTokenState                 string   `json:"issuer_token_state"`
+	IssuerTokenProfilesMatch         bool     `json:"issuer_token_profiles_match"`
+	IssuerTokenSecretReturned        bool     `json:"issuer_token_secret_returned"`
+	IssuerIssueStatus                string   `json:"issuer_issue_status"`
+	IssuerCertificateVerified        bool     `json:"issuer_certificate_verified"`
+	IssuerAdminCallCode              string   `json:"issuer_admin_call_code"`
+	IssuerAdminCallReason            string   `json:"issuer_admin_call_reason"`
+	RevokedTokenState                string   `json:"revoked_token_state"`
+	RevokedTokenCallCode             string   `json:"revoked_token_call_code"`
+	RevokedTokenCallReason           string   `json:"revoked_token_call_reason"`
 	// Why a verification failed; absent when both chains verified.
 	ChainError string `json:"chain_error,omitempty"`
 }
 
 // runScenario: CAs, policy and profile; issue from a CSR made here and with a server-made key;
-// renew; revoke; find the serial in the CRL; verify the chain with crypto/x509.
-func runScenario(ctx context.Context, conn *grpc.ClientConn, prefix string) (*summary, error) {
+// renew; revoke; find the serial in the CRL; verify the chain with crypto/x509; then an issuer
+// access token limited to the profile: it issues, is refused an admin call, and once revoked is
+// refused altogether. conn sends the admin token; dial connects with another token.
+func runScenario(
+	ctx context.Context, conn *grpc.ClientConn, dial func(token string) (*grpc.ClientConn, error), prefix string,
+) (*summary, error) {
 	cas := certmintv1.NewCertificateAuthorityServiceClient(conn)
 	policies := certmintv1.NewCertificatePolicyServiceClient(conn)
 	profiles := certmintv1.NewCertificateProfileServiceClient(conn)
 	certs := certmintv1.NewCertificateServiceClient(conn)
+	tokens := certmintv1.NewAccessTokenServiceClient(conn)
 	out := &summary{Language: "go"}
 	day := 24 * time.Hour
 
@@ -266,6 +283,83 @@ func runScenario(ctx context.Context, conn *grpc.ClientConn, prefix string) (*su
 	_, err = verify(leaf, name, x509.NewCertPool())
 	var unknown x509.UnknownAuthorityError
 	out.ChainRejectedWithoutIntermediate = errors.As(err, &unknown)
+
+	// 8. An issuer token limited to the profile, made with the admin token.
+	created, err := tokens.CreateAccessToken(ctx, &certmintv1.CreateAccessTokenRequest{
+		AccessToken: &certmintv1.AccessToken{
+			Slug:                prefix + "-issuer",
+			Description:         "go client test issuer",
+			Role:                certmintv1.Role_ROLE_ISSUER,
+			CertificateProfiles: []string{profile.GetSlug()},
+		},
+		Ttl: durationpb.New(time.Hour),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("CreateAccessToken: %w", err)
+	}
+	token := created.GetAccessToken()
+	out.IssuerTokenRole = token.GetRole().String()
+	out.IssuerTokenState = token.GetState().String()
+	out.IssuerTokenProfilesMatch = len(token.GetCertificateProfiles()) == 1 &&
+		token.GetCertificateProfiles()[0] == profile.GetId()
+	out.IssuerTokenSecretReturned = strings.HasPrefix(created.GetSecret(), "certmint_")
+
+	issuerConn, err := dial(created.GetSecret())
+	if err != nil {
+		return nil, err
+	}
+	defer issuerConn.Close()
+	issuerCerts := certmintv1.NewCertificateServiceClient(issuerConn)
+	issuerPolicies := certmintv1.NewCertificatePolicyServiceClient(issuerConn)
+
+	//    It issues on its profile...
+	service := prefix + "-service.example.com"
+	issueAsIssuer := func(requestID string) (*certmintv1.IssueCertificateResponse, error) {
+		return issuerCerts.IssueCertificate(ctx, &certmintv1.IssueCertificateRequest{
+			CertificateProfile: profile.GetSlug(),
+			RequestId:          requestID,
+			Source: &certmintv1.IssueCertificateRequest_Attributes{Attributes: &certmintv1.CertificateAttributes{
+				Subject:                 &certmintv1.Subject{CommonName: service},
+				SubjectAlternativeNames: &certmintv1.SubjectAlternativeNames{DnsNames: []string{service}},
+				KeyAlgorithm:            certmintv1.KeyAlgorithm_KEY_ALGORITHM_EC_P256,
+			}},
+		})
+	}
+	byIssuer, err := issueAsIssuer(prefix + "-issuer-1")
+	if err != nil {
+		return nil, fmt.Errorf("IssueCertificate (issuer token): %w", err)
+	}
+	out.IssuerIssueStatus = byIssuer.GetStatus().String()
+	issuerLeaf, err := parseCert(byIssuer.GetCertificate().GetCertificatePem())
+	if err != nil {
+		return nil, fmt.Errorf("certificate issued with the issuer token: %w", err)
+	}
+	_, err = verify(issuerLeaf, service, intermediates)
+	out.IssuerCertificateVerified = err == nil
+	if err != nil {
+		out.ChainError += "; issuer token: " + err.Error()
+	}
+
+	//    ...but may not call an admin RPC.
+	_, err = issuerPolicies.CreateCertificatePolicy(ctx, &certmintv1.CreateCertificatePolicyRequest{
+		Preset: certmintv1.CertificatePolicyPreset_CERTIFICATE_POLICY_PRESET_TLS_SERVER,
+		CertificatePolicy: &certmintv1.CertificatePolicy{
+			Slug:   prefix + "-issuer-policy",
+			MaxTtl: durationpb.New(day),
+		},
+	})
+	out.IssuerAdminCallCode, out.IssuerAdminCallReason = rpcError(err)
+
+	//    Revoked with the admin token, it authenticates nothing any more.
+	revokedToken, err := tokens.RevokeAccessToken(ctx, &certmintv1.RevokeAccessTokenRequest{
+		AccessToken: token.GetId(),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("RevokeAccessToken: %w", err)
+	}
+	out.RevokedTokenState = revokedToken.GetAccessToken().GetState().String()
+	_, err = issueAsIssuer(prefix + "-issuer-2")
+	out.RevokedTokenCallCode, out.RevokedTokenCallReason = rpcError(err)
 	return out, nil
 }
 

@@ -3,6 +3,8 @@ import com.google.protobuf.Duration;
 import com.google.rpc.BadRequest;
 import com.google.rpc.ErrorInfo;
 import com.google.rpc.PreconditionFailure;
+import dev.certmint.v1.AccessToken;
+import dev.certmint.v1.AccessTokenServiceGrpc;
 import dev.certmint.v1.CertificateAttributes;
 import dev.certmint.v1.CertificateAuthority;
 import dev.certmint.v1.CertificateAuthorityServiceGrpc;
@@ -12,6 +14,8 @@ import dev.certmint.v1.CertificatePolicyServiceGrpc;
 import dev.certmint.v1.CertificateProfile;
 import dev.certmint.v1.CertificateProfileServiceGrpc;
 import dev.certmint.v1.CertificateServiceGrpc;
+import dev.certmint.v1.CreateAccessTokenRequest;
+import dev.certmint.v1.CreateAccessTokenResponse;
 import dev.certmint.v1.CreateCertificatePolicyRequest;
 import dev.certmint.v1.CreateCertificateProfileRequest;
 import dev.certmint.v1.CreateIntermediateCertificateAuthorityRequest;
@@ -22,19 +26,24 @@ import dev.certmint.v1.IssueCertificateResponse;
 import dev.certmint.v1.KeyAlgorithm;
 import dev.certmint.v1.NameRule;
 import dev.certmint.v1.ProfileDefaults;
+import dev.certmint.v1.Role;
 import dev.certmint.v1.RenewCertificateRequest;
 import dev.certmint.v1.RenewCertificateResponse;
 import dev.certmint.v1.RevocationReason;
+import dev.certmint.v1.RevokeAccessTokenRequest;
 import dev.certmint.v1.RevokeCertificateRequest;
 import dev.certmint.v1.SanRules;
 import dev.certmint.v1.Subject;
 import dev.certmint.v1.SubjectAlternativeNames;
 import dev.certmint.v1.SubjectRules;
 import dev.certmint.v1.ValueRule;
+import io.grpc.ClientInterceptor;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
+import io.grpc.Metadata;
 import io.grpc.StatusRuntimeException;
 import io.grpc.protobuf.StatusProto;
+import io.grpc.stub.MetadataUtils;
 import java.io.ByteArrayInputStream;
 import java.io.StringWriter;
 import java.math.BigInteger;
@@ -67,6 +76,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import java.util.function.Supplier;
 import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x509.Extension;
@@ -81,23 +92,34 @@ import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder;
 /**
  * The client scenario with the generated Java client (gen/java), the JDK's X.509 classes and
  * BouncyCastle for the CSR: CAs, policy and profile; issue from a CSR made here and with a
- * server-made key; renew; revoke; find the serial in the CRL; verify the chain with PKIX. Prints
- * one JSON object that test/clients.test.ts asserts on.
+ * server-made key; renew; revoke; find the serial in the CRL; verify the chain with PKIX; then an
+ * issuer access token limited to the profile: it issues, is refused an admin call, and once
+ * revoked is refused altogether. Prints one JSON object that test/clients.test.ts asserts on.
  *
- * <p>Usage: java ClientTest &lt;host:port&gt; scenario &lt;prefix&gt;
+ * <p>Usage: CERTMINT_TOKEN=&lt;admin token&gt; java ClientTest &lt;host:port&gt; scenario
+ * &lt;prefix&gt; (the token, sent as {@code authorization: Bearer <token>} on every call, comes
+ * from the environment, never the command line, where ps shows it)
  */
 public final class ClientTest {
   private static final long DAY = 86_400;
   private static final String SERVER_AUTH = "1.3.6.1.5.5.7.3.1";
+  private static final Metadata.Key<String> AUTHORIZATION =
+      Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
 
   public static void main(String[] args) throws Exception {
     if (args.length != 3 || !args[1].equals("scenario")) {
       System.err.println("usage: ClientTest <host:port> scenario <prefix>");
       System.exit(2);
     }
-    ManagedChannel channel = ManagedChannelBuilder.forTarget(args[0]).usePlaintext().build();
+    String token = System.getenv("CERTMINT_TOKEN");
+    if (token == null || token.isEmpty()) {
+      System.err.println("ClientTest: set CERTMINT_TOKEN to an admin access token");
+      System.exit(2);
+    }
+    String target = args[0];
+    ManagedChannel channel = connect(target, token);
     try {
-      System.out.println(toJson(scenario(channel, args[2])));
+      System.out.println(toJson(scenario(channel, other -> connect(target, other), args[2])));
     } catch (StatusRuntimeException e) {
       // Say which call failed and why, with the google.rpc details, then exit 1.
       System.err.println("ClientTest: " + e.getStatus());
@@ -120,7 +142,40 @@ public final class ClientTest {
     }
   }
 
-  static Map<String, Object> scenario(ManagedChannel channel, String prefix) throws Exception {
+  /** A client interceptor that sends {@code authorization: Bearer <token>} on every call. */
+  static ClientInterceptor bearer(String token) {
+    Metadata headers = new Metadata();
+    headers.put(AUTHORIZATION, "Bearer " + token);
+    return MetadataUtils.newAttachHeadersInterceptor(headers);
+  }
+
+  /** A plaintext channel to certmint whose calls carry the access token. */
+  static ManagedChannel connect(String target, String token) {
+    return ManagedChannelBuilder.forTarget(target).usePlaintext().intercept(bearer(token)).build();
+  }
+
+  /** A failed call's status code name and ErrorInfo reason ("OK" and "" when it succeeded). */
+  record CallOutcome(String code, String reason) {}
+
+  static CallOutcome callError(Supplier<?> call) throws Exception {
+    try {
+      call.get();
+      return new CallOutcome("OK", "");
+    } catch (StatusRuntimeException e) {
+      String reason = "";
+      com.google.rpc.Status st = StatusProto.fromThrowable(e);
+      for (Any detail : st == null ? List.<Any>of() : st.getDetailsList()) {
+        if (detail.is(ErrorInfo.class)) {
+          reason = detail.unpack(ErrorInfo.class).getReason();
+        }
+      }
+      return new CallOutcome(e.getStatus().getCode().name(), reason);
+    }
+  }
+
+  /** channel sends the admin token; connect opens a channel that sends another one. */
+  static Map<String, Object> scenario(ManagedChannel channel, Function<String, ManagedChannel> connect,
+      String prefix) throws Exception {
     // Blocking stubs' deadlines are absolute: one minute for the whole scenario.
     var cas = CertificateAuthorityServiceGrpc.newBlockingStub(channel)
         .withDeadlineAfter(60, TimeUnit.SECONDS);
@@ -129,6 +184,8 @@ public final class ClientTest {
     var profiles = CertificateProfileServiceGrpc.newBlockingStub(channel)
         .withDeadlineAfter(60, TimeUnit.SECONDS);
     var certs = CertificateServiceGrpc.newBlockingStub(channel)
+        .withDeadlineAfter(60, TimeUnit.SECONDS);
+    var tokens = AccessTokenServiceGrpc.newBlockingStub(channel)
         .withDeadlineAfter(60, TimeUnit.SECONDS);
     CertificateFactory x509 = CertificateFactory.getInstance("X.509");
     Map<String, Object> out = new LinkedHashMap<>();
@@ -284,6 +341,71 @@ public final class ClientTest {
         validate(x509, rootCert, List.of(genLeaf, interCert), errors) != null);
     out.put("chain_rejected_without_intermediate",
         validate(x509, rootCert, List.of(leaf), new ArrayList<>()) == null);
+
+    // 8. An issuer token limited to the profile, made with the admin token.
+    CreateAccessTokenResponse created = tokens.createAccessToken(
+        CreateAccessTokenRequest.newBuilder()
+            .setAccessToken(AccessToken.newBuilder()
+                .setSlug(prefix + "-issuer")
+                .setDescription("java client test issuer")
+                .setRole(Role.ROLE_ISSUER)
+                .addCertificateProfiles(profile.getSlug()))
+            .setTtl(Duration.newBuilder().setSeconds(3600))
+            .build());
+    AccessToken token = created.getAccessToken();
+    out.put("issuer_token_role", token.getRole().name());
+    out.put("issuer_token_state", token.getState().name());
+    out.put("issuer_token_profiles_match",
+        token.getCertificateProfilesList().equals(List.of(profile.getId())));
+    out.put("issuer_token_secret_returned", created.getSecret().startsWith("certmint_"));
+
+    ManagedChannel issuerChannel = connect.apply(created.getSecret());
+    try {
+      var issuerCerts = CertificateServiceGrpc.newBlockingStub(issuerChannel)
+          .withDeadlineAfter(60, TimeUnit.SECONDS);
+      var issuerPolicies = CertificatePolicyServiceGrpc.newBlockingStub(issuerChannel)
+          .withDeadlineAfter(60, TimeUnit.SECONDS);
+      String service = prefix + "-service.example.com";
+      Function<String, IssueCertificateResponse> issueAsIssuer =
+          requestId -> issuerCerts.issueCertificate(IssueCertificateRequest.newBuilder()
+              .setCertificateProfile(profile.getSlug())
+              .setRequestId(requestId)
+              .setAttributes(CertificateAttributes.newBuilder()
+                  .setSubject(Subject.newBuilder().setCommonName(service))
+                  .setSubjectAlternativeNames(SubjectAlternativeNames.newBuilder().addDnsNames(service))
+                  .setKeyAlgorithm(KeyAlgorithm.KEY_ALGORITHM_EC_P256))
+              .build());
+
+      //    It issues on its profile...
+      IssueCertificateResponse byIssuer = issueAsIssuer.apply(prefix + "-issuer-1");
+      out.put("issuer_issue_status", byIssuer.getStatus().name());
+      X509Certificate issuerLeaf = cert(x509, byIssuer.getCertificate().getCertificatePem());
+      out.put("issuer_certificate_verified",
+          validate(x509, rootCert, List.of(issuerLeaf, interCert), errors) != null);
+
+      //    ...but may not call an admin RPC.
+      CallOutcome denied = callError(() -> issuerPolicies.createCertificatePolicy(
+          CreateCertificatePolicyRequest.newBuilder()
+              .setPreset(CertificatePolicyPreset.CERTIFICATE_POLICY_PRESET_TLS_SERVER)
+              .setCertificatePolicy(CertificatePolicy.newBuilder()
+                  .setSlug(prefix + "-issuer-policy")
+                  .setMaxTtl(Duration.newBuilder().setSeconds(DAY)))
+              .build()));
+      out.put("issuer_admin_call_code", denied.code());
+      out.put("issuer_admin_call_reason", denied.reason());
+
+      //    Revoked with the admin token, it authenticates nothing any more.
+      AccessToken revokedToken = tokens.revokeAccessToken(
+          RevokeAccessTokenRequest.newBuilder().setAccessToken(token.getId()).build())
+          .getAccessToken();
+      out.put("revoked_token_state", revokedToken.getState().name());
+      CallOutcome afterRevoke = callError(() -> issueAsIssuer.apply(prefix + "-issuer-2"));
+      out.put("revoked_token_call_code", afterRevoke.code());
+      out.put("revoked_token_call_reason", afterRevoke.reason());
+    } finally {
+      issuerChannel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
+
     if (!errors.isEmpty()) {
       out.put("chain_error", String.join("; ", errors));
     }

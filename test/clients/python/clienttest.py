@@ -1,33 +1,31 @@
 """Calls a running certmint with the generated Python client and prints one JSON object;
 test/clients.test.ts runs it and asserts on the result.
 
-Usage (gen/python must be on PYTHONPATH):
-  python clienttest.py <host:port> smoke              health, and an error's google.rpc details
-  python clienttest.py <host:port> scenario <prefix>  the client scenario (scenario.py)
+Usage (gen/python must be on PYTHONPATH; the access token, sent as `authorization: Bearer
+<token>` on every call, comes from the environment, never the command line, where ps shows it):
+  CERTMINT_TOKEN=<admin token> python clienttest.py <host:port> smoke
+      health, and an error's google.rpc details
+  CERTMINT_TOKEN=<admin token> python clienttest.py <host:port> scenario <prefix>
+      the client scenario (scenario.py)
 """
 
 import json
+import os
 import sys
 import traceback
 
 import grpc
-from google.rpc import error_details_pb2, status_pb2
+from google.rpc import error_details_pb2
 
+import rpc_support
 from certmint.v1 import certificate_service_pb2 as certs_pb
 from certmint.v1 import certificate_service_pb2_grpc as certs_grpc
+from rpc_support import rich_status
 
 
-def rich_status(err: grpc.RpcError) -> status_pb2.Status | None:
-    """The google.rpc.Status certmint puts in the grpc-status-details-bin trailer."""
-    for key, value in err.trailing_metadata() or ():
-        if key == "grpc-status-details-bin":
-            return status_pb2.Status.FromString(value)
-    return None
-
-
-def smoke(target: str) -> dict:
+def smoke(target: str, token: str) -> dict:
     out = {}
-    with grpc.insecure_channel(target) as channel:
+    with rpc_support.channel(target, token) as channel:
         health = channel.unary_unary(
             "/grpc.health.v1.Health/Check",
             request_serializer=lambda _: b"",
@@ -54,12 +52,12 @@ def smoke(target: str) -> dict:
     return out
 
 
-def scenario(target: str, prefix: str) -> dict:
+def scenario(target: str, token: str, prefix: str) -> dict:
     import scenario as client_scenario  # needs `cryptography`; smoke does not
 
-    with grpc.insecure_channel(target) as channel:
+    with rpc_support.channel(target, token) as channel:
         try:
-            return client_scenario.run(channel, prefix)
+            return client_scenario.run(channel, lambda other: rpc_support.channel(target, other), prefix)
         except grpc.RpcError as err:
             # Say which call failed and why, with the google.rpc details, then exit 1.
             traceback.print_exc()
@@ -79,10 +77,14 @@ def scenario(target: str, prefix: str) -> dict:
 
 
 if __name__ == "__main__":
+    token = os.environ.get("CERTMINT_TOKEN", "")
+    if not token:
+        print("clienttest: set CERTMINT_TOKEN to an admin access token", file=sys.stderr)
+        sys.exit(2)
     if len(sys.argv) == 3 and sys.argv[2] == "smoke":
-        print(json.dumps(smoke(sys.argv[1])))
+        print(json.dumps(smoke(sys.argv[1], token)))
     elif len(sys.argv) == 4 and sys.argv[2] == "scenario":
-        print(json.dumps(scenario(sys.argv[1], sys.argv[3])))
+        print(json.dumps(scenario(sys.argv[1], token, sys.argv[3])))
     else:
         print("usage: clienttest.py <host:port> smoke | <host:port> scenario <prefix>", file=sys.stderr)
         sys.exit(2)

@@ -1,9 +1,12 @@
 """The client scenario with the generated Python client and the `cryptography` package: CAs,
 policy and profile; issue from a CSR made here and with a server-made key; renew; revoke; find
-the serial in the CRL; verify the chain. Returns the summary test/clients.test.ts asserts on.
+the serial in the CRL; verify the chain; then an issuer access token limited to the profile:
+it issues, is refused an admin call, and once revoked is refused altogether. Returns the summary
+test/clients.test.ts asserts on.
 """
 
 import datetime
+from collections.abc import Callable
 
 import grpc
 from cryptography import x509
@@ -13,6 +16,9 @@ from cryptography.x509.oid import NameOID
 from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
 from google.protobuf import duration_pb2
 
+import rpc_support
+from certmint.v1 import access_token_service_pb2 as token_pb
+from certmint.v1 import access_token_service_pb2_grpc as token_grpc
 from certmint.v1 import certificate_authority_service_pb2 as ca_pb
 from certmint.v1 import certificate_authority_service_pb2_grpc as ca_grpc
 from certmint.v1 import certificate_policy_service_pb2 as policy_pb
@@ -53,11 +59,23 @@ def pem_cert(text: str) -> x509.Certificate:
     return x509.load_pem_x509_certificate(text.encode())
 
 
-def run(channel: grpc.Channel, prefix: str) -> dict:
+def call_error(call: Callable[[], object]) -> tuple[str, str]:
+    """Makes a call expected to fail: its status code name and ErrorInfo reason ("OK", "" if not)."""
+    try:
+        call()
+    except grpc.RpcError as err:
+        info = rpc_support.error_info(err)
+        return err.code().name, info.reason if info else ""
+    return "OK", ""
+
+
+def run(channel: grpc.Channel, connect: Callable[[str], grpc.Channel], prefix: str) -> dict:
+    """channel sends the admin token; connect(token) opens a channel that sends another one."""
     cas = ca_grpc.CertificateAuthorityServiceStub(channel)
     policies = policy_grpc.CertificatePolicyServiceStub(channel)
     profiles = profile_grpc.CertificateProfileServiceStub(channel)
     certs = certs_grpc.CertificateServiceStub(channel)
+    tokens = token_grpc.AccessTokenServiceStub(channel)
     out: dict = {"language": "python"}
 
     # 1. Root (P-384) and intermediate (P-256) CA, a TLS-server policy, a profile on the intermediate.
@@ -236,6 +254,79 @@ def run(channel: grpc.Channel, prefix: str) -> dict:
         out["chain_rejected_without_intermediate"] = False
     except VerificationError:
         out["chain_rejected_without_intermediate"] = True
+
+    # 8. An issuer token limited to the profile, made with the admin token.
+    created = tokens.CreateAccessToken(
+        token_pb.CreateAccessTokenRequest(
+            access_token=token_pb.AccessToken(
+                slug=f"{prefix}-issuer",
+                description="python client test issuer",
+                role=token_pb.ROLE_ISSUER,
+                certificate_profiles=[profile.slug],
+            ),
+            ttl=duration_pb2.Duration(seconds=3600),
+        ),
+        timeout=TIMEOUT,
+    )
+    token = created.access_token
+    out["issuer_token_role"] = token_pb.Role.Name(token.role)
+    out["issuer_token_state"] = token_pb.AccessTokenState.Name(token.state)
+    out["issuer_token_profiles_match"] = list(token.certificate_profiles) == [profile.id]
+    out["issuer_token_secret_returned"] = created.secret.startswith("certmint_")
+
+    service = f"{prefix}-service.example.com"
+    with connect(created.secret) as issuer_channel:
+        issuer_certs = certs_grpc.CertificateServiceStub(issuer_channel)
+        issuer_policies = policy_grpc.CertificatePolicyServiceStub(issuer_channel)
+
+        def issue_as_issuer(request_id: str):
+            return issuer_certs.IssueCertificate(
+                certs_pb.IssueCertificateRequest(
+                    certificate_profile=profile.slug,
+                    request_id=request_id,
+                    attributes=certs_pb.CertificateAttributes(
+                        subject=common_pb2.Subject(common_name=service),
+                        subject_alternative_names=common_pb2.SubjectAlternativeNames(dns_names=[service]),
+                        key_algorithm=common_pb2.KEY_ALGORITHM_EC_P256,
+                    ),
+                ),
+                timeout=TIMEOUT,
+            )
+
+        #    It issues on its profile...
+        by_issuer = issue_as_issuer(f"{prefix}-issuer-1")
+        out["issuer_issue_status"] = certs_pb.CertificateRequestStatus.Name(by_issuer.status)
+        try:
+            verify(pem_cert(by_issuer.certificate.certificate_pem), service, [inter_cert])
+            out["issuer_certificate_verified"] = True
+        except VerificationError as err:
+            out["issuer_certificate_verified"] = False
+            errors.append(f"issuer token: {err}")
+
+        #    ...but may not call an admin RPC.
+        code, reason = call_error(
+            lambda: issuer_policies.CreateCertificatePolicy(
+                policy_pb.CreateCertificatePolicyRequest(
+                    preset=policy_pb.CERTIFICATE_POLICY_PRESET_TLS_SERVER,
+                    certificate_policy=policy_pb.CertificatePolicy(
+                        slug=f"{prefix}-issuer-policy", max_ttl=duration_pb2.Duration(seconds=DAY)
+                    ),
+                ),
+                timeout=TIMEOUT,
+            )
+        )
+        out["issuer_admin_call_code"] = code
+        out["issuer_admin_call_reason"] = reason
+
+        #    Revoked with the admin token, it authenticates nothing any more.
+        revoked_token = tokens.RevokeAccessToken(
+            token_pb.RevokeAccessTokenRequest(access_token=token.id), timeout=TIMEOUT
+        ).access_token
+        out["revoked_token_state"] = token_pb.AccessTokenState.Name(revoked_token.state)
+        code, reason = call_error(lambda: issue_as_issuer(f"{prefix}-issuer-2"))
+        out["revoked_token_call_code"] = code
+        out["revoked_token_call_reason"] = reason
+
     if errors:
         out["chain_error"] = "; ".join(errors)
     return out

@@ -3,7 +3,9 @@
  * prints one JSON object that test/clients.test.ts asserts on. X.509 checks use Node's crypto
  * and openssl (./x509.ts), not certmint's signer.
  *
- * Usage: node --require tsx/cjs test/clients/ts/clienttest.ts <host:port> scenario <prefix>
+ * Usage: CERTMINT_TOKEN=<admin token> node --require tsx/cjs test/clients/ts/clienttest.ts
+ * <host:port> scenario <prefix> (the token, sent as `authorization: Bearer <token>` on every call,
+ * comes from the environment, never the command line, where ps shows it)
  */
 import {
   createPrivateKey,
@@ -14,11 +16,23 @@ import {
 } from "node:crypto";
 import {
   type CallOptions,
+  type ClientOptions,
   type ClientUnaryCall,
   credentials,
+  InterceptingCall,
+  type Interceptor,
   Metadata,
   type ServiceError,
+  status,
 } from "@grpc/grpc-js";
+import {
+  AccessTokenServiceClient,
+  accessTokenStateToJSON,
+  CreateAccessTokenRequest,
+  RevokeAccessTokenRequest,
+  Role,
+  roleToJSON,
+} from "../../../gen/ts/certmint/v1/access_token_service";
 import {
   CertificateAuthorityServiceClient,
   CreateIntermediateCertificateAuthorityRequest,
@@ -74,16 +88,58 @@ function call<Req, Res>(method: Unary<Req, Res>, request: Req): Promise<Res> {
   });
 }
 
+/** A client interceptor that sends `authorization: Bearer <token>` on every call. */
+function bearer(token: string): Interceptor {
+  return (options, next) =>
+    new InterceptingCall(next(options), {
+      start(metadata, listener, nextStart) {
+        metadata.set("authorization", `Bearer ${token}`);
+        nextStart(metadata, listener);
+      },
+    });
+}
+
+/** Client options whose calls carry the access token. */
+const withToken = (token: string): Partial<ClientOptions> => ({ interceptors: [bearer(token)] });
+
+/** The ErrorInfo reason among a failed call's google.rpc details, or "". */
+function errorReason(err: ServiceError): string {
+  const raw = err.metadata?.get("grpc-status-details-bin")[0];
+  for (const d of raw ? Status.decode(raw as Buffer).details : []) {
+    if (d.typeUrl.endsWith("/google.rpc.ErrorInfo")) return ErrorInfo.decode(d.value).reason;
+  }
+  return "";
+}
+
+/** Awaits a call expected to fail: its status code name and ErrorInfo reason ("OK", "" if not). */
+async function callError(promise: Promise<unknown>): Promise<{ code: string; reason: string }> {
+  try {
+    await promise;
+    return { code: "OK", reason: "" };
+  } catch (err) {
+    const e = err as ServiceError;
+    if (typeof e.code !== "number") throw err;
+    return { code: status[e.code], reason: errorReason(e) };
+  }
+}
+
 /** SubjectPublicKeyInfo DER of a public key, or of a private key's public half. */
 const spki = (key: KeyObject) =>
   (key.type === "private" ? createPublicKey(key) : key).export({ type: "spki", format: "der" });
 
-async function scenario(address: string, prefix: string): Promise<Record<string, unknown>> {
+async function scenario(
+  address: string,
+  adminToken: string,
+  prefix: string,
+): Promise<Record<string, unknown>> {
   const creds = credentials.createInsecure();
-  const cas = new CertificateAuthorityServiceClient(address, creds);
-  const policies = new CertificatePolicyServiceClient(address, creds);
-  const profiles = new CertificateProfileServiceClient(address, creds);
-  const certs = new CertificateServiceClient(address, creds);
+  const admin = withToken(adminToken);
+  const cas = new CertificateAuthorityServiceClient(address, creds, admin);
+  const policies = new CertificatePolicyServiceClient(address, creds, admin);
+  const profiles = new CertificateProfileServiceClient(address, creds, admin);
+  const certs = new CertificateServiceClient(address, creds, admin);
+  const tokens = new AccessTokenServiceClient(address, creds, admin);
+  const clients: Array<{ close(): void }> = [cas, policies, profiles, certs, tokens];
   const out: Record<string, unknown> = { language: "ts" };
   try {
     // 1. Root and intermediate CA (both Ed25519), a TLS-server policy, a profile on the
@@ -240,11 +296,91 @@ async function scenario(address: string, prefix: string): Promise<Record<string,
     const genVerified = verifyChain(genLeaf, [interCert], rootCert, worker);
     out.generated_chain_verified = genVerified.ok;
     out.chain_rejected_without_intermediate = !verifyChain(leaf, [], rootCert, name).ok;
-    const errors = [verified.error, genVerified.error].filter(Boolean);
+
+    // 8. An issuer token limited to the profile, made with the admin token.
+    const created = await call(
+      tokens.createAccessToken.bind(tokens),
+      CreateAccessTokenRequest.fromPartial({
+        accessToken: {
+          slug: `${prefix}-issuer`,
+          description: "ts client test issuer",
+          role: Role.ROLE_ISSUER,
+          certificateProfiles: [profile!.slug],
+        },
+        ttl: { seconds: "3600", nanos: 0 },
+      }),
+    );
+    const token = created.accessToken!;
+    out.issuer_token_role = roleToJSON(token.role);
+    out.issuer_token_state = accessTokenStateToJSON(token.state);
+    out.issuer_token_profiles_match =
+      token.certificateProfiles.length === 1 && token.certificateProfiles[0] === profile!.id;
+    out.issuer_token_secret_returned = created.secret.startsWith("certmint_");
+
+    const issuer = withToken(created.secret);
+    const issuerCerts = new CertificateServiceClient(address, creds, issuer);
+    const issuerPolicies = new CertificatePolicyServiceClient(address, creds, issuer);
+    clients.push(issuerCerts, issuerPolicies);
+    const service = `${prefix}-service.example.com`;
+    const issueAsIssuer = (requestId: string) =>
+      call(
+        issuerCerts.issueCertificate.bind(issuerCerts),
+        IssueCertificateRequest.fromPartial({
+          certificateProfile: profile!.slug,
+          requestId,
+          source: {
+            $case: "attributes",
+            value: {
+              subject: { commonName: service },
+              subjectAlternativeNames: { dnsNames: [service] },
+              keyAlgorithm: KeyAlgorithm.KEY_ALGORITHM_EC_P256,
+            },
+          },
+        }),
+      );
+
+    //    It issues on its profile...
+    const byIssuer = await issueAsIssuer(`${prefix}-issuer-1`);
+    out.issuer_issue_status = certificateRequestStatusToJSON(byIssuer.status);
+    const issuerLeaf = new X509Certificate(byIssuer.certificate!.certificatePem);
+    const issuerVerified = verifyChain(issuerLeaf, [interCert], rootCert, service);
+    out.issuer_certificate_verified = issuerVerified.ok;
+
+    //    ...but may not call an admin RPC.
+    const denied = await callError(
+      call(
+        issuerPolicies.createCertificatePolicy.bind(issuerPolicies),
+        CreateCertificatePolicyRequest.fromPartial({
+          preset: CertificatePolicyPreset.CERTIFICATE_POLICY_PRESET_TLS_SERVER,
+          certificatePolicy: {
+            slug: `${prefix}-issuer-policy`,
+            maxTtl: { seconds: String(DAY), nanos: 0 },
+          },
+        }),
+      ),
+    );
+    out.issuer_admin_call_code = denied.code;
+    out.issuer_admin_call_reason = denied.reason;
+
+    //    Revoked with the admin token, it authenticates nothing any more.
+    const { accessToken: revokedToken } = await call(
+      tokens.revokeAccessToken.bind(tokens),
+      RevokeAccessTokenRequest.fromPartial({ accessToken: token.id }),
+    );
+    out.revoked_token_state = accessTokenStateToJSON(revokedToken!.state);
+    const afterRevoke = await callError(issueAsIssuer(`${prefix}-issuer-2`));
+    out.revoked_token_call_code = afterRevoke.code;
+    out.revoked_token_call_reason = afterRevoke.reason;
+
+    const errors = [
+      verified.error,
+      genVerified.error,
+      issuerVerified.error && `issuer token: ${issuerVerified.error}`,
+    ].filter(Boolean);
     if (errors.length > 0) out.chain_error = errors.join("; ");
     return out;
   } finally {
-    for (const client of [cas, policies, profiles, certs]) client.close();
+    for (const client of clients) client.close();
   }
 }
 
@@ -270,7 +406,12 @@ if (!address || mode !== "scenario" || !prefix) {
   console.error("usage: clienttest.ts <host:port> scenario <prefix>");
   process.exit(2);
 }
-scenario(address, prefix).then(
+const adminToken = process.env.CERTMINT_TOKEN;
+if (!adminToken) {
+  console.error("clienttest: set CERTMINT_TOKEN to an admin access token");
+  process.exit(2);
+}
+scenario(address, adminToken, prefix).then(
   (out) => console.log(JSON.stringify(out)),
   (err) => {
     reportError(err);

@@ -1,0 +1,81 @@
+import type { AccessTokenServiceServer } from "../../gen/ts/certmint/v1/access_token_service";
+import { createAccessToken } from "../issuance/access-tokens/create";
+import { findAccessToken, listAccessTokens } from "../issuance/access-tokens/queries";
+import { revokeAccessToken } from "../issuance/access-tokens/revoke";
+import type { IssuanceDeps } from "../issuance/deps";
+import { accessTokenToProto, roleCodec } from "./convert/access";
+import { durationToSeconds } from "./convert/time";
+import { type HandlerDeps, unary } from "./unary";
+
+const SERVICE = "/certmint.v1.AccessTokenService/";
+
+/** Thin handlers: map the request, call one use case, map the result. */
+export function accessTokenHandlers(
+  deps: HandlerDeps,
+  issuance: () => IssuanceDeps,
+): Partial<AccessTokenServiceServer> {
+  return {
+    createAccessToken: unary(
+      `${SERVICE}CreateAccessToken`,
+      async (req, ctx) => {
+        const given = req.accessToken;
+        const created = await createAccessToken(issuance(), {
+          slug: given?.slug ?? "",
+          description: given?.description ?? "",
+          role: roleCodec.fromProto(given?.role ?? 0, "access_token.role"),
+          profiles: given?.certificateProfiles ?? [],
+          clientCertificateIdentity: given?.clientCertificateIdentity ?? "",
+          ttlSeconds: durationToSeconds(req.ttl, "ttl"),
+          creatorId: ctx.actor.id,
+        });
+        return {
+          accessToken: accessTokenToProto(created.row, issuance().now()),
+          secret: created.secret ?? "",
+        };
+      },
+      deps,
+    ),
+
+    getAccessToken: unary(
+      `${SERVICE}GetAccessToken`,
+      async (req) => ({
+        accessToken: accessTokenToProto(
+          await findAccessToken(issuance(), req.accessToken),
+          issuance().now(),
+        ),
+      }),
+      deps,
+    ),
+
+    listAccessTokens: unary(
+      `${SERVICE}ListAccessTokens`,
+      async (req) => {
+        const page = await listAccessTokens(issuance(), {
+          pageSize: req.pageSize,
+          pageToken: req.pageToken,
+        });
+        const now = issuance().now();
+        return {
+          accessTokens: page.items.map((row) => accessTokenToProto(row, now)),
+          nextPageToken: page.nextPageToken,
+        };
+      },
+      deps,
+    ),
+
+    revokeAccessToken: unary(
+      `${SERVICE}RevokeAccessToken`,
+      async (req) => {
+        const row = await revokeAccessToken(
+          {
+            ...issuance(),
+            forgetCredential: (id) => deps.security().forgetCredential(id),
+          },
+          req.accessToken,
+        );
+        return { accessToken: accessTokenToProto(row, issuance().now()) };
+      },
+      deps,
+    ),
+  };
+}

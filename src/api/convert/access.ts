@@ -1,0 +1,52 @@
+import {
+  type AccessToken,
+  AccessTokenState,
+  Role,
+} from "../../../gen/ts/certmint/v1/access_token_service";
+import type { AuditRecord } from "../../../gen/ts/certmint/v1/audit_service";
+import { accessTokenState } from "../../issuance/access-tokens/queries";
+import { type Role as DomainRole, ROLES } from "../../issuance/call-scope";
+import type { AccessTokenRow, AuditRecordRow } from "../../store/entities";
+import { enumCodec } from "./enums";
+import { optionalDate } from "./time";
+
+export const roleCodec = enumCodec<DomainRole>(Role, "ROLE_", ROLES);
+
+const STATE_TO_PROTO = {
+  ACTIVE: AccessTokenState.ACCESS_TOKEN_STATE_ACTIVE,
+  EXPIRED: AccessTokenState.ACCESS_TOKEN_STATE_EXPIRED,
+  REVOKED: AccessTokenState.ACCESS_TOKEN_STATE_REVOKED,
+} as const;
+
+/** A token as the API shows it: never its secret or the secret's hash. */
+export function accessTokenToProto(row: AccessTokenRow, now: Date): AccessToken {
+  return {
+    id: row.id,
+    slug: row.slug,
+    description: row.description,
+    role: roleCodec.toProto(row.role),
+    certificateProfiles: [...row.profileIds],
+    clientCertificateIdentity: row.clientIdentity ?? "",
+    state: STATE_TO_PROTO[accessTokenState(row, now)],
+    createTime: row.createdAt,
+    expireTime: row.expiresAt,
+    revokeTime: optionalDate(row.revokedAt),
+    creator: row.creatorId ?? "",
+  };
+}
+
+export function auditRecordToProto(row: AuditRecordRow): AuditRecord {
+  return {
+    id: row.id,
+    createTime: row.createdAt,
+    actor: row.actorId ?? "",
+    actorSlug: row.actorSlug,
+    method: row.method,
+    resourceType: row.resourceType,
+    resourceId: row.resourceId,
+    statusCode: row.statusCode,
+    errorReason: row.errorReason,
+    requestId: row.requestId,
+    peer: row.peer,
+  };
+}

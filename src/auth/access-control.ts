@@ -1,0 +1,69 @@
+import type { Metadata } from "@grpc/grpc-js";
+import type { MikroORM } from "@mikro-orm/postgresql";
+import { CertmintError, permissionDenied } from "../errors";
+import {
+  type AuditOutcome,
+  type AuditResource,
+  recordAuditOutcome,
+} from "../issuance/audit/record";
+import type { Actor, CallScope } from "../issuance/call-scope";
+import type { PeerIdentity } from "../server/peer-identity";
+import type { Authenticator } from "./authenticator";
+import { ruleFor } from "./permissions";
+import type { RateLimiter } from "./rate-limiter";
+
+/** What the API layer asks of security for every call (src/api/unary.ts). */
+export interface CallSecurity {
+  /** The caller, or UNAUTHENTICATED. */
+  authenticate(metadata: Metadata, peer: PeerIdentity | undefined): Promise<Actor>;
+  /** Whether the actor may call the method now: PERMISSION_DENIED, RESOURCE_EXHAUSTED. */
+  authorize(method: string, actor: Actor): void;
+  /** Records a mutating call whose use case did not (a refusal, mostly). */
+  recordOutcome(scope: CallScope, outcome: AuditOutcome, resource?: AuditResource): Promise<void>;
+  /** Drops a revoked token from the authentication cache. */
+  forgetCredential(tokenId: string): void;
+}
+
+/** Authentication (tokens, client certificates), the role table and the per-identity rate limit. */
+export class AccessControl implements CallSecurity {
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly authenticator: Authenticator,
+    private readonly rateLimiter: RateLimiter,
+  ) {}
+
+  authenticate(metadata: Metadata, peer: PeerIdentity | undefined): Promise<Actor> {
+    return this.authenticator.authenticate(metadata, peer);
+  }
+
+  authorize(method: string, actor: Actor): void {
+    const rule = ruleFor(method);
+    if (!rule.roles.includes(actor.role)) {
+      const name = method.split("/").at(-1);
+      throw permissionDenied(
+        "ROLE_NOT_ALLOWED",
+        rule.roles.length === 0
+          ? `${name} is not open to any role`
+          : `access token "${actor.slug}" has role ${actor.role.toLowerCase()}; ${name} needs ${rule.roles.map((r) => r.toLowerCase()).join(" or ")}`,
+        { metadata: { access_token: actor.slug, role: actor.role } },
+      );
+    }
+    const wait = this.rateLimiter.take(actor.id);
+    if (wait > 0) {
+      throw new CertmintError(
+        "resource_exhausted",
+        "RATE_LIMITED",
+        `access token "${actor.slug}" is over its rate limit; retry in ${Math.ceil(wait * 1000)} ms`,
+        { retryAfterSeconds: Math.max(1, Math.ceil(wait)), metadata: { access_token: actor.slug } },
+      );
+    }
+  }
+
+  recordOutcome(scope: CallScope, outcome: AuditOutcome, resource?: AuditResource): Promise<void> {
+    return recordAuditOutcome(this.orm.em.fork(), scope, outcome, resource);
+  }
+
+  forgetCredential(tokenId: string): void {
+    this.authenticator.forget(tokenId);
+  }
+}

@@ -1,0 +1,76 @@
+import { randomBytes } from "node:crypto";
+import { chmodSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import type { MikroORM } from "@mikro-orm/postgresql";
+import type { Logger } from "pino";
+import { isCertmintError } from "../errors";
+import { type CreatedAccessToken, createAccessToken } from "../issuance/access-tokens/create";
+import { AccessTokenEntity } from "../store/entities";
+
+/**
+ * First start (or every admin credential revoked or expired): creates an admin token and
+ * writes its secret to <dataDir>/admin-token with mode 0600, so whoever can read the data
+ * directory (and so the key-encryption key beside it) can administer certmint, and nobody
+ * else. The log names the file, never the token. With an active admin credential, nothing
+ * happens and an existing file is left as it is.
+ */
+export async function ensureAdminCredential(
+  deps: { orm: MikroORM; now: () => Date },
+  /** Config.adminTokenFile: <dataDir>/admin-token. */
+  file: string,
+  logger: Logger,
+): Promise<{ created: boolean; file?: string }> {
+  const active = await deps.orm.em.fork().count(AccessTokenEntity, {
+    role: "ADMIN",
+    revokedAt: null,
+    expiresAt: { $gt: deps.now() },
+  });
+  if (active > 0) return { created: false };
+  const created = await createBootstrapToken(deps, file);
+  try {
+    writeSecretFile(file, `${created.secret}\n`);
+  } catch (err) {
+    // A token nobody can read is useless: take it back so the next start tries again.
+    await deps.orm.em.fork().nativeDelete(AccessTokenEntity, { id: created.row.id });
+    throw new Error(`cannot write the first admin token to ${file}: ${(err as Error).message}`);
+  }
+  logger.warn(
+    { file, accessToken: created.row.slug },
+    "created an admin access token (mode 0600 file): use it, then create your own tokens and revoke it",
+  );
+  return { created: true, file };
+}
+
+/** A random slug suffix, so no earlier token (bootstrap or named by an admin) can collide for long. */
+async function createBootstrapToken(
+  deps: { orm: MikroORM; now: () => Date },
+  file: string,
+): Promise<CreatedAccessToken> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await createAccessToken(deps, {
+        slug: `bootstrap-admin-${randomBytes(4).toString("hex")}`,
+        description: `created at start-up (no active admin credential); its secret is in ${file}`,
+        role: "ADMIN",
+        profiles: [],
+        clientCertificateIdentity: "",
+        creatorId: null,
+      });
+    } catch (err) {
+      if (attempt >= 5 || !(isCertmintError(err) && err.kind === "already_exists")) throw err;
+    }
+  }
+}
+
+/** Written under a temporary name with mode 0600 and renamed, so no reader sees a partial file. */
+function writeSecretFile(file: string, content: string): void {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  const tmp = `${file}.${process.pid}.tmp`;
+  try {
+    writeFileSync(tmp, content, { mode: 0o600, flag: "wx" });
+    chmodSync(tmp, 0o600);
+    renameSync(tmp, file);
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * A token bucket per identity: `ratePerSecond` calls per second on average, bursts of up to
+ * `burst`. In memory, per server process. Idle buckets are dropped so a stream of identities
+ * cannot grow the map without bound.
+ */
+export class RateLimiter {
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+
+  constructor(
+    private readonly ratePerSecond: number,
+    private readonly burst: number,
+    private readonly clock: () => number = () => performance.now(),
+  ) {}
+
+  /** 0 when the call may proceed; otherwise the seconds until it could. */
+  take(identity: string): number {
+    if (this.ratePerSecond <= 0) return 0;
+    const now = this.clock();
+    let bucket = this.buckets.get(identity);
+    if (!bucket) {
+      if (this.buckets.size >= 100_000) this.sweep(now);
+      bucket = { tokens: this.burst, at: now };
+      this.buckets.set(identity, bucket);
+    } else {
+      bucket.tokens = Math.min(
+        this.burst,
+        bucket.tokens + ((now - bucket.at) / 1000) * this.ratePerSecond,
+      );
+      bucket.at = now;
+    }
+    if (bucket.tokens >= 1) {
+      bucket.tokens -= 1;
+      return 0;
+    }
+    return (1 - bucket.tokens) / this.ratePerSecond;
+  }
+
+  /** Buckets full again are the same as absent ones. */
+  private sweep(now: number): void {
+    const refill = (this.burst / this.ratePerSecond) * 1000;
+    for (const [key, b] of this.buckets) if (now - b.at >= refill) this.buckets.delete(key);
+  }
+}

@@ -1,0 +1,61 @@
+import type { MikroORM } from "@mikro-orm/postgresql";
+import { AccessTokenEntity, AuditRecordEntity, type AuditRecordRow } from "../../store/entities";
+import type { Page, PageRequest } from "../common/list-page";
+import { decodePageToken, encodePageToken, pageSize } from "../common/pagination";
+import { isUuid } from "../common/refs";
+
+export interface AuditFilter {
+  /** Access token id or slug. */
+  actor?: string;
+  method?: string;
+  resourceType?: string;
+  resourceId?: string;
+  startTime?: Date;
+  endTime?: Date;
+  failuresOnly: boolean;
+}
+
+/**
+ * ListAuditRecords: newest first by (created_at, id), keyset pages; the actor, resource and
+ * time filters are served by the indexes of Migration20261127000000AccessAudit.
+ */
+export async function listAuditRecords(
+  deps: { orm: MikroORM },
+  filter: AuditFilter,
+  page: PageRequest,
+): Promise<Page<AuditRecordRow>> {
+  const em = deps.orm.em.fork();
+  const size = pageSize(page.pageSize);
+  const cursor = decodePageToken(page.pageToken);
+  const and: Record<string, unknown>[] = [];
+  if (filter.actor) {
+    const ref = filter.actor.trim();
+    if (isUuid(ref)) and.push({ actorId: ref.toLowerCase() });
+    else {
+      // A slug names the token as it is now; records keep the slug they were written with.
+      const token = await em.findOne(AccessTokenEntity, { slug: ref }, { fields: ["id"] });
+      and.push(token ? { actorId: token.id } : { actorSlug: ref });
+    }
+  }
+  if (filter.method) and.push({ method: filter.method });
+  if (filter.resourceType) and.push({ resourceType: filter.resourceType });
+  if (filter.resourceId) and.push({ resourceId: filter.resourceId.trim().toLowerCase() });
+  if (filter.startTime) and.push({ createdAt: { $gte: filter.startTime } });
+  if (filter.endTime) and.push({ createdAt: { $lt: filter.endTime } });
+  if (filter.failuresOnly) and.push({ statusCode: { $ne: 0 } });
+  if (cursor) {
+    and.push({
+      $or: [
+        { createdAt: { $lt: cursor.createdAt } },
+        { createdAt: cursor.createdAt, id: { $lt: cursor.id } },
+      ],
+    });
+  }
+  const rows = await em.find(AuditRecordEntity, { $and: and } as never, {
+    orderBy: { createdAt: "desc", id: "desc" },
+    limit: size + 1,
+  });
+  const items = rows.slice(0, size);
+  const last = items.at(-1);
+  return { items, nextPageToken: rows.length > size && last ? encodePageToken(last) : "" };
+}

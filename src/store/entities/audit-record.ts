@@ -1,0 +1,21 @@
+import { defineEntity, type InferEntity } from "@mikro-orm/core";
+
+/** One mutating call (src/issuance/audit): who, what, which resource, outcome, when. */
+export const AuditRecordEntity = defineEntity({
+  name: "AuditRecord",
+  tableName: "audit_record",
+  properties: (p) => ({
+    id: p.uuid().primary(),
+    createdAt: p.datetime(),
+    actorId: p.uuid().nullable(),
+    actorSlug: p.text(),
+    method: p.text(),
+    resourceType: p.text(),
+    resourceId: p.text(),
+    statusCode: p.integer(),
+    errorReason: p.text(),
+    requestId: p.text(),
+    peer: p.text(),
+  }),
+});
+export type AuditRecordRow = InferEntity<typeof AuditRecordEntity>;

@@ -1,0 +1,197 @@
+import { randomBytes, randomUUID } from "node:crypto";
+import type { MikroORM } from "@mikro-orm/postgresql";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createRootCa } from "../../src/issuance/ca/create";
+import { CaKeyring } from "../../src/issuance/ca/keyring";
+import { updateCa } from "../../src/issuance/ca/update";
+import { runInCallScope } from "../../src/issuance/call-scope";
+import { etagOf } from "../../src/issuance/common/etag";
+import type { IssuanceDeps } from "../../src/issuance/deps";
+import { createPolicy } from "../../src/issuance/policies/create";
+import { deletePolicy } from "../../src/issuance/policies/delete";
+import { updatePolicy } from "../../src/issuance/policies/update";
+import { createProfile } from "../../src/issuance/profiles/create";
+import { deleteProfile } from "../../src/issuance/profiles/delete";
+import type { NewProfileInput } from "../../src/issuance/profiles/inputs";
+import { updateProfile } from "../../src/issuance/profiles/update";
+import { type Database, migrate, openDatabase } from "../../src/store/database";
+import { createTestDatabase, type TestDatabase } from "../support/postgres";
+
+/**
+ * The policy, profile and CA use cases write their audit record in the transaction of their
+ * change: one success row per change, and none when the change fails (issue 6).
+ */
+describe("audit records of policy, profile and CA changes", () => {
+  let db: TestDatabase;
+  let database: Database;
+  let deps: IssuanceDeps;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    database = await openDatabase({ databaseUrl: db.url, dataDir: "/nonexistent" });
+    await migrate(database.orm);
+    deps = {
+      orm: database.orm,
+      keyring: new CaKeyring(randomBytes(32)),
+      now: () => new Date(),
+      crlValiditySeconds: 86_400,
+    };
+  });
+  afterAll(async () => {
+    await database?.close();
+    await db?.drop();
+  });
+
+  const inScope = <T>(fn: () => Promise<T>) =>
+    runInCallScope(
+      {
+        actor: { id: randomUUID(), slug: "t", role: "ADMIN", profileIds: [] },
+        method: "/x/Y",
+        requestId: "r",
+        peer: "p",
+        audited: false,
+      },
+      fn,
+    );
+  const records = (id: string) =>
+    db.query<{ status_code: number; resource_type: string }>(
+      "select status_code, resource_type from audit_record where resource_id = $1",
+      [id],
+    );
+  const auditCount = async () =>
+    Number((await db.query<{ n: string }>("select count(*) as n from audit_record"))[0]!.n);
+  /** Runs a change that must fail with `reason`, and returns how many audit rows it wrote. */
+  const failedWrites = async (reason: string, fn: () => Promise<unknown>) => {
+    const before = await auditCount();
+    await expect(inScope(fn)).rejects.toMatchObject({ name: "CertmintError", reason });
+    return (await auditCount()) - before;
+  };
+  const expectOneSuccess = async (id: string, type: string) => {
+    expect(await records(id)).toEqual([{ status_code: 0, resource_type: type }]);
+  };
+
+  it("policy create, update and delete each write one record; failures write none", async () => {
+    const policy = await inScope(() =>
+      createPolicy(deps, { slug: "p1", description: "", rules: {}, preset: "TLS_SERVER" }),
+    );
+    await expectOneSuccess(policy.id, "certificate_policy");
+    expect(
+      await failedWrites("CERTIFICATE_POLICY_SLUG_TAKEN", () =>
+        createPolicy(deps, { slug: "p1", description: "", rules: {}, preset: "TLS_SERVER" }),
+      ),
+    ).toBe(0);
+
+    const update = { ref: policy.id, mask: ["description"], description: "d", rules: {} };
+    const updated = await inScope(() =>
+      updatePolicy(deps, { ...update, etag: etagOf(policy.version) }),
+    );
+    expect(updated.description).toBe("d");
+    expect(await records(policy.id)).toHaveLength(2);
+    expect(
+      await failedWrites("ETAG_MISMATCH", () =>
+        updatePolicy(deps, { ...update, etag: etagOf(policy.version) }),
+      ),
+    ).toBe(0);
+
+    const other = await inScope(() =>
+      createPolicy(deps, { slug: "p2", description: "", rules: {}, preset: "TLS_CLIENT" }),
+    );
+    expect(
+      await failedWrites("ETAG_MISMATCH", () => deletePolicy(deps, { ref: other.id, etag: '"9"' })),
+    ).toBe(0);
+    await inScope(() => deletePolicy(deps, { ref: other.id, etag: etagOf(other.version) }));
+    expect(await records(other.id)).toHaveLength(2);
+    expect((await records(other.id)).every((r) => r.status_code === 0)).toBe(true);
+  });
+
+  it("profile create, update and delete each write one record; failures write none", async () => {
+    const policy = await inScope(() =>
+      createPolicy(deps, { slug: "pp", description: "", rules: {}, preset: "TLS_SERVER" }),
+    );
+    const input: NewProfileInput = {
+      slug: "prof",
+      description: "",
+      policy: policy.id,
+      issuer: { kind: "SELF_SIGNED" },
+      defaults: {},
+      renewal: { autoRenew: false, renewBeforeDays: 0 },
+      requireApproval: false,
+    };
+    const profile = await inScope(() => createProfile(deps, input));
+    await expectOneSuccess(profile.id, "certificate_profile");
+    expect(
+      await failedWrites("CERTIFICATE_PROFILE_SLUG_TAKEN", () => createProfile(deps, input)),
+    ).toBe(0);
+
+    const { slug: _slug, ...draft } = { ...input, description: "d" };
+    const update = { ref: profile.id, mask: ["description"], draft };
+    await inScope(() => updateProfile(deps, { ...update, etag: etagOf(profile.version) }));
+    expect(await records(profile.id)).toHaveLength(2);
+    expect(
+      await failedWrites("ETAG_MISMATCH", () =>
+        updateProfile(deps, { ...update, etag: etagOf(profile.version) }),
+      ),
+    ).toBe(0);
+
+    expect(
+      await failedWrites("ETAG_MISMATCH", () =>
+        deleteProfile(deps, { ref: profile.id, etag: '"1"' }),
+      ),
+    ).toBe(0);
+    await inScope(() => deleteProfile(deps, { ref: profile.id, etag: "" }));
+    expect(await records(profile.id)).toHaveLength(3);
+  });
+
+  it("CA create and update each write one record; failures write none", async () => {
+    const input = {
+      slug: "root",
+      description: "",
+      subject: { attributes: [{ type: "COMMON_NAME" as const, value: "Audit Root" }] },
+    };
+    const ca = await inScope(() => createRootCa(deps, input));
+    expect(ca.crlNumber).toBe("0");
+    await expectOneSuccess(ca.id, "certificate_authority");
+    expect(await failedWrites("CA_SLUG_TAKEN", () => createRootCa(deps, input))).toBe(0);
+
+    const update = { ca: ca.id, description: "d" };
+    const updated = await inScope(() => updateCa(deps, { ...update, etag: etagOf(ca.version) }));
+    expect(updated.version).toBe(ca.version + 1);
+    expect(await records(ca.id)).toHaveLength(2);
+    expect(
+      await failedWrites("ETAG_MISMATCH", () =>
+        updateCa(deps, { ...update, etag: etagOf(ca.version) }),
+      ),
+    ).toBe(0);
+  });
+
+  it("a create that loses a slug race on the unique index writes no record", async () => {
+    // As if a racing create had passed the slug check first: the pre-insert count sees nothing,
+    // the insert inside the transaction hits the unique index and rolls the record back too.
+    const racing: IssuanceDeps = {
+      ...deps,
+      orm: {
+        em: {
+          fork: () => Object.assign(deps.orm.em.fork(), { count: async () => 0 }),
+        },
+      } as unknown as MikroORM,
+    };
+    const policy = { slug: "race", description: "", rules: {}, preset: "TLS_SERVER" as const };
+    await inScope(() => createPolicy(deps, policy));
+    expect(
+      await failedWrites("CERTIFICATE_POLICY_SLUG_TAKEN", () => createPolicy(racing, policy)),
+    ).toBe(0);
+    const ca = {
+      slug: "race-ca",
+      description: "",
+      subject: { attributes: [{ type: "COMMON_NAME" as const, value: "Race Root" }] },
+    };
+    await inScope(() => createRootCa(deps, ca));
+    expect(await failedWrites("CA_SLUG_TAKEN", () => createRootCa(racing, ca))).toBe(0);
+  });
+
+  it("writes nothing outside a call scope", async () => {
+    const before = await auditCount();
+    await createPolicy(deps, { slug: "quiet", description: "", rules: {}, preset: "TLS_SERVER" });
+    expect(await auditCount()).toBe(before);
+  });
+});

@@ -1,0 +1,416 @@
+/**
+ * Limits at the gate (src/api/unary.ts, src/auth/rate-limiter.ts, app.ts): the per-token rate
+ * limit (RESOURCE_EXHAUSTED with google.rpc.RetryInfo, not audited), calls past their
+ * deadline (DEADLINE_EXCEEDED), requests over CERTMINT_MAX_MESSAGE_BYTES (RESOURCE_EXHAUSTED)
+ * and CSRs over 64 KiB (INVALID_ARGUMENT).
+ */
+import { execFileSync } from "node:child_process";
+import { connect } from "node:http2";
+import { Metadata, type ServiceError, status } from "@grpc/grpc-js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CreateAccessTokenRequest, Role } from "../../gen/ts/certmint/v1/access_token_service";
+import { CreateRootCertificateAuthorityRequest } from "../../gen/ts/certmint/v1/certificate_authority_service";
+import { IssueCertificateRequest } from "../../gen/ts/certmint/v1/certificate_service";
+import { KeyAlgorithm } from "../../gen/ts/certmint/v1/common";
+import { ErrorInfo, RetryInfo } from "../../gen/ts/google/rpc/error_details";
+import { Status } from "../../gen/ts/google/rpc/status";
+import { createProfileRows, createRoot } from "../support/fixtures";
+import {
+  type CertmintClients,
+  call,
+  expectRpcError,
+  startTestCertmint,
+  type TestCertmint,
+} from "../support/harness";
+import { TempDir } from "../support/openssl";
+
+const ISSUE = "/certmint.v1.CertificateService/IssueCertificate";
+
+/** Like the harness's `call`, with an x-request-id and call options (a deadline). */
+function callWith<C extends object, M extends keyof C>(
+  client: C,
+  method: M,
+  request: Parameters<typeof call<C, M>>[2],
+  requestId: string,
+  options: { deadline?: Date | number } = {},
+): ReturnType<typeof call<C, M>> {
+  const metadata = new Metadata();
+  metadata.set("x-request-id", requestId);
+  return new Promise((resolve, reject) => {
+    const fn = client[method] as unknown as (
+      req: unknown,
+      md: Metadata,
+      opts: unknown,
+      cb: (err: ServiceError | null, res: unknown) => void,
+    ) => unknown;
+    fn.call(client, request, metadata, options, (err, res) =>
+      err ? reject(err) : resolve(res as never),
+    );
+  });
+}
+
+/** The google.rpc.Status details of a failed call: ErrorInfo reason and RetryInfo. */
+function details(err: unknown): { code: number; reason?: string; retryDelayMs?: number } {
+  const e = err as ServiceError;
+  const out: { code: number; reason?: string; retryDelayMs?: number } = { code: e.code };
+  const raw = e.metadata?.get("grpc-status-details-bin")[0];
+  if (!raw) return out;
+  const st = Status.decode(raw as Buffer);
+  expect(st.code).toBe(e.code);
+  for (const d of st.details) {
+    if (d.typeUrl === "type.googleapis.com/google.rpc.ErrorInfo") {
+      out.reason = ErrorInfo.decode(d.value).reason;
+    }
+    if (d.typeUrl === "type.googleapis.com/google.rpc.RetryInfo") {
+      const delay = RetryInfo.decode(d.value).retryDelay!;
+      out.retryDelayMs = Number(delay.seconds) * 1000 + delay.nanos / 1e6;
+    }
+  }
+  return out;
+}
+
+async function failure(p: Promise<unknown>): Promise<unknown> {
+  try {
+    await p;
+  } catch (err) {
+    return err;
+  }
+  throw new Error("expected the call to fail, but it succeeded");
+}
+
+const issueRequest = (
+  profile: string,
+  name: string,
+  keyAlgorithm = KeyAlgorithm.KEY_ALGORITHM_EC_P256,
+  requestId = "",
+) =>
+  IssueCertificateRequest.fromPartial({
+    certificateProfile: profile,
+    requestId,
+    source: {
+      $case: "attributes",
+      value: {
+        subject: { commonName: name },
+        subjectAlternativeNames: { dnsNames: [name] },
+        keyAlgorithm,
+      },
+    },
+  });
+
+const count = async (h: TestCertmint, table: string, where = "true", params: unknown[] = []) =>
+  Number(
+    (
+      await h.db.query<{ n: string }>(`select count(*) as n from ${table} where ${where}`, params)
+    )[0]!.n,
+  );
+
+/**
+ * The audit records of the call with this x-request-id, once there is one: every mutating
+ * call that got past authentication is recorded when its handler is done. Polls up to 20 s.
+ */
+async function recordsOf(
+  h: TestCertmint,
+  requestId: string,
+): Promise<Array<{ method: string; status_code: number; error_reason: string }>> {
+  const until = Date.now() + 20_000;
+  for (;;) {
+    const rows = await h.db.query<{ method: string; status_code: number; error_reason: string }>(
+      "select method, status_code, error_reason from audit_record where request_id = $1",
+      [requestId],
+    );
+    if (rows.length > 0 || Date.now() > until) return rows;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/**
+ * IssueCertificate over a bare HTTP/2 stream, to send headers a gRPC client would not (a
+ * grpc-timeout that has already run out); resolves the grpc-status.
+ */
+async function rawIssue(
+  h: TestCertmint,
+  request: IssueCertificateRequest,
+  headers: Record<string, string>,
+): Promise<number> {
+  const body = IssueCertificateRequest.encode(request).finish();
+  const frame = Buffer.alloc(5 + body.length);
+  frame.writeUInt32BE(body.length, 1);
+  Buffer.from(body).copy(frame, 5);
+  const session = connect(`http://${h.address}`);
+  try {
+    return await new Promise<number>((resolve, reject) => {
+      const req = session.request({
+        ":method": "POST",
+        ":path": ISSUE,
+        "content-type": "application/grpc",
+        te: "trailers",
+        authorization: `Bearer ${h.adminToken}`,
+        ...headers,
+      });
+      req.on("response", (hd) => {
+        if (hd["grpc-status"] !== undefined) resolve(Number(hd["grpc-status"]));
+      });
+      req.on("trailers", (tr) => resolve(Number(tr["grpc-status"])));
+      req.on("error", reject);
+      req.on("data", () => undefined);
+      req.end(frame);
+    });
+  } finally {
+    session.close();
+  }
+}
+
+describe("the per-token rate limit (1 per second, bursts of 3)", () => {
+  let h: TestCertmint;
+  let limited: { id: string; clients: CertmintClients };
+  let other: { id: string; clients: CertmintClients };
+  let csr: { id: string; clients: CertmintClients };
+  const tmp = new TempDir();
+
+  beforeAll(async () => {
+    h = await startTestCertmint({
+      CERTMINT_RATE_LIMIT_PER_SECOND: "1",
+      CERTMINT_RATE_LIMIT_BURST: "3",
+    });
+    // The admin's own burst: three calls.
+    const make = async (slug: string) => {
+      const res = await call(
+        h.accessTokens,
+        "createAccessToken",
+        CreateAccessTokenRequest.fromPartial({ accessToken: { slug, role: Role.ROLE_ADMIN } }),
+      );
+      return { id: res.accessToken!.id, clients: h.clientsAs(res.secret) };
+    };
+    limited = await make("limited");
+    other = await make("other");
+    csr = await make("csr");
+  });
+  afterAll(async () => {
+    await h?.stop();
+    tmp.remove();
+  });
+
+  it("the 4th quick call of one token is RESOURCE_EXHAUSTED with RetryInfo >= 1 s, and is not audited", async () => {
+    const create = (slug: string, requestId: string) =>
+      callWith(
+        limited.clients.accessTokens,
+        "createAccessToken",
+        CreateAccessTokenRequest.fromPartial({ accessToken: { slug, role: Role.ROLE_AUDITOR } }),
+        requestId,
+      );
+    for (const i of [1, 2, 3]) await create(`burst-${i}`, `limit-ok-${i}`);
+    const err = await failure(create("burst-4", "limit-refused"));
+    const d = details(err);
+    expect(d.code).toBe(status.RESOURCE_EXHAUSTED);
+    expect(d.reason).toBe("RATE_LIMITED");
+    expect(d.retryDelayMs).toBeGreaterThanOrEqual(1000);
+
+    // Nothing of the refused call was written: no token, no audit record.
+    expect(await count(h, "access_token", "slug = 'burst-4'")).toBe(0);
+    expect(await count(h, "audit_record", "request_id = 'limit-refused'")).toBe(0);
+    expect(await count(h, "audit_record", "actor_id = $1", [limited.id])).toBe(3);
+    expect(await count(h, "audit_record", "status_code = $1", [status.RESOURCE_EXHAUSTED])).toBe(0);
+
+    // Reads are limited alike.
+    const read = details(
+      await failure(
+        call(limited.clients.accessTokens, "listAccessTokens", { pageSize: 0, pageToken: "" }),
+      ),
+    );
+    expect(read.code).toBe(status.RESOURCE_EXHAUSTED);
+  });
+
+  it("another token is unaffected (the limit is per identity)", async () => {
+    for (let i = 0; i < 3; i++) {
+      await call(other.clients.accessTokens, "listAccessTokens", { pageSize: 0, pageToken: "" });
+    }
+    const err = details(
+      await failure(
+        call(other.clients.accessTokens, "listAccessTokens", { pageSize: 0, pageToken: "" }),
+      ),
+    );
+    expect(err.code).toBe(status.RESOURCE_EXHAUSTED);
+    // While both are limited, a third token still has its whole burst.
+    const res = await call(csr.clients.accessTokens, "getAccessToken", { accessToken: "limited" });
+    expect(res.accessToken!.id).toBe(limited.id);
+  });
+
+  // Here, not on the server below: with CERTMINT_MAX_MESSAGE_BYTES=65536 the message itself
+  // would be refused first (RESOURCE_EXHAUSTED); this server has the default 4 MiB.
+  it("a CSR larger than 64 KiB is INVALID_ARGUMENT", async () => {
+    // A real CSR with 4000 DNS names: about 100 KB of PEM.
+    const names = Array.from(
+      { length: 4000 },
+      (_, i) => `DNS:n${String(i).padStart(4, "0")}.example.com`,
+    );
+    const keyFile = tmp.out("big.key");
+    const csrPem = execFileSync(
+      "openssl",
+      [
+        "req",
+        "-new",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        keyFile,
+        "-subj",
+        "/CN=big.example.com",
+        "-addext",
+        `subjectAltName=${names.join(",")}`,
+      ],
+      { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] },
+    );
+    expect(Buffer.byteLength(csrPem)).toBeGreaterThan(64 * 1024);
+    expect(csrPem).toContain("-----BEGIN CERTIFICATE REQUEST-----");
+
+    // The CA by the "csr" token (the admin's burst went to creating the tokens).
+    const root = await call(
+      csr.clients.authorities,
+      "createRootCertificateAuthority",
+      CreateRootCertificateAuthorityRequest.fromPartial({
+        slug: "root",
+        subject: { commonName: "root CA" },
+        keyAlgorithm: KeyAlgorithm.KEY_ALGORITHM_EC_P256,
+      }),
+    );
+    await createProfileRows(h, { caId: root.certificateAuthority!.id, slug: "web" });
+    const before = await count(h, "certificate");
+    const err = await expectRpcError(
+      call(
+        csr.clients.certificates,
+        "issueCertificate",
+        IssueCertificateRequest.fromPartial({
+          certificateProfile: "web",
+          source: { $case: "csrPem", value: csrPem },
+        }),
+      ),
+    );
+    expect(err.code).toBe(status.INVALID_ARGUMENT);
+    expect(err.reason).toBe("CSR_TOO_LARGE");
+    expect(await count(h, "certificate")).toBe(before);
+  });
+});
+
+describe("deadlines and message size (CERTMINT_MAX_MESSAGE_BYTES=65536)", () => {
+  let h: TestCertmint;
+
+  beforeAll(async () => {
+    h = await startTestCertmint({ CERTMINT_MAX_MESSAGE_BYTES: "65536" });
+    const root = await createRoot(h, "root");
+    await createProfileRows(h, { caId: root.id, slug: "web" });
+  });
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  it("a call whose deadline has already passed is DEADLINE_EXCEEDED and writes nothing", async () => {
+    const before = {
+      requests: await count(h, "certificate_request"),
+      audit: await count(h, "audit_record"),
+    };
+    const err = await failure(
+      callWith(
+        h.certificates,
+        "issueCertificate",
+        issueRequest("web", "late.example.com"),
+        "past-deadline",
+        { deadline: Date.now() - 1 },
+      ),
+    );
+    expect((err as ServiceError).code).toBe(status.DEADLINE_EXCEEDED);
+    // A later call on the same channel completes, so the server has handled whatever it got.
+    await callWith(
+      h.certificates,
+      "issueCertificate",
+      issueRequest("web", "next.example.com"),
+      "after-past-deadline",
+    );
+    expect(await count(h, "certificate_request")).toBe(before.requests + 1);
+    expect(await count(h, "certificate", "common_name = 'late.example.com'")).toBe(0);
+    expect(await count(h, "audit_record", "request_id = 'past-deadline'")).toBe(0);
+    expect(await count(h, "audit_record")).toBe(before.audit + 1);
+  });
+
+  it("a call that reaches the server with its deadline passed (grpc-timeout: 1n) is refused at the gate: no change written", async () => {
+    const before = await count(h, "certificate_request");
+    const grpcStatus = await rawIssue(h, issueRequest("web", "raw.example.com"), {
+      "grpc-timeout": "1n",
+      "x-request-id": "raw-past-deadline",
+    });
+    expect(grpcStatus).toBe(status.DEADLINE_EXCEEDED);
+    // The refusal of this (authenticated, mutating) call is audited like any other refusal
+    // (src/api/unary.ts); once its record exists the handler is done.
+    const records = await recordsOf(h, "raw-past-deadline");
+    expect(records).toEqual([
+      expect.objectContaining({
+        method: ISSUE,
+        status_code: status.DEADLINE_EXCEEDED,
+        error_reason: "DEADLINE_EXCEEDED",
+      }),
+    ]);
+    expect(await count(h, "certificate_request")).toBe(before);
+    expect(await count(h, "certificate", "common_name = 'raw.example.com'")).toBe(0);
+  });
+
+  it("a deadline of a few ms on a slow call (RSA-4096 key generation) is DEADLINE_EXCEEDED for the client", async () => {
+    const err = await failure(
+      callWith(
+        h.certificates,
+        "issueCertificate",
+        issueRequest("web", "slow.example.com", KeyAlgorithm.KEY_ALGORITHM_RSA_4096, "slow-1"),
+        "short-deadline-1",
+        { deadline: Date.now() + 30 },
+      ),
+    );
+    expect((err as ServiceError).code).toBe(status.DEADLINE_EXCEEDED);
+    // Let the server finish with the call before the next test (and the teardown).
+    expect(await recordsOf(h, "short-deadline-1")).toHaveLength(1);
+  });
+
+  // A call whose deadline passes while the certificate is being made (here: during RSA-4096
+  // key generation) signs nothing: the request is recorded FAILED and the audit record says
+  // DEADLINE_EXCEEDED, as the client saw (src/issuance/certificates/sign-and-store.ts).
+  it("a call whose deadline passes during issuance stores no certificate and is recorded as DEADLINE_EXCEEDED", async () => {
+    const err = await failure(
+      callWith(
+        h.certificates,
+        "issueCertificate",
+        issueRequest("web", "slower.example.com", KeyAlgorithm.KEY_ALGORITHM_RSA_4096, "slow-2"),
+        "short-deadline-2",
+        { deadline: Date.now() + 30 },
+      ),
+    );
+    expect((err as ServiceError).code).toBe(status.DEADLINE_EXCEEDED);
+    const records = await recordsOf(h, "short-deadline-2");
+    expect(await count(h, "certificate", "common_name = 'slower.example.com'")).toBe(0);
+    expect(records.map((r) => r.status_code)).toEqual([status.DEADLINE_EXCEEDED]);
+  });
+
+  it("a request larger than CERTMINT_MAX_MESSAGE_BYTES is RESOURCE_EXHAUSTED and writes nothing", async () => {
+    const before = {
+      requests: await count(h, "certificate_request"),
+      audit: await count(h, "audit_record"),
+    };
+    const big = IssueCertificateRequest.fromPartial({
+      certificateProfile: "web",
+      requestId: "big-message",
+      source: { $case: "csrPem", value: "x".repeat(100_000) },
+    });
+    const err = await failure(callWith(h.certificates, "issueCertificate", big, "too-big"));
+    expect((err as ServiceError).code).toBe(status.RESOURCE_EXHAUSTED);
+    // The next call completes normally; nothing of the big one was written.
+    await callWith(
+      h.certificates,
+      "issueCertificate",
+      issueRequest("web", "small.example.com"),
+      "after-big",
+    );
+    expect(await count(h, "certificate_request")).toBe(before.requests + 1);
+    expect(await count(h, "audit_record")).toBe(before.audit + 1);
+    expect(await count(h, "audit_record", "request_id = 'too-big'")).toBe(0);
+    expect(await count(h, "certificate_request", "request_id = 'big-message'")).toBe(0);
+  });
+});

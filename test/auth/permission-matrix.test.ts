@@ -1,0 +1,867 @@
+/**
+ * The permission matrix: every certmint.v1 RPC against every kind of credential, with the code
+ * and ErrorInfo reason expected each time, and nothing written on refusal.
+ *
+ *  - no credential, malformed (`Bearer nonsense`, a `certmint_` secret of the wrong length),
+ *    unknown, expired and revoked tokens: UNAUTHENTICATED, and not even an audit record;
+ *  - a role the RPC is not open to: PERMISSION_DENIED ROLE_NOT_ALLOWED;
+ *  - an issuer or approver acting on a profile its token does not list: PERMISSION_DENIED
+ *    PROFILE_NOT_GRANTED;
+ *  - the right role: the call goes through (a real request that succeeds).
+ *
+ * Who may call what is written down here from the proto (access_token_service.proto, Role),
+ * not copied from src/auth/permissions.ts: the table is checked against it, and the server is
+ * checked against both. Refusals use the same "probe" request the admin later sends
+ * successfully, so a refusal that let the call through would show as a changed row. Every
+ * table but audit_record is compared (row count and an md5 of its rows) before and after each
+ * refused call; audit_record must gain exactly one row (status 7) for a PERMISSION_DENIED
+ * refusal of a mutating RPC, and none otherwise.
+ *
+ * The cases run in file order: all refusals first, then the successful calls, which consume
+ * the resources the probes aimed at (a CA to delete, a certificate to revoke, ...).
+ */
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it, test } from "vitest";
+import {
+  AccessTokenServiceService,
+  CreateAccessTokenRequest,
+  Role as TokenRole,
+} from "../../gen/ts/certmint/v1/access_token_service";
+import {
+  AuditServiceService,
+  ListAuditRecordsRequest,
+} from "../../gen/ts/certmint/v1/audit_service";
+import {
+  CertificateAuthorityServiceService,
+  CreateExternalIntermediateCertificateAuthorityRequest,
+  CreateIntermediateCertificateAuthorityRequest,
+  CreateRootCertificateAuthorityRequest,
+  UpdateCertificateAuthorityRequest,
+} from "../../gen/ts/certmint/v1/certificate_authority_service";
+import {
+  CertificatePolicyPreset,
+  CertificatePolicyServiceService,
+  CreateCertificatePolicyRequest,
+  UpdateCertificatePolicyRequest,
+} from "../../gen/ts/certmint/v1/certificate_policy_service";
+import {
+  CertificateProfileServiceService,
+  CreateCertificateProfileRequest,
+  UpdateCertificateProfileRequest,
+} from "../../gen/ts/certmint/v1/certificate_profile_service";
+import {
+  CertificateRequestStatus,
+  CertificateServiceService,
+  IssueCertificateRequest,
+  ListCertificatesRequest,
+  RenewCertificateRequest,
+} from "../../gen/ts/certmint/v1/certificate_service";
+import { KeyAlgorithm, RevocationReason } from "../../gen/ts/certmint/v1/common";
+import { METHOD_RULES } from "../../src/auth/permissions";
+import { ROLES, type Role } from "../../src/issuance/call-scope";
+import { CA_EXTENSIONS, opensslRoot, opensslSign } from "../ca/helpers";
+import { webPolicy } from "../policies/helpers";
+import { createProfileRows, createRoot } from "../support/fixtures";
+import {
+  type CertmintClients,
+  call,
+  expectRpcError,
+  startTestCertmint,
+  type TestCertmint,
+} from "../support/harness";
+import { TempDir } from "../support/openssl";
+
+const UNAUTHENTICATED = 16;
+const PERMISSION_DENIED = 7;
+
+const ISSUED = CertificateRequestStatus.CERTIFICATE_REQUEST_STATUS_ISSUED;
+const PENDING_APPROVAL = CertificateRequestStatus.CERTIFICATE_REQUEST_STATUS_PENDING_APPROVAL;
+const REJECTED = CertificateRequestStatus.CERTIFICATE_REQUEST_STATUS_REJECTED;
+
+// ---- Every RPC, from the generated service definitions --------------------------------------
+
+const SERVICE_DEFINITIONS = [
+  CertificateServiceService,
+  CertificateAuthorityServiceService,
+  CertificatePolicyServiceService,
+  CertificateProfileServiceService,
+  AccessTokenServiceService,
+  AuditServiceService,
+];
+
+/** Full paths of every certmint.v1 RPC, e.g. "/certmint.v1.CertificateService/IssueCertificate". */
+const ALL_RPCS: string[] = SERVICE_DEFINITIONS.flatMap((s) =>
+  Object.values(s).map((d) => d.path as string),
+);
+
+/** "CertificateService/IssueCertificate" for the test names. */
+const short = (path: string) => path.replace("/certmint.v1.", "");
+const methodOf = (path: string) => path.split("/").at(-1)!;
+
+// ---- Who may call what, as the proto documents it (Role in access_token_service.proto) ------
+
+/** Get*, List* (GetRequestStatus, GetCertificateRevocationList, ListAuditRecords among them). */
+const isReadOnly = (path: string) => /^(Get|List)/.test(methodOf(path));
+const ISSUER_RPCS = ["IssueCertificate", "RenewCertificate", "GetRequestStatus"];
+const APPROVER_RPCS = ["ApproveCertificateRequest", "RejectCertificateRequest", "GetRequestStatus"];
+
+function allowedRoles(path: string): Role[] {
+  const m = methodOf(path);
+  const roles: Role[] = ["ADMIN"];
+  if (path.startsWith("/certmint.v1.CertificateService/") && ISSUER_RPCS.includes(m))
+    roles.push("ISSUER");
+  if (path.startsWith("/certmint.v1.CertificateService/") && APPROVER_RPCS.includes(m))
+    roles.push("APPROVER");
+  if (isReadOnly(path)) roles.push("AUDITOR");
+  return roles;
+}
+
+/** Roles limited to the profiles on their token (per-profile checks apply to them). */
+const PROFILE_SCOPED: Role[] = ["ISSUER", "APPROVER"];
+
+// ---- Fixtures ---------------------------------------------------------------------------------
+
+interface Token {
+  id: string;
+  slug: string;
+  secret: string;
+}
+
+/** What beforeAll creates; profile A is alpha/alpha-gated, profile B is beta/beta-gated. */
+interface Fixtures {
+  tokens: Record<"auditor" | "issuer" | "approver" | "expired" | "revoked", Token>;
+  adminTokenId: string;
+  /** Certificates in alpha: one the probes renew (the admin renews it last), one the issuer renews. */
+  renewProbeCert: string;
+  issuerRenewCert: string;
+  /** An alpha certificate to revoke. */
+  revokeCert: string;
+  /** An ISSUED alpha request (nothing waiting), for GetRequestStatus. */
+  alphaRequest: string;
+  /** PENDING_APPROVAL requests in alpha-gated. */
+  approveProbe: string;
+  approverApproves: string;
+  rejectProbe: string;
+  approverRejects: string;
+  /** A beta certificate, a beta request whose generated key waits, a pending beta request. */
+  betaCert: string;
+  betaKeyWaiting: string;
+  betaPending: string;
+  /** The external intermediate waiting for its certificate, and that certificate. */
+  importCertificatePem: string;
+  importChain: string[];
+}
+
+let h: TestCertmint;
+let fx: Fixtures;
+const tmp = new TempDir();
+/** The tables compared before and after each refusal: all but audit_record. */
+let tables: string[] = [];
+const clientsByCredential = new Map<string, CertmintClients>();
+
+const issueAttrs = (profile: string, name: string) =>
+  IssueCertificateRequest.fromPartial({
+    certificateProfile: profile,
+    source: {
+      $case: "attributes",
+      value: {
+        subject: { commonName: name },
+        subjectAlternativeNames: { dnsNames: [name] },
+        keyAlgorithm: KeyAlgorithm.KEY_ALGORITHM_EC_P256,
+      },
+    },
+  });
+
+async function issueAsAdmin(profile: string, name: string) {
+  return call(h.certificates, "issueCertificate", issueAttrs(profile, name));
+}
+
+async function createToken(
+  slug: string,
+  role: TokenRole,
+  profiles: string[] = [],
+  ttlSeconds?: number,
+): Promise<Token> {
+  const res = await call(
+    h.accessTokens,
+    "createAccessToken",
+    CreateAccessTokenRequest.fromPartial({
+      accessToken: { slug, role, certificateProfiles: profiles },
+      ttl: ttlSeconds === undefined ? undefined : { seconds: String(ttlSeconds), nanos: 0 },
+    }),
+  );
+  return { id: res.accessToken!.id, slug, secret: res.secret };
+}
+
+// ---- The requests -----------------------------------------------------------------------------
+
+const CERT = "/certmint.v1.CertificateService/";
+const CA = "/certmint.v1.CertificateAuthorityService/";
+const POLICY = "/certmint.v1.CertificatePolicyService/";
+const PROFILE = "/certmint.v1.CertificateProfileService/";
+const TOKEN = "/certmint.v1.AccessTokenService/";
+const AUDIT = "/certmint.v1.AuditService/";
+
+type Send = (c: CertmintClients) => Promise<unknown>;
+
+interface RpcRequests {
+  /**
+   * The request refused calls send: a real one, which would succeed (and change what a
+   * mutating RPC changes) if the caller were let through. The admin's successful call is the
+   * same request, unless `right` says otherwise.
+   */
+  probe: Send;
+  /** The successful call of an allowed role, with its checks; defaults to the probe. */
+  right?: (c: CertmintClients, role: Role) => Promise<void>;
+  /** For profile-scoped RPCs: the call on profile B (beta), which the issuer or approver may not touch. */
+  otherProfile?: Send;
+}
+
+const REQUESTS: Record<string, RpcRequests> = {
+  [`${CERT}IssueCertificate`]: {
+    probe: (c) =>
+      call(c.certificates, "issueCertificate", issueAttrs("alpha", "probe.example.com")),
+    right: async (c, role) => {
+      const res = await call(
+        c.certificates,
+        "issueCertificate",
+        issueAttrs("alpha", `${role.toLowerCase()}.example.com`),
+      );
+      expect(res.status).toBe(ISSUED);
+      expect(res.certificate!.certificatePem).toContain("BEGIN CERTIFICATE");
+    },
+    otherProfile: (c) =>
+      call(c.certificates, "issueCertificate", issueAttrs("beta", "sneaky.example.com")),
+  },
+  [`${CERT}RenewCertificate`]: {
+    probe: (c) =>
+      call(
+        c.certificates,
+        "renewCertificate",
+        RenewCertificateRequest.fromPartial({ certificateId: fx.renewProbeCert }),
+      ),
+    right: async (c, role) => {
+      const res = await call(
+        c.certificates,
+        "renewCertificate",
+        RenewCertificateRequest.fromPartial({
+          certificateId: role === "ADMIN" ? fx.renewProbeCert : fx.issuerRenewCert,
+        }),
+      );
+      expect(res.status).toBe(ISSUED);
+    },
+    otherProfile: (c) =>
+      call(
+        c.certificates,
+        "renewCertificate",
+        RenewCertificateRequest.fromPartial({ certificateId: fx.betaCert }),
+      ),
+  },
+  [`${CERT}GetRequestStatus`]: {
+    probe: (c) =>
+      call(c.certificates, "getRequestStatus", { certificateRequestId: fx.alphaRequest }),
+    right: async (c) => {
+      const res = await call(c.certificates, "getRequestStatus", {
+        certificateRequestId: fx.alphaRequest,
+      });
+      expect(res.certificateRequest!.status).toBe(ISSUED);
+    },
+    // The generated key of this request waits for its one fetch: a refusal must not take it.
+    otherProfile: (c) =>
+      call(c.certificates, "getRequestStatus", { certificateRequestId: fx.betaKeyWaiting }),
+  },
+  [`${CERT}GetCertificate`]: {
+    probe: (c) => call(c.certificates, "getCertificate", { certificate: fx.revokeCert }),
+  },
+  [`${CERT}ListCertificates`]: {
+    probe: (c) => call(c.certificates, "listCertificates", ListCertificatesRequest.fromPartial({})),
+  },
+  [`${CERT}RevokeCertificate`]: {
+    probe: (c) =>
+      call(c.certificates, "revokeCertificate", {
+        certificate: fx.revokeCert,
+        reason: RevocationReason.REVOCATION_REASON_SUPERSEDED,
+      }),
+  },
+  [`${CERT}ApproveCertificateRequest`]: {
+    probe: (c) =>
+      call(c.certificates, "approveCertificateRequest", {
+        certificateRequestId: fx.approveProbe,
+        comment: "probe",
+      }),
+    right: async (c, role) => {
+      const res = await call(c.certificates, "approveCertificateRequest", {
+        certificateRequestId: role === "ADMIN" ? fx.approveProbe : fx.approverApproves,
+        comment: "fine",
+      });
+      expect(res.certificateRequest!.status).toBe(ISSUED);
+    },
+    otherProfile: (c) =>
+      call(c.certificates, "approveCertificateRequest", {
+        certificateRequestId: fx.betaPending,
+        comment: "not mine",
+      }),
+  },
+  [`${CERT}RejectCertificateRequest`]: {
+    probe: (c) =>
+      call(c.certificates, "rejectCertificateRequest", {
+        certificateRequestId: fx.rejectProbe,
+        reason: "probe",
+      }),
+    right: async (c, role) => {
+      const res = await call(c.certificates, "rejectCertificateRequest", {
+        certificateRequestId: role === "ADMIN" ? fx.rejectProbe : fx.approverRejects,
+        reason: "no",
+      });
+      expect(res.certificateRequest!.status).toBe(REJECTED);
+    },
+    otherProfile: (c) =>
+      call(c.certificates, "rejectCertificateRequest", {
+        certificateRequestId: fx.betaPending,
+        reason: "not mine",
+      }),
+  },
+
+  [`${CA}CreateRootCertificateAuthority`]: {
+    probe: (c) =>
+      call(
+        c.authorities,
+        "createRootCertificateAuthority",
+        CreateRootCertificateAuthorityRequest.fromPartial({
+          slug: "matrix-root",
+          subject: { commonName: "Matrix Root" },
+          keyAlgorithm: KeyAlgorithm.KEY_ALGORITHM_EC_P256,
+        }),
+      ),
+  },
+  [`${CA}CreateIntermediateCertificateAuthority`]: {
+    probe: (c) =>
+      call(
+        c.authorities,
+        "createIntermediateCertificateAuthority",
+        CreateIntermediateCertificateAuthorityRequest.fromPartial({
+          slug: "matrix-intermediate",
+          parentCertificateAuthority: "root",
+          subject: { commonName: "Matrix Intermediate" },
+          keyAlgorithm: KeyAlgorithm.KEY_ALGORITHM_EC_P256,
+        }),
+      ),
+  },
+  [`${CA}CreateExternalIntermediateCertificateAuthority`]: {
+    probe: (c) =>
+      call(
+        c.authorities,
+        "createExternalIntermediateCertificateAuthority",
+        CreateExternalIntermediateCertificateAuthorityRequest.fromPartial({
+          slug: "matrix-external",
+          subject: { commonName: "Matrix External" },
+          keyAlgorithm: KeyAlgorithm.KEY_ALGORITHM_EC_P256,
+        }),
+      ),
+  },
+  [`${CA}ImportCertificateAuthorityCertificate`]: {
+    probe: (c) =>
+      call(c.authorities, "importCertificateAuthorityCertificate", {
+        certificateAuthority: "pending-external",
+        certificatePem: fx.importCertificatePem,
+        certificateChainPem: fx.importChain,
+      }),
+  },
+  [`${CA}GetCertificateAuthority`]: {
+    probe: (c) => call(c.authorities, "getCertificateAuthority", { certificateAuthority: "root" }),
+  },
+  [`${CA}ListCertificateAuthorities`]: {
+    probe: (c) =>
+      call(c.authorities, "listCertificateAuthorities", { pageSize: 0, pageToken: "", status: 0 }),
+  },
+  [`${CA}UpdateCertificateAuthority`]: {
+    probe: (c) =>
+      call(
+        c.authorities,
+        "updateCertificateAuthority",
+        UpdateCertificateAuthorityRequest.fromPartial({
+          certificateAuthority: { slug: "root", description: "updated by the matrix" },
+          updateMask: ["description"],
+        }),
+      ),
+  },
+  [`${CA}GetCertificateRevocationList`]: {
+    probe: (c) =>
+      call(c.authorities, "getCertificateRevocationList", { certificateAuthority: "root" }),
+  },
+  [`${CA}DeleteCertificateAuthority`]: {
+    probe: (c) =>
+      call(c.authorities, "deleteCertificateAuthority", {
+        certificateAuthority: "doomed-ca",
+        etag: "",
+      }),
+  },
+
+  [`${POLICY}CreateCertificatePolicy`]: {
+    probe: (c) =>
+      call(
+        c.policies,
+        "createCertificatePolicy",
+        CreateCertificatePolicyRequest.fromPartial({
+          certificatePolicy: webPolicy("matrix-policy"),
+          preset: CertificatePolicyPreset.CERTIFICATE_POLICY_PRESET_TLS_SERVER,
+        }),
+      ),
+  },
+  [`${POLICY}GetCertificatePolicy`]: {
+    probe: (c) => call(c.policies, "getCertificatePolicy", { certificatePolicy: "alpha-policy" }),
+  },
+  [`${POLICY}ListCertificatePolicies`]: {
+    probe: (c) => call(c.policies, "listCertificatePolicies", { pageSize: 0, pageToken: "" }),
+  },
+  [`${POLICY}UpdateCertificatePolicy`]: {
+    probe: (c) =>
+      call(
+        c.policies,
+        "updateCertificatePolicy",
+        UpdateCertificatePolicyRequest.fromPartial({
+          certificatePolicy: { slug: "alpha-policy", description: "updated by the matrix" },
+          updateMask: ["description"],
+        }),
+      ),
+  },
+  [`${POLICY}DeleteCertificatePolicy`]: {
+    probe: (c) =>
+      call(c.policies, "deleteCertificatePolicy", { certificatePolicy: "spare-policy", etag: "" }),
+  },
+
+  [`${PROFILE}CreateCertificateProfile`]: {
+    probe: (c) =>
+      call(
+        c.profiles,
+        "createCertificateProfile",
+        CreateCertificateProfileRequest.fromPartial({
+          certificateProfile: {
+            slug: "matrix-profile",
+            certificatePolicy: "alpha-policy",
+            issuer: { $case: "certificateAuthority", value: "root" },
+          },
+        }),
+      ),
+  },
+  [`${PROFILE}GetCertificateProfile`]: {
+    probe: (c) => call(c.profiles, "getCertificateProfile", { certificateProfile: "alpha" }),
+  },
+  [`${PROFILE}ListCertificateProfiles`]: {
+    probe: (c) => call(c.profiles, "listCertificateProfiles", { pageSize: 0, pageToken: "" }),
+  },
+  [`${PROFILE}UpdateCertificateProfile`]: {
+    probe: (c) =>
+      call(
+        c.profiles,
+        "updateCertificateProfile",
+        UpdateCertificateProfileRequest.fromPartial({
+          certificateProfile: { slug: "alpha", description: "updated by the matrix" },
+          updateMask: ["description"],
+        }),
+      ),
+  },
+  [`${PROFILE}DeleteCertificateProfile`]: {
+    probe: (c) =>
+      call(c.profiles, "deleteCertificateProfile", { certificateProfile: "doomed", etag: "" }),
+  },
+
+  [`${TOKEN}CreateAccessToken`]: {
+    probe: (c) =>
+      call(
+        c.accessTokens,
+        "createAccessToken",
+        CreateAccessTokenRequest.fromPartial({
+          accessToken: { slug: "matrix-token", role: TokenRole.ROLE_AUDITOR },
+        }),
+      ),
+  },
+  [`${TOKEN}GetAccessToken`]: {
+    probe: (c) => call(c.accessTokens, "getAccessToken", { accessToken: "auditor" }),
+  },
+  [`${TOKEN}ListAccessTokens`]: {
+    probe: (c) => call(c.accessTokens, "listAccessTokens", { pageSize: 0, pageToken: "" }),
+  },
+  [`${TOKEN}RevokeAccessToken`]: {
+    probe: (c) => call(c.accessTokens, "revokeAccessToken", { accessToken: "doomed-token" }),
+  },
+
+  [`${AUDIT}ListAuditRecords`]: {
+    probe: (c) => call(c.audit, "listAuditRecords", ListAuditRecordsRequest.fromPartial({})),
+  },
+};
+
+// ---- Credentials ----------------------------------------------------------------------------
+
+interface BadCredential {
+  name: string;
+  /** The bearer token sent after "Bearer " (undefined: no authorization header at all). */
+  token: () => string | undefined;
+  reason: string;
+}
+
+const UNKNOWN_TOKEN = `certmint_${randomBytes(32).toString("base64url")}`;
+
+const BAD_CREDENTIALS: BadCredential[] = [
+  { name: "no credential", token: () => undefined, reason: "CREDENTIALS_MISSING" },
+  { name: "malformed: Bearer nonsense", token: () => "nonsense", reason: "TOKEN_MALFORMED" },
+  {
+    name: "malformed: certmint_ and 42 characters",
+    token: () => `certmint_${"A".repeat(42)}`,
+    reason: "TOKEN_MALFORMED",
+  },
+  {
+    name: "malformed: certmint_ and 44 characters",
+    token: () => `certmint_${"A".repeat(44)}`,
+    reason: "TOKEN_MALFORMED",
+  },
+  { name: "unknown token", token: () => UNKNOWN_TOKEN, reason: "TOKEN_UNKNOWN" },
+  { name: "expired admin token", token: () => fx.tokens.expired.secret, reason: "TOKEN_EXPIRED" },
+  { name: "revoked admin token", token: () => fx.tokens.revoked.secret, reason: "TOKEN_REVOKED" },
+];
+
+/** Clients sending this token (one set per token, made once). */
+function clientsFor(token: string | undefined): CertmintClients {
+  const key = token ?? "";
+  let c = clientsByCredential.get(key);
+  if (!c) {
+    c = token === h.adminToken ? h : h.clientsAs(token);
+    clientsByCredential.set(key, c);
+  }
+  return c;
+}
+
+function clientsOfRole(role: Role): CertmintClients {
+  if (role === "ADMIN") return clientsFor(h.adminToken);
+  const slug = role.toLowerCase() as "auditor" | "issuer" | "approver";
+  return clientsFor(fx.tokens[slug].secret);
+}
+
+/** The id of the access token a role's clients send (audit records name it as actor). */
+function tokenIdOfRole(role: Role): string {
+  if (role === "ADMIN") return fx.adminTokenId;
+  return fx.tokens[role.toLowerCase() as "auditor" | "issuer" | "approver"].id;
+}
+
+// ---- "Nothing written" ----------------------------------------------------------------------
+
+/** Per table (all but audit_record): "rows:md5 of the rows in a stable order". */
+async function snapshot(): Promise<Record<string, string>> {
+  const sql = tables
+    .map(
+      (t) =>
+        `select '${t}' as t, count(*) || ':' || coalesce(md5(string_agg(x::text, ',' order by x::text)), '') as s from "${t}" x`,
+    )
+    .join(" union all ");
+  const rows = await h.db.query<{ t: string; s: string }>(sql);
+  return Object.fromEntries(rows.map((r) => [r.t, r.s]));
+}
+
+type AuditRow = {
+  id: string;
+  actor_id: string | null;
+  method: string;
+  status_code: number;
+  error_reason: string;
+};
+
+async function auditIds(): Promise<string[]> {
+  const rows = await h.db.query<{ id: string }>("select id from audit_record");
+  return rows.map((r) => r.id);
+}
+
+async function auditRowsAfter(before: string[]): Promise<Omit<AuditRow, "id">[]> {
+  const rows = await h.db.query<AuditRow>(
+    "select id, actor_id, method, status_code, error_reason from audit_record where not (id = any($1::uuid[])) order by created_at",
+    [before],
+  );
+  return rows.map(({ id: _id, ...rest }) => rest);
+}
+
+/**
+ * Sends a call that must be refused with `code`/`reason`; nothing but (for `audited`) one
+ * audit record of the refusal may be written.
+ */
+async function expectRefusal(
+  send: () => Promise<unknown>,
+  expected: { code: number; reason: string },
+  audited?: { actorId: string; method: string },
+): Promise<void> {
+  const before = await snapshot();
+  const auditBefore = await auditIds();
+  const err = await expectRpcError(send());
+  expect({ code: err.code, reason: err.reason }, err.message).toEqual(expected);
+  expect(await snapshot()).toEqual(before);
+  expect(await auditRowsAfter(auditBefore)).toEqual(
+    audited
+      ? [
+          {
+            actor_id: audited.actorId,
+            method: audited.method,
+            status_code: expected.code,
+            error_reason: expected.reason,
+          },
+        ]
+      : [],
+  );
+}
+
+// ---- Setup --------------------------------------------------------------------------------
+
+beforeAll(async () => {
+  h = await startTestCertmint();
+  const root = await createRoot(h, "root");
+  await createRoot(h, "doomed-ca");
+  for (const [slug, requireApproval] of [
+    ["alpha", false],
+    ["alpha-gated", true],
+    ["beta", false],
+    ["beta-gated", true],
+    ["doomed", false],
+  ] as const) {
+    await createProfileRows(h, { slug, caId: root.id, requireApproval });
+  }
+  await call(
+    h.policies,
+    "createCertificatePolicy",
+    CreateCertificatePolicyRequest.fromPartial({
+      certificatePolicy: webPolicy("spare-policy"),
+      preset: CertificatePolicyPreset.CERTIFICATE_POLICY_PRESET_TLS_SERVER,
+    }),
+  );
+
+  // An external intermediate waiting for the certificate an outside root signs.
+  const ext = await call(
+    h.authorities,
+    "createExternalIntermediateCertificateAuthority",
+    CreateExternalIntermediateCertificateAuthorityRequest.fromPartial({
+      slug: "pending-external",
+      subject: { commonName: "Pending External" },
+      keyAlgorithm: KeyAlgorithm.KEY_ALGORITHM_EC_P256,
+    }),
+  );
+  const outside = opensslRoot(tmp);
+  const importCertificatePem = opensslSign(tmp, ext.csrPem, outside, CA_EXTENSIONS);
+
+  const renewProbe = await issueAsAdmin("alpha", "renew-probe.example.com");
+  const issuerRenew = await issueAsAdmin("alpha", "issuer-renew.example.com");
+  const toRevoke = await issueAsAdmin("alpha", "revoke-me.example.com");
+  const beta = await issueAsAdmin("beta", "beta.example.com");
+  const pending = async (profile: string, name: string) => {
+    const res = await issueAsAdmin(profile, name);
+    expect(res.status).toBe(PENDING_APPROVAL);
+    return res.certificateRequestId;
+  };
+  const betaKeyWaiting = await pending("beta-gated", "beta-waiting.example.com");
+  const approved = await call(h.certificates, "approveCertificateRequest", {
+    certificateRequestId: betaKeyWaiting,
+    comment: "",
+  });
+  expect(approved.certificateRequest!.status).toBe(ISSUED);
+  const [waiting] = await h.db.query(
+    "select sealed_private_key is not null as waits from certificate_request where id = $1",
+    [betaKeyWaiting],
+  );
+  expect(waiting!.waits).toBe(true);
+
+  const A = ["alpha", "alpha-gated"];
+  const revoked = await createToken("revoked", TokenRole.ROLE_ADMIN);
+  fx = {
+    tokens: {
+      auditor: await createToken("auditor", TokenRole.ROLE_AUDITOR),
+      issuer: await createToken("issuer", TokenRole.ROLE_ISSUER, A),
+      approver: await createToken("approver", TokenRole.ROLE_APPROVER, A),
+      // Never used before it is moved into the past (the server caches token rows).
+      expired: await createToken("expired", TokenRole.ROLE_ADMIN, [], 60),
+      revoked,
+    },
+    adminTokenId: "",
+    renewProbeCert: renewProbe.certificate!.certificateId,
+    issuerRenewCert: issuerRenew.certificate!.certificateId,
+    revokeCert: toRevoke.certificate!.certificateId,
+    alphaRequest: renewProbe.certificateRequestId,
+    approveProbe: await pending("alpha-gated", "approve-probe.example.com"),
+    approverApproves: await pending("alpha-gated", "approver-approves.example.com"),
+    rejectProbe: await pending("alpha-gated", "reject-probe.example.com"),
+    approverRejects: await pending("alpha-gated", "approver-rejects.example.com"),
+    betaCert: beta.certificate!.certificateId,
+    betaKeyWaiting,
+    betaPending: await pending("beta-gated", "beta-pending.example.com"),
+    importCertificatePem,
+    importChain: [outside.pem],
+  };
+  await createToken("doomed-token", TokenRole.ROLE_AUDITOR);
+
+  // The revoked token works, and is cached, before it is revoked: revocation must evict it.
+  await call(clientsFor(revoked.secret).authorities, "listCertificateAuthorities", {
+    pageSize: 0,
+    pageToken: "",
+    status: 0,
+  });
+  await call(h.accessTokens, "revokeAccessToken", { accessToken: "revoked" });
+  await h.db.query(
+    "update access_token set expires_at = now() - interval '1 minute' where slug = 'expired'",
+  );
+  const [admin] = await h.db.query<{ id: string }>(
+    "select id from access_token where creator_id is null and role = 'ADMIN'",
+  );
+  fx.adminTokenId = admin!.id;
+
+  tables = (
+    await h.db.query<{ table_name: string }>(
+      `select table_name from information_schema.tables
+        where table_schema = current_schema() and table_type = 'BASE TABLE' and table_name <> 'audit_record'
+        order by 1`,
+    )
+  ).map((r) => r.table_name);
+});
+
+afterAll(async () => {
+  await h?.stop();
+  tmp.remove();
+});
+
+// ---- The matrix -----------------------------------------------------------------------------
+
+describe("the RPCs of the matrix", () => {
+  it("are every certmint.v1 RPC: 32 in the generated services, each in METHOD_RULES and here", () => {
+    const counts = SERVICE_DEFINITIONS.map((s) => Object.keys(s).length);
+    expect(counts).toEqual([8, 9, 5, 5, 4, 1]);
+    expect(new Set(ALL_RPCS).size).toBe(32);
+    expect([...ALL_RPCS].sort()).toEqual(Object.keys(METHOD_RULES).sort());
+    expect([...ALL_RPCS].sort()).toEqual(Object.keys(REQUESTS).sort());
+  });
+
+  it("METHOD_RULES grants each RPC the roles the proto documents, and marks the writes", () => {
+    const table = Object.fromEntries(
+      Object.entries(METHOD_RULES).map(([path, rule]) => [
+        path,
+        { roles: [...rule.roles].sort(), mutating: rule.mutating },
+      ]),
+    );
+    const documented = Object.fromEntries(
+      ALL_RPCS.map((path) => [
+        path,
+        { roles: allowedRoles(path).sort(), mutating: !isReadOnly(path) },
+      ]),
+    );
+    expect(table).toEqual(documented);
+  });
+
+  it("the snapshot covers every table that a refusal could write", () => {
+    for (const t of ["access_token", "certificate", "certificate_authority", "certificate_policy"])
+      expect(tables).toContain(t);
+    for (const t of ["certificate_profile", "certificate_request"]) expect(tables).toContain(t);
+    expect(tables).not.toContain("audit_record");
+  });
+});
+
+describe.each(
+  BAD_CREDENTIALS.map((c): [string, BadCredential] => [
+    `${c.name}: UNAUTHENTICATED ${c.reason}, nothing written`,
+    c,
+  ]),
+)("%s", (_title, cred) => {
+  test.each(ALL_RPCS.map(short))("%s", async (name) => {
+    const path = `/certmint.v1.${name}`;
+    await expectRefusal(() => REQUESTS[path]!.probe(clientsFor(cred.token())), {
+      code: UNAUTHENTICATED,
+      reason: cred.reason,
+    });
+  });
+});
+
+/** [test name, RPC path, role]: the test name comes first, as %s prints it whole. */
+type Case = [string, string, Role];
+
+const WRONG_ROLE_CASES: Case[] = ALL_RPCS.flatMap((path) =>
+  ROLES.filter((role) => !allowedRoles(path).includes(role)).map(
+    (role): Case => [`${short(path)} as ${role}`, path, role],
+  ),
+);
+
+describe("wrong role: PERMISSION_DENIED ROLE_NOT_ALLOWED; only a mutating call's refusal is audited", () => {
+  test.each(WRONG_ROLE_CASES)("%s", async (_name, path, role) => {
+    await expectRefusal(
+      () => REQUESTS[path]!.probe(clientsOfRole(role)),
+      { code: PERMISSION_DENIED, reason: "ROLE_NOT_ALLOWED" },
+      isReadOnly(path) ? undefined : { actorId: tokenIdOfRole(role), method: path },
+    );
+  });
+});
+
+const OTHER_PROFILE_CASES: Case[] = ALL_RPCS.flatMap((path) =>
+  allowedRoles(path)
+    .filter((role) => PROFILE_SCOPED.includes(role))
+    .map((role): Case => [`${short(path)} as ${role} on profile B`, path, role]),
+);
+
+describe("right role, another profile: PERMISSION_DENIED PROFILE_NOT_GRANTED", () => {
+  it("covers the profile-scoped RPCs", () => {
+    expect(OTHER_PROFILE_CASES.map(([, path, role]) => `${methodOf(path)} ${role}`)).toEqual([
+      "IssueCertificate ISSUER",
+      "RenewCertificate ISSUER",
+      "GetRequestStatus ISSUER",
+      "GetRequestStatus APPROVER",
+      "ApproveCertificateRequest APPROVER",
+      "RejectCertificateRequest APPROVER",
+    ]);
+  });
+
+  test.each(OTHER_PROFILE_CASES)("%s", async (_name, path, role) => {
+    await expectRefusal(
+      () => REQUESTS[path]!.otherProfile!(clientsOfRole(role)),
+      { code: PERMISSION_DENIED, reason: "PROFILE_NOT_GRANTED" },
+      isReadOnly(path) ? undefined : { actorId: tokenIdOfRole(role), method: path },
+    );
+  });
+});
+
+const RIGHT_CASES: Case[] = ALL_RPCS.flatMap((path) =>
+  allowedRoles(path).map((role): Case => [`${short(path)} as ${role}`, path, role]),
+);
+
+describe("right role (on its own profile): the call succeeds; a write is audited once", () => {
+  test.each(RIGHT_CASES)("%s", async (_name, path, role) => {
+    const auditBefore = await auditIds();
+    const rpc = REQUESTS[path]!;
+    const c = clientsOfRole(role);
+    if (rpc.right) await rpc.right(c, role);
+    else await rpc.probe(c);
+    expect(await auditRowsAfter(auditBefore)).toEqual(
+      isReadOnly(path)
+        ? []
+        : [{ actor_id: tokenIdOfRole(role), method: path, status_code: 0, error_reason: "" }],
+    );
+  });
+});
+
+describe("a generated key waiting for approval", () => {
+  // GetRequestStatus is open to every role that may read the request, but the generated key
+  // that waited for approval goes only to the access token that made the request
+  // (certificate_request.caller): an auditor or approver reading first must not take it.
+  it("an auditor's GetRequestStatus leaves the generated key waiting for its requester", async () => {
+    const issuer = clientsOfRole("ISSUER");
+    const req = await call(
+      issuer.certificates,
+      "issueCertificate",
+      issueAttrs("alpha-gated", "key-for-issuer.example.com"),
+    );
+    expect(req.status).toBe(PENDING_APPROVAL);
+    await call(clientsOfRole("APPROVER").certificates, "approveCertificateRequest", {
+      certificateRequestId: req.certificateRequestId,
+      comment: "",
+    });
+    const auditBefore = await auditIds();
+    const seenByAuditor = await call(clientsOfRole("AUDITOR").certificates, "getRequestStatus", {
+      certificateRequestId: req.certificateRequestId,
+    });
+    expect(seenByAuditor.certificateRequest!.status).toBe(ISSUED);
+    expect(seenByAuditor.privateKeyPem).toBe("");
+    const seenByIssuer = await call(issuer.certificates, "getRequestStatus", {
+      certificateRequestId: req.certificateRequestId,
+    });
+    expect(seenByIssuer.privateKeyPem).toContain("BEGIN PRIVATE KEY");
+    expect(await auditRowsAfter(auditBefore)).toEqual([]);
+  });
+});
