@@ -33,6 +33,9 @@ for _ in $(seq 1 30); do
 done
 as_postgres "psql -qtAc \"select 1 from pg_roles where rolname='certmint'\"" | grep -q 1 ||
   as_postgres "psql -qc \"create role certmint login password 'certmint' createdb\""
+# DROP DATABASE ... WITH (FORCE) of a test database must end every session in it, including an
+# autovacuum worker that started after a suite's bulk inserts: that takes pg_signal_backend.
+as_postgres "psql -qc 'grant pg_signal_backend to certmint'" >/dev/null
 as_postgres "psql -qtAc \"select 1 from pg_database where datname='certmint'\"" | grep -q 1 ||
   as_postgres "psql -qc 'create database certmint owner certmint'"
 echo "PostgreSQL ready: postgresql://certmint:***@127.0.0.1:5432/certmint"

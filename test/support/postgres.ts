@@ -45,7 +45,17 @@ export async function createTestDatabase(prefix = "certmint_t"): Promise<TestDat
       const a = new Client({ connectionString: adminUrl() });
       await a.connect();
       try {
-        await a.query(`drop database if exists "${name}" with (force)`);
+        // A session that starts in the database meanwhile (autovacuum) can make one attempt
+        // fail; the next finds it ended.
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await a.query(`drop database if exists "${name}" with (force)`);
+            break;
+          } catch (err) {
+            if (attempt >= 5) throw err;
+            await new Promise((r) => setTimeout(r, 200 * attempt));
+          }
+        }
       } finally {
         await a.end();
       }
