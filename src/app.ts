@@ -1,3 +1,4 @@
+import type { Server as HttpServer } from "node:http";
 import { Server, type ServerCredentials } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { accessTokenHandlers } from "./api/access-token-service";
@@ -13,9 +14,11 @@ import { ensureAdminCredential } from "./auth/bootstrap";
 import { RateLimiter } from "./auth/rate-limiter";
 import type { Config } from "./config";
 import { openKeyring } from "./issuance/ca/keyring";
+import { CaPublisher } from "./issuance/ca/publication";
 import type { IssuanceDeps } from "./issuance/deps";
 import { callLoggingInterceptor } from "./server/call-logging";
 import { HealthReporter } from "./server/health";
+import { startPublicationServer } from "./server/publication";
 import { addReflection } from "./server/reflection";
 import { serverCredentials } from "./server/tls";
 import { type Database, migrate, openDatabase } from "./store/database";
@@ -23,6 +26,8 @@ import { type Database, migrate, openDatabase } from "./store/database";
 export interface RunningCertmint {
   /** The port actually bound (useful with port 0). */
   readonly port: number;
+  /** The HTTP port CRLs and CA certificates are published on, when CERTMINT_PUBLICATION_LISTEN is set. */
+  readonly publicationPort?: number;
   readonly address: string;
   readonly database: Database;
   /** Stop accepting, let in-flight calls finish within the grace period, close the database. */
@@ -67,6 +72,7 @@ export async function startCertmint(config: Config, logger: Logger): Promise<Run
   logger.info({ address }, "listening");
 
   let database: Database | undefined;
+  let publication: { server: HttpServer; port: number } | undefined;
   try {
     database = await openDatabase({
       databaseUrl: config.databaseUrl,
@@ -103,7 +109,17 @@ export async function startCertmint(config: Config, logger: Logger): Promise<Run
       new RateLimiter(config.rateLimit.perSecond, config.rateLimit.burst),
     );
     runtime.deps = deps;
+    if (config.publicationListen) {
+      const publisher = new CaPublisher(deps, config.crlCacheSeconds);
+      deps.onCertificateRevoked = (caId) => publisher.forget(caId);
+      publication = await startPublicationServer(config.publicationListen, publisher, logger);
+      logger.info(
+        { port: publication.port, publicBaseUrl: config.publicBaseUrl },
+        "publishing CRLs and CA certificates over HTTP",
+      );
+    }
   } catch (err) {
+    publication?.server.close();
     await database?.close().catch(() => undefined);
     server.forceShutdown();
     throw err;
@@ -116,12 +132,16 @@ export async function startCertmint(config: Config, logger: Logger): Promise<Run
   let stopping: Promise<void> | undefined;
   return {
     port,
+    publicationPort: publication?.port,
     address,
     database: db,
     shutdown() {
       stopping ??= (async () => {
         health.set("NOT_SERVING");
         await drain(server, config.shutdownGraceMs, logger);
+        await new Promise((resolve) =>
+          publication ? publication.server.close(resolve) : resolve(0),
+        );
         readiness.ready = false;
         await db.close();
         logger.info("stopped");

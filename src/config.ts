@@ -36,6 +36,13 @@ export interface Config {
   readonly maxMessageBytes: number;
   /** Where the first admin token is written (<dataDir>/admin-token). */
   readonly adminTokenFile: string;
+  /**
+   * host:port of the plain-HTTP server that publishes CRLs and CA certificates at the paths
+   * certificates name under publicBaseUrl (/crl/<ca id>.crl, /ca/<ca id>.crt); absent: off.
+   */
+  readonly publicationListen?: { readonly host: string; readonly port: number };
+  /** How long a published CRL is served before a fresh one is signed (revocations refresh it). */
+  readonly crlCacheSeconds: number;
 }
 
 /** The server certificate, its key and the optional client CA bundle (absolute paths). */
@@ -80,6 +87,8 @@ export const ENV = {
   rateLimitPerSecond: "CERTMINT_RATE_LIMIT_PER_SECOND", // default 1000 per access token; 0: off
   rateLimitBurst: "CERTMINT_RATE_LIMIT_BURST", // default 2x the rate
   maxMessageBytes: "CERTMINT_MAX_MESSAGE_BYTES", // default 4194304
+  publicationListen: "CERTMINT_PUBLICATION_LISTEN", // optional: HTTP for CRLs and CA certificates
+  crlCacheSeconds: "CERTMINT_CRL_CACHE_SECONDS", // default 60
 } as const;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
@@ -148,6 +157,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     64 * 1024 * 1024,
     problems,
   );
+  const rawPublication = env[ENV.publicationListen] || undefined;
+  const publicationListen = rawPublication
+    ? parseListen(rawPublication, problems, ENV.publicationListen)
+    : undefined;
+  const crlCacheSeconds = parseInteger(env, ENV.crlCacheSeconds, 60, 0, 86_400, problems);
   if (problems.length > 0) throw new ConfigError(problems.join("; "));
   return Object.freeze({
     listen: Object.freeze(listen),
@@ -168,6 +182,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     rateLimit: Object.freeze({ perSecond, burst }),
     maxMessageBytes,
     adminTokenFile: resolve(dataDir, "admin-token"),
+    publicationListen: publicationListen && Object.freeze(publicationListen),
+    crlCacheSeconds,
   });
 }
 
@@ -250,15 +266,19 @@ function parsePublicBaseUrl(value: string | undefined, problems: string[]): stri
   }
 }
 
-function parseListen(value: string, problems: string[]): { host: string; port: number } {
+function parseListen(
+  value: string,
+  problems: string[],
+  name: string = ENV.listen,
+): { host: string; port: number } {
   // host:port, or [v6]:port. The port must be explicit: 0 asks the OS for a free one.
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]\s]+)):(\d{1,5})$/.exec(value);
   if (!m) {
-    problems.push(`${ENV.listen} must be host:port, e.g. 127.0.0.1:50051 (got "${value}")`);
+    problems.push(`${name} must be host:port, e.g. 127.0.0.1:50051 (got "${value}")`);
     return { host: "", port: 0 };
   }
   const port = Number(m[3]);
-  if (port > 65535) problems.push(`${ENV.listen} port must be 0-65535 (got ${port})`);
+  if (port > 65535) problems.push(`${name} port must be 0-65535 (got ${port})`);
   return { host: m[1] ?? m[2] ?? "", port };
 }
 

@@ -13,4 +13,6 @@ export interface IssuanceDeps {
   publicBaseUrl?: string;
   /** nextUpdate - thisUpdate of CRLs. */
   crlValiditySeconds: number;
+  /** Told after a certificate of this CA is revoked (the published CRL is then re-signed). */
+  onCertificateRevoked?: (caId: string) => void;
 }

@@ -36,6 +36,7 @@ export async function revoke(deps: IssuanceDeps, input: RevokeInput): Promise<Ce
     );
     await recordAudit(tx, { type: "certificate", id: cert.id });
   });
+  if (cert.caId) deps.onCertificateRevoked?.(cert.caId);
   return em.findOneOrFail(CertificateEntity, { id: cert.id }, { refresh: true });
 }
 

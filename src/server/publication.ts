@@ -1,0 +1,68 @@
+import { createServer, type Server } from "node:http";
+import type { Logger } from "pino";
+import type { CaPublisher, Published } from "../issuance/ca/publication";
+
+/**
+ * Plain HTTP for what relying parties fetch without credentials: CRLs at /crl/<ca id>.crl
+ * (application/pkix-crl, RFC 2585 3) and CA certificates at /ca/<ca id>.crt
+ * (application/pkix-cert, RFC 5280 4.2.2.1), the paths CERTMINT_PUBLIC_BASE_URL puts in
+ * certificates. HTTP, not HTTPS, on purpose (RFC 5280 8): both are signed, and a TLS check that
+ * needs the CRL must not depend on TLS. GET and HEAD only; nothing else is served.
+ */
+export function startPublicationServer(
+  listen: { host: string; port: number },
+  publisher: CaPublisher,
+  logger: Logger,
+): Promise<{ server: Server; port: number }> {
+  const server = createServer((req, res) => {
+    const respond = (code: number, body: Buffer | string, type = "text/plain; charset=utf-8") => {
+      res.writeHead(code, { "content-type": type, "content-length": Buffer.byteLength(body) });
+      res.end(req.method === "HEAD" ? undefined : body);
+    };
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      res.setHeader("allow", "GET, HEAD");
+      respond(405, "only GET and HEAD\n");
+      return;
+    }
+    const path = (req.url ?? "").split("?")[0]!;
+    const m = /^\/(crl|ca)\/([0-9a-fA-F-]{36})\.(crl|crt)$/.exec(path);
+    if (!m || (m[1] === "crl") !== (m[3] === "crl")) {
+      respond(404, "not found\n");
+      return;
+    }
+    const kind = m[1] as "crl" | "ca";
+    const lookup: Promise<Published | undefined> =
+      kind === "crl" ? publisher.crl(m[2]!) : publisher.caCertificate(m[2]!);
+    lookup.then(
+      (published) => {
+        if (!published) {
+          respond(404, "no such certificate authority\n");
+          return;
+        }
+        // Caches may keep a CRL until its nextUpdate at the latest (RFC 5019 style), a
+        // certificate for a day.
+        const maxAge =
+          kind === "crl"
+            ? Math.max(0, Math.floor((published.expires.getTime() - Date.now()) / 1000))
+            : 86_400;
+        res.setHeader("cache-control", `public, max-age=${maxAge}`);
+        respond(
+          200,
+          published.der,
+          kind === "crl" ? "application/pkix-crl" : "application/pkix-cert",
+        );
+      },
+      (err: unknown) => {
+        logger.error({ err, path }, "publication failed");
+        respond(500, "internal error\n");
+      },
+    );
+  });
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(listen.port, listen.host, () => {
+      const address = server.address();
+      resolve({ server, port: typeof address === "object" && address ? address.port : 0 });
+    });
+  });
+}

@@ -1,0 +1,161 @@
+import { X509Certificate } from "node:crypto";
+import { createServer } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RevocationReason } from "../../gen/ts/certmint/v1/common";
+import { attrRequest } from "../certificates/helpers";
+import { createProfileRows, createRoot } from "../support/fixtures";
+import { call, startTestCertmint, type TestCertmint } from "../support/harness";
+import { opensslOk, TempDir } from "../support/openssl";
+
+/** A port free right now (the base URL must name it before the server starts). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const address = s.address();
+      s.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+}
+
+/**
+ * The CRL distribution point and caIssuers URLs that certificates carry are served: a relying
+ * party that knows only the leaf finds its issuer and its CRL over HTTP, and openssl checks
+ * the leaf against that CRL.
+ */
+describe("publication of CRLs and CA certificates over HTTP", () => {
+  let h: TestCertmint;
+  let base = "";
+  const tmp = new TempDir();
+  let leafPem = "";
+  let leafSerial = "";
+  let caId = "";
+
+  beforeAll(async () => {
+    const port = await freePort();
+    base = `http://127.0.0.1:${port}`;
+    h = await startTestCertmint({
+      CERTMINT_PUBLIC_BASE_URL: base,
+      CERTMINT_PUBLICATION_LISTEN: `127.0.0.1:${port}`,
+      // Long: only a revocation may make the next fetch see a new CRL.
+      CERTMINT_CRL_CACHE_SECONDS: "3600",
+    });
+    const root = await createRoot(h, "pub-root");
+    caId = root.id;
+    await createProfileRows(h, { slug: "web", caId });
+    const issued = await call(
+      h.certificates,
+      "issueCertificate",
+      attrRequest("web", { cn: "pub.example.com", dns: ["pub.example.com"] }),
+    );
+    leafPem = issued.certificate!.certificatePem;
+    leafSerial = issued.certificate!.serialNumber;
+  });
+  afterAll(async () => {
+    await h?.stop();
+    tmp.remove();
+  });
+
+  /** The URL of an extension in `openssl x509 -text` output. */
+  const urlIn = (text: string, marker: string) => {
+    const line = text.split("\n").find((l) => l.includes(marker));
+    return /URI:(\S+)/.exec(line ?? "")?.[1] ?? "";
+  };
+
+  it("the leaf names both URLs under the public base URL, and both answer with DER", async () => {
+    const text = opensslOk(["x509", "-noout", "-text"], leafPem);
+    const crlUrl = urlIn(text.slice(text.indexOf("CRL Distribution Points")), "URI:");
+    const issuerUrl = urlIn(text, "CA Issuers");
+    expect(crlUrl).toBe(`${base}/crl/${caId}.crl`);
+    expect(issuerUrl).toBe(`${base}/ca/${caId}.crt`);
+
+    const ca = await fetch(issuerUrl);
+    expect(ca.status).toBe(200);
+    expect(ca.headers.get("content-type")).toBe("application/pkix-cert");
+    const caCert = new X509Certificate(Buffer.from(await ca.arrayBuffer()));
+    expect(new X509Certificate(leafPem).verify(caCert.publicKey)).toBe(true);
+
+    const crl = await fetch(crlUrl);
+    expect(crl.status).toBe(200);
+    expect(crl.headers.get("content-type")).toBe("application/pkix-crl");
+    expect(crl.headers.get("cache-control")).toMatch(/^public, max-age=\d+$/);
+    const crlFile = tmp.file("ca.crl", Buffer.from(await crl.arrayBuffer()));
+    const caFile = tmp.file("ca.pem", caCert.toString());
+    // The CRL is the CA's, signed by it, and does not list the leaf yet.
+    expect(
+      opensslOk(["crl", "-inform", "DER", "-in", crlFile, "-noout", "-CAfile", caFile], ""),
+    ).toBe("");
+    const leafFile = tmp.file("leaf.pem", leafPem);
+    opensslOk(["verify", "-crl_check", "-CAfile", caFile, "-CRLfile", pemCrl(crlFile), leafFile]);
+  });
+
+  it("serves one signed CRL per cache period, and a fresh one after a revocation", async () => {
+    const url = `${base}/crl/${caId}.crl`;
+    const first = Buffer.from(await (await fetch(url)).arrayBuffer());
+    const again = Buffer.from(await (await fetch(url)).arrayBuffer());
+    expect(again.equals(first)).toBe(true);
+
+    await call(h.certificates, "revokeCertificate", {
+      certificate: leafSerial,
+      reason: RevocationReason.REVOCATION_REASON_KEY_COMPROMISE,
+    });
+    const after = Buffer.from(await (await fetch(url)).arrayBuffer());
+    expect(after.equals(first)).toBe(false);
+    const text = opensslOk([
+      "crl",
+      "-inform",
+      "DER",
+      "-in",
+      tmp.file("after.crl", after),
+      "-noout",
+      "-text",
+    ]);
+    expect(text.replace(/:/g, "").toLowerCase()).toContain(
+      leafSerial.replace(/:/g, "").toLowerCase(),
+    );
+    expect(text).toContain("Key Compromise");
+
+    const caFile = tmp.file(
+      "ca2.pem",
+      (await call(h.authorities, "getCertificateAuthority", { certificateAuthority: caId }))
+        .certificateAuthority!.certificatePem,
+    );
+    const verify = opensslOutput([
+      "verify",
+      "-crl_check",
+      "-CAfile",
+      caFile,
+      "-CRLfile",
+      pemCrl(tmp.file("after2.crl", after)),
+      tmp.file("leaf2.pem", leafPem),
+    ]);
+    expect(verify).toContain("certificate revoked");
+  });
+
+  it("answers 404 for unknown CAs and paths, 405 for other methods, and needs no credential", async () => {
+    expect((await fetch(`${base}/crl/00000000-0000-0000-0000-000000000000.crl`)).status).toBe(404);
+    expect((await fetch(`${base}/ca/${caId}.crl`)).status).toBe(404);
+    expect((await fetch(`${base}/crl/root.crl`)).status).toBe(404);
+    expect((await fetch(`${base}/`)).status).toBe(404);
+    const post = await fetch(`${base}/crl/${caId}.crl`, { method: "POST", body: "x" });
+    expect(post.status).toBe(405);
+    expect(post.headers.get("allow")).toBe("GET, HEAD");
+  });
+
+  /** openssl verify -CRLfile reads PEM. */
+  function pemCrl(derFile: string): string {
+    return tmp.file(
+      "crl.pem",
+      opensslOk(["crl", "-inform", "DER", "-in", derFile, "-outform", "PEM"]),
+    );
+  }
+
+  function opensslOutput(args: string[]): string {
+    try {
+      return opensslOk(args);
+    } catch (err) {
+      return String((err as Error).message);
+    }
+  }
+});
