@@ -8,11 +8,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CertificateAuthority } from "../../gen/ts/certmint/v1/certificate_authority_service";
 import {
   attrRequest,
+  call,
   createProfileRows,
   createRoot,
   ISSUED,
   issue,
   KeyAlgorithm,
+  RenewalKeySource,
+  renewRequest,
   spkiOf,
   startTestCertmint,
   TempDir,
@@ -187,5 +190,34 @@ describe("IssueCertificate with a server-generated key", () => {
     expect(again.certificate!.certificateId).toBe(res.certificate!.certificateId);
     expect(again.certificate!.serialNumber).toBe(res.certificate!.serialNumber);
     expect(again.privateKeyPem).toBe(res.privateKeyPem);
+  });
+
+  it("STORE_ENCRYPTED: a REUSE renewal keeps the same key, sealed again for the new certificate", async () => {
+    const first = await issue(
+      h,
+      attrRequest("keep", {
+        cn: "kept-renewed.example.com",
+        dns: ["kept-renewed.example.com"],
+        keyAlgorithm: KeyAlgorithm.KEY_ALGORITHM_EC_P256,
+      }),
+    );
+    const req = renewRequest({
+      certificateId: first.certificate!.certificateId,
+      requestId: "keep-renew-1",
+      keySource: RenewalKeySource.RENEWAL_KEY_SOURCE_REUSE,
+    });
+    const renewed = await call(h.certificates, "renewCertificate", req);
+    expect(renewed.status).toBe(ISSUED);
+    const [row] = await h.db.query<{ sealed_private_key: Buffer | null }>(
+      "select sealed_private_key from certificate where id = $1",
+      [renewed.certificate!.certificateId],
+    );
+    expect(Buffer.isBuffer(row!.sealed_private_key)).toBe(true);
+    // A replay returns the kept key: the original private key, matching the new certificate.
+    const again = await call(h.certificates, "renewCertificate", req);
+    expect(again.certificate!.certificateId).toBe(renewed.certificate!.certificateId);
+    expect(again.privateKeyPem).toBe(first.privateKeyPem);
+    const x = new X509Certificate(renewed.certificate!.certificatePem);
+    expect(x.checkPrivateKey(createPrivateKey(again.privateKeyPem))).toBe(true);
   });
 });

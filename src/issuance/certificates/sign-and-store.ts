@@ -117,7 +117,18 @@ export async function signAndStore(
   const now = deps.now();
   const chainPem = plan.ca ? [plan.ca.certificatePem!, ...plan.ca.chainPem] : [issued.pem];
   const commonName = plan.subject.attributes.find((a) => a.type === "COMMON_NAME")?.value ?? "";
-  const keepKey = privateKey && plan.profile.privateKeyRetention === "STORE_ENCRYPTED";
+  // STORE_ENCRYPTED keeps the key with the certificate: a generated one, or (REUSE renewal)
+  // the predecessor's, re-sealed under the new certificate's id.
+  const keptKey =
+    plan.profile.privateKeyRetention !== "STORE_ENCRYPTED"
+      ? undefined
+      : (privateKey ??
+        (plan.key.kind === "REUSE" && options.renewalOf?.sealedPrivateKey
+          ? deps.keyring.openWith(
+              certificateKeyAad(options.renewalOf.id),
+              options.renewalOf.sealedPrivateKey,
+            )
+          : undefined));
   const row: CertificateRow = {
     id: certificateId,
     serialNumber: issued.serialHex,
@@ -142,8 +153,8 @@ export async function signAndStore(
     revocationReason: null,
     renewedFromId: options.renewalOf?.id ?? null,
     renewedById: null,
-    sealedPrivateKey: keepKey
-      ? deps.keyring.sealWith(certificateKeyAad(certificateId), privateKey!)
+    sealedPrivateKey: keptKey
+      ? deps.keyring.sealWith(certificateKeyAad(certificateId), keptKey)
       : null,
     createdAt: now,
   };
