@@ -103,15 +103,21 @@ export async function startCertmint(config: Config, logger: Logger): Promise<Run
       crlValiditySeconds: config.crlValiditySeconds,
     };
     await ensureAdminCredential(deps, config.adminTokenFile, logger);
+    const authenticator = new Authenticator(database.orm, deps.now);
     runtime.security = new AccessControl(
       database.orm,
-      new Authenticator(database.orm, deps.now),
+      authenticator,
       new RateLimiter(config.rateLimit.perSecond, config.rateLimit.burst),
     );
     runtime.deps = deps;
-    if (config.publicationListen) {
-      const publisher = new CaPublisher(deps, config.crlCacheSeconds);
-      deps.onCertificateRevoked = (caId) => publisher.forget(caId);
+    const publisher = config.publicationListen
+      ? new CaPublisher(deps, config.crlCacheSeconds)
+      : undefined;
+    deps.onCertificateRevoked = (certificate) => {
+      authenticator.forgetCertificate(certificate.fingerprintSha256);
+      if (certificate.caId) publisher?.forget(certificate.caId);
+    };
+    if (config.publicationListen && publisher) {
       publication = await startPublicationServer(config.publicationListen, publisher, logger);
       logger.info(
         { port: publication.port, publicBaseUrl: config.publicBaseUrl },

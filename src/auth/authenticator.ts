@@ -4,7 +4,7 @@ import { unauthenticated } from "../errors";
 import { hashTokenSecret, TOKEN_PATTERN } from "../issuance/access-tokens/secret";
 import type { Actor, Role } from "../issuance/call-scope";
 import type { PeerIdentity } from "../server/peer-identity";
-import { AccessTokenEntity, type AccessTokenRow } from "../store/entities";
+import { AccessTokenEntity, type AccessTokenRow, CertificateEntity } from "../store/entities";
 
 /** What authentication keeps of a token row. */
 type Credential = Pick<
@@ -31,6 +31,8 @@ export function clientCertificateIdentity(peer: PeerIdentity): string | undefine
  */
 export class Authenticator {
   private readonly cache = new Map<string, { credential: Credential; loadedAt: number }>();
+  /** Revocation state of client certificates certmint issued, by SHA-256 fingerprint. */
+  private readonly revokedCertificates = new Map<string, { revoked: boolean; loadedAt: number }>();
 
   constructor(
     private readonly orm: MikroORM,
@@ -49,6 +51,11 @@ export class Authenticator {
       "CREDENTIALS_MISSING",
       "this call needs credentials: send the metadata 'authorization: Bearer <token>' (an access token from CreateAccessToken, or the first admin token in the data directory's admin-token file), or a client certificate bound to an access token (mTLS)",
     );
+  }
+
+  /** Evicts a certificate's revocation state (after RevokeCertificate). */
+  forgetCertificate(fingerprintSha256: string): void {
+    this.revokedCertificates.delete(fingerprintSha256);
   }
 
   /** Evicts a token from the cache (after RevokeAccessToken). */
@@ -74,6 +81,14 @@ export class Authenticator {
   }
 
   private async fromCertificate(peer: PeerIdentity): Promise<Actor> {
+    // TLS checked the chain and validity, not revocation: a client certificate certmint
+    // issued and then revoked is refused here (certificates of other CAs are not known).
+    if (await this.isRevokedHere(peer.fingerprintSha256)) {
+      throw unauthenticated(
+        "CLIENT_CERTIFICATE_REVOKED",
+        `the client certificate (serial ${peer.serialNumber}) was revoked`,
+      );
+    }
     const identity = clientCertificateIdentity(peer);
     const credential = identity
       ? await this.lookup(`c:${identity}`, { clientIdentity: identity })
@@ -85,6 +100,18 @@ export class Authenticator {
       );
     }
     return this.actorOf(credential);
+  }
+
+  private async isRevokedHere(fingerprintSha256: string): Promise<boolean> {
+    const hit = this.revokedCertificates.get(fingerprintSha256);
+    if (hit && performance.now() - hit.loadedAt < this.cacheMs) return hit.revoked;
+    const row = await this.orm.em
+      .fork()
+      .findOne(CertificateEntity, { fingerprintSha256 }, { fields: ["revokedAt"] });
+    const revoked = Boolean(row?.revokedAt);
+    if (this.revokedCertificates.size >= 10_000) this.revokedCertificates.clear();
+    this.revokedCertificates.set(fingerprintSha256, { revoked, loadedAt: performance.now() });
+    return revoked;
   }
 
   private async lookup(

@@ -13,6 +13,9 @@ export interface IssuanceDeps {
   publicBaseUrl?: string;
   /** nextUpdate - thisUpdate of CRLs. */
   crlValiditySeconds: number;
-  /** Told after a certificate of this CA is revoked (the published CRL is then re-signed). */
-  onCertificateRevoked?: (caId: string) => void;
+  /**
+   * Told after a certificate is revoked: the published CRL of its CA is re-signed, and a
+   * client certificate stops authenticating at once.
+   */
+  onCertificateRevoked?: (certificate: { caId: string | null; fingerprintSha256: string }) => void;
 }

@@ -1,9 +1,10 @@
-import { mkdtempSync } from "node:fs";
+import { appendFileSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pino from "pino";
 import { type RunningCertmint, startCertmint } from "../../src/app";
 import { loadConfig } from "../../src/config";
+import { testLogFile } from "../support/harness";
 
 /** certmint in this process with the given environment, capturing its JSON log lines. */
 export interface LoggedCertmint {
@@ -28,7 +29,17 @@ export async function startLogged(
     ...env,
   });
   const raw: string[] = [];
-  const logger = pino({ level: "info" }, { write: (line: string) => raw.push(line) });
+  // Also into the run's log scan (test/support/global-log-scan.ts).
+  const logFile = testLogFile("tls");
+  const logger = pino(
+    { level: "info" },
+    {
+      write: (line: string) => {
+        raw.push(line);
+        if (logFile) appendFileSync(logFile, line);
+      },
+    },
+  );
   const running = await startCertmint(config, logger);
   return {
     running,

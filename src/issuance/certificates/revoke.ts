@@ -36,7 +36,10 @@ export async function revoke(deps: IssuanceDeps, input: RevokeInput): Promise<Ce
     );
     await recordAudit(tx, { type: "certificate", id: cert.id });
   });
-  if (cert.caId) deps.onCertificateRevoked?.(cert.caId);
+  deps.onCertificateRevoked?.({
+    caId: cert.caId ?? null,
+    fingerprintSha256: cert.fingerprintSha256,
+  });
   return em.findOneOrFail(CertificateEntity, { id: cert.id }, { refresh: true });
 }
 

@@ -1,0 +1,123 @@
+/**
+ * certmint's own CA as the mTLS client CA (issue 6: "certmint's own CAs among them"): a client
+ * certificate certmint issued authenticates as the access token bound to its identity, and
+ * stops authenticating the moment certmint revokes it (TLS checks the chain, not revocation).
+ */
+import { type Client, credentials, status } from "@grpc/grpc-js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CreateAccessTokenRequest, Role } from "../../gen/ts/certmint/v1/access_token_service";
+import { RevocationReason } from "../../gen/ts/certmint/v1/common";
+import { presetSpec } from "../../src/issuance/policy";
+import { attrRequest } from "../certificates/helpers";
+import { createProfileRows, createRoot } from "../support/fixtures";
+import {
+  type CertmintClients,
+  call,
+  expectRpcError,
+  makeClients,
+  startTestCertmint,
+  type TestCertmint,
+} from "../support/harness";
+import { TempDir } from "../support/openssl";
+import { type Issued, makeCa, makeLeaf } from "../tls/pki";
+import { type LoggedCertmint, startLogged } from "../tls/server";
+
+describe("a client certificate from certmint's own CA", () => {
+  const dir = new TempDir();
+  let h: TestCertmint;
+  let tls: LoggedCertmint;
+  let serverCa: Issued;
+  let client: { certPem: string; keyPem: string; serial: string };
+  const opened: CertmintClients[] = [];
+
+  const over = (cert?: { certPem: string; keyPem: string }, token?: string) => {
+    const c = makeClients(
+      `127.0.0.1:${tls.port}`,
+      token,
+      credentials.createSsl(
+        Buffer.from(serverCa.certPem),
+        cert ? Buffer.from(cert.keyPem) : null,
+        cert ? Buffer.from(cert.certPem) : null,
+      ),
+    );
+    opened.push(c);
+    return c;
+  };
+  const list = (c: CertmintClients) =>
+    call(c.authorities, "listCertificateAuthorities", { pageSize: 0, pageToken: "", status: 0 });
+
+  beforeAll(async () => {
+    h = await startTestCertmint();
+    const root = await createRoot(h, "clients-root");
+    const spec = presetSpec("TLS_CLIENT");
+    spec.sans.dns = { allowed: ["**.example.com"], denied: [], required: false };
+    spec.subject.COMMON_NAME = { allowed: ["*"], denied: [], required: false };
+    await createProfileRows(h, { slug: "clients", caId: root.id, spec });
+    const issued = await call(
+      h.certificates,
+      "issueCertificate",
+      attrRequest("clients", { cn: "batch-job", dns: ["batch-job.example.com"] }),
+    );
+    client = {
+      certPem: issued.certificate!.certificatePem,
+      keyPem: issued.privateKeyPem,
+      serial: issued.certificate!.serialNumber,
+    };
+    await call(
+      h.accessTokens,
+      "createAccessToken",
+      CreateAccessTokenRequest.fromPartial({
+        accessToken: {
+          slug: "batch-job",
+          role: Role.ROLE_AUDITOR,
+          clientCertificateIdentity: "batch-job",
+        },
+      }),
+    );
+    // A second server on the same database and data dir, with TLS and certmint's root as the
+    // only client CA.
+    serverCa = makeCa(dir, "server CA");
+    const server = makeLeaf(dir, serverCa, "certmint", "server");
+    tls = await startLogged(h.db.url, {
+      CERTMINT_DATA_DIR: h.dataDir,
+      CERTMINT_TLS_CERT_FILE: server.certFile,
+      CERTMINT_TLS_KEY_FILE: server.keyFile,
+      CERTMINT_TLS_CLIENT_CA_FILE: dir.file("clients-root.pem", root.certificatePem),
+      CERTMINT_TLS_REQUIRE_CLIENT_CERT: "true",
+    });
+  });
+  afterAll(async () => {
+    for (const set of opened) for (const c of Object.values(set)) (c as Client).close();
+    await tls?.running.shutdown();
+    await h?.stop();
+    dir.remove();
+  });
+
+  it("authenticates as its binding, then is refused once certmint revokes it", async () => {
+    const ok = await list(over(client));
+    expect(ok.certificateAuthorities.map((c) => c.slug)).toEqual(["clients-root"]);
+    // An auditor binding: reads only.
+    const denied = await expectRpcError(
+      call(over(client).certificates, "revokeCertificate", {
+        certificate: client.serial,
+        reason: RevocationReason.REVOCATION_REASON_KEY_COMPROMISE,
+      }),
+    );
+    expect(denied).toMatchObject({ code: status.PERMISSION_DENIED, reason: "ROLE_NOT_ALLOWED" });
+
+    // The admin revokes it through the same server: the very next call is refused.
+    await call(over(client, h.adminToken).certificates, "revokeCertificate", {
+      certificate: client.serial,
+      reason: RevocationReason.REVOCATION_REASON_KEY_COMPROMISE,
+    });
+    const err = await expectRpcError(list(over(client)));
+    expect(err).toMatchObject({
+      code: status.UNAUTHENTICATED,
+      reason: "CLIENT_CERTIFICATE_REVOKED",
+    });
+    // A bearer token on the same connection still works: the token, not the certificate, is
+    // the credential then.
+    const admin = await list(over(client, h.adminToken));
+    expect(admin.certificateAuthorities).toHaveLength(1);
+  });
+});
