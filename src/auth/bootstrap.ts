@@ -5,7 +5,11 @@ import type { MikroORM } from "@mikro-orm/postgresql";
 import type { Logger } from "pino";
 import { isCertmintError } from "../errors";
 import { type CreatedAccessToken, createAccessToken } from "../issuance/access-tokens/create";
+import { type CallScope, runInCallScope } from "../issuance/call-scope";
 import { AccessTokenEntity } from "../store/entities";
+
+/** The audit actor of what certmint does on its own (the nil UUID, slug "certmint"). */
+export const SYSTEM_ACTOR_ID = "00000000-0000-0000-0000-000000000000";
 
 /**
  * First start (or every admin credential revoked or expired): creates an admin token and
@@ -46,16 +50,26 @@ async function createBootstrapToken(
   deps: { orm: MikroORM; now: () => Date },
   file: string,
 ): Promise<CreatedAccessToken> {
+  // Audited like a call, with certmint itself as the actor (no token made it).
+  const scope: CallScope = {
+    actor: { id: SYSTEM_ACTOR_ID, slug: "certmint", role: "ADMIN", profileIds: [] },
+    method: "certmint/StartUp/CreateFirstAdminToken",
+    requestId: "",
+    peer: "",
+    audited: false,
+  };
   for (let attempt = 1; ; attempt++) {
     try {
-      return await createAccessToken(deps, {
-        slug: `bootstrap-admin-${randomBytes(4).toString("hex")}`,
-        description: `created at start-up (no active admin credential); its secret is in ${file}`,
-        role: "ADMIN",
-        profiles: [],
-        clientCertificateIdentity: "",
-        creatorId: null,
-      });
+      return await runInCallScope(scope, () =>
+        createAccessToken(deps, {
+          slug: `bootstrap-admin-${randomBytes(4).toString("hex")}`,
+          description: `created at start-up (no active admin credential); its secret is in ${file}`,
+          role: "ADMIN",
+          profiles: [],
+          clientCertificateIdentity: "",
+          creatorId: null,
+        }),
+      );
     } catch (err) {
       if (attempt >= 5 || !(isCertmintError(err) && err.kind === "already_exists")) throw err;
     }

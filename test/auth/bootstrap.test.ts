@@ -131,6 +131,20 @@ describe("the first admin token", () => {
     expect(row!.client_identity).toBeNull();
     expect(row!.creator_id).toBeNull();
     expect(row!.revoked_at).toBeNull();
+    // Its creation is in the audit trail, with certmint itself as the actor.
+    const audit = await db.query<Record<string, unknown>>(
+      "select actor_id, actor_slug, method, resource_type, resource_id, status_code from audit_record",
+    );
+    expect(audit).toEqual([
+      {
+        actor_id: "00000000-0000-0000-0000-000000000000",
+        actor_slug: "certmint",
+        method: "certmint/StartUp/CreateFirstAdminToken",
+        resource_type: "access_token",
+        resource_id: (row as unknown as { id: string }).id,
+        status_code: 0,
+      },
+    ]);
 
     const secretPart = firstToken.slice("certmint_".length);
     const tables = await db.query<{ table_name: string }>(
