@@ -388,8 +388,10 @@ async function main(): Promise<void> {
     await server.stop();
     server = undefined;
     if (PROFILE_DIR) {
+      // CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: thread 0 is the main thread (the
+      // key-generation workers write their own profiles, and usually last).
       const newest = readdirSync(PROFILE_DIR)
-        .filter((f) => f.endsWith(".cpuprofile"))
+        .filter((f) => /^CPU\.\d+\.\d+\.\d+\.0\.\d+\.cpuprofile$/.test(f))
         .map((f) => join(PROFILE_DIR, f))
         .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
       if (newest) console.log(`${summarizeCpuProfile(newest, Number(stored.rows[0]?.n))}\n`);

@@ -1,6 +1,8 @@
 import { CertmintError } from "../../errors";
 import { CertificateRequestEntity } from "../../store/entities";
+import { readIssuanceRows } from "../../store/raw-read";
 import type { IssuanceDeps } from "../deps";
+import { profileKeyOf, profileReferenceMissing } from "../profiles/load";
 import { finish } from "./finish";
 import {
   assertSameRequest,
@@ -43,14 +45,23 @@ export async function issue(deps: IssuanceDeps, input: IssueInput): Promise<Issu
     kind: "ISSUE",
   };
 
-  // 0. Idempotency.
-  if (input.requestId && !input.validateOnly) {
-    const prior = await findPrior(em, input.caller, input.requestId);
-    if (prior) return replay(deps, prior.id, fingerprint, input.requestId);
-  }
+  // 0. Idempotency, read in the same round trip as the profile, its policy and its CA
+  // (store/raw-read.ts); a prior request decides before anything about the profile is checked.
+  const prior =
+    input.requestId && !input.validateOnly
+      ? { caller: input.caller, requestId: input.requestId }
+      : undefined;
+  const key = profileKeyOf(input.profile);
+  // An empty reference leaves only the prior request to look up (REFERENCE_MISSING after it).
+  const rows = key ? await readIssuanceRows(em, key, prior) : undefined;
+  const priorId = rows
+    ? rows.priorRequestId
+    : prior && (await findPrior(em, prior.caller, prior.requestId))?.id;
+  if (priorId) return replay(deps, priorId, fingerprint, prior!.requestId);
+  if (!rows) throw profileReferenceMissing();
 
   // 1-3. The plan. Errors before the profile is known are not recorded (there is no row to own them).
-  const plan = await planIssue(em, input);
+  const plan = await planIssue(em, input, rows);
 
   // 4-7. Check, record, sign and store.
   return submit(deps, em, plan, who, {

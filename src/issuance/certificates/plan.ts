@@ -7,11 +7,12 @@ import type {
   SubjectName,
 } from "../../model/pki";
 import { assertSignatureFits, defaultSignatureAlgorithm, parseCsr } from "../../signer";
-import { CertificateAuthorityEntity, type CertificateAuthorityRow } from "../../store/entities";
+import type { CertificateAuthorityRow } from "../../store/entities";
+import type { IssuanceRows } from "../../store/raw-read";
 import { requireProfileAccess } from "../call-scope";
 import { defaultUsagesFor, evaluate } from "../policy";
 import { defaultKeyAlgorithm, defaultTtlSeconds } from "../profiles/effective-defaults";
-import { loadProfileForIssuance } from "../profiles/load";
+import { foundProfile, issuanceSettings } from "../profiles/load";
 import type { ProfileDefaults } from "../profiles/types";
 import { normalizedSans, sanCount } from "./names";
 import type { IssuancePlan, IssueInput, KeySource } from "./types";
@@ -34,17 +35,20 @@ export const issueFieldMapper =
   };
 
 /**
- * Steps 1-3 of IssueCertificate: resolve the profile, policy and issuer; fill what the request
- * leaves empty from the profile's defaults; take identity and key from the CSR or the
- * attributes. Policy evaluation is separate (checkPlan), so a refusal can be recorded.
+ * Steps 1-3 of IssueCertificate: resolve the profile, policy and issuer (from the rows issue()
+ * read in one round trip, store/raw-read.ts); fill what the request leaves empty from the
+ * profile's defaults; take identity and key from the CSR or the attributes. Policy evaluation
+ * is separate (checkPlan), so a refusal can be recorded.
  */
-export async function planIssue(em: EntityManager, input: IssueInput): Promise<IssuancePlan> {
-  const { profile, policy, defaults } = await loadProfileForIssuance(em, input.profile);
+export async function planIssue(
+  em: EntityManager,
+  input: IssueInput,
+  rows: IssuanceRows,
+): Promise<IssuancePlan> {
+  const profile = foundProfile(input.profile, rows);
   // Before anything else is checked: an issuer learns nothing about profiles not its own.
   requireProfileAccess(profile);
-  const ca = profile.caId
-    ? await em.findOneOrFail(CertificateAuthorityEntity, { id: profile.caId })
-    : null;
+  const { policy, defaults, ca } = await issuanceSettings(em, profile, rows);
   let subject: SubjectName;
   let key: KeySource;
   let keyAlgorithm: KeyAlgorithm;

@@ -34,17 +34,27 @@ export async function findByRef<T extends object>(
   field: string,
 ): Promise<T> {
   const trimmed = ref.trim();
-  if (trimmed === "") {
-    throw invalidArgument("REFERENCE_MISSING", `${field} is required (an id or a slug)`, {
-      violations: [
-        { field, description: `name the ${what} by id or slug`, reason: "REFERENCE_MISSING" },
-      ],
-    });
-  }
+  if (trimmed === "") throw referenceMissing(what, field);
   const where = isUuid(trimmed) ? { id: trimmed.toLowerCase() } : { slug: trimmed };
   // biome-ignore lint/suspicious/noExplicitAny: both shapes are valid filters of these entities
   const row = await em.findOne(entity, where as any);
-  if (!row)
-    throw notFound(`${what.toUpperCase().replace(/ /g, "_")}_NOT_FOUND`, `no ${what} "${trimmed}"`);
+  if (!row) throw referenceNotFound(what, trimmed);
   return row;
+}
+
+/** INVALID_ARGUMENT for an empty reference (shared with readers that bypass findByRef). */
+export function referenceMissing(what: string, field: string) {
+  return invalidArgument("REFERENCE_MISSING", `${field} is required (an id or a slug)`, {
+    violations: [
+      { field, description: `name the ${what} by id or slug`, reason: "REFERENCE_MISSING" },
+    ],
+  });
+}
+
+/** NOT_FOUND for a reference that names nothing, e.g. CERTIFICATE_PROFILE_NOT_FOUND. */
+export function referenceNotFound(what: string, trimmedRef: string) {
+  return notFound(
+    `${what.toUpperCase().replace(/ /g, "_")}_NOT_FOUND`,
+    `no ${what} "${trimmedRef}"`,
+  );
 }
