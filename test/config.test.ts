@@ -38,9 +38,38 @@ describe("loadConfig", () => {
       { CERTMINT_SHUTDOWN_GRACE_MS: "-5" },
       "CERTMINT_SHUTDOWN_GRACE_MS must be an integer from 0 to 600000",
     ],
+    [
+      { CERTMINT_RATE_LIMIT_PER_SECOND: "fast" },
+      "CERTMINT_RATE_LIMIT_PER_SECOND must be an integer",
+    ],
+    [{ CERTMINT_RATE_LIMIT_BURST: "0" }, "CERTMINT_RATE_LIMIT_BURST must be an integer from 1"],
+    [
+      { CERTMINT_MAX_MESSAGE_BYTES: "100" },
+      "CERTMINT_MAX_MESSAGE_BYTES must be an integer from 65536",
+    ],
+    [
+      { CERTMINT_PUBLICATION_LISTEN: "8080" },
+      'CERTMINT_PUBLICATION_LISTEN must be host:port, e.g. 127.0.0.1:50051 (got "8080")',
+    ],
+    [{ CERTMINT_CRL_CACHE_SECONDS: "-1" }, "CERTMINT_CRL_CACHE_SECONDS must be an integer from 0"],
   ])("refuses %o", (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it("security and publication defaults: 1000 calls/s per token (burst 2000), 4 MiB messages, no HTTP publication, admin token in the data dir", () => {
+    const c = loadConfig({}, "/srv/certmint");
+    expect(c.rateLimit).toEqual({ perSecond: 1000, burst: 2000 });
+    expect(c.maxMessageBytes).toBe(4 * 1024 * 1024);
+    expect(c.publicationListen).toBeUndefined();
+    expect(c.crlCacheSeconds).toBe(60);
+    expect(c.adminTokenFile).toBe("/srv/certmint/data/admin-token");
+    const off = loadConfig({
+      CERTMINT_RATE_LIMIT_PER_SECOND: "0",
+      CERTMINT_PUBLICATION_LISTEN: "0.0.0.0:8080",
+    });
+    expect(off.rateLimit.perSecond).toBe(0);
+    expect(off.publicationListen).toEqual({ host: "0.0.0.0", port: 8080 });
   });
 
   it("reports every problem at once", () => {

@@ -90,7 +90,7 @@ export function unary<Req, Res>(
           call.cancelled || (deadline !== undefined && deadline.getTime() <= Date.now()),
       };
       security.authorize(method, actor);
-      refuseIfAbandoned(call, deadline);
+      refuseAbandonedCall(call, deadline);
       const ctx: CallContext = {
         requestId,
         metadata: call.metadata,
@@ -143,7 +143,7 @@ function resourceOf(err: unknown): AuditResource | undefined {
 }
 
 /** grpc-js ends a call at its deadline or when the client cancels; do not start its work then. */
-function refuseIfAbandoned(call: ServerUnaryCall<unknown, unknown>, deadline?: Date): void {
+function refuseAbandonedCall(call: ServerUnaryCall<unknown, unknown>, deadline?: Date): void {
   if (call.cancelled) {
     throw new CertmintError("deadline_exceeded", "CALL_CANCELLED", "the caller cancelled the call");
   }
