@@ -31,19 +31,19 @@ export async function deleteCa(deps: CaDeps, input: { ca: string; etag: string }
       const ca = await lockRow(tx, CertificateAuthorityEntity, found.id, "update");
       slug = ca.slug;
       checkEtag(input.etag, ca.version, `certificate authority "${ca.slug}"`);
-      const [profiles, children, issued] = await Promise.all([
-        tx.find(
-          CertificateProfileEntity,
-          { caId: ca.id },
-          { fields: ["slug"], orderBy: { slug: "asc" } },
-        ),
-        tx.find(
-          CertificateAuthorityEntity,
-          { parentId: ca.id },
-          { fields: ["slug"], orderBy: { slug: "asc" } },
-        ),
-        tx.count(CertificateEntity, { caId: ca.id }),
-      ]);
+      // One after another: a transaction is one connection, and pg runs one query at a time
+      // on it (overlapping queries are deprecated in pg 8 and refused in pg 9).
+      const profiles = await tx.find(
+        CertificateProfileEntity,
+        { caId: ca.id },
+        { fields: ["slug"], orderBy: { slug: "asc" } },
+      );
+      const children = await tx.find(
+        CertificateAuthorityEntity,
+        { parentId: ca.id },
+        { fields: ["slug"], orderBy: { slug: "asc" } },
+      );
+      const issued = await tx.count(CertificateEntity, { caId: ca.id });
       const blockers: PreconditionViolation[] = [
         ...profiles.map((p) => ({
           type: "CA_IN_USE_BY_PROFILE",
