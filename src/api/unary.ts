@@ -88,6 +88,7 @@ export function unary<Req, Res>(
         audited: false,
         abandoned: () =>
           call.cancelled || (deadline !== undefined && deadline.getTime() <= Date.now()),
+        statusCodeOf: codeOf,
       };
       security.authorize(method, actor);
       refuseAbandonedCall(call, deadline);
@@ -114,7 +115,15 @@ export function unary<Req, Res>(
         }
         // Refusals of mutating calls are audited; a rate-limited flood is not (writing a
         // row per refused call would make the limit a way to load the database).
-        if (mutating && scope && !(isCertmintError(err) && err.kind === "resource_exhausted")) {
+        if (
+          mutating &&
+          scope &&
+          !(isCertmintError(err) && err.kind === "resource_exhausted") &&
+          !(await deps
+            .security()
+            .auditRecordCommitted(scope)
+            .catch(() => false))
+        ) {
           await deps
             .security()
             .recordOutcome(

@@ -4,6 +4,7 @@ import { CertmintError, permissionDenied } from "../errors";
 import {
   type AuditOutcome,
   type AuditResource,
+  auditRecordCommitted,
   recordAuditOutcome,
 } from "../issuance/audit/record";
 import type { Actor, CallScope } from "../issuance/call-scope";
@@ -22,6 +23,8 @@ export interface CallSecurity {
   recordOutcome(scope: CallScope, outcome: AuditOutcome, resource?: AuditResource): Promise<void>;
   /** Drops a revoked token from the authentication cache. */
   forgetCredential(tokenId: string): void;
+  /** Whether the call's own record (written with its change) is in the database. */
+  auditRecordCommitted(scope: CallScope): Promise<boolean>;
 }
 
 /** Authentication (tokens, client certificates), the role table and the per-identity rate limit. */
@@ -61,6 +64,10 @@ export class AccessControl implements CallSecurity {
 
   recordOutcome(scope: CallScope, outcome: AuditOutcome, resource?: AuditResource): Promise<void> {
     return recordAuditOutcome(this.orm.em.fork(), scope, outcome, resource);
+  }
+
+  auditRecordCommitted(scope: CallScope): Promise<boolean> {
+    return auditRecordCommitted(this.orm.em.fork(), scope);
   }
 
   forgetCredential(tokenId: string): void {

@@ -31,6 +31,10 @@ export interface CallScope {
   readonly peer: string;
   /** Set once the call's audit record is written in the transaction of its change. */
   audited: boolean;
+  /** The id of that record (the API layer checks it committed before recording a failure). */
+  auditRecordId?: string;
+  /** The gRPC status code an error reaches the caller with (src/api/errors.ts codeOf). */
+  readonly statusCodeOf?: (err: unknown) => number;
   /** True once the caller cancelled or its deadline passed: nobody waits for the answer. */
   readonly abandoned?: () => boolean;
 }

@@ -438,6 +438,45 @@ describe("each successful mutating RPC writes exactly one audit record", () => {
       ).toEqual([{ status: "FAILED", certificate_id: null }]);
     });
 
+    it("the FAILED request of a policy refusal and its audit record are one statement: when the record cannot be written, neither is", async () => {
+      await h.db.query(`
+        create or replace function test_fail_refusal_audit() returns trigger language plpgsql as $$
+        begin
+          if new.error_reason = 'POLICY_VIOLATION' then
+            raise exception 'injected: refusal record not writable';
+          end if;
+          return new;
+        end $$`);
+      await h.db.query(
+        `create trigger test_fail_refusal_audit before insert on audit_record
+           for each row execute function test_fail_refusal_audit()`,
+      );
+      try {
+        const requestId = rid("violation-unrecorded");
+        const failedBefore = await count("certificate_request", "status = 'FAILED'");
+        let thrown: unknown;
+        try {
+          await callWith(
+            h.certificates,
+            "issueCertificate",
+            issueRequest("web", "y.evil.example.com"),
+            requestId,
+          );
+        } catch (e) {
+          thrown = e;
+        }
+        // The statement failed as a whole: the caller sees an internal error, and no FAILED
+        // row exists without its record; the API layer records the INTERNAL failure instead.
+        expect(decodeError(thrown).code).toBe(status.INTERNAL);
+        expect(await count("certificate_request", "status = 'FAILED'")).toBe(failedBefore);
+        expect(await recordsOf(requestId)).toEqual([
+          expect.objectContaining({ status_code: status.INTERNAL, resource_id: "" }),
+        ]);
+      } finally {
+        await h.db.query("drop trigger if exists test_fail_refusal_audit on audit_record");
+      }
+    });
+
     it("UNAUTHENTICATED mutating calls write nothing (there is no actor)", async () => {
       const before = await auditCount();
       const stranger = h.clientsAs(`certmint_${"x".repeat(43)}`);

@@ -71,6 +71,7 @@ async function serve(env: Record<string, string>): Promise<{ server: Server; por
         authorize: () => undefined,
         recordOutcome: async () => undefined,
         forgetCredential: () => undefined,
+        auditRecordCommitted: async () => false,
       }),
     }),
   });

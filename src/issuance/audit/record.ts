@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { EntityManager } from "@mikro-orm/postgresql";
+import type { CertmintError } from "../../errors";
 import { AuditRecordEntity } from "../../store/entities";
 import type { Columns } from "../../store/raw-insert";
 import { type CallScope, currentCallScope } from "../call-scope";
@@ -61,21 +62,38 @@ export async function recordAudit(
 ): Promise<void> {
   const scope = currentCallScope();
   if (!scope) return;
-  await em.insert(AuditRecordEntity, auditColumns(scope, resource, SUCCESS, now) as never);
+  const columns = auditColumns(scope, resource, SUCCESS, now);
+  await em.insert(AuditRecordEntity, columns as never);
   scope.audited = true;
+  scope.auditRecordId = columns.id as string;
 }
 
 /**
- * The success record for a single-statement write (src/store/raw-insert.ts), which inserts
- * it in the same statement; undefined outside a gRPC call. Marks the call audited: the
- * caller must run the statement, and a statement that fails fails the call, whose failure
- * is then recorded instead.
+ * The record for a single-statement write (src/store/raw-insert.ts), which inserts it in the
+ * same statement: success, or the refusal the statement records (a FAILED request);
+ * undefined outside a gRPC call. The caller must run the statement; if it fails, the API
+ * layer finds the record missing and records the failure instead.
  */
-export function auditColumnsForStatement(resource: AuditResource, now: Date): Columns | undefined {
+export function auditColumnsForStatement(
+  resource: AuditResource,
+  now: Date,
+  failure?: CertmintError,
+): Columns | undefined {
   const scope = currentCallScope();
   if (!scope) return undefined;
+  const outcome: AuditOutcome = failure
+    ? { statusCode: scope.statusCodeOf?.(failure) ?? 2, errorReason: failure.reason }
+    : SUCCESS;
+  const columns = auditColumns(scope, resource, outcome, now);
   scope.audited = true;
-  return auditColumns(scope, resource, SUCCESS, now);
+  scope.auditRecordId = columns.id as string;
+  return columns;
+}
+
+/** Whether the call's in-transaction record was committed (a failure after it may roll it back). */
+export async function auditRecordCommitted(em: EntityManager, scope: CallScope): Promise<boolean> {
+  if (!scope.auditRecordId) return false;
+  return (await em.count(AuditRecordEntity, { id: scope.auditRecordId })) === 1;
 }
 
 /**

@@ -1,7 +1,11 @@
 import { randomUUID } from "node:crypto";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import type { CertmintError } from "../../errors";
-import { CertificateRequestEntity, type CertificateRequestRow } from "../../store/entities";
+import {
+  AuditRecordEntity,
+  CertificateRequestEntity,
+  type CertificateRequestRow,
+} from "../../store/entities";
 import { insertCertificateRequest } from "../../store/raw-insert";
 import { auditColumnsForStatement } from "../audit/record";
 import { storedErrorOf } from "./outcome";
@@ -50,12 +54,12 @@ export async function insertRequest(
     updatedAt: now,
   } satisfies CertificateRequestRow;
   // One autocommitted statement; a concurrent call holding the same (caller, request_id) wins.
-  // A request that waits for approval is where this call's change ends: its audit record
-  // rides in the same statement. (PENDING ends with the certificate; FAILED is a refusal,
-  // recorded by the API layer.)
+  // A request that waits for approval, or a refusal recorded as FAILED, is where this call's
+  // change ends: its audit record (success, or the refusal's code) rides in the same
+  // statement. (PENDING ends with the certificate.)
   const audit =
-    status === "PENDING_APPROVAL"
-      ? auditColumnsForStatement({ type: "certificate_request", id: row.id }, now)
+    status === "PENDING_APPROVAL" || status === "FAILED"
+      ? auditColumnsForStatement({ type: "certificate_request", id: row.id }, now, error)
       : undefined;
   const inserted = await insertCertificateRequest(
     em,
@@ -71,20 +75,30 @@ export async function insertRequest(
   return inserted ? row : "duplicate";
 }
 
-/** Marks a PENDING request FAILED with the error that stopped it. */
+/**
+ * Marks a PENDING request FAILED with the error that stopped it, and records the refusal in
+ * the audit trail in the same transaction.
+ */
 export async function markFailed(
   em: EntityManager,
   id: string,
   error: CertmintError,
   now: Date,
 ): Promise<void> {
-  await em.nativeUpdate(
-    CertificateRequestEntity,
-    { id, status: "PENDING" },
-    {
-      status: "FAILED",
-      error: storedErrorOf(error) as unknown as Record<string, unknown>,
-      updatedAt: now,
-    },
-  );
+  await em.transactional(async (tx: EntityManager) => {
+    const n = await tx.nativeUpdate(
+      CertificateRequestEntity,
+      { id, status: "PENDING" },
+      {
+        status: "FAILED",
+        error: storedErrorOf(error) as unknown as Record<string, unknown>,
+        updatedAt: now,
+      },
+    );
+    const audit =
+      n === 1
+        ? auditColumnsForStatement({ type: "certificate_request", id }, now, error)
+        : undefined;
+    if (audit) await tx.insert(AuditRecordEntity, audit as never);
+  });
 }
