@@ -8,6 +8,7 @@ import {
 } from "../../store/entities";
 import { insertCertificateRequest } from "../../store/raw-insert";
 import { auditColumnsForStatement } from "../audit/record";
+import { currentCallScope } from "../call-scope";
 import { storedErrorOf } from "./outcome";
 import { reserveSerial, storedParams } from "./sign-and-store";
 import type { IssuancePlan, RequestStatus } from "./types";
@@ -72,6 +73,15 @@ export async function insertRequest(
     },
     audit,
   );
+  if (!inserted && audit) {
+    // Nothing was inserted, so neither was the record: this call ends as a replay, which the
+    // API layer records.
+    const scope = currentCallScope();
+    if (scope) {
+      scope.audited = false;
+      scope.auditRecordId = undefined;
+    }
+  }
   return inserted ? row : "duplicate";
 }
 
