@@ -34,6 +34,8 @@ class FrontendParser {
   private inTransaction = false;
   private wroteInTransaction = false;
   private pendingKind: string | undefined;
+  /** Statement texts by name ("" is the unnamed statement), per connection. */
+  private readonly statements = new Map<string, string>();
 
   constructor(private readonly counts: () => WireCounts) {}
 
@@ -64,9 +66,17 @@ class FrontendParser {
       this.statement(text);
       this.roundTrip(keyword(text));
     } else if (type === "P") {
-      // Parse: statement name (cstring), query (cstring), parameter types.
+      // Parse: statement name (cstring), query (cstring), parameter types. A named statement is
+      // parsed once per connection and then only bound, so remember its text.
       const nameEnd = body.indexOf(0);
+      const name = body.subarray(0, nameEnd).toString("utf8");
       const text = body.subarray(nameEnd + 1, body.indexOf(0, nameEnd + 1)).toString("utf8");
+      this.statements.set(name, text);
+    } else if (type === "B") {
+      // Bind: portal name (cstring), statement name (cstring), ...: the statement runs now.
+      const portalEnd = body.indexOf(0);
+      const name = body.subarray(portalEnd + 1, body.indexOf(0, portalEnd + 1)).toString("utf8");
+      const text = this.statements.get(name) ?? "";
       this.statement(text);
       this.pendingKind = keyword(text);
     } else if (type === "S") {
@@ -77,7 +87,12 @@ class FrontendParser {
 
   private statement(text: string): void {
     const kind = keyword(text);
-    const writes = kind === "INSERT" || kind === "UPDATE" || kind === "DELETE";
+    // A WITH statement writes when one of its parts does (data-modifying CTEs).
+    const writes =
+      kind === "INSERT" ||
+      kind === "UPDATE" ||
+      kind === "DELETE" ||
+      (kind === "WITH" && /\b(insert|update|delete)\b/i.test(text));
     if (kind === "BEGIN" || kind === "START") {
       this.inTransaction = true;
       this.wroteInTransaction = false;

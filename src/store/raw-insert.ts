@@ -1,4 +1,5 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
+import { executePrepared } from "./prepared";
 
 /**
  * Single-statement writes for the issuance hot path. The ORM's unit of work costs about
@@ -51,11 +52,12 @@ export async function insertCertificateRequest(
   const insert = `insert into "certificate_request" (${columns}) values (${placeholders})
          on conflict ("caller", "request_id") where "request_id" is not null do nothing returning "id"`;
   if (!audit) {
-    const rows = await em.getConnection().execute<Array<{ id: string }>>(insert, bindings);
+    const rows = await executePrepared<Array<{ id: string }>>(em, insert, bindings);
     return rows.length === 1;
   }
   const a = valuesOf(audit);
-  const rows = await em.getConnection().execute<Array<{ id: string }>>(
+  const rows = await executePrepared<Array<{ id: string }>>(
+    em,
     `with inserted as (${insert}),
           audited as (insert into "audit_record" (${a.columns}) select ${a.placeholders} from inserted)
      select "id" from inserted`,
@@ -82,7 +84,8 @@ export async function storeIssuedCertificate(
   const audited = auditValues
     ? `, audited as (insert into "audit_record" (${auditValues.columns}) select ${auditValues.placeholders} from marked)`
     : "";
-  const rows = await em.getConnection().execute<Array<{ id: string }>>(
+  const rows = await executePrepared<Array<{ id: string }>>(
+    em,
     `with marked as (
        update "certificate_request"
           set "status" = 'ISSUED', "certificate_id" = ?, "updated_at" = ?, "sealed_private_key" = ?

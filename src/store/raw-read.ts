@@ -8,6 +8,7 @@ import {
   CertificateProfileEntity,
   type CertificateProfileRow,
 } from "./entities";
+import { executePrepared } from "./prepared";
 
 /**
  * Single-statement reads for the issuance hot path (the counterpart of raw-insert.ts). Four
@@ -138,9 +139,11 @@ export async function readIssuanceRows(
   const byId = "id" in profile;
   const bindings: unknown[] = prior ? [prior.caller, prior.requestId] : [];
   bindings.push(byId ? profile.id : profile.slug);
-  const [row] = await em
-    .getConnection()
-    .execute<Array<Record<string, unknown>>>(sqlFor(s, byId, !!prior), bindings);
+  const [row] = await executePrepared<Array<Record<string, unknown>>>(
+    em,
+    sqlFor(s, byId, !!prior),
+    bindings,
+  );
   if (!row) throw new Error("the issuance read returned no row");
   const present = (part: Part) => row[part.key] != null;
   return {
