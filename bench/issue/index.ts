@@ -45,6 +45,8 @@ import {
 import { type BenchDatabase, createIssuer, csrPool, freshDatabase } from "./setup";
 
 const SECONDS = Number(process.argv[2] ?? 6);
+/** Baseline / with-RSA pairs of the interference measurement. */
+const INTERFERENCE_ROUNDS = 3;
 const ADMIN_URL =
   process.env.BENCH_DATABASE_URL ?? "postgresql://certmint:certmint@127.0.0.1:5432/certmint";
 const PROFILE_DIR = process.env.BENCH_CPU_PROF;
@@ -367,20 +369,34 @@ async function main(): Promise<void> {
       ...row(4, 40, 8),
       make: generatedRequests(KeyAlgorithm.KEY_ALGORITHM_RSA_2048, "g-rsa"),
     });
-    const base = await measureRow(meter, "CSR, interference baseline", target, {
-      ...row(16, 1_000_000, Math.min(SECONDS, 5)),
-      make: csrRequests(csrs, "i0"),
-    });
-    const mixed = await measureRow(
-      meter,
-      "CSR + 2 clients generating RSA_2048",
-      target,
-      { ...row(16, 1_000_000, Math.min(SECONDS, 5)), make: csrRequests(csrs, "i1") },
-      { clients: 2, make: generatedRequests(KeyAlgorithm.KEY_ALGORITHM_RSA_2048, "i-rsa") },
-    );
+    // Interference: CSR p99 alone and with RSA key generation alongside, in alternating rounds
+    // so drift (table growth, autovacuum, a noisy neighbour) hits both sides alike; the ratio
+    // is of the p99s over all rounds pooled.
+    const alone: number[] = [];
+    const withRsa: number[] = [];
+    for (let round = 1; round <= INTERFERENCE_ROUNDS; round++) {
+      const base = await measureRow(meter, `CSR alone, round ${round}`, target, {
+        ...row(16, 1_000_000, 4),
+        make: csrRequests(csrs, `i0-${round}`),
+      });
+      const mixed = await measureRow(
+        meter,
+        `CSR + 2 RSA_2048 clients, round ${round}`,
+        target,
+        { ...row(16, 1_000_000, 4), make: csrRequests(csrs, `i1-${round}`) },
+        {
+          clients: 2,
+          make: generatedRequests(KeyAlgorithm.KEY_ALGORITHM_RSA_2048, `i-rsa-${round}`),
+        },
+      );
+      alone.push(...base.result.latencies);
+      withRsa.push(...mixed.result.latencies);
+    }
+    const p99Alone = percentile(alone, 99);
+    const p99WithRsa = percentile(withRsa, 99);
     console.log(
-      `\ninterference: CSR p99 at 16 clients ${base.p99.toFixed(1)} ms alone, ${mixed.p99.toFixed(1)} ms with ` +
-        `2 RSA_2048 key-generating clients: ratio ${(mixed.p99 / base.p99).toFixed(2)} (goal <= 2)`,
+      `\ninterference (${INTERFERENCE_ROUNDS} alternating rounds pooled): CSR p99 at 16 clients ${p99Alone.toFixed(1)} ms alone, ` +
+        `${p99WithRsa.toFixed(1)} ms with 2 RSA_2048 key-generating clients: ratio ${(p99WithRsa / p99Alone).toFixed(2)} (goal <= 2)`,
     );
     const stored = await admin.query<{ n: string }>("select count(*) as n from certificate");
     console.log(`certificates stored in the run: ${stored.rows[0]?.n}\n`);
