@@ -5,6 +5,7 @@ import {
   CertificateRequestEntity,
   type CertificateRequestRow,
 } from "../../store/entities";
+import { recordAudit } from "../audit/record";
 import { currentCallScope } from "../call-scope";
 import { isUuid } from "../common/refs";
 import type { IssuanceDeps } from "../deps";
@@ -32,15 +33,22 @@ export async function requestStatus(deps: IssuanceDeps, id: string): Promise<Req
   const requester = currentCallScope()?.actor.id ?? request.caller;
   if (request.sealedPrivateKey && requester === request.caller) {
     // Take the sealed key and delete it in one statement: exactly one caller ever gets it.
-    const rows = await em.getConnection().execute<Array<{ sealed: Buffer }>>(
-      `update "certificate_request" r set "sealed_private_key" = null
-           from (select "id", "sealed_private_key" as "sealed" from "certificate_request" where "id" = ? for update) old
-          where r."id" = old."id" and old."sealed" is not null returning old."sealed"`,
-      [request.id],
-    );
-    if (rows[0]?.sealed) {
+    // Handing out a private key is audited, in the transaction that deletes it.
+    const sealed = await em.transactional(async (tx: EntityManager) => {
+      const rows = await tx.getConnection().execute<Array<{ sealed: Buffer }>>(
+        `update "certificate_request" r set "sealed_private_key" = null
+             from (select "id", "sealed_private_key" as "sealed" from "certificate_request" where "id" = ? for update) old
+            where r."id" = old."id" and old."sealed" is not null returning old."sealed"`,
+        [request.id],
+        "all",
+        tx.getTransactionContext(),
+      );
+      if (rows[0]?.sealed) await recordAudit(tx, { type: "certificate_request", id: request.id });
+      return rows[0]?.sealed;
+    });
+    if (sealed) {
       privateKeyPem = deps.keyring
-        .openWith(requestKeyAad(request.id), rows[0].sealed)
+        .openWith(requestKeyAad(request.id), sealed)
         .export({ type: "pkcs8", format: "pem" })
         .toString();
     }
