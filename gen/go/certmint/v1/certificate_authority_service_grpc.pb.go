@@ -37,6 +37,9 @@ const (
 // CertificateAuthorityService manages the certificate authorities that sign certificates:
 // internal roots, intermediates signed by a CA here, and intermediates whose certificate is
 // signed outside certmint. CA private keys never leave the server and are stored encrypted.
+//
+// Changes need an admin access token; reads (Get, List, GetCertificateRevocationList) an
+// admin or auditor token.
 type CertificateAuthorityServiceClient interface {
 	// CreateRootCertificateAuthority generates a key and a self-signed root CA certificate.
 	// The CA is ACTIVE at once. Errors: INVALID_ARGUMENT for a bad subject, key or TTL;
@@ -177,6 +180,9 @@ func (c *certificateAuthorityServiceClient) DeleteCertificateAuthority(ctx conte
 // CertificateAuthorityService manages the certificate authorities that sign certificates:
 // internal roots, intermediates signed by a CA here, and intermediates whose certificate is
 // signed outside certmint. CA private keys never leave the server and are stored encrypted.
+//
+// Changes need an admin access token; reads (Get, List, GetCertificateRevocationList) an
+// admin or auditor token.
 type CertificateAuthorityServiceServer interface {
 	// CreateRootCertificateAuthority generates a key and a self-signed root CA certificate.
 	// The CA is ACTIVE at once. Errors: INVALID_ARGUMENT for a bad subject, key or TTL;

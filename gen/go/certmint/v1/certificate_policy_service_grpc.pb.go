@@ -33,6 +33,8 @@ const (
 // CertificatePolicyService manages certificate policies: what a certificate request may
 // contain. A policy is checked when it is created or updated, so a malformed rule is
 // INVALID_ARGUMENT then and never a surprise at issuance.
+//
+// Changes need an admin access token; reads (Get, List) an admin or auditor token.
 type CertificatePolicyServiceClient interface {
 	// CreateCertificatePolicy creates a policy, from a preset or from explicit rules (or a
 	// preset whose rules the request's fields then replace). ALREADY_EXISTS when the slug is taken.
@@ -114,6 +116,8 @@ func (c *certificatePolicyServiceClient) DeleteCertificatePolicy(ctx context.Con
 // CertificatePolicyService manages certificate policies: what a certificate request may
 // contain. A policy is checked when it is created or updated, so a malformed rule is
 // INVALID_ARGUMENT then and never a surprise at issuance.
+//
+// Changes need an admin access token; reads (Get, List) an admin or auditor token.
 type CertificatePolicyServiceServer interface {
 	// CreateCertificatePolicy creates a policy, from a preset or from explicit rules (or a
 	// preset whose rules the request's fields then replace). ALREADY_EXISTS when the slug is taken.

@@ -32,6 +32,8 @@ const (
 //
 // CertificateProfileService manages certificate profiles: a policy, an issuer, an enrollment
 // method and defaults. Every certificate is issued against a profile.
+//
+// Changes need an admin access token; reads (Get, List) an admin or auditor token.
 type CertificateProfileServiceClient interface {
 	// CreateCertificateProfile creates a profile. INVALID_ARGUMENT when its defaults break its
 	// own policy; NOT_FOUND when the policy or CA does not exist; ALREADY_EXISTS for a taken slug.
@@ -110,6 +112,8 @@ func (c *certificateProfileServiceClient) DeleteCertificateProfile(ctx context.C
 //
 // CertificateProfileService manages certificate profiles: a policy, an issuer, an enrollment
 // method and defaults. Every certificate is issued against a profile.
+//
+// Changes need an admin access token; reads (Get, List) an admin or auditor token.
 type CertificateProfileServiceServer interface {
 	// CreateCertificateProfile creates a profile. INVALID_ARGUMENT when its defaults break its
 	// own policy; NOT_FOUND when the policy or CA does not exist; ALREADY_EXISTS for a taken slug.

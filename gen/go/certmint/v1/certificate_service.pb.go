@@ -272,9 +272,10 @@ type IssueCertificateRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The profile, by id or slug.
 	CertificateProfile string `protobuf:"bytes,1,opt,name=certificate_profile,json=certificateProfile,proto3" json:"certificate_profile,omitempty"`
-	// Idempotency key chosen by the caller (at most 128 characters). The same caller repeating a
-	// request_id within at least 60 minutes gets the same result; the same request_id with a
-	// different request is refused with ALREADY_EXISTS.
+	// Idempotency key chosen by the caller (at most 128 characters), scoped to the access token
+	// that makes the call. The same token repeating a request_id within at least 60 minutes gets
+	// the same result; the same request_id with a different request is refused with
+	// ALREADY_EXISTS.
 	RequestId string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	// Where the identity and key come from.
 	//

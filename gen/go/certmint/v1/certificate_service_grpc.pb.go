@@ -35,6 +35,10 @@ const (
 //
 // CertificateService issues, renews, lists and revokes certificates.
 //
+// Every call needs a credential (see AccessTokenService): issuers may issue, renew and read
+// request status on the profiles their token lists, approvers approve and reject on theirs,
+// auditors read, admins do everything.
+//
 // Errors carry google.rpc.Status details: BadRequest field violations for every policy rule
 // a request breaks, ErrorInfo (domain "certmint.dev") with a stable reason, and
 // PreconditionFailure when the system state refuses a request.
@@ -158,6 +162,10 @@ func (c *certificateServiceClient) RejectCertificateRequest(ctx context.Context,
 // for forward compatibility.
 //
 // CertificateService issues, renews, lists and revokes certificates.
+//
+// Every call needs a credential (see AccessTokenService): issuers may issue, renew and read
+// request status on the profiles their token lists, approvers approve and reject on theirs,
+// auditors read, admins do everything.
 //
 // Errors carry google.rpc.Status details: BadRequest field violations for every policy rule
 // a request breaks, ErrorInfo (domain "certmint.dev") with a stable reason, and

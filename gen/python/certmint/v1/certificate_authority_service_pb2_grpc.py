@@ -9,6 +9,9 @@ class CertificateAuthorityServiceStub(object):
     """CertificateAuthorityService manages the certificate authorities that sign certificates:
     internal roots, intermediates signed by a CA here, and intermediates whose certificate is
     signed outside certmint. CA private keys never leave the server and are stored encrypted.
+
+    Changes need an admin access token; reads (Get, List, GetCertificateRevocationList) an
+    admin or auditor token.
     """
 
     def __init__(self, channel):
@@ -68,6 +71,9 @@ class CertificateAuthorityServiceServicer(object):
     """CertificateAuthorityService manages the certificate authorities that sign certificates:
     internal roots, intermediates signed by a CA here, and intermediates whose certificate is
     signed outside certmint. CA private keys never leave the server and are stored encrypted.
+
+    Changes need an admin access token; reads (Get, List, GetCertificateRevocationList) an
+    admin or auditor token.
     """
 
     def CreateRootCertificateAuthority(self, request, context):
@@ -206,6 +212,9 @@ class CertificateAuthorityService(object):
     """CertificateAuthorityService manages the certificate authorities that sign certificates:
     internal roots, intermediates signed by a CA here, and intermediates whose certificate is
     signed outside certmint. CA private keys never leave the server and are stored encrypted.
+
+    Changes need an admin access token; reads (Get, List, GetCertificateRevocationList) an
+    admin or auditor token.
     """
 
     @staticmethod

@@ -9,6 +9,8 @@ class CertificatePolicyServiceStub(object):
     """CertificatePolicyService manages certificate policies: what a certificate request may
     contain. A policy is checked when it is created or updated, so a malformed rule is
     INVALID_ARGUMENT then and never a surprise at issuance.
+
+    Changes need an admin access token; reads (Get, List) an admin or auditor token.
     """
 
     def __init__(self, channel):
@@ -48,6 +50,8 @@ class CertificatePolicyServiceServicer(object):
     """CertificatePolicyService manages certificate policies: what a certificate request may
     contain. A policy is checked when it is created or updated, so a malformed rule is
     INVALID_ARGUMENT then and never a surprise at issuance.
+
+    Changes need an admin access token; reads (Get, List) an admin or auditor token.
     """
 
     def CreateCertificatePolicy(self, request, context):
@@ -127,6 +131,8 @@ class CertificatePolicyService(object):
     """CertificatePolicyService manages certificate policies: what a certificate request may
     contain. A policy is checked when it is created or updated, so a malformed rule is
     INVALID_ARGUMENT then and never a surprise at issuance.
+
+    Changes need an admin access token; reads (Get, List) an admin or auditor token.
     """
 
     @staticmethod

@@ -8,6 +8,8 @@ from certmint.v1 import certificate_profile_service_pb2 as certmint_dot_v1_dot_c
 class CertificateProfileServiceStub(object):
     """CertificateProfileService manages certificate profiles: a policy, an issuer, an enrollment
     method and defaults. Every certificate is issued against a profile.
+
+    Changes need an admin access token; reads (Get, List) an admin or auditor token.
     """
 
     def __init__(self, channel):
@@ -46,6 +48,8 @@ class CertificateProfileServiceStub(object):
 class CertificateProfileServiceServicer(object):
     """CertificateProfileService manages certificate profiles: a policy, an issuer, an enrollment
     method and defaults. Every certificate is issued against a profile.
+
+    Changes need an admin access token; reads (Get, List) an admin or auditor token.
     """
 
     def CreateCertificateProfile(self, request, context):
@@ -122,6 +126,8 @@ def add_CertificateProfileServiceServicer_to_server(servicer, server):
 class CertificateProfileService(object):
     """CertificateProfileService manages certificate profiles: a policy, an issuer, an enrollment
     method and defaults. Every certificate is issued against a profile.
+
+    Changes need an admin access token; reads (Get, List) an admin or auditor token.
     """
 
     @staticmethod

@@ -8,6 +8,10 @@ from certmint.v1 import certificate_service_pb2 as certmint_dot_v1_dot_certifica
 class CertificateServiceStub(object):
     """CertificateService issues, renews, lists and revokes certificates.
 
+    Every call needs a credential (see AccessTokenService): issuers may issue, renew and read
+    request status on the profiles their token lists, approvers approve and reject on theirs,
+    auditors read, admins do everything.
+
     Errors carry google.rpc.Status details: BadRequest field violations for every policy rule
     a request breaks, ErrorInfo (domain "certmint.dev") with a stable reason, and
     PreconditionFailure when the system state refuses a request.
@@ -63,6 +67,10 @@ class CertificateServiceStub(object):
 
 class CertificateServiceServicer(object):
     """CertificateService issues, renews, lists and revokes certificates.
+
+    Every call needs a credential (see AccessTokenService): issuers may issue, renew and read
+    request status on the profiles their token lists, approvers approve and reject on theirs,
+    auditors read, admins do everything.
 
     Errors carry google.rpc.Status details: BadRequest field violations for every policy rule
     a request breaks, ErrorInfo (domain "certmint.dev") with a stable reason, and
@@ -185,6 +193,10 @@ def add_CertificateServiceServicer_to_server(servicer, server):
  # This class is part of an EXPERIMENTAL API.
 class CertificateService(object):
     """CertificateService issues, renews, lists and revokes certificates.
+
+    Every call needs a credential (see AccessTokenService): issuers may issue, renew and read
+    request status on the profiles their token lists, approvers approve and reject on theirs,
+    auditors read, admins do everything.
 
     Errors carry google.rpc.Status details: BadRequest field violations for every policy rule
     a request breaks, ErrorInfo (domain "certmint.dev") with a stable reason, and

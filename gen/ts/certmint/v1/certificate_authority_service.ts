@@ -2721,6 +2721,9 @@ export const DeleteCertificateAuthorityResponse: MessageFns<DeleteCertificateAut
  * CertificateAuthorityService manages the certificate authorities that sign certificates:
  * internal roots, intermediates signed by a CA here, and intermediates whose certificate is
  * signed outside certmint. CA private keys never leave the server and are stored encrypted.
+ *
+ * Changes need an admin access token; reads (Get, List, GetCertificateRevocationList) an
+ * admin or auditor token.
  */
 export type CertificateAuthorityServiceService = typeof CertificateAuthorityServiceService;
 export const CertificateAuthorityServiceService = {

@@ -2774,6 +2774,8 @@ export const DeleteCertificatePolicyResponse: MessageFns<DeleteCertificatePolicy
  * CertificatePolicyService manages certificate policies: what a certificate request may
  * contain. A policy is checked when it is created or updated, so a malformed rule is
  * INVALID_ARGUMENT then and never a surprise at issuance.
+ *
+ * Changes need an admin access token; reads (Get, List) an admin or auditor token.
  */
 export type CertificatePolicyServiceService = typeof CertificatePolicyServiceService;
 export const CertificatePolicyServiceService = {

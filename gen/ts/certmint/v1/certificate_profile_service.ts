@@ -1776,6 +1776,8 @@ export const DeleteCertificateProfileResponse: MessageFns<DeleteCertificateProfi
 /**
  * CertificateProfileService manages certificate profiles: a policy, an issuer, an enrollment
  * method and defaults. Every certificate is issued against a profile.
+ *
+ * Changes need an admin access token; reads (Get, List) an admin or auditor token.
  */
 export type CertificateProfileServiceService = typeof CertificateProfileServiceService;
 export const CertificateProfileServiceService = {

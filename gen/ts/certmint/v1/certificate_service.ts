@@ -228,9 +228,10 @@ export interface IssueCertificateRequest {
   /** The profile, by id or slug. */
   certificateProfile: string;
   /**
-   * Idempotency key chosen by the caller (at most 128 characters). The same caller repeating a
-   * request_id within at least 60 minutes gets the same result; the same request_id with a
-   * different request is refused with ALREADY_EXISTS.
+   * Idempotency key chosen by the caller (at most 128 characters), scoped to the access token
+   * that makes the call. The same token repeating a request_id within at least 60 minutes gets
+   * the same result; the same request_id with a different request is refused with
+   * ALREADY_EXISTS.
    */
   requestId: string;
   /** Where the identity and key come from. */
@@ -3486,6 +3487,10 @@ export const RejectCertificateRequestResponse: MessageFns<RejectCertificateReque
 
 /**
  * CertificateService issues, renews, lists and revokes certificates.
+ *
+ * Every call needs a credential (see AccessTokenService): issuers may issue, renew and read
+ * request status on the profiles their token lists, approvers approve and reject on theirs,
+ * auditors read, admins do everything.
  *
  * Errors carry google.rpc.Status details: BadRequest field violations for every policy rule
  * a request breaks, ErrorInfo (domain "certmint.dev") with a stable reason, and

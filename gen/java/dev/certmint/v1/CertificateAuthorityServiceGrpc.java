@@ -7,6 +7,8 @@ import static io.grpc.MethodDescriptor.generateFullMethodName;
  * CertificateAuthorityService manages the certificate authorities that sign certificates:
  * internal roots, intermediates signed by a CA here, and intermediates whose certificate is
  * signed outside certmint. CA private keys never leave the server and are stored encrypted.
+ * Changes need an admin access token; reads (Get, List, GetCertificateRevocationList) an
+ * admin or auditor token.
  * </pre>
  */
 @javax.annotation.Generated(
@@ -348,6 +350,8 @@ public final class CertificateAuthorityServiceGrpc {
    * CertificateAuthorityService manages the certificate authorities that sign certificates:
    * internal roots, intermediates signed by a CA here, and intermediates whose certificate is
    * signed outside certmint. CA private keys never leave the server and are stored encrypted.
+   * Changes need an admin access token; reads (Get, List, GetCertificateRevocationList) an
+   * admin or auditor token.
    * </pre>
    */
   public static abstract class CertificateAuthorityServiceImplBase implements io.grpc.BindableService {
@@ -530,6 +534,8 @@ public final class CertificateAuthorityServiceGrpc {
    * CertificateAuthorityService manages the certificate authorities that sign certificates:
    * internal roots, intermediates signed by a CA here, and intermediates whose certificate is
    * signed outside certmint. CA private keys never leave the server and are stored encrypted.
+   * Changes need an admin access token; reads (Get, List, GetCertificateRevocationList) an
+   * admin or auditor token.
    * </pre>
    */
   public static final class CertificateAuthorityServiceStub extends io.grpc.stub.AbstractAsyncStub<CertificateAuthorityServiceStub> {
@@ -663,6 +669,8 @@ public final class CertificateAuthorityServiceGrpc {
    * CertificateAuthorityService manages the certificate authorities that sign certificates:
    * internal roots, intermediates signed by a CA here, and intermediates whose certificate is
    * signed outside certmint. CA private keys never leave the server and are stored encrypted.
+   * Changes need an admin access token; reads (Get, List, GetCertificateRevocationList) an
+   * admin or auditor token.
    * </pre>
    */
   public static final class CertificateAuthorityServiceBlockingStub extends io.grpc.stub.AbstractBlockingStub<CertificateAuthorityServiceBlockingStub> {
@@ -787,6 +795,8 @@ public final class CertificateAuthorityServiceGrpc {
    * CertificateAuthorityService manages the certificate authorities that sign certificates:
    * internal roots, intermediates signed by a CA here, and intermediates whose certificate is
    * signed outside certmint. CA private keys never leave the server and are stored encrypted.
+   * Changes need an admin access token; reads (Get, List, GetCertificateRevocationList) an
+   * admin or auditor token.
    * </pre>
    */
   public static final class CertificateAuthorityServiceFutureStub extends io.grpc.stub.AbstractFutureStub<CertificateAuthorityServiceFutureStub> {

@@ -7,6 +7,7 @@ import static io.grpc.MethodDescriptor.generateFullMethodName;
  * CertificatePolicyService manages certificate policies: what a certificate request may
  * contain. A policy is checked when it is created or updated, so a malformed rule is
  * INVALID_ARGUMENT then and never a surprise at issuance.
+ * Changes need an admin access token; reads (Get, List) an admin or auditor token.
  * </pre>
  */
 @javax.annotation.Generated(
@@ -224,6 +225,7 @@ public final class CertificatePolicyServiceGrpc {
    * CertificatePolicyService manages certificate policies: what a certificate request may
    * contain. A policy is checked when it is created or updated, so a malformed rule is
    * INVALID_ARGUMENT then and never a surprise at issuance.
+   * Changes need an admin access token; reads (Get, List) an admin or auditor token.
    * </pre>
    */
   public static abstract class CertificatePolicyServiceImplBase implements io.grpc.BindableService {
@@ -327,6 +329,7 @@ public final class CertificatePolicyServiceGrpc {
    * CertificatePolicyService manages certificate policies: what a certificate request may
    * contain. A policy is checked when it is created or updated, so a malformed rule is
    * INVALID_ARGUMENT then and never a surprise at issuance.
+   * Changes need an admin access token; reads (Get, List) an admin or auditor token.
    * </pre>
    */
   public static final class CertificatePolicyServiceStub extends io.grpc.stub.AbstractAsyncStub<CertificatePolicyServiceStub> {
@@ -405,6 +408,7 @@ public final class CertificatePolicyServiceGrpc {
    * CertificatePolicyService manages certificate policies: what a certificate request may
    * contain. A policy is checked when it is created or updated, so a malformed rule is
    * INVALID_ARGUMENT then and never a surprise at issuance.
+   * Changes need an admin access token; reads (Get, List) an admin or auditor token.
    * </pre>
    */
   public static final class CertificatePolicyServiceBlockingStub extends io.grpc.stub.AbstractBlockingStub<CertificatePolicyServiceBlockingStub> {
@@ -478,6 +482,7 @@ public final class CertificatePolicyServiceGrpc {
    * CertificatePolicyService manages certificate policies: what a certificate request may
    * contain. A policy is checked when it is created or updated, so a malformed rule is
    * INVALID_ARGUMENT then and never a surprise at issuance.
+   * Changes need an admin access token; reads (Get, List) an admin or auditor token.
    * </pre>
    */
   public static final class CertificatePolicyServiceFutureStub extends io.grpc.stub.AbstractFutureStub<CertificatePolicyServiceFutureStub> {

@@ -6,6 +6,7 @@ import static io.grpc.MethodDescriptor.generateFullMethodName;
  * <pre>
  * CertificateProfileService manages certificate profiles: a policy, an issuer, an enrollment
  * method and defaults. Every certificate is issued against a profile.
+ * Changes need an admin access token; reads (Get, List) an admin or auditor token.
  * </pre>
  */
 @javax.annotation.Generated(
@@ -222,6 +223,7 @@ public final class CertificateProfileServiceGrpc {
    * <pre>
    * CertificateProfileService manages certificate profiles: a policy, an issuer, an enrollment
    * method and defaults. Every certificate is issued against a profile.
+   * Changes need an admin access token; reads (Get, List) an admin or auditor token.
    * </pre>
    */
   public static abstract class CertificateProfileServiceImplBase implements io.grpc.BindableService {
@@ -322,6 +324,7 @@ public final class CertificateProfileServiceGrpc {
    * <pre>
    * CertificateProfileService manages certificate profiles: a policy, an issuer, an enrollment
    * method and defaults. Every certificate is issued against a profile.
+   * Changes need an admin access token; reads (Get, List) an admin or auditor token.
    * </pre>
    */
   public static final class CertificateProfileServiceStub extends io.grpc.stub.AbstractAsyncStub<CertificateProfileServiceStub> {
@@ -397,6 +400,7 @@ public final class CertificateProfileServiceGrpc {
    * <pre>
    * CertificateProfileService manages certificate profiles: a policy, an issuer, an enrollment
    * method and defaults. Every certificate is issued against a profile.
+   * Changes need an admin access token; reads (Get, List) an admin or auditor token.
    * </pre>
    */
   public static final class CertificateProfileServiceBlockingStub extends io.grpc.stub.AbstractBlockingStub<CertificateProfileServiceBlockingStub> {
@@ -467,6 +471,7 @@ public final class CertificateProfileServiceGrpc {
    * <pre>
    * CertificateProfileService manages certificate profiles: a policy, an issuer, an enrollment
    * method and defaults. Every certificate is issued against a profile.
+   * Changes need an admin access token; reads (Get, List) an admin or auditor token.
    * </pre>
    */
   public static final class CertificateProfileServiceFutureStub extends io.grpc.stub.AbstractFutureStub<CertificateProfileServiceFutureStub> {

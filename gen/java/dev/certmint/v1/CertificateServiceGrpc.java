@@ -5,6 +5,9 @@ import static io.grpc.MethodDescriptor.generateFullMethodName;
 /**
  * <pre>
  * CertificateService issues, renews, lists and revokes certificates.
+ * Every call needs a credential (see AccessTokenService): issuers may issue, renew and read
+ * request status on the profiles their token lists, approvers approve and reject on theirs,
+ * auditors read, admins do everything.
  * Errors carry google.rpc.Status details: BadRequest field violations for every policy rule
  * a request breaks, ErrorInfo (domain "certmint.dev") with a stable reason, and
  * PreconditionFailure when the system state refuses a request.
@@ -316,6 +319,9 @@ public final class CertificateServiceGrpc {
   /**
    * <pre>
    * CertificateService issues, renews, lists and revokes certificates.
+   * Every call needs a credential (see AccessTokenService): issuers may issue, renew and read
+   * request status on the profiles their token lists, approvers approve and reject on theirs,
+   * auditors read, admins do everything.
    * Errors carry google.rpc.Status details: BadRequest field violations for every policy rule
    * a request breaks, ErrorInfo (domain "certmint.dev") with a stable reason, and
    * PreconditionFailure when the system state refuses a request.
@@ -476,6 +482,9 @@ public final class CertificateServiceGrpc {
   /**
    * <pre>
    * CertificateService issues, renews, lists and revokes certificates.
+   * Every call needs a credential (see AccessTokenService): issuers may issue, renew and read
+   * request status on the profiles their token lists, approvers approve and reject on theirs,
+   * auditors read, admins do everything.
    * Errors carry google.rpc.Status details: BadRequest field violations for every policy rule
    * a request breaks, ErrorInfo (domain "certmint.dev") with a stable reason, and
    * PreconditionFailure when the system state refuses a request.
@@ -593,6 +602,9 @@ public final class CertificateServiceGrpc {
   /**
    * <pre>
    * CertificateService issues, renews, lists and revokes certificates.
+   * Every call needs a credential (see AccessTokenService): issuers may issue, renew and read
+   * request status on the profiles their token lists, approvers approve and reject on theirs,
+   * auditors read, admins do everything.
    * Errors carry google.rpc.Status details: BadRequest field violations for every policy rule
    * a request breaks, ErrorInfo (domain "certmint.dev") with a stable reason, and
    * PreconditionFailure when the system state refuses a request.
@@ -702,6 +714,9 @@ public final class CertificateServiceGrpc {
   /**
    * <pre>
    * CertificateService issues, renews, lists and revokes certificates.
+   * Every call needs a credential (see AccessTokenService): issuers may issue, renew and read
+   * request status on the profiles their token lists, approvers approve and reject on theirs,
+   * auditors read, admins do everything.
    * Errors carry google.rpc.Status details: BadRequest field violations for every policy rule
    * a request breaks, ErrorInfo (domain "certmint.dev") with a stable reason, and
    * PreconditionFailure when the system state refuses a request.

@@ -145,9 +145,10 @@ private static final long serialVersionUID = 0L;
   private volatile java.lang.Object requestId_ = "";
   /**
    * <pre>
-   * Idempotency key chosen by the caller (at most 128 characters). The same caller repeating a
-   * request_id within at least 60 minutes gets the same result; the same request_id with a
-   * different request is refused with ALREADY_EXISTS.
+   * Idempotency key chosen by the caller (at most 128 characters), scoped to the access token
+   * that makes the call. The same token repeating a request_id within at least 60 minutes gets
+   * the same result; the same request_id with a different request is refused with
+   * ALREADY_EXISTS.
    * </pre>
    *
    * <code>string request_id = 2 [json_name = "requestId"];</code>
@@ -168,9 +169,10 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * Idempotency key chosen by the caller (at most 128 characters). The same caller repeating a
-   * request_id within at least 60 minutes gets the same result; the same request_id with a
-   * different request is refused with ALREADY_EXISTS.
+   * Idempotency key chosen by the caller (at most 128 characters), scoped to the access token
+   * that makes the call. The same token repeating a request_id within at least 60 minutes gets
+   * the same result; the same request_id with a different request is refused with
+   * ALREADY_EXISTS.
    * </pre>
    *
    * <code>string request_id = 2 [json_name = "requestId"];</code>
@@ -1282,9 +1284,10 @@ private static final long serialVersionUID = 0L;
     private java.lang.Object requestId_ = "";
     /**
      * <pre>
-     * Idempotency key chosen by the caller (at most 128 characters). The same caller repeating a
-     * request_id within at least 60 minutes gets the same result; the same request_id with a
-     * different request is refused with ALREADY_EXISTS.
+     * Idempotency key chosen by the caller (at most 128 characters), scoped to the access token
+     * that makes the call. The same token repeating a request_id within at least 60 minutes gets
+     * the same result; the same request_id with a different request is refused with
+     * ALREADY_EXISTS.
      * </pre>
      *
      * <code>string request_id = 2 [json_name = "requestId"];</code>
@@ -1304,9 +1307,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Idempotency key chosen by the caller (at most 128 characters). The same caller repeating a
-     * request_id within at least 60 minutes gets the same result; the same request_id with a
-     * different request is refused with ALREADY_EXISTS.
+     * Idempotency key chosen by the caller (at most 128 characters), scoped to the access token
+     * that makes the call. The same token repeating a request_id within at least 60 minutes gets
+     * the same result; the same request_id with a different request is refused with
+     * ALREADY_EXISTS.
      * </pre>
      *
      * <code>string request_id = 2 [json_name = "requestId"];</code>
@@ -1327,9 +1331,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Idempotency key chosen by the caller (at most 128 characters). The same caller repeating a
-     * request_id within at least 60 minutes gets the same result; the same request_id with a
-     * different request is refused with ALREADY_EXISTS.
+     * Idempotency key chosen by the caller (at most 128 characters), scoped to the access token
+     * that makes the call. The same token repeating a request_id within at least 60 minutes gets
+     * the same result; the same request_id with a different request is refused with
+     * ALREADY_EXISTS.
      * </pre>
      *
      * <code>string request_id = 2 [json_name = "requestId"];</code>
@@ -1346,9 +1351,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Idempotency key chosen by the caller (at most 128 characters). The same caller repeating a
-     * request_id within at least 60 minutes gets the same result; the same request_id with a
-     * different request is refused with ALREADY_EXISTS.
+     * Idempotency key chosen by the caller (at most 128 characters), scoped to the access token
+     * that makes the call. The same token repeating a request_id within at least 60 minutes gets
+     * the same result; the same request_id with a different request is refused with
+     * ALREADY_EXISTS.
      * </pre>
      *
      * <code>string request_id = 2 [json_name = "requestId"];</code>
@@ -1362,9 +1368,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Idempotency key chosen by the caller (at most 128 characters). The same caller repeating a
-     * request_id within at least 60 minutes gets the same result; the same request_id with a
-     * different request is refused with ALREADY_EXISTS.
+     * Idempotency key chosen by the caller (at most 128 characters), scoped to the access token
+     * that makes the call. The same token repeating a request_id within at least 60 minutes gets
+     * the same result; the same request_id with a different request is refused with
+     * ALREADY_EXISTS.
      * </pre>
      *
      * <code>string request_id = 2 [json_name = "requestId"];</code>

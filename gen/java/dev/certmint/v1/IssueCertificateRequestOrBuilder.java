@@ -29,9 +29,10 @@ public interface IssueCertificateRequestOrBuilder extends
 
   /**
    * <pre>
-   * Idempotency key chosen by the caller (at most 128 characters). The same caller repeating a
-   * request_id within at least 60 minutes gets the same result; the same request_id with a
-   * different request is refused with ALREADY_EXISTS.
+   * Idempotency key chosen by the caller (at most 128 characters), scoped to the access token
+   * that makes the call. The same token repeating a request_id within at least 60 minutes gets
+   * the same result; the same request_id with a different request is refused with
+   * ALREADY_EXISTS.
    * </pre>
    *
    * <code>string request_id = 2 [json_name = "requestId"];</code>
@@ -40,9 +41,10 @@ public interface IssueCertificateRequestOrBuilder extends
   java.lang.String getRequestId();
   /**
    * <pre>
-   * Idempotency key chosen by the caller (at most 128 characters). The same caller repeating a
-   * request_id within at least 60 minutes gets the same result; the same request_id with a
-   * different request is refused with ALREADY_EXISTS.
+   * Idempotency key chosen by the caller (at most 128 characters), scoped to the access token
+   * that makes the call. The same token repeating a request_id within at least 60 minutes gets
+   * the same result; the same request_id with a different request is refused with
+   * ALREADY_EXISTS.
    * </pre>
    *
    * <code>string request_id = 2 [json_name = "requestId"];</code>
