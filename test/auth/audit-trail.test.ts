@@ -592,6 +592,29 @@ describe("ListAuditRecords", () => {
     } while (pageToken);
     return out;
   }
+  it("refuses a filter that could never match, naming every field: unknown resource type, a bare method name, an empty time range", async () => {
+    const err = await expectRpcError(
+      call(h.audit, "listAuditRecords", {
+        pageSize: 0,
+        pageToken: "",
+        actor: "",
+        method: "IssueCertificate",
+        resourceType: "certificates",
+        resourceId: "",
+        startTime: new Date("2026-01-02T00:00:00Z"),
+        endTime: new Date("2026-01-01T00:00:00Z"),
+        failuresOnly: false,
+      }),
+    );
+    expect(err.code).toBe(status.INVALID_ARGUMENT);
+    expect(err.reason).toBe("AUDIT_FILTER_INVALID");
+    expect(err.violations.map((v) => [v.field, v.reason])).toEqual([
+      ["resource_type", "RESOURCE_TYPE_UNKNOWN"],
+      ["method", "METHOD_INVALID"],
+      ["end_time", "TIME_RANGE_EMPTY"],
+    ]);
+  });
+
   /** Ids of the rows matching `where`, newest first, as the database has them. */
   const expected = async (where: string, params: unknown[] = []) =>
     (

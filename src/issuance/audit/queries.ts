@@ -1,8 +1,10 @@
 import type { MikroORM } from "@mikro-orm/postgresql";
+import { type FieldViolation, invalidArgument } from "../../errors";
 import { AccessTokenEntity, AuditRecordEntity, type AuditRecordRow } from "../../store/entities";
 import type { Page, PageRequest } from "../common/list-page";
 import { decodePageToken, encodePageToken, pageSize } from "../common/pagination";
 import { isUuid } from "../common/refs";
+import { AUDIT_RESOURCE_TYPES } from "./record";
 
 export interface AuditFilter {
   /** Access token id or slug. */
@@ -24,6 +26,7 @@ export async function listAuditRecords(
   filter: AuditFilter,
   page: PageRequest,
 ): Promise<Page<AuditRecordRow>> {
+  checkFilter(filter);
   const em = deps.orm.em.fork();
   const size = pageSize(page.pageSize);
   const cursor = decodePageToken(page.pageToken);
@@ -58,4 +61,40 @@ export async function listAuditRecords(
   const items = rows.slice(0, size);
   const last = items.at(-1);
   return { items, nextPageToken: rows.length > size && last ? encodePageToken(last) : "" };
+}
+
+/** A filter that could never match is a mistake to point out, not an empty page. */
+function checkFilter(filter: AuditFilter): void {
+  const violations: FieldViolation[] = [];
+  if (
+    filter.resourceType &&
+    !(AUDIT_RESOURCE_TYPES as readonly string[]).includes(filter.resourceType)
+  ) {
+    violations.push({
+      field: "resource_type",
+      description: `one of ${AUDIT_RESOURCE_TYPES.join(", ")}`,
+      reason: "RESOURCE_TYPE_UNKNOWN",
+    });
+  }
+  if (filter.method && !/^\/[\w.]+\/\w+$/.test(filter.method)) {
+    violations.push({
+      field: "method",
+      description: 'the full RPC name, e.g. "/certmint.v1.CertificateService/IssueCertificate"',
+      reason: "METHOD_INVALID",
+    });
+  }
+  if (filter.startTime && filter.endTime && filter.startTime >= filter.endTime) {
+    violations.push({
+      field: "end_time",
+      description: "must be after start_time",
+      reason: "TIME_RANGE_EMPTY",
+    });
+  }
+  if (violations.length > 0) {
+    throw invalidArgument(
+      "AUDIT_FILTER_INVALID",
+      `the audit filter is not valid: ${violations.map((v) => `${v.field}: ${v.description}`).join("; ")}`,
+      { violations },
+    );
+  }
 }

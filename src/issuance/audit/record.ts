@@ -6,13 +6,15 @@ import type { Columns } from "../../store/raw-insert";
 import { type CallScope, currentCallScope } from "../call-scope";
 
 /** The kinds of resource an audit record can name (proto AuditRecord.resource_type). */
-export type AuditResourceType =
-  | "certificate_authority"
-  | "certificate_policy"
-  | "certificate_profile"
-  | "certificate_request"
-  | "certificate"
-  | "access_token";
+export const AUDIT_RESOURCE_TYPES = [
+  "certificate_authority",
+  "certificate_policy",
+  "certificate_profile",
+  "certificate_request",
+  "certificate",
+  "access_token",
+] as const;
+export type AuditResourceType = (typeof AUDIT_RESOURCE_TYPES)[number];
 
 export interface AuditResource {
   readonly type: AuditResourceType;

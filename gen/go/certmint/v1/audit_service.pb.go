@@ -160,7 +160,9 @@ func (x *AuditRecord) GetPeer() string {
 	return ""
 }
 
-// ListAuditRecordsRequest asks for a page of records. Filters combine with AND.
+// ListAuditRecordsRequest asks for a page of records. Filters combine with AND. A filter that
+// could never match (an unknown resource_type, a method not in its full form, end_time not
+// after start_time) is INVALID_ARGUMENT, naming each field.
 type ListAuditRecordsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// At most this many records; 50 when 0, at most 1000.

@@ -56,7 +56,11 @@ export interface AuditRecord {
   peer: string;
 }
 
-/** ListAuditRecordsRequest asks for a page of records. Filters combine with AND. */
+/**
+ * ListAuditRecordsRequest asks for a page of records. Filters combine with AND. A filter that
+ * could never match (an unknown resource_type, a method not in its full form, end_time not
+ * after start_time) is INVALID_ARGUMENT, naming each field.
+ */
 export interface ListAuditRecordsRequest {
   /** At most this many records; 50 when 0, at most 1000. */
   pageSize: number;

@@ -5,7 +5,9 @@ package dev.certmint.v1;
 
 /**
  * <pre>
- * ListAuditRecordsRequest asks for a page of records. Filters combine with AND.
+ * ListAuditRecordsRequest asks for a page of records. Filters combine with AND. A filter that
+ * could never match (an unknown resource_type, a method not in its full form, end_time not
+ * after start_time) is INVALID_ARGUMENT, naming each field.
  * </pre>
  *
  * Protobuf type {@code certmint.v1.ListAuditRecordsRequest}
@@ -644,7 +646,9 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * ListAuditRecordsRequest asks for a page of records. Filters combine with AND.
+   * ListAuditRecordsRequest asks for a page of records. Filters combine with AND. A filter that
+   * could never match (an unknown resource_type, a method not in its full form, end_time not
+   * after start_time) is INVALID_ARGUMENT, naming each field.
    * </pre>
    *
    * Protobuf type {@code certmint.v1.ListAuditRecordsRequest}
