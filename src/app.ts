@@ -11,6 +11,7 @@ import { registerServices } from "./api/services";
 import { AccessControl } from "./auth/access-control";
 import { Authenticator } from "./auth/authenticator";
 import { ensureAdminCredential } from "./auth/bootstrap";
+import { CaDirectory } from "./auth/ca-directory";
 import { RateLimiter } from "./auth/rate-limiter";
 import type { Config } from "./config";
 import { openKeyring } from "./issuance/ca/keyring";
@@ -20,7 +21,7 @@ import { callLoggingInterceptor } from "./server/call-logging";
 import { HealthReporter } from "./server/health";
 import { startPublicationServer } from "./server/publication";
 import { addReflection } from "./server/reflection";
-import { serverCredentials } from "./server/tls";
+import { tlsTransport } from "./server/tls";
 import { type Database, migrate, openDatabase } from "./store/database";
 
 export interface RunningCertmint {
@@ -63,11 +64,8 @@ export async function startCertmint(config: Config, logger: Logger): Promise<Run
   });
 
   const host = config.listen.host.includes(":") ? `[${config.listen.host}]` : config.listen.host;
-  const port = await bind(
-    server,
-    `${host}:${config.listen.port}`,
-    serverCredentials(config, logger),
-  );
+  const transport = tlsTransport(config, logger);
+  const port = await bind(server, `${host}:${config.listen.port}`, transport.credentials);
   const address = `${host}:${port}`;
   logger.info({ address }, "listening");
 
@@ -103,7 +101,11 @@ export async function startCertmint(config: Config, logger: Logger): Promise<Run
       crlValiditySeconds: config.crlValiditySeconds,
     };
     await ensureAdminCredential(deps, config.adminTokenFile, logger);
-    const authenticator = new Authenticator(database.orm, deps.now);
+    const authenticator = new Authenticator(
+      database.orm,
+      deps.now,
+      new CaDirectory(database.orm, transport.clientCaBundle),
+    );
     runtime.security = new AccessControl(
       database.orm,
       authenticator,

@@ -3,7 +3,7 @@ import { createAccessToken } from "../issuance/access-tokens/create";
 import { findAccessToken, listAccessTokens } from "../issuance/access-tokens/queries";
 import { revokeAccessToken } from "../issuance/access-tokens/revoke";
 import type { IssuanceDeps } from "../issuance/deps";
-import { accessTokenToProto, roleCodec } from "./convert/access";
+import { accessTokenToProto, bindingFromProto, roleCodec } from "./convert/access";
 import { durationToSeconds } from "./convert/time";
 import { type HandlerDeps, unary } from "./unary";
 
@@ -24,10 +24,12 @@ export function accessTokenHandlers(
           description: given?.description ?? "",
           role: roleCodec.fromProto(given?.role ?? 0, "access_token.role"),
           profiles: given?.certificateProfiles ?? [],
-          clientCertificateIdentity: given?.clientCertificateIdentity ?? "",
+          binding: bindingFromProto(given?.clientCertificateBinding),
+          legacyIdentity: given?.clientCertificateIdentity ?? "",
           ttlSeconds: durationToSeconds(req.ttl, "ttl"),
           creatorId: ctx.actor.id,
         });
+        deps.security().tokenCreated();
         return {
           accessToken: accessTokenToProto(created.row, issuance().now()),
           secret: created.secret ?? "",

@@ -23,6 +23,8 @@ export interface CallSecurity {
   recordOutcome(scope: CallScope, outcome: AuditOutcome, resource?: AuditResource): Promise<void>;
   /** Drops a revoked token from the authentication cache. */
   forgetCredential(tokenId: string): void;
+  /** A token was created: cached client certificate results may be out of date. */
+  tokenCreated(): void;
   /** Whether the call's own record (written with its change) is in the database. */
   auditRecordCommitted(scope: CallScope): Promise<boolean>;
 }
@@ -72,5 +74,9 @@ export class AccessControl implements CallSecurity {
 
   forgetCredential(tokenId: string): void {
     this.authenticator.forget(tokenId);
+  }
+
+  tokenCreated(): void {
+    this.authenticator.tokenCreated();
   }
 }

@@ -4,43 +4,55 @@ import { unauthenticated } from "../errors";
 import { hashTokenSecret, TOKEN_PATTERN } from "../issuance/access-tokens/secret";
 import type { Actor, Role } from "../issuance/call-scope";
 import type { PeerIdentity } from "../server/peer-identity";
-import { AccessTokenEntity, type AccessTokenRow, CertificateEntity } from "../store/entities";
+import { AccessTokenEntity, CertificateEntity } from "../store/entities";
+import type { CaDirectory } from "./ca-directory";
+import { type Credential, credentialOf, resolveClientCertificate } from "./client-certificates";
+import { TtlCache } from "./ttl-cache";
 
-/** What authentication keeps of a token row. */
-type Credential = Pick<
-  AccessTokenRow,
-  "id" | "slug" | "role" | "profileIds" | "expiresAt" | "revokedAt"
->;
-
-/**
- * The identity a verified client certificate presents (proto AccessToken
- * .client_certificate_identity): its first URI SAN (a SPIFFE ID, say), else its subject CN.
- */
-export function clientCertificateIdentity(peer: PeerIdentity): string | undefined {
-  return peer.uris[0] ?? peer.commonName;
-}
+/** How long credentials and certificate revocation states are cached per process. */
+export const CREDENTIAL_CACHE_MS = 5_000;
+const CACHE_ENTRIES = 10_000;
 
 /**
  * Turns a call's credentials into its Actor, or refuses with UNAUTHENTICATED. A bearer token
  * in `authorization` wins over a client certificate; without either the call is refused.
  *
- * Rows are cached for `cacheMs` (a database round trip per call would cost the issuance hot
- * path about a tenth of its throughput); expiry is checked on every call, and a revocation
- * through this process evicts at once (forget). Another certmint process sharing the
- * database sees a revocation within cacheMs.
+ * Rows are cached for CREDENTIAL_CACHE_MS (a database round trip per call would cost the
+ * issuance hot path about a tenth of its throughput); expiry is checked on every call, and a
+ * revocation through this process evicts at once (forget). Another certmint process sharing
+ * the database sees a revocation within that time.
  */
 export class Authenticator {
-  private readonly cache = new Map<string, { credential: Credential; loadedAt: number }>();
+  /** By "s:<secret hash>" and "c:<certificate fingerprint>". */
+  private readonly credentials = new TtlCache<Credential>(CREDENTIAL_CACHE_MS, CACHE_ENTRIES);
   /** Revocation state of client certificates certmint issued, by SHA-256 fingerprint. */
-  private readonly revokedCertificates = new Map<string, { revoked: boolean; loadedAt: number }>();
+  private readonly revokedCertificates = new TtlCache<boolean>(CREDENTIAL_CACHE_MS, CACHE_ENTRIES);
 
   constructor(
     private readonly orm: MikroORM,
     private readonly now: () => Date,
-    private readonly cacheMs = 5_000,
+    private readonly cas: CaDirectory,
   ) {}
 
-  async authenticate(metadata: Metadata, peer: PeerIdentity | undefined): Promise<Actor> {
+  /** Evicts a certificate's revocation state (after RevokeCertificate). */
+  forgetCertificate(fingerprintSha256: string): void {
+    this.revokedCertificates.delete(fingerprintSha256);
+  }
+
+  /** Evicts a token from the cache (after RevokeAccessToken). */
+  forget(tokenId: string): void {
+    this.credentials.deleteWhere((credential) => credential.id === tokenId);
+  }
+
+  /**
+   * A token was created: a certificate that matched one binding may now match two
+   * (ambiguous), so cached certificate results go.
+   */
+  tokenCreated(): void {
+    this.credentials.deleteWhere((_, key) => key.startsWith("c:"));
+  }
+
+  authenticate(metadata: Metadata, peer: PeerIdentity | undefined): Promise<Actor> {
     const headers = metadata.get("authorization");
     if (headers.length > 1) {
       throw unauthenticated("CREDENTIALS_AMBIGUOUS", "send one authorization header, not several");
@@ -53,18 +65,6 @@ export class Authenticator {
     );
   }
 
-  /** Evicts a certificate's revocation state (after RevokeCertificate). */
-  forgetCertificate(fingerprintSha256: string): void {
-    this.revokedCertificates.delete(fingerprintSha256);
-  }
-
-  /** Evicts a token from the cache (after RevokeAccessToken). */
-  forget(tokenId: string): void {
-    for (const [key, entry] of this.cache) {
-      if (entry.credential.id === tokenId) this.cache.delete(key);
-    }
-  }
-
   private async fromBearer(header: string): Promise<Actor> {
     const match = /^Bearer +(\S+)\s*$/i.exec(header);
     // Never echo the header: it may be a real token with a typo.
@@ -75,8 +75,18 @@ export class Authenticator {
       );
     }
     const hash = hashTokenSecret(match[1]!);
-    const credential = await this.lookup(`s:${hash.toString("hex")}`, { secretHash: hash });
-    if (!credential) throw unauthenticated("TOKEN_UNKNOWN", "the access token is not known here");
+    const key = `s:${hash.toString("hex")}`;
+    const credential = await this.cached(key, async () => {
+      const row = await this.orm.em
+        .fork()
+        .findOne(
+          AccessTokenEntity,
+          { secretHash: hash },
+          { fields: ["id", "slug", "role", "profileIds", "expiresAt", "revokedAt"] },
+        );
+      if (!row) throw unauthenticated("TOKEN_UNKNOWN", "the access token is not known here");
+      return credentialOf(row);
+    });
     return this.actorOf(credential);
   }
 
@@ -89,55 +99,30 @@ export class Authenticator {
         `the client certificate (serial ${peer.serialNumber}) was revoked`,
       );
     }
-    const identity = clientCertificateIdentity(peer);
-    const credential = identity
-      ? await this.lookup(`c:${identity}`, { clientIdentity: identity })
-      : undefined;
-    if (!credential) {
-      throw unauthenticated(
-        "CLIENT_CERTIFICATE_NOT_BOUND",
-        `the client certificate (${identity ? `identity "${identity}"` : "no URI SAN or common name"}) is not bound to an access token; an admin can bind it with CreateAccessToken(client_certificate_identity)`,
-      );
-    }
+    const credential = await this.cached(`c:${peer.fingerprintSha256}`, () =>
+      resolveClientCertificate(this.orm, this.cas, peer, this.now()),
+    );
     return this.actorOf(credential);
+  }
+
+  /** The credential under `key` from the cache, or else loaded and cached. */
+  private async cached(key: string, load: () => Promise<Credential>): Promise<Credential> {
+    const hit = this.credentials.get(key);
+    if (hit) return hit;
+    const credential = await load();
+    this.credentials.set(key, credential);
+    return credential;
   }
 
   private async isRevokedHere(fingerprintSha256: string): Promise<boolean> {
     const hit = this.revokedCertificates.get(fingerprintSha256);
-    if (hit && performance.now() - hit.loadedAt < this.cacheMs) return hit.revoked;
+    if (hit !== undefined) return hit;
     const row = await this.orm.em
       .fork()
       .findOne(CertificateEntity, { fingerprintSha256 }, { fields: ["revokedAt"] });
     const revoked = Boolean(row?.revokedAt);
-    if (this.revokedCertificates.size >= 10_000) this.revokedCertificates.clear();
-    this.revokedCertificates.set(fingerprintSha256, { revoked, loadedAt: performance.now() });
+    this.revokedCertificates.set(fingerprintSha256, revoked);
     return revoked;
-  }
-
-  private async lookup(
-    key: string,
-    where: { secretHash: Buffer } | { clientIdentity: string },
-  ): Promise<Credential | undefined> {
-    const hit = this.cache.get(key);
-    if (hit && performance.now() - hit.loadedAt < this.cacheMs) return hit.credential;
-    const row = await this.orm.em.fork().findOne(AccessTokenEntity, where, {
-      fields: ["id", "slug", "role", "profileIds", "expiresAt", "revokedAt"],
-    });
-    if (!row) {
-      this.cache.delete(key);
-      return undefined;
-    }
-    const credential: Credential = {
-      id: row.id,
-      slug: row.slug,
-      role: row.role,
-      profileIds: row.profileIds,
-      expiresAt: row.expiresAt,
-      revokedAt: row.revokedAt ?? null,
-    };
-    if (this.cache.size >= 10_000) this.cache.clear();
-    this.cache.set(key, { credential, loadedAt: performance.now() });
-    return credential;
   }
 
   private actorOf(c: Credential): Actor {

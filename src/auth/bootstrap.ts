@@ -66,7 +66,6 @@ async function createBootstrapToken(
           description: `created at start-up (no active admin credential); its secret is in ${file}`,
           role: "ADMIN",
           profiles: [],
-          clientCertificateIdentity: "",
           creatorId: null,
         }),
       );

@@ -19,6 +19,8 @@ export interface PeerIdentity {
   readonly serialNumber: string;
   /** SHA-256 of the certificate's DER, lower-case hex. */
   readonly fingerprintSha256: string;
+  /** The certificate's DER (its issuing chain is rebuilt from it: src/auth/client-certificates.ts). */
+  readonly der: Buffer;
 }
 
 /** What grpc-js's call.getAuthContext() returns (the part read here). */
@@ -59,6 +61,7 @@ function fromDer(peer: PeerCertificate): PeerIdentity {
       dnsNames: [],
       serialNumber: peer.serialNumber.toLowerCase(),
       fingerprintSha256: createHash("sha256").update(peer.raw).digest("hex"),
+      der: peer.raw,
     };
   }
   const cns = (parsed.subject?.attributes ?? []).filter((a) => a.type === "COMMON_NAME");
@@ -69,5 +72,6 @@ function fromDer(peer: PeerCertificate): PeerIdentity {
     dnsNames: parsed.sans.dns,
     serialNumber: parsed.serialHex,
     fingerprintSha256: parsed.fingerprintSha256,
+    der: peer.raw,
   };
 }

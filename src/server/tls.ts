@@ -26,6 +26,21 @@ import {
  * one-line message.
  */
 export function serverCredentials(config: Config, logger: Logger): ServerCredentials {
+  return tlsTransport(config, logger).credentials;
+}
+
+/** The gRPC port's credentials and the client CA bundle they currently trust. */
+export interface TlsTransport {
+  readonly credentials: ServerCredentials;
+  /**
+   * The PEM bytes of CERTMINT_TLS_CLIENT_CA_FILE as last (re)loaded; undefined without mTLS.
+   * The same Buffer until the file changes (client certificate chains are rebuilt from it:
+   * src/auth/ca-directory.ts).
+   */
+  clientCaBundle(): Buffer | undefined;
+}
+
+export function tlsTransport(config: Config, logger: Logger): TlsTransport {
   if (config.tls === undefined) {
     if (!isLoopbackHost(config.listen.host)) {
       logger.warn(
@@ -33,7 +48,7 @@ export function serverCredentials(config: Config, logger: Logger): ServerCredent
         `plaintext on a non-loopback address (${ENV.allowPlaintext}=true): calls, certificates and generated private keys cross the network unencrypted`,
       );
     }
-    return ServerCredentials.createInsecure();
+    return { credentials: ServerCredentials.createInsecure(), clientCaBundle: () => undefined };
   }
   const provider = new TlsFileProvider(config.tls, logger);
   // grpc-js 1.14 names these parameters (caCertificateProvider, identityCertificateProvider)
@@ -41,11 +56,12 @@ export function serverCredentials(config: Config, logger: Logger): ServerCredent
   // server certificate, the second of the client CAs (null: no client certificate is
   // requested). With a CA provider the server requests a client certificate; with
   // requireClientCert it refuses the handshake without a valid one. test/tls covers each case.
-  return experimental.createCertificateProviderServerCredentials(
+  const credentials = experimental.createCertificateProviderServerCredentials(
     provider,
     config.tls.clientCaFile === undefined ? null : provider,
     config.tls.requireClientCert,
   );
+  return { credentials, clientCaBundle: () => provider.clientCaBundle() };
 }
 
 type IdentityListener = experimental.IdentityCertificateUpdateListener;
@@ -106,6 +122,10 @@ class TlsFileProvider implements experimental.CertificateProvider {
   removeCaCertificateListener(listener: CaListener): void {
     this.caListeners.delete(listener);
     this.stopPollingWhenUnused();
+  }
+
+  clientCaBundle(): Buffer | undefined {
+    return this.current.files.ca;
   }
 
   private identityUpdate() {

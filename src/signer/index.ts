@@ -21,6 +21,7 @@ export {
   type IssuedCertificate,
   issueCertificate,
 } from "./certificate";
+export { CaCertificateSet } from "./chain";
 export { type BuildCrlInput, buildCrl, type RevokedEntry } from "./crl";
 export {
   DEFAULT_CSR_MAX_BYTES,

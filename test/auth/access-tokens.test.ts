@@ -3,16 +3,18 @@
  * validation; revocation takes effect on the next call; states; pagination; issuer tokens are
  * limited to their profiles, and request_id idempotency is per token.
  */
-import { createHash } from "node:crypto";
+import { createHash, X509Certificate } from "node:crypto";
 import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type AccessToken,
   AccessTokenState,
+  ClientCertificateIdentityType,
   CreateAccessTokenRequest,
   type DeepPartial,
   Role,
 } from "../../gen/ts/certmint/v1/access_token_service";
+import { CreateExternalIntermediateCertificateAuthorityRequest } from "../../gen/ts/certmint/v1/certificate_authority_service";
 import { IssueCertificateRequest } from "../../gen/ts/certmint/v1/certificate_service";
 import { KeyAlgorithm } from "../../gen/ts/certmint/v1/common";
 import { createProfileRows, createRoot } from "../support/fixtures";
@@ -222,6 +224,99 @@ describe("CreateAccessToken", () => {
       10,
       ["access_token.certificate_profiles PROFILES_REQUIRED", "ttl TOKEN_TTL_INVALID"],
     ],
+    [
+      "the deprecated client_certificate_identity alone (it says neither field nor CA)",
+      {
+        slug: "legacy",
+        role: Role.ROLE_AUDITOR,
+        clientCertificateIdentity: "spiffe://test.example/ns/a/sa/x",
+      },
+      undefined,
+      ["access_token.client_certificate_identity CLIENT_IDENTITY_AMBIGUOUS"],
+    ],
+    [
+      "client_certificate_identity that differs from the binding's value",
+      {
+        slug: "legacy-differs",
+        role: Role.ROLE_AUDITOR,
+        clientCertificateIdentity: "spiffe://test.example/ns/a/sa/x",
+        clientCertificateBinding: {
+          identityType: ClientCertificateIdentityType.CLIENT_CERTIFICATE_IDENTITY_TYPE_COMMON_NAME,
+          value: "spiffe://test.example/ns/a/sa/y",
+          certificateAuthority: "root",
+        },
+      },
+      undefined,
+      ["access_token.client_certificate_identity CLIENT_IDENTITY_AMBIGUOUS"],
+    ],
+    [
+      "a binding without identity type or CA",
+      {
+        slug: "half-bound",
+        role: Role.ROLE_AUDITOR,
+        clientCertificateBinding: { value: "batch-job" },
+      },
+      undefined,
+      [
+        "access_token.client_certificate_binding.identity_type IDENTITY_TYPE_MISSING",
+        "access_token.client_certificate_binding.certificate_authority BINDING_CA_REQUIRED",
+      ],
+    ],
+    [
+      "a binding naming both a certmint CA and an outside CA",
+      {
+        slug: "two-cas",
+        role: Role.ROLE_AUDITOR,
+        clientCertificateBinding: {
+          identityType: ClientCertificateIdentityType.CLIENT_CERTIFICATE_IDENTITY_TYPE_DNS_SAN,
+          value: "job.example.com",
+          certificateAuthority: "root",
+          issuerCertificateSha256: "ab".repeat(32),
+        },
+      },
+      undefined,
+      ["access_token.client_certificate_binding.certificate_authority BINDING_CA_REQUIRED"],
+    ],
+    [
+      "an outside CA's SHA-256 that is not 64 hex digits",
+      {
+        slug: "bad-sha",
+        role: Role.ROLE_AUDITOR,
+        clientCertificateBinding: {
+          identityType: ClientCertificateIdentityType.CLIENT_CERTIFICATE_IDENTITY_TYPE_DNS_SAN,
+          value: "job.example.com",
+          issuerCertificateSha256: "abcd",
+        },
+      },
+      undefined,
+      [
+        "access_token.client_certificate_binding.issuer_certificate_sha256 BINDING_CA_SHA256_INVALID",
+      ],
+    ],
+    ...(
+      [
+        ["URI_SAN", "not a uri"],
+        ["URI_SAN", "spiffe://test.example"],
+        ["URI_SAN", "spiffe://test.example/ns/a?x=1"],
+        ["URI_SAN", "spiffe://test.example:8443/ns/a"],
+        ["DNS_SAN", "*.example.com"],
+        ["DNS_SAN", "spiffe://test.example/ns/a"],
+        ["COMMON_NAME", " padded "],
+      ] as const
+    ).map(([type, value]): [string, DeepPartial<AccessToken>, undefined, string[]] => [
+      `a ${type} binding of "${value}"`,
+      {
+        slug: "bad-value",
+        role: Role.ROLE_AUDITOR,
+        clientCertificateBinding: {
+          identityType: ClientCertificateIdentityType[`CLIENT_CERTIFICATE_IDENTITY_TYPE_${type}`],
+          value,
+          certificateAuthority: "root",
+        },
+      },
+      undefined,
+      ["access_token.client_certificate_binding.value CLIENT_IDENTITY_INVALID"],
+    ]),
   ] as Array<[string, DeepPartial<AccessToken>, number | undefined, string[]]>)(
     "refuses %s with INVALID_ARGUMENT and BadRequest field violations",
     async (_what, token, ttl, expected) => {
@@ -240,28 +335,98 @@ describe("CreateAccessToken", () => {
     expect(t.expireTime!.getTime() - t.createTime!.getTime()).toBe(60_000);
   });
 
-  it("ALREADY_EXISTS for a taken slug or client certificate identity", async () => {
+  it("ALREADY_EXISTS for a taken slug or an active binding of the same identity and CA", async () => {
     await create({ slug: "taken", role: Role.ROLE_AUDITOR });
     const before = await tokenCount();
     const err = await expectRpcError(create({ slug: "taken", role: Role.ROLE_ADMIN }));
     expect(err).toMatchObject({ code: status.ALREADY_EXISTS, reason: "ACCESS_TOKEN_SLUG_TAKEN" });
 
-    const bound = await create({
-      slug: "bound-one",
-      role: Role.ROLE_AUDITOR,
-      clientCertificateIdentity: "spiffe://test.example/ns/a/sa/one",
-    });
+    const spiffe = (slug: string, value: string, ca: string) =>
+      create({
+        slug,
+        role: Role.ROLE_AUDITOR,
+        clientCertificateBinding: {
+          identityType: ClientCertificateIdentityType.CLIENT_CERTIFICATE_IDENTITY_TYPE_URI_SAN,
+          value,
+          certificateAuthority: ca,
+        },
+      });
+    // Scheme and host are normalised as issued SANs are; the CA is returned as its id, with
+    // the SHA-256 of its certificate.
+    const bound = await spiffe("bound-one", "SPIFFE://Test.Example/ns/a/sa/one", "root");
     // A binding has no secret.
     expect(bound.secret).toBe("");
+    const rootCa = await call(h.authorities, "getCertificateAuthority", {
+      certificateAuthority: "root",
+    });
+    const rootSha = new X509Certificate(rootCa.certificateAuthority!.certificatePem).fingerprint256
+      .replace(/:/g, "")
+      .toLowerCase();
+    const expected = {
+      identityType: ClientCertificateIdentityType.CLIENT_CERTIFICATE_IDENTITY_TYPE_URI_SAN,
+      value: "spiffe://test.example/ns/a/sa/one",
+      certificateAuthority: rootCa.certificateAuthority!.id,
+      issuerCertificateSha256: rootSha,
+    };
+    expect(bound.accessToken!.clientCertificateBinding).toEqual(expected);
+    expect(bound.accessToken!.clientCertificateIdentity).toBe(expected.value);
+    expect((await get("bound-one")).clientCertificateBinding).toEqual(expected);
+
     const err2 = await expectRpcError(
-      create({
-        slug: "bound-two",
-        role: Role.ROLE_AUDITOR,
-        clientCertificateIdentity: "spiffe://test.example/ns/a/sa/one",
-      }),
+      spiffe("bound-two", "spiffe://test.example/ns/a/sa/one", rootCa.certificateAuthority!.id),
     );
     expect(err2).toMatchObject({ code: status.ALREADY_EXISTS, reason: "CLIENT_IDENTITY_TAKEN" });
+    // Naming the same CA by its certificate's SHA-256 (with colons, as openssl prints it) is
+    // the same binding.
+    const colons = rootSha.toUpperCase().match(/../g)!.join(":");
+    const err3 = await expectRpcError(
+      create({
+        slug: "bound-three",
+        role: Role.ROLE_AUDITOR,
+        clientCertificateBinding: {
+          ...expected,
+          certificateAuthority: "",
+          issuerCertificateSha256: colons,
+        },
+      }),
+    );
+    expect(err3).toMatchObject({ code: status.ALREADY_EXISTS, reason: "CLIENT_IDENTITY_TAKEN" });
     expect(await tokenCount()).toBe(before + 1);
+
+    // Once the binding is revoked, the identity can be bound again.
+    await revoke("bound-one");
+    const again = await spiffe("bound-four", "spiffe://test.example/ns/a/sa/one", "root");
+    expect(again.accessToken!.clientCertificateBinding).toEqual(expected);
+    expect(await tokenCount()).toBe(before + 2);
+  });
+
+  it("FAILED_PRECONDITION for a binding to a certmint CA that has no certificate yet", async () => {
+    await call(
+      h.authorities,
+      "createExternalIntermediateCertificateAuthority",
+      CreateExternalIntermediateCertificateAuthorityRequest.fromPartial({
+        slug: "pending-ca",
+        subject: { commonName: "Pending CA" },
+        keyAlgorithm: KeyAlgorithm.KEY_ALGORITHM_EC_P256,
+      }),
+    );
+    const before = await tokenCount();
+    const err = await expectRpcError(
+      create({
+        slug: "bound-to-pending",
+        role: Role.ROLE_AUDITOR,
+        clientCertificateBinding: {
+          identityType: ClientCertificateIdentityType.CLIENT_CERTIFICATE_IDENTITY_TYPE_DNS_SAN,
+          value: "job.example.com",
+          certificateAuthority: "pending-ca",
+        },
+      }),
+    );
+    expect(err).toMatchObject({
+      code: status.FAILED_PRECONDITION,
+      reason: "CA_HAS_NO_CERTIFICATE",
+    });
+    expect(await tokenCount()).toBe(before);
   });
 
   it("NOT_FOUND for an unknown profile", async () => {

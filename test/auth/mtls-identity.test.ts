@@ -1,12 +1,18 @@
 /**
  * Client certificates as credentials (mTLS): a certificate verified against
- * CERTMINT_TLS_CLIENT_CA_FILE authenticates as the access token bound to its identity (first
- * URI SAN, else subject CN), with that token's role and profiles; anything else is refused.
- * The PKI is made with openssl (test/tls/pki.ts).
+ * CERTMINT_TLS_CLIENT_CA_FILE authenticates as the access token whose binding it matches (the
+ * named identity type and value, from the named CA), with that token's role and profiles;
+ * anything else is refused. The PKI is made with openssl (test/tls/pki.ts); the bindings name
+ * the client CA by its certificate's SHA-256 (an outside CA). test/auth/mtls-escalation.test.ts
+ * covers the binding rules with certmint's own CAs.
  */
 import { type Client, credentials, status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CreateAccessTokenRequest, Role } from "../../gen/ts/certmint/v1/access_token_service";
+import {
+  ClientCertificateIdentityType,
+  CreateAccessTokenRequest,
+  Role,
+} from "../../gen/ts/certmint/v1/access_token_service";
 import { CreateRootCertificateAuthorityRequest } from "../../gen/ts/certmint/v1/certificate_authority_service";
 import { IssueCertificateRequest } from "../../gen/ts/certmint/v1/certificate_service";
 import { KeyAlgorithm } from "../../gen/ts/certmint/v1/common";
@@ -37,7 +43,7 @@ describe("client certificate identity (mTLS)", () => {
   let rogueCa: Issued;
   let payments: Issued; // URI SAN PAYMENTS: bound to an ISSUER of profile "web"
   let auditBot: Issued; // CN only: bound (by CN) to an AUDITOR
-  let stranger: Issued; // URI SAN and CN "stranger"; only the CN is bound (the URI wins)
+  let stranger: Issued; // an unbound URI SAN, and PAYMENTS (a URI binding) as its CN
   let temp: Issued; // bound, then revoked
   let rogue: Issued; // PAYMENTS' names, from a CA certmint does not trust
   const opened: CertmintClients[] = [];
@@ -108,7 +114,12 @@ describe("client certificate identity (mTLS)", () => {
       params,
     );
 
-  async function bind(slug: string, identity: string, role: Role, profiles: string[] = []) {
+  async function bind(
+    slug: string,
+    identity: { type: "URI_SAN" | "COMMON_NAME"; value: string },
+    role: Role,
+    profiles: string[] = [],
+  ) {
     const res = await call(
       admin().accessTokens,
       "createAccessToken",
@@ -117,7 +128,12 @@ describe("client certificate identity (mTLS)", () => {
           slug,
           role,
           certificateProfiles: profiles,
-          clientCertificateIdentity: identity,
+          clientCertificateBinding: {
+            identityType:
+              ClientCertificateIdentityType[`CLIENT_CERTIFICATE_IDENTITY_TYPE_${identity.type}`],
+            value: identity.value,
+            issuerCertificateSha256: clientCa.fingerprint,
+          },
         },
       }),
     );
@@ -132,7 +148,10 @@ describe("client certificate identity (mTLS)", () => {
     const server = makeLeaf(dir, serverCa, "certmint", "server");
     payments = makeLeaf(dir, clientCa, "payments-api", "client", [`URI:${PAYMENTS}`]);
     auditBot = makeLeaf(dir, clientCa, "audit-bot", "client");
-    stranger = makeLeaf(dir, clientCa, "stranger", "client", [`URI:${SPIFFE}/x/sa/stranger`]);
+    // openssl -subj takes '/' inside a value escaped.
+    stranger = makeLeaf(dir, clientCa, PAYMENTS.replaceAll("/", "\\/"), "client", [
+      `URI:${SPIFFE}/x/sa/stranger`,
+    ]);
     temp = makeLeaf(dir, clientCa, "temp", "client", [`URI:${SPIFFE}/x/sa/temp`]);
     rogue = makeLeaf(dir, rogueCa, "payments-api", "client", [`URI:${PAYMENTS}`]);
     const tls = {
@@ -153,10 +172,9 @@ describe("client certificate identity (mTLS)", () => {
     );
     await createProfileRows(h, { caId: root!.id, slug: "web" });
     await createProfileRows(h, { caId: root!.id, slug: "other" });
-    await bind("payments-issuer", PAYMENTS, Role.ROLE_ISSUER, ["web"]);
-    await bind("audit-bot", "audit-bot", Role.ROLE_AUDITOR);
-    await bind("stranger-cn", "stranger", Role.ROLE_ADMIN);
-    await bind("temp", `${SPIFFE}/x/sa/temp`, Role.ROLE_AUDITOR);
+    await bind("payments-issuer", { type: "URI_SAN", value: PAYMENTS }, Role.ROLE_ISSUER, ["web"]);
+    await bind("audit-bot", { type: "COMMON_NAME", value: "audit-bot" }, Role.ROLE_AUDITOR);
+    await bind("temp", { type: "URI_SAN", value: `${SPIFFE}/x/sa/temp` }, Role.ROLE_AUDITOR);
   });
   afterAll(async () => {
     for (const set of opened) for (const c of Object.values(set)) (c as Client).close();
@@ -284,21 +302,23 @@ describe("client certificate identity (mTLS)", () => {
   });
 
   describe("(c) a verified certificate with no binding", () => {
-    it("is UNAUTHENTICATED with reason CLIENT_CERTIFICATE_NOT_BOUND (its URI SAN is its identity, not its bound CN)", async () => {
+    it("is UNAUTHENTICATED with reason CLIENT_CERTIFICATE_NOT_BOUND (its CN spells a bound URI, which a CN never matches)", async () => {
+      const before = await auditRows("true", []);
       const err = await expectRpcError(listCertificates(as(stranger)));
       expect(err).toMatchObject({
         code: status.UNAUTHENTICATED,
         reason: "CLIENT_CERTIFICATE_NOT_BOUND",
       });
       expect(err.message).toContain(`${SPIFFE}/x/sa/stranger`);
+      expect(err.message).toContain(`common name "${PAYMENTS}"`);
       const strictErr = await expectRpcError(
-        listCertificates(clients(`127.0.0.1:${strict.port}`, stranger)),
+        issue(clients(`127.0.0.1:${strict.port}`, stranger), "web", "stranger.example.com"),
       );
       expect(strictErr).toMatchObject({
         code: status.UNAUTHENTICATED,
         reason: "CLIENT_CERTIFICATE_NOT_BOUND",
       });
-      expect(await auditRows("actor_id = $1", [ids["stranger-cn"]])).toEqual([]);
+      expect(await auditRows("true", [])).toEqual(before);
     });
   });
 

@@ -5,7 +5,11 @@
  */
 import { type Client, credentials, status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CreateAccessTokenRequest, Role } from "../../gen/ts/certmint/v1/access_token_service";
+import {
+  ClientCertificateIdentityType,
+  CreateAccessTokenRequest,
+  Role,
+} from "../../gen/ts/certmint/v1/access_token_service";
 import { RevocationReason } from "../../gen/ts/certmint/v1/common";
 import { presetSpec } from "../../src/issuance/policy";
 import { attrRequest } from "../certificates/helpers";
@@ -70,7 +74,11 @@ describe("a client certificate from certmint's own CA", () => {
         accessToken: {
           slug: "batch-job",
           role: Role.ROLE_AUDITOR,
-          clientCertificateIdentity: "batch-job",
+          clientCertificateBinding: {
+            identityType: ClientCertificateIdentityType.CLIENT_CERTIFICATE_IDENTITY_TYPE_DNS_SAN,
+            value: "batch-job.example.com",
+            certificateAuthority: "clients-root",
+          },
         },
       }),
     );

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import {
   type Client,
   credentials,
@@ -36,7 +37,7 @@ function whoAmI(
   port: number,
   client?: Issued,
   ca?: Issued,
-): Promise<CallContext["peerCertificate"]> {
+): Promise<ReturnType<typeof describePeer> | undefined> {
   const creds = ca
     ? credentials.createSsl(
         Buffer.from(ca.certPem),
@@ -52,9 +53,16 @@ function whoAmI(
       c.close();
       if (err) reject(err);
       else
-        resolve(((res as { peer: unknown }).peer ?? undefined) as CallContext["peerCertificate"]);
+        resolve(((res as { peer: unknown }).peer ?? undefined) as ReturnType<typeof describePeer>);
     }),
   );
+}
+
+/** The peer as JSON: its DER as the DER's SHA-256. */
+function describePeer(peer: CallContext["peerCertificate"]) {
+  if (!peer) return null;
+  const { der, ...rest } = peer;
+  return { ...rest, derSha256: createHash("sha256").update(der).digest("hex") };
 }
 
 async function serve(env: Record<string, string>): Promise<{ server: Server; port: number }> {
@@ -62,13 +70,14 @@ async function serve(env: Record<string, string>): Promise<{ server: Server; por
   const config = loadConfig({ CERTMINT_LISTEN: "127.0.0.1:0", ...env });
   const server = new Server();
   server.addService(SERVICE, {
-    whoAmI: unary("WhoAmI", async (_req, ctx) => ({ peer: ctx.peerCertificate ?? null }), {
+    whoAmI: unary("WhoAmI", async (_req, ctx) => ({ peer: describePeer(ctx.peerCertificate) }), {
       logger,
       readiness: { ready: true },
       // Authentication is not under test here: every call is one admin.
       security: () => ({
         authenticate: async () => ({ id: "t", slug: "t", role: "ADMIN", profileIds: [] }),
         authorize: () => undefined,
+        tokenCreated: () => undefined,
         recordOutcome: async () => undefined,
         forgetCredential: () => undefined,
         auditRecordCommitted: async () => false,
@@ -118,6 +127,7 @@ describe("the verified client certificate reaches handlers as CallContext.peerCe
       dnsNames: ["job.batch.internal"],
       serialNumber: client.serial,
       fingerprintSha256: client.fingerprint,
+      derSha256: client.fingerprint,
     });
   });
 

@@ -1,9 +1,13 @@
 import {
   type AccessToken,
   AccessTokenState,
+  type ClientCertificateBinding,
+  ClientCertificateIdentityType,
   Role,
 } from "../../../gen/ts/certmint/v1/access_token_service";
 import type { AuditRecord } from "../../../gen/ts/certmint/v1/audit_service";
+import type { RequestedBinding } from "../../issuance/access-tokens/binding";
+import { IDENTITY_TYPES, type IdentityType } from "../../issuance/access-tokens/binding";
 import { accessTokenState } from "../../issuance/access-tokens/queries";
 import { type Role as DomainRole, ROLES } from "../../issuance/call-scope";
 import type { AccessTokenRow, AuditRecordRow } from "../../store/entities";
@@ -11,6 +15,27 @@ import { enumCodec } from "./enums";
 import { optionalDate } from "./time";
 
 export const roleCodec = enumCodec<DomainRole>(Role, "ROLE_", ROLES);
+export const identityTypeCodec = enumCodec<IdentityType>(
+  ClientCertificateIdentityType,
+  "CLIENT_CERTIFICATE_IDENTITY_TYPE_",
+  IDENTITY_TYPES,
+);
+
+/** The binding of a CreateAccessToken request; undefined when the message is absent. */
+export function bindingFromProto(
+  pb: ClientCertificateBinding | undefined,
+): RequestedBinding | undefined {
+  if (!pb) return undefined;
+  return {
+    type: identityTypeCodec.fromProto(
+      pb.identityType,
+      "access_token.client_certificate_binding.identity_type",
+    ),
+    value: pb.value,
+    certificateAuthority: pb.certificateAuthority,
+    issuerCertificateSha256: pb.issuerCertificateSha256,
+  };
+}
 
 const STATE_TO_PROTO = {
   ACTIVE: AccessTokenState.ACCESS_TOKEN_STATE_ACTIVE,
@@ -27,6 +52,15 @@ export function accessTokenToProto(row: AccessTokenRow, now: Date): AccessToken 
     role: roleCodec.toProto(row.role),
     certificateProfiles: [...row.profileIds],
     clientCertificateIdentity: row.clientIdentity ?? "",
+    clientCertificateBinding:
+      row.clientIdentity === null || row.clientIdentity === undefined
+        ? undefined
+        : {
+            identityType: identityTypeCodec.toProto(row.clientIdentityType),
+            value: row.clientIdentity,
+            certificateAuthority: row.clientCaId ?? "",
+            issuerCertificateSha256: row.clientCaSha256 ?? "",
+          },
     state: STATE_TO_PROTO[accessTokenState(row, now)],
     createTime: row.createdAt,
     expireTime: row.expiresAt,

@@ -1,22 +1,33 @@
 import { randomUUID } from "node:crypto";
 import type { EntityManager, MikroORM } from "@mikro-orm/postgresql";
-import { alreadyExists, type FieldViolation, invalidArgument } from "../../errors";
+import {
+  alreadyExists,
+  type FieldViolation,
+  failedPrecondition,
+  invalidArgument,
+} from "../../errors";
+import { parseCertificate } from "../../signer";
 import {
   AccessTokenEntity,
   type AccessTokenRow,
+  CertificateAuthorityEntity,
   CertificateProfileEntity,
 } from "../../store/entities";
 import { recordAudit } from "../audit/record";
 import { PROFILE_SCOPED_ROLES, type Role } from "../call-scope";
 import { checkSlug, findByRef } from "../common/refs";
-import { hasControlCharacters } from "../common/text";
 import { isUniqueViolation } from "../common/unique-violation";
+import {
+  type CheckedBinding,
+  type ClientCertificateBinding,
+  checkRequestedBinding,
+  type RequestedBinding,
+} from "./binding";
 import { hashTokenSecret, newTokenSecret } from "./secret";
 
 /** Tokens live 90 days unless the request says otherwise, at most ten years. */
 export const DEFAULT_TOKEN_TTL_SECONDS = 90 * 86_400;
 export const MAX_TOKEN_TTL_SECONDS = 3650 * 86_400;
-const MAX_IDENTITY_LENGTH = 1024;
 
 export interface NewAccessTokenInput {
   slug: string;
@@ -24,8 +35,13 @@ export interface NewAccessTokenInput {
   role: Role | undefined;
   /** Profile references (id or slug) for ISSUER and APPROVER. */
   profiles: string[];
-  /** Set for a client certificate binding; empty for a bearer token. */
-  clientCertificateIdentity: string;
+  /** Set for a client certificate binding; undefined for a bearer token. */
+  binding?: RequestedBinding;
+  /**
+   * The deprecated client_certificate_identity: it no longer says which certificate field it
+   * names, so it is refused unless the binding is given with the same value.
+   */
+  legacyIdentity?: string;
   ttlSeconds?: number;
   /** The token that creates it; null for the first admin token. */
   creatorId: string | null;
@@ -66,19 +82,7 @@ export async function createAccessToken(
       reason: "PROFILES_NOT_ALLOWED",
     });
   }
-  const identity = input.clientCertificateIdentity;
-  if (
-    identity !== "" &&
-    (identity.trim() !== identity ||
-      identity.length > MAX_IDENTITY_LENGTH ||
-      hasControlCharacters(identity))
-  ) {
-    problems.push({
-      field: "access_token.client_certificate_identity",
-      description: `at most ${MAX_IDENTITY_LENGTH} printable characters, no surrounding spaces`,
-      reason: "CLIENT_IDENTITY_INVALID",
-    });
-  }
+  const binding = checkRequestedBinding(input, problems);
   const ttl = input.ttlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS;
   if (ttl < 60 || ttl > MAX_TOKEN_TTL_SECONDS) {
     problems.push({
@@ -96,7 +100,8 @@ export async function createAccessToken(
   }
   const em = deps.orm.em.fork();
   const profileIds = await resolveProfiles(em, input.profiles);
-  const secret = identity === "" ? newTokenSecret() : undefined;
+  const bound = binding && (await resolveBindingCa(em, binding));
+  const secret = bound ? undefined : newTokenSecret();
   const now = deps.now();
   const row: AccessTokenRow = {
     id: randomUUID(),
@@ -105,7 +110,10 @@ export async function createAccessToken(
     role: input.role!,
     profileIds,
     secretHash: secret ? hashTokenSecret(secret) : null,
-    clientIdentity: identity === "" ? null : identity,
+    clientIdentity: bound?.value ?? null,
+    clientIdentityType: bound?.type ?? null,
+    clientCaId: bound?.caId ?? null,
+    clientCaSha256: bound?.caSha256 ?? null,
     creatorId: input.creatorId,
     createdAt: now,
     expiresAt: new Date(now.getTime() + ttl * 1000),
@@ -123,10 +131,10 @@ export async function createAccessToken(
         `an access token "${input.slug}" already exists`,
       );
     }
-    if (isUniqueViolation(err, "access_token_client_identity_key")) {
+    if (isUniqueViolation(err, "access_token_client_binding_key")) {
       throw alreadyExists(
         "CLIENT_IDENTITY_TAKEN",
-        `another access token is already bound to client certificate identity "${identity}"`,
+        `an active access token already binds ${bound?.type.toLowerCase().replace("_", " ")} "${bound?.value}" from that CA; revoke it first`,
       );
     }
     throw err;
@@ -147,4 +155,61 @@ async function resolveProfiles(em: EntityManager, refs: string[]): Promise<strin
     if (!ids.includes(profile.id)) ids.push(profile.id);
   }
   return ids;
+}
+
+/**
+ * The CA of a binding: a certmint CA by reference (it must have its certificate), or an outside
+ * CA by the SHA-256 of its certificate (a certmint CA's own fingerprint is recognised as it).
+ */
+async function resolveBindingCa(
+  em: EntityManager,
+  binding: CheckedBinding,
+): Promise<ClientCertificateBinding> {
+  const { type, value } = binding;
+  if (binding.sha256) {
+    const caId = await certmintCaWithFingerprint(em, binding.sha256);
+    return { type, value, caId, caSha256: binding.sha256 };
+  }
+  const ca = await findByRef(
+    em,
+    CertificateAuthorityEntity,
+    binding.caRef,
+    "certificate authority",
+    "access_token.client_certificate_binding.certificate_authority",
+  );
+  if (!ca.certificatePem) {
+    throw failedPrecondition(
+      "CA_HAS_NO_CERTIFICATE",
+      `certificate authority "${ca.slug}" has no certificate yet (import it first); a binding needs the certificate that issues client certificates`,
+      {
+        preconditions: [
+          {
+            type: "CA_STATUS",
+            subject: `certificate_authorities/${ca.slug}`,
+            description: "no certificate",
+          },
+        ],
+      },
+    );
+  }
+  return {
+    type,
+    value,
+    caId: ca.id,
+    caSha256: parseCertificate(ca.certificatePem).fingerprintSha256,
+  };
+}
+
+async function certmintCaWithFingerprint(
+  em: EntityManager,
+  sha256: string,
+): Promise<string | null> {
+  const cas = await em.find(
+    CertificateAuthorityEntity,
+    { certificatePem: { $ne: null } },
+    { fields: ["id", "certificatePem"] },
+  );
+  return (
+    cas.find((ca) => parseCertificate(ca.certificatePem!).fingerprintSha256 === sha256)?.id ?? null
+  );
 }

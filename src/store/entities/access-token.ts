@@ -2,7 +2,9 @@ import { defineEntity, type InferEntity } from "@mikro-orm/core";
 
 /**
  * A credential and what it grants (src/auth). Bearer tokens keep only the SHA-256 of their
- * secret (secretHash); client certificate bindings keep the identity they match instead.
+ * secret (secretHash); client certificate bindings keep the identity they match instead: its
+ * type, its value and the CA that must be on the certificate's chain
+ * (Migration20261202010000ClientCertificateBinding).
  */
 export const AccessTokenEntity = defineEntity({
   name: "AccessToken",
@@ -16,7 +18,14 @@ export const AccessTokenEntity = defineEntity({
     /** Profile ids an ISSUER or APPROVER acts on; empty for the others. */
     profileIds: p.json<string[]>(),
     secretHash: p.blob().nullable().unique("access_token_secret_hash_key"),
-    clientIdentity: p.text().nullable().unique("access_token_client_identity_key"),
+    /** The binding's value (unique per type and CA among tokens not revoked). */
+    clientIdentity: p.text().nullable().index("access_token_client_identity_index"),
+    /** URI_SAN | DNS_SAN | COMMON_NAME (src/auth/client-certificates.ts); set with clientIdentity. */
+    clientIdentityType: p.text().nullable(),
+    /** The certmint CA the binding names, if it names one. */
+    clientCaId: p.uuid().nullable(),
+    /** SHA-256 (hex) of the certificate of the CA that must be on the chain; null only on bindings made before bindings named a CA. */
+    clientCaSha256: p.text().nullable(),
     creatorId: p.uuid().nullable(),
     createdAt: p.datetime(),
     expiresAt: p.datetime(),

@@ -143,6 +143,72 @@ func (AccessTokenState) EnumDescriptor() ([]byte, []int) {
 	return file_certmint_v1_access_token_service_proto_rawDescGZIP(), []int{1}
 }
 
+// ClientCertificateIdentityType is the one certificate field a binding reads. A binding
+// never falls back from one field to another: a common name never matches a URI binding.
+type ClientCertificateIdentityType int32
+
+const (
+	// Not a type; refused on create.
+	ClientCertificateIdentityType_CLIENT_CERTIFICATE_IDENTITY_TYPE_UNSPECIFIED ClientCertificateIdentityType = 0
+	// The certificate's URI SAN, e.g. a SPIFFE ID. As in the SPIFFE X.509-SVID standard, the
+	// certificate must carry exactly one URI SAN: one with several matches no URI binding. The
+	// value is an absolute URI, normalised as policies normalise URI SANs (lower-case scheme
+	// and host); a spiffe:// value must be a valid SPIFFE ID (no port, query, fragment or
+	// trailing '/').
+	ClientCertificateIdentityType_CLIENT_CERTIFICATE_IDENTITY_TYPE_URI_SAN ClientCertificateIdentityType = 1
+	// One of the certificate's DNS SANs (normalised: lower case, no trailing dot, A-labels). A
+	// wildcard SAN such as *.example.com matches no binding, and a binding value may not be a
+	// wildcard.
+	ClientCertificateIdentityType_CLIENT_CERTIFICATE_IDENTITY_TYPE_DNS_SAN ClientCertificateIdentityType = 2
+	// The subject common name, compared exactly; a certificate whose subject has no or several
+	// common names matches no such binding. A common name is only as trustworthy as the CN
+	// rules of every profile whose CA is on the bound chain: prefer URI or DNS bindings.
+	ClientCertificateIdentityType_CLIENT_CERTIFICATE_IDENTITY_TYPE_COMMON_NAME ClientCertificateIdentityType = 3
+)
+
+// Enum value maps for ClientCertificateIdentityType.
+var (
+	ClientCertificateIdentityType_name = map[int32]string{
+		0: "CLIENT_CERTIFICATE_IDENTITY_TYPE_UNSPECIFIED",
+		1: "CLIENT_CERTIFICATE_IDENTITY_TYPE_URI_SAN",
+		2: "CLIENT_CERTIFICATE_IDENTITY_TYPE_DNS_SAN",
+		3: "CLIENT_CERTIFICATE_IDENTITY_TYPE_COMMON_NAME",
+	}
+	ClientCertificateIdentityType_value = map[string]int32{
+		"CLIENT_CERTIFICATE_IDENTITY_TYPE_UNSPECIFIED": 0,
+		"CLIENT_CERTIFICATE_IDENTITY_TYPE_URI_SAN":     1,
+		"CLIENT_CERTIFICATE_IDENTITY_TYPE_DNS_SAN":     2,
+		"CLIENT_CERTIFICATE_IDENTITY_TYPE_COMMON_NAME": 3,
+	}
+)
+
+func (x ClientCertificateIdentityType) Enum() *ClientCertificateIdentityType {
+	p := new(ClientCertificateIdentityType)
+	*p = x
+	return p
+}
+
+func (x ClientCertificateIdentityType) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ClientCertificateIdentityType) Descriptor() protoreflect.EnumDescriptor {
+	return file_certmint_v1_access_token_service_proto_enumTypes[2].Descriptor()
+}
+
+func (ClientCertificateIdentityType) Type() protoreflect.EnumType {
+	return &file_certmint_v1_access_token_service_proto_enumTypes[2]
+}
+
+func (x ClientCertificateIdentityType) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ClientCertificateIdentityType.Descriptor instead.
+func (ClientCertificateIdentityType) EnumDescriptor() ([]byte, []int) {
+	return file_certmint_v1_access_token_service_proto_rawDescGZIP(), []int{2}
+}
+
 // AccessToken is a credential and what it grants. The secret itself is never part of it.
 type AccessToken struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -158,10 +224,15 @@ type AccessToken struct {
 	// Required for ROLE_ISSUER and ROLE_APPROVER; must be empty for ROLE_ADMIN and ROLE_AUDITOR,
 	// which act on every profile.
 	CertificateProfiles []string `protobuf:"bytes,5,rep,name=certificate_profiles,json=certificateProfiles,proto3" json:"certificate_profiles,omitempty"`
-	// Empty for a bearer token. Otherwise the token has no secret and instead authenticates
-	// calls whose verified client certificate (mTLS) has this identity: the certificate's first
-	// URI SAN (e.g. a SPIFFE ID) when it has one, else its subject common name. Compared
-	// exactly; unique among tokens.
+	// Deprecated: use client_certificate_binding, which says which certificate field the
+	// identity is and which CA must have issued the certificate. On read: the binding's value
+	// (empty for a bearer token). On create: refused (INVALID_ARGUMENT, reason
+	// CLIENT_IDENTITY_AMBIGUOUS) unless client_certificate_binding is set too with the same
+	// value, because a bare string no longer says whether it names a URI SAN, a DNS SAN or a
+	// common name (before, it matched a certificate's first URI SAN or else its common name, so
+	// a common name could pass for a SPIFFE ID).
+	//
+	// Deprecated: Marked as deprecated in certmint/v1/access_token_service.proto.
 	ClientCertificateIdentity string `protobuf:"bytes,6,opt,name=client_certificate_identity,json=clientCertificateIdentity,proto3" json:"client_certificate_identity,omitempty"`
 	// Whether it is usable now.
 	State AccessTokenState `protobuf:"varint,7,opt,name=state,proto3,enum=certmint.v1.AccessTokenState" json:"state,omitempty"`
@@ -172,9 +243,16 @@ type AccessToken struct {
 	// When it was revoked; unset while not revoked.
 	RevokeTime *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=revoke_time,json=revokeTime,proto3" json:"revoke_time,omitempty"`
 	// The id of the token that created it; empty for the token certmint created at first start.
-	Creator       string `protobuf:"bytes,11,opt,name=creator,proto3" json:"creator,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Creator string `protobuf:"bytes,11,opt,name=creator,proto3" json:"creator,omitempty"`
+	// Unset for a bearer token. Otherwise the token has no secret and instead authenticates calls
+	// (without an authorization header) whose client certificate the TLS handshake verified
+	// (mTLS) and that this binding matches: the named field equals the value, and the named CA
+	// is on the certificate's issuing chain. Exactly one active binding must match a
+	// certificate, or the call is UNAUTHENTICATED (CLIENT_CERTIFICATE_NOT_BOUND,
+	// CLIENT_CERTIFICATE_AMBIGUOUS). Identity type, value and CA are unique among active tokens.
+	ClientCertificateBinding *ClientCertificateBinding `protobuf:"bytes,12,opt,name=client_certificate_binding,json=clientCertificateBinding,proto3" json:"client_certificate_binding,omitempty"`
+	unknownFields            protoimpl.UnknownFields
+	sizeCache                protoimpl.SizeCache
 }
 
 func (x *AccessToken) Reset() {
@@ -242,6 +320,7 @@ func (x *AccessToken) GetCertificateProfiles() []string {
 	return nil
 }
 
+// Deprecated: Marked as deprecated in certmint/v1/access_token_service.proto.
 func (x *AccessToken) GetClientCertificateIdentity() string {
 	if x != nil {
 		return x.ClientCertificateIdentity
@@ -284,11 +363,103 @@ func (x *AccessToken) GetCreator() string {
 	return ""
 }
 
+func (x *AccessToken) GetClientCertificateBinding() *ClientCertificateBinding {
+	if x != nil {
+		return x.ClientCertificateBinding
+	}
+	return nil
+}
+
+// ClientCertificateBinding says which client certificates authenticate as an access token:
+// the identity (one certificate field and its value) and the CA that must have issued the
+// certificate, directly or through intermediate CAs.
+type ClientCertificateBinding struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Which certificate field holds the identity. Required.
+	IdentityType ClientCertificateIdentityType `protobuf:"varint,1,opt,name=identity_type,json=identityType,proto3,enum=certmint.v1.ClientCertificateIdentityType" json:"identity_type,omitempty"`
+	// The identity, at most 1024 printable characters (see the type for its form). Required.
+	Value string `protobuf:"bytes,2,opt,name=value,proto3" json:"value,omitempty"`
+	// A certmint CA, by id or slug (returned as its id), that must be on the certificate's
+	// issuing chain: its certificate must be the certificate's issuer or an ancestor of it.
+	// The CA must have a certificate (an external intermediate must be imported first). Set this
+	// or issuer_certificate_sha256, not both.
+	CertificateAuthority string `protobuf:"bytes,3,opt,name=certificate_authority,json=certificateAuthority,proto3" json:"certificate_authority,omitempty"`
+	// For a CA outside certmint: the SHA-256 of its certificate's DER, 64 hex digits (as
+	// `openssl x509 -noout -fingerprint -sha256` prints it, colons allowed). That certificate
+	// must be on the certificate's issuing chain as certmint can rebuild it from
+	// CERTMINT_TLS_CLIENT_CA_FILE and its own CAs: put the issuing intermediate in that bundle
+	// beside its root. On read it is set for certmint CAs too. Empty on tokens bound before
+	// bindings named a CA: those authenticate nobody (CLIENT_CERTIFICATE_BINDING_INCOMPLETE)
+	// until replaced by a binding that names one.
+	IssuerCertificateSha256 string `protobuf:"bytes,4,opt,name=issuer_certificate_sha256,json=issuerCertificateSha256,proto3" json:"issuer_certificate_sha256,omitempty"`
+	unknownFields           protoimpl.UnknownFields
+	sizeCache               protoimpl.SizeCache
+}
+
+func (x *ClientCertificateBinding) Reset() {
+	*x = ClientCertificateBinding{}
+	mi := &file_certmint_v1_access_token_service_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClientCertificateBinding) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClientCertificateBinding) ProtoMessage() {}
+
+func (x *ClientCertificateBinding) ProtoReflect() protoreflect.Message {
+	mi := &file_certmint_v1_access_token_service_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClientCertificateBinding.ProtoReflect.Descriptor instead.
+func (*ClientCertificateBinding) Descriptor() ([]byte, []int) {
+	return file_certmint_v1_access_token_service_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ClientCertificateBinding) GetIdentityType() ClientCertificateIdentityType {
+	if x != nil {
+		return x.IdentityType
+	}
+	return ClientCertificateIdentityType_CLIENT_CERTIFICATE_IDENTITY_TYPE_UNSPECIFIED
+}
+
+func (x *ClientCertificateBinding) GetValue() string {
+	if x != nil {
+		return x.Value
+	}
+	return ""
+}
+
+func (x *ClientCertificateBinding) GetCertificateAuthority() string {
+	if x != nil {
+		return x.CertificateAuthority
+	}
+	return ""
+}
+
+func (x *ClientCertificateBinding) GetIssuerCertificateSha256() string {
+	if x != nil {
+		return x.IssuerCertificateSha256
+	}
+	return ""
+}
+
 // CreateAccessTokenRequest describes a new token.
 type CreateAccessTokenRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// slug, description, role, certificate_profiles and client_certificate_identity are read;
-	// the other fields are ignored.
+	// slug, description, role, certificate_profiles and client_certificate_binding are read
+	// (client_certificate_identity only to refuse it when it disagrees); the other fields are
+	// ignored.
 	AccessToken *AccessToken `protobuf:"bytes,1,opt,name=access_token,json=accessToken,proto3" json:"access_token,omitempty"`
 	// How long the token is valid: 90 days when unset, at most 3650 days.
 	Ttl           *durationpb.Duration `protobuf:"bytes,2,opt,name=ttl,proto3" json:"ttl,omitempty"`
@@ -298,7 +469,7 @@ type CreateAccessTokenRequest struct {
 
 func (x *CreateAccessTokenRequest) Reset() {
 	*x = CreateAccessTokenRequest{}
-	mi := &file_certmint_v1_access_token_service_proto_msgTypes[1]
+	mi := &file_certmint_v1_access_token_service_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -310,7 +481,7 @@ func (x *CreateAccessTokenRequest) String() string {
 func (*CreateAccessTokenRequest) ProtoMessage() {}
 
 func (x *CreateAccessTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_access_token_service_proto_msgTypes[1]
+	mi := &file_certmint_v1_access_token_service_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -323,7 +494,7 @@ func (x *CreateAccessTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateAccessTokenRequest.ProtoReflect.Descriptor instead.
 func (*CreateAccessTokenRequest) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_access_token_service_proto_rawDescGZIP(), []int{1}
+	return file_certmint_v1_access_token_service_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *CreateAccessTokenRequest) GetAccessToken() *AccessToken {
@@ -354,7 +525,7 @@ type CreateAccessTokenResponse struct {
 
 func (x *CreateAccessTokenResponse) Reset() {
 	*x = CreateAccessTokenResponse{}
-	mi := &file_certmint_v1_access_token_service_proto_msgTypes[2]
+	mi := &file_certmint_v1_access_token_service_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -366,7 +537,7 @@ func (x *CreateAccessTokenResponse) String() string {
 func (*CreateAccessTokenResponse) ProtoMessage() {}
 
 func (x *CreateAccessTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_access_token_service_proto_msgTypes[2]
+	mi := &file_certmint_v1_access_token_service_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -379,7 +550,7 @@ func (x *CreateAccessTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateAccessTokenResponse.ProtoReflect.Descriptor instead.
 func (*CreateAccessTokenResponse) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_access_token_service_proto_rawDescGZIP(), []int{2}
+	return file_certmint_v1_access_token_service_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *CreateAccessTokenResponse) GetAccessToken() *AccessToken {
@@ -407,7 +578,7 @@ type GetAccessTokenRequest struct {
 
 func (x *GetAccessTokenRequest) Reset() {
 	*x = GetAccessTokenRequest{}
-	mi := &file_certmint_v1_access_token_service_proto_msgTypes[3]
+	mi := &file_certmint_v1_access_token_service_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -419,7 +590,7 @@ func (x *GetAccessTokenRequest) String() string {
 func (*GetAccessTokenRequest) ProtoMessage() {}
 
 func (x *GetAccessTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_access_token_service_proto_msgTypes[3]
+	mi := &file_certmint_v1_access_token_service_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -432,7 +603,7 @@ func (x *GetAccessTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAccessTokenRequest.ProtoReflect.Descriptor instead.
 func (*GetAccessTokenRequest) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_access_token_service_proto_rawDescGZIP(), []int{3}
+	return file_certmint_v1_access_token_service_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *GetAccessTokenRequest) GetAccessToken() string {
@@ -453,7 +624,7 @@ type GetAccessTokenResponse struct {
 
 func (x *GetAccessTokenResponse) Reset() {
 	*x = GetAccessTokenResponse{}
-	mi := &file_certmint_v1_access_token_service_proto_msgTypes[4]
+	mi := &file_certmint_v1_access_token_service_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -465,7 +636,7 @@ func (x *GetAccessTokenResponse) String() string {
 func (*GetAccessTokenResponse) ProtoMessage() {}
 
 func (x *GetAccessTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_access_token_service_proto_msgTypes[4]
+	mi := &file_certmint_v1_access_token_service_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -478,7 +649,7 @@ func (x *GetAccessTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAccessTokenResponse.ProtoReflect.Descriptor instead.
 func (*GetAccessTokenResponse) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_access_token_service_proto_rawDescGZIP(), []int{4}
+	return file_certmint_v1_access_token_service_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *GetAccessTokenResponse) GetAccessToken() *AccessToken {
@@ -501,7 +672,7 @@ type ListAccessTokensRequest struct {
 
 func (x *ListAccessTokensRequest) Reset() {
 	*x = ListAccessTokensRequest{}
-	mi := &file_certmint_v1_access_token_service_proto_msgTypes[5]
+	mi := &file_certmint_v1_access_token_service_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -513,7 +684,7 @@ func (x *ListAccessTokensRequest) String() string {
 func (*ListAccessTokensRequest) ProtoMessage() {}
 
 func (x *ListAccessTokensRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_access_token_service_proto_msgTypes[5]
+	mi := &file_certmint_v1_access_token_service_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -526,7 +697,7 @@ func (x *ListAccessTokensRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAccessTokensRequest.ProtoReflect.Descriptor instead.
 func (*ListAccessTokensRequest) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_access_token_service_proto_rawDescGZIP(), []int{5}
+	return file_certmint_v1_access_token_service_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ListAccessTokensRequest) GetPageSize() int32 {
@@ -556,7 +727,7 @@ type ListAccessTokensResponse struct {
 
 func (x *ListAccessTokensResponse) Reset() {
 	*x = ListAccessTokensResponse{}
-	mi := &file_certmint_v1_access_token_service_proto_msgTypes[6]
+	mi := &file_certmint_v1_access_token_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -568,7 +739,7 @@ func (x *ListAccessTokensResponse) String() string {
 func (*ListAccessTokensResponse) ProtoMessage() {}
 
 func (x *ListAccessTokensResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_access_token_service_proto_msgTypes[6]
+	mi := &file_certmint_v1_access_token_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -581,7 +752,7 @@ func (x *ListAccessTokensResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAccessTokensResponse.ProtoReflect.Descriptor instead.
 func (*ListAccessTokensResponse) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_access_token_service_proto_rawDescGZIP(), []int{6}
+	return file_certmint_v1_access_token_service_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ListAccessTokensResponse) GetAccessTokens() []*AccessToken {
@@ -609,7 +780,7 @@ type RevokeAccessTokenRequest struct {
 
 func (x *RevokeAccessTokenRequest) Reset() {
 	*x = RevokeAccessTokenRequest{}
-	mi := &file_certmint_v1_access_token_service_proto_msgTypes[7]
+	mi := &file_certmint_v1_access_token_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -621,7 +792,7 @@ func (x *RevokeAccessTokenRequest) String() string {
 func (*RevokeAccessTokenRequest) ProtoMessage() {}
 
 func (x *RevokeAccessTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_access_token_service_proto_msgTypes[7]
+	mi := &file_certmint_v1_access_token_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -634,7 +805,7 @@ func (x *RevokeAccessTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeAccessTokenRequest.ProtoReflect.Descriptor instead.
 func (*RevokeAccessTokenRequest) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_access_token_service_proto_rawDescGZIP(), []int{7}
+	return file_certmint_v1_access_token_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *RevokeAccessTokenRequest) GetAccessToken() string {
@@ -655,7 +826,7 @@ type RevokeAccessTokenResponse struct {
 
 func (x *RevokeAccessTokenResponse) Reset() {
 	*x = RevokeAccessTokenResponse{}
-	mi := &file_certmint_v1_access_token_service_proto_msgTypes[8]
+	mi := &file_certmint_v1_access_token_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -667,7 +838,7 @@ func (x *RevokeAccessTokenResponse) String() string {
 func (*RevokeAccessTokenResponse) ProtoMessage() {}
 
 func (x *RevokeAccessTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_access_token_service_proto_msgTypes[8]
+	mi := &file_certmint_v1_access_token_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -680,7 +851,7 @@ func (x *RevokeAccessTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeAccessTokenResponse.ProtoReflect.Descriptor instead.
 func (*RevokeAccessTokenResponse) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_access_token_service_proto_rawDescGZIP(), []int{8}
+	return file_certmint_v1_access_token_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *RevokeAccessTokenResponse) GetAccessToken() *AccessToken {
@@ -694,14 +865,14 @@ var File_certmint_v1_access_token_service_proto protoreflect.FileDescriptor
 
 const file_certmint_v1_access_token_service_proto_rawDesc = "" +
 	"\n" +
-	"&certmint/v1/access_token_service.proto\x12\vcertmint.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf3\x03\n" +
+	"&certmint/v1/access_token_service.proto\x12\vcertmint.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xdc\x04\n" +
 	"\vAccessToken\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04slug\x18\x02 \x01(\tR\x04slug\x12 \n" +
 	"\vdescription\x18\x03 \x01(\tR\vdescription\x12%\n" +
 	"\x04role\x18\x04 \x01(\x0e2\x11.certmint.v1.RoleR\x04role\x121\n" +
-	"\x14certificate_profiles\x18\x05 \x03(\tR\x13certificateProfiles\x12>\n" +
-	"\x1bclient_certificate_identity\x18\x06 \x01(\tR\x19clientCertificateIdentity\x123\n" +
+	"\x14certificate_profiles\x18\x05 \x03(\tR\x13certificateProfiles\x12B\n" +
+	"\x1bclient_certificate_identity\x18\x06 \x01(\tB\x02\x18\x01R\x19clientCertificateIdentity\x123\n" +
 	"\x05state\x18\a \x01(\x0e2\x1d.certmint.v1.AccessTokenStateR\x05state\x12;\n" +
 	"\vcreate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
@@ -710,7 +881,13 @@ const file_certmint_v1_access_token_service_proto_rawDesc = "" +
 	"\vrevoke_time\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"revokeTime\x12\x18\n" +
-	"\acreator\x18\v \x01(\tR\acreator\"\x84\x01\n" +
+	"\acreator\x18\v \x01(\tR\acreator\x12c\n" +
+	"\x1aclient_certificate_binding\x18\f \x01(\v2%.certmint.v1.ClientCertificateBindingR\x18clientCertificateBinding\"\xf2\x01\n" +
+	"\x18ClientCertificateBinding\x12O\n" +
+	"\ridentity_type\x18\x01 \x01(\x0e2*.certmint.v1.ClientCertificateIdentityTypeR\fidentityType\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value\x123\n" +
+	"\x15certificate_authority\x18\x03 \x01(\tR\x14certificateAuthority\x12:\n" +
+	"\x19issuer_certificate_sha256\x18\x04 \x01(\tR\x17issuerCertificateSha256\"\x84\x01\n" +
 	"\x18CreateAccessTokenRequest\x12;\n" +
 	"\faccess_token\x18\x01 \x01(\v2\x18.certmint.v1.AccessTokenR\vaccessToken\x12+\n" +
 	"\x03ttl\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x03ttl\"p\n" +
@@ -743,7 +920,12 @@ const file_certmint_v1_access_token_service_proto_rawDesc = "" +
 	"\x1eACCESS_TOKEN_STATE_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19ACCESS_TOKEN_STATE_ACTIVE\x10\x01\x12\x1e\n" +
 	"\x1aACCESS_TOKEN_STATE_EXPIRED\x10\x02\x12\x1e\n" +
-	"\x1aACCESS_TOKEN_STATE_REVOKED\x10\x032\x98\x03\n" +
+	"\x1aACCESS_TOKEN_STATE_REVOKED\x10\x03*\xdf\x01\n" +
+	"\x1dClientCertificateIdentityType\x120\n" +
+	",CLIENT_CERTIFICATE_IDENTITY_TYPE_UNSPECIFIED\x10\x00\x12,\n" +
+	"(CLIENT_CERTIFICATE_IDENTITY_TYPE_URI_SAN\x10\x01\x12,\n" +
+	"(CLIENT_CERTIFICATE_IDENTITY_TYPE_DNS_SAN\x10\x02\x120\n" +
+	",CLIENT_CERTIFICATE_IDENTITY_TYPE_COMMON_NAME\x10\x032\x98\x03\n" +
 	"\x12AccessTokenService\x12b\n" +
 	"\x11CreateAccessToken\x12%.certmint.v1.CreateAccessTokenRequest\x1a&.certmint.v1.CreateAccessTokenResponse\x12Y\n" +
 	"\x0eGetAccessToken\x12\".certmint.v1.GetAccessTokenRequest\x1a#.certmint.v1.GetAccessTokenResponse\x12_\n" +
@@ -763,48 +945,52 @@ func file_certmint_v1_access_token_service_proto_rawDescGZIP() []byte {
 	return file_certmint_v1_access_token_service_proto_rawDescData
 }
 
-var file_certmint_v1_access_token_service_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_certmint_v1_access_token_service_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_certmint_v1_access_token_service_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_certmint_v1_access_token_service_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_certmint_v1_access_token_service_proto_goTypes = []any{
-	(Role)(0),                         // 0: certmint.v1.Role
-	(AccessTokenState)(0),             // 1: certmint.v1.AccessTokenState
-	(*AccessToken)(nil),               // 2: certmint.v1.AccessToken
-	(*CreateAccessTokenRequest)(nil),  // 3: certmint.v1.CreateAccessTokenRequest
-	(*CreateAccessTokenResponse)(nil), // 4: certmint.v1.CreateAccessTokenResponse
-	(*GetAccessTokenRequest)(nil),     // 5: certmint.v1.GetAccessTokenRequest
-	(*GetAccessTokenResponse)(nil),    // 6: certmint.v1.GetAccessTokenResponse
-	(*ListAccessTokensRequest)(nil),   // 7: certmint.v1.ListAccessTokensRequest
-	(*ListAccessTokensResponse)(nil),  // 8: certmint.v1.ListAccessTokensResponse
-	(*RevokeAccessTokenRequest)(nil),  // 9: certmint.v1.RevokeAccessTokenRequest
-	(*RevokeAccessTokenResponse)(nil), // 10: certmint.v1.RevokeAccessTokenResponse
-	(*timestamppb.Timestamp)(nil),     // 11: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),       // 12: google.protobuf.Duration
+	(Role)(0),                          // 0: certmint.v1.Role
+	(AccessTokenState)(0),              // 1: certmint.v1.AccessTokenState
+	(ClientCertificateIdentityType)(0), // 2: certmint.v1.ClientCertificateIdentityType
+	(*AccessToken)(nil),                // 3: certmint.v1.AccessToken
+	(*ClientCertificateBinding)(nil),   // 4: certmint.v1.ClientCertificateBinding
+	(*CreateAccessTokenRequest)(nil),   // 5: certmint.v1.CreateAccessTokenRequest
+	(*CreateAccessTokenResponse)(nil),  // 6: certmint.v1.CreateAccessTokenResponse
+	(*GetAccessTokenRequest)(nil),      // 7: certmint.v1.GetAccessTokenRequest
+	(*GetAccessTokenResponse)(nil),     // 8: certmint.v1.GetAccessTokenResponse
+	(*ListAccessTokensRequest)(nil),    // 9: certmint.v1.ListAccessTokensRequest
+	(*ListAccessTokensResponse)(nil),   // 10: certmint.v1.ListAccessTokensResponse
+	(*RevokeAccessTokenRequest)(nil),   // 11: certmint.v1.RevokeAccessTokenRequest
+	(*RevokeAccessTokenResponse)(nil),  // 12: certmint.v1.RevokeAccessTokenResponse
+	(*timestamppb.Timestamp)(nil),      // 13: google.protobuf.Timestamp
+	(*durationpb.Duration)(nil),        // 14: google.protobuf.Duration
 }
 var file_certmint_v1_access_token_service_proto_depIdxs = []int32{
 	0,  // 0: certmint.v1.AccessToken.role:type_name -> certmint.v1.Role
 	1,  // 1: certmint.v1.AccessToken.state:type_name -> certmint.v1.AccessTokenState
-	11, // 2: certmint.v1.AccessToken.create_time:type_name -> google.protobuf.Timestamp
-	11, // 3: certmint.v1.AccessToken.expire_time:type_name -> google.protobuf.Timestamp
-	11, // 4: certmint.v1.AccessToken.revoke_time:type_name -> google.protobuf.Timestamp
-	2,  // 5: certmint.v1.CreateAccessTokenRequest.access_token:type_name -> certmint.v1.AccessToken
-	12, // 6: certmint.v1.CreateAccessTokenRequest.ttl:type_name -> google.protobuf.Duration
-	2,  // 7: certmint.v1.CreateAccessTokenResponse.access_token:type_name -> certmint.v1.AccessToken
-	2,  // 8: certmint.v1.GetAccessTokenResponse.access_token:type_name -> certmint.v1.AccessToken
-	2,  // 9: certmint.v1.ListAccessTokensResponse.access_tokens:type_name -> certmint.v1.AccessToken
-	2,  // 10: certmint.v1.RevokeAccessTokenResponse.access_token:type_name -> certmint.v1.AccessToken
-	3,  // 11: certmint.v1.AccessTokenService.CreateAccessToken:input_type -> certmint.v1.CreateAccessTokenRequest
-	5,  // 12: certmint.v1.AccessTokenService.GetAccessToken:input_type -> certmint.v1.GetAccessTokenRequest
-	7,  // 13: certmint.v1.AccessTokenService.ListAccessTokens:input_type -> certmint.v1.ListAccessTokensRequest
-	9,  // 14: certmint.v1.AccessTokenService.RevokeAccessToken:input_type -> certmint.v1.RevokeAccessTokenRequest
-	4,  // 15: certmint.v1.AccessTokenService.CreateAccessToken:output_type -> certmint.v1.CreateAccessTokenResponse
-	6,  // 16: certmint.v1.AccessTokenService.GetAccessToken:output_type -> certmint.v1.GetAccessTokenResponse
-	8,  // 17: certmint.v1.AccessTokenService.ListAccessTokens:output_type -> certmint.v1.ListAccessTokensResponse
-	10, // 18: certmint.v1.AccessTokenService.RevokeAccessToken:output_type -> certmint.v1.RevokeAccessTokenResponse
-	15, // [15:19] is the sub-list for method output_type
-	11, // [11:15] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	13, // 2: certmint.v1.AccessToken.create_time:type_name -> google.protobuf.Timestamp
+	13, // 3: certmint.v1.AccessToken.expire_time:type_name -> google.protobuf.Timestamp
+	13, // 4: certmint.v1.AccessToken.revoke_time:type_name -> google.protobuf.Timestamp
+	4,  // 5: certmint.v1.AccessToken.client_certificate_binding:type_name -> certmint.v1.ClientCertificateBinding
+	2,  // 6: certmint.v1.ClientCertificateBinding.identity_type:type_name -> certmint.v1.ClientCertificateIdentityType
+	3,  // 7: certmint.v1.CreateAccessTokenRequest.access_token:type_name -> certmint.v1.AccessToken
+	14, // 8: certmint.v1.CreateAccessTokenRequest.ttl:type_name -> google.protobuf.Duration
+	3,  // 9: certmint.v1.CreateAccessTokenResponse.access_token:type_name -> certmint.v1.AccessToken
+	3,  // 10: certmint.v1.GetAccessTokenResponse.access_token:type_name -> certmint.v1.AccessToken
+	3,  // 11: certmint.v1.ListAccessTokensResponse.access_tokens:type_name -> certmint.v1.AccessToken
+	3,  // 12: certmint.v1.RevokeAccessTokenResponse.access_token:type_name -> certmint.v1.AccessToken
+	5,  // 13: certmint.v1.AccessTokenService.CreateAccessToken:input_type -> certmint.v1.CreateAccessTokenRequest
+	7,  // 14: certmint.v1.AccessTokenService.GetAccessToken:input_type -> certmint.v1.GetAccessTokenRequest
+	9,  // 15: certmint.v1.AccessTokenService.ListAccessTokens:input_type -> certmint.v1.ListAccessTokensRequest
+	11, // 16: certmint.v1.AccessTokenService.RevokeAccessToken:input_type -> certmint.v1.RevokeAccessTokenRequest
+	6,  // 17: certmint.v1.AccessTokenService.CreateAccessToken:output_type -> certmint.v1.CreateAccessTokenResponse
+	8,  // 18: certmint.v1.AccessTokenService.GetAccessToken:output_type -> certmint.v1.GetAccessTokenResponse
+	10, // 19: certmint.v1.AccessTokenService.ListAccessTokens:output_type -> certmint.v1.ListAccessTokensResponse
+	12, // 20: certmint.v1.AccessTokenService.RevokeAccessToken:output_type -> certmint.v1.RevokeAccessTokenResponse
+	17, // [17:21] is the sub-list for method output_type
+	13, // [13:17] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_certmint_v1_access_token_service_proto_init() }
@@ -817,8 +1003,8 @@ func file_certmint_v1_access_token_service_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_certmint_v1_access_token_service_proto_rawDesc), len(file_certmint_v1_access_token_service_proto_rawDesc)),
-			NumEnums:      2,
-			NumMessages:   9,
+			NumEnums:      3,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -39,8 +39,8 @@ const (
 type AccessTokenServiceClient interface {
 	// CreateAccessToken creates a token. The bearer secret is in the response and nowhere
 	// else: certmint stores only its SHA-256 hash, so it cannot be shown again.
-	// ALREADY_EXISTS for a taken slug or client certificate identity; NOT_FOUND for an unknown
-	// profile.
+	// ALREADY_EXISTS for a taken slug or an active binding of the same identity and CA;
+	// NOT_FOUND for an unknown profile or CA.
 	CreateAccessToken(ctx context.Context, in *CreateAccessTokenRequest, opts ...grpc.CallOption) (*CreateAccessTokenResponse, error)
 	// GetAccessToken returns one token (never its secret) by id or slug.
 	GetAccessToken(ctx context.Context, in *GetAccessTokenRequest, opts ...grpc.CallOption) (*GetAccessTokenResponse, error)
@@ -114,8 +114,8 @@ func (c *accessTokenServiceClient) RevokeAccessToken(ctx context.Context, in *Re
 type AccessTokenServiceServer interface {
 	// CreateAccessToken creates a token. The bearer secret is in the response and nowhere
 	// else: certmint stores only its SHA-256 hash, so it cannot be shown again.
-	// ALREADY_EXISTS for a taken slug or client certificate identity; NOT_FOUND for an unknown
-	// profile.
+	// ALREADY_EXISTS for a taken slug or an active binding of the same identity and CA;
+	// NOT_FOUND for an unknown profile or CA.
 	CreateAccessToken(context.Context, *CreateAccessTokenRequest) (*CreateAccessTokenResponse, error)
 	// GetAccessToken returns one token (never its secret) by id or slug.
 	GetAccessToken(context.Context, *GetAccessTokenRequest) (*GetAccessTokenResponse, error)

@@ -10,6 +10,10 @@ ACCESS_TOKEN_STATE_ACTIVE: AccessTokenState
 ACCESS_TOKEN_STATE_EXPIRED: AccessTokenState
 ACCESS_TOKEN_STATE_REVOKED: AccessTokenState
 ACCESS_TOKEN_STATE_UNSPECIFIED: AccessTokenState
+CLIENT_CERTIFICATE_IDENTITY_TYPE_COMMON_NAME: ClientCertificateIdentityType
+CLIENT_CERTIFICATE_IDENTITY_TYPE_DNS_SAN: ClientCertificateIdentityType
+CLIENT_CERTIFICATE_IDENTITY_TYPE_UNSPECIFIED: ClientCertificateIdentityType
+CLIENT_CERTIFICATE_IDENTITY_TYPE_URI_SAN: ClientCertificateIdentityType
 DESCRIPTOR: _descriptor.FileDescriptor
 ROLE_ADMIN: Role
 ROLE_APPROVER: Role
@@ -18,8 +22,9 @@ ROLE_ISSUER: Role
 ROLE_UNSPECIFIED: Role
 
 class AccessToken(_message.Message):
-    __slots__ = ["certificate_profiles", "client_certificate_identity", "create_time", "creator", "description", "expire_time", "id", "revoke_time", "role", "slug", "state"]
+    __slots__ = ["certificate_profiles", "client_certificate_binding", "client_certificate_identity", "create_time", "creator", "description", "expire_time", "id", "revoke_time", "role", "slug", "state"]
     CERTIFICATE_PROFILES_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_CERTIFICATE_BINDING_FIELD_NUMBER: _ClassVar[int]
     CLIENT_CERTIFICATE_IDENTITY_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     CREATOR_FIELD_NUMBER: _ClassVar[int]
@@ -31,6 +36,7 @@ class AccessToken(_message.Message):
     SLUG_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
     certificate_profiles: _containers.RepeatedScalarFieldContainer[str]
+    client_certificate_binding: ClientCertificateBinding
     client_certificate_identity: str
     create_time: _timestamp_pb2.Timestamp
     creator: str
@@ -41,7 +47,19 @@ class AccessToken(_message.Message):
     role: Role
     slug: str
     state: AccessTokenState
-    def __init__(self, id: _Optional[str] = ..., slug: _Optional[str] = ..., description: _Optional[str] = ..., role: _Optional[_Union[Role, str]] = ..., certificate_profiles: _Optional[_Iterable[str]] = ..., client_certificate_identity: _Optional[str] = ..., state: _Optional[_Union[AccessTokenState, str]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., expire_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., revoke_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., creator: _Optional[str] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., slug: _Optional[str] = ..., description: _Optional[str] = ..., role: _Optional[_Union[Role, str]] = ..., certificate_profiles: _Optional[_Iterable[str]] = ..., client_certificate_identity: _Optional[str] = ..., state: _Optional[_Union[AccessTokenState, str]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., expire_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., revoke_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., creator: _Optional[str] = ..., client_certificate_binding: _Optional[_Union[ClientCertificateBinding, _Mapping]] = ...) -> None: ...
+
+class ClientCertificateBinding(_message.Message):
+    __slots__ = ["certificate_authority", "identity_type", "issuer_certificate_sha256", "value"]
+    CERTIFICATE_AUTHORITY_FIELD_NUMBER: _ClassVar[int]
+    IDENTITY_TYPE_FIELD_NUMBER: _ClassVar[int]
+    ISSUER_CERTIFICATE_SHA256_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    certificate_authority: str
+    identity_type: ClientCertificateIdentityType
+    issuer_certificate_sha256: str
+    value: str
+    def __init__(self, identity_type: _Optional[_Union[ClientCertificateIdentityType, str]] = ..., value: _Optional[str] = ..., certificate_authority: _Optional[str] = ..., issuer_certificate_sha256: _Optional[str] = ...) -> None: ...
 
 class CreateAccessTokenRequest(_message.Message):
     __slots__ = ["access_token", "ttl"]
@@ -103,4 +121,7 @@ class Role(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = []
 
 class AccessTokenState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
+
+class ClientCertificateIdentityType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = []

@@ -56,8 +56,8 @@ class AccessTokenServiceServicer(object):
     def CreateAccessToken(self, request, context):
         """CreateAccessToken creates a token. The bearer secret is in the response and nowhere
         else: certmint stores only its SHA-256 hash, so it cannot be shown again.
-        ALREADY_EXISTS for a taken slug or client certificate identity; NOT_FOUND for an unknown
-        profile.
+        ALREADY_EXISTS for a taken slug or an active binding of the same identity and CA;
+        NOT_FOUND for an unknown profile or CA.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -138,6 +138,73 @@ export function accessTokenStateToJSON(object: AccessTokenState): string {
   }
 }
 
+/**
+ * ClientCertificateIdentityType is the one certificate field a binding reads. A binding
+ * never falls back from one field to another: a common name never matches a URI binding.
+ */
+export enum ClientCertificateIdentityType {
+  /** CLIENT_CERTIFICATE_IDENTITY_TYPE_UNSPECIFIED - Not a type; refused on create. */
+  CLIENT_CERTIFICATE_IDENTITY_TYPE_UNSPECIFIED = 0,
+  /**
+   * CLIENT_CERTIFICATE_IDENTITY_TYPE_URI_SAN - The certificate's URI SAN, e.g. a SPIFFE ID. As in the SPIFFE X.509-SVID standard, the
+   * certificate must carry exactly one URI SAN: one with several matches no URI binding. The
+   * value is an absolute URI, normalised as policies normalise URI SANs (lower-case scheme
+   * and host); a spiffe:// value must be a valid SPIFFE ID (no port, query, fragment or
+   * trailing '/').
+   */
+  CLIENT_CERTIFICATE_IDENTITY_TYPE_URI_SAN = 1,
+  /**
+   * CLIENT_CERTIFICATE_IDENTITY_TYPE_DNS_SAN - One of the certificate's DNS SANs (normalised: lower case, no trailing dot, A-labels). A
+   * wildcard SAN such as *.example.com matches no binding, and a binding value may not be a
+   * wildcard.
+   */
+  CLIENT_CERTIFICATE_IDENTITY_TYPE_DNS_SAN = 2,
+  /**
+   * CLIENT_CERTIFICATE_IDENTITY_TYPE_COMMON_NAME - The subject common name, compared exactly; a certificate whose subject has no or several
+   * common names matches no such binding. A common name is only as trustworthy as the CN
+   * rules of every profile whose CA is on the bound chain: prefer URI or DNS bindings.
+   */
+  CLIENT_CERTIFICATE_IDENTITY_TYPE_COMMON_NAME = 3,
+  UNRECOGNIZED = -1,
+}
+
+export function clientCertificateIdentityTypeFromJSON(object: any): ClientCertificateIdentityType {
+  switch (object) {
+    case 0:
+    case "CLIENT_CERTIFICATE_IDENTITY_TYPE_UNSPECIFIED":
+      return ClientCertificateIdentityType.CLIENT_CERTIFICATE_IDENTITY_TYPE_UNSPECIFIED;
+    case 1:
+    case "CLIENT_CERTIFICATE_IDENTITY_TYPE_URI_SAN":
+      return ClientCertificateIdentityType.CLIENT_CERTIFICATE_IDENTITY_TYPE_URI_SAN;
+    case 2:
+    case "CLIENT_CERTIFICATE_IDENTITY_TYPE_DNS_SAN":
+      return ClientCertificateIdentityType.CLIENT_CERTIFICATE_IDENTITY_TYPE_DNS_SAN;
+    case 3:
+    case "CLIENT_CERTIFICATE_IDENTITY_TYPE_COMMON_NAME":
+      return ClientCertificateIdentityType.CLIENT_CERTIFICATE_IDENTITY_TYPE_COMMON_NAME;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return ClientCertificateIdentityType.UNRECOGNIZED;
+  }
+}
+
+export function clientCertificateIdentityTypeToJSON(object: ClientCertificateIdentityType): string {
+  switch (object) {
+    case ClientCertificateIdentityType.CLIENT_CERTIFICATE_IDENTITY_TYPE_UNSPECIFIED:
+      return "CLIENT_CERTIFICATE_IDENTITY_TYPE_UNSPECIFIED";
+    case ClientCertificateIdentityType.CLIENT_CERTIFICATE_IDENTITY_TYPE_URI_SAN:
+      return "CLIENT_CERTIFICATE_IDENTITY_TYPE_URI_SAN";
+    case ClientCertificateIdentityType.CLIENT_CERTIFICATE_IDENTITY_TYPE_DNS_SAN:
+      return "CLIENT_CERTIFICATE_IDENTITY_TYPE_DNS_SAN";
+    case ClientCertificateIdentityType.CLIENT_CERTIFICATE_IDENTITY_TYPE_COMMON_NAME:
+      return "CLIENT_CERTIFICATE_IDENTITY_TYPE_COMMON_NAME";
+    case ClientCertificateIdentityType.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /** AccessToken is a credential and what it grants. The secret itself is never part of it. */
 export interface AccessToken {
   /** Server-assigned UUID; audit records name callers by it. */
@@ -155,10 +222,15 @@ export interface AccessToken {
    */
   certificateProfiles: string[];
   /**
-   * Empty for a bearer token. Otherwise the token has no secret and instead authenticates
-   * calls whose verified client certificate (mTLS) has this identity: the certificate's first
-   * URI SAN (e.g. a SPIFFE ID) when it has one, else its subject common name. Compared
-   * exactly; unique among tokens.
+   * Deprecated: use client_certificate_binding, which says which certificate field the
+   * identity is and which CA must have issued the certificate. On read: the binding's value
+   * (empty for a bearer token). On create: refused (INVALID_ARGUMENT, reason
+   * CLIENT_IDENTITY_AMBIGUOUS) unless client_certificate_binding is set too with the same
+   * value, because a bare string no longer says whether it names a URI SAN, a DNS SAN or a
+   * common name (before, it matched a certificate's first URI SAN or else its common name, so
+   * a common name could pass for a SPIFFE ID).
+   *
+   * @deprecated
    */
   clientCertificateIdentity: string;
   /** Whether it is usable now. */
@@ -177,13 +249,52 @@ export interface AccessToken {
     | undefined;
   /** The id of the token that created it; empty for the token certmint created at first start. */
   creator: string;
+  /**
+   * Unset for a bearer token. Otherwise the token has no secret and instead authenticates calls
+   * (without an authorization header) whose client certificate the TLS handshake verified
+   * (mTLS) and that this binding matches: the named field equals the value, and the named CA
+   * is on the certificate's issuing chain. Exactly one active binding must match a
+   * certificate, or the call is UNAUTHENTICATED (CLIENT_CERTIFICATE_NOT_BOUND,
+   * CLIENT_CERTIFICATE_AMBIGUOUS). Identity type, value and CA are unique among active tokens.
+   */
+  clientCertificateBinding?: ClientCertificateBinding | undefined;
+}
+
+/**
+ * ClientCertificateBinding says which client certificates authenticate as an access token:
+ * the identity (one certificate field and its value) and the CA that must have issued the
+ * certificate, directly or through intermediate CAs.
+ */
+export interface ClientCertificateBinding {
+  /** Which certificate field holds the identity. Required. */
+  identityType: ClientCertificateIdentityType;
+  /** The identity, at most 1024 printable characters (see the type for its form). Required. */
+  value: string;
+  /**
+   * A certmint CA, by id or slug (returned as its id), that must be on the certificate's
+   * issuing chain: its certificate must be the certificate's issuer or an ancestor of it.
+   * The CA must have a certificate (an external intermediate must be imported first). Set this
+   * or issuer_certificate_sha256, not both.
+   */
+  certificateAuthority: string;
+  /**
+   * For a CA outside certmint: the SHA-256 of its certificate's DER, 64 hex digits (as
+   * `openssl x509 -noout -fingerprint -sha256` prints it, colons allowed). That certificate
+   * must be on the certificate's issuing chain as certmint can rebuild it from
+   * CERTMINT_TLS_CLIENT_CA_FILE and its own CAs: put the issuing intermediate in that bundle
+   * beside its root. On read it is set for certmint CAs too. Empty on tokens bound before
+   * bindings named a CA: those authenticate nobody (CLIENT_CERTIFICATE_BINDING_INCOMPLETE)
+   * until replaced by a binding that names one.
+   */
+  issuerCertificateSha256: string;
 }
 
 /** CreateAccessTokenRequest describes a new token. */
 export interface CreateAccessTokenRequest {
   /**
-   * slug, description, role, certificate_profiles and client_certificate_identity are read;
-   * the other fields are ignored.
+   * slug, description, role, certificate_profiles and client_certificate_binding are read
+   * (client_certificate_identity only to refuse it when it disagrees); the other fields are
+   * ignored.
    */
   accessToken?:
     | AccessToken
@@ -258,6 +369,7 @@ function createBaseAccessToken(): AccessToken {
     expireTime: undefined,
     revokeTime: undefined,
     creator: "",
+    clientCertificateBinding: undefined,
   };
 }
 
@@ -295,6 +407,9 @@ export const AccessToken: MessageFns<AccessToken> = {
     }
     if (message.creator !== "") {
       writer.uint32(90).string(message.creator);
+    }
+    if (message.clientCertificateBinding !== undefined) {
+      ClientCertificateBinding.encode(message.clientCertificateBinding, writer.uint32(98).fork()).join();
     }
     return writer;
   },
@@ -400,6 +515,14 @@ export const AccessToken: MessageFns<AccessToken> = {
             message.creator = reader.string();
             continue;
           }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.clientCertificateBinding = ClientCertificateBinding.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -445,6 +568,11 @@ export const AccessToken: MessageFns<AccessToken> = {
         ? fromJsonTimestamp(object.revoke_time)
         : undefined,
       creator: isSet(object.creator) ? globalThis.String(object.creator) : "",
+      clientCertificateBinding: isSet(object.clientCertificateBinding)
+        ? ClientCertificateBinding.fromJSON(object.clientCertificateBinding)
+        : isSet(object.client_certificate_binding)
+        ? ClientCertificateBinding.fromJSON(object.client_certificate_binding)
+        : undefined,
     };
   },
 
@@ -483,6 +611,9 @@ export const AccessToken: MessageFns<AccessToken> = {
     if (message.creator !== "") {
       obj.creator = message.creator;
     }
+    if (message.clientCertificateBinding !== undefined) {
+      obj.clientCertificateBinding = ClientCertificateBinding.toJSON(message.clientCertificateBinding);
+    }
     return obj;
   },
 
@@ -502,6 +633,139 @@ export const AccessToken: MessageFns<AccessToken> = {
     message.expireTime = object.expireTime ?? undefined;
     message.revokeTime = object.revokeTime ?? undefined;
     message.creator = object.creator ?? "";
+    message.clientCertificateBinding =
+      (object.clientCertificateBinding !== undefined && object.clientCertificateBinding !== null)
+        ? ClientCertificateBinding.fromPartial(object.clientCertificateBinding)
+        : undefined;
+    return message;
+  },
+};
+
+function createBaseClientCertificateBinding(): ClientCertificateBinding {
+  return { identityType: 0, value: "", certificateAuthority: "", issuerCertificateSha256: "" };
+}
+
+export const ClientCertificateBinding: MessageFns<ClientCertificateBinding> = {
+  encode(message: ClientCertificateBinding, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.identityType !== 0) {
+      writer.uint32(8).int32(message.identityType);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    if (message.certificateAuthority !== "") {
+      writer.uint32(26).string(message.certificateAuthority);
+    }
+    if (message.issuerCertificateSha256 !== "") {
+      writer.uint32(34).string(message.issuerCertificateSha256);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ClientCertificateBinding {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseClientCertificateBinding();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.identityType = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.certificateAuthority = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.issuerCertificateSha256 = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ClientCertificateBinding {
+    return {
+      identityType: isSet(object.identityType)
+        ? clientCertificateIdentityTypeFromJSON(object.identityType)
+        : isSet(object.identity_type)
+        ? clientCertificateIdentityTypeFromJSON(object.identity_type)
+        : 0,
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+      certificateAuthority: isSet(object.certificateAuthority)
+        ? globalThis.String(object.certificateAuthority)
+        : isSet(object.certificate_authority)
+        ? globalThis.String(object.certificate_authority)
+        : "",
+      issuerCertificateSha256: isSet(object.issuerCertificateSha256)
+        ? globalThis.String(object.issuerCertificateSha256)
+        : isSet(object.issuer_certificate_sha256)
+        ? globalThis.String(object.issuer_certificate_sha256)
+        : "",
+    };
+  },
+
+  toJSON(message: ClientCertificateBinding): unknown {
+    const obj: any = {};
+    if (message.identityType !== 0) {
+      obj.identityType = clientCertificateIdentityTypeToJSON(message.identityType);
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    if (message.certificateAuthority !== "") {
+      obj.certificateAuthority = message.certificateAuthority;
+    }
+    if (message.issuerCertificateSha256 !== "") {
+      obj.issuerCertificateSha256 = message.issuerCertificateSha256;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ClientCertificateBinding>): ClientCertificateBinding {
+    return ClientCertificateBinding.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ClientCertificateBinding>): ClientCertificateBinding {
+    const message = createBaseClientCertificateBinding();
+    message.identityType = object.identityType ?? 0;
+    message.value = object.value ?? "";
+    message.certificateAuthority = object.certificateAuthority ?? "";
+    message.issuerCertificateSha256 = object.issuerCertificateSha256 ?? "";
     return message;
   },
 };
@@ -1184,8 +1448,8 @@ export const AccessTokenServiceService = {
   /**
    * CreateAccessToken creates a token. The bearer secret is in the response and nowhere
    * else: certmint stores only its SHA-256 hash, so it cannot be shown again.
-   * ALREADY_EXISTS for a taken slug or client certificate identity; NOT_FOUND for an unknown
-   * profile.
+   * ALREADY_EXISTS for a taken slug or an active binding of the same identity and CA;
+   * NOT_FOUND for an unknown profile or CA.
    */
   createAccessToken: {
     path: "/certmint.v1.AccessTokenService/CreateAccessToken" as const,
@@ -1246,8 +1510,8 @@ export interface AccessTokenServiceServer extends UntypedServiceImplementation {
   /**
    * CreateAccessToken creates a token. The bearer secret is in the response and nowhere
    * else: certmint stores only its SHA-256 hash, so it cannot be shown again.
-   * ALREADY_EXISTS for a taken slug or client certificate identity; NOT_FOUND for an unknown
-   * profile.
+   * ALREADY_EXISTS for a taken slug or an active binding of the same identity and CA;
+   * NOT_FOUND for an unknown profile or CA.
    */
   createAccessToken: handleUnaryCall<CreateAccessTokenRequest, CreateAccessTokenResponse>;
   /** GetAccessToken returns one token (never its secret) by id or slug. */
@@ -1268,8 +1532,8 @@ export interface AccessTokenServiceClient extends Client {
   /**
    * CreateAccessToken creates a token. The bearer secret is in the response and nowhere
    * else: certmint stores only its SHA-256 hash, so it cannot be shown again.
-   * ALREADY_EXISTS for a taken slug or client certificate identity; NOT_FOUND for an unknown
-   * profile.
+   * ALREADY_EXISTS for a taken slug or an active binding of the same identity and CA;
+   * NOT_FOUND for an unknown profile or CA.
    */
   createAccessToken(
     request: CreateAccessTokenRequest,

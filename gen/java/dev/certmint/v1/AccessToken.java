@@ -287,17 +287,22 @@ private static final long serialVersionUID = 0L;
   private volatile java.lang.Object clientCertificateIdentity_ = "";
   /**
    * <pre>
-   * Empty for a bearer token. Otherwise the token has no secret and instead authenticates
-   * calls whose verified client certificate (mTLS) has this identity: the certificate's first
-   * URI SAN (e.g. a SPIFFE ID) when it has one, else its subject common name. Compared
-   * exactly; unique among tokens.
+   * Deprecated: use client_certificate_binding, which says which certificate field the
+   * identity is and which CA must have issued the certificate. On read: the binding's value
+   * (empty for a bearer token). On create: refused (INVALID_ARGUMENT, reason
+   * CLIENT_IDENTITY_AMBIGUOUS) unless client_certificate_binding is set too with the same
+   * value, because a bare string no longer says whether it names a URI SAN, a DNS SAN or a
+   * common name (before, it matched a certificate's first URI SAN or else its common name, so
+   * a common name could pass for a SPIFFE ID).
    * </pre>
    *
-   * <code>string client_certificate_identity = 6 [json_name = "clientCertificateIdentity"];</code>
+   * <code>string client_certificate_identity = 6 [json_name = "clientCertificateIdentity", deprecated = true];</code>
+   * @deprecated certmint.v1.AccessToken.client_certificate_identity is deprecated.
+   *     See certmint/v1/access_token_service.proto;l=84
    * @return The clientCertificateIdentity.
    */
   @java.lang.Override
-  public java.lang.String getClientCertificateIdentity() {
+  @java.lang.Deprecated public java.lang.String getClientCertificateIdentity() {
     java.lang.Object ref = clientCertificateIdentity_;
     if (ref instanceof java.lang.String) {
       return (java.lang.String) ref;
@@ -311,17 +316,22 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * Empty for a bearer token. Otherwise the token has no secret and instead authenticates
-   * calls whose verified client certificate (mTLS) has this identity: the certificate's first
-   * URI SAN (e.g. a SPIFFE ID) when it has one, else its subject common name. Compared
-   * exactly; unique among tokens.
+   * Deprecated: use client_certificate_binding, which says which certificate field the
+   * identity is and which CA must have issued the certificate. On read: the binding's value
+   * (empty for a bearer token). On create: refused (INVALID_ARGUMENT, reason
+   * CLIENT_IDENTITY_AMBIGUOUS) unless client_certificate_binding is set too with the same
+   * value, because a bare string no longer says whether it names a URI SAN, a DNS SAN or a
+   * common name (before, it matched a certificate's first URI SAN or else its common name, so
+   * a common name could pass for a SPIFFE ID).
    * </pre>
    *
-   * <code>string client_certificate_identity = 6 [json_name = "clientCertificateIdentity"];</code>
+   * <code>string client_certificate_identity = 6 [json_name = "clientCertificateIdentity", deprecated = true];</code>
+   * @deprecated certmint.v1.AccessToken.client_certificate_identity is deprecated.
+   *     See certmint/v1/access_token_service.proto;l=84
    * @return The bytes for clientCertificateIdentity.
    */
   @java.lang.Override
-  public com.google.protobuf.ByteString
+  @java.lang.Deprecated public com.google.protobuf.ByteString
       getClientCertificateIdentityBytes() {
     java.lang.Object ref = clientCertificateIdentity_;
     if (ref instanceof java.lang.String) {
@@ -522,6 +532,59 @@ private static final long serialVersionUID = 0L;
     }
   }
 
+  public static final int CLIENT_CERTIFICATE_BINDING_FIELD_NUMBER = 12;
+  private dev.certmint.v1.ClientCertificateBinding clientCertificateBinding_;
+  /**
+   * <pre>
+   * Unset for a bearer token. Otherwise the token has no secret and instead authenticates calls
+   * (without an authorization header) whose client certificate the TLS handshake verified
+   * (mTLS) and that this binding matches: the named field equals the value, and the named CA
+   * is on the certificate's issuing chain. Exactly one active binding must match a
+   * certificate, or the call is UNAUTHENTICATED (CLIENT_CERTIFICATE_NOT_BOUND,
+   * CLIENT_CERTIFICATE_AMBIGUOUS). Identity type, value and CA are unique among active tokens.
+   * </pre>
+   *
+   * <code>.certmint.v1.ClientCertificateBinding client_certificate_binding = 12 [json_name = "clientCertificateBinding"];</code>
+   * @return Whether the clientCertificateBinding field is set.
+   */
+  @java.lang.Override
+  public boolean hasClientCertificateBinding() {
+    return clientCertificateBinding_ != null;
+  }
+  /**
+   * <pre>
+   * Unset for a bearer token. Otherwise the token has no secret and instead authenticates calls
+   * (without an authorization header) whose client certificate the TLS handshake verified
+   * (mTLS) and that this binding matches: the named field equals the value, and the named CA
+   * is on the certificate's issuing chain. Exactly one active binding must match a
+   * certificate, or the call is UNAUTHENTICATED (CLIENT_CERTIFICATE_NOT_BOUND,
+   * CLIENT_CERTIFICATE_AMBIGUOUS). Identity type, value and CA are unique among active tokens.
+   * </pre>
+   *
+   * <code>.certmint.v1.ClientCertificateBinding client_certificate_binding = 12 [json_name = "clientCertificateBinding"];</code>
+   * @return The clientCertificateBinding.
+   */
+  @java.lang.Override
+  public dev.certmint.v1.ClientCertificateBinding getClientCertificateBinding() {
+    return clientCertificateBinding_ == null ? dev.certmint.v1.ClientCertificateBinding.getDefaultInstance() : clientCertificateBinding_;
+  }
+  /**
+   * <pre>
+   * Unset for a bearer token. Otherwise the token has no secret and instead authenticates calls
+   * (without an authorization header) whose client certificate the TLS handshake verified
+   * (mTLS) and that this binding matches: the named field equals the value, and the named CA
+   * is on the certificate's issuing chain. Exactly one active binding must match a
+   * certificate, or the call is UNAUTHENTICATED (CLIENT_CERTIFICATE_NOT_BOUND,
+   * CLIENT_CERTIFICATE_AMBIGUOUS). Identity type, value and CA are unique among active tokens.
+   * </pre>
+   *
+   * <code>.certmint.v1.ClientCertificateBinding client_certificate_binding = 12 [json_name = "clientCertificateBinding"];</code>
+   */
+  @java.lang.Override
+  public dev.certmint.v1.ClientCertificateBindingOrBuilder getClientCertificateBindingOrBuilder() {
+    return clientCertificateBinding_ == null ? dev.certmint.v1.ClientCertificateBinding.getDefaultInstance() : clientCertificateBinding_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -568,6 +631,9 @@ private static final long serialVersionUID = 0L;
     }
     if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(creator_)) {
       com.google.protobuf.GeneratedMessageV3.writeString(output, 11, creator_);
+    }
+    if (clientCertificateBinding_ != null) {
+      output.writeMessage(12, getClientCertificateBinding());
     }
     getUnknownFields().writeTo(output);
   }
@@ -621,6 +687,10 @@ private static final long serialVersionUID = 0L;
     if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(creator_)) {
       size += com.google.protobuf.GeneratedMessageV3.computeStringSize(11, creator_);
     }
+    if (clientCertificateBinding_ != null) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(12, getClientCertificateBinding());
+    }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
     return size;
@@ -665,6 +735,11 @@ private static final long serialVersionUID = 0L;
     }
     if (!getCreator()
         .equals(other.getCreator())) return false;
+    if (hasClientCertificateBinding() != other.hasClientCertificateBinding()) return false;
+    if (hasClientCertificateBinding()) {
+      if (!getClientCertificateBinding()
+          .equals(other.getClientCertificateBinding())) return false;
+    }
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -706,6 +781,10 @@ private static final long serialVersionUID = 0L;
     }
     hash = (37 * hash) + CREATOR_FIELD_NUMBER;
     hash = (53 * hash) + getCreator().hashCode();
+    if (hasClientCertificateBinding()) {
+      hash = (37 * hash) + CLIENT_CERTIFICATE_BINDING_FIELD_NUMBER;
+      hash = (53 * hash) + getClientCertificateBinding().hashCode();
+    }
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -863,6 +942,11 @@ private static final long serialVersionUID = 0L;
         revokeTimeBuilder_ = null;
       }
       creator_ = "";
+      clientCertificateBinding_ = null;
+      if (clientCertificateBindingBuilder_ != null) {
+        clientCertificateBindingBuilder_.dispose();
+        clientCertificateBindingBuilder_ = null;
+      }
       return this;
     }
 
@@ -940,6 +1024,11 @@ private static final long serialVersionUID = 0L;
       }
       if (((from_bitField0_ & 0x00000400) != 0)) {
         result.creator_ = creator_;
+      }
+      if (((from_bitField0_ & 0x00000800) != 0)) {
+        result.clientCertificateBinding_ = clientCertificateBindingBuilder_ == null
+            ? clientCertificateBinding_
+            : clientCertificateBindingBuilder_.build();
       }
     }
 
@@ -1037,6 +1126,9 @@ private static final long serialVersionUID = 0L;
         bitField0_ |= 0x00000400;
         onChanged();
       }
+      if (other.hasClientCertificateBinding()) {
+        mergeClientCertificateBinding(other.getClientCertificateBinding());
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -1125,6 +1217,13 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000400;
               break;
             } // case 90
+            case 98: {
+              input.readMessage(
+                  getClientCertificateBindingFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              bitField0_ |= 0x00000800;
+              break;
+            } // case 98
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -1652,16 +1751,21 @@ private static final long serialVersionUID = 0L;
     private java.lang.Object clientCertificateIdentity_ = "";
     /**
      * <pre>
-     * Empty for a bearer token. Otherwise the token has no secret and instead authenticates
-     * calls whose verified client certificate (mTLS) has this identity: the certificate's first
-     * URI SAN (e.g. a SPIFFE ID) when it has one, else its subject common name. Compared
-     * exactly; unique among tokens.
+     * Deprecated: use client_certificate_binding, which says which certificate field the
+     * identity is and which CA must have issued the certificate. On read: the binding's value
+     * (empty for a bearer token). On create: refused (INVALID_ARGUMENT, reason
+     * CLIENT_IDENTITY_AMBIGUOUS) unless client_certificate_binding is set too with the same
+     * value, because a bare string no longer says whether it names a URI SAN, a DNS SAN or a
+     * common name (before, it matched a certificate's first URI SAN or else its common name, so
+     * a common name could pass for a SPIFFE ID).
      * </pre>
      *
-     * <code>string client_certificate_identity = 6 [json_name = "clientCertificateIdentity"];</code>
+     * <code>string client_certificate_identity = 6 [json_name = "clientCertificateIdentity", deprecated = true];</code>
+     * @deprecated certmint.v1.AccessToken.client_certificate_identity is deprecated.
+     *     See certmint/v1/access_token_service.proto;l=84
      * @return The clientCertificateIdentity.
      */
-    public java.lang.String getClientCertificateIdentity() {
+    @java.lang.Deprecated public java.lang.String getClientCertificateIdentity() {
       java.lang.Object ref = clientCertificateIdentity_;
       if (!(ref instanceof java.lang.String)) {
         com.google.protobuf.ByteString bs =
@@ -1675,16 +1779,21 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Empty for a bearer token. Otherwise the token has no secret and instead authenticates
-     * calls whose verified client certificate (mTLS) has this identity: the certificate's first
-     * URI SAN (e.g. a SPIFFE ID) when it has one, else its subject common name. Compared
-     * exactly; unique among tokens.
+     * Deprecated: use client_certificate_binding, which says which certificate field the
+     * identity is and which CA must have issued the certificate. On read: the binding's value
+     * (empty for a bearer token). On create: refused (INVALID_ARGUMENT, reason
+     * CLIENT_IDENTITY_AMBIGUOUS) unless client_certificate_binding is set too with the same
+     * value, because a bare string no longer says whether it names a URI SAN, a DNS SAN or a
+     * common name (before, it matched a certificate's first URI SAN or else its common name, so
+     * a common name could pass for a SPIFFE ID).
      * </pre>
      *
-     * <code>string client_certificate_identity = 6 [json_name = "clientCertificateIdentity"];</code>
+     * <code>string client_certificate_identity = 6 [json_name = "clientCertificateIdentity", deprecated = true];</code>
+     * @deprecated certmint.v1.AccessToken.client_certificate_identity is deprecated.
+     *     See certmint/v1/access_token_service.proto;l=84
      * @return The bytes for clientCertificateIdentity.
      */
-    public com.google.protobuf.ByteString
+    @java.lang.Deprecated public com.google.protobuf.ByteString
         getClientCertificateIdentityBytes() {
       java.lang.Object ref = clientCertificateIdentity_;
       if (ref instanceof String) {
@@ -1699,17 +1808,22 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Empty for a bearer token. Otherwise the token has no secret and instead authenticates
-     * calls whose verified client certificate (mTLS) has this identity: the certificate's first
-     * URI SAN (e.g. a SPIFFE ID) when it has one, else its subject common name. Compared
-     * exactly; unique among tokens.
+     * Deprecated: use client_certificate_binding, which says which certificate field the
+     * identity is and which CA must have issued the certificate. On read: the binding's value
+     * (empty for a bearer token). On create: refused (INVALID_ARGUMENT, reason
+     * CLIENT_IDENTITY_AMBIGUOUS) unless client_certificate_binding is set too with the same
+     * value, because a bare string no longer says whether it names a URI SAN, a DNS SAN or a
+     * common name (before, it matched a certificate's first URI SAN or else its common name, so
+     * a common name could pass for a SPIFFE ID).
      * </pre>
      *
-     * <code>string client_certificate_identity = 6 [json_name = "clientCertificateIdentity"];</code>
+     * <code>string client_certificate_identity = 6 [json_name = "clientCertificateIdentity", deprecated = true];</code>
+     * @deprecated certmint.v1.AccessToken.client_certificate_identity is deprecated.
+     *     See certmint/v1/access_token_service.proto;l=84
      * @param value The clientCertificateIdentity to set.
      * @return This builder for chaining.
      */
-    public Builder setClientCertificateIdentity(
+    @java.lang.Deprecated public Builder setClientCertificateIdentity(
         java.lang.String value) {
       if (value == null) { throw new NullPointerException(); }
       clientCertificateIdentity_ = value;
@@ -1719,16 +1833,21 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Empty for a bearer token. Otherwise the token has no secret and instead authenticates
-     * calls whose verified client certificate (mTLS) has this identity: the certificate's first
-     * URI SAN (e.g. a SPIFFE ID) when it has one, else its subject common name. Compared
-     * exactly; unique among tokens.
+     * Deprecated: use client_certificate_binding, which says which certificate field the
+     * identity is and which CA must have issued the certificate. On read: the binding's value
+     * (empty for a bearer token). On create: refused (INVALID_ARGUMENT, reason
+     * CLIENT_IDENTITY_AMBIGUOUS) unless client_certificate_binding is set too with the same
+     * value, because a bare string no longer says whether it names a URI SAN, a DNS SAN or a
+     * common name (before, it matched a certificate's first URI SAN or else its common name, so
+     * a common name could pass for a SPIFFE ID).
      * </pre>
      *
-     * <code>string client_certificate_identity = 6 [json_name = "clientCertificateIdentity"];</code>
+     * <code>string client_certificate_identity = 6 [json_name = "clientCertificateIdentity", deprecated = true];</code>
+     * @deprecated certmint.v1.AccessToken.client_certificate_identity is deprecated.
+     *     See certmint/v1/access_token_service.proto;l=84
      * @return This builder for chaining.
      */
-    public Builder clearClientCertificateIdentity() {
+    @java.lang.Deprecated public Builder clearClientCertificateIdentity() {
       clientCertificateIdentity_ = getDefaultInstance().getClientCertificateIdentity();
       bitField0_ = (bitField0_ & ~0x00000020);
       onChanged();
@@ -1736,17 +1855,22 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Empty for a bearer token. Otherwise the token has no secret and instead authenticates
-     * calls whose verified client certificate (mTLS) has this identity: the certificate's first
-     * URI SAN (e.g. a SPIFFE ID) when it has one, else its subject common name. Compared
-     * exactly; unique among tokens.
+     * Deprecated: use client_certificate_binding, which says which certificate field the
+     * identity is and which CA must have issued the certificate. On read: the binding's value
+     * (empty for a bearer token). On create: refused (INVALID_ARGUMENT, reason
+     * CLIENT_IDENTITY_AMBIGUOUS) unless client_certificate_binding is set too with the same
+     * value, because a bare string no longer says whether it names a URI SAN, a DNS SAN or a
+     * common name (before, it matched a certificate's first URI SAN or else its common name, so
+     * a common name could pass for a SPIFFE ID).
      * </pre>
      *
-     * <code>string client_certificate_identity = 6 [json_name = "clientCertificateIdentity"];</code>
+     * <code>string client_certificate_identity = 6 [json_name = "clientCertificateIdentity", deprecated = true];</code>
+     * @deprecated certmint.v1.AccessToken.client_certificate_identity is deprecated.
+     *     See certmint/v1/access_token_service.proto;l=84
      * @param value The bytes for clientCertificateIdentity to set.
      * @return This builder for chaining.
      */
-    public Builder setClientCertificateIdentityBytes(
+    @java.lang.Deprecated public Builder setClientCertificateIdentityBytes(
         com.google.protobuf.ByteString value) {
       if (value == null) { throw new NullPointerException(); }
       checkByteStringIsUtf8(value);
@@ -2384,6 +2508,206 @@ private static final long serialVersionUID = 0L;
       bitField0_ |= 0x00000400;
       onChanged();
       return this;
+    }
+
+    private dev.certmint.v1.ClientCertificateBinding clientCertificateBinding_;
+    private com.google.protobuf.SingleFieldBuilderV3<
+        dev.certmint.v1.ClientCertificateBinding, dev.certmint.v1.ClientCertificateBinding.Builder, dev.certmint.v1.ClientCertificateBindingOrBuilder> clientCertificateBindingBuilder_;
+    /**
+     * <pre>
+     * Unset for a bearer token. Otherwise the token has no secret and instead authenticates calls
+     * (without an authorization header) whose client certificate the TLS handshake verified
+     * (mTLS) and that this binding matches: the named field equals the value, and the named CA
+     * is on the certificate's issuing chain. Exactly one active binding must match a
+     * certificate, or the call is UNAUTHENTICATED (CLIENT_CERTIFICATE_NOT_BOUND,
+     * CLIENT_CERTIFICATE_AMBIGUOUS). Identity type, value and CA are unique among active tokens.
+     * </pre>
+     *
+     * <code>.certmint.v1.ClientCertificateBinding client_certificate_binding = 12 [json_name = "clientCertificateBinding"];</code>
+     * @return Whether the clientCertificateBinding field is set.
+     */
+    public boolean hasClientCertificateBinding() {
+      return ((bitField0_ & 0x00000800) != 0);
+    }
+    /**
+     * <pre>
+     * Unset for a bearer token. Otherwise the token has no secret and instead authenticates calls
+     * (without an authorization header) whose client certificate the TLS handshake verified
+     * (mTLS) and that this binding matches: the named field equals the value, and the named CA
+     * is on the certificate's issuing chain. Exactly one active binding must match a
+     * certificate, or the call is UNAUTHENTICATED (CLIENT_CERTIFICATE_NOT_BOUND,
+     * CLIENT_CERTIFICATE_AMBIGUOUS). Identity type, value and CA are unique among active tokens.
+     * </pre>
+     *
+     * <code>.certmint.v1.ClientCertificateBinding client_certificate_binding = 12 [json_name = "clientCertificateBinding"];</code>
+     * @return The clientCertificateBinding.
+     */
+    public dev.certmint.v1.ClientCertificateBinding getClientCertificateBinding() {
+      if (clientCertificateBindingBuilder_ == null) {
+        return clientCertificateBinding_ == null ? dev.certmint.v1.ClientCertificateBinding.getDefaultInstance() : clientCertificateBinding_;
+      } else {
+        return clientCertificateBindingBuilder_.getMessage();
+      }
+    }
+    /**
+     * <pre>
+     * Unset for a bearer token. Otherwise the token has no secret and instead authenticates calls
+     * (without an authorization header) whose client certificate the TLS handshake verified
+     * (mTLS) and that this binding matches: the named field equals the value, and the named CA
+     * is on the certificate's issuing chain. Exactly one active binding must match a
+     * certificate, or the call is UNAUTHENTICATED (CLIENT_CERTIFICATE_NOT_BOUND,
+     * CLIENT_CERTIFICATE_AMBIGUOUS). Identity type, value and CA are unique among active tokens.
+     * </pre>
+     *
+     * <code>.certmint.v1.ClientCertificateBinding client_certificate_binding = 12 [json_name = "clientCertificateBinding"];</code>
+     */
+    public Builder setClientCertificateBinding(dev.certmint.v1.ClientCertificateBinding value) {
+      if (clientCertificateBindingBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        clientCertificateBinding_ = value;
+      } else {
+        clientCertificateBindingBuilder_.setMessage(value);
+      }
+      bitField0_ |= 0x00000800;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Unset for a bearer token. Otherwise the token has no secret and instead authenticates calls
+     * (without an authorization header) whose client certificate the TLS handshake verified
+     * (mTLS) and that this binding matches: the named field equals the value, and the named CA
+     * is on the certificate's issuing chain. Exactly one active binding must match a
+     * certificate, or the call is UNAUTHENTICATED (CLIENT_CERTIFICATE_NOT_BOUND,
+     * CLIENT_CERTIFICATE_AMBIGUOUS). Identity type, value and CA are unique among active tokens.
+     * </pre>
+     *
+     * <code>.certmint.v1.ClientCertificateBinding client_certificate_binding = 12 [json_name = "clientCertificateBinding"];</code>
+     */
+    public Builder setClientCertificateBinding(
+        dev.certmint.v1.ClientCertificateBinding.Builder builderForValue) {
+      if (clientCertificateBindingBuilder_ == null) {
+        clientCertificateBinding_ = builderForValue.build();
+      } else {
+        clientCertificateBindingBuilder_.setMessage(builderForValue.build());
+      }
+      bitField0_ |= 0x00000800;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Unset for a bearer token. Otherwise the token has no secret and instead authenticates calls
+     * (without an authorization header) whose client certificate the TLS handshake verified
+     * (mTLS) and that this binding matches: the named field equals the value, and the named CA
+     * is on the certificate's issuing chain. Exactly one active binding must match a
+     * certificate, or the call is UNAUTHENTICATED (CLIENT_CERTIFICATE_NOT_BOUND,
+     * CLIENT_CERTIFICATE_AMBIGUOUS). Identity type, value and CA are unique among active tokens.
+     * </pre>
+     *
+     * <code>.certmint.v1.ClientCertificateBinding client_certificate_binding = 12 [json_name = "clientCertificateBinding"];</code>
+     */
+    public Builder mergeClientCertificateBinding(dev.certmint.v1.ClientCertificateBinding value) {
+      if (clientCertificateBindingBuilder_ == null) {
+        if (((bitField0_ & 0x00000800) != 0) &&
+          clientCertificateBinding_ != null &&
+          clientCertificateBinding_ != dev.certmint.v1.ClientCertificateBinding.getDefaultInstance()) {
+          getClientCertificateBindingBuilder().mergeFrom(value);
+        } else {
+          clientCertificateBinding_ = value;
+        }
+      } else {
+        clientCertificateBindingBuilder_.mergeFrom(value);
+      }
+      bitField0_ |= 0x00000800;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Unset for a bearer token. Otherwise the token has no secret and instead authenticates calls
+     * (without an authorization header) whose client certificate the TLS handshake verified
+     * (mTLS) and that this binding matches: the named field equals the value, and the named CA
+     * is on the certificate's issuing chain. Exactly one active binding must match a
+     * certificate, or the call is UNAUTHENTICATED (CLIENT_CERTIFICATE_NOT_BOUND,
+     * CLIENT_CERTIFICATE_AMBIGUOUS). Identity type, value and CA are unique among active tokens.
+     * </pre>
+     *
+     * <code>.certmint.v1.ClientCertificateBinding client_certificate_binding = 12 [json_name = "clientCertificateBinding"];</code>
+     */
+    public Builder clearClientCertificateBinding() {
+      bitField0_ = (bitField0_ & ~0x00000800);
+      clientCertificateBinding_ = null;
+      if (clientCertificateBindingBuilder_ != null) {
+        clientCertificateBindingBuilder_.dispose();
+        clientCertificateBindingBuilder_ = null;
+      }
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Unset for a bearer token. Otherwise the token has no secret and instead authenticates calls
+     * (without an authorization header) whose client certificate the TLS handshake verified
+     * (mTLS) and that this binding matches: the named field equals the value, and the named CA
+     * is on the certificate's issuing chain. Exactly one active binding must match a
+     * certificate, or the call is UNAUTHENTICATED (CLIENT_CERTIFICATE_NOT_BOUND,
+     * CLIENT_CERTIFICATE_AMBIGUOUS). Identity type, value and CA are unique among active tokens.
+     * </pre>
+     *
+     * <code>.certmint.v1.ClientCertificateBinding client_certificate_binding = 12 [json_name = "clientCertificateBinding"];</code>
+     */
+    public dev.certmint.v1.ClientCertificateBinding.Builder getClientCertificateBindingBuilder() {
+      bitField0_ |= 0x00000800;
+      onChanged();
+      return getClientCertificateBindingFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * Unset for a bearer token. Otherwise the token has no secret and instead authenticates calls
+     * (without an authorization header) whose client certificate the TLS handshake verified
+     * (mTLS) and that this binding matches: the named field equals the value, and the named CA
+     * is on the certificate's issuing chain. Exactly one active binding must match a
+     * certificate, or the call is UNAUTHENTICATED (CLIENT_CERTIFICATE_NOT_BOUND,
+     * CLIENT_CERTIFICATE_AMBIGUOUS). Identity type, value and CA are unique among active tokens.
+     * </pre>
+     *
+     * <code>.certmint.v1.ClientCertificateBinding client_certificate_binding = 12 [json_name = "clientCertificateBinding"];</code>
+     */
+    public dev.certmint.v1.ClientCertificateBindingOrBuilder getClientCertificateBindingOrBuilder() {
+      if (clientCertificateBindingBuilder_ != null) {
+        return clientCertificateBindingBuilder_.getMessageOrBuilder();
+      } else {
+        return clientCertificateBinding_ == null ?
+            dev.certmint.v1.ClientCertificateBinding.getDefaultInstance() : clientCertificateBinding_;
+      }
+    }
+    /**
+     * <pre>
+     * Unset for a bearer token. Otherwise the token has no secret and instead authenticates calls
+     * (without an authorization header) whose client certificate the TLS handshake verified
+     * (mTLS) and that this binding matches: the named field equals the value, and the named CA
+     * is on the certificate's issuing chain. Exactly one active binding must match a
+     * certificate, or the call is UNAUTHENTICATED (CLIENT_CERTIFICATE_NOT_BOUND,
+     * CLIENT_CERTIFICATE_AMBIGUOUS). Identity type, value and CA are unique among active tokens.
+     * </pre>
+     *
+     * <code>.certmint.v1.ClientCertificateBinding client_certificate_binding = 12 [json_name = "clientCertificateBinding"];</code>
+     */
+    private com.google.protobuf.SingleFieldBuilderV3<
+        dev.certmint.v1.ClientCertificateBinding, dev.certmint.v1.ClientCertificateBinding.Builder, dev.certmint.v1.ClientCertificateBindingOrBuilder> 
+        getClientCertificateBindingFieldBuilder() {
+      if (clientCertificateBindingBuilder_ == null) {
+        clientCertificateBindingBuilder_ = new com.google.protobuf.SingleFieldBuilderV3<
+            dev.certmint.v1.ClientCertificateBinding, dev.certmint.v1.ClientCertificateBinding.Builder, dev.certmint.v1.ClientCertificateBindingOrBuilder>(
+                getClientCertificateBinding(),
+                getParentForChildren(),
+                isClean());
+        clientCertificateBinding_ = null;
+      }
+      return clientCertificateBindingBuilder_;
     }
     @java.lang.Override
     public final Builder setUnknownFields(

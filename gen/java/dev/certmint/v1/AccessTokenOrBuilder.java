@@ -137,28 +137,38 @@ public interface AccessTokenOrBuilder extends
 
   /**
    * <pre>
-   * Empty for a bearer token. Otherwise the token has no secret and instead authenticates
-   * calls whose verified client certificate (mTLS) has this identity: the certificate's first
-   * URI SAN (e.g. a SPIFFE ID) when it has one, else its subject common name. Compared
-   * exactly; unique among tokens.
+   * Deprecated: use client_certificate_binding, which says which certificate field the
+   * identity is and which CA must have issued the certificate. On read: the binding's value
+   * (empty for a bearer token). On create: refused (INVALID_ARGUMENT, reason
+   * CLIENT_IDENTITY_AMBIGUOUS) unless client_certificate_binding is set too with the same
+   * value, because a bare string no longer says whether it names a URI SAN, a DNS SAN or a
+   * common name (before, it matched a certificate's first URI SAN or else its common name, so
+   * a common name could pass for a SPIFFE ID).
    * </pre>
    *
-   * <code>string client_certificate_identity = 6 [json_name = "clientCertificateIdentity"];</code>
+   * <code>string client_certificate_identity = 6 [json_name = "clientCertificateIdentity", deprecated = true];</code>
+   * @deprecated certmint.v1.AccessToken.client_certificate_identity is deprecated.
+   *     See certmint/v1/access_token_service.proto;l=84
    * @return The clientCertificateIdentity.
    */
-  java.lang.String getClientCertificateIdentity();
+  @java.lang.Deprecated java.lang.String getClientCertificateIdentity();
   /**
    * <pre>
-   * Empty for a bearer token. Otherwise the token has no secret and instead authenticates
-   * calls whose verified client certificate (mTLS) has this identity: the certificate's first
-   * URI SAN (e.g. a SPIFFE ID) when it has one, else its subject common name. Compared
-   * exactly; unique among tokens.
+   * Deprecated: use client_certificate_binding, which says which certificate field the
+   * identity is and which CA must have issued the certificate. On read: the binding's value
+   * (empty for a bearer token). On create: refused (INVALID_ARGUMENT, reason
+   * CLIENT_IDENTITY_AMBIGUOUS) unless client_certificate_binding is set too with the same
+   * value, because a bare string no longer says whether it names a URI SAN, a DNS SAN or a
+   * common name (before, it matched a certificate's first URI SAN or else its common name, so
+   * a common name could pass for a SPIFFE ID).
    * </pre>
    *
-   * <code>string client_certificate_identity = 6 [json_name = "clientCertificateIdentity"];</code>
+   * <code>string client_certificate_identity = 6 [json_name = "clientCertificateIdentity", deprecated = true];</code>
+   * @deprecated certmint.v1.AccessToken.client_certificate_identity is deprecated.
+   *     See certmint/v1/access_token_service.proto;l=84
    * @return The bytes for clientCertificateIdentity.
    */
-  com.google.protobuf.ByteString
+  @java.lang.Deprecated com.google.protobuf.ByteString
       getClientCertificateIdentityBytes();
 
   /**
@@ -280,4 +290,46 @@ public interface AccessTokenOrBuilder extends
    */
   com.google.protobuf.ByteString
       getCreatorBytes();
+
+  /**
+   * <pre>
+   * Unset for a bearer token. Otherwise the token has no secret and instead authenticates calls
+   * (without an authorization header) whose client certificate the TLS handshake verified
+   * (mTLS) and that this binding matches: the named field equals the value, and the named CA
+   * is on the certificate's issuing chain. Exactly one active binding must match a
+   * certificate, or the call is UNAUTHENTICATED (CLIENT_CERTIFICATE_NOT_BOUND,
+   * CLIENT_CERTIFICATE_AMBIGUOUS). Identity type, value and CA are unique among active tokens.
+   * </pre>
+   *
+   * <code>.certmint.v1.ClientCertificateBinding client_certificate_binding = 12 [json_name = "clientCertificateBinding"];</code>
+   * @return Whether the clientCertificateBinding field is set.
+   */
+  boolean hasClientCertificateBinding();
+  /**
+   * <pre>
+   * Unset for a bearer token. Otherwise the token has no secret and instead authenticates calls
+   * (without an authorization header) whose client certificate the TLS handshake verified
+   * (mTLS) and that this binding matches: the named field equals the value, and the named CA
+   * is on the certificate's issuing chain. Exactly one active binding must match a
+   * certificate, or the call is UNAUTHENTICATED (CLIENT_CERTIFICATE_NOT_BOUND,
+   * CLIENT_CERTIFICATE_AMBIGUOUS). Identity type, value and CA are unique among active tokens.
+   * </pre>
+   *
+   * <code>.certmint.v1.ClientCertificateBinding client_certificate_binding = 12 [json_name = "clientCertificateBinding"];</code>
+   * @return The clientCertificateBinding.
+   */
+  dev.certmint.v1.ClientCertificateBinding getClientCertificateBinding();
+  /**
+   * <pre>
+   * Unset for a bearer token. Otherwise the token has no secret and instead authenticates calls
+   * (without an authorization header) whose client certificate the TLS handshake verified
+   * (mTLS) and that this binding matches: the named field equals the value, and the named CA
+   * is on the certificate's issuing chain. Exactly one active binding must match a
+   * certificate, or the call is UNAUTHENTICATED (CLIENT_CERTIFICATE_NOT_BOUND,
+   * CLIENT_CERTIFICATE_AMBIGUOUS). Identity type, value and CA are unique among active tokens.
+   * </pre>
+   *
+   * <code>.certmint.v1.ClientCertificateBinding client_certificate_binding = 12 [json_name = "clientCertificateBinding"];</code>
+   */
+  dev.certmint.v1.ClientCertificateBindingOrBuilder getClientCertificateBindingOrBuilder();
 }

@@ -209,8 +209,8 @@ public final class AccessTokenServiceGrpc {
      * <pre>
      * CreateAccessToken creates a token. The bearer secret is in the response and nowhere
      * else: certmint stores only its SHA-256 hash, so it cannot be shown again.
-     * ALREADY_EXISTS for a taken slug or client certificate identity; NOT_FOUND for an unknown
-     * profile.
+     * ALREADY_EXISTS for a taken slug or an active binding of the same identity and CA;
+     * NOT_FOUND for an unknown profile or CA.
      * </pre>
      */
     public void createAccessToken(dev.certmint.v1.CreateAccessTokenRequest request,
@@ -311,8 +311,8 @@ public final class AccessTokenServiceGrpc {
      * <pre>
      * CreateAccessToken creates a token. The bearer secret is in the response and nowhere
      * else: certmint stores only its SHA-256 hash, so it cannot be shown again.
-     * ALREADY_EXISTS for a taken slug or client certificate identity; NOT_FOUND for an unknown
-     * profile.
+     * ALREADY_EXISTS for a taken slug or an active binding of the same identity and CA;
+     * NOT_FOUND for an unknown profile or CA.
      * </pre>
      */
     public void createAccessToken(dev.certmint.v1.CreateAccessTokenRequest request,
@@ -384,8 +384,8 @@ public final class AccessTokenServiceGrpc {
      * <pre>
      * CreateAccessToken creates a token. The bearer secret is in the response and nowhere
      * else: certmint stores only its SHA-256 hash, so it cannot be shown again.
-     * ALREADY_EXISTS for a taken slug or client certificate identity; NOT_FOUND for an unknown
-     * profile.
+     * ALREADY_EXISTS for a taken slug or an active binding of the same identity and CA;
+     * NOT_FOUND for an unknown profile or CA.
      * </pre>
      */
     public dev.certmint.v1.CreateAccessTokenResponse createAccessToken(dev.certmint.v1.CreateAccessTokenRequest request) {
@@ -453,8 +453,8 @@ public final class AccessTokenServiceGrpc {
      * <pre>
      * CreateAccessToken creates a token. The bearer secret is in the response and nowhere
      * else: certmint stores only its SHA-256 hash, so it cannot be shown again.
-     * ALREADY_EXISTS for a taken slug or client certificate identity; NOT_FOUND for an unknown
-     * profile.
+     * ALREADY_EXISTS for a taken slug or an active binding of the same identity and CA;
+     * NOT_FOUND for an unknown profile or CA.
      * </pre>
      */
     public com.google.common.util.concurrent.ListenableFuture<dev.certmint.v1.CreateAccessTokenResponse> createAccessToken(

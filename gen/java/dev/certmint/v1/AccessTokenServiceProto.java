@@ -20,6 +20,11 @@ public final class AccessTokenServiceProto {
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
       internal_static_certmint_v1_AccessToken_fieldAccessorTable;
   static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_certmint_v1_ClientCertificateBinding_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_certmint_v1_ClientCertificateBinding_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
     internal_static_certmint_v1_CreateAccessTokenRequest_descriptor;
   static final 
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
@@ -70,59 +75,73 @@ public final class AccessTokenServiceProto {
     java.lang.String[] descriptorData = {
       "\n&certmint/v1/access_token_service.proto" +
       "\022\013certmint.v1\032\036google/protobuf/duration." +
-      "proto\032\037google/protobuf/timestamp.proto\"\363" +
-      "\003\n\013AccessToken\022\016\n\002id\030\001 \001(\tR\002id\022\022\n\004slug\030\002" +
+      "proto\032\037google/protobuf/timestamp.proto\"\334" +
+      "\004\n\013AccessToken\022\016\n\002id\030\001 \001(\tR\002id\022\022\n\004slug\030\002" +
       " \001(\tR\004slug\022 \n\013description\030\003 \001(\tR\013descrip" +
       "tion\022%\n\004role\030\004 \001(\0162\021.certmint.v1.RoleR\004r" +
       "ole\0221\n\024certificate_profiles\030\005 \003(\tR\023certi" +
-      "ficateProfiles\022>\n\033client_certificate_ide" +
-      "ntity\030\006 \001(\tR\031clientCertificateIdentity\0223" +
-      "\n\005state\030\007 \001(\0162\035.certmint.v1.AccessTokenS" +
-      "tateR\005state\022;\n\013create_time\030\010 \001(\0132\032.googl" +
-      "e.protobuf.TimestampR\ncreateTime\022;\n\013expi" +
-      "re_time\030\t \001(\0132\032.google.protobuf.Timestam" +
-      "pR\nexpireTime\022;\n\013revoke_time\030\n \001(\0132\032.goo" +
-      "gle.protobuf.TimestampR\nrevokeTime\022\030\n\007cr" +
-      "eator\030\013 \001(\tR\007creator\"\204\001\n\030CreateAccessTok" +
-      "enRequest\022;\n\014access_token\030\001 \001(\0132\030.certmi" +
-      "nt.v1.AccessTokenR\013accessToken\022+\n\003ttl\030\002 " +
-      "\001(\0132\031.google.protobuf.DurationR\003ttl\"p\n\031C" +
-      "reateAccessTokenResponse\022;\n\014access_token" +
-      "\030\001 \001(\0132\030.certmint.v1.AccessTokenR\013access" +
-      "Token\022\026\n\006secret\030\002 \001(\tR\006secret\":\n\025GetAcce" +
-      "ssTokenRequest\022!\n\014access_token\030\001 \001(\tR\013ac" +
-      "cessToken\"U\n\026GetAccessTokenResponse\022;\n\014a" +
-      "ccess_token\030\001 \001(\0132\030.certmint.v1.AccessTo" +
-      "kenR\013accessToken\"U\n\027ListAccessTokensRequ" +
-      "est\022\033\n\tpage_size\030\001 \001(\005R\010pageSize\022\035\n\npage" +
-      "_token\030\002 \001(\tR\tpageToken\"\201\001\n\030ListAccessTo" +
-      "kensResponse\022=\n\raccess_tokens\030\001 \003(\0132\030.ce" +
-      "rtmint.v1.AccessTokenR\014accessTokens\022&\n\017n" +
-      "ext_page_token\030\002 \001(\tR\rnextPageToken\"=\n\030R" +
-      "evokeAccessTokenRequest\022!\n\014access_token\030" +
-      "\001 \001(\tR\013accessToken\"X\n\031RevokeAccessTokenR" +
-      "esponse\022;\n\014access_token\030\001 \001(\0132\030.certmint" +
-      ".v1.AccessTokenR\013accessToken*b\n\004Role\022\024\n\020" +
-      "ROLE_UNSPECIFIED\020\000\022\016\n\nROLE_ADMIN\020\001\022\017\n\013RO" +
-      "LE_ISSUER\020\002\022\021\n\rROLE_APPROVER\020\003\022\020\n\014ROLE_A" +
-      "UDITOR\020\004*\225\001\n\020AccessTokenState\022\"\n\036ACCESS_" +
-      "TOKEN_STATE_UNSPECIFIED\020\000\022\035\n\031ACCESS_TOKE" +
-      "N_STATE_ACTIVE\020\001\022\036\n\032ACCESS_TOKEN_STATE_E" +
-      "XPIRED\020\002\022\036\n\032ACCESS_TOKEN_STATE_REVOKED\020\003" +
-      "2\230\003\n\022AccessTokenService\022b\n\021CreateAccessT" +
-      "oken\022%.certmint.v1.CreateAccessTokenRequ" +
-      "est\032&.certmint.v1.CreateAccessTokenRespo" +
-      "nse\022Y\n\016GetAccessToken\022\".certmint.v1.GetA" +
-      "ccessTokenRequest\032#.certmint.v1.GetAcces" +
-      "sTokenResponse\022_\n\020ListAccessTokens\022$.cer" +
-      "tmint.v1.ListAccessTokensRequest\032%.certm" +
-      "int.v1.ListAccessTokensResponse\022b\n\021Revok" +
-      "eAccessToken\022%.certmint.v1.RevokeAccessT" +
-      "okenRequest\032&.certmint.v1.RevokeAccessTo" +
-      "kenResponseBh\n\017dev.certmint.v1B\027AccessTo" +
-      "kenServiceProtoP\001Z:github.com/certmint/c" +
-      "ertmint/gen/go/certmint/v1;certmintv1b\006p" +
-      "roto3"
+      "ficateProfiles\022B\n\033client_certificate_ide" +
+      "ntity\030\006 \001(\tB\002\030\001R\031clientCertificateIdenti" +
+      "ty\0223\n\005state\030\007 \001(\0162\035.certmint.v1.AccessTo" +
+      "kenStateR\005state\022;\n\013create_time\030\010 \001(\0132\032.g" +
+      "oogle.protobuf.TimestampR\ncreateTime\022;\n\013" +
+      "expire_time\030\t \001(\0132\032.google.protobuf.Time" +
+      "stampR\nexpireTime\022;\n\013revoke_time\030\n \001(\0132\032" +
+      ".google.protobuf.TimestampR\nrevokeTime\022\030" +
+      "\n\007creator\030\013 \001(\tR\007creator\022c\n\032client_certi" +
+      "ficate_binding\030\014 \001(\0132%.certmint.v1.Clien" +
+      "tCertificateBindingR\030clientCertificateBi" +
+      "nding\"\362\001\n\030ClientCertificateBinding\022O\n\rid" +
+      "entity_type\030\001 \001(\0162*.certmint.v1.ClientCe" +
+      "rtificateIdentityTypeR\014identityType\022\024\n\005v" +
+      "alue\030\002 \001(\tR\005value\0223\n\025certificate_authori" +
+      "ty\030\003 \001(\tR\024certificateAuthority\022:\n\031issuer" +
+      "_certificate_sha256\030\004 \001(\tR\027issuerCertifi" +
+      "cateSha256\"\204\001\n\030CreateAccessTokenRequest\022" +
+      ";\n\014access_token\030\001 \001(\0132\030.certmint.v1.Acce" +
+      "ssTokenR\013accessToken\022+\n\003ttl\030\002 \001(\0132\031.goog" +
+      "le.protobuf.DurationR\003ttl\"p\n\031CreateAcces" +
+      "sTokenResponse\022;\n\014access_token\030\001 \001(\0132\030.c" +
+      "ertmint.v1.AccessTokenR\013accessToken\022\026\n\006s" +
+      "ecret\030\002 \001(\tR\006secret\":\n\025GetAccessTokenReq" +
+      "uest\022!\n\014access_token\030\001 \001(\tR\013accessToken\"" +
+      "U\n\026GetAccessTokenResponse\022;\n\014access_toke" +
+      "n\030\001 \001(\0132\030.certmint.v1.AccessTokenR\013acces" +
+      "sToken\"U\n\027ListAccessTokensRequest\022\033\n\tpag" +
+      "e_size\030\001 \001(\005R\010pageSize\022\035\n\npage_token\030\002 \001" +
+      "(\tR\tpageToken\"\201\001\n\030ListAccessTokensRespon" +
+      "se\022=\n\raccess_tokens\030\001 \003(\0132\030.certmint.v1." +
+      "AccessTokenR\014accessTokens\022&\n\017next_page_t" +
+      "oken\030\002 \001(\tR\rnextPageToken\"=\n\030RevokeAcces" +
+      "sTokenRequest\022!\n\014access_token\030\001 \001(\tR\013acc" +
+      "essToken\"X\n\031RevokeAccessTokenResponse\022;\n" +
+      "\014access_token\030\001 \001(\0132\030.certmint.v1.Access" +
+      "TokenR\013accessToken*b\n\004Role\022\024\n\020ROLE_UNSPE" +
+      "CIFIED\020\000\022\016\n\nROLE_ADMIN\020\001\022\017\n\013ROLE_ISSUER\020" +
+      "\002\022\021\n\rROLE_APPROVER\020\003\022\020\n\014ROLE_AUDITOR\020\004*\225" +
+      "\001\n\020AccessTokenState\022\"\n\036ACCESS_TOKEN_STAT" +
+      "E_UNSPECIFIED\020\000\022\035\n\031ACCESS_TOKEN_STATE_AC" +
+      "TIVE\020\001\022\036\n\032ACCESS_TOKEN_STATE_EXPIRED\020\002\022\036" +
+      "\n\032ACCESS_TOKEN_STATE_REVOKED\020\003*\337\001\n\035Clien" +
+      "tCertificateIdentityType\0220\n,CLIENT_CERTI" +
+      "FICATE_IDENTITY_TYPE_UNSPECIFIED\020\000\022,\n(CL" +
+      "IENT_CERTIFICATE_IDENTITY_TYPE_URI_SAN\020\001" +
+      "\022,\n(CLIENT_CERTIFICATE_IDENTITY_TYPE_DNS" +
+      "_SAN\020\002\0220\n,CLIENT_CERTIFICATE_IDENTITY_TY" +
+      "PE_COMMON_NAME\020\0032\230\003\n\022AccessTokenService\022" +
+      "b\n\021CreateAccessToken\022%.certmint.v1.Creat" +
+      "eAccessTokenRequest\032&.certmint.v1.Create" +
+      "AccessTokenResponse\022Y\n\016GetAccessToken\022\"." +
+      "certmint.v1.GetAccessTokenRequest\032#.cert" +
+      "mint.v1.GetAccessTokenResponse\022_\n\020ListAc" +
+      "cessTokens\022$.certmint.v1.ListAccessToken" +
+      "sRequest\032%.certmint.v1.ListAccessTokensR" +
+      "esponse\022b\n\021RevokeAccessToken\022%.certmint." +
+      "v1.RevokeAccessTokenRequest\032&.certmint.v" +
+      "1.RevokeAccessTokenResponseBh\n\017dev.certm" +
+      "int.v1B\027AccessTokenServiceProtoP\001Z:githu" +
+      "b.com/certmint/certmint/gen/go/certmint/" +
+      "v1;certmintv1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -135,51 +154,57 @@ public final class AccessTokenServiceProto {
     internal_static_certmint_v1_AccessToken_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_AccessToken_descriptor,
-        new java.lang.String[] { "Id", "Slug", "Description", "Role", "CertificateProfiles", "ClientCertificateIdentity", "State", "CreateTime", "ExpireTime", "RevokeTime", "Creator", });
-    internal_static_certmint_v1_CreateAccessTokenRequest_descriptor =
+        new java.lang.String[] { "Id", "Slug", "Description", "Role", "CertificateProfiles", "ClientCertificateIdentity", "State", "CreateTime", "ExpireTime", "RevokeTime", "Creator", "ClientCertificateBinding", });
+    internal_static_certmint_v1_ClientCertificateBinding_descriptor =
       getDescriptor().getMessageTypes().get(1);
+    internal_static_certmint_v1_ClientCertificateBinding_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_certmint_v1_ClientCertificateBinding_descriptor,
+        new java.lang.String[] { "IdentityType", "Value", "CertificateAuthority", "IssuerCertificateSha256", });
+    internal_static_certmint_v1_CreateAccessTokenRequest_descriptor =
+      getDescriptor().getMessageTypes().get(2);
     internal_static_certmint_v1_CreateAccessTokenRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_CreateAccessTokenRequest_descriptor,
         new java.lang.String[] { "AccessToken", "Ttl", });
     internal_static_certmint_v1_CreateAccessTokenResponse_descriptor =
-      getDescriptor().getMessageTypes().get(2);
+      getDescriptor().getMessageTypes().get(3);
     internal_static_certmint_v1_CreateAccessTokenResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_CreateAccessTokenResponse_descriptor,
         new java.lang.String[] { "AccessToken", "Secret", });
     internal_static_certmint_v1_GetAccessTokenRequest_descriptor =
-      getDescriptor().getMessageTypes().get(3);
+      getDescriptor().getMessageTypes().get(4);
     internal_static_certmint_v1_GetAccessTokenRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_GetAccessTokenRequest_descriptor,
         new java.lang.String[] { "AccessToken", });
     internal_static_certmint_v1_GetAccessTokenResponse_descriptor =
-      getDescriptor().getMessageTypes().get(4);
+      getDescriptor().getMessageTypes().get(5);
     internal_static_certmint_v1_GetAccessTokenResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_GetAccessTokenResponse_descriptor,
         new java.lang.String[] { "AccessToken", });
     internal_static_certmint_v1_ListAccessTokensRequest_descriptor =
-      getDescriptor().getMessageTypes().get(5);
+      getDescriptor().getMessageTypes().get(6);
     internal_static_certmint_v1_ListAccessTokensRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_ListAccessTokensRequest_descriptor,
         new java.lang.String[] { "PageSize", "PageToken", });
     internal_static_certmint_v1_ListAccessTokensResponse_descriptor =
-      getDescriptor().getMessageTypes().get(6);
+      getDescriptor().getMessageTypes().get(7);
     internal_static_certmint_v1_ListAccessTokensResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_ListAccessTokensResponse_descriptor,
         new java.lang.String[] { "AccessTokens", "NextPageToken", });
     internal_static_certmint_v1_RevokeAccessTokenRequest_descriptor =
-      getDescriptor().getMessageTypes().get(7);
+      getDescriptor().getMessageTypes().get(8);
     internal_static_certmint_v1_RevokeAccessTokenRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_RevokeAccessTokenRequest_descriptor,
         new java.lang.String[] { "AccessToken", });
     internal_static_certmint_v1_RevokeAccessTokenResponse_descriptor =
-      getDescriptor().getMessageTypes().get(8);
+      getDescriptor().getMessageTypes().get(9);
     internal_static_certmint_v1_RevokeAccessTokenResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_RevokeAccessTokenResponse_descriptor,

@@ -51,8 +51,9 @@ private static final long serialVersionUID = 0L;
   private dev.certmint.v1.AccessToken accessToken_;
   /**
    * <pre>
-   * slug, description, role, certificate_profiles and client_certificate_identity are read;
-   * the other fields are ignored.
+   * slug, description, role, certificate_profiles and client_certificate_binding are read
+   * (client_certificate_identity only to refuse it when it disagrees); the other fields are
+   * ignored.
    * </pre>
    *
    * <code>.certmint.v1.AccessToken access_token = 1 [json_name = "accessToken"];</code>
@@ -64,8 +65,9 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * slug, description, role, certificate_profiles and client_certificate_identity are read;
-   * the other fields are ignored.
+   * slug, description, role, certificate_profiles and client_certificate_binding are read
+   * (client_certificate_identity only to refuse it when it disagrees); the other fields are
+   * ignored.
    * </pre>
    *
    * <code>.certmint.v1.AccessToken access_token = 1 [json_name = "accessToken"];</code>
@@ -77,8 +79,9 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * slug, description, role, certificate_profiles and client_certificate_identity are read;
-   * the other fields are ignored.
+   * slug, description, role, certificate_profiles and client_certificate_binding are read
+   * (client_certificate_identity only to refuse it when it disagrees); the other fields are
+   * ignored.
    * </pre>
    *
    * <code>.certmint.v1.AccessToken access_token = 1 [json_name = "accessToken"];</code>
@@ -507,8 +510,9 @@ private static final long serialVersionUID = 0L;
         dev.certmint.v1.AccessToken, dev.certmint.v1.AccessToken.Builder, dev.certmint.v1.AccessTokenOrBuilder> accessTokenBuilder_;
     /**
      * <pre>
-     * slug, description, role, certificate_profiles and client_certificate_identity are read;
-     * the other fields are ignored.
+     * slug, description, role, certificate_profiles and client_certificate_binding are read
+     * (client_certificate_identity only to refuse it when it disagrees); the other fields are
+     * ignored.
      * </pre>
      *
      * <code>.certmint.v1.AccessToken access_token = 1 [json_name = "accessToken"];</code>
@@ -519,8 +523,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * slug, description, role, certificate_profiles and client_certificate_identity are read;
-     * the other fields are ignored.
+     * slug, description, role, certificate_profiles and client_certificate_binding are read
+     * (client_certificate_identity only to refuse it when it disagrees); the other fields are
+     * ignored.
      * </pre>
      *
      * <code>.certmint.v1.AccessToken access_token = 1 [json_name = "accessToken"];</code>
@@ -535,8 +540,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * slug, description, role, certificate_profiles and client_certificate_identity are read;
-     * the other fields are ignored.
+     * slug, description, role, certificate_profiles and client_certificate_binding are read
+     * (client_certificate_identity only to refuse it when it disagrees); the other fields are
+     * ignored.
      * </pre>
      *
      * <code>.certmint.v1.AccessToken access_token = 1 [json_name = "accessToken"];</code>
@@ -556,8 +562,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * slug, description, role, certificate_profiles and client_certificate_identity are read;
-     * the other fields are ignored.
+     * slug, description, role, certificate_profiles and client_certificate_binding are read
+     * (client_certificate_identity only to refuse it when it disagrees); the other fields are
+     * ignored.
      * </pre>
      *
      * <code>.certmint.v1.AccessToken access_token = 1 [json_name = "accessToken"];</code>
@@ -575,8 +582,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * slug, description, role, certificate_profiles and client_certificate_identity are read;
-     * the other fields are ignored.
+     * slug, description, role, certificate_profiles and client_certificate_binding are read
+     * (client_certificate_identity only to refuse it when it disagrees); the other fields are
+     * ignored.
      * </pre>
      *
      * <code>.certmint.v1.AccessToken access_token = 1 [json_name = "accessToken"];</code>
@@ -599,8 +607,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * slug, description, role, certificate_profiles and client_certificate_identity are read;
-     * the other fields are ignored.
+     * slug, description, role, certificate_profiles and client_certificate_binding are read
+     * (client_certificate_identity only to refuse it when it disagrees); the other fields are
+     * ignored.
      * </pre>
      *
      * <code>.certmint.v1.AccessToken access_token = 1 [json_name = "accessToken"];</code>
@@ -617,8 +626,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * slug, description, role, certificate_profiles and client_certificate_identity are read;
-     * the other fields are ignored.
+     * slug, description, role, certificate_profiles and client_certificate_binding are read
+     * (client_certificate_identity only to refuse it when it disagrees); the other fields are
+     * ignored.
      * </pre>
      *
      * <code>.certmint.v1.AccessToken access_token = 1 [json_name = "accessToken"];</code>
@@ -630,8 +640,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * slug, description, role, certificate_profiles and client_certificate_identity are read;
-     * the other fields are ignored.
+     * slug, description, role, certificate_profiles and client_certificate_binding are read
+     * (client_certificate_identity only to refuse it when it disagrees); the other fields are
+     * ignored.
      * </pre>
      *
      * <code>.certmint.v1.AccessToken access_token = 1 [json_name = "accessToken"];</code>
@@ -646,8 +657,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * slug, description, role, certificate_profiles and client_certificate_identity are read;
-     * the other fields are ignored.
+     * slug, description, role, certificate_profiles and client_certificate_binding are read
+     * (client_certificate_identity only to refuse it when it disagrees); the other fields are
+     * ignored.
      * </pre>
      *
      * <code>.certmint.v1.AccessToken access_token = 1 [json_name = "accessToken"];</code>

@@ -9,8 +9,9 @@ public interface CreateAccessTokenRequestOrBuilder extends
 
   /**
    * <pre>
-   * slug, description, role, certificate_profiles and client_certificate_identity are read;
-   * the other fields are ignored.
+   * slug, description, role, certificate_profiles and client_certificate_binding are read
+   * (client_certificate_identity only to refuse it when it disagrees); the other fields are
+   * ignored.
    * </pre>
    *
    * <code>.certmint.v1.AccessToken access_token = 1 [json_name = "accessToken"];</code>
@@ -19,8 +20,9 @@ public interface CreateAccessTokenRequestOrBuilder extends
   boolean hasAccessToken();
   /**
    * <pre>
-   * slug, description, role, certificate_profiles and client_certificate_identity are read;
-   * the other fields are ignored.
+   * slug, description, role, certificate_profiles and client_certificate_binding are read
+   * (client_certificate_identity only to refuse it when it disagrees); the other fields are
+   * ignored.
    * </pre>
    *
    * <code>.certmint.v1.AccessToken access_token = 1 [json_name = "accessToken"];</code>
@@ -29,8 +31,9 @@ public interface CreateAccessTokenRequestOrBuilder extends
   dev.certmint.v1.AccessToken getAccessToken();
   /**
    * <pre>
-   * slug, description, role, certificate_profiles and client_certificate_identity are read;
-   * the other fields are ignored.
+   * slug, description, role, certificate_profiles and client_certificate_binding are read
+   * (client_certificate_identity only to refuse it when it disagrees); the other fields are
+   * ignored.
    * </pre>
    *
    * <code>.certmint.v1.AccessToken access_token = 1 [json_name = "accessToken"];</code>

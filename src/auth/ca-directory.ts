@@ -1,0 +1,49 @@
+import type { MikroORM } from "@mikro-orm/postgresql";
+import { CaCertificateSet } from "../signer";
+import { CertificateAuthorityEntity } from "../store/entities";
+
+/**
+ * The CA certificates a client certificate's issuing chain is rebuilt from (src/signer/chain.ts):
+ * certmint's own CAs and the certificates of the client CA bundle (CERTMINT_TLS_CLIENT_CA_FILE,
+ * as last reloaded). The set is rebuilt when the bundle changes and at most every `refreshMs`
+ * for the database's CAs, so a CA created in the meantime counts within that time.
+ */
+export class CaDirectory {
+  private cached?: { set: CaCertificateSet; bundle: Buffer | undefined; loadedAt: number };
+  private loading?: Promise<CaCertificateSet>;
+
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly clientCaBundle: () => Buffer | undefined,
+    private readonly refreshMs = 5_000,
+  ) {}
+
+  async current(): Promise<CaCertificateSet> {
+    const bundle = this.clientCaBundle();
+    const c = this.cached;
+    if (c && c.bundle === bundle && performance.now() - c.loadedAt < this.refreshMs) return c.set;
+    this.loading ??= this.load(bundle).finally(() => {
+      this.loading = undefined;
+    });
+    return this.loading;
+  }
+
+  private async load(bundle: Buffer | undefined): Promise<CaCertificateSet> {
+    const rows = await this.orm.em
+      .fork()
+      .find(
+        CertificateAuthorityEntity,
+        { certificatePem: { $ne: null } },
+        { fields: ["certificatePem", "chainPem"] },
+      );
+    const pems = rows.flatMap((r) => [r.certificatePem!, ...r.chainPem]);
+    if (bundle) pems.push(...splitPem(bundle.toString("latin1")));
+    const set = new CaCertificateSet(pems);
+    this.cached = { set, bundle, loadedAt: performance.now() };
+    return set;
+  }
+}
+
+function splitPem(text: string): string[] {
+  return text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+}

@@ -1,0 +1,155 @@
+import type { MikroORM } from "@mikro-orm/postgresql";
+import { unauthenticated } from "../errors";
+import type { IdentityType } from "../issuance/access-tokens/binding";
+import { normalizeDnsName, normalizeUri } from "../issuance/policy";
+import type { PeerIdentity } from "../server/peer-identity";
+import { AccessTokenEntity, type AccessTokenRow } from "../store/entities";
+import type { CaDirectory } from "./ca-directory";
+
+/**
+ * Client certificates as credentials (mTLS): which access token, if any, a verified client
+ * certificate authenticates as (issue 10 item 1).
+ *
+ * A binding names one identity type and its value, and the CA that must be on the
+ * certificate's issuing chain. The certificate presents
+ *  - as URI SAN: its URI SAN, only when it has exactly one (SPIFFE X509-SVID 2: an SVID
+ *    carries exactly one URI SAN, the SPIFFE ID; with several, none is the identity);
+ *  - as DNS SAN: each of its DNS SANs (a wildcard SAN names no one host and presents nothing);
+ *  - as common name: its subject CN, only when the subject has exactly one.
+ * No type falls back to another: a CN that spells a SPIFFE ID never matches a URI binding.
+ * Exactly one active binding must match; two (say a URI and a CN binding of one certificate)
+ * are refused as ambiguous rather than resolved by a precedence the admin never chose.
+ */
+
+/** What authentication keeps of a token row. */
+export type Credential = Pick<
+  AccessTokenRow,
+  "id" | "slug" | "role" | "profileIds" | "expiresAt" | "revokedAt"
+>;
+
+type BindingRow = Credential &
+  Pick<AccessTokenRow, "clientIdentityType" | "clientIdentity" | "clientCaSha256">;
+
+/** The identities a certificate presents, by type, normalised as binding values are. */
+export interface PresentedIdentities {
+  readonly uri?: string;
+  readonly dns: readonly string[];
+  readonly commonName?: string;
+}
+
+export function presentedIdentities(peer: PeerIdentity): PresentedIdentities {
+  const uri = peer.uris.length === 1 ? normalizeUri(peer.uris[0]!) : undefined;
+  const dns = peer.dnsNames
+    .map((name) => normalizeDnsName(name))
+    .flatMap((n) => (n.ok && !n.value.includes("*") ? [n.value] : []));
+  return {
+    ...(uri?.ok ? { uri: uri.value } : {}),
+    dns: [...new Set(dns)],
+    ...(peer.commonName === undefined ? {} : { commonName: peer.commonName }),
+  };
+}
+
+/** One line naming what a certificate presents, for refusals. */
+function describe(p: PresentedIdentities, peer: PeerIdentity): string {
+  const parts = [
+    p.uri
+      ? `URI SAN "${p.uri}"`
+      : peer.uris.length > 1
+        ? `${peer.uris.length} URI SANs (so no URI identity)`
+        : "",
+    p.dns.length > 0
+      ? `DNS SAN${p.dns.length > 1 ? "s" : ""} ${p.dns
+          .slice(0, 3)
+          .map((d) => `"${d}"`)
+          .join(", ")}${p.dns.length > 3 ? ", ..." : ""}`
+      : "",
+    p.commonName !== undefined ? `common name "${p.commonName}"` : "",
+  ].filter(Boolean);
+  return parts.length > 0 ? parts.join(", ") : "no URI SAN, DNS SAN or common name";
+}
+
+/**
+ * The credential a verified client certificate is bound to, or UNAUTHENTICATED:
+ * CLIENT_CERTIFICATE_NOT_BOUND, CLIENT_CERTIFICATE_AMBIGUOUS, or
+ * CLIENT_CERTIFICATE_BINDING_INCOMPLETE (only bindings made before bindings named a CA match).
+ * A revoked or expired binding is returned as the credential, so the caller refuses it with
+ * TOKEN_REVOKED or TOKEN_EXPIRED like a bearer token.
+ */
+export async function resolveClientCertificate(
+  orm: MikroORM,
+  cas: CaDirectory,
+  peer: PeerIdentity,
+  now: Date,
+): Promise<Credential> {
+  const presented = presentedIdentities(peer);
+  const candidates = await bindingsOf(orm, presented);
+  const withCa = candidates.filter((row) => row.clientCaSha256 !== null);
+  const chain = withCa.length > 0 ? (await cas.current()).issuersOf(peer.der) : new Set<string>();
+  const matching = withCa.filter((row) => chain.has(row.clientCaSha256!));
+  const active = matching.filter(
+    (row) => !row.revokedAt && row.expiresAt.getTime() > now.getTime(),
+  );
+  if (active.length > 1) {
+    throw unauthenticated(
+      "CLIENT_CERTIFICATE_AMBIGUOUS",
+      `the client certificate (${describe(presented, peer)}) matches ${active.length} access token bindings (${active.map((r) => `"${r.slug}"`).join(", ")}); an admin must revoke all but one`,
+    );
+  }
+  const chosen = active[0] ?? matching[0];
+  if (chosen) return credentialOf(chosen);
+  if (candidates.length > withCa.length) {
+    throw unauthenticated(
+      "CLIENT_CERTIFICATE_BINDING_INCOMPLETE",
+      `the client certificate (${describe(presented, peer)}) matches a binding that names no issuing CA (made before bindings named one); an admin must bind it again with its CA (client_certificate_binding) and revoke the old binding`,
+    );
+  }
+  throw unauthenticated(
+    "CLIENT_CERTIFICATE_NOT_BOUND",
+    candidates.length > 0
+      ? `the client certificate (${describe(presented, peer)}) was not issued by the CA its binding names`
+      : `the client certificate (${describe(presented, peer)}) is not bound to an access token; an admin can bind it with CreateAccessToken(client_certificate_binding)`,
+  );
+}
+
+/** Every token whose binding names one of the presented identities (one query). */
+async function bindingsOf(orm: MikroORM, p: PresentedIdentities): Promise<BindingRow[]> {
+  const or: Array<{
+    clientIdentityType: IdentityType;
+    clientIdentity: string | { $in: string[] };
+  }> = [];
+  if (p.uri) or.push({ clientIdentityType: "URI_SAN", clientIdentity: p.uri });
+  if (p.dns.length > 0)
+    or.push({ clientIdentityType: "DNS_SAN", clientIdentity: { $in: [...p.dns] } });
+  if (p.commonName !== undefined) {
+    or.push({ clientIdentityType: "COMMON_NAME", clientIdentity: p.commonName });
+  }
+  if (or.length === 0) return [];
+  return orm.em.fork().find(
+    AccessTokenEntity,
+    { $or: or },
+    {
+      fields: [
+        "id",
+        "slug",
+        "role",
+        "profileIds",
+        "expiresAt",
+        "revokedAt",
+        "clientIdentityType",
+        "clientIdentity",
+        "clientCaSha256",
+      ],
+    },
+  );
+}
+
+export function credentialOf(row: Credential): Credential {
+  return {
+    id: row.id,
+    slug: row.slug,
+    role: row.role,
+    profileIds: row.profileIds,
+    expiresAt: row.expiresAt,
+    revokedAt: row.revokedAt ?? null,
+  };
+}

@@ -1,0 +1,74 @@
+/**
+ * Which CAs issued a certificate, proved by signatures: the CA certificates on the paths from
+ * a certificate up through a known set of CA certificates (RFC 5280 6.1: each link is an
+ * issuer whose subject names the child's issuer and whose key verifies the child's signature).
+ *
+ * This is for client certificates the TLS handshake has already verified: grpc-js 1.14 hands
+ * the server only the peer's leaf certificate (getAuthContext().sslPeerCertificate comes from
+ * getPeerCertificate() without the chain), so the chain is rebuilt here from the CAs certmint
+ * knows. A path that leaves the known set simply ends there.
+ */
+import { X509Certificate } from "node:crypto";
+
+/** RFC 5280 imposes no limit; real hierarchies are 2-4 deep, and this bounds the work. */
+const MAX_DEPTH = 8;
+
+interface KnownCa {
+  readonly certificate: X509Certificate;
+  /** SHA-256 of the DER, lower-case hex. */
+  readonly sha256: string;
+}
+
+export class CaCertificateSet {
+  private readonly cas: KnownCa[] = [];
+
+  /** PEM or DER certificates; those that are not CA certificates (or do not parse) are ignored. */
+  constructor(certificates: Iterable<string | Buffer>) {
+    const seen = new Set<string>();
+    for (const input of certificates) {
+      let certificate: X509Certificate;
+      try {
+        certificate = new X509Certificate(input);
+      } catch {
+        continue;
+      }
+      const sha256 = certificate.fingerprint256.replace(/:/g, "").toLowerCase();
+      if (!certificate.ca || seen.has(sha256)) continue;
+      seen.add(sha256);
+      this.cas.push({ certificate, sha256 });
+    }
+  }
+
+  get size(): number {
+    return this.cas.length;
+  }
+
+  /**
+   * SHA-256 (hex) of every known CA certificate on an issuing path of `der`: its issuers, their
+   * issuers, and so on. Several certificates of one CA (a re-issued CA certificate with the same
+   * key) are all included. A certificate that does not parse has no issuers.
+   */
+  issuersOf(der: Buffer): Set<string> {
+    const found = new Set<string>();
+    let frontier: X509Certificate[];
+    try {
+      frontier = [new X509Certificate(der)];
+    } catch {
+      return found;
+    }
+    for (let depth = 0; depth < MAX_DEPTH && frontier.length > 0; depth++) {
+      const next: X509Certificate[] = [];
+      for (const child of frontier) {
+        for (const ca of this.cas) {
+          if (found.has(ca.sha256)) continue;
+          if (child.checkIssued(ca.certificate) && child.verify(ca.certificate.publicKey)) {
+            found.add(ca.sha256);
+            next.push(ca.certificate);
+          }
+        }
+      }
+      frontier = next;
+    }
+    return found;
+  }
+}
