@@ -12,6 +12,7 @@ import { AccessControl } from "./auth/access-control";
 import { Authenticator } from "./auth/authenticator";
 import { ensureAdminCredential } from "./auth/bootstrap";
 import { CaDirectory } from "./auth/ca-directory";
+import { FailureLimiter } from "./auth/failure-limiter";
 import { RateLimiter } from "./auth/rate-limiter";
 import type { Config } from "./config";
 import { openKeyring } from "./issuance/ca/keyring";
@@ -104,6 +105,7 @@ export async function startCertmint(config: Config, logger: Logger): Promise<Run
     const authenticator = new Authenticator(
       database.orm,
       deps.now,
+      new FailureLimiter(config.authFailureLimit.perSecond, config.authFailureLimit.burst),
       new CaDirectory(database.orm, transport.clientCaBundle),
     );
     runtime.security = new AccessControl(

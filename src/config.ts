@@ -32,6 +32,11 @@ export interface Config {
   readonly allowPlaintext: boolean;
   /** Calls per second each access token may make on average (0: no limit), and its burst. */
   readonly rateLimit: { readonly perSecond: number; readonly burst: number };
+  /**
+   * Failed authentications per second each peer address (IPv4 address, IPv6 /64) may make on
+   * average (0: no limit), and its burst; past it, RESOURCE_EXHAUSTED and no credential lookups.
+   */
+  readonly authFailureLimit: { readonly perSecond: number; readonly burst: number };
   /** Largest request message accepted (grpc.max_receive_message_length). */
   readonly maxMessageBytes: number;
   /** Where the first admin token is written (<dataDir>/admin-token). */
@@ -86,6 +91,8 @@ export const ENV = {
   allowPlaintext: "CERTMINT_ALLOW_PLAINTEXT", // default false: plaintext on loopback only
   rateLimitPerSecond: "CERTMINT_RATE_LIMIT_PER_SECOND", // default 1000 per access token; 0: off
   rateLimitBurst: "CERTMINT_RATE_LIMIT_BURST", // default 2x the rate
+  authFailureLimitPerSecond: "CERTMINT_AUTH_FAILURE_LIMIT_PER_SECOND", // default 10 per address; 0: off
+  authFailureLimitBurst: "CERTMINT_AUTH_FAILURE_LIMIT_BURST", // default 100
   maxMessageBytes: "CERTMINT_MAX_MESSAGE_BYTES", // default 4194304
   publicationListen: "CERTMINT_PUBLICATION_LISTEN", // optional: HTTP for CRLs and CA certificates
   crlCacheSeconds: "CERTMINT_CRL_CACHE_SECONDS", // default 60
@@ -149,6 +156,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     10_000_000,
     problems,
   );
+  const failuresPerSecond = parseInteger(
+    env,
+    ENV.authFailureLimitPerSecond,
+    10,
+    0,
+    1_000_000,
+    problems,
+  );
+  const failureBurst = parseInteger(env, ENV.authFailureLimitBurst, 100, 1, 10_000_000, problems);
   const maxMessageBytes = parseInteger(
     env,
     ENV.maxMessageBytes,
@@ -180,6 +196,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     tls: tls && Object.freeze(tls),
     allowPlaintext,
     rateLimit: Object.freeze({ perSecond, burst }),
+    authFailureLimit: Object.freeze({ perSecond: failuresPerSecond, burst: failureBurst }),
     maxMessageBytes,
     adminTokenFile: resolve(dataDir, "admin-token"),
     publicationListen: publicationListen && Object.freeze(publicationListen),

@@ -44,6 +44,14 @@ describe("loadConfig", () => {
     ],
     [{ CERTMINT_RATE_LIMIT_BURST: "0" }, "CERTMINT_RATE_LIMIT_BURST must be an integer from 1"],
     [
+      { CERTMINT_AUTH_FAILURE_LIMIT_PER_SECOND: "-1" },
+      "CERTMINT_AUTH_FAILURE_LIMIT_PER_SECOND must be an integer from 0 to 1000000",
+    ],
+    [
+      { CERTMINT_AUTH_FAILURE_LIMIT_BURST: "0" },
+      "CERTMINT_AUTH_FAILURE_LIMIT_BURST must be an integer from 1",
+    ],
+    [
       { CERTMINT_MAX_MESSAGE_BYTES: "100" },
       "CERTMINT_MAX_MESSAGE_BYTES must be an integer from 65536",
     ],
@@ -57,18 +65,27 @@ describe("loadConfig", () => {
     expect(() => loadConfig(env)).toThrow(message);
   });
 
-  it("security and publication defaults: 1000 calls/s per token (burst 2000), 4 MiB messages, no HTTP publication, admin token in the data dir", () => {
+  it("security and publication defaults: 1000 calls/s per token (burst 2000), 10 failed authentications/s per address (burst 100), 4 MiB messages, no HTTP publication, admin token in the data dir", () => {
     const c = loadConfig({}, "/srv/certmint");
     expect(c.rateLimit).toEqual({ perSecond: 1000, burst: 2000 });
+    expect(c.authFailureLimit).toEqual({ perSecond: 10, burst: 100 });
     expect(c.maxMessageBytes).toBe(4 * 1024 * 1024);
     expect(c.publicationListen).toBeUndefined();
     expect(c.crlCacheSeconds).toBe(60);
     expect(c.adminTokenFile).toBe("/srv/certmint/data/admin-token");
     const off = loadConfig({
       CERTMINT_RATE_LIMIT_PER_SECOND: "0",
+      CERTMINT_AUTH_FAILURE_LIMIT_PER_SECOND: "0",
       CERTMINT_PUBLICATION_LISTEN: "0.0.0.0:8080",
     });
     expect(off.rateLimit.perSecond).toBe(0);
+    expect(off.authFailureLimit).toEqual({ perSecond: 0, burst: 100 });
+    expect(
+      loadConfig({
+        CERTMINT_AUTH_FAILURE_LIMIT_PER_SECOND: "2",
+        CERTMINT_AUTH_FAILURE_LIMIT_BURST: "7",
+      }).authFailureLimit,
+    ).toEqual({ perSecond: 2, burst: 7 });
     expect(off.publicationListen).toEqual({ host: "0.0.0.0", port: 8080 });
   });
 

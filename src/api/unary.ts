@@ -36,15 +36,16 @@ export interface Readiness {
 export interface HandlerDeps {
   logger: Logger;
   readiness: Readiness;
-  /** Authentication, authorization, rate limit and audit of refusals; exists once ready. */
+  /** Authentication, rate limit, authorization and audit of refusals; exists once ready. */
   security: () => CallSecurity;
 }
 
 /**
  * Adapts an async handler to grpc-js, and is the one gate every certmint RPC passes:
  *  1. refuse until the server is ready (UNAVAILABLE);
- *  2. authenticate (UNAUTHENTICATED), then authorize the method for the actor's role and take
- *     from its rate limit (PERMISSION_DENIED, RESOURCE_EXHAUSTED);
+ *  2. authenticate (UNAUTHENTICATED; RESOURCE_EXHAUSTED after too many failures from one
+ *     address), take one call from the actor's rate limit (RESOURCE_EXHAUSTED, never audited),
+ *     then authorize the method for the actor's role (PERMISSION_DENIED);
  *  3. refuse work the caller no longer waits for (DEADLINE_EXCEEDED, CANCELLED);
  *  4. run the handler in the call's scope (src/issuance/call-scope.ts: per-profile checks and
  *     the audit record written in the transaction of the change);
@@ -78,8 +79,10 @@ export function unary<Req, Res>(
         );
       }
       const security = deps.security();
-      const actor = await security.authenticate(call.metadata, peerCertificate);
+      const actor = await security.authenticate(call.metadata, peerCertificate, call.getPeer());
       noteCallActor(call.metadata, actor.slug);
+      // Before anything else the call does (authorization, audit records): see CallSecurity.
+      security.admit(actor);
       scope = {
         actor,
         method,

@@ -13,17 +13,28 @@ import type { Authenticator } from "./authenticator";
 import { ruleFor } from "./permissions";
 import type { RateLimiter } from "./rate-limiter";
 
-/** What the API layer asks of security for every call (src/api/unary.ts). */
+/**
+ * What the API layer asks of security for every call (src/api/unary.ts), in this order:
+ * authenticate, admit, authorize. Admission (the per-token rate limit) comes before
+ * authorization and before any audit record, so refused calls cost their caller's budget
+ * like any other: a flood of PERMISSION_DENIED calls is limited, and writes at most a burst of
+ * audit records.
+ */
 export interface CallSecurity {
-  /** The caller, or UNAUTHENTICATED. */
-  authenticate(metadata: Metadata, peer: PeerIdentity | undefined): Promise<Actor>;
-  /** Whether the actor may call the method now: PERMISSION_DENIED, RESOURCE_EXHAUSTED. */
+  /**
+   * The caller, or UNAUTHENTICATED; RESOURCE_EXHAUSTED once `address` (grpc-js getPeer()) has
+   * failed authentication too often.
+   */
+  authenticate(metadata: Metadata, peer: PeerIdentity | undefined, address: string): Promise<Actor>;
+  /** Takes one call from the actor's rate limit: RESOURCE_EXHAUSTED when it is spent. */
+  admit(actor: Actor): void;
+  /** Whether the actor's role may call the method: PERMISSION_DENIED. */
   authorize(method: string, actor: Actor): void;
   /** Records a mutating call whose use case did not (a refusal, mostly). */
   recordOutcome(scope: CallScope, outcome: AuditOutcome, resource?: AuditResource): Promise<void>;
   /** Drops a revoked token from the authentication cache. */
   forgetCredential(tokenId: string): void;
-  /** A token was created: cached client certificate results may be out of date. */
+  /** A token was created: cached refusals may be out of date. */
   tokenCreated(): void;
   /** Whether the call's own record (written with its change) is in the database. */
   auditRecordCommitted(scope: CallScope): Promise<boolean>;
@@ -37,8 +48,24 @@ export class AccessControl implements CallSecurity {
     private readonly rateLimiter: RateLimiter,
   ) {}
 
-  authenticate(metadata: Metadata, peer: PeerIdentity | undefined): Promise<Actor> {
-    return this.authenticator.authenticate(metadata, peer);
+  authenticate(
+    metadata: Metadata,
+    peer: PeerIdentity | undefined,
+    address: string,
+  ): Promise<Actor> {
+    return this.authenticator.authenticate(metadata, peer, address);
+  }
+
+  admit(actor: Actor): void {
+    const wait = this.rateLimiter.take(actor.id);
+    if (wait > 0) {
+      throw new CertmintError(
+        "resource_exhausted",
+        "RATE_LIMITED",
+        `access token "${actor.slug}" is over its rate limit; retry in ${Math.ceil(wait * 1000)} ms`,
+        { retryAfterSeconds: Math.max(1, Math.ceil(wait)), metadata: { access_token: actor.slug } },
+      );
+    }
   }
 
   authorize(method: string, actor: Actor): void {
@@ -51,15 +78,6 @@ export class AccessControl implements CallSecurity {
           ? `${name} is not open to any role`
           : `access token "${actor.slug}" has role ${actor.role.toLowerCase()}; ${name} needs ${rule.roles.map((r) => r.toLowerCase()).join(" or ")}`,
         { metadata: { access_token: actor.slug, role: actor.role } },
-      );
-    }
-    const wait = this.rateLimiter.take(actor.id);
-    if (wait > 0) {
-      throw new CertmintError(
-        "resource_exhausted",
-        "RATE_LIMITED",
-        `access token "${actor.slug}" is over its rate limit; retry in ${Math.ceil(wait * 1000)} ms`,
-        { retryAfterSeconds: Math.max(1, Math.ceil(wait)), metadata: { access_token: actor.slug } },
       );
     }
   }

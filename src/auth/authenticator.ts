@@ -1,15 +1,16 @@
 import type { Metadata } from "@grpc/grpc-js";
 import type { MikroORM } from "@mikro-orm/postgresql";
-import { unauthenticated } from "../errors";
+import { type CertmintError, isCertmintError, unauthenticated } from "../errors";
 import { hashTokenSecret, TOKEN_PATTERN } from "../issuance/access-tokens/secret";
 import type { Actor, Role } from "../issuance/call-scope";
 import type { PeerIdentity } from "../server/peer-identity";
 import { AccessTokenEntity, CertificateEntity } from "../store/entities";
 import type { CaDirectory } from "./ca-directory";
 import { type Credential, credentialOf, resolveClientCertificate } from "./client-certificates";
+import type { FailureLimiter } from "./failure-limiter";
 import { TtlCache } from "./ttl-cache";
 
-/** How long credentials and certificate revocation states are cached per process. */
+/** How long credentials, refusals and certificate revocation states are cached per process. */
 export const CREDENTIAL_CACHE_MS = 5_000;
 const CACHE_ENTRIES = 10_000;
 
@@ -19,20 +20,43 @@ const CACHE_ENTRIES = 10_000;
  *
  * Rows are cached for CREDENTIAL_CACHE_MS (a database round trip per call would cost the
  * issuance hot path about a tenth of its throughput); expiry is checked on every call, and a
- * revocation through this process evicts at once (forget). Another certmint process sharing
- * the database sees a revocation within that time.
+ * revocation through this process evicts at once (forget). Refusals are cached as long
+ * (a bounded negative cache of unknown token hashes and unbound certificates), so repeating a
+ * bad credential costs no database round trip; creating a token clears it. Another certmint
+ * process sharing the database sees a revocation or a new token within that time.
+ *
+ * Every refusal counts against the caller's address (FailureLimiter): past its limit the
+ * caller gets RESOURCE_EXHAUSTED, and a credential that is in no cache is not looked up.
  */
 export class Authenticator {
   /** By "s:<secret hash>" and "c:<certificate fingerprint>". */
   private readonly credentials = new TtlCache<Credential>(CREDENTIAL_CACHE_MS, CACHE_ENTRIES);
+  private readonly refusals = new TtlCache<CertmintError>(CREDENTIAL_CACHE_MS, CACHE_ENTRIES);
   /** Revocation state of client certificates certmint issued, by SHA-256 fingerprint. */
   private readonly revokedCertificates = new TtlCache<boolean>(CREDENTIAL_CACHE_MS, CACHE_ENTRIES);
 
   constructor(
     private readonly orm: MikroORM,
     private readonly now: () => Date,
+    private readonly failures: FailureLimiter,
     private readonly cas: CaDirectory,
   ) {}
+
+  /** `address` is the caller's, as grpc-js's getPeer() gives it (the failure limit is per address). */
+  async authenticate(
+    metadata: Metadata,
+    peer: PeerIdentity | undefined,
+    address: string,
+  ): Promise<Actor> {
+    try {
+      return await this.identify(metadata, peer, address);
+    } catch (err) {
+      if (isCertmintError(err) && err.kind === "unauthenticated") {
+        throw this.failures.failed(address, err);
+      }
+      throw err;
+    }
+  }
 
   /** Evicts a certificate's revocation state (after RevokeCertificate). */
   forgetCertificate(fingerprintSha256: string): void {
@@ -45,27 +69,32 @@ export class Authenticator {
   }
 
   /**
-   * A token was created: a certificate that matched one binding may now match two
-   * (ambiguous), so cached certificate results go.
+   * A token was created: a refused credential may be one now, and a certificate that matched
+   * one binding may now match two (ambiguous), so cached refusals and certificate results go.
    */
   tokenCreated(): void {
+    this.refusals.deleteWhere();
     this.credentials.deleteWhere((_, key) => key.startsWith("c:"));
   }
 
-  authenticate(metadata: Metadata, peer: PeerIdentity | undefined): Promise<Actor> {
+  private identify(
+    metadata: Metadata,
+    peer: PeerIdentity | undefined,
+    address: string,
+  ): Promise<Actor> {
     const headers = metadata.get("authorization");
     if (headers.length > 1) {
       throw unauthenticated("CREDENTIALS_AMBIGUOUS", "send one authorization header, not several");
     }
-    if (headers.length === 1) return this.fromBearer(String(headers[0]));
-    if (peer) return this.fromCertificate(peer);
+    if (headers.length === 1) return this.fromBearer(String(headers[0]), address);
+    if (peer) return this.fromCertificate(peer, address);
     throw unauthenticated(
       "CREDENTIALS_MISSING",
       "this call needs credentials: send the metadata 'authorization: Bearer <token>' (an access token from CreateAccessToken, or the first admin token in the data directory's admin-token file), or a client certificate bound to an access token (mTLS)",
     );
   }
 
-  private async fromBearer(header: string): Promise<Actor> {
+  private async fromBearer(header: string, address: string): Promise<Actor> {
     const match = /^Bearer +(\S+)\s*$/i.exec(header);
     // Never echo the header: it may be a real token with a typo.
     if (!match || !TOKEN_PATTERN.test(match[1]!)) {
@@ -76,7 +105,7 @@ export class Authenticator {
     }
     const hash = hashTokenSecret(match[1]!);
     const key = `s:${hash.toString("hex")}`;
-    const credential = await this.cached(key, async () => {
+    const credential = await this.cached(key, address, async () => {
       const row = await this.orm.em
         .fork()
         .findOne(
@@ -90,33 +119,49 @@ export class Authenticator {
     return this.actorOf(credential);
   }
 
-  private async fromCertificate(peer: PeerIdentity): Promise<Actor> {
+  private async fromCertificate(peer: PeerIdentity, address: string): Promise<Actor> {
     // TLS checked the chain and validity, not revocation: a client certificate certmint
     // issued and then revoked is refused here (certificates of other CAs are not known).
-    if (await this.isRevokedHere(peer.fingerprintSha256)) {
+    if (await this.isRevokedHere(peer.fingerprintSha256, address)) {
       throw unauthenticated(
         "CLIENT_CERTIFICATE_REVOKED",
         `the client certificate (serial ${peer.serialNumber}) was revoked`,
       );
     }
-    const credential = await this.cached(`c:${peer.fingerprintSha256}`, () =>
+    const credential = await this.cached(`c:${peer.fingerprintSha256}`, address, () =>
       resolveClientCertificate(this.orm, this.cas, peer, this.now()),
     );
     return this.actorOf(credential);
   }
 
-  /** The credential under `key` from the cache, or else loaded and cached. */
-  private async cached(key: string, load: () => Promise<Credential>): Promise<Credential> {
+  /**
+   * The credential under `key` from the cache, or its cached refusal, or else loaded (after the
+   * failure limit allows a database lookup) and cached either way.
+   */
+  private async cached(
+    key: string,
+    address: string,
+    load: () => Promise<Credential>,
+  ): Promise<Credential> {
     const hit = this.credentials.get(key);
     if (hit) return hit;
-    const credential = await load();
-    this.credentials.set(key, credential);
-    return credential;
+    const refused = this.refusals.get(key);
+    if (refused) throw refused;
+    this.failures.checkBeforeLookup(address);
+    try {
+      const credential = await load();
+      this.credentials.set(key, credential);
+      return credential;
+    } catch (err) {
+      if (isCertmintError(err) && err.kind === "unauthenticated") this.refusals.set(key, err);
+      throw err;
+    }
   }
 
-  private async isRevokedHere(fingerprintSha256: string): Promise<boolean> {
+  private async isRevokedHere(fingerprintSha256: string, address: string): Promise<boolean> {
     const hit = this.revokedCertificates.get(fingerprintSha256);
     if (hit !== undefined) return hit;
+    this.failures.checkBeforeLookup(address);
     const row = await this.orm.em
       .fork()
       .findOne(CertificateEntity, { fingerprintSha256 }, { fields: ["revokedAt"] });

@@ -32,6 +32,7 @@ import {
 import { CreateCertificateProfileRequest } from "../../gen/ts/certmint/v1/certificate_profile_service";
 import { IssueCertificateRequest } from "../../gen/ts/certmint/v1/certificate_service";
 import { KeyAlgorithm } from "../../gen/ts/certmint/v1/common";
+import { CREDENTIAL_CACHE_MS } from "../../src/auth/authenticator";
 import {
   type CertmintClients,
   call,
@@ -326,6 +327,25 @@ describe("client certificate bindings over mTLS, certmint's CAs as the client CA
       }
       expect(await count("access_token", "slug = 'escalated'")).toBe(0);
       expect(await count("access_token")).toBe(tokensBefore);
+
+      // Repeating the refused certificate costs no more lookups of bindings (negative cache;
+      // one more per CREDENTIAL_CACHE_MS on a very slow machine).
+      let lookups = 0;
+      mtls.running.database.orm.em
+        .getConnection()
+        .getKnex()
+        .on("query", (q: { sql: string }) => {
+          if (/"access_token"/.test(q.sql)) lookups += 1;
+        });
+      const started = performance.now();
+      for (let i = 0; i < 10; i++) {
+        expect(await expectRpcError(createAdminToken(over(forged), "escalated"))).toMatchObject({
+          reason: "CLIENT_CERTIFICATE_NOT_BOUND",
+        });
+      }
+      expect(lookups).toBeLessThanOrEqual(
+        Math.floor((performance.now() - started) / CREDENTIAL_CACHE_MS),
+      );
       // Unauthenticated calls have no actor: nothing is audited either.
       expect(await count("audit_record")).toBe(auditBefore);
     });

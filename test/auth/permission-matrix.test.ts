@@ -609,7 +609,9 @@ async function expectRefusal(
 // ---- Setup --------------------------------------------------------------------------------
 
 beforeAll(async () => {
-  h = await startTestCertmint();
+  // Every bad credential below is tried on every RPC from one address: the per-address limit
+  // of failed authentications (test/auth/gate-limits.test.ts) would answer RESOURCE_EXHAUSTED.
+  h = await startTestCertmint({ CERTMINT_AUTH_FAILURE_LIMIT_PER_SECOND: "0" });
   const root = await createRoot(h, "root");
   await createRoot(h, "doomed-ca");
   for (const [slug, requireApproval] of [

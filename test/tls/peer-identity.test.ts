@@ -76,6 +76,7 @@ async function serve(env: Record<string, string>): Promise<{ server: Server; por
       // Authentication is not under test here: every call is one admin.
       security: () => ({
         authenticate: async () => ({ id: "t", slug: "t", role: "ADMIN", profileIds: [] }),
+        admit: () => undefined,
         authorize: () => undefined,
         tokenCreated: () => undefined,
         recordOutcome: async () => undefined,
