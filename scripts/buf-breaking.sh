@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-base="${BUF_BREAKING_AGAINST:-$(git log --reverse --format=%H -- proto/certmint/v1 | head -n 1)}"
+# sed reads all of git's output: with head, git could die of SIGPIPE and pipefail fail the run.
+base="${BUF_BREAKING_AGAINST:-$(git log --reverse --format=%H -- proto/certmint/v1 | sed -n 1p)}"
 if [ -z "$base" ]; then
   echo "buf breaking: skipped, no commit has proto/certmint/v1 yet"
   exit 0
