@@ -44,6 +44,7 @@ export {
   importPublicKeyPem,
   type KeyPair,
 } from "./keys";
+export { MessageAuthenticator } from "./mac";
 export { nameToString, subjectToDer, subjectToString } from "./name";
 export { type ParsedCertificate, parseCertificate } from "./parse-certificate";
 export { assertValidSerial, newSerialNumber, serialFromHex, serialToHex } from "./serial";

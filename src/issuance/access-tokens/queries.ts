@@ -1,6 +1,7 @@
 import type { MikroORM } from "@mikro-orm/postgresql";
 import { AccessTokenEntity, type AccessTokenRow } from "../../store/entities";
 import { oldestFirstPage, type Page, type PageRequest } from "../common/list-page";
+import type { PageTokenKeys } from "../common/pagination";
 import { findByRef } from "../common/refs";
 
 export type AccessTokenState = "ACTIVE" | "EXPIRED" | "REVOKED";
@@ -19,8 +20,10 @@ export function findAccessToken(
 }
 
 export function listAccessTokens(
-  deps: { orm: MikroORM },
+  deps: { orm: MikroORM; keyring: PageTokenKeys },
   page: PageRequest,
 ): Promise<Page<AccessTokenRow>> {
-  return oldestFirstPage(deps.orm.em.fork(), AccessTokenEntity, page);
+  return oldestFirstPage(deps.orm.em.fork(), deps.keyring, AccessTokenEntity, page, {
+    list: "ListAccessTokens",
+  });
 }

@@ -2,7 +2,13 @@ import type { MikroORM } from "@mikro-orm/postgresql";
 import { type FieldViolation, invalidArgument } from "../../errors";
 import { AccessTokenEntity, AuditRecordEntity, type AuditRecordRow } from "../../store/entities";
 import type { Page, PageRequest } from "../common/list-page";
-import { decodePageToken, encodePageToken, pageSize } from "../common/pagination";
+import {
+  decodePageToken,
+  encodePageToken,
+  type PageScope,
+  type PageTokenKeys,
+  pageSize,
+} from "../common/pagination";
 import { isUuid } from "../common/refs";
 import { AUDIT_RESOURCE_TYPES } from "./record";
 
@@ -22,14 +28,26 @@ export interface AuditFilter {
  * time filters are served by the indexes of Migration20261127000000AccessAudit.
  */
 export async function listAuditRecords(
-  deps: { orm: MikroORM },
+  deps: { orm: MikroORM; keyring: PageTokenKeys },
   filter: AuditFilter,
   page: PageRequest,
 ): Promise<Page<AuditRecordRow>> {
   checkFilter(filter);
   const em = deps.orm.em.fork();
   const size = pageSize(page.pageSize);
-  const cursor = decodePageToken(page.pageToken);
+  const scope: PageScope = {
+    list: "ListAuditRecords",
+    filter: {
+      actor: filter.actor,
+      method: filter.method,
+      resource_type: filter.resourceType,
+      resource_id: filter.resourceId,
+      start_time: filter.startTime,
+      end_time: filter.endTime,
+      failures_only: filter.failuresOnly,
+    },
+  };
+  const cursor = decodePageToken(deps.keyring, scope, page.pageToken);
   const and: Record<string, unknown>[] = [];
   if (filter.actor) {
     const ref = filter.actor.trim();
@@ -60,7 +78,10 @@ export async function listAuditRecords(
   });
   const items = rows.slice(0, size);
   const last = items.at(-1);
-  return { items, nextPageToken: rows.length > size && last ? encodePageToken(last) : "" };
+  return {
+    items,
+    nextPageToken: rows.length > size && last ? encodePageToken(deps.keyring, scope, last) : "",
+  };
 }
 
 /** A filter that could never match is a mistake to point out, not an empty page. */

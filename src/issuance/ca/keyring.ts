@@ -6,6 +6,7 @@ import {
   type CaSigner,
   generateKeyPair,
   loadOrCreateKek,
+  MessageAuthenticator,
   openPrivateKey,
   SoftwareSigner,
   sealPrivateKey,
@@ -23,6 +24,7 @@ const KEK_CHECK_AAD = "certmint:kek-check";
  */
 export class CaKeyring {
   private readonly signers = new Map<string, CaSigner>();
+  private readonly macs = new Map<string, MessageAuthenticator>();
 
   constructor(private readonly kek: Buffer) {}
 
@@ -49,6 +51,19 @@ export class CaKeyring {
 
   openWith(aad: string, sealed: Uint8Array): KeyObject {
     return openPrivateKey(this.kek, Buffer.from(sealed), aad);
+  }
+
+  /**
+   * HMAC under a key derived from the KEK for `purpose` (src/signer/mac.ts): every process
+   * sharing the database derives the same one.
+   */
+  macFor(purpose: string): MessageAuthenticator {
+    let mac = this.macs.get(purpose);
+    if (!mac) {
+      mac = new MessageAuthenticator(this.kek, purpose);
+      this.macs.set(purpose, mac);
+    }
+    return mac;
   }
 }
 

@@ -20,8 +20,10 @@ export async function listCas(
 ): Promise<{ items: CertificateAuthorityRow[]; nextPageToken: string }> {
   return oldestFirstPage(
     deps.orm.em.fork(),
+    deps.keyring,
     CertificateAuthorityEntity,
     input,
+    { list: "ListCertificateAuthorities", filter: { status: input.status } },
     input.status ? { status: input.status } : {},
   );
 }

@@ -5,7 +5,7 @@ import {
   CertificateProfileEntity,
   type CertificateRow,
 } from "../../store/entities";
-import { decodePageToken, encodePageToken, pageSize } from "../common/pagination";
+import { decodePageToken, encodePageToken, type PageScope, pageSize } from "../common/pagination";
 import { findByRef } from "../common/refs";
 import { hasControlCharacters } from "../common/text";
 import type { IssuanceDeps } from "../deps";
@@ -37,7 +37,17 @@ export async function listCertificates(
 ): Promise<{ items: CertificateRow[]; nextPageToken: string }> {
   const em = deps.orm.em.fork();
   const size = pageSize(input.pageSize);
-  const cursor = decodePageToken(input.pageToken);
+  const scope: PageScope = {
+    list: "ListCertificates",
+    filter: {
+      certificate_profile: input.profile,
+      certificate_authority: input.ca,
+      status: input.status,
+      expires_before: input.expiresBefore,
+      name_contains: input.nameContains,
+    },
+  };
+  const cursor = decodePageToken(deps.keyring, scope, input.pageToken);
   const now = deps.now();
   const where: Record<string, unknown>[] = [];
   if (input.profile) {
@@ -98,7 +108,10 @@ export async function listCertificates(
   });
   const items = rows.slice(0, size);
   const last = items.at(-1);
-  return { items, nextPageToken: rows.length > size && last ? encodePageToken(last) : "" };
+  return {
+    items,
+    nextPageToken: rows.length > size && last ? encodePageToken(deps.keyring, scope, last) : "",
+  };
 }
 
 /** ACTIVE, REVOKED or EXPIRED, computed at read time. */

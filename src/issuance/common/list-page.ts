@@ -1,6 +1,12 @@
 import type { EntitySchema } from "@mikro-orm/core";
 import type { EntityManager } from "@mikro-orm/postgresql";
-import { decodePageToken, encodePageToken, pageSize } from "../common/pagination";
+import {
+  decodePageToken,
+  encodePageToken,
+  type PageScope,
+  type PageTokenKeys,
+  pageSize,
+} from "../common/pagination";
 
 export interface PageRequest {
   pageSize: number;
@@ -19,13 +25,16 @@ export interface Page<T> {
  */
 export async function oldestFirstPage<T extends { id: string; createdAt: Date }>(
   em: EntityManager,
+  keys: PageTokenKeys,
   entity: EntitySchema<T>,
   request: PageRequest,
+  /** The list and its request filters, which the page token is bound to. */
+  scope: PageScope,
   /** Extra conditions (AND), e.g. { status: "ACTIVE" }. */
   filter: Record<string, unknown> = {},
 ): Promise<Page<T>> {
   const size = pageSize(request.pageSize);
-  const cursor = decodePageToken(request.pageToken);
+  const cursor = decodePageToken(keys, scope, request.pageToken);
   const after = cursor
     ? {
         $or: [
@@ -44,5 +53,8 @@ export async function oldestFirstPage<T extends { id: string; createdAt: Date }>
   });
   const items = rows.slice(0, size);
   const last = items.at(-1);
-  return { items, nextPageToken: rows.length > size && last ? encodePageToken(last) : "" };
+  return {
+    items,
+    nextPageToken: rows.length > size && last ? encodePageToken(keys, scope, last) : "",
+  };
 }

@@ -1,4 +1,5 @@
 import { invalidArgument } from "../../errors";
+import type { MessageAuthenticator } from "../../signer";
 import { isUuid } from "./refs";
 
 /** Page sizes: 50 by default, at most 1000 (the proto comments say the same). */
@@ -23,26 +24,89 @@ export interface PageCursor {
   id: string;
 }
 
-export function encodePageToken(cursor: PageCursor): string {
-  return Buffer.from(JSON.stringify([cursor.createdAt.toISOString(), cursor.id])).toString(
-    "base64url",
-  );
+/** What a page token is valid for: one list RPC with one set of filters (AIP-158). */
+export interface PageScope {
+  /** The list, e.g. "ListCertificates". */
+  readonly list: string;
+  /** The request's filters as sent (page_size excepted: it may change between pages). */
+  readonly filter?: Readonly<Record<string, string | boolean | Date | undefined>>;
 }
 
-export function decodePageToken(token: string): PageCursor | undefined {
+/** Where page tokens get their MAC key (CaKeyring.macFor). */
+export interface PageTokenKeys {
+  macFor(purpose: string): MessageAuthenticator;
+}
+
+const VERSION = 1;
+const MAX_TOKEN_LENGTH = 512;
+
+/**
+ * Page tokens are tamper-evident: base64url of a version byte, an HMAC tag and the cursor,
+ * the tag covering the cursor and the scope (src/signer/mac.ts; the key is derived from the
+ * KEK, so every process sharing the database accepts the tokens of the others). A changed
+ * byte, a token of another list or of other filters is INVALID_ARGUMENT PAGE_TOKEN_INVALID,
+ * never a shifted page.
+ */
+export function encodePageToken(keys: PageTokenKeys, scope: PageScope, cursor: PageCursor): string {
+  const payload = Buffer.from(JSON.stringify([cursor.createdAt.toISOString(), cursor.id]));
+  const tag = mac(keys).tag(scopeText(scope), payload);
+  return Buffer.concat([Buffer.from([VERSION]), tag, payload]).toString("base64url");
+}
+
+export function decodePageToken(
+  keys: PageTokenKeys,
+  scope: PageScope,
+  token: string,
+): PageCursor | undefined {
   if (token === "") return undefined;
+  const bytes =
+    /^[A-Za-z0-9_-]+$/.test(token) && token.length <= MAX_TOKEN_LENGTH
+      ? Buffer.from(token, "base64url")
+      : undefined;
+  const tagEnd = 1 + 16;
+  // Canonical base64url only: another spelling of the same bytes is not a token we returned.
+  if (
+    !bytes ||
+    bytes.toString("base64url") !== token ||
+    bytes.length <= tagEnd ||
+    bytes[0] !== VERSION
+  ) {
+    throw pageTokenInvalid("not a page token certmint returned");
+  }
+  const payload = bytes.subarray(tagEnd);
+  if (!mac(keys).verify(bytes.subarray(1, tagEnd), scopeText(scope), payload)) {
+    throw pageTokenInvalid(
+      `not a page token that ${scope.list} returned for these filters (altered, or from another list or other filters)`,
+    );
+  }
   try {
-    const [at, id] = JSON.parse(Buffer.from(token, "base64url").toString("utf8")) as [
-      string,
-      string,
-    ];
+    const [at, id] = JSON.parse(payload.toString("utf8")) as [string, string];
     const createdAt = new Date(at);
-    if (typeof id !== "string" || !isUuid(id) || Number.isNaN(createdAt.getTime()))
+    if (typeof id !== "string" || !isUuid(id) || Number.isNaN(createdAt.getTime())) {
       throw new Error("shape");
+    }
     return { createdAt, id };
   } catch {
-    throw invalidArgument("PAGE_TOKEN_INVALID", "page_token is not one this server returned", {
-      violations: [{ field: "page_token", description: "malformed", reason: "PAGE_TOKEN_INVALID" }],
-    });
+    // Only a token certmint signed gets here: its payload is always well formed.
+    throw pageTokenInvalid("not a page token certmint returned");
   }
+}
+
+const mac = (keys: PageTokenKeys) => keys.macFor("page-token");
+
+/** The scope as one unambiguous string: filters sorted by name, unset ones left out. */
+function scopeText(scope: PageScope): string {
+  const filter = Object.entries(scope.filter ?? {})
+    .filter(([, v]) => v !== undefined && v !== "" && v !== false)
+    .map(([k, v]) => [k, v instanceof Date ? v.toISOString() : v])
+    .sort(([a], [b]) => (String(a) < String(b) ? -1 : 1));
+  return JSON.stringify([scope.list, filter]);
+}
+
+function pageTokenInvalid(description: string) {
+  return invalidArgument(
+    "PAGE_TOKEN_INVALID",
+    `page_token is ${description}; start again with an empty page_token`,
+    { violations: [{ field: "page_token", description, reason: "PAGE_TOKEN_INVALID" }] },
+  );
 }

@@ -18,5 +18,7 @@ export async function listPolicies(
   deps: PolicyDeps,
   request: PageRequest,
 ): Promise<Page<CertificatePolicyRow>> {
-  return oldestFirstPage(deps.orm.em.fork(), CertificatePolicyEntity, request);
+  return oldestFirstPage(deps.orm.em.fork(), deps.keyring, CertificatePolicyEntity, request, {
+    list: "ListCertificatePolicies",
+  });
 }

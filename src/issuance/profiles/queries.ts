@@ -18,5 +18,7 @@ export async function listProfiles(
   deps: ProfileDeps,
   request: PageRequest,
 ): Promise<Page<CertificateProfileRow>> {
-  return oldestFirstPage(deps.orm.em.fork(), CertificateProfileEntity, request);
+  return oldestFirstPage(deps.orm.em.fork(), deps.keyring, CertificateProfileEntity, request, {
+    list: "ListCertificateProfiles",
+  });
 }

@@ -167,7 +167,9 @@ type ListAuditRecordsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// At most this many records; 50 when 0, at most 1000.
 	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	// The next_page_token of the previous page; empty for the first page.
+	// The next_page_token of the previous page, sent with the same filters (page_size may
+	// change); empty for the first page. Tokens are signed: one that was altered, that another
+	// list returned, or that came with other filters is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
 	PageToken string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	// Only records of this actor (access token id or slug).
 	Actor string `protobuf:"bytes,3,opt,name=actor,proto3" json:"actor,omitempty"`

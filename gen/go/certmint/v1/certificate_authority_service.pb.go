@@ -995,7 +995,9 @@ type ListCertificateAuthoritiesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// At most this many CAs; 50 when 0, at most 1000.
 	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	// The next_page_token of the previous page; empty for the first page.
+	// The next_page_token of the previous page, sent with the same filters (page_size may
+	// change); empty for the first page. Tokens are signed: one that was altered, that another
+	// list returned, or that came with other filters is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
 	PageToken string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	// Only CAs with this status, when set.
 	Status        CertificateAuthorityStatus `protobuf:"varint,3,opt,name=status,proto3,enum=certmint.v1.CertificateAuthorityStatus" json:"status,omitempty"`

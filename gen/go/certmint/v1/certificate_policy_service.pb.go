@@ -1148,7 +1148,8 @@ type ListCertificatePoliciesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// At most this many policies; 50 when 0, at most 1000.
 	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	// The next_page_token of the previous page; empty for the first page.
+	// The next_page_token of the previous page; empty for the first page. Tokens are signed: one
+	// that was altered or that another list returned is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
 	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

@@ -332,7 +332,10 @@ export interface GetAccessTokenResponse {
 export interface ListAccessTokensRequest {
   /** At most this many tokens; 50 when 0, at most 1000. */
   pageSize: number;
-  /** The next_page_token of the previous page; empty for the first page. */
+  /**
+   * The next_page_token of the previous page; empty for the first page. Tokens are signed: one
+   * that was altered or that another list returned is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
+   */
   pageToken: string;
 }
 

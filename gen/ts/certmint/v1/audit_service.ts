@@ -64,7 +64,11 @@ export interface AuditRecord {
 export interface ListAuditRecordsRequest {
   /** At most this many records; 50 when 0, at most 1000. */
   pageSize: number;
-  /** The next_page_token of the previous page; empty for the first page. */
+  /**
+   * The next_page_token of the previous page, sent with the same filters (page_size may
+   * change); empty for the first page. Tokens are signed: one that was altered, that another
+   * list returned, or that came with other filters is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
+   */
   pageToken: string;
   /** Only records of this actor (access token id or slug). */
   actor: string;

@@ -393,7 +393,10 @@ export interface GetCertificatePolicyResponse {
 export interface ListCertificatePoliciesRequest {
   /** At most this many policies; 50 when 0, at most 1000. */
   pageSize: number;
-  /** The next_page_token of the previous page; empty for the first page. */
+  /**
+   * The next_page_token of the previous page; empty for the first page. Tokens are signed: one
+   * that was altered or that another list returned is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
+   */
   pageToken: string;
 }
 

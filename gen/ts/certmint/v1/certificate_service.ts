@@ -472,7 +472,11 @@ export interface GetCertificateResponse {
 export interface ListCertificatesRequest {
   /** At most this many certificates; 50 when 0, at most 1000. */
   pageSize: number;
-  /** The next_page_token of the previous page; empty for the first page. */
+  /**
+   * The next_page_token of the previous page, sent with the same filters (page_size may
+   * change); empty for the first page. Tokens are signed: one that was altered, that another
+   * list returned, or that came with other filters is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
+   */
   pageToken: string;
   /** Only certificates of this profile (id or slug). */
   certificateProfile: string;

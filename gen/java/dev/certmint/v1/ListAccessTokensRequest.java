@@ -68,7 +68,8 @@ private static final long serialVersionUID = 0L;
   private volatile java.lang.Object pageToken_ = "";
   /**
    * <pre>
-   * The next_page_token of the previous page; empty for the first page.
+   * The next_page_token of the previous page; empty for the first page. Tokens are signed: one
+   * that was altered or that another list returned is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
    * </pre>
    *
    * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -89,7 +90,8 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * The next_page_token of the previous page; empty for the first page.
+   * The next_page_token of the previous page; empty for the first page. Tokens are signed: one
+   * that was altered or that another list returned is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
    * </pre>
    *
    * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -508,7 +510,8 @@ private static final long serialVersionUID = 0L;
     private java.lang.Object pageToken_ = "";
     /**
      * <pre>
-     * The next_page_token of the previous page; empty for the first page.
+     * The next_page_token of the previous page; empty for the first page. Tokens are signed: one
+     * that was altered or that another list returned is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
      * </pre>
      *
      * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -528,7 +531,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The next_page_token of the previous page; empty for the first page.
+     * The next_page_token of the previous page; empty for the first page. Tokens are signed: one
+     * that was altered or that another list returned is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
      * </pre>
      *
      * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -549,7 +553,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The next_page_token of the previous page; empty for the first page.
+     * The next_page_token of the previous page; empty for the first page. Tokens are signed: one
+     * that was altered or that another list returned is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
      * </pre>
      *
      * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -566,7 +571,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The next_page_token of the previous page; empty for the first page.
+     * The next_page_token of the previous page; empty for the first page. Tokens are signed: one
+     * that was altered or that another list returned is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
      * </pre>
      *
      * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -580,7 +586,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The next_page_token of the previous page; empty for the first page.
+     * The next_page_token of the previous page; empty for the first page. Tokens are signed: one
+     * that was altered or that another list returned is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
      * </pre>
      *
      * <code>string page_token = 2 [json_name = "pageToken"];</code>

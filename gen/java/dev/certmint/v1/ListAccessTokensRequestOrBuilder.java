@@ -19,7 +19,8 @@ public interface ListAccessTokensRequestOrBuilder extends
 
   /**
    * <pre>
-   * The next_page_token of the previous page; empty for the first page.
+   * The next_page_token of the previous page; empty for the first page. Tokens are signed: one
+   * that was altered or that another list returned is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
    * </pre>
    *
    * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -28,7 +29,8 @@ public interface ListAccessTokensRequestOrBuilder extends
   java.lang.String getPageToken();
   /**
    * <pre>
-   * The next_page_token of the previous page; empty for the first page.
+   * The next_page_token of the previous page; empty for the first page. Tokens are signed: one
+   * that was altered or that another list returned is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
    * </pre>
    *
    * <code>string page_token = 2 [json_name = "pageToken"];</code>

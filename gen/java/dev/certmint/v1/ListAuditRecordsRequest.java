@@ -74,7 +74,9 @@ private static final long serialVersionUID = 0L;
   private volatile java.lang.Object pageToken_ = "";
   /**
    * <pre>
-   * The next_page_token of the previous page; empty for the first page.
+   * The next_page_token of the previous page, sent with the same filters (page_size may
+   * change); empty for the first page. Tokens are signed: one that was altered, that another
+   * list returned, or that came with other filters is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
    * </pre>
    *
    * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -95,7 +97,9 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * The next_page_token of the previous page; empty for the first page.
+   * The next_page_token of the previous page, sent with the same filters (page_size may
+   * change); empty for the first page. Tokens are signed: one that was altered, that another
+   * list returned, or that came with other filters is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
    * </pre>
    *
    * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -987,7 +991,9 @@ private static final long serialVersionUID = 0L;
     private java.lang.Object pageToken_ = "";
     /**
      * <pre>
-     * The next_page_token of the previous page; empty for the first page.
+     * The next_page_token of the previous page, sent with the same filters (page_size may
+     * change); empty for the first page. Tokens are signed: one that was altered, that another
+     * list returned, or that came with other filters is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
      * </pre>
      *
      * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -1007,7 +1013,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The next_page_token of the previous page; empty for the first page.
+     * The next_page_token of the previous page, sent with the same filters (page_size may
+     * change); empty for the first page. Tokens are signed: one that was altered, that another
+     * list returned, or that came with other filters is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
      * </pre>
      *
      * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -1028,7 +1036,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The next_page_token of the previous page; empty for the first page.
+     * The next_page_token of the previous page, sent with the same filters (page_size may
+     * change); empty for the first page. Tokens are signed: one that was altered, that another
+     * list returned, or that came with other filters is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
      * </pre>
      *
      * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -1045,7 +1055,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The next_page_token of the previous page; empty for the first page.
+     * The next_page_token of the previous page, sent with the same filters (page_size may
+     * change); empty for the first page. Tokens are signed: one that was altered, that another
+     * list returned, or that came with other filters is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
      * </pre>
      *
      * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -1059,7 +1071,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The next_page_token of the previous page; empty for the first page.
+     * The next_page_token of the previous page, sent with the same filters (page_size may
+     * change); empty for the first page. Tokens are signed: one that was altered, that another
+     * list returned, or that came with other filters is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
      * </pre>
      *
      * <code>string page_token = 2 [json_name = "pageToken"];</code>

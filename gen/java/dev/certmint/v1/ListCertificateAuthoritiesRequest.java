@@ -69,7 +69,9 @@ private static final long serialVersionUID = 0L;
   private volatile java.lang.Object pageToken_ = "";
   /**
    * <pre>
-   * The next_page_token of the previous page; empty for the first page.
+   * The next_page_token of the previous page, sent with the same filters (page_size may
+   * change); empty for the first page. Tokens are signed: one that was altered, that another
+   * list returned, or that came with other filters is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
    * </pre>
    *
    * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -90,7 +92,9 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * The next_page_token of the previous page; empty for the first page.
+   * The next_page_token of the previous page, sent with the same filters (page_size may
+   * change); empty for the first page. Tokens are signed: one that was altered, that another
+   * list returned, or that came with other filters is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
    * </pre>
    *
    * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -557,7 +561,9 @@ private static final long serialVersionUID = 0L;
     private java.lang.Object pageToken_ = "";
     /**
      * <pre>
-     * The next_page_token of the previous page; empty for the first page.
+     * The next_page_token of the previous page, sent with the same filters (page_size may
+     * change); empty for the first page. Tokens are signed: one that was altered, that another
+     * list returned, or that came with other filters is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
      * </pre>
      *
      * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -577,7 +583,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The next_page_token of the previous page; empty for the first page.
+     * The next_page_token of the previous page, sent with the same filters (page_size may
+     * change); empty for the first page. Tokens are signed: one that was altered, that another
+     * list returned, or that came with other filters is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
      * </pre>
      *
      * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -598,7 +606,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The next_page_token of the previous page; empty for the first page.
+     * The next_page_token of the previous page, sent with the same filters (page_size may
+     * change); empty for the first page. Tokens are signed: one that was altered, that another
+     * list returned, or that came with other filters is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
      * </pre>
      *
      * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -615,7 +625,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The next_page_token of the previous page; empty for the first page.
+     * The next_page_token of the previous page, sent with the same filters (page_size may
+     * change); empty for the first page. Tokens are signed: one that was altered, that another
+     * list returned, or that came with other filters is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
      * </pre>
      *
      * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -629,7 +641,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The next_page_token of the previous page; empty for the first page.
+     * The next_page_token of the previous page, sent with the same filters (page_size may
+     * change); empty for the first page. Tokens are signed: one that was altered, that another
+     * list returned, or that came with other filters is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
      * </pre>
      *
      * <code>string page_token = 2 [json_name = "pageToken"];</code>

@@ -19,7 +19,9 @@ public interface ListCertificateAuthoritiesRequestOrBuilder extends
 
   /**
    * <pre>
-   * The next_page_token of the previous page; empty for the first page.
+   * The next_page_token of the previous page, sent with the same filters (page_size may
+   * change); empty for the first page. Tokens are signed: one that was altered, that another
+   * list returned, or that came with other filters is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
    * </pre>
    *
    * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -28,7 +30,9 @@ public interface ListCertificateAuthoritiesRequestOrBuilder extends
   java.lang.String getPageToken();
   /**
    * <pre>
-   * The next_page_token of the previous page; empty for the first page.
+   * The next_page_token of the previous page, sent with the same filters (page_size may
+   * change); empty for the first page. Tokens are signed: one that was altered, that another
+   * list returned, or that came with other filters is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
    * </pre>
    *
    * <code>string page_token = 2 [json_name = "pageToken"];</code>

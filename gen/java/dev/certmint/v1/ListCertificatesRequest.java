@@ -72,7 +72,9 @@ private static final long serialVersionUID = 0L;
   private volatile java.lang.Object pageToken_ = "";
   /**
    * <pre>
-   * The next_page_token of the previous page; empty for the first page.
+   * The next_page_token of the previous page, sent with the same filters (page_size may
+   * change); empty for the first page. Tokens are signed: one that was altered, that another
+   * list returned, or that came with other filters is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
    * </pre>
    *
    * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -93,7 +95,9 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * The next_page_token of the previous page; empty for the first page.
+   * The next_page_token of the previous page, sent with the same filters (page_size may
+   * change); empty for the first page. Tokens are signed: one that was altered, that another
+   * list returned, or that came with other filters is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
    * </pre>
    *
    * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -847,7 +851,9 @@ private static final long serialVersionUID = 0L;
     private java.lang.Object pageToken_ = "";
     /**
      * <pre>
-     * The next_page_token of the previous page; empty for the first page.
+     * The next_page_token of the previous page, sent with the same filters (page_size may
+     * change); empty for the first page. Tokens are signed: one that was altered, that another
+     * list returned, or that came with other filters is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
      * </pre>
      *
      * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -867,7 +873,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The next_page_token of the previous page; empty for the first page.
+     * The next_page_token of the previous page, sent with the same filters (page_size may
+     * change); empty for the first page. Tokens are signed: one that was altered, that another
+     * list returned, or that came with other filters is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
      * </pre>
      *
      * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -888,7 +896,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The next_page_token of the previous page; empty for the first page.
+     * The next_page_token of the previous page, sent with the same filters (page_size may
+     * change); empty for the first page. Tokens are signed: one that was altered, that another
+     * list returned, or that came with other filters is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
      * </pre>
      *
      * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -905,7 +915,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The next_page_token of the previous page; empty for the first page.
+     * The next_page_token of the previous page, sent with the same filters (page_size may
+     * change); empty for the first page. Tokens are signed: one that was altered, that another
+     * list returned, or that came with other filters is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
      * </pre>
      *
      * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -919,7 +931,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The next_page_token of the previous page; empty for the first page.
+     * The next_page_token of the previous page, sent with the same filters (page_size may
+     * change); empty for the first page. Tokens are signed: one that was altered, that another
+     * list returned, or that came with other filters is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
      * </pre>
      *
      * <code>string page_token = 2 [json_name = "pageToken"];</code>
