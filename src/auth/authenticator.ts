@@ -70,11 +70,13 @@ export class Authenticator {
 
   /**
    * A token was created: a refused credential may be one now, and a certificate that matched
-   * one binding may now match two (ambiguous), so cached refusals and certificate results go.
+   * one binding may now match two (ambiguous), so cached refusals and certificate results go,
+   * and so does the CA set (the binding may name a CA created since it was loaded).
    */
   tokenCreated(): void {
     this.refusals.deleteWhere();
     this.credentials.deleteWhere((_, key) => key.startsWith("c:"));
+    this.cas.invalidate();
   }
 
   private identify(

@@ -11,6 +11,8 @@ import { CertificateAuthorityEntity } from "../store/entities";
 export class CaDirectory {
   private cached?: { set: CaCertificateSet; bundle: Buffer | undefined; loadedAt: number };
   private loading?: Promise<CaCertificateSet>;
+  /** Bumped by invalidate, so a load that started before it does not cache its result. */
+  private generation = 0;
 
   constructor(
     private readonly orm: MikroORM,
@@ -18,17 +20,28 @@ export class CaDirectory {
     private readonly refreshMs = 5_000,
   ) {}
 
+  /** Forgets the set: the next client certificate rebuilds it (a new binding may name a new CA). */
+  invalidate(): void {
+    this.cached = undefined;
+    this.loading = undefined;
+    this.generation += 1;
+  }
+
   async current(): Promise<CaCertificateSet> {
     const bundle = this.clientCaBundle();
     const c = this.cached;
     if (c && c.bundle === bundle && performance.now() - c.loadedAt < this.refreshMs) return c.set;
-    this.loading ??= this.load(bundle).finally(() => {
-      this.loading = undefined;
-    });
+    if (!this.loading) {
+      const loading = this.load(bundle).finally(() => {
+        if (this.loading === loading) this.loading = undefined;
+      });
+      this.loading = loading;
+    }
     return this.loading;
   }
 
   private async load(bundle: Buffer | undefined): Promise<CaCertificateSet> {
+    const generation = this.generation;
     const rows = await this.orm.em
       .fork()
       .find(
@@ -39,7 +52,7 @@ export class CaDirectory {
     const pems = rows.flatMap((r) => [r.certificatePem!, ...r.chainPem]);
     if (bundle) pems.push(...splitPem(bundle.toString("latin1")));
     const set = new CaCertificateSet(pems);
-    this.cached = { set, bundle, loadedAt: performance.now() };
+    if (generation === this.generation) this.cached = { set, bundle, loadedAt: performance.now() };
     return set;
   }
 }

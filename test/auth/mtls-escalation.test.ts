@@ -422,6 +422,44 @@ describe("client certificate bindings over mTLS, certmint's CAs as the client CA
     });
   });
 
+  it("a binding made through a server works there at once, even to a CA created moments before", async () => {
+    // The mTLS server has just rebuilt its CA set (this call), before the new CA exists.
+    const admin = over(await issue(h, "batch", { uris: [BATCH_JOB] }));
+    await listTokens(admin);
+    const late = await call(
+      admin.authorities,
+      "createIntermediateCertificateAuthority",
+      CreateIntermediateCertificateAuthorityRequest.fromPartial({
+        slug: "late-issuing",
+        parentCertificateAuthority: "prod-root",
+        subject: { commonName: "Late Issuing CA" },
+      }),
+    );
+    await profile("late", "batch-clients", "late-issuing");
+    await call(
+      admin.accessTokens,
+      "createAccessToken",
+      CreateAccessTokenRequest.fromPartial({
+        accessToken: {
+          slug: "late-job",
+          role: Role.ROLE_AUDITOR,
+          clientCertificateBinding: {
+            identityType: URI_SAN,
+            value: "spiffe://prod.example/ns/batch/sa/late",
+            certificateAuthority: "late-issuing",
+          },
+        },
+      }),
+    );
+    const cert = await issue(h, "late", { uris: ["spiffe://prod.example/ns/batch/sa/late"] });
+    // The bundle has the root only: the client sends its intermediate in the handshake.
+    const chained = {
+      certPem: `${cert.certPem}\n${late.certificateAuthority!.certificatePem}`,
+      keyPem: cert.keyPem,
+    };
+    expect((await listTokens(over(chained))).accessTokens).toHaveLength(1);
+  });
+
   describe("identity types never fall back to one another", () => {
     it("a DNS binding matches any one of the certificate's DNS SANs, never its CN", async () => {
       const host = await issue(h, "batch", {
