@@ -28,6 +28,9 @@ export async function ensureAdminCredential(
     role: "ADMIN",
     revokedAt: null,
     expiresAt: { $gt: deps.now() },
+    // A client certificate binding that names no CA (made before bindings did) authenticates
+    // nobody (src/auth/client-certificates.ts): it is no admin credential.
+    $or: [{ clientIdentity: null }, { clientCaSha256: { $ne: null } }],
   });
   if (active > 0) return { created: false };
   const created = await createBootstrapToken(deps, file);

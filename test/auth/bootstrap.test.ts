@@ -347,4 +347,25 @@ describe("re-creating the admin token quickly, or when slugs like its own are ta
     expect(second).toMatch(TOKEN);
     expect(second).not.toBe(first);
   });
+
+  // Issue 10 item 1: such a binding authenticates nobody, so it must not count as the admin.
+  it("an admin binding left without a CA by the binding migration is no admin credential: a start creates a token", async () => {
+    await db.query("update access_token set revoked_at = now() where revoked_at is null");
+    await db.query(
+      `insert into access_token (id, slug, role, profile_ids, client_identity, client_identity_type,
+         created_at, expires_at)
+       values (gen_random_uuid(), 'migrated-admin', 'ADMIN', '[]', 'spiffe://x.example/admin',
+         'URI_SAN', now(), now() + interval '1 day')`,
+    );
+    const running = await startCertmint(config(), silent);
+    await running.shutdown();
+    const rows = await db.query<{ slug: string; secret: boolean }>(
+      `select slug, secret_hash is not null as secret from access_token
+        where role = 'ADMIN' and revoked_at is null order by created_at`,
+    );
+    expect(rows).toEqual([
+      { slug: "migrated-admin", secret: false },
+      { slug: expect.stringMatching(/^bootstrap-admin-/), secret: true },
+    ]);
+  });
 });
