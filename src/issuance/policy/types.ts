@@ -23,13 +23,16 @@
  *   certificate, so that what was checked is what is signed.
  *
  * DNS names (RFC 1034 3.5, RFC 5890/5891, RFC 6125 6.4.3)
- * - Normalised: lower case, one trailing dot removed, U-labels converted to A-labels with
- *   Node's UTS #46 (`url.domainToASCII`): full-width forms and ideographic dots are mapped,
- *   characters UTS #46 maps to nothing (soft hyphen, zero-width space) dropped, and deviation
- *   characters kept (non-transitional: "faß.de" -> "xn--fa-hia.de", not "fass.de").
+ * - Normalised: lower case, one trailing dot removed, U-labels converted to A-labels by UTS #46
+ *   (idna.ts, tr46): full-width forms and the ideographic / fullwidth / halfwidth full stops
+ *   (U+3002, U+FF0E, U+FF61) are mapped, characters UTS #46 maps to nothing (soft hyphen)
+ *   dropped, and deviation characters kept (non-transitional: "faß.de" -> "xn--fa-hia.de",
+ *   not "fass.de"). CheckBidi (RFC 5893), CheckJoiners (RFC 5892 Appendix A) and
+ *   CheckHyphens are on; an A-label must decode to a U-label that passes the same checks.
+ *   The same normalisation applies to email domains, URI hosts and subject names.
  * - Valid: letters, digits and '-' only (no '_', no spaces, no percent-encoding); labels 1-63
- *   octets, not starting or ending with '-', no "--" in positions 3-4 unless a real A-label
- *   ("xn--" that decodes and re-encodes to itself, RFC 5890 2.3.1); whole name at most 253
+ *   octets, not starting or ending with '-', no "--" in positions 3-4 unless an A-label
+ *   (RFC 5890 2.3.1); whole name at most 253
  *   octets; the last label is not all-numeric or "0x..." (it would read as an IPv4 address).
  *   Single-label names ("db") are valid.
  * - Patterns: "api.example.com" matches itself only. "*.example.com" matches exactly one label
