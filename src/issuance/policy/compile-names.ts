@@ -24,11 +24,12 @@ import {
 import {
   type IpAddress,
   type IpRange,
+  ipAllowedBy,
   ipAllows,
   ipDenies,
   ipRangeSubsumes,
-  parseIpAddress,
   parseIpRange,
+  parseRequestedIp,
 } from "./ip-match";
 import { join, type SpecReader } from "./spec-reader";
 import type { NameRule, Parsed, SanType, ValueRule } from "./types";
@@ -75,6 +76,8 @@ interface NameKind<N extends { text: string }, P extends { text: string }> {
   readonly parseName: (s: string) => Parsed<N>;
   readonly parsePattern: (s: string) => Parsed<P>;
   readonly allows: (p: P, n: N) => boolean;
+  /** Rule-level allow check, when it is more than "some pattern allows" (IP embedding forms). */
+  readonly allowedBy?: (ps: readonly P[], n: N) => boolean;
   readonly denies: (p: P, n: N) => boolean;
   readonly subsumes: (denied: P, allowed: P) => boolean;
   readonly isWildcard: (n: N) => boolean;
@@ -89,9 +92,10 @@ const DNS: NameKind<DnsName, DnsPattern> = {
   isWildcard: (n) => n.wildcard,
 };
 const IP: NameKind<IpAddress, IpRange> = {
-  parseName: parseIpAddress,
+  parseName: parseRequestedIp,
   parsePattern: parseIpRange,
   allows: ipAllows,
+  allowedBy: ipAllowedBy,
   denies: ipDenies,
   subsumes: ipRangeSubsumes,
   isWildcard: () => false,
@@ -170,7 +174,9 @@ function compileWith<N extends { text: string }, P extends { text: string }>(
     if (!parsed?.ok) return { valid: false, error: parsed ? parsed.error : "is not a string" };
     const n = parsed.value;
     const deniedBy = denied.find((p) => kind.denies(p, n))?.text;
-    const isAllowed = allowed.some((p) => kind.allows(p, n));
+    const isAllowed = kind.allowedBy
+      ? kind.allowedBy(allowed, n)
+      : allowed.some((p) => kind.allows(p, n));
     return {
       valid: true,
       text: n.text,

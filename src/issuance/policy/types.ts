@@ -46,19 +46,27 @@
  *   does. It is denied when a denied pattern matches ANY name it can stand for: a denied
  *   "api.example.com" denies a requested "*.example.com".
  *
- * IP addresses (RFC 4291, RFC 5952)
+ * IP addresses (RFC 4291, RFC 5952; model/ip.ts is the one parser, shared with the signer)
  * - Requested values are single addresses; IPv4 must be four decimal octets without leading
  *   zeros ("010.0.0.1", "0x7f.0.0.1", "2130706433", "10.1" are invalid); IPv6 per RFC 4291 2.2
  *   without zone ids or brackets. Normalised to RFC 5952 text; IPv4-mapped addresses keep their
  *   family and print as "::ffff:10.0.0.1" (RFC 5952 5).
+ * - Never certified, whatever the rules: 0.0.0.0 and :: (unspecified, RFC 4291 2.5.2),
+ *   255.255.255.255 (limited broadcast), and any IPv6 form below that carries one of them.
  * - Patterns are CIDR ranges; a bare address is a /32 or /128; host bits must be zero
  *   ("10.0.0.1/8" is rejected as a likely typo); prefix lengths are plain decimals.
- * - IPv4-mapped IPv6 addresses (::ffff:0:0/96) are matched as the IPv4 address they carry, so
- *   a denied 10.0.0.0/8 also denies ::ffff:10.0.0.1, and only IPv4 ranges (or IPv6 ranges
- *   inside ::ffff:0:0/96, which compile to their IPv4 equivalent) can allow them. An IPv6 deny
- *   range containing the mapped address (e.g. "::/0") denies it too. Other IPv4-embedding
- *   forms (NAT64, 6to4, IPv4-compatible) are plain IPv6 addresses.
- *
+ * - IPv4 in IPv6 clothing (ip-match.ts embeddedIpv4): IPv4-mapped ::ffff:0:0/96, IPv4-compatible
+ *   ::/96 (but :: and ::1), NAT64 64:ff9b::/96 (RFC 6052) and 64:ff9b:1::/48 (RFC 8215), 6to4
+ *   2002::/16 (RFC 3056, the router's IPv4 address) and Teredo 2001::/32 (RFC 4380, the
+ *   client's IPv4 address) carry an IPv4 address, and meet the IPv4 rules too:
+ *   - denied when an IPv4 deny range holds the IPv4 address, or an IPv6 deny range the address;
+ *   - an IPv4-mapped address is the IPv4 address: only IPv4 ranges (or IPv6 ranges inside
+ *     ::ffff:0:0/96, which compile to their IPv4 equivalent) can allow it;
+ *   - every other form needs an IPv6 range that allows it AND an IPv4 range that allows the
+ *     IPv4 address it carries ("::/0" alone allows no NAT64 address).
+ *   NAT64 prefixes an operator chose (RFC 6052 2.2 network-specific) cannot be recognised:
+ *   deny them as IPv6 ranges where they exist.
+
  * Email addresses (RFC 5321 4.1.2, RFC 5280 4.2.1.6)
  * - Valid: `local@domain`, exactly one '@', ASCII dot-atom local part of at most 64 octets (no
  *   quoted local parts, RFC 5280 rfc822Name is IA5String), domain a valid DNS name (no address
