@@ -211,6 +211,8 @@ describe("CreateCertificateProfile refusals", () => {
     expect(err.violations.map((v) => [v.field, v.reason])).toEqual([
       ["certificate_profile.defaults.subject.organization[0]", "SUBJECT_NOT_ALLOWED"],
       ["certificate_profile.defaults.subject.common_name", "SUBJECT_NOT_ALLOWED"],
+      // The CN reads as a DNS name: the DNS SAN rules apply to it too (issue 17).
+      ["certificate_profile.defaults.subject.common_name", "SAN_NOT_ALLOWED"],
       // A generated key is EC_P256 (no default key algorithm), which cannot encipher keys;
       // the index is the request's, past the repeated DIGITAL_SIGNATURE.
       ["certificate_profile.defaults.key_usages[2]", "KEY_USAGE_INCONSISTENT"],

@@ -14,7 +14,7 @@ import { defaultUsagesFor, evaluate } from "../policy";
 import { defaultKeyAlgorithm, defaultTtlSeconds } from "../profiles/effective-defaults";
 import { foundProfile, issuanceSettings } from "../profiles/load";
 import type { ProfileDefaults } from "../profiles/types";
-import { normalizedSans, sanCount } from "./names";
+import { certifiedNames, sanCount } from "./names";
 import type { IssuancePlan, IssueInput, KeySource } from "./types";
 
 /** At most this many SANs per certificate: bounds the work one request can cause. */
@@ -93,12 +93,14 @@ export async function planIssue(
   );
   const signatureAlgorithm =
     input.signatureAlgorithm ?? defaults.signatureAlgorithm ?? caSignatureDefault(ca, keyAlgorithm);
+  const certified = certifiedNames(policy, subject, sans);
   return {
     profile,
     policy,
     ca,
-    subject,
-    sans: normalizedSans(sans),
+    subject: certified.subject,
+    requestedSubject: subject,
+    sans: certified.sans,
     requestedSans: sans,
     key,
     keyAlgorithm,
@@ -140,7 +142,7 @@ export function checkPlan(
   rsaBits?: number,
 ): FieldViolation[] {
   const violations = evaluate(plan.policy, {
-    subject: plan.subject,
+    subject: plan.requestedSubject ?? plan.subject,
     // The names as requested, in request order, so violations carry the request's own
     // indices; the engine normalises them exactly as normalizedSans does for signing.
     sans: plan.requestedSans ?? plan.sans,

@@ -12,7 +12,7 @@ import { requireProfileAccessById } from "../profiles/access";
 import { loadProfileForIssuance } from "../profiles/load";
 import { findPrior, requestFingerprint } from "./idempotency";
 import { replay } from "./issue";
-import { normalizedSans } from "./names";
+import { certifiedNames } from "./names";
 import { caSignatureDefault, parseRequestCsr } from "./plan";
 import type { RequestIdentity } from "./request-rows";
 import { findCertificate } from "./revoke";
@@ -100,7 +100,9 @@ export async function renew(deps: IssuanceDeps, input: RenewInput): Promise<Issu
       });
     }
     const csr = parseRequestCsr(input.csrPem);
-    if (!sameSubject(csr.subject, old.subject) || !sameSans(normalizedSans(csr.sans), old.sans)) {
+    // Compared as certified: names normalised, subject names copied into the SANs.
+    const names = certifiedNames(policy, csr.subject, csr.sans);
+    if (!sameSubject(names.subject, old.subject) || !sameSans(names.sans, old.sans)) {
       throw invalidArgument(
         "CSR_IDENTITY_MISMATCH",
         "the CSR must carry the same subject and SANs as the certificate being renewed",

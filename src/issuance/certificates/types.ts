@@ -63,8 +63,11 @@ export interface IssuancePlan {
   policy: CompiledPolicy;
   /** null for self-signed profiles. */
   ca: CertificateAuthorityRow | null;
+  /** The subject the certificate carries: names in it normalised (names.ts certifiedNames). */
   subject: SubjectName;
-  /** The names the certificate carries: normalised, duplicates removed. */
+  /** The subject as the request gave it (policy violations quote it). */
+  requestedSubject?: SubjectName;
+  /** The names the certificate carries: normalised, duplicates removed, subject names copied. */
   sans: SubjectAltNames;
   /** The names as the request gave them (policy violations index into these). */
   requestedSans?: SubjectAltNames;

@@ -15,6 +15,12 @@ export {
 } from "./normalize";
 export { defaultUsagesFor, PRESET_NAMES, type PresetName, presetSpec } from "./presets";
 export {
+  normalizedSubject,
+  readSubjectName,
+  type SubjectNameReading,
+  subjectNamesToCopy,
+} from "./subject-names";
+export {
   CA_RULES,
   type CaRule,
   type NameRule,
@@ -24,6 +30,8 @@ export {
   type PolicySpecReason,
   SAN_TYPES,
   type SanType,
+  SUBJECT_NAMES_IN_SANS,
+  type SubjectNamesInSans,
   type UsageRule,
   type ValueRule,
   VIOLATION_REASONS,

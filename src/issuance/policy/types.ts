@@ -69,7 +69,8 @@
 
  * Email addresses (RFC 5321 4.1.2, RFC 5280 4.2.1.6)
  * - Valid: `local@domain`, exactly one '@', ASCII dot-atom local part of at most 64 octets (no
- *   quoted local parts, RFC 5280 rfc822Name is IA5String), domain a valid DNS name (no address
+ *   quoted local parts, RFC 5280 rfc822Name is IA5String; no '%' or '!', the mail-routing
+ *   characters of RFC 1123 5.2.16 and RFC 976), domain a valid DNS name (no address
  *   literals), whole address at most 254 octets. Normalised: domain as DNS names, local part
  *   unchanged (RFC 5321 2.4: the local part may be case-sensitive).
  * - Patterns: "alice@example.com" (that mailbox), "@example.com" (any mailbox at exactly that
@@ -77,8 +78,12 @@
  *   (any address). A bare "example.com" is invalid (ambiguous).
  * - Allowed mailbox patterns compare the local part case-sensitively; denied mailbox patterns
  *   compare it case-insensitively, so "Root@example.com" cannot slip past a denied
- *   "root@example.com". Sub-addresses ("root+x@") are different mailboxes.
- *
+ *   "root@example.com".
+ * - Sub-addresses (RFC 5233, '+'): a denied mailbox denies all its sub-addresses ("root@"
+ *   denies "root+x@", "Root+y@"); an allowed mailbox allows only itself; a '+' local part
+ *   under a domain pattern needs `allowSubAddresses` (default false), else only a mailbox
+ *   pattern naming it exactly allows it. Other delimiters ('-') are not recognised.
+
  * URIs (RFC 3986, RFC 5280 4.2.1.6, SPIFFE ID)
  * - Valid: `scheme://host[:port][/path]`; the host is a DNS name (normalised as above; no IP
  *   literals, no percent-encoding); no userinfo ('@'), query ('?'), fragment ('#') or '*';
@@ -107,8 +112,15 @@
  *   letters; an emailAddress a valid email address.
  * - Every value of an attribute must be allowed and not denied; `required` means at least one
  *   value. Attributes that are single-valued in the API (all but O and OU) may appear once.
- * - The common name is checked against its own rule only, not against the DNS rule; modern
- *   TLS clients ignore it (RFC 6125 6.4.4), and leaving COMMON_NAME without a rule forbids it.
+ * - Names in the subject (subject-names.ts): a common name that reads as a DNS name, an IP
+ *   address, an email address or a URI, and every emailAddress, is normalised as a SAN of that
+ *   kind (and signed so), must satisfy that kind's SAN rules as if it were a SAN (violations
+ *   on the subject field, with the SAN reasons), and per `subjectNamesInSans` is copied into
+ *   the SANs (COPY, the default), must be among the requested SANs (REQUIRE) or, for the CN
+ *   only, need not be (NOT_REQUIRED). Its own subject rule is matched against its normalised
+ *   forms (A-labels and U-labels). A value that reads as a name but is not a valid one is
+ *   SUBJECT_INVALID. Free text (a value with white space, say) meets its subject rule only.
+ *   A SAN type's `required` counts the names COPY adds.
  * - A certificate needs a subject or at least one SAN; a CA certificate needs a subject
  *   (RFC 5280 4.1.2.6).
  *
@@ -160,6 +172,12 @@ export interface NameRule {
   required: boolean;
   /** DNS only: a requested name may itself be a wildcard ("*.example.com"). Default false. */
   allowWildcardNames?: boolean;
+  /**
+   * Email only: domain patterns ("@example.com") also allow '+' sub-addresses
+   * ("alice+tag@example.com", RFC 5233). Default false: a sub-address needs a mailbox pattern
+   * naming it exactly. Stored only when true.
+   */
+  allowSubAddresses?: boolean;
 }
 
 /** Rule for key usages or extended key usages. */
@@ -171,6 +189,20 @@ export interface UsageRule<T extends string> {
   /** Usages a request may never carry. */
   denied: T[];
 }
+
+/**
+ * Whether a name in the subject (a common name that reads as a DNS name, IP address, email
+ * address or URI, and an emailAddress) must be among the SANs (subject-names.ts):
+ * COPY: it is added to them when missing (the default); REQUIRE: the request must list it;
+ * NOT_REQUIRED: a common name need not be there (an emailAddress must, as with REQUIRE).
+ * In every case the name must satisfy the SAN rules of its kind.
+ */
+export type SubjectNamesInSans = "COPY" | "REQUIRE" | "NOT_REQUIRED";
+export const SUBJECT_NAMES_IN_SANS: readonly SubjectNamesInSans[] = [
+  "COPY",
+  "REQUIRE",
+  "NOT_REQUIRED",
+];
 
 /** SAN types, as named in the policy (`sans.dns`, ...). */
 export type SanType = "dns" | "ip" | "email" | "uri";
@@ -195,6 +227,8 @@ export interface PolicySpec {
   maxTtlSeconds: number;
   /** `maxPathLength`: largest pathLenConstraint (integer >= 0); absent = no cap. */
   basicConstraints: { ca: CaRule; maxPathLength?: number };
+  /** How subject names relate to the SANs; COPY when absent (stored only when not COPY). */
+  subjectNamesInSans?: SubjectNamesInSans;
 }
 
 /** What `evaluate` checks: a request after the profile's defaults have been applied. */
@@ -229,6 +263,7 @@ export const VIOLATION_REASONS = [
   "SUBJECT_REQUIRED",
   "SUBJECT_ATTRIBUTE_REPEATED",
   "SUBJECT_EMPTY",
+  "SUBJECT_NAME_NOT_IN_SANS",
   "SAN_INVALID",
   "SAN_NOT_ALLOWED",
   "SAN_DENIED",
