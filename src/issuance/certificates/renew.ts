@@ -13,7 +13,7 @@ import { loadProfileForIssuance } from "../profiles/load";
 import { findPrior, requestFingerprint } from "./idempotency";
 import { replay } from "./issue";
 import { certifiedNames } from "./names";
-import { caSignatureDefault, parseRequestCsr } from "./plan";
+import { caPlan, caSignatureDefault, parseRequestCsr } from "./plan";
 import type { RequestIdentity } from "./request-rows";
 import { findCertificate } from "./revoke";
 import { submit } from "./submit";
@@ -141,6 +141,8 @@ export async function renew(deps: IssuanceDeps, input: RenewInput): Promise<Issu
     keyUsages: old.keyUsages as IssuancePlan["keyUsages"],
     extendedKeyUsages: old.extendedKeyUsages as IssuancePlan["extendedKeyUsages"],
     ttlSeconds: input.ttlSeconds ?? Math.max(lifetime, 1),
+    // A CA certificate's successor is one too, with its path length and the policy's constraints.
+    ...caPlan(policy, old.isCa, parseCertificate(old.certificatePem).pathLength),
   };
   const who: RequestIdentity = {
     caller: input.caller,

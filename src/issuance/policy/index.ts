@@ -6,6 +6,7 @@
 
 export { type CompiledPolicy, compilePolicy, isCompiledPolicy, RSA_FLOOR_BITS } from "./compile";
 export { evaluate } from "./evaluate";
+export { nameConstraintsFor } from "./name-constraints";
 export {
   type NormalizeResult,
   normalizeDnsName,
@@ -13,7 +14,13 @@ export {
   normalizeIp,
   normalizeUri,
 } from "./normalize";
-export { defaultUsagesFor, PRESET_NAMES, type PresetName, presetSpec } from "./presets";
+export {
+  CA_KEY_USAGES,
+  defaultUsagesFor,
+  PRESET_NAMES,
+  type PresetName,
+  presetSpec,
+} from "./presets";
 export {
   normalizedSubject,
   readSubjectName,
