@@ -24,8 +24,11 @@
  *   "**.d" -> ".d". Schemes, ports and paths cannot be constrained: an allowed
  *   "spiffe://prod.example/ns/a/*" permits every URI on host prod.example, and a denied URI
  *   pattern excludes its whole host.
- * A type with no allowed pattern gets the excluded subtree that holds every name of it (a
- * zero-length dNSName, rfc822Name and URI; 0.0.0.0/0 and ::/0), as CA/B BR 7.1.2.10.8 does;
+ * A type with no allowed pattern is forbidden to the sub-CA: DNS and IP by the excluded
+ * subtrees that hold every name (a zero-length dNSName; 0.0.0.0/0 and ::/0), as CA/B BR
+ * 7.1.2.10.8 does; email and URI by a permitted subtree of the host "invalid" (RFC 6761: it
+ * never exists), since OpenSSL reads a zero-length rfc822Name or URI subtree as matching
+ * nothing rather than everything;
  * a catch-all allowed pattern ("**", "@**", a "**" URI host, 0.0.0.0/0 with ::/0) leaves the
  * type unconstrained but for its exclusions.
  */
@@ -48,6 +51,8 @@ const EMBEDDING_V6 = [
   "2001::/32",
 ];
 const NEVER_V4 = ["0.0.0.0/32", "255.255.255.255/32"];
+/** A host that never exists (RFC 6761 6.4): a permitted subtree of it permits nothing. */
+const NOWHERE = "invalid";
 
 const dnsSubtree = (p: DnsPattern): string => (p.kind === "any" ? "" : p.base.join("."));
 const hostSubtree = (p: DnsPattern): string =>
@@ -96,7 +101,7 @@ export function nameConstraintsFor(policy: CompiledPolicy): NameConstraints {
     p.local !== undefined ? `${p.local}@${p.domain.base.join(".")}` : hostSubtree(p.domain);
   const emailAllowed = parsed(rules.email?.allowed ?? [], parseEmailPattern);
   const emailDenied = parsed(rules.email?.denied ?? [], parseEmailPattern);
-  if (emailAllowed.length === 0) excluded.email.push("");
+  if (emailAllowed.length === 0) permitted.email.push(NOWHERE);
   else if (!emailAllowed.some((p) => p.local === undefined && p.domain.kind === "any")) {
     permitted.email.push(...emailAllowed.map(mailbox));
   }
@@ -105,7 +110,7 @@ export function nameConstraintsFor(policy: CompiledPolicy): NameConstraints {
   // URI hosts.
   const uriAllowed = parsed(rules.uri?.allowed ?? [], parseUriPattern);
   const uriDenied = parsed(rules.uri?.denied ?? [], parseUriPattern);
-  if (uriAllowed.length === 0) excluded.uri.push("");
+  if (uriAllowed.length === 0) permitted.uri.push(NOWHERE);
   else if (!uriAllowed.some((p) => p.host.kind === "any")) {
     permitted.uri.push(...uriAllowed.map((p) => hostSubtree(p.host)));
   }
