@@ -410,7 +410,10 @@ type Subject struct {
 	Organization []string `protobuf:"bytes,4,rep,name=organization,proto3" json:"organization,omitempty"`
 	// Organizational unit (OU); one RDN per value.
 	OrganizationalUnit []string `protobuf:"bytes,5,rep,name=organizational_unit,json=organizationalUnit,proto3" json:"organizational_unit,omitempty"`
-	// Common name (CN). For TLS certificates the names that matter are the SANs (RFC 6125).
+	// Common name (CN). For TLS certificates the names that matter are the SANs (RFC 6125). A CN
+	// that reads as a DNS name, IP address, email address or URI must satisfy the policy's SAN
+	// rules for that kind, is normalised like a SAN, and by default is copied into the SANs
+	// (CertificatePolicy.subject_names_in_sans).
 	CommonName string `protobuf:"bytes,6,opt,name=common_name,json=commonName,proto3" json:"common_name,omitempty"`
 	// Street address (street).
 	StreetAddress string `protobuf:"bytes,7,opt,name=street_address,json=streetAddress,proto3" json:"street_address,omitempty"`
@@ -418,7 +421,9 @@ type Subject struct {
 	PostalCode string `protobuf:"bytes,8,opt,name=postal_code,json=postalCode,proto3" json:"postal_code,omitempty"`
 	// Serial number attribute (serialNumber), not the certificate serial.
 	SerialNumber string `protobuf:"bytes,9,opt,name=serial_number,json=serialNumber,proto3" json:"serial_number,omitempty"`
-	// Email address attribute (emailAddress, PKCS #9); prefer an email SAN (RFC 5280 4.1.2.6).
+	// Email address attribute (emailAddress, PKCS #9); prefer an email SAN. It must satisfy the
+	// policy's email SAN rules and must also be an email SAN (RFC 5280 4.1.2.6): copied there
+	// under the default policy setting, refused otherwise.
 	EmailAddress  string `protobuf:"bytes,10,opt,name=email_address,json=emailAddress,proto3" json:"email_address,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

@@ -436,7 +436,12 @@ export interface Subject {
   organization: string[];
   /** Organizational unit (OU); one RDN per value. */
   organizationalUnit: string[];
-  /** Common name (CN). For TLS certificates the names that matter are the SANs (RFC 6125). */
+  /**
+   * Common name (CN). For TLS certificates the names that matter are the SANs (RFC 6125). A CN
+   * that reads as a DNS name, IP address, email address or URI must satisfy the policy's SAN
+   * rules for that kind, is normalised like a SAN, and by default is copied into the SANs
+   * (CertificatePolicy.subject_names_in_sans).
+   */
   commonName: string;
   /** Street address (street). */
   streetAddress: string;
@@ -444,7 +449,11 @@ export interface Subject {
   postalCode: string;
   /** Serial number attribute (serialNumber), not the certificate serial. */
   serialNumber: string;
-  /** Email address attribute (emailAddress, PKCS #9); prefer an email SAN (RFC 5280 4.1.2.6). */
+  /**
+   * Email address attribute (emailAddress, PKCS #9); prefer an email SAN. It must satisfy the
+   * policy's email SAN rules and must also be an email SAN (RFC 5280 4.1.2.6): copied there
+   * under the default policy setting, refused otherwise.
+   */
   emailAddress: string;
 }
 
