@@ -7,7 +7,11 @@ import { importCaCertificate } from "../issuance/ca/import-certificate";
 import { getCa, listCas } from "../issuance/ca/queries";
 import type { CaDeps, CaStatus } from "../issuance/ca/types";
 import { updateCa } from "../issuance/ca/update";
-import { caStatusCodec, caToProto } from "./convert/certificate-authority";
+import {
+  caStatusCodec,
+  caToProto,
+  nameConstraintsFromProto,
+} from "./convert/certificate-authority";
 import { keyAlgorithmCodec, signatureAlgorithmCodec } from "./convert/enums";
 import { subjectFromProto } from "./convert/subject";
 import { durationToSeconds } from "./convert/time";
@@ -56,6 +60,7 @@ export function certificateAuthorityHandlers(
           ),
           ttlSeconds: durationToSeconds(req.ttl, "ttl"),
           maxPathLength: req.maxPathLength,
+          nameConstraints: nameConstraintsFromProto(req.nameConstraints),
         });
         return { certificateAuthority: caToProto(row) };
       },

@@ -104,6 +104,7 @@ export function certificateHandlers(
             req.signatureAlgorithm,
             "signature_algorithm",
           ),
+          ...(req.caCertificate ? { ca: { pathLength: req.caCertificate.maxPathLength } } : {}),
           keyUsages: listFromProto(keyUsageCodec, req.keyUsages, "key_usages"),
           extendedKeyUsages: listFromProto(
             extendedKeyUsageCodec,

@@ -135,3 +135,32 @@ export const REVOCATION_REASONS = {
   AA_COMPROMISE: 10,
 } as const;
 export type RevocationReason = keyof typeof REVOCATION_REASONS;
+
+/**
+ * Subtrees of names, by GeneralName type, in the forms of RFC 5280 4.2.1.10 (what a
+ * nameConstraints extension carries):
+ * - dns: "example.com" is that name and every name below it; "" is every DNS name;
+ * - ip: CIDR ranges ("10.0.0.0/8", "2001:db8::/32"), encoded as address and mask;
+ * - email: "alice@example.com" one mailbox, "example.com" every mailbox at that host,
+ *   ".example.com" every mailbox at any host below it; "" every address;
+ * - uri: the host of the URI: "prod.example" that host, ".example.com" any host below it;
+ *   "" every URI.
+ */
+export interface GeneralSubtrees {
+  dns: string[];
+  ip: string[];
+  email: string[];
+  uri: string[];
+}
+
+/**
+ * A CA's nameConstraints (RFC 5280 4.2.1.10): every name in a certificate below it must be
+ * inside a permitted subtree of its type (when there is any of that type) and in no excluded
+ * subtree.
+ */
+export interface NameConstraints {
+  permitted: GeneralSubtrees;
+  excluded: GeneralSubtrees;
+}
+
+export const emptySubtrees = (): GeneralSubtrees => ({ dns: [], ip: [], email: [], uri: [] });

@@ -8,6 +8,7 @@ import { invalidArgument } from "../errors";
 import type {
   ExtendedKeyUsage,
   KeyUsage,
+  NameConstraints,
   SignatureAlgorithm,
   SubjectAltNames,
   SubjectName,
@@ -41,8 +42,9 @@ import {
   subjectKeyIdentifier,
 } from "./extensions";
 import { sanCount } from "./general-names";
-import { Issuer, type IssuerInit } from "./issuer";
+import { assertNamesPermitted, Issuer, type IssuerInit } from "./issuer";
 import { subjectToAsn1 } from "./name";
+import { hasNameConstraints, nameConstraintsExtension } from "./name-constraints";
 import { assertValidSerial, serialToHex } from "./serial";
 import { spkiOf } from "./spki";
 import { checkKeyUsages } from "./usage";
@@ -58,6 +60,8 @@ export interface IssueCertificateInput {
   isCa: boolean;
   /** pathLenConstraint; only for CAs (RFC 5280 4.2.1.9). */
   pathLength?: number;
+  /** nameConstraints (critical); only for CAs (RFC 5280 4.2.1.10). */
+  nameConstraints?: NameConstraints;
   keyUsages: KeyUsage[];
   extendedKeyUsages: ExtendedKeyUsage[];
   signatureAlgorithm: SignatureAlgorithm;
@@ -93,6 +97,12 @@ export async function issueCertificate(input: IssueCertificateInput): Promise<Is
   }
   const usages = checkKeyUsages(input.keyUsages, input.isCa, keyAlgorithmOf(input.publicKey));
   checkPathLength(input.isCa, input.pathLength);
+  if (hasNameConstraints(input.nameConstraints) && !input.isCa) {
+    throw invalidArgument(
+      "NAME_CONSTRAINTS_INVALID",
+      "name constraints belong on CA certificates only (RFC 5280 4.2.1.10)",
+    );
+  }
   const hasSubject = input.subject.attributes.length > 0;
   if (!hasSubject && (input.isCa || sanCount(input.sans) === 0)) {
     // RFC 5280 4.1.2.6: a CA's subject MUST be non-empty; an empty subject needs SANs.
@@ -129,6 +139,7 @@ export async function issueCertificate(input: IssueCertificateInput): Promise<Is
   } else {
     const issuer = Issuer.from(input.issuer);
     issuer.assertMayIssue(notAfter, input.isCa, input.pathLength);
+    assertNamesPermitted(issuer, input.subject, input.sans);
     signer = issuer.signer;
     issuerName = issuer.name;
     akiExtension = issuer.authorityKeyIdentifierExtension;
@@ -141,6 +152,9 @@ export async function issueCertificate(input: IssueCertificateInput): Promise<Is
   if (usages.length > 0) extensions.push(keyUsage(usages));
   if (input.extendedKeyUsages.length > 0) extensions.push(extKeyUsage(input.extendedKeyUsages));
   if (sanCount(input.sans) > 0) extensions.push(subjectAltName(input.sans, !hasSubject));
+  if (hasNameConstraints(input.nameConstraints)) {
+    extensions.push(nameConstraintsExtension(input.nameConstraints));
+  }
   extensions.push(subjectKeyIdentifier(spki.keyIdentifier), akiExtension);
   if (input.crlDistributionUrl !== undefined) {
     extensions.push(crlDistributionPoints(input.crlDistributionUrl));

@@ -34,6 +34,7 @@ export const EXT = {
   basicConstraints: "2.5.29.19",
   crlNumber: "2.5.29.20",
   crlReason: "2.5.29.21",
+  nameConstraints: "2.5.29.30",
   crlDistributionPoints: "2.5.29.31",
   authorityKeyIdentifier: "2.5.29.35",
   extKeyUsage: "2.5.29.37",

@@ -33,7 +33,7 @@ export {
 } from "./csr";
 export { type CreateCsrInput, createCsr } from "./csr-create";
 export { canonicalIp, ipFromBytes, ipToBytes } from "./ip";
-export { Issuer, type IssuerInit } from "./issuer";
+export { assertNamesPermitted, Issuer, type IssuerInit } from "./issuer";
 export { type KekSource, type LoadedKek, loadOrCreateKek } from "./kek";
 export { KEK_LENGTH, openPrivateKey, sealPrivateKey } from "./key-wrap";
 export {
@@ -46,6 +46,12 @@ export {
 } from "./keys";
 export { MessageAuthenticator } from "./mac";
 export { nameToString, subjectToDer, subjectToString } from "./name";
+export {
+  canonicalNameConstraints,
+  hasNameConstraints,
+  namesOutside,
+  readNameConstraints,
+} from "./name-constraints";
 export { type ParsedCertificate, parseCertificate } from "./parse-certificate";
 export { assertValidSerial, newSerialNumber, serialFromHex, serialToHex } from "./serial";
 export { allowedKeyUsagesFor, checkKeyUsages } from "./usage";

@@ -4,12 +4,13 @@
  * it parses the CA certificate and checks that it may sign.
  */
 import { failedPrecondition, invalidArgument } from "../errors";
-import type { SubjectName } from "../model/pki";
+import type { SubjectAltNames, SubjectName } from "../model/pki";
 import type { CaSigner } from "./ca-signer";
 import { type Asn1, parseDer } from "./der";
 import { children } from "./der-read";
 import { authorityKeyIdentifier } from "./extensions";
 import { subjectToDer } from "./name";
+import { namesOutside } from "./name-constraints";
 import { type ParsedCertificate, parseCertificate } from "./parse-certificate";
 import { spkiOf } from "./spki";
 
@@ -105,6 +106,34 @@ export class Issuer {
       );
     }
   }
+}
+
+/**
+ * RFC 5280 4.2.1.10 and 6.1.3 (b, c): every name of a certificate below a CA with
+ * nameConstraints lies in its permitted and outside its excluded subtrees; a validator would
+ * refuse anything else, so it is not signed.
+ */
+export function assertNamesPermitted(
+  issuer: Issuer,
+  subject: SubjectName,
+  sans: SubjectAltNames,
+): void {
+  const nc = issuer.certificate?.nameConstraints;
+  if (!nc) return;
+  const outside = namesOutside(nc, subject, sans);
+  if (outside.length === 0) return;
+  const ca = `certificate_authorities/${issuer.certificate!.subjectString}`;
+  throw failedPrecondition(
+    "ISSUER_NAME_CONSTRAINTS",
+    `the issuing CA's name constraints do not permit ${outside.slice(0, 5).join(", ")}${outside.length > 5 ? ", ..." : ""}`,
+    {
+      preconditions: outside.slice(0, 20).map((name) => ({
+        type: "CA_NAME_CONSTRAINTS",
+        subject: ca,
+        description: `${name} is outside the CA's permitted subtrees or inside an excluded one`,
+      })),
+    },
+  );
 }
 
 /** The CA certificate must be a CA (RFC 5280 4.2.1.9), may sign certificates (4.2.1.3), and

@@ -7,7 +7,13 @@
  */
 import { createHash, type KeyObject, X509Certificate } from "node:crypto";
 import { CertmintError, invalidArgument } from "../errors";
-import type { KeyAlgorithm, KeyUsage, SubjectAltNames, SubjectName } from "../model/pki";
+import type {
+  KeyAlgorithm,
+  KeyUsage,
+  NameConstraints,
+  SubjectAltNames,
+  SubjectName,
+} from "../model/pki";
 import { checkPublicKey } from "./algorithms";
 import { type Asn1, Class, parseDer, Type, toDer, toPem } from "./der";
 import { children, isTag, primitive, readIntegerBytes, readTime } from "./der-read";
@@ -21,6 +27,7 @@ import {
 import { EXT } from "./extensions";
 import { emptySans } from "./general-names";
 import { nameToString, subjectFromAsn1 } from "./name";
+import { readNameConstraints } from "./name-constraints";
 import { decodePem, PemError } from "./pem";
 import { serialToHex } from "./serial";
 import { spkiOf } from "./spki";
@@ -44,6 +51,8 @@ export interface ParsedCertificate {
   /** undefined when the certificate has no keyUsage extension (then any usage is permitted). */
   keyUsages?: KeyUsage[];
   sans: SubjectAltNames;
+  /** A CA's nameConstraints (DNS, IP, email and URI subtrees; other name forms skipped). */
+  nameConstraints?: NameConstraints;
   /** From the extension if present, else computed by RFC 5280 4.2.1.2 method (1). */
   subjectKeyIdentifier: Buffer;
   authorityKeyIdentifier?: Buffer;
@@ -109,6 +118,7 @@ function readFields(der: Buffer, x509: X509Certificate): ParsedCertificate {
   const san = exts.get(EXT.subjectAltName);
   const ski = exts.get(EXT.subjectKeyIdentifier);
   const aki = exts.get(EXT.authorityKeyIdentifier);
+  const nc = exts.get(EXT.nameConstraints);
   const publicKey = x509.publicKey;
   const check = checkPublicKey(publicKey);
   const serial = readIntegerBytes(serialNode, "serialNumber");
@@ -129,6 +139,7 @@ function readFields(der: Buffer, x509: X509Certificate): ParsedCertificate {
     ...(pathLength === undefined ? {} : { pathLength }),
     ...(ku ? { keyUsages: readKeyUsage(ku.value) } : {}),
     sans: san ? readSubjectAltName(san.value, true) : emptySans(),
+    ...(nc ? { nameConstraints: readNameConstraints(nc.value) } : {}),
     subjectKeyIdentifier: ski
       ? Buffer.from(
           primitive(ski.value, "subjectKeyIdentifier", Class.UNIVERSAL, Type.OCTETSTRING),

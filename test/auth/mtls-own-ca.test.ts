@@ -54,7 +54,8 @@ describe("a client certificate from certmint's own CA", () => {
     h = await startTestCertmint();
     const root = await createRoot(h, "clients-root");
     const spec = presetSpec("TLS_CLIENT");
-    spec.sans.dns = { allowed: ["**.example.com"], denied: [], required: false };
+    // "batch-job" as a CN is a (single-label) DNS name: the DNS rules must allow it (issue 17).
+    spec.sans.dns = { allowed: ["**.example.com", "batch-job"], denied: [], required: false };
     spec.subject.COMMON_NAME = { allowed: ["*"], denied: [], required: false };
     await createProfileRows(h, { slug: "clients", caId: root.id, spec });
     const issued = await call(

@@ -295,7 +295,9 @@ describe("approval of certificate requests", () => {
     const err = decodeStatus(res.error);
     expect(err.code).toBe(Code.INVALID_ARGUMENT);
     expect(err.reason).toBe("POLICY_VIOLATION");
+    // The CN reads as a DNS name and meets the DNS rules too (issue 17).
     expect(err.violations.map((v) => `${v.field} ${v.reason}`)).toEqual([
+      "attributes.subject.common_name SAN_DENIED",
       "attributes.subject_alternative_names.dns_names[0] SAN_DENIED",
     ]);
     expect(await rowCounts(h)).toEqual(before);

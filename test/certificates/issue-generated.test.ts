@@ -144,7 +144,7 @@ describe("IssueCertificate with a server-generated key", () => {
     const res = await issue(
       h,
       attrRequest("web", {
-        cn: "idn",
+        cn: "IDN test",
         dns: ["B\u00fccher.Example.com.", "xn--bcher-kva.example.com", "WWW.Example.COM"],
       }),
     );

@@ -54,7 +54,7 @@ describe("GetCertificate and ListCertificates", () => {
     await createProfileRows(h, { caId: rootB.id, slug: "pb" });
     await createProfileRows(h, { caId: rootA.id, slug: "pages" });
     await make("a1", "pa", "alpha.example.com", "alpha.example.com");
-    await make("a2", "pa", "under_score", "u.example.com");
+    await make("a2", "pa", "under_score name", "u.example.com");
     await make("a3", "pa", "pct%name", "p.example.com");
     await make("a4", "pa", "expired.example.com", "expired.example.com");
     await make("a5", "pa", "revoked.example.com", "revoked.example.com");

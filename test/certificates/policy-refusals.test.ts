@@ -78,8 +78,9 @@ describe("policy refusals", () => {
     expect(row!.status).toBe("FAILED");
     expect(row!.certificate_id).toBeNull();
     expect(row!.reserved_serial).toBeNull();
+    // What would have been certified: the names normalised, the CN copied into the SANs.
     expect(row!.sans).toMatchObject({
-      dns: ["x.evil.example.com", "api.other.org", "ok.example.com"],
+      dns: ["x.evil.example.com", "api.other.org", "ok.example.com", "api.example.com"],
     });
     expect(await countRows(h, "certificate", `certificate_request_id = '${id}'`)).toBe(0);
 

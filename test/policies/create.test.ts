@@ -22,7 +22,13 @@ afterAll(async () => {
   await h?.stop();
 });
 
-const emptyName = { allowed: [], denied: [], required: false, allowWildcardNames: false };
+const emptyName = {
+  allowed: [],
+  denied: [],
+  required: false,
+  allowWildcardNames: false,
+  allowSubAddresses: false,
+};
 
 describe("CreateCertificatePolicy from a preset", () => {
   const cases: Array<{
@@ -225,6 +231,7 @@ describe("CreateCertificatePolicy with explicit rules", () => {
         denied: ["admin.payments.example.com"],
         required: false,
         allowWildcardNames: true,
+        allowSubAddresses: false,
       },
       ip: { ...emptyName, allowed: ["10.20.0.0/16", "2001:db8::/32"] },
       uri: { ...emptyName, allowed: ["spiffe://prod.example/ns/payments/*"], required: true },

@@ -532,27 +532,19 @@ describe("INTERMEDIATE_CA", () => {
     expect(opensslUsages(pem).keyUsage!.values).toEqual(REQUIRED_KU);
   });
 
-  it("no profile may use it, so IssueCertificate can never sign a leaf under it", async () => {
-    const err = await expectRpcError(
-      call(
-        h.profiles,
-        "createCertificateProfile",
-        CreateCertificateProfileRequest.fromPartial({
-          certificateProfile: {
-            slug: SLUG,
-            certificatePolicy: SLUG,
-            issuer: { $case: "certificateAuthority", value: "root" },
-          },
-        }),
-      ),
+  it("a profile may use it: its requests are CA requests (issue 17)", async () => {
+    const res = await call(
+      h.profiles,
+      "createCertificateProfile",
+      CreateCertificateProfileRequest.fromPartial({
+        certificateProfile: {
+          slug: SLUG,
+          certificatePolicy: SLUG,
+          issuer: { $case: "certificateAuthority", value: "root" },
+        },
+      }),
     );
-    expect(err.code).toBe(status.INVALID_ARGUMENT);
-    expect(err.reason).toBe("PROFILE_BREAKS_POLICY");
-    expect(err.violations.map((v) => `${v.field} ${v.reason}`).sort()).toEqual([
-      "certificate_profile.certificate_policy CA_REQUIRED",
-      // keyCertSign, required by the preset, on a leaf (RFC 5280 4.2.1.9)
-      "certificate_profile.defaults.key_usages KEY_USAGE_INCONSISTENT",
-    ]);
+    expect(res.certificateProfile?.slug).toBe(SLUG);
   });
 
   it("evaluate() refuses the purpose the preset denies on that same CA certificate", async () => {

@@ -211,6 +211,8 @@ describe("CreateCertificateProfile refusals", () => {
     expect(err.violations.map((v) => [v.field, v.reason])).toEqual([
       ["certificate_profile.defaults.subject.organization[0]", "SUBJECT_NOT_ALLOWED"],
       ["certificate_profile.defaults.subject.common_name", "SUBJECT_NOT_ALLOWED"],
+      // The CN reads as a DNS name: the DNS SAN rules apply to it too (issue 17).
+      ["certificate_profile.defaults.subject.common_name", "SAN_NOT_ALLOWED"],
       // A generated key is EC_P256 (no default key algorithm), which cannot encipher keys;
       // the index is the request's, past the repeated DIGITAL_SIGNATURE.
       ["certificate_profile.defaults.key_usages[2]", "KEY_USAGE_INCONSISTENT"],
@@ -248,20 +250,14 @@ describe("CreateCertificateProfile refusals", () => {
     expect(ok.slug).toBe("sha384-ca");
   });
 
-  it("refuses a policy that allows only CA certificates (IssueCertificate issues end-entity ones)", async () => {
+  it("accepts a policy that allows only CA certificates: its requests are CA requests", async () => {
     await createPolicyRpc(h, { slug: "sub-ca" }, Preset.CERTIFICATE_POLICY_PRESET_INTERMEDIATE_CA);
-    const err = await expectRpcError(
-      createProfileRpc(h, {
-        slug: "sub-ca-profile",
-        certificatePolicy: "sub-ca",
-        issuer: byCa("root"),
-      }),
-    );
-    expect(err.violations.map((v) => [v.field, v.reason])).toEqual([
-      // keyCertSign, required by the policy and so added to every request, needs cA=TRUE.
-      ["certificate_profile.defaults.key_usages", "KEY_USAGE_INCONSISTENT"],
-      ["certificate_profile.certificate_policy", "CA_REQUIRED"],
-    ]);
+    const res = await createProfileRpc(h, {
+      slug: "sub-ca-profile",
+      certificatePolicy: "sub-ca",
+      issuer: byCa("root"),
+    });
+    expect(res.slug).toBe("sub-ca-profile");
   });
 
   it("refuses renew_before_days that is not shorter than the default TTL", async () => {

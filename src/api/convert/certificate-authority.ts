@@ -3,8 +3,11 @@ import {
   CertificateAuthorityStatus as PbCaStatus,
   CertificateAuthorityType as PbCaType,
 } from "../../../gen/ts/certmint/v1/certificate_authority_service";
+import type { GeneralSubtrees as PbSubtrees } from "../../../gen/ts/certmint/v1/common";
+import { nameConstraintsOf } from "../../issuance/ca/name-constraints";
 import type { CaStatus, CaType } from "../../issuance/ca/types";
 import { etagOf } from "../../issuance/common/etag";
+import type { GeneralSubtrees, NameConstraints } from "../../model/pki";
 import type { CertificateAuthorityRow } from "../../store/entities";
 import { enumCodec, keyAlgorithmCodec, signatureAlgorithmCodec } from "./enums";
 import { subjectToProto } from "./subject";
@@ -43,5 +46,28 @@ export function caToProto(ca: CertificateAuthorityRow): PbCa {
     createTime: ca.createdAt,
     updateTime: ca.updatedAt,
     etag: etagOf(ca.version),
+    nameConstraints: nameConstraintsToProto(nameConstraintsOf(ca)),
   };
 }
+
+const subtreesFromProto = (s: PbSubtrees | undefined): GeneralSubtrees => ({
+  dns: [...(s?.dnsNames ?? [])],
+  ip: [...(s?.ipRanges ?? [])],
+  email: [...(s?.emailAddresses ?? [])],
+  uri: [...(s?.uriHosts ?? [])],
+});
+const subtreesToProto = (s: GeneralSubtrees): PbSubtrees => ({
+  dnsNames: s.dns,
+  ipRanges: s.ip,
+  emailAddresses: s.email,
+  uriHosts: s.uri,
+});
+
+/** Proto NameConstraints (unchecked: the use case checks every subtree). */
+export const nameConstraintsFromProto = (
+  nc: { permitted?: PbSubtrees; excluded?: PbSubtrees } | undefined,
+): NameConstraints | undefined =>
+  nc && { permitted: subtreesFromProto(nc.permitted), excluded: subtreesFromProto(nc.excluded) };
+
+export const nameConstraintsToProto = (nc: NameConstraints | undefined) =>
+  nc && { permitted: subtreesToProto(nc.permitted), excluded: subtreesToProto(nc.excluded) };

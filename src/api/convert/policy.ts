@@ -4,6 +4,7 @@ import {
   type CertificatePolicy as PbPolicy,
   CertificatePolicyPreset as PbPreset,
   type SanRules as PbSanRules,
+  SubjectNamesInSans as PbSubjectNamesInSans,
   type SubjectRules as PbSubjectRules,
   type ValueRule as PbValueRule,
 } from "../../../gen/ts/certmint/v1/certificate_policy_service";
@@ -21,6 +22,7 @@ import {
   type PolicySpec,
   PRESET_NAMES,
   SAN_TYPES,
+  SUBJECT_NAMES_IN_SANS,
   type UsageRule,
   type ValueRule,
 } from "../../issuance/policy";
@@ -37,6 +39,11 @@ import { secondsToDuration } from "./time";
 
 export const presetCodec = enumCodec(PbPreset, "CERTIFICATE_POLICY_PRESET_", PRESET_NAMES);
 const caRuleCodec = enumCodec(PbCaRule, "CA_CERTIFICATE_RULE_", CA_RULES);
+const subjectNamesCodec = enumCodec(
+  PbSubjectNamesInSans,
+  "SUBJECT_NAMES_IN_SANS_",
+  SUBJECT_NAMES_IN_SANS,
+);
 
 /** SubjectRules field of each subject attribute: COMMON_NAME -> commonName. */
 const SUBJECT_RULE_KEY = Object.fromEntries(
@@ -69,12 +76,16 @@ const valueRule = (r: PbValueRule): ValueRule => ({
   required: r.required,
 });
 
-/** allow_wildcard_names is DNS-only: sent for another type only when set, so that it is refused. */
-const nameRule = (r: PbNameRule, dns: boolean): NameRule => ({
+/**
+ * allow_wildcard_names is DNS-only and allow_sub_addresses email-only: sent for another type
+ * only when set, so that it is refused.
+ */
+const nameRule = (r: PbNameRule, type: string): NameRule => ({
   allowed: [...r.allowed],
   denied: [...r.denied],
   required: r.required,
-  ...(dns || r.allowWildcardNames ? { allowWildcardNames: r.allowWildcardNames } : {}),
+  ...(type === "dns" || r.allowWildcardNames ? { allowWildcardNames: r.allowWildcardNames } : {}),
+  ...(r.allowSubAddresses ? { allowSubAddresses: true } : {}),
 });
 
 /**
@@ -98,7 +109,7 @@ export function policyRulesFromProto(pb: PbPolicy | undefined): PolicyRulesDraft
     rules.sans = {};
     for (const type of SAN_TYPES) {
       const r = sanRules[type];
-      if (r) rules.sans[type] = nameRule(r, type === "dns");
+      if (r) rules.sans[type] = nameRule(r, type);
     }
   }
   if (pb.keyUsages) rules.keyUsages = usageRule(pb.keyUsages, keyUsageNames);
@@ -126,6 +137,14 @@ export function policyRulesFromProto(pb: PbPolicy | undefined): PolicyRulesDraft
       ...(maxPathLength === undefined ? {} : { maxPathLength }),
     };
   }
+  // UNSPECIFIED is COPY (the proto says so); unknown numbers are left for compilePolicy.
+  if (pb.subjectNamesInSans !== PbSubjectNamesInSans.SUBJECT_NAMES_IN_SANS_UNSPECIFIED) {
+    rules.subjectNamesInSans = enumName(
+      PbSubjectNamesInSans,
+      "SUBJECT_NAMES_IN_SANS_",
+      pb.subjectNamesInSans,
+    );
+  }
   return rules;
 }
 
@@ -145,7 +164,11 @@ export function policyToProto(row: CertificatePolicyRow): PbPolicy {
   }
   const sanRules: PbSanRules = {};
   for (const [type, r] of Object.entries(spec.sans) as Array<[keyof PbSanRules, NameRule]>) {
-    sanRules[type] = { ...r, allowWildcardNames: r.allowWildcardNames ?? false };
+    sanRules[type] = {
+      ...r,
+      allowWildcardNames: r.allowWildcardNames ?? false,
+      allowSubAddresses: r.allowSubAddresses ?? false,
+    };
   }
   const { basicConstraints: bc } = spec;
   return {
@@ -165,6 +188,7 @@ export function policyToProto(row: CertificatePolicyRow): PbPolicy {
     },
     maxTtl: secondsToDuration(spec.maxTtlSeconds),
     basicConstraints: { ca: caRuleCodec.toProto(bc.ca), maxPathLength: bc.maxPathLength },
+    subjectNamesInSans: subjectNamesCodec.toProto(spec.subjectNamesInSans ?? "COPY"),
     createTime: row.createdAt,
     updateTime: row.updatedAt,
     etag: etagOf(row.version),

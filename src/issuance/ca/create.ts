@@ -4,6 +4,7 @@ import { alreadyExists, failedPrecondition, invalidArgument } from "../../errors
 import type { KeyAlgorithm, KeyUsage, SignatureAlgorithm } from "../../model/pki";
 import {
   assertSignatureFits,
+  canonicalNameConstraints,
   computeValidity,
   createCsr,
   defaultSignatureAlgorithm,
@@ -89,6 +90,8 @@ export async function createIntermediateCa(
   input: NewIntermediateInput,
 ): Promise<CertificateAuthorityRow> {
   const plan = checkNewCa(input, INTERMEDIATE_DEFAULT_TTL);
+  // Every subtree checked before anything else (INVALID_ARGUMENT naming the entry).
+  const nameConstraints = input.nameConstraints && canonicalNameConstraints(input.nameConstraints);
   const em = deps.orm.em.fork();
   const parent = await findByRef(
     em,
@@ -162,6 +165,7 @@ export async function createIntermediateCa(
     ...validity,
     isCa: true,
     pathLength: maxPathLength,
+    nameConstraints,
     keyUsages: CA_KEY_USAGES,
     extendedKeyUsages: [],
     signatureAlgorithm: parent.signatureAlgorithm as SignatureAlgorithm,

@@ -1,4 +1,9 @@
-import type { KeyAlgorithm, SignatureAlgorithm, SubjectName } from "../../model/pki";
+import type {
+  KeyAlgorithm,
+  NameConstraints,
+  SignatureAlgorithm,
+  SubjectName,
+} from "../../model/pki";
 import type { IssuanceDeps } from "../deps";
 
 /** The CA use cases need what every use case needs. */
@@ -20,6 +25,8 @@ export interface NewCaInput {
 export interface NewIntermediateInput extends NewCaInput {
   /** The parent CA, by id or slug. */
   parent: string;
+  /** Written (critical) into the intermediate's certificate; RFC 5280 4.2.1.10. */
+  nameConstraints?: NameConstraints;
 }
 
 export interface ImportCaCertificateInput {

@@ -37,6 +37,8 @@ export async function issue(deps: IssuanceDeps, input: IssueInput): Promise<Issu
     input.keyUsages,
     input.extendedKeyUsages,
     input.ttlSeconds ?? null,
+    // Only when set, so that fingerprints stored before CA requests existed still match.
+    ...(input.ca ? [{ ca: input.ca }] : []),
   ]);
   const who: RequestIdentity = {
     caller: input.caller,

@@ -1,5 +1,38 @@
-import type { SubjectAltNames } from "../../model/pki";
-import { normalizeDnsName, normalizeEmail, normalizeIp, normalizeUri } from "../policy";
+import type { SubjectAltNames, SubjectName } from "../../model/pki";
+import {
+  type CompiledPolicy,
+  normalizeDnsName,
+  normalizedSubject,
+  normalizeEmail,
+  normalizeIp,
+  normalizeUri,
+  subjectNamesToCopy,
+} from "../policy";
+
+/**
+ * The subject and SANs a certificate carries for a request's subject and SANs: names
+ * normalised wherever they appear (a CN or emailAddress that reads as a name too), and the
+ * subject's names copied into the SANs when the policy says COPY (policy/subject-names.ts).
+ * The policy evaluation checks the request; this is what is then signed.
+ */
+export function certifiedNames(
+  policy: CompiledPolicy,
+  subject: SubjectName,
+  sans: SubjectAltNames,
+): { subject: SubjectName; sans: SubjectAltNames } {
+  const normalSubject = normalizedSubject(subject);
+  const normalSans = normalizedSans(sans);
+  const copies = subjectNamesToCopy(normalSubject, normalSans, policy.subjectNamesInSans);
+  return {
+    subject: normalSubject,
+    sans: {
+      dns: [...normalSans.dns, ...copies.dns],
+      ip: [...normalSans.ip, ...copies.ip],
+      email: [...normalSans.email, ...copies.email],
+      uri: [...normalSans.uri, ...copies.uri],
+    },
+  };
+}
 
 /**
  * The names that go into the certificate: the policy engine's normal forms (lower case, no

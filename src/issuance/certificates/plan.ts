@@ -10,11 +10,17 @@ import { assertSignatureFits, defaultSignatureAlgorithm, parseCsr } from "../../
 import type { CertificateAuthorityRow } from "../../store/entities";
 import type { IssuanceRows } from "../../store/raw-read";
 import { requireProfileAccess } from "../call-scope";
-import { defaultUsagesFor, evaluate } from "../policy";
+import {
+  CA_KEY_USAGES,
+  type CompiledPolicy,
+  defaultUsagesFor,
+  evaluate,
+  nameConstraintsFor,
+} from "../policy";
 import { defaultKeyAlgorithm, defaultTtlSeconds } from "../profiles/effective-defaults";
 import { foundProfile, issuanceSettings } from "../profiles/load";
 import type { ProfileDefaults } from "../profiles/types";
-import { normalizedSans, sanCount } from "./names";
+import { certifiedNames, sanCount } from "./names";
 import type { IssuancePlan, IssueInput, KeySource } from "./types";
 
 /** At most this many SANs per certificate: bounds the work one request can cause. */
@@ -31,8 +37,51 @@ export const issueFieldMapper =
     if (path.startsWith("sans."))
       return fromCsr ? "csr_pem" : `attributes.subject_alternative_names.${path.slice(5)}`;
     if (path === "key_algorithm") return fromCsr ? "csr_pem" : "attributes.key_algorithm";
+    if (path === "is_ca") return "ca_certificate";
+    if (path === "path_length") return "ca_certificate.max_path_length";
     return path;
   };
+
+/**
+ * The CA part of a plan (RFC 5280 4.2.1.9, 4.2.1.10): a CA certificate gets the policy's name
+ * constraints; a leaf gets nothing (the fields stay absent, as in plans made before CA
+ * requests existed).
+ */
+export function caPlan(
+  policy: CompiledPolicy,
+  isCa: boolean,
+  pathLength: number | undefined,
+): Pick<IssuancePlan, "isCa" | "pathLength" | "nameConstraints"> {
+  if (!isCa) return {};
+  return {
+    isCa: true,
+    ...(pathLength === undefined ? {} : { pathLength }),
+    nameConstraints: nameConstraintsFor(policy),
+  };
+}
+
+/**
+ * Whether the request is for a CA certificate, and with which path length: the request's
+ * ca_certificate, else a CSR's basicConstraints cA=TRUE, else what a policy that requires CA
+ * certificates implies. An unset path length is the tightest of the policy's maximum and one
+ * below the issuing CA's own; none when neither has one.
+ */
+function caRequest(
+  input: IssueInput,
+  csrAsks: { isCa: boolean; pathLength?: number } | undefined,
+  policy: CompiledPolicy,
+  ca: CertificateAuthorityRow | null,
+): { isCa: boolean; pathLength?: number } {
+  const asked = input.ca ?? (csrAsks?.isCa ? { pathLength: csrAsks.pathLength } : undefined);
+  if (!asked && policy.basicConstraints.ca !== "REQUIRED") return { isCa: false };
+  if (asked?.pathLength !== undefined) return { isCa: true, pathLength: asked.pathLength };
+  const caps = [policy.basicConstraints.maxPathLength];
+  if (ca?.maxPathLength !== null && ca?.maxPathLength !== undefined && ca.maxPathLength > 0) {
+    caps.push(ca.maxPathLength - 1);
+  }
+  const defined = caps.filter((c): c is number => c !== undefined);
+  return defined.length === 0 ? { isCa: true } : { isCa: true, pathLength: Math.min(...defined) };
+}
 
 /**
  * Steps 1-3 of IssueCertificate: resolve the profile, policy and issuer (from the rows issue()
@@ -53,8 +102,10 @@ export async function planIssue(
   let key: KeySource;
   let keyAlgorithm: KeyAlgorithm;
   let sans: SubjectAltNames;
+  let csrAsks: { isCa: boolean; pathLength?: number } | undefined;
   if (input.source.kind === "CSR") {
     const csr = parseRequestCsr(input.source.csrPem);
+    csrAsks = csr.requestedExtensions.basicConstraints;
     subject = csr.subject;
     sans = csr.sans;
     key = { kind: "CSR", csrPem: input.source.csrPem, publicKey: csr.publicKey };
@@ -83,9 +134,14 @@ export async function planIssue(
   // Usages: the request's, else the profile's defaults; the policy's required ones are always
   // added (CertificatePolicy.key_usages.required: "a request without them gets them added").
   const required = defaultUsagesFor(policy);
+  const caAsk = caRequest(input, csrAsks, policy, ca);
   const keyUsages = union(
-    input.keyUsages.length ? input.keyUsages : (defaults.keyUsages ?? []),
-    required.keyUsages,
+    union(
+      input.keyUsages.length ? input.keyUsages : (defaults.keyUsages ?? []),
+      required.keyUsages,
+    ),
+    // RFC 5280 4.2.1.3: a CA certificate verifies certificate and CRL signatures.
+    caAsk.isCa ? [...CA_KEY_USAGES] : [],
   );
   const extendedKeyUsages = union(
     input.extendedKeyUsages.length ? input.extendedKeyUsages : (defaults.extendedKeyUsages ?? []),
@@ -93,12 +149,14 @@ export async function planIssue(
   );
   const signatureAlgorithm =
     input.signatureAlgorithm ?? defaults.signatureAlgorithm ?? caSignatureDefault(ca, keyAlgorithm);
+  const certified = certifiedNames(policy, subject, sans);
   return {
     profile,
     policy,
     ca,
-    subject,
-    sans: normalizedSans(sans),
+    subject: certified.subject,
+    requestedSubject: subject,
+    sans: certified.sans,
     requestedSans: sans,
     key,
     keyAlgorithm,
@@ -106,6 +164,7 @@ export async function planIssue(
     keyUsages,
     extendedKeyUsages,
     ttlSeconds: input.ttlSeconds ?? defaultTtlSeconds(defaults, policy),
+    ...caPlan(policy, caAsk.isCa, caAsk.pathLength),
   };
 }
 
@@ -140,7 +199,7 @@ export function checkPlan(
   rsaBits?: number,
 ): FieldViolation[] {
   const violations = evaluate(plan.policy, {
-    subject: plan.subject,
+    subject: plan.requestedSubject ?? plan.subject,
     // The names as requested, in request order, so violations carry the request's own
     // indices; the engine normalises them exactly as normalizedSans does for signing.
     sans: plan.requestedSans ?? plan.sans,
@@ -150,7 +209,8 @@ export function checkPlan(
     keyUsages: plan.keyUsages,
     extendedKeyUsages: plan.extendedKeyUsages,
     ttlSeconds: plan.ttlSeconds,
-    isCa: false,
+    isCa: plan.isCa ?? false,
+    ...(plan.pathLength === undefined ? {} : { pathLength: plan.pathLength }),
   }).map((v) => ({ ...v, field: mapField(v.field) }));
   const signingKey = plan.ca ? (plan.ca.keyAlgorithm as KeyAlgorithm) : plan.keyAlgorithm;
   try {

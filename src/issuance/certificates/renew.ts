@@ -12,8 +12,8 @@ import { requireProfileAccessById } from "../profiles/access";
 import { loadProfileForIssuance } from "../profiles/load";
 import { findPrior, requestFingerprint } from "./idempotency";
 import { replay } from "./issue";
-import { normalizedSans } from "./names";
-import { caSignatureDefault, parseRequestCsr } from "./plan";
+import { certifiedNames } from "./names";
+import { caPlan, caSignatureDefault, parseRequestCsr } from "./plan";
 import type { RequestIdentity } from "./request-rows";
 import { findCertificate } from "./revoke";
 import { submit } from "./submit";
@@ -100,7 +100,9 @@ export async function renew(deps: IssuanceDeps, input: RenewInput): Promise<Issu
       });
     }
     const csr = parseRequestCsr(input.csrPem);
-    if (!sameSubject(csr.subject, old.subject) || !sameSans(normalizedSans(csr.sans), old.sans)) {
+    // Compared as certified: names normalised, subject names copied into the SANs.
+    const names = certifiedNames(policy, csr.subject, csr.sans);
+    if (!sameSubject(names.subject, old.subject) || !sameSans(names.sans, old.sans)) {
       throw invalidArgument(
         "CSR_IDENTITY_MISMATCH",
         "the CSR must carry the same subject and SANs as the certificate being renewed",
@@ -139,6 +141,8 @@ export async function renew(deps: IssuanceDeps, input: RenewInput): Promise<Issu
     keyUsages: old.keyUsages as IssuancePlan["keyUsages"],
     extendedKeyUsages: old.extendedKeyUsages as IssuancePlan["extendedKeyUsages"],
     ttlSeconds: input.ttlSeconds ?? Math.max(lifetime, 1),
+    // A CA certificate's successor is one too, with its path length and the policy's constraints.
+    ...caPlan(policy, old.isCa, parseCertificate(old.certificatePem).pathLength),
   };
   const who: RequestIdentity = {
     caller: input.caller,

@@ -3,6 +3,7 @@ import { randomUUID } from "node:crypto";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { failedPrecondition } from "../../errors";
 import {
+  assertNamesPermitted,
   computeValidity,
   exportPrivateKeyPem,
   generateKeyPair,
@@ -43,6 +44,7 @@ export function storedParams(plan: IssuancePlan): StoredParams {
     keyUsages: plan.keyUsages,
     extendedKeyUsages: plan.extendedKeyUsages,
     ttlSeconds: plan.ttlSeconds,
+    ...(plan.isCa ? { isCa: true, pathLength: plan.pathLength } : {}),
   };
 }
 
@@ -58,12 +60,20 @@ export function checkIssuerState(
       `profile "${plan.profile.slug}" issues self-signed certificates: certmint must generate the key, so send attributes instead of a CSR`,
     );
   }
-  return computeValidity({
+  const validity = computeValidity({
     now: deps.now(),
     ttlSeconds: plan.ttlSeconds,
     issuerNotAfter: plan.ca?.notAfter ?? undefined,
     onExceed: plan.profile.validityOverflow === "TRUNCATE" ? "truncate" : "fail",
   });
+  if (plan.ca) {
+    // What the issuing CA's own certificate allows (path length, name constraints), checked
+    // before the request is committed; the signer checks it again as it signs.
+    const issuer = caIssuer(deps, plan.ca);
+    issuer.assertMayIssue(validity.notAfter, plan.isCa ?? false, plan.pathLength);
+    assertNamesPermitted(issuer, plan.subject, plan.sans);
+  }
+  return validity;
 }
 
 export interface SignResult {
@@ -106,7 +116,9 @@ export async function signAndStore(
     publicKey,
     serial,
     ...validity,
-    isCa: false,
+    isCa: plan.isCa ?? false,
+    pathLength: plan.pathLength,
+    nameConstraints: plan.nameConstraints,
     keyUsages: plan.keyUsages,
     extendedKeyUsages: plan.extendedKeyUsages,
     signatureAlgorithm: plan.signatureAlgorithm,
@@ -143,7 +155,7 @@ export async function signAndStore(
     signatureAlgorithm: plan.signatureAlgorithm,
     keyUsages: plan.keyUsages,
     extendedKeyUsages: plan.extendedKeyUsages,
-    isCa: false,
+    isCa: plan.isCa ?? false,
     notBefore: issued.notBefore,
     notAfter: issued.notAfter,
     fingerprintSha256: issued.fingerprintSha256,

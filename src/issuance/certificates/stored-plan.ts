@@ -3,6 +3,7 @@ import type { EntityManager } from "@mikro-orm/postgresql";
 import { parseCsr } from "../../signer";
 import { CertificateAuthorityEntity, type CertificateRequestRow } from "../../store/entities";
 import { loadProfileForIssuance } from "../profiles/load";
+import { caPlan } from "./plan";
 import type { IssuancePlan, KeySource, StoredParams } from "./types";
 
 /**
@@ -45,5 +46,6 @@ export async function planFromStored(
     keyUsages: params.keyUsages,
     extendedKeyUsages: params.extendedKeyUsages,
     ttlSeconds: params.ttlSeconds,
+    ...caPlan(policy, params.isCa ?? false, params.pathLength),
   };
 }

@@ -4,6 +4,7 @@ import type {
   ExtendedKeyUsage,
   KeyAlgorithm,
   KeyUsage,
+  NameConstraints,
   RevocationReason,
   SignatureAlgorithm,
   SubjectAltNames,
@@ -35,6 +36,8 @@ export interface IssueInput {
         keyAlgorithm?: KeyAlgorithm;
       };
   signatureAlgorithm?: SignatureAlgorithm;
+  /** Asks for a CA certificate (IssueCertificateRequest.ca_certificate). */
+  ca?: { pathLength?: number };
   keyUsages: KeyUsage[];
   extendedKeyUsages: ExtendedKeyUsage[];
   ttlSeconds?: number;
@@ -63,8 +66,11 @@ export interface IssuancePlan {
   policy: CompiledPolicy;
   /** null for self-signed profiles. */
   ca: CertificateAuthorityRow | null;
+  /** The subject the certificate carries: names in it normalised (names.ts certifiedNames). */
   subject: SubjectName;
-  /** The names the certificate carries: normalised, duplicates removed. */
+  /** The subject as the request gave it (policy violations quote it). */
+  requestedSubject?: SubjectName;
+  /** The names the certificate carries: normalised, duplicates removed, subject names copied. */
   sans: SubjectAltNames;
   /** The names as the request gave them (policy violations index into these). */
   requestedSans?: SubjectAltNames;
@@ -74,6 +80,12 @@ export interface IssuancePlan {
   keyUsages: KeyUsage[];
   extendedKeyUsages: ExtendedKeyUsage[];
   ttlSeconds: number;
+  /** A CA certificate (basicConstraints cA=TRUE); absent = end entity. */
+  isCa?: boolean;
+  /** pathLenConstraint of a CA certificate; absent = unlimited. */
+  pathLength?: number;
+  /** nameConstraints of a CA certificate, from the policy (policy/name-constraints.ts). */
+  nameConstraints?: NameConstraints;
 }
 
 /** What the request row keeps of a plan (JSON), enough to rebuild it at approval. */
@@ -86,6 +98,9 @@ export interface StoredParams {
   keyUsages: KeyUsage[];
   extendedKeyUsages: ExtendedKeyUsage[];
   ttlSeconds: number;
+  /** A CA request, and its path length (absent: unlimited); absent on leaf requests. */
+  isCa?: boolean;
+  pathLength?: number;
 }
 
 /** A certificate as handed to its requester. */

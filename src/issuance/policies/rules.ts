@@ -42,5 +42,8 @@ export function specForNewPolicy(rules: PolicyRulesDraft, preset?: PresetName): 
     signatureAlgorithms: rules.signatureAlgorithms ?? base.signatureAlgorithms,
     maxTtlSeconds: rules.maxTtlSeconds ?? base.maxTtlSeconds,
     basicConstraints: rules.basicConstraints ?? base.basicConstraints,
+    ...(rules.subjectNamesInSans === undefined
+      ? {}
+      : { subjectNamesInSans: rules.subjectNamesInSans }),
   };
 }

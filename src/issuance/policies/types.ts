@@ -22,6 +22,8 @@ export interface PolicyRulesDraft {
   /** May be fractional or out of range: compilePolicy reports it. */
   maxTtlSeconds?: number;
   basicConstraints?: { ca: string; maxPathLength?: number };
+  /** Absent when the request left it UNSPECIFIED (COPY). */
+  subjectNamesInSans?: string;
 }
 
 export interface NewPolicyInput {

@@ -53,6 +53,14 @@ const TOP_LEVEL: Array<[string, PolicyChange]> = [
       (s, r) => (s.basicConstraints = r.basicConstraints ?? unsetRules().basicConstraints),
     ),
   ],
+  // UNSPECIFIED means COPY: the field is removed from the stored spec.
+  [
+    "subject_names_in_sans",
+    ruleChange((s, r) => {
+      if (r.subjectNamesInSans === undefined) delete s.subjectNamesInSans;
+      else s.subjectNamesInSans = r.subjectNamesInSans;
+    }),
+  ],
 ];
 
 /** One entry of a keyed rule map (a subject attribute, a SAN type): replaced, or removed when unset. */

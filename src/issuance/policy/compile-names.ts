@@ -24,11 +24,12 @@ import {
 import {
   type IpAddress,
   type IpRange,
+  ipAllowedBy,
   ipAllows,
   ipDenies,
   ipRangeSubsumes,
-  parseIpAddress,
   parseIpRange,
+  parseRequestedIp,
 } from "./ip-match";
 import { join, type SpecReader } from "./spec-reader";
 import type { NameRule, Parsed, SanType, ValueRule } from "./types";
@@ -60,6 +61,8 @@ export type NameVerdict =
 export interface CompiledNameRule {
   readonly required: boolean;
   readonly allowWildcardNames: boolean;
+  /** Email only: domain patterns allow '+' sub-addresses (RFC 5233). */
+  readonly allowSubAddresses: boolean;
   /** Whether the allowed list is empty (nothing of this type may appear). */
   readonly allowsNothing: boolean;
   readonly check: (input: string) => NameVerdict;
@@ -75,6 +78,8 @@ interface NameKind<N extends { text: string }, P extends { text: string }> {
   readonly parseName: (s: string) => Parsed<N>;
   readonly parsePattern: (s: string) => Parsed<P>;
   readonly allows: (p: P, n: N) => boolean;
+  /** Rule-level allow check, when it is more than "some pattern allows" (IP embedding forms). */
+  readonly allowedBy?: (ps: readonly P[], n: N) => boolean;
   readonly denies: (p: P, n: N) => boolean;
   readonly subsumes: (denied: P, allowed: P) => boolean;
   readonly isWildcard: (n: N) => boolean;
@@ -89,21 +94,22 @@ const DNS: NameKind<DnsName, DnsPattern> = {
   isWildcard: (n) => n.wildcard,
 };
 const IP: NameKind<IpAddress, IpRange> = {
-  parseName: parseIpAddress,
+  parseName: parseRequestedIp,
   parsePattern: parseIpRange,
   allows: ipAllows,
+  allowedBy: ipAllowedBy,
   denies: ipDenies,
   subsumes: ipRangeSubsumes,
   isWildcard: () => false,
 };
-const EMAIL: NameKind<EmailAddress, EmailPattern> = {
+const email = (allowSubAddresses: boolean): NameKind<EmailAddress, EmailPattern> => ({
   parseName: parseEmail,
   parsePattern: parseEmailPattern,
-  allows: emailAllows,
+  allows: (p, e) => emailAllows(p, e, allowSubAddresses),
   denies: emailDenies,
   subsumes: emailPatternSubsumes,
   isWildcard: () => false,
-};
+});
 const URI: NameKind<Uri, UriPattern> = {
   parseName: parseUri,
   parsePattern: parseUriPattern,
@@ -154,6 +160,7 @@ function compileWith<N extends { text: string }, P extends { text: string }>(
     raw && type === "dns"
       ? r.boolean(raw.allowWildcardNames, join(path, "allowWildcardNames"), false)
       : false;
+  const allowSubAddresses = raw ? subAddressFlag(type, raw, path, r) : false;
   if (
     required &&
     allowed.length > 0 &&
@@ -170,7 +177,9 @@ function compileWith<N extends { text: string }, P extends { text: string }>(
     if (!parsed?.ok) return { valid: false, error: parsed ? parsed.error : "is not a string" };
     const n = parsed.value;
     const deniedBy = denied.find((p) => kind.denies(p, n))?.text;
-    const isAllowed = allowed.some((p) => kind.allows(p, n));
+    const isAllowed = kind.allowedBy
+      ? kind.allowedBy(allowed, n)
+      : allowed.some((p) => kind.allows(p, n));
     return {
       valid: true,
       text: n.text,
@@ -179,16 +188,42 @@ function compileWith<N extends { text: string }, P extends { text: string }>(
       allowed: isAllowed,
     };
   };
-  const rule = { required, allowWildcardNames, allowsNothing: allowed.length === 0, check };
+  const rule = {
+    required,
+    allowWildcardNames,
+    allowSubAddresses,
+    allowsNothing: allowed.length === 0,
+    check,
+  };
   const spec: NameRule | undefined = raw
     ? {
         allowed: allowed.map((p) => p.text),
         denied: denied.map((p) => p.text),
         required,
         ...(type === "dns" ? { allowWildcardNames } : {}),
+        ...(type === "email" && allowSubAddresses ? { allowSubAddresses } : {}),
       }
     : undefined;
   return { rule, spec };
+}
+
+/** allowSubAddresses: email only, like allowWildcardNames is DNS only. */
+function subAddressFlag(
+  type: SanType,
+  raw: Record<string, unknown>,
+  path: string,
+  r: SpecReader,
+): boolean {
+  if (raw.allowSubAddresses === undefined) return false;
+  if (type !== "email") {
+    r.add(
+      join(path, "allowSubAddresses"),
+      "POLICY_FIELD_INVALID",
+      "applies to email addresses only",
+    );
+    return false;
+  }
+  return r.boolean(raw.allowSubAddresses, join(path, "allowSubAddresses"), false);
 }
 
 /** A SAN NameRule; `raw` undefined means "no rule": nothing of this type is allowed. */
@@ -196,14 +231,19 @@ export function compileNameRule(type: SanType, raw: unknown, path: string, r: Sp
   const obj =
     raw === undefined
       ? undefined
-      : r.object(raw, path, ["allowed", "denied", "required"], ["allowWildcardNames"]);
+      : r.object(
+          raw,
+          path,
+          ["allowed", "denied", "required"],
+          ["allowWildcardNames", "allowSubAddresses"],
+        );
   switch (type) {
     case "dns":
       return compileWith(DNS, type, obj, path, r);
     case "ip":
       return compileWith(IP, type, obj, path, r);
     case "email":
-      return compileWith(EMAIL, type, obj, path, r);
+      return compileWith(email(obj?.allowSubAddresses === true), type, obj, path, r);
     case "uri":
       return compileWith(URI, type, obj, path, r);
   }

@@ -30,6 +30,8 @@ import {
   type PolicySpec,
   SAN_TYPES,
   type SanType,
+  SUBJECT_NAMES_IN_SANS,
+  type SubjectNamesInSans,
   type UsageRule,
   type ValueRule,
 } from "./types";
@@ -57,6 +59,7 @@ export interface CompiledPolicy {
   readonly signatureAlgorithms: { readonly allowed: readonly SignatureAlgorithm[] };
   readonly maxTtlSeconds: number;
   readonly basicConstraints: { readonly ca: CaRule; readonly maxPathLength?: number };
+  readonly subjectNamesInSans: SubjectNamesInSans;
 }
 
 /** The smallest RSA modulus certmint ever accepts (NIST SP 800-131A). */
@@ -84,6 +87,7 @@ const TOP_LEVEL = [
   "maxTtlSeconds",
   "basicConstraints",
 ] as const;
+const OPTIONAL_TOP_LEVEL = ["subjectNamesInSans"] as const;
 
 const indexIn = (list: unknown, item: unknown) => (Array.isArray(list) ? list.indexOf(item) : -1);
 
@@ -127,7 +131,7 @@ function deepFreeze<T>(value: T): T {
  */
 export function compilePolicy(input: unknown): CompiledPolicy {
   const r = new SpecReader();
-  const root = r.object(input, "", TOP_LEVEL);
+  const root = r.object(input, "", TOP_LEVEL, OPTIONAL_TOP_LEVEL);
 
   // Subject rules.
   const subjectRaw = r.object(root?.subject, "subject", [], SUBJECT_ATTRIBUTES);
@@ -213,6 +217,17 @@ export function compilePolicy(input: unknown): CompiledPolicy {
     r.add("basicConstraints.ca", "POLICY_CONTRADICTION", "is REQUIRED but KEY_CERT_SIGN is denied");
   }
 
+  // Subject names and the SANs (subject-names.ts); COPY when absent.
+  let subjectNamesInSans: SubjectNamesInSans = "COPY";
+  if (root?.subjectNamesInSans !== undefined) {
+    if (SUBJECT_NAMES_IN_SANS.includes(root.subjectNamesInSans as SubjectNamesInSans)) {
+      subjectNamesInSans = root.subjectNamesInSans as SubjectNamesInSans;
+    } else {
+      const members = SUBJECT_NAMES_IN_SANS.join(", ");
+      r.add("subjectNamesInSans", "POLICY_FIELD_INVALID", `must be one of ${members}`);
+    }
+  }
+
   if (r.violations.length > 0 || maxTtlSeconds === undefined || ca === undefined) {
     const n = r.violations.length;
     throw invalidArgument(
@@ -231,6 +246,7 @@ export function compilePolicy(input: unknown): CompiledPolicy {
     signatureAlgorithms: { allowed: sigAlgs },
     maxTtlSeconds,
     basicConstraints: { ca, ...(maxPathLength === undefined ? {} : { maxPathLength }) },
+    ...(subjectNamesInSans === "COPY" ? {} : { subjectNamesInSans }),
   };
   const policy: CompiledPolicy = {
     spec: structuredClone(spec),
@@ -242,6 +258,7 @@ export function compilePolicy(input: unknown): CompiledPolicy {
     signatureAlgorithms: { allowed: sigAlgs },
     maxTtlSeconds,
     basicConstraints: { ca, maxPathLength },
+    subjectNamesInSans,
   };
   deepFreeze(policy);
   compiledPolicies.add(policy);

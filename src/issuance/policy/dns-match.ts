@@ -4,7 +4,7 @@
  * can never match a pattern for "example.com".
  */
 
-import { domainToASCII, domainToUnicode } from "node:url";
+import { toALabels } from "./idna";
 import { fail, ok, type Parsed } from "./types";
 
 /** Inputs longer than this are rejected before any work (a name is at most 253 octets). */
@@ -38,7 +38,8 @@ const isLdhOrDot = (c: number) =>
   c === 0x2d ||
   c === 0x2e;
 
-/** RFC 1034 3.5 LDH label, RFC 5890 2.3.1 reserved labels, RFC 5891 5.4 A-label validity. */
+/** RFC 1034 3.5 LDH label and RFC 5890 2.3.1 reserved labels, on the A-label form (UTS #46
+ * has already validated every A-label's U-label, idna.ts). */
 function labelError(label: string): string | undefined {
   if (label.length === 0) return "has an empty label";
   if (label.length > 63) return `has a label longer than 63 octets ("${label.slice(0, 20)}...")`;
@@ -50,22 +51,16 @@ function labelError(label: string): string | undefined {
   if (label.startsWith("-") || label.endsWith("-")) {
     return `has a label starting or ending with '-' ("${label}")`;
   }
-  if (label.slice(2, 4) === "--") {
-    if (!label.startsWith("xn--"))
-      return `has a reserved label with "--" in positions 3-4 ("${label}")`;
-    // A fake A-label ("xn--abc-" decodes to plain "abc") must not pass as an IDN.
-    const unicode = domainToUnicode(label);
-    if (unicode === label || unicode === "" || domainToASCII(unicode) !== label) {
-      return `has an invalid A-label "${label}"`;
-    }
+  if (label.slice(2, 4) === "--" && !label.startsWith("xn--")) {
+    return `has a reserved label with "--" in positions 3-4 ("${label}")`;
   }
   return undefined;
 }
 
 /**
- * A host name without wildcards to A-labels. ASCII characters other than letters, digits, '-'
- * and '.' are refused BEFORE domainToASCII, because that function is the WHATWG host parser:
- * it percent-decodes, drops tabs and stops at '/', which would let "a/b.com" become "a".
+ * A host name without wildcards to A-labels (UTS #46 with the IDNA2008 checks, idna.ts).
+ * ASCII characters other than letters, digits, '-' and '.' are refused first, with a message
+ * naming the character (and so that no URL-style parsing could ever see them).
  */
 export function parseHostLabels(input: string): Parsed<string[]> {
   if (input.length === 0) return fail("is empty");
@@ -79,9 +74,10 @@ export function parseHostLabels(input: string): Parsed<string[]> {
       );
     }
   }
-  // UTS #46 mapping + Punycode (RFC 5891 4.4); "" means the name cannot be converted.
-  const ascii = domainToASCII(input);
-  if (ascii === "") return fail("is not a valid internationalised domain name (UTS #46)");
+  // UTS #46 mapping, validation and Punycode (RFC 5891 4.4).
+  const converted = toALabels(input);
+  if (!converted.ok) return converted;
+  const ascii = converted.value;
   const name = ascii.endsWith(".") ? ascii.slice(0, -1) : ascii;
   if (name.length === 0) return fail("is empty");
   if (name.length > 253) return fail("is longer than 253 octets");

@@ -16,7 +16,18 @@ import {
 } from "../../model/pki";
 import { type CompiledPolicy, type CompiledUsageRule, isCompiledPolicy, RSA_BITS } from "./compile";
 import { evaluateSans, evaluateSubject, quote, violation } from "./evaluate-names";
+import { subjectNamesToCopy } from "./subject-names";
 import { type PolicyRequest, SAN_TYPES, type ViolationReason } from "./types";
+
+/** The requested SANs normalised by their rules (invalid ones as given). */
+function normalizedSanTexts(policy: CompiledPolicy, sans: PolicyRequest["sans"]) {
+  const norm = (type: (typeof SAN_TYPES)[number]) =>
+    (sans?.[type] ?? []).map((n) => {
+      const v = policy.sans[type].check(n);
+      return v.valid ? v.text : n;
+    });
+  return { dns: norm("dns"), ip: norm("ip"), email: norm("email"), uri: norm("uri") };
+}
 
 /**
  * Key usages a key type can carry: RFC 3279 2.3.1 (RSA), RFC 5480 3 (EC: never key or data
@@ -255,8 +266,15 @@ export function evaluate(policy: CompiledPolicy, request: PolicyRequest): FieldV
     throw internalError("POLICY_NOT_COMPILED", "The certificate policy was not compiled.");
   }
   const out: FieldViolation[] = [];
-  out.push(...evaluateSubject(policy, request.subject));
-  for (const type of SAN_TYPES) out.push(...evaluateSans(policy, request.sans, type));
+  out.push(...evaluateSubject(policy, request.subject, request.sans));
+  const copies = subjectNamesToCopy(
+    request.subject ?? { attributes: [] },
+    normalizedSanTexts(policy, request.sans),
+    policy.subjectNamesInSans,
+  );
+  for (const type of SAN_TYPES) {
+    out.push(...evaluateSans(policy, request.sans, type, copies[type].length));
+  }
   const sanCount = SAN_TYPES.reduce((n, t) => n + (request.sans?.[t]?.length ?? 0), 0);
   const subjectEmpty = (request.subject?.attributes?.length ?? 0) === 0;
   if (subjectEmpty && (request.isCa || sanCount === 0)) {

@@ -6,6 +6,7 @@
 
 export { type CompiledPolicy, compilePolicy, isCompiledPolicy, RSA_FLOOR_BITS } from "./compile";
 export { evaluate } from "./evaluate";
+export { nameConstraintsFor } from "./name-constraints";
 export {
   type NormalizeResult,
   normalizeDnsName,
@@ -13,7 +14,19 @@ export {
   normalizeIp,
   normalizeUri,
 } from "./normalize";
-export { defaultUsagesFor, PRESET_NAMES, type PresetName, presetSpec } from "./presets";
+export {
+  CA_KEY_USAGES,
+  defaultUsagesFor,
+  PRESET_NAMES,
+  type PresetName,
+  presetSpec,
+} from "./presets";
+export {
+  normalizedSubject,
+  readSubjectName,
+  type SubjectNameReading,
+  subjectNamesToCopy,
+} from "./subject-names";
 export {
   CA_RULES,
   type CaRule,
@@ -24,6 +37,8 @@ export {
   type PolicySpecReason,
   SAN_TYPES,
   type SanType,
+  SUBJECT_NAMES_IN_SANS,
+  type SubjectNamesInSans,
   type UsageRule,
   type ValueRule,
   VIOLATION_REASONS,

@@ -1,15 +1,20 @@
 /**
- * IP addresses and CIDR ranges as bigints. Our own strict parser rather than net.isIP: that
- * accepts zone ids ("fe80::1%eth0"), and the lenient IPv4 forms other parsers accept
- * ("010.0.0.1" is octal 8.0.0.1 to inet_aton, decimal 10.0.0.1 to others) are exactly the
- * ambiguity a deny rule must not depend on, so they are rejected.
+ * IP addresses and CIDR ranges as bigints, parsed and formatted by model/ip.ts (the one
+ * definition the signer uses too). Matching knows which IPv6 forms carry an IPv4 address, so
+ * an IPv4 rule cannot be walked around in IPv6 clothing.
  */
 
+import {
+  formatIp,
+  formatIpv4,
+  formatIpv6,
+  type IpValue,
+  MAPPED_PREFIX,
+  parseIp,
+} from "../../model/ip";
 import { fail, ok, type Parsed } from "./types";
 
-export interface IpAddress {
-  readonly version: 4 | 6;
-  readonly value: bigint;
+export interface IpAddress extends IpValue {
   /** RFC 5952 canonical text. */
   readonly text: string;
 }
@@ -24,131 +29,61 @@ export interface IpRange {
 
 const V4_BITS = 32;
 const V6_BITS = 128;
-const MAPPED_PREFIX = 0xffffn; // ::ffff:0:0/96 (RFC 4291 2.5.5.2)
 const LOW32 = 0xffffffffn;
+const V4_UNSPECIFIED = 0n; // 0.0.0.0, "this host" (RFC 1122 3.2.1.3)
+const V4_BROADCAST = LOW32; // 255.255.255.255, limited broadcast (RFC 919, RFC 8190)
 
-function parseIpv4(s: string): Parsed<bigint> {
-  const parts = s.split(".");
-  if (parts.length !== 4) return fail("is not four decimal octets (a.b.c.d)");
-  let value = 0n;
-  for (const part of parts) {
-    if (part.length === 0 || part.length > 3) return fail("is not four decimal octets (a.b.c.d)");
-    for (let i = 0; i < part.length; i++) {
-      const c = part.charCodeAt(i);
-      if (c < 0x30 || c > 0x39) return fail("is not four decimal octets (a.b.c.d)");
-    }
-    if (part.length > 1 && part[0] === "0") {
-      return fail("has an octet with a leading zero (ambiguous: octal to some parsers)");
-    }
-    const n = Number(part);
-    if (n > 255) return fail("has an octet greater than 255");
-    value = (value << 8n) | BigInt(n);
-  }
-  return ok(value);
-}
-
-function parseHexGroup(g: string): bigint | undefined {
-  if (g.length === 0 || g.length > 4) return undefined;
-  for (let i = 0; i < g.length; i++) {
-    const c = g.charCodeAt(i);
-    const hex = (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46);
-    if (!hex) return undefined;
-  }
-  return BigInt(Number.parseInt(g, 16));
-}
-
-/** Hex groups (and a final dotted IPv4, as two groups, when `v4Last`); undefined if invalid. */
-function parseGroups(parts: string[], v4Last: boolean): Parsed<bigint[]> {
-  const groups: bigint[] = [];
-  for (let i = 0; i < parts.length; i++) {
-    const g = parts[i]!;
-    if (v4Last && i === parts.length - 1 && g.includes(".")) {
-      const v4 = parseIpv4(g);
-      if (!v4.ok) return fail(`has an embedded IPv4 address that ${v4.error}`);
-      groups.push(v4.value >> 16n, v4.value & 0xffffn);
-    } else {
-      const v = parseHexGroup(g);
-      if (v === undefined) return fail("is not a valid IPv6 address (RFC 4291 2.2)");
-      groups.push(v);
-    }
-  }
-  return ok(groups);
-}
-
-/** RFC 4291 2.2 text forms, including "::" and a trailing dotted IPv4; no zone ids. */
-function parseIpv6(s: string): Parsed<bigint> {
-  const bad = fail<bigint>("is not a valid IPv6 address (RFC 4291 2.2)");
-  if (s.length > 45) return bad;
-  const dbl = s.indexOf("::");
-  if (dbl !== -1 && s.indexOf("::", dbl + 1) !== -1) return bad;
-  const split = (t: string) => (t === "" ? [] : t.split(":"));
-  let groups: bigint[];
-  if (dbl === -1) {
-    const all = parseGroups(s.split(":"), true);
-    if (!all.ok) return all;
-    if (all.value.length !== 8) return bad;
-    groups = all.value;
-  } else {
-    // "::" stands for one or more zero groups (RFC 4291 2.2 item 2).
-    const head = parseGroups(split(s.slice(0, dbl)), false);
-    if (!head.ok) return head;
-    const tail = parseGroups(split(s.slice(dbl + 2)), true);
-    if (!tail.ok) return tail;
-    const missing = 8 - head.value.length - tail.value.length;
-    if (missing < 1) return bad;
-    groups = [...head.value, ...new Array<bigint>(missing).fill(0n), ...tail.value];
-  }
-  let value = 0n;
-  for (const g of groups) value = (value << 16n) | g;
-  return ok(value);
-}
-
-const formatIpv4 = (v: bigint) =>
-  [24n, 16n, 8n, 0n].map((shift) => ((v >> shift) & 0xffn).toString()).join(".");
-
-/** RFC 5952 4: lower-case hex, no leading zeros, the longest run (>= 2) of zero groups as "::",
- * the first one on a tie; RFC 5952 5: IPv4-mapped addresses in mixed notation. */
-export function formatIpv6(v: bigint): string {
-  if (v >> 32n === MAPPED_PREFIX) return `::ffff:${formatIpv4(v & LOW32)}`;
-  const groups: string[] = [];
-  for (let shift = 112n; shift >= 0n; shift -= 16n)
-    groups.push(((v >> shift) & 0xffffn).toString(16));
-  let bestStart = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== "0") {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === "0") j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  if (bestStart === -1) return groups.join(":");
-  const left = groups.slice(0, bestStart).join(":");
-  const right = groups.slice(bestStart + bestLen).join(":");
-  return `${left}::${right}`;
-}
-
+/** Any IPv4 or IPv6 address in text form (requests and patterns). */
 export function parseIpAddress(input: string): Parsed<IpAddress> {
-  if (input.length === 0) return fail("is empty");
-  if (input.includes("%")) return fail("has a zone id ('%'), which a certificate cannot carry");
-  if (input.includes(":")) {
-    const v6 = parseIpv6(input);
-    return v6.ok ? ok({ version: 6, value: v6.value, text: formatIpv6(v6.value) }) : v6;
-  }
-  const v4 = parseIpv4(input);
-  return v4.ok ? ok({ version: 4, value: v4.value, text: formatIpv4(v4.value) }) : v4;
+  const ip = parseIp(input);
+  return ip.ok ? ok({ version: ip.version, value: ip.value, text: formatIp(ip) }) : fail(ip.error);
 }
 
-/** The IPv4 address an IPv4 or IPv4-mapped IPv6 address stands for. */
-function ipv4View(a: IpAddress): bigint | undefined {
-  if (a.version === 4) return a.value;
-  return a.value >> 32n === MAPPED_PREFIX ? a.value & LOW32 : undefined;
+/**
+ * How an IPv6 address carries an IPv4 address. Each form reaches (or, for 6to4 and Teredo,
+ * is routed through) the IPv4 host it embeds:
+ * - mapped ::ffff:0:0/96 (RFC 4291 2.5.5.2): the IPv4 host itself, on a dual-stack socket;
+ * - compatible ::/96 (RFC 4291 2.5.5.1, deprecated), except :: and ::1;
+ * - NAT64 64:ff9b::/96 (RFC 6052 2.1) and the local-use 64:ff9b:1::/48 (RFC 8215, with the
+ *   RFC 6052 2.2 layout for a /48 prefix): translated to the IPv4 host by the NAT64 gateway;
+ * - 6to4 2002::/16 (RFC 3056 2): the IPv4 address of the site's 6to4 router, bits 16-47;
+ * - Teredo 2001::/32 (RFC 4380 4): the client's public IPv4 address, inverted, in bits 96-127.
+ * Operator-chosen NAT64 prefixes (RFC 6052 network-specific prefixes) cannot be recognised.
+ */
+export type EmbeddingForm = "mapped" | "compatible" | "nat64" | "6to4" | "teredo";
+
+export function embeddedIpv4(a: IpValue): { form: EmbeddingForm; v4: bigint } | undefined {
+  if (a.version !== 6) return undefined;
+  const v = a.value;
+  if (v >> 32n === MAPPED_PREFIX) return { form: "mapped", v4: v & LOW32 };
+  if (v >> 32n === 0n && v > 1n) return { form: "compatible", v4: v & LOW32 };
+  if (v >> 32n === 0x64ff9b0000000000000000n) return { form: "nat64", v4: v & LOW32 };
+  if (v >> 80n === 0x64ff9b0001n && ((v >> 56n) & 0xffn) === 0n) {
+    return { form: "nat64", v4: (((v >> 64n) & 0xffffn) << 16n) | ((v >> 40n) & 0xffffn) };
+  }
+  if (v >> 112n === 0x2002n) return { form: "6to4", v4: (v >> 80n) & LOW32 };
+  if (v >> 96n === 0x20010000n) return { form: "teredo", v4: ~v & LOW32 };
+  return undefined;
+}
+
+/**
+ * A requested address (a SAN, or a subject name that reads as an address). Never certified,
+ * whatever the rules (a relying party would take them for "any host" or "every host"): the
+ * unspecified addresses 0.0.0.0 and :: (RFC 4291 2.5.2), the limited broadcast address
+ * 255.255.255.255, and any IPv6 form embedding 0.0.0.0 or 255.255.255.255.
+ */
+export function parseRequestedIp(input: string): Parsed<IpAddress> {
+  const parsed = parseIpAddress(input);
+  if (!parsed.ok) return parsed;
+  const a = parsed.value;
+  const v4 = a.version === 4 ? a.value : embeddedIpv4(a)?.v4;
+  if ((a.version === 6 && a.value === 0n) || v4 === V4_UNSPECIFIED) {
+    return fail("is an unspecified address (0.0.0.0 or ::), which is never certified");
+  }
+  if (v4 === V4_BROADCAST) {
+    return fail("is the limited broadcast address 255.255.255.255, which is never certified");
+  }
+  return parsed;
 }
 
 /** A CIDR range; a bare address is /32 or /128; host bits must be zero. */
@@ -186,15 +121,30 @@ function contains(r: IpRange, version: 4 | 6, value: bigint): boolean {
   return value >> shift === r.base >> shift;
 }
 
-/** Allow check: IPv4-mapped addresses only through IPv4 ranges. */
-export function ipAllows(r: IpRange, a: IpAddress): boolean {
-  const v4 = ipv4View(a);
-  return v4 === undefined ? contains(r, 6, a.value) : contains(r, 4, v4);
+/**
+ * Allow check over a rule's allowed ranges (all of them at once: the embedded IPv4 address and
+ * the IPv6 address may be allowed by different ranges). An IPv4-mapped address is the IPv4
+ * address: only IPv4 ranges allow it. Any other embedding form needs an IPv6 range that allows
+ * it AND an IPv4 range that allows the IPv4 address it carries.
+ */
+export function ipAllowedBy(ranges: readonly IpRange[], a: IpAddress): boolean {
+  const embedded = embeddedIpv4(a);
+  const v4Allowed = (v4: bigint) => ranges.some((r) => contains(r, 4, v4));
+  if (embedded?.form === "mapped") return v4Allowed(embedded.v4);
+  if (!ranges.some((r) => contains(r, a.version, a.value))) return false;
+  return embedded === undefined || v4Allowed(embedded.v4);
 }
 
-/** Deny check: as allow, and an IPv6 range holding the mapped address denies it too. */
+/** One range's allow check (ipAllowedBy is the rule-level check, with embedded forms). */
+export function ipAllows(r: IpRange, a: IpAddress): boolean {
+  return ipAllowedBy([r], a);
+}
+
+/** Deny check: the range holds the address, or the IPv4 address an IPv6 form carries. */
 export function ipDenies(r: IpRange, a: IpAddress): boolean {
-  return ipAllows(r, a) || (a.version === 6 && contains(r, 6, a.value));
+  if (contains(r, a.version, a.value)) return true;
+  const embedded = embeddedIpv4(a);
+  return embedded !== undefined && contains(r, 4, embedded.v4);
 }
 
 /** Whether every address in `allowed` is in `denied` (compile-time check). */

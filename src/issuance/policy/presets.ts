@@ -124,6 +124,12 @@ export function presetSpec(name: PresetName): PolicySpec {
   return make();
 }
 
+/**
+ * What every CA certificate carries (RFC 5280 4.2.1.3: keyCertSign to verify certificate
+ * signatures, cRLSign to sign its CRLs); issuance adds them to a CA request.
+ */
+export const CA_KEY_USAGES: readonly KeyUsage[] = ["KEY_CERT_SIGN", "CRL_SIGN"];
+
 /** The usages a request gets when it names none: the policy's required ones. */
 export function defaultUsagesFor(policy: CompiledPolicy): {
   keyUsages: KeyUsage[];

@@ -23,13 +23,16 @@
  *   certificate, so that what was checked is what is signed.
  *
  * DNS names (RFC 1034 3.5, RFC 5890/5891, RFC 6125 6.4.3)
- * - Normalised: lower case, one trailing dot removed, U-labels converted to A-labels with
- *   Node's UTS #46 (`url.domainToASCII`): full-width forms and ideographic dots are mapped,
- *   characters UTS #46 maps to nothing (soft hyphen, zero-width space) dropped, and deviation
- *   characters kept (non-transitional: "faß.de" -> "xn--fa-hia.de", not "fass.de").
+ * - Normalised: lower case, one trailing dot removed, U-labels converted to A-labels by UTS #46
+ *   (idna.ts, tr46): full-width forms and the ideographic / fullwidth / halfwidth full stops
+ *   (U+3002, U+FF0E, U+FF61) are mapped, characters UTS #46 maps to nothing (soft hyphen)
+ *   dropped, and deviation characters kept (non-transitional: "faß.de" -> "xn--fa-hia.de",
+ *   not "fass.de"). CheckBidi (RFC 5893), CheckJoiners (RFC 5892 Appendix A) and
+ *   CheckHyphens are on; an A-label must decode to a U-label that passes the same checks.
+ *   The same normalisation applies to email domains, URI hosts and subject names.
  * - Valid: letters, digits and '-' only (no '_', no spaces, no percent-encoding); labels 1-63
- *   octets, not starting or ending with '-', no "--" in positions 3-4 unless a real A-label
- *   ("xn--" that decodes and re-encodes to itself, RFC 5890 2.3.1); whole name at most 253
+ *   octets, not starting or ending with '-', no "--" in positions 3-4 unless an A-label
+ *   (RFC 5890 2.3.1); whole name at most 253
  *   octets; the last label is not all-numeric or "0x..." (it would read as an IPv4 address).
  *   Single-label names ("db") are valid.
  * - Patterns: "api.example.com" matches itself only. "*.example.com" matches exactly one label
@@ -43,22 +46,31 @@
  *   does. It is denied when a denied pattern matches ANY name it can stand for: a denied
  *   "api.example.com" denies a requested "*.example.com".
  *
- * IP addresses (RFC 4291, RFC 5952)
+ * IP addresses (RFC 4291, RFC 5952; model/ip.ts is the one parser, shared with the signer)
  * - Requested values are single addresses; IPv4 must be four decimal octets without leading
  *   zeros ("010.0.0.1", "0x7f.0.0.1", "2130706433", "10.1" are invalid); IPv6 per RFC 4291 2.2
  *   without zone ids or brackets. Normalised to RFC 5952 text; IPv4-mapped addresses keep their
  *   family and print as "::ffff:10.0.0.1" (RFC 5952 5).
+ * - Never certified, whatever the rules: 0.0.0.0 and :: (unspecified, RFC 4291 2.5.2),
+ *   255.255.255.255 (limited broadcast), and any IPv6 form below that carries one of them.
  * - Patterns are CIDR ranges; a bare address is a /32 or /128; host bits must be zero
  *   ("10.0.0.1/8" is rejected as a likely typo); prefix lengths are plain decimals.
- * - IPv4-mapped IPv6 addresses (::ffff:0:0/96) are matched as the IPv4 address they carry, so
- *   a denied 10.0.0.0/8 also denies ::ffff:10.0.0.1, and only IPv4 ranges (or IPv6 ranges
- *   inside ::ffff:0:0/96, which compile to their IPv4 equivalent) can allow them. An IPv6 deny
- *   range containing the mapped address (e.g. "::/0") denies it too. Other IPv4-embedding
- *   forms (NAT64, 6to4, IPv4-compatible) are plain IPv6 addresses.
- *
+ * - IPv4 in IPv6 clothing (ip-match.ts embeddedIpv4): IPv4-mapped ::ffff:0:0/96, IPv4-compatible
+ *   ::/96 (but :: and ::1), NAT64 64:ff9b::/96 (RFC 6052) and 64:ff9b:1::/48 (RFC 8215), 6to4
+ *   2002::/16 (RFC 3056, the router's IPv4 address) and Teredo 2001::/32 (RFC 4380, the
+ *   client's IPv4 address) carry an IPv4 address, and meet the IPv4 rules too:
+ *   - denied when an IPv4 deny range holds the IPv4 address, or an IPv6 deny range the address;
+ *   - an IPv4-mapped address is the IPv4 address: only IPv4 ranges (or IPv6 ranges inside
+ *     ::ffff:0:0/96, which compile to their IPv4 equivalent) can allow it;
+ *   - every other form needs an IPv6 range that allows it AND an IPv4 range that allows the
+ *     IPv4 address it carries ("::/0" alone allows no NAT64 address).
+ *   NAT64 prefixes an operator chose (RFC 6052 2.2 network-specific) cannot be recognised:
+ *   deny them as IPv6 ranges where they exist.
+
  * Email addresses (RFC 5321 4.1.2, RFC 5280 4.2.1.6)
  * - Valid: `local@domain`, exactly one '@', ASCII dot-atom local part of at most 64 octets (no
- *   quoted local parts, RFC 5280 rfc822Name is IA5String), domain a valid DNS name (no address
+ *   quoted local parts, RFC 5280 rfc822Name is IA5String; no '%' or '!', the mail-routing
+ *   characters of RFC 1123 5.2.16 and RFC 976), domain a valid DNS name (no address
  *   literals), whole address at most 254 octets. Normalised: domain as DNS names, local part
  *   unchanged (RFC 5321 2.4: the local part may be case-sensitive).
  * - Patterns: "alice@example.com" (that mailbox), "@example.com" (any mailbox at exactly that
@@ -66,8 +78,12 @@
  *   (any address). A bare "example.com" is invalid (ambiguous).
  * - Allowed mailbox patterns compare the local part case-sensitively; denied mailbox patterns
  *   compare it case-insensitively, so "Root@example.com" cannot slip past a denied
- *   "root@example.com". Sub-addresses ("root+x@") are different mailboxes.
- *
+ *   "root@example.com".
+ * - Sub-addresses (RFC 5233, '+'): a denied mailbox denies all its sub-addresses ("root@"
+ *   denies "root+x@", "Root+y@"); an allowed mailbox allows only itself; a '+' local part
+ *   under a domain pattern needs `allowSubAddresses` (default false), else only a mailbox
+ *   pattern naming it exactly allows it. Other delimiters ('-') are not recognised.
+
  * URIs (RFC 3986, RFC 5280 4.2.1.6, SPIFFE ID)
  * - Valid: `scheme://host[:port][/path]`; the host is a DNS name (normalised as above; no IP
  *   literals, no percent-encoding); no userinfo ('@'), query ('?'), fragment ('#') or '*';
@@ -96,8 +112,15 @@
  *   letters; an emailAddress a valid email address.
  * - Every value of an attribute must be allowed and not denied; `required` means at least one
  *   value. Attributes that are single-valued in the API (all but O and OU) may appear once.
- * - The common name is checked against its own rule only, not against the DNS rule; modern
- *   TLS clients ignore it (RFC 6125 6.4.4), and leaving COMMON_NAME without a rule forbids it.
+ * - Names in the subject (subject-names.ts): a common name that reads as a DNS name, an IP
+ *   address, an email address or a URI, and every emailAddress, is normalised as a SAN of that
+ *   kind (and signed so), must satisfy that kind's SAN rules as if it were a SAN (violations
+ *   on the subject field, with the SAN reasons), and per `subjectNamesInSans` is copied into
+ *   the SANs (COPY, the default), must be among the requested SANs (REQUIRE) or, for the CN
+ *   only, need not be (NOT_REQUIRED). Its own subject rule is matched against its normalised
+ *   forms (A-labels and U-labels). A value that reads as a name but is not a valid one is
+ *   SUBJECT_INVALID. Free text (a value with white space, say) meets its subject rule only.
+ *   A SAN type's `required` counts the names COPY adds.
  * - A certificate needs a subject or at least one SAN; a CA certificate needs a subject
  *   (RFC 5280 4.1.2.6).
  *
@@ -149,6 +172,12 @@ export interface NameRule {
   required: boolean;
   /** DNS only: a requested name may itself be a wildcard ("*.example.com"). Default false. */
   allowWildcardNames?: boolean;
+  /**
+   * Email only: domain patterns ("@example.com") also allow '+' sub-addresses
+   * ("alice+tag@example.com", RFC 5233). Default false: a sub-address needs a mailbox pattern
+   * naming it exactly. Stored only when true.
+   */
+  allowSubAddresses?: boolean;
 }
 
 /** Rule for key usages or extended key usages. */
@@ -160,6 +189,20 @@ export interface UsageRule<T extends string> {
   /** Usages a request may never carry. */
   denied: T[];
 }
+
+/**
+ * Whether a name in the subject (a common name that reads as a DNS name, IP address, email
+ * address or URI, and an emailAddress) must be among the SANs (subject-names.ts):
+ * COPY: it is added to them when missing (the default); REQUIRE: the request must list it;
+ * NOT_REQUIRED: a common name need not be there (an emailAddress must, as with REQUIRE).
+ * In every case the name must satisfy the SAN rules of its kind.
+ */
+export type SubjectNamesInSans = "COPY" | "REQUIRE" | "NOT_REQUIRED";
+export const SUBJECT_NAMES_IN_SANS: readonly SubjectNamesInSans[] = [
+  "COPY",
+  "REQUIRE",
+  "NOT_REQUIRED",
+];
 
 /** SAN types, as named in the policy (`sans.dns`, ...). */
 export type SanType = "dns" | "ip" | "email" | "uri";
@@ -184,6 +227,8 @@ export interface PolicySpec {
   maxTtlSeconds: number;
   /** `maxPathLength`: largest pathLenConstraint (integer >= 0); absent = no cap. */
   basicConstraints: { ca: CaRule; maxPathLength?: number };
+  /** How subject names relate to the SANs; COPY when absent (stored only when not COPY). */
+  subjectNamesInSans?: SubjectNamesInSans;
 }
 
 /** What `evaluate` checks: a request after the profile's defaults have been applied. */
@@ -218,6 +263,7 @@ export const VIOLATION_REASONS = [
   "SUBJECT_REQUIRED",
   "SUBJECT_ATTRIBUTE_REPEATED",
   "SUBJECT_EMPTY",
+  "SUBJECT_NAME_NOT_IN_SANS",
   "SAN_INVALID",
   "SAN_NOT_ALLOWED",
   "SAN_DENIED",

@@ -1,7 +1,13 @@
 import type { FieldViolation } from "../../errors";
 import type { KeyAlgorithm, SignatureAlgorithm } from "../../model/pki";
 import { assertSignatureFits, defaultSignatureAlgorithm } from "../../signer";
-import { type CompiledPolicy, defaultUsagesFor, evaluate, type ViolationReason } from "../policy";
+import {
+  CA_KEY_USAGES,
+  type CompiledPolicy,
+  defaultUsagesFor,
+  evaluate,
+  type ViolationReason,
+} from "../policy";
 import { defaultKeyAlgorithm, defaultTtlSeconds } from "./effective-defaults";
 import type { ProfileDefaults, RenewalSettings } from "./types";
 
@@ -23,6 +29,8 @@ const NAME_ONLY_REASONS: ReadonlySet<ViolationReason> = new Set([
   "SUBJECT_REQUIRED",
   "SUBJECT_EMPTY",
   "SAN_REQUIRED",
+  // A CN or emailAddress default that must be among the SANs: the request brings the SANs.
+  "SUBJECT_NAME_NOT_IN_SANS",
 ]);
 
 const DAY = 86_400;
@@ -32,8 +40,8 @@ const DAY = 86_400;
  * names nothing but its names: the default subject; the key algorithm a generated key gets
  * (effective-defaults.ts); the default signature algorithm, else the CA's (self-signed: the
  * key's default); the default usages plus the policy's required ones; the default TTL (else the
- * capped fallback); an end-entity certificate (IssueCertificate never asks for a CA certificate,
- * so a policy that requires one breaks every profile). Also: the signature algorithm must fit
+ * capped fallback); a CA certificate when the policy requires one (with the policy's largest
+ * path length and keyCertSign and cRLSign, as issuance adds them), else an end-entity one. Also: the signature algorithm must fit
  * the signing key, and renewal must start before the certificate expires.
  *
  * Fields are relative to the CertificateProfile message ("defaults.ttl",
@@ -49,7 +57,11 @@ export function profileViolations(
     defaults.signatureAlgorithm ??
     (ca ? ca.signatureAlgorithm : defaultSignatureAlgorithm(keyAlgorithm));
   const required = defaultUsagesFor(policy);
-  const keyUsages = union(defaults.keyUsages ?? [], required.keyUsages);
+  const isCa = policy.basicConstraints.ca === "REQUIRED";
+  const keyUsages = union(
+    union(defaults.keyUsages ?? [], required.keyUsages),
+    isCa ? CA_KEY_USAGES : [],
+  );
   const extendedKeyUsages = union(defaults.extendedKeyUsages ?? [], required.extendedKeyUsages);
   const ttlSeconds = defaultTtlSeconds(defaults, policy);
   const fieldOf = (field: string): string => {
@@ -74,7 +86,10 @@ export function profileViolations(
     keyUsages,
     extendedKeyUsages,
     ttlSeconds,
-    isCa: false,
+    isCa,
+    ...(isCa && policy.basicConstraints.maxPathLength !== undefined
+      ? { pathLength: policy.basicConstraints.maxPathLength }
+      : {}),
   })
     .filter((v) => !NAME_ONLY_REASONS.has(v.reason as ViolationReason))
     .map((v) => ({ ...v, field: fieldOf(v.field) }));

@@ -436,11 +436,17 @@ const cases: Case[] = [
   },
 
   // Subject.
-  { name: "subject: CN glob", req: withO(["COMMON_NAME", "web.example.com"]), expect: [] },
+  { name: "subject: CN glob", req: withO(["COMMON_NAME", "api.example.com"]), expect: [] },
+  {
+    // A CN that reads as a DNS name meets the DNS SAN rules too (issue 17 class 1).
+    name: "subject: CN glob, but not an allowed DNS name",
+    req: withO(["COMMON_NAME", "web.example.com"]),
+    expect: ["subject.common_name SAN_NOT_ALLOWED"],
+  },
   {
     name: "subject: CN denied",
     req: withO(["COMMON_NAME", "db.internal.example.com"]),
-    expect: ["subject.common_name SUBJECT_DENIED"],
+    expect: ["subject.common_name SUBJECT_DENIED", "subject.common_name SAN_NOT_ALLOWED"],
   },
   {
     name: "subject: case and space folding",
@@ -484,7 +490,7 @@ const cases: Case[] = [
   },
   {
     name: "subject: CN repeated",
-    req: withO(["COMMON_NAME", "a.example.com"], ["COMMON_NAME", "b.example.com"]),
+    req: withO(["COMMON_NAME", "x.svc.example.com"], ["COMMON_NAME", "y.svc.example.com"]),
     expect: ["subject.common_name SUBJECT_ATTRIBUTE_REPEATED"],
   },
   {
@@ -771,6 +777,7 @@ const cases: Case[] = [
     },
     expect: [
       "subject.common_name SUBJECT_DENIED",
+      "subject.common_name SAN_NOT_ALLOWED",
       "subject.organization SUBJECT_REQUIRED",
       `${D(0)} SAN_DENIED`,
       `${D(1)} SAN_NOT_ALLOWED`,

@@ -19,8 +19,34 @@ describe("normalizeDnsName", () => {
     ["ａｐｉ．example．com", "api.example.com"],
     ["*.Example.com", "*.example.com"],
     ["db", "db"],
+    // The ideographic, fullwidth and halfwidth full stops are label separators (UTS #46 4.1).
+    ["x\u3002internal.example.com", "x.internal.example.com"],
+    ["x\uff0einternal.example.com", "x.internal.example.com"],
+    ["x\uff61internal.example.com", "x.internal.example.com"],
+    // A right-to-left label on its own satisfies the Bidi rule; so does a Latin label beside it.
+    ["\u05d0\u05d1.example", "xn--4dbc.example"],
+    ["ab.xn--4dbrk0ce", "ab.xn--4dbrk0ce"],
   ])("%s -> %s", (input, expected) => {
     expect(value(normalizeDnsName(input))).toBe(expected);
+  });
+
+  // UTS #46 with CheckBidi, CheckJoiners and CheckHyphens (idna.ts), alike for U-labels and
+  // for the A-labels that encode them, so a CSR cannot bring in what the attributes cannot.
+  it.each([
+    ["a\u05d0.example.com", /Bidi rule/],
+    ["xn--a-0hc.example.com", /A-label|Bidi/], // the A-label of the line above
+    ["1.xn--4dbrk0ce", /Bidi rule/], // a digit-first label in a right-to-left domain
+    ["a\u200db.example.com", /joiner/], // ZWJ outside the CONTEXTJ rules
+    ["xn--ab-m1t.example.com", /A-label|joiner/], // the A-label of "a\u200db"
+    ["xn--abc-.example.com", /A-label/], // decodes to plain ASCII: a fake A-label
+    ["xn--zzzzzzz-.example.com", /A-label/],
+    ["xn--.example.com", /A-label/],
+    ["xn--55qx5d\u00e9.example.com", /A-label|internationalised/], // non-ASCII in an A-label
+    ["\u0301a.example.com", /combining|internationalised/], // starts with a combining mark
+  ])("refuses %j under UTS #46", (input, why) => {
+    const r = normalizeDnsName(input);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error).toMatch(why);
   });
 
   it.each([

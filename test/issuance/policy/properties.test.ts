@@ -229,3 +229,74 @@ describe("URI: deny wins, path prefixes respect segments (property)", () => {
     );
   });
 });
+
+// ---- A denied name is denied wherever it appears (issue 17) ----------------------------
+describe("a name the SAN rules deny is refused in every field that can carry it (property)", () => {
+  // Names drawn from a few labels, sent in any case, with a trailing dot, or with the
+  // ideographic full stop: all one name after normalisation.
+  const sent = fc
+    .tuple(name, fc.constantFrom("plain", "upper", "dot", "ideographic"))
+    .map(([n, how]) => ({
+      canonical: n,
+      text:
+        how === "upper"
+          ? n.toUpperCase()
+          : how === "dot"
+            ? `${n}.`
+            : how === "ideographic"
+              ? n.replaceAll(".", "\u3002")
+              : n,
+    }));
+
+  it("CN, emailAddress, DNS SAN, email SAN domain and URI host alike", () => {
+    fc.assert(
+      fc.property(fc.array(dnsPattern, { minLength: 1, maxLength: 3 }), sent, (denied, n) => {
+        fc.pre(!denied.includes("**"));
+        const isDenied = deniedOracle(denied, n.canonical);
+        const spec: PolicySpec = baseSpec();
+        spec.subject = {
+          COMMON_NAME: { allowed: ["*"], denied: [], required: false },
+          EMAIL_ADDRESS: { allowed: ["*"], denied: [], required: false },
+        };
+        // The same host names denied in every rule that holds host names (a spiffe:// trust
+        // domain must be ASCII, so the URI placements use https).
+        spec.sans = {
+          dns: { allowed: ["**"], denied, required: false },
+          email: {
+            allowed: ["@**"],
+            denied: denied.map((d) => `@${d}`),
+            required: false,
+          },
+          uri: {
+            allowed: ["https://**/*"],
+            denied: denied.map((d) => `https://${d}/*`),
+            required: false,
+          },
+        };
+        const policy = compilePolicy(spec);
+        const placements: Array<(r: ReturnType<typeof baseRequest>) => void> = [
+          (r) => r.subject.attributes.push({ type: "COMMON_NAME", value: n.text }),
+          (r) => r.subject.attributes.push({ type: "EMAIL_ADDRESS", value: `a@${n.text}` }),
+          (r) => r.subject.attributes.push({ type: "COMMON_NAME", value: `a@${n.text}` }),
+          (r) => r.subject.attributes.push({ type: "COMMON_NAME", value: `https://${n.text}/x` }),
+          (r) => r.sans.dns.push(n.text),
+          (r) => r.sans.email.push(`a@${n.text}`),
+          (r) => r.sans.uri.push(`https://${n.text}/x`),
+        ];
+        placements.forEach((place, i) => {
+          const req = baseRequest();
+          req.subject.attributes = [];
+          req.sans = { dns: [], ip: [], email: [], uri: [] };
+          place(req);
+          const names = evaluate(policy, req).filter(
+            (v) => v.field.startsWith("sans.") || v.field.startsWith("subject."),
+          );
+          const denial = names.some((v) => v.reason === "SAN_DENIED");
+          expect(denial, `placement ${i} of ${n.text} under ${denied}`).toBe(isDenied);
+          if (!isDenied) expect(names, `placement ${i} of ${n.text}`).toEqual([]);
+        });
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

@@ -181,9 +181,12 @@ type CertificateAuthority struct {
 	// When the CA last changed.
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,18,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	// Changes on every update; send it back on UpdateCertificateAuthority to refuse stale writes.
-	Etag          string `protobuf:"bytes,19,opt,name=etag,proto3" json:"etag,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Etag string `protobuf:"bytes,19,opt,name=etag,proto3" json:"etag,omitempty"`
+	// The name constraints of the CA certificate (RFC 5280 4.2.1.10; DNS, IP, email and URI
+	// subtrees); unset when it has none.
+	NameConstraints *NameConstraints `protobuf:"bytes,20,opt,name=name_constraints,json=nameConstraints,proto3" json:"name_constraints,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *CertificateAuthority) Reset() {
@@ -347,6 +350,13 @@ func (x *CertificateAuthority) GetEtag() string {
 		return x.Etag
 	}
 	return ""
+}
+
+func (x *CertificateAuthority) GetNameConstraints() *NameConstraints {
+	if x != nil {
+		return x.NameConstraints
+	}
+	return nil
 }
 
 // CreateRootCertificateAuthorityRequest describes a new root CA.
@@ -514,8 +524,13 @@ type CreateIntermediateCertificateAuthorityRequest struct {
 	Ttl *durationpb.Duration `protobuf:"bytes,7,opt,name=ttl,proto3" json:"ttl,omitempty"`
 	// pathLenConstraint; must be below the parent's when the parent has one.
 	MaxPathLength *int32 `protobuf:"varint,8,opt,name=max_path_length,json=maxPathLength,proto3,oneof" json:"max_path_length,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// Name constraints written (critical) into the intermediate's certificate: every certificate
+	// below it, from certmint or from a CA it signs, must keep its names inside them. certmint
+	// refuses to sign a certificate below a constrained CA whose names fall outside
+	// (FAILED_PRECONDITION, ISSUER_NAME_CONSTRAINTS). Unset: no constraints.
+	NameConstraints *NameConstraints `protobuf:"bytes,9,opt,name=name_constraints,json=nameConstraints,proto3" json:"name_constraints,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *CreateIntermediateCertificateAuthorityRequest) Reset() {
@@ -602,6 +617,13 @@ func (x *CreateIntermediateCertificateAuthorityRequest) GetMaxPathLength() int32
 		return *x.MaxPathLength
 	}
 	return 0
+}
+
+func (x *CreateIntermediateCertificateAuthorityRequest) GetNameConstraints() *NameConstraints {
+	if x != nil {
+		return x.NameConstraints
+	}
+	return nil
 }
 
 // CreateIntermediateCertificateAuthorityResponse returns the new intermediate CA.
@@ -1436,7 +1458,7 @@ var File_certmint_v1_certificate_authority_service_proto protoreflect.FileDescri
 
 const file_certmint_v1_certificate_authority_service_proto_rawDesc = "" +
 	"\n" +
-	"/certmint/v1/certificate_authority_service.proto\x12\vcertmint.v1\x1a\x18certmint/v1/common.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbf\a\n" +
+	"/certmint/v1/certificate_authority_service.proto\x12\vcertmint.v1\x1a\x18certmint/v1/common.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x88\b\n" +
 	"\x14CertificateAuthority\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04slug\x18\x02 \x01(\tR\x04slug\x12 \n" +
@@ -1460,7 +1482,8 @@ const file_certmint_v1_certificate_authority_service_proto_rawDesc = "" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\x12 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime\x12\x12\n" +
-	"\x04etag\x18\x13 \x01(\tR\x04etagB\x12\n" +
+	"\x04etag\x18\x13 \x01(\tR\x04etag\x12G\n" +
+	"\x10name_constraints\x18\x14 \x01(\v2\x1c.certmint.v1.NameConstraintsR\x0fnameConstraintsB\x12\n" +
 	"\x10_max_path_length\"\x8d\x03\n" +
 	"%CreateRootCertificateAuthorityRequest\x12\x12\n" +
 	"\x04slug\x18\x01 \x01(\tR\x04slug\x12 \n" +
@@ -1472,7 +1495,7 @@ const file_certmint_v1_certificate_authority_service_proto_rawDesc = "" +
 	"\x0fmax_path_length\x18\a \x01(\x05H\x00R\rmaxPathLength\x88\x01\x01B\x12\n" +
 	"\x10_max_path_length\"\x80\x01\n" +
 	"&CreateRootCertificateAuthorityResponse\x12V\n" +
-	"\x15certificate_authority\x18\x01 \x01(\v2!.certmint.v1.CertificateAuthorityR\x14certificateAuthority\"\xd7\x03\n" +
+	"\x15certificate_authority\x18\x01 \x01(\v2!.certmint.v1.CertificateAuthorityR\x14certificateAuthority\"\xa0\x04\n" +
 	"-CreateIntermediateCertificateAuthorityRequest\x12\x12\n" +
 	"\x04slug\x18\x01 \x01(\tR\x04slug\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x12@\n" +
@@ -1481,7 +1504,8 @@ const file_certmint_v1_certificate_authority_service_proto_rawDesc = "" +
 	"\rkey_algorithm\x18\x05 \x01(\x0e2\x19.certmint.v1.KeyAlgorithmR\fkeyAlgorithm\x12P\n" +
 	"\x13signature_algorithm\x18\x06 \x01(\x0e2\x1f.certmint.v1.SignatureAlgorithmR\x12signatureAlgorithm\x12+\n" +
 	"\x03ttl\x18\a \x01(\v2\x19.google.protobuf.DurationR\x03ttl\x12+\n" +
-	"\x0fmax_path_length\x18\b \x01(\x05H\x00R\rmaxPathLength\x88\x01\x01B\x12\n" +
+	"\x0fmax_path_length\x18\b \x01(\x05H\x00R\rmaxPathLength\x88\x01\x01\x12G\n" +
+	"\x10name_constraints\x18\t \x01(\v2\x1c.certmint.v1.NameConstraintsR\x0fnameConstraintsB\x12\n" +
 	"\x10_max_path_length\"\x88\x01\n" +
 	".CreateIntermediateCertificateAuthorityResponse\x12V\n" +
 	"\x15certificate_authority\x18\x01 \x01(\v2!.certmint.v1.CertificateAuthorityR\x14certificateAuthority\"\xaf\x02\n" +
@@ -1596,8 +1620,9 @@ var file_certmint_v1_certificate_authority_service_proto_goTypes = []any{
 	(KeyAlgorithm)(0),             // 22: certmint.v1.KeyAlgorithm
 	(SignatureAlgorithm)(0),       // 23: certmint.v1.SignatureAlgorithm
 	(*timestamppb.Timestamp)(nil), // 24: google.protobuf.Timestamp
-	(*durationpb.Duration)(nil),   // 25: google.protobuf.Duration
-	(*fieldmaskpb.FieldMask)(nil), // 26: google.protobuf.FieldMask
+	(*NameConstraints)(nil),       // 25: certmint.v1.NameConstraints
+	(*durationpb.Duration)(nil),   // 26: google.protobuf.Duration
+	(*fieldmaskpb.FieldMask)(nil), // 27: google.protobuf.FieldMask
 }
 var file_certmint_v1_certificate_authority_service_proto_depIdxs = []int32{
 	0,  // 0: certmint.v1.CertificateAuthority.type:type_name -> certmint.v1.CertificateAuthorityType
@@ -1609,52 +1634,54 @@ var file_certmint_v1_certificate_authority_service_proto_depIdxs = []int32{
 	24, // 6: certmint.v1.CertificateAuthority.not_after:type_name -> google.protobuf.Timestamp
 	24, // 7: certmint.v1.CertificateAuthority.create_time:type_name -> google.protobuf.Timestamp
 	24, // 8: certmint.v1.CertificateAuthority.update_time:type_name -> google.protobuf.Timestamp
-	21, // 9: certmint.v1.CreateRootCertificateAuthorityRequest.subject:type_name -> certmint.v1.Subject
-	22, // 10: certmint.v1.CreateRootCertificateAuthorityRequest.key_algorithm:type_name -> certmint.v1.KeyAlgorithm
-	23, // 11: certmint.v1.CreateRootCertificateAuthorityRequest.signature_algorithm:type_name -> certmint.v1.SignatureAlgorithm
-	25, // 12: certmint.v1.CreateRootCertificateAuthorityRequest.ttl:type_name -> google.protobuf.Duration
-	2,  // 13: certmint.v1.CreateRootCertificateAuthorityResponse.certificate_authority:type_name -> certmint.v1.CertificateAuthority
-	21, // 14: certmint.v1.CreateIntermediateCertificateAuthorityRequest.subject:type_name -> certmint.v1.Subject
-	22, // 15: certmint.v1.CreateIntermediateCertificateAuthorityRequest.key_algorithm:type_name -> certmint.v1.KeyAlgorithm
-	23, // 16: certmint.v1.CreateIntermediateCertificateAuthorityRequest.signature_algorithm:type_name -> certmint.v1.SignatureAlgorithm
-	25, // 17: certmint.v1.CreateIntermediateCertificateAuthorityRequest.ttl:type_name -> google.protobuf.Duration
-	2,  // 18: certmint.v1.CreateIntermediateCertificateAuthorityResponse.certificate_authority:type_name -> certmint.v1.CertificateAuthority
-	21, // 19: certmint.v1.CreateExternalIntermediateCertificateAuthorityRequest.subject:type_name -> certmint.v1.Subject
-	22, // 20: certmint.v1.CreateExternalIntermediateCertificateAuthorityRequest.key_algorithm:type_name -> certmint.v1.KeyAlgorithm
-	23, // 21: certmint.v1.CreateExternalIntermediateCertificateAuthorityRequest.signature_algorithm:type_name -> certmint.v1.SignatureAlgorithm
-	2,  // 22: certmint.v1.CreateExternalIntermediateCertificateAuthorityResponse.certificate_authority:type_name -> certmint.v1.CertificateAuthority
-	2,  // 23: certmint.v1.ImportCertificateAuthorityCertificateResponse.certificate_authority:type_name -> certmint.v1.CertificateAuthority
-	2,  // 24: certmint.v1.GetCertificateAuthorityResponse.certificate_authority:type_name -> certmint.v1.CertificateAuthority
-	1,  // 25: certmint.v1.ListCertificateAuthoritiesRequest.status:type_name -> certmint.v1.CertificateAuthorityStatus
-	2,  // 26: certmint.v1.ListCertificateAuthoritiesResponse.certificate_authorities:type_name -> certmint.v1.CertificateAuthority
-	2,  // 27: certmint.v1.UpdateCertificateAuthorityRequest.certificate_authority:type_name -> certmint.v1.CertificateAuthority
-	26, // 28: certmint.v1.UpdateCertificateAuthorityRequest.update_mask:type_name -> google.protobuf.FieldMask
-	2,  // 29: certmint.v1.UpdateCertificateAuthorityResponse.certificate_authority:type_name -> certmint.v1.CertificateAuthority
-	24, // 30: certmint.v1.GetCertificateRevocationListResponse.this_update:type_name -> google.protobuf.Timestamp
-	24, // 31: certmint.v1.GetCertificateRevocationListResponse.next_update:type_name -> google.protobuf.Timestamp
-	3,  // 32: certmint.v1.CertificateAuthorityService.CreateRootCertificateAuthority:input_type -> certmint.v1.CreateRootCertificateAuthorityRequest
-	5,  // 33: certmint.v1.CertificateAuthorityService.CreateIntermediateCertificateAuthority:input_type -> certmint.v1.CreateIntermediateCertificateAuthorityRequest
-	7,  // 34: certmint.v1.CertificateAuthorityService.CreateExternalIntermediateCertificateAuthority:input_type -> certmint.v1.CreateExternalIntermediateCertificateAuthorityRequest
-	9,  // 35: certmint.v1.CertificateAuthorityService.ImportCertificateAuthorityCertificate:input_type -> certmint.v1.ImportCertificateAuthorityCertificateRequest
-	11, // 36: certmint.v1.CertificateAuthorityService.GetCertificateAuthority:input_type -> certmint.v1.GetCertificateAuthorityRequest
-	13, // 37: certmint.v1.CertificateAuthorityService.ListCertificateAuthorities:input_type -> certmint.v1.ListCertificateAuthoritiesRequest
-	15, // 38: certmint.v1.CertificateAuthorityService.UpdateCertificateAuthority:input_type -> certmint.v1.UpdateCertificateAuthorityRequest
-	17, // 39: certmint.v1.CertificateAuthorityService.GetCertificateRevocationList:input_type -> certmint.v1.GetCertificateRevocationListRequest
-	19, // 40: certmint.v1.CertificateAuthorityService.DeleteCertificateAuthority:input_type -> certmint.v1.DeleteCertificateAuthorityRequest
-	4,  // 41: certmint.v1.CertificateAuthorityService.CreateRootCertificateAuthority:output_type -> certmint.v1.CreateRootCertificateAuthorityResponse
-	6,  // 42: certmint.v1.CertificateAuthorityService.CreateIntermediateCertificateAuthority:output_type -> certmint.v1.CreateIntermediateCertificateAuthorityResponse
-	8,  // 43: certmint.v1.CertificateAuthorityService.CreateExternalIntermediateCertificateAuthority:output_type -> certmint.v1.CreateExternalIntermediateCertificateAuthorityResponse
-	10, // 44: certmint.v1.CertificateAuthorityService.ImportCertificateAuthorityCertificate:output_type -> certmint.v1.ImportCertificateAuthorityCertificateResponse
-	12, // 45: certmint.v1.CertificateAuthorityService.GetCertificateAuthority:output_type -> certmint.v1.GetCertificateAuthorityResponse
-	14, // 46: certmint.v1.CertificateAuthorityService.ListCertificateAuthorities:output_type -> certmint.v1.ListCertificateAuthoritiesResponse
-	16, // 47: certmint.v1.CertificateAuthorityService.UpdateCertificateAuthority:output_type -> certmint.v1.UpdateCertificateAuthorityResponse
-	18, // 48: certmint.v1.CertificateAuthorityService.GetCertificateRevocationList:output_type -> certmint.v1.GetCertificateRevocationListResponse
-	20, // 49: certmint.v1.CertificateAuthorityService.DeleteCertificateAuthority:output_type -> certmint.v1.DeleteCertificateAuthorityResponse
-	41, // [41:50] is the sub-list for method output_type
-	32, // [32:41] is the sub-list for method input_type
-	32, // [32:32] is the sub-list for extension type_name
-	32, // [32:32] is the sub-list for extension extendee
-	0,  // [0:32] is the sub-list for field type_name
+	25, // 9: certmint.v1.CertificateAuthority.name_constraints:type_name -> certmint.v1.NameConstraints
+	21, // 10: certmint.v1.CreateRootCertificateAuthorityRequest.subject:type_name -> certmint.v1.Subject
+	22, // 11: certmint.v1.CreateRootCertificateAuthorityRequest.key_algorithm:type_name -> certmint.v1.KeyAlgorithm
+	23, // 12: certmint.v1.CreateRootCertificateAuthorityRequest.signature_algorithm:type_name -> certmint.v1.SignatureAlgorithm
+	26, // 13: certmint.v1.CreateRootCertificateAuthorityRequest.ttl:type_name -> google.protobuf.Duration
+	2,  // 14: certmint.v1.CreateRootCertificateAuthorityResponse.certificate_authority:type_name -> certmint.v1.CertificateAuthority
+	21, // 15: certmint.v1.CreateIntermediateCertificateAuthorityRequest.subject:type_name -> certmint.v1.Subject
+	22, // 16: certmint.v1.CreateIntermediateCertificateAuthorityRequest.key_algorithm:type_name -> certmint.v1.KeyAlgorithm
+	23, // 17: certmint.v1.CreateIntermediateCertificateAuthorityRequest.signature_algorithm:type_name -> certmint.v1.SignatureAlgorithm
+	26, // 18: certmint.v1.CreateIntermediateCertificateAuthorityRequest.ttl:type_name -> google.protobuf.Duration
+	25, // 19: certmint.v1.CreateIntermediateCertificateAuthorityRequest.name_constraints:type_name -> certmint.v1.NameConstraints
+	2,  // 20: certmint.v1.CreateIntermediateCertificateAuthorityResponse.certificate_authority:type_name -> certmint.v1.CertificateAuthority
+	21, // 21: certmint.v1.CreateExternalIntermediateCertificateAuthorityRequest.subject:type_name -> certmint.v1.Subject
+	22, // 22: certmint.v1.CreateExternalIntermediateCertificateAuthorityRequest.key_algorithm:type_name -> certmint.v1.KeyAlgorithm
+	23, // 23: certmint.v1.CreateExternalIntermediateCertificateAuthorityRequest.signature_algorithm:type_name -> certmint.v1.SignatureAlgorithm
+	2,  // 24: certmint.v1.CreateExternalIntermediateCertificateAuthorityResponse.certificate_authority:type_name -> certmint.v1.CertificateAuthority
+	2,  // 25: certmint.v1.ImportCertificateAuthorityCertificateResponse.certificate_authority:type_name -> certmint.v1.CertificateAuthority
+	2,  // 26: certmint.v1.GetCertificateAuthorityResponse.certificate_authority:type_name -> certmint.v1.CertificateAuthority
+	1,  // 27: certmint.v1.ListCertificateAuthoritiesRequest.status:type_name -> certmint.v1.CertificateAuthorityStatus
+	2,  // 28: certmint.v1.ListCertificateAuthoritiesResponse.certificate_authorities:type_name -> certmint.v1.CertificateAuthority
+	2,  // 29: certmint.v1.UpdateCertificateAuthorityRequest.certificate_authority:type_name -> certmint.v1.CertificateAuthority
+	27, // 30: certmint.v1.UpdateCertificateAuthorityRequest.update_mask:type_name -> google.protobuf.FieldMask
+	2,  // 31: certmint.v1.UpdateCertificateAuthorityResponse.certificate_authority:type_name -> certmint.v1.CertificateAuthority
+	24, // 32: certmint.v1.GetCertificateRevocationListResponse.this_update:type_name -> google.protobuf.Timestamp
+	24, // 33: certmint.v1.GetCertificateRevocationListResponse.next_update:type_name -> google.protobuf.Timestamp
+	3,  // 34: certmint.v1.CertificateAuthorityService.CreateRootCertificateAuthority:input_type -> certmint.v1.CreateRootCertificateAuthorityRequest
+	5,  // 35: certmint.v1.CertificateAuthorityService.CreateIntermediateCertificateAuthority:input_type -> certmint.v1.CreateIntermediateCertificateAuthorityRequest
+	7,  // 36: certmint.v1.CertificateAuthorityService.CreateExternalIntermediateCertificateAuthority:input_type -> certmint.v1.CreateExternalIntermediateCertificateAuthorityRequest
+	9,  // 37: certmint.v1.CertificateAuthorityService.ImportCertificateAuthorityCertificate:input_type -> certmint.v1.ImportCertificateAuthorityCertificateRequest
+	11, // 38: certmint.v1.CertificateAuthorityService.GetCertificateAuthority:input_type -> certmint.v1.GetCertificateAuthorityRequest
+	13, // 39: certmint.v1.CertificateAuthorityService.ListCertificateAuthorities:input_type -> certmint.v1.ListCertificateAuthoritiesRequest
+	15, // 40: certmint.v1.CertificateAuthorityService.UpdateCertificateAuthority:input_type -> certmint.v1.UpdateCertificateAuthorityRequest
+	17, // 41: certmint.v1.CertificateAuthorityService.GetCertificateRevocationList:input_type -> certmint.v1.GetCertificateRevocationListRequest
+	19, // 42: certmint.v1.CertificateAuthorityService.DeleteCertificateAuthority:input_type -> certmint.v1.DeleteCertificateAuthorityRequest
+	4,  // 43: certmint.v1.CertificateAuthorityService.CreateRootCertificateAuthority:output_type -> certmint.v1.CreateRootCertificateAuthorityResponse
+	6,  // 44: certmint.v1.CertificateAuthorityService.CreateIntermediateCertificateAuthority:output_type -> certmint.v1.CreateIntermediateCertificateAuthorityResponse
+	8,  // 45: certmint.v1.CertificateAuthorityService.CreateExternalIntermediateCertificateAuthority:output_type -> certmint.v1.CreateExternalIntermediateCertificateAuthorityResponse
+	10, // 46: certmint.v1.CertificateAuthorityService.ImportCertificateAuthorityCertificate:output_type -> certmint.v1.ImportCertificateAuthorityCertificateResponse
+	12, // 47: certmint.v1.CertificateAuthorityService.GetCertificateAuthority:output_type -> certmint.v1.GetCertificateAuthorityResponse
+	14, // 48: certmint.v1.CertificateAuthorityService.ListCertificateAuthorities:output_type -> certmint.v1.ListCertificateAuthoritiesResponse
+	16, // 49: certmint.v1.CertificateAuthorityService.UpdateCertificateAuthority:output_type -> certmint.v1.UpdateCertificateAuthorityResponse
+	18, // 50: certmint.v1.CertificateAuthorityService.GetCertificateRevocationList:output_type -> certmint.v1.GetCertificateRevocationListResponse
+	20, // 51: certmint.v1.CertificateAuthorityService.DeleteCertificateAuthority:output_type -> certmint.v1.DeleteCertificateAuthorityResponse
+	43, // [43:52] is the sub-list for method output_type
+	34, // [34:43] is the sub-list for method input_type
+	34, // [34:34] is the sub-list for extension type_name
+	34, // [34:34] is the sub-list for extension extendee
+	0,  // [0:34] is the sub-list for field type_name
 }
 
 func init() { file_certmint_v1_certificate_authority_service_proto_init() }

@@ -150,6 +150,71 @@ func (CaCertificateRule) EnumDescriptor() ([]byte, []int) {
 	return file_certmint_v1_certificate_policy_service_proto_rawDescGZIP(), []int{1}
 }
 
+// SubjectNamesInSans says how a name in the subject relates to the subject alternative names.
+// A common name that reads as a DNS name, an IP address, an email address or a URI (no white
+// space; e.g. "api.example.com", "db", "10.0.0.7", "spiffe://prod.example/sa/x"), and every
+// emailAddress, is a name: it is normalised like a SAN of its kind and must satisfy that
+// kind's SAN rules, whatever this setting says. A common name with white space is free text.
+type SubjectNamesInSans int32
+
+const (
+	// Treated as COPY.
+	SubjectNamesInSans_SUBJECT_NAMES_IN_SANS_UNSPECIFIED SubjectNamesInSans = 0
+	// A subject name missing from the SANs is added to them (it has passed the SAN rules): a
+	// certificate's CN is always one of its SANs (CA/Browser Forum BR 7.1.4.3), and hostname
+	// checks that fall back to the CN see nothing the SANs do not say.
+	SubjectNamesInSans_SUBJECT_NAMES_IN_SANS_COPY SubjectNamesInSans = 1
+	// A subject name must already be among the request's SANs; otherwise the request is refused
+	// (SUBJECT_NAME_NOT_IN_SANS).
+	SubjectNamesInSans_SUBJECT_NAMES_IN_SANS_REQUIRE SubjectNamesInSans = 2
+	// The common name need not be among the SANs. An emailAddress still must be (RFC 5280
+	// 4.1.2.6), as with REQUIRE.
+	SubjectNamesInSans_SUBJECT_NAMES_IN_SANS_NOT_REQUIRED SubjectNamesInSans = 3
+)
+
+// Enum value maps for SubjectNamesInSans.
+var (
+	SubjectNamesInSans_name = map[int32]string{
+		0: "SUBJECT_NAMES_IN_SANS_UNSPECIFIED",
+		1: "SUBJECT_NAMES_IN_SANS_COPY",
+		2: "SUBJECT_NAMES_IN_SANS_REQUIRE",
+		3: "SUBJECT_NAMES_IN_SANS_NOT_REQUIRED",
+	}
+	SubjectNamesInSans_value = map[string]int32{
+		"SUBJECT_NAMES_IN_SANS_UNSPECIFIED":  0,
+		"SUBJECT_NAMES_IN_SANS_COPY":         1,
+		"SUBJECT_NAMES_IN_SANS_REQUIRE":      2,
+		"SUBJECT_NAMES_IN_SANS_NOT_REQUIRED": 3,
+	}
+)
+
+func (x SubjectNamesInSans) Enum() *SubjectNamesInSans {
+	p := new(SubjectNamesInSans)
+	*p = x
+	return p
+}
+
+func (x SubjectNamesInSans) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (SubjectNamesInSans) Descriptor() protoreflect.EnumDescriptor {
+	return file_certmint_v1_certificate_policy_service_proto_enumTypes[2].Descriptor()
+}
+
+func (SubjectNamesInSans) Type() protoreflect.EnumType {
+	return &file_certmint_v1_certificate_policy_service_proto_enumTypes[2]
+}
+
+func (x SubjectNamesInSans) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use SubjectNamesInSans.Descriptor instead.
+func (SubjectNamesInSans) EnumDescriptor() ([]byte, []int) {
+	return file_certmint_v1_certificate_policy_service_proto_rawDescGZIP(), []int{2}
+}
+
 // ValueRule constrains one subject attribute. Patterns are exact values, or contain '*'
 // wildcards matching any run of characters; never regular expressions. Deny wins over allow.
 type ValueRule struct {
@@ -224,9 +289,15 @@ func (x *ValueRule) GetRequired() bool {
 // below example.com (not a.b.example.com, not example.com); "**.example.com" matches one or
 // more labels below example.com; "**" matches any name.
 // IP patterns: CIDR ranges ("10.0.0.0/8", "2001:db8::/32"); a bare address is a /32 or /128.
-// IPv4-mapped IPv6 addresses are matched as IPv4.
+// IPv6 forms that carry an IPv4 address (IPv4-mapped, IPv4-compatible, NAT64 64:ff9b::/96 and
+// 64:ff9b:1::/48, 6to4, Teredo) also meet the IPv4 rules; 0.0.0.0, ::, 255.255.255.255 (and
+// IPv6 forms of them) are never certified.
 // Email patterns: an exact address ("alice@example.com"), or "@example.com" for any mailbox
-// at that domain.
+// at that domain ("@*.example.com", "@**.example.com" for domains below, "@**" for any).
+// Local parts with '%' or '!' (mail routing) and quoted local parts are refused. A denied
+// mailbox also denies its '+' sub-addresses ("ceo@" denies "ceo+x@", in any case); an allowed
+// mailbox allows only itself; a '+' sub-address under a domain pattern needs
+// allow_sub_addresses.
 // URI patterns: scheme and host, with an optional path prefix ending in "/*", e.g.
 // "spiffe://prod.example/ns/payments/*" matches "spiffe://prod.example/ns/payments/sa/api";
 // path prefixes match whole segments only.
@@ -241,8 +312,12 @@ type NameRule struct {
 	// DNS only: a requested name may itself be a wildcard ("*.example.com"), when an allowed
 	// pattern covers it.
 	AllowWildcardNames bool `protobuf:"varint,4,opt,name=allow_wildcard_names,json=allowWildcardNames,proto3" json:"allow_wildcard_names,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// Email only: domain patterns ("@example.com") also allow '+' sub-addresses
+	// ("alice+tag@example.com", RFC 5233). When false (the default), a sub-address is allowed
+	// only by an allowed mailbox pattern naming it exactly.
+	AllowSubAddresses bool `protobuf:"varint,5,opt,name=allow_sub_addresses,json=allowSubAddresses,proto3" json:"allow_sub_addresses,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *NameRule) Reset() {
@@ -299,6 +374,13 @@ func (x *NameRule) GetRequired() bool {
 func (x *NameRule) GetAllowWildcardNames() bool {
 	if x != nil {
 		return x.AllowWildcardNames
+	}
+	return false
+}
+
+func (x *NameRule) GetAllowSubAddresses() bool {
+	if x != nil {
+		return x.AllowSubAddresses
 	}
 	return false
 }
@@ -817,9 +899,12 @@ type CertificatePolicy struct {
 	// When the policy last changed.
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	// Changes on every update; send it back to refuse stale writes (ABORTED).
-	Etag          string `protobuf:"bytes,14,opt,name=etag,proto3" json:"etag,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Etag string `protobuf:"bytes,14,opt,name=etag,proto3" json:"etag,omitempty"`
+	// How names in the subject (a CN that reads as a name, an emailAddress) relate to the SANs;
+	// COPY when unspecified.
+	SubjectNamesInSans SubjectNamesInSans `protobuf:"varint,15,opt,name=subject_names_in_sans,json=subjectNamesInSans,proto3,enum=certmint.v1.SubjectNamesInSans" json:"subject_names_in_sans,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *CertificatePolicy) Reset() {
@@ -948,6 +1033,13 @@ func (x *CertificatePolicy) GetEtag() string {
 		return x.Etag
 	}
 	return ""
+}
+
+func (x *CertificatePolicy) GetSubjectNamesInSans() SubjectNamesInSans {
+	if x != nil {
+		return x.SubjectNamesInSans
+	}
+	return SubjectNamesInSans_SUBJECT_NAMES_IN_SANS_UNSPECIFIED
 }
 
 // CreateCertificatePolicyRequest describes a new policy.
@@ -1455,12 +1547,13 @@ const file_certmint_v1_certificate_policy_service_proto_rawDesc = "" +
 	"\tValueRule\x12\x18\n" +
 	"\aallowed\x18\x01 \x03(\tR\aallowed\x12\x16\n" +
 	"\x06denied\x18\x02 \x03(\tR\x06denied\x12\x1a\n" +
-	"\brequired\x18\x03 \x01(\bR\brequired\"\x8a\x01\n" +
+	"\brequired\x18\x03 \x01(\bR\brequired\"\xba\x01\n" +
 	"\bNameRule\x12\x18\n" +
 	"\aallowed\x18\x01 \x03(\tR\aallowed\x12\x16\n" +
 	"\x06denied\x18\x02 \x03(\tR\x06denied\x12\x1a\n" +
 	"\brequired\x18\x03 \x01(\bR\brequired\x120\n" +
-	"\x14allow_wildcard_names\x18\x04 \x01(\bR\x12allowWildcardNames\"\xd2\x04\n" +
+	"\x14allow_wildcard_names\x18\x04 \x01(\bR\x12allowWildcardNames\x12.\n" +
+	"\x13allow_sub_addresses\x18\x05 \x01(\bR\x11allowSubAddresses\"\xd2\x04\n" +
 	"\fSubjectRules\x127\n" +
 	"\vcommon_name\x18\x01 \x01(\v2\x16.certmint.v1.ValueRuleR\n" +
 	"commonName\x12:\n" +
@@ -1497,7 +1590,7 @@ const file_certmint_v1_certificate_policy_service_proto_rawDesc = "" +
 	"\x14BasicConstraintsRule\x12.\n" +
 	"\x02ca\x18\x01 \x01(\x0e2\x1e.certmint.v1.CaCertificateRuleR\x02ca\x12+\n" +
 	"\x0fmax_path_length\x18\x02 \x01(\x05H\x00R\rmaxPathLength\x88\x01\x01B\x12\n" +
-	"\x10_max_path_length\"\x8a\x06\n" +
+	"\x10_max_path_length\"\xde\x06\n" +
 	"\x11CertificatePolicy\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04slug\x18\x02 \x01(\tR\x04slug\x12 \n" +
@@ -1516,7 +1609,8 @@ const file_certmint_v1_certificate_policy_service_proto_rawDesc = "" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime\x12\x12\n" +
-	"\x04etag\x18\x0e \x01(\tR\x04etag\"\xad\x01\n" +
+	"\x04etag\x18\x0e \x01(\tR\x04etag\x12R\n" +
+	"\x15subject_names_in_sans\x18\x0f \x01(\x0e2\x1f.certmint.v1.SubjectNamesInSansR\x12subjectNamesInSans\"\xad\x01\n" +
 	"\x1eCreateCertificatePolicyRequest\x12M\n" +
 	"\x12certificate_policy\x18\x01 \x01(\v2\x1e.certmint.v1.CertificatePolicyR\x11certificatePolicy\x12<\n" +
 	"\x06preset\x18\x02 \x01(\x0e2$.certmint.v1.CertificatePolicyPresetR\x06preset\"p\n" +
@@ -1555,7 +1649,12 @@ const file_certmint_v1_certificate_policy_service_proto_rawDesc = "" +
 	"\x1fCA_CERTIFICATE_RULE_UNSPECIFIED\x10\x00\x12\x1e\n" +
 	"\x1aCA_CERTIFICATE_RULE_DENIED\x10\x01\x12\x1f\n" +
 	"\x1bCA_CERTIFICATE_RULE_ALLOWED\x10\x02\x12 \n" +
-	"\x1cCA_CERTIFICATE_RULE_REQUIRED\x10\x032\xdf\x04\n" +
+	"\x1cCA_CERTIFICATE_RULE_REQUIRED\x10\x03*\xa6\x01\n" +
+	"\x12SubjectNamesInSans\x12%\n" +
+	"!SUBJECT_NAMES_IN_SANS_UNSPECIFIED\x10\x00\x12\x1e\n" +
+	"\x1aSUBJECT_NAMES_IN_SANS_COPY\x10\x01\x12!\n" +
+	"\x1dSUBJECT_NAMES_IN_SANS_REQUIRE\x10\x02\x12&\n" +
+	"\"SUBJECT_NAMES_IN_SANS_NOT_REQUIRED\x10\x032\xdf\x04\n" +
 	"\x18CertificatePolicyService\x12t\n" +
 	"\x17CreateCertificatePolicy\x12+.certmint.v1.CreateCertificatePolicyRequest\x1a,.certmint.v1.CreateCertificatePolicyResponse\x12k\n" +
 	"\x14GetCertificatePolicy\x12(.certmint.v1.GetCertificatePolicyRequest\x1a).certmint.v1.GetCertificatePolicyResponse\x12t\n" +
@@ -1576,96 +1675,98 @@ func file_certmint_v1_certificate_policy_service_proto_rawDescGZIP() []byte {
 	return file_certmint_v1_certificate_policy_service_proto_rawDescData
 }
 
-var file_certmint_v1_certificate_policy_service_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_certmint_v1_certificate_policy_service_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
 var file_certmint_v1_certificate_policy_service_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_certmint_v1_certificate_policy_service_proto_goTypes = []any{
 	(CertificatePolicyPreset)(0),            // 0: certmint.v1.CertificatePolicyPreset
 	(CaCertificateRule)(0),                  // 1: certmint.v1.CaCertificateRule
-	(*ValueRule)(nil),                       // 2: certmint.v1.ValueRule
-	(*NameRule)(nil),                        // 3: certmint.v1.NameRule
-	(*SubjectRules)(nil),                    // 4: certmint.v1.SubjectRules
-	(*SanRules)(nil),                        // 5: certmint.v1.SanRules
-	(*KeyUsageRule)(nil),                    // 6: certmint.v1.KeyUsageRule
-	(*ExtendedKeyUsageRule)(nil),            // 7: certmint.v1.ExtendedKeyUsageRule
-	(*KeyAlgorithmRule)(nil),                // 8: certmint.v1.KeyAlgorithmRule
-	(*SignatureAlgorithmRule)(nil),          // 9: certmint.v1.SignatureAlgorithmRule
-	(*BasicConstraintsRule)(nil),            // 10: certmint.v1.BasicConstraintsRule
-	(*CertificatePolicy)(nil),               // 11: certmint.v1.CertificatePolicy
-	(*CreateCertificatePolicyRequest)(nil),  // 12: certmint.v1.CreateCertificatePolicyRequest
-	(*CreateCertificatePolicyResponse)(nil), // 13: certmint.v1.CreateCertificatePolicyResponse
-	(*GetCertificatePolicyRequest)(nil),     // 14: certmint.v1.GetCertificatePolicyRequest
-	(*GetCertificatePolicyResponse)(nil),    // 15: certmint.v1.GetCertificatePolicyResponse
-	(*ListCertificatePoliciesRequest)(nil),  // 16: certmint.v1.ListCertificatePoliciesRequest
-	(*ListCertificatePoliciesResponse)(nil), // 17: certmint.v1.ListCertificatePoliciesResponse
-	(*UpdateCertificatePolicyRequest)(nil),  // 18: certmint.v1.UpdateCertificatePolicyRequest
-	(*UpdateCertificatePolicyResponse)(nil), // 19: certmint.v1.UpdateCertificatePolicyResponse
-	(*DeleteCertificatePolicyRequest)(nil),  // 20: certmint.v1.DeleteCertificatePolicyRequest
-	(*DeleteCertificatePolicyResponse)(nil), // 21: certmint.v1.DeleteCertificatePolicyResponse
-	(KeyUsage)(0),                           // 22: certmint.v1.KeyUsage
-	(ExtendedKeyUsage)(0),                   // 23: certmint.v1.ExtendedKeyUsage
-	(KeyAlgorithm)(0),                       // 24: certmint.v1.KeyAlgorithm
-	(SignatureAlgorithm)(0),                 // 25: certmint.v1.SignatureAlgorithm
-	(*durationpb.Duration)(nil),             // 26: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),           // 27: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),           // 28: google.protobuf.FieldMask
+	(SubjectNamesInSans)(0),                 // 2: certmint.v1.SubjectNamesInSans
+	(*ValueRule)(nil),                       // 3: certmint.v1.ValueRule
+	(*NameRule)(nil),                        // 4: certmint.v1.NameRule
+	(*SubjectRules)(nil),                    // 5: certmint.v1.SubjectRules
+	(*SanRules)(nil),                        // 6: certmint.v1.SanRules
+	(*KeyUsageRule)(nil),                    // 7: certmint.v1.KeyUsageRule
+	(*ExtendedKeyUsageRule)(nil),            // 8: certmint.v1.ExtendedKeyUsageRule
+	(*KeyAlgorithmRule)(nil),                // 9: certmint.v1.KeyAlgorithmRule
+	(*SignatureAlgorithmRule)(nil),          // 10: certmint.v1.SignatureAlgorithmRule
+	(*BasicConstraintsRule)(nil),            // 11: certmint.v1.BasicConstraintsRule
+	(*CertificatePolicy)(nil),               // 12: certmint.v1.CertificatePolicy
+	(*CreateCertificatePolicyRequest)(nil),  // 13: certmint.v1.CreateCertificatePolicyRequest
+	(*CreateCertificatePolicyResponse)(nil), // 14: certmint.v1.CreateCertificatePolicyResponse
+	(*GetCertificatePolicyRequest)(nil),     // 15: certmint.v1.GetCertificatePolicyRequest
+	(*GetCertificatePolicyResponse)(nil),    // 16: certmint.v1.GetCertificatePolicyResponse
+	(*ListCertificatePoliciesRequest)(nil),  // 17: certmint.v1.ListCertificatePoliciesRequest
+	(*ListCertificatePoliciesResponse)(nil), // 18: certmint.v1.ListCertificatePoliciesResponse
+	(*UpdateCertificatePolicyRequest)(nil),  // 19: certmint.v1.UpdateCertificatePolicyRequest
+	(*UpdateCertificatePolicyResponse)(nil), // 20: certmint.v1.UpdateCertificatePolicyResponse
+	(*DeleteCertificatePolicyRequest)(nil),  // 21: certmint.v1.DeleteCertificatePolicyRequest
+	(*DeleteCertificatePolicyResponse)(nil), // 22: certmint.v1.DeleteCertificatePolicyResponse
+	(KeyUsage)(0),                           // 23: certmint.v1.KeyUsage
+	(ExtendedKeyUsage)(0),                   // 24: certmint.v1.ExtendedKeyUsage
+	(KeyAlgorithm)(0),                       // 25: certmint.v1.KeyAlgorithm
+	(SignatureAlgorithm)(0),                 // 26: certmint.v1.SignatureAlgorithm
+	(*durationpb.Duration)(nil),             // 27: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),           // 28: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),           // 29: google.protobuf.FieldMask
 }
 var file_certmint_v1_certificate_policy_service_proto_depIdxs = []int32{
-	2,  // 0: certmint.v1.SubjectRules.common_name:type_name -> certmint.v1.ValueRule
-	2,  // 1: certmint.v1.SubjectRules.organization:type_name -> certmint.v1.ValueRule
-	2,  // 2: certmint.v1.SubjectRules.organizational_unit:type_name -> certmint.v1.ValueRule
-	2,  // 3: certmint.v1.SubjectRules.country:type_name -> certmint.v1.ValueRule
-	2,  // 4: certmint.v1.SubjectRules.state:type_name -> certmint.v1.ValueRule
-	2,  // 5: certmint.v1.SubjectRules.locality:type_name -> certmint.v1.ValueRule
-	2,  // 6: certmint.v1.SubjectRules.street_address:type_name -> certmint.v1.ValueRule
-	2,  // 7: certmint.v1.SubjectRules.postal_code:type_name -> certmint.v1.ValueRule
-	2,  // 8: certmint.v1.SubjectRules.serial_number:type_name -> certmint.v1.ValueRule
-	2,  // 9: certmint.v1.SubjectRules.email_address:type_name -> certmint.v1.ValueRule
-	3,  // 10: certmint.v1.SanRules.dns:type_name -> certmint.v1.NameRule
-	3,  // 11: certmint.v1.SanRules.ip:type_name -> certmint.v1.NameRule
-	3,  // 12: certmint.v1.SanRules.email:type_name -> certmint.v1.NameRule
-	3,  // 13: certmint.v1.SanRules.uri:type_name -> certmint.v1.NameRule
-	22, // 14: certmint.v1.KeyUsageRule.allowed:type_name -> certmint.v1.KeyUsage
-	22, // 15: certmint.v1.KeyUsageRule.required:type_name -> certmint.v1.KeyUsage
-	22, // 16: certmint.v1.KeyUsageRule.denied:type_name -> certmint.v1.KeyUsage
-	23, // 17: certmint.v1.ExtendedKeyUsageRule.allowed:type_name -> certmint.v1.ExtendedKeyUsage
-	23, // 18: certmint.v1.ExtendedKeyUsageRule.required:type_name -> certmint.v1.ExtendedKeyUsage
-	23, // 19: certmint.v1.ExtendedKeyUsageRule.denied:type_name -> certmint.v1.ExtendedKeyUsage
-	24, // 20: certmint.v1.KeyAlgorithmRule.allowed:type_name -> certmint.v1.KeyAlgorithm
-	25, // 21: certmint.v1.SignatureAlgorithmRule.allowed:type_name -> certmint.v1.SignatureAlgorithm
+	3,  // 0: certmint.v1.SubjectRules.common_name:type_name -> certmint.v1.ValueRule
+	3,  // 1: certmint.v1.SubjectRules.organization:type_name -> certmint.v1.ValueRule
+	3,  // 2: certmint.v1.SubjectRules.organizational_unit:type_name -> certmint.v1.ValueRule
+	3,  // 3: certmint.v1.SubjectRules.country:type_name -> certmint.v1.ValueRule
+	3,  // 4: certmint.v1.SubjectRules.state:type_name -> certmint.v1.ValueRule
+	3,  // 5: certmint.v1.SubjectRules.locality:type_name -> certmint.v1.ValueRule
+	3,  // 6: certmint.v1.SubjectRules.street_address:type_name -> certmint.v1.ValueRule
+	3,  // 7: certmint.v1.SubjectRules.postal_code:type_name -> certmint.v1.ValueRule
+	3,  // 8: certmint.v1.SubjectRules.serial_number:type_name -> certmint.v1.ValueRule
+	3,  // 9: certmint.v1.SubjectRules.email_address:type_name -> certmint.v1.ValueRule
+	4,  // 10: certmint.v1.SanRules.dns:type_name -> certmint.v1.NameRule
+	4,  // 11: certmint.v1.SanRules.ip:type_name -> certmint.v1.NameRule
+	4,  // 12: certmint.v1.SanRules.email:type_name -> certmint.v1.NameRule
+	4,  // 13: certmint.v1.SanRules.uri:type_name -> certmint.v1.NameRule
+	23, // 14: certmint.v1.KeyUsageRule.allowed:type_name -> certmint.v1.KeyUsage
+	23, // 15: certmint.v1.KeyUsageRule.required:type_name -> certmint.v1.KeyUsage
+	23, // 16: certmint.v1.KeyUsageRule.denied:type_name -> certmint.v1.KeyUsage
+	24, // 17: certmint.v1.ExtendedKeyUsageRule.allowed:type_name -> certmint.v1.ExtendedKeyUsage
+	24, // 18: certmint.v1.ExtendedKeyUsageRule.required:type_name -> certmint.v1.ExtendedKeyUsage
+	24, // 19: certmint.v1.ExtendedKeyUsageRule.denied:type_name -> certmint.v1.ExtendedKeyUsage
+	25, // 20: certmint.v1.KeyAlgorithmRule.allowed:type_name -> certmint.v1.KeyAlgorithm
+	26, // 21: certmint.v1.SignatureAlgorithmRule.allowed:type_name -> certmint.v1.SignatureAlgorithm
 	1,  // 22: certmint.v1.BasicConstraintsRule.ca:type_name -> certmint.v1.CaCertificateRule
-	4,  // 23: certmint.v1.CertificatePolicy.subject_rules:type_name -> certmint.v1.SubjectRules
-	5,  // 24: certmint.v1.CertificatePolicy.san_rules:type_name -> certmint.v1.SanRules
-	6,  // 25: certmint.v1.CertificatePolicy.key_usages:type_name -> certmint.v1.KeyUsageRule
-	7,  // 26: certmint.v1.CertificatePolicy.extended_key_usages:type_name -> certmint.v1.ExtendedKeyUsageRule
-	8,  // 27: certmint.v1.CertificatePolicy.key_algorithms:type_name -> certmint.v1.KeyAlgorithmRule
-	9,  // 28: certmint.v1.CertificatePolicy.signature_algorithms:type_name -> certmint.v1.SignatureAlgorithmRule
-	26, // 29: certmint.v1.CertificatePolicy.max_ttl:type_name -> google.protobuf.Duration
-	10, // 30: certmint.v1.CertificatePolicy.basic_constraints:type_name -> certmint.v1.BasicConstraintsRule
-	27, // 31: certmint.v1.CertificatePolicy.create_time:type_name -> google.protobuf.Timestamp
-	27, // 32: certmint.v1.CertificatePolicy.update_time:type_name -> google.protobuf.Timestamp
-	11, // 33: certmint.v1.CreateCertificatePolicyRequest.certificate_policy:type_name -> certmint.v1.CertificatePolicy
-	0,  // 34: certmint.v1.CreateCertificatePolicyRequest.preset:type_name -> certmint.v1.CertificatePolicyPreset
-	11, // 35: certmint.v1.CreateCertificatePolicyResponse.certificate_policy:type_name -> certmint.v1.CertificatePolicy
-	11, // 36: certmint.v1.GetCertificatePolicyResponse.certificate_policy:type_name -> certmint.v1.CertificatePolicy
-	11, // 37: certmint.v1.ListCertificatePoliciesResponse.certificate_policies:type_name -> certmint.v1.CertificatePolicy
-	11, // 38: certmint.v1.UpdateCertificatePolicyRequest.certificate_policy:type_name -> certmint.v1.CertificatePolicy
-	28, // 39: certmint.v1.UpdateCertificatePolicyRequest.update_mask:type_name -> google.protobuf.FieldMask
-	11, // 40: certmint.v1.UpdateCertificatePolicyResponse.certificate_policy:type_name -> certmint.v1.CertificatePolicy
-	12, // 41: certmint.v1.CertificatePolicyService.CreateCertificatePolicy:input_type -> certmint.v1.CreateCertificatePolicyRequest
-	14, // 42: certmint.v1.CertificatePolicyService.GetCertificatePolicy:input_type -> certmint.v1.GetCertificatePolicyRequest
-	16, // 43: certmint.v1.CertificatePolicyService.ListCertificatePolicies:input_type -> certmint.v1.ListCertificatePoliciesRequest
-	18, // 44: certmint.v1.CertificatePolicyService.UpdateCertificatePolicy:input_type -> certmint.v1.UpdateCertificatePolicyRequest
-	20, // 45: certmint.v1.CertificatePolicyService.DeleteCertificatePolicy:input_type -> certmint.v1.DeleteCertificatePolicyRequest
-	13, // 46: certmint.v1.CertificatePolicyService.CreateCertificatePolicy:output_type -> certmint.v1.CreateCertificatePolicyResponse
-	15, // 47: certmint.v1.CertificatePolicyService.GetCertificatePolicy:output_type -> certmint.v1.GetCertificatePolicyResponse
-	17, // 48: certmint.v1.CertificatePolicyService.ListCertificatePolicies:output_type -> certmint.v1.ListCertificatePoliciesResponse
-	19, // 49: certmint.v1.CertificatePolicyService.UpdateCertificatePolicy:output_type -> certmint.v1.UpdateCertificatePolicyResponse
-	21, // 50: certmint.v1.CertificatePolicyService.DeleteCertificatePolicy:output_type -> certmint.v1.DeleteCertificatePolicyResponse
-	46, // [46:51] is the sub-list for method output_type
-	41, // [41:46] is the sub-list for method input_type
-	41, // [41:41] is the sub-list for extension type_name
-	41, // [41:41] is the sub-list for extension extendee
-	0,  // [0:41] is the sub-list for field type_name
+	5,  // 23: certmint.v1.CertificatePolicy.subject_rules:type_name -> certmint.v1.SubjectRules
+	6,  // 24: certmint.v1.CertificatePolicy.san_rules:type_name -> certmint.v1.SanRules
+	7,  // 25: certmint.v1.CertificatePolicy.key_usages:type_name -> certmint.v1.KeyUsageRule
+	8,  // 26: certmint.v1.CertificatePolicy.extended_key_usages:type_name -> certmint.v1.ExtendedKeyUsageRule
+	9,  // 27: certmint.v1.CertificatePolicy.key_algorithms:type_name -> certmint.v1.KeyAlgorithmRule
+	10, // 28: certmint.v1.CertificatePolicy.signature_algorithms:type_name -> certmint.v1.SignatureAlgorithmRule
+	27, // 29: certmint.v1.CertificatePolicy.max_ttl:type_name -> google.protobuf.Duration
+	11, // 30: certmint.v1.CertificatePolicy.basic_constraints:type_name -> certmint.v1.BasicConstraintsRule
+	28, // 31: certmint.v1.CertificatePolicy.create_time:type_name -> google.protobuf.Timestamp
+	28, // 32: certmint.v1.CertificatePolicy.update_time:type_name -> google.protobuf.Timestamp
+	2,  // 33: certmint.v1.CertificatePolicy.subject_names_in_sans:type_name -> certmint.v1.SubjectNamesInSans
+	12, // 34: certmint.v1.CreateCertificatePolicyRequest.certificate_policy:type_name -> certmint.v1.CertificatePolicy
+	0,  // 35: certmint.v1.CreateCertificatePolicyRequest.preset:type_name -> certmint.v1.CertificatePolicyPreset
+	12, // 36: certmint.v1.CreateCertificatePolicyResponse.certificate_policy:type_name -> certmint.v1.CertificatePolicy
+	12, // 37: certmint.v1.GetCertificatePolicyResponse.certificate_policy:type_name -> certmint.v1.CertificatePolicy
+	12, // 38: certmint.v1.ListCertificatePoliciesResponse.certificate_policies:type_name -> certmint.v1.CertificatePolicy
+	12, // 39: certmint.v1.UpdateCertificatePolicyRequest.certificate_policy:type_name -> certmint.v1.CertificatePolicy
+	29, // 40: certmint.v1.UpdateCertificatePolicyRequest.update_mask:type_name -> google.protobuf.FieldMask
+	12, // 41: certmint.v1.UpdateCertificatePolicyResponse.certificate_policy:type_name -> certmint.v1.CertificatePolicy
+	13, // 42: certmint.v1.CertificatePolicyService.CreateCertificatePolicy:input_type -> certmint.v1.CreateCertificatePolicyRequest
+	15, // 43: certmint.v1.CertificatePolicyService.GetCertificatePolicy:input_type -> certmint.v1.GetCertificatePolicyRequest
+	17, // 44: certmint.v1.CertificatePolicyService.ListCertificatePolicies:input_type -> certmint.v1.ListCertificatePoliciesRequest
+	19, // 45: certmint.v1.CertificatePolicyService.UpdateCertificatePolicy:input_type -> certmint.v1.UpdateCertificatePolicyRequest
+	21, // 46: certmint.v1.CertificatePolicyService.DeleteCertificatePolicy:input_type -> certmint.v1.DeleteCertificatePolicyRequest
+	14, // 47: certmint.v1.CertificatePolicyService.CreateCertificatePolicy:output_type -> certmint.v1.CreateCertificatePolicyResponse
+	16, // 48: certmint.v1.CertificatePolicyService.GetCertificatePolicy:output_type -> certmint.v1.GetCertificatePolicyResponse
+	18, // 49: certmint.v1.CertificatePolicyService.ListCertificatePolicies:output_type -> certmint.v1.ListCertificatePoliciesResponse
+	20, // 50: certmint.v1.CertificatePolicyService.UpdateCertificatePolicy:output_type -> certmint.v1.UpdateCertificatePolicyResponse
+	22, // 51: certmint.v1.CertificatePolicyService.DeleteCertificatePolicy:output_type -> certmint.v1.DeleteCertificatePolicyResponse
+	47, // [47:52] is the sub-list for method output_type
+	42, // [42:47] is the sub-list for method input_type
+	42, // [42:42] is the sub-list for extension type_name
+	42, // [42:42] is the sub-list for extension extendee
+	0,  // [0:42] is the sub-list for field type_name
 }
 
 func init() { file_certmint_v1_certificate_policy_service_proto_init() }
@@ -1680,7 +1781,7 @@ func file_certmint_v1_certificate_policy_service_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_certmint_v1_certificate_policy_service_proto_rawDesc), len(file_certmint_v1_certificate_policy_service_proto_rawDesc)),
-			NumEnums:      2,
+			NumEnums:      3,
 			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   1,

@@ -267,6 +267,58 @@ func (x *CertificateAttributes) GetKeyAlgorithm() KeyAlgorithm {
 	return KeyAlgorithm_KEY_ALGORITHM_UNSPECIFIED
 }
 
+// CaCertificateOptions ask for a CA certificate (basicConstraints cA=TRUE), as a sub-CA for
+// another system (SPIRE, Istio, Vault, step-ca). The profile's policy must allow CA
+// certificates (basic_constraints.ca ALLOWED or REQUIRED). The certificate gets keyCertSign
+// and cRLSign, and name constraints (critical) derived from the policy's SAN rules, so the
+// sub-CA can only issue names the policy allows (see the README for the mapping).
+type CaCertificateOptions struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// pathLenConstraint: how many CA certificates may follow this one in a path. Unset: the
+	// policy's max_path_length, capped below the issuing CA's own path length (none when
+	// neither has one). A value above either is refused.
+	MaxPathLength *int32 `protobuf:"varint,1,opt,name=max_path_length,json=maxPathLength,proto3,oneof" json:"max_path_length,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CaCertificateOptions) Reset() {
+	*x = CaCertificateOptions{}
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaCertificateOptions) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaCertificateOptions) ProtoMessage() {}
+
+func (x *CaCertificateOptions) ProtoReflect() protoreflect.Message {
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaCertificateOptions.ProtoReflect.Descriptor instead.
+func (*CaCertificateOptions) Descriptor() ([]byte, []int) {
+	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *CaCertificateOptions) GetMaxPathLength() int32 {
+	if x != nil && x.MaxPathLength != nil {
+		return *x.MaxPathLength
+	}
+	return 0
+}
+
 // IssueCertificateRequest asks for a certificate under a profile.
 type IssueCertificateRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -293,14 +345,18 @@ type IssueCertificateRequest struct {
 	// Lifetime; the profile's default when unset. Never more than the policy's max_ttl.
 	Ttl *durationpb.Duration `protobuf:"bytes,8,opt,name=ttl,proto3" json:"ttl,omitempty"`
 	// Run every check, sign nothing and store nothing.
-	ValidateOnly  bool `protobuf:"varint,9,opt,name=validate_only,json=validateOnly,proto3" json:"validate_only,omitempty"`
+	ValidateOnly bool `protobuf:"varint,9,opt,name=validate_only,json=validateOnly,proto3" json:"validate_only,omitempty"`
+	// Set to ask for a CA certificate. Unset, a CSR whose basicConstraints extension asks for
+	// cA=TRUE (with its pathLenConstraint, if any) asks for one too, and a policy that requires
+	// CA certificates makes every request one; otherwise the certificate is an end-entity one.
+	CaCertificate *CaCertificateOptions `protobuf:"bytes,10,opt,name=ca_certificate,json=caCertificate,proto3" json:"ca_certificate,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *IssueCertificateRequest) Reset() {
 	*x = IssueCertificateRequest{}
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[1]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -312,7 +368,7 @@ func (x *IssueCertificateRequest) String() string {
 func (*IssueCertificateRequest) ProtoMessage() {}
 
 func (x *IssueCertificateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[1]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -325,7 +381,7 @@ func (x *IssueCertificateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IssueCertificateRequest.ProtoReflect.Descriptor instead.
 func (*IssueCertificateRequest) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{1}
+	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *IssueCertificateRequest) GetCertificateProfile() string {
@@ -402,6 +458,13 @@ func (x *IssueCertificateRequest) GetValidateOnly() bool {
 	return false
 }
 
+func (x *IssueCertificateRequest) GetCaCertificate() *CaCertificateOptions {
+	if x != nil {
+		return x.CaCertificate
+	}
+	return nil
+}
+
 type isIssueCertificateRequest_Source interface {
 	isIssueCertificateRequest_Source()
 }
@@ -445,7 +508,7 @@ type IssuedCertificate struct {
 
 func (x *IssuedCertificate) Reset() {
 	*x = IssuedCertificate{}
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[2]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -457,7 +520,7 @@ func (x *IssuedCertificate) String() string {
 func (*IssuedCertificate) ProtoMessage() {}
 
 func (x *IssuedCertificate) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[2]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -470,7 +533,7 @@ func (x *IssuedCertificate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IssuedCertificate.ProtoReflect.Descriptor instead.
 func (*IssuedCertificate) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{2}
+	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *IssuedCertificate) GetCertificateId() string {
@@ -543,7 +606,7 @@ type IssueCertificateResponse struct {
 
 func (x *IssueCertificateResponse) Reset() {
 	*x = IssueCertificateResponse{}
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[3]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -555,7 +618,7 @@ func (x *IssueCertificateResponse) String() string {
 func (*IssueCertificateResponse) ProtoMessage() {}
 
 func (x *IssueCertificateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[3]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -568,7 +631,7 @@ func (x *IssueCertificateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IssueCertificateResponse.ProtoReflect.Descriptor instead.
 func (*IssueCertificateResponse) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{3}
+	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *IssueCertificateResponse) GetCertificateRequestId() string {
@@ -622,7 +685,7 @@ type RenewCertificateRequest struct {
 
 func (x *RenewCertificateRequest) Reset() {
 	*x = RenewCertificateRequest{}
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[4]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -634,7 +697,7 @@ func (x *RenewCertificateRequest) String() string {
 func (*RenewCertificateRequest) ProtoMessage() {}
 
 func (x *RenewCertificateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[4]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -647,7 +710,7 @@ func (x *RenewCertificateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenewCertificateRequest.ProtoReflect.Descriptor instead.
 func (*RenewCertificateRequest) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{4}
+	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *RenewCertificateRequest) GetCertificateId() string {
@@ -716,7 +779,7 @@ type RenewCertificateResponse struct {
 
 func (x *RenewCertificateResponse) Reset() {
 	*x = RenewCertificateResponse{}
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[5]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -728,7 +791,7 @@ func (x *RenewCertificateResponse) String() string {
 func (*RenewCertificateResponse) ProtoMessage() {}
 
 func (x *RenewCertificateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[5]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -741,7 +804,7 @@ func (x *RenewCertificateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RenewCertificateResponse.ProtoReflect.Descriptor instead.
 func (*RenewCertificateResponse) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{5}
+	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *RenewCertificateResponse) GetCertificateRequestId() string {
@@ -803,7 +866,7 @@ type CertificateRequest struct {
 
 func (x *CertificateRequest) Reset() {
 	*x = CertificateRequest{}
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[6]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -815,7 +878,7 @@ func (x *CertificateRequest) String() string {
 func (*CertificateRequest) ProtoMessage() {}
 
 func (x *CertificateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[6]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -828,7 +891,7 @@ func (x *CertificateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CertificateRequest.ProtoReflect.Descriptor instead.
 func (*CertificateRequest) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{6}
+	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *CertificateRequest) GetId() string {
@@ -919,7 +982,7 @@ type GetRequestStatusRequest struct {
 
 func (x *GetRequestStatusRequest) Reset() {
 	*x = GetRequestStatusRequest{}
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[7]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -931,7 +994,7 @@ func (x *GetRequestStatusRequest) String() string {
 func (*GetRequestStatusRequest) ProtoMessage() {}
 
 func (x *GetRequestStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[7]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -944,7 +1007,7 @@ func (x *GetRequestStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRequestStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetRequestStatusRequest) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{7}
+	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetRequestStatusRequest) GetCertificateRequestId() string {
@@ -970,7 +1033,7 @@ type GetRequestStatusResponse struct {
 
 func (x *GetRequestStatusResponse) Reset() {
 	*x = GetRequestStatusResponse{}
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[8]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -982,7 +1045,7 @@ func (x *GetRequestStatusResponse) String() string {
 func (*GetRequestStatusResponse) ProtoMessage() {}
 
 func (x *GetRequestStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[8]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -995,7 +1058,7 @@ func (x *GetRequestStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRequestStatusResponse.ProtoReflect.Descriptor instead.
 func (*GetRequestStatusResponse) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{8}
+	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GetRequestStatusResponse) GetCertificateRequest() *CertificateRequest {
@@ -1072,7 +1135,7 @@ type Certificate struct {
 
 func (x *Certificate) Reset() {
 	*x = Certificate{}
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[9]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1084,7 +1147,7 @@ func (x *Certificate) String() string {
 func (*Certificate) ProtoMessage() {}
 
 func (x *Certificate) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[9]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1097,7 +1160,7 @@ func (x *Certificate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Certificate.ProtoReflect.Descriptor instead.
 func (*Certificate) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{9}
+	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Certificate) GetId() string {
@@ -1265,7 +1328,7 @@ type GetCertificateRequest struct {
 
 func (x *GetCertificateRequest) Reset() {
 	*x = GetCertificateRequest{}
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[10]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1277,7 +1340,7 @@ func (x *GetCertificateRequest) String() string {
 func (*GetCertificateRequest) ProtoMessage() {}
 
 func (x *GetCertificateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[10]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1290,7 +1353,7 @@ func (x *GetCertificateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCertificateRequest.ProtoReflect.Descriptor instead.
 func (*GetCertificateRequest) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{10}
+	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetCertificateRequest) GetCertificate() string {
@@ -1311,7 +1374,7 @@ type GetCertificateResponse struct {
 
 func (x *GetCertificateResponse) Reset() {
 	*x = GetCertificateResponse{}
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[11]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1323,7 +1386,7 @@ func (x *GetCertificateResponse) String() string {
 func (*GetCertificateResponse) ProtoMessage() {}
 
 func (x *GetCertificateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[11]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1336,7 +1399,7 @@ func (x *GetCertificateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCertificateResponse.ProtoReflect.Descriptor instead.
 func (*GetCertificateResponse) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{11}
+	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetCertificateResponse) GetCertificate() *Certificate {
@@ -1371,7 +1434,7 @@ type ListCertificatesRequest struct {
 
 func (x *ListCertificatesRequest) Reset() {
 	*x = ListCertificatesRequest{}
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[12]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1383,7 +1446,7 @@ func (x *ListCertificatesRequest) String() string {
 func (*ListCertificatesRequest) ProtoMessage() {}
 
 func (x *ListCertificatesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[12]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1396,7 +1459,7 @@ func (x *ListCertificatesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCertificatesRequest.ProtoReflect.Descriptor instead.
 func (*ListCertificatesRequest) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{12}
+	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ListCertificatesRequest) GetPageSize() int32 {
@@ -1461,7 +1524,7 @@ type ListCertificatesResponse struct {
 
 func (x *ListCertificatesResponse) Reset() {
 	*x = ListCertificatesResponse{}
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[13]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1473,7 +1536,7 @@ func (x *ListCertificatesResponse) String() string {
 func (*ListCertificatesResponse) ProtoMessage() {}
 
 func (x *ListCertificatesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[13]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1486,7 +1549,7 @@ func (x *ListCertificatesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCertificatesResponse.ProtoReflect.Descriptor instead.
 func (*ListCertificatesResponse) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{13}
+	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListCertificatesResponse) GetCertificates() []*Certificate {
@@ -1516,7 +1579,7 @@ type RevokeCertificateRequest struct {
 
 func (x *RevokeCertificateRequest) Reset() {
 	*x = RevokeCertificateRequest{}
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[14]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1528,7 +1591,7 @@ func (x *RevokeCertificateRequest) String() string {
 func (*RevokeCertificateRequest) ProtoMessage() {}
 
 func (x *RevokeCertificateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[14]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1541,7 +1604,7 @@ func (x *RevokeCertificateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeCertificateRequest.ProtoReflect.Descriptor instead.
 func (*RevokeCertificateRequest) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{14}
+	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *RevokeCertificateRequest) GetCertificate() string {
@@ -1569,7 +1632,7 @@ type RevokeCertificateResponse struct {
 
 func (x *RevokeCertificateResponse) Reset() {
 	*x = RevokeCertificateResponse{}
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[15]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1581,7 +1644,7 @@ func (x *RevokeCertificateResponse) String() string {
 func (*RevokeCertificateResponse) ProtoMessage() {}
 
 func (x *RevokeCertificateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[15]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1594,7 +1657,7 @@ func (x *RevokeCertificateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeCertificateResponse.ProtoReflect.Descriptor instead.
 func (*RevokeCertificateResponse) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{15}
+	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *RevokeCertificateResponse) GetCertificate() *Certificate {
@@ -1617,7 +1680,7 @@ type ApproveCertificateRequestRequest struct {
 
 func (x *ApproveCertificateRequestRequest) Reset() {
 	*x = ApproveCertificateRequestRequest{}
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[16]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1629,7 +1692,7 @@ func (x *ApproveCertificateRequestRequest) String() string {
 func (*ApproveCertificateRequestRequest) ProtoMessage() {}
 
 func (x *ApproveCertificateRequestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[16]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1642,7 +1705,7 @@ func (x *ApproveCertificateRequestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApproveCertificateRequestRequest.ProtoReflect.Descriptor instead.
 func (*ApproveCertificateRequestRequest) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{16}
+	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ApproveCertificateRequestRequest) GetCertificateRequestId() string {
@@ -1670,7 +1733,7 @@ type ApproveCertificateRequestResponse struct {
 
 func (x *ApproveCertificateRequestResponse) Reset() {
 	*x = ApproveCertificateRequestResponse{}
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[17]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1682,7 +1745,7 @@ func (x *ApproveCertificateRequestResponse) String() string {
 func (*ApproveCertificateRequestResponse) ProtoMessage() {}
 
 func (x *ApproveCertificateRequestResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[17]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1695,7 +1758,7 @@ func (x *ApproveCertificateRequestResponse) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use ApproveCertificateRequestResponse.ProtoReflect.Descriptor instead.
 func (*ApproveCertificateRequestResponse) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{17}
+	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ApproveCertificateRequestResponse) GetCertificateRequest() *CertificateRequest {
@@ -1718,7 +1781,7 @@ type RejectCertificateRequestRequest struct {
 
 func (x *RejectCertificateRequestRequest) Reset() {
 	*x = RejectCertificateRequestRequest{}
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[18]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1730,7 +1793,7 @@ func (x *RejectCertificateRequestRequest) String() string {
 func (*RejectCertificateRequestRequest) ProtoMessage() {}
 
 func (x *RejectCertificateRequestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[18]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1743,7 +1806,7 @@ func (x *RejectCertificateRequestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RejectCertificateRequestRequest.ProtoReflect.Descriptor instead.
 func (*RejectCertificateRequestRequest) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{18}
+	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *RejectCertificateRequestRequest) GetCertificateRequestId() string {
@@ -1771,7 +1834,7 @@ type RejectCertificateRequestResponse struct {
 
 func (x *RejectCertificateRequestResponse) Reset() {
 	*x = RejectCertificateRequestResponse{}
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[19]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1783,7 +1846,7 @@ func (x *RejectCertificateRequestResponse) String() string {
 func (*RejectCertificateRequestResponse) ProtoMessage() {}
 
 func (x *RejectCertificateRequestResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[19]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1796,7 +1859,7 @@ func (x *RejectCertificateRequestResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RejectCertificateRequestResponse.ProtoReflect.Descriptor instead.
 func (*RejectCertificateRequestResponse) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{19}
+	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *RejectCertificateRequestResponse) GetCertificateRequest() *CertificateRequest {
@@ -1814,7 +1877,10 @@ const file_certmint_v1_certificate_service_proto_rawDesc = "" +
 	"\x15CertificateAttributes\x12.\n" +
 	"\asubject\x18\x01 \x01(\v2\x14.certmint.v1.SubjectR\asubject\x12`\n" +
 	"\x19subject_alternative_names\x18\x02 \x01(\v2$.certmint.v1.SubjectAlternativeNamesR\x17subjectAlternativeNames\x12>\n" +
-	"\rkey_algorithm\x18\x03 \x01(\x0e2\x19.certmint.v1.KeyAlgorithmR\fkeyAlgorithm\"\xfd\x03\n" +
+	"\rkey_algorithm\x18\x03 \x01(\x0e2\x19.certmint.v1.KeyAlgorithmR\fkeyAlgorithm\"W\n" +
+	"\x14CaCertificateOptions\x12+\n" +
+	"\x0fmax_path_length\x18\x01 \x01(\x05H\x00R\rmaxPathLength\x88\x01\x01B\x12\n" +
+	"\x10_max_path_length\"\xc7\x04\n" +
 	"\x17IssueCertificateRequest\x12/\n" +
 	"\x13certificate_profile\x18\x01 \x01(\tR\x12certificateProfile\x12\x1d\n" +
 	"\n" +
@@ -1828,7 +1894,9 @@ const file_certmint_v1_certificate_service_proto_rawDesc = "" +
 	"key_usages\x18\x06 \x03(\x0e2\x15.certmint.v1.KeyUsageR\tkeyUsages\x12M\n" +
 	"\x13extended_key_usages\x18\a \x03(\x0e2\x1d.certmint.v1.ExtendedKeyUsageR\x11extendedKeyUsages\x12+\n" +
 	"\x03ttl\x18\b \x01(\v2\x19.google.protobuf.DurationR\x03ttl\x12#\n" +
-	"\rvalidate_only\x18\t \x01(\bR\fvalidateOnlyB\b\n" +
+	"\rvalidate_only\x18\t \x01(\bR\fvalidateOnly\x12H\n" +
+	"\x0eca_certificate\x18\n" +
+	" \x01(\v2!.certmint.v1.CaCertificateOptionsR\rcaCertificateB\b\n" +
 	"\x06source\"\xed\x02\n" +
 	"\x11IssuedCertificate\x12%\n" +
 	"\x0ecertificate_id\x18\x01 \x01(\tR\rcertificateId\x12'\n" +
@@ -1982,109 +2050,111 @@ func file_certmint_v1_certificate_service_proto_rawDescGZIP() []byte {
 }
 
 var file_certmint_v1_certificate_service_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_certmint_v1_certificate_service_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_certmint_v1_certificate_service_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_certmint_v1_certificate_service_proto_goTypes = []any{
 	(CertificateRequestStatus)(0),             // 0: certmint.v1.CertificateRequestStatus
 	(CertificateStatus)(0),                    // 1: certmint.v1.CertificateStatus
 	(RenewalKeySource)(0),                     // 2: certmint.v1.RenewalKeySource
 	(*CertificateAttributes)(nil),             // 3: certmint.v1.CertificateAttributes
-	(*IssueCertificateRequest)(nil),           // 4: certmint.v1.IssueCertificateRequest
-	(*IssuedCertificate)(nil),                 // 5: certmint.v1.IssuedCertificate
-	(*IssueCertificateResponse)(nil),          // 6: certmint.v1.IssueCertificateResponse
-	(*RenewCertificateRequest)(nil),           // 7: certmint.v1.RenewCertificateRequest
-	(*RenewCertificateResponse)(nil),          // 8: certmint.v1.RenewCertificateResponse
-	(*CertificateRequest)(nil),                // 9: certmint.v1.CertificateRequest
-	(*GetRequestStatusRequest)(nil),           // 10: certmint.v1.GetRequestStatusRequest
-	(*GetRequestStatusResponse)(nil),          // 11: certmint.v1.GetRequestStatusResponse
-	(*Certificate)(nil),                       // 12: certmint.v1.Certificate
-	(*GetCertificateRequest)(nil),             // 13: certmint.v1.GetCertificateRequest
-	(*GetCertificateResponse)(nil),            // 14: certmint.v1.GetCertificateResponse
-	(*ListCertificatesRequest)(nil),           // 15: certmint.v1.ListCertificatesRequest
-	(*ListCertificatesResponse)(nil),          // 16: certmint.v1.ListCertificatesResponse
-	(*RevokeCertificateRequest)(nil),          // 17: certmint.v1.RevokeCertificateRequest
-	(*RevokeCertificateResponse)(nil),         // 18: certmint.v1.RevokeCertificateResponse
-	(*ApproveCertificateRequestRequest)(nil),  // 19: certmint.v1.ApproveCertificateRequestRequest
-	(*ApproveCertificateRequestResponse)(nil), // 20: certmint.v1.ApproveCertificateRequestResponse
-	(*RejectCertificateRequestRequest)(nil),   // 21: certmint.v1.RejectCertificateRequestRequest
-	(*RejectCertificateRequestResponse)(nil),  // 22: certmint.v1.RejectCertificateRequestResponse
-	(*Subject)(nil),                           // 23: certmint.v1.Subject
-	(*SubjectAlternativeNames)(nil),           // 24: certmint.v1.SubjectAlternativeNames
-	(KeyAlgorithm)(0),                         // 25: certmint.v1.KeyAlgorithm
-	(SignatureAlgorithm)(0),                   // 26: certmint.v1.SignatureAlgorithm
-	(KeyUsage)(0),                             // 27: certmint.v1.KeyUsage
-	(ExtendedKeyUsage)(0),                     // 28: certmint.v1.ExtendedKeyUsage
-	(*durationpb.Duration)(nil),               // 29: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),             // 30: google.protobuf.Timestamp
-	(*status.Status)(nil),                     // 31: google.rpc.Status
-	(RevocationReason)(0),                     // 32: certmint.v1.RevocationReason
+	(*CaCertificateOptions)(nil),              // 4: certmint.v1.CaCertificateOptions
+	(*IssueCertificateRequest)(nil),           // 5: certmint.v1.IssueCertificateRequest
+	(*IssuedCertificate)(nil),                 // 6: certmint.v1.IssuedCertificate
+	(*IssueCertificateResponse)(nil),          // 7: certmint.v1.IssueCertificateResponse
+	(*RenewCertificateRequest)(nil),           // 8: certmint.v1.RenewCertificateRequest
+	(*RenewCertificateResponse)(nil),          // 9: certmint.v1.RenewCertificateResponse
+	(*CertificateRequest)(nil),                // 10: certmint.v1.CertificateRequest
+	(*GetRequestStatusRequest)(nil),           // 11: certmint.v1.GetRequestStatusRequest
+	(*GetRequestStatusResponse)(nil),          // 12: certmint.v1.GetRequestStatusResponse
+	(*Certificate)(nil),                       // 13: certmint.v1.Certificate
+	(*GetCertificateRequest)(nil),             // 14: certmint.v1.GetCertificateRequest
+	(*GetCertificateResponse)(nil),            // 15: certmint.v1.GetCertificateResponse
+	(*ListCertificatesRequest)(nil),           // 16: certmint.v1.ListCertificatesRequest
+	(*ListCertificatesResponse)(nil),          // 17: certmint.v1.ListCertificatesResponse
+	(*RevokeCertificateRequest)(nil),          // 18: certmint.v1.RevokeCertificateRequest
+	(*RevokeCertificateResponse)(nil),         // 19: certmint.v1.RevokeCertificateResponse
+	(*ApproveCertificateRequestRequest)(nil),  // 20: certmint.v1.ApproveCertificateRequestRequest
+	(*ApproveCertificateRequestResponse)(nil), // 21: certmint.v1.ApproveCertificateRequestResponse
+	(*RejectCertificateRequestRequest)(nil),   // 22: certmint.v1.RejectCertificateRequestRequest
+	(*RejectCertificateRequestResponse)(nil),  // 23: certmint.v1.RejectCertificateRequestResponse
+	(*Subject)(nil),                           // 24: certmint.v1.Subject
+	(*SubjectAlternativeNames)(nil),           // 25: certmint.v1.SubjectAlternativeNames
+	(KeyAlgorithm)(0),                         // 26: certmint.v1.KeyAlgorithm
+	(SignatureAlgorithm)(0),                   // 27: certmint.v1.SignatureAlgorithm
+	(KeyUsage)(0),                             // 28: certmint.v1.KeyUsage
+	(ExtendedKeyUsage)(0),                     // 29: certmint.v1.ExtendedKeyUsage
+	(*durationpb.Duration)(nil),               // 30: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),             // 31: google.protobuf.Timestamp
+	(*status.Status)(nil),                     // 32: google.rpc.Status
+	(RevocationReason)(0),                     // 33: certmint.v1.RevocationReason
 }
 var file_certmint_v1_certificate_service_proto_depIdxs = []int32{
-	23, // 0: certmint.v1.CertificateAttributes.subject:type_name -> certmint.v1.Subject
-	24, // 1: certmint.v1.CertificateAttributes.subject_alternative_names:type_name -> certmint.v1.SubjectAlternativeNames
-	25, // 2: certmint.v1.CertificateAttributes.key_algorithm:type_name -> certmint.v1.KeyAlgorithm
+	24, // 0: certmint.v1.CertificateAttributes.subject:type_name -> certmint.v1.Subject
+	25, // 1: certmint.v1.CertificateAttributes.subject_alternative_names:type_name -> certmint.v1.SubjectAlternativeNames
+	26, // 2: certmint.v1.CertificateAttributes.key_algorithm:type_name -> certmint.v1.KeyAlgorithm
 	3,  // 3: certmint.v1.IssueCertificateRequest.attributes:type_name -> certmint.v1.CertificateAttributes
-	26, // 4: certmint.v1.IssueCertificateRequest.signature_algorithm:type_name -> certmint.v1.SignatureAlgorithm
-	27, // 5: certmint.v1.IssueCertificateRequest.key_usages:type_name -> certmint.v1.KeyUsage
-	28, // 6: certmint.v1.IssueCertificateRequest.extended_key_usages:type_name -> certmint.v1.ExtendedKeyUsage
-	29, // 7: certmint.v1.IssueCertificateRequest.ttl:type_name -> google.protobuf.Duration
-	30, // 8: certmint.v1.IssuedCertificate.not_before:type_name -> google.protobuf.Timestamp
-	30, // 9: certmint.v1.IssuedCertificate.not_after:type_name -> google.protobuf.Timestamp
-	0,  // 10: certmint.v1.IssueCertificateResponse.status:type_name -> certmint.v1.CertificateRequestStatus
-	5,  // 11: certmint.v1.IssueCertificateResponse.certificate:type_name -> certmint.v1.IssuedCertificate
-	2,  // 12: certmint.v1.RenewCertificateRequest.key_source:type_name -> certmint.v1.RenewalKeySource
-	25, // 13: certmint.v1.RenewCertificateRequest.key_algorithm:type_name -> certmint.v1.KeyAlgorithm
-	29, // 14: certmint.v1.RenewCertificateRequest.ttl:type_name -> google.protobuf.Duration
-	0,  // 15: certmint.v1.RenewCertificateResponse.status:type_name -> certmint.v1.CertificateRequestStatus
-	5,  // 16: certmint.v1.RenewCertificateResponse.certificate:type_name -> certmint.v1.IssuedCertificate
-	0,  // 17: certmint.v1.CertificateRequest.status:type_name -> certmint.v1.CertificateRequestStatus
-	23, // 18: certmint.v1.CertificateRequest.subject:type_name -> certmint.v1.Subject
-	24, // 19: certmint.v1.CertificateRequest.subject_alternative_names:type_name -> certmint.v1.SubjectAlternativeNames
-	31, // 20: certmint.v1.CertificateRequest.error:type_name -> google.rpc.Status
-	30, // 21: certmint.v1.CertificateRequest.create_time:type_name -> google.protobuf.Timestamp
-	30, // 22: certmint.v1.CertificateRequest.update_time:type_name -> google.protobuf.Timestamp
-	9,  // 23: certmint.v1.GetRequestStatusResponse.certificate_request:type_name -> certmint.v1.CertificateRequest
-	5,  // 24: certmint.v1.GetRequestStatusResponse.certificate:type_name -> certmint.v1.IssuedCertificate
-	1,  // 25: certmint.v1.Certificate.status:type_name -> certmint.v1.CertificateStatus
-	23, // 26: certmint.v1.Certificate.subject:type_name -> certmint.v1.Subject
-	24, // 27: certmint.v1.Certificate.subject_alternative_names:type_name -> certmint.v1.SubjectAlternativeNames
-	25, // 28: certmint.v1.Certificate.key_algorithm:type_name -> certmint.v1.KeyAlgorithm
-	26, // 29: certmint.v1.Certificate.signature_algorithm:type_name -> certmint.v1.SignatureAlgorithm
-	27, // 30: certmint.v1.Certificate.key_usages:type_name -> certmint.v1.KeyUsage
-	28, // 31: certmint.v1.Certificate.extended_key_usages:type_name -> certmint.v1.ExtendedKeyUsage
-	30, // 32: certmint.v1.Certificate.not_before:type_name -> google.protobuf.Timestamp
-	30, // 33: certmint.v1.Certificate.not_after:type_name -> google.protobuf.Timestamp
-	30, // 34: certmint.v1.Certificate.revoke_time:type_name -> google.protobuf.Timestamp
-	32, // 35: certmint.v1.Certificate.revocation_reason:type_name -> certmint.v1.RevocationReason
-	30, // 36: certmint.v1.Certificate.create_time:type_name -> google.protobuf.Timestamp
-	12, // 37: certmint.v1.GetCertificateResponse.certificate:type_name -> certmint.v1.Certificate
-	1,  // 38: certmint.v1.ListCertificatesRequest.status:type_name -> certmint.v1.CertificateStatus
-	30, // 39: certmint.v1.ListCertificatesRequest.expires_before:type_name -> google.protobuf.Timestamp
-	12, // 40: certmint.v1.ListCertificatesResponse.certificates:type_name -> certmint.v1.Certificate
-	32, // 41: certmint.v1.RevokeCertificateRequest.reason:type_name -> certmint.v1.RevocationReason
-	12, // 42: certmint.v1.RevokeCertificateResponse.certificate:type_name -> certmint.v1.Certificate
-	9,  // 43: certmint.v1.ApproveCertificateRequestResponse.certificate_request:type_name -> certmint.v1.CertificateRequest
-	9,  // 44: certmint.v1.RejectCertificateRequestResponse.certificate_request:type_name -> certmint.v1.CertificateRequest
-	4,  // 45: certmint.v1.CertificateService.IssueCertificate:input_type -> certmint.v1.IssueCertificateRequest
-	7,  // 46: certmint.v1.CertificateService.RenewCertificate:input_type -> certmint.v1.RenewCertificateRequest
-	10, // 47: certmint.v1.CertificateService.GetRequestStatus:input_type -> certmint.v1.GetRequestStatusRequest
-	13, // 48: certmint.v1.CertificateService.GetCertificate:input_type -> certmint.v1.GetCertificateRequest
-	15, // 49: certmint.v1.CertificateService.ListCertificates:input_type -> certmint.v1.ListCertificatesRequest
-	17, // 50: certmint.v1.CertificateService.RevokeCertificate:input_type -> certmint.v1.RevokeCertificateRequest
-	19, // 51: certmint.v1.CertificateService.ApproveCertificateRequest:input_type -> certmint.v1.ApproveCertificateRequestRequest
-	21, // 52: certmint.v1.CertificateService.RejectCertificateRequest:input_type -> certmint.v1.RejectCertificateRequestRequest
-	6,  // 53: certmint.v1.CertificateService.IssueCertificate:output_type -> certmint.v1.IssueCertificateResponse
-	8,  // 54: certmint.v1.CertificateService.RenewCertificate:output_type -> certmint.v1.RenewCertificateResponse
-	11, // 55: certmint.v1.CertificateService.GetRequestStatus:output_type -> certmint.v1.GetRequestStatusResponse
-	14, // 56: certmint.v1.CertificateService.GetCertificate:output_type -> certmint.v1.GetCertificateResponse
-	16, // 57: certmint.v1.CertificateService.ListCertificates:output_type -> certmint.v1.ListCertificatesResponse
-	18, // 58: certmint.v1.CertificateService.RevokeCertificate:output_type -> certmint.v1.RevokeCertificateResponse
-	20, // 59: certmint.v1.CertificateService.ApproveCertificateRequest:output_type -> certmint.v1.ApproveCertificateRequestResponse
-	22, // 60: certmint.v1.CertificateService.RejectCertificateRequest:output_type -> certmint.v1.RejectCertificateRequestResponse
-	53, // [53:61] is the sub-list for method output_type
-	45, // [45:53] is the sub-list for method input_type
-	45, // [45:45] is the sub-list for extension type_name
-	45, // [45:45] is the sub-list for extension extendee
-	0,  // [0:45] is the sub-list for field type_name
+	27, // 4: certmint.v1.IssueCertificateRequest.signature_algorithm:type_name -> certmint.v1.SignatureAlgorithm
+	28, // 5: certmint.v1.IssueCertificateRequest.key_usages:type_name -> certmint.v1.KeyUsage
+	29, // 6: certmint.v1.IssueCertificateRequest.extended_key_usages:type_name -> certmint.v1.ExtendedKeyUsage
+	30, // 7: certmint.v1.IssueCertificateRequest.ttl:type_name -> google.protobuf.Duration
+	4,  // 8: certmint.v1.IssueCertificateRequest.ca_certificate:type_name -> certmint.v1.CaCertificateOptions
+	31, // 9: certmint.v1.IssuedCertificate.not_before:type_name -> google.protobuf.Timestamp
+	31, // 10: certmint.v1.IssuedCertificate.not_after:type_name -> google.protobuf.Timestamp
+	0,  // 11: certmint.v1.IssueCertificateResponse.status:type_name -> certmint.v1.CertificateRequestStatus
+	6,  // 12: certmint.v1.IssueCertificateResponse.certificate:type_name -> certmint.v1.IssuedCertificate
+	2,  // 13: certmint.v1.RenewCertificateRequest.key_source:type_name -> certmint.v1.RenewalKeySource
+	26, // 14: certmint.v1.RenewCertificateRequest.key_algorithm:type_name -> certmint.v1.KeyAlgorithm
+	30, // 15: certmint.v1.RenewCertificateRequest.ttl:type_name -> google.protobuf.Duration
+	0,  // 16: certmint.v1.RenewCertificateResponse.status:type_name -> certmint.v1.CertificateRequestStatus
+	6,  // 17: certmint.v1.RenewCertificateResponse.certificate:type_name -> certmint.v1.IssuedCertificate
+	0,  // 18: certmint.v1.CertificateRequest.status:type_name -> certmint.v1.CertificateRequestStatus
+	24, // 19: certmint.v1.CertificateRequest.subject:type_name -> certmint.v1.Subject
+	25, // 20: certmint.v1.CertificateRequest.subject_alternative_names:type_name -> certmint.v1.SubjectAlternativeNames
+	32, // 21: certmint.v1.CertificateRequest.error:type_name -> google.rpc.Status
+	31, // 22: certmint.v1.CertificateRequest.create_time:type_name -> google.protobuf.Timestamp
+	31, // 23: certmint.v1.CertificateRequest.update_time:type_name -> google.protobuf.Timestamp
+	10, // 24: certmint.v1.GetRequestStatusResponse.certificate_request:type_name -> certmint.v1.CertificateRequest
+	6,  // 25: certmint.v1.GetRequestStatusResponse.certificate:type_name -> certmint.v1.IssuedCertificate
+	1,  // 26: certmint.v1.Certificate.status:type_name -> certmint.v1.CertificateStatus
+	24, // 27: certmint.v1.Certificate.subject:type_name -> certmint.v1.Subject
+	25, // 28: certmint.v1.Certificate.subject_alternative_names:type_name -> certmint.v1.SubjectAlternativeNames
+	26, // 29: certmint.v1.Certificate.key_algorithm:type_name -> certmint.v1.KeyAlgorithm
+	27, // 30: certmint.v1.Certificate.signature_algorithm:type_name -> certmint.v1.SignatureAlgorithm
+	28, // 31: certmint.v1.Certificate.key_usages:type_name -> certmint.v1.KeyUsage
+	29, // 32: certmint.v1.Certificate.extended_key_usages:type_name -> certmint.v1.ExtendedKeyUsage
+	31, // 33: certmint.v1.Certificate.not_before:type_name -> google.protobuf.Timestamp
+	31, // 34: certmint.v1.Certificate.not_after:type_name -> google.protobuf.Timestamp
+	31, // 35: certmint.v1.Certificate.revoke_time:type_name -> google.protobuf.Timestamp
+	33, // 36: certmint.v1.Certificate.revocation_reason:type_name -> certmint.v1.RevocationReason
+	31, // 37: certmint.v1.Certificate.create_time:type_name -> google.protobuf.Timestamp
+	13, // 38: certmint.v1.GetCertificateResponse.certificate:type_name -> certmint.v1.Certificate
+	1,  // 39: certmint.v1.ListCertificatesRequest.status:type_name -> certmint.v1.CertificateStatus
+	31, // 40: certmint.v1.ListCertificatesRequest.expires_before:type_name -> google.protobuf.Timestamp
+	13, // 41: certmint.v1.ListCertificatesResponse.certificates:type_name -> certmint.v1.Certificate
+	33, // 42: certmint.v1.RevokeCertificateRequest.reason:type_name -> certmint.v1.RevocationReason
+	13, // 43: certmint.v1.RevokeCertificateResponse.certificate:type_name -> certmint.v1.Certificate
+	10, // 44: certmint.v1.ApproveCertificateRequestResponse.certificate_request:type_name -> certmint.v1.CertificateRequest
+	10, // 45: certmint.v1.RejectCertificateRequestResponse.certificate_request:type_name -> certmint.v1.CertificateRequest
+	5,  // 46: certmint.v1.CertificateService.IssueCertificate:input_type -> certmint.v1.IssueCertificateRequest
+	8,  // 47: certmint.v1.CertificateService.RenewCertificate:input_type -> certmint.v1.RenewCertificateRequest
+	11, // 48: certmint.v1.CertificateService.GetRequestStatus:input_type -> certmint.v1.GetRequestStatusRequest
+	14, // 49: certmint.v1.CertificateService.GetCertificate:input_type -> certmint.v1.GetCertificateRequest
+	16, // 50: certmint.v1.CertificateService.ListCertificates:input_type -> certmint.v1.ListCertificatesRequest
+	18, // 51: certmint.v1.CertificateService.RevokeCertificate:input_type -> certmint.v1.RevokeCertificateRequest
+	20, // 52: certmint.v1.CertificateService.ApproveCertificateRequest:input_type -> certmint.v1.ApproveCertificateRequestRequest
+	22, // 53: certmint.v1.CertificateService.RejectCertificateRequest:input_type -> certmint.v1.RejectCertificateRequestRequest
+	7,  // 54: certmint.v1.CertificateService.IssueCertificate:output_type -> certmint.v1.IssueCertificateResponse
+	9,  // 55: certmint.v1.CertificateService.RenewCertificate:output_type -> certmint.v1.RenewCertificateResponse
+	12, // 56: certmint.v1.CertificateService.GetRequestStatus:output_type -> certmint.v1.GetRequestStatusResponse
+	15, // 57: certmint.v1.CertificateService.GetCertificate:output_type -> certmint.v1.GetCertificateResponse
+	17, // 58: certmint.v1.CertificateService.ListCertificates:output_type -> certmint.v1.ListCertificatesResponse
+	19, // 59: certmint.v1.CertificateService.RevokeCertificate:output_type -> certmint.v1.RevokeCertificateResponse
+	21, // 60: certmint.v1.CertificateService.ApproveCertificateRequest:output_type -> certmint.v1.ApproveCertificateRequestResponse
+	23, // 61: certmint.v1.CertificateService.RejectCertificateRequest:output_type -> certmint.v1.RejectCertificateRequestResponse
+	54, // [54:62] is the sub-list for method output_type
+	46, // [46:54] is the sub-list for method input_type
+	46, // [46:46] is the sub-list for extension type_name
+	46, // [46:46] is the sub-list for extension extendee
+	0,  // [0:46] is the sub-list for field type_name
 }
 
 func init() { file_certmint_v1_certificate_service_proto_init() }
@@ -2093,7 +2163,8 @@ func file_certmint_v1_certificate_service_proto_init() {
 		return
 	}
 	file_certmint_v1_common_proto_init()
-	file_certmint_v1_certificate_service_proto_msgTypes[1].OneofWrappers = []any{
+	file_certmint_v1_certificate_service_proto_msgTypes[1].OneofWrappers = []any{}
+	file_certmint_v1_certificate_service_proto_msgTypes[2].OneofWrappers = []any{
 		(*IssueCertificateRequest_CsrPem)(nil),
 		(*IssueCertificateRequest_Attributes)(nil),
 	}
@@ -2103,7 +2174,7 @@ func file_certmint_v1_certificate_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_certmint_v1_certificate_service_proto_rawDesc), len(file_certmint_v1_certificate_service_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   20,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

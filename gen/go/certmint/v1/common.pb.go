@@ -410,7 +410,10 @@ type Subject struct {
 	Organization []string `protobuf:"bytes,4,rep,name=organization,proto3" json:"organization,omitempty"`
 	// Organizational unit (OU); one RDN per value.
 	OrganizationalUnit []string `protobuf:"bytes,5,rep,name=organizational_unit,json=organizationalUnit,proto3" json:"organizational_unit,omitempty"`
-	// Common name (CN). For TLS certificates the names that matter are the SANs (RFC 6125).
+	// Common name (CN). For TLS certificates the names that matter are the SANs (RFC 6125). A CN
+	// that reads as a DNS name, IP address, email address or URI must satisfy the policy's SAN
+	// rules for that kind, is normalised like a SAN, and by default is copied into the SANs
+	// (CertificatePolicy.subject_names_in_sans).
 	CommonName string `protobuf:"bytes,6,opt,name=common_name,json=commonName,proto3" json:"common_name,omitempty"`
 	// Street address (street).
 	StreetAddress string `protobuf:"bytes,7,opt,name=street_address,json=streetAddress,proto3" json:"street_address,omitempty"`
@@ -418,7 +421,9 @@ type Subject struct {
 	PostalCode string `protobuf:"bytes,8,opt,name=postal_code,json=postalCode,proto3" json:"postal_code,omitempty"`
 	// Serial number attribute (serialNumber), not the certificate serial.
 	SerialNumber string `protobuf:"bytes,9,opt,name=serial_number,json=serialNumber,proto3" json:"serial_number,omitempty"`
-	// Email address attribute (emailAddress, PKCS #9); prefer an email SAN (RFC 5280 4.1.2.6).
+	// Email address attribute (emailAddress, PKCS #9); prefer an email SAN. It must satisfy the
+	// policy's email SAN rules and must also be an email SAN (RFC 5280 4.1.2.6): copied there
+	// under the default policy setting, refused otherwise.
 	EmailAddress  string `protobuf:"bytes,10,opt,name=email_address,json=emailAddress,proto3" json:"email_address,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -600,6 +605,141 @@ func (x *SubjectAlternativeNames) GetUris() []string {
 	return nil
 }
 
+// GeneralSubtrees are sets of names of each type, in the forms of RFC 5280 section 4.2.1.10.
+type GeneralSubtrees struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// dNSName subtrees in A-label form: "example.com" is that name and every name below it;
+	// "" is every DNS name. (RFC 5280 has no "names below only" form.)
+	DnsNames []string `protobuf:"bytes,1,rep,name=dns_names,json=dnsNames,proto3" json:"dns_names,omitempty"`
+	// iPAddress subtrees as CIDR ranges, e.g. "10.0.0.0/8", "2001:db8::/32"; host bits zero.
+	IpRanges []string `protobuf:"bytes,2,rep,name=ip_ranges,json=ipRanges,proto3" json:"ip_ranges,omitempty"`
+	// rfc822Name subtrees: "alice@example.com" (one mailbox), "example.com" (every mailbox at
+	// that host), ".example.com" (every mailbox at any host below it); "" is every address.
+	EmailAddresses []string `protobuf:"bytes,3,rep,name=email_addresses,json=emailAddresses,proto3" json:"email_addresses,omitempty"`
+	// URI subtrees, by host: "prod.example" (that host), ".example.com" (any host below it);
+	// "" is every URI. Schemes, ports and paths cannot be constrained (RFC 5280 4.2.1.10).
+	UriHosts      []string `protobuf:"bytes,4,rep,name=uri_hosts,json=uriHosts,proto3" json:"uri_hosts,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GeneralSubtrees) Reset() {
+	*x = GeneralSubtrees{}
+	mi := &file_certmint_v1_common_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GeneralSubtrees) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GeneralSubtrees) ProtoMessage() {}
+
+func (x *GeneralSubtrees) ProtoReflect() protoreflect.Message {
+	mi := &file_certmint_v1_common_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GeneralSubtrees.ProtoReflect.Descriptor instead.
+func (*GeneralSubtrees) Descriptor() ([]byte, []int) {
+	return file_certmint_v1_common_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *GeneralSubtrees) GetDnsNames() []string {
+	if x != nil {
+		return x.DnsNames
+	}
+	return nil
+}
+
+func (x *GeneralSubtrees) GetIpRanges() []string {
+	if x != nil {
+		return x.IpRanges
+	}
+	return nil
+}
+
+func (x *GeneralSubtrees) GetEmailAddresses() []string {
+	if x != nil {
+		return x.EmailAddresses
+	}
+	return nil
+}
+
+func (x *GeneralSubtrees) GetUriHosts() []string {
+	if x != nil {
+		return x.UriHosts
+	}
+	return nil
+}
+
+// NameConstraints limit the names every certificate below a CA may carry (RFC 5280 section
+// 4.2.1.10, a critical extension that validators enforce): each name must lie inside a
+// permitted subtree of its type, when there is any of that type, and in no excluded subtree.
+// A subject emailAddress counts as an email name; OpenSSL also checks a host-like common
+// name as a DNS name when a certificate has no DNS SAN.
+type NameConstraints struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The subtrees names must lie in (per type: no entries of a type leaves that type free).
+	Permitted *GeneralSubtrees `protobuf:"bytes,1,opt,name=permitted,proto3" json:"permitted,omitempty"`
+	// The subtrees no name may lie in.
+	Excluded      *GeneralSubtrees `protobuf:"bytes,2,opt,name=excluded,proto3" json:"excluded,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NameConstraints) Reset() {
+	*x = NameConstraints{}
+	mi := &file_certmint_v1_common_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NameConstraints) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NameConstraints) ProtoMessage() {}
+
+func (x *NameConstraints) ProtoReflect() protoreflect.Message {
+	mi := &file_certmint_v1_common_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NameConstraints.ProtoReflect.Descriptor instead.
+func (*NameConstraints) Descriptor() ([]byte, []int) {
+	return file_certmint_v1_common_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *NameConstraints) GetPermitted() *GeneralSubtrees {
+	if x != nil {
+		return x.Permitted
+	}
+	return nil
+}
+
+func (x *NameConstraints) GetExcluded() *GeneralSubtrees {
+	if x != nil {
+		return x.Excluded
+	}
+	return nil
+}
+
 var File_certmint_v1_common_proto protoreflect.FileDescriptor
 
 const file_certmint_v1_common_proto_rawDesc = "" +
@@ -623,7 +763,15 @@ const file_certmint_v1_common_proto_rawDesc = "" +
 	"\tdns_names\x18\x01 \x03(\tR\bdnsNames\x12!\n" +
 	"\fip_addresses\x18\x02 \x03(\tR\vipAddresses\x12'\n" +
 	"\x0femail_addresses\x18\x03 \x03(\tR\x0eemailAddresses\x12\x12\n" +
-	"\x04uris\x18\x04 \x03(\tR\x04uris*\xd2\x01\n" +
+	"\x04uris\x18\x04 \x03(\tR\x04uris\"\x91\x01\n" +
+	"\x0fGeneralSubtrees\x12\x1b\n" +
+	"\tdns_names\x18\x01 \x03(\tR\bdnsNames\x12\x1b\n" +
+	"\tip_ranges\x18\x02 \x03(\tR\bipRanges\x12'\n" +
+	"\x0femail_addresses\x18\x03 \x03(\tR\x0eemailAddresses\x12\x1b\n" +
+	"\turi_hosts\x18\x04 \x03(\tR\buriHosts\"\x87\x01\n" +
+	"\x0fNameConstraints\x12:\n" +
+	"\tpermitted\x18\x01 \x01(\v2\x1c.certmint.v1.GeneralSubtreesR\tpermitted\x128\n" +
+	"\bexcluded\x18\x02 \x01(\v2\x1c.certmint.v1.GeneralSubtreesR\bexcluded*\xd2\x01\n" +
 	"\fKeyAlgorithm\x12\x1d\n" +
 	"\x19KEY_ALGORITHM_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16KEY_ALGORITHM_RSA_2048\x10\x01\x12\x1a\n" +
@@ -687,7 +835,7 @@ func file_certmint_v1_common_proto_rawDescGZIP() []byte {
 }
 
 var file_certmint_v1_common_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_certmint_v1_common_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_certmint_v1_common_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_certmint_v1_common_proto_goTypes = []any{
 	(KeyAlgorithm)(0),               // 0: certmint.v1.KeyAlgorithm
 	(SignatureAlgorithm)(0),         // 1: certmint.v1.SignatureAlgorithm
@@ -696,13 +844,17 @@ var file_certmint_v1_common_proto_goTypes = []any{
 	(RevocationReason)(0),           // 4: certmint.v1.RevocationReason
 	(*Subject)(nil),                 // 5: certmint.v1.Subject
 	(*SubjectAlternativeNames)(nil), // 6: certmint.v1.SubjectAlternativeNames
+	(*GeneralSubtrees)(nil),         // 7: certmint.v1.GeneralSubtrees
+	(*NameConstraints)(nil),         // 8: certmint.v1.NameConstraints
 }
 var file_certmint_v1_common_proto_depIdxs = []int32{
-	0, // [0:0] is the sub-list for method output_type
-	0, // [0:0] is the sub-list for method input_type
-	0, // [0:0] is the sub-list for extension type_name
-	0, // [0:0] is the sub-list for extension extendee
-	0, // [0:0] is the sub-list for field type_name
+	7, // 0: certmint.v1.NameConstraints.permitted:type_name -> certmint.v1.GeneralSubtrees
+	7, // 1: certmint.v1.NameConstraints.excluded:type_name -> certmint.v1.GeneralSubtrees
+	2, // [2:2] is the sub-list for method output_type
+	2, // [2:2] is the sub-list for method input_type
+	2, // [2:2] is the sub-list for extension type_name
+	2, // [2:2] is the sub-list for extension extendee
+	0, // [0:2] is the sub-list for field type_name
 }
 
 func init() { file_certmint_v1_common_proto_init() }
@@ -716,7 +868,7 @@ func file_certmint_v1_common_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_certmint_v1_common_proto_rawDesc), len(file_certmint_v1_common_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   2,
+			NumMessages:   4,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

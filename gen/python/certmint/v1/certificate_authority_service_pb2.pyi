@@ -19,7 +19,7 @@ CERTIFICATE_AUTHORITY_TYPE_UNSPECIFIED: CertificateAuthorityType
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class CertificateAuthority(_message.Message):
-    __slots__ = ["certificate_chain_pem", "certificate_pem", "create_time", "csr_pem", "description", "etag", "id", "key_algorithm", "max_path_length", "not_after", "not_before", "parent_certificate_authority_id", "serial_number", "signature_algorithm", "slug", "status", "subject", "type", "update_time"]
+    __slots__ = ["certificate_chain_pem", "certificate_pem", "create_time", "csr_pem", "description", "etag", "id", "key_algorithm", "max_path_length", "name_constraints", "not_after", "not_before", "parent_certificate_authority_id", "serial_number", "signature_algorithm", "slug", "status", "subject", "type", "update_time"]
     CERTIFICATE_CHAIN_PEM_FIELD_NUMBER: _ClassVar[int]
     CERTIFICATE_PEM_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
@@ -29,6 +29,7 @@ class CertificateAuthority(_message.Message):
     ID_FIELD_NUMBER: _ClassVar[int]
     KEY_ALGORITHM_FIELD_NUMBER: _ClassVar[int]
     MAX_PATH_LENGTH_FIELD_NUMBER: _ClassVar[int]
+    NAME_CONSTRAINTS_FIELD_NUMBER: _ClassVar[int]
     NOT_AFTER_FIELD_NUMBER: _ClassVar[int]
     NOT_BEFORE_FIELD_NUMBER: _ClassVar[int]
     PARENT_CERTIFICATE_AUTHORITY_ID_FIELD_NUMBER: _ClassVar[int]
@@ -48,6 +49,7 @@ class CertificateAuthority(_message.Message):
     id: str
     key_algorithm: _common_pb2.KeyAlgorithm
     max_path_length: int
+    name_constraints: _common_pb2.NameConstraints
     not_after: _timestamp_pb2.Timestamp
     not_before: _timestamp_pb2.Timestamp
     parent_certificate_authority_id: str
@@ -58,7 +60,7 @@ class CertificateAuthority(_message.Message):
     subject: _common_pb2.Subject
     type: CertificateAuthorityType
     update_time: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., slug: _Optional[str] = ..., description: _Optional[str] = ..., type: _Optional[_Union[CertificateAuthorityType, str]] = ..., status: _Optional[_Union[CertificateAuthorityStatus, str]] = ..., subject: _Optional[_Union[_common_pb2.Subject, _Mapping]] = ..., key_algorithm: _Optional[_Union[_common_pb2.KeyAlgorithm, str]] = ..., signature_algorithm: _Optional[_Union[_common_pb2.SignatureAlgorithm, str]] = ..., parent_certificate_authority_id: _Optional[str] = ..., certificate_pem: _Optional[str] = ..., certificate_chain_pem: _Optional[_Iterable[str]] = ..., serial_number: _Optional[str] = ..., not_before: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., not_after: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., max_path_length: _Optional[int] = ..., csr_pem: _Optional[str] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., slug: _Optional[str] = ..., description: _Optional[str] = ..., type: _Optional[_Union[CertificateAuthorityType, str]] = ..., status: _Optional[_Union[CertificateAuthorityStatus, str]] = ..., subject: _Optional[_Union[_common_pb2.Subject, _Mapping]] = ..., key_algorithm: _Optional[_Union[_common_pb2.KeyAlgorithm, str]] = ..., signature_algorithm: _Optional[_Union[_common_pb2.SignatureAlgorithm, str]] = ..., parent_certificate_authority_id: _Optional[str] = ..., certificate_pem: _Optional[str] = ..., certificate_chain_pem: _Optional[_Iterable[str]] = ..., serial_number: _Optional[str] = ..., not_before: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., not_after: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., max_path_length: _Optional[int] = ..., csr_pem: _Optional[str] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ..., name_constraints: _Optional[_Union[_common_pb2.NameConstraints, _Mapping]] = ...) -> None: ...
 
 class CreateExternalIntermediateCertificateAuthorityRequest(_message.Message):
     __slots__ = ["description", "key_algorithm", "signature_algorithm", "slug", "subject"]
@@ -83,10 +85,11 @@ class CreateExternalIntermediateCertificateAuthorityResponse(_message.Message):
     def __init__(self, certificate_authority: _Optional[_Union[CertificateAuthority, _Mapping]] = ..., csr_pem: _Optional[str] = ...) -> None: ...
 
 class CreateIntermediateCertificateAuthorityRequest(_message.Message):
-    __slots__ = ["description", "key_algorithm", "max_path_length", "parent_certificate_authority", "signature_algorithm", "slug", "subject", "ttl"]
+    __slots__ = ["description", "key_algorithm", "max_path_length", "name_constraints", "parent_certificate_authority", "signature_algorithm", "slug", "subject", "ttl"]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     KEY_ALGORITHM_FIELD_NUMBER: _ClassVar[int]
     MAX_PATH_LENGTH_FIELD_NUMBER: _ClassVar[int]
+    NAME_CONSTRAINTS_FIELD_NUMBER: _ClassVar[int]
     PARENT_CERTIFICATE_AUTHORITY_FIELD_NUMBER: _ClassVar[int]
     SIGNATURE_ALGORITHM_FIELD_NUMBER: _ClassVar[int]
     SLUG_FIELD_NUMBER: _ClassVar[int]
@@ -95,12 +98,13 @@ class CreateIntermediateCertificateAuthorityRequest(_message.Message):
     description: str
     key_algorithm: _common_pb2.KeyAlgorithm
     max_path_length: int
+    name_constraints: _common_pb2.NameConstraints
     parent_certificate_authority: str
     signature_algorithm: _common_pb2.SignatureAlgorithm
     slug: str
     subject: _common_pb2.Subject
     ttl: _duration_pb2.Duration
-    def __init__(self, slug: _Optional[str] = ..., description: _Optional[str] = ..., parent_certificate_authority: _Optional[str] = ..., subject: _Optional[_Union[_common_pb2.Subject, _Mapping]] = ..., key_algorithm: _Optional[_Union[_common_pb2.KeyAlgorithm, str]] = ..., signature_algorithm: _Optional[_Union[_common_pb2.SignatureAlgorithm, str]] = ..., ttl: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., max_path_length: _Optional[int] = ...) -> None: ...
+    def __init__(self, slug: _Optional[str] = ..., description: _Optional[str] = ..., parent_certificate_authority: _Optional[str] = ..., subject: _Optional[_Union[_common_pb2.Subject, _Mapping]] = ..., key_algorithm: _Optional[_Union[_common_pb2.KeyAlgorithm, str]] = ..., signature_algorithm: _Optional[_Union[_common_pb2.SignatureAlgorithm, str]] = ..., ttl: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., max_path_length: _Optional[int] = ..., name_constraints: _Optional[_Union[_common_pb2.NameConstraints, _Mapping]] = ...) -> None: ...
 
 class CreateIntermediateCertificateAuthorityResponse(_message.Message):
     __slots__ = ["certificate_authority"]

@@ -17,7 +17,7 @@ from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mas
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n,certmint/v1/certificate_policy_service.proto\x12\x0b\x63\x65rtmint.v1\x1a\x18\x63\x65rtmint/v1/common.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"Y\n\tValueRule\x12\x18\n\x07\x61llowed\x18\x01 \x03(\tR\x07\x61llowed\x12\x16\n\x06\x64\x65nied\x18\x02 \x03(\tR\x06\x64\x65nied\x12\x1a\n\x08required\x18\x03 \x01(\x08R\x08required\"\x8a\x01\n\x08NameRule\x12\x18\n\x07\x61llowed\x18\x01 \x03(\tR\x07\x61llowed\x12\x16\n\x06\x64\x65nied\x18\x02 \x03(\tR\x06\x64\x65nied\x12\x1a\n\x08required\x18\x03 \x01(\x08R\x08required\x12\x30\n\x14\x61llow_wildcard_names\x18\x04 \x01(\x08R\x12\x61llowWildcardNames\"\xd2\x04\n\x0cSubjectRules\x12\x37\n\x0b\x63ommon_name\x18\x01 \x01(\x0b\x32\x16.certmint.v1.ValueRuleR\ncommonName\x12:\n\x0corganization\x18\x02 \x01(\x0b\x32\x16.certmint.v1.ValueRuleR\x0corganization\x12G\n\x13organizational_unit\x18\x03 \x01(\x0b\x32\x16.certmint.v1.ValueRuleR\x12organizationalUnit\x12\x30\n\x07\x63ountry\x18\x04 \x01(\x0b\x32\x16.certmint.v1.ValueRuleR\x07\x63ountry\x12,\n\x05state\x18\x05 \x01(\x0b\x32\x16.certmint.v1.ValueRuleR\x05state\x12\x32\n\x08locality\x18\x06 \x01(\x0b\x32\x16.certmint.v1.ValueRuleR\x08locality\x12=\n\x0estreet_address\x18\x07 \x01(\x0b\x32\x16.certmint.v1.ValueRuleR\rstreetAddress\x12\x37\n\x0bpostal_code\x18\x08 \x01(\x0b\x32\x16.certmint.v1.ValueRuleR\npostalCode\x12;\n\rserial_number\x18\t \x01(\x0b\x32\x16.certmint.v1.ValueRuleR\x0cserialNumber\x12;\n\remail_address\x18\n \x01(\x0b\x32\x16.certmint.v1.ValueRuleR\x0c\x65mailAddress\"\xb0\x01\n\x08SanRules\x12\'\n\x03\x64ns\x18\x01 \x01(\x0b\x32\x15.certmint.v1.NameRuleR\x03\x64ns\x12%\n\x02ip\x18\x02 \x01(\x0b\x32\x15.certmint.v1.NameRuleR\x02ip\x12+\n\x05\x65mail\x18\x03 \x01(\x0b\x32\x15.certmint.v1.NameRuleR\x05\x65mail\x12\'\n\x03uri\x18\x04 \x01(\x0b\x32\x15.certmint.v1.NameRuleR\x03uri\"\xa1\x01\n\x0cKeyUsageRule\x12/\n\x07\x61llowed\x18\x01 \x03(\x0e\x32\x15.certmint.v1.KeyUsageR\x07\x61llowed\x12\x31\n\x08required\x18\x02 \x03(\x0e\x32\x15.certmint.v1.KeyUsageR\x08required\x12-\n\x06\x64\x65nied\x18\x03 \x03(\x0e\x32\x15.certmint.v1.KeyUsageR\x06\x64\x65nied\"\xc1\x01\n\x14\x45xtendedKeyUsageRule\x12\x37\n\x07\x61llowed\x18\x01 \x03(\x0e\x32\x1d.certmint.v1.ExtendedKeyUsageR\x07\x61llowed\x12\x39\n\x08required\x18\x02 \x03(\x0e\x32\x1d.certmint.v1.ExtendedKeyUsageR\x08required\x12\x35\n\x06\x64\x65nied\x18\x03 \x03(\x0e\x32\x1d.certmint.v1.ExtendedKeyUsageR\x06\x64\x65nied\"i\n\x10KeyAlgorithmRule\x12\x33\n\x07\x61llowed\x18\x01 \x03(\x0e\x32\x19.certmint.v1.KeyAlgorithmR\x07\x61llowed\x12 \n\x0cmin_rsa_bits\x18\x02 \x01(\x05R\nminRsaBits\"S\n\x16SignatureAlgorithmRule\x12\x39\n\x07\x61llowed\x18\x01 \x03(\x0e\x32\x1f.certmint.v1.SignatureAlgorithmR\x07\x61llowed\"\x87\x01\n\x14\x42\x61sicConstraintsRule\x12.\n\x02\x63\x61\x18\x01 \x01(\x0e\x32\x1e.certmint.v1.CaCertificateRuleR\x02\x63\x61\x12+\n\x0fmax_path_length\x18\x02 \x01(\x05H\x00R\rmaxPathLength\x88\x01\x01\x42\x12\n\x10_max_path_length\"\x8a\x06\n\x11\x43\x65rtificatePolicy\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n\x04slug\x18\x02 \x01(\tR\x04slug\x12 \n\x0b\x64\x65scription\x18\x03 \x01(\tR\x0b\x64\x65scription\x12>\n\rsubject_rules\x18\x04 \x01(\x0b\x32\x19.certmint.v1.SubjectRulesR\x0csubjectRules\x12\x32\n\tsan_rules\x18\x05 \x01(\x0b\x32\x15.certmint.v1.SanRulesR\x08sanRules\x12\x38\n\nkey_usages\x18\x06 \x01(\x0b\x32\x19.certmint.v1.KeyUsageRuleR\tkeyUsages\x12Q\n\x13\x65xtended_key_usages\x18\x07 \x01(\x0b\x32!.certmint.v1.ExtendedKeyUsageRuleR\x11\x65xtendedKeyUsages\x12\x44\n\x0ekey_algorithms\x18\x08 \x01(\x0b\x32\x1d.certmint.v1.KeyAlgorithmRuleR\rkeyAlgorithms\x12V\n\x14signature_algorithms\x18\t \x01(\x0b\x32#.certmint.v1.SignatureAlgorithmRuleR\x13signatureAlgorithms\x12\x32\n\x07max_ttl\x18\n \x01(\x0b\x32\x19.google.protobuf.DurationR\x06maxTtl\x12N\n\x11\x62\x61sic_constraints\x18\x0b \x01(\x0b\x32!.certmint.v1.BasicConstraintsRuleR\x10\x62\x61sicConstraints\x12;\n\x0b\x63reate_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12;\n\x0bupdate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nupdateTime\x12\x12\n\x04\x65tag\x18\x0e \x01(\tR\x04\x65tag\"\xad\x01\n\x1e\x43reateCertificatePolicyRequest\x12M\n\x12\x63\x65rtificate_policy\x18\x01 \x01(\x0b\x32\x1e.certmint.v1.CertificatePolicyR\x11\x63\x65rtificatePolicy\x12<\n\x06preset\x18\x02 \x01(\x0e\x32$.certmint.v1.CertificatePolicyPresetR\x06preset\"p\n\x1f\x43reateCertificatePolicyResponse\x12M\n\x12\x63\x65rtificate_policy\x18\x01 \x01(\x0b\x32\x1e.certmint.v1.CertificatePolicyR\x11\x63\x65rtificatePolicy\"L\n\x1bGetCertificatePolicyRequest\x12-\n\x12\x63\x65rtificate_policy\x18\x01 \x01(\tR\x11\x63\x65rtificatePolicy\"m\n\x1cGetCertificatePolicyResponse\x12M\n\x12\x63\x65rtificate_policy\x18\x01 \x01(\x0b\x32\x1e.certmint.v1.CertificatePolicyR\x11\x63\x65rtificatePolicy\"\\\n\x1eListCertificatePoliciesRequest\x12\x1b\n\tpage_size\x18\x01 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x02 \x01(\tR\tpageToken\"\x9c\x01\n\x1fListCertificatePoliciesResponse\x12Q\n\x14\x63\x65rtificate_policies\x18\x01 \x03(\x0b\x32\x1e.certmint.v1.CertificatePolicyR\x13\x63\x65rtificatePolicies\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xac\x01\n\x1eUpdateCertificatePolicyRequest\x12M\n\x12\x63\x65rtificate_policy\x18\x01 \x01(\x0b\x32\x1e.certmint.v1.CertificatePolicyR\x11\x63\x65rtificatePolicy\x12;\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskR\nupdateMask\"p\n\x1fUpdateCertificatePolicyResponse\x12M\n\x12\x63\x65rtificate_policy\x18\x01 \x01(\x0b\x32\x1e.certmint.v1.CertificatePolicyR\x11\x63\x65rtificatePolicy\"c\n\x1e\x44\x65leteCertificatePolicyRequest\x12-\n\x12\x63\x65rtificate_policy\x18\x01 \x01(\tR\x11\x63\x65rtificatePolicy\x12\x12\n\x04\x65tag\x18\x02 \x01(\tR\x04\x65tag\"!\n\x1f\x44\x65leteCertificatePolicyResponse*\xd6\x02\n\x17\x43\x65rtificatePolicyPreset\x12)\n%CERTIFICATE_POLICY_PRESET_UNSPECIFIED\x10\x00\x12(\n$CERTIFICATE_POLICY_PRESET_TLS_SERVER\x10\x01\x12(\n$CERTIFICATE_POLICY_PRESET_TLS_CLIENT\x10\x02\x12\x31\n-CERTIFICATE_POLICY_PRESET_DUAL_PURPOSE_SERVER\x10\x03\x12*\n&CERTIFICATE_POLICY_PRESET_CODE_SIGNING\x10\x04\x12.\n*CERTIFICATE_POLICY_PRESET_EMAIL_PROTECTION\x10\x05\x12-\n)CERTIFICATE_POLICY_PRESET_INTERMEDIATE_CA\x10\x06*\x9b\x01\n\x11\x43\x61\x43\x65rtificateRule\x12#\n\x1f\x43\x41_CERTIFICATE_RULE_UNSPECIFIED\x10\x00\x12\x1e\n\x1a\x43\x41_CERTIFICATE_RULE_DENIED\x10\x01\x12\x1f\n\x1b\x43\x41_CERTIFICATE_RULE_ALLOWED\x10\x02\x12 \n\x1c\x43\x41_CERTIFICATE_RULE_REQUIRED\x10\x03\x32\xdf\x04\n\x18\x43\x65rtificatePolicyService\x12t\n\x17\x43reateCertificatePolicy\x12+.certmint.v1.CreateCertificatePolicyRequest\x1a,.certmint.v1.CreateCertificatePolicyResponse\x12k\n\x14GetCertificatePolicy\x12(.certmint.v1.GetCertificatePolicyRequest\x1a).certmint.v1.GetCertificatePolicyResponse\x12t\n\x17ListCertificatePolicies\x12+.certmint.v1.ListCertificatePoliciesRequest\x1a,.certmint.v1.ListCertificatePoliciesResponse\x12t\n\x17UpdateCertificatePolicy\x12+.certmint.v1.UpdateCertificatePolicyRequest\x1a,.certmint.v1.UpdateCertificatePolicyResponse\x12t\n\x17\x44\x65leteCertificatePolicy\x12+.certmint.v1.DeleteCertificatePolicyRequest\x1a,.certmint.v1.DeleteCertificatePolicyResponseBn\n\x0f\x64\x65v.certmint.v1B\x1d\x43\x65rtificatePolicyServiceProtoP\x01Z:github.com/certmint/certmint/gen/go/certmint/v1;certmintv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n,certmint/v1/certificate_policy_service.proto\x12\x0b\x63\x65rtmint.v1\x1a\x18\x63\x65rtmint/v1/common.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"Y\n\tValueRule\x12\x18\n\x07\x61llowed\x18\x01 \x03(\tR\x07\x61llowed\x12\x16\n\x06\x64\x65nied\x18\x02 \x03(\tR\x06\x64\x65nied\x12\x1a\n\x08required\x18\x03 \x01(\x08R\x08required\"\xba\x01\n\x08NameRule\x12\x18\n\x07\x61llowed\x18\x01 \x03(\tR\x07\x61llowed\x12\x16\n\x06\x64\x65nied\x18\x02 \x03(\tR\x06\x64\x65nied\x12\x1a\n\x08required\x18\x03 \x01(\x08R\x08required\x12\x30\n\x14\x61llow_wildcard_names\x18\x04 \x01(\x08R\x12\x61llowWildcardNames\x12.\n\x13\x61llow_sub_addresses\x18\x05 \x01(\x08R\x11\x61llowSubAddresses\"\xd2\x04\n\x0cSubjectRules\x12\x37\n\x0b\x63ommon_name\x18\x01 \x01(\x0b\x32\x16.certmint.v1.ValueRuleR\ncommonName\x12:\n\x0corganization\x18\x02 \x01(\x0b\x32\x16.certmint.v1.ValueRuleR\x0corganization\x12G\n\x13organizational_unit\x18\x03 \x01(\x0b\x32\x16.certmint.v1.ValueRuleR\x12organizationalUnit\x12\x30\n\x07\x63ountry\x18\x04 \x01(\x0b\x32\x16.certmint.v1.ValueRuleR\x07\x63ountry\x12,\n\x05state\x18\x05 \x01(\x0b\x32\x16.certmint.v1.ValueRuleR\x05state\x12\x32\n\x08locality\x18\x06 \x01(\x0b\x32\x16.certmint.v1.ValueRuleR\x08locality\x12=\n\x0estreet_address\x18\x07 \x01(\x0b\x32\x16.certmint.v1.ValueRuleR\rstreetAddress\x12\x37\n\x0bpostal_code\x18\x08 \x01(\x0b\x32\x16.certmint.v1.ValueRuleR\npostalCode\x12;\n\rserial_number\x18\t \x01(\x0b\x32\x16.certmint.v1.ValueRuleR\x0cserialNumber\x12;\n\remail_address\x18\n \x01(\x0b\x32\x16.certmint.v1.ValueRuleR\x0c\x65mailAddress\"\xb0\x01\n\x08SanRules\x12\'\n\x03\x64ns\x18\x01 \x01(\x0b\x32\x15.certmint.v1.NameRuleR\x03\x64ns\x12%\n\x02ip\x18\x02 \x01(\x0b\x32\x15.certmint.v1.NameRuleR\x02ip\x12+\n\x05\x65mail\x18\x03 \x01(\x0b\x32\x15.certmint.v1.NameRuleR\x05\x65mail\x12\'\n\x03uri\x18\x04 \x01(\x0b\x32\x15.certmint.v1.NameRuleR\x03uri\"\xa1\x01\n\x0cKeyUsageRule\x12/\n\x07\x61llowed\x18\x01 \x03(\x0e\x32\x15.certmint.v1.KeyUsageR\x07\x61llowed\x12\x31\n\x08required\x18\x02 \x03(\x0e\x32\x15.certmint.v1.KeyUsageR\x08required\x12-\n\x06\x64\x65nied\x18\x03 \x03(\x0e\x32\x15.certmint.v1.KeyUsageR\x06\x64\x65nied\"\xc1\x01\n\x14\x45xtendedKeyUsageRule\x12\x37\n\x07\x61llowed\x18\x01 \x03(\x0e\x32\x1d.certmint.v1.ExtendedKeyUsageR\x07\x61llowed\x12\x39\n\x08required\x18\x02 \x03(\x0e\x32\x1d.certmint.v1.ExtendedKeyUsageR\x08required\x12\x35\n\x06\x64\x65nied\x18\x03 \x03(\x0e\x32\x1d.certmint.v1.ExtendedKeyUsageR\x06\x64\x65nied\"i\n\x10KeyAlgorithmRule\x12\x33\n\x07\x61llowed\x18\x01 \x03(\x0e\x32\x19.certmint.v1.KeyAlgorithmR\x07\x61llowed\x12 \n\x0cmin_rsa_bits\x18\x02 \x01(\x05R\nminRsaBits\"S\n\x16SignatureAlgorithmRule\x12\x39\n\x07\x61llowed\x18\x01 \x03(\x0e\x32\x1f.certmint.v1.SignatureAlgorithmR\x07\x61llowed\"\x87\x01\n\x14\x42\x61sicConstraintsRule\x12.\n\x02\x63\x61\x18\x01 \x01(\x0e\x32\x1e.certmint.v1.CaCertificateRuleR\x02\x63\x61\x12+\n\x0fmax_path_length\x18\x02 \x01(\x05H\x00R\rmaxPathLength\x88\x01\x01\x42\x12\n\x10_max_path_length\"\xde\x06\n\x11\x43\x65rtificatePolicy\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n\x04slug\x18\x02 \x01(\tR\x04slug\x12 \n\x0b\x64\x65scription\x18\x03 \x01(\tR\x0b\x64\x65scription\x12>\n\rsubject_rules\x18\x04 \x01(\x0b\x32\x19.certmint.v1.SubjectRulesR\x0csubjectRules\x12\x32\n\tsan_rules\x18\x05 \x01(\x0b\x32\x15.certmint.v1.SanRulesR\x08sanRules\x12\x38\n\nkey_usages\x18\x06 \x01(\x0b\x32\x19.certmint.v1.KeyUsageRuleR\tkeyUsages\x12Q\n\x13\x65xtended_key_usages\x18\x07 \x01(\x0b\x32!.certmint.v1.ExtendedKeyUsageRuleR\x11\x65xtendedKeyUsages\x12\x44\n\x0ekey_algorithms\x18\x08 \x01(\x0b\x32\x1d.certmint.v1.KeyAlgorithmRuleR\rkeyAlgorithms\x12V\n\x14signature_algorithms\x18\t \x01(\x0b\x32#.certmint.v1.SignatureAlgorithmRuleR\x13signatureAlgorithms\x12\x32\n\x07max_ttl\x18\n \x01(\x0b\x32\x19.google.protobuf.DurationR\x06maxTtl\x12N\n\x11\x62\x61sic_constraints\x18\x0b \x01(\x0b\x32!.certmint.v1.BasicConstraintsRuleR\x10\x62\x61sicConstraints\x12;\n\x0b\x63reate_time\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12;\n\x0bupdate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nupdateTime\x12\x12\n\x04\x65tag\x18\x0e \x01(\tR\x04\x65tag\x12R\n\x15subject_names_in_sans\x18\x0f \x01(\x0e\x32\x1f.certmint.v1.SubjectNamesInSansR\x12subjectNamesInSans\"\xad\x01\n\x1e\x43reateCertificatePolicyRequest\x12M\n\x12\x63\x65rtificate_policy\x18\x01 \x01(\x0b\x32\x1e.certmint.v1.CertificatePolicyR\x11\x63\x65rtificatePolicy\x12<\n\x06preset\x18\x02 \x01(\x0e\x32$.certmint.v1.CertificatePolicyPresetR\x06preset\"p\n\x1f\x43reateCertificatePolicyResponse\x12M\n\x12\x63\x65rtificate_policy\x18\x01 \x01(\x0b\x32\x1e.certmint.v1.CertificatePolicyR\x11\x63\x65rtificatePolicy\"L\n\x1bGetCertificatePolicyRequest\x12-\n\x12\x63\x65rtificate_policy\x18\x01 \x01(\tR\x11\x63\x65rtificatePolicy\"m\n\x1cGetCertificatePolicyResponse\x12M\n\x12\x63\x65rtificate_policy\x18\x01 \x01(\x0b\x32\x1e.certmint.v1.CertificatePolicyR\x11\x63\x65rtificatePolicy\"\\\n\x1eListCertificatePoliciesRequest\x12\x1b\n\tpage_size\x18\x01 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x02 \x01(\tR\tpageToken\"\x9c\x01\n\x1fListCertificatePoliciesResponse\x12Q\n\x14\x63\x65rtificate_policies\x18\x01 \x03(\x0b\x32\x1e.certmint.v1.CertificatePolicyR\x13\x63\x65rtificatePolicies\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xac\x01\n\x1eUpdateCertificatePolicyRequest\x12M\n\x12\x63\x65rtificate_policy\x18\x01 \x01(\x0b\x32\x1e.certmint.v1.CertificatePolicyR\x11\x63\x65rtificatePolicy\x12;\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskR\nupdateMask\"p\n\x1fUpdateCertificatePolicyResponse\x12M\n\x12\x63\x65rtificate_policy\x18\x01 \x01(\x0b\x32\x1e.certmint.v1.CertificatePolicyR\x11\x63\x65rtificatePolicy\"c\n\x1e\x44\x65leteCertificatePolicyRequest\x12-\n\x12\x63\x65rtificate_policy\x18\x01 \x01(\tR\x11\x63\x65rtificatePolicy\x12\x12\n\x04\x65tag\x18\x02 \x01(\tR\x04\x65tag\"!\n\x1f\x44\x65leteCertificatePolicyResponse*\xd6\x02\n\x17\x43\x65rtificatePolicyPreset\x12)\n%CERTIFICATE_POLICY_PRESET_UNSPECIFIED\x10\x00\x12(\n$CERTIFICATE_POLICY_PRESET_TLS_SERVER\x10\x01\x12(\n$CERTIFICATE_POLICY_PRESET_TLS_CLIENT\x10\x02\x12\x31\n-CERTIFICATE_POLICY_PRESET_DUAL_PURPOSE_SERVER\x10\x03\x12*\n&CERTIFICATE_POLICY_PRESET_CODE_SIGNING\x10\x04\x12.\n*CERTIFICATE_POLICY_PRESET_EMAIL_PROTECTION\x10\x05\x12-\n)CERTIFICATE_POLICY_PRESET_INTERMEDIATE_CA\x10\x06*\x9b\x01\n\x11\x43\x61\x43\x65rtificateRule\x12#\n\x1f\x43\x41_CERTIFICATE_RULE_UNSPECIFIED\x10\x00\x12\x1e\n\x1a\x43\x41_CERTIFICATE_RULE_DENIED\x10\x01\x12\x1f\n\x1b\x43\x41_CERTIFICATE_RULE_ALLOWED\x10\x02\x12 \n\x1c\x43\x41_CERTIFICATE_RULE_REQUIRED\x10\x03*\xa6\x01\n\x12SubjectNamesInSans\x12%\n!SUBJECT_NAMES_IN_SANS_UNSPECIFIED\x10\x00\x12\x1e\n\x1aSUBJECT_NAMES_IN_SANS_COPY\x10\x01\x12!\n\x1dSUBJECT_NAMES_IN_SANS_REQUIRE\x10\x02\x12&\n\"SUBJECT_NAMES_IN_SANS_NOT_REQUIRED\x10\x03\x32\xdf\x04\n\x18\x43\x65rtificatePolicyService\x12t\n\x17\x43reateCertificatePolicy\x12+.certmint.v1.CreateCertificatePolicyRequest\x1a,.certmint.v1.CreateCertificatePolicyResponse\x12k\n\x14GetCertificatePolicy\x12(.certmint.v1.GetCertificatePolicyRequest\x1a).certmint.v1.GetCertificatePolicyResponse\x12t\n\x17ListCertificatePolicies\x12+.certmint.v1.ListCertificatePoliciesRequest\x1a,.certmint.v1.ListCertificatePoliciesResponse\x12t\n\x17UpdateCertificatePolicy\x12+.certmint.v1.UpdateCertificatePolicyRequest\x1a,.certmint.v1.UpdateCertificatePolicyResponse\x12t\n\x17\x44\x65leteCertificatePolicy\x12+.certmint.v1.DeleteCertificatePolicyRequest\x1a,.certmint.v1.DeleteCertificatePolicyResponseBn\n\x0f\x64\x65v.certmint.v1B\x1d\x43\x65rtificatePolicyServiceProtoP\x01Z:github.com/certmint/certmint/gen/go/certmint/v1;certmintv1b\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'certmint.v1.certificate_policy_service_pb2', globals())
@@ -25,50 +25,52 @@ if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
   DESCRIPTOR._serialized_options = b'\n\017dev.certmint.v1B\035CertificatePolicyServiceProtoP\001Z:github.com/certmint/certmint/gen/go/certmint/v1;certmintv1'
-  _CERTIFICATEPOLICYPRESET._serialized_start=3823
-  _CERTIFICATEPOLICYPRESET._serialized_end=4165
-  _CACERTIFICATERULE._serialized_start=4168
-  _CACERTIFICATERULE._serialized_end=4323
+  _CERTIFICATEPOLICYPRESET._serialized_start=3955
+  _CERTIFICATEPOLICYPRESET._serialized_end=4297
+  _CACERTIFICATERULE._serialized_start=4300
+  _CACERTIFICATERULE._serialized_end=4455
+  _SUBJECTNAMESINSANS._serialized_start=4458
+  _SUBJECTNAMESINSANS._serialized_end=4624
   _VALUERULE._serialized_start=186
   _VALUERULE._serialized_end=275
   _NAMERULE._serialized_start=278
-  _NAMERULE._serialized_end=416
-  _SUBJECTRULES._serialized_start=419
-  _SUBJECTRULES._serialized_end=1013
-  _SANRULES._serialized_start=1016
-  _SANRULES._serialized_end=1192
-  _KEYUSAGERULE._serialized_start=1195
-  _KEYUSAGERULE._serialized_end=1356
-  _EXTENDEDKEYUSAGERULE._serialized_start=1359
-  _EXTENDEDKEYUSAGERULE._serialized_end=1552
-  _KEYALGORITHMRULE._serialized_start=1554
-  _KEYALGORITHMRULE._serialized_end=1659
-  _SIGNATUREALGORITHMRULE._serialized_start=1661
-  _SIGNATUREALGORITHMRULE._serialized_end=1744
-  _BASICCONSTRAINTSRULE._serialized_start=1747
-  _BASICCONSTRAINTSRULE._serialized_end=1882
-  _CERTIFICATEPOLICY._serialized_start=1885
-  _CERTIFICATEPOLICY._serialized_end=2663
-  _CREATECERTIFICATEPOLICYREQUEST._serialized_start=2666
-  _CREATECERTIFICATEPOLICYREQUEST._serialized_end=2839
-  _CREATECERTIFICATEPOLICYRESPONSE._serialized_start=2841
-  _CREATECERTIFICATEPOLICYRESPONSE._serialized_end=2953
-  _GETCERTIFICATEPOLICYREQUEST._serialized_start=2955
-  _GETCERTIFICATEPOLICYREQUEST._serialized_end=3031
-  _GETCERTIFICATEPOLICYRESPONSE._serialized_start=3033
-  _GETCERTIFICATEPOLICYRESPONSE._serialized_end=3142
-  _LISTCERTIFICATEPOLICIESREQUEST._serialized_start=3144
-  _LISTCERTIFICATEPOLICIESREQUEST._serialized_end=3236
-  _LISTCERTIFICATEPOLICIESRESPONSE._serialized_start=3239
-  _LISTCERTIFICATEPOLICIESRESPONSE._serialized_end=3395
-  _UPDATECERTIFICATEPOLICYREQUEST._serialized_start=3398
-  _UPDATECERTIFICATEPOLICYREQUEST._serialized_end=3570
-  _UPDATECERTIFICATEPOLICYRESPONSE._serialized_start=3572
-  _UPDATECERTIFICATEPOLICYRESPONSE._serialized_end=3684
-  _DELETECERTIFICATEPOLICYREQUEST._serialized_start=3686
-  _DELETECERTIFICATEPOLICYREQUEST._serialized_end=3785
-  _DELETECERTIFICATEPOLICYRESPONSE._serialized_start=3787
-  _DELETECERTIFICATEPOLICYRESPONSE._serialized_end=3820
-  _CERTIFICATEPOLICYSERVICE._serialized_start=4326
-  _CERTIFICATEPOLICYSERVICE._serialized_end=4933
+  _NAMERULE._serialized_end=464
+  _SUBJECTRULES._serialized_start=467
+  _SUBJECTRULES._serialized_end=1061
+  _SANRULES._serialized_start=1064
+  _SANRULES._serialized_end=1240
+  _KEYUSAGERULE._serialized_start=1243
+  _KEYUSAGERULE._serialized_end=1404
+  _EXTENDEDKEYUSAGERULE._serialized_start=1407
+  _EXTENDEDKEYUSAGERULE._serialized_end=1600
+  _KEYALGORITHMRULE._serialized_start=1602
+  _KEYALGORITHMRULE._serialized_end=1707
+  _SIGNATUREALGORITHMRULE._serialized_start=1709
+  _SIGNATUREALGORITHMRULE._serialized_end=1792
+  _BASICCONSTRAINTSRULE._serialized_start=1795
+  _BASICCONSTRAINTSRULE._serialized_end=1930
+  _CERTIFICATEPOLICY._serialized_start=1933
+  _CERTIFICATEPOLICY._serialized_end=2795
+  _CREATECERTIFICATEPOLICYREQUEST._serialized_start=2798
+  _CREATECERTIFICATEPOLICYREQUEST._serialized_end=2971
+  _CREATECERTIFICATEPOLICYRESPONSE._serialized_start=2973
+  _CREATECERTIFICATEPOLICYRESPONSE._serialized_end=3085
+  _GETCERTIFICATEPOLICYREQUEST._serialized_start=3087
+  _GETCERTIFICATEPOLICYREQUEST._serialized_end=3163
+  _GETCERTIFICATEPOLICYRESPONSE._serialized_start=3165
+  _GETCERTIFICATEPOLICYRESPONSE._serialized_end=3274
+  _LISTCERTIFICATEPOLICIESREQUEST._serialized_start=3276
+  _LISTCERTIFICATEPOLICIESREQUEST._serialized_end=3368
+  _LISTCERTIFICATEPOLICIESRESPONSE._serialized_start=3371
+  _LISTCERTIFICATEPOLICIESRESPONSE._serialized_end=3527
+  _UPDATECERTIFICATEPOLICYREQUEST._serialized_start=3530
+  _UPDATECERTIFICATEPOLICYREQUEST._serialized_end=3702
+  _UPDATECERTIFICATEPOLICYRESPONSE._serialized_start=3704
+  _UPDATECERTIFICATEPOLICYRESPONSE._serialized_end=3816
+  _DELETECERTIFICATEPOLICYREQUEST._serialized_start=3818
+  _DELETECERTIFICATEPOLICYREQUEST._serialized_end=3917
+  _DELETECERTIFICATEPOLICYRESPONSE._serialized_start=3919
+  _DELETECERTIFICATEPOLICYRESPONSE._serialized_end=3952
+  _CERTIFICATEPOLICYSERVICE._serialized_start=4627
+  _CERTIFICATEPOLICYSERVICE._serialized_end=5234
 # @@protoc_insertion_point(module_scope)

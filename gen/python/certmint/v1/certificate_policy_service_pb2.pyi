@@ -20,6 +20,10 @@ CERTIFICATE_POLICY_PRESET_TLS_CLIENT: CertificatePolicyPreset
 CERTIFICATE_POLICY_PRESET_TLS_SERVER: CertificatePolicyPreset
 CERTIFICATE_POLICY_PRESET_UNSPECIFIED: CertificatePolicyPreset
 DESCRIPTOR: _descriptor.FileDescriptor
+SUBJECT_NAMES_IN_SANS_COPY: SubjectNamesInSans
+SUBJECT_NAMES_IN_SANS_NOT_REQUIRED: SubjectNamesInSans
+SUBJECT_NAMES_IN_SANS_REQUIRE: SubjectNamesInSans
+SUBJECT_NAMES_IN_SANS_UNSPECIFIED: SubjectNamesInSans
 
 class BasicConstraintsRule(_message.Message):
     __slots__ = ["ca", "max_path_length"]
@@ -30,7 +34,7 @@ class BasicConstraintsRule(_message.Message):
     def __init__(self, ca: _Optional[_Union[CaCertificateRule, str]] = ..., max_path_length: _Optional[int] = ...) -> None: ...
 
 class CertificatePolicy(_message.Message):
-    __slots__ = ["basic_constraints", "create_time", "description", "etag", "extended_key_usages", "id", "key_algorithms", "key_usages", "max_ttl", "san_rules", "signature_algorithms", "slug", "subject_rules", "update_time"]
+    __slots__ = ["basic_constraints", "create_time", "description", "etag", "extended_key_usages", "id", "key_algorithms", "key_usages", "max_ttl", "san_rules", "signature_algorithms", "slug", "subject_names_in_sans", "subject_rules", "update_time"]
     BASIC_CONSTRAINTS_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
@@ -43,6 +47,7 @@ class CertificatePolicy(_message.Message):
     SAN_RULES_FIELD_NUMBER: _ClassVar[int]
     SIGNATURE_ALGORITHMS_FIELD_NUMBER: _ClassVar[int]
     SLUG_FIELD_NUMBER: _ClassVar[int]
+    SUBJECT_NAMES_IN_SANS_FIELD_NUMBER: _ClassVar[int]
     SUBJECT_RULES_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
     basic_constraints: BasicConstraintsRule
@@ -57,9 +62,10 @@ class CertificatePolicy(_message.Message):
     san_rules: SanRules
     signature_algorithms: SignatureAlgorithmRule
     slug: str
+    subject_names_in_sans: SubjectNamesInSans
     subject_rules: SubjectRules
     update_time: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., slug: _Optional[str] = ..., description: _Optional[str] = ..., subject_rules: _Optional[_Union[SubjectRules, _Mapping]] = ..., san_rules: _Optional[_Union[SanRules, _Mapping]] = ..., key_usages: _Optional[_Union[KeyUsageRule, _Mapping]] = ..., extended_key_usages: _Optional[_Union[ExtendedKeyUsageRule, _Mapping]] = ..., key_algorithms: _Optional[_Union[KeyAlgorithmRule, _Mapping]] = ..., signature_algorithms: _Optional[_Union[SignatureAlgorithmRule, _Mapping]] = ..., max_ttl: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., basic_constraints: _Optional[_Union[BasicConstraintsRule, _Mapping]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., slug: _Optional[str] = ..., description: _Optional[str] = ..., subject_rules: _Optional[_Union[SubjectRules, _Mapping]] = ..., san_rules: _Optional[_Union[SanRules, _Mapping]] = ..., key_usages: _Optional[_Union[KeyUsageRule, _Mapping]] = ..., extended_key_usages: _Optional[_Union[ExtendedKeyUsageRule, _Mapping]] = ..., key_algorithms: _Optional[_Union[KeyAlgorithmRule, _Mapping]] = ..., signature_algorithms: _Optional[_Union[SignatureAlgorithmRule, _Mapping]] = ..., max_ttl: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., basic_constraints: _Optional[_Union[BasicConstraintsRule, _Mapping]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ..., subject_names_in_sans: _Optional[_Union[SubjectNamesInSans, str]] = ...) -> None: ...
 
 class CreateCertificatePolicyRequest(_message.Message):
     __slots__ = ["certificate_policy", "preset"]
@@ -144,16 +150,18 @@ class ListCertificatePoliciesResponse(_message.Message):
     def __init__(self, certificate_policies: _Optional[_Iterable[_Union[CertificatePolicy, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class NameRule(_message.Message):
-    __slots__ = ["allow_wildcard_names", "allowed", "denied", "required"]
+    __slots__ = ["allow_sub_addresses", "allow_wildcard_names", "allowed", "denied", "required"]
     ALLOWED_FIELD_NUMBER: _ClassVar[int]
+    ALLOW_SUB_ADDRESSES_FIELD_NUMBER: _ClassVar[int]
     ALLOW_WILDCARD_NAMES_FIELD_NUMBER: _ClassVar[int]
     DENIED_FIELD_NUMBER: _ClassVar[int]
     REQUIRED_FIELD_NUMBER: _ClassVar[int]
+    allow_sub_addresses: bool
     allow_wildcard_names: bool
     allowed: _containers.RepeatedScalarFieldContainer[str]
     denied: _containers.RepeatedScalarFieldContainer[str]
     required: bool
-    def __init__(self, allowed: _Optional[_Iterable[str]] = ..., denied: _Optional[_Iterable[str]] = ..., required: bool = ..., allow_wildcard_names: bool = ...) -> None: ...
+    def __init__(self, allowed: _Optional[_Iterable[str]] = ..., denied: _Optional[_Iterable[str]] = ..., required: bool = ..., allow_wildcard_names: bool = ..., allow_sub_addresses: bool = ...) -> None: ...
 
 class SanRules(_message.Message):
     __slots__ = ["dns", "email", "ip", "uri"]
@@ -225,4 +233,7 @@ class CertificatePolicyPreset(int, metaclass=_enum_type_wrapper.EnumTypeWrapper)
     __slots__ = []
 
 class CaCertificateRule(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
+
+class SubjectNamesInSans(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = []

@@ -38,6 +38,12 @@ class ApproveCertificateRequestResponse(_message.Message):
     certificate_request: CertificateRequest
     def __init__(self, certificate_request: _Optional[_Union[CertificateRequest, _Mapping]] = ...) -> None: ...
 
+class CaCertificateOptions(_message.Message):
+    __slots__ = ["max_path_length"]
+    MAX_PATH_LENGTH_FIELD_NUMBER: _ClassVar[int]
+    max_path_length: int
+    def __init__(self, max_path_length: _Optional[int] = ...) -> None: ...
+
 class Certificate(_message.Message):
     __slots__ = ["certificate_authority_id", "certificate_chain_pem", "certificate_pem", "certificate_profile_id", "certificate_request_id", "create_time", "extended_key_usages", "fingerprint_sha256", "id", "key_algorithm", "key_usages", "not_after", "not_before", "renewed_by_certificate_id", "renewed_from_certificate_id", "revocation_reason", "revoke_time", "serial_number", "signature_algorithm", "status", "subject", "subject_alternative_names"]
     CERTIFICATE_AUTHORITY_ID_FIELD_NUMBER: _ClassVar[int]
@@ -151,8 +157,9 @@ class GetRequestStatusResponse(_message.Message):
     def __init__(self, certificate_request: _Optional[_Union[CertificateRequest, _Mapping]] = ..., certificate: _Optional[_Union[IssuedCertificate, _Mapping]] = ..., private_key_pem: _Optional[str] = ...) -> None: ...
 
 class IssueCertificateRequest(_message.Message):
-    __slots__ = ["attributes", "certificate_profile", "csr_pem", "extended_key_usages", "key_usages", "request_id", "signature_algorithm", "ttl", "validate_only"]
+    __slots__ = ["attributes", "ca_certificate", "certificate_profile", "csr_pem", "extended_key_usages", "key_usages", "request_id", "signature_algorithm", "ttl", "validate_only"]
     ATTRIBUTES_FIELD_NUMBER: _ClassVar[int]
+    CA_CERTIFICATE_FIELD_NUMBER: _ClassVar[int]
     CERTIFICATE_PROFILE_FIELD_NUMBER: _ClassVar[int]
     CSR_PEM_FIELD_NUMBER: _ClassVar[int]
     EXTENDED_KEY_USAGES_FIELD_NUMBER: _ClassVar[int]
@@ -162,6 +169,7 @@ class IssueCertificateRequest(_message.Message):
     TTL_FIELD_NUMBER: _ClassVar[int]
     VALIDATE_ONLY_FIELD_NUMBER: _ClassVar[int]
     attributes: CertificateAttributes
+    ca_certificate: CaCertificateOptions
     certificate_profile: str
     csr_pem: str
     extended_key_usages: _containers.RepeatedScalarFieldContainer[_common_pb2.ExtendedKeyUsage]
@@ -170,7 +178,7 @@ class IssueCertificateRequest(_message.Message):
     signature_algorithm: _common_pb2.SignatureAlgorithm
     ttl: _duration_pb2.Duration
     validate_only: bool
-    def __init__(self, certificate_profile: _Optional[str] = ..., request_id: _Optional[str] = ..., csr_pem: _Optional[str] = ..., attributes: _Optional[_Union[CertificateAttributes, _Mapping]] = ..., signature_algorithm: _Optional[_Union[_common_pb2.SignatureAlgorithm, str]] = ..., key_usages: _Optional[_Iterable[_Union[_common_pb2.KeyUsage, str]]] = ..., extended_key_usages: _Optional[_Iterable[_Union[_common_pb2.ExtendedKeyUsage, str]]] = ..., ttl: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., validate_only: bool = ...) -> None: ...
+    def __init__(self, certificate_profile: _Optional[str] = ..., request_id: _Optional[str] = ..., csr_pem: _Optional[str] = ..., attributes: _Optional[_Union[CertificateAttributes, _Mapping]] = ..., signature_algorithm: _Optional[_Union[_common_pb2.SignatureAlgorithm, str]] = ..., key_usages: _Optional[_Iterable[_Union[_common_pb2.KeyUsage, str]]] = ..., extended_key_usages: _Optional[_Iterable[_Union[_common_pb2.ExtendedKeyUsage, str]]] = ..., ttl: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., validate_only: bool = ..., ca_certificate: _Optional[_Union[CaCertificateOptions, _Mapping]] = ...) -> None: ...
 
 class IssueCertificateResponse(_message.Message):
     __slots__ = ["certificate", "certificate_request_id", "private_key_pem", "status"]

@@ -2,7 +2,7 @@ from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from typing import ClassVar as _ClassVar, Iterable as _Iterable, Optional as _Optional
+from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Mapping, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 EXTENDED_KEY_USAGE_CLIENT_AUTH: ExtendedKeyUsage
@@ -47,6 +47,26 @@ SIGNATURE_ALGORITHM_SHA256_WITH_RSA: SignatureAlgorithm
 SIGNATURE_ALGORITHM_SHA384_WITH_RSA: SignatureAlgorithm
 SIGNATURE_ALGORITHM_SHA512_WITH_RSA: SignatureAlgorithm
 SIGNATURE_ALGORITHM_UNSPECIFIED: SignatureAlgorithm
+
+class GeneralSubtrees(_message.Message):
+    __slots__ = ["dns_names", "email_addresses", "ip_ranges", "uri_hosts"]
+    DNS_NAMES_FIELD_NUMBER: _ClassVar[int]
+    EMAIL_ADDRESSES_FIELD_NUMBER: _ClassVar[int]
+    IP_RANGES_FIELD_NUMBER: _ClassVar[int]
+    URI_HOSTS_FIELD_NUMBER: _ClassVar[int]
+    dns_names: _containers.RepeatedScalarFieldContainer[str]
+    email_addresses: _containers.RepeatedScalarFieldContainer[str]
+    ip_ranges: _containers.RepeatedScalarFieldContainer[str]
+    uri_hosts: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, dns_names: _Optional[_Iterable[str]] = ..., ip_ranges: _Optional[_Iterable[str]] = ..., email_addresses: _Optional[_Iterable[str]] = ..., uri_hosts: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class NameConstraints(_message.Message):
+    __slots__ = ["excluded", "permitted"]
+    EXCLUDED_FIELD_NUMBER: _ClassVar[int]
+    PERMITTED_FIELD_NUMBER: _ClassVar[int]
+    excluded: GeneralSubtrees
+    permitted: GeneralSubtrees
+    def __init__(self, permitted: _Optional[_Union[GeneralSubtrees, _Mapping]] = ..., excluded: _Optional[_Union[GeneralSubtrees, _Mapping]] = ...) -> None: ...
 
 class Subject(_message.Message):
     __slots__ = ["common_name", "country", "email_address", "locality", "organization", "organizational_unit", "postal_code", "serial_number", "state", "street_address"]

@@ -25,6 +25,7 @@ import {
   KeyAlgorithm,
   keyAlgorithmFromJSON,
   keyAlgorithmToJSON,
+  NameConstraints,
   SignatureAlgorithm,
   signatureAlgorithmFromJSON,
   signatureAlgorithmToJSON,
@@ -196,6 +197,11 @@ export interface CertificateAuthority {
     | undefined;
   /** Changes on every update; send it back on UpdateCertificateAuthority to refuse stale writes. */
   etag: string;
+  /**
+   * The name constraints of the CA certificate (RFC 5280 4.2.1.10; DNS, IP, email and URI
+   * subtrees); unset when it has none.
+   */
+  nameConstraints?: NameConstraints | undefined;
 }
 
 /** CreateRootCertificateAuthorityRequest describes a new root CA. */
@@ -247,7 +253,16 @@ export interface CreateIntermediateCertificateAuthorityRequest {
     | Duration
     | undefined;
   /** pathLenConstraint; must be below the parent's when the parent has one. */
-  maxPathLength?: number | undefined;
+  maxPathLength?:
+    | number
+    | undefined;
+  /**
+   * Name constraints written (critical) into the intermediate's certificate: every certificate
+   * below it, from certmint or from a CA it signs, must keep its names inside them. certmint
+   * refuses to sign a certificate below a constrained CA whose names fall outside
+   * (FAILED_PRECONDITION, ISSUER_NAME_CONSTRAINTS). Unset: no constraints.
+   */
+  nameConstraints?: NameConstraints | undefined;
 }
 
 /** CreateIntermediateCertificateAuthorityResponse returns the new intermediate CA. */
@@ -406,6 +421,7 @@ function createBaseCertificateAuthority(): CertificateAuthority {
     createTime: undefined,
     updateTime: undefined,
     etag: "",
+    nameConstraints: undefined,
   };
 }
 
@@ -467,6 +483,9 @@ export const CertificateAuthority: MessageFns<CertificateAuthority> = {
     }
     if (message.etag !== "") {
       writer.uint32(154).string(message.etag);
+    }
+    if (message.nameConstraints !== undefined) {
+      NameConstraints.encode(message.nameConstraints, writer.uint32(162).fork()).join();
     }
     return writer;
   },
@@ -636,6 +655,14 @@ export const CertificateAuthority: MessageFns<CertificateAuthority> = {
             message.etag = reader.string();
             continue;
           }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.nameConstraints = NameConstraints.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -717,6 +744,11 @@ export const CertificateAuthority: MessageFns<CertificateAuthority> = {
         ? fromJsonTimestamp(object.update_time)
         : undefined,
       etag: isSet(object.etag) ? globalThis.String(object.etag) : "",
+      nameConstraints: isSet(object.nameConstraints)
+        ? NameConstraints.fromJSON(object.nameConstraints)
+        : isSet(object.name_constraints)
+        ? NameConstraints.fromJSON(object.name_constraints)
+        : undefined,
     };
   },
 
@@ -779,6 +811,9 @@ export const CertificateAuthority: MessageFns<CertificateAuthority> = {
     if (message.etag !== "") {
       obj.etag = message.etag;
     }
+    if (message.nameConstraints !== undefined) {
+      obj.nameConstraints = NameConstraints.toJSON(message.nameConstraints);
+    }
     return obj;
   },
 
@@ -808,6 +843,9 @@ export const CertificateAuthority: MessageFns<CertificateAuthority> = {
     message.createTime = object.createTime ?? undefined;
     message.updateTime = object.updateTime ?? undefined;
     message.etag = object.etag ?? "";
+    message.nameConstraints = (object.nameConstraints !== undefined && object.nameConstraints !== null)
+      ? NameConstraints.fromPartial(object.nameConstraints)
+      : undefined;
     return message;
   },
 };
@@ -1084,6 +1122,7 @@ function createBaseCreateIntermediateCertificateAuthorityRequest(): CreateInterm
     signatureAlgorithm: 0,
     ttl: undefined,
     maxPathLength: undefined,
+    nameConstraints: undefined,
   };
 }
 
@@ -1116,6 +1155,9 @@ export const CreateIntermediateCertificateAuthorityRequest: MessageFns<CreateInt
       }
       if (message.maxPathLength !== undefined) {
         writer.uint32(64).int32(message.maxPathLength);
+      }
+      if (message.nameConstraints !== undefined) {
+        NameConstraints.encode(message.nameConstraints, writer.uint32(74).fork()).join();
       }
       return writer;
     },
@@ -1197,6 +1239,14 @@ export const CreateIntermediateCertificateAuthorityRequest: MessageFns<CreateInt
               message.maxPathLength = reader.int32();
               continue;
             }
+            case 9: {
+              if (tag !== 74) {
+                break;
+              }
+
+              message.nameConstraints = NameConstraints.decode(reader, reader.uint32());
+              continue;
+            }
           }
           if ((tag & 7) === 4 || tag === 0) {
             break;
@@ -1235,6 +1285,11 @@ export const CreateIntermediateCertificateAuthorityRequest: MessageFns<CreateInt
           : isSet(object.max_path_length)
           ? globalThis.Number(object.max_path_length)
           : undefined,
+        nameConstraints: isSet(object.nameConstraints)
+          ? NameConstraints.fromJSON(object.nameConstraints)
+          : isSet(object.name_constraints)
+          ? NameConstraints.fromJSON(object.name_constraints)
+          : undefined,
       };
     },
 
@@ -1264,6 +1319,9 @@ export const CreateIntermediateCertificateAuthorityRequest: MessageFns<CreateInt
       if (message.maxPathLength !== undefined) {
         obj.maxPathLength = Math.round(message.maxPathLength);
       }
+      if (message.nameConstraints !== undefined) {
+        obj.nameConstraints = NameConstraints.toJSON(message.nameConstraints);
+      }
       return obj;
     },
 
@@ -1286,6 +1344,9 @@ export const CreateIntermediateCertificateAuthorityRequest: MessageFns<CreateInt
       message.signatureAlgorithm = object.signatureAlgorithm ?? 0;
       message.ttl = (object.ttl !== undefined && object.ttl !== null) ? Duration.fromPartial(object.ttl) : undefined;
       message.maxPathLength = object.maxPathLength ?? undefined;
+      message.nameConstraints = (object.nameConstraints !== undefined && object.nameConstraints !== null)
+        ? NameConstraints.fromPartial(object.nameConstraints)
+        : undefined;
       return message;
     },
   };

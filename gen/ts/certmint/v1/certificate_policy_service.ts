@@ -162,6 +162,72 @@ export function caCertificateRuleToJSON(object: CaCertificateRule): string {
 }
 
 /**
+ * SubjectNamesInSans says how a name in the subject relates to the subject alternative names.
+ * A common name that reads as a DNS name, an IP address, an email address or a URI (no white
+ * space; e.g. "api.example.com", "db", "10.0.0.7", "spiffe://prod.example/sa/x"), and every
+ * emailAddress, is a name: it is normalised like a SAN of its kind and must satisfy that
+ * kind's SAN rules, whatever this setting says. A common name with white space is free text.
+ */
+export enum SubjectNamesInSans {
+  /** SUBJECT_NAMES_IN_SANS_UNSPECIFIED - Treated as COPY. */
+  SUBJECT_NAMES_IN_SANS_UNSPECIFIED = 0,
+  /**
+   * SUBJECT_NAMES_IN_SANS_COPY - A subject name missing from the SANs is added to them (it has passed the SAN rules): a
+   * certificate's CN is always one of its SANs (CA/Browser Forum BR 7.1.4.3), and hostname
+   * checks that fall back to the CN see nothing the SANs do not say.
+   */
+  SUBJECT_NAMES_IN_SANS_COPY = 1,
+  /**
+   * SUBJECT_NAMES_IN_SANS_REQUIRE - A subject name must already be among the request's SANs; otherwise the request is refused
+   * (SUBJECT_NAME_NOT_IN_SANS).
+   */
+  SUBJECT_NAMES_IN_SANS_REQUIRE = 2,
+  /**
+   * SUBJECT_NAMES_IN_SANS_NOT_REQUIRED - The common name need not be among the SANs. An emailAddress still must be (RFC 5280
+   * 4.1.2.6), as with REQUIRE.
+   */
+  SUBJECT_NAMES_IN_SANS_NOT_REQUIRED = 3,
+  UNRECOGNIZED = -1,
+}
+
+export function subjectNamesInSansFromJSON(object: any): SubjectNamesInSans {
+  switch (object) {
+    case 0:
+    case "SUBJECT_NAMES_IN_SANS_UNSPECIFIED":
+      return SubjectNamesInSans.SUBJECT_NAMES_IN_SANS_UNSPECIFIED;
+    case 1:
+    case "SUBJECT_NAMES_IN_SANS_COPY":
+      return SubjectNamesInSans.SUBJECT_NAMES_IN_SANS_COPY;
+    case 2:
+    case "SUBJECT_NAMES_IN_SANS_REQUIRE":
+      return SubjectNamesInSans.SUBJECT_NAMES_IN_SANS_REQUIRE;
+    case 3:
+    case "SUBJECT_NAMES_IN_SANS_NOT_REQUIRED":
+      return SubjectNamesInSans.SUBJECT_NAMES_IN_SANS_NOT_REQUIRED;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return SubjectNamesInSans.UNRECOGNIZED;
+  }
+}
+
+export function subjectNamesInSansToJSON(object: SubjectNamesInSans): string {
+  switch (object) {
+    case SubjectNamesInSans.SUBJECT_NAMES_IN_SANS_UNSPECIFIED:
+      return "SUBJECT_NAMES_IN_SANS_UNSPECIFIED";
+    case SubjectNamesInSans.SUBJECT_NAMES_IN_SANS_COPY:
+      return "SUBJECT_NAMES_IN_SANS_COPY";
+    case SubjectNamesInSans.SUBJECT_NAMES_IN_SANS_REQUIRE:
+      return "SUBJECT_NAMES_IN_SANS_REQUIRE";
+    case SubjectNamesInSans.SUBJECT_NAMES_IN_SANS_NOT_REQUIRED:
+      return "SUBJECT_NAMES_IN_SANS_NOT_REQUIRED";
+    case SubjectNamesInSans.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+/**
  * ValueRule constrains one subject attribute. Patterns are exact values, or contain '*'
  * wildcards matching any run of characters; never regular expressions. Deny wins over allow.
  */
@@ -186,9 +252,15 @@ export interface ValueRule {
  * below example.com (not a.b.example.com, not example.com); "**.example.com" matches one or
  * more labels below example.com; "**" matches any name.
  * IP patterns: CIDR ranges ("10.0.0.0/8", "2001:db8::/32"); a bare address is a /32 or /128.
- * IPv4-mapped IPv6 addresses are matched as IPv4.
+ * IPv6 forms that carry an IPv4 address (IPv4-mapped, IPv4-compatible, NAT64 64:ff9b::/96 and
+ * 64:ff9b:1::/48, 6to4, Teredo) also meet the IPv4 rules; 0.0.0.0, ::, 255.255.255.255 (and
+ * IPv6 forms of them) are never certified.
  * Email patterns: an exact address ("alice@example.com"), or "@example.com" for any mailbox
- * at that domain.
+ * at that domain ("@*.example.com", "@**.example.com" for domains below, "@**" for any).
+ * Local parts with '%' or '!' (mail routing) and quoted local parts are refused. A denied
+ * mailbox also denies its '+' sub-addresses ("ceo@" denies "ceo+x@", in any case); an allowed
+ * mailbox allows only itself; a '+' sub-address under a domain pattern needs
+ * allow_sub_addresses.
  * URI patterns: scheme and host, with an optional path prefix ending in "/*", e.g.
  * "spiffe://prod.example/ns/payments/*" matches "spiffe://prod.example/ns/payments/sa/api";
  * path prefixes match whole segments only.
@@ -205,6 +277,12 @@ export interface NameRule {
    * pattern covers it.
    */
   allowWildcardNames: boolean;
+  /**
+   * Email only: domain patterns ("@example.com") also allow '+' sub-addresses
+   * ("alice+tag@example.com", RFC 5233). When false (the default), a sub-address is allowed
+   * only by an allowed mailbox pattern naming it exactly.
+   */
+  allowSubAddresses: boolean;
 }
 
 /** SubjectRules holds one ValueRule per subject attribute. */
@@ -359,6 +437,11 @@ export interface CertificatePolicy {
     | undefined;
   /** Changes on every update; send it back to refuse stale writes (ABORTED). */
   etag: string;
+  /**
+   * How names in the subject (a CN that reads as a name, an emailAddress) relate to the SANs;
+   * COPY when unspecified.
+   */
+  subjectNamesInSans: SubjectNamesInSans;
 }
 
 /** CreateCertificatePolicyRequest describes a new policy. */
@@ -538,7 +621,7 @@ export const ValueRule: MessageFns<ValueRule> = {
 };
 
 function createBaseNameRule(): NameRule {
-  return { allowed: [], denied: [], required: false, allowWildcardNames: false };
+  return { allowed: [], denied: [], required: false, allowWildcardNames: false, allowSubAddresses: false };
 }
 
 export const NameRule: MessageFns<NameRule> = {
@@ -554,6 +637,9 @@ export const NameRule: MessageFns<NameRule> = {
     }
     if (message.allowWildcardNames !== false) {
       writer.uint32(32).bool(message.allowWildcardNames);
+    }
+    if (message.allowSubAddresses !== false) {
+      writer.uint32(40).bool(message.allowSubAddresses);
     }
     return writer;
   },
@@ -603,6 +689,14 @@ export const NameRule: MessageFns<NameRule> = {
             message.allowWildcardNames = reader.bool();
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.allowSubAddresses = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -625,6 +719,11 @@ export const NameRule: MessageFns<NameRule> = {
         : isSet(object.allow_wildcard_names)
         ? globalThis.Boolean(object.allow_wildcard_names)
         : false,
+      allowSubAddresses: isSet(object.allowSubAddresses)
+        ? globalThis.Boolean(object.allowSubAddresses)
+        : isSet(object.allow_sub_addresses)
+        ? globalThis.Boolean(object.allow_sub_addresses)
+        : false,
     };
   },
 
@@ -642,6 +741,9 @@ export const NameRule: MessageFns<NameRule> = {
     if (message.allowWildcardNames !== false) {
       obj.allowWildcardNames = message.allowWildcardNames;
     }
+    if (message.allowSubAddresses !== false) {
+      obj.allowSubAddresses = message.allowSubAddresses;
+    }
     return obj;
   },
 
@@ -654,6 +756,7 @@ export const NameRule: MessageFns<NameRule> = {
     message.denied = object.denied?.map((e) => e) || [];
     message.required = object.required ?? false;
     message.allowWildcardNames = object.allowWildcardNames ?? false;
+    message.allowSubAddresses = object.allowSubAddresses ?? false;
     return message;
   },
 };
@@ -1630,6 +1733,7 @@ function createBaseCertificatePolicy(): CertificatePolicy {
     createTime: undefined,
     updateTime: undefined,
     etag: "",
+    subjectNamesInSans: 0,
   };
 }
 
@@ -1676,6 +1780,9 @@ export const CertificatePolicy: MessageFns<CertificatePolicy> = {
     }
     if (message.etag !== "") {
       writer.uint32(114).string(message.etag);
+    }
+    if (message.subjectNamesInSans !== 0) {
+      writer.uint32(120).int32(message.subjectNamesInSans);
     }
     return writer;
   },
@@ -1805,6 +1912,14 @@ export const CertificatePolicy: MessageFns<CertificatePolicy> = {
             message.etag = reader.string();
             continue;
           }
+          case 15: {
+            if (tag !== 120) {
+              break;
+            }
+
+            message.subjectNamesInSans = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1873,6 +1988,11 @@ export const CertificatePolicy: MessageFns<CertificatePolicy> = {
         ? fromJsonTimestamp(object.update_time)
         : undefined,
       etag: isSet(object.etag) ? globalThis.String(object.etag) : "",
+      subjectNamesInSans: isSet(object.subjectNamesInSans)
+        ? subjectNamesInSansFromJSON(object.subjectNamesInSans)
+        : isSet(object.subject_names_in_sans)
+        ? subjectNamesInSansFromJSON(object.subject_names_in_sans)
+        : 0,
     };
   },
 
@@ -1920,6 +2040,9 @@ export const CertificatePolicy: MessageFns<CertificatePolicy> = {
     if (message.etag !== "") {
       obj.etag = message.etag;
     }
+    if (message.subjectNamesInSans !== 0) {
+      obj.subjectNamesInSans = subjectNamesInSansToJSON(message.subjectNamesInSans);
+    }
     return obj;
   },
 
@@ -1958,6 +2081,7 @@ export const CertificatePolicy: MessageFns<CertificatePolicy> = {
     message.createTime = object.createTime ?? undefined;
     message.updateTime = object.updateTime ?? undefined;
     message.etag = object.etag ?? "";
+    message.subjectNamesInSans = object.subjectNamesInSans ?? 0;
     return message;
   },
 };

@@ -223,6 +223,22 @@ export interface CertificateAttributes {
   keyAlgorithm: KeyAlgorithm;
 }
 
+/**
+ * CaCertificateOptions ask for a CA certificate (basicConstraints cA=TRUE), as a sub-CA for
+ * another system (SPIRE, Istio, Vault, step-ca). The profile's policy must allow CA
+ * certificates (basic_constraints.ca ALLOWED or REQUIRED). The certificate gets keyCertSign
+ * and cRLSign, and name constraints (critical) derived from the policy's SAN rules, so the
+ * sub-CA can only issue names the policy allows (see the README for the mapping).
+ */
+export interface CaCertificateOptions {
+  /**
+   * pathLenConstraint: how many CA certificates may follow this one in a path. Unset: the
+   * policy's max_path_length, capped below the issuing CA's own path length (none when
+   * neither has one). A value above either is refused.
+   */
+  maxPathLength?: number | undefined;
+}
+
 /** IssueCertificateRequest asks for a certificate under a profile. */
 export interface IssueCertificateRequest {
   /** The profile, by id or slug. */
@@ -258,6 +274,12 @@ export interface IssueCertificateRequest {
     | undefined;
   /** Run every check, sign nothing and store nothing. */
   validateOnly: boolean;
+  /**
+   * Set to ask for a CA certificate. Unset, a CSR whose basicConstraints extension asks for
+   * cA=TRUE (with its pathLenConstraint, if any) asks for one too, and a policy that requires
+   * CA certificates makes every request one; otherwise the certificate is an end-entity one.
+   */
+  caCertificate?: CaCertificateOptions | undefined;
 }
 
 /** IssuedCertificate is a certificate as handed to its requester. */
@@ -656,6 +678,79 @@ export const CertificateAttributes: MessageFns<CertificateAttributes> = {
   },
 };
 
+function createBaseCaCertificateOptions(): CaCertificateOptions {
+  return { maxPathLength: undefined };
+}
+
+export const CaCertificateOptions: MessageFns<CaCertificateOptions> = {
+  encode(message: CaCertificateOptions, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.maxPathLength !== undefined) {
+      writer.uint32(8).int32(message.maxPathLength);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CaCertificateOptions {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCaCertificateOptions();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.maxPathLength = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CaCertificateOptions {
+    return {
+      maxPathLength: isSet(object.maxPathLength)
+        ? globalThis.Number(object.maxPathLength)
+        : isSet(object.max_path_length)
+        ? globalThis.Number(object.max_path_length)
+        : undefined,
+    };
+  },
+
+  toJSON(message: CaCertificateOptions): unknown {
+    const obj: any = {};
+    if (message.maxPathLength !== undefined) {
+      obj.maxPathLength = Math.round(message.maxPathLength);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CaCertificateOptions>): CaCertificateOptions {
+    return CaCertificateOptions.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CaCertificateOptions>): CaCertificateOptions {
+    const message = createBaseCaCertificateOptions();
+    message.maxPathLength = object.maxPathLength ?? undefined;
+    return message;
+  },
+};
+
 function createBaseIssueCertificateRequest(): IssueCertificateRequest {
   return {
     certificateProfile: "",
@@ -666,6 +761,7 @@ function createBaseIssueCertificateRequest(): IssueCertificateRequest {
     extendedKeyUsages: [],
     ttl: undefined,
     validateOnly: false,
+    caCertificate: undefined,
   };
 }
 
@@ -707,6 +803,9 @@ export const IssueCertificateRequest: MessageFns<IssueCertificateRequest> = {
     }
     if (message.validateOnly !== false) {
       writer.uint32(72).bool(message.validateOnly);
+    }
+    if (message.caCertificate !== undefined) {
+      CaCertificateOptions.encode(message.caCertificate, writer.uint32(82).fork()).join();
     }
     return writer;
   },
@@ -816,6 +915,14 @@ export const IssueCertificateRequest: MessageFns<IssueCertificateRequest> = {
             message.validateOnly = reader.bool();
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.caCertificate = CaCertificateOptions.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -868,6 +975,11 @@ export const IssueCertificateRequest: MessageFns<IssueCertificateRequest> = {
         : isSet(object.validate_only)
         ? globalThis.Boolean(object.validate_only)
         : false,
+      caCertificate: isSet(object.caCertificate)
+        ? CaCertificateOptions.fromJSON(object.caCertificate)
+        : isSet(object.ca_certificate)
+        ? CaCertificateOptions.fromJSON(object.ca_certificate)
+        : undefined,
     };
   },
 
@@ -899,6 +1011,9 @@ export const IssueCertificateRequest: MessageFns<IssueCertificateRequest> = {
     if (message.validateOnly !== false) {
       obj.validateOnly = message.validateOnly;
     }
+    if (message.caCertificate !== undefined) {
+      obj.caCertificate = CaCertificateOptions.toJSON(message.caCertificate);
+    }
     return obj;
   },
 
@@ -928,6 +1043,9 @@ export const IssueCertificateRequest: MessageFns<IssueCertificateRequest> = {
     message.extendedKeyUsages = object.extendedKeyUsages?.map((e) => e) || [];
     message.ttl = (object.ttl !== undefined && object.ttl !== null) ? Duration.fromPartial(object.ttl) : undefined;
     message.validateOnly = object.validateOnly ?? false;
+    message.caCertificate = (object.caCertificate !== undefined && object.caCertificate !== null)
+      ? CaCertificateOptions.fromPartial(object.caCertificate)
+      : undefined;
     return message;
   },
 };

@@ -436,7 +436,12 @@ export interface Subject {
   organization: string[];
   /** Organizational unit (OU); one RDN per value. */
   organizationalUnit: string[];
-  /** Common name (CN). For TLS certificates the names that matter are the SANs (RFC 6125). */
+  /**
+   * Common name (CN). For TLS certificates the names that matter are the SANs (RFC 6125). A CN
+   * that reads as a DNS name, IP address, email address or URI must satisfy the policy's SAN
+   * rules for that kind, is normalised like a SAN, and by default is copied into the SANs
+   * (CertificatePolicy.subject_names_in_sans).
+   */
   commonName: string;
   /** Street address (street). */
   streetAddress: string;
@@ -444,7 +449,11 @@ export interface Subject {
   postalCode: string;
   /** Serial number attribute (serialNumber), not the certificate serial. */
   serialNumber: string;
-  /** Email address attribute (emailAddress, PKCS #9); prefer an email SAN (RFC 5280 4.1.2.6). */
+  /**
+   * Email address attribute (emailAddress, PKCS #9); prefer an email SAN. It must satisfy the
+   * policy's email SAN rules and must also be an email SAN (RFC 5280 4.1.2.6): copied there
+   * under the default policy setting, refused otherwise.
+   */
   emailAddress: string;
 }
 
@@ -463,6 +472,43 @@ export interface SubjectAlternativeNames {
   emailAddresses: string[];
   /** URIs, e.g. a SPIFFE ID "spiffe://prod.example/ns/payments/sa/api". */
   uris: string[];
+}
+
+/** GeneralSubtrees are sets of names of each type, in the forms of RFC 5280 section 4.2.1.10. */
+export interface GeneralSubtrees {
+  /**
+   * dNSName subtrees in A-label form: "example.com" is that name and every name below it;
+   * "" is every DNS name. (RFC 5280 has no "names below only" form.)
+   */
+  dnsNames: string[];
+  /** iPAddress subtrees as CIDR ranges, e.g. "10.0.0.0/8", "2001:db8::/32"; host bits zero. */
+  ipRanges: string[];
+  /**
+   * rfc822Name subtrees: "alice@example.com" (one mailbox), "example.com" (every mailbox at
+   * that host), ".example.com" (every mailbox at any host below it); "" is every address.
+   */
+  emailAddresses: string[];
+  /**
+   * URI subtrees, by host: "prod.example" (that host), ".example.com" (any host below it);
+   * "" is every URI. Schemes, ports and paths cannot be constrained (RFC 5280 4.2.1.10).
+   */
+  uriHosts: string[];
+}
+
+/**
+ * NameConstraints limit the names every certificate below a CA may carry (RFC 5280 section
+ * 4.2.1.10, a critical extension that validators enforce): each name must lie inside a
+ * permitted subtree of its type, when there is any of that type, and in no excluded subtree.
+ * A subject emailAddress counts as an email name; OpenSSL also checks a host-like common
+ * name as a DNS name when a certificate has no DNS SAN.
+ */
+export interface NameConstraints {
+  /** The subtrees names must lie in (per type: no entries of a type leaves that type free). */
+  permitted?:
+    | GeneralSubtrees
+    | undefined;
+  /** The subtrees no name may lie in. */
+  excluded?: GeneralSubtrees | undefined;
 }
 
 function createBaseSubject(): Subject {
@@ -840,6 +886,228 @@ export const SubjectAlternativeNames: MessageFns<SubjectAlternativeNames> = {
     message.ipAddresses = object.ipAddresses?.map((e) => e) || [];
     message.emailAddresses = object.emailAddresses?.map((e) => e) || [];
     message.uris = object.uris?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseGeneralSubtrees(): GeneralSubtrees {
+  return { dnsNames: [], ipRanges: [], emailAddresses: [], uriHosts: [] };
+}
+
+export const GeneralSubtrees: MessageFns<GeneralSubtrees> = {
+  encode(message: GeneralSubtrees, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.dnsNames) {
+      writer.uint32(10).string(v!);
+    }
+    for (const v of message.ipRanges) {
+      writer.uint32(18).string(v!);
+    }
+    for (const v of message.emailAddresses) {
+      writer.uint32(26).string(v!);
+    }
+    for (const v of message.uriHosts) {
+      writer.uint32(34).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GeneralSubtrees {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGeneralSubtrees();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.dnsNames.push(reader.string());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.ipRanges.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.emailAddresses.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.uriHosts.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GeneralSubtrees {
+    return {
+      dnsNames: globalThis.Array.isArray(object?.dnsNames)
+        ? object.dnsNames.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.dns_names)
+        ? object.dns_names.map((e: any) => globalThis.String(e))
+        : [],
+      ipRanges: globalThis.Array.isArray(object?.ipRanges)
+        ? object.ipRanges.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.ip_ranges)
+        ? object.ip_ranges.map((e: any) => globalThis.String(e))
+        : [],
+      emailAddresses: globalThis.Array.isArray(object?.emailAddresses)
+        ? object.emailAddresses.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.email_addresses)
+        ? object.email_addresses.map((e: any) => globalThis.String(e))
+        : [],
+      uriHosts: globalThis.Array.isArray(object?.uriHosts)
+        ? object.uriHosts.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.uri_hosts)
+        ? object.uri_hosts.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: GeneralSubtrees): unknown {
+    const obj: any = {};
+    if (message.dnsNames?.length) {
+      obj.dnsNames = message.dnsNames;
+    }
+    if (message.ipRanges?.length) {
+      obj.ipRanges = message.ipRanges;
+    }
+    if (message.emailAddresses?.length) {
+      obj.emailAddresses = message.emailAddresses;
+    }
+    if (message.uriHosts?.length) {
+      obj.uriHosts = message.uriHosts;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GeneralSubtrees>): GeneralSubtrees {
+    return GeneralSubtrees.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GeneralSubtrees>): GeneralSubtrees {
+    const message = createBaseGeneralSubtrees();
+    message.dnsNames = object.dnsNames?.map((e) => e) || [];
+    message.ipRanges = object.ipRanges?.map((e) => e) || [];
+    message.emailAddresses = object.emailAddresses?.map((e) => e) || [];
+    message.uriHosts = object.uriHosts?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseNameConstraints(): NameConstraints {
+  return { permitted: undefined, excluded: undefined };
+}
+
+export const NameConstraints: MessageFns<NameConstraints> = {
+  encode(message: NameConstraints, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.permitted !== undefined) {
+      GeneralSubtrees.encode(message.permitted, writer.uint32(10).fork()).join();
+    }
+    if (message.excluded !== undefined) {
+      GeneralSubtrees.encode(message.excluded, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): NameConstraints {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseNameConstraints();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.permitted = GeneralSubtrees.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.excluded = GeneralSubtrees.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): NameConstraints {
+    return {
+      permitted: isSet(object.permitted) ? GeneralSubtrees.fromJSON(object.permitted) : undefined,
+      excluded: isSet(object.excluded) ? GeneralSubtrees.fromJSON(object.excluded) : undefined,
+    };
+  },
+
+  toJSON(message: NameConstraints): unknown {
+    const obj: any = {};
+    if (message.permitted !== undefined) {
+      obj.permitted = GeneralSubtrees.toJSON(message.permitted);
+    }
+    if (message.excluded !== undefined) {
+      obj.excluded = GeneralSubtrees.toJSON(message.excluded);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<NameConstraints>): NameConstraints {
+    return NameConstraints.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<NameConstraints>): NameConstraints {
+    const message = createBaseNameConstraints();
+    message.permitted = (object.permitted !== undefined && object.permitted !== null)
+      ? GeneralSubtrees.fromPartial(object.permitted)
+      : undefined;
+    message.excluded = (object.excluded !== undefined && object.excluded !== null)
+      ? GeneralSubtrees.fromPartial(object.excluded)
+      : undefined;
     return message;
   },
 };

@@ -818,6 +818,47 @@ private static final long serialVersionUID = 0L;
     }
   }
 
+  public static final int NAME_CONSTRAINTS_FIELD_NUMBER = 20;
+  private dev.certmint.v1.NameConstraints nameConstraints_;
+  /**
+   * <pre>
+   * The name constraints of the CA certificate (RFC 5280 4.2.1.10; DNS, IP, email and URI
+   * subtrees); unset when it has none.
+   * </pre>
+   *
+   * <code>.certmint.v1.NameConstraints name_constraints = 20 [json_name = "nameConstraints"];</code>
+   * @return Whether the nameConstraints field is set.
+   */
+  @java.lang.Override
+  public boolean hasNameConstraints() {
+    return nameConstraints_ != null;
+  }
+  /**
+   * <pre>
+   * The name constraints of the CA certificate (RFC 5280 4.2.1.10; DNS, IP, email and URI
+   * subtrees); unset when it has none.
+   * </pre>
+   *
+   * <code>.certmint.v1.NameConstraints name_constraints = 20 [json_name = "nameConstraints"];</code>
+   * @return The nameConstraints.
+   */
+  @java.lang.Override
+  public dev.certmint.v1.NameConstraints getNameConstraints() {
+    return nameConstraints_ == null ? dev.certmint.v1.NameConstraints.getDefaultInstance() : nameConstraints_;
+  }
+  /**
+   * <pre>
+   * The name constraints of the CA certificate (RFC 5280 4.2.1.10; DNS, IP, email and URI
+   * subtrees); unset when it has none.
+   * </pre>
+   *
+   * <code>.certmint.v1.NameConstraints name_constraints = 20 [json_name = "nameConstraints"];</code>
+   */
+  @java.lang.Override
+  public dev.certmint.v1.NameConstraintsOrBuilder getNameConstraintsOrBuilder() {
+    return nameConstraints_ == null ? dev.certmint.v1.NameConstraints.getDefaultInstance() : nameConstraints_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -888,6 +929,9 @@ private static final long serialVersionUID = 0L;
     }
     if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(etag_)) {
       com.google.protobuf.GeneratedMessageV3.writeString(output, 19, etag_);
+    }
+    if (nameConstraints_ != null) {
+      output.writeMessage(20, getNameConstraints());
     }
     getUnknownFields().writeTo(output);
   }
@@ -970,6 +1014,10 @@ private static final long serialVersionUID = 0L;
     if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(etag_)) {
       size += com.google.protobuf.GeneratedMessageV3.computeStringSize(19, etag_);
     }
+    if (nameConstraints_ != null) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(20, getNameConstraints());
+    }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
     return size;
@@ -1037,6 +1085,11 @@ private static final long serialVersionUID = 0L;
     }
     if (!getEtag()
         .equals(other.getEtag())) return false;
+    if (hasNameConstraints() != other.hasNameConstraints()) return false;
+    if (hasNameConstraints()) {
+      if (!getNameConstraints()
+          .equals(other.getNameConstraints())) return false;
+    }
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -1100,6 +1153,10 @@ private static final long serialVersionUID = 0L;
     }
     hash = (37 * hash) + ETAG_FIELD_NUMBER;
     hash = (53 * hash) + getEtag().hashCode();
+    if (hasNameConstraints()) {
+      hash = (37 * hash) + NAME_CONSTRAINTS_FIELD_NUMBER;
+      hash = (53 * hash) + getNameConstraints().hashCode();
+    }
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -1273,6 +1330,11 @@ private static final long serialVersionUID = 0L;
         updateTimeBuilder_ = null;
       }
       etag_ = "";
+      nameConstraints_ = null;
+      if (nameConstraintsBuilder_ != null) {
+        nameConstraintsBuilder_.dispose();
+        nameConstraintsBuilder_ = null;
+      }
       return this;
     }
 
@@ -1380,6 +1442,11 @@ private static final long serialVersionUID = 0L;
       }
       if (((from_bitField0_ & 0x00040000) != 0)) {
         result.etag_ = etag_;
+      }
+      if (((from_bitField0_ & 0x00080000) != 0)) {
+        result.nameConstraints_ = nameConstraintsBuilder_ == null
+            ? nameConstraints_
+            : nameConstraintsBuilder_.build();
       }
       result.bitField0_ |= to_bitField0_;
     }
@@ -1507,6 +1574,9 @@ private static final long serialVersionUID = 0L;
         etag_ = other.etag_;
         bitField0_ |= 0x00040000;
         onChanged();
+      }
+      if (other.hasNameConstraints()) {
+        mergeNameConstraints(other.getNameConstraints());
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -1640,6 +1710,13 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00040000;
               break;
             } // case 154
+            case 162: {
+              input.readMessage(
+                  getNameConstraintsFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              bitField0_ |= 0x00080000;
+              break;
+            } // case 162
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -3672,6 +3749,170 @@ private static final long serialVersionUID = 0L;
       bitField0_ |= 0x00040000;
       onChanged();
       return this;
+    }
+
+    private dev.certmint.v1.NameConstraints nameConstraints_;
+    private com.google.protobuf.SingleFieldBuilderV3<
+        dev.certmint.v1.NameConstraints, dev.certmint.v1.NameConstraints.Builder, dev.certmint.v1.NameConstraintsOrBuilder> nameConstraintsBuilder_;
+    /**
+     * <pre>
+     * The name constraints of the CA certificate (RFC 5280 4.2.1.10; DNS, IP, email and URI
+     * subtrees); unset when it has none.
+     * </pre>
+     *
+     * <code>.certmint.v1.NameConstraints name_constraints = 20 [json_name = "nameConstraints"];</code>
+     * @return Whether the nameConstraints field is set.
+     */
+    public boolean hasNameConstraints() {
+      return ((bitField0_ & 0x00080000) != 0);
+    }
+    /**
+     * <pre>
+     * The name constraints of the CA certificate (RFC 5280 4.2.1.10; DNS, IP, email and URI
+     * subtrees); unset when it has none.
+     * </pre>
+     *
+     * <code>.certmint.v1.NameConstraints name_constraints = 20 [json_name = "nameConstraints"];</code>
+     * @return The nameConstraints.
+     */
+    public dev.certmint.v1.NameConstraints getNameConstraints() {
+      if (nameConstraintsBuilder_ == null) {
+        return nameConstraints_ == null ? dev.certmint.v1.NameConstraints.getDefaultInstance() : nameConstraints_;
+      } else {
+        return nameConstraintsBuilder_.getMessage();
+      }
+    }
+    /**
+     * <pre>
+     * The name constraints of the CA certificate (RFC 5280 4.2.1.10; DNS, IP, email and URI
+     * subtrees); unset when it has none.
+     * </pre>
+     *
+     * <code>.certmint.v1.NameConstraints name_constraints = 20 [json_name = "nameConstraints"];</code>
+     */
+    public Builder setNameConstraints(dev.certmint.v1.NameConstraints value) {
+      if (nameConstraintsBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        nameConstraints_ = value;
+      } else {
+        nameConstraintsBuilder_.setMessage(value);
+      }
+      bitField0_ |= 0x00080000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The name constraints of the CA certificate (RFC 5280 4.2.1.10; DNS, IP, email and URI
+     * subtrees); unset when it has none.
+     * </pre>
+     *
+     * <code>.certmint.v1.NameConstraints name_constraints = 20 [json_name = "nameConstraints"];</code>
+     */
+    public Builder setNameConstraints(
+        dev.certmint.v1.NameConstraints.Builder builderForValue) {
+      if (nameConstraintsBuilder_ == null) {
+        nameConstraints_ = builderForValue.build();
+      } else {
+        nameConstraintsBuilder_.setMessage(builderForValue.build());
+      }
+      bitField0_ |= 0x00080000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The name constraints of the CA certificate (RFC 5280 4.2.1.10; DNS, IP, email and URI
+     * subtrees); unset when it has none.
+     * </pre>
+     *
+     * <code>.certmint.v1.NameConstraints name_constraints = 20 [json_name = "nameConstraints"];</code>
+     */
+    public Builder mergeNameConstraints(dev.certmint.v1.NameConstraints value) {
+      if (nameConstraintsBuilder_ == null) {
+        if (((bitField0_ & 0x00080000) != 0) &&
+          nameConstraints_ != null &&
+          nameConstraints_ != dev.certmint.v1.NameConstraints.getDefaultInstance()) {
+          getNameConstraintsBuilder().mergeFrom(value);
+        } else {
+          nameConstraints_ = value;
+        }
+      } else {
+        nameConstraintsBuilder_.mergeFrom(value);
+      }
+      bitField0_ |= 0x00080000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The name constraints of the CA certificate (RFC 5280 4.2.1.10; DNS, IP, email and URI
+     * subtrees); unset when it has none.
+     * </pre>
+     *
+     * <code>.certmint.v1.NameConstraints name_constraints = 20 [json_name = "nameConstraints"];</code>
+     */
+    public Builder clearNameConstraints() {
+      bitField0_ = (bitField0_ & ~0x00080000);
+      nameConstraints_ = null;
+      if (nameConstraintsBuilder_ != null) {
+        nameConstraintsBuilder_.dispose();
+        nameConstraintsBuilder_ = null;
+      }
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The name constraints of the CA certificate (RFC 5280 4.2.1.10; DNS, IP, email and URI
+     * subtrees); unset when it has none.
+     * </pre>
+     *
+     * <code>.certmint.v1.NameConstraints name_constraints = 20 [json_name = "nameConstraints"];</code>
+     */
+    public dev.certmint.v1.NameConstraints.Builder getNameConstraintsBuilder() {
+      bitField0_ |= 0x00080000;
+      onChanged();
+      return getNameConstraintsFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * The name constraints of the CA certificate (RFC 5280 4.2.1.10; DNS, IP, email and URI
+     * subtrees); unset when it has none.
+     * </pre>
+     *
+     * <code>.certmint.v1.NameConstraints name_constraints = 20 [json_name = "nameConstraints"];</code>
+     */
+    public dev.certmint.v1.NameConstraintsOrBuilder getNameConstraintsOrBuilder() {
+      if (nameConstraintsBuilder_ != null) {
+        return nameConstraintsBuilder_.getMessageOrBuilder();
+      } else {
+        return nameConstraints_ == null ?
+            dev.certmint.v1.NameConstraints.getDefaultInstance() : nameConstraints_;
+      }
+    }
+    /**
+     * <pre>
+     * The name constraints of the CA certificate (RFC 5280 4.2.1.10; DNS, IP, email and URI
+     * subtrees); unset when it has none.
+     * </pre>
+     *
+     * <code>.certmint.v1.NameConstraints name_constraints = 20 [json_name = "nameConstraints"];</code>
+     */
+    private com.google.protobuf.SingleFieldBuilderV3<
+        dev.certmint.v1.NameConstraints, dev.certmint.v1.NameConstraints.Builder, dev.certmint.v1.NameConstraintsOrBuilder> 
+        getNameConstraintsFieldBuilder() {
+      if (nameConstraintsBuilder_ == null) {
+        nameConstraintsBuilder_ = new com.google.protobuf.SingleFieldBuilderV3<
+            dev.certmint.v1.NameConstraints, dev.certmint.v1.NameConstraints.Builder, dev.certmint.v1.NameConstraintsOrBuilder>(
+                getNameConstraints(),
+                getParentForChildren(),
+                isClean());
+        nameConstraints_ = null;
+      }
+      return nameConstraintsBuilder_;
     }
     @java.lang.Override
     public final Builder setUnknownFields(

@@ -445,4 +445,34 @@ public interface CertificateAuthorityOrBuilder extends
    */
   com.google.protobuf.ByteString
       getEtagBytes();
+
+  /**
+   * <pre>
+   * The name constraints of the CA certificate (RFC 5280 4.2.1.10; DNS, IP, email and URI
+   * subtrees); unset when it has none.
+   * </pre>
+   *
+   * <code>.certmint.v1.NameConstraints name_constraints = 20 [json_name = "nameConstraints"];</code>
+   * @return Whether the nameConstraints field is set.
+   */
+  boolean hasNameConstraints();
+  /**
+   * <pre>
+   * The name constraints of the CA certificate (RFC 5280 4.2.1.10; DNS, IP, email and URI
+   * subtrees); unset when it has none.
+   * </pre>
+   *
+   * <code>.certmint.v1.NameConstraints name_constraints = 20 [json_name = "nameConstraints"];</code>
+   * @return The nameConstraints.
+   */
+  dev.certmint.v1.NameConstraints getNameConstraints();
+  /**
+   * <pre>
+   * The name constraints of the CA certificate (RFC 5280 4.2.1.10; DNS, IP, email and URI
+   * subtrees); unset when it has none.
+   * </pre>
+   *
+   * <code>.certmint.v1.NameConstraints name_constraints = 20 [json_name = "nameConstraints"];</code>
+   */
+  dev.certmint.v1.NameConstraintsOrBuilder getNameConstraintsOrBuilder();
 }

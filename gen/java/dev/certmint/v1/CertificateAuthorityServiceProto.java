@@ -122,7 +122,7 @@ public final class CertificateAuthorityServiceProto {
       "ice.proto\022\013certmint.v1\032\030certmint/v1/comm" +
       "on.proto\032\036google/protobuf/duration.proto" +
       "\032 google/protobuf/field_mask.proto\032\037goog" +
-      "le/protobuf/timestamp.proto\"\277\007\n\024Certific" +
+      "le/protobuf/timestamp.proto\"\210\010\n\024Certific" +
       "ateAuthority\022\016\n\002id\030\001 \001(\tR\002id\022\022\n\004slug\030\002 \001" +
       "(\tR\004slug\022 \n\013description\030\003 \001(\tR\013descripti" +
       "on\0229\n\004type\030\004 \001(\0162%.certmint.v1.Certifica" +
@@ -146,136 +146,140 @@ public final class CertificateAuthorityServiceProto {
       "me\030\021 \001(\0132\032.google.protobuf.TimestampR\ncr" +
       "eateTime\022;\n\013update_time\030\022 \001(\0132\032.google.p" +
       "rotobuf.TimestampR\nupdateTime\022\022\n\004etag\030\023 " +
-      "\001(\tR\004etagB\022\n\020_max_path_length\"\215\003\n%Create" +
-      "RootCertificateAuthorityRequest\022\022\n\004slug\030" +
-      "\001 \001(\tR\004slug\022 \n\013description\030\002 \001(\tR\013descri" +
-      "ption\022.\n\007subject\030\003 \001(\0132\024.certmint.v1.Sub" +
-      "jectR\007subject\022>\n\rkey_algorithm\030\004 \001(\0162\031.c" +
-      "ertmint.v1.KeyAlgorithmR\014keyAlgorithm\022P\n" +
-      "\023signature_algorithm\030\005 \001(\0162\037.certmint.v1" +
-      ".SignatureAlgorithmR\022signatureAlgorithm\022" +
-      "+\n\003ttl\030\006 \001(\0132\031.google.protobuf.DurationR" +
-      "\003ttl\022+\n\017max_path_length\030\007 \001(\005H\000R\rmaxPath" +
-      "Length\210\001\001B\022\n\020_max_path_length\"\200\001\n&Create" +
-      "RootCertificateAuthorityResponse\022V\n\025cert" +
+      "\001(\tR\004etag\022G\n\020name_constraints\030\024 \001(\0132\034.ce" +
+      "rtmint.v1.NameConstraintsR\017nameConstrain" +
+      "tsB\022\n\020_max_path_length\"\215\003\n%CreateRootCer" +
+      "tificateAuthorityRequest\022\022\n\004slug\030\001 \001(\tR\004" +
+      "slug\022 \n\013description\030\002 \001(\tR\013description\022." +
+      "\n\007subject\030\003 \001(\0132\024.certmint.v1.SubjectR\007s" +
+      "ubject\022>\n\rkey_algorithm\030\004 \001(\0162\031.certmint" +
+      ".v1.KeyAlgorithmR\014keyAlgorithm\022P\n\023signat" +
+      "ure_algorithm\030\005 \001(\0162\037.certmint.v1.Signat" +
+      "ureAlgorithmR\022signatureAlgorithm\022+\n\003ttl\030" +
+      "\006 \001(\0132\031.google.protobuf.DurationR\003ttl\022+\n" +
+      "\017max_path_length\030\007 \001(\005H\000R\rmaxPathLength\210" +
+      "\001\001B\022\n\020_max_path_length\"\200\001\n&CreateRootCer" +
+      "tificateAuthorityResponse\022V\n\025certificate" +
+      "_authority\030\001 \001(\0132!.certmint.v1.Certifica" +
+      "teAuthorityR\024certificateAuthority\"\240\004\n-Cr" +
+      "eateIntermediateCertificateAuthorityRequ" +
+      "est\022\022\n\004slug\030\001 \001(\tR\004slug\022 \n\013description\030\002" +
+      " \001(\tR\013description\022@\n\034parent_certificate_" +
+      "authority\030\003 \001(\tR\032parentCertificateAuthor" +
+      "ity\022.\n\007subject\030\004 \001(\0132\024.certmint.v1.Subje" +
+      "ctR\007subject\022>\n\rkey_algorithm\030\005 \001(\0162\031.cer" +
+      "tmint.v1.KeyAlgorithmR\014keyAlgorithm\022P\n\023s" +
+      "ignature_algorithm\030\006 \001(\0162\037.certmint.v1.S" +
+      "ignatureAlgorithmR\022signatureAlgorithm\022+\n" +
+      "\003ttl\030\007 \001(\0132\031.google.protobuf.DurationR\003t" +
+      "tl\022+\n\017max_path_length\030\010 \001(\005H\000R\rmaxPathLe" +
+      "ngth\210\001\001\022G\n\020name_constraints\030\t \001(\0132\034.cert" +
+      "mint.v1.NameConstraintsR\017nameConstraints" +
+      "B\022\n\020_max_path_length\"\210\001\n.CreateIntermedi" +
+      "ateCertificateAuthorityResponse\022V\n\025certi" +
+      "ficate_authority\030\001 \001(\0132!.certmint.v1.Cer" +
+      "tificateAuthorityR\024certificateAuthority\"" +
+      "\257\002\n5CreateExternalIntermediateCertificat" +
+      "eAuthorityRequest\022\022\n\004slug\030\001 \001(\tR\004slug\022 \n" +
+      "\013description\030\002 \001(\tR\013description\022.\n\007subje" +
+      "ct\030\003 \001(\0132\024.certmint.v1.SubjectR\007subject\022" +
+      ">\n\rkey_algorithm\030\004 \001(\0162\031.certmint.v1.Key" +
+      "AlgorithmR\014keyAlgorithm\022P\n\023signature_alg" +
+      "orithm\030\005 \001(\0162\037.certmint.v1.SignatureAlgo" +
+      "rithmR\022signatureAlgorithm\"\251\001\n6CreateExte" +
+      "rnalIntermediateCertificateAuthorityResp" +
+      "onse\022V\n\025certificate_authority\030\001 \001(\0132!.ce" +
+      "rtmint.v1.CertificateAuthorityR\024certific" +
+      "ateAuthority\022\027\n\007csr_pem\030\002 \001(\tR\006csrPem\"\300\001" +
+      "\n,ImportCertificateAuthorityCertificateR" +
+      "equest\0223\n\025certificate_authority\030\001 \001(\tR\024c" +
+      "ertificateAuthority\022\'\n\017certificate_pem\030\002" +
+      " \001(\tR\016certificatePem\0222\n\025certificate_chai" +
+      "n_pem\030\003 \003(\tR\023certificateChainPem\"\207\001\n-Imp" +
+      "ortCertificateAuthorityCertificateRespon" +
+      "se\022V\n\025certificate_authority\030\001 \001(\0132!.cert" +
+      "mint.v1.CertificateAuthorityR\024certificat" +
+      "eAuthority\"U\n\036GetCertificateAuthorityReq" +
+      "uest\0223\n\025certificate_authority\030\001 \001(\tR\024cer" +
+      "tificateAuthority\"y\n\037GetCertificateAutho" +
+      "rityResponse\022V\n\025certificate_authority\030\001 " +
+      "\001(\0132!.certmint.v1.CertificateAuthorityR\024" +
+      "certificateAuthority\"\240\001\n!ListCertificate" +
+      "AuthoritiesRequest\022\033\n\tpage_size\030\001 \001(\005R\010p" +
+      "ageSize\022\035\n\npage_token\030\002 \001(\tR\tpageToken\022?" +
+      "\n\006status\030\003 \001(\0162\'.certmint.v1.Certificate" +
+      "AuthorityStatusR\006status\"\250\001\n\"ListCertific" +
+      "ateAuthoritiesResponse\022Z\n\027certificate_au" +
+      "thorities\030\001 \003(\0132!.certmint.v1.Certificat" +
+      "eAuthorityR\026certificateAuthorities\022&\n\017ne" +
+      "xt_page_token\030\002 \001(\tR\rnextPageToken\"\270\001\n!U" +
+      "pdateCertificateAuthorityRequest\022V\n\025cert" +
       "ificate_authority\030\001 \001(\0132!.certmint.v1.Ce" +
       "rtificateAuthorityR\024certificateAuthority" +
-      "\"\327\003\n-CreateIntermediateCertificateAuthor" +
-      "ityRequest\022\022\n\004slug\030\001 \001(\tR\004slug\022 \n\013descri" +
-      "ption\030\002 \001(\tR\013description\022@\n\034parent_certi" +
-      "ficate_authority\030\003 \001(\tR\032parentCertificat" +
-      "eAuthority\022.\n\007subject\030\004 \001(\0132\024.certmint.v" +
-      "1.SubjectR\007subject\022>\n\rkey_algorithm\030\005 \001(" +
-      "\0162\031.certmint.v1.KeyAlgorithmR\014keyAlgorit" +
-      "hm\022P\n\023signature_algorithm\030\006 \001(\0162\037.certmi" +
-      "nt.v1.SignatureAlgorithmR\022signatureAlgor" +
-      "ithm\022+\n\003ttl\030\007 \001(\0132\031.google.protobuf.Dura" +
-      "tionR\003ttl\022+\n\017max_path_length\030\010 \001(\005H\000R\rma" +
-      "xPathLength\210\001\001B\022\n\020_max_path_length\"\210\001\n.C" +
-      "reateIntermediateCertificateAuthorityRes" +
-      "ponse\022V\n\025certificate_authority\030\001 \001(\0132!.c" +
-      "ertmint.v1.CertificateAuthorityR\024certifi" +
-      "cateAuthority\"\257\002\n5CreateExternalIntermed" +
-      "iateCertificateAuthorityRequest\022\022\n\004slug\030" +
-      "\001 \001(\tR\004slug\022 \n\013description\030\002 \001(\tR\013descri" +
-      "ption\022.\n\007subject\030\003 \001(\0132\024.certmint.v1.Sub" +
-      "jectR\007subject\022>\n\rkey_algorithm\030\004 \001(\0162\031.c" +
-      "ertmint.v1.KeyAlgorithmR\014keyAlgorithm\022P\n" +
-      "\023signature_algorithm\030\005 \001(\0162\037.certmint.v1" +
-      ".SignatureAlgorithmR\022signatureAlgorithm\"" +
-      "\251\001\n6CreateExternalIntermediateCertificat" +
-      "eAuthorityResponse\022V\n\025certificate_author" +
-      "ity\030\001 \001(\0132!.certmint.v1.CertificateAutho" +
-      "rityR\024certificateAuthority\022\027\n\007csr_pem\030\002 " +
-      "\001(\tR\006csrPem\"\300\001\n,ImportCertificateAuthori" +
-      "tyCertificateRequest\0223\n\025certificate_auth" +
-      "ority\030\001 \001(\tR\024certificateAuthority\022\'\n\017cer" +
-      "tificate_pem\030\002 \001(\tR\016certificatePem\0222\n\025ce" +
-      "rtificate_chain_pem\030\003 \003(\tR\023certificateCh" +
-      "ainPem\"\207\001\n-ImportCertificateAuthorityCer" +
-      "tificateResponse\022V\n\025certificate_authorit" +
-      "y\030\001 \001(\0132!.certmint.v1.CertificateAuthori" +
-      "tyR\024certificateAuthority\"U\n\036GetCertifica" +
-      "teAuthorityRequest\0223\n\025certificate_author" +
-      "ity\030\001 \001(\tR\024certificateAuthority\"y\n\037GetCe" +
-      "rtificateAuthorityResponse\022V\n\025certificat" +
-      "e_authority\030\001 \001(\0132!.certmint.v1.Certific" +
-      "ateAuthorityR\024certificateAuthority\"\240\001\n!L" +
-      "istCertificateAuthoritiesRequest\022\033\n\tpage" +
-      "_size\030\001 \001(\005R\010pageSize\022\035\n\npage_token\030\002 \001(" +
-      "\tR\tpageToken\022?\n\006status\030\003 \001(\0162\'.certmint." +
-      "v1.CertificateAuthorityStatusR\006status\"\250\001" +
-      "\n\"ListCertificateAuthoritiesResponse\022Z\n\027" +
-      "certificate_authorities\030\001 \003(\0132!.certmint" +
-      ".v1.CertificateAuthorityR\026certificateAut" +
-      "horities\022&\n\017next_page_token\030\002 \001(\tR\rnextP" +
-      "ageToken\"\270\001\n!UpdateCertificateAuthorityR" +
-      "equest\022V\n\025certificate_authority\030\001 \001(\0132!." +
-      "certmint.v1.CertificateAuthorityR\024certif" +
-      "icateAuthority\022;\n\013update_mask\030\002 \001(\0132\032.go" +
-      "ogle.protobuf.FieldMaskR\nupdateMask\"|\n\"U" +
-      "pdateCertificateAuthorityResponse\022V\n\025cer" +
-      "tificate_authority\030\001 \001(\0132!.certmint.v1.C" +
-      "ertificateAuthorityR\024certificateAuthorit" +
-      "y\"Z\n#GetCertificateRevocationListRequest" +
+      "\022;\n\013update_mask\030\002 \001(\0132\032.google.protobuf." +
+      "FieldMaskR\nupdateMask\"|\n\"UpdateCertifica" +
+      "teAuthorityResponse\022V\n\025certificate_autho" +
+      "rity\030\001 \001(\0132!.certmint.v1.CertificateAuth" +
+      "orityR\024certificateAuthority\"Z\n#GetCertif" +
+      "icateRevocationListRequest\0223\n\025certificat" +
+      "e_authority\030\001 \001(\tR\024certificateAuthority\"" +
+      "\361\001\n$GetCertificateRevocationListResponse" +
+      "\022\027\n\007crl_pem\030\001 \001(\tR\006crlPem\022\027\n\007crl_der\030\002 \001" +
+      "(\014R\006crlDer\022\035\n\ncrl_number\030\003 \001(\tR\tcrlNumbe" +
+      "r\022;\n\013this_update\030\004 \001(\0132\032.google.protobuf" +
+      ".TimestampR\nthisUpdate\022;\n\013next_update\030\005 " +
+      "\001(\0132\032.google.protobuf.TimestampR\nnextUpd" +
+      "ate\"l\n!DeleteCertificateAuthorityRequest" +
       "\0223\n\025certificate_authority\030\001 \001(\tR\024certifi" +
-      "cateAuthority\"\361\001\n$GetCertificateRevocati" +
-      "onListResponse\022\027\n\007crl_pem\030\001 \001(\tR\006crlPem\022" +
-      "\027\n\007crl_der\030\002 \001(\014R\006crlDer\022\035\n\ncrl_number\030\003" +
-      " \001(\tR\tcrlNumber\022;\n\013this_update\030\004 \001(\0132\032.g" +
-      "oogle.protobuf.TimestampR\nthisUpdate\022;\n\013" +
-      "next_update\030\005 \001(\0132\032.google.protobuf.Time" +
-      "stampR\nnextUpdate\"l\n!DeleteCertificateAu" +
-      "thorityRequest\0223\n\025certificate_authority\030" +
-      "\001 \001(\tR\024certificateAuthority\022\022\n\004etag\030\002 \001(" +
-      "\tR\004etag\"$\n\"DeleteCertificateAuthorityRes" +
-      "ponse*\316\001\n\030CertificateAuthorityType\022*\n&CE" +
-      "RTIFICATE_AUTHORITY_TYPE_UNSPECIFIED\020\000\022#" +
-      "\n\037CERTIFICATE_AUTHORITY_TYPE_ROOT\020\001\022+\n\'C" +
-      "ERTIFICATE_AUTHORITY_TYPE_INTERMEDIATE\020\002" +
-      "\0224\n0CERTIFICATE_AUTHORITY_TYPE_EXTERNAL_" +
-      "INTERMEDIATE\020\003*\324\001\n\032CertificateAuthorityS" +
-      "tatus\022,\n(CERTIFICATE_AUTHORITY_STATUS_UN" +
-      "SPECIFIED\020\000\022\'\n#CERTIFICATE_AUTHORITY_STA" +
-      "TUS_ACTIVE\020\001\022)\n%CERTIFICATE_AUTHORITY_ST" +
-      "ATUS_DISABLED\020\002\0224\n0CERTIFICATE_AUTHORITY" +
-      "_STATUS_PENDING_CERTIFICATE\020\0032\243\n\n\033Certif" +
-      "icateAuthorityService\022\211\001\n\036CreateRootCert" +
-      "ificateAuthority\0222.certmint.v1.CreateRoo" +
-      "tCertificateAuthorityRequest\0323.certmint." +
-      "v1.CreateRootCertificateAuthorityRespons" +
-      "e\022\241\001\n&CreateIntermediateCertificateAutho" +
-      "rity\022:.certmint.v1.CreateIntermediateCer" +
-      "tificateAuthorityRequest\032;.certmint.v1.C" +
-      "reateIntermediateCertificateAuthorityRes" +
-      "ponse\022\271\001\n.CreateExternalIntermediateCert" +
-      "ificateAuthority\022B.certmint.v1.CreateExt" +
-      "ernalIntermediateCertificateAuthorityReq" +
-      "uest\032C.certmint.v1.CreateExternalInterme" +
-      "diateCertificateAuthorityResponse\022\236\001\n%Im" +
-      "portCertificateAuthorityCertificate\0229.ce" +
-      "rtmint.v1.ImportCertificateAuthorityCert" +
-      "ificateRequest\032:.certmint.v1.ImportCerti" +
-      "ficateAuthorityCertificateResponse\022t\n\027Ge" +
-      "tCertificateAuthority\022+.certmint.v1.GetC" +
-      "ertificateAuthorityRequest\032,.certmint.v1" +
-      ".GetCertificateAuthorityResponse\022}\n\032List" +
-      "CertificateAuthorities\022..certmint.v1.Lis" +
-      "tCertificateAuthoritiesRequest\032/.certmin" +
-      "t.v1.ListCertificateAuthoritiesResponse\022" +
-      "}\n\032UpdateCertificateAuthority\022..certmint" +
-      ".v1.UpdateCertificateAuthorityRequest\032/." +
-      "certmint.v1.UpdateCertificateAuthorityRe" +
-      "sponse\022\203\001\n\034GetCertificateRevocationList\022" +
-      "0.certmint.v1.GetCertificateRevocationLi" +
-      "stRequest\0321.certmint.v1.GetCertificateRe" +
-      "vocationListResponse\022}\n\032DeleteCertificat" +
-      "eAuthority\022..certmint.v1.DeleteCertifica" +
-      "teAuthorityRequest\032/.certmint.v1.DeleteC" +
-      "ertificateAuthorityResponseBq\n\017dev.certm" +
-      "int.v1B CertificateAuthorityServiceProto" +
-      "P\001Z:github.com/certmint/certmint/gen/go/" +
-      "certmint/v1;certmintv1b\006proto3"
+      "cateAuthority\022\022\n\004etag\030\002 \001(\tR\004etag\"$\n\"Del" +
+      "eteCertificateAuthorityResponse*\316\001\n\030Cert" +
+      "ificateAuthorityType\022*\n&CERTIFICATE_AUTH" +
+      "ORITY_TYPE_UNSPECIFIED\020\000\022#\n\037CERTIFICATE_" +
+      "AUTHORITY_TYPE_ROOT\020\001\022+\n\'CERTIFICATE_AUT" +
+      "HORITY_TYPE_INTERMEDIATE\020\002\0224\n0CERTIFICAT" +
+      "E_AUTHORITY_TYPE_EXTERNAL_INTERMEDIATE\020\003" +
+      "*\324\001\n\032CertificateAuthorityStatus\022,\n(CERTI" +
+      "FICATE_AUTHORITY_STATUS_UNSPECIFIED\020\000\022\'\n" +
+      "#CERTIFICATE_AUTHORITY_STATUS_ACTIVE\020\001\022)" +
+      "\n%CERTIFICATE_AUTHORITY_STATUS_DISABLED\020" +
+      "\002\0224\n0CERTIFICATE_AUTHORITY_STATUS_PENDIN" +
+      "G_CERTIFICATE\020\0032\243\n\n\033CertificateAuthority" +
+      "Service\022\211\001\n\036CreateRootCertificateAuthori" +
+      "ty\0222.certmint.v1.CreateRootCertificateAu" +
+      "thorityRequest\0323.certmint.v1.CreateRootC" +
+      "ertificateAuthorityResponse\022\241\001\n&CreateIn" +
+      "termediateCertificateAuthority\022:.certmin" +
+      "t.v1.CreateIntermediateCertificateAuthor" +
+      "ityRequest\032;.certmint.v1.CreateIntermedi" +
+      "ateCertificateAuthorityResponse\022\271\001\n.Crea" +
+      "teExternalIntermediateCertificateAuthori" +
+      "ty\022B.certmint.v1.CreateExternalIntermedi" +
+      "ateCertificateAuthorityRequest\032C.certmin" +
+      "t.v1.CreateExternalIntermediateCertifica" +
+      "teAuthorityResponse\022\236\001\n%ImportCertificat" +
+      "eAuthorityCertificate\0229.certmint.v1.Impo" +
+      "rtCertificateAuthorityCertificateRequest" +
+      "\032:.certmint.v1.ImportCertificateAuthorit" +
+      "yCertificateResponse\022t\n\027GetCertificateAu" +
+      "thority\022+.certmint.v1.GetCertificateAuth" +
+      "orityRequest\032,.certmint.v1.GetCertificat" +
+      "eAuthorityResponse\022}\n\032ListCertificateAut" +
+      "horities\022..certmint.v1.ListCertificateAu" +
+      "thoritiesRequest\032/.certmint.v1.ListCerti" +
+      "ficateAuthoritiesResponse\022}\n\032UpdateCerti" +
+      "ficateAuthority\022..certmint.v1.UpdateCert" +
+      "ificateAuthorityRequest\032/.certmint.v1.Up" +
+      "dateCertificateAuthorityResponse\022\203\001\n\034Get" +
+      "CertificateRevocationList\0220.certmint.v1." +
+      "GetCertificateRevocationListRequest\0321.ce" +
+      "rtmint.v1.GetCertificateRevocationListRe" +
+      "sponse\022}\n\032DeleteCertificateAuthority\022..c" +
+      "ertmint.v1.DeleteCertificateAuthorityReq" +
+      "uest\032/.certmint.v1.DeleteCertificateAuth" +
+      "orityResponseBq\n\017dev.certmint.v1B Certif" +
+      "icateAuthorityServiceProtoP\001Z:github.com" +
+      "/certmint/certmint/gen/go/certmint/v1;ce" +
+      "rtmintv1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -290,7 +294,7 @@ public final class CertificateAuthorityServiceProto {
     internal_static_certmint_v1_CertificateAuthority_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_CertificateAuthority_descriptor,
-        new java.lang.String[] { "Id", "Slug", "Description", "Type", "Status", "Subject", "KeyAlgorithm", "SignatureAlgorithm", "ParentCertificateAuthorityId", "CertificatePem", "CertificateChainPem", "SerialNumber", "NotBefore", "NotAfter", "MaxPathLength", "CsrPem", "CreateTime", "UpdateTime", "Etag", "MaxPathLength", });
+        new java.lang.String[] { "Id", "Slug", "Description", "Type", "Status", "Subject", "KeyAlgorithm", "SignatureAlgorithm", "ParentCertificateAuthorityId", "CertificatePem", "CertificateChainPem", "SerialNumber", "NotBefore", "NotAfter", "MaxPathLength", "CsrPem", "CreateTime", "UpdateTime", "Etag", "NameConstraints", "MaxPathLength", });
     internal_static_certmint_v1_CreateRootCertificateAuthorityRequest_descriptor =
       getDescriptor().getMessageTypes().get(1);
     internal_static_certmint_v1_CreateRootCertificateAuthorityRequest_fieldAccessorTable = new
@@ -308,7 +312,7 @@ public final class CertificateAuthorityServiceProto {
     internal_static_certmint_v1_CreateIntermediateCertificateAuthorityRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_CreateIntermediateCertificateAuthorityRequest_descriptor,
-        new java.lang.String[] { "Slug", "Description", "ParentCertificateAuthority", "Subject", "KeyAlgorithm", "SignatureAlgorithm", "Ttl", "MaxPathLength", "MaxPathLength", });
+        new java.lang.String[] { "Slug", "Description", "ParentCertificateAuthority", "Subject", "KeyAlgorithm", "SignatureAlgorithm", "Ttl", "MaxPathLength", "NameConstraints", "MaxPathLength", });
     internal_static_certmint_v1_CreateIntermediateCertificateAuthorityResponse_descriptor =
       getDescriptor().getMessageTypes().get(4);
     internal_static_certmint_v1_CreateIntermediateCertificateAuthorityResponse_fieldAccessorTable = new

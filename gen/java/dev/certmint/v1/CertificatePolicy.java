@@ -24,6 +24,7 @@ private static final long serialVersionUID = 0L;
     slug_ = "";
     description_ = "";
     etag_ = "";
+    subjectNamesInSans_ = 0;
   }
 
   @java.lang.Override
@@ -619,6 +620,34 @@ private static final long serialVersionUID = 0L;
     }
   }
 
+  public static final int SUBJECT_NAMES_IN_SANS_FIELD_NUMBER = 15;
+  private int subjectNamesInSans_ = 0;
+  /**
+   * <pre>
+   * How names in the subject (a CN that reads as a name, an emailAddress) relate to the SANs;
+   * COPY when unspecified.
+   * </pre>
+   *
+   * <code>.certmint.v1.SubjectNamesInSans subject_names_in_sans = 15 [json_name = "subjectNamesInSans"];</code>
+   * @return The enum numeric value on the wire for subjectNamesInSans.
+   */
+  @java.lang.Override public int getSubjectNamesInSansValue() {
+    return subjectNamesInSans_;
+  }
+  /**
+   * <pre>
+   * How names in the subject (a CN that reads as a name, an emailAddress) relate to the SANs;
+   * COPY when unspecified.
+   * </pre>
+   *
+   * <code>.certmint.v1.SubjectNamesInSans subject_names_in_sans = 15 [json_name = "subjectNamesInSans"];</code>
+   * @return The subjectNamesInSans.
+   */
+  @java.lang.Override public dev.certmint.v1.SubjectNamesInSans getSubjectNamesInSans() {
+    dev.certmint.v1.SubjectNamesInSans result = dev.certmint.v1.SubjectNamesInSans.forNumber(subjectNamesInSans_);
+    return result == null ? dev.certmint.v1.SubjectNamesInSans.UNRECOGNIZED : result;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -674,6 +703,9 @@ private static final long serialVersionUID = 0L;
     }
     if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(etag_)) {
       com.google.protobuf.GeneratedMessageV3.writeString(output, 14, etag_);
+    }
+    if (subjectNamesInSans_ != dev.certmint.v1.SubjectNamesInSans.SUBJECT_NAMES_IN_SANS_UNSPECIFIED.getNumber()) {
+      output.writeEnum(15, subjectNamesInSans_);
     }
     getUnknownFields().writeTo(output);
   }
@@ -735,6 +767,10 @@ private static final long serialVersionUID = 0L;
     }
     if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(etag_)) {
       size += com.google.protobuf.GeneratedMessageV3.computeStringSize(14, etag_);
+    }
+    if (subjectNamesInSans_ != dev.certmint.v1.SubjectNamesInSans.SUBJECT_NAMES_IN_SANS_UNSPECIFIED.getNumber()) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeEnumSize(15, subjectNamesInSans_);
     }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
@@ -809,6 +845,7 @@ private static final long serialVersionUID = 0L;
     }
     if (!getEtag()
         .equals(other.getEtag())) return false;
+    if (subjectNamesInSans_ != other.subjectNamesInSans_) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -868,6 +905,8 @@ private static final long serialVersionUID = 0L;
     }
     hash = (37 * hash) + ETAG_FIELD_NUMBER;
     hash = (53 * hash) + getEtag().hashCode();
+    hash = (37 * hash) + SUBJECT_NAMES_IN_SANS_FIELD_NUMBER;
+    hash = (53 * hash) + subjectNamesInSans_;
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -1055,6 +1094,7 @@ private static final long serialVersionUID = 0L;
         updateTimeBuilder_ = null;
       }
       etag_ = "";
+      subjectNamesInSans_ = 0;
       return this;
     }
 
@@ -1149,6 +1189,9 @@ private static final long serialVersionUID = 0L;
       }
       if (((from_bitField0_ & 0x00002000) != 0)) {
         result.etag_ = etag_;
+      }
+      if (((from_bitField0_ & 0x00004000) != 0)) {
+        result.subjectNamesInSans_ = subjectNamesInSans_;
       }
     }
 
@@ -1245,6 +1288,9 @@ private static final long serialVersionUID = 0L;
         etag_ = other.etag_;
         bitField0_ |= 0x00002000;
         onChanged();
+      }
+      if (other.subjectNamesInSans_ != 0) {
+        setSubjectNamesInSansValue(other.getSubjectNamesInSansValue());
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -1362,6 +1408,11 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00002000;
               break;
             } // case 114
+            case 120: {
+              subjectNamesInSans_ = input.readEnum();
+              bitField0_ |= 0x00004000;
+              break;
+            } // case 120
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -3293,6 +3344,84 @@ private static final long serialVersionUID = 0L;
       checkByteStringIsUtf8(value);
       etag_ = value;
       bitField0_ |= 0x00002000;
+      onChanged();
+      return this;
+    }
+
+    private int subjectNamesInSans_ = 0;
+    /**
+     * <pre>
+     * How names in the subject (a CN that reads as a name, an emailAddress) relate to the SANs;
+     * COPY when unspecified.
+     * </pre>
+     *
+     * <code>.certmint.v1.SubjectNamesInSans subject_names_in_sans = 15 [json_name = "subjectNamesInSans"];</code>
+     * @return The enum numeric value on the wire for subjectNamesInSans.
+     */
+    @java.lang.Override public int getSubjectNamesInSansValue() {
+      return subjectNamesInSans_;
+    }
+    /**
+     * <pre>
+     * How names in the subject (a CN that reads as a name, an emailAddress) relate to the SANs;
+     * COPY when unspecified.
+     * </pre>
+     *
+     * <code>.certmint.v1.SubjectNamesInSans subject_names_in_sans = 15 [json_name = "subjectNamesInSans"];</code>
+     * @param value The enum numeric value on the wire for subjectNamesInSans to set.
+     * @return This builder for chaining.
+     */
+    public Builder setSubjectNamesInSansValue(int value) {
+      subjectNamesInSans_ = value;
+      bitField0_ |= 0x00004000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * How names in the subject (a CN that reads as a name, an emailAddress) relate to the SANs;
+     * COPY when unspecified.
+     * </pre>
+     *
+     * <code>.certmint.v1.SubjectNamesInSans subject_names_in_sans = 15 [json_name = "subjectNamesInSans"];</code>
+     * @return The subjectNamesInSans.
+     */
+    @java.lang.Override
+    public dev.certmint.v1.SubjectNamesInSans getSubjectNamesInSans() {
+      dev.certmint.v1.SubjectNamesInSans result = dev.certmint.v1.SubjectNamesInSans.forNumber(subjectNamesInSans_);
+      return result == null ? dev.certmint.v1.SubjectNamesInSans.UNRECOGNIZED : result;
+    }
+    /**
+     * <pre>
+     * How names in the subject (a CN that reads as a name, an emailAddress) relate to the SANs;
+     * COPY when unspecified.
+     * </pre>
+     *
+     * <code>.certmint.v1.SubjectNamesInSans subject_names_in_sans = 15 [json_name = "subjectNamesInSans"];</code>
+     * @param value The subjectNamesInSans to set.
+     * @return This builder for chaining.
+     */
+    public Builder setSubjectNamesInSans(dev.certmint.v1.SubjectNamesInSans value) {
+      if (value == null) {
+        throw new NullPointerException();
+      }
+      bitField0_ |= 0x00004000;
+      subjectNamesInSans_ = value.getNumber();
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * How names in the subject (a CN that reads as a name, an emailAddress) relate to the SANs;
+     * COPY when unspecified.
+     * </pre>
+     *
+     * <code>.certmint.v1.SubjectNamesInSans subject_names_in_sans = 15 [json_name = "subjectNamesInSans"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearSubjectNamesInSans() {
+      bitField0_ = (bitField0_ & ~0x00004000);
+      subjectNamesInSans_ = 0;
       onChanged();
       return this;
     }

@@ -356,4 +356,25 @@ public interface CertificatePolicyOrBuilder extends
    */
   com.google.protobuf.ByteString
       getEtagBytes();
+
+  /**
+   * <pre>
+   * How names in the subject (a CN that reads as a name, an emailAddress) relate to the SANs;
+   * COPY when unspecified.
+   * </pre>
+   *
+   * <code>.certmint.v1.SubjectNamesInSans subject_names_in_sans = 15 [json_name = "subjectNamesInSans"];</code>
+   * @return The enum numeric value on the wire for subjectNamesInSans.
+   */
+  int getSubjectNamesInSansValue();
+  /**
+   * <pre>
+   * How names in the subject (a CN that reads as a name, an emailAddress) relate to the SANs;
+   * COPY when unspecified.
+   * </pre>
+   *
+   * <code>.certmint.v1.SubjectNamesInSans subject_names_in_sans = 15 [json_name = "subjectNamesInSans"];</code>
+   * @return The subjectNamesInSans.
+   */
+  dev.certmint.v1.SubjectNamesInSans getSubjectNamesInSans();
 }

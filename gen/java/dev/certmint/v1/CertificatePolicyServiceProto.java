@@ -129,127 +129,134 @@ public final class CertificatePolicyServiceProto {
       "oogle/protobuf/field_mask.proto\032\037google/" +
       "protobuf/timestamp.proto\"Y\n\tValueRule\022\030\n" +
       "\007allowed\030\001 \003(\tR\007allowed\022\026\n\006denied\030\002 \003(\tR" +
-      "\006denied\022\032\n\010required\030\003 \001(\010R\010required\"\212\001\n\010" +
+      "\006denied\022\032\n\010required\030\003 \001(\010R\010required\"\272\001\n\010" +
       "NameRule\022\030\n\007allowed\030\001 \003(\tR\007allowed\022\026\n\006de" +
       "nied\030\002 \003(\tR\006denied\022\032\n\010required\030\003 \001(\010R\010re" +
       "quired\0220\n\024allow_wildcard_names\030\004 \001(\010R\022al" +
-      "lowWildcardNames\"\322\004\n\014SubjectRules\0227\n\013com" +
-      "mon_name\030\001 \001(\0132\026.certmint.v1.ValueRuleR\n" +
-      "commonName\022:\n\014organization\030\002 \001(\0132\026.certm" +
-      "int.v1.ValueRuleR\014organization\022G\n\023organi" +
-      "zational_unit\030\003 \001(\0132\026.certmint.v1.ValueR" +
-      "uleR\022organizationalUnit\0220\n\007country\030\004 \001(\013" +
-      "2\026.certmint.v1.ValueRuleR\007country\022,\n\005sta" +
-      "te\030\005 \001(\0132\026.certmint.v1.ValueRuleR\005state\022" +
-      "2\n\010locality\030\006 \001(\0132\026.certmint.v1.ValueRul" +
-      "eR\010locality\022=\n\016street_address\030\007 \001(\0132\026.ce" +
-      "rtmint.v1.ValueRuleR\rstreetAddress\0227\n\013po" +
-      "stal_code\030\010 \001(\0132\026.certmint.v1.ValueRuleR" +
-      "\npostalCode\022;\n\rserial_number\030\t \001(\0132\026.cer" +
-      "tmint.v1.ValueRuleR\014serialNumber\022;\n\remai" +
-      "l_address\030\n \001(\0132\026.certmint.v1.ValueRuleR" +
-      "\014emailAddress\"\260\001\n\010SanRules\022\'\n\003dns\030\001 \001(\0132" +
-      "\025.certmint.v1.NameRuleR\003dns\022%\n\002ip\030\002 \001(\0132" +
-      "\025.certmint.v1.NameRuleR\002ip\022+\n\005email\030\003 \001(" +
-      "\0132\025.certmint.v1.NameRuleR\005email\022\'\n\003uri\030\004" +
-      " \001(\0132\025.certmint.v1.NameRuleR\003uri\"\241\001\n\014Key" +
-      "UsageRule\022/\n\007allowed\030\001 \003(\0162\025.certmint.v1" +
-      ".KeyUsageR\007allowed\0221\n\010required\030\002 \003(\0162\025.c" +
-      "ertmint.v1.KeyUsageR\010required\022-\n\006denied\030" +
-      "\003 \003(\0162\025.certmint.v1.KeyUsageR\006denied\"\301\001\n" +
-      "\024ExtendedKeyUsageRule\0227\n\007allowed\030\001 \003(\0162\035" +
-      ".certmint.v1.ExtendedKeyUsageR\007allowed\0229" +
-      "\n\010required\030\002 \003(\0162\035.certmint.v1.ExtendedK" +
-      "eyUsageR\010required\0225\n\006denied\030\003 \003(\0162\035.cert" +
-      "mint.v1.ExtendedKeyUsageR\006denied\"i\n\020KeyA" +
-      "lgorithmRule\0223\n\007allowed\030\001 \003(\0162\031.certmint" +
-      ".v1.KeyAlgorithmR\007allowed\022 \n\014min_rsa_bit" +
-      "s\030\002 \001(\005R\nminRsaBits\"S\n\026SignatureAlgorith" +
-      "mRule\0229\n\007allowed\030\001 \003(\0162\037.certmint.v1.Sig" +
-      "natureAlgorithmR\007allowed\"\207\001\n\024BasicConstr" +
-      "aintsRule\022.\n\002ca\030\001 \001(\0162\036.certmint.v1.CaCe" +
-      "rtificateRuleR\002ca\022+\n\017max_path_length\030\002 \001" +
-      "(\005H\000R\rmaxPathLength\210\001\001B\022\n\020_max_path_leng" +
-      "th\"\212\006\n\021CertificatePolicy\022\016\n\002id\030\001 \001(\tR\002id" +
-      "\022\022\n\004slug\030\002 \001(\tR\004slug\022 \n\013description\030\003 \001(" +
-      "\tR\013description\022>\n\rsubject_rules\030\004 \001(\0132\031." +
-      "certmint.v1.SubjectRulesR\014subjectRules\0222" +
-      "\n\tsan_rules\030\005 \001(\0132\025.certmint.v1.SanRules" +
-      "R\010sanRules\0228\n\nkey_usages\030\006 \001(\0132\031.certmin" +
-      "t.v1.KeyUsageRuleR\tkeyUsages\022Q\n\023extended" +
-      "_key_usages\030\007 \001(\0132!.certmint.v1.Extended" +
-      "KeyUsageRuleR\021extendedKeyUsages\022D\n\016key_a" +
-      "lgorithms\030\010 \001(\0132\035.certmint.v1.KeyAlgorit" +
-      "hmRuleR\rkeyAlgorithms\022V\n\024signature_algor" +
-      "ithms\030\t \001(\0132#.certmint.v1.SignatureAlgor" +
-      "ithmRuleR\023signatureAlgorithms\0222\n\007max_ttl" +
-      "\030\n \001(\0132\031.google.protobuf.DurationR\006maxTt" +
-      "l\022N\n\021basic_constraints\030\013 \001(\0132!.certmint." +
-      "v1.BasicConstraintsRuleR\020basicConstraint" +
-      "s\022;\n\013create_time\030\014 \001(\0132\032.google.protobuf" +
-      ".TimestampR\ncreateTime\022;\n\013update_time\030\r " +
-      "\001(\0132\032.google.protobuf.TimestampR\nupdateT" +
-      "ime\022\022\n\004etag\030\016 \001(\tR\004etag\"\255\001\n\036CreateCertif" +
-      "icatePolicyRequest\022M\n\022certificate_policy" +
-      "\030\001 \001(\0132\036.certmint.v1.CertificatePolicyR\021" +
-      "certificatePolicy\022<\n\006preset\030\002 \001(\0162$.cert" +
-      "mint.v1.CertificatePolicyPresetR\006preset\"" +
-      "p\n\037CreateCertificatePolicyResponse\022M\n\022ce" +
-      "rtificate_policy\030\001 \001(\0132\036.certmint.v1.Cer" +
-      "tificatePolicyR\021certificatePolicy\"L\n\033Get" +
-      "CertificatePolicyRequest\022-\n\022certificate_" +
-      "policy\030\001 \001(\tR\021certificatePolicy\"m\n\034GetCe" +
-      "rtificatePolicyResponse\022M\n\022certificate_p" +
-      "olicy\030\001 \001(\0132\036.certmint.v1.CertificatePol" +
-      "icyR\021certificatePolicy\"\\\n\036ListCertificat" +
-      "ePoliciesRequest\022\033\n\tpage_size\030\001 \001(\005R\010pag" +
-      "eSize\022\035\n\npage_token\030\002 \001(\tR\tpageToken\"\234\001\n" +
-      "\037ListCertificatePoliciesResponse\022Q\n\024cert" +
-      "ificate_policies\030\001 \003(\0132\036.certmint.v1.Cer" +
-      "tificatePolicyR\023certificatePolicies\022&\n\017n" +
-      "ext_page_token\030\002 \001(\tR\rnextPageToken\"\254\001\n\036" +
-      "UpdateCertificatePolicyRequest\022M\n\022certif" +
+      "lowWildcardNames\022.\n\023allow_sub_addresses\030" +
+      "\005 \001(\010R\021allowSubAddresses\"\322\004\n\014SubjectRule" +
+      "s\0227\n\013common_name\030\001 \001(\0132\026.certmint.v1.Val" +
+      "ueRuleR\ncommonName\022:\n\014organization\030\002 \001(\013" +
+      "2\026.certmint.v1.ValueRuleR\014organization\022G" +
+      "\n\023organizational_unit\030\003 \001(\0132\026.certmint.v" +
+      "1.ValueRuleR\022organizationalUnit\0220\n\007count" +
+      "ry\030\004 \001(\0132\026.certmint.v1.ValueRuleR\007countr" +
+      "y\022,\n\005state\030\005 \001(\0132\026.certmint.v1.ValueRule" +
+      "R\005state\0222\n\010locality\030\006 \001(\0132\026.certmint.v1." +
+      "ValueRuleR\010locality\022=\n\016street_address\030\007 " +
+      "\001(\0132\026.certmint.v1.ValueRuleR\rstreetAddre" +
+      "ss\0227\n\013postal_code\030\010 \001(\0132\026.certmint.v1.Va" +
+      "lueRuleR\npostalCode\022;\n\rserial_number\030\t \001" +
+      "(\0132\026.certmint.v1.ValueRuleR\014serialNumber" +
+      "\022;\n\remail_address\030\n \001(\0132\026.certmint.v1.Va" +
+      "lueRuleR\014emailAddress\"\260\001\n\010SanRules\022\'\n\003dn" +
+      "s\030\001 \001(\0132\025.certmint.v1.NameRuleR\003dns\022%\n\002i" +
+      "p\030\002 \001(\0132\025.certmint.v1.NameRuleR\002ip\022+\n\005em" +
+      "ail\030\003 \001(\0132\025.certmint.v1.NameRuleR\005email\022" +
+      "\'\n\003uri\030\004 \001(\0132\025.certmint.v1.NameRuleR\003uri" +
+      "\"\241\001\n\014KeyUsageRule\022/\n\007allowed\030\001 \003(\0162\025.cer" +
+      "tmint.v1.KeyUsageR\007allowed\0221\n\010required\030\002" +
+      " \003(\0162\025.certmint.v1.KeyUsageR\010required\022-\n" +
+      "\006denied\030\003 \003(\0162\025.certmint.v1.KeyUsageR\006de" +
+      "nied\"\301\001\n\024ExtendedKeyUsageRule\0227\n\007allowed" +
+      "\030\001 \003(\0162\035.certmint.v1.ExtendedKeyUsageR\007a" +
+      "llowed\0229\n\010required\030\002 \003(\0162\035.certmint.v1.E" +
+      "xtendedKeyUsageR\010required\0225\n\006denied\030\003 \003(" +
+      "\0162\035.certmint.v1.ExtendedKeyUsageR\006denied" +
+      "\"i\n\020KeyAlgorithmRule\0223\n\007allowed\030\001 \003(\0162\031." +
+      "certmint.v1.KeyAlgorithmR\007allowed\022 \n\014min" +
+      "_rsa_bits\030\002 \001(\005R\nminRsaBits\"S\n\026Signature" +
+      "AlgorithmRule\0229\n\007allowed\030\001 \003(\0162\037.certmin" +
+      "t.v1.SignatureAlgorithmR\007allowed\"\207\001\n\024Bas" +
+      "icConstraintsRule\022.\n\002ca\030\001 \001(\0162\036.certmint" +
+      ".v1.CaCertificateRuleR\002ca\022+\n\017max_path_le" +
+      "ngth\030\002 \001(\005H\000R\rmaxPathLength\210\001\001B\022\n\020_max_p" +
+      "ath_length\"\336\006\n\021CertificatePolicy\022\016\n\002id\030\001" +
+      " \001(\tR\002id\022\022\n\004slug\030\002 \001(\tR\004slug\022 \n\013descript" +
+      "ion\030\003 \001(\tR\013description\022>\n\rsubject_rules\030" +
+      "\004 \001(\0132\031.certmint.v1.SubjectRulesR\014subjec" +
+      "tRules\0222\n\tsan_rules\030\005 \001(\0132\025.certmint.v1." +
+      "SanRulesR\010sanRules\0228\n\nkey_usages\030\006 \001(\0132\031" +
+      ".certmint.v1.KeyUsageRuleR\tkeyUsages\022Q\n\023" +
+      "extended_key_usages\030\007 \001(\0132!.certmint.v1." +
+      "ExtendedKeyUsageRuleR\021extendedKeyUsages\022" +
+      "D\n\016key_algorithms\030\010 \001(\0132\035.certmint.v1.Ke" +
+      "yAlgorithmRuleR\rkeyAlgorithms\022V\n\024signatu" +
+      "re_algorithms\030\t \001(\0132#.certmint.v1.Signat" +
+      "ureAlgorithmRuleR\023signatureAlgorithms\0222\n" +
+      "\007max_ttl\030\n \001(\0132\031.google.protobuf.Duratio" +
+      "nR\006maxTtl\022N\n\021basic_constraints\030\013 \001(\0132!.c" +
+      "ertmint.v1.BasicConstraintsRuleR\020basicCo" +
+      "nstraints\022;\n\013create_time\030\014 \001(\0132\032.google." +
+      "protobuf.TimestampR\ncreateTime\022;\n\013update" +
+      "_time\030\r \001(\0132\032.google.protobuf.TimestampR" +
+      "\nupdateTime\022\022\n\004etag\030\016 \001(\tR\004etag\022R\n\025subje" +
+      "ct_names_in_sans\030\017 \001(\0162\037.certmint.v1.Sub" +
+      "jectNamesInSansR\022subjectNamesInSans\"\255\001\n\036" +
+      "CreateCertificatePolicyRequest\022M\n\022certif" +
       "icate_policy\030\001 \001(\0132\036.certmint.v1.Certifi" +
-      "catePolicyR\021certificatePolicy\022;\n\013update_" +
-      "mask\030\002 \001(\0132\032.google.protobuf.FieldMaskR\n" +
-      "updateMask\"p\n\037UpdateCertificatePolicyRes" +
-      "ponse\022M\n\022certificate_policy\030\001 \001(\0132\036.cert" +
-      "mint.v1.CertificatePolicyR\021certificatePo" +
-      "licy\"c\n\036DeleteCertificatePolicyRequest\022-" +
-      "\n\022certificate_policy\030\001 \001(\tR\021certificateP" +
-      "olicy\022\022\n\004etag\030\002 \001(\tR\004etag\"!\n\037DeleteCerti" +
-      "ficatePolicyResponse*\326\002\n\027CertificatePoli" +
-      "cyPreset\022)\n%CERTIFICATE_POLICY_PRESET_UN" +
-      "SPECIFIED\020\000\022(\n$CERTIFICATE_POLICY_PRESET" +
-      "_TLS_SERVER\020\001\022(\n$CERTIFICATE_POLICY_PRES" +
-      "ET_TLS_CLIENT\020\002\0221\n-CERTIFICATE_POLICY_PR" +
-      "ESET_DUAL_PURPOSE_SERVER\020\003\022*\n&CERTIFICAT" +
-      "E_POLICY_PRESET_CODE_SIGNING\020\004\022.\n*CERTIF" +
-      "ICATE_POLICY_PRESET_EMAIL_PROTECTION\020\005\022-" +
-      "\n)CERTIFICATE_POLICY_PRESET_INTERMEDIATE" +
-      "_CA\020\006*\233\001\n\021CaCertificateRule\022#\n\037CA_CERTIF" +
-      "ICATE_RULE_UNSPECIFIED\020\000\022\036\n\032CA_CERTIFICA" +
-      "TE_RULE_DENIED\020\001\022\037\n\033CA_CERTIFICATE_RULE_" +
-      "ALLOWED\020\002\022 \n\034CA_CERTIFICATE_RULE_REQUIRE" +
-      "D\020\0032\337\004\n\030CertificatePolicyService\022t\n\027Crea" +
-      "teCertificatePolicy\022+.certmint.v1.Create" +
-      "CertificatePolicyRequest\032,.certmint.v1.C" +
-      "reateCertificatePolicyResponse\022k\n\024GetCer" +
-      "tificatePolicy\022(.certmint.v1.GetCertific" +
-      "atePolicyRequest\032).certmint.v1.GetCertif" +
-      "icatePolicyResponse\022t\n\027ListCertificatePo" +
-      "licies\022+.certmint.v1.ListCertificatePoli" +
-      "ciesRequest\032,.certmint.v1.ListCertificat" +
-      "ePoliciesResponse\022t\n\027UpdateCertificatePo" +
-      "licy\022+.certmint.v1.UpdateCertificatePoli" +
-      "cyRequest\032,.certmint.v1.UpdateCertificat" +
-      "ePolicyResponse\022t\n\027DeleteCertificatePoli" +
-      "cy\022+.certmint.v1.DeleteCertificatePolicy" +
-      "Request\032,.certmint.v1.DeleteCertificateP" +
-      "olicyResponseBn\n\017dev.certmint.v1B\035Certif" +
-      "icatePolicyServiceProtoP\001Z:github.com/ce" +
-      "rtmint/certmint/gen/go/certmint/v1;certm" +
-      "intv1b\006proto3"
+      "catePolicyR\021certificatePolicy\022<\n\006preset\030" +
+      "\002 \001(\0162$.certmint.v1.CertificatePolicyPre" +
+      "setR\006preset\"p\n\037CreateCertificatePolicyRe" +
+      "sponse\022M\n\022certificate_policy\030\001 \001(\0132\036.cer" +
+      "tmint.v1.CertificatePolicyR\021certificateP" +
+      "olicy\"L\n\033GetCertificatePolicyRequest\022-\n\022" +
+      "certificate_policy\030\001 \001(\tR\021certificatePol" +
+      "icy\"m\n\034GetCertificatePolicyResponse\022M\n\022c" +
+      "ertificate_policy\030\001 \001(\0132\036.certmint.v1.Ce" +
+      "rtificatePolicyR\021certificatePolicy\"\\\n\036Li" +
+      "stCertificatePoliciesRequest\022\033\n\tpage_siz" +
+      "e\030\001 \001(\005R\010pageSize\022\035\n\npage_token\030\002 \001(\tR\tp" +
+      "ageToken\"\234\001\n\037ListCertificatePoliciesResp" +
+      "onse\022Q\n\024certificate_policies\030\001 \003(\0132\036.cer" +
+      "tmint.v1.CertificatePolicyR\023certificateP" +
+      "olicies\022&\n\017next_page_token\030\002 \001(\tR\rnextPa" +
+      "geToken\"\254\001\n\036UpdateCertificatePolicyReque" +
+      "st\022M\n\022certificate_policy\030\001 \001(\0132\036.certmin" +
+      "t.v1.CertificatePolicyR\021certificatePolic" +
+      "y\022;\n\013update_mask\030\002 \001(\0132\032.google.protobuf" +
+      ".FieldMaskR\nupdateMask\"p\n\037UpdateCertific" +
+      "atePolicyResponse\022M\n\022certificate_policy\030" +
+      "\001 \001(\0132\036.certmint.v1.CertificatePolicyR\021c" +
+      "ertificatePolicy\"c\n\036DeleteCertificatePol" +
+      "icyRequest\022-\n\022certificate_policy\030\001 \001(\tR\021" +
+      "certificatePolicy\022\022\n\004etag\030\002 \001(\tR\004etag\"!\n" +
+      "\037DeleteCertificatePolicyResponse*\326\002\n\027Cer" +
+      "tificatePolicyPreset\022)\n%CERTIFICATE_POLI" +
+      "CY_PRESET_UNSPECIFIED\020\000\022(\n$CERTIFICATE_P" +
+      "OLICY_PRESET_TLS_SERVER\020\001\022(\n$CERTIFICATE" +
+      "_POLICY_PRESET_TLS_CLIENT\020\002\0221\n-CERTIFICA" +
+      "TE_POLICY_PRESET_DUAL_PURPOSE_SERVER\020\003\022*" +
+      "\n&CERTIFICATE_POLICY_PRESET_CODE_SIGNING" +
+      "\020\004\022.\n*CERTIFICATE_POLICY_PRESET_EMAIL_PR" +
+      "OTECTION\020\005\022-\n)CERTIFICATE_POLICY_PRESET_" +
+      "INTERMEDIATE_CA\020\006*\233\001\n\021CaCertificateRule\022" +
+      "#\n\037CA_CERTIFICATE_RULE_UNSPECIFIED\020\000\022\036\n\032" +
+      "CA_CERTIFICATE_RULE_DENIED\020\001\022\037\n\033CA_CERTI" +
+      "FICATE_RULE_ALLOWED\020\002\022 \n\034CA_CERTIFICATE_" +
+      "RULE_REQUIRED\020\003*\246\001\n\022SubjectNamesInSans\022%" +
+      "\n!SUBJECT_NAMES_IN_SANS_UNSPECIFIED\020\000\022\036\n" +
+      "\032SUBJECT_NAMES_IN_SANS_COPY\020\001\022!\n\035SUBJECT" +
+      "_NAMES_IN_SANS_REQUIRE\020\002\022&\n\"SUBJECT_NAME" +
+      "S_IN_SANS_NOT_REQUIRED\020\0032\337\004\n\030Certificate" +
+      "PolicyService\022t\n\027CreateCertificatePolicy" +
+      "\022+.certmint.v1.CreateCertificatePolicyRe" +
+      "quest\032,.certmint.v1.CreateCertificatePol" +
+      "icyResponse\022k\n\024GetCertificatePolicy\022(.ce" +
+      "rtmint.v1.GetCertificatePolicyRequest\032)." +
+      "certmint.v1.GetCertificatePolicyResponse" +
+      "\022t\n\027ListCertificatePolicies\022+.certmint.v" +
+      "1.ListCertificatePoliciesRequest\032,.certm" +
+      "int.v1.ListCertificatePoliciesResponse\022t" +
+      "\n\027UpdateCertificatePolicy\022+.certmint.v1." +
+      "UpdateCertificatePolicyRequest\032,.certmin" +
+      "t.v1.UpdateCertificatePolicyResponse\022t\n\027" +
+      "DeleteCertificatePolicy\022+.certmint.v1.De" +
+      "leteCertificatePolicyRequest\032,.certmint." +
+      "v1.DeleteCertificatePolicyResponseBn\n\017de" +
+      "v.certmint.v1B\035CertificatePolicyServiceP" +
+      "rotoP\001Z:github.com/certmint/certmint/gen" +
+      "/go/certmint/v1;certmintv1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -270,7 +277,7 @@ public final class CertificatePolicyServiceProto {
     internal_static_certmint_v1_NameRule_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_NameRule_descriptor,
-        new java.lang.String[] { "Allowed", "Denied", "Required", "AllowWildcardNames", });
+        new java.lang.String[] { "Allowed", "Denied", "Required", "AllowWildcardNames", "AllowSubAddresses", });
     internal_static_certmint_v1_SubjectRules_descriptor =
       getDescriptor().getMessageTypes().get(2);
     internal_static_certmint_v1_SubjectRules_fieldAccessorTable = new
@@ -318,7 +325,7 @@ public final class CertificatePolicyServiceProto {
     internal_static_certmint_v1_CertificatePolicy_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_CertificatePolicy_descriptor,
-        new java.lang.String[] { "Id", "Slug", "Description", "SubjectRules", "SanRules", "KeyUsages", "ExtendedKeyUsages", "KeyAlgorithms", "SignatureAlgorithms", "MaxTtl", "BasicConstraints", "CreateTime", "UpdateTime", "Etag", });
+        new java.lang.String[] { "Id", "Slug", "Description", "SubjectRules", "SanRules", "KeyUsages", "ExtendedKeyUsages", "KeyAlgorithms", "SignatureAlgorithms", "MaxTtl", "BasicConstraints", "CreateTime", "UpdateTime", "Etag", "SubjectNamesInSans", });
     internal_static_certmint_v1_CreateCertificatePolicyRequest_descriptor =
       getDescriptor().getMessageTypes().get(10);
     internal_static_certmint_v1_CreateCertificatePolicyRequest_fieldAccessorTable = new

@@ -20,6 +20,11 @@ public final class CertificateServiceProto {
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
       internal_static_certmint_v1_CertificateAttributes_fieldAccessorTable;
   static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_certmint_v1_CaCertificateOptions_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_certmint_v1_CaCertificateOptions_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
     internal_static_certmint_v1_IssueCertificateRequest_descriptor;
   static final 
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
@@ -133,175 +138,179 @@ public final class CertificateServiceProto {
       "certmint.v1.SubjectAlternativeNamesR\027sub" +
       "jectAlternativeNames\022>\n\rkey_algorithm\030\003 " +
       "\001(\0162\031.certmint.v1.KeyAlgorithmR\014keyAlgor" +
-      "ithm\"\375\003\n\027IssueCertificateRequest\022/\n\023cert" +
-      "ificate_profile\030\001 \001(\tR\022certificateProfil" +
-      "e\022\035\n\nrequest_id\030\002 \001(\tR\trequestId\022\031\n\007csr_" +
-      "pem\030\003 \001(\tH\000R\006csrPem\022D\n\nattributes\030\004 \001(\0132" +
-      "\".certmint.v1.CertificateAttributesH\000R\na" +
-      "ttributes\022P\n\023signature_algorithm\030\005 \001(\0162\037" +
-      ".certmint.v1.SignatureAlgorithmR\022signatu" +
-      "reAlgorithm\0224\n\nkey_usages\030\006 \003(\0162\025.certmi" +
-      "nt.v1.KeyUsageR\tkeyUsages\022M\n\023extended_ke" +
-      "y_usages\030\007 \003(\0162\035.certmint.v1.ExtendedKey" +
-      "UsageR\021extendedKeyUsages\022+\n\003ttl\030\010 \001(\0132\031." +
-      "google.protobuf.DurationR\003ttl\022#\n\rvalidat" +
-      "e_only\030\t \001(\010R\014validateOnlyB\010\n\006source\"\355\002\n" +
-      "\021IssuedCertificate\022%\n\016certificate_id\030\001 \001" +
-      "(\tR\rcertificateId\022\'\n\017certificate_pem\030\002 \001" +
-      "(\tR\016certificatePem\0222\n\025certificate_chain_" +
-      "pem\030\003 \003(\tR\023certificateChainPem\022;\n\032issuin" +
-      "g_ca_certificate_pem\030\004 \001(\tR\027issuingCaCer" +
-      "tificatePem\022#\n\rserial_number\030\005 \001(\tR\014seri" +
-      "alNumber\0229\n\nnot_before\030\006 \001(\0132\032.google.pr" +
-      "otobuf.TimestampR\tnotBefore\0227\n\tnot_after" +
-      "\030\007 \001(\0132\032.google.protobuf.TimestampR\010notA" +
-      "fter\"\371\001\n\030IssueCertificateResponse\0224\n\026cer" +
-      "tificate_request_id\030\001 \001(\tR\024certificateRe" +
-      "questId\022=\n\006status\030\002 \001(\0162%.certmint.v1.Ce" +
-      "rtificateRequestStatusR\006status\022@\n\013certif" +
-      "icate\030\003 \001(\0132\036.certmint.v1.IssuedCertific" +
-      "ateR\013certificate\022&\n\017private_key_pem\030\004 \001(" +
-      "\tR\rprivateKeyPem\"\310\002\n\027RenewCertificateReq" +
-      "uest\022%\n\016certificate_id\030\001 \001(\tR\rcertificat" +
-      "eId\022\035\n\nrequest_id\030\002 \001(\tR\trequestId\022<\n\nke" +
-      "y_source\030\003 \001(\0162\035.certmint.v1.RenewalKeyS" +
-      "ourceR\tkeySource\022\027\n\007csr_pem\030\004 \001(\tR\006csrPe" +
-      "m\022>\n\rkey_algorithm\030\005 \001(\0162\031.certmint.v1.K" +
-      "eyAlgorithmR\014keyAlgorithm\022+\n\003ttl\030\006 \001(\0132\031" +
-      ".google.protobuf.DurationR\003ttl\022#\n\rvalida" +
-      "te_only\030\007 \001(\010R\014validateOnly\"\371\001\n\030RenewCer" +
-      "tificateResponse\0224\n\026certificate_request_" +
-      "id\030\001 \001(\tR\024certificateRequestId\022=\n\006status" +
-      "\030\002 \001(\0162%.certmint.v1.CertificateRequestS" +
-      "tatusR\006status\022@\n\013certificate\030\003 \001(\0132\036.cer" +
-      "tmint.v1.IssuedCertificateR\013certificate\022" +
-      "&\n\017private_key_pem\030\004 \001(\tR\rprivateKeyPem\"" +
-      "\320\004\n\022CertificateRequest\022\016\n\002id\030\001 \001(\tR\002id\022=" +
-      "\n\006status\030\002 \001(\0162%.certmint.v1.Certificate" +
-      "RequestStatusR\006status\0224\n\026certificate_pro" +
-      "file_id\030\003 \001(\tR\024certificateProfileId\022\035\n\nr" +
-      "equest_id\030\004 \001(\tR\trequestId\022.\n\007subject\030\005 " +
+      "ithm\"W\n\024CaCertificateOptions\022+\n\017max_path" +
+      "_length\030\001 \001(\005H\000R\rmaxPathLength\210\001\001B\022\n\020_ma" +
+      "x_path_length\"\307\004\n\027IssueCertificateReques" +
+      "t\022/\n\023certificate_profile\030\001 \001(\tR\022certific" +
+      "ateProfile\022\035\n\nrequest_id\030\002 \001(\tR\trequestI" +
+      "d\022\031\n\007csr_pem\030\003 \001(\tH\000R\006csrPem\022D\n\nattribut" +
+      "es\030\004 \001(\0132\".certmint.v1.CertificateAttrib" +
+      "utesH\000R\nattributes\022P\n\023signature_algorith" +
+      "m\030\005 \001(\0162\037.certmint.v1.SignatureAlgorithm" +
+      "R\022signatureAlgorithm\0224\n\nkey_usages\030\006 \003(\016" +
+      "2\025.certmint.v1.KeyUsageR\tkeyUsages\022M\n\023ex" +
+      "tended_key_usages\030\007 \003(\0162\035.certmint.v1.Ex" +
+      "tendedKeyUsageR\021extendedKeyUsages\022+\n\003ttl" +
+      "\030\010 \001(\0132\031.google.protobuf.DurationR\003ttl\022#" +
+      "\n\rvalidate_only\030\t \001(\010R\014validateOnly\022H\n\016c" +
+      "a_certificate\030\n \001(\0132!.certmint.v1.CaCert" +
+      "ificateOptionsR\rcaCertificateB\010\n\006source\"" +
+      "\355\002\n\021IssuedCertificate\022%\n\016certificate_id\030" +
+      "\001 \001(\tR\rcertificateId\022\'\n\017certificate_pem\030" +
+      "\002 \001(\tR\016certificatePem\0222\n\025certificate_cha" +
+      "in_pem\030\003 \003(\tR\023certificateChainPem\022;\n\032iss" +
+      "uing_ca_certificate_pem\030\004 \001(\tR\027issuingCa" +
+      "CertificatePem\022#\n\rserial_number\030\005 \001(\tR\014s" +
+      "erialNumber\0229\n\nnot_before\030\006 \001(\0132\032.google" +
+      ".protobuf.TimestampR\tnotBefore\0227\n\tnot_af" +
+      "ter\030\007 \001(\0132\032.google.protobuf.TimestampR\010n" +
+      "otAfter\"\371\001\n\030IssueCertificateResponse\0224\n\026" +
+      "certificate_request_id\030\001 \001(\tR\024certificat" +
+      "eRequestId\022=\n\006status\030\002 \001(\0162%.certmint.v1" +
+      ".CertificateRequestStatusR\006status\022@\n\013cer" +
+      "tificate\030\003 \001(\0132\036.certmint.v1.IssuedCerti" +
+      "ficateR\013certificate\022&\n\017private_key_pem\030\004" +
+      " \001(\tR\rprivateKeyPem\"\310\002\n\027RenewCertificate" +
+      "Request\022%\n\016certificate_id\030\001 \001(\tR\rcertifi" +
+      "cateId\022\035\n\nrequest_id\030\002 \001(\tR\trequestId\022<\n" +
+      "\nkey_source\030\003 \001(\0162\035.certmint.v1.RenewalK" +
+      "eySourceR\tkeySource\022\027\n\007csr_pem\030\004 \001(\tR\006cs" +
+      "rPem\022>\n\rkey_algorithm\030\005 \001(\0162\031.certmint.v" +
+      "1.KeyAlgorithmR\014keyAlgorithm\022+\n\003ttl\030\006 \001(" +
+      "\0132\031.google.protobuf.DurationR\003ttl\022#\n\rval" +
+      "idate_only\030\007 \001(\010R\014validateOnly\"\371\001\n\030Renew" +
+      "CertificateResponse\0224\n\026certificate_reque" +
+      "st_id\030\001 \001(\tR\024certificateRequestId\022=\n\006sta" +
+      "tus\030\002 \001(\0162%.certmint.v1.CertificateReque" +
+      "stStatusR\006status\022@\n\013certificate\030\003 \001(\0132\036." +
+      "certmint.v1.IssuedCertificateR\013certifica" +
+      "te\022&\n\017private_key_pem\030\004 \001(\tR\rprivateKeyP" +
+      "em\"\320\004\n\022CertificateRequest\022\016\n\002id\030\001 \001(\tR\002i" +
+      "d\022=\n\006status\030\002 \001(\0162%.certmint.v1.Certific" +
+      "ateRequestStatusR\006status\0224\n\026certificate_" +
+      "profile_id\030\003 \001(\tR\024certificateProfileId\022\035" +
+      "\n\nrequest_id\030\004 \001(\tR\trequestId\022.\n\007subject" +
+      "\030\005 \001(\0132\024.certmint.v1.SubjectR\007subject\022`\n" +
+      "\031subject_alternative_names\030\006 \001(\0132$.certm" +
+      "int.v1.SubjectAlternativeNamesR\027subjectA" +
+      "lternativeNames\022%\n\016certificate_id\030\007 \001(\tR" +
+      "\rcertificateId\0229\n\031renewal_of_certificate" +
+      "_id\030\010 \001(\tR\026renewalOfCertificateId\022(\n\005err" +
+      "or\030\t \001(\0132\022.google.rpc.StatusR\005error\022;\n\013c" +
+      "reate_time\030\n \001(\0132\032.google.protobuf.Times" +
+      "tampR\ncreateTime\022;\n\013update_time\030\013 \001(\0132\032." +
+      "google.protobuf.TimestampR\nupdateTime\"O\n" +
+      "\027GetRequestStatusRequest\0224\n\026certificate_" +
+      "request_id\030\001 \001(\tR\024certificateRequestId\"\326" +
+      "\001\n\030GetRequestStatusResponse\022P\n\023certifica" +
+      "te_request\030\001 \001(\0132\037.certmint.v1.Certifica" +
+      "teRequestR\022certificateRequest\022@\n\013certifi" +
+      "cate\030\002 \001(\0132\036.certmint.v1.IssuedCertifica" +
+      "teR\013certificate\022&\n\017private_key_pem\030\003 \001(\t" +
+      "R\rprivateKeyPem\"\211\n\n\013Certificate\022\016\n\002id\030\001 " +
+      "\001(\tR\002id\022#\n\rserial_number\030\002 \001(\tR\014serialNu" +
+      "mber\0226\n\006status\030\003 \001(\0162\036.certmint.v1.Certi" +
+      "ficateStatusR\006status\0228\n\030certificate_auth" +
+      "ority_id\030\004 \001(\tR\026certificateAuthorityId\0224" +
+      "\n\026certificate_profile_id\030\005 \001(\tR\024certific" +
+      "ateProfileId\0224\n\026certificate_request_id\030\006" +
+      " \001(\tR\024certificateRequestId\022.\n\007subject\030\007 " +
       "\001(\0132\024.certmint.v1.SubjectR\007subject\022`\n\031su" +
-      "bject_alternative_names\030\006 \001(\0132$.certmint" +
+      "bject_alternative_names\030\010 \001(\0132$.certmint" +
       ".v1.SubjectAlternativeNamesR\027subjectAlte" +
-      "rnativeNames\022%\n\016certificate_id\030\007 \001(\tR\rce" +
-      "rtificateId\0229\n\031renewal_of_certificate_id" +
-      "\030\010 \001(\tR\026renewalOfCertificateId\022(\n\005error\030" +
-      "\t \001(\0132\022.google.rpc.StatusR\005error\022;\n\013crea" +
-      "te_time\030\n \001(\0132\032.google.protobuf.Timestam" +
-      "pR\ncreateTime\022;\n\013update_time\030\013 \001(\0132\032.goo" +
-      "gle.protobuf.TimestampR\nupdateTime\"O\n\027Ge" +
-      "tRequestStatusRequest\0224\n\026certificate_req" +
-      "uest_id\030\001 \001(\tR\024certificateRequestId\"\326\001\n\030" +
-      "GetRequestStatusResponse\022P\n\023certificate_" +
-      "request\030\001 \001(\0132\037.certmint.v1.CertificateR" +
-      "equestR\022certificateRequest\022@\n\013certificat" +
-      "e\030\002 \001(\0132\036.certmint.v1.IssuedCertificateR" +
-      "\013certificate\022&\n\017private_key_pem\030\003 \001(\tR\rp" +
-      "rivateKeyPem\"\211\n\n\013Certificate\022\016\n\002id\030\001 \001(\t" +
-      "R\002id\022#\n\rserial_number\030\002 \001(\tR\014serialNumbe" +
-      "r\0226\n\006status\030\003 \001(\0162\036.certmint.v1.Certific" +
-      "ateStatusR\006status\0228\n\030certificate_authori" +
-      "ty_id\030\004 \001(\tR\026certificateAuthorityId\0224\n\026c" +
-      "ertificate_profile_id\030\005 \001(\tR\024certificate" +
-      "ProfileId\0224\n\026certificate_request_id\030\006 \001(" +
-      "\tR\024certificateRequestId\022.\n\007subject\030\007 \001(\013" +
-      "2\024.certmint.v1.SubjectR\007subject\022`\n\031subje" +
-      "ct_alternative_names\030\010 \001(\0132$.certmint.v1" +
-      ".SubjectAlternativeNamesR\027subjectAlterna" +
-      "tiveNames\022>\n\rkey_algorithm\030\t \001(\0162\031.certm" +
-      "int.v1.KeyAlgorithmR\014keyAlgorithm\022P\n\023sig" +
-      "nature_algorithm\030\n \001(\0162\037.certmint.v1.Sig" +
-      "natureAlgorithmR\022signatureAlgorithm\0224\n\nk" +
-      "ey_usages\030\013 \003(\0162\025.certmint.v1.KeyUsageR\t" +
-      "keyUsages\022M\n\023extended_key_usages\030\014 \003(\0162\035" +
-      ".certmint.v1.ExtendedKeyUsageR\021extendedK" +
-      "eyUsages\0229\n\nnot_before\030\r \001(\0132\032.google.pr" +
-      "otobuf.TimestampR\tnotBefore\0227\n\tnot_after" +
-      "\030\016 \001(\0132\032.google.protobuf.TimestampR\010notA" +
-      "fter\022-\n\022fingerprint_sha256\030\017 \001(\tR\021finger" +
-      "printSha256\022\'\n\017certificate_pem\030\020 \001(\tR\016ce" +
-      "rtificatePem\0222\n\025certificate_chain_pem\030\021 " +
-      "\003(\tR\023certificateChainPem\022;\n\013revoke_time\030" +
-      "\022 \001(\0132\032.google.protobuf.TimestampR\nrevok" +
-      "eTime\022J\n\021revocation_reason\030\023 \001(\0162\035.certm" +
-      "int.v1.RevocationReasonR\020revocationReaso" +
-      "n\022=\n\033renewed_from_certificate_id\030\024 \001(\tR\030" +
-      "renewedFromCertificateId\0229\n\031renewed_by_c" +
-      "ertificate_id\030\025 \001(\tR\026renewedByCertificat" +
-      "eId\022;\n\013create_time\030\026 \001(\0132\032.google.protob" +
-      "uf.TimestampR\ncreateTime\"9\n\025GetCertifica" +
-      "teRequest\022 \n\013certificate\030\001 \001(\tR\013certific" +
-      "ate\"T\n\026GetCertificateResponse\022:\n\013certifi" +
-      "cate\030\001 \001(\0132\030.certmint.v1.CertificateR\013ce" +
-      "rtificate\"\333\002\n\027ListCertificatesRequest\022\033\n" +
-      "\tpage_size\030\001 \001(\005R\010pageSize\022\035\n\npage_token" +
-      "\030\002 \001(\tR\tpageToken\022/\n\023certificate_profile" +
-      "\030\003 \001(\tR\022certificateProfile\0223\n\025certificat" +
-      "e_authority\030\004 \001(\tR\024certificateAuthority\022" +
-      "6\n\006status\030\005 \001(\0162\036.certmint.v1.Certificat" +
-      "eStatusR\006status\022A\n\016expires_before\030\006 \001(\0132" +
-      "\032.google.protobuf.TimestampR\rexpiresBefo" +
-      "re\022#\n\rname_contains\030\007 \001(\tR\014nameContains\"" +
-      "\200\001\n\030ListCertificatesResponse\022<\n\014certific" +
-      "ates\030\001 \003(\0132\030.certmint.v1.CertificateR\014ce" +
-      "rtificates\022&\n\017next_page_token\030\002 \001(\tR\rnex" +
-      "tPageToken\"s\n\030RevokeCertificateRequest\022 " +
-      "\n\013certificate\030\001 \001(\tR\013certificate\0225\n\006reas" +
-      "on\030\002 \001(\0162\035.certmint.v1.RevocationReasonR" +
-      "\006reason\"W\n\031RevokeCertificateResponse\022:\n\013" +
-      "certificate\030\001 \001(\0132\030.certmint.v1.Certific" +
-      "ateR\013certificate\"r\n ApproveCertificateRe" +
-      "questRequest\0224\n\026certificate_request_id\030\001" +
-      " \001(\tR\024certificateRequestId\022\030\n\007comment\030\002 " +
-      "\001(\tR\007comment\"u\n!ApproveCertificateReques" +
-      "tResponse\022P\n\023certificate_request\030\001 \001(\0132\037" +
-      ".certmint.v1.CertificateRequestR\022certifi" +
-      "cateRequest\"o\n\037RejectCertificateRequestR" +
-      "equest\0224\n\026certificate_request_id\030\001 \001(\tR\024" +
-      "certificateRequestId\022\026\n\006reason\030\002 \001(\tR\006re" +
-      "ason\"t\n RejectCertificateRequestResponse" +
-      "\022P\n\023certificate_request\030\001 \001(\0132\037.certmint" +
-      ".v1.CertificateRequestR\022certificateReque" +
-      "st*\226\002\n\030CertificateRequestStatus\022*\n&CERTI" +
-      "FICATE_REQUEST_STATUS_UNSPECIFIED\020\000\022/\n+C" +
-      "ERTIFICATE_REQUEST_STATUS_PENDING_APPROV" +
-      "AL\020\001\022&\n\"CERTIFICATE_REQUEST_STATUS_PENDI" +
-      "NG\020\002\022%\n!CERTIFICATE_REQUEST_STATUS_ISSUE" +
-      "D\020\003\022%\n!CERTIFICATE_REQUEST_STATUS_FAILED" +
-      "\020\004\022\'\n#CERTIFICATE_REQUEST_STATUS_REJECTE" +
-      "D\020\005*\226\001\n\021CertificateStatus\022\"\n\036CERTIFICATE" +
-      "_STATUS_UNSPECIFIED\020\000\022\035\n\031CERTIFICATE_STA" +
-      "TUS_ACTIVE\020\001\022\036\n\032CERTIFICATE_STATUS_REVOK" +
-      "ED\020\002\022\036\n\032CERTIFICATE_STATUS_EXPIRED\020\003*\214\001\n" +
-      "\020RenewalKeySource\022\"\n\036RENEWAL_KEY_SOURCE_" +
-      "UNSPECIFIED\020\000\022\032\n\026RENEWAL_KEY_SOURCE_NEW\020" +
-      "\001\022\034\n\030RENEWAL_KEY_SOURCE_REUSE\020\002\022\032\n\026RENEW" +
-      "AL_KEY_SOURCE_CSR\020\0032\314\006\n\022CertificateServi" +
-      "ce\022_\n\020IssueCertificate\022$.certmint.v1.Iss" +
-      "ueCertificateRequest\032%.certmint.v1.Issue" +
-      "CertificateResponse\022_\n\020RenewCertificate\022" +
-      "$.certmint.v1.RenewCertificateRequest\032%." +
-      "certmint.v1.RenewCertificateResponse\022_\n\020" +
-      "GetRequestStatus\022$.certmint.v1.GetReques" +
-      "tStatusRequest\032%.certmint.v1.GetRequestS" +
-      "tatusResponse\022Y\n\016GetCertificate\022\".certmi" +
-      "nt.v1.GetCertificateRequest\032#.certmint.v" +
-      "1.GetCertificateResponse\022_\n\020ListCertific" +
-      "ates\022$.certmint.v1.ListCertificatesReque" +
-      "st\032%.certmint.v1.ListCertificatesRespons" +
-      "e\022b\n\021RevokeCertificate\022%.certmint.v1.Rev" +
-      "okeCertificateRequest\032&.certmint.v1.Revo" +
-      "keCertificateResponse\022z\n\031ApproveCertific" +
-      "ateRequest\022-.certmint.v1.ApproveCertific" +
-      "ateRequestRequest\032..certmint.v1.ApproveC" +
-      "ertificateRequestResponse\022w\n\030RejectCerti" +
-      "ficateRequest\022,.certmint.v1.RejectCertif" +
-      "icateRequestRequest\032-.certmint.v1.Reject" +
-      "CertificateRequestResponseBh\n\017dev.certmi" +
-      "nt.v1B\027CertificateServiceProtoP\001Z:github" +
-      ".com/certmint/certmint/gen/go/certmint/v" +
-      "1;certmintv1b\006proto3"
+      "rnativeNames\022>\n\rkey_algorithm\030\t \001(\0162\031.ce" +
+      "rtmint.v1.KeyAlgorithmR\014keyAlgorithm\022P\n\023" +
+      "signature_algorithm\030\n \001(\0162\037.certmint.v1." +
+      "SignatureAlgorithmR\022signatureAlgorithm\0224" +
+      "\n\nkey_usages\030\013 \003(\0162\025.certmint.v1.KeyUsag" +
+      "eR\tkeyUsages\022M\n\023extended_key_usages\030\014 \003(" +
+      "\0162\035.certmint.v1.ExtendedKeyUsageR\021extend" +
+      "edKeyUsages\0229\n\nnot_before\030\r \001(\0132\032.google" +
+      ".protobuf.TimestampR\tnotBefore\0227\n\tnot_af" +
+      "ter\030\016 \001(\0132\032.google.protobuf.TimestampR\010n" +
+      "otAfter\022-\n\022fingerprint_sha256\030\017 \001(\tR\021fin" +
+      "gerprintSha256\022\'\n\017certificate_pem\030\020 \001(\tR" +
+      "\016certificatePem\0222\n\025certificate_chain_pem" +
+      "\030\021 \003(\tR\023certificateChainPem\022;\n\013revoke_ti" +
+      "me\030\022 \001(\0132\032.google.protobuf.TimestampR\nre" +
+      "vokeTime\022J\n\021revocation_reason\030\023 \001(\0162\035.ce" +
+      "rtmint.v1.RevocationReasonR\020revocationRe" +
+      "ason\022=\n\033renewed_from_certificate_id\030\024 \001(" +
+      "\tR\030renewedFromCertificateId\0229\n\031renewed_b" +
+      "y_certificate_id\030\025 \001(\tR\026renewedByCertifi" +
+      "cateId\022;\n\013create_time\030\026 \001(\0132\032.google.pro" +
+      "tobuf.TimestampR\ncreateTime\"9\n\025GetCertif" +
+      "icateRequest\022 \n\013certificate\030\001 \001(\tR\013certi" +
+      "ficate\"T\n\026GetCertificateResponse\022:\n\013cert" +
+      "ificate\030\001 \001(\0132\030.certmint.v1.CertificateR" +
+      "\013certificate\"\333\002\n\027ListCertificatesRequest" +
+      "\022\033\n\tpage_size\030\001 \001(\005R\010pageSize\022\035\n\npage_to" +
+      "ken\030\002 \001(\tR\tpageToken\022/\n\023certificate_prof" +
+      "ile\030\003 \001(\tR\022certificateProfile\0223\n\025certifi" +
+      "cate_authority\030\004 \001(\tR\024certificateAuthori" +
+      "ty\0226\n\006status\030\005 \001(\0162\036.certmint.v1.Certifi" +
+      "cateStatusR\006status\022A\n\016expires_before\030\006 \001" +
+      "(\0132\032.google.protobuf.TimestampR\rexpiresB" +
+      "efore\022#\n\rname_contains\030\007 \001(\tR\014nameContai" +
+      "ns\"\200\001\n\030ListCertificatesResponse\022<\n\014certi" +
+      "ficates\030\001 \003(\0132\030.certmint.v1.CertificateR" +
+      "\014certificates\022&\n\017next_page_token\030\002 \001(\tR\r" +
+      "nextPageToken\"s\n\030RevokeCertificateReques" +
+      "t\022 \n\013certificate\030\001 \001(\tR\013certificate\0225\n\006r" +
+      "eason\030\002 \001(\0162\035.certmint.v1.RevocationReas" +
+      "onR\006reason\"W\n\031RevokeCertificateResponse\022" +
+      ":\n\013certificate\030\001 \001(\0132\030.certmint.v1.Certi" +
+      "ficateR\013certificate\"r\n ApproveCertificat" +
+      "eRequestRequest\0224\n\026certificate_request_i" +
+      "d\030\001 \001(\tR\024certificateRequestId\022\030\n\007comment" +
+      "\030\002 \001(\tR\007comment\"u\n!ApproveCertificateReq" +
+      "uestResponse\022P\n\023certificate_request\030\001 \001(" +
+      "\0132\037.certmint.v1.CertificateRequestR\022cert" +
+      "ificateRequest\"o\n\037RejectCertificateReque" +
+      "stRequest\0224\n\026certificate_request_id\030\001 \001(" +
+      "\tR\024certificateRequestId\022\026\n\006reason\030\002 \001(\tR" +
+      "\006reason\"t\n RejectCertificateRequestRespo" +
+      "nse\022P\n\023certificate_request\030\001 \001(\0132\037.certm" +
+      "int.v1.CertificateRequestR\022certificateRe" +
+      "quest*\226\002\n\030CertificateRequestStatus\022*\n&CE" +
+      "RTIFICATE_REQUEST_STATUS_UNSPECIFIED\020\000\022/" +
+      "\n+CERTIFICATE_REQUEST_STATUS_PENDING_APP" +
+      "ROVAL\020\001\022&\n\"CERTIFICATE_REQUEST_STATUS_PE" +
+      "NDING\020\002\022%\n!CERTIFICATE_REQUEST_STATUS_IS" +
+      "SUED\020\003\022%\n!CERTIFICATE_REQUEST_STATUS_FAI" +
+      "LED\020\004\022\'\n#CERTIFICATE_REQUEST_STATUS_REJE" +
+      "CTED\020\005*\226\001\n\021CertificateStatus\022\"\n\036CERTIFIC" +
+      "ATE_STATUS_UNSPECIFIED\020\000\022\035\n\031CERTIFICATE_" +
+      "STATUS_ACTIVE\020\001\022\036\n\032CERTIFICATE_STATUS_RE" +
+      "VOKED\020\002\022\036\n\032CERTIFICATE_STATUS_EXPIRED\020\003*" +
+      "\214\001\n\020RenewalKeySource\022\"\n\036RENEWAL_KEY_SOUR" +
+      "CE_UNSPECIFIED\020\000\022\032\n\026RENEWAL_KEY_SOURCE_N" +
+      "EW\020\001\022\034\n\030RENEWAL_KEY_SOURCE_REUSE\020\002\022\032\n\026RE" +
+      "NEWAL_KEY_SOURCE_CSR\020\0032\314\006\n\022CertificateSe" +
+      "rvice\022_\n\020IssueCertificate\022$.certmint.v1." +
+      "IssueCertificateRequest\032%.certmint.v1.Is" +
+      "sueCertificateResponse\022_\n\020RenewCertifica" +
+      "te\022$.certmint.v1.RenewCertificateRequest" +
+      "\032%.certmint.v1.RenewCertificateResponse\022" +
+      "_\n\020GetRequestStatus\022$.certmint.v1.GetReq" +
+      "uestStatusRequest\032%.certmint.v1.GetReque" +
+      "stStatusResponse\022Y\n\016GetCertificate\022\".cer" +
+      "tmint.v1.GetCertificateRequest\032#.certmin" +
+      "t.v1.GetCertificateResponse\022_\n\020ListCerti" +
+      "ficates\022$.certmint.v1.ListCertificatesRe" +
+      "quest\032%.certmint.v1.ListCertificatesResp" +
+      "onse\022b\n\021RevokeCertificate\022%.certmint.v1." +
+      "RevokeCertificateRequest\032&.certmint.v1.R" +
+      "evokeCertificateResponse\022z\n\031ApproveCerti" +
+      "ficateRequest\022-.certmint.v1.ApproveCerti" +
+      "ficateRequestRequest\032..certmint.v1.Appro" +
+      "veCertificateRequestResponse\022w\n\030RejectCe" +
+      "rtificateRequest\022,.certmint.v1.RejectCer" +
+      "tificateRequestRequest\032-.certmint.v1.Rej" +
+      "ectCertificateRequestResponseBh\n\017dev.cer" +
+      "tmint.v1B\027CertificateServiceProtoP\001Z:git" +
+      "hub.com/certmint/certmint/gen/go/certmin" +
+      "t/v1;certmintv1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -317,116 +326,122 @@ public final class CertificateServiceProto {
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_CertificateAttributes_descriptor,
         new java.lang.String[] { "Subject", "SubjectAlternativeNames", "KeyAlgorithm", });
-    internal_static_certmint_v1_IssueCertificateRequest_descriptor =
+    internal_static_certmint_v1_CaCertificateOptions_descriptor =
       getDescriptor().getMessageTypes().get(1);
+    internal_static_certmint_v1_CaCertificateOptions_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_certmint_v1_CaCertificateOptions_descriptor,
+        new java.lang.String[] { "MaxPathLength", "MaxPathLength", });
+    internal_static_certmint_v1_IssueCertificateRequest_descriptor =
+      getDescriptor().getMessageTypes().get(2);
     internal_static_certmint_v1_IssueCertificateRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_IssueCertificateRequest_descriptor,
-        new java.lang.String[] { "CertificateProfile", "RequestId", "CsrPem", "Attributes", "SignatureAlgorithm", "KeyUsages", "ExtendedKeyUsages", "Ttl", "ValidateOnly", "Source", });
+        new java.lang.String[] { "CertificateProfile", "RequestId", "CsrPem", "Attributes", "SignatureAlgorithm", "KeyUsages", "ExtendedKeyUsages", "Ttl", "ValidateOnly", "CaCertificate", "Source", });
     internal_static_certmint_v1_IssuedCertificate_descriptor =
-      getDescriptor().getMessageTypes().get(2);
+      getDescriptor().getMessageTypes().get(3);
     internal_static_certmint_v1_IssuedCertificate_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_IssuedCertificate_descriptor,
         new java.lang.String[] { "CertificateId", "CertificatePem", "CertificateChainPem", "IssuingCaCertificatePem", "SerialNumber", "NotBefore", "NotAfter", });
     internal_static_certmint_v1_IssueCertificateResponse_descriptor =
-      getDescriptor().getMessageTypes().get(3);
+      getDescriptor().getMessageTypes().get(4);
     internal_static_certmint_v1_IssueCertificateResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_IssueCertificateResponse_descriptor,
         new java.lang.String[] { "CertificateRequestId", "Status", "Certificate", "PrivateKeyPem", });
     internal_static_certmint_v1_RenewCertificateRequest_descriptor =
-      getDescriptor().getMessageTypes().get(4);
+      getDescriptor().getMessageTypes().get(5);
     internal_static_certmint_v1_RenewCertificateRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_RenewCertificateRequest_descriptor,
         new java.lang.String[] { "CertificateId", "RequestId", "KeySource", "CsrPem", "KeyAlgorithm", "Ttl", "ValidateOnly", });
     internal_static_certmint_v1_RenewCertificateResponse_descriptor =
-      getDescriptor().getMessageTypes().get(5);
+      getDescriptor().getMessageTypes().get(6);
     internal_static_certmint_v1_RenewCertificateResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_RenewCertificateResponse_descriptor,
         new java.lang.String[] { "CertificateRequestId", "Status", "Certificate", "PrivateKeyPem", });
     internal_static_certmint_v1_CertificateRequest_descriptor =
-      getDescriptor().getMessageTypes().get(6);
+      getDescriptor().getMessageTypes().get(7);
     internal_static_certmint_v1_CertificateRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_CertificateRequest_descriptor,
         new java.lang.String[] { "Id", "Status", "CertificateProfileId", "RequestId", "Subject", "SubjectAlternativeNames", "CertificateId", "RenewalOfCertificateId", "Error", "CreateTime", "UpdateTime", });
     internal_static_certmint_v1_GetRequestStatusRequest_descriptor =
-      getDescriptor().getMessageTypes().get(7);
+      getDescriptor().getMessageTypes().get(8);
     internal_static_certmint_v1_GetRequestStatusRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_GetRequestStatusRequest_descriptor,
         new java.lang.String[] { "CertificateRequestId", });
     internal_static_certmint_v1_GetRequestStatusResponse_descriptor =
-      getDescriptor().getMessageTypes().get(8);
+      getDescriptor().getMessageTypes().get(9);
     internal_static_certmint_v1_GetRequestStatusResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_GetRequestStatusResponse_descriptor,
         new java.lang.String[] { "CertificateRequest", "Certificate", "PrivateKeyPem", });
     internal_static_certmint_v1_Certificate_descriptor =
-      getDescriptor().getMessageTypes().get(9);
+      getDescriptor().getMessageTypes().get(10);
     internal_static_certmint_v1_Certificate_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_Certificate_descriptor,
         new java.lang.String[] { "Id", "SerialNumber", "Status", "CertificateAuthorityId", "CertificateProfileId", "CertificateRequestId", "Subject", "SubjectAlternativeNames", "KeyAlgorithm", "SignatureAlgorithm", "KeyUsages", "ExtendedKeyUsages", "NotBefore", "NotAfter", "FingerprintSha256", "CertificatePem", "CertificateChainPem", "RevokeTime", "RevocationReason", "RenewedFromCertificateId", "RenewedByCertificateId", "CreateTime", });
     internal_static_certmint_v1_GetCertificateRequest_descriptor =
-      getDescriptor().getMessageTypes().get(10);
+      getDescriptor().getMessageTypes().get(11);
     internal_static_certmint_v1_GetCertificateRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_GetCertificateRequest_descriptor,
         new java.lang.String[] { "Certificate", });
     internal_static_certmint_v1_GetCertificateResponse_descriptor =
-      getDescriptor().getMessageTypes().get(11);
+      getDescriptor().getMessageTypes().get(12);
     internal_static_certmint_v1_GetCertificateResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_GetCertificateResponse_descriptor,
         new java.lang.String[] { "Certificate", });
     internal_static_certmint_v1_ListCertificatesRequest_descriptor =
-      getDescriptor().getMessageTypes().get(12);
+      getDescriptor().getMessageTypes().get(13);
     internal_static_certmint_v1_ListCertificatesRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_ListCertificatesRequest_descriptor,
         new java.lang.String[] { "PageSize", "PageToken", "CertificateProfile", "CertificateAuthority", "Status", "ExpiresBefore", "NameContains", });
     internal_static_certmint_v1_ListCertificatesResponse_descriptor =
-      getDescriptor().getMessageTypes().get(13);
+      getDescriptor().getMessageTypes().get(14);
     internal_static_certmint_v1_ListCertificatesResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_ListCertificatesResponse_descriptor,
         new java.lang.String[] { "Certificates", "NextPageToken", });
     internal_static_certmint_v1_RevokeCertificateRequest_descriptor =
-      getDescriptor().getMessageTypes().get(14);
+      getDescriptor().getMessageTypes().get(15);
     internal_static_certmint_v1_RevokeCertificateRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_RevokeCertificateRequest_descriptor,
         new java.lang.String[] { "Certificate", "Reason", });
     internal_static_certmint_v1_RevokeCertificateResponse_descriptor =
-      getDescriptor().getMessageTypes().get(15);
+      getDescriptor().getMessageTypes().get(16);
     internal_static_certmint_v1_RevokeCertificateResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_RevokeCertificateResponse_descriptor,
         new java.lang.String[] { "Certificate", });
     internal_static_certmint_v1_ApproveCertificateRequestRequest_descriptor =
-      getDescriptor().getMessageTypes().get(16);
+      getDescriptor().getMessageTypes().get(17);
     internal_static_certmint_v1_ApproveCertificateRequestRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_ApproveCertificateRequestRequest_descriptor,
         new java.lang.String[] { "CertificateRequestId", "Comment", });
     internal_static_certmint_v1_ApproveCertificateRequestResponse_descriptor =
-      getDescriptor().getMessageTypes().get(17);
+      getDescriptor().getMessageTypes().get(18);
     internal_static_certmint_v1_ApproveCertificateRequestResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_ApproveCertificateRequestResponse_descriptor,
         new java.lang.String[] { "CertificateRequest", });
     internal_static_certmint_v1_RejectCertificateRequestRequest_descriptor =
-      getDescriptor().getMessageTypes().get(18);
+      getDescriptor().getMessageTypes().get(19);
     internal_static_certmint_v1_RejectCertificateRequestRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_RejectCertificateRequestRequest_descriptor,
         new java.lang.String[] { "CertificateRequestId", "Reason", });
     internal_static_certmint_v1_RejectCertificateRequestResponse_descriptor =
-      getDescriptor().getMessageTypes().get(19);
+      getDescriptor().getMessageTypes().get(20);
     internal_static_certmint_v1_RejectCertificateRequestResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_RejectCertificateRequestResponse_descriptor,

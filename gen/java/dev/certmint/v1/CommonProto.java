@@ -24,6 +24,16 @@ public final class CommonProto {
   static final 
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
       internal_static_certmint_v1_SubjectAlternativeNames_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_certmint_v1_GeneralSubtrees_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_certmint_v1_GeneralSubtrees_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_certmint_v1_NameConstraints_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_certmint_v1_NameConstraints_fieldAccessorTable;
 
   public static com.google.protobuf.Descriptors.FileDescriptor
       getDescriptor() {
@@ -46,49 +56,56 @@ public final class CommonProto {
       "ectAlternativeNames\022\033\n\tdns_names\030\001 \003(\tR\010" +
       "dnsNames\022!\n\014ip_addresses\030\002 \003(\tR\013ipAddres" +
       "ses\022\'\n\017email_addresses\030\003 \003(\tR\016emailAddre" +
-      "sses\022\022\n\004uris\030\004 \003(\tR\004uris*\322\001\n\014KeyAlgorith" +
-      "m\022\035\n\031KEY_ALGORITHM_UNSPECIFIED\020\000\022\032\n\026KEY_" +
-      "ALGORITHM_RSA_2048\020\001\022\032\n\026KEY_ALGORITHM_RS" +
-      "A_3072\020\002\022\032\n\026KEY_ALGORITHM_RSA_4096\020\003\022\031\n\025" +
-      "KEY_ALGORITHM_EC_P256\020\004\022\031\n\025KEY_ALGORITHM" +
-      "_EC_P384\020\005\022\031\n\025KEY_ALGORITHM_ED25519\020\006*\326\002" +
-      "\n\022SignatureAlgorithm\022#\n\037SIGNATURE_ALGORI" +
-      "THM_UNSPECIFIED\020\000\022\'\n#SIGNATURE_ALGORITHM" +
-      "_SHA256_WITH_RSA\020\001\022\'\n#SIGNATURE_ALGORITH" +
-      "M_SHA384_WITH_RSA\020\002\022\'\n#SIGNATURE_ALGORIT" +
-      "HM_SHA512_WITH_RSA\020\003\022)\n%SIGNATURE_ALGORI" +
-      "THM_ECDSA_WITH_SHA256\020\004\022)\n%SIGNATURE_ALG" +
-      "ORITHM_ECDSA_WITH_SHA384\020\005\022)\n%SIGNATURE_" +
-      "ALGORITHM_ECDSA_WITH_SHA512\020\006\022\037\n\033SIGNATU" +
-      "RE_ALGORITHM_ED25519\020\007*\265\002\n\010KeyUsage\022\031\n\025K" +
-      "EY_USAGE_UNSPECIFIED\020\000\022\037\n\033KEY_USAGE_DIGI" +
-      "TAL_SIGNATURE\020\001\022 \n\034KEY_USAGE_CONTENT_COM" +
-      "MITMENT\020\002\022\036\n\032KEY_USAGE_KEY_ENCIPHERMENT\020" +
-      "\003\022\037\n\033KEY_USAGE_DATA_ENCIPHERMENT\020\004\022\033\n\027KE" +
-      "Y_USAGE_KEY_AGREEMENT\020\005\022\033\n\027KEY_USAGE_KEY" +
-      "_CERT_SIGN\020\006\022\026\n\022KEY_USAGE_CRL_SIGN\020\007\022\033\n\027" +
-      "KEY_USAGE_ENCIPHER_ONLY\020\010\022\033\n\027KEY_USAGE_D" +
-      "ECIPHER_ONLY\020\t*\227\002\n\020ExtendedKeyUsage\022\"\n\036E" +
-      "XTENDED_KEY_USAGE_UNSPECIFIED\020\000\022\"\n\036EXTEN" +
-      "DED_KEY_USAGE_SERVER_AUTH\020\001\022\"\n\036EXTENDED_" +
-      "KEY_USAGE_CLIENT_AUTH\020\002\022#\n\037EXTENDED_KEY_" +
-      "USAGE_CODE_SIGNING\020\003\022\'\n#EXTENDED_KEY_USA" +
-      "GE_EMAIL_PROTECTION\020\004\022$\n EXTENDED_KEY_US" +
-      "AGE_TIME_STAMPING\020\005\022#\n\037EXTENDED_KEY_USAG" +
-      "E_OCSP_SIGNING\020\006*\232\003\n\020RevocationReason\022!\n" +
-      "\035REVOCATION_REASON_UNSPECIFIED\020\000\022$\n REVO" +
-      "CATION_REASON_KEY_COMPROMISE\020\001\022#\n\037REVOCA" +
-      "TION_REASON_CA_COMPROMISE\020\002\022)\n%REVOCATIO" +
-      "N_REASON_AFFILIATION_CHANGED\020\003\022 \n\034REVOCA" +
-      "TION_REASON_SUPERSEDED\020\004\022,\n(REVOCATION_R" +
-      "EASON_CESSATION_OF_OPERATION\020\005\022&\n\"REVOCA" +
-      "TION_REASON_CERTIFICATE_HOLD\020\006\022%\n!REVOCA" +
-      "TION_REASON_REMOVE_FROM_CRL\020\010\022)\n%REVOCAT" +
-      "ION_REASON_PRIVILEGE_WITHDRAWN\020\t\022#\n\037REVO" +
-      "CATION_REASON_AA_COMPROMISE\020\nB\\\n\017dev.cer" +
-      "tmint.v1B\013CommonProtoP\001Z:github.com/cert" +
-      "mint/certmint/gen/go/certmint/v1;certmin" +
-      "tv1b\006proto3"
+      "sses\022\022\n\004uris\030\004 \003(\tR\004uris\"\221\001\n\017GeneralSubt" +
+      "rees\022\033\n\tdns_names\030\001 \003(\tR\010dnsNames\022\033\n\tip_" +
+      "ranges\030\002 \003(\tR\010ipRanges\022\'\n\017email_addresse" +
+      "s\030\003 \003(\tR\016emailAddresses\022\033\n\turi_hosts\030\004 \003" +
+      "(\tR\010uriHosts\"\207\001\n\017NameConstraints\022:\n\tperm" +
+      "itted\030\001 \001(\0132\034.certmint.v1.GeneralSubtree" +
+      "sR\tpermitted\0228\n\010excluded\030\002 \001(\0132\034.certmin" +
+      "t.v1.GeneralSubtreesR\010excluded*\322\001\n\014KeyAl" +
+      "gorithm\022\035\n\031KEY_ALGORITHM_UNSPECIFIED\020\000\022\032" +
+      "\n\026KEY_ALGORITHM_RSA_2048\020\001\022\032\n\026KEY_ALGORI" +
+      "THM_RSA_3072\020\002\022\032\n\026KEY_ALGORITHM_RSA_4096" +
+      "\020\003\022\031\n\025KEY_ALGORITHM_EC_P256\020\004\022\031\n\025KEY_ALG" +
+      "ORITHM_EC_P384\020\005\022\031\n\025KEY_ALGORITHM_ED2551" +
+      "9\020\006*\326\002\n\022SignatureAlgorithm\022#\n\037SIGNATURE_" +
+      "ALGORITHM_UNSPECIFIED\020\000\022\'\n#SIGNATURE_ALG" +
+      "ORITHM_SHA256_WITH_RSA\020\001\022\'\n#SIGNATURE_AL" +
+      "GORITHM_SHA384_WITH_RSA\020\002\022\'\n#SIGNATURE_A" +
+      "LGORITHM_SHA512_WITH_RSA\020\003\022)\n%SIGNATURE_" +
+      "ALGORITHM_ECDSA_WITH_SHA256\020\004\022)\n%SIGNATU" +
+      "RE_ALGORITHM_ECDSA_WITH_SHA384\020\005\022)\n%SIGN" +
+      "ATURE_ALGORITHM_ECDSA_WITH_SHA512\020\006\022\037\n\033S" +
+      "IGNATURE_ALGORITHM_ED25519\020\007*\265\002\n\010KeyUsag" +
+      "e\022\031\n\025KEY_USAGE_UNSPECIFIED\020\000\022\037\n\033KEY_USAG" +
+      "E_DIGITAL_SIGNATURE\020\001\022 \n\034KEY_USAGE_CONTE" +
+      "NT_COMMITMENT\020\002\022\036\n\032KEY_USAGE_KEY_ENCIPHE" +
+      "RMENT\020\003\022\037\n\033KEY_USAGE_DATA_ENCIPHERMENT\020\004" +
+      "\022\033\n\027KEY_USAGE_KEY_AGREEMENT\020\005\022\033\n\027KEY_USA" +
+      "GE_KEY_CERT_SIGN\020\006\022\026\n\022KEY_USAGE_CRL_SIGN" +
+      "\020\007\022\033\n\027KEY_USAGE_ENCIPHER_ONLY\020\010\022\033\n\027KEY_U" +
+      "SAGE_DECIPHER_ONLY\020\t*\227\002\n\020ExtendedKeyUsag" +
+      "e\022\"\n\036EXTENDED_KEY_USAGE_UNSPECIFIED\020\000\022\"\n" +
+      "\036EXTENDED_KEY_USAGE_SERVER_AUTH\020\001\022\"\n\036EXT" +
+      "ENDED_KEY_USAGE_CLIENT_AUTH\020\002\022#\n\037EXTENDE" +
+      "D_KEY_USAGE_CODE_SIGNING\020\003\022\'\n#EXTENDED_K" +
+      "EY_USAGE_EMAIL_PROTECTION\020\004\022$\n EXTENDED_" +
+      "KEY_USAGE_TIME_STAMPING\020\005\022#\n\037EXTENDED_KE" +
+      "Y_USAGE_OCSP_SIGNING\020\006*\232\003\n\020RevocationRea" +
+      "son\022!\n\035REVOCATION_REASON_UNSPECIFIED\020\000\022$" +
+      "\n REVOCATION_REASON_KEY_COMPROMISE\020\001\022#\n\037" +
+      "REVOCATION_REASON_CA_COMPROMISE\020\002\022)\n%REV" +
+      "OCATION_REASON_AFFILIATION_CHANGED\020\003\022 \n\034" +
+      "REVOCATION_REASON_SUPERSEDED\020\004\022,\n(REVOCA" +
+      "TION_REASON_CESSATION_OF_OPERATION\020\005\022&\n\"" +
+      "REVOCATION_REASON_CERTIFICATE_HOLD\020\006\022%\n!" +
+      "REVOCATION_REASON_REMOVE_FROM_CRL\020\010\022)\n%R" +
+      "EVOCATION_REASON_PRIVILEGE_WITHDRAWN\020\t\022#" +
+      "\n\037REVOCATION_REASON_AA_COMPROMISE\020\nB\\\n\017d" +
+      "ev.certmint.v1B\013CommonProtoP\001Z:github.co" +
+      "m/certmint/certmint/gen/go/certmint/v1;c" +
+      "ertmintv1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -106,6 +123,18 @@ public final class CommonProto {
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_SubjectAlternativeNames_descriptor,
         new java.lang.String[] { "DnsNames", "IpAddresses", "EmailAddresses", "Uris", });
+    internal_static_certmint_v1_GeneralSubtrees_descriptor =
+      getDescriptor().getMessageTypes().get(2);
+    internal_static_certmint_v1_GeneralSubtrees_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_certmint_v1_GeneralSubtrees_descriptor,
+        new java.lang.String[] { "DnsNames", "IpRanges", "EmailAddresses", "UriHosts", });
+    internal_static_certmint_v1_NameConstraints_descriptor =
+      getDescriptor().getMessageTypes().get(3);
+    internal_static_certmint_v1_NameConstraints_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_certmint_v1_NameConstraints_descriptor,
+        new java.lang.String[] { "Permitted", "Excluded", });
   }
 
   // @@protoc_insertion_point(outer_class_scope)

@@ -349,6 +349,53 @@ private static final long serialVersionUID = 0L;
     return maxPathLength_;
   }
 
+  public static final int NAME_CONSTRAINTS_FIELD_NUMBER = 9;
+  private dev.certmint.v1.NameConstraints nameConstraints_;
+  /**
+   * <pre>
+   * Name constraints written (critical) into the intermediate's certificate: every certificate
+   * below it, from certmint or from a CA it signs, must keep its names inside them. certmint
+   * refuses to sign a certificate below a constrained CA whose names fall outside
+   * (FAILED_PRECONDITION, ISSUER_NAME_CONSTRAINTS). Unset: no constraints.
+   * </pre>
+   *
+   * <code>.certmint.v1.NameConstraints name_constraints = 9 [json_name = "nameConstraints"];</code>
+   * @return Whether the nameConstraints field is set.
+   */
+  @java.lang.Override
+  public boolean hasNameConstraints() {
+    return nameConstraints_ != null;
+  }
+  /**
+   * <pre>
+   * Name constraints written (critical) into the intermediate's certificate: every certificate
+   * below it, from certmint or from a CA it signs, must keep its names inside them. certmint
+   * refuses to sign a certificate below a constrained CA whose names fall outside
+   * (FAILED_PRECONDITION, ISSUER_NAME_CONSTRAINTS). Unset: no constraints.
+   * </pre>
+   *
+   * <code>.certmint.v1.NameConstraints name_constraints = 9 [json_name = "nameConstraints"];</code>
+   * @return The nameConstraints.
+   */
+  @java.lang.Override
+  public dev.certmint.v1.NameConstraints getNameConstraints() {
+    return nameConstraints_ == null ? dev.certmint.v1.NameConstraints.getDefaultInstance() : nameConstraints_;
+  }
+  /**
+   * <pre>
+   * Name constraints written (critical) into the intermediate's certificate: every certificate
+   * below it, from certmint or from a CA it signs, must keep its names inside them. certmint
+   * refuses to sign a certificate below a constrained CA whose names fall outside
+   * (FAILED_PRECONDITION, ISSUER_NAME_CONSTRAINTS). Unset: no constraints.
+   * </pre>
+   *
+   * <code>.certmint.v1.NameConstraints name_constraints = 9 [json_name = "nameConstraints"];</code>
+   */
+  @java.lang.Override
+  public dev.certmint.v1.NameConstraintsOrBuilder getNameConstraintsOrBuilder() {
+    return nameConstraints_ == null ? dev.certmint.v1.NameConstraints.getDefaultInstance() : nameConstraints_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -386,6 +433,9 @@ private static final long serialVersionUID = 0L;
     }
     if (((bitField0_ & 0x00000001) != 0)) {
       output.writeInt32(8, maxPathLength_);
+    }
+    if (nameConstraints_ != null) {
+      output.writeMessage(9, getNameConstraints());
     }
     getUnknownFields().writeTo(output);
   }
@@ -425,6 +475,10 @@ private static final long serialVersionUID = 0L;
       size += com.google.protobuf.CodedOutputStream
         .computeInt32Size(8, maxPathLength_);
     }
+    if (nameConstraints_ != null) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(9, getNameConstraints());
+    }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
     return size;
@@ -463,6 +517,11 @@ private static final long serialVersionUID = 0L;
       if (getMaxPathLength()
           != other.getMaxPathLength()) return false;
     }
+    if (hasNameConstraints() != other.hasNameConstraints()) return false;
+    if (hasNameConstraints()) {
+      if (!getNameConstraints()
+          .equals(other.getNameConstraints())) return false;
+    }
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -495,6 +554,10 @@ private static final long serialVersionUID = 0L;
     if (hasMaxPathLength()) {
       hash = (37 * hash) + MAX_PATH_LENGTH_FIELD_NUMBER;
       hash = (53 * hash) + getMaxPathLength();
+    }
+    if (hasNameConstraints()) {
+      hash = (37 * hash) + NAME_CONSTRAINTS_FIELD_NUMBER;
+      hash = (53 * hash) + getNameConstraints().hashCode();
     }
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
@@ -645,6 +708,11 @@ private static final long serialVersionUID = 0L;
         ttlBuilder_ = null;
       }
       maxPathLength_ = 0;
+      nameConstraints_ = null;
+      if (nameConstraintsBuilder_ != null) {
+        nameConstraintsBuilder_.dispose();
+        nameConstraintsBuilder_ = null;
+      }
       return this;
     }
 
@@ -707,6 +775,11 @@ private static final long serialVersionUID = 0L;
       if (((from_bitField0_ & 0x00000080) != 0)) {
         result.maxPathLength_ = maxPathLength_;
         to_bitField0_ |= 0x00000001;
+      }
+      if (((from_bitField0_ & 0x00000100) != 0)) {
+        result.nameConstraints_ = nameConstraintsBuilder_ == null
+            ? nameConstraints_
+            : nameConstraintsBuilder_.build();
       }
       result.bitField0_ |= to_bitField0_;
     }
@@ -785,6 +858,9 @@ private static final long serialVersionUID = 0L;
       if (other.hasMaxPathLength()) {
         setMaxPathLength(other.getMaxPathLength());
       }
+      if (other.hasNameConstraints()) {
+        mergeNameConstraints(other.getNameConstraints());
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -855,6 +931,13 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000080;
               break;
             } // case 64
+            case 74: {
+              input.readMessage(
+                  getNameConstraintsFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              bitField0_ |= 0x00000100;
+              break;
+            } // case 74
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -1658,6 +1741,188 @@ private static final long serialVersionUID = 0L;
       maxPathLength_ = 0;
       onChanged();
       return this;
+    }
+
+    private dev.certmint.v1.NameConstraints nameConstraints_;
+    private com.google.protobuf.SingleFieldBuilderV3<
+        dev.certmint.v1.NameConstraints, dev.certmint.v1.NameConstraints.Builder, dev.certmint.v1.NameConstraintsOrBuilder> nameConstraintsBuilder_;
+    /**
+     * <pre>
+     * Name constraints written (critical) into the intermediate's certificate: every certificate
+     * below it, from certmint or from a CA it signs, must keep its names inside them. certmint
+     * refuses to sign a certificate below a constrained CA whose names fall outside
+     * (FAILED_PRECONDITION, ISSUER_NAME_CONSTRAINTS). Unset: no constraints.
+     * </pre>
+     *
+     * <code>.certmint.v1.NameConstraints name_constraints = 9 [json_name = "nameConstraints"];</code>
+     * @return Whether the nameConstraints field is set.
+     */
+    public boolean hasNameConstraints() {
+      return ((bitField0_ & 0x00000100) != 0);
+    }
+    /**
+     * <pre>
+     * Name constraints written (critical) into the intermediate's certificate: every certificate
+     * below it, from certmint or from a CA it signs, must keep its names inside them. certmint
+     * refuses to sign a certificate below a constrained CA whose names fall outside
+     * (FAILED_PRECONDITION, ISSUER_NAME_CONSTRAINTS). Unset: no constraints.
+     * </pre>
+     *
+     * <code>.certmint.v1.NameConstraints name_constraints = 9 [json_name = "nameConstraints"];</code>
+     * @return The nameConstraints.
+     */
+    public dev.certmint.v1.NameConstraints getNameConstraints() {
+      if (nameConstraintsBuilder_ == null) {
+        return nameConstraints_ == null ? dev.certmint.v1.NameConstraints.getDefaultInstance() : nameConstraints_;
+      } else {
+        return nameConstraintsBuilder_.getMessage();
+      }
+    }
+    /**
+     * <pre>
+     * Name constraints written (critical) into the intermediate's certificate: every certificate
+     * below it, from certmint or from a CA it signs, must keep its names inside them. certmint
+     * refuses to sign a certificate below a constrained CA whose names fall outside
+     * (FAILED_PRECONDITION, ISSUER_NAME_CONSTRAINTS). Unset: no constraints.
+     * </pre>
+     *
+     * <code>.certmint.v1.NameConstraints name_constraints = 9 [json_name = "nameConstraints"];</code>
+     */
+    public Builder setNameConstraints(dev.certmint.v1.NameConstraints value) {
+      if (nameConstraintsBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        nameConstraints_ = value;
+      } else {
+        nameConstraintsBuilder_.setMessage(value);
+      }
+      bitField0_ |= 0x00000100;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Name constraints written (critical) into the intermediate's certificate: every certificate
+     * below it, from certmint or from a CA it signs, must keep its names inside them. certmint
+     * refuses to sign a certificate below a constrained CA whose names fall outside
+     * (FAILED_PRECONDITION, ISSUER_NAME_CONSTRAINTS). Unset: no constraints.
+     * </pre>
+     *
+     * <code>.certmint.v1.NameConstraints name_constraints = 9 [json_name = "nameConstraints"];</code>
+     */
+    public Builder setNameConstraints(
+        dev.certmint.v1.NameConstraints.Builder builderForValue) {
+      if (nameConstraintsBuilder_ == null) {
+        nameConstraints_ = builderForValue.build();
+      } else {
+        nameConstraintsBuilder_.setMessage(builderForValue.build());
+      }
+      bitField0_ |= 0x00000100;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Name constraints written (critical) into the intermediate's certificate: every certificate
+     * below it, from certmint or from a CA it signs, must keep its names inside them. certmint
+     * refuses to sign a certificate below a constrained CA whose names fall outside
+     * (FAILED_PRECONDITION, ISSUER_NAME_CONSTRAINTS). Unset: no constraints.
+     * </pre>
+     *
+     * <code>.certmint.v1.NameConstraints name_constraints = 9 [json_name = "nameConstraints"];</code>
+     */
+    public Builder mergeNameConstraints(dev.certmint.v1.NameConstraints value) {
+      if (nameConstraintsBuilder_ == null) {
+        if (((bitField0_ & 0x00000100) != 0) &&
+          nameConstraints_ != null &&
+          nameConstraints_ != dev.certmint.v1.NameConstraints.getDefaultInstance()) {
+          getNameConstraintsBuilder().mergeFrom(value);
+        } else {
+          nameConstraints_ = value;
+        }
+      } else {
+        nameConstraintsBuilder_.mergeFrom(value);
+      }
+      bitField0_ |= 0x00000100;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Name constraints written (critical) into the intermediate's certificate: every certificate
+     * below it, from certmint or from a CA it signs, must keep its names inside them. certmint
+     * refuses to sign a certificate below a constrained CA whose names fall outside
+     * (FAILED_PRECONDITION, ISSUER_NAME_CONSTRAINTS). Unset: no constraints.
+     * </pre>
+     *
+     * <code>.certmint.v1.NameConstraints name_constraints = 9 [json_name = "nameConstraints"];</code>
+     */
+    public Builder clearNameConstraints() {
+      bitField0_ = (bitField0_ & ~0x00000100);
+      nameConstraints_ = null;
+      if (nameConstraintsBuilder_ != null) {
+        nameConstraintsBuilder_.dispose();
+        nameConstraintsBuilder_ = null;
+      }
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Name constraints written (critical) into the intermediate's certificate: every certificate
+     * below it, from certmint or from a CA it signs, must keep its names inside them. certmint
+     * refuses to sign a certificate below a constrained CA whose names fall outside
+     * (FAILED_PRECONDITION, ISSUER_NAME_CONSTRAINTS). Unset: no constraints.
+     * </pre>
+     *
+     * <code>.certmint.v1.NameConstraints name_constraints = 9 [json_name = "nameConstraints"];</code>
+     */
+    public dev.certmint.v1.NameConstraints.Builder getNameConstraintsBuilder() {
+      bitField0_ |= 0x00000100;
+      onChanged();
+      return getNameConstraintsFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * Name constraints written (critical) into the intermediate's certificate: every certificate
+     * below it, from certmint or from a CA it signs, must keep its names inside them. certmint
+     * refuses to sign a certificate below a constrained CA whose names fall outside
+     * (FAILED_PRECONDITION, ISSUER_NAME_CONSTRAINTS). Unset: no constraints.
+     * </pre>
+     *
+     * <code>.certmint.v1.NameConstraints name_constraints = 9 [json_name = "nameConstraints"];</code>
+     */
+    public dev.certmint.v1.NameConstraintsOrBuilder getNameConstraintsOrBuilder() {
+      if (nameConstraintsBuilder_ != null) {
+        return nameConstraintsBuilder_.getMessageOrBuilder();
+      } else {
+        return nameConstraints_ == null ?
+            dev.certmint.v1.NameConstraints.getDefaultInstance() : nameConstraints_;
+      }
+    }
+    /**
+     * <pre>
+     * Name constraints written (critical) into the intermediate's certificate: every certificate
+     * below it, from certmint or from a CA it signs, must keep its names inside them. certmint
+     * refuses to sign a certificate below a constrained CA whose names fall outside
+     * (FAILED_PRECONDITION, ISSUER_NAME_CONSTRAINTS). Unset: no constraints.
+     * </pre>
+     *
+     * <code>.certmint.v1.NameConstraints name_constraints = 9 [json_name = "nameConstraints"];</code>
+     */
+    private com.google.protobuf.SingleFieldBuilderV3<
+        dev.certmint.v1.NameConstraints, dev.certmint.v1.NameConstraints.Builder, dev.certmint.v1.NameConstraintsOrBuilder> 
+        getNameConstraintsFieldBuilder() {
+      if (nameConstraintsBuilder_ == null) {
+        nameConstraintsBuilder_ = new com.google.protobuf.SingleFieldBuilderV3<
+            dev.certmint.v1.NameConstraints, dev.certmint.v1.NameConstraints.Builder, dev.certmint.v1.NameConstraintsOrBuilder>(
+                getNameConstraints(),
+                getParentForChildren(),
+                isClean());
+        nameConstraints_ = null;
+      }
+      return nameConstraintsBuilder_;
     }
     @java.lang.Override
     public final Builder setUnknownFields(

@@ -177,4 +177,40 @@ public interface CreateIntermediateCertificateAuthorityRequestOrBuilder extends
    * @return The maxPathLength.
    */
   int getMaxPathLength();
+
+  /**
+   * <pre>
+   * Name constraints written (critical) into the intermediate's certificate: every certificate
+   * below it, from certmint or from a CA it signs, must keep its names inside them. certmint
+   * refuses to sign a certificate below a constrained CA whose names fall outside
+   * (FAILED_PRECONDITION, ISSUER_NAME_CONSTRAINTS). Unset: no constraints.
+   * </pre>
+   *
+   * <code>.certmint.v1.NameConstraints name_constraints = 9 [json_name = "nameConstraints"];</code>
+   * @return Whether the nameConstraints field is set.
+   */
+  boolean hasNameConstraints();
+  /**
+   * <pre>
+   * Name constraints written (critical) into the intermediate's certificate: every certificate
+   * below it, from certmint or from a CA it signs, must keep its names inside them. certmint
+   * refuses to sign a certificate below a constrained CA whose names fall outside
+   * (FAILED_PRECONDITION, ISSUER_NAME_CONSTRAINTS). Unset: no constraints.
+   * </pre>
+   *
+   * <code>.certmint.v1.NameConstraints name_constraints = 9 [json_name = "nameConstraints"];</code>
+   * @return The nameConstraints.
+   */
+  dev.certmint.v1.NameConstraints getNameConstraints();
+  /**
+   * <pre>
+   * Name constraints written (critical) into the intermediate's certificate: every certificate
+   * below it, from certmint or from a CA it signs, must keep its names inside them. certmint
+   * refuses to sign a certificate below a constrained CA whose names fall outside
+   * (FAILED_PRECONDITION, ISSUER_NAME_CONSTRAINTS). Unset: no constraints.
+   * </pre>
+   *
+   * <code>.certmint.v1.NameConstraints name_constraints = 9 [json_name = "nameConstraints"];</code>
+   */
+  dev.certmint.v1.NameConstraintsOrBuilder getNameConstraintsOrBuilder();
 }

@@ -538,6 +538,50 @@ private static final long serialVersionUID = 0L;
     return validateOnly_;
   }
 
+  public static final int CA_CERTIFICATE_FIELD_NUMBER = 10;
+  private dev.certmint.v1.CaCertificateOptions caCertificate_;
+  /**
+   * <pre>
+   * Set to ask for a CA certificate. Unset, a CSR whose basicConstraints extension asks for
+   * cA=TRUE (with its pathLenConstraint, if any) asks for one too, and a policy that requires
+   * CA certificates makes every request one; otherwise the certificate is an end-entity one.
+   * </pre>
+   *
+   * <code>.certmint.v1.CaCertificateOptions ca_certificate = 10 [json_name = "caCertificate"];</code>
+   * @return Whether the caCertificate field is set.
+   */
+  @java.lang.Override
+  public boolean hasCaCertificate() {
+    return caCertificate_ != null;
+  }
+  /**
+   * <pre>
+   * Set to ask for a CA certificate. Unset, a CSR whose basicConstraints extension asks for
+   * cA=TRUE (with its pathLenConstraint, if any) asks for one too, and a policy that requires
+   * CA certificates makes every request one; otherwise the certificate is an end-entity one.
+   * </pre>
+   *
+   * <code>.certmint.v1.CaCertificateOptions ca_certificate = 10 [json_name = "caCertificate"];</code>
+   * @return The caCertificate.
+   */
+  @java.lang.Override
+  public dev.certmint.v1.CaCertificateOptions getCaCertificate() {
+    return caCertificate_ == null ? dev.certmint.v1.CaCertificateOptions.getDefaultInstance() : caCertificate_;
+  }
+  /**
+   * <pre>
+   * Set to ask for a CA certificate. Unset, a CSR whose basicConstraints extension asks for
+   * cA=TRUE (with its pathLenConstraint, if any) asks for one too, and a policy that requires
+   * CA certificates makes every request one; otherwise the certificate is an end-entity one.
+   * </pre>
+   *
+   * <code>.certmint.v1.CaCertificateOptions ca_certificate = 10 [json_name = "caCertificate"];</code>
+   */
+  @java.lang.Override
+  public dev.certmint.v1.CaCertificateOptionsOrBuilder getCaCertificateOrBuilder() {
+    return caCertificate_ == null ? dev.certmint.v1.CaCertificateOptions.getDefaultInstance() : caCertificate_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -587,6 +631,9 @@ private static final long serialVersionUID = 0L;
     }
     if (validateOnly_ != false) {
       output.writeBool(9, validateOnly_);
+    }
+    if (caCertificate_ != null) {
+      output.writeMessage(10, getCaCertificate());
     }
     getUnknownFields().writeTo(output);
   }
@@ -646,6 +693,10 @@ private static final long serialVersionUID = 0L;
       size += com.google.protobuf.CodedOutputStream
         .computeBoolSize(9, validateOnly_);
     }
+    if (caCertificate_ != null) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(10, getCaCertificate());
+    }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
     return size;
@@ -675,6 +726,11 @@ private static final long serialVersionUID = 0L;
     }
     if (getValidateOnly()
         != other.getValidateOnly()) return false;
+    if (hasCaCertificate() != other.hasCaCertificate()) return false;
+    if (hasCaCertificate()) {
+      if (!getCaCertificate()
+          .equals(other.getCaCertificate())) return false;
+    }
     if (!getSourceCase().equals(other.getSourceCase())) return false;
     switch (sourceCase_) {
       case 3:
@@ -720,6 +776,10 @@ private static final long serialVersionUID = 0L;
     hash = (37 * hash) + VALIDATE_ONLY_FIELD_NUMBER;
     hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
         getValidateOnly());
+    if (hasCaCertificate()) {
+      hash = (37 * hash) + CA_CERTIFICATE_FIELD_NUMBER;
+      hash = (53 * hash) + getCaCertificate().hashCode();
+    }
     switch (sourceCase_) {
       case 3:
         hash = (37 * hash) + CSR_PEM_FIELD_NUMBER;
@@ -881,6 +941,11 @@ private static final long serialVersionUID = 0L;
         ttlBuilder_ = null;
       }
       validateOnly_ = false;
+      caCertificate_ = null;
+      if (caCertificateBuilder_ != null) {
+        caCertificateBuilder_.dispose();
+        caCertificateBuilder_ = null;
+      }
       sourceCase_ = 0;
       source_ = null;
       return this;
@@ -947,6 +1012,11 @@ private static final long serialVersionUID = 0L;
       }
       if (((from_bitField0_ & 0x00000100) != 0)) {
         result.validateOnly_ = validateOnly_;
+      }
+      if (((from_bitField0_ & 0x00000200) != 0)) {
+        result.caCertificate_ = caCertificateBuilder_ == null
+            ? caCertificate_
+            : caCertificateBuilder_.build();
       }
     }
 
@@ -1041,6 +1111,9 @@ private static final long serialVersionUID = 0L;
       }
       if (other.getValidateOnly() != false) {
         setValidateOnly(other.getValidateOnly());
+      }
+      if (other.hasCaCertificate()) {
+        mergeCaCertificate(other.getCaCertificate());
       }
       switch (other.getSourceCase()) {
         case CSR_PEM: {
@@ -1157,6 +1230,13 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000100;
               break;
             } // case 72
+            case 82: {
+              input.readMessage(
+                  getCaCertificateFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              bitField0_ |= 0x00000200;
+              break;
+            } // case 82
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -2335,6 +2415,179 @@ private static final long serialVersionUID = 0L;
       validateOnly_ = false;
       onChanged();
       return this;
+    }
+
+    private dev.certmint.v1.CaCertificateOptions caCertificate_;
+    private com.google.protobuf.SingleFieldBuilderV3<
+        dev.certmint.v1.CaCertificateOptions, dev.certmint.v1.CaCertificateOptions.Builder, dev.certmint.v1.CaCertificateOptionsOrBuilder> caCertificateBuilder_;
+    /**
+     * <pre>
+     * Set to ask for a CA certificate. Unset, a CSR whose basicConstraints extension asks for
+     * cA=TRUE (with its pathLenConstraint, if any) asks for one too, and a policy that requires
+     * CA certificates makes every request one; otherwise the certificate is an end-entity one.
+     * </pre>
+     *
+     * <code>.certmint.v1.CaCertificateOptions ca_certificate = 10 [json_name = "caCertificate"];</code>
+     * @return Whether the caCertificate field is set.
+     */
+    public boolean hasCaCertificate() {
+      return ((bitField0_ & 0x00000200) != 0);
+    }
+    /**
+     * <pre>
+     * Set to ask for a CA certificate. Unset, a CSR whose basicConstraints extension asks for
+     * cA=TRUE (with its pathLenConstraint, if any) asks for one too, and a policy that requires
+     * CA certificates makes every request one; otherwise the certificate is an end-entity one.
+     * </pre>
+     *
+     * <code>.certmint.v1.CaCertificateOptions ca_certificate = 10 [json_name = "caCertificate"];</code>
+     * @return The caCertificate.
+     */
+    public dev.certmint.v1.CaCertificateOptions getCaCertificate() {
+      if (caCertificateBuilder_ == null) {
+        return caCertificate_ == null ? dev.certmint.v1.CaCertificateOptions.getDefaultInstance() : caCertificate_;
+      } else {
+        return caCertificateBuilder_.getMessage();
+      }
+    }
+    /**
+     * <pre>
+     * Set to ask for a CA certificate. Unset, a CSR whose basicConstraints extension asks for
+     * cA=TRUE (with its pathLenConstraint, if any) asks for one too, and a policy that requires
+     * CA certificates makes every request one; otherwise the certificate is an end-entity one.
+     * </pre>
+     *
+     * <code>.certmint.v1.CaCertificateOptions ca_certificate = 10 [json_name = "caCertificate"];</code>
+     */
+    public Builder setCaCertificate(dev.certmint.v1.CaCertificateOptions value) {
+      if (caCertificateBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        caCertificate_ = value;
+      } else {
+        caCertificateBuilder_.setMessage(value);
+      }
+      bitField0_ |= 0x00000200;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Set to ask for a CA certificate. Unset, a CSR whose basicConstraints extension asks for
+     * cA=TRUE (with its pathLenConstraint, if any) asks for one too, and a policy that requires
+     * CA certificates makes every request one; otherwise the certificate is an end-entity one.
+     * </pre>
+     *
+     * <code>.certmint.v1.CaCertificateOptions ca_certificate = 10 [json_name = "caCertificate"];</code>
+     */
+    public Builder setCaCertificate(
+        dev.certmint.v1.CaCertificateOptions.Builder builderForValue) {
+      if (caCertificateBuilder_ == null) {
+        caCertificate_ = builderForValue.build();
+      } else {
+        caCertificateBuilder_.setMessage(builderForValue.build());
+      }
+      bitField0_ |= 0x00000200;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Set to ask for a CA certificate. Unset, a CSR whose basicConstraints extension asks for
+     * cA=TRUE (with its pathLenConstraint, if any) asks for one too, and a policy that requires
+     * CA certificates makes every request one; otherwise the certificate is an end-entity one.
+     * </pre>
+     *
+     * <code>.certmint.v1.CaCertificateOptions ca_certificate = 10 [json_name = "caCertificate"];</code>
+     */
+    public Builder mergeCaCertificate(dev.certmint.v1.CaCertificateOptions value) {
+      if (caCertificateBuilder_ == null) {
+        if (((bitField0_ & 0x00000200) != 0) &&
+          caCertificate_ != null &&
+          caCertificate_ != dev.certmint.v1.CaCertificateOptions.getDefaultInstance()) {
+          getCaCertificateBuilder().mergeFrom(value);
+        } else {
+          caCertificate_ = value;
+        }
+      } else {
+        caCertificateBuilder_.mergeFrom(value);
+      }
+      bitField0_ |= 0x00000200;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Set to ask for a CA certificate. Unset, a CSR whose basicConstraints extension asks for
+     * cA=TRUE (with its pathLenConstraint, if any) asks for one too, and a policy that requires
+     * CA certificates makes every request one; otherwise the certificate is an end-entity one.
+     * </pre>
+     *
+     * <code>.certmint.v1.CaCertificateOptions ca_certificate = 10 [json_name = "caCertificate"];</code>
+     */
+    public Builder clearCaCertificate() {
+      bitField0_ = (bitField0_ & ~0x00000200);
+      caCertificate_ = null;
+      if (caCertificateBuilder_ != null) {
+        caCertificateBuilder_.dispose();
+        caCertificateBuilder_ = null;
+      }
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Set to ask for a CA certificate. Unset, a CSR whose basicConstraints extension asks for
+     * cA=TRUE (with its pathLenConstraint, if any) asks for one too, and a policy that requires
+     * CA certificates makes every request one; otherwise the certificate is an end-entity one.
+     * </pre>
+     *
+     * <code>.certmint.v1.CaCertificateOptions ca_certificate = 10 [json_name = "caCertificate"];</code>
+     */
+    public dev.certmint.v1.CaCertificateOptions.Builder getCaCertificateBuilder() {
+      bitField0_ |= 0x00000200;
+      onChanged();
+      return getCaCertificateFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * Set to ask for a CA certificate. Unset, a CSR whose basicConstraints extension asks for
+     * cA=TRUE (with its pathLenConstraint, if any) asks for one too, and a policy that requires
+     * CA certificates makes every request one; otherwise the certificate is an end-entity one.
+     * </pre>
+     *
+     * <code>.certmint.v1.CaCertificateOptions ca_certificate = 10 [json_name = "caCertificate"];</code>
+     */
+    public dev.certmint.v1.CaCertificateOptionsOrBuilder getCaCertificateOrBuilder() {
+      if (caCertificateBuilder_ != null) {
+        return caCertificateBuilder_.getMessageOrBuilder();
+      } else {
+        return caCertificate_ == null ?
+            dev.certmint.v1.CaCertificateOptions.getDefaultInstance() : caCertificate_;
+      }
+    }
+    /**
+     * <pre>
+     * Set to ask for a CA certificate. Unset, a CSR whose basicConstraints extension asks for
+     * cA=TRUE (with its pathLenConstraint, if any) asks for one too, and a policy that requires
+     * CA certificates makes every request one; otherwise the certificate is an end-entity one.
+     * </pre>
+     *
+     * <code>.certmint.v1.CaCertificateOptions ca_certificate = 10 [json_name = "caCertificate"];</code>
+     */
+    private com.google.protobuf.SingleFieldBuilderV3<
+        dev.certmint.v1.CaCertificateOptions, dev.certmint.v1.CaCertificateOptions.Builder, dev.certmint.v1.CaCertificateOptionsOrBuilder> 
+        getCaCertificateFieldBuilder() {
+      if (caCertificateBuilder_ == null) {
+        caCertificateBuilder_ = new com.google.protobuf.SingleFieldBuilderV3<
+            dev.certmint.v1.CaCertificateOptions, dev.certmint.v1.CaCertificateOptions.Builder, dev.certmint.v1.CaCertificateOptionsOrBuilder>(
+                getCaCertificate(),
+                getParentForChildren(),
+                isClean());
+        caCertificate_ = null;
+      }
+      return caCertificateBuilder_;
     }
     @java.lang.Override
     public final Builder setUnknownFields(

@@ -266,5 +266,38 @@ public interface IssueCertificateRequestOrBuilder extends
    */
   boolean getValidateOnly();
 
+  /**
+   * <pre>
+   * Set to ask for a CA certificate. Unset, a CSR whose basicConstraints extension asks for
+   * cA=TRUE (with its pathLenConstraint, if any) asks for one too, and a policy that requires
+   * CA certificates makes every request one; otherwise the certificate is an end-entity one.
+   * </pre>
+   *
+   * <code>.certmint.v1.CaCertificateOptions ca_certificate = 10 [json_name = "caCertificate"];</code>
+   * @return Whether the caCertificate field is set.
+   */
+  boolean hasCaCertificate();
+  /**
+   * <pre>
+   * Set to ask for a CA certificate. Unset, a CSR whose basicConstraints extension asks for
+   * cA=TRUE (with its pathLenConstraint, if any) asks for one too, and a policy that requires
+   * CA certificates makes every request one; otherwise the certificate is an end-entity one.
+   * </pre>
+   *
+   * <code>.certmint.v1.CaCertificateOptions ca_certificate = 10 [json_name = "caCertificate"];</code>
+   * @return The caCertificate.
+   */
+  dev.certmint.v1.CaCertificateOptions getCaCertificate();
+  /**
+   * <pre>
+   * Set to ask for a CA certificate. Unset, a CSR whose basicConstraints extension asks for
+   * cA=TRUE (with its pathLenConstraint, if any) asks for one too, and a policy that requires
+   * CA certificates makes every request one; otherwise the certificate is an end-entity one.
+   * </pre>
+   *
+   * <code>.certmint.v1.CaCertificateOptions ca_certificate = 10 [json_name = "caCertificate"];</code>
+   */
+  dev.certmint.v1.CaCertificateOptionsOrBuilder getCaCertificateOrBuilder();
+
   public dev.certmint.v1.IssueCertificateRequest.SourceCase getSourceCase();
 }

@@ -12,9 +12,15 @@ package dev.certmint.v1;
  * below example.com (not a.b.example.com, not example.com); "**.example.com" matches one or
  * more labels below example.com; "**" matches any name.
  * IP patterns: CIDR ranges ("10.0.0.0/8", "2001:db8::/32"); a bare address is a /32 or /128.
- * IPv4-mapped IPv6 addresses are matched as IPv4.
+ * IPv6 forms that carry an IPv4 address (IPv4-mapped, IPv4-compatible, NAT64 64:ff9b::/96 and
+ * 64:ff9b:1::/48, 6to4, Teredo) also meet the IPv4 rules; 0.0.0.0, ::, 255.255.255.255 (and
+ * IPv6 forms of them) are never certified.
  * Email patterns: an exact address ("alice&#64;example.com"), or "&#64;example.com" for any mailbox
- * at that domain.
+ * at that domain ("&#64;*.example.com", "&#64;**.example.com" for domains below, "&#64;**" for any).
+ * Local parts with '%' or '!' (mail routing) and quoted local parts are refused. A denied
+ * mailbox also denies its '+' sub-addresses ("ceo&#64;" denies "ceo+x&#64;", in any case); an allowed
+ * mailbox allows only itself; a '+' sub-address under a domain pattern needs
+ * allow_sub_addresses.
  * URI patterns: scheme and host, with an optional path prefix ending in "/&#42;", e.g.
  * "spiffe://prod.example/ns/payments/&#42;" matches "spiffe://prod.example/ns/payments/sa/api";
  * path prefixes match whole segments only.
@@ -196,6 +202,23 @@ private static final long serialVersionUID = 0L;
     return allowWildcardNames_;
   }
 
+  public static final int ALLOW_SUB_ADDRESSES_FIELD_NUMBER = 5;
+  private boolean allowSubAddresses_ = false;
+  /**
+   * <pre>
+   * Email only: domain patterns ("&#64;example.com") also allow '+' sub-addresses
+   * ("alice+tag&#64;example.com", RFC 5233). When false (the default), a sub-address is allowed
+   * only by an allowed mailbox pattern naming it exactly.
+   * </pre>
+   *
+   * <code>bool allow_sub_addresses = 5 [json_name = "allowSubAddresses"];</code>
+   * @return The allowSubAddresses.
+   */
+  @java.lang.Override
+  public boolean getAllowSubAddresses() {
+    return allowSubAddresses_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -221,6 +244,9 @@ private static final long serialVersionUID = 0L;
     }
     if (allowWildcardNames_ != false) {
       output.writeBool(4, allowWildcardNames_);
+    }
+    if (allowSubAddresses_ != false) {
+      output.writeBool(5, allowSubAddresses_);
     }
     getUnknownFields().writeTo(output);
   }
@@ -255,6 +281,10 @@ private static final long serialVersionUID = 0L;
       size += com.google.protobuf.CodedOutputStream
         .computeBoolSize(4, allowWildcardNames_);
     }
+    if (allowSubAddresses_ != false) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeBoolSize(5, allowSubAddresses_);
+    }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
     return size;
@@ -278,6 +308,8 @@ private static final long serialVersionUID = 0L;
         != other.getRequired()) return false;
     if (getAllowWildcardNames()
         != other.getAllowWildcardNames()) return false;
+    if (getAllowSubAddresses()
+        != other.getAllowSubAddresses()) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -303,6 +335,9 @@ private static final long serialVersionUID = 0L;
     hash = (37 * hash) + ALLOW_WILDCARD_NAMES_FIELD_NUMBER;
     hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
         getAllowWildcardNames());
+    hash = (37 * hash) + ALLOW_SUB_ADDRESSES_FIELD_NUMBER;
+    hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
+        getAllowSubAddresses());
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -407,9 +442,15 @@ private static final long serialVersionUID = 0L;
    * below example.com (not a.b.example.com, not example.com); "**.example.com" matches one or
    * more labels below example.com; "**" matches any name.
    * IP patterns: CIDR ranges ("10.0.0.0/8", "2001:db8::/32"); a bare address is a /32 or /128.
-   * IPv4-mapped IPv6 addresses are matched as IPv4.
+   * IPv6 forms that carry an IPv4 address (IPv4-mapped, IPv4-compatible, NAT64 64:ff9b::/96 and
+   * 64:ff9b:1::/48, 6to4, Teredo) also meet the IPv4 rules; 0.0.0.0, ::, 255.255.255.255 (and
+   * IPv6 forms of them) are never certified.
    * Email patterns: an exact address ("alice&#64;example.com"), or "&#64;example.com" for any mailbox
-   * at that domain.
+   * at that domain ("&#64;*.example.com", "&#64;**.example.com" for domains below, "&#64;**" for any).
+   * Local parts with '%' or '!' (mail routing) and quoted local parts are refused. A denied
+   * mailbox also denies its '+' sub-addresses ("ceo&#64;" denies "ceo+x&#64;", in any case); an allowed
+   * mailbox allows only itself; a '+' sub-address under a domain pattern needs
+   * allow_sub_addresses.
    * URI patterns: scheme and host, with an optional path prefix ending in "/&#42;", e.g.
    * "spiffe://prod.example/ns/payments/&#42;" matches "spiffe://prod.example/ns/payments/sa/api";
    * path prefixes match whole segments only.
@@ -454,6 +495,7 @@ private static final long serialVersionUID = 0L;
       bitField0_ = (bitField0_ & ~0x00000002);
       required_ = false;
       allowWildcardNames_ = false;
+      allowSubAddresses_ = false;
       return this;
     }
 
@@ -506,6 +548,9 @@ private static final long serialVersionUID = 0L;
       }
       if (((from_bitField0_ & 0x00000008) != 0)) {
         result.allowWildcardNames_ = allowWildcardNames_;
+      }
+      if (((from_bitField0_ & 0x00000010) != 0)) {
+        result.allowSubAddresses_ = allowSubAddresses_;
       }
     }
 
@@ -579,6 +624,9 @@ private static final long serialVersionUID = 0L;
       if (other.getAllowWildcardNames() != false) {
         setAllowWildcardNames(other.getAllowWildcardNames());
       }
+      if (other.getAllowSubAddresses() != false) {
+        setAllowSubAddresses(other.getAllowSubAddresses());
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -627,6 +675,11 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000008;
               break;
             } // case 32
+            case 40: {
+              allowSubAddresses_ = input.readBool();
+              bitField0_ |= 0x00000010;
+              break;
+            } // case 40
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -1011,6 +1064,56 @@ private static final long serialVersionUID = 0L;
     public Builder clearAllowWildcardNames() {
       bitField0_ = (bitField0_ & ~0x00000008);
       allowWildcardNames_ = false;
+      onChanged();
+      return this;
+    }
+
+    private boolean allowSubAddresses_ ;
+    /**
+     * <pre>
+     * Email only: domain patterns ("&#64;example.com") also allow '+' sub-addresses
+     * ("alice+tag&#64;example.com", RFC 5233). When false (the default), a sub-address is allowed
+     * only by an allowed mailbox pattern naming it exactly.
+     * </pre>
+     *
+     * <code>bool allow_sub_addresses = 5 [json_name = "allowSubAddresses"];</code>
+     * @return The allowSubAddresses.
+     */
+    @java.lang.Override
+    public boolean getAllowSubAddresses() {
+      return allowSubAddresses_;
+    }
+    /**
+     * <pre>
+     * Email only: domain patterns ("&#64;example.com") also allow '+' sub-addresses
+     * ("alice+tag&#64;example.com", RFC 5233). When false (the default), a sub-address is allowed
+     * only by an allowed mailbox pattern naming it exactly.
+     * </pre>
+     *
+     * <code>bool allow_sub_addresses = 5 [json_name = "allowSubAddresses"];</code>
+     * @param value The allowSubAddresses to set.
+     * @return This builder for chaining.
+     */
+    public Builder setAllowSubAddresses(boolean value) {
+      
+      allowSubAddresses_ = value;
+      bitField0_ |= 0x00000010;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Email only: domain patterns ("&#64;example.com") also allow '+' sub-addresses
+     * ("alice+tag&#64;example.com", RFC 5233). When false (the default), a sub-address is allowed
+     * only by an allowed mailbox pattern naming it exactly.
+     * </pre>
+     *
+     * <code>bool allow_sub_addresses = 5 [json_name = "allowSubAddresses"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearAllowSubAddresses() {
+      bitField0_ = (bitField0_ & ~0x00000010);
+      allowSubAddresses_ = false;
       onChanged();
       return this;
     }

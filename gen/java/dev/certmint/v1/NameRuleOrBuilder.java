@@ -109,4 +109,16 @@ public interface NameRuleOrBuilder extends
    * @return The allowWildcardNames.
    */
   boolean getAllowWildcardNames();
+
+  /**
+   * <pre>
+   * Email only: domain patterns ("&#64;example.com") also allow '+' sub-addresses
+   * ("alice+tag&#64;example.com", RFC 5233). When false (the default), a sub-address is allowed
+   * only by an allowed mailbox pattern naming it exactly.
+   * </pre>
+   *
+   * <code>bool allow_sub_addresses = 5 [json_name = "allowSubAddresses"];</code>
+   * @return The allowSubAddresses.
+   */
+  boolean getAllowSubAddresses();
 }

@@ -308,7 +308,10 @@ private static final long serialVersionUID = 0L;
   private volatile java.lang.Object commonName_ = "";
   /**
    * <pre>
-   * Common name (CN). For TLS certificates the names that matter are the SANs (RFC 6125).
+   * Common name (CN). For TLS certificates the names that matter are the SANs (RFC 6125). A CN
+   * that reads as a DNS name, IP address, email address or URI must satisfy the policy's SAN
+   * rules for that kind, is normalised like a SAN, and by default is copied into the SANs
+   * (CertificatePolicy.subject_names_in_sans).
    * </pre>
    *
    * <code>string common_name = 6 [json_name = "commonName"];</code>
@@ -329,7 +332,10 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * Common name (CN). For TLS certificates the names that matter are the SANs (RFC 6125).
+   * Common name (CN). For TLS certificates the names that matter are the SANs (RFC 6125). A CN
+   * that reads as a DNS name, IP address, email address or URI must satisfy the policy's SAN
+   * rules for that kind, is normalised like a SAN, and by default is copied into the SANs
+   * (CertificatePolicy.subject_names_in_sans).
    * </pre>
    *
    * <code>string common_name = 6 [json_name = "commonName"];</code>
@@ -496,7 +502,9 @@ private static final long serialVersionUID = 0L;
   private volatile java.lang.Object emailAddress_ = "";
   /**
    * <pre>
-   * Email address attribute (emailAddress, PKCS #9); prefer an email SAN (RFC 5280 4.1.2.6).
+   * Email address attribute (emailAddress, PKCS #9); prefer an email SAN. It must satisfy the
+   * policy's email SAN rules and must also be an email SAN (RFC 5280 4.1.2.6): copied there
+   * under the default policy setting, refused otherwise.
    * </pre>
    *
    * <code>string email_address = 10 [json_name = "emailAddress"];</code>
@@ -517,7 +525,9 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * Email address attribute (emailAddress, PKCS #9); prefer an email SAN (RFC 5280 4.1.2.6).
+   * Email address attribute (emailAddress, PKCS #9); prefer an email SAN. It must satisfy the
+   * policy's email SAN rules and must also be an email SAN (RFC 5280 4.1.2.6): copied there
+   * under the default policy setting, refused otherwise.
    * </pre>
    *
    * <code>string email_address = 10 [json_name = "emailAddress"];</code>
@@ -1678,7 +1688,10 @@ private static final long serialVersionUID = 0L;
     private java.lang.Object commonName_ = "";
     /**
      * <pre>
-     * Common name (CN). For TLS certificates the names that matter are the SANs (RFC 6125).
+     * Common name (CN). For TLS certificates the names that matter are the SANs (RFC 6125). A CN
+     * that reads as a DNS name, IP address, email address or URI must satisfy the policy's SAN
+     * rules for that kind, is normalised like a SAN, and by default is copied into the SANs
+     * (CertificatePolicy.subject_names_in_sans).
      * </pre>
      *
      * <code>string common_name = 6 [json_name = "commonName"];</code>
@@ -1698,7 +1711,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Common name (CN). For TLS certificates the names that matter are the SANs (RFC 6125).
+     * Common name (CN). For TLS certificates the names that matter are the SANs (RFC 6125). A CN
+     * that reads as a DNS name, IP address, email address or URI must satisfy the policy's SAN
+     * rules for that kind, is normalised like a SAN, and by default is copied into the SANs
+     * (CertificatePolicy.subject_names_in_sans).
      * </pre>
      *
      * <code>string common_name = 6 [json_name = "commonName"];</code>
@@ -1719,7 +1735,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Common name (CN). For TLS certificates the names that matter are the SANs (RFC 6125).
+     * Common name (CN). For TLS certificates the names that matter are the SANs (RFC 6125). A CN
+     * that reads as a DNS name, IP address, email address or URI must satisfy the policy's SAN
+     * rules for that kind, is normalised like a SAN, and by default is copied into the SANs
+     * (CertificatePolicy.subject_names_in_sans).
      * </pre>
      *
      * <code>string common_name = 6 [json_name = "commonName"];</code>
@@ -1736,7 +1755,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Common name (CN). For TLS certificates the names that matter are the SANs (RFC 6125).
+     * Common name (CN). For TLS certificates the names that matter are the SANs (RFC 6125). A CN
+     * that reads as a DNS name, IP address, email address or URI must satisfy the policy's SAN
+     * rules for that kind, is normalised like a SAN, and by default is copied into the SANs
+     * (CertificatePolicy.subject_names_in_sans).
      * </pre>
      *
      * <code>string common_name = 6 [json_name = "commonName"];</code>
@@ -1750,7 +1772,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Common name (CN). For TLS certificates the names that matter are the SANs (RFC 6125).
+     * Common name (CN). For TLS certificates the names that matter are the SANs (RFC 6125). A CN
+     * that reads as a DNS name, IP address, email address or URI must satisfy the policy's SAN
+     * rules for that kind, is normalised like a SAN, and by default is copied into the SANs
+     * (CertificatePolicy.subject_names_in_sans).
      * </pre>
      *
      * <code>string common_name = 6 [json_name = "commonName"];</code>
@@ -2046,7 +2071,9 @@ private static final long serialVersionUID = 0L;
     private java.lang.Object emailAddress_ = "";
     /**
      * <pre>
-     * Email address attribute (emailAddress, PKCS #9); prefer an email SAN (RFC 5280 4.1.2.6).
+     * Email address attribute (emailAddress, PKCS #9); prefer an email SAN. It must satisfy the
+     * policy's email SAN rules and must also be an email SAN (RFC 5280 4.1.2.6): copied there
+     * under the default policy setting, refused otherwise.
      * </pre>
      *
      * <code>string email_address = 10 [json_name = "emailAddress"];</code>
@@ -2066,7 +2093,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Email address attribute (emailAddress, PKCS #9); prefer an email SAN (RFC 5280 4.1.2.6).
+     * Email address attribute (emailAddress, PKCS #9); prefer an email SAN. It must satisfy the
+     * policy's email SAN rules and must also be an email SAN (RFC 5280 4.1.2.6): copied there
+     * under the default policy setting, refused otherwise.
      * </pre>
      *
      * <code>string email_address = 10 [json_name = "emailAddress"];</code>
@@ -2087,7 +2116,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Email address attribute (emailAddress, PKCS #9); prefer an email SAN (RFC 5280 4.1.2.6).
+     * Email address attribute (emailAddress, PKCS #9); prefer an email SAN. It must satisfy the
+     * policy's email SAN rules and must also be an email SAN (RFC 5280 4.1.2.6): copied there
+     * under the default policy setting, refused otherwise.
      * </pre>
      *
      * <code>string email_address = 10 [json_name = "emailAddress"];</code>
@@ -2104,7 +2135,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Email address attribute (emailAddress, PKCS #9); prefer an email SAN (RFC 5280 4.1.2.6).
+     * Email address attribute (emailAddress, PKCS #9); prefer an email SAN. It must satisfy the
+     * policy's email SAN rules and must also be an email SAN (RFC 5280 4.1.2.6): copied there
+     * under the default policy setting, refused otherwise.
      * </pre>
      *
      * <code>string email_address = 10 [json_name = "emailAddress"];</code>
@@ -2118,7 +2151,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Email address attribute (emailAddress, PKCS #9); prefer an email SAN (RFC 5280 4.1.2.6).
+     * Email address attribute (emailAddress, PKCS #9); prefer an email SAN. It must satisfy the
+     * policy's email SAN rules and must also be an email SAN (RFC 5280 4.1.2.6): copied there
+     * under the default policy setting, refused otherwise.
      * </pre>
      *
      * <code>string email_address = 10 [json_name = "emailAddress"];</code>

@@ -151,7 +151,10 @@ public interface SubjectOrBuilder extends
 
   /**
    * <pre>
-   * Common name (CN). For TLS certificates the names that matter are the SANs (RFC 6125).
+   * Common name (CN). For TLS certificates the names that matter are the SANs (RFC 6125). A CN
+   * that reads as a DNS name, IP address, email address or URI must satisfy the policy's SAN
+   * rules for that kind, is normalised like a SAN, and by default is copied into the SANs
+   * (CertificatePolicy.subject_names_in_sans).
    * </pre>
    *
    * <code>string common_name = 6 [json_name = "commonName"];</code>
@@ -160,7 +163,10 @@ public interface SubjectOrBuilder extends
   java.lang.String getCommonName();
   /**
    * <pre>
-   * Common name (CN). For TLS certificates the names that matter are the SANs (RFC 6125).
+   * Common name (CN). For TLS certificates the names that matter are the SANs (RFC 6125). A CN
+   * that reads as a DNS name, IP address, email address or URI must satisfy the policy's SAN
+   * rules for that kind, is normalised like a SAN, and by default is copied into the SANs
+   * (CertificatePolicy.subject_names_in_sans).
    * </pre>
    *
    * <code>string common_name = 6 [json_name = "commonName"];</code>
@@ -231,7 +237,9 @@ public interface SubjectOrBuilder extends
 
   /**
    * <pre>
-   * Email address attribute (emailAddress, PKCS #9); prefer an email SAN (RFC 5280 4.1.2.6).
+   * Email address attribute (emailAddress, PKCS #9); prefer an email SAN. It must satisfy the
+   * policy's email SAN rules and must also be an email SAN (RFC 5280 4.1.2.6): copied there
+   * under the default policy setting, refused otherwise.
    * </pre>
    *
    * <code>string email_address = 10 [json_name = "emailAddress"];</code>
@@ -240,7 +248,9 @@ public interface SubjectOrBuilder extends
   java.lang.String getEmailAddress();
   /**
    * <pre>
-   * Email address attribute (emailAddress, PKCS #9); prefer an email SAN (RFC 5280 4.1.2.6).
+   * Email address attribute (emailAddress, PKCS #9); prefer an email SAN. It must satisfy the
+   * policy's email SAN rules and must also be an email SAN (RFC 5280 4.1.2.6): copied there
+   * under the default policy setting, refused otherwise.
    * </pre>
    *
    * <code>string email_address = 10 [json_name = "emailAddress"];</code>

@@ -1,0 +1,162 @@
+/**
+ * The one definition of IP address text in certmint: strict parsing (RFC 4291 2.2 for IPv6,
+ * four plain decimal octets for IPv4) and RFC 5952 formatting, on 32- and 128-bit integers.
+ * The policy engine matches on these values and the signer encodes them as iPAddress octets
+ * (RFC 5280 4.2.1.6), so what is checked and what is signed are read by the same code.
+ *
+ * Our own parser rather than net.isIP: that accepts zone ids ("fe80::1%eth0"), and the lenient
+ * IPv4 forms other parsers accept ("010.0.0.1" is octal 8.0.0.1 to inet_aton, decimal 10.0.0.1
+ * to others; "10.1", "0x7f.1", "2130706433") are exactly the ambiguity a deny rule must not
+ * depend on, so they are refused.
+ */
+
+export interface IpValue {
+  readonly version: 4 | 6;
+  /** The address as an unsigned 32-bit (IPv4) or 128-bit (IPv6) integer. */
+  readonly value: bigint;
+}
+
+export type IpParse = ({ ok: true } & IpValue) | { ok: false; error: string };
+
+const bad = (error: string): IpParse => ({ ok: false, error });
+const NOT_V4 = "is not four decimal octets (a.b.c.d)";
+const NOT_V6 = "is not a valid IPv6 address (RFC 4291 2.2)";
+
+/** ::ffff:0:0/96, IPv4-mapped addresses (RFC 4291 2.5.5.2). */
+export const MAPPED_PREFIX = 0xffffn;
+
+function parseIpv4(s: string): IpParse {
+  const parts = s.split(".");
+  if (parts.length !== 4) return bad(NOT_V4);
+  let value = 0n;
+  for (const part of parts) {
+    if (part.length === 0 || part.length > 3) return bad(NOT_V4);
+    for (let i = 0; i < part.length; i++) {
+      const c = part.charCodeAt(i);
+      if (c < 0x30 || c > 0x39) return bad(NOT_V4);
+    }
+    if (part.length > 1 && part[0] === "0") {
+      return bad("has an octet with a leading zero (ambiguous: octal to some parsers)");
+    }
+    const n = Number(part);
+    if (n > 255) return bad("has an octet greater than 255");
+    value = (value << 8n) | BigInt(n);
+  }
+  return { ok: true, version: 4, value };
+}
+
+function parseHexGroup(g: string): bigint | undefined {
+  if (g.length === 0 || g.length > 4) return undefined;
+  for (let i = 0; i < g.length; i++) {
+    const c = g.charCodeAt(i);
+    const hex = (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46);
+    if (!hex) return undefined;
+  }
+  return BigInt(Number.parseInt(g, 16));
+}
+
+/** Hex groups (and a final dotted IPv4, as two groups, when `v4Last`). */
+function parseGroups(parts: string[], v4Last: boolean): bigint[] | string {
+  const groups: bigint[] = [];
+  for (let i = 0; i < parts.length; i++) {
+    const g = parts[i]!;
+    if (v4Last && i === parts.length - 1 && g.includes(".")) {
+      const v4 = parseIpv4(g);
+      if (!v4.ok) return `has an embedded IPv4 address that ${v4.error}`;
+      groups.push(v4.value >> 16n, v4.value & 0xffffn);
+    } else {
+      const v = parseHexGroup(g);
+      if (v === undefined) return NOT_V6;
+      groups.push(v);
+    }
+  }
+  return groups;
+}
+
+/** RFC 4291 2.2 text forms, including "::" and a trailing dotted IPv4; no zone ids. */
+function parseIpv6(s: string): IpParse {
+  if (s.length > 45) return bad(NOT_V6);
+  const dbl = s.indexOf("::");
+  if (dbl !== -1 && s.indexOf("::", dbl + 1) !== -1) return bad(NOT_V6);
+  const split = (t: string) => (t === "" ? [] : t.split(":"));
+  let groups: bigint[];
+  if (dbl === -1) {
+    const all = parseGroups(s.split(":"), true);
+    if (typeof all === "string") return bad(all);
+    if (all.length !== 8) return bad(NOT_V6);
+    groups = all;
+  } else {
+    // "::" stands for one or more zero groups (RFC 4291 2.2 item 2).
+    const head = parseGroups(split(s.slice(0, dbl)), false);
+    if (typeof head === "string") return bad(head);
+    const tail = parseGroups(split(s.slice(dbl + 2)), true);
+    if (typeof tail === "string") return bad(tail);
+    const missing = 8 - head.length - tail.length;
+    if (missing < 1) return bad(NOT_V6);
+    groups = [...head, ...new Array<bigint>(missing).fill(0n), ...tail];
+  }
+  let value = 0n;
+  for (const g of groups) value = (value << 16n) | g;
+  return { ok: true, version: 6, value };
+}
+
+/** An IPv4 or IPv6 address in text form. */
+export function parseIp(input: string): IpParse {
+  if (input.length === 0) return bad("is empty");
+  if (input.includes("%")) return bad("has a zone id ('%'), which a certificate cannot carry");
+  return input.includes(":") ? parseIpv6(input) : parseIpv4(input);
+}
+
+export const formatIpv4 = (v: bigint): string =>
+  [24n, 16n, 8n, 0n].map((shift) => ((v >> shift) & 0xffn).toString()).join(".");
+
+/**
+ * RFC 5952 4: lower-case hex, no leading zeros, the longest run (>= 2) of zero groups as "::",
+ * the first one on a tie; RFC 5952 5: IPv4-mapped addresses in mixed notation.
+ */
+export function formatIpv6(v: bigint): string {
+  if (v >> 32n === MAPPED_PREFIX) return `::ffff:${formatIpv4(v & 0xffffffffn)}`;
+  const groups: string[] = [];
+  for (let shift = 112n; shift >= 0n; shift -= 16n)
+    groups.push(((v >> shift) & 0xffffn).toString(16));
+  let bestStart = -1;
+  let bestLen = 1; // a single zero group is never compressed (RFC 5952 4.2.2)
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== "0") {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === "0") j++;
+    if (j - i > bestLen) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  if (bestStart === -1) return groups.join(":");
+  return `${groups.slice(0, bestStart).join(":")}::${groups.slice(bestStart + bestLen).join(":")}`;
+}
+
+export const formatIp = (a: IpValue): string =>
+  a.version === 4 ? formatIpv4(a.value) : formatIpv6(a.value);
+
+/** The 4 or 16 network-order octets of an address (RFC 5280 4.2.1.6 iPAddress). */
+export function ipToOctets(a: IpValue): Buffer {
+  const n = a.version === 4 ? 4 : 16;
+  const out = Buffer.alloc(n);
+  let v = a.value;
+  for (let i = n - 1; i >= 0; i--) {
+    out[i] = Number(v & 0xffn);
+    v >>= 8n;
+  }
+  return out;
+}
+
+/** 4 or 16 octets as an address; undefined for any other length. */
+export function ipFromOctets(bytes: Uint8Array): IpValue | undefined {
+  if (bytes.length !== 4 && bytes.length !== 16) return undefined;
+  let value = 0n;
+  for (const b of bytes) value = (value << 8n) | BigInt(b);
+  return { version: bytes.length === 4 ? 4 : 6, value };
+}

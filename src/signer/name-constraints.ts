@@ -1,0 +1,262 @@
+/**
+ * The nameConstraints extension (RFC 5280 4.2.1.10): built from NameConstraints, read from CA
+ * certificates (ours or imported), and checked against the names of a certificate a CA is
+ * about to sign, so certmint never signs what a validator would then refuse.
+ *
+ * NameConstraints ::= SEQUENCE {
+ *   permittedSubtrees [0] GeneralSubtrees OPTIONAL, excludedSubtrees [1] GeneralSubtrees OPTIONAL }
+ * GeneralSubtree ::= SEQUENCE { base GeneralName, minimum [0] DEFAULT 0, maximum [1] OPTIONAL }
+ * (minimum and maximum are never used with these name forms, 4.2.1.10.)
+ */
+import { invalidArgument } from "../errors";
+import { formatIp, ipFromOctets, ipToOctets, parseIp } from "../model/ip";
+import {
+  emptySubtrees,
+  type GeneralSubtrees,
+  type NameConstraints,
+  type SubjectAltNames,
+  type SubjectName,
+} from "../model/pki";
+import { type Asn1, Class, contextConstructed, contextPrimitive, seq } from "./der";
+import { children, DerShapeError } from "./der-read";
+import { EXT, extension } from "./extensions";
+
+const TAG = { email: 1, dns: 2, uri: 6, ip: 7 } as const;
+type Kind = keyof typeof TAG;
+const KINDS: readonly Kind[] = ["dns", "ip", "email", "uri"];
+const FIELDS: Record<Kind, string> = {
+  dns: "dns_names",
+  ip: "ip_ranges",
+  email: "email_addresses",
+  uri: "uri_hosts",
+};
+
+const HOST = /^\.?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
+
+function invalid(field: string, value: string, why: string) {
+  const description = `${JSON.stringify(value.slice(0, 100))} ${why}`;
+  return invalidArgument("NAME_CONSTRAINTS_INVALID", `name constraint ${field}: ${description}`, {
+    violations: [{ field, description, reason: "NAME_CONSTRAINTS_INVALID" }],
+  });
+}
+
+/** CIDR text -> address || mask octets (8 or 32), host bits zero. */
+function ipSubtree(cidr: string, field: string): Buffer {
+  const slash = cidr.indexOf("/");
+  const ip = parseIp(slash === -1 ? cidr : cidr.slice(0, slash));
+  if (!ip.ok) throw invalid(field, cidr, `is not a CIDR range: the address ${ip.error}`);
+  const bits = ip.version === 4 ? 32 : 128;
+  const p = slash === -1 ? String(bits) : cidr.slice(slash + 1);
+  if (!/^(0|[1-9][0-9]{0,2})$/.test(p) || Number(p) > bits) {
+    throw invalid(field, cidr, `has an invalid prefix length (0-${bits})`);
+  }
+  const prefix = Number(p);
+  const mask = prefix === 0 ? 0n : ((1n << BigInt(prefix)) - 1n) << BigInt(bits - prefix);
+  if ((ip.value & ~mask) !== 0n) throw invalid(field, cidr, "has host bits set");
+  return Buffer.concat([ipToOctets(ip), ipToOctets({ version: ip.version, value: mask })]);
+}
+
+/** Checks one subtree base and returns its GeneralName content octets. */
+function baseOctets(kind: Kind, value: string, field: string): string {
+  if (kind === "ip") return ipSubtree(value, field).toString("latin1");
+  if (value === "") return "";
+  const lower = value.toLowerCase();
+  if (kind === "email" && value.includes("@")) {
+    const [local = "", host = "", ...rest] = value.split("@");
+    if (
+      rest.length > 0 ||
+      !/^[\x21-\x7e]+$/.test(local) ||
+      !HOST.test(host) ||
+      host.startsWith(".")
+    ) {
+      throw invalid(field, value, "is not a mailbox local@host with an ASCII host name");
+    }
+    return `${local}@${host.toLowerCase()}`;
+  }
+  // dNSName has no leading-dot form in RFC 5280 (some validators read it as "below only",
+  // others refuse it); rfc822Name and URI hosts do (4.2.1.10).
+  if (!HOST.test(lower) || (kind === "dns" && lower.startsWith("."))) {
+    const form =
+      kind === "dns"
+        ? 'a DNS name in A-label form ("example.com": it and every name below it)'
+        : 'a host name in A-label form ("example.com", or ".example.com" for the hosts below it)';
+    throw invalid(field, value, `is not ${form}`);
+  }
+  return lower;
+}
+
+function subtrees(s: GeneralSubtrees, prefix: string): Asn1[] {
+  const out: Asn1[] = [];
+  for (const kind of KINDS) {
+    s[kind].forEach((v, i) => {
+      const octets = baseOctets(kind, v, `${prefix}.${FIELDS[kind]}[${i}]`);
+      out.push(seq([contextPrimitive(TAG[kind], octets)]));
+    });
+  }
+  return out;
+}
+
+const count = (s: GeneralSubtrees) => s.dns.length + s.ip.length + s.email.length + s.uri.length;
+
+/** Every subtree checked and canonical (lower case); throws NAME_CONSTRAINTS_INVALID. */
+export function canonicalNameConstraints(nc: NameConstraints, field = "name_constraints") {
+  const canon = (s: GeneralSubtrees, prefix: string): GeneralSubtrees => ({
+    dns: s.dns.map((v, i) => baseOctets("dns", v, `${prefix}.dns_names[${i}]`)),
+    ip: s.ip.map((v, i) => {
+      const octets = ipSubtree(v, `${prefix}.ip_ranges[${i}]`);
+      return subtreeIpText(octets);
+    }),
+    email: s.email.map((v, i) => baseOctets("email", v, `${prefix}.email_addresses[${i}]`)),
+    uri: s.uri.map((v, i) => baseOctets("uri", v, `${prefix}.uri_hosts[${i}]`)),
+  });
+  return {
+    permitted: canon(nc.permitted, `${field}.permitted`),
+    excluded: canon(nc.excluded, `${field}.excluded`),
+  };
+}
+
+/** Whether the constraints constrain anything. */
+export const hasNameConstraints = (nc: NameConstraints | undefined): nc is NameConstraints =>
+  nc !== undefined && count(nc.permitted) + count(nc.excluded) > 0;
+
+/** The extension, critical (RFC 5280 4.2.1.10: conforming CAs MUST mark it critical). */
+export function nameConstraintsExtension(nc: NameConstraints, field = "name_constraints"): Asn1 {
+  const items: Asn1[] = [];
+  if (count(nc.permitted) > 0)
+    items.push(contextConstructed(0, subtrees(nc.permitted, `${field}.permitted`)));
+  if (count(nc.excluded) > 0)
+    items.push(contextConstructed(1, subtrees(nc.excluded, `${field}.excluded`)));
+  return extension(EXT.nameConstraints, true, seq(items));
+}
+
+/** "address/prefix" of address || mask octets; the mask must be a prefix. */
+function subtreeIpText(octets: Buffer): string {
+  const half = octets.length / 2;
+  const ip = ipFromOctets(octets.subarray(0, half));
+  const mask = ipFromOctets(octets.subarray(half));
+  if (!ip || !mask) throw new DerShapeError("iPAddress constraint: expected 8 or 32 octets");
+  const bits = half * 8;
+  let prefix = 0;
+  while (prefix < bits && ((mask.value >> BigInt(bits - 1 - prefix)) & 1n) === 1n) prefix++;
+  const expected = prefix === 0 ? 0n : ((1n << BigInt(prefix)) - 1n) << BigInt(bits - prefix);
+  if (mask.value !== expected)
+    throw new DerShapeError("iPAddress constraint: the mask is not a prefix");
+  return `${formatIp({ version: ip.version, value: ip.value & expected })}/${prefix}`;
+}
+
+/** Reads the extension value of a CA certificate. Name types other than the four are skipped. */
+export function readNameConstraints(value: Asn1): NameConstraints {
+  const nc: NameConstraints = { permitted: emptySubtrees(), excluded: emptySubtrees() };
+  for (const part of children(value, "NameConstraints")) {
+    if (part.tagClass !== Class.CONTEXT_SPECIFIC || (part.type !== 0 && part.type !== 1)) {
+      throw new DerShapeError("NameConstraints: unexpected field");
+    }
+    const target = part.type === 0 ? nc.permitted : nc.excluded;
+    for (const subtree of children(part, "GeneralSubtrees", Class.CONTEXT_SPECIFIC, part.type)) {
+      const base = children(subtree, "GeneralSubtree")[0];
+      if (!base || base.tagClass !== Class.CONTEXT_SPECIFIC || typeof base.value !== "string")
+        continue;
+      const kind = KINDS.find((k) => TAG[k] === base.type);
+      if (!kind) continue; // directoryName, otherName...: not names certmint issues
+      const octets = Buffer.from(base.value, "latin1");
+      target[kind].push(
+        kind === "ip" ? subtreeIpText(octets) : octets.toString("latin1").toLowerCase(),
+      );
+    }
+  }
+  return nc;
+}
+
+// ---- Matching (RFC 5280 4.2.1.10) -----------------------------------------------------------
+
+const hostWithin = (host: string, base: string): boolean =>
+  base === "" ||
+  (base.startsWith(".") ? host.endsWith(base) : host === base || host.endsWith(`.${base}`));
+
+/**
+ * A DNS name against a dNSName subtree. A wildcard "*.P" stands for every name one label below
+ * P: it is within a subtree when all of those are (P is the base or below it), and, for an
+ * exclusion, also when one of them is the excluded name (the base is one label below P).
+ */
+function dnsWithin(name: string, base: string, excluded: boolean): boolean {
+  if (base === "") return true;
+  const n = name.toLowerCase();
+  const bare = base.replace(/^\./, "");
+  if (!n.startsWith("*.")) return hostWithin(n, base);
+  const parent = n.slice(2);
+  if (parent === bare || parent.endsWith(`.${bare}`)) return true;
+  const oneBelow = bare.endsWith(`.${parent}`) && !bare.slice(0, -parent.length - 1).includes(".");
+  return excluded && !base.startsWith(".") && oneBelow;
+}
+
+function ipWithin(address: string, cidr: string): boolean {
+  const [addrText = "", p = "0"] = cidr.split("/");
+  const a = parseIp(address);
+  const r = parseIp(addrText);
+  if (!a.ok || !r.ok || a.version !== r.version) return false;
+  const shift = BigInt((a.version === 4 ? 32 : 128) - Number(p));
+  return a.value >> shift === r.value >> shift;
+}
+
+function emailWithin(address: string, base: string): boolean {
+  if (base === "") return true;
+  const at = address.lastIndexOf("@");
+  const host = address.slice(at + 1).toLowerCase();
+  if (base.includes("@")) {
+    const b = base.lastIndexOf("@");
+    return address.slice(0, at) === base.slice(0, b) && host === base.slice(b + 1);
+  }
+  return base.startsWith(".") ? host.endsWith(base) : host === base;
+}
+
+function uriWithin(uri: string, base: string): boolean {
+  if (base === "") return true;
+  const m = /^[a-z][a-z0-9+.-]*:\/\/([^/?#:@]+)/i.exec(uri);
+  return m ? hostWithin(m[1]!.toLowerCase(), base) : false;
+}
+
+const WITHIN: Record<Kind, (name: string, base: string, excluded: boolean) => boolean> = {
+  dns: dnsWithin,
+  ip: (n, b) => ipWithin(n, b),
+  email: (n, b) => emailWithin(n, b),
+  uri: (n, b) => uriWithin(n, b),
+};
+
+/**
+ * The names of a certificate that the constraints refuse, as "type name" strings. Besides the
+ * SANs, a subject emailAddress is an email name (4.2.1.10), and a CN that is a host name with a
+ * dot counts as a DNS name when there is no DNS SAN, as OpenSSL checks it.
+ */
+export function namesOutside(
+  nc: NameConstraints,
+  subject: SubjectName,
+  sans: SubjectAltNames,
+): string[] {
+  const names: Record<Kind, string[]> = {
+    dns: [...sans.dns],
+    ip: [...sans.ip],
+    email: [...sans.email],
+    uri: [...sans.uri],
+  };
+  for (const { type, value } of subject.attributes) {
+    if (type === "EMAIL_ADDRESS") names.email.push(value);
+    if (
+      type === "COMMON_NAME" &&
+      sans.dns.length === 0 &&
+      /^[a-z0-9-]+(\.[a-z0-9-]+)+$/i.test(value)
+    ) {
+      names.dns.push(value);
+    }
+  }
+  const out: string[] = [];
+  for (const kind of KINDS) {
+    for (const name of names[kind]) {
+      const within = (base: string, excluded: boolean) => WITHIN[kind](name, base, excluded);
+      const excluded = nc.excluded[kind].some((b) => within(b, true));
+      const permitted =
+        nc.permitted[kind].length === 0 || nc.permitted[kind].some((b) => within(b, false));
+      if (excluded || !permitted) out.push(`${kind} ${name}`);
+    }
+  }
+  return out;
+}

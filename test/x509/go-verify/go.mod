@@ -1,0 +1,3 @@
+module github.com/certmint/certmint/test/x509/go-verify
+
+go 1.26.0
