@@ -28,6 +28,7 @@ import {
 import {
   CertificatePolicyPreset,
   CreateCertificatePolicyRequest,
+  SubjectNamesInSans,
 } from "../../gen/ts/certmint/v1/certificate_policy_service";
 import { CreateCertificateProfileRequest } from "../../gen/ts/certmint/v1/certificate_profile_service";
 import { IssueCertificateRequest } from "../../gen/ts/certmint/v1/certificate_service";
@@ -146,7 +147,12 @@ describe("client certificate bindings over mTLS, certmint's CAs as the client CA
   const listTokens = (c: CertmintClients) =>
     call(c.accessTokens, "listAccessTokens", { pageSize: 1, pageToken: "" });
 
-  async function clientPolicy(slug: string, uris: string[], dns: string[]) {
+  async function clientPolicy(
+    slug: string,
+    uris: string[],
+    dns: string[],
+    subjectNamesInSans = SubjectNamesInSans.SUBJECT_NAMES_IN_SANS_UNSPECIFIED,
+  ) {
     await call(
       h.policies,
       "createCertificatePolicy",
@@ -157,6 +163,7 @@ describe("client certificate bindings over mTLS, certmint's CAs as the client CA
           sanRules: { uri: { allowed: uris }, dns: { allowed: dns } },
           // As in the README's examples: any common name.
           subjectRules: { commonName: { allowed: ["*"] } },
+          subjectNamesInSans,
         },
       }),
     );
@@ -212,8 +219,18 @@ describe("client certificate bindings over mTLS, certmint's CAs as the client CA
       ["spiffe://prod.example/ns/batch/*"],
       ["**.batch.internal"],
     );
+    // Names in the subject meet the SAN rules too (issue 17), but a policy may leave a CN
+    // out of the SANs: the certificates below whose CN spells a name no SAN carries come from
+    // here (issued by the admin), to show the binding never reads the CN for a SAN identity.
+    await clientPolicy(
+      "batch-cn-only",
+      ["spiffe://prod.example/ns/batch/*"],
+      ["**.batch.internal"],
+      SubjectNamesInSans.SUBJECT_NAMES_IN_SANS_NOT_REQUIRED,
+    );
     await profile("team-a", "team-a-clients", "issuing");
     await profile("batch", "batch-clients", "issuing");
+    await profile("batch-cn", "batch-cn-only", "issuing");
     await profile("batch-elsewhere", "batch-clients", "other-root");
 
     const issuer = await call(
@@ -252,7 +269,8 @@ describe("client certificate bindings over mTLS, certmint's CAs as the client CA
     });
     await bind("batch-legacy", Role.ROLE_AUDITOR, {
       identityType: COMMON_NAME,
-      value: "batch-legacy",
+      // Free text (a one-word CN reads as a DNS name and must meet the DNS rules, issue 17).
+      value: "batch legacy",
       certificateAuthority: issuing.certificateAuthority!.id,
     });
     await bind("partner", Role.ROLE_AUDITOR, {
@@ -303,16 +321,26 @@ describe("client certificate bindings over mTLS, certmint's CAs as the client CA
       );
     });
 
-    it("but issues it as the CN of a clientAuth certificate, which over mTLS is CLIENT_CERTIFICATE_NOT_BOUND and creates no admin token", async () => {
-      const forged = await issue(teamA, "team-a", { cn: BATCH_JOB });
+    it("and refuses it as the CN too: names in the subject meet the SAN rules (issue 17)", async () => {
+      const before = await count("certificate");
+      const err = await expectRpcError(issue(teamA, "team-a", { cn: BATCH_JOB }));
+      expect(err.code).toBe(status.INVALID_ARGUMENT);
+      expect(err.violations.map((v) => v.field)).toContain("attributes.subject.common_name");
+      expect(await count("certificate")).toBe(before);
+    });
+
+    it("a certificate whose CN spells the SPIFFE ID (no such URI SAN) is CLIENT_CERTIFICATE_NOT_BOUND over mTLS and creates no admin token", async () => {
+      // A policy that allows the name but leaves the CN out of the SANs makes the certificate
+      // the attack needs; the binding must refuse it on its own.
+      const forged = await issue(h, "batch-cn", { cn: BATCH_JOB });
       const x509 = new X509Certificate(forged.certPem);
       expect(x509.subject).toBe(`CN=${BATCH_JOB}`);
       expect(x509.subjectAltName).toBeUndefined();
       expect(x509.keyUsage).toContain("1.3.6.1.5.5.7.3.2"); // clientAuth
-      // With one of the issuer's own URI SANs beside it, too.
-      const forgedWithUri = await issue(teamA, "team-a", {
+      // With another URI SAN beside it, too.
+      const forgedWithUri = await issue(h, "batch-cn", {
         cn: BATCH_JOB,
-        uris: ["spiffe://prod.example/ns/team-a/sa/api"],
+        uris: ["spiffe://prod.example/ns/batch/sa/other"],
       });
 
       const tokensBefore = await count("access_token");
@@ -469,7 +497,8 @@ describe("client certificate bindings over mTLS, certmint's CAs as the client CA
       expect(new X509Certificate(host.certPem).subjectAltName).toContain("DNS:job.batch.internal");
       expect((await listTokens(over(host))).accessTokens).toHaveLength(1);
 
-      const cnOnly = await issue(teamA, "team-a", { cn: "job.batch.internal" });
+      const cnOnly = await issue(h, "batch-cn", { cn: "job.batch.internal" });
+      expect(new X509Certificate(cnOnly.certPem).subjectAltName).toBeUndefined();
       expect(await expectRpcError(listTokens(over(cnOnly)))).toMatchObject({
         code: status.UNAUTHENTICATED,
         reason: "CLIENT_CERTIFICATE_NOT_BOUND",
@@ -478,11 +507,11 @@ describe("client certificate bindings over mTLS, certmint's CAs as the client CA
 
     it("a CN binding matches the subject CN from its CA, and no other CA's", async () => {
       const legacy = await issue(h, "batch", {
-        cn: "batch-legacy",
+        cn: "batch legacy",
         dns: ["legacy.batch.internal"],
       });
       expect((await listTokens(over(legacy))).accessTokens).toHaveLength(1);
-      const elsewhere = await issue(h, "batch-elsewhere", { cn: "batch-legacy" });
+      const elsewhere = await issue(h, "batch-elsewhere", { cn: "batch legacy" });
       expect(await expectRpcError(listTokens(over(elsewhere)))).toMatchObject({
         code: status.UNAUTHENTICATED,
         reason: "CLIENT_CERTIFICATE_NOT_BOUND",
