@@ -14,8 +14,9 @@ export interface IssuanceDeps {
   /** nextUpdate - thisUpdate of CRLs. */
   crlValiditySeconds: number;
   /**
-   * Told after a certificate is revoked: the published CRL of its CA is re-signed, and a
-   * client certificate stops authenticating at once.
+   * Told after a certificate (or an intermediate CA, with its parent as `caId`) is revoked:
+   * the published CRL of its CA is re-signed, and a client certificate stops authenticating
+   * at once.
    */
   onCertificateRevoked?: (certificate: { caId: string | null; fingerprintSha256: string }) => void;
 }

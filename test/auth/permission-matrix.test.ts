@@ -396,6 +396,13 @@ const REQUESTS: Record<string, RpcRequests> = {
         etag: "",
       }),
   },
+  [`${CA}RevokeCertificateAuthority`]: {
+    probe: (c) =>
+      call(c.authorities, "revokeCertificateAuthority", {
+        certificateAuthority: "revocable-intermediate",
+        reason: RevocationReason.REVOCATION_REASON_KEY_COMPROMISE,
+      }),
+  },
 
   [`${POLICY}CreateCertificatePolicy`]: {
     probe: (c) =>
@@ -622,6 +629,16 @@ beforeAll(async () => {
     await createProfileRows(h, { slug, caId: root.id, requireApproval });
   }
   await call(
+    h.authorities,
+    "createIntermediateCertificateAuthority",
+    CreateIntermediateCertificateAuthorityRequest.fromPartial({
+      slug: "revocable-intermediate",
+      parentCertificateAuthority: "root",
+      subject: { commonName: "Revocable Intermediate" },
+      keyAlgorithm: KeyAlgorithm.KEY_ALGORITHM_EC_P256,
+    }),
+  );
+  await call(
     h.policies,
     "createCertificatePolicy",
     CreateCertificatePolicyRequest.fromPartial({
@@ -724,10 +741,10 @@ afterAll(async () => {
 // ---- The matrix -----------------------------------------------------------------------------
 
 describe("the RPCs of the matrix", () => {
-  it("are every certmint.v1 RPC: 32 in the generated services, each in METHOD_RULES and here", () => {
+  it("are every certmint.v1 RPC: 33 in the generated services, each in METHOD_RULES and here", () => {
     const counts = SERVICE_DEFINITIONS.map((s) => Object.keys(s).length);
-    expect(counts).toEqual([8, 9, 5, 5, 4, 1]);
-    expect(new Set(ALL_RPCS).size).toBe(32);
+    expect(counts).toEqual([8, 10, 5, 5, 4, 1]);
+    expect(new Set(ALL_RPCS).size).toBe(33);
     expect([...ALL_RPCS].sort()).toEqual(Object.keys(METHOD_RULES).sort());
     expect([...ALL_RPCS].sort()).toEqual(Object.keys(REQUESTS).sort());
   });

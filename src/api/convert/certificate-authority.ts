@@ -6,7 +6,12 @@ import {
 import type { CaStatus, CaType } from "../../issuance/ca/types";
 import { etagOf } from "../../issuance/common/etag";
 import type { CertificateAuthorityRow } from "../../store/entities";
-import { enumCodec, keyAlgorithmCodec, signatureAlgorithmCodec } from "./enums";
+import {
+  enumCodec,
+  keyAlgorithmCodec,
+  revocationReasonCodec,
+  signatureAlgorithmCodec,
+} from "./enums";
 import { subjectToProto } from "./subject";
 import { optionalDate } from "./time";
 
@@ -43,5 +48,7 @@ export function caToProto(ca: CertificateAuthorityRow): PbCa {
     createTime: ca.createdAt,
     updateTime: ca.updatedAt,
     etag: etagOf(ca.version),
+    revokeTime: ca.revokedAt ?? undefined,
+    revocationReason: revocationReasonCodec.toProto(ca.revocationReason),
   };
 }

@@ -3,6 +3,7 @@ import { Migration20261126000000Initial } from "./Migration20261126000000Initial
 import { Migration20261126010000KekCheck } from "./Migration20261126010000KekCheck";
 import { Migration20261126020000NameSearch } from "./Migration20261126020000NameSearch";
 import { Migration20261127000000AccessAudit } from "./Migration20261127000000AccessAudit";
+import { Migration20261202030000OwnershipAndRevocation } from "./Migration20261202030000OwnershipAndRevocation";
 
 /**
  * Every migration, in order. Listed explicitly (not discovered on disk) so the same list
@@ -13,4 +14,8 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: "Migration20261126010000KekCheck", class: Migration20261126010000KekCheck },
   { name: "Migration20261126020000NameSearch", class: Migration20261126020000NameSearch },
   { name: "Migration20261127000000AccessAudit", class: Migration20261127000000AccessAudit },
+  {
+    name: "Migration20261202030000OwnershipAndRevocation",
+    class: Migration20261202030000OwnershipAndRevocation,
+  },
 ];

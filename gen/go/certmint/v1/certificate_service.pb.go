@@ -1504,7 +1504,8 @@ func (x *ListCertificatesResponse) GetNextPageToken() string {
 // RevokeCertificateRequest revokes one certificate.
 type RevokeCertificateRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The certificate, by id or serial number.
+	// The certificate, by id or serial number (a CA's serial: INVALID_ARGUMENT, see
+	// RevokeCertificateAuthority).
 	Certificate string `protobuf:"bytes,1,opt,name=certificate,proto3" json:"certificate,omitempty"`
 	// The RFC 5280 reason; REMOVE_FROM_CRL is not accepted.
 	Reason        RevocationReason `protobuf:"varint,2,opt,name=reason,proto3,enum=certmint.v1.RevocationReason" json:"reason,omitempty"`

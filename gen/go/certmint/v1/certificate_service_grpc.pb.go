@@ -61,6 +61,8 @@ type CertificateServiceClient interface {
 	ListCertificates(ctx context.Context, in *ListCertificatesRequest, opts ...grpc.CallOption) (*ListCertificatesResponse, error)
 	// RevokeCertificate revokes a certificate with an RFC 5280 reason; its serial appears in its
 	// CA's next CRL. Revoking a revoked certificate changes nothing and returns it as it is.
+	// Admin only. An intermediate CA is revoked with
+	// CertificateAuthorityService.RevokeCertificateAuthority (its serial here: INVALID_ARGUMENT).
 	RevokeCertificate(ctx context.Context, in *RevokeCertificateRequest, opts ...grpc.CallOption) (*RevokeCertificateResponse, error)
 	// ApproveCertificateRequest approves a PENDING_APPROVAL request. The request is checked
 	// again against the policy as it is now, then issued.
@@ -189,6 +191,8 @@ type CertificateServiceServer interface {
 	ListCertificates(context.Context, *ListCertificatesRequest) (*ListCertificatesResponse, error)
 	// RevokeCertificate revokes a certificate with an RFC 5280 reason; its serial appears in its
 	// CA's next CRL. Revoking a revoked certificate changes nothing and returns it as it is.
+	// Admin only. An intermediate CA is revoked with
+	// CertificateAuthorityService.RevokeCertificateAuthority (its serial here: INVALID_ARGUMENT).
 	RevokeCertificate(context.Context, *RevokeCertificateRequest) (*RevokeCertificateResponse, error)
 	// ApproveCertificateRequest approves a PENDING_APPROVAL request. The request is checked
 	// again against the policy as it is now, then issued.

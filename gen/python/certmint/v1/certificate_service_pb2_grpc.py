@@ -121,6 +121,8 @@ class CertificateServiceServicer(object):
     def RevokeCertificate(self, request, context):
         """RevokeCertificate revokes a certificate with an RFC 5280 reason; its serial appears in its
         CA's next CRL. Revoking a revoked certificate changes nothing and returns it as it is.
+        Admin only. An intermediate CA is revoked with
+        CertificateAuthorityService.RevokeCertificateAuthority (its serial here: INVALID_ARGUMENT).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

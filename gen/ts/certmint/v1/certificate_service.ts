@@ -498,7 +498,10 @@ export interface ListCertificatesResponse {
 
 /** RevokeCertificateRequest revokes one certificate. */
 export interface RevokeCertificateRequest {
-  /** The certificate, by id or serial number. */
+  /**
+   * The certificate, by id or serial number (a CA's serial: INVALID_ARGUMENT, see
+   * RevokeCertificateAuthority).
+   */
   certificate: string;
   /** The RFC 5280 reason; REMOVE_FROM_CRL is not accepted. */
   reason: RevocationReason;
@@ -3573,6 +3576,8 @@ export const CertificateServiceService = {
   /**
    * RevokeCertificate revokes a certificate with an RFC 5280 reason; its serial appears in its
    * CA's next CRL. Revoking a revoked certificate changes nothing and returns it as it is.
+   * Admin only. An intermediate CA is revoked with
+   * CertificateAuthorityService.RevokeCertificateAuthority (its serial here: INVALID_ARGUMENT).
    */
   revokeCertificate: {
     path: "/certmint.v1.CertificateService/RevokeCertificate" as const,
@@ -3644,6 +3649,8 @@ export interface CertificateServiceServer extends UntypedServiceImplementation {
   /**
    * RevokeCertificate revokes a certificate with an RFC 5280 reason; its serial appears in its
    * CA's next CRL. Revoking a revoked certificate changes nothing and returns it as it is.
+   * Admin only. An intermediate CA is revoked with
+   * CertificateAuthorityService.RevokeCertificateAuthority (its serial here: INVALID_ARGUMENT).
    */
   revokeCertificate: handleUnaryCall<RevokeCertificateRequest, RevokeCertificateResponse>;
   /**
@@ -3751,6 +3758,8 @@ export interface CertificateServiceClient extends Client {
   /**
    * RevokeCertificate revokes a certificate with an RFC 5280 reason; its serial appears in its
    * CA's next CRL. Revoking a revoked certificate changes nothing and returns it as it is.
+   * Admin only. An intermediate CA is revoked with
+   * CertificateAuthorityService.RevokeCertificateAuthority (its serial here: INVALID_ARGUMENT).
    */
   revokeCertificate(
     request: RevokeCertificateRequest,

@@ -109,6 +109,16 @@ public final class CertificateAuthorityServiceProto {
   static final 
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
       internal_static_certmint_v1_DeleteCertificateAuthorityResponse_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_certmint_v1_RevokeCertificateAuthorityRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_certmint_v1_RevokeCertificateAuthorityRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_certmint_v1_RevokeCertificateAuthorityResponse_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_certmint_v1_RevokeCertificateAuthorityResponse_fieldAccessorTable;
 
   public static com.google.protobuf.Descriptors.FileDescriptor
       getDescriptor() {
@@ -122,7 +132,7 @@ public final class CertificateAuthorityServiceProto {
       "ice.proto\022\013certmint.v1\032\030certmint/v1/comm" +
       "on.proto\032\036google/protobuf/duration.proto" +
       "\032 google/protobuf/field_mask.proto\032\037goog" +
-      "le/protobuf/timestamp.proto\"\277\007\n\024Certific" +
+      "le/protobuf/timestamp.proto\"\310\010\n\024Certific" +
       "ateAuthority\022\016\n\002id\030\001 \001(\tR\002id\022\022\n\004slug\030\002 \001" +
       "(\tR\004slug\022 \n\013description\030\003 \001(\tR\013descripti" +
       "on\0229\n\004type\030\004 \001(\0162%.certmint.v1.Certifica" +
@@ -146,136 +156,150 @@ public final class CertificateAuthorityServiceProto {
       "me\030\021 \001(\0132\032.google.protobuf.TimestampR\ncr" +
       "eateTime\022;\n\013update_time\030\022 \001(\0132\032.google.p" +
       "rotobuf.TimestampR\nupdateTime\022\022\n\004etag\030\023 " +
-      "\001(\tR\004etagB\022\n\020_max_path_length\"\215\003\n%Create" +
-      "RootCertificateAuthorityRequest\022\022\n\004slug\030" +
-      "\001 \001(\tR\004slug\022 \n\013description\030\002 \001(\tR\013descri" +
-      "ption\022.\n\007subject\030\003 \001(\0132\024.certmint.v1.Sub" +
-      "jectR\007subject\022>\n\rkey_algorithm\030\004 \001(\0162\031.c" +
-      "ertmint.v1.KeyAlgorithmR\014keyAlgorithm\022P\n" +
-      "\023signature_algorithm\030\005 \001(\0162\037.certmint.v1" +
-      ".SignatureAlgorithmR\022signatureAlgorithm\022" +
-      "+\n\003ttl\030\006 \001(\0132\031.google.protobuf.DurationR" +
-      "\003ttl\022+\n\017max_path_length\030\007 \001(\005H\000R\rmaxPath" +
-      "Length\210\001\001B\022\n\020_max_path_length\"\200\001\n&Create" +
-      "RootCertificateAuthorityResponse\022V\n\025cert" +
-      "ificate_authority\030\001 \001(\0132!.certmint.v1.Ce" +
-      "rtificateAuthorityR\024certificateAuthority" +
-      "\"\327\003\n-CreateIntermediateCertificateAuthor" +
-      "ityRequest\022\022\n\004slug\030\001 \001(\tR\004slug\022 \n\013descri" +
-      "ption\030\002 \001(\tR\013description\022@\n\034parent_certi" +
-      "ficate_authority\030\003 \001(\tR\032parentCertificat" +
-      "eAuthority\022.\n\007subject\030\004 \001(\0132\024.certmint.v" +
-      "1.SubjectR\007subject\022>\n\rkey_algorithm\030\005 \001(" +
-      "\0162\031.certmint.v1.KeyAlgorithmR\014keyAlgorit" +
-      "hm\022P\n\023signature_algorithm\030\006 \001(\0162\037.certmi" +
-      "nt.v1.SignatureAlgorithmR\022signatureAlgor" +
-      "ithm\022+\n\003ttl\030\007 \001(\0132\031.google.protobuf.Dura" +
-      "tionR\003ttl\022+\n\017max_path_length\030\010 \001(\005H\000R\rma" +
-      "xPathLength\210\001\001B\022\n\020_max_path_length\"\210\001\n.C" +
-      "reateIntermediateCertificateAuthorityRes" +
-      "ponse\022V\n\025certificate_authority\030\001 \001(\0132!.c" +
-      "ertmint.v1.CertificateAuthorityR\024certifi" +
-      "cateAuthority\"\257\002\n5CreateExternalIntermed" +
-      "iateCertificateAuthorityRequest\022\022\n\004slug\030" +
-      "\001 \001(\tR\004slug\022 \n\013description\030\002 \001(\tR\013descri" +
-      "ption\022.\n\007subject\030\003 \001(\0132\024.certmint.v1.Sub" +
-      "jectR\007subject\022>\n\rkey_algorithm\030\004 \001(\0162\031.c" +
-      "ertmint.v1.KeyAlgorithmR\014keyAlgorithm\022P\n" +
-      "\023signature_algorithm\030\005 \001(\0162\037.certmint.v1" +
-      ".SignatureAlgorithmR\022signatureAlgorithm\"" +
-      "\251\001\n6CreateExternalIntermediateCertificat" +
-      "eAuthorityResponse\022V\n\025certificate_author" +
-      "ity\030\001 \001(\0132!.certmint.v1.CertificateAutho" +
-      "rityR\024certificateAuthority\022\027\n\007csr_pem\030\002 " +
-      "\001(\tR\006csrPem\"\300\001\n,ImportCertificateAuthori" +
-      "tyCertificateRequest\0223\n\025certificate_auth" +
-      "ority\030\001 \001(\tR\024certificateAuthority\022\'\n\017cer" +
-      "tificate_pem\030\002 \001(\tR\016certificatePem\0222\n\025ce" +
-      "rtificate_chain_pem\030\003 \003(\tR\023certificateCh" +
-      "ainPem\"\207\001\n-ImportCertificateAuthorityCer" +
-      "tificateResponse\022V\n\025certificate_authorit" +
-      "y\030\001 \001(\0132!.certmint.v1.CertificateAuthori" +
-      "tyR\024certificateAuthority\"U\n\036GetCertifica" +
-      "teAuthorityRequest\0223\n\025certificate_author" +
-      "ity\030\001 \001(\tR\024certificateAuthority\"y\n\037GetCe" +
-      "rtificateAuthorityResponse\022V\n\025certificat" +
-      "e_authority\030\001 \001(\0132!.certmint.v1.Certific" +
-      "ateAuthorityR\024certificateAuthority\"\240\001\n!L" +
-      "istCertificateAuthoritiesRequest\022\033\n\tpage" +
-      "_size\030\001 \001(\005R\010pageSize\022\035\n\npage_token\030\002 \001(" +
-      "\tR\tpageToken\022?\n\006status\030\003 \001(\0162\'.certmint." +
-      "v1.CertificateAuthorityStatusR\006status\"\250\001" +
-      "\n\"ListCertificateAuthoritiesResponse\022Z\n\027" +
-      "certificate_authorities\030\001 \003(\0132!.certmint" +
-      ".v1.CertificateAuthorityR\026certificateAut" +
-      "horities\022&\n\017next_page_token\030\002 \001(\tR\rnextP" +
-      "ageToken\"\270\001\n!UpdateCertificateAuthorityR" +
-      "equest\022V\n\025certificate_authority\030\001 \001(\0132!." +
-      "certmint.v1.CertificateAuthorityR\024certif" +
-      "icateAuthority\022;\n\013update_mask\030\002 \001(\0132\032.go" +
-      "ogle.protobuf.FieldMaskR\nupdateMask\"|\n\"U" +
-      "pdateCertificateAuthorityResponse\022V\n\025cer" +
+      "\001(\tR\004etag\022;\n\013revoke_time\030\024 \001(\0132\032.google." +
+      "protobuf.TimestampR\nrevokeTime\022J\n\021revoca" +
+      "tion_reason\030\025 \001(\0162\035.certmint.v1.Revocati" +
+      "onReasonR\020revocationReasonB\022\n\020_max_path_" +
+      "length\"\215\003\n%CreateRootCertificateAuthorit" +
+      "yRequest\022\022\n\004slug\030\001 \001(\tR\004slug\022 \n\013descript" +
+      "ion\030\002 \001(\tR\013description\022.\n\007subject\030\003 \001(\0132" +
+      "\024.certmint.v1.SubjectR\007subject\022>\n\rkey_al" +
+      "gorithm\030\004 \001(\0162\031.certmint.v1.KeyAlgorithm" +
+      "R\014keyAlgorithm\022P\n\023signature_algorithm\030\005 " +
+      "\001(\0162\037.certmint.v1.SignatureAlgorithmR\022si" +
+      "gnatureAlgorithm\022+\n\003ttl\030\006 \001(\0132\031.google.p" +
+      "rotobuf.DurationR\003ttl\022+\n\017max_path_length" +
+      "\030\007 \001(\005H\000R\rmaxPathLength\210\001\001B\022\n\020_max_path_" +
+      "length\"\200\001\n&CreateRootCertificateAuthorit" +
+      "yResponse\022V\n\025certificate_authority\030\001 \001(\013" +
+      "2!.certmint.v1.CertificateAuthorityR\024cer" +
+      "tificateAuthority\"\327\003\n-CreateIntermediate" +
+      "CertificateAuthorityRequest\022\022\n\004slug\030\001 \001(" +
+      "\tR\004slug\022 \n\013description\030\002 \001(\tR\013descriptio" +
+      "n\022@\n\034parent_certificate_authority\030\003 \001(\tR" +
+      "\032parentCertificateAuthority\022.\n\007subject\030\004" +
+      " \001(\0132\024.certmint.v1.SubjectR\007subject\022>\n\rk" +
+      "ey_algorithm\030\005 \001(\0162\031.certmint.v1.KeyAlgo" +
+      "rithmR\014keyAlgorithm\022P\n\023signature_algorit" +
+      "hm\030\006 \001(\0162\037.certmint.v1.SignatureAlgorith" +
+      "mR\022signatureAlgorithm\022+\n\003ttl\030\007 \001(\0132\031.goo" +
+      "gle.protobuf.DurationR\003ttl\022+\n\017max_path_l" +
+      "ength\030\010 \001(\005H\000R\rmaxPathLength\210\001\001B\022\n\020_max_" +
+      "path_length\"\210\001\n.CreateIntermediateCertif" +
+      "icateAuthorityResponse\022V\n\025certificate_au" +
+      "thority\030\001 \001(\0132!.certmint.v1.CertificateA" +
+      "uthorityR\024certificateAuthority\"\257\002\n5Creat" +
+      "eExternalIntermediateCertificateAuthorit" +
+      "yRequest\022\022\n\004slug\030\001 \001(\tR\004slug\022 \n\013descript" +
+      "ion\030\002 \001(\tR\013description\022.\n\007subject\030\003 \001(\0132" +
+      "\024.certmint.v1.SubjectR\007subject\022>\n\rkey_al" +
+      "gorithm\030\004 \001(\0162\031.certmint.v1.KeyAlgorithm" +
+      "R\014keyAlgorithm\022P\n\023signature_algorithm\030\005 " +
+      "\001(\0162\037.certmint.v1.SignatureAlgorithmR\022si" +
+      "gnatureAlgorithm\"\251\001\n6CreateExternalInter" +
+      "mediateCertificateAuthorityResponse\022V\n\025c" +
+      "ertificate_authority\030\001 \001(\0132!.certmint.v1" +
+      ".CertificateAuthorityR\024certificateAuthor" +
+      "ity\022\027\n\007csr_pem\030\002 \001(\tR\006csrPem\"\300\001\n,ImportC" +
+      "ertificateAuthorityCertificateRequest\0223\n" +
+      "\025certificate_authority\030\001 \001(\tR\024certificat" +
+      "eAuthority\022\'\n\017certificate_pem\030\002 \001(\tR\016cer" +
+      "tificatePem\0222\n\025certificate_chain_pem\030\003 \003" +
+      "(\tR\023certificateChainPem\"\207\001\n-ImportCertif" +
+      "icateAuthorityCertificateResponse\022V\n\025cer" +
       "tificate_authority\030\001 \001(\0132!.certmint.v1.C" +
       "ertificateAuthorityR\024certificateAuthorit" +
-      "y\"Z\n#GetCertificateRevocationListRequest" +
-      "\0223\n\025certificate_authority\030\001 \001(\tR\024certifi" +
-      "cateAuthority\"\361\001\n$GetCertificateRevocati" +
-      "onListResponse\022\027\n\007crl_pem\030\001 \001(\tR\006crlPem\022" +
-      "\027\n\007crl_der\030\002 \001(\014R\006crlDer\022\035\n\ncrl_number\030\003" +
-      " \001(\tR\tcrlNumber\022;\n\013this_update\030\004 \001(\0132\032.g" +
-      "oogle.protobuf.TimestampR\nthisUpdate\022;\n\013" +
-      "next_update\030\005 \001(\0132\032.google.protobuf.Time" +
-      "stampR\nnextUpdate\"l\n!DeleteCertificateAu" +
-      "thorityRequest\0223\n\025certificate_authority\030" +
-      "\001 \001(\tR\024certificateAuthority\022\022\n\004etag\030\002 \001(" +
-      "\tR\004etag\"$\n\"DeleteCertificateAuthorityRes" +
-      "ponse*\316\001\n\030CertificateAuthorityType\022*\n&CE" +
-      "RTIFICATE_AUTHORITY_TYPE_UNSPECIFIED\020\000\022#" +
-      "\n\037CERTIFICATE_AUTHORITY_TYPE_ROOT\020\001\022+\n\'C" +
-      "ERTIFICATE_AUTHORITY_TYPE_INTERMEDIATE\020\002" +
-      "\0224\n0CERTIFICATE_AUTHORITY_TYPE_EXTERNAL_" +
-      "INTERMEDIATE\020\003*\324\001\n\032CertificateAuthorityS" +
-      "tatus\022,\n(CERTIFICATE_AUTHORITY_STATUS_UN" +
-      "SPECIFIED\020\000\022\'\n#CERTIFICATE_AUTHORITY_STA" +
-      "TUS_ACTIVE\020\001\022)\n%CERTIFICATE_AUTHORITY_ST" +
-      "ATUS_DISABLED\020\002\0224\n0CERTIFICATE_AUTHORITY" +
-      "_STATUS_PENDING_CERTIFICATE\020\0032\243\n\n\033Certif" +
-      "icateAuthorityService\022\211\001\n\036CreateRootCert" +
-      "ificateAuthority\0222.certmint.v1.CreateRoo" +
-      "tCertificateAuthorityRequest\0323.certmint." +
-      "v1.CreateRootCertificateAuthorityRespons" +
-      "e\022\241\001\n&CreateIntermediateCertificateAutho" +
-      "rity\022:.certmint.v1.CreateIntermediateCer" +
-      "tificateAuthorityRequest\032;.certmint.v1.C" +
-      "reateIntermediateCertificateAuthorityRes" +
-      "ponse\022\271\001\n.CreateExternalIntermediateCert" +
-      "ificateAuthority\022B.certmint.v1.CreateExt" +
-      "ernalIntermediateCertificateAuthorityReq" +
-      "uest\032C.certmint.v1.CreateExternalInterme" +
-      "diateCertificateAuthorityResponse\022\236\001\n%Im" +
-      "portCertificateAuthorityCertificate\0229.ce" +
-      "rtmint.v1.ImportCertificateAuthorityCert" +
-      "ificateRequest\032:.certmint.v1.ImportCerti" +
-      "ficateAuthorityCertificateResponse\022t\n\027Ge" +
-      "tCertificateAuthority\022+.certmint.v1.GetC" +
-      "ertificateAuthorityRequest\032,.certmint.v1" +
-      ".GetCertificateAuthorityResponse\022}\n\032List" +
-      "CertificateAuthorities\022..certmint.v1.Lis" +
-      "tCertificateAuthoritiesRequest\032/.certmin" +
-      "t.v1.ListCertificateAuthoritiesResponse\022" +
-      "}\n\032UpdateCertificateAuthority\022..certmint" +
-      ".v1.UpdateCertificateAuthorityRequest\032/." +
-      "certmint.v1.UpdateCertificateAuthorityRe" +
-      "sponse\022\203\001\n\034GetCertificateRevocationList\022" +
-      "0.certmint.v1.GetCertificateRevocationLi" +
-      "stRequest\0321.certmint.v1.GetCertificateRe" +
-      "vocationListResponse\022}\n\032DeleteCertificat" +
-      "eAuthority\022..certmint.v1.DeleteCertifica" +
-      "teAuthorityRequest\032/.certmint.v1.DeleteC" +
-      "ertificateAuthorityResponseBq\n\017dev.certm" +
-      "int.v1B CertificateAuthorityServiceProto" +
-      "P\001Z:github.com/certmint/certmint/gen/go/" +
-      "certmint/v1;certmintv1b\006proto3"
+      "y\"U\n\036GetCertificateAuthorityRequest\0223\n\025c" +
+      "ertificate_authority\030\001 \001(\tR\024certificateA" +
+      "uthority\"y\n\037GetCertificateAuthorityRespo" +
+      "nse\022V\n\025certificate_authority\030\001 \001(\0132!.cer" +
+      "tmint.v1.CertificateAuthorityR\024certifica" +
+      "teAuthority\"\240\001\n!ListCertificateAuthoriti" +
+      "esRequest\022\033\n\tpage_size\030\001 \001(\005R\010pageSize\022\035" +
+      "\n\npage_token\030\002 \001(\tR\tpageToken\022?\n\006status\030" +
+      "\003 \001(\0162\'.certmint.v1.CertificateAuthority" +
+      "StatusR\006status\"\250\001\n\"ListCertificateAuthor" +
+      "itiesResponse\022Z\n\027certificate_authorities" +
+      "\030\001 \003(\0132!.certmint.v1.CertificateAuthorit" +
+      "yR\026certificateAuthorities\022&\n\017next_page_t" +
+      "oken\030\002 \001(\tR\rnextPageToken\"\270\001\n!UpdateCert" +
+      "ificateAuthorityRequest\022V\n\025certificate_a" +
+      "uthority\030\001 \001(\0132!.certmint.v1.Certificate" +
+      "AuthorityR\024certificateAuthority\022;\n\013updat" +
+      "e_mask\030\002 \001(\0132\032.google.protobuf.FieldMask" +
+      "R\nupdateMask\"|\n\"UpdateCertificateAuthori" +
+      "tyResponse\022V\n\025certificate_authority\030\001 \001(" +
+      "\0132!.certmint.v1.CertificateAuthorityR\024ce" +
+      "rtificateAuthority\"Z\n#GetCertificateRevo" +
+      "cationListRequest\0223\n\025certificate_authori" +
+      "ty\030\001 \001(\tR\024certificateAuthority\"\361\001\n$GetCe" +
+      "rtificateRevocationListResponse\022\027\n\007crl_p" +
+      "em\030\001 \001(\tR\006crlPem\022\027\n\007crl_der\030\002 \001(\014R\006crlDe" +
+      "r\022\035\n\ncrl_number\030\003 \001(\tR\tcrlNumber\022;\n\013this" +
+      "_update\030\004 \001(\0132\032.google.protobuf.Timestam" +
+      "pR\nthisUpdate\022;\n\013next_update\030\005 \001(\0132\032.goo" +
+      "gle.protobuf.TimestampR\nnextUpdate\"l\n!De" +
+      "leteCertificateAuthorityRequest\0223\n\025certi" +
+      "ficate_authority\030\001 \001(\tR\024certificateAutho" +
+      "rity\022\022\n\004etag\030\002 \001(\tR\004etag\"$\n\"DeleteCertif" +
+      "icateAuthorityResponse\"\217\001\n!RevokeCertifi" +
+      "cateAuthorityRequest\0223\n\025certificate_auth" +
+      "ority\030\001 \001(\tR\024certificateAuthority\0225\n\006rea" +
+      "son\030\002 \001(\0162\035.certmint.v1.RevocationReason" +
+      "R\006reason\"|\n\"RevokeCertificateAuthorityRe" +
+      "sponse\022V\n\025certificate_authority\030\001 \001(\0132!." +
+      "certmint.v1.CertificateAuthorityR\024certif" +
+      "icateAuthority*\316\001\n\030CertificateAuthorityT" +
+      "ype\022*\n&CERTIFICATE_AUTHORITY_TYPE_UNSPEC" +
+      "IFIED\020\000\022#\n\037CERTIFICATE_AUTHORITY_TYPE_RO" +
+      "OT\020\001\022+\n\'CERTIFICATE_AUTHORITY_TYPE_INTER" +
+      "MEDIATE\020\002\0224\n0CERTIFICATE_AUTHORITY_TYPE_" +
+      "EXTERNAL_INTERMEDIATE\020\003*\324\001\n\032CertificateA" +
+      "uthorityStatus\022,\n(CERTIFICATE_AUTHORITY_" +
+      "STATUS_UNSPECIFIED\020\000\022\'\n#CERTIFICATE_AUTH" +
+      "ORITY_STATUS_ACTIVE\020\001\022)\n%CERTIFICATE_AUT" +
+      "HORITY_STATUS_DISABLED\020\002\0224\n0CERTIFICATE_" +
+      "AUTHORITY_STATUS_PENDING_CERTIFICATE\020\0032\242" +
+      "\013\n\033CertificateAuthorityService\022\211\001\n\036Creat" +
+      "eRootCertificateAuthority\0222.certmint.v1." +
+      "CreateRootCertificateAuthorityRequest\0323." +
+      "certmint.v1.CreateRootCertificateAuthori" +
+      "tyResponse\022\241\001\n&CreateIntermediateCertifi" +
+      "cateAuthority\022:.certmint.v1.CreateInterm" +
+      "ediateCertificateAuthorityRequest\032;.cert" +
+      "mint.v1.CreateIntermediateCertificateAut" +
+      "horityResponse\022\271\001\n.CreateExternalInterme" +
+      "diateCertificateAuthority\022B.certmint.v1." +
+      "CreateExternalIntermediateCertificateAut" +
+      "horityRequest\032C.certmint.v1.CreateExtern" +
+      "alIntermediateCertificateAuthorityRespon" +
+      "se\022\236\001\n%ImportCertificateAuthorityCertifi" +
+      "cate\0229.certmint.v1.ImportCertificateAuth" +
+      "orityCertificateRequest\032:.certmint.v1.Im" +
+      "portCertificateAuthorityCertificateRespo" +
+      "nse\022t\n\027GetCertificateAuthority\022+.certmin" +
+      "t.v1.GetCertificateAuthorityRequest\032,.ce" +
+      "rtmint.v1.GetCertificateAuthorityRespons" +
+      "e\022}\n\032ListCertificateAuthorities\022..certmi" +
+      "nt.v1.ListCertificateAuthoritiesRequest\032" +
+      "/.certmint.v1.ListCertificateAuthorities" +
+      "Response\022}\n\032UpdateCertificateAuthority\022." +
+      ".certmint.v1.UpdateCertificateAuthorityR" +
+      "equest\032/.certmint.v1.UpdateCertificateAu" +
+      "thorityResponse\022\203\001\n\034GetCertificateRevoca" +
+      "tionList\0220.certmint.v1.GetCertificateRev" +
+      "ocationListRequest\0321.certmint.v1.GetCert" +
+      "ificateRevocationListResponse\022}\n\032DeleteC" +
+      "ertificateAuthority\022..certmint.v1.Delete" +
+      "CertificateAuthorityRequest\032/.certmint.v" +
+      "1.DeleteCertificateAuthorityResponse\022}\n\032" +
+      "RevokeCertificateAuthority\022..certmint.v1" +
+      ".RevokeCertificateAuthorityRequest\032/.cer" +
+      "tmint.v1.RevokeCertificateAuthorityRespo" +
+      "nseBq\n\017dev.certmint.v1B CertificateAutho" +
+      "rityServiceProtoP\001Z:github.com/certmint/" +
+      "certmint/gen/go/certmint/v1;certmintv1b\006" +
+      "proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -290,7 +314,7 @@ public final class CertificateAuthorityServiceProto {
     internal_static_certmint_v1_CertificateAuthority_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_CertificateAuthority_descriptor,
-        new java.lang.String[] { "Id", "Slug", "Description", "Type", "Status", "Subject", "KeyAlgorithm", "SignatureAlgorithm", "ParentCertificateAuthorityId", "CertificatePem", "CertificateChainPem", "SerialNumber", "NotBefore", "NotAfter", "MaxPathLength", "CsrPem", "CreateTime", "UpdateTime", "Etag", "MaxPathLength", });
+        new java.lang.String[] { "Id", "Slug", "Description", "Type", "Status", "Subject", "KeyAlgorithm", "SignatureAlgorithm", "ParentCertificateAuthorityId", "CertificatePem", "CertificateChainPem", "SerialNumber", "NotBefore", "NotAfter", "MaxPathLength", "CsrPem", "CreateTime", "UpdateTime", "Etag", "RevokeTime", "RevocationReason", "MaxPathLength", });
     internal_static_certmint_v1_CreateRootCertificateAuthorityRequest_descriptor =
       getDescriptor().getMessageTypes().get(1);
     internal_static_certmint_v1_CreateRootCertificateAuthorityRequest_fieldAccessorTable = new
@@ -399,6 +423,18 @@ public final class CertificateAuthorityServiceProto {
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_DeleteCertificateAuthorityResponse_descriptor,
         new java.lang.String[] { });
+    internal_static_certmint_v1_RevokeCertificateAuthorityRequest_descriptor =
+      getDescriptor().getMessageTypes().get(19);
+    internal_static_certmint_v1_RevokeCertificateAuthorityRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_certmint_v1_RevokeCertificateAuthorityRequest_descriptor,
+        new java.lang.String[] { "CertificateAuthority", "Reason", });
+    internal_static_certmint_v1_RevokeCertificateAuthorityResponse_descriptor =
+      getDescriptor().getMessageTypes().get(20);
+    internal_static_certmint_v1_RevokeCertificateAuthorityResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_certmint_v1_RevokeCertificateAuthorityResponse_descriptor,
+        new java.lang.String[] { "CertificateAuthority", });
     dev.certmint.v1.CommonProto.getDescriptor();
     com.google.protobuf.DurationProto.getDescriptor();
     com.google.protobuf.FieldMaskProto.getDescriptor();

@@ -389,6 +389,8 @@ public final class CertificateServiceGrpc {
      * <pre>
      * RevokeCertificate revokes a certificate with an RFC 5280 reason; its serial appears in its
      * CA's next CRL. Revoking a revoked certificate changes nothing and returns it as it is.
+     * Admin only. An intermediate CA is revoked with
+     * CertificateAuthorityService.RevokeCertificateAuthority (its serial here: INVALID_ARGUMENT).
      * </pre>
      */
     public void revokeCertificate(dev.certmint.v1.RevokeCertificateRequest request,
@@ -567,6 +569,8 @@ public final class CertificateServiceGrpc {
      * <pre>
      * RevokeCertificate revokes a certificate with an RFC 5280 reason; its serial appears in its
      * CA's next CRL. Revoking a revoked certificate changes nothing and returns it as it is.
+     * Admin only. An intermediate CA is revoked with
+     * CertificateAuthorityService.RevokeCertificateAuthority (its serial here: INVALID_ARGUMENT).
      * </pre>
      */
     public void revokeCertificate(dev.certmint.v1.RevokeCertificateRequest request,
@@ -682,6 +686,8 @@ public final class CertificateServiceGrpc {
      * <pre>
      * RevokeCertificate revokes a certificate with an RFC 5280 reason; its serial appears in its
      * CA's next CRL. Revoking a revoked certificate changes nothing and returns it as it is.
+     * Admin only. An intermediate CA is revoked with
+     * CertificateAuthorityService.RevokeCertificateAuthority (its serial here: INVALID_ARGUMENT).
      * </pre>
      */
     public dev.certmint.v1.RevokeCertificateResponse revokeCertificate(dev.certmint.v1.RevokeCertificateRequest request) {
@@ -799,6 +805,8 @@ public final class CertificateServiceGrpc {
      * <pre>
      * RevokeCertificate revokes a certificate with an RFC 5280 reason; its serial appears in its
      * CA's next CRL. Revoking a revoked certificate changes nothing and returns it as it is.
+     * Admin only. An intermediate CA is revoked with
+     * CertificateAuthorityService.RevokeCertificateAuthority (its serial here: INVALID_ARGUMENT).
      * </pre>
      */
     public com.google.common.util.concurrent.ListenableFuture<dev.certmint.v1.RevokeCertificateResponse> revokeCertificate(
