@@ -5,6 +5,7 @@ import {
   type CertificateRequestRow,
   type CertificateRow,
 } from "../../store/entities";
+import { currentCallScope } from "../call-scope";
 import type { IssuanceDeps } from "../deps";
 import { certificateKeyAad } from "./sign-and-store";
 import type { IssuedView, IssueOutcome, RequestStatus, StoredError } from "./types";
@@ -35,8 +36,9 @@ export function errorFromStored(stored: StoredError): CertmintError {
 
 /**
  * The result a finished request stands for, as IssueCertificate returns it: the same
- * certificate on every replay (a stored key only when the profile keeps keys), the stored
- * error for a FAILED or REJECTED request.
+ * certificate on every replay, the stored error for a FAILED or REJECTED request. A private
+ * key the profile keeps with the certificate (STORE_ENCRYPTED) goes only to the token that
+ * made the request, and only if that token owns the certificate (ownership.ts).
  */
 export async function outcomeOf(
   deps: IssuanceDeps,
@@ -51,11 +53,13 @@ export async function outcomeOf(
   }
   if (status !== "ISSUED" || !row.certificateId) return { certificateRequestId: row.id, status };
   const cert = await em.findOneOrFail(CertificateEntity, { id: row.certificateId });
-  const privateKeyPem = cert.sealedPrivateKey
-    ? deps.keyring
-        .openWith(certificateKeyAad(cert.id), cert.sealedPrivateKey)
-        .export({ type: "pkcs8", format: "pem" })
-        .toString()
-    : undefined;
+  const asker = currentCallScope()?.actor.id ?? row.caller;
+  const privateKeyPem =
+    cert.sealedPrivateKey && asker === row.caller && asker === cert.owner
+      ? deps.keyring
+          .openWith(certificateKeyAad(cert.id), cert.sealedPrivateKey)
+          .export({ type: "pkcs8", format: "pem" })
+          .toString()
+      : undefined;
   return { certificateRequestId: row.id, status, certificate: viewOf(cert), privateKeyPem };
 }

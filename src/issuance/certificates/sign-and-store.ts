@@ -156,6 +156,7 @@ export async function signAndStore(
     sealedPrivateKey: keptKey
       ? deps.keyring.sealWith(certificateKeyAad(certificateId), keptKey)
       : null,
+    owner: ownerOf(request, plan, options.renewalOf),
     createdAt: now,
   };
   // Approval flow: the requester is not waiting on this call, so the generated key waits,
@@ -221,6 +222,19 @@ export async function signAndStore(
     privateKeyPem:
       privateKey && !options.holdKeyForFetch ? exportPrivateKeyPem(privateKey) : undefined,
   };
+}
+
+/**
+ * Who owns the new certificate: whoever holds its private key. A REUSE renewal certifies the
+ * renewed certificate's key, which stays its owner's; otherwise the caller made or received
+ * the key (the requester of an issuance, the caller of a NEW or CSR renewal).
+ */
+function ownerOf(
+  request: CertificateRequestRow,
+  plan: IssuancePlan,
+  renewalOf: CertificateRow | undefined,
+): string {
+  return plan.key.kind === "REUSE" && renewalOf ? renewalOf.owner : request.caller;
 }
 
 const notPending = () =>

@@ -708,7 +708,8 @@ type RenewCertificateResponse struct {
 	Status CertificateRequestStatus `protobuf:"varint,2,opt,name=status,proto3,enum=certmint.v1.CertificateRequestStatus" json:"status,omitempty"`
 	// The new certificate, when ISSUED.
 	Certificate *IssuedCertificate `protobuf:"bytes,3,opt,name=certificate,proto3" json:"certificate,omitempty"`
-	// The new private key (PKCS #8 PEM) when key_source is NEW.
+	// The new private key (PKCS #8 PEM) when key_source is NEW. With REUSE, the key a profile
+	// stores (STORE_ENCRYPTED) is returned on a replay to the certificate's owner only.
 	PrivateKeyPem string `protobuf:"bytes,4,opt,name=private_key_pem,json=privateKeyPem,proto3" json:"private_key_pem,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1065,9 +1066,13 @@ type Certificate struct {
 	// The certificate that renewed this one, if any.
 	RenewedByCertificateId string `protobuf:"bytes,21,opt,name=renewed_by_certificate_id,json=renewedByCertificateId,proto3" json:"renewed_by_certificate_id,omitempty"`
 	// When it was issued.
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,22,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,22,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// The id of the access token that owns it: the one that holds its private key (the
+	// requester; for a renewal with key_source REUSE, the owner of the certificate renewed). It
+	// may renew the certificate and is the only one a stored key is ever returned to.
+	OwnerAccessTokenId string `protobuf:"bytes,23,opt,name=owner_access_token_id,json=ownerAccessTokenId,proto3" json:"owner_access_token_id,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *Certificate) Reset() {
@@ -1252,6 +1257,13 @@ func (x *Certificate) GetCreateTime() *timestamppb.Timestamp {
 		return x.CreateTime
 	}
 	return nil
+}
+
+func (x *Certificate) GetOwnerAccessTokenId() string {
+	if x != nil {
+		return x.OwnerAccessTokenId
+	}
+	return ""
 }
 
 // GetCertificateRequest names one certificate.
@@ -1879,7 +1891,7 @@ const file_certmint_v1_certificate_service_proto_rawDesc = "" +
 	"\x18GetRequestStatusResponse\x12P\n" +
 	"\x13certificate_request\x18\x01 \x01(\v2\x1f.certmint.v1.CertificateRequestR\x12certificateRequest\x12@\n" +
 	"\vcertificate\x18\x02 \x01(\v2\x1e.certmint.v1.IssuedCertificateR\vcertificate\x12&\n" +
-	"\x0fprivate_key_pem\x18\x03 \x01(\tR\rprivateKeyPem\"\x89\n" +
+	"\x0fprivate_key_pem\x18\x03 \x01(\tR\rprivateKeyPem\"\xbc\n" +
 	"\n" +
 	"\vCertificate\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12#\n" +
@@ -1908,7 +1920,8 @@ const file_certmint_v1_certificate_service_proto_rawDesc = "" +
 	"\x1brenewed_from_certificate_id\x18\x14 \x01(\tR\x18renewedFromCertificateId\x129\n" +
 	"\x19renewed_by_certificate_id\x18\x15 \x01(\tR\x16renewedByCertificateId\x12;\n" +
 	"\vcreate_time\x18\x16 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\"9\n" +
+	"createTime\x121\n" +
+	"\x15owner_access_token_id\x18\x17 \x01(\tR\x12ownerAccessTokenId\"9\n" +
 	"\x15GetCertificateRequest\x12 \n" +
 	"\vcertificate\x18\x01 \x01(\tR\vcertificate\"T\n" +
 	"\x16GetCertificateResponse\x12:\n" +

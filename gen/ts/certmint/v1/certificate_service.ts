@@ -337,7 +337,10 @@ export interface RenewCertificateResponse {
   certificate?:
     | IssuedCertificate
     | undefined;
-  /** The new private key (PKCS #8 PEM) when key_source is NEW. */
+  /**
+   * The new private key (PKCS #8 PEM) when key_source is NEW. With REUSE, the key a profile
+   * stores (STORE_ENCRYPTED) is returned on a replay to the certificate's owner only.
+   */
   privateKeyPem: string;
 }
 
@@ -453,7 +456,15 @@ export interface Certificate {
   /** The certificate that renewed this one, if any. */
   renewedByCertificateId: string;
   /** When it was issued. */
-  createTime?: Date | undefined;
+  createTime?:
+    | Date
+    | undefined;
+  /**
+   * The id of the access token that owns it: the one that holds its private key (the
+   * requester; for a renewal with key_source REUSE, the owner of the certificate renewed). It
+   * may renew the certificate and is the only one a stored key is ever returned to.
+   */
+  ownerAccessTokenId: string;
 }
 
 /** GetCertificateRequest names one certificate. */
@@ -2069,6 +2080,7 @@ function createBaseCertificate(): Certificate {
     renewedFromCertificateId: "",
     renewedByCertificateId: "",
     createTime: undefined,
+    ownerAccessTokenId: "",
   };
 }
 
@@ -2147,6 +2159,9 @@ export const Certificate: MessageFns<Certificate> = {
     }
     if (message.createTime !== undefined) {
       Timestamp.encode(toTimestamp(message.createTime), writer.uint32(178).fork()).join();
+    }
+    if (message.ownerAccessTokenId !== "") {
+      writer.uint32(186).string(message.ownerAccessTokenId);
     }
     return writer;
   },
@@ -2360,6 +2375,14 @@ export const Certificate: MessageFns<Certificate> = {
             message.createTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 23: {
+            if (tag !== 186) {
+              break;
+            }
+
+            message.ownerAccessTokenId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2472,6 +2495,11 @@ export const Certificate: MessageFns<Certificate> = {
         : isSet(object.create_time)
         ? fromJsonTimestamp(object.create_time)
         : undefined,
+      ownerAccessTokenId: isSet(object.ownerAccessTokenId)
+        ? globalThis.String(object.ownerAccessTokenId)
+        : isSet(object.owner_access_token_id)
+        ? globalThis.String(object.owner_access_token_id)
+        : "",
     };
   },
 
@@ -2543,6 +2571,9 @@ export const Certificate: MessageFns<Certificate> = {
     if (message.createTime !== undefined) {
       obj.createTime = message.createTime.toISOString();
     }
+    if (message.ownerAccessTokenId !== "") {
+      obj.ownerAccessTokenId = message.ownerAccessTokenId;
+    }
     return obj;
   },
 
@@ -2578,6 +2609,7 @@ export const Certificate: MessageFns<Certificate> = {
     message.renewedFromCertificateId = object.renewedFromCertificateId ?? "";
     message.renewedByCertificateId = object.renewedByCertificateId ?? "";
     message.createTime = object.createTime ?? undefined;
+    message.ownerAccessTokenId = object.ownerAccessTokenId ?? "";
     return message;
   },
 };
@@ -3521,7 +3553,11 @@ export const CertificateServiceService = {
   /**
    * RenewCertificate issues a successor to a certificate: same profile, subject and SANs, and
    * the same lifetime unless a TTL is given. FAILED_PRECONDITION for a revoked certificate, one
-   * already renewed, or a disabled CA.
+   * already renewed, or a disabled CA. Only the certificate's owner (the access token that
+   * holds its key, Certificate.owner_access_token_id) or an admin may renew it, or any issuer
+   * of the profile when it sets renewal.allow_shared_renewal; anyone else is PERMISSION_DENIED
+   * (CERTIFICATE_NOT_OWNED) and nothing is written. A private key is never returned to anyone
+   * but the owner.
    */
   renewCertificate: {
     path: "/certmint.v1.CertificateService/RenewCertificate" as const,
@@ -3592,7 +3628,9 @@ export const CertificateServiceService = {
   },
   /**
    * ApproveCertificateRequest approves a PENDING_APPROVAL request. The request is checked
-   * again against the policy as it is now, then issued.
+   * again against the policy as it is now, then issued. The access token that made the request
+   * may not approve it (PERMISSION_DENIED, SELF_APPROVAL_NOT_ALLOWED), an admin token neither,
+   * unless the profile sets allow_self_approval.
    */
   approveCertificateRequest: {
     path: "/certmint.v1.CertificateService/ApproveCertificateRequest" as const,
@@ -3634,7 +3672,11 @@ export interface CertificateServiceServer extends UntypedServiceImplementation {
   /**
    * RenewCertificate issues a successor to a certificate: same profile, subject and SANs, and
    * the same lifetime unless a TTL is given. FAILED_PRECONDITION for a revoked certificate, one
-   * already renewed, or a disabled CA.
+   * already renewed, or a disabled CA. Only the certificate's owner (the access token that
+   * holds its key, Certificate.owner_access_token_id) or an admin may renew it, or any issuer
+   * of the profile when it sets renewal.allow_shared_renewal; anyone else is PERMISSION_DENIED
+   * (CERTIFICATE_NOT_OWNED) and nothing is written. A private key is never returned to anyone
+   * but the owner.
    */
   renewCertificate: handleUnaryCall<RenewCertificateRequest, RenewCertificateResponse>;
   /**
@@ -3655,7 +3697,9 @@ export interface CertificateServiceServer extends UntypedServiceImplementation {
   revokeCertificate: handleUnaryCall<RevokeCertificateRequest, RevokeCertificateResponse>;
   /**
    * ApproveCertificateRequest approves a PENDING_APPROVAL request. The request is checked
-   * again against the policy as it is now, then issued.
+   * again against the policy as it is now, then issued. The access token that made the request
+   * may not approve it (PERMISSION_DENIED, SELF_APPROVAL_NOT_ALLOWED), an admin token neither,
+   * unless the profile sets allow_self_approval.
    */
   approveCertificateRequest: handleUnaryCall<ApproveCertificateRequestRequest, ApproveCertificateRequestResponse>;
   /** RejectCertificateRequest rejects a PENDING_APPROVAL request; nothing is issued. */
@@ -3687,7 +3731,11 @@ export interface CertificateServiceClient extends Client {
   /**
    * RenewCertificate issues a successor to a certificate: same profile, subject and SANs, and
    * the same lifetime unless a TTL is given. FAILED_PRECONDITION for a revoked certificate, one
-   * already renewed, or a disabled CA.
+   * already renewed, or a disabled CA. Only the certificate's owner (the access token that
+   * holds its key, Certificate.owner_access_token_id) or an admin may renew it, or any issuer
+   * of the profile when it sets renewal.allow_shared_renewal; anyone else is PERMISSION_DENIED
+   * (CERTIFICATE_NOT_OWNED) and nothing is written. A private key is never returned to anyone
+   * but the owner.
    */
   renewCertificate(
     request: RenewCertificateRequest,
@@ -3778,7 +3826,9 @@ export interface CertificateServiceClient extends Client {
   ): ClientUnaryCall;
   /**
    * ApproveCertificateRequest approves a PENDING_APPROVAL request. The request is checked
-   * again against the policy as it is now, then issued.
+   * again against the policy as it is now, then issued. The access token that made the request
+   * may not approve it (PERMISSION_DENIED, SELF_APPROVAL_NOT_ALLOWED), an admin token neither,
+   * unless the profile sets allow_self_approval.
    */
   approveCertificateRequest(
     request: ApproveCertificateRequestRequest,

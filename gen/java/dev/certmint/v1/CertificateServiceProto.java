@@ -198,7 +198,7 @@ public final class CertificateServiceProto {
       "equestR\022certificateRequest\022@\n\013certificat" +
       "e\030\002 \001(\0132\036.certmint.v1.IssuedCertificateR" +
       "\013certificate\022&\n\017private_key_pem\030\003 \001(\tR\rp" +
-      "rivateKeyPem\"\211\n\n\013Certificate\022\016\n\002id\030\001 \001(\t" +
+      "rivateKeyPem\"\274\n\n\013Certificate\022\016\n\002id\030\001 \001(\t" +
       "R\002id\022#\n\rserial_number\030\002 \001(\tR\014serialNumbe" +
       "r\0226\n\006status\030\003 \001(\0162\036.certmint.v1.Certific" +
       "ateStatusR\006status\0228\n\030certificate_authori" +
@@ -230,78 +230,79 @@ public final class CertificateServiceProto {
       "renewedFromCertificateId\0229\n\031renewed_by_c" +
       "ertificate_id\030\025 \001(\tR\026renewedByCertificat" +
       "eId\022;\n\013create_time\030\026 \001(\0132\032.google.protob" +
-      "uf.TimestampR\ncreateTime\"9\n\025GetCertifica" +
+      "uf.TimestampR\ncreateTime\0221\n\025owner_access" +
+      "_token_id\030\027 \001(\tR\022ownerAccessTokenId\"9\n\025G" +
+      "etCertificateRequest\022 \n\013certificate\030\001 \001(" +
+      "\tR\013certificate\"T\n\026GetCertificateResponse" +
+      "\022:\n\013certificate\030\001 \001(\0132\030.certmint.v1.Cert" +
+      "ificateR\013certificate\"\333\002\n\027ListCertificate" +
+      "sRequest\022\033\n\tpage_size\030\001 \001(\005R\010pageSize\022\035\n" +
+      "\npage_token\030\002 \001(\tR\tpageToken\022/\n\023certific" +
+      "ate_profile\030\003 \001(\tR\022certificateProfile\0223\n" +
+      "\025certificate_authority\030\004 \001(\tR\024certificat" +
+      "eAuthority\0226\n\006status\030\005 \001(\0162\036.certmint.v1" +
+      ".CertificateStatusR\006status\022A\n\016expires_be" +
+      "fore\030\006 \001(\0132\032.google.protobuf.TimestampR\r" +
+      "expiresBefore\022#\n\rname_contains\030\007 \001(\tR\014na" +
+      "meContains\"\200\001\n\030ListCertificatesResponse\022" +
+      "<\n\014certificates\030\001 \003(\0132\030.certmint.v1.Cert" +
+      "ificateR\014certificates\022&\n\017next_page_token" +
+      "\030\002 \001(\tR\rnextPageToken\"s\n\030RevokeCertifica" +
       "teRequest\022 \n\013certificate\030\001 \001(\tR\013certific" +
-      "ate\"T\n\026GetCertificateResponse\022:\n\013certifi" +
-      "cate\030\001 \001(\0132\030.certmint.v1.CertificateR\013ce" +
-      "rtificate\"\333\002\n\027ListCertificatesRequest\022\033\n" +
-      "\tpage_size\030\001 \001(\005R\010pageSize\022\035\n\npage_token" +
-      "\030\002 \001(\tR\tpageToken\022/\n\023certificate_profile" +
-      "\030\003 \001(\tR\022certificateProfile\0223\n\025certificat" +
-      "e_authority\030\004 \001(\tR\024certificateAuthority\022" +
-      "6\n\006status\030\005 \001(\0162\036.certmint.v1.Certificat" +
-      "eStatusR\006status\022A\n\016expires_before\030\006 \001(\0132" +
-      "\032.google.protobuf.TimestampR\rexpiresBefo" +
-      "re\022#\n\rname_contains\030\007 \001(\tR\014nameContains\"" +
-      "\200\001\n\030ListCertificatesResponse\022<\n\014certific" +
-      "ates\030\001 \003(\0132\030.certmint.v1.CertificateR\014ce" +
-      "rtificates\022&\n\017next_page_token\030\002 \001(\tR\rnex" +
-      "tPageToken\"s\n\030RevokeCertificateRequest\022 " +
-      "\n\013certificate\030\001 \001(\tR\013certificate\0225\n\006reas" +
-      "on\030\002 \001(\0162\035.certmint.v1.RevocationReasonR" +
-      "\006reason\"W\n\031RevokeCertificateResponse\022:\n\013" +
-      "certificate\030\001 \001(\0132\030.certmint.v1.Certific" +
-      "ateR\013certificate\"r\n ApproveCertificateRe" +
-      "questRequest\0224\n\026certificate_request_id\030\001" +
-      " \001(\tR\024certificateRequestId\022\030\n\007comment\030\002 " +
-      "\001(\tR\007comment\"u\n!ApproveCertificateReques" +
-      "tResponse\022P\n\023certificate_request\030\001 \001(\0132\037" +
-      ".certmint.v1.CertificateRequestR\022certifi" +
-      "cateRequest\"o\n\037RejectCertificateRequestR" +
-      "equest\0224\n\026certificate_request_id\030\001 \001(\tR\024" +
-      "certificateRequestId\022\026\n\006reason\030\002 \001(\tR\006re" +
-      "ason\"t\n RejectCertificateRequestResponse" +
-      "\022P\n\023certificate_request\030\001 \001(\0132\037.certmint" +
-      ".v1.CertificateRequestR\022certificateReque" +
-      "st*\226\002\n\030CertificateRequestStatus\022*\n&CERTI" +
-      "FICATE_REQUEST_STATUS_UNSPECIFIED\020\000\022/\n+C" +
-      "ERTIFICATE_REQUEST_STATUS_PENDING_APPROV" +
-      "AL\020\001\022&\n\"CERTIFICATE_REQUEST_STATUS_PENDI" +
-      "NG\020\002\022%\n!CERTIFICATE_REQUEST_STATUS_ISSUE" +
-      "D\020\003\022%\n!CERTIFICATE_REQUEST_STATUS_FAILED" +
-      "\020\004\022\'\n#CERTIFICATE_REQUEST_STATUS_REJECTE" +
-      "D\020\005*\226\001\n\021CertificateStatus\022\"\n\036CERTIFICATE" +
-      "_STATUS_UNSPECIFIED\020\000\022\035\n\031CERTIFICATE_STA" +
-      "TUS_ACTIVE\020\001\022\036\n\032CERTIFICATE_STATUS_REVOK" +
-      "ED\020\002\022\036\n\032CERTIFICATE_STATUS_EXPIRED\020\003*\214\001\n" +
-      "\020RenewalKeySource\022\"\n\036RENEWAL_KEY_SOURCE_" +
-      "UNSPECIFIED\020\000\022\032\n\026RENEWAL_KEY_SOURCE_NEW\020" +
-      "\001\022\034\n\030RENEWAL_KEY_SOURCE_REUSE\020\002\022\032\n\026RENEW" +
-      "AL_KEY_SOURCE_CSR\020\0032\314\006\n\022CertificateServi" +
-      "ce\022_\n\020IssueCertificate\022$.certmint.v1.Iss" +
-      "ueCertificateRequest\032%.certmint.v1.Issue" +
-      "CertificateResponse\022_\n\020RenewCertificate\022" +
-      "$.certmint.v1.RenewCertificateRequest\032%." +
-      "certmint.v1.RenewCertificateResponse\022_\n\020" +
-      "GetRequestStatus\022$.certmint.v1.GetReques" +
-      "tStatusRequest\032%.certmint.v1.GetRequestS" +
-      "tatusResponse\022Y\n\016GetCertificate\022\".certmi" +
-      "nt.v1.GetCertificateRequest\032#.certmint.v" +
-      "1.GetCertificateResponse\022_\n\020ListCertific" +
-      "ates\022$.certmint.v1.ListCertificatesReque" +
-      "st\032%.certmint.v1.ListCertificatesRespons" +
-      "e\022b\n\021RevokeCertificate\022%.certmint.v1.Rev" +
-      "okeCertificateRequest\032&.certmint.v1.Revo" +
-      "keCertificateResponse\022z\n\031ApproveCertific" +
-      "ateRequest\022-.certmint.v1.ApproveCertific" +
-      "ateRequestRequest\032..certmint.v1.ApproveC" +
-      "ertificateRequestResponse\022w\n\030RejectCerti" +
-      "ficateRequest\022,.certmint.v1.RejectCertif" +
-      "icateRequestRequest\032-.certmint.v1.Reject" +
-      "CertificateRequestResponseBh\n\017dev.certmi" +
-      "nt.v1B\027CertificateServiceProtoP\001Z:github" +
-      ".com/certmint/certmint/gen/go/certmint/v" +
-      "1;certmintv1b\006proto3"
+      "ate\0225\n\006reason\030\002 \001(\0162\035.certmint.v1.Revoca" +
+      "tionReasonR\006reason\"W\n\031RevokeCertificateR" +
+      "esponse\022:\n\013certificate\030\001 \001(\0132\030.certmint." +
+      "v1.CertificateR\013certificate\"r\n ApproveCe" +
+      "rtificateRequestRequest\0224\n\026certificate_r" +
+      "equest_id\030\001 \001(\tR\024certificateRequestId\022\030\n" +
+      "\007comment\030\002 \001(\tR\007comment\"u\n!ApproveCertif" +
+      "icateRequestResponse\022P\n\023certificate_requ" +
+      "est\030\001 \001(\0132\037.certmint.v1.CertificateReque" +
+      "stR\022certificateRequest\"o\n\037RejectCertific" +
+      "ateRequestRequest\0224\n\026certificate_request" +
+      "_id\030\001 \001(\tR\024certificateRequestId\022\026\n\006reaso" +
+      "n\030\002 \001(\tR\006reason\"t\n RejectCertificateRequ" +
+      "estResponse\022P\n\023certificate_request\030\001 \001(\013" +
+      "2\037.certmint.v1.CertificateRequestR\022certi" +
+      "ficateRequest*\226\002\n\030CertificateRequestStat" +
+      "us\022*\n&CERTIFICATE_REQUEST_STATUS_UNSPECI" +
+      "FIED\020\000\022/\n+CERTIFICATE_REQUEST_STATUS_PEN" +
+      "DING_APPROVAL\020\001\022&\n\"CERTIFICATE_REQUEST_S" +
+      "TATUS_PENDING\020\002\022%\n!CERTIFICATE_REQUEST_S" +
+      "TATUS_ISSUED\020\003\022%\n!CERTIFICATE_REQUEST_ST" +
+      "ATUS_FAILED\020\004\022\'\n#CERTIFICATE_REQUEST_STA" +
+      "TUS_REJECTED\020\005*\226\001\n\021CertificateStatus\022\"\n\036" +
+      "CERTIFICATE_STATUS_UNSPECIFIED\020\000\022\035\n\031CERT" +
+      "IFICATE_STATUS_ACTIVE\020\001\022\036\n\032CERTIFICATE_S" +
+      "TATUS_REVOKED\020\002\022\036\n\032CERTIFICATE_STATUS_EX" +
+      "PIRED\020\003*\214\001\n\020RenewalKeySource\022\"\n\036RENEWAL_" +
+      "KEY_SOURCE_UNSPECIFIED\020\000\022\032\n\026RENEWAL_KEY_" +
+      "SOURCE_NEW\020\001\022\034\n\030RENEWAL_KEY_SOURCE_REUSE" +
+      "\020\002\022\032\n\026RENEWAL_KEY_SOURCE_CSR\020\0032\314\006\n\022Certi" +
+      "ficateService\022_\n\020IssueCertificate\022$.cert" +
+      "mint.v1.IssueCertificateRequest\032%.certmi" +
+      "nt.v1.IssueCertificateResponse\022_\n\020RenewC" +
+      "ertificate\022$.certmint.v1.RenewCertificat" +
+      "eRequest\032%.certmint.v1.RenewCertificateR" +
+      "esponse\022_\n\020GetRequestStatus\022$.certmint.v" +
+      "1.GetRequestStatusRequest\032%.certmint.v1." +
+      "GetRequestStatusResponse\022Y\n\016GetCertifica" +
+      "te\022\".certmint.v1.GetCertificateRequest\032#" +
+      ".certmint.v1.GetCertificateResponse\022_\n\020L" +
+      "istCertificates\022$.certmint.v1.ListCertif" +
+      "icatesRequest\032%.certmint.v1.ListCertific" +
+      "atesResponse\022b\n\021RevokeCertificate\022%.cert" +
+      "mint.v1.RevokeCertificateRequest\032&.certm" +
+      "int.v1.RevokeCertificateResponse\022z\n\031Appr" +
+      "oveCertificateRequest\022-.certmint.v1.Appr" +
+      "oveCertificateRequestRequest\032..certmint." +
+      "v1.ApproveCertificateRequestResponse\022w\n\030" +
+      "RejectCertificateRequest\022,.certmint.v1.R" +
+      "ejectCertificateRequestRequest\032-.certmin" +
+      "t.v1.RejectCertificateRequestResponseBh\n" +
+      "\017dev.certmint.v1B\027CertificateServiceProt" +
+      "oP\001Z:github.com/certmint/certmint/gen/go" +
+      "/certmint/v1;certmintv1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -370,7 +371,7 @@ public final class CertificateServiceProto {
     internal_static_certmint_v1_Certificate_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_Certificate_descriptor,
-        new java.lang.String[] { "Id", "SerialNumber", "Status", "CertificateAuthorityId", "CertificateProfileId", "CertificateRequestId", "Subject", "SubjectAlternativeNames", "KeyAlgorithm", "SignatureAlgorithm", "KeyUsages", "ExtendedKeyUsages", "NotBefore", "NotAfter", "FingerprintSha256", "CertificatePem", "CertificateChainPem", "RevokeTime", "RevocationReason", "RenewedFromCertificateId", "RenewedByCertificateId", "CreateTime", });
+        new java.lang.String[] { "Id", "SerialNumber", "Status", "CertificateAuthorityId", "CertificateProfileId", "CertificateRequestId", "Subject", "SubjectAlternativeNames", "KeyAlgorithm", "SignatureAlgorithm", "KeyUsages", "ExtendedKeyUsages", "NotBefore", "NotAfter", "FingerprintSha256", "CertificatePem", "CertificateChainPem", "RevokeTime", "RevocationReason", "RenewedFromCertificateId", "RenewedByCertificateId", "CreateTime", "OwnerAccessTokenId", });
     internal_static_certmint_v1_GetCertificateRequest_descriptor =
       getDescriptor().getMessageTypes().get(10);
     internal_static_certmint_v1_GetCertificateRequest_fieldAccessorTable = new

@@ -31,7 +31,9 @@ public enum PrivateKeyRetention
   PRIVATE_KEY_RETENTION_RETURN_ONCE(1),
   /**
    * <pre>
-   * Keep the key, encrypted, with the certificate.
+   * Keep the key, encrypted, with the certificate. Only the certificate's owner (the access
+   * token that holds its key, see Certificate.owner_access_token_id) ever gets it back, on a
+   * replay of its request.
    * </pre>
    *
    * <code>PRIVATE_KEY_RETENTION_STORE_ENCRYPTED = 2;</code>
@@ -59,7 +61,9 @@ public enum PrivateKeyRetention
   public static final int PRIVATE_KEY_RETENTION_RETURN_ONCE_VALUE = 1;
   /**
    * <pre>
-   * Keep the key, encrypted, with the certificate.
+   * Keep the key, encrypted, with the certificate. Only the certificate's owner (the access
+   * token that holds its key, see Certificate.owner_access_token_id) ever gets it back, on a
+   * replay of its request.
    * </pre>
    *
    * <code>PRIVATE_KEY_RETENTION_STORE_ENCRYPTED = 2;</code>
