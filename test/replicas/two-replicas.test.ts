@@ -1,14 +1,25 @@
 /**
  * Two certmint processes on one PostgreSQL database (issue 11, "Replicas and outages"):
+ *  - a request whose first replica is still signing is not taken over by a replay on the other
+ *    replica: the replay waits for the request's lock and answers what the first one stored,
+ *    so neither caller sees an error because another replica exists (and the generated key
+ *    reaches the replaying caller too);
  *  - a revocation through one replica reaches the other replica's published CRL at once, not
  *    after its cache period (an hour here).
+ * Replica B starts while replica A is held in the middle of signing, as a replica that starts
+ * (or restarts) next to a busy one does.
  */
-import { randomBytes } from "node:crypto";
-import { credentials } from "@grpc/grpc-js";
+import { createPrivateKey, randomBytes, X509Certificate } from "node:crypto";
+import { credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
+import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CertificateAuthorityServiceClient } from "../../gen/ts/certmint/v1/certificate_authority_service";
-import { CertificateServiceClient } from "../../gen/ts/certmint/v1/certificate_service";
-import { RevocationReason } from "../../gen/ts/certmint/v1/common";
+import {
+  CertificateServiceClient,
+  type IssueCertificateRequest,
+  type IssueCertificateResponse,
+} from "../../gen/ts/certmint/v1/certificate_service";
+import { KeyAlgorithm, RevocationReason } from "../../gen/ts/certmint/v1/common";
 import { attrRequest } from "../certificates/helpers";
 import { createProfileRows, createRoot } from "../support/fixtures";
 import { bearer, call, type TestCertmint } from "../support/harness";
@@ -32,6 +43,20 @@ function publicationPort(server: ServerProcess): number {
   const m = /"port":(\d+)[^\n]*"msg":"publishing CRLs/.exec(server.output());
   if (!m) throw new Error(`no publication port in the log:\n${server.output()}`);
   return Number(m[1]);
+}
+
+function issueOn(
+  client: CertificateServiceClient,
+  request: IssueCertificateRequest,
+): Promise<IssueCertificateResponse> {
+  return new Promise((resolve, reject) =>
+    client.issueCertificate(
+      request,
+      new Metadata(),
+      { deadline: Date.now() + 90_000 },
+      (err: ServiceError | null, res) => (err ? reject(err) : resolve(res)),
+    ),
+  );
 }
 
 describe("two replicas on one database", () => {
@@ -73,7 +98,6 @@ describe("two replicas on one database", () => {
     const h = { db, authorities } as unknown as TestCertmint;
     rootId = (await createRoot(h, "replica-root")).id;
     await createProfileRows(h, { slug: "web", caId: rootId });
-    b = await startServerProcess(env);
   });
   afterAll(async () => {
     for (const c of clients) c.close();
@@ -82,7 +106,70 @@ describe("two replicas on one database", () => {
     await db?.drop();
   });
 
+  it("a replay on replica B waits for replica A still signing, and both callers get the same certificate and key", async () => {
+    // Hold replica A in the middle of finishing the request: the statement that stores the
+    // certificate waits for this table lock (inserts conflict with SHARE), after A has taken
+    // the request's lock and signed.
+    const blocker = new Client({ connectionString: db.url });
+    await blocker.connect();
+    try {
+      await blocker.query("begin");
+      await blocker.query("lock table certificate in share mode");
+      const request = attrRequest("web", {
+        cn: "busy.example.com",
+        dns: ["busy.example.com"],
+        keyAlgorithm: KeyAlgorithm.KEY_ALGORITHM_EC_P256,
+        requestId: "busy-1",
+      });
+      const waitingLocks = async () =>
+        Number(
+          (
+            await db.query<{ n: string }>(
+              "select count(*) as n from pg_locks l join pg_database d on d.oid = l.database where not l.granted and d.datname = current_database()",
+            )
+          )[0]!.n,
+        );
+      const onA = issueOn(certificatesOn(a!), request);
+      await waitFor("replica A to wait in the middle of storing", async () =>
+        (await waitingLocks()) >= 1 ? true : undefined,
+      );
+      const [row] = await db.query<{ status: string }>(
+        "select status from certificate_request where request_id = 'busy-1'",
+      );
+      expect(row!.status).toBe("PENDING");
+
+      // Replica B starts now, next to A still at work, and gets the replay.
+      b = await startServerProcess(env);
+      const onB = issueOn(certificatesOn(b), request);
+      await waitFor("replica B's replay to wait", async () =>
+        (await waitingLocks()) >= 2 ? true : undefined,
+      );
+      await blocker.query("rollback");
+
+      const [fromA, fromB] = await Promise.all([onA, onB]);
+      for (const res of [fromA, fromB]) {
+        expect(res.status).toBe(3); // ISSUED
+        expect(res.certificateRequestId).toBe(fromA.certificateRequestId);
+        expect(res.certificate!.certificateId).toBe(fromA.certificate!.certificateId);
+        expect(res.certificate!.serialNumber).toBe(fromA.certificate!.serialNumber);
+        // The generated key reaches both (the replay gets it from the request, sealed there
+        // for the replay window), and it is the certificate's.
+        expect(res.privateKeyPem).toBe(fromA.privateKeyPem);
+        const x = new X509Certificate(res.certificate!.certificatePem);
+        expect(x.checkPrivateKey(createPrivateKey(res.privateKeyPem))).toBe(true);
+      }
+      expect(
+        await db.query(
+          "select r.status, count(c.id)::int as certificates from certificate_request r left join certificate c on c.certificate_request_id = r.id where r.request_id = 'busy-1' group by r.status",
+        ),
+      ).toEqual([{ status: "ISSUED", certificates: 1 }]);
+    } finally {
+      await blocker.end();
+    }
+  });
+
   it("a revocation through replica A reaches replica B's published CRL, not after its cache period", async () => {
+    expect(b).toBeDefined();
     const crlUrl = (server: ServerProcess) =>
       `http://127.0.0.1:${publicationPort(server)}/crl/${rootId}.crl`;
     const listed = async (server: ServerProcess, serial: string) => {

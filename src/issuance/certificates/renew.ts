@@ -24,7 +24,7 @@ import type { IssuancePlan, IssueOutcome, KeySource, RenewInput, StoredParams } 
 const BACKDATE_SECONDS = 60;
 
 /** Renewal violations: identity comes from the original certificate, so name rules point at it. */
-const renewFieldMapper = (path: string) =>
+export const renewFieldMapper = (path: string) =>
   path.startsWith("subject") || path.startsWith("sans.") ? "certificate_id" : path;
 
 /**

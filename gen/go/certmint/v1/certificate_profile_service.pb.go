@@ -140,8 +140,14 @@ type PrivateKeyRetention int32
 const (
 	// Treated as RETURN_ONCE.
 	PrivateKeyRetention_PRIVATE_KEY_RETENTION_UNSPECIFIED PrivateKeyRetention = 0
-	// Return the key once and keep nothing (the default). A key that must wait for approval is
-	// kept encrypted only until the requester has fetched it once.
+	// Return the key to the requester and keep nothing once it is safely delivered (the
+	// default). So that an answer lost on the way (a dropped connection) does not lose the key,
+	// it is kept encrypted (under the key-encryption key, bound to its request) for the
+	// idempotency window, CERTMINT_GENERATED_KEY_REPLAY_SECONDS (default 3600: 60 minutes; 0
+	// keeps nothing): a replay of the same request_id by the same access token within it returns
+	// the same certificate with the same key; no other token ever gets it; afterwards it is
+	// deleted. A key that must wait for approval is kept encrypted only until the requester has
+	// fetched it once (GetRequestStatus).
 	PrivateKeyRetention_PRIVATE_KEY_RETENTION_RETURN_ONCE PrivateKeyRetention = 1
 	// Keep the key, encrypted, with the certificate. Only the certificate's owner (the access
 	// token that holds its key, see Certificate.owner_access_token_id) ever gets it back, on a

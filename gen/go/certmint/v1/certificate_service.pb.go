@@ -275,7 +275,9 @@ type IssueCertificateRequest struct {
 	// Idempotency key chosen by the caller (at most 128 characters), scoped to the access token
 	// that makes the call. The same token repeating a request_id within at least 60 minutes gets
 	// the same result; the same request_id with a different request is refused with
-	// ALREADY_EXISTS.
+	// ALREADY_EXISTS. A repeat that arrives while the first call is still being issued (on this
+	// server or another replica) waits for it, up to the caller's deadline (60 seconds without
+	// one), and then answers the same; past that, ABORTED (REQUEST_IN_PROGRESS): retry.
 	RequestId string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	// Where the identity and key come from.
 	//
@@ -533,9 +535,10 @@ type IssueCertificateResponse struct {
 	Status CertificateRequestStatus `protobuf:"varint,2,opt,name=status,proto3,enum=certmint.v1.CertificateRequestStatus" json:"status,omitempty"`
 	// The certificate, when ISSUED.
 	Certificate *IssuedCertificate `protobuf:"bytes,3,opt,name=certificate,proto3" json:"certificate,omitempty"`
-	// The private key (PKCS #8 PEM) when certmint generated it; returned once and, unless the
-	// profile keeps keys, not stored. A replay of the same request_id returns the same
-	// certificate, and the key again only when the profile keeps keys (STORE_ENCRYPTED).
+	// The private key (PKCS #8 PEM) when certmint generated it. A replay of the same request_id
+	// by the same access token returns the same certificate with the same key: while the profile
+	// keeps keys (STORE_ENCRYPTED), or within CERTMINT_GENERATED_KEY_REPLAY_SECONDS (default 60
+	// minutes) for RETURN_ONCE profiles, after which the key is deleted (PrivateKeyRetention).
 	PrivateKeyPem string `protobuf:"bytes,4,opt,name=private_key_pem,json=privateKeyPem,proto3" json:"private_key_pem,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -708,8 +711,9 @@ type RenewCertificateResponse struct {
 	Status CertificateRequestStatus `protobuf:"varint,2,opt,name=status,proto3,enum=certmint.v1.CertificateRequestStatus" json:"status,omitempty"`
 	// The new certificate, when ISSUED.
 	Certificate *IssuedCertificate `protobuf:"bytes,3,opt,name=certificate,proto3" json:"certificate,omitempty"`
-	// The new private key (PKCS #8 PEM) when key_source is NEW. With REUSE, the key a profile
-	// stores (STORE_ENCRYPTED) is returned on a replay to the certificate's owner only.
+	// The new private key (PKCS #8 PEM) when key_source is NEW; replays as for
+	// IssueCertificateResponse.private_key_pem. With REUSE, the key a profile stores
+	// (STORE_ENCRYPTED) is returned on a replay to the certificate's owner only.
 	PrivateKeyPem string `protobuf:"bytes,4,opt,name=private_key_pem,json=privateKeyPem,proto3" json:"private_key_pem,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

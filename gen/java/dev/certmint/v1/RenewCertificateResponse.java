@@ -166,8 +166,9 @@ private static final long serialVersionUID = 0L;
   private volatile java.lang.Object privateKeyPem_ = "";
   /**
    * <pre>
-   * The new private key (PKCS #8 PEM) when key_source is NEW. With REUSE, the key a profile
-   * stores (STORE_ENCRYPTED) is returned on a replay to the certificate's owner only.
+   * The new private key (PKCS #8 PEM) when key_source is NEW; replays as for
+   * IssueCertificateResponse.private_key_pem. With REUSE, the key a profile stores
+   * (STORE_ENCRYPTED) is returned on a replay to the certificate's owner only.
    * </pre>
    *
    * <code>string private_key_pem = 4 [json_name = "privateKeyPem"];</code>
@@ -188,8 +189,9 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * The new private key (PKCS #8 PEM) when key_source is NEW. With REUSE, the key a profile
-   * stores (STORE_ENCRYPTED) is returned on a replay to the certificate's owner only.
+   * The new private key (PKCS #8 PEM) when key_source is NEW; replays as for
+   * IssueCertificateResponse.private_key_pem. With REUSE, the key a profile stores
+   * (STORE_ENCRYPTED) is returned on a replay to the certificate's owner only.
    * </pre>
    *
    * <code>string private_key_pem = 4 [json_name = "privateKeyPem"];</code>
@@ -943,8 +945,9 @@ private static final long serialVersionUID = 0L;
     private java.lang.Object privateKeyPem_ = "";
     /**
      * <pre>
-     * The new private key (PKCS #8 PEM) when key_source is NEW. With REUSE, the key a profile
-     * stores (STORE_ENCRYPTED) is returned on a replay to the certificate's owner only.
+     * The new private key (PKCS #8 PEM) when key_source is NEW; replays as for
+     * IssueCertificateResponse.private_key_pem. With REUSE, the key a profile stores
+     * (STORE_ENCRYPTED) is returned on a replay to the certificate's owner only.
      * </pre>
      *
      * <code>string private_key_pem = 4 [json_name = "privateKeyPem"];</code>
@@ -964,8 +967,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The new private key (PKCS #8 PEM) when key_source is NEW. With REUSE, the key a profile
-     * stores (STORE_ENCRYPTED) is returned on a replay to the certificate's owner only.
+     * The new private key (PKCS #8 PEM) when key_source is NEW; replays as for
+     * IssueCertificateResponse.private_key_pem. With REUSE, the key a profile stores
+     * (STORE_ENCRYPTED) is returned on a replay to the certificate's owner only.
      * </pre>
      *
      * <code>string private_key_pem = 4 [json_name = "privateKeyPem"];</code>
@@ -986,8 +990,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The new private key (PKCS #8 PEM) when key_source is NEW. With REUSE, the key a profile
-     * stores (STORE_ENCRYPTED) is returned on a replay to the certificate's owner only.
+     * The new private key (PKCS #8 PEM) when key_source is NEW; replays as for
+     * IssueCertificateResponse.private_key_pem. With REUSE, the key a profile stores
+     * (STORE_ENCRYPTED) is returned on a replay to the certificate's owner only.
      * </pre>
      *
      * <code>string private_key_pem = 4 [json_name = "privateKeyPem"];</code>
@@ -1004,8 +1009,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The new private key (PKCS #8 PEM) when key_source is NEW. With REUSE, the key a profile
-     * stores (STORE_ENCRYPTED) is returned on a replay to the certificate's owner only.
+     * The new private key (PKCS #8 PEM) when key_source is NEW; replays as for
+     * IssueCertificateResponse.private_key_pem. With REUSE, the key a profile stores
+     * (STORE_ENCRYPTED) is returned on a replay to the certificate's owner only.
      * </pre>
      *
      * <code>string private_key_pem = 4 [json_name = "privateKeyPem"];</code>
@@ -1019,8 +1025,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The new private key (PKCS #8 PEM) when key_source is NEW. With REUSE, the key a profile
-     * stores (STORE_ENCRYPTED) is returned on a replay to the certificate's owner only.
+     * The new private key (PKCS #8 PEM) when key_source is NEW; replays as for
+     * IssueCertificateResponse.private_key_pem. With REUSE, the key a profile stores
+     * (STORE_ENCRYPTED) is returned on a replay to the certificate's owner only.
      * </pre>
      *
      * <code>string private_key_pem = 4 [json_name = "privateKeyPem"];</code>
