@@ -17,6 +17,7 @@ import { RateLimiter } from "./auth/rate-limiter";
 import type { Config } from "./config";
 import { openKeyring } from "./issuance/ca/keyring";
 import { CaPublisher } from "./issuance/ca/publication";
+import { heldKeySweepIntervalMs, startHeldKeySweep } from "./issuance/certificates/held-keys";
 import type { IssuanceDeps } from "./issuance/deps";
 import { callLoggingInterceptor } from "./server/call-logging";
 import { HealthReporter } from "./server/health";
@@ -72,6 +73,7 @@ export async function startCertmint(config: Config, logger: Logger): Promise<Run
 
   let database: Database | undefined;
   let publication: { server: HttpServer; port: number } | undefined;
+  let sweep: { stop(): Promise<void> } | undefined;
   try {
     database = await openDatabase({
       databaseUrl: config.databaseUrl,
@@ -100,6 +102,7 @@ export async function startCertmint(config: Config, logger: Logger): Promise<Run
       now: () => new Date(),
       publicBaseUrl: config.publicBaseUrl,
       crlValiditySeconds: config.crlValiditySeconds,
+      generatedKeyReplaySeconds: config.generatedKeyReplaySeconds,
     };
     await ensureAdminCredential(deps, config.adminTokenFile, logger);
     const authenticator = new Authenticator(
@@ -121,6 +124,12 @@ export async function startCertmint(config: Config, logger: Logger): Promise<Run
       authenticator.forgetCertificate(certificate.fingerprintSha256);
       if (certificate.caId) publisher?.forget(certificate.caId);
     };
+    // Generated keys kept for replays are deleted once their time runs out.
+    sweep = startHeldKeySweep(
+      deps,
+      heldKeySweepIntervalMs(config.generatedKeyReplaySeconds),
+      (err) => logger.warn({ err }, "deleting expired replay keys failed; retrying"),
+    );
     if (config.publicationListen && publisher) {
       publication = await startPublicationServer(config.publicationListen, publisher, logger);
       logger.info(
@@ -129,6 +138,7 @@ export async function startCertmint(config: Config, logger: Logger): Promise<Run
       );
     }
   } catch (err) {
+    await sweep?.stop();
     publication?.server.close();
     await database?.close().catch(() => undefined);
     server.forceShutdown();
@@ -153,6 +163,7 @@ export async function startCertmint(config: Config, logger: Logger): Promise<Run
           publication ? publication.server.close(resolve) : resolve(0),
         );
         readiness.ready = false;
+        await sweep?.stop();
         await db.close();
         logger.info("stopped");
       })();

@@ -48,6 +48,11 @@ export interface Config {
   readonly publicationListen?: { readonly host: string; readonly port: number };
   /** How long a published CRL is served before a fresh one is signed (revocations refresh it). */
   readonly crlCacheSeconds: number;
+  /**
+   * How long a generated private key of a RETURN_ONCE profile stays sealed on its request, so
+   * a replay of the same request_id by the same token gets it again; 0: not kept.
+   */
+  readonly generatedKeyReplaySeconds: number;
 }
 
 /** The server certificate, its key and the optional client CA bundle (absolute paths). */
@@ -96,6 +101,7 @@ export const ENV = {
   maxMessageBytes: "CERTMINT_MAX_MESSAGE_BYTES", // default 4194304
   publicationListen: "CERTMINT_PUBLICATION_LISTEN", // optional: HTTP for CRLs and CA certificates
   crlCacheSeconds: "CERTMINT_CRL_CACHE_SECONDS", // default 60
+  generatedKeyReplaySeconds: "CERTMINT_GENERATED_KEY_REPLAY_SECONDS", // default 3600; 0: off
 } as const;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
@@ -178,6 +184,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     ? parseListen(rawPublication, problems, ENV.publicationListen)
     : undefined;
   const crlCacheSeconds = parseInteger(env, ENV.crlCacheSeconds, 60, 0, 86_400, problems);
+  const generatedKeyReplaySeconds = parseInteger(
+    env,
+    ENV.generatedKeyReplaySeconds,
+    3_600,
+    0,
+    7 * 86_400,
+    problems,
+  );
   if (problems.length > 0) throw new ConfigError(problems.join("; "));
   return Object.freeze({
     listen: Object.freeze(listen),
@@ -201,6 +215,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     adminTokenFile: resolve(dataDir, "admin-token"),
     publicationListen: publicationListen && Object.freeze(publicationListen),
     crlCacheSeconds,
+    generatedKeyReplaySeconds,
   });
 }
 

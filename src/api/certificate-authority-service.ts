@@ -5,6 +5,7 @@ import { currentCrl } from "../issuance/ca/crl";
 import { deleteCa } from "../issuance/ca/delete";
 import { importCaCertificate } from "../issuance/ca/import-certificate";
 import { getCa, listCas } from "../issuance/ca/queries";
+import { revokeCa } from "../issuance/ca/revoke";
 import type { CaDeps, CaStatus } from "../issuance/ca/types";
 import { updateCa } from "../issuance/ca/update";
 import {
@@ -12,7 +13,7 @@ import {
   caToProto,
   nameConstraintsFromProto,
 } from "./convert/certificate-authority";
-import { keyAlgorithmCodec, signatureAlgorithmCodec } from "./convert/enums";
+import { keyAlgorithmCodec, revocationReasonCodec, signatureAlgorithmCodec } from "./convert/enums";
 import { subjectFromProto } from "./convert/subject";
 import { durationToSeconds } from "./convert/time";
 import { type HandlerDeps, unary } from "./unary";
@@ -178,6 +179,18 @@ export function certificateAuthorityHandlers(
       async (req) => {
         await deleteCa(ca(), { ca: req.certificateAuthority, etag: req.etag });
         return {};
+      },
+      deps,
+    ),
+
+    revokeCertificateAuthority: unary(
+      `${SERVICE}RevokeCertificateAuthority`,
+      async (req) => {
+        const row = await revokeCa(ca(), {
+          ca: req.certificateAuthority,
+          reason: revocationReasonCodec.fromProto(req.reason, "reason"),
+        });
+        return { certificateAuthority: caToProto(row) };
       },
       deps,
     ),

@@ -91,6 +91,7 @@ export function unary<Req, Res>(
         audited: false,
         abandoned: () =>
           call.cancelled || (deadline !== undefined && deadline.getTime() <= Date.now()),
+        deadline,
         statusCodeOf: codeOf,
       };
       security.authorize(method, actor);

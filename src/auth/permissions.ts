@@ -43,6 +43,7 @@ export const METHOD_RULES: Readonly<Record<string, MethodRule>> = {
   [`${CA}UpdateCertificateAuthority`]: ADMIN_WRITE,
   [`${CA}GetCertificateRevocationList`]: READ,
   [`${CA}DeleteCertificateAuthority`]: ADMIN_WRITE,
+  [`${CA}RevokeCertificateAuthority`]: ADMIN_WRITE,
 
   [`${POLICY}CreateCertificatePolicy`]: ADMIN_WRITE,
   [`${POLICY}GetCertificatePolicy`]: READ,

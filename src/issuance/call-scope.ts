@@ -37,6 +37,8 @@ export interface CallScope {
   readonly statusCodeOf?: (err: unknown) => number;
   /** True once the caller cancelled or its deadline passed: nobody waits for the answer. */
   readonly abandoned?: () => boolean;
+  /** When the caller stops waiting, if it set a deadline (bounds waits for another call). */
+  readonly deadline?: Date;
 }
 
 const storage = new AsyncLocalStorage<CallScope>();

@@ -1,6 +1,9 @@
 import type { MikroORM } from "@mikro-orm/postgresql";
 import type { CaKeyring } from "./ca/keyring";
 
+/** How long a generated key waits for replays of its request_id, unless configured: 60 minutes. */
+export const DEFAULT_GENERATED_KEY_REPLAY_SECONDS = 3_600;
+
 /**
  * What the use cases need: the database (fork its EntityManager per call), the CA keyring, the
  * clock and a few settings. Built once at start-up (src/app.ts).
@@ -14,8 +17,15 @@ export interface IssuanceDeps {
   /** nextUpdate - thisUpdate of CRLs. */
   crlValiditySeconds: number;
   /**
-   * Told after a certificate is revoked: the published CRL of its CA is re-signed, and a
-   * client certificate stops authenticating at once.
+   * How long a server-generated key of a profile that keeps no keys (RETURN_ONCE) stays sealed
+   * on its request, so a replay of the same request_id by the same token gets it again (a
+   * lost answer); 0: not kept. DEFAULT_GENERATED_KEY_REPLAY_SECONDS when unset.
+   */
+  generatedKeyReplaySeconds?: number;
+  /**
+   * Told after a certificate (or an intermediate CA, with its parent as `caId`) is revoked:
+   * the published CRL of its CA is re-signed, and a client certificate stops authenticating
+   * at once.
    */
   onCertificateRevoked?: (certificate: { caId: string | null; fingerprintSha256: string }) => void;
 }

@@ -6,14 +6,18 @@ import type { EntityManager } from "@mikro-orm/postgresql";
  * bench/issue, this (and skipping the query builder) takes about a third off the server's and
  * half off PostgreSQL's CPU per issuance (561 -> 844 issuances/s at 16 clients).
  *
- * The statement runs on a connection of the ORM's pool, acquired for it alone, so it is for
- * autocommitted statements only: inside a transaction it runs on the transaction's connection
+ * The statement runs on a connection of the ORM's pool, acquired for it alone: autocommitted,
+ * or in a transaction of its own on a connection held with withConnection (the request lock,
+ * store/request-lock.ts). Inside an ORM transaction it runs on the transaction's connection
  * through the ORM, unprepared.
  */
 const names = new Map<string, string>();
 
 interface PooledClient {
   query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: unknown }>;
+  query(text: string): Promise<unknown>;
+  /** knex's mark of a connection its pool must destroy rather than hand out again. */
+  __knex__disposed?: unknown;
 }
 interface Pool {
   acquireConnection(): Promise<PooledClient>;
@@ -29,19 +33,53 @@ export async function executePrepared<T>(
   if (em.isInTransaction()) {
     return em.getConnection().execute(sql, bindings, "all", em.getTransactionContext()) as T;
   }
-  let entry = names.get(sql);
-  if (entry === undefined) {
-    entry = `certmint_hot_${names.size + 1}`;
-    names.set(sql, entry);
-  }
-  let i = 0;
-  // The texts are certmint's own, with no '?' inside literals or identifiers.
-  const text = sql.replace(/\?/g, () => `$${++i}`);
+  return withConnection(em, (connection) => connection.execute<T>(sql, bindings));
+}
+
+/** One pooled connection, held for several statements (a transaction of the hot path). */
+export interface HeldConnection {
+  /** Runs `sql` (with `?` placeholders) as a named prepared statement; returns its rows. */
+  execute<T>(sql: string, bindings: unknown[]): Promise<T>;
+  /** Runs a statement without parameters (BEGIN, COMMIT, ROLLBACK). */
+  command(sql: string): Promise<void>;
+  /** Keeps the connection out of the pool (its session state is unknown after a failure). */
+  discard(reason: string): void;
+}
+
+/**
+ * Runs `fn` on one connection of the ORM's pool, acquired for it alone and released after.
+ * Statements run on it directly, prepared, outside the ORM's unit of work.
+ */
+export async function withConnection<T>(
+  em: EntityManager,
+  fn: (connection: HeldConnection) => Promise<T>,
+): Promise<T> {
   const pool = em.getConnection().getKnex().client as unknown as Pool;
   const connection = await pool.acquireConnection();
+  const held: HeldConnection = {
+    async execute<R>(sql: string, bindings: unknown[]): Promise<R> {
+      let entry = names.get(sql);
+      if (entry === undefined) {
+        entry = `certmint_hot_${names.size + 1}`;
+        names.set(sql, entry);
+      }
+      let i = 0;
+      // The texts are certmint's own, with no '?' inside literals or identifiers.
+      const text = sql.replace(/\?/g, () => `$${++i}`);
+      const result = await connection.query({ name: entry, text, values: bindings });
+      return result.rows as R;
+    },
+    async command(sql: string): Promise<void> {
+      await connection.query(sql);
+    },
+    discard(reason: string): void {
+      // knex's pool validates a connection before handing it out again and destroys one
+      // marked disposed (the same mark its pg dialect sets when a connection errors).
+      connection.__knex__disposed = reason;
+    },
+  };
   try {
-    const result = await connection.query({ name: entry, text, values: bindings });
-    return result.rows as T;
+    return await fn(held);
   } finally {
     await pool.releaseConnection(connection);
   }

@@ -131,7 +131,10 @@ interface Token {
 interface Fixtures {
   tokens: Record<"auditor" | "issuer" | "approver" | "expired" | "revoked", Token>;
   adminTokenId: string;
-  /** Certificates in alpha: one the probes renew (the admin renews it last), one the issuer renews. */
+  /**
+   * Certificates in alpha: one the probes renew (the admin renews it last), one the issuer
+   * renews (its own: only a certificate's owner, or an admin, may renew it).
+   */
   renewProbeCert: string;
   issuerRenewCert: string;
   /** An alpha certificate to revoke. */
@@ -396,6 +399,13 @@ const REQUESTS: Record<string, RpcRequests> = {
         etag: "",
       }),
   },
+  [`${CA}RevokeCertificateAuthority`]: {
+    probe: (c) =>
+      call(c.authorities, "revokeCertificateAuthority", {
+        certificateAuthority: "revocable-intermediate",
+        reason: RevocationReason.REVOCATION_REASON_KEY_COMPROMISE,
+      }),
+  },
 
   [`${POLICY}CreateCertificatePolicy`]: {
     probe: (c) =>
@@ -621,8 +631,24 @@ beforeAll(async () => {
     ["beta-gated", true],
     ["doomed", false],
   ] as const) {
-    await createProfileRows(h, { slug, caId: root.id, requireApproval });
+    // The admin approves its own beta-gated request below: that profile allows it.
+    await createProfileRows(h, {
+      slug,
+      caId: root.id,
+      requireApproval,
+      allowSelfApproval: slug === "beta-gated",
+    });
   }
+  await call(
+    h.authorities,
+    "createIntermediateCertificateAuthority",
+    CreateIntermediateCertificateAuthorityRequest.fromPartial({
+      slug: "revocable-intermediate",
+      parentCertificateAuthority: "root",
+      subject: { commonName: "Revocable Intermediate" },
+      keyAlgorithm: KeyAlgorithm.KEY_ALGORITHM_EC_P256,
+    }),
+  );
   await call(
     h.policies,
     "createCertificatePolicy",
@@ -646,11 +672,12 @@ beforeAll(async () => {
   const importCertificatePem = opensslSign(tmp, ext.csrPem, outside, CA_EXTENSIONS);
 
   const renewProbe = await issueAsAdmin("alpha", "renew-probe.example.com");
-  const issuerRenew = await issueAsAdmin("alpha", "issuer-renew.example.com");
   const toRevoke = await issueAsAdmin("alpha", "revoke-me.example.com");
   const beta = await issueAsAdmin("beta", "beta.example.com");
-  const pending = async (profile: string, name: string) => {
-    const res = await issueAsAdmin(profile, name);
+  const pending = async (profile: string, name: string, as?: CertmintClients) => {
+    const res = as
+      ? await call(as.certificates, "issueCertificate", issueAttrs(profile, name))
+      : await issueAsAdmin(profile, name);
     expect(res.status).toBe(PENDING_APPROVAL);
     return res.certificateRequestId;
   };
@@ -668,10 +695,19 @@ beforeAll(async () => {
 
   const A = ["alpha", "alpha-gated"];
   const revoked = await createToken("revoked", TokenRole.ROLE_ADMIN);
+  const issuer = await createToken("issuer", TokenRole.ROLE_ISSUER, A);
+  // The issuer's own certificate (it renews it), and its requests that approvers decide (the
+  // admin among them: a requester never approves its own request).
+  const asIssuer = clientsFor(issuer.secret);
+  const issuerRenew = await call(
+    asIssuer.certificates,
+    "issueCertificate",
+    issueAttrs("alpha", "issuer-renew.example.com"),
+  );
   fx = {
     tokens: {
       auditor: await createToken("auditor", TokenRole.ROLE_AUDITOR),
-      issuer: await createToken("issuer", TokenRole.ROLE_ISSUER, A),
+      issuer,
       approver: await createToken("approver", TokenRole.ROLE_APPROVER, A),
       // Never used before it is moved into the past (the server caches token rows).
       expired: await createToken("expired", TokenRole.ROLE_ADMIN, [], 60),
@@ -682,10 +718,10 @@ beforeAll(async () => {
     issuerRenewCert: issuerRenew.certificate!.certificateId,
     revokeCert: toRevoke.certificate!.certificateId,
     alphaRequest: renewProbe.certificateRequestId,
-    approveProbe: await pending("alpha-gated", "approve-probe.example.com"),
-    approverApproves: await pending("alpha-gated", "approver-approves.example.com"),
-    rejectProbe: await pending("alpha-gated", "reject-probe.example.com"),
-    approverRejects: await pending("alpha-gated", "approver-rejects.example.com"),
+    approveProbe: await pending("alpha-gated", "approve-probe.example.com", asIssuer),
+    approverApproves: await pending("alpha-gated", "approver-approves.example.com", asIssuer),
+    rejectProbe: await pending("alpha-gated", "reject-probe.example.com", asIssuer),
+    approverRejects: await pending("alpha-gated", "approver-rejects.example.com", asIssuer),
     betaCert: beta.certificate!.certificateId,
     betaKeyWaiting,
     betaPending: await pending("beta-gated", "beta-pending.example.com"),
@@ -726,10 +762,10 @@ afterAll(async () => {
 // ---- The matrix -----------------------------------------------------------------------------
 
 describe("the RPCs of the matrix", () => {
-  it("are every certmint.v1 RPC: 32 in the generated services, each in METHOD_RULES and here", () => {
+  it("are every certmint.v1 RPC: 33 in the generated services, each in METHOD_RULES and here", () => {
     const counts = SERVICE_DEFINITIONS.map((s) => Object.keys(s).length);
-    expect(counts).toEqual([8, 9, 5, 5, 4, 1]);
-    expect(new Set(ALL_RPCS).size).toBe(32);
+    expect(counts).toEqual([8, 10, 5, 5, 4, 1]);
+    expect(new Set(ALL_RPCS).size).toBe(33);
     expect([...ALL_RPCS].sort()).toEqual(Object.keys(METHOD_RULES).sort());
     expect([...ALL_RPCS].sort()).toEqual(Object.keys(REQUESTS).sort());
   });

@@ -200,9 +200,9 @@ describe("certificate revocation lists", () => {
       h.db.query(
         `insert into certificate (id, serial_number, ca_id, certificate_request_id, subject, sans, key_algorithm,
            signature_algorithm, key_usages, extended_key_usages, not_before, not_after, fingerprint_sha256,
-           certificate_pem, chain_pem, revoked_at, revocation_reason, created_at)
+           certificate_pem, chain_pem, revoked_at, revocation_reason, owner, created_at)
          values ($1, $2, $3, $4, '{}', '{}', 'EC_P256', 'ECDSA_WITH_SHA256', '[]', '[]', now() - interval '1 day',
-           $5, $6, 'pem', '[]', $7, $8, now())`,
+           $5, $6, 'pem', '[]', $7, $8, 'test', now())`,
         [randomUUID(), s, ca, requestId, notAfter, randomUUID(), revokedAt, reason],
       );
     const future = new Date(Date.now() + 30 * 86_400_000);

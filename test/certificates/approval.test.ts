@@ -1,7 +1,9 @@
 /**
  * Approval: a profile that needs approval parks requests as PENDING_APPROVAL; approving signs
  * them (a generated key waits, sealed, for exactly one GetRequestStatus), rejecting records the
- * reason, and approval checks the request again against the policy as it is now.
+ * reason, and approval checks the request again against the policy as it is now. The token
+ * that made a request never approves it (an admin neither) unless the profile allows it: the
+ * requests here are the first admin's, approved by a second admin token.
  */
 import { createPrivateKey, X509Certificate } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -10,6 +12,8 @@ import {
   CertificateAuthorityStatus,
   UpdateCertificateAuthorityRequest,
 } from "../../gen/ts/certmint/v1/certificate_authority_service";
+import { UpdateCertificateProfileRequest } from "../../gen/ts/certmint/v1/certificate_profile_service";
+import type { CertmintClients } from "../support/harness";
 import {
   attrRequest,
   Code,
@@ -18,6 +22,7 @@ import {
   countRows,
   createProfileRows,
   createRoot,
+  createToken,
   csrRequest,
   decodeStatus,
   FAILED,
@@ -26,6 +31,7 @@ import {
   makeCsr,
   PENDING_APPROVAL,
   REJECTED,
+  Role,
   renewRequest,
   requestStatus,
   rowCounts,
@@ -41,23 +47,27 @@ import {
 describe("approval of certificate requests", () => {
   let h: TestCertmint;
   let root: CertificateAuthority;
+  /** A second admin token: the approver of the first admin's requests. */
+  let approver: CertmintClients;
   const tmp = new TempDir();
 
   beforeAll(async () => {
     h = await startTestCertmint();
     root = await createRoot(h, "root");
     await createProfileRows(h, { caId: root.id, slug: "gated", requireApproval: true });
+    approver = (await createToken(h, "second-admin", Role.ROLE_ADMIN)).clients;
   });
   afterAll(async () => {
     await h?.stop();
     tmp.remove();
   });
 
-  const approve = (id: string) =>
-    call(h.certificates, "approveCertificateRequest", {
+  const approveAs = (clients: CertmintClients, id: string) =>
+    call(clients.certificates, "approveCertificateRequest", {
       certificateRequestId: id,
       comment: "ok",
     }).then((r) => r.certificateRequest!);
+  const approve = (id: string) => approveAs(approver, id);
   const reject = (id: string, reason: string) =>
     call(h.certificates, "rejectCertificateRequest", { certificateRequestId: id, reason }).then(
       (r) => r.certificateRequest!,
@@ -308,5 +318,67 @@ describe("approval of certificate requests", () => {
     expect(st.certificate).toBeUndefined();
     expect(st.privateKeyPem).toBe("");
     expect(decodeStatus(st.certificateRequest!.error).reason).toBe("POLICY_VIOLATION");
+  });
+
+  describe("the requester does not approve its own request", () => {
+    it("refuses the requester (an admin token) with PERMISSION_DENIED and writes nothing", async () => {
+      const id = await pending("self.example.com");
+      const before = await rowCounts(h);
+      const err = await rpcError(approveAs(h, id));
+      expect(err.code).toBe(7);
+      expect(err.reason).toBe("SELF_APPROVAL_NOT_ALLOWED");
+      expect(err.metadata.certificate_request_id).toBe(id);
+      expect(await rowCounts(h)).toEqual(before);
+      const row = await requestRow(id);
+      expect(row.status).toBe("PENDING_APPROVAL");
+      expect(row.reserved_serial).toBeNull();
+      // The refusal is audited (status 7), with the request it was about.
+      expect(
+        await h.db.query(
+          "select status_code, error_reason from audit_record where resource_id = $1 and method like '%ApproveCertificateRequest'",
+          [id],
+        ),
+      ).toEqual([{ status_code: 7, error_reason: "SELF_APPROVAL_NOT_ALLOWED" }]);
+      // Another approver (here the second admin) may.
+      expect((await approve(id)).status).toBe(ISSUED);
+    });
+
+    it("a CSR request and a renewal are no exception", async () => {
+      const { csrPem } = makeCsr(tmp, "/CN=self-csr.example.com", ["DNS:self-csr.example.com"]);
+      const res = await issue(h, csrRequest("gated", csrPem));
+      expect((await rpcError(approveAs(h, res.certificateRequestId))).reason).toBe(
+        "SELF_APPROVAL_NOT_ALLOWED",
+      );
+      const original = await approve(res.certificateRequestId);
+      const renewal = await call(
+        h.certificates,
+        "renewCertificate",
+        renewRequest({ certificateId: original.certificateId }),
+      );
+      expect(renewal.status).toBe(PENDING_APPROVAL);
+      expect((await rpcError(approveAs(h, renewal.certificateRequestId))).reason).toBe(
+        "SELF_APPROVAL_NOT_ALLOWED",
+      );
+      expect((await requestRow(renewal.certificateRequestId)).status).toBe("PENDING_APPROVAL");
+    });
+
+    it("a profile with allow_self_approval lets the requester approve", async () => {
+      await createProfileRows(h, { caId: root.id, slug: "gated-self", requireApproval: true });
+      const updated = await call(
+        h.profiles,
+        "updateCertificateProfile",
+        UpdateCertificateProfileRequest.fromPartial({
+          certificateProfile: { slug: "gated-self", allowSelfApproval: true },
+          updateMask: ["allow_self_approval"],
+        }),
+      );
+      expect(updated.certificateProfile!.allowSelfApproval).toBe(true);
+      expect(updated.certificateProfile!.requireApproval).toBe(true);
+      const id = await pending("self-ok.example.com", "gated-self");
+      const approved = await approveAs(h, id);
+      expect(approved.status).toBe(ISSUED);
+      const st = await requestStatus(h, id);
+      expect(st.privateKeyPem).toContain("-----BEGIN PRIVATE KEY-----");
+    });
   });
 });

@@ -1,4 +1,5 @@
 import { createHash, createPublicKey, type KeyObject, X509Certificate } from "node:crypto";
+import { CreateAccessTokenRequest, Role } from "../../gen/ts/certmint/v1/access_token_service";
 import {
   CertificateRequestStatus,
   CertificateStatus,
@@ -17,7 +18,13 @@ import {
 import type { Duration } from "../../gen/ts/google/protobuf/duration";
 import { BadRequest, ErrorInfo, PreconditionFailure } from "../../gen/ts/google/rpc/error_details";
 import { Status } from "../../gen/ts/google/rpc/status";
-import { call, type DecodedError, decodeError, type TestCertmint } from "../support/harness";
+import {
+  type CertmintClients,
+  call,
+  type DecodedError,
+  decodeError,
+  type TestCertmint,
+} from "../support/harness";
 
 export { createProfileRows, createRoot, tlsServerSpec } from "../support/fixtures";
 export { call, expectRpcError, startTestCertmint, type TestCertmint } from "../support/harness";
@@ -29,6 +36,7 @@ export {
   KeyUsage,
   RenewalKeySource,
   RevocationReason,
+  Role,
   SignatureAlgorithm,
 };
 
@@ -179,6 +187,25 @@ export const getCert = (h: TestCertmint, ref: string) =>
 
 export const requestStatus = (h: TestCertmint, id: string) =>
   call(h.certificates, "getRequestStatus", { certificateRequestId: id });
+
+// ---- Access tokens --------------------------------------------------------------------------
+
+/** An access token made by the admin, with clients that send it. */
+export async function createToken(
+  h: TestCertmint,
+  slug: string,
+  role: Role,
+  profiles: string[] = [],
+): Promise<{ id: string; slug: string; clients: CertmintClients }> {
+  const res = await call(
+    h.accessTokens,
+    "createAccessToken",
+    CreateAccessTokenRequest.fromPartial({
+      accessToken: { slug, role, certificateProfiles: profiles },
+    }),
+  );
+  return { id: res.accessToken!.id, slug, clients: h.clientsAs(res.secret) };
+}
 
 // ---- Rows -----------------------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ import { bearer } from "../support/harness";
 /** Each client its own HTTP/2 connection (grpc-js otherwise shares one per address). */
 const OWN_CONNECTION: ChannelOptions = { "grpc.use_local_subchannel_pool": 1 };
 
-export type Source = "CSR" | "EC_P256" | "RSA_2048";
+export type Source = "CSR" | "EC_P256" | "ED25519";
 
 export interface Received {
   certificateRequestId: string;
@@ -82,7 +82,7 @@ export function requestFor(
         keyAlgorithm:
           source === "EC_P256"
             ? KeyAlgorithm.KEY_ALGORITHM_EC_P256
-            : KeyAlgorithm.KEY_ALGORITHM_RSA_2048,
+            : KeyAlgorithm.KEY_ALGORITHM_ED25519,
       },
     },
   });

@@ -86,7 +86,7 @@ describe("CreateCertificateProfile", () => {
         keyUsages: ["DIGITAL_SIGNATURE", "KEY_ENCIPHERMENT"],
         extendedKeyUsages: ["SERVER_AUTH"],
       },
-      renewal: { autoRenew: true, renewBeforeDays: 10 },
+      renewal: { autoRenew: true, renewBeforeDays: 10, allowSharedRenewal: false },
       validity_overflow: "TRUNCATE",
       private_key_retention: "STORE_ENCRYPTED",
     });

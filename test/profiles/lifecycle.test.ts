@@ -94,7 +94,11 @@ describe("loadProfileForIssuance", () => {
       ttlSeconds: 20 * DAY,
       subject: { attributes: [{ type: "COMMON_NAME", value: "svc.example.com" }] },
     });
-    expect(first.renewal).toEqual({ autoRenew: true, renewBeforeDays: 5 });
+    expect(first.renewal).toEqual({
+      autoRenew: true,
+      renewBeforeDays: 5,
+      allowSharedRenewal: false,
+    });
     const again = await loadProfileForIssuance(h.running.database.orm.em.fork(), first.profile.id);
     expect(again.policy).toBe(first.policy);
     await expect(

@@ -113,8 +113,8 @@ describe("migrations on an empty PostgreSQL database", () => {
       db.query(
         `insert into certificate (id, serial_number, ca_id, certificate_request_id, subject, sans, key_algorithm,
            signature_algorithm, key_usages, extended_key_usages, not_before, not_after, fingerprint_sha256,
-           certificate_pem, chain_pem, created_at)
-         values ($1, $2, $3, $4, '{}', '{}', 'EC_P256', 'ECDSA_WITH_SHA256', '[]', '[]', $5, $5, $6, 'pem', '[]', $5)`,
+           certificate_pem, chain_pem, owner, created_at)
+         values ($1, $2, $3, $4, '{}', '{}', 'EC_P256', 'ECDSA_WITH_SHA256', '[]', '[]', $5, $5, $6, 'pem', '[]', 'test', $5)`,
         [randomUUID(), serial, ca, request!.id, now, randomUUID()],
       );
     await insertCert(caA, "01ab");

@@ -42,6 +42,8 @@ export interface ProfileOptions {
   spec?: PolicySpec;
   defaults?: ProfileDefaults;
   requireApproval?: boolean;
+  /** The requester may approve its own request (default false). */
+  allowSelfApproval?: boolean;
   validityOverflow?: "FAIL" | "TRUNCATE";
   privateKeyRetention?: "RETURN_ONCE" | "STORE_ENCRYPTED";
 }
@@ -65,8 +67,8 @@ export async function createProfileRows(
   );
   await h.db.query(
     `insert into certificate_profile (id, slug, policy_id, ca_id, self_signed, enrollment_method, defaults, renewal,
-       require_approval, validity_overflow, private_key_retention, created_at, updated_at)
-     values ($1, $2, $3, $4, $5, 'API', $6, '{"autoRenew":false,"renewBeforeDays":0}', $7, $8, $9, $10, $10)`,
+       require_approval, validity_overflow, private_key_retention, created_at, updated_at, allow_self_approval)
+     values ($1, $2, $3, $4, $5, 'API', $6, '{"autoRenew":false,"renewBeforeDays":0}', $7, $8, $9, $10, $10, $11)`,
     [
       profileId,
       slug,
@@ -78,6 +80,7 @@ export async function createProfileRows(
       opts.validityOverflow ?? "FAIL",
       opts.privateKeyRetention ?? "RETURN_ONCE",
       now,
+      opts.allowSelfApproval ?? false,
     ],
   );
   return { profileId, policyId, slug };

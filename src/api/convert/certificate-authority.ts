@@ -9,7 +9,12 @@ import type { CaStatus, CaType } from "../../issuance/ca/types";
 import { etagOf } from "../../issuance/common/etag";
 import type { GeneralSubtrees, NameConstraints } from "../../model/pki";
 import type { CertificateAuthorityRow } from "../../store/entities";
-import { enumCodec, keyAlgorithmCodec, signatureAlgorithmCodec } from "./enums";
+import {
+  enumCodec,
+  keyAlgorithmCodec,
+  revocationReasonCodec,
+  signatureAlgorithmCodec,
+} from "./enums";
 import { subjectToProto } from "./subject";
 import { optionalDate } from "./time";
 
@@ -47,6 +52,8 @@ export function caToProto(ca: CertificateAuthorityRow): PbCa {
     updateTime: ca.updatedAt,
     etag: etagOf(ca.version),
     nameConstraints: nameConstraintsToProto(nameConstraintsOf(ca)),
+    revokeTime: ca.revokedAt ?? undefined,
+    revocationReason: revocationReasonCodec.toProto(ca.revocationReason),
   };
 }
 

@@ -112,5 +112,6 @@ export function certificateToProto(c: CertificateRow, now: Date): PbCertificate 
     renewedFromCertificateId: c.renewedFromId ?? "",
     renewedByCertificateId: c.renewedById ?? "",
     createTime: c.createdAt,
+    ownerAccessTokenId: c.owner,
   };
 }

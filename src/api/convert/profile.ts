@@ -108,8 +108,10 @@ export function profileDraftFromProto(pb: PbProfile | undefined): ProfileDraft {
     renewal: {
       autoRenew: pb?.renewal?.autoRenew ?? false,
       renewBeforeDays: pb?.renewal?.renewBeforeDays ?? 0,
+      allowSharedRenewal: pb?.renewal?.allowSharedRenewal ?? false,
     },
     requireApproval: pb?.requireApproval ?? false,
+    allowSelfApproval: pb?.allowSelfApproval ?? false,
     validityOverflow: validityOverflowCodec.fromProto(
       pb?.validityOverflow ?? 0,
       `${FIELD}.validity_overflow`,
@@ -143,6 +145,7 @@ export function profileToProto(row: CertificateProfileRow): PbProfile {
     },
     renewal: storedRenewal(row),
     requireApproval: row.requireApproval,
+    allowSelfApproval: row.allowSelfApproval,
     validityOverflow: validityOverflowCodec.toProto(row.validityOverflow),
     privateKeyRetention: privateKeyRetentionCodec.toProto(row.privateKeyRetention),
     createTime: row.createdAt,

@@ -292,13 +292,23 @@ async function assertSlugFree(em: EntityManager, slug: string): Promise<void> {
   }
 }
 
-type NewCaRow = Omit<CertificateAuthorityRow, "crlNumber" | "version">;
+type NewCaRow = Omit<
+  CertificateAuthorityRow,
+  "crlNumber" | "version" | "revokedAt" | "revocationReason" | "revocationCount"
+>;
 
 async function insertCa(em: EntityManager, row: NewCaRow): Promise<CertificateAuthorityRow> {
   try {
     // The audit record commits with the row (issue 6); created with tx, which flushes it.
     return await em.transactional(async (tx: EntityManager) => {
-      const entity = tx.create(CertificateAuthorityEntity, { ...row, crlNumber: "0", version: 1 });
+      const entity = tx.create(CertificateAuthorityEntity, {
+        ...row,
+        crlNumber: "0",
+        version: 1,
+        revokedAt: null,
+        revocationReason: null,
+        revocationCount: "0",
+      });
       await tx.flush();
       await recordAudit(tx, { type: "certificate_authority", id: row.id }, row.createdAt);
       return entity;

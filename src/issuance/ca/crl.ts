@@ -12,12 +12,15 @@ export interface SignedCrl {
   crlNumber: bigint;
   thisUpdate: Date;
   nextUpdate: Date;
+  /** The CA's revocation count read before the revoked serials: every one it counts is listed. */
+  revocationCount: string;
 }
 
 /**
  * Signs a fresh X.509 v2 CRL of the CA (RFC 5280 5): every revoked certificate it issued that
- * has not expired, with its reason. The cRLNumber is taken atomically from the CA row, so it
- * only ever grows (5.2.3). A DISABLED CA still publishes its CRL.
+ * has not expired, and every revoked intermediate CA it signed, with its reason. The cRLNumber
+ * is taken atomically from the CA row, so it only ever grows (5.2.3). A DISABLED (or revoked)
+ * CA still publishes its CRL.
  */
 export async function currentCrl(deps: CaDeps, ref: string): Promise<SignedCrl> {
   const em = deps.orm.em.fork();
@@ -43,22 +46,37 @@ export async function currentCrl(deps: CaDeps, ref: string): Promise<SignedCrl> 
       [ca.id],
     );
   const crlNumber = BigInt(rows[0]!.crl_number);
-  const revoked = await em.find(
+  const leaves = await em.find(
     CertificateEntity,
     { caId: ca.id, revokedAt: { $ne: null }, notAfter: { $gt: thisUpdate } },
     { fields: ["serialNumber", "revokedAt", "revocationReason"], orderBy: { revokedAt: "asc" } },
   );
+  const subordinates = await em.find(
+    CertificateAuthorityEntity,
+    { parentId: ca.id, revokedAt: { $ne: null }, notAfter: { $gt: thisUpdate } },
+    { fields: ["serialNumber", "revokedAt", "revocationReason"], orderBy: { revokedAt: "asc" } },
+  );
+  const revoked = [...leaves, ...subordinates]
+    .map((c) => ({
+      serial: c.serialNumber!,
+      revokedAt: c.revokedAt!,
+      reason: (c.revocationReason ?? "UNSPECIFIED") as RevocationReason,
+    }))
+    .sort((a, b) => a.revokedAt.getTime() - b.revokedAt.getTime());
   const { pem, der } = await buildCrl({
     issuer: caIssuer(deps, ca),
     signatureAlgorithm: ca.signatureAlgorithm as SignatureAlgorithm,
     crlNumber,
     thisUpdate,
     nextUpdate,
-    revoked: revoked.map((c) => ({
-      serial: c.serialNumber,
-      revokedAt: c.revokedAt!,
-      reason: (c.revocationReason ?? "UNSPECIFIED") as RevocationReason,
-    })),
+    revoked,
   });
-  return { pem, der, crlNumber, thisUpdate, nextUpdate };
+  return {
+    pem,
+    der,
+    crlNumber,
+    thisUpdate,
+    nextUpdate,
+    revocationCount: String(ca.revocationCount),
+  };
 }

@@ -3,8 +3,23 @@ import { Issuer } from "../../signer";
 import type { CertificateAuthorityRow } from "../../store/entities";
 import type { CaDeps } from "./types";
 
-/** A CA signs only while ACTIVE (a DISABLED or PENDING_CERTIFICATE CA signs nothing). */
+/** A CA signs only while ACTIVE (a revoked, DISABLED or PENDING_CERTIFICATE CA signs nothing). */
 export function requireActive(ca: CertificateAuthorityRow): void {
+  if (ca.revokedAt) {
+    throw failedPrecondition(
+      "CA_REVOKED",
+      `certificate authority "${ca.slug}" was revoked; it signs nothing`,
+      {
+        preconditions: [
+          {
+            type: "CA_STATUS",
+            subject: `certificate_authorities/${ca.slug}`,
+            description: `revoked at ${ca.revokedAt.toISOString()}`,
+          },
+        ],
+      },
+    );
+  }
   if (ca.status !== "ACTIVE" || !ca.certificatePem) {
     throw failedPrecondition(
       ca.status === "DISABLED" ? "CA_DISABLED" : "CA_PENDING_CERTIFICATE",

@@ -4,6 +4,7 @@ import { CertificateAuthorityEntity, type CertificateAuthorityRow } from "../../
 import { recordAudit } from "../audit/record";
 import { checkEtag } from "../common/etag";
 import { findByRef } from "../common/refs";
+import { revokedAbove } from "./revoke";
 import type { CaDeps, UpdateCaInput } from "./types";
 
 /** Enables or disables a CA, or changes its description; refuses stale etags (ABORTED). */
@@ -37,6 +38,25 @@ export async function updateCa(
       throw failedPrecondition(
         "CA_PENDING_CERTIFICATE",
         `certificate authority "${ca.slug}" has no certificate yet; import it first`,
+      );
+    }
+    // Revocation is final: a revoked CA, or one below it, stays disabled.
+    const revoked = input.status === "ACTIVE" ? await revokedAbove(em, ca) : undefined;
+    if (revoked) {
+      throw failedPrecondition(
+        "CA_REVOKED",
+        revoked.id === ca.id
+          ? `certificate authority "${ca.slug}" was revoked and cannot be enabled again`
+          : `certificate authority "${ca.slug}" is below the revoked CA "${revoked.slug}" and cannot be enabled again`,
+        {
+          preconditions: [
+            {
+              type: "CA_REVOKED",
+              subject: `certificate_authorities/${revoked.slug}`,
+              description: `revoked at ${revoked.revokedAt!.toISOString()}`,
+            },
+          ],
+        },
       );
     }
     changes.status = input.status;

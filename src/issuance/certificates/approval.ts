@@ -1,7 +1,12 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
-import { failedPrecondition, isCertmintError } from "../../errors";
-import { CertificateRequestEntity, type CertificateRequestRow } from "../../store/entities";
+import { failedPrecondition, isCertmintError, permissionDenied } from "../../errors";
+import {
+  CertificateProfileEntity,
+  CertificateRequestEntity,
+  type CertificateRequestRow,
+} from "../../store/entities";
 import { recordAudit } from "../audit/record";
+import { currentCallScope } from "../call-scope";
 import type { IssuanceDeps } from "../deps";
 import { requireProfileAccessById } from "../profiles/access";
 import { finish } from "./finish";
@@ -16,12 +21,15 @@ import { policyViolation } from "./submit";
 /**
  * Approves a PENDING_APPROVAL request: claims it (one approver wins), checks it again against
  * the policy as it is now, so approval is no way around the policy, then signs it. The
- * generated key, if any, waits sealed for the requester's GetRequestStatus.
+ * generated key, if any, waits sealed for the requester's GetRequestStatus. The token that
+ * made the request never approves it (an admin token neither: four eyes), unless its profile
+ * sets allow_self_approval.
  */
 export async function approve(deps: IssuanceDeps, id: string): Promise<CertificateRequestRow> {
   const em = deps.orm.em.fork();
   const request = await findRequest(em, id);
   await requireProfileAccessById(em, request.profileId);
+  await refuseSelfApproval(em, request);
   const claimed = await em.nativeUpdate(
     CertificateRequestEntity,
     { id: request.id, status: "PENDING_APPROVAL" },
@@ -80,6 +88,23 @@ export async function reject(
     await recordAudit(tx, { type: "certificate_request", id: request.id });
   });
   return em.findOneOrFail(CertificateRequestEntity, { id: request.id }, { refresh: true });
+}
+
+/** PERMISSION_DENIED when the caller made the request and its profile does not allow that. */
+async function refuseSelfApproval(em: EntityManager, request: CertificateRequestRow) {
+  const actor = currentCallScope()?.actor;
+  if (!actor || actor.id !== request.caller) return;
+  const profile = await em.findOne(
+    CertificateProfileEntity,
+    { id: request.profileId },
+    { fields: ["slug", "allowSelfApproval"] },
+  );
+  if (profile?.allowSelfApproval) return;
+  throw permissionDenied(
+    "SELF_APPROVAL_NOT_ALLOWED",
+    `access token "${actor.slug}" made certificate request ${request.id} and may not approve it; another approver must (or set allow_self_approval on profile "${profile?.slug ?? request.profileId}")`,
+    { metadata: { certificate_request_id: request.id, access_token: actor.slug } },
+  );
 }
 
 function notPendingApproval(request: CertificateRequestRow) {

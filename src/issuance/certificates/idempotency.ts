@@ -2,14 +2,19 @@ import { createHash } from "node:crypto";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { alreadyExists, CertmintError } from "../../errors";
 import { CertificateRequestEntity, type CertificateRequestRow } from "../../store/entities";
+import { withRequestLock } from "../../store/request-lock";
+import { currentCallScope } from "../call-scope";
 
-/** How long an idempotency key is kept at least (Google CA Service: 60 minutes; we keep rows). */
+/** The longest request_id (idempotency rows are kept, beyond Google CA Service's 60 minutes). */
 export const REQUEST_ID_MAX_LENGTH = 128;
 
-/** When this process started: PENDING rows last touched before it were left by a crash. */
-const PROCESS_STARTED = new Date();
-/** A PENDING request untouched this long is taken over by a replay (its worker died). */
-export const PENDING_LEASE_MS = 30_000;
+/**
+ * How long a call waits for a request another call is finishing (the request's lock) when the
+ * caller set no deadline; with a deadline, until shortly before it.
+ */
+export const IN_PROGRESS_WAIT_MS = 60_000;
+/** Time left to answer once the wait for the lock ends at the caller's deadline. */
+const ANSWER_MARGIN_MS = 250;
 
 /** SHA-256 of the canonical request, so a reused request_id with another request is refused. */
 export function requestFingerprint(parts: unknown): string {
@@ -39,43 +44,31 @@ export function assertSameRequest(
   }
 }
 
-/**
- * Waits for a PENDING request another call is completing. Returns the row once it is no longer
- * PENDING, or "orphaned" when its worker is gone (it was last touched before this process
- * started, or its lease ran out), so the caller takes it over.
- */
-export async function awaitPending(
-  em: EntityManager,
-  id: string,
-  timeoutMs = 10_000,
-): Promise<CertificateRequestRow | "orphaned"> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const row = await em.findOneOrFail(CertificateRequestEntity, { id }, { refresh: true });
-    if (row.status !== "PENDING") return row;
-    if (row.updatedAt < PROCESS_STARTED || Date.now() - row.updatedAt.getTime() > PENDING_LEASE_MS)
-      return "orphaned";
-    if (Date.now() > deadline) {
-      throw new CertmintError(
-        "aborted",
-        "REQUEST_IN_PROGRESS",
-        `certificate request ${id} is still being issued; retry with the same request_id`,
-      );
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
+/** How long this call may wait for a request's lock: until shortly before its deadline. */
+export function lockWaitMs(now = Date.now()): number {
+  const deadline = currentCallScope()?.deadline;
+  if (!deadline) return IN_PROGRESS_WAIT_MS;
+  return Math.max(1, deadline.getTime() - now - ANSWER_MARGIN_MS);
 }
 
-/** Claims an orphaned PENDING request (one winner when several replays race). */
-export async function claimOrphan(
-  em: EntityManager,
-  row: CertificateRequestRow,
-  now: Date,
-): Promise<boolean> {
-  const n = await em.nativeUpdate(
-    CertificateRequestEntity,
-    { id: row.id, status: "PENDING", updatedAt: row.updatedAt },
-    { updatedAt: now },
+/** The request is still being finished by another call after this call's wait. */
+export function requestInProgress(id: string): CertmintError {
+  return new CertmintError(
+    "aborted",
+    "REQUEST_IN_PROGRESS",
+    `certificate request ${id} is still being issued; retry with the same request_id`,
+    { metadata: { certificate_request_id: id } },
   );
-  return n === 1;
+}
+
+/**
+ * Waits until no other call is finishing the request (its lock, store/request-lock.ts, held by
+ * a call on this or another replica while it signs), bounded by this call's deadline, and
+ * returns the status it left: PENDING means the call that reserved its serial is gone (its
+ * replica died), and the request can be taken over.
+ */
+export async function statusOnceFree(em: EntityManager, id: string): Promise<string | null> {
+  const status = await withRequestLock(em, id, lockWaitMs(), async (locked) => locked.status);
+  if (status === "busy") throw requestInProgress(id);
+  return status;
 }

@@ -3,19 +3,12 @@ import { CertificateRequestEntity } from "../../store/entities";
 import { readIssuanceRows } from "../../store/raw-read";
 import type { IssuanceDeps } from "../deps";
 import { profileKeyOf, profileReferenceMissing } from "../profiles/load";
-import { finish } from "./finish";
-import {
-  assertSameRequest,
-  awaitPending,
-  claimOrphan,
-  findPrior,
-  requestFingerprint,
-} from "./idempotency";
+import { assertSameRequest, findPrior, requestFingerprint, statusOnceFree } from "./idempotency";
 import { outcomeOf } from "./outcome";
 import { issueFieldMapper, planIssue } from "./plan";
 import type { RequestIdentity } from "./request-rows";
-import { planFromStored } from "./stored-plan";
 import { submit } from "./submit";
+import { takeOver } from "./takeover";
 import type { IssueInput, IssueOutcome } from "./types";
 
 /**
@@ -89,15 +82,12 @@ export async function replay(
     throw new CertmintError("internal", "REQUEST_VANISHED", "the certificate request disappeared");
   assertSameRequest(prior, fingerprint, requestId);
   if (prior.status === "PENDING") {
-    const settled = await awaitPending(em, prior.id);
-    if (settled === "orphaned") {
-      // Its worker died after reserving the serial: nobody received a certificate, so sign
-      // it now under the same reserved serial.
-      if (await claimOrphan(em, prior, deps.now()))
-        return finish(deps, await planFromStored(em, prior), prior.id);
-      return replay(deps, prior.id, fingerprint, requestId);
-    }
-    return outcomeOf(deps, em, settled);
+    // Another call is signing it (it holds the request's lock: wait for it, bounded by this
+    // call's deadline), or the call that reserved its serial is gone (its replica died: the
+    // lock is free and the request still PENDING): nobody received a certificate, so take it
+    // over and sign it under the same reserved serial.
+    if ((await statusOnceFree(em, prior.id)) === "PENDING") return takeOver(deps, em, prior);
+    await em.refresh(prior);
   }
   return outcomeOf(deps, em, prior);
 }

@@ -5,8 +5,9 @@ import {
   type CertificateRequestRow,
   type CertificateRow,
 } from "../../store/entities";
+import { currentCallScope } from "../call-scope";
 import type { IssuanceDeps } from "../deps";
-import { certificateKeyAad } from "./sign-and-store";
+import { certificateKeyAad, requestKeyAad } from "./sign-and-store";
 import type { IssuedView, IssueOutcome, RequestStatus, StoredError } from "./types";
 
 /** The view of a stored certificate: PEM, chain, issuing CA, serial, validity. */
@@ -35,8 +36,11 @@ export function errorFromStored(stored: StoredError): CertmintError {
 
 /**
  * The result a finished request stands for, as IssueCertificate returns it: the same
- * certificate on every replay (a stored key only when the profile keeps keys), the stored
- * error for a FAILED or REJECTED request.
+ * certificate on every replay, the stored error for a FAILED or REJECTED request. A private
+ * key goes only to the token that made the request, and only if that token owns the
+ * certificate (ownership.ts): the key the profile keeps with the certificate
+ * (STORE_ENCRYPTED), or the generated key kept on the request for replays until its time runs
+ * out (sign-and-store.ts).
  */
 export async function outcomeOf(
   deps: IssuanceDeps,
@@ -51,9 +55,18 @@ export async function outcomeOf(
   }
   if (status !== "ISSUED" || !row.certificateId) return { certificateRequestId: row.id, status };
   const cert = await em.findOneOrFail(CertificateEntity, { id: row.certificateId });
-  const privateKeyPem = cert.sealedPrivateKey
+  const asker = currentCallScope()?.actor.id ?? row.caller;
+  let sealed: { aad: string; key: Uint8Array } | undefined;
+  if (asker === row.caller && asker === cert.owner) {
+    if (cert.sealedPrivateKey) {
+      sealed = { aad: certificateKeyAad(cert.id), key: cert.sealedPrivateKey };
+    } else if (row.sealedPrivateKey && row.keyHeldUntil && row.keyHeldUntil > deps.now()) {
+      sealed = { aad: requestKeyAad(row.id), key: row.sealedPrivateKey };
+    }
+  }
+  const privateKeyPem = sealed
     ? deps.keyring
-        .openWith(certificateKeyAad(cert.id), cert.sealedPrivateKey)
+        .openWith(sealed.aad, sealed.key)
         .export({ type: "pkcs8", format: "pem" })
         .toString()
     : undefined;

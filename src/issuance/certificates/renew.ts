@@ -13,6 +13,7 @@ import { loadProfileForIssuance } from "../profiles/load";
 import { findPrior, requestFingerprint } from "./idempotency";
 import { replay } from "./issue";
 import { certifiedNames } from "./names";
+import { assertMayRenew } from "./ownership";
 import { caPlan, caSignatureDefault, parseRequestCsr } from "./plan";
 import type { RequestIdentity } from "./request-rows";
 import { findCertificate } from "./revoke";
@@ -23,13 +24,14 @@ import type { IssuancePlan, IssueOutcome, KeySource, RenewInput, StoredParams } 
 const BACKDATE_SECONDS = 60;
 
 /** Renewal violations: identity comes from the original certificate, so name rules point at it. */
-const renewFieldMapper = (path: string) =>
+export const renewFieldMapper = (path: string) =>
   path.startsWith("subject") || path.startsWith("sans.") ? "certificate_id" : path;
 
 /**
  * RenewCertificate: a successor with the same profile, subject and SANs, the original lifetime
  * unless a TTL is given, checked against the policy as it is now. Refused for revoked or
- * already renewed certificates and disabled CAs. The two certificates point at each other.
+ * already renewed certificates and disabled CAs, and for a caller that may not renew this
+ * certificate (ownership.ts). The two certificates point at each other.
  */
 export async function renew(deps: IssuanceDeps, input: RenewInput): Promise<IssueOutcome> {
   const em = deps.orm.em.fork();
@@ -60,7 +62,8 @@ export async function renew(deps: IssuanceDeps, input: RenewInput): Promise<Issu
   }
   if (!old.profileId)
     throw failedPrecondition("PROFILE_DELETED", `the profile of certificate ${old.id} was deleted`);
-  const { profile, policy } = await loadProfileForIssuance(em, old.profileId);
+  const { profile, policy, renewal } = await loadProfileForIssuance(em, old.profileId);
+  assertMayRenew(old, renewal);
   const ca = profile.caId
     ? await em.findOneOrFail(CertificateAuthorityEntity, { id: profile.caId })
     : null;

@@ -1,12 +1,12 @@
 import { randomUUID } from "node:crypto";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import type { CertmintError } from "../../errors";
+import type { CertificateRequestRow } from "../../store/entities";
 import {
-  AuditRecordEntity,
-  CertificateRequestEntity,
-  type CertificateRequestRow,
-} from "../../store/entities";
-import { insertCertificateRequest } from "../../store/raw-insert";
+  insertCertificateRequest,
+  markRequestFailed,
+  type StatementTarget,
+} from "../../store/raw-insert";
 import { auditColumnsForStatement } from "../audit/record";
 import { currentCallScope } from "../call-scope";
 import { storedErrorOf } from "./outcome";
@@ -47,6 +47,7 @@ export async function insertRequest(
     params: storedParams(plan) as unknown as Record<string, unknown>,
     csrPem: plan.key.kind === "CSR" ? plan.key.csrPem : null,
     sealedPrivateKey: null,
+    keyHeldUntil: null,
     renewalOfCertificateId: who.renewalOfCertificateId ?? null,
     certificateId: null,
     reservedSerial: status === "PENDING" ? reserveSerial() : null,
@@ -87,28 +88,18 @@ export async function insertRequest(
 
 /**
  * Marks a PENDING request FAILED with the error that stopped it, and records the refusal in
- * the audit trail in the same transaction.
+ * the audit trail in the same statement: autocommitted, or (a connection) in the transaction
+ * of the request's lock. False when the request was no longer PENDING.
  */
-export async function markFailed(
-  em: EntityManager,
+export function markFailed(
+  target: StatementTarget,
   id: string,
   error: CertmintError,
   now: Date,
-): Promise<void> {
-  await em.transactional(async (tx: EntityManager) => {
-    const n = await tx.nativeUpdate(
-      CertificateRequestEntity,
-      { id, status: "PENDING" },
-      {
-        status: "FAILED",
-        error: storedErrorOf(error) as unknown as Record<string, unknown>,
-        updatedAt: now,
-      },
-    );
-    const audit =
-      n === 1
-        ? auditColumnsForStatement({ type: "certificate_request", id }, now, error)
-        : undefined;
-    if (audit) await tx.insert(AuditRecordEntity, audit as never);
-  });
+): Promise<boolean> {
+  return markRequestFailed(
+    target,
+    { id, error: storedErrorOf(error), updatedAt: now },
+    auditColumnsForStatement({ type: "certificate_request", id }, now, error),
+  );
 }

@@ -1,6 +1,11 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { invalidArgument, notFound } from "../../errors";
-import { CertificateEntity, type CertificateRow } from "../../store/entities";
+import type { RevocationReason } from "../../model/pki";
+import {
+  CertificateAuthorityEntity,
+  CertificateEntity,
+  type CertificateRow,
+} from "../../store/entities";
 import { recordAudit } from "../audit/record";
 import { isUuid } from "../common/refs";
 import type { IssuanceDeps } from "../deps";
@@ -8,32 +13,22 @@ import type { RevokeInput } from "./types";
 
 /**
  * Revokes a certificate with an RFC 5280 5.3.1 reason; its serial is in its CA's next CRL.
- * Revoking a revoked certificate changes nothing (the first time and reason stand).
+ * Revoking a revoked certificate changes nothing (the first time and reason stand). An
+ * intermediate CA is revoked with RevokeCertificateAuthority (ca/revoke.ts).
  */
 export async function revoke(deps: IssuanceDeps, input: RevokeInput): Promise<CertificateRow> {
-  if (input.reason === "REMOVE_FROM_CRL") {
-    throw invalidArgument(
-      "REVOCATION_REASON_INVALID",
-      "removeFromCRL is only for delta CRLs (RFC 5280 5.3.1); choose another reason",
-      {
-        violations: [
-          {
-            field: "reason",
-            description: "REMOVE_FROM_CRL is not accepted",
-            reason: "REVOCATION_REASON_INVALID",
-          },
-        ],
-      },
-    );
-  }
+  assertRevocationReason(input.reason);
   const em = deps.orm.em.fork();
-  const cert = await findCertificate(em, input.certificate, "certificate");
+  const cert = await findCertificate(em, input.certificate, "certificate", {
+    caSerialHint: true,
+  });
   await em.transactional(async (tx: EntityManager) => {
-    await tx.nativeUpdate(
+    const revoked = await tx.nativeUpdate(
       CertificateEntity,
       { id: cert.id, revokedAt: null },
       { revokedAt: deps.now(), revocationReason: input.reason },
     );
+    if (revoked === 1 && cert.caId) await countRevocation(tx, cert.caId);
     await recordAudit(tx, { type: "certificate", id: cert.id });
   });
   deps.onCertificateRevoked?.({
@@ -41,6 +36,39 @@ export async function revoke(deps: IssuanceDeps, input: RevokeInput): Promise<Ce
     fingerprintSha256: cert.fingerprintSha256,
   });
   return em.findOneOrFail(CertificateEntity, { id: cert.id }, { refresh: true });
+}
+
+/** removeFromCRL belongs to delta CRLs only (RFC 5280 5.3.1): never a revocation reason here. */
+export function assertRevocationReason(reason: RevocationReason): void {
+  if (reason !== "REMOVE_FROM_CRL") return;
+  throw invalidArgument(
+    "REVOCATION_REASON_INVALID",
+    "removeFromCRL is only for delta CRLs (RFC 5280 5.3.1); choose another reason",
+    {
+      violations: [
+        {
+          field: "reason",
+          description: "REMOVE_FROM_CRL is not accepted",
+          reason: "REVOCATION_REASON_INVALID",
+        },
+      ],
+    },
+  );
+}
+
+/**
+ * Counts a revocation against the CA whose CRL lists it, in the revoking transaction: every
+ * replica's published CRL compares this count with the one it was signed at (ca/publication.ts).
+ */
+export async function countRevocation(tx: EntityManager, caId: string): Promise<void> {
+  await tx
+    .getConnection()
+    .execute(
+      `update "certificate_authority" set "revocation_count" = "revocation_count" + 1 where "id" = ?`,
+      [caId],
+      "run",
+      tx.getTransactionContext(),
+    );
 }
 
 /** Serial numbers are written as hex, with or without colons, any case. */
@@ -55,6 +83,7 @@ export async function findCertificate(
   em: EntityManager,
   ref: string,
   field: string,
+  options: { caSerialHint?: boolean } = {},
 ): Promise<CertificateRow> {
   const trimmed = ref.trim();
   let rows: CertificateRow[];
@@ -88,6 +117,34 @@ export async function findCertificate(
       );
     }
   }
-  if (!rows[0]) throw notFound("CERTIFICATE_NOT_FOUND", `no certificate "${trimmed}"`);
+  if (!rows[0]) {
+    if (options.caSerialHint) await refuseCaSerial(em, trimmed, field);
+    throw notFound("CERTIFICATE_NOT_FOUND", `no certificate "${trimmed}"`);
+  }
   return rows[0];
+}
+
+/** A CA certificate's serial names no leaf: INVALID_ARGUMENT pointing at the RPC that revokes CAs. */
+async function refuseCaSerial(em: EntityManager, ref: string, field: string): Promise<void> {
+  const serial = normalizeSerial(ref);
+  if (!serial) return;
+  const ca = await em.findOne(
+    CertificateAuthorityEntity,
+    { serialNumber: serial },
+    { fields: ["slug"] },
+  );
+  if (!ca) return;
+  throw invalidArgument(
+    "CERTIFICATE_IS_CERTIFICATE_AUTHORITY",
+    `serial ${serial} is the certificate of certificate authority "${ca.slug}": revoke it with CertificateAuthorityService.RevokeCertificateAuthority`,
+    {
+      violations: [
+        {
+          field,
+          description: "names a CA certificate",
+          reason: "CERTIFICATE_IS_CERTIFICATE_AUTHORITY",
+        },
+      ],
+    },
+  );
 }

@@ -1,6 +1,5 @@
 import type { KeyObject } from "node:crypto";
 import { randomUUID } from "node:crypto";
-import type { EntityManager } from "@mikro-orm/postgresql";
 import { failedPrecondition } from "../../errors";
 import {
   assertNamesPermitted,
@@ -12,18 +11,14 @@ import {
   SoftwareSigner,
   serialToHex,
 } from "../../signer";
-import {
-  CertificateEntity,
-  CertificateRequestEntity,
-  type CertificateRequestRow,
-  type CertificateRow,
-} from "../../store/entities";
-import { storeIssuedCertificate } from "../../store/raw-insert";
-import { auditColumnsForStatement, recordAudit } from "../audit/record";
+import type { CertificateRequestRow, CertificateRow } from "../../store/entities";
+import type { HeldConnection } from "../../store/prepared";
+import { linkRenewal, storeIssuedCertificate } from "../../store/raw-insert";
+import { auditColumnsForStatement } from "../audit/record";
 import { publicationUrls } from "../ca/create";
 import { caIssuer, requireActive } from "../ca/load";
 import { refuseIfAbandoned } from "../call-scope";
-import type { IssuanceDeps } from "../deps";
+import { DEFAULT_GENERATED_KEY_REPLAY_SECONDS, type IssuanceDeps } from "../deps";
 import { searchNames } from "./names";
 import type { IssuancePlan, IssuedView, StoredParams } from "./types";
 
@@ -83,31 +78,45 @@ export interface SignResult {
   privateKeyPem?: string;
 }
 
+/** The certified key: from the CSR, reused, or generated (the private key only then). */
+export interface CertifiedKey {
+  publicKey: KeyObject;
+  privateKey?: KeyObject;
+}
+
+/** The plan's key; a generated one is made now (RSA runs off the event loop). */
+export async function certifiedKeyOf(plan: IssuancePlan): Promise<CertifiedKey> {
+  return plan.key.kind === "GENERATE"
+    ? generateKeyPair(plan.key.keyAlgorithm)
+    : { publicKey: plan.key.publicKey };
+}
+
+/** The request was completed by another call while this one held the lock: nothing is stored. */
+export class RequestSettled extends Error {
+  override readonly name = "RequestSettled";
+}
+
 /**
- * Steps 5-7 of issuance (Boulder's order): the request row is already PENDING with its serial
- * reserved and committed; sign; then store the certificate and mark the request ISSUED in one
- * transaction. A crash between signing and commit leaves a PENDING request whose certificate
- * nobody received; replaying its request_id signs it again under the same serial.
+ * Steps 6-7 of issuance (Boulder's order): the request row is already PENDING with its serial
+ * reserved and committed, and `connection` holds its lock (finish.ts); sign; then store the
+ * certificate and mark the request ISSUED in the lock's transaction. A crash between signing
+ * and commit leaves a PENDING request whose certificate nobody received; replaying its
+ * request_id signs it again under the same serial.
  */
 export async function signAndStore(
   deps: IssuanceDeps,
   plan: IssuancePlan,
   request: CertificateRequestRow,
+  key: CertifiedKey,
+  connection: HeldConnection,
   options: { renewalOf?: CertificateRow; holdKeyForFetch?: boolean } = {},
 ): Promise<SignResult> {
   const validity = checkIssuerState(deps, plan);
-  // Key: from the CSR, reused, or generated now (RSA runs on the libuv pool).
-  let publicKey: KeyObject;
-  let privateKey: KeyObject | undefined;
-  if (plan.key.kind === "GENERATE") {
-    ({ publicKey, privateKey } = await generateKeyPair(plan.key.keyAlgorithm));
-  } else {
-    publicKey = plan.key.publicKey;
-  }
-  // A caller that stopped waiting (deadline, cancel) during key generation gets nothing
-  // signed: finish() records the request FAILED, so nobody holds a certificate whose key was
-  // thrown away, and a retry needs a new request_id. An approval signs for a requester who is
-  // not on this call, so the approver's deadline does not apply.
+  const { publicKey, privateKey } = key;
+  // A caller that stopped waiting (deadline, cancel) before its certificate is signed gets
+  // nothing signed: finish() records the request FAILED, and a retry needs a new request_id.
+  // An approval signs for a requester who is not on this call, so the approver's deadline
+  // does not apply.
   if (!options.holdKeyForFetch) refuseIfAbandoned();
   const serial = Buffer.from(request.reservedSerial!, "hex");
   const issued = await issueCertificate({
@@ -168,56 +177,53 @@ export async function signAndStore(
     sealedPrivateKey: keptKey
       ? deps.keyring.sealWith(certificateKeyAad(certificateId), keptKey)
       : null,
+    owner: ownerOf(request, plan, options.renewalOf),
     createdAt: now,
   };
-  // Approval flow: the requester is not waiting on this call, so the generated key waits,
-  // sealed, for its first GetRequestStatus, which deletes it.
+  // A generated key that the profile does not keep waits, sealed on the request, for its
+  // requester only: after approval until its first GetRequestStatus (the requester is not on
+  // this call); otherwise for replays of the request_id, so an answer lost on the way (a
+  // dropped connection) does not lose the key with it, until the sweep deletes it
+  // (held-keys.ts).
+  const replaySeconds = deps.generatedKeyReplaySeconds ?? DEFAULT_GENERATED_KEY_REPLAY_SECONDS;
+  const holdForReplay =
+    !options.holdKeyForFetch &&
+    plan.profile.privateKeyRetention !== "STORE_ENCRYPTED" &&
+    replaySeconds > 0;
   const heldKey =
-    options.holdKeyForFetch && privateKey
+    privateKey && (options.holdKeyForFetch || holdForReplay)
       ? deps.keyring.sealWith(requestKeyAad(request.id), privateKey)
       : null;
-  const em = deps.orm.em.fork();
-  if (!options.renewalOf) {
-    // The hot path: certificate stored and request marked ISSUED in one statement.
-    const stored = await storeIssuedCertificate(
-      em,
-      {
-        ...row,
-        subject: { json: row.subject },
-        sans: { json: row.sans },
-        keyUsages: { json: row.keyUsages },
-        extendedKeyUsages: { json: row.extendedKeyUsages },
-        chainPem: { json: row.chainPem },
-        sealedPrivateKey: row.sealedPrivateKey ? Buffer.from(row.sealedPrivateKey) : null,
-      },
-      { id: request.id, updatedAt: now, sealedPrivateKey: heldKey },
-      auditColumnsForStatement({ type: "certificate_request", id: request.id }, now),
+  // A renewal first links the old certificate (refused if it was renewed or revoked
+  // meanwhile); the lock's transaction rolls the link back if nothing is stored.
+  if (options.renewalOf && !(await linkRenewal(connection, options.renewalOf.id, certificateId))) {
+    throw failedPrecondition(
+      "CERTIFICATE_ALREADY_RENEWED",
+      "the certificate was renewed or revoked meanwhile",
     );
-    if (!stored) throw notPending();
-  } else {
-    // A renewal also links the old certificate: three writes, one transaction.
-    await em.transactional(async (tx: EntityManager) => {
-      tx.create(CertificateEntity, row);
-      const marked = await tx.nativeUpdate(
-        CertificateRequestEntity,
-        { id: request.id, status: "PENDING" },
-        { status: "ISSUED", certificateId, updatedAt: now, sealedPrivateKey: heldKey },
-      );
-      if (marked === 0) throw notPending();
-      const linked = await tx.nativeUpdate(
-        CertificateEntity,
-        { id: options.renewalOf!.id, renewedById: null, revokedAt: null },
-        { renewedById: certificateId },
-      );
-      if (linked === 0) {
-        throw failedPrecondition(
-          "CERTIFICATE_ALREADY_RENEWED",
-          "the certificate was renewed or revoked meanwhile",
-        );
-      }
-      await recordAudit(tx, { type: "certificate_request", id: request.id }, now);
-    });
   }
+  // The certificate stored, the request marked ISSUED and the audit record, in one statement.
+  const stored = await storeIssuedCertificate(
+    connection,
+    {
+      ...row,
+      subject: { json: row.subject },
+      sans: { json: row.sans },
+      keyUsages: { json: row.keyUsages },
+      extendedKeyUsages: { json: row.extendedKeyUsages },
+      chainPem: { json: row.chainPem },
+      sealedPrivateKey: row.sealedPrivateKey ? Buffer.from(row.sealedPrivateKey) : null,
+    },
+    {
+      id: request.id,
+      updatedAt: now,
+      sealedPrivateKey: heldKey,
+      keyHeldUntil:
+        heldKey && holdForReplay ? new Date(now.getTime() + replaySeconds * 1000) : null,
+    },
+    auditColumnsForStatement({ type: "certificate_request", id: request.id }, now),
+  );
+  if (!stored) throw new RequestSettled();
   const certificate = row;
   return {
     certificate,
@@ -235,11 +241,18 @@ export async function signAndStore(
   };
 }
 
-const notPending = () =>
-  failedPrecondition(
-    "REQUEST_NOT_PENDING",
-    "the certificate request was completed by another call",
-  );
+/**
+ * Who owns the new certificate: whoever holds its private key. A REUSE renewal certifies the
+ * renewed certificate's key, which stays its owner's; otherwise the caller made or received
+ * the key (the requester of an issuance, the caller of a NEW or CSR renewal).
+ */
+function ownerOf(
+  request: CertificateRequestRow,
+  plan: IssuancePlan,
+  renewalOf: CertificateRow | undefined,
+): string {
+  return plan.key.kind === "REUSE" && renewalOf ? renewalOf.owner : request.caller;
+}
 
 /** A fresh serial for a new request row (RFC 5280 4.1.2.2: positive, >= 64 random bits). */
 export const reserveSerial = (): string => serialToHex(newSerialNumber());

@@ -29,15 +29,17 @@ export async function requestStatus(deps: IssuanceDeps, id: string): Promise<Req
   const cert = await em.findOneOrFail(CertificateEntity, { id: request.certificateId });
   let privateKeyPem: string | undefined;
   // Only the token that made the request may take its waiting key (anyone else who may read
-  // the request, an auditor or approver say, sees the certificate without it).
+  // the request, an auditor or approver say, sees the certificate without it). A key kept
+  // for replays (key_held_until set) is the replay's to return, not this read's.
   const requester = currentCallScope()?.actor.id ?? request.caller;
-  if (request.sealedPrivateKey && requester === request.caller) {
+  if (request.sealedPrivateKey && !request.keyHeldUntil && requester === request.caller) {
     // Take the sealed key and delete it in one statement: exactly one caller ever gets it.
     // Handing out a private key is audited, in the transaction that deletes it.
     const sealed = await em.transactional(async (tx: EntityManager) => {
       const rows = await tx.getConnection().execute<Array<{ sealed: Buffer }>>(
         `update "certificate_request" r set "sealed_private_key" = null
-             from (select "id", "sealed_private_key" as "sealed" from "certificate_request" where "id" = ? for update) old
+             from (select "id", "sealed_private_key" as "sealed" from "certificate_request"
+                    where "id" = ? and "key_held_until" is null for update) old
             where r."id" = old."id" and old."sealed" is not null returning old."sealed"`,
         [request.id],
         "all",

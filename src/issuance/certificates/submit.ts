@@ -11,7 +11,7 @@ import { finish } from "./finish";
 import { replay } from "./issue";
 import { checkPlan, type FieldMapper } from "./plan";
 import { insertRequest, type RequestIdentity } from "./request-rows";
-import { checkIssuerState } from "./sign-and-store";
+import { certifiedKeyOf, checkIssuerState } from "./sign-and-store";
 import type { IssuancePlan, IssueOutcome } from "./types";
 
 /** Every violation of a plan as one INVALID_ARGUMENT (google.rpc.BadRequest lists them all). */
@@ -31,8 +31,8 @@ export function policyViolation(
  * Steps 4-7, shared by IssueCertificate and RenewCertificate once the plan is built:
  *  4. check the policy (every violation) and the issuer's state; a refusal is recorded FAILED;
  *  5. validate_only stops here; a profile that needs approval stores PENDING_APPROVAL;
- *  6. reserve the serial and commit the request before signing;
- *  7. sign and store (finish).
+ *  6. generate the key, if certmint makes it; reserve the serial and commit the request;
+ *  7. sign and store (finish), holding the request's lock.
  * A concurrent call that inserted the same (caller, request_id) first wins: this call replays it.
  */
 export async function submit(
@@ -67,8 +67,12 @@ export async function submit(
   }
   if (options.validateOnly) return { certificateRequestId: "", status: "PENDING", validated: true };
   const status = plan.profile.requireApproval ? "PENDING_APPROVAL" : "PENDING";
+  // The key is made before the request is recorded, so the request goes from its commit to
+  // its lock at once: a replay that finds it PENDING and unlocked finds its worker gone.
+  const key = status === "PENDING" ? await certifiedKeyOf(plan) : undefined;
+  if (key?.privateKey) refuseIfAbandoned(); // generating it may have outlasted the caller
   const row = await insertRequest(em, plan, who, status, deps.now());
   if (row === "duplicate") return replayWinner();
   if (status === "PENDING_APPROVAL") return { certificateRequestId: row.id, status };
-  return finish(deps, plan, row);
+  return finish(deps, plan, row, { key });
 }

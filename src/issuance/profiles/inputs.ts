@@ -25,6 +25,8 @@ export interface ProfileDraft {
   defaults: ProfileDefaults;
   renewal: RenewalSettings;
   requireApproval: boolean;
+  /** The requester may approve its own request (default false: never). */
+  allowSelfApproval?: boolean;
   /** Unset: FAIL. */
   validityOverflow?: ValidityOverflow;
   /** Unset: RETURN_ONCE. */

@@ -51,9 +51,16 @@ export function storedDefaults(profile: Pick<CertificateProfileRow, "defaults">)
   return structuredClone(profile.defaults) as ProfileDefaults;
 }
 
-export function storedRenewal(profile: Pick<CertificateProfileRow, "renewal">): RenewalSettings {
+/** The renewal jsonb with every setting present (absent booleans are false). */
+export function storedRenewal(
+  profile: Pick<CertificateProfileRow, "renewal">,
+): Required<RenewalSettings> {
   const r = profile.renewal as Partial<RenewalSettings>;
-  return { autoRenew: r.autoRenew === true, renewBeforeDays: r.renewBeforeDays ?? 0 };
+  return {
+    autoRenew: r.autoRenew === true,
+    renewBeforeDays: r.renewBeforeDays ?? 0,
+    allowSharedRenewal: r.allowSharedRenewal === true,
+  };
 }
 
 /**

@@ -23,6 +23,11 @@ export interface RenewalSettings {
   autoRenew: boolean;
   /** Must be shorter than the default TTL. 0 when unset. */
   renewBeforeDays: number;
+  /**
+   * Any token that may act on the profile may renew its certificates, not only their owner
+   * (certificates/ownership.ts); a stored key still goes to its owner only.
+   */
+  allowSharedRenewal?: boolean;
 }
 
 export type EnrollmentMethod = "API" | "ACME" | "EST";

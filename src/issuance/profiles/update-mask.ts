@@ -25,6 +25,7 @@ const TOP_LEVEL: Array<[string, ProfileChange]> = [
   ["defaults", (t, g) => (t.defaults = g.defaults)],
   ["renewal", (t, g) => (t.renewal = g.renewal)],
   ["require_approval", (t, g) => (t.requireApproval = g.requireApproval)],
+  ["allow_self_approval", (t, g) => (t.allowSelfApproval = g.allowSelfApproval)],
   ["validity_overflow", (t, g) => (t.validityOverflow = g.validityOverflow)],
   ["private_key_retention", (t, g) => (t.privateKeyRetention = g.privateKeyRetention)],
 ];
@@ -41,6 +42,7 @@ const PATHS = new Map<string, ProfileChange>([
   ["defaults.extended_key_usages", defaultsField("extendedKeyUsages")],
   ["renewal.auto_renew", renewalField("autoRenew")],
   ["renewal.renew_before_days", renewalField("renewBeforeDays")],
+  ["renewal.allow_shared_renewal", renewalField("allowSharedRenewal")],
 ]);
 
 /**

@@ -63,6 +63,7 @@ function draftOf(row: CertificateProfileRow): ProfileDraft {
     defaults: storedDefaults(row),
     renewal: storedRenewal(row),
     requireApproval: row.requireApproval,
+    allowSelfApproval: row.allowSelfApproval,
     validityOverflow: row.validityOverflow as ValidityOverflow,
     privateKeyRetention: row.privateKeyRetention as PrivateKeyRetention,
   };

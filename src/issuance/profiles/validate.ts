@@ -29,6 +29,7 @@ export interface CheckedProfile {
   defaults: ProfileDefaults;
   renewal: RenewalSettings;
   requireApproval: boolean;
+  allowSelfApproval: boolean;
   validityOverflow: ValidityOverflow;
   privateKeyRetention: PrivateKeyRetention;
 }
@@ -91,8 +92,13 @@ export async function checkProfile(
     selfSigned: ca === null,
     enrollmentMethod: draft.enrollmentMethod ?? "API",
     defaults: normalizedDefaults(draft.defaults),
-    renewal: { autoRenew: draft.renewal.autoRenew, renewBeforeDays: draft.renewal.renewBeforeDays },
+    renewal: {
+      autoRenew: draft.renewal.autoRenew,
+      renewBeforeDays: draft.renewal.renewBeforeDays,
+      allowSharedRenewal: draft.renewal.allowSharedRenewal === true,
+    },
     requireApproval: draft.requireApproval,
+    allowSelfApproval: draft.allowSelfApproval === true,
     validityOverflow: draft.validityOverflow ?? "FAIL",
     privateKeyRetention: draft.privateKeyRetention ?? "RETURN_ONCE",
   };

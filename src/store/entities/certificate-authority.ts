@@ -29,6 +29,15 @@ export const CertificateAuthorityEntity = defineEntity({
     sealedPrivateKey: p.blob(),
     /** Last cRLNumber issued (RFC 5280 5.2.3: monotonically increasing). */
     crlNumber: p.bigint("string").default("0"),
+    /** When its parent revoked it (listed in the parent's CRL); null for a CA in good standing. */
+    revokedAt: p.datetime().nullable(),
+    /** RFC 5280 5.3.1 reason of that revocation. */
+    revocationReason: p.text().nullable(),
+    /**
+     * Revocations of certificates and CAs this CA issued, bumped in each revoking transaction:
+     * a replica whose published CRL was signed at a lower count signs a fresh one.
+     */
+    revocationCount: p.bigint("string").default("0"),
     /** Bumped on every update; the etag clients send back. */
     version: p.integer().default(1),
     createdAt: p.datetime(),

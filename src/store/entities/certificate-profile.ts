@@ -17,6 +17,8 @@ export const CertificateProfileEntity = defineEntity({
     defaults: p.json<Record<string, unknown>>(),
     renewal: p.json<Record<string, unknown>>(),
     requireApproval: p.boolean().default(false),
+    /** Whether the requester may approve its own request (default: never). */
+    allowSelfApproval: p.boolean().default(false),
     /** FAIL | TRUNCATE */
     validityOverflow: p.text(),
     /** RETURN_ONCE | STORE_ENCRYPTED */

@@ -26,8 +26,14 @@ export const CertificateRequestEntity = defineEntity({
     /** Everything else needed to evaluate and sign it again on approval (usages, TTL, ...). */
     params: p.json<Record<string, unknown>>(),
     csrPem: p.text().nullable(),
-    /** A server-generated key waiting for its requester, sealed; deleted once fetched. */
+    /**
+     * A server-generated key, sealed, for its requester only: until key_held_until for replays
+     * of the request_id (a lost answer), or (key_held_until null) until the first fetch after
+     * approval.
+     */
     sealedPrivateKey: p.blob().nullable(),
+    /** When the sweep deletes a key kept for replays (CERTMINT_GENERATED_KEY_REPLAY_SECONDS). */
+    keyHeldUntil: p.datetime().nullable(),
     renewalOfCertificateId: p.uuid().nullable(),
     certificateId: p.uuid().nullable(),
     /** The serial reserved before signing (hex). */

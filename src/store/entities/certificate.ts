@@ -14,6 +14,12 @@ export const CertificateEntity = defineEntity({
     /** Null once the profile is deleted; the certificate is kept. */
     profileId: p.uuid().nullable(),
     certificateRequestId: p.uuid(),
+    /**
+     * The access token (id) that holds the private key: the requester of an issuance or of a
+     * NEW or CSR renewal; for a REUSE renewal the owner of the certificate renewed (same key).
+     * Only the owner renews it (unless its profile shares renewal) or receives its stored key.
+     */
+    owner: p.text(),
     subject: p.json<SubjectName>(),
     commonName: p.text().default(""),
     sans: p.json<SubjectAltNames>(),

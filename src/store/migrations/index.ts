@@ -4,6 +4,7 @@ import { Migration20261126010000KekCheck } from "./Migration20261126010000KekChe
 import { Migration20261126020000NameSearch } from "./Migration20261126020000NameSearch";
 import { Migration20261127000000AccessAudit } from "./Migration20261127000000AccessAudit";
 import { Migration20261202010000ClientCertificateBinding } from "./Migration20261202010000ClientCertificateBinding";
+import { Migration20261202030000OwnershipAndRevocation } from "./Migration20261202030000OwnershipAndRevocation";
 
 /**
  * Every migration, in order. Listed explicitly (not discovered on disk) so the same list
@@ -17,5 +18,9 @@ export const MIGRATIONS: MigrationObject[] = [
   {
     name: "Migration20261202010000ClientCertificateBinding",
     class: Migration20261202010000ClientCertificateBinding,
+  },
+  {
+    name: "Migration20261202030000OwnershipAndRevocation",
+    class: Migration20261202030000OwnershipAndRevocation,
   },
 ];

@@ -29,9 +29,12 @@ type Role int32
 const (
 	// Not a role; refused on create.
 	Role_ROLE_UNSPECIFIED Role = 0
-	// Everything: CAs, policies, profiles, tokens, and every certificate RPC on every profile.
+	// Everything: CAs, policies, profiles, tokens, and every certificate RPC on every profile;
+	// but never approving its own request (unless the profile allows self-approval), nor
+	// receiving a private key of a certificate it does not own.
 	Role_ROLE_ADMIN Role = 1
-	// IssueCertificate, RenewCertificate and GetRequestStatus, on the token's profiles only.
+	// IssueCertificate, RenewCertificate and GetRequestStatus, on the token's profiles only;
+	// RenewCertificate only for certificates it owns, unless the profile shares renewal.
 	Role_ROLE_ISSUER Role = 2
 	// ApproveCertificateRequest, RejectCertificateRequest and GetRequestStatus, on the token's
 	// profiles only.

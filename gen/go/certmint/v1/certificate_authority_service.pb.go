@@ -90,6 +90,7 @@ const (
 	// The CA signs certificates and CRLs.
 	CertificateAuthorityStatus_CERTIFICATE_AUTHORITY_STATUS_ACTIVE CertificateAuthorityStatus = 1
 	// The CA signs nothing: issuance with it fails with FAILED_PRECONDITION. Its CRL is still served.
+	// A revoked CA (revoke_time set), and every CA below it, is DISABLED for good.
 	CertificateAuthorityStatus_CERTIFICATE_AUTHORITY_STATUS_DISABLED CertificateAuthorityStatus = 2
 	// An external intermediate waiting for its signed certificate; it signs nothing.
 	CertificateAuthorityStatus_CERTIFICATE_AUTHORITY_STATUS_PENDING_CERTIFICATE CertificateAuthorityStatus = 3
@@ -185,8 +186,13 @@ type CertificateAuthority struct {
 	// The name constraints of the CA certificate (RFC 5280 4.2.1.10; DNS, IP, email and URI
 	// subtrees); unset when it has none.
 	NameConstraints *NameConstraints `protobuf:"bytes,20,opt,name=name_constraints,json=nameConstraints,proto3" json:"name_constraints,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// When RevokeCertificateAuthority revoked it (it is then on its parent's CRL); unset for a CA
+	// in good standing.
+	RevokeTime *timestamppb.Timestamp `protobuf:"bytes,21,opt,name=revoke_time,json=revokeTime,proto3" json:"revoke_time,omitempty"`
+	// Why it was revoked; meaningful only when revoke_time is set.
+	RevocationReason RevocationReason `protobuf:"varint,22,opt,name=revocation_reason,json=revocationReason,proto3,enum=certmint.v1.RevocationReason" json:"revocation_reason,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *CertificateAuthority) Reset() {
@@ -357,6 +363,20 @@ func (x *CertificateAuthority) GetNameConstraints() *NameConstraints {
 		return x.NameConstraints
 	}
 	return nil
+}
+
+func (x *CertificateAuthority) GetRevokeTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RevokeTime
+	}
+	return nil
+}
+
+func (x *CertificateAuthority) GetRevocationReason() RevocationReason {
+	if x != nil {
+		return x.RevocationReason
+	}
+	return RevocationReason_REVOCATION_REASON_UNSPECIFIED
 }
 
 // CreateRootCertificateAuthorityRequest describes a new root CA.
@@ -1454,11 +1474,112 @@ func (*DeleteCertificateAuthorityResponse) Descriptor() ([]byte, []int) {
 	return file_certmint_v1_certificate_authority_service_proto_rawDescGZIP(), []int{18}
 }
 
+// RevokeCertificateAuthorityRequest revokes one intermediate CA.
+type RevokeCertificateAuthorityRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The intermediate CA, by id or slug.
+	CertificateAuthority string `protobuf:"bytes,1,opt,name=certificate_authority,json=certificateAuthority,proto3" json:"certificate_authority,omitempty"`
+	// The RFC 5280 reason, e.g. KEY_COMPROMISE or CA_COMPROMISE; REMOVE_FROM_CRL is not accepted.
+	Reason        RevocationReason `protobuf:"varint,2,opt,name=reason,proto3,enum=certmint.v1.RevocationReason" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevokeCertificateAuthorityRequest) Reset() {
+	*x = RevokeCertificateAuthorityRequest{}
+	mi := &file_certmint_v1_certificate_authority_service_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokeCertificateAuthorityRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokeCertificateAuthorityRequest) ProtoMessage() {}
+
+func (x *RevokeCertificateAuthorityRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_certmint_v1_certificate_authority_service_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokeCertificateAuthorityRequest.ProtoReflect.Descriptor instead.
+func (*RevokeCertificateAuthorityRequest) Descriptor() ([]byte, []int) {
+	return file_certmint_v1_certificate_authority_service_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *RevokeCertificateAuthorityRequest) GetCertificateAuthority() string {
+	if x != nil {
+		return x.CertificateAuthority
+	}
+	return ""
+}
+
+func (x *RevokeCertificateAuthorityRequest) GetReason() RevocationReason {
+	if x != nil {
+		return x.Reason
+	}
+	return RevocationReason_REVOCATION_REASON_UNSPECIFIED
+}
+
+// RevokeCertificateAuthorityResponse returns the revoked CA.
+type RevokeCertificateAuthorityResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The CA: DISABLED, with revoke_time and revocation_reason.
+	CertificateAuthority *CertificateAuthority `protobuf:"bytes,1,opt,name=certificate_authority,json=certificateAuthority,proto3" json:"certificate_authority,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
+}
+
+func (x *RevokeCertificateAuthorityResponse) Reset() {
+	*x = RevokeCertificateAuthorityResponse{}
+	mi := &file_certmint_v1_certificate_authority_service_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokeCertificateAuthorityResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokeCertificateAuthorityResponse) ProtoMessage() {}
+
+func (x *RevokeCertificateAuthorityResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_certmint_v1_certificate_authority_service_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokeCertificateAuthorityResponse.ProtoReflect.Descriptor instead.
+func (*RevokeCertificateAuthorityResponse) Descriptor() ([]byte, []int) {
+	return file_certmint_v1_certificate_authority_service_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *RevokeCertificateAuthorityResponse) GetCertificateAuthority() *CertificateAuthority {
+	if x != nil {
+		return x.CertificateAuthority
+	}
+	return nil
+}
+
 var File_certmint_v1_certificate_authority_service_proto protoreflect.FileDescriptor
 
 const file_certmint_v1_certificate_authority_service_proto_rawDesc = "" +
 	"\n" +
-	"/certmint/v1/certificate_authority_service.proto\x12\vcertmint.v1\x1a\x18certmint/v1/common.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x88\b\n" +
+	"/certmint/v1/certificate_authority_service.proto\x12\vcertmint.v1\x1a\x18certmint/v1/common.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x91\t\n" +
 	"\x14CertificateAuthority\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04slug\x18\x02 \x01(\tR\x04slug\x12 \n" +
@@ -1483,7 +1604,10 @@ const file_certmint_v1_certificate_authority_service_proto_rawDesc = "" +
 	"\vupdate_time\x18\x12 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime\x12\x12\n" +
 	"\x04etag\x18\x13 \x01(\tR\x04etag\x12G\n" +
-	"\x10name_constraints\x18\x14 \x01(\v2\x1c.certmint.v1.NameConstraintsR\x0fnameConstraintsB\x12\n" +
+	"\x10name_constraints\x18\x14 \x01(\v2\x1c.certmint.v1.NameConstraintsR\x0fnameConstraints\x12;\n" +
+	"\vrevoke_time\x18\x15 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"revokeTime\x12J\n" +
+	"\x11revocation_reason\x18\x16 \x01(\x0e2\x1d.certmint.v1.RevocationReasonR\x10revocationReasonB\x12\n" +
 	"\x10_max_path_length\"\x8d\x03\n" +
 	"%CreateRootCertificateAuthorityRequest\x12\x12\n" +
 	"\x04slug\x18\x01 \x01(\tR\x04slug\x12 \n" +
@@ -1556,7 +1680,12 @@ const file_certmint_v1_certificate_authority_service_proto_rawDesc = "" +
 	"!DeleteCertificateAuthorityRequest\x123\n" +
 	"\x15certificate_authority\x18\x01 \x01(\tR\x14certificateAuthority\x12\x12\n" +
 	"\x04etag\x18\x02 \x01(\tR\x04etag\"$\n" +
-	"\"DeleteCertificateAuthorityResponse*\xce\x01\n" +
+	"\"DeleteCertificateAuthorityResponse\"\x8f\x01\n" +
+	"!RevokeCertificateAuthorityRequest\x123\n" +
+	"\x15certificate_authority\x18\x01 \x01(\tR\x14certificateAuthority\x125\n" +
+	"\x06reason\x18\x02 \x01(\x0e2\x1d.certmint.v1.RevocationReasonR\x06reason\"|\n" +
+	"\"RevokeCertificateAuthorityResponse\x12V\n" +
+	"\x15certificate_authority\x18\x01 \x01(\v2!.certmint.v1.CertificateAuthorityR\x14certificateAuthority*\xce\x01\n" +
 	"\x18CertificateAuthorityType\x12*\n" +
 	"&CERTIFICATE_AUTHORITY_TYPE_UNSPECIFIED\x10\x00\x12#\n" +
 	"\x1fCERTIFICATE_AUTHORITY_TYPE_ROOT\x10\x01\x12+\n" +
@@ -1566,8 +1695,7 @@ const file_certmint_v1_certificate_authority_service_proto_rawDesc = "" +
 	"(CERTIFICATE_AUTHORITY_STATUS_UNSPECIFIED\x10\x00\x12'\n" +
 	"#CERTIFICATE_AUTHORITY_STATUS_ACTIVE\x10\x01\x12)\n" +
 	"%CERTIFICATE_AUTHORITY_STATUS_DISABLED\x10\x02\x124\n" +
-	"0CERTIFICATE_AUTHORITY_STATUS_PENDING_CERTIFICATE\x10\x032\xa3\n" +
-	"\n" +
+	"0CERTIFICATE_AUTHORITY_STATUS_PENDING_CERTIFICATE\x10\x032\xa2\v\n" +
 	"\x1bCertificateAuthorityService\x12\x89\x01\n" +
 	"\x1eCreateRootCertificateAuthority\x122.certmint.v1.CreateRootCertificateAuthorityRequest\x1a3.certmint.v1.CreateRootCertificateAuthorityResponse\x12\xa1\x01\n" +
 	"&CreateIntermediateCertificateAuthority\x12:.certmint.v1.CreateIntermediateCertificateAuthorityRequest\x1a;.certmint.v1.CreateIntermediateCertificateAuthorityResponse\x12\xb9\x01\n" +
@@ -1577,7 +1705,8 @@ const file_certmint_v1_certificate_authority_service_proto_rawDesc = "" +
 	"\x1aListCertificateAuthorities\x12..certmint.v1.ListCertificateAuthoritiesRequest\x1a/.certmint.v1.ListCertificateAuthoritiesResponse\x12}\n" +
 	"\x1aUpdateCertificateAuthority\x12..certmint.v1.UpdateCertificateAuthorityRequest\x1a/.certmint.v1.UpdateCertificateAuthorityResponse\x12\x83\x01\n" +
 	"\x1cGetCertificateRevocationList\x120.certmint.v1.GetCertificateRevocationListRequest\x1a1.certmint.v1.GetCertificateRevocationListResponse\x12}\n" +
-	"\x1aDeleteCertificateAuthority\x12..certmint.v1.DeleteCertificateAuthorityRequest\x1a/.certmint.v1.DeleteCertificateAuthorityResponseBq\n" +
+	"\x1aDeleteCertificateAuthority\x12..certmint.v1.DeleteCertificateAuthorityRequest\x1a/.certmint.v1.DeleteCertificateAuthorityResponse\x12}\n" +
+	"\x1aRevokeCertificateAuthority\x12..certmint.v1.RevokeCertificateAuthorityRequest\x1a/.certmint.v1.RevokeCertificateAuthorityResponseBq\n" +
 	"\x0fdev.certmint.v1B CertificateAuthorityServiceProtoP\x01Z:github.com/certmint/certmint/gen/go/certmint/v1;certmintv1b\x06proto3"
 
 var (
@@ -1593,7 +1722,7 @@ func file_certmint_v1_certificate_authority_service_proto_rawDescGZIP() []byte {
 }
 
 var file_certmint_v1_certificate_authority_service_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_certmint_v1_certificate_authority_service_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_certmint_v1_certificate_authority_service_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_certmint_v1_certificate_authority_service_proto_goTypes = []any{
 	(CertificateAuthorityType)(0),                                  // 0: certmint.v1.CertificateAuthorityType
 	(CertificateAuthorityStatus)(0),                                // 1: certmint.v1.CertificateAuthorityStatus
@@ -1616,72 +1745,81 @@ var file_certmint_v1_certificate_authority_service_proto_goTypes = []any{
 	(*GetCertificateRevocationListResponse)(nil),                   // 18: certmint.v1.GetCertificateRevocationListResponse
 	(*DeleteCertificateAuthorityRequest)(nil),                      // 19: certmint.v1.DeleteCertificateAuthorityRequest
 	(*DeleteCertificateAuthorityResponse)(nil),                     // 20: certmint.v1.DeleteCertificateAuthorityResponse
-	(*Subject)(nil),               // 21: certmint.v1.Subject
-	(KeyAlgorithm)(0),             // 22: certmint.v1.KeyAlgorithm
-	(SignatureAlgorithm)(0),       // 23: certmint.v1.SignatureAlgorithm
-	(*timestamppb.Timestamp)(nil), // 24: google.protobuf.Timestamp
-	(*NameConstraints)(nil),       // 25: certmint.v1.NameConstraints
-	(*durationpb.Duration)(nil),   // 26: google.protobuf.Duration
-	(*fieldmaskpb.FieldMask)(nil), // 27: google.protobuf.FieldMask
+	(*RevokeCertificateAuthorityRequest)(nil),                      // 21: certmint.v1.RevokeCertificateAuthorityRequest
+	(*RevokeCertificateAuthorityResponse)(nil),                     // 22: certmint.v1.RevokeCertificateAuthorityResponse
+	(*Subject)(nil),               // 23: certmint.v1.Subject
+	(KeyAlgorithm)(0),             // 24: certmint.v1.KeyAlgorithm
+	(SignatureAlgorithm)(0),       // 25: certmint.v1.SignatureAlgorithm
+	(*timestamppb.Timestamp)(nil), // 26: google.protobuf.Timestamp
+	(*NameConstraints)(nil),       // 27: certmint.v1.NameConstraints
+	(RevocationReason)(0),         // 28: certmint.v1.RevocationReason
+	(*durationpb.Duration)(nil),   // 29: google.protobuf.Duration
+	(*fieldmaskpb.FieldMask)(nil), // 30: google.protobuf.FieldMask
 }
 var file_certmint_v1_certificate_authority_service_proto_depIdxs = []int32{
 	0,  // 0: certmint.v1.CertificateAuthority.type:type_name -> certmint.v1.CertificateAuthorityType
 	1,  // 1: certmint.v1.CertificateAuthority.status:type_name -> certmint.v1.CertificateAuthorityStatus
-	21, // 2: certmint.v1.CertificateAuthority.subject:type_name -> certmint.v1.Subject
-	22, // 3: certmint.v1.CertificateAuthority.key_algorithm:type_name -> certmint.v1.KeyAlgorithm
-	23, // 4: certmint.v1.CertificateAuthority.signature_algorithm:type_name -> certmint.v1.SignatureAlgorithm
-	24, // 5: certmint.v1.CertificateAuthority.not_before:type_name -> google.protobuf.Timestamp
-	24, // 6: certmint.v1.CertificateAuthority.not_after:type_name -> google.protobuf.Timestamp
-	24, // 7: certmint.v1.CertificateAuthority.create_time:type_name -> google.protobuf.Timestamp
-	24, // 8: certmint.v1.CertificateAuthority.update_time:type_name -> google.protobuf.Timestamp
-	25, // 9: certmint.v1.CertificateAuthority.name_constraints:type_name -> certmint.v1.NameConstraints
-	21, // 10: certmint.v1.CreateRootCertificateAuthorityRequest.subject:type_name -> certmint.v1.Subject
-	22, // 11: certmint.v1.CreateRootCertificateAuthorityRequest.key_algorithm:type_name -> certmint.v1.KeyAlgorithm
-	23, // 12: certmint.v1.CreateRootCertificateAuthorityRequest.signature_algorithm:type_name -> certmint.v1.SignatureAlgorithm
-	26, // 13: certmint.v1.CreateRootCertificateAuthorityRequest.ttl:type_name -> google.protobuf.Duration
-	2,  // 14: certmint.v1.CreateRootCertificateAuthorityResponse.certificate_authority:type_name -> certmint.v1.CertificateAuthority
-	21, // 15: certmint.v1.CreateIntermediateCertificateAuthorityRequest.subject:type_name -> certmint.v1.Subject
-	22, // 16: certmint.v1.CreateIntermediateCertificateAuthorityRequest.key_algorithm:type_name -> certmint.v1.KeyAlgorithm
-	23, // 17: certmint.v1.CreateIntermediateCertificateAuthorityRequest.signature_algorithm:type_name -> certmint.v1.SignatureAlgorithm
-	26, // 18: certmint.v1.CreateIntermediateCertificateAuthorityRequest.ttl:type_name -> google.protobuf.Duration
-	25, // 19: certmint.v1.CreateIntermediateCertificateAuthorityRequest.name_constraints:type_name -> certmint.v1.NameConstraints
-	2,  // 20: certmint.v1.CreateIntermediateCertificateAuthorityResponse.certificate_authority:type_name -> certmint.v1.CertificateAuthority
-	21, // 21: certmint.v1.CreateExternalIntermediateCertificateAuthorityRequest.subject:type_name -> certmint.v1.Subject
-	22, // 22: certmint.v1.CreateExternalIntermediateCertificateAuthorityRequest.key_algorithm:type_name -> certmint.v1.KeyAlgorithm
-	23, // 23: certmint.v1.CreateExternalIntermediateCertificateAuthorityRequest.signature_algorithm:type_name -> certmint.v1.SignatureAlgorithm
-	2,  // 24: certmint.v1.CreateExternalIntermediateCertificateAuthorityResponse.certificate_authority:type_name -> certmint.v1.CertificateAuthority
-	2,  // 25: certmint.v1.ImportCertificateAuthorityCertificateResponse.certificate_authority:type_name -> certmint.v1.CertificateAuthority
-	2,  // 26: certmint.v1.GetCertificateAuthorityResponse.certificate_authority:type_name -> certmint.v1.CertificateAuthority
-	1,  // 27: certmint.v1.ListCertificateAuthoritiesRequest.status:type_name -> certmint.v1.CertificateAuthorityStatus
-	2,  // 28: certmint.v1.ListCertificateAuthoritiesResponse.certificate_authorities:type_name -> certmint.v1.CertificateAuthority
-	2,  // 29: certmint.v1.UpdateCertificateAuthorityRequest.certificate_authority:type_name -> certmint.v1.CertificateAuthority
-	27, // 30: certmint.v1.UpdateCertificateAuthorityRequest.update_mask:type_name -> google.protobuf.FieldMask
-	2,  // 31: certmint.v1.UpdateCertificateAuthorityResponse.certificate_authority:type_name -> certmint.v1.CertificateAuthority
-	24, // 32: certmint.v1.GetCertificateRevocationListResponse.this_update:type_name -> google.protobuf.Timestamp
-	24, // 33: certmint.v1.GetCertificateRevocationListResponse.next_update:type_name -> google.protobuf.Timestamp
-	3,  // 34: certmint.v1.CertificateAuthorityService.CreateRootCertificateAuthority:input_type -> certmint.v1.CreateRootCertificateAuthorityRequest
-	5,  // 35: certmint.v1.CertificateAuthorityService.CreateIntermediateCertificateAuthority:input_type -> certmint.v1.CreateIntermediateCertificateAuthorityRequest
-	7,  // 36: certmint.v1.CertificateAuthorityService.CreateExternalIntermediateCertificateAuthority:input_type -> certmint.v1.CreateExternalIntermediateCertificateAuthorityRequest
-	9,  // 37: certmint.v1.CertificateAuthorityService.ImportCertificateAuthorityCertificate:input_type -> certmint.v1.ImportCertificateAuthorityCertificateRequest
-	11, // 38: certmint.v1.CertificateAuthorityService.GetCertificateAuthority:input_type -> certmint.v1.GetCertificateAuthorityRequest
-	13, // 39: certmint.v1.CertificateAuthorityService.ListCertificateAuthorities:input_type -> certmint.v1.ListCertificateAuthoritiesRequest
-	15, // 40: certmint.v1.CertificateAuthorityService.UpdateCertificateAuthority:input_type -> certmint.v1.UpdateCertificateAuthorityRequest
-	17, // 41: certmint.v1.CertificateAuthorityService.GetCertificateRevocationList:input_type -> certmint.v1.GetCertificateRevocationListRequest
-	19, // 42: certmint.v1.CertificateAuthorityService.DeleteCertificateAuthority:input_type -> certmint.v1.DeleteCertificateAuthorityRequest
-	4,  // 43: certmint.v1.CertificateAuthorityService.CreateRootCertificateAuthority:output_type -> certmint.v1.CreateRootCertificateAuthorityResponse
-	6,  // 44: certmint.v1.CertificateAuthorityService.CreateIntermediateCertificateAuthority:output_type -> certmint.v1.CreateIntermediateCertificateAuthorityResponse
-	8,  // 45: certmint.v1.CertificateAuthorityService.CreateExternalIntermediateCertificateAuthority:output_type -> certmint.v1.CreateExternalIntermediateCertificateAuthorityResponse
-	10, // 46: certmint.v1.CertificateAuthorityService.ImportCertificateAuthorityCertificate:output_type -> certmint.v1.ImportCertificateAuthorityCertificateResponse
-	12, // 47: certmint.v1.CertificateAuthorityService.GetCertificateAuthority:output_type -> certmint.v1.GetCertificateAuthorityResponse
-	14, // 48: certmint.v1.CertificateAuthorityService.ListCertificateAuthorities:output_type -> certmint.v1.ListCertificateAuthoritiesResponse
-	16, // 49: certmint.v1.CertificateAuthorityService.UpdateCertificateAuthority:output_type -> certmint.v1.UpdateCertificateAuthorityResponse
-	18, // 50: certmint.v1.CertificateAuthorityService.GetCertificateRevocationList:output_type -> certmint.v1.GetCertificateRevocationListResponse
-	20, // 51: certmint.v1.CertificateAuthorityService.DeleteCertificateAuthority:output_type -> certmint.v1.DeleteCertificateAuthorityResponse
-	43, // [43:52] is the sub-list for method output_type
-	34, // [34:43] is the sub-list for method input_type
-	34, // [34:34] is the sub-list for extension type_name
-	34, // [34:34] is the sub-list for extension extendee
-	0,  // [0:34] is the sub-list for field type_name
+	23, // 2: certmint.v1.CertificateAuthority.subject:type_name -> certmint.v1.Subject
+	24, // 3: certmint.v1.CertificateAuthority.key_algorithm:type_name -> certmint.v1.KeyAlgorithm
+	25, // 4: certmint.v1.CertificateAuthority.signature_algorithm:type_name -> certmint.v1.SignatureAlgorithm
+	26, // 5: certmint.v1.CertificateAuthority.not_before:type_name -> google.protobuf.Timestamp
+	26, // 6: certmint.v1.CertificateAuthority.not_after:type_name -> google.protobuf.Timestamp
+	26, // 7: certmint.v1.CertificateAuthority.create_time:type_name -> google.protobuf.Timestamp
+	26, // 8: certmint.v1.CertificateAuthority.update_time:type_name -> google.protobuf.Timestamp
+	27, // 9: certmint.v1.CertificateAuthority.name_constraints:type_name -> certmint.v1.NameConstraints
+	26, // 10: certmint.v1.CertificateAuthority.revoke_time:type_name -> google.protobuf.Timestamp
+	28, // 11: certmint.v1.CertificateAuthority.revocation_reason:type_name -> certmint.v1.RevocationReason
+	23, // 12: certmint.v1.CreateRootCertificateAuthorityRequest.subject:type_name -> certmint.v1.Subject
+	24, // 13: certmint.v1.CreateRootCertificateAuthorityRequest.key_algorithm:type_name -> certmint.v1.KeyAlgorithm
+	25, // 14: certmint.v1.CreateRootCertificateAuthorityRequest.signature_algorithm:type_name -> certmint.v1.SignatureAlgorithm
+	29, // 15: certmint.v1.CreateRootCertificateAuthorityRequest.ttl:type_name -> google.protobuf.Duration
+	2,  // 16: certmint.v1.CreateRootCertificateAuthorityResponse.certificate_authority:type_name -> certmint.v1.CertificateAuthority
+	23, // 17: certmint.v1.CreateIntermediateCertificateAuthorityRequest.subject:type_name -> certmint.v1.Subject
+	24, // 18: certmint.v1.CreateIntermediateCertificateAuthorityRequest.key_algorithm:type_name -> certmint.v1.KeyAlgorithm
+	25, // 19: certmint.v1.CreateIntermediateCertificateAuthorityRequest.signature_algorithm:type_name -> certmint.v1.SignatureAlgorithm
+	29, // 20: certmint.v1.CreateIntermediateCertificateAuthorityRequest.ttl:type_name -> google.protobuf.Duration
+	27, // 21: certmint.v1.CreateIntermediateCertificateAuthorityRequest.name_constraints:type_name -> certmint.v1.NameConstraints
+	2,  // 22: certmint.v1.CreateIntermediateCertificateAuthorityResponse.certificate_authority:type_name -> certmint.v1.CertificateAuthority
+	23, // 23: certmint.v1.CreateExternalIntermediateCertificateAuthorityRequest.subject:type_name -> certmint.v1.Subject
+	24, // 24: certmint.v1.CreateExternalIntermediateCertificateAuthorityRequest.key_algorithm:type_name -> certmint.v1.KeyAlgorithm
+	25, // 25: certmint.v1.CreateExternalIntermediateCertificateAuthorityRequest.signature_algorithm:type_name -> certmint.v1.SignatureAlgorithm
+	2,  // 26: certmint.v1.CreateExternalIntermediateCertificateAuthorityResponse.certificate_authority:type_name -> certmint.v1.CertificateAuthority
+	2,  // 27: certmint.v1.ImportCertificateAuthorityCertificateResponse.certificate_authority:type_name -> certmint.v1.CertificateAuthority
+	2,  // 28: certmint.v1.GetCertificateAuthorityResponse.certificate_authority:type_name -> certmint.v1.CertificateAuthority
+	1,  // 29: certmint.v1.ListCertificateAuthoritiesRequest.status:type_name -> certmint.v1.CertificateAuthorityStatus
+	2,  // 30: certmint.v1.ListCertificateAuthoritiesResponse.certificate_authorities:type_name -> certmint.v1.CertificateAuthority
+	2,  // 31: certmint.v1.UpdateCertificateAuthorityRequest.certificate_authority:type_name -> certmint.v1.CertificateAuthority
+	30, // 32: certmint.v1.UpdateCertificateAuthorityRequest.update_mask:type_name -> google.protobuf.FieldMask
+	2,  // 33: certmint.v1.UpdateCertificateAuthorityResponse.certificate_authority:type_name -> certmint.v1.CertificateAuthority
+	26, // 34: certmint.v1.GetCertificateRevocationListResponse.this_update:type_name -> google.protobuf.Timestamp
+	26, // 35: certmint.v1.GetCertificateRevocationListResponse.next_update:type_name -> google.protobuf.Timestamp
+	28, // 36: certmint.v1.RevokeCertificateAuthorityRequest.reason:type_name -> certmint.v1.RevocationReason
+	2,  // 37: certmint.v1.RevokeCertificateAuthorityResponse.certificate_authority:type_name -> certmint.v1.CertificateAuthority
+	3,  // 38: certmint.v1.CertificateAuthorityService.CreateRootCertificateAuthority:input_type -> certmint.v1.CreateRootCertificateAuthorityRequest
+	5,  // 39: certmint.v1.CertificateAuthorityService.CreateIntermediateCertificateAuthority:input_type -> certmint.v1.CreateIntermediateCertificateAuthorityRequest
+	7,  // 40: certmint.v1.CertificateAuthorityService.CreateExternalIntermediateCertificateAuthority:input_type -> certmint.v1.CreateExternalIntermediateCertificateAuthorityRequest
+	9,  // 41: certmint.v1.CertificateAuthorityService.ImportCertificateAuthorityCertificate:input_type -> certmint.v1.ImportCertificateAuthorityCertificateRequest
+	11, // 42: certmint.v1.CertificateAuthorityService.GetCertificateAuthority:input_type -> certmint.v1.GetCertificateAuthorityRequest
+	13, // 43: certmint.v1.CertificateAuthorityService.ListCertificateAuthorities:input_type -> certmint.v1.ListCertificateAuthoritiesRequest
+	15, // 44: certmint.v1.CertificateAuthorityService.UpdateCertificateAuthority:input_type -> certmint.v1.UpdateCertificateAuthorityRequest
+	17, // 45: certmint.v1.CertificateAuthorityService.GetCertificateRevocationList:input_type -> certmint.v1.GetCertificateRevocationListRequest
+	19, // 46: certmint.v1.CertificateAuthorityService.DeleteCertificateAuthority:input_type -> certmint.v1.DeleteCertificateAuthorityRequest
+	21, // 47: certmint.v1.CertificateAuthorityService.RevokeCertificateAuthority:input_type -> certmint.v1.RevokeCertificateAuthorityRequest
+	4,  // 48: certmint.v1.CertificateAuthorityService.CreateRootCertificateAuthority:output_type -> certmint.v1.CreateRootCertificateAuthorityResponse
+	6,  // 49: certmint.v1.CertificateAuthorityService.CreateIntermediateCertificateAuthority:output_type -> certmint.v1.CreateIntermediateCertificateAuthorityResponse
+	8,  // 50: certmint.v1.CertificateAuthorityService.CreateExternalIntermediateCertificateAuthority:output_type -> certmint.v1.CreateExternalIntermediateCertificateAuthorityResponse
+	10, // 51: certmint.v1.CertificateAuthorityService.ImportCertificateAuthorityCertificate:output_type -> certmint.v1.ImportCertificateAuthorityCertificateResponse
+	12, // 52: certmint.v1.CertificateAuthorityService.GetCertificateAuthority:output_type -> certmint.v1.GetCertificateAuthorityResponse
+	14, // 53: certmint.v1.CertificateAuthorityService.ListCertificateAuthorities:output_type -> certmint.v1.ListCertificateAuthoritiesResponse
+	16, // 54: certmint.v1.CertificateAuthorityService.UpdateCertificateAuthority:output_type -> certmint.v1.UpdateCertificateAuthorityResponse
+	18, // 55: certmint.v1.CertificateAuthorityService.GetCertificateRevocationList:output_type -> certmint.v1.GetCertificateRevocationListResponse
+	20, // 56: certmint.v1.CertificateAuthorityService.DeleteCertificateAuthority:output_type -> certmint.v1.DeleteCertificateAuthorityResponse
+	22, // 57: certmint.v1.CertificateAuthorityService.RevokeCertificateAuthority:output_type -> certmint.v1.RevokeCertificateAuthorityResponse
+	48, // [48:58] is the sub-list for method output_type
+	38, // [38:48] is the sub-list for method input_type
+	38, // [38:38] is the sub-list for extension type_name
+	38, // [38:38] is the sub-list for extension extendee
+	0,  // [0:38] is the sub-list for field type_name
 }
 
 func init() { file_certmint_v1_certificate_authority_service_proto_init() }
@@ -1699,7 +1837,7 @@ func file_certmint_v1_certificate_authority_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_certmint_v1_certificate_authority_service_proto_rawDesc), len(file_certmint_v1_certificate_authority_service_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   19,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

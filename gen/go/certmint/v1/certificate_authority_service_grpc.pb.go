@@ -28,6 +28,7 @@ const (
 	CertificateAuthorityService_UpdateCertificateAuthority_FullMethodName                     = "/certmint.v1.CertificateAuthorityService/UpdateCertificateAuthority"
 	CertificateAuthorityService_GetCertificateRevocationList_FullMethodName                   = "/certmint.v1.CertificateAuthorityService/GetCertificateRevocationList"
 	CertificateAuthorityService_DeleteCertificateAuthority_FullMethodName                     = "/certmint.v1.CertificateAuthorityService/DeleteCertificateAuthority"
+	CertificateAuthorityService_RevokeCertificateAuthority_FullMethodName                     = "/certmint.v1.CertificateAuthorityService/RevokeCertificateAuthority"
 )
 
 // CertificateAuthorityServiceClient is the client API for CertificateAuthorityService service.
@@ -38,8 +39,8 @@ const (
 // internal roots, intermediates signed by a CA here, and intermediates whose certificate is
 // signed outside certmint. CA private keys never leave the server and are stored encrypted.
 //
-// Changes need an admin access token; reads (Get, List, GetCertificateRevocationList) an
-// admin or auditor token.
+// Changes need an admin access token (RevokeCertificateAuthority too); reads (Get, List,
+// GetCertificateRevocationList) an admin or auditor token.
 type CertificateAuthorityServiceClient interface {
 	// CreateRootCertificateAuthority generates a key and a self-signed root CA certificate.
 	// The CA is ACTIVE at once. Errors: INVALID_ARGUMENT for a bad subject, key or TTL;
@@ -73,6 +74,16 @@ type CertificateAuthorityServiceClient interface {
 	// exists, or once it has issued certificates (their CRL must stay available: disable the CA
 	// instead). ABORTED when etag is given and stale.
 	DeleteCertificateAuthority(ctx context.Context, in *DeleteCertificateAuthorityRequest, opts ...grpc.CallOption) (*DeleteCertificateAuthorityResponse, error)
+	// RevokeCertificateAuthority revokes an intermediate CA signed by a CA in certmint, with an
+	// RFC 5280 reason: its serial appears in its parent's next CRL, so relying parties that check
+	// CRLs (e.g. `openssl verify -crl_check_all`) refuse every certificate below it. The CA, and
+	// every CA below it, becomes DISABLED and signs nothing more; their CRLs are still served.
+	// Revocation is final: UpdateCertificateAuthority cannot enable them again. Revoking a
+	// revoked CA changes nothing and returns it as it is. Admin only; audited.
+	// FAILED_PRECONDITION for a root (a trust anchor is on no CRL: remove it from the trust
+	// stores and disable it) and for an external intermediate (its parent is outside certmint:
+	// have that CA revoke it, and disable it here); INVALID_ARGUMENT for REMOVE_FROM_CRL.
+	RevokeCertificateAuthority(ctx context.Context, in *RevokeCertificateAuthorityRequest, opts ...grpc.CallOption) (*RevokeCertificateAuthorityResponse, error)
 }
 
 type certificateAuthorityServiceClient struct {
@@ -173,6 +184,16 @@ func (c *certificateAuthorityServiceClient) DeleteCertificateAuthority(ctx conte
 	return out, nil
 }
 
+func (c *certificateAuthorityServiceClient) RevokeCertificateAuthority(ctx context.Context, in *RevokeCertificateAuthorityRequest, opts ...grpc.CallOption) (*RevokeCertificateAuthorityResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RevokeCertificateAuthorityResponse)
+	err := c.cc.Invoke(ctx, CertificateAuthorityService_RevokeCertificateAuthority_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // CertificateAuthorityServiceServer is the server API for CertificateAuthorityService service.
 // All implementations must embed UnimplementedCertificateAuthorityServiceServer
 // for forward compatibility.
@@ -181,8 +202,8 @@ func (c *certificateAuthorityServiceClient) DeleteCertificateAuthority(ctx conte
 // internal roots, intermediates signed by a CA here, and intermediates whose certificate is
 // signed outside certmint. CA private keys never leave the server and are stored encrypted.
 //
-// Changes need an admin access token; reads (Get, List, GetCertificateRevocationList) an
-// admin or auditor token.
+// Changes need an admin access token (RevokeCertificateAuthority too); reads (Get, List,
+// GetCertificateRevocationList) an admin or auditor token.
 type CertificateAuthorityServiceServer interface {
 	// CreateRootCertificateAuthority generates a key and a self-signed root CA certificate.
 	// The CA is ACTIVE at once. Errors: INVALID_ARGUMENT for a bad subject, key or TTL;
@@ -216,6 +237,16 @@ type CertificateAuthorityServiceServer interface {
 	// exists, or once it has issued certificates (their CRL must stay available: disable the CA
 	// instead). ABORTED when etag is given and stale.
 	DeleteCertificateAuthority(context.Context, *DeleteCertificateAuthorityRequest) (*DeleteCertificateAuthorityResponse, error)
+	// RevokeCertificateAuthority revokes an intermediate CA signed by a CA in certmint, with an
+	// RFC 5280 reason: its serial appears in its parent's next CRL, so relying parties that check
+	// CRLs (e.g. `openssl verify -crl_check_all`) refuse every certificate below it. The CA, and
+	// every CA below it, becomes DISABLED and signs nothing more; their CRLs are still served.
+	// Revocation is final: UpdateCertificateAuthority cannot enable them again. Revoking a
+	// revoked CA changes nothing and returns it as it is. Admin only; audited.
+	// FAILED_PRECONDITION for a root (a trust anchor is on no CRL: remove it from the trust
+	// stores and disable it) and for an external intermediate (its parent is outside certmint:
+	// have that CA revoke it, and disable it here); INVALID_ARGUMENT for REMOVE_FROM_CRL.
+	RevokeCertificateAuthority(context.Context, *RevokeCertificateAuthorityRequest) (*RevokeCertificateAuthorityResponse, error)
 	mustEmbedUnimplementedCertificateAuthorityServiceServer()
 }
 
@@ -252,6 +283,9 @@ func (UnimplementedCertificateAuthorityServiceServer) GetCertificateRevocationLi
 }
 func (UnimplementedCertificateAuthorityServiceServer) DeleteCertificateAuthority(context.Context, *DeleteCertificateAuthorityRequest) (*DeleteCertificateAuthorityResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeleteCertificateAuthority not implemented")
+}
+func (UnimplementedCertificateAuthorityServiceServer) RevokeCertificateAuthority(context.Context, *RevokeCertificateAuthorityRequest) (*RevokeCertificateAuthorityResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RevokeCertificateAuthority not implemented")
 }
 func (UnimplementedCertificateAuthorityServiceServer) mustEmbedUnimplementedCertificateAuthorityServiceServer() {
 }
@@ -437,6 +471,24 @@ func _CertificateAuthorityService_DeleteCertificateAuthority_Handler(srv interfa
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CertificateAuthorityService_RevokeCertificateAuthority_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RevokeCertificateAuthorityRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CertificateAuthorityServiceServer).RevokeCertificateAuthority(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CertificateAuthorityService_RevokeCertificateAuthority_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CertificateAuthorityServiceServer).RevokeCertificateAuthority(ctx, req.(*RevokeCertificateAuthorityRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // CertificateAuthorityService_ServiceDesc is the grpc.ServiceDesc for CertificateAuthorityService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -479,6 +531,10 @@ var CertificateAuthorityService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeleteCertificateAuthority",
 			Handler:    _CertificateAuthorityService_DeleteCertificateAuthority_Handler,
+		},
+		{
+			MethodName: "RevokeCertificateAuthority",
+			Handler:    _CertificateAuthorityService_RevokeCertificateAuthority_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -140,10 +140,18 @@ type PrivateKeyRetention int32
 const (
 	// Treated as RETURN_ONCE.
 	PrivateKeyRetention_PRIVATE_KEY_RETENTION_UNSPECIFIED PrivateKeyRetention = 0
-	// Return the key once and keep nothing (the default). A key that must wait for approval is
-	// kept encrypted only until the requester has fetched it once.
+	// Return the key to the requester and keep nothing once it is safely delivered (the
+	// default). So that an answer lost on the way (a dropped connection) does not lose the key,
+	// it is kept encrypted (under the key-encryption key, bound to its request) for the
+	// idempotency window, CERTMINT_GENERATED_KEY_REPLAY_SECONDS (default 3600: 60 minutes; 0
+	// keeps nothing): a replay of the same request_id by the same access token within it returns
+	// the same certificate with the same key; no other token ever gets it; afterwards it is
+	// deleted. A key that must wait for approval is kept encrypted only until the requester has
+	// fetched it once (GetRequestStatus).
 	PrivateKeyRetention_PRIVATE_KEY_RETENTION_RETURN_ONCE PrivateKeyRetention = 1
-	// Keep the key, encrypted, with the certificate.
+	// Keep the key, encrypted, with the certificate. Only the certificate's owner (the access
+	// token that holds its key, see Certificate.owner_access_token_id) ever gets it back, on a
+	// replay of its request.
 	PrivateKeyRetention_PRIVATE_KEY_RETENTION_STORE_ENCRYPTED PrivateKeyRetention = 2
 )
 
@@ -286,8 +294,14 @@ type RenewalSettings struct {
 	AutoRenew bool `protobuf:"varint,1,opt,name=auto_renew,json=autoRenew,proto3" json:"auto_renew,omitempty"`
 	// Renew this many days before notAfter; must be shorter than the default TTL.
 	RenewBeforeDays int32 `protobuf:"varint,2,opt,name=renew_before_days,json=renewBeforeDays,proto3" json:"renew_before_days,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Any access token that may issue on this profile may renew its certificates. By default
+	// (false) only a certificate's owner (the token that holds its key,
+	// Certificate.owner_access_token_id) or an admin may. Either way a stored private key is
+	// returned to its owner only: a renewal with key_source REUSE by anyone else issues the
+	// certificate without the key.
+	AllowSharedRenewal bool `protobuf:"varint,3,opt,name=allow_shared_renewal,json=allowSharedRenewal,proto3" json:"allow_shared_renewal,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *RenewalSettings) Reset() {
@@ -334,6 +348,13 @@ func (x *RenewalSettings) GetRenewBeforeDays() int32 {
 	return 0
 }
 
+func (x *RenewalSettings) GetAllowSharedRenewal() bool {
+	if x != nil {
+		return x.AllowSharedRenewal
+	}
+	return false
+}
+
 // CertificateProfile joins a policy, an issuer, an enrollment method and defaults.
 type CertificateProfile struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -369,9 +390,13 @@ type CertificateProfile struct {
 	// When the profile last changed.
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	// Changes on every update; send it back to refuse stale writes (ABORTED).
-	Etag          string `protobuf:"bytes,15,opt,name=etag,proto3" json:"etag,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Etag string `protobuf:"bytes,15,opt,name=etag,proto3" json:"etag,omitempty"`
+	// The access token that made a request may approve it itself. By default (false) it may not,
+	// an admin token included: ApproveCertificateRequest by the requester is PERMISSION_DENIED
+	// (SELF_APPROVAL_NOT_ALLOWED) and another approver must decide.
+	AllowSelfApproval bool `protobuf:"varint,16,opt,name=allow_self_approval,json=allowSelfApproval,proto3" json:"allow_self_approval,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *CertificateProfile) Reset() {
@@ -518,6 +543,13 @@ func (x *CertificateProfile) GetEtag() string {
 		return x.Etag
 	}
 	return ""
+}
+
+func (x *CertificateProfile) GetAllowSelfApproval() bool {
+	if x != nil {
+		return x.AllowSelfApproval
+	}
+	return false
 }
 
 type isCertificateProfile_Issuer interface {
@@ -1038,11 +1070,12 @@ const file_certmint_v1_certificate_profile_service_proto_rawDesc = "" +
 	"\x13signature_algorithm\x18\x04 \x01(\x0e2\x1f.certmint.v1.SignatureAlgorithmR\x12signatureAlgorithm\x124\n" +
 	"\n" +
 	"key_usages\x18\x05 \x03(\x0e2\x15.certmint.v1.KeyUsageR\tkeyUsages\x12M\n" +
-	"\x13extended_key_usages\x18\x06 \x03(\x0e2\x1d.certmint.v1.ExtendedKeyUsageR\x11extendedKeyUsages\"\\\n" +
+	"\x13extended_key_usages\x18\x06 \x03(\x0e2\x1d.certmint.v1.ExtendedKeyUsageR\x11extendedKeyUsages\"\x8e\x01\n" +
 	"\x0fRenewalSettings\x12\x1d\n" +
 	"\n" +
 	"auto_renew\x18\x01 \x01(\bR\tautoRenew\x12*\n" +
-	"\x11renew_before_days\x18\x02 \x01(\x05R\x0frenewBeforeDays\"\x86\x06\n" +
+	"\x11renew_before_days\x18\x02 \x01(\x05R\x0frenewBeforeDays\x120\n" +
+	"\x14allow_shared_renewal\x18\x03 \x01(\bR\x12allowSharedRenewal\"\xb6\x06\n" +
 	"\x12CertificateProfile\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04slug\x18\x02 \x01(\tR\x04slug\x12 \n" +
@@ -1062,7 +1095,8 @@ const file_certmint_v1_certificate_profile_service_proto_rawDesc = "" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime\x12\x12\n" +
-	"\x04etag\x18\x0f \x01(\tR\x04etagB\b\n" +
+	"\x04etag\x18\x0f \x01(\tR\x04etag\x12.\n" +
+	"\x13allow_self_approval\x18\x10 \x01(\bR\x11allowSelfApprovalB\b\n" +
 	"\x06issuer\"s\n" +
 	"\x1fCreateCertificateProfileRequest\x12P\n" +
 	"\x13certificate_profile\x18\x01 \x01(\v2\x1f.certmint.v1.CertificateProfileR\x12certificateProfile\"t\n" +

@@ -327,7 +327,9 @@ type IssueCertificateRequest struct {
 	// Idempotency key chosen by the caller (at most 128 characters), scoped to the access token
 	// that makes the call. The same token repeating a request_id within at least 60 minutes gets
 	// the same result; the same request_id with a different request is refused with
-	// ALREADY_EXISTS.
+	// ALREADY_EXISTS. A repeat that arrives while the first call is still being issued (on this
+	// server or another replica) waits for it, up to the caller's deadline (60 seconds without
+	// one), and then answers the same; past that, ABORTED (REQUEST_IN_PROGRESS): retry.
 	RequestId string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	// Where the identity and key come from.
 	//
@@ -596,9 +598,10 @@ type IssueCertificateResponse struct {
 	Status CertificateRequestStatus `protobuf:"varint,2,opt,name=status,proto3,enum=certmint.v1.CertificateRequestStatus" json:"status,omitempty"`
 	// The certificate, when ISSUED.
 	Certificate *IssuedCertificate `protobuf:"bytes,3,opt,name=certificate,proto3" json:"certificate,omitempty"`
-	// The private key (PKCS #8 PEM) when certmint generated it; returned once and, unless the
-	// profile keeps keys, not stored. A replay of the same request_id returns the same
-	// certificate, and the key again only when the profile keeps keys (STORE_ENCRYPTED).
+	// The private key (PKCS #8 PEM) when certmint generated it. A replay of the same request_id
+	// by the same access token returns the same certificate with the same key: while the profile
+	// keeps keys (STORE_ENCRYPTED), or within CERTMINT_GENERATED_KEY_REPLAY_SECONDS (default 60
+	// minutes) for RETURN_ONCE profiles, after which the key is deleted (PrivateKeyRetention).
 	PrivateKeyPem string `protobuf:"bytes,4,opt,name=private_key_pem,json=privateKeyPem,proto3" json:"private_key_pem,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -771,7 +774,9 @@ type RenewCertificateResponse struct {
 	Status CertificateRequestStatus `protobuf:"varint,2,opt,name=status,proto3,enum=certmint.v1.CertificateRequestStatus" json:"status,omitempty"`
 	// The new certificate, when ISSUED.
 	Certificate *IssuedCertificate `protobuf:"bytes,3,opt,name=certificate,proto3" json:"certificate,omitempty"`
-	// The new private key (PKCS #8 PEM) when key_source is NEW.
+	// The new private key (PKCS #8 PEM) when key_source is NEW; replays as for
+	// IssueCertificateResponse.private_key_pem. With REUSE, the key a profile stores
+	// (STORE_ENCRYPTED) is returned on a replay to the certificate's owner only.
 	PrivateKeyPem string `protobuf:"bytes,4,opt,name=private_key_pem,json=privateKeyPem,proto3" json:"private_key_pem,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1128,9 +1133,13 @@ type Certificate struct {
 	// The certificate that renewed this one, if any.
 	RenewedByCertificateId string `protobuf:"bytes,21,opt,name=renewed_by_certificate_id,json=renewedByCertificateId,proto3" json:"renewed_by_certificate_id,omitempty"`
 	// When it was issued.
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,22,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,22,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// The id of the access token that owns it: the one that holds its private key (the
+	// requester; for a renewal with key_source REUSE, the owner of the certificate renewed). It
+	// may renew the certificate and is the only one a stored key is ever returned to.
+	OwnerAccessTokenId string `protobuf:"bytes,23,opt,name=owner_access_token_id,json=ownerAccessTokenId,proto3" json:"owner_access_token_id,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *Certificate) Reset() {
@@ -1315,6 +1324,13 @@ func (x *Certificate) GetCreateTime() *timestamppb.Timestamp {
 		return x.CreateTime
 	}
 	return nil
+}
+
+func (x *Certificate) GetOwnerAccessTokenId() string {
+	if x != nil {
+		return x.OwnerAccessTokenId
+	}
+	return ""
 }
 
 // GetCertificateRequest names one certificate.
@@ -1569,7 +1585,8 @@ func (x *ListCertificatesResponse) GetNextPageToken() string {
 // RevokeCertificateRequest revokes one certificate.
 type RevokeCertificateRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The certificate, by id or serial number.
+	// The certificate, by id or serial number (a CA's serial: INVALID_ARGUMENT, see
+	// RevokeCertificateAuthority).
 	Certificate string `protobuf:"bytes,1,opt,name=certificate,proto3" json:"certificate,omitempty"`
 	// The RFC 5280 reason; REMOVE_FROM_CRL is not accepted.
 	Reason        RevocationReason `protobuf:"varint,2,opt,name=reason,proto3,enum=certmint.v1.RevocationReason" json:"reason,omitempty"`
@@ -1948,7 +1965,7 @@ const file_certmint_v1_certificate_service_proto_rawDesc = "" +
 	"\x18GetRequestStatusResponse\x12P\n" +
 	"\x13certificate_request\x18\x01 \x01(\v2\x1f.certmint.v1.CertificateRequestR\x12certificateRequest\x12@\n" +
 	"\vcertificate\x18\x02 \x01(\v2\x1e.certmint.v1.IssuedCertificateR\vcertificate\x12&\n" +
-	"\x0fprivate_key_pem\x18\x03 \x01(\tR\rprivateKeyPem\"\x89\n" +
+	"\x0fprivate_key_pem\x18\x03 \x01(\tR\rprivateKeyPem\"\xbc\n" +
 	"\n" +
 	"\vCertificate\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12#\n" +
@@ -1977,7 +1994,8 @@ const file_certmint_v1_certificate_service_proto_rawDesc = "" +
 	"\x1brenewed_from_certificate_id\x18\x14 \x01(\tR\x18renewedFromCertificateId\x129\n" +
 	"\x19renewed_by_certificate_id\x18\x15 \x01(\tR\x16renewedByCertificateId\x12;\n" +
 	"\vcreate_time\x18\x16 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\"9\n" +
+	"createTime\x121\n" +
+	"\x15owner_access_token_id\x18\x17 \x01(\tR\x12ownerAccessTokenId\"9\n" +
 	"\x15GetCertificateRequest\x12 \n" +
 	"\vcertificate\x18\x01 \x01(\tR\vcertificate\"T\n" +
 	"\x16GetCertificateResponse\x12:\n" +

@@ -50,7 +50,11 @@ type CertificateServiceClient interface {
 	IssueCertificate(ctx context.Context, in *IssueCertificateRequest, opts ...grpc.CallOption) (*IssueCertificateResponse, error)
 	// RenewCertificate issues a successor to a certificate: same profile, subject and SANs, and
 	// the same lifetime unless a TTL is given. FAILED_PRECONDITION for a revoked certificate, one
-	// already renewed, or a disabled CA.
+	// already renewed, or a disabled CA. Only the certificate's owner (the access token that
+	// holds its key, Certificate.owner_access_token_id) or an admin may renew it, or any issuer
+	// of the profile when it sets renewal.allow_shared_renewal; anyone else is PERMISSION_DENIED
+	// (CERTIFICATE_NOT_OWNED) and nothing is written. A private key is never returned to anyone
+	// but the owner.
 	RenewCertificate(ctx context.Context, in *RenewCertificateRequest, opts ...grpc.CallOption) (*RenewCertificateResponse, error)
 	// GetRequestStatus returns a certificate request: its status, the failure reason, and the
 	// certificate with its chain once issued.
@@ -61,9 +65,13 @@ type CertificateServiceClient interface {
 	ListCertificates(ctx context.Context, in *ListCertificatesRequest, opts ...grpc.CallOption) (*ListCertificatesResponse, error)
 	// RevokeCertificate revokes a certificate with an RFC 5280 reason; its serial appears in its
 	// CA's next CRL. Revoking a revoked certificate changes nothing and returns it as it is.
+	// Admin only. An intermediate CA is revoked with
+	// CertificateAuthorityService.RevokeCertificateAuthority (its serial here: INVALID_ARGUMENT).
 	RevokeCertificate(ctx context.Context, in *RevokeCertificateRequest, opts ...grpc.CallOption) (*RevokeCertificateResponse, error)
 	// ApproveCertificateRequest approves a PENDING_APPROVAL request. The request is checked
-	// again against the policy as it is now, then issued.
+	// again against the policy as it is now, then issued. The access token that made the request
+	// may not approve it (PERMISSION_DENIED, SELF_APPROVAL_NOT_ALLOWED), an admin token neither,
+	// unless the profile sets allow_self_approval.
 	ApproveCertificateRequest(ctx context.Context, in *ApproveCertificateRequestRequest, opts ...grpc.CallOption) (*ApproveCertificateRequestResponse, error)
 	// RejectCertificateRequest rejects a PENDING_APPROVAL request; nothing is issued.
 	RejectCertificateRequest(ctx context.Context, in *RejectCertificateRequestRequest, opts ...grpc.CallOption) (*RejectCertificateRequestResponse, error)
@@ -178,7 +186,11 @@ type CertificateServiceServer interface {
 	IssueCertificate(context.Context, *IssueCertificateRequest) (*IssueCertificateResponse, error)
 	// RenewCertificate issues a successor to a certificate: same profile, subject and SANs, and
 	// the same lifetime unless a TTL is given. FAILED_PRECONDITION for a revoked certificate, one
-	// already renewed, or a disabled CA.
+	// already renewed, or a disabled CA. Only the certificate's owner (the access token that
+	// holds its key, Certificate.owner_access_token_id) or an admin may renew it, or any issuer
+	// of the profile when it sets renewal.allow_shared_renewal; anyone else is PERMISSION_DENIED
+	// (CERTIFICATE_NOT_OWNED) and nothing is written. A private key is never returned to anyone
+	// but the owner.
 	RenewCertificate(context.Context, *RenewCertificateRequest) (*RenewCertificateResponse, error)
 	// GetRequestStatus returns a certificate request: its status, the failure reason, and the
 	// certificate with its chain once issued.
@@ -189,9 +201,13 @@ type CertificateServiceServer interface {
 	ListCertificates(context.Context, *ListCertificatesRequest) (*ListCertificatesResponse, error)
 	// RevokeCertificate revokes a certificate with an RFC 5280 reason; its serial appears in its
 	// CA's next CRL. Revoking a revoked certificate changes nothing and returns it as it is.
+	// Admin only. An intermediate CA is revoked with
+	// CertificateAuthorityService.RevokeCertificateAuthority (its serial here: INVALID_ARGUMENT).
 	RevokeCertificate(context.Context, *RevokeCertificateRequest) (*RevokeCertificateResponse, error)
 	// ApproveCertificateRequest approves a PENDING_APPROVAL request. The request is checked
-	// again against the policy as it is now, then issued.
+	// again against the policy as it is now, then issued. The access token that made the request
+	// may not approve it (PERMISSION_DENIED, SELF_APPROVAL_NOT_ALLOWED), an admin token neither,
+	// unless the profile sets allow_self_approval.
 	ApproveCertificateRequest(context.Context, *ApproveCertificateRequestRequest) (*ApproveCertificateRequestResponse, error)
 	// RejectCertificateRequest rejects a PENDING_APPROVAL request; nothing is issued.
 	RejectCertificateRequest(context.Context, *RejectCertificateRequestRequest) (*RejectCertificateRequestResponse, error)

@@ -19,7 +19,7 @@ CERTIFICATE_AUTHORITY_TYPE_UNSPECIFIED: CertificateAuthorityType
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class CertificateAuthority(_message.Message):
-    __slots__ = ["certificate_chain_pem", "certificate_pem", "create_time", "csr_pem", "description", "etag", "id", "key_algorithm", "max_path_length", "name_constraints", "not_after", "not_before", "parent_certificate_authority_id", "serial_number", "signature_algorithm", "slug", "status", "subject", "type", "update_time"]
+    __slots__ = ["certificate_chain_pem", "certificate_pem", "create_time", "csr_pem", "description", "etag", "id", "key_algorithm", "max_path_length", "name_constraints", "not_after", "not_before", "parent_certificate_authority_id", "revocation_reason", "revoke_time", "serial_number", "signature_algorithm", "slug", "status", "subject", "type", "update_time"]
     CERTIFICATE_CHAIN_PEM_FIELD_NUMBER: _ClassVar[int]
     CERTIFICATE_PEM_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
@@ -33,6 +33,8 @@ class CertificateAuthority(_message.Message):
     NOT_AFTER_FIELD_NUMBER: _ClassVar[int]
     NOT_BEFORE_FIELD_NUMBER: _ClassVar[int]
     PARENT_CERTIFICATE_AUTHORITY_ID_FIELD_NUMBER: _ClassVar[int]
+    REVOCATION_REASON_FIELD_NUMBER: _ClassVar[int]
+    REVOKE_TIME_FIELD_NUMBER: _ClassVar[int]
     SERIAL_NUMBER_FIELD_NUMBER: _ClassVar[int]
     SIGNATURE_ALGORITHM_FIELD_NUMBER: _ClassVar[int]
     SLUG_FIELD_NUMBER: _ClassVar[int]
@@ -53,6 +55,8 @@ class CertificateAuthority(_message.Message):
     not_after: _timestamp_pb2.Timestamp
     not_before: _timestamp_pb2.Timestamp
     parent_certificate_authority_id: str
+    revocation_reason: _common_pb2.RevocationReason
+    revoke_time: _timestamp_pb2.Timestamp
     serial_number: str
     signature_algorithm: _common_pb2.SignatureAlgorithm
     slug: str
@@ -60,7 +64,7 @@ class CertificateAuthority(_message.Message):
     subject: _common_pb2.Subject
     type: CertificateAuthorityType
     update_time: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., slug: _Optional[str] = ..., description: _Optional[str] = ..., type: _Optional[_Union[CertificateAuthorityType, str]] = ..., status: _Optional[_Union[CertificateAuthorityStatus, str]] = ..., subject: _Optional[_Union[_common_pb2.Subject, _Mapping]] = ..., key_algorithm: _Optional[_Union[_common_pb2.KeyAlgorithm, str]] = ..., signature_algorithm: _Optional[_Union[_common_pb2.SignatureAlgorithm, str]] = ..., parent_certificate_authority_id: _Optional[str] = ..., certificate_pem: _Optional[str] = ..., certificate_chain_pem: _Optional[_Iterable[str]] = ..., serial_number: _Optional[str] = ..., not_before: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., not_after: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., max_path_length: _Optional[int] = ..., csr_pem: _Optional[str] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ..., name_constraints: _Optional[_Union[_common_pb2.NameConstraints, _Mapping]] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., slug: _Optional[str] = ..., description: _Optional[str] = ..., type: _Optional[_Union[CertificateAuthorityType, str]] = ..., status: _Optional[_Union[CertificateAuthorityStatus, str]] = ..., subject: _Optional[_Union[_common_pb2.Subject, _Mapping]] = ..., key_algorithm: _Optional[_Union[_common_pb2.KeyAlgorithm, str]] = ..., signature_algorithm: _Optional[_Union[_common_pb2.SignatureAlgorithm, str]] = ..., parent_certificate_authority_id: _Optional[str] = ..., certificate_pem: _Optional[str] = ..., certificate_chain_pem: _Optional[_Iterable[str]] = ..., serial_number: _Optional[str] = ..., not_before: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., not_after: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., max_path_length: _Optional[int] = ..., csr_pem: _Optional[str] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ..., name_constraints: _Optional[_Union[_common_pb2.NameConstraints, _Mapping]] = ..., revoke_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., revocation_reason: _Optional[_Union[_common_pb2.RevocationReason, str]] = ...) -> None: ...
 
 class CreateExternalIntermediateCertificateAuthorityRequest(_message.Message):
     __slots__ = ["description", "key_algorithm", "signature_algorithm", "slug", "subject"]
@@ -213,6 +217,20 @@ class ListCertificateAuthoritiesResponse(_message.Message):
     certificate_authorities: _containers.RepeatedCompositeFieldContainer[CertificateAuthority]
     next_page_token: str
     def __init__(self, certificate_authorities: _Optional[_Iterable[_Union[CertificateAuthority, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class RevokeCertificateAuthorityRequest(_message.Message):
+    __slots__ = ["certificate_authority", "reason"]
+    CERTIFICATE_AUTHORITY_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    certificate_authority: str
+    reason: _common_pb2.RevocationReason
+    def __init__(self, certificate_authority: _Optional[str] = ..., reason: _Optional[_Union[_common_pb2.RevocationReason, str]] = ...) -> None: ...
+
+class RevokeCertificateAuthorityResponse(_message.Message):
+    __slots__ = ["certificate_authority"]
+    CERTIFICATE_AUTHORITY_FIELD_NUMBER: _ClassVar[int]
+    certificate_authority: CertificateAuthority
+    def __init__(self, certificate_authority: _Optional[_Union[CertificateAuthority, _Mapping]] = ...) -> None: ...
 
 class UpdateCertificateAuthorityRequest(_message.Message):
     __slots__ = ["certificate_authority", "update_mask"]

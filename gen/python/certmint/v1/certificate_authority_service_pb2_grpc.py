@@ -10,8 +10,8 @@ class CertificateAuthorityServiceStub(object):
     internal roots, intermediates signed by a CA here, and intermediates whose certificate is
     signed outside certmint. CA private keys never leave the server and are stored encrypted.
 
-    Changes need an admin access token; reads (Get, List, GetCertificateRevocationList) an
-    admin or auditor token.
+    Changes need an admin access token (RevokeCertificateAuthority too); reads (Get, List,
+    GetCertificateRevocationList) an admin or auditor token.
     """
 
     def __init__(self, channel):
@@ -65,6 +65,11 @@ class CertificateAuthorityServiceStub(object):
                 request_serializer=certmint_dot_v1_dot_certificate__authority__service__pb2.DeleteCertificateAuthorityRequest.SerializeToString,
                 response_deserializer=certmint_dot_v1_dot_certificate__authority__service__pb2.DeleteCertificateAuthorityResponse.FromString,
                 )
+        self.RevokeCertificateAuthority = channel.unary_unary(
+                '/certmint.v1.CertificateAuthorityService/RevokeCertificateAuthority',
+                request_serializer=certmint_dot_v1_dot_certificate__authority__service__pb2.RevokeCertificateAuthorityRequest.SerializeToString,
+                response_deserializer=certmint_dot_v1_dot_certificate__authority__service__pb2.RevokeCertificateAuthorityResponse.FromString,
+                )
 
 
 class CertificateAuthorityServiceServicer(object):
@@ -72,8 +77,8 @@ class CertificateAuthorityServiceServicer(object):
     internal roots, intermediates signed by a CA here, and intermediates whose certificate is
     signed outside certmint. CA private keys never leave the server and are stored encrypted.
 
-    Changes need an admin access token; reads (Get, List, GetCertificateRevocationList) an
-    admin or auditor token.
+    Changes need an admin access token (RevokeCertificateAuthority too); reads (Get, List,
+    GetCertificateRevocationList) an admin or auditor token.
     """
 
     def CreateRootCertificateAuthority(self, request, context):
@@ -153,6 +158,21 @@ class CertificateAuthorityServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RevokeCertificateAuthority(self, request, context):
+        """RevokeCertificateAuthority revokes an intermediate CA signed by a CA in certmint, with an
+        RFC 5280 reason: its serial appears in its parent's next CRL, so relying parties that check
+        CRLs (e.g. `openssl verify -crl_check_all`) refuse every certificate below it. The CA, and
+        every CA below it, becomes DISABLED and signs nothing more; their CRLs are still served.
+        Revocation is final: UpdateCertificateAuthority cannot enable them again. Revoking a
+        revoked CA changes nothing and returns it as it is. Admin only; audited.
+        FAILED_PRECONDITION for a root (a trust anchor is on no CRL: remove it from the trust
+        stores and disable it) and for an external intermediate (its parent is outside certmint:
+        have that CA revoke it, and disable it here); INVALID_ARGUMENT for REMOVE_FROM_CRL.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CertificateAuthorityServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -201,6 +221,11 @@ def add_CertificateAuthorityServiceServicer_to_server(servicer, server):
                     request_deserializer=certmint_dot_v1_dot_certificate__authority__service__pb2.DeleteCertificateAuthorityRequest.FromString,
                     response_serializer=certmint_dot_v1_dot_certificate__authority__service__pb2.DeleteCertificateAuthorityResponse.SerializeToString,
             ),
+            'RevokeCertificateAuthority': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeCertificateAuthority,
+                    request_deserializer=certmint_dot_v1_dot_certificate__authority__service__pb2.RevokeCertificateAuthorityRequest.FromString,
+                    response_serializer=certmint_dot_v1_dot_certificate__authority__service__pb2.RevokeCertificateAuthorityResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'certmint.v1.CertificateAuthorityService', rpc_method_handlers)
@@ -213,8 +238,8 @@ class CertificateAuthorityService(object):
     internal roots, intermediates signed by a CA here, and intermediates whose certificate is
     signed outside certmint. CA private keys never leave the server and are stored encrypted.
 
-    Changes need an admin access token; reads (Get, List, GetCertificateRevocationList) an
-    admin or auditor token.
+    Changes need an admin access token (RevokeCertificateAuthority too); reads (Get, List,
+    GetCertificateRevocationList) an admin or auditor token.
     """
 
     @staticmethod
@@ -367,5 +392,22 @@ class CertificateAuthorityService(object):
         return grpc.experimental.unary_unary(request, target, '/certmint.v1.CertificateAuthorityService/DeleteCertificateAuthority',
             certmint_dot_v1_dot_certificate__authority__service__pb2.DeleteCertificateAuthorityRequest.SerializeToString,
             certmint_dot_v1_dot_certificate__authority__service__pb2.DeleteCertificateAuthorityResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def RevokeCertificateAuthority(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/certmint.v1.CertificateAuthorityService/RevokeCertificateAuthority',
+            certmint_dot_v1_dot_certificate__authority__service__pb2.RevokeCertificateAuthorityRequest.SerializeToString,
+            certmint_dot_v1_dot_certificate__authority__service__pb2.RevokeCertificateAuthorityResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)

@@ -21,7 +21,8 @@ VALIDITY_OVERFLOW_TRUNCATE: ValidityOverflow
 VALIDITY_OVERFLOW_UNSPECIFIED: ValidityOverflow
 
 class CertificateProfile(_message.Message):
-    __slots__ = ["certificate_authority", "certificate_policy", "create_time", "defaults", "description", "enrollment_method", "etag", "id", "private_key_retention", "renewal", "require_approval", "self_signed", "slug", "update_time", "validity_overflow"]
+    __slots__ = ["allow_self_approval", "certificate_authority", "certificate_policy", "create_time", "defaults", "description", "enrollment_method", "etag", "id", "private_key_retention", "renewal", "require_approval", "self_signed", "slug", "update_time", "validity_overflow"]
+    ALLOW_SELF_APPROVAL_FIELD_NUMBER: _ClassVar[int]
     CERTIFICATE_AUTHORITY_FIELD_NUMBER: _ClassVar[int]
     CERTIFICATE_POLICY_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
@@ -37,6 +38,7 @@ class CertificateProfile(_message.Message):
     SLUG_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
     VALIDITY_OVERFLOW_FIELD_NUMBER: _ClassVar[int]
+    allow_self_approval: bool
     certificate_authority: str
     certificate_policy: str
     create_time: _timestamp_pb2.Timestamp
@@ -52,7 +54,7 @@ class CertificateProfile(_message.Message):
     slug: str
     update_time: _timestamp_pb2.Timestamp
     validity_overflow: ValidityOverflow
-    def __init__(self, id: _Optional[str] = ..., slug: _Optional[str] = ..., description: _Optional[str] = ..., certificate_policy: _Optional[str] = ..., certificate_authority: _Optional[str] = ..., self_signed: bool = ..., enrollment_method: _Optional[_Union[EnrollmentMethod, str]] = ..., defaults: _Optional[_Union[ProfileDefaults, _Mapping]] = ..., renewal: _Optional[_Union[RenewalSettings, _Mapping]] = ..., require_approval: bool = ..., validity_overflow: _Optional[_Union[ValidityOverflow, str]] = ..., private_key_retention: _Optional[_Union[PrivateKeyRetention, str]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., slug: _Optional[str] = ..., description: _Optional[str] = ..., certificate_policy: _Optional[str] = ..., certificate_authority: _Optional[str] = ..., self_signed: bool = ..., enrollment_method: _Optional[_Union[EnrollmentMethod, str]] = ..., defaults: _Optional[_Union[ProfileDefaults, _Mapping]] = ..., renewal: _Optional[_Union[RenewalSettings, _Mapping]] = ..., require_approval: bool = ..., validity_overflow: _Optional[_Union[ValidityOverflow, str]] = ..., private_key_retention: _Optional[_Union[PrivateKeyRetention, str]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ..., allow_self_approval: bool = ...) -> None: ...
 
 class CreateCertificateProfileRequest(_message.Message):
     __slots__ = ["certificate_profile"]
@@ -123,12 +125,14 @@ class ProfileDefaults(_message.Message):
     def __init__(self, ttl: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., subject: _Optional[_Union[_common_pb2.Subject, _Mapping]] = ..., key_algorithm: _Optional[_Union[_common_pb2.KeyAlgorithm, str]] = ..., signature_algorithm: _Optional[_Union[_common_pb2.SignatureAlgorithm, str]] = ..., key_usages: _Optional[_Iterable[_Union[_common_pb2.KeyUsage, str]]] = ..., extended_key_usages: _Optional[_Iterable[_Union[_common_pb2.ExtendedKeyUsage, str]]] = ...) -> None: ...
 
 class RenewalSettings(_message.Message):
-    __slots__ = ["auto_renew", "renew_before_days"]
+    __slots__ = ["allow_shared_renewal", "auto_renew", "renew_before_days"]
+    ALLOW_SHARED_RENEWAL_FIELD_NUMBER: _ClassVar[int]
     AUTO_RENEW_FIELD_NUMBER: _ClassVar[int]
     RENEW_BEFORE_DAYS_FIELD_NUMBER: _ClassVar[int]
+    allow_shared_renewal: bool
     auto_renew: bool
     renew_before_days: int
-    def __init__(self, auto_renew: bool = ..., renew_before_days: _Optional[int] = ...) -> None: ...
+    def __init__(self, auto_renew: bool = ..., renew_before_days: _Optional[int] = ..., allow_shared_renewal: bool = ...) -> None: ...
 
 class UpdateCertificateProfileRequest(_message.Message):
     __slots__ = ["certificate_profile", "update_mask"]

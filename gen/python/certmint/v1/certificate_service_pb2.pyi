@@ -45,7 +45,7 @@ class CaCertificateOptions(_message.Message):
     def __init__(self, max_path_length: _Optional[int] = ...) -> None: ...
 
 class Certificate(_message.Message):
-    __slots__ = ["certificate_authority_id", "certificate_chain_pem", "certificate_pem", "certificate_profile_id", "certificate_request_id", "create_time", "extended_key_usages", "fingerprint_sha256", "id", "key_algorithm", "key_usages", "not_after", "not_before", "renewed_by_certificate_id", "renewed_from_certificate_id", "revocation_reason", "revoke_time", "serial_number", "signature_algorithm", "status", "subject", "subject_alternative_names"]
+    __slots__ = ["certificate_authority_id", "certificate_chain_pem", "certificate_pem", "certificate_profile_id", "certificate_request_id", "create_time", "extended_key_usages", "fingerprint_sha256", "id", "key_algorithm", "key_usages", "not_after", "not_before", "owner_access_token_id", "renewed_by_certificate_id", "renewed_from_certificate_id", "revocation_reason", "revoke_time", "serial_number", "signature_algorithm", "status", "subject", "subject_alternative_names"]
     CERTIFICATE_AUTHORITY_ID_FIELD_NUMBER: _ClassVar[int]
     CERTIFICATE_CHAIN_PEM_FIELD_NUMBER: _ClassVar[int]
     CERTIFICATE_PEM_FIELD_NUMBER: _ClassVar[int]
@@ -59,6 +59,7 @@ class Certificate(_message.Message):
     KEY_USAGES_FIELD_NUMBER: _ClassVar[int]
     NOT_AFTER_FIELD_NUMBER: _ClassVar[int]
     NOT_BEFORE_FIELD_NUMBER: _ClassVar[int]
+    OWNER_ACCESS_TOKEN_ID_FIELD_NUMBER: _ClassVar[int]
     RENEWED_BY_CERTIFICATE_ID_FIELD_NUMBER: _ClassVar[int]
     RENEWED_FROM_CERTIFICATE_ID_FIELD_NUMBER: _ClassVar[int]
     REVOCATION_REASON_FIELD_NUMBER: _ClassVar[int]
@@ -81,6 +82,7 @@ class Certificate(_message.Message):
     key_usages: _containers.RepeatedScalarFieldContainer[_common_pb2.KeyUsage]
     not_after: _timestamp_pb2.Timestamp
     not_before: _timestamp_pb2.Timestamp
+    owner_access_token_id: str
     renewed_by_certificate_id: str
     renewed_from_certificate_id: str
     revocation_reason: _common_pb2.RevocationReason
@@ -90,7 +92,7 @@ class Certificate(_message.Message):
     status: CertificateStatus
     subject: _common_pb2.Subject
     subject_alternative_names: _common_pb2.SubjectAlternativeNames
-    def __init__(self, id: _Optional[str] = ..., serial_number: _Optional[str] = ..., status: _Optional[_Union[CertificateStatus, str]] = ..., certificate_authority_id: _Optional[str] = ..., certificate_profile_id: _Optional[str] = ..., certificate_request_id: _Optional[str] = ..., subject: _Optional[_Union[_common_pb2.Subject, _Mapping]] = ..., subject_alternative_names: _Optional[_Union[_common_pb2.SubjectAlternativeNames, _Mapping]] = ..., key_algorithm: _Optional[_Union[_common_pb2.KeyAlgorithm, str]] = ..., signature_algorithm: _Optional[_Union[_common_pb2.SignatureAlgorithm, str]] = ..., key_usages: _Optional[_Iterable[_Union[_common_pb2.KeyUsage, str]]] = ..., extended_key_usages: _Optional[_Iterable[_Union[_common_pb2.ExtendedKeyUsage, str]]] = ..., not_before: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., not_after: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., fingerprint_sha256: _Optional[str] = ..., certificate_pem: _Optional[str] = ..., certificate_chain_pem: _Optional[_Iterable[str]] = ..., revoke_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., revocation_reason: _Optional[_Union[_common_pb2.RevocationReason, str]] = ..., renewed_from_certificate_id: _Optional[str] = ..., renewed_by_certificate_id: _Optional[str] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., serial_number: _Optional[str] = ..., status: _Optional[_Union[CertificateStatus, str]] = ..., certificate_authority_id: _Optional[str] = ..., certificate_profile_id: _Optional[str] = ..., certificate_request_id: _Optional[str] = ..., subject: _Optional[_Union[_common_pb2.Subject, _Mapping]] = ..., subject_alternative_names: _Optional[_Union[_common_pb2.SubjectAlternativeNames, _Mapping]] = ..., key_algorithm: _Optional[_Union[_common_pb2.KeyAlgorithm, str]] = ..., signature_algorithm: _Optional[_Union[_common_pb2.SignatureAlgorithm, str]] = ..., key_usages: _Optional[_Iterable[_Union[_common_pb2.KeyUsage, str]]] = ..., extended_key_usages: _Optional[_Iterable[_Union[_common_pb2.ExtendedKeyUsage, str]]] = ..., not_before: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., not_after: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., fingerprint_sha256: _Optional[str] = ..., certificate_pem: _Optional[str] = ..., certificate_chain_pem: _Optional[_Iterable[str]] = ..., revoke_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., revocation_reason: _Optional[_Union[_common_pb2.RevocationReason, str]] = ..., renewed_from_certificate_id: _Optional[str] = ..., renewed_by_certificate_id: _Optional[str] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., owner_access_token_id: _Optional[str] = ...) -> None: ...
 
 class CertificateAttributes(_message.Message):
     __slots__ = ["key_algorithm", "subject", "subject_alternative_names"]

@@ -90,7 +90,11 @@ class CertificateServiceServicer(object):
     def RenewCertificate(self, request, context):
         """RenewCertificate issues a successor to a certificate: same profile, subject and SANs, and
         the same lifetime unless a TTL is given. FAILED_PRECONDITION for a revoked certificate, one
-        already renewed, or a disabled CA.
+        already renewed, or a disabled CA. Only the certificate's owner (the access token that
+        holds its key, Certificate.owner_access_token_id) or an admin may renew it, or any issuer
+        of the profile when it sets renewal.allow_shared_renewal; anyone else is PERMISSION_DENIED
+        (CERTIFICATE_NOT_OWNED) and nothing is written. A private key is never returned to anyone
+        but the owner.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -121,6 +125,8 @@ class CertificateServiceServicer(object):
     def RevokeCertificate(self, request, context):
         """RevokeCertificate revokes a certificate with an RFC 5280 reason; its serial appears in its
         CA's next CRL. Revoking a revoked certificate changes nothing and returns it as it is.
+        Admin only. An intermediate CA is revoked with
+        CertificateAuthorityService.RevokeCertificateAuthority (its serial here: INVALID_ARGUMENT).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -128,7 +134,9 @@ class CertificateServiceServicer(object):
 
     def ApproveCertificateRequest(self, request, context):
         """ApproveCertificateRequest approves a PENDING_APPROVAL request. The request is checked
-        again against the policy as it is now, then issued.
+        again against the policy as it is now, then issued. The access token that made the request
+        may not approve it (PERMISSION_DENIED, SELF_APPROVAL_NOT_ALLOWED), an admin token neither,
+        unless the profile sets allow_self_approval.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -29,9 +29,16 @@ export const protobufFileName = "certmint/v1/access_token_service.proto";
 export enum Role {
   /** ROLE_UNSPECIFIED - Not a role; refused on create. */
   ROLE_UNSPECIFIED = 0,
-  /** ROLE_ADMIN - Everything: CAs, policies, profiles, tokens, and every certificate RPC on every profile. */
+  /**
+   * ROLE_ADMIN - Everything: CAs, policies, profiles, tokens, and every certificate RPC on every profile;
+   * but never approving its own request (unless the profile allows self-approval), nor
+   * receiving a private key of a certificate it does not own.
+   */
   ROLE_ADMIN = 1,
-  /** ROLE_ISSUER - IssueCertificate, RenewCertificate and GetRequestStatus, on the token's profiles only. */
+  /**
+   * ROLE_ISSUER - IssueCertificate, RenewCertificate and GetRequestStatus, on the token's profiles only;
+   * RenewCertificate only for certificates it owns, unless the profile shares renewal.
+   */
   ROLE_ISSUER = 2,
   /**
    * ROLE_APPROVER - ApproveCertificateRequest, RejectCertificateRequest and GetRequestStatus, on the token's

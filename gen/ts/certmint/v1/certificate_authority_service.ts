@@ -26,6 +26,9 @@ import {
   keyAlgorithmFromJSON,
   keyAlgorithmToJSON,
   NameConstraints,
+  RevocationReason,
+  revocationReasonFromJSON,
+  revocationReasonToJSON,
   SignatureAlgorithm,
   signatureAlgorithmFromJSON,
   signatureAlgorithmToJSON,
@@ -92,7 +95,10 @@ export enum CertificateAuthorityStatus {
   CERTIFICATE_AUTHORITY_STATUS_UNSPECIFIED = 0,
   /** CERTIFICATE_AUTHORITY_STATUS_ACTIVE - The CA signs certificates and CRLs. */
   CERTIFICATE_AUTHORITY_STATUS_ACTIVE = 1,
-  /** CERTIFICATE_AUTHORITY_STATUS_DISABLED - The CA signs nothing: issuance with it fails with FAILED_PRECONDITION. Its CRL is still served. */
+  /**
+   * CERTIFICATE_AUTHORITY_STATUS_DISABLED - The CA signs nothing: issuance with it fails with FAILED_PRECONDITION. Its CRL is still served.
+   * A revoked CA (revoke_time set), and every CA below it, is DISABLED for good.
+   */
   CERTIFICATE_AUTHORITY_STATUS_DISABLED = 2,
   /** CERTIFICATE_AUTHORITY_STATUS_PENDING_CERTIFICATE - An external intermediate waiting for its signed certificate; it signs nothing. */
   CERTIFICATE_AUTHORITY_STATUS_PENDING_CERTIFICATE = 3,
@@ -201,7 +207,18 @@ export interface CertificateAuthority {
    * The name constraints of the CA certificate (RFC 5280 4.2.1.10; DNS, IP, email and URI
    * subtrees); unset when it has none.
    */
-  nameConstraints?: NameConstraints | undefined;
+  nameConstraints?:
+    | NameConstraints
+    | undefined;
+  /**
+   * When RevokeCertificateAuthority revoked it (it is then on its parent's CRL); unset for a CA
+   * in good standing.
+   */
+  revokeTime?:
+    | Date
+    | undefined;
+  /** Why it was revoked; meaningful only when revoke_time is set. */
+  revocationReason: RevocationReason;
 }
 
 /** CreateRootCertificateAuthorityRequest describes a new root CA. */
@@ -400,6 +417,20 @@ export interface DeleteCertificateAuthorityRequest {
 export interface DeleteCertificateAuthorityResponse {
 }
 
+/** RevokeCertificateAuthorityRequest revokes one intermediate CA. */
+export interface RevokeCertificateAuthorityRequest {
+  /** The intermediate CA, by id or slug. */
+  certificateAuthority: string;
+  /** The RFC 5280 reason, e.g. KEY_COMPROMISE or CA_COMPROMISE; REMOVE_FROM_CRL is not accepted. */
+  reason: RevocationReason;
+}
+
+/** RevokeCertificateAuthorityResponse returns the revoked CA. */
+export interface RevokeCertificateAuthorityResponse {
+  /** The CA: DISABLED, with revoke_time and revocation_reason. */
+  certificateAuthority?: CertificateAuthority | undefined;
+}
+
 function createBaseCertificateAuthority(): CertificateAuthority {
   return {
     id: "",
@@ -422,6 +453,8 @@ function createBaseCertificateAuthority(): CertificateAuthority {
     updateTime: undefined,
     etag: "",
     nameConstraints: undefined,
+    revokeTime: undefined,
+    revocationReason: 0,
   };
 }
 
@@ -486,6 +519,12 @@ export const CertificateAuthority: MessageFns<CertificateAuthority> = {
     }
     if (message.nameConstraints !== undefined) {
       NameConstraints.encode(message.nameConstraints, writer.uint32(162).fork()).join();
+    }
+    if (message.revokeTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.revokeTime), writer.uint32(170).fork()).join();
+    }
+    if (message.revocationReason !== 0) {
+      writer.uint32(176).int32(message.revocationReason);
     }
     return writer;
   },
@@ -663,6 +702,22 @@ export const CertificateAuthority: MessageFns<CertificateAuthority> = {
             message.nameConstraints = NameConstraints.decode(reader, reader.uint32());
             continue;
           }
+          case 21: {
+            if (tag !== 170) {
+              break;
+            }
+
+            message.revokeTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 22: {
+            if (tag !== 176) {
+              break;
+            }
+
+            message.revocationReason = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -749,6 +804,16 @@ export const CertificateAuthority: MessageFns<CertificateAuthority> = {
         : isSet(object.name_constraints)
         ? NameConstraints.fromJSON(object.name_constraints)
         : undefined,
+      revokeTime: isSet(object.revokeTime)
+        ? fromJsonTimestamp(object.revokeTime)
+        : isSet(object.revoke_time)
+        ? fromJsonTimestamp(object.revoke_time)
+        : undefined,
+      revocationReason: isSet(object.revocationReason)
+        ? revocationReasonFromJSON(object.revocationReason)
+        : isSet(object.revocation_reason)
+        ? revocationReasonFromJSON(object.revocation_reason)
+        : 0,
     };
   },
 
@@ -814,6 +879,12 @@ export const CertificateAuthority: MessageFns<CertificateAuthority> = {
     if (message.nameConstraints !== undefined) {
       obj.nameConstraints = NameConstraints.toJSON(message.nameConstraints);
     }
+    if (message.revokeTime !== undefined) {
+      obj.revokeTime = message.revokeTime.toISOString();
+    }
+    if (message.revocationReason !== 0) {
+      obj.revocationReason = revocationReasonToJSON(message.revocationReason);
+    }
     return obj;
   },
 
@@ -846,6 +917,8 @@ export const CertificateAuthority: MessageFns<CertificateAuthority> = {
     message.nameConstraints = (object.nameConstraints !== undefined && object.nameConstraints !== null)
       ? NameConstraints.fromPartial(object.nameConstraints)
       : undefined;
+    message.revokeTime = object.revokeTime ?? undefined;
+    message.revocationReason = object.revocationReason ?? 0;
     return message;
   },
 };
@@ -2782,13 +2855,177 @@ export const DeleteCertificateAuthorityResponse: MessageFns<DeleteCertificateAut
   },
 };
 
+function createBaseRevokeCertificateAuthorityRequest(): RevokeCertificateAuthorityRequest {
+  return { certificateAuthority: "", reason: 0 };
+}
+
+export const RevokeCertificateAuthorityRequest: MessageFns<RevokeCertificateAuthorityRequest> = {
+  encode(message: RevokeCertificateAuthorityRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.certificateAuthority !== "") {
+      writer.uint32(10).string(message.certificateAuthority);
+    }
+    if (message.reason !== 0) {
+      writer.uint32(16).int32(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RevokeCertificateAuthorityRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRevokeCertificateAuthorityRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.certificateAuthority = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.reason = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RevokeCertificateAuthorityRequest {
+    return {
+      certificateAuthority: isSet(object.certificateAuthority)
+        ? globalThis.String(object.certificateAuthority)
+        : isSet(object.certificate_authority)
+        ? globalThis.String(object.certificate_authority)
+        : "",
+      reason: isSet(object.reason) ? revocationReasonFromJSON(object.reason) : 0,
+    };
+  },
+
+  toJSON(message: RevokeCertificateAuthorityRequest): unknown {
+    const obj: any = {};
+    if (message.certificateAuthority !== "") {
+      obj.certificateAuthority = message.certificateAuthority;
+    }
+    if (message.reason !== 0) {
+      obj.reason = revocationReasonToJSON(message.reason);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RevokeCertificateAuthorityRequest>): RevokeCertificateAuthorityRequest {
+    return RevokeCertificateAuthorityRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RevokeCertificateAuthorityRequest>): RevokeCertificateAuthorityRequest {
+    const message = createBaseRevokeCertificateAuthorityRequest();
+    message.certificateAuthority = object.certificateAuthority ?? "";
+    message.reason = object.reason ?? 0;
+    return message;
+  },
+};
+
+function createBaseRevokeCertificateAuthorityResponse(): RevokeCertificateAuthorityResponse {
+  return { certificateAuthority: undefined };
+}
+
+export const RevokeCertificateAuthorityResponse: MessageFns<RevokeCertificateAuthorityResponse> = {
+  encode(message: RevokeCertificateAuthorityResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.certificateAuthority !== undefined) {
+      CertificateAuthority.encode(message.certificateAuthority, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RevokeCertificateAuthorityResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRevokeCertificateAuthorityResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.certificateAuthority = CertificateAuthority.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RevokeCertificateAuthorityResponse {
+    return {
+      certificateAuthority: isSet(object.certificateAuthority)
+        ? CertificateAuthority.fromJSON(object.certificateAuthority)
+        : isSet(object.certificate_authority)
+        ? CertificateAuthority.fromJSON(object.certificate_authority)
+        : undefined,
+    };
+  },
+
+  toJSON(message: RevokeCertificateAuthorityResponse): unknown {
+    const obj: any = {};
+    if (message.certificateAuthority !== undefined) {
+      obj.certificateAuthority = CertificateAuthority.toJSON(message.certificateAuthority);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RevokeCertificateAuthorityResponse>): RevokeCertificateAuthorityResponse {
+    return RevokeCertificateAuthorityResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RevokeCertificateAuthorityResponse>): RevokeCertificateAuthorityResponse {
+    const message = createBaseRevokeCertificateAuthorityResponse();
+    message.certificateAuthority = (object.certificateAuthority !== undefined && object.certificateAuthority !== null)
+      ? CertificateAuthority.fromPartial(object.certificateAuthority)
+      : undefined;
+    return message;
+  },
+};
+
 /**
  * CertificateAuthorityService manages the certificate authorities that sign certificates:
  * internal roots, intermediates signed by a CA here, and intermediates whose certificate is
  * signed outside certmint. CA private keys never leave the server and are stored encrypted.
  *
- * Changes need an admin access token; reads (Get, List, GetCertificateRevocationList) an
- * admin or auditor token.
+ * Changes need an admin access token (RevokeCertificateAuthority too); reads (Get, List,
+ * GetCertificateRevocationList) an admin or auditor token.
  */
 export type CertificateAuthorityServiceService = typeof CertificateAuthorityServiceService;
 export const CertificateAuthorityServiceService = {
@@ -2945,6 +3182,30 @@ export const CertificateAuthorityServiceService = {
     responseDeserialize: (value: Buffer): DeleteCertificateAuthorityResponse =>
       DeleteCertificateAuthorityResponse.decode(value),
   },
+  /**
+   * RevokeCertificateAuthority revokes an intermediate CA signed by a CA in certmint, with an
+   * RFC 5280 reason: its serial appears in its parent's next CRL, so relying parties that check
+   * CRLs (e.g. `openssl verify -crl_check_all`) refuse every certificate below it. The CA, and
+   * every CA below it, becomes DISABLED and signs nothing more; their CRLs are still served.
+   * Revocation is final: UpdateCertificateAuthority cannot enable them again. Revoking a
+   * revoked CA changes nothing and returns it as it is. Admin only; audited.
+   * FAILED_PRECONDITION for a root (a trust anchor is on no CRL: remove it from the trust
+   * stores and disable it) and for an external intermediate (its parent is outside certmint:
+   * have that CA revoke it, and disable it here); INVALID_ARGUMENT for REMOVE_FROM_CRL.
+   */
+  revokeCertificateAuthority: {
+    path: "/certmint.v1.CertificateAuthorityService/RevokeCertificateAuthority" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RevokeCertificateAuthorityRequest): Buffer =>
+      Buffer.from(RevokeCertificateAuthorityRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RevokeCertificateAuthorityRequest =>
+      RevokeCertificateAuthorityRequest.decode(value),
+    responseSerialize: (value: RevokeCertificateAuthorityResponse): Buffer =>
+      Buffer.from(RevokeCertificateAuthorityResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RevokeCertificateAuthorityResponse =>
+      RevokeCertificateAuthorityResponse.decode(value),
+  },
 } as const;
 
 export interface CertificateAuthorityServiceServer extends UntypedServiceImplementation {
@@ -3009,6 +3270,18 @@ export interface CertificateAuthorityServiceServer extends UntypedServiceImpleme
    * instead). ABORTED when etag is given and stale.
    */
   deleteCertificateAuthority: handleUnaryCall<DeleteCertificateAuthorityRequest, DeleteCertificateAuthorityResponse>;
+  /**
+   * RevokeCertificateAuthority revokes an intermediate CA signed by a CA in certmint, with an
+   * RFC 5280 reason: its serial appears in its parent's next CRL, so relying parties that check
+   * CRLs (e.g. `openssl verify -crl_check_all`) refuse every certificate below it. The CA, and
+   * every CA below it, becomes DISABLED and signs nothing more; their CRLs are still served.
+   * Revocation is final: UpdateCertificateAuthority cannot enable them again. Revoking a
+   * revoked CA changes nothing and returns it as it is. Admin only; audited.
+   * FAILED_PRECONDITION for a root (a trust anchor is on no CRL: remove it from the trust
+   * stores and disable it) and for an external intermediate (its parent is outside certmint:
+   * have that CA revoke it, and disable it here); INVALID_ARGUMENT for REMOVE_FROM_CRL.
+   */
+  revokeCertificateAuthority: handleUnaryCall<RevokeCertificateAuthorityRequest, RevokeCertificateAuthorityResponse>;
 }
 
 export interface CertificateAuthorityServiceClient extends Client {
@@ -3183,6 +3456,32 @@ export interface CertificateAuthorityServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: DeleteCertificateAuthorityResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * RevokeCertificateAuthority revokes an intermediate CA signed by a CA in certmint, with an
+   * RFC 5280 reason: its serial appears in its parent's next CRL, so relying parties that check
+   * CRLs (e.g. `openssl verify -crl_check_all`) refuse every certificate below it. The CA, and
+   * every CA below it, becomes DISABLED and signs nothing more; their CRLs are still served.
+   * Revocation is final: UpdateCertificateAuthority cannot enable them again. Revoking a
+   * revoked CA changes nothing and returns it as it is. Admin only; audited.
+   * FAILED_PRECONDITION for a root (a trust anchor is on no CRL: remove it from the trust
+   * stores and disable it) and for an external intermediate (its parent is outside certmint:
+   * have that CA revoke it, and disable it here); INVALID_ARGUMENT for REMOVE_FROM_CRL.
+   */
+  revokeCertificateAuthority(
+    request: RevokeCertificateAuthorityRequest,
+    callback: (error: ServiceError | null, response: RevokeCertificateAuthorityResponse) => void,
+  ): ClientUnaryCall;
+  revokeCertificateAuthority(
+    request: RevokeCertificateAuthorityRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RevokeCertificateAuthorityResponse) => void,
+  ): ClientUnaryCall;
+  revokeCertificateAuthority(
+    request: RevokeCertificateAuthorityRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RevokeCertificateAuthorityResponse) => void,
   ): ClientUnaryCall;
 }
 

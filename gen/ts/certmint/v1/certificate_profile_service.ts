@@ -139,11 +139,21 @@ export enum PrivateKeyRetention {
   /** PRIVATE_KEY_RETENTION_UNSPECIFIED - Treated as RETURN_ONCE. */
   PRIVATE_KEY_RETENTION_UNSPECIFIED = 0,
   /**
-   * PRIVATE_KEY_RETENTION_RETURN_ONCE - Return the key once and keep nothing (the default). A key that must wait for approval is
-   * kept encrypted only until the requester has fetched it once.
+   * PRIVATE_KEY_RETENTION_RETURN_ONCE - Return the key to the requester and keep nothing once it is safely delivered (the
+   * default). So that an answer lost on the way (a dropped connection) does not lose the key,
+   * it is kept encrypted (under the key-encryption key, bound to its request) for the
+   * idempotency window, CERTMINT_GENERATED_KEY_REPLAY_SECONDS (default 3600: 60 minutes; 0
+   * keeps nothing): a replay of the same request_id by the same access token within it returns
+   * the same certificate with the same key; no other token ever gets it; afterwards it is
+   * deleted. A key that must wait for approval is kept encrypted only until the requester has
+   * fetched it once (GetRequestStatus).
    */
   PRIVATE_KEY_RETENTION_RETURN_ONCE = 1,
-  /** PRIVATE_KEY_RETENTION_STORE_ENCRYPTED - Keep the key, encrypted, with the certificate. */
+  /**
+   * PRIVATE_KEY_RETENTION_STORE_ENCRYPTED - Keep the key, encrypted, with the certificate. Only the certificate's owner (the access
+   * token that holds its key, see Certificate.owner_access_token_id) ever gets it back, on a
+   * replay of its request.
+   */
   PRIVATE_KEY_RETENTION_STORE_ENCRYPTED = 2,
   UNRECOGNIZED = -1,
 }
@@ -206,6 +216,14 @@ export interface RenewalSettings {
   autoRenew: boolean;
   /** Renew this many days before notAfter; must be shorter than the default TTL. */
   renewBeforeDays: number;
+  /**
+   * Any access token that may issue on this profile may renew its certificates. By default
+   * (false) only a certificate's owner (the token that holds its key,
+   * Certificate.owner_access_token_id) or an admin may. Either way a stored private key is
+   * returned to its owner only: a renewal with key_source REUSE by anyone else issues the
+   * certificate without the key.
+   */
+  allowSharedRenewal: boolean;
 }
 
 /** CertificateProfile joins a policy, an issuer, an enrollment method and defaults. */
@@ -253,6 +271,12 @@ export interface CertificateProfile {
     | undefined;
   /** Changes on every update; send it back to refuse stale writes (ABORTED). */
   etag: string;
+  /**
+   * The access token that made a request may approve it itself. By default (false) it may not,
+   * an admin token included: ApproveCertificateRequest by the requester is PERMISSION_DENIED
+   * (SELF_APPROVAL_NOT_ALLOWED) and another approver must decide.
+   */
+  allowSelfApproval: boolean;
 }
 
 /** CreateCertificateProfileRequest describes a new profile. */
@@ -529,7 +553,7 @@ export const ProfileDefaults: MessageFns<ProfileDefaults> = {
 };
 
 function createBaseRenewalSettings(): RenewalSettings {
-  return { autoRenew: false, renewBeforeDays: 0 };
+  return { autoRenew: false, renewBeforeDays: 0, allowSharedRenewal: false };
 }
 
 export const RenewalSettings: MessageFns<RenewalSettings> = {
@@ -539,6 +563,9 @@ export const RenewalSettings: MessageFns<RenewalSettings> = {
     }
     if (message.renewBeforeDays !== 0) {
       writer.uint32(16).int32(message.renewBeforeDays);
+    }
+    if (message.allowSharedRenewal !== false) {
+      writer.uint32(24).bool(message.allowSharedRenewal);
     }
     return writer;
   },
@@ -572,6 +599,14 @@ export const RenewalSettings: MessageFns<RenewalSettings> = {
             message.renewBeforeDays = reader.int32();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.allowSharedRenewal = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -596,6 +631,11 @@ export const RenewalSettings: MessageFns<RenewalSettings> = {
         : isSet(object.renew_before_days)
         ? globalThis.Number(object.renew_before_days)
         : 0,
+      allowSharedRenewal: isSet(object.allowSharedRenewal)
+        ? globalThis.Boolean(object.allowSharedRenewal)
+        : isSet(object.allow_shared_renewal)
+        ? globalThis.Boolean(object.allow_shared_renewal)
+        : false,
     };
   },
 
@@ -607,6 +647,9 @@ export const RenewalSettings: MessageFns<RenewalSettings> = {
     if (message.renewBeforeDays !== 0) {
       obj.renewBeforeDays = Math.round(message.renewBeforeDays);
     }
+    if (message.allowSharedRenewal !== false) {
+      obj.allowSharedRenewal = message.allowSharedRenewal;
+    }
     return obj;
   },
 
@@ -617,6 +660,7 @@ export const RenewalSettings: MessageFns<RenewalSettings> = {
     const message = createBaseRenewalSettings();
     message.autoRenew = object.autoRenew ?? false;
     message.renewBeforeDays = object.renewBeforeDays ?? 0;
+    message.allowSharedRenewal = object.allowSharedRenewal ?? false;
     return message;
   },
 };
@@ -637,6 +681,7 @@ function createBaseCertificateProfile(): CertificateProfile {
     createTime: undefined,
     updateTime: undefined,
     etag: "",
+    allowSelfApproval: false,
   };
 }
 
@@ -688,6 +733,9 @@ export const CertificateProfile: MessageFns<CertificateProfile> = {
     }
     if (message.etag !== "") {
       writer.uint32(122).string(message.etag);
+    }
+    if (message.allowSelfApproval !== false) {
+      writer.uint32(128).bool(message.allowSelfApproval);
     }
     return writer;
   },
@@ -825,6 +873,14 @@ export const CertificateProfile: MessageFns<CertificateProfile> = {
             message.etag = reader.string();
             continue;
           }
+          case 16: {
+            if (tag !== 128) {
+              break;
+            }
+
+            message.allowSelfApproval = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -889,6 +945,11 @@ export const CertificateProfile: MessageFns<CertificateProfile> = {
         ? fromJsonTimestamp(object.update_time)
         : undefined,
       etag: isSet(object.etag) ? globalThis.String(object.etag) : "",
+      allowSelfApproval: isSet(object.allowSelfApproval)
+        ? globalThis.Boolean(object.allowSelfApproval)
+        : isSet(object.allow_self_approval)
+        ? globalThis.Boolean(object.allow_self_approval)
+        : false,
     };
   },
 
@@ -938,6 +999,9 @@ export const CertificateProfile: MessageFns<CertificateProfile> = {
     if (message.etag !== "") {
       obj.etag = message.etag;
     }
+    if (message.allowSelfApproval !== false) {
+      obj.allowSelfApproval = message.allowSelfApproval;
+    }
     return obj;
   },
 
@@ -977,6 +1041,7 @@ export const CertificateProfile: MessageFns<CertificateProfile> = {
     message.createTime = object.createTime ?? undefined;
     message.updateTime = object.updateTime ?? undefined;
     message.etag = object.etag ?? "";
+    message.allowSelfApproval = object.allowSelfApproval ?? false;
     return message;
   },
 };

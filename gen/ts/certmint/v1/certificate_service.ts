@@ -247,7 +247,9 @@ export interface IssueCertificateRequest {
    * Idempotency key chosen by the caller (at most 128 characters), scoped to the access token
    * that makes the call. The same token repeating a request_id within at least 60 minutes gets
    * the same result; the same request_id with a different request is refused with
-   * ALREADY_EXISTS.
+   * ALREADY_EXISTS. A repeat that arrives while the first call is still being issued (on this
+   * server or another replica) waits for it, up to the caller's deadline (60 seconds without
+   * one), and then answers the same; past that, ABORTED (REQUEST_IN_PROGRESS): retry.
    */
   requestId: string;
   /** Where the identity and key come from. */
@@ -322,9 +324,10 @@ export interface IssueCertificateResponse {
     | IssuedCertificate
     | undefined;
   /**
-   * The private key (PKCS #8 PEM) when certmint generated it; returned once and, unless the
-   * profile keeps keys, not stored. A replay of the same request_id returns the same
-   * certificate, and the key again only when the profile keeps keys (STORE_ENCRYPTED).
+   * The private key (PKCS #8 PEM) when certmint generated it. A replay of the same request_id
+   * by the same access token returns the same certificate with the same key: while the profile
+   * keeps keys (STORE_ENCRYPTED), or within CERTMINT_GENERATED_KEY_REPLAY_SECONDS (default 60
+   * minutes) for RETURN_ONCE profiles, after which the key is deleted (PrivateKeyRetention).
    */
   privateKeyPem: string;
 }
@@ -359,7 +362,11 @@ export interface RenewCertificateResponse {
   certificate?:
     | IssuedCertificate
     | undefined;
-  /** The new private key (PKCS #8 PEM) when key_source is NEW. */
+  /**
+   * The new private key (PKCS #8 PEM) when key_source is NEW; replays as for
+   * IssueCertificateResponse.private_key_pem. With REUSE, the key a profile stores
+   * (STORE_ENCRYPTED) is returned on a replay to the certificate's owner only.
+   */
   privateKeyPem: string;
 }
 
@@ -475,7 +482,15 @@ export interface Certificate {
   /** The certificate that renewed this one, if any. */
   renewedByCertificateId: string;
   /** When it was issued. */
-  createTime?: Date | undefined;
+  createTime?:
+    | Date
+    | undefined;
+  /**
+   * The id of the access token that owns it: the one that holds its private key (the
+   * requester; for a renewal with key_source REUSE, the owner of the certificate renewed). It
+   * may renew the certificate and is the only one a stored key is ever returned to.
+   */
+  ownerAccessTokenId: string;
 }
 
 /** GetCertificateRequest names one certificate. */
@@ -524,7 +539,10 @@ export interface ListCertificatesResponse {
 
 /** RevokeCertificateRequest revokes one certificate. */
 export interface RevokeCertificateRequest {
-  /** The certificate, by id or serial number. */
+  /**
+   * The certificate, by id or serial number (a CA's serial: INVALID_ARGUMENT, see
+   * RevokeCertificateAuthority).
+   */
   certificate: string;
   /** The RFC 5280 reason; REMOVE_FROM_CRL is not accepted. */
   reason: RevocationReason;
@@ -2188,6 +2206,7 @@ function createBaseCertificate(): Certificate {
     renewedFromCertificateId: "",
     renewedByCertificateId: "",
     createTime: undefined,
+    ownerAccessTokenId: "",
   };
 }
 
@@ -2266,6 +2285,9 @@ export const Certificate: MessageFns<Certificate> = {
     }
     if (message.createTime !== undefined) {
       Timestamp.encode(toTimestamp(message.createTime), writer.uint32(178).fork()).join();
+    }
+    if (message.ownerAccessTokenId !== "") {
+      writer.uint32(186).string(message.ownerAccessTokenId);
     }
     return writer;
   },
@@ -2479,6 +2501,14 @@ export const Certificate: MessageFns<Certificate> = {
             message.createTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 23: {
+            if (tag !== 186) {
+              break;
+            }
+
+            message.ownerAccessTokenId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2591,6 +2621,11 @@ export const Certificate: MessageFns<Certificate> = {
         : isSet(object.create_time)
         ? fromJsonTimestamp(object.create_time)
         : undefined,
+      ownerAccessTokenId: isSet(object.ownerAccessTokenId)
+        ? globalThis.String(object.ownerAccessTokenId)
+        : isSet(object.owner_access_token_id)
+        ? globalThis.String(object.owner_access_token_id)
+        : "",
     };
   },
 
@@ -2662,6 +2697,9 @@ export const Certificate: MessageFns<Certificate> = {
     if (message.createTime !== undefined) {
       obj.createTime = message.createTime.toISOString();
     }
+    if (message.ownerAccessTokenId !== "") {
+      obj.ownerAccessTokenId = message.ownerAccessTokenId;
+    }
     return obj;
   },
 
@@ -2697,6 +2735,7 @@ export const Certificate: MessageFns<Certificate> = {
     message.renewedFromCertificateId = object.renewedFromCertificateId ?? "";
     message.renewedByCertificateId = object.renewedByCertificateId ?? "";
     message.createTime = object.createTime ?? undefined;
+    message.ownerAccessTokenId = object.ownerAccessTokenId ?? "";
     return message;
   },
 };
@@ -3640,7 +3679,11 @@ export const CertificateServiceService = {
   /**
    * RenewCertificate issues a successor to a certificate: same profile, subject and SANs, and
    * the same lifetime unless a TTL is given. FAILED_PRECONDITION for a revoked certificate, one
-   * already renewed, or a disabled CA.
+   * already renewed, or a disabled CA. Only the certificate's owner (the access token that
+   * holds its key, Certificate.owner_access_token_id) or an admin may renew it, or any issuer
+   * of the profile when it sets renewal.allow_shared_renewal; anyone else is PERMISSION_DENIED
+   * (CERTIFICATE_NOT_OWNED) and nothing is written. A private key is never returned to anyone
+   * but the owner.
    */
   renewCertificate: {
     path: "/certmint.v1.CertificateService/RenewCertificate" as const,
@@ -3695,6 +3738,8 @@ export const CertificateServiceService = {
   /**
    * RevokeCertificate revokes a certificate with an RFC 5280 reason; its serial appears in its
    * CA's next CRL. Revoking a revoked certificate changes nothing and returns it as it is.
+   * Admin only. An intermediate CA is revoked with
+   * CertificateAuthorityService.RevokeCertificateAuthority (its serial here: INVALID_ARGUMENT).
    */
   revokeCertificate: {
     path: "/certmint.v1.CertificateService/RevokeCertificate" as const,
@@ -3709,7 +3754,9 @@ export const CertificateServiceService = {
   },
   /**
    * ApproveCertificateRequest approves a PENDING_APPROVAL request. The request is checked
-   * again against the policy as it is now, then issued.
+   * again against the policy as it is now, then issued. The access token that made the request
+   * may not approve it (PERMISSION_DENIED, SELF_APPROVAL_NOT_ALLOWED), an admin token neither,
+   * unless the profile sets allow_self_approval.
    */
   approveCertificateRequest: {
     path: "/certmint.v1.CertificateService/ApproveCertificateRequest" as const,
@@ -3751,7 +3798,11 @@ export interface CertificateServiceServer extends UntypedServiceImplementation {
   /**
    * RenewCertificate issues a successor to a certificate: same profile, subject and SANs, and
    * the same lifetime unless a TTL is given. FAILED_PRECONDITION for a revoked certificate, one
-   * already renewed, or a disabled CA.
+   * already renewed, or a disabled CA. Only the certificate's owner (the access token that
+   * holds its key, Certificate.owner_access_token_id) or an admin may renew it, or any issuer
+   * of the profile when it sets renewal.allow_shared_renewal; anyone else is PERMISSION_DENIED
+   * (CERTIFICATE_NOT_OWNED) and nothing is written. A private key is never returned to anyone
+   * but the owner.
    */
   renewCertificate: handleUnaryCall<RenewCertificateRequest, RenewCertificateResponse>;
   /**
@@ -3766,11 +3817,15 @@ export interface CertificateServiceServer extends UntypedServiceImplementation {
   /**
    * RevokeCertificate revokes a certificate with an RFC 5280 reason; its serial appears in its
    * CA's next CRL. Revoking a revoked certificate changes nothing and returns it as it is.
+   * Admin only. An intermediate CA is revoked with
+   * CertificateAuthorityService.RevokeCertificateAuthority (its serial here: INVALID_ARGUMENT).
    */
   revokeCertificate: handleUnaryCall<RevokeCertificateRequest, RevokeCertificateResponse>;
   /**
    * ApproveCertificateRequest approves a PENDING_APPROVAL request. The request is checked
-   * again against the policy as it is now, then issued.
+   * again against the policy as it is now, then issued. The access token that made the request
+   * may not approve it (PERMISSION_DENIED, SELF_APPROVAL_NOT_ALLOWED), an admin token neither,
+   * unless the profile sets allow_self_approval.
    */
   approveCertificateRequest: handleUnaryCall<ApproveCertificateRequestRequest, ApproveCertificateRequestResponse>;
   /** RejectCertificateRequest rejects a PENDING_APPROVAL request; nothing is issued. */
@@ -3802,7 +3857,11 @@ export interface CertificateServiceClient extends Client {
   /**
    * RenewCertificate issues a successor to a certificate: same profile, subject and SANs, and
    * the same lifetime unless a TTL is given. FAILED_PRECONDITION for a revoked certificate, one
-   * already renewed, or a disabled CA.
+   * already renewed, or a disabled CA. Only the certificate's owner (the access token that
+   * holds its key, Certificate.owner_access_token_id) or an admin may renew it, or any issuer
+   * of the profile when it sets renewal.allow_shared_renewal; anyone else is PERMISSION_DENIED
+   * (CERTIFICATE_NOT_OWNED) and nothing is written. A private key is never returned to anyone
+   * but the owner.
    */
   renewCertificate(
     request: RenewCertificateRequest,
@@ -3873,6 +3932,8 @@ export interface CertificateServiceClient extends Client {
   /**
    * RevokeCertificate revokes a certificate with an RFC 5280 reason; its serial appears in its
    * CA's next CRL. Revoking a revoked certificate changes nothing and returns it as it is.
+   * Admin only. An intermediate CA is revoked with
+   * CertificateAuthorityService.RevokeCertificateAuthority (its serial here: INVALID_ARGUMENT).
    */
   revokeCertificate(
     request: RevokeCertificateRequest,
@@ -3891,7 +3952,9 @@ export interface CertificateServiceClient extends Client {
   ): ClientUnaryCall;
   /**
    * ApproveCertificateRequest approves a PENDING_APPROVAL request. The request is checked
-   * again against the policy as it is now, then issued.
+   * again against the policy as it is now, then issued. The access token that made the request
+   * may not approve it (PERMISSION_DENIED, SELF_APPROVAL_NOT_ALLOWED), an admin token neither,
+   * unless the profile sets allow_self_approval.
    */
   approveCertificateRequest(
     request: ApproveCertificateRequestRequest,

@@ -298,7 +298,7 @@ private static final long serialVersionUID = 0L;
    *
    * <code>string client_certificate_identity = 6 [json_name = "clientCertificateIdentity", deprecated = true];</code>
    * @deprecated certmint.v1.AccessToken.client_certificate_identity is deprecated.
-   *     See certmint/v1/access_token_service.proto;l=84
+   *     See certmint/v1/access_token_service.proto;l=87
    * @return The clientCertificateIdentity.
    */
   @java.lang.Override
@@ -327,7 +327,7 @@ private static final long serialVersionUID = 0L;
    *
    * <code>string client_certificate_identity = 6 [json_name = "clientCertificateIdentity", deprecated = true];</code>
    * @deprecated certmint.v1.AccessToken.client_certificate_identity is deprecated.
-   *     See certmint/v1/access_token_service.proto;l=84
+   *     See certmint/v1/access_token_service.proto;l=87
    * @return The bytes for clientCertificateIdentity.
    */
   @java.lang.Override
@@ -1762,7 +1762,7 @@ private static final long serialVersionUID = 0L;
      *
      * <code>string client_certificate_identity = 6 [json_name = "clientCertificateIdentity", deprecated = true];</code>
      * @deprecated certmint.v1.AccessToken.client_certificate_identity is deprecated.
-     *     See certmint/v1/access_token_service.proto;l=84
+     *     See certmint/v1/access_token_service.proto;l=87
      * @return The clientCertificateIdentity.
      */
     @java.lang.Deprecated public java.lang.String getClientCertificateIdentity() {
@@ -1790,7 +1790,7 @@ private static final long serialVersionUID = 0L;
      *
      * <code>string client_certificate_identity = 6 [json_name = "clientCertificateIdentity", deprecated = true];</code>
      * @deprecated certmint.v1.AccessToken.client_certificate_identity is deprecated.
-     *     See certmint/v1/access_token_service.proto;l=84
+     *     See certmint/v1/access_token_service.proto;l=87
      * @return The bytes for clientCertificateIdentity.
      */
     @java.lang.Deprecated public com.google.protobuf.ByteString
@@ -1819,7 +1819,7 @@ private static final long serialVersionUID = 0L;
      *
      * <code>string client_certificate_identity = 6 [json_name = "clientCertificateIdentity", deprecated = true];</code>
      * @deprecated certmint.v1.AccessToken.client_certificate_identity is deprecated.
-     *     See certmint/v1/access_token_service.proto;l=84
+     *     See certmint/v1/access_token_service.proto;l=87
      * @param value The clientCertificateIdentity to set.
      * @return This builder for chaining.
      */
@@ -1844,7 +1844,7 @@ private static final long serialVersionUID = 0L;
      *
      * <code>string client_certificate_identity = 6 [json_name = "clientCertificateIdentity", deprecated = true];</code>
      * @deprecated certmint.v1.AccessToken.client_certificate_identity is deprecated.
-     *     See certmint/v1/access_token_service.proto;l=84
+     *     See certmint/v1/access_token_service.proto;l=87
      * @return This builder for chaining.
      */
     @java.lang.Deprecated public Builder clearClientCertificateIdentity() {
@@ -1866,7 +1866,7 @@ private static final long serialVersionUID = 0L;
      *
      * <code>string client_certificate_identity = 6 [json_name = "clientCertificateIdentity", deprecated = true];</code>
      * @deprecated certmint.v1.AccessToken.client_certificate_identity is deprecated.
-     *     See certmint/v1/access_token_service.proto;l=84
+     *     See certmint/v1/access_token_service.proto;l=87
      * @param value The bytes for clientCertificateIdentity to set.
      * @return This builder for chaining.
      */

@@ -36,6 +36,7 @@ private static final long serialVersionUID = 0L;
     revocationReason_ = 0;
     renewedFromCertificateId_ = "";
     renewedByCertificateId_ = "";
+    ownerAccessTokenId_ = "";
   }
 
   @java.lang.Override
@@ -1026,6 +1027,57 @@ private static final long serialVersionUID = 0L;
     return createTime_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : createTime_;
   }
 
+  public static final int OWNER_ACCESS_TOKEN_ID_FIELD_NUMBER = 23;
+  @SuppressWarnings("serial")
+  private volatile java.lang.Object ownerAccessTokenId_ = "";
+  /**
+   * <pre>
+   * The id of the access token that owns it: the one that holds its private key (the
+   * requester; for a renewal with key_source REUSE, the owner of the certificate renewed). It
+   * may renew the certificate and is the only one a stored key is ever returned to.
+   * </pre>
+   *
+   * <code>string owner_access_token_id = 23 [json_name = "ownerAccessTokenId"];</code>
+   * @return The ownerAccessTokenId.
+   */
+  @java.lang.Override
+  public java.lang.String getOwnerAccessTokenId() {
+    java.lang.Object ref = ownerAccessTokenId_;
+    if (ref instanceof java.lang.String) {
+      return (java.lang.String) ref;
+    } else {
+      com.google.protobuf.ByteString bs = 
+          (com.google.protobuf.ByteString) ref;
+      java.lang.String s = bs.toStringUtf8();
+      ownerAccessTokenId_ = s;
+      return s;
+    }
+  }
+  /**
+   * <pre>
+   * The id of the access token that owns it: the one that holds its private key (the
+   * requester; for a renewal with key_source REUSE, the owner of the certificate renewed). It
+   * may renew the certificate and is the only one a stored key is ever returned to.
+   * </pre>
+   *
+   * <code>string owner_access_token_id = 23 [json_name = "ownerAccessTokenId"];</code>
+   * @return The bytes for ownerAccessTokenId.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getOwnerAccessTokenIdBytes() {
+    java.lang.Object ref = ownerAccessTokenId_;
+    if (ref instanceof java.lang.String) {
+      com.google.protobuf.ByteString b = 
+          com.google.protobuf.ByteString.copyFromUtf8(
+              (java.lang.String) ref);
+      ownerAccessTokenId_ = b;
+      return b;
+    } else {
+      return (com.google.protobuf.ByteString) ref;
+    }
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -1114,6 +1166,9 @@ private static final long serialVersionUID = 0L;
     }
     if (createTime_ != null) {
       output.writeMessage(22, getCreateTime());
+    }
+    if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(ownerAccessTokenId_)) {
+      com.google.protobuf.GeneratedMessageV3.writeString(output, 23, ownerAccessTokenId_);
     }
     getUnknownFields().writeTo(output);
   }
@@ -1223,6 +1278,9 @@ private static final long serialVersionUID = 0L;
       size += com.google.protobuf.CodedOutputStream
         .computeMessageSize(22, getCreateTime());
     }
+    if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(ownerAccessTokenId_)) {
+      size += com.google.protobuf.GeneratedMessageV3.computeStringSize(23, ownerAccessTokenId_);
+    }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
     return size;
@@ -1294,6 +1352,8 @@ private static final long serialVersionUID = 0L;
       if (!getCreateTime()
           .equals(other.getCreateTime())) return false;
     }
+    if (!getOwnerAccessTokenId()
+        .equals(other.getOwnerAccessTokenId())) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -1367,6 +1427,8 @@ private static final long serialVersionUID = 0L;
       hash = (37 * hash) + CREATE_TIME_FIELD_NUMBER;
       hash = (53 * hash) + getCreateTime().hashCode();
     }
+    hash = (37 * hash) + OWNER_ACCESS_TOKEN_ID_FIELD_NUMBER;
+    hash = (53 * hash) + getOwnerAccessTokenId().hashCode();
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -1549,6 +1611,7 @@ private static final long serialVersionUID = 0L;
         createTimeBuilder_.dispose();
         createTimeBuilder_ = null;
       }
+      ownerAccessTokenId_ = "";
       return this;
     }
 
@@ -1669,6 +1732,9 @@ private static final long serialVersionUID = 0L;
         result.createTime_ = createTimeBuilder_ == null
             ? createTime_
             : createTimeBuilder_.build();
+      }
+      if (((from_bitField0_ & 0x00400000) != 0)) {
+        result.ownerAccessTokenId_ = ownerAccessTokenId_;
       }
     }
 
@@ -1820,6 +1886,11 @@ private static final long serialVersionUID = 0L;
       }
       if (other.hasCreateTime()) {
         mergeCreateTime(other.getCreateTime());
+      }
+      if (!other.getOwnerAccessTokenId().isEmpty()) {
+        ownerAccessTokenId_ = other.ownerAccessTokenId_;
+        bitField0_ |= 0x00400000;
+        onChanged();
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -1994,6 +2065,11 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00200000;
               break;
             } // case 178
+            case 186: {
+              ownerAccessTokenId_ = input.readStringRequireUtf8();
+              bitField0_ |= 0x00400000;
+              break;
+            } // case 186
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -4575,6 +4651,108 @@ private static final long serialVersionUID = 0L;
         createTime_ = null;
       }
       return createTimeBuilder_;
+    }
+
+    private java.lang.Object ownerAccessTokenId_ = "";
+    /**
+     * <pre>
+     * The id of the access token that owns it: the one that holds its private key (the
+     * requester; for a renewal with key_source REUSE, the owner of the certificate renewed). It
+     * may renew the certificate and is the only one a stored key is ever returned to.
+     * </pre>
+     *
+     * <code>string owner_access_token_id = 23 [json_name = "ownerAccessTokenId"];</code>
+     * @return The ownerAccessTokenId.
+     */
+    public java.lang.String getOwnerAccessTokenId() {
+      java.lang.Object ref = ownerAccessTokenId_;
+      if (!(ref instanceof java.lang.String)) {
+        com.google.protobuf.ByteString bs =
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        ownerAccessTokenId_ = s;
+        return s;
+      } else {
+        return (java.lang.String) ref;
+      }
+    }
+    /**
+     * <pre>
+     * The id of the access token that owns it: the one that holds its private key (the
+     * requester; for a renewal with key_source REUSE, the owner of the certificate renewed). It
+     * may renew the certificate and is the only one a stored key is ever returned to.
+     * </pre>
+     *
+     * <code>string owner_access_token_id = 23 [json_name = "ownerAccessTokenId"];</code>
+     * @return The bytes for ownerAccessTokenId.
+     */
+    public com.google.protobuf.ByteString
+        getOwnerAccessTokenIdBytes() {
+      java.lang.Object ref = ownerAccessTokenId_;
+      if (ref instanceof String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        ownerAccessTokenId_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+    /**
+     * <pre>
+     * The id of the access token that owns it: the one that holds its private key (the
+     * requester; for a renewal with key_source REUSE, the owner of the certificate renewed). It
+     * may renew the certificate and is the only one a stored key is ever returned to.
+     * </pre>
+     *
+     * <code>string owner_access_token_id = 23 [json_name = "ownerAccessTokenId"];</code>
+     * @param value The ownerAccessTokenId to set.
+     * @return This builder for chaining.
+     */
+    public Builder setOwnerAccessTokenId(
+        java.lang.String value) {
+      if (value == null) { throw new NullPointerException(); }
+      ownerAccessTokenId_ = value;
+      bitField0_ |= 0x00400000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The id of the access token that owns it: the one that holds its private key (the
+     * requester; for a renewal with key_source REUSE, the owner of the certificate renewed). It
+     * may renew the certificate and is the only one a stored key is ever returned to.
+     * </pre>
+     *
+     * <code>string owner_access_token_id = 23 [json_name = "ownerAccessTokenId"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearOwnerAccessTokenId() {
+      ownerAccessTokenId_ = getDefaultInstance().getOwnerAccessTokenId();
+      bitField0_ = (bitField0_ & ~0x00400000);
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The id of the access token that owns it: the one that holds its private key (the
+     * requester; for a renewal with key_source REUSE, the owner of the certificate renewed). It
+     * may renew the certificate and is the only one a stored key is ever returned to.
+     * </pre>
+     *
+     * <code>string owner_access_token_id = 23 [json_name = "ownerAccessTokenId"];</code>
+     * @param value The bytes for ownerAccessTokenId to set.
+     * @return This builder for chaining.
+     */
+    public Builder setOwnerAccessTokenIdBytes(
+        com.google.protobuf.ByteString value) {
+      if (value == null) { throw new NullPointerException(); }
+      checkByteStringIsUtf8(value);
+      ownerAccessTokenId_ = value;
+      bitField0_ |= 0x00400000;
+      onChanged();
+      return this;
     }
     @java.lang.Override
     public final Builder setUnknownFields(

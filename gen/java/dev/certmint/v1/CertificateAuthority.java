@@ -33,6 +33,7 @@ private static final long serialVersionUID = 0L;
     serialNumber_ = "";
     csrPem_ = "";
     etag_ = "";
+    revocationReason_ = 0;
   }
 
   @java.lang.Override
@@ -859,6 +860,73 @@ private static final long serialVersionUID = 0L;
     return nameConstraints_ == null ? dev.certmint.v1.NameConstraints.getDefaultInstance() : nameConstraints_;
   }
 
+  public static final int REVOKE_TIME_FIELD_NUMBER = 21;
+  private com.google.protobuf.Timestamp revokeTime_;
+  /**
+   * <pre>
+   * When RevokeCertificateAuthority revoked it (it is then on its parent's CRL); unset for a CA
+   * in good standing.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp revoke_time = 21 [json_name = "revokeTime"];</code>
+   * @return Whether the revokeTime field is set.
+   */
+  @java.lang.Override
+  public boolean hasRevokeTime() {
+    return revokeTime_ != null;
+  }
+  /**
+   * <pre>
+   * When RevokeCertificateAuthority revoked it (it is then on its parent's CRL); unset for a CA
+   * in good standing.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp revoke_time = 21 [json_name = "revokeTime"];</code>
+   * @return The revokeTime.
+   */
+  @java.lang.Override
+  public com.google.protobuf.Timestamp getRevokeTime() {
+    return revokeTime_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : revokeTime_;
+  }
+  /**
+   * <pre>
+   * When RevokeCertificateAuthority revoked it (it is then on its parent's CRL); unset for a CA
+   * in good standing.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp revoke_time = 21 [json_name = "revokeTime"];</code>
+   */
+  @java.lang.Override
+  public com.google.protobuf.TimestampOrBuilder getRevokeTimeOrBuilder() {
+    return revokeTime_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : revokeTime_;
+  }
+
+  public static final int REVOCATION_REASON_FIELD_NUMBER = 22;
+  private int revocationReason_ = 0;
+  /**
+   * <pre>
+   * Why it was revoked; meaningful only when revoke_time is set.
+   * </pre>
+   *
+   * <code>.certmint.v1.RevocationReason revocation_reason = 22 [json_name = "revocationReason"];</code>
+   * @return The enum numeric value on the wire for revocationReason.
+   */
+  @java.lang.Override public int getRevocationReasonValue() {
+    return revocationReason_;
+  }
+  /**
+   * <pre>
+   * Why it was revoked; meaningful only when revoke_time is set.
+   * </pre>
+   *
+   * <code>.certmint.v1.RevocationReason revocation_reason = 22 [json_name = "revocationReason"];</code>
+   * @return The revocationReason.
+   */
+  @java.lang.Override public dev.certmint.v1.RevocationReason getRevocationReason() {
+    dev.certmint.v1.RevocationReason result = dev.certmint.v1.RevocationReason.forNumber(revocationReason_);
+    return result == null ? dev.certmint.v1.RevocationReason.UNRECOGNIZED : result;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -932,6 +1000,12 @@ private static final long serialVersionUID = 0L;
     }
     if (nameConstraints_ != null) {
       output.writeMessage(20, getNameConstraints());
+    }
+    if (revokeTime_ != null) {
+      output.writeMessage(21, getRevokeTime());
+    }
+    if (revocationReason_ != dev.certmint.v1.RevocationReason.REVOCATION_REASON_UNSPECIFIED.getNumber()) {
+      output.writeEnum(22, revocationReason_);
     }
     getUnknownFields().writeTo(output);
   }
@@ -1018,6 +1092,14 @@ private static final long serialVersionUID = 0L;
       size += com.google.protobuf.CodedOutputStream
         .computeMessageSize(20, getNameConstraints());
     }
+    if (revokeTime_ != null) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(21, getRevokeTime());
+    }
+    if (revocationReason_ != dev.certmint.v1.RevocationReason.REVOCATION_REASON_UNSPECIFIED.getNumber()) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeEnumSize(22, revocationReason_);
+    }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
     return size;
@@ -1090,6 +1172,12 @@ private static final long serialVersionUID = 0L;
       if (!getNameConstraints()
           .equals(other.getNameConstraints())) return false;
     }
+    if (hasRevokeTime() != other.hasRevokeTime()) return false;
+    if (hasRevokeTime()) {
+      if (!getRevokeTime()
+          .equals(other.getRevokeTime())) return false;
+    }
+    if (revocationReason_ != other.revocationReason_) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -1157,6 +1245,12 @@ private static final long serialVersionUID = 0L;
       hash = (37 * hash) + NAME_CONSTRAINTS_FIELD_NUMBER;
       hash = (53 * hash) + getNameConstraints().hashCode();
     }
+    if (hasRevokeTime()) {
+      hash = (37 * hash) + REVOKE_TIME_FIELD_NUMBER;
+      hash = (53 * hash) + getRevokeTime().hashCode();
+    }
+    hash = (37 * hash) + REVOCATION_REASON_FIELD_NUMBER;
+    hash = (53 * hash) + revocationReason_;
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -1335,6 +1429,12 @@ private static final long serialVersionUID = 0L;
         nameConstraintsBuilder_.dispose();
         nameConstraintsBuilder_ = null;
       }
+      revokeTime_ = null;
+      if (revokeTimeBuilder_ != null) {
+        revokeTimeBuilder_.dispose();
+        revokeTimeBuilder_ = null;
+      }
+      revocationReason_ = 0;
       return this;
     }
 
@@ -1447,6 +1547,14 @@ private static final long serialVersionUID = 0L;
         result.nameConstraints_ = nameConstraintsBuilder_ == null
             ? nameConstraints_
             : nameConstraintsBuilder_.build();
+      }
+      if (((from_bitField0_ & 0x00100000) != 0)) {
+        result.revokeTime_ = revokeTimeBuilder_ == null
+            ? revokeTime_
+            : revokeTimeBuilder_.build();
+      }
+      if (((from_bitField0_ & 0x00200000) != 0)) {
+        result.revocationReason_ = revocationReason_;
       }
       result.bitField0_ |= to_bitField0_;
     }
@@ -1577,6 +1685,12 @@ private static final long serialVersionUID = 0L;
       }
       if (other.hasNameConstraints()) {
         mergeNameConstraints(other.getNameConstraints());
+      }
+      if (other.hasRevokeTime()) {
+        mergeRevokeTime(other.getRevokeTime());
+      }
+      if (other.revocationReason_ != 0) {
+        setRevocationReasonValue(other.getRevocationReasonValue());
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -1717,6 +1831,18 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00080000;
               break;
             } // case 162
+            case 170: {
+              input.readMessage(
+                  getRevokeTimeFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              bitField0_ |= 0x00100000;
+              break;
+            } // case 170
+            case 176: {
+              revocationReason_ = input.readEnum();
+              bitField0_ |= 0x00200000;
+              break;
+            } // case 176
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -3913,6 +4039,243 @@ private static final long serialVersionUID = 0L;
         nameConstraints_ = null;
       }
       return nameConstraintsBuilder_;
+    }
+
+    private com.google.protobuf.Timestamp revokeTime_;
+    private com.google.protobuf.SingleFieldBuilderV3<
+        com.google.protobuf.Timestamp, com.google.protobuf.Timestamp.Builder, com.google.protobuf.TimestampOrBuilder> revokeTimeBuilder_;
+    /**
+     * <pre>
+     * When RevokeCertificateAuthority revoked it (it is then on its parent's CRL); unset for a CA
+     * in good standing.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp revoke_time = 21 [json_name = "revokeTime"];</code>
+     * @return Whether the revokeTime field is set.
+     */
+    public boolean hasRevokeTime() {
+      return ((bitField0_ & 0x00100000) != 0);
+    }
+    /**
+     * <pre>
+     * When RevokeCertificateAuthority revoked it (it is then on its parent's CRL); unset for a CA
+     * in good standing.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp revoke_time = 21 [json_name = "revokeTime"];</code>
+     * @return The revokeTime.
+     */
+    public com.google.protobuf.Timestamp getRevokeTime() {
+      if (revokeTimeBuilder_ == null) {
+        return revokeTime_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : revokeTime_;
+      } else {
+        return revokeTimeBuilder_.getMessage();
+      }
+    }
+    /**
+     * <pre>
+     * When RevokeCertificateAuthority revoked it (it is then on its parent's CRL); unset for a CA
+     * in good standing.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp revoke_time = 21 [json_name = "revokeTime"];</code>
+     */
+    public Builder setRevokeTime(com.google.protobuf.Timestamp value) {
+      if (revokeTimeBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        revokeTime_ = value;
+      } else {
+        revokeTimeBuilder_.setMessage(value);
+      }
+      bitField0_ |= 0x00100000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * When RevokeCertificateAuthority revoked it (it is then on its parent's CRL); unset for a CA
+     * in good standing.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp revoke_time = 21 [json_name = "revokeTime"];</code>
+     */
+    public Builder setRevokeTime(
+        com.google.protobuf.Timestamp.Builder builderForValue) {
+      if (revokeTimeBuilder_ == null) {
+        revokeTime_ = builderForValue.build();
+      } else {
+        revokeTimeBuilder_.setMessage(builderForValue.build());
+      }
+      bitField0_ |= 0x00100000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * When RevokeCertificateAuthority revoked it (it is then on its parent's CRL); unset for a CA
+     * in good standing.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp revoke_time = 21 [json_name = "revokeTime"];</code>
+     */
+    public Builder mergeRevokeTime(com.google.protobuf.Timestamp value) {
+      if (revokeTimeBuilder_ == null) {
+        if (((bitField0_ & 0x00100000) != 0) &&
+          revokeTime_ != null &&
+          revokeTime_ != com.google.protobuf.Timestamp.getDefaultInstance()) {
+          getRevokeTimeBuilder().mergeFrom(value);
+        } else {
+          revokeTime_ = value;
+        }
+      } else {
+        revokeTimeBuilder_.mergeFrom(value);
+      }
+      bitField0_ |= 0x00100000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * When RevokeCertificateAuthority revoked it (it is then on its parent's CRL); unset for a CA
+     * in good standing.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp revoke_time = 21 [json_name = "revokeTime"];</code>
+     */
+    public Builder clearRevokeTime() {
+      bitField0_ = (bitField0_ & ~0x00100000);
+      revokeTime_ = null;
+      if (revokeTimeBuilder_ != null) {
+        revokeTimeBuilder_.dispose();
+        revokeTimeBuilder_ = null;
+      }
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * When RevokeCertificateAuthority revoked it (it is then on its parent's CRL); unset for a CA
+     * in good standing.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp revoke_time = 21 [json_name = "revokeTime"];</code>
+     */
+    public com.google.protobuf.Timestamp.Builder getRevokeTimeBuilder() {
+      bitField0_ |= 0x00100000;
+      onChanged();
+      return getRevokeTimeFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * When RevokeCertificateAuthority revoked it (it is then on its parent's CRL); unset for a CA
+     * in good standing.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp revoke_time = 21 [json_name = "revokeTime"];</code>
+     */
+    public com.google.protobuf.TimestampOrBuilder getRevokeTimeOrBuilder() {
+      if (revokeTimeBuilder_ != null) {
+        return revokeTimeBuilder_.getMessageOrBuilder();
+      } else {
+        return revokeTime_ == null ?
+            com.google.protobuf.Timestamp.getDefaultInstance() : revokeTime_;
+      }
+    }
+    /**
+     * <pre>
+     * When RevokeCertificateAuthority revoked it (it is then on its parent's CRL); unset for a CA
+     * in good standing.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp revoke_time = 21 [json_name = "revokeTime"];</code>
+     */
+    private com.google.protobuf.SingleFieldBuilderV3<
+        com.google.protobuf.Timestamp, com.google.protobuf.Timestamp.Builder, com.google.protobuf.TimestampOrBuilder> 
+        getRevokeTimeFieldBuilder() {
+      if (revokeTimeBuilder_ == null) {
+        revokeTimeBuilder_ = new com.google.protobuf.SingleFieldBuilderV3<
+            com.google.protobuf.Timestamp, com.google.protobuf.Timestamp.Builder, com.google.protobuf.TimestampOrBuilder>(
+                getRevokeTime(),
+                getParentForChildren(),
+                isClean());
+        revokeTime_ = null;
+      }
+      return revokeTimeBuilder_;
+    }
+
+    private int revocationReason_ = 0;
+    /**
+     * <pre>
+     * Why it was revoked; meaningful only when revoke_time is set.
+     * </pre>
+     *
+     * <code>.certmint.v1.RevocationReason revocation_reason = 22 [json_name = "revocationReason"];</code>
+     * @return The enum numeric value on the wire for revocationReason.
+     */
+    @java.lang.Override public int getRevocationReasonValue() {
+      return revocationReason_;
+    }
+    /**
+     * <pre>
+     * Why it was revoked; meaningful only when revoke_time is set.
+     * </pre>
+     *
+     * <code>.certmint.v1.RevocationReason revocation_reason = 22 [json_name = "revocationReason"];</code>
+     * @param value The enum numeric value on the wire for revocationReason to set.
+     * @return This builder for chaining.
+     */
+    public Builder setRevocationReasonValue(int value) {
+      revocationReason_ = value;
+      bitField0_ |= 0x00200000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Why it was revoked; meaningful only when revoke_time is set.
+     * </pre>
+     *
+     * <code>.certmint.v1.RevocationReason revocation_reason = 22 [json_name = "revocationReason"];</code>
+     * @return The revocationReason.
+     */
+    @java.lang.Override
+    public dev.certmint.v1.RevocationReason getRevocationReason() {
+      dev.certmint.v1.RevocationReason result = dev.certmint.v1.RevocationReason.forNumber(revocationReason_);
+      return result == null ? dev.certmint.v1.RevocationReason.UNRECOGNIZED : result;
+    }
+    /**
+     * <pre>
+     * Why it was revoked; meaningful only when revoke_time is set.
+     * </pre>
+     *
+     * <code>.certmint.v1.RevocationReason revocation_reason = 22 [json_name = "revocationReason"];</code>
+     * @param value The revocationReason to set.
+     * @return This builder for chaining.
+     */
+    public Builder setRevocationReason(dev.certmint.v1.RevocationReason value) {
+      if (value == null) {
+        throw new NullPointerException();
+      }
+      bitField0_ |= 0x00200000;
+      revocationReason_ = value.getNumber();
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Why it was revoked; meaningful only when revoke_time is set.
+     * </pre>
+     *
+     * <code>.certmint.v1.RevocationReason revocation_reason = 22 [json_name = "revocationReason"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearRevocationReason() {
+      bitField0_ = (bitField0_ & ~0x00200000);
+      revocationReason_ = 0;
+      onChanged();
+      return this;
     }
     @java.lang.Override
     public final Builder setUnknownFields(

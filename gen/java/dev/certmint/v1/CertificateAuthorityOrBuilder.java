@@ -475,4 +475,53 @@ public interface CertificateAuthorityOrBuilder extends
    * <code>.certmint.v1.NameConstraints name_constraints = 20 [json_name = "nameConstraints"];</code>
    */
   dev.certmint.v1.NameConstraintsOrBuilder getNameConstraintsOrBuilder();
+
+  /**
+   * <pre>
+   * When RevokeCertificateAuthority revoked it (it is then on its parent's CRL); unset for a CA
+   * in good standing.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp revoke_time = 21 [json_name = "revokeTime"];</code>
+   * @return Whether the revokeTime field is set.
+   */
+  boolean hasRevokeTime();
+  /**
+   * <pre>
+   * When RevokeCertificateAuthority revoked it (it is then on its parent's CRL); unset for a CA
+   * in good standing.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp revoke_time = 21 [json_name = "revokeTime"];</code>
+   * @return The revokeTime.
+   */
+  com.google.protobuf.Timestamp getRevokeTime();
+  /**
+   * <pre>
+   * When RevokeCertificateAuthority revoked it (it is then on its parent's CRL); unset for a CA
+   * in good standing.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp revoke_time = 21 [json_name = "revokeTime"];</code>
+   */
+  com.google.protobuf.TimestampOrBuilder getRevokeTimeOrBuilder();
+
+  /**
+   * <pre>
+   * Why it was revoked; meaningful only when revoke_time is set.
+   * </pre>
+   *
+   * <code>.certmint.v1.RevocationReason revocation_reason = 22 [json_name = "revocationReason"];</code>
+   * @return The enum numeric value on the wire for revocationReason.
+   */
+  int getRevocationReasonValue();
+  /**
+   * <pre>
+   * Why it was revoked; meaningful only when revoke_time is set.
+   * </pre>
+   *
+   * <code>.certmint.v1.RevocationReason revocation_reason = 22 [json_name = "revocationReason"];</code>
+   * @return The revocationReason.
+   */
+  dev.certmint.v1.RevocationReason getRevocationReason();
 }

@@ -7,8 +7,8 @@ import static io.grpc.MethodDescriptor.generateFullMethodName;
  * CertificateAuthorityService manages the certificate authorities that sign certificates:
  * internal roots, intermediates signed by a CA here, and intermediates whose certificate is
  * signed outside certmint. CA private keys never leave the server and are stored encrypted.
- * Changes need an admin access token; reads (Get, List, GetCertificateRevocationList) an
- * admin or auditor token.
+ * Changes need an admin access token (RevokeCertificateAuthority too); reads (Get, List,
+ * GetCertificateRevocationList) an admin or auditor token.
  * </pre>
  */
 @javax.annotation.Generated(
@@ -301,6 +301,37 @@ public final class CertificateAuthorityServiceGrpc {
     return getDeleteCertificateAuthorityMethod;
   }
 
+  private static volatile io.grpc.MethodDescriptor<dev.certmint.v1.RevokeCertificateAuthorityRequest,
+      dev.certmint.v1.RevokeCertificateAuthorityResponse> getRevokeCertificateAuthorityMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "RevokeCertificateAuthority",
+      requestType = dev.certmint.v1.RevokeCertificateAuthorityRequest.class,
+      responseType = dev.certmint.v1.RevokeCertificateAuthorityResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<dev.certmint.v1.RevokeCertificateAuthorityRequest,
+      dev.certmint.v1.RevokeCertificateAuthorityResponse> getRevokeCertificateAuthorityMethod() {
+    io.grpc.MethodDescriptor<dev.certmint.v1.RevokeCertificateAuthorityRequest, dev.certmint.v1.RevokeCertificateAuthorityResponse> getRevokeCertificateAuthorityMethod;
+    if ((getRevokeCertificateAuthorityMethod = CertificateAuthorityServiceGrpc.getRevokeCertificateAuthorityMethod) == null) {
+      synchronized (CertificateAuthorityServiceGrpc.class) {
+        if ((getRevokeCertificateAuthorityMethod = CertificateAuthorityServiceGrpc.getRevokeCertificateAuthorityMethod) == null) {
+          CertificateAuthorityServiceGrpc.getRevokeCertificateAuthorityMethod = getRevokeCertificateAuthorityMethod =
+              io.grpc.MethodDescriptor.<dev.certmint.v1.RevokeCertificateAuthorityRequest, dev.certmint.v1.RevokeCertificateAuthorityResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "RevokeCertificateAuthority"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.certmint.v1.RevokeCertificateAuthorityRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.certmint.v1.RevokeCertificateAuthorityResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new CertificateAuthorityServiceMethodDescriptorSupplier("RevokeCertificateAuthority"))
+              .build();
+        }
+      }
+    }
+    return getRevokeCertificateAuthorityMethod;
+  }
+
   /**
    * Creates a new async stub that supports all call types for the service
    */
@@ -350,8 +381,8 @@ public final class CertificateAuthorityServiceGrpc {
    * CertificateAuthorityService manages the certificate authorities that sign certificates:
    * internal roots, intermediates signed by a CA here, and intermediates whose certificate is
    * signed outside certmint. CA private keys never leave the server and are stored encrypted.
-   * Changes need an admin access token; reads (Get, List, GetCertificateRevocationList) an
-   * admin or auditor token.
+   * Changes need an admin access token (RevokeCertificateAuthority too); reads (Get, List,
+   * GetCertificateRevocationList) an admin or auditor token.
    * </pre>
    */
   public static abstract class CertificateAuthorityServiceImplBase implements io.grpc.BindableService {
@@ -460,6 +491,24 @@ public final class CertificateAuthorityServiceGrpc {
       io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getDeleteCertificateAuthorityMethod(), responseObserver);
     }
 
+    /**
+     * <pre>
+     * RevokeCertificateAuthority revokes an intermediate CA signed by a CA in certmint, with an
+     * RFC 5280 reason: its serial appears in its parent's next CRL, so relying parties that check
+     * CRLs (e.g. `openssl verify -crl_check_all`) refuse every certificate below it. The CA, and
+     * every CA below it, becomes DISABLED and signs nothing more; their CRLs are still served.
+     * Revocation is final: UpdateCertificateAuthority cannot enable them again. Revoking a
+     * revoked CA changes nothing and returns it as it is. Admin only; audited.
+     * FAILED_PRECONDITION for a root (a trust anchor is on no CRL: remove it from the trust
+     * stores and disable it) and for an external intermediate (its parent is outside certmint:
+     * have that CA revoke it, and disable it here); INVALID_ARGUMENT for REMOVE_FROM_CRL.
+     * </pre>
+     */
+    public void revokeCertificateAuthority(dev.certmint.v1.RevokeCertificateAuthorityRequest request,
+        io.grpc.stub.StreamObserver<dev.certmint.v1.RevokeCertificateAuthorityResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getRevokeCertificateAuthorityMethod(), responseObserver);
+    }
+
     @java.lang.Override public final io.grpc.ServerServiceDefinition bindService() {
       return io.grpc.ServerServiceDefinition.builder(getServiceDescriptor())
           .addMethod(
@@ -525,6 +574,13 @@ public final class CertificateAuthorityServiceGrpc {
                 dev.certmint.v1.DeleteCertificateAuthorityRequest,
                 dev.certmint.v1.DeleteCertificateAuthorityResponse>(
                   this, METHODID_DELETE_CERTIFICATE_AUTHORITY)))
+          .addMethod(
+            getRevokeCertificateAuthorityMethod(),
+            io.grpc.stub.ServerCalls.asyncUnaryCall(
+              new MethodHandlers<
+                dev.certmint.v1.RevokeCertificateAuthorityRequest,
+                dev.certmint.v1.RevokeCertificateAuthorityResponse>(
+                  this, METHODID_REVOKE_CERTIFICATE_AUTHORITY)))
           .build();
     }
   }
@@ -534,8 +590,8 @@ public final class CertificateAuthorityServiceGrpc {
    * CertificateAuthorityService manages the certificate authorities that sign certificates:
    * internal roots, intermediates signed by a CA here, and intermediates whose certificate is
    * signed outside certmint. CA private keys never leave the server and are stored encrypted.
-   * Changes need an admin access token; reads (Get, List, GetCertificateRevocationList) an
-   * admin or auditor token.
+   * Changes need an admin access token (RevokeCertificateAuthority too); reads (Get, List,
+   * GetCertificateRevocationList) an admin or auditor token.
    * </pre>
    */
   public static final class CertificateAuthorityServiceStub extends io.grpc.stub.AbstractAsyncStub<CertificateAuthorityServiceStub> {
@@ -662,6 +718,25 @@ public final class CertificateAuthorityServiceGrpc {
       io.grpc.stub.ClientCalls.asyncUnaryCall(
           getChannel().newCall(getDeleteCertificateAuthorityMethod(), getCallOptions()), request, responseObserver);
     }
+
+    /**
+     * <pre>
+     * RevokeCertificateAuthority revokes an intermediate CA signed by a CA in certmint, with an
+     * RFC 5280 reason: its serial appears in its parent's next CRL, so relying parties that check
+     * CRLs (e.g. `openssl verify -crl_check_all`) refuse every certificate below it. The CA, and
+     * every CA below it, becomes DISABLED and signs nothing more; their CRLs are still served.
+     * Revocation is final: UpdateCertificateAuthority cannot enable them again. Revoking a
+     * revoked CA changes nothing and returns it as it is. Admin only; audited.
+     * FAILED_PRECONDITION for a root (a trust anchor is on no CRL: remove it from the trust
+     * stores and disable it) and for an external intermediate (its parent is outside certmint:
+     * have that CA revoke it, and disable it here); INVALID_ARGUMENT for REMOVE_FROM_CRL.
+     * </pre>
+     */
+    public void revokeCertificateAuthority(dev.certmint.v1.RevokeCertificateAuthorityRequest request,
+        io.grpc.stub.StreamObserver<dev.certmint.v1.RevokeCertificateAuthorityResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getRevokeCertificateAuthorityMethod(), getCallOptions()), request, responseObserver);
+    }
   }
 
   /**
@@ -669,8 +744,8 @@ public final class CertificateAuthorityServiceGrpc {
    * CertificateAuthorityService manages the certificate authorities that sign certificates:
    * internal roots, intermediates signed by a CA here, and intermediates whose certificate is
    * signed outside certmint. CA private keys never leave the server and are stored encrypted.
-   * Changes need an admin access token; reads (Get, List, GetCertificateRevocationList) an
-   * admin or auditor token.
+   * Changes need an admin access token (RevokeCertificateAuthority too); reads (Get, List,
+   * GetCertificateRevocationList) an admin or auditor token.
    * </pre>
    */
   public static final class CertificateAuthorityServiceBlockingStub extends io.grpc.stub.AbstractBlockingStub<CertificateAuthorityServiceBlockingStub> {
@@ -788,6 +863,24 @@ public final class CertificateAuthorityServiceGrpc {
       return io.grpc.stub.ClientCalls.blockingUnaryCall(
           getChannel(), getDeleteCertificateAuthorityMethod(), getCallOptions(), request);
     }
+
+    /**
+     * <pre>
+     * RevokeCertificateAuthority revokes an intermediate CA signed by a CA in certmint, with an
+     * RFC 5280 reason: its serial appears in its parent's next CRL, so relying parties that check
+     * CRLs (e.g. `openssl verify -crl_check_all`) refuse every certificate below it. The CA, and
+     * every CA below it, becomes DISABLED and signs nothing more; their CRLs are still served.
+     * Revocation is final: UpdateCertificateAuthority cannot enable them again. Revoking a
+     * revoked CA changes nothing and returns it as it is. Admin only; audited.
+     * FAILED_PRECONDITION for a root (a trust anchor is on no CRL: remove it from the trust
+     * stores and disable it) and for an external intermediate (its parent is outside certmint:
+     * have that CA revoke it, and disable it here); INVALID_ARGUMENT for REMOVE_FROM_CRL.
+     * </pre>
+     */
+    public dev.certmint.v1.RevokeCertificateAuthorityResponse revokeCertificateAuthority(dev.certmint.v1.RevokeCertificateAuthorityRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getRevokeCertificateAuthorityMethod(), getCallOptions(), request);
+    }
   }
 
   /**
@@ -795,8 +888,8 @@ public final class CertificateAuthorityServiceGrpc {
    * CertificateAuthorityService manages the certificate authorities that sign certificates:
    * internal roots, intermediates signed by a CA here, and intermediates whose certificate is
    * signed outside certmint. CA private keys never leave the server and are stored encrypted.
-   * Changes need an admin access token; reads (Get, List, GetCertificateRevocationList) an
-   * admin or auditor token.
+   * Changes need an admin access token (RevokeCertificateAuthority too); reads (Get, List,
+   * GetCertificateRevocationList) an admin or auditor token.
    * </pre>
    */
   public static final class CertificateAuthorityServiceFutureStub extends io.grpc.stub.AbstractFutureStub<CertificateAuthorityServiceFutureStub> {
@@ -923,6 +1016,25 @@ public final class CertificateAuthorityServiceGrpc {
       return io.grpc.stub.ClientCalls.futureUnaryCall(
           getChannel().newCall(getDeleteCertificateAuthorityMethod(), getCallOptions()), request);
     }
+
+    /**
+     * <pre>
+     * RevokeCertificateAuthority revokes an intermediate CA signed by a CA in certmint, with an
+     * RFC 5280 reason: its serial appears in its parent's next CRL, so relying parties that check
+     * CRLs (e.g. `openssl verify -crl_check_all`) refuse every certificate below it. The CA, and
+     * every CA below it, becomes DISABLED and signs nothing more; their CRLs are still served.
+     * Revocation is final: UpdateCertificateAuthority cannot enable them again. Revoking a
+     * revoked CA changes nothing and returns it as it is. Admin only; audited.
+     * FAILED_PRECONDITION for a root (a trust anchor is on no CRL: remove it from the trust
+     * stores and disable it) and for an external intermediate (its parent is outside certmint:
+     * have that CA revoke it, and disable it here); INVALID_ARGUMENT for REMOVE_FROM_CRL.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<dev.certmint.v1.RevokeCertificateAuthorityResponse> revokeCertificateAuthority(
+        dev.certmint.v1.RevokeCertificateAuthorityRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getRevokeCertificateAuthorityMethod(), getCallOptions()), request);
+    }
   }
 
   private static final int METHODID_CREATE_ROOT_CERTIFICATE_AUTHORITY = 0;
@@ -934,6 +1046,7 @@ public final class CertificateAuthorityServiceGrpc {
   private static final int METHODID_UPDATE_CERTIFICATE_AUTHORITY = 6;
   private static final int METHODID_GET_CERTIFICATE_REVOCATION_LIST = 7;
   private static final int METHODID_DELETE_CERTIFICATE_AUTHORITY = 8;
+  private static final int METHODID_REVOKE_CERTIFICATE_AUTHORITY = 9;
 
   private static final class MethodHandlers<Req, Resp> implements
       io.grpc.stub.ServerCalls.UnaryMethod<Req, Resp>,
@@ -987,6 +1100,10 @@ public final class CertificateAuthorityServiceGrpc {
         case METHODID_DELETE_CERTIFICATE_AUTHORITY:
           serviceImpl.deleteCertificateAuthority((dev.certmint.v1.DeleteCertificateAuthorityRequest) request,
               (io.grpc.stub.StreamObserver<dev.certmint.v1.DeleteCertificateAuthorityResponse>) responseObserver);
+          break;
+        case METHODID_REVOKE_CERTIFICATE_AUTHORITY:
+          serviceImpl.revokeCertificateAuthority((dev.certmint.v1.RevokeCertificateAuthorityRequest) request,
+              (io.grpc.stub.StreamObserver<dev.certmint.v1.RevokeCertificateAuthorityResponse>) responseObserver);
           break;
         default:
           throw new AssertionError();
@@ -1058,6 +1175,7 @@ public final class CertificateAuthorityServiceGrpc {
               .addMethod(getUpdateCertificateAuthorityMethod())
               .addMethod(getGetCertificateRevocationListMethod())
               .addMethod(getDeleteCertificateAuthorityMethod())
+              .addMethod(getRevokeCertificateAuthorityMethod())
               .build();
         }
       }

@@ -109,6 +109,16 @@ public final class CertificateAuthorityServiceProto {
   static final 
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
       internal_static_certmint_v1_DeleteCertificateAuthorityResponse_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_certmint_v1_RevokeCertificateAuthorityRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_certmint_v1_RevokeCertificateAuthorityRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_certmint_v1_RevokeCertificateAuthorityResponse_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_certmint_v1_RevokeCertificateAuthorityResponse_fieldAccessorTable;
 
   public static com.google.protobuf.Descriptors.FileDescriptor
       getDescriptor() {
@@ -122,7 +132,7 @@ public final class CertificateAuthorityServiceProto {
       "ice.proto\022\013certmint.v1\032\030certmint/v1/comm" +
       "on.proto\032\036google/protobuf/duration.proto" +
       "\032 google/protobuf/field_mask.proto\032\037goog" +
-      "le/protobuf/timestamp.proto\"\210\010\n\024Certific" +
+      "le/protobuf/timestamp.proto\"\221\t\n\024Certific" +
       "ateAuthority\022\016\n\002id\030\001 \001(\tR\002id\022\022\n\004slug\030\002 \001" +
       "(\tR\004slug\022 \n\013description\030\003 \001(\tR\013descripti" +
       "on\0229\n\004type\030\004 \001(\0162%.certmint.v1.Certifica" +
@@ -148,138 +158,151 @@ public final class CertificateAuthorityServiceProto {
       "rotobuf.TimestampR\nupdateTime\022\022\n\004etag\030\023 " +
       "\001(\tR\004etag\022G\n\020name_constraints\030\024 \001(\0132\034.ce" +
       "rtmint.v1.NameConstraintsR\017nameConstrain" +
-      "tsB\022\n\020_max_path_length\"\215\003\n%CreateRootCer" +
-      "tificateAuthorityRequest\022\022\n\004slug\030\001 \001(\tR\004" +
-      "slug\022 \n\013description\030\002 \001(\tR\013description\022." +
-      "\n\007subject\030\003 \001(\0132\024.certmint.v1.SubjectR\007s" +
-      "ubject\022>\n\rkey_algorithm\030\004 \001(\0162\031.certmint" +
-      ".v1.KeyAlgorithmR\014keyAlgorithm\022P\n\023signat" +
-      "ure_algorithm\030\005 \001(\0162\037.certmint.v1.Signat" +
-      "ureAlgorithmR\022signatureAlgorithm\022+\n\003ttl\030" +
-      "\006 \001(\0132\031.google.protobuf.DurationR\003ttl\022+\n" +
-      "\017max_path_length\030\007 \001(\005H\000R\rmaxPathLength\210" +
-      "\001\001B\022\n\020_max_path_length\"\200\001\n&CreateRootCer" +
-      "tificateAuthorityResponse\022V\n\025certificate" +
-      "_authority\030\001 \001(\0132!.certmint.v1.Certifica" +
-      "teAuthorityR\024certificateAuthority\"\240\004\n-Cr" +
-      "eateIntermediateCertificateAuthorityRequ" +
-      "est\022\022\n\004slug\030\001 \001(\tR\004slug\022 \n\013description\030\002" +
-      " \001(\tR\013description\022@\n\034parent_certificate_" +
-      "authority\030\003 \001(\tR\032parentCertificateAuthor" +
-      "ity\022.\n\007subject\030\004 \001(\0132\024.certmint.v1.Subje" +
-      "ctR\007subject\022>\n\rkey_algorithm\030\005 \001(\0162\031.cer" +
-      "tmint.v1.KeyAlgorithmR\014keyAlgorithm\022P\n\023s" +
-      "ignature_algorithm\030\006 \001(\0162\037.certmint.v1.S" +
-      "ignatureAlgorithmR\022signatureAlgorithm\022+\n" +
-      "\003ttl\030\007 \001(\0132\031.google.protobuf.DurationR\003t" +
-      "tl\022+\n\017max_path_length\030\010 \001(\005H\000R\rmaxPathLe" +
-      "ngth\210\001\001\022G\n\020name_constraints\030\t \001(\0132\034.cert" +
-      "mint.v1.NameConstraintsR\017nameConstraints" +
-      "B\022\n\020_max_path_length\"\210\001\n.CreateIntermedi" +
-      "ateCertificateAuthorityResponse\022V\n\025certi" +
-      "ficate_authority\030\001 \001(\0132!.certmint.v1.Cer" +
-      "tificateAuthorityR\024certificateAuthority\"" +
-      "\257\002\n5CreateExternalIntermediateCertificat" +
-      "eAuthorityRequest\022\022\n\004slug\030\001 \001(\tR\004slug\022 \n" +
-      "\013description\030\002 \001(\tR\013description\022.\n\007subje" +
-      "ct\030\003 \001(\0132\024.certmint.v1.SubjectR\007subject\022" +
-      ">\n\rkey_algorithm\030\004 \001(\0162\031.certmint.v1.Key" +
-      "AlgorithmR\014keyAlgorithm\022P\n\023signature_alg" +
-      "orithm\030\005 \001(\0162\037.certmint.v1.SignatureAlgo" +
-      "rithmR\022signatureAlgorithm\"\251\001\n6CreateExte" +
-      "rnalIntermediateCertificateAuthorityResp" +
-      "onse\022V\n\025certificate_authority\030\001 \001(\0132!.ce" +
-      "rtmint.v1.CertificateAuthorityR\024certific" +
-      "ateAuthority\022\027\n\007csr_pem\030\002 \001(\tR\006csrPem\"\300\001" +
-      "\n,ImportCertificateAuthorityCertificateR" +
-      "equest\0223\n\025certificate_authority\030\001 \001(\tR\024c" +
-      "ertificateAuthority\022\'\n\017certificate_pem\030\002" +
-      " \001(\tR\016certificatePem\0222\n\025certificate_chai" +
-      "n_pem\030\003 \003(\tR\023certificateChainPem\"\207\001\n-Imp" +
-      "ortCertificateAuthorityCertificateRespon" +
+      "ts\022;\n\013revoke_time\030\025 \001(\0132\032.google.protobu" +
+      "f.TimestampR\nrevokeTime\022J\n\021revocation_re" +
+      "ason\030\026 \001(\0162\035.certmint.v1.RevocationReaso" +
+      "nR\020revocationReasonB\022\n\020_max_path_length\"" +
+      "\215\003\n%CreateRootCertificateAuthorityReques" +
+      "t\022\022\n\004slug\030\001 \001(\tR\004slug\022 \n\013description\030\002 \001" +
+      "(\tR\013description\022.\n\007subject\030\003 \001(\0132\024.certm" +
+      "int.v1.SubjectR\007subject\022>\n\rkey_algorithm" +
+      "\030\004 \001(\0162\031.certmint.v1.KeyAlgorithmR\014keyAl" +
+      "gorithm\022P\n\023signature_algorithm\030\005 \001(\0162\037.c" +
+      "ertmint.v1.SignatureAlgorithmR\022signature" +
+      "Algorithm\022+\n\003ttl\030\006 \001(\0132\031.google.protobuf" +
+      ".DurationR\003ttl\022+\n\017max_path_length\030\007 \001(\005H" +
+      "\000R\rmaxPathLength\210\001\001B\022\n\020_max_path_length\"" +
+      "\200\001\n&CreateRootCertificateAuthorityRespon" +
       "se\022V\n\025certificate_authority\030\001 \001(\0132!.cert" +
       "mint.v1.CertificateAuthorityR\024certificat" +
-      "eAuthority\"U\n\036GetCertificateAuthorityReq" +
-      "uest\0223\n\025certificate_authority\030\001 \001(\tR\024cer" +
-      "tificateAuthority\"y\n\037GetCertificateAutho" +
-      "rityResponse\022V\n\025certificate_authority\030\001 " +
-      "\001(\0132!.certmint.v1.CertificateAuthorityR\024" +
-      "certificateAuthority\"\240\001\n!ListCertificate" +
-      "AuthoritiesRequest\022\033\n\tpage_size\030\001 \001(\005R\010p" +
-      "ageSize\022\035\n\npage_token\030\002 \001(\tR\tpageToken\022?" +
-      "\n\006status\030\003 \001(\0162\'.certmint.v1.Certificate" +
-      "AuthorityStatusR\006status\"\250\001\n\"ListCertific" +
-      "ateAuthoritiesResponse\022Z\n\027certificate_au" +
-      "thorities\030\001 \003(\0132!.certmint.v1.Certificat" +
-      "eAuthorityR\026certificateAuthorities\022&\n\017ne" +
-      "xt_page_token\030\002 \001(\tR\rnextPageToken\"\270\001\n!U" +
-      "pdateCertificateAuthorityRequest\022V\n\025cert" +
+      "eAuthority\"\240\004\n-CreateIntermediateCertifi" +
+      "cateAuthorityRequest\022\022\n\004slug\030\001 \001(\tR\004slug" +
+      "\022 \n\013description\030\002 \001(\tR\013description\022@\n\034pa" +
+      "rent_certificate_authority\030\003 \001(\tR\032parent" +
+      "CertificateAuthority\022.\n\007subject\030\004 \001(\0132\024." +
+      "certmint.v1.SubjectR\007subject\022>\n\rkey_algo" +
+      "rithm\030\005 \001(\0162\031.certmint.v1.KeyAlgorithmR\014" +
+      "keyAlgorithm\022P\n\023signature_algorithm\030\006 \001(" +
+      "\0162\037.certmint.v1.SignatureAlgorithmR\022sign" +
+      "atureAlgorithm\022+\n\003ttl\030\007 \001(\0132\031.google.pro" +
+      "tobuf.DurationR\003ttl\022+\n\017max_path_length\030\010" +
+      " \001(\005H\000R\rmaxPathLength\210\001\001\022G\n\020name_constra" +
+      "ints\030\t \001(\0132\034.certmint.v1.NameConstraints" +
+      "R\017nameConstraintsB\022\n\020_max_path_length\"\210\001" +
+      "\n.CreateIntermediateCertificateAuthority" +
+      "Response\022V\n\025certificate_authority\030\001 \001(\0132" +
+      "!.certmint.v1.CertificateAuthorityR\024cert" +
+      "ificateAuthority\"\257\002\n5CreateExternalInter" +
+      "mediateCertificateAuthorityRequest\022\022\n\004sl" +
+      "ug\030\001 \001(\tR\004slug\022 \n\013description\030\002 \001(\tR\013des" +
+      "cription\022.\n\007subject\030\003 \001(\0132\024.certmint.v1." +
+      "SubjectR\007subject\022>\n\rkey_algorithm\030\004 \001(\0162" +
+      "\031.certmint.v1.KeyAlgorithmR\014keyAlgorithm" +
+      "\022P\n\023signature_algorithm\030\005 \001(\0162\037.certmint" +
+      ".v1.SignatureAlgorithmR\022signatureAlgorit" +
+      "hm\"\251\001\n6CreateExternalIntermediateCertifi" +
+      "cateAuthorityResponse\022V\n\025certificate_aut" +
+      "hority\030\001 \001(\0132!.certmint.v1.CertificateAu" +
+      "thorityR\024certificateAuthority\022\027\n\007csr_pem" +
+      "\030\002 \001(\tR\006csrPem\"\300\001\n,ImportCertificateAuth" +
+      "orityCertificateRequest\0223\n\025certificate_a" +
+      "uthority\030\001 \001(\tR\024certificateAuthority\022\'\n\017" +
+      "certificate_pem\030\002 \001(\tR\016certificatePem\0222\n" +
+      "\025certificate_chain_pem\030\003 \003(\tR\023certificat" +
+      "eChainPem\"\207\001\n-ImportCertificateAuthority" +
+      "CertificateResponse\022V\n\025certificate_autho" +
+      "rity\030\001 \001(\0132!.certmint.v1.CertificateAuth" +
+      "orityR\024certificateAuthority\"U\n\036GetCertif" +
+      "icateAuthorityRequest\0223\n\025certificate_aut" +
+      "hority\030\001 \001(\tR\024certificateAuthority\"y\n\037Ge" +
+      "tCertificateAuthorityResponse\022V\n\025certifi" +
+      "cate_authority\030\001 \001(\0132!.certmint.v1.Certi" +
+      "ficateAuthorityR\024certificateAuthority\"\240\001" +
+      "\n!ListCertificateAuthoritiesRequest\022\033\n\tp" +
+      "age_size\030\001 \001(\005R\010pageSize\022\035\n\npage_token\030\002" +
+      " \001(\tR\tpageToken\022?\n\006status\030\003 \001(\0162\'.certmi" +
+      "nt.v1.CertificateAuthorityStatusR\006status" +
+      "\"\250\001\n\"ListCertificateAuthoritiesResponse\022" +
+      "Z\n\027certificate_authorities\030\001 \003(\0132!.certm" +
+      "int.v1.CertificateAuthorityR\026certificate" +
+      "Authorities\022&\n\017next_page_token\030\002 \001(\tR\rne" +
+      "xtPageToken\"\270\001\n!UpdateCertificateAuthori" +
+      "tyRequest\022V\n\025certificate_authority\030\001 \001(\013" +
+      "2!.certmint.v1.CertificateAuthorityR\024cer" +
+      "tificateAuthority\022;\n\013update_mask\030\002 \001(\0132\032" +
+      ".google.protobuf.FieldMaskR\nupdateMask\"|" +
+      "\n\"UpdateCertificateAuthorityResponse\022V\n\025" +
+      "certificate_authority\030\001 \001(\0132!.certmint.v" +
+      "1.CertificateAuthorityR\024certificateAutho" +
+      "rity\"Z\n#GetCertificateRevocationListRequ" +
+      "est\0223\n\025certificate_authority\030\001 \001(\tR\024cert" +
+      "ificateAuthority\"\361\001\n$GetCertificateRevoc" +
+      "ationListResponse\022\027\n\007crl_pem\030\001 \001(\tR\006crlP" +
+      "em\022\027\n\007crl_der\030\002 \001(\014R\006crlDer\022\035\n\ncrl_numbe" +
+      "r\030\003 \001(\tR\tcrlNumber\022;\n\013this_update\030\004 \001(\0132" +
+      "\032.google.protobuf.TimestampR\nthisUpdate\022" +
+      ";\n\013next_update\030\005 \001(\0132\032.google.protobuf.T" +
+      "imestampR\nnextUpdate\"l\n!DeleteCertificat" +
+      "eAuthorityRequest\0223\n\025certificate_authori" +
+      "ty\030\001 \001(\tR\024certificateAuthority\022\022\n\004etag\030\002" +
+      " \001(\tR\004etag\"$\n\"DeleteCertificateAuthority" +
+      "Response\"\217\001\n!RevokeCertificateAuthorityR" +
+      "equest\0223\n\025certificate_authority\030\001 \001(\tR\024c" +
+      "ertificateAuthority\0225\n\006reason\030\002 \001(\0162\035.ce" +
+      "rtmint.v1.RevocationReasonR\006reason\"|\n\"Re" +
+      "vokeCertificateAuthorityResponse\022V\n\025cert" +
       "ificate_authority\030\001 \001(\0132!.certmint.v1.Ce" +
       "rtificateAuthorityR\024certificateAuthority" +
-      "\022;\n\013update_mask\030\002 \001(\0132\032.google.protobuf." +
-      "FieldMaskR\nupdateMask\"|\n\"UpdateCertifica" +
-      "teAuthorityResponse\022V\n\025certificate_autho" +
-      "rity\030\001 \001(\0132!.certmint.v1.CertificateAuth" +
-      "orityR\024certificateAuthority\"Z\n#GetCertif" +
-      "icateRevocationListRequest\0223\n\025certificat" +
-      "e_authority\030\001 \001(\tR\024certificateAuthority\"" +
-      "\361\001\n$GetCertificateRevocationListResponse" +
-      "\022\027\n\007crl_pem\030\001 \001(\tR\006crlPem\022\027\n\007crl_der\030\002 \001" +
-      "(\014R\006crlDer\022\035\n\ncrl_number\030\003 \001(\tR\tcrlNumbe" +
-      "r\022;\n\013this_update\030\004 \001(\0132\032.google.protobuf" +
-      ".TimestampR\nthisUpdate\022;\n\013next_update\030\005 " +
-      "\001(\0132\032.google.protobuf.TimestampR\nnextUpd" +
-      "ate\"l\n!DeleteCertificateAuthorityRequest" +
-      "\0223\n\025certificate_authority\030\001 \001(\tR\024certifi" +
-      "cateAuthority\022\022\n\004etag\030\002 \001(\tR\004etag\"$\n\"Del" +
-      "eteCertificateAuthorityResponse*\316\001\n\030Cert" +
-      "ificateAuthorityType\022*\n&CERTIFICATE_AUTH" +
-      "ORITY_TYPE_UNSPECIFIED\020\000\022#\n\037CERTIFICATE_" +
-      "AUTHORITY_TYPE_ROOT\020\001\022+\n\'CERTIFICATE_AUT" +
-      "HORITY_TYPE_INTERMEDIATE\020\002\0224\n0CERTIFICAT" +
-      "E_AUTHORITY_TYPE_EXTERNAL_INTERMEDIATE\020\003" +
-      "*\324\001\n\032CertificateAuthorityStatus\022,\n(CERTI" +
-      "FICATE_AUTHORITY_STATUS_UNSPECIFIED\020\000\022\'\n" +
-      "#CERTIFICATE_AUTHORITY_STATUS_ACTIVE\020\001\022)" +
-      "\n%CERTIFICATE_AUTHORITY_STATUS_DISABLED\020" +
-      "\002\0224\n0CERTIFICATE_AUTHORITY_STATUS_PENDIN" +
-      "G_CERTIFICATE\020\0032\243\n\n\033CertificateAuthority" +
-      "Service\022\211\001\n\036CreateRootCertificateAuthori" +
-      "ty\0222.certmint.v1.CreateRootCertificateAu" +
-      "thorityRequest\0323.certmint.v1.CreateRootC" +
-      "ertificateAuthorityResponse\022\241\001\n&CreateIn" +
-      "termediateCertificateAuthority\022:.certmin" +
-      "t.v1.CreateIntermediateCertificateAuthor" +
-      "ityRequest\032;.certmint.v1.CreateIntermedi" +
-      "ateCertificateAuthorityResponse\022\271\001\n.Crea" +
-      "teExternalIntermediateCertificateAuthori" +
-      "ty\022B.certmint.v1.CreateExternalIntermedi" +
-      "ateCertificateAuthorityRequest\032C.certmin" +
-      "t.v1.CreateExternalIntermediateCertifica" +
-      "teAuthorityResponse\022\236\001\n%ImportCertificat" +
-      "eAuthorityCertificate\0229.certmint.v1.Impo" +
-      "rtCertificateAuthorityCertificateRequest" +
-      "\032:.certmint.v1.ImportCertificateAuthorit" +
-      "yCertificateResponse\022t\n\027GetCertificateAu" +
-      "thority\022+.certmint.v1.GetCertificateAuth" +
-      "orityRequest\032,.certmint.v1.GetCertificat" +
-      "eAuthorityResponse\022}\n\032ListCertificateAut" +
-      "horities\022..certmint.v1.ListCertificateAu" +
-      "thoritiesRequest\032/.certmint.v1.ListCerti" +
-      "ficateAuthoritiesResponse\022}\n\032UpdateCerti" +
-      "ficateAuthority\022..certmint.v1.UpdateCert" +
-      "ificateAuthorityRequest\032/.certmint.v1.Up" +
-      "dateCertificateAuthorityResponse\022\203\001\n\034Get" +
-      "CertificateRevocationList\0220.certmint.v1." +
-      "GetCertificateRevocationListRequest\0321.ce" +
-      "rtmint.v1.GetCertificateRevocationListRe" +
-      "sponse\022}\n\032DeleteCertificateAuthority\022..c" +
-      "ertmint.v1.DeleteCertificateAuthorityReq" +
-      "uest\032/.certmint.v1.DeleteCertificateAuth" +
-      "orityResponseBq\n\017dev.certmint.v1B Certif" +
-      "icateAuthorityServiceProtoP\001Z:github.com" +
-      "/certmint/certmint/gen/go/certmint/v1;ce" +
-      "rtmintv1b\006proto3"
+      "*\316\001\n\030CertificateAuthorityType\022*\n&CERTIFI" +
+      "CATE_AUTHORITY_TYPE_UNSPECIFIED\020\000\022#\n\037CER" +
+      "TIFICATE_AUTHORITY_TYPE_ROOT\020\001\022+\n\'CERTIF" +
+      "ICATE_AUTHORITY_TYPE_INTERMEDIATE\020\002\0224\n0C" +
+      "ERTIFICATE_AUTHORITY_TYPE_EXTERNAL_INTER" +
+      "MEDIATE\020\003*\324\001\n\032CertificateAuthorityStatus" +
+      "\022,\n(CERTIFICATE_AUTHORITY_STATUS_UNSPECI" +
+      "FIED\020\000\022\'\n#CERTIFICATE_AUTHORITY_STATUS_A" +
+      "CTIVE\020\001\022)\n%CERTIFICATE_AUTHORITY_STATUS_" +
+      "DISABLED\020\002\0224\n0CERTIFICATE_AUTHORITY_STAT" +
+      "US_PENDING_CERTIFICATE\020\0032\242\013\n\033Certificate" +
+      "AuthorityService\022\211\001\n\036CreateRootCertifica" +
+      "teAuthority\0222.certmint.v1.CreateRootCert" +
+      "ificateAuthorityRequest\0323.certmint.v1.Cr" +
+      "eateRootCertificateAuthorityResponse\022\241\001\n" +
+      "&CreateIntermediateCertificateAuthority\022" +
+      ":.certmint.v1.CreateIntermediateCertific" +
+      "ateAuthorityRequest\032;.certmint.v1.Create" +
+      "IntermediateCertificateAuthorityResponse" +
+      "\022\271\001\n.CreateExternalIntermediateCertifica" +
+      "teAuthority\022B.certmint.v1.CreateExternal" +
+      "IntermediateCertificateAuthorityRequest\032" +
+      "C.certmint.v1.CreateExternalIntermediate" +
+      "CertificateAuthorityResponse\022\236\001\n%ImportC" +
+      "ertificateAuthorityCertificate\0229.certmin" +
+      "t.v1.ImportCertificateAuthorityCertifica" +
+      "teRequest\032:.certmint.v1.ImportCertificat" +
+      "eAuthorityCertificateResponse\022t\n\027GetCert" +
+      "ificateAuthority\022+.certmint.v1.GetCertif" +
+      "icateAuthorityRequest\032,.certmint.v1.GetC" +
+      "ertificateAuthorityResponse\022}\n\032ListCerti" +
+      "ficateAuthorities\022..certmint.v1.ListCert" +
+      "ificateAuthoritiesRequest\032/.certmint.v1." +
+      "ListCertificateAuthoritiesResponse\022}\n\032Up" +
+      "dateCertificateAuthority\022..certmint.v1.U" +
+      "pdateCertificateAuthorityRequest\032/.certm" +
+      "int.v1.UpdateCertificateAuthorityRespons" +
+      "e\022\203\001\n\034GetCertificateRevocationList\0220.cer" +
+      "tmint.v1.GetCertificateRevocationListReq" +
+      "uest\0321.certmint.v1.GetCertificateRevocat" +
+      "ionListResponse\022}\n\032DeleteCertificateAuth" +
+      "ority\022..certmint.v1.DeleteCertificateAut" +
+      "horityRequest\032/.certmint.v1.DeleteCertif" +
+      "icateAuthorityResponse\022}\n\032RevokeCertific" +
+      "ateAuthority\022..certmint.v1.RevokeCertifi" +
+      "cateAuthorityRequest\032/.certmint.v1.Revok" +
+      "eCertificateAuthorityResponseBq\n\017dev.cer" +
+      "tmint.v1B CertificateAuthorityServicePro" +
+      "toP\001Z:github.com/certmint/certmint/gen/g" +
+      "o/certmint/v1;certmintv1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -294,7 +317,7 @@ public final class CertificateAuthorityServiceProto {
     internal_static_certmint_v1_CertificateAuthority_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_CertificateAuthority_descriptor,
-        new java.lang.String[] { "Id", "Slug", "Description", "Type", "Status", "Subject", "KeyAlgorithm", "SignatureAlgorithm", "ParentCertificateAuthorityId", "CertificatePem", "CertificateChainPem", "SerialNumber", "NotBefore", "NotAfter", "MaxPathLength", "CsrPem", "CreateTime", "UpdateTime", "Etag", "NameConstraints", "MaxPathLength", });
+        new java.lang.String[] { "Id", "Slug", "Description", "Type", "Status", "Subject", "KeyAlgorithm", "SignatureAlgorithm", "ParentCertificateAuthorityId", "CertificatePem", "CertificateChainPem", "SerialNumber", "NotBefore", "NotAfter", "MaxPathLength", "CsrPem", "CreateTime", "UpdateTime", "Etag", "NameConstraints", "RevokeTime", "RevocationReason", "MaxPathLength", });
     internal_static_certmint_v1_CreateRootCertificateAuthorityRequest_descriptor =
       getDescriptor().getMessageTypes().get(1);
     internal_static_certmint_v1_CreateRootCertificateAuthorityRequest_fieldAccessorTable = new
@@ -403,6 +426,18 @@ public final class CertificateAuthorityServiceProto {
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_DeleteCertificateAuthorityResponse_descriptor,
         new java.lang.String[] { });
+    internal_static_certmint_v1_RevokeCertificateAuthorityRequest_descriptor =
+      getDescriptor().getMessageTypes().get(19);
+    internal_static_certmint_v1_RevokeCertificateAuthorityRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_certmint_v1_RevokeCertificateAuthorityRequest_descriptor,
+        new java.lang.String[] { "CertificateAuthority", "Reason", });
+    internal_static_certmint_v1_RevokeCertificateAuthorityResponse_descriptor =
+      getDescriptor().getMessageTypes().get(20);
+    internal_static_certmint_v1_RevokeCertificateAuthorityResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_certmint_v1_RevokeCertificateAuthorityResponse_descriptor,
+        new java.lang.String[] { "CertificateAuthority", });
     dev.certmint.v1.CommonProto.getDescriptor();
     com.google.protobuf.DurationProto.getDescriptor();
     com.google.protobuf.FieldMaskProto.getDescriptor();

@@ -31,6 +31,7 @@ public enum CertificateAuthorityStatus
   /**
    * <pre>
    * The CA signs nothing: issuance with it fails with FAILED_PRECONDITION. Its CRL is still served.
+   * A revoked CA (revoke_time set), and every CA below it, is DISABLED for good.
    * </pre>
    *
    * <code>CERTIFICATE_AUTHORITY_STATUS_DISABLED = 2;</code>
@@ -66,6 +67,7 @@ public enum CertificateAuthorityStatus
   /**
    * <pre>
    * The CA signs nothing: issuance with it fails with FAILED_PRECONDITION. Its CRL is still served.
+   * A revoked CA (revoke_time set), and every CA below it, is DISABLED for good.
    * </pre>
    *
    * <code>CERTIFICATE_AUTHORITY_STATUS_DISABLED = 2;</code>

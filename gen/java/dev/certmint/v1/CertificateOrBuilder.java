@@ -563,4 +563,28 @@ public interface CertificateOrBuilder extends
    * <code>.google.protobuf.Timestamp create_time = 22 [json_name = "createTime"];</code>
    */
   com.google.protobuf.TimestampOrBuilder getCreateTimeOrBuilder();
+
+  /**
+   * <pre>
+   * The id of the access token that owns it: the one that holds its private key (the
+   * requester; for a renewal with key_source REUSE, the owner of the certificate renewed). It
+   * may renew the certificate and is the only one a stored key is ever returned to.
+   * </pre>
+   *
+   * <code>string owner_access_token_id = 23 [json_name = "ownerAccessTokenId"];</code>
+   * @return The ownerAccessTokenId.
+   */
+  java.lang.String getOwnerAccessTokenId();
+  /**
+   * <pre>
+   * The id of the access token that owns it: the one that holds its private key (the
+   * requester; for a renewal with key_source REUSE, the owner of the certificate renewed). It
+   * may renew the certificate and is the only one a stored key is ever returned to.
+   * </pre>
+   *
+   * <code>string owner_access_token_id = 23 [json_name = "ownerAccessTokenId"];</code>
+   * @return The bytes for ownerAccessTokenId.
+   */
+  com.google.protobuf.ByteString
+      getOwnerAccessTokenIdBytes();
 }

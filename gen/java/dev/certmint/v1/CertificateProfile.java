@@ -669,6 +669,23 @@ private static final long serialVersionUID = 0L;
     }
   }
 
+  public static final int ALLOW_SELF_APPROVAL_FIELD_NUMBER = 16;
+  private boolean allowSelfApproval_ = false;
+  /**
+   * <pre>
+   * The access token that made a request may approve it itself. By default (false) it may not,
+   * an admin token included: ApproveCertificateRequest by the requester is PERMISSION_DENIED
+   * (SELF_APPROVAL_NOT_ALLOWED) and another approver must decide.
+   * </pre>
+   *
+   * <code>bool allow_self_approval = 16 [json_name = "allowSelfApproval"];</code>
+   * @return The allowSelfApproval.
+   */
+  @java.lang.Override
+  public boolean getAllowSelfApproval() {
+    return allowSelfApproval_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -728,6 +745,9 @@ private static final long serialVersionUID = 0L;
     }
     if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(etag_)) {
       com.google.protobuf.GeneratedMessageV3.writeString(output, 15, etag_);
+    }
+    if (allowSelfApproval_ != false) {
+      output.writeBool(16, allowSelfApproval_);
     }
     getUnknownFields().writeTo(output);
   }
@@ -793,6 +813,10 @@ private static final long serialVersionUID = 0L;
     if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(etag_)) {
       size += com.google.protobuf.GeneratedMessageV3.computeStringSize(15, etag_);
     }
+    if (allowSelfApproval_ != false) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeBoolSize(16, allowSelfApproval_);
+    }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
     return size;
@@ -843,6 +867,8 @@ private static final long serialVersionUID = 0L;
     }
     if (!getEtag()
         .equals(other.getEtag())) return false;
+    if (getAllowSelfApproval()
+        != other.getAllowSelfApproval()) return false;
     if (!getIssuerCase().equals(other.getIssuerCase())) return false;
     switch (issuerCase_) {
       case 5:
@@ -902,6 +928,9 @@ private static final long serialVersionUID = 0L;
     }
     hash = (37 * hash) + ETAG_FIELD_NUMBER;
     hash = (53 * hash) + getEtag().hashCode();
+    hash = (37 * hash) + ALLOW_SELF_APPROVAL_FIELD_NUMBER;
+    hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
+        getAllowSelfApproval());
     switch (issuerCase_) {
       case 5:
         hash = (37 * hash) + CERTIFICATE_AUTHORITY_FIELD_NUMBER;
@@ -1077,6 +1106,7 @@ private static final long serialVersionUID = 0L;
         updateTimeBuilder_ = null;
       }
       etag_ = "";
+      allowSelfApproval_ = false;
       issuerCase_ = 0;
       issuer_ = null;
       return this;
@@ -1159,6 +1189,9 @@ private static final long serialVersionUID = 0L;
       }
       if (((from_bitField0_ & 0x00004000) != 0)) {
         result.etag_ = etag_;
+      }
+      if (((from_bitField0_ & 0x00008000) != 0)) {
+        result.allowSelfApproval_ = allowSelfApproval_;
       }
     }
 
@@ -1259,6 +1292,9 @@ private static final long serialVersionUID = 0L;
         etag_ = other.etag_;
         bitField0_ |= 0x00004000;
         onChanged();
+      }
+      if (other.getAllowSelfApproval() != false) {
+        setAllowSelfApproval(other.getAllowSelfApproval());
       }
       switch (other.getIssuerCase()) {
         case CERTIFICATE_AUTHORITY: {
@@ -1385,6 +1421,11 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00004000;
               break;
             } // case 122
+            case 128: {
+              allowSelfApproval_ = input.readBool();
+              bitField0_ |= 0x00008000;
+              break;
+            } // case 128
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -2931,6 +2972,56 @@ private static final long serialVersionUID = 0L;
       checkByteStringIsUtf8(value);
       etag_ = value;
       bitField0_ |= 0x00004000;
+      onChanged();
+      return this;
+    }
+
+    private boolean allowSelfApproval_ ;
+    /**
+     * <pre>
+     * The access token that made a request may approve it itself. By default (false) it may not,
+     * an admin token included: ApproveCertificateRequest by the requester is PERMISSION_DENIED
+     * (SELF_APPROVAL_NOT_ALLOWED) and another approver must decide.
+     * </pre>
+     *
+     * <code>bool allow_self_approval = 16 [json_name = "allowSelfApproval"];</code>
+     * @return The allowSelfApproval.
+     */
+    @java.lang.Override
+    public boolean getAllowSelfApproval() {
+      return allowSelfApproval_;
+    }
+    /**
+     * <pre>
+     * The access token that made a request may approve it itself. By default (false) it may not,
+     * an admin token included: ApproveCertificateRequest by the requester is PERMISSION_DENIED
+     * (SELF_APPROVAL_NOT_ALLOWED) and another approver must decide.
+     * </pre>
+     *
+     * <code>bool allow_self_approval = 16 [json_name = "allowSelfApproval"];</code>
+     * @param value The allowSelfApproval to set.
+     * @return This builder for chaining.
+     */
+    public Builder setAllowSelfApproval(boolean value) {
+      
+      allowSelfApproval_ = value;
+      bitField0_ |= 0x00008000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The access token that made a request may approve it itself. By default (false) it may not,
+     * an admin token included: ApproveCertificateRequest by the requester is PERMISSION_DENIED
+     * (SELF_APPROVAL_NOT_ALLOWED) and another approver must decide.
+     * </pre>
+     *
+     * <code>bool allow_self_approval = 16 [json_name = "allowSelfApproval"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearAllowSelfApproval() {
+      bitField0_ = (bitField0_ & ~0x00008000);
+      allowSelfApproval_ = false;
       onChanged();
       return this;
     }

@@ -330,5 +330,17 @@ public interface CertificateProfileOrBuilder extends
   com.google.protobuf.ByteString
       getEtagBytes();
 
+  /**
+   * <pre>
+   * The access token that made a request may approve it itself. By default (false) it may not,
+   * an admin token included: ApproveCertificateRequest by the requester is PERMISSION_DENIED
+   * (SELF_APPROVAL_NOT_ALLOWED) and another approver must decide.
+   * </pre>
+   *
+   * <code>bool allow_self_approval = 16 [json_name = "allowSelfApproval"];</code>
+   * @return The allowSelfApproval.
+   */
+  boolean getAllowSelfApproval();
+
   public dev.certmint.v1.CertificateProfile.IssuerCase getIssuerCase();
 }

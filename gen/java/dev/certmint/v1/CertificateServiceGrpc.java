@@ -346,7 +346,11 @@ public final class CertificateServiceGrpc {
      * <pre>
      * RenewCertificate issues a successor to a certificate: same profile, subject and SANs, and
      * the same lifetime unless a TTL is given. FAILED_PRECONDITION for a revoked certificate, one
-     * already renewed, or a disabled CA.
+     * already renewed, or a disabled CA. Only the certificate's owner (the access token that
+     * holds its key, Certificate.owner_access_token_id) or an admin may renew it, or any issuer
+     * of the profile when it sets renewal.allow_shared_renewal; anyone else is PERMISSION_DENIED
+     * (CERTIFICATE_NOT_OWNED) and nothing is written. A private key is never returned to anyone
+     * but the owner.
      * </pre>
      */
     public void renewCertificate(dev.certmint.v1.RenewCertificateRequest request,
@@ -389,6 +393,8 @@ public final class CertificateServiceGrpc {
      * <pre>
      * RevokeCertificate revokes a certificate with an RFC 5280 reason; its serial appears in its
      * CA's next CRL. Revoking a revoked certificate changes nothing and returns it as it is.
+     * Admin only. An intermediate CA is revoked with
+     * CertificateAuthorityService.RevokeCertificateAuthority (its serial here: INVALID_ARGUMENT).
      * </pre>
      */
     public void revokeCertificate(dev.certmint.v1.RevokeCertificateRequest request,
@@ -399,7 +405,9 @@ public final class CertificateServiceGrpc {
     /**
      * <pre>
      * ApproveCertificateRequest approves a PENDING_APPROVAL request. The request is checked
-     * again against the policy as it is now, then issued.
+     * again against the policy as it is now, then issued. The access token that made the request
+     * may not approve it (PERMISSION_DENIED, SELF_APPROVAL_NOT_ALLOWED), an admin token neither,
+     * unless the profile sets allow_self_approval.
      * </pre>
      */
     public void approveCertificateRequest(dev.certmint.v1.ApproveCertificateRequestRequest request,
@@ -520,7 +528,11 @@ public final class CertificateServiceGrpc {
      * <pre>
      * RenewCertificate issues a successor to a certificate: same profile, subject and SANs, and
      * the same lifetime unless a TTL is given. FAILED_PRECONDITION for a revoked certificate, one
-     * already renewed, or a disabled CA.
+     * already renewed, or a disabled CA. Only the certificate's owner (the access token that
+     * holds its key, Certificate.owner_access_token_id) or an admin may renew it, or any issuer
+     * of the profile when it sets renewal.allow_shared_renewal; anyone else is PERMISSION_DENIED
+     * (CERTIFICATE_NOT_OWNED) and nothing is written. A private key is never returned to anyone
+     * but the owner.
      * </pre>
      */
     public void renewCertificate(dev.certmint.v1.RenewCertificateRequest request,
@@ -567,6 +579,8 @@ public final class CertificateServiceGrpc {
      * <pre>
      * RevokeCertificate revokes a certificate with an RFC 5280 reason; its serial appears in its
      * CA's next CRL. Revoking a revoked certificate changes nothing and returns it as it is.
+     * Admin only. An intermediate CA is revoked with
+     * CertificateAuthorityService.RevokeCertificateAuthority (its serial here: INVALID_ARGUMENT).
      * </pre>
      */
     public void revokeCertificate(dev.certmint.v1.RevokeCertificateRequest request,
@@ -578,7 +592,9 @@ public final class CertificateServiceGrpc {
     /**
      * <pre>
      * ApproveCertificateRequest approves a PENDING_APPROVAL request. The request is checked
-     * again against the policy as it is now, then issued.
+     * again against the policy as it is now, then issued. The access token that made the request
+     * may not approve it (PERMISSION_DENIED, SELF_APPROVAL_NOT_ALLOWED), an admin token neither,
+     * unless the profile sets allow_self_approval.
      * </pre>
      */
     public void approveCertificateRequest(dev.certmint.v1.ApproveCertificateRequestRequest request,
@@ -639,7 +655,11 @@ public final class CertificateServiceGrpc {
      * <pre>
      * RenewCertificate issues a successor to a certificate: same profile, subject and SANs, and
      * the same lifetime unless a TTL is given. FAILED_PRECONDITION for a revoked certificate, one
-     * already renewed, or a disabled CA.
+     * already renewed, or a disabled CA. Only the certificate's owner (the access token that
+     * holds its key, Certificate.owner_access_token_id) or an admin may renew it, or any issuer
+     * of the profile when it sets renewal.allow_shared_renewal; anyone else is PERMISSION_DENIED
+     * (CERTIFICATE_NOT_OWNED) and nothing is written. A private key is never returned to anyone
+     * but the owner.
      * </pre>
      */
     public dev.certmint.v1.RenewCertificateResponse renewCertificate(dev.certmint.v1.RenewCertificateRequest request) {
@@ -682,6 +702,8 @@ public final class CertificateServiceGrpc {
      * <pre>
      * RevokeCertificate revokes a certificate with an RFC 5280 reason; its serial appears in its
      * CA's next CRL. Revoking a revoked certificate changes nothing and returns it as it is.
+     * Admin only. An intermediate CA is revoked with
+     * CertificateAuthorityService.RevokeCertificateAuthority (its serial here: INVALID_ARGUMENT).
      * </pre>
      */
     public dev.certmint.v1.RevokeCertificateResponse revokeCertificate(dev.certmint.v1.RevokeCertificateRequest request) {
@@ -692,7 +714,9 @@ public final class CertificateServiceGrpc {
     /**
      * <pre>
      * ApproveCertificateRequest approves a PENDING_APPROVAL request. The request is checked
-     * again against the policy as it is now, then issued.
+     * again against the policy as it is now, then issued. The access token that made the request
+     * may not approve it (PERMISSION_DENIED, SELF_APPROVAL_NOT_ALLOWED), an admin token neither,
+     * unless the profile sets allow_self_approval.
      * </pre>
      */
     public dev.certmint.v1.ApproveCertificateRequestResponse approveCertificateRequest(dev.certmint.v1.ApproveCertificateRequestRequest request) {
@@ -752,7 +776,11 @@ public final class CertificateServiceGrpc {
      * <pre>
      * RenewCertificate issues a successor to a certificate: same profile, subject and SANs, and
      * the same lifetime unless a TTL is given. FAILED_PRECONDITION for a revoked certificate, one
-     * already renewed, or a disabled CA.
+     * already renewed, or a disabled CA. Only the certificate's owner (the access token that
+     * holds its key, Certificate.owner_access_token_id) or an admin may renew it, or any issuer
+     * of the profile when it sets renewal.allow_shared_renewal; anyone else is PERMISSION_DENIED
+     * (CERTIFICATE_NOT_OWNED) and nothing is written. A private key is never returned to anyone
+     * but the owner.
      * </pre>
      */
     public com.google.common.util.concurrent.ListenableFuture<dev.certmint.v1.RenewCertificateResponse> renewCertificate(
@@ -799,6 +827,8 @@ public final class CertificateServiceGrpc {
      * <pre>
      * RevokeCertificate revokes a certificate with an RFC 5280 reason; its serial appears in its
      * CA's next CRL. Revoking a revoked certificate changes nothing and returns it as it is.
+     * Admin only. An intermediate CA is revoked with
+     * CertificateAuthorityService.RevokeCertificateAuthority (its serial here: INVALID_ARGUMENT).
      * </pre>
      */
     public com.google.common.util.concurrent.ListenableFuture<dev.certmint.v1.RevokeCertificateResponse> revokeCertificate(
@@ -810,7 +840,9 @@ public final class CertificateServiceGrpc {
     /**
      * <pre>
      * ApproveCertificateRequest approves a PENDING_APPROVAL request. The request is checked
-     * again against the policy as it is now, then issued.
+     * again against the policy as it is now, then issued. The access token that made the request
+     * may not approve it (PERMISSION_DENIED, SELF_APPROVAL_NOT_ALLOWED), an admin token neither,
+     * unless the profile sets allow_self_approval.
      * </pre>
      */
     public com.google.common.util.concurrent.ListenableFuture<dev.certmint.v1.ApproveCertificateRequestResponse> approveCertificateRequest(

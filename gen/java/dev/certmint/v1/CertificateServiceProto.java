@@ -207,7 +207,7 @@ public final class CertificateServiceProto {
       "teRequestR\022certificateRequest\022@\n\013certifi" +
       "cate\030\002 \001(\0132\036.certmint.v1.IssuedCertifica" +
       "teR\013certificate\022&\n\017private_key_pem\030\003 \001(\t" +
-      "R\rprivateKeyPem\"\211\n\n\013Certificate\022\016\n\002id\030\001 " +
+      "R\rprivateKeyPem\"\274\n\n\013Certificate\022\016\n\002id\030\001 " +
       "\001(\tR\002id\022#\n\rserial_number\030\002 \001(\tR\014serialNu" +
       "mber\0226\n\006status\030\003 \001(\0162\036.certmint.v1.Certi" +
       "ficateStatusR\006status\0228\n\030certificate_auth" +
@@ -239,78 +239,79 @@ public final class CertificateServiceProto {
       "\tR\030renewedFromCertificateId\0229\n\031renewed_b" +
       "y_certificate_id\030\025 \001(\tR\026renewedByCertifi" +
       "cateId\022;\n\013create_time\030\026 \001(\0132\032.google.pro" +
-      "tobuf.TimestampR\ncreateTime\"9\n\025GetCertif" +
+      "tobuf.TimestampR\ncreateTime\0221\n\025owner_acc" +
+      "ess_token_id\030\027 \001(\tR\022ownerAccessTokenId\"9" +
+      "\n\025GetCertificateRequest\022 \n\013certificate\030\001" +
+      " \001(\tR\013certificate\"T\n\026GetCertificateRespo" +
+      "nse\022:\n\013certificate\030\001 \001(\0132\030.certmint.v1.C" +
+      "ertificateR\013certificate\"\333\002\n\027ListCertific" +
+      "atesRequest\022\033\n\tpage_size\030\001 \001(\005R\010pageSize" +
+      "\022\035\n\npage_token\030\002 \001(\tR\tpageToken\022/\n\023certi" +
+      "ficate_profile\030\003 \001(\tR\022certificateProfile" +
+      "\0223\n\025certificate_authority\030\004 \001(\tR\024certifi" +
+      "cateAuthority\0226\n\006status\030\005 \001(\0162\036.certmint" +
+      ".v1.CertificateStatusR\006status\022A\n\016expires" +
+      "_before\030\006 \001(\0132\032.google.protobuf.Timestam" +
+      "pR\rexpiresBefore\022#\n\rname_contains\030\007 \001(\tR" +
+      "\014nameContains\"\200\001\n\030ListCertificatesRespon" +
+      "se\022<\n\014certificates\030\001 \003(\0132\030.certmint.v1.C" +
+      "ertificateR\014certificates\022&\n\017next_page_to" +
+      "ken\030\002 \001(\tR\rnextPageToken\"s\n\030RevokeCertif" +
       "icateRequest\022 \n\013certificate\030\001 \001(\tR\013certi" +
-      "ficate\"T\n\026GetCertificateResponse\022:\n\013cert" +
-      "ificate\030\001 \001(\0132\030.certmint.v1.CertificateR" +
-      "\013certificate\"\333\002\n\027ListCertificatesRequest" +
-      "\022\033\n\tpage_size\030\001 \001(\005R\010pageSize\022\035\n\npage_to" +
-      "ken\030\002 \001(\tR\tpageToken\022/\n\023certificate_prof" +
-      "ile\030\003 \001(\tR\022certificateProfile\0223\n\025certifi" +
-      "cate_authority\030\004 \001(\tR\024certificateAuthori" +
-      "ty\0226\n\006status\030\005 \001(\0162\036.certmint.v1.Certifi" +
-      "cateStatusR\006status\022A\n\016expires_before\030\006 \001" +
-      "(\0132\032.google.protobuf.TimestampR\rexpiresB" +
-      "efore\022#\n\rname_contains\030\007 \001(\tR\014nameContai" +
-      "ns\"\200\001\n\030ListCertificatesResponse\022<\n\014certi" +
-      "ficates\030\001 \003(\0132\030.certmint.v1.CertificateR" +
-      "\014certificates\022&\n\017next_page_token\030\002 \001(\tR\r" +
-      "nextPageToken\"s\n\030RevokeCertificateReques" +
-      "t\022 \n\013certificate\030\001 \001(\tR\013certificate\0225\n\006r" +
-      "eason\030\002 \001(\0162\035.certmint.v1.RevocationReas" +
-      "onR\006reason\"W\n\031RevokeCertificateResponse\022" +
-      ":\n\013certificate\030\001 \001(\0132\030.certmint.v1.Certi" +
-      "ficateR\013certificate\"r\n ApproveCertificat" +
-      "eRequestRequest\0224\n\026certificate_request_i" +
-      "d\030\001 \001(\tR\024certificateRequestId\022\030\n\007comment" +
-      "\030\002 \001(\tR\007comment\"u\n!ApproveCertificateReq" +
-      "uestResponse\022P\n\023certificate_request\030\001 \001(" +
-      "\0132\037.certmint.v1.CertificateRequestR\022cert" +
-      "ificateRequest\"o\n\037RejectCertificateReque" +
-      "stRequest\0224\n\026certificate_request_id\030\001 \001(" +
-      "\tR\024certificateRequestId\022\026\n\006reason\030\002 \001(\tR" +
-      "\006reason\"t\n RejectCertificateRequestRespo" +
-      "nse\022P\n\023certificate_request\030\001 \001(\0132\037.certm" +
-      "int.v1.CertificateRequestR\022certificateRe" +
-      "quest*\226\002\n\030CertificateRequestStatus\022*\n&CE" +
-      "RTIFICATE_REQUEST_STATUS_UNSPECIFIED\020\000\022/" +
-      "\n+CERTIFICATE_REQUEST_STATUS_PENDING_APP" +
-      "ROVAL\020\001\022&\n\"CERTIFICATE_REQUEST_STATUS_PE" +
-      "NDING\020\002\022%\n!CERTIFICATE_REQUEST_STATUS_IS" +
-      "SUED\020\003\022%\n!CERTIFICATE_REQUEST_STATUS_FAI" +
-      "LED\020\004\022\'\n#CERTIFICATE_REQUEST_STATUS_REJE" +
-      "CTED\020\005*\226\001\n\021CertificateStatus\022\"\n\036CERTIFIC" +
-      "ATE_STATUS_UNSPECIFIED\020\000\022\035\n\031CERTIFICATE_" +
-      "STATUS_ACTIVE\020\001\022\036\n\032CERTIFICATE_STATUS_RE" +
-      "VOKED\020\002\022\036\n\032CERTIFICATE_STATUS_EXPIRED\020\003*" +
-      "\214\001\n\020RenewalKeySource\022\"\n\036RENEWAL_KEY_SOUR" +
-      "CE_UNSPECIFIED\020\000\022\032\n\026RENEWAL_KEY_SOURCE_N" +
-      "EW\020\001\022\034\n\030RENEWAL_KEY_SOURCE_REUSE\020\002\022\032\n\026RE" +
-      "NEWAL_KEY_SOURCE_CSR\020\0032\314\006\n\022CertificateSe" +
-      "rvice\022_\n\020IssueCertificate\022$.certmint.v1." +
-      "IssueCertificateRequest\032%.certmint.v1.Is" +
-      "sueCertificateResponse\022_\n\020RenewCertifica" +
-      "te\022$.certmint.v1.RenewCertificateRequest" +
-      "\032%.certmint.v1.RenewCertificateResponse\022" +
-      "_\n\020GetRequestStatus\022$.certmint.v1.GetReq" +
-      "uestStatusRequest\032%.certmint.v1.GetReque" +
-      "stStatusResponse\022Y\n\016GetCertificate\022\".cer" +
-      "tmint.v1.GetCertificateRequest\032#.certmin" +
-      "t.v1.GetCertificateResponse\022_\n\020ListCerti" +
-      "ficates\022$.certmint.v1.ListCertificatesRe" +
-      "quest\032%.certmint.v1.ListCertificatesResp" +
-      "onse\022b\n\021RevokeCertificate\022%.certmint.v1." +
-      "RevokeCertificateRequest\032&.certmint.v1.R" +
-      "evokeCertificateResponse\022z\n\031ApproveCerti" +
-      "ficateRequest\022-.certmint.v1.ApproveCerti" +
-      "ficateRequestRequest\032..certmint.v1.Appro" +
-      "veCertificateRequestResponse\022w\n\030RejectCe" +
-      "rtificateRequest\022,.certmint.v1.RejectCer" +
-      "tificateRequestRequest\032-.certmint.v1.Rej" +
-      "ectCertificateRequestResponseBh\n\017dev.cer" +
-      "tmint.v1B\027CertificateServiceProtoP\001Z:git" +
-      "hub.com/certmint/certmint/gen/go/certmin" +
-      "t/v1;certmintv1b\006proto3"
+      "ficate\0225\n\006reason\030\002 \001(\0162\035.certmint.v1.Rev" +
+      "ocationReasonR\006reason\"W\n\031RevokeCertifica" +
+      "teResponse\022:\n\013certificate\030\001 \001(\0132\030.certmi" +
+      "nt.v1.CertificateR\013certificate\"r\n Approv" +
+      "eCertificateRequestRequest\0224\n\026certificat" +
+      "e_request_id\030\001 \001(\tR\024certificateRequestId" +
+      "\022\030\n\007comment\030\002 \001(\tR\007comment\"u\n!ApproveCer" +
+      "tificateRequestResponse\022P\n\023certificate_r" +
+      "equest\030\001 \001(\0132\037.certmint.v1.CertificateRe" +
+      "questR\022certificateRequest\"o\n\037RejectCerti" +
+      "ficateRequestRequest\0224\n\026certificate_requ" +
+      "est_id\030\001 \001(\tR\024certificateRequestId\022\026\n\006re" +
+      "ason\030\002 \001(\tR\006reason\"t\n RejectCertificateR" +
+      "equestResponse\022P\n\023certificate_request\030\001 " +
+      "\001(\0132\037.certmint.v1.CertificateRequestR\022ce" +
+      "rtificateRequest*\226\002\n\030CertificateRequestS" +
+      "tatus\022*\n&CERTIFICATE_REQUEST_STATUS_UNSP" +
+      "ECIFIED\020\000\022/\n+CERTIFICATE_REQUEST_STATUS_" +
+      "PENDING_APPROVAL\020\001\022&\n\"CERTIFICATE_REQUES" +
+      "T_STATUS_PENDING\020\002\022%\n!CERTIFICATE_REQUES" +
+      "T_STATUS_ISSUED\020\003\022%\n!CERTIFICATE_REQUEST" +
+      "_STATUS_FAILED\020\004\022\'\n#CERTIFICATE_REQUEST_" +
+      "STATUS_REJECTED\020\005*\226\001\n\021CertificateStatus\022" +
+      "\"\n\036CERTIFICATE_STATUS_UNSPECIFIED\020\000\022\035\n\031C" +
+      "ERTIFICATE_STATUS_ACTIVE\020\001\022\036\n\032CERTIFICAT" +
+      "E_STATUS_REVOKED\020\002\022\036\n\032CERTIFICATE_STATUS" +
+      "_EXPIRED\020\003*\214\001\n\020RenewalKeySource\022\"\n\036RENEW" +
+      "AL_KEY_SOURCE_UNSPECIFIED\020\000\022\032\n\026RENEWAL_K" +
+      "EY_SOURCE_NEW\020\001\022\034\n\030RENEWAL_KEY_SOURCE_RE" +
+      "USE\020\002\022\032\n\026RENEWAL_KEY_SOURCE_CSR\020\0032\314\006\n\022Ce" +
+      "rtificateService\022_\n\020IssueCertificate\022$.c" +
+      "ertmint.v1.IssueCertificateRequest\032%.cer" +
+      "tmint.v1.IssueCertificateResponse\022_\n\020Ren" +
+      "ewCertificate\022$.certmint.v1.RenewCertifi" +
+      "cateRequest\032%.certmint.v1.RenewCertifica" +
+      "teResponse\022_\n\020GetRequestStatus\022$.certmin" +
+      "t.v1.GetRequestStatusRequest\032%.certmint." +
+      "v1.GetRequestStatusResponse\022Y\n\016GetCertif" +
+      "icate\022\".certmint.v1.GetCertificateReques" +
+      "t\032#.certmint.v1.GetCertificateResponse\022_" +
+      "\n\020ListCertificates\022$.certmint.v1.ListCer" +
+      "tificatesRequest\032%.certmint.v1.ListCerti" +
+      "ficatesResponse\022b\n\021RevokeCertificate\022%.c" +
+      "ertmint.v1.RevokeCertificateRequest\032&.ce" +
+      "rtmint.v1.RevokeCertificateResponse\022z\n\031A" +
+      "pproveCertificateRequest\022-.certmint.v1.A" +
+      "pproveCertificateRequestRequest\032..certmi" +
+      "nt.v1.ApproveCertificateRequestResponse\022" +
+      "w\n\030RejectCertificateRequest\022,.certmint.v" +
+      "1.RejectCertificateRequestRequest\032-.cert" +
+      "mint.v1.RejectCertificateRequestResponse" +
+      "Bh\n\017dev.certmint.v1B\027CertificateServiceP" +
+      "rotoP\001Z:github.com/certmint/certmint/gen" +
+      "/go/certmint/v1;certmintv1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -385,7 +386,7 @@ public final class CertificateServiceProto {
     internal_static_certmint_v1_Certificate_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_Certificate_descriptor,
-        new java.lang.String[] { "Id", "SerialNumber", "Status", "CertificateAuthorityId", "CertificateProfileId", "CertificateRequestId", "Subject", "SubjectAlternativeNames", "KeyAlgorithm", "SignatureAlgorithm", "KeyUsages", "ExtendedKeyUsages", "NotBefore", "NotAfter", "FingerprintSha256", "CertificatePem", "CertificateChainPem", "RevokeTime", "RevocationReason", "RenewedFromCertificateId", "RenewedByCertificateId", "CreateTime", });
+        new java.lang.String[] { "Id", "SerialNumber", "Status", "CertificateAuthorityId", "CertificateProfileId", "CertificateRequestId", "Subject", "SubjectAlternativeNames", "KeyAlgorithm", "SignatureAlgorithm", "KeyUsages", "ExtendedKeyUsages", "NotBefore", "NotAfter", "FingerprintSha256", "CertificatePem", "CertificateChainPem", "RevokeTime", "RevocationReason", "RenewedFromCertificateId", "RenewedByCertificateId", "CreateTime", "OwnerAccessTokenId", });
     internal_static_certmint_v1_GetCertificateRequest_descriptor =
       getDescriptor().getMessageTypes().get(11);
     internal_static_certmint_v1_GetCertificateRequest_fieldAccessorTable = new

@@ -148,7 +148,9 @@ private static final long serialVersionUID = 0L;
    * Idempotency key chosen by the caller (at most 128 characters), scoped to the access token
    * that makes the call. The same token repeating a request_id within at least 60 minutes gets
    * the same result; the same request_id with a different request is refused with
-   * ALREADY_EXISTS.
+   * ALREADY_EXISTS. A repeat that arrives while the first call is still being issued (on this
+   * server or another replica) waits for it, up to the caller's deadline (60 seconds without
+   * one), and then answers the same; past that, ABORTED (REQUEST_IN_PROGRESS): retry.
    * </pre>
    *
    * <code>string request_id = 2 [json_name = "requestId"];</code>
@@ -172,7 +174,9 @@ private static final long serialVersionUID = 0L;
    * Idempotency key chosen by the caller (at most 128 characters), scoped to the access token
    * that makes the call. The same token repeating a request_id within at least 60 minutes gets
    * the same result; the same request_id with a different request is refused with
-   * ALREADY_EXISTS.
+   * ALREADY_EXISTS. A repeat that arrives while the first call is still being issued (on this
+   * server or another replica) waits for it, up to the caller's deadline (60 seconds without
+   * one), and then answers the same; past that, ABORTED (REQUEST_IN_PROGRESS): retry.
    * </pre>
    *
    * <code>string request_id = 2 [json_name = "requestId"];</code>
@@ -1367,7 +1371,9 @@ private static final long serialVersionUID = 0L;
      * Idempotency key chosen by the caller (at most 128 characters), scoped to the access token
      * that makes the call. The same token repeating a request_id within at least 60 minutes gets
      * the same result; the same request_id with a different request is refused with
-     * ALREADY_EXISTS.
+     * ALREADY_EXISTS. A repeat that arrives while the first call is still being issued (on this
+     * server or another replica) waits for it, up to the caller's deadline (60 seconds without
+     * one), and then answers the same; past that, ABORTED (REQUEST_IN_PROGRESS): retry.
      * </pre>
      *
      * <code>string request_id = 2 [json_name = "requestId"];</code>
@@ -1390,7 +1396,9 @@ private static final long serialVersionUID = 0L;
      * Idempotency key chosen by the caller (at most 128 characters), scoped to the access token
      * that makes the call. The same token repeating a request_id within at least 60 minutes gets
      * the same result; the same request_id with a different request is refused with
-     * ALREADY_EXISTS.
+     * ALREADY_EXISTS. A repeat that arrives while the first call is still being issued (on this
+     * server or another replica) waits for it, up to the caller's deadline (60 seconds without
+     * one), and then answers the same; past that, ABORTED (REQUEST_IN_PROGRESS): retry.
      * </pre>
      *
      * <code>string request_id = 2 [json_name = "requestId"];</code>
@@ -1414,7 +1422,9 @@ private static final long serialVersionUID = 0L;
      * Idempotency key chosen by the caller (at most 128 characters), scoped to the access token
      * that makes the call. The same token repeating a request_id within at least 60 minutes gets
      * the same result; the same request_id with a different request is refused with
-     * ALREADY_EXISTS.
+     * ALREADY_EXISTS. A repeat that arrives while the first call is still being issued (on this
+     * server or another replica) waits for it, up to the caller's deadline (60 seconds without
+     * one), and then answers the same; past that, ABORTED (REQUEST_IN_PROGRESS): retry.
      * </pre>
      *
      * <code>string request_id = 2 [json_name = "requestId"];</code>
@@ -1434,7 +1444,9 @@ private static final long serialVersionUID = 0L;
      * Idempotency key chosen by the caller (at most 128 characters), scoped to the access token
      * that makes the call. The same token repeating a request_id within at least 60 minutes gets
      * the same result; the same request_id with a different request is refused with
-     * ALREADY_EXISTS.
+     * ALREADY_EXISTS. A repeat that arrives while the first call is still being issued (on this
+     * server or another replica) waits for it, up to the caller's deadline (60 seconds without
+     * one), and then answers the same; past that, ABORTED (REQUEST_IN_PROGRESS): retry.
      * </pre>
      *
      * <code>string request_id = 2 [json_name = "requestId"];</code>
@@ -1451,7 +1463,9 @@ private static final long serialVersionUID = 0L;
      * Idempotency key chosen by the caller (at most 128 characters), scoped to the access token
      * that makes the call. The same token repeating a request_id within at least 60 minutes gets
      * the same result; the same request_id with a different request is refused with
-     * ALREADY_EXISTS.
+     * ALREADY_EXISTS. A repeat that arrives while the first call is still being issued (on this
+     * server or another replica) waits for it, up to the caller's deadline (60 seconds without
+     * one), and then answers the same; past that, ABORTED (REQUEST_IN_PROGRESS): retry.
      * </pre>
      *
      * <code>string request_id = 2 [json_name = "requestId"];</code>

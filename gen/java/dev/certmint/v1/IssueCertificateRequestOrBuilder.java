@@ -32,7 +32,9 @@ public interface IssueCertificateRequestOrBuilder extends
    * Idempotency key chosen by the caller (at most 128 characters), scoped to the access token
    * that makes the call. The same token repeating a request_id within at least 60 minutes gets
    * the same result; the same request_id with a different request is refused with
-   * ALREADY_EXISTS.
+   * ALREADY_EXISTS. A repeat that arrives while the first call is still being issued (on this
+   * server or another replica) waits for it, up to the caller's deadline (60 seconds without
+   * one), and then answers the same; past that, ABORTED (REQUEST_IN_PROGRESS): retry.
    * </pre>
    *
    * <code>string request_id = 2 [json_name = "requestId"];</code>
@@ -44,7 +46,9 @@ public interface IssueCertificateRequestOrBuilder extends
    * Idempotency key chosen by the caller (at most 128 characters), scoped to the access token
    * that makes the call. The same token repeating a request_id within at least 60 minutes gets
    * the same result; the same request_id with a different request is refused with
-   * ALREADY_EXISTS.
+   * ALREADY_EXISTS. A repeat that arrives while the first call is still being issued (on this
+   * server or another replica) waits for it, up to the caller's deadline (60 seconds without
+   * one), and then answers the same; past that, ABORTED (REQUEST_IN_PROGRESS): retry.
    * </pre>
    *
    * <code>string request_id = 2 [json_name = "requestId"];</code>

@@ -170,9 +170,10 @@ private static final long serialVersionUID = 0L;
   private volatile java.lang.Object privateKeyPem_ = "";
   /**
    * <pre>
-   * The private key (PKCS #8 PEM) when certmint generated it; returned once and, unless the
-   * profile keeps keys, not stored. A replay of the same request_id returns the same
-   * certificate, and the key again only when the profile keeps keys (STORE_ENCRYPTED).
+   * The private key (PKCS #8 PEM) when certmint generated it. A replay of the same request_id
+   * by the same access token returns the same certificate with the same key: while the profile
+   * keeps keys (STORE_ENCRYPTED), or within CERTMINT_GENERATED_KEY_REPLAY_SECONDS (default 60
+   * minutes) for RETURN_ONCE profiles, after which the key is deleted (PrivateKeyRetention).
    * </pre>
    *
    * <code>string private_key_pem = 4 [json_name = "privateKeyPem"];</code>
@@ -193,9 +194,10 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * The private key (PKCS #8 PEM) when certmint generated it; returned once and, unless the
-   * profile keeps keys, not stored. A replay of the same request_id returns the same
-   * certificate, and the key again only when the profile keeps keys (STORE_ENCRYPTED).
+   * The private key (PKCS #8 PEM) when certmint generated it. A replay of the same request_id
+   * by the same access token returns the same certificate with the same key: while the profile
+   * keeps keys (STORE_ENCRYPTED), or within CERTMINT_GENERATED_KEY_REPLAY_SECONDS (default 60
+   * minutes) for RETURN_ONCE profiles, after which the key is deleted (PrivateKeyRetention).
    * </pre>
    *
    * <code>string private_key_pem = 4 [json_name = "privateKeyPem"];</code>
@@ -959,9 +961,10 @@ private static final long serialVersionUID = 0L;
     private java.lang.Object privateKeyPem_ = "";
     /**
      * <pre>
-     * The private key (PKCS #8 PEM) when certmint generated it; returned once and, unless the
-     * profile keeps keys, not stored. A replay of the same request_id returns the same
-     * certificate, and the key again only when the profile keeps keys (STORE_ENCRYPTED).
+     * The private key (PKCS #8 PEM) when certmint generated it. A replay of the same request_id
+     * by the same access token returns the same certificate with the same key: while the profile
+     * keeps keys (STORE_ENCRYPTED), or within CERTMINT_GENERATED_KEY_REPLAY_SECONDS (default 60
+     * minutes) for RETURN_ONCE profiles, after which the key is deleted (PrivateKeyRetention).
      * </pre>
      *
      * <code>string private_key_pem = 4 [json_name = "privateKeyPem"];</code>
@@ -981,9 +984,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The private key (PKCS #8 PEM) when certmint generated it; returned once and, unless the
-     * profile keeps keys, not stored. A replay of the same request_id returns the same
-     * certificate, and the key again only when the profile keeps keys (STORE_ENCRYPTED).
+     * The private key (PKCS #8 PEM) when certmint generated it. A replay of the same request_id
+     * by the same access token returns the same certificate with the same key: while the profile
+     * keeps keys (STORE_ENCRYPTED), or within CERTMINT_GENERATED_KEY_REPLAY_SECONDS (default 60
+     * minutes) for RETURN_ONCE profiles, after which the key is deleted (PrivateKeyRetention).
      * </pre>
      *
      * <code>string private_key_pem = 4 [json_name = "privateKeyPem"];</code>
@@ -1004,9 +1008,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The private key (PKCS #8 PEM) when certmint generated it; returned once and, unless the
-     * profile keeps keys, not stored. A replay of the same request_id returns the same
-     * certificate, and the key again only when the profile keeps keys (STORE_ENCRYPTED).
+     * The private key (PKCS #8 PEM) when certmint generated it. A replay of the same request_id
+     * by the same access token returns the same certificate with the same key: while the profile
+     * keeps keys (STORE_ENCRYPTED), or within CERTMINT_GENERATED_KEY_REPLAY_SECONDS (default 60
+     * minutes) for RETURN_ONCE profiles, after which the key is deleted (PrivateKeyRetention).
      * </pre>
      *
      * <code>string private_key_pem = 4 [json_name = "privateKeyPem"];</code>
@@ -1023,9 +1028,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The private key (PKCS #8 PEM) when certmint generated it; returned once and, unless the
-     * profile keeps keys, not stored. A replay of the same request_id returns the same
-     * certificate, and the key again only when the profile keeps keys (STORE_ENCRYPTED).
+     * The private key (PKCS #8 PEM) when certmint generated it. A replay of the same request_id
+     * by the same access token returns the same certificate with the same key: while the profile
+     * keeps keys (STORE_ENCRYPTED), or within CERTMINT_GENERATED_KEY_REPLAY_SECONDS (default 60
+     * minutes) for RETURN_ONCE profiles, after which the key is deleted (PrivateKeyRetention).
      * </pre>
      *
      * <code>string private_key_pem = 4 [json_name = "privateKeyPem"];</code>
@@ -1039,9 +1045,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The private key (PKCS #8 PEM) when certmint generated it; returned once and, unless the
-     * profile keeps keys, not stored. A replay of the same request_id returns the same
-     * certificate, and the key again only when the profile keeps keys (STORE_ENCRYPTED).
+     * The private key (PKCS #8 PEM) when certmint generated it. A replay of the same request_id
+     * by the same access token returns the same certificate with the same key: while the profile
+     * keeps keys (STORE_ENCRYPTED), or within CERTMINT_GENERATED_KEY_REPLAY_SECONDS (default 60
+     * minutes) for RETURN_ONCE profiles, after which the key is deleted (PrivateKeyRetention).
      * </pre>
      *
      * <code>string private_key_pem = 4 [json_name = "privateKeyPem"];</code>

@@ -79,9 +79,10 @@ public interface IssueCertificateResponseOrBuilder extends
 
   /**
    * <pre>
-   * The private key (PKCS #8 PEM) when certmint generated it; returned once and, unless the
-   * profile keeps keys, not stored. A replay of the same request_id returns the same
-   * certificate, and the key again only when the profile keeps keys (STORE_ENCRYPTED).
+   * The private key (PKCS #8 PEM) when certmint generated it. A replay of the same request_id
+   * by the same access token returns the same certificate with the same key: while the profile
+   * keeps keys (STORE_ENCRYPTED), or within CERTMINT_GENERATED_KEY_REPLAY_SECONDS (default 60
+   * minutes) for RETURN_ONCE profiles, after which the key is deleted (PrivateKeyRetention).
    * </pre>
    *
    * <code>string private_key_pem = 4 [json_name = "privateKeyPem"];</code>
@@ -90,9 +91,10 @@ public interface IssueCertificateResponseOrBuilder extends
   java.lang.String getPrivateKeyPem();
   /**
    * <pre>
-   * The private key (PKCS #8 PEM) when certmint generated it; returned once and, unless the
-   * profile keeps keys, not stored. A replay of the same request_id returns the same
-   * certificate, and the key again only when the profile keeps keys (STORE_ENCRYPTED).
+   * The private key (PKCS #8 PEM) when certmint generated it. A replay of the same request_id
+   * by the same access token returns the same certificate with the same key: while the profile
+   * keeps keys (STORE_ENCRYPTED), or within CERTMINT_GENERATED_KEY_REPLAY_SECONDS (default 60
+   * minutes) for RETURN_ONCE profiles, after which the key is deleted (PrivateKeyRetention).
    * </pre>
    *
    * <code>string private_key_pem = 4 [json_name = "privateKeyPem"];</code>

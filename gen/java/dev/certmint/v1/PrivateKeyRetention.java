@@ -22,8 +22,14 @@ public enum PrivateKeyRetention
   PRIVATE_KEY_RETENTION_UNSPECIFIED(0),
   /**
    * <pre>
-   * Return the key once and keep nothing (the default). A key that must wait for approval is
-   * kept encrypted only until the requester has fetched it once.
+   * Return the key to the requester and keep nothing once it is safely delivered (the
+   * default). So that an answer lost on the way (a dropped connection) does not lose the key,
+   * it is kept encrypted (under the key-encryption key, bound to its request) for the
+   * idempotency window, CERTMINT_GENERATED_KEY_REPLAY_SECONDS (default 3600: 60 minutes; 0
+   * keeps nothing): a replay of the same request_id by the same access token within it returns
+   * the same certificate with the same key; no other token ever gets it; afterwards it is
+   * deleted. A key that must wait for approval is kept encrypted only until the requester has
+   * fetched it once (GetRequestStatus).
    * </pre>
    *
    * <code>PRIVATE_KEY_RETENTION_RETURN_ONCE = 1;</code>
@@ -31,7 +37,9 @@ public enum PrivateKeyRetention
   PRIVATE_KEY_RETENTION_RETURN_ONCE(1),
   /**
    * <pre>
-   * Keep the key, encrypted, with the certificate.
+   * Keep the key, encrypted, with the certificate. Only the certificate's owner (the access
+   * token that holds its key, see Certificate.owner_access_token_id) ever gets it back, on a
+   * replay of its request.
    * </pre>
    *
    * <code>PRIVATE_KEY_RETENTION_STORE_ENCRYPTED = 2;</code>
@@ -50,8 +58,14 @@ public enum PrivateKeyRetention
   public static final int PRIVATE_KEY_RETENTION_UNSPECIFIED_VALUE = 0;
   /**
    * <pre>
-   * Return the key once and keep nothing (the default). A key that must wait for approval is
-   * kept encrypted only until the requester has fetched it once.
+   * Return the key to the requester and keep nothing once it is safely delivered (the
+   * default). So that an answer lost on the way (a dropped connection) does not lose the key,
+   * it is kept encrypted (under the key-encryption key, bound to its request) for the
+   * idempotency window, CERTMINT_GENERATED_KEY_REPLAY_SECONDS (default 3600: 60 minutes; 0
+   * keeps nothing): a replay of the same request_id by the same access token within it returns
+   * the same certificate with the same key; no other token ever gets it; afterwards it is
+   * deleted. A key that must wait for approval is kept encrypted only until the requester has
+   * fetched it once (GetRequestStatus).
    * </pre>
    *
    * <code>PRIVATE_KEY_RETENTION_RETURN_ONCE = 1;</code>
@@ -59,7 +73,9 @@ public enum PrivateKeyRetention
   public static final int PRIVATE_KEY_RETENTION_RETURN_ONCE_VALUE = 1;
   /**
    * <pre>
-   * Keep the key, encrypted, with the certificate.
+   * Keep the key, encrypted, with the certificate. Only the certificate's owner (the access
+   * token that holds its key, see Certificate.owner_access_token_id) ever gets it back, on a
+   * replay of its request.
    * </pre>
    *
    * <code>PRIVATE_KEY_RETENTION_STORE_ENCRYPTED = 2;</code>

@@ -166,7 +166,9 @@ private static final long serialVersionUID = 0L;
   private volatile java.lang.Object privateKeyPem_ = "";
   /**
    * <pre>
-   * The new private key (PKCS #8 PEM) when key_source is NEW.
+   * The new private key (PKCS #8 PEM) when key_source is NEW; replays as for
+   * IssueCertificateResponse.private_key_pem. With REUSE, the key a profile stores
+   * (STORE_ENCRYPTED) is returned on a replay to the certificate's owner only.
    * </pre>
    *
    * <code>string private_key_pem = 4 [json_name = "privateKeyPem"];</code>
@@ -187,7 +189,9 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * The new private key (PKCS #8 PEM) when key_source is NEW.
+   * The new private key (PKCS #8 PEM) when key_source is NEW; replays as for
+   * IssueCertificateResponse.private_key_pem. With REUSE, the key a profile stores
+   * (STORE_ENCRYPTED) is returned on a replay to the certificate's owner only.
    * </pre>
    *
    * <code>string private_key_pem = 4 [json_name = "privateKeyPem"];</code>
@@ -941,7 +945,9 @@ private static final long serialVersionUID = 0L;
     private java.lang.Object privateKeyPem_ = "";
     /**
      * <pre>
-     * The new private key (PKCS #8 PEM) when key_source is NEW.
+     * The new private key (PKCS #8 PEM) when key_source is NEW; replays as for
+     * IssueCertificateResponse.private_key_pem. With REUSE, the key a profile stores
+     * (STORE_ENCRYPTED) is returned on a replay to the certificate's owner only.
      * </pre>
      *
      * <code>string private_key_pem = 4 [json_name = "privateKeyPem"];</code>
@@ -961,7 +967,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The new private key (PKCS #8 PEM) when key_source is NEW.
+     * The new private key (PKCS #8 PEM) when key_source is NEW; replays as for
+     * IssueCertificateResponse.private_key_pem. With REUSE, the key a profile stores
+     * (STORE_ENCRYPTED) is returned on a replay to the certificate's owner only.
      * </pre>
      *
      * <code>string private_key_pem = 4 [json_name = "privateKeyPem"];</code>
@@ -982,7 +990,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The new private key (PKCS #8 PEM) when key_source is NEW.
+     * The new private key (PKCS #8 PEM) when key_source is NEW; replays as for
+     * IssueCertificateResponse.private_key_pem. With REUSE, the key a profile stores
+     * (STORE_ENCRYPTED) is returned on a replay to the certificate's owner only.
      * </pre>
      *
      * <code>string private_key_pem = 4 [json_name = "privateKeyPem"];</code>
@@ -999,7 +1009,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The new private key (PKCS #8 PEM) when key_source is NEW.
+     * The new private key (PKCS #8 PEM) when key_source is NEW; replays as for
+     * IssueCertificateResponse.private_key_pem. With REUSE, the key a profile stores
+     * (STORE_ENCRYPTED) is returned on a replay to the certificate's owner only.
      * </pre>
      *
      * <code>string private_key_pem = 4 [json_name = "privateKeyPem"];</code>
@@ -1013,7 +1025,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The new private key (PKCS #8 PEM) when key_source is NEW.
+     * The new private key (PKCS #8 PEM) when key_source is NEW; replays as for
+     * IssueCertificateResponse.private_key_pem. With REUSE, the key a profile stores
+     * (STORE_ENCRYPTED) is returned on a replay to the certificate's owner only.
      * </pre>
      *
      * <code>string private_key_pem = 4 [json_name = "privateKeyPem"];</code>

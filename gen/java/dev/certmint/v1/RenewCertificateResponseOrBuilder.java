@@ -75,7 +75,9 @@ public interface RenewCertificateResponseOrBuilder extends
 
   /**
    * <pre>
-   * The new private key (PKCS #8 PEM) when key_source is NEW.
+   * The new private key (PKCS #8 PEM) when key_source is NEW; replays as for
+   * IssueCertificateResponse.private_key_pem. With REUSE, the key a profile stores
+   * (STORE_ENCRYPTED) is returned on a replay to the certificate's owner only.
    * </pre>
    *
    * <code>string private_key_pem = 4 [json_name = "privateKeyPem"];</code>
@@ -84,7 +86,9 @@ public interface RenewCertificateResponseOrBuilder extends
   java.lang.String getPrivateKeyPem();
   /**
    * <pre>
-   * The new private key (PKCS #8 PEM) when key_source is NEW.
+   * The new private key (PKCS #8 PEM) when key_source is NEW; replays as for
+   * IssueCertificateResponse.private_key_pem. With REUSE, the key a profile stores
+   * (STORE_ENCRYPTED) is returned on a replay to the certificate's owner only.
    * </pre>
    *
    * <code>string private_key_pem = 4 [json_name = "privateKeyPem"];</code>

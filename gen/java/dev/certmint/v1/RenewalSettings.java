@@ -77,6 +77,25 @@ private static final long serialVersionUID = 0L;
     return renewBeforeDays_;
   }
 
+  public static final int ALLOW_SHARED_RENEWAL_FIELD_NUMBER = 3;
+  private boolean allowSharedRenewal_ = false;
+  /**
+   * <pre>
+   * Any access token that may issue on this profile may renew its certificates. By default
+   * (false) only a certificate's owner (the token that holds its key,
+   * Certificate.owner_access_token_id) or an admin may. Either way a stored private key is
+   * returned to its owner only: a renewal with key_source REUSE by anyone else issues the
+   * certificate without the key.
+   * </pre>
+   *
+   * <code>bool allow_shared_renewal = 3 [json_name = "allowSharedRenewal"];</code>
+   * @return The allowSharedRenewal.
+   */
+  @java.lang.Override
+  public boolean getAllowSharedRenewal() {
+    return allowSharedRenewal_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -97,6 +116,9 @@ private static final long serialVersionUID = 0L;
     if (renewBeforeDays_ != 0) {
       output.writeInt32(2, renewBeforeDays_);
     }
+    if (allowSharedRenewal_ != false) {
+      output.writeBool(3, allowSharedRenewal_);
+    }
     getUnknownFields().writeTo(output);
   }
 
@@ -113,6 +135,10 @@ private static final long serialVersionUID = 0L;
     if (renewBeforeDays_ != 0) {
       size += com.google.protobuf.CodedOutputStream
         .computeInt32Size(2, renewBeforeDays_);
+    }
+    if (allowSharedRenewal_ != false) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeBoolSize(3, allowSharedRenewal_);
     }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
@@ -133,6 +159,8 @@ private static final long serialVersionUID = 0L;
         != other.getAutoRenew()) return false;
     if (getRenewBeforeDays()
         != other.getRenewBeforeDays()) return false;
+    if (getAllowSharedRenewal()
+        != other.getAllowSharedRenewal()) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -149,6 +177,9 @@ private static final long serialVersionUID = 0L;
         getAutoRenew());
     hash = (37 * hash) + RENEW_BEFORE_DAYS_FIELD_NUMBER;
     hash = (53 * hash) + getRenewBeforeDays();
+    hash = (37 * hash) + ALLOW_SHARED_RENEWAL_FIELD_NUMBER;
+    hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
+        getAllowSharedRenewal());
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -284,6 +315,7 @@ private static final long serialVersionUID = 0L;
       bitField0_ = 0;
       autoRenew_ = false;
       renewBeforeDays_ = 0;
+      allowSharedRenewal_ = false;
       return this;
     }
 
@@ -322,6 +354,9 @@ private static final long serialVersionUID = 0L;
       }
       if (((from_bitField0_ & 0x00000002) != 0)) {
         result.renewBeforeDays_ = renewBeforeDays_;
+      }
+      if (((from_bitField0_ & 0x00000004) != 0)) {
+        result.allowSharedRenewal_ = allowSharedRenewal_;
       }
     }
 
@@ -375,6 +410,9 @@ private static final long serialVersionUID = 0L;
       if (other.getRenewBeforeDays() != 0) {
         setRenewBeforeDays(other.getRenewBeforeDays());
       }
+      if (other.getAllowSharedRenewal() != false) {
+        setAllowSharedRenewal(other.getAllowSharedRenewal());
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -411,6 +449,11 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000002;
               break;
             } // case 16
+            case 24: {
+              allowSharedRenewal_ = input.readBool();
+              bitField0_ |= 0x00000004;
+              break;
+            } // case 24
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -512,6 +555,62 @@ private static final long serialVersionUID = 0L;
     public Builder clearRenewBeforeDays() {
       bitField0_ = (bitField0_ & ~0x00000002);
       renewBeforeDays_ = 0;
+      onChanged();
+      return this;
+    }
+
+    private boolean allowSharedRenewal_ ;
+    /**
+     * <pre>
+     * Any access token that may issue on this profile may renew its certificates. By default
+     * (false) only a certificate's owner (the token that holds its key,
+     * Certificate.owner_access_token_id) or an admin may. Either way a stored private key is
+     * returned to its owner only: a renewal with key_source REUSE by anyone else issues the
+     * certificate without the key.
+     * </pre>
+     *
+     * <code>bool allow_shared_renewal = 3 [json_name = "allowSharedRenewal"];</code>
+     * @return The allowSharedRenewal.
+     */
+    @java.lang.Override
+    public boolean getAllowSharedRenewal() {
+      return allowSharedRenewal_;
+    }
+    /**
+     * <pre>
+     * Any access token that may issue on this profile may renew its certificates. By default
+     * (false) only a certificate's owner (the token that holds its key,
+     * Certificate.owner_access_token_id) or an admin may. Either way a stored private key is
+     * returned to its owner only: a renewal with key_source REUSE by anyone else issues the
+     * certificate without the key.
+     * </pre>
+     *
+     * <code>bool allow_shared_renewal = 3 [json_name = "allowSharedRenewal"];</code>
+     * @param value The allowSharedRenewal to set.
+     * @return This builder for chaining.
+     */
+    public Builder setAllowSharedRenewal(boolean value) {
+      
+      allowSharedRenewal_ = value;
+      bitField0_ |= 0x00000004;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Any access token that may issue on this profile may renew its certificates. By default
+     * (false) only a certificate's owner (the token that holds its key,
+     * Certificate.owner_access_token_id) or an admin may. Either way a stored private key is
+     * returned to its owner only: a renewal with key_source REUSE by anyone else issues the
+     * certificate without the key.
+     * </pre>
+     *
+     * <code>bool allow_shared_renewal = 3 [json_name = "allowSharedRenewal"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearAllowSharedRenewal() {
+      bitField0_ = (bitField0_ & ~0x00000004);
+      allowSharedRenewal_ = false;
       onChanged();
       return this;
     }

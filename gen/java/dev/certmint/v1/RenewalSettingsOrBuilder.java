@@ -26,4 +26,18 @@ public interface RenewalSettingsOrBuilder extends
    * @return The renewBeforeDays.
    */
   int getRenewBeforeDays();
+
+  /**
+   * <pre>
+   * Any access token that may issue on this profile may renew its certificates. By default
+   * (false) only a certificate's owner (the token that holds its key,
+   * Certificate.owner_access_token_id) or an admin may. Either way a stored private key is
+   * returned to its owner only: a renewal with key_source REUSE by anyone else issues the
+   * certificate without the key.
+   * </pre>
+   *
+   * <code>bool allow_shared_renewal = 3 [json_name = "allowSharedRenewal"];</code>
+   * @return The allowSharedRenewal.
+   */
+  boolean getAllowSharedRenewal();
 }

@@ -54,7 +54,8 @@ private static final long serialVersionUID = 0L;
   private volatile java.lang.Object certificate_ = "";
   /**
    * <pre>
-   * The certificate, by id or serial number.
+   * The certificate, by id or serial number (a CA's serial: INVALID_ARGUMENT, see
+   * RevokeCertificateAuthority).
    * </pre>
    *
    * <code>string certificate = 1 [json_name = "certificate"];</code>
@@ -75,7 +76,8 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * The certificate, by id or serial number.
+   * The certificate, by id or serial number (a CA's serial: INVALID_ARGUMENT, see
+   * RevokeCertificateAuthority).
    * </pre>
    *
    * <code>string certificate = 1 [json_name = "certificate"];</code>
@@ -475,7 +477,8 @@ private static final long serialVersionUID = 0L;
     private java.lang.Object certificate_ = "";
     /**
      * <pre>
-     * The certificate, by id or serial number.
+     * The certificate, by id or serial number (a CA's serial: INVALID_ARGUMENT, see
+     * RevokeCertificateAuthority).
      * </pre>
      *
      * <code>string certificate = 1 [json_name = "certificate"];</code>
@@ -495,7 +498,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The certificate, by id or serial number.
+     * The certificate, by id or serial number (a CA's serial: INVALID_ARGUMENT, see
+     * RevokeCertificateAuthority).
      * </pre>
      *
      * <code>string certificate = 1 [json_name = "certificate"];</code>
@@ -516,7 +520,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The certificate, by id or serial number.
+     * The certificate, by id or serial number (a CA's serial: INVALID_ARGUMENT, see
+     * RevokeCertificateAuthority).
      * </pre>
      *
      * <code>string certificate = 1 [json_name = "certificate"];</code>
@@ -533,7 +538,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The certificate, by id or serial number.
+     * The certificate, by id or serial number (a CA's serial: INVALID_ARGUMENT, see
+     * RevokeCertificateAuthority).
      * </pre>
      *
      * <code>string certificate = 1 [json_name = "certificate"];</code>
@@ -547,7 +553,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The certificate, by id or serial number.
+     * The certificate, by id or serial number (a CA's serial: INVALID_ARGUMENT, see
+     * RevokeCertificateAuthority).
      * </pre>
      *
      * <code>string certificate = 1 [json_name = "certificate"];</code>

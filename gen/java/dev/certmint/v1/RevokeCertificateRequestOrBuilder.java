@@ -9,7 +9,8 @@ public interface RevokeCertificateRequestOrBuilder extends
 
   /**
    * <pre>
-   * The certificate, by id or serial number.
+   * The certificate, by id or serial number (a CA's serial: INVALID_ARGUMENT, see
+   * RevokeCertificateAuthority).
    * </pre>
    *
    * <code>string certificate = 1 [json_name = "certificate"];</code>
@@ -18,7 +19,8 @@ public interface RevokeCertificateRequestOrBuilder extends
   java.lang.String getCertificate();
   /**
    * <pre>
-   * The certificate, by id or serial number.
+   * The certificate, by id or serial number (a CA's serial: INVALID_ARGUMENT, see
+   * RevokeCertificateAuthority).
    * </pre>
    *
    * <code>string certificate = 1 [json_name = "certificate"];</code>

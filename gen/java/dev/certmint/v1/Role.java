@@ -22,7 +22,9 @@ public enum Role
   ROLE_UNSPECIFIED(0),
   /**
    * <pre>
-   * Everything: CAs, policies, profiles, tokens, and every certificate RPC on every profile.
+   * Everything: CAs, policies, profiles, tokens, and every certificate RPC on every profile;
+   * but never approving its own request (unless the profile allows self-approval), nor
+   * receiving a private key of a certificate it does not own.
    * </pre>
    *
    * <code>ROLE_ADMIN = 1;</code>
@@ -30,7 +32,8 @@ public enum Role
   ROLE_ADMIN(1),
   /**
    * <pre>
-   * IssueCertificate, RenewCertificate and GetRequestStatus, on the token's profiles only.
+   * IssueCertificate, RenewCertificate and GetRequestStatus, on the token's profiles only;
+   * RenewCertificate only for certificates it owns, unless the profile shares renewal.
    * </pre>
    *
    * <code>ROLE_ISSUER = 2;</code>
@@ -67,7 +70,9 @@ public enum Role
   public static final int ROLE_UNSPECIFIED_VALUE = 0;
   /**
    * <pre>
-   * Everything: CAs, policies, profiles, tokens, and every certificate RPC on every profile.
+   * Everything: CAs, policies, profiles, tokens, and every certificate RPC on every profile;
+   * but never approving its own request (unless the profile allows self-approval), nor
+   * receiving a private key of a certificate it does not own.
    * </pre>
    *
    * <code>ROLE_ADMIN = 1;</code>
@@ -75,7 +80,8 @@ public enum Role
   public static final int ROLE_ADMIN_VALUE = 1;
   /**
    * <pre>
-   * IssueCertificate, RenewCertificate and GetRequestStatus, on the token's profiles only.
+   * IssueCertificate, RenewCertificate and GetRequestStatus, on the token's profiles only;
+   * RenewCertificate only for certificates it owns, unless the profile shares renewal.
    * </pre>
    *
    * <code>ROLE_ISSUER = 2;</code>

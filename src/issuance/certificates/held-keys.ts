@@ -1,0 +1,52 @@
+import type { IssuanceDeps } from "../deps";
+
+/**
+ * Deletes the generated keys kept for replays whose time ran out (sign-and-store.ts keeps a
+ * generated key of a RETURN_ONCE profile sealed on its request for
+ * CERTMINT_GENERATED_KEY_REPLAY_SECONDS, so a lost answer can be fetched again by replaying
+ * the request_id). Keys waiting for approval (no key_held_until) are left alone. Returns how
+ * many were deleted. Any replica may run it; the statement is idempotent.
+ */
+export async function deleteExpiredHeldKeys(deps: IssuanceDeps): Promise<number> {
+  const rows = await deps.orm.em
+    .fork()
+    .getConnection()
+    .execute<Array<{ id: string }>>(
+      `update "certificate_request" set "sealed_private_key" = null, "key_held_until" = null
+        where "key_held_until" <= ? returning "id"`,
+      [deps.now()],
+    );
+  return rows.length;
+}
+
+/** How often the sweep runs: as often as the window is long, at most once a second, at least once a minute. */
+export function heldKeySweepIntervalMs(replaySeconds: number): number {
+  return Math.min(60, Math.max(1, replaySeconds)) * 1000;
+}
+
+/**
+ * Runs deleteExpiredHeldKeys now and then every `intervalMs` until stopped; a failed sweep
+ * (the database briefly away) is reported and retried at the next tick.
+ */
+export function startHeldKeySweep(
+  deps: IssuanceDeps,
+  intervalMs: number,
+  onError: (err: unknown) => void,
+): { stop(): Promise<void> } {
+  let running: Promise<void> = Promise.resolve();
+  const sweep = () => {
+    running = deleteExpiredHeldKeys(deps).then(
+      () => undefined,
+      (err: unknown) => onError(err),
+    );
+  };
+  sweep();
+  const timer = setInterval(sweep, intervalMs);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
