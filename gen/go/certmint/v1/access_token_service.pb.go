@@ -147,21 +147,26 @@ func (AccessTokenState) EnumDescriptor() ([]byte, []int) {
 type AccessToken struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Server-assigned UUID; audit records name callers by it.
+	// At most 64 characters.
 	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	// Unique human-readable name (lower-case letters, digits, '-'); references accept id or slug.
+	// At most 63 characters.
 	Slug string `protobuf:"bytes,2,opt,name=slug,proto3" json:"slug,omitempty"`
 	// Free text for operators: who holds the token, what for.
+	// At most 1024 characters.
 	Description string `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
 	// What the token may do.
 	Role Role `protobuf:"varint,4,opt,name=role,proto3,enum=certmint.v1.Role" json:"role,omitempty"`
 	// The profiles an issuer or approver token acts on, by id or slug (returned as ids).
 	// Required for ROLE_ISSUER and ROLE_APPROVER; must be empty for ROLE_ADMIN and ROLE_AUDITOR,
 	// which act on every profile.
+	// At most 100 values of at most 64 characters each.
 	CertificateProfiles []string `protobuf:"bytes,5,rep,name=certificate_profiles,json=certificateProfiles,proto3" json:"certificate_profiles,omitempty"`
 	// Empty for a bearer token. Otherwise the token has no secret and instead authenticates
 	// calls whose verified client certificate (mTLS) has this identity: the certificate's first
 	// URI SAN (e.g. a SPIFFE ID) when it has one, else its subject common name. Compared
 	// exactly; unique among tokens.
+	// At most 1024 characters.
 	ClientCertificateIdentity string `protobuf:"bytes,6,opt,name=client_certificate_identity,json=clientCertificateIdentity,proto3" json:"client_certificate_identity,omitempty"`
 	// Whether it is usable now.
 	State AccessTokenState `protobuf:"varint,7,opt,name=state,proto3,enum=certmint.v1.AccessTokenState" json:"state,omitempty"`
@@ -172,6 +177,7 @@ type AccessToken struct {
 	// When it was revoked; unset while not revoked.
 	RevokeTime *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=revoke_time,json=revokeTime,proto3" json:"revoke_time,omitempty"`
 	// The id of the token that created it; empty for the token certmint created at first start.
+	// At most 64 characters.
 	Creator       string `protobuf:"bytes,11,opt,name=creator,proto3" json:"creator,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -400,6 +406,7 @@ func (x *CreateAccessTokenResponse) GetSecret() string {
 type GetAccessTokenRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The token, by id or slug.
+	// At most 64 characters.
 	AccessToken   string `protobuf:"bytes,1,opt,name=access_token,json=accessToken,proto3" json:"access_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -494,6 +501,7 @@ type ListAccessTokensRequest struct {
 	// At most this many tokens; 50 when 0, at most 1000.
 	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// The next_page_token of the previous page; empty for the first page.
+	// At most 512 characters.
 	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -602,6 +610,7 @@ func (x *ListAccessTokensResponse) GetNextPageToken() string {
 type RevokeAccessTokenRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The token, by id or slug.
+	// At most 64 characters.
 	AccessToken   string `protobuf:"bytes,1,opt,name=access_token,json=accessToken,proto3" json:"access_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

@@ -140,11 +140,20 @@ export function accessTokenStateToJSON(object: AccessTokenState): string {
 
 /** AccessToken is a credential and what it grants. The secret itself is never part of it. */
 export interface AccessToken {
-  /** Server-assigned UUID; audit records name callers by it. */
+  /**
+   * Server-assigned UUID; audit records name callers by it.
+   * At most 64 characters.
+   */
   id: string;
-  /** Unique human-readable name (lower-case letters, digits, '-'); references accept id or slug. */
+  /**
+   * Unique human-readable name (lower-case letters, digits, '-'); references accept id or slug.
+   * At most 63 characters.
+   */
   slug: string;
-  /** Free text for operators: who holds the token, what for. */
+  /**
+   * Free text for operators: who holds the token, what for.
+   * At most 1024 characters.
+   */
   description: string;
   /** What the token may do. */
   role: Role;
@@ -152,6 +161,7 @@ export interface AccessToken {
    * The profiles an issuer or approver token acts on, by id or slug (returned as ids).
    * Required for ROLE_ISSUER and ROLE_APPROVER; must be empty for ROLE_ADMIN and ROLE_AUDITOR,
    * which act on every profile.
+   * At most 100 values of at most 64 characters each.
    */
   certificateProfiles: string[];
   /**
@@ -159,6 +169,7 @@ export interface AccessToken {
    * calls whose verified client certificate (mTLS) has this identity: the certificate's first
    * URI SAN (e.g. a SPIFFE ID) when it has one, else its subject common name. Compared
    * exactly; unique among tokens.
+   * At most 1024 characters.
    */
   clientCertificateIdentity: string;
   /** Whether it is usable now. */
@@ -175,7 +186,10 @@ export interface AccessToken {
   revokeTime?:
     | Date
     | undefined;
-  /** The id of the token that created it; empty for the token certmint created at first start. */
+  /**
+   * The id of the token that created it; empty for the token certmint created at first start.
+   * At most 64 characters.
+   */
   creator: string;
 }
 
@@ -207,7 +221,10 @@ export interface CreateAccessTokenResponse {
 
 /** GetAccessTokenRequest names one token. */
 export interface GetAccessTokenRequest {
-  /** The token, by id or slug. */
+  /**
+   * The token, by id or slug.
+   * At most 64 characters.
+   */
   accessToken: string;
 }
 
@@ -221,7 +238,10 @@ export interface GetAccessTokenResponse {
 export interface ListAccessTokensRequest {
   /** At most this many tokens; 50 when 0, at most 1000. */
   pageSize: number;
-  /** The next_page_token of the previous page; empty for the first page. */
+  /**
+   * The next_page_token of the previous page; empty for the first page.
+   * At most 512 characters.
+   */
   pageToken: string;
 }
 
@@ -235,7 +255,10 @@ export interface ListAccessTokensResponse {
 
 /** RevokeAccessTokenRequest names the token to revoke. */
 export interface RevokeAccessTokenRequest {
-  /** The token, by id or slug. */
+  /**
+   * The token, by id or slug.
+   * At most 64 characters.
+   */
   accessToken: string;
 }
 

@@ -64,15 +64,30 @@ export interface AuditRecord {
 export interface ListAuditRecordsRequest {
   /** At most this many records; 50 when 0, at most 1000. */
   pageSize: number;
-  /** The next_page_token of the previous page; empty for the first page. */
+  /**
+   * The next_page_token of the previous page; empty for the first page.
+   * At most 512 characters.
+   */
   pageToken: string;
-  /** Only records of this actor (access token id or slug). */
+  /**
+   * Only records of this actor (access token id or slug).
+   * At most 64 characters.
+   */
   actor: string;
-  /** Only records of this RPC (full name, e.g. "/certmint.v1.CertificateService/RevokeCertificate"). */
+  /**
+   * Only records of this RPC (full name, e.g. "/certmint.v1.CertificateService/RevokeCertificate").
+   * At most 128 characters.
+   */
   method: string;
-  /** Only records about this resource type. */
+  /**
+   * Only records about this resource type.
+   * At most 64 characters.
+   */
   resourceType: string;
-  /** Only records about this resource id. */
+  /**
+   * Only records about this resource id.
+   * At most 64 characters.
+   */
   resourceId: string;
   /** Only records created at or after this time. */
   startTime?:

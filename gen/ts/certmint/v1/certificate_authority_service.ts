@@ -137,14 +137,21 @@ export function certificateAuthorityStatusToJSON(object: CertificateAuthoritySta
 
 /** CertificateAuthority is a CA that certmint holds the key of. */
 export interface CertificateAuthority {
-  /** Server-assigned UUID. */
+  /**
+   * Server-assigned UUID.
+   * At most 64 characters.
+   */
   id: string;
   /**
    * Unique human-readable name: lower-case letters, digits and '-', 1 to 63 characters,
    * starting with a letter. Every reference to a CA accepts the id or the slug.
+   * At most 63 characters.
    */
   slug: string;
-  /** Free text for operators. */
+  /**
+   * Free text for operators.
+   * At most 1024 characters.
+   */
   description: string;
   /** How the CA's certificate came to be. */
   type: CertificateAuthorityType;
@@ -158,16 +165,26 @@ export interface CertificateAuthority {
   keyAlgorithm: KeyAlgorithm;
   /** The algorithm the CA signs with by default. */
   signatureAlgorithm: SignatureAlgorithm;
-  /** The id of the parent CA for INTERMEDIATE; empty for ROOT and EXTERNAL_INTERMEDIATE. */
+  /**
+   * The id of the parent CA for INTERMEDIATE; empty for ROOT and EXTERNAL_INTERMEDIATE.
+   * At most 64 characters.
+   */
   parentCertificateAuthorityId: string;
-  /** The CA certificate (PEM); empty while PENDING_CERTIFICATE. */
+  /**
+   * The CA certificate (PEM); empty while PENDING_CERTIFICATE.
+   * At most 65536 characters.
+   */
   certificatePem: string;
   /**
    * The CA's chain above its own certificate, nearest first, up to and including the root
    * (PEM, one certificate each). Empty for a root.
+   * At most 16 certificates of at most 65536 characters each.
    */
   certificateChainPem: string[];
-  /** The CA certificate's serial number, lower-case hex. */
+  /**
+   * The CA certificate's serial number, lower-case hex.
+   * At most 64 characters.
+   */
   serialNumber: string;
   /** Start of the CA certificate's validity. */
   notBefore?:
@@ -184,7 +201,10 @@ export interface CertificateAuthority {
   maxPathLength?:
     | number
     | undefined;
-  /** The CSR to have signed outside, while PENDING_CERTIFICATE (PEM). */
+  /**
+   * The CSR to have signed outside, while PENDING_CERTIFICATE (PEM).
+   * At most 65536 characters.
+   */
   csrPem: string;
   /** When the CA was created. */
   createTime?:
@@ -194,15 +214,24 @@ export interface CertificateAuthority {
   updateTime?:
     | Date
     | undefined;
-  /** Changes on every update; send it back on UpdateCertificateAuthority to refuse stale writes. */
+  /**
+   * Changes on every update; send it back on UpdateCertificateAuthority to refuse stale writes.
+   * At most 64 characters.
+   */
   etag: string;
 }
 
 /** CreateRootCertificateAuthorityRequest describes a new root CA. */
 export interface CreateRootCertificateAuthorityRequest {
-  /** The slug of the new CA (see CertificateAuthority.slug). */
+  /**
+   * The slug of the new CA (see CertificateAuthority.slug).
+   * At most 63 characters.
+   */
   slug: string;
-  /** Free text for operators. */
+  /**
+   * Free text for operators.
+   * At most 1024 characters.
+   */
   description: string;
   /** The CA certificate's subject; at least a common name or an organization. */
   subject?:
@@ -228,11 +257,20 @@ export interface CreateRootCertificateAuthorityResponse {
 
 /** CreateIntermediateCertificateAuthorityRequest describes an intermediate signed by a CA here. */
 export interface CreateIntermediateCertificateAuthorityRequest {
-  /** The slug of the new CA. */
+  /**
+   * The slug of the new CA.
+   * At most 63 characters.
+   */
   slug: string;
-  /** Free text for operators. */
+  /**
+   * Free text for operators.
+   * At most 1024 characters.
+   */
   description: string;
-  /** The parent CA, by id or slug; it must be ACTIVE and allow a sub-CA. */
+  /**
+   * The parent CA, by id or slug; it must be ACTIVE and allow a sub-CA.
+   * At most 64 characters.
+   */
   parentCertificateAuthority: string;
   /** The intermediate certificate's subject. */
   subject?:
@@ -261,9 +299,15 @@ export interface CreateIntermediateCertificateAuthorityResponse {
  * signed outside certmint.
  */
 export interface CreateExternalIntermediateCertificateAuthorityRequest {
-  /** The slug of the new CA. */
+  /**
+   * The slug of the new CA.
+   * At most 63 characters.
+   */
   slug: string;
-  /** Free text for operators. */
+  /**
+   * Free text for operators.
+   * At most 1024 characters.
+   */
   description: string;
   /** The subject to put in the CSR. */
   subject?:
@@ -287,11 +331,20 @@ export interface CreateExternalIntermediateCertificateAuthorityResponse {
 
 /** ImportCertificateAuthorityCertificateRequest supplies the certificate signed outside. */
 export interface ImportCertificateAuthorityCertificateRequest {
-  /** The pending CA, by id or slug. */
+  /**
+   * The pending CA, by id or slug.
+   * At most 64 characters.
+   */
   certificateAuthority: string;
-  /** The signed CA certificate (PEM). */
+  /**
+   * The signed CA certificate (PEM).
+   * At most 65536 characters.
+   */
   certificatePem: string;
-  /** The chain above it, nearest first, ending with the trust anchor (root) (PEM each). */
+  /**
+   * The chain above it, nearest first, ending with the trust anchor (root) (PEM each).
+   * At most 16 certificates of at most 65536 characters each.
+   */
   certificateChainPem: string[];
 }
 
@@ -303,7 +356,10 @@ export interface ImportCertificateAuthorityCertificateResponse {
 
 /** GetCertificateAuthorityRequest names one CA. */
 export interface GetCertificateAuthorityRequest {
-  /** The CA, by id or slug. */
+  /**
+   * The CA, by id or slug.
+   * At most 64 characters.
+   */
   certificateAuthority: string;
 }
 
@@ -317,7 +373,10 @@ export interface GetCertificateAuthorityResponse {
 export interface ListCertificateAuthoritiesRequest {
   /** At most this many CAs; 50 when 0, at most 1000. */
   pageSize: number;
-  /** The next_page_token of the previous page; empty for the first page. */
+  /**
+   * The next_page_token of the previous page; empty for the first page.
+   * At most 512 characters.
+   */
   pageToken: string;
   /** Only CAs with this status, when set. */
   status: CertificateAuthorityStatus;
@@ -337,7 +396,10 @@ export interface UpdateCertificateAuthorityRequest {
   certificateAuthority?:
     | CertificateAuthority
     | undefined;
-  /** The fields to change: "status" (ACTIVE or DISABLED) and "description". */
+  /**
+   * The fields to change: "status" (ACTIVE or DISABLED) and "description".
+   * At most 32 paths of at most 64 characters each.
+   */
   updateMask?: string[] | undefined;
 }
 
@@ -349,7 +411,10 @@ export interface UpdateCertificateAuthorityResponse {
 
 /** GetCertificateRevocationListRequest names the CA whose CRL to return. */
 export interface GetCertificateRevocationListRequest {
-  /** The CA, by id or slug. */
+  /**
+   * The CA, by id or slug.
+   * At most 64 characters.
+   */
   certificateAuthority: string;
 }
 
@@ -371,9 +436,15 @@ export interface GetCertificateRevocationListResponse {
 
 /** DeleteCertificateAuthorityRequest names the CA to delete. */
 export interface DeleteCertificateAuthorityRequest {
-  /** The CA, by id or slug. */
+  /**
+   * The CA, by id or slug.
+   * At most 64 characters.
+   */
   certificateAuthority: string;
-  /** When set, the delete happens only if it matches the current etag (ABORTED otherwise). */
+  /**
+   * When set, the delete happens only if it matches the current etag (ABORTED otherwise).
+   * At most 64 characters.
+   */
   etag: string;
 }
 

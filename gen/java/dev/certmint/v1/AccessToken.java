@@ -61,6 +61,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Server-assigned UUID; audit records name callers by it.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string id = 1 [json_name = "id"];</code>
@@ -82,6 +83,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Server-assigned UUID; audit records name callers by it.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string id = 1 [json_name = "id"];</code>
@@ -108,6 +110,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Unique human-readable name (lower-case letters, digits, '-'); references accept id or slug.
+   * At most 63 characters.
    * </pre>
    *
    * <code>string slug = 2 [json_name = "slug"];</code>
@@ -129,6 +132,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Unique human-readable name (lower-case letters, digits, '-'); references accept id or slug.
+   * At most 63 characters.
    * </pre>
    *
    * <code>string slug = 2 [json_name = "slug"];</code>
@@ -155,6 +159,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Free text for operators: who holds the token, what for.
+   * At most 1024 characters.
    * </pre>
    *
    * <code>string description = 3 [json_name = "description"];</code>
@@ -176,6 +181,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Free text for operators: who holds the token, what for.
+   * At most 1024 characters.
    * </pre>
    *
    * <code>string description = 3 [json_name = "description"];</code>
@@ -230,6 +236,7 @@ private static final long serialVersionUID = 0L;
    * The profiles an issuer or approver token acts on, by id or slug (returned as ids).
    * Required for ROLE_ISSUER and ROLE_APPROVER; must be empty for ROLE_ADMIN and ROLE_AUDITOR,
    * which act on every profile.
+   * At most 100 values of at most 64 characters each.
    * </pre>
    *
    * <code>repeated string certificate_profiles = 5 [json_name = "certificateProfiles"];</code>
@@ -244,6 +251,7 @@ private static final long serialVersionUID = 0L;
    * The profiles an issuer or approver token acts on, by id or slug (returned as ids).
    * Required for ROLE_ISSUER and ROLE_APPROVER; must be empty for ROLE_ADMIN and ROLE_AUDITOR,
    * which act on every profile.
+   * At most 100 values of at most 64 characters each.
    * </pre>
    *
    * <code>repeated string certificate_profiles = 5 [json_name = "certificateProfiles"];</code>
@@ -257,6 +265,7 @@ private static final long serialVersionUID = 0L;
    * The profiles an issuer or approver token acts on, by id or slug (returned as ids).
    * Required for ROLE_ISSUER and ROLE_APPROVER; must be empty for ROLE_ADMIN and ROLE_AUDITOR,
    * which act on every profile.
+   * At most 100 values of at most 64 characters each.
    * </pre>
    *
    * <code>repeated string certificate_profiles = 5 [json_name = "certificateProfiles"];</code>
@@ -271,6 +280,7 @@ private static final long serialVersionUID = 0L;
    * The profiles an issuer or approver token acts on, by id or slug (returned as ids).
    * Required for ROLE_ISSUER and ROLE_APPROVER; must be empty for ROLE_ADMIN and ROLE_AUDITOR,
    * which act on every profile.
+   * At most 100 values of at most 64 characters each.
    * </pre>
    *
    * <code>repeated string certificate_profiles = 5 [json_name = "certificateProfiles"];</code>
@@ -291,6 +301,7 @@ private static final long serialVersionUID = 0L;
    * calls whose verified client certificate (mTLS) has this identity: the certificate's first
    * URI SAN (e.g. a SPIFFE ID) when it has one, else its subject common name. Compared
    * exactly; unique among tokens.
+   * At most 1024 characters.
    * </pre>
    *
    * <code>string client_certificate_identity = 6 [json_name = "clientCertificateIdentity"];</code>
@@ -315,6 +326,7 @@ private static final long serialVersionUID = 0L;
    * calls whose verified client certificate (mTLS) has this identity: the certificate's first
    * URI SAN (e.g. a SPIFFE ID) when it has one, else its subject common name. Compared
    * exactly; unique among tokens.
+   * At most 1024 characters.
    * </pre>
    *
    * <code>string client_certificate_identity = 6 [json_name = "clientCertificateIdentity"];</code>
@@ -481,6 +493,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The id of the token that created it; empty for the token certmint created at first start.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string creator = 11 [json_name = "creator"];</code>
@@ -502,6 +515,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The id of the token that created it; empty for the token certmint created at first start.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string creator = 11 [json_name = "creator"];</code>
@@ -1146,6 +1160,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Server-assigned UUID; audit records name callers by it.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string id = 1 [json_name = "id"];</code>
@@ -1166,6 +1181,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Server-assigned UUID; audit records name callers by it.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string id = 1 [json_name = "id"];</code>
@@ -1187,6 +1203,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Server-assigned UUID; audit records name callers by it.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string id = 1 [json_name = "id"];</code>
@@ -1204,6 +1221,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Server-assigned UUID; audit records name callers by it.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string id = 1 [json_name = "id"];</code>
@@ -1218,6 +1236,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Server-assigned UUID; audit records name callers by it.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string id = 1 [json_name = "id"];</code>
@@ -1238,6 +1257,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Unique human-readable name (lower-case letters, digits, '-'); references accept id or slug.
+     * At most 63 characters.
      * </pre>
      *
      * <code>string slug = 2 [json_name = "slug"];</code>
@@ -1258,6 +1278,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Unique human-readable name (lower-case letters, digits, '-'); references accept id or slug.
+     * At most 63 characters.
      * </pre>
      *
      * <code>string slug = 2 [json_name = "slug"];</code>
@@ -1279,6 +1300,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Unique human-readable name (lower-case letters, digits, '-'); references accept id or slug.
+     * At most 63 characters.
      * </pre>
      *
      * <code>string slug = 2 [json_name = "slug"];</code>
@@ -1296,6 +1318,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Unique human-readable name (lower-case letters, digits, '-'); references accept id or slug.
+     * At most 63 characters.
      * </pre>
      *
      * <code>string slug = 2 [json_name = "slug"];</code>
@@ -1310,6 +1333,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Unique human-readable name (lower-case letters, digits, '-'); references accept id or slug.
+     * At most 63 characters.
      * </pre>
      *
      * <code>string slug = 2 [json_name = "slug"];</code>
@@ -1330,6 +1354,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Free text for operators: who holds the token, what for.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string description = 3 [json_name = "description"];</code>
@@ -1350,6 +1375,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Free text for operators: who holds the token, what for.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string description = 3 [json_name = "description"];</code>
@@ -1371,6 +1397,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Free text for operators: who holds the token, what for.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string description = 3 [json_name = "description"];</code>
@@ -1388,6 +1415,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Free text for operators: who holds the token, what for.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string description = 3 [json_name = "description"];</code>
@@ -1402,6 +1430,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Free text for operators: who holds the token, what for.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string description = 3 [json_name = "description"];</code>
@@ -1503,6 +1532,7 @@ private static final long serialVersionUID = 0L;
      * The profiles an issuer or approver token acts on, by id or slug (returned as ids).
      * Required for ROLE_ISSUER and ROLE_APPROVER; must be empty for ROLE_ADMIN and ROLE_AUDITOR,
      * which act on every profile.
+     * At most 100 values of at most 64 characters each.
      * </pre>
      *
      * <code>repeated string certificate_profiles = 5 [json_name = "certificateProfiles"];</code>
@@ -1517,6 +1547,7 @@ private static final long serialVersionUID = 0L;
      * The profiles an issuer or approver token acts on, by id or slug (returned as ids).
      * Required for ROLE_ISSUER and ROLE_APPROVER; must be empty for ROLE_ADMIN and ROLE_AUDITOR,
      * which act on every profile.
+     * At most 100 values of at most 64 characters each.
      * </pre>
      *
      * <code>repeated string certificate_profiles = 5 [json_name = "certificateProfiles"];</code>
@@ -1530,6 +1561,7 @@ private static final long serialVersionUID = 0L;
      * The profiles an issuer or approver token acts on, by id or slug (returned as ids).
      * Required for ROLE_ISSUER and ROLE_APPROVER; must be empty for ROLE_ADMIN and ROLE_AUDITOR,
      * which act on every profile.
+     * At most 100 values of at most 64 characters each.
      * </pre>
      *
      * <code>repeated string certificate_profiles = 5 [json_name = "certificateProfiles"];</code>
@@ -1544,6 +1576,7 @@ private static final long serialVersionUID = 0L;
      * The profiles an issuer or approver token acts on, by id or slug (returned as ids).
      * Required for ROLE_ISSUER and ROLE_APPROVER; must be empty for ROLE_ADMIN and ROLE_AUDITOR,
      * which act on every profile.
+     * At most 100 values of at most 64 characters each.
      * </pre>
      *
      * <code>repeated string certificate_profiles = 5 [json_name = "certificateProfiles"];</code>
@@ -1559,6 +1592,7 @@ private static final long serialVersionUID = 0L;
      * The profiles an issuer or approver token acts on, by id or slug (returned as ids).
      * Required for ROLE_ISSUER and ROLE_APPROVER; must be empty for ROLE_ADMIN and ROLE_AUDITOR,
      * which act on every profile.
+     * At most 100 values of at most 64 characters each.
      * </pre>
      *
      * <code>repeated string certificate_profiles = 5 [json_name = "certificateProfiles"];</code>
@@ -1579,6 +1613,7 @@ private static final long serialVersionUID = 0L;
      * The profiles an issuer or approver token acts on, by id or slug (returned as ids).
      * Required for ROLE_ISSUER and ROLE_APPROVER; must be empty for ROLE_ADMIN and ROLE_AUDITOR,
      * which act on every profile.
+     * At most 100 values of at most 64 characters each.
      * </pre>
      *
      * <code>repeated string certificate_profiles = 5 [json_name = "certificateProfiles"];</code>
@@ -1598,6 +1633,7 @@ private static final long serialVersionUID = 0L;
      * The profiles an issuer or approver token acts on, by id or slug (returned as ids).
      * Required for ROLE_ISSUER and ROLE_APPROVER; must be empty for ROLE_ADMIN and ROLE_AUDITOR,
      * which act on every profile.
+     * At most 100 values of at most 64 characters each.
      * </pre>
      *
      * <code>repeated string certificate_profiles = 5 [json_name = "certificateProfiles"];</code>
@@ -1617,6 +1653,7 @@ private static final long serialVersionUID = 0L;
      * The profiles an issuer or approver token acts on, by id or slug (returned as ids).
      * Required for ROLE_ISSUER and ROLE_APPROVER; must be empty for ROLE_ADMIN and ROLE_AUDITOR,
      * which act on every profile.
+     * At most 100 values of at most 64 characters each.
      * </pre>
      *
      * <code>repeated string certificate_profiles = 5 [json_name = "certificateProfiles"];</code>
@@ -1633,6 +1670,7 @@ private static final long serialVersionUID = 0L;
      * The profiles an issuer or approver token acts on, by id or slug (returned as ids).
      * Required for ROLE_ISSUER and ROLE_APPROVER; must be empty for ROLE_ADMIN and ROLE_AUDITOR,
      * which act on every profile.
+     * At most 100 values of at most 64 characters each.
      * </pre>
      *
      * <code>repeated string certificate_profiles = 5 [json_name = "certificateProfiles"];</code>
@@ -1656,6 +1694,7 @@ private static final long serialVersionUID = 0L;
      * calls whose verified client certificate (mTLS) has this identity: the certificate's first
      * URI SAN (e.g. a SPIFFE ID) when it has one, else its subject common name. Compared
      * exactly; unique among tokens.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string client_certificate_identity = 6 [json_name = "clientCertificateIdentity"];</code>
@@ -1679,6 +1718,7 @@ private static final long serialVersionUID = 0L;
      * calls whose verified client certificate (mTLS) has this identity: the certificate's first
      * URI SAN (e.g. a SPIFFE ID) when it has one, else its subject common name. Compared
      * exactly; unique among tokens.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string client_certificate_identity = 6 [json_name = "clientCertificateIdentity"];</code>
@@ -1703,6 +1743,7 @@ private static final long serialVersionUID = 0L;
      * calls whose verified client certificate (mTLS) has this identity: the certificate's first
      * URI SAN (e.g. a SPIFFE ID) when it has one, else its subject common name. Compared
      * exactly; unique among tokens.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string client_certificate_identity = 6 [json_name = "clientCertificateIdentity"];</code>
@@ -1723,6 +1764,7 @@ private static final long serialVersionUID = 0L;
      * calls whose verified client certificate (mTLS) has this identity: the certificate's first
      * URI SAN (e.g. a SPIFFE ID) when it has one, else its subject common name. Compared
      * exactly; unique among tokens.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string client_certificate_identity = 6 [json_name = "clientCertificateIdentity"];</code>
@@ -1740,6 +1782,7 @@ private static final long serialVersionUID = 0L;
      * calls whose verified client certificate (mTLS) has this identity: the certificate's first
      * URI SAN (e.g. a SPIFFE ID) when it has one, else its subject common name. Compared
      * exactly; unique among tokens.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string client_certificate_identity = 6 [json_name = "clientCertificateIdentity"];</code>
@@ -2298,6 +2341,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The id of the token that created it; empty for the token certmint created at first start.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string creator = 11 [json_name = "creator"];</code>
@@ -2318,6 +2362,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The id of the token that created it; empty for the token certmint created at first start.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string creator = 11 [json_name = "creator"];</code>
@@ -2339,6 +2384,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The id of the token that created it; empty for the token certmint created at first start.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string creator = 11 [json_name = "creator"];</code>
@@ -2356,6 +2402,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The id of the token that created it; empty for the token certmint created at first start.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string creator = 11 [json_name = "creator"];</code>
@@ -2370,6 +2417,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The id of the token that created it; empty for the token certmint created at first start.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string creator = 11 [json_name = "creator"];</code>

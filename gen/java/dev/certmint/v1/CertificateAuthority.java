@@ -67,6 +67,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Server-assigned UUID.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string id = 1 [json_name = "id"];</code>
@@ -88,6 +89,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Server-assigned UUID.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string id = 1 [json_name = "id"];</code>
@@ -115,6 +117,7 @@ private static final long serialVersionUID = 0L;
    * <pre>
    * Unique human-readable name: lower-case letters, digits and '-', 1 to 63 characters,
    * starting with a letter. Every reference to a CA accepts the id or the slug.
+   * At most 63 characters.
    * </pre>
    *
    * <code>string slug = 2 [json_name = "slug"];</code>
@@ -137,6 +140,7 @@ private static final long serialVersionUID = 0L;
    * <pre>
    * Unique human-readable name: lower-case letters, digits and '-', 1 to 63 characters,
    * starting with a letter. Every reference to a CA accepts the id or the slug.
+   * At most 63 characters.
    * </pre>
    *
    * <code>string slug = 2 [json_name = "slug"];</code>
@@ -163,6 +167,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Free text for operators.
+   * At most 1024 characters.
    * </pre>
    *
    * <code>string description = 3 [json_name = "description"];</code>
@@ -184,6 +189,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Free text for operators.
+   * At most 1024 characters.
    * </pre>
    *
    * <code>string description = 3 [json_name = "description"];</code>
@@ -352,6 +358,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The id of the parent CA for INTERMEDIATE; empty for ROOT and EXTERNAL_INTERMEDIATE.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string parent_certificate_authority_id = 9 [json_name = "parentCertificateAuthorityId"];</code>
@@ -373,6 +380,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The id of the parent CA for INTERMEDIATE; empty for ROOT and EXTERNAL_INTERMEDIATE.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string parent_certificate_authority_id = 9 [json_name = "parentCertificateAuthorityId"];</code>
@@ -399,6 +407,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The CA certificate (PEM); empty while PENDING_CERTIFICATE.
+   * At most 65536 characters.
    * </pre>
    *
    * <code>string certificate_pem = 10 [json_name = "certificatePem"];</code>
@@ -420,6 +429,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The CA certificate (PEM); empty while PENDING_CERTIFICATE.
+   * At most 65536 characters.
    * </pre>
    *
    * <code>string certificate_pem = 10 [json_name = "certificatePem"];</code>
@@ -447,6 +457,7 @@ private static final long serialVersionUID = 0L;
    * <pre>
    * The CA's chain above its own certificate, nearest first, up to and including the root
    * (PEM, one certificate each). Empty for a root.
+   * At most 16 certificates of at most 65536 characters each.
    * </pre>
    *
    * <code>repeated string certificate_chain_pem = 11 [json_name = "certificateChainPem"];</code>
@@ -460,6 +471,7 @@ private static final long serialVersionUID = 0L;
    * <pre>
    * The CA's chain above its own certificate, nearest first, up to and including the root
    * (PEM, one certificate each). Empty for a root.
+   * At most 16 certificates of at most 65536 characters each.
    * </pre>
    *
    * <code>repeated string certificate_chain_pem = 11 [json_name = "certificateChainPem"];</code>
@@ -472,6 +484,7 @@ private static final long serialVersionUID = 0L;
    * <pre>
    * The CA's chain above its own certificate, nearest first, up to and including the root
    * (PEM, one certificate each). Empty for a root.
+   * At most 16 certificates of at most 65536 characters each.
    * </pre>
    *
    * <code>repeated string certificate_chain_pem = 11 [json_name = "certificateChainPem"];</code>
@@ -485,6 +498,7 @@ private static final long serialVersionUID = 0L;
    * <pre>
    * The CA's chain above its own certificate, nearest first, up to and including the root
    * (PEM, one certificate each). Empty for a root.
+   * At most 16 certificates of at most 65536 characters each.
    * </pre>
    *
    * <code>repeated string certificate_chain_pem = 11 [json_name = "certificateChainPem"];</code>
@@ -502,6 +516,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The CA certificate's serial number, lower-case hex.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string serial_number = 12 [json_name = "serialNumber"];</code>
@@ -523,6 +538,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The CA certificate's serial number, lower-case hex.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string serial_number = 12 [json_name = "serialNumber"];</code>
@@ -654,6 +670,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The CSR to have signed outside, while PENDING_CERTIFICATE (PEM).
+   * At most 65536 characters.
    * </pre>
    *
    * <code>string csr_pem = 16 [json_name = "csrPem"];</code>
@@ -675,6 +692,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The CSR to have signed outside, while PENDING_CERTIFICATE (PEM).
+   * At most 65536 characters.
    * </pre>
    *
    * <code>string csr_pem = 16 [json_name = "csrPem"];</code>
@@ -777,6 +795,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Changes on every update; send it back on UpdateCertificateAuthority to refuse stale writes.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string etag = 19 [json_name = "etag"];</code>
@@ -798,6 +817,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Changes on every update; send it back on UpdateCertificateAuthority to refuse stale writes.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string etag = 19 [json_name = "etag"];</code>
@@ -1661,6 +1681,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Server-assigned UUID.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string id = 1 [json_name = "id"];</code>
@@ -1681,6 +1702,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Server-assigned UUID.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string id = 1 [json_name = "id"];</code>
@@ -1702,6 +1724,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Server-assigned UUID.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string id = 1 [json_name = "id"];</code>
@@ -1719,6 +1742,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Server-assigned UUID.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string id = 1 [json_name = "id"];</code>
@@ -1733,6 +1757,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Server-assigned UUID.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string id = 1 [json_name = "id"];</code>
@@ -1754,6 +1779,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * Unique human-readable name: lower-case letters, digits and '-', 1 to 63 characters,
      * starting with a letter. Every reference to a CA accepts the id or the slug.
+     * At most 63 characters.
      * </pre>
      *
      * <code>string slug = 2 [json_name = "slug"];</code>
@@ -1775,6 +1801,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * Unique human-readable name: lower-case letters, digits and '-', 1 to 63 characters,
      * starting with a letter. Every reference to a CA accepts the id or the slug.
+     * At most 63 characters.
      * </pre>
      *
      * <code>string slug = 2 [json_name = "slug"];</code>
@@ -1797,6 +1824,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * Unique human-readable name: lower-case letters, digits and '-', 1 to 63 characters,
      * starting with a letter. Every reference to a CA accepts the id or the slug.
+     * At most 63 characters.
      * </pre>
      *
      * <code>string slug = 2 [json_name = "slug"];</code>
@@ -1815,6 +1843,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * Unique human-readable name: lower-case letters, digits and '-', 1 to 63 characters,
      * starting with a letter. Every reference to a CA accepts the id or the slug.
+     * At most 63 characters.
      * </pre>
      *
      * <code>string slug = 2 [json_name = "slug"];</code>
@@ -1830,6 +1859,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * Unique human-readable name: lower-case letters, digits and '-', 1 to 63 characters,
      * starting with a letter. Every reference to a CA accepts the id or the slug.
+     * At most 63 characters.
      * </pre>
      *
      * <code>string slug = 2 [json_name = "slug"];</code>
@@ -1850,6 +1880,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Free text for operators.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string description = 3 [json_name = "description"];</code>
@@ -1870,6 +1901,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Free text for operators.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string description = 3 [json_name = "description"];</code>
@@ -1891,6 +1923,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Free text for operators.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string description = 3 [json_name = "description"];</code>
@@ -1908,6 +1941,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Free text for operators.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string description = 3 [json_name = "description"];</code>
@@ -1922,6 +1956,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Free text for operators.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string description = 3 [json_name = "description"];</code>
@@ -2389,6 +2424,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The id of the parent CA for INTERMEDIATE; empty for ROOT and EXTERNAL_INTERMEDIATE.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string parent_certificate_authority_id = 9 [json_name = "parentCertificateAuthorityId"];</code>
@@ -2409,6 +2445,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The id of the parent CA for INTERMEDIATE; empty for ROOT and EXTERNAL_INTERMEDIATE.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string parent_certificate_authority_id = 9 [json_name = "parentCertificateAuthorityId"];</code>
@@ -2430,6 +2467,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The id of the parent CA for INTERMEDIATE; empty for ROOT and EXTERNAL_INTERMEDIATE.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string parent_certificate_authority_id = 9 [json_name = "parentCertificateAuthorityId"];</code>
@@ -2447,6 +2485,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The id of the parent CA for INTERMEDIATE; empty for ROOT and EXTERNAL_INTERMEDIATE.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string parent_certificate_authority_id = 9 [json_name = "parentCertificateAuthorityId"];</code>
@@ -2461,6 +2500,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The id of the parent CA for INTERMEDIATE; empty for ROOT and EXTERNAL_INTERMEDIATE.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string parent_certificate_authority_id = 9 [json_name = "parentCertificateAuthorityId"];</code>
@@ -2481,6 +2521,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The CA certificate (PEM); empty while PENDING_CERTIFICATE.
+     * At most 65536 characters.
      * </pre>
      *
      * <code>string certificate_pem = 10 [json_name = "certificatePem"];</code>
@@ -2501,6 +2542,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The CA certificate (PEM); empty while PENDING_CERTIFICATE.
+     * At most 65536 characters.
      * </pre>
      *
      * <code>string certificate_pem = 10 [json_name = "certificatePem"];</code>
@@ -2522,6 +2564,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The CA certificate (PEM); empty while PENDING_CERTIFICATE.
+     * At most 65536 characters.
      * </pre>
      *
      * <code>string certificate_pem = 10 [json_name = "certificatePem"];</code>
@@ -2539,6 +2582,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The CA certificate (PEM); empty while PENDING_CERTIFICATE.
+     * At most 65536 characters.
      * </pre>
      *
      * <code>string certificate_pem = 10 [json_name = "certificatePem"];</code>
@@ -2553,6 +2597,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The CA certificate (PEM); empty while PENDING_CERTIFICATE.
+     * At most 65536 characters.
      * </pre>
      *
      * <code>string certificate_pem = 10 [json_name = "certificatePem"];</code>
@@ -2580,6 +2625,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * The CA's chain above its own certificate, nearest first, up to and including the root
      * (PEM, one certificate each). Empty for a root.
+     * At most 16 certificates of at most 65536 characters each.
      * </pre>
      *
      * <code>repeated string certificate_chain_pem = 11 [json_name = "certificateChainPem"];</code>
@@ -2593,6 +2639,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * The CA's chain above its own certificate, nearest first, up to and including the root
      * (PEM, one certificate each). Empty for a root.
+     * At most 16 certificates of at most 65536 characters each.
      * </pre>
      *
      * <code>repeated string certificate_chain_pem = 11 [json_name = "certificateChainPem"];</code>
@@ -2605,6 +2652,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * The CA's chain above its own certificate, nearest first, up to and including the root
      * (PEM, one certificate each). Empty for a root.
+     * At most 16 certificates of at most 65536 characters each.
      * </pre>
      *
      * <code>repeated string certificate_chain_pem = 11 [json_name = "certificateChainPem"];</code>
@@ -2618,6 +2666,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * The CA's chain above its own certificate, nearest first, up to and including the root
      * (PEM, one certificate each). Empty for a root.
+     * At most 16 certificates of at most 65536 characters each.
      * </pre>
      *
      * <code>repeated string certificate_chain_pem = 11 [json_name = "certificateChainPem"];</code>
@@ -2632,6 +2681,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * The CA's chain above its own certificate, nearest first, up to and including the root
      * (PEM, one certificate each). Empty for a root.
+     * At most 16 certificates of at most 65536 characters each.
      * </pre>
      *
      * <code>repeated string certificate_chain_pem = 11 [json_name = "certificateChainPem"];</code>
@@ -2651,6 +2701,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * The CA's chain above its own certificate, nearest first, up to and including the root
      * (PEM, one certificate each). Empty for a root.
+     * At most 16 certificates of at most 65536 characters each.
      * </pre>
      *
      * <code>repeated string certificate_chain_pem = 11 [json_name = "certificateChainPem"];</code>
@@ -2669,6 +2720,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * The CA's chain above its own certificate, nearest first, up to and including the root
      * (PEM, one certificate each). Empty for a root.
+     * At most 16 certificates of at most 65536 characters each.
      * </pre>
      *
      * <code>repeated string certificate_chain_pem = 11 [json_name = "certificateChainPem"];</code>
@@ -2687,6 +2739,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * The CA's chain above its own certificate, nearest first, up to and including the root
      * (PEM, one certificate each). Empty for a root.
+     * At most 16 certificates of at most 65536 characters each.
      * </pre>
      *
      * <code>repeated string certificate_chain_pem = 11 [json_name = "certificateChainPem"];</code>
@@ -2702,6 +2755,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * The CA's chain above its own certificate, nearest first, up to and including the root
      * (PEM, one certificate each). Empty for a root.
+     * At most 16 certificates of at most 65536 characters each.
      * </pre>
      *
      * <code>repeated string certificate_chain_pem = 11 [json_name = "certificateChainPem"];</code>
@@ -2722,6 +2776,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The CA certificate's serial number, lower-case hex.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string serial_number = 12 [json_name = "serialNumber"];</code>
@@ -2742,6 +2797,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The CA certificate's serial number, lower-case hex.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string serial_number = 12 [json_name = "serialNumber"];</code>
@@ -2763,6 +2819,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The CA certificate's serial number, lower-case hex.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string serial_number = 12 [json_name = "serialNumber"];</code>
@@ -2780,6 +2837,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The CA certificate's serial number, lower-case hex.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string serial_number = 12 [json_name = "serialNumber"];</code>
@@ -2794,6 +2852,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The CA certificate's serial number, lower-case hex.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string serial_number = 12 [json_name = "serialNumber"];</code>
@@ -3184,6 +3243,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The CSR to have signed outside, while PENDING_CERTIFICATE (PEM).
+     * At most 65536 characters.
      * </pre>
      *
      * <code>string csr_pem = 16 [json_name = "csrPem"];</code>
@@ -3204,6 +3264,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The CSR to have signed outside, while PENDING_CERTIFICATE (PEM).
+     * At most 65536 characters.
      * </pre>
      *
      * <code>string csr_pem = 16 [json_name = "csrPem"];</code>
@@ -3225,6 +3286,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The CSR to have signed outside, while PENDING_CERTIFICATE (PEM).
+     * At most 65536 characters.
      * </pre>
      *
      * <code>string csr_pem = 16 [json_name = "csrPem"];</code>
@@ -3242,6 +3304,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The CSR to have signed outside, while PENDING_CERTIFICATE (PEM).
+     * At most 65536 characters.
      * </pre>
      *
      * <code>string csr_pem = 16 [json_name = "csrPem"];</code>
@@ -3256,6 +3319,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The CSR to have signed outside, while PENDING_CERTIFICATE (PEM).
+     * At most 65536 characters.
      * </pre>
      *
      * <code>string csr_pem = 16 [json_name = "csrPem"];</code>
@@ -3586,6 +3650,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Changes on every update; send it back on UpdateCertificateAuthority to refuse stale writes.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string etag = 19 [json_name = "etag"];</code>
@@ -3606,6 +3671,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Changes on every update; send it back on UpdateCertificateAuthority to refuse stale writes.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string etag = 19 [json_name = "etag"];</code>
@@ -3627,6 +3693,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Changes on every update; send it back on UpdateCertificateAuthority to refuse stale writes.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string etag = 19 [json_name = "etag"];</code>
@@ -3644,6 +3711,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Changes on every update; send it back on UpdateCertificateAuthority to refuse stale writes.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string etag = 19 [json_name = "etag"];</code>
@@ -3658,6 +3726,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Changes on every update; send it back on UpdateCertificateAuthority to refuse stale writes.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string etag = 19 [json_name = "etag"];</code>

@@ -57,6 +57,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Server-assigned UUID.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string id = 1 [json_name = "id"];</code>
@@ -78,6 +79,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Server-assigned UUID.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string id = 1 [json_name = "id"];</code>
@@ -104,6 +106,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Unique human-readable name (lower-case letters, digits, '-'); references accept id or slug.
+   * At most 63 characters.
    * </pre>
    *
    * <code>string slug = 2 [json_name = "slug"];</code>
@@ -125,6 +128,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Unique human-readable name (lower-case letters, digits, '-'); references accept id or slug.
+   * At most 63 characters.
    * </pre>
    *
    * <code>string slug = 2 [json_name = "slug"];</code>
@@ -151,6 +155,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Free text for operators.
+   * At most 1024 characters.
    * </pre>
    *
    * <code>string description = 3 [json_name = "description"];</code>
@@ -172,6 +177,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Free text for operators.
+   * At most 1024 characters.
    * </pre>
    *
    * <code>string description = 3 [json_name = "description"];</code>
@@ -578,6 +584,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Changes on every update; send it back to refuse stale writes (ABORTED).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string etag = 14 [json_name = "etag"];</code>
@@ -599,6 +606,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Changes on every update; send it back to refuse stale writes (ABORTED).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string etag = 14 [json_name = "etag"];</code>
@@ -1383,6 +1391,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Server-assigned UUID.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string id = 1 [json_name = "id"];</code>
@@ -1403,6 +1412,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Server-assigned UUID.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string id = 1 [json_name = "id"];</code>
@@ -1424,6 +1434,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Server-assigned UUID.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string id = 1 [json_name = "id"];</code>
@@ -1441,6 +1452,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Server-assigned UUID.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string id = 1 [json_name = "id"];</code>
@@ -1455,6 +1467,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Server-assigned UUID.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string id = 1 [json_name = "id"];</code>
@@ -1475,6 +1488,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Unique human-readable name (lower-case letters, digits, '-'); references accept id or slug.
+     * At most 63 characters.
      * </pre>
      *
      * <code>string slug = 2 [json_name = "slug"];</code>
@@ -1495,6 +1509,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Unique human-readable name (lower-case letters, digits, '-'); references accept id or slug.
+     * At most 63 characters.
      * </pre>
      *
      * <code>string slug = 2 [json_name = "slug"];</code>
@@ -1516,6 +1531,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Unique human-readable name (lower-case letters, digits, '-'); references accept id or slug.
+     * At most 63 characters.
      * </pre>
      *
      * <code>string slug = 2 [json_name = "slug"];</code>
@@ -1533,6 +1549,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Unique human-readable name (lower-case letters, digits, '-'); references accept id or slug.
+     * At most 63 characters.
      * </pre>
      *
      * <code>string slug = 2 [json_name = "slug"];</code>
@@ -1547,6 +1564,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Unique human-readable name (lower-case letters, digits, '-'); references accept id or slug.
+     * At most 63 characters.
      * </pre>
      *
      * <code>string slug = 2 [json_name = "slug"];</code>
@@ -1567,6 +1585,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Free text for operators.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string description = 3 [json_name = "description"];</code>
@@ -1587,6 +1606,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Free text for operators.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string description = 3 [json_name = "description"];</code>
@@ -1608,6 +1628,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Free text for operators.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string description = 3 [json_name = "description"];</code>
@@ -1625,6 +1646,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Free text for operators.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string description = 3 [json_name = "description"];</code>
@@ -1639,6 +1661,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Free text for operators.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string description = 3 [json_name = "description"];</code>
@@ -3209,6 +3232,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Changes on every update; send it back to refuse stale writes (ABORTED).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string etag = 14 [json_name = "etag"];</code>
@@ -3229,6 +3253,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Changes on every update; send it back to refuse stale writes (ABORTED).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string etag = 14 [json_name = "etag"];</code>
@@ -3250,6 +3275,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Changes on every update; send it back to refuse stale writes (ABORTED).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string etag = 14 [json_name = "etag"];</code>
@@ -3267,6 +3293,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Changes on every update; send it back to refuse stale writes (ABORTED).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string etag = 14 [json_name = "etag"];</code>
@@ -3281,6 +3308,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Changes on every update; send it back to refuse stale writes (ABORTED).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string etag = 14 [json_name = "etag"];</code>

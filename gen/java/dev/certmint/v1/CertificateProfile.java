@@ -102,6 +102,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Server-assigned UUID.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string id = 1 [json_name = "id"];</code>
@@ -123,6 +124,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Server-assigned UUID.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string id = 1 [json_name = "id"];</code>
@@ -149,6 +151,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Unique human-readable name (lower-case letters, digits, '-'); references accept id or slug.
+   * At most 63 characters.
    * </pre>
    *
    * <code>string slug = 2 [json_name = "slug"];</code>
@@ -170,6 +173,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Unique human-readable name (lower-case letters, digits, '-'); references accept id or slug.
+   * At most 63 characters.
    * </pre>
    *
    * <code>string slug = 2 [json_name = "slug"];</code>
@@ -196,6 +200,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Free text for operators.
+   * At most 1024 characters.
    * </pre>
    *
    * <code>string description = 3 [json_name = "description"];</code>
@@ -217,6 +222,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Free text for operators.
+   * At most 1024 characters.
    * </pre>
    *
    * <code>string description = 3 [json_name = "description"];</code>
@@ -243,6 +249,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The policy requests must satisfy, by id or slug (returned as the id).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_policy = 4 [json_name = "certificatePolicy"];</code>
@@ -264,6 +271,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The policy requests must satisfy, by id or slug (returned as the id).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_policy = 4 [json_name = "certificatePolicy"];</code>
@@ -288,6 +296,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * A CA, by id or slug (returned as the id).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_authority = 5 [json_name = "certificateAuthority"];</code>
@@ -299,6 +308,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * A CA, by id or slug (returned as the id).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_authority = 5 [json_name = "certificateAuthority"];</code>
@@ -324,6 +334,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * A CA, by id or slug (returned as the id).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_authority = 5 [json_name = "certificateAuthority"];</code>
@@ -628,6 +639,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Changes on every update; send it back to refuse stale writes (ABORTED).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string etag = 15 [json_name = "etag"];</code>
@@ -649,6 +661,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Changes on every update; send it back to refuse stale writes (ABORTED).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string etag = 15 [json_name = "etag"];</code>
@@ -1421,6 +1434,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Server-assigned UUID.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string id = 1 [json_name = "id"];</code>
@@ -1441,6 +1455,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Server-assigned UUID.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string id = 1 [json_name = "id"];</code>
@@ -1462,6 +1477,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Server-assigned UUID.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string id = 1 [json_name = "id"];</code>
@@ -1479,6 +1495,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Server-assigned UUID.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string id = 1 [json_name = "id"];</code>
@@ -1493,6 +1510,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Server-assigned UUID.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string id = 1 [json_name = "id"];</code>
@@ -1513,6 +1531,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Unique human-readable name (lower-case letters, digits, '-'); references accept id or slug.
+     * At most 63 characters.
      * </pre>
      *
      * <code>string slug = 2 [json_name = "slug"];</code>
@@ -1533,6 +1552,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Unique human-readable name (lower-case letters, digits, '-'); references accept id or slug.
+     * At most 63 characters.
      * </pre>
      *
      * <code>string slug = 2 [json_name = "slug"];</code>
@@ -1554,6 +1574,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Unique human-readable name (lower-case letters, digits, '-'); references accept id or slug.
+     * At most 63 characters.
      * </pre>
      *
      * <code>string slug = 2 [json_name = "slug"];</code>
@@ -1571,6 +1592,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Unique human-readable name (lower-case letters, digits, '-'); references accept id or slug.
+     * At most 63 characters.
      * </pre>
      *
      * <code>string slug = 2 [json_name = "slug"];</code>
@@ -1585,6 +1607,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Unique human-readable name (lower-case letters, digits, '-'); references accept id or slug.
+     * At most 63 characters.
      * </pre>
      *
      * <code>string slug = 2 [json_name = "slug"];</code>
@@ -1605,6 +1628,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Free text for operators.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string description = 3 [json_name = "description"];</code>
@@ -1625,6 +1649,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Free text for operators.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string description = 3 [json_name = "description"];</code>
@@ -1646,6 +1671,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Free text for operators.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string description = 3 [json_name = "description"];</code>
@@ -1663,6 +1689,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Free text for operators.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string description = 3 [json_name = "description"];</code>
@@ -1677,6 +1704,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Free text for operators.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string description = 3 [json_name = "description"];</code>
@@ -1697,6 +1725,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The policy requests must satisfy, by id or slug (returned as the id).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_policy = 4 [json_name = "certificatePolicy"];</code>
@@ -1717,6 +1746,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The policy requests must satisfy, by id or slug (returned as the id).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_policy = 4 [json_name = "certificatePolicy"];</code>
@@ -1738,6 +1768,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The policy requests must satisfy, by id or slug (returned as the id).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_policy = 4 [json_name = "certificatePolicy"];</code>
@@ -1755,6 +1786,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The policy requests must satisfy, by id or slug (returned as the id).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_policy = 4 [json_name = "certificatePolicy"];</code>
@@ -1769,6 +1801,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The policy requests must satisfy, by id or slug (returned as the id).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_policy = 4 [json_name = "certificatePolicy"];</code>
@@ -1788,6 +1821,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * A CA, by id or slug (returned as the id).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_authority = 5 [json_name = "certificateAuthority"];</code>
@@ -1800,6 +1834,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * A CA, by id or slug (returned as the id).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_authority = 5 [json_name = "certificateAuthority"];</code>
@@ -1826,6 +1861,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * A CA, by id or slug (returned as the id).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_authority = 5 [json_name = "certificateAuthority"];</code>
@@ -1853,6 +1889,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * A CA, by id or slug (returned as the id).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_authority = 5 [json_name = "certificateAuthority"];</code>
@@ -1870,6 +1907,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * A CA, by id or slug (returned as the id).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_authority = 5 [json_name = "certificateAuthority"];</code>
@@ -1886,6 +1924,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * A CA, by id or slug (returned as the id).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_authority = 5 [json_name = "certificateAuthority"];</code>
@@ -2847,6 +2886,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Changes on every update; send it back to refuse stale writes (ABORTED).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string etag = 15 [json_name = "etag"];</code>
@@ -2867,6 +2907,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Changes on every update; send it back to refuse stale writes (ABORTED).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string etag = 15 [json_name = "etag"];</code>
@@ -2888,6 +2929,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Changes on every update; send it back to refuse stale writes (ABORTED).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string etag = 15 [json_name = "etag"];</code>
@@ -2905,6 +2947,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Changes on every update; send it back to refuse stale writes (ABORTED).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string etag = 15 [json_name = "etag"];</code>
@@ -2919,6 +2962,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Changes on every update; send it back to refuse stale writes (ABORTED).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string etag = 15 [json_name = "etag"];</code>

@@ -59,6 +59,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The slug of the new CA.
+   * At most 63 characters.
    * </pre>
    *
    * <code>string slug = 1 [json_name = "slug"];</code>
@@ -80,6 +81,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The slug of the new CA.
+   * At most 63 characters.
    * </pre>
    *
    * <code>string slug = 1 [json_name = "slug"];</code>
@@ -106,6 +108,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Free text for operators.
+   * At most 1024 characters.
    * </pre>
    *
    * <code>string description = 2 [json_name = "description"];</code>
@@ -127,6 +130,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Free text for operators.
+   * At most 1024 characters.
    * </pre>
    *
    * <code>string description = 2 [json_name = "description"];</code>
@@ -153,6 +157,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The parent CA, by id or slug; it must be ACTIVE and allow a sub-CA.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string parent_certificate_authority = 3 [json_name = "parentCertificateAuthority"];</code>
@@ -174,6 +179,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The parent CA, by id or slug; it must be ACTIVE and allow a sub-CA.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string parent_certificate_authority = 3 [json_name = "parentCertificateAuthority"];</code>
@@ -876,6 +882,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The slug of the new CA.
+     * At most 63 characters.
      * </pre>
      *
      * <code>string slug = 1 [json_name = "slug"];</code>
@@ -896,6 +903,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The slug of the new CA.
+     * At most 63 characters.
      * </pre>
      *
      * <code>string slug = 1 [json_name = "slug"];</code>
@@ -917,6 +925,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The slug of the new CA.
+     * At most 63 characters.
      * </pre>
      *
      * <code>string slug = 1 [json_name = "slug"];</code>
@@ -934,6 +943,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The slug of the new CA.
+     * At most 63 characters.
      * </pre>
      *
      * <code>string slug = 1 [json_name = "slug"];</code>
@@ -948,6 +958,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The slug of the new CA.
+     * At most 63 characters.
      * </pre>
      *
      * <code>string slug = 1 [json_name = "slug"];</code>
@@ -968,6 +979,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Free text for operators.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string description = 2 [json_name = "description"];</code>
@@ -988,6 +1000,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Free text for operators.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string description = 2 [json_name = "description"];</code>
@@ -1009,6 +1022,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Free text for operators.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string description = 2 [json_name = "description"];</code>
@@ -1026,6 +1040,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Free text for operators.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string description = 2 [json_name = "description"];</code>
@@ -1040,6 +1055,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Free text for operators.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string description = 2 [json_name = "description"];</code>
@@ -1060,6 +1076,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The parent CA, by id or slug; it must be ACTIVE and allow a sub-CA.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string parent_certificate_authority = 3 [json_name = "parentCertificateAuthority"];</code>
@@ -1080,6 +1097,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The parent CA, by id or slug; it must be ACTIVE and allow a sub-CA.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string parent_certificate_authority = 3 [json_name = "parentCertificateAuthority"];</code>
@@ -1101,6 +1119,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The parent CA, by id or slug; it must be ACTIVE and allow a sub-CA.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string parent_certificate_authority = 3 [json_name = "parentCertificateAuthority"];</code>
@@ -1118,6 +1137,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The parent CA, by id or slug; it must be ACTIVE and allow a sub-CA.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string parent_certificate_authority = 3 [json_name = "parentCertificateAuthority"];</code>
@@ -1132,6 +1152,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The parent CA, by id or slug; it must be ACTIVE and allow a sub-CA.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string parent_certificate_authority = 3 [json_name = "parentCertificateAuthority"];</code>

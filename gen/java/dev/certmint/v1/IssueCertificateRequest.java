@@ -99,6 +99,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The profile, by id or slug.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_profile = 1 [json_name = "certificateProfile"];</code>
@@ -120,6 +121,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The profile, by id or slug.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_profile = 1 [json_name = "certificateProfile"];</code>
@@ -145,10 +147,10 @@ private static final long serialVersionUID = 0L;
   private volatile java.lang.Object requestId_ = "";
   /**
    * <pre>
-   * Idempotency key chosen by the caller (at most 128 characters), scoped to the access token
-   * that makes the call. The same token repeating a request_id within at least 60 minutes gets
-   * the same result; the same request_id with a different request is refused with
-   * ALREADY_EXISTS.
+   * Idempotency key chosen by the caller, scoped to the access token that makes the call. The
+   * same token repeating a request_id within at least 60 minutes gets the same result; the same
+   * request_id with a different request is refused with ALREADY_EXISTS.
+   * At most 128 characters.
    * </pre>
    *
    * <code>string request_id = 2 [json_name = "requestId"];</code>
@@ -169,10 +171,10 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * Idempotency key chosen by the caller (at most 128 characters), scoped to the access token
-   * that makes the call. The same token repeating a request_id within at least 60 minutes gets
-   * the same result; the same request_id with a different request is refused with
-   * ALREADY_EXISTS.
+   * Idempotency key chosen by the caller, scoped to the access token that makes the call. The
+   * same token repeating a request_id within at least 60 minutes gets the same result; the same
+   * request_id with a different request is refused with ALREADY_EXISTS.
+   * At most 128 characters.
    * </pre>
    *
    * <code>string request_id = 2 [json_name = "requestId"];</code>
@@ -198,6 +200,7 @@ private static final long serialVersionUID = 0L;
    * <pre>
    * A PKCS #10 CSR (PEM). Subject, SANs and public key are taken from it; the CSR's
    * signature is verified.
+   * At most 65536 characters.
    * </pre>
    *
    * <code>string csr_pem = 3 [json_name = "csrPem"];</code>
@@ -210,6 +213,7 @@ private static final long serialVersionUID = 0L;
    * <pre>
    * A PKCS #10 CSR (PEM). Subject, SANs and public key are taken from it; the CSR's
    * signature is verified.
+   * At most 65536 characters.
    * </pre>
    *
    * <code>string csr_pem = 3 [json_name = "csrPem"];</code>
@@ -236,6 +240,7 @@ private static final long serialVersionUID = 0L;
    * <pre>
    * A PKCS #10 CSR (PEM). Subject, SANs and public key are taken from it; the CSR's
    * signature is verified.
+   * At most 65536 characters.
    * </pre>
    *
    * <code>string csr_pem = 3 [json_name = "csrPem"];</code>
@@ -344,6 +349,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * keyUsage; the profile's defaults when empty.
+   * At most 9 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.KeyUsage key_usages = 6 [json_name = "keyUsages"];</code>
@@ -357,6 +363,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * keyUsage; the profile's defaults when empty.
+   * At most 9 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.KeyUsage key_usages = 6 [json_name = "keyUsages"];</code>
@@ -369,6 +376,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * keyUsage; the profile's defaults when empty.
+   * At most 9 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.KeyUsage key_usages = 6 [json_name = "keyUsages"];</code>
@@ -382,6 +390,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * keyUsage; the profile's defaults when empty.
+   * At most 9 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.KeyUsage key_usages = 6 [json_name = "keyUsages"];</code>
@@ -395,6 +404,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * keyUsage; the profile's defaults when empty.
+   * At most 9 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.KeyUsage key_usages = 6 [json_name = "keyUsages"];</code>
@@ -422,6 +432,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * extKeyUsage; the profile's defaults when empty.
+   * At most 6 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.ExtendedKeyUsage extended_key_usages = 7 [json_name = "extendedKeyUsages"];</code>
@@ -435,6 +446,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * extKeyUsage; the profile's defaults when empty.
+   * At most 6 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.ExtendedKeyUsage extended_key_usages = 7 [json_name = "extendedKeyUsages"];</code>
@@ -447,6 +459,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * extKeyUsage; the profile's defaults when empty.
+   * At most 6 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.ExtendedKeyUsage extended_key_usages = 7 [json_name = "extendedKeyUsages"];</code>
@@ -460,6 +473,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * extKeyUsage; the profile's defaults when empty.
+   * At most 6 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.ExtendedKeyUsage extended_key_usages = 7 [json_name = "extendedKeyUsages"];</code>
@@ -473,6 +487,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * extKeyUsage; the profile's defaults when empty.
+   * At most 6 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.ExtendedKeyUsage extended_key_usages = 7 [json_name = "extendedKeyUsages"];</code>
@@ -1193,6 +1208,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The profile, by id or slug.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_profile = 1 [json_name = "certificateProfile"];</code>
@@ -1213,6 +1229,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The profile, by id or slug.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_profile = 1 [json_name = "certificateProfile"];</code>
@@ -1234,6 +1251,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The profile, by id or slug.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_profile = 1 [json_name = "certificateProfile"];</code>
@@ -1251,6 +1269,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The profile, by id or slug.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_profile = 1 [json_name = "certificateProfile"];</code>
@@ -1265,6 +1284,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The profile, by id or slug.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_profile = 1 [json_name = "certificateProfile"];</code>
@@ -1284,10 +1304,10 @@ private static final long serialVersionUID = 0L;
     private java.lang.Object requestId_ = "";
     /**
      * <pre>
-     * Idempotency key chosen by the caller (at most 128 characters), scoped to the access token
-     * that makes the call. The same token repeating a request_id within at least 60 minutes gets
-     * the same result; the same request_id with a different request is refused with
-     * ALREADY_EXISTS.
+     * Idempotency key chosen by the caller, scoped to the access token that makes the call. The
+     * same token repeating a request_id within at least 60 minutes gets the same result; the same
+     * request_id with a different request is refused with ALREADY_EXISTS.
+     * At most 128 characters.
      * </pre>
      *
      * <code>string request_id = 2 [json_name = "requestId"];</code>
@@ -1307,10 +1327,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Idempotency key chosen by the caller (at most 128 characters), scoped to the access token
-     * that makes the call. The same token repeating a request_id within at least 60 minutes gets
-     * the same result; the same request_id with a different request is refused with
-     * ALREADY_EXISTS.
+     * Idempotency key chosen by the caller, scoped to the access token that makes the call. The
+     * same token repeating a request_id within at least 60 minutes gets the same result; the same
+     * request_id with a different request is refused with ALREADY_EXISTS.
+     * At most 128 characters.
      * </pre>
      *
      * <code>string request_id = 2 [json_name = "requestId"];</code>
@@ -1331,10 +1351,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Idempotency key chosen by the caller (at most 128 characters), scoped to the access token
-     * that makes the call. The same token repeating a request_id within at least 60 minutes gets
-     * the same result; the same request_id with a different request is refused with
-     * ALREADY_EXISTS.
+     * Idempotency key chosen by the caller, scoped to the access token that makes the call. The
+     * same token repeating a request_id within at least 60 minutes gets the same result; the same
+     * request_id with a different request is refused with ALREADY_EXISTS.
+     * At most 128 characters.
      * </pre>
      *
      * <code>string request_id = 2 [json_name = "requestId"];</code>
@@ -1351,10 +1371,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Idempotency key chosen by the caller (at most 128 characters), scoped to the access token
-     * that makes the call. The same token repeating a request_id within at least 60 minutes gets
-     * the same result; the same request_id with a different request is refused with
-     * ALREADY_EXISTS.
+     * Idempotency key chosen by the caller, scoped to the access token that makes the call. The
+     * same token repeating a request_id within at least 60 minutes gets the same result; the same
+     * request_id with a different request is refused with ALREADY_EXISTS.
+     * At most 128 characters.
      * </pre>
      *
      * <code>string request_id = 2 [json_name = "requestId"];</code>
@@ -1368,10 +1388,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Idempotency key chosen by the caller (at most 128 characters), scoped to the access token
-     * that makes the call. The same token repeating a request_id within at least 60 minutes gets
-     * the same result; the same request_id with a different request is refused with
-     * ALREADY_EXISTS.
+     * Idempotency key chosen by the caller, scoped to the access token that makes the call. The
+     * same token repeating a request_id within at least 60 minutes gets the same result; the same
+     * request_id with a different request is refused with ALREADY_EXISTS.
+     * At most 128 characters.
      * </pre>
      *
      * <code>string request_id = 2 [json_name = "requestId"];</code>
@@ -1392,6 +1412,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * A PKCS #10 CSR (PEM). Subject, SANs and public key are taken from it; the CSR's
      * signature is verified.
+     * At most 65536 characters.
      * </pre>
      *
      * <code>string csr_pem = 3 [json_name = "csrPem"];</code>
@@ -1405,6 +1426,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * A PKCS #10 CSR (PEM). Subject, SANs and public key are taken from it; the CSR's
      * signature is verified.
+     * At most 65536 characters.
      * </pre>
      *
      * <code>string csr_pem = 3 [json_name = "csrPem"];</code>
@@ -1432,6 +1454,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * A PKCS #10 CSR (PEM). Subject, SANs and public key are taken from it; the CSR's
      * signature is verified.
+     * At most 65536 characters.
      * </pre>
      *
      * <code>string csr_pem = 3 [json_name = "csrPem"];</code>
@@ -1460,6 +1483,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * A PKCS #10 CSR (PEM). Subject, SANs and public key are taken from it; the CSR's
      * signature is verified.
+     * At most 65536 characters.
      * </pre>
      *
      * <code>string csr_pem = 3 [json_name = "csrPem"];</code>
@@ -1478,6 +1502,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * A PKCS #10 CSR (PEM). Subject, SANs and public key are taken from it; the CSR's
      * signature is verified.
+     * At most 65536 characters.
      * </pre>
      *
      * <code>string csr_pem = 3 [json_name = "csrPem"];</code>
@@ -1495,6 +1520,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * A PKCS #10 CSR (PEM). Subject, SANs and public key are taken from it; the CSR's
      * signature is verified.
+     * At most 65536 characters.
      * </pre>
      *
      * <code>string csr_pem = 3 [json_name = "csrPem"];</code>
@@ -1773,6 +1799,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * keyUsage; the profile's defaults when empty.
+     * At most 9 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.KeyUsage key_usages = 6 [json_name = "keyUsages"];</code>
@@ -1785,6 +1812,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * keyUsage; the profile's defaults when empty.
+     * At most 9 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.KeyUsage key_usages = 6 [json_name = "keyUsages"];</code>
@@ -1796,6 +1824,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * keyUsage; the profile's defaults when empty.
+     * At most 9 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.KeyUsage key_usages = 6 [json_name = "keyUsages"];</code>
@@ -1808,6 +1837,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * keyUsage; the profile's defaults when empty.
+     * At most 9 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.KeyUsage key_usages = 6 [json_name = "keyUsages"];</code>
@@ -1828,6 +1858,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * keyUsage; the profile's defaults when empty.
+     * At most 9 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.KeyUsage key_usages = 6 [json_name = "keyUsages"];</code>
@@ -1846,6 +1877,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * keyUsage; the profile's defaults when empty.
+     * At most 9 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.KeyUsage key_usages = 6 [json_name = "keyUsages"];</code>
@@ -1864,6 +1896,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * keyUsage; the profile's defaults when empty.
+     * At most 9 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.KeyUsage key_usages = 6 [json_name = "keyUsages"];</code>
@@ -1878,6 +1911,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * keyUsage; the profile's defaults when empty.
+     * At most 9 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.KeyUsage key_usages = 6 [json_name = "keyUsages"];</code>
@@ -1890,6 +1924,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * keyUsage; the profile's defaults when empty.
+     * At most 9 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.KeyUsage key_usages = 6 [json_name = "keyUsages"];</code>
@@ -1902,6 +1937,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * keyUsage; the profile's defaults when empty.
+     * At most 9 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.KeyUsage key_usages = 6 [json_name = "keyUsages"];</code>
@@ -1919,6 +1955,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * keyUsage; the profile's defaults when empty.
+     * At most 9 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.KeyUsage key_usages = 6 [json_name = "keyUsages"];</code>
@@ -1934,6 +1971,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * keyUsage; the profile's defaults when empty.
+     * At most 9 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.KeyUsage key_usages = 6 [json_name = "keyUsages"];</code>
@@ -1961,6 +1999,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * extKeyUsage; the profile's defaults when empty.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage extended_key_usages = 7 [json_name = "extendedKeyUsages"];</code>
@@ -1973,6 +2012,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * extKeyUsage; the profile's defaults when empty.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage extended_key_usages = 7 [json_name = "extendedKeyUsages"];</code>
@@ -1984,6 +2024,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * extKeyUsage; the profile's defaults when empty.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage extended_key_usages = 7 [json_name = "extendedKeyUsages"];</code>
@@ -1996,6 +2037,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * extKeyUsage; the profile's defaults when empty.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage extended_key_usages = 7 [json_name = "extendedKeyUsages"];</code>
@@ -2016,6 +2058,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * extKeyUsage; the profile's defaults when empty.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage extended_key_usages = 7 [json_name = "extendedKeyUsages"];</code>
@@ -2034,6 +2077,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * extKeyUsage; the profile's defaults when empty.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage extended_key_usages = 7 [json_name = "extendedKeyUsages"];</code>
@@ -2052,6 +2096,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * extKeyUsage; the profile's defaults when empty.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage extended_key_usages = 7 [json_name = "extendedKeyUsages"];</code>
@@ -2066,6 +2111,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * extKeyUsage; the profile's defaults when empty.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage extended_key_usages = 7 [json_name = "extendedKeyUsages"];</code>
@@ -2078,6 +2124,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * extKeyUsage; the profile's defaults when empty.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage extended_key_usages = 7 [json_name = "extendedKeyUsages"];</code>
@@ -2090,6 +2137,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * extKeyUsage; the profile's defaults when empty.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage extended_key_usages = 7 [json_name = "extendedKeyUsages"];</code>
@@ -2107,6 +2155,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * extKeyUsage; the profile's defaults when empty.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage extended_key_usages = 7 [json_name = "extendedKeyUsages"];</code>
@@ -2122,6 +2171,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * extKeyUsage; the profile's defaults when empty.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage extended_key_usages = 7 [json_name = "extendedKeyUsages"];</code>

@@ -10,6 +10,7 @@ public interface IssueCertificateRequestOrBuilder extends
   /**
    * <pre>
    * The profile, by id or slug.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_profile = 1 [json_name = "certificateProfile"];</code>
@@ -19,6 +20,7 @@ public interface IssueCertificateRequestOrBuilder extends
   /**
    * <pre>
    * The profile, by id or slug.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_profile = 1 [json_name = "certificateProfile"];</code>
@@ -29,10 +31,10 @@ public interface IssueCertificateRequestOrBuilder extends
 
   /**
    * <pre>
-   * Idempotency key chosen by the caller (at most 128 characters), scoped to the access token
-   * that makes the call. The same token repeating a request_id within at least 60 minutes gets
-   * the same result; the same request_id with a different request is refused with
-   * ALREADY_EXISTS.
+   * Idempotency key chosen by the caller, scoped to the access token that makes the call. The
+   * same token repeating a request_id within at least 60 minutes gets the same result; the same
+   * request_id with a different request is refused with ALREADY_EXISTS.
+   * At most 128 characters.
    * </pre>
    *
    * <code>string request_id = 2 [json_name = "requestId"];</code>
@@ -41,10 +43,10 @@ public interface IssueCertificateRequestOrBuilder extends
   java.lang.String getRequestId();
   /**
    * <pre>
-   * Idempotency key chosen by the caller (at most 128 characters), scoped to the access token
-   * that makes the call. The same token repeating a request_id within at least 60 minutes gets
-   * the same result; the same request_id with a different request is refused with
-   * ALREADY_EXISTS.
+   * Idempotency key chosen by the caller, scoped to the access token that makes the call. The
+   * same token repeating a request_id within at least 60 minutes gets the same result; the same
+   * request_id with a different request is refused with ALREADY_EXISTS.
+   * At most 128 characters.
    * </pre>
    *
    * <code>string request_id = 2 [json_name = "requestId"];</code>
@@ -57,6 +59,7 @@ public interface IssueCertificateRequestOrBuilder extends
    * <pre>
    * A PKCS #10 CSR (PEM). Subject, SANs and public key are taken from it; the CSR's
    * signature is verified.
+   * At most 65536 characters.
    * </pre>
    *
    * <code>string csr_pem = 3 [json_name = "csrPem"];</code>
@@ -67,6 +70,7 @@ public interface IssueCertificateRequestOrBuilder extends
    * <pre>
    * A PKCS #10 CSR (PEM). Subject, SANs and public key are taken from it; the CSR's
    * signature is verified.
+   * At most 65536 characters.
    * </pre>
    *
    * <code>string csr_pem = 3 [json_name = "csrPem"];</code>
@@ -77,6 +81,7 @@ public interface IssueCertificateRequestOrBuilder extends
    * <pre>
    * A PKCS #10 CSR (PEM). Subject, SANs and public key are taken from it; the CSR's
    * signature is verified.
+   * At most 65536 characters.
    * </pre>
    *
    * <code>string csr_pem = 3 [json_name = "csrPem"];</code>
@@ -134,6 +139,7 @@ public interface IssueCertificateRequestOrBuilder extends
   /**
    * <pre>
    * keyUsage; the profile's defaults when empty.
+   * At most 9 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.KeyUsage key_usages = 6 [json_name = "keyUsages"];</code>
@@ -143,6 +149,7 @@ public interface IssueCertificateRequestOrBuilder extends
   /**
    * <pre>
    * keyUsage; the profile's defaults when empty.
+   * At most 9 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.KeyUsage key_usages = 6 [json_name = "keyUsages"];</code>
@@ -152,6 +159,7 @@ public interface IssueCertificateRequestOrBuilder extends
   /**
    * <pre>
    * keyUsage; the profile's defaults when empty.
+   * At most 9 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.KeyUsage key_usages = 6 [json_name = "keyUsages"];</code>
@@ -162,6 +170,7 @@ public interface IssueCertificateRequestOrBuilder extends
   /**
    * <pre>
    * keyUsage; the profile's defaults when empty.
+   * At most 9 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.KeyUsage key_usages = 6 [json_name = "keyUsages"];</code>
@@ -172,6 +181,7 @@ public interface IssueCertificateRequestOrBuilder extends
   /**
    * <pre>
    * keyUsage; the profile's defaults when empty.
+   * At most 9 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.KeyUsage key_usages = 6 [json_name = "keyUsages"];</code>
@@ -183,6 +193,7 @@ public interface IssueCertificateRequestOrBuilder extends
   /**
    * <pre>
    * extKeyUsage; the profile's defaults when empty.
+   * At most 6 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.ExtendedKeyUsage extended_key_usages = 7 [json_name = "extendedKeyUsages"];</code>
@@ -192,6 +203,7 @@ public interface IssueCertificateRequestOrBuilder extends
   /**
    * <pre>
    * extKeyUsage; the profile's defaults when empty.
+   * At most 6 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.ExtendedKeyUsage extended_key_usages = 7 [json_name = "extendedKeyUsages"];</code>
@@ -201,6 +213,7 @@ public interface IssueCertificateRequestOrBuilder extends
   /**
    * <pre>
    * extKeyUsage; the profile's defaults when empty.
+   * At most 6 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.ExtendedKeyUsage extended_key_usages = 7 [json_name = "extendedKeyUsages"];</code>
@@ -211,6 +224,7 @@ public interface IssueCertificateRequestOrBuilder extends
   /**
    * <pre>
    * extKeyUsage; the profile's defaults when empty.
+   * At most 6 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.ExtendedKeyUsage extended_key_usages = 7 [json_name = "extendedKeyUsages"];</code>
@@ -221,6 +235,7 @@ public interface IssueCertificateRequestOrBuilder extends
   /**
    * <pre>
    * extKeyUsage; the profile's defaults when empty.
+   * At most 6 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.ExtendedKeyUsage extended_key_usages = 7 [json_name = "extendedKeyUsages"];</code>

@@ -20,6 +20,7 @@ public interface ListAccessTokensRequestOrBuilder extends
   /**
    * <pre>
    * The next_page_token of the previous page; empty for the first page.
+   * At most 512 characters.
    * </pre>
    *
    * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -29,6 +30,7 @@ public interface ListAccessTokensRequestOrBuilder extends
   /**
    * <pre>
    * The next_page_token of the previous page; empty for the first page.
+   * At most 512 characters.
    * </pre>
    *
    * <code>string page_token = 2 [json_name = "pageToken"];</code>

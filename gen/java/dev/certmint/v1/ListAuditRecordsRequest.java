@@ -75,6 +75,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The next_page_token of the previous page; empty for the first page.
+   * At most 512 characters.
    * </pre>
    *
    * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -96,6 +97,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The next_page_token of the previous page; empty for the first page.
+   * At most 512 characters.
    * </pre>
    *
    * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -122,6 +124,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Only records of this actor (access token id or slug).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string actor = 3 [json_name = "actor"];</code>
@@ -143,6 +146,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Only records of this actor (access token id or slug).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string actor = 3 [json_name = "actor"];</code>
@@ -169,6 +173,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Only records of this RPC (full name, e.g. "/certmint.v1.CertificateService/RevokeCertificate").
+   * At most 128 characters.
    * </pre>
    *
    * <code>string method = 4 [json_name = "method"];</code>
@@ -190,6 +195,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Only records of this RPC (full name, e.g. "/certmint.v1.CertificateService/RevokeCertificate").
+   * At most 128 characters.
    * </pre>
    *
    * <code>string method = 4 [json_name = "method"];</code>
@@ -216,6 +222,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Only records about this resource type.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string resource_type = 5 [json_name = "resourceType"];</code>
@@ -237,6 +244,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Only records about this resource type.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string resource_type = 5 [json_name = "resourceType"];</code>
@@ -263,6 +271,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Only records about this resource id.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string resource_id = 6 [json_name = "resourceId"];</code>
@@ -284,6 +293,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Only records about this resource id.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string resource_id = 6 [json_name = "resourceId"];</code>
@@ -988,6 +998,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The next_page_token of the previous page; empty for the first page.
+     * At most 512 characters.
      * </pre>
      *
      * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -1008,6 +1019,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The next_page_token of the previous page; empty for the first page.
+     * At most 512 characters.
      * </pre>
      *
      * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -1029,6 +1041,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The next_page_token of the previous page; empty for the first page.
+     * At most 512 characters.
      * </pre>
      *
      * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -1046,6 +1059,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The next_page_token of the previous page; empty for the first page.
+     * At most 512 characters.
      * </pre>
      *
      * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -1060,6 +1074,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The next_page_token of the previous page; empty for the first page.
+     * At most 512 characters.
      * </pre>
      *
      * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -1080,6 +1095,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only records of this actor (access token id or slug).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string actor = 3 [json_name = "actor"];</code>
@@ -1100,6 +1116,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only records of this actor (access token id or slug).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string actor = 3 [json_name = "actor"];</code>
@@ -1121,6 +1138,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only records of this actor (access token id or slug).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string actor = 3 [json_name = "actor"];</code>
@@ -1138,6 +1156,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only records of this actor (access token id or slug).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string actor = 3 [json_name = "actor"];</code>
@@ -1152,6 +1171,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only records of this actor (access token id or slug).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string actor = 3 [json_name = "actor"];</code>
@@ -1172,6 +1192,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only records of this RPC (full name, e.g. "/certmint.v1.CertificateService/RevokeCertificate").
+     * At most 128 characters.
      * </pre>
      *
      * <code>string method = 4 [json_name = "method"];</code>
@@ -1192,6 +1213,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only records of this RPC (full name, e.g. "/certmint.v1.CertificateService/RevokeCertificate").
+     * At most 128 characters.
      * </pre>
      *
      * <code>string method = 4 [json_name = "method"];</code>
@@ -1213,6 +1235,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only records of this RPC (full name, e.g. "/certmint.v1.CertificateService/RevokeCertificate").
+     * At most 128 characters.
      * </pre>
      *
      * <code>string method = 4 [json_name = "method"];</code>
@@ -1230,6 +1253,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only records of this RPC (full name, e.g. "/certmint.v1.CertificateService/RevokeCertificate").
+     * At most 128 characters.
      * </pre>
      *
      * <code>string method = 4 [json_name = "method"];</code>
@@ -1244,6 +1268,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only records of this RPC (full name, e.g. "/certmint.v1.CertificateService/RevokeCertificate").
+     * At most 128 characters.
      * </pre>
      *
      * <code>string method = 4 [json_name = "method"];</code>
@@ -1264,6 +1289,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only records about this resource type.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string resource_type = 5 [json_name = "resourceType"];</code>
@@ -1284,6 +1310,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only records about this resource type.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string resource_type = 5 [json_name = "resourceType"];</code>
@@ -1305,6 +1332,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only records about this resource type.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string resource_type = 5 [json_name = "resourceType"];</code>
@@ -1322,6 +1350,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only records about this resource type.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string resource_type = 5 [json_name = "resourceType"];</code>
@@ -1336,6 +1365,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only records about this resource type.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string resource_type = 5 [json_name = "resourceType"];</code>
@@ -1356,6 +1386,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only records about this resource id.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string resource_id = 6 [json_name = "resourceId"];</code>
@@ -1376,6 +1407,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only records about this resource id.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string resource_id = 6 [json_name = "resourceId"];</code>
@@ -1397,6 +1429,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only records about this resource id.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string resource_id = 6 [json_name = "resourceId"];</code>
@@ -1414,6 +1447,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only records about this resource id.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string resource_id = 6 [json_name = "resourceId"];</code>
@@ -1428,6 +1462,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only records about this resource id.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string resource_id = 6 [json_name = "resourceId"];</code>

@@ -20,6 +20,7 @@ public interface ListAuditRecordsRequestOrBuilder extends
   /**
    * <pre>
    * The next_page_token of the previous page; empty for the first page.
+   * At most 512 characters.
    * </pre>
    *
    * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -29,6 +30,7 @@ public interface ListAuditRecordsRequestOrBuilder extends
   /**
    * <pre>
    * The next_page_token of the previous page; empty for the first page.
+   * At most 512 characters.
    * </pre>
    *
    * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -40,6 +42,7 @@ public interface ListAuditRecordsRequestOrBuilder extends
   /**
    * <pre>
    * Only records of this actor (access token id or slug).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string actor = 3 [json_name = "actor"];</code>
@@ -49,6 +52,7 @@ public interface ListAuditRecordsRequestOrBuilder extends
   /**
    * <pre>
    * Only records of this actor (access token id or slug).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string actor = 3 [json_name = "actor"];</code>
@@ -60,6 +64,7 @@ public interface ListAuditRecordsRequestOrBuilder extends
   /**
    * <pre>
    * Only records of this RPC (full name, e.g. "/certmint.v1.CertificateService/RevokeCertificate").
+   * At most 128 characters.
    * </pre>
    *
    * <code>string method = 4 [json_name = "method"];</code>
@@ -69,6 +74,7 @@ public interface ListAuditRecordsRequestOrBuilder extends
   /**
    * <pre>
    * Only records of this RPC (full name, e.g. "/certmint.v1.CertificateService/RevokeCertificate").
+   * At most 128 characters.
    * </pre>
    *
    * <code>string method = 4 [json_name = "method"];</code>
@@ -80,6 +86,7 @@ public interface ListAuditRecordsRequestOrBuilder extends
   /**
    * <pre>
    * Only records about this resource type.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string resource_type = 5 [json_name = "resourceType"];</code>
@@ -89,6 +96,7 @@ public interface ListAuditRecordsRequestOrBuilder extends
   /**
    * <pre>
    * Only records about this resource type.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string resource_type = 5 [json_name = "resourceType"];</code>
@@ -100,6 +108,7 @@ public interface ListAuditRecordsRequestOrBuilder extends
   /**
    * <pre>
    * Only records about this resource id.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string resource_id = 6 [json_name = "resourceId"];</code>
@@ -109,6 +118,7 @@ public interface ListAuditRecordsRequestOrBuilder extends
   /**
    * <pre>
    * Only records about this resource id.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string resource_id = 6 [json_name = "resourceId"];</code>

@@ -70,6 +70,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The next_page_token of the previous page; empty for the first page.
+   * At most 512 characters.
    * </pre>
    *
    * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -91,6 +92,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The next_page_token of the previous page; empty for the first page.
+   * At most 512 characters.
    * </pre>
    *
    * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -558,6 +560,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The next_page_token of the previous page; empty for the first page.
+     * At most 512 characters.
      * </pre>
      *
      * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -578,6 +581,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The next_page_token of the previous page; empty for the first page.
+     * At most 512 characters.
      * </pre>
      *
      * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -599,6 +603,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The next_page_token of the previous page; empty for the first page.
+     * At most 512 characters.
      * </pre>
      *
      * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -616,6 +621,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The next_page_token of the previous page; empty for the first page.
+     * At most 512 characters.
      * </pre>
      *
      * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -630,6 +636,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The next_page_token of the previous page; empty for the first page.
+     * At most 512 characters.
      * </pre>
      *
      * <code>string page_token = 2 [json_name = "pageToken"];</code>

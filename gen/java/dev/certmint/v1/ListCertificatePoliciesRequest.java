@@ -69,6 +69,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The next_page_token of the previous page; empty for the first page.
+   * At most 512 characters.
    * </pre>
    *
    * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -90,6 +91,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The next_page_token of the previous page; empty for the first page.
+   * At most 512 characters.
    * </pre>
    *
    * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -509,6 +511,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The next_page_token of the previous page; empty for the first page.
+     * At most 512 characters.
      * </pre>
      *
      * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -529,6 +532,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The next_page_token of the previous page; empty for the first page.
+     * At most 512 characters.
      * </pre>
      *
      * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -550,6 +554,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The next_page_token of the previous page; empty for the first page.
+     * At most 512 characters.
      * </pre>
      *
      * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -567,6 +572,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The next_page_token of the previous page; empty for the first page.
+     * At most 512 characters.
      * </pre>
      *
      * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -581,6 +587,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The next_page_token of the previous page; empty for the first page.
+     * At most 512 characters.
      * </pre>
      *
      * <code>string page_token = 2 [json_name = "pageToken"];</code>

@@ -73,6 +73,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The next_page_token of the previous page; empty for the first page.
+   * At most 512 characters.
    * </pre>
    *
    * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -94,6 +95,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The next_page_token of the previous page; empty for the first page.
+   * At most 512 characters.
    * </pre>
    *
    * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -120,6 +122,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Only certificates of this profile (id or slug).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_profile = 3 [json_name = "certificateProfile"];</code>
@@ -141,6 +144,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Only certificates of this profile (id or slug).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_profile = 3 [json_name = "certificateProfile"];</code>
@@ -167,6 +171,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Only certificates issued by this CA (id or slug).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_authority = 4 [json_name = "certificateAuthority"];</code>
@@ -188,6 +193,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Only certificates issued by this CA (id or slug).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_authority = 4 [json_name = "certificateAuthority"];</code>
@@ -278,6 +284,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Only certificates whose common name or a SAN contains this text (case-insensitive).
+   * At most 253 characters.
    * </pre>
    *
    * <code>string name_contains = 7 [json_name = "nameContains"];</code>
@@ -299,6 +306,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Only certificates whose common name or a SAN contains this text (case-insensitive).
+   * At most 253 characters.
    * </pre>
    *
    * <code>string name_contains = 7 [json_name = "nameContains"];</code>
@@ -848,6 +856,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The next_page_token of the previous page; empty for the first page.
+     * At most 512 characters.
      * </pre>
      *
      * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -868,6 +877,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The next_page_token of the previous page; empty for the first page.
+     * At most 512 characters.
      * </pre>
      *
      * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -889,6 +899,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The next_page_token of the previous page; empty for the first page.
+     * At most 512 characters.
      * </pre>
      *
      * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -906,6 +917,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The next_page_token of the previous page; empty for the first page.
+     * At most 512 characters.
      * </pre>
      *
      * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -920,6 +932,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The next_page_token of the previous page; empty for the first page.
+     * At most 512 characters.
      * </pre>
      *
      * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -940,6 +953,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only certificates of this profile (id or slug).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_profile = 3 [json_name = "certificateProfile"];</code>
@@ -960,6 +974,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only certificates of this profile (id or slug).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_profile = 3 [json_name = "certificateProfile"];</code>
@@ -981,6 +996,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only certificates of this profile (id or slug).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_profile = 3 [json_name = "certificateProfile"];</code>
@@ -998,6 +1014,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only certificates of this profile (id or slug).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_profile = 3 [json_name = "certificateProfile"];</code>
@@ -1012,6 +1029,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only certificates of this profile (id or slug).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_profile = 3 [json_name = "certificateProfile"];</code>
@@ -1032,6 +1050,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only certificates issued by this CA (id or slug).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_authority = 4 [json_name = "certificateAuthority"];</code>
@@ -1052,6 +1071,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only certificates issued by this CA (id or slug).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_authority = 4 [json_name = "certificateAuthority"];</code>
@@ -1073,6 +1093,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only certificates issued by this CA (id or slug).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_authority = 4 [json_name = "certificateAuthority"];</code>
@@ -1090,6 +1111,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only certificates issued by this CA (id or slug).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_authority = 4 [json_name = "certificateAuthority"];</code>
@@ -1104,6 +1126,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only certificates issued by this CA (id or slug).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_authority = 4 [json_name = "certificateAuthority"];</code>
@@ -1352,6 +1375,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only certificates whose common name or a SAN contains this text (case-insensitive).
+     * At most 253 characters.
      * </pre>
      *
      * <code>string name_contains = 7 [json_name = "nameContains"];</code>
@@ -1372,6 +1396,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only certificates whose common name or a SAN contains this text (case-insensitive).
+     * At most 253 characters.
      * </pre>
      *
      * <code>string name_contains = 7 [json_name = "nameContains"];</code>
@@ -1393,6 +1418,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only certificates whose common name or a SAN contains this text (case-insensitive).
+     * At most 253 characters.
      * </pre>
      *
      * <code>string name_contains = 7 [json_name = "nameContains"];</code>
@@ -1410,6 +1436,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only certificates whose common name or a SAN contains this text (case-insensitive).
+     * At most 253 characters.
      * </pre>
      *
      * <code>string name_contains = 7 [json_name = "nameContains"];</code>
@@ -1424,6 +1451,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only certificates whose common name or a SAN contains this text (case-insensitive).
+     * At most 253 characters.
      * </pre>
      *
      * <code>string name_contains = 7 [json_name = "nameContains"];</code>

@@ -20,6 +20,7 @@ public interface ListCertificatesRequestOrBuilder extends
   /**
    * <pre>
    * The next_page_token of the previous page; empty for the first page.
+   * At most 512 characters.
    * </pre>
    *
    * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -29,6 +30,7 @@ public interface ListCertificatesRequestOrBuilder extends
   /**
    * <pre>
    * The next_page_token of the previous page; empty for the first page.
+   * At most 512 characters.
    * </pre>
    *
    * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -40,6 +42,7 @@ public interface ListCertificatesRequestOrBuilder extends
   /**
    * <pre>
    * Only certificates of this profile (id or slug).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_profile = 3 [json_name = "certificateProfile"];</code>
@@ -49,6 +52,7 @@ public interface ListCertificatesRequestOrBuilder extends
   /**
    * <pre>
    * Only certificates of this profile (id or slug).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_profile = 3 [json_name = "certificateProfile"];</code>
@@ -60,6 +64,7 @@ public interface ListCertificatesRequestOrBuilder extends
   /**
    * <pre>
    * Only certificates issued by this CA (id or slug).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_authority = 4 [json_name = "certificateAuthority"];</code>
@@ -69,6 +74,7 @@ public interface ListCertificatesRequestOrBuilder extends
   /**
    * <pre>
    * Only certificates issued by this CA (id or slug).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_authority = 4 [json_name = "certificateAuthority"];</code>
@@ -126,6 +132,7 @@ public interface ListCertificatesRequestOrBuilder extends
   /**
    * <pre>
    * Only certificates whose common name or a SAN contains this text (case-insensitive).
+   * At most 253 characters.
    * </pre>
    *
    * <code>string name_contains = 7 [json_name = "nameContains"];</code>
@@ -135,6 +142,7 @@ public interface ListCertificatesRequestOrBuilder extends
   /**
    * <pre>
    * Only certificates whose common name or a SAN contains this text (case-insensitive).
+   * At most 253 characters.
    * </pre>
    *
    * <code>string name_contains = 7 [json_name = "nameContains"];</code>

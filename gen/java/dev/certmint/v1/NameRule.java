@@ -67,6 +67,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Patterns every name of this type must match.
+   * At most 100 patterns of at most 2048 characters each.
    * </pre>
    *
    * <code>repeated string allowed = 1 [json_name = "allowed"];</code>
@@ -79,6 +80,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Patterns every name of this type must match.
+   * At most 100 patterns of at most 2048 characters each.
    * </pre>
    *
    * <code>repeated string allowed = 1 [json_name = "allowed"];</code>
@@ -90,6 +92,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Patterns every name of this type must match.
+   * At most 100 patterns of at most 2048 characters each.
    * </pre>
    *
    * <code>repeated string allowed = 1 [json_name = "allowed"];</code>
@@ -102,6 +105,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Patterns every name of this type must match.
+   * At most 100 patterns of at most 2048 characters each.
    * </pre>
    *
    * <code>repeated string allowed = 1 [json_name = "allowed"];</code>
@@ -119,6 +123,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Patterns no name of this type may match.
+   * At most 100 patterns of at most 2048 characters each.
    * </pre>
    *
    * <code>repeated string denied = 2 [json_name = "denied"];</code>
@@ -131,6 +136,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Patterns no name of this type may match.
+   * At most 100 patterns of at most 2048 characters each.
    * </pre>
    *
    * <code>repeated string denied = 2 [json_name = "denied"];</code>
@@ -142,6 +148,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Patterns no name of this type may match.
+   * At most 100 patterns of at most 2048 characters each.
    * </pre>
    *
    * <code>repeated string denied = 2 [json_name = "denied"];</code>
@@ -154,6 +161,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Patterns no name of this type may match.
+   * At most 100 patterns of at most 2048 characters each.
    * </pre>
    *
    * <code>repeated string denied = 2 [json_name = "denied"];</code>
@@ -654,6 +662,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Patterns every name of this type must match.
+     * At most 100 patterns of at most 2048 characters each.
      * </pre>
      *
      * <code>repeated string allowed = 1 [json_name = "allowed"];</code>
@@ -666,6 +675,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Patterns every name of this type must match.
+     * At most 100 patterns of at most 2048 characters each.
      * </pre>
      *
      * <code>repeated string allowed = 1 [json_name = "allowed"];</code>
@@ -677,6 +687,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Patterns every name of this type must match.
+     * At most 100 patterns of at most 2048 characters each.
      * </pre>
      *
      * <code>repeated string allowed = 1 [json_name = "allowed"];</code>
@@ -689,6 +700,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Patterns every name of this type must match.
+     * At most 100 patterns of at most 2048 characters each.
      * </pre>
      *
      * <code>repeated string allowed = 1 [json_name = "allowed"];</code>
@@ -702,6 +714,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Patterns every name of this type must match.
+     * At most 100 patterns of at most 2048 characters each.
      * </pre>
      *
      * <code>repeated string allowed = 1 [json_name = "allowed"];</code>
@@ -720,6 +733,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Patterns every name of this type must match.
+     * At most 100 patterns of at most 2048 characters each.
      * </pre>
      *
      * <code>repeated string allowed = 1 [json_name = "allowed"];</code>
@@ -737,6 +751,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Patterns every name of this type must match.
+     * At most 100 patterns of at most 2048 characters each.
      * </pre>
      *
      * <code>repeated string allowed = 1 [json_name = "allowed"];</code>
@@ -754,6 +769,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Patterns every name of this type must match.
+     * At most 100 patterns of at most 2048 characters each.
      * </pre>
      *
      * <code>repeated string allowed = 1 [json_name = "allowed"];</code>
@@ -768,6 +784,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Patterns every name of this type must match.
+     * At most 100 patterns of at most 2048 characters each.
      * </pre>
      *
      * <code>repeated string allowed = 1 [json_name = "allowed"];</code>
@@ -794,6 +811,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Patterns no name of this type may match.
+     * At most 100 patterns of at most 2048 characters each.
      * </pre>
      *
      * <code>repeated string denied = 2 [json_name = "denied"];</code>
@@ -806,6 +824,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Patterns no name of this type may match.
+     * At most 100 patterns of at most 2048 characters each.
      * </pre>
      *
      * <code>repeated string denied = 2 [json_name = "denied"];</code>
@@ -817,6 +836,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Patterns no name of this type may match.
+     * At most 100 patterns of at most 2048 characters each.
      * </pre>
      *
      * <code>repeated string denied = 2 [json_name = "denied"];</code>
@@ -829,6 +849,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Patterns no name of this type may match.
+     * At most 100 patterns of at most 2048 characters each.
      * </pre>
      *
      * <code>repeated string denied = 2 [json_name = "denied"];</code>
@@ -842,6 +863,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Patterns no name of this type may match.
+     * At most 100 patterns of at most 2048 characters each.
      * </pre>
      *
      * <code>repeated string denied = 2 [json_name = "denied"];</code>
@@ -860,6 +882,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Patterns no name of this type may match.
+     * At most 100 patterns of at most 2048 characters each.
      * </pre>
      *
      * <code>repeated string denied = 2 [json_name = "denied"];</code>
@@ -877,6 +900,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Patterns no name of this type may match.
+     * At most 100 patterns of at most 2048 characters each.
      * </pre>
      *
      * <code>repeated string denied = 2 [json_name = "denied"];</code>
@@ -894,6 +918,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Patterns no name of this type may match.
+     * At most 100 patterns of at most 2048 characters each.
      * </pre>
      *
      * <code>repeated string denied = 2 [json_name = "denied"];</code>
@@ -908,6 +933,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Patterns no name of this type may match.
+     * At most 100 patterns of at most 2048 characters each.
      * </pre>
      *
      * <code>repeated string denied = 2 [json_name = "denied"];</code>

@@ -10,6 +10,7 @@ public interface RevokeCertificateRequestOrBuilder extends
   /**
    * <pre>
    * The certificate, by id or serial number.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate = 1 [json_name = "certificate"];</code>
@@ -19,6 +20,7 @@ public interface RevokeCertificateRequestOrBuilder extends
   /**
    * <pre>
    * The certificate, by id or serial number.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate = 1 [json_name = "certificate"];</code>

@@ -6,7 +6,8 @@ package dev.certmint.v1;
 /**
  * <pre>
  * Subject is an X.509 distinguished name (RFC 5280 section 4.1.2.4). Empty fields are left
- * out of the name. Attributes are written in the order of the fields below.
+ * out of the name. Attributes are written in the order of the fields below. The subject of a
+ * CSR is held to the same limits as these fields (a CSR over them is INVALID_ARGUMENT, csr_pem).
  * </pre>
  *
  * Protobuf type {@code certmint.v1.Subject}
@@ -64,6 +65,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Country (C): a two-letter ISO 3166 code, e.g. "DE".
+   * At most 2 characters.
    * </pre>
    *
    * <code>string country = 1 [json_name = "country"];</code>
@@ -85,6 +87,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Country (C): a two-letter ISO 3166 code, e.g. "DE".
+   * At most 2 characters.
    * </pre>
    *
    * <code>string country = 1 [json_name = "country"];</code>
@@ -111,6 +114,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * State or province (ST).
+   * At most 128 characters.
    * </pre>
    *
    * <code>string state = 2 [json_name = "state"];</code>
@@ -132,6 +136,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * State or province (ST).
+   * At most 128 characters.
    * </pre>
    *
    * <code>string state = 2 [json_name = "state"];</code>
@@ -158,6 +163,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Locality (L), e.g. a city.
+   * At most 128 characters.
    * </pre>
    *
    * <code>string locality = 3 [json_name = "locality"];</code>
@@ -179,6 +185,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Locality (L), e.g. a city.
+   * At most 128 characters.
    * </pre>
    *
    * <code>string locality = 3 [json_name = "locality"];</code>
@@ -205,6 +212,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Organization (O); one RDN per value.
+   * At most 10 values of at most 64 characters each.
    * </pre>
    *
    * <code>repeated string organization = 4 [json_name = "organization"];</code>
@@ -217,6 +225,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Organization (O); one RDN per value.
+   * At most 10 values of at most 64 characters each.
    * </pre>
    *
    * <code>repeated string organization = 4 [json_name = "organization"];</code>
@@ -228,6 +237,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Organization (O); one RDN per value.
+   * At most 10 values of at most 64 characters each.
    * </pre>
    *
    * <code>repeated string organization = 4 [json_name = "organization"];</code>
@@ -240,6 +250,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Organization (O); one RDN per value.
+   * At most 10 values of at most 64 characters each.
    * </pre>
    *
    * <code>repeated string organization = 4 [json_name = "organization"];</code>
@@ -257,6 +268,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Organizational unit (OU); one RDN per value.
+   * At most 10 values of at most 64 characters each.
    * </pre>
    *
    * <code>repeated string organizational_unit = 5 [json_name = "organizationalUnit"];</code>
@@ -269,6 +281,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Organizational unit (OU); one RDN per value.
+   * At most 10 values of at most 64 characters each.
    * </pre>
    *
    * <code>repeated string organizational_unit = 5 [json_name = "organizationalUnit"];</code>
@@ -280,6 +293,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Organizational unit (OU); one RDN per value.
+   * At most 10 values of at most 64 characters each.
    * </pre>
    *
    * <code>repeated string organizational_unit = 5 [json_name = "organizationalUnit"];</code>
@@ -292,6 +306,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Organizational unit (OU); one RDN per value.
+   * At most 10 values of at most 64 characters each.
    * </pre>
    *
    * <code>repeated string organizational_unit = 5 [json_name = "organizationalUnit"];</code>
@@ -309,6 +324,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Common name (CN). For TLS certificates the names that matter are the SANs (RFC 6125).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string common_name = 6 [json_name = "commonName"];</code>
@@ -330,6 +346,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Common name (CN). For TLS certificates the names that matter are the SANs (RFC 6125).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string common_name = 6 [json_name = "commonName"];</code>
@@ -356,6 +373,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Street address (street).
+   * At most 128 characters.
    * </pre>
    *
    * <code>string street_address = 7 [json_name = "streetAddress"];</code>
@@ -377,6 +395,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Street address (street).
+   * At most 128 characters.
    * </pre>
    *
    * <code>string street_address = 7 [json_name = "streetAddress"];</code>
@@ -403,6 +422,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Postal code (postalCode).
+   * At most 40 characters.
    * </pre>
    *
    * <code>string postal_code = 8 [json_name = "postalCode"];</code>
@@ -424,6 +444,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Postal code (postalCode).
+   * At most 40 characters.
    * </pre>
    *
    * <code>string postal_code = 8 [json_name = "postalCode"];</code>
@@ -450,6 +471,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Serial number attribute (serialNumber), not the certificate serial.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string serial_number = 9 [json_name = "serialNumber"];</code>
@@ -471,6 +493,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Serial number attribute (serialNumber), not the certificate serial.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string serial_number = 9 [json_name = "serialNumber"];</code>
@@ -497,6 +520,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Email address attribute (emailAddress, PKCS #9); prefer an email SAN (RFC 5280 4.1.2.6).
+   * At most 255 characters.
    * </pre>
    *
    * <code>string email_address = 10 [json_name = "emailAddress"];</code>
@@ -518,6 +542,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Email address attribute (emailAddress, PKCS #9); prefer an email SAN (RFC 5280 4.1.2.6).
+   * At most 255 characters.
    * </pre>
    *
    * <code>string email_address = 10 [json_name = "emailAddress"];</code>
@@ -799,7 +824,8 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Subject is an X.509 distinguished name (RFC 5280 section 4.1.2.4). Empty fields are left
-   * out of the name. Attributes are written in the order of the fields below.
+   * out of the name. Attributes are written in the order of the fields below. The subject of a
+   * CSR is held to the same limits as these fields (a CSR over them is INVALID_ARGUMENT, csr_pem).
    * </pre>
    *
    * Protobuf type {@code certmint.v1.Subject}
@@ -1123,6 +1149,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Country (C): a two-letter ISO 3166 code, e.g. "DE".
+     * At most 2 characters.
      * </pre>
      *
      * <code>string country = 1 [json_name = "country"];</code>
@@ -1143,6 +1170,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Country (C): a two-letter ISO 3166 code, e.g. "DE".
+     * At most 2 characters.
      * </pre>
      *
      * <code>string country = 1 [json_name = "country"];</code>
@@ -1164,6 +1192,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Country (C): a two-letter ISO 3166 code, e.g. "DE".
+     * At most 2 characters.
      * </pre>
      *
      * <code>string country = 1 [json_name = "country"];</code>
@@ -1181,6 +1210,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Country (C): a two-letter ISO 3166 code, e.g. "DE".
+     * At most 2 characters.
      * </pre>
      *
      * <code>string country = 1 [json_name = "country"];</code>
@@ -1195,6 +1225,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Country (C): a two-letter ISO 3166 code, e.g. "DE".
+     * At most 2 characters.
      * </pre>
      *
      * <code>string country = 1 [json_name = "country"];</code>
@@ -1215,6 +1246,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * State or province (ST).
+     * At most 128 characters.
      * </pre>
      *
      * <code>string state = 2 [json_name = "state"];</code>
@@ -1235,6 +1267,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * State or province (ST).
+     * At most 128 characters.
      * </pre>
      *
      * <code>string state = 2 [json_name = "state"];</code>
@@ -1256,6 +1289,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * State or province (ST).
+     * At most 128 characters.
      * </pre>
      *
      * <code>string state = 2 [json_name = "state"];</code>
@@ -1273,6 +1307,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * State or province (ST).
+     * At most 128 characters.
      * </pre>
      *
      * <code>string state = 2 [json_name = "state"];</code>
@@ -1287,6 +1322,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * State or province (ST).
+     * At most 128 characters.
      * </pre>
      *
      * <code>string state = 2 [json_name = "state"];</code>
@@ -1307,6 +1343,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Locality (L), e.g. a city.
+     * At most 128 characters.
      * </pre>
      *
      * <code>string locality = 3 [json_name = "locality"];</code>
@@ -1327,6 +1364,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Locality (L), e.g. a city.
+     * At most 128 characters.
      * </pre>
      *
      * <code>string locality = 3 [json_name = "locality"];</code>
@@ -1348,6 +1386,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Locality (L), e.g. a city.
+     * At most 128 characters.
      * </pre>
      *
      * <code>string locality = 3 [json_name = "locality"];</code>
@@ -1365,6 +1404,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Locality (L), e.g. a city.
+     * At most 128 characters.
      * </pre>
      *
      * <code>string locality = 3 [json_name = "locality"];</code>
@@ -1379,6 +1419,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Locality (L), e.g. a city.
+     * At most 128 characters.
      * </pre>
      *
      * <code>string locality = 3 [json_name = "locality"];</code>
@@ -1405,6 +1446,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Organization (O); one RDN per value.
+     * At most 10 values of at most 64 characters each.
      * </pre>
      *
      * <code>repeated string organization = 4 [json_name = "organization"];</code>
@@ -1417,6 +1459,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Organization (O); one RDN per value.
+     * At most 10 values of at most 64 characters each.
      * </pre>
      *
      * <code>repeated string organization = 4 [json_name = "organization"];</code>
@@ -1428,6 +1471,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Organization (O); one RDN per value.
+     * At most 10 values of at most 64 characters each.
      * </pre>
      *
      * <code>repeated string organization = 4 [json_name = "organization"];</code>
@@ -1440,6 +1484,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Organization (O); one RDN per value.
+     * At most 10 values of at most 64 characters each.
      * </pre>
      *
      * <code>repeated string organization = 4 [json_name = "organization"];</code>
@@ -1453,6 +1498,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Organization (O); one RDN per value.
+     * At most 10 values of at most 64 characters each.
      * </pre>
      *
      * <code>repeated string organization = 4 [json_name = "organization"];</code>
@@ -1471,6 +1517,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Organization (O); one RDN per value.
+     * At most 10 values of at most 64 characters each.
      * </pre>
      *
      * <code>repeated string organization = 4 [json_name = "organization"];</code>
@@ -1488,6 +1535,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Organization (O); one RDN per value.
+     * At most 10 values of at most 64 characters each.
      * </pre>
      *
      * <code>repeated string organization = 4 [json_name = "organization"];</code>
@@ -1505,6 +1553,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Organization (O); one RDN per value.
+     * At most 10 values of at most 64 characters each.
      * </pre>
      *
      * <code>repeated string organization = 4 [json_name = "organization"];</code>
@@ -1519,6 +1568,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Organization (O); one RDN per value.
+     * At most 10 values of at most 64 characters each.
      * </pre>
      *
      * <code>repeated string organization = 4 [json_name = "organization"];</code>
@@ -1545,6 +1595,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Organizational unit (OU); one RDN per value.
+     * At most 10 values of at most 64 characters each.
      * </pre>
      *
      * <code>repeated string organizational_unit = 5 [json_name = "organizationalUnit"];</code>
@@ -1557,6 +1608,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Organizational unit (OU); one RDN per value.
+     * At most 10 values of at most 64 characters each.
      * </pre>
      *
      * <code>repeated string organizational_unit = 5 [json_name = "organizationalUnit"];</code>
@@ -1568,6 +1620,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Organizational unit (OU); one RDN per value.
+     * At most 10 values of at most 64 characters each.
      * </pre>
      *
      * <code>repeated string organizational_unit = 5 [json_name = "organizationalUnit"];</code>
@@ -1580,6 +1633,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Organizational unit (OU); one RDN per value.
+     * At most 10 values of at most 64 characters each.
      * </pre>
      *
      * <code>repeated string organizational_unit = 5 [json_name = "organizationalUnit"];</code>
@@ -1593,6 +1647,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Organizational unit (OU); one RDN per value.
+     * At most 10 values of at most 64 characters each.
      * </pre>
      *
      * <code>repeated string organizational_unit = 5 [json_name = "organizationalUnit"];</code>
@@ -1611,6 +1666,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Organizational unit (OU); one RDN per value.
+     * At most 10 values of at most 64 characters each.
      * </pre>
      *
      * <code>repeated string organizational_unit = 5 [json_name = "organizationalUnit"];</code>
@@ -1628,6 +1684,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Organizational unit (OU); one RDN per value.
+     * At most 10 values of at most 64 characters each.
      * </pre>
      *
      * <code>repeated string organizational_unit = 5 [json_name = "organizationalUnit"];</code>
@@ -1645,6 +1702,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Organizational unit (OU); one RDN per value.
+     * At most 10 values of at most 64 characters each.
      * </pre>
      *
      * <code>repeated string organizational_unit = 5 [json_name = "organizationalUnit"];</code>
@@ -1659,6 +1717,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Organizational unit (OU); one RDN per value.
+     * At most 10 values of at most 64 characters each.
      * </pre>
      *
      * <code>repeated string organizational_unit = 5 [json_name = "organizationalUnit"];</code>
@@ -1679,6 +1738,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Common name (CN). For TLS certificates the names that matter are the SANs (RFC 6125).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string common_name = 6 [json_name = "commonName"];</code>
@@ -1699,6 +1759,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Common name (CN). For TLS certificates the names that matter are the SANs (RFC 6125).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string common_name = 6 [json_name = "commonName"];</code>
@@ -1720,6 +1781,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Common name (CN). For TLS certificates the names that matter are the SANs (RFC 6125).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string common_name = 6 [json_name = "commonName"];</code>
@@ -1737,6 +1799,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Common name (CN). For TLS certificates the names that matter are the SANs (RFC 6125).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string common_name = 6 [json_name = "commonName"];</code>
@@ -1751,6 +1814,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Common name (CN). For TLS certificates the names that matter are the SANs (RFC 6125).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string common_name = 6 [json_name = "commonName"];</code>
@@ -1771,6 +1835,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Street address (street).
+     * At most 128 characters.
      * </pre>
      *
      * <code>string street_address = 7 [json_name = "streetAddress"];</code>
@@ -1791,6 +1856,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Street address (street).
+     * At most 128 characters.
      * </pre>
      *
      * <code>string street_address = 7 [json_name = "streetAddress"];</code>
@@ -1812,6 +1878,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Street address (street).
+     * At most 128 characters.
      * </pre>
      *
      * <code>string street_address = 7 [json_name = "streetAddress"];</code>
@@ -1829,6 +1896,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Street address (street).
+     * At most 128 characters.
      * </pre>
      *
      * <code>string street_address = 7 [json_name = "streetAddress"];</code>
@@ -1843,6 +1911,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Street address (street).
+     * At most 128 characters.
      * </pre>
      *
      * <code>string street_address = 7 [json_name = "streetAddress"];</code>
@@ -1863,6 +1932,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Postal code (postalCode).
+     * At most 40 characters.
      * </pre>
      *
      * <code>string postal_code = 8 [json_name = "postalCode"];</code>
@@ -1883,6 +1953,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Postal code (postalCode).
+     * At most 40 characters.
      * </pre>
      *
      * <code>string postal_code = 8 [json_name = "postalCode"];</code>
@@ -1904,6 +1975,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Postal code (postalCode).
+     * At most 40 characters.
      * </pre>
      *
      * <code>string postal_code = 8 [json_name = "postalCode"];</code>
@@ -1921,6 +1993,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Postal code (postalCode).
+     * At most 40 characters.
      * </pre>
      *
      * <code>string postal_code = 8 [json_name = "postalCode"];</code>
@@ -1935,6 +2008,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Postal code (postalCode).
+     * At most 40 characters.
      * </pre>
      *
      * <code>string postal_code = 8 [json_name = "postalCode"];</code>
@@ -1955,6 +2029,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Serial number attribute (serialNumber), not the certificate serial.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string serial_number = 9 [json_name = "serialNumber"];</code>
@@ -1975,6 +2050,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Serial number attribute (serialNumber), not the certificate serial.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string serial_number = 9 [json_name = "serialNumber"];</code>
@@ -1996,6 +2072,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Serial number attribute (serialNumber), not the certificate serial.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string serial_number = 9 [json_name = "serialNumber"];</code>
@@ -2013,6 +2090,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Serial number attribute (serialNumber), not the certificate serial.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string serial_number = 9 [json_name = "serialNumber"];</code>
@@ -2027,6 +2105,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Serial number attribute (serialNumber), not the certificate serial.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string serial_number = 9 [json_name = "serialNumber"];</code>
@@ -2047,6 +2126,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Email address attribute (emailAddress, PKCS #9); prefer an email SAN (RFC 5280 4.1.2.6).
+     * At most 255 characters.
      * </pre>
      *
      * <code>string email_address = 10 [json_name = "emailAddress"];</code>
@@ -2067,6 +2147,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Email address attribute (emailAddress, PKCS #9); prefer an email SAN (RFC 5280 4.1.2.6).
+     * At most 255 characters.
      * </pre>
      *
      * <code>string email_address = 10 [json_name = "emailAddress"];</code>
@@ -2088,6 +2169,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Email address attribute (emailAddress, PKCS #9); prefer an email SAN (RFC 5280 4.1.2.6).
+     * At most 255 characters.
      * </pre>
      *
      * <code>string email_address = 10 [json_name = "emailAddress"];</code>
@@ -2105,6 +2187,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Email address attribute (emailAddress, PKCS #9); prefer an email SAN (RFC 5280 4.1.2.6).
+     * At most 255 characters.
      * </pre>
      *
      * <code>string email_address = 10 [json_name = "emailAddress"];</code>
@@ -2119,6 +2202,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Email address attribute (emailAddress, PKCS #9); prefer an email SAN (RFC 5280 4.1.2.6).
+     * At most 255 characters.
      * </pre>
      *
      * <code>string email_address = 10 [json_name = "emailAddress"];</code>

@@ -10,6 +10,7 @@ public interface SubjectOrBuilder extends
   /**
    * <pre>
    * Country (C): a two-letter ISO 3166 code, e.g. "DE".
+   * At most 2 characters.
    * </pre>
    *
    * <code>string country = 1 [json_name = "country"];</code>
@@ -19,6 +20,7 @@ public interface SubjectOrBuilder extends
   /**
    * <pre>
    * Country (C): a two-letter ISO 3166 code, e.g. "DE".
+   * At most 2 characters.
    * </pre>
    *
    * <code>string country = 1 [json_name = "country"];</code>
@@ -30,6 +32,7 @@ public interface SubjectOrBuilder extends
   /**
    * <pre>
    * State or province (ST).
+   * At most 128 characters.
    * </pre>
    *
    * <code>string state = 2 [json_name = "state"];</code>
@@ -39,6 +42,7 @@ public interface SubjectOrBuilder extends
   /**
    * <pre>
    * State or province (ST).
+   * At most 128 characters.
    * </pre>
    *
    * <code>string state = 2 [json_name = "state"];</code>
@@ -50,6 +54,7 @@ public interface SubjectOrBuilder extends
   /**
    * <pre>
    * Locality (L), e.g. a city.
+   * At most 128 characters.
    * </pre>
    *
    * <code>string locality = 3 [json_name = "locality"];</code>
@@ -59,6 +64,7 @@ public interface SubjectOrBuilder extends
   /**
    * <pre>
    * Locality (L), e.g. a city.
+   * At most 128 characters.
    * </pre>
    *
    * <code>string locality = 3 [json_name = "locality"];</code>
@@ -70,6 +76,7 @@ public interface SubjectOrBuilder extends
   /**
    * <pre>
    * Organization (O); one RDN per value.
+   * At most 10 values of at most 64 characters each.
    * </pre>
    *
    * <code>repeated string organization = 4 [json_name = "organization"];</code>
@@ -80,6 +87,7 @@ public interface SubjectOrBuilder extends
   /**
    * <pre>
    * Organization (O); one RDN per value.
+   * At most 10 values of at most 64 characters each.
    * </pre>
    *
    * <code>repeated string organization = 4 [json_name = "organization"];</code>
@@ -89,6 +97,7 @@ public interface SubjectOrBuilder extends
   /**
    * <pre>
    * Organization (O); one RDN per value.
+   * At most 10 values of at most 64 characters each.
    * </pre>
    *
    * <code>repeated string organization = 4 [json_name = "organization"];</code>
@@ -99,6 +108,7 @@ public interface SubjectOrBuilder extends
   /**
    * <pre>
    * Organization (O); one RDN per value.
+   * At most 10 values of at most 64 characters each.
    * </pre>
    *
    * <code>repeated string organization = 4 [json_name = "organization"];</code>
@@ -111,6 +121,7 @@ public interface SubjectOrBuilder extends
   /**
    * <pre>
    * Organizational unit (OU); one RDN per value.
+   * At most 10 values of at most 64 characters each.
    * </pre>
    *
    * <code>repeated string organizational_unit = 5 [json_name = "organizationalUnit"];</code>
@@ -121,6 +132,7 @@ public interface SubjectOrBuilder extends
   /**
    * <pre>
    * Organizational unit (OU); one RDN per value.
+   * At most 10 values of at most 64 characters each.
    * </pre>
    *
    * <code>repeated string organizational_unit = 5 [json_name = "organizationalUnit"];</code>
@@ -130,6 +142,7 @@ public interface SubjectOrBuilder extends
   /**
    * <pre>
    * Organizational unit (OU); one RDN per value.
+   * At most 10 values of at most 64 characters each.
    * </pre>
    *
    * <code>repeated string organizational_unit = 5 [json_name = "organizationalUnit"];</code>
@@ -140,6 +153,7 @@ public interface SubjectOrBuilder extends
   /**
    * <pre>
    * Organizational unit (OU); one RDN per value.
+   * At most 10 values of at most 64 characters each.
    * </pre>
    *
    * <code>repeated string organizational_unit = 5 [json_name = "organizationalUnit"];</code>
@@ -152,6 +166,7 @@ public interface SubjectOrBuilder extends
   /**
    * <pre>
    * Common name (CN). For TLS certificates the names that matter are the SANs (RFC 6125).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string common_name = 6 [json_name = "commonName"];</code>
@@ -161,6 +176,7 @@ public interface SubjectOrBuilder extends
   /**
    * <pre>
    * Common name (CN). For TLS certificates the names that matter are the SANs (RFC 6125).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string common_name = 6 [json_name = "commonName"];</code>
@@ -172,6 +188,7 @@ public interface SubjectOrBuilder extends
   /**
    * <pre>
    * Street address (street).
+   * At most 128 characters.
    * </pre>
    *
    * <code>string street_address = 7 [json_name = "streetAddress"];</code>
@@ -181,6 +198,7 @@ public interface SubjectOrBuilder extends
   /**
    * <pre>
    * Street address (street).
+   * At most 128 characters.
    * </pre>
    *
    * <code>string street_address = 7 [json_name = "streetAddress"];</code>
@@ -192,6 +210,7 @@ public interface SubjectOrBuilder extends
   /**
    * <pre>
    * Postal code (postalCode).
+   * At most 40 characters.
    * </pre>
    *
    * <code>string postal_code = 8 [json_name = "postalCode"];</code>
@@ -201,6 +220,7 @@ public interface SubjectOrBuilder extends
   /**
    * <pre>
    * Postal code (postalCode).
+   * At most 40 characters.
    * </pre>
    *
    * <code>string postal_code = 8 [json_name = "postalCode"];</code>
@@ -212,6 +232,7 @@ public interface SubjectOrBuilder extends
   /**
    * <pre>
    * Serial number attribute (serialNumber), not the certificate serial.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string serial_number = 9 [json_name = "serialNumber"];</code>
@@ -221,6 +242,7 @@ public interface SubjectOrBuilder extends
   /**
    * <pre>
    * Serial number attribute (serialNumber), not the certificate serial.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string serial_number = 9 [json_name = "serialNumber"];</code>
@@ -232,6 +254,7 @@ public interface SubjectOrBuilder extends
   /**
    * <pre>
    * Email address attribute (emailAddress, PKCS #9); prefer an email SAN (RFC 5280 4.1.2.6).
+   * At most 255 characters.
    * </pre>
    *
    * <code>string email_address = 10 [json_name = "emailAddress"];</code>
@@ -241,6 +264,7 @@ public interface SubjectOrBuilder extends
   /**
    * <pre>
    * Email address attribute (emailAddress, PKCS #9); prefer an email SAN (RFC 5280 4.1.2.6).
+   * At most 255 characters.
    * </pre>
    *
    * <code>string email_address = 10 [json_name = "emailAddress"];</code>
