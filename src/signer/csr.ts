@@ -7,12 +7,14 @@
  * its work is bounded by the input size limit (default 64 KiB) and a nesting depth limit.
  * Reasons: CSR_TOO_LARGE, CSR_MALFORMED, CSR_KEY_TOO_WEAK, CSR_KEY_UNSUPPORTED,
  * CSR_SIGNATURE_ALGORITHM_UNSUPPORTED, CSR_SIGNATURE_INVALID, CSR_SUBJECT_UNSUPPORTED,
- * CSR_SAN_UNSUPPORTED.
+ * CSR_SAN_UNSUPPORTED, and the bounds of csr-bounds.ts (CSR_SUBJECT_TOO_MANY_VALUES,
+ * CSR_SUBJECT_VALUE_TOO_LONG, CSR_SAN_TOO_MANY, CSR_SAN_TOO_LONG).
  */
 import { createPublicKey, type KeyObject, verify } from "node:crypto";
 import { CertmintError } from "../errors";
 import type { KeyAlgorithm, SignatureAlgorithm, SubjectAltNames, SubjectName } from "../model/pki";
 import { checkPublicKey, SIGNATURE_ALGORITHM_INFO } from "./algorithms";
+import { csrBoundsError } from "./csr-bounds";
 import {
   csrError,
   csrMalformed,
@@ -130,8 +132,11 @@ function parseVerified(der: Buffer): ParsedCsr {
   }
 
   const { sans, requestedExtensions } = readCsrAttributes(attributesNode);
+  const subject = subjectFromAsn1(subjectNode as Asn1);
+  const bounds = csrBoundsError(subject, sans);
+  if (bounds) throw bounds;
   return {
-    subject: subjectFromAsn1(subjectNode as Asn1),
+    subject,
     sans,
     publicKey,
     keyAlgorithm: keyCheck.algorithm,
