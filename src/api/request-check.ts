@@ -23,6 +23,7 @@ import {
   type DescMessage,
   type FileRegistry,
   fromBinary,
+  ScalarType,
 } from "@bufbuild/protobuf";
 import { WireType } from "@bufbuild/protobuf/wire";
 import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
@@ -37,7 +38,7 @@ const MAX_DEPTH = 32;
 
 interface FieldCheck {
   readonly name: string;
-  readonly kind: "string" | "enum" | "message" | "other";
+  readonly kind: "string" | "bytes" | "enum" | "message" | "other";
   readonly repeated: boolean;
   readonly limit: FieldLimit;
   readonly message?: MessageCheck;
@@ -92,7 +93,7 @@ function compileMessage(
     const kind = kindOf(field);
     const repeated = field.fieldKind === "list" || field.fieldKind === "map";
     const limit = REQUEST_FIELD_LIMITS[key];
-    if (!limit && (kind === "string" || repeated)) unbounded.push(key);
+    if (!limit && (kind === "string" || kind === "bytes" || repeated)) unbounded.push(key);
     const message =
       field.fieldKind === "message" || (field.fieldKind === "list" && field.listKind === "message")
         ? compileMessage(field.message, compiled, unbounded)
@@ -102,13 +103,12 @@ function compileMessage(
   return check;
 }
 
-const STRING = 9;
-const BYTES = 12;
-
 function kindOf(field: DescField): FieldCheck["kind"] {
+  const scalar = (type: ScalarType) =>
+    type === ScalarType.STRING ? "string" : type === ScalarType.BYTES ? "bytes" : "other";
   switch (field.fieldKind) {
     case "scalar":
-      return field.scalar === STRING || field.scalar === BYTES ? "string" : "other";
+      return scalar(field.scalar);
     case "enum":
       return "enum";
     case "message":
@@ -116,20 +116,20 @@ function kindOf(field: DescField): FieldCheck["kind"] {
     case "list":
       if (field.listKind === "message") return "message";
       if (field.listKind === "enum") return "enum";
-      return field.scalar === STRING || field.scalar === BYTES ? "string" : "other";
+      return scalar(field.scalar);
     default:
-      return "other"; // maps: none in the contract; counted by the unbounded check above
+      return "other"; // maps: none in the contract; the unbounded check above names them
   }
 }
 
-/** Walks one request's bytes; the result lists every violation found (up to the cap). */
-export interface ScanResult {
+/** What the walk over one request's bytes found: every violation (up to the cap). */
+interface ScanResult {
   violations: FieldViolation[];
   /** Set when the bytes are not a protobuf message. */
   malformed?: string;
 }
 
-export function scanRequest(bytes: Uint8Array, check: MessageCheck): ScanResult {
+function scanRequest(bytes: Uint8Array, check: MessageCheck): ScanResult {
   const scan = new Scan();
   try {
     scan.message(bytes, check, "", 0);
@@ -179,8 +179,11 @@ class Scan {
       if (index !== undefined && index >= (field.limit.maxItems ?? Infinity)) continue;
       const payload = bytes.subarray(start, end);
       const where = index === undefined ? at : `${at}[${index}]`;
+      const max = field.limit.maxChars ?? Infinity;
       if (field.kind === "message") this.message(payload, field.message!, where, depth + 1);
-      else this.string(payload, where, field.limit.maxChars ?? Infinity);
+      else if (field.kind === "string") this.string(payload, where, max);
+      else if (payload.length > max)
+        this.flag(where, "FIELD_TOO_LONG", `at most ${max} bytes (got ${payload.length})`);
     }
   }
 
@@ -237,6 +240,7 @@ class Scan {
 function fits(field: FieldCheck, wireType: WireType): boolean {
   switch (field.kind) {
     case "string":
+    case "bytes":
     case "message":
       return wireType === WireType.LengthDelimited;
     case "enum":

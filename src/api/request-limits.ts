@@ -23,7 +23,7 @@ import { DEFAULT_CSR_MAX_BYTES } from "../signer";
 export interface FieldLimit {
   /** Repeated fields: how many values. */
   readonly maxItems?: number;
-  /** String fields (each value of a repeated one): how many characters. */
+  /** String fields (each value of a repeated one): how many characters; bytes fields: bytes. */
   readonly maxChars?: number;
   /** What the values of a repeated field are called in the documentation ("values"). */
   readonly items?: string;

@@ -13,6 +13,7 @@ import {
   type DescMessage,
   type DescMethod,
   fromBinary,
+  ScalarType,
   toBinary,
 } from "@bufbuild/protobuf";
 import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
@@ -54,9 +55,10 @@ export interface RequestLeaf {
   kind: "string" | "strings" | "enums";
 }
 
-const isText = (f: DescField) =>
-  (f.fieldKind === "scalar" || f.fieldKind === "list") &&
-  (f.scalar === 9 || f.scalar === 12); /* STRING, BYTES */
+const scalarOf = (f: DescField) =>
+  f.fieldKind === "scalar" || (f.fieldKind === "list" && f.listKind === "scalar")
+    ? f.scalar
+    : undefined;
 
 /** Every string and repeated field reachable from `message` (each message type once per path). */
 export function requestLeaves(
@@ -74,10 +76,14 @@ export function requestLeaves(
         out.push(...requestLeaves(sub, path, new Set([...onPath, sub.typeName])));
     } else if (field.fieldKind === "list") {
       if (field.listKind === "message") throw new Error(`${key}: repeated messages: extend me`);
+      if (field.listKind === "scalar" && field.scalar !== ScalarType.STRING)
+        throw new Error(`${key}: repeated ${ScalarType[field.scalar]}: extend me`);
       out.push({ path, field, key, kind: field.listKind === "enum" ? "enums" : "strings" });
     } else if (field.fieldKind === "map") {
       throw new Error(`${key}: maps: extend me`);
-    } else if (isText(field)) {
+    } else if (scalarOf(field) === ScalarType.BYTES) {
+      throw new Error(`${key}: bytes fields: extend me (a length in bytes, no UTF-8 cases)`);
+    } else if (scalarOf(field) === ScalarType.STRING) {
       out.push({ path, field, key, kind: "string" });
     }
   }
