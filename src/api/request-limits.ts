@@ -1,10 +1,11 @@
 /**
  * The one table of limits on what a request may carry: every string field and every repeated
  * field of every message a certmint RPC accepts, by its full proto name. src/api/request-check.ts
- * enforces it on the wire bytes of each request before anything else looks at them, and refuses
- * to start when a field reachable from a request has no entry here, so a field added to the
- * contract cannot arrive unbounded. Each field's proto comment carries limitSentence() of its
- * entry (a test compares them), so every generated client documents the same numbers.
+ * enforces it on the wire bytes of each request before anything else looks at them. A field
+ * added to the contract without its line here is held to DEFAULT_FIELD_LIMIT, so it never
+ * arrives unbounded, and test/api/request-limits.test.ts fails until it has its own line. Each
+ * field's proto comment carries limitSentence() of its entry (the same test compares them), so
+ * every generated client documents the same numbers.
  *
  * Lengths are counted in characters (Unicode code points), as the RFC 5280 upper bounds are.
  */
@@ -186,6 +187,13 @@ export const REQUEST_FIELD_LIMITS: Readonly<Record<string, FieldLimit>> = {
   "certmint.v1.ListAuditRecordsRequest.resource_type": REFERENCE,
   "certmint.v1.ListAuditRecordsRequest.resource_id": REFERENCE,
 };
+
+/** The limit of a request field the table does not name yet (see above). */
+export const DEFAULT_FIELD_LIMIT: FieldLimit = { maxItems: 100, maxChars: 1024 };
+
+/** The limit a request field is held to: its entry, else DEFAULT_FIELD_LIMIT. */
+export const fieldLimit = (key: string): FieldLimit =>
+  REQUEST_FIELD_LIMITS[key] ?? DEFAULT_FIELD_LIMIT;
 
 /**
  * The sentence a field's proto comment carries for its limit, e.g. "At most 10 values of at

@@ -6,7 +6,12 @@
  */
 import { describe, expect, it } from "vitest";
 import { requestChecksOf } from "../../src/api/request-check";
-import { limitSentence, REQUEST_FIELD_LIMITS } from "../../src/api/request-limits";
+import {
+  DEFAULT_FIELD_LIMIT,
+  fieldLimit,
+  limitSentence,
+  REQUEST_FIELD_LIMITS,
+} from "../../src/api/request-limits";
 import {
   allMethods,
   CERTMINT_SERVICES,
@@ -20,6 +25,8 @@ const keys = new Set(leaves.map((l) => l.key));
 const normalise = (text: string) => text.replace(/\s+/g, " ").trim();
 
 describe("the table of request limits", () => {
+  // A field without its line is held to DEFAULT_FIELD_LIMIT by the server; this test is what
+  // makes its author give it its own limit and document it.
   it("covers every string and repeated field of every request, and names nothing else", () => {
     expect(keys.size).toBeGreaterThan(90); // the walk found the contract, not an empty image
     expect([...keys].filter((k) => !REQUEST_FIELD_LIMITS[k]).sort()).toEqual([]);
@@ -34,7 +41,7 @@ describe("the table of request limits", () => {
     }
   });
 
-  it("is what the server compiles for each service (it refuses to start otherwise)", () => {
+  it("is compiled by the server for every RPC of every service", () => {
     for (const service of CERTMINT_SERVICES) {
       const methods = contract.getService(service)!.methods.map((m) => m.name);
       expect([...requestChecksOf(service).keys()].sort()).toEqual([...methods].sort());
@@ -57,6 +64,12 @@ describe("the table of request limits", () => {
       }
     }
     expect(wrong).toEqual([]);
+  });
+
+  it("holds a field it does not name yet to the default, never to nothing", () => {
+    expect(fieldLimit("certmint.v1.NotYet.field")).toEqual(DEFAULT_FIELD_LIMIT);
+    expect(DEFAULT_FIELD_LIMIT).toEqual({ maxItems: 100, maxChars: 1024 });
+    expect(fieldLimit("certmint.v1.Subject.common_name")).toEqual({ maxChars: 64 });
   });
 
   it("writes the sentence in plain words", () => {
