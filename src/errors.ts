@@ -95,3 +95,17 @@ export const internalError = (reason: string, message: string, opts?: CertmintEr
   new CertmintError("internal", reason, message, opts);
 
 export const isCertmintError = (e: unknown): e is CertmintError => e instanceof CertmintError;
+
+/** At most `max` characters of `text` (code points, never half a pair), "…" marking a cut. */
+export function clip(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const points = Array.from(text.slice(0, 2 * max)); // max code points take at most 2 * max units
+  if (points.length <= max && text.length <= 2 * max) return text;
+  return `${points.slice(0, max - 1).join("")}…`;
+}
+
+/**
+ * Client input quoted in a message: JSON-escaped (control characters visible, never raw) and
+ * at most 64 characters of it, so an error never carries a caller's megabytes back.
+ */
+export const quoted = (input: string, max = 64): string => JSON.stringify(clip(input, max));

@@ -1,5 +1,6 @@
 import { startCertmint } from "./app";
 import { ConfigError, loadConfig } from "./config";
+import { loggableError } from "./server/log-errors";
 import { createLogger } from "./server/logger";
 
 /** Entry point: parse config, open the database, start the server, stop on SIGTERM/SIGINT. */
@@ -19,8 +20,9 @@ async function main(): Promise<void> {
   try {
     running = await startCertmint(config, logger);
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    logger.fatal({ error: message }, "start-up failed");
+    // loggableError: a failed first write (the admin token) must not log its values.
+    const { message } = loggableError(err);
+    logger.fatal({ err }, "start-up failed");
     process.stderr.write(`certmint: start-up failed: ${message}\n`);
     process.exit(1);
   }

@@ -1,5 +1,5 @@
 import type { CertificateAuthorityServiceServer } from "../../gen/ts/certmint/v1/certificate_authority_service";
-import { invalidArgument } from "../errors";
+import { invalidArgument, quoted } from "../errors";
 import { createExternalCa, createIntermediateCa, createRootCa } from "../issuance/ca/create";
 import { currentCrl } from "../issuance/ca/crl";
 import { deleteCa } from "../issuance/ca/delete";
@@ -137,7 +137,9 @@ export function certificateAuthorityHandlers(
               violations: [
                 {
                   field: "update_mask",
-                  description: unknown.length ? `unknown paths: ${unknown.join(", ")}` : "empty",
+                  description: unknown.length
+                    ? `unknown paths: ${unknown.map((p) => quoted(p)).join(", ")}`
+                    : "empty",
                   reason: "UPDATE_MASK_INVALID",
                 },
               ],

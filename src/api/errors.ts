@@ -7,7 +7,14 @@ import {
   RetryInfo,
 } from "../../gen/ts/google/rpc/error_details";
 import { Status } from "../../gen/ts/google/rpc/status";
-import { type CertmintError, type ErrorKind, isCertmintError } from "../errors";
+import {
+  type CertmintError,
+  clip,
+  type ErrorKind,
+  type FieldViolation,
+  isCertmintError,
+  type PreconditionViolation,
+} from "../errors";
 
 /** ErrorInfo.domain of every certmint error (AIP-193). */
 export const ERROR_DOMAIN = "certmint.dev";
@@ -30,23 +37,65 @@ const CODE_OF_KIND: Record<ErrorKind, status> = {
 
 const TYPE_PREFIX = "type.googleapis.com/google.rpc.";
 
-/** Builds the google.rpc.Status that describes a domain error, details included. */
+/**
+ * How much one status may say. The message and details travel in the trailers, and clients
+ * drop a status whose trailers are too large: gRPC C-core clients (Python, C++, Ruby) refuse
+ * metadata over 8 KiB by default (grpc.max_metadata_size), and grpc-js never reports a status
+ * whose trailers pass node's HTTP/2 header list limit. grpc-message is percent-encoded (up to
+ * 3 bytes per byte) and the details base64 (4 per 3), so: a message of at most 512 characters,
+ * each violation's texts at most 256, and violations only while their text fits in 3,000
+ * characters. Whatever is left out is counted in ErrorInfo.metadata (violations_omitted,
+ * preconditions_omitted); the server keeps the full list (a FAILED request row has it).
+ */
+const MESSAGE_MAX_CHARS = 512;
+const DETAIL_TEXT_MAX_CHARS = 256;
+const DETAILS_BUDGET_CHARS = 3000;
+const METADATA_VALUE_MAX_CHARS = 128;
+
+/** The first entries whose texts fit the budget, each text clipped. */
+function withinBudget<T extends object>(items: T[], clipItem: (t: T) => T): [T[], number] {
+  const kept: T[] = [];
+  let used = 0;
+  for (const item of items) {
+    const clipped = clipItem(item);
+    used += Object.values(clipped).reduce((n: number, v) => n + String(v ?? "").length, 0);
+    if (used > DETAILS_BUDGET_CHARS && kept.length > 0) break;
+    kept.push(clipped);
+  }
+  return [kept, items.length - kept.length];
+}
+
+const clipViolation = (v: FieldViolation): FieldViolation => ({
+  field: clip(v.field, DETAIL_TEXT_MAX_CHARS),
+  description: clip(v.description, DETAIL_TEXT_MAX_CHARS),
+  reason: v.reason ?? "",
+});
+const clipPrecondition = (p: PreconditionViolation): PreconditionViolation => ({
+  type: p.type,
+  subject: clip(p.subject, DETAIL_TEXT_MAX_CHARS),
+  description: clip(p.description, DETAIL_TEXT_MAX_CHARS),
+});
+
+/** Builds the google.rpc.Status that describes a domain error, details included (bounded, above). */
 export function toRpcStatus(err: CertmintError): Status {
+  const [violations, violationsOmitted] = withinBudget(err.violations, clipViolation);
+  const [preconditions, preconditionsOmitted] = withinBudget(err.preconditions, clipPrecondition);
+  const metadata: Record<string, string> = {};
+  for (const [key, value] of Object.entries(err.metadata))
+    metadata[key] = clip(value, METADATA_VALUE_MAX_CHARS);
+  if (violationsOmitted > 0) metadata.violations_omitted = String(violationsOmitted);
+  if (preconditionsOmitted > 0) metadata.preconditions_omitted = String(preconditionsOmitted);
   const details: Any[] = [
     {
       typeUrl: `${TYPE_PREFIX}ErrorInfo`,
       value: Buffer.from(
-        ErrorInfo.encode({
-          reason: err.reason,
-          domain: ERROR_DOMAIN,
-          metadata: err.metadata,
-        }).finish(),
+        ErrorInfo.encode({ reason: err.reason, domain: ERROR_DOMAIN, metadata }).finish(),
       ),
     },
   ];
-  if (err.violations.length > 0) {
+  if (violations.length > 0) {
     const badRequest = BadRequest.fromPartial({
-      fieldViolations: err.violations.map((v) => ({
+      fieldViolations: violations.map((v) => ({
         field: v.field,
         description: v.description,
         reason: v.reason ?? "",
@@ -57,10 +106,10 @@ export function toRpcStatus(err: CertmintError): Status {
       value: Buffer.from(BadRequest.encode(badRequest).finish()),
     });
   }
-  if (err.preconditions.length > 0) {
+  if (preconditions.length > 0) {
     details.push({
       typeUrl: `${TYPE_PREFIX}PreconditionFailure`,
-      value: Buffer.from(PreconditionFailure.encode({ violations: err.preconditions }).finish()),
+      value: Buffer.from(PreconditionFailure.encode({ violations: preconditions }).finish()),
     });
   }
   if (err.retryAfterSeconds !== undefined) {
@@ -73,7 +122,7 @@ export function toRpcStatus(err: CertmintError): Status {
       ),
     });
   }
-  return { code: CODE_OF_KIND[err.kind], message: err.message, details };
+  return { code: CODE_OF_KIND[err.kind], message: clip(err.message, MESSAGE_MAX_CHARS), details };
 }
 
 /**

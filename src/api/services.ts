@@ -6,6 +6,7 @@ import { CertificatePolicyServiceService } from "../../gen/ts/certmint/v1/certif
 import { CertificateProfileServiceService } from "../../gen/ts/certmint/v1/certificate_profile_service";
 import { CertificateServiceService } from "../../gen/ts/certmint/v1/certificate_service";
 import { CertmintError } from "../errors";
+import { refusedRequest, requestChecksOf } from "./request-check";
 import { type HandlerDeps, unary } from "./unary";
 
 /** The certmint services, by their full proto names. */
@@ -46,6 +47,29 @@ export function registerServices(
           deps,
         );
     }
-    server.addService(definition, handlers);
+    server.addService(checkedRequests(name, definition), handlers);
   }
+}
+
+/**
+ * The service with every request held to the contract's limits before it is decoded
+ * (request-check.ts): a request that breaks them reaches its handler as a refusal, which
+ * `unary` throws after authentication and authorization.
+ */
+function checkedRequests(name: string, definition: ServiceDefinition): ServiceDefinition {
+  const checks = requestChecksOf(name);
+  const out: Record<string, ServiceDefinition[string]> = {};
+  for (const [method, def] of Object.entries(definition)) {
+    const check = checks.get(def.path.split("/").at(-1) ?? "");
+    if (!check) throw new Error(`${def.path} is not in the descriptor image`);
+    const decode = def.requestDeserialize;
+    out[method] = {
+      ...def,
+      requestDeserialize: (bytes: Buffer) => {
+        const refusal = check(bytes);
+        return refusal ? refusedRequest(refusal) : decode(bytes);
+      },
+    };
+  }
+  return out as ServiceDefinition;
 }

@@ -8,6 +8,7 @@ import { type Actor, type CallScope, runInCallScope } from "../issuance/call-sco
 import { noteCallActor } from "../server/call-logging";
 import { type PeerIdentity, peerIdentity } from "../server/peer-identity";
 import { codeOf, toServiceError } from "./errors";
+import { admitRequest } from "./request-check";
 
 /** What a handler knows of its call besides the request message. */
 export interface CallContext {
@@ -46,7 +47,9 @@ export interface HandlerDeps {
  *  2. authenticate (UNAUTHENTICATED; RESOURCE_EXHAUSTED after too many failures from one
  *     address), take one call from the actor's rate limit (RESOURCE_EXHAUSTED, never audited),
  *     then authorize the method for the actor's role (PERMISSION_DENIED);
- *  3. refuse work the caller no longer waits for (DEADLINE_EXCEEDED, CANCELLED);
+ *  3. refuse work the caller no longer waits for (DEADLINE_EXCEEDED, CANCELLED), and a request
+ *     that breaks the contract's limits (INVALID_ARGUMENT; checked before it was decoded,
+ *     request-check.ts);
  *  4. run the handler in the call's scope (src/issuance/call-scope.ts: per-profile checks and
  *     the audit record written in the transaction of the change);
  *  5. record a mutating call that failed (or did not record itself) in the audit trail;
@@ -96,6 +99,7 @@ export function unary<Req, Res>(
       };
       security.authorize(method, actor);
       refuseAbandonedCall(call, deadline);
+      const request = admitRequest(call.request);
       const ctx: CallContext = {
         requestId,
         metadata: call.metadata,
@@ -104,7 +108,7 @@ export function unary<Req, Res>(
         actor,
       };
       const s = scope;
-      const response = await runInCallScope(s, () => handler(call.request, ctx));
+      const response = await runInCallScope(s, () => handler(request, ctx));
       if (mutating && !s.audited) {
         // A change whose use case wrote no record (or a replay that changed nothing).
         await security.recordOutcome(s, { statusCode: 0, errorReason: "" });

@@ -1,15 +1,19 @@
-import pino, { type Logger } from "pino";
+import pino, { type Logger, type LoggerOptions } from "pino";
 import type { Config } from "../config";
+import { loggableError } from "./log-errors";
 
 /**
- * JSON logs on stdout, one object per line. Redaction is a second line of defence: code never
- * passes keys or tokens to the logger, and these paths blank them if it ever does.
+ * JSON logs on stdout, one object per line. Errors (the `err` key) are logged by
+ * loggableError: type, message, SQLSTATE and stack, never the values a failed statement
+ * carried. Redaction is a second line of defence: code never passes keys or tokens to the
+ * logger, and these paths blank them if it ever does.
  */
-export function createLogger(level: Config["logLevel"]): Logger {
-  return pino({
+export function loggerOptions(level: Config["logLevel"]): LoggerOptions {
+  return {
     level,
     base: { service: "certmint" },
     timestamp: pino.stdTimeFunctions.isoTime,
+    serializers: { err: loggableError },
     redact: {
       paths: [
         "*.privateKeyPem",
@@ -21,7 +25,11 @@ export function createLogger(level: Config["logLevel"]): Logger {
       ],
       censor: "[redacted]",
     },
-  });
+  };
+}
+
+export function createLogger(level: Config["logLevel"]): Logger {
+  return pino(loggerOptions(level));
 }
 
 export type { Logger };

@@ -6,13 +6,16 @@
  * Contract: parseCsr returns a ParsedCsr or throws a CertmintError, never anything else, and
  * its work is bounded by the input size limit (default 64 KiB) and a nesting depth limit.
  * Reasons: CSR_TOO_LARGE, CSR_MALFORMED, CSR_KEY_TOO_WEAK, CSR_KEY_UNSUPPORTED,
- * CSR_SIGNATURE_ALGORITHM_UNSUPPORTED, CSR_SIGNATURE_INVALID, CSR_SUBJECT_UNSUPPORTED,
- * CSR_SAN_UNSUPPORTED.
+ * CSR_KEY_EXPLICIT_CURVE, CSR_KEY_ENCODING_INVALID, CSR_SIGNATURE_ALGORITHM_UNSUPPORTED,
+ * CSR_SIGNATURE_INVALID, CSR_SUBJECT_UNSUPPORTED, CSR_SAN_UNSUPPORTED, and the bounds of
+ * csr-bounds.ts (CSR_SUBJECT_TOO_MANY_VALUES, CSR_SUBJECT_VALUE_TOO_LONG, CSR_SAN_TOO_MANY,
+ * CSR_SAN_TOO_LONG).
  */
 import { createPublicKey, type KeyObject, verify } from "node:crypto";
 import { CertmintError } from "../errors";
 import type { KeyAlgorithm, SignatureAlgorithm, SubjectAltNames, SubjectName } from "../model/pki";
 import { checkPublicKey, SIGNATURE_ALGORITHM_INFO } from "./algorithms";
+import { csrBoundsError } from "./csr-bounds";
 import {
   csrError,
   csrMalformed,
@@ -24,6 +27,7 @@ import { type Asn1, Class, parseDer, toDer } from "./der";
 import { children, DerShapeError, readBitString, readSmallInt } from "./der-read";
 import { subjectFromAsn1, UnrepresentableNameError } from "./name";
 import { decodePem, PemError } from "./pem";
+import { isCanonicalSpki, spkiFormProblem } from "./spki";
 
 export type { RequestedExtensions } from "./csr-fields";
 
@@ -107,7 +111,9 @@ function parseVerified(der: Buffer): ParsedCsr {
   ) {
     throw malformed("unexpected fields in certificationRequestInfo");
   }
-  children(spkiNode, "subjectPKInfo");
+  // Explicit curve parameters and other non-RFC key encodings are refused, not re-encoded.
+  const form = spkiFormProblem(spkiNode);
+  if (form) throw csrError(`CSR_KEY_${form.problem}`, `the CSR key is refused: ${form.message}`);
 
   let publicKey: KeyObject;
   try {
@@ -118,6 +124,12 @@ function parseVerified(der: Buffer): ParsedCsr {
   const keyCheck = checkPublicKey(publicKey);
   if (!keyCheck.ok)
     throw csrError(`CSR_KEY_${keyCheck.problem}`, `the CSR key is refused: ${keyCheck.message}`);
+  if (!isCanonicalSpki(spkiNode as Asn1, publicKey)) {
+    throw csrError(
+      "CSR_KEY_ENCODING_INVALID",
+      "the CSR key is refused: its SubjectPublicKeyInfo is not the DER encoding of the key (RFC 5280 4.1.2.7), e.g. an RSA modulus with leading zero octets",
+    );
+  }
 
   const signatureAlgorithm = readSignatureAlgorithm(algNode, keyCheck.algorithm);
   const signature = readBitString(sigNode, "signature");
@@ -130,8 +142,11 @@ function parseVerified(der: Buffer): ParsedCsr {
   }
 
   const { sans, requestedExtensions } = readCsrAttributes(attributesNode);
+  const subject = subjectFromAsn1(subjectNode as Asn1);
+  const bounds = csrBoundsError(subject, sans);
+  if (bounds) throw bounds;
   return {
-    subject: subjectFromAsn1(subjectNode as Asn1),
+    subject,
     sans,
     publicKey,
     keyAlgorithm: keyCheck.algorithm,

@@ -135,11 +135,23 @@ export function readBitString(
 const UNIVERSAL_STRING = 28;
 const T61_STRING = 20;
 
+const NUL_OR_LONE_SURROGATE =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding NUL is the point
+  /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 /**
  * DirectoryString and the other string types found in names (RFC 5280 4.1.2.4). Invalid UTF-8
- * is refused rather than replaced, so what we show is what was signed.
+ * is refused rather than replaced, so what we show is what was signed; so are NUL (the old
+ * "null prefix" trick, and PostgreSQL stores no NUL) and unpaired surrogates in a BMPString
+ * (not Unicode text, and not storable either).
  */
 export function readString(node: Asn1 | undefined, what: string): string {
+  const text = decodeString(node, what);
+  if (NUL_OR_LONE_SURROGATE.test(text)) fail(what, "text without NUL or unpaired surrogates");
+  return text;
+}
+
+function decodeString(node: Asn1 | undefined, what: string): string {
   if (node === undefined || node.constructed || typeof node.value !== "string") {
     return fail(what, "a string");
   }

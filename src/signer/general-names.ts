@@ -101,6 +101,10 @@ export function sansFromAsn1(node: Asn1, lenient = false): SubjectAltNames {
     if (gn.type !== TAG.ip && !/^[\x00-\x7f]*$/.test(value)) {
       throw new DerShapeError("GeneralName: IA5String with 8-bit characters");
     }
+    // NUL cuts a name short for C readers ("null prefix" attacks) and PostgreSQL stores none.
+    if (gn.type !== TAG.ip && value.includes("\0")) {
+      throw new DerShapeError("GeneralName: NUL in an IA5String");
+    }
     switch (gn.type as number) {
       case TAG.dns:
         sans.dns.push(value);

@@ -30,7 +30,7 @@ import { nameToString, subjectFromAsn1 } from "./name";
 import { readNameConstraints } from "./name-constraints";
 import { decodePem, PemError } from "./pem";
 import { serialToHex } from "./serial";
-import { spkiOf } from "./spki";
+import { type SpkiProblem, spkiFormProblem, spkiOf } from "./spki";
 
 export interface ParsedCertificate {
   der: Buffer;
@@ -59,6 +59,12 @@ export interface ParsedCertificate {
   publicKey: KeyObject;
   /** undefined when certmint cannot sign with this key type. */
   keyAlgorithm?: KeyAlgorithm;
+  /**
+   * Set when the SubjectPublicKeyInfo is not in its RFC form (explicit EC parameters, a
+   * compressed point, RSA without NULL parameters, ...; spkiFormProblem): such a certificate
+   * may be read, but certmint does not adopt it as a CA certificate.
+   */
+  keyEncodingProblem?: SpkiProblem;
   fingerprintSha256: string;
 }
 
@@ -97,7 +103,7 @@ function readFields(der: Buffer, x509: X509Certificate): ParsedCertificate {
   const items = children(tbs, "TBSCertificate");
   // version [0] is optional (v1); skip it so the remaining fields line up.
   const f = isTag(items[0], Class.CONTEXT_SPECIFIC, 0) ? items.slice(1) : items;
-  const [serialNode, , issuerNode, validityNode, subjectNode] = f;
+  const [serialNode, , issuerNode, validityNode, subjectNode, spkiNode] = f;
   const [nb, na] = children(validityNode, "Validity");
   const extsWrapper = f.slice(6).find((n) => isTag(n, Class.CONTEXT_SPECIFIC, 3));
   const exts = extsWrapper
@@ -121,6 +127,7 @@ function readFields(der: Buffer, x509: X509Certificate): ParsedCertificate {
   const nc = exts.get(EXT.nameConstraints);
   const publicKey = x509.publicKey;
   const check = checkPublicKey(publicKey);
+  const keyEncodingProblem = spkiFormProblem(spkiNode);
   const serial = readIntegerBytes(serialNode, "serialNumber");
 
   return {
@@ -149,6 +156,7 @@ function readFields(der: Buffer, x509: X509Certificate): ParsedCertificate {
     ...(aki ? { authorityKeyIdentifier: readAuthorityKeyId(aki.value) } : {}),
     publicKey,
     ...(check.ok ? { keyAlgorithm: check.algorithm } : {}),
+    ...(keyEncodingProblem ? { keyEncodingProblem } : {}),
     fingerprintSha256: createHash("sha256").update(der).digest("hex"),
   };
 }

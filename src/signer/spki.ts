@@ -13,8 +13,19 @@
  */
 import { createPublicKey, type JsonWebKey, type KeyObject } from "node:crypto";
 import { OIDS } from "./algorithms";
-import { type Asn1, bitString, nullValue, oid, parseDer, seq, toDer, unsignedInteger } from "./der";
-import { children, readBitString } from "./der-read";
+import {
+  type Asn1,
+  bitString,
+  Class,
+  nullValue,
+  oid,
+  parseDer,
+  seq,
+  Type,
+  toDer,
+  unsignedInteger,
+} from "./der";
+import { children, isTag, readBitString, readOid } from "./der-read";
 import { keyIdentifierOf } from "./extensions";
 
 export interface Spki {
@@ -64,3 +75,89 @@ export function spkiOf(key: KeyObject): Spki {
   const { bytes } = readBitString(subjectPublicKey, "subjectPublicKey");
   return { node, keyIdentifier: keyIdentifierOf(Buffer.from(bytes, "latin1")) };
 }
+
+/** Why a SubjectPublicKeyInfo someone else encoded is refused. */
+export interface SpkiProblem {
+  /** EXPLICIT_CURVE, ENCODING_INVALID or UNSUPPORTED; callers prefix it (CSR_KEY_, ...). */
+  problem: "EXPLICIT_CURVE" | "ENCODING_INVALID" | "UNSUPPORTED";
+  message: string;
+}
+
+const RSASSA_PSS = "1.2.840.113549.1.1.10";
+
+/**
+ * Checks the form of a SubjectPublicKeyInfo from a CSR or a certificate made elsewhere, before
+ * the key is used. certmint re-encodes every key it certifies in the one form each RFC
+ * prescribes (spkiOf); a key that arrives in another form is refused rather than silently
+ * re-encoded, because relying parties that follow the RFCs (Go's crypto/x509, for one) reject
+ * the other forms, and because a certificate must certify the key as its holder presented it:
+ * - id-ecPublicKey (RFC 5480 2.1.1): the parameters MUST be a namedCurve; specifiedCurve
+ *   (explicit ECParameters) and implicitCurve (NULL) MUST NOT be used. The point must be
+ *   uncompressed (RFC 5480 2.2: the form every implementation MUST support, and the one
+ *   certmint writes);
+ * - rsaEncryption (RFC 3279 2.3.1): the parameters MUST be NULL. RSASSA-PSS keys
+ *   (id-RSASSA-PSS, RFC 4055 1.2) are refused: certmint signs and certifies rsaEncryption keys;
+ * - id-Ed25519 (RFC 8410 3): the parameters MUST be absent;
+ * - the subjectPublicKey BIT STRING has no unused bits.
+ * Other algorithms are left to the key checks (checkPublicKey), which refuse them.
+ * Returns undefined when the form is right.
+ */
+export function spkiFormProblem(spki: Asn1 | undefined): SpkiProblem | undefined {
+  const [algorithm, subjectPublicKey] = children(spki, "SubjectPublicKeyInfo");
+  const [algOid, params, ...extra] = children(algorithm, "SubjectPublicKeyInfo.algorithm");
+  const o = readOid(algOid, "SubjectPublicKeyInfo.algorithm.algorithm");
+  const invalid = (message: string): SpkiProblem => ({ problem: "ENCODING_INVALID", message });
+  if (extra.length > 0) return invalid("the key's AlgorithmIdentifier has extra fields");
+  const { unusedBits, bytes } = readBitString(subjectPublicKey, "subjectPublicKey");
+  if (unusedBits !== 0) return invalid("the subjectPublicKey BIT STRING has unused bits");
+  switch (o) {
+    case OIDS.ecPublicKey:
+      if (isTag(params, Class.UNIVERSAL, Type.SEQUENCE)) {
+        return {
+          problem: "EXPLICIT_CURVE",
+          message:
+            "the EC key carries explicit curve parameters (specifiedCurve); RFC 5480 2.1.1 allows only a named curve: encode the key with its curve's OID (openssl: -pkeyopt ec_param_enc:named_curve)",
+        };
+      }
+      if (isTag(params, Class.UNIVERSAL, Type.NULL)) {
+        return {
+          problem: "EXPLICIT_CURVE",
+          message:
+            "the EC key names no curve (implicitCurve); RFC 5480 2.1.1 allows only a named curve",
+        };
+      }
+      if (!isTag(params, Class.UNIVERSAL, Type.OID)) {
+        return invalid("the EC key's parameters must be a named curve OID (RFC 5480 2.1.1)");
+      }
+      if (bytes.charCodeAt(0) !== 0x04) {
+        return invalid(
+          "the EC point is not in uncompressed form (RFC 5480 2.2); send the uncompressed point (04 || x || y)",
+        );
+      }
+      return undefined;
+    case OIDS.rsaEncryption:
+      return isTag(params, Class.UNIVERSAL, Type.NULL) && params?.value === ""
+        ? undefined
+        : invalid("the rsaEncryption key's parameters must be NULL (RFC 3279 2.3.1)");
+    case RSASSA_PSS:
+      return {
+        problem: "UNSUPPORTED",
+        message:
+          "RSASSA-PSS keys (id-RSASSA-PSS, RFC 4055) are not supported; use an rsaEncryption RSA key (it may still sign with PKCS #1 v1.5)",
+      };
+    case OIDS.ed25519:
+      return params === undefined
+        ? undefined
+        : invalid("the Ed25519 key's AlgorithmIdentifier must have no parameters (RFC 8410 3)");
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Whether `spki` is exactly the encoding certmint will write for `key` (spkiOf): what a
+ * certificate carries is then byte for byte what its requester signed. Catches the encodings
+ * spkiFormProblem does not name, such as an RSA modulus with superfluous leading zeros.
+ */
+export const isCanonicalSpki = (spki: Asn1, key: KeyObject): boolean =>
+  toDer(spki).equals(toDer(spkiOf(key).node));

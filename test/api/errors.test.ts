@@ -8,7 +8,7 @@ import {
 } from "../../gen/ts/google/rpc/error_details";
 import { Status } from "../../gen/ts/google/rpc/status";
 import { toServiceError } from "../../src/api/errors";
-import { CertmintError } from "../../src/errors";
+import { CertmintError, clip, quoted } from "../../src/errors";
 
 function decodeDetails(err: ReturnType<typeof toServiceError>) {
   const raw = err.metadata?.get("grpc-status-details-bin")[0] as Buffer;
@@ -102,5 +102,56 @@ describe("domain errors to gRPC status", () => {
     expect(err.code).toBe(status.INTERNAL);
     expect(err.details).toBe("internal error; the server log has the details");
     expect(err.metadata).toBeUndefined();
+  });
+});
+
+describe("a status that fits in the trailers every client accepts", () => {
+  /** Bytes of the trailers a status travels in: grpc-message percent-encoded, details base64. */
+  const trailerBytes = (err: ReturnType<typeof toServiceError>) =>
+    encodeURIComponent(err.details ?? "").length +
+    Buffer.from(err.metadata?.get("grpc-status-details-bin")[0] as Buffer).toString("base64")
+      .length;
+
+  it("keeps at most 512 characters of the message and the violations that fit, counting the rest", () => {
+    const err = toServiceError(
+      new CertmintError("invalid_argument", "POLICY_VIOLATION", `é${"m".repeat(100_000)}`, {
+        violations: Array.from({ length: 10_000 }, (_, i) => ({
+          field: `attributes.subject_alternative_names.dns_names[${i}]`,
+          description: `"${"n".repeat(5000)}" matches denied pattern`,
+          reason: "SAN_DENIED",
+        })),
+        metadata: { profile: "p".repeat(10_000) },
+      }),
+    );
+    expect([...err.details!]).toHaveLength(512);
+    expect(err.details!.endsWith("…")).toBe(true);
+    // gRPC C-core clients (Python, C++, Ruby) refuse trailers over 8 KiB by default.
+    expect(trailerBytes(err)).toBeLessThan(8 * 1024);
+    const { byType } = decodeDetails(err);
+    const kept = BadRequest.decode(byType.BadRequest!).fieldViolations;
+    expect(kept.length).toBeGreaterThan(0);
+    expect(kept[0]!.field).toBe("attributes.subject_alternative_names.dns_names[0]");
+    expect(kept[0]!.description.length).toBeLessThanOrEqual(256);
+    const info = ErrorInfo.decode(byType.ErrorInfo!);
+    expect(Number(info.metadata.violations_omitted)).toBe(10_000 - kept.length);
+    expect(info.metadata.profile!.length).toBeLessThanOrEqual(128);
+  });
+
+  it("leaves a status that fits as it is", () => {
+    const err = toServiceError(
+      new CertmintError("invalid_argument", "R", "short", {
+        violations: [{ field: "f", description: "d", reason: "X" }],
+      }),
+    );
+    expect(err.details).toBe("short");
+    const info = ErrorInfo.decode(decodeDetails(err).byType.ErrorInfo!);
+    expect(info.metadata).toEqual({});
+  });
+
+  it("clips whole characters, and quotes input JSON-escaped and short", () => {
+    expect(clip("😀".repeat(10), 4)).toBe("😀😀😀…");
+    expect(clip("abc", 3)).toBe("abc");
+    expect(quoted("a\u0000b\nc")).toBe('"a\\u0000b\\nc"');
+    expect(quoted("r".repeat(100_000))).toBe(`"${"r".repeat(63)}…"`);
   });
 });

@@ -146,12 +146,18 @@ describe("bad input", () => {
   });
 
   it("refuses a request_id over 128 characters or with control characters", async () => {
-    for (const requestId of ["x".repeat(129), "line\nbreak", "nul\u0000"]) {
+    // Length and NUL are the contract's limits, checked before the request is decoded
+    // (src/api/request-limits.ts); other control characters are request_id's own rule.
+    for (const [requestId, reason] of [
+      ["x".repeat(129), "REQUEST_FIELD_INVALID"],
+      ["line\nbreak", "REQUEST_ID_INVALID"],
+      ["nul\u0000", "REQUEST_FIELD_INVALID"],
+    ]) {
       const req = valid();
-      req.requestId = requestId;
+      req.requestId = requestId!;
       const err = await rpcError(issue(h, req));
       expect(err.code).toBe(Code.INVALID_ARGUMENT);
-      expect(err.reason).toBe("REQUEST_ID_INVALID");
+      expect(err.reason).toBe(reason);
       expect(err.violations.map((v) => v.field)).toEqual(["request_id"]);
     }
   });
@@ -249,8 +255,10 @@ describe("bad input", () => {
   });
 
   it("refuses more than 100 SANs (TOO_MANY_SANS)", async () => {
-    const dns = Array.from({ length: 101 }, (_, i) => `n${i}.example.com`);
-    const err = await rpcError(issue(h, attrRequest("web", { cn: "many.example.com", dns })));
+    // 100 per type is the contract's limit; 100 in all is the certificate's.
+    const dns = Array.from({ length: 60 }, (_, i) => `n${i}.example.com`);
+    const ip = Array.from({ length: 41 }, (_, i) => `10.0.0.${i + 1}`);
+    const err = await rpcError(issue(h, attrRequest("web", { cn: "many.example.com", dns, ip })));
     expect(err.code).toBe(Code.INVALID_ARGUMENT);
     expect(err.reason).toBe("TOO_MANY_SANS");
   });

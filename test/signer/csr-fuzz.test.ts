@@ -20,6 +20,12 @@ const REASONS = new Set([
   "CSR_SIGNATURE_INVALID",
   "CSR_SUBJECT_UNSUPPORTED",
   "CSR_SAN_UNSUPPORTED",
+  "CSR_KEY_EXPLICIT_CURVE",
+  "CSR_KEY_ENCODING_INVALID",
+  "CSR_SUBJECT_TOO_MANY_VALUES",
+  "CSR_SUBJECT_VALUE_TOO_LONG",
+  "CSR_SAN_TOO_MANY",
+  "CSR_SAN_TOO_LONG",
 ]);
 /** A hang detector, not a performance assertion: a parse takes well under 1 ms normally. */
 const MAX_CALL_MS = 1000;

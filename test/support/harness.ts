@@ -20,6 +20,7 @@ import { BadRequest, ErrorInfo, PreconditionFailure } from "../../gen/ts/google/
 import { Status } from "../../gen/ts/google/rpc/status";
 import { type RunningCertmint, startCertmint } from "../../src/app";
 import { loadConfig } from "../../src/config";
+import { loggerOptions } from "../../src/server/logger";
 import { createTestDatabase, type TestDatabase } from "./postgres";
 
 /**
@@ -104,15 +105,13 @@ export async function startTestCertmint(env: Record<string, string> = {}): Promi
   });
   const logs: Array<Record<string, unknown>> = [];
   const logFile = testLogFile("in-process");
-  const logger = pino(
-    { level: "info" },
-    {
-      write: (line: string) => {
-        logs.push(JSON.parse(line));
-        if (logFile) appendFileSync(logFile, line);
-      },
+  // The server's own logger options (serializers, redaction), writing into `logs`.
+  const logger = pino(loggerOptions("info"), {
+    write: (line: string) => {
+      logs.push(JSON.parse(line));
+      if (logFile) appendFileSync(logFile, line);
     },
-  );
+  });
   const running = await startCertmint(config, logger);
   const address = `127.0.0.1:${running.port}`;
   const adminToken = readFileSync(config.adminTokenFile, "utf8").trim();

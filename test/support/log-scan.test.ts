@@ -46,6 +46,19 @@ describe("the log scan of a test run", () => {
     expect(scan(pkcs1)).toContain("PKCS#1 RSA key (base64 DER)");
   });
 
+  it("finds what a failed insert writes: bytea values, the failing row, the statement, Buffers", () => {
+    const sealed = `\\x01${"ab".repeat(80)}`;
+    const statement = `insert into "certificate_authority" ("id", "sealed_private_key") values ('x', E'${sealed}') - boom`;
+    expect(scan(JSON.stringify({ err: { message: statement } }))).toEqual([
+      "bytea value (sealed key or token hash)",
+      "SQL statement with its values",
+    ]);
+    expect(scan(JSON.stringify({ detail: "Failing row contains (x, y)" }))).toEqual([
+      "row values in a PostgreSQL error",
+    ]);
+    expect(scan(JSON.stringify({ params: [Buffer.from("hash")] }))).toEqual(["Buffer contents"]);
+  });
+
   it("finds nothing in an ordinary call log line or a certificate", () => {
     const line = JSON.stringify({
       level: 30,

@@ -173,12 +173,23 @@ function effectivePathLength(cert: ParsedCertificate, chain: ParsedCertificate[]
 }
 
 function parseField(pem: string, field: string): ParsedCertificate {
+  let cert: ParsedCertificate;
   try {
-    return parseCertificate(pem);
+    cert = parseCertificate(pem);
   } catch (err) {
     const why = err instanceof Error ? err.message : "not a certificate";
     throw invalidArgument("CERTIFICATE_MALFORMED", `${field} is not a PEM certificate: ${why}`, {
       violations: [{ field, description: why, reason: "CERTIFICATE_MALFORMED" }],
     });
   }
+  // A key in a non-RFC form (explicit EC parameters, RFC 5480 2.1.1) would be served in every
+  // chain this CA hands out, and verifiers such as Go's crypto/x509 refuse it.
+  const problem = cert.keyEncodingProblem;
+  if (problem) {
+    const reason = `CERTIFICATE_KEY_${problem.problem}`;
+    throw invalidArgument(reason, `${field} is refused: ${problem.message}`, {
+      violations: [{ field, description: problem.message, reason }],
+    });
+  }
+  return cert;
 }

@@ -1,4 +1,4 @@
-import { type FieldViolation, invalidArgument } from "../../errors";
+import { type FieldViolation, invalidArgument, quoted } from "../../errors";
 
 /** Output-only or identifying fields: never set by an update (AIP-134, AIP-203). */
 const IMMUTABLE_PATHS = new Set(["id", "slug", "etag", "create_time", "update_time"]);
@@ -35,8 +35,8 @@ export function resolveUpdateMask<Change>(
         field: `update_mask.paths[${i}]`,
         reason: immutable ? "UPDATE_MASK_PATH_IMMUTABLE" : "UPDATE_MASK_PATH_UNKNOWN",
         description: immutable
-          ? `"${path}" cannot be changed`
-          : `"${path}" is not a field of ${resource} that can be updated`,
+          ? `${quoted(path)} cannot be changed`
+          : `${quoted(path)} is not a field of ${resource} that can be updated`,
       });
     }
   });

@@ -1,6 +1,6 @@
 import type { EntitySchema } from "@mikro-orm/core";
 import type { EntityManager } from "@mikro-orm/postgresql";
-import { invalidArgument, notFound } from "../../errors";
+import { invalidArgument, notFound, quoted } from "../../errors";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Slugs: lower-case letters, digits and '-', 1 to 63 characters, starting with a letter. */
@@ -13,7 +13,7 @@ export function checkSlug(slug: string, field = "slug"): string {
   if (!SLUG.test(slug) || slug.includes("--")) {
     throw invalidArgument(
       "SLUG_INVALID",
-      `${field} must be 1-63 lower-case letters, digits or single '-', starting with a letter and not ending with '-' (got "${slug}")`,
+      `${field} must be 1-63 lower-case letters, digits or single '-', starting with a letter and not ending with '-' (got ${quoted(slug)})`,
       {
         violations: [{ field, description: "not a valid slug", reason: "SLUG_INVALID" }],
       },
@@ -55,6 +55,6 @@ export function referenceMissing(what: string, field: string) {
 export function referenceNotFound(what: string, trimmedRef: string) {
   return notFound(
     `${what.toUpperCase().replace(/ /g, "_")}_NOT_FOUND`,
-    `no ${what} "${trimmedRef}"`,
+    `no ${what} ${quoted(trimmedRef)}`,
   );
 }

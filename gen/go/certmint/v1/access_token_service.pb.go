@@ -216,16 +216,20 @@ func (ClientCertificateIdentityType) EnumDescriptor() ([]byte, []int) {
 type AccessToken struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Server-assigned UUID; audit records name callers by it.
+	// At most 64 characters.
 	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	// Unique human-readable name (lower-case letters, digits, '-'); references accept id or slug.
+	// At most 63 characters.
 	Slug string `protobuf:"bytes,2,opt,name=slug,proto3" json:"slug,omitempty"`
 	// Free text for operators: who holds the token, what for.
+	// At most 1024 characters.
 	Description string `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
 	// What the token may do.
 	Role Role `protobuf:"varint,4,opt,name=role,proto3,enum=certmint.v1.Role" json:"role,omitempty"`
 	// The profiles an issuer or approver token acts on, by id or slug (returned as ids).
 	// Required for ROLE_ISSUER and ROLE_APPROVER; must be empty for ROLE_ADMIN and ROLE_AUDITOR,
 	// which act on every profile.
+	// At most 100 values of at most 64 characters each.
 	CertificateProfiles []string `protobuf:"bytes,5,rep,name=certificate_profiles,json=certificateProfiles,proto3" json:"certificate_profiles,omitempty"`
 	// Deprecated: use client_certificate_binding, which says which certificate field the
 	// identity is and which CA must have issued the certificate. On read: the binding's value
@@ -234,6 +238,7 @@ type AccessToken struct {
 	// value, because a bare string no longer says whether it names a URI SAN, a DNS SAN or a
 	// common name (before, it matched a certificate's first URI SAN or else its common name, so
 	// a common name could pass for a SPIFFE ID).
+	// At most 1024 characters.
 	//
 	// Deprecated: Marked as deprecated in certmint/v1/access_token_service.proto.
 	ClientCertificateIdentity string `protobuf:"bytes,6,opt,name=client_certificate_identity,json=clientCertificateIdentity,proto3" json:"client_certificate_identity,omitempty"`
@@ -246,6 +251,7 @@ type AccessToken struct {
 	// When it was revoked; unset while not revoked.
 	RevokeTime *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=revoke_time,json=revokeTime,proto3" json:"revoke_time,omitempty"`
 	// The id of the token that created it; empty for the token certmint created at first start.
+	// At most 64 characters.
 	Creator string `protobuf:"bytes,11,opt,name=creator,proto3" json:"creator,omitempty"`
 	// Unset for a bearer token. Otherwise the token has no secret and instead authenticates calls
 	// (without an authorization header) whose client certificate the TLS handshake verified
@@ -381,11 +387,13 @@ type ClientCertificateBinding struct {
 	// Which certificate field holds the identity. Required.
 	IdentityType ClientCertificateIdentityType `protobuf:"varint,1,opt,name=identity_type,json=identityType,proto3,enum=certmint.v1.ClientCertificateIdentityType" json:"identity_type,omitempty"`
 	// The identity, at most 1024 printable characters (see the type for its form). Required.
+	// At most 1024 characters.
 	Value string `protobuf:"bytes,2,opt,name=value,proto3" json:"value,omitempty"`
 	// A certmint CA, by id or slug (returned as its id), that must be on the certificate's
 	// issuing chain: its certificate must be the certificate's issuer or an ancestor of it.
 	// The CA must have a certificate (an external intermediate must be imported first). Set this
 	// or issuer_certificate_sha256, not both.
+	// At most 64 characters.
 	CertificateAuthority string `protobuf:"bytes,3,opt,name=certificate_authority,json=certificateAuthority,proto3" json:"certificate_authority,omitempty"`
 	// For a CA outside certmint: the SHA-256 of its certificate's DER, 64 hex digits (as
 	// `openssl x509 -noout -fingerprint -sha256` prints it, colons allowed). That certificate
@@ -394,6 +402,7 @@ type ClientCertificateBinding struct {
 	// beside its root. On read it is set for certmint CAs too. Empty on tokens bound before
 	// bindings named a CA: those authenticate nobody (CLIENT_CERTIFICATE_BINDING_INCOMPLETE)
 	// until replaced by a binding that names one.
+	// At most 95 characters.
 	IssuerCertificateSha256 string `protobuf:"bytes,4,opt,name=issuer_certificate_sha256,json=issuerCertificateSha256,proto3" json:"issuer_certificate_sha256,omitempty"`
 	unknownFields           protoimpl.UnknownFields
 	sizeCache               protoimpl.SizeCache
@@ -574,6 +583,7 @@ func (x *CreateAccessTokenResponse) GetSecret() string {
 type GetAccessTokenRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The token, by id or slug.
+	// At most 64 characters.
 	AccessToken   string `protobuf:"bytes,1,opt,name=access_token,json=accessToken,proto3" json:"access_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -669,6 +679,7 @@ type ListAccessTokensRequest struct {
 	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// The next_page_token of the previous page; empty for the first page. Tokens are signed: one
 	// that was altered or that another list returned is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
+	// At most 512 characters.
 	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -777,6 +788,7 @@ func (x *ListAccessTokensResponse) GetNextPageToken() string {
 type RevokeAccessTokenRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The token, by id or slug.
+	// At most 64 characters.
 	AccessToken   string `protobuf:"bytes,1,opt,name=access_token,json=accessToken,proto3" json:"access_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

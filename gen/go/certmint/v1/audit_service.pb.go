@@ -170,14 +170,19 @@ type ListAuditRecordsRequest struct {
 	// The next_page_token of the previous page, sent with the same filters (page_size may
 	// change); empty for the first page. Tokens are signed: one that was altered, that another
 	// list returned, or that came with other filters is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
+	// At most 512 characters.
 	PageToken string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	// Only records of this actor (access token id or slug).
+	// At most 64 characters.
 	Actor string `protobuf:"bytes,3,opt,name=actor,proto3" json:"actor,omitempty"`
 	// Only records of this RPC (full name, e.g. "/certmint.v1.CertificateService/RevokeCertificate").
+	// At most 128 characters.
 	Method string `protobuf:"bytes,4,opt,name=method,proto3" json:"method,omitempty"`
 	// Only records about this resource type.
+	// At most 64 characters.
 	ResourceType string `protobuf:"bytes,5,opt,name=resource_type,json=resourceType,proto3" json:"resource_type,omitempty"`
 	// Only records about this resource id.
+	// At most 64 characters.
 	ResourceId string `protobuf:"bytes,6,opt,name=resource_id,json=resourceId,proto3" json:"resource_id,omitempty"`
 	// Only records created at or after this time.
 	StartTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=start_time,json=startTime,proto3" json:"start_time,omitempty"`

@@ -143,11 +143,14 @@ func (CertificateAuthorityStatus) EnumDescriptor() ([]byte, []int) {
 type CertificateAuthority struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Server-assigned UUID.
+	// At most 64 characters.
 	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	// Unique human-readable name: lower-case letters, digits and '-', 1 to 63 characters,
 	// starting with a letter. Every reference to a CA accepts the id or the slug.
+	// At most 63 characters.
 	Slug string `protobuf:"bytes,2,opt,name=slug,proto3" json:"slug,omitempty"`
 	// Free text for operators.
+	// At most 1024 characters.
 	Description string `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
 	// How the CA's certificate came to be.
 	Type CertificateAuthorityType `protobuf:"varint,4,opt,name=type,proto3,enum=certmint.v1.CertificateAuthorityType" json:"type,omitempty"`
@@ -160,13 +163,17 @@ type CertificateAuthority struct {
 	// The algorithm the CA signs with by default.
 	SignatureAlgorithm SignatureAlgorithm `protobuf:"varint,8,opt,name=signature_algorithm,json=signatureAlgorithm,proto3,enum=certmint.v1.SignatureAlgorithm" json:"signature_algorithm,omitempty"`
 	// The id of the parent CA for INTERMEDIATE; empty for ROOT and EXTERNAL_INTERMEDIATE.
+	// At most 64 characters.
 	ParentCertificateAuthorityId string `protobuf:"bytes,9,opt,name=parent_certificate_authority_id,json=parentCertificateAuthorityId,proto3" json:"parent_certificate_authority_id,omitempty"`
 	// The CA certificate (PEM); empty while PENDING_CERTIFICATE.
+	// At most 65536 characters.
 	CertificatePem string `protobuf:"bytes,10,opt,name=certificate_pem,json=certificatePem,proto3" json:"certificate_pem,omitempty"`
 	// The CA's chain above its own certificate, nearest first, up to and including the root
 	// (PEM, one certificate each). Empty for a root.
+	// At most 16 certificates of at most 65536 characters each.
 	CertificateChainPem []string `protobuf:"bytes,11,rep,name=certificate_chain_pem,json=certificateChainPem,proto3" json:"certificate_chain_pem,omitempty"`
 	// The CA certificate's serial number, lower-case hex.
+	// At most 64 characters.
 	SerialNumber string `protobuf:"bytes,12,opt,name=serial_number,json=serialNumber,proto3" json:"serial_number,omitempty"`
 	// Start of the CA certificate's validity.
 	NotBefore *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=not_before,json=notBefore,proto3" json:"not_before,omitempty"`
@@ -176,12 +183,14 @@ type CertificateAuthority struct {
 	// it in a path. Absent means unlimited.
 	MaxPathLength *int32 `protobuf:"varint,15,opt,name=max_path_length,json=maxPathLength,proto3,oneof" json:"max_path_length,omitempty"`
 	// The CSR to have signed outside, while PENDING_CERTIFICATE (PEM).
+	// At most 65536 characters.
 	CsrPem string `protobuf:"bytes,16,opt,name=csr_pem,json=csrPem,proto3" json:"csr_pem,omitempty"`
 	// When the CA was created.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,17,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	// When the CA last changed.
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,18,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	// Changes on every update; send it back on UpdateCertificateAuthority to refuse stale writes.
+	// At most 64 characters.
 	Etag string `protobuf:"bytes,19,opt,name=etag,proto3" json:"etag,omitempty"`
 	// The name constraints of the CA certificate (RFC 5280 4.2.1.10; DNS, IP, email and URI
 	// subtrees); unset when it has none.
@@ -383,8 +392,10 @@ func (x *CertificateAuthority) GetRevocationReason() RevocationReason {
 type CreateRootCertificateAuthorityRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The slug of the new CA (see CertificateAuthority.slug).
+	// At most 63 characters.
 	Slug string `protobuf:"bytes,1,opt,name=slug,proto3" json:"slug,omitempty"`
 	// Free text for operators.
+	// At most 1024 characters.
 	Description string `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
 	// The CA certificate's subject; at least a common name or an organization.
 	Subject *Subject `protobuf:"bytes,3,opt,name=subject,proto3" json:"subject,omitempty"`
@@ -529,10 +540,13 @@ func (x *CreateRootCertificateAuthorityResponse) GetCertificateAuthority() *Cert
 type CreateIntermediateCertificateAuthorityRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The slug of the new CA.
+	// At most 63 characters.
 	Slug string `protobuf:"bytes,1,opt,name=slug,proto3" json:"slug,omitempty"`
 	// Free text for operators.
+	// At most 1024 characters.
 	Description string `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
 	// The parent CA, by id or slug; it must be ACTIVE and allow a sub-CA.
+	// At most 64 characters.
 	ParentCertificateAuthority string `protobuf:"bytes,3,opt,name=parent_certificate_authority,json=parentCertificateAuthority,proto3" json:"parent_certificate_authority,omitempty"`
 	// The intermediate certificate's subject.
 	Subject *Subject `protobuf:"bytes,4,opt,name=subject,proto3" json:"subject,omitempty"`
@@ -697,8 +711,10 @@ func (x *CreateIntermediateCertificateAuthorityResponse) GetCertificateAuthority
 type CreateExternalIntermediateCertificateAuthorityRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The slug of the new CA.
+	// At most 63 characters.
 	Slug string `protobuf:"bytes,1,opt,name=slug,proto3" json:"slug,omitempty"`
 	// Free text for operators.
+	// At most 1024 characters.
 	Description string `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
 	// The subject to put in the CSR.
 	Subject *Subject `protobuf:"bytes,3,opt,name=subject,proto3" json:"subject,omitempty"`
@@ -834,10 +850,13 @@ func (x *CreateExternalIntermediateCertificateAuthorityResponse) GetCsrPem() str
 type ImportCertificateAuthorityCertificateRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The pending CA, by id or slug.
+	// At most 64 characters.
 	CertificateAuthority string `protobuf:"bytes,1,opt,name=certificate_authority,json=certificateAuthority,proto3" json:"certificate_authority,omitempty"`
 	// The signed CA certificate (PEM).
+	// At most 65536 characters.
 	CertificatePem string `protobuf:"bytes,2,opt,name=certificate_pem,json=certificatePem,proto3" json:"certificate_pem,omitempty"`
 	// The chain above it, nearest first, ending with the trust anchor (root) (PEM each).
+	// At most 16 certificates of at most 65536 characters each.
 	CertificateChainPem []string `protobuf:"bytes,3,rep,name=certificate_chain_pem,json=certificateChainPem,proto3" json:"certificate_chain_pem,omitempty"`
 	unknownFields       protoimpl.UnknownFields
 	sizeCache           protoimpl.SizeCache
@@ -944,6 +963,7 @@ func (x *ImportCertificateAuthorityCertificateResponse) GetCertificateAuthority(
 type GetCertificateAuthorityRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The CA, by id or slug.
+	// At most 64 characters.
 	CertificateAuthority string `protobuf:"bytes,1,opt,name=certificate_authority,json=certificateAuthority,proto3" json:"certificate_authority,omitempty"`
 	unknownFields        protoimpl.UnknownFields
 	sizeCache            protoimpl.SizeCache
@@ -1040,6 +1060,7 @@ type ListCertificateAuthoritiesRequest struct {
 	// The next_page_token of the previous page, sent with the same filters (page_size may
 	// change); empty for the first page. Tokens are signed: one that was altered, that another
 	// list returned, or that came with other filters is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
+	// At most 512 characters.
 	PageToken string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	// Only CAs with this status, when set.
 	Status        CertificateAuthorityStatus `protobuf:"varint,3,opt,name=status,proto3,enum=certmint.v1.CertificateAuthorityStatus" json:"status,omitempty"`
@@ -1159,6 +1180,7 @@ type UpdateCertificateAuthorityRequest struct {
 	// The CA with its new values; certificate_authority.id or .slug names it.
 	CertificateAuthority *CertificateAuthority `protobuf:"bytes,1,opt,name=certificate_authority,json=certificateAuthority,proto3" json:"certificate_authority,omitempty"`
 	// The fields to change: "status" (ACTIVE or DISABLED) and "description".
+	// At most 32 paths of at most 64 characters each.
 	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1258,6 +1280,7 @@ func (x *UpdateCertificateAuthorityResponse) GetCertificateAuthority() *Certific
 type GetCertificateRevocationListRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The CA, by id or slug.
+	// At most 64 characters.
 	CertificateAuthority string `protobuf:"bytes,1,opt,name=certificate_authority,json=certificateAuthority,proto3" json:"certificate_authority,omitempty"`
 	unknownFields        protoimpl.UnknownFields
 	sizeCache            protoimpl.SizeCache
@@ -1386,8 +1409,10 @@ func (x *GetCertificateRevocationListResponse) GetNextUpdate() *timestamppb.Time
 type DeleteCertificateAuthorityRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The CA, by id or slug.
+	// At most 64 characters.
 	CertificateAuthority string `protobuf:"bytes,1,opt,name=certificate_authority,json=certificateAuthority,proto3" json:"certificate_authority,omitempty"`
 	// When set, the delete happens only if it matches the current etag (ABORTED otherwise).
+	// At most 64 characters.
 	Etag          string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1478,6 +1503,7 @@ func (*DeleteCertificateAuthorityResponse) Descriptor() ([]byte, []int) {
 type RevokeCertificateAuthorityRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The intermediate CA, by id or slug.
+	// At most 64 characters.
 	CertificateAuthority string `protobuf:"bytes,1,opt,name=certificate_authority,json=certificateAuthority,proto3" json:"certificate_authority,omitempty"`
 	// The RFC 5280 reason, e.g. KEY_COMPROMISE or CA_COMPROMISE; REMOVE_FROM_CRL is not accepted.
 	Reason        RevocationReason `protobuf:"varint,2,opt,name=reason,proto3,enum=certmint.v1.RevocationReason" json:"reason,omitempty"`

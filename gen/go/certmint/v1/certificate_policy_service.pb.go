@@ -221,8 +221,10 @@ type ValueRule struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Patterns a value must match. An attribute with no rule, or an empty allowed list, may not
 	// appear in a request.
+	// At most 100 patterns of at most 256 characters each.
 	Allowed []string `protobuf:"bytes,1,rep,name=allowed,proto3" json:"allowed,omitempty"`
 	// Patterns a value must not match, whatever allowed says.
+	// At most 100 patterns of at most 256 characters each.
 	Denied []string `protobuf:"bytes,2,rep,name=denied,proto3" json:"denied,omitempty"`
 	// The attribute must be present in the request.
 	Required      bool `protobuf:"varint,3,opt,name=required,proto3" json:"required,omitempty"`
@@ -304,8 +306,10 @@ func (x *ValueRule) GetRequired() bool {
 type NameRule struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Patterns every name of this type must match.
+	// At most 100 patterns of at most 2048 characters each.
 	Allowed []string `protobuf:"bytes,1,rep,name=allowed,proto3" json:"allowed,omitempty"`
 	// Patterns no name of this type may match.
+	// At most 100 patterns of at most 2048 characters each.
 	Denied []string `protobuf:"bytes,2,rep,name=denied,proto3" json:"denied,omitempty"`
 	// At least one name of this type must be present.
 	Required bool `protobuf:"varint,3,opt,name=required,proto3" json:"required,omitempty"`
@@ -589,10 +593,13 @@ func (x *SanRules) GetUri() *NameRule {
 type KeyUsageRule struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Usages a request may ask for; empty means any usage that is not denied.
+	// At most 9 values.
 	Allowed []KeyUsage `protobuf:"varint,1,rep,packed,name=allowed,proto3,enum=certmint.v1.KeyUsage" json:"allowed,omitempty"`
 	// Usages every certificate carries; a request without them gets them added.
+	// At most 9 values.
 	Required []KeyUsage `protobuf:"varint,2,rep,packed,name=required,proto3,enum=certmint.v1.KeyUsage" json:"required,omitempty"`
 	// Usages no certificate may carry.
+	// At most 9 values.
 	Denied        []KeyUsage `protobuf:"varint,3,rep,packed,name=denied,proto3,enum=certmint.v1.KeyUsage" json:"denied,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -653,10 +660,13 @@ func (x *KeyUsageRule) GetDenied() []KeyUsage {
 type ExtendedKeyUsageRule struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Purposes a request may ask for; empty means any purpose that is not denied.
+	// At most 6 values.
 	Allowed []ExtendedKeyUsage `protobuf:"varint,1,rep,packed,name=allowed,proto3,enum=certmint.v1.ExtendedKeyUsage" json:"allowed,omitempty"`
 	// Purposes every certificate carries; a request without them gets them added.
+	// At most 6 values.
 	Required []ExtendedKeyUsage `protobuf:"varint,2,rep,packed,name=required,proto3,enum=certmint.v1.ExtendedKeyUsage" json:"required,omitempty"`
 	// Purposes no certificate may carry.
+	// At most 6 values.
 	Denied        []ExtendedKeyUsage `protobuf:"varint,3,rep,packed,name=denied,proto3,enum=certmint.v1.ExtendedKeyUsage" json:"denied,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -717,6 +727,7 @@ func (x *ExtendedKeyUsageRule) GetDenied() []ExtendedKeyUsage {
 type KeyAlgorithmRule struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Key algorithms allowed; empty means all that certmint supports.
+	// At most 6 values.
 	Allowed []KeyAlgorithm `protobuf:"varint,1,rep,packed,name=allowed,proto3,enum=certmint.v1.KeyAlgorithm" json:"allowed,omitempty"`
 	// Smallest RSA modulus in bits; 2048 when 0 (certmint never accepts less).
 	MinRsaBits    int32 `protobuf:"varint,2,opt,name=min_rsa_bits,json=minRsaBits,proto3" json:"min_rsa_bits,omitempty"`
@@ -772,6 +783,7 @@ func (x *KeyAlgorithmRule) GetMinRsaBits() int32 {
 type SignatureAlgorithmRule struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Signature algorithms allowed; empty means any that fits the CA key.
+	// At most 7 values.
 	Allowed       []SignatureAlgorithm `protobuf:"varint,1,rep,packed,name=allowed,proto3,enum=certmint.v1.SignatureAlgorithm" json:"allowed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -873,10 +885,13 @@ func (x *BasicConstraintsRule) GetMaxPathLength() int32 {
 type CertificatePolicy struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Server-assigned UUID.
+	// At most 64 characters.
 	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	// Unique human-readable name (lower-case letters, digits, '-'); references accept id or slug.
+	// At most 63 characters.
 	Slug string `protobuf:"bytes,2,opt,name=slug,proto3" json:"slug,omitempty"`
 	// Free text for operators.
+	// At most 1024 characters.
 	Description string `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
 	// Rules per subject attribute.
 	SubjectRules *SubjectRules `protobuf:"bytes,4,opt,name=subject_rules,json=subjectRules,proto3" json:"subject_rules,omitempty"`
@@ -899,6 +914,7 @@ type CertificatePolicy struct {
 	// When the policy last changed.
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	// Changes on every update; send it back to refuse stale writes (ABORTED).
+	// At most 64 characters.
 	Etag string `protobuf:"bytes,14,opt,name=etag,proto3" json:"etag,omitempty"`
 	// How names in the subject (a CN that reads as a name, an emailAddress) relate to the SANs;
 	// COPY when unspecified.
@@ -1147,6 +1163,7 @@ func (x *CreateCertificatePolicyResponse) GetCertificatePolicy() *CertificatePol
 type GetCertificatePolicyRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The policy, by id or slug.
+	// At most 64 characters.
 	CertificatePolicy string `protobuf:"bytes,1,opt,name=certificate_policy,json=certificatePolicy,proto3" json:"certificate_policy,omitempty"`
 	unknownFields     protoimpl.UnknownFields
 	sizeCache         protoimpl.SizeCache
@@ -1242,6 +1259,7 @@ type ListCertificatePoliciesRequest struct {
 	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// The next_page_token of the previous page; empty for the first page. Tokens are signed: one
 	// that was altered or that another list returned is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
+	// At most 512 characters.
 	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1352,6 +1370,7 @@ type UpdateCertificatePolicyRequest struct {
 	// The policy with its new values; id or slug names it, etag (when set) must be current.
 	CertificatePolicy *CertificatePolicy `protobuf:"bytes,1,opt,name=certificate_policy,json=certificatePolicy,proto3" json:"certificate_policy,omitempty"`
 	// The fields to replace, e.g. "san_rules.dns", "max_ttl", "description".
+	// At most 32 paths of at most 64 characters each.
 	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1451,8 +1470,10 @@ func (x *UpdateCertificatePolicyResponse) GetCertificatePolicy() *CertificatePol
 type DeleteCertificatePolicyRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The policy, by id or slug.
+	// At most 64 characters.
 	CertificatePolicy string `protobuf:"bytes,1,opt,name=certificate_policy,json=certificatePolicy,proto3" json:"certificate_policy,omitempty"`
 	// When set, the delete happens only if it matches the current etag (ABORTED otherwise).
+	// At most 64 characters.
 	Etag          string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

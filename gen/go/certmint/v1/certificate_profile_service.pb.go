@@ -208,8 +208,10 @@ type ProfileDefaults struct {
 	// Signature algorithm when the request names none; the CA key's default when unset.
 	SignatureAlgorithm SignatureAlgorithm `protobuf:"varint,4,opt,name=signature_algorithm,json=signatureAlgorithm,proto3,enum=certmint.v1.SignatureAlgorithm" json:"signature_algorithm,omitempty"`
 	// keyUsage when the request names none.
+	// At most 9 values.
 	KeyUsages []KeyUsage `protobuf:"varint,5,rep,packed,name=key_usages,json=keyUsages,proto3,enum=certmint.v1.KeyUsage" json:"key_usages,omitempty"`
 	// extKeyUsage when the request names none.
+	// At most 6 values.
 	ExtendedKeyUsages []ExtendedKeyUsage `protobuf:"varint,6,rep,packed,name=extended_key_usages,json=extendedKeyUsages,proto3,enum=certmint.v1.ExtendedKeyUsage" json:"extended_key_usages,omitempty"`
 	unknownFields     protoimpl.UnknownFields
 	sizeCache         protoimpl.SizeCache
@@ -359,12 +361,16 @@ func (x *RenewalSettings) GetAllowSharedRenewal() bool {
 type CertificateProfile struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Server-assigned UUID.
+	// At most 64 characters.
 	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	// Unique human-readable name (lower-case letters, digits, '-'); references accept id or slug.
+	// At most 63 characters.
 	Slug string `protobuf:"bytes,2,opt,name=slug,proto3" json:"slug,omitempty"`
 	// Free text for operators.
+	// At most 1024 characters.
 	Description string `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
 	// The policy requests must satisfy, by id or slug (returned as the id).
+	// At most 64 characters.
 	CertificatePolicy string `protobuf:"bytes,4,opt,name=certificate_policy,json=certificatePolicy,proto3" json:"certificate_policy,omitempty"`
 	// Who signs certificates of this profile.
 	//
@@ -390,6 +396,7 @@ type CertificateProfile struct {
 	// When the profile last changed.
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	// Changes on every update; send it back to refuse stale writes (ABORTED).
+	// At most 64 characters.
 	Etag string `protobuf:"bytes,15,opt,name=etag,proto3" json:"etag,omitempty"`
 	// The access token that made a request may approve it itself. By default (false) it may not,
 	// an admin token included: ApproveCertificateRequest by the requester is PERMISSION_DENIED
@@ -558,6 +565,7 @@ type isCertificateProfile_Issuer interface {
 
 type CertificateProfile_CertificateAuthority struct {
 	// A CA, by id or slug (returned as the id).
+	// At most 64 characters.
 	CertificateAuthority string `protobuf:"bytes,5,opt,name=certificate_authority,json=certificateAuthority,proto3,oneof"`
 }
 
@@ -666,6 +674,7 @@ func (x *CreateCertificateProfileResponse) GetCertificateProfile() *CertificateP
 type GetCertificateProfileRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The profile, by id or slug.
+	// At most 64 characters.
 	CertificateProfile string `protobuf:"bytes,1,opt,name=certificate_profile,json=certificateProfile,proto3" json:"certificate_profile,omitempty"`
 	unknownFields      protoimpl.UnknownFields
 	sizeCache          protoimpl.SizeCache
@@ -761,6 +770,7 @@ type ListCertificateProfilesRequest struct {
 	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// The next_page_token of the previous page; empty for the first page. Tokens are signed: one
 	// that was altered or that another list returned is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
+	// At most 512 characters.
 	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -871,6 +881,7 @@ type UpdateCertificateProfileRequest struct {
 	// The profile with its new values; id or slug names it, etag (when set) must be current.
 	CertificateProfile *CertificateProfile `protobuf:"bytes,1,opt,name=certificate_profile,json=certificateProfile,proto3" json:"certificate_profile,omitempty"`
 	// The fields to replace, e.g. "defaults.ttl", "require_approval", "certificate_authority".
+	// At most 32 paths of at most 64 characters each.
 	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -970,8 +981,10 @@ func (x *UpdateCertificateProfileResponse) GetCertificateProfile() *CertificateP
 type DeleteCertificateProfileRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The profile, by id or slug.
+	// At most 64 characters.
 	CertificateProfile string `protobuf:"bytes,1,opt,name=certificate_profile,json=certificateProfile,proto3" json:"certificate_profile,omitempty"`
 	// When set, the delete happens only if it matches the current etag (ABORTED otherwise).
+	// At most 64 characters.
 	Etag          string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

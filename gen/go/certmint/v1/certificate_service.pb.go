@@ -323,6 +323,7 @@ func (x *CaCertificateOptions) GetMaxPathLength() int32 {
 type IssueCertificateRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The profile, by id or slug.
+	// At most 64 characters.
 	CertificateProfile string `protobuf:"bytes,1,opt,name=certificate_profile,json=certificateProfile,proto3" json:"certificate_profile,omitempty"`
 	// Idempotency key chosen by the caller (at most 128 characters), scoped to the access token
 	// that makes the call. The same token repeating a request_id within at least 60 minutes gets
@@ -330,6 +331,7 @@ type IssueCertificateRequest struct {
 	// ALREADY_EXISTS. A repeat that arrives while the first call is still being issued (on this
 	// server or another replica) waits for it, up to the caller's deadline (60 seconds without
 	// one), and then answers the same; past that, ABORTED (REQUEST_IN_PROGRESS): retry.
+	// At most 128 characters.
 	RequestId string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	// Where the identity and key come from.
 	//
@@ -341,8 +343,10 @@ type IssueCertificateRequest struct {
 	// The algorithm the CA signs with; the profile's, then the CA key's default when unspecified.
 	SignatureAlgorithm SignatureAlgorithm `protobuf:"varint,5,opt,name=signature_algorithm,json=signatureAlgorithm,proto3,enum=certmint.v1.SignatureAlgorithm" json:"signature_algorithm,omitempty"`
 	// keyUsage; the profile's defaults when empty.
+	// At most 9 values.
 	KeyUsages []KeyUsage `protobuf:"varint,6,rep,packed,name=key_usages,json=keyUsages,proto3,enum=certmint.v1.KeyUsage" json:"key_usages,omitempty"`
 	// extKeyUsage; the profile's defaults when empty.
+	// At most 6 values.
 	ExtendedKeyUsages []ExtendedKeyUsage `protobuf:"varint,7,rep,packed,name=extended_key_usages,json=extendedKeyUsages,proto3,enum=certmint.v1.ExtendedKeyUsage" json:"extended_key_usages,omitempty"`
 	// Lifetime; the profile's default when unset. Never more than the policy's max_ttl.
 	Ttl *durationpb.Duration `protobuf:"bytes,8,opt,name=ttl,proto3" json:"ttl,omitempty"`
@@ -474,6 +478,7 @@ type isIssueCertificateRequest_Source interface {
 type IssueCertificateRequest_CsrPem struct {
 	// A PKCS #10 CSR (PEM). Subject, SANs and public key are taken from it; the CSR's
 	// signature is verified.
+	// At most 65536 characters.
 	CsrPem string `protobuf:"bytes,3,opt,name=csr_pem,json=csrPem,proto3,oneof"`
 }
 
@@ -669,12 +674,15 @@ func (x *IssueCertificateResponse) GetPrivateKeyPem() string {
 type RenewCertificateRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The certificate to renew, by id.
+	// At most 64 characters.
 	CertificateId string `protobuf:"bytes,1,opt,name=certificate_id,json=certificateId,proto3" json:"certificate_id,omitempty"`
 	// Idempotency key, as for IssueCertificate.
+	// At most 128 characters.
 	RequestId string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	// Where the new certificate's key comes from.
 	KeySource RenewalKeySource `protobuf:"varint,3,opt,name=key_source,json=keySource,proto3,enum=certmint.v1.RenewalKeySource" json:"key_source,omitempty"`
 	// The CSR, when key_source is CSR (PEM).
+	// At most 65536 characters.
 	CsrPem string `protobuf:"bytes,4,opt,name=csr_pem,json=csrPem,proto3" json:"csr_pem,omitempty"`
 	// The key algorithm, when key_source is NEW; the original's when unspecified.
 	KeyAlgorithm KeyAlgorithm `protobuf:"varint,5,opt,name=key_algorithm,json=keyAlgorithm,proto3,enum=certmint.v1.KeyAlgorithm" json:"key_algorithm,omitempty"`
@@ -980,6 +988,7 @@ func (x *CertificateRequest) GetUpdateTime() *timestamppb.Timestamp {
 type GetRequestStatusRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The certificate request id returned by IssueCertificate or RenewCertificate.
+	// At most 64 characters.
 	CertificateRequestId string `protobuf:"bytes,1,opt,name=certificate_request_id,json=certificateRequestId,proto3" json:"certificate_request_id,omitempty"`
 	unknownFields        protoimpl.UnknownFields
 	sizeCache            protoimpl.SizeCache
@@ -1337,6 +1346,7 @@ func (x *Certificate) GetOwnerAccessTokenId() string {
 type GetCertificateRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The certificate, by id (UUID) or serial number (hex, colons allowed).
+	// At most 64 characters.
 	Certificate   string `protobuf:"bytes,1,opt,name=certificate,proto3" json:"certificate,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1433,16 +1443,20 @@ type ListCertificatesRequest struct {
 	// The next_page_token of the previous page, sent with the same filters (page_size may
 	// change); empty for the first page. Tokens are signed: one that was altered, that another
 	// list returned, or that came with other filters is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
+	// At most 512 characters.
 	PageToken string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	// Only certificates of this profile (id or slug).
+	// At most 64 characters.
 	CertificateProfile string `protobuf:"bytes,3,opt,name=certificate_profile,json=certificateProfile,proto3" json:"certificate_profile,omitempty"`
 	// Only certificates issued by this CA (id or slug).
+	// At most 64 characters.
 	CertificateAuthority string `protobuf:"bytes,4,opt,name=certificate_authority,json=certificateAuthority,proto3" json:"certificate_authority,omitempty"`
 	// Only certificates with this status.
 	Status CertificateStatus `protobuf:"varint,5,opt,name=status,proto3,enum=certmint.v1.CertificateStatus" json:"status,omitempty"`
 	// Only certificates whose notAfter is before this time.
 	ExpiresBefore *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=expires_before,json=expiresBefore,proto3" json:"expires_before,omitempty"`
 	// Only certificates whose common name or a SAN contains this text (case-insensitive).
+	// At most 253 characters.
 	NameContains  string `protobuf:"bytes,7,opt,name=name_contains,json=nameContains,proto3" json:"name_contains,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1587,6 +1601,7 @@ type RevokeCertificateRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The certificate, by id or serial number (a CA's serial: INVALID_ARGUMENT, see
 	// RevokeCertificateAuthority).
+	// At most 64 characters.
 	Certificate string `protobuf:"bytes,1,opt,name=certificate,proto3" json:"certificate,omitempty"`
 	// The RFC 5280 reason; REMOVE_FROM_CRL is not accepted.
 	Reason        RevocationReason `protobuf:"varint,2,opt,name=reason,proto3,enum=certmint.v1.RevocationReason" json:"reason,omitempty"`
@@ -1688,8 +1703,10 @@ func (x *RevokeCertificateResponse) GetCertificate() *Certificate {
 type ApproveCertificateRequestRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The certificate request id.
+	// At most 64 characters.
 	CertificateRequestId string `protobuf:"bytes,1,opt,name=certificate_request_id,json=certificateRequestId,proto3" json:"certificate_request_id,omitempty"`
 	// Why it was approved, for the audit trail.
+	// At most 1024 characters.
 	Comment       string `protobuf:"bytes,2,opt,name=comment,proto3" json:"comment,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1789,8 +1806,10 @@ func (x *ApproveCertificateRequestResponse) GetCertificateRequest() *Certificate
 type RejectCertificateRequestRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The certificate request id.
+	// At most 64 characters.
 	CertificateRequestId string `protobuf:"bytes,1,opt,name=certificate_request_id,json=certificateRequestId,proto3" json:"certificate_request_id,omitempty"`
 	// Why it was rejected; shown to the requester.
+	// At most 1024 characters.
 	Reason        string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

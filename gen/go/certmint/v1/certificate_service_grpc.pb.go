@@ -41,7 +41,10 @@ const (
 //
 // Errors carry google.rpc.Status details: BadRequest field violations for every policy rule
 // a request breaks, ErrorInfo (domain "certmint.dev") with a stable reason, and
-// PreconditionFailure when the system state refuses a request.
+// PreconditionFailure when the system state refuses a request. In every service, a request
+// that breaks a field's limit ("At most ..." on the field), has a string that is not UTF-8 or
+// holds NUL, or is not a valid message, is INVALID_ARGUMENT (REQUEST_FIELD_INVALID with a
+// violation per field, index included; REQUEST_MALFORMED) before anything else is done.
 type CertificateServiceClient interface {
 	// IssueCertificate issues a certificate under a profile, from a CSR (the client keeps its
 	// key) or from attributes (certmint generates the key pair and returns the private key once).
@@ -177,7 +180,10 @@ func (c *certificateServiceClient) RejectCertificateRequest(ctx context.Context,
 //
 // Errors carry google.rpc.Status details: BadRequest field violations for every policy rule
 // a request breaks, ErrorInfo (domain "certmint.dev") with a stable reason, and
-// PreconditionFailure when the system state refuses a request.
+// PreconditionFailure when the system state refuses a request. In every service, a request
+// that breaks a field's limit ("At most ..." on the field), has a string that is not UTF-8 or
+// holds NUL, or is not a valid message, is INVALID_ARGUMENT (REQUEST_FIELD_INVALID with a
+// violation per field, index included; REQUEST_MALFORMED) before anything else is done.
 type CertificateServiceServer interface {
 	// IssueCertificate issues a certificate under a profile, from a CSR (the client keeps its
 	// key) or from attributes (certmint generates the key pair and returns the private key once).

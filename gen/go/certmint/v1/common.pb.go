@@ -397,33 +397,44 @@ func (RevocationReason) EnumDescriptor() ([]byte, []int) {
 }
 
 // Subject is an X.509 distinguished name (RFC 5280 section 4.1.2.4). Empty fields are left
-// out of the name. Attributes are written in the order of the fields below.
+// out of the name. Attributes are written in the order of the fields below. The subject of a
+// CSR is held to the same limits as these fields (a CSR over them is INVALID_ARGUMENT, csr_pem).
 type Subject struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Country (C): a two-letter ISO 3166 code, e.g. "DE".
+	// At most 2 characters.
 	Country string `protobuf:"bytes,1,opt,name=country,proto3" json:"country,omitempty"`
 	// State or province (ST).
+	// At most 128 characters.
 	State string `protobuf:"bytes,2,opt,name=state,proto3" json:"state,omitempty"`
 	// Locality (L), e.g. a city.
+	// At most 128 characters.
 	Locality string `protobuf:"bytes,3,opt,name=locality,proto3" json:"locality,omitempty"`
 	// Organization (O); one RDN per value.
+	// At most 10 values of at most 64 characters each.
 	Organization []string `protobuf:"bytes,4,rep,name=organization,proto3" json:"organization,omitempty"`
 	// Organizational unit (OU); one RDN per value.
+	// At most 10 values of at most 64 characters each.
 	OrganizationalUnit []string `protobuf:"bytes,5,rep,name=organizational_unit,json=organizationalUnit,proto3" json:"organizational_unit,omitempty"`
 	// Common name (CN). For TLS certificates the names that matter are the SANs (RFC 6125). A CN
 	// that reads as a DNS name, IP address, email address or URI must satisfy the policy's SAN
 	// rules for that kind, is normalised like a SAN, and by default is copied into the SANs
 	// (CertificatePolicy.subject_names_in_sans).
+	// At most 64 characters.
 	CommonName string `protobuf:"bytes,6,opt,name=common_name,json=commonName,proto3" json:"common_name,omitempty"`
 	// Street address (street).
+	// At most 128 characters.
 	StreetAddress string `protobuf:"bytes,7,opt,name=street_address,json=streetAddress,proto3" json:"street_address,omitempty"`
 	// Postal code (postalCode).
+	// At most 40 characters.
 	PostalCode string `protobuf:"bytes,8,opt,name=postal_code,json=postalCode,proto3" json:"postal_code,omitempty"`
 	// Serial number attribute (serialNumber), not the certificate serial.
+	// At most 64 characters.
 	SerialNumber string `protobuf:"bytes,9,opt,name=serial_number,json=serialNumber,proto3" json:"serial_number,omitempty"`
 	// Email address attribute (emailAddress, PKCS #9); prefer an email SAN. It must satisfy the
 	// policy's email SAN rules and must also be an email SAN (RFC 5280 4.1.2.6): copied there
 	// under the default policy setting, refused otherwise.
+	// At most 255 characters.
 	EmailAddress  string `protobuf:"bytes,10,opt,name=email_address,json=emailAddress,proto3" json:"email_address,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -532,16 +543,21 @@ func (x *Subject) GetEmailAddress() string {
 // SubjectAlternativeNames lists the names a certificate is valid for, by type
 // (RFC 5280 section 4.2.1.6). Names are normalised before policy checks: DNS names lower-cased,
 // trailing dot removed, internationalised labels converted to A-labels; IP addresses in
-// canonical form.
+// canonical form. A certificate carries at most 100 names in all; the names of a CSR are held to
+// the same limits as these fields.
 type SubjectAlternativeNames struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// DNS names, e.g. "api.example.com" or, where the policy allows wildcard names, "*.example.com".
+	// At most 100 names of at most 254 characters each.
 	DnsNames []string `protobuf:"bytes,1,rep,name=dns_names,json=dnsNames,proto3" json:"dns_names,omitempty"`
 	// IPv4 or IPv6 addresses in text form, e.g. "10.0.0.7" or "2001:db8::7".
+	// At most 100 names of at most 45 characters each.
 	IpAddresses []string `protobuf:"bytes,2,rep,name=ip_addresses,json=ipAddresses,proto3" json:"ip_addresses,omitempty"`
 	// Email addresses (rfc822Name), e.g. "alice@example.com".
+	// At most 100 names of at most 254 characters each.
 	EmailAddresses []string `protobuf:"bytes,3,rep,name=email_addresses,json=emailAddresses,proto3" json:"email_addresses,omitempty"`
 	// URIs, e.g. a SPIFFE ID "spiffe://prod.example/ns/payments/sa/api".
+	// At most 100 names of at most 2048 characters each.
 	Uris          []string `protobuf:"bytes,4,rep,name=uris,proto3" json:"uris,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -610,14 +626,18 @@ type GeneralSubtrees struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// dNSName subtrees in A-label form: "example.com" is that name and every name below it;
 	// "" is every DNS name. (RFC 5280 has no "names below only" form.)
+	// At most 100 subtrees of at most 254 characters each.
 	DnsNames []string `protobuf:"bytes,1,rep,name=dns_names,json=dnsNames,proto3" json:"dns_names,omitempty"`
 	// iPAddress subtrees as CIDR ranges, e.g. "10.0.0.0/8", "2001:db8::/32"; host bits zero.
+	// At most 100 subtrees of at most 49 characters each.
 	IpRanges []string `protobuf:"bytes,2,rep,name=ip_ranges,json=ipRanges,proto3" json:"ip_ranges,omitempty"`
 	// rfc822Name subtrees: "alice@example.com" (one mailbox), "example.com" (every mailbox at
 	// that host), ".example.com" (every mailbox at any host below it); "" is every address.
+	// At most 100 subtrees of at most 254 characters each.
 	EmailAddresses []string `protobuf:"bytes,3,rep,name=email_addresses,json=emailAddresses,proto3" json:"email_addresses,omitempty"`
 	// URI subtrees, by host: "prod.example" (that host), ".example.com" (any host below it);
 	// "" is every URI. Schemes, ports and paths cannot be constrained (RFC 5280 4.2.1.10).
+	// At most 100 subtrees of at most 254 characters each.
 	UriHosts      []string `protobuf:"bytes,4,rep,name=uri_hosts,json=uriHosts,proto3" json:"uri_hosts,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

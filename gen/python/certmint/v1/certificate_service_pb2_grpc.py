@@ -14,7 +14,10 @@ class CertificateServiceStub(object):
 
     Errors carry google.rpc.Status details: BadRequest field violations for every policy rule
     a request breaks, ErrorInfo (domain "certmint.dev") with a stable reason, and
-    PreconditionFailure when the system state refuses a request.
+    PreconditionFailure when the system state refuses a request. In every service, a request
+    that breaks a field's limit ("At most ..." on the field), has a string that is not UTF-8 or
+    holds NUL, or is not a valid message, is INVALID_ARGUMENT (REQUEST_FIELD_INVALID with a
+    violation per field, index included; REQUEST_MALFORMED) before anything else is done.
     """
 
     def __init__(self, channel):
@@ -74,7 +77,10 @@ class CertificateServiceServicer(object):
 
     Errors carry google.rpc.Status details: BadRequest field violations for every policy rule
     a request breaks, ErrorInfo (domain "certmint.dev") with a stable reason, and
-    PreconditionFailure when the system state refuses a request.
+    PreconditionFailure when the system state refuses a request. In every service, a request
+    that breaks a field's limit ("At most ..." on the field), has a string that is not UTF-8 or
+    holds NUL, or is not a valid message, is INVALID_ARGUMENT (REQUEST_FIELD_INVALID with a
+    violation per field, index included; REQUEST_MALFORMED) before anything else is done.
     """
 
     def IssueCertificate(self, request, context):
@@ -208,7 +214,10 @@ class CertificateService(object):
 
     Errors carry google.rpc.Status details: BadRequest field violations for every policy rule
     a request breaks, ErrorInfo (domain "certmint.dev") with a stable reason, and
-    PreconditionFailure when the system state refuses a request.
+    PreconditionFailure when the system state refuses a request. In every service, a request
+    that breaks a field's limit ("At most ..." on the field), has a string that is not UTF-8 or
+    holds NUL, or is not a valid message, is INVALID_ARGUMENT (REQUEST_FIELD_INVALID with a
+    violation per field, index included; REQUEST_MALFORMED) before anything else is done.
     """
 
     @staticmethod

@@ -214,11 +214,20 @@ export function clientCertificateIdentityTypeToJSON(object: ClientCertificateIde
 
 /** AccessToken is a credential and what it grants. The secret itself is never part of it. */
 export interface AccessToken {
-  /** Server-assigned UUID; audit records name callers by it. */
+  /**
+   * Server-assigned UUID; audit records name callers by it.
+   * At most 64 characters.
+   */
   id: string;
-  /** Unique human-readable name (lower-case letters, digits, '-'); references accept id or slug. */
+  /**
+   * Unique human-readable name (lower-case letters, digits, '-'); references accept id or slug.
+   * At most 63 characters.
+   */
   slug: string;
-  /** Free text for operators: who holds the token, what for. */
+  /**
+   * Free text for operators: who holds the token, what for.
+   * At most 1024 characters.
+   */
   description: string;
   /** What the token may do. */
   role: Role;
@@ -226,6 +235,7 @@ export interface AccessToken {
    * The profiles an issuer or approver token acts on, by id or slug (returned as ids).
    * Required for ROLE_ISSUER and ROLE_APPROVER; must be empty for ROLE_ADMIN and ROLE_AUDITOR,
    * which act on every profile.
+   * At most 100 values of at most 64 characters each.
    */
   certificateProfiles: string[];
   /**
@@ -236,6 +246,7 @@ export interface AccessToken {
    * value, because a bare string no longer says whether it names a URI SAN, a DNS SAN or a
    * common name (before, it matched a certificate's first URI SAN or else its common name, so
    * a common name could pass for a SPIFFE ID).
+   * At most 1024 characters.
    *
    * @deprecated
    */
@@ -254,7 +265,10 @@ export interface AccessToken {
   revokeTime?:
     | Date
     | undefined;
-  /** The id of the token that created it; empty for the token certmint created at first start. */
+  /**
+   * The id of the token that created it; empty for the token certmint created at first start.
+   * At most 64 characters.
+   */
   creator: string;
   /**
    * Unset for a bearer token. Otherwise the token has no secret and instead authenticates calls
@@ -275,13 +289,17 @@ export interface AccessToken {
 export interface ClientCertificateBinding {
   /** Which certificate field holds the identity. Required. */
   identityType: ClientCertificateIdentityType;
-  /** The identity, at most 1024 printable characters (see the type for its form). Required. */
+  /**
+   * The identity, at most 1024 printable characters (see the type for its form). Required.
+   * At most 1024 characters.
+   */
   value: string;
   /**
    * A certmint CA, by id or slug (returned as its id), that must be on the certificate's
    * issuing chain: its certificate must be the certificate's issuer or an ancestor of it.
    * The CA must have a certificate (an external intermediate must be imported first). Set this
    * or issuer_certificate_sha256, not both.
+   * At most 64 characters.
    */
   certificateAuthority: string;
   /**
@@ -292,6 +310,7 @@ export interface ClientCertificateBinding {
    * beside its root. On read it is set for certmint CAs too. Empty on tokens bound before
    * bindings named a CA: those authenticate nobody (CLIENT_CERTIFICATE_BINDING_INCOMPLETE)
    * until replaced by a binding that names one.
+   * At most 95 characters.
    */
   issuerCertificateSha256: string;
 }
@@ -325,7 +344,10 @@ export interface CreateAccessTokenResponse {
 
 /** GetAccessTokenRequest names one token. */
 export interface GetAccessTokenRequest {
-  /** The token, by id or slug. */
+  /**
+   * The token, by id or slug.
+   * At most 64 characters.
+   */
   accessToken: string;
 }
 
@@ -342,6 +364,7 @@ export interface ListAccessTokensRequest {
   /**
    * The next_page_token of the previous page; empty for the first page. Tokens are signed: one
    * that was altered or that another list returned is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
+   * At most 512 characters.
    */
   pageToken: string;
 }
@@ -356,7 +379,10 @@ export interface ListAccessTokensResponse {
 
 /** RevokeAccessTokenRequest names the token to revoke. */
 export interface RevokeAccessTokenRequest {
-  /** The token, by id or slug. */
+  /**
+   * The token, by id or slug.
+   * At most 64 characters.
+   */
   accessToken: string;
 }
 

@@ -68,15 +68,28 @@ export interface ListAuditRecordsRequest {
    * The next_page_token of the previous page, sent with the same filters (page_size may
    * change); empty for the first page. Tokens are signed: one that was altered, that another
    * list returned, or that came with other filters is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
+   * At most 512 characters.
    */
   pageToken: string;
-  /** Only records of this actor (access token id or slug). */
+  /**
+   * Only records of this actor (access token id or slug).
+   * At most 64 characters.
+   */
   actor: string;
-  /** Only records of this RPC (full name, e.g. "/certmint.v1.CertificateService/RevokeCertificate"). */
+  /**
+   * Only records of this RPC (full name, e.g. "/certmint.v1.CertificateService/RevokeCertificate").
+   * At most 128 characters.
+   */
   method: string;
-  /** Only records about this resource type. */
+  /**
+   * Only records about this resource type.
+   * At most 64 characters.
+   */
   resourceType: string;
-  /** Only records about this resource id. */
+  /**
+   * Only records about this resource id.
+   * At most 64 characters.
+   */
   resourceId: string;
   /** Only records created at or after this time. */
   startTime?:

@@ -144,14 +144,21 @@ export function certificateAuthorityStatusToJSON(object: CertificateAuthoritySta
 
 /** CertificateAuthority is a CA that certmint holds the key of. */
 export interface CertificateAuthority {
-  /** Server-assigned UUID. */
+  /**
+   * Server-assigned UUID.
+   * At most 64 characters.
+   */
   id: string;
   /**
    * Unique human-readable name: lower-case letters, digits and '-', 1 to 63 characters,
    * starting with a letter. Every reference to a CA accepts the id or the slug.
+   * At most 63 characters.
    */
   slug: string;
-  /** Free text for operators. */
+  /**
+   * Free text for operators.
+   * At most 1024 characters.
+   */
   description: string;
   /** How the CA's certificate came to be. */
   type: CertificateAuthorityType;
@@ -165,16 +172,26 @@ export interface CertificateAuthority {
   keyAlgorithm: KeyAlgorithm;
   /** The algorithm the CA signs with by default. */
   signatureAlgorithm: SignatureAlgorithm;
-  /** The id of the parent CA for INTERMEDIATE; empty for ROOT and EXTERNAL_INTERMEDIATE. */
+  /**
+   * The id of the parent CA for INTERMEDIATE; empty for ROOT and EXTERNAL_INTERMEDIATE.
+   * At most 64 characters.
+   */
   parentCertificateAuthorityId: string;
-  /** The CA certificate (PEM); empty while PENDING_CERTIFICATE. */
+  /**
+   * The CA certificate (PEM); empty while PENDING_CERTIFICATE.
+   * At most 65536 characters.
+   */
   certificatePem: string;
   /**
    * The CA's chain above its own certificate, nearest first, up to and including the root
    * (PEM, one certificate each). Empty for a root.
+   * At most 16 certificates of at most 65536 characters each.
    */
   certificateChainPem: string[];
-  /** The CA certificate's serial number, lower-case hex. */
+  /**
+   * The CA certificate's serial number, lower-case hex.
+   * At most 64 characters.
+   */
   serialNumber: string;
   /** Start of the CA certificate's validity. */
   notBefore?:
@@ -191,7 +208,10 @@ export interface CertificateAuthority {
   maxPathLength?:
     | number
     | undefined;
-  /** The CSR to have signed outside, while PENDING_CERTIFICATE (PEM). */
+  /**
+   * The CSR to have signed outside, while PENDING_CERTIFICATE (PEM).
+   * At most 65536 characters.
+   */
   csrPem: string;
   /** When the CA was created. */
   createTime?:
@@ -201,7 +221,10 @@ export interface CertificateAuthority {
   updateTime?:
     | Date
     | undefined;
-  /** Changes on every update; send it back on UpdateCertificateAuthority to refuse stale writes. */
+  /**
+   * Changes on every update; send it back on UpdateCertificateAuthority to refuse stale writes.
+   * At most 64 characters.
+   */
   etag: string;
   /**
    * The name constraints of the CA certificate (RFC 5280 4.2.1.10; DNS, IP, email and URI
@@ -223,9 +246,15 @@ export interface CertificateAuthority {
 
 /** CreateRootCertificateAuthorityRequest describes a new root CA. */
 export interface CreateRootCertificateAuthorityRequest {
-  /** The slug of the new CA (see CertificateAuthority.slug). */
+  /**
+   * The slug of the new CA (see CertificateAuthority.slug).
+   * At most 63 characters.
+   */
   slug: string;
-  /** Free text for operators. */
+  /**
+   * Free text for operators.
+   * At most 1024 characters.
+   */
   description: string;
   /** The CA certificate's subject; at least a common name or an organization. */
   subject?:
@@ -251,11 +280,20 @@ export interface CreateRootCertificateAuthorityResponse {
 
 /** CreateIntermediateCertificateAuthorityRequest describes an intermediate signed by a CA here. */
 export interface CreateIntermediateCertificateAuthorityRequest {
-  /** The slug of the new CA. */
+  /**
+   * The slug of the new CA.
+   * At most 63 characters.
+   */
   slug: string;
-  /** Free text for operators. */
+  /**
+   * Free text for operators.
+   * At most 1024 characters.
+   */
   description: string;
-  /** The parent CA, by id or slug; it must be ACTIVE and allow a sub-CA. */
+  /**
+   * The parent CA, by id or slug; it must be ACTIVE and allow a sub-CA.
+   * At most 64 characters.
+   */
   parentCertificateAuthority: string;
   /** The intermediate certificate's subject. */
   subject?:
@@ -293,9 +331,15 @@ export interface CreateIntermediateCertificateAuthorityResponse {
  * signed outside certmint.
  */
 export interface CreateExternalIntermediateCertificateAuthorityRequest {
-  /** The slug of the new CA. */
+  /**
+   * The slug of the new CA.
+   * At most 63 characters.
+   */
   slug: string;
-  /** Free text for operators. */
+  /**
+   * Free text for operators.
+   * At most 1024 characters.
+   */
   description: string;
   /** The subject to put in the CSR. */
   subject?:
@@ -319,11 +363,20 @@ export interface CreateExternalIntermediateCertificateAuthorityResponse {
 
 /** ImportCertificateAuthorityCertificateRequest supplies the certificate signed outside. */
 export interface ImportCertificateAuthorityCertificateRequest {
-  /** The pending CA, by id or slug. */
+  /**
+   * The pending CA, by id or slug.
+   * At most 64 characters.
+   */
   certificateAuthority: string;
-  /** The signed CA certificate (PEM). */
+  /**
+   * The signed CA certificate (PEM).
+   * At most 65536 characters.
+   */
   certificatePem: string;
-  /** The chain above it, nearest first, ending with the trust anchor (root) (PEM each). */
+  /**
+   * The chain above it, nearest first, ending with the trust anchor (root) (PEM each).
+   * At most 16 certificates of at most 65536 characters each.
+   */
   certificateChainPem: string[];
 }
 
@@ -335,7 +388,10 @@ export interface ImportCertificateAuthorityCertificateResponse {
 
 /** GetCertificateAuthorityRequest names one CA. */
 export interface GetCertificateAuthorityRequest {
-  /** The CA, by id or slug. */
+  /**
+   * The CA, by id or slug.
+   * At most 64 characters.
+   */
   certificateAuthority: string;
 }
 
@@ -353,6 +409,7 @@ export interface ListCertificateAuthoritiesRequest {
    * The next_page_token of the previous page, sent with the same filters (page_size may
    * change); empty for the first page. Tokens are signed: one that was altered, that another
    * list returned, or that came with other filters is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
+   * At most 512 characters.
    */
   pageToken: string;
   /** Only CAs with this status, when set. */
@@ -373,7 +430,10 @@ export interface UpdateCertificateAuthorityRequest {
   certificateAuthority?:
     | CertificateAuthority
     | undefined;
-  /** The fields to change: "status" (ACTIVE or DISABLED) and "description". */
+  /**
+   * The fields to change: "status" (ACTIVE or DISABLED) and "description".
+   * At most 32 paths of at most 64 characters each.
+   */
   updateMask?: string[] | undefined;
 }
 
@@ -385,7 +445,10 @@ export interface UpdateCertificateAuthorityResponse {
 
 /** GetCertificateRevocationListRequest names the CA whose CRL to return. */
 export interface GetCertificateRevocationListRequest {
-  /** The CA, by id or slug. */
+  /**
+   * The CA, by id or slug.
+   * At most 64 characters.
+   */
   certificateAuthority: string;
 }
 
@@ -407,9 +470,15 @@ export interface GetCertificateRevocationListResponse {
 
 /** DeleteCertificateAuthorityRequest names the CA to delete. */
 export interface DeleteCertificateAuthorityRequest {
-  /** The CA, by id or slug. */
+  /**
+   * The CA, by id or slug.
+   * At most 64 characters.
+   */
   certificateAuthority: string;
-  /** When set, the delete happens only if it matches the current etag (ABORTED otherwise). */
+  /**
+   * When set, the delete happens only if it matches the current etag (ABORTED otherwise).
+   * At most 64 characters.
+   */
   etag: string;
 }
 
@@ -419,7 +488,10 @@ export interface DeleteCertificateAuthorityResponse {
 
 /** RevokeCertificateAuthorityRequest revokes one intermediate CA. */
 export interface RevokeCertificateAuthorityRequest {
-  /** The intermediate CA, by id or slug. */
+  /**
+   * The intermediate CA, by id or slug.
+   * At most 64 characters.
+   */
   certificateAuthority: string;
   /** The RFC 5280 reason, e.g. KEY_COMPROMISE or CA_COMPROMISE; REMOVE_FROM_CRL is not accepted. */
   reason: RevocationReason;

@@ -235,9 +235,13 @@ export interface ValueRule {
   /**
    * Patterns a value must match. An attribute with no rule, or an empty allowed list, may not
    * appear in a request.
+   * At most 100 patterns of at most 256 characters each.
    */
   allowed: string[];
-  /** Patterns a value must not match, whatever allowed says. */
+  /**
+   * Patterns a value must not match, whatever allowed says.
+   * At most 100 patterns of at most 256 characters each.
+   */
   denied: string[];
   /** The attribute must be present in the request. */
   required: boolean;
@@ -266,9 +270,15 @@ export interface ValueRule {
  * path prefixes match whole segments only.
  */
 export interface NameRule {
-  /** Patterns every name of this type must match. */
+  /**
+   * Patterns every name of this type must match.
+   * At most 100 patterns of at most 2048 characters each.
+   */
   allowed: string[];
-  /** Patterns no name of this type may match. */
+  /**
+   * Patterns no name of this type may match.
+   * At most 100 patterns of at most 2048 characters each.
+   */
   denied: string[];
   /** At least one name of this type must be present. */
   required: boolean;
@@ -347,27 +357,48 @@ export interface SanRules {
 
 /** KeyUsageRule constrains the keyUsage bits of a certificate. */
 export interface KeyUsageRule {
-  /** Usages a request may ask for; empty means any usage that is not denied. */
+  /**
+   * Usages a request may ask for; empty means any usage that is not denied.
+   * At most 9 values.
+   */
   allowed: KeyUsage[];
-  /** Usages every certificate carries; a request without them gets them added. */
+  /**
+   * Usages every certificate carries; a request without them gets them added.
+   * At most 9 values.
+   */
   required: KeyUsage[];
-  /** Usages no certificate may carry. */
+  /**
+   * Usages no certificate may carry.
+   * At most 9 values.
+   */
   denied: KeyUsage[];
 }
 
 /** ExtendedKeyUsageRule constrains the extKeyUsage purposes of a certificate. */
 export interface ExtendedKeyUsageRule {
-  /** Purposes a request may ask for; empty means any purpose that is not denied. */
+  /**
+   * Purposes a request may ask for; empty means any purpose that is not denied.
+   * At most 6 values.
+   */
   allowed: ExtendedKeyUsage[];
-  /** Purposes every certificate carries; a request without them gets them added. */
+  /**
+   * Purposes every certificate carries; a request without them gets them added.
+   * At most 6 values.
+   */
   required: ExtendedKeyUsage[];
-  /** Purposes no certificate may carry. */
+  /**
+   * Purposes no certificate may carry.
+   * At most 6 values.
+   */
   denied: ExtendedKeyUsage[];
 }
 
 /** KeyAlgorithmRule constrains the certified public key. */
 export interface KeyAlgorithmRule {
-  /** Key algorithms allowed; empty means all that certmint supports. */
+  /**
+   * Key algorithms allowed; empty means all that certmint supports.
+   * At most 6 values.
+   */
   allowed: KeyAlgorithm[];
   /** Smallest RSA modulus in bits; 2048 when 0 (certmint never accepts less). */
   minRsaBits: number;
@@ -375,7 +406,10 @@ export interface KeyAlgorithmRule {
 
 /** SignatureAlgorithmRule constrains the algorithm the CA signs with. */
 export interface SignatureAlgorithmRule {
-  /** Signature algorithms allowed; empty means any that fits the CA key. */
+  /**
+   * Signature algorithms allowed; empty means any that fits the CA key.
+   * At most 7 values.
+   */
   allowed: SignatureAlgorithm[];
 }
 
@@ -389,11 +423,20 @@ export interface BasicConstraintsRule {
 
 /** CertificatePolicy says what a certificate request may contain. */
 export interface CertificatePolicy {
-  /** Server-assigned UUID. */
+  /**
+   * Server-assigned UUID.
+   * At most 64 characters.
+   */
   id: string;
-  /** Unique human-readable name (lower-case letters, digits, '-'); references accept id or slug. */
+  /**
+   * Unique human-readable name (lower-case letters, digits, '-'); references accept id or slug.
+   * At most 63 characters.
+   */
   slug: string;
-  /** Free text for operators. */
+  /**
+   * Free text for operators.
+   * At most 1024 characters.
+   */
   description: string;
   /** Rules per subject attribute. */
   subjectRules?:
@@ -435,7 +478,10 @@ export interface CertificatePolicy {
   updateTime?:
     | Date
     | undefined;
-  /** Changes on every update; send it back to refuse stale writes (ABORTED). */
+  /**
+   * Changes on every update; send it back to refuse stale writes (ABORTED).
+   * At most 64 characters.
+   */
   etag: string;
   /**
    * How names in the subject (a CN that reads as a name, an emailAddress) relate to the SANs;
@@ -462,7 +508,10 @@ export interface CreateCertificatePolicyResponse {
 
 /** GetCertificatePolicyRequest names one policy. */
 export interface GetCertificatePolicyRequest {
-  /** The policy, by id or slug. */
+  /**
+   * The policy, by id or slug.
+   * At most 64 characters.
+   */
   certificatePolicy: string;
 }
 
@@ -479,6 +528,7 @@ export interface ListCertificatePoliciesRequest {
   /**
    * The next_page_token of the previous page; empty for the first page. Tokens are signed: one
    * that was altered or that another list returned is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
+   * At most 512 characters.
    */
   pageToken: string;
 }
@@ -497,7 +547,10 @@ export interface UpdateCertificatePolicyRequest {
   certificatePolicy?:
     | CertificatePolicy
     | undefined;
-  /** The fields to replace, e.g. "san_rules.dns", "max_ttl", "description". */
+  /**
+   * The fields to replace, e.g. "san_rules.dns", "max_ttl", "description".
+   * At most 32 paths of at most 64 characters each.
+   */
   updateMask?: string[] | undefined;
 }
 
@@ -509,9 +562,15 @@ export interface UpdateCertificatePolicyResponse {
 
 /** DeleteCertificatePolicyRequest names the policy to delete. */
 export interface DeleteCertificatePolicyRequest {
-  /** The policy, by id or slug. */
+  /**
+   * The policy, by id or slug.
+   * At most 64 characters.
+   */
   certificatePolicy: string;
-  /** When set, the delete happens only if it matches the current etag (ABORTED otherwise). */
+  /**
+   * When set, the delete happens only if it matches the current etag (ABORTED otherwise).
+   * At most 64 characters.
+   */
   etag: string;
 }
 

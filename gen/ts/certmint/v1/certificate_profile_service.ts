@@ -204,9 +204,15 @@ export interface ProfileDefaults {
   keyAlgorithm: KeyAlgorithm;
   /** Signature algorithm when the request names none; the CA key's default when unset. */
   signatureAlgorithm: SignatureAlgorithm;
-  /** keyUsage when the request names none. */
+  /**
+   * keyUsage when the request names none.
+   * At most 9 values.
+   */
   keyUsages: KeyUsage[];
-  /** extKeyUsage when the request names none. */
+  /**
+   * extKeyUsage when the request names none.
+   * At most 6 values.
+   */
   extendedKeyUsages: ExtendedKeyUsage[];
 }
 
@@ -228,18 +234,33 @@ export interface RenewalSettings {
 
 /** CertificateProfile joins a policy, an issuer, an enrollment method and defaults. */
 export interface CertificateProfile {
-  /** Server-assigned UUID. */
+  /**
+   * Server-assigned UUID.
+   * At most 64 characters.
+   */
   id: string;
-  /** Unique human-readable name (lower-case letters, digits, '-'); references accept id or slug. */
+  /**
+   * Unique human-readable name (lower-case letters, digits, '-'); references accept id or slug.
+   * At most 63 characters.
+   */
   slug: string;
-  /** Free text for operators. */
+  /**
+   * Free text for operators.
+   * At most 1024 characters.
+   */
   description: string;
-  /** The policy requests must satisfy, by id or slug (returned as the id). */
+  /**
+   * The policy requests must satisfy, by id or slug (returned as the id).
+   * At most 64 characters.
+   */
   certificatePolicy: string;
   /** Who signs certificates of this profile. */
   issuer?:
     | //
-    /** A CA, by id or slug (returned as the id). */
+    /**
+     * A CA, by id or slug (returned as the id).
+     * At most 64 characters.
+     */
     { $case: "certificateAuthority"; value: string }
     | //
     /** Certificates are self-signed with their own key. */
@@ -269,7 +290,10 @@ export interface CertificateProfile {
   updateTime?:
     | Date
     | undefined;
-  /** Changes on every update; send it back to refuse stale writes (ABORTED). */
+  /**
+   * Changes on every update; send it back to refuse stale writes (ABORTED).
+   * At most 64 characters.
+   */
   etag: string;
   /**
    * The access token that made a request may approve it itself. By default (false) it may not,
@@ -293,7 +317,10 @@ export interface CreateCertificateProfileResponse {
 
 /** GetCertificateProfileRequest names one profile. */
 export interface GetCertificateProfileRequest {
-  /** The profile, by id or slug. */
+  /**
+   * The profile, by id or slug.
+   * At most 64 characters.
+   */
   certificateProfile: string;
 }
 
@@ -310,6 +337,7 @@ export interface ListCertificateProfilesRequest {
   /**
    * The next_page_token of the previous page; empty for the first page. Tokens are signed: one
    * that was altered or that another list returned is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
+   * At most 512 characters.
    */
   pageToken: string;
 }
@@ -328,7 +356,10 @@ export interface UpdateCertificateProfileRequest {
   certificateProfile?:
     | CertificateProfile
     | undefined;
-  /** The fields to replace, e.g. "defaults.ttl", "require_approval", "certificate_authority". */
+  /**
+   * The fields to replace, e.g. "defaults.ttl", "require_approval", "certificate_authority".
+   * At most 32 paths of at most 64 characters each.
+   */
   updateMask?: string[] | undefined;
 }
 
@@ -340,9 +371,15 @@ export interface UpdateCertificateProfileResponse {
 
 /** DeleteCertificateProfileRequest names the profile to delete. */
 export interface DeleteCertificateProfileRequest {
-  /** The profile, by id or slug. */
+  /**
+   * The profile, by id or slug.
+   * At most 64 characters.
+   */
   certificateProfile: string;
-  /** When set, the delete happens only if it matches the current etag (ABORTED otherwise). */
+  /**
+   * When set, the delete happens only if it matches the current etag (ABORTED otherwise).
+   * At most 64 characters.
+   */
   etag: string;
 }
 

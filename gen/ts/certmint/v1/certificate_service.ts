@@ -241,7 +241,10 @@ export interface CaCertificateOptions {
 
 /** IssueCertificateRequest asks for a certificate under a profile. */
 export interface IssueCertificateRequest {
-  /** The profile, by id or slug. */
+  /**
+   * The profile, by id or slug.
+   * At most 64 characters.
+   */
   certificateProfile: string;
   /**
    * Idempotency key chosen by the caller (at most 128 characters), scoped to the access token
@@ -250,6 +253,7 @@ export interface IssueCertificateRequest {
    * ALREADY_EXISTS. A repeat that arrives while the first call is still being issued (on this
    * server or another replica) waits for it, up to the caller's deadline (60 seconds without
    * one), and then answers the same; past that, ABORTED (REQUEST_IN_PROGRESS): retry.
+   * At most 128 characters.
    */
   requestId: string;
   /** Where the identity and key come from. */
@@ -258,6 +262,7 @@ export interface IssueCertificateRequest {
     /**
      * A PKCS #10 CSR (PEM). Subject, SANs and public key are taken from it; the CSR's
      * signature is verified.
+     * At most 65536 characters.
      */
     { $case: "csrPem"; value: string }
     | //
@@ -266,9 +271,15 @@ export interface IssueCertificateRequest {
     | undefined;
   /** The algorithm the CA signs with; the profile's, then the CA key's default when unspecified. */
   signatureAlgorithm: SignatureAlgorithm;
-  /** keyUsage; the profile's defaults when empty. */
+  /**
+   * keyUsage; the profile's defaults when empty.
+   * At most 9 values.
+   */
   keyUsages: KeyUsage[];
-  /** extKeyUsage; the profile's defaults when empty. */
+  /**
+   * extKeyUsage; the profile's defaults when empty.
+   * At most 6 values.
+   */
   extendedKeyUsages: ExtendedKeyUsage[];
   /** Lifetime; the profile's default when unset. Never more than the policy's max_ttl. */
   ttl?:
@@ -334,13 +345,22 @@ export interface IssueCertificateResponse {
 
 /** RenewCertificateRequest asks for a successor to a certificate. */
 export interface RenewCertificateRequest {
-  /** The certificate to renew, by id. */
+  /**
+   * The certificate to renew, by id.
+   * At most 64 characters.
+   */
   certificateId: string;
-  /** Idempotency key, as for IssueCertificate. */
+  /**
+   * Idempotency key, as for IssueCertificate.
+   * At most 128 characters.
+   */
   requestId: string;
   /** Where the new certificate's key comes from. */
   keySource: RenewalKeySource;
-  /** The CSR, when key_source is CSR (PEM). */
+  /**
+   * The CSR, when key_source is CSR (PEM).
+   * At most 65536 characters.
+   */
   csrPem: string;
   /** The key algorithm, when key_source is NEW; the original's when unspecified. */
   keyAlgorithm: KeyAlgorithm;
@@ -406,7 +426,10 @@ export interface CertificateRequest {
 
 /** GetRequestStatusRequest names a certificate request. */
 export interface GetRequestStatusRequest {
-  /** The certificate request id returned by IssueCertificate or RenewCertificate. */
+  /**
+   * The certificate request id returned by IssueCertificate or RenewCertificate.
+   * At most 64 characters.
+   */
   certificateRequestId: string;
 }
 
@@ -495,7 +518,10 @@ export interface Certificate {
 
 /** GetCertificateRequest names one certificate. */
 export interface GetCertificateRequest {
-  /** The certificate, by id (UUID) or serial number (hex, colons allowed). */
+  /**
+   * The certificate, by id (UUID) or serial number (hex, colons allowed).
+   * At most 64 characters.
+   */
   certificate: string;
 }
 
@@ -513,11 +539,18 @@ export interface ListCertificatesRequest {
    * The next_page_token of the previous page, sent with the same filters (page_size may
    * change); empty for the first page. Tokens are signed: one that was altered, that another
    * list returned, or that came with other filters is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
+   * At most 512 characters.
    */
   pageToken: string;
-  /** Only certificates of this profile (id or slug). */
+  /**
+   * Only certificates of this profile (id or slug).
+   * At most 64 characters.
+   */
   certificateProfile: string;
-  /** Only certificates issued by this CA (id or slug). */
+  /**
+   * Only certificates issued by this CA (id or slug).
+   * At most 64 characters.
+   */
   certificateAuthority: string;
   /** Only certificates with this status. */
   status: CertificateStatus;
@@ -525,7 +558,10 @@ export interface ListCertificatesRequest {
   expiresBefore?:
     | Date
     | undefined;
-  /** Only certificates whose common name or a SAN contains this text (case-insensitive). */
+  /**
+   * Only certificates whose common name or a SAN contains this text (case-insensitive).
+   * At most 253 characters.
+   */
   nameContains: string;
 }
 
@@ -542,6 +578,7 @@ export interface RevokeCertificateRequest {
   /**
    * The certificate, by id or serial number (a CA's serial: INVALID_ARGUMENT, see
    * RevokeCertificateAuthority).
+   * At most 64 characters.
    */
   certificate: string;
   /** The RFC 5280 reason; REMOVE_FROM_CRL is not accepted. */
@@ -556,9 +593,15 @@ export interface RevokeCertificateResponse {
 
 /** ApproveCertificateRequestRequest approves a pending request. */
 export interface ApproveCertificateRequestRequest {
-  /** The certificate request id. */
+  /**
+   * The certificate request id.
+   * At most 64 characters.
+   */
   certificateRequestId: string;
-  /** Why it was approved, for the audit trail. */
+  /**
+   * Why it was approved, for the audit trail.
+   * At most 1024 characters.
+   */
   comment: string;
 }
 
@@ -570,9 +613,15 @@ export interface ApproveCertificateRequestResponse {
 
 /** RejectCertificateRequestRequest rejects a pending request. */
 export interface RejectCertificateRequestRequest {
-  /** The certificate request id. */
+  /**
+   * The certificate request id.
+   * At most 64 characters.
+   */
   certificateRequestId: string;
-  /** Why it was rejected; shown to the requester. */
+  /**
+   * Why it was rejected; shown to the requester.
+   * At most 1024 characters.
+   */
   reason: string;
 }
 
@@ -3655,7 +3704,10 @@ export const RejectCertificateRequestResponse: MessageFns<RejectCertificateReque
  *
  * Errors carry google.rpc.Status details: BadRequest field violations for every policy rule
  * a request breaks, ErrorInfo (domain "certmint.dev") with a stable reason, and
- * PreconditionFailure when the system state refuses a request.
+ * PreconditionFailure when the system state refuses a request. In every service, a request
+ * that breaks a field's limit ("At most ..." on the field), has a string that is not UTF-8 or
+ * holds NUL, or is not a valid message, is INVALID_ARGUMENT (REQUEST_FIELD_INVALID with a
+ * violation per field, index included; REQUEST_MALFORMED) before anything else is done.
  */
 export type CertificateServiceService = typeof CertificateServiceService;
 export const CertificateServiceService = {

@@ -423,36 +423,63 @@ export function revocationReasonToJSON(object: RevocationReason): string {
 
 /**
  * Subject is an X.509 distinguished name (RFC 5280 section 4.1.2.4). Empty fields are left
- * out of the name. Attributes are written in the order of the fields below.
+ * out of the name. Attributes are written in the order of the fields below. The subject of a
+ * CSR is held to the same limits as these fields (a CSR over them is INVALID_ARGUMENT, csr_pem).
  */
 export interface Subject {
-  /** Country (C): a two-letter ISO 3166 code, e.g. "DE". */
+  /**
+   * Country (C): a two-letter ISO 3166 code, e.g. "DE".
+   * At most 2 characters.
+   */
   country: string;
-  /** State or province (ST). */
+  /**
+   * State or province (ST).
+   * At most 128 characters.
+   */
   state: string;
-  /** Locality (L), e.g. a city. */
+  /**
+   * Locality (L), e.g. a city.
+   * At most 128 characters.
+   */
   locality: string;
-  /** Organization (O); one RDN per value. */
+  /**
+   * Organization (O); one RDN per value.
+   * At most 10 values of at most 64 characters each.
+   */
   organization: string[];
-  /** Organizational unit (OU); one RDN per value. */
+  /**
+   * Organizational unit (OU); one RDN per value.
+   * At most 10 values of at most 64 characters each.
+   */
   organizationalUnit: string[];
   /**
    * Common name (CN). For TLS certificates the names that matter are the SANs (RFC 6125). A CN
    * that reads as a DNS name, IP address, email address or URI must satisfy the policy's SAN
    * rules for that kind, is normalised like a SAN, and by default is copied into the SANs
    * (CertificatePolicy.subject_names_in_sans).
+   * At most 64 characters.
    */
   commonName: string;
-  /** Street address (street). */
+  /**
+   * Street address (street).
+   * At most 128 characters.
+   */
   streetAddress: string;
-  /** Postal code (postalCode). */
+  /**
+   * Postal code (postalCode).
+   * At most 40 characters.
+   */
   postalCode: string;
-  /** Serial number attribute (serialNumber), not the certificate serial. */
+  /**
+   * Serial number attribute (serialNumber), not the certificate serial.
+   * At most 64 characters.
+   */
   serialNumber: string;
   /**
    * Email address attribute (emailAddress, PKCS #9); prefer an email SAN. It must satisfy the
    * policy's email SAN rules and must also be an email SAN (RFC 5280 4.1.2.6): copied there
    * under the default policy setting, refused otherwise.
+   * At most 255 characters.
    */
   emailAddress: string;
 }
@@ -461,16 +488,29 @@ export interface Subject {
  * SubjectAlternativeNames lists the names a certificate is valid for, by type
  * (RFC 5280 section 4.2.1.6). Names are normalised before policy checks: DNS names lower-cased,
  * trailing dot removed, internationalised labels converted to A-labels; IP addresses in
- * canonical form.
+ * canonical form. A certificate carries at most 100 names in all; the names of a CSR are held to
+ * the same limits as these fields.
  */
 export interface SubjectAlternativeNames {
-  /** DNS names, e.g. "api.example.com" or, where the policy allows wildcard names, "*.example.com". */
+  /**
+   * DNS names, e.g. "api.example.com" or, where the policy allows wildcard names, "*.example.com".
+   * At most 100 names of at most 254 characters each.
+   */
   dnsNames: string[];
-  /** IPv4 or IPv6 addresses in text form, e.g. "10.0.0.7" or "2001:db8::7". */
+  /**
+   * IPv4 or IPv6 addresses in text form, e.g. "10.0.0.7" or "2001:db8::7".
+   * At most 100 names of at most 45 characters each.
+   */
   ipAddresses: string[];
-  /** Email addresses (rfc822Name), e.g. "alice@example.com". */
+  /**
+   * Email addresses (rfc822Name), e.g. "alice@example.com".
+   * At most 100 names of at most 254 characters each.
+   */
   emailAddresses: string[];
-  /** URIs, e.g. a SPIFFE ID "spiffe://prod.example/ns/payments/sa/api". */
+  /**
+   * URIs, e.g. a SPIFFE ID "spiffe://prod.example/ns/payments/sa/api".
+   * At most 100 names of at most 2048 characters each.
+   */
   uris: string[];
 }
 
@@ -479,18 +519,24 @@ export interface GeneralSubtrees {
   /**
    * dNSName subtrees in A-label form: "example.com" is that name and every name below it;
    * "" is every DNS name. (RFC 5280 has no "names below only" form.)
+   * At most 100 subtrees of at most 254 characters each.
    */
   dnsNames: string[];
-  /** iPAddress subtrees as CIDR ranges, e.g. "10.0.0.0/8", "2001:db8::/32"; host bits zero. */
+  /**
+   * iPAddress subtrees as CIDR ranges, e.g. "10.0.0.0/8", "2001:db8::/32"; host bits zero.
+   * At most 100 subtrees of at most 49 characters each.
+   */
   ipRanges: string[];
   /**
    * rfc822Name subtrees: "alice@example.com" (one mailbox), "example.com" (every mailbox at
    * that host), ".example.com" (every mailbox at any host below it); "" is every address.
+   * At most 100 subtrees of at most 254 characters each.
    */
   emailAddresses: string[];
   /**
    * URI subtrees, by host: "prod.example" (that host), ".example.com" (any host below it);
    * "" is every URI. Schemes, ports and paths cannot be constrained (RFC 5280 4.2.1.10).
+   * At most 100 subtrees of at most 254 characters each.
    */
   uriHosts: string[];
 }

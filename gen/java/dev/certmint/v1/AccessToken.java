@@ -61,6 +61,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Server-assigned UUID; audit records name callers by it.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string id = 1 [json_name = "id"];</code>
@@ -82,6 +83,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Server-assigned UUID; audit records name callers by it.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string id = 1 [json_name = "id"];</code>
@@ -108,6 +110,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Unique human-readable name (lower-case letters, digits, '-'); references accept id or slug.
+   * At most 63 characters.
    * </pre>
    *
    * <code>string slug = 2 [json_name = "slug"];</code>
@@ -129,6 +132,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Unique human-readable name (lower-case letters, digits, '-'); references accept id or slug.
+   * At most 63 characters.
    * </pre>
    *
    * <code>string slug = 2 [json_name = "slug"];</code>
@@ -155,6 +159,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Free text for operators: who holds the token, what for.
+   * At most 1024 characters.
    * </pre>
    *
    * <code>string description = 3 [json_name = "description"];</code>
@@ -176,6 +181,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Free text for operators: who holds the token, what for.
+   * At most 1024 characters.
    * </pre>
    *
    * <code>string description = 3 [json_name = "description"];</code>
@@ -230,6 +236,7 @@ private static final long serialVersionUID = 0L;
    * The profiles an issuer or approver token acts on, by id or slug (returned as ids).
    * Required for ROLE_ISSUER and ROLE_APPROVER; must be empty for ROLE_ADMIN and ROLE_AUDITOR,
    * which act on every profile.
+   * At most 100 values of at most 64 characters each.
    * </pre>
    *
    * <code>repeated string certificate_profiles = 5 [json_name = "certificateProfiles"];</code>
@@ -244,6 +251,7 @@ private static final long serialVersionUID = 0L;
    * The profiles an issuer or approver token acts on, by id or slug (returned as ids).
    * Required for ROLE_ISSUER and ROLE_APPROVER; must be empty for ROLE_ADMIN and ROLE_AUDITOR,
    * which act on every profile.
+   * At most 100 values of at most 64 characters each.
    * </pre>
    *
    * <code>repeated string certificate_profiles = 5 [json_name = "certificateProfiles"];</code>
@@ -257,6 +265,7 @@ private static final long serialVersionUID = 0L;
    * The profiles an issuer or approver token acts on, by id or slug (returned as ids).
    * Required for ROLE_ISSUER and ROLE_APPROVER; must be empty for ROLE_ADMIN and ROLE_AUDITOR,
    * which act on every profile.
+   * At most 100 values of at most 64 characters each.
    * </pre>
    *
    * <code>repeated string certificate_profiles = 5 [json_name = "certificateProfiles"];</code>
@@ -271,6 +280,7 @@ private static final long serialVersionUID = 0L;
    * The profiles an issuer or approver token acts on, by id or slug (returned as ids).
    * Required for ROLE_ISSUER and ROLE_APPROVER; must be empty for ROLE_ADMIN and ROLE_AUDITOR,
    * which act on every profile.
+   * At most 100 values of at most 64 characters each.
    * </pre>
    *
    * <code>repeated string certificate_profiles = 5 [json_name = "certificateProfiles"];</code>
@@ -294,11 +304,12 @@ private static final long serialVersionUID = 0L;
    * value, because a bare string no longer says whether it names a URI SAN, a DNS SAN or a
    * common name (before, it matched a certificate's first URI SAN or else its common name, so
    * a common name could pass for a SPIFFE ID).
+   * At most 1024 characters.
    * </pre>
    *
    * <code>string client_certificate_identity = 6 [json_name = "clientCertificateIdentity", deprecated = true];</code>
    * @deprecated certmint.v1.AccessToken.client_certificate_identity is deprecated.
-   *     See certmint/v1/access_token_service.proto;l=87
+   *     See certmint/v1/access_token_service.proto;l=92
    * @return The clientCertificateIdentity.
    */
   @java.lang.Override
@@ -323,11 +334,12 @@ private static final long serialVersionUID = 0L;
    * value, because a bare string no longer says whether it names a URI SAN, a DNS SAN or a
    * common name (before, it matched a certificate's first URI SAN or else its common name, so
    * a common name could pass for a SPIFFE ID).
+   * At most 1024 characters.
    * </pre>
    *
    * <code>string client_certificate_identity = 6 [json_name = "clientCertificateIdentity", deprecated = true];</code>
    * @deprecated certmint.v1.AccessToken.client_certificate_identity is deprecated.
-   *     See certmint/v1/access_token_service.proto;l=87
+   *     See certmint/v1/access_token_service.proto;l=92
    * @return The bytes for clientCertificateIdentity.
    */
   @java.lang.Override
@@ -491,6 +503,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The id of the token that created it; empty for the token certmint created at first start.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string creator = 11 [json_name = "creator"];</code>
@@ -512,6 +525,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The id of the token that created it; empty for the token certmint created at first start.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string creator = 11 [json_name = "creator"];</code>
@@ -1245,6 +1259,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Server-assigned UUID; audit records name callers by it.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string id = 1 [json_name = "id"];</code>
@@ -1265,6 +1280,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Server-assigned UUID; audit records name callers by it.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string id = 1 [json_name = "id"];</code>
@@ -1286,6 +1302,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Server-assigned UUID; audit records name callers by it.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string id = 1 [json_name = "id"];</code>
@@ -1303,6 +1320,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Server-assigned UUID; audit records name callers by it.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string id = 1 [json_name = "id"];</code>
@@ -1317,6 +1335,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Server-assigned UUID; audit records name callers by it.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string id = 1 [json_name = "id"];</code>
@@ -1337,6 +1356,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Unique human-readable name (lower-case letters, digits, '-'); references accept id or slug.
+     * At most 63 characters.
      * </pre>
      *
      * <code>string slug = 2 [json_name = "slug"];</code>
@@ -1357,6 +1377,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Unique human-readable name (lower-case letters, digits, '-'); references accept id or slug.
+     * At most 63 characters.
      * </pre>
      *
      * <code>string slug = 2 [json_name = "slug"];</code>
@@ -1378,6 +1399,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Unique human-readable name (lower-case letters, digits, '-'); references accept id or slug.
+     * At most 63 characters.
      * </pre>
      *
      * <code>string slug = 2 [json_name = "slug"];</code>
@@ -1395,6 +1417,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Unique human-readable name (lower-case letters, digits, '-'); references accept id or slug.
+     * At most 63 characters.
      * </pre>
      *
      * <code>string slug = 2 [json_name = "slug"];</code>
@@ -1409,6 +1432,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Unique human-readable name (lower-case letters, digits, '-'); references accept id or slug.
+     * At most 63 characters.
      * </pre>
      *
      * <code>string slug = 2 [json_name = "slug"];</code>
@@ -1429,6 +1453,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Free text for operators: who holds the token, what for.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string description = 3 [json_name = "description"];</code>
@@ -1449,6 +1474,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Free text for operators: who holds the token, what for.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string description = 3 [json_name = "description"];</code>
@@ -1470,6 +1496,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Free text for operators: who holds the token, what for.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string description = 3 [json_name = "description"];</code>
@@ -1487,6 +1514,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Free text for operators: who holds the token, what for.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string description = 3 [json_name = "description"];</code>
@@ -1501,6 +1529,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Free text for operators: who holds the token, what for.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string description = 3 [json_name = "description"];</code>
@@ -1602,6 +1631,7 @@ private static final long serialVersionUID = 0L;
      * The profiles an issuer or approver token acts on, by id or slug (returned as ids).
      * Required for ROLE_ISSUER and ROLE_APPROVER; must be empty for ROLE_ADMIN and ROLE_AUDITOR,
      * which act on every profile.
+     * At most 100 values of at most 64 characters each.
      * </pre>
      *
      * <code>repeated string certificate_profiles = 5 [json_name = "certificateProfiles"];</code>
@@ -1616,6 +1646,7 @@ private static final long serialVersionUID = 0L;
      * The profiles an issuer or approver token acts on, by id or slug (returned as ids).
      * Required for ROLE_ISSUER and ROLE_APPROVER; must be empty for ROLE_ADMIN and ROLE_AUDITOR,
      * which act on every profile.
+     * At most 100 values of at most 64 characters each.
      * </pre>
      *
      * <code>repeated string certificate_profiles = 5 [json_name = "certificateProfiles"];</code>
@@ -1629,6 +1660,7 @@ private static final long serialVersionUID = 0L;
      * The profiles an issuer or approver token acts on, by id or slug (returned as ids).
      * Required for ROLE_ISSUER and ROLE_APPROVER; must be empty for ROLE_ADMIN and ROLE_AUDITOR,
      * which act on every profile.
+     * At most 100 values of at most 64 characters each.
      * </pre>
      *
      * <code>repeated string certificate_profiles = 5 [json_name = "certificateProfiles"];</code>
@@ -1643,6 +1675,7 @@ private static final long serialVersionUID = 0L;
      * The profiles an issuer or approver token acts on, by id or slug (returned as ids).
      * Required for ROLE_ISSUER and ROLE_APPROVER; must be empty for ROLE_ADMIN and ROLE_AUDITOR,
      * which act on every profile.
+     * At most 100 values of at most 64 characters each.
      * </pre>
      *
      * <code>repeated string certificate_profiles = 5 [json_name = "certificateProfiles"];</code>
@@ -1658,6 +1691,7 @@ private static final long serialVersionUID = 0L;
      * The profiles an issuer or approver token acts on, by id or slug (returned as ids).
      * Required for ROLE_ISSUER and ROLE_APPROVER; must be empty for ROLE_ADMIN and ROLE_AUDITOR,
      * which act on every profile.
+     * At most 100 values of at most 64 characters each.
      * </pre>
      *
      * <code>repeated string certificate_profiles = 5 [json_name = "certificateProfiles"];</code>
@@ -1678,6 +1712,7 @@ private static final long serialVersionUID = 0L;
      * The profiles an issuer or approver token acts on, by id or slug (returned as ids).
      * Required for ROLE_ISSUER and ROLE_APPROVER; must be empty for ROLE_ADMIN and ROLE_AUDITOR,
      * which act on every profile.
+     * At most 100 values of at most 64 characters each.
      * </pre>
      *
      * <code>repeated string certificate_profiles = 5 [json_name = "certificateProfiles"];</code>
@@ -1697,6 +1732,7 @@ private static final long serialVersionUID = 0L;
      * The profiles an issuer or approver token acts on, by id or slug (returned as ids).
      * Required for ROLE_ISSUER and ROLE_APPROVER; must be empty for ROLE_ADMIN and ROLE_AUDITOR,
      * which act on every profile.
+     * At most 100 values of at most 64 characters each.
      * </pre>
      *
      * <code>repeated string certificate_profiles = 5 [json_name = "certificateProfiles"];</code>
@@ -1716,6 +1752,7 @@ private static final long serialVersionUID = 0L;
      * The profiles an issuer or approver token acts on, by id or slug (returned as ids).
      * Required for ROLE_ISSUER and ROLE_APPROVER; must be empty for ROLE_ADMIN and ROLE_AUDITOR,
      * which act on every profile.
+     * At most 100 values of at most 64 characters each.
      * </pre>
      *
      * <code>repeated string certificate_profiles = 5 [json_name = "certificateProfiles"];</code>
@@ -1732,6 +1769,7 @@ private static final long serialVersionUID = 0L;
      * The profiles an issuer or approver token acts on, by id or slug (returned as ids).
      * Required for ROLE_ISSUER and ROLE_APPROVER; must be empty for ROLE_ADMIN and ROLE_AUDITOR,
      * which act on every profile.
+     * At most 100 values of at most 64 characters each.
      * </pre>
      *
      * <code>repeated string certificate_profiles = 5 [json_name = "certificateProfiles"];</code>
@@ -1758,11 +1796,12 @@ private static final long serialVersionUID = 0L;
      * value, because a bare string no longer says whether it names a URI SAN, a DNS SAN or a
      * common name (before, it matched a certificate's first URI SAN or else its common name, so
      * a common name could pass for a SPIFFE ID).
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string client_certificate_identity = 6 [json_name = "clientCertificateIdentity", deprecated = true];</code>
      * @deprecated certmint.v1.AccessToken.client_certificate_identity is deprecated.
-     *     See certmint/v1/access_token_service.proto;l=87
+     *     See certmint/v1/access_token_service.proto;l=92
      * @return The clientCertificateIdentity.
      */
     @java.lang.Deprecated public java.lang.String getClientCertificateIdentity() {
@@ -1786,11 +1825,12 @@ private static final long serialVersionUID = 0L;
      * value, because a bare string no longer says whether it names a URI SAN, a DNS SAN or a
      * common name (before, it matched a certificate's first URI SAN or else its common name, so
      * a common name could pass for a SPIFFE ID).
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string client_certificate_identity = 6 [json_name = "clientCertificateIdentity", deprecated = true];</code>
      * @deprecated certmint.v1.AccessToken.client_certificate_identity is deprecated.
-     *     See certmint/v1/access_token_service.proto;l=87
+     *     See certmint/v1/access_token_service.proto;l=92
      * @return The bytes for clientCertificateIdentity.
      */
     @java.lang.Deprecated public com.google.protobuf.ByteString
@@ -1815,11 +1855,12 @@ private static final long serialVersionUID = 0L;
      * value, because a bare string no longer says whether it names a URI SAN, a DNS SAN or a
      * common name (before, it matched a certificate's first URI SAN or else its common name, so
      * a common name could pass for a SPIFFE ID).
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string client_certificate_identity = 6 [json_name = "clientCertificateIdentity", deprecated = true];</code>
      * @deprecated certmint.v1.AccessToken.client_certificate_identity is deprecated.
-     *     See certmint/v1/access_token_service.proto;l=87
+     *     See certmint/v1/access_token_service.proto;l=92
      * @param value The clientCertificateIdentity to set.
      * @return This builder for chaining.
      */
@@ -1840,11 +1881,12 @@ private static final long serialVersionUID = 0L;
      * value, because a bare string no longer says whether it names a URI SAN, a DNS SAN or a
      * common name (before, it matched a certificate's first URI SAN or else its common name, so
      * a common name could pass for a SPIFFE ID).
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string client_certificate_identity = 6 [json_name = "clientCertificateIdentity", deprecated = true];</code>
      * @deprecated certmint.v1.AccessToken.client_certificate_identity is deprecated.
-     *     See certmint/v1/access_token_service.proto;l=87
+     *     See certmint/v1/access_token_service.proto;l=92
      * @return This builder for chaining.
      */
     @java.lang.Deprecated public Builder clearClientCertificateIdentity() {
@@ -1862,11 +1904,12 @@ private static final long serialVersionUID = 0L;
      * value, because a bare string no longer says whether it names a URI SAN, a DNS SAN or a
      * common name (before, it matched a certificate's first URI SAN or else its common name, so
      * a common name could pass for a SPIFFE ID).
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string client_certificate_identity = 6 [json_name = "clientCertificateIdentity", deprecated = true];</code>
      * @deprecated certmint.v1.AccessToken.client_certificate_identity is deprecated.
-     *     See certmint/v1/access_token_service.proto;l=87
+     *     See certmint/v1/access_token_service.proto;l=92
      * @param value The bytes for clientCertificateIdentity to set.
      * @return This builder for chaining.
      */
@@ -2422,6 +2465,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The id of the token that created it; empty for the token certmint created at first start.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string creator = 11 [json_name = "creator"];</code>
@@ -2442,6 +2486,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The id of the token that created it; empty for the token certmint created at first start.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string creator = 11 [json_name = "creator"];</code>
@@ -2463,6 +2508,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The id of the token that created it; empty for the token certmint created at first start.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string creator = 11 [json_name = "creator"];</code>
@@ -2480,6 +2526,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The id of the token that created it; empty for the token certmint created at first start.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string creator = 11 [json_name = "creator"];</code>
@@ -2494,6 +2541,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The id of the token that created it; empty for the token certmint created at first start.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string creator = 11 [json_name = "creator"];</code>

@@ -10,6 +10,7 @@ public interface AccessTokenOrBuilder extends
   /**
    * <pre>
    * Server-assigned UUID; audit records name callers by it.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string id = 1 [json_name = "id"];</code>
@@ -19,6 +20,7 @@ public interface AccessTokenOrBuilder extends
   /**
    * <pre>
    * Server-assigned UUID; audit records name callers by it.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string id = 1 [json_name = "id"];</code>
@@ -30,6 +32,7 @@ public interface AccessTokenOrBuilder extends
   /**
    * <pre>
    * Unique human-readable name (lower-case letters, digits, '-'); references accept id or slug.
+   * At most 63 characters.
    * </pre>
    *
    * <code>string slug = 2 [json_name = "slug"];</code>
@@ -39,6 +42,7 @@ public interface AccessTokenOrBuilder extends
   /**
    * <pre>
    * Unique human-readable name (lower-case letters, digits, '-'); references accept id or slug.
+   * At most 63 characters.
    * </pre>
    *
    * <code>string slug = 2 [json_name = "slug"];</code>
@@ -50,6 +54,7 @@ public interface AccessTokenOrBuilder extends
   /**
    * <pre>
    * Free text for operators: who holds the token, what for.
+   * At most 1024 characters.
    * </pre>
    *
    * <code>string description = 3 [json_name = "description"];</code>
@@ -59,6 +64,7 @@ public interface AccessTokenOrBuilder extends
   /**
    * <pre>
    * Free text for operators: who holds the token, what for.
+   * At most 1024 characters.
    * </pre>
    *
    * <code>string description = 3 [json_name = "description"];</code>
@@ -91,6 +97,7 @@ public interface AccessTokenOrBuilder extends
    * The profiles an issuer or approver token acts on, by id or slug (returned as ids).
    * Required for ROLE_ISSUER and ROLE_APPROVER; must be empty for ROLE_ADMIN and ROLE_AUDITOR,
    * which act on every profile.
+   * At most 100 values of at most 64 characters each.
    * </pre>
    *
    * <code>repeated string certificate_profiles = 5 [json_name = "certificateProfiles"];</code>
@@ -103,6 +110,7 @@ public interface AccessTokenOrBuilder extends
    * The profiles an issuer or approver token acts on, by id or slug (returned as ids).
    * Required for ROLE_ISSUER and ROLE_APPROVER; must be empty for ROLE_ADMIN and ROLE_AUDITOR,
    * which act on every profile.
+   * At most 100 values of at most 64 characters each.
    * </pre>
    *
    * <code>repeated string certificate_profiles = 5 [json_name = "certificateProfiles"];</code>
@@ -114,6 +122,7 @@ public interface AccessTokenOrBuilder extends
    * The profiles an issuer or approver token acts on, by id or slug (returned as ids).
    * Required for ROLE_ISSUER and ROLE_APPROVER; must be empty for ROLE_ADMIN and ROLE_AUDITOR,
    * which act on every profile.
+   * At most 100 values of at most 64 characters each.
    * </pre>
    *
    * <code>repeated string certificate_profiles = 5 [json_name = "certificateProfiles"];</code>
@@ -126,6 +135,7 @@ public interface AccessTokenOrBuilder extends
    * The profiles an issuer or approver token acts on, by id or slug (returned as ids).
    * Required for ROLE_ISSUER and ROLE_APPROVER; must be empty for ROLE_ADMIN and ROLE_AUDITOR,
    * which act on every profile.
+   * At most 100 values of at most 64 characters each.
    * </pre>
    *
    * <code>repeated string certificate_profiles = 5 [json_name = "certificateProfiles"];</code>
@@ -144,11 +154,12 @@ public interface AccessTokenOrBuilder extends
    * value, because a bare string no longer says whether it names a URI SAN, a DNS SAN or a
    * common name (before, it matched a certificate's first URI SAN or else its common name, so
    * a common name could pass for a SPIFFE ID).
+   * At most 1024 characters.
    * </pre>
    *
    * <code>string client_certificate_identity = 6 [json_name = "clientCertificateIdentity", deprecated = true];</code>
    * @deprecated certmint.v1.AccessToken.client_certificate_identity is deprecated.
-   *     See certmint/v1/access_token_service.proto;l=87
+   *     See certmint/v1/access_token_service.proto;l=92
    * @return The clientCertificateIdentity.
    */
   @java.lang.Deprecated java.lang.String getClientCertificateIdentity();
@@ -161,11 +172,12 @@ public interface AccessTokenOrBuilder extends
    * value, because a bare string no longer says whether it names a URI SAN, a DNS SAN or a
    * common name (before, it matched a certificate's first URI SAN or else its common name, so
    * a common name could pass for a SPIFFE ID).
+   * At most 1024 characters.
    * </pre>
    *
    * <code>string client_certificate_identity = 6 [json_name = "clientCertificateIdentity", deprecated = true];</code>
    * @deprecated certmint.v1.AccessToken.client_certificate_identity is deprecated.
-   *     See certmint/v1/access_token_service.proto;l=87
+   *     See certmint/v1/access_token_service.proto;l=92
    * @return The bytes for clientCertificateIdentity.
    */
   @java.lang.Deprecated com.google.protobuf.ByteString
@@ -274,6 +286,7 @@ public interface AccessTokenOrBuilder extends
   /**
    * <pre>
    * The id of the token that created it; empty for the token certmint created at first start.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string creator = 11 [json_name = "creator"];</code>
@@ -283,6 +296,7 @@ public interface AccessTokenOrBuilder extends
   /**
    * <pre>
    * The id of the token that created it; empty for the token certmint created at first start.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string creator = 11 [json_name = "creator"];</code>

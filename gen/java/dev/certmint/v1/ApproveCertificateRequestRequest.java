@@ -55,6 +55,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The certificate request id.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_request_id = 1 [json_name = "certificateRequestId"];</code>
@@ -76,6 +77,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The certificate request id.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_request_id = 1 [json_name = "certificateRequestId"];</code>
@@ -102,6 +104,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Why it was approved, for the audit trail.
+   * At most 1024 characters.
    * </pre>
    *
    * <code>string comment = 2 [json_name = "comment"];</code>
@@ -123,6 +126,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Why it was approved, for the audit trail.
+   * At most 1024 characters.
    * </pre>
    *
    * <code>string comment = 2 [json_name = "comment"];</code>
@@ -499,6 +503,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The certificate request id.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_request_id = 1 [json_name = "certificateRequestId"];</code>
@@ -519,6 +524,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The certificate request id.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_request_id = 1 [json_name = "certificateRequestId"];</code>
@@ -540,6 +546,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The certificate request id.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_request_id = 1 [json_name = "certificateRequestId"];</code>
@@ -557,6 +564,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The certificate request id.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_request_id = 1 [json_name = "certificateRequestId"];</code>
@@ -571,6 +579,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The certificate request id.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_request_id = 1 [json_name = "certificateRequestId"];</code>
@@ -591,6 +600,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Why it was approved, for the audit trail.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string comment = 2 [json_name = "comment"];</code>
@@ -611,6 +621,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Why it was approved, for the audit trail.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string comment = 2 [json_name = "comment"];</code>
@@ -632,6 +643,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Why it was approved, for the audit trail.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string comment = 2 [json_name = "comment"];</code>
@@ -649,6 +661,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Why it was approved, for the audit trail.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string comment = 2 [json_name = "comment"];</code>
@@ -663,6 +676,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Why it was approved, for the audit trail.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string comment = 2 [json_name = "comment"];</code>

@@ -10,6 +10,7 @@ public interface ApproveCertificateRequestRequestOrBuilder extends
   /**
    * <pre>
    * The certificate request id.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_request_id = 1 [json_name = "certificateRequestId"];</code>
@@ -19,6 +20,7 @@ public interface ApproveCertificateRequestRequestOrBuilder extends
   /**
    * <pre>
    * The certificate request id.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_request_id = 1 [json_name = "certificateRequestId"];</code>
@@ -30,6 +32,7 @@ public interface ApproveCertificateRequestRequestOrBuilder extends
   /**
    * <pre>
    * Why it was approved, for the audit trail.
+   * At most 1024 characters.
    * </pre>
    *
    * <code>string comment = 2 [json_name = "comment"];</code>
@@ -39,6 +42,7 @@ public interface ApproveCertificateRequestRequestOrBuilder extends
   /**
    * <pre>
    * Why it was approved, for the audit trail.
+   * At most 1024 characters.
    * </pre>
    *
    * <code>string comment = 2 [json_name = "comment"];</code>

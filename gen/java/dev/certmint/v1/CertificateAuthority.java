@@ -68,6 +68,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Server-assigned UUID.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string id = 1 [json_name = "id"];</code>
@@ -89,6 +90,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Server-assigned UUID.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string id = 1 [json_name = "id"];</code>
@@ -116,6 +118,7 @@ private static final long serialVersionUID = 0L;
    * <pre>
    * Unique human-readable name: lower-case letters, digits and '-', 1 to 63 characters,
    * starting with a letter. Every reference to a CA accepts the id or the slug.
+   * At most 63 characters.
    * </pre>
    *
    * <code>string slug = 2 [json_name = "slug"];</code>
@@ -138,6 +141,7 @@ private static final long serialVersionUID = 0L;
    * <pre>
    * Unique human-readable name: lower-case letters, digits and '-', 1 to 63 characters,
    * starting with a letter. Every reference to a CA accepts the id or the slug.
+   * At most 63 characters.
    * </pre>
    *
    * <code>string slug = 2 [json_name = "slug"];</code>
@@ -164,6 +168,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Free text for operators.
+   * At most 1024 characters.
    * </pre>
    *
    * <code>string description = 3 [json_name = "description"];</code>
@@ -185,6 +190,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Free text for operators.
+   * At most 1024 characters.
    * </pre>
    *
    * <code>string description = 3 [json_name = "description"];</code>
@@ -353,6 +359,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The id of the parent CA for INTERMEDIATE; empty for ROOT and EXTERNAL_INTERMEDIATE.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string parent_certificate_authority_id = 9 [json_name = "parentCertificateAuthorityId"];</code>
@@ -374,6 +381,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The id of the parent CA for INTERMEDIATE; empty for ROOT and EXTERNAL_INTERMEDIATE.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string parent_certificate_authority_id = 9 [json_name = "parentCertificateAuthorityId"];</code>
@@ -400,6 +408,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The CA certificate (PEM); empty while PENDING_CERTIFICATE.
+   * At most 65536 characters.
    * </pre>
    *
    * <code>string certificate_pem = 10 [json_name = "certificatePem"];</code>
@@ -421,6 +430,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The CA certificate (PEM); empty while PENDING_CERTIFICATE.
+   * At most 65536 characters.
    * </pre>
    *
    * <code>string certificate_pem = 10 [json_name = "certificatePem"];</code>
@@ -448,6 +458,7 @@ private static final long serialVersionUID = 0L;
    * <pre>
    * The CA's chain above its own certificate, nearest first, up to and including the root
    * (PEM, one certificate each). Empty for a root.
+   * At most 16 certificates of at most 65536 characters each.
    * </pre>
    *
    * <code>repeated string certificate_chain_pem = 11 [json_name = "certificateChainPem"];</code>
@@ -461,6 +472,7 @@ private static final long serialVersionUID = 0L;
    * <pre>
    * The CA's chain above its own certificate, nearest first, up to and including the root
    * (PEM, one certificate each). Empty for a root.
+   * At most 16 certificates of at most 65536 characters each.
    * </pre>
    *
    * <code>repeated string certificate_chain_pem = 11 [json_name = "certificateChainPem"];</code>
@@ -473,6 +485,7 @@ private static final long serialVersionUID = 0L;
    * <pre>
    * The CA's chain above its own certificate, nearest first, up to and including the root
    * (PEM, one certificate each). Empty for a root.
+   * At most 16 certificates of at most 65536 characters each.
    * </pre>
    *
    * <code>repeated string certificate_chain_pem = 11 [json_name = "certificateChainPem"];</code>
@@ -486,6 +499,7 @@ private static final long serialVersionUID = 0L;
    * <pre>
    * The CA's chain above its own certificate, nearest first, up to and including the root
    * (PEM, one certificate each). Empty for a root.
+   * At most 16 certificates of at most 65536 characters each.
    * </pre>
    *
    * <code>repeated string certificate_chain_pem = 11 [json_name = "certificateChainPem"];</code>
@@ -503,6 +517,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The CA certificate's serial number, lower-case hex.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string serial_number = 12 [json_name = "serialNumber"];</code>
@@ -524,6 +539,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The CA certificate's serial number, lower-case hex.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string serial_number = 12 [json_name = "serialNumber"];</code>
@@ -655,6 +671,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The CSR to have signed outside, while PENDING_CERTIFICATE (PEM).
+   * At most 65536 characters.
    * </pre>
    *
    * <code>string csr_pem = 16 [json_name = "csrPem"];</code>
@@ -676,6 +693,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The CSR to have signed outside, while PENDING_CERTIFICATE (PEM).
+   * At most 65536 characters.
    * </pre>
    *
    * <code>string csr_pem = 16 [json_name = "csrPem"];</code>
@@ -778,6 +796,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Changes on every update; send it back on UpdateCertificateAuthority to refuse stale writes.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string etag = 19 [json_name = "etag"];</code>
@@ -799,6 +818,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Changes on every update; send it back on UpdateCertificateAuthority to refuse stale writes.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string etag = 19 [json_name = "etag"];</code>
@@ -1864,6 +1884,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Server-assigned UUID.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string id = 1 [json_name = "id"];</code>
@@ -1884,6 +1905,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Server-assigned UUID.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string id = 1 [json_name = "id"];</code>
@@ -1905,6 +1927,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Server-assigned UUID.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string id = 1 [json_name = "id"];</code>
@@ -1922,6 +1945,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Server-assigned UUID.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string id = 1 [json_name = "id"];</code>
@@ -1936,6 +1960,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Server-assigned UUID.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string id = 1 [json_name = "id"];</code>
@@ -1957,6 +1982,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * Unique human-readable name: lower-case letters, digits and '-', 1 to 63 characters,
      * starting with a letter. Every reference to a CA accepts the id or the slug.
+     * At most 63 characters.
      * </pre>
      *
      * <code>string slug = 2 [json_name = "slug"];</code>
@@ -1978,6 +2004,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * Unique human-readable name: lower-case letters, digits and '-', 1 to 63 characters,
      * starting with a letter. Every reference to a CA accepts the id or the slug.
+     * At most 63 characters.
      * </pre>
      *
      * <code>string slug = 2 [json_name = "slug"];</code>
@@ -2000,6 +2027,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * Unique human-readable name: lower-case letters, digits and '-', 1 to 63 characters,
      * starting with a letter. Every reference to a CA accepts the id or the slug.
+     * At most 63 characters.
      * </pre>
      *
      * <code>string slug = 2 [json_name = "slug"];</code>
@@ -2018,6 +2046,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * Unique human-readable name: lower-case letters, digits and '-', 1 to 63 characters,
      * starting with a letter. Every reference to a CA accepts the id or the slug.
+     * At most 63 characters.
      * </pre>
      *
      * <code>string slug = 2 [json_name = "slug"];</code>
@@ -2033,6 +2062,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * Unique human-readable name: lower-case letters, digits and '-', 1 to 63 characters,
      * starting with a letter. Every reference to a CA accepts the id or the slug.
+     * At most 63 characters.
      * </pre>
      *
      * <code>string slug = 2 [json_name = "slug"];</code>
@@ -2053,6 +2083,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Free text for operators.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string description = 3 [json_name = "description"];</code>
@@ -2073,6 +2104,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Free text for operators.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string description = 3 [json_name = "description"];</code>
@@ -2094,6 +2126,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Free text for operators.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string description = 3 [json_name = "description"];</code>
@@ -2111,6 +2144,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Free text for operators.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string description = 3 [json_name = "description"];</code>
@@ -2125,6 +2159,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Free text for operators.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string description = 3 [json_name = "description"];</code>
@@ -2592,6 +2627,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The id of the parent CA for INTERMEDIATE; empty for ROOT and EXTERNAL_INTERMEDIATE.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string parent_certificate_authority_id = 9 [json_name = "parentCertificateAuthorityId"];</code>
@@ -2612,6 +2648,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The id of the parent CA for INTERMEDIATE; empty for ROOT and EXTERNAL_INTERMEDIATE.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string parent_certificate_authority_id = 9 [json_name = "parentCertificateAuthorityId"];</code>
@@ -2633,6 +2670,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The id of the parent CA for INTERMEDIATE; empty for ROOT and EXTERNAL_INTERMEDIATE.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string parent_certificate_authority_id = 9 [json_name = "parentCertificateAuthorityId"];</code>
@@ -2650,6 +2688,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The id of the parent CA for INTERMEDIATE; empty for ROOT and EXTERNAL_INTERMEDIATE.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string parent_certificate_authority_id = 9 [json_name = "parentCertificateAuthorityId"];</code>
@@ -2664,6 +2703,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The id of the parent CA for INTERMEDIATE; empty for ROOT and EXTERNAL_INTERMEDIATE.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string parent_certificate_authority_id = 9 [json_name = "parentCertificateAuthorityId"];</code>
@@ -2684,6 +2724,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The CA certificate (PEM); empty while PENDING_CERTIFICATE.
+     * At most 65536 characters.
      * </pre>
      *
      * <code>string certificate_pem = 10 [json_name = "certificatePem"];</code>
@@ -2704,6 +2745,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The CA certificate (PEM); empty while PENDING_CERTIFICATE.
+     * At most 65536 characters.
      * </pre>
      *
      * <code>string certificate_pem = 10 [json_name = "certificatePem"];</code>
@@ -2725,6 +2767,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The CA certificate (PEM); empty while PENDING_CERTIFICATE.
+     * At most 65536 characters.
      * </pre>
      *
      * <code>string certificate_pem = 10 [json_name = "certificatePem"];</code>
@@ -2742,6 +2785,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The CA certificate (PEM); empty while PENDING_CERTIFICATE.
+     * At most 65536 characters.
      * </pre>
      *
      * <code>string certificate_pem = 10 [json_name = "certificatePem"];</code>
@@ -2756,6 +2800,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The CA certificate (PEM); empty while PENDING_CERTIFICATE.
+     * At most 65536 characters.
      * </pre>
      *
      * <code>string certificate_pem = 10 [json_name = "certificatePem"];</code>
@@ -2783,6 +2828,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * The CA's chain above its own certificate, nearest first, up to and including the root
      * (PEM, one certificate each). Empty for a root.
+     * At most 16 certificates of at most 65536 characters each.
      * </pre>
      *
      * <code>repeated string certificate_chain_pem = 11 [json_name = "certificateChainPem"];</code>
@@ -2796,6 +2842,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * The CA's chain above its own certificate, nearest first, up to and including the root
      * (PEM, one certificate each). Empty for a root.
+     * At most 16 certificates of at most 65536 characters each.
      * </pre>
      *
      * <code>repeated string certificate_chain_pem = 11 [json_name = "certificateChainPem"];</code>
@@ -2808,6 +2855,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * The CA's chain above its own certificate, nearest first, up to and including the root
      * (PEM, one certificate each). Empty for a root.
+     * At most 16 certificates of at most 65536 characters each.
      * </pre>
      *
      * <code>repeated string certificate_chain_pem = 11 [json_name = "certificateChainPem"];</code>
@@ -2821,6 +2869,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * The CA's chain above its own certificate, nearest first, up to and including the root
      * (PEM, one certificate each). Empty for a root.
+     * At most 16 certificates of at most 65536 characters each.
      * </pre>
      *
      * <code>repeated string certificate_chain_pem = 11 [json_name = "certificateChainPem"];</code>
@@ -2835,6 +2884,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * The CA's chain above its own certificate, nearest first, up to and including the root
      * (PEM, one certificate each). Empty for a root.
+     * At most 16 certificates of at most 65536 characters each.
      * </pre>
      *
      * <code>repeated string certificate_chain_pem = 11 [json_name = "certificateChainPem"];</code>
@@ -2854,6 +2904,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * The CA's chain above its own certificate, nearest first, up to and including the root
      * (PEM, one certificate each). Empty for a root.
+     * At most 16 certificates of at most 65536 characters each.
      * </pre>
      *
      * <code>repeated string certificate_chain_pem = 11 [json_name = "certificateChainPem"];</code>
@@ -2872,6 +2923,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * The CA's chain above its own certificate, nearest first, up to and including the root
      * (PEM, one certificate each). Empty for a root.
+     * At most 16 certificates of at most 65536 characters each.
      * </pre>
      *
      * <code>repeated string certificate_chain_pem = 11 [json_name = "certificateChainPem"];</code>
@@ -2890,6 +2942,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * The CA's chain above its own certificate, nearest first, up to and including the root
      * (PEM, one certificate each). Empty for a root.
+     * At most 16 certificates of at most 65536 characters each.
      * </pre>
      *
      * <code>repeated string certificate_chain_pem = 11 [json_name = "certificateChainPem"];</code>
@@ -2905,6 +2958,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * The CA's chain above its own certificate, nearest first, up to and including the root
      * (PEM, one certificate each). Empty for a root.
+     * At most 16 certificates of at most 65536 characters each.
      * </pre>
      *
      * <code>repeated string certificate_chain_pem = 11 [json_name = "certificateChainPem"];</code>
@@ -2925,6 +2979,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The CA certificate's serial number, lower-case hex.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string serial_number = 12 [json_name = "serialNumber"];</code>
@@ -2945,6 +3000,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The CA certificate's serial number, lower-case hex.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string serial_number = 12 [json_name = "serialNumber"];</code>
@@ -2966,6 +3022,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The CA certificate's serial number, lower-case hex.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string serial_number = 12 [json_name = "serialNumber"];</code>
@@ -2983,6 +3040,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The CA certificate's serial number, lower-case hex.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string serial_number = 12 [json_name = "serialNumber"];</code>
@@ -2997,6 +3055,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The CA certificate's serial number, lower-case hex.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string serial_number = 12 [json_name = "serialNumber"];</code>
@@ -3387,6 +3446,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The CSR to have signed outside, while PENDING_CERTIFICATE (PEM).
+     * At most 65536 characters.
      * </pre>
      *
      * <code>string csr_pem = 16 [json_name = "csrPem"];</code>
@@ -3407,6 +3467,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The CSR to have signed outside, while PENDING_CERTIFICATE (PEM).
+     * At most 65536 characters.
      * </pre>
      *
      * <code>string csr_pem = 16 [json_name = "csrPem"];</code>
@@ -3428,6 +3489,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The CSR to have signed outside, while PENDING_CERTIFICATE (PEM).
+     * At most 65536 characters.
      * </pre>
      *
      * <code>string csr_pem = 16 [json_name = "csrPem"];</code>
@@ -3445,6 +3507,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The CSR to have signed outside, while PENDING_CERTIFICATE (PEM).
+     * At most 65536 characters.
      * </pre>
      *
      * <code>string csr_pem = 16 [json_name = "csrPem"];</code>
@@ -3459,6 +3522,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The CSR to have signed outside, while PENDING_CERTIFICATE (PEM).
+     * At most 65536 characters.
      * </pre>
      *
      * <code>string csr_pem = 16 [json_name = "csrPem"];</code>
@@ -3789,6 +3853,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Changes on every update; send it back on UpdateCertificateAuthority to refuse stale writes.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string etag = 19 [json_name = "etag"];</code>
@@ -3809,6 +3874,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Changes on every update; send it back on UpdateCertificateAuthority to refuse stale writes.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string etag = 19 [json_name = "etag"];</code>
@@ -3830,6 +3896,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Changes on every update; send it back on UpdateCertificateAuthority to refuse stale writes.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string etag = 19 [json_name = "etag"];</code>
@@ -3847,6 +3914,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Changes on every update; send it back on UpdateCertificateAuthority to refuse stale writes.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string etag = 19 [json_name = "etag"];</code>
@@ -3861,6 +3929,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Changes on every update; send it back on UpdateCertificateAuthority to refuse stale writes.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string etag = 19 [json_name = "etag"];</code>

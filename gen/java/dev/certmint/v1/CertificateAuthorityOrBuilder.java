@@ -10,6 +10,7 @@ public interface CertificateAuthorityOrBuilder extends
   /**
    * <pre>
    * Server-assigned UUID.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string id = 1 [json_name = "id"];</code>
@@ -19,6 +20,7 @@ public interface CertificateAuthorityOrBuilder extends
   /**
    * <pre>
    * Server-assigned UUID.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string id = 1 [json_name = "id"];</code>
@@ -31,6 +33,7 @@ public interface CertificateAuthorityOrBuilder extends
    * <pre>
    * Unique human-readable name: lower-case letters, digits and '-', 1 to 63 characters,
    * starting with a letter. Every reference to a CA accepts the id or the slug.
+   * At most 63 characters.
    * </pre>
    *
    * <code>string slug = 2 [json_name = "slug"];</code>
@@ -41,6 +44,7 @@ public interface CertificateAuthorityOrBuilder extends
    * <pre>
    * Unique human-readable name: lower-case letters, digits and '-', 1 to 63 characters,
    * starting with a letter. Every reference to a CA accepts the id or the slug.
+   * At most 63 characters.
    * </pre>
    *
    * <code>string slug = 2 [json_name = "slug"];</code>
@@ -52,6 +56,7 @@ public interface CertificateAuthorityOrBuilder extends
   /**
    * <pre>
    * Free text for operators.
+   * At most 1024 characters.
    * </pre>
    *
    * <code>string description = 3 [json_name = "description"];</code>
@@ -61,6 +66,7 @@ public interface CertificateAuthorityOrBuilder extends
   /**
    * <pre>
    * Free text for operators.
+   * At most 1024 characters.
    * </pre>
    *
    * <code>string description = 3 [json_name = "description"];</code>
@@ -175,6 +181,7 @@ public interface CertificateAuthorityOrBuilder extends
   /**
    * <pre>
    * The id of the parent CA for INTERMEDIATE; empty for ROOT and EXTERNAL_INTERMEDIATE.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string parent_certificate_authority_id = 9 [json_name = "parentCertificateAuthorityId"];</code>
@@ -184,6 +191,7 @@ public interface CertificateAuthorityOrBuilder extends
   /**
    * <pre>
    * The id of the parent CA for INTERMEDIATE; empty for ROOT and EXTERNAL_INTERMEDIATE.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string parent_certificate_authority_id = 9 [json_name = "parentCertificateAuthorityId"];</code>
@@ -195,6 +203,7 @@ public interface CertificateAuthorityOrBuilder extends
   /**
    * <pre>
    * The CA certificate (PEM); empty while PENDING_CERTIFICATE.
+   * At most 65536 characters.
    * </pre>
    *
    * <code>string certificate_pem = 10 [json_name = "certificatePem"];</code>
@@ -204,6 +213,7 @@ public interface CertificateAuthorityOrBuilder extends
   /**
    * <pre>
    * The CA certificate (PEM); empty while PENDING_CERTIFICATE.
+   * At most 65536 characters.
    * </pre>
    *
    * <code>string certificate_pem = 10 [json_name = "certificatePem"];</code>
@@ -216,6 +226,7 @@ public interface CertificateAuthorityOrBuilder extends
    * <pre>
    * The CA's chain above its own certificate, nearest first, up to and including the root
    * (PEM, one certificate each). Empty for a root.
+   * At most 16 certificates of at most 65536 characters each.
    * </pre>
    *
    * <code>repeated string certificate_chain_pem = 11 [json_name = "certificateChainPem"];</code>
@@ -227,6 +238,7 @@ public interface CertificateAuthorityOrBuilder extends
    * <pre>
    * The CA's chain above its own certificate, nearest first, up to and including the root
    * (PEM, one certificate each). Empty for a root.
+   * At most 16 certificates of at most 65536 characters each.
    * </pre>
    *
    * <code>repeated string certificate_chain_pem = 11 [json_name = "certificateChainPem"];</code>
@@ -237,6 +249,7 @@ public interface CertificateAuthorityOrBuilder extends
    * <pre>
    * The CA's chain above its own certificate, nearest first, up to and including the root
    * (PEM, one certificate each). Empty for a root.
+   * At most 16 certificates of at most 65536 characters each.
    * </pre>
    *
    * <code>repeated string certificate_chain_pem = 11 [json_name = "certificateChainPem"];</code>
@@ -248,6 +261,7 @@ public interface CertificateAuthorityOrBuilder extends
    * <pre>
    * The CA's chain above its own certificate, nearest first, up to and including the root
    * (PEM, one certificate each). Empty for a root.
+   * At most 16 certificates of at most 65536 characters each.
    * </pre>
    *
    * <code>repeated string certificate_chain_pem = 11 [json_name = "certificateChainPem"];</code>
@@ -260,6 +274,7 @@ public interface CertificateAuthorityOrBuilder extends
   /**
    * <pre>
    * The CA certificate's serial number, lower-case hex.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string serial_number = 12 [json_name = "serialNumber"];</code>
@@ -269,6 +284,7 @@ public interface CertificateAuthorityOrBuilder extends
   /**
    * <pre>
    * The CA certificate's serial number, lower-case hex.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string serial_number = 12 [json_name = "serialNumber"];</code>
@@ -355,6 +371,7 @@ public interface CertificateAuthorityOrBuilder extends
   /**
    * <pre>
    * The CSR to have signed outside, while PENDING_CERTIFICATE (PEM).
+   * At most 65536 characters.
    * </pre>
    *
    * <code>string csr_pem = 16 [json_name = "csrPem"];</code>
@@ -364,6 +381,7 @@ public interface CertificateAuthorityOrBuilder extends
   /**
    * <pre>
    * The CSR to have signed outside, while PENDING_CERTIFICATE (PEM).
+   * At most 65536 characters.
    * </pre>
    *
    * <code>string csr_pem = 16 [json_name = "csrPem"];</code>
@@ -429,6 +447,7 @@ public interface CertificateAuthorityOrBuilder extends
   /**
    * <pre>
    * Changes on every update; send it back on UpdateCertificateAuthority to refuse stale writes.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string etag = 19 [json_name = "etag"];</code>
@@ -438,6 +457,7 @@ public interface CertificateAuthorityOrBuilder extends
   /**
    * <pre>
    * Changes on every update; send it back on UpdateCertificateAuthority to refuse stale writes.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string etag = 19 [json_name = "etag"];</code>

@@ -58,6 +58,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Server-assigned UUID.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string id = 1 [json_name = "id"];</code>
@@ -79,6 +80,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Server-assigned UUID.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string id = 1 [json_name = "id"];</code>
@@ -105,6 +107,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Unique human-readable name (lower-case letters, digits, '-'); references accept id or slug.
+   * At most 63 characters.
    * </pre>
    *
    * <code>string slug = 2 [json_name = "slug"];</code>
@@ -126,6 +129,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Unique human-readable name (lower-case letters, digits, '-'); references accept id or slug.
+   * At most 63 characters.
    * </pre>
    *
    * <code>string slug = 2 [json_name = "slug"];</code>
@@ -152,6 +156,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Free text for operators.
+   * At most 1024 characters.
    * </pre>
    *
    * <code>string description = 3 [json_name = "description"];</code>
@@ -173,6 +178,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Free text for operators.
+   * At most 1024 characters.
    * </pre>
    *
    * <code>string description = 3 [json_name = "description"];</code>
@@ -579,6 +585,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Changes on every update; send it back to refuse stale writes (ABORTED).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string etag = 14 [json_name = "etag"];</code>
@@ -600,6 +607,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Changes on every update; send it back to refuse stale writes (ABORTED).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string etag = 14 [json_name = "etag"];</code>
@@ -1434,6 +1442,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Server-assigned UUID.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string id = 1 [json_name = "id"];</code>
@@ -1454,6 +1463,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Server-assigned UUID.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string id = 1 [json_name = "id"];</code>
@@ -1475,6 +1485,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Server-assigned UUID.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string id = 1 [json_name = "id"];</code>
@@ -1492,6 +1503,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Server-assigned UUID.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string id = 1 [json_name = "id"];</code>
@@ -1506,6 +1518,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Server-assigned UUID.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string id = 1 [json_name = "id"];</code>
@@ -1526,6 +1539,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Unique human-readable name (lower-case letters, digits, '-'); references accept id or slug.
+     * At most 63 characters.
      * </pre>
      *
      * <code>string slug = 2 [json_name = "slug"];</code>
@@ -1546,6 +1560,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Unique human-readable name (lower-case letters, digits, '-'); references accept id or slug.
+     * At most 63 characters.
      * </pre>
      *
      * <code>string slug = 2 [json_name = "slug"];</code>
@@ -1567,6 +1582,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Unique human-readable name (lower-case letters, digits, '-'); references accept id or slug.
+     * At most 63 characters.
      * </pre>
      *
      * <code>string slug = 2 [json_name = "slug"];</code>
@@ -1584,6 +1600,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Unique human-readable name (lower-case letters, digits, '-'); references accept id or slug.
+     * At most 63 characters.
      * </pre>
      *
      * <code>string slug = 2 [json_name = "slug"];</code>
@@ -1598,6 +1615,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Unique human-readable name (lower-case letters, digits, '-'); references accept id or slug.
+     * At most 63 characters.
      * </pre>
      *
      * <code>string slug = 2 [json_name = "slug"];</code>
@@ -1618,6 +1636,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Free text for operators.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string description = 3 [json_name = "description"];</code>
@@ -1638,6 +1657,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Free text for operators.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string description = 3 [json_name = "description"];</code>
@@ -1659,6 +1679,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Free text for operators.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string description = 3 [json_name = "description"];</code>
@@ -1676,6 +1697,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Free text for operators.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string description = 3 [json_name = "description"];</code>
@@ -1690,6 +1712,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Free text for operators.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string description = 3 [json_name = "description"];</code>
@@ -3260,6 +3283,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Changes on every update; send it back to refuse stale writes (ABORTED).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string etag = 14 [json_name = "etag"];</code>
@@ -3280,6 +3304,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Changes on every update; send it back to refuse stale writes (ABORTED).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string etag = 14 [json_name = "etag"];</code>
@@ -3301,6 +3326,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Changes on every update; send it back to refuse stale writes (ABORTED).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string etag = 14 [json_name = "etag"];</code>
@@ -3318,6 +3344,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Changes on every update; send it back to refuse stale writes (ABORTED).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string etag = 14 [json_name = "etag"];</code>
@@ -3332,6 +3359,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Changes on every update; send it back to refuse stale writes (ABORTED).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string etag = 14 [json_name = "etag"];</code>

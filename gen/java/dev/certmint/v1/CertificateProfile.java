@@ -102,6 +102,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Server-assigned UUID.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string id = 1 [json_name = "id"];</code>
@@ -123,6 +124,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Server-assigned UUID.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string id = 1 [json_name = "id"];</code>
@@ -149,6 +151,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Unique human-readable name (lower-case letters, digits, '-'); references accept id or slug.
+   * At most 63 characters.
    * </pre>
    *
    * <code>string slug = 2 [json_name = "slug"];</code>
@@ -170,6 +173,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Unique human-readable name (lower-case letters, digits, '-'); references accept id or slug.
+   * At most 63 characters.
    * </pre>
    *
    * <code>string slug = 2 [json_name = "slug"];</code>
@@ -196,6 +200,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Free text for operators.
+   * At most 1024 characters.
    * </pre>
    *
    * <code>string description = 3 [json_name = "description"];</code>
@@ -217,6 +222,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Free text for operators.
+   * At most 1024 characters.
    * </pre>
    *
    * <code>string description = 3 [json_name = "description"];</code>
@@ -243,6 +249,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The policy requests must satisfy, by id or slug (returned as the id).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_policy = 4 [json_name = "certificatePolicy"];</code>
@@ -264,6 +271,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The policy requests must satisfy, by id or slug (returned as the id).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_policy = 4 [json_name = "certificatePolicy"];</code>
@@ -288,6 +296,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * A CA, by id or slug (returned as the id).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_authority = 5 [json_name = "certificateAuthority"];</code>
@@ -299,6 +308,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * A CA, by id or slug (returned as the id).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_authority = 5 [json_name = "certificateAuthority"];</code>
@@ -324,6 +334,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * A CA, by id or slug (returned as the id).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_authority = 5 [json_name = "certificateAuthority"];</code>
@@ -628,6 +639,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Changes on every update; send it back to refuse stale writes (ABORTED).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string etag = 15 [json_name = "etag"];</code>
@@ -649,6 +661,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Changes on every update; send it back to refuse stale writes (ABORTED).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string etag = 15 [json_name = "etag"];</code>
@@ -1462,6 +1475,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Server-assigned UUID.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string id = 1 [json_name = "id"];</code>
@@ -1482,6 +1496,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Server-assigned UUID.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string id = 1 [json_name = "id"];</code>
@@ -1503,6 +1518,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Server-assigned UUID.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string id = 1 [json_name = "id"];</code>
@@ -1520,6 +1536,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Server-assigned UUID.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string id = 1 [json_name = "id"];</code>
@@ -1534,6 +1551,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Server-assigned UUID.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string id = 1 [json_name = "id"];</code>
@@ -1554,6 +1572,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Unique human-readable name (lower-case letters, digits, '-'); references accept id or slug.
+     * At most 63 characters.
      * </pre>
      *
      * <code>string slug = 2 [json_name = "slug"];</code>
@@ -1574,6 +1593,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Unique human-readable name (lower-case letters, digits, '-'); references accept id or slug.
+     * At most 63 characters.
      * </pre>
      *
      * <code>string slug = 2 [json_name = "slug"];</code>
@@ -1595,6 +1615,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Unique human-readable name (lower-case letters, digits, '-'); references accept id or slug.
+     * At most 63 characters.
      * </pre>
      *
      * <code>string slug = 2 [json_name = "slug"];</code>
@@ -1612,6 +1633,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Unique human-readable name (lower-case letters, digits, '-'); references accept id or slug.
+     * At most 63 characters.
      * </pre>
      *
      * <code>string slug = 2 [json_name = "slug"];</code>
@@ -1626,6 +1648,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Unique human-readable name (lower-case letters, digits, '-'); references accept id or slug.
+     * At most 63 characters.
      * </pre>
      *
      * <code>string slug = 2 [json_name = "slug"];</code>
@@ -1646,6 +1669,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Free text for operators.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string description = 3 [json_name = "description"];</code>
@@ -1666,6 +1690,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Free text for operators.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string description = 3 [json_name = "description"];</code>
@@ -1687,6 +1712,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Free text for operators.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string description = 3 [json_name = "description"];</code>
@@ -1704,6 +1730,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Free text for operators.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string description = 3 [json_name = "description"];</code>
@@ -1718,6 +1745,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Free text for operators.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string description = 3 [json_name = "description"];</code>
@@ -1738,6 +1766,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The policy requests must satisfy, by id or slug (returned as the id).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_policy = 4 [json_name = "certificatePolicy"];</code>
@@ -1758,6 +1787,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The policy requests must satisfy, by id or slug (returned as the id).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_policy = 4 [json_name = "certificatePolicy"];</code>
@@ -1779,6 +1809,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The policy requests must satisfy, by id or slug (returned as the id).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_policy = 4 [json_name = "certificatePolicy"];</code>
@@ -1796,6 +1827,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The policy requests must satisfy, by id or slug (returned as the id).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_policy = 4 [json_name = "certificatePolicy"];</code>
@@ -1810,6 +1842,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The policy requests must satisfy, by id or slug (returned as the id).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_policy = 4 [json_name = "certificatePolicy"];</code>
@@ -1829,6 +1862,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * A CA, by id or slug (returned as the id).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_authority = 5 [json_name = "certificateAuthority"];</code>
@@ -1841,6 +1875,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * A CA, by id or slug (returned as the id).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_authority = 5 [json_name = "certificateAuthority"];</code>
@@ -1867,6 +1902,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * A CA, by id or slug (returned as the id).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_authority = 5 [json_name = "certificateAuthority"];</code>
@@ -1894,6 +1930,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * A CA, by id or slug (returned as the id).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_authority = 5 [json_name = "certificateAuthority"];</code>
@@ -1911,6 +1948,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * A CA, by id or slug (returned as the id).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_authority = 5 [json_name = "certificateAuthority"];</code>
@@ -1927,6 +1965,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * A CA, by id or slug (returned as the id).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_authority = 5 [json_name = "certificateAuthority"];</code>
@@ -2888,6 +2927,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Changes on every update; send it back to refuse stale writes (ABORTED).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string etag = 15 [json_name = "etag"];</code>
@@ -2908,6 +2948,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Changes on every update; send it back to refuse stale writes (ABORTED).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string etag = 15 [json_name = "etag"];</code>
@@ -2929,6 +2970,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Changes on every update; send it back to refuse stale writes (ABORTED).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string etag = 15 [json_name = "etag"];</code>
@@ -2946,6 +2988,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Changes on every update; send it back to refuse stale writes (ABORTED).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string etag = 15 [json_name = "etag"];</code>
@@ -2960,6 +3003,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Changes on every update; send it back to refuse stale writes (ABORTED).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string etag = 15 [json_name = "etag"];</code>

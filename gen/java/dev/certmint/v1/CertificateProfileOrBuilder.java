@@ -10,6 +10,7 @@ public interface CertificateProfileOrBuilder extends
   /**
    * <pre>
    * Server-assigned UUID.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string id = 1 [json_name = "id"];</code>
@@ -19,6 +20,7 @@ public interface CertificateProfileOrBuilder extends
   /**
    * <pre>
    * Server-assigned UUID.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string id = 1 [json_name = "id"];</code>
@@ -30,6 +32,7 @@ public interface CertificateProfileOrBuilder extends
   /**
    * <pre>
    * Unique human-readable name (lower-case letters, digits, '-'); references accept id or slug.
+   * At most 63 characters.
    * </pre>
    *
    * <code>string slug = 2 [json_name = "slug"];</code>
@@ -39,6 +42,7 @@ public interface CertificateProfileOrBuilder extends
   /**
    * <pre>
    * Unique human-readable name (lower-case letters, digits, '-'); references accept id or slug.
+   * At most 63 characters.
    * </pre>
    *
    * <code>string slug = 2 [json_name = "slug"];</code>
@@ -50,6 +54,7 @@ public interface CertificateProfileOrBuilder extends
   /**
    * <pre>
    * Free text for operators.
+   * At most 1024 characters.
    * </pre>
    *
    * <code>string description = 3 [json_name = "description"];</code>
@@ -59,6 +64,7 @@ public interface CertificateProfileOrBuilder extends
   /**
    * <pre>
    * Free text for operators.
+   * At most 1024 characters.
    * </pre>
    *
    * <code>string description = 3 [json_name = "description"];</code>
@@ -70,6 +76,7 @@ public interface CertificateProfileOrBuilder extends
   /**
    * <pre>
    * The policy requests must satisfy, by id or slug (returned as the id).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_policy = 4 [json_name = "certificatePolicy"];</code>
@@ -79,6 +86,7 @@ public interface CertificateProfileOrBuilder extends
   /**
    * <pre>
    * The policy requests must satisfy, by id or slug (returned as the id).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_policy = 4 [json_name = "certificatePolicy"];</code>
@@ -90,6 +98,7 @@ public interface CertificateProfileOrBuilder extends
   /**
    * <pre>
    * A CA, by id or slug (returned as the id).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_authority = 5 [json_name = "certificateAuthority"];</code>
@@ -99,6 +108,7 @@ public interface CertificateProfileOrBuilder extends
   /**
    * <pre>
    * A CA, by id or slug (returned as the id).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_authority = 5 [json_name = "certificateAuthority"];</code>
@@ -108,6 +118,7 @@ public interface CertificateProfileOrBuilder extends
   /**
    * <pre>
    * A CA, by id or slug (returned as the id).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_authority = 5 [json_name = "certificateAuthority"];</code>
@@ -313,6 +324,7 @@ public interface CertificateProfileOrBuilder extends
   /**
    * <pre>
    * Changes on every update; send it back to refuse stale writes (ABORTED).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string etag = 15 [json_name = "etag"];</code>
@@ -322,6 +334,7 @@ public interface CertificateProfileOrBuilder extends
   /**
    * <pre>
    * Changes on every update; send it back to refuse stale writes (ABORTED).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string etag = 15 [json_name = "etag"];</code>

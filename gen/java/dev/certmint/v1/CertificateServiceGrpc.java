@@ -10,7 +10,10 @@ import static io.grpc.MethodDescriptor.generateFullMethodName;
  * auditors read, admins do everything.
  * Errors carry google.rpc.Status details: BadRequest field violations for every policy rule
  * a request breaks, ErrorInfo (domain "certmint.dev") with a stable reason, and
- * PreconditionFailure when the system state refuses a request.
+ * PreconditionFailure when the system state refuses a request. In every service, a request
+ * that breaks a field's limit ("At most ..." on the field), has a string that is not UTF-8 or
+ * holds NUL, or is not a valid message, is INVALID_ARGUMENT (REQUEST_FIELD_INVALID with a
+ * violation per field, index included; REQUEST_MALFORMED) before anything else is done.
  * </pre>
  */
 @javax.annotation.Generated(
@@ -324,7 +327,10 @@ public final class CertificateServiceGrpc {
    * auditors read, admins do everything.
    * Errors carry google.rpc.Status details: BadRequest field violations for every policy rule
    * a request breaks, ErrorInfo (domain "certmint.dev") with a stable reason, and
-   * PreconditionFailure when the system state refuses a request.
+   * PreconditionFailure when the system state refuses a request. In every service, a request
+   * that breaks a field's limit ("At most ..." on the field), has a string that is not UTF-8 or
+   * holds NUL, or is not a valid message, is INVALID_ARGUMENT (REQUEST_FIELD_INVALID with a
+   * violation per field, index included; REQUEST_MALFORMED) before anything else is done.
    * </pre>
    */
   public static abstract class CertificateServiceImplBase implements io.grpc.BindableService {
@@ -495,7 +501,10 @@ public final class CertificateServiceGrpc {
    * auditors read, admins do everything.
    * Errors carry google.rpc.Status details: BadRequest field violations for every policy rule
    * a request breaks, ErrorInfo (domain "certmint.dev") with a stable reason, and
-   * PreconditionFailure when the system state refuses a request.
+   * PreconditionFailure when the system state refuses a request. In every service, a request
+   * that breaks a field's limit ("At most ..." on the field), has a string that is not UTF-8 or
+   * holds NUL, or is not a valid message, is INVALID_ARGUMENT (REQUEST_FIELD_INVALID with a
+   * violation per field, index included; REQUEST_MALFORMED) before anything else is done.
    * </pre>
    */
   public static final class CertificateServiceStub extends io.grpc.stub.AbstractAsyncStub<CertificateServiceStub> {
@@ -623,7 +632,10 @@ public final class CertificateServiceGrpc {
    * auditors read, admins do everything.
    * Errors carry google.rpc.Status details: BadRequest field violations for every policy rule
    * a request breaks, ErrorInfo (domain "certmint.dev") with a stable reason, and
-   * PreconditionFailure when the system state refuses a request.
+   * PreconditionFailure when the system state refuses a request. In every service, a request
+   * that breaks a field's limit ("At most ..." on the field), has a string that is not UTF-8 or
+   * holds NUL, or is not a valid message, is INVALID_ARGUMENT (REQUEST_FIELD_INVALID with a
+   * violation per field, index included; REQUEST_MALFORMED) before anything else is done.
    * </pre>
    */
   public static final class CertificateServiceBlockingStub extends io.grpc.stub.AbstractBlockingStub<CertificateServiceBlockingStub> {
@@ -743,7 +755,10 @@ public final class CertificateServiceGrpc {
    * auditors read, admins do everything.
    * Errors carry google.rpc.Status details: BadRequest field violations for every policy rule
    * a request breaks, ErrorInfo (domain "certmint.dev") with a stable reason, and
-   * PreconditionFailure when the system state refuses a request.
+   * PreconditionFailure when the system state refuses a request. In every service, a request
+   * that breaks a field's limit ("At most ..." on the field), has a string that is not UTF-8 or
+   * holds NUL, or is not a valid message, is INVALID_ARGUMENT (REQUEST_FIELD_INVALID with a
+   * violation per field, index included; REQUEST_MALFORMED) before anything else is done.
    * </pre>
    */
   public static final class CertificateServiceFutureStub extends io.grpc.stub.AbstractFutureStub<CertificateServiceFutureStub> {

@@ -85,6 +85,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The identity, at most 1024 printable characters (see the type for its form). Required.
+   * At most 1024 characters.
    * </pre>
    *
    * <code>string value = 2 [json_name = "value"];</code>
@@ -106,6 +107,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The identity, at most 1024 printable characters (see the type for its form). Required.
+   * At most 1024 characters.
    * </pre>
    *
    * <code>string value = 2 [json_name = "value"];</code>
@@ -135,6 +137,7 @@ private static final long serialVersionUID = 0L;
    * issuing chain: its certificate must be the certificate's issuer or an ancestor of it.
    * The CA must have a certificate (an external intermediate must be imported first). Set this
    * or issuer_certificate_sha256, not both.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_authority = 3 [json_name = "certificateAuthority"];</code>
@@ -159,6 +162,7 @@ private static final long serialVersionUID = 0L;
    * issuing chain: its certificate must be the certificate's issuer or an ancestor of it.
    * The CA must have a certificate (an external intermediate must be imported first). Set this
    * or issuer_certificate_sha256, not both.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_authority = 3 [json_name = "certificateAuthority"];</code>
@@ -191,6 +195,7 @@ private static final long serialVersionUID = 0L;
    * beside its root. On read it is set for certmint CAs too. Empty on tokens bound before
    * bindings named a CA: those authenticate nobody (CLIENT_CERTIFICATE_BINDING_INCOMPLETE)
    * until replaced by a binding that names one.
+   * At most 95 characters.
    * </pre>
    *
    * <code>string issuer_certificate_sha256 = 4 [json_name = "issuerCertificateSha256"];</code>
@@ -218,6 +223,7 @@ private static final long serialVersionUID = 0L;
    * beside its root. On read it is set for certmint CAs too. Empty on tokens bound before
    * bindings named a CA: those authenticate nobody (CLIENT_CERTIFICATE_BINDING_INCOMPLETE)
    * until replaced by a binding that names one.
+   * At most 95 characters.
    * </pre>
    *
    * <code>string issuer_certificate_sha256 = 4 [json_name = "issuerCertificateSha256"];</code>
@@ -715,6 +721,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The identity, at most 1024 printable characters (see the type for its form). Required.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string value = 2 [json_name = "value"];</code>
@@ -735,6 +742,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The identity, at most 1024 printable characters (see the type for its form). Required.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string value = 2 [json_name = "value"];</code>
@@ -756,6 +764,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The identity, at most 1024 printable characters (see the type for its form). Required.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string value = 2 [json_name = "value"];</code>
@@ -773,6 +782,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The identity, at most 1024 printable characters (see the type for its form). Required.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string value = 2 [json_name = "value"];</code>
@@ -787,6 +797,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The identity, at most 1024 printable characters (see the type for its form). Required.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string value = 2 [json_name = "value"];</code>
@@ -810,6 +821,7 @@ private static final long serialVersionUID = 0L;
      * issuing chain: its certificate must be the certificate's issuer or an ancestor of it.
      * The CA must have a certificate (an external intermediate must be imported first). Set this
      * or issuer_certificate_sha256, not both.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_authority = 3 [json_name = "certificateAuthority"];</code>
@@ -833,6 +845,7 @@ private static final long serialVersionUID = 0L;
      * issuing chain: its certificate must be the certificate's issuer or an ancestor of it.
      * The CA must have a certificate (an external intermediate must be imported first). Set this
      * or issuer_certificate_sha256, not both.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_authority = 3 [json_name = "certificateAuthority"];</code>
@@ -857,6 +870,7 @@ private static final long serialVersionUID = 0L;
      * issuing chain: its certificate must be the certificate's issuer or an ancestor of it.
      * The CA must have a certificate (an external intermediate must be imported first). Set this
      * or issuer_certificate_sha256, not both.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_authority = 3 [json_name = "certificateAuthority"];</code>
@@ -877,6 +891,7 @@ private static final long serialVersionUID = 0L;
      * issuing chain: its certificate must be the certificate's issuer or an ancestor of it.
      * The CA must have a certificate (an external intermediate must be imported first). Set this
      * or issuer_certificate_sha256, not both.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_authority = 3 [json_name = "certificateAuthority"];</code>
@@ -894,6 +909,7 @@ private static final long serialVersionUID = 0L;
      * issuing chain: its certificate must be the certificate's issuer or an ancestor of it.
      * The CA must have a certificate (an external intermediate must be imported first). Set this
      * or issuer_certificate_sha256, not both.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_authority = 3 [json_name = "certificateAuthority"];</code>
@@ -920,6 +936,7 @@ private static final long serialVersionUID = 0L;
      * beside its root. On read it is set for certmint CAs too. Empty on tokens bound before
      * bindings named a CA: those authenticate nobody (CLIENT_CERTIFICATE_BINDING_INCOMPLETE)
      * until replaced by a binding that names one.
+     * At most 95 characters.
      * </pre>
      *
      * <code>string issuer_certificate_sha256 = 4 [json_name = "issuerCertificateSha256"];</code>
@@ -946,6 +963,7 @@ private static final long serialVersionUID = 0L;
      * beside its root. On read it is set for certmint CAs too. Empty on tokens bound before
      * bindings named a CA: those authenticate nobody (CLIENT_CERTIFICATE_BINDING_INCOMPLETE)
      * until replaced by a binding that names one.
+     * At most 95 characters.
      * </pre>
      *
      * <code>string issuer_certificate_sha256 = 4 [json_name = "issuerCertificateSha256"];</code>
@@ -973,6 +991,7 @@ private static final long serialVersionUID = 0L;
      * beside its root. On read it is set for certmint CAs too. Empty on tokens bound before
      * bindings named a CA: those authenticate nobody (CLIENT_CERTIFICATE_BINDING_INCOMPLETE)
      * until replaced by a binding that names one.
+     * At most 95 characters.
      * </pre>
      *
      * <code>string issuer_certificate_sha256 = 4 [json_name = "issuerCertificateSha256"];</code>
@@ -996,6 +1015,7 @@ private static final long serialVersionUID = 0L;
      * beside its root. On read it is set for certmint CAs too. Empty on tokens bound before
      * bindings named a CA: those authenticate nobody (CLIENT_CERTIFICATE_BINDING_INCOMPLETE)
      * until replaced by a binding that names one.
+     * At most 95 characters.
      * </pre>
      *
      * <code>string issuer_certificate_sha256 = 4 [json_name = "issuerCertificateSha256"];</code>
@@ -1016,6 +1036,7 @@ private static final long serialVersionUID = 0L;
      * beside its root. On read it is set for certmint CAs too. Empty on tokens bound before
      * bindings named a CA: those authenticate nobody (CLIENT_CERTIFICATE_BINDING_INCOMPLETE)
      * until replaced by a binding that names one.
+     * At most 95 characters.
      * </pre>
      *
      * <code>string issuer_certificate_sha256 = 4 [json_name = "issuerCertificateSha256"];</code>

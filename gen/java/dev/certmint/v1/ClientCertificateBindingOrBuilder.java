@@ -29,6 +29,7 @@ public interface ClientCertificateBindingOrBuilder extends
   /**
    * <pre>
    * The identity, at most 1024 printable characters (see the type for its form). Required.
+   * At most 1024 characters.
    * </pre>
    *
    * <code>string value = 2 [json_name = "value"];</code>
@@ -38,6 +39,7 @@ public interface ClientCertificateBindingOrBuilder extends
   /**
    * <pre>
    * The identity, at most 1024 printable characters (see the type for its form). Required.
+   * At most 1024 characters.
    * </pre>
    *
    * <code>string value = 2 [json_name = "value"];</code>
@@ -52,6 +54,7 @@ public interface ClientCertificateBindingOrBuilder extends
    * issuing chain: its certificate must be the certificate's issuer or an ancestor of it.
    * The CA must have a certificate (an external intermediate must be imported first). Set this
    * or issuer_certificate_sha256, not both.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_authority = 3 [json_name = "certificateAuthority"];</code>
@@ -64,6 +67,7 @@ public interface ClientCertificateBindingOrBuilder extends
    * issuing chain: its certificate must be the certificate's issuer or an ancestor of it.
    * The CA must have a certificate (an external intermediate must be imported first). Set this
    * or issuer_certificate_sha256, not both.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_authority = 3 [json_name = "certificateAuthority"];</code>
@@ -81,6 +85,7 @@ public interface ClientCertificateBindingOrBuilder extends
    * beside its root. On read it is set for certmint CAs too. Empty on tokens bound before
    * bindings named a CA: those authenticate nobody (CLIENT_CERTIFICATE_BINDING_INCOMPLETE)
    * until replaced by a binding that names one.
+   * At most 95 characters.
    * </pre>
    *
    * <code>string issuer_certificate_sha256 = 4 [json_name = "issuerCertificateSha256"];</code>
@@ -96,6 +101,7 @@ public interface ClientCertificateBindingOrBuilder extends
    * beside its root. On read it is set for certmint CAs too. Empty on tokens bound before
    * bindings named a CA: those authenticate nobody (CLIENT_CERTIFICATE_BINDING_INCOMPLETE)
    * until replaced by a binding that names one.
+   * At most 95 characters.
    * </pre>
    *
    * <code>string issuer_certificate_sha256 = 4 [json_name = "issuerCertificateSha256"];</code>

@@ -58,6 +58,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The slug of the new CA.
+   * At most 63 characters.
    * </pre>
    *
    * <code>string slug = 1 [json_name = "slug"];</code>
@@ -79,6 +80,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The slug of the new CA.
+   * At most 63 characters.
    * </pre>
    *
    * <code>string slug = 1 [json_name = "slug"];</code>
@@ -105,6 +107,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Free text for operators.
+   * At most 1024 characters.
    * </pre>
    *
    * <code>string description = 2 [json_name = "description"];</code>
@@ -126,6 +129,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Free text for operators.
+   * At most 1024 characters.
    * </pre>
    *
    * <code>string description = 2 [json_name = "description"];</code>
@@ -673,6 +677,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The slug of the new CA.
+     * At most 63 characters.
      * </pre>
      *
      * <code>string slug = 1 [json_name = "slug"];</code>
@@ -693,6 +698,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The slug of the new CA.
+     * At most 63 characters.
      * </pre>
      *
      * <code>string slug = 1 [json_name = "slug"];</code>
@@ -714,6 +720,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The slug of the new CA.
+     * At most 63 characters.
      * </pre>
      *
      * <code>string slug = 1 [json_name = "slug"];</code>
@@ -731,6 +738,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The slug of the new CA.
+     * At most 63 characters.
      * </pre>
      *
      * <code>string slug = 1 [json_name = "slug"];</code>
@@ -745,6 +753,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The slug of the new CA.
+     * At most 63 characters.
      * </pre>
      *
      * <code>string slug = 1 [json_name = "slug"];</code>
@@ -765,6 +774,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Free text for operators.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string description = 2 [json_name = "description"];</code>
@@ -785,6 +795,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Free text for operators.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string description = 2 [json_name = "description"];</code>
@@ -806,6 +817,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Free text for operators.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string description = 2 [json_name = "description"];</code>
@@ -823,6 +835,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Free text for operators.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string description = 2 [json_name = "description"];</code>
@@ -837,6 +850,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Free text for operators.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string description = 2 [json_name = "description"];</code>

@@ -59,6 +59,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The slug of the new CA.
+   * At most 63 characters.
    * </pre>
    *
    * <code>string slug = 1 [json_name = "slug"];</code>
@@ -80,6 +81,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The slug of the new CA.
+   * At most 63 characters.
    * </pre>
    *
    * <code>string slug = 1 [json_name = "slug"];</code>
@@ -106,6 +108,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Free text for operators.
+   * At most 1024 characters.
    * </pre>
    *
    * <code>string description = 2 [json_name = "description"];</code>
@@ -127,6 +130,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Free text for operators.
+   * At most 1024 characters.
    * </pre>
    *
    * <code>string description = 2 [json_name = "description"];</code>
@@ -153,6 +157,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The parent CA, by id or slug; it must be ACTIVE and allow a sub-CA.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string parent_certificate_authority = 3 [json_name = "parentCertificateAuthority"];</code>
@@ -174,6 +179,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The parent CA, by id or slug; it must be ACTIVE and allow a sub-CA.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string parent_certificate_authority = 3 [json_name = "parentCertificateAuthority"];</code>
@@ -959,6 +965,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The slug of the new CA.
+     * At most 63 characters.
      * </pre>
      *
      * <code>string slug = 1 [json_name = "slug"];</code>
@@ -979,6 +986,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The slug of the new CA.
+     * At most 63 characters.
      * </pre>
      *
      * <code>string slug = 1 [json_name = "slug"];</code>
@@ -1000,6 +1008,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The slug of the new CA.
+     * At most 63 characters.
      * </pre>
      *
      * <code>string slug = 1 [json_name = "slug"];</code>
@@ -1017,6 +1026,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The slug of the new CA.
+     * At most 63 characters.
      * </pre>
      *
      * <code>string slug = 1 [json_name = "slug"];</code>
@@ -1031,6 +1041,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The slug of the new CA.
+     * At most 63 characters.
      * </pre>
      *
      * <code>string slug = 1 [json_name = "slug"];</code>
@@ -1051,6 +1062,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Free text for operators.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string description = 2 [json_name = "description"];</code>
@@ -1071,6 +1083,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Free text for operators.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string description = 2 [json_name = "description"];</code>
@@ -1092,6 +1105,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Free text for operators.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string description = 2 [json_name = "description"];</code>
@@ -1109,6 +1123,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Free text for operators.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string description = 2 [json_name = "description"];</code>
@@ -1123,6 +1138,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Free text for operators.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string description = 2 [json_name = "description"];</code>
@@ -1143,6 +1159,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The parent CA, by id or slug; it must be ACTIVE and allow a sub-CA.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string parent_certificate_authority = 3 [json_name = "parentCertificateAuthority"];</code>
@@ -1163,6 +1180,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The parent CA, by id or slug; it must be ACTIVE and allow a sub-CA.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string parent_certificate_authority = 3 [json_name = "parentCertificateAuthority"];</code>
@@ -1184,6 +1202,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The parent CA, by id or slug; it must be ACTIVE and allow a sub-CA.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string parent_certificate_authority = 3 [json_name = "parentCertificateAuthority"];</code>
@@ -1201,6 +1220,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The parent CA, by id or slug; it must be ACTIVE and allow a sub-CA.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string parent_certificate_authority = 3 [json_name = "parentCertificateAuthority"];</code>
@@ -1215,6 +1235,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The parent CA, by id or slug; it must be ACTIVE and allow a sub-CA.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string parent_certificate_authority = 3 [json_name = "parentCertificateAuthority"];</code>

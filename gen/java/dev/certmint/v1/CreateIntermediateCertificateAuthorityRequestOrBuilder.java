@@ -10,6 +10,7 @@ public interface CreateIntermediateCertificateAuthorityRequestOrBuilder extends
   /**
    * <pre>
    * The slug of the new CA.
+   * At most 63 characters.
    * </pre>
    *
    * <code>string slug = 1 [json_name = "slug"];</code>
@@ -19,6 +20,7 @@ public interface CreateIntermediateCertificateAuthorityRequestOrBuilder extends
   /**
    * <pre>
    * The slug of the new CA.
+   * At most 63 characters.
    * </pre>
    *
    * <code>string slug = 1 [json_name = "slug"];</code>
@@ -30,6 +32,7 @@ public interface CreateIntermediateCertificateAuthorityRequestOrBuilder extends
   /**
    * <pre>
    * Free text for operators.
+   * At most 1024 characters.
    * </pre>
    *
    * <code>string description = 2 [json_name = "description"];</code>
@@ -39,6 +42,7 @@ public interface CreateIntermediateCertificateAuthorityRequestOrBuilder extends
   /**
    * <pre>
    * Free text for operators.
+   * At most 1024 characters.
    * </pre>
    *
    * <code>string description = 2 [json_name = "description"];</code>
@@ -50,6 +54,7 @@ public interface CreateIntermediateCertificateAuthorityRequestOrBuilder extends
   /**
    * <pre>
    * The parent CA, by id or slug; it must be ACTIVE and allow a sub-CA.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string parent_certificate_authority = 3 [json_name = "parentCertificateAuthority"];</code>
@@ -59,6 +64,7 @@ public interface CreateIntermediateCertificateAuthorityRequestOrBuilder extends
   /**
    * <pre>
    * The parent CA, by id or slug; it must be ACTIVE and allow a sub-CA.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string parent_certificate_authority = 3 [json_name = "parentCertificateAuthority"];</code>

@@ -58,6 +58,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The slug of the new CA (see CertificateAuthority.slug).
+   * At most 63 characters.
    * </pre>
    *
    * <code>string slug = 1 [json_name = "slug"];</code>
@@ -79,6 +80,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The slug of the new CA (see CertificateAuthority.slug).
+   * At most 63 characters.
    * </pre>
    *
    * <code>string slug = 1 [json_name = "slug"];</code>
@@ -105,6 +107,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Free text for operators.
+   * At most 1024 characters.
    * </pre>
    *
    * <code>string description = 2 [json_name = "description"];</code>
@@ -126,6 +129,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Free text for operators.
+   * At most 1024 characters.
    * </pre>
    *
    * <code>string description = 2 [json_name = "description"];</code>
@@ -804,6 +808,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The slug of the new CA (see CertificateAuthority.slug).
+     * At most 63 characters.
      * </pre>
      *
      * <code>string slug = 1 [json_name = "slug"];</code>
@@ -824,6 +829,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The slug of the new CA (see CertificateAuthority.slug).
+     * At most 63 characters.
      * </pre>
      *
      * <code>string slug = 1 [json_name = "slug"];</code>
@@ -845,6 +851,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The slug of the new CA (see CertificateAuthority.slug).
+     * At most 63 characters.
      * </pre>
      *
      * <code>string slug = 1 [json_name = "slug"];</code>
@@ -862,6 +869,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The slug of the new CA (see CertificateAuthority.slug).
+     * At most 63 characters.
      * </pre>
      *
      * <code>string slug = 1 [json_name = "slug"];</code>
@@ -876,6 +884,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The slug of the new CA (see CertificateAuthority.slug).
+     * At most 63 characters.
      * </pre>
      *
      * <code>string slug = 1 [json_name = "slug"];</code>
@@ -896,6 +905,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Free text for operators.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string description = 2 [json_name = "description"];</code>
@@ -916,6 +926,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Free text for operators.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string description = 2 [json_name = "description"];</code>
@@ -937,6 +948,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Free text for operators.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string description = 2 [json_name = "description"];</code>
@@ -954,6 +966,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Free text for operators.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string description = 2 [json_name = "description"];</code>
@@ -968,6 +981,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Free text for operators.
+     * At most 1024 characters.
      * </pre>
      *
      * <code>string description = 2 [json_name = "description"];</code>

@@ -10,6 +10,7 @@ public interface CreateRootCertificateAuthorityRequestOrBuilder extends
   /**
    * <pre>
    * The slug of the new CA (see CertificateAuthority.slug).
+   * At most 63 characters.
    * </pre>
    *
    * <code>string slug = 1 [json_name = "slug"];</code>
@@ -19,6 +20,7 @@ public interface CreateRootCertificateAuthorityRequestOrBuilder extends
   /**
    * <pre>
    * The slug of the new CA (see CertificateAuthority.slug).
+   * At most 63 characters.
    * </pre>
    *
    * <code>string slug = 1 [json_name = "slug"];</code>
@@ -30,6 +32,7 @@ public interface CreateRootCertificateAuthorityRequestOrBuilder extends
   /**
    * <pre>
    * Free text for operators.
+   * At most 1024 characters.
    * </pre>
    *
    * <code>string description = 2 [json_name = "description"];</code>
@@ -39,6 +42,7 @@ public interface CreateRootCertificateAuthorityRequestOrBuilder extends
   /**
    * <pre>
    * Free text for operators.
+   * At most 1024 characters.
    * </pre>
    *
    * <code>string description = 2 [json_name = "description"];</code>

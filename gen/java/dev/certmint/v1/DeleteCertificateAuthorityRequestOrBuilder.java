@@ -10,6 +10,7 @@ public interface DeleteCertificateAuthorityRequestOrBuilder extends
   /**
    * <pre>
    * The CA, by id or slug.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_authority = 1 [json_name = "certificateAuthority"];</code>
@@ -19,6 +20,7 @@ public interface DeleteCertificateAuthorityRequestOrBuilder extends
   /**
    * <pre>
    * The CA, by id or slug.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_authority = 1 [json_name = "certificateAuthority"];</code>
@@ -30,6 +32,7 @@ public interface DeleteCertificateAuthorityRequestOrBuilder extends
   /**
    * <pre>
    * When set, the delete happens only if it matches the current etag (ABORTED otherwise).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string etag = 2 [json_name = "etag"];</code>
@@ -39,6 +42,7 @@ public interface DeleteCertificateAuthorityRequestOrBuilder extends
   /**
    * <pre>
    * When set, the delete happens only if it matches the current etag (ABORTED otherwise).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string etag = 2 [json_name = "etag"];</code>

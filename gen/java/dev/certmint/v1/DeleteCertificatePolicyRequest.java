@@ -55,6 +55,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The policy, by id or slug.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_policy = 1 [json_name = "certificatePolicy"];</code>
@@ -76,6 +77,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The policy, by id or slug.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_policy = 1 [json_name = "certificatePolicy"];</code>
@@ -102,6 +104,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * When set, the delete happens only if it matches the current etag (ABORTED otherwise).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string etag = 2 [json_name = "etag"];</code>
@@ -123,6 +126,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * When set, the delete happens only if it matches the current etag (ABORTED otherwise).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string etag = 2 [json_name = "etag"];</code>
@@ -499,6 +503,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The policy, by id or slug.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_policy = 1 [json_name = "certificatePolicy"];</code>
@@ -519,6 +524,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The policy, by id or slug.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_policy = 1 [json_name = "certificatePolicy"];</code>
@@ -540,6 +546,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The policy, by id or slug.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_policy = 1 [json_name = "certificatePolicy"];</code>
@@ -557,6 +564,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The policy, by id or slug.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_policy = 1 [json_name = "certificatePolicy"];</code>
@@ -571,6 +579,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The policy, by id or slug.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_policy = 1 [json_name = "certificatePolicy"];</code>
@@ -591,6 +600,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * When set, the delete happens only if it matches the current etag (ABORTED otherwise).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string etag = 2 [json_name = "etag"];</code>
@@ -611,6 +621,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * When set, the delete happens only if it matches the current etag (ABORTED otherwise).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string etag = 2 [json_name = "etag"];</code>
@@ -632,6 +643,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * When set, the delete happens only if it matches the current etag (ABORTED otherwise).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string etag = 2 [json_name = "etag"];</code>
@@ -649,6 +661,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * When set, the delete happens only if it matches the current etag (ABORTED otherwise).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string etag = 2 [json_name = "etag"];</code>
@@ -663,6 +676,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * When set, the delete happens only if it matches the current etag (ABORTED otherwise).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string etag = 2 [json_name = "etag"];</code>

@@ -10,6 +10,7 @@ public interface DeleteCertificateProfileRequestOrBuilder extends
   /**
    * <pre>
    * The profile, by id or slug.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_profile = 1 [json_name = "certificateProfile"];</code>
@@ -19,6 +20,7 @@ public interface DeleteCertificateProfileRequestOrBuilder extends
   /**
    * <pre>
    * The profile, by id or slug.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_profile = 1 [json_name = "certificateProfile"];</code>
@@ -30,6 +32,7 @@ public interface DeleteCertificateProfileRequestOrBuilder extends
   /**
    * <pre>
    * When set, the delete happens only if it matches the current etag (ABORTED otherwise).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string etag = 2 [json_name = "etag"];</code>
@@ -39,6 +42,7 @@ public interface DeleteCertificateProfileRequestOrBuilder extends
   /**
    * <pre>
    * When set, the delete happens only if it matches the current etag (ABORTED otherwise).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string etag = 2 [json_name = "etag"];</code>

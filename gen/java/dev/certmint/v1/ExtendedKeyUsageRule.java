@@ -65,6 +65,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Purposes a request may ask for; empty means any purpose that is not denied.
+   * At most 6 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.ExtendedKeyUsage allowed = 1 [json_name = "allowed"];</code>
@@ -78,6 +79,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Purposes a request may ask for; empty means any purpose that is not denied.
+   * At most 6 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.ExtendedKeyUsage allowed = 1 [json_name = "allowed"];</code>
@@ -90,6 +92,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Purposes a request may ask for; empty means any purpose that is not denied.
+   * At most 6 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.ExtendedKeyUsage allowed = 1 [json_name = "allowed"];</code>
@@ -103,6 +106,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Purposes a request may ask for; empty means any purpose that is not denied.
+   * At most 6 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.ExtendedKeyUsage allowed = 1 [json_name = "allowed"];</code>
@@ -116,6 +120,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Purposes a request may ask for; empty means any purpose that is not denied.
+   * At most 6 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.ExtendedKeyUsage allowed = 1 [json_name = "allowed"];</code>
@@ -143,6 +148,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Purposes every certificate carries; a request without them gets them added.
+   * At most 6 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.ExtendedKeyUsage required = 2 [json_name = "required"];</code>
@@ -156,6 +162,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Purposes every certificate carries; a request without them gets them added.
+   * At most 6 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.ExtendedKeyUsage required = 2 [json_name = "required"];</code>
@@ -168,6 +175,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Purposes every certificate carries; a request without them gets them added.
+   * At most 6 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.ExtendedKeyUsage required = 2 [json_name = "required"];</code>
@@ -181,6 +189,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Purposes every certificate carries; a request without them gets them added.
+   * At most 6 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.ExtendedKeyUsage required = 2 [json_name = "required"];</code>
@@ -194,6 +203,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Purposes every certificate carries; a request without them gets them added.
+   * At most 6 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.ExtendedKeyUsage required = 2 [json_name = "required"];</code>
@@ -221,6 +231,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Purposes no certificate may carry.
+   * At most 6 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.ExtendedKeyUsage denied = 3 [json_name = "denied"];</code>
@@ -234,6 +245,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Purposes no certificate may carry.
+   * At most 6 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.ExtendedKeyUsage denied = 3 [json_name = "denied"];</code>
@@ -246,6 +258,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Purposes no certificate may carry.
+   * At most 6 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.ExtendedKeyUsage denied = 3 [json_name = "denied"];</code>
@@ -259,6 +272,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Purposes no certificate may carry.
+   * At most 6 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.ExtendedKeyUsage denied = 3 [json_name = "denied"];</code>
@@ -272,6 +286,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Purposes no certificate may carry.
+   * At most 6 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.ExtendedKeyUsage denied = 3 [json_name = "denied"];</code>
@@ -778,6 +793,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Purposes a request may ask for; empty means any purpose that is not denied.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage allowed = 1 [json_name = "allowed"];</code>
@@ -790,6 +806,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Purposes a request may ask for; empty means any purpose that is not denied.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage allowed = 1 [json_name = "allowed"];</code>
@@ -801,6 +818,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Purposes a request may ask for; empty means any purpose that is not denied.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage allowed = 1 [json_name = "allowed"];</code>
@@ -813,6 +831,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Purposes a request may ask for; empty means any purpose that is not denied.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage allowed = 1 [json_name = "allowed"];</code>
@@ -833,6 +852,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Purposes a request may ask for; empty means any purpose that is not denied.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage allowed = 1 [json_name = "allowed"];</code>
@@ -851,6 +871,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Purposes a request may ask for; empty means any purpose that is not denied.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage allowed = 1 [json_name = "allowed"];</code>
@@ -869,6 +890,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Purposes a request may ask for; empty means any purpose that is not denied.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage allowed = 1 [json_name = "allowed"];</code>
@@ -883,6 +905,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Purposes a request may ask for; empty means any purpose that is not denied.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage allowed = 1 [json_name = "allowed"];</code>
@@ -895,6 +918,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Purposes a request may ask for; empty means any purpose that is not denied.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage allowed = 1 [json_name = "allowed"];</code>
@@ -907,6 +931,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Purposes a request may ask for; empty means any purpose that is not denied.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage allowed = 1 [json_name = "allowed"];</code>
@@ -924,6 +949,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Purposes a request may ask for; empty means any purpose that is not denied.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage allowed = 1 [json_name = "allowed"];</code>
@@ -939,6 +965,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Purposes a request may ask for; empty means any purpose that is not denied.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage allowed = 1 [json_name = "allowed"];</code>
@@ -966,6 +993,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Purposes every certificate carries; a request without them gets them added.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage required = 2 [json_name = "required"];</code>
@@ -978,6 +1006,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Purposes every certificate carries; a request without them gets them added.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage required = 2 [json_name = "required"];</code>
@@ -989,6 +1018,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Purposes every certificate carries; a request without them gets them added.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage required = 2 [json_name = "required"];</code>
@@ -1001,6 +1031,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Purposes every certificate carries; a request without them gets them added.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage required = 2 [json_name = "required"];</code>
@@ -1021,6 +1052,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Purposes every certificate carries; a request without them gets them added.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage required = 2 [json_name = "required"];</code>
@@ -1039,6 +1071,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Purposes every certificate carries; a request without them gets them added.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage required = 2 [json_name = "required"];</code>
@@ -1057,6 +1090,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Purposes every certificate carries; a request without them gets them added.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage required = 2 [json_name = "required"];</code>
@@ -1071,6 +1105,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Purposes every certificate carries; a request without them gets them added.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage required = 2 [json_name = "required"];</code>
@@ -1083,6 +1118,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Purposes every certificate carries; a request without them gets them added.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage required = 2 [json_name = "required"];</code>
@@ -1095,6 +1131,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Purposes every certificate carries; a request without them gets them added.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage required = 2 [json_name = "required"];</code>
@@ -1112,6 +1149,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Purposes every certificate carries; a request without them gets them added.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage required = 2 [json_name = "required"];</code>
@@ -1127,6 +1165,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Purposes every certificate carries; a request without them gets them added.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage required = 2 [json_name = "required"];</code>
@@ -1154,6 +1193,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Purposes no certificate may carry.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage denied = 3 [json_name = "denied"];</code>
@@ -1166,6 +1206,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Purposes no certificate may carry.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage denied = 3 [json_name = "denied"];</code>
@@ -1177,6 +1218,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Purposes no certificate may carry.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage denied = 3 [json_name = "denied"];</code>
@@ -1189,6 +1231,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Purposes no certificate may carry.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage denied = 3 [json_name = "denied"];</code>
@@ -1209,6 +1252,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Purposes no certificate may carry.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage denied = 3 [json_name = "denied"];</code>
@@ -1227,6 +1271,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Purposes no certificate may carry.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage denied = 3 [json_name = "denied"];</code>
@@ -1245,6 +1290,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Purposes no certificate may carry.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage denied = 3 [json_name = "denied"];</code>
@@ -1259,6 +1305,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Purposes no certificate may carry.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage denied = 3 [json_name = "denied"];</code>
@@ -1271,6 +1318,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Purposes no certificate may carry.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage denied = 3 [json_name = "denied"];</code>
@@ -1283,6 +1331,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Purposes no certificate may carry.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage denied = 3 [json_name = "denied"];</code>
@@ -1300,6 +1349,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Purposes no certificate may carry.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage denied = 3 [json_name = "denied"];</code>
@@ -1315,6 +1365,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Purposes no certificate may carry.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage denied = 3 [json_name = "denied"];</code>

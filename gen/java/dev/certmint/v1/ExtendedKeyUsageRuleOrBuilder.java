@@ -10,6 +10,7 @@ public interface ExtendedKeyUsageRuleOrBuilder extends
   /**
    * <pre>
    * Purposes a request may ask for; empty means any purpose that is not denied.
+   * At most 6 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.ExtendedKeyUsage allowed = 1 [json_name = "allowed"];</code>
@@ -19,6 +20,7 @@ public interface ExtendedKeyUsageRuleOrBuilder extends
   /**
    * <pre>
    * Purposes a request may ask for; empty means any purpose that is not denied.
+   * At most 6 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.ExtendedKeyUsage allowed = 1 [json_name = "allowed"];</code>
@@ -28,6 +30,7 @@ public interface ExtendedKeyUsageRuleOrBuilder extends
   /**
    * <pre>
    * Purposes a request may ask for; empty means any purpose that is not denied.
+   * At most 6 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.ExtendedKeyUsage allowed = 1 [json_name = "allowed"];</code>
@@ -38,6 +41,7 @@ public interface ExtendedKeyUsageRuleOrBuilder extends
   /**
    * <pre>
    * Purposes a request may ask for; empty means any purpose that is not denied.
+   * At most 6 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.ExtendedKeyUsage allowed = 1 [json_name = "allowed"];</code>
@@ -48,6 +52,7 @@ public interface ExtendedKeyUsageRuleOrBuilder extends
   /**
    * <pre>
    * Purposes a request may ask for; empty means any purpose that is not denied.
+   * At most 6 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.ExtendedKeyUsage allowed = 1 [json_name = "allowed"];</code>
@@ -59,6 +64,7 @@ public interface ExtendedKeyUsageRuleOrBuilder extends
   /**
    * <pre>
    * Purposes every certificate carries; a request without them gets them added.
+   * At most 6 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.ExtendedKeyUsage required = 2 [json_name = "required"];</code>
@@ -68,6 +74,7 @@ public interface ExtendedKeyUsageRuleOrBuilder extends
   /**
    * <pre>
    * Purposes every certificate carries; a request without them gets them added.
+   * At most 6 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.ExtendedKeyUsage required = 2 [json_name = "required"];</code>
@@ -77,6 +84,7 @@ public interface ExtendedKeyUsageRuleOrBuilder extends
   /**
    * <pre>
    * Purposes every certificate carries; a request without them gets them added.
+   * At most 6 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.ExtendedKeyUsage required = 2 [json_name = "required"];</code>
@@ -87,6 +95,7 @@ public interface ExtendedKeyUsageRuleOrBuilder extends
   /**
    * <pre>
    * Purposes every certificate carries; a request without them gets them added.
+   * At most 6 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.ExtendedKeyUsage required = 2 [json_name = "required"];</code>
@@ -97,6 +106,7 @@ public interface ExtendedKeyUsageRuleOrBuilder extends
   /**
    * <pre>
    * Purposes every certificate carries; a request without them gets them added.
+   * At most 6 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.ExtendedKeyUsage required = 2 [json_name = "required"];</code>
@@ -108,6 +118,7 @@ public interface ExtendedKeyUsageRuleOrBuilder extends
   /**
    * <pre>
    * Purposes no certificate may carry.
+   * At most 6 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.ExtendedKeyUsage denied = 3 [json_name = "denied"];</code>
@@ -117,6 +128,7 @@ public interface ExtendedKeyUsageRuleOrBuilder extends
   /**
    * <pre>
    * Purposes no certificate may carry.
+   * At most 6 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.ExtendedKeyUsage denied = 3 [json_name = "denied"];</code>
@@ -126,6 +138,7 @@ public interface ExtendedKeyUsageRuleOrBuilder extends
   /**
    * <pre>
    * Purposes no certificate may carry.
+   * At most 6 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.ExtendedKeyUsage denied = 3 [json_name = "denied"];</code>
@@ -136,6 +149,7 @@ public interface ExtendedKeyUsageRuleOrBuilder extends
   /**
    * <pre>
    * Purposes no certificate may carry.
+   * At most 6 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.ExtendedKeyUsage denied = 3 [json_name = "denied"];</code>
@@ -146,6 +160,7 @@ public interface ExtendedKeyUsageRuleOrBuilder extends
   /**
    * <pre>
    * Purposes no certificate may carry.
+   * At most 6 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.ExtendedKeyUsage denied = 3 [json_name = "denied"];</code>

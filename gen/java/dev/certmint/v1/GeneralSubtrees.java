@@ -58,6 +58,7 @@ private static final long serialVersionUID = 0L;
    * <pre>
    * dNSName subtrees in A-label form: "example.com" is that name and every name below it;
    * "" is every DNS name. (RFC 5280 has no "names below only" form.)
+   * At most 100 subtrees of at most 254 characters each.
    * </pre>
    *
    * <code>repeated string dns_names = 1 [json_name = "dnsNames"];</code>
@@ -71,6 +72,7 @@ private static final long serialVersionUID = 0L;
    * <pre>
    * dNSName subtrees in A-label form: "example.com" is that name and every name below it;
    * "" is every DNS name. (RFC 5280 has no "names below only" form.)
+   * At most 100 subtrees of at most 254 characters each.
    * </pre>
    *
    * <code>repeated string dns_names = 1 [json_name = "dnsNames"];</code>
@@ -83,6 +85,7 @@ private static final long serialVersionUID = 0L;
    * <pre>
    * dNSName subtrees in A-label form: "example.com" is that name and every name below it;
    * "" is every DNS name. (RFC 5280 has no "names below only" form.)
+   * At most 100 subtrees of at most 254 characters each.
    * </pre>
    *
    * <code>repeated string dns_names = 1 [json_name = "dnsNames"];</code>
@@ -96,6 +99,7 @@ private static final long serialVersionUID = 0L;
    * <pre>
    * dNSName subtrees in A-label form: "example.com" is that name and every name below it;
    * "" is every DNS name. (RFC 5280 has no "names below only" form.)
+   * At most 100 subtrees of at most 254 characters each.
    * </pre>
    *
    * <code>repeated string dns_names = 1 [json_name = "dnsNames"];</code>
@@ -113,6 +117,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * iPAddress subtrees as CIDR ranges, e.g. "10.0.0.0/8", "2001:db8::/32"; host bits zero.
+   * At most 100 subtrees of at most 49 characters each.
    * </pre>
    *
    * <code>repeated string ip_ranges = 2 [json_name = "ipRanges"];</code>
@@ -125,6 +130,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * iPAddress subtrees as CIDR ranges, e.g. "10.0.0.0/8", "2001:db8::/32"; host bits zero.
+   * At most 100 subtrees of at most 49 characters each.
    * </pre>
    *
    * <code>repeated string ip_ranges = 2 [json_name = "ipRanges"];</code>
@@ -136,6 +142,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * iPAddress subtrees as CIDR ranges, e.g. "10.0.0.0/8", "2001:db8::/32"; host bits zero.
+   * At most 100 subtrees of at most 49 characters each.
    * </pre>
    *
    * <code>repeated string ip_ranges = 2 [json_name = "ipRanges"];</code>
@@ -148,6 +155,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * iPAddress subtrees as CIDR ranges, e.g. "10.0.0.0/8", "2001:db8::/32"; host bits zero.
+   * At most 100 subtrees of at most 49 characters each.
    * </pre>
    *
    * <code>repeated string ip_ranges = 2 [json_name = "ipRanges"];</code>
@@ -166,6 +174,7 @@ private static final long serialVersionUID = 0L;
    * <pre>
    * rfc822Name subtrees: "alice&#64;example.com" (one mailbox), "example.com" (every mailbox at
    * that host), ".example.com" (every mailbox at any host below it); "" is every address.
+   * At most 100 subtrees of at most 254 characters each.
    * </pre>
    *
    * <code>repeated string email_addresses = 3 [json_name = "emailAddresses"];</code>
@@ -179,6 +188,7 @@ private static final long serialVersionUID = 0L;
    * <pre>
    * rfc822Name subtrees: "alice&#64;example.com" (one mailbox), "example.com" (every mailbox at
    * that host), ".example.com" (every mailbox at any host below it); "" is every address.
+   * At most 100 subtrees of at most 254 characters each.
    * </pre>
    *
    * <code>repeated string email_addresses = 3 [json_name = "emailAddresses"];</code>
@@ -191,6 +201,7 @@ private static final long serialVersionUID = 0L;
    * <pre>
    * rfc822Name subtrees: "alice&#64;example.com" (one mailbox), "example.com" (every mailbox at
    * that host), ".example.com" (every mailbox at any host below it); "" is every address.
+   * At most 100 subtrees of at most 254 characters each.
    * </pre>
    *
    * <code>repeated string email_addresses = 3 [json_name = "emailAddresses"];</code>
@@ -204,6 +215,7 @@ private static final long serialVersionUID = 0L;
    * <pre>
    * rfc822Name subtrees: "alice&#64;example.com" (one mailbox), "example.com" (every mailbox at
    * that host), ".example.com" (every mailbox at any host below it); "" is every address.
+   * At most 100 subtrees of at most 254 characters each.
    * </pre>
    *
    * <code>repeated string email_addresses = 3 [json_name = "emailAddresses"];</code>
@@ -222,6 +234,7 @@ private static final long serialVersionUID = 0L;
    * <pre>
    * URI subtrees, by host: "prod.example" (that host), ".example.com" (any host below it);
    * "" is every URI. Schemes, ports and paths cannot be constrained (RFC 5280 4.2.1.10).
+   * At most 100 subtrees of at most 254 characters each.
    * </pre>
    *
    * <code>repeated string uri_hosts = 4 [json_name = "uriHosts"];</code>
@@ -235,6 +248,7 @@ private static final long serialVersionUID = 0L;
    * <pre>
    * URI subtrees, by host: "prod.example" (that host), ".example.com" (any host below it);
    * "" is every URI. Schemes, ports and paths cannot be constrained (RFC 5280 4.2.1.10).
+   * At most 100 subtrees of at most 254 characters each.
    * </pre>
    *
    * <code>repeated string uri_hosts = 4 [json_name = "uriHosts"];</code>
@@ -247,6 +261,7 @@ private static final long serialVersionUID = 0L;
    * <pre>
    * URI subtrees, by host: "prod.example" (that host), ".example.com" (any host below it);
    * "" is every URI. Schemes, ports and paths cannot be constrained (RFC 5280 4.2.1.10).
+   * At most 100 subtrees of at most 254 characters each.
    * </pre>
    *
    * <code>repeated string uri_hosts = 4 [json_name = "uriHosts"];</code>
@@ -260,6 +275,7 @@ private static final long serialVersionUID = 0L;
    * <pre>
    * URI subtrees, by host: "prod.example" (that host), ".example.com" (any host below it);
    * "" is every URI. Schemes, ports and paths cannot be constrained (RFC 5280 4.2.1.10).
+   * At most 100 subtrees of at most 254 characters each.
    * </pre>
    *
    * <code>repeated string uri_hosts = 4 [json_name = "uriHosts"];</code>
@@ -750,6 +766,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * dNSName subtrees in A-label form: "example.com" is that name and every name below it;
      * "" is every DNS name. (RFC 5280 has no "names below only" form.)
+     * At most 100 subtrees of at most 254 characters each.
      * </pre>
      *
      * <code>repeated string dns_names = 1 [json_name = "dnsNames"];</code>
@@ -763,6 +780,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * dNSName subtrees in A-label form: "example.com" is that name and every name below it;
      * "" is every DNS name. (RFC 5280 has no "names below only" form.)
+     * At most 100 subtrees of at most 254 characters each.
      * </pre>
      *
      * <code>repeated string dns_names = 1 [json_name = "dnsNames"];</code>
@@ -775,6 +793,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * dNSName subtrees in A-label form: "example.com" is that name and every name below it;
      * "" is every DNS name. (RFC 5280 has no "names below only" form.)
+     * At most 100 subtrees of at most 254 characters each.
      * </pre>
      *
      * <code>repeated string dns_names = 1 [json_name = "dnsNames"];</code>
@@ -788,6 +807,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * dNSName subtrees in A-label form: "example.com" is that name and every name below it;
      * "" is every DNS name. (RFC 5280 has no "names below only" form.)
+     * At most 100 subtrees of at most 254 characters each.
      * </pre>
      *
      * <code>repeated string dns_names = 1 [json_name = "dnsNames"];</code>
@@ -802,6 +822,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * dNSName subtrees in A-label form: "example.com" is that name and every name below it;
      * "" is every DNS name. (RFC 5280 has no "names below only" form.)
+     * At most 100 subtrees of at most 254 characters each.
      * </pre>
      *
      * <code>repeated string dns_names = 1 [json_name = "dnsNames"];</code>
@@ -821,6 +842,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * dNSName subtrees in A-label form: "example.com" is that name and every name below it;
      * "" is every DNS name. (RFC 5280 has no "names below only" form.)
+     * At most 100 subtrees of at most 254 characters each.
      * </pre>
      *
      * <code>repeated string dns_names = 1 [json_name = "dnsNames"];</code>
@@ -839,6 +861,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * dNSName subtrees in A-label form: "example.com" is that name and every name below it;
      * "" is every DNS name. (RFC 5280 has no "names below only" form.)
+     * At most 100 subtrees of at most 254 characters each.
      * </pre>
      *
      * <code>repeated string dns_names = 1 [json_name = "dnsNames"];</code>
@@ -857,6 +880,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * dNSName subtrees in A-label form: "example.com" is that name and every name below it;
      * "" is every DNS name. (RFC 5280 has no "names below only" form.)
+     * At most 100 subtrees of at most 254 characters each.
      * </pre>
      *
      * <code>repeated string dns_names = 1 [json_name = "dnsNames"];</code>
@@ -872,6 +896,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * dNSName subtrees in A-label form: "example.com" is that name and every name below it;
      * "" is every DNS name. (RFC 5280 has no "names below only" form.)
+     * At most 100 subtrees of at most 254 characters each.
      * </pre>
      *
      * <code>repeated string dns_names = 1 [json_name = "dnsNames"];</code>
@@ -898,6 +923,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * iPAddress subtrees as CIDR ranges, e.g. "10.0.0.0/8", "2001:db8::/32"; host bits zero.
+     * At most 100 subtrees of at most 49 characters each.
      * </pre>
      *
      * <code>repeated string ip_ranges = 2 [json_name = "ipRanges"];</code>
@@ -910,6 +936,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * iPAddress subtrees as CIDR ranges, e.g. "10.0.0.0/8", "2001:db8::/32"; host bits zero.
+     * At most 100 subtrees of at most 49 characters each.
      * </pre>
      *
      * <code>repeated string ip_ranges = 2 [json_name = "ipRanges"];</code>
@@ -921,6 +948,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * iPAddress subtrees as CIDR ranges, e.g. "10.0.0.0/8", "2001:db8::/32"; host bits zero.
+     * At most 100 subtrees of at most 49 characters each.
      * </pre>
      *
      * <code>repeated string ip_ranges = 2 [json_name = "ipRanges"];</code>
@@ -933,6 +961,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * iPAddress subtrees as CIDR ranges, e.g. "10.0.0.0/8", "2001:db8::/32"; host bits zero.
+     * At most 100 subtrees of at most 49 characters each.
      * </pre>
      *
      * <code>repeated string ip_ranges = 2 [json_name = "ipRanges"];</code>
@@ -946,6 +975,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * iPAddress subtrees as CIDR ranges, e.g. "10.0.0.0/8", "2001:db8::/32"; host bits zero.
+     * At most 100 subtrees of at most 49 characters each.
      * </pre>
      *
      * <code>repeated string ip_ranges = 2 [json_name = "ipRanges"];</code>
@@ -964,6 +994,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * iPAddress subtrees as CIDR ranges, e.g. "10.0.0.0/8", "2001:db8::/32"; host bits zero.
+     * At most 100 subtrees of at most 49 characters each.
      * </pre>
      *
      * <code>repeated string ip_ranges = 2 [json_name = "ipRanges"];</code>
@@ -981,6 +1012,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * iPAddress subtrees as CIDR ranges, e.g. "10.0.0.0/8", "2001:db8::/32"; host bits zero.
+     * At most 100 subtrees of at most 49 characters each.
      * </pre>
      *
      * <code>repeated string ip_ranges = 2 [json_name = "ipRanges"];</code>
@@ -998,6 +1030,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * iPAddress subtrees as CIDR ranges, e.g. "10.0.0.0/8", "2001:db8::/32"; host bits zero.
+     * At most 100 subtrees of at most 49 characters each.
      * </pre>
      *
      * <code>repeated string ip_ranges = 2 [json_name = "ipRanges"];</code>
@@ -1012,6 +1045,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * iPAddress subtrees as CIDR ranges, e.g. "10.0.0.0/8", "2001:db8::/32"; host bits zero.
+     * At most 100 subtrees of at most 49 characters each.
      * </pre>
      *
      * <code>repeated string ip_ranges = 2 [json_name = "ipRanges"];</code>
@@ -1039,6 +1073,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * rfc822Name subtrees: "alice&#64;example.com" (one mailbox), "example.com" (every mailbox at
      * that host), ".example.com" (every mailbox at any host below it); "" is every address.
+     * At most 100 subtrees of at most 254 characters each.
      * </pre>
      *
      * <code>repeated string email_addresses = 3 [json_name = "emailAddresses"];</code>
@@ -1052,6 +1087,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * rfc822Name subtrees: "alice&#64;example.com" (one mailbox), "example.com" (every mailbox at
      * that host), ".example.com" (every mailbox at any host below it); "" is every address.
+     * At most 100 subtrees of at most 254 characters each.
      * </pre>
      *
      * <code>repeated string email_addresses = 3 [json_name = "emailAddresses"];</code>
@@ -1064,6 +1100,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * rfc822Name subtrees: "alice&#64;example.com" (one mailbox), "example.com" (every mailbox at
      * that host), ".example.com" (every mailbox at any host below it); "" is every address.
+     * At most 100 subtrees of at most 254 characters each.
      * </pre>
      *
      * <code>repeated string email_addresses = 3 [json_name = "emailAddresses"];</code>
@@ -1077,6 +1114,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * rfc822Name subtrees: "alice&#64;example.com" (one mailbox), "example.com" (every mailbox at
      * that host), ".example.com" (every mailbox at any host below it); "" is every address.
+     * At most 100 subtrees of at most 254 characters each.
      * </pre>
      *
      * <code>repeated string email_addresses = 3 [json_name = "emailAddresses"];</code>
@@ -1091,6 +1129,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * rfc822Name subtrees: "alice&#64;example.com" (one mailbox), "example.com" (every mailbox at
      * that host), ".example.com" (every mailbox at any host below it); "" is every address.
+     * At most 100 subtrees of at most 254 characters each.
      * </pre>
      *
      * <code>repeated string email_addresses = 3 [json_name = "emailAddresses"];</code>
@@ -1110,6 +1149,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * rfc822Name subtrees: "alice&#64;example.com" (one mailbox), "example.com" (every mailbox at
      * that host), ".example.com" (every mailbox at any host below it); "" is every address.
+     * At most 100 subtrees of at most 254 characters each.
      * </pre>
      *
      * <code>repeated string email_addresses = 3 [json_name = "emailAddresses"];</code>
@@ -1128,6 +1168,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * rfc822Name subtrees: "alice&#64;example.com" (one mailbox), "example.com" (every mailbox at
      * that host), ".example.com" (every mailbox at any host below it); "" is every address.
+     * At most 100 subtrees of at most 254 characters each.
      * </pre>
      *
      * <code>repeated string email_addresses = 3 [json_name = "emailAddresses"];</code>
@@ -1146,6 +1187,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * rfc822Name subtrees: "alice&#64;example.com" (one mailbox), "example.com" (every mailbox at
      * that host), ".example.com" (every mailbox at any host below it); "" is every address.
+     * At most 100 subtrees of at most 254 characters each.
      * </pre>
      *
      * <code>repeated string email_addresses = 3 [json_name = "emailAddresses"];</code>
@@ -1161,6 +1203,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * rfc822Name subtrees: "alice&#64;example.com" (one mailbox), "example.com" (every mailbox at
      * that host), ".example.com" (every mailbox at any host below it); "" is every address.
+     * At most 100 subtrees of at most 254 characters each.
      * </pre>
      *
      * <code>repeated string email_addresses = 3 [json_name = "emailAddresses"];</code>
@@ -1188,6 +1231,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * URI subtrees, by host: "prod.example" (that host), ".example.com" (any host below it);
      * "" is every URI. Schemes, ports and paths cannot be constrained (RFC 5280 4.2.1.10).
+     * At most 100 subtrees of at most 254 characters each.
      * </pre>
      *
      * <code>repeated string uri_hosts = 4 [json_name = "uriHosts"];</code>
@@ -1201,6 +1245,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * URI subtrees, by host: "prod.example" (that host), ".example.com" (any host below it);
      * "" is every URI. Schemes, ports and paths cannot be constrained (RFC 5280 4.2.1.10).
+     * At most 100 subtrees of at most 254 characters each.
      * </pre>
      *
      * <code>repeated string uri_hosts = 4 [json_name = "uriHosts"];</code>
@@ -1213,6 +1258,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * URI subtrees, by host: "prod.example" (that host), ".example.com" (any host below it);
      * "" is every URI. Schemes, ports and paths cannot be constrained (RFC 5280 4.2.1.10).
+     * At most 100 subtrees of at most 254 characters each.
      * </pre>
      *
      * <code>repeated string uri_hosts = 4 [json_name = "uriHosts"];</code>
@@ -1226,6 +1272,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * URI subtrees, by host: "prod.example" (that host), ".example.com" (any host below it);
      * "" is every URI. Schemes, ports and paths cannot be constrained (RFC 5280 4.2.1.10).
+     * At most 100 subtrees of at most 254 characters each.
      * </pre>
      *
      * <code>repeated string uri_hosts = 4 [json_name = "uriHosts"];</code>
@@ -1240,6 +1287,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * URI subtrees, by host: "prod.example" (that host), ".example.com" (any host below it);
      * "" is every URI. Schemes, ports and paths cannot be constrained (RFC 5280 4.2.1.10).
+     * At most 100 subtrees of at most 254 characters each.
      * </pre>
      *
      * <code>repeated string uri_hosts = 4 [json_name = "uriHosts"];</code>
@@ -1259,6 +1307,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * URI subtrees, by host: "prod.example" (that host), ".example.com" (any host below it);
      * "" is every URI. Schemes, ports and paths cannot be constrained (RFC 5280 4.2.1.10).
+     * At most 100 subtrees of at most 254 characters each.
      * </pre>
      *
      * <code>repeated string uri_hosts = 4 [json_name = "uriHosts"];</code>
@@ -1277,6 +1326,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * URI subtrees, by host: "prod.example" (that host), ".example.com" (any host below it);
      * "" is every URI. Schemes, ports and paths cannot be constrained (RFC 5280 4.2.1.10).
+     * At most 100 subtrees of at most 254 characters each.
      * </pre>
      *
      * <code>repeated string uri_hosts = 4 [json_name = "uriHosts"];</code>
@@ -1295,6 +1345,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * URI subtrees, by host: "prod.example" (that host), ".example.com" (any host below it);
      * "" is every URI. Schemes, ports and paths cannot be constrained (RFC 5280 4.2.1.10).
+     * At most 100 subtrees of at most 254 characters each.
      * </pre>
      *
      * <code>repeated string uri_hosts = 4 [json_name = "uriHosts"];</code>
@@ -1310,6 +1361,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * URI subtrees, by host: "prod.example" (that host), ".example.com" (any host below it);
      * "" is every URI. Schemes, ports and paths cannot be constrained (RFC 5280 4.2.1.10).
+     * At most 100 subtrees of at most 254 characters each.
      * </pre>
      *
      * <code>repeated string uri_hosts = 4 [json_name = "uriHosts"];</code>

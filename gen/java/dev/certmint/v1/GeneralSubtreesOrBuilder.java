@@ -11,6 +11,7 @@ public interface GeneralSubtreesOrBuilder extends
    * <pre>
    * dNSName subtrees in A-label form: "example.com" is that name and every name below it;
    * "" is every DNS name. (RFC 5280 has no "names below only" form.)
+   * At most 100 subtrees of at most 254 characters each.
    * </pre>
    *
    * <code>repeated string dns_names = 1 [json_name = "dnsNames"];</code>
@@ -22,6 +23,7 @@ public interface GeneralSubtreesOrBuilder extends
    * <pre>
    * dNSName subtrees in A-label form: "example.com" is that name and every name below it;
    * "" is every DNS name. (RFC 5280 has no "names below only" form.)
+   * At most 100 subtrees of at most 254 characters each.
    * </pre>
    *
    * <code>repeated string dns_names = 1 [json_name = "dnsNames"];</code>
@@ -32,6 +34,7 @@ public interface GeneralSubtreesOrBuilder extends
    * <pre>
    * dNSName subtrees in A-label form: "example.com" is that name and every name below it;
    * "" is every DNS name. (RFC 5280 has no "names below only" form.)
+   * At most 100 subtrees of at most 254 characters each.
    * </pre>
    *
    * <code>repeated string dns_names = 1 [json_name = "dnsNames"];</code>
@@ -43,6 +46,7 @@ public interface GeneralSubtreesOrBuilder extends
    * <pre>
    * dNSName subtrees in A-label form: "example.com" is that name and every name below it;
    * "" is every DNS name. (RFC 5280 has no "names below only" form.)
+   * At most 100 subtrees of at most 254 characters each.
    * </pre>
    *
    * <code>repeated string dns_names = 1 [json_name = "dnsNames"];</code>
@@ -55,6 +59,7 @@ public interface GeneralSubtreesOrBuilder extends
   /**
    * <pre>
    * iPAddress subtrees as CIDR ranges, e.g. "10.0.0.0/8", "2001:db8::/32"; host bits zero.
+   * At most 100 subtrees of at most 49 characters each.
    * </pre>
    *
    * <code>repeated string ip_ranges = 2 [json_name = "ipRanges"];</code>
@@ -65,6 +70,7 @@ public interface GeneralSubtreesOrBuilder extends
   /**
    * <pre>
    * iPAddress subtrees as CIDR ranges, e.g. "10.0.0.0/8", "2001:db8::/32"; host bits zero.
+   * At most 100 subtrees of at most 49 characters each.
    * </pre>
    *
    * <code>repeated string ip_ranges = 2 [json_name = "ipRanges"];</code>
@@ -74,6 +80,7 @@ public interface GeneralSubtreesOrBuilder extends
   /**
    * <pre>
    * iPAddress subtrees as CIDR ranges, e.g. "10.0.0.0/8", "2001:db8::/32"; host bits zero.
+   * At most 100 subtrees of at most 49 characters each.
    * </pre>
    *
    * <code>repeated string ip_ranges = 2 [json_name = "ipRanges"];</code>
@@ -84,6 +91,7 @@ public interface GeneralSubtreesOrBuilder extends
   /**
    * <pre>
    * iPAddress subtrees as CIDR ranges, e.g. "10.0.0.0/8", "2001:db8::/32"; host bits zero.
+   * At most 100 subtrees of at most 49 characters each.
    * </pre>
    *
    * <code>repeated string ip_ranges = 2 [json_name = "ipRanges"];</code>
@@ -97,6 +105,7 @@ public interface GeneralSubtreesOrBuilder extends
    * <pre>
    * rfc822Name subtrees: "alice&#64;example.com" (one mailbox), "example.com" (every mailbox at
    * that host), ".example.com" (every mailbox at any host below it); "" is every address.
+   * At most 100 subtrees of at most 254 characters each.
    * </pre>
    *
    * <code>repeated string email_addresses = 3 [json_name = "emailAddresses"];</code>
@@ -108,6 +117,7 @@ public interface GeneralSubtreesOrBuilder extends
    * <pre>
    * rfc822Name subtrees: "alice&#64;example.com" (one mailbox), "example.com" (every mailbox at
    * that host), ".example.com" (every mailbox at any host below it); "" is every address.
+   * At most 100 subtrees of at most 254 characters each.
    * </pre>
    *
    * <code>repeated string email_addresses = 3 [json_name = "emailAddresses"];</code>
@@ -118,6 +128,7 @@ public interface GeneralSubtreesOrBuilder extends
    * <pre>
    * rfc822Name subtrees: "alice&#64;example.com" (one mailbox), "example.com" (every mailbox at
    * that host), ".example.com" (every mailbox at any host below it); "" is every address.
+   * At most 100 subtrees of at most 254 characters each.
    * </pre>
    *
    * <code>repeated string email_addresses = 3 [json_name = "emailAddresses"];</code>
@@ -129,6 +140,7 @@ public interface GeneralSubtreesOrBuilder extends
    * <pre>
    * rfc822Name subtrees: "alice&#64;example.com" (one mailbox), "example.com" (every mailbox at
    * that host), ".example.com" (every mailbox at any host below it); "" is every address.
+   * At most 100 subtrees of at most 254 characters each.
    * </pre>
    *
    * <code>repeated string email_addresses = 3 [json_name = "emailAddresses"];</code>
@@ -142,6 +154,7 @@ public interface GeneralSubtreesOrBuilder extends
    * <pre>
    * URI subtrees, by host: "prod.example" (that host), ".example.com" (any host below it);
    * "" is every URI. Schemes, ports and paths cannot be constrained (RFC 5280 4.2.1.10).
+   * At most 100 subtrees of at most 254 characters each.
    * </pre>
    *
    * <code>repeated string uri_hosts = 4 [json_name = "uriHosts"];</code>
@@ -153,6 +166,7 @@ public interface GeneralSubtreesOrBuilder extends
    * <pre>
    * URI subtrees, by host: "prod.example" (that host), ".example.com" (any host below it);
    * "" is every URI. Schemes, ports and paths cannot be constrained (RFC 5280 4.2.1.10).
+   * At most 100 subtrees of at most 254 characters each.
    * </pre>
    *
    * <code>repeated string uri_hosts = 4 [json_name = "uriHosts"];</code>
@@ -163,6 +177,7 @@ public interface GeneralSubtreesOrBuilder extends
    * <pre>
    * URI subtrees, by host: "prod.example" (that host), ".example.com" (any host below it);
    * "" is every URI. Schemes, ports and paths cannot be constrained (RFC 5280 4.2.1.10).
+   * At most 100 subtrees of at most 254 characters each.
    * </pre>
    *
    * <code>repeated string uri_hosts = 4 [json_name = "uriHosts"];</code>
@@ -174,6 +189,7 @@ public interface GeneralSubtreesOrBuilder extends
    * <pre>
    * URI subtrees, by host: "prod.example" (that host), ".example.com" (any host below it);
    * "" is every URI. Schemes, ports and paths cannot be constrained (RFC 5280 4.2.1.10).
+   * At most 100 subtrees of at most 254 characters each.
    * </pre>
    *
    * <code>repeated string uri_hosts = 4 [json_name = "uriHosts"];</code>

@@ -10,6 +10,7 @@ public interface GetAccessTokenRequestOrBuilder extends
   /**
    * <pre>
    * The token, by id or slug.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string access_token = 1 [json_name = "accessToken"];</code>
@@ -19,6 +20,7 @@ public interface GetAccessTokenRequestOrBuilder extends
   /**
    * <pre>
    * The token, by id or slug.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string access_token = 1 [json_name = "accessToken"];</code>

@@ -54,6 +54,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The policy, by id or slug.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_policy = 1 [json_name = "certificatePolicy"];</code>
@@ -75,6 +76,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The policy, by id or slug.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_policy = 1 [json_name = "certificatePolicy"];</code>
@@ -427,6 +429,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The policy, by id or slug.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_policy = 1 [json_name = "certificatePolicy"];</code>
@@ -447,6 +450,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The policy, by id or slug.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_policy = 1 [json_name = "certificatePolicy"];</code>
@@ -468,6 +472,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The policy, by id or slug.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_policy = 1 [json_name = "certificatePolicy"];</code>
@@ -485,6 +490,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The policy, by id or slug.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_policy = 1 [json_name = "certificatePolicy"];</code>
@@ -499,6 +505,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The policy, by id or slug.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_policy = 1 [json_name = "certificatePolicy"];</code>

@@ -10,6 +10,7 @@ public interface GetCertificatePolicyRequestOrBuilder extends
   /**
    * <pre>
    * The policy, by id or slug.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_policy = 1 [json_name = "certificatePolicy"];</code>
@@ -19,6 +20,7 @@ public interface GetCertificatePolicyRequestOrBuilder extends
   /**
    * <pre>
    * The policy, by id or slug.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_policy = 1 [json_name = "certificatePolicy"];</code>

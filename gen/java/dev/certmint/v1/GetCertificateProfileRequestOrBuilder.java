@@ -10,6 +10,7 @@ public interface GetCertificateProfileRequestOrBuilder extends
   /**
    * <pre>
    * The profile, by id or slug.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_profile = 1 [json_name = "certificateProfile"];</code>
@@ -19,6 +20,7 @@ public interface GetCertificateProfileRequestOrBuilder extends
   /**
    * <pre>
    * The profile, by id or slug.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_profile = 1 [json_name = "certificateProfile"];</code>

@@ -54,6 +54,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The certificate, by id (UUID) or serial number (hex, colons allowed).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate = 1 [json_name = "certificate"];</code>
@@ -75,6 +76,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The certificate, by id (UUID) or serial number (hex, colons allowed).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate = 1 [json_name = "certificate"];</code>
@@ -427,6 +429,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The certificate, by id (UUID) or serial number (hex, colons allowed).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate = 1 [json_name = "certificate"];</code>
@@ -447,6 +450,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The certificate, by id (UUID) or serial number (hex, colons allowed).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate = 1 [json_name = "certificate"];</code>
@@ -468,6 +472,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The certificate, by id (UUID) or serial number (hex, colons allowed).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate = 1 [json_name = "certificate"];</code>
@@ -485,6 +490,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The certificate, by id (UUID) or serial number (hex, colons allowed).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate = 1 [json_name = "certificate"];</code>
@@ -499,6 +505,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The certificate, by id (UUID) or serial number (hex, colons allowed).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate = 1 [json_name = "certificate"];</code>

@@ -10,6 +10,7 @@ public interface GetCertificateRequestOrBuilder extends
   /**
    * <pre>
    * The certificate, by id (UUID) or serial number (hex, colons allowed).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate = 1 [json_name = "certificate"];</code>
@@ -19,6 +20,7 @@ public interface GetCertificateRequestOrBuilder extends
   /**
    * <pre>
    * The certificate, by id (UUID) or serial number (hex, colons allowed).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate = 1 [json_name = "certificate"];</code>

@@ -54,6 +54,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The CA, by id or slug.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_authority = 1 [json_name = "certificateAuthority"];</code>
@@ -75,6 +76,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The CA, by id or slug.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_authority = 1 [json_name = "certificateAuthority"];</code>
@@ -427,6 +429,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The CA, by id or slug.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_authority = 1 [json_name = "certificateAuthority"];</code>
@@ -447,6 +450,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The CA, by id or slug.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_authority = 1 [json_name = "certificateAuthority"];</code>
@@ -468,6 +472,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The CA, by id or slug.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_authority = 1 [json_name = "certificateAuthority"];</code>
@@ -485,6 +490,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The CA, by id or slug.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_authority = 1 [json_name = "certificateAuthority"];</code>
@@ -499,6 +505,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The CA, by id or slug.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_authority = 1 [json_name = "certificateAuthority"];</code>

@@ -54,6 +54,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The certificate request id returned by IssueCertificate or RenewCertificate.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_request_id = 1 [json_name = "certificateRequestId"];</code>
@@ -75,6 +76,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The certificate request id returned by IssueCertificate or RenewCertificate.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_request_id = 1 [json_name = "certificateRequestId"];</code>
@@ -427,6 +429,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The certificate request id returned by IssueCertificate or RenewCertificate.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_request_id = 1 [json_name = "certificateRequestId"];</code>
@@ -447,6 +450,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The certificate request id returned by IssueCertificate or RenewCertificate.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_request_id = 1 [json_name = "certificateRequestId"];</code>
@@ -468,6 +472,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The certificate request id returned by IssueCertificate or RenewCertificate.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_request_id = 1 [json_name = "certificateRequestId"];</code>
@@ -485,6 +490,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The certificate request id returned by IssueCertificate or RenewCertificate.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_request_id = 1 [json_name = "certificateRequestId"];</code>
@@ -499,6 +505,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The certificate request id returned by IssueCertificate or RenewCertificate.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_request_id = 1 [json_name = "certificateRequestId"];</code>

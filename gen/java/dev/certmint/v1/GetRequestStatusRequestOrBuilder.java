@@ -10,6 +10,7 @@ public interface GetRequestStatusRequestOrBuilder extends
   /**
    * <pre>
    * The certificate request id returned by IssueCertificate or RenewCertificate.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_request_id = 1 [json_name = "certificateRequestId"];</code>
@@ -19,6 +20,7 @@ public interface GetRequestStatusRequestOrBuilder extends
   /**
    * <pre>
    * The certificate request id returned by IssueCertificate or RenewCertificate.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_request_id = 1 [json_name = "certificateRequestId"];</code>

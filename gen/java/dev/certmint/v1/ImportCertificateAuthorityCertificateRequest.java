@@ -56,6 +56,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The pending CA, by id or slug.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_authority = 1 [json_name = "certificateAuthority"];</code>
@@ -77,6 +78,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The pending CA, by id or slug.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_authority = 1 [json_name = "certificateAuthority"];</code>
@@ -103,6 +105,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The signed CA certificate (PEM).
+   * At most 65536 characters.
    * </pre>
    *
    * <code>string certificate_pem = 2 [json_name = "certificatePem"];</code>
@@ -124,6 +127,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The signed CA certificate (PEM).
+   * At most 65536 characters.
    * </pre>
    *
    * <code>string certificate_pem = 2 [json_name = "certificatePem"];</code>
@@ -150,6 +154,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The chain above it, nearest first, ending with the trust anchor (root) (PEM each).
+   * At most 16 certificates of at most 65536 characters each.
    * </pre>
    *
    * <code>repeated string certificate_chain_pem = 3 [json_name = "certificateChainPem"];</code>
@@ -162,6 +167,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The chain above it, nearest first, ending with the trust anchor (root) (PEM each).
+   * At most 16 certificates of at most 65536 characters each.
    * </pre>
    *
    * <code>repeated string certificate_chain_pem = 3 [json_name = "certificateChainPem"];</code>
@@ -173,6 +179,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The chain above it, nearest first, ending with the trust anchor (root) (PEM each).
+   * At most 16 certificates of at most 65536 characters each.
    * </pre>
    *
    * <code>repeated string certificate_chain_pem = 3 [json_name = "certificateChainPem"];</code>
@@ -185,6 +192,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The chain above it, nearest first, ending with the trust anchor (root) (PEM each).
+   * At most 16 certificates of at most 65536 characters each.
    * </pre>
    *
    * <code>repeated string certificate_chain_pem = 3 [json_name = "certificateChainPem"];</code>
@@ -596,6 +604,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The pending CA, by id or slug.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_authority = 1 [json_name = "certificateAuthority"];</code>
@@ -616,6 +625,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The pending CA, by id or slug.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_authority = 1 [json_name = "certificateAuthority"];</code>
@@ -637,6 +647,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The pending CA, by id or slug.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_authority = 1 [json_name = "certificateAuthority"];</code>
@@ -654,6 +665,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The pending CA, by id or slug.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_authority = 1 [json_name = "certificateAuthority"];</code>
@@ -668,6 +680,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The pending CA, by id or slug.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_authority = 1 [json_name = "certificateAuthority"];</code>
@@ -688,6 +701,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The signed CA certificate (PEM).
+     * At most 65536 characters.
      * </pre>
      *
      * <code>string certificate_pem = 2 [json_name = "certificatePem"];</code>
@@ -708,6 +722,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The signed CA certificate (PEM).
+     * At most 65536 characters.
      * </pre>
      *
      * <code>string certificate_pem = 2 [json_name = "certificatePem"];</code>
@@ -729,6 +744,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The signed CA certificate (PEM).
+     * At most 65536 characters.
      * </pre>
      *
      * <code>string certificate_pem = 2 [json_name = "certificatePem"];</code>
@@ -746,6 +762,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The signed CA certificate (PEM).
+     * At most 65536 characters.
      * </pre>
      *
      * <code>string certificate_pem = 2 [json_name = "certificatePem"];</code>
@@ -760,6 +777,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The signed CA certificate (PEM).
+     * At most 65536 characters.
      * </pre>
      *
      * <code>string certificate_pem = 2 [json_name = "certificatePem"];</code>
@@ -786,6 +804,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The chain above it, nearest first, ending with the trust anchor (root) (PEM each).
+     * At most 16 certificates of at most 65536 characters each.
      * </pre>
      *
      * <code>repeated string certificate_chain_pem = 3 [json_name = "certificateChainPem"];</code>
@@ -798,6 +817,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The chain above it, nearest first, ending with the trust anchor (root) (PEM each).
+     * At most 16 certificates of at most 65536 characters each.
      * </pre>
      *
      * <code>repeated string certificate_chain_pem = 3 [json_name = "certificateChainPem"];</code>
@@ -809,6 +829,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The chain above it, nearest first, ending with the trust anchor (root) (PEM each).
+     * At most 16 certificates of at most 65536 characters each.
      * </pre>
      *
      * <code>repeated string certificate_chain_pem = 3 [json_name = "certificateChainPem"];</code>
@@ -821,6 +842,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The chain above it, nearest first, ending with the trust anchor (root) (PEM each).
+     * At most 16 certificates of at most 65536 characters each.
      * </pre>
      *
      * <code>repeated string certificate_chain_pem = 3 [json_name = "certificateChainPem"];</code>
@@ -834,6 +856,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The chain above it, nearest first, ending with the trust anchor (root) (PEM each).
+     * At most 16 certificates of at most 65536 characters each.
      * </pre>
      *
      * <code>repeated string certificate_chain_pem = 3 [json_name = "certificateChainPem"];</code>
@@ -852,6 +875,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The chain above it, nearest first, ending with the trust anchor (root) (PEM each).
+     * At most 16 certificates of at most 65536 characters each.
      * </pre>
      *
      * <code>repeated string certificate_chain_pem = 3 [json_name = "certificateChainPem"];</code>
@@ -869,6 +893,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The chain above it, nearest first, ending with the trust anchor (root) (PEM each).
+     * At most 16 certificates of at most 65536 characters each.
      * </pre>
      *
      * <code>repeated string certificate_chain_pem = 3 [json_name = "certificateChainPem"];</code>
@@ -886,6 +911,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The chain above it, nearest first, ending with the trust anchor (root) (PEM each).
+     * At most 16 certificates of at most 65536 characters each.
      * </pre>
      *
      * <code>repeated string certificate_chain_pem = 3 [json_name = "certificateChainPem"];</code>
@@ -900,6 +926,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The chain above it, nearest first, ending with the trust anchor (root) (PEM each).
+     * At most 16 certificates of at most 65536 characters each.
      * </pre>
      *
      * <code>repeated string certificate_chain_pem = 3 [json_name = "certificateChainPem"];</code>

@@ -10,6 +10,7 @@ public interface ImportCertificateAuthorityCertificateRequestOrBuilder extends
   /**
    * <pre>
    * The pending CA, by id or slug.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_authority = 1 [json_name = "certificateAuthority"];</code>
@@ -19,6 +20,7 @@ public interface ImportCertificateAuthorityCertificateRequestOrBuilder extends
   /**
    * <pre>
    * The pending CA, by id or slug.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_authority = 1 [json_name = "certificateAuthority"];</code>
@@ -30,6 +32,7 @@ public interface ImportCertificateAuthorityCertificateRequestOrBuilder extends
   /**
    * <pre>
    * The signed CA certificate (PEM).
+   * At most 65536 characters.
    * </pre>
    *
    * <code>string certificate_pem = 2 [json_name = "certificatePem"];</code>
@@ -39,6 +42,7 @@ public interface ImportCertificateAuthorityCertificateRequestOrBuilder extends
   /**
    * <pre>
    * The signed CA certificate (PEM).
+   * At most 65536 characters.
    * </pre>
    *
    * <code>string certificate_pem = 2 [json_name = "certificatePem"];</code>
@@ -50,6 +54,7 @@ public interface ImportCertificateAuthorityCertificateRequestOrBuilder extends
   /**
    * <pre>
    * The chain above it, nearest first, ending with the trust anchor (root) (PEM each).
+   * At most 16 certificates of at most 65536 characters each.
    * </pre>
    *
    * <code>repeated string certificate_chain_pem = 3 [json_name = "certificateChainPem"];</code>
@@ -60,6 +65,7 @@ public interface ImportCertificateAuthorityCertificateRequestOrBuilder extends
   /**
    * <pre>
    * The chain above it, nearest first, ending with the trust anchor (root) (PEM each).
+   * At most 16 certificates of at most 65536 characters each.
    * </pre>
    *
    * <code>repeated string certificate_chain_pem = 3 [json_name = "certificateChainPem"];</code>
@@ -69,6 +75,7 @@ public interface ImportCertificateAuthorityCertificateRequestOrBuilder extends
   /**
    * <pre>
    * The chain above it, nearest first, ending with the trust anchor (root) (PEM each).
+   * At most 16 certificates of at most 65536 characters each.
    * </pre>
    *
    * <code>repeated string certificate_chain_pem = 3 [json_name = "certificateChainPem"];</code>
@@ -79,6 +86,7 @@ public interface ImportCertificateAuthorityCertificateRequestOrBuilder extends
   /**
    * <pre>
    * The chain above it, nearest first, ending with the trust anchor (root) (PEM each).
+   * At most 16 certificates of at most 65536 characters each.
    * </pre>
    *
    * <code>repeated string certificate_chain_pem = 3 [json_name = "certificateChainPem"];</code>

@@ -99,6 +99,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The profile, by id or slug.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_profile = 1 [json_name = "certificateProfile"];</code>
@@ -120,6 +121,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The profile, by id or slug.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_profile = 1 [json_name = "certificateProfile"];</code>
@@ -151,6 +153,7 @@ private static final long serialVersionUID = 0L;
    * ALREADY_EXISTS. A repeat that arrives while the first call is still being issued (on this
    * server or another replica) waits for it, up to the caller's deadline (60 seconds without
    * one), and then answers the same; past that, ABORTED (REQUEST_IN_PROGRESS): retry.
+   * At most 128 characters.
    * </pre>
    *
    * <code>string request_id = 2 [json_name = "requestId"];</code>
@@ -177,6 +180,7 @@ private static final long serialVersionUID = 0L;
    * ALREADY_EXISTS. A repeat that arrives while the first call is still being issued (on this
    * server or another replica) waits for it, up to the caller's deadline (60 seconds without
    * one), and then answers the same; past that, ABORTED (REQUEST_IN_PROGRESS): retry.
+   * At most 128 characters.
    * </pre>
    *
    * <code>string request_id = 2 [json_name = "requestId"];</code>
@@ -202,6 +206,7 @@ private static final long serialVersionUID = 0L;
    * <pre>
    * A PKCS #10 CSR (PEM). Subject, SANs and public key are taken from it; the CSR's
    * signature is verified.
+   * At most 65536 characters.
    * </pre>
    *
    * <code>string csr_pem = 3 [json_name = "csrPem"];</code>
@@ -214,6 +219,7 @@ private static final long serialVersionUID = 0L;
    * <pre>
    * A PKCS #10 CSR (PEM). Subject, SANs and public key are taken from it; the CSR's
    * signature is verified.
+   * At most 65536 characters.
    * </pre>
    *
    * <code>string csr_pem = 3 [json_name = "csrPem"];</code>
@@ -240,6 +246,7 @@ private static final long serialVersionUID = 0L;
    * <pre>
    * A PKCS #10 CSR (PEM). Subject, SANs and public key are taken from it; the CSR's
    * signature is verified.
+   * At most 65536 characters.
    * </pre>
    *
    * <code>string csr_pem = 3 [json_name = "csrPem"];</code>
@@ -348,6 +355,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * keyUsage; the profile's defaults when empty.
+   * At most 9 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.KeyUsage key_usages = 6 [json_name = "keyUsages"];</code>
@@ -361,6 +369,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * keyUsage; the profile's defaults when empty.
+   * At most 9 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.KeyUsage key_usages = 6 [json_name = "keyUsages"];</code>
@@ -373,6 +382,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * keyUsage; the profile's defaults when empty.
+   * At most 9 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.KeyUsage key_usages = 6 [json_name = "keyUsages"];</code>
@@ -386,6 +396,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * keyUsage; the profile's defaults when empty.
+   * At most 9 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.KeyUsage key_usages = 6 [json_name = "keyUsages"];</code>
@@ -399,6 +410,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * keyUsage; the profile's defaults when empty.
+   * At most 9 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.KeyUsage key_usages = 6 [json_name = "keyUsages"];</code>
@@ -426,6 +438,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * extKeyUsage; the profile's defaults when empty.
+   * At most 6 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.ExtendedKeyUsage extended_key_usages = 7 [json_name = "extendedKeyUsages"];</code>
@@ -439,6 +452,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * extKeyUsage; the profile's defaults when empty.
+   * At most 6 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.ExtendedKeyUsage extended_key_usages = 7 [json_name = "extendedKeyUsages"];</code>
@@ -451,6 +465,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * extKeyUsage; the profile's defaults when empty.
+   * At most 6 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.ExtendedKeyUsage extended_key_usages = 7 [json_name = "extendedKeyUsages"];</code>
@@ -464,6 +479,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * extKeyUsage; the profile's defaults when empty.
+   * At most 6 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.ExtendedKeyUsage extended_key_usages = 7 [json_name = "extendedKeyUsages"];</code>
@@ -477,6 +493,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * extKeyUsage; the profile's defaults when empty.
+   * At most 6 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.ExtendedKeyUsage extended_key_usages = 7 [json_name = "extendedKeyUsages"];</code>
@@ -1277,6 +1294,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The profile, by id or slug.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_profile = 1 [json_name = "certificateProfile"];</code>
@@ -1297,6 +1315,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The profile, by id or slug.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_profile = 1 [json_name = "certificateProfile"];</code>
@@ -1318,6 +1337,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The profile, by id or slug.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_profile = 1 [json_name = "certificateProfile"];</code>
@@ -1335,6 +1355,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The profile, by id or slug.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_profile = 1 [json_name = "certificateProfile"];</code>
@@ -1349,6 +1370,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The profile, by id or slug.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_profile = 1 [json_name = "certificateProfile"];</code>
@@ -1374,6 +1396,7 @@ private static final long serialVersionUID = 0L;
      * ALREADY_EXISTS. A repeat that arrives while the first call is still being issued (on this
      * server or another replica) waits for it, up to the caller's deadline (60 seconds without
      * one), and then answers the same; past that, ABORTED (REQUEST_IN_PROGRESS): retry.
+     * At most 128 characters.
      * </pre>
      *
      * <code>string request_id = 2 [json_name = "requestId"];</code>
@@ -1399,6 +1422,7 @@ private static final long serialVersionUID = 0L;
      * ALREADY_EXISTS. A repeat that arrives while the first call is still being issued (on this
      * server or another replica) waits for it, up to the caller's deadline (60 seconds without
      * one), and then answers the same; past that, ABORTED (REQUEST_IN_PROGRESS): retry.
+     * At most 128 characters.
      * </pre>
      *
      * <code>string request_id = 2 [json_name = "requestId"];</code>
@@ -1425,6 +1449,7 @@ private static final long serialVersionUID = 0L;
      * ALREADY_EXISTS. A repeat that arrives while the first call is still being issued (on this
      * server or another replica) waits for it, up to the caller's deadline (60 seconds without
      * one), and then answers the same; past that, ABORTED (REQUEST_IN_PROGRESS): retry.
+     * At most 128 characters.
      * </pre>
      *
      * <code>string request_id = 2 [json_name = "requestId"];</code>
@@ -1447,6 +1472,7 @@ private static final long serialVersionUID = 0L;
      * ALREADY_EXISTS. A repeat that arrives while the first call is still being issued (on this
      * server or another replica) waits for it, up to the caller's deadline (60 seconds without
      * one), and then answers the same; past that, ABORTED (REQUEST_IN_PROGRESS): retry.
+     * At most 128 characters.
      * </pre>
      *
      * <code>string request_id = 2 [json_name = "requestId"];</code>
@@ -1466,6 +1492,7 @@ private static final long serialVersionUID = 0L;
      * ALREADY_EXISTS. A repeat that arrives while the first call is still being issued (on this
      * server or another replica) waits for it, up to the caller's deadline (60 seconds without
      * one), and then answers the same; past that, ABORTED (REQUEST_IN_PROGRESS): retry.
+     * At most 128 characters.
      * </pre>
      *
      * <code>string request_id = 2 [json_name = "requestId"];</code>
@@ -1486,6 +1513,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * A PKCS #10 CSR (PEM). Subject, SANs and public key are taken from it; the CSR's
      * signature is verified.
+     * At most 65536 characters.
      * </pre>
      *
      * <code>string csr_pem = 3 [json_name = "csrPem"];</code>
@@ -1499,6 +1527,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * A PKCS #10 CSR (PEM). Subject, SANs and public key are taken from it; the CSR's
      * signature is verified.
+     * At most 65536 characters.
      * </pre>
      *
      * <code>string csr_pem = 3 [json_name = "csrPem"];</code>
@@ -1526,6 +1555,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * A PKCS #10 CSR (PEM). Subject, SANs and public key are taken from it; the CSR's
      * signature is verified.
+     * At most 65536 characters.
      * </pre>
      *
      * <code>string csr_pem = 3 [json_name = "csrPem"];</code>
@@ -1554,6 +1584,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * A PKCS #10 CSR (PEM). Subject, SANs and public key are taken from it; the CSR's
      * signature is verified.
+     * At most 65536 characters.
      * </pre>
      *
      * <code>string csr_pem = 3 [json_name = "csrPem"];</code>
@@ -1572,6 +1603,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * A PKCS #10 CSR (PEM). Subject, SANs and public key are taken from it; the CSR's
      * signature is verified.
+     * At most 65536 characters.
      * </pre>
      *
      * <code>string csr_pem = 3 [json_name = "csrPem"];</code>
@@ -1589,6 +1621,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * A PKCS #10 CSR (PEM). Subject, SANs and public key are taken from it; the CSR's
      * signature is verified.
+     * At most 65536 characters.
      * </pre>
      *
      * <code>string csr_pem = 3 [json_name = "csrPem"];</code>
@@ -1867,6 +1900,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * keyUsage; the profile's defaults when empty.
+     * At most 9 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.KeyUsage key_usages = 6 [json_name = "keyUsages"];</code>
@@ -1879,6 +1913,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * keyUsage; the profile's defaults when empty.
+     * At most 9 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.KeyUsage key_usages = 6 [json_name = "keyUsages"];</code>
@@ -1890,6 +1925,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * keyUsage; the profile's defaults when empty.
+     * At most 9 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.KeyUsage key_usages = 6 [json_name = "keyUsages"];</code>
@@ -1902,6 +1938,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * keyUsage; the profile's defaults when empty.
+     * At most 9 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.KeyUsage key_usages = 6 [json_name = "keyUsages"];</code>
@@ -1922,6 +1959,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * keyUsage; the profile's defaults when empty.
+     * At most 9 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.KeyUsage key_usages = 6 [json_name = "keyUsages"];</code>
@@ -1940,6 +1978,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * keyUsage; the profile's defaults when empty.
+     * At most 9 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.KeyUsage key_usages = 6 [json_name = "keyUsages"];</code>
@@ -1958,6 +1997,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * keyUsage; the profile's defaults when empty.
+     * At most 9 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.KeyUsage key_usages = 6 [json_name = "keyUsages"];</code>
@@ -1972,6 +2012,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * keyUsage; the profile's defaults when empty.
+     * At most 9 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.KeyUsage key_usages = 6 [json_name = "keyUsages"];</code>
@@ -1984,6 +2025,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * keyUsage; the profile's defaults when empty.
+     * At most 9 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.KeyUsage key_usages = 6 [json_name = "keyUsages"];</code>
@@ -1996,6 +2038,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * keyUsage; the profile's defaults when empty.
+     * At most 9 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.KeyUsage key_usages = 6 [json_name = "keyUsages"];</code>
@@ -2013,6 +2056,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * keyUsage; the profile's defaults when empty.
+     * At most 9 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.KeyUsage key_usages = 6 [json_name = "keyUsages"];</code>
@@ -2028,6 +2072,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * keyUsage; the profile's defaults when empty.
+     * At most 9 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.KeyUsage key_usages = 6 [json_name = "keyUsages"];</code>
@@ -2055,6 +2100,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * extKeyUsage; the profile's defaults when empty.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage extended_key_usages = 7 [json_name = "extendedKeyUsages"];</code>
@@ -2067,6 +2113,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * extKeyUsage; the profile's defaults when empty.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage extended_key_usages = 7 [json_name = "extendedKeyUsages"];</code>
@@ -2078,6 +2125,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * extKeyUsage; the profile's defaults when empty.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage extended_key_usages = 7 [json_name = "extendedKeyUsages"];</code>
@@ -2090,6 +2138,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * extKeyUsage; the profile's defaults when empty.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage extended_key_usages = 7 [json_name = "extendedKeyUsages"];</code>
@@ -2110,6 +2159,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * extKeyUsage; the profile's defaults when empty.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage extended_key_usages = 7 [json_name = "extendedKeyUsages"];</code>
@@ -2128,6 +2178,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * extKeyUsage; the profile's defaults when empty.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage extended_key_usages = 7 [json_name = "extendedKeyUsages"];</code>
@@ -2146,6 +2197,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * extKeyUsage; the profile's defaults when empty.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage extended_key_usages = 7 [json_name = "extendedKeyUsages"];</code>
@@ -2160,6 +2212,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * extKeyUsage; the profile's defaults when empty.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage extended_key_usages = 7 [json_name = "extendedKeyUsages"];</code>
@@ -2172,6 +2225,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * extKeyUsage; the profile's defaults when empty.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage extended_key_usages = 7 [json_name = "extendedKeyUsages"];</code>
@@ -2184,6 +2238,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * extKeyUsage; the profile's defaults when empty.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage extended_key_usages = 7 [json_name = "extendedKeyUsages"];</code>
@@ -2201,6 +2256,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * extKeyUsage; the profile's defaults when empty.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage extended_key_usages = 7 [json_name = "extendedKeyUsages"];</code>
@@ -2216,6 +2272,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * extKeyUsage; the profile's defaults when empty.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage extended_key_usages = 7 [json_name = "extendedKeyUsages"];</code>

@@ -10,6 +10,7 @@ public interface IssueCertificateRequestOrBuilder extends
   /**
    * <pre>
    * The profile, by id or slug.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_profile = 1 [json_name = "certificateProfile"];</code>
@@ -19,6 +20,7 @@ public interface IssueCertificateRequestOrBuilder extends
   /**
    * <pre>
    * The profile, by id or slug.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_profile = 1 [json_name = "certificateProfile"];</code>
@@ -35,6 +37,7 @@ public interface IssueCertificateRequestOrBuilder extends
    * ALREADY_EXISTS. A repeat that arrives while the first call is still being issued (on this
    * server or another replica) waits for it, up to the caller's deadline (60 seconds without
    * one), and then answers the same; past that, ABORTED (REQUEST_IN_PROGRESS): retry.
+   * At most 128 characters.
    * </pre>
    *
    * <code>string request_id = 2 [json_name = "requestId"];</code>
@@ -49,6 +52,7 @@ public interface IssueCertificateRequestOrBuilder extends
    * ALREADY_EXISTS. A repeat that arrives while the first call is still being issued (on this
    * server or another replica) waits for it, up to the caller's deadline (60 seconds without
    * one), and then answers the same; past that, ABORTED (REQUEST_IN_PROGRESS): retry.
+   * At most 128 characters.
    * </pre>
    *
    * <code>string request_id = 2 [json_name = "requestId"];</code>
@@ -61,6 +65,7 @@ public interface IssueCertificateRequestOrBuilder extends
    * <pre>
    * A PKCS #10 CSR (PEM). Subject, SANs and public key are taken from it; the CSR's
    * signature is verified.
+   * At most 65536 characters.
    * </pre>
    *
    * <code>string csr_pem = 3 [json_name = "csrPem"];</code>
@@ -71,6 +76,7 @@ public interface IssueCertificateRequestOrBuilder extends
    * <pre>
    * A PKCS #10 CSR (PEM). Subject, SANs and public key are taken from it; the CSR's
    * signature is verified.
+   * At most 65536 characters.
    * </pre>
    *
    * <code>string csr_pem = 3 [json_name = "csrPem"];</code>
@@ -81,6 +87,7 @@ public interface IssueCertificateRequestOrBuilder extends
    * <pre>
    * A PKCS #10 CSR (PEM). Subject, SANs and public key are taken from it; the CSR's
    * signature is verified.
+   * At most 65536 characters.
    * </pre>
    *
    * <code>string csr_pem = 3 [json_name = "csrPem"];</code>
@@ -138,6 +145,7 @@ public interface IssueCertificateRequestOrBuilder extends
   /**
    * <pre>
    * keyUsage; the profile's defaults when empty.
+   * At most 9 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.KeyUsage key_usages = 6 [json_name = "keyUsages"];</code>
@@ -147,6 +155,7 @@ public interface IssueCertificateRequestOrBuilder extends
   /**
    * <pre>
    * keyUsage; the profile's defaults when empty.
+   * At most 9 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.KeyUsage key_usages = 6 [json_name = "keyUsages"];</code>
@@ -156,6 +165,7 @@ public interface IssueCertificateRequestOrBuilder extends
   /**
    * <pre>
    * keyUsage; the profile's defaults when empty.
+   * At most 9 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.KeyUsage key_usages = 6 [json_name = "keyUsages"];</code>
@@ -166,6 +176,7 @@ public interface IssueCertificateRequestOrBuilder extends
   /**
    * <pre>
    * keyUsage; the profile's defaults when empty.
+   * At most 9 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.KeyUsage key_usages = 6 [json_name = "keyUsages"];</code>
@@ -176,6 +187,7 @@ public interface IssueCertificateRequestOrBuilder extends
   /**
    * <pre>
    * keyUsage; the profile's defaults when empty.
+   * At most 9 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.KeyUsage key_usages = 6 [json_name = "keyUsages"];</code>
@@ -187,6 +199,7 @@ public interface IssueCertificateRequestOrBuilder extends
   /**
    * <pre>
    * extKeyUsage; the profile's defaults when empty.
+   * At most 6 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.ExtendedKeyUsage extended_key_usages = 7 [json_name = "extendedKeyUsages"];</code>
@@ -196,6 +209,7 @@ public interface IssueCertificateRequestOrBuilder extends
   /**
    * <pre>
    * extKeyUsage; the profile's defaults when empty.
+   * At most 6 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.ExtendedKeyUsage extended_key_usages = 7 [json_name = "extendedKeyUsages"];</code>
@@ -205,6 +219,7 @@ public interface IssueCertificateRequestOrBuilder extends
   /**
    * <pre>
    * extKeyUsage; the profile's defaults when empty.
+   * At most 6 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.ExtendedKeyUsage extended_key_usages = 7 [json_name = "extendedKeyUsages"];</code>
@@ -215,6 +230,7 @@ public interface IssueCertificateRequestOrBuilder extends
   /**
    * <pre>
    * extKeyUsage; the profile's defaults when empty.
+   * At most 6 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.ExtendedKeyUsage extended_key_usages = 7 [json_name = "extendedKeyUsages"];</code>
@@ -225,6 +241,7 @@ public interface IssueCertificateRequestOrBuilder extends
   /**
    * <pre>
    * extKeyUsage; the profile's defaults when empty.
+   * At most 6 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.ExtendedKeyUsage extended_key_usages = 7 [json_name = "extendedKeyUsages"];</code>

@@ -63,6 +63,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Key algorithms allowed; empty means all that certmint supports.
+   * At most 6 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.KeyAlgorithm allowed = 1 [json_name = "allowed"];</code>
@@ -76,6 +77,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Key algorithms allowed; empty means all that certmint supports.
+   * At most 6 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.KeyAlgorithm allowed = 1 [json_name = "allowed"];</code>
@@ -88,6 +90,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Key algorithms allowed; empty means all that certmint supports.
+   * At most 6 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.KeyAlgorithm allowed = 1 [json_name = "allowed"];</code>
@@ -101,6 +104,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Key algorithms allowed; empty means all that certmint supports.
+   * At most 6 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.KeyAlgorithm allowed = 1 [json_name = "allowed"];</code>
@@ -114,6 +118,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Key algorithms allowed; empty means all that certmint supports.
+   * At most 6 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.KeyAlgorithm allowed = 1 [json_name = "allowed"];</code>
@@ -542,6 +547,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Key algorithms allowed; empty means all that certmint supports.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.KeyAlgorithm allowed = 1 [json_name = "allowed"];</code>
@@ -554,6 +560,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Key algorithms allowed; empty means all that certmint supports.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.KeyAlgorithm allowed = 1 [json_name = "allowed"];</code>
@@ -565,6 +572,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Key algorithms allowed; empty means all that certmint supports.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.KeyAlgorithm allowed = 1 [json_name = "allowed"];</code>
@@ -577,6 +585,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Key algorithms allowed; empty means all that certmint supports.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.KeyAlgorithm allowed = 1 [json_name = "allowed"];</code>
@@ -597,6 +606,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Key algorithms allowed; empty means all that certmint supports.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.KeyAlgorithm allowed = 1 [json_name = "allowed"];</code>
@@ -615,6 +625,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Key algorithms allowed; empty means all that certmint supports.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.KeyAlgorithm allowed = 1 [json_name = "allowed"];</code>
@@ -633,6 +644,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Key algorithms allowed; empty means all that certmint supports.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.KeyAlgorithm allowed = 1 [json_name = "allowed"];</code>
@@ -647,6 +659,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Key algorithms allowed; empty means all that certmint supports.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.KeyAlgorithm allowed = 1 [json_name = "allowed"];</code>
@@ -659,6 +672,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Key algorithms allowed; empty means all that certmint supports.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.KeyAlgorithm allowed = 1 [json_name = "allowed"];</code>
@@ -671,6 +685,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Key algorithms allowed; empty means all that certmint supports.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.KeyAlgorithm allowed = 1 [json_name = "allowed"];</code>
@@ -688,6 +703,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Key algorithms allowed; empty means all that certmint supports.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.KeyAlgorithm allowed = 1 [json_name = "allowed"];</code>
@@ -703,6 +719,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Key algorithms allowed; empty means all that certmint supports.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.KeyAlgorithm allowed = 1 [json_name = "allowed"];</code>

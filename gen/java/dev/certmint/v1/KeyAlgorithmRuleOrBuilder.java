@@ -10,6 +10,7 @@ public interface KeyAlgorithmRuleOrBuilder extends
   /**
    * <pre>
    * Key algorithms allowed; empty means all that certmint supports.
+   * At most 6 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.KeyAlgorithm allowed = 1 [json_name = "allowed"];</code>
@@ -19,6 +20,7 @@ public interface KeyAlgorithmRuleOrBuilder extends
   /**
    * <pre>
    * Key algorithms allowed; empty means all that certmint supports.
+   * At most 6 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.KeyAlgorithm allowed = 1 [json_name = "allowed"];</code>
@@ -28,6 +30,7 @@ public interface KeyAlgorithmRuleOrBuilder extends
   /**
    * <pre>
    * Key algorithms allowed; empty means all that certmint supports.
+   * At most 6 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.KeyAlgorithm allowed = 1 [json_name = "allowed"];</code>
@@ -38,6 +41,7 @@ public interface KeyAlgorithmRuleOrBuilder extends
   /**
    * <pre>
    * Key algorithms allowed; empty means all that certmint supports.
+   * At most 6 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.KeyAlgorithm allowed = 1 [json_name = "allowed"];</code>
@@ -48,6 +52,7 @@ public interface KeyAlgorithmRuleOrBuilder extends
   /**
    * <pre>
    * Key algorithms allowed; empty means all that certmint supports.
+   * At most 6 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.KeyAlgorithm allowed = 1 [json_name = "allowed"];</code>

@@ -77,6 +77,7 @@ private static final long serialVersionUID = 0L;
    * The next_page_token of the previous page, sent with the same filters (page_size may
    * change); empty for the first page. Tokens are signed: one that was altered, that another
    * list returned, or that came with other filters is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
+   * At most 512 characters.
    * </pre>
    *
    * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -100,6 +101,7 @@ private static final long serialVersionUID = 0L;
    * The next_page_token of the previous page, sent with the same filters (page_size may
    * change); empty for the first page. Tokens are signed: one that was altered, that another
    * list returned, or that came with other filters is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
+   * At most 512 characters.
    * </pre>
    *
    * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -126,6 +128,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Only records of this actor (access token id or slug).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string actor = 3 [json_name = "actor"];</code>
@@ -147,6 +150,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Only records of this actor (access token id or slug).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string actor = 3 [json_name = "actor"];</code>
@@ -173,6 +177,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Only records of this RPC (full name, e.g. "/certmint.v1.CertificateService/RevokeCertificate").
+   * At most 128 characters.
    * </pre>
    *
    * <code>string method = 4 [json_name = "method"];</code>
@@ -194,6 +199,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Only records of this RPC (full name, e.g. "/certmint.v1.CertificateService/RevokeCertificate").
+   * At most 128 characters.
    * </pre>
    *
    * <code>string method = 4 [json_name = "method"];</code>
@@ -220,6 +226,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Only records about this resource type.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string resource_type = 5 [json_name = "resourceType"];</code>
@@ -241,6 +248,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Only records about this resource type.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string resource_type = 5 [json_name = "resourceType"];</code>
@@ -267,6 +275,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Only records about this resource id.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string resource_id = 6 [json_name = "resourceId"];</code>
@@ -288,6 +297,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Only records about this resource id.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string resource_id = 6 [json_name = "resourceId"];</code>
@@ -994,6 +1004,7 @@ private static final long serialVersionUID = 0L;
      * The next_page_token of the previous page, sent with the same filters (page_size may
      * change); empty for the first page. Tokens are signed: one that was altered, that another
      * list returned, or that came with other filters is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
+     * At most 512 characters.
      * </pre>
      *
      * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -1016,6 +1027,7 @@ private static final long serialVersionUID = 0L;
      * The next_page_token of the previous page, sent with the same filters (page_size may
      * change); empty for the first page. Tokens are signed: one that was altered, that another
      * list returned, or that came with other filters is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
+     * At most 512 characters.
      * </pre>
      *
      * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -1039,6 +1051,7 @@ private static final long serialVersionUID = 0L;
      * The next_page_token of the previous page, sent with the same filters (page_size may
      * change); empty for the first page. Tokens are signed: one that was altered, that another
      * list returned, or that came with other filters is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
+     * At most 512 characters.
      * </pre>
      *
      * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -1058,6 +1071,7 @@ private static final long serialVersionUID = 0L;
      * The next_page_token of the previous page, sent with the same filters (page_size may
      * change); empty for the first page. Tokens are signed: one that was altered, that another
      * list returned, or that came with other filters is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
+     * At most 512 characters.
      * </pre>
      *
      * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -1074,6 +1088,7 @@ private static final long serialVersionUID = 0L;
      * The next_page_token of the previous page, sent with the same filters (page_size may
      * change); empty for the first page. Tokens are signed: one that was altered, that another
      * list returned, or that came with other filters is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
+     * At most 512 characters.
      * </pre>
      *
      * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -1094,6 +1109,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only records of this actor (access token id or slug).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string actor = 3 [json_name = "actor"];</code>
@@ -1114,6 +1130,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only records of this actor (access token id or slug).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string actor = 3 [json_name = "actor"];</code>
@@ -1135,6 +1152,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only records of this actor (access token id or slug).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string actor = 3 [json_name = "actor"];</code>
@@ -1152,6 +1170,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only records of this actor (access token id or slug).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string actor = 3 [json_name = "actor"];</code>
@@ -1166,6 +1185,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only records of this actor (access token id or slug).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string actor = 3 [json_name = "actor"];</code>
@@ -1186,6 +1206,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only records of this RPC (full name, e.g. "/certmint.v1.CertificateService/RevokeCertificate").
+     * At most 128 characters.
      * </pre>
      *
      * <code>string method = 4 [json_name = "method"];</code>
@@ -1206,6 +1227,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only records of this RPC (full name, e.g. "/certmint.v1.CertificateService/RevokeCertificate").
+     * At most 128 characters.
      * </pre>
      *
      * <code>string method = 4 [json_name = "method"];</code>
@@ -1227,6 +1249,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only records of this RPC (full name, e.g. "/certmint.v1.CertificateService/RevokeCertificate").
+     * At most 128 characters.
      * </pre>
      *
      * <code>string method = 4 [json_name = "method"];</code>
@@ -1244,6 +1267,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only records of this RPC (full name, e.g. "/certmint.v1.CertificateService/RevokeCertificate").
+     * At most 128 characters.
      * </pre>
      *
      * <code>string method = 4 [json_name = "method"];</code>
@@ -1258,6 +1282,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only records of this RPC (full name, e.g. "/certmint.v1.CertificateService/RevokeCertificate").
+     * At most 128 characters.
      * </pre>
      *
      * <code>string method = 4 [json_name = "method"];</code>
@@ -1278,6 +1303,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only records about this resource type.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string resource_type = 5 [json_name = "resourceType"];</code>
@@ -1298,6 +1324,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only records about this resource type.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string resource_type = 5 [json_name = "resourceType"];</code>
@@ -1319,6 +1346,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only records about this resource type.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string resource_type = 5 [json_name = "resourceType"];</code>
@@ -1336,6 +1364,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only records about this resource type.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string resource_type = 5 [json_name = "resourceType"];</code>
@@ -1350,6 +1379,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only records about this resource type.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string resource_type = 5 [json_name = "resourceType"];</code>
@@ -1370,6 +1400,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only records about this resource id.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string resource_id = 6 [json_name = "resourceId"];</code>
@@ -1390,6 +1421,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only records about this resource id.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string resource_id = 6 [json_name = "resourceId"];</code>
@@ -1411,6 +1443,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only records about this resource id.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string resource_id = 6 [json_name = "resourceId"];</code>
@@ -1428,6 +1461,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only records about this resource id.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string resource_id = 6 [json_name = "resourceId"];</code>
@@ -1442,6 +1476,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only records about this resource id.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string resource_id = 6 [json_name = "resourceId"];</code>

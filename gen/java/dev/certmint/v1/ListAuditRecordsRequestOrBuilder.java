@@ -22,6 +22,7 @@ public interface ListAuditRecordsRequestOrBuilder extends
    * The next_page_token of the previous page, sent with the same filters (page_size may
    * change); empty for the first page. Tokens are signed: one that was altered, that another
    * list returned, or that came with other filters is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
+   * At most 512 characters.
    * </pre>
    *
    * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -33,6 +34,7 @@ public interface ListAuditRecordsRequestOrBuilder extends
    * The next_page_token of the previous page, sent with the same filters (page_size may
    * change); empty for the first page. Tokens are signed: one that was altered, that another
    * list returned, or that came with other filters is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
+   * At most 512 characters.
    * </pre>
    *
    * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -44,6 +46,7 @@ public interface ListAuditRecordsRequestOrBuilder extends
   /**
    * <pre>
    * Only records of this actor (access token id or slug).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string actor = 3 [json_name = "actor"];</code>
@@ -53,6 +56,7 @@ public interface ListAuditRecordsRequestOrBuilder extends
   /**
    * <pre>
    * Only records of this actor (access token id or slug).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string actor = 3 [json_name = "actor"];</code>
@@ -64,6 +68,7 @@ public interface ListAuditRecordsRequestOrBuilder extends
   /**
    * <pre>
    * Only records of this RPC (full name, e.g. "/certmint.v1.CertificateService/RevokeCertificate").
+   * At most 128 characters.
    * </pre>
    *
    * <code>string method = 4 [json_name = "method"];</code>
@@ -73,6 +78,7 @@ public interface ListAuditRecordsRequestOrBuilder extends
   /**
    * <pre>
    * Only records of this RPC (full name, e.g. "/certmint.v1.CertificateService/RevokeCertificate").
+   * At most 128 characters.
    * </pre>
    *
    * <code>string method = 4 [json_name = "method"];</code>
@@ -84,6 +90,7 @@ public interface ListAuditRecordsRequestOrBuilder extends
   /**
    * <pre>
    * Only records about this resource type.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string resource_type = 5 [json_name = "resourceType"];</code>
@@ -93,6 +100,7 @@ public interface ListAuditRecordsRequestOrBuilder extends
   /**
    * <pre>
    * Only records about this resource type.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string resource_type = 5 [json_name = "resourceType"];</code>
@@ -104,6 +112,7 @@ public interface ListAuditRecordsRequestOrBuilder extends
   /**
    * <pre>
    * Only records about this resource id.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string resource_id = 6 [json_name = "resourceId"];</code>
@@ -113,6 +122,7 @@ public interface ListAuditRecordsRequestOrBuilder extends
   /**
    * <pre>
    * Only records about this resource id.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string resource_id = 6 [json_name = "resourceId"];</code>

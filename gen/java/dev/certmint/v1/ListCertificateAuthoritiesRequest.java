@@ -72,6 +72,7 @@ private static final long serialVersionUID = 0L;
    * The next_page_token of the previous page, sent with the same filters (page_size may
    * change); empty for the first page. Tokens are signed: one that was altered, that another
    * list returned, or that came with other filters is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
+   * At most 512 characters.
    * </pre>
    *
    * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -95,6 +96,7 @@ private static final long serialVersionUID = 0L;
    * The next_page_token of the previous page, sent with the same filters (page_size may
    * change); empty for the first page. Tokens are signed: one that was altered, that another
    * list returned, or that came with other filters is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
+   * At most 512 characters.
    * </pre>
    *
    * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -564,6 +566,7 @@ private static final long serialVersionUID = 0L;
      * The next_page_token of the previous page, sent with the same filters (page_size may
      * change); empty for the first page. Tokens are signed: one that was altered, that another
      * list returned, or that came with other filters is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
+     * At most 512 characters.
      * </pre>
      *
      * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -586,6 +589,7 @@ private static final long serialVersionUID = 0L;
      * The next_page_token of the previous page, sent with the same filters (page_size may
      * change); empty for the first page. Tokens are signed: one that was altered, that another
      * list returned, or that came with other filters is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
+     * At most 512 characters.
      * </pre>
      *
      * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -609,6 +613,7 @@ private static final long serialVersionUID = 0L;
      * The next_page_token of the previous page, sent with the same filters (page_size may
      * change); empty for the first page. Tokens are signed: one that was altered, that another
      * list returned, or that came with other filters is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
+     * At most 512 characters.
      * </pre>
      *
      * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -628,6 +633,7 @@ private static final long serialVersionUID = 0L;
      * The next_page_token of the previous page, sent with the same filters (page_size may
      * change); empty for the first page. Tokens are signed: one that was altered, that another
      * list returned, or that came with other filters is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
+     * At most 512 characters.
      * </pre>
      *
      * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -644,6 +650,7 @@ private static final long serialVersionUID = 0L;
      * The next_page_token of the previous page, sent with the same filters (page_size may
      * change); empty for the first page. Tokens are signed: one that was altered, that another
      * list returned, or that came with other filters is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
+     * At most 512 characters.
      * </pre>
      *
      * <code>string page_token = 2 [json_name = "pageToken"];</code>

@@ -70,6 +70,7 @@ private static final long serialVersionUID = 0L;
    * <pre>
    * The next_page_token of the previous page; empty for the first page. Tokens are signed: one
    * that was altered or that another list returned is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
+   * At most 512 characters.
    * </pre>
    *
    * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -92,6 +93,7 @@ private static final long serialVersionUID = 0L;
    * <pre>
    * The next_page_token of the previous page; empty for the first page. Tokens are signed: one
    * that was altered or that another list returned is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
+   * At most 512 characters.
    * </pre>
    *
    * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -512,6 +514,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * The next_page_token of the previous page; empty for the first page. Tokens are signed: one
      * that was altered or that another list returned is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
+     * At most 512 characters.
      * </pre>
      *
      * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -533,6 +536,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * The next_page_token of the previous page; empty for the first page. Tokens are signed: one
      * that was altered or that another list returned is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
+     * At most 512 characters.
      * </pre>
      *
      * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -555,6 +559,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * The next_page_token of the previous page; empty for the first page. Tokens are signed: one
      * that was altered or that another list returned is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
+     * At most 512 characters.
      * </pre>
      *
      * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -573,6 +578,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * The next_page_token of the previous page; empty for the first page. Tokens are signed: one
      * that was altered or that another list returned is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
+     * At most 512 characters.
      * </pre>
      *
      * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -588,6 +594,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * The next_page_token of the previous page; empty for the first page. Tokens are signed: one
      * that was altered or that another list returned is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
+     * At most 512 characters.
      * </pre>
      *
      * <code>string page_token = 2 [json_name = "pageToken"];</code>

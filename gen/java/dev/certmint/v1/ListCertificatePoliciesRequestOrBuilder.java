@@ -21,6 +21,7 @@ public interface ListCertificatePoliciesRequestOrBuilder extends
    * <pre>
    * The next_page_token of the previous page; empty for the first page. Tokens are signed: one
    * that was altered or that another list returned is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
+   * At most 512 characters.
    * </pre>
    *
    * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -31,6 +32,7 @@ public interface ListCertificatePoliciesRequestOrBuilder extends
    * <pre>
    * The next_page_token of the previous page; empty for the first page. Tokens are signed: one
    * that was altered or that another list returned is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
+   * At most 512 characters.
    * </pre>
    *
    * <code>string page_token = 2 [json_name = "pageToken"];</code>

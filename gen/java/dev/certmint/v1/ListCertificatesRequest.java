@@ -75,6 +75,7 @@ private static final long serialVersionUID = 0L;
    * The next_page_token of the previous page, sent with the same filters (page_size may
    * change); empty for the first page. Tokens are signed: one that was altered, that another
    * list returned, or that came with other filters is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
+   * At most 512 characters.
    * </pre>
    *
    * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -98,6 +99,7 @@ private static final long serialVersionUID = 0L;
    * The next_page_token of the previous page, sent with the same filters (page_size may
    * change); empty for the first page. Tokens are signed: one that was altered, that another
    * list returned, or that came with other filters is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
+   * At most 512 characters.
    * </pre>
    *
    * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -124,6 +126,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Only certificates of this profile (id or slug).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_profile = 3 [json_name = "certificateProfile"];</code>
@@ -145,6 +148,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Only certificates of this profile (id or slug).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_profile = 3 [json_name = "certificateProfile"];</code>
@@ -171,6 +175,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Only certificates issued by this CA (id or slug).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_authority = 4 [json_name = "certificateAuthority"];</code>
@@ -192,6 +197,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Only certificates issued by this CA (id or slug).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_authority = 4 [json_name = "certificateAuthority"];</code>
@@ -282,6 +288,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Only certificates whose common name or a SAN contains this text (case-insensitive).
+   * At most 253 characters.
    * </pre>
    *
    * <code>string name_contains = 7 [json_name = "nameContains"];</code>
@@ -303,6 +310,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Only certificates whose common name or a SAN contains this text (case-insensitive).
+   * At most 253 characters.
    * </pre>
    *
    * <code>string name_contains = 7 [json_name = "nameContains"];</code>
@@ -854,6 +862,7 @@ private static final long serialVersionUID = 0L;
      * The next_page_token of the previous page, sent with the same filters (page_size may
      * change); empty for the first page. Tokens are signed: one that was altered, that another
      * list returned, or that came with other filters is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
+     * At most 512 characters.
      * </pre>
      *
      * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -876,6 +885,7 @@ private static final long serialVersionUID = 0L;
      * The next_page_token of the previous page, sent with the same filters (page_size may
      * change); empty for the first page. Tokens are signed: one that was altered, that another
      * list returned, or that came with other filters is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
+     * At most 512 characters.
      * </pre>
      *
      * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -899,6 +909,7 @@ private static final long serialVersionUID = 0L;
      * The next_page_token of the previous page, sent with the same filters (page_size may
      * change); empty for the first page. Tokens are signed: one that was altered, that another
      * list returned, or that came with other filters is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
+     * At most 512 characters.
      * </pre>
      *
      * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -918,6 +929,7 @@ private static final long serialVersionUID = 0L;
      * The next_page_token of the previous page, sent with the same filters (page_size may
      * change); empty for the first page. Tokens are signed: one that was altered, that another
      * list returned, or that came with other filters is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
+     * At most 512 characters.
      * </pre>
      *
      * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -934,6 +946,7 @@ private static final long serialVersionUID = 0L;
      * The next_page_token of the previous page, sent with the same filters (page_size may
      * change); empty for the first page. Tokens are signed: one that was altered, that another
      * list returned, or that came with other filters is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
+     * At most 512 characters.
      * </pre>
      *
      * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -954,6 +967,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only certificates of this profile (id or slug).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_profile = 3 [json_name = "certificateProfile"];</code>
@@ -974,6 +988,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only certificates of this profile (id or slug).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_profile = 3 [json_name = "certificateProfile"];</code>
@@ -995,6 +1010,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only certificates of this profile (id or slug).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_profile = 3 [json_name = "certificateProfile"];</code>
@@ -1012,6 +1028,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only certificates of this profile (id or slug).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_profile = 3 [json_name = "certificateProfile"];</code>
@@ -1026,6 +1043,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only certificates of this profile (id or slug).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_profile = 3 [json_name = "certificateProfile"];</code>
@@ -1046,6 +1064,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only certificates issued by this CA (id or slug).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_authority = 4 [json_name = "certificateAuthority"];</code>
@@ -1066,6 +1085,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only certificates issued by this CA (id or slug).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_authority = 4 [json_name = "certificateAuthority"];</code>
@@ -1087,6 +1107,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only certificates issued by this CA (id or slug).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_authority = 4 [json_name = "certificateAuthority"];</code>
@@ -1104,6 +1125,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only certificates issued by this CA (id or slug).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_authority = 4 [json_name = "certificateAuthority"];</code>
@@ -1118,6 +1140,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only certificates issued by this CA (id or slug).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_authority = 4 [json_name = "certificateAuthority"];</code>
@@ -1366,6 +1389,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only certificates whose common name or a SAN contains this text (case-insensitive).
+     * At most 253 characters.
      * </pre>
      *
      * <code>string name_contains = 7 [json_name = "nameContains"];</code>
@@ -1386,6 +1410,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only certificates whose common name or a SAN contains this text (case-insensitive).
+     * At most 253 characters.
      * </pre>
      *
      * <code>string name_contains = 7 [json_name = "nameContains"];</code>
@@ -1407,6 +1432,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only certificates whose common name or a SAN contains this text (case-insensitive).
+     * At most 253 characters.
      * </pre>
      *
      * <code>string name_contains = 7 [json_name = "nameContains"];</code>
@@ -1424,6 +1450,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only certificates whose common name or a SAN contains this text (case-insensitive).
+     * At most 253 characters.
      * </pre>
      *
      * <code>string name_contains = 7 [json_name = "nameContains"];</code>
@@ -1438,6 +1465,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Only certificates whose common name or a SAN contains this text (case-insensitive).
+     * At most 253 characters.
      * </pre>
      *
      * <code>string name_contains = 7 [json_name = "nameContains"];</code>

@@ -22,6 +22,7 @@ public interface ListCertificatesRequestOrBuilder extends
    * The next_page_token of the previous page, sent with the same filters (page_size may
    * change); empty for the first page. Tokens are signed: one that was altered, that another
    * list returned, or that came with other filters is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
+   * At most 512 characters.
    * </pre>
    *
    * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -33,6 +34,7 @@ public interface ListCertificatesRequestOrBuilder extends
    * The next_page_token of the previous page, sent with the same filters (page_size may
    * change); empty for the first page. Tokens are signed: one that was altered, that another
    * list returned, or that came with other filters is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
+   * At most 512 characters.
    * </pre>
    *
    * <code>string page_token = 2 [json_name = "pageToken"];</code>
@@ -44,6 +46,7 @@ public interface ListCertificatesRequestOrBuilder extends
   /**
    * <pre>
    * Only certificates of this profile (id or slug).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_profile = 3 [json_name = "certificateProfile"];</code>
@@ -53,6 +56,7 @@ public interface ListCertificatesRequestOrBuilder extends
   /**
    * <pre>
    * Only certificates of this profile (id or slug).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_profile = 3 [json_name = "certificateProfile"];</code>
@@ -64,6 +68,7 @@ public interface ListCertificatesRequestOrBuilder extends
   /**
    * <pre>
    * Only certificates issued by this CA (id or slug).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_authority = 4 [json_name = "certificateAuthority"];</code>
@@ -73,6 +78,7 @@ public interface ListCertificatesRequestOrBuilder extends
   /**
    * <pre>
    * Only certificates issued by this CA (id or slug).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_authority = 4 [json_name = "certificateAuthority"];</code>
@@ -130,6 +136,7 @@ public interface ListCertificatesRequestOrBuilder extends
   /**
    * <pre>
    * Only certificates whose common name or a SAN contains this text (case-insensitive).
+   * At most 253 characters.
    * </pre>
    *
    * <code>string name_contains = 7 [json_name = "nameContains"];</code>
@@ -139,6 +146,7 @@ public interface ListCertificatesRequestOrBuilder extends
   /**
    * <pre>
    * Only certificates whose common name or a SAN contains this text (case-insensitive).
+   * At most 253 characters.
    * </pre>
    *
    * <code>string name_contains = 7 [json_name = "nameContains"];</code>

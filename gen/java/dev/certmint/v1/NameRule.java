@@ -73,6 +73,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Patterns every name of this type must match.
+   * At most 100 patterns of at most 2048 characters each.
    * </pre>
    *
    * <code>repeated string allowed = 1 [json_name = "allowed"];</code>
@@ -85,6 +86,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Patterns every name of this type must match.
+   * At most 100 patterns of at most 2048 characters each.
    * </pre>
    *
    * <code>repeated string allowed = 1 [json_name = "allowed"];</code>
@@ -96,6 +98,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Patterns every name of this type must match.
+   * At most 100 patterns of at most 2048 characters each.
    * </pre>
    *
    * <code>repeated string allowed = 1 [json_name = "allowed"];</code>
@@ -108,6 +111,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Patterns every name of this type must match.
+   * At most 100 patterns of at most 2048 characters each.
    * </pre>
    *
    * <code>repeated string allowed = 1 [json_name = "allowed"];</code>
@@ -125,6 +129,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Patterns no name of this type may match.
+   * At most 100 patterns of at most 2048 characters each.
    * </pre>
    *
    * <code>repeated string denied = 2 [json_name = "denied"];</code>
@@ -137,6 +142,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Patterns no name of this type may match.
+   * At most 100 patterns of at most 2048 characters each.
    * </pre>
    *
    * <code>repeated string denied = 2 [json_name = "denied"];</code>
@@ -148,6 +154,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Patterns no name of this type may match.
+   * At most 100 patterns of at most 2048 characters each.
    * </pre>
    *
    * <code>repeated string denied = 2 [json_name = "denied"];</code>
@@ -160,6 +167,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Patterns no name of this type may match.
+   * At most 100 patterns of at most 2048 characters each.
    * </pre>
    *
    * <code>repeated string denied = 2 [json_name = "denied"];</code>
@@ -707,6 +715,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Patterns every name of this type must match.
+     * At most 100 patterns of at most 2048 characters each.
      * </pre>
      *
      * <code>repeated string allowed = 1 [json_name = "allowed"];</code>
@@ -719,6 +728,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Patterns every name of this type must match.
+     * At most 100 patterns of at most 2048 characters each.
      * </pre>
      *
      * <code>repeated string allowed = 1 [json_name = "allowed"];</code>
@@ -730,6 +740,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Patterns every name of this type must match.
+     * At most 100 patterns of at most 2048 characters each.
      * </pre>
      *
      * <code>repeated string allowed = 1 [json_name = "allowed"];</code>
@@ -742,6 +753,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Patterns every name of this type must match.
+     * At most 100 patterns of at most 2048 characters each.
      * </pre>
      *
      * <code>repeated string allowed = 1 [json_name = "allowed"];</code>
@@ -755,6 +767,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Patterns every name of this type must match.
+     * At most 100 patterns of at most 2048 characters each.
      * </pre>
      *
      * <code>repeated string allowed = 1 [json_name = "allowed"];</code>
@@ -773,6 +786,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Patterns every name of this type must match.
+     * At most 100 patterns of at most 2048 characters each.
      * </pre>
      *
      * <code>repeated string allowed = 1 [json_name = "allowed"];</code>
@@ -790,6 +804,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Patterns every name of this type must match.
+     * At most 100 patterns of at most 2048 characters each.
      * </pre>
      *
      * <code>repeated string allowed = 1 [json_name = "allowed"];</code>
@@ -807,6 +822,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Patterns every name of this type must match.
+     * At most 100 patterns of at most 2048 characters each.
      * </pre>
      *
      * <code>repeated string allowed = 1 [json_name = "allowed"];</code>
@@ -821,6 +837,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Patterns every name of this type must match.
+     * At most 100 patterns of at most 2048 characters each.
      * </pre>
      *
      * <code>repeated string allowed = 1 [json_name = "allowed"];</code>
@@ -847,6 +864,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Patterns no name of this type may match.
+     * At most 100 patterns of at most 2048 characters each.
      * </pre>
      *
      * <code>repeated string denied = 2 [json_name = "denied"];</code>
@@ -859,6 +877,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Patterns no name of this type may match.
+     * At most 100 patterns of at most 2048 characters each.
      * </pre>
      *
      * <code>repeated string denied = 2 [json_name = "denied"];</code>
@@ -870,6 +889,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Patterns no name of this type may match.
+     * At most 100 patterns of at most 2048 characters each.
      * </pre>
      *
      * <code>repeated string denied = 2 [json_name = "denied"];</code>
@@ -882,6 +902,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Patterns no name of this type may match.
+     * At most 100 patterns of at most 2048 characters each.
      * </pre>
      *
      * <code>repeated string denied = 2 [json_name = "denied"];</code>
@@ -895,6 +916,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Patterns no name of this type may match.
+     * At most 100 patterns of at most 2048 characters each.
      * </pre>
      *
      * <code>repeated string denied = 2 [json_name = "denied"];</code>
@@ -913,6 +935,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Patterns no name of this type may match.
+     * At most 100 patterns of at most 2048 characters each.
      * </pre>
      *
      * <code>repeated string denied = 2 [json_name = "denied"];</code>
@@ -930,6 +953,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Patterns no name of this type may match.
+     * At most 100 patterns of at most 2048 characters each.
      * </pre>
      *
      * <code>repeated string denied = 2 [json_name = "denied"];</code>
@@ -947,6 +971,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Patterns no name of this type may match.
+     * At most 100 patterns of at most 2048 characters each.
      * </pre>
      *
      * <code>repeated string denied = 2 [json_name = "denied"];</code>
@@ -961,6 +986,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Patterns no name of this type may match.
+     * At most 100 patterns of at most 2048 characters each.
      * </pre>
      *
      * <code>repeated string denied = 2 [json_name = "denied"];</code>

@@ -10,6 +10,7 @@ public interface NameRuleOrBuilder extends
   /**
    * <pre>
    * Patterns every name of this type must match.
+   * At most 100 patterns of at most 2048 characters each.
    * </pre>
    *
    * <code>repeated string allowed = 1 [json_name = "allowed"];</code>
@@ -20,6 +21,7 @@ public interface NameRuleOrBuilder extends
   /**
    * <pre>
    * Patterns every name of this type must match.
+   * At most 100 patterns of at most 2048 characters each.
    * </pre>
    *
    * <code>repeated string allowed = 1 [json_name = "allowed"];</code>
@@ -29,6 +31,7 @@ public interface NameRuleOrBuilder extends
   /**
    * <pre>
    * Patterns every name of this type must match.
+   * At most 100 patterns of at most 2048 characters each.
    * </pre>
    *
    * <code>repeated string allowed = 1 [json_name = "allowed"];</code>
@@ -39,6 +42,7 @@ public interface NameRuleOrBuilder extends
   /**
    * <pre>
    * Patterns every name of this type must match.
+   * At most 100 patterns of at most 2048 characters each.
    * </pre>
    *
    * <code>repeated string allowed = 1 [json_name = "allowed"];</code>
@@ -51,6 +55,7 @@ public interface NameRuleOrBuilder extends
   /**
    * <pre>
    * Patterns no name of this type may match.
+   * At most 100 patterns of at most 2048 characters each.
    * </pre>
    *
    * <code>repeated string denied = 2 [json_name = "denied"];</code>
@@ -61,6 +66,7 @@ public interface NameRuleOrBuilder extends
   /**
    * <pre>
    * Patterns no name of this type may match.
+   * At most 100 patterns of at most 2048 characters each.
    * </pre>
    *
    * <code>repeated string denied = 2 [json_name = "denied"];</code>
@@ -70,6 +76,7 @@ public interface NameRuleOrBuilder extends
   /**
    * <pre>
    * Patterns no name of this type may match.
+   * At most 100 patterns of at most 2048 characters each.
    * </pre>
    *
    * <code>repeated string denied = 2 [json_name = "denied"];</code>
@@ -80,6 +87,7 @@ public interface NameRuleOrBuilder extends
   /**
    * <pre>
    * Patterns no name of this type may match.
+   * At most 100 patterns of at most 2048 characters each.
    * </pre>
    *
    * <code>repeated string denied = 2 [json_name = "denied"];</code>

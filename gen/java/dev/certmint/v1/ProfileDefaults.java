@@ -194,6 +194,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * keyUsage when the request names none.
+   * At most 9 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.KeyUsage key_usages = 5 [json_name = "keyUsages"];</code>
@@ -207,6 +208,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * keyUsage when the request names none.
+   * At most 9 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.KeyUsage key_usages = 5 [json_name = "keyUsages"];</code>
@@ -219,6 +221,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * keyUsage when the request names none.
+   * At most 9 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.KeyUsage key_usages = 5 [json_name = "keyUsages"];</code>
@@ -232,6 +235,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * keyUsage when the request names none.
+   * At most 9 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.KeyUsage key_usages = 5 [json_name = "keyUsages"];</code>
@@ -245,6 +249,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * keyUsage when the request names none.
+   * At most 9 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.KeyUsage key_usages = 5 [json_name = "keyUsages"];</code>
@@ -272,6 +277,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * extKeyUsage when the request names none.
+   * At most 6 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.ExtendedKeyUsage extended_key_usages = 6 [json_name = "extendedKeyUsages"];</code>
@@ -285,6 +291,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * extKeyUsage when the request names none.
+   * At most 6 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.ExtendedKeyUsage extended_key_usages = 6 [json_name = "extendedKeyUsages"];</code>
@@ -297,6 +304,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * extKeyUsage when the request names none.
+   * At most 6 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.ExtendedKeyUsage extended_key_usages = 6 [json_name = "extendedKeyUsages"];</code>
@@ -310,6 +318,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * extKeyUsage when the request names none.
+   * At most 6 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.ExtendedKeyUsage extended_key_usages = 6 [json_name = "extendedKeyUsages"];</code>
@@ -323,6 +332,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * extKeyUsage when the request names none.
+   * At most 6 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.ExtendedKeyUsage extended_key_usages = 6 [json_name = "extendedKeyUsages"];</code>
@@ -1343,6 +1353,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * keyUsage when the request names none.
+     * At most 9 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.KeyUsage key_usages = 5 [json_name = "keyUsages"];</code>
@@ -1355,6 +1366,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * keyUsage when the request names none.
+     * At most 9 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.KeyUsage key_usages = 5 [json_name = "keyUsages"];</code>
@@ -1366,6 +1378,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * keyUsage when the request names none.
+     * At most 9 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.KeyUsage key_usages = 5 [json_name = "keyUsages"];</code>
@@ -1378,6 +1391,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * keyUsage when the request names none.
+     * At most 9 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.KeyUsage key_usages = 5 [json_name = "keyUsages"];</code>
@@ -1398,6 +1412,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * keyUsage when the request names none.
+     * At most 9 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.KeyUsage key_usages = 5 [json_name = "keyUsages"];</code>
@@ -1416,6 +1431,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * keyUsage when the request names none.
+     * At most 9 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.KeyUsage key_usages = 5 [json_name = "keyUsages"];</code>
@@ -1434,6 +1450,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * keyUsage when the request names none.
+     * At most 9 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.KeyUsage key_usages = 5 [json_name = "keyUsages"];</code>
@@ -1448,6 +1465,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * keyUsage when the request names none.
+     * At most 9 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.KeyUsage key_usages = 5 [json_name = "keyUsages"];</code>
@@ -1460,6 +1478,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * keyUsage when the request names none.
+     * At most 9 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.KeyUsage key_usages = 5 [json_name = "keyUsages"];</code>
@@ -1472,6 +1491,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * keyUsage when the request names none.
+     * At most 9 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.KeyUsage key_usages = 5 [json_name = "keyUsages"];</code>
@@ -1489,6 +1509,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * keyUsage when the request names none.
+     * At most 9 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.KeyUsage key_usages = 5 [json_name = "keyUsages"];</code>
@@ -1504,6 +1525,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * keyUsage when the request names none.
+     * At most 9 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.KeyUsage key_usages = 5 [json_name = "keyUsages"];</code>
@@ -1531,6 +1553,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * extKeyUsage when the request names none.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage extended_key_usages = 6 [json_name = "extendedKeyUsages"];</code>
@@ -1543,6 +1566,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * extKeyUsage when the request names none.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage extended_key_usages = 6 [json_name = "extendedKeyUsages"];</code>
@@ -1554,6 +1578,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * extKeyUsage when the request names none.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage extended_key_usages = 6 [json_name = "extendedKeyUsages"];</code>
@@ -1566,6 +1591,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * extKeyUsage when the request names none.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage extended_key_usages = 6 [json_name = "extendedKeyUsages"];</code>
@@ -1586,6 +1612,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * extKeyUsage when the request names none.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage extended_key_usages = 6 [json_name = "extendedKeyUsages"];</code>
@@ -1604,6 +1631,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * extKeyUsage when the request names none.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage extended_key_usages = 6 [json_name = "extendedKeyUsages"];</code>
@@ -1622,6 +1650,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * extKeyUsage when the request names none.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage extended_key_usages = 6 [json_name = "extendedKeyUsages"];</code>
@@ -1636,6 +1665,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * extKeyUsage when the request names none.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage extended_key_usages = 6 [json_name = "extendedKeyUsages"];</code>
@@ -1648,6 +1678,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * extKeyUsage when the request names none.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage extended_key_usages = 6 [json_name = "extendedKeyUsages"];</code>
@@ -1660,6 +1691,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * extKeyUsage when the request names none.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage extended_key_usages = 6 [json_name = "extendedKeyUsages"];</code>
@@ -1677,6 +1709,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * extKeyUsage when the request names none.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage extended_key_usages = 6 [json_name = "extendedKeyUsages"];</code>
@@ -1692,6 +1725,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * extKeyUsage when the request names none.
+     * At most 6 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.ExtendedKeyUsage extended_key_usages = 6 [json_name = "extendedKeyUsages"];</code>

@@ -102,6 +102,7 @@ public interface ProfileDefaultsOrBuilder extends
   /**
    * <pre>
    * keyUsage when the request names none.
+   * At most 9 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.KeyUsage key_usages = 5 [json_name = "keyUsages"];</code>
@@ -111,6 +112,7 @@ public interface ProfileDefaultsOrBuilder extends
   /**
    * <pre>
    * keyUsage when the request names none.
+   * At most 9 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.KeyUsage key_usages = 5 [json_name = "keyUsages"];</code>
@@ -120,6 +122,7 @@ public interface ProfileDefaultsOrBuilder extends
   /**
    * <pre>
    * keyUsage when the request names none.
+   * At most 9 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.KeyUsage key_usages = 5 [json_name = "keyUsages"];</code>
@@ -130,6 +133,7 @@ public interface ProfileDefaultsOrBuilder extends
   /**
    * <pre>
    * keyUsage when the request names none.
+   * At most 9 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.KeyUsage key_usages = 5 [json_name = "keyUsages"];</code>
@@ -140,6 +144,7 @@ public interface ProfileDefaultsOrBuilder extends
   /**
    * <pre>
    * keyUsage when the request names none.
+   * At most 9 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.KeyUsage key_usages = 5 [json_name = "keyUsages"];</code>
@@ -151,6 +156,7 @@ public interface ProfileDefaultsOrBuilder extends
   /**
    * <pre>
    * extKeyUsage when the request names none.
+   * At most 6 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.ExtendedKeyUsage extended_key_usages = 6 [json_name = "extendedKeyUsages"];</code>
@@ -160,6 +166,7 @@ public interface ProfileDefaultsOrBuilder extends
   /**
    * <pre>
    * extKeyUsage when the request names none.
+   * At most 6 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.ExtendedKeyUsage extended_key_usages = 6 [json_name = "extendedKeyUsages"];</code>
@@ -169,6 +176,7 @@ public interface ProfileDefaultsOrBuilder extends
   /**
    * <pre>
    * extKeyUsage when the request names none.
+   * At most 6 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.ExtendedKeyUsage extended_key_usages = 6 [json_name = "extendedKeyUsages"];</code>
@@ -179,6 +187,7 @@ public interface ProfileDefaultsOrBuilder extends
   /**
    * <pre>
    * extKeyUsage when the request names none.
+   * At most 6 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.ExtendedKeyUsage extended_key_usages = 6 [json_name = "extendedKeyUsages"];</code>
@@ -189,6 +198,7 @@ public interface ProfileDefaultsOrBuilder extends
   /**
    * <pre>
    * extKeyUsage when the request names none.
+   * At most 6 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.ExtendedKeyUsage extended_key_usages = 6 [json_name = "extendedKeyUsages"];</code>

@@ -10,6 +10,7 @@ public interface RejectCertificateRequestRequestOrBuilder extends
   /**
    * <pre>
    * The certificate request id.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_request_id = 1 [json_name = "certificateRequestId"];</code>
@@ -19,6 +20,7 @@ public interface RejectCertificateRequestRequestOrBuilder extends
   /**
    * <pre>
    * The certificate request id.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_request_id = 1 [json_name = "certificateRequestId"];</code>
@@ -30,6 +32,7 @@ public interface RejectCertificateRequestRequestOrBuilder extends
   /**
    * <pre>
    * Why it was rejected; shown to the requester.
+   * At most 1024 characters.
    * </pre>
    *
    * <code>string reason = 2 [json_name = "reason"];</code>
@@ -39,6 +42,7 @@ public interface RejectCertificateRequestRequestOrBuilder extends
   /**
    * <pre>
    * Why it was rejected; shown to the requester.
+   * At most 1024 characters.
    * </pre>
    *
    * <code>string reason = 2 [json_name = "reason"];</code>

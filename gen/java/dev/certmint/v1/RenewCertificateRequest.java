@@ -58,6 +58,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The certificate to renew, by id.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_id = 1 [json_name = "certificateId"];</code>
@@ -79,6 +80,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The certificate to renew, by id.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_id = 1 [json_name = "certificateId"];</code>
@@ -105,6 +107,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Idempotency key, as for IssueCertificate.
+   * At most 128 characters.
    * </pre>
    *
    * <code>string request_id = 2 [json_name = "requestId"];</code>
@@ -126,6 +129,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Idempotency key, as for IssueCertificate.
+   * At most 128 characters.
    * </pre>
    *
    * <code>string request_id = 2 [json_name = "requestId"];</code>
@@ -178,6 +182,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The CSR, when key_source is CSR (PEM).
+   * At most 65536 characters.
    * </pre>
    *
    * <code>string csr_pem = 4 [json_name = "csrPem"];</code>
@@ -199,6 +204,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The CSR, when key_source is CSR (PEM).
+   * At most 65536 characters.
    * </pre>
    *
    * <code>string csr_pem = 4 [json_name = "csrPem"];</code>
@@ -782,6 +788,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The certificate to renew, by id.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_id = 1 [json_name = "certificateId"];</code>
@@ -802,6 +809,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The certificate to renew, by id.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_id = 1 [json_name = "certificateId"];</code>
@@ -823,6 +831,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The certificate to renew, by id.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_id = 1 [json_name = "certificateId"];</code>
@@ -840,6 +849,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The certificate to renew, by id.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_id = 1 [json_name = "certificateId"];</code>
@@ -854,6 +864,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The certificate to renew, by id.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_id = 1 [json_name = "certificateId"];</code>
@@ -874,6 +885,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Idempotency key, as for IssueCertificate.
+     * At most 128 characters.
      * </pre>
      *
      * <code>string request_id = 2 [json_name = "requestId"];</code>
@@ -894,6 +906,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Idempotency key, as for IssueCertificate.
+     * At most 128 characters.
      * </pre>
      *
      * <code>string request_id = 2 [json_name = "requestId"];</code>
@@ -915,6 +928,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Idempotency key, as for IssueCertificate.
+     * At most 128 characters.
      * </pre>
      *
      * <code>string request_id = 2 [json_name = "requestId"];</code>
@@ -932,6 +946,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Idempotency key, as for IssueCertificate.
+     * At most 128 characters.
      * </pre>
      *
      * <code>string request_id = 2 [json_name = "requestId"];</code>
@@ -946,6 +961,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Idempotency key, as for IssueCertificate.
+     * At most 128 characters.
      * </pre>
      *
      * <code>string request_id = 2 [json_name = "requestId"];</code>
@@ -1039,6 +1055,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The CSR, when key_source is CSR (PEM).
+     * At most 65536 characters.
      * </pre>
      *
      * <code>string csr_pem = 4 [json_name = "csrPem"];</code>
@@ -1059,6 +1076,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The CSR, when key_source is CSR (PEM).
+     * At most 65536 characters.
      * </pre>
      *
      * <code>string csr_pem = 4 [json_name = "csrPem"];</code>
@@ -1080,6 +1098,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The CSR, when key_source is CSR (PEM).
+     * At most 65536 characters.
      * </pre>
      *
      * <code>string csr_pem = 4 [json_name = "csrPem"];</code>
@@ -1097,6 +1116,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The CSR, when key_source is CSR (PEM).
+     * At most 65536 characters.
      * </pre>
      *
      * <code>string csr_pem = 4 [json_name = "csrPem"];</code>
@@ -1111,6 +1131,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The CSR, when key_source is CSR (PEM).
+     * At most 65536 characters.
      * </pre>
      *
      * <code>string csr_pem = 4 [json_name = "csrPem"];</code>

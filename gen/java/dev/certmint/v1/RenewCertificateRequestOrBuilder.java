@@ -10,6 +10,7 @@ public interface RenewCertificateRequestOrBuilder extends
   /**
    * <pre>
    * The certificate to renew, by id.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_id = 1 [json_name = "certificateId"];</code>
@@ -19,6 +20,7 @@ public interface RenewCertificateRequestOrBuilder extends
   /**
    * <pre>
    * The certificate to renew, by id.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_id = 1 [json_name = "certificateId"];</code>
@@ -30,6 +32,7 @@ public interface RenewCertificateRequestOrBuilder extends
   /**
    * <pre>
    * Idempotency key, as for IssueCertificate.
+   * At most 128 characters.
    * </pre>
    *
    * <code>string request_id = 2 [json_name = "requestId"];</code>
@@ -39,6 +42,7 @@ public interface RenewCertificateRequestOrBuilder extends
   /**
    * <pre>
    * Idempotency key, as for IssueCertificate.
+   * At most 128 characters.
    * </pre>
    *
    * <code>string request_id = 2 [json_name = "requestId"];</code>
@@ -69,6 +73,7 @@ public interface RenewCertificateRequestOrBuilder extends
   /**
    * <pre>
    * The CSR, when key_source is CSR (PEM).
+   * At most 65536 characters.
    * </pre>
    *
    * <code>string csr_pem = 4 [json_name = "csrPem"];</code>
@@ -78,6 +83,7 @@ public interface RenewCertificateRequestOrBuilder extends
   /**
    * <pre>
    * The CSR, when key_source is CSR (PEM).
+   * At most 65536 characters.
    * </pre>
    *
    * <code>string csr_pem = 4 [json_name = "csrPem"];</code>

@@ -54,6 +54,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The token, by id or slug.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string access_token = 1 [json_name = "accessToken"];</code>
@@ -75,6 +76,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The token, by id or slug.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string access_token = 1 [json_name = "accessToken"];</code>
@@ -427,6 +429,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The token, by id or slug.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string access_token = 1 [json_name = "accessToken"];</code>
@@ -447,6 +450,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The token, by id or slug.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string access_token = 1 [json_name = "accessToken"];</code>
@@ -468,6 +472,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The token, by id or slug.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string access_token = 1 [json_name = "accessToken"];</code>
@@ -485,6 +490,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The token, by id or slug.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string access_token = 1 [json_name = "accessToken"];</code>
@@ -499,6 +505,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The token, by id or slug.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string access_token = 1 [json_name = "accessToken"];</code>

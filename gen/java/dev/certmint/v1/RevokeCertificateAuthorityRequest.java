@@ -55,6 +55,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The intermediate CA, by id or slug.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_authority = 1 [json_name = "certificateAuthority"];</code>
@@ -76,6 +77,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The intermediate CA, by id or slug.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_authority = 1 [json_name = "certificateAuthority"];</code>
@@ -476,6 +478,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The intermediate CA, by id or slug.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_authority = 1 [json_name = "certificateAuthority"];</code>
@@ -496,6 +499,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The intermediate CA, by id or slug.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_authority = 1 [json_name = "certificateAuthority"];</code>
@@ -517,6 +521,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The intermediate CA, by id or slug.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_authority = 1 [json_name = "certificateAuthority"];</code>
@@ -534,6 +539,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The intermediate CA, by id or slug.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_authority = 1 [json_name = "certificateAuthority"];</code>
@@ -548,6 +554,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The intermediate CA, by id or slug.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate_authority = 1 [json_name = "certificateAuthority"];</code>

@@ -10,6 +10,7 @@ public interface RevokeCertificateAuthorityRequestOrBuilder extends
   /**
    * <pre>
    * The intermediate CA, by id or slug.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_authority = 1 [json_name = "certificateAuthority"];</code>
@@ -19,6 +20,7 @@ public interface RevokeCertificateAuthorityRequestOrBuilder extends
   /**
    * <pre>
    * The intermediate CA, by id or slug.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate_authority = 1 [json_name = "certificateAuthority"];</code>

@@ -56,6 +56,7 @@ private static final long serialVersionUID = 0L;
    * <pre>
    * The certificate, by id or serial number (a CA's serial: INVALID_ARGUMENT, see
    * RevokeCertificateAuthority).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate = 1 [json_name = "certificate"];</code>
@@ -78,6 +79,7 @@ private static final long serialVersionUID = 0L;
    * <pre>
    * The certificate, by id or serial number (a CA's serial: INVALID_ARGUMENT, see
    * RevokeCertificateAuthority).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate = 1 [json_name = "certificate"];</code>
@@ -479,6 +481,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * The certificate, by id or serial number (a CA's serial: INVALID_ARGUMENT, see
      * RevokeCertificateAuthority).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate = 1 [json_name = "certificate"];</code>
@@ -500,6 +503,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * The certificate, by id or serial number (a CA's serial: INVALID_ARGUMENT, see
      * RevokeCertificateAuthority).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate = 1 [json_name = "certificate"];</code>
@@ -522,6 +526,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * The certificate, by id or serial number (a CA's serial: INVALID_ARGUMENT, see
      * RevokeCertificateAuthority).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate = 1 [json_name = "certificate"];</code>
@@ -540,6 +545,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * The certificate, by id or serial number (a CA's serial: INVALID_ARGUMENT, see
      * RevokeCertificateAuthority).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate = 1 [json_name = "certificate"];</code>
@@ -555,6 +561,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * The certificate, by id or serial number (a CA's serial: INVALID_ARGUMENT, see
      * RevokeCertificateAuthority).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string certificate = 1 [json_name = "certificate"];</code>

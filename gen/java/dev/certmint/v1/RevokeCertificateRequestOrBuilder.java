@@ -11,6 +11,7 @@ public interface RevokeCertificateRequestOrBuilder extends
    * <pre>
    * The certificate, by id or serial number (a CA's serial: INVALID_ARGUMENT, see
    * RevokeCertificateAuthority).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate = 1 [json_name = "certificate"];</code>
@@ -21,6 +22,7 @@ public interface RevokeCertificateRequestOrBuilder extends
    * <pre>
    * The certificate, by id or serial number (a CA's serial: INVALID_ARGUMENT, see
    * RevokeCertificateAuthority).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string certificate = 1 [json_name = "certificate"];</code>

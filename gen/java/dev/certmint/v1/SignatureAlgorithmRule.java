@@ -63,6 +63,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Signature algorithms allowed; empty means any that fits the CA key.
+   * At most 7 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.SignatureAlgorithm allowed = 1 [json_name = "allowed"];</code>
@@ -76,6 +77,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Signature algorithms allowed; empty means any that fits the CA key.
+   * At most 7 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.SignatureAlgorithm allowed = 1 [json_name = "allowed"];</code>
@@ -88,6 +90,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Signature algorithms allowed; empty means any that fits the CA key.
+   * At most 7 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.SignatureAlgorithm allowed = 1 [json_name = "allowed"];</code>
@@ -101,6 +104,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Signature algorithms allowed; empty means any that fits the CA key.
+   * At most 7 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.SignatureAlgorithm allowed = 1 [json_name = "allowed"];</code>
@@ -114,6 +118,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Signature algorithms allowed; empty means any that fits the CA key.
+   * At most 7 values.
    * </pre>
    *
    * <code>repeated .certmint.v1.SignatureAlgorithm allowed = 1 [json_name = "allowed"];</code>
@@ -504,6 +509,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Signature algorithms allowed; empty means any that fits the CA key.
+     * At most 7 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.SignatureAlgorithm allowed = 1 [json_name = "allowed"];</code>
@@ -516,6 +522,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Signature algorithms allowed; empty means any that fits the CA key.
+     * At most 7 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.SignatureAlgorithm allowed = 1 [json_name = "allowed"];</code>
@@ -527,6 +534,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Signature algorithms allowed; empty means any that fits the CA key.
+     * At most 7 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.SignatureAlgorithm allowed = 1 [json_name = "allowed"];</code>
@@ -539,6 +547,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Signature algorithms allowed; empty means any that fits the CA key.
+     * At most 7 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.SignatureAlgorithm allowed = 1 [json_name = "allowed"];</code>
@@ -559,6 +568,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Signature algorithms allowed; empty means any that fits the CA key.
+     * At most 7 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.SignatureAlgorithm allowed = 1 [json_name = "allowed"];</code>
@@ -577,6 +587,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Signature algorithms allowed; empty means any that fits the CA key.
+     * At most 7 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.SignatureAlgorithm allowed = 1 [json_name = "allowed"];</code>
@@ -595,6 +606,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Signature algorithms allowed; empty means any that fits the CA key.
+     * At most 7 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.SignatureAlgorithm allowed = 1 [json_name = "allowed"];</code>
@@ -609,6 +621,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Signature algorithms allowed; empty means any that fits the CA key.
+     * At most 7 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.SignatureAlgorithm allowed = 1 [json_name = "allowed"];</code>
@@ -621,6 +634,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Signature algorithms allowed; empty means any that fits the CA key.
+     * At most 7 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.SignatureAlgorithm allowed = 1 [json_name = "allowed"];</code>
@@ -633,6 +647,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Signature algorithms allowed; empty means any that fits the CA key.
+     * At most 7 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.SignatureAlgorithm allowed = 1 [json_name = "allowed"];</code>
@@ -650,6 +665,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Signature algorithms allowed; empty means any that fits the CA key.
+     * At most 7 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.SignatureAlgorithm allowed = 1 [json_name = "allowed"];</code>
@@ -665,6 +681,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Signature algorithms allowed; empty means any that fits the CA key.
+     * At most 7 values.
      * </pre>
      *
      * <code>repeated .certmint.v1.SignatureAlgorithm allowed = 1 [json_name = "allowed"];</code>

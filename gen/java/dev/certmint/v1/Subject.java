@@ -6,7 +6,8 @@ package dev.certmint.v1;
 /**
  * <pre>
  * Subject is an X.509 distinguished name (RFC 5280 section 4.1.2.4). Empty fields are left
- * out of the name. Attributes are written in the order of the fields below.
+ * out of the name. Attributes are written in the order of the fields below. The subject of a
+ * CSR is held to the same limits as these fields (a CSR over them is INVALID_ARGUMENT, csr_pem).
  * </pre>
  *
  * Protobuf type {@code certmint.v1.Subject}
@@ -64,6 +65,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Country (C): a two-letter ISO 3166 code, e.g. "DE".
+   * At most 2 characters.
    * </pre>
    *
    * <code>string country = 1 [json_name = "country"];</code>
@@ -85,6 +87,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Country (C): a two-letter ISO 3166 code, e.g. "DE".
+   * At most 2 characters.
    * </pre>
    *
    * <code>string country = 1 [json_name = "country"];</code>
@@ -111,6 +114,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * State or province (ST).
+   * At most 128 characters.
    * </pre>
    *
    * <code>string state = 2 [json_name = "state"];</code>
@@ -132,6 +136,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * State or province (ST).
+   * At most 128 characters.
    * </pre>
    *
    * <code>string state = 2 [json_name = "state"];</code>
@@ -158,6 +163,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Locality (L), e.g. a city.
+   * At most 128 characters.
    * </pre>
    *
    * <code>string locality = 3 [json_name = "locality"];</code>
@@ -179,6 +185,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Locality (L), e.g. a city.
+   * At most 128 characters.
    * </pre>
    *
    * <code>string locality = 3 [json_name = "locality"];</code>
@@ -205,6 +212,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Organization (O); one RDN per value.
+   * At most 10 values of at most 64 characters each.
    * </pre>
    *
    * <code>repeated string organization = 4 [json_name = "organization"];</code>
@@ -217,6 +225,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Organization (O); one RDN per value.
+   * At most 10 values of at most 64 characters each.
    * </pre>
    *
    * <code>repeated string organization = 4 [json_name = "organization"];</code>
@@ -228,6 +237,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Organization (O); one RDN per value.
+   * At most 10 values of at most 64 characters each.
    * </pre>
    *
    * <code>repeated string organization = 4 [json_name = "organization"];</code>
@@ -240,6 +250,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Organization (O); one RDN per value.
+   * At most 10 values of at most 64 characters each.
    * </pre>
    *
    * <code>repeated string organization = 4 [json_name = "organization"];</code>
@@ -257,6 +268,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Organizational unit (OU); one RDN per value.
+   * At most 10 values of at most 64 characters each.
    * </pre>
    *
    * <code>repeated string organizational_unit = 5 [json_name = "organizationalUnit"];</code>
@@ -269,6 +281,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Organizational unit (OU); one RDN per value.
+   * At most 10 values of at most 64 characters each.
    * </pre>
    *
    * <code>repeated string organizational_unit = 5 [json_name = "organizationalUnit"];</code>
@@ -280,6 +293,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Organizational unit (OU); one RDN per value.
+   * At most 10 values of at most 64 characters each.
    * </pre>
    *
    * <code>repeated string organizational_unit = 5 [json_name = "organizationalUnit"];</code>
@@ -292,6 +306,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Organizational unit (OU); one RDN per value.
+   * At most 10 values of at most 64 characters each.
    * </pre>
    *
    * <code>repeated string organizational_unit = 5 [json_name = "organizationalUnit"];</code>
@@ -312,6 +327,7 @@ private static final long serialVersionUID = 0L;
    * that reads as a DNS name, IP address, email address or URI must satisfy the policy's SAN
    * rules for that kind, is normalised like a SAN, and by default is copied into the SANs
    * (CertificatePolicy.subject_names_in_sans).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string common_name = 6 [json_name = "commonName"];</code>
@@ -336,6 +352,7 @@ private static final long serialVersionUID = 0L;
    * that reads as a DNS name, IP address, email address or URI must satisfy the policy's SAN
    * rules for that kind, is normalised like a SAN, and by default is copied into the SANs
    * (CertificatePolicy.subject_names_in_sans).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string common_name = 6 [json_name = "commonName"];</code>
@@ -362,6 +379,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Street address (street).
+   * At most 128 characters.
    * </pre>
    *
    * <code>string street_address = 7 [json_name = "streetAddress"];</code>
@@ -383,6 +401,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Street address (street).
+   * At most 128 characters.
    * </pre>
    *
    * <code>string street_address = 7 [json_name = "streetAddress"];</code>
@@ -409,6 +428,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Postal code (postalCode).
+   * At most 40 characters.
    * </pre>
    *
    * <code>string postal_code = 8 [json_name = "postalCode"];</code>
@@ -430,6 +450,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Postal code (postalCode).
+   * At most 40 characters.
    * </pre>
    *
    * <code>string postal_code = 8 [json_name = "postalCode"];</code>
@@ -456,6 +477,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Serial number attribute (serialNumber), not the certificate serial.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string serial_number = 9 [json_name = "serialNumber"];</code>
@@ -477,6 +499,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Serial number attribute (serialNumber), not the certificate serial.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string serial_number = 9 [json_name = "serialNumber"];</code>
@@ -505,6 +528,7 @@ private static final long serialVersionUID = 0L;
    * Email address attribute (emailAddress, PKCS #9); prefer an email SAN. It must satisfy the
    * policy's email SAN rules and must also be an email SAN (RFC 5280 4.1.2.6): copied there
    * under the default policy setting, refused otherwise.
+   * At most 255 characters.
    * </pre>
    *
    * <code>string email_address = 10 [json_name = "emailAddress"];</code>
@@ -528,6 +552,7 @@ private static final long serialVersionUID = 0L;
    * Email address attribute (emailAddress, PKCS #9); prefer an email SAN. It must satisfy the
    * policy's email SAN rules and must also be an email SAN (RFC 5280 4.1.2.6): copied there
    * under the default policy setting, refused otherwise.
+   * At most 255 characters.
    * </pre>
    *
    * <code>string email_address = 10 [json_name = "emailAddress"];</code>
@@ -809,7 +834,8 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Subject is an X.509 distinguished name (RFC 5280 section 4.1.2.4). Empty fields are left
-   * out of the name. Attributes are written in the order of the fields below.
+   * out of the name. Attributes are written in the order of the fields below. The subject of a
+   * CSR is held to the same limits as these fields (a CSR over them is INVALID_ARGUMENT, csr_pem).
    * </pre>
    *
    * Protobuf type {@code certmint.v1.Subject}
@@ -1133,6 +1159,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Country (C): a two-letter ISO 3166 code, e.g. "DE".
+     * At most 2 characters.
      * </pre>
      *
      * <code>string country = 1 [json_name = "country"];</code>
@@ -1153,6 +1180,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Country (C): a two-letter ISO 3166 code, e.g. "DE".
+     * At most 2 characters.
      * </pre>
      *
      * <code>string country = 1 [json_name = "country"];</code>
@@ -1174,6 +1202,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Country (C): a two-letter ISO 3166 code, e.g. "DE".
+     * At most 2 characters.
      * </pre>
      *
      * <code>string country = 1 [json_name = "country"];</code>
@@ -1191,6 +1220,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Country (C): a two-letter ISO 3166 code, e.g. "DE".
+     * At most 2 characters.
      * </pre>
      *
      * <code>string country = 1 [json_name = "country"];</code>
@@ -1205,6 +1235,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Country (C): a two-letter ISO 3166 code, e.g. "DE".
+     * At most 2 characters.
      * </pre>
      *
      * <code>string country = 1 [json_name = "country"];</code>
@@ -1225,6 +1256,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * State or province (ST).
+     * At most 128 characters.
      * </pre>
      *
      * <code>string state = 2 [json_name = "state"];</code>
@@ -1245,6 +1277,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * State or province (ST).
+     * At most 128 characters.
      * </pre>
      *
      * <code>string state = 2 [json_name = "state"];</code>
@@ -1266,6 +1299,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * State or province (ST).
+     * At most 128 characters.
      * </pre>
      *
      * <code>string state = 2 [json_name = "state"];</code>
@@ -1283,6 +1317,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * State or province (ST).
+     * At most 128 characters.
      * </pre>
      *
      * <code>string state = 2 [json_name = "state"];</code>
@@ -1297,6 +1332,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * State or province (ST).
+     * At most 128 characters.
      * </pre>
      *
      * <code>string state = 2 [json_name = "state"];</code>
@@ -1317,6 +1353,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Locality (L), e.g. a city.
+     * At most 128 characters.
      * </pre>
      *
      * <code>string locality = 3 [json_name = "locality"];</code>
@@ -1337,6 +1374,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Locality (L), e.g. a city.
+     * At most 128 characters.
      * </pre>
      *
      * <code>string locality = 3 [json_name = "locality"];</code>
@@ -1358,6 +1396,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Locality (L), e.g. a city.
+     * At most 128 characters.
      * </pre>
      *
      * <code>string locality = 3 [json_name = "locality"];</code>
@@ -1375,6 +1414,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Locality (L), e.g. a city.
+     * At most 128 characters.
      * </pre>
      *
      * <code>string locality = 3 [json_name = "locality"];</code>
@@ -1389,6 +1429,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Locality (L), e.g. a city.
+     * At most 128 characters.
      * </pre>
      *
      * <code>string locality = 3 [json_name = "locality"];</code>
@@ -1415,6 +1456,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Organization (O); one RDN per value.
+     * At most 10 values of at most 64 characters each.
      * </pre>
      *
      * <code>repeated string organization = 4 [json_name = "organization"];</code>
@@ -1427,6 +1469,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Organization (O); one RDN per value.
+     * At most 10 values of at most 64 characters each.
      * </pre>
      *
      * <code>repeated string organization = 4 [json_name = "organization"];</code>
@@ -1438,6 +1481,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Organization (O); one RDN per value.
+     * At most 10 values of at most 64 characters each.
      * </pre>
      *
      * <code>repeated string organization = 4 [json_name = "organization"];</code>
@@ -1450,6 +1494,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Organization (O); one RDN per value.
+     * At most 10 values of at most 64 characters each.
      * </pre>
      *
      * <code>repeated string organization = 4 [json_name = "organization"];</code>
@@ -1463,6 +1508,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Organization (O); one RDN per value.
+     * At most 10 values of at most 64 characters each.
      * </pre>
      *
      * <code>repeated string organization = 4 [json_name = "organization"];</code>
@@ -1481,6 +1527,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Organization (O); one RDN per value.
+     * At most 10 values of at most 64 characters each.
      * </pre>
      *
      * <code>repeated string organization = 4 [json_name = "organization"];</code>
@@ -1498,6 +1545,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Organization (O); one RDN per value.
+     * At most 10 values of at most 64 characters each.
      * </pre>
      *
      * <code>repeated string organization = 4 [json_name = "organization"];</code>
@@ -1515,6 +1563,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Organization (O); one RDN per value.
+     * At most 10 values of at most 64 characters each.
      * </pre>
      *
      * <code>repeated string organization = 4 [json_name = "organization"];</code>
@@ -1529,6 +1578,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Organization (O); one RDN per value.
+     * At most 10 values of at most 64 characters each.
      * </pre>
      *
      * <code>repeated string organization = 4 [json_name = "organization"];</code>
@@ -1555,6 +1605,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Organizational unit (OU); one RDN per value.
+     * At most 10 values of at most 64 characters each.
      * </pre>
      *
      * <code>repeated string organizational_unit = 5 [json_name = "organizationalUnit"];</code>
@@ -1567,6 +1618,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Organizational unit (OU); one RDN per value.
+     * At most 10 values of at most 64 characters each.
      * </pre>
      *
      * <code>repeated string organizational_unit = 5 [json_name = "organizationalUnit"];</code>
@@ -1578,6 +1630,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Organizational unit (OU); one RDN per value.
+     * At most 10 values of at most 64 characters each.
      * </pre>
      *
      * <code>repeated string organizational_unit = 5 [json_name = "organizationalUnit"];</code>
@@ -1590,6 +1643,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Organizational unit (OU); one RDN per value.
+     * At most 10 values of at most 64 characters each.
      * </pre>
      *
      * <code>repeated string organizational_unit = 5 [json_name = "organizationalUnit"];</code>
@@ -1603,6 +1657,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Organizational unit (OU); one RDN per value.
+     * At most 10 values of at most 64 characters each.
      * </pre>
      *
      * <code>repeated string organizational_unit = 5 [json_name = "organizationalUnit"];</code>
@@ -1621,6 +1676,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Organizational unit (OU); one RDN per value.
+     * At most 10 values of at most 64 characters each.
      * </pre>
      *
      * <code>repeated string organizational_unit = 5 [json_name = "organizationalUnit"];</code>
@@ -1638,6 +1694,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Organizational unit (OU); one RDN per value.
+     * At most 10 values of at most 64 characters each.
      * </pre>
      *
      * <code>repeated string organizational_unit = 5 [json_name = "organizationalUnit"];</code>
@@ -1655,6 +1712,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Organizational unit (OU); one RDN per value.
+     * At most 10 values of at most 64 characters each.
      * </pre>
      *
      * <code>repeated string organizational_unit = 5 [json_name = "organizationalUnit"];</code>
@@ -1669,6 +1727,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Organizational unit (OU); one RDN per value.
+     * At most 10 values of at most 64 characters each.
      * </pre>
      *
      * <code>repeated string organizational_unit = 5 [json_name = "organizationalUnit"];</code>
@@ -1692,6 +1751,7 @@ private static final long serialVersionUID = 0L;
      * that reads as a DNS name, IP address, email address or URI must satisfy the policy's SAN
      * rules for that kind, is normalised like a SAN, and by default is copied into the SANs
      * (CertificatePolicy.subject_names_in_sans).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string common_name = 6 [json_name = "commonName"];</code>
@@ -1715,6 +1775,7 @@ private static final long serialVersionUID = 0L;
      * that reads as a DNS name, IP address, email address or URI must satisfy the policy's SAN
      * rules for that kind, is normalised like a SAN, and by default is copied into the SANs
      * (CertificatePolicy.subject_names_in_sans).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string common_name = 6 [json_name = "commonName"];</code>
@@ -1739,6 +1800,7 @@ private static final long serialVersionUID = 0L;
      * that reads as a DNS name, IP address, email address or URI must satisfy the policy's SAN
      * rules for that kind, is normalised like a SAN, and by default is copied into the SANs
      * (CertificatePolicy.subject_names_in_sans).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string common_name = 6 [json_name = "commonName"];</code>
@@ -1759,6 +1821,7 @@ private static final long serialVersionUID = 0L;
      * that reads as a DNS name, IP address, email address or URI must satisfy the policy's SAN
      * rules for that kind, is normalised like a SAN, and by default is copied into the SANs
      * (CertificatePolicy.subject_names_in_sans).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string common_name = 6 [json_name = "commonName"];</code>
@@ -1776,6 +1839,7 @@ private static final long serialVersionUID = 0L;
      * that reads as a DNS name, IP address, email address or URI must satisfy the policy's SAN
      * rules for that kind, is normalised like a SAN, and by default is copied into the SANs
      * (CertificatePolicy.subject_names_in_sans).
+     * At most 64 characters.
      * </pre>
      *
      * <code>string common_name = 6 [json_name = "commonName"];</code>
@@ -1796,6 +1860,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Street address (street).
+     * At most 128 characters.
      * </pre>
      *
      * <code>string street_address = 7 [json_name = "streetAddress"];</code>
@@ -1816,6 +1881,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Street address (street).
+     * At most 128 characters.
      * </pre>
      *
      * <code>string street_address = 7 [json_name = "streetAddress"];</code>
@@ -1837,6 +1903,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Street address (street).
+     * At most 128 characters.
      * </pre>
      *
      * <code>string street_address = 7 [json_name = "streetAddress"];</code>
@@ -1854,6 +1921,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Street address (street).
+     * At most 128 characters.
      * </pre>
      *
      * <code>string street_address = 7 [json_name = "streetAddress"];</code>
@@ -1868,6 +1936,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Street address (street).
+     * At most 128 characters.
      * </pre>
      *
      * <code>string street_address = 7 [json_name = "streetAddress"];</code>
@@ -1888,6 +1957,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Postal code (postalCode).
+     * At most 40 characters.
      * </pre>
      *
      * <code>string postal_code = 8 [json_name = "postalCode"];</code>
@@ -1908,6 +1978,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Postal code (postalCode).
+     * At most 40 characters.
      * </pre>
      *
      * <code>string postal_code = 8 [json_name = "postalCode"];</code>
@@ -1929,6 +2000,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Postal code (postalCode).
+     * At most 40 characters.
      * </pre>
      *
      * <code>string postal_code = 8 [json_name = "postalCode"];</code>
@@ -1946,6 +2018,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Postal code (postalCode).
+     * At most 40 characters.
      * </pre>
      *
      * <code>string postal_code = 8 [json_name = "postalCode"];</code>
@@ -1960,6 +2033,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Postal code (postalCode).
+     * At most 40 characters.
      * </pre>
      *
      * <code>string postal_code = 8 [json_name = "postalCode"];</code>
@@ -1980,6 +2054,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Serial number attribute (serialNumber), not the certificate serial.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string serial_number = 9 [json_name = "serialNumber"];</code>
@@ -2000,6 +2075,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Serial number attribute (serialNumber), not the certificate serial.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string serial_number = 9 [json_name = "serialNumber"];</code>
@@ -2021,6 +2097,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Serial number attribute (serialNumber), not the certificate serial.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string serial_number = 9 [json_name = "serialNumber"];</code>
@@ -2038,6 +2115,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Serial number attribute (serialNumber), not the certificate serial.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string serial_number = 9 [json_name = "serialNumber"];</code>
@@ -2052,6 +2130,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Serial number attribute (serialNumber), not the certificate serial.
+     * At most 64 characters.
      * </pre>
      *
      * <code>string serial_number = 9 [json_name = "serialNumber"];</code>
@@ -2074,6 +2153,7 @@ private static final long serialVersionUID = 0L;
      * Email address attribute (emailAddress, PKCS #9); prefer an email SAN. It must satisfy the
      * policy's email SAN rules and must also be an email SAN (RFC 5280 4.1.2.6): copied there
      * under the default policy setting, refused otherwise.
+     * At most 255 characters.
      * </pre>
      *
      * <code>string email_address = 10 [json_name = "emailAddress"];</code>
@@ -2096,6 +2176,7 @@ private static final long serialVersionUID = 0L;
      * Email address attribute (emailAddress, PKCS #9); prefer an email SAN. It must satisfy the
      * policy's email SAN rules and must also be an email SAN (RFC 5280 4.1.2.6): copied there
      * under the default policy setting, refused otherwise.
+     * At most 255 characters.
      * </pre>
      *
      * <code>string email_address = 10 [json_name = "emailAddress"];</code>
@@ -2119,6 +2200,7 @@ private static final long serialVersionUID = 0L;
      * Email address attribute (emailAddress, PKCS #9); prefer an email SAN. It must satisfy the
      * policy's email SAN rules and must also be an email SAN (RFC 5280 4.1.2.6): copied there
      * under the default policy setting, refused otherwise.
+     * At most 255 characters.
      * </pre>
      *
      * <code>string email_address = 10 [json_name = "emailAddress"];</code>
@@ -2138,6 +2220,7 @@ private static final long serialVersionUID = 0L;
      * Email address attribute (emailAddress, PKCS #9); prefer an email SAN. It must satisfy the
      * policy's email SAN rules and must also be an email SAN (RFC 5280 4.1.2.6): copied there
      * under the default policy setting, refused otherwise.
+     * At most 255 characters.
      * </pre>
      *
      * <code>string email_address = 10 [json_name = "emailAddress"];</code>
@@ -2154,6 +2237,7 @@ private static final long serialVersionUID = 0L;
      * Email address attribute (emailAddress, PKCS #9); prefer an email SAN. It must satisfy the
      * policy's email SAN rules and must also be an email SAN (RFC 5280 4.1.2.6): copied there
      * under the default policy setting, refused otherwise.
+     * At most 255 characters.
      * </pre>
      *
      * <code>string email_address = 10 [json_name = "emailAddress"];</code>

@@ -8,7 +8,8 @@ package dev.certmint.v1;
  * SubjectAlternativeNames lists the names a certificate is valid for, by type
  * (RFC 5280 section 4.2.1.6). Names are normalised before policy checks: DNS names lower-cased,
  * trailing dot removed, internationalised labels converted to A-labels; IP addresses in
- * canonical form.
+ * canonical form. A certificate carries at most 100 names in all; the names of a CSR are held to
+ * the same limits as these fields.
  * </pre>
  *
  * Protobuf type {@code certmint.v1.SubjectAlternativeNames}
@@ -60,6 +61,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * DNS names, e.g. "api.example.com" or, where the policy allows wildcard names, "*.example.com".
+   * At most 100 names of at most 254 characters each.
    * </pre>
    *
    * <code>repeated string dns_names = 1 [json_name = "dnsNames"];</code>
@@ -72,6 +74,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * DNS names, e.g. "api.example.com" or, where the policy allows wildcard names, "*.example.com".
+   * At most 100 names of at most 254 characters each.
    * </pre>
    *
    * <code>repeated string dns_names = 1 [json_name = "dnsNames"];</code>
@@ -83,6 +86,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * DNS names, e.g. "api.example.com" or, where the policy allows wildcard names, "*.example.com".
+   * At most 100 names of at most 254 characters each.
    * </pre>
    *
    * <code>repeated string dns_names = 1 [json_name = "dnsNames"];</code>
@@ -95,6 +99,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * DNS names, e.g. "api.example.com" or, where the policy allows wildcard names, "*.example.com".
+   * At most 100 names of at most 254 characters each.
    * </pre>
    *
    * <code>repeated string dns_names = 1 [json_name = "dnsNames"];</code>
@@ -112,6 +117,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * IPv4 or IPv6 addresses in text form, e.g. "10.0.0.7" or "2001:db8::7".
+   * At most 100 names of at most 45 characters each.
    * </pre>
    *
    * <code>repeated string ip_addresses = 2 [json_name = "ipAddresses"];</code>
@@ -124,6 +130,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * IPv4 or IPv6 addresses in text form, e.g. "10.0.0.7" or "2001:db8::7".
+   * At most 100 names of at most 45 characters each.
    * </pre>
    *
    * <code>repeated string ip_addresses = 2 [json_name = "ipAddresses"];</code>
@@ -135,6 +142,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * IPv4 or IPv6 addresses in text form, e.g. "10.0.0.7" or "2001:db8::7".
+   * At most 100 names of at most 45 characters each.
    * </pre>
    *
    * <code>repeated string ip_addresses = 2 [json_name = "ipAddresses"];</code>
@@ -147,6 +155,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * IPv4 or IPv6 addresses in text form, e.g. "10.0.0.7" or "2001:db8::7".
+   * At most 100 names of at most 45 characters each.
    * </pre>
    *
    * <code>repeated string ip_addresses = 2 [json_name = "ipAddresses"];</code>
@@ -164,6 +173,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Email addresses (rfc822Name), e.g. "alice&#64;example.com".
+   * At most 100 names of at most 254 characters each.
    * </pre>
    *
    * <code>repeated string email_addresses = 3 [json_name = "emailAddresses"];</code>
@@ -176,6 +186,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Email addresses (rfc822Name), e.g. "alice&#64;example.com".
+   * At most 100 names of at most 254 characters each.
    * </pre>
    *
    * <code>repeated string email_addresses = 3 [json_name = "emailAddresses"];</code>
@@ -187,6 +198,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Email addresses (rfc822Name), e.g. "alice&#64;example.com".
+   * At most 100 names of at most 254 characters each.
    * </pre>
    *
    * <code>repeated string email_addresses = 3 [json_name = "emailAddresses"];</code>
@@ -199,6 +211,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Email addresses (rfc822Name), e.g. "alice&#64;example.com".
+   * At most 100 names of at most 254 characters each.
    * </pre>
    *
    * <code>repeated string email_addresses = 3 [json_name = "emailAddresses"];</code>
@@ -216,6 +229,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * URIs, e.g. a SPIFFE ID "spiffe://prod.example/ns/payments/sa/api".
+   * At most 100 names of at most 2048 characters each.
    * </pre>
    *
    * <code>repeated string uris = 4 [json_name = "uris"];</code>
@@ -228,6 +242,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * URIs, e.g. a SPIFFE ID "spiffe://prod.example/ns/payments/sa/api".
+   * At most 100 names of at most 2048 characters each.
    * </pre>
    *
    * <code>repeated string uris = 4 [json_name = "uris"];</code>
@@ -239,6 +254,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * URIs, e.g. a SPIFFE ID "spiffe://prod.example/ns/payments/sa/api".
+   * At most 100 names of at most 2048 characters each.
    * </pre>
    *
    * <code>repeated string uris = 4 [json_name = "uris"];</code>
@@ -251,6 +267,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * URIs, e.g. a SPIFFE ID "spiffe://prod.example/ns/payments/sa/api".
+   * At most 100 names of at most 2048 characters each.
    * </pre>
    *
    * <code>repeated string uris = 4 [json_name = "uris"];</code>
@@ -479,7 +496,8 @@ private static final long serialVersionUID = 0L;
    * SubjectAlternativeNames lists the names a certificate is valid for, by type
    * (RFC 5280 section 4.2.1.6). Names are normalised before policy checks: DNS names lower-cased,
    * trailing dot removed, internationalised labels converted to A-labels; IP addresses in
-   * canonical form.
+   * canonical form. A certificate carries at most 100 names in all; the names of a CSR are held to
+   * the same limits as these fields.
    * </pre>
    *
    * Protobuf type {@code certmint.v1.SubjectAlternativeNames}
@@ -743,6 +761,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * DNS names, e.g. "api.example.com" or, where the policy allows wildcard names, "*.example.com".
+     * At most 100 names of at most 254 characters each.
      * </pre>
      *
      * <code>repeated string dns_names = 1 [json_name = "dnsNames"];</code>
@@ -755,6 +774,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * DNS names, e.g. "api.example.com" or, where the policy allows wildcard names, "*.example.com".
+     * At most 100 names of at most 254 characters each.
      * </pre>
      *
      * <code>repeated string dns_names = 1 [json_name = "dnsNames"];</code>
@@ -766,6 +786,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * DNS names, e.g. "api.example.com" or, where the policy allows wildcard names, "*.example.com".
+     * At most 100 names of at most 254 characters each.
      * </pre>
      *
      * <code>repeated string dns_names = 1 [json_name = "dnsNames"];</code>
@@ -778,6 +799,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * DNS names, e.g. "api.example.com" or, where the policy allows wildcard names, "*.example.com".
+     * At most 100 names of at most 254 characters each.
      * </pre>
      *
      * <code>repeated string dns_names = 1 [json_name = "dnsNames"];</code>
@@ -791,6 +813,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * DNS names, e.g. "api.example.com" or, where the policy allows wildcard names, "*.example.com".
+     * At most 100 names of at most 254 characters each.
      * </pre>
      *
      * <code>repeated string dns_names = 1 [json_name = "dnsNames"];</code>
@@ -809,6 +832,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * DNS names, e.g. "api.example.com" or, where the policy allows wildcard names, "*.example.com".
+     * At most 100 names of at most 254 characters each.
      * </pre>
      *
      * <code>repeated string dns_names = 1 [json_name = "dnsNames"];</code>
@@ -826,6 +850,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * DNS names, e.g. "api.example.com" or, where the policy allows wildcard names, "*.example.com".
+     * At most 100 names of at most 254 characters each.
      * </pre>
      *
      * <code>repeated string dns_names = 1 [json_name = "dnsNames"];</code>
@@ -843,6 +868,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * DNS names, e.g. "api.example.com" or, where the policy allows wildcard names, "*.example.com".
+     * At most 100 names of at most 254 characters each.
      * </pre>
      *
      * <code>repeated string dns_names = 1 [json_name = "dnsNames"];</code>
@@ -857,6 +883,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * DNS names, e.g. "api.example.com" or, where the policy allows wildcard names, "*.example.com".
+     * At most 100 names of at most 254 characters each.
      * </pre>
      *
      * <code>repeated string dns_names = 1 [json_name = "dnsNames"];</code>
@@ -883,6 +910,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * IPv4 or IPv6 addresses in text form, e.g. "10.0.0.7" or "2001:db8::7".
+     * At most 100 names of at most 45 characters each.
      * </pre>
      *
      * <code>repeated string ip_addresses = 2 [json_name = "ipAddresses"];</code>
@@ -895,6 +923,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * IPv4 or IPv6 addresses in text form, e.g. "10.0.0.7" or "2001:db8::7".
+     * At most 100 names of at most 45 characters each.
      * </pre>
      *
      * <code>repeated string ip_addresses = 2 [json_name = "ipAddresses"];</code>
@@ -906,6 +935,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * IPv4 or IPv6 addresses in text form, e.g. "10.0.0.7" or "2001:db8::7".
+     * At most 100 names of at most 45 characters each.
      * </pre>
      *
      * <code>repeated string ip_addresses = 2 [json_name = "ipAddresses"];</code>
@@ -918,6 +948,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * IPv4 or IPv6 addresses in text form, e.g. "10.0.0.7" or "2001:db8::7".
+     * At most 100 names of at most 45 characters each.
      * </pre>
      *
      * <code>repeated string ip_addresses = 2 [json_name = "ipAddresses"];</code>
@@ -931,6 +962,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * IPv4 or IPv6 addresses in text form, e.g. "10.0.0.7" or "2001:db8::7".
+     * At most 100 names of at most 45 characters each.
      * </pre>
      *
      * <code>repeated string ip_addresses = 2 [json_name = "ipAddresses"];</code>
@@ -949,6 +981,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * IPv4 or IPv6 addresses in text form, e.g. "10.0.0.7" or "2001:db8::7".
+     * At most 100 names of at most 45 characters each.
      * </pre>
      *
      * <code>repeated string ip_addresses = 2 [json_name = "ipAddresses"];</code>
@@ -966,6 +999,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * IPv4 or IPv6 addresses in text form, e.g. "10.0.0.7" or "2001:db8::7".
+     * At most 100 names of at most 45 characters each.
      * </pre>
      *
      * <code>repeated string ip_addresses = 2 [json_name = "ipAddresses"];</code>
@@ -983,6 +1017,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * IPv4 or IPv6 addresses in text form, e.g. "10.0.0.7" or "2001:db8::7".
+     * At most 100 names of at most 45 characters each.
      * </pre>
      *
      * <code>repeated string ip_addresses = 2 [json_name = "ipAddresses"];</code>
@@ -997,6 +1032,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * IPv4 or IPv6 addresses in text form, e.g. "10.0.0.7" or "2001:db8::7".
+     * At most 100 names of at most 45 characters each.
      * </pre>
      *
      * <code>repeated string ip_addresses = 2 [json_name = "ipAddresses"];</code>
@@ -1023,6 +1059,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Email addresses (rfc822Name), e.g. "alice&#64;example.com".
+     * At most 100 names of at most 254 characters each.
      * </pre>
      *
      * <code>repeated string email_addresses = 3 [json_name = "emailAddresses"];</code>
@@ -1035,6 +1072,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Email addresses (rfc822Name), e.g. "alice&#64;example.com".
+     * At most 100 names of at most 254 characters each.
      * </pre>
      *
      * <code>repeated string email_addresses = 3 [json_name = "emailAddresses"];</code>
@@ -1046,6 +1084,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Email addresses (rfc822Name), e.g. "alice&#64;example.com".
+     * At most 100 names of at most 254 characters each.
      * </pre>
      *
      * <code>repeated string email_addresses = 3 [json_name = "emailAddresses"];</code>
@@ -1058,6 +1097,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Email addresses (rfc822Name), e.g. "alice&#64;example.com".
+     * At most 100 names of at most 254 characters each.
      * </pre>
      *
      * <code>repeated string email_addresses = 3 [json_name = "emailAddresses"];</code>
@@ -1071,6 +1111,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Email addresses (rfc822Name), e.g. "alice&#64;example.com".
+     * At most 100 names of at most 254 characters each.
      * </pre>
      *
      * <code>repeated string email_addresses = 3 [json_name = "emailAddresses"];</code>
@@ -1089,6 +1130,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Email addresses (rfc822Name), e.g. "alice&#64;example.com".
+     * At most 100 names of at most 254 characters each.
      * </pre>
      *
      * <code>repeated string email_addresses = 3 [json_name = "emailAddresses"];</code>
@@ -1106,6 +1148,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Email addresses (rfc822Name), e.g. "alice&#64;example.com".
+     * At most 100 names of at most 254 characters each.
      * </pre>
      *
      * <code>repeated string email_addresses = 3 [json_name = "emailAddresses"];</code>
@@ -1123,6 +1166,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Email addresses (rfc822Name), e.g. "alice&#64;example.com".
+     * At most 100 names of at most 254 characters each.
      * </pre>
      *
      * <code>repeated string email_addresses = 3 [json_name = "emailAddresses"];</code>
@@ -1137,6 +1181,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Email addresses (rfc822Name), e.g. "alice&#64;example.com".
+     * At most 100 names of at most 254 characters each.
      * </pre>
      *
      * <code>repeated string email_addresses = 3 [json_name = "emailAddresses"];</code>
@@ -1163,6 +1208,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * URIs, e.g. a SPIFFE ID "spiffe://prod.example/ns/payments/sa/api".
+     * At most 100 names of at most 2048 characters each.
      * </pre>
      *
      * <code>repeated string uris = 4 [json_name = "uris"];</code>
@@ -1175,6 +1221,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * URIs, e.g. a SPIFFE ID "spiffe://prod.example/ns/payments/sa/api".
+     * At most 100 names of at most 2048 characters each.
      * </pre>
      *
      * <code>repeated string uris = 4 [json_name = "uris"];</code>
@@ -1186,6 +1233,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * URIs, e.g. a SPIFFE ID "spiffe://prod.example/ns/payments/sa/api".
+     * At most 100 names of at most 2048 characters each.
      * </pre>
      *
      * <code>repeated string uris = 4 [json_name = "uris"];</code>
@@ -1198,6 +1246,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * URIs, e.g. a SPIFFE ID "spiffe://prod.example/ns/payments/sa/api".
+     * At most 100 names of at most 2048 characters each.
      * </pre>
      *
      * <code>repeated string uris = 4 [json_name = "uris"];</code>
@@ -1211,6 +1260,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * URIs, e.g. a SPIFFE ID "spiffe://prod.example/ns/payments/sa/api".
+     * At most 100 names of at most 2048 characters each.
      * </pre>
      *
      * <code>repeated string uris = 4 [json_name = "uris"];</code>
@@ -1229,6 +1279,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * URIs, e.g. a SPIFFE ID "spiffe://prod.example/ns/payments/sa/api".
+     * At most 100 names of at most 2048 characters each.
      * </pre>
      *
      * <code>repeated string uris = 4 [json_name = "uris"];</code>
@@ -1246,6 +1297,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * URIs, e.g. a SPIFFE ID "spiffe://prod.example/ns/payments/sa/api".
+     * At most 100 names of at most 2048 characters each.
      * </pre>
      *
      * <code>repeated string uris = 4 [json_name = "uris"];</code>
@@ -1263,6 +1315,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * URIs, e.g. a SPIFFE ID "spiffe://prod.example/ns/payments/sa/api".
+     * At most 100 names of at most 2048 characters each.
      * </pre>
      *
      * <code>repeated string uris = 4 [json_name = "uris"];</code>
@@ -1277,6 +1330,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * URIs, e.g. a SPIFFE ID "spiffe://prod.example/ns/payments/sa/api".
+     * At most 100 names of at most 2048 characters each.
      * </pre>
      *
      * <code>repeated string uris = 4 [json_name = "uris"];</code>

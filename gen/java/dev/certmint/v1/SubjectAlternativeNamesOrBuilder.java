@@ -10,6 +10,7 @@ public interface SubjectAlternativeNamesOrBuilder extends
   /**
    * <pre>
    * DNS names, e.g. "api.example.com" or, where the policy allows wildcard names, "*.example.com".
+   * At most 100 names of at most 254 characters each.
    * </pre>
    *
    * <code>repeated string dns_names = 1 [json_name = "dnsNames"];</code>
@@ -20,6 +21,7 @@ public interface SubjectAlternativeNamesOrBuilder extends
   /**
    * <pre>
    * DNS names, e.g. "api.example.com" or, where the policy allows wildcard names, "*.example.com".
+   * At most 100 names of at most 254 characters each.
    * </pre>
    *
    * <code>repeated string dns_names = 1 [json_name = "dnsNames"];</code>
@@ -29,6 +31,7 @@ public interface SubjectAlternativeNamesOrBuilder extends
   /**
    * <pre>
    * DNS names, e.g. "api.example.com" or, where the policy allows wildcard names, "*.example.com".
+   * At most 100 names of at most 254 characters each.
    * </pre>
    *
    * <code>repeated string dns_names = 1 [json_name = "dnsNames"];</code>
@@ -39,6 +42,7 @@ public interface SubjectAlternativeNamesOrBuilder extends
   /**
    * <pre>
    * DNS names, e.g. "api.example.com" or, where the policy allows wildcard names, "*.example.com".
+   * At most 100 names of at most 254 characters each.
    * </pre>
    *
    * <code>repeated string dns_names = 1 [json_name = "dnsNames"];</code>
@@ -51,6 +55,7 @@ public interface SubjectAlternativeNamesOrBuilder extends
   /**
    * <pre>
    * IPv4 or IPv6 addresses in text form, e.g. "10.0.0.7" or "2001:db8::7".
+   * At most 100 names of at most 45 characters each.
    * </pre>
    *
    * <code>repeated string ip_addresses = 2 [json_name = "ipAddresses"];</code>
@@ -61,6 +66,7 @@ public interface SubjectAlternativeNamesOrBuilder extends
   /**
    * <pre>
    * IPv4 or IPv6 addresses in text form, e.g. "10.0.0.7" or "2001:db8::7".
+   * At most 100 names of at most 45 characters each.
    * </pre>
    *
    * <code>repeated string ip_addresses = 2 [json_name = "ipAddresses"];</code>
@@ -70,6 +76,7 @@ public interface SubjectAlternativeNamesOrBuilder extends
   /**
    * <pre>
    * IPv4 or IPv6 addresses in text form, e.g. "10.0.0.7" or "2001:db8::7".
+   * At most 100 names of at most 45 characters each.
    * </pre>
    *
    * <code>repeated string ip_addresses = 2 [json_name = "ipAddresses"];</code>
@@ -80,6 +87,7 @@ public interface SubjectAlternativeNamesOrBuilder extends
   /**
    * <pre>
    * IPv4 or IPv6 addresses in text form, e.g. "10.0.0.7" or "2001:db8::7".
+   * At most 100 names of at most 45 characters each.
    * </pre>
    *
    * <code>repeated string ip_addresses = 2 [json_name = "ipAddresses"];</code>
@@ -92,6 +100,7 @@ public interface SubjectAlternativeNamesOrBuilder extends
   /**
    * <pre>
    * Email addresses (rfc822Name), e.g. "alice&#64;example.com".
+   * At most 100 names of at most 254 characters each.
    * </pre>
    *
    * <code>repeated string email_addresses = 3 [json_name = "emailAddresses"];</code>
@@ -102,6 +111,7 @@ public interface SubjectAlternativeNamesOrBuilder extends
   /**
    * <pre>
    * Email addresses (rfc822Name), e.g. "alice&#64;example.com".
+   * At most 100 names of at most 254 characters each.
    * </pre>
    *
    * <code>repeated string email_addresses = 3 [json_name = "emailAddresses"];</code>
@@ -111,6 +121,7 @@ public interface SubjectAlternativeNamesOrBuilder extends
   /**
    * <pre>
    * Email addresses (rfc822Name), e.g. "alice&#64;example.com".
+   * At most 100 names of at most 254 characters each.
    * </pre>
    *
    * <code>repeated string email_addresses = 3 [json_name = "emailAddresses"];</code>
@@ -121,6 +132,7 @@ public interface SubjectAlternativeNamesOrBuilder extends
   /**
    * <pre>
    * Email addresses (rfc822Name), e.g. "alice&#64;example.com".
+   * At most 100 names of at most 254 characters each.
    * </pre>
    *
    * <code>repeated string email_addresses = 3 [json_name = "emailAddresses"];</code>
@@ -133,6 +145,7 @@ public interface SubjectAlternativeNamesOrBuilder extends
   /**
    * <pre>
    * URIs, e.g. a SPIFFE ID "spiffe://prod.example/ns/payments/sa/api".
+   * At most 100 names of at most 2048 characters each.
    * </pre>
    *
    * <code>repeated string uris = 4 [json_name = "uris"];</code>
@@ -143,6 +156,7 @@ public interface SubjectAlternativeNamesOrBuilder extends
   /**
    * <pre>
    * URIs, e.g. a SPIFFE ID "spiffe://prod.example/ns/payments/sa/api".
+   * At most 100 names of at most 2048 characters each.
    * </pre>
    *
    * <code>repeated string uris = 4 [json_name = "uris"];</code>
@@ -152,6 +166,7 @@ public interface SubjectAlternativeNamesOrBuilder extends
   /**
    * <pre>
    * URIs, e.g. a SPIFFE ID "spiffe://prod.example/ns/payments/sa/api".
+   * At most 100 names of at most 2048 characters each.
    * </pre>
    *
    * <code>repeated string uris = 4 [json_name = "uris"];</code>
@@ -162,6 +177,7 @@ public interface SubjectAlternativeNamesOrBuilder extends
   /**
    * <pre>
    * URIs, e.g. a SPIFFE ID "spiffe://prod.example/ns/payments/sa/api".
+   * At most 100 names of at most 2048 characters each.
    * </pre>
    *
    * <code>repeated string uris = 4 [json_name = "uris"];</code>

@@ -10,6 +10,7 @@ public interface SubjectOrBuilder extends
   /**
    * <pre>
    * Country (C): a two-letter ISO 3166 code, e.g. "DE".
+   * At most 2 characters.
    * </pre>
    *
    * <code>string country = 1 [json_name = "country"];</code>
@@ -19,6 +20,7 @@ public interface SubjectOrBuilder extends
   /**
    * <pre>
    * Country (C): a two-letter ISO 3166 code, e.g. "DE".
+   * At most 2 characters.
    * </pre>
    *
    * <code>string country = 1 [json_name = "country"];</code>
@@ -30,6 +32,7 @@ public interface SubjectOrBuilder extends
   /**
    * <pre>
    * State or province (ST).
+   * At most 128 characters.
    * </pre>
    *
    * <code>string state = 2 [json_name = "state"];</code>
@@ -39,6 +42,7 @@ public interface SubjectOrBuilder extends
   /**
    * <pre>
    * State or province (ST).
+   * At most 128 characters.
    * </pre>
    *
    * <code>string state = 2 [json_name = "state"];</code>
@@ -50,6 +54,7 @@ public interface SubjectOrBuilder extends
   /**
    * <pre>
    * Locality (L), e.g. a city.
+   * At most 128 characters.
    * </pre>
    *
    * <code>string locality = 3 [json_name = "locality"];</code>
@@ -59,6 +64,7 @@ public interface SubjectOrBuilder extends
   /**
    * <pre>
    * Locality (L), e.g. a city.
+   * At most 128 characters.
    * </pre>
    *
    * <code>string locality = 3 [json_name = "locality"];</code>
@@ -70,6 +76,7 @@ public interface SubjectOrBuilder extends
   /**
    * <pre>
    * Organization (O); one RDN per value.
+   * At most 10 values of at most 64 characters each.
    * </pre>
    *
    * <code>repeated string organization = 4 [json_name = "organization"];</code>
@@ -80,6 +87,7 @@ public interface SubjectOrBuilder extends
   /**
    * <pre>
    * Organization (O); one RDN per value.
+   * At most 10 values of at most 64 characters each.
    * </pre>
    *
    * <code>repeated string organization = 4 [json_name = "organization"];</code>
@@ -89,6 +97,7 @@ public interface SubjectOrBuilder extends
   /**
    * <pre>
    * Organization (O); one RDN per value.
+   * At most 10 values of at most 64 characters each.
    * </pre>
    *
    * <code>repeated string organization = 4 [json_name = "organization"];</code>
@@ -99,6 +108,7 @@ public interface SubjectOrBuilder extends
   /**
    * <pre>
    * Organization (O); one RDN per value.
+   * At most 10 values of at most 64 characters each.
    * </pre>
    *
    * <code>repeated string organization = 4 [json_name = "organization"];</code>
@@ -111,6 +121,7 @@ public interface SubjectOrBuilder extends
   /**
    * <pre>
    * Organizational unit (OU); one RDN per value.
+   * At most 10 values of at most 64 characters each.
    * </pre>
    *
    * <code>repeated string organizational_unit = 5 [json_name = "organizationalUnit"];</code>
@@ -121,6 +132,7 @@ public interface SubjectOrBuilder extends
   /**
    * <pre>
    * Organizational unit (OU); one RDN per value.
+   * At most 10 values of at most 64 characters each.
    * </pre>
    *
    * <code>repeated string organizational_unit = 5 [json_name = "organizationalUnit"];</code>
@@ -130,6 +142,7 @@ public interface SubjectOrBuilder extends
   /**
    * <pre>
    * Organizational unit (OU); one RDN per value.
+   * At most 10 values of at most 64 characters each.
    * </pre>
    *
    * <code>repeated string organizational_unit = 5 [json_name = "organizationalUnit"];</code>
@@ -140,6 +153,7 @@ public interface SubjectOrBuilder extends
   /**
    * <pre>
    * Organizational unit (OU); one RDN per value.
+   * At most 10 values of at most 64 characters each.
    * </pre>
    *
    * <code>repeated string organizational_unit = 5 [json_name = "organizationalUnit"];</code>
@@ -155,6 +169,7 @@ public interface SubjectOrBuilder extends
    * that reads as a DNS name, IP address, email address or URI must satisfy the policy's SAN
    * rules for that kind, is normalised like a SAN, and by default is copied into the SANs
    * (CertificatePolicy.subject_names_in_sans).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string common_name = 6 [json_name = "commonName"];</code>
@@ -167,6 +182,7 @@ public interface SubjectOrBuilder extends
    * that reads as a DNS name, IP address, email address or URI must satisfy the policy's SAN
    * rules for that kind, is normalised like a SAN, and by default is copied into the SANs
    * (CertificatePolicy.subject_names_in_sans).
+   * At most 64 characters.
    * </pre>
    *
    * <code>string common_name = 6 [json_name = "commonName"];</code>
@@ -178,6 +194,7 @@ public interface SubjectOrBuilder extends
   /**
    * <pre>
    * Street address (street).
+   * At most 128 characters.
    * </pre>
    *
    * <code>string street_address = 7 [json_name = "streetAddress"];</code>
@@ -187,6 +204,7 @@ public interface SubjectOrBuilder extends
   /**
    * <pre>
    * Street address (street).
+   * At most 128 characters.
    * </pre>
    *
    * <code>string street_address = 7 [json_name = "streetAddress"];</code>
@@ -198,6 +216,7 @@ public interface SubjectOrBuilder extends
   /**
    * <pre>
    * Postal code (postalCode).
+   * At most 40 characters.
    * </pre>
    *
    * <code>string postal_code = 8 [json_name = "postalCode"];</code>
@@ -207,6 +226,7 @@ public interface SubjectOrBuilder extends
   /**
    * <pre>
    * Postal code (postalCode).
+   * At most 40 characters.
    * </pre>
    *
    * <code>string postal_code = 8 [json_name = "postalCode"];</code>
@@ -218,6 +238,7 @@ public interface SubjectOrBuilder extends
   /**
    * <pre>
    * Serial number attribute (serialNumber), not the certificate serial.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string serial_number = 9 [json_name = "serialNumber"];</code>
@@ -227,6 +248,7 @@ public interface SubjectOrBuilder extends
   /**
    * <pre>
    * Serial number attribute (serialNumber), not the certificate serial.
+   * At most 64 characters.
    * </pre>
    *
    * <code>string serial_number = 9 [json_name = "serialNumber"];</code>
@@ -240,6 +262,7 @@ public interface SubjectOrBuilder extends
    * Email address attribute (emailAddress, PKCS #9); prefer an email SAN. It must satisfy the
    * policy's email SAN rules and must also be an email SAN (RFC 5280 4.1.2.6): copied there
    * under the default policy setting, refused otherwise.
+   * At most 255 characters.
    * </pre>
    *
    * <code>string email_address = 10 [json_name = "emailAddress"];</code>
@@ -251,6 +274,7 @@ public interface SubjectOrBuilder extends
    * Email address attribute (emailAddress, PKCS #9); prefer an email SAN. It must satisfy the
    * policy's email SAN rules and must also be an email SAN (RFC 5280 4.1.2.6): copied there
    * under the default policy setting, refused otherwise.
+   * At most 255 characters.
    * </pre>
    *
    * <code>string email_address = 10 [json_name = "emailAddress"];</code>

@@ -90,6 +90,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The fields to replace, e.g. "defaults.ttl", "require_approval", "certificate_authority".
+   * At most 32 paths of at most 64 characters each.
    * </pre>
    *
    * <code>.google.protobuf.FieldMask update_mask = 2 [json_name = "updateMask"];</code>
@@ -102,6 +103,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The fields to replace, e.g. "defaults.ttl", "require_approval", "certificate_authority".
+   * At most 32 paths of at most 64 characters each.
    * </pre>
    *
    * <code>.google.protobuf.FieldMask update_mask = 2 [json_name = "updateMask"];</code>
@@ -114,6 +116,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The fields to replace, e.g. "defaults.ttl", "require_approval", "certificate_authority".
+   * At most 32 paths of at most 64 characters each.
    * </pre>
    *
    * <code>.google.protobuf.FieldMask update_mask = 2 [json_name = "updateMask"];</code>
@@ -660,6 +663,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The fields to replace, e.g. "defaults.ttl", "require_approval", "certificate_authority".
+     * At most 32 paths of at most 64 characters each.
      * </pre>
      *
      * <code>.google.protobuf.FieldMask update_mask = 2 [json_name = "updateMask"];</code>
@@ -671,6 +675,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The fields to replace, e.g. "defaults.ttl", "require_approval", "certificate_authority".
+     * At most 32 paths of at most 64 characters each.
      * </pre>
      *
      * <code>.google.protobuf.FieldMask update_mask = 2 [json_name = "updateMask"];</code>
@@ -686,6 +691,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The fields to replace, e.g. "defaults.ttl", "require_approval", "certificate_authority".
+     * At most 32 paths of at most 64 characters each.
      * </pre>
      *
      * <code>.google.protobuf.FieldMask update_mask = 2 [json_name = "updateMask"];</code>
@@ -706,6 +712,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The fields to replace, e.g. "defaults.ttl", "require_approval", "certificate_authority".
+     * At most 32 paths of at most 64 characters each.
      * </pre>
      *
      * <code>.google.protobuf.FieldMask update_mask = 2 [json_name = "updateMask"];</code>
@@ -724,6 +731,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The fields to replace, e.g. "defaults.ttl", "require_approval", "certificate_authority".
+     * At most 32 paths of at most 64 characters each.
      * </pre>
      *
      * <code>.google.protobuf.FieldMask update_mask = 2 [json_name = "updateMask"];</code>
@@ -747,6 +755,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The fields to replace, e.g. "defaults.ttl", "require_approval", "certificate_authority".
+     * At most 32 paths of at most 64 characters each.
      * </pre>
      *
      * <code>.google.protobuf.FieldMask update_mask = 2 [json_name = "updateMask"];</code>
@@ -764,6 +773,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The fields to replace, e.g. "defaults.ttl", "require_approval", "certificate_authority".
+     * At most 32 paths of at most 64 characters each.
      * </pre>
      *
      * <code>.google.protobuf.FieldMask update_mask = 2 [json_name = "updateMask"];</code>
@@ -776,6 +786,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The fields to replace, e.g. "defaults.ttl", "require_approval", "certificate_authority".
+     * At most 32 paths of at most 64 characters each.
      * </pre>
      *
      * <code>.google.protobuf.FieldMask update_mask = 2 [json_name = "updateMask"];</code>
@@ -791,6 +802,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The fields to replace, e.g. "defaults.ttl", "require_approval", "certificate_authority".
+     * At most 32 paths of at most 64 characters each.
      * </pre>
      *
      * <code>.google.protobuf.FieldMask update_mask = 2 [json_name = "updateMask"];</code>

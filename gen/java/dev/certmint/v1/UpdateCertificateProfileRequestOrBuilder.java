@@ -37,6 +37,7 @@ public interface UpdateCertificateProfileRequestOrBuilder extends
   /**
    * <pre>
    * The fields to replace, e.g. "defaults.ttl", "require_approval", "certificate_authority".
+   * At most 32 paths of at most 64 characters each.
    * </pre>
    *
    * <code>.google.protobuf.FieldMask update_mask = 2 [json_name = "updateMask"];</code>
@@ -46,6 +47,7 @@ public interface UpdateCertificateProfileRequestOrBuilder extends
   /**
    * <pre>
    * The fields to replace, e.g. "defaults.ttl", "require_approval", "certificate_authority".
+   * At most 32 paths of at most 64 characters each.
    * </pre>
    *
    * <code>.google.protobuf.FieldMask update_mask = 2 [json_name = "updateMask"];</code>
@@ -55,6 +57,7 @@ public interface UpdateCertificateProfileRequestOrBuilder extends
   /**
    * <pre>
    * The fields to replace, e.g. "defaults.ttl", "require_approval", "certificate_authority".
+   * At most 32 paths of at most 64 characters each.
    * </pre>
    *
    * <code>.google.protobuf.FieldMask update_mask = 2 [json_name = "updateMask"];</code>

@@ -57,6 +57,7 @@ private static final long serialVersionUID = 0L;
    * <pre>
    * Patterns a value must match. An attribute with no rule, or an empty allowed list, may not
    * appear in a request.
+   * At most 100 patterns of at most 256 characters each.
    * </pre>
    *
    * <code>repeated string allowed = 1 [json_name = "allowed"];</code>
@@ -70,6 +71,7 @@ private static final long serialVersionUID = 0L;
    * <pre>
    * Patterns a value must match. An attribute with no rule, or an empty allowed list, may not
    * appear in a request.
+   * At most 100 patterns of at most 256 characters each.
    * </pre>
    *
    * <code>repeated string allowed = 1 [json_name = "allowed"];</code>
@@ -82,6 +84,7 @@ private static final long serialVersionUID = 0L;
    * <pre>
    * Patterns a value must match. An attribute with no rule, or an empty allowed list, may not
    * appear in a request.
+   * At most 100 patterns of at most 256 characters each.
    * </pre>
    *
    * <code>repeated string allowed = 1 [json_name = "allowed"];</code>
@@ -95,6 +98,7 @@ private static final long serialVersionUID = 0L;
    * <pre>
    * Patterns a value must match. An attribute with no rule, or an empty allowed list, may not
    * appear in a request.
+   * At most 100 patterns of at most 256 characters each.
    * </pre>
    *
    * <code>repeated string allowed = 1 [json_name = "allowed"];</code>
@@ -112,6 +116,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Patterns a value must not match, whatever allowed says.
+   * At most 100 patterns of at most 256 characters each.
    * </pre>
    *
    * <code>repeated string denied = 2 [json_name = "denied"];</code>
@@ -124,6 +129,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Patterns a value must not match, whatever allowed says.
+   * At most 100 patterns of at most 256 characters each.
    * </pre>
    *
    * <code>repeated string denied = 2 [json_name = "denied"];</code>
@@ -135,6 +141,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Patterns a value must not match, whatever allowed says.
+   * At most 100 patterns of at most 256 characters each.
    * </pre>
    *
    * <code>repeated string denied = 2 [json_name = "denied"];</code>
@@ -147,6 +154,7 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * Patterns a value must not match, whatever allowed says.
+   * At most 100 patterns of at most 256 characters each.
    * </pre>
    *
    * <code>repeated string denied = 2 [json_name = "denied"];</code>
@@ -597,6 +605,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * Patterns a value must match. An attribute with no rule, or an empty allowed list, may not
      * appear in a request.
+     * At most 100 patterns of at most 256 characters each.
      * </pre>
      *
      * <code>repeated string allowed = 1 [json_name = "allowed"];</code>
@@ -610,6 +619,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * Patterns a value must match. An attribute with no rule, or an empty allowed list, may not
      * appear in a request.
+     * At most 100 patterns of at most 256 characters each.
      * </pre>
      *
      * <code>repeated string allowed = 1 [json_name = "allowed"];</code>
@@ -622,6 +632,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * Patterns a value must match. An attribute with no rule, or an empty allowed list, may not
      * appear in a request.
+     * At most 100 patterns of at most 256 characters each.
      * </pre>
      *
      * <code>repeated string allowed = 1 [json_name = "allowed"];</code>
@@ -635,6 +646,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * Patterns a value must match. An attribute with no rule, or an empty allowed list, may not
      * appear in a request.
+     * At most 100 patterns of at most 256 characters each.
      * </pre>
      *
      * <code>repeated string allowed = 1 [json_name = "allowed"];</code>
@@ -649,6 +661,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * Patterns a value must match. An attribute with no rule, or an empty allowed list, may not
      * appear in a request.
+     * At most 100 patterns of at most 256 characters each.
      * </pre>
      *
      * <code>repeated string allowed = 1 [json_name = "allowed"];</code>
@@ -668,6 +681,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * Patterns a value must match. An attribute with no rule, or an empty allowed list, may not
      * appear in a request.
+     * At most 100 patterns of at most 256 characters each.
      * </pre>
      *
      * <code>repeated string allowed = 1 [json_name = "allowed"];</code>
@@ -686,6 +700,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * Patterns a value must match. An attribute with no rule, or an empty allowed list, may not
      * appear in a request.
+     * At most 100 patterns of at most 256 characters each.
      * </pre>
      *
      * <code>repeated string allowed = 1 [json_name = "allowed"];</code>
@@ -704,6 +719,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * Patterns a value must match. An attribute with no rule, or an empty allowed list, may not
      * appear in a request.
+     * At most 100 patterns of at most 256 characters each.
      * </pre>
      *
      * <code>repeated string allowed = 1 [json_name = "allowed"];</code>
@@ -719,6 +735,7 @@ private static final long serialVersionUID = 0L;
      * <pre>
      * Patterns a value must match. An attribute with no rule, or an empty allowed list, may not
      * appear in a request.
+     * At most 100 patterns of at most 256 characters each.
      * </pre>
      *
      * <code>repeated string allowed = 1 [json_name = "allowed"];</code>
@@ -745,6 +762,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Patterns a value must not match, whatever allowed says.
+     * At most 100 patterns of at most 256 characters each.
      * </pre>
      *
      * <code>repeated string denied = 2 [json_name = "denied"];</code>
@@ -757,6 +775,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Patterns a value must not match, whatever allowed says.
+     * At most 100 patterns of at most 256 characters each.
      * </pre>
      *
      * <code>repeated string denied = 2 [json_name = "denied"];</code>
@@ -768,6 +787,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Patterns a value must not match, whatever allowed says.
+     * At most 100 patterns of at most 256 characters each.
      * </pre>
      *
      * <code>repeated string denied = 2 [json_name = "denied"];</code>
@@ -780,6 +800,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Patterns a value must not match, whatever allowed says.
+     * At most 100 patterns of at most 256 characters each.
      * </pre>
      *
      * <code>repeated string denied = 2 [json_name = "denied"];</code>
@@ -793,6 +814,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Patterns a value must not match, whatever allowed says.
+     * At most 100 patterns of at most 256 characters each.
      * </pre>
      *
      * <code>repeated string denied = 2 [json_name = "denied"];</code>
@@ -811,6 +833,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Patterns a value must not match, whatever allowed says.
+     * At most 100 patterns of at most 256 characters each.
      * </pre>
      *
      * <code>repeated string denied = 2 [json_name = "denied"];</code>
@@ -828,6 +851,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Patterns a value must not match, whatever allowed says.
+     * At most 100 patterns of at most 256 characters each.
      * </pre>
      *
      * <code>repeated string denied = 2 [json_name = "denied"];</code>
@@ -845,6 +869,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Patterns a value must not match, whatever allowed says.
+     * At most 100 patterns of at most 256 characters each.
      * </pre>
      *
      * <code>repeated string denied = 2 [json_name = "denied"];</code>
@@ -859,6 +884,7 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * Patterns a value must not match, whatever allowed says.
+     * At most 100 patterns of at most 256 characters each.
      * </pre>
      *
      * <code>repeated string denied = 2 [json_name = "denied"];</code>

@@ -11,6 +11,7 @@ public interface ValueRuleOrBuilder extends
    * <pre>
    * Patterns a value must match. An attribute with no rule, or an empty allowed list, may not
    * appear in a request.
+   * At most 100 patterns of at most 256 characters each.
    * </pre>
    *
    * <code>repeated string allowed = 1 [json_name = "allowed"];</code>
@@ -22,6 +23,7 @@ public interface ValueRuleOrBuilder extends
    * <pre>
    * Patterns a value must match. An attribute with no rule, or an empty allowed list, may not
    * appear in a request.
+   * At most 100 patterns of at most 256 characters each.
    * </pre>
    *
    * <code>repeated string allowed = 1 [json_name = "allowed"];</code>
@@ -32,6 +34,7 @@ public interface ValueRuleOrBuilder extends
    * <pre>
    * Patterns a value must match. An attribute with no rule, or an empty allowed list, may not
    * appear in a request.
+   * At most 100 patterns of at most 256 characters each.
    * </pre>
    *
    * <code>repeated string allowed = 1 [json_name = "allowed"];</code>
@@ -43,6 +46,7 @@ public interface ValueRuleOrBuilder extends
    * <pre>
    * Patterns a value must match. An attribute with no rule, or an empty allowed list, may not
    * appear in a request.
+   * At most 100 patterns of at most 256 characters each.
    * </pre>
    *
    * <code>repeated string allowed = 1 [json_name = "allowed"];</code>
@@ -55,6 +59,7 @@ public interface ValueRuleOrBuilder extends
   /**
    * <pre>
    * Patterns a value must not match, whatever allowed says.
+   * At most 100 patterns of at most 256 characters each.
    * </pre>
    *
    * <code>repeated string denied = 2 [json_name = "denied"];</code>
@@ -65,6 +70,7 @@ public interface ValueRuleOrBuilder extends
   /**
    * <pre>
    * Patterns a value must not match, whatever allowed says.
+   * At most 100 patterns of at most 256 characters each.
    * </pre>
    *
    * <code>repeated string denied = 2 [json_name = "denied"];</code>
@@ -74,6 +80,7 @@ public interface ValueRuleOrBuilder extends
   /**
    * <pre>
    * Patterns a value must not match, whatever allowed says.
+   * At most 100 patterns of at most 256 characters each.
    * </pre>
    *
    * <code>repeated string denied = 2 [json_name = "denied"];</code>
@@ -84,6 +91,7 @@ public interface ValueRuleOrBuilder extends
   /**
    * <pre>
    * Patterns a value must not match, whatever allowed says.
+   * At most 100 patterns of at most 256 characters each.
    * </pre>
    *
    * <code>repeated string denied = 2 [json_name = "denied"];</code>

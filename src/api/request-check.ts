@@ -1,0 +1,350 @@
+/**
+ * The first look at every request: its wire bytes are walked against the request message's
+ * descriptor (the `buf build` image, gen/descriptor/certmint.binpb) before the message is
+ * decoded, and every string and repeated field is held to its limit in request-limits.ts:
+ *
+ *  - a repeated field may hold at most maxItems values (counted across the whole message, so
+ *    a sub-message sent many times, which protobuf merges, cannot multiply a list);
+ *  - a string is at most maxChars characters, valid UTF-8 (proto3 requires it; JavaScript
+ *    decoders silently replace bad bytes with U+FFFD, so only the bytes can tell), and free of
+ *    NUL, which PostgreSQL cannot store in text or jsonb;
+ *  - the bytes must be well-formed protobuf.
+ *
+ * A request that breaks any of this is never decoded: the deserializer hands the handler a
+ * refusal (INVALID_ARGUMENT with a BadRequest violation per field, index included), which
+ * `unary` throws once the caller is authenticated and authorized. The work per request is one
+ * pass over its bytes without building strings, so 390,000 values cost a scan, not a decode.
+ */
+import { isUtf8 } from "node:buffer";
+import { readFileSync } from "node:fs";
+import {
+  createFileRegistry,
+  type DescField,
+  type DescMessage,
+  type FileRegistry,
+  fromBinary,
+  ScalarType,
+} from "@bufbuild/protobuf";
+import { WireType } from "@bufbuild/protobuf/wire";
+import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
+import { type CertmintError, type FieldViolation, invalidArgument } from "../errors";
+import { descriptorImagePath } from "../server/paths";
+import { type FieldLimit, fieldLimit } from "./request-limits";
+
+/** Field violations reported at most; the walk goes on only to count repeated fields. */
+const MAX_VIOLATIONS = 20;
+/** Message nesting the contract never comes near; deeper input is malformed. */
+const MAX_DEPTH = 32;
+
+interface FieldCheck {
+  readonly name: string;
+  readonly kind: "string" | "bytes" | "enum" | "message" | "other";
+  readonly repeated: boolean;
+  readonly limit: FieldLimit;
+  readonly message?: MessageCheck;
+}
+type MessageCheck = Map<number, FieldCheck>;
+
+/** Checks the bytes of one request message; undefined when they may be decoded. */
+export type RequestCheck = (bytes: Uint8Array) => CertmintError | undefined;
+
+let registry: FileRegistry | undefined;
+
+/** The contract's descriptors, read once from the image reflection serves too. */
+export function contractRegistry(): FileRegistry {
+  registry ??= createFileRegistry(
+    fromBinary(FileDescriptorSetSchema, readFileSync(descriptorImagePath())),
+  );
+  return registry;
+}
+
+/** The check for each RPC of `serviceName`, by method name. */
+export function requestChecksOf(serviceName: string): Map<string, RequestCheck> {
+  const service = contractRegistry().getService(serviceName);
+  if (!service) throw new Error(`${serviceName} is not in the descriptor image`);
+  const compiled = new Map<string, MessageCheck>();
+  const checks = new Map<string, RequestCheck>();
+  for (const method of service.methods) {
+    const check = compileMessage(method.input, compiled);
+    const typeName = method.input.typeName;
+    checks.set(method.name, (bytes) => refusalOf(scanRequest(bytes, check), typeName));
+  }
+  return checks;
+}
+
+function compileMessage(desc: DescMessage, compiled: Map<string, MessageCheck>): MessageCheck {
+  const known = compiled.get(desc.typeName);
+  if (known) return known;
+  const check: MessageCheck = new Map();
+  compiled.set(desc.typeName, check); // before recursing: recursive messages terminate
+  for (const field of desc.fields) {
+    const message =
+      field.fieldKind === "message" || (field.fieldKind === "list" && field.listKind === "message")
+        ? compileMessage(field.message, compiled)
+        : undefined;
+    check.set(field.number, {
+      name: field.name,
+      kind: kindOf(field),
+      repeated: field.fieldKind === "list" || field.fieldKind === "map",
+      // A field the table does not name yet is held to the default (request-limits.ts).
+      limit: fieldLimit(`${desc.typeName}.${field.name}`),
+      message,
+    });
+  }
+  return check;
+}
+
+function kindOf(field: DescField): FieldCheck["kind"] {
+  const scalar = (type: ScalarType) =>
+    type === ScalarType.STRING ? "string" : type === ScalarType.BYTES ? "bytes" : "other";
+  switch (field.fieldKind) {
+    case "scalar":
+      return scalar(field.scalar);
+    case "enum":
+      return "enum";
+    case "message":
+      return "message";
+    case "list":
+      if (field.listKind === "message") return "message";
+      if (field.listKind === "enum") return "enum";
+      return scalar(field.scalar);
+    default:
+      return "other"; // maps: none in the contract (the contract test names them if one comes)
+  }
+}
+
+/** What the walk over one request's bytes found: every violation (up to the cap). */
+interface ScanResult {
+  violations: FieldViolation[];
+  /** Set when the bytes are not a protobuf message. */
+  malformed?: string;
+}
+
+function scanRequest(bytes: Uint8Array, check: MessageCheck): ScanResult {
+  const scan = new Scan();
+  try {
+    scan.message(bytes, check, "", 0);
+  } catch (err) {
+    return { violations: [], malformed: err instanceof Error ? err.message : "undecodable" };
+  }
+  return { violations: [...scan.countViolations(), ...scan.violations] };
+}
+
+class Scan {
+  readonly violations: FieldViolation[] = [];
+  /** Values seen per repeated field path (without indices). */
+  private readonly counts = new Map<string, { n: number; limit: FieldLimit }>();
+
+  message(bytes: Uint8Array, check: MessageCheck, path: string, depth: number): void {
+    if (depth > MAX_DEPTH) throw new Error("nested too deeply");
+    const wire = new Wire(bytes);
+    const paths = new Map<number, string>();
+    while (!wire.done()) {
+      const tag = wire.varint();
+      const number = tag >>> 3;
+      const wireType = tag & 7;
+      if (number === 0) throw new Error("field number 0");
+      const field = check.get(number);
+      if (!field || !fits(field, wireType)) {
+        wire.skip(wireType); // unknown fields and foreign wire types: decoders skip them too
+        continue;
+      }
+      let at = paths.get(number);
+      if (at === undefined) {
+        at = path ? `${path}.${field.name}` : field.name;
+        paths.set(number, at);
+      }
+      if (field.kind === "enum" || field.kind === "other") {
+        if (field.repeated && wireType === WireType.LengthDelimited) {
+          this.count(at, field.limit, wire.packedVarints());
+        } else {
+          if (field.repeated) this.count(at, field.limit, 1);
+          wire.skip(wireType);
+        }
+        continue;
+      }
+      // Length-delimited: a string or a sub-message.
+      const [start, end] = wire.lengthDelimited();
+      const index = field.repeated ? this.count(at, field.limit, 1) : undefined;
+      // Values past the limit are only counted: the count violation covers them.
+      if (index !== undefined && index >= (field.limit.maxItems ?? Infinity)) continue;
+      const payload = bytes.subarray(start, end);
+      const where = index === undefined ? at : `${at}[${index}]`;
+      const max = field.limit.maxChars ?? Infinity;
+      if (field.kind === "message") this.message(payload, field.message!, where, depth + 1);
+      else if (field.kind === "string") this.string(payload, where, max);
+      else if (payload.length > max)
+        this.flag(where, "FIELD_TOO_LONG", `at most ${max} bytes (got ${payload.length})`);
+    }
+  }
+
+  /** Adds n values to a repeated field; returns the index of the first of them. */
+  private count(at: string, limit: FieldLimit, n: number): number {
+    const entry = this.counts.get(at);
+    if (entry === undefined) {
+      this.counts.set(at, { n, limit });
+      return 0;
+    }
+    entry.n += n;
+    return entry.n - n;
+  }
+
+  private string(bytes: Uint8Array, field: string, maxChars: number): void {
+    if (bytes.length > maxChars) {
+      // A character is 1-4 UTF-8 bytes: count them only when the byte length leaves doubt.
+      const chars = bytes.length > 4 * maxChars ? undefined : charCount(bytes);
+      if (chars === undefined || chars > maxChars) {
+        const got = chars === undefined ? `${bytes.length} bytes` : `${chars} characters`;
+        this.flag(field, "FIELD_TOO_LONG", `at most ${maxChars} characters (got ${got})`);
+        return;
+      }
+    }
+    if (!isUtf8(bytes)) {
+      this.flag(field, "FIELD_NOT_UTF8", "is not valid UTF-8 (proto3 strings must be UTF-8)");
+    } else if (bytes.includes(0)) {
+      this.flag(field, "FIELD_CONTAINS_NUL", "must not contain NUL (U+0000) characters");
+    }
+  }
+
+  private flag(field: string, reason: string, description: string): void {
+    if (this.violations.length < MAX_VIOLATIONS)
+      this.violations.push({ field, reason, description });
+  }
+
+  countViolations(): FieldViolation[] {
+    const out: FieldViolation[] = [];
+    for (const [field, { n, limit }] of this.counts) {
+      const max = limit.maxItems ?? Infinity;
+      if (n > max) {
+        out.push({
+          field,
+          reason: "FIELD_TOO_MANY_VALUES",
+          description: `at most ${max} ${limit.items ?? "values"} (got ${n})`,
+        });
+      }
+    }
+    return out;
+  }
+}
+
+/** Whether a field of this kind may arrive with this wire type (decoders skip the others). */
+function fits(field: FieldCheck, wireType: WireType): boolean {
+  switch (field.kind) {
+    case "string":
+    case "bytes":
+    case "message":
+      return wireType === WireType.LengthDelimited;
+    case "enum":
+      return (
+        wireType === WireType.Varint || (field.repeated && wireType === WireType.LengthDelimited)
+      );
+    default:
+      return true;
+  }
+}
+
+/**
+ * A cursor over protobuf wire bytes that allocates nothing per field (this runs on every
+ * request before it is decoded). Groups (wire types 3 and 4) do not exist in proto3 and are
+ * refused as malformed, like every truncated or overlong encoding.
+ */
+class Wire {
+  private pos = 0;
+  constructor(private readonly bytes: Uint8Array) {}
+
+  done(): boolean {
+    return this.pos >= this.bytes.length;
+  }
+
+  /** A varint of up to 32 bits (tags and lengths). */
+  varint(): number {
+    let value = 0;
+    for (let shift = 0; shift < 35; shift += 7) {
+      if (this.pos >= this.bytes.length) throw new Error("premature EOF");
+      const b = this.bytes[this.pos++]!;
+      value += (b & 0x7f) * 2 ** shift;
+      if ((b & 0x80) === 0) {
+        if (value > 0xffffffff) throw new Error("varint overflows 32 bits");
+        return value;
+      }
+    }
+    throw new Error("varint overflows 32 bits");
+  }
+
+  /** [start, end) of a length-delimited value. */
+  lengthDelimited(): [number, number] {
+    const length = this.varint();
+    const start = this.pos;
+    this.pos += length;
+    if (this.pos > this.bytes.length) throw new Error("premature EOF");
+    return [start, this.pos];
+  }
+
+  /** The number of varints in a packed repeated field. */
+  packedVarints(): number {
+    const [start, end] = this.lengthDelimited();
+    let n = 0;
+    for (let i = start; i < end; i++) if ((this.bytes[i]! & 0x80) === 0) n++;
+    if (end > start && (this.bytes[end - 1]! & 0x80) !== 0) throw new Error("truncated varint");
+    return n;
+  }
+
+  skip(wireType: number): void {
+    switch (wireType) {
+      case WireType.Varint:
+        for (let i = 0; ; i++) {
+          if (i === 10 || this.pos >= this.bytes.length) throw new Error("invalid varint");
+          if ((this.bytes[this.pos++]! & 0x80) === 0) return;
+        }
+      case WireType.Bit64:
+        this.pos += 8;
+        break;
+      case WireType.LengthDelimited:
+        this.lengthDelimited();
+        return;
+      case WireType.Bit32:
+        this.pos += 4;
+        break;
+      default:
+        throw new Error(`wire type ${wireType} is not used in proto3`);
+    }
+    if (this.pos > this.bytes.length) throw new Error("premature EOF");
+  }
+}
+
+/** Code points of UTF-8 bytes: every byte that is not a continuation byte (10xxxxxx). */
+function charCount(bytes: Uint8Array): number {
+  let n = 0;
+  for (const b of bytes) if ((b & 0xc0) !== 0x80) n++;
+  return n;
+}
+
+function refusalOf(result: ScanResult, typeName: string): CertmintError | undefined {
+  if (result.malformed !== undefined) {
+    return invalidArgument(
+      "REQUEST_MALFORMED",
+      `the request is not a valid ${typeName} message (${result.malformed})`,
+    );
+  }
+  const { violations } = result;
+  if (violations.length === 0) return undefined;
+  const shown = violations.slice(0, 3).map((v) => `${v.field} ${v.description}`);
+  const more = violations.length > 3 ? `; and ${violations.length - 3} more` : "";
+  return invalidArgument(
+    "REQUEST_FIELD_INVALID",
+    `the request breaks the limits of the contract: ${shown.join("; ")}${more}`,
+    { violations },
+  );
+}
+
+const REFUSAL = Symbol("certmint.requestRefusal");
+
+/** What the deserializer hands on instead of a message that failed its check. */
+export const refusedRequest = (refusal: CertmintError): object => ({ [REFUSAL]: refusal });
+
+/** The request, or the refusal its check produced, thrown. */
+export function admitRequest<T>(request: T): T {
+  const refusal = (request as { [REFUSAL]?: CertmintError } | undefined)?.[REFUSAL];
+  if (refusal) throw refusal;
+  return request;
+}
