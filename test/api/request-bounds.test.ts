@@ -170,7 +170,8 @@ afterAll(async () => {
 
 describe("every string and repeated field of every request, out of bounds", () => {
   it("the cases cover the whole contract: every RPC, and every kind of violation", () => {
-    expect(new Set(CASES.map((c) => c.method.name)).size).toBe(32);
+    // Every RPC the permission table knows (it lists the whole contract) has its cases.
+    expect(new Set(CASES.map((c) => c.method.name)).size).toBe(Object.keys(METHOD_RULES).length);
     expect(new Set(CASES.map((c) => c.reason))).toEqual(
       new Set(["FIELD_TOO_LONG", "FIELD_CONTAINS_NUL", "FIELD_NOT_UTF8", "FIELD_TOO_MANY_VALUES"]),
     );

@@ -35,7 +35,11 @@ describe("the client certificate binding migration on existing rows", () => {
     await insert(rows.plainCn, "plain-cn", "batch-job");
     await insert(rows.dnsLike, "dns-like", "job.batch.internal");
     await insert(rows.bearer, "bearer", null);
-    expect(await database.orm.getMigrator().up()).toEqual([
+    expect(
+      await database.orm
+        .getMigrator()
+        .up({ to: "Migration20261202010000ClientCertificateBinding" }),
+    ).toEqual([
       expect.objectContaining({ name: "Migration20261202010000ClientCertificateBinding" }),
     ]);
   });
