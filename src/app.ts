@@ -17,6 +17,7 @@ import { openKeyring } from "./issuance/ca/keyring";
 import { CaPublisher } from "./issuance/ca/publication";
 import type { IssuanceDeps } from "./issuance/deps";
 import { callLoggingInterceptor } from "./server/call-logging";
+import { connectionOptions, limitConnections } from "./server/connection-limits";
 import { HealthReporter } from "./server/health";
 import { startPublicationServer } from "./server/publication";
 import { addReflection } from "./server/reflection";
@@ -45,7 +46,9 @@ export async function startCertmint(config: Config, logger: Logger): Promise<Run
     interceptors: [callLoggingInterceptor(logger)],
     // Requests are small (a CSR with many SANs is a few KiB; CSRs are capped at 64 KiB).
     "grpc.max_receive_message_length": config.maxMessageBytes,
+    ...connectionOptions(config.connections),
   });
+  limitConnections(server, config.connections, logger);
   health.addToServer(server);
   addReflection(server);
   // Use-case dependencies exist once the database is open; handlers reach them through this
@@ -118,7 +121,12 @@ export async function startCertmint(config: Config, logger: Logger): Promise<Run
       if (certificate.caId) publisher?.forget(certificate.caId);
     };
     if (config.publicationListen && publisher) {
-      publication = await startPublicationServer(config.publicationListen, publisher, logger);
+      publication = await startPublicationServer(
+        config.publicationListen,
+        publisher,
+        logger,
+        config.connections,
+      );
       logger.info(
         { port: publication.port, publicBaseUrl: config.publicBaseUrl },
         "publishing CRLs and CA certificates over HTTP",

@@ -43,6 +43,33 @@ export interface Config {
   readonly publicationListen?: { readonly host: string; readonly port: number };
   /** How long a published CRL is served before a fresh one is signed (revocations refresh it). */
   readonly crlCacheSeconds: number;
+  /** Timeouts and the cap of connections on the gRPC and publication ports. */
+  readonly connections: ConnectionLimits;
+}
+
+/**
+ * What a connection may cost (issue 10 item 5): an unused or silent connection holds a file
+ * descriptor, and at the process's limit neither clients nor the database can be reached.
+ */
+export interface ConnectionLimits {
+  /**
+   * From accept to a usable connection: the TLS handshake and the HTTP/2 connection preface
+   * (gRPC port), or the request headers (publication port). Slower connections are closed.
+   */
+  readonly handshakeTimeoutMs: number;
+  /** A connection without a call in flight this long is closed (GOAWAY; HTTP: socket idle). */
+  readonly idleTimeoutMs: number;
+  /**
+   * A gRPC connection older than this is told to reconnect (GOAWAY), so clients spread over
+   * replicas and pick up a reloaded TLS certificate; calls in flight get the grace below.
+   */
+  readonly maxAgeMs: number;
+  readonly maxAgeGraceMs: number;
+  /** The server pings each gRPC connection this often and closes it without an answer in time. */
+  readonly keepaliveTimeMs: number;
+  readonly keepaliveTimeoutMs: number;
+  /** Open connections per listening port; beyond it new ones are closed at once. */
+  readonly maxConnections: number;
 }
 
 /** The server certificate, its key and the optional client CA bundle (absolute paths). */
@@ -89,6 +116,13 @@ export const ENV = {
   maxMessageBytes: "CERTMINT_MAX_MESSAGE_BYTES", // default 4194304
   publicationListen: "CERTMINT_PUBLICATION_LISTEN", // optional: HTTP for CRLs and CA certificates
   crlCacheSeconds: "CERTMINT_CRL_CACHE_SECONDS", // default 60
+  handshakeTimeoutMs: "CERTMINT_HANDSHAKE_TIMEOUT_MS", // default 10000
+  connectionIdleTimeoutMs: "CERTMINT_CONNECTION_IDLE_TIMEOUT_MS", // default 300000
+  connectionMaxAgeMs: "CERTMINT_CONNECTION_MAX_AGE_MS", // default 1800000
+  connectionMaxAgeGraceMs: "CERTMINT_CONNECTION_MAX_AGE_GRACE_MS", // default 30000
+  keepaliveTimeMs: "CERTMINT_KEEPALIVE_TIME_MS", // default 60000
+  keepaliveTimeoutMs: "CERTMINT_KEEPALIVE_TIMEOUT_MS", // default 20000
+  maxConnections: "CERTMINT_MAX_CONNECTIONS", // default 1000 per listening port
 } as const;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
@@ -162,6 +196,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     ? parseListen(rawPublication, problems, ENV.publicationListen)
     : undefined;
   const crlCacheSeconds = parseInteger(env, ENV.crlCacheSeconds, 60, 0, 86_400, problems);
+  const connections = parseConnectionLimits(env, problems);
   if (problems.length > 0) throw new ConfigError(problems.join("; "));
   return Object.freeze({
     listen: Object.freeze(listen),
@@ -184,7 +219,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     adminTokenFile: resolve(dataDir, "admin-token"),
     publicationListen: publicationListen && Object.freeze(publicationListen),
     crlCacheSeconds,
+    connections: Object.freeze(connections),
   });
+}
+
+const HOUR_MS = 3_600_000;
+
+function parseConnectionLimits(env: NodeJS.ProcessEnv, problems: string[]): ConnectionLimits {
+  const ms = (name: string, fallback: number, min: number, max: number) =>
+    parseInteger(env, name, fallback, min, max, problems);
+  return {
+    handshakeTimeoutMs: ms(ENV.handshakeTimeoutMs, 10_000, 50, 600_000),
+    idleTimeoutMs: ms(ENV.connectionIdleTimeoutMs, 300_000, 50, 24 * HOUR_MS),
+    maxAgeMs: ms(ENV.connectionMaxAgeMs, 1_800_000, 50, 24 * HOUR_MS),
+    maxAgeGraceMs: ms(ENV.connectionMaxAgeGraceMs, 30_000, 0, HOUR_MS),
+    keepaliveTimeMs: ms(ENV.keepaliveTimeMs, 60_000, 50, 24 * HOUR_MS),
+    keepaliveTimeoutMs: ms(ENV.keepaliveTimeoutMs, 20_000, 50, HOUR_MS),
+    maxConnections: ms(ENV.maxConnections, 1000, 1, 1_000_000),
+  };
 }
 
 const LOOPBACK = new BlockList();

@@ -72,6 +72,52 @@ describe("loadConfig", () => {
     expect(off.publicationListen).toEqual({ host: "0.0.0.0", port: 8080 });
   });
 
+  it("connection limits: defaults and settings", () => {
+    const c = loadConfig({});
+    expect(c.connections).toEqual({
+      handshakeTimeoutMs: 10_000,
+      idleTimeoutMs: 300_000,
+      maxAgeMs: 1_800_000,
+      maxAgeGraceMs: 30_000,
+      keepaliveTimeMs: 60_000,
+      keepaliveTimeoutMs: 20_000,
+      maxConnections: 1000,
+    });
+    const set = loadConfig({
+      CERTMINT_HANDSHAKE_TIMEOUT_MS: "2000",
+      CERTMINT_CONNECTION_IDLE_TIMEOUT_MS: "60000",
+      CERTMINT_CONNECTION_MAX_AGE_MS: "600000",
+      CERTMINT_CONNECTION_MAX_AGE_GRACE_MS: "0",
+      CERTMINT_KEEPALIVE_TIME_MS: "30000",
+      CERTMINT_KEEPALIVE_TIMEOUT_MS: "5000",
+      CERTMINT_MAX_CONNECTIONS: "50",
+    });
+    expect(set.connections).toEqual({
+      handshakeTimeoutMs: 2000,
+      idleTimeoutMs: 60_000,
+      maxAgeMs: 600_000,
+      maxAgeGraceMs: 0,
+      keepaliveTimeMs: 30_000,
+      keepaliveTimeoutMs: 5000,
+      maxConnections: 50,
+    });
+    expect(Object.isFrozen(set.connections)).toBe(true);
+  });
+
+  it.each([
+    ["CERTMINT_HANDSHAKE_TIMEOUT_MS", "0", "from 50 to 600000"],
+    ["CERTMINT_CONNECTION_IDLE_TIMEOUT_MS", "soon", "from 50 to 86400000"],
+    ["CERTMINT_CONNECTION_MAX_AGE_MS", "10", "from 50 to 86400000"],
+    ["CERTMINT_CONNECTION_MAX_AGE_GRACE_MS", "-1", "from 0 to 3600000"],
+    ["CERTMINT_KEEPALIVE_TIME_MS", "1.5", "from 50 to 86400000"],
+    ["CERTMINT_KEEPALIVE_TIMEOUT_MS", "0", "from 50 to 3600000"],
+    ["CERTMINT_MAX_CONNECTIONS", "0", "from 1 to 1000000"],
+  ])("refuses %s=%s", (name, value, range) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(
+      `${name} must be an integer ${range} (got "${value}")`,
+    );
+  });
+
   it("reports every problem at once", () => {
     expect(() => loadConfig({ CERTMINT_LISTEN: "x", DATABASE_URL: "nope" })).toThrow(
       /CERTMINT_LISTEN .*; DATABASE_URL /,
