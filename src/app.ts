@@ -8,6 +8,7 @@ import { certificatePolicyHandlers } from "./api/certificate-policy-service";
 import { certificateProfileHandlers } from "./api/certificate-profile-service";
 import { certificateHandlers } from "./api/certificate-service";
 import { registerServices } from "./api/services";
+import { InFlightCalls } from "./api/unary";
 import { AccessControl } from "./auth/access-control";
 import { Authenticator } from "./auth/authenticator";
 import { ensureAdminCredential } from "./auth/bootstrap";
@@ -22,7 +23,14 @@ import { HealthReporter } from "./server/health";
 import { startPublicationServer } from "./server/publication";
 import { addReflection } from "./server/reflection";
 import { serverCredentials } from "./server/tls";
+import { type GenerateRsa, type KeyGenerationStats, KeyGenerator } from "./signer";
 import { type Database, migrate, openDatabase } from "./store/database";
+
+/** What a caller may substitute when starting certmint in-process (tests). */
+export interface StartOptions {
+  /** Runs one RSA key generation (default: the pool's low-priority worker threads). */
+  generateRsa?: GenerateRsa;
+}
 
 export interface RunningCertmint {
   /** The port actually bound (useful with port 0). */
@@ -31,6 +39,10 @@ export interface RunningCertmint {
   readonly publicationPort?: number;
   readonly address: string;
   readonly database: Database;
+  /** The RSA key-generation pool now: running, waiting, and counters since start-up. */
+  keyGenerationStats(): KeyGenerationStats;
+  /** certmint handlers running now, including ones whose call grpc-js already ended. */
+  callsInFlight(): number;
   /** Stop accepting, let in-flight calls finish within the grace period, close the database. */
   shutdown(): Promise<void>;
 }
@@ -39,7 +51,11 @@ export interface RunningCertmint {
  * Starts certmint: binds the gRPC port first (health answers NOT_SERVING meanwhile), opens
  * the database and applies migrations, then reports SERVING.
  */
-export async function startCertmint(config: Config, logger: Logger): Promise<RunningCertmint> {
+export async function startCertmint(
+  config: Config,
+  logger: Logger,
+  options: StartOptions = {},
+): Promise<RunningCertmint> {
   const health = new HealthReporter();
   const readiness = { ready: false };
   const server = new Server({
@@ -55,7 +71,8 @@ export async function startCertmint(config: Config, logger: Logger): Promise<Run
   // holder, and `unary` refuses calls (UNAVAILABLE) until readiness.ready.
   const runtime: { deps?: IssuanceDeps; security?: AccessControl } = {};
   const issuance = () => runtime.deps!;
-  const handlerDeps = { logger, readiness, security: () => runtime.security! };
+  const calls = new InFlightCalls();
+  const handlerDeps = { logger, readiness, security: () => runtime.security!, calls };
   registerServices(server, handlerDeps, {
     "certmint.v1.AccessTokenService": accessTokenHandlers(handlerDeps, issuance),
     "certmint.v1.AuditService": auditHandlers(handlerDeps, issuance),
@@ -74,6 +91,11 @@ export async function startCertmint(config: Config, logger: Logger): Promise<Run
   const address = `${host}:${port}`;
   logger.info({ address }, "listening");
 
+  const keys = new KeyGenerator({
+    workers: config.keyGeneration.workers,
+    queuePerCaller: config.keyGeneration.queuePerToken,
+    generateRsa: options.generateRsa,
+  });
   let database: Database | undefined;
   let publication: { server: HttpServer; port: number } | undefined;
   try {
@@ -101,6 +123,7 @@ export async function startCertmint(config: Config, logger: Logger): Promise<Run
     const deps: IssuanceDeps = {
       orm: database.orm,
       keyring,
+      keys,
       now: () => new Date(),
       publicBaseUrl: config.publicBaseUrl,
       crlValiditySeconds: config.crlValiditySeconds,
@@ -134,6 +157,7 @@ export async function startCertmint(config: Config, logger: Logger): Promise<Run
     }
   } catch (err) {
     publication?.server.close();
+    await keys.close();
     await database?.close().catch(() => undefined);
     server.forceShutdown();
     throw err;
@@ -144,11 +168,14 @@ export async function startCertmint(config: Config, logger: Logger): Promise<Run
   logger.info({ address }, "serving");
 
   let stopping: Promise<void> | undefined;
+
   return {
     port,
     publicationPort: publication?.port,
     address,
     database: db,
+    keyGenerationStats: () => keys.stats(),
+    callsInFlight: () => calls.count,
     shutdown() {
       stopping ??= (async () => {
         health.set("NOT_SERVING");
@@ -157,6 +184,7 @@ export async function startCertmint(config: Config, logger: Logger): Promise<Run
           publication ? publication.server.close(resolve) : resolve(0),
         );
         readiness.ready = false;
+        await keys.close();
         await db.close();
         logger.info("stopped");
       })();

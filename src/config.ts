@@ -1,4 +1,5 @@
 import { BlockList, isIP } from "node:net";
+import { availableParallelism } from "node:os";
 import { isAbsolute, resolve } from "node:path";
 
 /** The one typed configuration, read from the environment once at start-up and frozen. */
@@ -45,6 +46,8 @@ export interface Config {
   readonly crlCacheSeconds: number;
   /** Timeouts and the cap of connections on the gRPC and publication ports. */
   readonly connections: ConnectionLimits;
+  /** The RSA key-generation pool: worker threads and each token's queue. */
+  readonly keyGeneration: { readonly workers: number; readonly queuePerToken: number };
 }
 
 /**
@@ -123,6 +126,8 @@ export const ENV = {
   keepaliveTimeMs: "CERTMINT_KEEPALIVE_TIME_MS", // default 60000
   keepaliveTimeoutMs: "CERTMINT_KEEPALIVE_TIMEOUT_MS", // default 20000
   maxConnections: "CERTMINT_MAX_CONNECTIONS", // default 1000 per listening port
+  keyGenerationWorkers: "CERTMINT_KEY_GENERATION_WORKERS", // default: cores - 1, at least 1
+  keyGenerationQueuePerToken: "CERTMINT_KEY_GENERATION_QUEUE_PER_TOKEN", // default 8
 } as const;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
@@ -197,6 +202,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     : undefined;
   const crlCacheSeconds = parseInteger(env, ENV.crlCacheSeconds, 60, 0, 86_400, problems);
   const connections = parseConnectionLimits(env, problems);
+  const keyGeneration = {
+    workers: parseInteger(
+      env,
+      ENV.keyGenerationWorkers,
+      Math.max(1, availableParallelism() - 1),
+      1,
+      256,
+      problems,
+    ),
+    queuePerToken: parseInteger(env, ENV.keyGenerationQueuePerToken, 8, 1, 10_000, problems),
+  };
   if (problems.length > 0) throw new ConfigError(problems.join("; "));
   return Object.freeze({
     listen: Object.freeze(listen),
@@ -220,6 +236,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     publicationListen: publicationListen && Object.freeze(publicationListen),
     crlCacheSeconds,
     connections: Object.freeze(connections),
+    keyGeneration: Object.freeze(keyGeneration),
   });
 }
 

@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../src/config";
@@ -72,7 +73,7 @@ describe("loadConfig", () => {
     expect(off.publicationListen).toEqual({ host: "0.0.0.0", port: 8080 });
   });
 
-  it("connection limits: defaults and settings", () => {
+  it("connection limits and key generation: defaults and settings", () => {
     const c = loadConfig({});
     expect(c.connections).toEqual({
       handshakeTimeoutMs: 10_000,
@@ -83,6 +84,10 @@ describe("loadConfig", () => {
       keepaliveTimeoutMs: 20_000,
       maxConnections: 1000,
     });
+    expect(c.keyGeneration).toEqual({
+      workers: Math.max(1, availableParallelism() - 1),
+      queuePerToken: 8,
+    });
     const set = loadConfig({
       CERTMINT_HANDSHAKE_TIMEOUT_MS: "2000",
       CERTMINT_CONNECTION_IDLE_TIMEOUT_MS: "60000",
@@ -91,6 +96,8 @@ describe("loadConfig", () => {
       CERTMINT_KEEPALIVE_TIME_MS: "30000",
       CERTMINT_KEEPALIVE_TIMEOUT_MS: "5000",
       CERTMINT_MAX_CONNECTIONS: "50",
+      CERTMINT_KEY_GENERATION_WORKERS: "3",
+      CERTMINT_KEY_GENERATION_QUEUE_PER_TOKEN: "2",
     });
     expect(set.connections).toEqual({
       handshakeTimeoutMs: 2000,
@@ -101,6 +108,7 @@ describe("loadConfig", () => {
       keepaliveTimeoutMs: 5000,
       maxConnections: 50,
     });
+    expect(set.keyGeneration).toEqual({ workers: 3, queuePerToken: 2 });
     expect(Object.isFrozen(set.connections)).toBe(true);
   });
 
@@ -112,6 +120,8 @@ describe("loadConfig", () => {
     ["CERTMINT_KEEPALIVE_TIME_MS", "1.5", "from 50 to 86400000"],
     ["CERTMINT_KEEPALIVE_TIMEOUT_MS", "0", "from 50 to 3600000"],
     ["CERTMINT_MAX_CONNECTIONS", "0", "from 1 to 1000000"],
+    ["CERTMINT_KEY_GENERATION_WORKERS", "0", "from 1 to 256"],
+    ["CERTMINT_KEY_GENERATION_QUEUE_PER_TOKEN", "0", "from 1 to 10000"],
   ])("refuses %s=%s", (name, value, range) => {
     expect(() => loadConfig({ [name]: value })).toThrow(
       `${name} must be an integer ${range} (got "${value}")`,

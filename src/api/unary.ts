@@ -32,12 +32,31 @@ export interface Readiness {
   readonly ready: boolean;
 }
 
+/**
+ * Handlers running now. A handler can outlive its call (grpc-js answers a passed deadline or a
+ * cancel itself): this counts until the handler is done, audit record included.
+ */
+export class InFlightCalls {
+  private running = 0;
+  get count(): number {
+    return this.running;
+  }
+  enter(): void {
+    this.running++;
+  }
+  leave(): void {
+    this.running--;
+  }
+}
+
 /** What every handler module gets from the server. */
 export interface HandlerDeps {
   logger: Logger;
   readiness: Readiness;
   /** Authentication, authorization, rate limit and audit of refusals; exists once ready. */
   security: () => CallSecurity;
+  /** Counts handlers in flight, when given. */
+  calls?: InFlightCalls;
 }
 
 /**
@@ -69,6 +88,17 @@ export function unary<Req, Res>(
     const peerCertificate = peerIdentity(call.getAuthContext());
     const { mutating } = ruleFor(method);
     let scope: CallScope | undefined;
+    // Aborted once nobody waits for the answer: grpc-js reports a client's cancel, and a
+    // passed deadline (it answers DEADLINE_EXCEEDED itself), as "cancelled". Work that waits
+    // (a key queued for generation) is dropped then; src/issuance/call-scope.ts.
+    const abandon = new AbortController();
+    const onCancelled = () => abandon.abort();
+    call.once("cancelled", onCancelled);
+    deps.calls?.enter();
+    const done = () => {
+      call.removeListener("cancelled", onCancelled);
+      deps.calls?.leave();
+    };
     const run = async () => {
       if (!deps.readiness.ready) {
         throw new CertmintError(
@@ -88,6 +118,7 @@ export function unary<Req, Res>(
         audited: false,
         abandoned: () =>
           call.cancelled || (deadline !== undefined && deadline.getTime() <= Date.now()),
+        signal: abandon.signal,
         statusCodeOf: codeOf,
       };
       security.authorize(method, actor);
@@ -108,7 +139,10 @@ export function unary<Req, Res>(
       return response;
     };
     run().then(
-      (response) => callback(null, response),
+      (response) => {
+        done();
+        callback(null, response);
+      },
       async (err: unknown) => {
         if (!isCertmintError(err)) {
           deps.logger.error({ err, method, requestId }, "unhandled error in handler");
@@ -138,6 +172,7 @@ export function unary<Req, Res>(
               deps.logger.error({ err: auditErr, method, requestId }, "audit record not written"),
             );
         }
+        done();
         callback(toServiceError(err) as ServiceError);
       },
     );

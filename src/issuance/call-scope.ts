@@ -37,6 +37,8 @@ export interface CallScope {
   readonly statusCodeOf?: (err: unknown) => number;
   /** True once the caller cancelled or its deadline passed: nobody waits for the answer. */
   readonly abandoned?: () => boolean;
+  /** Aborted at that moment, for work that waits (a key queued for generation is dropped). */
+  readonly signal?: AbortSignal;
 }
 
 const storage = new AsyncLocalStorage<CallScope>();

@@ -1,4 +1,5 @@
 import type { MikroORM } from "@mikro-orm/postgresql";
+import type { KeyGenerator } from "../signer";
 import type { CaKeyring } from "./ca/keyring";
 
 /**
@@ -8,6 +9,8 @@ import type { CaKeyring } from "./ca/keyring";
 export interface IssuanceDeps {
   orm: MikroORM;
   keyring: CaKeyring;
+  /** Makes the key pairs certmint generates (RSA fairly between callers, on worker threads). */
+  keys: KeyGenerator;
   now: () => Date;
   /** Base URL for CRL distribution points and AIA caIssuers, when configured. */
   publicBaseUrl?: string;

@@ -18,7 +18,7 @@ import { CertificateProfileServiceClient } from "../../gen/ts/certmint/v1/certif
 import { CertificateServiceClient } from "../../gen/ts/certmint/v1/certificate_service";
 import { BadRequest, ErrorInfo, PreconditionFailure } from "../../gen/ts/google/rpc/error_details";
 import { Status } from "../../gen/ts/google/rpc/status";
-import { type RunningCertmint, startCertmint } from "../../src/app";
+import { type RunningCertmint, type StartOptions, startCertmint } from "../../src/app";
 import { loadConfig } from "../../src/config";
 import { createTestDatabase, type TestDatabase } from "./postgres";
 
@@ -92,7 +92,10 @@ export function makeClients(
   };
 }
 
-export async function startTestCertmint(env: Record<string, string> = {}): Promise<TestCertmint> {
+export async function startTestCertmint(
+  env: Record<string, string> = {},
+  options: StartOptions = {},
+): Promise<TestCertmint> {
   const db = await createTestDatabase();
   const dataDir = env.CERTMINT_DATA_DIR ?? mkdtempSync(join(tmpdir(), "certmint-test-"));
   const config = loadConfig({
@@ -113,7 +116,7 @@ export async function startTestCertmint(env: Record<string, string> = {}): Promi
       },
     },
   );
-  const running = await startCertmint(config, logger);
+  const running = await startCertmint(config, logger, options);
   const address = `127.0.0.1:${running.port}`;
   const adminToken = readFileSync(config.adminTokenFile, "utf8").trim();
   const clients = makeClients(address, adminToken);

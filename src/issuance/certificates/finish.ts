@@ -1,4 +1,5 @@
 import { isCertmintError } from "../../errors";
+import type { KeyPair } from "../../signer";
 import {
   CertificateEntity,
   CertificateRequestEntity,
@@ -18,7 +19,7 @@ export async function finish(
   deps: IssuanceDeps,
   plan: IssuancePlan,
   request: CertificateRequestRow | string,
-  options: { holdKeyForFetch?: boolean } = {},
+  options: { holdKeyForFetch?: boolean; keyPair?: KeyPair } = {},
 ): Promise<IssueOutcome> {
   const em = deps.orm.em.fork();
   // The row just inserted is passed as is: one round trip fewer on the hot path.
@@ -33,6 +34,7 @@ export async function finish(
     const result = await signAndStore(deps, plan, row, {
       renewalOf,
       holdKeyForFetch: options.holdKeyForFetch,
+      keyPair: options.keyPair,
     });
     return {
       certificateRequestId: row.id,

@@ -5,7 +5,7 @@ import {
   invalidArgument,
   isCertmintError,
 } from "../../errors";
-import { refuseIfAbandoned } from "../call-scope";
+import { currentCallScope, refuseIfAbandoned } from "../call-scope";
 import type { IssuanceDeps } from "../deps";
 import { finish } from "./finish";
 import { replay } from "./issue";
@@ -67,8 +67,19 @@ export async function submit(
   }
   if (options.validateOnly) return { certificateRequestId: "", status: "PENDING", validated: true };
   const status = plan.profile.requireApproval ? "PENDING_APPROVAL" : "PENDING";
+  // A key certmint generates is made before the request is recorded, in this caller's fair
+  // share of the RSA pool: a call refused for a full queue (RESOURCE_EXHAUSTED) or given up
+  // while its key waits (cancel, deadline) leaves nothing behind and may retry its request_id.
+  const keyPair =
+    status === "PENDING" && plan.key.kind === "GENERATE"
+      ? await deps.keys.generate(plan.key.keyAlgorithm, {
+          caller: who.caller,
+          signal: currentCallScope()?.signal,
+        })
+      : undefined;
+  if (keyPair) refuseIfAbandoned();
   const row = await insertRequest(em, plan, who, status, deps.now());
   if (row === "duplicate") return replayWinner();
   if (status === "PENDING_APPROVAL") return { certificateRequestId: row.id, status };
-  return finish(deps, plan, row);
+  return finish(deps, plan, row, { keyPair });
 }
