@@ -19,6 +19,7 @@ import { CaPublisher } from "./issuance/ca/publication";
 import type { IssuanceDeps } from "./issuance/deps";
 import { callLoggingInterceptor } from "./server/call-logging";
 import { connectionOptions, limitConnections } from "./server/connection-limits";
+import { DatabaseProbe } from "./server/database-health";
 import { HealthReporter } from "./server/health";
 import { startPublicationServer } from "./server/publication";
 import { addReflection } from "./server/reflection";
@@ -168,7 +169,18 @@ export async function startCertmint(
   logger.info({ address }, "serving");
 
   let stopping: Promise<void> | undefined;
-
+  // A PostgreSQL server can go away while certmint runs: health follows it. (The embedded
+  // database lives in this process; its failures are reported per call.)
+  const probe = config.databaseUrl
+    ? new DatabaseProbe(() => db.orm.em.getConnection().execute("select 1"), {
+        intervalMs: config.databaseProbeIntervalMs,
+        logger,
+        onChange: (reachable) => {
+          if (!stopping) health.set(reachable ? "SERVING" : "NOT_SERVING");
+        },
+      })
+    : undefined;
+  probe?.start();
   return {
     port,
     publicationPort: publication?.port,
@@ -178,6 +190,7 @@ export async function startCertmint(
     callsInFlight: () => calls.count,
     shutdown() {
       stopping ??= (async () => {
+        probe?.stop();
         health.set("NOT_SERVING");
         await drain(server, config.shutdownGraceMs, logger);
         await new Promise((resolve) =>

@@ -48,6 +48,8 @@ export interface Config {
   readonly connections: ConnectionLimits;
   /** The RSA key-generation pool: worker threads and each token's queue. */
   readonly keyGeneration: { readonly workers: number; readonly queuePerToken: number };
+  /** How often the database is probed; health is NOT_SERVING while it cannot be reached. */
+  readonly databaseProbeIntervalMs: number;
 }
 
 /**
@@ -128,6 +130,7 @@ export const ENV = {
   maxConnections: "CERTMINT_MAX_CONNECTIONS", // default 1000 per listening port
   keyGenerationWorkers: "CERTMINT_KEY_GENERATION_WORKERS", // default: cores - 1, at least 1
   keyGenerationQueuePerToken: "CERTMINT_KEY_GENERATION_QUEUE_PER_TOKEN", // default 8
+  databaseProbeIntervalMs: "CERTMINT_DATABASE_PROBE_INTERVAL_MS", // default 1000
 } as const;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
@@ -213,6 +216,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     ),
     queuePerToken: parseInteger(env, ENV.keyGenerationQueuePerToken, 8, 1, 10_000, problems),
   };
+  const databaseProbeIntervalMs = parseInteger(
+    env,
+    ENV.databaseProbeIntervalMs,
+    1000,
+    50,
+    60_000,
+    problems,
+  );
   if (problems.length > 0) throw new ConfigError(problems.join("; "));
   return Object.freeze({
     listen: Object.freeze(listen),
@@ -237,6 +248,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     crlCacheSeconds,
     connections: Object.freeze(connections),
     keyGeneration: Object.freeze(keyGeneration),
+    databaseProbeIntervalMs,
   });
 }
 

@@ -73,7 +73,7 @@ describe("loadConfig", () => {
     expect(off.publicationListen).toEqual({ host: "0.0.0.0", port: 8080 });
   });
 
-  it("connection limits and key generation: defaults and settings", () => {
+  it("connection limits, key generation and the database probe: defaults and settings", () => {
     const c = loadConfig({});
     expect(c.connections).toEqual({
       handshakeTimeoutMs: 10_000,
@@ -88,6 +88,7 @@ describe("loadConfig", () => {
       workers: Math.max(1, availableParallelism() - 1),
       queuePerToken: 8,
     });
+    expect(c.databaseProbeIntervalMs).toBe(1000);
     const set = loadConfig({
       CERTMINT_HANDSHAKE_TIMEOUT_MS: "2000",
       CERTMINT_CONNECTION_IDLE_TIMEOUT_MS: "60000",
@@ -98,6 +99,7 @@ describe("loadConfig", () => {
       CERTMINT_MAX_CONNECTIONS: "50",
       CERTMINT_KEY_GENERATION_WORKERS: "3",
       CERTMINT_KEY_GENERATION_QUEUE_PER_TOKEN: "2",
+      CERTMINT_DATABASE_PROBE_INTERVAL_MS: "250",
     });
     expect(set.connections).toEqual({
       handshakeTimeoutMs: 2000,
@@ -109,6 +111,7 @@ describe("loadConfig", () => {
       maxConnections: 50,
     });
     expect(set.keyGeneration).toEqual({ workers: 3, queuePerToken: 2 });
+    expect(set.databaseProbeIntervalMs).toBe(250);
     expect(Object.isFrozen(set.connections)).toBe(true);
   });
 
@@ -122,6 +125,7 @@ describe("loadConfig", () => {
     ["CERTMINT_MAX_CONNECTIONS", "0", "from 1 to 1000000"],
     ["CERTMINT_KEY_GENERATION_WORKERS", "0", "from 1 to 256"],
     ["CERTMINT_KEY_GENERATION_QUEUE_PER_TOKEN", "0", "from 1 to 10000"],
+    ["CERTMINT_DATABASE_PROBE_INTERVAL_MS", "10", "from 50 to 60000"],
   ])("refuses %s=%s", (name, value, range) => {
     expect(() => loadConfig({ [name]: value })).toThrow(
       `${name} must be an integer ${range} (got "${value}")`,

@@ -7,6 +7,7 @@ import type { AuditResource } from "../issuance/audit/record";
 import { type Actor, type CallScope, runInCallScope } from "../issuance/call-scope";
 import { noteCallActor } from "../server/call-logging";
 import { type PeerIdentity, peerIdentity } from "../server/peer-identity";
+import { databaseOutage } from "../store/connection-errors";
 import { codeOf, toServiceError } from "./errors";
 
 /** What a handler knows of its call besides the request message. */
@@ -68,7 +69,8 @@ export interface HandlerDeps {
  *  4. run the handler in the call's scope (src/issuance/call-scope.ts: per-profile checks and
  *     the audit record written in the transaction of the change);
  *  5. record a mutating call that failed (or did not record itself) in the audit trail;
- *  6. map every thrown error through the one mapping (api/errors.ts). Errors that are not
+ *  6. map every thrown error through the one mapping (api/errors.ts). A database outage is
+ *     UNAVAILABLE with a RetryInfo (logged by its cause); other errors that are not
  *     CertmintErrors are logged here with their stack and reach the client as INTERNAL.
  */
 export function unary<Req, Res>(
@@ -144,14 +146,20 @@ export function unary<Req, Res>(
         callback(null, response);
       },
       async (err: unknown) => {
-        if (!isCertmintError(err)) {
+        // An outage is logged by its cause alone: a driver error's message can quote SQL.
+        const outage = isCertmintError(err) ? undefined : databaseOutage(err);
+        if (outage) {
+          deps.logger.warn({ cause: outage, method, requestId }, "database unavailable");
+        } else if (!isCertmintError(err)) {
           deps.logger.error({ err, method, requestId }, "unhandled error in handler");
         }
         // Refusals of mutating calls are audited; a rate-limited flood is not (writing a
-        // row per refused call would make the limit a way to load the database).
+        // row per refused call would make the limit a way to load the database), nor a call
+        // that met a database outage (the record could not be written either).
         if (
           mutating &&
           scope &&
+          !outage &&
           !(isCertmintError(err) && err.kind === "resource_exhausted") &&
           !(await deps
             .security()

@@ -92,15 +92,26 @@ export function makeClients(
   };
 }
 
+/** How a test server is started besides its environment. */
+export interface TestStartOptions extends StartOptions {
+  /** Reach PostgreSQL through this local port (a proxy the test controls) instead. */
+  databasePort?: number;
+}
+
 export async function startTestCertmint(
   env: Record<string, string> = {},
-  options: StartOptions = {},
+  options: TestStartOptions = {},
 ): Promise<TestCertmint> {
   const db = await createTestDatabase();
+  const serverUrl = new URL(db.url);
+  if (options.databasePort !== undefined) {
+    serverUrl.hostname = "127.0.0.1";
+    serverUrl.port = String(options.databasePort);
+  }
   const dataDir = env.CERTMINT_DATA_DIR ?? mkdtempSync(join(tmpdir(), "certmint-test-"));
   const config = loadConfig({
     CERTMINT_LISTEN: "127.0.0.1:0",
-    DATABASE_URL: db.url,
+    DATABASE_URL: serverUrl.toString(),
     CERTMINT_DATA_DIR: dataDir,
     CERTMINT_SHUTDOWN_GRACE_MS: "2000",
     ...env,
