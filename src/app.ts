@@ -8,6 +8,7 @@ import { certificatePolicyHandlers } from "./api/certificate-policy-service";
 import { certificateProfileHandlers } from "./api/certificate-profile-service";
 import { certificateHandlers } from "./api/certificate-service";
 import { registerServices } from "./api/services";
+import { InFlightCalls } from "./api/unary";
 import { AccessControl } from "./auth/access-control";
 import { Authenticator } from "./auth/authenticator";
 import { ensureAdminCredential } from "./auth/bootstrap";
@@ -20,11 +21,20 @@ import { CaPublisher } from "./issuance/ca/publication";
 import { heldKeySweepIntervalMs, startHeldKeySweep } from "./issuance/certificates/held-keys";
 import type { IssuanceDeps } from "./issuance/deps";
 import { callLoggingInterceptor } from "./server/call-logging";
+import { connectionOptions, limitConnections } from "./server/connection-limits";
+import { DatabaseProbe } from "./server/database-health";
 import { HealthReporter } from "./server/health";
 import { startPublicationServer } from "./server/publication";
 import { addReflection } from "./server/reflection";
 import { tlsTransport } from "./server/tls";
+import { type GenerateRsa, type KeyGenerationStats, KeyGenerator } from "./signer";
 import { type Database, migrate, openDatabase } from "./store/database";
+
+/** What a caller may substitute when starting certmint in-process (tests). */
+export interface StartOptions {
+  /** Runs one RSA key generation (default: the pool's low-priority worker threads). */
+  generateRsa?: GenerateRsa;
+}
 
 export interface RunningCertmint {
   /** The port actually bound (useful with port 0). */
@@ -33,6 +43,10 @@ export interface RunningCertmint {
   readonly publicationPort?: number;
   readonly address: string;
   readonly database: Database;
+  /** The RSA key-generation pool now: running, waiting, and counters since start-up. */
+  keyGenerationStats(): KeyGenerationStats;
+  /** certmint handlers running now, including ones whose call grpc-js already ended. */
+  callsInFlight(): number;
   /** Stop accepting, let in-flight calls finish within the grace period, close the database. */
   shutdown(): Promise<void>;
 }
@@ -41,21 +55,28 @@ export interface RunningCertmint {
  * Starts certmint: binds the gRPC port first (health answers NOT_SERVING meanwhile), opens
  * the database and applies migrations, then reports SERVING.
  */
-export async function startCertmint(config: Config, logger: Logger): Promise<RunningCertmint> {
+export async function startCertmint(
+  config: Config,
+  logger: Logger,
+  options: StartOptions = {},
+): Promise<RunningCertmint> {
   const health = new HealthReporter();
   const readiness = { ready: false };
   const server = new Server({
     interceptors: [callLoggingInterceptor(logger)],
     // Requests are small (a CSR with many SANs is a few KiB; CSRs are capped at 64 KiB).
     "grpc.max_receive_message_length": config.maxMessageBytes,
+    ...connectionOptions(config.connections),
   });
+  limitConnections(server, config.connections, logger);
   health.addToServer(server);
   addReflection(server);
   // Use-case dependencies exist once the database is open; handlers reach them through this
   // holder, and `unary` refuses calls (UNAVAILABLE) until readiness.ready.
   const runtime: { deps?: IssuanceDeps; security?: AccessControl } = {};
   const issuance = () => runtime.deps!;
-  const handlerDeps = { logger, readiness, security: () => runtime.security! };
+  const calls = new InFlightCalls();
+  const handlerDeps = { logger, readiness, security: () => runtime.security!, calls };
   registerServices(server, handlerDeps, {
     "certmint.v1.AccessTokenService": accessTokenHandlers(handlerDeps, issuance),
     "certmint.v1.AuditService": auditHandlers(handlerDeps, issuance),
@@ -71,6 +92,11 @@ export async function startCertmint(config: Config, logger: Logger): Promise<Run
   const address = `${host}:${port}`;
   logger.info({ address }, "listening");
 
+  const keys = new KeyGenerator({
+    workers: config.keyGeneration.workers,
+    queuePerCaller: config.keyGeneration.queuePerToken,
+    generateRsa: options.generateRsa,
+  });
   let database: Database | undefined;
   let publication: { server: HttpServer; port: number } | undefined;
   let sweep: { stop(): Promise<void> } | undefined;
@@ -99,6 +125,7 @@ export async function startCertmint(config: Config, logger: Logger): Promise<Run
     const deps: IssuanceDeps = {
       orm: database.orm,
       keyring,
+      keys,
       now: () => new Date(),
       publicBaseUrl: config.publicBaseUrl,
       crlValiditySeconds: config.crlValiditySeconds,
@@ -131,7 +158,12 @@ export async function startCertmint(config: Config, logger: Logger): Promise<Run
       (err) => logger.warn({ err }, "deleting expired replay keys failed; retrying"),
     );
     if (config.publicationListen && publisher) {
-      publication = await startPublicationServer(config.publicationListen, publisher, logger);
+      publication = await startPublicationServer(
+        config.publicationListen,
+        publisher,
+        logger,
+        config.connections,
+      );
       logger.info(
         { port: publication.port, publicBaseUrl: config.publicBaseUrl },
         "publishing CRLs and CA certificates over HTTP",
@@ -140,6 +172,7 @@ export async function startCertmint(config: Config, logger: Logger): Promise<Run
   } catch (err) {
     await sweep?.stop();
     publication?.server.close();
+    await keys.close();
     await database?.close().catch(() => undefined);
     server.forceShutdown();
     throw err;
@@ -150,13 +183,28 @@ export async function startCertmint(config: Config, logger: Logger): Promise<Run
   logger.info({ address }, "serving");
 
   let stopping: Promise<void> | undefined;
+  // A PostgreSQL server can go away while certmint runs: health follows it. (The embedded
+  // database lives in this process; its failures are reported per call.)
+  const probe = config.databaseUrl
+    ? new DatabaseProbe(() => db.orm.em.getConnection().execute("select 1"), {
+        intervalMs: config.databaseProbeIntervalMs,
+        logger,
+        onChange: (reachable) => {
+          if (!stopping) health.set(reachable ? "SERVING" : "NOT_SERVING");
+        },
+      })
+    : undefined;
+  probe?.start();
   return {
     port,
     publicationPort: publication?.port,
     address,
     database: db,
+    keyGenerationStats: () => keys.stats(),
+    callsInFlight: () => calls.count,
     shutdown() {
       stopping ??= (async () => {
+        probe?.stop();
         health.set("NOT_SERVING");
         await drain(server, config.shutdownGraceMs, logger);
         await new Promise((resolve) =>
@@ -164,6 +212,7 @@ export async function startCertmint(config: Config, logger: Logger): Promise<Run
         );
         readiness.ready = false;
         await sweep?.stop();
+        await keys.close();
         await db.close();
         logger.info("stopped");
       })();

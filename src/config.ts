@@ -1,4 +1,5 @@
 import { BlockList, isIP } from "node:net";
+import { availableParallelism } from "node:os";
 import { isAbsolute, resolve } from "node:path";
 
 /** The one typed configuration, read from the environment once at start-up and frozen. */
@@ -53,6 +54,37 @@ export interface Config {
    * a replay of the same request_id by the same token gets it again; 0: not kept.
    */
   readonly generatedKeyReplaySeconds: number;
+  /** Timeouts and the cap of connections on the gRPC and publication ports. */
+  readonly connections: ConnectionLimits;
+  /** The RSA key-generation pool: worker threads and each token's queue. */
+  readonly keyGeneration: { readonly workers: number; readonly queuePerToken: number };
+  /** How often the database is probed; health is NOT_SERVING while it cannot be reached. */
+  readonly databaseProbeIntervalMs: number;
+}
+
+/**
+ * What a connection may cost (issue 10 item 5): an unused or silent connection holds a file
+ * descriptor, and at the process's limit neither clients nor the database can be reached.
+ */
+export interface ConnectionLimits {
+  /**
+   * From accept to a usable connection: the TLS handshake and the HTTP/2 connection preface
+   * (gRPC port), or the request headers (publication port). Slower connections are closed.
+   */
+  readonly handshakeTimeoutMs: number;
+  /** A connection without a call in flight this long is closed (GOAWAY; HTTP: socket idle). */
+  readonly idleTimeoutMs: number;
+  /**
+   * A gRPC connection older than this is told to reconnect (GOAWAY), so clients spread over
+   * replicas and pick up a reloaded TLS certificate; calls in flight get the grace below.
+   */
+  readonly maxAgeMs: number;
+  readonly maxAgeGraceMs: number;
+  /** The server pings each gRPC connection this often and closes it without an answer in time. */
+  readonly keepaliveTimeMs: number;
+  readonly keepaliveTimeoutMs: number;
+  /** Open connections per listening port; beyond it new ones are closed at once. */
+  readonly maxConnections: number;
 }
 
 /** The server certificate, its key and the optional client CA bundle (absolute paths). */
@@ -102,6 +134,16 @@ export const ENV = {
   publicationListen: "CERTMINT_PUBLICATION_LISTEN", // optional: HTTP for CRLs and CA certificates
   crlCacheSeconds: "CERTMINT_CRL_CACHE_SECONDS", // default 60
   generatedKeyReplaySeconds: "CERTMINT_GENERATED_KEY_REPLAY_SECONDS", // default 3600; 0: off
+  handshakeTimeoutMs: "CERTMINT_HANDSHAKE_TIMEOUT_MS", // default 10000
+  connectionIdleTimeoutMs: "CERTMINT_CONNECTION_IDLE_TIMEOUT_MS", // default 300000
+  connectionMaxAgeMs: "CERTMINT_CONNECTION_MAX_AGE_MS", // default 1800000
+  connectionMaxAgeGraceMs: "CERTMINT_CONNECTION_MAX_AGE_GRACE_MS", // default 30000
+  keepaliveTimeMs: "CERTMINT_KEEPALIVE_TIME_MS", // default 60000
+  keepaliveTimeoutMs: "CERTMINT_KEEPALIVE_TIMEOUT_MS", // default 20000
+  maxConnections: "CERTMINT_MAX_CONNECTIONS", // default 1000 per listening port
+  keyGenerationWorkers: "CERTMINT_KEY_GENERATION_WORKERS", // default: cores - 1, at least 1
+  keyGenerationQueuePerToken: "CERTMINT_KEY_GENERATION_QUEUE_PER_TOKEN", // default 8
+  databaseProbeIntervalMs: "CERTMINT_DATABASE_PROBE_INTERVAL_MS", // default 1000
 } as const;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
@@ -192,6 +234,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     7 * 86_400,
     problems,
   );
+  const connections = parseConnectionLimits(env, problems);
+  const keyGeneration = {
+    workers: parseInteger(
+      env,
+      ENV.keyGenerationWorkers,
+      Math.max(1, availableParallelism() - 1),
+      1,
+      256,
+      problems,
+    ),
+    queuePerToken: parseInteger(env, ENV.keyGenerationQueuePerToken, 8, 1, 10_000, problems),
+  };
+  const databaseProbeIntervalMs = parseInteger(
+    env,
+    ENV.databaseProbeIntervalMs,
+    1000,
+    50,
+    60_000,
+    problems,
+  );
   if (problems.length > 0) throw new ConfigError(problems.join("; "));
   return Object.freeze({
     listen: Object.freeze(listen),
@@ -216,7 +278,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     publicationListen: publicationListen && Object.freeze(publicationListen),
     crlCacheSeconds,
     generatedKeyReplaySeconds,
+    connections: Object.freeze(connections),
+    keyGeneration: Object.freeze(keyGeneration),
+    databaseProbeIntervalMs,
   });
+}
+
+const HOUR_MS = 3_600_000;
+
+function parseConnectionLimits(env: NodeJS.ProcessEnv, problems: string[]): ConnectionLimits {
+  const ms = (name: string, fallback: number, min: number, max: number) =>
+    parseInteger(env, name, fallback, min, max, problems);
+  return {
+    handshakeTimeoutMs: ms(ENV.handshakeTimeoutMs, 10_000, 50, 600_000),
+    idleTimeoutMs: ms(ENV.connectionIdleTimeoutMs, 300_000, 50, 24 * HOUR_MS),
+    maxAgeMs: ms(ENV.connectionMaxAgeMs, 1_800_000, 50, 24 * HOUR_MS),
+    maxAgeGraceMs: ms(ENV.connectionMaxAgeGraceMs, 30_000, 0, HOUR_MS),
+    keepaliveTimeMs: ms(ENV.keepaliveTimeMs, 60_000, 50, 24 * HOUR_MS),
+    keepaliveTimeoutMs: ms(ENV.keepaliveTimeoutMs, 20_000, 50, HOUR_MS),
+    maxConnections: ms(ENV.maxConnections, 1000, 1, 1_000_000),
+  };
 }
 
 const LOOPBACK = new BlockList();

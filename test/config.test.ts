@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../src/config";
@@ -87,6 +88,65 @@ describe("loadConfig", () => {
       }).authFailureLimit,
     ).toEqual({ perSecond: 2, burst: 7 });
     expect(off.publicationListen).toEqual({ host: "0.0.0.0", port: 8080 });
+  });
+
+  it("connection limits, key generation and the database probe: defaults and settings", () => {
+    const c = loadConfig({});
+    expect(c.connections).toEqual({
+      handshakeTimeoutMs: 10_000,
+      idleTimeoutMs: 300_000,
+      maxAgeMs: 1_800_000,
+      maxAgeGraceMs: 30_000,
+      keepaliveTimeMs: 60_000,
+      keepaliveTimeoutMs: 20_000,
+      maxConnections: 1000,
+    });
+    expect(c.keyGeneration).toEqual({
+      workers: Math.max(1, availableParallelism() - 1),
+      queuePerToken: 8,
+    });
+    expect(c.databaseProbeIntervalMs).toBe(1000);
+    const set = loadConfig({
+      CERTMINT_HANDSHAKE_TIMEOUT_MS: "2000",
+      CERTMINT_CONNECTION_IDLE_TIMEOUT_MS: "60000",
+      CERTMINT_CONNECTION_MAX_AGE_MS: "600000",
+      CERTMINT_CONNECTION_MAX_AGE_GRACE_MS: "0",
+      CERTMINT_KEEPALIVE_TIME_MS: "30000",
+      CERTMINT_KEEPALIVE_TIMEOUT_MS: "5000",
+      CERTMINT_MAX_CONNECTIONS: "50",
+      CERTMINT_KEY_GENERATION_WORKERS: "3",
+      CERTMINT_KEY_GENERATION_QUEUE_PER_TOKEN: "2",
+      CERTMINT_DATABASE_PROBE_INTERVAL_MS: "250",
+    });
+    expect(set.connections).toEqual({
+      handshakeTimeoutMs: 2000,
+      idleTimeoutMs: 60_000,
+      maxAgeMs: 600_000,
+      maxAgeGraceMs: 0,
+      keepaliveTimeMs: 30_000,
+      keepaliveTimeoutMs: 5000,
+      maxConnections: 50,
+    });
+    expect(set.keyGeneration).toEqual({ workers: 3, queuePerToken: 2 });
+    expect(set.databaseProbeIntervalMs).toBe(250);
+    expect(Object.isFrozen(set.connections)).toBe(true);
+  });
+
+  it.each([
+    ["CERTMINT_HANDSHAKE_TIMEOUT_MS", "0", "from 50 to 600000"],
+    ["CERTMINT_CONNECTION_IDLE_TIMEOUT_MS", "soon", "from 50 to 86400000"],
+    ["CERTMINT_CONNECTION_MAX_AGE_MS", "10", "from 50 to 86400000"],
+    ["CERTMINT_CONNECTION_MAX_AGE_GRACE_MS", "-1", "from 0 to 3600000"],
+    ["CERTMINT_KEEPALIVE_TIME_MS", "1.5", "from 50 to 86400000"],
+    ["CERTMINT_KEEPALIVE_TIMEOUT_MS", "0", "from 50 to 3600000"],
+    ["CERTMINT_MAX_CONNECTIONS", "0", "from 1 to 1000000"],
+    ["CERTMINT_KEY_GENERATION_WORKERS", "0", "from 1 to 256"],
+    ["CERTMINT_KEY_GENERATION_QUEUE_PER_TOKEN", "0", "from 1 to 10000"],
+    ["CERTMINT_DATABASE_PROBE_INTERVAL_MS", "10", "from 50 to 60000"],
+  ])("refuses %s=%s", (name, value, range) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(
+      `${name} must be an integer ${range} (got "${value}")`,
+    );
   });
 
   it("reports every problem at once", () => {

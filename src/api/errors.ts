@@ -8,13 +8,14 @@ import {
 } from "../../gen/ts/google/rpc/error_details";
 import { Status } from "../../gen/ts/google/rpc/status";
 import {
-  type CertmintError,
+  CertmintError,
   clip,
   type ErrorKind,
   type FieldViolation,
   isCertmintError,
   type PreconditionViolation,
 } from "../errors";
+import { databaseOutage } from "../store/connection-errors";
 
 /** ErrorInfo.domain of every certmint error (AIP-193). */
 export const ERROR_DOMAIN = "certmint.dev";
@@ -125,18 +126,42 @@ export function toRpcStatus(err: CertmintError): Status {
   return { code: CODE_OF_KIND[err.kind], message: clip(err.message, MESSAGE_MAX_CHARS), details };
 }
 
+/** Seconds a client should wait before retrying a call that met a database outage. */
+const OUTAGE_RETRY_SECONDS = 1;
+
 /**
- * Turns anything a handler threw into the error grpc-js sends. A CertmintError keeps its
- * message and details (in grpc-status-details-bin, the standard trailer every gRPC client
- * library decodes); anything else is INTERNAL with a fixed message, never a stack trace.
+ * What a thrown error means for the client: a CertmintError as is; a database outage
+ * (src/store/connection-errors.ts: refused, reset, shutting down, pool timeout) as UNAVAILABLE
+ * with a RetryInfo, since the same call may succeed in a moment; undefined for anything else.
  */
-/** The gRPC status code a thrown error reaches the client with. */
-export function codeOf(err: unknown): status {
-  return isCertmintError(err) ? CODE_OF_KIND[err.kind] : status.INTERNAL;
+export function asCertmintError(err: unknown): CertmintError | undefined {
+  if (isCertmintError(err)) return err;
+  if (databaseOutage(err) !== undefined) {
+    return new CertmintError(
+      "unavailable",
+      "DATABASE_UNAVAILABLE",
+      "certmint cannot reach its database right now; retry shortly (a retry with the same request_id never issues twice)",
+      { retryAfterSeconds: OUTAGE_RETRY_SECONDS },
+    );
+  }
+  return undefined;
 }
 
-export function toServiceError(err: unknown): Partial<ServiceError> {
-  if (!isCertmintError(err)) {
+/** The gRPC status code a thrown error reaches the client with. */
+export function codeOf(err: unknown): status {
+  const known = asCertmintError(err);
+  return known ? CODE_OF_KIND[known.kind] : status.INTERNAL;
+}
+
+/**
+ * Turns anything a handler threw into the error grpc-js sends. A CertmintError (or an outage,
+ * see asCertmintError) keeps its message and details (in grpc-status-details-bin, the standard
+ * trailer every gRPC client library decodes); anything else is INTERNAL with a fixed message,
+ * never a stack trace.
+ */
+export function toServiceError(thrown: unknown): Partial<ServiceError> {
+  const err = asCertmintError(thrown);
+  if (!err) {
     return { code: status.INTERNAL, details: "internal error; the server log has the details" };
   }
   const rpcStatus = toRpcStatus(err);

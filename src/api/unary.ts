@@ -7,6 +7,7 @@ import type { AuditResource } from "../issuance/audit/record";
 import { type Actor, type CallScope, runInCallScope } from "../issuance/call-scope";
 import { noteCallActor } from "../server/call-logging";
 import { type PeerIdentity, peerIdentity } from "../server/peer-identity";
+import { databaseOutage } from "../store/connection-errors";
 import { codeOf, toServiceError } from "./errors";
 import { admitRequest } from "./request-check";
 
@@ -33,12 +34,31 @@ export interface Readiness {
   readonly ready: boolean;
 }
 
+/**
+ * Handlers running now. A handler can outlive its call (grpc-js answers a passed deadline or a
+ * cancel itself): this counts until the handler is done, audit record included.
+ */
+export class InFlightCalls {
+  private running = 0;
+  get count(): number {
+    return this.running;
+  }
+  enter(): void {
+    this.running++;
+  }
+  leave(): void {
+    this.running--;
+  }
+}
+
 /** What every handler module gets from the server. */
 export interface HandlerDeps {
   logger: Logger;
   readiness: Readiness;
   /** Authentication, rate limit, authorization and audit of refusals; exists once ready. */
   security: () => CallSecurity;
+  /** Counts handlers in flight, when given. */
+  calls?: InFlightCalls;
 }
 
 /**
@@ -53,7 +73,8 @@ export interface HandlerDeps {
  *  4. run the handler in the call's scope (src/issuance/call-scope.ts: per-profile checks and
  *     the audit record written in the transaction of the change);
  *  5. record a mutating call that failed (or did not record itself) in the audit trail;
- *  6. map every thrown error through the one mapping (api/errors.ts). Errors that are not
+ *  6. map every thrown error through the one mapping (api/errors.ts). A database outage is
+ *     UNAVAILABLE with a RetryInfo (logged by its cause); other errors that are not
  *     CertmintErrors are logged here with their stack and reach the client as INTERNAL.
  */
 export function unary<Req, Res>(
@@ -73,6 +94,17 @@ export function unary<Req, Res>(
     const peerCertificate = peerIdentity(call.getAuthContext());
     const { mutating } = ruleFor(method);
     let scope: CallScope | undefined;
+    // Aborted once nobody waits for the answer: grpc-js reports a client's cancel, and a
+    // passed deadline (it answers DEADLINE_EXCEEDED itself), as "cancelled". Work that waits
+    // (a key queued for generation) is dropped then; src/issuance/call-scope.ts.
+    const abandon = new AbortController();
+    const onCancelled = () => abandon.abort();
+    call.once("cancelled", onCancelled);
+    deps.calls?.enter();
+    const done = () => {
+      call.removeListener("cancelled", onCancelled);
+      deps.calls?.leave();
+    };
     const run = async () => {
       if (!deps.readiness.ready) {
         throw new CertmintError(
@@ -95,6 +127,7 @@ export function unary<Req, Res>(
         abandoned: () =>
           call.cancelled || (deadline !== undefined && deadline.getTime() <= Date.now()),
         deadline,
+        signal: abandon.signal,
         statusCodeOf: codeOf,
       };
       security.authorize(method, actor);
@@ -116,16 +149,25 @@ export function unary<Req, Res>(
       return response;
     };
     run().then(
-      (response) => callback(null, response),
+      (response) => {
+        done();
+        callback(null, response);
+      },
       async (err: unknown) => {
-        if (!isCertmintError(err)) {
+        // An outage is logged by its cause alone: a driver error's message can quote SQL.
+        const outage = isCertmintError(err) ? undefined : databaseOutage(err);
+        if (outage) {
+          deps.logger.warn({ cause: outage, method, requestId }, "database unavailable");
+        } else if (!isCertmintError(err)) {
           deps.logger.error({ err, method, requestId }, "unhandled error in handler");
         }
         // Refusals of mutating calls are audited; a rate-limited flood is not (writing a
-        // row per refused call would make the limit a way to load the database).
+        // row per refused call would make the limit a way to load the database), nor a call
+        // that met a database outage (the record could not be written either).
         if (
           mutating &&
           scope &&
+          !outage &&
           !(isCertmintError(err) && err.kind === "resource_exhausted") &&
           !(await deps
             .security()
@@ -146,6 +188,7 @@ export function unary<Req, Res>(
               deps.logger.error({ err: auditErr, method, requestId }, "audit record not written"),
             );
         }
+        done();
         callback(toServiceError(err) as ServiceError);
       },
     );

@@ -39,6 +39,8 @@ export interface CallScope {
   readonly abandoned?: () => boolean;
   /** When the caller stops waiting, if it set a deadline (bounds waits for another call). */
   readonly deadline?: Date;
+  /** Aborted at that moment, for work that waits (a key queued for generation is dropped). */
+  readonly signal?: AbortSignal;
 }
 
 const storage = new AsyncLocalStorage<CallScope>();

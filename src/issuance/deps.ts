@@ -1,4 +1,5 @@
 import type { MikroORM } from "@mikro-orm/postgresql";
+import type { KeyGenerator } from "../signer";
 import type { CaKeyring } from "./ca/keyring";
 
 /** How long a generated key waits for replays of its request_id, unless configured: 60 minutes. */
@@ -11,6 +12,8 @@ export const DEFAULT_GENERATED_KEY_REPLAY_SECONDS = 3_600;
 export interface IssuanceDeps {
   orm: MikroORM;
   keyring: CaKeyring;
+  /** Makes the key pairs certmint generates (RSA fairly between callers, on worker threads). */
+  keys: KeyGenerator;
   now: () => Date;
   /** Base URL for CRL distribution points and AIA caIssuers, when configured. */
   publicBaseUrl?: string;

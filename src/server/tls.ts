@@ -1,12 +1,12 @@
 /**
  * Transport security of the gRPC port (issue 6): TLS from files, reloaded while the server
- * runs, and optional mTLS. The reload rides on grpc-js's certificate-provider mechanism: the
- * server credentials hand every update to the http2 server's setSecureContext, which applies
- * to new TLS handshakes only, so connections and calls in flight keep the context they
- * started with.
+ * runs, and optional mTLS. The credentials hand every update to the http2 server's
+ * setSecureContext (grpc-js calls it for each watcher), which applies to new TLS handshakes
+ * only, so connections and calls in flight keep the context they started with.
  */
 import { statSync } from "node:fs";
-import { experimental, ServerCredentials } from "@grpc/grpc-js";
+import type { SecureContextOptions } from "node:tls";
+import { ServerCredentials } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { type Config, ENV, isLoopbackHost, type TlsConfig } from "../config";
 import {
@@ -18,6 +18,32 @@ import {
   sameTlsFiles,
   type TlsMaterial,
 } from "./tls-files";
+
+/**
+ * What the gRPC port negotiates (RFC 9325, BCP 195, sections 4.1-4.2): TLS 1.3 when the client
+ * offers it (the highest version both sides speak wins), else TLS 1.2 with forward secrecy
+ * (ECDHE) and an AEAD cipher only, for ECDSA and RSA server keys alike. Refused: static-RSA key
+ * transport (no forward secrecy), every CBC suite (SHA-1 and SHA-2 MACs: Lucky13 and
+ * POODLE-style padding oracles), and finite-field DHE (weak-group downgrades; no current gRPC
+ * client needs it). The TLS 1.3 suites are listed too: a cipher string without them would
+ * leave Node's defaults, and naming them keeps the whole policy in one place. The server's
+ * order wins (honorCipherOrder), so AES-GCM is preferred where the client also offers CBC.
+ */
+export const TLS_POLICY = {
+  minVersion: "TLSv1.2",
+  ciphers: [
+    "TLS_AES_128_GCM_SHA256",
+    "TLS_AES_256_GCM_SHA384",
+    "TLS_CHACHA20_POLY1305_SHA256",
+    "ECDHE-ECDSA-AES128-GCM-SHA256",
+    "ECDHE-RSA-AES128-GCM-SHA256",
+    "ECDHE-ECDSA-AES256-GCM-SHA384",
+    "ECDHE-RSA-AES256-GCM-SHA384",
+    "ECDHE-ECDSA-CHACHA20-POLY1305",
+    "ECDHE-RSA-CHACHA20-POLY1305",
+  ].join(":"),
+  honorCipherOrder: true,
+} as const satisfies SecureContextOptions;
 
 /**
  * The credentials to bind the gRPC port with. Without TLS: plaintext (config.ts already
@@ -50,49 +76,60 @@ export function tlsTransport(config: Config, logger: Logger): TlsTransport {
     }
     return { credentials: ServerCredentials.createInsecure(), clientCaBundle: () => undefined };
   }
-  const provider = new TlsFileProvider(config.tls, logger);
-  // grpc-js 1.14 names these parameters (caCertificateProvider, identityCertificateProvider)
-  // but hands them to a constructor taking (identity, ca): the first is the provider of the
-  // server certificate, the second of the client CAs (null: no client certificate is
-  // requested). With a CA provider the server requests a client certificate; with
-  // requireClientCert it refuses the handshake without a valid one. test/tls covers each case.
-  const credentials = experimental.createCertificateProviderServerCredentials(
-    provider,
-    config.tls.clientCaFile === undefined ? null : provider,
-    config.tls.requireClientCert,
-  );
-  return { credentials, clientCaBundle: () => provider.clientCaBundle() };
+  const credentials = TlsFileCredentials.open(config.tls, logger);
+  return { credentials, clientCaBundle: () => credentials.clientCaBundle() };
 }
 
-type IdentityListener = experimental.IdentityCertificateUpdateListener;
-type CaListener = experimental.CaCertificateUpdateListener;
+/** The secure-context options of one checked set of files, with the cipher policy. */
+function contextOptionsOf(material: TlsMaterial): SecureContextOptions {
+  const { cert, key, ca } = material.files;
+  // Node's setSecureContext resets every option it is not given (ciphers included), so each
+  // update carries the whole policy.
+  return { cert, key, ...(ca === undefined ? {} : { ca }), ...TLS_POLICY };
+}
 
 /**
- * A grpc-js CertificateProvider over the three files. Unlike grpc-js's
- * FileWatcherCertificateProvider, it checks every change before handing it on: a half-written
- * rotation (new certificate, old key) or a missing file keeps the previous, working pair and
- * is logged once, where FileWatcherCertificateProvider would pass it on and the server would
- * drop new connections until the files were whole again.
+ * grpc-js server credentials over the three files, with the cipher policy above. grpc-js's own
+ * certificate-provider credentials take no cipher settings (only the process-wide
+ * GRPC_SSL_CIPHER_SUITES variable, read when grpc-js loads), so certmint extends
+ * ServerCredentials, grpc-js's documented base class, directly. Unlike grpc-js's
+ * FileWatcherCertificateProvider, every change is checked before it is handed on: a
+ * half-written rotation (new certificate, old key) or a missing file keeps the previous,
+ * working pair and is logged once, where FileWatcherCertificateProvider would pass it on and
+ * the server would drop new connections until the files were whole again.
  */
-class TlsFileProvider implements experimental.CertificateProvider {
-  private current: TlsMaterial;
-  private readonly identityListeners = new Set<IdentityListener>();
-  private readonly caListeners = new Set<CaListener>();
+class TlsFileCredentials extends ServerCredentials {
   private timer: NodeJS.Timeout | undefined;
   private reading = false;
   /** The problem last logged, so that a lasting bad state is logged once, not every interval. */
   private lastProblem: string | undefined;
 
-  constructor(
+  /** Reads and checks the files (a TlsFileError stops the start-up) and logs what is served. */
+  static open(config: TlsConfig, logger: Logger): TlsFileCredentials {
+    const material = checkTlsFiles(config, readTlsFilesSync(config));
+    return new TlsFileCredentials(config, logger, material);
+  }
+
+  private constructor(
     private readonly config: TlsConfig,
     private readonly logger: Logger,
+    private current: TlsMaterial,
   ) {
-    this.current = checkTlsFiles(config, readTlsFilesSync(config));
+    // With a client CA bundle the server requests a client certificate; with requireClientCert
+    // it refuses the handshake without a valid one. test/tls covers each case.
+    super(
+      {
+        requestCert: config.clientCaFile !== undefined,
+        rejectUnauthorized: config.requireClientCert,
+        ...TLS_POLICY,
+      },
+      contextOptionsOf(current),
+    );
     logger.info(
       {
-        ...describeCertificate(this.current.leaf),
-        chainLength: this.current.chainLength,
-        clientCas: this.current.clientCas.map((c) => describeCertificate(c).subject),
+        ...describeCertificate(current.leaf),
+        chainLength: current.chainLength,
+        clientCas: current.clientCas.map((c) => describeCertificate(c).subject),
         requireClientCert: config.requireClientCert,
         reloadIntervalMs: config.reloadIntervalMs,
       },
@@ -102,54 +139,28 @@ class TlsFileProvider implements experimental.CertificateProvider {
     this.warnIfKeyFileIsShared();
   }
 
-  addIdentityCertificateListener(listener: IdentityListener): void {
-    this.identityListeners.add(listener);
-    this.startPolling();
-    process.nextTick(listener, this.identityUpdate());
+  /** A bound port watches the credentials: poll the files while any does. */
+  override _addWatcher(watcher: Parameters<ServerCredentials["_addWatcher"]>[0]): void {
+    super._addWatcher(watcher);
+    if (this.timer !== undefined) return;
+    // The timer never keeps the process alive.
+    this.timer = setInterval(() => void this.reload(), this.config.reloadIntervalMs);
+    this.timer.unref();
   }
 
-  removeIdentityCertificateListener(listener: IdentityListener): void {
-    this.identityListeners.delete(listener);
-    this.stopPollingWhenUnused();
-  }
-
-  addCaCertificateListener(listener: CaListener): void {
-    this.caListeners.add(listener);
-    this.startPolling();
-    process.nextTick(listener, this.caUpdate());
-  }
-
-  removeCaCertificateListener(listener: CaListener): void {
-    this.caListeners.delete(listener);
-    this.stopPollingWhenUnused();
+  override _removeWatcher(watcher: Parameters<ServerCredentials["_removeWatcher"]>[0]): void {
+    super._removeWatcher(watcher);
+    if (this.getWatcherCount() > 0 || this.timer === undefined) return;
+    clearInterval(this.timer);
+    this.timer = undefined;
   }
 
   clientCaBundle(): Buffer | undefined {
     return this.current.files.ca;
   }
 
-  private identityUpdate() {
-    return { certificate: this.current.files.cert, privateKey: this.current.files.key };
-  }
-
-  private caUpdate() {
-    const ca = this.current.files.ca;
-    return ca === undefined ? null : { caCertificate: ca };
-  }
-
-  /** Polls while a bound port uses the credentials; the timer never keeps the process alive. */
-  private startPolling(): void {
-    if (this.timer !== undefined) return;
-    this.timer = setInterval(() => void this.reload(), this.config.reloadIntervalMs);
-    this.timer.unref();
-  }
-
-  private stopPollingWhenUnused(): void {
-    if (this.identityListeners.size + this.caListeners.size > 0 || this.timer === undefined) {
-      return;
-    }
-    clearInterval(this.timer);
-    this.timer = undefined;
+  _equals(other: ServerCredentials): boolean {
+    return other === this;
   }
 
   private async reload(): Promise<void> {
@@ -171,7 +182,6 @@ class TlsFileProvider implements experimental.CertificateProvider {
           { clientCas: this.current.clientCas.map((c) => describeCertificate(c).subject) },
           "TLS client CA bundle reloaded",
         );
-        for (const listener of this.caListeners) listener(this.caUpdate());
       }
       if (identityChanged) {
         this.logger.info(
@@ -179,8 +189,8 @@ class TlsFileProvider implements experimental.CertificateProvider {
           "TLS certificate reloaded",
         );
         this.warnIfNotValidNow();
-        for (const listener of this.identityListeners) listener(this.identityUpdate());
       }
+      this.updateSecureContextOptions(contextOptionsOf(this.current));
     } catch (err) {
       // TlsFileError messages name the variable and file, never their contents.
       const problem = err instanceof Error ? err.message : String(err);

@@ -35,6 +35,13 @@ export { type CreateCsrInput, createCsr } from "./csr-create";
 export { canonicalIp, ipFromBytes, ipToBytes } from "./ip";
 export { assertNamesPermitted, Issuer, type IssuerInit } from "./issuer";
 export { type KekSource, type LoadedKek, loadOrCreateKek } from "./kek";
+export {
+  type GenerateRsa,
+  type KeyGenerationStats,
+  KeyGenerator,
+  type KeyGeneratorOptions,
+  type KeyRequest,
+} from "./key-generator";
 export { KEK_LENGTH, openPrivateKey, sealPrivateKey } from "./key-wrap";
 export {
   exportPrivateKeyPem,

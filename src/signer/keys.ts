@@ -1,7 +1,9 @@
 /**
  * Key pair generation and PEM import/export. Generation always uses the callback form of
  * crypto.generateKeyPair, which runs on the libuv thread pool: RSA generation takes 100 ms to
- * several seconds and must never block the event loop (GUIDE section 3).
+ * several seconds and must never block the event loop (GUIDE section 3). The server generates
+ * keys through KeyGenerator (key-generator.ts), which runs RSA on its own low-priority threads,
+ * fairly between callers; generateKeyPair is for the rest (tests, tools, throwaway keys).
  *
  * Import parses PEM once into KeyObjects (OpenSSL 3 key import is slow); keep the result.
  * Error messages never include key material, nor OpenSSL's message (which can quote input).
@@ -16,7 +18,6 @@ import { promisify } from "node:util";
 import { invalidArgument } from "../errors";
 import type { KeyAlgorithm } from "../model/pki";
 import { keyAlgorithmOf } from "./algorithms";
-import { generateRsaKeyPair } from "./rsa-keygen-worker";
 
 const generate = promisify(generateKeyPairCallback);
 
@@ -31,8 +32,7 @@ export async function generateKeyPair(alg: KeyAlgorithm): Promise<KeyPair> {
     case "RSA_2048":
     case "RSA_3072":
     case "RSA_4096":
-      // Off the event loop and at low priority (rsa-keygen-worker.ts).
-      return generateRsaKeyPair(Number(alg.slice(4)));
+      return generate("rsa", { modulusLength: Number(alg.slice(4)), publicExponent: 0x10001 });
     case "EC_P256":
       return generate("ec", { namedCurve: "P-256" });
     case "EC_P384":

@@ -14,6 +14,7 @@ import { createProfile } from "../../src/issuance/profiles/create";
 import { deleteProfile } from "../../src/issuance/profiles/delete";
 import type { NewProfileInput } from "../../src/issuance/profiles/inputs";
 import { updateProfile } from "../../src/issuance/profiles/update";
+import { KeyGenerator } from "../../src/signer";
 import { type Database, migrate, openDatabase } from "../../src/store/database";
 import { createTestDatabase, type TestDatabase } from "../support/postgres";
 
@@ -33,11 +34,13 @@ describe("audit records of policy, profile and CA changes", () => {
     deps = {
       orm: database.orm,
       keyring: new CaKeyring(randomBytes(32)),
+      keys: new KeyGenerator({ workers: 1, queuePerCaller: 8 }),
       now: () => new Date(),
       crlValiditySeconds: 86_400,
     };
   });
   afterAll(async () => {
+    await deps?.keys.close();
     await database?.close();
     await db?.drop();
   });

@@ -141,6 +141,7 @@ describe("a generated key survives a lost answer", () => {
     const deps: IssuanceDeps = {
       orm: h.running.database.orm,
       keyring: undefined as never,
+      keys: undefined as never,
       now: () => new Date(held.until!.getTime() + 1_000),
       crlValiditySeconds: 0,
     };

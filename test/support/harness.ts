@@ -18,7 +18,7 @@ import { CertificateProfileServiceClient } from "../../gen/ts/certmint/v1/certif
 import { CertificateServiceClient } from "../../gen/ts/certmint/v1/certificate_service";
 import { BadRequest, ErrorInfo, PreconditionFailure } from "../../gen/ts/google/rpc/error_details";
 import { Status } from "../../gen/ts/google/rpc/status";
-import { type RunningCertmint, startCertmint } from "../../src/app";
+import { type RunningCertmint, type StartOptions, startCertmint } from "../../src/app";
 import { loadConfig } from "../../src/config";
 import { loggerOptions } from "../../src/server/logger";
 import { createTestDatabase, type TestDatabase } from "./postgres";
@@ -93,12 +93,26 @@ export function makeClients(
   };
 }
 
-export async function startTestCertmint(env: Record<string, string> = {}): Promise<TestCertmint> {
+/** How a test server is started besides its environment. */
+export interface TestStartOptions extends StartOptions {
+  /** Reach PostgreSQL through this local port (a proxy the test controls) instead. */
+  databasePort?: number;
+}
+
+export async function startTestCertmint(
+  env: Record<string, string> = {},
+  options: TestStartOptions = {},
+): Promise<TestCertmint> {
   const db = await createTestDatabase();
+  const serverUrl = new URL(db.url);
+  if (options.databasePort !== undefined) {
+    serverUrl.hostname = "127.0.0.1";
+    serverUrl.port = String(options.databasePort);
+  }
   const dataDir = env.CERTMINT_DATA_DIR ?? mkdtempSync(join(tmpdir(), "certmint-test-"));
   const config = loadConfig({
     CERTMINT_LISTEN: "127.0.0.1:0",
-    DATABASE_URL: db.url,
+    DATABASE_URL: serverUrl.toString(),
     CERTMINT_DATA_DIR: dataDir,
     CERTMINT_SHUTDOWN_GRACE_MS: "2000",
     ...env,
@@ -112,7 +126,7 @@ export async function startTestCertmint(env: Record<string, string> = {}): Promi
       if (logFile) appendFileSync(logFile, line);
     },
   });
-  const running = await startCertmint(config, logger);
+  const running = await startCertmint(config, logger, options);
   const address = `127.0.0.1:${running.port}`;
   const adminToken = readFileSync(config.adminTokenFile, "utf8").trim();
   const clients = makeClients(address, adminToken);

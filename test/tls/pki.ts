@@ -33,6 +33,7 @@ function load(certFile: string, keyFile: string): Issued {
 }
 
 const EC = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+const RSA = ["-newkey", "rsa:2048", "-nodes"];
 
 export function makeCa(dir: TempDir, cn: string): Issued {
   const keyFile = dir.out("ca.key");
@@ -57,24 +58,31 @@ export function makeCa(dir: TempDir, cn: string): Issued {
   return load(certFile, keyFile);
 }
 
-/** A leaf signed by `ca`: `usage` "server" (SANs IP:127.0.0.1, DNS:localhost) or "client". */
+/**
+ * A leaf signed by `ca`: `usage` "server" (SANs IP:127.0.0.1, DNS:localhost) or "client", with
+ * a P-256 key unless `key` says RSA (2048 bits).
+ */
 export function makeLeaf(
   dir: TempDir,
   ca: Issued,
   cn: string,
   usage: "server" | "client",
   extraSans: string[] = [],
+  key: "ec" | "rsa" = "ec",
 ): Issued {
   const keyFile = dir.out("leaf.key");
   const csr = dir.out("leaf.csr");
   const certFile = dir.out("leaf.pem");
-  opensslOk(["req", "-new", ...EC, "-keyout", keyFile, "-out", csr, "-subj", `/CN=${cn}`]);
+  const newKey = key === "rsa" ? RSA : EC;
+  opensslOk(["req", "-new", ...newKey, "-keyout", keyFile, "-out", csr, "-subj", `/CN=${cn}`]);
   const sans = [...(usage === "server" ? ["IP:127.0.0.1", "DNS:localhost"] : []), ...extraSans];
   const ext = dir.file(
     "leaf.ext",
     [
       "basicConstraints=critical,CA:FALSE",
-      "keyUsage=critical,digitalSignature",
+      // keyEncipherment lets an RSA key do static-RSA key transport, so that refusing those
+      // suites is the server's cipher policy, not the certificate's doing.
+      `keyUsage=critical,digitalSignature${key === "rsa" ? ",keyEncipherment" : ""}`,
       `extendedKeyUsage=${usage === "server" ? "serverAuth" : "clientAuth"}`,
       ...(sans.length > 0 ? [`subjectAltName=${sans.join(",")}`] : []),
     ].join("\n"),

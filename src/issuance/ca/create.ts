@@ -8,8 +8,8 @@ import {
   computeValidity,
   createCsr,
   defaultSignatureAlgorithm,
-  generateKeyPair,
   issueCertificate,
+  type KeyRequest,
   newSerialNumber,
   SoftwareSigner,
 } from "../../signer";
@@ -29,6 +29,12 @@ import {
   ROOT_DEFAULT_TTL,
 } from "./types";
 
+/**
+ * CA keys share one queue of the key-generation pool: admins create CAs one at a time, so the
+ * queue is not bounded, and a burst of leaf keys cannot keep a CA key waiting for long.
+ */
+const CA_KEYS: KeyRequest = { caller: "certificate-authorities", bounded: false };
+
 /** keyUsage of every CA certificate, critical (RFC 5280 4.2.1.3, 4.2.1.9). */
 const CA_KEY_USAGES: KeyUsage[] = ["DIGITAL_SIGNATURE", "KEY_CERT_SIGN", "CRL_SIGN"];
 
@@ -40,8 +46,8 @@ export async function createRootCa(
   const plan = checkNewCa(input, ROOT_DEFAULT_TTL);
   const em = deps.orm.em.fork();
   await assertSlugFree(em, input.slug);
-  // 1. Key pair (RSA generation runs on the libuv pool, never on the event loop).
-  const { privateKey, publicKey } = await generateKeyPair(plan.keyAlgorithm);
+  // 1. Key pair (RSA generation runs on a worker thread, never on the event loop).
+  const { privateKey, publicKey } = await deps.keys.generate(plan.keyAlgorithm, CA_KEYS);
   const signer = new SoftwareSigner(privateKey);
   // 2. Certificate, signed by its own key.
   const now = deps.now();
@@ -137,7 +143,7 @@ export async function createIntermediateCa(
   }
   await assertSlugFree(em, input.slug);
   const issuer = caIssuer(deps, parent);
-  const { privateKey, publicKey } = await generateKeyPair(plan.keyAlgorithm);
+  const { privateKey, publicKey } = await deps.keys.generate(plan.keyAlgorithm, CA_KEYS);
   const now = deps.now();
   // Without an explicit ttl, the default lifetime is cut to what the parent has left; an
   // explicit ttl past the parent's notAfter is refused (RFC 5280 6.1: validity nests).
@@ -204,7 +210,7 @@ export async function createExternalCa(
   const plan = checkNewCa({ ...input, ttlSeconds: undefined }, INTERMEDIATE_DEFAULT_TTL);
   const em = deps.orm.em.fork();
   await assertSlugFree(em, input.slug);
-  const { privateKey } = await generateKeyPair(plan.keyAlgorithm);
+  const { privateKey } = await deps.keys.generate(plan.keyAlgorithm, CA_KEYS);
   const csrPem = await createCsr({
     subject: input.subject,
     signer: new SoftwareSigner(privateKey),

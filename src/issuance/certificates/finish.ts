@@ -37,8 +37,11 @@ export async function finish(
   const renewalOf = row.renewalOfCertificateId
     ? await em.findOneOrFail(CertificateEntity, { id: row.renewalOfCertificateId })
     : undefined;
-  // Before the lock: generating a key (RSA: up to seconds) needs no database.
-  const key = options.key ?? (await certifiedKeyOf(plan));
+  // Before the lock: generating a key (RSA: up to seconds) needs no database. An approval or
+  // a takeover generates in the requester's share of the RSA pool, never refused for a full
+  // queue: nobody sent it in a burst.
+  const key =
+    options.key ?? (await certifiedKeyOf(deps, plan, { caller: row.caller, bounded: false }));
   let result: Awaited<ReturnType<typeof signAndStore>> | CertmintError | "busy";
   try {
     result = await withRequestLock(em, row.id, lockWaitMs(), async ({ connection, status }) => {

@@ -5,8 +5,8 @@ import {
   assertNamesPermitted,
   computeValidity,
   exportPrivateKeyPem,
-  generateKeyPair,
   issueCertificate,
+  type KeyRequest,
   newSerialNumber,
   SoftwareSigner,
   serialToHex,
@@ -84,10 +84,17 @@ export interface CertifiedKey {
   privateKey?: KeyObject;
 }
 
-/** The plan's key; a generated one is made now (RSA runs off the event loop). */
-export async function certifiedKeyOf(plan: IssuancePlan): Promise<CertifiedKey> {
+/**
+ * The plan's key; a generated one is made now, in the caller's fair share of the key
+ * generator (RSA runs on its worker threads, src/signer/key-generator.ts).
+ */
+export async function certifiedKeyOf(
+  deps: IssuanceDeps,
+  plan: IssuancePlan,
+  request: KeyRequest,
+): Promise<CertifiedKey> {
   return plan.key.kind === "GENERATE"
-    ? generateKeyPair(plan.key.keyAlgorithm)
+    ? deps.keys.generate(plan.key.keyAlgorithm, request)
     : { publicKey: plan.key.publicKey };
 }
 

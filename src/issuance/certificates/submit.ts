@@ -5,7 +5,7 @@ import {
   invalidArgument,
   isCertmintError,
 } from "../../errors";
-import { refuseIfAbandoned } from "../call-scope";
+import { currentCallScope, refuseIfAbandoned } from "../call-scope";
 import type { IssuanceDeps } from "../deps";
 import { finish } from "./finish";
 import { replay } from "./issue";
@@ -68,8 +68,17 @@ export async function submit(
   if (options.validateOnly) return { certificateRequestId: "", status: "PENDING", validated: true };
   const status = plan.profile.requireApproval ? "PENDING_APPROVAL" : "PENDING";
   // The key is made before the request is recorded, so the request goes from its commit to
-  // its lock at once: a replay that finds it PENDING and unlocked finds its worker gone.
-  const key = status === "PENDING" ? await certifiedKeyOf(plan) : undefined;
+  // its lock at once (a replay that finds it PENDING and unlocked finds its worker gone), in
+  // this caller's fair share of the RSA pool: a call refused for a full queue
+  // (RESOURCE_EXHAUSTED) or given up while its key waits (cancel, deadline) leaves nothing
+  // behind and may retry its request_id.
+  const key =
+    status === "PENDING"
+      ? await certifiedKeyOf(deps, plan, {
+          caller: who.caller,
+          signal: currentCallScope()?.signal,
+        })
+      : undefined;
   if (key?.privateKey) refuseIfAbandoned(); // generating it may have outlasted the caller
   const row = await insertRequest(em, plan, who, status, deps.now());
   if (row === "duplicate") return replayWinner();

@@ -1,0 +1,107 @@
+/**
+ * Limits on what a connection to the gRPC port may cost (issue 10 item 5). Without them a
+ * client could open thousands of TCP connections that never speak HTTP/2 and hold them
+ * forever: at the file-descriptor limit new clients cannot connect and certmint cannot reach
+ * PostgreSQL (EMFILE).
+ *
+ * grpc-js closes sessions that are idle, too old or do not answer keepalive pings (server
+ * options below), but only once a connection is an HTTP/2 session, and it has no cap on
+ * connections. The rest is applied to the http2 server grpc-js creates for each bound address:
+ *  - a cap (net.Server maxConnections: beyond it the kernel's accepted socket is closed at once);
+ *  - a handshake deadline: from accept, the TLS handshake and the client's HTTP/2 connection
+ *    preface (its SETTINGS frame, RFC 9113 3.4) must arrive within handshakeTimeoutMs, or the
+ *    socket is destroyed. Node's own TLS handshake timeout is 120 s and cannot be set through
+ *    grpc-js; a plaintext session is created at accept, before any byte arrived.
+ */
+import type { Http2Server, Http2Session } from "node:http2";
+import type { Socket } from "node:net";
+import type { ChannelOptions, Server, ServerCredentials } from "@grpc/grpc-js";
+import type { Logger } from "pino";
+import type { ConnectionLimits } from "../config";
+
+/** grpc-js server options for idle connections, connection age and keepalive. */
+export function connectionOptions(limits: ConnectionLimits): ChannelOptions {
+  return {
+    "grpc.max_connection_idle_ms": limits.idleTimeoutMs,
+    "grpc.max_connection_age_ms": limits.maxAgeMs,
+    "grpc.max_connection_age_grace_ms": limits.maxAgeGraceMs,
+    "grpc.keepalive_time_ms": limits.keepaliveTimeMs,
+    "grpc.keepalive_timeout_ms": limits.keepaliveTimeoutMs,
+  };
+}
+
+type CreateHttp2Server = (credentials: ServerCredentials) => Http2Server;
+
+/**
+ * Applies the cap and the handshake deadline to every port `server` binds from now on. grpc-js
+ * has no public hook for its http2 servers, so this wraps the (private) method that creates
+ * them; @grpc/grpc-js is pinned, and a version without the method stops the start-up here
+ * rather than serving without limits. test/server/connections.test.ts covers both ports.
+ */
+export function limitConnections(server: Server, limits: ConnectionLimits, logger: Logger): void {
+  const internals = server as unknown as { createHttp2Server?: CreateHttp2Server };
+  const create = internals.createHttp2Server;
+  if (typeof create !== "function") {
+    throw new Error(
+      "this @grpc/grpc-js has no Server.createHttp2Server: connection limits cannot be applied",
+    );
+  }
+  internals.createHttp2Server = function (this: Server, credentials: ServerCredentials) {
+    const http2Server = create.call(this, credentials);
+    guard(http2Server, limits, logger);
+    return http2Server;
+  };
+}
+
+/** Cap and handshake deadline on one listening http2 server (plaintext or TLS). */
+function guard(http2Server: Http2Server, limits: ConnectionLimits, logger: Logger): void {
+  http2Server.maxConnections = limits.maxConnections;
+  http2Server.on("drop", capWarning(logger, "gRPC", limits.maxConnections));
+  // Connections not yet usable, by peer address and port: the raw socket the deadline
+  // destroys, reached again from its session (whose socket is a TLS socket or a proxy).
+  const pending = new Map<string, { socket: Socket; timer: NodeJS.Timeout }>();
+  http2Server.prependListener("connection", (socket: Socket) => {
+    const key = peerKey(socket);
+    if (key === undefined) return;
+    const timer = setTimeout(() => socket.destroy(), limits.handshakeTimeoutMs);
+    timer.unref();
+    pending.set(key, { socket, timer });
+    socket.once("close", () => {
+      clearTimeout(timer);
+      if (pending.get(key)?.socket === socket) pending.delete(key);
+    });
+  });
+  http2Server.on("session", (session: Http2Session) => {
+    const key = session.socket ? peerKey(session.socket) : undefined;
+    if (key === undefined) return;
+    session.once("remoteSettings", () => {
+      const entry = pending.get(key);
+      if (!entry) return;
+      clearTimeout(entry.timer);
+      pending.delete(key);
+    });
+  });
+}
+
+function peerKey(socket: { remoteAddress?: string; remotePort?: number }): string | undefined {
+  return socket.remoteAddress === undefined || socket.remotePort === undefined
+    ? undefined
+    : `${socket.remoteAddress}|${socket.remotePort}`;
+}
+
+/**
+ * The listener for a server's "drop" event (a connection closed by the cap): one warning a
+ * minute at most, so that a flood of connections does not become a flood of log lines.
+ */
+export function capWarning(logger: Logger, port: string, maxConnections: number): () => void {
+  let last = 0;
+  return () => {
+    const now = Date.now();
+    if (now - last < 60_000) return;
+    last = now;
+    logger.warn(
+      { port, maxConnections },
+      "connection limit reached: new connections are closed (CERTMINT_MAX_CONNECTIONS)",
+    );
+  };
+}

@@ -1,0 +1,76 @@
+import type { Logger } from "pino";
+import { databaseOutage } from "../store/connection-errors";
+
+/**
+ * Keeps the health status in step with the database (issue 11): a probe (`select 1`) every
+ * interval; when it fails or does not answer within the timeout the database counts as
+ * unreachable (load balancers and clients see NOT_SERVING within about one interval), and as
+ * reachable again at the first probe that succeeds. Calls are not refused meanwhile: each
+ * tries the database itself and, failing, answers UNAVAILABLE (src/api/errors.ts).
+ */
+export class DatabaseProbe {
+  private timer: NodeJS.Timeout | undefined;
+  private reachable = true;
+  private probing = false;
+
+  constructor(
+    private readonly check: () => Promise<unknown>,
+    private readonly options: {
+      intervalMs: number;
+      /** Told on every change: true when the database answers again. */
+      onChange: (reachable: boolean) => void;
+      logger: Logger;
+    },
+  ) {}
+
+  /** How long a probe may take before the database counts as unreachable. */
+  get timeoutMs(): number {
+    return Math.max(3000, 3 * this.options.intervalMs);
+  }
+
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => void this.probe(), this.options.intervalMs);
+    // The probe never keeps the process alive.
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  private async probe(): Promise<void> {
+    if (this.probing) return;
+    this.probing = true;
+    let failure: string | undefined;
+    try {
+      await withTimeout(this.check(), this.timeoutMs);
+    } catch (err) {
+      failure = err === TIMED_OUT ? "no answer in time" : (databaseOutage(err) ?? "probe failed");
+    } finally {
+      this.probing = false;
+    }
+    const reachable = failure === undefined;
+    if (reachable === this.reachable || this.timer === undefined) return;
+    this.reachable = reachable;
+    if (reachable) {
+      this.options.logger.info("database reachable again: health SERVING");
+    } else {
+      this.options.logger.warn({ cause: failure }, "database unreachable: health NOT_SERVING");
+    }
+    this.options.onChange(reachable);
+  }
+}
+
+const TIMED_OUT = Symbol("timed out");
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(TIMED_OUT), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}

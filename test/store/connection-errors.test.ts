@@ -1,0 +1,133 @@
+/**
+ * The one classification of database outages (src/store/connection-errors.ts) and its mapping
+ * to UNAVAILABLE with RetryInfo (src/api/errors.ts), on errors the real driver stack raises
+ * where that is cheap to provoke, and on the shapes of the rest.
+ */
+import { status } from "@grpc/grpc-js";
+import { MikroORM } from "@mikro-orm/postgresql";
+import { Client } from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { codeOf, toServiceError } from "../../src/api/errors";
+import { invalidArgument } from "../../src/errors";
+import { databaseOutage } from "../../src/store/connection-errors";
+import { ormOptions } from "../../src/store/orm-config";
+import { createTestDatabase, type TestDatabase } from "../support/postgres";
+import { until } from "../support/wait";
+
+async function thrown(p: Promise<unknown>): Promise<unknown> {
+  try {
+    await p;
+  } catch (err) {
+    return err;
+  }
+  throw new Error("expected a failure");
+}
+
+/** A driver error as MikroORM wraps it: the SQL in front of the message, the code copied. */
+function driverError(code: string | undefined, message: string): Error {
+  return Object.assign(new Error(`insert into "x" ("secret") values ('v') - ${message}`), {
+    code,
+    name: "DriverException",
+  });
+}
+
+describe("database outages are told apart from other failures", () => {
+  let db: TestDatabase;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  it("a refused connection, through pg and through MikroORM", async () => {
+    const closed = new URL(db.url);
+    closed.port = "1";
+    const raw = await thrown(new Client({ connectionString: closed.toString() }).connect());
+    expect(databaseOutage(raw)).toBe("ECONNREFUSED");
+    const viaOrm = await thrown(MikroORM.init(ormOptions(closed.toString(), 1)));
+    expect(databaseOutage(viaOrm)).toBe("ECONNREFUSED");
+  });
+
+  it('a session PostgreSQL terminates (57P01 "terminating connection due to administrator command")', async () => {
+    const victim = new Client({ connectionString: db.url });
+    victim.on("error", () => undefined);
+    await victim.connect();
+    const { rows } = await victim.query<{ pid: number }>("select pg_backend_pid() as pid");
+    // A query running when the session is terminated receives PostgreSQL's error itself.
+    const sleeping = thrown(victim.query("select pg_sleep(60)"));
+    await until("the query to run", async () => {
+      const active = await db.query(
+        "select 1 from pg_stat_activity where pid = $1 and state = 'active'",
+        [rows[0]!.pid],
+      );
+      return active.length === 1;
+    });
+    await db.query("select pg_terminate_backend($1)", [rows[0]!.pid]);
+    const err = await sleeping;
+    expect((err as { code?: string }).code).toBe("57P01");
+    expect(databaseOutage(err)).toBe("57P01");
+    // What the next query on that client meets is an outage too.
+    const next = await thrown(victim.query("select 1"));
+    expect(databaseOutage(next)).toBeDefined();
+    await victim.end().catch(() => undefined);
+  });
+
+  it.each([
+    ["57P03 cannot_connect_now", driverError("57P03", "the database system is starting up")],
+    ["57P02 crash_shutdown", driverError("57P02", "terminating connection because of crash")],
+    ["08006 connection_failure", driverError("08006", "connection failure")],
+    ["08P01 protocol_violation", driverError("08P01", "protocol violation")],
+    ["53300 too_many_connections", driverError("53300", "sorry, too many clients already")],
+    ["ECONNRESET", driverError("ECONNRESET", "read ECONNRESET")],
+    [
+      "EMFILE",
+      driverError("EMFILE", "connect EMFILE 127.0.0.1:5432 - Local (undefined:undefined)"),
+    ],
+    [
+      "a connection ended under a query",
+      driverError(undefined, "Connection terminated unexpectedly"),
+    ],
+    [
+      "knex's pool timeout",
+      driverError(undefined, "Knex: Timeout acquiring a connection. The pool is probably full."),
+    ],
+    [
+      "a wrapped cause",
+      new Error("retry failed", { cause: driverError("ECONNREFUSED", "connect") }),
+    ],
+  ])("%s is an outage: UNAVAILABLE with RetryInfo, without the driver's message", (_, err) => {
+    expect(databaseOutage(err)).toBeDefined();
+    expect(codeOf(err)).toBe(status.UNAVAILABLE);
+    const sent = toServiceError(err);
+    expect(sent.code).toBe(status.UNAVAILABLE);
+    expect(sent.details).not.toContain("secret");
+    expect(sent.metadata?.get("grpc-status-details-bin")).toHaveLength(1);
+  });
+
+  it("a real constraint violation, an embedded database's internal error and a plain bug are not outages: INTERNAL", async () => {
+    await db.query("create table t (id int primary key)");
+    await db.query("insert into t values (1)");
+    const unique = await thrown(db.query("insert into t values (1)"));
+    expect((unique as { code?: string }).code).toBe("23505");
+    const notOutages = [
+      unique,
+      // What PGlite answered when a pooled session reused a prepared statement's name.
+      driverError("42P05", 'prepared statement "certmint_hot_1" already exists'),
+      new TypeError("cannot read properties of undefined"),
+      "a string",
+      undefined,
+    ];
+    for (const err of notOutages) {
+      expect(databaseOutage(err)).toBeUndefined();
+      expect(codeOf(err)).toBe(status.INTERNAL);
+      expect(toServiceError(err)).toEqual({
+        code: status.INTERNAL,
+        details: "internal error; the server log has the details",
+      });
+    }
+    // A domain error keeps its own code.
+    expect(codeOf(invalidArgument("X", "bad"))).toBe(status.INVALID_ARGUMENT);
+  });
+});
