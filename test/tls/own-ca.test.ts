@@ -118,8 +118,8 @@ describe("mTLS with certificates issued by certmint's own CAs", () => {
         uri: { allowed: ["spiffe://prod.example/ns/payments/*"] },
       },
     );
-    server = await issue("grpc-server", "certmint", { ipAddresses: ["127.0.0.1"] });
-    client = await issue("grpc-client", "payments-api", {
+    server = await issue("grpc-server", "certmint server", { ipAddresses: ["127.0.0.1"] });
+    client = await issue("grpc-client", "payments api", {
       uris: ["spiffe://prod.example/ns/payments/sa/api"],
     });
     rootPem = await caPem("root");
@@ -151,7 +151,7 @@ describe("mTLS with certificates issued by certmint's own CAs", () => {
     const line = mtls.logs.find((l) => l.msg === "call");
     expect(line).toMatchObject({
       peer: {
-        cn: "payments-api",
+        cn: "payments api",
         uris: ["spiffe://prod.example/ns/payments/sa/api"],
         serial: client.serial,
       },
@@ -166,7 +166,7 @@ describe("mTLS with certificates issued by certmint's own CAs", () => {
 
   it("logs the exported CAs as the client CAs", () => {
     expect(mtls.logs.find((l) => l.msg === "TLS enabled")).toMatchObject({
-      subject: "CN=certmint",
+      subject: "CN=certmint server",
       clientCas: ["CN=root CA", "CN=Issuing CA"],
       chainLength: 2,
     });
