@@ -20,10 +20,13 @@ export interface ServerProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Runs `src/main.ts` exactly as `make run` does, on a free port, and waits until it serves. */
+/**
+ * Runs the compiled server exactly as `make run` does (`node dist/src/main.js`; vitest's
+ * globalSetup test/support/global-build.ts compiles it), on a free port, and waits until it serves.
+ */
 export async function startServerProcess(env: Record<string, string> = {}): Promise<ServerProcess> {
   const dataDir = env.CERTMINT_DATA_DIR ?? mkdtempSync(join(tmpdir(), "certmint-data-"));
-  const child = spawn(process.execPath, ["--require", "tsx/cjs", "src/main.ts"], {
+  const child = spawn(process.execPath, ["dist/src/main.js"], {
     cwd: ROOT,
     env: { ...process.env, CERTMINT_LISTEN: "127.0.0.1:0", CERTMINT_DATA_DIR: dataDir, ...env },
     stdio: ["ignore", "pipe", "pipe"],
