@@ -78,6 +78,8 @@ export async function startCertmint(config: Config, logger: Logger): Promise<Run
       databaseUrl: config.databaseUrl,
       dataDir: config.dataDir,
       poolMax: config.databasePoolSize,
+      idleTimeoutMs: config.databaseIdleTimeoutMs,
+      logger,
     });
     const applied = await migrate(database.orm);
     logger.info(

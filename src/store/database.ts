@@ -1,4 +1,5 @@
 import { MikroORM } from "@mikro-orm/postgresql";
+import type { Logger } from "pino";
 import { type EmbeddedPostgres, startEmbeddedPostgres } from "./embedded-postgres";
 import { ormOptions } from "./orm-config";
 
@@ -8,6 +9,10 @@ export interface DatabaseOptions {
   dataDir: string;
   /** Connection pool size for a real PostgreSQL. */
   poolMax?: number;
+  /** How long a pooled connection may stay idle before it is closed (default 30 s). */
+  idleTimeoutMs?: number;
+  /** Receives the embedded database's session changes (debug level). */
+  logger?: Logger;
 }
 
 /** An open database: the ORM (fork its em per call) and how it was reached. */
@@ -19,13 +24,22 @@ export interface Database {
 
 export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   let embedded: EmbeddedPostgres | undefined;
-  let url = opts.databaseUrl;
-  if (!url) {
-    embedded = await startEmbeddedPostgres(opts.dataDir);
-    url = embedded.url;
+  if (!opts.databaseUrl) {
+    embedded = await startEmbeddedPostgres(opts.dataDir, {
+      opened: (session) => opts.logger?.debug({ session }, "embedded database session opened"),
+      closed: (session) => opts.logger?.debug({ session }, "embedded database session closed"),
+    });
   }
   try {
-    const orm = await MikroORM.init(ormOptions(url, embedded ? 1 : (opts.poolMax ?? 10)));
+    const orm = await MikroORM.init(
+      ormOptions({
+        // The embedded database is reached through `stream`; the URL only names user and database.
+        clientUrl: opts.databaseUrl ?? "postgresql://postgres@embedded/postgres",
+        poolMax: embedded ? 1 : (opts.poolMax ?? 10),
+        idleTimeoutMs: opts.idleTimeoutMs ?? 30_000,
+        stream: embedded?.stream,
+      }),
+    );
     return {
       orm,
       embedded: embedded !== undefined,
