@@ -59,3 +59,46 @@ export async function migrate(orm: MikroORM): Promise<string[]> {
   const applied = await orm.getMigrator().up();
   return applied.map((m) => m.name);
 }
+
+/** The advisory lock key of start-up initialisation: the bytes of "certmint" as an int8. */
+const STARTUP_LOCK_KEY = "7162256626780040820";
+
+interface RawConnection {
+  query(sql: string, values?: unknown[]): Promise<{ rows: Array<Record<string, unknown>> }>;
+}
+interface KnexClient {
+  acquireRawConnection(): Promise<RawConnection>;
+  destroyRawConnection(connection: RawConnection): Promise<void>;
+}
+
+/**
+ * Runs start-up initialisation (migrations, the key-encryption key's check value, the first
+ * admin token) while holding a PostgreSQL session advisory lock, so replicas started together
+ * on an empty database take turns: the first one migrates and initialises, the others then
+ * find everything done (issue 11: two servers at once crashed in the first migration with
+ * "already exists"). The lock is held on a connection of its own, outside the pool (a pool of
+ * one would otherwise deadlock), and dies with that connection if the process dies. The
+ * embedded database belongs to one process: no lock.
+ */
+export async function withStartupLock<T>(
+  database: Database,
+  logger: Logger,
+  initialise: () => Promise<T>,
+): Promise<T> {
+  if (database.embedded) return initialise();
+  const client = database.orm.em.getConnection().getKnex().client as unknown as KnexClient;
+  const connection = await client.acquireRawConnection();
+  try {
+    const tried = await connection.query("select pg_try_advisory_lock($1::int8) as locked", [
+      STARTUP_LOCK_KEY,
+    ]);
+    if (tried.rows[0]?.locked !== true) {
+      logger.info("another certmint is initialising the database: waiting for it");
+      await connection.query("select pg_advisory_lock($1::int8)", [STARTUP_LOCK_KEY]);
+    }
+    return await initialise();
+  } finally {
+    // Closing the session releases the lock, also when an unlock cannot be sent any more.
+    await client.destroyRawConnection(connection).catch(() => undefined);
+  }
+}
