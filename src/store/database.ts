@@ -1,6 +1,7 @@
 import { MikroORM } from "@mikro-orm/postgresql";
 import type { Logger } from "pino";
 import { type EmbeddedPostgres, startEmbeddedPostgres } from "./embedded-postgres";
+import { MIGRATIONS } from "./migrations";
 import { ormOptions } from "./orm-config";
 
 export interface DatabaseOptions {
@@ -56,8 +57,25 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
 
 /** Applies every pending migration; returns the names applied (none when up to date). */
 export async function migrate(orm: MikroORM): Promise<string[]> {
+  // Every start but the first finds nothing to do: one query says so, where the migrator
+  // lists every table of the schema first (about 0.3 s of the embedded database's start-up).
+  if ((await pendingMigrations(orm)).length === 0) return [];
   const applied = await orm.getMigrator().up();
   return applied.map((m) => m.name);
+}
+
+/** The names in MIGRATIONS that mikro_orm_migrations does not list (all of them on a new database). */
+async function pendingMigrations(orm: MikroORM): Promise<string[]> {
+  const connection = orm.em.getConnection();
+  const [table] = await connection.execute<Array<{ present: boolean }>>(
+    "select to_regclass('mikro_orm_migrations') is not null as present",
+  );
+  const done = table?.present
+    ? (
+        await connection.execute<Array<{ name: string }>>("select name from mikro_orm_migrations")
+      ).map((r) => r.name)
+    : [];
+  return MIGRATIONS.map((m) => m.name).filter((name) => !done.includes(name));
 }
 
 /** The advisory lock key of start-up initialisation: the bytes of "certmint" as an int8. */
