@@ -1,5 +1,6 @@
 import { startCertmint } from "./app";
 import { ConfigError, loadConfig } from "./config";
+import { secureDataDir } from "./data-dir";
 import { createLogger } from "./server/logger";
 
 /** Entry point: parse config, open the database, start the server, stop on SIGTERM/SIGINT. */
@@ -15,6 +16,13 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createLogger(config.logLevel);
+  try {
+    secureDataDir(config, logger);
+  } catch (err) {
+    // An unsafe or unusable data directory: one line, as for a bad setting.
+    process.stderr.write(`certmint: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(2);
+  }
   // The handlers are in place before anything starts: a signal that arrives while start-up is
   // under way (even right after "serving" is logged) is a graceful stop once start-up is done,
   // never the default action that kills the process mid-write.
