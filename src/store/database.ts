@@ -60,7 +60,8 @@ export async function migrate(orm: MikroORM): Promise<string[]> {
   // Every start but the first finds nothing to do: one query says so, where the migrator
   // lists every table of the schema first (about 0.3 s of the embedded database's start-up).
   if ((await pendingMigrations(orm)).length === 0) return [];
-  const applied = await orm.getMigrator().up();
+  const { Migrator } = await import("@mikro-orm/migrations");
+  const applied = await new Migrator(orm.em).up();
   return applied.map((m) => m.name);
 }
 

@@ -1,5 +1,4 @@
 import type { Duplex } from "node:stream";
-import { Migrator } from "@mikro-orm/migrations";
 import { defineConfig, type Options } from "@mikro-orm/postgresql";
 import { ALL_ENTITIES } from "./entities";
 import { MIGRATIONS } from "./migrations";
@@ -29,7 +28,8 @@ export function ormOptions(pool: PoolOptions): Options {
     pool: { min: 0, max: pool.poolMax, idleTimeoutMillis: pool.idleTimeoutMs },
     // Merged into knex's connection settings, handed to each node-postgres Client.
     driverOptions: pool.stream ? { connection: { stream: pool.stream } } : {},
-    extensions: [Migrator],
+    // The Migrator is not registered as an extension: database.ts loads it (umzug and its
+    // dependencies) only when a migration is pending.
     migrations: {
       migrationsList: MIGRATIONS,
       tableName: "mikro_orm_migrations",
