@@ -9,6 +9,7 @@ import {
   checkHealth,
   ROOT,
   type ServerProcess,
+  START_LIMIT_MS,
   startServerProcess,
 } from "../support/server-process";
 
@@ -28,12 +29,13 @@ function logLines(output: string): Array<Record<string, unknown>> {
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
-describe("server on the embedded database (PGlite)", () => {
+// A first start creates the PGlite database; the restart test starts the server again.
+describe("server on the embedded database (PGlite)", { timeout: 2 * START_LIMIT_MS }, () => {
   let server: ServerProcess;
 
   beforeAll(async () => {
     server = await startServerProcess({ DATABASE_URL: "" });
-  });
+  }, START_LIMIT_MS + 60_000);
   afterAll(async () => {
     await server?.stop();
   });
@@ -107,7 +109,7 @@ describe("server on PostgreSQL (DATABASE_URL)", () => {
   });
 });
 
-describe("a SIGTERM during start-up", () => {
+describe("a SIGTERM during start-up", { timeout: START_LIMIT_MS }, () => {
   let db: TestDatabase;
   beforeAll(async () => {
     db = await createTestDatabase();

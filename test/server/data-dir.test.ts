@@ -19,7 +19,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../support/postgres";
-import { ROOT, startServerProcess } from "../support/server-process";
+import { ROOT, START_LIMIT_MS, startServerProcess } from "../support/server-process";
 
 const isRoot = process.getuid?.() === 0;
 const modeOf = (path: string) => (statSync(path).mode & 0o777).toString(8);
@@ -35,7 +35,7 @@ function startExpectingExit(env: Record<string, string>) {
   return { code: r.status, stderr: r.stderr, stdout: r.stdout };
 }
 
-describe("the data directory's permissions at start-up", () => {
+describe("the data directory's permissions at start-up", { timeout: 2 * START_LIMIT_MS }, () => {
   let db: TestDatabase;
   const dirs: string[] = [];
   const newDir = (mode: number) => {

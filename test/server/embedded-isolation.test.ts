@@ -21,7 +21,7 @@ import {
   ListCertificateAuthoritiesRequest,
 } from "../../gen/ts/certmint/v1/certificate_authority_service";
 import { type CertmintClients, call, makeClients } from "../support/harness";
-import { type ServerProcess, startServerProcess } from "../support/server-process";
+import { type ServerProcess, START_LIMIT_MS, startServerProcess } from "../support/server-process";
 import { waitFor } from "../tls/pki";
 
 /** The listening TCP ports and Unix socket paths of a process, from /proc (Linux). */
@@ -82,7 +82,7 @@ describe.skipIf(process.getuid?.() !== 0)(
           subject: { commonName: "Isolation Root" },
         }),
       );
-    });
+    }, START_LIMIT_MS + 60_000);
     afterAll(async () => {
       for (const client of Object.values(c ?? {})) (client as Client).close();
       await server?.stop();

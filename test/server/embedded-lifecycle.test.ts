@@ -39,7 +39,12 @@ import { KeyAlgorithm, RevocationReason } from "../../gen/ts/certmint/v1/common"
 import { opensslCsr } from "../support/fixtures";
 import { type CertmintClients, call, makeClients } from "../support/harness";
 import { openssl, opensslOk, TempDir } from "../support/openssl";
-import { checkHealth, type ServerProcess, startServerProcess } from "../support/server-process";
+import {
+  checkHealth,
+  type ServerProcess,
+  START_LIMIT_MS,
+  startServerProcess,
+} from "../support/server-process";
 import { waitFor } from "../tls/pki";
 
 const ISSUED = CertificateRequestStatus.CERTIFICATE_REQUEST_STATUS_ISSUED;
@@ -59,7 +64,10 @@ const sessionEvents = (server: ServerProcess) =>
     .filter((l) => l.msg.startsWith("embedded database session "))
     .map((l) => `${l.msg.slice("embedded database session ".length)} ${l.session}`);
 
-describe("the embedded default (make run without DATABASE_URL), end to end", () => {
+// Each test may (re)start the server: a first start creates the PGlite database.
+describe("the embedded default (make run without DATABASE_URL), end to end", {
+  timeout: 2 * START_LIMIT_MS,
+}, () => {
   const dataDir = mkdtempSync(join(tmpdir(), "certmint-embedded-"));
   const tmp = new TempDir();
   const env = {
@@ -131,7 +139,7 @@ describe("the embedded default (make run without DATABASE_URL), end to end", () 
     expect(out.stdout + out.stderr).toMatch(/: OK/);
   };
 
-  beforeAll(start);
+  beforeAll(start, START_LIMIT_MS + 60_000);
   afterAll(async () => {
     closeClients();
     await server?.stop();

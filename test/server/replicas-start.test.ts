@@ -13,7 +13,12 @@ import { ListCertificateAuthoritiesRequest } from "../../gen/ts/certmint/v1/cert
 import { MIGRATIONS } from "../../src/store/migrations";
 import { call, makeClients } from "../support/harness";
 import { createTestDatabase, type TestDatabase } from "../support/postgres";
-import { checkHealth, type ServerProcess, startServerProcess } from "../support/server-process";
+import {
+  checkHealth,
+  type ServerProcess,
+  START_LIMIT_MS,
+  startServerProcess,
+} from "../support/server-process";
 
 const REPLICAS = 3;
 
@@ -31,7 +36,7 @@ describe(`${REPLICAS} replicas started at once on an empty database`, () => {
     servers = started.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
     const failures = started.flatMap((s) => (s.status === "rejected" ? [String(s.reason)] : []));
     expect(failures).toEqual([]);
-  });
+  }, START_LIMIT_MS + 60_000);
   afterAll(async () => {
     await Promise.all(servers.map((s) => s.stop()));
     await db?.drop();

@@ -8,6 +8,9 @@ import { HealthClient } from "./health-client";
 
 export const ROOT = join(__dirname, "..", "..");
 
+/** How long startServerProcess waits for "serving" (tests that start servers allow for it). */
+export const START_LIMIT_MS = 180_000;
+
 export interface ServerProcess {
   child: ChildProcess;
   address: string;
@@ -48,10 +51,13 @@ export async function startServerProcess(env: Record<string, string> = {}): Prom
     }),
   );
   const address = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`server did not start in time:\n${out}`)),
-      60_000,
-    );
+    // Generous: a first start creates the embedded database (PGlite's initdb), which takes
+    // over a minute on a busy 2-core machine. A server that misses it is killed, so it cannot
+    // keep writing into a data directory the test is about to remove.
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`server did not start in time:\n${out}`));
+    }, START_LIMIT_MS);
     const check = () => {
       const listening = /"address":"([^"]+)","msg":"listening"/.exec(out);
       if (listening && out.includes('"msg":"serving"')) {
