@@ -48,30 +48,33 @@ export class EmbeddedSessions {
 
   /** A new connection; node-postgres calls it for each client (its `stream` option). */
   connect(): Duplex {
+    return new EmbeddedConnection(this.db, () => this.takeTurn());
+  }
+
+  /**
+   * Waits until the connection before has closed, resets the session, and returns what to
+   * call when this connection closes. The turn is taken when the client connects, not when
+   * node-postgres creates the stream, so a client that never connects blocks nobody.
+   */
+  private async takeTurn(): Promise<() => void> {
     const previous = this.free;
     let release!: () => void;
     this.free = new Promise((resolve) => {
       release = resolve;
     });
-    return new EmbeddedConnection(
-      this.db,
-      async () => {
-        await previous;
-        try {
-          await this.db.runExclusive(() => resetSession(this.db));
-        } catch (err) {
-          release();
-          throw err;
-        }
-        const session = ++this.opened;
-        this.events.opened?.(session);
-        return () => {
-          this.events.closed?.(session);
-          release();
-        };
-      },
-      release,
-    );
+    await previous;
+    try {
+      await this.db.runExclusive(() => resetSession(this.db));
+    } catch (err) {
+      release();
+      throw err;
+    }
+    const session = ++this.opened;
+    this.events.opened?.(session);
+    return () => {
+      this.events.closed?.(session);
+      release();
+    };
   }
 }
 
@@ -87,26 +90,31 @@ const GSSENC_REQUEST = 80877104;
 class EmbeddedConnection extends Duplex {
   private pending: Buffer = Buffer.alloc(0);
   private started = false;
-  private attached?: Promise<() => void>;
+  private attached?: Promise<void>;
+  /** Hands the session on; set once this connection's turn has come. */
+  private release?: () => void;
   private finished = false;
 
   constructor(
     private readonly db: PGlite,
     private readonly attach: () => Promise<() => void>,
-    private readonly abandon: () => void,
   ) {
     super();
   }
 
   /** net.Socket#connect: waits for the session, resets it, then emits "connect". */
   connect(): this {
-    this.attached = this.attach();
-    this.attached.then(
-      (onClose) => {
-        if (this.finished) onClose();
-        else this.emit("connect");
+    this.attached = this.attach().then(
+      (release) => {
+        if (this.finished) release();
+        else {
+          this.release = release;
+          this.emit("connect");
+        }
       },
-      (err: Error) => this.destroy(err),
+      (err: Error) => {
+        this.destroy(err);
+      },
     );
     return this;
   }
@@ -134,7 +142,9 @@ class EmbeddedConnection extends Duplex {
     this.drainMessages().then(() => done(), done);
   }
 
+  /** The client ended (after its Terminate message): hand the session on. */
   override _final(done: (err?: Error) => void): void {
+    this.close();
     this.push(null);
     done();
   }
@@ -147,12 +157,8 @@ class EmbeddedConnection extends Duplex {
   private close(): void {
     if (this.finished) return;
     this.finished = true;
-    if (this.attached)
-      this.attached.then(
-        (onClose) => onClose(),
-        () => undefined,
-      );
-    else this.abandon();
+    // Before its turn came, the turn is handed on as soon as it comes (connect, above).
+    this.release?.();
   }
 
   /** Executes every complete message in the buffer, in order. */
