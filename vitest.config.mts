@@ -9,7 +9,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     reporters: ["default"],
-    // Scans every server log of the run for key and token material (test/support/log-scan.ts).
-    globalSetup: ["test/support/global-log-scan.ts"],
+    // Compiles the server that server-process.ts starts; scans every server log of the run
+    // for key and token material (test/support/log-scan.ts).
+    globalSetup: ["test/support/global-build.ts", "test/support/global-log-scan.ts"],
   },
 });

@@ -28,7 +28,7 @@ import { startPublicationServer } from "./server/publication";
 import { addReflection } from "./server/reflection";
 import { tlsTransport } from "./server/tls";
 import { type GenerateRsa, type KeyGenerationStats, KeyGenerator } from "./signer";
-import { type Database, migrate, openDatabase } from "./store/database";
+import { type Database, migrate, openDatabase, withStartupLock } from "./store/database";
 
 /** What a caller may substitute when starting certmint in-process (tests). */
 export interface StartOptions {
@@ -105,33 +105,40 @@ export async function startCertmint(
       databaseUrl: config.databaseUrl,
       dataDir: config.dataDir,
       poolMax: config.databasePoolSize,
+      idleTimeoutMs: config.databaseIdleTimeoutMs,
+      logger,
     });
-    const applied = await migrate(database.orm);
-    logger.info(
-      {
-        embedded: database.embedded,
-        dataDir: database.embedded ? config.dataDir : undefined,
-        applied,
-      },
-      "database ready",
-    );
-    const { keyring, created } = await openKeyring(config, database.orm.em.fork());
-    if (created) {
-      logger.warn(
-        { file: config.kek.file },
-        "generated a new key-encryption key (mode 0600): back it up",
+    const opened = database;
+    // Replicas starting together take turns here (store/database.ts).
+    const deps = await withStartupLock(opened, logger, async () => {
+      const applied = await migrate(opened.orm);
+      logger.info(
+        {
+          embedded: opened.embedded,
+          dataDir: opened.embedded ? config.dataDir : undefined,
+          applied,
+        },
+        "database ready",
       );
-    }
-    const deps: IssuanceDeps = {
-      orm: database.orm,
-      keyring,
-      keys,
-      now: () => new Date(),
-      publicBaseUrl: config.publicBaseUrl,
-      crlValiditySeconds: config.crlValiditySeconds,
-      generatedKeyReplaySeconds: config.generatedKeyReplaySeconds,
-    };
-    await ensureAdminCredential(deps, config.adminTokenFile, logger);
+      const { keyring, created } = await openKeyring(config, opened.orm.em.fork());
+      if (created) {
+        logger.warn(
+          { file: config.kek.file },
+          "generated a new key-encryption key (mode 0600): back it up",
+        );
+      }
+      const deps: IssuanceDeps = {
+        orm: opened.orm,
+        keyring,
+        keys,
+        now: () => new Date(),
+        publicBaseUrl: config.publicBaseUrl,
+        crlValiditySeconds: config.crlValiditySeconds,
+        generatedKeyReplaySeconds: config.generatedKeyReplaySeconds,
+      };
+      await ensureAdminCredential(deps, config.adminTokenFile, logger);
+      return deps;
+    });
     const authenticator = new Authenticator(
       database.orm,
       deps.now,

@@ -15,6 +15,8 @@ export interface Config {
   readonly shutdownGraceMs: number;
   /** Connections to a real PostgreSQL. */
   readonly databasePoolSize: number;
+  /** A pooled database connection idle this long is closed (both databases). */
+  readonly databaseIdleTimeoutMs: number;
   /**
    * Where the key-encryption key (AES-256) that seals CA private keys comes from: a base64
    * value, or a file (default <dataDir>/kek.key, generated with mode 0600 on first start).
@@ -116,6 +118,7 @@ export const ENV = {
   logLevel: "CERTMINT_LOG_LEVEL", // default info
   shutdownGraceMs: "CERTMINT_SHUTDOWN_GRACE_MS", // default 10000
   databasePoolSize: "CERTMINT_DATABASE_POOL_SIZE", // default 10
+  databaseIdleTimeoutMs: "CERTMINT_DATABASE_IDLE_TIMEOUT_MS", // default 30000
   kek: "CERTMINT_KEK", // base64 of 32 bytes; or:
   kekFile: "CERTMINT_KEK_FILE", // default <dataDir>/kek.key
   publicBaseUrl: "CERTMINT_PUBLIC_BASE_URL", // optional
@@ -160,6 +163,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   }
   const shutdownGraceMs = parseInteger(env, ENV.shutdownGraceMs, 10_000, 0, 600_000, problems);
   const databasePoolSize = parseInteger(env, ENV.databasePoolSize, 10, 1, 200, problems);
+  const databaseIdleTimeoutMs = parseInteger(
+    env,
+    ENV.databaseIdleTimeoutMs,
+    30_000,
+    100,
+    3_600_000,
+    problems,
+  );
   const kekBase64 = env[ENV.kek] || undefined;
   const kekFile = env[ENV.kekFile] || undefined;
   if (kekBase64 !== undefined && kekFile !== undefined) {
@@ -262,6 +273,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     logLevel,
     shutdownGraceMs,
     databasePoolSize,
+    databaseIdleTimeoutMs,
     kek: Object.freeze(
       kekBase64 !== undefined
         ? { base64: kekBase64 }

@@ -1,5 +1,6 @@
 import { startCertmint } from "./app";
 import { ConfigError, loadConfig } from "./config";
+import { secureDataDir } from "./data-dir";
 import { loggableError } from "./server/log-errors";
 import { createLogger } from "./server/logger";
 
@@ -16,7 +17,34 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createLogger(config.logLevel);
-  let running: Awaited<ReturnType<typeof startCertmint>>;
+  try {
+    secureDataDir(config, logger);
+  } catch (err) {
+    // An unsafe or unusable data directory: one line, as for a bad setting.
+    process.stderr.write(`certmint: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(2);
+  }
+  // The handlers are in place before anything starts: a signal that arrives while start-up is
+  // under way (even right after "serving" is logged) is a graceful stop once start-up is done,
+  // never the default action that kills the process mid-write.
+  let running: Awaited<ReturnType<typeof startCertmint>> | undefined;
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "shutting down");
+    if (running) shutdown(running);
+  };
+  const shutdown = (certmint: NonNullable<typeof running>) =>
+    certmint.shutdown().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  process.once("SIGTERM", () => stop("SIGTERM"));
+  process.once("SIGINT", () => stop("SIGINT"));
   try {
     running = await startCertmint(config, logger);
   } catch (err) {
@@ -26,18 +54,7 @@ async function main(): Promise<void> {
     process.stderr.write(`certmint: start-up failed: ${message}\n`);
     process.exit(1);
   }
-  const stop = (signal: string) => {
-    logger.info({ signal }, "shutting down");
-    running.shutdown().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error({ err }, "shutdown failed");
-        process.exit(1);
-      },
-    );
-  };
-  process.once("SIGTERM", () => stop("SIGTERM"));
-  process.once("SIGINT", () => stop("SIGINT"));
+  if (stopping) shutdown(running);
 }
 
 void main();

@@ -1,32 +1,42 @@
-import { mkdirSync } from "node:fs";
+import { chmodSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
+import type { Duplex } from "node:stream";
 import { PGlite } from "@electric-sql/pglite";
 import { pg_trgm } from "@electric-sql/pglite/contrib/pg_trgm";
-import { PGLiteSocketServer } from "@electric-sql/pglite-socket";
+import { EmbeddedSessions } from "./embedded-wire";
 
 /**
  * The embedded default: PGlite (PostgreSQL compiled to WebAssembly) keeping its files in the
- * data directory, served on a loopback port by pglite-socket so the ordinary postgresql
- * driver reaches it. PGlite serves one session at a time: the pool must be 1 (GUIDE 3).
+ * data directory, reached by MikroORM's postgresql driver through in-process connections
+ * (embedded-wire.ts): no port, no socket file. PGlite is one session: the pool must be 1
+ * (GUIDE 3), and connections take turns on a session reset for each.
  */
 export interface EmbeddedPostgres {
-  url: string;
+  /** node-postgres's `stream` option: a new in-process connection per call. */
+  stream(): Duplex;
+  /** How many connections were opened so far (each on a reset session). */
+  readonly sessionsOpened: number;
   stop(): Promise<void>;
 }
 
-export async function startEmbeddedPostgres(dataDir: string): Promise<EmbeddedPostgres> {
+export async function startEmbeddedPostgres(
+  dataDir: string,
+  events: ConstructorParameters<typeof EmbeddedSessions>[1] = {},
+): Promise<EmbeddedPostgres> {
   const pgDir = join(dataDir, "pglite");
   mkdirSync(pgDir, { recursive: true, mode: 0o700 });
+  // PGlite creates its files world-writable (0666, directories 0755): this directory, inside
+  // the data directory (data-dir.ts), is what keeps other users out.
+  chmodSync(pgDir, 0o700);
   // pg_trgm serves the name search index (see the NameSearch migration).
   const db = await PGlite.create(pgDir, { extensions: { pg_trgm } });
-  // Port 0: the OS picks a free loopback port, so two servers never collide.
-  const server = new PGLiteSocketServer({ db, host: "127.0.0.1", port: 0, maxConnections: 1 });
-  await server.start();
-  const address = server.getServerConn(); // "127.0.0.1:PORT"
+  const sessions = new EmbeddedSessions(db, events);
   return {
-    url: `postgresql://postgres:postgres@${address}/postgres`,
+    stream: () => sessions.connect(),
+    get sessionsOpened() {
+      return sessions.sessionsOpened;
+    },
     async stop() {
-      await server.stop();
       await db.close();
     },
   };

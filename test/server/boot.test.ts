@@ -1,9 +1,17 @@
-import { existsSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MIGRATIONS } from "../../src/store/migrations";
 import { createTestDatabase, type TestDatabase } from "../support/postgres";
-import { checkHealth, type ServerProcess, startServerProcess } from "../support/server-process";
+import {
+  checkHealth,
+  ROOT,
+  type ServerProcess,
+  START_LIMIT_MS,
+  startServerProcess,
+} from "../support/server-process";
 
 const SERVICES = [
   "",
@@ -21,12 +29,13 @@ function logLines(output: string): Array<Record<string, unknown>> {
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
-describe("server on the embedded database (PGlite)", () => {
+// A first start creates the PGlite database; the restart test starts the server again.
+describe("server on the embedded database (PGlite)", { timeout: 2 * START_LIMIT_MS }, () => {
   let server: ServerProcess;
 
   beforeAll(async () => {
     server = await startServerProcess({ DATABASE_URL: "" });
-  });
+  }, START_LIMIT_MS + 60_000);
   afterAll(async () => {
     await server?.stop();
   });
@@ -97,5 +106,48 @@ describe("server on PostgreSQL (DATABASE_URL)", () => {
     const msgs = logLines(server.output()).map((l) => l.msg);
     expect(msgs.indexOf("stopped")).toBeGreaterThan(msgs.indexOf("shutting down"));
     expect(msgs).toContain("shutting down");
+  });
+});
+
+describe("a SIGTERM during start-up", { timeout: START_LIMIT_MS }, () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  it("stops gracefully once start-up is done, never by the signal's default action", async () => {
+    const child = spawn(process.execPath, ["dist/src/main.js"], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        CERTMINT_LISTEN: "127.0.0.1:0",
+        CERTMINT_DATA_DIR: mkdtempSync(join(tmpdir(), "certmint-data-")),
+        DATABASE_URL: db.url,
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    child.stderr.on("data", (d) => {
+      out += d;
+    });
+    const closed = new Promise<[number | null, string | null]>((resolve) =>
+      child.on("close", (code, signal) => resolve([code, signal])),
+    );
+    // The gRPC port is bound before the database is opened: signal at that moment, once.
+    let signalled = false;
+    child.stdout.on("data", (d) => {
+      out += d;
+      if (!signalled && out.includes('"msg":"listening"')) {
+        signalled = true;
+        child.kill("SIGTERM");
+      }
+    });
+    expect(await closed).toEqual([0, null]);
+    const msgs = logLines(out).map((l) => l.msg);
+    expect(msgs).toEqual(expect.arrayContaining(["shutting down", "serving", "stopped"]));
+    expect(msgs.indexOf("stopped")).toBeGreaterThan(msgs.indexOf("serving"));
   });
 });

@@ -46,7 +46,9 @@ describe("database outages are told apart from other failures", () => {
     closed.port = "1";
     const raw = await thrown(new Client({ connectionString: closed.toString() }).connect());
     expect(databaseOutage(raw)).toBe("ECONNREFUSED");
-    const viaOrm = await thrown(MikroORM.init(ormOptions(closed.toString(), 1)));
+    const viaOrm = await thrown(
+      MikroORM.init(ormOptions({ clientUrl: closed.toString(), poolMax: 1, idleTimeoutMs: 1000 })),
+    );
     expect(databaseOutage(viaOrm)).toBe("ECONNREFUSED");
   });
 

@@ -8,6 +8,9 @@ import { HealthClient } from "./health-client";
 
 export const ROOT = join(__dirname, "..", "..");
 
+/** How long startServerProcess waits for "serving" (tests that start servers allow for it). */
+export const START_LIMIT_MS = 180_000;
+
 export interface ServerProcess {
   child: ChildProcess;
   address: string;
@@ -20,10 +23,13 @@ export interface ServerProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Runs `src/main.ts` exactly as `make run` does, on a free port, and waits until it serves. */
+/**
+ * Runs the compiled server exactly as `make run` does (`node dist/src/main.js`; vitest's
+ * globalSetup test/support/global-build.ts compiles it), on a free port, and waits until it serves.
+ */
 export async function startServerProcess(env: Record<string, string> = {}): Promise<ServerProcess> {
   const dataDir = env.CERTMINT_DATA_DIR ?? mkdtempSync(join(tmpdir(), "certmint-data-"));
-  const child = spawn(process.execPath, ["--require", "tsx/cjs", "src/main.ts"], {
+  const child = spawn(process.execPath, ["dist/src/main.js"], {
     cwd: ROOT,
     env: { ...process.env, CERTMINT_LISTEN: "127.0.0.1:0", CERTMINT_DATA_DIR: dataDir, ...env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -45,10 +51,13 @@ export async function startServerProcess(env: Record<string, string> = {}): Prom
     }),
   );
   const address = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`server did not start in time:\n${out}`)),
-      60_000,
-    );
+    // Generous: a first start creates the embedded database (PGlite's initdb), which takes
+    // over a minute on a busy 2-core machine. A server that misses it is killed, so it cannot
+    // keep writing into a data directory the test is about to remove.
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`server did not start in time:\n${out}`));
+    }, START_LIMIT_MS);
     const check = () => {
       const listening = /"address":"([^"]+)","msg":"listening"/.exec(out);
       if (listening && out.includes('"msg":"serving"')) {

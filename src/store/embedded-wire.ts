@@ -1,0 +1,244 @@
+import { Duplex } from "node:stream";
+import type { PGlite } from "@electric-sql/pglite";
+
+/**
+ * The embedded database's only door: node-postgres connections made inside this process,
+ * whose bytes go straight into PGlite's wire-protocol entry point (`execProtocolRawStream`).
+ * Nothing listens on a port or a socket file, so no other process, of any user, can reach
+ * the database (issue 10 item 2: pglite-socket on a loopback port had no authentication).
+ *
+ * Why this and not the alternatives:
+ *  - a Unix socket in the 0700 data directory (pglite-socket 0.2.17 takes a `path`) leaves a
+ *    door whose lock is a directory mode: any process of our uid, a data directory someone
+ *    loosened, a stale socket file after SIGKILL, and the 108-byte sun_path limit on deep
+ *    data directories;
+ *  - a proxy checking a password is more code in front of the same open port;
+ *  - PGlite's own node-postgres adapter emits parsed messages in batches and shares one
+ *    connection object per config; node-postgres's own Connection over this stream is the
+ *    code path every real PostgreSQL connection takes, prepared statements included.
+ * node-postgres documents the `stream` option (a factory of Duplex streams) for exactly this.
+ *
+ * PGlite is a single PostgreSQL session. A real server gives each connection a fresh
+ * session; here the next connection would inherit whatever the last one left: named prepared
+ * statements (issue 11: `prepared statement "certmint_hot_1" already exists` after the pool
+ * closed its idle connection), session settings, temporary tables, advisory locks, LISTENs,
+ * an open or aborted transaction of a connection that died mid-way, an extended-protocol
+ * error still skipping messages until Sync. So connections take turns (the next one starts
+ * when the previous one has closed) and each starts on a reset session: Sync, ROLLBACK of any
+ * open transaction block, DISCARD ALL (PostgreSQL docs, DISCARD: "equivalent to a fresh
+ * session" for everything but the transaction).
+ */
+export class EmbeddedSessions {
+  /** Resolves when the connection that holds the session (if any) has closed. */
+  private free: Promise<void> = Promise.resolve();
+  private opened = 0;
+
+  constructor(
+    private readonly db: PGlite,
+    private readonly events: {
+      opened?(session: number): void;
+      closed?(session: number): void;
+    } = {},
+  ) {}
+
+  /** How many connections have been opened so far (the session number of the latest). */
+  get sessionsOpened(): number {
+    return this.opened;
+  }
+
+  /** A new connection; node-postgres calls it for each client (its `stream` option). */
+  connect(): Duplex {
+    return new EmbeddedConnection(this.db, () => this.takeTurn());
+  }
+
+  /**
+   * Waits until the connection before has closed, resets the session, and returns what to
+   * call when this connection closes. The turn is taken when the client connects, not when
+   * node-postgres creates the stream, so a client that never connects blocks nobody.
+   */
+  private async takeTurn(): Promise<() => void> {
+    const previous = this.free;
+    let release!: () => void;
+    this.free = new Promise((resolve) => {
+      release = resolve;
+    });
+    await previous;
+    try {
+      await this.db.runExclusive(() => resetSession(this.db));
+    } catch (err) {
+      release();
+      throw err;
+    }
+    const session = ++this.opened;
+    this.events.opened?.(session);
+    return () => {
+      this.events.closed?.(session);
+      release();
+    };
+  }
+}
+
+/** The StartupMessage protocol version 3.0, SSLRequest and GSSENCRequest codes (PostgreSQL docs 55.7). */
+const PROTOCOL_3 = 196608;
+const SSL_REQUEST = 80877103;
+const GSSENC_REQUEST = 80877104;
+
+/**
+ * One connection: a Duplex that node-postgres's Connection drives like a net.Socket. Each
+ * complete protocol message is executed in turn; the answer bytes are pushed to the reader.
+ */
+class EmbeddedConnection extends Duplex {
+  private pending: Buffer = Buffer.alloc(0);
+  private started = false;
+  private attached?: Promise<void>;
+  /** Hands the session on; set once this connection's turn has come. */
+  private release?: () => void;
+  private finished = false;
+
+  constructor(
+    private readonly db: PGlite,
+    private readonly attach: () => Promise<() => void>,
+  ) {
+    super();
+  }
+
+  /** net.Socket#connect: waits for the session, resets it, then emits "connect". */
+  connect(): this {
+    this.attached = this.attach().then(
+      (release) => {
+        if (this.finished) release();
+        else {
+          this.release = release;
+          this.emit("connect");
+        }
+      },
+      (err: Error) => {
+        this.destroy(err);
+      },
+    );
+    return this;
+  }
+
+  // The net.Socket options node-postgres sets: meaningless in process.
+  setNoDelay(): this {
+    return this;
+  }
+  setKeepAlive(): this {
+    return this;
+  }
+  ref(): this {
+    return this;
+  }
+  unref(): this {
+    return this;
+  }
+
+  override _read(): void {
+    // Answers are pushed as PGlite produces them.
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: (err?: Error) => void): void {
+    this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+    this.drainMessages().then(() => done(), done);
+  }
+
+  /** The client ended (after its Terminate message): hand the session on. */
+  override _final(done: (err?: Error) => void): void {
+    this.close();
+    this.push(null);
+    done();
+  }
+
+  override _destroy(err: Error | null, done: (err: Error | null) => void): void {
+    this.close();
+    done(err);
+  }
+
+  private close(): void {
+    if (this.finished) return;
+    this.finished = true;
+    // Before its turn came, the turn is handed on as soon as it comes (connect, above).
+    this.release?.();
+  }
+
+  /** Executes every complete message in the buffer, in order. */
+  private async drainMessages(): Promise<void> {
+    await this.attached;
+    for (;;) {
+      // A closed connection's leftovers never reach the next connection's session.
+      if (this.finished) return;
+      const length = this.nextMessageLength();
+      if (length === undefined || this.pending.length < length) return;
+      const message = this.pending.subarray(0, length);
+      this.pending = this.pending.subarray(length);
+      if (!this.started) {
+        this.started = true;
+        const code = message.readInt32BE(4);
+        if (code === SSL_REQUEST || code === GSSENC_REQUEST) {
+          // Nothing to encrypt in process: "N", and the client sends its StartupMessage.
+          this.started = false;
+          this.push(Buffer.from("N"));
+          continue;
+        }
+        if (code !== PROTOCOL_3) throw new Error(`unsupported startup code ${code}`);
+      }
+      await this.db.runExclusive(() =>
+        this.db.execProtocolRawStream(new Uint8Array(message), {
+          // PGlite hands out a view of its own buffer: copy before it is reused.
+          onRawData: (data) => {
+            if (!this.finished) this.push(Buffer.from(data));
+          },
+        }),
+      );
+    }
+  }
+
+  /** StartupMessage: Int32 length first; every later message: a type byte, then Int32 length. */
+  private nextMessageLength(): number | undefined {
+    if (!this.started) return this.pending.length >= 8 ? this.pending.readInt32BE(0) : undefined;
+    return this.pending.length >= 5 ? 1 + this.pending.readInt32BE(1) : undefined;
+  }
+}
+
+/** Returns the session to the state of a new one, whatever the last connection left. */
+async function resetSession(db: PGlite): Promise<void> {
+  // Sync ends an extended-protocol batch that failed and is skipping messages until Sync.
+  await run(db, Buffer.from([0x53, 0, 0, 0, 4]));
+  if (db.isInTransaction()) await run(db, simpleQuery("ROLLBACK"));
+  await run(db, simpleQuery("DISCARD ALL"));
+  if (db.isInTransaction()) throw new Error("the embedded database session could not be reset");
+}
+
+/** A simple Query message ('Q', Int32 length, the SQL, NUL). */
+function simpleQuery(sql: string): Buffer {
+  const text = Buffer.from(`${sql}\0`, "utf8");
+  const header = Buffer.alloc(5);
+  header.write("Q", 0, "ascii");
+  header.writeInt32BE(4 + text.length, 1);
+  return Buffer.concat([header, text]);
+}
+
+/** Runs protocol messages whose answer is only checked for an ErrorResponse ('E'). */
+async function run(db: PGlite, message: Buffer): Promise<void> {
+  const answer: Buffer[] = [];
+  await db.execProtocolRawStream(new Uint8Array(message), {
+    onRawData: (data) => answer.push(Buffer.from(data)),
+  });
+  const bytes = Buffer.concat(answer);
+  for (let at = 0; at + 5 <= bytes.length; at += 1 + bytes.readInt32BE(at + 1)) {
+    if (bytes[at] === 0x45) {
+      throw new Error(`resetting the embedded database session failed: ${errorText(bytes, at)}`);
+    }
+  }
+}
+
+/** The message field ('M') of an ErrorResponse. */
+function errorText(bytes: Buffer, at: number): string {
+  const end = at + 1 + bytes.readInt32BE(at + 1);
+  for (let i = at + 5; i < end && bytes[i] !== 0; ) {
+    const zero = bytes.indexOf(0, i + 1);
+    if (bytes[i] === 0x4d) return bytes.toString("utf8", i + 1, zero);
+    i = zero + 1;
+  }
+  return "unknown error";
+}
