@@ -203,6 +203,8 @@ describe("the embedded default (make run without DATABASE_URL), end to end", {
             issuer: { $case: "certificateAuthority", value: "issuing" },
             defaults: { ttl: { seconds: "604800", nanos: 0 }, keyAlgorithm },
             requireApproval,
+            // The one admin token both requests and approves here.
+            allowSelfApproval: requireApproval,
           },
         }),
       );
