@@ -10,6 +10,10 @@ import { Invocation } from "./invocation";
 import { parseCommandLine } from "./parse";
 import { reportFailure } from "./report-failure";
 
+// Node's own deprecation notices (e.g. DEP0123 when grpc-js gives TLS an IP address as the server
+// name) are about this program's internals, not anything its user can act on.
+process.noDeprecation = true;
+
 async function main(argv: string[]): Promise<number> {
   const stdout = (text: string) => process.stdout.write(text);
   const stderr = (text: string) => process.stderr.write(text);

@@ -27,22 +27,24 @@ export const requestStatus: CommandSpec = {
   summary: "where a certificate request stands; once issued, its certificate into files",
   description:
     "Once the request is ISSUED, the certificate and its chain are written when a file option " +
-    "is given, and always when the answer carries a private key certmint generated: the server " +
-    "hands such a key out once, on the first fetch after approval, and it goes to a file with " +
-    "mode 0600, never to the terminal. Default names: REQUEST.crt, REQUEST.chain.pem, REQUEST.key.",
+    "is given (only the files named), and always when the answer carries a private key certmint " +
+    "generated: the server hands such a key out once, on the first fetch after approval, so the " +
+    "key (mode 0600, never to the terminal), the certificate and the chain are written, by " +
+    "default to REQUEST.key, REQUEST.crt and REQUEST.chain.pem.",
   positionals: [REQUEST],
   options: [FILES_SECTION],
   outputs: ["table", "json", "pem"],
   async run(inv) {
     const id = inv.args.positional(0, "REQUEST");
-    // Named after the request: the answer may carry a key that is handed out only once, and it
-    // must land in a file that does not exist yet.
-    const paths = outputPaths(inv.args, fileBase(id));
-    if (filesAsked(inv.args)) checkOutputs(inv, paths, true);
+    // Only the files the options name; but a key certmint generated is handed out once, so it
+    // and its certificate always land in files, by default named after the request (new names).
+    const named = outputPaths(inv.args, undefined);
+    checkOutputs(inv, named, true);
     const res = await inv.rpc(inv.clients.certificates, "getRequestStatus", {
       certificateRequestId: id,
     });
     const request = res.certificateRequest!;
+    const paths = res.privateKeyPem ? outputPaths(inv.args, fileBase(id)) : named;
     if (res.certificate && (filesAsked(inv.args) || res.privateKeyPem)) {
       reportIssued(
         inv,

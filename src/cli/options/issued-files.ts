@@ -38,11 +38,12 @@ export const FILES_SECTION: OptionSection = {
   },
 };
 
+/** Where each file goes; a file without a path is not written. */
 export interface OutputPaths {
-  certificate: string;
-  chain: string;
+  certificate?: string;
+  chain?: string;
   /** "-" for stdout. */
-  privateKey: string;
+  privateKey?: string;
 }
 
 /** A file name from a name: characters other than letters, digits, '.', '_' and '-' as "_". */
@@ -62,12 +63,14 @@ export function baseFromCertificate(certPem: string, fallback: string): string {
   return fileBase(cn || san || fallback);
 }
 
-/** The paths the file options name, the others from `base`. */
-export function outputPaths(args: Args, base: string): OutputPaths {
+/** The paths the file options name, the others from `base` (or none, without a base). */
+export function outputPaths(args: Args, base: string | undefined): OutputPaths {
+  const or = (name: string, suffix: string) =>
+    args.string(name) ?? (base === undefined ? undefined : `${base}${suffix}`);
   return {
-    certificate: args.string("cert-out") ?? `${base}.crt`,
-    chain: args.string("chain-out") ?? `${base}.chain.pem`,
-    privateKey: args.string("key-out") ?? `${base}.key`,
+    certificate: or("cert-out", ".crt"),
+    chain: or("chain-out", ".chain.pem"),
+    privateKey: or("key-out", ".key"),
   };
 }
 
@@ -138,18 +141,21 @@ export function writeIssued(
 ): { files: WrittenFiles; keyForStdout?: string } {
   const force = inv.args.flag("force") === true;
   const files: WrittenFiles = [];
-  if (privateKeyPem && paths.privateKey !== "-") {
-    writeFileAtomically(paths.privateKey, privateKeyPem, { secret: true, force });
-    files.push(["privateKey", paths.privateKey]);
-  }
-  const certPem = inv.args.flag("bundle") ? bundle(cert) : joinPem([cert.certificatePem]);
-  writeFileAtomically(paths.certificate, certPem, { secret: false, force });
-  files.push(["certificate", paths.certificate]);
-  writeFileAtomically(paths.chain, joinPem(cert.certificateChainPem), { secret: false, force });
-  files.push(["chain", paths.chain]);
-  return privateKeyPem && paths.privateKey === "-"
-    ? { files, keyForStdout: privateKeyPem }
-    : { files };
+  const write = (what: keyof OutputPaths, content: string, secret: boolean) => {
+    const path = paths[what];
+    if (path === undefined || path === "-") return;
+    writeFileAtomically(path, content, { secret, force });
+    files.push([what, path]);
+  };
+  if (privateKeyPem) write("privateKey", privateKeyPem, true);
+  write(
+    "certificate",
+    inv.args.flag("bundle") ? bundle(cert) : joinPem([cert.certificatePem]),
+    false,
+  );
+  write("chain", joinPem(cert.certificateChainPem), false);
+  const toStdout = privateKeyPem && paths.privateKey === "-";
+  return toStdout ? { files, keyForStdout: privateKeyPem } : { files };
 }
 
 /** The base name of a CSR file: api.csr is "api". */

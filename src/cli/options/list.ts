@@ -58,6 +58,6 @@ export async function listPages<T>(
 /** On stderr, for tables: there is more, and how to get it. */
 export function noteMore(inv: Invocation, page: Page<unknown>): void {
   if (page.nextPageToken && inv.output === "table") {
-    inv.note(`(more results: --page-token ${page.nextPageToken}, or --all)`);
+    inv.note(`(more results: --all, or --page-token ${page.nextPageToken} for the next page)`);
   }
 }

@@ -52,25 +52,37 @@ export const SUBJECT_RULES_SECTION: OptionSection = {
   },
 };
 
-const SAN_TYPES: ReadonlyArray<readonly [flag: string, field: keyof SanRules, example: string]> = [
-  ["dns", "dns", "'**.example.com' (one or more labels below), '*.example.com' (one), '**' (any)"],
-  ["ip", "ip", "a CIDR range, e.g. 10.0.0.0/8"],
-  ["email", "email", "'alice@example.com', '@example.com' (any mailbox there), '@**' (any)"],
-  ["uri", "uri", "'spiffe://prod.example/ns/payments/*'"],
+const SAN_TYPES: ReadonlyArray<
+  readonly [flag: string, field: keyof SanRules, label: string, example: string]
+> = [
+  [
+    "dns",
+    "dns",
+    "DNS",
+    "'**.example.com' is one or more labels below, '*.example.com' one, '**' any",
+  ],
+  ["ip", "ip", "IP", "a CIDR range, e.g. 10.0.0.0/8"],
+  [
+    "email",
+    "email",
+    "email",
+    "'alice@example.com'; '@example.com' is any mailbox there, '@**' any",
+  ],
+  ["uri", "uri", "URI", "e.g. 'spiffe://prod.example/ns/payments/*'"],
 ];
 
 export const SAN_RULES_SECTION: OptionSection = {
   title: "SAN rules (a SAN type without an allowed pattern permits no names of that type)",
   specs: Object.fromEntries([
     ...SAN_TYPES.flatMap(
-      ([flag, , example]): Array<[string, OptionSpecs[string]]> => [
+      ([flag, , label, example]): Array<[string, OptionSpecs[string]]> => [
         [
           `allow-${flag}`,
           {
             type: "string",
             value: "PATTERN",
             multiple: true,
-            description: `${flag.toUpperCase()} names allowed: ${example}`,
+            description: `${label} names allowed: ${example}`,
           },
         ],
         [
@@ -79,7 +91,7 @@ export const SAN_RULES_SECTION: OptionSection = {
             type: "string",
             value: "PATTERN",
             multiple: true,
-            description: `${flag.toUpperCase()} names denied (deny wins)`,
+            description: `${label} names denied (deny wins)`,
           },
         ],
         [
@@ -87,7 +99,7 @@ export const SAN_RULES_SECTION: OptionSection = {
           {
             type: "boolean",
             negatable: true,
-            description: `at least one ${flag.toUpperCase()} name`,
+            description: `at least one ${label} name`,
           },
         ],
       ],

@@ -38,8 +38,16 @@ export function printPage<T, R>(
   response: R,
   codec: JsonCodec<R>,
 ): void {
-  if (inv.output === "json") inv.print(renderJson(codec.toJSON(response)));
-  else inv.print(renderTable(rows, columns));
+  if (inv.output !== "json") {
+    inv.print(renderTable(rows, columns));
+    return;
+  }
+  // toJSON leaves an empty list out; a script reading `.certificates[]` wants it there.
+  const out = codec.toJSON(response) as Record<string, unknown>;
+  for (const [key, value] of Object.entries(response as object)) {
+    if (Array.isArray(value) && !(key in out)) out[key] = [];
+  }
+  inv.print(renderJson(out));
 }
 
 /** The PEM blocks joined, each ending in a newline. */
