@@ -1,16 +1,11 @@
-/** cert issue | renew: a certificate into files. */
-import { randomUUID } from "node:crypto";
+/** cert issue: a certificate into files. */
 import {
   IssueCertificateRequest,
   IssueCertificateResponse,
-  type IssuedCertificate,
-  RenewalKeySource,
-  RenewCertificateRequest,
-  RenewCertificateResponse,
 } from "../../../gen/ts/certmint/v1/certificate_service";
 import type { Args } from "../args";
-import { type CommandSpec, type OptionSection, UsageError } from "../command";
-import { EXTENDED_KEY_USAGE, KEY_USAGE, RENEWAL_KEY_SOURCE } from "../enums";
+import { type CommandSpec, UsageError } from "../command";
+import { EXTENDED_KEY_USAGE, KEY_USAGE } from "../enums";
 import { readInput } from "../files";
 import {
   keyAlgorithmOption,
@@ -19,40 +14,16 @@ import {
   signatureAlgorithmOption,
 } from "../options/algorithms";
 import {
-  baseFromCertificate,
   baseFromCsrFile,
-  checkNamedOutputs,
   checkOutputs,
   FILES_SECTION,
   fileBase,
   outputPaths,
 } from "../options/issued-files";
+import { REQUEST_SECTION, requestIdOf, retryHint, ttlOf } from "../options/request";
 import { readSans, readSubject, SAN_OPTIONS, subjectOptions } from "../options/subject";
-import { parseDuration, parseInteger } from "../values";
+import { parseInteger } from "../values";
 import { reportIssued } from "../views/issued";
-
-const REQUEST_SECTION: OptionSection = {
-  title: "Request",
-  specs: {
-    ttl: {
-      type: "string",
-      value: "DURATION",
-      description: "lifetime, e.g. 7d (default: the profile's; never more than the policy's max)",
-    },
-    "request-id": {
-      type: "string",
-      value: "ID",
-      description:
-        "idempotency key: repeating the command with it returns the same certificate (and key), never a second one",
-    },
-    "validate-only": { type: "boolean", description: "run every check; sign and store nothing" },
-  },
-};
-
-const ttlOf = (a: Args) => {
-  const v = a.string("ttl");
-  return v === undefined ? undefined : parseDuration(v, "ttl");
-};
 
 /** The default file name of a certificate certmint makes a key for: its CN, else its first SAN. */
 function baseFromRequest(a: Args): string {
@@ -61,9 +32,6 @@ function baseFromRequest(a: Args): string {
   );
   return fileBase(first ?? "certificate");
 }
-
-const retryHint = (requestId: string) =>
-  `repeat the command with --request-id ${requestId} (and --force, or other file names) within 60 minutes for the same certificate and key`;
 
 const IDENTITY_FLAGS = [
   ...Object.keys(subjectOptions()),
@@ -156,7 +124,7 @@ export const certIssue: CommandSpec = {
       throw new UsageError("--max-path-length needs --ca-certificate");
     // Files are checked before anything is issued; and every request carries an idempotency
     // key, so that a certificate whose files could not be written can be fetched again.
-    const requestId = a.string("request-id") ?? randomUUID();
+    const requestId = requestIdOf(a);
     const validateOnly = a.flag("validate-only") === true;
     const paths = outputPaths(
       a,
@@ -197,88 +165,6 @@ export const certIssue: CommandSpec = {
       inv,
       res,
       () => IssueCertificateResponse.toJSON({ ...res, privateKeyPem: "" }),
-      plan,
-    );
-  },
-};
-
-export const certRenew: CommandSpec = {
-  name: "renew",
-  summary: "issue a successor to a certificate: same profile, subject and names",
-  description:
-    "The new certificate, chain and (with a new key certmint generates) key are written like " +
-    "cert issue's; to replace the files of the certificate renewed, pass --force. Only the " +
-    "certificate's owner (the token that holds its key) or an admin may renew it, or any issuer " +
-    "of the profile when it allows shared renewal.",
-  positionals: [{ name: "CERTIFICATE", description: "the id of the certificate to renew" }],
-  options: [
-    {
-      title: "Key",
-      specs: {
-        "key-source": {
-          type: "string",
-          value: "SOURCE",
-          description:
-            "new: certmint generates a key; reuse: the same public key; csr: --csr's (default: reuse for CSR certificates, new otherwise)",
-          choices: RENEWAL_KEY_SOURCE.choices,
-        },
-        csr: {
-          type: "string",
-          value: "FILE",
-          description: "a new CSR with the same subject and names (implies --key-source csr)",
-        },
-        "key-algorithm": keyAlgorithmOption(
-          "with a new key: its algorithm (default: the original's)",
-        ),
-      },
-    },
-    REQUEST_SECTION,
-    FILES_SECTION,
-  ],
-  outputs: ["table", "json", "pem"],
-  examples: [
-    "certmint cert renew 6f1c0a5e-... --force",
-    "certmint cert renew 6f1c0a5e-... --key-source new --key-out api.key --force",
-  ],
-  async run(inv) {
-    const a = inv.args;
-    const csrFile = a.string("csr");
-    const given = a.string("key-source");
-    let keySource = given === undefined ? 0 : RENEWAL_KEY_SOURCE.parse(given, "key-source");
-    if (csrFile !== undefined) {
-      if (keySource !== 0 && keySource !== RenewalKeySource.RENEWAL_KEY_SOURCE_CSR) {
-        throw new UsageError(`--csr contradicts --key-source ${given}`);
-      }
-      keySource = RenewalKeySource.RENEWAL_KEY_SOURCE_CSR;
-    }
-    const requestId = a.string("request-id") ?? randomUUID();
-    const validateOnly = a.flag("validate-only") === true;
-    // The default names come from the new certificate; the files the options name are checked now.
-    if (!validateOnly) checkNamedOutputs(inv);
-    const plan = validateOnly
-      ? undefined
-      : {
-          paths: (cert: IssuedCertificate) =>
-            outputPaths(a, baseFromCertificate(cert.certificatePem, cert.certificateId)),
-          recovery: retryHint(requestId),
-        };
-    const res = await inv.rpc(
-      inv.clients.certificates,
-      "renewCertificate",
-      RenewCertificateRequest.fromPartial({
-        certificateId: a.positional(0, "CERTIFICATE"),
-        requestId,
-        keySource,
-        csrPem: csrFile === undefined ? "" : readInput(csrFile, "--csr"),
-        keyAlgorithm: readKeyAlgorithm(a),
-        ttl: ttlOf(a),
-        validateOnly: a.flag("validate-only") === true,
-      }),
-    );
-    reportIssued(
-      inv,
-      res,
-      () => RenewCertificateResponse.toJSON({ ...res, privateKeyPem: "" }),
       plan,
     );
   },

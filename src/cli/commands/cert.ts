@@ -6,7 +6,8 @@ import { LIST_SECTION, listPages, noteMore } from "../options/list";
 import { parseTime } from "../values";
 import { CERTIFICATE_COLUMNS, certificateView } from "../views/certificate";
 import { printOne, printPage } from "../views/print";
-import { certIssue, certRenew } from "./cert-issue";
+import { certIssue } from "./cert-issue";
+import { certRenew } from "./cert-renew";
 
 const CERTIFICATE = {
   name: "CERTIFICATE",
