@@ -193,7 +193,11 @@ describe("certmint ca", () => {
   it("disable, enable and update, each guarded by the etag when given", async () => {
     expect(ok(await cli.run(["ca", "disable", "issuing"])).stdout).toMatch(/^status: +disabled$/m);
     expect(await caRow("issuing")).toMatchObject({ status: "DISABLED" });
-    expect(ok(await cli.run(["ca", "enable", "issuing"])).stdout).toMatch(/^status: +active$/m);
+    // By id as well as by slug.
+    const [{ id }] = (await h.db.query(
+      "select id from certificate_authority where slug = 'issuing'",
+    )) as Array<{ id: string }>;
+    expect(ok(await cli.run(["ca", "enable", id])).stdout).toMatch(/^status: +active$/m);
     expect(await caRow("issuing")).toMatchObject({ status: "ACTIVE" });
 
     const stale = await cli.run([

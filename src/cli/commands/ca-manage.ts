@@ -20,7 +20,7 @@ const CA = { name: "CA", description: "the CA, by id or slug" };
 const ETAG: OptionSpec = {
   type: "string",
   value: "ETAG",
-  description: "only if the CA's etag is still this (ABORTED otherwise)",
+  description: "only if the CA's etag is still this (default: the etag just read)",
 };
 
 export const caList: CommandSpec = {
@@ -82,18 +82,20 @@ export const caGet: CommandSpec = {
   },
 };
 
+/**
+ * Reads the CA (the argument may be its id or its slug; the update names it by id) and writes
+ * the fields in `paths`, with the etag read (or --etag): a change made meanwhile is ABORTED.
+ */
 async function update(inv: Invocation, fields: Partial<CertificateAuthority>, paths: string[]) {
-  const ref = inv.args.positional(0, "CA");
+  const current = await inv.rpc(inv.clients.authorities, "getCertificateAuthority", {
+    certificateAuthority: inv.args.positional(0, "CA"),
+  });
+  const ca = current.certificateAuthority!;
   const res = await inv.rpc(
     inv.clients.authorities,
     "updateCertificateAuthority",
     UpdateCertificateAuthorityRequest.fromPartial({
-      // The CA is named by slug or id: the field that matches a UUID is the id.
-      certificateAuthority: {
-        ...(/^[0-9a-f-]{36}$/i.test(ref) ? { id: ref } : { slug: ref }),
-        etag: inv.args.string("etag") ?? "",
-        ...fields,
-      },
+      certificateAuthority: { id: ca.id, etag: inv.args.string("etag") ?? ca.etag, ...fields },
       updateMask: paths,
     }),
   );
@@ -219,7 +221,12 @@ export const caDelete: CommandSpec = {
   name: "delete",
   summary: "delete a CA and its sealed key (refused once it has issued: disable it instead)",
   positionals: [CA],
-  options: [{ title: "Concurrency", specs: { etag: ETAG } }],
+  options: [
+    {
+      title: "Concurrency",
+      specs: { etag: { ...ETAG, description: "only if the CA's etag is still this" } },
+    },
+  ],
   async run(inv) {
     const ref = inv.args.positional(0, "CA");
     await inv.rpc(inv.clients.authorities, "deleteCertificateAuthority", {

@@ -16,27 +16,23 @@ import type { OneView } from "./print";
 /** Slugs of the policies and CAs profiles refer to by id, for display. */
 export type SlugsById = ReadonlyMap<string, string>;
 
-const withSlug = (id: string, slugs: SlugsById) => {
+/** A policy or CA by its slug (and, in detail views, its id); the id alone when unknown. */
+function named(id: string, slugs: SlugsById, withId: boolean): string {
   const slug = slugs.get(id);
-  return slug ? `${slug} (${id})` : id;
-};
+  if (!slug) return id;
+  return withId ? `${slug} (${id})` : slug;
+}
 
-function issuer(p: CertificateProfile, slugs: SlugsById): string {
-  if (p.issuer?.$case === "certificateAuthority") return withSlug(p.issuer.value, slugs);
+function issuer(p: CertificateProfile, slugs: SlugsById, withId: boolean): string {
+  if (p.issuer?.$case === "certificateAuthority") return named(p.issuer.value, slugs, withId);
   return p.issuer?.$case === "selfSigned" ? "self-signed" : "";
 }
 
 export function profileColumns(slugs: SlugsById): ReadonlyArray<Column<CertificateProfile>> {
   return [
     { header: "SLUG", value: (p) => p.slug },
-    { header: "POLICY", value: (p) => slugs.get(p.certificatePolicy) ?? p.certificatePolicy },
-    {
-      header: "ISSUER",
-      value: (p) =>
-        p.issuer?.$case === "certificateAuthority"
-          ? (slugs.get(p.issuer.value) ?? p.issuer.value)
-          : issuer(p, slugs),
-    },
+    { header: "POLICY", value: (p) => named(p.certificatePolicy, slugs, false) },
+    { header: "ISSUER", value: (p) => issuer(p, slugs, false) },
     { header: "TTL", value: (p) => formatDuration(p.defaults?.ttl) },
     { header: "APPROVAL", value: (p) => (p.requireApproval ? "required" : "no") },
     { header: "ID", value: (p) => p.id },
@@ -53,8 +49,8 @@ export function profileView(slugs: SlugsById): OneView<CertificateProfile> {
         ["id", p.id],
         ["slug", p.slug],
         ["description", p.description],
-        ["policy", withSlug(p.certificatePolicy, slugs)],
-        ["issuer", issuer(p, slugs)],
+        ["policy", named(p.certificatePolicy, slugs, true)],
+        ["issuer", issuer(p, slugs, true)],
         ["enrollment", ENROLLMENT_METHOD.name(p.enrollmentMethod)],
         ["default ttl", formatDuration(d?.ttl)],
         ["default subject", formatSubject(d?.subject)],
