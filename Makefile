@@ -17,6 +17,11 @@ PROTOC_VERSION := 3.21.12
 PROTOC_GEN_GO_VERSION := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.0
 GRPCURL_VERSION := v1.9.4
+# The peers and load generators of bench/peers and bench/scale (Go module proxy).
+STEP_CA_VERSION := v0.30.2
+CFSSL_VERSION := v1.6.5
+GHZ_VERSION := v0.120.0
+VEGETA_VERSION := v12.13.0
 PY_GRPCIO := 1.85.3
 PY_PROTOBUF := 5.29.5
 PY_GOOGLEAPIS := 1.70.0
@@ -26,7 +31,8 @@ BUF := node_modules/.bin/buf
 GEN_DIRS := ts go/certmint python/certmint java/dev descriptor
 
 .PHONY: help deps tools system-tools go-tools python-tools java-tools grpcurl gen gen-check lint format \
-        breaking typecheck test test-db run build bench-signer bench-issue clean
+        breaking typecheck test test-db run build bench-signer bench-issue bench-tools bench-peers \
+        bench-scale clean
 
 help: ## list every target (this text)
 	@echo "certmint: make <target>"
@@ -146,6 +152,31 @@ bench-signer: deps ## leaf certificates per second per CA key type
 ## IssueCertificate over gRPC against the server process on the local PostgreSQL (about 1.5 min).
 bench-issue: deps test-db ## IssueCertificate over gRPC against a server process (about 1.5 min)
 	node --require tsx/cjs bench/issue/index.ts
+
+## The pinned peers and load generators, built into .tools/bin (never committed): step-ca
+## without cgo (its YubiKey support needs libpcsclite), each beside a <name>-<version> stamp.
+bench-tools: $(BIN)/step-ca-$(STEP_CA_VERSION) $(BIN)/cfssl-$(CFSSL_VERSION) $(BIN)/ghz-$(GHZ_VERSION) $(BIN)/vegeta-$(VEGETA_VERSION) ## build the pinned peers and load generators into .tools/bin
+$(BIN)/step-ca-$(STEP_CA_VERSION):
+	CGO_ENABLED=0 GOBIN=$(BIN) go install github.com/smallstep/certificates/cmd/step-ca@$(STEP_CA_VERSION)
+	@rm -f $(BIN)/step-ca-v* && touch $@
+$(BIN)/cfssl-$(CFSSL_VERSION):
+	GOBIN=$(BIN) go install github.com/cloudflare/cfssl/cmd/cfssl@$(CFSSL_VERSION)
+	@rm -f $(BIN)/cfssl-v* && touch $@
+$(BIN)/ghz-$(GHZ_VERSION):
+	GOBIN=$(BIN) go install github.com/bojand/ghz/cmd/ghz@$(GHZ_VERSION)
+	@rm -f $(BIN)/ghz-v* && touch $@
+$(BIN)/vegeta-$(VEGETA_VERSION):
+	GOBIN=$(BIN) go install github.com/tsenart/vegeta/v12@$(VEGETA_VERSION)
+	@rm -f $(BIN)/vegeta-v* && touch $@
+
+## certmint beside step-ca and cfssl, pinned to one core each side (about 4 min; see
+## bench/peers/index.ts). Starts its own PostgreSQL 15 instance and stops it afterwards.
+bench-peers: deps build bench-tools ## certmint beside step-ca and cfssl, one core each side (about 4 min)
+	node --require tsx/cjs bench/peers/index.ts
+
+## Issuance and reads at 0, 10^5 and 10^6 stored certificates (about 15 min; bench/scale).
+bench-scale: deps build bench-tools ## issuance and reads at 0, 10^5 and 10^6 stored certificates (about 15 min)
+	node --require tsx/cjs bench/scale/index.ts
 
 clean: ## remove dist, .tools and node_modules
 	rm -rf dist .tools node_modules
