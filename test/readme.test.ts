@@ -34,7 +34,7 @@ describe("the README's examples work exactly as written", () => {
   let server: ServerProcess;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
+    db = await createTestDatabase({ migrated: true });
     server = await startServerProcess({ DATABASE_URL: db.url });
   });
   afterAll(async () => {

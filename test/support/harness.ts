@@ -93,7 +93,8 @@ export function makeClients(
 }
 
 export async function startTestCertmint(env: Record<string, string> = {}): Promise<TestCertmint> {
-  const db = await createTestDatabase();
+  // Already migrated (a clone of the template database): the server applies no migration.
+  const db = await createTestDatabase({ migrated: true });
   const dataDir = env.CERTMINT_DATA_DIR ?? mkdtempSync(join(tmpdir(), "certmint-test-"));
   const config = loadConfig({
     CERTMINT_LISTEN: "127.0.0.1:0",

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { credentials } from "@grpc/grpc-js";
@@ -7,6 +7,28 @@ import { testLogFile } from "./harness";
 import { HealthClient } from "./health-client";
 
 export const ROOT = join(__dirname, "..", "..");
+
+/** The compiled entry point: test/support/global-build.ts builds dist/ before every run. */
+export const SERVER_ENTRY = join(ROOT, "dist", "src", "main.js");
+
+/**
+ * How a test starts certmint as a process: node on the compiled server, as `make run` runs it
+ * (`tsc -p tsconfig.json` output in dist/), run from the repository root.
+ */
+export function serverCommand(): { command: string; args: string[] } {
+  if (!existsSync(SERVER_ENTRY)) {
+    throw new Error(
+      `${SERVER_ENTRY} is missing: vitest's globalSetup (test/support/global-build.ts) builds it`,
+    );
+  }
+  return { command: process.execPath, args: [SERVER_ENTRY] };
+}
+
+/**
+ * How long a server may take to start serving: generous, since a start includes opening the
+ * database and may share a busy machine with a whole test run.
+ */
+export const START_TIMEOUT_MS = 120_000;
 
 export interface ServerProcess {
   child: ChildProcess;
@@ -20,10 +42,11 @@ export interface ServerProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Runs `src/main.ts` exactly as `make run` does, on a free port, and waits until it serves. */
+/** Runs the compiled server as `make run` does, on a free port, and waits until it serves. */
 export async function startServerProcess(env: Record<string, string> = {}): Promise<ServerProcess> {
   const dataDir = env.CERTMINT_DATA_DIR ?? mkdtempSync(join(tmpdir(), "certmint-data-"));
-  const child = spawn(process.execPath, ["--require", "tsx/cjs", "src/main.ts"], {
+  const { command, args } = serverCommand();
+  const child = spawn(command, args, {
     cwd: ROOT,
     env: { ...process.env, CERTMINT_LISTEN: "127.0.0.1:0", CERTMINT_DATA_DIR: dataDir, ...env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -45,10 +68,11 @@ export async function startServerProcess(env: Record<string, string> = {}): Prom
     }),
   );
   const address = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`server did not start in time:\n${out}`)),
-      60_000,
-    );
+    const timer = setTimeout(() => {
+      // Not left running behind the failed test.
+      child.kill("SIGKILL");
+      reject(new Error(`server did not start within ${START_TIMEOUT_MS} ms:\n${out}`));
+    }, START_TIMEOUT_MS);
     const check = () => {
       const listening = /"address":"([^"]+)","msg":"listening"/.exec(out);
       if (listening && out.includes('"msg":"serving"')) {

@@ -4,7 +4,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, isLoopbackHost, loadConfig } from "../../src/config";
 import { TempDir } from "../support/openssl";
 import { createTestDatabase, type TestDatabase } from "../support/postgres";
-import { checkHealth, ROOT, startServerProcess } from "../support/server-process";
+import {
+  checkHealth,
+  ROOT,
+  START_TIMEOUT_MS,
+  serverCommand,
+  startServerProcess,
+} from "../support/server-process";
 import { type Issued, makeCa, makeLeaf, tlsHealthCheck } from "./pki";
 
 const REFUSAL =
@@ -116,7 +122,7 @@ describe("TLS at start-up (src/main.ts)", () => {
   const dataDir = new TempDir();
 
   const run = (env: Record<string, string>) =>
-    spawnSync(process.execPath, ["--require", "tsx/cjs", "src/main.ts"], {
+    spawnSync(serverCommand().command, serverCommand().args, {
       cwd: ROOT,
       env: {
         ...process.env,
@@ -126,7 +132,7 @@ describe("TLS at start-up (src/main.ts)", () => {
         ...env,
       },
       encoding: "utf8",
-      timeout: 60_000,
+      timeout: START_TIMEOUT_MS,
     });
   const keyBody = (k: Issued) => k.keyPem.split("\n")[1]!;
   /** One line on stderr, the expected exit code, no stack trace, no key material. */
@@ -141,7 +147,7 @@ describe("TLS at start-up (src/main.ts)", () => {
   };
 
   beforeAll(async () => {
-    db = await createTestDatabase();
+    db = await createTestDatabase({ migrated: true });
     ca = makeCa(dir, "startup CA");
     server = makeLeaf(dir, ca, "certmint.test", "server");
     other = makeLeaf(dir, ca, "other", "server");

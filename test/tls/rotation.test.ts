@@ -30,7 +30,7 @@ describe("the TLS certificate is replaced while calls are in flight", () => {
   let server: LoggedCertmint;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
+    db = await createTestDatabase({ migrated: true });
     ca = makeCa(dir, "rotation CA");
     first = makeLeaf(dir, ca, "certmint.test", "server");
     second = makeLeaf(dir, ca, "certmint.test", "server");
