@@ -103,7 +103,8 @@ export async function startServerProcess(env: Record<string, string> = {}): Prom
 export function checkHealth(address: string, service = ""): Promise<string> {
   const client = new HealthClient(address, credentials.createInsecure());
   return new Promise((resolve, reject) => {
-    client.check({ service }, { deadline: Date.now() + 10_000 }, (err, res) => {
+    // A bound for a hung server, not a performance expectation: generous for a busy machine.
+    client.check({ service }, { deadline: Date.now() + 60_000 }, (err, res) => {
       client.close();
       if (err) reject(err);
       else resolve(res.status);
