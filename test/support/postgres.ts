@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { Client } from "pg";
 
 /** The PostgreSQL the tests use (make test sets it; see scripts/ensure-test-postgres.sh). */
@@ -76,18 +76,24 @@ export async function createTestDatabase(
 
 /**
  * The name of the template database for the migrations in this tree: it changes with any
- * migration file (and with the migrator's version, which owns the bookkeeping table), so
- * worktrees with different migrations sharing one PostgreSQL each get their own.
+ * migration file, with how they are run (database.ts, orm-config.ts) and with the migrator's
+ * version (it owns the bookkeeping table), so worktrees with different migrations sharing one
+ * PostgreSQL each get their own.
  */
 export function templateDatabaseName(): string {
   const root = join(__dirname, "..", "..");
-  const dir = join(root, "src", "store", "migrations");
+  const store = join(root, "src", "store");
+  const migrations = join(store, "migrations");
+  const files = [
+    join(root, "node_modules", "@mikro-orm", "migrations", "package.json"),
+    join(store, "database.ts"),
+    join(store, "orm-config.ts"),
+    ...readdirSync(migrations)
+      .sort()
+      .map((file) => join(migrations, file)),
+  ];
   const hash = createHash("sha256");
-  hash.update(readFileSync(join(root, "node_modules", "@mikro-orm", "migrations", "package.json")));
-  for (const file of readdirSync(dir).sort()) {
-    hash.update(`\0${file}\0`);
-    hash.update(readFileSync(join(dir, file)));
-  }
+  for (const file of files) hash.update(`\0${relative(root, file)}\0`).update(readFileSync(file));
   return `certmint_template_${hash.digest("hex").slice(0, 16)}`;
 }
 
