@@ -77,7 +77,7 @@ describe("the README's examples work exactly as written", () => {
   };
 
   beforeAll(async () => {
-    db = await createTestDatabase();
+    db = await createTestDatabase({ migrated: true });
     server = await startServerProcess({ DATABASE_URL: db.url });
   });
   afterAll(async () => {
