@@ -156,6 +156,7 @@ export async function startCertmint(
       : undefined;
     deps.onCertificateRevoked = (certificate) => {
       authenticator.forgetCertificate(certificate.fingerprintSha256);
+      if (certificate.certificateAuthority) authenticator.certificateAuthorityRevoked();
       if (certificate.caId) publisher?.forget(certificate.caId);
     };
     // Generated keys kept for replays are deleted once their time runs out.

@@ -63,6 +63,15 @@ export class Authenticator {
     this.revokedCertificates.delete(fingerprintSha256);
   }
 
+  /**
+   * A CA was revoked: client certificates issued under it stop authenticating, so certificate
+   * results and the CA set are reloaded (other replicas see it within the caches' lifetimes).
+   */
+  certificateAuthorityRevoked(): void {
+    this.credentials.deleteWhere((_, key) => key.startsWith("c:"));
+    this.cas.invalidate();
+  }
+
   /** Evicts a token from the cache (after RevokeAccessToken). */
   forget(tokenId: string): void {
     this.credentials.deleteWhere((credential) => credential.id === tokenId);

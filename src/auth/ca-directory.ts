@@ -2,15 +2,27 @@ import type { MikroORM } from "@mikro-orm/postgresql";
 import { CaCertificateSet } from "../signer";
 import { CertificateAuthorityEntity } from "../store/entities";
 
+/** The known CA certificates, and which of them certmint has revoked. */
+export interface KnownCas {
+  readonly set: CaCertificateSet;
+  /**
+   * SHA-256 (hex) of the certificates of CAs revoked with RevokeCertificateAuthority: a client
+   * certificate with one of them on its issuing path authenticates as no one (TLS checks the
+   * chain's signatures and dates, not revocation; RFC 5280 6.3 leaves that to the relying party).
+   */
+  readonly revoked: ReadonlySet<string>;
+}
+
 /**
  * The CA certificates a client certificate's issuing chain is rebuilt from (src/signer/chain.ts):
  * certmint's own CAs and the certificates of the client CA bundle (CERTMINT_TLS_CLIENT_CA_FILE,
  * as last reloaded). The set is rebuilt when the bundle changes and at most every `refreshMs`
- * for the database's CAs, so a CA created in the meantime counts within that time.
+ * for the database's CAs, so a CA created (or revoked, on another replica) in the meantime counts
+ * within that time; a revocation on this server invalidates it at once.
  */
 export class CaDirectory {
-  private cached?: { set: CaCertificateSet; bundle: Buffer | undefined; loadedAt: number };
-  private loading?: Promise<CaCertificateSet>;
+  private cached?: { cas: KnownCas; bundle: Buffer | undefined; loadedAt: number };
+  private loading?: Promise<KnownCas>;
   /** Bumped by invalidate, so a load that started before it does not cache its result. */
   private generation = 0;
 
@@ -27,10 +39,10 @@ export class CaDirectory {
     this.generation += 1;
   }
 
-  async current(): Promise<CaCertificateSet> {
+  async current(): Promise<KnownCas> {
     const bundle = this.clientCaBundle();
     const c = this.cached;
-    if (c && c.bundle === bundle && performance.now() - c.loadedAt < this.refreshMs) return c.set;
+    if (c && c.bundle === bundle && performance.now() - c.loadedAt < this.refreshMs) return c.cas;
     if (!this.loading) {
       const loading = this.load(bundle).finally(() => {
         if (this.loading === loading) this.loading = undefined;
@@ -40,20 +52,24 @@ export class CaDirectory {
     return this.loading;
   }
 
-  private async load(bundle: Buffer | undefined): Promise<CaCertificateSet> {
+  private async load(bundle: Buffer | undefined): Promise<KnownCas> {
     const generation = this.generation;
     const rows = await this.orm.em
       .fork()
       .find(
         CertificateAuthorityEntity,
         { certificatePem: { $ne: null } },
-        { fields: ["certificatePem", "chainPem"] },
+        { fields: ["certificatePem", "chainPem", "revokedAt"] },
       );
     const pems = rows.flatMap((r) => [r.certificatePem!, ...r.chainPem]);
     if (bundle) pems.push(...splitPem(bundle.toString("latin1")));
     const set = new CaCertificateSet(pems);
-    if (generation === this.generation) this.cached = { set, bundle, loadedAt: performance.now() };
-    return set;
+    const revoked = new Set(
+      rows.filter((r) => r.revokedAt).map((r) => CaCertificateSet.sha256Of(r.certificatePem!)),
+    );
+    const cas = { set, revoked };
+    if (generation === this.generation) this.cached = { cas, bundle, loadedAt: performance.now() };
+    return cas;
   }
 }
 

@@ -70,6 +70,7 @@ function describe(p: PresentedIdentities, peer: PeerIdentity): string {
 
 /**
  * The credential a verified client certificate is bound to, or UNAUTHENTICATED:
+ * CLIENT_CERTIFICATE_ISSUER_REVOKED (a CA on its issuing path was revoked),
  * CLIENT_CERTIFICATE_NOT_BOUND, CLIENT_CERTIFICATE_AMBIGUOUS, or
  * CLIENT_CERTIFICATE_BINDING_INCOMPLETE (only bindings made before bindings named a CA match).
  * A revoked or expired binding is returned as the credential, so the caller refuses it with
@@ -82,9 +83,17 @@ export async function resolveClientCertificate(
   now: Date,
 ): Promise<Credential> {
   const presented = presentedIdentities(peer);
+  const known = await cas.current();
+  const chain = known.set.issuersOf(peer.der);
+  const revokedIssuer = [...chain].find((sha256) => known.revoked.has(sha256));
+  if (revokedIssuer) {
+    throw unauthenticated(
+      "CLIENT_CERTIFICATE_ISSUER_REVOKED",
+      `the client certificate (serial ${peer.serialNumber}) was issued under a certificate authority that certmint revoked (CA certificate SHA-256 ${revokedIssuer})`,
+    );
+  }
   const candidates = await bindingsOf(orm, presented);
   const withCa = candidates.filter((row) => row.clientCaSha256 !== null);
-  const chain = withCa.length > 0 ? (await cas.current()).issuersOf(peer.der) : new Set<string>();
   const matching = withCa.filter((row) => chain.has(row.clientCaSha256!));
   const active = matching.filter(
     (row) => !row.revokedAt && row.expiresAt.getTime() > now.getTime(),

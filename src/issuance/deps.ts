@@ -30,5 +30,10 @@ export interface IssuanceDeps {
    * the published CRL of its CA is re-signed, and a client certificate stops authenticating
    * at once.
    */
-  onCertificateRevoked?: (certificate: { caId: string | null; fingerprintSha256: string }) => void;
+  onCertificateRevoked?: (certificate: {
+    caId: string | null;
+    fingerprintSha256: string;
+    /** The revoked certificate is a CA's own (RevokeCertificateAuthority). */
+    certificateAuthority?: boolean;
+  }) => void;
 }

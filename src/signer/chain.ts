@@ -19,6 +19,9 @@ interface KnownCa {
   readonly sha256: string;
 }
 
+const sha256Of = (certificate: X509Certificate): string =>
+  certificate.fingerprint256.replace(/:/g, "").toLowerCase();
+
 export class CaCertificateSet {
   private readonly cas: KnownCa[] = [];
 
@@ -32,11 +35,16 @@ export class CaCertificateSet {
       } catch {
         continue;
       }
-      const sha256 = certificate.fingerprint256.replace(/:/g, "").toLowerCase();
+      const sha256 = sha256Of(certificate);
       if (!certificate.ca || seen.has(sha256)) continue;
       seen.add(sha256);
       this.cas.push({ certificate, sha256 });
     }
+  }
+
+  /** SHA-256 (lower-case hex) of a PEM or DER certificate, as issuersOf names CAs. */
+  static sha256Of(certificate: string | Buffer): string {
+    return sha256Of(new X509Certificate(certificate));
   }
 
   get size(): number {

@@ -1,7 +1,8 @@
 /**
  * certmint's own CA as the mTLS client CA (issue 6: "certmint's own CAs among them"): a client
  * certificate certmint issued authenticates as the access token bound to its identity, and
- * stops authenticating the moment certmint revokes it (TLS checks the chain, not revocation).
+ * stops authenticating the moment certmint revokes it, or revokes a CA above it (TLS checks the
+ * chain's signatures and dates, not revocation).
  */
 import { type Client, credentials, status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -12,6 +13,7 @@ import {
 } from "../../gen/ts/certmint/v1/access_token_service";
 import { RevocationReason } from "../../gen/ts/certmint/v1/common";
 import { presetSpec } from "../../src/issuance/policy";
+import { createIntermediate } from "../ca/helpers";
 import { attrRequest } from "../certificates/helpers";
 import { createProfileRows, createRoot } from "../support/fixtures";
 import {
@@ -128,5 +130,100 @@ describe("a client certificate from certmint's own CA", () => {
     // the credential then.
     const admin = await list(over(client, h.adminToken));
     expect(admin.certificateAuthorities).toHaveLength(1);
+  });
+});
+
+describe("a client certificate under an intermediate that certmint revokes", () => {
+  const dir = new TempDir();
+  let h: TestCertmint;
+  let tls: LoggedCertmint;
+  let serverCa: Issued;
+  let client: { certPem: string; keyPem: string };
+  const opened: CertmintClients[] = [];
+
+  const over = (cert: { certPem: string; keyPem: string }, token?: string) => {
+    const c = makeClients(
+      `127.0.0.1:${tls.port}`,
+      token,
+      credentials.createSsl(
+        Buffer.from(serverCa.certPem),
+        Buffer.from(cert.keyPem),
+        Buffer.from(cert.certPem),
+      ),
+    );
+    opened.push(c);
+    return c;
+  };
+  const list = (c: CertmintClients) =>
+    call(c.authorities, "listCertificateAuthorities", { pageSize: 0, pageToken: "", status: 0 });
+
+  beforeAll(async () => {
+    h = await startTestCertmint();
+    const root = await createRoot(h, "org-root");
+    const intermediate = await createIntermediate(h, "team-ca", "org-root");
+    const spec = presetSpec("TLS_CLIENT");
+    spec.sans.dns = { allowed: ["**.example.com"], denied: [], required: false };
+    await createProfileRows(h, { slug: "team-clients", caId: intermediate.id, spec });
+    const issued = await call(
+      h.certificates,
+      "issueCertificate",
+      attrRequest("team-clients", { dns: ["deployer.example.com"] }),
+    );
+    client = { certPem: issued.certificate!.certificatePem, keyPem: issued.privateKeyPem };
+    // The binding names the root: the certificate's issuing path runs through the intermediate.
+    await call(
+      h.accessTokens,
+      "createAccessToken",
+      CreateAccessTokenRequest.fromPartial({
+        accessToken: {
+          slug: "deployer",
+          role: Role.ROLE_AUDITOR,
+          clientCertificateBinding: {
+            identityType: ClientCertificateIdentityType.CLIENT_CERTIFICATE_IDENTITY_TYPE_DNS_SAN,
+            value: "deployer.example.com",
+            certificateAuthority: "org-root",
+          },
+        },
+      }),
+    );
+    serverCa = makeCa(dir, "server CA");
+    const server = makeLeaf(dir, serverCa, "certmint", "server");
+    tls = await startLogged(h.db.url, {
+      CERTMINT_DATA_DIR: h.dataDir,
+      CERTMINT_TLS_CERT_FILE: server.certFile,
+      CERTMINT_TLS_KEY_FILE: server.keyFile,
+      CERTMINT_TLS_CLIENT_CA_FILE: dir.file(
+        "org-cas.pem",
+        `${root.certificatePem}\n${intermediate.certificatePem}`,
+      ),
+      CERTMINT_TLS_REQUIRE_CLIENT_CERT: "true",
+    });
+  });
+  afterAll(async () => {
+    for (const set of opened) for (const c of Object.values(set)) (c as Client).close();
+    await tls?.running.shutdown();
+    await h?.stop();
+    dir.remove();
+  });
+
+  it("authenticates until the intermediate is revoked, then as no one", async () => {
+    const ok = await list(over(client));
+    expect(ok.certificateAuthorities.map((c) => c.slug).sort()).toEqual(["org-root", "team-ca"]);
+
+    await call(over(client, h.adminToken).authorities, "revokeCertificateAuthority", {
+      certificateAuthority: "team-ca",
+      reason: RevocationReason.REVOCATION_REASON_KEY_COMPROMISE,
+    });
+    // TLS still accepts the chain (the CA file has not changed); certmint refuses the identity.
+    const err = await expectRpcError(list(over(client)));
+    expect(err).toMatchObject({
+      code: status.UNAUTHENTICATED,
+      reason: "CLIENT_CERTIFICATE_ISSUER_REVOKED",
+    });
+    // The leaf itself was never revoked: the refusal comes from its issuer.
+    const rows = await h.db.query<{ revoked_at: Date | null }>(
+      "select c.revoked_at from certificate c join certificate_authority a on a.id = c.ca_id where a.slug = 'team-ca'",
+    );
+    expect(rows.map((r) => r.revoked_at)).toEqual([null]);
   });
 });

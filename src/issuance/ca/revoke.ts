@@ -70,6 +70,7 @@ export async function revokeCa(
     deps.onCertificateRevoked?.({
       caId: revoked.parentId ?? null,
       fingerprintSha256: parseCertificate(revoked.certificatePem!).fingerprintSha256,
+      certificateAuthority: true,
     });
   }
   return em.findOneOrFail(CertificateAuthorityEntity, { id: found.id }, { refresh: true });
