@@ -3,6 +3,7 @@ import { join } from "node:path";
 import type { Duplex } from "node:stream";
 import { PGlite } from "@electric-sql/pglite";
 import { pg_trgm } from "@electric-sql/pglite/contrib/pg_trgm";
+import { lockEmbeddedDatabase } from "./embedded-lock";
 import { EmbeddedSessions } from "./embedded-wire";
 
 /**
@@ -28,8 +29,16 @@ export async function startEmbeddedPostgres(
   // PGlite creates its files world-writable (0666, directories 0755): this directory, inside
   // the data directory (data-dir.ts), is what keeps other users out.
   chmodSync(pgDir, 0o700);
-  // pg_trgm serves the name search index (see the NameSearch migration).
-  const db = await PGlite.create(pgDir, { extensions: { pg_trgm } });
+  // Before PGlite touches a file: a second server on these files would corrupt them.
+  const lock = lockEmbeddedDatabase(dataDir);
+  let db: PGlite;
+  try {
+    // pg_trgm serves the name search index (see the NameSearch migration).
+    db = await PGlite.create(pgDir, { extensions: { pg_trgm } });
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
   const sessions = new EmbeddedSessions(db, events);
   return {
     stream: () => sessions.connect(),
@@ -37,7 +46,11 @@ export async function startEmbeddedPostgres(
       return sessions.sessionsOpened;
     },
     async stop() {
-      await db.close();
+      try {
+        await db.close();
+      } finally {
+        lock.release();
+      }
     },
   };
 }
