@@ -15,6 +15,11 @@ export interface SignedCrl {
   revocationCount: string;
 }
 
+/** The revoked, unexpired certificates a CA issued: (CA id, thisUpdate). */
+export const CRL_ENTRIES_SQL = `select "serial_number", extract(epoch from "revoked_at")::float8 as "revoked_epoch", "revocation_reason"
+  from "certificate" where "ca_id" = ? and "revoked_at" is not null and "not_after" > ?
+  order by "revoked_at"`;
+
 /**
  * Signs a fresh X.509 v2 CRL of the CA (RFC 5280 5): every revoked certificate it issued that
  * has not expired, and every revoked intermediate CA it signed, with its reason. The cRLNumber
