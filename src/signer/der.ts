@@ -130,11 +130,11 @@ export function tlv(tag: number, content: Buffer[]): Buffer {
 }
 
 /**
- * The DER of `time(date)` without building forge objects (CRL entries: 10^5 per CRL): UTCTime
- * YYMMDDHHMMSSZ before 2050, GeneralizedTime YYYYMMDDHHMMSSZ from 2050 (RFC 5280 4.1.2.5,
- * 5.1.2.4), whole seconds.
+ * `time(date)` as its tag and content without building forge objects (CRL entries: 10^5 per
+ * CRL): UTCTime YYMMDDHHMMSSZ before 2050, GeneralizedTime YYYYMMDDHHMMSSZ from 2050 (RFC 5280
+ * 4.1.2.5, 5.1.2.4), whole seconds.
  */
-export function timeDer(date: Date): Buffer {
+export function timeText(date: Date): { tag: number; text: string } {
   const year = date.getUTCFullYear();
   if (!(year >= 1950 && year <= 9999)) time(date); // throws the same TIME_OUT_OF_RANGE
   const two = (n: number) => (n < 10 ? `0${n}` : String(n));
@@ -145,8 +145,14 @@ export function timeDer(date: Date): Buffer {
     two(date.getUTCMinutes()) +
     two(date.getUTCSeconds());
   return year < 2050
-    ? tlv(TAG.UTC_TIME, [Buffer.from(`${two(year % 100)}${rest}Z`, "latin1")])
-    : tlv(TAG.GENERALIZED_TIME, [Buffer.from(`${year}${rest}Z`, "latin1")]);
+    ? { tag: TAG.UTC_TIME, text: `${two(year % 100)}${rest}Z` }
+    : { tag: TAG.GENERALIZED_TIME, text: `${year}${rest}Z` };
+}
+
+/** The DER of `time(date)`, written directly. */
+export function timeDer(date: Date): Buffer {
+  const { tag, text } = timeText(date);
+  return tlv(tag, [Buffer.from(text, "latin1")]);
 }
 
 /**
