@@ -237,6 +237,38 @@ describe("flat reads on a filled inventory", () => {
     });
   });
 
+  it("a page boundary inside one millisecond skips nothing (the cursor keeps microseconds)", async () => {
+    const rows = (
+      await pg.query<{ id: string }>(
+        "select id from certificate order by created_at desc, id desc offset 100 limit 3",
+      )
+    ).rows.map((r) => r.id);
+    // Three certificates created within the same millisecond, as SQL's now() can write them.
+    for (const [i, id] of rows.entries()) {
+      await pg.query(
+        `update certificate set created_at = timestamptz '2020-01-01 00:00:00.000${3 - i}00+00',
+           search_names = search_names || ' same-millisecond.test' where id = $1`,
+        [id],
+      );
+    }
+    const seen: string[] = [];
+    let pageToken = "";
+    do {
+      const res = await call(
+        h.certificates,
+        "listCertificates",
+        ListCertificatesRequest.fromPartial({
+          nameContains: "same-millisecond.test",
+          pageSize: 1,
+          pageToken,
+        }),
+      );
+      seen.push(...res.certificates.map((c) => c.id));
+      pageToken = res.nextPageToken;
+    } while (pageToken);
+    expect(seen).toEqual(rows);
+  });
+
   describe("the cached CRL", () => {
     const grpcCrl = async () =>
       call(h.authorities, "getCertificateRevocationList", { certificateAuthority: caId });
