@@ -144,6 +144,14 @@ describe("flat reads on a filled inventory", () => {
         /Index Scan using certificate_ca_serial_key[^\n]*\n\s+Index Cond: \(serial_number = /,
       ],
       [
+        "a deep page of the audit trail (ListAuditRecords' condition)",
+        () => ({
+          sql: `select * from "audit_record" where "created_at" <= ? and ("created_at" < ? or ("created_at" = ? and "id" < ?)) order by "created_at" desc, "id" desc limit 51`,
+          params: [middle.created_at, middle.created_at, middle.created_at, middle.id],
+        }),
+        /Index Scan using audit_record_created_at_index[^\n]*\n\s+Index Cond: \(created_at <= /,
+      ],
+      [
         "the CRL's entries",
         () => ({ sql: CRL_ENTRIES_SQL, params: [caId, new Date()] }),
         /Index Only Scan using certificate_crl_entries_index/,
