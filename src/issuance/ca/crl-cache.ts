@@ -30,9 +30,11 @@ interface Entry {
  * it works on the embedded database as on PostgreSQL). Each signing takes the CA's next
  * cRLNumber (RFC 5280 5.2.3), so callers within one period get the same CRL, byte for byte.
  *
- * Concurrent callers of one CA share one signing; signings of different CAs run one after
- * another, so at most one CA's revoked rows are in memory at a time. The building itself yields
- * to other calls while it encodes (signer/crl.ts).
+ * Once its period is over, a CRL with nothing revoked since is still served while the next one
+ * is signed, so only the first call after a revocation waits for a signing. Concurrent callers
+ * of one CA share one signing; signings of different CAs run one after another, so at most one
+ * CA's revoked rows are in memory at a time. The building itself yields to other calls while
+ * it encodes (signer/crl.ts).
  */
 export class CrlCache {
   private readonly entries = new Map<string, Entry>();
@@ -49,12 +51,23 @@ export class CrlCache {
   /** The CA's current CRL; undefined when no CA has this id or it has no certificate yet. */
   async get(caId: string): Promise<SignedCrl | undefined> {
     const hit = this.entries.get(caId);
-    if (hit && (await this.stillCurrent(caId, hit))) {
-      // Most recently used last.
-      this.entries.delete(caId);
-      this.entries.set(caId, hit);
-      return hit.crl;
+    if (hit) {
+      const state = await this.state(caId, hit);
+      if (state !== "REVOKED") {
+        // Most recently used last.
+        this.entries.delete(caId);
+        this.entries.set(caId, hit);
+        // Past its period but nothing revoked since: still true and valid until nextUpdate,
+        // so it is served while its successor is signed, off this call's path.
+        if (state === "AGED") this.signingOf(caId).catch(() => undefined);
+        return hit.crl;
+      }
     }
+    return this.signingOf(caId);
+  }
+
+  /** The signing of the CA's CRL in flight, or a new one queued behind the others. */
+  private signingOf(caId: string): Promise<SignedCrl | undefined> {
     let pending = this.signing.get(caId);
     if (!pending) {
       const started = this.queue.then(() => this.sign(caId));
@@ -74,17 +87,25 @@ export class CrlCache {
     this.generations.set(caId, (this.generations.get(caId) ?? 0) + 1);
   }
 
-  /** Within the cache period, and no revocation counted since it was signed. */
-  private async stillCurrent(id: string, hit: Entry): Promise<boolean> {
+  /**
+   * CURRENT: within the cache period, no revocation counted since it was signed (compared with
+   * the database at most every CRL_REVOCATION_CHECK_MS). AGED: past the period (not with a
+   * period of 0: then every call signs) with nothing revoked, and before its nextUpdate.
+   * REVOKED: a revocation was counted since, or it is too old to serve.
+   */
+  private async state(id: string, hit: Entry): Promise<"CURRENT" | "AGED" | "REVOKED"> {
     const now = performance.now();
-    if (now - hit.signedAt >= this.cacheSeconds * 1000) return false;
-    if (now - hit.checkedAt < CRL_REVOCATION_CHECK_MS) return true;
+    const aged = now - hit.signedAt >= this.cacheSeconds * 1000;
+    if (aged && (this.cacheSeconds === 0 || hit.crl.nextUpdate <= this.deps.now())) {
+      return "REVOKED";
+    }
+    if (!aged && now - hit.checkedAt < CRL_REVOCATION_CHECK_MS) return "CURRENT";
     const ca = await this.deps.orm.em
       .fork()
       .findOne(CertificateAuthorityEntity, { id }, { fields: ["revocationCount"] });
-    if (!ca || String(ca.revocationCount) !== hit.crl.revocationCount) return false;
+    if (!ca || String(ca.revocationCount) !== hit.crl.revocationCount) return "REVOKED";
     hit.checkedAt = performance.now();
-    return true;
+    return aged ? "AGED" : "CURRENT";
   }
 
   private async sign(id: string): Promise<SignedCrl | undefined> {
