@@ -16,6 +16,7 @@ import { CaDirectory } from "./auth/ca-directory";
 import { FailureLimiter } from "./auth/failure-limiter";
 import { RateLimiter } from "./auth/rate-limiter";
 import type { Config } from "./config";
+import { CrlCache } from "./issuance/ca/crl-cache";
 import { openKeyring } from "./issuance/ca/keyring";
 import { CaPublisher } from "./issuance/ca/publication";
 import { heldKeySweepIntervalMs, startHeldKeySweep } from "./issuance/certificates/held-keys";
@@ -151,13 +152,13 @@ export async function startCertmint(
       new RateLimiter(config.rateLimit.perSecond, config.rateLimit.burst),
     );
     runtime.deps = deps;
-    const publisher = config.publicationListen
-      ? new CaPublisher(deps, config.crlCacheSeconds)
-      : undefined;
+    const crls = new CrlCache(deps, config.crlCacheSeconds);
+    deps.crls = crls;
+    const publisher = config.publicationListen ? new CaPublisher(deps, crls) : undefined;
     deps.onCertificateRevoked = (certificate) => {
       authenticator.forgetCertificate(certificate.fingerprintSha256);
       if (certificate.certificateAuthority) authenticator.certificateAuthorityRevoked();
-      if (certificate.caId) publisher?.forget(certificate.caId);
+      if (certificate.caId) crls.forget(certificate.caId);
     };
     // Generated keys kept for replays are deleted once their time runs out.
     sweep = startHeldKeySweep(

@@ -49,7 +49,10 @@ export interface Config {
    * certificates name under publicBaseUrl (/crl/<ca id>.crl, /ca/<ca id>.crt); absent: off.
    */
   readonly publicationListen?: { readonly host: string; readonly port: number };
-  /** How long a published CRL is served before a fresh one is signed (revocations refresh it). */
+  /**
+   * How long a CA's CRL (published and GetCertificateRevocationList) is served before a fresh
+   * one is signed (revocations refresh it).
+   */
   readonly crlCacheSeconds: number;
   /**
    * How long a generated private key of a RETURN_ONCE profile stays sealed on its request, so

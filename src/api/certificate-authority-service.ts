@@ -1,7 +1,7 @@
 import type { CertificateAuthorityServiceServer } from "../../gen/ts/certmint/v1/certificate_authority_service";
 import { invalidArgument, quoted } from "../errors";
 import { createExternalCa, createIntermediateCa, createRootCa } from "../issuance/ca/create";
-import { currentCrl } from "../issuance/ca/crl";
+import { revocationList } from "../issuance/ca/crl-cache";
 import { deleteCa } from "../issuance/ca/delete";
 import { importCaCertificate } from "../issuance/ca/import-certificate";
 import { getCa, listCas } from "../issuance/ca/queries";
@@ -164,7 +164,7 @@ export function certificateAuthorityHandlers(
     getCertificateRevocationList: unary(
       `${SERVICE}GetCertificateRevocationList`,
       async (req) => {
-        const crl = await currentCrl(ca(), req.certificateAuthority);
+        const crl = await revocationList(ca(), req.certificateAuthority);
         return {
           crlPem: crl.pem,
           crlDer: crl.der,

@@ -1,5 +1,6 @@
 import type { MikroORM } from "@mikro-orm/postgresql";
 import type { KeyGenerator } from "../signer";
+import type { CrlCache } from "./ca/crl-cache";
 import type { CaKeyring } from "./ca/keyring";
 
 /** How long a generated key waits for replays of its request_id, unless configured: 60 minutes. */
@@ -19,6 +20,11 @@ export interface IssuanceDeps {
   publicBaseUrl?: string;
   /** nextUpdate - thisUpdate of CRLs. */
   crlValiditySeconds: number;
+  /**
+   * The CAs' CRLs, signed once per cache period and after revocations, shared by
+   * GetCertificateRevocationList and the publication endpoint; absent: signed on each call.
+   */
+  crls?: CrlCache;
   /**
    * How long a server-generated key of a profile that keeps no keys (RETURN_ONCE) stays sealed
    * on its request, so a replay of the same request_id by the same token gets it again (a

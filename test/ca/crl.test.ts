@@ -1,14 +1,16 @@
 /**
  * GetCertificateRevocationList: an X.509 v2 CRL (RFC 5280 5) in PEM and DER, verified by
- * `openssl crl -verify`, with a growing cRLNumber, the configured validity, the CA's AKI, and
- * the revoked certificates the CA issued (inserted as rows: revocation comes with the
- * certificate lifecycle).
+ * `openssl crl -verify`, cached for the cache period and signed again (with the next cRLNumber)
+ * once a revocation is counted, with the configured validity, the CA's AKI, and the revoked
+ * certificates the CA issued (inserted as rows: revocation comes with the certificate
+ * lifecycle).
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CertificateAuthority as PbCa } from "../../gen/ts/certmint/v1/certificate_authority_service";
 import { call, expectRpcError, startTestCertmint, type TestCertmint } from "../support/harness";
+import { waitFor } from "../support/wait";
 import {
   createIntermediate,
   createRoot,
@@ -136,39 +138,51 @@ describe("certificate revocation lists", () => {
     },
   );
 
-  it("crl_number strictly increases across calls, and the CRL says the same", async () => {
-    const numbers: bigint[] = [];
-    for (let i = 0; i < 3; i++) {
-      const crl = await getCrl(root.id);
-      expect(crl.crlNumber).toMatch(/^\d+$/);
-      const printed = opensslOk([
-        "crl",
-        "-noout",
-        "-crlnumber",
-        "-in",
-        tmp.file("n.crl", crl.crlPem),
-      ]);
-      // openssl prints the number in hex: crlNumber=0x0A
-      expect(BigInt(printed.trim().replace(/^crlNumber=/, ""))).toBe(BigInt(crl.crlNumber));
-      numbers.push(BigInt(crl.crlNumber));
-    }
-    expect(numbers[1]! > numbers[0]!).toBe(true);
-    expect(numbers[2]! > numbers[1]!).toBe(true);
-    // Concurrent requests never share a number.
+  /** The CA's cRLNumber as openssl prints it (hex: crlNumber=0x0A). */
+  const printedNumber = (pem: string) =>
+    BigInt(
+      opensslOk(["crl", "-noout", "-crlnumber", "-in", tmp.file("n.crl", pem)])
+        .trim()
+        .replace(/^crlNumber=/, ""),
+    );
+  /** What a revocation through another replica leaves in the database for this one to notice. */
+  const countRevocationInDatabase = (caId: string) =>
+    h.db.query(
+      "update certificate_authority set revocation_count = revocation_count + 1 where id = $1",
+      [caId],
+    );
+  /** The CA's CRL once it is signed after `than` (a counted revocation re-signs it). */
+  async function crlNewerThan(ref: string, than: bigint) {
+    let crl = await getCrl(ref);
+    await waitFor("a CRL signed after the revocation", async () => {
+      crl = await getCrl(ref);
+      return BigInt(crl.crlNumber) > than;
+    });
+    return crl;
+  }
+
+  it("within the cache period every call gets the same CRL; a revocation gives the next cRLNumber", async () => {
+    const first = await getCrl(root.id);
+    expect(first.crlNumber).toMatch(/^\d+$/);
+    expect(printedNumber(first.crlPem)).toBe(BigInt(first.crlNumber));
+    // The CRL is cached (CERTMINT_CRL_CACHE_SECONDS, 60 by default): by id or slug, one after
+    // another or at once, callers get the same bytes.
+    const again = await getCrl(root.slug);
+    expect(Buffer.from(again.crlDer).equals(Buffer.from(first.crlDer))).toBe(true);
     const many = await Promise.all(Array.from({ length: 6 }, () => getCrl(root.id)));
-    const ns = many.map((c) => BigInt(c.crlNumber));
-    expect(new Set(ns).size).toBe(6);
-    for (const n of ns) expect(n > numbers[2]!).toBe(true);
+    for (const c of many) expect(c.crlNumber).toBe(first.crlNumber);
+
+    await countRevocationInDatabase(root.id);
+    const next = await crlNewerThan(root.id, BigInt(first.crlNumber));
+    expect(printedNumber(next.crlPem)).toBe(BigInt(next.crlNumber));
     // Each CA counts on its own: the intermediate has signed far fewer CRLs than the root.
     const interNow = BigInt((await getCrl(inter.id)).crlNumber);
-    expect(interNow).toBeLessThan(numbers[2]!);
+    expect(interNow).toBeLessThan(BigInt(next.crlNumber));
     const [row] = await h.db.query<{ crl_number: string }>(
       "select crl_number from certificate_authority where id = $1",
       [root.id],
     );
-    let highest = 0n;
-    for (const n of ns) if (n > highest) highest = n;
-    expect(BigInt(row!.crl_number)).toBe(highest);
+    expect(BigInt(row!.crl_number)).toBe(BigInt(next.crlNumber));
   });
 
   it("nextUpdate - thisUpdate is 86400 s by default, in the response and in the CRL", async () => {
@@ -221,8 +235,14 @@ describe("certificate revocation lists", () => {
     await insertCert(root.id, expired, t1, "KEY_COMPROMISE", past);
     await insertCert(root.id, valid, null, null, future);
     await insertCert(inter.id, otherCa, t1, "CA_COMPROMISE", future);
+    // Rows written behind certmint's back: count them as a revocation does, so the cached CRLs
+    // are signed again.
+    const before = BigInt((await getCrl(root.id)).crlNumber);
+    const interBefore = BigInt((await getCrl(inter.id)).crlNumber);
+    await countRevocationInDatabase(root.id);
+    await countRevocationInDatabase(inter.id);
 
-    const crl = await getCrl(root.id);
+    const crl = await crlNewerThan(root.id, before);
     const v = verifyCrl(tmp, crl.crlPem, root.certificatePem);
     expect(v.stderr + v.stdout).toMatch(/verify OK/);
     const text = opensslOk(["crl", "-noout", "-text", "-in", tmp.file("r.crl", crl.crlPem)]);
@@ -245,7 +265,7 @@ describe("certificate revocation lists", () => {
     expect(text).not.toContain(valid.toUpperCase());
     expect(text).not.toContain(otherCa.toUpperCase());
 
-    const interCrl = await getCrl(inter.id);
+    const interCrl = await crlNewerThan(inter.id, interBefore);
     const interText = opensslOk([
       "crl",
       "-noout",

@@ -46,7 +46,7 @@ describe("certificate listing indexes", () => {
     [
       "expiring before",
       `select id from certificate where not_after < now() + interval '7 days'`,
-      "certificate_not_after_index",
+      "certificate_not_after_created_at_index",
     ],
     [
       "name contains",
@@ -56,7 +56,7 @@ describe("certificate listing indexes", () => {
     [
       "revoked of a CA (CRL)",
       `select serial_number from certificate where ca_id = '00000000-0000-0000-0000-000000000001' and revoked_at is not null and not_after > now()`,
-      "certificate_revoked_index",
+      "certificate_crl_entries_index",
     ],
   ])("%s uses %s", async (_name, sql, index) => {
     const text = await plan(sql);

@@ -65,6 +65,10 @@ export async function listAuditRecords(
   if (filter.endTime) and.push({ createdAt: { $lt: filter.endTime } });
   if (filter.failuresOnly) and.push({ statusCode: { $ne: 0 } });
   if (cursor) {
+    // The first condition is implied by the second; it is there for the planner, which uses it
+    // as the start of the index range scan (an OR alone is only a filter: each page would
+    // re-read every record before it).
+    and.push({ createdAt: { $lte: cursor.createdAt } });
     and.push({
       $or: [
         { createdAt: { $lt: cursor.createdAt } },

@@ -1,13 +1,12 @@
 import { failedPrecondition } from "../../errors";
 import type { RevocationReason, SignatureAlgorithm } from "../../model/pki";
 import { buildCrl } from "../../signer";
-import { CertificateAuthorityEntity, CertificateEntity } from "../../store/entities";
+import { CertificateAuthorityEntity } from "../../store/entities";
 import { findByRef } from "../common/refs";
 import { caIssuer } from "./load";
 import type { CaDeps } from "./types";
 
 export interface SignedCrl {
-  pem: string;
   der: Buffer;
   crlNumber: bigint;
   thisUpdate: Date;
@@ -15,6 +14,11 @@ export interface SignedCrl {
   /** The CA's revocation count read before the revoked serials: every one it counts is listed. */
   revocationCount: string;
 }
+
+/** The revoked, unexpired certificates a CA issued: (CA id, thisUpdate). */
+export const CRL_ENTRIES_SQL = `select "serial_number", extract(epoch from "revoked_at")::float8 as "revoked_epoch", "revocation_reason"
+  from "certificate" where "ca_id" = ? and "revoked_at" is not null and "not_after" > ?
+  order by "revoked_at"`;
 
 /**
  * Signs a fresh X.509 v2 CRL of the CA (RFC 5280 5): every revoked certificate it issued that
@@ -46,11 +50,25 @@ export async function currentCrl(deps: CaDeps, ref: string): Promise<SignedCrl> 
       [ca.id],
     );
   const crlNumber = BigInt(rows[0]!.crl_number);
-  const leaves = await em.find(
-    CertificateEntity,
-    { caId: ca.id, revokedAt: { $ne: null }, notAfter: { $gt: thisUpdate } },
-    { fields: ["serialNumber", "revokedAt", "revocationReason"], orderBy: { revokedAt: "asc" } },
-  );
+  // Plain rows, not entities: a CRL may list 10^5 certificates (issue 14). Served from the
+  // index alone (certificate_crl_entries_index); the time as epoch seconds, a float8 that
+  // arrives as a number.
+  const leaves = (
+    await em
+      .getConnection()
+      .execute<
+        Array<{ serial_number: string; revoked_epoch: number; revocation_reason: string | null }>
+      >(
+        `select "serial_number", extract(epoch from "revoked_at")::float8 as "revoked_epoch", "revocation_reason"
+         from "certificate" where "ca_id" = ? and "revoked_at" is not null and "not_after" > ?
+        order by "revoked_at"`,
+        [ca.id, thisUpdate],
+      )
+  ).map((r) => ({
+    serialNumber: r.serial_number,
+    revokedAt: new Date(r.revoked_epoch * 1000),
+    revocationReason: r.revocation_reason,
+  }));
   const subordinates = await em.find(
     CertificateAuthorityEntity,
     { parentId: ca.id, revokedAt: { $ne: null }, notAfter: { $gt: thisUpdate } },
@@ -63,7 +81,7 @@ export async function currentCrl(deps: CaDeps, ref: string): Promise<SignedCrl> 
       reason: (c.revocationReason ?? "UNSPECIFIED") as RevocationReason,
     }))
     .sort((a, b) => a.revokedAt.getTime() - b.revokedAt.getTime());
-  const { pem, der } = await buildCrl({
+  const { der } = await buildCrl({
     issuer: caIssuer(deps, ca),
     signatureAlgorithm: ca.signatureAlgorithm as SignatureAlgorithm,
     crlNumber,
@@ -72,7 +90,6 @@ export async function currentCrl(deps: CaDeps, ref: string): Promise<SignedCrl> 
     revoked,
   });
   return {
-    pem,
     der,
     crlNumber,
     thisUpdate,

@@ -1,7 +1,7 @@
 import { invalidArgument } from "../../errors";
+import { readCertificatePage } from "../../store/certificate-page";
 import {
   CertificateAuthorityEntity,
-  CertificateEntity,
   CertificateProfileEntity,
   type CertificateRow,
 } from "../../store/entities";
@@ -29,7 +29,7 @@ export async function getCertificate(deps: IssuanceDeps, ref: string): Promise<C
 
 /**
  * Certificates newest first, filtered; keyset pagination on (created_at, id) so pages are
- * stable and each is an index range scan (certificate_*_created_at_index).
+ * stable and each is an index range scan (store/certificate-page.ts).
  */
 export async function listCertificates(
   deps: IssuanceDeps,
@@ -48,8 +48,8 @@ export async function listCertificates(
     },
   };
   const cursor = decodePageToken(deps.keyring, scope, input.pageToken);
-  const now = deps.now();
-  const where: Record<string, unknown>[] = [];
+  let profileId: string | undefined;
+  let caId: string | undefined;
   if (input.profile) {
     const p = await findByRef(
       em,
@@ -58,7 +58,7 @@ export async function listCertificates(
       "certificate profile",
       "certificate_profile",
     );
-    where.push({ profileId: p.id });
+    profileId = p.id;
   }
   if (input.ca) {
     const c = await findByRef(
@@ -68,12 +68,9 @@ export async function listCertificates(
       "certificate authority",
       "certificate_authority",
     );
-    where.push({ caId: c.id });
+    caId = c.id;
   }
-  if (input.status === "REVOKED") where.push({ revokedAt: { $ne: null } });
-  if (input.status === "ACTIVE") where.push({ revokedAt: null, notAfter: { $gt: now } });
-  if (input.status === "EXPIRED") where.push({ revokedAt: null, notAfter: { $lte: now } });
-  if (input.expiresBefore) where.push({ notAfter: { $lt: input.expiresBefore } });
+  let namePattern: string | undefined;
   if (input.nameContains) {
     const needle = input.nameContains.trim().toLowerCase();
     if (needle.length > 253 || hasControlCharacters(needle)) {
@@ -92,25 +89,30 @@ export async function listCertificates(
       );
     }
     // LIKE metacharacters in the needle are matched literally.
-    where.push({ searchNames: { $like: `%${needle.replace(/[\\%_]/g, (c) => `\\${c}`)}%` } });
+    namePattern = `%${needle.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
   }
-  if (cursor) {
-    where.push({
-      $or: [
-        { createdAt: { $lt: cursor.createdAt } },
-        { createdAt: cursor.createdAt, id: { $lt: cursor.id } },
-      ],
-    });
-  }
-  const rows = await em.find(CertificateEntity, where.length ? { $and: where } : {}, {
-    orderBy: { createdAt: "desc", id: "desc" },
+  const rows = await readCertificatePage(em, {
+    profileId,
+    caId,
+    status: input.status,
+    now: deps.now(),
+    expiresBefore: input.expiresBefore,
+    namePattern,
+    after: cursor,
     limit: size + 1,
   });
-  const items = rows.slice(0, size);
-  const last = items.at(-1);
+  const page = rows.slice(0, size);
+  const last = page.at(-1);
   return {
-    items,
-    nextPageToken: rows.length > size && last ? encodePageToken(deps.keyring, scope, last) : "",
+    items: page.map((r) => r.certificate),
+    nextPageToken:
+      rows.length > size && last
+        ? encodePageToken(deps.keyring, scope, {
+            createdAt: last.certificate.createdAt,
+            id: last.certificate.id,
+            createdAtText: last.createdAtText,
+          })
+        : "",
   };
 }
 

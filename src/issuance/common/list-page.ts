@@ -35,8 +35,12 @@ export async function oldestFirstPage<T extends { id: string; createdAt: Date }>
 ): Promise<Page<T>> {
   const size = pageSize(request.pageSize);
   const cursor = decodePageToken(keys, scope, request.pageToken);
+  // createdAt >= cursor is implied by the OR; it is there for the planner, which uses it as
+  // the start of the index range scan (an OR alone is only a filter: each page would re-read
+  // every row before it).
   const after = cursor
     ? {
+        createdAt: { $gte: cursor.createdAt },
         $or: [
           { createdAt: { $gt: cursor.createdAt } },
           { createdAt: cursor.createdAt, id: { $gt: cursor.id } },

@@ -22,7 +22,16 @@ export function pageSize(requested: number): number {
 export interface PageCursor {
   createdAt: Date;
   id: string;
+  /**
+   * created_at as PostgreSQL holds it, to the microsecond (ISO 8601 UTC), when the list reads
+   * it: a Date keeps milliseconds, and a cursor cut to the millisecond would skip the rows
+   * between it and the true value (rows written by SQL, e.g. now(), carry microseconds).
+   */
+  createdAtText?: string;
 }
+
+/** ISO 8601 UTC with up to microseconds, as toISOString and the lists' SQL write it. */
+const CURSOR_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?Z$/;
 
 /** What a page token is valid for: one list RPC with one set of filters (AIP-158). */
 export interface PageScope {
@@ -48,7 +57,9 @@ const MAX_TOKEN_LENGTH = 512;
  * never a shifted page.
  */
 export function encodePageToken(keys: PageTokenKeys, scope: PageScope, cursor: PageCursor): string {
-  const payload = Buffer.from(JSON.stringify([cursor.createdAt.toISOString(), cursor.id]));
+  const payload = Buffer.from(
+    JSON.stringify([cursor.createdAtText ?? cursor.createdAt.toISOString(), cursor.id]),
+  );
   const tag = mac(keys).tag(scopeText(scope), payload);
   return Buffer.concat([Buffer.from([VERSION]), tag, payload]).toString("base64url");
 }
@@ -82,10 +93,16 @@ export function decodePageToken(
   try {
     const [at, id] = JSON.parse(payload.toString("utf8")) as [string, string];
     const createdAt = new Date(at);
-    if (typeof id !== "string" || !isUuid(id) || Number.isNaN(createdAt.getTime())) {
+    if (
+      typeof at !== "string" ||
+      !CURSOR_TIME.test(at) ||
+      typeof id !== "string" ||
+      !isUuid(id) ||
+      Number.isNaN(createdAt.getTime())
+    ) {
       throw new Error("shape");
     }
-    return { createdAt, id };
+    return { createdAt, id, createdAtText: at };
   } catch {
     // Only a token certmint signed gets here: its payload is always well formed.
     throw pageTokenInvalid("not a page token certmint returned");

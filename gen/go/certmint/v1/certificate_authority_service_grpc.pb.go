@@ -66,8 +66,10 @@ type CertificateAuthorityServiceClient interface {
 	// "description"): enable or disable a CA. A DISABLED CA signs nothing.
 	// ABORTED when etag is given and stale.
 	UpdateCertificateAuthority(ctx context.Context, in *UpdateCertificateAuthorityRequest, opts ...grpc.CallOption) (*UpdateCertificateAuthorityResponse, error)
-	// GetCertificateRevocationList returns a freshly signed X.509 v2 CRL of the CA
-	// (RFC 5280 section 5) listing every revoked, unexpired certificate it issued.
+	// GetCertificateRevocationList returns the CA's current X.509 v2 CRL (RFC 5280 section 5)
+	// listing every revoked, unexpired certificate it issued: the CRL the publication endpoint
+	// serves, signed at most once per CERTMINT_CRL_CACHE_SECONDS and again after a revocation
+	// (through any replica, within a second), each signing with the next crl_number.
 	GetCertificateRevocationList(ctx context.Context, in *GetCertificateRevocationListRequest, opts ...grpc.CallOption) (*GetCertificateRevocationListResponse, error)
 	// DeleteCertificateAuthority deletes a CA and its sealed key. FAILED_PRECONDITION
 	// (PreconditionFailure naming each blocker) while a profile uses it, while a CA below it
@@ -229,8 +231,10 @@ type CertificateAuthorityServiceServer interface {
 	// "description"): enable or disable a CA. A DISABLED CA signs nothing.
 	// ABORTED when etag is given and stale.
 	UpdateCertificateAuthority(context.Context, *UpdateCertificateAuthorityRequest) (*UpdateCertificateAuthorityResponse, error)
-	// GetCertificateRevocationList returns a freshly signed X.509 v2 CRL of the CA
-	// (RFC 5280 section 5) listing every revoked, unexpired certificate it issued.
+	// GetCertificateRevocationList returns the CA's current X.509 v2 CRL (RFC 5280 section 5)
+	// listing every revoked, unexpired certificate it issued: the CRL the publication endpoint
+	// serves, signed at most once per CERTMINT_CRL_CACHE_SECONDS and again after a revocation
+	// (through any replica, within a second), each signing with the next crl_number.
 	GetCertificateRevocationList(context.Context, *GetCertificateRevocationListRequest) (*GetCertificateRevocationListResponse, error)
 	// DeleteCertificateAuthority deletes a CA and its sealed key. FAILED_PRECONDITION
 	// (PreconditionFailure naming each blocker) while a profile uses it, while a CA below it

@@ -141,8 +141,10 @@ class CertificateAuthorityServiceServicer(object):
         raise NotImplementedError('Method not implemented!')
 
     def GetCertificateRevocationList(self, request, context):
-        """GetCertificateRevocationList returns a freshly signed X.509 v2 CRL of the CA
-        (RFC 5280 section 5) listing every revoked, unexpired certificate it issued.
+        """GetCertificateRevocationList returns the CA's current X.509 v2 CRL (RFC 5280 section 5)
+        listing every revoked, unexpired certificate it issued: the CRL the publication endpoint
+        serves, signed at most once per CERTMINT_CRL_CACHE_SECONDS and again after a revocation
+        (through any replica, within a second), each signing with the next crl_number.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

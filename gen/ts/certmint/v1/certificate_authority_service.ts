@@ -3219,8 +3219,10 @@ export const CertificateAuthorityServiceService = {
       UpdateCertificateAuthorityResponse.decode(value),
   },
   /**
-   * GetCertificateRevocationList returns a freshly signed X.509 v2 CRL of the CA
-   * (RFC 5280 section 5) listing every revoked, unexpired certificate it issued.
+   * GetCertificateRevocationList returns the CA's current X.509 v2 CRL (RFC 5280 section 5)
+   * listing every revoked, unexpired certificate it issued: the CRL the publication endpoint
+   * serves, signed at most once per CERTMINT_CRL_CACHE_SECONDS and again after a revocation
+   * (through any replica, within a second), each signing with the next crl_number.
    */
   getCertificateRevocationList: {
     path: "/certmint.v1.CertificateAuthorityService/GetCertificateRevocationList" as const,
@@ -3328,8 +3330,10 @@ export interface CertificateAuthorityServiceServer extends UntypedServiceImpleme
    */
   updateCertificateAuthority: handleUnaryCall<UpdateCertificateAuthorityRequest, UpdateCertificateAuthorityResponse>;
   /**
-   * GetCertificateRevocationList returns a freshly signed X.509 v2 CRL of the CA
-   * (RFC 5280 section 5) listing every revoked, unexpired certificate it issued.
+   * GetCertificateRevocationList returns the CA's current X.509 v2 CRL (RFC 5280 section 5)
+   * listing every revoked, unexpired certificate it issued: the CRL the publication endpoint
+   * serves, signed at most once per CERTMINT_CRL_CACHE_SECONDS and again after a revocation
+   * (through any replica, within a second), each signing with the next crl_number.
    */
   getCertificateRevocationList: handleUnaryCall<
     GetCertificateRevocationListRequest,
@@ -3490,8 +3494,10 @@ export interface CertificateAuthorityServiceClient extends Client {
     callback: (error: ServiceError | null, response: UpdateCertificateAuthorityResponse) => void,
   ): ClientUnaryCall;
   /**
-   * GetCertificateRevocationList returns a freshly signed X.509 v2 CRL of the CA
-   * (RFC 5280 section 5) listing every revoked, unexpired certificate it issued.
+   * GetCertificateRevocationList returns the CA's current X.509 v2 CRL (RFC 5280 section 5)
+   * listing every revoked, unexpired certificate it issued: the CRL the publication endpoint
+   * serves, signed at most once per CERTMINT_CRL_CACHE_SECONDS and again after a revocation
+   * (through any replica, within a second), each signing with the next crl_number.
    */
   getCertificateRevocationList(
     request: GetCertificateRevocationListRequest,

@@ -469,8 +469,10 @@ public final class CertificateAuthorityServiceGrpc {
 
     /**
      * <pre>
-     * GetCertificateRevocationList returns a freshly signed X.509 v2 CRL of the CA
-     * (RFC 5280 section 5) listing every revoked, unexpired certificate it issued.
+     * GetCertificateRevocationList returns the CA's current X.509 v2 CRL (RFC 5280 section 5)
+     * listing every revoked, unexpired certificate it issued: the CRL the publication endpoint
+     * serves, signed at most once per CERTMINT_CRL_CACHE_SECONDS and again after a revocation
+     * (through any replica, within a second), each signing with the next crl_number.
      * </pre>
      */
     public void getCertificateRevocationList(dev.certmint.v1.GetCertificateRevocationListRequest request,
@@ -695,8 +697,10 @@ public final class CertificateAuthorityServiceGrpc {
 
     /**
      * <pre>
-     * GetCertificateRevocationList returns a freshly signed X.509 v2 CRL of the CA
-     * (RFC 5280 section 5) listing every revoked, unexpired certificate it issued.
+     * GetCertificateRevocationList returns the CA's current X.509 v2 CRL (RFC 5280 section 5)
+     * listing every revoked, unexpired certificate it issued: the CRL the publication endpoint
+     * serves, signed at most once per CERTMINT_CRL_CACHE_SECONDS and again after a revocation
+     * (through any replica, within a second), each signing with the next crl_number.
      * </pre>
      */
     public void getCertificateRevocationList(dev.certmint.v1.GetCertificateRevocationListRequest request,
@@ -842,8 +846,10 @@ public final class CertificateAuthorityServiceGrpc {
 
     /**
      * <pre>
-     * GetCertificateRevocationList returns a freshly signed X.509 v2 CRL of the CA
-     * (RFC 5280 section 5) listing every revoked, unexpired certificate it issued.
+     * GetCertificateRevocationList returns the CA's current X.509 v2 CRL (RFC 5280 section 5)
+     * listing every revoked, unexpired certificate it issued: the CRL the publication endpoint
+     * serves, signed at most once per CERTMINT_CRL_CACHE_SECONDS and again after a revocation
+     * (through any replica, within a second), each signing with the next crl_number.
      * </pre>
      */
     public dev.certmint.v1.GetCertificateRevocationListResponse getCertificateRevocationList(dev.certmint.v1.GetCertificateRevocationListRequest request) {
@@ -993,8 +999,10 @@ public final class CertificateAuthorityServiceGrpc {
 
     /**
      * <pre>
-     * GetCertificateRevocationList returns a freshly signed X.509 v2 CRL of the CA
-     * (RFC 5280 section 5) listing every revoked, unexpired certificate it issued.
+     * GetCertificateRevocationList returns the CA's current X.509 v2 CRL (RFC 5280 section 5)
+     * listing every revoked, unexpired certificate it issued: the CRL the publication endpoint
+     * serves, signed at most once per CERTMINT_CRL_CACHE_SECONDS and again after a revocation
+     * (through any replica, within a second), each signing with the next crl_number.
      * </pre>
      */
     public com.google.common.util.concurrent.ListenableFuture<dev.certmint.v1.GetCertificateRevocationListResponse> getCertificateRevocationList(

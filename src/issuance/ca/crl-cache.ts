@@ -1,0 +1,150 @@
+import { crlPem } from "../../signer";
+import { CertificateAuthorityEntity } from "../../store/entities";
+import { findByRef } from "../common/refs";
+import { currentCrl, type SignedCrl } from "./crl";
+import type { CaDeps } from "./types";
+
+/**
+ * How often a cached CRL is compared with the CA's revocation count in the database: a
+ * revocation through any replica reaches this one's CRL within this time.
+ */
+export const CRL_REVOCATION_CHECK_MS = 500;
+
+/** CRLs kept at once (least recently used first out): a CRL of 10^5 entries is about 5 MB. */
+export const MAX_CACHED_CRLS = 32;
+
+interface Entry {
+  crl: SignedCrl;
+  signedAt: number;
+  /** When the CA's revocation count was last compared with the database. */
+  checkedAt: number;
+}
+
+/**
+ * The CRLs of the CAs, shared by GetCertificateRevocationList and the publication endpoint
+ * (issue 14): a CA's CRL is signed at most once per `cacheSeconds`, not once per call (signing
+ * one of 10^5 entries reads them all), and again after a revocation: at once when it went
+ * through this process (forget), and within CRL_REVOCATION_CHECK_MS when it went through
+ * another replica (the CA's revocation count, bumped in the revoking transaction, is compared
+ * with the one the cached CRL was signed at: one indexed read, at most twice a second per CA;
+ * it works on the embedded database as on PostgreSQL). Each signing takes the CA's next
+ * cRLNumber (RFC 5280 5.2.3), so callers within one period get the same CRL, byte for byte.
+ *
+ * Once its period is over, a CRL with nothing revoked since is still served while the next one
+ * is signed, so only the first call after a revocation waits for a signing. Concurrent callers
+ * of one CA share one signing; signings of different CAs run one after another, so at most one
+ * CA's revoked rows are in memory at a time. The building itself yields to other calls while
+ * it encodes (signer/crl.ts).
+ */
+export class CrlCache {
+  private readonly entries = new Map<string, Entry>();
+  private readonly signing = new Map<string, Promise<SignedCrl | undefined>>();
+  /** Bumped by forget: a signing that began before a revocation is not kept. */
+  private readonly generations = new Map<string, number>();
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly deps: CaDeps,
+    private readonly cacheSeconds: number,
+  ) {}
+
+  /** The CA's current CRL; undefined when no CA has this id or it has no certificate yet. */
+  async get(caId: string): Promise<SignedCrl | undefined> {
+    const hit = this.entries.get(caId);
+    if (hit) {
+      const state = await this.state(caId, hit);
+      if (state !== "REVOKED") {
+        // Most recently used last.
+        this.entries.delete(caId);
+        this.entries.set(caId, hit);
+        // Past its period but nothing revoked since: still true and valid until nextUpdate,
+        // so it is served while its successor is signed, off this call's path.
+        if (state === "AGED") this.signingOf(caId).catch(() => undefined);
+        return hit.crl;
+      }
+    }
+    return this.signingOf(caId);
+  }
+
+  /** The signing of the CA's CRL in flight, or a new one queued behind the others. */
+  private signingOf(caId: string): Promise<SignedCrl | undefined> {
+    let pending = this.signing.get(caId);
+    if (!pending) {
+      const started = this.queue.then(() => this.sign(caId));
+      pending = started.finally(() => {
+        if (this.signing.get(caId) === pending) this.signing.delete(caId);
+      });
+      this.queue = pending.catch(() => undefined);
+      this.signing.set(caId, pending);
+    }
+    return pending;
+  }
+
+  /** A revocation (through this process) makes the next call sign a fresh CRL. */
+  forget(caId: string): void {
+    this.entries.delete(caId);
+    this.signing.delete(caId);
+    this.generations.set(caId, (this.generations.get(caId) ?? 0) + 1);
+  }
+
+  /**
+   * CURRENT: within the cache period, no revocation counted since it was signed (compared with
+   * the database at most every CRL_REVOCATION_CHECK_MS). AGED: past the period (not with a
+   * period of 0: then every call signs) with nothing revoked, and before its nextUpdate.
+   * REVOKED: a revocation was counted since, or it is too old to serve.
+   */
+  private async state(id: string, hit: Entry): Promise<"CURRENT" | "AGED" | "REVOKED"> {
+    const now = performance.now();
+    const aged = now - hit.signedAt >= this.cacheSeconds * 1000;
+    if (aged && (this.cacheSeconds === 0 || hit.crl.nextUpdate <= this.deps.now())) {
+      return "REVOKED";
+    }
+    if (!aged && now - hit.checkedAt < CRL_REVOCATION_CHECK_MS) return "CURRENT";
+    const ca = await this.deps.orm.em
+      .fork()
+      .findOne(CertificateAuthorityEntity, { id }, { fields: ["revocationCount"] });
+    if (!ca || String(ca.revocationCount) !== hit.crl.revocationCount) return "REVOKED";
+    hit.checkedAt = performance.now();
+    return aged ? "AGED" : "CURRENT";
+  }
+
+  private async sign(id: string): Promise<SignedCrl | undefined> {
+    const generation = this.generations.get(id) ?? 0;
+    const exists = await this.deps.orm.em
+      .fork()
+      .count(CertificateAuthorityEntity, { id, certificatePem: { $ne: null } });
+    if (exists === 0) return undefined;
+    const crl = await currentCrl(this.deps, id);
+    if ((this.generations.get(id) ?? 0) === generation) {
+      const now = performance.now();
+      this.entries.delete(id);
+      this.entries.set(id, { crl, signedAt: now, checkedAt: now });
+      while (this.entries.size > MAX_CACHED_CRLS) {
+        const oldest = this.entries.keys().next().value as string;
+        this.entries.delete(oldest);
+      }
+    }
+    return crl;
+  }
+}
+
+/**
+ * GetCertificateRevocationList: the CA's (by id or slug) current CRL from the cache, with its
+ * PEM; signed on the spot when no cache is configured. NOT_FOUND for an unknown CA,
+ * FAILED_PRECONDITION for one still waiting for its certificate.
+ */
+export async function revocationList(
+  deps: CaDeps,
+  ref: string,
+): Promise<SignedCrl & { pem: string }> {
+  const ca = await findByRef(
+    deps.orm.em.fork(),
+    CertificateAuthorityEntity,
+    ref,
+    "certificate authority",
+    "certificate_authority",
+  );
+  // Without a certificate there is no cached CRL: currentCrl says why.
+  const crl = (await deps.crls?.get(ca.id)) ?? (await currentCrl(deps, ca.id));
+  return { ...crl, pem: crlPem(crl.der) };
+}
