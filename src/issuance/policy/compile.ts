@@ -4,6 +4,7 @@
  */
 
 import { invalidArgument } from "../../errors";
+import { RSA_MIN_BITS, rsaBitsOf } from "../../model/keys";
 import {
   EXTENDED_KEY_USAGES,
   type ExtendedKeyUsage,
@@ -62,15 +63,9 @@ export interface CompiledPolicy {
   readonly subjectNamesInSans: SubjectNamesInSans;
 }
 
-/** The smallest RSA modulus certmint ever accepts (NIST SP 800-131A). */
-export const RSA_FLOOR_BITS = 2048;
+/** The smallest RSA modulus certmint ever accepts (src/model/keys.ts). */
+export const RSA_FLOOR_BITS = RSA_MIN_BITS;
 const RSA_CEILING_BITS = 16384;
-/** Nominal modulus sizes of the RSA key algorithms; undefined for other algorithms. */
-export const RSA_BITS: Partial<Record<KeyAlgorithm, number>> = {
-  RSA_2048: 2048,
-  RSA_3072: 3072,
-  RSA_4096: 4096,
-};
 
 const compiledPolicies = new WeakSet<object>();
 
@@ -174,7 +169,7 @@ export function compilePolicy(input: unknown): CompiledPolicy {
     RSA_CEILING_BITS,
   );
   const minRsaBits = minRsaBitsSpec ?? RSA_FLOOR_BITS;
-  if (keyAlgs.length > 0 && keyAlgs.every((a) => (RSA_BITS[a] ?? Infinity) < minRsaBits)) {
+  if (keyAlgs.length > 0 && keyAlgs.every((a) => (rsaBitsOf(a) ?? Infinity) < minRsaBits)) {
     r.add(
       "keyAlgorithms.minRsaBits",
       "POLICY_CONTRADICTION",

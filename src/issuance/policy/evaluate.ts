@@ -5,16 +5,15 @@
  */
 
 import { type FieldViolation, internalError } from "../../errors";
+import { isKeyAlgorithm, keyUsagesAllowedFor, rsaBitsOf } from "../../model/keys";
 import {
   EXTENDED_KEY_USAGES,
   type ExtendedKeyUsage,
   KEY_ALGORITHMS,
   KEY_USAGES,
-  type KeyAlgorithm,
-  type KeyUsage,
   SIGNATURE_ALGORITHMS,
 } from "../../model/pki";
-import { type CompiledPolicy, type CompiledUsageRule, isCompiledPolicy, RSA_BITS } from "./compile";
+import { type CompiledPolicy, type CompiledUsageRule, isCompiledPolicy } from "./compile";
 import { evaluateSans, evaluateSubject, quote, violation } from "./evaluate-names";
 import { subjectNamesToCopy } from "./subject-names";
 import { type PolicyRequest, SAN_TYPES, type ViolationReason } from "./types";
@@ -28,34 +27,6 @@ function normalizedSanTexts(policy: CompiledPolicy, sans: PolicyRequest["sans"])
     });
   return { dns: norm("dns"), ip: norm("ip"), email: norm("email"), uri: norm("uri") };
 }
-
-/**
- * Key usages a key type can carry: RFC 3279 2.3.1 (RSA), RFC 5480 3 (EC: never key or data
- * encipherment), RFC 8410 5 (Ed25519: signatures only).
- */
-const USAGES_BY_KEY: Record<"RSA" | "EC" | "ED25519", readonly KeyUsage[]> = {
-  RSA: [
-    "DIGITAL_SIGNATURE",
-    "CONTENT_COMMITMENT",
-    "KEY_ENCIPHERMENT",
-    "DATA_ENCIPHERMENT",
-    "KEY_CERT_SIGN",
-    "CRL_SIGN",
-  ],
-  EC: [
-    "DIGITAL_SIGNATURE",
-    "CONTENT_COMMITMENT",
-    "KEY_AGREEMENT",
-    "KEY_CERT_SIGN",
-    "CRL_SIGN",
-    "ENCIPHER_ONLY",
-    "DECIPHER_ONLY",
-  ],
-  ED25519: ["DIGITAL_SIGNATURE", "CONTENT_COMMITMENT", "KEY_CERT_SIGN", "CRL_SIGN"],
-};
-
-const keyFamily = (a: KeyAlgorithm) =>
-  a.startsWith("RSA_") ? "RSA" : a.startsWith("EC_") ? "EC" : "ED25519";
 
 function evaluateUsages<T extends string>(
   requested: readonly T[],
@@ -95,8 +66,8 @@ function evaluateUsages<T extends string>(
 function keyUsageConsistency(req: PolicyRequest): FieldViolation[] {
   const out: FieldViolation[] = [];
   const usages = req.keyUsages ?? [];
-  const family = KEY_ALGORITHMS.includes(req.keyAlgorithm)
-    ? keyFamily(req.keyAlgorithm)
+  const allowed = isKeyAlgorithm(req.keyAlgorithm)
+    ? keyUsagesAllowedFor(req.keyAlgorithm)
     : undefined;
   usages.forEach((u, i) => {
     const at = `key_usages[${i}]`;
@@ -115,7 +86,7 @@ function keyUsageConsistency(req: PolicyRequest): FieldViolation[] {
         violation(at, "KEY_USAGE_INCONSISTENT", `${u} needs KEY_AGREEMENT (RFC 5280 4.2.1.3)`),
       );
     }
-    if (family && !USAGES_BY_KEY[family].includes(u)) {
+    if (allowed && !allowed.includes(u)) {
       out.push(
         violation(
           at,
@@ -150,7 +121,7 @@ function evaluateKey(policy: CompiledPolicy, req: PolicyRequest): FieldViolation
       ),
     );
   }
-  const nominal = RSA_BITS[alg];
+  const nominal = rsaBitsOf(alg);
   if (
     req.rsaBits !== undefined &&
     (nominal === undefined || !Number.isInteger(req.rsaBits) || req.rsaBits <= 0)
