@@ -1,7 +1,7 @@
 import type { MikroORM } from "@mikro-orm/postgresql";
 import { unauthenticated } from "../errors";
 import type { IdentityType } from "../issuance/access-tokens/binding";
-import { normalizeDnsName, normalizeUri } from "../issuance/policy";
+import { normalizeDnsName, normalizeUri } from "../issuance/policy-engine";
 import type { PeerIdentity } from "../server/peer-identity";
 import { AccessTokenEntity, type AccessTokenRow } from "../store/entities";
 import type { CaDirectory } from "./ca-directory";

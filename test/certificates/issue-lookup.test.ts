@@ -4,7 +4,7 @@
  * the first call before the profile is looked at; a policy change applies to the next request.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { compilePolicy } from "../../src/issuance/policy";
+import { compilePolicy } from "../../src/issuance/policy-engine";
 import {
   attrRequest,
   Code,

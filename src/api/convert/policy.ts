@@ -25,7 +25,7 @@ import {
   SUBJECT_NAMES_IN_SANS,
   type UsageRule,
   type ValueRule,
-} from "../../issuance/policy";
+} from "../../issuance/policy-engine";
 import { SUBJECT_ATTRIBUTES, type SubjectAttribute } from "../../model/pki";
 import type { CertificatePolicyRow } from "../../store/entities";
 import {

@@ -1,6 +1,6 @@
 import type { FieldViolation } from "../../errors";
 import { hasControlCharacters } from "../common/text";
-import { normalizeDnsName, normalizeUri } from "../policy";
+import { normalizeDnsName, normalizeUri } from "../policy-engine";
 
 /**
  * Which client certificate field a binding reads (proto ClientCertificateIdentityType). One

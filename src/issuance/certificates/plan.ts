@@ -16,7 +16,7 @@ import {
   defaultUsagesFor,
   evaluate,
   nameConstraintsFor,
-} from "../policy";
+} from "../policy-engine";
 import { defaultKeyAlgorithm, defaultTtlSeconds } from "../profiles/effective-defaults";
 import { foundProfile, issuanceSettings } from "../profiles/load";
 import type { ProfileDefaults } from "../profiles/types";

@@ -11,7 +11,7 @@ import type {
   SubjectName,
 } from "../../model/pki";
 import type { CertificateAuthorityRow, CertificateProfileRow } from "../../store/entities";
-import type { CompiledPolicy } from "../policy";
+import type { CompiledPolicy } from "../policy-engine";
 
 export type RequestStatus = "PENDING_APPROVAL" | "PENDING" | "ISSUED" | "FAILED" | "REJECTED";
 
@@ -84,7 +84,7 @@ export interface IssuancePlan {
   isCa?: boolean;
   /** pathLenConstraint of a CA certificate; absent = unlimited. */
   pathLength?: number;
-  /** nameConstraints of a CA certificate, from the policy (policy/name-constraints.ts). */
+  /** nameConstraints of a CA certificate, from the policy (policy-engine/name-constraints.ts). */
   nameConstraints?: NameConstraints;
 }
 

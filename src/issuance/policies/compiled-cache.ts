@@ -1,7 +1,7 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { internalError, isCertmintError, notFound } from "../../errors";
 import { CertificatePolicyEntity, type CertificatePolicyRow } from "../../store/entities";
-import { type CompiledPolicy, compilePolicy } from "../policy";
+import { type CompiledPolicy, compilePolicy } from "../policy-engine";
 
 /**
  * Compiled policies, keyed by id and version: a policy is compiled once per version (GUIDE 4.2,

@@ -2,7 +2,7 @@ import type { EntityManager } from "@mikro-orm/postgresql";
 import { type FieldViolation, invalidArgument } from "../../errors";
 import type { KeyAlgorithm, SignatureAlgorithm } from "../../model/pki";
 import { CertificateAuthorityEntity, CertificateProfileEntity } from "../../store/entities";
-import type { CompiledPolicy } from "../policy";
+import type { CompiledPolicy } from "../policy-engine";
 import { profileViolations } from "../profiles/defaults-check";
 import { storedDefaults, storedRenewal } from "../profiles/load";
 

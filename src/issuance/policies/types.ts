@@ -1,6 +1,6 @@
 import type { SubjectAttribute } from "../../model/pki";
 import type { IssuanceDeps } from "../deps";
-import type { NameRule, PresetName, SanType, UsageRule, ValueRule } from "../policy";
+import type { NameRule, PresetName, SanType, UsageRule, ValueRule } from "../policy-engine";
 
 /** The policy use cases need what every use case needs. */
 export type PolicyDeps = IssuanceDeps;

@@ -7,7 +7,7 @@ import {
   defaultUsagesFor,
   evaluate,
   type ViolationReason,
-} from "../policy";
+} from "../policy-engine";
 import { defaultKeyAlgorithm, defaultTtlSeconds } from "./effective-defaults";
 import type { ProfileDefaults, RenewalSettings } from "./types";
 

@@ -1,6 +1,6 @@
 import { rsaBitsOf } from "../../model/keys";
 import { KEY_ALGORITHMS, type KeyAlgorithm } from "../../model/pki";
-import type { CompiledPolicy } from "../policy";
+import type { CompiledPolicy } from "../policy-engine";
 import { FALLBACK_TTL_SECONDS, type ProfileDefaults } from "./types";
 
 /**

@@ -9,7 +9,7 @@ import {
 import type { IssuanceRows, ProfileKey } from "../../store/raw-read";
 import { findByRef, isUuid, referenceMissing, referenceNotFound } from "../common/refs";
 import { compiledPolicyOf, loadCompiledPolicy } from "../policies/compiled-cache";
-import type { CompiledPolicy } from "../policy";
+import type { CompiledPolicy } from "../policy-engine";
 import type { ProfileDefaults, RenewalSettings } from "./types";
 
 /** A profile with what issuing under it needs: its compiled policy and its JSON settings. */

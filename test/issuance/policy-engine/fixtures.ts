@@ -1,6 +1,6 @@
 /** Shared builders for the policy tests: a rich base policy and a request that conforms to it. */
 
-import type { PolicyRequest, PolicySpec } from "../../../src/issuance/policy";
+import type { PolicyRequest, PolicySpec } from "../../../src/issuance/policy-engine";
 
 const DAY = 86_400;
 

@@ -11,7 +11,7 @@ import {
   evaluate,
   type NameRule,
   type PolicySpec,
-} from "../../../src/issuance/policy";
+} from "../../../src/issuance/policy-engine";
 import { baseRequest, baseSpec } from "./fixtures";
 
 const RUNS = { numRuns: 800 };

@@ -4,7 +4,7 @@ import {
   evaluate,
   type PolicyRequest,
   type PolicySpec,
-} from "../../../src/issuance/policy";
+} from "../../../src/issuance/policy-engine";
 import type { SubjectAttribute } from "../../../src/model/pki";
 import { baseRequest, baseSpec, brief, caSpec } from "./fixtures";
 

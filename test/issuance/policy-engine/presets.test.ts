@@ -7,7 +7,7 @@ import {
   PRESET_NAMES,
   type PresetName,
   presetSpec,
-} from "../../../src/issuance/policy";
+} from "../../../src/issuance/policy-engine";
 import { brief } from "./fixtures";
 
 /** A request that conforms to each preset once its name slots are filled in. */

@@ -1,6 +1,6 @@
 /** Issue 17 class 5: what a mailbox rule says about sub-addresses and routing syntax. */
 import { describe, expect, it } from "vitest";
-import { compilePolicy, evaluate, type NameRule } from "../../../src/issuance/policy";
+import { compilePolicy, evaluate, type NameRule } from "../../../src/issuance/policy-engine";
 import { baseRequest, baseSpec } from "./fixtures";
 
 function verdict(rule: NameRule, address: string): string[] {

@@ -6,7 +6,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { compilePolicy, evaluate, type NameRule } from "../../../src/issuance/policy";
+import { compilePolicy, evaluate, type NameRule } from "../../../src/issuance/policy-engine";
 import { formatIpv6 } from "../../../src/model/ip";
 import { baseRequest, baseSpec } from "./fixtures";
 

@@ -6,7 +6,7 @@ import {
   normalizeEmail,
   normalizeIp,
   normalizeUri,
-} from "../../../src/issuance/policy";
+} from "../../../src/issuance/policy-engine";
 
 const value = (r: NormalizeResult) => (r.ok ? r.value : `ERROR: ${r.error}`);
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { CertmintError } from "../../../src/errors";
-import { compilePolicy, evaluate } from "../../../src/issuance/policy";
+import { compilePolicy, evaluate } from "../../../src/issuance/policy-engine";
 import { baseRequest, baseSpec, brief } from "./fixtures";
 
 /** The "field REASON" list of the POLICY_INVALID error compilePolicy throws. */

@@ -1,6 +1,10 @@
 /** How a policy's SAN rules become a sub-CA's name constraints (policy/name-constraints.ts). */
 import { describe, expect, it } from "vitest";
-import { compilePolicy, nameConstraintsFor, type PolicySpec } from "../../../src/issuance/policy";
+import {
+  compilePolicy,
+  nameConstraintsFor,
+  type PolicySpec,
+} from "../../../src/issuance/policy-engine";
 import { caSpec } from "./fixtures";
 
 const EMBEDDING = [
