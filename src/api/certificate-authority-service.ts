@@ -1,5 +1,5 @@
 import type { CertificateAuthorityServiceServer } from "../../gen/ts/certmint/v1/certificate_authority_service";
-import { invalidArgument, quoted } from "../errors";
+import { invalidField, quoted } from "../errors";
 import { createExternalCa, createIntermediateCa, createRootCa } from "../issuance/ca/create";
 import { currentCrl } from "../issuance/ca/crl";
 import { deleteCa } from "../issuance/ca/delete";
@@ -130,20 +130,11 @@ export function certificateAuthorityHandlers(
         const mask = req.updateMask ?? [];
         const unknown = mask.filter((p) => p !== "status" && p !== "description");
         if (!given || mask.length === 0 || unknown.length > 0) {
-          throw invalidArgument(
+          throw invalidField(
             "UPDATE_MASK_INVALID",
             'update_mask must list "status" and/or "description"',
-            {
-              violations: [
-                {
-                  field: "update_mask",
-                  description: unknown.length
-                    ? `unknown paths: ${unknown.map((p) => quoted(p)).join(", ")}`
-                    : "empty",
-                  reason: "UPDATE_MASK_INVALID",
-                },
-              ],
-            },
+            "update_mask",
+            unknown.length ? `unknown paths: ${unknown.map((p) => quoted(p)).join(", ")}` : "empty",
           );
         }
         const row = await updateCa(ca(), {

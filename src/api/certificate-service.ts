@@ -1,5 +1,5 @@
 import type { CertificateServiceServer } from "../../gen/ts/certmint/v1/certificate_service";
-import { invalidArgument } from "../errors";
+import { invalidField } from "../errors";
 import { approve, reject } from "../issuance/certificates/approval";
 import { REQUEST_ID_MAX_LENGTH } from "../issuance/certificates/idempotency";
 import { issue } from "../issuance/certificates/issue";
@@ -38,18 +38,11 @@ const callerOf = (ctx: CallContext) => ctx.actor.id;
 function requestIdOf(value: string): string | undefined {
   if (value === "") return undefined;
   if (value.length > REQUEST_ID_MAX_LENGTH || hasControlCharacters(value)) {
-    throw invalidArgument(
+    throw invalidField(
       "REQUEST_ID_INVALID",
       `request_id must be 1-${REQUEST_ID_MAX_LENGTH} printable characters`,
-      {
-        violations: [
-          {
-            field: "request_id",
-            description: "too long or not printable",
-            reason: "REQUEST_ID_INVALID",
-          },
-        ],
-      },
+      "request_id",
+      "too long or not printable",
     );
   }
   return value;
@@ -74,15 +67,12 @@ export function certificateHandlers(
       async (req, ctx) => {
         const source = req.source;
         if (!source) {
-          throw invalidArgument("SOURCE_MISSING", "give either csr_pem or attributes", {
-            violations: [
-              {
-                field: "source",
-                description: "csr_pem or attributes is required",
-                reason: "SOURCE_MISSING",
-              },
-            ],
-          });
+          throw invalidField(
+            "SOURCE_MISSING",
+            "give either csr_pem or attributes",
+            "source",
+            "csr_pem or attributes is required",
+          );
         }
         const outcome = await issue(issuance(), {
           caller: callerOf(ctx),

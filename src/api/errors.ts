@@ -12,6 +12,7 @@ import {
   clip,
   type ErrorKind,
   type FieldViolation,
+  fieldViolation,
   isCertmintError,
   type PreconditionViolation,
 } from "../errors";
@@ -66,11 +67,12 @@ function withinBudget<T extends object>(items: T[], clipItem: (t: T) => T): [T[]
   return [kept, items.length - kept.length];
 }
 
-const clipViolation = (v: FieldViolation): FieldViolation => ({
-  field: clip(v.field, DETAIL_TEXT_MAX_CHARS),
-  description: clip(v.description, DETAIL_TEXT_MAX_CHARS),
-  reason: v.reason ?? "",
-});
+const clipViolation = (v: FieldViolation): FieldViolation =>
+  fieldViolation(
+    clip(v.field, DETAIL_TEXT_MAX_CHARS),
+    v.reason ?? "",
+    clip(v.description, DETAIL_TEXT_MAX_CHARS),
+  );
 const clipPrecondition = (p: PreconditionViolation): PreconditionViolation => ({
   type: p.type,
   subject: clip(p.subject, DETAIL_TEXT_MAX_CHARS),
@@ -96,11 +98,9 @@ export function toRpcStatus(err: CertmintError): Status {
   ];
   if (violations.length > 0) {
     const badRequest = BadRequest.fromPartial({
-      fieldViolations: violations.map((v) => ({
-        field: v.field,
-        description: v.description,
-        reason: v.reason ?? "",
-      })),
+      fieldViolations: violations.map((v) =>
+        fieldViolation(v.field, v.reason ?? "", v.description),
+      ),
     });
     details.push({
       typeUrl: `${TYPE_PREFIX}BadRequest`,

@@ -8,7 +8,7 @@
  * - Ed25519: parameters MUST be absent (RFC 8410 section 3).
  */
 import type { KeyObject } from "node:crypto";
-import { type CertmintErrorOptions, invalidArgument } from "../errors";
+import { type CertmintErrorOptions, invalidArgument, invalidField } from "../errors";
 import { type KeyFamily, keyFamilyOf, RSA_MIN_BITS, rsaAlgorithmOfBits } from "../model/keys";
 import type { KeyAlgorithm, SignatureAlgorithm } from "../model/pki";
 import { type Asn1, nullValue, oid, seq, toDer } from "./der";
@@ -127,18 +127,11 @@ export function assertSignatureFits(keyAlg: KeyAlgorithm, sigAlg: SignatureAlgor
     );
   }
   if (info.family !== keyFamilyOf(keyAlg)) {
-    throw invalidArgument(
+    throw invalidField(
       "SIGNATURE_ALGORITHM_MISMATCH",
       `signature algorithm ${sigAlg} cannot be used with a ${keyAlg} key; use ${defaultSignatureAlgorithm(keyAlg)}`,
-      {
-        violations: [
-          {
-            field: "signature_algorithm",
-            description: `${sigAlg} does not fit a ${keyAlg} key`,
-            reason: "SIGNATURE_ALGORITHM_MISMATCH",
-          },
-        ],
-      },
+      "signature_algorithm",
+      `${sigAlg} does not fit a ${keyAlg} key`,
     );
   }
 }

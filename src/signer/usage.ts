@@ -3,7 +3,7 @@
  * as a last line of defence; the policy engine reports the same rules (both read
  * src/model/keys.ts).
  */
-import { invalidArgument } from "../errors";
+import { invalidField } from "../errors";
 import { keyUsagesAllowedFor } from "../model/keys";
 import type { KeyAlgorithm, KeyUsage } from "../model/pki";
 
@@ -13,9 +13,7 @@ export function allowedKeyUsagesFor(keyAlg: KeyAlgorithm): KeyUsage[] {
 }
 
 const usageError = (message: string) =>
-  invalidArgument("KEY_USAGE_INVALID", message, {
-    violations: [{ field: "key_usages", description: message, reason: "KEY_USAGE_INVALID" }],
-  });
+  invalidField("KEY_USAGE_INVALID", message, "key_usages", message);
 
 /** Returns the usages de-duplicated in canonical order, or throws invalid_argument KEY_USAGE_INVALID. */
 export function checkKeyUsages(

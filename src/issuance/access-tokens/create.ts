@@ -4,6 +4,7 @@ import {
   alreadyExists,
   type FieldViolation,
   failedPrecondition,
+  fieldViolation,
   invalidArgument,
 } from "../../errors";
 import { parseCertificate } from "../../signer";
@@ -64,32 +65,34 @@ export async function createAccessToken(
   checkSlug(input.slug, "access_token.slug");
   const problems: FieldViolation[] = [];
   if (!input.role) {
-    problems.push({
-      field: "access_token.role",
-      description: "choose ROLE_ADMIN, ROLE_ISSUER, ROLE_APPROVER or ROLE_AUDITOR",
-      reason: "ROLE_MISSING",
-    });
+    problems.push(
+      fieldViolation(
+        "access_token.role",
+        "ROLE_MISSING",
+        "choose ROLE_ADMIN, ROLE_ISSUER, ROLE_APPROVER or ROLE_AUDITOR",
+      ),
+    );
   } else if (PROFILE_SCOPED_ROLES.includes(input.role) && input.profiles.length === 0) {
-    problems.push({
-      field: "access_token.certificate_profiles",
-      description: `a ${input.role.toLowerCase()} token acts on the profiles it lists: name at least one`,
-      reason: "PROFILES_REQUIRED",
-    });
+    problems.push(
+      fieldViolation(
+        "access_token.certificate_profiles",
+        "PROFILES_REQUIRED",
+        `a ${input.role.toLowerCase()} token acts on the profiles it lists: name at least one`,
+      ),
+    );
   } else if (!PROFILE_SCOPED_ROLES.includes(input.role) && input.profiles.length > 0) {
-    problems.push({
-      field: "access_token.certificate_profiles",
-      description: `a ${input.role.toLowerCase()} token acts on every profile: leave this empty`,
-      reason: "PROFILES_NOT_ALLOWED",
-    });
+    problems.push(
+      fieldViolation(
+        "access_token.certificate_profiles",
+        "PROFILES_NOT_ALLOWED",
+        `a ${input.role.toLowerCase()} token acts on every profile: leave this empty`,
+      ),
+    );
   }
   const binding = checkRequestedBinding(input, problems);
   const ttl = input.ttlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS;
   if (ttl < 60 || ttl > MAX_TOKEN_TTL_SECONDS) {
-    problems.push({
-      field: "ttl",
-      description: "between 60 seconds and 3650 days",
-      reason: "TOKEN_TTL_INVALID",
-    });
+    problems.push(fieldViolation("ttl", "TOKEN_TTL_INVALID", "between 60 seconds and 3650 days"));
   }
   if (problems.length > 0) {
     throw invalidArgument(

@@ -1,5 +1,5 @@
 import type { MikroORM } from "@mikro-orm/postgresql";
-import { type FieldViolation, invalidArgument } from "../../errors";
+import { type FieldViolation, fieldViolation, invalidArgument } from "../../errors";
 import { AccessTokenEntity, AuditRecordEntity, type AuditRecordRow } from "../../store/entities";
 import type { Page, PageRequest } from "../common/list-page";
 import {
@@ -91,25 +91,25 @@ function checkFilter(filter: AuditFilter): void {
     filter.resourceType &&
     !(AUDIT_RESOURCE_TYPES as readonly string[]).includes(filter.resourceType)
   ) {
-    violations.push({
-      field: "resource_type",
-      description: `one of ${AUDIT_RESOURCE_TYPES.join(", ")}`,
-      reason: "RESOURCE_TYPE_UNKNOWN",
-    });
+    violations.push(
+      fieldViolation(
+        "resource_type",
+        "RESOURCE_TYPE_UNKNOWN",
+        `one of ${AUDIT_RESOURCE_TYPES.join(", ")}`,
+      ),
+    );
   }
   if (filter.method && !/^\/[\w.]+\/\w+$/.test(filter.method)) {
-    violations.push({
-      field: "method",
-      description: 'the full RPC name, e.g. "/certmint.v1.CertificateService/IssueCertificate"',
-      reason: "METHOD_INVALID",
-    });
+    violations.push(
+      fieldViolation(
+        "method",
+        "METHOD_INVALID",
+        'the full RPC name, e.g. "/certmint.v1.CertificateService/IssueCertificate"',
+      ),
+    );
   }
   if (filter.startTime && filter.endTime && filter.startTime >= filter.endTime) {
-    violations.push({
-      field: "end_time",
-      description: "must be after start_time",
-      reason: "TIME_RANGE_EMPTY",
-    });
+    violations.push(fieldViolation("end_time", "TIME_RANGE_EMPTY", "must be after start_time"));
   }
   if (violations.length > 0) {
     throw invalidArgument(

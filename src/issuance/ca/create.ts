@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { EntityManager } from "@mikro-orm/postgresql";
-import { alreadyExists, failedPrecondition, invalidArgument } from "../../errors";
+import { alreadyExists, failedPrecondition, invalidField } from "../../errors";
 import type { KeyAlgorithm, KeyUsage, SignatureAlgorithm } from "../../model/pki";
 import {
   assertSignatureFits,
@@ -126,18 +126,11 @@ export async function createIntermediateCa(
       );
     }
     if (input.maxPathLength !== undefined && input.maxPathLength >= parent.maxPathLength) {
-      throw invalidArgument(
+      throw invalidField(
         "PATH_LENGTH_TOO_LARGE",
         `max_path_length must be below the parent's (${parent.maxPathLength})`,
-        {
-          violations: [
-            {
-              field: "max_path_length",
-              description: `at most ${parent.maxPathLength - 1}`,
-              reason: "PATH_LENGTH_TOO_LARGE",
-            },
-          ],
-        },
+        "max_path_length",
+        `at most ${parent.maxPathLength - 1}`,
       );
     }
   }
@@ -269,25 +262,23 @@ function checkNewCa(input: NewCaInput, defaultTtl: number): CaPlan {
   assertSignatureFits(keyAlgorithm, signatureAlgorithm);
   const ttlSeconds = input.ttlSeconds ?? defaultTtl;
   if (!Number.isInteger(ttlSeconds) || ttlSeconds < CA_MIN_TTL || ttlSeconds > CA_MAX_TTL) {
-    throw invalidArgument(
+    throw invalidField(
       "TTL_INVALID",
       `ttl of a CA must be between 1 hour and 30 years (got ${ttlSeconds} s)`,
-      {
-        violations: [
-          { field: "ttl", description: "between 3600 s and 30 years", reason: "TTL_INVALID" },
-        ],
-      },
+      "ttl",
+      "between 3600 s and 30 years",
     );
   }
   if (
     input.maxPathLength !== undefined &&
     (!Number.isInteger(input.maxPathLength) || input.maxPathLength < 0 || input.maxPathLength > 16)
   ) {
-    throw invalidArgument("PATH_LENGTH_INVALID", "max_path_length must be between 0 and 16", {
-      violations: [
-        { field: "max_path_length", description: "0 to 16", reason: "PATH_LENGTH_INVALID" },
-      ],
-    });
+    throw invalidField(
+      "PATH_LENGTH_INVALID",
+      "max_path_length must be between 0 and 16",
+      "max_path_length",
+      "0 to 16",
+    );
   }
   return { keyAlgorithm, signatureAlgorithm, ttlSeconds };
 }

@@ -1,5 +1,11 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
-import { type FieldViolation, failedPrecondition, invalidArgument } from "../../errors";
+import {
+  type FieldViolation,
+  failedPrecondition,
+  fieldViolation,
+  invalidArgument,
+  invalidField,
+} from "../../errors";
 import { type ParsedCertificate, parseCertificate } from "../../signer";
 import { CertificateAuthorityEntity, type CertificateAuthorityRow } from "../../store/entities";
 import { recordAudit } from "../audit/record";
@@ -45,7 +51,7 @@ export async function importCaCertificate(
   const now = deps.now();
   const violations: FieldViolation[] = [];
   const flag = (field: string, reason: string, description: string) =>
-    violations.push({ field, reason, description });
+    violations.push(fieldViolation(field, reason, description));
 
   // 1. The certificate certifies this CA's key and is a usable CA certificate.
   if (
@@ -178,18 +184,19 @@ function parseField(pem: string, field: string): ParsedCertificate {
     cert = parseCertificate(pem);
   } catch (err) {
     const why = err instanceof Error ? err.message : "not a certificate";
-    throw invalidArgument("CERTIFICATE_MALFORMED", `${field} is not a PEM certificate: ${why}`, {
-      violations: [{ field, description: why, reason: "CERTIFICATE_MALFORMED" }],
-    });
+    throw invalidField(
+      "CERTIFICATE_MALFORMED",
+      `${field} is not a PEM certificate: ${why}`,
+      field,
+      why,
+    );
   }
   // A key in a non-RFC form (explicit EC parameters, RFC 5480 2.1.1) would be served in every
   // chain this CA hands out, and verifiers such as Go's crypto/x509 refuse it.
   const problem = cert.keyEncodingProblem;
   if (problem) {
     const reason = `CERTIFICATE_KEY_${problem.problem}`;
-    throw invalidArgument(reason, `${field} is refused: ${problem.message}`, {
-      violations: [{ field, description: problem.message, reason }],
-    });
+    throw invalidField(reason, `${field} is refused: ${problem.message}`, field, problem.message);
   }
   return cert;
 }

@@ -1,5 +1,5 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
-import { CertmintError, failedPrecondition, invalidArgument } from "../../errors";
+import { CertmintError, failedPrecondition, invalidField } from "../../errors";
 import { CertificateAuthorityEntity, type CertificateAuthorityRow } from "../../store/entities";
 import { recordAudit } from "../audit/record";
 import { checkEtag } from "../common/etag";
@@ -24,15 +24,12 @@ export async function updateCa(
   const changes: Partial<CertificateAuthorityRow> = {};
   if (input.status !== undefined) {
     if (input.status !== "ACTIVE" && input.status !== "DISABLED") {
-      throw invalidArgument("CA_STATUS_INVALID", "status can be set to ACTIVE or DISABLED only", {
-        violations: [
-          {
-            field: "certificate_authority.status",
-            description: "ACTIVE or DISABLED",
-            reason: "CA_STATUS_INVALID",
-          },
-        ],
-      });
+      throw invalidField(
+        "CA_STATUS_INVALID",
+        "status can be set to ACTIVE or DISABLED only",
+        "certificate_authority.status",
+        "ACTIVE or DISABLED",
+      );
     }
     if (ca.status === "PENDING_CERTIFICATE") {
       throw failedPrecondition(

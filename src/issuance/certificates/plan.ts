@@ -1,5 +1,5 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
-import { type FieldViolation, invalidArgument, isCertmintError } from "../../errors";
+import { type FieldViolation, fieldViolation, invalidField, isCertmintError } from "../../errors";
 import type {
   KeyAlgorithm,
   SignatureAlgorithm,
@@ -117,18 +117,11 @@ export async function planIssue(
     key = { kind: "GENERATE", keyAlgorithm };
   }
   if (sanCount(sans) > MAX_SANS) {
-    throw invalidArgument(
+    throw invalidField(
       "TOO_MANY_SANS",
       `a certificate may carry at most ${MAX_SANS} subject alternative names`,
-      {
-        violations: [
-          {
-            field: input.source.kind === "CSR" ? "csr_pem" : "attributes.subject_alternative_names",
-            description: `more than ${MAX_SANS} names`,
-            reason: "TOO_MANY_SANS",
-          },
-        ],
-      },
+      input.source.kind === "CSR" ? "csr_pem" : "attributes.subject_alternative_names",
+      `more than ${MAX_SANS} names`,
     );
   }
   // Usages: the request's, else the profile's defaults; the policy's required ones are always
@@ -216,11 +209,13 @@ export function checkPlan(
   try {
     assertSignatureFits(signingKey, plan.signatureAlgorithm);
   } catch (err) {
-    violations.push({
-      field: "signature_algorithm",
-      description: err instanceof Error ? err.message : "does not fit the signing key",
-      reason: "SIGNATURE_ALGORITHM_MISMATCH",
-    });
+    violations.push(
+      fieldViolation(
+        "signature_algorithm",
+        "SIGNATURE_ALGORITHM_MISMATCH",
+        err instanceof Error ? err.message : "does not fit the signing key",
+      ),
+    );
   }
   return violations;
 }

@@ -1,4 +1,4 @@
-import { invalidArgument } from "../../errors";
+import { invalidField } from "../../errors";
 import {
   CertificateAuthorityEntity,
   CertificateEntity,
@@ -77,18 +77,11 @@ export async function listCertificates(
   if (input.nameContains) {
     const needle = input.nameContains.trim().toLowerCase();
     if (needle.length > 253 || hasControlCharacters(needle)) {
-      throw invalidArgument(
+      throw invalidField(
         "NAME_FILTER_TOO_LONG",
         "name_contains is at most 253 printable characters",
-        {
-          violations: [
-            {
-              field: "name_contains",
-              description: "too long or not printable",
-              reason: "NAME_FILTER_TOO_LONG",
-            },
-          ],
-        },
+        "name_contains",
+        "too long or not printable",
       );
     }
     // LIKE metacharacters in the needle are matched literally.

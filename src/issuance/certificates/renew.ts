@@ -1,4 +1,4 @@
-import { failedPrecondition, invalidArgument } from "../../errors";
+import { failedPrecondition, invalidField } from "../../errors";
 import type {
   KeyAlgorithm,
   SignatureAlgorithm,
@@ -79,45 +79,32 @@ export async function renew(deps: IssuanceDeps, input: RenewInput): Promise<Issu
     key = { kind: "GENERATE", keyAlgorithm };
   } else if (keySource === "REUSE") {
     if (input.keyAlgorithm || input.csrPem) {
-      throw invalidArgument(
+      throw invalidField(
         "RENEWAL_FIELDS_CONFLICT",
         "key_algorithm and csr_pem go with key_source NEW and CSR, not REUSE",
-        {
-          violations: [
-            {
-              field: input.csrPem ? "csr_pem" : "key_algorithm",
-              description: "not used with REUSE",
-              reason: "RENEWAL_FIELDS_CONFLICT",
-            },
-          ],
-        },
+        input.csrPem ? "csr_pem" : "key_algorithm",
+        "not used with REUSE",
       );
     }
     key = { kind: "REUSE", publicKey: parseCertificate(old.certificatePem).publicKey };
   } else {
     if (!input.csrPem) {
-      throw invalidArgument("CSR_REQUIRED", "key_source CSR needs csr_pem", {
-        violations: [
-          { field: "csr_pem", description: "required with key_source CSR", reason: "CSR_REQUIRED" },
-        ],
-      });
+      throw invalidField(
+        "CSR_REQUIRED",
+        "key_source CSR needs csr_pem",
+        "csr_pem",
+        "required with key_source CSR",
+      );
     }
     const csr = parseRequestCsr(input.csrPem);
     // Compared as certified: names normalised, subject names copied into the SANs.
     const names = certifiedNames(policy, csr.subject, csr.sans);
     if (!sameSubject(names.subject, old.subject) || !sameSans(names.sans, old.sans)) {
-      throw invalidArgument(
+      throw invalidField(
         "CSR_IDENTITY_MISMATCH",
         "the CSR must carry the same subject and SANs as the certificate being renewed",
-        {
-          violations: [
-            {
-              field: "csr_pem",
-              description: "subject or SANs differ from the original certificate",
-              reason: "CSR_IDENTITY_MISMATCH",
-            },
-          ],
-        },
+        "csr_pem",
+        "subject or SANs differ from the original certificate",
       );
     }
     keyAlgorithm = csr.keyAlgorithm;

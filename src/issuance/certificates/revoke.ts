@@ -1,5 +1,5 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
-import { invalidArgument, notFound } from "../../errors";
+import { invalidField, notFound } from "../../errors";
 import type { RevocationReason } from "../../model/pki";
 import {
   CertificateAuthorityEntity,
@@ -41,18 +41,11 @@ export async function revoke(deps: IssuanceDeps, input: RevokeInput): Promise<Ce
 /** removeFromCRL belongs to delta CRLs only (RFC 5280 5.3.1): never a revocation reason here. */
 export function assertRevocationReason(reason: RevocationReason): void {
   if (reason !== "REMOVE_FROM_CRL") return;
-  throw invalidArgument(
+  throw invalidField(
     "REVOCATION_REASON_INVALID",
     "removeFromCRL is only for delta CRLs (RFC 5280 5.3.1); choose another reason",
-    {
-      violations: [
-        {
-          field: "reason",
-          description: "REMOVE_FROM_CRL is not accepted",
-          reason: "REVOCATION_REASON_INVALID",
-        },
-      ],
-    },
+    "reason",
+    "REMOVE_FROM_CRL is not accepted",
   );
 }
 
@@ -92,28 +85,20 @@ export async function findCertificate(
   } else {
     const serial = normalizeSerial(trimmed);
     if (!serial) {
-      throw invalidArgument(
+      throw invalidField(
         "CERTIFICATE_REFERENCE_INVALID",
         `${field} must be a certificate id (UUID) or a hex serial number`,
-        {
-          violations: [
-            {
-              field,
-              description: "neither a UUID nor a hex serial",
-              reason: "CERTIFICATE_REFERENCE_INVALID",
-            },
-          ],
-        },
+        field,
+        "neither a UUID nor a hex serial",
       );
     }
     rows = await em.find(CertificateEntity, { serialNumber: serial }, { limit: 2 });
     if (rows.length > 1) {
-      throw invalidArgument(
+      throw invalidField(
         "SERIAL_AMBIGUOUS",
         `serial ${serial} was issued by more than one CA; use the certificate id`,
-        {
-          violations: [{ field, description: "ambiguous serial", reason: "SERIAL_AMBIGUOUS" }],
-        },
+        field,
+        "ambiguous serial",
       );
     }
   }
@@ -134,17 +119,10 @@ async function refuseCaSerial(em: EntityManager, ref: string, field: string): Pr
     { fields: ["slug"] },
   );
   if (!ca) return;
-  throw invalidArgument(
+  throw invalidField(
     "CERTIFICATE_IS_CERTIFICATE_AUTHORITY",
     `serial ${serial} is the certificate of certificate authority "${ca.slug}": revoke it with CertificateAuthorityService.RevokeCertificateAuthority`,
-    {
-      violations: [
-        {
-          field,
-          description: "names a CA certificate",
-          reason: "CERTIFICATE_IS_CERTIFICATE_AUTHORITY",
-        },
-      ],
-    },
+    field,
+    "names a CA certificate",
   );
 }

@@ -1,5 +1,5 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
-import { invalidArgument, notFound } from "../../errors";
+import { invalidField, notFound } from "../../errors";
 import {
   CertificateEntity,
   CertificateRequestEntity,
@@ -60,18 +60,11 @@ export async function requestStatus(deps: IssuanceDeps, id: string): Promise<Req
 
 export async function findRequest(em: EntityManager, id: string): Promise<CertificateRequestRow> {
   if (!isUuid(id.trim())) {
-    throw invalidArgument(
+    throw invalidField(
       "CERTIFICATE_REQUEST_ID_INVALID",
       "certificate_request_id must be the UUID IssueCertificate returned",
-      {
-        violations: [
-          {
-            field: "certificate_request_id",
-            description: "not a UUID",
-            reason: "CERTIFICATE_REQUEST_ID_INVALID",
-          },
-        ],
-      },
+      "certificate_request_id",
+      "not a UUID",
     );
   }
   const row = await em.findOne(CertificateRequestEntity, { id: id.trim().toLowerCase() });

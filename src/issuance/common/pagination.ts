@@ -1,4 +1,4 @@
-import { invalidArgument } from "../../errors";
+import { invalidField } from "../../errors";
 import type { MessageAuthenticator } from "../../signer";
 import { isUuid } from "./refs";
 
@@ -8,9 +8,12 @@ export const MAX_PAGE_SIZE = 1000;
 
 export function pageSize(requested: number): number {
   if (!Number.isInteger(requested) || requested < 0) {
-    throw invalidArgument("PAGE_SIZE_INVALID", "page_size must be 0 or a positive integer", {
-      violations: [{ field: "page_size", description: "negative", reason: "PAGE_SIZE_INVALID" }],
-    });
+    throw invalidField(
+      "PAGE_SIZE_INVALID",
+      "page_size must be 0 or a positive integer",
+      "page_size",
+      "negative",
+    );
   }
   return requested === 0 ? DEFAULT_PAGE_SIZE : Math.min(requested, MAX_PAGE_SIZE);
 }
@@ -104,9 +107,10 @@ function scopeText(scope: PageScope): string {
 }
 
 function pageTokenInvalid(description: string) {
-  return invalidArgument(
+  return invalidField(
     "PAGE_TOKEN_INVALID",
     `page_token is ${description}; start again with an empty page_token`,
-    { violations: [{ field: "page_token", description, reason: "PAGE_TOKEN_INVALID" }] },
+    "page_token",
+    description,
   );
 }

@@ -1,6 +1,6 @@
 import type { EntitySchema } from "@mikro-orm/core";
 import type { EntityManager } from "@mikro-orm/postgresql";
-import { invalidArgument, notFound, quoted } from "../../errors";
+import { invalidField, notFound, quoted } from "../../errors";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Slugs: lower-case letters, digits and '-', 1 to 63 characters, starting with a letter. */
@@ -11,12 +11,11 @@ export const isUuid = (s: string): boolean => UUID.test(s);
 /** Checks a new slug; the message says the rule. */
 export function checkSlug(slug: string, field = "slug"): string {
   if (!SLUG.test(slug) || slug.includes("--")) {
-    throw invalidArgument(
+    throw invalidField(
       "SLUG_INVALID",
       `${field} must be 1-63 lower-case letters, digits or single '-', starting with a letter and not ending with '-' (got ${quoted(slug)})`,
-      {
-        violations: [{ field, description: "not a valid slug", reason: "SLUG_INVALID" }],
-      },
+      field,
+      "not a valid slug",
     );
   }
   return slug;
@@ -44,11 +43,12 @@ export async function findByRef<T extends object>(
 
 /** INVALID_ARGUMENT for an empty reference (shared with readers that bypass findByRef). */
 export function referenceMissing(what: string, field: string) {
-  return invalidArgument("REFERENCE_MISSING", `${field} is required (an id or a slug)`, {
-    violations: [
-      { field, description: `name the ${what} by id or slug`, reason: "REFERENCE_MISSING" },
-    ],
-  });
+  return invalidField(
+    "REFERENCE_MISSING",
+    `${field} is required (an id or a slug)`,
+    field,
+    `name the ${what} by id or slug`,
+  );
 }
 
 /** NOT_FOUND for a reference that names nothing, e.g. CERTIFICATE_PROFILE_NOT_FOUND. */

@@ -1,5 +1,5 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
-import { type FieldViolation, invalidArgument } from "../../errors";
+import { type FieldViolation, fieldViolation, invalidArgument } from "../../errors";
 import type { KeyAlgorithm, SignatureAlgorithm } from "../../model/pki";
 import { CertificateAuthorityEntity, CertificateProfileEntity } from "../../store/entities";
 import type { CompiledPolicy } from "../policy-engine";
@@ -64,11 +64,13 @@ export async function assertProfilesStillFit(
     });
     if (found.length) broken.push(profile.slug);
     for (const v of found) {
-      violations.push({
-        field: policyFieldOf(v.field),
-        reason: v.reason,
-        description: `profile "${profile.slug}" ${v.field}: ${v.description}`,
-      });
+      violations.push(
+        fieldViolation(
+          policyFieldOf(v.field),
+          v.reason ?? "",
+          `profile "${profile.slug}" ${v.field}: ${v.description}`,
+        ),
+      );
     }
   }
   if (violations.length) {

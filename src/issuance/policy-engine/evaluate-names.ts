@@ -4,6 +4,7 @@
  */
 
 import type { FieldViolation } from "../../errors";
+import { fieldViolation } from "../../errors";
 import {
   SUBJECT_ATTRIBUTES,
   type SubjectAltNames,
@@ -21,7 +22,7 @@ export const violation = (
   field: string,
   reason: ViolationReason,
   description: string,
-): FieldViolation => ({ field, reason, description });
+): FieldViolation => fieldViolation(field, reason, description);
 
 /** A user-supplied string for a description: JSON-quoted (escapes controls), length-capped. */
 export const quote = (s: unknown): string => {

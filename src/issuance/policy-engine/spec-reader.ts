@@ -4,6 +4,7 @@
  */
 
 import type { FieldViolation } from "../../errors";
+import { fieldViolation } from "../../errors";
 import type { PolicySpecReason } from "./types";
 
 /** Longest list a rule may hold; bounds the work evaluate does per requested name. */
@@ -18,7 +19,7 @@ export class SpecReader {
   readonly violations: FieldViolation[] = [];
 
   add(field: string, reason: PolicySpecReason, description: string): void {
-    this.violations.push({ field, reason, description });
+    this.violations.push(fieldViolation(field, reason, description));
   }
 
   /**

@@ -1,5 +1,5 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
-import { type FieldViolation, invalidArgument } from "../../errors";
+import { type FieldViolation, fieldViolation, invalidArgument } from "../../errors";
 import type { KeyAlgorithm, SignatureAlgorithm } from "../../model/pki";
 import {
   CertificateAuthorityEntity,
@@ -107,28 +107,33 @@ export async function checkProfile(
 function assertShape(draft: ProfileDraft): void {
   const violations: FieldViolation[] = [];
   if (draft.policy.trim() === "") {
-    violations.push({
-      field: "certificate_profile.certificate_policy",
-      reason: "REFERENCE_MISSING",
-      description: "name the certificate policy by id or slug",
-    });
+    violations.push(
+      fieldViolation(
+        "certificate_profile.certificate_policy",
+        "REFERENCE_MISSING",
+        "name the certificate policy by id or slug",
+      ),
+    );
   }
   if (draft.issuer.kind === "NONE") {
-    violations.push({
-      field: "certificate_profile.certificate_authority",
-      reason: "ISSUER_MISSING",
-      description:
+    violations.push(
+      fieldViolation(
+        "certificate_profile.certificate_authority",
+        "ISSUER_MISSING",
         "set exactly one issuer: certificate_authority (an id or slug) or self_signed=true",
-    });
+      ),
+    );
   }
   // ACME and EST are reserved for a later release (proto EnrollmentMethod): a profile that
   // says ACME would be stored but could never issue, so it is refused until they exist.
   if (draft.enrollmentMethod !== undefined && draft.enrollmentMethod !== "API") {
-    violations.push({
-      field: "certificate_profile.enrollment_method",
-      reason: "ENROLLMENT_METHOD_UNAVAILABLE",
-      description: `${draft.enrollmentMethod} is not available yet; only API is`,
-    });
+    violations.push(
+      fieldViolation(
+        "certificate_profile.enrollment_method",
+        "ENROLLMENT_METHOD_UNAVAILABLE",
+        `${draft.enrollmentMethod} is not available yet; only API is`,
+      ),
+    );
   }
   if (violations.length > 0) {
     throw invalidArgument("PROFILE_INVALID", "the certificate profile is invalid", { violations });
