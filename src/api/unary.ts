@@ -121,9 +121,8 @@ export function unary<Req, Res>(
       scope = {
         actor,
         method,
-        requestId,
+        traceId: requestId,
         peer: call.getPeer(),
-        audited: false,
         abandoned: () =>
           call.cancelled || (deadline !== undefined && deadline.getTime() <= Date.now()),
         deadline,
@@ -142,7 +141,7 @@ export function unary<Req, Res>(
       };
       const s = scope;
       const response = await runInCallScope(s, () => handler(request, ctx));
-      if (mutating && !s.audited) {
+      if (mutating && !s.auditRecordId) {
         // A change whose use case wrote no record (or a replay that changed nothing).
         await security.recordOutcome(s, { statusCode: 0, errorReason: "" });
       }

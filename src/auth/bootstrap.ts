@@ -57,9 +57,8 @@ async function createBootstrapToken(
   const scope: CallScope = {
     actor: { id: SYSTEM_ACTOR_ID, slug: "certmint", role: "ADMIN", profileIds: [] },
     method: "certmint/StartUp/CreateFirstAdminToken",
-    requestId: "",
+    traceId: "",
     peer: "",
-    audited: false,
   };
   for (let attempt = 1; ; attempt++) {
     try {

@@ -50,9 +50,8 @@ describe("audit records of policy, profile and CA changes", () => {
       {
         actor: { id: randomUUID(), slug: "t", role: "ADMIN", profileIds: [] },
         method: "/x/Y",
-        requestId: "r",
+        traceId: "r",
         peer: "p",
-        audited: false,
       },
       fn,
     );

@@ -80,7 +80,7 @@ export function auditRecordToProto(row: AuditRecordRow): AuditRecord {
     resourceId: row.resourceId,
     statusCode: row.statusCode,
     errorReason: row.errorReason,
-    requestId: row.requestId,
+    requestId: row.traceId,
     peer: row.peer,
   };
 }

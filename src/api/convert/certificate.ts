@@ -77,7 +77,7 @@ export function requestToProto(r: CertificateRequestRow): PbCertificateRequest {
     id: r.id,
     status: requestStatusCodec.toProto(r.status),
     certificateProfileId: r.profileId,
-    requestId: r.requestId ?? "",
+    requestId: r.idempotencyKey ?? "",
     subject: subjectToProto(r.subject),
     subjectAlternativeNames: sansToProto(r.sans),
     certificateId: r.certificateId ?? "",

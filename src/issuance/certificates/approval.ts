@@ -80,7 +80,7 @@ export async function reject(
       { id: request.id, status: "PENDING_APPROVAL" },
       {
         status: "REJECTED",
-        error: error as unknown as Record<string, unknown>,
+        error,
         updatedAt: deps.now(),
       },
     );

@@ -5,6 +5,7 @@ import {
   type CertificateRequestRow,
 } from "../../store/entities";
 import { withRequestLock } from "../../store/request-lock";
+import { forgetChangeRecord } from "../audit/record";
 import { currentCallScope } from "../call-scope";
 import type { IssuanceDeps } from "../deps";
 import { lockWaitMs, requestInProgress } from "./idempotency";
@@ -63,10 +64,7 @@ export async function finish(
     // wrote, its audit record too): answer what that call stored, as a replay would.
     if (!(err instanceof RequestSettled)) throw err;
     const scope = currentCallScope();
-    if (scope) {
-      scope.audited = false;
-      scope.auditRecordId = undefined;
-    }
+    if (scope) forgetChangeRecord(scope);
     const settled = await em.findOneOrFail(
       CertificateRequestEntity,
       { id: row.id },

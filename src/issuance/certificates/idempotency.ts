@@ -26,7 +26,11 @@ export async function findPrior(
   caller: string,
   requestId: string,
 ): Promise<CertificateRequestRow | null> {
-  return em.findOne(CertificateRequestEntity, { caller, requestId }, { refresh: true });
+  return em.findOne(
+    CertificateRequestEntity,
+    { caller, idempotencyKey: requestId },
+    { refresh: true },
+  );
 }
 
 /** The same request_id with a different request: ALREADY_EXISTS, never a second certificate. */

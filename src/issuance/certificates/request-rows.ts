@@ -7,7 +7,7 @@ import {
   markRequestFailed,
   type StatementTarget,
 } from "../../store/raw-insert";
-import { auditColumnsForStatement } from "../audit/record";
+import { auditColumnsForStatement, forgetChangeRecord } from "../audit/record";
 import { currentCallScope } from "../call-scope";
 import { storedErrorOf } from "./outcome";
 import { reserveSerial, storedParams } from "./sign-and-store";
@@ -38,20 +38,20 @@ export async function insertRequest(
     id: randomUUID(),
     profileId: plan.profile.id,
     caller: who.caller,
-    requestId: who.requestId ?? null,
+    idempotencyKey: who.requestId ?? null,
     requestFingerprint: who.fingerprint,
     kind: who.kind,
     status,
     subject: plan.subject,
     sans: plan.sans,
-    params: storedParams(plan) as unknown as Record<string, unknown>,
+    params: storedParams(plan),
     csrPem: plan.key.kind === "CSR" ? plan.key.csrPem : null,
     sealedPrivateKey: null,
     keyHeldUntil: null,
     renewalOfCertificateId: who.renewalOfCertificateId ?? null,
     certificateId: null,
     reservedSerial: status === "PENDING" ? reserveSerial() : null,
-    error: error ? (storedErrorOf(error) as unknown as Record<string, unknown>) : null,
+    error: error ? storedErrorOf(error) : null,
     createdAt: now,
     updatedAt: now,
   } satisfies CertificateRequestRow;
@@ -63,10 +63,13 @@ export async function insertRequest(
     status === "PENDING_APPROVAL" || status === "FAILED"
       ? auditColumnsForStatement({ type: "certificate_request", id: row.id }, now, error)
       : undefined;
+  // Transitional: raw-insert.ts guesses column names from property names.
+  const { idempotencyKey, ...columns } = row;
   const inserted = await insertCertificateRequest(
     em,
     {
-      ...row,
+      ...columns,
+      requestId: idempotencyKey,
       subject: { json: row.subject },
       sans: { json: row.sans },
       params: { json: row.params },
@@ -78,10 +81,7 @@ export async function insertRequest(
     // Nothing was inserted, so neither was the record: this call ends as a replay, which the
     // API layer records.
     const scope = currentCallScope();
-    if (scope) {
-      scope.audited = false;
-      scope.auditRecordId = undefined;
-    }
+    if (scope) forgetChangeRecord(scope);
   }
   return inserted ? row : "duplicate";
 }

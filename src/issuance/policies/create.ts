@@ -32,7 +32,7 @@ export async function createPolicy(
         id: randomUUID(),
         slug: input.slug,
         description: input.description,
-        spec: structuredClone(compiled.spec) as unknown as Record<string, unknown>,
+        spec: structuredClone(compiled.spec),
         version: 1,
         createdAt: now,
         updatedAt: now,

@@ -48,7 +48,7 @@ export async function updatePolicy(
       CertificatePolicyEntity,
       { id: row.id, version: row.version },
       {
-        spec: structuredClone(compiled.spec) as unknown as Record<string, unknown>,
+        spec: structuredClone(compiled.spec),
         description: next.description,
         version: row.version + 1,
         updatedAt: now,

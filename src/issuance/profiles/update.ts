@@ -40,8 +40,8 @@ export async function updateProfile(
       { id: row.id, version: row.version },
       {
         ...checked,
-        defaults: checked.defaults as Record<string, unknown>,
-        renewal: checked.renewal as unknown as Record<string, unknown>,
+        defaults: checked.defaults,
+        renewal: checked.renewal,
         version: row.version + 1,
         updatedAt: now,
       },
