@@ -29,6 +29,7 @@ import { addReflection } from "./server/reflection";
 import { tlsTransport } from "./server/tls";
 import { type GenerateRsa, type KeyGenerationStats, KeyGenerator } from "./signer";
 import { type Database, migrate, openDatabase, withStartupLock } from "./store/database";
+import { createStore } from "./store/store";
 
 /** What a caller may substitute when starting certmint in-process (tests). */
 export interface StartOptions {
@@ -129,6 +130,7 @@ export async function startCertmint(
       }
       const deps: IssuanceDeps = {
         orm: opened.orm,
+        store: createStore(opened.orm),
         keyring,
         keys,
         now: () => new Date(),
@@ -193,7 +195,7 @@ export async function startCertmint(
   // A PostgreSQL server can go away while certmint runs: health follows it. (The embedded
   // database lives in this process; its failures are reported per call.)
   const probe = config.databaseUrl
-    ? new DatabaseProbe(() => db.orm.em.getConnection().execute("select 1"), {
+    ? new DatabaseProbe(() => db.ping(), {
         intervalMs: config.databaseProbeIntervalMs,
         logger,
         onChange: (reachable) => {

@@ -1,6 +1,7 @@
 import type { MikroORM } from "@mikro-orm/postgresql";
 import type { KeyGenerator } from "../signer";
 import type { CaKeyring } from "./ca/keyring";
+import type { Store } from "./repositories";
 
 /** How long a generated key waits for replays of its request_id, unless configured: 60 minutes. */
 export const DEFAULT_GENERATED_KEY_REPLAY_SECONDS = 3_600;
@@ -10,7 +11,10 @@ export const DEFAULT_GENERATED_KEY_REPLAY_SECONDS = 3_600;
  * clock and a few settings. Built once at start-up (src/app.ts).
  */
 export interface IssuanceDeps {
+  /** Transitional: the use cases not yet on `store`. */
   orm: MikroORM;
+  /** Every repository, and transactions over them (src/store/store.ts). */
+  store: Store;
   keyring: CaKeyring;
   /** Makes the key pairs certmint generates (RSA fairly between callers, on worker threads). */
   keys: KeyGenerator;

@@ -16,6 +16,7 @@ import type { NewProfileInput } from "../../src/issuance/profiles/inputs";
 import { updateProfile } from "../../src/issuance/profiles/update";
 import { KeyGenerator } from "../../src/signer";
 import { type Database, migrate, openDatabase } from "../../src/store/database";
+import { createStore } from "../../src/store/store";
 import { createTestDatabase, type TestDatabase } from "../support/postgres";
 
 /**
@@ -33,6 +34,7 @@ describe("audit records of policy, profile and CA changes", () => {
     await migrate(database.orm);
     deps = {
       orm: database.orm,
+      store: createStore(database.orm),
       keyring: new CaKeyring(randomBytes(32)),
       keys: new KeyGenerator({ workers: 1, queuePerCaller: 8 }),
       now: () => new Date(),

@@ -140,6 +140,7 @@ describe("a generated key survives a lost answer", () => {
     // time only from deps.now) deletes exactly the keys whose time ran out.
     const deps: IssuanceDeps = {
       orm: h.running.database.orm,
+      store: undefined as never,
       keyring: undefined as never,
       keys: undefined as never,
       now: () => new Date(held.until!.getTime() + 1_000),
