@@ -17,9 +17,9 @@ export function certificatePolicyHandlers(
   return {
     createCertificatePolicy: unary(
       `${SERVICE}CreateCertificatePolicy`,
-      async (req) => {
+      async (req, ctx) => {
         const given = req.certificatePolicy;
-        const row = await createPolicy(issuance(), {
+        const row = await createPolicy(issuance(), ctx.call, {
           slug: given?.slug ?? "",
           description: given?.description ?? "",
           rules: policyRulesFromProto(given),
@@ -55,9 +55,9 @@ export function certificatePolicyHandlers(
 
     updateCertificatePolicy: unary(
       `${SERVICE}UpdateCertificatePolicy`,
-      async (req) => {
+      async (req, ctx) => {
         const given = req.certificatePolicy;
-        const row = await updatePolicy(issuance(), {
+        const row = await updatePolicy(issuance(), ctx.call, {
           ref: given?.id || given?.slug || "",
           etag: given?.etag ?? "",
           mask: req.updateMask ?? [],
@@ -71,8 +71,8 @@ export function certificatePolicyHandlers(
 
     deleteCertificatePolicy: unary(
       `${SERVICE}DeleteCertificatePolicy`,
-      async (req) => {
-        await deletePolicy(issuance(), { ref: req.certificatePolicy, etag: req.etag });
+      async (req, ctx) => {
+        await deletePolicy(issuance(), ctx.call, { ref: req.certificatePolicy, etag: req.etag });
         return {};
       },
       deps,

@@ -17,9 +17,9 @@ export function certificateProfileHandlers(
   return {
     createCertificateProfile: unary(
       `${SERVICE}CreateCertificateProfile`,
-      async (req) => {
+      async (req, ctx) => {
         const given = req.certificateProfile;
-        const row = await createProfile(issuance(), {
+        const row = await createProfile(issuance(), ctx.call, {
           slug: given?.slug ?? "",
           ...profileDraftFromProto(given),
         });
@@ -53,9 +53,9 @@ export function certificateProfileHandlers(
 
     updateCertificateProfile: unary(
       `${SERVICE}UpdateCertificateProfile`,
-      async (req) => {
+      async (req, ctx) => {
         const given = req.certificateProfile;
-        const row = await updateProfile(issuance(), {
+        const row = await updateProfile(issuance(), ctx.call, {
           ref: given?.id || given?.slug || "",
           etag: given?.etag ?? "",
           mask: req.updateMask ?? [],
@@ -68,8 +68,8 @@ export function certificateProfileHandlers(
 
     deleteCertificateProfile: unary(
       `${SERVICE}DeleteCertificateProfile`,
-      async (req) => {
-        await deleteProfile(issuance(), { ref: req.certificateProfile, etag: req.etag });
+      async (req, ctx) => {
+        await deleteProfile(issuance(), ctx.call, { ref: req.certificateProfile, etag: req.etag });
         return {};
       },
       deps,

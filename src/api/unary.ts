@@ -4,6 +4,7 @@ import type { CallSecurity } from "../auth/access-control";
 import { ruleFor } from "../auth/permissions";
 import { CertmintError, isCertmintError } from "../errors";
 import type { AuditResource } from "../issuance/audit/record";
+import type { Call } from "../issuance/call";
 import { type Actor, type CallScope, runInCallScope } from "../issuance/call-scope";
 import { noteCallActor } from "../server/call-logging";
 import { type PeerIdentity, peerIdentity } from "../server/peer-identity";
@@ -25,6 +26,8 @@ export interface CallContext {
   readonly peerCertificate?: PeerIdentity;
   /** Who is calling (the access token that authenticated the call). */
   readonly actor: Actor;
+  /** The call, as the use cases take it (src/issuance/call.ts). */
+  readonly call: Call;
 }
 
 export type UnaryHandler<Req, Res> = (request: Req, ctx: CallContext) => Promise<Res>;
@@ -138,6 +141,7 @@ export function unary<Req, Res>(
         deadline,
         peerCertificate,
         actor,
+        call: scope,
       };
       const s = scope;
       const response = await runInCallScope(s, () => handler(request, ctx));

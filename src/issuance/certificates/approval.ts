@@ -39,7 +39,7 @@ export async function approve(deps: IssuanceDeps, id: string): Promise<Certifica
   await em.refresh(request);
   let plan: Awaited<ReturnType<typeof planFromStored>>;
   try {
-    plan = await planFromStored(em, request);
+    plan = await planFromStored(deps.store, request);
     const violations = checkPlan(plan, issueFieldMapper(plan.key.kind === "CSR"));
     if (violations.length > 0) {
       throw policyViolation(violations, plan.profile.slug, "at approval, the request");

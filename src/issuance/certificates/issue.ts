@@ -1,8 +1,8 @@
 import { CertmintError } from "../../errors";
 import { CertificateRequestEntity } from "../../store/entities";
-import { readIssuanceRows } from "../../store/raw-read";
+import { rowKeyOf } from "../common/refs";
 import type { IssuanceDeps } from "../deps";
-import { profileKeyOf, profileReferenceMissing } from "../profiles/load";
+import { profileReferenceMissing } from "../profiles/load";
 import { assertSameRequest, findPrior, requestFingerprint, statusOnceFree } from "./idempotency";
 import { outcomeOf } from "./outcome";
 import { issueFieldMapper, planIssue } from "./plan";
@@ -46,9 +46,14 @@ export async function issue(deps: IssuanceDeps, input: IssueInput): Promise<Issu
     input.requestId && !input.validateOnly
       ? { caller: input.caller, requestId: input.requestId }
       : undefined;
-  const key = profileKeyOf(input.profile);
+  const key = rowKeyOf(input.profile);
   // An empty reference leaves only the prior request to look up (REFERENCE_MISSING after it).
-  const rows = key ? await readIssuanceRows(em, key, prior) : undefined;
+  const rows = key
+    ? await deps.store.issuance.findProfileAndPrior(
+        key,
+        prior && { caller: prior.caller, idempotencyKey: prior.requestId },
+      )
+    : undefined;
   const priorId = rows
     ? rows.priorRequestId
     : prior && (await findPrior(em, prior.caller, prior.requestId))?.id;
@@ -56,7 +61,7 @@ export async function issue(deps: IssuanceDeps, input: IssueInput): Promise<Issu
   if (!rows) throw profileReferenceMissing();
 
   // 1-3. The plan. Errors before the profile is known are not recorded (there is no row to own them).
-  const plan = await planIssue(em, input, rows);
+  const plan = await planIssue(deps.store, input, rows);
 
   // 4-7. Check, record, sign and store.
   return submit(deps, em, plan, who, {

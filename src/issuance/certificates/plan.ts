@@ -1,4 +1,3 @@
-import type { EntityManager } from "@mikro-orm/postgresql";
 import { type FieldViolation, fieldViolation, invalidField, isCertmintError } from "../../errors";
 import type {
   KeyAlgorithm,
@@ -8,7 +7,6 @@ import type {
 } from "../../model/pki";
 import { assertSignatureFits, defaultSignatureAlgorithm, parseCsr } from "../../signer";
 import type { CertificateAuthorityRow } from "../../store/entities";
-import type { IssuanceRows } from "../../store/raw-read";
 import { requireProfileAccess } from "../call-scope";
 import {
   CA_KEY_USAGES,
@@ -20,6 +18,7 @@ import {
 import { defaultKeyAlgorithm, defaultTtlSeconds } from "../profiles/effective-defaults";
 import { foundProfile, issuanceSettings } from "../profiles/load";
 import type { ProfileDefaults } from "../profiles/types";
+import type { CaRepository, IssuanceRows, PolicyRepository } from "../repositories";
 import { certifiedNames, sanCount } from "./names";
 import type { IssuancePlan, IssueInput, KeySource } from "./types";
 
@@ -90,14 +89,14 @@ function caRequest(
  * is separate (checkPlan), so a refusal can be recorded.
  */
 export async function planIssue(
-  em: EntityManager,
+  store: { policies: Pick<PolicyRepository, "find">; cas: Pick<CaRepository, "find"> },
   input: IssueInput,
   rows: IssuanceRows,
 ): Promise<IssuancePlan> {
   const profile = foundProfile(input.profile, rows);
   // Before anything else is checked: an issuer learns nothing about profiles not its own.
   requireProfileAccess(profile);
-  const { policy, defaults, ca } = await issuanceSettings(em, profile, rows);
+  const { policy, defaults, ca } = await issuanceSettings(store, profile, rows);
   let subject: SubjectName;
   let key: KeySource;
   let keyAlgorithm: KeyAlgorithm;

@@ -62,7 +62,7 @@ export async function renew(deps: IssuanceDeps, input: RenewInput): Promise<Issu
   }
   if (!old.profileId)
     throw failedPrecondition("PROFILE_DELETED", `the profile of certificate ${old.id} was deleted`);
-  const { profile, policy, renewal } = await loadProfileForIssuance(em, old.profileId);
+  const { profile, policy, renewal } = await loadProfileForIssuance(deps.store, old.profileId);
   assertMayRenew(old, renewal);
   const ca = profile.caId
     ? await em.findOneOrFail(CertificateAuthorityEntity, { id: profile.caId })

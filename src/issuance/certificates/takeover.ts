@@ -23,7 +23,7 @@ export async function takeOver(
   em: EntityManager,
   request: CertificateRequestRow,
 ): Promise<IssueOutcome> {
-  const plan = await planFromStored(em, request);
+  const plan = await planFromStored(deps.store, request);
   const mapField =
     request.kind === "RENEW" ? renewFieldMapper : issueFieldMapper(plan.key.kind === "CSR");
   const violations = checkPlan(plan, mapField);

@@ -1,5 +1,6 @@
 import { invalidField } from "../../errors";
 import type { MessageAuthenticator } from "../../signer";
+import type { PageCursor } from "../repositories";
 import { isUuid } from "./refs";
 
 /** Page sizes: 50 by default, at most 1000 (the proto comments say the same). */
@@ -19,13 +20,11 @@ export function pageSize(requested: number): number {
 }
 
 /**
- * Keyset pagination: the token is the (created_at, id) of the last row of the previous page,
- * so pages stay stable while rows are added, and each page is an index range scan.
+ * Keyset pagination: the token is the (created_at, id) of the last row of the previous page
+ * (a PageCursor), so pages stay stable while rows are added, and each page is an index range
+ * scan.
  */
-export interface PageCursor {
-  createdAt: Date;
-  id: string;
-}
+export type { PageCursor };
 
 /** What a page token is valid for: one list RPC with one set of filters (AIP-158). */
 export interface PageScope {

@@ -1,6 +1,7 @@
 import type { EntitySchema } from "@mikro-orm/core";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { invalidField, notFound, quoted } from "../../errors";
+import type { RowKey } from "../repositories";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Slugs: lower-case letters, digits and '-', 1 to 63 characters, starting with a letter. */
@@ -22,9 +23,34 @@ export function checkSlug(slug: string, field = "slug"): string {
 }
 
 /**
- * Finds a row by a reference that is its UUID id or its slug (every reference in the API
- * accepts either). NOT_FOUND names what was looked for.
+ * A reference as every API reference reads: trimmed, a UUID is an id (lower-cased), anything
+ * else a slug; null when empty.
  */
+export function rowKeyOf(ref: string): RowKey | null {
+  const trimmed = ref.trim();
+  if (trimmed === "") return null;
+  return isUuid(trimmed) ? { id: trimmed.toLowerCase() } : { slug: trimmed };
+}
+
+/**
+ * Resolves a reference that is a UUID id or a slug (every reference in the API accepts
+ * either) with `find`: INVALID_ARGUMENT on `field` when empty, NOT_FOUND naming what was
+ * looked for when nothing has it.
+ */
+export async function resolveRef<T>(
+  ref: string,
+  what: string,
+  field: string,
+  find: (key: RowKey) => Promise<T | null>,
+): Promise<T> {
+  const key = rowKeyOf(ref);
+  if (!key) throw referenceMissing(what, field);
+  const found = await find(key);
+  if (!found) throw referenceNotFound(what, ref.trim());
+  return found;
+}
+
+/** Transitional (ORM): findByRef for the use cases not yet on the store. */
 export async function findByRef<T extends object>(
   em: EntityManager,
   entity: EntitySchema<T>,

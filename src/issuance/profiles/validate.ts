@@ -1,38 +1,14 @@
-import type { EntityManager } from "@mikro-orm/postgresql";
 import { type FieldViolation, fieldViolation, invalidArgument } from "../../errors";
-import type { KeyAlgorithm, SignatureAlgorithm } from "../../model/pki";
-import {
-  CertificateAuthorityEntity,
-  type CertificateAuthorityRow,
-  CertificatePolicyEntity,
-} from "../../store/entities";
-import { findByRef } from "../common/refs";
-import { lockRow } from "../common/row-lock";
+import { resolveRef } from "../common/refs";
+import { stillThere } from "../common/row-lock";
 import { compiledPolicyOf } from "../policies/compiled-cache";
+import type { CaRepository, PolicyRepository, ProfileSettings } from "../repositories";
 import { profileViolations } from "./defaults-check";
 import type { ProfileDraft } from "./inputs";
-import type {
-  EnrollmentMethod,
-  PrivateKeyRetention,
-  ProfileDefaults,
-  RenewalSettings,
-  ValidityOverflow,
-} from "./types";
+import type { ProfileDefaults } from "./types";
 
 /** A checked profile: the columns of its row, except identity, version and timestamps. */
-export interface CheckedProfile {
-  description: string;
-  policyId: string;
-  caId: string | null;
-  selfSigned: boolean;
-  enrollmentMethod: EnrollmentMethod;
-  defaults: ProfileDefaults;
-  renewal: RenewalSettings;
-  requireApproval: boolean;
-  allowSelfApproval: boolean;
-  validityOverflow: ValidityOverflow;
-  privateKeyRetention: PrivateKeyRetention;
-}
+export type CheckedProfile = ProfileSettings;
 
 /**
  * Checks a profile, in this order: what needs no database (INVALID_ARGUMENT, every problem at
@@ -45,35 +21,31 @@ export interface CheckedProfile {
  * certificate (PENDING_CERTIFICATE) already has its key; issuance refuses until it is ACTIVE.
  */
 export async function checkProfile(
-  tx: EntityManager,
+  tx: { policies: Pick<PolicyRepository, "find" | "lock">; cas: Pick<CaRepository, "find"> },
   draft: ProfileDraft,
 ): Promise<CheckedProfile> {
   assertShape(draft);
-  const found = await findByRef(
-    tx,
-    CertificatePolicyEntity,
+  const found = await resolveRef(
     draft.policy,
     "certificate policy",
     "certificate_profile.certificate_policy",
+    (k) => tx.policies.find(k),
   );
-  const policyRow = await lockRow(tx, CertificatePolicyEntity, found.id, "share");
-  const ca: CertificateAuthorityRow | null =
-    draft.issuer.kind === "CA"
-      ? await findByRef(
-          tx,
-          CertificateAuthorityEntity,
-          draft.issuer.ref,
+  const policyRow = stillThere(await tx.policies.lock(found.id, "share"));
+  const issuer = draft.issuer;
+  const ca =
+    issuer.kind === "CA"
+      ? await resolveRef(
+          issuer.ref,
           "certificate authority",
           "certificate_profile.certificate_authority",
+          (k) => tx.cas.find(k),
         )
       : null;
   const violations = profileViolations(compiledPolicyOf(policyRow), {
     defaults: draft.defaults,
     renewal: draft.renewal,
-    ca: ca && {
-      keyAlgorithm: ca.keyAlgorithm as KeyAlgorithm,
-      signatureAlgorithm: ca.signatureAlgorithm as SignatureAlgorithm,
-    },
+    ca: ca && { keyAlgorithm: ca.keyAlgorithm, signatureAlgorithm: ca.signatureAlgorithm },
   });
   if (violations.length > 0) {
     const n = violations.length;
