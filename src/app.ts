@@ -29,7 +29,7 @@ import { addReflection } from "./server/reflection";
 import { tlsTransport } from "./server/tls";
 import { type GenerateRsa, type KeyGenerationStats, KeyGenerator } from "./signer";
 import { type Database, migrate, openDatabase, withStartupLock } from "./store/database";
-import { createStore } from "./store/store";
+import { createStore, kekCheckStore } from "./store/store";
 
 /** What a caller may substitute when starting certmint in-process (tests). */
 export interface StartOptions {
@@ -121,7 +121,7 @@ export async function startCertmint(
         },
         "database ready",
       );
-      const { keyring, created } = await openKeyring(config, opened.orm.em.fork());
+      const { keyring, created } = await openKeyring(config, kekCheckStore(opened.orm));
       if (created) {
         logger.warn(
           { file: config.kek.file },

@@ -1,13 +1,15 @@
 import type { CertificateAuthorityServiceServer } from "../../gen/ts/certmint/v1/certificate_authority_service";
 import { invalidField, quoted } from "../errors";
-import { createExternalCa, createIntermediateCa, createRootCa } from "../issuance/ca/create";
+import { createExternalCa, createRootCa } from "../issuance/ca/create";
+import { createIntermediateCa } from "../issuance/ca/create-intermediate";
 import { currentCrl } from "../issuance/ca/crl";
 import { deleteCa } from "../issuance/ca/delete";
 import { importCaCertificate } from "../issuance/ca/import-certificate";
 import { getCa, listCas } from "../issuance/ca/queries";
 import { revokeCa } from "../issuance/ca/revoke";
-import type { CaDeps, CaStatus } from "../issuance/ca/types";
+import type { CaStatus } from "../issuance/ca/types";
 import { updateCa } from "../issuance/ca/update";
+import type { IssuanceDeps } from "../issuance/deps";
 import {
   caStatusCodec,
   caToProto,
@@ -23,13 +25,13 @@ const SERVICE = "/certmint.v1.CertificateAuthorityService/";
 /** Thin handlers: map the request, call one use case, map the result. */
 export function certificateAuthorityHandlers(
   deps: HandlerDeps,
-  ca: () => CaDeps,
+  ca: () => IssuanceDeps,
 ): Partial<CertificateAuthorityServiceServer> {
   return {
     createRootCertificateAuthority: unary(
       `${SERVICE}CreateRootCertificateAuthority`,
-      async (req) => {
-        const row = await createRootCa(ca(), {
+      async (req, ctx) => {
+        const row = await createRootCa(ca(), ctx.call, {
           slug: req.slug,
           description: req.description,
           subject: subjectFromProto(req.subject),
@@ -48,8 +50,8 @@ export function certificateAuthorityHandlers(
 
     createIntermediateCertificateAuthority: unary(
       `${SERVICE}CreateIntermediateCertificateAuthority`,
-      async (req) => {
-        const row = await createIntermediateCa(ca(), {
+      async (req, ctx) => {
+        const row = await createIntermediateCa(ca(), ctx.call, {
           slug: req.slug,
           description: req.description,
           parent: req.parentCertificateAuthority,
@@ -70,8 +72,8 @@ export function certificateAuthorityHandlers(
 
     createExternalIntermediateCertificateAuthority: unary(
       `${SERVICE}CreateExternalIntermediateCertificateAuthority`,
-      async (req) => {
-        const row = await createExternalCa(ca(), {
+      async (req, ctx) => {
+        const row = await createExternalCa(ca(), ctx.call, {
           slug: req.slug,
           description: req.description,
           subject: subjectFromProto(req.subject),
@@ -88,8 +90,8 @@ export function certificateAuthorityHandlers(
 
     importCertificateAuthorityCertificate: unary(
       `${SERVICE}ImportCertificateAuthorityCertificate`,
-      async (req) => {
-        const row = await importCaCertificate(ca(), {
+      async (req, ctx) => {
+        const row = await importCaCertificate(ca(), ctx.call, {
           ca: req.certificateAuthority,
           certificatePem: req.certificatePem,
           chainPem: req.certificateChainPem,
@@ -125,7 +127,7 @@ export function certificateAuthorityHandlers(
 
     updateCertificateAuthority: unary(
       `${SERVICE}UpdateCertificateAuthority`,
-      async (req) => {
+      async (req, ctx) => {
         const given = req.certificateAuthority;
         const mask = req.updateMask ?? [];
         const unknown = mask.filter((p) => p !== "status" && p !== "description");
@@ -137,7 +139,7 @@ export function certificateAuthorityHandlers(
             unknown.length ? `unknown paths: ${unknown.map((p) => quoted(p)).join(", ")}` : "empty",
           );
         }
-        const row = await updateCa(ca(), {
+        const row = await updateCa(ca(), ctx.call, {
           ca: given.id || given.slug,
           // A masked status must name one: UNSPECIFIED is refused by updateCa, never ignored.
           status: mask.includes("status")
@@ -169,8 +171,8 @@ export function certificateAuthorityHandlers(
 
     deleteCertificateAuthority: unary(
       `${SERVICE}DeleteCertificateAuthority`,
-      async (req) => {
-        await deleteCa(ca(), { ca: req.certificateAuthority, etag: req.etag });
+      async (req, ctx) => {
+        await deleteCa(ca(), ctx.call, { ca: req.certificateAuthority, etag: req.etag });
         return {};
       },
       deps,
@@ -178,8 +180,8 @@ export function certificateAuthorityHandlers(
 
     revokeCertificateAuthority: unary(
       `${SERVICE}RevokeCertificateAuthority`,
-      async (req) => {
-        const row = await revokeCa(ca(), {
+      async (req, ctx) => {
+        const row = await revokeCa(ca(), ctx.call, {
           ca: req.certificateAuthority,
           reason: revocationReasonCodec.fromProto(req.reason, "reason"),
         });

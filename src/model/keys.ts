@@ -48,7 +48,12 @@ export const rsaAlgorithmOfBits = (bits: number): RsaKeyAlgorithm | undefined =>
 /** The smallest RSA modulus certmint ever accepts (CA/B BR 6.1.5; NIST SP 800-131A). */
 export const RSA_MIN_BITS = 2048;
 
-const CA_BITS: readonly KeyUsage[] = ["KEY_CERT_SIGN", "CRL_SIGN"];
+/**
+ * The key usages of every CA certificate: it verifies certificate and CRL signatures (RFC 5280
+ * 4.2.1.3, 4.2.1.9). Added to a request for a CA certificate, and to certmint's own CAs.
+ */
+export const CA_KEY_USAGES: readonly KeyUsage[] = ["KEY_CERT_SIGN", "CRL_SIGN"];
+const CA_BITS = CA_KEY_USAGES;
 
 /**
  * The key usages a key of each family may carry, in canonical order:

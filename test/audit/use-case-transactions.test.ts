@@ -5,7 +5,6 @@ import { createRootCa } from "../../src/issuance/ca/create";
 import { CaKeyring } from "../../src/issuance/ca/keyring";
 import { updateCa } from "../../src/issuance/ca/update";
 import { type Call, SYSTEM_ACTOR, systemCall } from "../../src/issuance/call";
-import { runInCallScope } from "../../src/issuance/call-scope";
 import { etagOf } from "../../src/issuance/common/etag";
 import type { IssuanceDeps } from "../../src/issuance/deps";
 import { createPolicy } from "../../src/issuance/policies/create";
@@ -54,7 +53,6 @@ describe("audit records of policy, profile and CA changes", () => {
     traceId: "r",
     peer: "p",
   });
-  const inScope = <T>(fn: () => Promise<T>) => runInCallScope(call(), fn);
   const records = (id: string) =>
     db.query<{ status_code: number; resource_type: string }>(
       "select status_code, resource_type from audit_record where resource_id = $1",
@@ -65,7 +63,7 @@ describe("audit records of policy, profile and CA changes", () => {
   /** Runs a change that must fail with `reason`, and returns how many audit rows it wrote. */
   const failedWrites = async (reason: string, fn: () => Promise<unknown>) => {
     const before = await auditCount();
-    await expect(inScope(fn)).rejects.toMatchObject({ name: "CertmintError", reason });
+    await expect(fn()).rejects.toMatchObject({ name: "CertmintError", reason });
     return (await auditCount()) - before;
   };
   const expectOneSuccess = async (id: string, type: string) => {
@@ -166,18 +164,18 @@ describe("audit records of policy, profile and CA changes", () => {
       description: "",
       subject: { attributes: [{ type: "COMMON_NAME" as const, value: "Audit Root" }] },
     };
-    const ca = await inScope(() => createRootCa(deps, input));
+    const ca = await createRootCa(deps, call(), input);
     expect(ca.crlNumber).toBe("0");
     await expectOneSuccess(ca.id, "certificate_authority");
-    expect(await failedWrites("CA_SLUG_TAKEN", () => createRootCa(deps, input))).toBe(0);
+    expect(await failedWrites("CA_SLUG_TAKEN", () => createRootCa(deps, call(), input))).toBe(0);
 
     const update = { ca: ca.id, description: "d" };
-    const updated = await inScope(() => updateCa(deps, { ...update, etag: etagOf(ca.version) }));
+    const updated = await updateCa(deps, call(), { ...update, etag: etagOf(ca.version) });
     expect(updated.version).toBe(ca.version + 1);
     expect(await records(ca.id)).toHaveLength(2);
     expect(
       await failedWrites("ETAG_MISMATCH", () =>
-        updateCa(deps, { ...update, etag: etagOf(ca.version) }),
+        updateCa(deps, call(), { ...update, etag: etagOf(ca.version) }),
       ),
     ).toBe(0);
   });
@@ -210,8 +208,8 @@ describe("audit records of policy, profile and CA changes", () => {
       description: "",
       subject: { attributes: [{ type: "COMMON_NAME" as const, value: "Race Root" }] },
     };
-    await inScope(() => createRootCa(deps, ca));
-    expect(await failedWrites("CA_SLUG_TAKEN", () => createRootCa(racing, ca))).toBe(0);
+    await createRootCa(deps, call(), ca);
+    expect(await failedWrites("CA_SLUG_TAKEN", () => createRootCa(racing, call(), ca))).toBe(0);
   });
 
   it("has no ambient default: what certmint does on its own is recorded as certmint's", async () => {

@@ -1,7 +1,6 @@
-import { CertificateAuthorityEntity } from "../../store/entities";
 import { isUuid } from "../common/refs";
-import { currentCrl } from "./crl";
-import type { CaDeps } from "./types";
+import type { CaRepository } from "../repositories";
+import { type CrlDeps, currentCrl } from "./crl";
 
 /** DER of a published object, and until when a cache may keep it. */
 export interface Published {
@@ -25,6 +24,10 @@ interface CachedCrl {
   checkedAt: number;
 }
 
+export type PublisherDeps = CrlDeps & {
+  store: CrlDeps["store"] & { cas: Pick<CaRepository, "revocationCount"> };
+};
+
 /**
  * What the publication endpoint (src/server/publication.ts) serves at the URLs certificates
  * carry (RFC 5280 4.2.1.13 CRL distribution points, 4.2.2.1 caIssuers). Relying parties fetch
@@ -41,7 +44,7 @@ export class CaPublisher {
   private readonly signing = new Map<string, Promise<Published | undefined>>();
 
   constructor(
-    private readonly deps: CaDeps,
+    private readonly deps: PublisherDeps,
     private readonly cacheSeconds: number,
   ) {}
 
@@ -70,10 +73,8 @@ export class CaPublisher {
     const now = performance.now();
     if (now - hit.signedAt >= this.cacheSeconds * 1000) return false;
     if (now - hit.checkedAt < CRL_REVOCATION_CHECK_MS) return true;
-    const ca = await this.deps.orm.em
-      .fork()
-      .findOne(CertificateAuthorityEntity, { id }, { fields: ["revocationCount"] });
-    if (!ca || String(ca.revocationCount) !== hit.revocationCount) return false;
+    const count = await this.deps.store.cas.revocationCount(id);
+    if (count === null || count !== hit.revocationCount) return false;
     hit.checkedAt = performance.now();
     return true;
   }
@@ -81,22 +82,14 @@ export class CaPublisher {
   /** The CA's certificate, DER; undefined when unknown or still pending its certificate. */
   async caCertificate(caId: string): Promise<Published | undefined> {
     if (!isUuid(caId)) return undefined;
-    const ca = await this.deps.orm.em
-      .fork()
-      .findOne(
-        CertificateAuthorityEntity,
-        { id: caId.toLowerCase() },
-        { fields: ["certificatePem", "notAfter"] },
-      );
+    const ca = await this.deps.store.cas.find({ id: caId.toLowerCase() });
     if (!ca?.certificatePem || !ca.notAfter) return undefined;
     return { der: pemToDer(ca.certificatePem), expires: ca.notAfter };
   }
 
   private async sign(id: string): Promise<Published | undefined> {
-    const exists = await this.deps.orm.em
-      .fork()
-      .count(CertificateAuthorityEntity, { id, certificatePem: { $ne: null } });
-    if (exists === 0) return undefined;
+    const ca = await this.deps.store.cas.find({ id });
+    if (!ca?.certificatePem) return undefined;
     const crl = await currentCrl(this.deps, id);
     const published = { der: crl.der, expires: crl.nextUpdate };
     const now = performance.now();

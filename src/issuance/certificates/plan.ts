@@ -6,7 +6,6 @@ import type {
   SubjectName,
 } from "../../model/pki";
 import { assertSignatureFits, defaultSignatureAlgorithm, parseCsr } from "../../signer";
-import type { CertificateAuthorityRow } from "../../store/entities";
 import { requireProfileAccess } from "../call-scope";
 import {
   CA_KEY_USAGES,
@@ -18,7 +17,12 @@ import {
 import { defaultKeyAlgorithm, defaultTtlSeconds } from "../profiles/effective-defaults";
 import { foundProfile, issuanceSettings } from "../profiles/load";
 import type { ProfileDefaults } from "../profiles/types";
-import type { CaRepository, IssuanceRows, PolicyRepository } from "../repositories";
+import type {
+  CaRepository,
+  CertificateAuthority,
+  IssuanceRows,
+  PolicyRepository,
+} from "../repositories";
 import { certifiedNames, sanCount } from "./names";
 import type { IssuancePlan, IssueInput, KeySource } from "./types";
 
@@ -69,7 +73,7 @@ function caRequest(
   input: IssueInput,
   csrAsks: { isCa: boolean; pathLength?: number } | undefined,
   policy: CompiledPolicy,
-  ca: CertificateAuthorityRow | null,
+  ca: CertificateAuthority | null,
 ): { isCa: boolean; pathLength?: number } {
   const asked = input.ca ?? (csrAsks?.isCa ? { pathLength: csrAsks.pathLength } : undefined);
   if (!asked && policy.basicConstraints.ca !== "REQUIRED") return { isCa: false };
@@ -178,7 +182,7 @@ export function parseRequestCsr(pem: string): ReturnType<typeof parseCsr> {
 
 /** The CA's signature algorithm, or for self-signed certificates the default for the subject key. */
 export function caSignatureDefault(
-  ca: CertificateAuthorityRow | null,
+  ca: CertificateAuthority | null,
   subjectKey: KeyAlgorithm,
 ): SignatureAlgorithm {
   return ca ? (ca.signatureAlgorithm as SignatureAlgorithm) : defaultSignatureAlgorithm(subjectKey);

@@ -6,10 +6,10 @@ import type {
   SubjectName,
 } from "../../model/pki";
 import { assertSignatureFits, parseCertificate } from "../../signer";
-import { CertificateAuthorityEntity, CertificateRequestEntity } from "../../store/entities";
+import { CertificateRequestEntity } from "../../store/entities";
 import type { IssuanceDeps } from "../deps";
 import { requireProfileAccessById } from "../profiles/access";
-import { loadProfileForIssuance } from "../profiles/load";
+import { loadProfileForIssuance, requireCa } from "../profiles/load";
 import { findPrior, requestFingerprint } from "./idempotency";
 import { replay } from "./issue";
 import { certifiedNames } from "./names";
@@ -64,9 +64,7 @@ export async function renew(deps: IssuanceDeps, input: RenewInput): Promise<Issu
     throw failedPrecondition("PROFILE_DELETED", `the profile of certificate ${old.id} was deleted`);
   const { profile, policy, renewal } = await loadProfileForIssuance(deps.store, old.profileId);
   assertMayRenew(old, renewal);
-  const ca = profile.caId
-    ? await em.findOneOrFail(CertificateAuthorityEntity, { id: profile.caId })
-    : null;
+  const ca = profile.caId ? await requireCa(deps.store.cas, profile.caId) : null;
   const original = await em.findOne(CertificateRequestEntity, { id: old.certificateRequestId });
   const originalSource =
     (original?.params as unknown as StoredParams | undefined)?.keySource ?? "CSR";

@@ -1,6 +1,5 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { invalidField, notFound } from "../../errors";
-import type { RevocationReason } from "../../model/pki";
 import {
   CertificateAuthorityEntity,
   CertificateEntity,
@@ -9,6 +8,7 @@ import {
 import { recordAudit } from "../audit/record";
 import { isUuid } from "../common/refs";
 import type { IssuanceDeps } from "../deps";
+import { assertRevocationReason } from "./revocation-reason";
 import type { RevokeInput } from "./types";
 
 /**
@@ -36,17 +36,6 @@ export async function revoke(deps: IssuanceDeps, input: RevokeInput): Promise<Ce
     fingerprintSha256: cert.fingerprintSha256,
   });
   return em.findOneOrFail(CertificateEntity, { id: cert.id }, { refresh: true });
-}
-
-/** removeFromCRL belongs to delta CRLs only (RFC 5280 5.3.1): never a revocation reason here. */
-export function assertRevocationReason(reason: RevocationReason): void {
-  if (reason !== "REMOVE_FROM_CRL") return;
-  throw invalidField(
-    "REVOCATION_REASON_INVALID",
-    "removeFromCRL is only for delta CRLs (RFC 5280 5.3.1); choose another reason",
-    "reason",
-    "REMOVE_FROM_CRL is not accepted",
-  );
 }
 
 /**

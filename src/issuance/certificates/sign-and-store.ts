@@ -15,8 +15,8 @@ import type { CertificateRequestRow, CertificateRow } from "../../store/entities
 import type { HeldConnection } from "../../store/prepared";
 import { linkRenewal, storeIssuedCertificate } from "../../store/raw-insert";
 import { auditColumnsForStatement } from "../audit/record";
-import { publicationUrls } from "../ca/create";
 import { caIssuer, requireActive } from "../ca/load";
+import { publicationUrls } from "../ca/publication-urls";
 import { refuseIfAbandoned } from "../call-scope";
 import { DEFAULT_GENERATED_KEY_REPLAY_SECONDS, type IssuanceDeps } from "../deps";
 import { searchNames } from "./names";
@@ -139,7 +139,7 @@ export async function signAndStore(
     extendedKeyUsages: plan.extendedKeyUsages,
     signatureAlgorithm: plan.signatureAlgorithm,
     issuer: plan.ca ? caIssuer(deps, plan.ca) : { selfSigned: new SoftwareSigner(privateKey!) },
-    ...(plan.ca ? publicationUrls(deps, plan.ca.id) : {}),
+    ...(plan.ca ? publicationUrls(deps.publicBaseUrl, plan.ca.id) : {}),
   });
   const certificateId = randomUUID();
   const now = deps.now();

@@ -10,8 +10,8 @@ import type {
   SubjectAltNames,
   SubjectName,
 } from "../../model/pki";
-import type { CertificateAuthorityRow, CertificateProfileRow } from "../../store/entities";
 import type { CompiledPolicy } from "../policy-engine";
+import type { CertificateAuthority, CertificateProfile } from "../repositories";
 
 export type RequestStatus = "PENDING_APPROVAL" | "PENDING" | "ISSUED" | "FAILED" | "REJECTED";
 
@@ -62,10 +62,10 @@ export interface RenewInput {
  * policy, checked, and stored on the request row (params) so approval can sign it later.
  */
 export interface IssuancePlan {
-  profile: CertificateProfileRow;
+  profile: CertificateProfile;
   policy: CompiledPolicy;
   /** null for self-signed profiles. */
-  ca: CertificateAuthorityRow | null;
+  ca: CertificateAuthority | null;
   /** The subject the certificate carries: names in it normalised (names.ts certifiedNames). */
   subject: SubjectName;
   /** The subject as the request gave it (policy violations quote it). */

@@ -10,6 +10,7 @@
  */
 
 import { invalidArgument } from "../../errors";
+import { CA_KEY_USAGES } from "../../model/keys";
 import type { ExtendedKeyUsage, KeyUsage } from "../../model/pki";
 import type { CompiledPolicy } from "./compile";
 import type { NameRule, PolicySpec, UsageRule } from "./types";
@@ -124,11 +125,8 @@ export function presetSpec(name: PresetName): PolicySpec {
   return make();
 }
 
-/**
- * What every CA certificate carries (RFC 5280 4.2.1.3: keyCertSign to verify certificate
- * signatures, cRLSign to sign its CRLs); issuance adds them to a CA request.
- */
-export const CA_KEY_USAGES: readonly KeyUsage[] = ["KEY_CERT_SIGN", "CRL_SIGN"];
+/** What every CA certificate carries (src/model/keys.ts); issuance adds them to a CA request. */
+export { CA_KEY_USAGES };
 
 /** The usages a request gets when it names none: the policy's required ones. */
 export function defaultUsagesFor(policy: CompiledPolicy): {
