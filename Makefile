@@ -1,6 +1,7 @@
 # certmint: every tool the project uses is installed, pinned, by a target here.
 #   make run     install dependencies and start the server on the embedded database
 #   make test    install dependencies and tools, make sure PostgreSQL runs, run every test
+# Every target carries a "## " description on its rule line: `make help` lists them all.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -16,6 +17,11 @@ PROTOC_VERSION := 3.21.12
 PROTOC_GEN_GO_VERSION := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.6.0
 GRPCURL_VERSION := v1.9.4
+# The peers and load generators of bench/peers and bench/scale (Go module proxy).
+STEP_CA_VERSION := v0.30.2
+CFSSL_VERSION := v1.6.5
+GHZ_VERSION := v0.120.0
+VEGETA_VERSION := v12.13.0
 PY_GRPCIO := 1.85.3
 PY_PROTOBUF := 5.29.5
 PY_GOOGLEAPIS := 1.70.0
@@ -25,25 +31,23 @@ BUF := node_modules/.bin/buf
 GEN_DIRS := ts go/certmint python/certmint java/dev descriptor
 
 .PHONY: help deps tools system-tools go-tools python-tools java-tools grpcurl gen gen-check lint format \
-        breaking typecheck test test-db run build bench-signer bench-issue clean
+        breaking typecheck test test-db run build bench-signer bench-issue bench-tools bench-peers \
+        bench-scale clean
 
-help:
-	@echo "make run        start certmint on the embedded database (127.0.0.1:50051)"
-	@echo "make test       run every test (starts the local PostgreSQL when it can)"
-	@echo "make gen        regenerate gen/ from proto/      make gen-check   fail on drift"
-	@echo "make lint       buf lint, biome, tsc             make breaking    buf breaking"
-	@echo "make grpcurl    install grpcurl into .tools/bin"
+help: ## list every target (this text)
+	@echo "certmint: make <target>"
+	@awk -F ':.*## ' '/^[a-z][a-z-]*:.*## / { printf "  make %-14s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 
 ## Node dependencies, exactly as locked.
-deps: node_modules/.deps-stamp
+deps: node_modules/.deps-stamp ## install the Node dependencies exactly as locked (npm ci)
 node_modules/.deps-stamp: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
 ## Code generators: protoc and the grpc python/java plugins from Debian packages (checked
 ## against PROTOC_VERSION), protoc-gen-go and protoc-gen-go-grpc built from the Go module proxy.
-tools: system-tools go-tools
-system-tools:
+tools: system-tools go-tools ## install the code generators (system-tools and go-tools)
+system-tools: ## protoc and the grpc Python/Java plugins (Debian packages), version checked
 	@if ! command -v protoc >/dev/null || ! command -v grpc_python_plugin >/dev/null \
 	    || ! command -v grpc_java_plugin >/dev/null; then \
 	  echo "installing protoc and grpc plugins (Debian packages)"; \
@@ -52,7 +56,7 @@ system-tools:
 	fi
 	@protoc --version | grep -qx "libprotoc $(PROTOC_VERSION)" || \
 	  { echo "protoc $(PROTOC_VERSION) is required, found: $$(protoc --version)"; exit 1; }
-go-tools: $(BIN)/protoc-gen-go-$(PROTOC_GEN_GO_VERSION) $(BIN)/protoc-gen-go-grpc-$(PROTOC_GEN_GO_GRPC_VERSION)
+go-tools: $(BIN)/protoc-gen-go-$(PROTOC_GEN_GO_VERSION) $(BIN)/protoc-gen-go-grpc-$(PROTOC_GEN_GO_GRPC_VERSION) ## protoc-gen-go and protoc-gen-go-grpc into .tools/bin
 $(BIN)/protoc-gen-go-$(PROTOC_GEN_GO_VERSION):
 	GOBIN=$(BIN) go install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
 	@touch $@
@@ -63,7 +67,7 @@ $(BIN)/protoc-gen-go-grpc-$(PROTOC_GEN_GO_GRPC_VERSION):
 ## Python runtime for the generated Python client, and `cryptography` (CSRs, chain and CRL
 ## checks) for the Python client test.
 PY_STAMP := $(VENV)/.stamp-$(PY_GRPCIO)-$(PY_PROTOBUF)-$(PY_GOOGLEAPIS)-$(PY_CRYPTOGRAPHY)
-python-tools: $(PY_STAMP)
+python-tools: $(PY_STAMP) ## the Python virtualenv of the client tests (.tools/venv)
 $(PY_STAMP):
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --disable-pip-version-check grpcio==$(PY_GRPCIO) \
@@ -75,7 +79,7 @@ $(PY_STAMP):
 ## test/clients/java/pom.xml, copied into .tools/java (Maven's repository in .tools/m2).
 JAVA_JARS := $(TOOLS)/java
 MAVEN_DEPENDENCY_PLUGIN := org.apache.maven.plugins:maven-dependency-plugin:3.8.1
-java-tools: $(JAVA_JARS)/.stamp
+java-tools: $(JAVA_JARS)/.stamp ## the Java client test's jars (.tools/java)
 $(JAVA_JARS)/.stamp: test/clients/java/pom.xml
 	rm -rf $(JAVA_JARS)
 	mvn -q -B -f test/clients/java/pom.xml -Dmaven.repo.local=$(TOOLS)/m2 \
@@ -83,19 +87,19 @@ $(JAVA_JARS)/.stamp: test/clients/java/pom.xml
 	@touch $@
 
 ## grpcurl, for the README's examples.
-grpcurl: $(BIN)/grpcurl-$(GRPCURL_VERSION)
+grpcurl: $(BIN)/grpcurl-$(GRPCURL_VERSION) ## grpcurl into .tools/bin, for the README's examples
 $(BIN)/grpcurl-$(GRPCURL_VERSION):
 	GOBIN=$(BIN) go install github.com/fullstorydev/grpcurl/cmd/grpcurl@$(GRPCURL_VERSION)
 	@touch $@
 
 ## Generated code: gen/ is committed; gen-check regenerates into a temporary tree and diffs.
-gen: deps tools
+gen: deps tools ## regenerate gen/ (ts, go, python, java, descriptor) from proto/
 	rm -rf $(addprefix gen/,$(GEN_DIRS))
 	$(BUF) generate
 	$(BUF) generate --template buf.gen.rpc.yaml
 	mkdir -p gen/descriptor && $(BUF) build -o gen/descriptor/certmint.binpb
 
-gen-check: deps tools
+gen-check: deps tools ## regenerate into a temporary tree; fail if gen/ differs
 	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	$(BUF) generate -o "$$tmp" && $(BUF) generate --template buf.gen.rpc.yaml -o "$$tmp" && \
 	mkdir -p "$$tmp/gen/descriptor" && $(BUF) build -o "$$tmp/gen/descriptor/certmint.binpb" && \
@@ -103,50 +107,76 @@ gen-check: deps tools
 	  diff -r "gen/$$d" "$$tmp/gen/$$d" >/dev/null || { echo "gen/$$d differs from proto/: run 'make gen' and commit"; diff -r "gen/$$d" "$$tmp/gen/$$d" | head -20; exit 1; }; \
 	done; echo "gen/ matches proto/"
 
-lint: deps
+lint: deps ## buf lint, biome, tsc
 	$(BUF) lint
 	biome ci --colors=off .
 	tsc -p tsconfig.json --noEmit
 
-format: deps
+format: deps ## biome format and fix
 	biome check --write .
 
 ## buf breaking against the first commit that published proto/certmint/v1 (v1 is frozen).
-breaking: deps
+breaking: deps ## buf breaking against the first published v1 (additions only)
 	bash scripts/buf-breaking.sh
 
-typecheck: deps
+typecheck: deps ## tsc --noEmit
 	tsc -p tsconfig.json --noEmit
 
 ## The server as JavaScript in dist/ (scripts/build-server.cjs), rebuilt only when a file under
 ## src/ or gen/ts/ changed (the directories are prerequisites too: an added or deleted file
-## counts). `make run` starts the compiled code: nothing is transpiled at start-up.
+## counts). `make run` starts the compiled code: nothing is transpiled at start-up. The same
+## script bundles the CLI (src/cli) into dist/cli/certmint.js, package.json's `bin`.
 SERVER_SOURCES := $(shell find src gen/ts \( -name '*.ts' -o -type d \))
 dist/.build-stamp: $(SERVER_SOURCES) scripts/build-server.cjs
 	node scripts/build-server.cjs
 	@touch $@
-build: deps dist/.build-stamp
+build: deps dist/.build-stamp ## compile the server and the certmint CLI into dist/ (when sources changed)
 
 ## PostgreSQL for the tests: TEST_DATABASE_URL if set, else the local cluster, started here.
-test-db:
+test-db: ## make sure the PostgreSQL of the tests runs (TEST_DATABASE_URL, else the local cluster)
 	@bash scripts/ensure-test-postgres.sh
 
-test: deps python-tools java-tools grpcurl test-db
+test: deps python-tools java-tools grpcurl test-db ## run every test
 	@mkdir -p $(TOOLS); rc=0; \
 	PATH="$(VENV)/bin:$$PATH" TEST_DATABASE_URL="$${TEST_DATABASE_URL:-postgresql://certmint:certmint@127.0.0.1:5432/certmint}" \
 	  vitest run --reporter=default --reporter=json --outputFile.json=$(TOOLS)/test-report.json || rc=$$?; \
 	if [ -f $(TOOLS)/test-report.json ]; then node scripts/test-summary.cjs $(TOOLS)/test-report.json; fi; \
 	exit $$rc
 
-run: build
+run: build ## start certmint on the embedded database (127.0.0.1:50051)
 	node dist/src/main.js
 
-bench-signer: deps
+bench-signer: deps ## leaf certificates per second per CA key type
 	node --require tsx/cjs bench/signer/index.ts
 
 ## IssueCertificate over gRPC against the server process on the local PostgreSQL (about 1.5 min).
-bench-issue: deps test-db
+bench-issue: deps test-db ## IssueCertificate over gRPC against a server process (about 1.5 min)
 	node --require tsx/cjs bench/issue/index.ts
 
-clean:
+## The pinned peers and load generators, built into .tools/bin (never committed): step-ca
+## without cgo (its YubiKey support needs libpcsclite), each beside a <name>-<version> stamp.
+bench-tools: $(BIN)/step-ca-$(STEP_CA_VERSION) $(BIN)/cfssl-$(CFSSL_VERSION) $(BIN)/ghz-$(GHZ_VERSION) $(BIN)/vegeta-$(VEGETA_VERSION) ## build the pinned peers and load generators into .tools/bin
+$(BIN)/step-ca-$(STEP_CA_VERSION):
+	CGO_ENABLED=0 GOBIN=$(BIN) go install github.com/smallstep/certificates/cmd/step-ca@$(STEP_CA_VERSION)
+	@rm -f $(BIN)/step-ca-v* && touch $@
+$(BIN)/cfssl-$(CFSSL_VERSION):
+	GOBIN=$(BIN) go install github.com/cloudflare/cfssl/cmd/cfssl@$(CFSSL_VERSION)
+	@rm -f $(BIN)/cfssl-v* && touch $@
+$(BIN)/ghz-$(GHZ_VERSION):
+	GOBIN=$(BIN) go install github.com/bojand/ghz/cmd/ghz@$(GHZ_VERSION)
+	@rm -f $(BIN)/ghz-v* && touch $@
+$(BIN)/vegeta-$(VEGETA_VERSION):
+	GOBIN=$(BIN) go install github.com/tsenart/vegeta/v12@$(VEGETA_VERSION)
+	@rm -f $(BIN)/vegeta-v* && touch $@
+
+## certmint beside step-ca and cfssl, pinned to one core each side (about 4 min; see
+## bench/peers/index.ts). Starts its own PostgreSQL 15 instance and stops it afterwards.
+bench-peers: deps build bench-tools ## certmint beside step-ca and cfssl, one core each side (about 4 min)
+	node --require tsx/cjs bench/peers/index.ts
+
+## Issuance and reads at 0, 10^5 and 10^6 stored certificates (about 15 min; bench/scale).
+bench-scale: deps build bench-tools ## issuance and reads at 0, 10^5 and 10^6 stored certificates (about 15 min)
+	node --require tsx/cjs bench/scale/index.ts
+
+clean: ## remove dist, .tools and node_modules
 	rm -rf dist .tools node_modules

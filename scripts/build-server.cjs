@@ -4,8 +4,14 @@
 // output semantics) and takes about 0.4 s of CPU where `tsc` takes about 20 s on these
 // 2 cores; type checking stays in `make lint` / `make typecheck`.
 // `make build` runs this only when a file under src/ or gen/ts/ changed (Makefile rule).
+//
+// It also bundles the command-line client (src/cli, on gen/ts) into one file, dist/cli/certmint.js,
+// with @grpc/grpc-js and @bufbuild/protobuf inside: package.json's `bin`, so `npx certmint` runs it
+// from a clone and `npm install -g` from a packed tarball (`npm pack` runs this first, `prepack`).
+// One file loads in a fraction of the time of the ~100 modules it replaces, which a command run
+// many times in scripts notices.
 const { buildSync } = require("esbuild");
-const { readdirSync, rmSync } = require("node:fs");
+const { chmodSync, readdirSync, rmSync } = require("node:fs");
 const { join } = require("node:path");
 
 const root = join(__dirname, "..");
@@ -13,6 +19,7 @@ const root = join(__dirname, "..");
 function sources(dir) {
   return readdirSync(join(root, dir), { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name);
+    if (path === join("src", "cli")) return []; // bundled on its own, below
     if (entry.isDirectory()) return sources(path);
     return entry.name.endsWith(".ts") && !entry.name.endsWith(".d.ts") ? [path] : [];
   });
@@ -21,6 +28,7 @@ function sources(dir) {
 // A clean tree: a deleted source leaves no stale module behind.
 rmSync(join(root, "dist", "src"), { recursive: true, force: true });
 rmSync(join(root, "dist", "gen"), { recursive: true, force: true });
+rmSync(join(root, "dist", "cli"), { recursive: true, force: true });
 buildSync({
   absWorkingDir: root,
   entryPoints: [...sources("src"), ...sources(join("gen", "ts"))],
@@ -32,3 +40,18 @@ buildSync({
   sourcemap: true,
   logLevel: "warning",
 });
+
+// The CLI: one CommonJS file. Its shebang comes from src/cli/main.ts; npx runs the file itself,
+// so it must be executable.
+const cli = join(root, "dist", "cli", "certmint.js");
+buildSync({
+  absWorkingDir: root,
+  entryPoints: [join("src", "cli", "main.ts")],
+  outfile: cli,
+  bundle: true,
+  format: "cjs",
+  platform: "node",
+  target: "node20",
+  logLevel: "warning",
+});
+chmodSync(cli, 0o755);

@@ -1,10 +1,8 @@
 import { spawnSync } from "node:child_process";
 import { availableParallelism } from "node:os";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ConfigError, loadConfig } from "../src/config";
-
-const ROOT = join(__dirname, "..");
+import { ROOT, START_TIMEOUT_MS, serverCommand } from "./support/server-process";
 
 describe("loadConfig", () => {
   it("defaults to 127.0.0.1:50051, the embedded database and ./data", () => {
@@ -167,11 +165,11 @@ describe("loadConfig", () => {
 
 describe("bad configuration at start-up", () => {
   const run = (env: Record<string, string>) =>
-    spawnSync(process.execPath, ["--require", "tsx/cjs", "src/main.ts"], {
+    spawnSync(serverCommand().command, serverCommand().args, {
       cwd: ROOT,
       env: { ...process.env, ...env },
       encoding: "utf8",
-      timeout: 60_000,
+      timeout: START_TIMEOUT_MS,
     });
 
   it.each([

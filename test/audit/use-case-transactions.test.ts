@@ -29,7 +29,7 @@ describe("audit records of policy, profile and CA changes", () => {
   let deps: IssuanceDeps;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
+    db = await createTestDatabase({ migrated: true });
     database = await openDatabase({ databaseUrl: db.url, dataDir: "/nonexistent" });
     await migrate(database.orm);
     deps = {

@@ -19,6 +19,7 @@ import { IssueCertificateRequest } from "../../gen/ts/certmint/v1/certificate_se
 import { KeyAlgorithm } from "../../gen/ts/certmint/v1/common";
 import { createProfileRows, createRoot } from "../support/fixtures";
 import { call, expectRpcError, startTestCertmint, type TestCertmint } from "../support/harness";
+import { clockPast } from "../support/wait";
 
 const TOKEN = /^certmint_[A-Za-z0-9_-]{43}$/;
 const DAY = 86_400;
@@ -474,7 +475,8 @@ describe("RevokeAccessToken", () => {
       "select revoked_at::text from access_token where id = $1",
       [res.accessToken!.id],
     );
-    await new Promise((r) => setTimeout(r, 20));
+    // A second revocation that overwrote the time would now write a later one.
+    await clockPast(first.revokeTime!);
     const second = await revoke("twice");
     expect(second.state).toBe(AccessTokenState.ACCESS_TOKEN_STATE_REVOKED);
     expect(second.revokeTime).toEqual(first.revokeTime);

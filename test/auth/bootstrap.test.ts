@@ -79,7 +79,7 @@ describe("the first admin token", () => {
     );
 
   beforeAll(async () => {
-    db = await createTestDatabase();
+    db = await createTestDatabase({ migrated: true });
   });
   afterAll(async () => {
     await proc?.stop();
@@ -280,7 +280,7 @@ describe("re-creating the admin token quickly, or when slugs like its own are ta
   const silent = pino({ level: "silent" });
 
   beforeAll(async () => {
-    db = await createTestDatabase();
+    db = await createTestDatabase({ migrated: true });
   });
   afterAll(async () => {
     await db?.drop();

@@ -390,7 +390,7 @@ describe("the key-encryption key across restarts (real server process)", () => {
   }
 
   beforeAll(async () => {
-    db = await createTestDatabase();
+    db = await createTestDatabase({ migrated: true });
     dataDir = mkdtempSync(join(tmpdir(), "certmint-kek-"));
     kekPath = join(dataDir, "kek.key");
   });

@@ -7,7 +7,7 @@ import { spawn } from "node:child_process";
 import { CertificateAuthorityStatus } from "../../gen/ts/certmint/v1/certificate_authority_service";
 import { KeyAlgorithm, SignatureAlgorithm, type Subject } from "../../gen/ts/certmint/v1/common";
 import { call, type TestCertmint } from "../support/harness";
-import { ROOT } from "../support/server-process";
+import { ROOT, START_TIMEOUT_MS, serverCommand } from "../support/server-process";
 
 export {
   extensionBlock,
@@ -191,12 +191,13 @@ export interface RefusedStart {
 }
 
 /**
- * Runs `src/main.ts` like startServerProcess does, but for a start that should fail: waits for
+ * Runs the server like startServerProcess does, but for a start that should fail: waits for
  * the process to exit and returns its exit code and output. A process that starts serving
  * instead is stopped and reported with served = true.
  */
 export function runServerExpectingExit(env: Record<string, string>): Promise<RefusedStart> {
-  const child = spawn(process.execPath, ["--require", "tsx/cjs", "src/main.ts"], {
+  const { command, args } = serverCommand();
+  const child = spawn(command, args, {
     cwd: ROOT,
     env: { ...process.env, CERTMINT_LISTEN: "127.0.0.1:0", ...env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -218,7 +219,7 @@ export function runServerExpectingExit(env: Record<string, string>): Promise<Ref
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
       reject(new Error(`server neither exited nor served in time:\n${stdout}\n${stderr}`));
-    }, 60_000);
+    }, START_TIMEOUT_MS);
     child.on("close", (code) => {
       clearTimeout(timer);
       resolve({ code, stdout, stderr, served });

@@ -17,7 +17,7 @@ describe("server reflection, as grpcurl sees it", () => {
   beforeAll(async () => {
     if (!existsSync(GRPCURL))
       throw new Error(`${GRPCURL} is missing: run the tests with \`make test\``);
-    db = await createTestDatabase();
+    db = await createTestDatabase({ migrated: true });
     server = await startServerProcess({ DATABASE_URL: db.url });
   });
   afterAll(async () => {

@@ -18,7 +18,7 @@ describe("in-process server: request ids, error details and graceful shutdown", 
   let adminToken = "";
 
   beforeAll(async () => {
-    db = await createTestDatabase();
+    db = await createTestDatabase({ migrated: true });
     const config = loadConfig({
       CERTMINT_LISTEN: "127.0.0.1:0",
       DATABASE_URL: db.url,

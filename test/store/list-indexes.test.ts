@@ -12,7 +12,7 @@ describe("certificate listing indexes", () => {
   let database: Database;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
+    db = await createTestDatabase({ migrated: true });
     database = await openDatabase({ databaseUrl: db.url, dataDir: "/nonexistent" });
     await migrate(database.orm);
     await db.query("set enable_seqscan = off");

@@ -30,7 +30,7 @@ describe("readIssuanceRows", () => {
   };
 
   beforeAll(async () => {
-    db = await createTestDatabase();
+    db = await createTestDatabase({ migrated: true });
     database = await openDatabase({ databaseUrl: db.url, dataDir: "/nonexistent" });
     await migrate(database.orm);
     await db.query(

@@ -103,7 +103,8 @@ export async function startTestCertmint(
   env: Record<string, string> = {},
   options: TestStartOptions = {},
 ): Promise<TestCertmint> {
-  const db = await createTestDatabase();
+  // Already migrated (a clone of the template database): the server applies no migration.
+  const db = await createTestDatabase({ migrated: true });
   const serverUrl = new URL(db.url);
   if (options.databasePort !== undefined) {
     serverUrl.hostname = "127.0.0.1";

@@ -1,4 +1,6 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
+import { join, relative } from "node:path";
 import { Client } from "pg";
 
 /** The PostgreSQL the tests use (make test sets it; see scripts/ensure-test-postgres.sh). */
@@ -19,22 +21,43 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** A fresh, empty database for one test file, so files run in parallel without sharing rows. */
-export async function createTestDatabase(prefix = "certmint_t"): Promise<TestDatabase> {
+export interface TestDatabaseOptions {
+  /** The start of the database's name (default `certmint_t`); a random suffix follows. */
+  prefix?: string;
+  /**
+   * true: a clone of the template database that already holds every migration (see
+   * ensureTemplateDatabase), so a server starting on it applies none: much cheaper than
+   * migrating. false (the default): an empty database, for tests of the migrations themselves
+   * and of a first start on an empty PostgreSQL.
+   */
+  migrated?: boolean;
+}
+
+/**
+ * A fresh database for one test file, so files run in parallel without sharing rows: empty, or
+ * with `{ migrated: true }` already migrated. A string argument is the name prefix.
+ */
+export async function createTestDatabase(
+  options: string | TestDatabaseOptions = {},
+): Promise<TestDatabase> {
+  const { prefix = "certmint_t", migrated = false } =
+    typeof options === "string" ? { prefix: options } : options;
   const name = `${prefix}_${randomBytes(6).toString("hex")}`;
-  const admin = new Client({ connectionString: adminUrl() });
-  await admin.connect();
-  try {
-    await admin.query(`create database "${name}"`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(adminUrl());
-  url.pathname = `/${name}`;
-  const client = new Client({ connectionString: url.toString() });
+  const template = migrated ? await ensureTemplateDatabase() : undefined;
+  await withAdmin(async (admin) => {
+    if (template) {
+      await whileDatabaseInUse(() =>
+        admin.query(`create database "${name}" template "${template}"`),
+      );
+    } else {
+      await admin.query(`create database "${name}"`);
+    }
+  });
+  const url = databaseUrl(name);
+  const client = new Client({ connectionString: url });
   await client.connect();
   return {
-    url: url.toString(),
+    url,
     name,
     async query(sql, params) {
       const res = await client.query(sql, params as unknown[]);
@@ -42,23 +65,118 @@ export async function createTestDatabase(prefix = "certmint_t"): Promise<TestDat
     },
     async drop() {
       await client.end();
-      const a = new Client({ connectionString: adminUrl() });
-      await a.connect();
-      try {
-        // A session that starts in the database meanwhile (autovacuum) can make one attempt
-        // fail; the next finds it ended.
-        for (let attempt = 1; ; attempt++) {
-          try {
-            await a.query(`drop database if exists "${name}" with (force)`);
-            break;
-          } catch (err) {
-            if (attempt >= 5) throw err;
-            await new Promise((r) => setTimeout(r, 200 * attempt));
-          }
-        }
-      } finally {
-        await a.end();
-      }
+      // A session that starts in the database meanwhile (autovacuum) can make one attempt
+      // fail; the next finds it ended.
+      await withAdmin((admin) =>
+        whileDatabaseInUse(() => admin.query(`drop database if exists "${name}" with (force)`)),
+      );
     },
   };
+}
+
+/**
+ * The name of the template database for the migrations in this tree: it changes with any
+ * migration file, with how they are run (database.ts, orm-config.ts) and with the migrator's
+ * version (it owns the bookkeeping table), so worktrees with different migrations sharing one
+ * PostgreSQL each get their own.
+ */
+export function templateDatabaseName(): string {
+  const root = join(__dirname, "..", "..");
+  const store = join(root, "src", "store");
+  const migrations = join(store, "migrations");
+  const files = [
+    join(root, "node_modules", "@mikro-orm", "migrations", "package.json"),
+    join(store, "database.ts"),
+    join(store, "orm-config.ts"),
+    ...readdirSync(migrations)
+      .sort()
+      .map((file) => join(migrations, file)),
+  ];
+  const hash = createHash("sha256");
+  for (const file of files) hash.update(`\0${relative(root, file)}\0`).update(readFileSync(file));
+  return `certmint_template_${hash.digest("hex").slice(0, 16)}`;
+}
+
+/**
+ * Makes sure the template database exists (created once per set of migrations, by running them
+ * as the server does at start-up) and returns its name. Safe to call from any number of
+ * processes at once: each builds under its own name and renames it into place; the first
+ * rename wins and the others drop theirs. No connection to the template stays open (it does
+ * not even accept connections), since CREATE DATABASE ... TEMPLATE refuses a template that has
+ * sessions.
+ */
+export async function ensureTemplateDatabase(): Promise<string> {
+  const name = templateDatabaseName();
+  return withAdmin(async (admin) => {
+    if (await databaseExists(admin, name)) return name;
+    const building = `${name}_build_${randomBytes(4).toString("hex")}`;
+    await admin.query(`create database "${building}"`);
+    try {
+      const { migrate, openDatabase } = await import("../../src/store/database");
+      const database = await openDatabase({
+        databaseUrl: databaseUrl(building),
+        dataDir: "/nonexistent",
+        poolMax: 1,
+      });
+      try {
+        await migrate(database.orm);
+      } finally {
+        await database.close();
+      }
+      await admin.query(`alter database "${building}" with allow_connections false`);
+      // The pool's backend may still be ending: the rename waits for it.
+      await whileDatabaseInUse(() =>
+        admin.query(`alter database "${building}" rename to "${name}"`),
+      );
+      return name;
+    } catch (err) {
+      await admin.query(`drop database if exists "${building}" with (force)`);
+      // Another process renamed its build into place first: use that one.
+      if (pgCode(err) === DUPLICATE_DATABASE) return name;
+      throw err;
+    }
+  });
+}
+
+const DUPLICATE_DATABASE = "42P04";
+/** "database ... is being accessed by other users" (CREATE ... TEMPLATE, RENAME, DROP). */
+const OBJECT_IN_USE = "55006";
+
+const pgCode = (err: unknown) => (err as { code?: string }).code;
+
+/**
+ * Runs `statement` until no other session holds the database it needs: a session that just
+ * disconnected can take a moment to end, and autovacuum may visit. Other errors throw at once.
+ */
+async function whileDatabaseInUse<T>(statement: () => Promise<T>): Promise<T> {
+  const until = Date.now() + 60_000;
+  for (;;) {
+    try {
+      return await statement();
+    } catch (err) {
+      if (pgCode(err) !== OBJECT_IN_USE || Date.now() > until) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+async function withAdmin<T>(use: (admin: Client) => Promise<T>): Promise<T> {
+  const admin = new Client({ connectionString: adminUrl() });
+  await admin.connect();
+  try {
+    return await use(admin);
+  } finally {
+    await admin.end();
+  }
+}
+
+async function databaseExists(admin: Client, name: string): Promise<boolean> {
+  const res = await admin.query("select 1 from pg_database where datname = $1", [name]);
+  return res.rowCount === 1;
+}
+
+function databaseUrl(name: string): string {
+  const url = new URL(adminUrl());
+  url.pathname = `/${name}`;
+  return url.toString();
 }

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { credentials } from "@grpc/grpc-js";
@@ -8,8 +8,30 @@ import { HealthClient } from "./health-client";
 
 export const ROOT = join(__dirname, "..", "..");
 
-/** How long startServerProcess waits for "serving" (tests that start servers allow for it). */
+/** The compiled entry point: test/support/global-build.ts builds dist/ before every run. */
+export const SERVER_ENTRY = join(ROOT, "dist", "src", "main.js");
+
+/**
+ * How a test starts certmint as a process: node on the compiled server, as `make run` runs it
+ * (scripts/build-server.cjs output in dist/), run from the repository root.
+ */
+export function serverCommand(): { command: string; args: string[] } {
+  if (!existsSync(SERVER_ENTRY)) {
+    throw new Error(
+      `${SERVER_ENTRY} is missing: vitest's globalSetup (test/support/global-build.ts) builds it`,
+    );
+  }
+  return { command: process.execPath, args: [SERVER_ENTRY] };
+}
+
+/**
+ * How long startServerProcess waits for "serving" (tests that start servers allow for it):
+ * generous, since a first start creates the embedded database (PGlite's initdb), which takes
+ * over a minute on a busy 2-core machine.
+ */
 export const START_LIMIT_MS = 180_000;
+/** The name the test-suite helpers use for START_LIMIT_MS. */
+export const START_TIMEOUT_MS = START_LIMIT_MS;
 
 export interface ServerProcess {
   child: ChildProcess;
@@ -23,13 +45,11 @@ export interface ServerProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/**
- * Runs the compiled server exactly as `make run` does (`node dist/src/main.js`; vitest's
- * globalSetup test/support/global-build.ts compiles it), on a free port, and waits until it serves.
- */
+/** Runs the compiled server as `make run` does, on a free port, and waits until it serves. */
 export async function startServerProcess(env: Record<string, string> = {}): Promise<ServerProcess> {
   const dataDir = env.CERTMINT_DATA_DIR ?? mkdtempSync(join(tmpdir(), "certmint-data-"));
-  const child = spawn(process.execPath, ["dist/src/main.js"], {
+  const { command, args } = serverCommand();
+  const child = spawn(command, args, {
     cwd: ROOT,
     env: { ...process.env, CERTMINT_LISTEN: "127.0.0.1:0", CERTMINT_DATA_DIR: dataDir, ...env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -51,13 +71,11 @@ export async function startServerProcess(env: Record<string, string> = {}): Prom
     }),
   );
   const address = await new Promise<string>((resolve, reject) => {
-    // Generous: a first start creates the embedded database (PGlite's initdb), which takes
-    // over a minute on a busy 2-core machine. A server that misses it is killed, so it cannot
-    // keep writing into a data directory the test is about to remove.
     const timer = setTimeout(() => {
+      // Not left running behind the failed test.
       child.kill("SIGKILL");
-      reject(new Error(`server did not start in time:\n${out}`));
-    }, START_LIMIT_MS);
+      reject(new Error(`server did not start within ${START_TIMEOUT_MS} ms:\n${out}`));
+    }, START_TIMEOUT_MS);
     const check = () => {
       const listening = /"address":"([^"]+)","msg":"listening"/.exec(out);
       if (listening && out.includes('"msg":"serving"')) {
@@ -88,7 +106,8 @@ export async function startServerProcess(env: Record<string, string> = {}): Prom
 export function checkHealth(address: string, service = ""): Promise<string> {
   const client = new HealthClient(address, credentials.createInsecure());
   return new Promise((resolve, reject) => {
-    client.check({ service }, { deadline: Date.now() + 10_000 }, (err, res) => {
+    // A bound for a hung server, not a performance expectation: generous for a busy machine.
+    client.check({ service }, { deadline: Date.now() + 60_000 }, (err, res) => {
       client.close();
       if (err) reject(err);
       else resolve(res.status);

@@ -1,10 +1,16 @@
 import { spawnSync } from "node:child_process";
-import { chmodSync } from "node:fs";
+import { chmodSync, readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, isLoopbackHost, loadConfig } from "../../src/config";
 import { TempDir } from "../support/openssl";
 import { createTestDatabase, type TestDatabase } from "../support/postgres";
-import { checkHealth, ROOT, startServerProcess } from "../support/server-process";
+import {
+  checkHealth,
+  ROOT,
+  START_TIMEOUT_MS,
+  serverCommand,
+  startServerProcess,
+} from "../support/server-process";
 import { type Issued, makeCa, makeLeaf, tlsHealthCheck } from "./pki";
 
 const REFUSAL =
@@ -115,8 +121,9 @@ describe("TLS at start-up (src/main.ts)", () => {
   // One data directory (and so one key-encryption key) for every start on the one database.
   const dataDir = new TempDir();
 
-  const run = (env: Record<string, string>) =>
-    spawnSync(process.execPath, ["--require", "tsx/cjs", "src/main.ts"], {
+  /** Starts the server; `unprivileged` takes root's power to read any file away from it. */
+  const run = (env: Record<string, string>, { unprivileged = false } = {}) =>
+    spawnSync(...withoutFileOverride(unprivileged, serverCommand()), {
       cwd: ROOT,
       env: {
         ...process.env,
@@ -126,7 +133,7 @@ describe("TLS at start-up (src/main.ts)", () => {
         ...env,
       },
       encoding: "utf8",
-      timeout: 60_000,
+      timeout: START_TIMEOUT_MS,
     });
   const keyBody = (k: Issued) => k.keyPem.split("\n")[1]!;
   /** One line on stderr, the expected exit code, no stack trace, no key material. */
@@ -141,7 +148,7 @@ describe("TLS at start-up (src/main.ts)", () => {
   };
 
   beforeAll(async () => {
-    db = await createTestDatabase();
+    db = await createTestDatabase({ migrated: true });
     ca = makeCa(dir, "startup CA");
     server = makeLeaf(dir, ca, "certmint.test", "server");
     other = makeLeaf(dir, ca, "other", "server");
@@ -203,11 +210,15 @@ describe("TLS at start-up (src/main.ts)", () => {
     expectOneLine(run(env), 1, message);
   });
 
-  // root reads any file, whatever its mode.
-  it.skipIf(process.getuid?.() === 0)("an unreadable key file exits 1", () => {
+  // Also as root (CI runs as root): the server runs without the capabilities that let root
+  // read any file, so the key's mode applies to it as to any service user.
+  it("an unreadable key file exits 1", () => {
     const copy = dir.file("unreadable.key", server.keyPem);
     chmodSync(copy, 0o000);
-    const res = run({ CERTMINT_TLS_CERT_FILE: server.certFile, CERTMINT_TLS_KEY_FILE: copy });
+    const res = run(
+      { CERTMINT_TLS_CERT_FILE: server.certFile, CERTMINT_TLS_KEY_FILE: copy },
+      { unprivileged: true },
+    );
     expectOneLine(res, 1, `CERTMINT_TLS_KEY_FILE (${copy}) cannot be read (EACCES)`);
   });
 
@@ -253,3 +264,25 @@ describe("TLS at start-up (src/main.ts)", () => {
     }
   });
 });
+
+/**
+ * The command and arguments that run `command` without CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH
+ * (capabilities(7): what lets root read a file whatever its mode), when `drop` is set and this
+ * process has them; setpriv(1) removes them from the bounding and inheritable sets, so the
+ * program cannot get them back at exec. Anyone else is subject to file modes already.
+ */
+function withoutFileOverride(
+  drop: boolean,
+  { command, args }: { command: string; args: string[] },
+): [string, string[]] {
+  if (!drop || !hasFileOverride()) return [command, args];
+  const caps = "-dac_override,-dac_read_search";
+  return ["setpriv", ["--bounding-set", caps, "--inh-caps", caps, "--", command, ...args]];
+}
+
+/** Whether this process's effective capabilities include CAP_DAC_OVERRIDE (bit 1) or CAP_DAC_READ_SEARCH (bit 2). */
+function hasFileOverride(): boolean {
+  const line = readFileSync("/proc/self/status", "utf8").match(/^CapEff:\s*([0-9a-f]+)$/m);
+  if (!line) return process.getuid?.() === 0;
+  return (BigInt(`0x${line[1]}`) & 0b110n) !== 0n;
+}

@@ -8,6 +8,7 @@ import { connect } from "node:tls";
 import { type ChannelCredentials, type ChannelOptions, credentials } from "@grpc/grpc-js";
 import { HealthClient } from "../support/health-client";
 import { opensslOk, type TempDir } from "../support/openssl";
+import { WAIT_TIMEOUT_MS } from "../support/wait";
 
 export interface Issued {
   certFile: string;
@@ -155,7 +156,7 @@ export const HealthClientWithOptions = HealthClient as unknown as new (
 export function healthCheckWith(address: string, creds: ChannelCredentials): Promise<string> {
   const client = new HealthClientWithOptions(address, creds, NEW_CONNECTION);
   return new Promise((resolve, reject) => {
-    client.check({ service: "" }, { deadline: Date.now() + 10_000 }, (err, res) => {
+    client.check({ service: "" }, { deadline: Date.now() + WAIT_TIMEOUT_MS }, (err, res) => {
       client.close();
       if (err) reject(err);
       else resolve(res.status);
@@ -163,16 +164,5 @@ export function healthCheckWith(address: string, creds: ChannelCredentials): Pro
   });
 }
 
-/** Polls `probe` until it returns true, up to `timeoutMs`; fails with `what` otherwise. */
-export async function waitFor(
-  what: string,
-  probe: () => boolean | Promise<boolean>,
-  timeoutMs = 15_000,
-): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    if (await probe()) return;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+/** Polls `probe` until it returns true (test/support/wait.ts, here for the TLS tests' imports). */
+export { waitFor } from "../support/wait";

@@ -29,7 +29,7 @@ describe("TLS and mTLS on the gRPC port", () => {
   let optional: LoggedCertmint;
 
   beforeAll(async () => {
-    db = await createTestDatabase();
+    db = await createTestDatabase({ migrated: true });
     ca = makeCa(dir, "certmint test CA");
     const otherCa = makeCa(dir, "unconfigured CA");
     serverCert = makeLeaf(dir, ca, "certmint.test", "server");

@@ -3,7 +3,7 @@
  * prints one JSON object that test/clients.test.ts asserts on. X.509 checks use Node's crypto
  * and openssl (./x509.ts), not certmint's signer.
  *
- * Usage: CERTMINT_TOKEN=<admin token> node --require tsx/cjs test/clients/ts/clienttest.ts
+ * Usage: CERTMINT_TOKEN=<admin token> node dist/test/clients/ts/clienttest.js (compiled by `make build`)
  * <host:port> scenario <prefix> (the token, sent as `authorization: Bearer <token>` on every call,
  * comes from the environment, never the command line, where ps shows it)
  */

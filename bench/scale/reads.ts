@@ -1,0 +1,278 @@
+/**
+ * The reads of issue 14's flat-cost goal, over gRPC with the admin token, one call at a time
+ * (latency, not throughput), with inputs sampled from the database before the clock starts:
+ * ListCertificates with an expiry bound, GetCertificate by serial, GetCertificateRevocationList
+ * (with GetCertificate calls running beside it), name contains, status REVOKED, and deep pages.
+ */
+import type { ChannelCredentials, ChannelOptions } from "@grpc/grpc-js";
+import type { Client } from "pg";
+import { CertificateAuthorityServiceClient } from "../../gen/ts/certmint/v1/certificate_authority_service";
+import {
+  CertificateServiceClient,
+  CertificateStatus,
+  ListCertificatesRequest,
+} from "../../gen/ts/certmint/v1/certificate_service";
+import { bearer, call } from "../common/certmint";
+import { memoryMiB } from "../common/proc";
+
+export interface Latency {
+  n: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+export interface CrlFigures {
+  /** Latency of each GetCertificateRevocationList call, ms. */
+  calls: Latency;
+  revokedEntries: number;
+  derBytes: number;
+  /** GetCertificate calls made while the CRL calls ran. */
+  concurrentGet: Latency;
+  /** Server memory right after the CRL calls, MiB. */
+  rssAfter: number;
+  rssPeak: number;
+}
+
+export interface ReadFigures {
+  listExpiry: Latency;
+  getBySerial: Latency;
+  crl: CrlFigures;
+  nameContains: Latency;
+  statusRevoked: Latency;
+  /** p50 of a page of 50 at page 500, 1000 and 5000; undefined where the table is too short. */
+  deepPages: Map<number, Latency | undefined>;
+  /** Seconds spent walking to the deep pages (1000 certificates per call). */
+  deepWalkSeconds: number;
+}
+
+export const PAGE_SIZE = 50;
+export const DEEP_PAGES = [500, 1000, 5000];
+/** The expiry bound selects this fraction of the certificates: the oldest ones. */
+export const EXPIRY_FRACTION = 0.005;
+
+function summarize(ms: number[]): Latency {
+  const sorted = [...ms].sort((a, b) => a - b);
+  const at = (p: number) =>
+    sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ??
+    Number.NaN;
+  return { n: sorted.length, p50: at(50), p99: at(99), max: at(100) };
+}
+
+/** Calls `fn(i)` one at a time: `max` calls, or fewer when `budgetSeconds` runs out (at least 3). */
+async function timeCalls(
+  max: number,
+  budgetSeconds: number,
+  fn: (i: number) => Promise<unknown>,
+): Promise<Latency> {
+  const ms: number[] = [];
+  const until = performance.now() + budgetSeconds * 1000;
+  for (let i = 0; i < max && (i < 3 || performance.now() < until); i++) {
+    const t0 = performance.now();
+    await fn(i);
+    ms.push(performance.now() - t0);
+  }
+  return summarize(ms);
+}
+
+export interface ReadTarget {
+  address: string;
+  credentials: ChannelCredentials;
+  channelOptions: ChannelOptions;
+  adminToken: string;
+  serverPid: number;
+  caId: string;
+  db: Client;
+}
+
+export async function measureReads(t: ReadTarget): Promise<ReadFigures> {
+  const options = {
+    ...t.channelOptions,
+    // A page of 1,000 certificates with their chains, and a CRL of 10^5 entries, exceed
+    // gRPC's default 4 MiB.
+    "grpc.max_receive_message_length": 512 * 1024 * 1024,
+    interceptors: [bearer(t.adminToken)],
+  };
+  const certs = new CertificateServiceClient(t.address, t.credentials, options);
+  const beside = new CertificateServiceClient(t.address, t.credentials, {
+    ...options,
+    "grpc.use_local_subchannel_pool": 1, // its own connection
+  });
+  const authorities = new CertificateAuthorityServiceClient(t.address, t.credentials, options);
+  try {
+    const total = Number(
+      (await t.db.query<{ n: string }>("select count(*) as n from certificate")).rows[0]?.n,
+    );
+    // ~2,000 random rows, read by sampling pages (a sort of 10^6 rows would take seconds).
+    const percent = Math.min(100, (100 * 2000) / Math.max(1, total));
+    const sample = (
+      await t.db.query<{ serial_number: string; common_name: string }>(
+        `select serial_number, common_name from certificate tablesample system (${percent}) limit 200`,
+      )
+    ).rows.sort(() => Math.random() - 0.5);
+    if (sample.length === 0) throw new Error("no certificate to read");
+    const bound = (
+      await t.db.query<{ b: Date }>(
+        "select not_after as b from certificate order by not_after offset $1 limit 1",
+        [Math.floor(total * EXPIRY_FRACTION)],
+      )
+    ).rows[0]!.b;
+    const list = (req: Partial<ListCertificatesRequest>) =>
+      call(
+        certs,
+        "listCertificates",
+        ListCertificatesRequest.fromPartial({ pageSize: PAGE_SIZE, ...req }),
+      );
+
+    const listExpiry = await timeCalls(30, 10, () => list({ expiresBefore: bound }));
+    const getBySerial = await timeCalls(100, 10, (i) =>
+      call(certs, "getCertificate", { certificate: sample[i % sample.length]!.serial_number }),
+    );
+    const crl = await measureCrl(
+      t,
+      authorities,
+      beside,
+      sample.map((s) => s.serial_number),
+    );
+    const nameContains = await timeCalls(30, 10, (i) =>
+      list({ nameContains: sample[i % sample.length]!.common_name }),
+    );
+    const statusRevoked = await timeCalls(30, 10, () =>
+      list({ status: CertificateStatus.CERTIFICATE_STATUS_REVOKED }),
+    );
+    const walkStarted = performance.now();
+    const deepPages = await measureDeepPages(certs, total);
+    return {
+      listExpiry,
+      getBySerial,
+      crl,
+      nameContains,
+      statusRevoked,
+      deepPages,
+      deepWalkSeconds: (performance.now() - walkStarted) / 1000,
+    };
+  } finally {
+    certs.close();
+    beside.close();
+    authorities.close();
+  }
+}
+
+/** Three CRL calls in a row; meanwhile GetCertificate calls one after another on another connection. */
+async function measureCrl(
+  t: ReadTarget,
+  authorities: CertificateAuthorityServiceClient,
+  beside: CertificateServiceClient,
+  serials: string[],
+): Promise<CrlFigures> {
+  let running = true;
+  const besideMs: number[] = [];
+  const besideLoop = (async () => {
+    for (let i = 0; running; i++) {
+      const t0 = performance.now();
+      await call(beside, "getCertificate", { certificate: serials[i % serials.length]! });
+      besideMs.push(performance.now() - t0);
+    }
+  })();
+  let revokedEntries = 0;
+  let derBytes = 0;
+  let calls: Latency;
+  try {
+    calls = await timeCalls(3, 0, async () => {
+      const res = await call(authorities, "getCertificateRevocationList", {
+        certificateAuthority: t.caId,
+      });
+      derBytes = res.crlDer.length;
+      revokedEntries = countRevoked(res.crlDer);
+    });
+  } finally {
+    running = false;
+    await besideLoop;
+  }
+  const mem = memoryMiB(t.serverPid);
+  return {
+    calls,
+    revokedEntries,
+    derBytes,
+    concurrentGet: summarize(besideMs),
+    rssAfter: mem.rss,
+    rssPeak: mem.peak,
+  };
+}
+
+/** Entries of a DER CRL's revokedCertificates (RFC 5280 5.1), read from the DER headers. */
+function countRevoked(der: Uint8Array): number {
+  const buf = Buffer.from(der);
+  // Reads the tag and length at `at`; returns where the content starts and ends.
+  const tlv = (at: number) => {
+    let len = buf[at + 1]!;
+    let start = at + 2;
+    if (len & 0x80) {
+      const n = len & 0x7f;
+      len = 0;
+      for (let i = 0; i < n; i++) len = len * 256 + buf[at + 2 + i]!;
+      start += n;
+    }
+    return { tag: buf[at]!, start, end: start + len };
+  };
+  const tbs = tlv(tlv(0).start);
+  // TBSCertList: version?, signature, issuer, thisUpdate, nextUpdate?, revokedCertificates?
+  let at = tbs.start;
+  const fields: { tag: number; start: number; end: number }[] = [];
+  while (at < tbs.end) {
+    const f = tlv(at);
+    fields.push(f);
+    at = f.end;
+  }
+  // The revokedCertificates SEQUENCE is the one whose elements are SEQUENCEs, after the times.
+  const timeTags = new Set([0x17, 0x18]);
+  const lastTime = fields.map((f) => timeTags.has(f.tag)).lastIndexOf(true);
+  const revoked = fields[lastTime + 1];
+  if (revoked?.tag !== 0x30) return 0;
+  let n = 0;
+  for (let p = revoked.start; p < revoked.end; p = tlv(p).end) n++;
+  return n;
+}
+
+/**
+ * Pages 500, 1000 and 5000 of the unfiltered list at 50 per page. Tokens are signed and opaque,
+ * so the walk to each page is made with pages of 1,000 (page_size may change between calls),
+ * then the same 50-certificate page is asked for five times.
+ */
+async function measureDeepPages(
+  certs: CertificateServiceClient,
+  total: number,
+): Promise<Map<number, Latency | undefined>> {
+  const out = new Map<number, Latency | undefined>();
+  let token = "";
+  let offset = 0;
+  for (const page of DEEP_PAGES) {
+    const target = (page - 1) * PAGE_SIZE;
+    if (target + PAGE_SIZE > total) {
+      out.set(page, undefined);
+      continue;
+    }
+    while (offset < target) {
+      const size = Math.min(1000, target - offset);
+      const res = await call(
+        certs,
+        "listCertificates",
+        ListCertificatesRequest.fromPartial({ pageSize: size, pageToken: token }),
+      );
+      token = res.nextPageToken;
+      offset += res.certificates.length;
+      if (!token) throw new Error(`the list ended at ${offset} of ${total}`);
+    }
+    out.set(
+      page,
+      await timeCalls(5, 60, () =>
+        call(
+          certs,
+          "listCertificates",
+          ListCertificatesRequest.fromPartial({ pageSize: PAGE_SIZE, pageToken: token }),
+        ),
+      ),
+    );
+  }
+  return out;
+}

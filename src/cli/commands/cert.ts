@@ -1,0 +1,153 @@
+/** cert issue | renew | revoke | get | list | watch */
+import { ListCertificatesResponse } from "../../../gen/ts/certmint/v1/certificate_service";
+import { CliError, type CommandSpec, type GroupSpec } from "../command";
+import { CERTIFICATE_STATUS, REVOCATION_REASON } from "../enums";
+import { LIST_SECTION, listPages, noteMore } from "../options/list";
+import { parseTime } from "../values";
+import { CERTIFICATE_COLUMNS, certificateView } from "../views/certificate";
+import { printOne, printPage } from "../views/print";
+import { certIssue } from "./cert-issue";
+import { certRenew } from "./cert-renew";
+
+const CERTIFICATE = {
+  name: "CERTIFICATE",
+  description: "the certificate, by id or serial number (hex, colons allowed)",
+};
+
+export const certRevoke: CommandSpec = {
+  name: "revoke",
+  summary: "revoke a certificate: its serial is on its CA's next CRL (admin only)",
+  positionals: [CERTIFICATE],
+  options: [
+    {
+      title: "Revocation",
+      specs: {
+        reason: {
+          type: "string",
+          value: "REASON",
+          description: "the RFC 5280 reason (default: unspecified)",
+          choices: REVOCATION_REASON.choices,
+        },
+      },
+    },
+  ],
+  examples: ["certmint cert revoke 01a3c89cedfe0f8d5b87ec52ec884f461d --reason key-compromise"],
+  async run(inv) {
+    const reason = inv.args.string("reason");
+    const res = await inv.rpc(inv.clients.certificates, "revokeCertificate", {
+      certificate: inv.args.positional(0, "CERTIFICATE"),
+      reason: reason === undefined ? 0 : REVOCATION_REASON.parse(reason, "reason"),
+    });
+    printOne(inv, res.certificate!, certificateView());
+  },
+};
+
+export const certGet: CommandSpec = {
+  name: "get",
+  summary: "show one certificate (with --output pem: the certificate itself)",
+  positionals: [CERTIFICATE],
+  options: [
+    {
+      title: "PEM",
+      specs: {
+        chain: { type: "boolean", description: "with --output pem, the chain above it too" },
+      },
+    },
+  ],
+  outputs: ["table", "json", "pem"],
+  async run(inv) {
+    const res = await inv.rpc(inv.clients.certificates, "getCertificate", {
+      certificate: inv.args.positional(0, "CERTIFICATE"),
+    });
+    printOne(inv, res.certificate!, certificateView(inv.args.flag("chain") === true));
+  },
+};
+
+export const certList: CommandSpec = {
+  name: "list",
+  summary: "list certificates, newest first",
+  options: [
+    {
+      title: "Filters (combined with AND)",
+      specs: {
+        profile: {
+          type: "string",
+          value: "PROFILE",
+          description: "only certificates of this profile (id or slug)",
+        },
+        ca: {
+          type: "string",
+          value: "CA",
+          description: "only certificates issued by this CA (id or slug)",
+        },
+        status: {
+          type: "string",
+          value: "STATUS",
+          description: "only certificates with this status",
+          choices: CERTIFICATE_STATUS.choices,
+        },
+        "expires-before": {
+          type: "string",
+          value: "TIME",
+          description:
+            "only certificates whose notAfter is before TIME: RFC 3339, or a duration from now (30d)",
+        },
+        "name-contains": {
+          type: "string",
+          value: "TEXT",
+          description: "only certificates whose CN or a SAN contains TEXT",
+        },
+      },
+    },
+    LIST_SECTION,
+  ],
+  examples: ["certmint cert list --profile web --status active --expires-before 30d"],
+  async run(inv) {
+    const a = inv.args;
+    const status = a.string("status");
+    const expires = a.string("expires-before");
+    const filters = {
+      certificateProfile: a.string("profile") ?? "",
+      certificateAuthority: a.string("ca") ?? "",
+      status: status === undefined ? 0 : CERTIFICATE_STATUS.parse(status, "status"),
+      expiresBefore: expires === undefined ? undefined : parseTime(expires, "expires-before", 1),
+      nameContains: a.string("name-contains") ?? "",
+    };
+    const page = await listPages(a, async (pageSize, pageToken) => {
+      const res = await inv.rpc(inv.clients.certificates, "listCertificates", {
+        pageSize,
+        pageToken,
+        ...filters,
+      });
+      return { items: res.certificates, nextPageToken: res.nextPageToken };
+    });
+    printPage(
+      inv,
+      page.items,
+      CERTIFICATE_COLUMNS,
+      { certificates: page.items, nextPageToken: page.nextPageToken },
+      ListCertificatesResponse,
+    );
+    noteMore(inv, page);
+  },
+};
+
+export const certWatch: CommandSpec = {
+  name: "watch",
+  summary: "not available yet: follow certificates as they are issued, renewed and revoked",
+  description:
+    "Needs a streaming RPC that certmint does not have yet. Until then, poll with " +
+    "'certmint cert list' (e.g. --expires-before 30d).",
+  options: [],
+  async run() {
+    throw new CliError(
+      "cert watch is not available yet: it needs a streaming RPC certmint does not have; use 'certmint cert list'",
+    );
+  },
+};
+
+export const CERT_GROUP: GroupSpec = {
+  name: "cert",
+  summary: "certificates: issue, renew, revoke, inspect",
+  commands: [certIssue, certRenew, certRevoke, certGet, certList, certWatch],
+};

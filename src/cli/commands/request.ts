@@ -1,0 +1,139 @@
+/** request status | approve | reject */
+import {
+  type CertificateRequest,
+  CertificateRequestStatus,
+  GetRequestStatusResponse,
+} from "../../../gen/ts/certmint/v1/certificate_service";
+import type { CommandSpec, GroupSpec } from "../command";
+import type { Invocation } from "../invocation";
+import {
+  checkOutputs,
+  FILES_SECTION,
+  fileBase,
+  filesAsked,
+  outputPaths,
+} from "../options/issued-files";
+import { reportIssued } from "../views/issued";
+import { printOne } from "../views/print";
+import { REQUEST_VIEW } from "../views/request";
+
+const REQUEST = {
+  name: "REQUEST",
+  description: "the certificate request id (cert issue prints it)",
+};
+
+export const requestStatus: CommandSpec = {
+  name: "status",
+  summary: "where a certificate request stands; once issued, its certificate into files",
+  description:
+    "Once the request is ISSUED, the certificate and its chain are written when a file option " +
+    "is given (only the files named), and always when the answer carries a private key certmint " +
+    "generated: the server hands such a key out once, on the first fetch after approval, so the " +
+    "key (mode 0600, never to the terminal), the certificate and the chain are written, by " +
+    "default to REQUEST.key, REQUEST.crt and REQUEST.chain.pem.",
+  positionals: [REQUEST],
+  options: [FILES_SECTION],
+  outputs: ["table", "json", "pem"],
+  async run(inv) {
+    const id = inv.args.positional(0, "REQUEST");
+    // Only the files the options name; but a key certmint generated is handed out once, so it
+    // and its certificate always land in files, by default named after the request (new names).
+    const named = outputPaths(inv.args, undefined);
+    checkOutputs(inv, named, true);
+    const res = await inv.rpc(inv.clients.certificates, "getRequestStatus", {
+      certificateRequestId: id,
+    });
+    const request = res.certificateRequest!;
+    const paths = res.privateKeyPem ? outputPaths(inv.args, fileBase(id)) : named;
+    if (res.certificate && (filesAsked(inv.args) || res.privateKeyPem)) {
+      reportIssued(
+        inv,
+        {
+          certificateRequestId: request.id,
+          status: request.status,
+          certificate: res.certificate,
+          privateKeyPem: res.privateKeyPem,
+        },
+        () => GetRequestStatusResponse.toJSON({ ...res, privateKeyPem: "" }),
+        {
+          paths: () => paths,
+          recovery: res.privateKeyPem
+            ? "the private key certmint generated was handed out this once and is gone: renew the certificate with --key-source new"
+            : "run it again with other file names",
+        },
+      );
+      return;
+    }
+    if (inv.output === "json")
+      printOne(inv, res, { codec: GetRequestStatusResponse, fields: () => [] });
+    else if (inv.output === "pem")
+      printOne(inv, res, {
+        codec: GetRequestStatusResponse,
+        fields: () => [],
+        pem: (r) => r.certificate?.certificatePem ?? "",
+      });
+    else printOne(inv, request, REQUEST_VIEW);
+  },
+};
+
+async function decide(inv: Invocation, approve: boolean): Promise<CertificateRequest> {
+  const id = inv.args.positional(0, "REQUEST");
+  const res = approve
+    ? await inv.rpc(inv.clients.certificates, "approveCertificateRequest", {
+        certificateRequestId: id,
+        comment: inv.args.string("comment") ?? "",
+      })
+    : await inv.rpc(inv.clients.certificates, "rejectCertificateRequest", {
+        certificateRequestId: id,
+        reason: inv.args.string("reason") ?? "",
+      });
+  return res.certificateRequest!;
+}
+
+export const requestApprove: CommandSpec = {
+  name: "approve",
+  summary:
+    "approve a request waiting for approval: it is checked against the policy again, then issued",
+  description:
+    "The token that made the request may not approve it, an admin token neither, unless the " +
+    "profile allows self-approval. The requester fetches the certificate with 'certmint request status'.",
+  positionals: [REQUEST],
+  options: [
+    {
+      title: "Audit",
+      specs: {
+        comment: { type: "string", value: "TEXT", description: "why, for the audit trail" },
+      },
+    },
+  ],
+  async run(inv) {
+    const request = await decide(inv, true);
+    printOne(inv, request, REQUEST_VIEW);
+    if (request.status === CertificateRequestStatus.CERTIFICATE_REQUEST_STATUS_ISSUED) {
+      inv.note(`issued: the requester writes it with 'certmint request status ${request.id}'`);
+    }
+  },
+};
+
+export const requestReject: CommandSpec = {
+  name: "reject",
+  summary: "reject a request waiting for approval: nothing is issued",
+  positionals: [REQUEST],
+  options: [
+    {
+      title: "Reason",
+      specs: {
+        reason: { type: "string", value: "TEXT", description: "why, shown to the requester" },
+      },
+    },
+  ],
+  async run(inv) {
+    printOne(inv, await decide(inv, false), REQUEST_VIEW);
+  },
+};
+
+export const REQUEST_GROUP: GroupSpec = {
+  name: "request",
+  summary: "certificate requests: status, approval, rejection",
+  commands: [requestStatus, requestApprove, requestReject],
+};

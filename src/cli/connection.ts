@@ -1,0 +1,123 @@
+/**
+ * The connection settings of one invocation, from the connection options and the environment:
+ * address, plaintext or TLS (with an optional client certificate), the access token and its
+ * source, and the per-call deadline.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { DEFAULT_SERVER, isLoopbackHost, parseServerAddress } from "./address";
+import type { Args } from "./args";
+import { CliError, UsageError } from "./command";
+import { parseDurationSeconds } from "./values";
+
+export type Transport =
+  | { kind: "plaintext" }
+  | { kind: "tls"; rootCerts?: Buffer; keyPem?: Buffer; certPem?: Buffer; serverName?: string };
+
+export interface ConnectionSettings {
+  /** The address as given (for messages). */
+  server: string;
+  /** host:port for grpc-js. */
+  target: string;
+  transport: Transport;
+  /** The bearer token and where it came from (for messages, never the token itself). */
+  token?: { secret: string; source: string };
+  deadlineMs: number;
+}
+
+const DEFAULT_DEADLINE_SECONDS = 60;
+
+export function resolveConnection(args: Args, env: NodeJS.ProcessEnv): ConnectionSettings {
+  const server = args.string("server") ?? (env.CERTMINT_SERVER || DEFAULT_SERVER);
+  const { host, target } = parseServerAddress(server);
+  const loopback = isLoopbackHost(host);
+  const transport = resolveTransport(args, loopback);
+  const timeout = args.string("timeout");
+  return {
+    server,
+    target,
+    transport,
+    token: resolveToken(args, env, loopback, transport),
+    deadlineMs:
+      (timeout ? parseDurationSeconds(timeout, "timeout") : DEFAULT_DEADLINE_SECONDS) * 1000,
+  };
+}
+
+function resolveTransport(args: Args, loopback: boolean): Transport {
+  const caFile = args.string("ca-file");
+  const certFile = args.string("cert-file");
+  const keyFile = args.string("key-file");
+  const serverName = args.string("tls-server-name");
+  const wantsTls = args.flag("tls") === true || caFile || certFile || keyFile || serverName;
+  if (args.flag("insecure")) {
+    if (wantsTls) {
+      throw new UsageError(
+        "--insecure (plaintext) contradicts --tls, --ca-file, --cert-file, --key-file and --tls-server-name",
+      );
+    }
+    return { kind: "plaintext" };
+  }
+  if (!wantsTls && loopback) return { kind: "plaintext" };
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    throw new UsageError(
+      "--cert-file and --key-file go together (the client certificate and its key)",
+    );
+  }
+  return {
+    kind: "tls",
+    ...(caFile ? { rootCerts: readFile(caFile, "--ca-file") } : {}),
+    ...(certFile ? { certPem: readFile(certFile, "--cert-file") } : {}),
+    ...(keyFile ? { keyPem: readFile(keyFile, "--key-file") } : {}),
+    ...(serverName ? { serverName } : {}),
+  };
+}
+
+/**
+ * The token, first found: --token-file, $CERTMINT_TOKEN, and only for a loopback server reached
+ * without a client certificate (a bearer token would override the certificate's identity), the
+ * admin-token file of the local data directory. The token never comes from argv: `ps` shows argv.
+ */
+function resolveToken(
+  args: Args,
+  env: NodeJS.ProcessEnv,
+  loopback: boolean,
+  transport: Transport,
+): ConnectionSettings["token"] {
+  const tokenFile = args.string("token-file");
+  if (tokenFile !== undefined)
+    return { secret: readToken(tokenFile, "--token-file"), source: tokenFile };
+  if (env.CERTMINT_TOKEN) return { secret: env.CERTMINT_TOKEN.trim(), source: "$CERTMINT_TOKEN" };
+  const explicitDir = args.string("data-dir");
+  if (!loopback) {
+    if (explicitDir !== undefined) {
+      throw new UsageError(
+        "--data-dir: the local admin token is only sent to a server on this machine (a loopback address); use --token-file",
+      );
+    }
+    return undefined;
+  }
+  if (transport.kind === "tls" && transport.certPem) return undefined;
+  const dir = explicitDir ?? (env.CERTMINT_DATA_DIR || "data");
+  const file = join(dir, "admin-token");
+  if (!existsSync(file)) {
+    if (explicitDir !== undefined) throw new CliError(`--data-dir: ${file} does not exist`);
+    return undefined;
+  }
+  return { secret: readToken(file, "the admin token"), source: file };
+}
+
+function readFile(path: string, what: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new CliError(
+      `${what}: cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? err}`,
+    );
+  }
+}
+
+function readToken(path: string, what: string): string {
+  const secret = readFile(path, what).toString("utf8").trim();
+  if (!secret) throw new CliError(`${what}: ${path} is empty`);
+  return secret;
+}

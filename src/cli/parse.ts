@@ -1,0 +1,163 @@
+/**
+ * From argv to a command and its arguments, with node's util.parseArgs: route by the first two
+ * positionals (`certmint ca list`), then parse strictly with the command's options, the output
+ * option and the connection options (accepted before or after the command).
+ */
+import { parseArgs } from "node:util";
+import { Args } from "./args";
+import {
+  type CommandSpec,
+  type GroupSpec,
+  type OptionSection,
+  type OptionSpec,
+  type OutputFormat,
+  UsageError,
+} from "./command";
+import { DEFAULT_OUTPUTS, GLOBAL_SECTIONS, outputSection } from "./global-options";
+import { commandHelp, groupHelp, PROGRAM, rootHelp } from "./help";
+
+export type ParseResult =
+  | { kind: "help"; text: string }
+  | { kind: "run"; group: GroupSpec; command: CommandSpec; args: Args; output: OutputFormat };
+
+/** A usage error that also shows the help of where the user was (no command, no subcommand). */
+export class UsageWithHelp extends UsageError {
+  constructor(
+    message: string,
+    readonly help: string,
+  ) {
+    super(message);
+  }
+}
+
+type ParseArgsOptions = Record<
+  string,
+  { type: "string" | "boolean"; multiple?: boolean; short?: string }
+>;
+
+function specsOf(sections: readonly OptionSection[]): Record<string, OptionSpec> {
+  const specs: Record<string, OptionSpec> = {};
+  for (const section of sections) {
+    for (const [name, spec] of Object.entries(section.specs)) {
+      if (specs[name]) throw new Error(`internal: option --${name} is declared twice`);
+      specs[name] = spec;
+    }
+  }
+  return specs;
+}
+
+function parseArgsOptions(specs: Record<string, OptionSpec>): ParseArgsOptions {
+  const options: ParseArgsOptions = {};
+  for (const [name, spec] of Object.entries(specs)) {
+    options[name] = {
+      type: spec.type,
+      ...(spec.multiple ? { multiple: true } : {}),
+      ...(spec.short ? { short: spec.short } : {}),
+    };
+    if (spec.negatable) options[`no-${name}`] = { type: "boolean" };
+  }
+  return options;
+}
+
+function find<T extends { name: string }>(
+  items: readonly T[],
+  name: string | undefined,
+): T | undefined {
+  return items.find((i) => i.name === name);
+}
+
+export function parseCommandLine(
+  argv: readonly string[],
+  groups: readonly GroupSpec[],
+): ParseResult {
+  // Lenient first pass: which group and command, and whether help was asked for. Unknown options
+  // read as booleans here, so a command's own options after the command name never shift them.
+  const globalSpecs = specsOf(GLOBAL_SECTIONS);
+  const lenient = parseArgs({
+    args: [...argv],
+    options: parseArgsOptions(globalSpecs),
+    strict: false,
+    allowPositionals: true,
+  });
+  let [groupName, commandName] = lenient.positionals;
+  const helpAsked = lenient.values.help === true;
+  if (groupName === "help") {
+    [groupName, commandName] = lenient.positionals.slice(1);
+    if (groupName === undefined) return { kind: "help", text: rootHelp(groups) };
+  }
+  if (groupName === undefined) {
+    if (helpAsked) return { kind: "help", text: rootHelp(groups) };
+    throw new UsageWithHelp("missing command", rootHelp(groups));
+  }
+  const group = find(groups, groupName);
+  if (!group) throw new UsageError(`unknown command "${groupName}"; run '${PROGRAM} --help'`);
+  const wantsHelp = helpAsked || lenient.positionals[0] === "help";
+  if (commandName === undefined) {
+    if (wantsHelp) return { kind: "help", text: groupHelp(group) };
+    throw new UsageWithHelp(`missing subcommand of "${group.name}"`, groupHelp(group));
+  }
+  const command = find(group.commands, commandName);
+  if (!command) {
+    throw new UsageError(
+      `unknown subcommand "${group.name} ${commandName}"; run '${PROGRAM} ${group.name} --help'`,
+    );
+  }
+  if (wantsHelp) return { kind: "help", text: commandHelp(group, command) };
+  return parseCommand(argv, group, command, globalSpecs);
+}
+
+function parseCommand(
+  argv: readonly string[],
+  group: GroupSpec,
+  command: CommandSpec,
+  globalSpecs: Record<string, OptionSpec>,
+): ParseResult {
+  const outputs = command.outputs ?? DEFAULT_OUTPUTS;
+  const specs = { ...specsOf([...command.options, outputSection(outputs)]) };
+  for (const name of Object.keys(globalSpecs)) {
+    if (specs[name])
+      throw new Error(`internal: --${name} of "${command.name}" shadows a global option`);
+  }
+  Object.assign(specs, globalSpecs);
+  const where = `${group.name} ${command.name}`;
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      options: parseArgsOptions(specs),
+      strict: true,
+      allowPositionals: true,
+    });
+  } catch (err) {
+    // parseArgs names the option in its message ("Unknown option '--x'", "Option '--y <value>'
+    // argument missing"); its advice about "--" does not apply here.
+    const message = (err as Error).message.split(". To specify")[0]!.replace(/\.$/, "");
+    throw new UsageError(`${message}; run '${PROGRAM} ${where} --help'`);
+  }
+  for (const [name, value] of Object.entries(parsed.values)) {
+    const choices = specs[name]?.choices;
+    if (!choices) continue;
+    for (const v of Array.isArray(value) ? value : [value]) {
+      if (!choices.includes(String(v))) {
+        throw new UsageError(`--${name}: "${v}" is not one of ${choices.join(", ")}`);
+      }
+    }
+  }
+  const positionals = parsed.positionals.slice(2);
+  const declared = command.positionals ?? [];
+  if (positionals.length > declared.length) {
+    throw new UsageError(
+      `unexpected argument "${positionals[declared.length]}"; run '${PROGRAM} ${where} --help'`,
+    );
+  }
+  const missing = declared.slice(positionals.length).find((p) => !p.optional);
+  if (missing) throw new UsageError(`missing ${missing.name}; run '${PROGRAM} ${where} --help'`);
+  const output = (parsed.values.output as string | undefined) ?? outputs[0]!;
+  return {
+    kind: "run",
+    group,
+    command,
+    args: new Args(parsed.values, positionals, specs, where),
+    output: output as OutputFormat,
+  };
+}

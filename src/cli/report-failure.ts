@@ -1,0 +1,56 @@
+import { status } from "@grpc/grpc-js";
+import { CliError, UsageError } from "./command";
+import { PROGRAM } from "./help";
+import type { Invocation } from "./invocation";
+import { UsageWithHelp } from "./parse";
+import { isServiceError } from "./rpc";
+import { describeServiceError } from "./rpc-error";
+
+/** Prints why a command failed on stderr and returns the exit code. */
+export function reportFailure(
+  err: unknown,
+  invocation: Invocation | undefined,
+  stderr: (text: string) => void,
+): number {
+  if (err instanceof UsageWithHelp) {
+    stderr(`${err.help}\n${PROGRAM}: ${err.message}\n`);
+    return 2;
+  }
+  if (err instanceof UsageError) {
+    stderr(`${PROGRAM}: ${err.message}\n`);
+    return 2;
+  }
+  if (err instanceof CliError) {
+    stderr(`${PROGRAM}: ${err.message}\n`);
+    return 1;
+  }
+  if (isServiceError(err)) {
+    const lines = describeServiceError(err);
+    const hint = invocation && hintFor(err.code, invocation);
+    stderr(`${PROGRAM}: ${[...lines, ...(hint ? [`  hint: ${hint}`] : [])].join("\n")}\n`);
+    return 1;
+  }
+  const detail = invocation?.env.CERTMINT_DEBUG ? (err as Error)?.stack : (err as Error)?.message;
+  stderr(`${PROGRAM}: unexpected error: ${detail ?? String(err)}\n`);
+  return 1;
+}
+
+/** What to try next for the failures a person at the terminal can fix. */
+function hintFor(code: number, invocation: Invocation): string | undefined {
+  const settings = invocation.settings;
+  if (code === status.UNAUTHENTICATED && !settings.token) {
+    return (
+      "no access token was sent: set CERTMINT_TOKEN, pass --token-file FILE, or, on the " +
+      "server's machine, --data-dir (the directory holding its admin-token)"
+    );
+  }
+  if (code === status.UNAVAILABLE) {
+    const transport = settings.transport.kind === "tls" ? "TLS" : "plaintext";
+    return (
+      `could not talk to certmint at ${settings.server} over ${transport}: is it running ` +
+      "(make run)? A server with TLS needs --ca-file (or --tls); one without needs --insecure " +
+      "on a non-loopback address"
+    );
+  }
+  return undefined;
+}

@@ -1,0 +1,101 @@
+/**
+ * A failed call on one screen: the gRPC code and message, then every google.rpc detail the server
+ * sent (ErrorInfo reason and metadata, each BadRequest field violation, each PreconditionFailure,
+ * RetryInfo, and the other standard types), and the call's x-request-id for the server's log.
+ */
+import { type ServiceError, status } from "@grpc/grpc-js";
+import type { Any } from "../../gen/ts/google/protobuf/any";
+import {
+  BadRequest,
+  DebugInfo,
+  ErrorInfo,
+  Help,
+  LocalizedMessage,
+  PreconditionFailure,
+  QuotaFailure,
+  RequestInfo,
+  ResourceInfo,
+  RetryInfo,
+} from "../../gen/ts/google/rpc/error_details";
+import { Status } from "../../gen/ts/google/rpc/status";
+import { formatDuration } from "./values";
+
+/** The name of a gRPC status code, e.g. INVALID_ARGUMENT. */
+export function codeName(code: number): string {
+  return status[code] ?? `code ${code}`;
+}
+
+/** Lines describing each google.rpc detail, indented by two spaces. */
+export function describeDetails(details: readonly Any[]): string[] {
+  return details.flatMap(describeDetail).map((line) => `  ${line}`);
+}
+
+function describeDetail(any: Any): string[] {
+  const type = any.typeUrl.slice(any.typeUrl.lastIndexOf("/") + 1);
+  switch (type) {
+    case "google.rpc.ErrorInfo": {
+      const info = ErrorInfo.decode(any.value);
+      const meta = Object.entries(info.metadata).map(([k, v]) => `${k}=${v}`);
+      return [
+        `reason: ${info.reason}${info.domain ? ` (${info.domain})` : ""}`,
+        ...(meta.length > 0 ? [`metadata: ${meta.join(", ")}`] : []),
+      ];
+    }
+    case "google.rpc.BadRequest":
+      return BadRequest.decode(any.value).fieldViolations.map(
+        (v) =>
+          `field ${v.field || "(request)"}: ${v.description}${v.reason ? ` [${v.reason}]` : ""}`,
+      );
+    case "google.rpc.PreconditionFailure":
+      return PreconditionFailure.decode(any.value).violations.map(
+        (v) => `precondition ${v.type} ${v.subject}: ${v.description}`,
+      );
+    case "google.rpc.RetryInfo":
+      return [`retry after: ${formatRetryDelay(RetryInfo.decode(any.value))}`];
+    case "google.rpc.QuotaFailure":
+      return QuotaFailure.decode(any.value).violations.map(
+        (v) => `quota ${v.subject}: ${v.description}`,
+      );
+    case "google.rpc.ResourceInfo": {
+      const r = ResourceInfo.decode(any.value);
+      return [`resource ${r.resourceType} ${r.resourceName}: ${r.description}`];
+    }
+    case "google.rpc.RequestInfo": {
+      const r = RequestInfo.decode(any.value);
+      return [`request: ${r.requestId}${r.servingData ? ` ${r.servingData}` : ""}`];
+    }
+    case "google.rpc.Help":
+      return Help.decode(any.value).links.map((l) => `help: ${l.description} ${l.url}`);
+    case "google.rpc.LocalizedMessage": {
+      const m = LocalizedMessage.decode(any.value);
+      return [`message (${m.locale}): ${m.message}`];
+    }
+    case "google.rpc.DebugInfo":
+      return [`debug: ${DebugInfo.decode(any.value).detail}`];
+    default:
+      return [`detail of type ${any.typeUrl}`];
+  }
+}
+
+function formatRetryDelay(info: RetryInfo): string {
+  const d = info.retryDelay;
+  if (!d) return "now";
+  const millis = Number(d.seconds) * 1000 + Math.round(d.nanos / 1e6);
+  return millis % 1000 === 0 ? formatDuration(d) : `${millis} ms`;
+}
+
+/** The lines of a failed call: code and message, details, and the request id when returned. */
+export function describeServiceError(err: ServiceError): string[] {
+  const lines = [`${codeName(err.code)}: ${err.details || "(no message)"}`];
+  const raw = err.metadata?.get("grpc-status-details-bin")[0];
+  if (raw instanceof Buffer) {
+    try {
+      lines.push(...describeDetails(Status.decode(raw).details));
+    } catch {
+      lines.push("  (error details that could not be decoded)");
+    }
+  }
+  const requestId = err.metadata?.get("x-request-id")[0];
+  if (typeof requestId === "string") lines.push(`  request id: ${requestId}`);
+  return lines;
+}

@@ -1,0 +1,32 @@
+import { CertificateRequest } from "../../../gen/ts/certmint/v1/certificate_service";
+import { REQUEST_STATUS } from "../enums";
+import { codeName, describeDetails } from "../rpc-error";
+import { formatTime } from "../values";
+import { formatSans, formatSubject } from "./names";
+import type { OneView } from "./print";
+
+/** A request; a FAILED or REJECTED one with its error and every detail (field violations...). */
+export const REQUEST_VIEW: OneView<CertificateRequest> = {
+  codec: CertificateRequest,
+  fields: (r) => [
+    ["id", r.id],
+    ["status", REQUEST_STATUS.name(r.status)],
+    ["profile", r.certificateProfileId],
+    ["request id", r.requestId],
+    ["subject", formatSubject(r.subject)],
+    ["names", formatSans(r.subjectAlternativeNames)],
+    ["certificate", r.certificateId],
+    ["renewal of", r.renewalOfCertificateId],
+    [
+      "error",
+      r.error && r.error.code !== 0
+        ? [
+            `${codeName(r.error.code)}: ${r.error.message}`,
+            ...describeDetails(r.error.details).map((l) => l.trim()),
+          ]
+        : [],
+    ],
+    ["created", formatTime(r.createTime)],
+    ["updated", formatTime(r.updateTime)],
+  ],
+};
