@@ -19,7 +19,7 @@ export function accessTokenHandlers(
       `${SERVICE}CreateAccessToken`,
       async (req, ctx) => {
         const given = req.accessToken;
-        const created = await createAccessToken(issuance(), {
+        const created = await createAccessToken(issuance(), ctx.call, {
           slug: given?.slug ?? "",
           description: given?.description ?? "",
           role: roleCodec.fromProto(given?.role ?? 0, "access_token.role"),
@@ -31,7 +31,7 @@ export function accessTokenHandlers(
         });
         deps.security().tokenCreated();
         return {
-          accessToken: accessTokenToProto(created.row, issuance().now()),
+          accessToken: accessTokenToProto(created.token, issuance().now()),
           secret: created.secret ?? "",
         };
       },
@@ -58,7 +58,7 @@ export function accessTokenHandlers(
         });
         const now = issuance().now();
         return {
-          accessTokens: page.items.map((row) => accessTokenToProto(row, now)),
+          accessTokens: page.items.map((token) => accessTokenToProto(token, now)),
           nextPageToken: page.nextPageToken,
         };
       },
@@ -67,15 +67,16 @@ export function accessTokenHandlers(
 
     revokeAccessToken: unary(
       `${SERVICE}RevokeAccessToken`,
-      async (req) => {
-        const row = await revokeAccessToken(
+      async (req, ctx) => {
+        const token = await revokeAccessToken(
           {
             ...issuance(),
             forgetCredential: (id) => deps.security().forgetCredential(id),
           },
+          ctx.call,
           req.accessToken,
         );
-        return { accessToken: accessTokenToProto(row, issuance().now()) };
+        return { accessToken: accessTokenToProto(token, issuance().now()) };
       },
       deps,
     ),
