@@ -74,7 +74,7 @@ export function certificateHandlers(
             "csr_pem or attributes is required",
           );
         }
-        const outcome = await issue(issuance(), {
+        const outcome = await issue(issuance(), ctx.call, {
           caller: callerOf(ctx),
           profile: req.certificateProfile,
           requestId: requestIdOf(req.requestId),
@@ -112,7 +112,7 @@ export function certificateHandlers(
     renewCertificate: unary(
       `${SERVICE}RenewCertificate`,
       async (req, ctx) => {
-        const outcome = await renew(issuance(), {
+        const outcome = await renew(issuance(), ctx.call, {
           caller: callerOf(ctx),
           certificateId: req.certificateId,
           requestId: requestIdOf(req.requestId),
@@ -129,8 +129,8 @@ export function certificateHandlers(
 
     getRequestStatus: unary(
       `${SERVICE}GetRequestStatus`,
-      async (req) => {
-        const view = await requestStatus(issuance(), req.certificateRequestId);
+      async (req, ctx) => {
+        const view = await requestStatus(issuance(), ctx.call, req.certificateRequestId);
         return {
           certificateRequest: requestToProto(view.request),
           certificate: view.certificate ? issuedToProto(view.certificate) : undefined,
@@ -175,9 +175,9 @@ export function certificateHandlers(
 
     revokeCertificate: unary(
       `${SERVICE}RevokeCertificate`,
-      async (req) => {
+      async (req, ctx) => {
         const d = issuance();
-        const cert = await revoke(d, {
+        const cert = await revoke(d, ctx.call, {
           certificate: req.certificate,
           reason: revocationReasonCodec.fromProto(req.reason, "reason"),
         });
@@ -188,9 +188,11 @@ export function certificateHandlers(
 
     approveCertificateRequest: unary(
       `${SERVICE}ApproveCertificateRequest`,
-      async (req) => {
+      async (req, ctx) => {
         return {
-          certificateRequest: requestToProto(await approve(issuance(), req.certificateRequestId)),
+          certificateRequest: requestToProto(
+            await approve(issuance(), ctx.call, req.certificateRequestId),
+          ),
         };
       },
       deps,
@@ -198,10 +200,10 @@ export function certificateHandlers(
 
     rejectCertificateRequest: unary(
       `${SERVICE}RejectCertificateRequest`,
-      async (req) => {
+      async (req, ctx) => {
         return {
           certificateRequest: requestToProto(
-            await reject(issuance(), req.certificateRequestId, req.reason),
+            await reject(issuance(), ctx.call, req.certificateRequestId, req.reason),
           ),
         };
       },

@@ -6,7 +6,7 @@ import type {
   SubjectName,
 } from "../../model/pki";
 import { assertSignatureFits, defaultSignatureAlgorithm, parseCsr } from "../../signer";
-import { requireProfileAccess } from "../call-scope";
+import { type Call, requireProfileAccess } from "../call";
 import {
   CA_KEY_USAGES,
   type CompiledPolicy,
@@ -87,19 +87,20 @@ function caRequest(
 }
 
 /**
- * Steps 1-3 of IssueCertificate: resolve the profile, policy and issuer (from the rows issue()
- * read in one round trip, store/raw-read.ts); fill what the request leaves empty from the
+ * Step 2 of IssueCertificate (issue.ts): resolve the profile, policy and issuer (from the rows issue()
+ * read in one round trip, the store's issuance repository); fill what the request leaves empty from the
  * profile's defaults; take identity and key from the CSR or the attributes. Policy evaluation
  * is separate (checkPlan), so a refusal can be recorded.
  */
 export async function planIssue(
   store: { policies: Pick<PolicyRepository, "find">; cas: Pick<CaRepository, "find"> },
+  call: Call,
   input: IssueInput,
   rows: IssuanceRows,
 ): Promise<IssuancePlan> {
   const profile = foundProfile(input.profile, rows);
   // Before anything else is checked: an issuer learns nothing about profiles not its own.
-  requireProfileAccess(profile);
+  requireProfileAccess(call, profile);
   const { policy, defaults, ca } = await issuanceSettings(store, profile, rows);
   let subject: SubjectName;
   let key: KeySource;

@@ -1,8 +1,12 @@
 import { createPublicKey } from "node:crypto";
 import { parseCsr } from "../../signer";
-import type { CertificateRequestRow } from "../../store/entities";
 import { loadProfileForIssuance, requireCa } from "../profiles/load";
-import type { CaRepository, PolicyRepository, ProfileRepository } from "../repositories";
+import type {
+  CaRepository,
+  CertificateRequest,
+  PolicyRepository,
+  ProfileRepository,
+} from "../repositories";
 import { caPlan } from "./plan";
 import type { IssuancePlan, KeySource, StoredParams } from "./types";
 
@@ -16,7 +20,7 @@ export async function planFromStored(
     policies: Pick<PolicyRepository, "find">;
     cas: Pick<CaRepository, "find">;
   },
-  row: CertificateRequestRow,
+  row: CertificateRequest,
 ): Promise<IssuancePlan> {
   const params: StoredParams = row.params;
   const { profile, policy } = await loadProfileForIssuance(store, row.profileId);

@@ -1,5 +1,4 @@
 import type { KeyObject } from "node:crypto";
-import type { FieldViolation } from "../../errors";
 import type {
   ExtendedKeyUsage,
   KeyAlgorithm,
@@ -11,9 +10,9 @@ import type {
   SubjectName,
 } from "../../model/pki";
 import type { CompiledPolicy } from "../policy-engine";
-import type { CertificateAuthority, CertificateProfile } from "../repositories";
+import type { CertificateAuthority, CertificateProfile, RequestStatus } from "../repositories";
 
-export type RequestStatus = "PENDING_APPROVAL" | "PENDING" | "ISSUED" | "FAILED" | "REJECTED";
+export type { RequestStatus, StoredError, StoredParams } from "../repositories";
 
 /** Where the certified key comes from. */
 export type KeySource =
@@ -88,21 +87,6 @@ export interface IssuancePlan {
   nameConstraints?: NameConstraints;
 }
 
-/** What the request row keeps of a plan (JSON), enough to rebuild it at approval. */
-export interface StoredParams {
-  keySource: "CSR" | "GENERATE" | "REUSE";
-  keyAlgorithm: KeyAlgorithm;
-  /** SPKI DER, base64, for REUSE. */
-  reusedSpki?: string;
-  signatureAlgorithm: SignatureAlgorithm;
-  keyUsages: KeyUsage[];
-  extendedKeyUsages: ExtendedKeyUsage[];
-  ttlSeconds: number;
-  /** A CA request, and its path length (absent: unlimited); absent on leaf requests. */
-  isCa?: boolean;
-  pathLength?: number;
-}
-
 /** A certificate as handed to its requester. */
 export interface IssuedView {
   certificateId: string;
@@ -121,14 +105,6 @@ export interface IssueOutcome {
   privateKeyPem?: string;
   /** validate_only: every check passed, nothing stored. */
   validated?: boolean;
-}
-
-/** The failure recorded on a FAILED or REJECTED request (google.rpc.Status-shaped). */
-export interface StoredError {
-  code: string;
-  reason: string;
-  message: string;
-  violations: FieldViolation[];
 }
 
 export interface RevokeInput {
