@@ -2,9 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import type { CertmintError } from "../../errors";
 import { AuditRecordEntity } from "../../store/entities";
-import type { Columns } from "../../store/raw-insert";
 import type { Call } from "../call";
-import { currentCallScope } from "../call-scope";
 import type { AuditRecord } from "../repositories";
 
 /** The kinds of resource an audit record can name (proto AuditRecord.resource_type). */
@@ -77,29 +75,6 @@ export function changeRecord(
 /** The change's transaction rolled back (or never ran): its record is not this call's. */
 export function forgetChangeRecord(call: Call): void {
   call.auditRecordId = undefined;
-}
-
-/** Transitional: the success record of the ambient call, written with `em` (its transaction). */
-export async function recordAudit(
-  em: EntityManager,
-  resource: AuditResource,
-  now = new Date(),
-): Promise<void> {
-  const scope = currentCallScope();
-  if (!scope) return;
-  await em.insert(AuditRecordEntity, changeRecord(scope, resource, now));
-}
-
-/** Transitional: the record of a single-statement write (src/store/raw-insert.ts), as columns. */
-export function auditColumnsForStatement(
-  resource: AuditResource,
-  now: Date,
-  failure?: CertmintError,
-): Columns | undefined {
-  const scope = currentCallScope();
-  if (!scope) return undefined;
-  const { traceId, ...record } = changeRecord(scope, resource, now, failure);
-  return { ...record, requestId: traceId };
 }
 
 /** Transitional: whether the call's in-transaction record was committed. */

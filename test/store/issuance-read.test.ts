@@ -7,18 +7,21 @@ import {
   CertificatePolicyEntity,
   CertificateProfileEntity,
 } from "../../src/store/entities";
-import { readIssuanceRows } from "../../src/store/raw-read";
+import { createStore } from "../../src/store/store";
 import { createTestDatabase, type TestDatabase } from "../support/postgres";
 
 /**
- * The hand-written read of the issuance hot path (src/store/raw-read.ts) must give the rows
+ * The hand-written read of the issuance hot path (the store's issuance repository,
+ * src/store/repositories/issuance.ts: findProfileAndPrior) must give the rows
  * exactly as the ORM does: same properties, same values, same JS types (Date, Buffer, parsed
  * jsonb, bigint as string), so the code after it cannot tell the difference.
  */
-describe("readIssuanceRows", () => {
+describe("the issuance repository reads what the ORM reads", () => {
   let db: TestDatabase;
   let database: Database;
   const em = (): EntityManager => database.orm.em.fork();
+  const read: ReturnType<typeof createStore>["issuance"]["findProfileAndPrior"] = (key, prior) =>
+    createStore(database.orm).issuance.findProfileAndPrior(key, prior);
 
   const ids = {
     policy: randomUUID(),
@@ -115,7 +118,7 @@ describe("readIssuanceRows", () => {
     ["a CA without a certificate (null columns)", "by-pending-ca"],
     ["a self-signed profile", "self-signed"],
   ])("reads the profile, its policy and %s exactly as the ORM does", async (_, slug) => {
-    const rows = await readIssuanceRows(em(), { slug });
+    const rows = await read({ slug });
     const e = em();
     const profile = await e.findOneOrFail(CertificateProfileEntity, { slug });
     expectSameAsOrm(rows.profile, profile, propsOf(CertificateProfileEntity));
@@ -136,31 +139,19 @@ describe("readIssuanceRows", () => {
   });
 
   it("finds a profile by id, and the prior request of a (caller, request_id)", async () => {
-    const rows = await readIssuanceRows(
-      em(),
-      { id: ids.byCa },
-      { caller: "alice", requestId: "req-1" },
-    );
+    const rows = await read({ id: ids.byCa }, { caller: "alice", idempotencyKey: "req-1" });
     expect(rows.profile?.slug).toBe("by-ca");
     expect(rows.priorRequestId).toMatch(/^[0-9a-f-]{36}$/);
-    const other = await readIssuanceRows(
-      em(),
-      { id: ids.byCa },
-      { caller: "bob", requestId: "req-1" },
-    );
+    const other = await read({ id: ids.byCa }, { caller: "bob", idempotencyKey: "req-1" });
     expect(other.priorRequestId).toBeNull();
     expect(other.profile?.slug).toBe("by-ca");
   });
 
   it("returns the prior request even when the profile does not exist", async () => {
-    const rows = await readIssuanceRows(
-      em(),
-      { slug: "nope" },
-      { caller: "alice", requestId: "req-1" },
-    );
+    const rows = await read({ slug: "nope" }, { caller: "alice", idempotencyKey: "req-1" });
     expect(rows).toMatchObject({ profile: null, policy: null, ca: null });
     expect(rows.priorRequestId).not.toBeNull();
-    const byId = await readIssuanceRows(em(), { id: randomUUID() });
+    const byId = await read({ id: randomUUID() });
     expect(byId).toEqual({ priorRequestId: null, profile: null, policy: null, ca: null });
   });
 });
