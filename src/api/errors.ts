@@ -7,6 +7,7 @@ import {
   RetryInfo,
 } from "../../gen/ts/google/rpc/error_details";
 import { Status } from "../../gen/ts/google/rpc/status";
+import { databaseOutage } from "../database-outage";
 import {
   CertmintError,
   clip,
@@ -16,7 +17,6 @@ import {
   isCertmintError,
   type PreconditionViolation,
 } from "../errors";
-import { databaseOutage } from "../store/connection-errors";
 
 /** ErrorInfo.domain of every certmint error (AIP-193). */
 export const ERROR_DOMAIN = "certmint.dev";
@@ -131,7 +131,7 @@ const OUTAGE_RETRY_SECONDS = 1;
 
 /**
  * What a thrown error means for the client: a CertmintError as is; a database outage
- * (src/store/connection-errors.ts: refused, reset, shutting down, pool timeout) as UNAVAILABLE
+ * (src/database-outage.ts: refused, reset, shutting down, pool timeout) as UNAVAILABLE
  * with a RetryInfo, since the same call may succeed in a moment; undefined for anything else.
  */
 export function asCertmintError(err: unknown): CertmintError | undefined {

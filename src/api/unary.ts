@@ -2,13 +2,13 @@ import type { handleUnaryCall, Metadata, ServerUnaryCall, ServiceError } from "@
 import type { Logger } from "pino";
 import type { CallSecurity } from "../auth/access-control";
 import { ruleFor } from "../auth/permissions";
+import { databaseOutage } from "../database-outage";
 import { CertmintError, isCertmintError } from "../errors";
 import type { AuditResource } from "../issuance/audit/record";
 import type { Call } from "../issuance/call";
 import { type Actor, type CallScope, runInCallScope } from "../issuance/call-scope";
 import { noteCallActor } from "../server/call-logging";
 import { type PeerIdentity, peerIdentity } from "../server/peer-identity";
-import { databaseOutage } from "../store/connection-errors";
 import { codeOf, toServiceError } from "./errors";
 import { admitRequest } from "./request-check";
 

@@ -15,7 +15,7 @@ import type {
   ProfileDefaults,
   ValidityOverflow,
 } from "../../issuance/profiles/types";
-import type { CertificateProfileRow } from "../../store/entities";
+import type { CertificateProfile } from "../../issuance/repositories";
 import {
   type EnumCodec,
   enumCodec,
@@ -121,7 +121,7 @@ export function profileDraftFromProto(pb: PbProfile | undefined): ProfileDraft {
 }
 
 /** A stored profile as the API shows it; policy and CA by id. */
-export function profileToProto(row: CertificateProfileRow): PbProfile {
+export function profileToProto(row: CertificateProfile): PbProfile {
   const d = storedDefaults(row);
   return {
     id: row.id,

@@ -3,7 +3,8 @@
  * stack (pg, knex's pool, MikroORM's DriverException, which copies the driver error's `code`)
  * reports them. Such a call may succeed when retried: src/api/errors.ts answers UNAVAILABLE
  * with a RetryInfo. Anything else (a constraint, a bug, bad data, an embedded database's
- * internal error) is not an outage and stays INTERNAL.
+ * internal error) is not an outage and stays INTERNAL. It reads only error codes and messages,
+ * no driver API, so the API layer and the health check use it without depending on the store.
  */
 
 /** Socket errors of a connection that was refused, dropped or could not be opened. */
