@@ -129,7 +129,6 @@ export async function startCertmint(
         );
       }
       const deps: IssuanceDeps = {
-        orm: opened.orm,
         store: createStore(opened.orm),
         keyring,
         keys,

@@ -1,4 +1,3 @@
-import type { MikroORM } from "@mikro-orm/postgresql";
 import type { KeyGenerator } from "../signer";
 import type { CaKeyring } from "./ca/keyring";
 import type { Store } from "./repositories";
@@ -7,17 +6,15 @@ import type { Store } from "./repositories";
 export const DEFAULT_GENERATED_KEY_REPLAY_SECONDS = 3_600;
 
 /**
- * What the use cases need: the database (fork its EntityManager per call), the CA keyring, the
- * clock and a few settings. Built once at start-up (src/app.ts).
+ * What the use cases need: the store (src/issuance/repositories), the CA keyring, the key
+ * generator, the clock and a few settings. Built once at start-up (src/app.ts).
  */
 export interface IssuanceDeps {
-  /** Transitional: the use cases not yet on `store`. */
-  orm: MikroORM;
   /** Every repository, and transactions over them (src/store/store.ts). */
   store: Store;
   keyring: CaKeyring;
   /** Makes the key pairs certmint generates (RSA fairly between callers, on worker threads). */
-  keys: KeyGenerator;
+  keys: Pick<KeyGenerator, "generate">;
   now: () => Date;
   /** Base URL for CRL distribution points and AIA caIssuers, when configured. */
   publicBaseUrl?: string;

@@ -1,5 +1,4 @@
 import { randomBytes, randomUUID } from "node:crypto";
-import type { MikroORM } from "@mikro-orm/postgresql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRootCa } from "../../src/issuance/ca/create";
 import { CaKeyring } from "../../src/issuance/ca/keyring";
@@ -27,22 +26,23 @@ describe("audit records of policy, profile and CA changes", () => {
   let db: TestDatabase;
   let database: Database;
   let deps: IssuanceDeps;
+  let keys: KeyGenerator;
 
   beforeAll(async () => {
     db = await createTestDatabase({ migrated: true });
     database = await openDatabase({ databaseUrl: db.url, dataDir: "/nonexistent" });
     await migrate(database.orm);
+    keys = new KeyGenerator({ workers: 1, queuePerCaller: 8 });
     deps = {
-      orm: database.orm,
       store: createStore(database.orm),
       keyring: new CaKeyring(randomBytes(32)),
-      keys: new KeyGenerator({ workers: 1, queuePerCaller: 8 }),
+      keys,
       now: () => new Date(),
       crlValiditySeconds: 86_400,
     };
   });
   afterAll(async () => {
-    await deps?.keys.close();
+    await keys?.close();
     await database?.close();
     await db?.drop();
   });
@@ -185,11 +185,6 @@ describe("audit records of policy, profile and CA changes", () => {
     // the insert inside the transaction hits the unique index and rolls the record back too.
     const racing: IssuanceDeps = {
       ...deps,
-      orm: {
-        em: {
-          fork: () => Object.assign(deps.orm.em.fork(), { count: async () => 0 }),
-        },
-      } as unknown as MikroORM,
       store: {
         ...deps.store,
         policies: { ...deps.store.policies, slugTaken: async () => false },

@@ -1,5 +1,3 @@
-import type { EntitySchema } from "@mikro-orm/core";
-import type { EntityManager } from "@mikro-orm/postgresql";
 import { invalidField, notFound, quoted } from "../../errors";
 import type { RowKey } from "../repositories";
 
@@ -50,24 +48,7 @@ export async function resolveRef<T>(
   return found;
 }
 
-/** Transitional (ORM): findByRef for the use cases not yet on the store. */
-export async function findByRef<T extends object>(
-  em: EntityManager,
-  entity: EntitySchema<T>,
-  ref: string,
-  what: string,
-  field: string,
-): Promise<T> {
-  const trimmed = ref.trim();
-  if (trimmed === "") throw referenceMissing(what, field);
-  const where = isUuid(trimmed) ? { id: trimmed.toLowerCase() } : { slug: trimmed };
-  // biome-ignore lint/suspicious/noExplicitAny: both shapes are valid filters of these entities
-  const row = await em.findOne(entity, where as any);
-  if (!row) throw referenceNotFound(what, trimmed);
-  return row;
-}
-
-/** INVALID_ARGUMENT for an empty reference (shared with readers that bypass findByRef). */
+/** INVALID_ARGUMENT for an empty reference (resolveRef, and the issuance read that bypasses it). */
 export function referenceMissing(what: string, field: string) {
   return invalidField(
     "REFERENCE_MISSING",

@@ -59,7 +59,7 @@ export function storedRenewal(
   };
 }
 
-/** findByRef's INVALID_ARGUMENT for an empty profile reference (field `certificate_profile`). */
+/** resolveRef's INVALID_ARGUMENT for an empty profile reference (field `certificate_profile`). */
 export function profileReferenceMissing(): CertmintError {
   return referenceMissing("certificate profile", "certificate_profile");
 }
