@@ -141,13 +141,13 @@ export async function startCertmint(
       return deps;
     });
     const authenticator = new Authenticator(
-      database.orm,
+      deps.store,
       deps.now,
       new FailureLimiter(config.authFailureLimit.perSecond, config.authFailureLimit.burst),
-      new CaDirectory(database.orm, transport.clientCaBundle),
+      new CaDirectory(deps.store.cas, transport.clientCaBundle),
     );
     runtime.security = new AccessControl(
-      database.orm,
+      deps.store.audit,
       authenticator,
       new RateLimiter(config.rateLimit.perSecond, config.rateLimit.burst),
     );

@@ -5,8 +5,7 @@ import { ruleFor } from "../auth/permissions";
 import { databaseOutage } from "../database-outage";
 import { CertmintError, isCertmintError } from "../errors";
 import type { AuditResource } from "../issuance/audit/record";
-import type { Call } from "../issuance/call";
-import { type Actor, type CallScope, runInCallScope } from "../issuance/call-scope";
+import type { Actor, Call } from "../issuance/call";
 import { noteCallActor } from "../server/call-logging";
 import { type PeerIdentity, peerIdentity } from "../server/peer-identity";
 import { codeOf, toServiceError } from "./errors";
@@ -73,8 +72,8 @@ export interface HandlerDeps {
  *  3. refuse work the caller no longer waits for (DEADLINE_EXCEEDED, CANCELLED), and a request
  *     that breaks the contract's limits (INVALID_ARGUMENT; checked before it was decoded,
  *     request-check.ts);
- *  4. run the handler in the call's scope (src/issuance/call-scope.ts: per-profile checks and
- *     the audit record written in the transaction of the change);
+ *  4. run the handler with the call (src/issuance/call.ts), which it passes to its use case
+ *     explicitly: per-profile checks, and the audit record written with the change;
  *  5. record a mutating call that failed (or did not record itself) in the audit trail;
  *  6. map every thrown error through the one mapping (api/errors.ts). A database outage is
  *     UNAVAILABLE with a RetryInfo (logged by its cause); other errors that are not
@@ -96,10 +95,10 @@ export function unary<Req, Res>(
     const requestId = String(call.metadata.get("x-request-id")[0] ?? "");
     const peerCertificate = peerIdentity(call.getAuthContext());
     const { mutating } = ruleFor(method);
-    let scope: CallScope | undefined;
+    let scope: Call | undefined;
     // Aborted once nobody waits for the answer: grpc-js reports a client's cancel, and a
     // passed deadline (it answers DEADLINE_EXCEEDED itself), as "cancelled". Work that waits
-    // (a key queued for generation) is dropped then; src/issuance/call-scope.ts.
+    // (a key queued for generation) is dropped then (Call.signal).
     const abandon = new AbortController();
     const onCancelled = () => abandon.abort();
     call.once("cancelled", onCancelled);
@@ -144,7 +143,7 @@ export function unary<Req, Res>(
         call: scope,
       };
       const s = scope;
-      const response = await runInCallScope(s, () => handler(request, ctx));
+      const response = await handler(request, ctx);
       if (mutating && !s.auditRecordId) {
         // A change whose use case wrote no record (or a replay that changed nothing).
         await security.recordOutcome(s, { statusCode: 0, errorReason: "" });

@@ -1,4 +1,4 @@
-import type { Role } from "../issuance/call-scope";
+import type { Role } from "../issuance/call";
 
 /**
  * Who may call what: every certmint RPC, its roles, and whether it changes anything (and so

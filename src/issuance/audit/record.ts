@@ -1,7 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { EntityManager } from "@mikro-orm/postgresql";
 import type { CertmintError } from "../../errors";
-import { AuditRecordEntity } from "../../store/entities";
 import type { Call } from "../call";
 import type { AuditRecord } from "../repositories";
 
@@ -75,20 +73,4 @@ export function changeRecord(
 /** The change's transaction rolled back (or never ran): its record is not this call's. */
 export function forgetChangeRecord(call: Call): void {
   call.auditRecordId = undefined;
-}
-
-/** Transitional: whether the call's in-transaction record was committed. */
-export async function auditRecordCommitted(em: EntityManager, scope: Call): Promise<boolean> {
-  if (!scope.auditRecordId) return false;
-  return (await em.count(AuditRecordEntity, { id: scope.auditRecordId })) === 1;
-}
-
-/** Transitional: records a call that failed (or did not record itself), on its own. */
-export async function recordAuditOutcome(
-  em: EntityManager,
-  scope: Call,
-  outcome: AuditOutcome,
-  resource?: AuditResource,
-): Promise<void> {
-  await em.insert(AuditRecordEntity, auditRecordOf(scope, resource, outcome, new Date()));
 }
