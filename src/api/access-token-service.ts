@@ -1,4 +1,7 @@
-import type { AccessTokenServiceServer } from "../../gen/ts/certmint/v1/access_token_service";
+import {
+  type AccessTokenServiceServer,
+  AccessTokenServiceService,
+} from "../../gen/ts/certmint/v1/access_token_service";
 import { createAccessToken } from "../issuance/access-tokens/create";
 import { findAccessToken, listAccessTokens } from "../issuance/access-tokens/queries";
 import { revokeAccessToken } from "../issuance/access-tokens/revoke";
@@ -7,8 +10,6 @@ import { accessTokenToProto, bindingFromProto, roleCodec } from "./convert/acces
 import { durationToSeconds } from "./convert/time";
 import { type HandlerDeps, unary } from "./unary";
 
-const SERVICE = "/certmint.v1.AccessTokenService/";
-
 /** Thin handlers: map the request, call one use case, map the result. */
 export function accessTokenHandlers(
   deps: HandlerDeps,
@@ -16,7 +17,7 @@ export function accessTokenHandlers(
 ): Partial<AccessTokenServiceServer> {
   return {
     createAccessToken: unary(
-      `${SERVICE}CreateAccessToken`,
+      AccessTokenServiceService.createAccessToken.path,
       async (req, ctx) => {
         const given = req.accessToken;
         const created = await createAccessToken(issuance(), ctx.call, {
@@ -39,7 +40,7 @@ export function accessTokenHandlers(
     ),
 
     getAccessToken: unary(
-      `${SERVICE}GetAccessToken`,
+      AccessTokenServiceService.getAccessToken.path,
       async (req) => ({
         accessToken: accessTokenToProto(
           await findAccessToken(issuance(), req.accessToken),
@@ -50,7 +51,7 @@ export function accessTokenHandlers(
     ),
 
     listAccessTokens: unary(
-      `${SERVICE}ListAccessTokens`,
+      AccessTokenServiceService.listAccessTokens.path,
       async (req) => {
         const page = await listAccessTokens(issuance(), {
           pageSize: req.pageSize,
@@ -66,7 +67,7 @@ export function accessTokenHandlers(
     ),
 
     revokeAccessToken: unary(
-      `${SERVICE}RevokeAccessToken`,
+      AccessTokenServiceService.revokeAccessToken.path,
       async (req, ctx) => {
         const token = await revokeAccessToken(
           {

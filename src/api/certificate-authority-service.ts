@@ -1,4 +1,7 @@
-import type { CertificateAuthorityServiceServer } from "../../gen/ts/certmint/v1/certificate_authority_service";
+import {
+  type CertificateAuthorityServiceServer,
+  CertificateAuthorityServiceService,
+} from "../../gen/ts/certmint/v1/certificate_authority_service";
 import { invalidField, quoted } from "../errors";
 import { createExternalCa, createRootCa } from "../issuance/ca/create";
 import { createIntermediateCa } from "../issuance/ca/create-intermediate";
@@ -20,8 +23,6 @@ import { subjectFromProto } from "./convert/subject";
 import { durationToSeconds } from "./convert/time";
 import { type HandlerDeps, unary } from "./unary";
 
-const SERVICE = "/certmint.v1.CertificateAuthorityService/";
-
 /** Thin handlers: map the request, call one use case, map the result. */
 export function certificateAuthorityHandlers(
   deps: HandlerDeps,
@@ -29,7 +30,7 @@ export function certificateAuthorityHandlers(
 ): Partial<CertificateAuthorityServiceServer> {
   return {
     createRootCertificateAuthority: unary(
-      `${SERVICE}CreateRootCertificateAuthority`,
+      CertificateAuthorityServiceService.createRootCertificateAuthority.path,
       async (req, ctx) => {
         const row = await createRootCa(ca(), ctx.call, {
           slug: req.slug,
@@ -49,7 +50,7 @@ export function certificateAuthorityHandlers(
     ),
 
     createIntermediateCertificateAuthority: unary(
-      `${SERVICE}CreateIntermediateCertificateAuthority`,
+      CertificateAuthorityServiceService.createIntermediateCertificateAuthority.path,
       async (req, ctx) => {
         const row = await createIntermediateCa(ca(), ctx.call, {
           slug: req.slug,
@@ -71,7 +72,7 @@ export function certificateAuthorityHandlers(
     ),
 
     createExternalIntermediateCertificateAuthority: unary(
-      `${SERVICE}CreateExternalIntermediateCertificateAuthority`,
+      CertificateAuthorityServiceService.createExternalIntermediateCertificateAuthority.path,
       async (req, ctx) => {
         const row = await createExternalCa(ca(), ctx.call, {
           slug: req.slug,
@@ -89,7 +90,7 @@ export function certificateAuthorityHandlers(
     ),
 
     importCertificateAuthorityCertificate: unary(
-      `${SERVICE}ImportCertificateAuthorityCertificate`,
+      CertificateAuthorityServiceService.importCertificateAuthorityCertificate.path,
       async (req, ctx) => {
         const row = await importCaCertificate(ca(), ctx.call, {
           ca: req.certificateAuthority,
@@ -102,7 +103,7 @@ export function certificateAuthorityHandlers(
     ),
 
     getCertificateAuthority: unary(
-      `${SERVICE}GetCertificateAuthority`,
+      CertificateAuthorityServiceService.getCertificateAuthority.path,
       async (req) => {
         return { certificateAuthority: caToProto(await getCa(ca(), req.certificateAuthority)) };
       },
@@ -110,7 +111,7 @@ export function certificateAuthorityHandlers(
     ),
 
     listCertificateAuthorities: unary(
-      `${SERVICE}ListCertificateAuthorities`,
+      CertificateAuthorityServiceService.listCertificateAuthorities.path,
       async (req) => {
         const page = await listCas(ca(), {
           pageSize: req.pageSize,
@@ -126,7 +127,7 @@ export function certificateAuthorityHandlers(
     ),
 
     updateCertificateAuthority: unary(
-      `${SERVICE}UpdateCertificateAuthority`,
+      CertificateAuthorityServiceService.updateCertificateAuthority.path,
       async (req, ctx) => {
         const given = req.certificateAuthority;
         const mask = req.updateMask ?? [];
@@ -155,7 +156,7 @@ export function certificateAuthorityHandlers(
     ),
 
     getCertificateRevocationList: unary(
-      `${SERVICE}GetCertificateRevocationList`,
+      CertificateAuthorityServiceService.getCertificateRevocationList.path,
       async (req) => {
         const crl = await currentCrl(ca(), req.certificateAuthority);
         return {
@@ -170,7 +171,7 @@ export function certificateAuthorityHandlers(
     ),
 
     deleteCertificateAuthority: unary(
-      `${SERVICE}DeleteCertificateAuthority`,
+      CertificateAuthorityServiceService.deleteCertificateAuthority.path,
       async (req, ctx) => {
         await deleteCa(ca(), ctx.call, { ca: req.certificateAuthority, etag: req.etag });
         return {};
@@ -179,7 +180,7 @@ export function certificateAuthorityHandlers(
     ),
 
     revokeCertificateAuthority: unary(
-      `${SERVICE}RevokeCertificateAuthority`,
+      CertificateAuthorityServiceService.revokeCertificateAuthority.path,
       async (req, ctx) => {
         const row = await revokeCa(ca(), ctx.call, {
           ca: req.certificateAuthority,

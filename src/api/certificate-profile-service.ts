@@ -1,4 +1,7 @@
-import type { CertificateProfileServiceServer } from "../../gen/ts/certmint/v1/certificate_profile_service";
+import {
+  type CertificateProfileServiceServer,
+  CertificateProfileServiceService,
+} from "../../gen/ts/certmint/v1/certificate_profile_service";
 import type { IssuanceDeps } from "../issuance/deps";
 import { createProfile } from "../issuance/profiles/create";
 import { deleteProfile } from "../issuance/profiles/delete";
@@ -7,8 +10,6 @@ import { updateProfile } from "../issuance/profiles/update";
 import { profileDraftFromProto, profileToProto } from "./convert/profile";
 import { type HandlerDeps, unary } from "./unary";
 
-const SERVICE = "/certmint.v1.CertificateProfileService/";
-
 /** Thin handlers: map the request, call one use case, map the result. */
 export function certificateProfileHandlers(
   deps: HandlerDeps,
@@ -16,7 +17,7 @@ export function certificateProfileHandlers(
 ): Partial<CertificateProfileServiceServer> {
   return {
     createCertificateProfile: unary(
-      `${SERVICE}CreateCertificateProfile`,
+      CertificateProfileServiceService.createCertificateProfile.path,
       async (req, ctx) => {
         const given = req.certificateProfile;
         const row = await createProfile(issuance(), ctx.call, {
@@ -29,7 +30,7 @@ export function certificateProfileHandlers(
     ),
 
     getCertificateProfile: unary(
-      `${SERVICE}GetCertificateProfile`,
+      CertificateProfileServiceService.getCertificateProfile.path,
       async (req) => ({
         certificateProfile: profileToProto(await getProfile(issuance(), req.certificateProfile)),
       }),
@@ -37,7 +38,7 @@ export function certificateProfileHandlers(
     ),
 
     listCertificateProfiles: unary(
-      `${SERVICE}ListCertificateProfiles`,
+      CertificateProfileServiceService.listCertificateProfiles.path,
       async (req) => {
         const page = await listProfiles(issuance(), {
           pageSize: req.pageSize,
@@ -52,7 +53,7 @@ export function certificateProfileHandlers(
     ),
 
     updateCertificateProfile: unary(
-      `${SERVICE}UpdateCertificateProfile`,
+      CertificateProfileServiceService.updateCertificateProfile.path,
       async (req, ctx) => {
         const given = req.certificateProfile;
         const row = await updateProfile(issuance(), ctx.call, {
@@ -67,7 +68,7 @@ export function certificateProfileHandlers(
     ),
 
     deleteCertificateProfile: unary(
-      `${SERVICE}DeleteCertificateProfile`,
+      CertificateProfileServiceService.deleteCertificateProfile.path,
       async (req, ctx) => {
         await deleteProfile(issuance(), ctx.call, { ref: req.certificateProfile, etag: req.etag });
         return {};

@@ -1,4 +1,7 @@
-import type { CertificateServiceServer } from "../../gen/ts/certmint/v1/certificate_service";
+import {
+  type CertificateServiceServer,
+  CertificateServiceService,
+} from "../../gen/ts/certmint/v1/certificate_service";
 import { invalidField } from "../errors";
 import { approve, reject } from "../issuance/certificates/approval";
 import { REQUEST_ID_MAX_LENGTH } from "../issuance/certificates/idempotency";
@@ -29,8 +32,6 @@ import {
 import { sansFromProto, subjectFromProto } from "./convert/subject";
 import { durationToSeconds } from "./convert/time";
 import { type CallContext, type HandlerDeps, unary } from "./unary";
-
-const SERVICE = "/certmint.v1.CertificateService/";
 
 /** request_id is an idempotency key per caller: the access token that makes the call. */
 const callerOf = (ctx: CallContext) => ctx.actor.id;
@@ -63,7 +64,7 @@ export function certificateHandlers(
 ): Partial<CertificateServiceServer> {
   return {
     issueCertificate: unary(
-      `${SERVICE}IssueCertificate`,
+      CertificateServiceService.issueCertificate.path,
       async (req, ctx) => {
         const source = req.source;
         if (!source) {
@@ -110,7 +111,7 @@ export function certificateHandlers(
     ),
 
     renewCertificate: unary(
-      `${SERVICE}RenewCertificate`,
+      CertificateServiceService.renewCertificate.path,
       async (req, ctx) => {
         const outcome = await renew(issuance(), ctx.call, {
           caller: callerOf(ctx),
@@ -128,7 +129,7 @@ export function certificateHandlers(
     ),
 
     getRequestStatus: unary(
-      `${SERVICE}GetRequestStatus`,
+      CertificateServiceService.getRequestStatus.path,
       async (req, ctx) => {
         const view = await requestStatus(issuance(), ctx.call, req.certificateRequestId);
         return {
@@ -141,7 +142,7 @@ export function certificateHandlers(
     ),
 
     getCertificate: unary(
-      `${SERVICE}GetCertificate`,
+      CertificateServiceService.getCertificate.path,
       async (req) => {
         const d = issuance();
         return {
@@ -152,7 +153,7 @@ export function certificateHandlers(
     ),
 
     listCertificates: unary(
-      `${SERVICE}ListCertificates`,
+      CertificateServiceService.listCertificates.path,
       async (req) => {
         const d = issuance();
         const page = await listCertificates(d, {
@@ -174,7 +175,7 @@ export function certificateHandlers(
     ),
 
     revokeCertificate: unary(
-      `${SERVICE}RevokeCertificate`,
+      CertificateServiceService.revokeCertificate.path,
       async (req, ctx) => {
         const d = issuance();
         const cert = await revoke(d, ctx.call, {
@@ -187,7 +188,7 @@ export function certificateHandlers(
     ),
 
     approveCertificateRequest: unary(
-      `${SERVICE}ApproveCertificateRequest`,
+      CertificateServiceService.approveCertificateRequest.path,
       async (req, ctx) => {
         return {
           certificateRequest: requestToProto(
@@ -199,7 +200,7 @@ export function certificateHandlers(
     ),
 
     rejectCertificateRequest: unary(
-      `${SERVICE}RejectCertificateRequest`,
+      CertificateServiceService.rejectCertificateRequest.path,
       async (req, ctx) => {
         return {
           certificateRequest: requestToProto(
