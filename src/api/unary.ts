@@ -174,7 +174,15 @@ export function unary<Req, Res>(
           !(await deps
             .security()
             .auditRecordCommitted(scope)
-            .catch(() => false))
+            .catch((checkErr: unknown) => {
+              // Unknown whether the change's record committed: record the outcome (at worst
+              // a second record of the call), and say so.
+              deps.logger.warn(
+                { err: checkErr, method, requestId },
+                "could not check the call's audit record; recording its outcome",
+              );
+              return false;
+            }))
         ) {
           await deps
             .security()

@@ -53,7 +53,10 @@ function describe(p: PresentedIdentities, peer: PeerIdentity): string {
       : "",
     p.commonName !== undefined ? `common name "${p.commonName}"` : "",
   ].filter(Boolean);
-  return parts.length > 0 ? parts.join(", ") : "no URI SAN, DNS SAN or common name";
+  if (parts.length > 0) return parts.join(", ");
+  return peer.unreadable
+    ? `names unreadable: ${peer.unreadable}`
+    : "no URI SAN, DNS SAN or common name";
 }
 
 /**
