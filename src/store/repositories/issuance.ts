@@ -85,7 +85,7 @@ export class OrmIssuanceRepository implements IssuanceRepository {
     waitMs: number,
     fn: (locked: LockedRequest) => Promise<T>,
   ): Promise<T | "busy"> {
-    return withRequestLock(this.em(), requestId, waitMs, ({ connection, status }) =>
+    return withRequestLock(this.em(), this.sql.lock, requestId, waitMs, ({ connection, status }) =>
       fn(this.locked(connection, status as RequestStatus | null)),
     );
   }
@@ -133,6 +133,9 @@ function statements(em: EntityManager) {
   };
 
   return {
+    /** What the request lock reads (request-lock.ts). */
+    lock: { table: requests.table, id: r("id"), status: r("status") },
+
     read: {
       profile: profiles.select("p"),
       policy: policies.select("y", ["id", "slug", "version", "spec"] satisfies Array<
