@@ -59,11 +59,21 @@ export class MemoryStore {
 
   private repositories(): Repositories {
     const partial = {
-      cas: { find: async (key: RowKey) => this.byKey(this.cas, key) },
+      cas: {
+        find: async (key: RowKey) => this.byKey(this.cas, key),
+        findBySerial: async (serial: string) =>
+          this.copy([...this.cas.values()].find((ca) => ca.serialNumber === serial)),
+      },
       policies: { find: async (key: RowKey) => this.byKey(this.policies, key) },
       profiles: { find: async (key: RowKey) => this.byKey(this.profiles, key) },
       certificates: {
         findById: async (id: string) => this.copy(this.certificates.get(id)),
+        markRevoked: async (id: string, reason: Certificate["revocationReason"], now: Date) => {
+          const cert = this.certificates.get(id);
+          if (!cert || cert.revokedAt) return false;
+          Object.assign(cert, { revokedAt: now, revocationReason: reason });
+          return true;
+        },
         findBySerial: async (serial: string, limit: number) =>
           [...this.certificates.values()]
             .filter((c) => c.serialNumber === serial)
