@@ -78,7 +78,7 @@ export function certificateHandlers(
         const outcome = await issue(issuance(), ctx.call, {
           caller: callerOf(ctx),
           profile: req.certificateProfile,
-          requestId: requestIdOf(req.requestId),
+          idempotencyKey: requestIdOf(req.requestId),
           source:
             source.$case === "csrPem"
               ? { kind: "CSR", csrPem: source.value }
@@ -116,7 +116,7 @@ export function certificateHandlers(
         const outcome = await renew(issuance(), ctx.call, {
           caller: callerOf(ctx),
           certificateId: req.certificateId,
-          requestId: requestIdOf(req.requestId),
+          idempotencyKey: requestIdOf(req.requestId),
           keySource: renewalKeySourceCodec.fromProto(req.keySource, "key_source"),
           csrPem: req.csrPem || undefined,
           keyAlgorithm: keyAlgorithmCodec.fromProto(req.keyAlgorithm, "key_algorithm"),

@@ -13,8 +13,12 @@ import { admitRequest } from "./request-check";
 
 /** What a handler knows of its call besides the request message. */
 export interface CallContext {
-  /** x-request-id of the call (see server/call-logging.ts). */
-  readonly requestId: string;
+  /**
+   * The call's x-request-id (server/call-logging.ts): a trace id, logged as `requestId`; not
+   * the caller's idempotency key (request_id, IssueInput.requestId) nor a request's row id
+   * (certificate_request_id).
+   */
+  readonly traceId: string;
   readonly metadata: Metadata;
   /** When the caller stops waiting, if it set a deadline. */
   readonly deadline?: Date;
@@ -92,7 +96,7 @@ export function unary<Req, Res>(
         : Number.isFinite(rawDeadline)
           ? new Date(rawDeadline)
           : undefined;
-    const requestId = String(call.metadata.get("x-request-id")[0] ?? "");
+    const traceId = String(call.metadata.get("x-request-id")[0] ?? "");
     const peerCertificate = peerIdentity(call.getAuthContext());
     const { mutating } = ruleFor(method);
     let scope: Call | undefined;
@@ -123,7 +127,7 @@ export function unary<Req, Res>(
       scope = {
         actor,
         method,
-        traceId: requestId,
+        traceId,
         peer: call.getPeer(),
         abandoned: () =>
           call.cancelled || (deadline !== undefined && deadline.getTime() <= Date.now()),
@@ -135,7 +139,7 @@ export function unary<Req, Res>(
       refuseAbandonedCall(call, deadline);
       const request = admitRequest(call.request);
       const ctx: CallContext = {
-        requestId,
+        traceId,
         metadata: call.metadata,
         deadline,
         peerCertificate,
@@ -159,9 +163,9 @@ export function unary<Req, Res>(
         // An outage is logged by its cause alone: a driver error's message can quote SQL.
         const outage = isCertmintError(err) ? undefined : databaseOutage(err);
         if (outage) {
-          deps.logger.warn({ cause: outage, method, requestId }, "database unavailable");
+          deps.logger.warn({ cause: outage, method, requestId: traceId }, "database unavailable");
         } else if (!isCertmintError(err)) {
-          deps.logger.error({ err, method, requestId }, "unhandled error in handler");
+          deps.logger.error({ err, method, requestId: traceId }, "unhandled error in handler");
         }
         // Refusals of mutating calls are audited; a rate-limited flood is not (writing a
         // row per refused call would make the limit a way to load the database), nor a call
@@ -178,7 +182,7 @@ export function unary<Req, Res>(
               // Unknown whether the change's record committed: record the outcome (at worst
               // a second record of the call), and say so.
               deps.logger.warn(
-                { err: checkErr, method, requestId },
+                { err: checkErr, method, requestId: traceId },
                 "could not check the call's audit record; recording its outcome",
               );
               return false;
@@ -195,7 +199,10 @@ export function unary<Req, Res>(
               resourceOf(err),
             )
             .catch((auditErr: unknown) =>
-              deps.logger.error({ err: auditErr, method, requestId }, "audit record not written"),
+              deps.logger.error(
+                { err: auditErr, method, requestId: traceId },
+                "audit record not written",
+              ),
             );
         }
         done();
@@ -208,8 +215,10 @@ export function unary<Req, Res>(
 /** The resource a refusal is about, when the use case named it (certificate_request_id). */
 function resourceOf(err: unknown): AuditResource | undefined {
   if (!isCertmintError(err)) return undefined;
-  const requestId = err.metadata.certificate_request_id;
-  return requestId ? { type: "certificate_request", id: requestId } : undefined;
+  const certificateRequestId = err.metadata.certificate_request_id;
+  return certificateRequestId
+    ? { type: "certificate_request", id: certificateRequestId }
+    : undefined;
 }
 
 /** grpc-js ends a call at its deadline or when the client cancels; do not start its work then. */

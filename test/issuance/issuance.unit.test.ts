@@ -113,7 +113,7 @@ describe("issuance use cases on the in-memory store", () => {
 
   it("issue records the intent with a reserved serial, then stores the certificate signed under it", async () => {
     seed(memory);
-    const outcome = await issue(deps, callOf(requester), request({ requestId: "r1" }));
+    const outcome = await issue(deps, callOf(requester), request({ idempotencyKey: "r1" }));
     expect(outcome.status).toBe("ISSUED");
     const stored = memory.requests.get(outcome.certificateRequestId)!;
     expect(stored).toMatchObject({ status: "ISSUED", idempotencyKey: "r1", kind: "ISSUE" });
@@ -135,12 +135,12 @@ describe("issuance use cases on the in-memory store", () => {
 
   it("a repeated request_id returns the same certificate and key; another request under it is ALREADY_EXISTS", async () => {
     seed(memory);
-    const first = await issue(deps, callOf(requester), request({ requestId: "r1" }));
-    const again = await issue(deps, callOf(requester), request({ requestId: "r1" }));
+    const first = await issue(deps, callOf(requester), request({ idempotencyKey: "r1" }));
+    const again = await issue(deps, callOf(requester), request({ idempotencyKey: "r1" }));
     expect(again.certificate!.certificateId).toBe(first.certificate!.certificateId);
     expect(again.privateKeyPem).toBe(first.privateKeyPem);
     const other = await refusal(
-      issue(deps, callOf(requester), request({ requestId: "r1", ttlSeconds: 7200 })),
+      issue(deps, callOf(requester), request({ idempotencyKey: "r1", ttlSeconds: 7200 })),
     );
     expect(other).toMatchObject({ kind: "already_exists", reason: "REQUEST_ID_REUSED" });
     expect(memory.requests.size).toBe(1);
@@ -189,7 +189,7 @@ describe("issuance use cases on the in-memory store", () => {
 
   it("a profile that needs approval records PENDING_APPROVAL; another approver's approval signs it and the key waits for the requester", async () => {
     seed(memory, { requireApproval: true });
-    const waiting = await issue(deps, callOf(requester), request({ requestId: "r1" }));
+    const waiting = await issue(deps, callOf(requester), request({ idempotencyKey: "r1" }));
     expect(waiting.status).toBe("PENDING_APPROVAL");
     expect(memory.requests.get(waiting.certificateRequestId)!.reservedSerial).toBeNull();
 

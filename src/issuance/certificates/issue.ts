@@ -88,7 +88,7 @@ function issueIdentity(input: IssueInput): RequestIdentity {
     // Only when set, so that fingerprints stored before CA requests existed still match.
     ...(input.ca ? [{ ca: input.ca }] : []),
   ]);
-  return { caller: input.caller, idempotencyKey: input.requestId, fingerprint, kind: "ISSUE" };
+  return { caller: input.caller, idempotencyKey: input.idempotencyKey, fingerprint, kind: "ISSUE" };
 }
 
 /**

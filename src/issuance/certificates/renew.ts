@@ -83,7 +83,7 @@ function renewIdentity(input: RenewInput, oldId: string): RequestIdentity {
   ]);
   return {
     caller: input.caller,
-    idempotencyKey: input.requestId,
+    idempotencyKey: input.idempotencyKey,
     fingerprint,
     kind: "RENEW",
     renewalOfCertificateId: oldId,

@@ -25,7 +25,8 @@ export interface IssueInput {
   /** The authenticated caller; request ids are unique per caller. */
   caller: string;
   profile: string;
-  requestId?: string;
+  /** The caller's idempotency key (request_id in the API). */
+  idempotencyKey?: string;
   source:
     | { kind: "CSR"; csrPem: string }
     | {
@@ -48,7 +49,8 @@ export type RenewKeySource = "NEW" | "REUSE" | "CSR";
 export interface RenewInput {
   caller: string;
   certificateId: string;
-  requestId?: string;
+  /** The caller's idempotency key (request_id in the API). */
+  idempotencyKey?: string;
   keySource?: RenewKeySource;
   csrPem?: string;
   keyAlgorithm?: KeyAlgorithm;
