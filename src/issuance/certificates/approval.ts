@@ -5,11 +5,11 @@ import type { IssuanceDeps } from "../deps";
 import { requireProfileAccessById } from "../profiles/access";
 import { type CertificateRequest, type CertificateRequestView, requestView } from "../repositories";
 import { policyRefusal } from "./check";
-import { findRequest } from "./find";
+import { findRequest, requestNamed } from "./find";
 import { markFailed, reserveSerial } from "./intent";
 import { storedErrorOf } from "./outcome";
 import { issueFieldMapper } from "./plan";
-import { requestNamed, signAndStore } from "./sign-and-store";
+import { signAndStore } from "./sign-and-store";
 import { planFromStored } from "./stored-plan";
 
 /**

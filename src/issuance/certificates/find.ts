@@ -106,3 +106,15 @@ export async function certificateNamed(
     throw new CertmintError("internal", "CERTIFICATE_VANISHED", "the certificate disappeared");
   return cert;
 }
+
+/** A request this call knows exists (it recorded or read it), read fresh. */
+export async function requestNamed(
+  deps: { store: { requests: Pick<RequestRepository, "findById"> } },
+  id: string,
+): Promise<CertificateRequest> {
+  const request = await deps.store.requests.findById(id);
+  if (!request) {
+    throw new CertmintError("internal", "REQUEST_VANISHED", "the certificate request disappeared");
+  }
+  return request;
+}

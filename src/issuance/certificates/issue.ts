@@ -4,12 +4,13 @@ import type { IssuanceDeps } from "../deps";
 import { profileReferenceMissing } from "../profiles/load";
 import type { IssuanceRows } from "../repositories";
 import { checkPolicy } from "./check";
+import { requestNamed } from "./find";
 import { requestFingerprint } from "./idempotency";
 import { type RequestIdentity, recordIntent, recordRefusal } from "./intent";
 import { generateKey } from "./keys";
 import { issueFieldMapper, planIssue } from "./plan";
 import { findPrior, replay, replayWinner } from "./replay";
-import { requestNamed, signAndStore } from "./sign-and-store";
+import { signAndStore } from "./sign-and-store";
 import type { IssueInput, IssueOutcome } from "./types";
 
 /**

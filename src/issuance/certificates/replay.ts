@@ -2,10 +2,10 @@ import { CertmintError } from "../../errors";
 import type { Call } from "../call";
 import type { IssuanceDeps } from "../deps";
 import type { CertificateRequest } from "../repositories";
+import { requestNamed } from "./find";
 import { assertSameRequest, statusOnceFree } from "./idempotency";
 import type { RequestIdentity } from "./intent";
 import { outcomeOf } from "./outcome";
-import { requestNamed } from "./sign-and-store";
 import { takeOver } from "./takeover";
 import type { IssueOutcome } from "./types";
 

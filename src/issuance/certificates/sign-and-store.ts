@@ -4,7 +4,7 @@ import { type Call, refuseIfAbandoned } from "../call";
 import type { IssuanceDeps } from "../deps";
 import type { Certificate, CertificateRequest, LockedRequest } from "../repositories";
 import { checkIssuerState } from "./check";
-import { certificateNamed } from "./find";
+import { certificateNamed, requestNamed } from "./find";
 import { lockWaitMs, requestInProgress } from "./idempotency";
 import { type CertifiedKey, certifiedKeyOf } from "./keys";
 import { outcomeOf, storedErrorOf } from "./outcome";
@@ -134,16 +134,4 @@ async function store(
   if (!(await locked.storeIssued(signed.certificate, signed.request, audit))) {
     throw new RequestSettled();
   }
-}
-
-/** A request this call knows exists (it recorded or read it), read fresh. */
-export async function requestNamed(
-  deps: Pick<IssuanceDeps, "store">,
-  id: string,
-): Promise<CertificateRequest> {
-  const request = await deps.store.requests.findById(id);
-  if (!request) {
-    throw new CertmintError("internal", "REQUEST_VANISHED", "the certificate request disappeared");
-  }
-  return request;
 }

@@ -2,11 +2,12 @@ import type { Call } from "../call";
 import type { IssuanceDeps } from "../deps";
 import type { CertificateRequest } from "../repositories";
 import { policyRefusal } from "./check";
+import { requestNamed } from "./find";
 import { markFailed } from "./intent";
 import { outcomeOf } from "./outcome";
 import { issueFieldMapper } from "./plan";
 import { renewFieldMapper } from "./renewal-plan";
-import { requestNamed, signAndStore } from "./sign-and-store";
+import { signAndStore } from "./sign-and-store";
 import { planFromStored } from "./stored-plan";
 import type { IssueOutcome } from "./types";
 
