@@ -227,4 +227,32 @@ describe("issuance use cases on the in-memory store", () => {
     expect(late).toMatchObject({ reason: "REQUEST_NOT_PENDING_APPROVAL" });
     expect(memory.certificates.size).toBe(0);
   });
+
+  it("a request whose worker died after recording its intent is finished by its replay, under the serial reserved for it", async () => {
+    seed(memory);
+    // The first call dies between recording the intent and signing (its lock is never taken).
+    const crashing = { ...memory.store };
+    crashing.issuance = {
+      ...memory.store.issuance,
+      withRequestLock: async () => {
+        throw new Error("the replica died");
+      },
+    };
+    await expect(
+      issue({ ...deps, store: crashing }, callOf(requester), request({ idempotencyKey: "r1" })),
+    ).rejects.toThrow("the replica died");
+    const [orphan] = [...memory.requests.values()];
+    expect(orphan).toMatchObject({ status: "PENDING" });
+    expect(orphan!.reservedSerial).toMatch(/^[0-9a-f]+$/);
+
+    // The replay finds it PENDING with its lock free: it takes it over and signs it.
+    const replayed = await issue(deps, callOf(requester), request({ idempotencyKey: "r1" }));
+    expect(replayed).toMatchObject({ status: "ISSUED", certificateRequestId: orphan!.id });
+    const cert = new X509Certificate(replayed.certificate!.certificatePem);
+    expect(cert.serialNumber.toLowerCase()).toBe(orphan!.reservedSerial);
+    expect(memory.requests.size).toBe(1);
+    expect(memory.certificates.size).toBe(1);
+    // The key was made again for the takeover, and the replay returns it.
+    expect(replayed.privateKeyPem).toMatch(/BEGIN PRIVATE KEY/);
+  });
 });
