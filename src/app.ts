@@ -30,6 +30,7 @@ import { addReflection } from "./server/reflection";
 import { tlsTransport } from "./server/tls";
 import { type GenerateRsa, type KeyGenerationStats, KeyGenerator } from "./signer";
 import { type Database, migrate, openDatabase, withStartupLock } from "./store/database";
+import { createStore, kekCheckStore } from "./store/store";
 
 /** What a caller may substitute when starting certmint in-process (tests). */
 export interface StartOptions {
@@ -121,7 +122,7 @@ export async function startCertmint(
         },
         "database ready",
       );
-      const { keyring, created } = await openKeyring(config, opened.orm.em.fork());
+      const { keyring, created } = await openKeyring(config, kekCheckStore(opened.orm));
       if (created) {
         logger.warn(
           { file: config.kek.file },
@@ -129,7 +130,7 @@ export async function startCertmint(
         );
       }
       const deps: IssuanceDeps = {
-        orm: opened.orm,
+        store: createStore(opened.orm),
         keyring,
         keys,
         now: () => new Date(),
@@ -141,20 +142,20 @@ export async function startCertmint(
       return deps;
     });
     const authenticator = new Authenticator(
-      database.orm,
+      deps.store,
       deps.now,
       new FailureLimiter(config.authFailureLimit.perSecond, config.authFailureLimit.burst),
-      new CaDirectory(database.orm, transport.clientCaBundle),
+      new CaDirectory(deps.store.cas, transport.clientCaBundle),
     );
     runtime.security = new AccessControl(
-      database.orm,
+      deps.store.audit,
       authenticator,
       new RateLimiter(config.rateLimit.perSecond, config.rateLimit.burst),
     );
     runtime.deps = deps;
     const crls = new CrlCache(deps, config.crlCacheSeconds);
     deps.crls = crls;
-    const publisher = config.publicationListen ? new CaPublisher(deps, crls) : undefined;
+    const publisher = config.publicationListen ? new CaPublisher(deps.store.cas, crls) : undefined;
     deps.onCertificateRevoked = (certificate) => {
       authenticator.forgetCertificate(certificate.fingerprintSha256);
       if (certificate.certificateAuthority) authenticator.certificateAuthorityRevoked();
@@ -195,7 +196,7 @@ export async function startCertmint(
   // A PostgreSQL server can go away while certmint runs: health follows it. (The embedded
   // database lives in this process; its failures are reported per call.)
   const probe = config.databaseUrl
-    ? new DatabaseProbe(() => db.orm.em.getConnection().execute("select 1"), {
+    ? new DatabaseProbe(() => db.ping(), {
         intervalMs: config.databaseProbeIntervalMs,
         logger,
         onChange: (reachable) => {

@@ -96,6 +96,30 @@ export const internalError = (reason: string, message: string, opts?: CertmintEr
 
 export const isCertmintError = (e: unknown): e is CertmintError => e instanceof CertmintError;
 
+/** One broken rule on one request field: the one way every layer builds a field violation. */
+export const fieldViolation = (
+  field: string,
+  reason: string,
+  description: string,
+): FieldViolation => ({ field, description, reason });
+
+/**
+ * INVALID_ARGUMENT about one request field: one violation on `field` whose reason is the
+ * error's own, e.g. invalidField("DURATION_INVALID", "ttl must be ...", "ttl", "positive
+ * whole seconds").
+ */
+export const invalidField = (
+  reason: string,
+  message: string,
+  field: string,
+  description: string,
+  opts?: Omit<CertmintErrorOptions, "violations">,
+) =>
+  invalidArgument(reason, message, {
+    ...opts,
+    violations: [fieldViolation(field, reason, description)],
+  });
+
 /** At most `max` characters of `text` (code points, never half a pair), "…" marking a cut. */
 export function clip(text: string, max: number): string {
   if (text.length <= max) return text;

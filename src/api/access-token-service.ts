@@ -1,4 +1,7 @@
-import type { AccessTokenServiceServer } from "../../gen/ts/certmint/v1/access_token_service";
+import {
+  type AccessTokenServiceServer,
+  AccessTokenServiceService,
+} from "../../gen/ts/certmint/v1/access_token_service";
 import { createAccessToken } from "../issuance/access-tokens/create";
 import { findAccessToken, listAccessTokens } from "../issuance/access-tokens/queries";
 import { revokeAccessToken } from "../issuance/access-tokens/revoke";
@@ -7,8 +10,6 @@ import { accessTokenToProto, bindingFromProto, roleCodec } from "./convert/acces
 import { durationToSeconds } from "./convert/time";
 import { type HandlerDeps, unary } from "./unary";
 
-const SERVICE = "/certmint.v1.AccessTokenService/";
-
 /** Thin handlers: map the request, call one use case, map the result. */
 export function accessTokenHandlers(
   deps: HandlerDeps,
@@ -16,10 +17,10 @@ export function accessTokenHandlers(
 ): Partial<AccessTokenServiceServer> {
   return {
     createAccessToken: unary(
-      `${SERVICE}CreateAccessToken`,
+      AccessTokenServiceService.createAccessToken.path,
       async (req, ctx) => {
         const given = req.accessToken;
-        const created = await createAccessToken(issuance(), {
+        const created = await createAccessToken(issuance(), ctx.call, {
           slug: given?.slug ?? "",
           description: given?.description ?? "",
           role: roleCodec.fromProto(given?.role ?? 0, "access_token.role"),
@@ -31,7 +32,7 @@ export function accessTokenHandlers(
         });
         deps.security().tokenCreated();
         return {
-          accessToken: accessTokenToProto(created.row, issuance().now()),
+          accessToken: accessTokenToProto(created.token, issuance().now()),
           secret: created.secret ?? "",
         };
       },
@@ -39,7 +40,7 @@ export function accessTokenHandlers(
     ),
 
     getAccessToken: unary(
-      `${SERVICE}GetAccessToken`,
+      AccessTokenServiceService.getAccessToken.path,
       async (req) => ({
         accessToken: accessTokenToProto(
           await findAccessToken(issuance(), req.accessToken),
@@ -50,7 +51,7 @@ export function accessTokenHandlers(
     ),
 
     listAccessTokens: unary(
-      `${SERVICE}ListAccessTokens`,
+      AccessTokenServiceService.listAccessTokens.path,
       async (req) => {
         const page = await listAccessTokens(issuance(), {
           pageSize: req.pageSize,
@@ -58,7 +59,7 @@ export function accessTokenHandlers(
         });
         const now = issuance().now();
         return {
-          accessTokens: page.items.map((row) => accessTokenToProto(row, now)),
+          accessTokens: page.items.map((token) => accessTokenToProto(token, now)),
           nextPageToken: page.nextPageToken,
         };
       },
@@ -66,16 +67,17 @@ export function accessTokenHandlers(
     ),
 
     revokeAccessToken: unary(
-      `${SERVICE}RevokeAccessToken`,
-      async (req) => {
-        const row = await revokeAccessToken(
+      AccessTokenServiceService.revokeAccessToken.path,
+      async (req, ctx) => {
+        const token = await revokeAccessToken(
           {
             ...issuance(),
             forgetCredential: (id) => deps.security().forgetCredential(id),
           },
+          ctx.call,
           req.accessToken,
         );
-        return { accessToken: accessTokenToProto(row, issuance().now()) };
+        return { accessToken: accessTokenToProto(token, issuance().now()) };
       },
       deps,
     ),

@@ -1,10 +1,11 @@
-import type { AuditServiceServer } from "../../gen/ts/certmint/v1/audit_service";
+import {
+  type AuditServiceServer,
+  AuditServiceService,
+} from "../../gen/ts/certmint/v1/audit_service";
 import { listAuditRecords } from "../issuance/audit/queries";
 import type { IssuanceDeps } from "../issuance/deps";
 import { auditRecordToProto } from "./convert/access";
 import { type HandlerDeps, unary } from "./unary";
-
-const SERVICE = "/certmint.v1.AuditService/";
 
 export function auditHandlers(
   deps: HandlerDeps,
@@ -12,7 +13,7 @@ export function auditHandlers(
 ): Partial<AuditServiceServer> {
   return {
     listAuditRecords: unary(
-      `${SERVICE}ListAuditRecords`,
+      AuditServiceService.listAuditRecords.path,
       async (req) => {
         const page = await listAuditRecords(
           issuance(),

@@ -1,13 +1,18 @@
-import type { CertificateAuthorityServiceServer } from "../../gen/ts/certmint/v1/certificate_authority_service";
-import { invalidArgument, quoted } from "../errors";
-import { createExternalCa, createIntermediateCa, createRootCa } from "../issuance/ca/create";
+import {
+  type CertificateAuthorityServiceServer,
+  CertificateAuthorityServiceService,
+} from "../../gen/ts/certmint/v1/certificate_authority_service";
+import { invalidField, quoted } from "../errors";
+import { createExternalCa, createRootCa } from "../issuance/ca/create";
+import { createIntermediateCa } from "../issuance/ca/create-intermediate";
 import { revocationList } from "../issuance/ca/crl-cache";
 import { deleteCa } from "../issuance/ca/delete";
 import { importCaCertificate } from "../issuance/ca/import-certificate";
 import { getCa, listCas } from "../issuance/ca/queries";
 import { revokeCa } from "../issuance/ca/revoke";
-import type { CaDeps, CaStatus } from "../issuance/ca/types";
+import type { CaStatus } from "../issuance/ca/types";
 import { updateCa } from "../issuance/ca/update";
+import type { IssuanceDeps } from "../issuance/deps";
 import {
   caStatusCodec,
   caToProto,
@@ -18,18 +23,16 @@ import { subjectFromProto } from "./convert/subject";
 import { durationToSeconds } from "./convert/time";
 import { type HandlerDeps, unary } from "./unary";
 
-const SERVICE = "/certmint.v1.CertificateAuthorityService/";
-
 /** Thin handlers: map the request, call one use case, map the result. */
 export function certificateAuthorityHandlers(
   deps: HandlerDeps,
-  ca: () => CaDeps,
+  ca: () => IssuanceDeps,
 ): Partial<CertificateAuthorityServiceServer> {
   return {
     createRootCertificateAuthority: unary(
-      `${SERVICE}CreateRootCertificateAuthority`,
-      async (req) => {
-        const row = await createRootCa(ca(), {
+      CertificateAuthorityServiceService.createRootCertificateAuthority.path,
+      async (req, ctx) => {
+        const row = await createRootCa(ca(), ctx.call, {
           slug: req.slug,
           description: req.description,
           subject: subjectFromProto(req.subject),
@@ -47,9 +50,9 @@ export function certificateAuthorityHandlers(
     ),
 
     createIntermediateCertificateAuthority: unary(
-      `${SERVICE}CreateIntermediateCertificateAuthority`,
-      async (req) => {
-        const row = await createIntermediateCa(ca(), {
+      CertificateAuthorityServiceService.createIntermediateCertificateAuthority.path,
+      async (req, ctx) => {
+        const row = await createIntermediateCa(ca(), ctx.call, {
           slug: req.slug,
           description: req.description,
           parent: req.parentCertificateAuthority,
@@ -69,9 +72,9 @@ export function certificateAuthorityHandlers(
     ),
 
     createExternalIntermediateCertificateAuthority: unary(
-      `${SERVICE}CreateExternalIntermediateCertificateAuthority`,
-      async (req) => {
-        const row = await createExternalCa(ca(), {
+      CertificateAuthorityServiceService.createExternalIntermediateCertificateAuthority.path,
+      async (req, ctx) => {
+        const row = await createExternalCa(ca(), ctx.call, {
           slug: req.slug,
           description: req.description,
           subject: subjectFromProto(req.subject),
@@ -87,9 +90,9 @@ export function certificateAuthorityHandlers(
     ),
 
     importCertificateAuthorityCertificate: unary(
-      `${SERVICE}ImportCertificateAuthorityCertificate`,
-      async (req) => {
-        const row = await importCaCertificate(ca(), {
+      CertificateAuthorityServiceService.importCertificateAuthorityCertificate.path,
+      async (req, ctx) => {
+        const row = await importCaCertificate(ca(), ctx.call, {
           ca: req.certificateAuthority,
           certificatePem: req.certificatePem,
           chainPem: req.certificateChainPem,
@@ -100,7 +103,7 @@ export function certificateAuthorityHandlers(
     ),
 
     getCertificateAuthority: unary(
-      `${SERVICE}GetCertificateAuthority`,
+      CertificateAuthorityServiceService.getCertificateAuthority.path,
       async (req) => {
         return { certificateAuthority: caToProto(await getCa(ca(), req.certificateAuthority)) };
       },
@@ -108,7 +111,7 @@ export function certificateAuthorityHandlers(
     ),
 
     listCertificateAuthorities: unary(
-      `${SERVICE}ListCertificateAuthorities`,
+      CertificateAuthorityServiceService.listCertificateAuthorities.path,
       async (req) => {
         const page = await listCas(ca(), {
           pageSize: req.pageSize,
@@ -124,29 +127,20 @@ export function certificateAuthorityHandlers(
     ),
 
     updateCertificateAuthority: unary(
-      `${SERVICE}UpdateCertificateAuthority`,
-      async (req) => {
+      CertificateAuthorityServiceService.updateCertificateAuthority.path,
+      async (req, ctx) => {
         const given = req.certificateAuthority;
         const mask = req.updateMask ?? [];
         const unknown = mask.filter((p) => p !== "status" && p !== "description");
         if (!given || mask.length === 0 || unknown.length > 0) {
-          throw invalidArgument(
+          throw invalidField(
             "UPDATE_MASK_INVALID",
             'update_mask must list "status" and/or "description"',
-            {
-              violations: [
-                {
-                  field: "update_mask",
-                  description: unknown.length
-                    ? `unknown paths: ${unknown.map((p) => quoted(p)).join(", ")}`
-                    : "empty",
-                  reason: "UPDATE_MASK_INVALID",
-                },
-              ],
-            },
+            "update_mask",
+            unknown.length ? `unknown paths: ${unknown.map((p) => quoted(p)).join(", ")}` : "empty",
           );
         }
-        const row = await updateCa(ca(), {
+        const row = await updateCa(ca(), ctx.call, {
           ca: given.id || given.slug,
           // A masked status must name one: UNSPECIFIED is refused by updateCa, never ignored.
           status: mask.includes("status")
@@ -162,7 +156,7 @@ export function certificateAuthorityHandlers(
     ),
 
     getCertificateRevocationList: unary(
-      `${SERVICE}GetCertificateRevocationList`,
+      CertificateAuthorityServiceService.getCertificateRevocationList.path,
       async (req) => {
         const crl = await revocationList(ca(), req.certificateAuthority);
         return {
@@ -177,18 +171,18 @@ export function certificateAuthorityHandlers(
     ),
 
     deleteCertificateAuthority: unary(
-      `${SERVICE}DeleteCertificateAuthority`,
-      async (req) => {
-        await deleteCa(ca(), { ca: req.certificateAuthority, etag: req.etag });
+      CertificateAuthorityServiceService.deleteCertificateAuthority.path,
+      async (req, ctx) => {
+        await deleteCa(ca(), ctx.call, { ca: req.certificateAuthority, etag: req.etag });
         return {};
       },
       deps,
     ),
 
     revokeCertificateAuthority: unary(
-      `${SERVICE}RevokeCertificateAuthority`,
-      async (req) => {
-        const row = await revokeCa(ca(), {
+      CertificateAuthorityServiceService.revokeCertificateAuthority.path,
+      async (req, ctx) => {
+        const row = await revokeCa(ca(), ctx.call, {
           ca: req.certificateAuthority,
           reason: revocationReasonCodec.fromProto(req.reason, "reason"),
         });

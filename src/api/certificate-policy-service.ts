@@ -1,4 +1,7 @@
-import type { CertificatePolicyServiceServer } from "../../gen/ts/certmint/v1/certificate_policy_service";
+import {
+  type CertificatePolicyServiceServer,
+  CertificatePolicyServiceService,
+} from "../../gen/ts/certmint/v1/certificate_policy_service";
 import type { IssuanceDeps } from "../issuance/deps";
 import { createPolicy } from "../issuance/policies/create";
 import { deletePolicy } from "../issuance/policies/delete";
@@ -7,8 +10,6 @@ import { updatePolicy } from "../issuance/policies/update";
 import { policyRulesFromProto, policyToProto, presetCodec } from "./convert/policy";
 import { type HandlerDeps, unary } from "./unary";
 
-const SERVICE = "/certmint.v1.CertificatePolicyService/";
-
 /** Thin handlers: map the request, call one use case, map the result. */
 export function certificatePolicyHandlers(
   deps: HandlerDeps,
@@ -16,10 +17,10 @@ export function certificatePolicyHandlers(
 ): Partial<CertificatePolicyServiceServer> {
   return {
     createCertificatePolicy: unary(
-      `${SERVICE}CreateCertificatePolicy`,
-      async (req) => {
+      CertificatePolicyServiceService.createCertificatePolicy.path,
+      async (req, ctx) => {
         const given = req.certificatePolicy;
-        const row = await createPolicy(issuance(), {
+        const row = await createPolicy(issuance(), ctx.call, {
           slug: given?.slug ?? "",
           description: given?.description ?? "",
           rules: policyRulesFromProto(given),
@@ -31,7 +32,7 @@ export function certificatePolicyHandlers(
     ),
 
     getCertificatePolicy: unary(
-      `${SERVICE}GetCertificatePolicy`,
+      CertificatePolicyServiceService.getCertificatePolicy.path,
       async (req) => ({
         certificatePolicy: policyToProto(await getPolicy(issuance(), req.certificatePolicy)),
       }),
@@ -39,7 +40,7 @@ export function certificatePolicyHandlers(
     ),
 
     listCertificatePolicies: unary(
-      `${SERVICE}ListCertificatePolicies`,
+      CertificatePolicyServiceService.listCertificatePolicies.path,
       async (req) => {
         const page = await listPolicies(issuance(), {
           pageSize: req.pageSize,
@@ -54,10 +55,10 @@ export function certificatePolicyHandlers(
     ),
 
     updateCertificatePolicy: unary(
-      `${SERVICE}UpdateCertificatePolicy`,
-      async (req) => {
+      CertificatePolicyServiceService.updateCertificatePolicy.path,
+      async (req, ctx) => {
         const given = req.certificatePolicy;
-        const row = await updatePolicy(issuance(), {
+        const row = await updatePolicy(issuance(), ctx.call, {
           ref: given?.id || given?.slug || "",
           etag: given?.etag ?? "",
           mask: req.updateMask ?? [],
@@ -70,9 +71,9 @@ export function certificatePolicyHandlers(
     ),
 
     deleteCertificatePolicy: unary(
-      `${SERVICE}DeleteCertificatePolicy`,
-      async (req) => {
-        await deletePolicy(issuance(), { ref: req.certificatePolicy, etag: req.etag });
+      CertificatePolicyServiceService.deleteCertificatePolicy.path,
+      async (req, ctx) => {
+        await deletePolicy(issuance(), ctx.call, { ref: req.certificatePolicy, etag: req.etag });
         return {};
       },
       deps,

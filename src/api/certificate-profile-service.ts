@@ -1,4 +1,7 @@
-import type { CertificateProfileServiceServer } from "../../gen/ts/certmint/v1/certificate_profile_service";
+import {
+  type CertificateProfileServiceServer,
+  CertificateProfileServiceService,
+} from "../../gen/ts/certmint/v1/certificate_profile_service";
 import type { IssuanceDeps } from "../issuance/deps";
 import { createProfile } from "../issuance/profiles/create";
 import { deleteProfile } from "../issuance/profiles/delete";
@@ -7,8 +10,6 @@ import { updateProfile } from "../issuance/profiles/update";
 import { profileDraftFromProto, profileToProto } from "./convert/profile";
 import { type HandlerDeps, unary } from "./unary";
 
-const SERVICE = "/certmint.v1.CertificateProfileService/";
-
 /** Thin handlers: map the request, call one use case, map the result. */
 export function certificateProfileHandlers(
   deps: HandlerDeps,
@@ -16,10 +17,10 @@ export function certificateProfileHandlers(
 ): Partial<CertificateProfileServiceServer> {
   return {
     createCertificateProfile: unary(
-      `${SERVICE}CreateCertificateProfile`,
-      async (req) => {
+      CertificateProfileServiceService.createCertificateProfile.path,
+      async (req, ctx) => {
         const given = req.certificateProfile;
-        const row = await createProfile(issuance(), {
+        const row = await createProfile(issuance(), ctx.call, {
           slug: given?.slug ?? "",
           ...profileDraftFromProto(given),
         });
@@ -29,7 +30,7 @@ export function certificateProfileHandlers(
     ),
 
     getCertificateProfile: unary(
-      `${SERVICE}GetCertificateProfile`,
+      CertificateProfileServiceService.getCertificateProfile.path,
       async (req) => ({
         certificateProfile: profileToProto(await getProfile(issuance(), req.certificateProfile)),
       }),
@@ -37,7 +38,7 @@ export function certificateProfileHandlers(
     ),
 
     listCertificateProfiles: unary(
-      `${SERVICE}ListCertificateProfiles`,
+      CertificateProfileServiceService.listCertificateProfiles.path,
       async (req) => {
         const page = await listProfiles(issuance(), {
           pageSize: req.pageSize,
@@ -52,10 +53,10 @@ export function certificateProfileHandlers(
     ),
 
     updateCertificateProfile: unary(
-      `${SERVICE}UpdateCertificateProfile`,
-      async (req) => {
+      CertificateProfileServiceService.updateCertificateProfile.path,
+      async (req, ctx) => {
         const given = req.certificateProfile;
-        const row = await updateProfile(issuance(), {
+        const row = await updateProfile(issuance(), ctx.call, {
           ref: given?.id || given?.slug || "",
           etag: given?.etag ?? "",
           mask: req.updateMask ?? [],
@@ -67,9 +68,9 @@ export function certificateProfileHandlers(
     ),
 
     deleteCertificateProfile: unary(
-      `${SERVICE}DeleteCertificateProfile`,
-      async (req) => {
-        await deleteProfile(issuance(), { ref: req.certificateProfile, etag: req.etag });
+      CertificateProfileServiceService.deleteCertificateProfile.path,
+      async (req, ctx) => {
+        await deleteProfile(issuance(), ctx.call, { ref: req.certificateProfile, etag: req.etag });
         return {};
       },
       deps,

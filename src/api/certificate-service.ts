@@ -1,5 +1,8 @@
-import type { CertificateServiceServer } from "../../gen/ts/certmint/v1/certificate_service";
-import { invalidArgument } from "../errors";
+import {
+  type CertificateServiceServer,
+  CertificateServiceService,
+} from "../../gen/ts/certmint/v1/certificate_service";
+import { invalidField } from "../errors";
 import { approve, reject } from "../issuance/certificates/approval";
 import { REQUEST_ID_MAX_LENGTH } from "../issuance/certificates/idempotency";
 import { issue } from "../issuance/certificates/issue";
@@ -30,26 +33,17 @@ import { sansFromProto, subjectFromProto } from "./convert/subject";
 import { durationToSeconds } from "./convert/time";
 import { type CallContext, type HandlerDeps, unary } from "./unary";
 
-const SERVICE = "/certmint.v1.CertificateService/";
-
 /** request_id is an idempotency key per caller: the access token that makes the call. */
 const callerOf = (ctx: CallContext) => ctx.actor.id;
 
 function requestIdOf(value: string): string | undefined {
   if (value === "") return undefined;
   if (value.length > REQUEST_ID_MAX_LENGTH || hasControlCharacters(value)) {
-    throw invalidArgument(
+    throw invalidField(
       "REQUEST_ID_INVALID",
       `request_id must be 1-${REQUEST_ID_MAX_LENGTH} printable characters`,
-      {
-        violations: [
-          {
-            field: "request_id",
-            description: "too long or not printable",
-            reason: "REQUEST_ID_INVALID",
-          },
-        ],
-      },
+      "request_id",
+      "too long or not printable",
     );
   }
   return value;
@@ -70,24 +64,21 @@ export function certificateHandlers(
 ): Partial<CertificateServiceServer> {
   return {
     issueCertificate: unary(
-      `${SERVICE}IssueCertificate`,
+      CertificateServiceService.issueCertificate.path,
       async (req, ctx) => {
         const source = req.source;
         if (!source) {
-          throw invalidArgument("SOURCE_MISSING", "give either csr_pem or attributes", {
-            violations: [
-              {
-                field: "source",
-                description: "csr_pem or attributes is required",
-                reason: "SOURCE_MISSING",
-              },
-            ],
-          });
+          throw invalidField(
+            "SOURCE_MISSING",
+            "give either csr_pem or attributes",
+            "source",
+            "csr_pem or attributes is required",
+          );
         }
-        const outcome = await issue(issuance(), {
+        const outcome = await issue(issuance(), ctx.call, {
           caller: callerOf(ctx),
           profile: req.certificateProfile,
-          requestId: requestIdOf(req.requestId),
+          idempotencyKey: requestIdOf(req.requestId),
           source:
             source.$case === "csrPem"
               ? { kind: "CSR", csrPem: source.value }
@@ -120,12 +111,12 @@ export function certificateHandlers(
     ),
 
     renewCertificate: unary(
-      `${SERVICE}RenewCertificate`,
+      CertificateServiceService.renewCertificate.path,
       async (req, ctx) => {
-        const outcome = await renew(issuance(), {
+        const outcome = await renew(issuance(), ctx.call, {
           caller: callerOf(ctx),
           certificateId: req.certificateId,
-          requestId: requestIdOf(req.requestId),
+          idempotencyKey: requestIdOf(req.requestId),
           keySource: renewalKeySourceCodec.fromProto(req.keySource, "key_source"),
           csrPem: req.csrPem || undefined,
           keyAlgorithm: keyAlgorithmCodec.fromProto(req.keyAlgorithm, "key_algorithm"),
@@ -138,9 +129,9 @@ export function certificateHandlers(
     ),
 
     getRequestStatus: unary(
-      `${SERVICE}GetRequestStatus`,
-      async (req) => {
-        const view = await requestStatus(issuance(), req.certificateRequestId);
+      CertificateServiceService.getRequestStatus.path,
+      async (req, ctx) => {
+        const view = await requestStatus(issuance(), ctx.call, req.certificateRequestId);
         return {
           certificateRequest: requestToProto(view.request),
           certificate: view.certificate ? issuedToProto(view.certificate) : undefined,
@@ -151,7 +142,7 @@ export function certificateHandlers(
     ),
 
     getCertificate: unary(
-      `${SERVICE}GetCertificate`,
+      CertificateServiceService.getCertificate.path,
       async (req) => {
         const d = issuance();
         return {
@@ -162,7 +153,7 @@ export function certificateHandlers(
     ),
 
     listCertificates: unary(
-      `${SERVICE}ListCertificates`,
+      CertificateServiceService.listCertificates.path,
       async (req) => {
         const d = issuance();
         const page = await listCertificates(d, {
@@ -184,10 +175,10 @@ export function certificateHandlers(
     ),
 
     revokeCertificate: unary(
-      `${SERVICE}RevokeCertificate`,
-      async (req) => {
+      CertificateServiceService.revokeCertificate.path,
+      async (req, ctx) => {
         const d = issuance();
-        const cert = await revoke(d, {
+        const cert = await revoke(d, ctx.call, {
           certificate: req.certificate,
           reason: revocationReasonCodec.fromProto(req.reason, "reason"),
         });
@@ -197,21 +188,23 @@ export function certificateHandlers(
     ),
 
     approveCertificateRequest: unary(
-      `${SERVICE}ApproveCertificateRequest`,
-      async (req) => {
+      CertificateServiceService.approveCertificateRequest.path,
+      async (req, ctx) => {
         return {
-          certificateRequest: requestToProto(await approve(issuance(), req.certificateRequestId)),
+          certificateRequest: requestToProto(
+            await approve(issuance(), ctx.call, req.certificateRequestId),
+          ),
         };
       },
       deps,
     ),
 
     rejectCertificateRequest: unary(
-      `${SERVICE}RejectCertificateRequest`,
-      async (req) => {
+      CertificateServiceService.rejectCertificateRequest.path,
+      async (req, ctx) => {
         return {
           certificateRequest: requestToProto(
-            await reject(issuance(), req.certificateRequestId, req.reason),
+            await reject(issuance(), ctx.call, req.certificateRequestId, req.reason),
           ),
         };
       },

@@ -7,15 +7,16 @@ import {
   RetryInfo,
 } from "../../gen/ts/google/rpc/error_details";
 import { Status } from "../../gen/ts/google/rpc/status";
+import { databaseOutage } from "../database-outage";
 import {
   CertmintError,
   clip,
   type ErrorKind,
   type FieldViolation,
+  fieldViolation,
   isCertmintError,
   type PreconditionViolation,
 } from "../errors";
-import { databaseOutage } from "../store/connection-errors";
 
 /** ErrorInfo.domain of every certmint error (AIP-193). */
 export const ERROR_DOMAIN = "certmint.dev";
@@ -66,11 +67,12 @@ function withinBudget<T extends object>(items: T[], clipItem: (t: T) => T): [T[]
   return [kept, items.length - kept.length];
 }
 
-const clipViolation = (v: FieldViolation): FieldViolation => ({
-  field: clip(v.field, DETAIL_TEXT_MAX_CHARS),
-  description: clip(v.description, DETAIL_TEXT_MAX_CHARS),
-  reason: v.reason ?? "",
-});
+const clipViolation = (v: FieldViolation): FieldViolation =>
+  fieldViolation(
+    clip(v.field, DETAIL_TEXT_MAX_CHARS),
+    v.reason ?? "",
+    clip(v.description, DETAIL_TEXT_MAX_CHARS),
+  );
 const clipPrecondition = (p: PreconditionViolation): PreconditionViolation => ({
   type: p.type,
   subject: clip(p.subject, DETAIL_TEXT_MAX_CHARS),
@@ -96,11 +98,9 @@ export function toRpcStatus(err: CertmintError): Status {
   ];
   if (violations.length > 0) {
     const badRequest = BadRequest.fromPartial({
-      fieldViolations: violations.map((v) => ({
-        field: v.field,
-        description: v.description,
-        reason: v.reason ?? "",
-      })),
+      fieldViolations: violations.map((v) =>
+        fieldViolation(v.field, v.reason ?? "", v.description),
+      ),
     });
     details.push({
       typeUrl: `${TYPE_PREFIX}BadRequest`,
@@ -131,7 +131,7 @@ const OUTAGE_RETRY_SECONDS = 1;
 
 /**
  * What a thrown error means for the client: a CertmintError as is; a database outage
- * (src/store/connection-errors.ts: refused, reset, shutting down, pool timeout) as UNAVAILABLE
+ * (src/database-outage.ts: refused, reset, shutting down, pool timeout) as UNAVAILABLE
  * with a RetryInfo, since the same call may succeed in a moment; undefined for anything else.
  */
 export function asCertmintError(err: unknown): CertmintError | undefined {

@@ -27,7 +27,12 @@ import {
 } from "@bufbuild/protobuf";
 import { WireType } from "@bufbuild/protobuf/wire";
 import { FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
-import { type CertmintError, type FieldViolation, invalidArgument } from "../errors";
+import {
+  type CertmintError,
+  type FieldViolation,
+  fieldViolation,
+  invalidArgument,
+} from "../errors";
 import { descriptorImagePath } from "../server/paths";
 import { type FieldLimit, fieldLimit } from "./request-limits";
 
@@ -208,7 +213,7 @@ class Scan {
 
   private flag(field: string, reason: string, description: string): void {
     if (this.violations.length < MAX_VIOLATIONS)
-      this.violations.push({ field, reason, description });
+      this.violations.push(fieldViolation(field, reason, description));
   }
 
   countViolations(): FieldViolation[] {
@@ -216,11 +221,13 @@ class Scan {
     for (const [field, { n, limit }] of this.counts) {
       const max = limit.maxItems ?? Infinity;
       if (n > max) {
-        out.push({
-          field,
-          reason: "FIELD_TOO_MANY_VALUES",
-          description: `at most ${max} ${limit.items ?? "values"} (got ${n})`,
-        });
+        out.push(
+          fieldViolation(
+            field,
+            "FIELD_TOO_MANY_VALUES",
+            `at most ${max} ${limit.items ?? "values"} (got ${n})`,
+          ),
+        );
       }
     }
     return out;

@@ -9,15 +9,22 @@ import { CertmintError } from "../errors";
 import { refusedRequest, requestChecksOf } from "./request-check";
 import { type HandlerDeps, unary } from "./unary";
 
-/** The certmint services, by their full proto names. */
+/** The full proto name of a generated service, read from its methods' paths ("/<service>/<method>"). */
+function serviceName(definition: ServiceDefinition): string {
+  const [name] = Object.values(definition).map((d) => d.path.split("/")[1]!);
+  if (!name) throw new Error("a service without methods");
+  return name;
+}
+
+/** The certmint services, by their full proto names (from the generated definitions). */
 export const CERTMINT_SERVICES: Array<[string, ServiceDefinition]> = [
-  ["certmint.v1.CertificateService", CertificateServiceService],
-  ["certmint.v1.CertificateAuthorityService", CertificateAuthorityServiceService],
-  ["certmint.v1.CertificatePolicyService", CertificatePolicyServiceService],
-  ["certmint.v1.CertificateProfileService", CertificateProfileServiceService],
-  ["certmint.v1.AccessTokenService", AccessTokenServiceService],
-  ["certmint.v1.AuditService", AuditServiceService],
-];
+  CertificateServiceService,
+  CertificateAuthorityServiceService,
+  CertificatePolicyServiceService,
+  CertificateProfileServiceService,
+  AccessTokenServiceService,
+  AuditServiceService,
+].map((definition) => [serviceName(definition), definition]);
 
 /**
  * Registers every certmint service. A method without a handler yet answers UNIMPLEMENTED with

@@ -2,19 +2,23 @@ import type { handleUnaryCall, Metadata, ServerUnaryCall, ServiceError } from "@
 import type { Logger } from "pino";
 import type { CallSecurity } from "../auth/access-control";
 import { ruleFor } from "../auth/permissions";
+import { databaseOutage } from "../database-outage";
 import { CertmintError, isCertmintError } from "../errors";
 import type { AuditResource } from "../issuance/audit/record";
-import { type Actor, type CallScope, runInCallScope } from "../issuance/call-scope";
+import type { Actor, Call } from "../issuance/call";
 import { noteCallActor } from "../server/call-logging";
 import { type PeerIdentity, peerIdentity } from "../server/peer-identity";
-import { databaseOutage } from "../store/connection-errors";
 import { codeOf, toServiceError } from "./errors";
 import { admitRequest } from "./request-check";
 
 /** What a handler knows of its call besides the request message. */
 export interface CallContext {
-  /** x-request-id of the call (see server/call-logging.ts). */
-  readonly requestId: string;
+  /**
+   * The call's x-request-id (server/call-logging.ts): a trace id, logged as `requestId`; not
+   * the caller's idempotency key (request_id, IssueInput.requestId) nor a request's row id
+   * (certificate_request_id).
+   */
+  readonly traceId: string;
   readonly metadata: Metadata;
   /** When the caller stops waiting, if it set a deadline. */
   readonly deadline?: Date;
@@ -25,6 +29,8 @@ export interface CallContext {
   readonly peerCertificate?: PeerIdentity;
   /** Who is calling (the access token that authenticated the call). */
   readonly actor: Actor;
+  /** The call, as the use cases take it (src/issuance/call.ts). */
+  readonly call: Call;
 }
 
 export type UnaryHandler<Req, Res> = (request: Req, ctx: CallContext) => Promise<Res>;
@@ -70,8 +76,8 @@ export interface HandlerDeps {
  *  3. refuse work the caller no longer waits for (DEADLINE_EXCEEDED, CANCELLED), and a request
  *     that breaks the contract's limits (INVALID_ARGUMENT; checked before it was decoded,
  *     request-check.ts);
- *  4. run the handler in the call's scope (src/issuance/call-scope.ts: per-profile checks and
- *     the audit record written in the transaction of the change);
+ *  4. run the handler with the call (src/issuance/call.ts), which it passes to its use case
+ *     explicitly: per-profile checks, and the audit record written with the change;
  *  5. record a mutating call that failed (or did not record itself) in the audit trail;
  *  6. map every thrown error through the one mapping (api/errors.ts). A database outage is
  *     UNAVAILABLE with a RetryInfo (logged by its cause); other errors that are not
@@ -90,13 +96,13 @@ export function unary<Req, Res>(
         : Number.isFinite(rawDeadline)
           ? new Date(rawDeadline)
           : undefined;
-    const requestId = String(call.metadata.get("x-request-id")[0] ?? "");
+    const traceId = String(call.metadata.get("x-request-id")[0] ?? "");
     const peerCertificate = peerIdentity(call.getAuthContext());
     const { mutating } = ruleFor(method);
-    let scope: CallScope | undefined;
+    let scope: Call | undefined;
     // Aborted once nobody waits for the answer: grpc-js reports a client's cancel, and a
     // passed deadline (it answers DEADLINE_EXCEEDED itself), as "cancelled". Work that waits
-    // (a key queued for generation) is dropped then; src/issuance/call-scope.ts.
+    // (a key queued for generation) is dropped then (Call.signal).
     const abandon = new AbortController();
     const onCancelled = () => abandon.abort();
     call.once("cancelled", onCancelled);
@@ -121,9 +127,8 @@ export function unary<Req, Res>(
       scope = {
         actor,
         method,
-        requestId,
+        traceId,
         peer: call.getPeer(),
-        audited: false,
         abandoned: () =>
           call.cancelled || (deadline !== undefined && deadline.getTime() <= Date.now()),
         deadline,
@@ -134,15 +139,16 @@ export function unary<Req, Res>(
       refuseAbandonedCall(call, deadline);
       const request = admitRequest(call.request);
       const ctx: CallContext = {
-        requestId,
+        traceId,
         metadata: call.metadata,
         deadline,
         peerCertificate,
         actor,
+        call: scope,
       };
       const s = scope;
-      const response = await runInCallScope(s, () => handler(request, ctx));
-      if (mutating && !s.audited) {
+      const response = await handler(request, ctx);
+      if (mutating && !s.auditRecordId) {
         // A change whose use case wrote no record (or a replay that changed nothing).
         await security.recordOutcome(s, { statusCode: 0, errorReason: "" });
       }
@@ -157,9 +163,9 @@ export function unary<Req, Res>(
         // An outage is logged by its cause alone: a driver error's message can quote SQL.
         const outage = isCertmintError(err) ? undefined : databaseOutage(err);
         if (outage) {
-          deps.logger.warn({ cause: outage, method, requestId }, "database unavailable");
+          deps.logger.warn({ cause: outage, method, requestId: traceId }, "database unavailable");
         } else if (!isCertmintError(err)) {
-          deps.logger.error({ err, method, requestId }, "unhandled error in handler");
+          deps.logger.error({ err, method, requestId: traceId }, "unhandled error in handler");
         }
         // Refusals of mutating calls are audited; a rate-limited flood is not (writing a
         // row per refused call would make the limit a way to load the database), nor a call
@@ -172,7 +178,15 @@ export function unary<Req, Res>(
           !(await deps
             .security()
             .auditRecordCommitted(scope)
-            .catch(() => false))
+            .catch((checkErr: unknown) => {
+              // Unknown whether the change's record committed: record the outcome (at worst
+              // a second record of the call), and say so.
+              deps.logger.warn(
+                { err: checkErr, method, requestId: traceId },
+                "could not check the call's audit record; recording its outcome",
+              );
+              return false;
+            }))
         ) {
           await deps
             .security()
@@ -185,7 +199,10 @@ export function unary<Req, Res>(
               resourceOf(err),
             )
             .catch((auditErr: unknown) =>
-              deps.logger.error({ err: auditErr, method, requestId }, "audit record not written"),
+              deps.logger.error(
+                { err: auditErr, method, requestId: traceId },
+                "audit record not written",
+              ),
             );
         }
         done();
@@ -198,8 +215,10 @@ export function unary<Req, Res>(
 /** The resource a refusal is about, when the use case named it (certificate_request_id). */
 function resourceOf(err: unknown): AuditResource | undefined {
   if (!isCertmintError(err)) return undefined;
-  const requestId = err.metadata.certificate_request_id;
-  return requestId ? { type: "certificate_request", id: requestId } : undefined;
+  const certificateRequestId = err.metadata.certificate_request_id;
+  return certificateRequestId
+    ? { type: "certificate_request", id: certificateRequestId }
+    : undefined;
 }
 
 /** grpc-js ends a call at its deadline or when the client cancels; do not start its work then. */

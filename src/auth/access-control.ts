@@ -1,13 +1,8 @@
 import type { Metadata } from "@grpc/grpc-js";
-import type { MikroORM } from "@mikro-orm/postgresql";
 import { CertmintError, permissionDenied } from "../errors";
-import {
-  type AuditOutcome,
-  type AuditResource,
-  auditRecordCommitted,
-  recordAuditOutcome,
-} from "../issuance/audit/record";
-import type { Actor, CallScope } from "../issuance/call-scope";
+import { type AuditOutcome, type AuditResource, auditRecordOf } from "../issuance/audit/record";
+import type { Actor, Call } from "../issuance/call";
+import type { AuditRepository } from "../issuance/repositories";
 import type { PeerIdentity } from "../server/peer-identity";
 import type { Authenticator } from "./authenticator";
 import { ruleFor } from "./permissions";
@@ -31,19 +26,19 @@ export interface CallSecurity {
   /** Whether the actor's role may call the method: PERMISSION_DENIED. */
   authorize(method: string, actor: Actor): void;
   /** Records a mutating call whose use case did not (a refusal, mostly). */
-  recordOutcome(scope: CallScope, outcome: AuditOutcome, resource?: AuditResource): Promise<void>;
+  recordOutcome(scope: Call, outcome: AuditOutcome, resource?: AuditResource): Promise<void>;
   /** Drops a revoked token from the authentication cache. */
   forgetCredential(tokenId: string): void;
   /** A token was created: cached refusals may be out of date. */
   tokenCreated(): void;
   /** Whether the call's own record (written with its change) is in the database. */
-  auditRecordCommitted(scope: CallScope): Promise<boolean>;
+  auditRecordCommitted(scope: Call): Promise<boolean>;
 }
 
 /** Authentication (tokens, client certificates), the role table and the per-identity rate limit. */
 export class AccessControl implements CallSecurity {
   constructor(
-    private readonly orm: MikroORM,
+    private readonly audit: Pick<AuditRepository, "insert" | "exists">,
     private readonly authenticator: Authenticator,
     private readonly rateLimiter: RateLimiter,
   ) {}
@@ -82,12 +77,12 @@ export class AccessControl implements CallSecurity {
     }
   }
 
-  recordOutcome(scope: CallScope, outcome: AuditOutcome, resource?: AuditResource): Promise<void> {
-    return recordAuditOutcome(this.orm.em.fork(), scope, outcome, resource);
+  recordOutcome(scope: Call, outcome: AuditOutcome, resource?: AuditResource): Promise<void> {
+    return this.audit.insert(auditRecordOf(scope, resource, outcome, new Date()));
   }
 
-  auditRecordCommitted(scope: CallScope): Promise<boolean> {
-    return auditRecordCommitted(this.orm.em.fork(), scope);
+  async auditRecordCommitted(scope: Call): Promise<boolean> {
+    return scope.auditRecordId !== undefined && (await this.audit.exists(scope.auditRecordId));
   }
 
   forgetCredential(tokenId: string): void {

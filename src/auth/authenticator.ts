@@ -1,12 +1,11 @@
 import type { Metadata } from "@grpc/grpc-js";
-import type { MikroORM } from "@mikro-orm/postgresql";
 import { type CertmintError, isCertmintError, unauthenticated } from "../errors";
 import { hashTokenSecret, TOKEN_PATTERN } from "../issuance/access-tokens/secret";
-import type { Actor, Role } from "../issuance/call-scope";
+import type { Actor } from "../issuance/call";
+import type { AccessTokenRepository, CertificateRepository } from "../issuance/repositories";
 import type { PeerIdentity } from "../server/peer-identity";
-import { AccessTokenEntity, CertificateEntity } from "../store/entities";
 import type { CaDirectory } from "./ca-directory";
-import { type Credential, credentialOf, resolveClientCertificate } from "./client-certificates";
+import { type Credential, resolveClientCertificate } from "./client-certificates";
 import type { FailureLimiter } from "./failure-limiter";
 import { TtlCache } from "./ttl-cache";
 
@@ -36,7 +35,10 @@ export class Authenticator {
   private readonly revokedCertificates = new TtlCache<boolean>(CREDENTIAL_CACHE_MS, CACHE_ENTRIES);
 
   constructor(
-    private readonly orm: MikroORM,
+    private readonly store: {
+      tokens: Pick<AccessTokenRepository, "findBySecretHash" | "findBindings">;
+      certificates: Pick<CertificateRepository, "isRevoked">;
+    },
     private readonly now: () => Date,
     private readonly failures: FailureLimiter,
     private readonly cas: CaDirectory,
@@ -117,15 +119,11 @@ export class Authenticator {
     const hash = hashTokenSecret(match[1]!);
     const key = `s:${hash.toString("hex")}`;
     const credential = await this.cached(key, address, async () => {
-      const row = await this.orm.em
-        .fork()
-        .findOne(
-          AccessTokenEntity,
-          { secretHash: hash },
-          { fields: ["id", "slug", "role", "profileIds", "expiresAt", "revokedAt"] },
-        );
-      if (!row) throw unauthenticated("TOKEN_UNKNOWN", "the access token is not known here");
-      return credentialOf(row);
+      const credential = await this.store.tokens.findBySecretHash(hash);
+      if (!credential) {
+        throw unauthenticated("TOKEN_UNKNOWN", "the access token is not known here");
+      }
+      return credential;
     });
     return this.actorOf(credential);
   }
@@ -140,7 +138,7 @@ export class Authenticator {
       );
     }
     const credential = await this.cached(`c:${peer.fingerprintSha256}`, address, () =>
-      resolveClientCertificate(this.orm, this.cas, peer, this.now()),
+      resolveClientCertificate(this.store.tokens, this.cas, peer, this.now()),
     );
     return this.actorOf(credential);
   }
@@ -173,10 +171,7 @@ export class Authenticator {
     const hit = this.revokedCertificates.get(fingerprintSha256);
     if (hit !== undefined) return hit;
     this.failures.checkBeforeLookup(address);
-    const row = await this.orm.em
-      .fork()
-      .findOne(CertificateEntity, { fingerprintSha256 }, { fields: ["revokedAt"] });
-    const revoked = Boolean(row?.revokedAt);
+    const revoked = await this.store.certificates.isRevoked(fingerprintSha256);
     this.revokedCertificates.set(fingerprintSha256, revoked);
     return revoked;
   }
@@ -194,6 +189,6 @@ export class Authenticator {
         `access token "${c.slug}" expired at ${c.expiresAt.toISOString()}; an admin can create a new one`,
       );
     }
-    return { id: c.id, slug: c.slug, role: c.role as Role, profileIds: c.profileIds };
+    return { id: c.id, slug: c.slug, role: c.role, profileIds: c.profileIds };
   }
 }

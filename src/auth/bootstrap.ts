@@ -1,15 +1,19 @@
 import { randomBytes } from "node:crypto";
 import { chmodSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import type { MikroORM } from "@mikro-orm/postgresql";
 import type { Logger } from "pino";
 import { isCertmintError } from "../errors";
-import { type CreatedAccessToken, createAccessToken } from "../issuance/access-tokens/create";
-import { type CallScope, runInCallScope } from "../issuance/call-scope";
-import { AccessTokenEntity } from "../store/entities";
+import {
+  type CreateAccessTokenDeps,
+  type CreatedAccessToken,
+  createAccessToken,
+} from "../issuance/access-tokens/create";
+import { systemCall } from "../issuance/call";
+import type { AccessTokenRepository, StoreWith } from "../issuance/repositories";
 
-/** The audit actor of what certmint does on its own (the nil UUID, slug "certmint"). */
-export const SYSTEM_ACTOR_ID = "00000000-0000-0000-0000-000000000000";
+type BootstrapDeps = CreateAccessTokenDeps & {
+  store: StoreWith<{ tokens: Pick<AccessTokenRepository, "countActiveAdmins" | "delete"> }>;
+};
 
 /**
  * First start (or every admin credential revoked or expired): creates an admin token and
@@ -19,30 +23,23 @@ export const SYSTEM_ACTOR_ID = "00000000-0000-0000-0000-000000000000";
  * happens and an existing file is left as it is.
  */
 export async function ensureAdminCredential(
-  deps: { orm: MikroORM; now: () => Date },
+  deps: BootstrapDeps,
   /** Config.adminTokenFile: <dataDir>/admin-token. */
   file: string,
   logger: Logger,
 ): Promise<{ created: boolean; file?: string }> {
-  const active = await deps.orm.em.fork().count(AccessTokenEntity, {
-    role: "ADMIN",
-    revokedAt: null,
-    expiresAt: { $gt: deps.now() },
-    // A client certificate binding that names no CA (made before bindings did) authenticates
-    // nobody (src/auth/client-certificates.ts): it is no admin credential.
-    $or: [{ clientIdentity: null }, { clientCaSha256: { $ne: null } }],
-  });
+  const active = await deps.store.tokens.countActiveAdmins(deps.now());
   if (active > 0) return { created: false };
   const created = await createBootstrapToken(deps, file);
   try {
     writeSecretFile(file, `${created.secret}\n`);
   } catch (err) {
     // A token nobody can read is useless: take it back so the next start tries again.
-    await deps.orm.em.fork().nativeDelete(AccessTokenEntity, { id: created.row.id });
+    await deps.store.tokens.delete(created.token.id);
     throw new Error(`cannot write the first admin token to ${file}: ${(err as Error).message}`);
   }
   logger.warn(
-    { file, accessToken: created.row.slug },
+    { file, accessToken: created.token.slug },
     "created an admin access token (mode 0600 file): use it, then create your own tokens and revoke it",
   );
   return { created: true, file };
@@ -50,28 +47,20 @@ export async function ensureAdminCredential(
 
 /** A random slug suffix, so no earlier token (bootstrap or named by an admin) can collide for long. */
 async function createBootstrapToken(
-  deps: { orm: MikroORM; now: () => Date },
+  deps: CreateAccessTokenDeps,
   file: string,
 ): Promise<CreatedAccessToken> {
   // Audited like a call, with certmint itself as the actor (no token made it).
-  const scope: CallScope = {
-    actor: { id: SYSTEM_ACTOR_ID, slug: "certmint", role: "ADMIN", profileIds: [] },
-    method: "certmint/StartUp/CreateFirstAdminToken",
-    requestId: "",
-    peer: "",
-    audited: false,
-  };
+  const call = systemCall("certmint/StartUp/CreateFirstAdminToken");
   for (let attempt = 1; ; attempt++) {
     try {
-      return await runInCallScope(scope, () =>
-        createAccessToken(deps, {
-          slug: `bootstrap-admin-${randomBytes(4).toString("hex")}`,
-          description: `created at start-up (no active admin credential); its secret is in ${file}`,
-          role: "ADMIN",
-          profiles: [],
-          creatorId: null,
-        }),
-      );
+      return await createAccessToken(deps, call, {
+        slug: `bootstrap-admin-${randomBytes(4).toString("hex")}`,
+        description: `created at start-up (no active admin credential); its secret is in ${file}`,
+        role: "ADMIN",
+        profiles: [],
+        creatorId: null,
+      });
     } catch (err) {
       if (attempt >= 5 || !(isCertmintError(err) && err.kind === "already_exists")) throw err;
     }

@@ -1,6 +1,5 @@
-import type { MikroORM } from "@mikro-orm/postgresql";
+import type { CaRepository } from "../issuance/repositories";
 import { CaCertificateSet } from "../signer";
-import { CertificateAuthorityEntity } from "../store/entities";
 
 /** The known CA certificates, and which of them certmint has revoked. */
 export interface KnownCas {
@@ -27,7 +26,7 @@ export class CaDirectory {
   private generation = 0;
 
   constructor(
-    private readonly orm: MikroORM,
+    private readonly cas: Pick<CaRepository, "withCertificates">,
     private readonly clientCaBundle: () => Buffer | undefined,
     private readonly refreshMs = 5_000,
   ) {}
@@ -54,13 +53,7 @@ export class CaDirectory {
 
   private async load(bundle: Buffer | undefined): Promise<KnownCas> {
     const generation = this.generation;
-    const rows = await this.orm.em
-      .fork()
-      .find(
-        CertificateAuthorityEntity,
-        { certificatePem: { $ne: null } },
-        { fields: ["certificatePem", "chainPem", "revokedAt"] },
-      );
+    const rows = await this.cas.withCertificates();
     const pems = rows.flatMap((r) => [r.certificatePem!, ...r.chainPem]);
     if (bundle) pems.push(...splitPem(bundle.toString("latin1")));
     const set = new CaCertificateSet(pems);

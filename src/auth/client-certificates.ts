@@ -1,9 +1,11 @@
-import type { MikroORM } from "@mikro-orm/postgresql";
 import { unauthenticated } from "../errors";
-import type { IdentityType } from "../issuance/access-tokens/binding";
-import { normalizeDnsName, normalizeUri } from "../issuance/policy";
+import { normalizeDnsName, normalizeUri } from "../issuance/policy-engine";
+import type {
+  AccessTokenRepository,
+  Credential,
+  PresentedIdentities,
+} from "../issuance/repositories";
 import type { PeerIdentity } from "../server/peer-identity";
-import { AccessTokenEntity, type AccessTokenRow } from "../store/entities";
 import type { CaDirectory } from "./ca-directory";
 
 /**
@@ -21,21 +23,7 @@ import type { CaDirectory } from "./ca-directory";
  * are refused as ambiguous rather than resolved by a precedence the admin never chose.
  */
 
-/** What authentication keeps of a token row. */
-export type Credential = Pick<
-  AccessTokenRow,
-  "id" | "slug" | "role" | "profileIds" | "expiresAt" | "revokedAt"
->;
-
-type BindingRow = Credential &
-  Pick<AccessTokenRow, "clientIdentityType" | "clientIdentity" | "clientCaSha256">;
-
-/** The identities a certificate presents, by type, normalised as binding values are. */
-export interface PresentedIdentities {
-  readonly uri?: string;
-  readonly dns: readonly string[];
-  readonly commonName?: string;
-}
+export type { Credential, PresentedIdentities };
 
 export function presentedIdentities(peer: PeerIdentity): PresentedIdentities {
   const uri = peer.uris.length === 1 ? normalizeUri(peer.uris[0]!) : undefined;
@@ -65,7 +53,10 @@ function describe(p: PresentedIdentities, peer: PeerIdentity): string {
       : "",
     p.commonName !== undefined ? `common name "${p.commonName}"` : "",
   ].filter(Boolean);
-  return parts.length > 0 ? parts.join(", ") : "no URI SAN, DNS SAN or common name";
+  if (parts.length > 0) return parts.join(", ");
+  return peer.unreadable
+    ? `names unreadable: ${peer.unreadable}`
+    : "no URI SAN, DNS SAN or common name";
 }
 
 /**
@@ -77,7 +68,7 @@ function describe(p: PresentedIdentities, peer: PeerIdentity): string {
  * TOKEN_REVOKED or TOKEN_EXPIRED like a bearer token.
  */
 export async function resolveClientCertificate(
-  orm: MikroORM,
+  tokens: Pick<AccessTokenRepository, "findBindings">,
   cas: CaDirectory,
   peer: PeerIdentity,
   now: Date,
@@ -92,7 +83,7 @@ export async function resolveClientCertificate(
       `the client certificate (serial ${peer.serialNumber}) was issued under a certificate authority that certmint revoked (CA certificate SHA-256 ${revokedIssuer})`,
     );
   }
-  const candidates = await bindingsOf(orm, presented);
+  const candidates = await tokens.findBindings(presented);
   const withCa = candidates.filter((row) => row.clientCaSha256 !== null);
   const matching = withCa.filter((row) => chain.has(row.clientCaSha256!));
   const active = matching.filter(
@@ -117,38 +108,6 @@ export async function resolveClientCertificate(
     candidates.length > 0
       ? `the client certificate (${describe(presented, peer)}) was not issued by the CA its binding names`
       : `the client certificate (${describe(presented, peer)}) is not bound to an access token; an admin can bind it with CreateAccessToken(client_certificate_binding)`,
-  );
-}
-
-/** Every token whose binding names one of the presented identities (one query). */
-async function bindingsOf(orm: MikroORM, p: PresentedIdentities): Promise<BindingRow[]> {
-  const or: Array<{
-    clientIdentityType: IdentityType;
-    clientIdentity: string | { $in: string[] };
-  }> = [];
-  if (p.uri) or.push({ clientIdentityType: "URI_SAN", clientIdentity: p.uri });
-  if (p.dns.length > 0)
-    or.push({ clientIdentityType: "DNS_SAN", clientIdentity: { $in: [...p.dns] } });
-  if (p.commonName !== undefined) {
-    or.push({ clientIdentityType: "COMMON_NAME", clientIdentity: p.commonName });
-  }
-  if (or.length === 0) return [];
-  return orm.em.fork().find(
-    AccessTokenEntity,
-    { $or: or },
-    {
-      fields: [
-        "id",
-        "slug",
-        "role",
-        "profileIds",
-        "expiresAt",
-        "revokedAt",
-        "clientIdentityType",
-        "clientIdentity",
-        "clientCaSha256",
-      ],
-    },
   );
 }
 

@@ -1,10 +1,17 @@
-import type { Role } from "../issuance/call-scope";
+import { AccessTokenServiceService } from "../../gen/ts/certmint/v1/access_token_service";
+import { AuditServiceService } from "../../gen/ts/certmint/v1/audit_service";
+import { CertificateAuthorityServiceService } from "../../gen/ts/certmint/v1/certificate_authority_service";
+import { CertificatePolicyServiceService } from "../../gen/ts/certmint/v1/certificate_policy_service";
+import { CertificateProfileServiceService } from "../../gen/ts/certmint/v1/certificate_profile_service";
+import { CertificateServiceService } from "../../gen/ts/certmint/v1/certificate_service";
+import type { Role } from "../issuance/call";
 
 /**
  * Who may call what: every certmint RPC, its roles, and whether it changes anything (and so
  * writes an audit record). ISSUER and APPROVER are further limited to the profiles on their
  * token; the use cases check that once they know the profile (requireProfileAccess).
- * A method missing here is refused for everyone: a new RPC is closed until it is listed.
+ * The rules are keyed by the generated service definitions' methods, so a new RPC does not
+ * compile until it has one; a path not here is refused for everyone.
  */
 export interface MethodRule {
   readonly roles: readonly Role[];
@@ -14,56 +21,76 @@ export interface MethodRule {
 const READ: MethodRule = { roles: ["ADMIN", "AUDITOR"], mutating: false };
 const ADMIN_WRITE: MethodRule = { roles: ["ADMIN"], mutating: true };
 
-const CERT = "/certmint.v1.CertificateService/";
-const CA = "/certmint.v1.CertificateAuthorityService/";
-const POLICY = "/certmint.v1.CertificatePolicyService/";
-const PROFILE = "/certmint.v1.CertificateProfileService/";
-const TOKEN = "/certmint.v1.AccessTokenService/";
-const AUDIT = "/certmint.v1.AuditService/";
+/** A rule for every method of a generated service: a new RPC does not compile until it has one. */
+type RulesOf<S> = { readonly [M in keyof S]: MethodRule };
 
-export const METHOD_RULES: Readonly<Record<string, MethodRule>> = {
-  [`${CERT}IssueCertificate`]: { roles: ["ADMIN", "ISSUER"], mutating: true },
-  [`${CERT}RenewCertificate`]: { roles: ["ADMIN", "ISSUER"], mutating: true },
-  [`${CERT}GetRequestStatus`]: {
-    roles: ["ADMIN", "AUDITOR", "ISSUER", "APPROVER"],
-    mutating: false,
-  },
-  [`${CERT}GetCertificate`]: READ,
-  [`${CERT}ListCertificates`]: READ,
-  [`${CERT}RevokeCertificate`]: ADMIN_WRITE,
-  [`${CERT}ApproveCertificateRequest`]: { roles: ["ADMIN", "APPROVER"], mutating: true },
-  [`${CERT}RejectCertificateRequest`]: { roles: ["ADMIN", "APPROVER"], mutating: true },
-
-  [`${CA}CreateRootCertificateAuthority`]: ADMIN_WRITE,
-  [`${CA}CreateIntermediateCertificateAuthority`]: ADMIN_WRITE,
-  [`${CA}CreateExternalIntermediateCertificateAuthority`]: ADMIN_WRITE,
-  [`${CA}ImportCertificateAuthorityCertificate`]: ADMIN_WRITE,
-  [`${CA}GetCertificateAuthority`]: READ,
-  [`${CA}ListCertificateAuthorities`]: READ,
-  [`${CA}UpdateCertificateAuthority`]: ADMIN_WRITE,
-  [`${CA}GetCertificateRevocationList`]: READ,
-  [`${CA}DeleteCertificateAuthority`]: ADMIN_WRITE,
-  [`${CA}RevokeCertificateAuthority`]: ADMIN_WRITE,
-
-  [`${POLICY}CreateCertificatePolicy`]: ADMIN_WRITE,
-  [`${POLICY}GetCertificatePolicy`]: READ,
-  [`${POLICY}ListCertificatePolicies`]: READ,
-  [`${POLICY}UpdateCertificatePolicy`]: ADMIN_WRITE,
-  [`${POLICY}DeleteCertificatePolicy`]: ADMIN_WRITE,
-
-  [`${PROFILE}CreateCertificateProfile`]: ADMIN_WRITE,
-  [`${PROFILE}GetCertificateProfile`]: READ,
-  [`${PROFILE}ListCertificateProfiles`]: READ,
-  [`${PROFILE}UpdateCertificateProfile`]: ADMIN_WRITE,
-  [`${PROFILE}DeleteCertificateProfile`]: ADMIN_WRITE,
-
-  [`${TOKEN}CreateAccessToken`]: ADMIN_WRITE,
-  [`${TOKEN}GetAccessToken`]: READ,
-  [`${TOKEN}ListAccessTokens`]: READ,
-  [`${TOKEN}RevokeAccessToken`]: ADMIN_WRITE,
-
-  [`${AUDIT}ListAuditRecords`]: READ,
+const certificateRules: RulesOf<typeof CertificateServiceService> = {
+  issueCertificate: { roles: ["ADMIN", "ISSUER"], mutating: true },
+  renewCertificate: { roles: ["ADMIN", "ISSUER"], mutating: true },
+  getRequestStatus: { roles: ["ADMIN", "AUDITOR", "ISSUER", "APPROVER"], mutating: false },
+  getCertificate: READ,
+  listCertificates: READ,
+  revokeCertificate: ADMIN_WRITE,
+  approveCertificateRequest: { roles: ["ADMIN", "APPROVER"], mutating: true },
+  rejectCertificateRequest: { roles: ["ADMIN", "APPROVER"], mutating: true },
 };
+
+const caRules: RulesOf<typeof CertificateAuthorityServiceService> = {
+  createRootCertificateAuthority: ADMIN_WRITE,
+  createIntermediateCertificateAuthority: ADMIN_WRITE,
+  createExternalIntermediateCertificateAuthority: ADMIN_WRITE,
+  importCertificateAuthorityCertificate: ADMIN_WRITE,
+  getCertificateAuthority: READ,
+  listCertificateAuthorities: READ,
+  updateCertificateAuthority: ADMIN_WRITE,
+  getCertificateRevocationList: READ,
+  deleteCertificateAuthority: ADMIN_WRITE,
+  revokeCertificateAuthority: ADMIN_WRITE,
+};
+
+const policyRules: RulesOf<typeof CertificatePolicyServiceService> = {
+  createCertificatePolicy: ADMIN_WRITE,
+  getCertificatePolicy: READ,
+  listCertificatePolicies: READ,
+  updateCertificatePolicy: ADMIN_WRITE,
+  deleteCertificatePolicy: ADMIN_WRITE,
+};
+
+const profileRules: RulesOf<typeof CertificateProfileServiceService> = {
+  createCertificateProfile: ADMIN_WRITE,
+  getCertificateProfile: READ,
+  listCertificateProfiles: READ,
+  updateCertificateProfile: ADMIN_WRITE,
+  deleteCertificateProfile: ADMIN_WRITE,
+};
+
+const tokenRules: RulesOf<typeof AccessTokenServiceService> = {
+  createAccessToken: ADMIN_WRITE,
+  getAccessToken: READ,
+  listAccessTokens: READ,
+  revokeAccessToken: ADMIN_WRITE,
+};
+
+const auditRules: RulesOf<typeof AuditServiceService> = {
+  listAuditRecords: READ,
+};
+
+/** The rules by full method path ("/certmint.v1.CertificateService/IssueCertificate"). */
+function byPath<S extends Record<string, { path: string }>>(
+  service: S,
+  rules: RulesOf<S>,
+): Array<[string, MethodRule]> {
+  return Object.entries(service).map(([method, def]) => [def.path, rules[method as keyof S]]);
+}
+
+export const METHOD_RULES: Readonly<Record<string, MethodRule>> = Object.fromEntries([
+  ...byPath(CertificateServiceService, certificateRules),
+  ...byPath(CertificateAuthorityServiceService, caRules),
+  ...byPath(CertificatePolicyServiceService, policyRules),
+  ...byPath(CertificateProfileServiceService, profileRules),
+  ...byPath(AccessTokenServiceService, tokenRules),
+  ...byPath(AuditServiceService, auditRules),
+]);
 
 const CLOSED: MethodRule = { roles: [], mutating: true };
 

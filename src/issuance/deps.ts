@@ -1,20 +1,21 @@
-import type { MikroORM } from "@mikro-orm/postgresql";
 import type { KeyGenerator } from "../signer";
 import type { CrlCache } from "./ca/crl-cache";
 import type { CaKeyring } from "./ca/keyring";
+import type { Store } from "./repositories";
 
 /** How long a generated key waits for replays of its request_id, unless configured: 60 minutes. */
 export const DEFAULT_GENERATED_KEY_REPLAY_SECONDS = 3_600;
 
 /**
- * What the use cases need: the database (fork its EntityManager per call), the CA keyring, the
- * clock and a few settings. Built once at start-up (src/app.ts).
+ * What the use cases need: the store (src/issuance/repositories), the CA keyring, the key
+ * generator, the clock and a few settings. Built once at start-up (src/app.ts).
  */
 export interface IssuanceDeps {
-  orm: MikroORM;
+  /** Every repository, and transactions over them (src/store/store.ts). */
+  store: Store;
   keyring: CaKeyring;
   /** Makes the key pairs certmint generates (RSA fairly between callers, on worker threads). */
-  keys: KeyGenerator;
+  keys: Pick<KeyGenerator, "generate">;
   now: () => Date;
   /** Base URL for CRL distribution points and AIA caIssuers, when configured. */
   publicBaseUrl?: string;

@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { databaseOutage } from "../store/connection-errors";
+import { databaseOutage } from "../database-outage";
 
 /**
  * Keeps the health status in step with the database (issue 11): a probe (`select 1`) every

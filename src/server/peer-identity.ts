@@ -21,6 +21,8 @@ export interface PeerIdentity {
   readonly fingerprintSha256: string;
   /** The certificate's DER (its issuing chain is rebuilt from it: src/auth/client-certificates.ts). */
   readonly der: Buffer;
+  /** Why its names could not be read, when the parser refused it (it then presents none). */
+  readonly unreadable?: string;
 }
 
 /** What grpc-js's call.getAuthContext() returns (the part read here). */
@@ -48,14 +50,16 @@ export function peerIdentity(auth: AuthContextLike | null | undefined): PeerIden
 /**
  * SANs are read from the DER with the signer's parser, not from Node's `subjectaltname`
  * string, whose ", "-joined form is ambiguous for crafted names. A certificate OpenSSL
- * verified but the parser refuses still identifies by serial and fingerprint, with no names.
+ * verified but the parser refuses still identifies by serial and fingerprint, with no names,
+ * and says why (`unreadable`: a refusal of it names the parser's reason).
  */
 function fromDer(peer: PeerCertificate): PeerIdentity {
   let parsed: ReturnType<typeof parseCertificate>;
   try {
     parsed = parseCertificate(peer.raw);
-  } catch {
+  } catch (err) {
     return {
+      unreadable: err instanceof Error ? err.message : String(err),
       subject: "",
       uris: [],
       dnsNames: [],

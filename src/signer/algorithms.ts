@@ -8,7 +8,8 @@
  * - Ed25519: parameters MUST be absent (RFC 8410 section 3).
  */
 import type { KeyObject } from "node:crypto";
-import { type CertmintErrorOptions, invalidArgument } from "../errors";
+import { type CertmintErrorOptions, invalidArgument, invalidField } from "../errors";
+import { type KeyFamily, keyFamilyOf, RSA_MIN_BITS, rsaAlgorithmOfBits } from "../model/keys";
 import type { KeyAlgorithm, SignatureAlgorithm } from "../model/pki";
 import { type Asn1, nullValue, oid, seq, toDer } from "./der";
 
@@ -18,7 +19,7 @@ export const OIDS = {
   ed25519: "1.3.101.112",
 } as const;
 
-export type KeyFamily = "rsa" | "ec" | "ed25519";
+export { type KeyFamily, keyFamilyOf };
 
 export interface SignatureAlgorithmInfo {
   oid: string;
@@ -96,9 +97,6 @@ export function algorithmIdentifierDer(alg: SignatureAlgorithm): Buffer {
   return der;
 }
 
-export const keyFamilyOf = (alg: KeyAlgorithm): KeyFamily =>
-  alg.startsWith("RSA_") ? "rsa" : alg.startsWith("EC_") ? "ec" : "ed25519";
-
 /**
  * Default signature algorithm per CA key: SHA-256 for every RSA size (widest client support),
  * the hash matching the curve for ECDSA (CA/B BR 7.1.3.2.2: P-256 with SHA-256, P-384 with
@@ -129,18 +127,11 @@ export function assertSignatureFits(keyAlg: KeyAlgorithm, sigAlg: SignatureAlgor
     );
   }
   if (info.family !== keyFamilyOf(keyAlg)) {
-    throw invalidArgument(
+    throw invalidField(
       "SIGNATURE_ALGORITHM_MISMATCH",
       `signature algorithm ${sigAlg} cannot be used with a ${keyAlg} key; use ${defaultSignatureAlgorithm(keyAlg)}`,
-      {
-        violations: [
-          {
-            field: "signature_algorithm",
-            description: `${sigAlg} does not fit a ${keyAlg} key`,
-            reason: "SIGNATURE_ALGORITHM_MISMATCH",
-          },
-        ],
-      },
+      "signature_algorithm",
+      `${sigAlg} does not fit a ${keyAlg} key`,
     );
   }
 }
@@ -149,11 +140,6 @@ export type KeyCheck =
   | { ok: true; algorithm: KeyAlgorithm }
   | { ok: false; problem: "TOO_WEAK" | "UNSUPPORTED"; message: string };
 
-const RSA_SIZES: Record<number, KeyAlgorithm> = {
-  2048: "RSA_2048",
-  3072: "RSA_3072",
-  4096: "RSA_4096",
-};
 const CURVES: Record<string, KeyAlgorithm> = { prime256v1: "EC_P256", secp384r1: "EC_P384" };
 
 /**
@@ -172,8 +158,12 @@ export function checkPublicKey(key: KeyObject): KeyCheck {
     case "rsa": {
       const bits = details.modulusLength ?? 0;
       const e = details.publicExponent ?? 0n;
-      if (bits < 2048) {
-        return { ok: false, problem: "TOO_WEAK", message: `RSA key of ${bits} bits is below 2048` };
+      if (bits < RSA_MIN_BITS) {
+        return {
+          ok: false,
+          problem: "TOO_WEAK",
+          message: `RSA key of ${bits} bits is below ${RSA_MIN_BITS}`,
+        };
       }
       if (e < 65537n || e % 2n === 0n) {
         return {
@@ -182,7 +172,7 @@ export function checkPublicKey(key: KeyObject): KeyCheck {
           message: `RSA public exponent ${e} is not allowed; use 65537`,
         };
       }
-      const alg = RSA_SIZES[bits];
+      const alg = rsaAlgorithmOfBits(bits);
       if (alg === undefined) {
         return {
           ok: false,

@@ -4,7 +4,7 @@
  * attributes are ignored.
  */
 import type { CertmintError } from "../errors";
-import { invalidArgument } from "../errors";
+import { invalidField } from "../errors";
 import type {
   ExtendedKeyUsage,
   KeyAlgorithm,
@@ -38,9 +38,7 @@ export interface RequestedExtensions {
 }
 
 export const csrError = (reason: string, message: string): CertmintError =>
-  invalidArgument(reason, message, {
-    violations: [{ field: "csr", description: message, reason }],
-  });
+  invalidField(reason, message, "csr", message);
 export const csrMalformed = (why: string) =>
   csrError("CSR_MALFORMED", `the CSR is malformed: ${why}`);
 

@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import forge from "node-forge";
-import { invalidArgument } from "../errors";
+import { invalidArgument, invalidField } from "../errors";
 import {
   EKU_OIDS,
   type ExtendedKeyUsage,
@@ -122,9 +122,7 @@ function checkUrl(url: string, field: string): string {
   }
   if (!ok) {
     const description = "must be an absolute ASCII http(s) or ldap URL";
-    throw invalidArgument("URL_INVALID", `${field} ${description}`, {
-      violations: [{ field, description, reason: "URL_INVALID" }],
-    });
+    throw invalidField("URL_INVALID", `${field} ${description}`, field, description);
   }
   return url;
 }

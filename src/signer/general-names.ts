@@ -6,7 +6,7 @@
  * form. Encoding validates only what the encoding itself requires; name policy (allowed
  * patterns, wildcards, normalisation) belongs to the issuance layer.
  */
-import { invalidArgument } from "../errors";
+import { invalidField } from "../errors";
 import type { SubjectAltNames } from "../model/pki";
 import { type Asn1, Class, contextPrimitive } from "./der";
 import { children, DerShapeError } from "./der-read";
@@ -33,9 +33,7 @@ const PRINTABLE_ASCII = /^[\x21-\x7e]+$/;
 
 function invalidSan(field: string, value: string, why: string) {
   const description = `${JSON.stringify(value)} ${why}`;
-  return invalidArgument("SAN_INVALID", `subject alternative name ${description}`, {
-    violations: [{ field, description, reason: "SAN_INVALID" }],
-  });
+  return invalidField("SAN_INVALID", `subject alternative name ${description}`, field, description);
 }
 
 /** GeneralNames for the given SANs, in the order dns, ip, email, uri. */

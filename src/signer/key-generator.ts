@@ -17,6 +17,7 @@
  * has to sit in front of it anyway; the threads left to manage are a handful of lines here.
  */
 import { CertmintError } from "../errors";
+import { RSA_KEY_BITS } from "../model/keys";
 import type { KeyAlgorithm } from "../model/pki";
 import { generateKeyPair, type KeyPair } from "./keys";
 import { RsaKeygenWorker } from "./rsa-keygen-worker";
@@ -95,7 +96,7 @@ export class KeyGenerator {
       case "RSA_2048":
       case "RSA_3072":
       case "RSA_4096":
-        return this.generateRsa(Number(alg.slice(4)), request);
+        return this.generateRsa(RSA_KEY_BITS[alg], request);
       default:
         return generateKeyPair(alg);
     }

@@ -16,6 +16,7 @@ import {
 } from "node:crypto";
 import { promisify } from "node:util";
 import { invalidArgument } from "../errors";
+import { RSA_KEY_BITS } from "../model/keys";
 import type { KeyAlgorithm } from "../model/pki";
 import { keyAlgorithmOf } from "./algorithms";
 
@@ -32,7 +33,7 @@ export async function generateKeyPair(alg: KeyAlgorithm): Promise<KeyPair> {
     case "RSA_2048":
     case "RSA_3072":
     case "RSA_4096":
-      return generate("rsa", { modulusLength: Number(alg.slice(4)), publicExponent: 0x10001 });
+      return generate("rsa", { modulusLength: RSA_KEY_BITS[alg], publicExponent: 0x10001 });
     case "EC_P256":
       return generate("ec", { namedCurve: "P-256" });
     case "EC_P384":

@@ -8,7 +8,7 @@
  * GeneralSubtree ::= SEQUENCE { base GeneralName, minimum [0] DEFAULT 0, maximum [1] OPTIONAL }
  * (minimum and maximum are never used with these name forms, 4.2.1.10.)
  */
-import { invalidArgument } from "../errors";
+import { invalidField } from "../errors";
 import { formatIp, ipFromOctets, ipToOctets, parseIp } from "../model/ip";
 import {
   emptySubtrees,
@@ -35,9 +35,12 @@ const HOST = /^\.?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61
 
 function invalid(field: string, value: string, why: string) {
   const description = `${JSON.stringify(value.slice(0, 100))} ${why}`;
-  return invalidArgument("NAME_CONSTRAINTS_INVALID", `name constraint ${field}: ${description}`, {
-    violations: [{ field, description, reason: "NAME_CONSTRAINTS_INVALID" }],
-  });
+  return invalidField(
+    "NAME_CONSTRAINTS_INVALID",
+    `name constraint ${field}: ${description}`,
+    field,
+    description,
+  );
 }
 
 /** CIDR text -> address || mask octets (8 or 32), host bits zero. */

@@ -7,7 +7,7 @@
  * Upper bounds are the ub-* values of RFC 5280 Appendix A.
  */
 import forge from "node-forge";
-import { invalidArgument } from "../errors";
+import { invalidArgument, invalidField } from "../errors";
 import {
   SUBJECT_ATTRIBUTE_OIDS,
   SUBJECT_ATTRIBUTE_UPPER_BOUNDS,
@@ -50,9 +50,7 @@ const IA5 = /^[\x00-\x7f]*$/;
 
 function attributeValue(type: SubjectAttribute, value: string): Asn1 {
   const bad = (why: string) =>
-    invalidArgument("SUBJECT_INVALID", `subject ${type}: ${why}`, {
-      violations: [{ field: "subject", description: `${type} ${why}`, reason: "SUBJECT_INVALID" }],
-    });
+    invalidField("SUBJECT_INVALID", `subject ${type}: ${why}`, "subject", `${type} ${why}`);
   if (value.length === 0) throw bad("must not be empty");
   // Control characters (NUL above all) have been used to make one name display as another.
   if (CONTROL.test(value)) throw bad("must not contain control characters");

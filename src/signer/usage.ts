@@ -1,49 +1,19 @@
 /**
  * Consistency rules between key usages, the CA flag and the key type. The signer enforces them
- * as a last line of defence; the policy layer can call allowedKeyUsagesFor() to shape its
- * defaults per key type (e.g. a TLS server preset: digitalSignature + keyEncipherment for RSA,
- * digitalSignature alone for ECDSA and Ed25519, as Let's Encrypt issues).
+ * as a last line of defence; the policy engine reports the same rules (both read
+ * src/model/keys.ts).
  */
-import { invalidArgument } from "../errors";
+import { invalidField } from "../errors";
+import { keyUsagesAllowedFor } from "../model/keys";
 import type { KeyAlgorithm, KeyUsage } from "../model/pki";
-import { keyFamilyOf } from "./algorithms";
 
-const CA_BITS: KeyUsage[] = ["KEY_CERT_SIGN", "CRL_SIGN"];
-
-/**
- * Usages a key type may carry:
- * - RSA (RFC 3279 2.3.1 / RFC 4055): signature and encipherment, no key agreement.
- * - EC (RFC 5480 3): signature and key agreement, never keyEncipherment / dataEncipherment.
- * - Ed25519 (RFC 8410 5): digitalSignature, nonRepudiation, keyCertSign, cRLSign only.
- */
+/** Usages a key type may carry (src/model/keys.ts, shared with the policy engine). */
 export function allowedKeyUsagesFor(keyAlg: KeyAlgorithm): KeyUsage[] {
-  switch (keyFamilyOf(keyAlg)) {
-    case "rsa":
-      return [
-        "DIGITAL_SIGNATURE",
-        "CONTENT_COMMITMENT",
-        "KEY_ENCIPHERMENT",
-        "DATA_ENCIPHERMENT",
-        ...CA_BITS,
-      ];
-    case "ec":
-      return [
-        "DIGITAL_SIGNATURE",
-        "CONTENT_COMMITMENT",
-        "KEY_AGREEMENT",
-        "ENCIPHER_ONLY",
-        "DECIPHER_ONLY",
-        ...CA_BITS,
-      ];
-    case "ed25519":
-      return ["DIGITAL_SIGNATURE", "CONTENT_COMMITMENT", ...CA_BITS];
-  }
+  return [...keyUsagesAllowedFor(keyAlg)];
 }
 
 const usageError = (message: string) =>
-  invalidArgument("KEY_USAGE_INVALID", message, {
-    violations: [{ field: "key_usages", description: message, reason: "KEY_USAGE_INVALID" }],
-  });
+  invalidField("KEY_USAGE_INVALID", message, "key_usages", message);
 
 /** Returns the usages de-duplicated in canonical order, or throws invalid_argument KEY_USAGE_INVALID. */
 export function checkKeyUsages(

@@ -7,7 +7,7 @@
  * expires 24 h after the request, as the caller expects. (The encoded period is therefore
  * ttl + backdate; policy maxima should be checked on the ttl.)
  */
-import { failedPrecondition, invalidArgument } from "../errors";
+import { failedPrecondition, invalidArgument, invalidField } from "../errors";
 
 export interface ValidityInput {
   now: Date;
@@ -31,15 +31,12 @@ const floorSeconds = (ms: number): Date => new Date(Math.floor(ms / 1000) * 1000
 export function computeValidity(input: ValidityInput): Validity {
   const { now, ttlSeconds, backdateSeconds = 60, issuerNotAfter, onExceed = "fail" } = input;
   if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0) {
-    throw invalidArgument("TTL_INVALID", "the TTL must be a positive whole number of seconds", {
-      violations: [
-        {
-          field: "ttl",
-          description: "must be a positive whole number of seconds",
-          reason: "TTL_INVALID",
-        },
-      ],
-    });
+    throw invalidField(
+      "TTL_INVALID",
+      "the TTL must be a positive whole number of seconds",
+      "ttl",
+      "must be a positive whole number of seconds",
+    );
   }
   if (!Number.isInteger(backdateSeconds) || backdateSeconds < 0) {
     throw invalidArgument(

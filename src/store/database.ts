@@ -1,4 +1,5 @@
-import { MikroORM } from "@mikro-orm/postgresql";
+import { type Knex, MikroORM } from "@mikro-orm/postgresql";
+import type { Client as PgConnection } from "pg";
 import type { Logger } from "pino";
 import { type EmbeddedPostgres, startEmbeddedPostgres } from "./embedded-postgres";
 import { MIGRATIONS } from "./migrations";
@@ -20,6 +21,8 @@ export interface DatabaseOptions {
 export interface Database {
   orm: MikroORM;
   embedded: boolean;
+  /** One round trip (`select 1`): resolves while the database answers. */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -44,6 +47,9 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     return {
       orm,
       embedded: embedded !== undefined,
+      async ping() {
+        await orm.em.getConnection().execute("select 1");
+      },
       async close() {
         await orm.close(true);
         await embedded?.stop();
@@ -82,14 +88,6 @@ async function pendingMigrations(orm: MikroORM): Promise<string[]> {
 /** The advisory lock key of start-up initialisation: the bytes of "certmint" as an int8. */
 const STARTUP_LOCK_KEY = "7162256626780040820";
 
-interface RawConnection {
-  query(sql: string, values?: unknown[]): Promise<{ rows: Array<Record<string, unknown>> }>;
-}
-interface KnexClient {
-  acquireRawConnection(): Promise<RawConnection>;
-  destroyRawConnection(connection: RawConnection): Promise<void>;
-}
-
 /**
  * Runs start-up initialisation (migrations, the key-encryption key's check value, the first
  * admin token) while holding a PostgreSQL session advisory lock, so replicas started together
@@ -105,12 +103,14 @@ export async function withStartupLock<T>(
   initialise: () => Promise<T>,
 ): Promise<T> {
   if (database.embedded) return initialise();
-  const client = database.orm.em.getConnection().getKnex().client as unknown as KnexClient;
-  const connection = await client.acquireRawConnection();
+  // knex's Client API: a connection of its own, outside the pool.
+  const client: Knex.Client = database.orm.em.getConnection().getKnex().client;
+  const connection: PgConnection = await client.acquireRawConnection();
   try {
-    const tried = await connection.query("select pg_try_advisory_lock($1::int8) as locked", [
-      STARTUP_LOCK_KEY,
-    ]);
+    const tried = await connection.query<{ locked: boolean }>(
+      "select pg_try_advisory_lock($1::int8) as locked",
+      [STARTUP_LOCK_KEY],
+    );
     if (tried.rows[0]?.locked !== true) {
       logger.info("another certmint is initialising the database: waiting for it");
       await connection.query("select pg_advisory_lock($1::int8)", [STARTUP_LOCK_KEY]);

@@ -1,28 +1,19 @@
-import type { EntityManager } from "@mikro-orm/postgresql";
+import type { EntityManager, Knex } from "@mikro-orm/postgresql";
+import type { Client as PgConnection } from "pg";
 
 /**
- * The hot-path statements (raw-read.ts, raw-insert.ts) as named prepared statements: each is
+ * The hot-path statements (repositories/issuance.ts) as named prepared statements: each is
  * parsed and planned once per connection and afterwards only bound and executed. Measured with
  * bench/issue, this (and skipping the query builder) takes about a third off the server's and
  * half off PostgreSQL's CPU per issuance (561 -> 844 issuances/s at 16 clients).
  *
- * The statement runs on a connection of the ORM's pool, acquired for it alone: autocommitted,
- * or in a transaction of its own on a connection held with withConnection (the request lock,
- * store/request-lock.ts). Inside an ORM transaction it runs on the transaction's connection
+ * The statement runs on a connection of the ORM's pool (knex's Client API:
+ * acquireConnection / releaseConnection), acquired for it alone: autocommitted, or in a
+ * transaction of its own on a connection held with withConnection (the request lock,
+ * request-lock.ts). Inside an ORM transaction it runs on the transaction's connection
  * through the ORM, unprepared.
  */
 const names = new Map<string, string>();
-
-interface PooledClient {
-  query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: unknown }>;
-  query(text: string): Promise<unknown>;
-  /** knex's mark of a connection its pool must destroy rather than hand out again. */
-  __knex__disposed?: unknown;
-}
-interface Pool {
-  acquireConnection(): Promise<PooledClient>;
-  releaseConnection(connection: PooledClient): Promise<void>;
-}
 
 /** Runs `sql` (with `?` placeholders, as the ORM's execute takes them) and returns its rows. */
 export async function executePrepared<T>(
@@ -54,8 +45,9 @@ export async function withConnection<T>(
   em: EntityManager,
   fn: (connection: HeldConnection) => Promise<T>,
 ): Promise<T> {
-  const pool = em.getConnection().getKnex().client as unknown as Pool;
-  const connection = await pool.acquireConnection();
+  const pool: Knex.Client = em.getConnection().getKnex().client;
+  const connection: PgConnection = await pool.acquireConnection();
+  let discarded = false;
   const held: HeldConnection = {
     async execute<R>(sql: string, bindings: unknown[]): Promise<R> {
       let entry = names.get(sql);
@@ -72,15 +64,16 @@ export async function withConnection<T>(
     async command(sql: string): Promise<void> {
       await connection.query(sql);
     },
-    discard(reason: string): void {
-      // knex's pool validates a connection before handing it out again and destroys one
-      // marked disposed (the same mark its pg dialect sets when a connection errors).
-      connection.__knex__disposed = reason;
+    discard(): void {
+      discarded = true;
     },
   };
   try {
     return await fn(held);
   } finally {
+    // A discarded connection is closed before it goes back: the pool's own check (knex marks a
+    // pg connection that ended as disposed) then destroys it instead of handing it out again.
+    if (discarded) await connection.end().catch(() => undefined);
     await pool.releaseConnection(connection);
   }
 }

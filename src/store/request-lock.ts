@@ -20,6 +20,13 @@ export function requestLockKey(requestId: string): number {
 /** PostgreSQL's lock_not_available: lock_timeout ran out. */
 const LOCK_NOT_AVAILABLE = "55P03";
 
+/** The request table and the columns the lock reads, quoted, from the entity's metadata (columns.ts). */
+export interface RequestTable {
+  readonly table: string;
+  readonly id: string;
+  readonly status: string;
+}
+
 export interface LockedRequest {
   /** The connection holding the lock; the locked section writes through it, in its transaction. */
   connection: HeldConnection;
@@ -37,6 +44,7 @@ export interface LockedRequest {
  */
 export async function withRequestLock<T>(
   em: EntityManager,
+  requests: RequestTable,
   requestId: string,
   waitMs: number,
   fn: (locked: LockedRequest) => Promise<T>,
@@ -51,7 +59,7 @@ export async function withRequestLock<T>(
       // `status = 'PENDING'` guard finds the request no longer pending and nothing is stored).
       const [tried] = await connection.execute<Array<{ locked: boolean; status: string | null }>>(
         `select pg_try_advisory_xact_lock(?::int4, ?::int4) as "locked",
-                (select "status" from "certificate_request" where "id" = ?) as "status"`,
+                (select ${requests.status} from ${requests.table} where ${requests.id} = ?) as "status"`,
         [REQUEST_LOCK_CLASS, key, requestId],
       );
       let status = tried!.status;
@@ -72,7 +80,7 @@ export async function withRequestLock<T>(
           return "busy";
         }
         const [row] = await connection.execute<Array<{ status: string }>>(
-          `select "status" from "certificate_request" where "id" = ?`,
+          `select ${requests.status} as "status" from ${requests.table} where ${requests.id} = ?`,
           [requestId],
         );
         status = row?.status ?? null;

@@ -1,10 +1,9 @@
 import { randomBytes, randomUUID } from "node:crypto";
-import type { MikroORM } from "@mikro-orm/postgresql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRootCa } from "../../src/issuance/ca/create";
 import { CaKeyring } from "../../src/issuance/ca/keyring";
 import { updateCa } from "../../src/issuance/ca/update";
-import { runInCallScope } from "../../src/issuance/call-scope";
+import { type Call, SYSTEM_ACTOR, systemCall } from "../../src/issuance/call";
 import { etagOf } from "../../src/issuance/common/etag";
 import type { IssuanceDeps } from "../../src/issuance/deps";
 import { createPolicy } from "../../src/issuance/policies/create";
@@ -16,6 +15,7 @@ import type { NewProfileInput } from "../../src/issuance/profiles/inputs";
 import { updateProfile } from "../../src/issuance/profiles/update";
 import { KeyGenerator } from "../../src/signer";
 import { type Database, migrate, openDatabase } from "../../src/store/database";
+import { createStore } from "../../src/store/store";
 import { createTestDatabase, type TestDatabase } from "../support/postgres";
 
 /**
@@ -26,36 +26,33 @@ describe("audit records of policy, profile and CA changes", () => {
   let db: TestDatabase;
   let database: Database;
   let deps: IssuanceDeps;
+  let keys: KeyGenerator;
 
   beforeAll(async () => {
     db = await createTestDatabase({ migrated: true });
     database = await openDatabase({ databaseUrl: db.url, dataDir: "/nonexistent" });
     await migrate(database.orm);
+    keys = new KeyGenerator({ workers: 1, queuePerCaller: 8 });
     deps = {
-      orm: database.orm,
+      store: createStore(database.orm),
       keyring: new CaKeyring(randomBytes(32)),
-      keys: new KeyGenerator({ workers: 1, queuePerCaller: 8 }),
+      keys,
       now: () => new Date(),
       crlValiditySeconds: 86_400,
     };
   });
   afterAll(async () => {
-    await deps?.keys.close();
+    await keys?.close();
     await database?.close();
     await db?.drop();
   });
 
-  const inScope = <T>(fn: () => Promise<T>) =>
-    runInCallScope(
-      {
-        actor: { id: randomUUID(), slug: "t", role: "ADMIN", profileIds: [] },
-        method: "/x/Y",
-        requestId: "r",
-        peer: "p",
-        audited: false,
-      },
-      fn,
-    );
+  const call = (): Call => ({
+    actor: { id: randomUUID(), slug: "t", role: "ADMIN", profileIds: [] },
+    method: "/x/Y",
+    traceId: "r",
+    peer: "p",
+  });
   const records = (id: string) =>
     db.query<{ status_code: number; resource_type: string }>(
       "select status_code, resource_type from audit_record where resource_id = $1",
@@ -66,7 +63,7 @@ describe("audit records of policy, profile and CA changes", () => {
   /** Runs a change that must fail with `reason`, and returns how many audit rows it wrote. */
   const failedWrites = async (reason: string, fn: () => Promise<unknown>) => {
     const before = await auditCount();
-    await expect(inScope(fn)).rejects.toMatchObject({ name: "CertmintError", reason });
+    await expect(fn()).rejects.toMatchObject({ name: "CertmintError", reason });
     return (await auditCount()) - before;
   };
   const expectOneSuccess = async (id: string, type: string) => {
@@ -74,43 +71,57 @@ describe("audit records of policy, profile and CA changes", () => {
   };
 
   it("policy create, update and delete each write one record; failures write none", async () => {
-    const policy = await inScope(() =>
-      createPolicy(deps, { slug: "p1", description: "", rules: {}, preset: "TLS_SERVER" }),
-    );
+    const policy = await createPolicy(deps, call(), {
+      slug: "p1",
+      description: "",
+      rules: {},
+      preset: "TLS_SERVER",
+    });
     await expectOneSuccess(policy.id, "certificate_policy");
     expect(
       await failedWrites("CERTIFICATE_POLICY_SLUG_TAKEN", () =>
-        createPolicy(deps, { slug: "p1", description: "", rules: {}, preset: "TLS_SERVER" }),
+        createPolicy(deps, call(), {
+          slug: "p1",
+          description: "",
+          rules: {},
+          preset: "TLS_SERVER",
+        }),
       ),
     ).toBe(0);
 
     const update = { ref: policy.id, mask: ["description"], description: "d", rules: {} };
-    const updated = await inScope(() =>
-      updatePolicy(deps, { ...update, etag: etagOf(policy.version) }),
-    );
+    const updated = await updatePolicy(deps, call(), { ...update, etag: etagOf(policy.version) });
     expect(updated.description).toBe("d");
     expect(await records(policy.id)).toHaveLength(2);
     expect(
       await failedWrites("ETAG_MISMATCH", () =>
-        updatePolicy(deps, { ...update, etag: etagOf(policy.version) }),
+        updatePolicy(deps, call(), { ...update, etag: etagOf(policy.version) }),
       ),
     ).toBe(0);
 
-    const other = await inScope(() =>
-      createPolicy(deps, { slug: "p2", description: "", rules: {}, preset: "TLS_CLIENT" }),
-    );
+    const other = await createPolicy(deps, call(), {
+      slug: "p2",
+      description: "",
+      rules: {},
+      preset: "TLS_CLIENT",
+    });
     expect(
-      await failedWrites("ETAG_MISMATCH", () => deletePolicy(deps, { ref: other.id, etag: '"9"' })),
+      await failedWrites("ETAG_MISMATCH", () =>
+        deletePolicy(deps, call(), { ref: other.id, etag: '"9"' }),
+      ),
     ).toBe(0);
-    await inScope(() => deletePolicy(deps, { ref: other.id, etag: etagOf(other.version) }));
+    await deletePolicy(deps, call(), { ref: other.id, etag: etagOf(other.version) });
     expect(await records(other.id)).toHaveLength(2);
     expect((await records(other.id)).every((r) => r.status_code === 0)).toBe(true);
   });
 
   it("profile create, update and delete each write one record; failures write none", async () => {
-    const policy = await inScope(() =>
-      createPolicy(deps, { slug: "pp", description: "", rules: {}, preset: "TLS_SERVER" }),
-    );
+    const policy = await createPolicy(deps, call(), {
+      slug: "pp",
+      description: "",
+      rules: {},
+      preset: "TLS_SERVER",
+    });
     const input: NewProfileInput = {
       slug: "prof",
       description: "",
@@ -120,28 +131,30 @@ describe("audit records of policy, profile and CA changes", () => {
       renewal: { autoRenew: false, renewBeforeDays: 0 },
       requireApproval: false,
     };
-    const profile = await inScope(() => createProfile(deps, input));
+    const profile = await createProfile(deps, call(), input);
     await expectOneSuccess(profile.id, "certificate_profile");
     expect(
-      await failedWrites("CERTIFICATE_PROFILE_SLUG_TAKEN", () => createProfile(deps, input)),
+      await failedWrites("CERTIFICATE_PROFILE_SLUG_TAKEN", () =>
+        createProfile(deps, call(), input),
+      ),
     ).toBe(0);
 
     const { slug: _slug, ...draft } = { ...input, description: "d" };
     const update = { ref: profile.id, mask: ["description"], draft };
-    await inScope(() => updateProfile(deps, { ...update, etag: etagOf(profile.version) }));
+    await updateProfile(deps, call(), { ...update, etag: etagOf(profile.version) });
     expect(await records(profile.id)).toHaveLength(2);
     expect(
       await failedWrites("ETAG_MISMATCH", () =>
-        updateProfile(deps, { ...update, etag: etagOf(profile.version) }),
+        updateProfile(deps, call(), { ...update, etag: etagOf(profile.version) }),
       ),
     ).toBe(0);
 
     expect(
       await failedWrites("ETAG_MISMATCH", () =>
-        deleteProfile(deps, { ref: profile.id, etag: '"1"' }),
+        deleteProfile(deps, call(), { ref: profile.id, etag: '"1"' }),
       ),
     ).toBe(0);
-    await inScope(() => deleteProfile(deps, { ref: profile.id, etag: "" }));
+    await deleteProfile(deps, call(), { ref: profile.id, etag: "" });
     expect(await records(profile.id)).toHaveLength(3);
   });
 
@@ -151,18 +164,18 @@ describe("audit records of policy, profile and CA changes", () => {
       description: "",
       subject: { attributes: [{ type: "COMMON_NAME" as const, value: "Audit Root" }] },
     };
-    const ca = await inScope(() => createRootCa(deps, input));
+    const ca = await createRootCa(deps, call(), input);
     expect(ca.crlNumber).toBe("0");
     await expectOneSuccess(ca.id, "certificate_authority");
-    expect(await failedWrites("CA_SLUG_TAKEN", () => createRootCa(deps, input))).toBe(0);
+    expect(await failedWrites("CA_SLUG_TAKEN", () => createRootCa(deps, call(), input))).toBe(0);
 
     const update = { ca: ca.id, description: "d" };
-    const updated = await inScope(() => updateCa(deps, { ...update, etag: etagOf(ca.version) }));
+    const updated = await updateCa(deps, call(), { ...update, etag: etagOf(ca.version) });
     expect(updated.version).toBe(ca.version + 1);
     expect(await records(ca.id)).toHaveLength(2);
     expect(
       await failedWrites("ETAG_MISMATCH", () =>
-        updateCa(deps, { ...update, etag: etagOf(ca.version) }),
+        updateCa(deps, call(), { ...update, etag: etagOf(ca.version) }),
       ),
     ).toBe(0);
   });
@@ -172,29 +185,42 @@ describe("audit records of policy, profile and CA changes", () => {
     // the insert inside the transaction hits the unique index and rolls the record back too.
     const racing: IssuanceDeps = {
       ...deps,
-      orm: {
-        em: {
-          fork: () => Object.assign(deps.orm.em.fork(), { count: async () => 0 }),
-        },
-      } as unknown as MikroORM,
+      store: {
+        ...deps.store,
+        policies: { ...deps.store.policies, slugTaken: async () => false },
+        cas: { ...deps.store.cas, slugTaken: async () => false },
+      },
     };
     const policy = { slug: "race", description: "", rules: {}, preset: "TLS_SERVER" as const };
-    await inScope(() => createPolicy(deps, policy));
+    await createPolicy(deps, call(), policy);
     expect(
-      await failedWrites("CERTIFICATE_POLICY_SLUG_TAKEN", () => createPolicy(racing, policy)),
+      await failedWrites("CERTIFICATE_POLICY_SLUG_TAKEN", () =>
+        createPolicy(racing, call(), policy),
+      ),
     ).toBe(0);
     const ca = {
       slug: "race-ca",
       description: "",
       subject: { attributes: [{ type: "COMMON_NAME" as const, value: "Race Root" }] },
     };
-    await inScope(() => createRootCa(deps, ca));
-    expect(await failedWrites("CA_SLUG_TAKEN", () => createRootCa(racing, ca))).toBe(0);
+    await createRootCa(deps, call(), ca);
+    expect(await failedWrites("CA_SLUG_TAKEN", () => createRootCa(racing, call(), ca))).toBe(0);
   });
 
-  it("writes nothing outside a call scope", async () => {
+  it("has no ambient default: what certmint does on its own is recorded as certmint's", async () => {
+    // Before, a use case called outside a gRPC call ran with no actor and wrote no record
+    // (fail open). A use case now takes its call; start-up tasks pass a system call.
     const before = await auditCount();
-    await createPolicy(deps, { slug: "quiet", description: "", rules: {}, preset: "TLS_SERVER" });
-    expect(await auditCount()).toBe(before);
+    const quiet = { slug: "quiet", description: "", rules: {}, preset: "TLS_SERVER" as const };
+    const policy = await createPolicy(deps, systemCall("certmint/Test/CreatePolicy"), quiet);
+    expect(await auditCount()).toBe(before + 1);
+    expect(
+      await db.query(
+        "select actor_id, actor_slug, method from audit_record where resource_id = $1",
+        [policy.id],
+      ),
+    ).toEqual([
+      { actor_id: SYSTEM_ACTOR.id, actor_slug: "certmint", method: "certmint/Test/CreatePolicy" },
+    ]);
   });
 });

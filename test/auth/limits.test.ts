@@ -446,7 +446,7 @@ describe("deadlines and message size (CERTMINT_MAX_MESSAGE_BYTES=65536)", () => 
     }
   });
 
-  // The key is generated before anything is recorded (src/issuance/certificates/submit.ts):
+  // The key is generated before anything is recorded (src/issuance/certificates/issue.ts, step 5):
   // a call whose deadline passes meanwhile leaves no request and no certificate, only the
   // audit record of its refusal; its key, once made, is thrown away.
   it("a call whose deadline passes while its key is being generated is DEADLINE_EXCEEDED and writes nothing", async () => {

@@ -12,7 +12,7 @@ import {
   Role,
 } from "../../gen/ts/certmint/v1/access_token_service";
 import { RevocationReason } from "../../gen/ts/certmint/v1/common";
-import { presetSpec } from "../../src/issuance/policy";
+import { presetSpec } from "../../src/issuance/policy-engine";
 import { createIntermediate } from "../ca/helpers";
 import { attrRequest } from "../certificates/helpers";
 import { createProfileRows, createRoot } from "../support/fixtures";

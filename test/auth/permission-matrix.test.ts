@@ -58,7 +58,7 @@ import {
 } from "../../gen/ts/certmint/v1/certificate_service";
 import { KeyAlgorithm, RevocationReason } from "../../gen/ts/certmint/v1/common";
 import { METHOD_RULES } from "../../src/auth/permissions";
-import { ROLES, type Role } from "../../src/issuance/call-scope";
+import { ROLES, type Role } from "../../src/issuance/call";
 import { CA_EXTENSIONS, opensslRoot, opensslSign } from "../ca/helpers";
 import { webPolicy } from "../policies/helpers";
 import { createProfileRows, createRoot } from "../support/fixtures";

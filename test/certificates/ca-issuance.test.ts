@@ -11,7 +11,7 @@ import { X509Certificate } from "node:crypto";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CreateIntermediateCertificateAuthorityRequest } from "../../gen/ts/certmint/v1/certificate_authority_service";
-import { type PolicySpec, presetSpec } from "../../src/issuance/policy";
+import { type PolicySpec, presetSpec } from "../../src/issuance/policy-engine";
 import { buildCsr } from "../support/der-csr";
 import {
   Code,

@@ -327,4 +327,4 @@ export const derOf = (pem: string) => new X509Certificate(pem).raw;
 export const secondsBetween = (a: Date, b: Date) => (b.getTime() - a.getTime()) / 1000;
 
 /** A compiled policy spec as certificate_policy.spec stores it. */
-export { compilePolicy } from "../../src/issuance/policy";
+export { compilePolicy } from "../../src/issuance/policy-engine";

@@ -1,10 +1,10 @@
 /**
- * How IssueCertificate finds its profile, policy and CA (one statement, src/store/raw-read.ts):
- * a reference is an id (any case) or a slug, trimmed; a repeated request_id is answered from
+ * How IssueCertificate finds its profile, policy and CA (one statement: the store's issuance
+ * repository, findProfileAndPrior): a reference is an id (any case) or a slug, trimmed; a repeated request_id is answered from
  * the first call before the profile is looked at; a policy change applies to the next request.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { compilePolicy } from "../../src/issuance/policy";
+import { compilePolicy } from "../../src/issuance/policy-engine";
 import {
   attrRequest,
   Code,

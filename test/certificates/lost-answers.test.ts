@@ -8,7 +8,7 @@
 import { createPrivateKey, createPublicKey, X509Certificate } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { deleteExpiredHeldKeys } from "../../src/issuance/certificates/held-keys";
-import type { IssuanceDeps } from "../../src/issuance/deps";
+import { createStore } from "../../src/store/store";
 import type { CertmintClients } from "../support/harness";
 import {
   attrRequest,
@@ -138,14 +138,10 @@ describe("a generated key survives a lost answer", () => {
     const held = await heldRow(h, first.certificateRequestId);
     // The sweep with a clock one second past the window (an injected clock: the use case reads
     // time only from deps.now) deletes exactly the keys whose time ran out.
-    const deps: IssuanceDeps = {
-      orm: h.running.database.orm,
-      keyring: undefined as never,
-      keys: undefined as never,
+    const deleted = await deleteExpiredHeldKeys({
+      store: createStore(h.running.database.orm),
       now: () => new Date(held.until!.getTime() + 1_000),
-      crlValiditySeconds: 0,
-    };
-    const deleted = await deleteExpiredHeldKeys(deps);
+    });
     expect(deleted).toBeGreaterThanOrEqual(1);
     expect(await heldRow(h, first.certificateRequestId)).toEqual({ sealed: false, until: null });
     const replay = await call(issuer.certificates, "issueCertificate", late);

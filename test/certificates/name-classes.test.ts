@@ -9,7 +9,7 @@
 import { X509Certificate } from "node:crypto";
 import { toASCII } from "tr46";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { presetSpec } from "../../src/issuance/policy";
+import { presetSpec } from "../../src/issuance/policy-engine";
 import { ipToBytes } from "../../src/signer";
 import { buildCsr } from "../support/der-csr";
 import {

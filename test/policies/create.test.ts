@@ -10,7 +10,7 @@ import {
   KeyUsage as Ku,
   SignatureAlgorithm,
 } from "../../gen/ts/certmint/v1/common";
-import { compilePolicy, type PresetName, presetSpec } from "../../src/issuance/policy";
+import { compilePolicy, type PresetName, presetSpec } from "../../src/issuance/policy-engine";
 import { call, expectRpcError, startTestCertmint, type TestCertmint } from "../support/harness";
 import { countRows, createPolicyRpc, DAY, days, policyMessage, policyRow } from "./helpers";
 

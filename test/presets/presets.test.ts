@@ -43,7 +43,7 @@ import {
   type PolicySpec,
   type PresetName,
   presetSpec,
-} from "../../src/issuance/policy";
+} from "../../src/issuance/policy-engine";
 import type {
   ExtendedKeyUsage as ModelEku,
   KeyUsage as ModelKu,

@@ -3,6 +3,7 @@ import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KeyAlgorithm } from "../../gen/ts/certmint/v1/common";
 import { loadProfileForIssuance } from "../../src/issuance/profiles/load";
+import { createStore } from "../../src/store/store";
 import { countRows, createPolicyRpc, DAY, days, webPolicy } from "../policies/helpers";
 import { call, expectRpcError, startTestCertmint, type TestCertmint } from "../support/harness";
 import { byCa, createProfileRpc, createRootCa, profileMessage, selfSigned } from "./helpers";
@@ -86,8 +87,8 @@ describe("loadProfileForIssuance", () => {
       defaults: { ttl: days(20), subject: { commonName: "svc.example.com" } },
       renewal: { autoRenew: true, renewBeforeDays: 5 },
     });
-    const em = h.running.database.orm.em.fork();
-    const first = await loadProfileForIssuance(em, "for-issue");
+    const store = createStore(h.running.database.orm);
+    const first = await loadProfileForIssuance(store, "for-issue");
     expect(first.profile.slug).toBe("for-issue");
     expect(first.policy.maxTtlSeconds).toBe(90 * DAY);
     expect(first.defaults).toEqual({
@@ -99,11 +100,12 @@ describe("loadProfileForIssuance", () => {
       renewBeforeDays: 5,
       allowSharedRenewal: false,
     });
-    const again = await loadProfileForIssuance(h.running.database.orm.em.fork(), first.profile.id);
+    const again = await loadProfileForIssuance(store, first.profile.id);
     expect(again.policy).toBe(first.policy);
-    await expect(
-      loadProfileForIssuance(h.running.database.orm.em.fork(), "missing"),
-    ).rejects.toMatchObject({ kind: "not_found", reason: "CERTIFICATE_PROFILE_NOT_FOUND" });
+    await expect(loadProfileForIssuance(store, "missing")).rejects.toMatchObject({
+      kind: "not_found",
+      reason: "CERTIFICATE_PROFILE_NOT_FOUND",
+    });
   });
 });
 

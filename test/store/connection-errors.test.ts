@@ -1,5 +1,5 @@
 /**
- * The one classification of database outages (src/store/connection-errors.ts) and its mapping
+ * The one classification of database outages (src/database-outage.ts) and its mapping
  * to UNAVAILABLE with RetryInfo (src/api/errors.ts), on errors the real driver stack raises
  * where that is cheap to provoke, and on the shapes of the rest.
  */
@@ -8,8 +8,8 @@ import { MikroORM } from "@mikro-orm/postgresql";
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { codeOf, toServiceError } from "../../src/api/errors";
+import { databaseOutage } from "../../src/database-outage";
 import { invalidArgument } from "../../src/errors";
-import { databaseOutage } from "../../src/store/connection-errors";
 import { ormOptions } from "../../src/store/orm-config";
 import { createTestDatabase, type TestDatabase } from "../support/postgres";
 import { until } from "../support/wait";

@@ -17,8 +17,8 @@ import {
   ListCertificatesRequest,
 } from "../../gen/ts/certmint/v1/certificate_service";
 import { RevocationReason } from "../../gen/ts/certmint/v1/common";
-import { CRL_ENTRIES_SQL } from "../../src/issuance/ca/crl";
 import { type CertificatePageFilter, certificatePageQuery } from "../../src/store/certificate-page";
+import { CRL_ENTRIES_SQL } from "../../src/store/repositories/certificates";
 import { attrRequest } from "../certificates/helpers";
 import { createProfileRows, createRoot } from "../support/fixtures";
 import { call, startTestCertmint, type TestCertmint } from "../support/harness";

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CreateRootCertificateAuthorityRequest } from "../../gen/ts/certmint/v1/certificate_authority_service";
 import { KeyAlgorithm } from "../../gen/ts/certmint/v1/common";
-import { compilePolicy, type PolicySpec, presetSpec } from "../../src/issuance/policy";
+import { compilePolicy, type PolicySpec, presetSpec } from "../../src/issuance/policy-engine";
 import type { ProfileDefaults } from "../../src/issuance/profiles/types";
 import { call, type TestCertmint } from "./harness";
 

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import type { PeerCertificate } from "node:tls";
 import {
   type Client,
   credentials,
@@ -10,6 +11,7 @@ import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CallContext, unary } from "../../src/api/unary";
 import { loadConfig } from "../../src/config";
+import { peerIdentity } from "../../src/server/peer-identity";
 import { serverCredentials } from "../../src/server/tls";
 import { TempDir } from "../support/openssl";
 import { type Issued, makeCa, makeLeaf, NEW_CONNECTION } from "./pki";
@@ -135,5 +137,21 @@ describe("the verified client certificate reaches handlers as CallContext.peerCe
   it("is absent over TLS without a client certificate, and over plaintext", async () => {
     expect(await whoAmI(mtls.port, undefined, ca)).toBeUndefined();
     expect(await whoAmI(plain.port)).toBeUndefined();
+  });
+});
+
+describe("a verified client certificate the parser refuses", () => {
+  it("presents no names and says why, so its refusal can name the reason", () => {
+    const raw = Buffer.from("30030201ff", "hex"); // DER, but no certificate
+    const identity = peerIdentity({
+      sslPeerCertificate: {
+        raw,
+        fingerprint256: "unparsable",
+        serialNumber: "0A",
+      } as PeerCertificate,
+    });
+    expect(identity).toMatchObject({ uris: [], dnsNames: [], serialNumber: "0a" });
+    expect(identity?.unreadable).toMatch(/\S/);
+    expect(identity?.fingerprintSha256).toBe(createHash("sha256").update(raw).digest("hex"));
   });
 });

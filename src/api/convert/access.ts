@@ -9,8 +9,11 @@ import type { AuditRecord } from "../../../gen/ts/certmint/v1/audit_service";
 import type { RequestedBinding } from "../../issuance/access-tokens/binding";
 import { IDENTITY_TYPES, type IdentityType } from "../../issuance/access-tokens/binding";
 import { accessTokenState } from "../../issuance/access-tokens/queries";
-import { type Role as DomainRole, ROLES } from "../../issuance/call-scope";
-import type { AccessTokenRow, AuditRecordRow } from "../../store/entities";
+import { type Role as DomainRole, ROLES } from "../../issuance/call";
+import type {
+  AccessTokenView,
+  AuditRecord as DomainAuditRecord,
+} from "../../issuance/repositories";
 import { enumCodec } from "./enums";
 import { optionalDate } from "./time";
 
@@ -44,7 +47,7 @@ const STATE_TO_PROTO = {
 } as const;
 
 /** A token as the API shows it: never its secret or the secret's hash. */
-export function accessTokenToProto(row: AccessTokenRow, now: Date): AccessToken {
+export function accessTokenToProto(row: AccessTokenView, now: Date): AccessToken {
   return {
     id: row.id,
     slug: row.slug,
@@ -69,7 +72,7 @@ export function accessTokenToProto(row: AccessTokenRow, now: Date): AccessToken 
   };
 }
 
-export function auditRecordToProto(row: AuditRecordRow): AuditRecord {
+export function auditRecordToProto(row: DomainAuditRecord): AuditRecord {
   return {
     id: row.id,
     createTime: row.createdAt,
@@ -80,7 +83,7 @@ export function auditRecordToProto(row: AuditRecordRow): AuditRecord {
     resourceId: row.resourceId,
     statusCode: row.statusCode,
     errorReason: row.errorReason,
-    requestId: row.requestId,
+    requestId: row.traceId,
     peer: row.peer,
   };
 }

@@ -7,8 +7,8 @@ import type { GeneralSubtrees as PbSubtrees } from "../../../gen/ts/certmint/v1/
 import { nameConstraintsOf } from "../../issuance/ca/name-constraints";
 import type { CaStatus, CaType } from "../../issuance/ca/types";
 import { etagOf } from "../../issuance/common/etag";
+import type { CertificateAuthorityView } from "../../issuance/repositories";
 import type { GeneralSubtrees, NameConstraints } from "../../model/pki";
-import type { CertificateAuthorityRow } from "../../store/entities";
 import {
   enumCodec,
   keyAlgorithmCodec,
@@ -30,7 +30,7 @@ export const caTypeCodec = enumCodec(PbCaType, "CERTIFICATE_AUTHORITY_TYPE_", [
 ] as const satisfies readonly CaType[]);
 
 /** A CA row as the API shows it: never the sealed key. */
-export function caToProto(ca: CertificateAuthorityRow): PbCa {
+export function caToProto(ca: CertificateAuthorityView): PbCa {
   return {
     id: ca.id,
     slug: ca.slug,

@@ -20,7 +20,7 @@ import type {
   RequestStatus,
   StoredError,
 } from "../../issuance/certificates/types";
-import type { CertificateRequestRow, CertificateRow } from "../../store/entities";
+import type { CertificateRequestView, CertificateView } from "../../issuance/repositories";
 import { toRpcStatus } from "../errors";
 import {
   enumCodec,
@@ -72,23 +72,23 @@ function storedErrorToStatus(stored: StoredError | null): Status | undefined {
   return { code: st.code, message: st.message, details: st.details as Any[] };
 }
 
-export function requestToProto(r: CertificateRequestRow): PbCertificateRequest {
+export function requestToProto(r: CertificateRequestView): PbCertificateRequest {
   return {
     id: r.id,
     status: requestStatusCodec.toProto(r.status),
     certificateProfileId: r.profileId,
-    requestId: r.requestId ?? "",
+    requestId: r.idempotencyKey ?? "",
     subject: subjectToProto(r.subject),
     subjectAlternativeNames: sansToProto(r.sans),
     certificateId: r.certificateId ?? "",
     renewalOfCertificateId: r.renewalOfCertificateId ?? "",
-    error: storedErrorToStatus(r.error as unknown as StoredError | null),
+    error: storedErrorToStatus(r.error),
     createTime: r.createdAt,
     updateTime: r.updatedAt,
   };
 }
 
-export function certificateToProto(c: CertificateRow, now: Date): PbCertificate {
+export function certificateToProto(c: CertificateView, now: Date): PbCertificate {
   return {
     id: c.id,
     serialNumber: c.serialNumber,

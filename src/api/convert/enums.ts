@@ -5,7 +5,7 @@ import {
   RevocationReason as PbRevocationReason,
   SignatureAlgorithm as PbSignatureAlgorithm,
 } from "../../../gen/ts/certmint/v1/common";
-import { invalidArgument } from "../../errors";
+import { invalidField } from "../../errors";
 import {
   EXTENDED_KEY_USAGES,
   type ExtendedKeyUsage,
@@ -47,11 +47,12 @@ export function enumCodec<D extends string>(
       if (value === 0) return undefined;
       const d = toDomain.get(value);
       if (d === undefined) {
-        throw invalidArgument("ENUM_VALUE_UNKNOWN", `${field} has an unknown value ${value}`, {
-          violations: [
-            { field, description: `unknown enum value ${value}`, reason: "ENUM_VALUE_UNKNOWN" },
-          ],
-        });
+        throw invalidField(
+          "ENUM_VALUE_UNKNOWN",
+          `${field} has an unknown value ${value}`,
+          field,
+          `unknown enum value ${value}`,
+        );
       }
       return d;
     },
@@ -80,11 +81,12 @@ export const revocationReasonCodec = {
   fromProto(value: number, field: string): RevocationReason {
     const entry = Object.entries(REVOCATION_REASONS).find(([, code]) => code === value);
     if (!entry || PbRevocationReason[value] === undefined) {
-      throw invalidArgument("ENUM_VALUE_UNKNOWN", `${field} has an unknown value ${value}`, {
-        violations: [
-          { field, description: `unknown enum value ${value}`, reason: "ENUM_VALUE_UNKNOWN" },
-        ],
-      });
+      throw invalidField(
+        "ENUM_VALUE_UNKNOWN",
+        `${field} has an unknown value ${value}`,
+        field,
+        `unknown enum value ${value}`,
+      );
     }
     return entry[0] as RevocationReason;
   },
@@ -102,15 +104,12 @@ export function listFromProto<D extends string>(
   values.forEach((v, i) => {
     const d = codec.fromProto(v, `${field}[${i}]`);
     if (d === undefined) {
-      throw invalidArgument("ENUM_VALUE_UNSPECIFIED", `${field}[${i}] is UNSPECIFIED`, {
-        violations: [
-          {
-            field: `${field}[${i}]`,
-            description: "UNSPECIFIED is not a value",
-            reason: "ENUM_VALUE_UNSPECIFIED",
-          },
-        ],
-      });
+      throw invalidField(
+        "ENUM_VALUE_UNSPECIFIED",
+        `${field}[${i}] is UNSPECIFIED`,
+        `${field}[${i}]`,
+        "UNSPECIFIED is not a value",
+      );
     }
     if (!out.includes(d)) out.push(d);
   });

@@ -25,9 +25,9 @@ import {
   SUBJECT_NAMES_IN_SANS,
   type UsageRule,
   type ValueRule,
-} from "../../issuance/policy";
+} from "../../issuance/policy-engine";
+import type { CertificatePolicy } from "../../issuance/repositories";
 import { SUBJECT_ATTRIBUTES, type SubjectAttribute } from "../../model/pki";
-import type { CertificatePolicyRow } from "../../store/entities";
 import {
   enumCodec,
   extendedKeyUsageCodec,
@@ -156,7 +156,7 @@ function usageRule(
 }
 
 /** A stored policy as the API shows it; the spec is the canonical one compilePolicy returned. */
-export function policyToProto(row: CertificatePolicyRow): PbPolicy {
+export function policyToProto(row: CertificatePolicy): PbPolicy {
   const spec = row.spec as unknown as PolicySpec;
   const subjectRules: PbSubjectRules = {};
   for (const [attr, r] of Object.entries(spec.subject) as Array<[SubjectAttribute, ValueRule]>) {

@@ -5,7 +5,7 @@ import {
   type ProfileDefaults as PbProfileDefaults,
   ValidityOverflow as PbValidityOverflow,
 } from "../../../gen/ts/certmint/v1/certificate_profile_service";
-import { invalidArgument } from "../../errors";
+import { invalidField } from "../../errors";
 import { etagOf } from "../../issuance/common/etag";
 import type { IssuerChoice, ProfileDraft } from "../../issuance/profiles/inputs";
 import { storedDefaults, storedRenewal } from "../../issuance/profiles/load";
@@ -15,7 +15,7 @@ import type {
   ProfileDefaults,
   ValidityOverflow,
 } from "../../issuance/profiles/types";
-import type { CertificateProfileRow } from "../../store/entities";
+import type { CertificateProfile } from "../../issuance/repositories";
 import {
   type EnumCodec,
   enumCodec,
@@ -51,15 +51,12 @@ function enumList<D extends string>(codec: EnumCodec<D>, values: number[], field
   return values.map((v, i) => {
     const d = codec.fromProto(v, `${field}[${i}]`);
     if (d === undefined) {
-      throw invalidArgument("ENUM_VALUE_UNSPECIFIED", `${field}[${i}] is UNSPECIFIED`, {
-        violations: [
-          {
-            field: `${field}[${i}]`,
-            description: "UNSPECIFIED is not a value",
-            reason: "ENUM_VALUE_UNSPECIFIED",
-          },
-        ],
-      });
+      throw invalidField(
+        "ENUM_VALUE_UNSPECIFIED",
+        `${field}[${i}] is UNSPECIFIED`,
+        `${field}[${i}]`,
+        "UNSPECIFIED is not a value",
+      );
     }
     return d;
   });
@@ -124,7 +121,7 @@ export function profileDraftFromProto(pb: PbProfile | undefined): ProfileDraft {
 }
 
 /** A stored profile as the API shows it; policy and CA by id. */
-export function profileToProto(row: CertificateProfileRow): PbProfile {
+export function profileToProto(row: CertificateProfile): PbProfile {
   const d = storedDefaults(row);
   return {
     id: row.id,

@@ -1,17 +1,16 @@
 import type { Duration } from "../../../gen/ts/google/protobuf/duration";
-import { invalidArgument } from "../../errors";
+import { invalidField } from "../../errors";
 
 /** google.protobuf.Duration -> whole seconds; unset -> undefined. Fractions are refused. */
 export function durationToSeconds(d: Duration | undefined, field: string): number | undefined {
   if (!d) return undefined;
   const seconds = Number(d.seconds);
   if (!Number.isSafeInteger(seconds) || d.nanos !== 0 || seconds <= 0) {
-    throw invalidArgument(
+    throw invalidField(
       "DURATION_INVALID",
       `${field} must be a positive whole number of seconds, e.g. "86400s"`,
-      {
-        violations: [{ field, description: "positive whole seconds", reason: "DURATION_INVALID" }],
-      },
+      field,
+      "positive whole seconds",
     );
   }
   return seconds;

@@ -1,6 +1,7 @@
 import type { FieldViolation } from "../../errors";
+import { fieldViolation } from "../../errors";
 import { hasControlCharacters } from "../common/text";
-import { normalizeDnsName, normalizeUri } from "../policy";
+import { normalizeDnsName, normalizeUri } from "../policy-engine";
 
 /**
  * Which client certificate field a binding reads (proto ClientCertificateIdentityType). One
@@ -95,23 +96,22 @@ export function checkBindingCa(
   if ((ref === "") === (hex === "")) {
     return {
       violations: [
-        {
-          field: `${field}.certificate_authority`,
-          description:
-            "name the CA that must have issued the client certificate: certificate_authority (a certmint CA) or issuer_certificate_sha256 (a CA outside certmint), exactly one",
-          reason: "BINDING_CA_REQUIRED",
-        },
+        fieldViolation(
+          `${field}.certificate_authority`,
+          "BINDING_CA_REQUIRED",
+          "name the CA that must have issued the client certificate: certificate_authority (a certmint CA) or issuer_certificate_sha256 (a CA outside certmint), exactly one",
+        ),
       ],
     };
   }
   if (hex !== "" && !/^[0-9a-f]{64}$/.test(hex)) {
     return {
       violations: [
-        {
-          field: `${field}.issuer_certificate_sha256`,
-          description: "the SHA-256 of the CA certificate's DER: 64 hex digits (colons allowed)",
-          reason: "BINDING_CA_SHA256_INVALID",
-        },
+        fieldViolation(
+          `${field}.issuer_certificate_sha256`,
+          "BINDING_CA_SHA256_INVALID",
+          "the SHA-256 of the CA certificate's DER: 64 hex digits (colons allowed)",
+        ),
       ],
     };
   }
@@ -130,29 +130,30 @@ export function checkRequestedBinding(
   const legacy = input.legacyIdentity ?? "";
   const given = input.binding;
   if (legacy !== "" && legacy !== given?.value) {
-    problems.push({
-      field: "access_token.client_certificate_identity",
-      description:
+    problems.push(
+      fieldViolation(
+        "access_token.client_certificate_identity",
+        "CLIENT_IDENTITY_AMBIGUOUS",
         "deprecated: it does not say whether it names a URI SAN, a DNS SAN or a common name, nor which CA issues the certificate; set client_certificate_binding (identity_type, value, and certificate_authority or issuer_certificate_sha256) instead",
-      reason: "CLIENT_IDENTITY_AMBIGUOUS",
-    });
+      ),
+    );
     return undefined;
   }
   if (!given) return undefined;
   if (!given.type) {
-    problems.push({
-      field: `${field}.identity_type`,
-      description: "choose URI_SAN (a SPIFFE ID, say), DNS_SAN or COMMON_NAME",
-      reason: "IDENTITY_TYPE_MISSING",
-    });
+    problems.push(
+      fieldViolation(
+        `${field}.identity_type`,
+        "IDENTITY_TYPE_MISSING",
+        "choose URI_SAN (a SPIFFE ID, say), DNS_SAN or COMMON_NAME",
+      ),
+    );
   }
   const value = normalizeBindingValue(given.type ?? "COMMON_NAME", given.value);
   if (!value.ok) {
-    problems.push({
-      field: `${field}.value`,
-      description: `the identity ${value.problem}`,
-      reason: "CLIENT_IDENTITY_INVALID",
-    });
+    problems.push(
+      fieldViolation(`${field}.value`, "CLIENT_IDENTITY_INVALID", `the identity ${value.problem}`),
+    );
   }
   const ca = checkBindingCa(given.certificateAuthority, given.issuerCertificateSha256, field);
   problems.push(...ca.violations);

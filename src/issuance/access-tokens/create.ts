@@ -1,22 +1,26 @@
 import { randomUUID } from "node:crypto";
-import type { EntityManager, MikroORM } from "@mikro-orm/postgresql";
 import {
   alreadyExists,
   type FieldViolation,
   failedPrecondition,
+  fieldViolation,
   invalidArgument,
 } from "../../errors";
 import { parseCertificate } from "../../signer";
+import { changeRecord } from "../audit/record";
+import { type Call, PROFILE_SCOPED_ROLES, type Role } from "../call";
+import { checkSlug, resolveRef } from "../common/refs";
 import {
-  AccessTokenEntity,
-  type AccessTokenRow,
-  CertificateAuthorityEntity,
-  CertificateProfileEntity,
-} from "../../store/entities";
-import { recordAudit } from "../audit/record";
-import { PROFILE_SCOPED_ROLES, type Role } from "../call-scope";
-import { checkSlug, findByRef } from "../common/refs";
-import { isUniqueViolation } from "../common/unique-violation";
+  type AccessToken,
+  type AccessTokenRepository,
+  type AccessTokenView,
+  type AuditRepository,
+  accessTokenView,
+  type CaRepository,
+  type ProfileRepository,
+  type StoreWith,
+  UniqueConflict,
+} from "../repositories";
 import {
   type CheckedBinding,
   type ClientCertificateBinding,
@@ -48,62 +52,40 @@ export interface NewAccessTokenInput {
 }
 
 export interface CreatedAccessToken {
-  row: AccessTokenRow;
+  token: AccessTokenView;
   /** The bearer secret, returned once; undefined for a client certificate binding. */
   secret?: string;
 }
 
+export interface CreateAccessTokenDeps {
+  store: StoreWith<{
+    tokens: Pick<AccessTokenRepository, "insert">;
+    profiles: Pick<ProfileRepository, "find">;
+    cas: Pick<CaRepository, "find" | "withCertificates">;
+    audit: Pick<AuditRepository, "insert">;
+  }>;
+  now: () => Date;
+}
+
 /**
- * Creates an access token. Every problem with the request is reported at once; the secret is
- * made here, returned once, and only its SHA-256 is stored (src/auth/token-secret.ts).
+ * CreateAccessToken. Every problem with the request is reported at once; the secret is made
+ * here, returned once, and only its SHA-256 is stored (secret.ts).
  */
 export async function createAccessToken(
-  deps: { orm: MikroORM; now: () => Date },
+  deps: CreateAccessTokenDeps,
+  call: Call,
   input: NewAccessTokenInput,
 ): Promise<CreatedAccessToken> {
-  checkSlug(input.slug, "access_token.slug");
-  const problems: FieldViolation[] = [];
-  if (!input.role) {
-    problems.push({
-      field: "access_token.role",
-      description: "choose ROLE_ADMIN, ROLE_ISSUER, ROLE_APPROVER or ROLE_AUDITOR",
-      reason: "ROLE_MISSING",
-    });
-  } else if (PROFILE_SCOPED_ROLES.includes(input.role) && input.profiles.length === 0) {
-    problems.push({
-      field: "access_token.certificate_profiles",
-      description: `a ${input.role.toLowerCase()} token acts on the profiles it lists: name at least one`,
-      reason: "PROFILES_REQUIRED",
-    });
-  } else if (!PROFILE_SCOPED_ROLES.includes(input.role) && input.profiles.length > 0) {
-    problems.push({
-      field: "access_token.certificate_profiles",
-      description: `a ${input.role.toLowerCase()} token acts on every profile: leave this empty`,
-      reason: "PROFILES_NOT_ALLOWED",
-    });
-  }
-  const binding = checkRequestedBinding(input, problems);
+  // 1. The request, every problem at once.
+  const binding = checkNewToken(input);
   const ttl = input.ttlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS;
-  if (ttl < 60 || ttl > MAX_TOKEN_TTL_SECONDS) {
-    problems.push({
-      field: "ttl",
-      description: "between 60 seconds and 3650 days",
-      reason: "TOKEN_TTL_INVALID",
-    });
-  }
-  if (problems.length > 0) {
-    throw invalidArgument(
-      "ACCESS_TOKEN_INVALID",
-      `the access token is not valid: ${problems.map((p) => `${p.field}: ${p.description}`).join("; ")}`,
-      { violations: problems },
-    );
-  }
-  const em = deps.orm.em.fork();
-  const profileIds = await resolveProfiles(em, input.profiles);
-  const bound = binding && (await resolveBindingCa(em, binding));
+  // 2. What it names: its profiles, its binding's CA.
+  const profileIds = await resolveProfiles(deps.store, input.profiles);
+  const bound = binding && (await resolveBindingCa(deps.store, binding));
+  // 3. The token, its secret's hash only, with its audit record.
   const secret = bound ? undefined : newTokenSecret();
   const now = deps.now();
-  const row: AccessTokenRow = {
+  const token: AccessToken = {
     id: randomUUID(),
     slug: input.slug,
     description: input.description,
@@ -120,37 +102,84 @@ export async function createAccessToken(
     revokedAt: null,
   };
   try {
-    await em.transactional(async (tx: EntityManager) => {
-      await tx.insert(AccessTokenEntity, row);
-      await recordAudit(tx, { type: "access_token", id: row.id }, now);
+    await deps.store.transaction(async (tx) => {
+      await tx.tokens.insert(token);
+      await tx.audit.insert(changeRecord(call, { type: "access_token", id: token.id }, now));
     });
   } catch (err) {
-    if (isUniqueViolation(err, "access_token_slug_key")) {
-      throw alreadyExists(
-        "ACCESS_TOKEN_SLUG_TAKEN",
-        `an access token "${input.slug}" already exists`,
-      );
-    }
-    if (isUniqueViolation(err, "access_token_client_binding_key")) {
-      throw alreadyExists(
-        "CLIENT_IDENTITY_TAKEN",
-        `an active access token already binds ${bound?.type.toLowerCase().replace("_", " ")} "${bound?.value}" from that CA; revoke it first`,
-      );
-    }
+    if (err instanceof UniqueConflict) throw taken(err.key, input.slug, bound);
     throw err;
   }
-  return { row, secret };
+  return { token: accessTokenView(token), secret };
 }
 
-async function resolveProfiles(em: EntityManager, refs: string[]): Promise<string[]> {
+function taken(key: string, slug: string, bound: ClientCertificateBinding | undefined) {
+  if (key === "slug") {
+    return alreadyExists("ACCESS_TOKEN_SLUG_TAKEN", `an access token "${slug}" already exists`);
+  }
+  return alreadyExists(
+    "CLIENT_IDENTITY_TAKEN",
+    `an active access token already binds ${bound?.type.toLowerCase().replace("_", " ")} "${bound?.value}" from that CA; revoke it first`,
+  );
+}
+
+/** Slug, role and profiles, binding and lifetime: INVALID_ARGUMENT with every problem. */
+function checkNewToken(input: NewAccessTokenInput): CheckedBinding | undefined {
+  checkSlug(input.slug, "access_token.slug");
+  const problems: FieldViolation[] = [];
+  const role = input.role;
+  const scoped = role !== undefined && PROFILE_SCOPED_ROLES.includes(role);
+  if (!role) {
+    problems.push(
+      fieldViolation(
+        "access_token.role",
+        "ROLE_MISSING",
+        "choose ROLE_ADMIN, ROLE_ISSUER, ROLE_APPROVER or ROLE_AUDITOR",
+      ),
+    );
+  } else if (scoped && input.profiles.length === 0) {
+    problems.push(
+      fieldViolation(
+        "access_token.certificate_profiles",
+        "PROFILES_REQUIRED",
+        `a ${role.toLowerCase()} token acts on the profiles it lists: name at least one`,
+      ),
+    );
+  } else if (!scoped && input.profiles.length > 0) {
+    problems.push(
+      fieldViolation(
+        "access_token.certificate_profiles",
+        "PROFILES_NOT_ALLOWED",
+        `a ${role.toLowerCase()} token acts on every profile: leave this empty`,
+      ),
+    );
+  }
+  const binding = checkRequestedBinding(input, problems);
+  const ttl = input.ttlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS;
+  if (ttl < 60 || ttl > MAX_TOKEN_TTL_SECONDS) {
+    problems.push(fieldViolation("ttl", "TOKEN_TTL_INVALID", "between 60 seconds and 3650 days"));
+  }
+  if (problems.length > 0) {
+    throw invalidArgument(
+      "ACCESS_TOKEN_INVALID",
+      `the access token is not valid: ${problems.map((p) => `${p.field}: ${p.description}`).join("; ")}`,
+      { violations: problems },
+    );
+  }
+  return binding;
+}
+
+async function resolveProfiles(
+  store: { profiles: Pick<ProfileRepository, "find"> },
+  refs: string[],
+): Promise<string[]> {
   const ids: string[] = [];
   for (const [i, ref] of refs.entries()) {
-    const profile = await findByRef(
-      em,
-      CertificateProfileEntity,
+    const profile = await resolveRef(
       ref,
       "certificate profile",
       `access_token.certificate_profiles[${i}]`,
+      (k) => store.profiles.find(k),
     );
     if (!ids.includes(profile.id)) ids.push(profile.id);
   }
@@ -162,20 +191,19 @@ async function resolveProfiles(em: EntityManager, refs: string[]): Promise<strin
  * CA by the SHA-256 of its certificate (a certmint CA's own fingerprint is recognised as it).
  */
 async function resolveBindingCa(
-  em: EntityManager,
+  store: { cas: Pick<CaRepository, "find" | "withCertificates"> },
   binding: CheckedBinding,
 ): Promise<ClientCertificateBinding> {
   const { type, value } = binding;
   if (binding.sha256) {
-    const caId = await certmintCaWithFingerprint(em, binding.sha256);
+    const caId = await certmintCaWithFingerprint(store.cas, binding.sha256);
     return { type, value, caId, caSha256: binding.sha256 };
   }
-  const ca = await findByRef(
-    em,
-    CertificateAuthorityEntity,
+  const ca = await resolveRef(
     binding.caRef,
     "certificate authority",
     "access_token.client_certificate_binding.certificate_authority",
+    (k) => store.cas.find(k),
   );
   if (!ca.certificatePem) {
     throw failedPrecondition(
@@ -201,15 +229,11 @@ async function resolveBindingCa(
 }
 
 async function certmintCaWithFingerprint(
-  em: EntityManager,
+  cas: Pick<CaRepository, "withCertificates">,
   sha256: string,
 ): Promise<string | null> {
-  const cas = await em.find(
-    CertificateAuthorityEntity,
-    { certificatePem: { $ne: null } },
-    { fields: ["id", "certificatePem"] },
-  );
+  const all = await cas.withCertificates();
   return (
-    cas.find((ca) => parseCertificate(ca.certificatePem!).fingerprintSha256 === sha256)?.id ?? null
+    all.find((ca) => parseCertificate(ca.certificatePem!).fingerprintSha256 === sha256)?.id ?? null
   );
 }

@@ -1,29 +1,44 @@
-import type { MikroORM } from "@mikro-orm/postgresql";
-import { AccessTokenEntity, type AccessTokenRow } from "../../store/entities";
-import { oldestFirstPage, type Page, type PageRequest } from "../common/list-page";
+import { listPage, type Page, type PageRequest } from "../common/list-page";
 import type { PageTokenKeys } from "../common/pagination";
-import { findByRef } from "../common/refs";
+import { resolveRef } from "../common/refs";
+import {
+  type AccessToken,
+  type AccessTokenRepository,
+  type AccessTokenView,
+  accessTokenView,
+} from "../repositories";
 
 export type AccessTokenState = "ACTIVE" | "EXPIRED" | "REVOKED";
 
-export function accessTokenState(row: AccessTokenRow, now: Date): AccessTokenState {
-  if (row.revokedAt) return "REVOKED";
-  return row.expiresAt.getTime() <= now.getTime() ? "EXPIRED" : "ACTIVE";
+export function accessTokenState(
+  token: Pick<AccessToken, "revokedAt" | "expiresAt">,
+  now: Date,
+): AccessTokenState {
+  if (token.revokedAt) return "REVOKED";
+  return token.expiresAt.getTime() <= now.getTime() ? "EXPIRED" : "ACTIVE";
 }
 
-export function findAccessToken(
-  deps: { orm: MikroORM },
+export interface AccessTokenQueryDeps {
+  store: { tokens: Pick<AccessTokenRepository, "find" | "listOldestFirst"> };
+  keyring: PageTokenKeys;
+}
+
+export async function findAccessToken(
+  deps: Pick<AccessTokenQueryDeps, "store">,
   ref: string,
   field = "access_token",
-): Promise<AccessTokenRow> {
-  return findByRef(deps.orm.em.fork(), AccessTokenEntity, ref, "access token", field);
+): Promise<AccessTokenView> {
+  return accessTokenView(
+    await resolveRef(ref, "access token", field, (k) => deps.store.tokens.find(k)),
+  );
 }
 
-export function listAccessTokens(
-  deps: { orm: MikroORM; keyring: PageTokenKeys },
-  page: PageRequest,
-): Promise<Page<AccessTokenRow>> {
-  return oldestFirstPage(deps.orm.em.fork(), deps.keyring, AccessTokenEntity, page, {
-    list: "ListAccessTokens",
-  });
+export async function listAccessTokens(
+  deps: AccessTokenQueryDeps,
+  request: PageRequest,
+): Promise<Page<AccessTokenView>> {
+  const page = await listPage(deps.keyring, request, { list: "ListAccessTokens" }, (query) =>
+    deps.store.tokens.listOldestFirst(query),
+  );
+  return { ...page, items: page.items.map(accessTokenView) };
 }

@@ -1,26 +1,42 @@
-import type { EntityManager, MikroORM } from "@mikro-orm/postgresql";
-import { AccessTokenEntity, type AccessTokenRow } from "../../store/entities";
-import { recordAudit } from "../audit/record";
-import { findByRef } from "../common/refs";
+import { changeRecord } from "../audit/record";
+import type { Call } from "../call";
+import { resolveRef } from "../common/refs";
+import { stillThere } from "../common/row-lock";
+import {
+  type AccessTokenRepository,
+  type AccessTokenView,
+  type AuditRepository,
+  accessTokenView,
+  type StoreWith,
+} from "../repositories";
+
+export interface RevokeAccessTokenDeps {
+  store: StoreWith<{
+    tokens: Pick<AccessTokenRepository, "find" | "markRevoked">;
+    audit: Pick<AuditRepository, "insert">;
+  }>;
+  now: () => Date;
+  /** Evicts the token from the authentication cache of this process at once. */
+  forgetCredential: (tokenId: string) => void;
+}
 
 /**
- * Revokes a token; revoking a revoked token changes nothing (the first revocation time
- * stands). `forget` evicts it from the authentication cache of this process at once.
+ * RevokeAccessToken; revoking a revoked token changes nothing (the first revocation time
+ * stands).
  */
 export async function revokeAccessToken(
-  deps: { orm: MikroORM; now: () => Date; forgetCredential: (tokenId: string) => void },
+  deps: RevokeAccessTokenDeps,
+  call: Call,
   ref: string,
-): Promise<AccessTokenRow> {
-  const em = deps.orm.em.fork();
-  const token = await findByRef(em, AccessTokenEntity, ref, "access token", "access_token");
-  await em.transactional(async (tx: EntityManager) => {
-    await tx.nativeUpdate(
-      AccessTokenEntity,
-      { id: token.id, revokedAt: null },
-      { revokedAt: deps.now() },
-    );
-    await recordAudit(tx, { type: "access_token", id: token.id });
+): Promise<AccessTokenView> {
+  const token = await resolveRef(ref, "access token", "access_token", (k) =>
+    deps.store.tokens.find(k),
+  );
+  const now = deps.now();
+  await deps.store.transaction(async (tx) => {
+    await tx.tokens.markRevoked(token.id, now);
+    await tx.audit.insert(changeRecord(call, { type: "access_token", id: token.id }, now));
   });
   deps.forgetCredential(token.id);
-  return em.findOneOrFail(AccessTokenEntity, { id: token.id }, { refresh: true });
+  return accessTokenView(stillThere(await deps.store.tokens.find({ id: token.id })));
 }

@@ -1,15 +1,13 @@
-import type { MikroORM } from "@mikro-orm/postgresql";
-import { type FieldViolation, invalidArgument } from "../../errors";
-import { AccessTokenEntity, AuditRecordEntity, type AuditRecordRow } from "../../store/entities";
-import type { Page, PageRequest } from "../common/list-page";
-import {
-  decodePageToken,
-  encodePageToken,
-  type PageScope,
-  type PageTokenKeys,
-  pageSize,
-} from "../common/pagination";
+import { type FieldViolation, fieldViolation, invalidArgument } from "../../errors";
+import { listPage, type Page, type PageRequest } from "../common/list-page";
+import type { PageScope, PageTokenKeys } from "../common/pagination";
 import { isUuid } from "../common/refs";
+import type {
+  AccessTokenRepository,
+  AuditRecord,
+  AuditRepository,
+  AuditFilter as ResolvedAuditFilter,
+} from "../repositories";
 import { AUDIT_RESOURCE_TYPES } from "./record";
 
 export interface AuditFilter {
@@ -23,18 +21,24 @@ export interface AuditFilter {
   failuresOnly: boolean;
 }
 
+export interface AuditQueryDeps {
+  store: {
+    audit: Pick<AuditRepository, "listNewestFirst">;
+    tokens: Pick<AccessTokenRepository, "find">;
+  };
+  keyring: PageTokenKeys;
+}
+
 /**
  * ListAuditRecords: newest first by (created_at, id), keyset pages; the actor, resource and
  * time filters are served by the indexes of Migration20261127000000AccessAudit.
  */
 export async function listAuditRecords(
-  deps: { orm: MikroORM; keyring: PageTokenKeys },
+  deps: AuditQueryDeps,
   filter: AuditFilter,
   page: PageRequest,
-): Promise<Page<AuditRecordRow>> {
+): Promise<Page<AuditRecord>> {
   checkFilter(filter);
-  const em = deps.orm.em.fork();
-  const size = pageSize(page.pageSize);
   const scope: PageScope = {
     list: "ListAuditRecords",
     filter: {
@@ -47,45 +51,30 @@ export async function listAuditRecords(
       failures_only: filter.failuresOnly,
     },
   };
-  const cursor = decodePageToken(deps.keyring, scope, page.pageToken);
-  const and: Record<string, unknown>[] = [];
-  if (filter.actor) {
-    const ref = filter.actor.trim();
-    if (isUuid(ref)) and.push({ actorId: ref.toLowerCase() });
-    else {
-      // A slug names the token as it is now; records keep the slug they were written with.
-      const token = await em.findOne(AccessTokenEntity, { slug: ref }, { fields: ["id"] });
-      and.push(token ? { actorId: token.id } : { actorSlug: ref });
-    }
-  }
-  if (filter.method) and.push({ method: filter.method });
-  if (filter.resourceType) and.push({ resourceType: filter.resourceType });
-  if (filter.resourceId) and.push({ resourceId: filter.resourceId.trim().toLowerCase() });
-  if (filter.startTime) and.push({ createdAt: { $gte: filter.startTime } });
-  if (filter.endTime) and.push({ createdAt: { $lt: filter.endTime } });
-  if (filter.failuresOnly) and.push({ statusCode: { $ne: 0 } });
-  if (cursor) {
-    // The first condition is implied by the second; it is there for the planner, which uses it
-    // as the start of the index range scan (an OR alone is only a filter: each page would
-    // re-read every record before it).
-    and.push({ createdAt: { $lte: cursor.createdAt } });
-    and.push({
-      $or: [
-        { createdAt: { $lt: cursor.createdAt } },
-        { createdAt: cursor.createdAt, id: { $lt: cursor.id } },
-      ],
-    });
-  }
-  const rows = await em.find(AuditRecordEntity, { $and: and } as never, {
-    orderBy: { createdAt: "desc", id: "desc" },
-    limit: size + 1,
-  });
-  const items = rows.slice(0, size);
-  const last = items.at(-1);
-  return {
-    items,
-    nextPageToken: rows.length > size && last ? encodePageToken(deps.keyring, scope, last) : "",
+  const resolved: ResolvedAuditFilter = {
+    ...(await resolveActor(deps, filter.actor)),
+    method: filter.method || undefined,
+    resourceType: filter.resourceType || undefined,
+    resourceId: filter.resourceId ? filter.resourceId.trim().toLowerCase() : undefined,
+    startTime: filter.startTime,
+    endTime: filter.endTime,
+    failuresOnly: filter.failuresOnly,
   };
+  return listPage(deps.keyring, page, scope, (query) =>
+    deps.store.audit.listNewestFirst(resolved, query),
+  );
+}
+
+/** A slug names the token as it is now; records keep the slug they were written with. */
+async function resolveActor(
+  deps: AuditQueryDeps,
+  actor: string | undefined,
+): Promise<Pick<ResolvedAuditFilter, "actorId" | "actorSlug">> {
+  if (!actor) return {};
+  const ref = actor.trim();
+  if (isUuid(ref)) return { actorId: ref.toLowerCase() };
+  const token = await deps.store.tokens.find({ slug: ref });
+  return token ? { actorId: token.id } : { actorSlug: ref };
 }
 
 /** A filter that could never match is a mistake to point out, not an empty page. */
@@ -95,25 +84,25 @@ function checkFilter(filter: AuditFilter): void {
     filter.resourceType &&
     !(AUDIT_RESOURCE_TYPES as readonly string[]).includes(filter.resourceType)
   ) {
-    violations.push({
-      field: "resource_type",
-      description: `one of ${AUDIT_RESOURCE_TYPES.join(", ")}`,
-      reason: "RESOURCE_TYPE_UNKNOWN",
-    });
+    violations.push(
+      fieldViolation(
+        "resource_type",
+        "RESOURCE_TYPE_UNKNOWN",
+        `one of ${AUDIT_RESOURCE_TYPES.join(", ")}`,
+      ),
+    );
   }
   if (filter.method && !/^\/[\w.]+\/\w+$/.test(filter.method)) {
-    violations.push({
-      field: "method",
-      description: 'the full RPC name, e.g. "/certmint.v1.CertificateService/IssueCertificate"',
-      reason: "METHOD_INVALID",
-    });
+    violations.push(
+      fieldViolation(
+        "method",
+        "METHOD_INVALID",
+        'the full RPC name, e.g. "/certmint.v1.CertificateService/IssueCertificate"',
+      ),
+    );
   }
   if (filter.startTime && filter.endTime && filter.startTime >= filter.endTime) {
-    violations.push({
-      field: "end_time",
-      description: "must be after start_time",
-      reason: "TIME_RANGE_EMPTY",
-    });
+    violations.push(fieldViolation("end_time", "TIME_RANGE_EMPTY", "must be after start_time"));
   }
   if (violations.length > 0) {
     throw invalidArgument(

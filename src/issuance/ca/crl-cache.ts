@@ -1,8 +1,7 @@
 import { crlPem } from "../../signer";
-import { CertificateAuthorityEntity } from "../../store/entities";
-import { findByRef } from "../common/refs";
-import { currentCrl, type SignedCrl } from "./crl";
-import type { CaDeps } from "./types";
+import { resolveRef } from "../common/refs";
+import type { CaRepository } from "../repositories";
+import { type CrlDeps, currentCrl, type SignedCrl } from "./crl";
 
 /**
  * How often a cached CRL is compared with the CA's revocation count in the database: a
@@ -12,6 +11,11 @@ export const CRL_REVOCATION_CHECK_MS = 500;
 
 /** CRLs kept at once (least recently used first out): a CRL of 10^5 entries is about 5 MB. */
 export const MAX_CACHED_CRLS = 32;
+
+/** What the cache reads besides what signing a CRL needs. */
+export type CrlCacheDeps = CrlDeps & {
+  store: CrlDeps["store"] & { cas: Pick<CaRepository, "find" | "revocationCount"> };
+};
 
 interface Entry {
   crl: SignedCrl;
@@ -44,7 +48,7 @@ export class CrlCache {
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(
-    private readonly deps: CaDeps,
+    private readonly deps: CrlCacheDeps,
     private readonly cacheSeconds: number,
   ) {}
 
@@ -100,20 +104,16 @@ export class CrlCache {
       return "REVOKED";
     }
     if (!aged && now - hit.checkedAt < CRL_REVOCATION_CHECK_MS) return "CURRENT";
-    const ca = await this.deps.orm.em
-      .fork()
-      .findOne(CertificateAuthorityEntity, { id }, { fields: ["revocationCount"] });
-    if (!ca || String(ca.revocationCount) !== hit.crl.revocationCount) return "REVOKED";
+    const count = await this.deps.store.cas.revocationCount(id);
+    if (count === null || count !== hit.crl.revocationCount) return "REVOKED";
     hit.checkedAt = performance.now();
     return aged ? "AGED" : "CURRENT";
   }
 
   private async sign(id: string): Promise<SignedCrl | undefined> {
     const generation = this.generations.get(id) ?? 0;
-    const exists = await this.deps.orm.em
-      .fork()
-      .count(CertificateAuthorityEntity, { id, certificatePem: { $ne: null } });
-    if (exists === 0) return undefined;
+    const ca = await this.deps.store.cas.find({ id });
+    if (!ca?.certificatePem) return undefined;
     const crl = await currentCrl(this.deps, id);
     if ((this.generations.get(id) ?? 0) === generation) {
       const now = performance.now();
@@ -134,15 +134,11 @@ export class CrlCache {
  * FAILED_PRECONDITION for one still waiting for its certificate.
  */
 export async function revocationList(
-  deps: CaDeps,
+  deps: CrlDeps & { crls?: CrlCache },
   ref: string,
 ): Promise<SignedCrl & { pem: string }> {
-  const ca = await findByRef(
-    deps.orm.em.fork(),
-    CertificateAuthorityEntity,
-    ref,
-    "certificate authority",
-    "certificate_authority",
+  const ca = await resolveRef(ref, "certificate authority", "certificate_authority", (k) =>
+    deps.store.cas.find(k),
   );
   // Without a certificate there is no cached CRL: currentCrl says why.
   const crl = (await deps.crls?.get(ca.id)) ?? (await currentCrl(deps, ca.id));

@@ -1,15 +1,27 @@
-import { ForeignKeyConstraintViolationException } from "@mikro-orm/core";
 import { failedPrecondition, type PreconditionViolation } from "../../errors";
-import {
-  CertificateAuthorityEntity,
-  CertificateEntity,
-  CertificateProfileEntity,
-} from "../../store/entities";
-import { recordAudit } from "../audit/record";
+import { changeRecord } from "../audit/record";
+import type { Call } from "../call";
 import { checkEtag } from "../common/etag";
-import { findByRef } from "../common/refs";
-import { concurrentUpdate, lockRow } from "../common/row-lock";
-import type { CaDeps } from "./types";
+import { resolveRef } from "../common/refs";
+import { concurrentUpdate, stillThere } from "../common/row-lock";
+import {
+  type AuditRepository,
+  type CaRepository,
+  type CertificateRepository,
+  type ProfileRepository,
+  StillReferenced,
+  type StoreWith,
+} from "../repositories";
+
+export interface DeleteCaDeps {
+  store: StoreWith<{
+    cas: Pick<CaRepository, "find" | "lockForUpdate" | "childSlugs" | "delete">;
+    profiles: Pick<ProfileRepository, "slugsUsingCa">;
+    certificates: Pick<CertificateRepository, "countIssuedBy">;
+    audit: Pick<AuditRepository, "insert">;
+  }>;
+  now: () => Date;
+}
 
 /**
  * Deletes a CA and its sealed key. Refused while anything depends on it: profiles that issue
@@ -17,67 +29,71 @@ import type { CaDeps } from "./types";
  * publishing). The row is locked while the dependents are counted; the foreign keys
  * (on delete restrict) are the last line should anything slip past.
  */
-export async function deleteCa(deps: CaDeps, input: { ca: string; etag: string }): Promise<void> {
+export async function deleteCa(
+  deps: DeleteCaDeps,
+  call: Call,
+  input: { ca: string; etag: string },
+): Promise<void> {
   let slug = input.ca;
   try {
-    await deps.orm.em.fork().transactional(async (tx) => {
-      const found = await findByRef(
-        tx,
-        CertificateAuthorityEntity,
+    await deps.store.transaction(async (tx) => {
+      const found = await resolveRef(
         input.ca,
         "certificate authority",
         "certificate_authority",
+        (k) => tx.cas.find(k),
       );
-      const ca = await lockRow(tx, CertificateAuthorityEntity, found.id, "update");
+      const ca = stillThere(await tx.cas.lockForUpdate(found.id));
       slug = ca.slug;
       checkEtag(input.etag, ca.version, `certificate authority "${ca.slug}"`);
       // One after another: a transaction is one connection, and pg runs one query at a time
       // on it (overlapping queries are deprecated in pg 8 and refused in pg 9).
-      const profiles = await tx.find(
-        CertificateProfileEntity,
-        { caId: ca.id },
-        { fields: ["slug"], orderBy: { slug: "asc" } },
-      );
-      const children = await tx.find(
-        CertificateAuthorityEntity,
-        { parentId: ca.id },
-        { fields: ["slug"], orderBy: { slug: "asc" } },
-      );
-      const issued = await tx.count(CertificateEntity, { caId: ca.id });
-      const blockers: PreconditionViolation[] = [
-        ...profiles.map((p) => ({
-          type: "CA_IN_USE_BY_PROFILE",
-          subject: `certificate_profiles/${p.slug}`,
-          description: `profile "${p.slug}" issues with this CA`,
-        })),
-        ...children.map((c) => ({
-          type: "CA_HAS_SUBORDINATE",
-          subject: `certificate_authorities/${c.slug}`,
-          description: `CA "${c.slug}" was signed by this CA`,
-        })),
-        ...(issued > 0
-          ? [
-              {
-                type: "CA_HAS_CERTIFICATES",
-                subject: `certificate_authorities/${ca.slug}`,
-                description: `${issued} certificate(s) issued: disable the CA instead, its CRL must stay available`,
-              },
-            ]
-          : []),
-      ];
+      const profiles = await tx.profiles.slugsUsingCa(ca.id);
+      const children = await tx.cas.childSlugs(ca.id);
+      const issued = await tx.certificates.countIssuedBy(ca.id);
+      const blockers = blockersOf(ca.slug, profiles, children, issued);
       if (blockers.length > 0) throw inUse(ca.slug, blockers);
-      const deleted = await tx.nativeDelete(CertificateAuthorityEntity, {
-        id: ca.id,
-        version: ca.version,
-      });
-      if (deleted === 0) throw concurrentUpdate(`certificate authority "${ca.slug}"`);
+      if (!(await tx.cas.delete(ca.id, ca.version))) {
+        throw concurrentUpdate(`certificate authority "${ca.slug}"`);
+      }
       // The audit record commits with the deletion (issue 6).
-      await recordAudit(tx, { type: "certificate_authority", id: ca.id }, deps.now());
+      await tx.audit.insert(
+        changeRecord(call, { type: "certificate_authority", id: ca.id }, deps.now()),
+      );
     });
   } catch (err) {
-    if (err instanceof ForeignKeyConstraintViolationException) throw inUse(slug, []);
+    if (err instanceof StillReferenced) throw inUse(slug, []);
     throw err;
   }
+}
+
+function blockersOf(
+  slug: string,
+  profiles: string[],
+  children: string[],
+  issued: number,
+): PreconditionViolation[] {
+  return [
+    ...profiles.map((p) => ({
+      type: "CA_IN_USE_BY_PROFILE",
+      subject: `certificate_profiles/${p}`,
+      description: `profile "${p}" issues with this CA`,
+    })),
+    ...children.map((c) => ({
+      type: "CA_HAS_SUBORDINATE",
+      subject: `certificate_authorities/${c}`,
+      description: `CA "${c}" was signed by this CA`,
+    })),
+    ...(issued > 0
+      ? [
+          {
+            type: "CA_HAS_CERTIFICATES",
+            subject: `certificate_authorities/${slug}`,
+            description: `${issued} certificate(s) issued: disable the CA instead, its CRL must stay available`,
+          },
+        ]
+      : []),
+  ];
 }
 
 function inUse(slug: string, blockers: PreconditionViolation[]) {

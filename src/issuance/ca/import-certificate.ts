@@ -1,83 +1,152 @@
-import type { EntityManager } from "@mikro-orm/postgresql";
-import { type FieldViolation, failedPrecondition, invalidArgument } from "../../errors";
+import {
+  type FieldViolation,
+  failedPrecondition,
+  fieldViolation,
+  invalidArgument,
+  invalidField,
+} from "../../errors";
 import { type ParsedCertificate, parseCertificate } from "../../signer";
-import { CertificateAuthorityEntity, type CertificateAuthorityRow } from "../../store/entities";
-import { recordAudit } from "../audit/record";
-import { findByRef } from "../common/refs";
-import type { CaDeps, ImportCaCertificateInput } from "./types";
+import { changeRecord } from "../audit/record";
+import type { Call } from "../call";
+import { resolveRef } from "../common/refs";
+import {
+  type AuditRepository,
+  type CaRepository,
+  type CertificateAuthority,
+  type CertificateAuthorityView,
+  caView,
+  type StoreWith,
+} from "../repositories";
+import type { CaKeyring } from "./keyring";
+import type { ImportCaCertificateInput } from "./types";
+
+export interface ImportCaCertificateDeps {
+  store: StoreWith<{
+    cas: Pick<CaRepository, "find" | "update">;
+    audit: Pick<AuditRepository, "insert">;
+  }>;
+  keyring: Pick<CaKeyring, "signerFor">;
+  now: () => Date;
+}
+
+/**
+ * ImportCertificateAuthorityCertificate: activates an external intermediate with the
+ * certificate signed outside. It must certify the CA's own key, be a CA certificate, be valid
+ * now, and chain through the given certificates to a self-signed trust anchor, each link
+ * verified by signature and name (RFC 5280 6.1).
+ */
+export async function importCaCertificate(
+  deps: ImportCaCertificateDeps,
+  call: Call,
+  input: ImportCaCertificateInput,
+): Promise<CertificateAuthorityView> {
+  const ca = await resolveRef(input.ca, "certificate authority", "certificate_authority", (k) =>
+    deps.store.cas.find(k),
+  );
+  requirePendingCertificate(ca);
+  // 1. Both parsed (INVALID_ARGUMENT naming the field).
+  const cert = parseField(input.certificatePem, "certificate_pem");
+  const chain = input.chainPem.map((pem, i) => parseField(pem, `certificate_chain_pem[${i}]`));
+  // 2. Every problem at once: the certificate itself, then its chain.
+  const now = deps.now();
+  const violations = [
+    ...certificateProblems(cert, ca, deps.keyring, now),
+    ...chainProblems(cert, chain, now),
+  ];
+  if (violations.length > 0) {
+    throw invalidArgument(
+      "CA_CERTIFICATE_REJECTED",
+      `the certificate cannot activate "${ca.slug}": ${violations.map((v) => v.description).join("; ")}`,
+      { violations },
+    );
+  }
+  // 3. Activate, unless another import got there first; the audit record commits with it (issue 6).
+  await deps.store.transaction(async (tx) => {
+    const updated = await tx.cas.update(
+      { id: ca.id, version: ca.version, status: "PENDING_CERTIFICATE" },
+      {
+        status: "ACTIVE",
+        certificatePem: cert.pem,
+        chainPem: chain.map((c) => c.pem),
+        serialNumber: cert.serialHex,
+        notBefore: cert.notBefore,
+        notAfter: cert.notAfter,
+        maxPathLength: effectivePathLength(cert, chain),
+        subject: cert.subject ?? ca.subject,
+        csrPem: null,
+        version: ca.version + 1,
+        updatedAt: now,
+      },
+    );
+    if (!updated) {
+      throw failedPrecondition(
+        "CA_NOT_PENDING",
+        `certificate authority "${ca.slug}" changed during the import; read it again`,
+      );
+    }
+    await tx.audit.insert(changeRecord(call, { type: "certificate_authority", id: ca.id }, now));
+  });
+  return caView((await deps.store.cas.find({ id: ca.id })) ?? ca);
+}
+
+function requirePendingCertificate(ca: CertificateAuthority): void {
+  if (ca.status === "PENDING_CERTIFICATE") return;
+  throw failedPrecondition(
+    "CA_NOT_PENDING",
+    `certificate authority "${ca.slug}" is ${ca.status}, not waiting for a certificate`,
+    {
+      preconditions: [
+        {
+          type: "CA_STATUS",
+          subject: `certificate_authorities/${ca.slug}`,
+          description: `status is ${ca.status}`,
+        },
+      ],
+    },
+  );
+}
 
 const spki = (c: ParsedCertificate) => c.publicKey.export({ type: "spki", format: "der" });
 
-/**
- * Activates an external intermediate with the certificate signed outside. It must certify the
- * CA's own key, be a CA certificate, be valid now, and chain through the given certificates
- * to a self-signed trust anchor, each link verified by signature and name (RFC 5280 6.1).
- */
-export async function importCaCertificate(
-  deps: CaDeps,
-  input: ImportCaCertificateInput,
-): Promise<CertificateAuthorityRow> {
-  const em = deps.orm.em.fork();
-  const ca = await findByRef(
-    em,
-    CertificateAuthorityEntity,
-    input.ca,
-    "certificate authority",
-    "certificate_authority",
-  );
-  if (ca.status !== "PENDING_CERTIFICATE") {
-    throw failedPrecondition(
-      "CA_NOT_PENDING",
-      `certificate authority "${ca.slug}" is ${ca.status}, not waiting for a certificate`,
-      {
-        preconditions: [
-          {
-            type: "CA_STATUS",
-            subject: `certificate_authorities/${ca.slug}`,
-            description: `status is ${ca.status}`,
-          },
-        ],
-      },
-    );
-  }
-  const cert = parseField(input.certificatePem, "certificate_pem");
-  const chain = input.chainPem.map((pem, i) => parseField(pem, `certificate_chain_pem[${i}]`));
-  const now = deps.now();
-  const violations: FieldViolation[] = [];
-  const flag = (field: string, reason: string, description: string) =>
-    violations.push({ field, reason, description });
-
-  // 1. The certificate certifies this CA's key and is a usable CA certificate.
-  if (
-    !spki(cert).equals(deps.keyring.signerFor(ca).publicKey.export({ type: "spki", format: "der" }))
-  ) {
+/** The certificate certifies this CA's key and is a usable CA certificate, valid now. */
+function certificateProblems(
+  cert: ParsedCertificate,
+  ca: CertificateAuthority,
+  keyring: Pick<CaKeyring, "signerFor">,
+  now: Date,
+): FieldViolation[] {
+  const out: FieldViolation[] = [];
+  const flag = (reason: string, description: string) =>
+    out.push(fieldViolation("certificate_pem", reason, description));
+  const caKey = keyring.signerFor(ca).publicKey.export({ type: "spki", format: "der" });
+  if (!spki(cert).equals(caKey)) {
     flag(
-      "certificate_pem",
       "CERTIFICATE_KEY_MISMATCH",
       "the certificate is for another key than the one in this CA's CSR",
     );
   }
-  if (!cert.isCa)
-    flag(
-      "certificate_pem",
-      "CERTIFICATE_NOT_CA",
-      "basicConstraints cA is not TRUE (RFC 5280 4.2.1.9)",
-    );
+  if (!cert.isCa) flag("CERTIFICATE_NOT_CA", "basicConstraints cA is not TRUE (RFC 5280 4.2.1.9)");
   if (cert.keyUsages && !cert.keyUsages.includes("KEY_CERT_SIGN")) {
-    flag(
-      "certificate_pem",
-      "CERTIFICATE_NO_KEY_CERT_SIGN",
-      "keyUsage lacks keyCertSign (RFC 5280 4.2.1.3)",
-    );
+    flag("CERTIFICATE_NO_KEY_CERT_SIGN", "keyUsage lacks keyCertSign (RFC 5280 4.2.1.3)");
   }
   if (cert.notBefore > now || cert.notAfter <= now) {
     flag(
-      "certificate_pem",
       "CERTIFICATE_NOT_VALID_NOW",
       `valid from ${cert.notBefore.toISOString()} to ${cert.notAfter.toISOString()}`,
     );
   }
-  // 2. The chain: each certificate issued and signed by the next, ending at a self-signed anchor.
+  return out;
+}
+
+/** The chain: each certificate issued and signed by the next, ending at a self-signed anchor. */
+function chainProblems(
+  cert: ParsedCertificate,
+  chain: ParsedCertificate[],
+  now: Date,
+): FieldViolation[] {
+  const out: FieldViolation[] = [];
+  const flag = (field: string, reason: string, description: string) =>
+    out.push(fieldViolation(field, reason, description));
   if (chain.length === 0) {
     flag(
       "certificate_chain_pem",
@@ -107,8 +176,9 @@ export async function importCaCertificate(
         `pathLenConstraint ${parent.pathLength} allows fewer CAs below it`,
       );
     }
-    if (parent.notAfter <= now)
+    if (parent.notAfter <= now) {
       flag(field, "CHAIN_EXPIRED", `expired at ${parent.notAfter.toISOString()}`);
+    }
   }
   const anchor = path.at(-1)!;
   if (
@@ -121,41 +191,7 @@ export async function importCaCertificate(
       "the last certificate must be the self-signed root",
     );
   }
-  if (violations.length > 0) {
-    throw invalidArgument(
-      "CA_CERTIFICATE_REJECTED",
-      `the certificate cannot activate "${ca.slug}": ${violations.map((v) => v.description).join("; ")}`,
-      { violations },
-    );
-  }
-  // 3. Activate, unless another import got there first; the audit record commits with it (issue 6).
-  await em.transactional(async (tx: EntityManager) => {
-    const updated = await tx.nativeUpdate(
-      CertificateAuthorityEntity,
-      { id: ca.id, version: ca.version, status: "PENDING_CERTIFICATE" },
-      {
-        status: "ACTIVE",
-        certificatePem: cert.pem,
-        chainPem: chain.map((c) => c.pem),
-        serialNumber: cert.serialHex,
-        notBefore: cert.notBefore,
-        notAfter: cert.notAfter,
-        maxPathLength: effectivePathLength(cert, chain),
-        subject: cert.subject ?? ca.subject,
-        csrPem: null,
-        version: ca.version + 1,
-        updatedAt: now,
-      },
-    );
-    if (updated === 0)
-      throw failedPrecondition(
-        "CA_NOT_PENDING",
-        `certificate authority "${ca.slug}" changed during the import; read it again`,
-      );
-    await recordAudit(tx, { type: "certificate_authority", id: ca.id }, now);
-  });
-  await em.refresh(ca);
-  return ca;
+  return out;
 }
 
 /**
@@ -172,24 +208,26 @@ function effectivePathLength(cert: ParsedCertificate, chain: ParsedCertificate[]
   return known.length ? Math.max(0, Math.min(...known)) : null;
 }
 
+/** A PEM certificate of the request, refused (INVALID_ARGUMENT on `field`) when unreadable. */
 function parseField(pem: string, field: string): ParsedCertificate {
   let cert: ParsedCertificate;
   try {
     cert = parseCertificate(pem);
   } catch (err) {
     const why = err instanceof Error ? err.message : "not a certificate";
-    throw invalidArgument("CERTIFICATE_MALFORMED", `${field} is not a PEM certificate: ${why}`, {
-      violations: [{ field, description: why, reason: "CERTIFICATE_MALFORMED" }],
-    });
+    throw invalidField(
+      "CERTIFICATE_MALFORMED",
+      `${field} is not a PEM certificate: ${why}`,
+      field,
+      why,
+    );
   }
   // A key in a non-RFC form (explicit EC parameters, RFC 5480 2.1.1) would be served in every
   // chain this CA hands out, and verifiers such as Go's crypto/x509 refuse it.
   const problem = cert.keyEncodingProblem;
   if (problem) {
     const reason = `CERTIFICATE_KEY_${problem.problem}`;
-    throw invalidArgument(reason, `${field} is refused: ${problem.message}`, {
-      violations: [{ field, description: problem.message, reason }],
-    });
+    throw invalidField(reason, `${field} is refused: ${problem.message}`, field, problem.message);
   }
   return cert;
 }

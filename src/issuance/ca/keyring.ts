@@ -1,5 +1,4 @@
 import type { KeyObject } from "node:crypto";
-import type { EntityManager } from "@mikro-orm/postgresql";
 import type { Config } from "../../config";
 import { CertmintError } from "../../errors";
 import {
@@ -11,7 +10,7 @@ import {
   SoftwareSigner,
   sealPrivateKey,
 } from "../../signer";
-import { KekCheckEntity } from "../../store/entities";
+import type { KekCheckRepository } from "../repositories";
 
 /** The associated data that binds a sealed CA key to its CA (AES-GCM AAD). */
 const caKeyAad = (caId: string) => `certmint:ca:${caId}`;
@@ -75,9 +74,10 @@ export class CaKeyring {
  */
 export async function openKeyring(
   config: Config,
-  em: EntityManager,
+  kekCheck: KekCheckRepository,
+  now = new Date(),
 ): Promise<{ keyring: CaKeyring; created: boolean }> {
-  const check = await em.findOne(KekCheckEntity, { id: 1 });
+  const check = await kekCheck.sealedCheck();
   let loaded: Awaited<ReturnType<typeof loadOrCreateKek>>;
   try {
     loaded = await loadOrCreateKek({ ...config.kek, createIfMissing: check === null });
@@ -93,24 +93,21 @@ export async function openKeyring(
   }
   if (check) {
     try {
-      openPrivateKey(loaded.key, Buffer.from(check.sealed), KEK_CHECK_AAD);
-    } catch {
+      openPrivateKey(loaded.key, Buffer.from(check), KEK_CHECK_AAD);
+    } catch (err) {
+      // The cause says why (a wrong key, or a check value that is not one), never the key.
       throw new CertmintError(
         "failed_precondition",
         "KEK_MISMATCH",
         "the key-encryption key does not match the one this database's CA keys were sealed with; refusing to start (nothing was changed)",
+        { cause: err },
       );
     }
   } else {
     // The check value is a throwaway Ed25519 key: sealing it exercises exactly the AES-GCM
     // path CA keys use, and its plaintext means nothing.
     const { privateKey } = await generateKeyPair("ED25519");
-    em.create(KekCheckEntity, {
-      id: 1,
-      sealed: sealPrivateKey(loaded.key, privateKey, KEK_CHECK_AAD),
-      createdAt: new Date(),
-    });
-    await em.flush();
+    await kekCheck.saveCheck(sealPrivateKey(loaded.key, privateKey, KEK_CHECK_AAD), now);
   }
   return { keyring: new CaKeyring(loaded.key), created: loaded.created };
 }

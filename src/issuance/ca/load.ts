@@ -1,10 +1,12 @@
 import { failedPrecondition } from "../../errors";
 import { Issuer } from "../../signer";
-import type { CertificateAuthorityRow } from "../../store/entities";
-import type { CaDeps } from "./types";
+import type { CertificateAuthority } from "../repositories";
+import type { CaKeyring } from "./keyring";
 
 /** A CA signs only while ACTIVE (a revoked, DISABLED or PENDING_CERTIFICATE CA signs nothing). */
-export function requireActive(ca: CertificateAuthorityRow): void {
+export function requireActive(
+  ca: Pick<CertificateAuthority, "slug" | "status" | "revokedAt" | "certificatePem">,
+): void {
   if (ca.revokedAt) {
     throw failedPrecondition(
       "CA_REVOKED",
@@ -39,17 +41,18 @@ export function requireActive(ca: CertificateAuthorityRow): void {
   }
 }
 
-const issuers = new WeakMap<CaDeps, Map<string, Issuer>>();
+type Keyring = Pick<CaKeyring, "signerFor">;
+const issuers = new WeakMap<Keyring, Map<string, Issuer>>();
 
 /**
  * The Issuer (name, key identifier, signer) of a CA with a certificate, built once per CA and
- * kept: the CA certificate is parsed once, not per request.
+ * keyring, and kept: the CA certificate is parsed once, not per request.
  */
-export function caIssuer(deps: CaDeps, ca: CertificateAuthorityRow): Issuer {
-  let cache = issuers.get(deps);
+export function caIssuer(deps: { keyring: Keyring }, ca: CertificateAuthority): Issuer {
+  let cache = issuers.get(deps.keyring);
   if (!cache) {
     cache = new Map();
-    issuers.set(deps, cache);
+    issuers.set(deps.keyring, cache);
   }
   const key = `${ca.id}:${ca.serialNumber}`;
   let issuer = cache.get(key);

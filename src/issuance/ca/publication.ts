@@ -1,7 +1,6 @@
-import { CertificateAuthorityEntity } from "../../store/entities";
 import { isUuid } from "../common/refs";
+import type { CaRepository } from "../repositories";
 import type { CrlCache } from "./crl-cache";
-import type { CaDeps } from "./types";
 
 /** DER of a published object, and until when a cache may keep it. */
 export interface Published {
@@ -19,7 +18,7 @@ export interface Published {
  */
 export class CaPublisher {
   constructor(
-    private readonly deps: CaDeps,
+    private readonly cas: Pick<CaRepository, "find">,
     private readonly crls: CrlCache,
   ) {}
 
@@ -33,13 +32,7 @@ export class CaPublisher {
   /** The CA's certificate, DER; undefined when unknown or still pending its certificate. */
   async caCertificate(caId: string): Promise<Published | undefined> {
     if (!isUuid(caId)) return undefined;
-    const ca = await this.deps.orm.em
-      .fork()
-      .findOne(
-        CertificateAuthorityEntity,
-        { id: caId.toLowerCase() },
-        { fields: ["certificatePem", "notAfter"] },
-      );
+    const ca = await this.cas.find({ id: caId.toLowerCase() });
     if (!ca?.certificatePem || !ca.notAfter) return undefined;
     return { der: pemToDer(ca.certificatePem), expires: ca.notAfter };
   }

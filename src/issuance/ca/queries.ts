@@ -1,29 +1,34 @@
-import { CertificateAuthorityEntity, type CertificateAuthorityRow } from "../../store/entities";
-import { oldestFirstPage } from "../common/list-page";
-import { findByRef } from "../common/refs";
-import type { CaDeps, CaStatus } from "./types";
+import { listPage, type Page } from "../common/list-page";
+import type { PageTokenKeys } from "../common/pagination";
+import { resolveRef } from "../common/refs";
+import {
+  type CaRepository,
+  type CaStatus,
+  type CertificateAuthorityView,
+  caView,
+} from "../repositories";
 
-export async function getCa(deps: CaDeps, ref: string): Promise<CertificateAuthorityRow> {
-  return findByRef(
-    deps.orm.em.fork(),
-    CertificateAuthorityEntity,
-    ref,
-    "certificate authority",
-    "certificate_authority",
+export interface CaQueryDeps {
+  store: { cas: Pick<CaRepository, "find" | "listOldestFirst"> };
+  keyring: PageTokenKeys;
+}
+
+export async function getCa(deps: CaQueryDeps, ref: string): Promise<CertificateAuthorityView> {
+  return caView(
+    await resolveRef(ref, "certificate authority", "certificate_authority", (k) =>
+      deps.store.cas.find(k),
+    ),
   );
 }
 
 /** CAs oldest first, a keyset page at a time. */
 export async function listCas(
-  deps: CaDeps,
+  deps: CaQueryDeps,
   input: { pageSize: number; pageToken: string; status?: CaStatus },
-): Promise<{ items: CertificateAuthorityRow[]; nextPageToken: string }> {
-  return oldestFirstPage(
-    deps.orm.em.fork(),
-    deps.keyring,
-    CertificateAuthorityEntity,
-    input,
-    { list: "ListCertificateAuthorities", filter: { status: input.status } },
-    input.status ? { status: input.status } : {},
+): Promise<Page<CertificateAuthorityView>> {
+  const scope = { list: "ListCertificateAuthorities", filter: { status: input.status } };
+  const page = await listPage(deps.keyring, input, scope, (query) =>
+    deps.store.cas.listOldestFirst({ ...query, status: input.status }),
   );
+  return { ...page, items: page.items.map(caView) };
 }

@@ -1,18 +1,38 @@
-import type { EntityManager } from "@mikro-orm/postgresql";
 import { failedPrecondition } from "../../errors";
 import type { RevocationReason } from "../../model/pki";
 import { parseCertificate } from "../../signer";
-import { CertificateAuthorityEntity, type CertificateAuthorityRow } from "../../store/entities";
-import { recordAudit } from "../audit/record";
-import { assertRevocationReason, countRevocation } from "../certificates/revoke";
-import { findByRef } from "../common/refs";
-import { lockRow } from "../common/row-lock";
-import type { CaDeps } from "./types";
+import { changeRecord } from "../audit/record";
+import type { Call } from "../call";
+import { assertRevocationReason } from "../certificates/revocation-reason";
+import { resolveRef } from "../common/refs";
+import { stillThere } from "../common/row-lock";
+import type { IssuanceDeps } from "../deps";
+import type {
+  AuditRepository,
+  CaRepository,
+  CertificateAuthority,
+  CertificateAuthorityView,
+  StoreWith,
+} from "../repositories";
+import { caView } from "../repositories";
 
 export interface RevokeCaInput {
   /** The CA, by id or slug. */
   ca: string;
   reason: RevocationReason;
+}
+
+export interface RevokeCaDeps {
+  store: StoreWith<{
+    cas: Pick<
+      CaRepository,
+      "find" | "lockForUpdate" | "update" | "disableDescendants" | "countRevocation"
+    >;
+    audit: Pick<AuditRepository, "insert">;
+  }>;
+  now: () => Date;
+  /** Told after a CA is revoked (with its parent as `caId`): the parent's CRL is re-signed. */
+  onCertificateRevoked?: IssuanceDeps["onCertificateRevoked"];
 }
 
 /**
@@ -30,28 +50,24 @@ export interface RevokeCaInput {
  *    (ask its operator); disable it here with UpdateCertificateAuthority.
  */
 export async function revokeCa(
-  deps: CaDeps,
+  deps: RevokeCaDeps,
+  call: Call,
   input: RevokeCaInput,
-): Promise<CertificateAuthorityRow> {
+): Promise<CertificateAuthorityView> {
   assertRevocationReason(input.reason);
-  const em = deps.orm.em.fork();
-  const found = await findByRef(
-    em,
-    CertificateAuthorityEntity,
-    input.ca,
-    "certificate authority",
-    "certificate_authority",
+  const found = await resolveRef(input.ca, "certificate authority", "certificate_authority", (k) =>
+    deps.store.cas.find(k),
   );
   const now = deps.now();
-  const revoked = await em.transactional(async (tx: EntityManager) => {
-    const ca = await lockRow(tx, CertificateAuthorityEntity, found.id, "update");
+  const audit = () => changeRecord(call, { type: "certificate_authority", id: found.id }, now);
+  const revoked = await deps.store.transaction(async (tx) => {
+    const ca = stillThere(await tx.cas.lockForUpdate(found.id));
     refuseUnrevocable(ca);
     if (ca.revokedAt) {
-      await recordAudit(tx, { type: "certificate_authority", id: ca.id }, now);
+      await tx.audit.insert(audit());
       return undefined;
     }
-    await tx.nativeUpdate(
-      CertificateAuthorityEntity,
+    await tx.cas.update(
       { id: ca.id },
       {
         revokedAt: now,
@@ -61,9 +77,9 @@ export async function revokeCa(
         updatedAt: now,
       },
     );
-    await disableDescendants(tx, ca.id, now);
-    await countRevocation(tx, ca.parentId!);
-    await recordAudit(tx, { type: "certificate_authority", id: ca.id }, now);
+    await tx.cas.disableDescendants(ca.id, now);
+    await tx.cas.countRevocation(ca.parentId!);
+    await tx.audit.insert(audit());
     return ca;
   });
   if (revoked) {
@@ -73,10 +89,10 @@ export async function revokeCa(
       certificateAuthority: true,
     });
   }
-  return em.findOneOrFail(CertificateAuthorityEntity, { id: found.id }, { refresh: true });
+  return caView(stillThere(await deps.store.cas.find({ id: found.id })));
 }
 
-function refuseUnrevocable(ca: CertificateAuthorityRow): void {
+function refuseUnrevocable(ca: CertificateAuthority): void {
   if (ca.type === "INTERMEDIATE" && ca.parentId && ca.certificatePem) return;
   const root = ca.type === "ROOT";
   throw failedPrecondition(
@@ -96,35 +112,18 @@ function refuseUnrevocable(ca: CertificateAuthorityRow): void {
   );
 }
 
-/** Every CA below `caId` that is still ACTIVE becomes DISABLED: nothing it signs would validate. */
-async function disableDescendants(tx: EntityManager, caId: string, now: Date): Promise<void> {
-  await tx.getConnection().execute(
-    `with recursive below as (
-         select "id" from "certificate_authority" where "parent_id" = ?
-         union all
-         select c."id" from "certificate_authority" c join below b on c."parent_id" = b."id")
-     update "certificate_authority" set "status" = 'DISABLED', "version" = "version" + 1, "updated_at" = ?
-      where "id" in (select "id" from below) and "status" = 'ACTIVE'`,
-    [caId, now],
-    "run",
-    tx.getTransactionContext(),
-  );
-}
-
 /**
  * Whether the CA or one above it was revoked (it must not be enabled again). Walks up the
  * parents: a chain is a handful of CAs at most.
  */
 export async function revokedAbove(
-  em: EntityManager,
-  ca: CertificateAuthorityRow,
-): Promise<CertificateAuthorityRow | undefined> {
-  let current: CertificateAuthorityRow | null = ca;
+  cas: Pick<CaRepository, "find">,
+  ca: CertificateAuthority,
+): Promise<CertificateAuthority | undefined> {
+  let current: CertificateAuthority | null = ca;
   for (let depth = 0; current && depth < 32; depth++) {
     if (current.revokedAt) return current;
-    current = current.parentId
-      ? await em.findOne(CertificateAuthorityEntity, { id: current.parentId })
-      : null;
+    current = current.parentId ? await cas.find({ id: current.parentId }) : null;
   }
   return undefined;
 }

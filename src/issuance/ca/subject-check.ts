@@ -1,4 +1,4 @@
-import { type FieldViolation, invalidArgument } from "../../errors";
+import { type FieldViolation, fieldViolation, invalidArgument } from "../../errors";
 import { SUBJECT_ATTRIBUTE_UPPER_BOUNDS, type SubjectName } from "../../model/pki";
 import { hasControlCharacters } from "../common/text";
 
@@ -8,33 +8,36 @@ const UPPER_BOUND = SUBJECT_ATTRIBUTE_UPPER_BOUNDS;
 export function checkCaSubject(subject: SubjectName, field = "subject"): void {
   const violations: FieldViolation[] = [];
   if (subject.attributes.length === 0) {
-    violations.push({
-      field,
-      description:
+    violations.push(
+      fieldViolation(
+        field,
+        "SUBJECT_REQUIRED",
         "a CA certificate needs a subject (RFC 5280 4.1.2.6): give at least a common name",
-      reason: "SUBJECT_REQUIRED",
-    });
+      ),
+    );
   }
   for (const { type, value } of subject.attributes) {
     const f = `${field}.${type.toLowerCase()}`;
     if (value.trim() === "" || hasControlCharacters(value)) {
-      violations.push({
-        field: f,
-        description: "must be non-empty printable text",
-        reason: "SUBJECT_VALUE_INVALID",
-      });
+      violations.push(
+        fieldViolation(f, "SUBJECT_VALUE_INVALID", "must be non-empty printable text"),
+      );
     } else if (value.length > (UPPER_BOUND[type] ?? 64)) {
-      violations.push({
-        field: f,
-        description: `at most ${UPPER_BOUND[type]} characters (RFC 5280 Appendix A)`,
-        reason: "SUBJECT_VALUE_TOO_LONG",
-      });
+      violations.push(
+        fieldViolation(
+          f,
+          "SUBJECT_VALUE_TOO_LONG",
+          `at most ${UPPER_BOUND[type]} characters (RFC 5280 Appendix A)`,
+        ),
+      );
     } else if (type === "COUNTRY" && !/^[A-Z]{2}$/.test(value)) {
-      violations.push({
-        field: f,
-        description: "a two-letter ISO 3166 code in capitals, e.g. DE",
-        reason: "SUBJECT_VALUE_INVALID",
-      });
+      violations.push(
+        fieldViolation(
+          f,
+          "SUBJECT_VALUE_INVALID",
+          "a two-letter ISO 3166 code in capitals, e.g. DE",
+        ),
+      );
     }
   }
   if (violations.length > 0) {

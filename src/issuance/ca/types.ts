@@ -4,13 +4,10 @@ import type {
   SignatureAlgorithm,
   SubjectName,
 } from "../../model/pki";
-import type { IssuanceDeps } from "../deps";
 
-/** The CA use cases need what every use case needs. */
-export type CaDeps = IssuanceDeps;
+import type { CaStatus } from "../repositories";
 
-export type CaType = "ROOT" | "INTERMEDIATE" | "EXTERNAL_INTERMEDIATE";
-export type CaStatus = "ACTIVE" | "DISABLED" | "PENDING_CERTIFICATE";
+export type { CaStatus, CaType } from "../repositories";
 
 export interface NewCaInput {
   slug: string;

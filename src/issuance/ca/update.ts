@@ -1,85 +1,101 @@
-import type { EntityManager } from "@mikro-orm/postgresql";
-import { CertmintError, failedPrecondition, invalidArgument } from "../../errors";
-import { CertificateAuthorityEntity, type CertificateAuthorityRow } from "../../store/entities";
-import { recordAudit } from "../audit/record";
+import { CertmintError, failedPrecondition, invalidField } from "../../errors";
+import { changeRecord } from "../audit/record";
+import type { Call } from "../call";
 import { checkEtag } from "../common/etag";
-import { findByRef } from "../common/refs";
+import { resolveRef } from "../common/refs";
+import { stillThere } from "../common/row-lock";
+import {
+  type AuditRepository,
+  type CaRepository,
+  type CertificateAuthority,
+  type CertificateAuthorityView,
+  caView,
+  type StoreWith,
+} from "../repositories";
 import { revokedAbove } from "./revoke";
-import type { CaDeps, UpdateCaInput } from "./types";
+import type { UpdateCaInput } from "./types";
+
+export interface UpdateCaDeps {
+  store: StoreWith<{
+    cas: Pick<CaRepository, "find" | "update">;
+    audit: Pick<AuditRepository, "insert">;
+  }>;
+  now: () => Date;
+}
 
 /** Enables or disables a CA, or changes its description; refuses stale etags (ABORTED). */
 export async function updateCa(
-  deps: CaDeps,
+  deps: UpdateCaDeps,
+  call: Call,
   input: UpdateCaInput,
-): Promise<CertificateAuthorityRow> {
-  const em = deps.orm.em.fork();
-  const ca = await findByRef(
-    em,
-    CertificateAuthorityEntity,
-    input.ca,
-    "certificate authority",
-    "certificate_authority.id",
+): Promise<CertificateAuthorityView> {
+  const ca = await resolveRef(input.ca, "certificate authority", "certificate_authority.id", (k) =>
+    deps.store.cas.find(k),
   );
   checkEtag(input.etag, ca.version, `certificate authority "${ca.slug}"`);
-  const changes: Partial<CertificateAuthorityRow> = {};
+  const changes: Partial<CertificateAuthority> = {};
   if (input.status !== undefined) {
-    if (input.status !== "ACTIVE" && input.status !== "DISABLED") {
-      throw invalidArgument("CA_STATUS_INVALID", "status can be set to ACTIVE or DISABLED only", {
-        violations: [
-          {
-            field: "certificate_authority.status",
-            description: "ACTIVE or DISABLED",
-            reason: "CA_STATUS_INVALID",
-          },
-        ],
-      });
-    }
-    if (ca.status === "PENDING_CERTIFICATE") {
-      throw failedPrecondition(
-        "CA_PENDING_CERTIFICATE",
-        `certificate authority "${ca.slug}" has no certificate yet; import it first`,
-      );
-    }
-    // Revocation is final: a revoked CA, or one below it, stays disabled.
-    const revoked = input.status === "ACTIVE" ? await revokedAbove(em, ca) : undefined;
-    if (revoked) {
-      throw failedPrecondition(
-        "CA_REVOKED",
-        revoked.id === ca.id
-          ? `certificate authority "${ca.slug}" was revoked and cannot be enabled again`
-          : `certificate authority "${ca.slug}" is below the revoked CA "${revoked.slug}" and cannot be enabled again`,
-        {
-          preconditions: [
-            {
-              type: "CA_REVOKED",
-              subject: `certificate_authorities/${revoked.slug}`,
-              description: `revoked at ${revoked.revokedAt!.toISOString()}`,
-            },
-          ],
-        },
-      );
-    }
+    await checkStatusChange(deps.store.cas, ca, input.status);
     changes.status = input.status;
   }
   if (input.description !== undefined) changes.description = input.description;
-  if (Object.keys(changes).length === 0) return ca;
+  if (Object.keys(changes).length === 0) return caView(ca);
   const now = deps.now();
   // The audit record commits with the change (issue 6).
-  await em.transactional(async (tx: EntityManager) => {
-    const updated = await tx.nativeUpdate(
-      CertificateAuthorityEntity,
+  await deps.store.transaction(async (tx) => {
+    const updated = await tx.cas.update(
       { id: ca.id, version: ca.version },
       { ...changes, version: ca.version + 1, updatedAt: now },
     );
-    if (updated === 0) {
+    if (!updated) {
       throw new CertmintError(
         "aborted",
         "CONCURRENT_UPDATE",
         `certificate authority "${ca.slug}" changed meanwhile; read it again and retry`,
       );
     }
-    await recordAudit(tx, { type: "certificate_authority", id: ca.id }, now);
+    await tx.audit.insert(changeRecord(call, { type: "certificate_authority", id: ca.id }, now));
   });
-  await em.refresh(ca);
-  return ca;
+  return caView(stillThere(await deps.store.cas.find({ id: ca.id })));
+}
+
+/** ACTIVE or DISABLED only; never for a CA without its certificate, nor a revoked one. */
+async function checkStatusChange(
+  cas: Pick<CaRepository, "find">,
+  ca: CertificateAuthority,
+  status: string,
+): Promise<void> {
+  if (status !== "ACTIVE" && status !== "DISABLED") {
+    throw invalidField(
+      "CA_STATUS_INVALID",
+      "status can be set to ACTIVE or DISABLED only",
+      "certificate_authority.status",
+      "ACTIVE or DISABLED",
+    );
+  }
+  if (ca.status === "PENDING_CERTIFICATE") {
+    throw failedPrecondition(
+      "CA_PENDING_CERTIFICATE",
+      `certificate authority "${ca.slug}" has no certificate yet; import it first`,
+    );
+  }
+  // Revocation is final: a revoked CA, or one below it, stays disabled.
+  const revoked = status === "ACTIVE" ? await revokedAbove(cas, ca) : undefined;
+  if (revoked) {
+    throw failedPrecondition(
+      "CA_REVOKED",
+      revoked.id === ca.id
+        ? `certificate authority "${ca.slug}" was revoked and cannot be enabled again`
+        : `certificate authority "${ca.slug}" is below the revoked CA "${revoked.slug}" and cannot be enabled again`,
+      {
+        preconditions: [
+          {
+            type: "CA_REVOKED",
+            subject: `certificate_authorities/${revoked.slug}`,
+            description: `revoked at ${revoked.revokedAt!.toISOString()}`,
+          },
+        ],
+      },
+    );
+  }
 }

@@ -1,104 +1,95 @@
-import type { EntityManager } from "@mikro-orm/postgresql";
 import { failedPrecondition, isCertmintError, permissionDenied } from "../../errors";
-import {
-  CertificateProfileEntity,
-  CertificateRequestEntity,
-  type CertificateRequestRow,
-} from "../../store/entities";
-import { recordAudit } from "../audit/record";
-import { currentCallScope } from "../call-scope";
+import { changeRecord } from "../audit/record";
+import type { Call } from "../call";
 import type { IssuanceDeps } from "../deps";
 import { requireProfileAccessById } from "../profiles/access";
-import { finish } from "./finish";
+import { type CertificateRequest, type CertificateRequestView, requestView } from "../repositories";
+import { policyRefusal } from "./check";
+import { findRequest, requestNamed } from "./find";
+import { markFailed, reserveSerial } from "./intent";
 import { storedErrorOf } from "./outcome";
-import { checkPlan, issueFieldMapper } from "./plan";
-import { markFailed } from "./request-rows";
-import { reserveSerial } from "./sign-and-store";
-import { findRequest } from "./status";
+import { issueFieldMapper } from "./plan";
+import { signAndStore } from "./sign-and-store";
 import { planFromStored } from "./stored-plan";
-import { policyViolation } from "./submit";
 
 /**
- * Approves a PENDING_APPROVAL request: claims it (one approver wins), checks it again against
- * the policy as it is now, so approval is no way around the policy, then signs it. The
- * generated key, if any, waits sealed for the requester's GetRequestStatus. The token that
+ * ApproveCertificateRequest, the steps of issue.ts for a request that waited: the token that
  * made the request never approves it (an admin token neither: four eyes), unless its profile
- * sets allow_self_approval.
+ * sets allow_self_approval; approval is no way around the policy.
+ *  1. the request, on a profile the caller may act on, not the caller's own;
+ *  2. claim it (one approver wins) and reserve its serial;
+ *  3. plan from the stored request, checked against the policy as it is now; a refusal marks
+ *     it FAILED (the approval itself succeeded);
+ *  4. sign and store; a generated key waits sealed for the requester's GetRequestStatus.
  */
-export async function approve(deps: IssuanceDeps, id: string): Promise<CertificateRequestRow> {
-  const em = deps.orm.em.fork();
-  const request = await findRequest(em, id);
-  await requireProfileAccessById(em, request.profileId);
-  await refuseSelfApproval(em, request);
-  const claimed = await em.nativeUpdate(
-    CertificateRequestEntity,
-    { id: request.id, status: "PENDING_APPROVAL" },
-    { status: "PENDING", reservedSerial: reserveSerial(), updatedAt: deps.now() },
-  );
-  if (claimed === 0) throw notPendingApproval(request);
-  await em.refresh(request);
+export async function approve(
+  deps: IssuanceDeps,
+  call: Call,
+  id: string,
+): Promise<CertificateRequestView> {
+  // 1. The request.
+  const waiting = await findRequest(deps.store, id);
+  await requireProfileAccessById(deps.store, call, waiting.profileId);
+  await refuseSelfApproval(deps, call, waiting);
+
+  // 2. Claim it, with its serial.
+  if (!(await deps.store.requests.claimForSigning(waiting.id, reserveSerial(), deps.now()))) {
+    throw notPendingApproval(waiting);
+  }
+  const request = await requestNamed(deps, waiting.id);
+
+  // 3. Plan and check.
   let plan: Awaited<ReturnType<typeof planFromStored>>;
   try {
-    plan = await planFromStored(em, request);
-    const violations = checkPlan(plan, issueFieldMapper(plan.key.kind === "CSR"));
-    if (violations.length > 0) {
-      throw policyViolation(violations, plan.profile.slug, "at approval, the request");
-    }
+    plan = await planFromStored(deps.store, request);
+    const mapField = issueFieldMapper(plan.key.kind === "CSR");
+    const refusal = policyRefusal(plan, mapField, "at approval, the request");
+    if (refusal) throw refusal;
   } catch (err) {
     if (!isCertmintError(err) || err.kind === "internal") throw err;
     // The approval happened; the request failed on its merits: record why, answer FAILED.
-    await markFailed(em, request.id, err, deps.now());
-    return em.findOneOrFail(CertificateRequestEntity, { id: request.id }, { refresh: true });
+    await markFailed(deps, call, request.id, err);
+    return requestView(await requestNamed(deps, request.id));
   }
+
+  // 4. Sign and store.
   try {
-    await finish(deps, plan, request.id, { holdKeyForFetch: true });
+    await signAndStore(deps, call, plan, request, { holdKeyForFetch: true });
   } catch (err) {
-    // finish recorded a refusal on the merits as FAILED; the approval call itself succeeded.
+    // A refusal on the merits was recorded FAILED; the approval call itself succeeded.
     if (!isCertmintError(err) || err.kind === "internal") throw err;
   }
-  return em.findOneOrFail(CertificateRequestEntity, { id: request.id }, { refresh: true });
+  return requestView(await requestNamed(deps, request.id));
 }
 
-/** Rejects a PENDING_APPROVAL request with the approver's reason. */
+/** RejectCertificateRequest: a PENDING_APPROVAL request REJECTED with the approver's reason. */
 export async function reject(
   deps: IssuanceDeps,
+  call: Call,
   id: string,
   reason: string,
-): Promise<CertificateRequestRow> {
-  const em = deps.orm.em.fork();
-  const request = await findRequest(em, id);
-  await requireProfileAccessById(em, request.profileId);
+): Promise<CertificateRequestView> {
+  const request = await findRequest(deps.store, id);
+  await requireProfileAccessById(deps.store, call, request.profileId);
   const error = storedErrorOf(
     failedPrecondition(
       "REQUEST_REJECTED",
       reason.trim() ? `rejected by an approver: ${reason.trim()}` : "rejected by an approver",
     ),
   );
-  await em.transactional(async (tx: EntityManager) => {
-    const n = await tx.nativeUpdate(
-      CertificateRequestEntity,
-      { id: request.id, status: "PENDING_APPROVAL" },
-      {
-        status: "REJECTED",
-        error: error as unknown as Record<string, unknown>,
-        updatedAt: deps.now(),
-      },
-    );
-    if (n === 0) throw notPendingApproval(request);
-    await recordAudit(tx, { type: "certificate_request", id: request.id });
+  const now = deps.now();
+  await deps.store.transaction(async (tx) => {
+    if (!(await tx.requests.reject(request.id, error, now))) throw notPendingApproval(request);
+    await tx.audit.insert(changeRecord(call, { type: "certificate_request", id: request.id }, now));
   });
-  return em.findOneOrFail(CertificateRequestEntity, { id: request.id }, { refresh: true });
+  return requestView(await requestNamed(deps, request.id));
 }
 
 /** PERMISSION_DENIED when the caller made the request and its profile does not allow that. */
-async function refuseSelfApproval(em: EntityManager, request: CertificateRequestRow) {
-  const actor = currentCallScope()?.actor;
-  if (!actor || actor.id !== request.caller) return;
-  const profile = await em.findOne(
-    CertificateProfileEntity,
-    { id: request.profileId },
-    { fields: ["slug", "allowSelfApproval"] },
-  );
+async function refuseSelfApproval(deps: IssuanceDeps, call: Call, request: CertificateRequest) {
+  const { actor } = call;
+  if (actor.id !== request.caller) return;
+  const profile = await deps.store.profiles.find({ id: request.profileId });
   if (profile?.allowSelfApproval) return;
   throw permissionDenied(
     "SELF_APPROVAL_NOT_ALLOWED",
@@ -107,7 +98,7 @@ async function refuseSelfApproval(em: EntityManager, request: CertificateRequest
   );
 }
 
-function notPendingApproval(request: CertificateRequestRow) {
+function notPendingApproval(request: CertificateRequest) {
   return failedPrecondition(
     "REQUEST_NOT_PENDING_APPROVAL",
     `certificate request ${request.id} is ${request.status}, not PENDING_APPROVAL`,

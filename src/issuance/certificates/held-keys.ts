@@ -1,22 +1,16 @@
 import type { IssuanceDeps } from "../deps";
 
 /**
- * Deletes the generated keys kept for replays whose time ran out (sign-and-store.ts keeps a
+ * Deletes the generated keys kept for replays whose time ran out (sign.ts keeps a
  * generated key of a RETURN_ONCE profile sealed on its request for
  * CERTMINT_GENERATED_KEY_REPLAY_SECONDS, so a lost answer can be fetched again by replaying
  * the request_id). Keys waiting for approval (no key_held_until) are left alone. Returns how
  * many were deleted. Any replica may run it; the statement is idempotent.
  */
-export async function deleteExpiredHeldKeys(deps: IssuanceDeps): Promise<number> {
-  const rows = await deps.orm.em
-    .fork()
-    .getConnection()
-    .execute<Array<{ id: string }>>(
-      `update "certificate_request" set "sealed_private_key" = null, "key_held_until" = null
-        where "key_held_until" <= ? returning "id"`,
-      [deps.now()],
-    );
-  return rows.length;
+export async function deleteExpiredHeldKeys(
+  deps: Pick<IssuanceDeps, "store" | "now">,
+): Promise<number> {
+  return deps.store.requests.deleteExpiredHeldKeys(deps.now());
 }
 
 /** How often the sweep runs: as often as the window is long, at most once a second, at least once a minute. */

@@ -1,9 +1,7 @@
 import { createHash } from "node:crypto";
-import type { EntityManager } from "@mikro-orm/postgresql";
 import { alreadyExists, CertmintError } from "../../errors";
-import { CertificateRequestEntity, type CertificateRequestRow } from "../../store/entities";
-import { withRequestLock } from "../../store/request-lock";
-import { currentCallScope } from "../call-scope";
+import type { Call } from "../call";
+import type { CertificateRequest, IssuanceRepository } from "../repositories";
 
 /** The longest request_id (idempotency rows are kept, beyond Google CA Service's 60 minutes). */
 export const REQUEST_ID_MAX_LENGTH = 128;
@@ -21,17 +19,9 @@ export function requestFingerprint(parts: unknown): string {
   return createHash("sha256").update(JSON.stringify(parts)).digest("hex");
 }
 
-export async function findPrior(
-  em: EntityManager,
-  caller: string,
-  requestId: string,
-): Promise<CertificateRequestRow | null> {
-  return em.findOne(CertificateRequestEntity, { caller, requestId }, { refresh: true });
-}
-
 /** The same request_id with a different request: ALREADY_EXISTS, never a second certificate. */
 export function assertSameRequest(
-  prior: CertificateRequestRow,
+  prior: Pick<CertificateRequest, "id" | "requestFingerprint">,
   fingerprint: string,
   requestId: string,
 ): void {
@@ -45,8 +35,8 @@ export function assertSameRequest(
 }
 
 /** How long this call may wait for a request's lock: until shortly before its deadline. */
-export function lockWaitMs(now = Date.now()): number {
-  const deadline = currentCallScope()?.deadline;
+export function lockWaitMs(call: Pick<Call, "deadline">, now = Date.now()): number {
+  const deadline = call.deadline;
   if (!deadline) return IN_PROGRESS_WAIT_MS;
   return Math.max(1, deadline.getTime() - now - ANSWER_MARGIN_MS);
 }
@@ -62,13 +52,21 @@ export function requestInProgress(id: string): CertmintError {
 }
 
 /**
- * Waits until no other call is finishing the request (its lock, store/request-lock.ts, held by
+ * Waits until no other call is finishing the request (its lock, the store's withRequestLock, held by
  * a call on this or another replica while it signs), bounded by this call's deadline, and
  * returns the status it left: PENDING means the call that reserved its serial is gone (its
  * replica died), and the request can be taken over.
  */
-export async function statusOnceFree(em: EntityManager, id: string): Promise<string | null> {
-  const status = await withRequestLock(em, id, lockWaitMs(), async (locked) => locked.status);
+export async function statusOnceFree(
+  deps: { store: { issuance: Pick<IssuanceRepository, "withRequestLock"> } },
+  call: Call,
+  id: string,
+): Promise<string | null> {
+  const status = await deps.store.issuance.withRequestLock(
+    id,
+    lockWaitMs(call),
+    async (locked) => locked.status,
+  );
   if (status === "busy") throw requestInProgress(id);
   return status;
 }

@@ -1,27 +1,83 @@
-import { CertmintError } from "../../errors";
-import { CertificateRequestEntity } from "../../store/entities";
-import { readIssuanceRows } from "../../store/raw-read";
+import { type Call, refuseIfAbandoned } from "../call";
+import { rowKeyOf } from "../common/refs";
 import type { IssuanceDeps } from "../deps";
-import { profileKeyOf, profileReferenceMissing } from "../profiles/load";
-import { assertSameRequest, findPrior, requestFingerprint, statusOnceFree } from "./idempotency";
-import { outcomeOf } from "./outcome";
+import { profileReferenceMissing } from "../profiles/load";
+import type { IssuanceRows } from "../repositories";
+import { checkPolicy } from "./check";
+import { requestNamed } from "./find";
+import { requestFingerprint } from "./idempotency";
+import { type RequestIdentity, recordIntent, recordRefusal } from "./intent";
+import { generateKey } from "./keys";
 import { issueFieldMapper, planIssue } from "./plan";
-import type { RequestIdentity } from "./request-rows";
-import { submit } from "./submit";
-import { takeOver } from "./takeover";
+import { findPrior, replay, replayWinner } from "./replay";
+import { signAndStore } from "./sign-and-store";
 import type { IssueInput, IssueOutcome } from "./types";
 
 /**
- * IssueCertificate, one linear function (after Boulder's ca.IssueCertificate):
- *  0. a repeated request_id returns what the first call decided;
- *  1-3. resolve profile, policy and issuer; fill defaults; identity and key from CSR or attributes;
- *  4. check the policy, collecting every violation; a refusal is recorded as FAILED;
- *  5. validate_only stops here; a profile that needs approval stores PENDING_APPROVAL;
- *  6. reserve the serial and record the request (committed) before signing;
- *  7. sign, then store the certificate and mark the request ISSUED in one transaction.
+ * IssueCertificate, one linear function (after Boulder's ca.IssueCertificate); renew.ts and
+ * approval.ts run the same steps:
+ *  1. a repeated request_id returns what the first call decided (replay);
+ *  2. plan: profile, policy and issuer; defaults filled; identity and key from CSR or attributes;
+ *  3. check the policy (every violation) and the issuer's state; a refusal is recorded FAILED;
+ *  4. validate_only stops here; a profile that needs approval records PENDING_APPROVAL;
+ *  5. the key, if certmint makes it;
+ *  6. reserve the serial and record the intent (PENDING, committed) before signing;
+ *  7. sign and store, holding the request's lock.
  */
-export async function issue(deps: IssuanceDeps, input: IssueInput): Promise<IssueOutcome> {
-  const em = deps.orm.em.fork();
+export async function issue(
+  deps: IssuanceDeps,
+  call: Call,
+  input: IssueInput,
+): Promise<IssueOutcome> {
+  const who = issueIdentity(input);
+
+  // 1. Replay. The prior request is read in the same round trip as the profile, its policy
+  // and its CA (the store's issuance repository), and decides before anything about the
+  // profile is checked.
+  const rows = await readProfileAndPrior(deps, input, who);
+  if (rows?.priorRequestId) {
+    return replay(deps, call, await requestNamed(deps, rows.priorRequestId), who);
+  }
+  if (!rows) {
+    const prior = who.idempotencyKey && !input.validateOnly && (await findPrior(deps, who));
+    if (prior) return replay(deps, call, prior, who);
+    throw profileReferenceMissing();
+  }
+
+  // 2. Plan. Errors before the profile is known are not recorded (no row to own them).
+  const plan = await planIssue(deps.store, call, input, rows);
+
+  // 3. Check the policy. The last point where giving up leaves nothing behind.
+  const refusal = checkPolicy(deps, plan, issueFieldMapper(plan.key.kind === "CSR"), "the request");
+  refuseIfAbandoned(call);
+  if (refusal) {
+    if (!input.validateOnly && (await recordRefusal(deps, call, plan, who, refusal))) {
+      return replayWinner(deps, call, who);
+    }
+    throw refusal;
+  }
+
+  // 4. Dry run, or wait for an approver.
+  if (input.validateOnly) return { certificateRequestId: "", status: "PENDING", validated: true };
+  if (plan.profile.requireApproval) {
+    const waiting = await recordIntent(deps, call, plan, who, "PENDING_APPROVAL");
+    if (waiting === "duplicate") return replayWinner(deps, call, who);
+    return { certificateRequestId: waiting.id, status: "PENDING_APPROVAL" };
+  }
+
+  // 5. The key, before the intent: see generateKey.
+  const key = await generateKey(deps, call, plan, who);
+
+  // 6. Reserve the serial and record the intent.
+  const request = await recordIntent(deps, call, plan, who, "PENDING");
+  if (request === "duplicate") return replayWinner(deps, call, who);
+
+  // 7. Sign and store.
+  return signAndStore(deps, call, plan, request, { key });
+}
+
+/** The request's identity: its caller, idempotency key and fingerprint. */
+function issueIdentity(input: IssueInput): RequestIdentity {
   const fingerprint = requestFingerprint([
     "issue",
     input.profile,
@@ -33,61 +89,23 @@ export async function issue(deps: IssuanceDeps, input: IssueInput): Promise<Issu
     // Only when set, so that fingerprints stored before CA requests existed still match.
     ...(input.ca ? [{ ca: input.ca }] : []),
   ]);
-  const who: RequestIdentity = {
-    caller: input.caller,
-    requestId: input.requestId,
-    fingerprint,
-    kind: "ISSUE",
-  };
-
-  // 0. Idempotency, read in the same round trip as the profile, its policy and its CA
-  // (store/raw-read.ts); a prior request decides before anything about the profile is checked.
-  const prior =
-    input.requestId && !input.validateOnly
-      ? { caller: input.caller, requestId: input.requestId }
-      : undefined;
-  const key = profileKeyOf(input.profile);
-  // An empty reference leaves only the prior request to look up (REFERENCE_MISSING after it).
-  const rows = key ? await readIssuanceRows(em, key, prior) : undefined;
-  const priorId = rows
-    ? rows.priorRequestId
-    : prior && (await findPrior(em, prior.caller, prior.requestId))?.id;
-  if (priorId) return replay(deps, priorId, fingerprint, prior!.requestId);
-  if (!rows) throw profileReferenceMissing();
-
-  // 1-3. The plan. Errors before the profile is known are not recorded (there is no row to own them).
-  const plan = await planIssue(em, input, rows);
-
-  // 4-7. Check, record, sign and store.
-  return submit(deps, em, plan, who, {
-    mapField: issueFieldMapper(input.source.kind === "CSR"),
-    validateOnly: input.validateOnly,
-    what: "the request",
-  });
+  return { caller: input.caller, idempotencyKey: input.idempotencyKey, fingerprint, kind: "ISSUE" };
 }
 
-/** A repeated request_id: the same answer as the first call, never a second certificate. */
-export async function replay(
+/**
+ * One round trip: the profile (by id or slug), its policy and CA, and the prior request of the
+ * same (caller, request_id) unless this is a dry run. Undefined for an empty profile reference.
+ */
+function readProfileAndPrior(
   deps: IssuanceDeps,
-  priorId: string | undefined,
-  fingerprint: string,
-  requestId: string,
-  caller?: string,
-): Promise<IssueOutcome> {
-  const em = deps.orm.em.fork();
-  const prior = priorId
-    ? await em.findOneOrFail(CertificateRequestEntity, { id: priorId })
-    : await findPrior(em, caller!, requestId);
-  if (!prior)
-    throw new CertmintError("internal", "REQUEST_VANISHED", "the certificate request disappeared");
-  assertSameRequest(prior, fingerprint, requestId);
-  if (prior.status === "PENDING") {
-    // Another call is signing it (it holds the request's lock: wait for it, bounded by this
-    // call's deadline), or the call that reserved its serial is gone (its replica died: the
-    // lock is free and the request still PENDING): nobody received a certificate, so take it
-    // over and sign it under the same reserved serial.
-    if ((await statusOnceFree(em, prior.id)) === "PENDING") return takeOver(deps, em, prior);
-    await em.refresh(prior);
-  }
-  return outcomeOf(deps, em, prior);
+  input: IssueInput,
+  who: RequestIdentity,
+): Promise<IssuanceRows> | undefined {
+  const key = rowKeyOf(input.profile);
+  if (!key) return undefined;
+  const prior =
+    who.idempotencyKey && !input.validateOnly
+      ? { caller: who.caller, idempotencyKey: who.idempotencyKey }
+      : undefined;
+  return deps.store.issuance.findProfileAndPrior(key, prior);
 }

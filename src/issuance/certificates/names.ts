@@ -7,12 +7,12 @@ import {
   normalizeIp,
   normalizeUri,
   subjectNamesToCopy,
-} from "../policy";
+} from "../policy-engine";
 
 /**
  * The subject and SANs a certificate carries for a request's subject and SANs: names
  * normalised wherever they appear (a CN or emailAddress that reads as a name too), and the
- * subject's names copied into the SANs when the policy says COPY (policy/subject-names.ts).
+ * subject's names copied into the SANs when the policy says COPY (policy-engine/subject-names.ts).
  * The policy evaluation checks the request; this is what is then signed.
  */
 export function certifiedNames(

@@ -1,17 +1,18 @@
-import type { EntityManager } from "@mikro-orm/postgresql";
 import { CertmintError, type ErrorKind } from "../../errors";
-import {
-  CertificateEntity,
-  type CertificateRequestRow,
-  type CertificateRow,
-} from "../../store/entities";
-import { currentCallScope } from "../call-scope";
+import type { Call } from "../call";
 import type { IssuanceDeps } from "../deps";
-import { certificateKeyAad, requestKeyAad } from "./sign-and-store";
-import type { IssuedView, IssueOutcome, RequestStatus, StoredError } from "./types";
+import type {
+  Certificate,
+  CertificateRepository,
+  CertificateRequest,
+  StoredError,
+} from "../repositories";
+import { certificateNamed } from "./find";
+import { certificateKeyAad, openedKeyPem, requestKeyAad } from "./keys";
+import type { IssuedView, IssueOutcome } from "./types";
 
 /** The view of a stored certificate: PEM, chain, issuing CA, serial, validity. */
-export function viewOf(cert: CertificateRow): IssuedView {
+export function viewOf(cert: IssuedViewSource): IssuedView {
   return {
     certificateId: cert.id,
     certificatePem: cert.certificatePem,
@@ -22,6 +23,11 @@ export function viewOf(cert: CertificateRow): IssuedView {
     notAfter: cert.notAfter,
   };
 }
+
+type IssuedViewSource = Pick<
+  Certificate,
+  "id" | "certificatePem" | "chainPem" | "serialNumber" | "notBefore" | "notAfter"
+>;
 
 /** What a failure looks like stored on the request (and rebuilt for GetRequestStatus and replays). */
 export function storedErrorOf(err: CertmintError): StoredError {
@@ -34,41 +40,47 @@ export function errorFromStored(stored: StoredError): CertmintError {
   });
 }
 
+export interface OutcomeDeps {
+  store: { certificates: Pick<CertificateRepository, "findById"> };
+  keyring: IssuanceDeps["keyring"];
+  now: () => Date;
+}
+
 /**
  * The result a finished request stands for, as IssueCertificate returns it: the same
  * certificate on every replay, the stored error for a FAILED or REJECTED request. A private
  * key goes only to the token that made the request, and only if that token owns the
  * certificate (ownership.ts): the key the profile keeps with the certificate
  * (STORE_ENCRYPTED), or the generated key kept on the request for replays until its time runs
- * out (sign-and-store.ts).
+ * out (sign.ts).
  */
 export async function outcomeOf(
-  deps: IssuanceDeps,
-  em: EntityManager,
-  row: CertificateRequestRow,
+  deps: OutcomeDeps,
+  call: Call,
+  request: CertificateRequest,
 ): Promise<IssueOutcome> {
-  const status = row.status as RequestStatus;
+  const { status } = request;
   if (status === "FAILED" || status === "REJECTED") {
-    const err = errorFromStored(row.error as unknown as StoredError);
-    err.metadata.certificate_request_id = row.id;
+    const err = errorFromStored(request.error!);
+    err.metadata.certificate_request_id = request.id;
     throw err;
   }
-  if (status !== "ISSUED" || !row.certificateId) return { certificateRequestId: row.id, status };
-  const cert = await em.findOneOrFail(CertificateEntity, { id: row.certificateId });
-  const asker = currentCallScope()?.actor.id ?? row.caller;
-  let sealed: { aad: string; key: Uint8Array } | undefined;
-  if (asker === row.caller && asker === cert.owner) {
+  if (status !== "ISSUED" || !request.certificateId) {
+    return { certificateRequestId: request.id, status };
+  }
+  const cert = await certificateNamed(deps.store, request.certificateId);
+  const asker = call.actor.id;
+  let privateKeyPem: string | undefined;
+  if (asker === request.caller && asker === cert.owner) {
     if (cert.sealedPrivateKey) {
-      sealed = { aad: certificateKeyAad(cert.id), key: cert.sealedPrivateKey };
-    } else if (row.sealedPrivateKey && row.keyHeldUntil && row.keyHeldUntil > deps.now()) {
-      sealed = { aad: requestKeyAad(row.id), key: row.sealedPrivateKey };
+      privateKeyPem = openedKeyPem(deps, certificateKeyAad(cert.id), cert.sealedPrivateKey);
+    } else if (
+      request.sealedPrivateKey &&
+      request.keyHeldUntil &&
+      request.keyHeldUntil > deps.now()
+    ) {
+      privateKeyPem = openedKeyPem(deps, requestKeyAad(request.id), request.sealedPrivateKey);
     }
   }
-  const privateKeyPem = sealed
-    ? deps.keyring
-        .openWith(sealed.aad, sealed.key)
-        .export({ type: "pkcs8", format: "pem" })
-        .toString()
-    : undefined;
-  return { certificateRequestId: row.id, status, certificate: viewOf(cert), privateKeyPem };
+  return { certificateRequestId: request.id, status, certificate: viewOf(cert), privateKeyPem };
 }

@@ -1,11 +1,11 @@
 import { permissionDenied } from "../../errors";
-import type { CertificateRow } from "../../store/entities";
-import { currentCallScope } from "../call-scope";
+import type { Call } from "../call";
 import type { RenewalSettings } from "../profiles/types";
+import type { Certificate } from "../repositories";
 
 /**
  * Who may renew a certificate (issue 10.3). A certificate's owner is the access token that
- * holds its private key (CertificateRow.owner, set by sign-and-store.ts): the requester of an
+ * holds its private key (Certificate.owner, set by sign.ts): the requester of an
  * issuance, the caller of a NEW or CSR renewal, and for a REUSE renewal the owner of the
  * certificate renewed. Renewal is open to
  *  - its owner;
@@ -17,10 +17,13 @@ import type { RenewalSettings } from "../profiles/types";
  * returned only to the owner (outcome.ts), whoever renews, and a refused renewal writes
  * nothing, so the owner can still renew. RevokeCertificate stays admin-only.
  */
-export function assertMayRenew(certificate: CertificateRow, renewal: RenewalSettings): void {
-  const actor = currentCallScope()?.actor;
-  // Outside a gRPC call (start-up tasks, tests of the use cases) there is no caller to refuse.
-  if (!actor || actor.id === certificate.owner || actor.role === "ADMIN") return;
+export function assertMayRenew(
+  call: Call,
+  certificate: Pick<Certificate, "id" | "owner">,
+  renewal: RenewalSettings,
+): void {
+  const { actor } = call;
+  if (actor.id === certificate.owner || actor.role === "ADMIN") return;
   if (renewal.allowSharedRenewal) return;
   throw permissionDenied(
     "CERTIFICATE_NOT_OWNED",

@@ -1,5 +1,4 @@
-import type { EntityManager } from "@mikro-orm/postgresql";
-import { type FieldViolation, invalidArgument, isCertmintError } from "../../errors";
+import { type FieldViolation, fieldViolation, invalidField, isCertmintError } from "../../errors";
 import type {
   KeyAlgorithm,
   SignatureAlgorithm,
@@ -7,19 +6,23 @@ import type {
   SubjectName,
 } from "../../model/pki";
 import { assertSignatureFits, defaultSignatureAlgorithm, parseCsr } from "../../signer";
-import type { CertificateAuthorityRow } from "../../store/entities";
-import type { IssuanceRows } from "../../store/raw-read";
-import { requireProfileAccess } from "../call-scope";
+import { type Call, requireProfileAccess } from "../call";
 import {
   CA_KEY_USAGES,
   type CompiledPolicy,
   defaultUsagesFor,
   evaluate,
   nameConstraintsFor,
-} from "../policy";
+} from "../policy-engine";
 import { defaultKeyAlgorithm, defaultTtlSeconds } from "../profiles/effective-defaults";
 import { foundProfile, issuanceSettings } from "../profiles/load";
 import type { ProfileDefaults } from "../profiles/types";
+import type {
+  CaRepository,
+  CertificateAuthority,
+  IssuanceRows,
+  PolicyRepository,
+} from "../repositories";
 import { certifiedNames, sanCount } from "./names";
 import type { IssuancePlan, IssueInput, KeySource } from "./types";
 
@@ -70,7 +73,7 @@ function caRequest(
   input: IssueInput,
   csrAsks: { isCa: boolean; pathLength?: number } | undefined,
   policy: CompiledPolicy,
-  ca: CertificateAuthorityRow | null,
+  ca: CertificateAuthority | null,
 ): { isCa: boolean; pathLength?: number } {
   const asked = input.ca ?? (csrAsks?.isCa ? { pathLength: csrAsks.pathLength } : undefined);
   if (!asked && policy.basicConstraints.ca !== "REQUIRED") return { isCa: false };
@@ -84,20 +87,21 @@ function caRequest(
 }
 
 /**
- * Steps 1-3 of IssueCertificate: resolve the profile, policy and issuer (from the rows issue()
- * read in one round trip, store/raw-read.ts); fill what the request leaves empty from the
+ * Step 2 of IssueCertificate (issue.ts): resolve the profile, policy and issuer (from the rows issue()
+ * read in one round trip, the store's issuance repository); fill what the request leaves empty from the
  * profile's defaults; take identity and key from the CSR or the attributes. Policy evaluation
  * is separate (checkPlan), so a refusal can be recorded.
  */
 export async function planIssue(
-  em: EntityManager,
+  store: { policies: Pick<PolicyRepository, "find">; cas: Pick<CaRepository, "find"> },
+  call: Call,
   input: IssueInput,
   rows: IssuanceRows,
 ): Promise<IssuancePlan> {
   const profile = foundProfile(input.profile, rows);
   // Before anything else is checked: an issuer learns nothing about profiles not its own.
-  requireProfileAccess(profile);
-  const { policy, defaults, ca } = await issuanceSettings(em, profile, rows);
+  requireProfileAccess(call, profile);
+  const { policy, defaults, ca } = await issuanceSettings(store, profile, rows);
   let subject: SubjectName;
   let key: KeySource;
   let keyAlgorithm: KeyAlgorithm;
@@ -117,18 +121,11 @@ export async function planIssue(
     key = { kind: "GENERATE", keyAlgorithm };
   }
   if (sanCount(sans) > MAX_SANS) {
-    throw invalidArgument(
+    throw invalidField(
       "TOO_MANY_SANS",
       `a certificate may carry at most ${MAX_SANS} subject alternative names`,
-      {
-        violations: [
-          {
-            field: input.source.kind === "CSR" ? "csr_pem" : "attributes.subject_alternative_names",
-            description: `more than ${MAX_SANS} names`,
-            reason: "TOO_MANY_SANS",
-          },
-        ],
-      },
+      input.source.kind === "CSR" ? "csr_pem" : "attributes.subject_alternative_names",
+      `more than ${MAX_SANS} names`,
     );
   }
   // Usages: the request's, else the profile's defaults; the policy's required ones are always
@@ -186,7 +183,7 @@ export function parseRequestCsr(pem: string): ReturnType<typeof parseCsr> {
 
 /** The CA's signature algorithm, or for self-signed certificates the default for the subject key. */
 export function caSignatureDefault(
-  ca: CertificateAuthorityRow | null,
+  ca: CertificateAuthority | null,
   subjectKey: KeyAlgorithm,
 ): SignatureAlgorithm {
   return ca ? (ca.signatureAlgorithm as SignatureAlgorithm) : defaultSignatureAlgorithm(subjectKey);
@@ -216,11 +213,13 @@ export function checkPlan(
   try {
     assertSignatureFits(signingKey, plan.signatureAlgorithm);
   } catch (err) {
-    violations.push({
-      field: "signature_algorithm",
-      description: err instanceof Error ? err.message : "does not fit the signing key",
-      reason: "SIGNATURE_ALGORITHM_MISMATCH",
-    });
+    violations.push(
+      fieldViolation(
+        "signature_algorithm",
+        "SIGNATURE_ALGORITHM_MISMATCH",
+        err instanceof Error ? err.message : "does not fit the signing key",
+      ),
+    );
   }
   return violations;
 }

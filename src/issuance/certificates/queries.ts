@@ -1,17 +1,19 @@
-import { invalidArgument } from "../../errors";
-import { readCertificatePage } from "../../store/certificate-page";
-import {
-  CertificateAuthorityEntity,
-  CertificateProfileEntity,
-  type CertificateRow,
-} from "../../store/entities";
-import { decodePageToken, encodePageToken, type PageScope, pageSize } from "../common/pagination";
-import { findByRef } from "../common/refs";
+import { invalidField } from "../../errors";
+import { listPage, type Page } from "../common/list-page";
+import type { PageScope } from "../common/pagination";
+import { resolveRef } from "../common/refs";
 import { hasControlCharacters } from "../common/text";
 import type { IssuanceDeps } from "../deps";
-import { findCertificate } from "./revoke";
+import {
+  type Certificate,
+  type CertificateFilter,
+  type CertificateState,
+  type CertificateView,
+  certificateView,
+} from "../repositories";
+import { findCertificate } from "./find";
 
-export type CertificateStatusFilter = "ACTIVE" | "REVOKED" | "EXPIRED";
+export type CertificateStatusFilter = CertificateState;
 
 export interface ListCertificatesInput {
   pageSize: number;
@@ -23,8 +25,8 @@ export interface ListCertificatesInput {
   nameContains?: string;
 }
 
-export async function getCertificate(deps: IssuanceDeps, ref: string): Promise<CertificateRow> {
-  return findCertificate(deps.orm.em.fork(), ref, "certificate");
+export async function getCertificate(deps: IssuanceDeps, ref: string): Promise<CertificateView> {
+  return certificateView(await findCertificate(deps.store, ref, "certificate"));
 }
 
 /**
@@ -34,9 +36,7 @@ export async function getCertificate(deps: IssuanceDeps, ref: string): Promise<C
 export async function listCertificates(
   deps: IssuanceDeps,
   input: ListCertificatesInput,
-): Promise<{ items: CertificateRow[]; nextPageToken: string }> {
-  const em = deps.orm.em.fork();
-  const size = pageSize(input.pageSize);
+): Promise<Page<CertificateView>> {
   const scope: PageScope = {
     list: "ListCertificates",
     filter: {
@@ -47,77 +47,49 @@ export async function listCertificates(
       name_contains: input.nameContains,
     },
   };
-  const cursor = decodePageToken(deps.keyring, scope, input.pageToken);
-  let profileId: string | undefined;
-  let caId: string | undefined;
+  const filter: CertificateFilter = {
+    now: deps.now(),
+    state: input.status,
+    expiresBefore: input.expiresBefore,
+  };
   if (input.profile) {
-    const p = await findByRef(
-      em,
-      CertificateProfileEntity,
+    const profile = await resolveRef(
       input.profile,
       "certificate profile",
       "certificate_profile",
+      (k) => deps.store.profiles.find(k),
     );
-    profileId = p.id;
+    filter.profileId = profile.id;
   }
   if (input.ca) {
-    const c = await findByRef(
-      em,
-      CertificateAuthorityEntity,
-      input.ca,
-      "certificate authority",
-      "certificate_authority",
+    const ca = await resolveRef(input.ca, "certificate authority", "certificate_authority", (k) =>
+      deps.store.cas.find(k),
     );
-    caId = c.id;
+    filter.caId = ca.id;
   }
-  let namePattern: string | undefined;
   if (input.nameContains) {
     const needle = input.nameContains.trim().toLowerCase();
     if (needle.length > 253 || hasControlCharacters(needle)) {
-      throw invalidArgument(
+      throw invalidField(
         "NAME_FILTER_TOO_LONG",
         "name_contains is at most 253 printable characters",
-        {
-          violations: [
-            {
-              field: "name_contains",
-              description: "too long or not printable",
-              reason: "NAME_FILTER_TOO_LONG",
-            },
-          ],
-        },
+        "name_contains",
+        "too long or not printable",
       );
     }
-    // LIKE metacharacters in the needle are matched literally.
-    namePattern = `%${needle.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    filter.nameContains = needle;
   }
-  const rows = await readCertificatePage(em, {
-    profileId,
-    caId,
-    status: input.status,
-    now: deps.now(),
-    expiresBefore: input.expiresBefore,
-    namePattern,
-    after: cursor,
-    limit: size + 1,
-  });
-  const page = rows.slice(0, size);
-  const last = page.at(-1);
-  return {
-    items: page.map((r) => r.certificate),
-    nextPageToken:
-      rows.length > size && last
-        ? encodePageToken(deps.keyring, scope, {
-            createdAt: last.certificate.createdAt,
-            id: last.certificate.id,
-            createdAtText: last.createdAtText,
-          })
-        : "",
-  };
+  const page = await listPage(deps.keyring, input, scope, (query) =>
+    deps.store.certificates.listNewestFirst(filter, query),
+  );
+  return { ...page, items: page.items.map(certificateView) };
 }
 
 /** ACTIVE, REVOKED or EXPIRED, computed at read time. */
-export function certificateStatus(cert: CertificateRow, now: Date): CertificateStatusFilter {
+export function certificateStatus(
+  cert: Pick<Certificate, "revokedAt" | "notAfter">,
+  now: Date,
+): CertificateStatusFilter {
   if (cert.revokedAt) return "REVOKED";
   return cert.notAfter <= now ? "EXPIRED" : "ACTIVE";
 }

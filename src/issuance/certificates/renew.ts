@@ -1,171 +1,91 @@
-import { failedPrecondition, invalidArgument } from "../../errors";
-import type {
-  KeyAlgorithm,
-  SignatureAlgorithm,
-  SubjectAltNames,
-  SubjectName,
-} from "../../model/pki";
-import { assertSignatureFits, parseCertificate } from "../../signer";
-import { CertificateAuthorityEntity, CertificateRequestEntity } from "../../store/entities";
+import { type Call, refuseIfAbandoned } from "../call";
 import type { IssuanceDeps } from "../deps";
 import { requireProfileAccessById } from "../profiles/access";
-import { loadProfileForIssuance } from "../profiles/load";
-import { findPrior, requestFingerprint } from "./idempotency";
-import { replay } from "./issue";
-import { certifiedNames } from "./names";
-import { assertMayRenew } from "./ownership";
-import { caPlan, caSignatureDefault, parseRequestCsr } from "./plan";
-import type { RequestIdentity } from "./request-rows";
-import { findCertificate } from "./revoke";
-import { submit } from "./submit";
-import type { IssuancePlan, IssueOutcome, KeySource, RenewInput, StoredParams } from "./types";
-
-/** Backdate the signer applies to notBefore; the original lifetime is notAfter - notBefore - this. */
-const BACKDATE_SECONDS = 60;
-
-/** Renewal violations: identity comes from the original certificate, so name rules point at it. */
-export const renewFieldMapper = (path: string) =>
-  path.startsWith("subject") || path.startsWith("sans.") ? "certificate_id" : path;
+import { checkPolicy } from "./check";
+import { findCertificate } from "./find";
+import { requestFingerprint } from "./idempotency";
+import { type RequestIdentity, recordIntent, recordRefusal } from "./intent";
+import { generateKey } from "./keys";
+import { assertRenewable, planRenewal, renewFieldMapper } from "./renewal-plan";
+import { findPrior, replay, replayWinner } from "./replay";
+import { signAndStore } from "./sign-and-store";
+import type { IssueOutcome, RenewInput } from "./types";
 
 /**
  * RenewCertificate: a successor with the same profile, subject and SANs, the original lifetime
  * unless a TTL is given, checked against the policy as it is now. Refused for revoked or
  * already renewed certificates and disabled CAs, and for a caller that may not renew this
- * certificate (ownership.ts). The two certificates point at each other.
+ * certificate (ownership.ts). The two certificates point at each other. The steps of issue.ts:
+ *  1. the certificate, on a profile the caller may act on; a repeated request_id replays;
+ *  2. plan (renewal-plan.ts);
+ *  3. check the policy; a refusal is recorded FAILED;
+ *  4. validate_only stops here; a profile that needs approval records PENDING_APPROVAL;
+ *  5. the key, if certmint makes it;
+ *  6. reserve the serial and record the intent;
+ *  7. sign and store, linking the renewed certificate to its successor.
  */
-export async function renew(deps: IssuanceDeps, input: RenewInput): Promise<IssueOutcome> {
-  const em = deps.orm.em.fork();
-  const old = await findCertificate(em, input.certificateId, "certificate_id");
-  await requireProfileAccessById(em, old.profileId ?? null);
+export async function renew(
+  deps: IssuanceDeps,
+  call: Call,
+  input: RenewInput,
+): Promise<IssueOutcome> {
+  // 1. The certificate, and a replay.
+  const old = await findCertificate(deps.store, input.certificateId, "certificate_id");
+  await requireProfileAccessById(deps.store, call, old.profileId);
+  const who = renewIdentity(input, old.id);
+  if (who.idempotencyKey && !input.validateOnly) {
+    const prior = await findPrior(deps, who);
+    if (prior) return replay(deps, call, prior, who);
+  }
+
+  // 2. Plan.
+  assertRenewable(old);
+  const plan = await planRenewal(deps, call, old, input);
+
+  // 3. Check the policy. The last point where giving up leaves nothing behind.
+  const what = "the renewal (checked against the policy as it is now)";
+  const refusal = checkPolicy(deps, plan, renewFieldMapper, what);
+  refuseIfAbandoned(call);
+  if (refusal) {
+    if (!input.validateOnly && (await recordRefusal(deps, call, plan, who, refusal))) {
+      return replayWinner(deps, call, who);
+    }
+    throw refusal;
+  }
+
+  // 4. Dry run, or wait for an approver.
+  if (input.validateOnly) return { certificateRequestId: "", status: "PENDING", validated: true };
+  if (plan.profile.requireApproval) {
+    const waiting = await recordIntent(deps, call, plan, who, "PENDING_APPROVAL");
+    if (waiting === "duplicate") return replayWinner(deps, call, who);
+    return { certificateRequestId: waiting.id, status: "PENDING_APPROVAL" };
+  }
+
+  // 5. The key, before the intent: see generateKey.
+  const key = await generateKey(deps, call, plan, who);
+
+  // 6. Reserve the serial and record the intent.
+  const request = await recordIntent(deps, call, plan, who, "PENDING");
+  if (request === "duplicate") return replayWinner(deps, call, who);
+
+  // 7. Sign and store.
+  return signAndStore(deps, call, plan, request, { key });
+}
+
+function renewIdentity(input: RenewInput, oldId: string): RequestIdentity {
   const fingerprint = requestFingerprint([
     "renew",
-    old.id,
+    oldId,
     input.keySource ?? null,
     input.csrPem ?? null,
     input.keyAlgorithm ?? null,
     input.ttlSeconds ?? null,
   ]);
-  if (input.requestId && !input.validateOnly) {
-    const prior = await findPrior(em, input.caller, input.requestId);
-    if (prior) return replay(deps, prior.id, fingerprint, input.requestId);
-  }
-  if (old.revokedAt)
-    throw failedPrecondition(
-      "CERTIFICATE_REVOKED",
-      `certificate ${old.id} is revoked and cannot be renewed`,
-    );
-  if (old.renewedById) {
-    throw failedPrecondition(
-      "CERTIFICATE_ALREADY_RENEWED",
-      `certificate ${old.id} was already renewed by ${old.renewedById}; renew that one`,
-    );
-  }
-  if (!old.profileId)
-    throw failedPrecondition("PROFILE_DELETED", `the profile of certificate ${old.id} was deleted`);
-  const { profile, policy, renewal } = await loadProfileForIssuance(em, old.profileId);
-  assertMayRenew(old, renewal);
-  const ca = profile.caId
-    ? await em.findOneOrFail(CertificateAuthorityEntity, { id: profile.caId })
-    : null;
-  const original = await em.findOne(CertificateRequestEntity, { id: old.certificateRequestId });
-  const originalSource =
-    (original?.params as unknown as StoredParams | undefined)?.keySource ?? "CSR";
-  const keySource = input.keySource ?? (originalSource === "GENERATE" ? "NEW" : "REUSE");
-
-  let key: KeySource;
-  let keyAlgorithm = old.keyAlgorithm as KeyAlgorithm;
-  if (keySource === "NEW") {
-    keyAlgorithm = input.keyAlgorithm ?? keyAlgorithm;
-    key = { kind: "GENERATE", keyAlgorithm };
-  } else if (keySource === "REUSE") {
-    if (input.keyAlgorithm || input.csrPem) {
-      throw invalidArgument(
-        "RENEWAL_FIELDS_CONFLICT",
-        "key_algorithm and csr_pem go with key_source NEW and CSR, not REUSE",
-        {
-          violations: [
-            {
-              field: input.csrPem ? "csr_pem" : "key_algorithm",
-              description: "not used with REUSE",
-              reason: "RENEWAL_FIELDS_CONFLICT",
-            },
-          ],
-        },
-      );
-    }
-    key = { kind: "REUSE", publicKey: parseCertificate(old.certificatePem).publicKey };
-  } else {
-    if (!input.csrPem) {
-      throw invalidArgument("CSR_REQUIRED", "key_source CSR needs csr_pem", {
-        violations: [
-          { field: "csr_pem", description: "required with key_source CSR", reason: "CSR_REQUIRED" },
-        ],
-      });
-    }
-    const csr = parseRequestCsr(input.csrPem);
-    // Compared as certified: names normalised, subject names copied into the SANs.
-    const names = certifiedNames(policy, csr.subject, csr.sans);
-    if (!sameSubject(names.subject, old.subject) || !sameSans(names.sans, old.sans)) {
-      throw invalidArgument(
-        "CSR_IDENTITY_MISMATCH",
-        "the CSR must carry the same subject and SANs as the certificate being renewed",
-        {
-          violations: [
-            {
-              field: "csr_pem",
-              description: "subject or SANs differ from the original certificate",
-              reason: "CSR_IDENTITY_MISMATCH",
-            },
-          ],
-        },
-      );
-    }
-    keyAlgorithm = csr.keyAlgorithm;
-    key = { kind: "CSR", csrPem: input.csrPem, publicKey: csr.publicKey };
-  }
-  // Keep the original signature algorithm when the (possibly new) issuer key still fits it.
-  let signatureAlgorithm = old.signatureAlgorithm as SignatureAlgorithm;
-  try {
-    assertSignatureFits(ca ? (ca.keyAlgorithm as KeyAlgorithm) : keyAlgorithm, signatureAlgorithm);
-  } catch {
-    signatureAlgorithm = caSignatureDefault(ca, keyAlgorithm);
-  }
-  const lifetime =
-    Math.round((old.notAfter.getTime() - old.notBefore.getTime()) / 1000) - BACKDATE_SECONDS;
-  const plan: IssuancePlan = {
-    profile,
-    policy,
-    ca,
-    subject: old.subject,
-    sans: old.sans,
-    key,
-    keyAlgorithm,
-    signatureAlgorithm,
-    keyUsages: old.keyUsages as IssuancePlan["keyUsages"],
-    extendedKeyUsages: old.extendedKeyUsages as IssuancePlan["extendedKeyUsages"],
-    ttlSeconds: input.ttlSeconds ?? Math.max(lifetime, 1),
-    // A CA certificate's successor is one too, with its path length and the policy's constraints.
-    ...caPlan(policy, old.isCa, parseCertificate(old.certificatePem).pathLength),
-  };
-  const who: RequestIdentity = {
+  return {
     caller: input.caller,
-    requestId: input.requestId,
+    idempotencyKey: input.idempotencyKey,
     fingerprint,
     kind: "RENEW",
-    renewalOfCertificateId: old.id,
+    renewalOfCertificateId: oldId,
   };
-  return submit(deps, em, plan, who, {
-    mapField: renewFieldMapper,
-    validateOnly: input.validateOnly,
-    what: "the renewal (checked against the policy as it is now)",
-  });
 }
-
-const attrKey = (s: SubjectName) => JSON.stringify(s.attributes.map((a) => [a.type, a.value]));
-const sameSubject = (a: SubjectName, b: SubjectName) => attrKey(a) === attrKey(b);
-const sorted = (xs: string[]) => [...xs].sort().join("\n");
-const sameSans = (a: SubjectAltNames, b: SubjectAltNames) =>
-  sorted(a.dns) === sorted(b.dns) &&
-  sorted(a.ip) === sorted(b.ip) &&
-  sorted(a.email) === sorted(b.email) &&
-  sorted(a.uri) === sorted(b.uri);

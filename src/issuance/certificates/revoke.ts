@@ -1,14 +1,9 @@
-import type { EntityManager } from "@mikro-orm/postgresql";
-import { invalidArgument, notFound } from "../../errors";
-import type { RevocationReason } from "../../model/pki";
-import {
-  CertificateAuthorityEntity,
-  CertificateEntity,
-  type CertificateRow,
-} from "../../store/entities";
-import { recordAudit } from "../audit/record";
-import { isUuid } from "../common/refs";
+import { changeRecord } from "../audit/record";
+import type { Call } from "../call";
 import type { IssuanceDeps } from "../deps";
+import { type CertificateView, certificateView } from "../repositories";
+import { certificateNamed, findCertificate } from "./find";
+import { assertRevocationReason } from "./revocation-reason";
 import type { RevokeInput } from "./types";
 
 /**
@@ -16,135 +11,23 @@ import type { RevokeInput } from "./types";
  * Revoking a revoked certificate changes nothing (the first time and reason stand). An
  * intermediate CA is revoked with RevokeCertificateAuthority (ca/revoke.ts).
  */
-export async function revoke(deps: IssuanceDeps, input: RevokeInput): Promise<CertificateRow> {
+export async function revoke(
+  deps: IssuanceDeps,
+  call: Call,
+  input: RevokeInput,
+): Promise<CertificateView> {
   assertRevocationReason(input.reason);
-  const em = deps.orm.em.fork();
-  const cert = await findCertificate(em, input.certificate, "certificate", {
+  const cert = await findCertificate(deps.store, input.certificate, "certificate", {
     caSerialHint: true,
   });
-  await em.transactional(async (tx: EntityManager) => {
-    const revoked = await tx.nativeUpdate(
-      CertificateEntity,
-      { id: cert.id, revokedAt: null },
-      { revokedAt: deps.now(), revocationReason: input.reason },
-    );
-    if (revoked === 1 && cert.caId) await countRevocation(tx, cert.caId);
-    await recordAudit(tx, { type: "certificate", id: cert.id });
+  const now = deps.now();
+  await deps.store.transaction(async (tx) => {
+    const revoked = await tx.certificates.markRevoked(cert.id, input.reason, now);
+    // Counted against the CA whose CRL lists it, in the revoking transaction: every replica's
+    // published CRL compares this count with the one it was signed at (ca/publication.ts).
+    if (revoked && cert.caId) await tx.cas.countRevocation(cert.caId);
+    await tx.audit.insert(changeRecord(call, { type: "certificate", id: cert.id }, now));
   });
-  deps.onCertificateRevoked?.({
-    caId: cert.caId ?? null,
-    fingerprintSha256: cert.fingerprintSha256,
-  });
-  return em.findOneOrFail(CertificateEntity, { id: cert.id }, { refresh: true });
-}
-
-/** removeFromCRL belongs to delta CRLs only (RFC 5280 5.3.1): never a revocation reason here. */
-export function assertRevocationReason(reason: RevocationReason): void {
-  if (reason !== "REMOVE_FROM_CRL") return;
-  throw invalidArgument(
-    "REVOCATION_REASON_INVALID",
-    "removeFromCRL is only for delta CRLs (RFC 5280 5.3.1); choose another reason",
-    {
-      violations: [
-        {
-          field: "reason",
-          description: "REMOVE_FROM_CRL is not accepted",
-          reason: "REVOCATION_REASON_INVALID",
-        },
-      ],
-    },
-  );
-}
-
-/**
- * Counts a revocation against the CA whose CRL lists it, in the revoking transaction: every
- * replica's published CRL compares this count with the one it was signed at (ca/publication.ts).
- */
-export async function countRevocation(tx: EntityManager, caId: string): Promise<void> {
-  await tx
-    .getConnection()
-    .execute(
-      `update "certificate_authority" set "revocation_count" = "revocation_count" + 1 where "id" = ?`,
-      [caId],
-      "run",
-      tx.getTransactionContext(),
-    );
-}
-
-/** Serial numbers are written as hex, with or without colons, any case. */
-export function normalizeSerial(s: string): string | undefined {
-  const hex = s.trim().replace(/:/g, "").toLowerCase();
-  // Whole octets only: certmint writes serials as even-length hex (17 bytes).
-  return /^(?:[0-9a-f]{2}){1,20}$/.test(hex) ? hex : undefined;
-}
-
-/** A certificate by id (UUID) or serial number (unique enough: 128 random bits per serial). */
-export async function findCertificate(
-  em: EntityManager,
-  ref: string,
-  field: string,
-  options: { caSerialHint?: boolean } = {},
-): Promise<CertificateRow> {
-  const trimmed = ref.trim();
-  let rows: CertificateRow[];
-  if (isUuid(trimmed)) {
-    rows = await em.find(CertificateEntity, { id: trimmed.toLowerCase() });
-  } else {
-    const serial = normalizeSerial(trimmed);
-    if (!serial) {
-      throw invalidArgument(
-        "CERTIFICATE_REFERENCE_INVALID",
-        `${field} must be a certificate id (UUID) or a hex serial number`,
-        {
-          violations: [
-            {
-              field,
-              description: "neither a UUID nor a hex serial",
-              reason: "CERTIFICATE_REFERENCE_INVALID",
-            },
-          ],
-        },
-      );
-    }
-    rows = await em.find(CertificateEntity, { serialNumber: serial }, { limit: 2 });
-    if (rows.length > 1) {
-      throw invalidArgument(
-        "SERIAL_AMBIGUOUS",
-        `serial ${serial} was issued by more than one CA; use the certificate id`,
-        {
-          violations: [{ field, description: "ambiguous serial", reason: "SERIAL_AMBIGUOUS" }],
-        },
-      );
-    }
-  }
-  if (!rows[0]) {
-    if (options.caSerialHint) await refuseCaSerial(em, trimmed, field);
-    throw notFound("CERTIFICATE_NOT_FOUND", `no certificate "${trimmed}"`);
-  }
-  return rows[0];
-}
-
-/** A CA certificate's serial names no leaf: INVALID_ARGUMENT pointing at the RPC that revokes CAs. */
-async function refuseCaSerial(em: EntityManager, ref: string, field: string): Promise<void> {
-  const serial = normalizeSerial(ref);
-  if (!serial) return;
-  const ca = await em.findOne(
-    CertificateAuthorityEntity,
-    { serialNumber: serial },
-    { fields: ["slug"] },
-  );
-  if (!ca) return;
-  throw invalidArgument(
-    "CERTIFICATE_IS_CERTIFICATE_AUTHORITY",
-    `serial ${serial} is the certificate of certificate authority "${ca.slug}": revoke it with CertificateAuthorityService.RevokeCertificateAuthority`,
-    {
-      violations: [
-        {
-          field,
-          description: "names a CA certificate",
-          reason: "CERTIFICATE_IS_CERTIFICATE_AUTHORITY",
-        },
-      ],
-    },
-  );
+  deps.onCertificateRevoked?.({ caId: cert.caId, fingerprintSha256: cert.fingerprintSha256 });
+  return certificateView(await certificateNamed(deps.store, cert.id));
 }

@@ -1,8 +1,12 @@
 import { createPublicKey } from "node:crypto";
-import type { EntityManager } from "@mikro-orm/postgresql";
 import { parseCsr } from "../../signer";
-import { CertificateAuthorityEntity, type CertificateRequestRow } from "../../store/entities";
-import { loadProfileForIssuance } from "../profiles/load";
+import { loadProfileForIssuance, requireCa } from "../profiles/load";
+import type {
+  CaRepository,
+  CertificateRequest,
+  PolicyRepository,
+  ProfileRepository,
+} from "../repositories";
 import { caPlan } from "./plan";
 import type { IssuancePlan, KeySource, StoredParams } from "./types";
 
@@ -11,14 +15,16 @@ import type { IssuancePlan, KeySource, StoredParams } from "./types";
  * died), with the profile, policy and CA as they are now.
  */
 export async function planFromStored(
-  em: EntityManager,
-  row: CertificateRequestRow,
+  store: {
+    profiles: Pick<ProfileRepository, "find">;
+    policies: Pick<PolicyRepository, "find">;
+    cas: Pick<CaRepository, "find">;
+  },
+  row: CertificateRequest,
 ): Promise<IssuancePlan> {
-  const params = row.params as unknown as StoredParams;
-  const { profile, policy } = await loadProfileForIssuance(em, row.profileId);
-  const ca = profile.caId
-    ? await em.findOneOrFail(CertificateAuthorityEntity, { id: profile.caId }, { refresh: true })
-    : null;
+  const params: StoredParams = row.params;
+  const { profile, policy } = await loadProfileForIssuance(store, row.profileId);
+  const ca = profile.caId ? await requireCa(store.cas, profile.caId) : null;
   let key: KeySource;
   if (params.keySource === "CSR") {
     key = { kind: "CSR", csrPem: row.csrPem!, publicKey: parseCsr(row.csrPem!).publicKey };

@@ -1,5 +1,4 @@
 import type { KeyObject } from "node:crypto";
-import type { FieldViolation } from "../../errors";
 import type {
   ExtendedKeyUsage,
   KeyAlgorithm,
@@ -10,10 +9,10 @@ import type {
   SubjectAltNames,
   SubjectName,
 } from "../../model/pki";
-import type { CertificateAuthorityRow, CertificateProfileRow } from "../../store/entities";
-import type { CompiledPolicy } from "../policy";
+import type { CompiledPolicy } from "../policy-engine";
+import type { CertificateAuthority, CertificateProfile, RequestStatus } from "../repositories";
 
-export type RequestStatus = "PENDING_APPROVAL" | "PENDING" | "ISSUED" | "FAILED" | "REJECTED";
+export type { RequestStatus, StoredError, StoredParams } from "../repositories";
 
 /** Where the certified key comes from. */
 export type KeySource =
@@ -26,7 +25,8 @@ export interface IssueInput {
   /** The authenticated caller; request ids are unique per caller. */
   caller: string;
   profile: string;
-  requestId?: string;
+  /** The caller's idempotency key (request_id in the API). */
+  idempotencyKey?: string;
   source:
     | { kind: "CSR"; csrPem: string }
     | {
@@ -49,7 +49,8 @@ export type RenewKeySource = "NEW" | "REUSE" | "CSR";
 export interface RenewInput {
   caller: string;
   certificateId: string;
-  requestId?: string;
+  /** The caller's idempotency key (request_id in the API). */
+  idempotencyKey?: string;
   keySource?: RenewKeySource;
   csrPem?: string;
   keyAlgorithm?: KeyAlgorithm;
@@ -62,10 +63,10 @@ export interface RenewInput {
  * policy, checked, and stored on the request row (params) so approval can sign it later.
  */
 export interface IssuancePlan {
-  profile: CertificateProfileRow;
+  profile: CertificateProfile;
   policy: CompiledPolicy;
   /** null for self-signed profiles. */
-  ca: CertificateAuthorityRow | null;
+  ca: CertificateAuthority | null;
   /** The subject the certificate carries: names in it normalised (names.ts certifiedNames). */
   subject: SubjectName;
   /** The subject as the request gave it (policy violations quote it). */
@@ -84,23 +85,8 @@ export interface IssuancePlan {
   isCa?: boolean;
   /** pathLenConstraint of a CA certificate; absent = unlimited. */
   pathLength?: number;
-  /** nameConstraints of a CA certificate, from the policy (policy/name-constraints.ts). */
+  /** nameConstraints of a CA certificate, from the policy (policy-engine/name-constraints.ts). */
   nameConstraints?: NameConstraints;
-}
-
-/** What the request row keeps of a plan (JSON), enough to rebuild it at approval. */
-export interface StoredParams {
-  keySource: "CSR" | "GENERATE" | "REUSE";
-  keyAlgorithm: KeyAlgorithm;
-  /** SPKI DER, base64, for REUSE. */
-  reusedSpki?: string;
-  signatureAlgorithm: SignatureAlgorithm;
-  keyUsages: KeyUsage[];
-  extendedKeyUsages: ExtendedKeyUsage[];
-  ttlSeconds: number;
-  /** A CA request, and its path length (absent: unlimited); absent on leaf requests. */
-  isCa?: boolean;
-  pathLength?: number;
 }
 
 /** A certificate as handed to its requester. */
@@ -121,14 +107,6 @@ export interface IssueOutcome {
   privateKeyPem?: string;
   /** validate_only: every check passed, nothing stored. */
   validated?: boolean;
-}
-
-/** The failure recorded on a FAILED or REJECTED request (google.rpc.Status-shaped). */
-export interface StoredError {
-  code: string;
-  reason: string;
-  message: string;
-  violations: FieldViolation[];
 }
 
 export interface RevokeInput {

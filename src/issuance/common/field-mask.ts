@@ -1,4 +1,4 @@
-import { type FieldViolation, invalidArgument, quoted } from "../../errors";
+import { type FieldViolation, fieldViolation, invalidArgument, quoted } from "../../errors";
 
 /** Output-only or identifying fields: never set by an update (AIP-134, AIP-203). */
 const IMMUTABLE_PATHS = new Set(["id", "slug", "etag", "create_time", "update_time"]);
@@ -18,11 +18,13 @@ export function resolveUpdateMask<Change>(
 ): Change[] {
   const violations: FieldViolation[] = [];
   if (mask.length === 0) {
-    violations.push({
-      field: "update_mask",
-      reason: "UPDATE_MASK_EMPTY",
-      description: `name the fields to change, e.g. ${example}`,
-    });
+    violations.push(
+      fieldViolation(
+        "update_mask",
+        "UPDATE_MASK_EMPTY",
+        `name the fields to change, e.g. ${example}`,
+      ),
+    );
   }
   const changes: Change[] = [];
   mask.forEach((path, i) => {
@@ -31,13 +33,15 @@ export function resolveUpdateMask<Change>(
     else if (change !== undefined) changes.push(change);
     else {
       const immutable = IMMUTABLE_PATHS.has(path);
-      violations.push({
-        field: `update_mask.paths[${i}]`,
-        reason: immutable ? "UPDATE_MASK_PATH_IMMUTABLE" : "UPDATE_MASK_PATH_UNKNOWN",
-        description: immutable
-          ? `${quoted(path)} cannot be changed`
-          : `${quoted(path)} is not a field of ${resource} that can be updated`,
-      });
+      violations.push(
+        fieldViolation(
+          `update_mask.paths[${i}]`,
+          immutable ? "UPDATE_MASK_PATH_IMMUTABLE" : "UPDATE_MASK_PATH_UNKNOWN",
+          immutable
+            ? `${quoted(path)} cannot be changed`
+            : `${quoted(path)} is not a field of ${resource} that can be updated`,
+        ),
+      );
     }
   });
   if (violations.length > 0) {

@@ -1,5 +1,3 @@
-import type { EntitySchema } from "@mikro-orm/core";
-import type { EntityManager } from "@mikro-orm/postgresql";
 import {
   decodePageToken,
   encodePageToken,
@@ -7,6 +5,7 @@ import {
   type PageTokenKeys,
   pageSize,
 } from "../common/pagination";
+import type { PageQuery } from "../repositories";
 
 export interface PageRequest {
   pageSize: number;
@@ -20,41 +19,20 @@ export interface Page<T> {
 }
 
 /**
- * One keyset page of rows, oldest first by (created_at, id) (see common/pagination.ts). Shared by
- * the CA, policy and profile listings.
+ * One keyset page (common/pagination.ts): the token decoded against the list and its filters,
+ * `list` asked for one row more than the page (which tells whether another page follows), the
+ * next token made from the page's last row. The order is the list's own (oldest first for
+ * resources, newest first for certificates and audit records).
  */
-export async function oldestFirstPage<T extends { id: string; createdAt: Date }>(
-  em: EntityManager,
+export async function listPage<T extends { id: string; createdAt: Date }>(
   keys: PageTokenKeys,
-  entity: EntitySchema<T>,
   request: PageRequest,
-  /** The list and its request filters, which the page token is bound to. */
   scope: PageScope,
-  /** Extra conditions (AND), e.g. { status: "ACTIVE" }. */
-  filter: Record<string, unknown> = {},
+  list: (page: PageQuery) => Promise<T[]>,
 ): Promise<Page<T>> {
   const size = pageSize(request.pageSize);
-  const cursor = decodePageToken(keys, scope, request.pageToken);
-  // createdAt >= cursor is implied by the OR; it is there for the planner, which uses it as
-  // the start of the index range scan (an OR alone is only a filter: each page would re-read
-  // every row before it).
-  const after = cursor
-    ? {
-        createdAt: { $gte: cursor.createdAt },
-        $or: [
-          { createdAt: { $gt: cursor.createdAt } },
-          { createdAt: cursor.createdAt, id: { $gt: cursor.id } },
-        ],
-      }
-    : {};
-  const where = { $and: [filter, after] };
-  // One row more than the page tells whether another page follows.
-  // biome-ignore lint/suspicious/noExplicitAny: a filter valid for every entity with these columns
-  const rows = await em.find(entity, where as any, {
-    // biome-ignore lint/suspicious/noExplicitAny: as above
-    orderBy: { createdAt: "asc", id: "asc" } as any,
-    limit: size + 1,
-  });
+  const after = decodePageToken(keys, scope, request.pageToken);
+  const rows = await list({ after, limit: size + 1 });
   const items = rows.slice(0, size);
   const last = items.at(-1);
   return {

@@ -1,5 +1,6 @@
-import { invalidArgument } from "../../errors";
+import { invalidField } from "../../errors";
 import type { MessageAuthenticator } from "../../signer";
+import type { PageCursor } from "../repositories";
 import { isUuid } from "./refs";
 
 /** Page sizes: 50 by default, at most 1000 (the proto comments say the same). */
@@ -8,27 +9,22 @@ export const MAX_PAGE_SIZE = 1000;
 
 export function pageSize(requested: number): number {
   if (!Number.isInteger(requested) || requested < 0) {
-    throw invalidArgument("PAGE_SIZE_INVALID", "page_size must be 0 or a positive integer", {
-      violations: [{ field: "page_size", description: "negative", reason: "PAGE_SIZE_INVALID" }],
-    });
+    throw invalidField(
+      "PAGE_SIZE_INVALID",
+      "page_size must be 0 or a positive integer",
+      "page_size",
+      "negative",
+    );
   }
   return requested === 0 ? DEFAULT_PAGE_SIZE : Math.min(requested, MAX_PAGE_SIZE);
 }
 
 /**
- * Keyset pagination: the token is the (created_at, id) of the last row of the previous page,
- * so pages stay stable while rows are added, and each page is an index range scan.
+ * Keyset pagination: the token is the (created_at, id) of the last row of the previous page
+ * (a PageCursor), so pages stay stable while rows are added, and each page is an index range
+ * scan.
  */
-export interface PageCursor {
-  createdAt: Date;
-  id: string;
-  /**
-   * created_at as PostgreSQL holds it, to the microsecond (ISO 8601 UTC), when the list reads
-   * it: a Date keeps milliseconds, and a cursor cut to the millisecond would skip the rows
-   * between it and the true value (rows written by SQL, e.g. now(), carry microseconds).
-   */
-  createdAtText?: string;
-}
+export type { PageCursor };
 
 /** ISO 8601 UTC with up to microseconds, as toISOString and the lists' SQL write it. */
 const CURSOR_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?Z$/;
@@ -121,9 +117,10 @@ function scopeText(scope: PageScope): string {
 }
 
 function pageTokenInvalid(description: string) {
-  return invalidArgument(
+  return invalidField(
     "PAGE_TOKEN_INVALID",
     `page_token is ${description}; start again with an empty page_token`,
-    { violations: [{ field: "page_token", description, reason: "PAGE_TOKEN_INVALID" }] },
+    "page_token",
+    description,
   );
 }

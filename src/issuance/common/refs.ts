@@ -1,6 +1,5 @@
-import type { EntitySchema } from "@mikro-orm/core";
-import type { EntityManager } from "@mikro-orm/postgresql";
-import { invalidArgument, notFound, quoted } from "../../errors";
+import { invalidField, notFound, quoted } from "../../errors";
+import type { RowKey } from "../repositories";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Slugs: lower-case letters, digits and '-', 1 to 63 characters, starting with a letter. */
@@ -11,44 +10,52 @@ export const isUuid = (s: string): boolean => UUID.test(s);
 /** Checks a new slug; the message says the rule. */
 export function checkSlug(slug: string, field = "slug"): string {
   if (!SLUG.test(slug) || slug.includes("--")) {
-    throw invalidArgument(
+    throw invalidField(
       "SLUG_INVALID",
       `${field} must be 1-63 lower-case letters, digits or single '-', starting with a letter and not ending with '-' (got ${quoted(slug)})`,
-      {
-        violations: [{ field, description: "not a valid slug", reason: "SLUG_INVALID" }],
-      },
+      field,
+      "not a valid slug",
     );
   }
   return slug;
 }
 
 /**
- * Finds a row by a reference that is its UUID id or its slug (every reference in the API
- * accepts either). NOT_FOUND names what was looked for.
+ * A reference as every API reference reads: trimmed, a UUID is an id (lower-cased), anything
+ * else a slug; null when empty.
  */
-export async function findByRef<T extends object>(
-  em: EntityManager,
-  entity: EntitySchema<T>,
+export function rowKeyOf(ref: string): RowKey | null {
+  const trimmed = ref.trim();
+  if (trimmed === "") return null;
+  return isUuid(trimmed) ? { id: trimmed.toLowerCase() } : { slug: trimmed };
+}
+
+/**
+ * Resolves a reference that is a UUID id or a slug (every reference in the API accepts
+ * either) with `find`: INVALID_ARGUMENT on `field` when empty, NOT_FOUND naming what was
+ * looked for when nothing has it.
+ */
+export async function resolveRef<T>(
   ref: string,
   what: string,
   field: string,
+  find: (key: RowKey) => Promise<T | null>,
 ): Promise<T> {
-  const trimmed = ref.trim();
-  if (trimmed === "") throw referenceMissing(what, field);
-  const where = isUuid(trimmed) ? { id: trimmed.toLowerCase() } : { slug: trimmed };
-  // biome-ignore lint/suspicious/noExplicitAny: both shapes are valid filters of these entities
-  const row = await em.findOne(entity, where as any);
-  if (!row) throw referenceNotFound(what, trimmed);
-  return row;
+  const key = rowKeyOf(ref);
+  if (!key) throw referenceMissing(what, field);
+  const found = await find(key);
+  if (!found) throw referenceNotFound(what, ref.trim());
+  return found;
 }
 
-/** INVALID_ARGUMENT for an empty reference (shared with readers that bypass findByRef). */
+/** INVALID_ARGUMENT for an empty reference (resolveRef, and the issuance read that bypasses it). */
 export function referenceMissing(what: string, field: string) {
-  return invalidArgument("REFERENCE_MISSING", `${field} is required (an id or a slug)`, {
-    violations: [
-      { field, description: `name the ${what} by id or slug`, reason: "REFERENCE_MISSING" },
-    ],
-  });
+  return invalidField(
+    "REFERENCE_MISSING",
+    `${field} is required (an id or a slug)`,
+    field,
+    `name the ${what} by id or slug`,
+  );
 }
 
 /** NOT_FOUND for a reference that names nothing, e.g. CERTIFICATE_PROFILE_NOT_FOUND. */

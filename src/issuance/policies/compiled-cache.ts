@@ -1,7 +1,6 @@
-import type { EntityManager } from "@mikro-orm/postgresql";
 import { internalError, isCertmintError, notFound } from "../../errors";
-import { CertificatePolicyEntity, type CertificatePolicyRow } from "../../store/entities";
-import { type CompiledPolicy, compilePolicy } from "../policy";
+import { type CompiledPolicy, compilePolicy } from "../policy-engine";
+import type { CertificatePolicy, PolicyRepository } from "../repositories";
 
 /**
  * Compiled policies, keyed by id and version: a policy is compiled once per version (GUIDE 4.2,
@@ -12,7 +11,7 @@ import { type CompiledPolicy, compilePolicy } from "../policy";
 const MAX_CACHED_POLICIES = 1000;
 const cache = new Map<string, { version: number; policy: CompiledPolicy }>();
 
-type StoredPolicy = Pick<CertificatePolicyRow, "id" | "slug" | "version" | "spec">;
+type StoredPolicy = Pick<CertificatePolicy, "id" | "slug" | "version" | "spec">;
 
 /** The compiled form of a stored policy row, from the cache when its version is known. */
 export function compiledPolicyOf(row: StoredPolicy): CompiledPolicy {
@@ -29,10 +28,10 @@ export function compiledPolicyOf(row: StoredPolicy): CompiledPolicy {
 
 /** Loads a policy by id and returns it compiled (NOT_FOUND when it does not exist). */
 export async function loadCompiledPolicy(
-  em: EntityManager,
+  policies: Pick<PolicyRepository, "find">,
   policyId: string,
 ): Promise<CompiledPolicy> {
-  const row = await em.findOne(CertificatePolicyEntity, { id: policyId });
+  const row = await policies.find({ id: policyId });
   if (!row) {
     throw notFound("CERTIFICATE_POLICY_NOT_FOUND", `no certificate policy "${policyId}"`);
   }

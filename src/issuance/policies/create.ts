@@ -1,55 +1,64 @@
 import { randomUUID } from "node:crypto";
-import type { EntityManager } from "@mikro-orm/postgresql";
 import { alreadyExists } from "../../errors";
-import { CertificatePolicyEntity, type CertificatePolicyRow } from "../../store/entities";
-import { recordAudit } from "../audit/record";
+import { changeRecord } from "../audit/record";
+import type { Call } from "../call";
 import { checkSlug } from "../common/refs";
-import { isUniqueViolation } from "../common/unique-violation";
+import {
+  type AuditRepository,
+  type CertificatePolicy,
+  type PolicyRepository,
+  type StoreWith,
+  UniqueConflict,
+} from "../repositories";
 import { compileForRequest } from "./field-paths";
 import { specForNewPolicy } from "./rules";
-import type { NewPolicyInput, PolicyDeps } from "./types";
+import type { NewPolicyInput } from "./types";
+
+export interface CreatePolicyDeps {
+  store: StoreWith<{
+    policies: Pick<PolicyRepository, "slugTaken" | "insert">;
+    audit: Pick<AuditRepository, "insert">;
+  }>;
+  now: () => Date;
+}
 
 /**
  * Creates a policy: the request's rules over the preset's, compiled (every problem reported at
  * once, on the request's proto field paths), stored as the canonical spec compilePolicy returns.
  */
 export async function createPolicy(
-  deps: PolicyDeps,
+  deps: CreatePolicyDeps,
+  call: Call,
   input: NewPolicyInput,
-): Promise<CertificatePolicyRow> {
+): Promise<CertificatePolicy> {
   checkSlug(input.slug, "certificate_policy.slug");
   const compiled = compileForRequest(
     specForNewPolicy(input.rules, input.preset),
     "certificate_policy",
   );
-  const em = deps.orm.em.fork();
-  await assertSlugFree(em, input.slug);
+  if (await deps.store.policies.slugTaken(input.slug)) throw slugTaken(input.slug);
   const now = deps.now();
+  const policy: CertificatePolicy = {
+    id: randomUUID(),
+    slug: input.slug,
+    description: input.description,
+    spec: structuredClone(compiled.spec),
+    version: 1,
+    createdAt: now,
+    updatedAt: now,
+  };
   try {
-    // The audit record commits with the row (issue 6); created with tx, which flushes it.
-    return await em.transactional(async (tx: EntityManager) => {
-      const row = tx.create(CertificatePolicyEntity, {
-        id: randomUUID(),
-        slug: input.slug,
-        description: input.description,
-        spec: structuredClone(compiled.spec) as unknown as Record<string, unknown>,
-        version: 1,
-        createdAt: now,
-        updatedAt: now,
-      });
-      await tx.flush();
-      await recordAudit(tx, { type: "certificate_policy", id: row.id }, now);
-      return row;
+    // The audit record commits with the row (issue 6).
+    await deps.store.transaction(async (tx) => {
+      await tx.policies.insert(policy);
+      await tx.audit.insert(changeRecord(call, { type: "certificate_policy", id: policy.id }, now));
     });
   } catch (err) {
     // Two creates racing for one slug: the unique index decides.
-    if (isUniqueViolation(err, "certificate_policy_slug_key")) throw slugTaken(input.slug);
+    if (err instanceof UniqueConflict) throw slugTaken(input.slug);
     throw err;
   }
-}
-
-async function assertSlugFree(em: EntityManager, slug: string): Promise<void> {
-  if (await em.count(CertificatePolicyEntity, { slug })) throw slugTaken(slug);
+  return policy;
 }
 
 const slugTaken = (slug: string) =>

@@ -1,12 +1,27 @@
-import { ForeignKeyConstraintViolationException } from "@mikro-orm/core";
 import { failedPrecondition } from "../../errors";
-import { CertificatePolicyEntity, CertificateProfileEntity } from "../../store/entities";
-import { recordAudit } from "../audit/record";
+import { changeRecord } from "../audit/record";
+import type { Call } from "../call";
 import { checkEtag } from "../common/etag";
-import { findByRef } from "../common/refs";
-import { concurrentUpdate, lockRow } from "../common/row-lock";
+import { resolveRef } from "../common/refs";
+import { concurrentUpdate, stillThere } from "../common/row-lock";
+import {
+  type AuditRepository,
+  type PolicyRepository,
+  type ProfileRepository,
+  StillReferenced,
+  type StoreWith,
+} from "../repositories";
 import { forgetCompiledPolicy } from "./compiled-cache";
-import type { DeletePolicyInput, PolicyDeps } from "./types";
+import type { DeletePolicyInput } from "./types";
+
+export interface DeletePolicyDeps {
+  store: StoreWith<{
+    policies: Pick<PolicyRepository, "find" | "lock" | "delete">;
+    profiles: Pick<ProfileRepository, "usingPolicy">;
+    audit: Pick<AuditRepository, "insert">;
+  }>;
+  now: () => Date;
+}
 
 /**
  * Deletes a policy. FAILED_PRECONDITION (POLICY_IN_USE, a PreconditionFailure per profile) while
@@ -14,41 +29,38 @@ import type { DeletePolicyInput, PolicyDeps } from "./types";
  * a profile created meanwhile waits and then fails on its missing policy; the foreign key
  * (on delete restrict) is the last line should anything slip past.
  */
-export async function deletePolicy(deps: PolicyDeps, input: DeletePolicyInput): Promise<void> {
+export async function deletePolicy(
+  deps: DeletePolicyDeps,
+  call: Call,
+  input: DeletePolicyInput,
+): Promise<void> {
   let slug = input.ref;
   try {
-    await deps.orm.em.fork().transactional(async (tx) => {
-      const found = await findByRef(
-        tx,
-        CertificatePolicyEntity,
-        input.ref,
-        "certificate policy",
-        "certificate_policy",
+    await deps.store.transaction(async (tx) => {
+      const found = await resolveRef(input.ref, "certificate policy", "certificate_policy", (k) =>
+        tx.policies.find(k),
       );
-      const row = await lockRow(tx, CertificatePolicyEntity, found.id, "update");
+      const row = stillThere(await tx.policies.lock(found.id, "update"));
       slug = row.slug;
       checkEtag(input.etag, row.version, `certificate policy "${row.slug}"`);
-      const users = await tx.find(
-        CertificateProfileEntity,
-        { policyId: row.id },
-        { fields: ["slug"], orderBy: { createdAt: "asc", id: "asc" } },
-      );
-      if (users.length > 0)
+      const users = await tx.profiles.usingPolicy(row.id);
+      if (users.length > 0) {
         throw policyInUse(
           row.slug,
           users.map((p) => p.slug),
         );
-      const deleted = await tx.nativeDelete(CertificatePolicyEntity, {
-        id: row.id,
-        version: row.version,
-      });
-      if (deleted === 0) throw concurrentUpdate(`certificate policy "${row.slug}"`);
+      }
+      if (!(await tx.policies.delete(row.id, row.version))) {
+        throw concurrentUpdate(`certificate policy "${row.slug}"`);
+      }
       // The audit record commits with the deletion (issue 6).
-      await recordAudit(tx, { type: "certificate_policy", id: row.id }, deps.now());
+      await tx.audit.insert(
+        changeRecord(call, { type: "certificate_policy", id: row.id }, deps.now()),
+      );
       forgetCompiledPolicy(row.id);
     });
   } catch (err) {
-    if (err instanceof ForeignKeyConstraintViolationException) throw policyInUse(slug, []);
+    if (err instanceof StillReferenced) throw policyInUse(slug, []);
     throw err;
   }
 }

@@ -1,5 +1,5 @@
 import { CertmintError, isCertmintError } from "../../errors";
-import { type CompiledPolicy, compilePolicy } from "../policy";
+import { type CompiledPolicy, compilePolicy } from "../policy-engine";
 
 /** Top-level spec fields -> CertificatePolicy proto fields. */
 const PROTO_FIELD_OF_SPEC_FIELD: Record<string, string> = {

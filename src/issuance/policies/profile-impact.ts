@@ -1,10 +1,8 @@
-import type { EntityManager } from "@mikro-orm/postgresql";
-import { type FieldViolation, invalidArgument } from "../../errors";
-import type { KeyAlgorithm, SignatureAlgorithm } from "../../model/pki";
-import { CertificateAuthorityEntity, CertificateProfileEntity } from "../../store/entities";
-import type { CompiledPolicy } from "../policy";
+import { type FieldViolation, fieldViolation, invalidArgument } from "../../errors";
+import type { CompiledPolicy } from "../policy-engine";
 import { profileViolations } from "../profiles/defaults-check";
 import { storedDefaults, storedRenewal } from "../profiles/load";
+import type { CaRepository, ProfileRepository } from "../repositories";
 
 /**
  * Which policy field a profile violation points at: a profile that breaks the new rules is
@@ -35,18 +33,16 @@ function policyFieldOf(profileField: string): string {
  * that holds the policy row locked, so no profile can be added or changed meanwhile.
  */
 export async function assertProfilesStillFit(
-  tx: EntityManager,
+  tx: {
+    profiles: Pick<ProfileRepository, "usingPolicy">;
+    cas: Pick<CaRepository, "findMany">;
+  },
   policyId: string,
   policySlug: string,
   policy: CompiledPolicy,
 ): Promise<void> {
-  const profiles = await tx.find(
-    CertificateProfileEntity,
-    { policyId },
-    { orderBy: { createdAt: "asc", id: "asc" } },
-  );
-  const caIds = profiles.flatMap((p) => (p.caId ? [p.caId] : []));
-  const cas = caIds.length ? await tx.find(CertificateAuthorityEntity, { id: { $in: caIds } }) : [];
+  const profiles = await tx.profiles.usingPolicy(policyId);
+  const cas = await tx.cas.findMany(profiles.flatMap((p) => (p.caId ? [p.caId] : [])));
   const caById = new Map(cas.map((ca) => [ca.id, ca]));
   const violations: FieldViolation[] = [];
   const broken: string[] = [];
@@ -55,20 +51,17 @@ export async function assertProfilesStillFit(
     const found = profileViolations(policy, {
       defaults: storedDefaults(profile),
       renewal: storedRenewal(profile),
-      ca: ca
-        ? {
-            keyAlgorithm: ca.keyAlgorithm as KeyAlgorithm,
-            signatureAlgorithm: ca.signatureAlgorithm as SignatureAlgorithm,
-          }
-        : null,
+      ca: ca ? { keyAlgorithm: ca.keyAlgorithm, signatureAlgorithm: ca.signatureAlgorithm } : null,
     });
     if (found.length) broken.push(profile.slug);
     for (const v of found) {
-      violations.push({
-        field: policyFieldOf(v.field),
-        reason: v.reason,
-        description: `profile "${profile.slug}" ${v.field}: ${v.description}`,
-      });
+      violations.push(
+        fieldViolation(
+          policyFieldOf(v.field),
+          v.reason ?? "",
+          `profile "${profile.slug}" ${v.field}: ${v.description}`,
+        ),
+      );
     }
   }
   if (violations.length) {

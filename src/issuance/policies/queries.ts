@@ -1,24 +1,26 @@
-import { CertificatePolicyEntity, type CertificatePolicyRow } from "../../store/entities";
-import { oldestFirstPage, type Page, type PageRequest } from "../common/list-page";
-import { findByRef } from "../common/refs";
-import type { PolicyDeps } from "./types";
+import type { Page, PageRequest } from "../common/list-page";
+import { listPage } from "../common/list-page";
+import type { PageTokenKeys } from "../common/pagination";
+import { resolveRef } from "../common/refs";
+import type { CertificatePolicy, PolicyRepository } from "../repositories";
 
-export async function getPolicy(deps: PolicyDeps, ref: string): Promise<CertificatePolicyRow> {
-  return findByRef(
-    deps.orm.em.fork(),
-    CertificatePolicyEntity,
-    ref,
-    "certificate policy",
-    "certificate_policy",
+export interface PolicyQueryDeps {
+  store: { policies: Pick<PolicyRepository, "find" | "listOldestFirst"> };
+  keyring: PageTokenKeys;
+}
+
+export function getPolicy(deps: PolicyQueryDeps, ref: string): Promise<CertificatePolicy> {
+  return resolveRef(ref, "certificate policy", "certificate_policy", (k) =>
+    deps.store.policies.find(k),
   );
 }
 
 /** Policies oldest first, a keyset page at a time. */
-export async function listPolicies(
-  deps: PolicyDeps,
+export function listPolicies(
+  deps: PolicyQueryDeps,
   request: PageRequest,
-): Promise<Page<CertificatePolicyRow>> {
-  return oldestFirstPage(deps.orm.em.fork(), deps.keyring, CertificatePolicyEntity, request, {
-    list: "ListCertificatePolicies",
-  });
+): Promise<Page<CertificatePolicy>> {
+  return listPage(deps.keyring, request, { list: "ListCertificatePolicies" }, (page) =>
+    deps.store.policies.listOldestFirst(page),
+  );
 }

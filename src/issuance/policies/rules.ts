@@ -1,4 +1,4 @@
-import { type PolicySpec, type PresetName, presetSpec } from "../policy";
+import { type PolicySpec, type PresetName, presetSpec } from "../policy-engine";
 import type { PolicyRulesDraft } from "./types";
 
 /** Rule fields as compilePolicy reads them; values still unchecked. */

@@ -1,9 +1,5 @@
 import type { SubjectAttribute } from "../../model/pki";
-import type { IssuanceDeps } from "../deps";
-import type { NameRule, PresetName, SanType, UsageRule, ValueRule } from "../policy";
-
-/** The policy use cases need what every use case needs. */
-export type PolicyDeps = IssuanceDeps;
+import type { NameRule, PresetName, SanType, UsageRule, ValueRule } from "../policy-engine";
 
 /**
  * The rule fields of a policy as a request gives them, before any check: a key is present iff

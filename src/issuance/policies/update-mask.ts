@@ -1,6 +1,6 @@
 import { SUBJECT_ATTRIBUTES } from "../../model/pki";
 import { resolveUpdateMask } from "../common/field-mask";
-import { SAN_TYPES } from "../policy";
+import { SAN_TYPES } from "../policy-engine";
 import { type SpecDraft, unsetRules } from "./rules";
 import type { PolicyRulesDraft } from "./types";
 

@@ -1,14 +1,32 @@
-import { CertificatePolicyEntity, type CertificatePolicyRow } from "../../store/entities";
-import { recordAudit } from "../audit/record";
+import { changeRecord } from "../audit/record";
+import type { Call } from "../call";
 import { checkEtag } from "../common/etag";
-import { findByRef } from "../common/refs";
-import { concurrentUpdate, lockRow } from "../common/row-lock";
+import { resolveRef } from "../common/refs";
+import { concurrentUpdate, stillThere } from "../common/row-lock";
+import type {
+  AuditRepository,
+  CaRepository,
+  CertificatePolicy,
+  PolicyRepository,
+  ProfileRepository,
+  StoreWith,
+} from "../repositories";
 import { forgetCompiledPolicy } from "./compiled-cache";
 import { compileForRequest } from "./field-paths";
 import { assertProfilesStillFit } from "./profile-impact";
 import type { SpecDraft } from "./rules";
-import type { PolicyDeps, UpdatePolicyInput } from "./types";
+import type { UpdatePolicyInput } from "./types";
 import { type PolicyUnderUpdate, policyChanges } from "./update-mask";
+
+export interface UpdatePolicyDeps {
+  store: StoreWith<{
+    policies: Pick<PolicyRepository, "find" | "lock" | "update">;
+    profiles: Pick<ProfileRepository, "usingPolicy">;
+    cas: Pick<CaRepository, "findMany">;
+    audit: Pick<AuditRepository, "insert">;
+  }>;
+  now: () => Date;
+}
 
 /**
  * Replaces the masked fields of a policy. The result is compiled again (every problem at once,
@@ -18,19 +36,16 @@ import { type PolicyUnderUpdate, policyChanges } from "./update-mask";
  * read, and a stale etag is ABORTED (AIP-154).
  */
 export async function updatePolicy(
-  deps: PolicyDeps,
+  deps: UpdatePolicyDeps,
+  call: Call,
   input: UpdatePolicyInput,
-): Promise<CertificatePolicyRow> {
+): Promise<CertificatePolicy> {
   const changes = policyChanges(input.mask);
-  return deps.orm.em.fork().transactional(async (tx) => {
-    const found = await findByRef(
-      tx,
-      CertificatePolicyEntity,
-      input.ref,
-      "certificate policy",
-      "certificate_policy.id",
+  return deps.store.transaction(async (tx) => {
+    const found = await resolveRef(input.ref, "certificate policy", "certificate_policy.id", (k) =>
+      tx.policies.find(k),
     );
-    const row = await lockRow(tx, CertificatePolicyEntity, found.id, "update");
+    const row = stillThere(await tx.policies.lock(found.id, "update"));
     const what = `certificate policy "${row.slug}"`;
     checkEtag(input.etag, row.version, what);
 
@@ -44,20 +59,16 @@ export async function updatePolicy(
     await assertProfilesStillFit(tx, row.id, row.slug, compiled);
 
     const now = deps.now();
-    const updated = await tx.nativeUpdate(
-      CertificatePolicyEntity,
-      { id: row.id, version: row.version },
-      {
-        spec: structuredClone(compiled.spec) as unknown as Record<string, unknown>,
-        description: next.description,
-        version: row.version + 1,
-        updatedAt: now,
-      },
-    );
-    if (updated === 0) throw concurrentUpdate(what);
+    const updated = await tx.policies.update(row.id, row.version, {
+      spec: structuredClone(compiled.spec),
+      description: next.description,
+      version: row.version + 1,
+      updatedAt: now,
+    });
+    if (!updated) throw concurrentUpdate(what);
     // The audit record commits with the change (issue 6).
-    await recordAudit(tx, { type: "certificate_policy", id: row.id }, now);
+    await tx.audit.insert(changeRecord(call, { type: "certificate_policy", id: row.id }, now));
     forgetCompiledPolicy(row.id);
-    return tx.refresh(row).then((r) => r ?? row);
+    return stillThere(await tx.policies.find({ id: row.id }));
   });
 }

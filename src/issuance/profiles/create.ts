@@ -1,11 +1,29 @@
 import { randomUUID } from "node:crypto";
 import { alreadyExists } from "../../errors";
-import { CertificateProfileEntity, type CertificateProfileRow } from "../../store/entities";
-import { recordAudit } from "../audit/record";
+import { changeRecord } from "../audit/record";
+import type { Call } from "../call";
 import { checkSlug } from "../common/refs";
-import { isUniqueViolation } from "../common/unique-violation";
-import type { NewProfileInput, ProfileDeps } from "./inputs";
+import {
+  type AuditRepository,
+  type CaRepository,
+  type CertificateProfile,
+  type PolicyRepository,
+  type ProfileRepository,
+  type StoreWith,
+  UniqueConflict,
+} from "../repositories";
+import type { NewProfileInput } from "./inputs";
 import { checkProfile } from "./validate";
+
+export interface CreateProfileDeps {
+  store: StoreWith<{
+    profiles: Pick<ProfileRepository, "slugTaken" | "insert">;
+    policies: Pick<PolicyRepository, "find" | "lock">;
+    cas: Pick<CaRepository, "find">;
+    audit: Pick<AuditRepository, "insert">;
+  }>;
+  now: () => Date;
+}
 
 /**
  * Creates a profile. INVALID_ARGUMENT when it is malformed or its defaults break its own policy;
@@ -13,35 +31,34 @@ import { checkProfile } from "./validate";
  * one transaction that holds the policy row locked (validate.ts).
  */
 export async function createProfile(
-  deps: ProfileDeps,
+  deps: CreateProfileDeps,
+  call: Call,
   input: NewProfileInput,
-): Promise<CertificateProfileRow> {
+): Promise<CertificateProfile> {
   checkSlug(input.slug, "certificate_profile.slug");
   try {
-    return await deps.orm.em.fork().transactional(async (tx) => {
-      if (await tx.count(CertificateProfileEntity, { slug: input.slug })) {
-        throw slugTaken(input.slug);
-      }
+    return await deps.store.transaction(async (tx) => {
+      if (await tx.profiles.slugTaken(input.slug)) throw slugTaken(input.slug);
       const checked = await checkProfile(tx, input);
       const now = deps.now();
-      const row = tx.create(CertificateProfileEntity, {
+      const profile: CertificateProfile = {
         id: randomUUID(),
         slug: input.slug,
         ...checked,
-        defaults: checked.defaults as Record<string, unknown>,
-        renewal: checked.renewal as unknown as Record<string, unknown>,
         version: 1,
         createdAt: now,
         updatedAt: now,
-      });
-      await tx.flush();
+      };
+      await tx.profiles.insert(profile);
       // The audit record commits with the row (issue 6).
-      await recordAudit(tx, { type: "certificate_profile", id: row.id }, now);
-      return row;
+      await tx.audit.insert(
+        changeRecord(call, { type: "certificate_profile", id: profile.id }, now),
+      );
+      return profile;
     });
   } catch (err) {
     // Two creates racing for one slug: the unique index decides.
-    if (isUniqueViolation(err, "certificate_profile_slug_key")) throw slugTaken(input.slug);
+    if (err instanceof UniqueConflict) throw slugTaken(input.slug);
     throw err;
   }
 }

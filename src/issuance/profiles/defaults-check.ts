@@ -1,4 +1,5 @@
 import type { FieldViolation } from "../../errors";
+import { fieldViolation } from "../../errors";
 import type { KeyAlgorithm, SignatureAlgorithm } from "../../model/pki";
 import { assertSignatureFits, defaultSignatureAlgorithm } from "../../signer";
 import {
@@ -7,7 +8,7 @@ import {
   defaultUsagesFor,
   evaluate,
   type ViolationReason,
-} from "../policy";
+} from "../policy-engine";
 import { defaultKeyAlgorithm, defaultTtlSeconds } from "./effective-defaults";
 import type { ProfileDefaults, RenewalSettings } from "./types";
 
@@ -98,11 +99,13 @@ export function profileViolations(
   try {
     assertSignatureFits(signingKey, signatureAlgorithm);
   } catch (err) {
-    violations.push({
-      field: "defaults.signature_algorithm",
-      reason: "SIGNATURE_ALGORITHM_MISMATCH",
-      description: err instanceof Error ? err.message : `does not fit a ${signingKey} key`,
-    });
+    violations.push(
+      fieldViolation(
+        "defaults.signature_algorithm",
+        "SIGNATURE_ALGORITHM_MISMATCH",
+        err instanceof Error ? err.message : `does not fit a ${signingKey} key`,
+      ),
+    );
   }
 
   violations.push(...renewalViolations(renewal, ttlSeconds));
@@ -114,21 +117,21 @@ function renewalViolations(renewal: RenewalSettings, ttlSeconds: number): FieldV
   const before = renewal.renewBeforeDays;
   if (!Number.isInteger(before) || before < 0) {
     return [
-      {
-        field: "renewal.renew_before_days",
-        reason: "RENEW_BEFORE_INVALID",
-        description: `must be a whole number of days >= 0 (got ${before})`,
-      },
+      fieldViolation(
+        "renewal.renew_before_days",
+        "RENEW_BEFORE_INVALID",
+        `must be a whole number of days >= 0 (got ${before})`,
+      ),
     ];
   }
   if (before * DAY >= ttlSeconds) {
     const ttlDays = +(ttlSeconds / DAY).toFixed(2);
     return [
-      {
-        field: "renewal.renew_before_days",
-        reason: "RENEW_BEFORE_TOO_LONG",
-        description: `renewing ${before} days before expiry needs a default TTL longer than that (it is ${ttlSeconds} s, ${ttlDays} days)`,
-      },
+      fieldViolation(
+        "renewal.renew_before_days",
+        "RENEW_BEFORE_TOO_LONG",
+        `renewing ${before} days before expiry needs a default TTL longer than that (it is ${ttlSeconds} s, ${ttlDays} days)`,
+      ),
     ];
   }
   return [];

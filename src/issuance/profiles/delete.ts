@@ -1,32 +1,39 @@
-import { CertificateProfileEntity } from "../../store/entities";
-import { recordAudit } from "../audit/record";
+import { changeRecord } from "../audit/record";
+import type { Call } from "../call";
 import { checkEtag } from "../common/etag";
-import { findByRef } from "../common/refs";
-import { concurrentUpdate, lockRow } from "../common/row-lock";
-import type { DeleteProfileInput, ProfileDeps } from "./inputs";
+import { resolveRef } from "../common/refs";
+import { concurrentUpdate, stillThere } from "../common/row-lock";
+import type { AuditRepository, ProfileRepository, StoreWith } from "../repositories";
+import type { DeleteProfileInput } from "./inputs";
+
+export interface DeleteProfileDeps {
+  store: StoreWith<{
+    profiles: Pick<ProfileRepository, "find" | "lockForUpdate" | "delete">;
+    audit: Pick<AuditRepository, "insert">;
+  }>;
+  now: () => Date;
+}
 
 /**
  * Deletes a profile (ABORTED on a stale etag). Its certificate requests and certificates are
  * kept: they reference profile_id without a foreign key, so their history outlives the profile.
  */
-export async function deleteProfile(deps: ProfileDeps, input: DeleteProfileInput): Promise<void> {
-  await deps.orm.em.fork().transactional(async (tx) => {
-    const found = await findByRef(
-      tx,
-      CertificateProfileEntity,
-      input.ref,
-      "certificate profile",
-      "certificate_profile",
+export async function deleteProfile(
+  deps: DeleteProfileDeps,
+  call: Call,
+  input: DeleteProfileInput,
+): Promise<void> {
+  await deps.store.transaction(async (tx) => {
+    const found = await resolveRef(input.ref, "certificate profile", "certificate_profile", (k) =>
+      tx.profiles.find(k),
     );
-    const row = await lockRow(tx, CertificateProfileEntity, found.id, "update");
+    const row = stillThere(await tx.profiles.lockForUpdate(found.id));
     const what = `certificate profile "${row.slug}"`;
     checkEtag(input.etag, row.version, what);
-    const deleted = await tx.nativeDelete(CertificateProfileEntity, {
-      id: row.id,
-      version: row.version,
-    });
-    if (deleted === 0) throw concurrentUpdate(what);
+    if (!(await tx.profiles.delete(row.id, row.version))) throw concurrentUpdate(what);
     // The audit record commits with the deletion (issue 6).
-    await recordAudit(tx, { type: "certificate_profile", id: row.id }, deps.now());
+    await tx.audit.insert(
+      changeRecord(call, { type: "certificate_profile", id: row.id }, deps.now()),
+    );
   });
 }

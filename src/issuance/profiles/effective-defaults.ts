@@ -1,5 +1,6 @@
+import { rsaBitsOf } from "../../model/keys";
 import { KEY_ALGORITHMS, type KeyAlgorithm } from "../../model/pki";
-import type { CompiledPolicy } from "../policy";
+import type { CompiledPolicy } from "../policy-engine";
 import { FALLBACK_TTL_SECONDS, type ProfileDefaults } from "./types";
 
 /**
@@ -19,11 +20,6 @@ export function defaultTtlSeconds(defaults: ProfileDefaults, policy: CompiledPol
 
 /** The recommended key (fast to sign with, GUIDE 3), as for CAs. */
 const PREFERRED_KEY_ALGORITHM: KeyAlgorithm = "EC_P256";
-const RSA_BITS: Partial<Record<KeyAlgorithm, number>> = {
-  RSA_2048: 2048,
-  RSA_3072: 3072,
-  RSA_4096: 4096,
-};
 
 /**
  * The key algorithm of a server-generated key when neither the request nor the profile names
@@ -39,6 +35,6 @@ export function defaultKeyAlgorithm(
     ? policy.keyAlgorithms.allowed
     : KEY_ALGORITHMS;
   if (allowed.includes(PREFERRED_KEY_ALGORITHM)) return PREFERRED_KEY_ALGORITHM;
-  const fits = (a: KeyAlgorithm) => (RSA_BITS[a] ?? Infinity) >= policy.keyAlgorithms.minRsaBits;
+  const fits = (a: KeyAlgorithm) => (rsaBitsOf(a) ?? Infinity) >= policy.keyAlgorithms.minRsaBits;
   return allowed.find(fits) ?? allowed[0]!;
 }

@@ -1,4 +1,3 @@
-import type { IssuanceDeps } from "../deps";
 import type {
   EnrollmentMethod,
   PrivateKeyRetention,
@@ -6,9 +5,6 @@ import type {
   RenewalSettings,
   ValidityOverflow,
 } from "./types";
-
-/** The profile use cases need what every use case needs. */
-export type ProfileDeps = IssuanceDeps;
 
 /** Who signs: a CA by id or slug, the certificate's own key, or (an error) nothing. */
 export type IssuerChoice = { kind: "CA"; ref: string } | { kind: "SELF_SIGNED" } | { kind: "NONE" };

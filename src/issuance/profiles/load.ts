@@ -1,24 +1,24 @@
-import type { EntityManager } from "@mikro-orm/postgresql";
 import type { CertmintError } from "../../errors";
-import {
-  CertificateAuthorityEntity,
-  type CertificateAuthorityRow,
-  CertificateProfileEntity,
-  type CertificateProfileRow,
-} from "../../store/entities";
-import type { IssuanceRows, ProfileKey } from "../../store/raw-read";
-import { findByRef, isUuid, referenceMissing, referenceNotFound } from "../common/refs";
+import { referenceMissing, referenceNotFound, resolveRef } from "../common/refs";
 import { compiledPolicyOf, loadCompiledPolicy } from "../policies/compiled-cache";
-import type { CompiledPolicy } from "../policy";
+import type { CompiledPolicy } from "../policy-engine";
+import type {
+  CaRepository,
+  CertificateAuthority,
+  CertificateProfile,
+  IssuanceRows,
+  PolicyRepository,
+  ProfileRepository,
+} from "../repositories";
 import type { ProfileDefaults, RenewalSettings } from "./types";
 
 /** A profile with what issuing under it needs: its compiled policy and its JSON settings. */
 export interface ProfileForIssuance {
-  profile: CertificateProfileRow;
+  profile: CertificateProfile;
   /** Compiled once per policy version and cached (policies/compiled-cache.ts). */
   policy: CompiledPolicy;
   defaults: ProfileDefaults;
-  renewal: RenewalSettings;
+  renewal: Required<RenewalSettings>;
 }
 
 /**
@@ -28,34 +28,30 @@ export interface ProfileForIssuance {
  * `profile.selfSigned`); the CA may not be ACTIVE (check it with ca/load.ts requireActive).
  */
 export async function loadProfileForIssuance(
-  em: EntityManager,
+  store: { profiles: Pick<ProfileRepository, "find">; policies: Pick<PolicyRepository, "find"> },
   ref: string,
 ): Promise<ProfileForIssuance> {
-  const profile = await findByRef(
-    em,
-    CertificateProfileEntity,
-    ref,
-    "certificate profile",
-    "certificate_profile",
+  const profile = await resolveRef(ref, "certificate profile", "certificate_profile", (k) =>
+    store.profiles.find(k),
   );
   return {
     profile,
-    policy: await loadCompiledPolicy(em, profile.policyId),
+    policy: await loadCompiledPolicy(store.policies, profile.policyId),
     defaults: storedDefaults(profile),
     renewal: storedRenewal(profile),
   };
 }
 
 /** The defaults jsonb, as validate.ts writes it (the types.ts shape); a fresh copy. */
-export function storedDefaults(profile: Pick<CertificateProfileRow, "defaults">): ProfileDefaults {
-  return structuredClone(profile.defaults) as ProfileDefaults;
+export function storedDefaults(profile: Pick<CertificateProfile, "defaults">): ProfileDefaults {
+  return structuredClone(profile.defaults);
 }
 
 /** The renewal jsonb with every setting present (absent booleans are false). */
 export function storedRenewal(
-  profile: Pick<CertificateProfileRow, "renewal">,
+  profile: Pick<CertificateProfile, "renewal">,
 ): Required<RenewalSettings> {
-  const r = profile.renewal as Partial<RenewalSettings>;
+  const r: Partial<RenewalSettings> = profile.renewal;
   return {
     autoRenew: r.autoRenew === true,
     renewBeforeDays: r.renewBeforeDays ?? 0,
@@ -63,26 +59,16 @@ export function storedRenewal(
   };
 }
 
-/**
- * A profile reference read as findByRef (common/refs.ts) reads it: trimmed, a UUID is an id
- * (lower-cased), anything else a slug; null when empty (see profileReferenceMissing).
- */
-export function profileKeyOf(ref: string): ProfileKey | null {
-  const trimmed = ref.trim();
-  if (trimmed === "") return null;
-  return isUuid(trimmed) ? { id: trimmed.toLowerCase() } : { slug: trimmed };
-}
-
-/** findByRef's INVALID_ARGUMENT for an empty profile reference (field `certificate_profile`). */
+/** resolveRef's INVALID_ARGUMENT for an empty profile reference (field `certificate_profile`). */
 export function profileReferenceMissing(): CertmintError {
   return referenceMissing("certificate profile", "certificate_profile");
 }
 
 /**
- * The profile of rows read by store/raw-read.ts readIssuanceRows; NOT_FOUND
- * (CERTIFICATE_PROFILE_NOT_FOUND) as findByRef when there is none.
+ * The profile of rows read by the issuance repository (findProfileAndPrior); NOT_FOUND
+ * (CERTIFICATE_PROFILE_NOT_FOUND) as resolveRef when there is none.
  */
-export function foundProfile(ref: string, rows: IssuanceRows): CertificateProfileRow {
+export function foundProfile(ref: string, rows: IssuanceRows): CertificateProfile {
   if (!rows.profile) throw referenceNotFound("certificate profile", ref.trim());
   return rows.profile;
 }
@@ -90,20 +76,18 @@ export function foundProfile(ref: string, rows: IssuanceRows): CertificateProfil
 /**
  * What issuing under a found profile needs, from the same rows: its compiled policy (cached
  * per id and version), defaults, renewal settings and CA (null when self-signed). A policy or
- * CA row missing (the foreign keys forbid it) is looked up again through the ORM, which fails
- * as loadProfileForIssuance and a findOneOrFail of the CA do.
+ * CA row missing (the foreign keys forbid it) is looked up again, which fails as
+ * loadProfileForIssuance does.
  */
 export async function issuanceSettings(
-  em: EntityManager,
-  profile: CertificateProfileRow,
+  store: { policies: Pick<PolicyRepository, "find">; cas: Pick<CaRepository, "find"> },
+  profile: CertificateProfile,
   rows: IssuanceRows,
-): Promise<ProfileForIssuance & { ca: CertificateAuthorityRow | null }> {
+): Promise<ProfileForIssuance & { ca: CertificateAuthority | null }> {
   const policy = rows.policy
     ? compiledPolicyOf(rows.policy)
-    : await loadCompiledPolicy(em, profile.policyId);
-  const ca = profile.caId
-    ? (rows.ca ?? (await em.findOneOrFail(CertificateAuthorityEntity, { id: profile.caId })))
-    : null;
+    : await loadCompiledPolicy(store.policies, profile.policyId);
+  const ca = profile.caId ? (rows.ca ?? (await requireCa(store.cas, profile.caId))) : null;
   return {
     profile,
     policy,
@@ -111,4 +95,14 @@ export async function issuanceSettings(
     renewal: storedRenewal(profile),
     ca,
   };
+}
+
+/** The CA a profile names (the foreign key guarantees it); INTERNAL when it is gone. */
+export async function requireCa(
+  cas: Pick<CaRepository, "find">,
+  id: string,
+): Promise<CertificateAuthority> {
+  const ca = await cas.find({ id });
+  if (!ca) throw new Error(`certificate authority ${id} vanished`);
+  return ca;
 }

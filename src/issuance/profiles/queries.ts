@@ -1,24 +1,25 @@
-import { CertificateProfileEntity, type CertificateProfileRow } from "../../store/entities";
-import { oldestFirstPage, type Page, type PageRequest } from "../common/list-page";
-import { findByRef } from "../common/refs";
-import type { ProfileDeps } from "./inputs";
+import { listPage, type Page, type PageRequest } from "../common/list-page";
+import type { PageTokenKeys } from "../common/pagination";
+import { resolveRef } from "../common/refs";
+import type { CertificateProfile, ProfileRepository } from "../repositories";
 
-export async function getProfile(deps: ProfileDeps, ref: string): Promise<CertificateProfileRow> {
-  return findByRef(
-    deps.orm.em.fork(),
-    CertificateProfileEntity,
-    ref,
-    "certificate profile",
-    "certificate_profile",
+export interface ProfileQueryDeps {
+  store: { profiles: Pick<ProfileRepository, "find" | "listOldestFirst"> };
+  keyring: PageTokenKeys;
+}
+
+export function getProfile(deps: ProfileQueryDeps, ref: string): Promise<CertificateProfile> {
+  return resolveRef(ref, "certificate profile", "certificate_profile", (k) =>
+    deps.store.profiles.find(k),
   );
 }
 
 /** Profiles oldest first, a keyset page at a time. */
-export async function listProfiles(
-  deps: ProfileDeps,
+export function listProfiles(
+  deps: ProfileQueryDeps,
   request: PageRequest,
-): Promise<Page<CertificateProfileRow>> {
-  return oldestFirstPage(deps.orm.em.fork(), deps.keyring, CertificateProfileEntity, request, {
-    list: "ListCertificateProfiles",
-  });
+): Promise<Page<CertificateProfile>> {
+  return listPage(deps.keyring, request, { list: "ListCertificateProfiles" }, (page) =>
+    deps.store.profiles.listOldestFirst(page),
+  );
 }

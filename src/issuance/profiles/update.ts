@@ -1,13 +1,30 @@
-import { CertificateProfileEntity, type CertificateProfileRow } from "../../store/entities";
-import { recordAudit } from "../audit/record";
+import { changeRecord } from "../audit/record";
+import type { Call } from "../call";
 import { checkEtag } from "../common/etag";
-import { findByRef } from "../common/refs";
-import { concurrentUpdate, lockRow } from "../common/row-lock";
-import type { ProfileDeps, ProfileDraft, UpdateProfileInput } from "./inputs";
+import { resolveRef } from "../common/refs";
+import { concurrentUpdate, stillThere } from "../common/row-lock";
+import type {
+  AuditRepository,
+  CaRepository,
+  CertificateProfile,
+  PolicyRepository,
+  ProfileRepository,
+  StoreWith,
+} from "../repositories";
+import type { ProfileDraft, UpdateProfileInput } from "./inputs";
 import { storedDefaults, storedRenewal } from "./load";
-import type { EnrollmentMethod, PrivateKeyRetention, ValidityOverflow } from "./types";
 import { profileChanges } from "./update-mask";
 import { checkProfile } from "./validate";
+
+export interface UpdateProfileDeps {
+  store: StoreWith<{
+    profiles: Pick<ProfileRepository, "find" | "lockForUpdate" | "update">;
+    policies: Pick<PolicyRepository, "find" | "lock">;
+    cas: Pick<CaRepository, "find">;
+    audit: Pick<AuditRepository, "insert">;
+  }>;
+  now: () => Date;
+}
 
 /**
  * Replaces the masked fields of a profile and checks the result as a new profile would be
@@ -15,19 +32,19 @@ import { checkProfile } from "./validate";
  * the write is conditional on the version read and the row locked meanwhile.
  */
 export async function updateProfile(
-  deps: ProfileDeps,
+  deps: UpdateProfileDeps,
+  call: Call,
   input: UpdateProfileInput,
-): Promise<CertificateProfileRow> {
+): Promise<CertificateProfile> {
   const changes = profileChanges(input.mask);
-  return deps.orm.em.fork().transactional(async (tx) => {
-    const found = await findByRef(
-      tx,
-      CertificateProfileEntity,
+  return deps.store.transaction(async (tx) => {
+    const found = await resolveRef(
       input.ref,
       "certificate profile",
       "certificate_profile.id",
+      (k) => tx.profiles.find(k),
     );
-    const row = await lockRow(tx, CertificateProfileEntity, found.id, "update");
+    const row = stillThere(await tx.profiles.lockForUpdate(found.id));
     const what = `certificate profile "${row.slug}"`;
     checkEtag(input.etag, row.version, what);
 
@@ -35,36 +52,30 @@ export async function updateProfile(
     for (const change of changes) change(next, input.draft);
     const checked = await checkProfile(tx, next);
     const now = deps.now();
-    const updated = await tx.nativeUpdate(
-      CertificateProfileEntity,
-      { id: row.id, version: row.version },
-      {
-        ...checked,
-        defaults: checked.defaults as Record<string, unknown>,
-        renewal: checked.renewal as unknown as Record<string, unknown>,
-        version: row.version + 1,
-        updatedAt: now,
-      },
-    );
-    if (updated === 0) throw concurrentUpdate(what);
+    const updated = await tx.profiles.update(row.id, row.version, {
+      ...checked,
+      version: row.version + 1,
+      updatedAt: now,
+    });
+    if (!updated) throw concurrentUpdate(what);
     // The audit record commits with the change (issue 6).
-    await recordAudit(tx, { type: "certificate_profile", id: row.id }, now);
-    return tx.refresh(row).then((r) => r ?? row);
+    await tx.audit.insert(changeRecord(call, { type: "certificate_profile", id: row.id }, now));
+    return stillThere(await tx.profiles.find({ id: row.id }));
   });
 }
 
 /** A stored profile as the draft an update starts from (references by id). */
-function draftOf(row: CertificateProfileRow): ProfileDraft {
+function draftOf(row: CertificateProfile): ProfileDraft {
   return {
     description: row.description,
     policy: row.policyId,
     issuer: row.caId ? { kind: "CA", ref: row.caId } : { kind: "SELF_SIGNED" },
-    enrollmentMethod: row.enrollmentMethod as EnrollmentMethod,
+    enrollmentMethod: row.enrollmentMethod,
     defaults: storedDefaults(row),
     renewal: storedRenewal(row),
     requireApproval: row.requireApproval,
     allowSelfApproval: row.allowSelfApproval,
-    validityOverflow: row.validityOverflow as ValidityOverflow,
-    privateKeyRetention: row.privateKeyRetention as PrivateKeyRetention,
+    validityOverflow: row.validityOverflow,
+    privateKeyRetention: row.privateKeyRetention,
   };
 }

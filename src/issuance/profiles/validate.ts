@@ -1,38 +1,14 @@
-import type { EntityManager } from "@mikro-orm/postgresql";
-import { type FieldViolation, invalidArgument } from "../../errors";
-import type { KeyAlgorithm, SignatureAlgorithm } from "../../model/pki";
-import {
-  CertificateAuthorityEntity,
-  type CertificateAuthorityRow,
-  CertificatePolicyEntity,
-} from "../../store/entities";
-import { findByRef } from "../common/refs";
-import { lockRow } from "../common/row-lock";
+import { type FieldViolation, fieldViolation, invalidArgument } from "../../errors";
+import { resolveRef } from "../common/refs";
+import { stillThere } from "../common/row-lock";
 import { compiledPolicyOf } from "../policies/compiled-cache";
+import type { CaRepository, PolicyRepository, ProfileSettings } from "../repositories";
 import { profileViolations } from "./defaults-check";
 import type { ProfileDraft } from "./inputs";
-import type {
-  EnrollmentMethod,
-  PrivateKeyRetention,
-  ProfileDefaults,
-  RenewalSettings,
-  ValidityOverflow,
-} from "./types";
+import type { ProfileDefaults } from "./types";
 
 /** A checked profile: the columns of its row, except identity, version and timestamps. */
-export interface CheckedProfile {
-  description: string;
-  policyId: string;
-  caId: string | null;
-  selfSigned: boolean;
-  enrollmentMethod: EnrollmentMethod;
-  defaults: ProfileDefaults;
-  renewal: RenewalSettings;
-  requireApproval: boolean;
-  allowSelfApproval: boolean;
-  validityOverflow: ValidityOverflow;
-  privateKeyRetention: PrivateKeyRetention;
-}
+export type CheckedProfile = ProfileSettings;
 
 /**
  * Checks a profile, in this order: what needs no database (INVALID_ARGUMENT, every problem at
@@ -45,35 +21,31 @@ export interface CheckedProfile {
  * certificate (PENDING_CERTIFICATE) already has its key; issuance refuses until it is ACTIVE.
  */
 export async function checkProfile(
-  tx: EntityManager,
+  tx: { policies: Pick<PolicyRepository, "find" | "lock">; cas: Pick<CaRepository, "find"> },
   draft: ProfileDraft,
 ): Promise<CheckedProfile> {
   assertShape(draft);
-  const found = await findByRef(
-    tx,
-    CertificatePolicyEntity,
+  const found = await resolveRef(
     draft.policy,
     "certificate policy",
     "certificate_profile.certificate_policy",
+    (k) => tx.policies.find(k),
   );
-  const policyRow = await lockRow(tx, CertificatePolicyEntity, found.id, "share");
-  const ca: CertificateAuthorityRow | null =
-    draft.issuer.kind === "CA"
-      ? await findByRef(
-          tx,
-          CertificateAuthorityEntity,
-          draft.issuer.ref,
+  const policyRow = stillThere(await tx.policies.lock(found.id, "share"));
+  const issuer = draft.issuer;
+  const ca =
+    issuer.kind === "CA"
+      ? await resolveRef(
+          issuer.ref,
           "certificate authority",
           "certificate_profile.certificate_authority",
+          (k) => tx.cas.find(k),
         )
       : null;
   const violations = profileViolations(compiledPolicyOf(policyRow), {
     defaults: draft.defaults,
     renewal: draft.renewal,
-    ca: ca && {
-      keyAlgorithm: ca.keyAlgorithm as KeyAlgorithm,
-      signatureAlgorithm: ca.signatureAlgorithm as SignatureAlgorithm,
-    },
+    ca: ca && { keyAlgorithm: ca.keyAlgorithm, signatureAlgorithm: ca.signatureAlgorithm },
   });
   if (violations.length > 0) {
     const n = violations.length;
@@ -107,28 +79,33 @@ export async function checkProfile(
 function assertShape(draft: ProfileDraft): void {
   const violations: FieldViolation[] = [];
   if (draft.policy.trim() === "") {
-    violations.push({
-      field: "certificate_profile.certificate_policy",
-      reason: "REFERENCE_MISSING",
-      description: "name the certificate policy by id or slug",
-    });
+    violations.push(
+      fieldViolation(
+        "certificate_profile.certificate_policy",
+        "REFERENCE_MISSING",
+        "name the certificate policy by id or slug",
+      ),
+    );
   }
   if (draft.issuer.kind === "NONE") {
-    violations.push({
-      field: "certificate_profile.certificate_authority",
-      reason: "ISSUER_MISSING",
-      description:
+    violations.push(
+      fieldViolation(
+        "certificate_profile.certificate_authority",
+        "ISSUER_MISSING",
         "set exactly one issuer: certificate_authority (an id or slug) or self_signed=true",
-    });
+      ),
+    );
   }
   // ACME and EST are reserved for a later release (proto EnrollmentMethod): a profile that
   // says ACME would be stored but could never issue, so it is refused until they exist.
   if (draft.enrollmentMethod !== undefined && draft.enrollmentMethod !== "API") {
-    violations.push({
-      field: "certificate_profile.enrollment_method",
-      reason: "ENROLLMENT_METHOD_UNAVAILABLE",
-      description: `${draft.enrollmentMethod} is not available yet; only API is`,
-    });
+    violations.push(
+      fieldViolation(
+        "certificate_profile.enrollment_method",
+        "ENROLLMENT_METHOD_UNAVAILABLE",
+        `${draft.enrollmentMethod} is not available yet; only API is`,
+      ),
+    );
   }
   if (violations.length > 0) {
     throw invalidArgument("PROFILE_INVALID", "the certificate profile is invalid", { violations });

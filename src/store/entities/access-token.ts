@@ -1,4 +1,6 @@
 import { defineEntity, type InferEntity } from "@mikro-orm/core";
+import type { IdentityType } from "../../issuance/access-tokens/binding";
+import type { Role } from "../../issuance/call";
 
 /**
  * A credential and what it grants (src/auth). Bearer tokens keep only the SHA-256 of their
@@ -13,15 +15,15 @@ export const AccessTokenEntity = defineEntity({
     id: p.uuid().primary(),
     slug: p.text().unique("access_token_slug_key"),
     description: p.text().default(""),
-    /** ADMIN, ISSUER, APPROVER or AUDITOR (src/auth/roles.ts). */
-    role: p.text(),
+    /** ADMIN, ISSUER, APPROVER or AUDITOR (src/issuance/call.ts). */
+    role: p.text().$type<Role>(),
     /** Profile ids an ISSUER or APPROVER acts on; empty for the others. */
     profileIds: p.json<string[]>(),
     secretHash: p.blob().nullable().unique("access_token_secret_hash_key"),
     /** The binding's value (unique per type and CA among tokens not revoked). */
     clientIdentity: p.text().nullable().index("access_token_client_identity_index"),
     /** URI_SAN | DNS_SAN | COMMON_NAME (src/auth/client-certificates.ts); set with clientIdentity. */
-    clientIdentityType: p.text().nullable(),
+    clientIdentityType: p.text().$type<IdentityType>().nullable(),
     /** The certmint CA the binding names, if it names one. */
     clientCaId: p.uuid().nullable(),
     /** SHA-256 (hex) of the certificate of the CA that must be on the chain; null only on bindings made before bindings named a CA. */

@@ -14,7 +14,8 @@ export const AuditRecordEntity = defineEntity({
     resourceId: p.text(),
     statusCode: p.integer(),
     errorReason: p.text(),
-    requestId: p.text(),
+    /** The call's x-request-id (a trace id; the column and the API field keep the name request_id). */
+    traceId: p.text().fieldName("request_id"),
     peer: p.text(),
   }),
 });

@@ -1,5 +1,11 @@
 import { defineEntity, type InferEntity } from "@mikro-orm/core";
-import type { SubjectName } from "../../model/pki";
+import type { CaStatus, CaType } from "../../issuance/repositories/certificate-authorities";
+import type {
+  KeyAlgorithm,
+  RevocationReason,
+  SignatureAlgorithm,
+  SubjectName,
+} from "../../model/pki";
 
 /** A CA whose key certmint holds. The private key is stored only sealed (AES-256-GCM). */
 export const CertificateAuthorityEntity = defineEntity({
@@ -10,12 +16,12 @@ export const CertificateAuthorityEntity = defineEntity({
     slug: p.text().unique("certificate_authority_slug_key"),
     description: p.text().default(""),
     /** ROOT | INTERMEDIATE | EXTERNAL_INTERMEDIATE */
-    type: p.text(),
+    type: p.text().$type<CaType>(),
     /** ACTIVE | DISABLED | PENDING_CERTIFICATE */
-    status: p.text(),
+    status: p.text().$type<CaStatus>(),
     subject: p.json<SubjectName>(),
-    keyAlgorithm: p.text(),
-    signatureAlgorithm: p.text(),
+    keyAlgorithm: p.text().$type<KeyAlgorithm>(),
+    signatureAlgorithm: p.text().$type<SignatureAlgorithm>(),
     parentId: p.uuid().nullable(),
     certificatePem: p.text().nullable(),
     /** PEM certificates above this CA, nearest first. */
@@ -32,7 +38,7 @@ export const CertificateAuthorityEntity = defineEntity({
     /** When its parent revoked it (listed in the parent's CRL); null for a CA in good standing. */
     revokedAt: p.datetime().nullable(),
     /** RFC 5280 5.3.1 reason of that revocation. */
-    revocationReason: p.text().nullable(),
+    revocationReason: p.text().$type<RevocationReason>().nullable(),
     /**
      * Revocations of certificates and CAs this CA issued, bumped in each revoking transaction:
      * a replica whose published CRL was signed at a lower count signs a fresh one.

@@ -1,4 +1,5 @@
 import { defineEntity, type InferEntity } from "@mikro-orm/core";
+import type { PolicySpec } from "../../issuance/policy-engine";
 
 /** A certificate policy; its rules are one validated JSON document (the policy spec). */
 export const CertificatePolicyEntity = defineEntity({
@@ -8,7 +9,8 @@ export const CertificatePolicyEntity = defineEntity({
     id: p.uuid().primary(),
     slug: p.text().unique("certificate_policy_slug_key"),
     description: p.text().default(""),
-    spec: p.json<Record<string, unknown>>(),
+    /** The canonical spec compilePolicy returned (only specs that compiled are stored). */
+    spec: p.json<PolicySpec>(),
     version: p.integer().default(1),
     createdAt: p.datetime(),
     updatedAt: p.datetime(),

@@ -1,4 +1,11 @@
 import { defineEntity, type InferEntity } from "@mikro-orm/core";
+import type {
+  EnrollmentMethod,
+  PrivateKeyRetention,
+  ProfileDefaults,
+  RenewalSettings,
+  ValidityOverflow,
+} from "../../issuance/profiles/types";
 
 /** A profile: policy + issuer (a CA, or self-signed) + enrollment method + defaults. */
 export const CertificateProfileEntity = defineEntity({
@@ -13,16 +20,16 @@ export const CertificateProfileEntity = defineEntity({
     caId: p.uuid().nullable().index("certificate_profile_ca_id_index"),
     selfSigned: p.boolean().default(false),
     /** API | ACME | EST */
-    enrollmentMethod: p.text(),
-    defaults: p.json<Record<string, unknown>>(),
-    renewal: p.json<Record<string, unknown>>(),
+    enrollmentMethod: p.text().$type<EnrollmentMethod>(),
+    defaults: p.json<ProfileDefaults>(),
+    renewal: p.json<RenewalSettings>(),
     requireApproval: p.boolean().default(false),
     /** Whether the requester may approve its own request (default: never). */
     allowSelfApproval: p.boolean().default(false),
     /** FAIL | TRUNCATE */
-    validityOverflow: p.text(),
+    validityOverflow: p.text().$type<ValidityOverflow>(),
     /** RETURN_ONCE | STORE_ENCRYPTED */
-    privateKeyRetention: p.text(),
+    privateKeyRetention: p.text().$type<PrivateKeyRetention>(),
     version: p.integer().default(1),
     createdAt: p.datetime(),
     updatedAt: p.datetime(),

@@ -1,4 +1,9 @@
 import { defineEntity, type InferEntity } from "@mikro-orm/core";
+import type {
+  RequestStatus,
+  StoredError,
+  StoredParams,
+} from "../../issuance/repositories/certificate-requests";
 import type { SubjectAltNames, SubjectName } from "../../model/pki";
 
 /**
@@ -11,20 +16,20 @@ export const CertificateRequestEntity = defineEntity({
   properties: (p) => ({
     id: p.uuid().primary(),
     profileId: p.uuid().index("certificate_request_profile_id_index"),
-    /** The authenticated caller; request_id is unique per caller. */
+    /** The authenticated caller; idempotency keys are unique per caller. */
     caller: p.text(),
-    /** The caller's idempotency key, if any. */
-    requestId: p.text().nullable(),
+    /** The caller's idempotency key, if any (request_id in the API and the column). */
+    idempotencyKey: p.text().nullable().fieldName("request_id"),
     /** SHA-256 of the canonical request, to refuse a reused request_id with another request. */
     requestFingerprint: p.text(),
     /** ISSUE | RENEW */
-    kind: p.text(),
+    kind: p.text().$type<"ISSUE" | "RENEW">(),
     /** PENDING_APPROVAL | PENDING | ISSUED | FAILED | REJECTED */
-    status: p.text(),
+    status: p.text().$type<RequestStatus>(),
     subject: p.json<SubjectName>(),
     sans: p.json<SubjectAltNames>(),
     /** Everything else needed to evaluate and sign it again on approval (usages, TTL, ...). */
-    params: p.json<Record<string, unknown>>(),
+    params: p.json<StoredParams>(),
     csrPem: p.text().nullable(),
     /**
      * A server-generated key, sealed, for its requester only: until key_held_until for replays
@@ -39,7 +44,7 @@ export const CertificateRequestEntity = defineEntity({
     /** The serial reserved before signing (hex). */
     reservedSerial: p.text().nullable(),
     /** google.rpc.Status-shaped failure: code, message, reason, violations. */
-    error: p.json<Record<string, unknown>>().nullable(),
+    error: p.json<StoredError>().nullable(),
     createdAt: p.datetime(),
     updatedAt: p.datetime(),
   }),

@@ -1,5 +1,13 @@
 import { defineEntity, type InferEntity } from "@mikro-orm/core";
-import type { SubjectAltNames, SubjectName } from "../../model/pki";
+import type {
+  ExtendedKeyUsage,
+  KeyAlgorithm,
+  KeyUsage,
+  RevocationReason,
+  SignatureAlgorithm,
+  SubjectAltNames,
+  SubjectName,
+} from "../../model/pki";
 
 /** An issued certificate and its metadata. Serial numbers are unique per issuing CA. */
 export const CertificateEntity = defineEntity({
@@ -25,10 +33,10 @@ export const CertificateEntity = defineEntity({
     sans: p.json<SubjectAltNames>(),
     /** Lower-cased CN and SANs joined by spaces, for name_contains searches. */
     searchNames: p.text().default(""),
-    keyAlgorithm: p.text(),
-    signatureAlgorithm: p.text(),
-    keyUsages: p.json<string[]>(),
-    extendedKeyUsages: p.json<string[]>(),
+    keyAlgorithm: p.text().$type<KeyAlgorithm>(),
+    signatureAlgorithm: p.text().$type<SignatureAlgorithm>(),
+    keyUsages: p.json<KeyUsage[]>(),
+    extendedKeyUsages: p.json<ExtendedKeyUsage[]>(),
     isCa: p.boolean().default(false),
     notBefore: p.datetime(),
     notAfter: p.datetime(),
@@ -36,7 +44,7 @@ export const CertificateEntity = defineEntity({
     certificatePem: p.text(),
     chainPem: p.json<string[]>(),
     revokedAt: p.datetime().nullable(),
-    revocationReason: p.text().nullable(),
+    revocationReason: p.text().$type<RevocationReason>().nullable(),
     renewedFromId: p.uuid().nullable(),
     renewedById: p.uuid().nullable(),
     /** Kept only when the profile says STORE_ENCRYPTED; sealed. */

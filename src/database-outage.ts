@@ -1,0 +1,64 @@
+/**
+ * Which errors mean "the database cannot be reached right now" (issue 11), as the driver
+ * stack (pg, knex's pool, MikroORM's DriverException, which copies the driver error's `code`)
+ * reports them. Such a call may succeed when retried: src/api/errors.ts answers UNAVAILABLE
+ * with a RetryInfo. Anything else (a constraint, a bug, bad data, an embedded database's
+ * internal error) is not an outage and stays INTERNAL. It reads only error codes and messages,
+ * no driver API, so the API layer and the health check use it without depending on the store.
+ */
+
+/** Socket errors of a connection that was refused, dropped or could not be opened. */
+const SOCKET_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ECONNABORTED",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  // Out of file descriptors: no connection can be opened until some close.
+  "EMFILE",
+  "ENFILE",
+]);
+
+/**
+ * SQLSTATEs (PostgreSQL Appendix A): class 08 connection exceptions; 57P01 admin_shutdown
+ * ("terminating connection due to administrator command"), 57P02 crash_shutdown, 57P03
+ * cannot_connect_now (starting up or in recovery); 53300 too_many_connections.
+ */
+const SQLSTATES = new Set(["57P01", "57P02", "57P03", "53300"]);
+
+/**
+ * Messages of errors that carry no code: pg's for a connection that ended under it, knex's
+ * for a pool that found no connection in time (DriverException keeps the message, prefixed by
+ * the SQL, but not the error's name).
+ */
+const MESSAGES = [
+  "Connection terminated",
+  "connection error and is not queryable",
+  "Client was closed and is not queryable",
+  "Timeout acquiring a connection",
+];
+
+/**
+ * The reason an error is a database outage (a code, for the log), or undefined when it is
+ * not one. Follows `cause` a few levels, for errors that wrap the driver's.
+ */
+export function databaseOutage(err: unknown): string | undefined {
+  let current: unknown = err;
+  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === "string") {
+      if (SOCKET_CODES.has(code) || SQLSTATES.has(code) || /^08[0-9A-Z]{3}$/.test(code)) {
+        return code;
+      }
+    }
+    const message = current.message;
+    const known = MESSAGES.find((m) => message.includes(m));
+    if (known) return known;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}

@@ -1,0 +1,161 @@
+import { randomUUID } from "node:crypto";
+import { failedPrecondition, invalidField } from "../../errors";
+import {
+  canonicalNameConstraints,
+  computeValidity,
+  issueCertificate,
+  type KeyGenerator,
+  newSerialNumber,
+} from "../../signer";
+import type { Call } from "../call";
+import { resolveRef } from "../common/refs";
+import type { CaRepository, CertificateAuthority, CertificateAuthorityView } from "../repositories";
+import type { CaKeyring } from "./keyring";
+import { caIssuer, requireActive } from "./load";
+import {
+  assertSlugFree,
+  CA_KEYS,
+  checkNewCa,
+  type NewCaPlan,
+  type NewCaStore,
+  newCaRecord,
+  OWN_CA_KEY_USAGES,
+  storeNewCa,
+} from "./new-ca";
+import { publicationUrls } from "./publication-urls";
+import { INTERMEDIATE_DEFAULT_TTL, type NewIntermediateInput } from "./types";
+
+export interface CreateIntermediateDeps {
+  store: NewCaStore & { cas: Pick<CaRepository, "find"> };
+  keyring: Pick<CaKeyring, "seal" | "signerFor">;
+  keys: Pick<KeyGenerator, "generate">;
+  now: () => Date;
+  publicBaseUrl?: string;
+}
+
+/** CreateIntermediateCertificateAuthority: signed by an ACTIVE CA here whose path length allows it. */
+export async function createIntermediateCa(
+  deps: CreateIntermediateDeps,
+  call: Call,
+  input: NewIntermediateInput,
+): Promise<CertificateAuthorityView> {
+  // 1. Every check that needs no database; every subtree checked (INVALID_ARGUMENT naming it).
+  const plan = checkNewCa(input, INTERMEDIATE_DEFAULT_TTL);
+  const nameConstraints = input.nameConstraints && canonicalNameConstraints(input.nameConstraints);
+  // 2. The parent may sign it; the slug is free.
+  const parent = await resolveRef(
+    input.parent,
+    "certificate authority",
+    "parent_certificate_authority",
+    (k) => deps.store.cas.find(k),
+  );
+  checkParent(parent, input.maxPathLength);
+  await assertSlugFree(deps.store, input.slug);
+  // 3. The key pair, and the certificate the parent signs.
+  const issuer = caIssuer(deps, parent);
+  const { privateKey, publicKey } = await deps.keys.generate(plan.keyAlgorithm, CA_KEYS);
+  const now = deps.now();
+  const maxPathLength = input.maxPathLength ?? below(parent.maxPathLength);
+  const cert = await issueCertificate({
+    subject: input.subject,
+    sans: { dns: [], ip: [], email: [], uri: [] },
+    publicKey,
+    serial: newSerialNumber(),
+    ...intermediateValidity(parent, input.ttlSeconds, plan, now),
+    isCa: true,
+    pathLength: maxPathLength,
+    nameConstraints,
+    keyUsages: OWN_CA_KEY_USAGES,
+    extendedKeyUsages: [],
+    signatureAlgorithm: parent.signatureAlgorithm,
+    issuer,
+    ...publicationUrls(deps.publicBaseUrl, parent.id),
+  });
+  // 4. One row, the key sealed, with its audit record.
+  const id = randomUUID();
+  return storeNewCa(
+    deps.store,
+    call,
+    newCaRecord({
+      id,
+      slug: input.slug,
+      description: input.description,
+      type: "INTERMEDIATE",
+      status: "ACTIVE",
+      subject: input.subject,
+      keyAlgorithm: plan.keyAlgorithm,
+      signatureAlgorithm: plan.signatureAlgorithm,
+      parentId: parent.id,
+      certificatePem: cert.pem,
+      chainPem: [parent.certificatePem!, ...parent.chainPem],
+      serialNumber: cert.serialHex,
+      notBefore: cert.notBefore,
+      notAfter: cert.notAfter,
+      maxPathLength: maxPathLength ?? null,
+      csrPem: null,
+      sealedPrivateKey: deps.keyring.seal(id, privateKey),
+      createdAt: now,
+      updatedAt: now,
+    }),
+  );
+}
+
+/**
+ * The parent signs only while ACTIVE, and only below its path length (RFC 5280 4.2.1.9:
+ * pathLenConstraint 0 means no CA may follow; a sub-CA's limit must be below its parent's so
+ * the whole path stays within the parent's constraint).
+ */
+function checkParent(parent: CertificateAuthority, maxPathLength: number | undefined): void {
+  requireActive(parent);
+  if (parent.maxPathLength === null) return;
+  if (parent.maxPathLength === 0) {
+    throw failedPrecondition(
+      "PARENT_PATH_LENGTH_EXHAUSTED",
+      `CA "${parent.slug}" has path length 0: it cannot sign a CA certificate`,
+      {
+        preconditions: [
+          {
+            type: "CA_PATH_LENGTH",
+            subject: `certificate_authorities/${parent.slug}`,
+            description: "pathLenConstraint is 0",
+          },
+        ],
+      },
+    );
+  }
+  if (maxPathLength !== undefined && maxPathLength >= parent.maxPathLength) {
+    throw invalidField(
+      "PATH_LENGTH_TOO_LARGE",
+      `max_path_length must be below the parent's (${parent.maxPathLength})`,
+      "max_path_length",
+      `at most ${parent.maxPathLength - 1}`,
+    );
+  }
+}
+
+/** One below the parent's path length; none when the parent has none. */
+const below = (parentPathLength: number | null) =>
+  parentPathLength === null ? undefined : parentPathLength - 1;
+
+/**
+ * Without an explicit ttl, the default lifetime is cut to what the parent has left; an explicit
+ * ttl past the parent's notAfter is refused (RFC 5280 6.1: validity nests).
+ */
+function intermediateValidity(
+  parent: CertificateAuthority,
+  ttlSeconds: number | undefined,
+  plan: NewCaPlan,
+  now: Date,
+) {
+  const remaining = parent.notAfter
+    ? Math.floor((parent.notAfter.getTime() - now.getTime()) / 1000)
+    : Infinity;
+  return computeValidity({
+    now,
+    ttlSeconds:
+      ttlSeconds === undefined
+        ? Math.max(1, Math.min(plan.ttlSeconds, remaining))
+        : plan.ttlSeconds,
+    issuerNotAfter: parent.notAfter ?? undefined,
+  });
+}

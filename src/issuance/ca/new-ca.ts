@@ -1,0 +1,114 @@
+import { alreadyExists, invalidField } from "../../errors";
+import { CA_KEY_USAGES } from "../../model/keys";
+import type { KeyAlgorithm, KeyUsage, SignatureAlgorithm } from "../../model/pki";
+import { assertSignatureFits, defaultSignatureAlgorithm, type KeyRequest } from "../../signer";
+import { changeRecord } from "../audit/record";
+import type { Call } from "../call";
+import { checkSlug } from "../common/refs";
+import {
+  type AuditRepository,
+  type CaRepository,
+  type CertificateAuthority,
+  type CertificateAuthorityView,
+  caView,
+  type StoreWith,
+  UniqueConflict,
+} from "../repositories";
+import { checkCaSubject } from "./subject-check";
+import { CA_MAX_TTL, CA_MIN_TTL, type NewCaInput } from "./types";
+
+/** The steps every new CA shares (create.ts, create-intermediate.ts). */
+
+/**
+ * CA keys share one queue of the key-generation pool: admins create CAs one at a time, so the
+ * queue is not bounded, and a burst of leaf keys cannot keep a CA key waiting for long.
+ */
+export const CA_KEYS: KeyRequest = { caller: "certificate-authorities", bounded: false };
+
+/** keyUsage of every certmint CA certificate, critical (RFC 5280 4.2.1.3, 4.2.1.9). */
+export const OWN_CA_KEY_USAGES: KeyUsage[] = ["DIGITAL_SIGNATURE", ...CA_KEY_USAGES];
+
+export interface NewCaPlan {
+  keyAlgorithm: KeyAlgorithm;
+  signatureAlgorithm: SignatureAlgorithm;
+  ttlSeconds: number;
+}
+
+/** Every check that needs no database, before any key is generated. */
+export function checkNewCa(input: NewCaInput, defaultTtl: number): NewCaPlan {
+  checkSlug(input.slug);
+  checkCaSubject(input.subject);
+  const keyAlgorithm = input.keyAlgorithm ?? "EC_P256";
+  const signatureAlgorithm = input.signatureAlgorithm ?? defaultSignatureAlgorithm(keyAlgorithm);
+  assertSignatureFits(keyAlgorithm, signatureAlgorithm);
+  const ttlSeconds = input.ttlSeconds ?? defaultTtl;
+  if (!Number.isInteger(ttlSeconds) || ttlSeconds < CA_MIN_TTL || ttlSeconds > CA_MAX_TTL) {
+    throw invalidField(
+      "TTL_INVALID",
+      `ttl of a CA must be between 1 hour and 30 years (got ${ttlSeconds} s)`,
+      "ttl",
+      "between 3600 s and 30 years",
+    );
+  }
+  const pathLength = input.maxPathLength;
+  if (
+    pathLength !== undefined &&
+    (!Number.isInteger(pathLength) || pathLength < 0 || pathLength > 16)
+  ) {
+    throw invalidField(
+      "PATH_LENGTH_INVALID",
+      "max_path_length must be between 0 and 16",
+      "max_path_length",
+      "0 to 16",
+    );
+  }
+  return { keyAlgorithm, signatureAlgorithm, ttlSeconds };
+}
+
+export type NewCaStore = StoreWith<{
+  cas: Pick<CaRepository, "slugTaken" | "insert">;
+  audit: Pick<AuditRepository, "insert">;
+}>;
+
+export async function assertSlugFree(store: NewCaStore, slug: string): Promise<void> {
+  if (await store.cas.slugTaken(slug)) throw slugTaken(slug);
+}
+
+/** A new CA's row: what the caller gives, and a fresh CRL number, version and counters. */
+export const newCaRecord = (
+  fields: Omit<
+    CertificateAuthority,
+    "crlNumber" | "version" | "revokedAt" | "revocationReason" | "revocationCount"
+  >,
+): CertificateAuthority => ({
+  ...fields,
+  crlNumber: "0",
+  version: 1,
+  revokedAt: null,
+  revocationReason: null,
+  revocationCount: "0",
+});
+
+/** Stores a new CA with its audit record in one transaction; a slug race is ALREADY_EXISTS. */
+export async function storeNewCa(
+  store: NewCaStore,
+  call: Call,
+  ca: CertificateAuthority,
+): Promise<CertificateAuthorityView> {
+  try {
+    await store.transaction(async (tx) => {
+      await tx.cas.insert(ca);
+      await tx.audit.insert(
+        changeRecord(call, { type: "certificate_authority", id: ca.id }, ca.createdAt),
+      );
+    });
+  } catch (err) {
+    // Two creates racing for one slug: the unique index decides.
+    if (err instanceof UniqueConflict) throw slugTaken(ca.slug);
+    throw err;
+  }
+  return caView(ca);
+}
+
+const slugTaken = (slug: string) =>
+  alreadyExists("CA_SLUG_TAKEN", `a certificate authority "${slug}" already exists`);

@@ -1,0 +1,100 @@
+import { CertmintError, permissionDenied } from "../errors";
+
+/** The four roles a token grants (proto certmint.v1.Role; the permission table is src/auth/permissions.ts). */
+export const ROLES = ["ADMIN", "ISSUER", "APPROVER", "AUDITOR"] as const;
+export type Role = (typeof ROLES)[number];
+
+/** Roles whose access is limited to the profiles listed on their token. */
+export const PROFILE_SCOPED_ROLES: readonly Role[] = ["ISSUER", "APPROVER"];
+
+/** Who makes a call: the access token that authenticated it. */
+export interface Actor {
+  readonly id: string;
+  readonly slug: string;
+  readonly role: Role;
+  /** For ISSUER and APPROVER: the only profiles the actor may act on. */
+  readonly profileIds: readonly string[];
+}
+
+/**
+ * The call a use case serves, passed to it explicitly: who makes it (per-profile access,
+ * ownership, four eyes), what its audit record says, and how long its caller waits. The API
+ * layer makes one per gRPC call (src/api/unary.ts); start-up tasks make one with certmint
+ * itself as the actor (systemCall). There is no ambient default: a use case cannot run
+ * without knowing its actor.
+ */
+export interface Call {
+  readonly actor: Actor;
+  /** Full RPC name, e.g. "/certmint.v1.CertificateService/IssueCertificate". */
+  readonly method: string;
+  /** The call's x-request-id (src/server/call-logging.ts): a trace id, not an idempotency key. */
+  readonly traceId: string;
+  /** The caller's address (grpc-js getPeer()). */
+  readonly peer: string;
+  /** When the caller stops waiting, if it set a deadline (bounds waits for another call). */
+  readonly deadline?: Date;
+  /** Aborted once nobody waits for the answer (a key queued for generation is dropped). */
+  readonly signal?: AbortSignal;
+  /** True once the caller cancelled or its deadline passed. */
+  readonly abandoned?: () => boolean;
+  /** The gRPC status code an error reaches the caller with (src/api/errors.ts codeOf). */
+  readonly statusCodeOf?: (err: unknown) => number;
+  /**
+   * The id of the audit record this call's change wrote in its own transaction, once written
+   * (audit/record.ts); the API layer records the call itself when it is unset, and checks it
+   * committed before recording a failure.
+   */
+  auditRecordId?: string;
+}
+
+/** The audit actor of what certmint does on its own (the nil UUID, slug "certmint"). */
+export const SYSTEM_ACTOR: Actor = {
+  id: "00000000-0000-0000-0000-000000000000",
+  slug: "certmint",
+  role: "ADMIN",
+  profileIds: [],
+};
+
+/** A call certmint makes itself (start-up tasks), audited under `method`. */
+export const systemCall = (method: string): Call => ({
+  actor: SYSTEM_ACTOR,
+  method,
+  traceId: "",
+  peer: "",
+});
+
+/**
+ * Refuses (DEADLINE_EXCEEDED) to start a write the caller no longer waits for. Called before
+ * the first write of a call, so an abandoned call leaves nothing behind.
+ */
+export function refuseIfAbandoned(call: Call): void {
+  if (call.abandoned?.()) {
+    throw new CertmintError(
+      "deadline_exceeded",
+      "DEADLINE_EXCEEDED",
+      "the call's deadline passed (or the caller cancelled) before certmint wrote anything",
+    );
+  }
+}
+
+/** Whether the calling actor may act on this profile. */
+export function mayActOnProfile(call: Call, profileId: string | null): boolean {
+  if (!PROFILE_SCOPED_ROLES.includes(call.actor.role)) return true;
+  return profileId !== null && call.actor.profileIds.includes(profileId);
+}
+
+/**
+ * Refuses (PERMISSION_DENIED) when the calling issuer or approver may not act on this
+ * profile. Called by the use cases as soon as they know the profile, before they write
+ * anything, so a refusal leaves no trace but its audit record. Admins and auditors act on
+ * every profile (the method-level check in src/auth/permissions.ts decides what they may call).
+ */
+export function requireProfileAccess(call: Call, profile: { id: string | null; slug: string }) {
+  if (mayActOnProfile(call, profile.id)) return;
+  const { actor } = call;
+  throw permissionDenied(
+    "PROFILE_NOT_GRANTED",
+    `access token "${actor.slug}" (${actor.role.toLowerCase()}) may not act on certificate profile "${profile.slug}"; an admin can create a token that lists it`,
+    { metadata: { certificate_profile: profile.slug, access_token: actor.slug } },
+  );
+}

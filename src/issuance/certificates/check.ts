@@ -1,0 +1,96 @@
+import {
+  type CertmintError,
+  type FieldViolation,
+  failedPrecondition,
+  invalidArgument,
+  isCertmintError,
+} from "../../errors";
+import { assertNamesPermitted, computeValidity } from "../../signer";
+import { caIssuer, requireActive } from "../ca/load";
+import type { IssuanceDeps } from "../deps";
+import { checkPlan, type FieldMapper } from "./plan";
+import type { IssuancePlan } from "./types";
+
+/** Every violation of a plan as one INVALID_ARGUMENT (google.rpc.BadRequest lists them all). */
+export function policyViolation(
+  violations: FieldViolation[],
+  profileSlug: string,
+  what: string,
+): CertmintError {
+  return invalidArgument(
+    "POLICY_VIOLATION",
+    `${what} breaks ${violations.length} rule(s) of profile "${profileSlug}": ${violations.map((v) => `${v.field}: ${v.description}`).join("; ")}`,
+    { violations },
+  );
+}
+
+/**
+ * The policy step: the plan against its profile's policy (every violation at once), then
+ * against the issuer's state. Returns the refusal, so the caller can record it (a FAILED
+ * request) before it throws; undefined when the plan may be signed.
+ */
+export function checkPolicy(
+  deps: Pick<IssuanceDeps, "keyring" | "now">,
+  plan: IssuancePlan,
+  mapField: FieldMapper,
+  /** How the refusal names what was checked: "the request", "the renewal ...". */
+  what: string,
+): CertmintError | undefined {
+  const refusal = policyRefusal(plan, mapField, what);
+  if (refusal) return refusal;
+  try {
+    checkIssuerState(deps, plan);
+    return undefined;
+  } catch (err) {
+    if (!isCertmintError(err)) throw err;
+    return err;
+  }
+}
+
+/**
+ * The plan against its profile's policy as it is now, every violation at once; undefined when
+ * it passes. Approval and a takeover check a stored request again with it (the issuer's state
+ * is checked under the request's lock as it is signed).
+ */
+export function policyRefusal(
+  plan: IssuancePlan,
+  mapField: FieldMapper,
+  what: string,
+): CertmintError | undefined {
+  const violations = checkPlan(plan, mapField);
+  return violations.length > 0 ? policyViolation(violations, plan.profile.slug, what) : undefined;
+}
+
+/**
+ * Preconditions that depend on the issuer's state rather than the request
+ * (FAILED_PRECONDITION): the CA active, a self-signed profile given a key certmint makes, the
+ * validity within the CA's, and what the CA's own certificate allows (RFC 5280 4.2.1.9 path
+ * length, 4.2.1.10 name constraints). Checked before the request is committed, and again under
+ * the request's lock just before signing (the CA may have changed meanwhile). Returns the
+ * validity the certificate gets.
+ */
+export function checkIssuerState(
+  deps: Pick<IssuanceDeps, "keyring" | "now">,
+  plan: IssuancePlan,
+): { notBefore: Date; notAfter: Date } {
+  if (plan.ca) requireActive(plan.ca);
+  if (!plan.ca && plan.key.kind !== "GENERATE") {
+    throw failedPrecondition(
+      "SELF_SIGNED_NEEDS_GENERATED_KEY",
+      `profile "${plan.profile.slug}" issues self-signed certificates: certmint must generate the key, so send attributes instead of a CSR`,
+    );
+  }
+  const validity = computeValidity({
+    now: deps.now(),
+    ttlSeconds: plan.ttlSeconds,
+    issuerNotAfter: plan.ca?.notAfter ?? undefined,
+    onExceed: plan.profile.validityOverflow === "TRUNCATE" ? "truncate" : "fail",
+  });
+  if (plan.ca) {
+    // The signer checks these again as it signs.
+    const issuer = caIssuer(deps, plan.ca);
+    issuer.assertMayIssue(validity.notAfter, plan.isCa ?? false, plan.pathLength);
+    assertNamesPermitted(issuer, plan.subject, plan.sans);
+  }
+  return validity;
+}

@@ -1,0 +1,120 @@
+import { CertmintError, invalidField, notFound } from "../../errors";
+import { isUuid } from "../common/refs";
+import type {
+  CaRepository,
+  Certificate,
+  CertificateRepository,
+  CertificateRequest,
+  RequestRepository,
+} from "../repositories";
+
+/** Serial numbers are written as hex, with or without colons, any case. */
+export function normalizeSerial(s: string): string | undefined {
+  const hex = s.trim().replace(/:/g, "").toLowerCase();
+  // Whole octets only: certmint writes serials as even-length hex (17 bytes).
+  return /^(?:[0-9a-f]{2}){1,20}$/.test(hex) ? hex : undefined;
+}
+
+/**
+ * A certificate by id (UUID) or serial number (unique enough: 128 random bits per serial).
+ * With `caSerialHint`, a CA certificate's serial is refused pointing at the RPC that revokes CAs.
+ */
+export async function findCertificate(
+  store: {
+    certificates: Pick<CertificateRepository, "findById" | "findBySerial">;
+    cas: Pick<CaRepository, "findBySerial">;
+  },
+  ref: string,
+  field: string,
+  options: { caSerialHint?: boolean } = {},
+): Promise<Certificate> {
+  const trimmed = ref.trim();
+  let found: Certificate | null | undefined;
+  if (isUuid(trimmed)) {
+    found = await store.certificates.findById(trimmed.toLowerCase());
+  } else {
+    const serial = normalizeSerial(trimmed);
+    if (!serial) {
+      throw invalidField(
+        "CERTIFICATE_REFERENCE_INVALID",
+        `${field} must be a certificate id (UUID) or a hex serial number`,
+        field,
+        "neither a UUID nor a hex serial",
+      );
+    }
+    const rows = await store.certificates.findBySerial(serial, 2);
+    if (rows.length > 1) {
+      throw invalidField(
+        "SERIAL_AMBIGUOUS",
+        `serial ${serial} was issued by more than one CA; use the certificate id`,
+        field,
+        "ambiguous serial",
+      );
+    }
+    found = rows[0];
+  }
+  if (!found) {
+    if (options.caSerialHint) await refuseCaSerial(store, trimmed, field);
+    throw notFound("CERTIFICATE_NOT_FOUND", `no certificate "${trimmed}"`);
+  }
+  return found;
+}
+
+/** A CA certificate's serial names no leaf: INVALID_ARGUMENT pointing at the RPC that revokes CAs. */
+async function refuseCaSerial(
+  store: { cas: Pick<CaRepository, "findBySerial"> },
+  ref: string,
+  field: string,
+): Promise<void> {
+  const serial = normalizeSerial(ref);
+  if (!serial) return;
+  const ca = await store.cas.findBySerial(serial);
+  if (!ca) return;
+  throw invalidField(
+    "CERTIFICATE_IS_CERTIFICATE_AUTHORITY",
+    `serial ${serial} is the certificate of certificate authority "${ca.slug}": revoke it with CertificateAuthorityService.RevokeCertificateAuthority`,
+    field,
+    "names a CA certificate",
+  );
+}
+
+/** A certificate request by its id (certificate_request_id, the UUID IssueCertificate returned). */
+export async function findRequest(
+  store: { requests: Pick<RequestRepository, "findById"> },
+  id: string,
+): Promise<CertificateRequest> {
+  if (!isUuid(id.trim())) {
+    throw invalidField(
+      "CERTIFICATE_REQUEST_ID_INVALID",
+      "certificate_request_id must be the UUID IssueCertificate returned",
+      "certificate_request_id",
+      "not a UUID",
+    );
+  }
+  const request = await store.requests.findById(id.trim().toLowerCase());
+  if (!request) throw notFound("CERTIFICATE_REQUEST_NOT_FOUND", `no certificate request ${id}`);
+  return request;
+}
+
+/** A certificate this call knows exists (it stored or read it), read fresh. */
+export async function certificateNamed(
+  store: { certificates: Pick<CertificateRepository, "findById"> },
+  id: string,
+): Promise<Certificate> {
+  const cert = await store.certificates.findById(id);
+  if (!cert)
+    throw new CertmintError("internal", "CERTIFICATE_VANISHED", "the certificate disappeared");
+  return cert;
+}
+
+/** A request this call knows exists (it recorded or read it), read fresh. */
+export async function requestNamed(
+  deps: { store: { requests: Pick<RequestRepository, "findById"> } },
+  id: string,
+): Promise<CertificateRequest> {
+  const request = await deps.store.requests.findById(id);
+  if (!request) {
+    throw new CertmintError("internal", "REQUEST_VANISHED", "the certificate request disappeared");
+  }
+  return request;
+}

@@ -1,0 +1,160 @@
+import { randomUUID } from "node:crypto";
+import type { CertmintError } from "../../errors";
+import { newSerialNumber, serialToHex } from "../../signer";
+import { changeRecord, forgetChangeRecord } from "../audit/record";
+import type { Call } from "../call";
+import type {
+  CertificateRequest,
+  IssuanceRepository,
+  RequestStatus,
+  StoredParams,
+} from "../repositories";
+import { storedErrorOf } from "./outcome";
+import type { IssuancePlan } from "./types";
+
+/** Who asks, and how the request is known again: its caller, idempotency key and fingerprint. */
+export interface RequestIdentity {
+  caller: string;
+  /** The caller's idempotency key (request_id in the API). */
+  idempotencyKey?: string;
+  fingerprint: string;
+  kind: "ISSUE" | "RENEW";
+  renewalOfCertificateId?: string;
+}
+
+export interface IntentDeps {
+  store: { issuance: Pick<IssuanceRepository, "recordRequest" | "markFailed"> };
+  now: () => Date;
+}
+
+/** A fresh serial for a request about to be signed (RFC 5280 4.1.2.2: positive, >= 64 random bits). */
+export const reserveSerial = (): string => serialToHex(newSerialNumber());
+
+/**
+ * Records the intent before anything is signed (Boulder's order): the request PENDING with
+ * its serial reserved, or PENDING_APPROVAL (the serial is reserved when an approver claims
+ * it). One autocommitted statement; a request waiting for approval is where this call's change
+ * ends, so its audit record rides in the same statement (PENDING ends with the certificate).
+ * "duplicate" when a concurrent call with the same (caller, idempotency key) recorded first:
+ * nothing was written, and the caller replays that one.
+ */
+export function recordIntent(
+  deps: IntentDeps,
+  call: Call,
+  plan: IssuancePlan,
+  who: RequestIdentity,
+  status: "PENDING" | "PENDING_APPROVAL",
+): Promise<CertificateRequest | "duplicate"> {
+  const serial = status === "PENDING" ? reserveSerial() : null;
+  return record(
+    deps,
+    call,
+    newRequest(plan, who, status, deps.now(), { serial }),
+    status !== "PENDING",
+  );
+}
+
+/**
+ * Records a refusal on the merits as a FAILED request with its reason, and the refusal's audit
+ * record in the same statement; the refusal then names the request (certificate_request_id).
+ * "duplicate" as recordIntent.
+ */
+export async function recordRefusal(
+  deps: IntentDeps,
+  call: Call,
+  plan: IssuancePlan,
+  who: RequestIdentity,
+  refusal: CertmintError,
+): Promise<"duplicate" | undefined> {
+  const request = newRequest(plan, who, "FAILED", deps.now(), { error: refusal });
+  const recorded = await record(deps, call, request, true, refusal);
+  if (recorded === "duplicate") return recorded;
+  refusal.metadata.certificate_request_id = request.id;
+  return undefined;
+}
+
+/**
+ * Marks a PENDING request FAILED with the error that stopped it, and records the refusal in the
+ * audit trail in the same statement (autocommitted). False when it was no longer PENDING.
+ */
+export function markFailed(
+  deps: IntentDeps,
+  call: Call,
+  id: string,
+  error: CertmintError,
+): Promise<boolean> {
+  const now = deps.now();
+  return deps.store.issuance.markFailed(
+    { id, error: storedErrorOf(error), updatedAt: now },
+    changeRecord(call, { type: "certificate_request", id }, now, error),
+  );
+}
+
+/** What the request keeps of its plan: enough for approval (or a takeover) to sign it later. */
+export function storedParams(plan: IssuancePlan): StoredParams {
+  return {
+    keySource: plan.key.kind,
+    keyAlgorithm: plan.keyAlgorithm,
+    reusedSpki:
+      plan.key.kind === "REUSE"
+        ? plan.key.publicKey.export({ type: "spki", format: "der" }).toString("base64")
+        : undefined,
+    signatureAlgorithm: plan.signatureAlgorithm,
+    keyUsages: plan.keyUsages,
+    extendedKeyUsages: plan.extendedKeyUsages,
+    ttlSeconds: plan.ttlSeconds,
+    ...(plan.isCa ? { isCa: true, pathLength: plan.pathLength } : {}),
+  };
+}
+
+function newRequest(
+  plan: IssuancePlan,
+  who: RequestIdentity,
+  status: RequestStatus,
+  now: Date,
+  extra: { serial?: string | null; error?: CertmintError },
+): CertificateRequest {
+  return {
+    id: randomUUID(),
+    profileId: plan.profile.id,
+    caller: who.caller,
+    idempotencyKey: who.idempotencyKey ?? null,
+    requestFingerprint: who.fingerprint,
+    kind: who.kind,
+    status,
+    subject: plan.subject,
+    sans: plan.sans,
+    params: storedParams(plan),
+    csrPem: plan.key.kind === "CSR" ? plan.key.csrPem : null,
+    sealedPrivateKey: null,
+    keyHeldUntil: null,
+    renewalOfCertificateId: who.renewalOfCertificateId ?? null,
+    certificateId: null,
+    reservedSerial: extra.serial ?? null,
+    error: extra.error ? storedErrorOf(extra.error) : null,
+    createdAt: now,
+    updatedAt: now,
+  };
+}
+
+async function record(
+  deps: IntentDeps,
+  call: Call,
+  request: CertificateRequest,
+  ends: boolean,
+  failure?: CertmintError,
+): Promise<CertificateRequest | "duplicate"> {
+  const audit = ends
+    ? changeRecord(
+        call,
+        { type: "certificate_request", id: request.id },
+        request.createdAt,
+        failure,
+      )
+    : undefined;
+  if (await deps.store.issuance.recordRequest(request, audit)) return request;
+  // Nothing was inserted, so neither was the record: this call ends as a replay, which the
+  // API layer records.
+  if (audit) forgetChangeRecord(call);
+  return "duplicate";
+}

@@ -1,0 +1,56 @@
+import type { KeyObject } from "node:crypto";
+import type { KeyRequest } from "../../signer";
+import { type Call, refuseIfAbandoned } from "../call";
+import type { IssuanceDeps } from "../deps";
+import type { IssuancePlan } from "./types";
+
+/** AAD binding a sealed private key to the row that holds it. */
+export const certificateKeyAad = (certificateId: string) => `certmint:certificate:${certificateId}`;
+export const requestKeyAad = (requestRowId: string) => `certmint:request:${requestRowId}`;
+
+/** The certified key: from the CSR, reused, or generated (the private key only then). */
+export interface CertifiedKey {
+  publicKey: KeyObject;
+  privateKey?: KeyObject;
+}
+
+/**
+ * The plan's key; a generated one is made now, in the caller's fair share of the key
+ * generator (RSA runs on its worker threads, src/signer/key-generator.ts).
+ */
+export async function certifiedKeyOf(
+  deps: Pick<IssuanceDeps, "keys">,
+  plan: IssuancePlan,
+  request: KeyRequest,
+): Promise<CertifiedKey> {
+  return plan.key.kind === "GENERATE"
+    ? deps.keys.generate(plan.key.keyAlgorithm, request)
+    : { publicKey: plan.key.publicKey };
+}
+
+/** A sealed private key opened and exported as PKCS#8 PEM, for its owner only. */
+export function openedKeyPem(
+  deps: Pick<IssuanceDeps, "keyring">,
+  aad: string,
+  sealed: Uint8Array,
+): string {
+  return deps.keyring.openWith(aad, sealed).export({ type: "pkcs8", format: "pem" }).toString();
+}
+
+/**
+ * A key certmint makes is made before the request is recorded, so the request goes from its
+ * commit to its lock at once (a replay that finds it PENDING and unlocked finds its worker
+ * gone), in this caller's fair share of the RSA pool: a call refused for a full queue
+ * (RESOURCE_EXHAUSTED) or given up while its key waits (cancel, deadline) leaves nothing behind
+ * and may retry its request_id. Shared by issue and renew.
+ */
+export async function generateKey(
+  deps: IssuanceDeps,
+  call: Call,
+  plan: IssuancePlan,
+  who: { caller: string },
+): Promise<CertifiedKey> {
+  const key = await certifiedKeyOf(deps, plan, { caller: who.caller, signal: call.signal });
+  if (key.privateKey) refuseIfAbandoned(call); // generating it may have outlasted the caller
+  return key;
+}

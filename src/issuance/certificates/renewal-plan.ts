@@ -1,0 +1,136 @@
+import { failedPrecondition, invalidField } from "../../errors";
+import type {
+  KeyAlgorithm,
+  SignatureAlgorithm,
+  SubjectAltNames,
+  SubjectName,
+} from "../../model/pki";
+import { assertSignatureFits, parseCertificate } from "../../signer";
+import type { Call } from "../call";
+import type { IssuanceDeps } from "../deps";
+import { loadProfileForIssuance, requireCa } from "../profiles/load";
+import type { Certificate } from "../repositories";
+import { certifiedNames } from "./names";
+import { assertMayRenew } from "./ownership";
+import { caPlan, caSignatureDefault, parseRequestCsr } from "./plan";
+import type { IssuancePlan, KeySource, RenewInput } from "./types";
+
+/** Backdate the signer applies to notBefore; the original lifetime is notAfter - notBefore - this. */
+const BACKDATE_SECONDS = 60;
+
+/** Renewal violations: identity comes from the original certificate, so name rules point at it. */
+export const renewFieldMapper = (path: string) =>
+  path.startsWith("subject") || path.startsWith("sans.") ? "certificate_id" : path;
+
+/** Refused for a revoked or already renewed certificate, or one whose profile is gone. */
+export function assertRenewable(
+  old: Certificate,
+): asserts old is Certificate & { profileId: string } {
+  if (old.revokedAt) {
+    throw failedPrecondition(
+      "CERTIFICATE_REVOKED",
+      `certificate ${old.id} is revoked and cannot be renewed`,
+    );
+  }
+  if (old.renewedById) {
+    throw failedPrecondition(
+      "CERTIFICATE_ALREADY_RENEWED",
+      `certificate ${old.id} was already renewed by ${old.renewedById}; renew that one`,
+    );
+  }
+  if (!old.profileId) {
+    throw failedPrecondition("PROFILE_DELETED", `the profile of certificate ${old.id} was deleted`);
+  }
+}
+
+/**
+ * The renewal's plan: the same profile, subject and SANs, the original lifetime unless a TTL is
+ * given, the profile's policy and CA as they are now; refused for a caller that may not renew
+ * this certificate (ownership.ts). The key: a new one, the same one (REUSE), or a CSR's that
+ * certifies the same identity; by default NEW when certmint made the original key, else REUSE.
+ */
+export async function planRenewal(
+  deps: IssuanceDeps,
+  call: Call,
+  old: Certificate & { profileId: string },
+  input: RenewInput,
+): Promise<IssuancePlan> {
+  const { profile, policy, renewal } = await loadProfileForIssuance(deps.store, old.profileId);
+  assertMayRenew(call, old, renewal);
+  const ca = profile.caId ? await requireCa(deps.store.cas, profile.caId) : null;
+  const original = await deps.store.requests.findById(old.certificateRequestId);
+  const originalSource = original?.params?.keySource ?? "CSR";
+  const keySource = input.keySource ?? (originalSource === "GENERATE" ? "NEW" : "REUSE");
+
+  let key: KeySource;
+  let keyAlgorithm = old.keyAlgorithm as KeyAlgorithm;
+  if (keySource === "NEW") {
+    keyAlgorithm = input.keyAlgorithm ?? keyAlgorithm;
+    key = { kind: "GENERATE", keyAlgorithm };
+  } else if (keySource === "REUSE") {
+    if (input.keyAlgorithm || input.csrPem) {
+      throw invalidField(
+        "RENEWAL_FIELDS_CONFLICT",
+        "key_algorithm and csr_pem go with key_source NEW and CSR, not REUSE",
+        input.csrPem ? "csr_pem" : "key_algorithm",
+        "not used with REUSE",
+      );
+    }
+    key = { kind: "REUSE", publicKey: parseCertificate(old.certificatePem).publicKey };
+  } else {
+    if (!input.csrPem) {
+      throw invalidField(
+        "CSR_REQUIRED",
+        "key_source CSR needs csr_pem",
+        "csr_pem",
+        "required with key_source CSR",
+      );
+    }
+    const csr = parseRequestCsr(input.csrPem);
+    // Compared as certified: names normalised, subject names copied into the SANs.
+    const names = certifiedNames(policy, csr.subject, csr.sans);
+    if (!sameSubject(names.subject, old.subject) || !sameSans(names.sans, old.sans)) {
+      throw invalidField(
+        "CSR_IDENTITY_MISMATCH",
+        "the CSR must carry the same subject and SANs as the certificate being renewed",
+        "csr_pem",
+        "subject or SANs differ from the original certificate",
+      );
+    }
+    keyAlgorithm = csr.keyAlgorithm;
+    key = { kind: "CSR", csrPem: input.csrPem, publicKey: csr.publicKey };
+  }
+  // Keep the original signature algorithm when the (possibly new) issuer key still fits it.
+  let signatureAlgorithm = old.signatureAlgorithm as SignatureAlgorithm;
+  try {
+    assertSignatureFits(ca ? (ca.keyAlgorithm as KeyAlgorithm) : keyAlgorithm, signatureAlgorithm);
+  } catch {
+    signatureAlgorithm = caSignatureDefault(ca, keyAlgorithm);
+  }
+  const lifetime =
+    Math.round((old.notAfter.getTime() - old.notBefore.getTime()) / 1000) - BACKDATE_SECONDS;
+  return {
+    profile,
+    policy,
+    ca,
+    subject: old.subject,
+    sans: old.sans,
+    key,
+    keyAlgorithm,
+    signatureAlgorithm,
+    keyUsages: old.keyUsages,
+    extendedKeyUsages: old.extendedKeyUsages,
+    ttlSeconds: input.ttlSeconds ?? Math.max(lifetime, 1),
+    // A CA certificate's successor is one too, with its path length and the policy's constraints.
+    ...caPlan(policy, old.isCa, parseCertificate(old.certificatePem).pathLength),
+  };
+}
+
+const attrKey = (s: SubjectName) => JSON.stringify(s.attributes.map((a) => [a.type, a.value]));
+const sameSubject = (a: SubjectName, b: SubjectName) => attrKey(a) === attrKey(b);
+const sorted = (xs: string[]) => [...xs].sort().join("\n");
+const sameSans = (a: SubjectAltNames, b: SubjectAltNames) =>
+  sorted(a.dns) === sorted(b.dns) &&
+  sorted(a.ip) === sorted(b.ip) &&
+  sorted(a.email) === sorted(b.email) &&
+  sorted(a.uri) === sorted(b.uri);

@@ -1,0 +1,155 @@
+import { randomUUID } from "node:crypto";
+import { exportPrivateKeyPem, issueCertificate, SoftwareSigner } from "../../signer";
+import { caIssuer } from "../ca/load";
+import { publicationUrls } from "../ca/publication-urls";
+import { DEFAULT_GENERATED_KEY_REPLAY_SECONDS, type IssuanceDeps } from "../deps";
+import type { Certificate, CertificateRequest, IssuedRequest } from "../repositories";
+import { type CertifiedKey, certificateKeyAad, requestKeyAad } from "./keys";
+import { searchNames } from "./names";
+import type { IssuancePlan, IssuedView } from "./types";
+
+/** A signed certificate, ready to store: its record, how its request ends, its view. */
+export interface SignedCertificate {
+  certificate: Certificate;
+  /** The request's side of the store: ISSUED, with a generated key kept sealed or not. */
+  request: IssuedRequest;
+  view: IssuedView;
+  /** PKCS#8 PEM of a key certmint generated, for this call's answer; undefined otherwise. */
+  privateKeyPem?: string;
+}
+
+export interface SignOptions {
+  /** The certificate a renewal succeeds. */
+  renewalOf?: Certificate;
+  /** An approval: the generated key waits sealed for the requester's GetRequestStatus. */
+  holdKeyForFetch?: boolean;
+}
+
+/**
+ * The signing step: the plan signed under the request's reserved serial with the validity
+ * checkIssuerState computed, and the certificate record built (nothing is written here).
+ */
+export async function sign(
+  deps: IssuanceDeps,
+  plan: IssuancePlan,
+  request: CertificateRequest,
+  key: CertifiedKey,
+  validity: { notBefore: Date; notAfter: Date },
+  options: SignOptions = {},
+): Promise<SignedCertificate> {
+  const { publicKey, privateKey } = key;
+  const issued = await issueCertificate({
+    subject: plan.subject,
+    sans: plan.sans,
+    publicKey,
+    serial: Buffer.from(request.reservedSerial!, "hex"),
+    ...validity,
+    isCa: plan.isCa ?? false,
+    pathLength: plan.pathLength,
+    nameConstraints: plan.nameConstraints,
+    keyUsages: plan.keyUsages,
+    extendedKeyUsages: plan.extendedKeyUsages,
+    signatureAlgorithm: plan.signatureAlgorithm,
+    issuer: plan.ca ? caIssuer(deps, plan.ca) : { selfSigned: new SoftwareSigner(privateKey!) },
+    ...(plan.ca ? publicationUrls(deps.publicBaseUrl, plan.ca.id) : {}),
+  });
+  const id = randomUUID();
+  const now = deps.now();
+  const chainPem = plan.ca ? [plan.ca.certificatePem!, ...plan.ca.chainPem] : [issued.pem];
+  const commonName = plan.subject.attributes.find((a) => a.type === "COMMON_NAME")?.value ?? "";
+  const kept = keptKey(deps, plan, key, options.renewalOf);
+  const certificate: Certificate = {
+    id,
+    serialNumber: issued.serialHex,
+    caId: plan.ca?.id ?? null,
+    profileId: plan.profile.id,
+    certificateRequestId: request.id,
+    owner: ownerOf(request, plan, options.renewalOf),
+    subject: plan.subject,
+    commonName,
+    sans: plan.sans,
+    searchNames: searchNames(commonName, plan.sans),
+    keyAlgorithm: plan.keyAlgorithm,
+    signatureAlgorithm: plan.signatureAlgorithm,
+    keyUsages: plan.keyUsages,
+    extendedKeyUsages: plan.extendedKeyUsages,
+    isCa: plan.isCa ?? false,
+    notBefore: issued.notBefore,
+    notAfter: issued.notAfter,
+    fingerprintSha256: issued.fingerprintSha256,
+    certificatePem: issued.pem,
+    chainPem,
+    revokedAt: null,
+    revocationReason: null,
+    renewedFromId: options.renewalOf?.id ?? null,
+    renewedById: null,
+    sealedPrivateKey: kept ? deps.keyring.sealWith(certificateKeyAad(id), kept) : null,
+    createdAt: now,
+  };
+  // A generated key that the profile does not keep waits, sealed on the request, for its
+  // requester only: after approval until its first GetRequestStatus (the requester is not on
+  // this call); otherwise for replays of the request_id, so an answer lost on the way (a
+  // dropped connection) does not lose the key with it, until the sweep deletes it
+  // (held-keys.ts).
+  const replaySeconds = deps.generatedKeyReplaySeconds ?? DEFAULT_GENERATED_KEY_REPLAY_SECONDS;
+  const holdForReplay =
+    !options.holdKeyForFetch &&
+    plan.profile.privateKeyRetention !== "STORE_ENCRYPTED" &&
+    replaySeconds > 0;
+  const heldKey =
+    privateKey && (options.holdKeyForFetch || holdForReplay)
+      ? deps.keyring.sealWith(requestKeyAad(request.id), privateKey)
+      : null;
+  return {
+    certificate,
+    request: {
+      id: request.id,
+      updatedAt: now,
+      sealedPrivateKey: heldKey,
+      keyHeldUntil:
+        heldKey && holdForReplay ? new Date(now.getTime() + replaySeconds * 1000) : null,
+    },
+    view: {
+      certificateId: id,
+      certificatePem: issued.pem,
+      chainPem,
+      issuingCaPem: plan.ca ? plan.ca.certificatePem! : issued.pem,
+      serialNumber: issued.serialHex,
+      notBefore: issued.notBefore,
+      notAfter: issued.notAfter,
+    },
+    privateKeyPem:
+      privateKey && !options.holdKeyForFetch ? exportPrivateKeyPem(privateKey) : undefined,
+  };
+}
+
+/**
+ * The key STORE_ENCRYPTED keeps with the certificate: a generated one, or (REUSE renewal) the
+ * predecessor's, re-sealed under the new certificate's id.
+ */
+function keptKey(
+  deps: IssuanceDeps,
+  plan: IssuancePlan,
+  key: CertifiedKey,
+  renewalOf: Certificate | undefined,
+) {
+  if (plan.profile.privateKeyRetention !== "STORE_ENCRYPTED") return undefined;
+  if (key.privateKey) return key.privateKey;
+  if (plan.key.kind === "REUSE" && renewalOf?.sealedPrivateKey) {
+    return deps.keyring.openWith(certificateKeyAad(renewalOf.id), renewalOf.sealedPrivateKey);
+  }
+  return undefined;
+}
+
+/**
+ * Who owns the new certificate: whoever holds its private key. A REUSE renewal certifies the
+ * renewed certificate's key, which stays its owner's; otherwise the caller made or received
+ * the key (the requester of an issuance, the caller of a NEW or CSR renewal).
+ */
+function ownerOf(
+  request: CertificateRequest,
+  plan: IssuancePlan,
+  renewalOf: Certificate | undefined,
+): string {
+  return plan.key.kind === "REUSE" && renewalOf ? renewalOf.owner : request.caller;
+}

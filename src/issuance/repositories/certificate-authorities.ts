@@ -1,0 +1,96 @@
+import type {
+  KeyAlgorithm,
+  RevocationReason,
+  SignatureAlgorithm,
+  SubjectName,
+} from "../../model/pki";
+import type { PageQuery, RowKey } from "./paging";
+
+export type CaType = "ROOT" | "INTERMEDIATE" | "EXTERNAL_INTERMEDIATE";
+export type CaStatus = "ACTIVE" | "DISABLED" | "PENDING_CERTIFICATE";
+
+/** A CA whose key certmint holds. The private key is kept only sealed (AES-256-GCM). */
+export interface CertificateAuthority {
+  id: string;
+  slug: string;
+  description: string;
+  type: CaType;
+  status: CaStatus;
+  subject: SubjectName;
+  keyAlgorithm: KeyAlgorithm;
+  signatureAlgorithm: SignatureAlgorithm;
+  parentId: string | null;
+  certificatePem: string | null;
+  /** PEM certificates above this CA, nearest first. */
+  chainPem: string[];
+  serialNumber: string | null;
+  notBefore: Date | null;
+  notAfter: Date | null;
+  maxPathLength: number | null;
+  csrPem: string | null;
+  /** Sealed PKCS#8 private key, bound to the CA id (ca/keyring.ts). */
+  sealedPrivateKey: Uint8Array;
+  /** Last cRLNumber issued (RFC 5280 5.2.3). */
+  crlNumber: string;
+  /** When its parent revoked it; null for a CA in good standing. */
+  revokedAt: Date | null;
+  revocationReason: RevocationReason | null;
+  /** Revocations of what it issued, counted in each revoking transaction (ca/publication.ts). */
+  revocationCount: string;
+  version: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** A CA as it leaves the use cases: never its sealed key. */
+export type CertificateAuthorityView = Omit<CertificateAuthority, "sealedPrivateKey">;
+
+export const caView = ({ sealedPrivateKey: _, ...view }: CertificateAuthority) =>
+  view as CertificateAuthorityView;
+
+/** A revoked certificate or CA, as a CRL lists it (RFC 5280 5.1.2.6). */
+export interface RevokedEntry {
+  serialNumber: string;
+  revokedAt: Date;
+  revocationReason: RevocationReason | null;
+}
+
+/** Which row a conditional update may change: the version read, or a status it must still have. */
+export interface CaMatch {
+  id: string;
+  version?: number;
+  status?: CaStatus;
+}
+
+export interface CaRepository {
+  find(key: RowKey): Promise<CertificateAuthority | null>;
+  findMany(ids: readonly string[]): Promise<CertificateAuthority[]>;
+  /** The CA whose certificate has this serial (a CA certificate named where a leaf was meant). */
+  findBySerial(serialNumber: string): Promise<CertificateAuthority | null>;
+  slugTaken(slug: string): Promise<boolean>;
+  /** UniqueConflict("slug") when a racing create took the slug. */
+  insert(ca: CertificateAuthority): Promise<void>;
+  /** Re-reads the row locked until the transaction ends (FOR UPDATE); null when it is gone. */
+  lockForUpdate(id: string): Promise<CertificateAuthority | null>;
+  /** Changes the matching row; false when none matched (another call won the race). */
+  update(match: CaMatch, changes: Partial<Omit<CertificateAuthority, "id">>): Promise<boolean>;
+  /** False when the version moved on; StillReferenced when rows still refer to it. */
+  delete(id: string, version: number): Promise<boolean>;
+  /** Every ACTIVE CA below this one becomes DISABLED (its version bumped). */
+  disableDescendants(id: string, now: Date): Promise<void>;
+  /** Counts a revocation against the CA whose CRL lists it (ca/publication.ts compares it). */
+  countRevocation(id: string): Promise<void>;
+  /** The CA's revocation count now; null when there is no such CA. */
+  revocationCount(id: string): Promise<string | null>;
+  /** Takes the next cRLNumber (atomically, so it only ever grows: RFC 5280 5.2.3). */
+  nextCrlNumber(id: string): Promise<bigint>;
+  /** CAs signed by this one that are revoked and not expired at `now`. */
+  revokedChildren(id: string, now: Date): Promise<RevokedEntry[]>;
+  /** Slugs of the CAs signed by this one, by slug. */
+  childSlugs(id: string): Promise<string[]>;
+  /** Every CA that has its certificate: id, certificate, chain and when it was revoked. */
+  withCertificates(): Promise<
+    Array<Pick<CertificateAuthority, "id" | "certificatePem" | "chainPem" | "revokedAt">>
+  >;
+  listOldestFirst(page: PageQuery & { status?: CaStatus }): Promise<CertificateAuthority[]>;
+}

@@ -1,0 +1,92 @@
+import type { FieldViolation } from "../../errors";
+import type {
+  ExtendedKeyUsage,
+  KeyAlgorithm,
+  KeyUsage,
+  SignatureAlgorithm,
+  SubjectAltNames,
+  SubjectName,
+} from "../../model/pki";
+
+export type RequestStatus = "PENDING_APPROVAL" | "PENDING" | "ISSUED" | "FAILED" | "REJECTED";
+
+/** What a request keeps of its plan (JSON), enough to rebuild it at approval or takeover. */
+export interface StoredParams {
+  keySource: "CSR" | "GENERATE" | "REUSE";
+  keyAlgorithm: KeyAlgorithm;
+  /** SPKI DER, base64, for REUSE. */
+  reusedSpki?: string;
+  signatureAlgorithm: SignatureAlgorithm;
+  keyUsages: KeyUsage[];
+  extendedKeyUsages: ExtendedKeyUsage[];
+  ttlSeconds: number;
+  /** A CA request, and its path length (absent: unlimited); absent on leaf requests. */
+  isCa?: boolean;
+  pathLength?: number;
+}
+
+/** The failure recorded on a FAILED or REJECTED request (google.rpc.Status-shaped). */
+export interface StoredError {
+  code: string;
+  reason: string;
+  message: string;
+  violations: FieldViolation[];
+}
+
+/**
+ * One IssueCertificate or RenewCertificate call. Written before anything is signed (Boulder:
+ * record the intent first), so a crash never leaves a certificate the database does not know.
+ */
+export interface CertificateRequest {
+  /** The request's row id: certificate_request_id in the API. */
+  id: string;
+  profileId: string;
+  /** The access token that made it; idempotency keys are unique per caller. */
+  caller: string;
+  /** The caller's idempotency key (request_id in the API), if it gave one. */
+  idempotencyKey: string | null;
+  /** SHA-256 of the canonical request, to refuse a reused idempotency key with another request. */
+  requestFingerprint: string;
+  kind: "ISSUE" | "RENEW";
+  status: RequestStatus;
+  subject: SubjectName;
+  sans: SubjectAltNames;
+  params: StoredParams;
+  csrPem: string | null;
+  /**
+   * A generated key, sealed, for its requester only: until keyHeldUntil for replays (a lost
+   * answer), or (keyHeldUntil null) until the first fetch after approval.
+   */
+  sealedPrivateKey: Uint8Array | null;
+  keyHeldUntil: Date | null;
+  renewalOfCertificateId: string | null;
+  certificateId: string | null;
+  /** The serial reserved before signing (hex). */
+  reservedSerial: string | null;
+  error: StoredError | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** A request as it leaves the use cases: never a sealed key. */
+export type CertificateRequestView = Omit<CertificateRequest, "sealedPrivateKey">;
+
+export const requestView = ({ sealedPrivateKey: _, ...view }: CertificateRequest) =>
+  view as CertificateRequestView;
+
+export interface RequestRepository {
+  findById(id: string): Promise<CertificateRequest | null>;
+  /** The request a caller made with this idempotency key, read fresh. */
+  findByIdempotencyKey(caller: string, idempotencyKey: string): Promise<CertificateRequest | null>;
+  /** PENDING_APPROVAL -> PENDING with its serial reserved; false when it was not waiting. */
+  claimForSigning(id: string, reservedSerial: string, now: Date): Promise<boolean>;
+  /** PENDING_APPROVAL -> REJECTED with the approver's reason; false when it was not waiting. */
+  reject(id: string, error: StoredError, now: Date): Promise<boolean>;
+  /**
+   * Takes the generated key waiting for its requester after approval (no keyHeldUntil) and
+   * deletes it, in one statement: exactly one caller ever gets it. Undefined when none waits.
+   */
+  takeKeyAfterApproval(id: string): Promise<Uint8Array | undefined>;
+  /** Deletes the generated keys kept for replays whose time ran out; how many. */
+  deleteExpiredHeldKeys(now: Date): Promise<number>;
+}

@@ -1,0 +1,82 @@
+import type {
+  ExtendedKeyUsage,
+  KeyAlgorithm,
+  KeyUsage,
+  RevocationReason,
+  SignatureAlgorithm,
+  SubjectAltNames,
+  SubjectName,
+} from "../../model/pki";
+import type { RevokedEntry } from "./certificate-authorities";
+import type { PageQuery } from "./paging";
+
+/** An issued certificate and its metadata. Serial numbers are unique per issuing CA. */
+export interface Certificate {
+  id: string;
+  /** Lower-case hex, no colons. */
+  serialNumber: string;
+  /** Null for self-signed certificates. */
+  caId: string | null;
+  /** Null once the profile is deleted; the certificate is kept. */
+  profileId: string | null;
+  certificateRequestId: string;
+  /** The access token that holds the private key (certificates/ownership.ts). */
+  owner: string;
+  subject: SubjectName;
+  commonName: string;
+  sans: SubjectAltNames;
+  /** Lower-cased CN and SANs, one per line, for name_contains searches. */
+  searchNames: string;
+  keyAlgorithm: KeyAlgorithm;
+  signatureAlgorithm: SignatureAlgorithm;
+  keyUsages: KeyUsage[];
+  extendedKeyUsages: ExtendedKeyUsage[];
+  isCa: boolean;
+  notBefore: Date;
+  notAfter: Date;
+  fingerprintSha256: string;
+  certificatePem: string;
+  chainPem: string[];
+  revokedAt: Date | null;
+  revocationReason: RevocationReason | null;
+  renewedFromId: string | null;
+  renewedById: string | null;
+  /** Kept only when the profile says STORE_ENCRYPTED; sealed. */
+  sealedPrivateKey: Uint8Array | null;
+  createdAt: Date;
+}
+
+/** A certificate as it leaves the use cases: never its sealed key. */
+export type CertificateView = Omit<Certificate, "sealedPrivateKey">;
+
+export const certificateView = ({ sealedPrivateKey: _, ...view }: Certificate) =>
+  view as CertificateView;
+
+export type CertificateState = "ACTIVE" | "REVOKED" | "EXPIRED";
+
+/** ListCertificates' filters, resolved (references to ids, the name needle lower-cased). */
+export interface CertificateFilter {
+  profileId?: string;
+  caId?: string;
+  /** Computed at `now`. */
+  state?: CertificateState;
+  now: Date;
+  expiresBefore?: Date;
+  /** Matched as a substring of one name (searchNames), literally. */
+  nameContains?: string;
+}
+
+export interface CertificateRepository {
+  findById(id: string): Promise<Certificate | null>;
+  /** At most `limit` certificates with this serial (serials are unique per CA only). */
+  findBySerial(serialNumber: string, limit: number): Promise<Certificate[]>;
+  /** Sets revokedAt and the reason unless it is revoked already; false then. */
+  markRevoked(id: string, reason: RevocationReason, now: Date): Promise<boolean>;
+  /** Certificates of this CA that are revoked and not expired at `now`. */
+  revokedIssuedBy(caId: string, now: Date): Promise<RevokedEntry[]>;
+  countIssuedBy(caId: string): Promise<number>;
+  /** Whether the certificate with this fingerprint is one certmint issued and revoked. */
+  isRevoked(fingerprintSha256: string): Promise<boolean>;
+  /** Newest first by (created_at, id); `after` is the last row of the previous page. */
+  listNewestFirst(filter: CertificateFilter, page: PageQuery): Promise<Certificate[]>;
+}

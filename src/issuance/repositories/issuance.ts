@@ -1,0 +1,84 @@
+import type { AuditRecord } from "./audit";
+import type { CertificateAuthority } from "./certificate-authorities";
+import type { CertificatePolicy } from "./certificate-policies";
+import type { CertificateProfile } from "./certificate-profiles";
+import type { CertificateRequest, RequestStatus, StoredError } from "./certificate-requests";
+import type { Certificate } from "./certificates";
+import type { RowKey } from "./paging";
+
+/** What IssueCertificate reads in one round trip: the prior request, the profile, its policy and CA. */
+export interface IssuanceRows {
+  /** The request of the same (caller, idempotency key), when one was asked for and exists. */
+  priorRequestId: string | null;
+  /** null: no such profile. */
+  profile: CertificateProfile | null;
+  /** The profile's policy; null without a profile. */
+  policy: Pick<CertificatePolicy, "id" | "slug" | "version" | "spec"> | null;
+  /** The profile's CA; null without a profile, and for self-signed profiles. */
+  ca: CertificateAuthority | null;
+}
+
+/** A PENDING request's failure: its error, recorded with the refusal's audit record. */
+export interface RequestFailure {
+  id: string;
+  error: StoredError;
+  updatedAt: Date;
+}
+
+/** How the stored certificate leaves its request: ISSUED, with a generated key kept or not. */
+export interface IssuedRequest {
+  id: string;
+  updatedAt: Date;
+  /** A generated key kept sealed for its requester (replays, or a fetch after approval). */
+  sealedPrivateKey: Uint8Array | null;
+  /** Until when it is kept for replays; null: until fetched after approval. */
+  keyHeldUntil: Date | null;
+}
+
+/** A request whose lock this call holds: what it may write, in the lock's transaction. */
+export interface LockedRequest {
+  /** The request's status once the lock was held (null: no such request). */
+  readonly status: RequestStatus | null;
+  /**
+   * Stores the certificate, marks the request ISSUED and writes the audit record, in one
+   * statement; false when the request was no longer PENDING (nothing is stored).
+   */
+  storeIssued(
+    certificate: Certificate,
+    request: IssuedRequest,
+    audit: AuditRecord,
+  ): Promise<boolean>;
+  /** Links a renewed certificate to its successor unless it was renewed or revoked meanwhile. */
+  linkRenewal(renewedId: string, successorId: string): Promise<boolean>;
+  /** markFailed, in the lock's transaction. */
+  markFailed(failure: RequestFailure, audit: AuditRecord): Promise<boolean>;
+}
+
+/**
+ * The issuance hot path (src/store/issuance-repository.ts): each method one round trip, as a
+ * named prepared statement, so a fresh issuance costs three (read, record, store).
+ */
+export interface IssuanceRepository {
+  /** The profile (by id or slug), its policy and CA, and the prior request of (caller, key). */
+  findProfileAndPrior(
+    profile: RowKey,
+    prior?: { caller: string; idempotencyKey: string },
+  ): Promise<IssuanceRows>;
+  /**
+   * Records a request (autocommitted), with `audit` in the same statement when given. False
+   * when a request with the same (caller, idempotency key) exists: nothing was written.
+   */
+  recordRequest(request: CertificateRequest, audit?: AuditRecord): Promise<boolean>;
+  /** Marks a PENDING request FAILED with its audit record (autocommitted); false if not PENDING. */
+  markFailed(failure: RequestFailure, audit: AuditRecord): Promise<boolean>;
+  /**
+   * Runs `fn` in a transaction holding the request's lock (one call at a time finishes a
+   * request, on every replica), waiting at most `waitMs` for it: commits what `fn` wrote,
+   * rolls back if it throws. "busy" when another call still held it after `waitMs`.
+   */
+  withRequestLock<T>(
+    requestId: string,
+    waitMs: number,
+    fn: (locked: LockedRequest) => Promise<T>,
+  ): Promise<T | "busy">;
+}

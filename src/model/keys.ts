@@ -1,0 +1,85 @@
+/**
+ * What certmint knows about each key algorithm, in one place: its family, the modulus size of
+ * the RSA ones, and the key usages a key of its family may carry. The signer (which refuses a
+ * certificate that breaks these) and the policy engine (which reports every violation of a
+ * request) read the same tables, so they can never disagree.
+ */
+import { internalError } from "../errors";
+import { KEY_ALGORITHMS, type KeyAlgorithm, type KeyUsage } from "./pki";
+
+export type KeyFamily = "rsa" | "ec" | "ed25519";
+
+const FAMILY: Record<KeyAlgorithm, KeyFamily> = {
+  RSA_2048: "rsa",
+  RSA_3072: "rsa",
+  RSA_4096: "rsa",
+  EC_P256: "ec",
+  EC_P384: "ec",
+  ED25519: "ed25519",
+};
+
+/** Whether `alg` is one of certmint's key algorithms (input from outside may be anything). */
+export const isKeyAlgorithm = (alg: string): alg is KeyAlgorithm =>
+  (KEY_ALGORITHMS as readonly string[]).includes(alg);
+
+/**
+ * The family of a key algorithm. An algorithm certmint does not know is an error (INTERNAL:
+ * every key algorithm reaching here was parsed or validated first), never a default family.
+ */
+export function keyFamilyOf(alg: KeyAlgorithm): KeyFamily {
+  if (!isKeyAlgorithm(alg)) {
+    throw internalError("KEY_ALGORITHM_UNKNOWN", `unknown key algorithm ${JSON.stringify(alg)}`);
+  }
+  return FAMILY[alg];
+}
+
+/** The modulus sizes of the RSA key algorithms (the only RSA sizes certmint accepts). */
+export const RSA_KEY_BITS = { RSA_2048: 2048, RSA_3072: 3072, RSA_4096: 4096 } as const;
+export type RsaKeyAlgorithm = keyof typeof RSA_KEY_BITS;
+
+/** The modulus size of an RSA key algorithm; undefined for the others. */
+export const rsaBitsOf = (alg: KeyAlgorithm): number | undefined =>
+  (RSA_KEY_BITS as Partial<Record<KeyAlgorithm, number>>)[alg];
+
+/** The RSA key algorithm of a modulus size; undefined for any other size. */
+export const rsaAlgorithmOfBits = (bits: number): RsaKeyAlgorithm | undefined =>
+  (Object.keys(RSA_KEY_BITS) as RsaKeyAlgorithm[]).find((a) => RSA_KEY_BITS[a] === bits);
+
+/** The smallest RSA modulus certmint ever accepts (CA/B BR 6.1.5; NIST SP 800-131A). */
+export const RSA_MIN_BITS = 2048;
+
+/**
+ * The key usages of every CA certificate: it verifies certificate and CRL signatures (RFC 5280
+ * 4.2.1.3, 4.2.1.9). Added to a request for a CA certificate, and to certmint's own CAs.
+ */
+export const CA_KEY_USAGES: readonly KeyUsage[] = ["KEY_CERT_SIGN", "CRL_SIGN"];
+const CA_BITS = CA_KEY_USAGES;
+
+/**
+ * The key usages a key of each family may carry, in canonical order:
+ * - RSA (RFC 3279 2.3.1 / RFC 4055): signature and encipherment, no key agreement;
+ * - EC (RFC 5480 3): signature and key agreement, never keyEncipherment or dataEncipherment;
+ * - Ed25519 (RFC 8410 5): digitalSignature, nonRepudiation, keyCertSign, cRLSign only.
+ */
+const USAGES_OF_FAMILY: Record<KeyFamily, readonly KeyUsage[]> = {
+  rsa: [
+    "DIGITAL_SIGNATURE",
+    "CONTENT_COMMITMENT",
+    "KEY_ENCIPHERMENT",
+    "DATA_ENCIPHERMENT",
+    ...CA_BITS,
+  ],
+  ec: [
+    "DIGITAL_SIGNATURE",
+    "CONTENT_COMMITMENT",
+    "KEY_AGREEMENT",
+    "ENCIPHER_ONLY",
+    "DECIPHER_ONLY",
+    ...CA_BITS,
+  ],
+  ed25519: ["DIGITAL_SIGNATURE", "CONTENT_COMMITMENT", ...CA_BITS],
+};
+
+/** The key usages a key of this algorithm may carry (canonical order). */
+export const keyUsagesAllowedFor = (alg: KeyAlgorithm): readonly KeyUsage[] =>
+  USAGES_OF_FAMILY[keyFamilyOf(alg)];

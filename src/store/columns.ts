@@ -1,0 +1,101 @@
+import type { EntityMetadata, Platform } from "@mikro-orm/core";
+
+/** One property of an entity and how its column is written and read. */
+interface Column {
+  readonly prop: string;
+  /** The column name, quoted. */
+  readonly sql: string;
+  readonly name: string;
+  /** jsonb: written as JSON text with a cast, read parsed (pg parses jsonb). */
+  readonly json: boolean;
+  /** bytea: written as a Buffer. */
+  readonly bytes: boolean;
+  /** timestamptz: read as text (MikroORM's pg type parsers) and parsed as its mapper does. */
+  readonly date: boolean;
+}
+
+/**
+ * An entity's table as the hand-written statements of the hot path see it (issuance.ts): every
+ * table and column name comes from the ORM's metadata (src/store/entities), never from a
+ * guess, so a renamed property or column follows the entity.
+ */
+export class TableColumns {
+  /** The table name, quoted. */
+  readonly table: string;
+  private readonly columns: readonly Column[];
+  private readonly byProp: ReadonlyMap<string, Column>;
+
+  constructor(
+    meta: EntityMetadata,
+    private readonly platform: Platform,
+  ) {
+    this.table = `"${meta.tableName}"`;
+    this.columns = meta.props
+      .filter((p) => p.fieldNames?.length === 1)
+      .map((p) => ({
+        prop: p.name,
+        name: p.fieldNames[0]!,
+        sql: `"${p.fieldNames[0]}"`,
+        json: p.columnTypes?.[0] === "jsonb",
+        bytes: p.runtimeType === "Buffer",
+        date: p.runtimeType === "Date",
+      }));
+    this.byProp = new Map(this.columns.map((c) => [c.prop, c]));
+  }
+
+  /** The quoted column of a property, for the statement's text. */
+  column(prop: string): string {
+    const c = this.byProp.get(prop);
+    if (!c) throw new Error(`${this.table} has no column for property ${prop}`);
+    return c.sql;
+  }
+
+  /** A value as the column takes it: JSON text for jsonb (cast with ?::jsonb), a Buffer for bytes. */
+  bind(prop: string, value: unknown): unknown {
+    const c = this.byProp.get(prop)!;
+    if (value === undefined || value === null) return null;
+    if (c.json) return JSON.stringify(value);
+    if (c.bytes) return Buffer.from(value as Uint8Array);
+    return value;
+  }
+
+  /** The placeholder of a property's value. */
+  placeholder(prop: string): string {
+    return this.byProp.get(prop)?.json ? "?::jsonb" : "?";
+  }
+
+  /** Every column, its placeholders, and the bindings of `record` (all its properties). */
+  insert(record: object): { columns: string; placeholders: string; bindings: unknown[] } {
+    const values = record as Record<string, unknown>;
+    return {
+      columns: this.columns.map((c) => c.sql).join(", "),
+      placeholders: this.columns.map((c) => this.placeholder(c.prop)).join(", "),
+      bindings: this.columns.map((c) => this.bind(c.prop, values[c.prop])),
+    };
+  }
+
+  /**
+   * The select list of the given properties (all by default), each aliased `<alias>.<column>`,
+   * and how a result row maps back to a record: properties as the ORM names them, values of
+   * the types it gives (jsonb parsed, bytea as Buffer, bigint as string, timestamptz as Date).
+   */
+  select(alias: string, only?: readonly string[]) {
+    const columns = this.columns.filter((c) => !only || only.includes(c.prop));
+    const as = (c: Column) => `${alias}.${c.name}`;
+    const primary = this.columns[0]!;
+    return {
+      sql: columns.map((c) => `${alias}.${c.sql} as "${as(c)}"`).join(", "),
+      /** Null exactly when the joined row is missing: the primary key (the first property). */
+      present: (row: Record<string, unknown>) => row[as(primary)] != null,
+      read: (row: Record<string, unknown>): Record<string, unknown> => {
+        const out: Record<string, unknown> = {};
+        for (const c of columns) {
+          const v = row[as(c)];
+          out[c.prop] =
+            c.date && v != null && !(v instanceof Date) ? this.platform.parseDate(v as string) : v;
+        }
+        return out;
+      },
+    };
+  }
+}

@@ -1,0 +1,153 @@
+import { LockMode } from "@mikro-orm/core";
+import type { EntityManager } from "@mikro-orm/postgresql";
+import type {
+  CaMatch,
+  CaRepository,
+  CaStatus,
+  CertificateAuthority,
+  PageQuery,
+  RevokedEntry,
+  RowKey,
+} from "../../issuance/repositories";
+import { CertificateAuthorityEntity } from "../entities";
+import { afterCursor, keysetOrder } from "../keyset";
+import { fromRow, fromRows, translatingConflicts } from "../rows";
+
+const E = CertificateAuthorityEntity;
+
+/** Certificate authorities, on the ORM (`em()` is a fresh fork, or the transaction's). */
+export class OrmCaRepository implements CaRepository {
+  constructor(private readonly em: () => EntityManager) {}
+
+  async find(key: RowKey): Promise<CertificateAuthority | null> {
+    const row = await this.em().findOne(E, key, { refresh: true });
+    return row && fromRow<CertificateAuthority>(row);
+  }
+
+  async findMany(ids: readonly string[]): Promise<CertificateAuthority[]> {
+    if (ids.length === 0) return [];
+    return fromRows<CertificateAuthority>(await this.em().find(E, { id: { $in: [...ids] } }));
+  }
+
+  async findBySerial(serialNumber: string): Promise<CertificateAuthority | null> {
+    const row = await this.em().findOne(E, { serialNumber });
+    return row && fromRow<CertificateAuthority>(row);
+  }
+
+  async slugTaken(slug: string): Promise<boolean> {
+    return (await this.em().count(E, { slug })) > 0;
+  }
+
+  async insert(ca: CertificateAuthority): Promise<void> {
+    const em = this.em();
+    await translatingConflicts(() => em.insert(E, ca), { certificate_authority_slug_key: "slug" });
+  }
+
+  async lockForUpdate(id: string): Promise<CertificateAuthority | null> {
+    const row = await this.em().findOne(
+      E,
+      { id },
+      { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true },
+    );
+    return row && fromRow<CertificateAuthority>(row);
+  }
+
+  async update(
+    match: CaMatch,
+    changes: Partial<Omit<CertificateAuthority, "id">>,
+  ): Promise<boolean> {
+    return (await this.em().nativeUpdate(E, match, changes)) > 0;
+  }
+
+  async delete(id: string, version: number): Promise<boolean> {
+    const em = this.em();
+    return (await translatingConflicts(() => em.nativeDelete(E, { id, version }))) > 0;
+  }
+
+  async disableDescendants(id: string, now: Date): Promise<void> {
+    const em = this.em();
+    await em.getConnection().execute(
+      `with recursive below as (
+           select "id" from "certificate_authority" where "parent_id" = ?
+           union all
+           select c."id" from "certificate_authority" c join below b on c."parent_id" = b."id")
+       update "certificate_authority" set "status" = 'DISABLED', "version" = "version" + 1, "updated_at" = ?
+        where "id" in (select "id" from below) and "status" = 'ACTIVE'`,
+      [id, now],
+      "run",
+      em.getTransactionContext(),
+    );
+  }
+
+  async countRevocation(id: string): Promise<void> {
+    const em = this.em();
+    await em
+      .getConnection()
+      .execute(
+        `update "certificate_authority" set "revocation_count" = "revocation_count" + 1 where "id" = ?`,
+        [id],
+        "run",
+        em.getTransactionContext(),
+      );
+  }
+
+  async revocationCount(id: string): Promise<string | null> {
+    const row = await this.em().findOne(E, { id }, { fields: ["revocationCount"] });
+    return row ? String(row.revocationCount) : null;
+  }
+
+  async nextCrlNumber(id: string): Promise<bigint> {
+    const rows = await this.em()
+      .getConnection()
+      .execute<Array<{ crl_number: string }>>(
+        `update "certificate_authority" set "crl_number" = "crl_number" + 1 where "id" = ? returning "crl_number"`,
+        [id],
+      );
+    return BigInt(rows[0]!.crl_number);
+  }
+
+  async revokedChildren(id: string, now: Date): Promise<RevokedEntry[]> {
+    const rows = await this.em().find(
+      E,
+      { parentId: id, revokedAt: { $ne: null }, notAfter: { $gt: now } },
+      { fields: ["serialNumber", "revokedAt", "revocationReason"], orderBy: { revokedAt: "asc" } },
+    );
+    return rows.map((c) => ({
+      serialNumber: c.serialNumber!,
+      revokedAt: c.revokedAt!,
+      revocationReason: c.revocationReason ?? null,
+    }));
+  }
+
+  async childSlugs(id: string): Promise<string[]> {
+    const rows = await this.em().find(
+      E,
+      { parentId: id },
+      { fields: ["slug"], orderBy: { slug: "asc" } },
+    );
+    return rows.map((r) => r.slug);
+  }
+
+  async withCertificates() {
+    const rows = await this.em().find(
+      E,
+      { certificatePem: { $ne: null } },
+      { fields: ["id", "certificatePem", "chainPem", "revokedAt"] },
+    );
+    return rows.map((r) => ({
+      id: r.id,
+      certificatePem: r.certificatePem!,
+      chainPem: r.chainPem,
+      revokedAt: r.revokedAt ?? null,
+    }));
+  }
+
+  async listOldestFirst(page: PageQuery & { status?: CaStatus }): Promise<CertificateAuthority[]> {
+    const rows = await this.em().find(
+      E,
+      { $and: [page.status ? { status: page.status } : {}, afterCursor(page.after, "asc")] },
+      { orderBy: keysetOrder("asc"), limit: page.limit },
+    );
+    return fromRows<CertificateAuthority>(rows);
+  }
+}

@@ -1,0 +1,74 @@
+import { LockMode } from "@mikro-orm/core";
+import type { EntityManager } from "@mikro-orm/postgresql";
+import type {
+  CertificateProfile,
+  PageQuery,
+  ProfileRepository,
+  ProfileSettings,
+  RowKey,
+} from "../../issuance/repositories";
+import { CertificateProfileEntity } from "../entities";
+import { afterCursor, keysetOrder } from "../keyset";
+import { fromRow, fromRows, translatingConflicts } from "../rows";
+
+const E = CertificateProfileEntity;
+
+/** Certificate profiles, on the ORM (`em()` is a fresh fork, or the transaction's). */
+export class OrmProfileRepository implements ProfileRepository {
+  constructor(private readonly em: () => EntityManager) {}
+
+  async find(key: RowKey): Promise<CertificateProfile | null> {
+    const row = await this.em().findOne(E, key, { refresh: true });
+    return row && fromRow<CertificateProfile>(row);
+  }
+
+  async slugTaken(slug: string): Promise<boolean> {
+    return (await this.em().count(E, { slug })) > 0;
+  }
+
+  async insert(profile: CertificateProfile): Promise<void> {
+    const em = this.em();
+    await translatingConflicts(() => em.insert(E, profile), {
+      certificate_profile_slug_key: "slug",
+    });
+  }
+
+  async lockForUpdate(id: string): Promise<CertificateProfile | null> {
+    const row = await this.em().findOne(
+      E,
+      { id },
+      { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true },
+    );
+    return row && fromRow<CertificateProfile>(row);
+  }
+
+  async update(
+    id: string,
+    version: number,
+    changes: ProfileSettings & Pick<CertificateProfile, "version" | "updatedAt">,
+  ): Promise<boolean> {
+    return (await this.em().nativeUpdate(E, { id, version }, changes)) > 0;
+  }
+
+  async delete(id: string, version: number): Promise<boolean> {
+    return (await this.em().nativeDelete(E, { id, version })) > 0;
+  }
+
+  async usingPolicy(policyId: string): Promise<CertificateProfile[]> {
+    const rows = await this.em().find(E, { policyId }, { orderBy: keysetOrder("asc") });
+    return fromRows<CertificateProfile>(rows);
+  }
+
+  async slugsUsingCa(caId: string): Promise<string[]> {
+    const rows = await this.em().find(E, { caId }, { fields: ["slug"], orderBy: { slug: "asc" } });
+    return rows.map((r) => r.slug);
+  }
+
+  async listOldestFirst(page: PageQuery): Promise<CertificateProfile[]> {
+    const rows = await this.em().find(E, afterCursor(page.after, "asc"), {
+      orderBy: keysetOrder("asc"),
+      limit: page.limit,
+    });
+    return fromRows<CertificateProfile>(rows);
+  }
+}

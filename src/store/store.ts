@@ -1,0 +1,41 @@
+import type { EntityManager, MikroORM } from "@mikro-orm/postgresql";
+import type { KekCheckRepository, Repositories, Store } from "../issuance/repositories";
+import { OrmAccessTokenRepository } from "./repositories/access-tokens";
+import { OrmAuditRepository } from "./repositories/audit";
+import { OrmCaRepository } from "./repositories/certificate-authorities";
+import { OrmPolicyRepository } from "./repositories/certificate-policies";
+import { OrmProfileRepository } from "./repositories/certificate-profiles";
+import { OrmRequestRepository } from "./repositories/certificate-requests";
+import { OrmCertificateRepository } from "./repositories/certificates";
+import { OrmIssuanceRepository } from "./repositories/issuance";
+import { OrmKekCheckRepository } from "./repositories/kek-check";
+
+/**
+ * The store the use cases are given (src/issuance/repositories): every repository on the ORM,
+ * each call on a fresh fork of its EntityManager (MikroORM's identity map per unit of work),
+ * and `transaction`, whose repositories share one transaction's EntityManager. The issuance
+ * hot path's statements (repositories/issuance.ts) run on pooled connections of their own and
+ * commit on their own, in a transaction or not.
+ */
+export function createStore(orm: MikroORM): Store {
+  const fresh = () => orm.em.fork();
+  const issuance = new OrmIssuanceRepository(fresh);
+  const on = (em: () => EntityManager): Repositories => ({
+    cas: new OrmCaRepository(em),
+    policies: new OrmPolicyRepository(em),
+    profiles: new OrmProfileRepository(em),
+    certificates: new OrmCertificateRepository(em),
+    requests: new OrmRequestRepository(em),
+    issuance,
+    tokens: new OrmAccessTokenRepository(em),
+    audit: new OrmAuditRepository(em),
+  });
+  return {
+    ...on(fresh),
+    transaction: (fn) => fresh().transactional((tx: EntityManager) => fn(on(() => tx))),
+  };
+}
+
+/** The key-encryption key's check value, read and written once at start-up. */
+export const kekCheckStore = (orm: MikroORM): KekCheckRepository =>
+  new OrmKekCheckRepository(() => orm.em.fork());

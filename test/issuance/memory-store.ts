@@ -1,0 +1,225 @@
+import type {
+  AuditRecord,
+  Certificate,
+  CertificateAuthority,
+  CertificatePolicy,
+  CertificateProfile,
+  CertificateRequest,
+  IssuanceRows,
+  LockedRequest,
+  Repositories,
+  RowKey,
+  Store,
+} from "../../src/issuance/repositories";
+
+/**
+ * The store of src/issuance/repositories in memory, for unit tests of the use cases without a
+ * database: the repository methods the issuance flow, approval and the queries use, with the
+ * same contracts as src/store/repositories (a unique (caller, idempotency key), the PENDING
+ * guard of storeIssued and markFailed, a request lock whose writes apply only if its section
+ * returns). Any other method throws, so a use case that starts needing one fails loudly here.
+ */
+export class MemoryStore {
+  readonly cas = new Map<string, CertificateAuthority>();
+  readonly policies = new Map<string, CertificatePolicy>();
+  readonly profiles = new Map<string, CertificateProfile>();
+  readonly requests = new Map<string, CertificateRequest>();
+  readonly certificates = new Map<string, Certificate>();
+  readonly audit: AuditRecord[] = [];
+  private readonly locked = new Set<string>();
+
+  /** The store as the use cases take it. */
+  get store(): Store {
+    const repositories = this.repositories();
+    return { ...repositories, transaction: (fn) => fn(repositories) };
+  }
+
+  /** Copies, so a test's later reads are not the objects the use case holds. */
+  private copy = <T>(value: T | undefined): T | null =>
+    value === undefined ? null : structuredClone(value);
+
+  private byKey<T extends { id: string; slug: string }>(rows: Map<string, T>, key: RowKey) {
+    const found =
+      "id" in key ? rows.get(key.id) : [...rows.values()].find((r) => r.slug === key.slug);
+    return this.copy(found);
+  }
+
+  private priorOf(caller: string, idempotencyKey: string): CertificateRequest | undefined {
+    return [...this.requests.values()].find(
+      (r) => r.caller === caller && r.idempotencyKey === idempotencyKey,
+    );
+  }
+
+  private markFailedNow(id: string, error: CertificateRequest["error"], now: Date): boolean {
+    const request = this.requests.get(id);
+    if (request?.status !== "PENDING") return false;
+    Object.assign(request, { status: "FAILED", error, updatedAt: now });
+    return true;
+  }
+
+  private repositories(): Repositories {
+    const partial = {
+      cas: {
+        find: async (key: RowKey) => this.byKey(this.cas, key),
+        findBySerial: async (serial: string) =>
+          this.copy([...this.cas.values()].find((ca) => ca.serialNumber === serial)),
+      },
+      policies: { find: async (key: RowKey) => this.byKey(this.policies, key) },
+      profiles: { find: async (key: RowKey) => this.byKey(this.profiles, key) },
+      certificates: {
+        findById: async (id: string) => this.copy(this.certificates.get(id)),
+        markRevoked: async (id: string, reason: Certificate["revocationReason"], now: Date) => {
+          const cert = this.certificates.get(id);
+          if (!cert || cert.revokedAt) return false;
+          Object.assign(cert, { revokedAt: now, revocationReason: reason });
+          return true;
+        },
+        findBySerial: async (serial: string, limit: number) =>
+          [...this.certificates.values()]
+            .filter((c) => c.serialNumber === serial)
+            .slice(0, limit)
+            .map((c) => structuredClone(c)),
+      },
+      requests: {
+        findById: async (id: string) => this.copy(this.requests.get(id)),
+        findByIdempotencyKey: async (caller: string, key: string) =>
+          this.copy(this.priorOf(caller, key)),
+        claimForSigning: async (id: string, reservedSerial: string, now: Date) => {
+          const request = this.requests.get(id);
+          if (request?.status !== "PENDING_APPROVAL") return false;
+          Object.assign(request, { status: "PENDING", reservedSerial, updatedAt: now });
+          return true;
+        },
+        reject: async (id: string, error: CertificateRequest["error"], now: Date) => {
+          const request = this.requests.get(id);
+          if (request?.status !== "PENDING_APPROVAL") return false;
+          Object.assign(request, { status: "REJECTED", error, updatedAt: now });
+          return true;
+        },
+        takeKeyAfterApproval: async (id: string) => {
+          const request = this.requests.get(id);
+          if (!request?.sealedPrivateKey || request.keyHeldUntil) return undefined;
+          const sealed = request.sealedPrivateKey;
+          request.sealedPrivateKey = null;
+          return sealed;
+        },
+      },
+      audit: {
+        insert: async (record: AuditRecord) => {
+          this.audit.push(structuredClone(record));
+        },
+      },
+      issuance: {
+        findProfileAndPrior: async (
+          key: RowKey,
+          prior?: { caller: string; idempotencyKey: string },
+        ): Promise<IssuanceRows> => {
+          const profile = this.byKey(this.profiles, key);
+          const policy = profile && this.copy(this.policies.get(profile.policyId));
+          return {
+            priorRequestId: prior
+              ? (this.priorOf(prior.caller, prior.idempotencyKey)?.id ?? null)
+              : null,
+            profile,
+            policy: policy && {
+              id: policy.id,
+              slug: policy.slug,
+              version: policy.version,
+              spec: policy.spec,
+            },
+            ca: profile?.caId ? this.copy(this.cas.get(profile.caId)) : null,
+          };
+        },
+        recordRequest: async (request: CertificateRequest, audit?: AuditRecord) => {
+          if (request.idempotencyKey && this.priorOf(request.caller, request.idempotencyKey)) {
+            return false;
+          }
+          this.requests.set(request.id, structuredClone(request));
+          if (audit) this.audit.push(structuredClone(audit));
+          return true;
+        },
+        markFailed: async (
+          failure: { id: string; error: CertificateRequest["error"]; updatedAt: Date },
+          audit: AuditRecord,
+        ) => {
+          const failed = this.markFailedNow(failure.id, failure.error, failure.updatedAt);
+          if (failed) this.audit.push(structuredClone(audit));
+          return failed;
+        },
+        withRequestLock: async <T>(
+          id: string,
+          _waitMs: number,
+          fn: (locked: LockedRequest) => Promise<T>,
+        ): Promise<T | "busy"> => {
+          if (this.locked.has(id)) return "busy";
+          this.locked.add(id);
+          // The section's writes, applied when it returns (a transaction that commits).
+          const writes: Array<() => void> = [];
+          const pending = () => this.requests.get(id)?.status === "PENDING";
+          try {
+            const value = await fn({
+              status: this.requests.get(id)?.status ?? null,
+              storeIssued: async (certificate, request, audit) => {
+                if (!pending()) return false;
+                writes.push(() => {
+                  this.certificates.set(certificate.id, structuredClone(certificate));
+                  Object.assign(this.requests.get(request.id)!, {
+                    status: "ISSUED",
+                    certificateId: certificate.id,
+                    updatedAt: request.updatedAt,
+                    sealedPrivateKey: request.sealedPrivateKey,
+                    keyHeldUntil: request.keyHeldUntil,
+                  });
+                  this.audit.push(structuredClone(audit));
+                });
+                return true;
+              },
+              linkRenewal: async (renewedId, successorId) => {
+                const renewed = this.certificates.get(renewedId);
+                if (!renewed || renewed.renewedById || renewed.revokedAt) return false;
+                writes.push(() => {
+                  renewed.renewedById = successorId;
+                });
+                return true;
+              },
+              markFailed: async (failure, audit) => {
+                if (!pending()) return false;
+                writes.push(() => {
+                  this.markFailedNow(failure.id, failure.error, failure.updatedAt);
+                  this.audit.push(structuredClone(audit));
+                });
+                return true;
+              },
+            });
+            for (const write of writes) write();
+            return value;
+          } finally {
+            this.locked.delete(id);
+          }
+        },
+      },
+    };
+    const unsupported = (repo: string) =>
+      new Proxy(
+        {},
+        {
+          get: (_, method) => {
+            throw new Error(`MemoryStore: ${repo}.${String(method)} is not in memory`);
+          },
+        },
+      );
+    return new Proxy(partial, {
+      get: (target, repo: string) => {
+        const known = (target as Record<string, object>)[repo];
+        if (!known) return unsupported(repo);
+        return new Proxy(known, {
+          get: (methods, method: string) => {
+            const fn = (methods as Record<string, unknown>)[method];
+            if (!fn) throw new Error(`MemoryStore: ${repo}.${method} is not in memory`);
+            return fn;
+          },
+        });
+      },
+    }) as unknown as Repositories;
+  }
+}
