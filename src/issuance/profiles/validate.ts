@@ -121,13 +121,14 @@ function assertShape(draft: ProfileDraft): void {
         "set exactly one issuer: certificate_authority (an id or slug) or self_signed=true",
     });
   }
-  // ACME and EST are reserved for a later release (proto EnrollmentMethod): a profile that
-  // says ACME would be stored but could never issue, so it is refused until they exist.
-  if (draft.enrollmentMethod !== undefined && draft.enrollmentMethod !== "API") {
+  // EST is reserved for a later release (proto EnrollmentMethod): a profile that says EST
+  // would be stored but could never issue, so it is refused until it exists. ACME profiles
+  // are served by src/acme.
+  if (draft.enrollmentMethod === "EST") {
     violations.push({
       field: "certificate_profile.enrollment_method",
       reason: "ENROLLMENT_METHOD_UNAVAILABLE",
-      description: `${draft.enrollmentMethod} is not available yet; only API is`,
+      description: "EST is not available yet; API and ACME are",
     });
   }
   if (violations.length > 0) {
