@@ -95,7 +95,11 @@ export async function createAcmeProfile(h: TestCertmint, slug: string): Promise<
     certificatePolicy: CertificatePolicy.fromPartial({
       slug: `${slug}-policy`,
       sanRules: {
-        dns: { allowed: ["**.acme.localhost"], denied: ["denied.acme.localhost"] },
+        dns: {
+          allowed: ["**.acme.localhost"],
+          denied: ["denied.acme.localhost"],
+          allowWildcardNames: true,
+        },
       },
       subjectRules: { commonName: { allowed: ["*"] } },
       maxTtl: { seconds: String(90 * 86_400), nanos: 0 },
