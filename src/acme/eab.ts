@@ -1,11 +1,16 @@
 import { randomBytes } from "node:crypto";
 import type { EntityManager } from "@mikro-orm/postgresql";
+import { failedPrecondition } from "../errors";
+import { recordAudit } from "../issuance/audit/record";
+import { currentCallScope, refuseIfAbandoned } from "../issuance/call-scope";
+import { findByRef } from "../issuance/common/refs";
 import type { IssuanceDeps } from "../issuance/deps";
 import { verifyHmac } from "../signer/jws";
+import { CertificateProfileEntity } from "../store/entities";
 import type { AcmeExchange } from "./http/exchange";
 import { decodeB64url, parseFlattenedJws, parseJson, protectedHeaderOf } from "./http/jws-request";
 import { AcmeProblem, malformed, unauthorized } from "./problem";
-import type { AcmeStore } from "./store";
+import { AcmeStore } from "./store";
 
 /**
  * External Account Binding keys (RFC 8555 7.3.4). An admin creates one for a profile
@@ -19,16 +24,57 @@ export function externalAccountHmacKey(deps: Pick<IssuanceDeps, "keyring">, keyI
   return Buffer.concat([mac.tag(keyId, "hmac key, first half"), mac.tag(keyId, "second half")]);
 }
 
-/** A new key for a profile: its id and HMAC key (base64url), shown once. */
+/**
+ * CreateAcmeExternalAccountKey: a new key for an ACME profile, its id and HMAC key (base64url)
+ * returned once. NOT_FOUND for an unknown profile; FAILED_PRECONDITION (PROFILE_NOT_ACME) for a
+ * profile that does not enroll by ACME. The key and its audit record commit together.
+ */
 export async function createExternalAccountKey(
-  deps: Pick<IssuanceDeps, "keyring" | "now">,
-  store: AcmeStore,
-  profileId: string,
-  creatorId: string | null,
-): Promise<{ keyId: string; hmacKey: string }> {
+  deps: Pick<IssuanceDeps, "orm" | "keyring" | "now">,
+  profileRef: string,
+): Promise<{ keyId: string; hmacKey: string; profileId: string }> {
+  const em = deps.orm.em.fork();
+  const profile = await findByRef(
+    em,
+    CertificateProfileEntity,
+    profileRef,
+    "certificate profile",
+    "certificate_profile",
+  );
+  if (profile.enrollmentMethod !== "ACME") {
+    throw failedPrecondition(
+      "PROFILE_NOT_ACME",
+      `certificate profile "${profile.slug}" enrolls by ${profile.enrollmentMethod}, not ACME: External Account Binding keys belong to ACME profiles`,
+      {
+        preconditions: [
+          {
+            type: "ENROLLMENT_METHOD",
+            subject: `certificate_profiles/${profile.slug}`,
+            description: "the enrollment method must be ACME",
+          },
+        ],
+      },
+    );
+  }
+  refuseIfAbandoned();
   const keyId = randomBytes(16).toString("base64url");
-  await store.insertExternalAccountKey(keyId, profileId, creatorId, deps.now());
-  return { keyId, hmacKey: externalAccountHmacKey(deps, keyId).toString("base64url") };
+  const now = deps.now();
+  const store = new AcmeStore(deps.orm);
+  await em.transactional(async (tx) => {
+    await store.insertExternalAccountKey(
+      tx,
+      keyId,
+      profile.id,
+      currentCallScope()?.actor.id ?? null,
+      now,
+    );
+    await recordAudit(tx, { type: "certificate_profile", id: profile.id }, now);
+  });
+  return {
+    keyId,
+    hmacKey: externalAccountHmacKey(deps, keyId).toString("base64url"),
+    profileId: profile.id,
+  };
 }
 
 /**

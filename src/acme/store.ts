@@ -401,6 +401,7 @@ export class AcmeStore {
   // ---- External Account Binding keys (RFC 8555 7.3.4) -----------------------------------
 
   async insertExternalAccountKey(
+    tx: EntityManager,
     keyId: string,
     profileId: string,
     creatorId: string | null,
@@ -409,6 +410,7 @@ export class AcmeStore {
     await this.query(
       `insert into acme_eab_key (id, key_id, profile_id, creator_id, created_at) values (?, ?, ?, ?, ?)`,
       [randomUUID(), keyId, profileId, creatorId, now],
+      tx,
     );
   }
 

@@ -1,4 +1,5 @@
 import type { CertificateProfileServiceServer } from "../../gen/ts/certmint/v1/certificate_profile_service";
+import { createExternalAccountKey } from "../acme/eab";
 import type { IssuanceDeps } from "../issuance/deps";
 import { createProfile } from "../issuance/profiles/create";
 import { deleteProfile } from "../issuance/profiles/delete";
@@ -71,6 +72,15 @@ export function certificateProfileHandlers(
       async (req) => {
         await deleteProfile(issuance(), { ref: req.certificateProfile, etag: req.etag });
         return {};
+      },
+      deps,
+    ),
+
+    createAcmeExternalAccountKey: unary(
+      `${SERVICE}CreateAcmeExternalAccountKey`,
+      async (req) => {
+        const key = await createExternalAccountKey(issuance(), req.certificateProfile);
+        return { keyId: key.keyId, hmacKey: key.hmacKey, certificateProfileId: key.profileId };
       },
       deps,
     ),

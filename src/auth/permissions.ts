@@ -56,6 +56,7 @@ export const METHOD_RULES: Readonly<Record<string, MethodRule>> = {
   [`${PROFILE}ListCertificateProfiles`]: READ,
   [`${PROFILE}UpdateCertificateProfile`]: ADMIN_WRITE,
   [`${PROFILE}DeleteCertificateProfile`]: ADMIN_WRITE,
+  [`${PROFILE}CreateAcmeExternalAccountKey`]: ADMIN_WRITE,
 
   [`${TOKEN}CreateAccessToken`]: ADMIN_WRITE,
   [`${TOKEN}GetAccessToken`]: READ,

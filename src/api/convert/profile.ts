@@ -120,6 +120,7 @@ export function profileDraftFromProto(pb: PbProfile | undefined): ProfileDraft {
       pb?.privateKeyRetention ?? 0,
       `${FIELD}.private_key_retention`,
     ),
+    acmeRequireEab: pb?.acme?.requireExternalAccountBinding ?? false,
   };
 }
 
@@ -148,6 +149,10 @@ export function profileToProto(row: CertificateProfileRow): PbProfile {
     allowSelfApproval: row.allowSelfApproval,
     validityOverflow: validityOverflowCodec.toProto(row.validityOverflow),
     privateKeyRetention: privateKeyRetentionCodec.toProto(row.privateKeyRetention),
+    acme:
+      row.enrollmentMethod === "ACME"
+        ? { requireExternalAccountBinding: row.acmeRequireEab }
+        : undefined,
     createTime: row.createdAt,
     updateTime: row.updatedAt,
     etag: etagOf(row.version),

@@ -66,5 +66,6 @@ function draftOf(row: CertificateProfileRow): ProfileDraft {
     allowSelfApproval: row.allowSelfApproval,
     validityOverflow: row.validityOverflow as ValidityOverflow,
     privateKeyRetention: row.privateKeyRetention as PrivateKeyRetention,
+    acmeRequireEab: row.acmeRequireEab,
   };
 }

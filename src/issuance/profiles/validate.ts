@@ -32,6 +32,7 @@ export interface CheckedProfile {
   allowSelfApproval: boolean;
   validityOverflow: ValidityOverflow;
   privateKeyRetention: PrivateKeyRetention;
+  acmeRequireEab: boolean;
 }
 
 /**
@@ -101,6 +102,7 @@ export async function checkProfile(
     allowSelfApproval: draft.allowSelfApproval === true,
     validityOverflow: draft.validityOverflow ?? "FAIL",
     privateKeyRetention: draft.privateKeyRetention ?? "RETURN_ONCE",
+    acmeRequireEab: draft.acmeRequireEab === true,
   };
 }
 
@@ -129,6 +131,13 @@ function assertShape(draft: ProfileDraft): void {
       field: "certificate_profile.enrollment_method",
       reason: "ENROLLMENT_METHOD_UNAVAILABLE",
       description: "EST is not available yet; API and ACME are",
+    });
+  }
+  if (draft.acmeRequireEab && draft.enrollmentMethod !== "ACME") {
+    violations.push({
+      field: "certificate_profile.acme.require_external_account_binding",
+      reason: "ACME_SETTING_WITHOUT_ACME",
+      description: "only a profile whose enrollment method is ACME has ACME settings",
     });
   }
   if (violations.length > 0) {
