@@ -13,7 +13,12 @@ import {
   EnrollmentMethod,
 } from "../../gen/ts/certmint/v1/certificate_profile_service";
 import { createRoot } from "../support/fixtures";
-import { call, startTestCertmint, type TestCertmint } from "../support/harness";
+import {
+  type CertmintClients,
+  call,
+  startTestCertmint,
+  type TestCertmint,
+} from "../support/harness";
 import { opensslOk, TempDir } from "../support/openssl";
 import { ROOT } from "../support/server-process";
 import { makeCa, makeLeaf } from "../tls/pki";
@@ -62,25 +67,14 @@ export interface AcmeServer {
  * denied.acme.localhost (names under .localhost resolve to loopback, RFC 6761 6.3).
  */
 export async function startAcmeServer(env: Record<string, string> = {}): Promise<AcmeServer> {
-  const httpPort = await freePort();
-  const tlsPort = await freePort();
-  const pki = new TempDir();
-  const ca = makeCa(pki, "ACME listener test CA");
-  const leaf = makeLeaf(pki, ca, "127.0.0.1", "server");
-  const h = await startTestCertmint({
-    CERTMINT_ACME_LISTEN: "127.0.0.1:0",
-    CERTMINT_ACME_TLS_CERT_FILE: leaf.certFile,
-    CERTMINT_ACME_TLS_KEY_FILE: leaf.keyFile,
-    CERTMINT_ACME_VALIDATION_NETWORKS: "127.0.0.0/8",
-    CERTMINT_ACME_HTTP01_PORT: String(httpPort),
-    CERTMINT_ACME_TLS_ALPN01_PORT: String(tlsPort),
-    ...env,
-  });
+  const settings = await acmeSettings();
+  const h = await startTestCertmint({ ...settings.env, ...env });
+  const { httpPort, tlsPort, tlsCaFile: caFile } = settings;
   const root = await createRoot(h, "root");
   await createAcmeProfile(h, "web-acme");
   return {
     h,
-    tlsCaFile: ca.certFile,
+    tlsCaFile: caFile,
     rootPem: root.certificatePem,
     directory: (profile = "web-acme") =>
       `https://127.0.0.1:${h.running.acmePort}/acme/${profile}/directory`,
@@ -89,8 +83,41 @@ export async function startAcmeServer(env: Record<string, string> = {}): Promise
   };
 }
 
+/**
+ * The ACME settings of a test server: HTTPS with a test CA's certificate for 127.0.0.1,
+ * validation on loopback only, at challenge ports free now.
+ */
+export async function acmeSettings(): Promise<{
+  env: Record<string, string>;
+  httpPort: number;
+  tlsPort: number;
+  tlsCaFile: string;
+}> {
+  const httpPort = await freePort();
+  const tlsPort = await freePort();
+  const pki = new TempDir();
+  const ca = makeCa(pki, "ACME listener test CA");
+  const leaf = makeLeaf(pki, ca, "127.0.0.1", "server");
+  return {
+    env: {
+      CERTMINT_ACME_LISTEN: "127.0.0.1:0",
+      CERTMINT_ACME_TLS_CERT_FILE: leaf.certFile,
+      CERTMINT_ACME_TLS_KEY_FILE: leaf.keyFile,
+      CERTMINT_ACME_VALIDATION_NETWORKS: "127.0.0.0/8",
+      CERTMINT_ACME_HTTP01_PORT: String(httpPort),
+      CERTMINT_ACME_TLS_ALPN01_PORT: String(tlsPort),
+    },
+    httpPort,
+    tlsPort,
+    tlsCaFile: ca.certFile,
+  };
+}
+
 /** A TLS-server policy for *.acme.localhost and an ACME profile over it, created over gRPC. */
-export async function createAcmeProfile(h: TestCertmint, slug: string): Promise<void> {
+export async function createAcmeProfile(
+  h: Pick<CertmintClients, "policies" | "profiles">,
+  slug: string,
+): Promise<void> {
   await call(h.policies, "createCertificatePolicy", {
     certificatePolicy: CertificatePolicy.fromPartial({
       slug: `${slug}-policy`,
