@@ -15,6 +15,11 @@ export interface AcmeContext {
   readonly tlsAlpn01Port: number;
   /** Requests per account (and per key for newAccount), RFC 8555 6.6 rateLimited. */
   readonly rateLimiter: RateLimiter;
+  /**
+   * Requests per client address (IPv4 address, IPv6 /64) that cost a write before any key is
+   * known: new nonces and every POST. Ten times the account rate.
+   */
+  readonly addressLimiter: RateLimiter;
   readonly logger: Logger;
   /** Validations running now, so shutdown can wait for them. */
   readonly validations: Set<Promise<void>>;

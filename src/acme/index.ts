@@ -41,6 +41,7 @@ export async function startAcme(
     },
     tlsAlpn01Port: config.tlsAlpn01Port,
     rateLimiter: new RateLimiter(config.rateLimit.perSecond, config.rateLimit.burst),
+    addressLimiter: new RateLimiter(10 * config.rateLimit.perSecond, 10 * config.rateLimit.burst),
     logger,
     validations: new Set(),
   };

@@ -330,6 +330,26 @@ describe("ACME validation targets and rate limits", () => {
     const after = await s.h.db.query(`select id from acme_order`);
     expect(after.length - before.length).toBe(answers.filter((a) => a.status === 201).length);
   });
+
+  // Last in this file: it spends this address's budget.
+  it("limits new nonces per client address, storing none past the limit", async () => {
+    const c = new AcmeTestClient(s.directory(), s.tlsCaFile);
+    await c.directory();
+    const before = Number(
+      (await s.h.db.query<{ n: string }>(`select count(*) as n from acme_nonce`))[0]!.n,
+    );
+    // Ten times the account rate (here 10 per second, bursts of 30): 200 at once cannot all pass.
+    const answers = await Promise.all(
+      Array.from({ length: 200 }, () => c.http("HEAD", c.dir.newNonce!)),
+    );
+    const limited = answers.filter((a) => a.status === 429);
+    expect(limited.length).toBeGreaterThan(0);
+    expect(limited.every((a) => a.headers["replay-nonce"] === undefined)).toBe(true);
+    const after = Number(
+      (await s.h.db.query<{ n: string }>(`select count(*) as n from acme_nonce`))[0]!.n,
+    );
+    expect(after - before).toBe(answers.filter((a) => a.status === 200).length);
+  });
 });
 
 function pemToDer(pem: string): Buffer {

@@ -5,6 +5,7 @@ import {
   type ServerResponse,
 } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
+import { peerAddressKey } from "../../auth/failure-limiter";
 import type { ConnectionLimits, TlsConfig } from "../../config";
 import { capWarning } from "../../server/connection-limits";
 import { TLS_POLICY } from "../../server/tls";
@@ -133,6 +134,8 @@ async function serve(
     if (resource === "directory" && !id && (method === "GET" || method === "HEAD")) {
       return send(ctx, res, urls, false, method, directory(urls, profile));
     }
+    const writes = method === "POST" || resource === "new-nonce";
+    if (writes) limitAddress(ctx, peerOf(req));
     if (resource === "new-nonce" && !id && (method === "GET" || method === "HEAD")) {
       // RFC 8555 7.2: 200 for HEAD, 204 for GET, never cached.
       return send(ctx, res, urls, true, method, { status: method === "HEAD" ? 200 : 204 });
@@ -213,9 +216,29 @@ function exchange(
     urls,
     now,
     url: `${urls.base.slice(0, urls.base.indexOf("/acme/"))}${path}`,
-    peer: `${req.socket.remoteAddress ?? ""}:${req.socket.remotePort ?? ""}`,
+    peer: peerOf(req),
     verify,
   };
+}
+
+/** The client as gRPC peers are written: "1.2.3.4:port" or "[v6]:port". */
+function peerOf(req: IncomingMessage): string {
+  const address = req.socket.remoteAddress ?? "";
+  return `${address.includes(":") ? `[${address}]` : address}:${req.socket.remotePort ?? ""}`;
+}
+
+/** RFC 8555 6.6: past its address's rate, rateLimited before anything is written. */
+function limitAddress(ctx: AcmeContext, peer: string): void {
+  const wait = ctx.addressLimiter.take(peerAddressKey(peer));
+  if (wait > 0) {
+    const retryAfter = Math.max(1, Math.ceil(wait));
+    throw new AcmeProblem(
+      "rateLimited",
+      `too many requests from this address; retry after ${retryAfter} s`,
+      429,
+      { retryAfter },
+    );
+  }
 }
 
 /** An ACME profile by slug; any other (missing, or enrolling by API or EST) is 404. */
