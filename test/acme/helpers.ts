@@ -117,6 +117,7 @@ export async function acmeSettings(): Promise<{
 export async function createAcmeProfile(
   h: Pick<CertmintClients, "policies" | "profiles">,
   slug: string,
+  options: { requireApproval?: boolean } = {},
 ): Promise<void> {
   await call(h.policies, "createCertificatePolicy", {
     certificatePolicy: CertificatePolicy.fromPartial({
@@ -139,6 +140,7 @@ export async function createAcmeProfile(
       certificatePolicy: `${slug}-policy`,
       issuer: { $case: "certificateAuthority", value: "root" },
       enrollmentMethod: EnrollmentMethod.ENROLLMENT_METHOD_ACME,
+      requireApproval: options.requireApproval ?? false,
     }),
   });
 }

@@ -2,9 +2,10 @@ import { createHash, createPrivateKey, createPublicKey } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { opensslCsr } from "../support/fixtures";
+import { call } from "../support/harness";
 import { waitFor } from "../support/wait";
 import { startTxtServer } from "./dns-server";
-import { type AcmeServer, startAcmeServer, verifyBundle } from "./helpers";
+import { type AcmeServer, createAcmeProfile, startAcmeServer, verifyBundle } from "./helpers";
 import { AcmeTestClient, b64u, jwsSign, type KeyKind, publicJwk, thumbprint } from "./jws-client";
 
 const ACME = "urn:ietf:params:acme:error:";
@@ -243,6 +244,61 @@ describe("ACME protocol", () => {
       [leaf.serialNumber.toLowerCase()],
     );
     expect(row?.revocation_reason).toBe("KEY_COMPROMISE");
+  });
+
+  it("waits for approval like IssueCertificate: the order is processing until an approver decides", async () => {
+    await createAcmeProfile(s.h, "gated-acme", { requireApproval: true });
+    const c = new AcmeTestClient(s.directory("gated-acme"), s.tlsCaFile);
+    await c.register();
+    const finalized = async (name: string) => {
+      const order = await c.newOrder([name]);
+      const authzUrl = (order.json.authorizations as string[])[0]!;
+      const http01 = (
+        (await c.post(authzUrl, "")).json.challenges as Array<{
+          type: string;
+          url: string;
+          token: string;
+        }>
+      ).find((ch) => ch.type === "http-01")!;
+      const keyAuth = `${http01.token}.${thumbprint(publicJwk(c.key.publicKey))}`;
+      answer = (_path, res) => res.end(keyAuth);
+      await c.post(http01.url, {});
+      await waitFor(
+        `${name} validated`,
+        async () => (await c.post(authzUrl, "")).json.status === "valid",
+      );
+      const csr = opensslCsr(`/CN=${name}`, [`DNS:${name}`]);
+      const done = await c.post(order.json.finalize as string, { csr: b64u(pemToDer(csr.csrPem)) });
+      expect(done.json.status, done.text).toBe("processing");
+      expect(Number(done.headers["retry-after"])).toBeGreaterThan(0);
+      const [row] = await s.h.db.query<{ certificate_request_id: string }>(
+        `select certificate_request_id from acme_order where id = $1`,
+        [(order.headers.location as string).split("/").at(-1)],
+      );
+      return { orderUrl: order.headers.location as string, requestId: row!.certificate_request_id };
+    };
+
+    const approved = await finalized("approved.acme.localhost");
+    expect((await c.post(approved.orderUrl, "")).json.status).toBe("processing");
+    await call(s.h.certificates, "approveCertificateRequest", {
+      certificateRequestId: approved.requestId,
+      comment: "ACME order checked",
+    });
+    const valid = await c.post(approved.orderUrl, "");
+    expect(valid.json.status).toBe("valid");
+    const download = await c.post(valid.json.certificate as string, "");
+    expect(verifyBundle(download.text, s.rootPem).subjectAltName).toBe(
+      "DNS:approved.acme.localhost",
+    );
+
+    const rejected = await finalized("rejected.acme.localhost");
+    await call(s.h.certificates, "rejectCertificateRequest", {
+      certificateRequestId: rejected.requestId,
+      reason: "not this one",
+    });
+    const invalid = await c.post(rejected.orderUrl, "");
+    expect(invalid.json.status).toBe("invalid");
+    expect(invalid.json.certificate).toBeUndefined();
   });
 
   it("refuses names outside the policy (rejectedIdentifier, a subproblem each) and unsupported identifier types", async () => {
