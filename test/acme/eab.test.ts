@@ -5,6 +5,7 @@ import {
   CertificateProfile,
   EnrollmentMethod,
 } from "../../gen/ts/certmint/v1/certificate_profile_service";
+import { cliSession } from "../cli/cli";
 import { createProfileRows } from "../support/fixtures";
 import { call, expectRpcError } from "../support/harness";
 import {
@@ -117,6 +118,40 @@ describe("ACME External Account Binding", () => {
     expect(reused.code).not.toBe(0);
     expect(reused.stderr).toContain("bound to another account");
     expect(await count("acme_account")).toBe(accounts + 1);
+  });
+
+  it("the CLI sets the requirement and makes keys that bind an account", async () => {
+    const cli = cliSession(s.h.address, s.h.dataDir);
+    try {
+      const off = await cli.json<{ acme: unknown }>([
+        "profile",
+        "update",
+        "web-acme",
+        "--no-acme-require-eab",
+      ]);
+      expect(off.acme).toEqual({}); // proto3 JSON leaves false out
+      const on = await cli.json<{ acme: unknown }>([
+        "profile",
+        "update",
+        "web-acme",
+        "--acme-require-eab",
+      ]);
+      expect(on.acme).toEqual({ requireExternalAccountBinding: true });
+      const key = await cli.json<{ keyId: string; hmacKey: string }>([
+        "profile",
+        "acme-key",
+        "web-acme",
+      ]);
+      const dir = stateDir();
+      await legoOk([...base(dir), "-eab-kid", key.keyId, "-eab-hmac", key.hmacKey, "register"]);
+      const [bound] = await s.h.db.query<{ account_id: string | null }>(
+        `select account_id from acme_eab_key where key_id = $1`,
+        [key.keyId],
+      );
+      expect(bound?.account_id).toBeTruthy();
+    } finally {
+      cli.remove();
+    }
   });
 
   it("makes keys only for ACME profiles, and ACME settings only on them", async () => {
