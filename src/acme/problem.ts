@@ -52,6 +52,8 @@ export class AcmeProblem extends Error {
       algorithms?: string[];
       /** Seconds, for rateLimited (RFC 8555 6.6: Retry-After). */
       retryAfter?: number;
+      /** A Location header, e.g. the account that holds a key already (RFC 8555 7.3.5). */
+      location?: string;
     } = {},
   ) {
     super(detail);

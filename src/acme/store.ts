@@ -380,15 +380,6 @@ export class AcmeStore {
     );
   }
 
-  /** Whether an order of this account names the certificate (for revocation by account key). */
-  async accountOrderedCertificate(accountId: string, certificateId: string): Promise<boolean> {
-    const rows = await this.query(
-      `select 1 from acme_order where account_id = ? and certificate_id = ? limit 1`,
-      [accountId, certificateId],
-    );
-    return rows.length > 0;
-  }
-
   /** RFC 9773 7: a certificate may be replaced by one order only. */
   async replacedBy(replaces: string): Promise<string | undefined> {
     const [row] = await this.query<{ id: string }>(

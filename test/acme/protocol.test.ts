@@ -120,6 +120,42 @@ describe("ACME protocol", () => {
     expect(await count("acme_account")).toBe(accounts);
   });
 
+  it("refuses a key rollover to a key another account holds (409, Location of that account)", async () => {
+    const a = client();
+    await a.register();
+    const b = client("EdDSA");
+    await b.register();
+    const inner = (signer: AcmeTestClient) => {
+      const header = b64u(
+        JSON.stringify({
+          alg: signer.kind,
+          jwk: publicJwk(signer.key.publicKey),
+          url: a.dir.keyChange,
+        }),
+      );
+      const payload = b64u(JSON.stringify({ account: a.kid, oldKey: publicJwk(a.key.publicKey) }));
+      const signature = jwsSign(signer.kind, signer.key.privateKey, `${header}.${payload}`);
+      return { protected: header, payload, signature: b64u(signature) };
+    };
+    const [before] = await s.h.db.query<{ key_thumbprint: string }>(
+      `select key_thumbprint from acme_account where id = $1`,
+      [a.kid!.split("/").at(-1)],
+    );
+    const taken = await a.post(a.dir.keyChange!, inner(b));
+    expect([taken.status, taken.json.type]).toEqual([409, `${ACME}malformed`]);
+    expect(taken.headers.location).toBe(b.kid);
+    // Signed by a key other than the one it names: refused too.
+    const fresh = client("ES384");
+    const forged = inner(fresh);
+    forged.signature = inner(client("ES384")).signature;
+    expect((await a.post(a.dir.keyChange!, forged)).json.type).toBe(`${ACME}malformed`);
+    const [after] = await s.h.db.query<{ key_thumbprint: string }>(
+      `select key_thumbprint from acme_account where id = $1`,
+      [a.kid!.split("/").at(-1)],
+    );
+    expect(after?.key_thumbprint).toBe(before?.key_thumbprint);
+  });
+
   it("keeps each account to its own orders", async () => {
     const a = client();
     await a.register();

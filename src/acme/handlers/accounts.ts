@@ -172,15 +172,9 @@ export async function keyChange(x: AcmeExchange): Promise<AcmeResponse> {
   }
   const holder = await x.ctx.store.accountByKey(x.profile.id, newKey.thumbprint);
   if (holder) {
-    return {
-      status: 409,
-      body: {
-        type: "urn:ietf:params:acme:error:malformed",
-        detail: "the new key belongs to another account",
-        status: 409,
-      },
+    throw new AcmeProblem("malformed", "the new key belongs to another account", 409, {
       location: x.urls.account(holder.id),
-    };
+    });
   }
   if (
     !(await x.ctx.store.replaceAccountKey(account.id, newKey.jwk, jwkThumbprint(newKey.jwk), x.now))

@@ -64,9 +64,13 @@ export async function postChallenge(x: AcmeExchange, id: string): Promise<AcmeRe
     throw malformed(`the authorization is ${authz.status}; only a pending one can be validated`);
   }
   if (challenge.status === "pending" && (await x.ctx.store.startChallenge(challenge.id))) {
-    const running = runValidation(x.ctx, challenge, authz, account).finally(() =>
-      x.ctx.validations.delete(running),
-    );
+    // Its outcome is recorded by runValidation; a failure to record it (the database gone) is
+    // logged here, never left as an unhandled rejection.
+    const running = runValidation(x.ctx, challenge, authz, account)
+      .catch((err: unknown) =>
+        x.ctx.logger.error({ err, challenge: challenge.id }, "ACME: recording a validation failed"),
+      )
+      .finally(() => x.ctx.validations.delete(running));
     x.ctx.validations.add(running);
   }
   const current = (await x.ctx.store.challenge(challenge.id))!;

@@ -195,6 +195,7 @@ async function serve(
         status: problem.status,
         body: problem.document(),
         ...(problem.extra.retryAfter ? { retryAfter: problem.extra.retryAfter } : {}),
+        ...(problem.extra.location ? { location: problem.extra.location } : {}),
       },
       true,
     );

@@ -13,11 +13,12 @@ import { AcmeProblem } from "../problem";
  */
 export class ValidationTargets {
   private readonly resolver: Resolver | undefined;
+  private systemResolver: Resolver | undefined;
 
   constructor(
     private readonly allowed: BlockList | undefined,
     resolverServers: readonly string[] = [],
-    /** Seconds a DNS query may take. */
+    /** How long one DNS query may take. */
     timeoutMs = 5000,
   ) {
     if (resolverServers.length > 0) {
@@ -28,9 +29,8 @@ export class ValidationTargets {
 
   /** The DNS resolver of dns-01 (the configured servers, else the system's). */
   dns(): Resolver {
-    if (this.resolver) return this.resolver;
-    const system = new Resolver({ timeout: 5000, tries: 2 });
-    return system;
+    this.systemResolver ??= new Resolver({ timeout: 5000, tries: 2 });
+    return this.resolver ?? this.systemResolver;
   }
 
   /** Whether an address may be connected to for validation. */
