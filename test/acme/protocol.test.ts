@@ -1,8 +1,11 @@
 import { createHash, createPrivateKey, createPublicKey } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
+import { createServer as createTlsServer } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { opensslCsr } from "../support/fixtures";
 import { call } from "../support/harness";
+import { opensslOk, TempDir } from "../support/openssl";
 import { waitFor } from "../support/wait";
 import { startTxtServer } from "./dns-server";
 import { type AcmeServer, createAcmeProfile, startAcmeServer, verifyBundle } from "./helpers";
@@ -212,6 +215,96 @@ describe("ACME protocol", () => {
         [(order.headers.location as string).split("/").at(-1)],
       );
       expect(row?.status).toBe("invalid");
+    }
+  });
+
+  it("checks tls-alpn-01 as RFC 8737 says: the protocol, a critical acmeIdentifier, its digest", async () => {
+    const c = client();
+    await c.register();
+    const cases = [
+      {
+        name: "digest.acme.localhost",
+        alpn: "acme-tls/1",
+        critical: true,
+        digest: "wrong",
+        detail: "not the digest",
+      },
+      {
+        name: "noncrit.acme.localhost",
+        alpn: "acme-tls/1",
+        critical: false,
+        digest: "right",
+        detail: "no critical acmeIdentifier",
+      },
+      {
+        name: "noalpn.acme.localhost",
+        alpn: "http/1.1",
+        critical: true,
+        digest: "right",
+        // A server without acme-tls/1 ends the handshake (no_application_protocol).
+        detail: "tls-alpn-01: cannot connect",
+      },
+    ] as const;
+    for (const t of cases) {
+      const order = await c.newOrder([t.name]);
+      const authzUrl = (order.json.authorizations as string[])[0]!;
+      const challenge = (
+        (await c.post(authzUrl, "")).json.challenges as Array<{
+          type: string;
+          url: string;
+          token: string;
+        }>
+      ).find((ch) => ch.type === "tls-alpn-01")!;
+      const keyAuth = `${challenge.token}.${thumbprint(publicJwk(c.key.publicKey))}`;
+      const digest =
+        t.digest === "right"
+          ? createHash("sha256").update(keyAuth).digest("hex")
+          : createHash("sha256").update("something else").digest("hex");
+      const dir = new TempDir();
+      const keyFile = dir.out("key.pem");
+      const certFile = dir.out("cert.pem");
+      opensslOk([
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        keyFile,
+        "-out",
+        certFile,
+        "-subj",
+        "/CN=acme",
+        "-days",
+        "1",
+        "-addext",
+        `subjectAltName=DNS:${t.name}`,
+        "-addext",
+        `1.3.6.1.5.5.7.1.31=${t.critical ? "critical," : ""}DER:0420${digest}`,
+      ]);
+      const server = createTlsServer(
+        { key: readFileSync(keyFile), cert: readFileSync(certFile), ALPNProtocols: [t.alpn] },
+        (socket) => socket.end(),
+      );
+      await new Promise<void>((r) => server.listen(s.tlsPort, "127.0.0.1", r));
+      try {
+        await c.post(challenge.url, {});
+        let final: Record<string, unknown> = {};
+        await waitFor(`${t.name} validated`, async () => {
+          final = (await c.post(authzUrl, "")).json;
+          return final.status !== "pending";
+        });
+        expect(final.status, t.name).toBe("invalid");
+        const error = (
+          final.challenges as Array<{ error?: { type: string; detail: string } }>
+        ).find((ch) => ch.error)!.error!;
+        expect(error.detail, t.name).toContain(t.detail);
+      } finally {
+        await new Promise((r) => server.close(r));
+        dir.remove();
+      }
     }
   });
 
