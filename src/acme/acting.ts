@@ -31,7 +31,9 @@ export function asActor<T>(
   return runInCallScope(
     {
       actor: { ...actor, role: "ISSUER", profileIds: [x.profile.id] },
-      method: `ACME/${x.profile.slug}/${method}`,
+      // In the RPC-name form ListAuditRecords filters by ("/acme/finalize"); the profile is
+      // the request's own.
+      method: `/acme/${method}`,
       requestId: "",
       peer: x.peer,
       audited: false,

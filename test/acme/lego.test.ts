@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ListAuditRecordsRequest } from "../../gen/ts/certmint/v1/audit_service";
+import { call } from "../support/harness";
 import {
   type AcmeServer,
   lastLine,
@@ -56,9 +58,16 @@ describe("ACME with lego", () => {
       `select method, actor_id, status_code from audit_record where resource_type = 'certificate_request' and actor_id = $1`,
       [accountId],
     );
-    expect(audit).toEqual([
-      { method: "ACME/web-acme/finalize", actor_id: accountId, status_code: 0 },
-    ]);
+    expect(audit).toEqual([{ method: "/acme/finalize", actor_id: accountId, status_code: 0 }]);
+    // ... and through the API, as any certificate and any audit record.
+    const got = await call(s.h.certificates, "getCertificate", { certificate: row!.id });
+    expect(got.certificate?.certificatePem).toContain("BEGIN CERTIFICATE");
+    const records = await call(
+      s.h.audit,
+      "listAuditRecords",
+      ListAuditRecordsRequest.fromPartial({ method: "/acme/finalize" }),
+    );
+    expect(records.auditRecords.map((r) => r.actor)).toContain(accountId);
 
     // ARI (RFC 9773): a window inside the certificate's lifetime (its last third by default).
     const ari = JSON.parse(lastLine(await legoOk([...base(dir), "ari"]))) as {
