@@ -1,4 +1,6 @@
+import type { EntityManager } from "@mikro-orm/postgresql";
 import { codeOf } from "../api/errors";
+import { type AuditResource, recordAudit } from "../issuance/audit/record";
 import { runInCallScope } from "../issuance/call-scope";
 import type { AcmeExchange } from "./http/exchange";
 import type { AccountRow } from "./store";
@@ -16,6 +18,17 @@ export function asAccount<T>(
   fn: () => Promise<T>,
 ): Promise<T> {
   return asActor(x, { id: account.id, slug: `acme-account-${account.id}` }, method, fn);
+}
+
+/** Writes the audit record of an ACME change, by `account`, in the change's transaction. */
+export function auditAs(
+  x: AcmeExchange,
+  account: AccountRow,
+  method: string,
+  tx: EntityManager,
+  resource: AuditResource,
+): Promise<void> {
+  return asAccount(x, account, method, () => recordAudit(tx, resource, x.now));
 }
 
 /**

@@ -164,6 +164,7 @@ export class AcmeStore {
   }
 
   async updateAccount(
+    tx: EntityManager,
     id: string,
     change: { status?: AccountStatus; contact?: string[] },
     now: Date,
@@ -172,27 +173,25 @@ export class AcmeStore {
       `update acme_account set status = coalesce(?, status), contact = coalesce(?::jsonb, contact), updated_at = ?
        where id = ? returning *`,
       [change.status ?? null, change.contact ? JSON.stringify(change.contact) : null, now, id],
+      tx,
     );
     return row!;
   }
 
   /** Key rollover (RFC 8555 7.3.5): false when another account of the profile has the new key. */
+  /** Key rollover; a unique violation (23505) when another account of the profile has the key. */
   async replaceAccountKey(
+    tx: EntityManager,
     id: string,
     jwk: Record<string, string>,
     thumbprint: string,
     now: Date,
-  ): Promise<boolean> {
-    try {
-      await this.query(
-        `update acme_account set jwk = ?::jsonb, key_thumbprint = ?, updated_at = ? where id = ?`,
-        [JSON.stringify(jwk), thumbprint, now, id],
-      );
-      return true;
-    } catch (err) {
-      if ((err as { code?: string }).code === "23505") return false;
-      throw err;
-    }
+  ): Promise<void> {
+    await this.query(
+      `update acme_account set jwk = ?::jsonb, key_thumbprint = ?, updated_at = ? where id = ?`,
+      [JSON.stringify(jwk), thumbprint, now, id],
+      tx,
+    );
   }
 
   // ---- orders, authorizations, challenges (RFC 8555 7.4, 7.5) ----------------------------
@@ -202,6 +201,8 @@ export class AcmeStore {
     order: Pick<OrderRow, "account_id" | "profile_id" | "identifiers" | "replaces">,
     challengesFor: (identifier: AcmeIdentifier, wildcard: boolean) => ChallengeType[],
     now: Date,
+    /** Writes the order's audit record in its transaction. */
+    audit: (tx: EntityManager, order: OrderRow) => Promise<void>,
   ): Promise<OrderRow> {
     const expires = new Date(now.getTime() + ORDER_LIFETIME_MS);
     return this.transaction(async (tx) => {
@@ -246,6 +247,7 @@ export class AcmeStore {
           );
         }
       }
+      await audit(tx, row!);
       return row!;
     });
   }

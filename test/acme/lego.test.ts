@@ -184,6 +184,16 @@ describe("ACME with lego", () => {
       [id],
     );
     expect(gone?.status).toBe("deactivated");
+    // Each change is in the audit trail, by the account, in the transaction that made it.
+    const trail = await s.h.db.query<{ method: string; resource_type: string }>(
+      `select method, resource_type from audit_record where actor_id = $1 order by created_at, method`,
+      [id],
+    );
+    expect(trail).toEqual([
+      { method: "/acme/newAccount", resource_type: "acme_account" },
+      { method: "/acme/keyChange", resource_type: "acme_account" },
+      { method: "/acme/account", resource_type: "acme_account" },
+    ]);
     // A deactivated account can do nothing more.
     const r = await lego([
       ...base(dir),

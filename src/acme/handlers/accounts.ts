@@ -1,4 +1,6 @@
+import { isUniqueViolation } from "../../issuance/common/unique-violation";
 import { jwkThumbprint, verifyJwsSignature } from "../../signer/jws";
+import { auditAs } from "../acting";
 import { verifyExternalAccountBinding } from "../eab";
 import { type AcmeExchange, type AcmeResponse, requireAccount, takeRate } from "../http/exchange";
 import {
@@ -80,6 +82,7 @@ export async function newAccount(x: AcmeExchange): Promise<AcmeResponse> {
     if (row && eabKeyId) {
       await x.ctx.store.bindExternalAccountKey(tx, eabKeyId, row.id, x.now);
     }
+    if (row) await auditAs(x, row, "newAccount", tx, { type: "acme_account", id: row.id });
     return row;
   });
   if (!account) {
@@ -105,14 +108,15 @@ export async function updateAccount(x: AcmeExchange, accountId: string): Promise
   if (payload.status !== undefined && payload.status !== "deactivated") {
     throw malformed('status may only be changed to "deactivated"');
   }
-  const updated = await x.ctx.store.updateAccount(
-    account.id,
-    {
-      ...(payload.status === "deactivated" ? { status: "deactivated" as const } : {}),
-      ...(payload.contact !== undefined ? { contact: contactsOf(payload.contact) } : {}),
-    },
-    x.now,
-  );
+  const change = {
+    ...(payload.status === "deactivated" ? { status: "deactivated" as const } : {}),
+    ...(payload.contact !== undefined ? { contact: contactsOf(payload.contact) } : {}),
+  };
+  const updated = await x.ctx.store.transaction(async (tx) => {
+    const row = await x.ctx.store.updateAccount(tx, account.id, change, x.now);
+    await auditAs(x, account, "account", tx, { type: "acme_account", id: account.id });
+    return row;
+  });
   if (updated.status === "deactivated") {
     x.ctx.logger.info({ account: account.id }, "ACME account deactivated");
   }
@@ -176,9 +180,15 @@ export async function keyChange(x: AcmeExchange): Promise<AcmeResponse> {
       location: x.urls.account(holder.id),
     });
   }
-  if (
-    !(await x.ctx.store.replaceAccountKey(account.id, newKey.jwk, jwkThumbprint(newKey.jwk), x.now))
-  ) {
+  try {
+    await x.ctx.store.transaction(async (tx) => {
+      const thumbprint = jwkThumbprint(newKey.jwk);
+      await x.ctx.store.replaceAccountKey(tx, account.id, newKey.jwk, thumbprint, x.now);
+      await auditAs(x, account, "keyChange", tx, { type: "acme_account", id: account.id });
+    });
+  } catch (err) {
+    // Another rollover to the same key won the race (acme_account_profile_key_key).
+    if (!isUniqueViolation(err, "acme_account_profile_key_key")) throw err;
     throw new AcmeProblem("malformed", "the new key belongs to another account", 409);
   }
   x.ctx.logger.info({ account: account.id }, "ACME account key rolled over");

@@ -3,7 +3,7 @@ import { requestStatus } from "../../issuance/certificates/status";
 import { loadProfileForIssuance } from "../../issuance/profiles/load";
 import { parseCsrDer } from "../../signer";
 import { toPem } from "../../signer/der";
-import { asAccount } from "../acting";
+import { asAccount, auditAs } from "../acting";
 import { type AcmeExchange, type AcmeResponse, requireAccount, takeRate } from "../http/exchange";
 import { decodeB64url } from "../http/jws-request";
 import { challengeTypesFor, checkIdentifiers, sameIdentifiers } from "../identifiers";
@@ -48,6 +48,7 @@ export async function newOrder(x: AcmeExchange): Promise<AcmeResponse> {
     { account_id: account.id, profile_id: x.profile.id, identifiers, replaces },
     challengeTypesFor,
     x.now,
+    (tx, row) => auditAs(x, account, "newOrder", tx, { type: "acme_order", id: row.id }),
   );
   const authorizations = await x.ctx.store.authorizationsOf(order.id);
   return {
