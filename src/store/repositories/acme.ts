@@ -28,9 +28,17 @@ export class OrmAcmeRepository implements AcmeRepository {
   /** Runs `sql` (`?` placeholders); timestamp columns (named *_at) come back as Dates. */
   private async query<T>(sql: string, params: unknown[] = [], em?: EntityManager): Promise<T[]> {
     const e = em ?? this.em();
-    const rows = (await e
-      .getConnection()
-      .execute(sql, params, "all", e.getTransactionContext())) as Array<Record<string, unknown>>;
+    let rows: Array<Record<string, unknown>>;
+    try {
+      rows = await e.getConnection().execute(sql, params, "all", e.getTransactionContext());
+    } catch (err) {
+      // A raw statement's driver error is not converted by MikroORM (its own queries' are):
+      // convert it, so translatingConflicts sees a UniqueConstraintViolationException.
+      throw e
+        .getPlatform()
+        .getExceptionConverter()
+        .convertException(err as Error);
+    }
     for (const row of rows) {
       for (const [k, v] of Object.entries(row)) {
         if (k.endsWith("_at") && typeof v === "string") row[k] = new Date(v);
@@ -113,7 +121,7 @@ export class OrmAcmeRepository implements AcmeRepository {
     return row!;
   }
 
-  /** Key rollover; a unique violation (23505) when another account of the profile has the key. */
+  /** Key rollover; UniqueConflict("account_key") when another account of the profile has the key. */
   async replaceAccountKey(
     id: string,
     jwk: Record<string, string>,
