@@ -22,6 +22,14 @@ STEP_CA_VERSION := v0.30.2
 CFSSL_VERSION := v1.6.5
 GHZ_VERSION := v0.120.0
 VEGETA_VERSION := v12.13.0
+# The ACME client library of test/acme (test/clients/lego/go.mod pins it; lego v4 is not on the
+# module proxy here, and v5's CLI needs DNS-provider modules the proxy does not serve).
+LEGO_VERSION := v5.6.0
+# certbot for the ACME tests, in a virtualenv of its own (.tools/certbot), with the acme and
+# josepy releases it was tested with.
+CERTBOT_VERSION := 5.8.0
+CERTBOT_ACME_VERSION := 5.9.0
+CERTBOT_JOSEPY_VERSION := 2.2.0
 PY_GRPCIO := 1.85.3
 PY_PROTOBUF := 5.29.5
 PY_GOOGLEAPIS := 1.70.0
@@ -32,7 +40,7 @@ GEN_DIRS := ts go/certmint python/certmint java/dev descriptor
 
 .PHONY: help deps tools system-tools go-tools python-tools java-tools grpcurl gen gen-check lint format \
         breaking typecheck test test-db run build bench-signer bench-issue bench-tools bench-peers \
-        bench-scale clean
+        bench-scale clean lego certbot
 
 help: ## list every target (this text)
 	@echo "certmint: make <target>"
@@ -86,6 +94,24 @@ $(JAVA_JARS)/.stamp: test/clients/java/pom.xml
 	  $(MAVEN_DEPENDENCY_PLUGIN):copy-dependencies -DincludeScope=runtime -DoutputDirectory=$(JAVA_JARS)
 	@touch $@
 
+## lego-client (test/clients/lego): the pinned lego ACME library behind a small command line,
+## for the ACME tests (test/acme). Rebuilt when its sources or pins change.
+LEGO_SOURCES := test/clients/lego/main.go test/clients/lego/go.mod test/clients/lego/go.sum
+lego: $(BIN)/lego-client ## build the lego ACME test client into .tools/bin
+$(BIN)/lego-client: $(LEGO_SOURCES)
+	@grep -q "github.com/go-acme/lego/v5 $(LEGO_VERSION)" test/clients/lego/go.mod || \
+	  { echo "test/clients/lego/go.mod must pin lego $(LEGO_VERSION)"; exit 1; }
+	cd test/clients/lego && GOBIN=$(BIN) go install .
+
+## certbot (PyPI) for the ACME tests, in its own virtualenv so its pins never meet the client tests'.
+CERTBOT_VENV := $(TOOLS)/certbot
+certbot: $(CERTBOT_VENV)/.stamp-$(CERTBOT_VERSION) ## install certbot (pinned) into .tools/certbot for the ACME tests
+$(CERTBOT_VENV)/.stamp-$(CERTBOT_VERSION):
+	python3 -m venv $(CERTBOT_VENV)
+	$(CERTBOT_VENV)/bin/pip install -q --disable-pip-version-check certbot==$(CERTBOT_VERSION) \
+	  acme==$(CERTBOT_ACME_VERSION) josepy==$(CERTBOT_JOSEPY_VERSION)
+	@rm -f $(CERTBOT_VENV)/.stamp-* && touch $@
+
 ## grpcurl, for the README's examples.
 grpcurl: $(BIN)/grpcurl-$(GRPCURL_VERSION) ## grpcurl into .tools/bin, for the README's examples
 $(BIN)/grpcurl-$(GRPCURL_VERSION):
@@ -136,7 +162,7 @@ build: deps dist/.build-stamp ## compile the server and the certmint CLI into di
 test-db: ## make sure the PostgreSQL of the tests runs (TEST_DATABASE_URL, else the local cluster)
 	@bash scripts/ensure-test-postgres.sh
 
-test: deps python-tools java-tools grpcurl test-db ## run every test
+test: deps python-tools java-tools grpcurl lego certbot test-db ## run every test
 	@mkdir -p $(TOOLS); rc=0; \
 	PATH="$(VENV)/bin:$$PATH" TEST_DATABASE_URL="$${TEST_DATABASE_URL:-postgresql://certmint:certmint@127.0.0.1:5432/certmint}" \
 	  vitest run --reporter=default --reporter=json --outputFile.json=$(TOOLS)/test-report.json || rc=$$?; \

@@ -1,6 +1,7 @@
 import type { Server as HttpServer } from "node:http";
 import { Server, type ServerCredentials } from "@grpc/grpc-js";
 import type { Logger } from "pino";
+import { type RunningAcme, startAcme } from "./acme";
 import { accessTokenHandlers } from "./api/access-token-service";
 import { auditHandlers } from "./api/audit-service";
 import { certificateAuthorityHandlers } from "./api/certificate-authority-service";
@@ -43,6 +44,8 @@ export interface RunningCertmint {
   readonly port: number;
   /** The HTTP port CRLs and CA certificates are published on, when CERTMINT_PUBLICATION_LISTEN is set. */
   readonly publicationPort?: number;
+  /** The ACME listener's port, when CERTMINT_ACME_LISTEN is set. */
+  readonly acmePort?: number;
   readonly address: string;
   readonly database: Database;
   /** The RSA key-generation pool now: running, waiting, and counters since start-up. */
@@ -102,6 +105,7 @@ export async function startCertmint(
   let database: Database | undefined;
   let publication: { server: HttpServer; port: number } | undefined;
   let sweep: { stop(): Promise<void> } | undefined;
+  let acme: RunningAcme | undefined;
   try {
     database = await openDatabase({
       databaseUrl: config.databaseUrl,
@@ -179,7 +183,9 @@ export async function startCertmint(
         "publishing CRLs and CA certificates over HTTP",
       );
     }
+    if (config.acme) acme = await startAcme(config.acme, deps, logger, config.connections);
   } catch (err) {
+    await acme?.close();
     await sweep?.stop();
     publication?.server.close();
     await keys.close();
@@ -208,6 +214,7 @@ export async function startCertmint(
   return {
     port,
     publicationPort: publication?.port,
+    acmePort: acme?.port,
     address,
     database: db,
     keyGenerationStats: () => keys.stats(),
@@ -220,6 +227,7 @@ export async function startCertmint(
         await new Promise((resolve) =>
           publication ? publication.server.close(resolve) : resolve(0),
         );
+        await acme?.close();
         readiness.ready = false;
         await sweep?.stop();
         await keys.close();

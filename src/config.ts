@@ -65,6 +65,33 @@ export interface Config {
   readonly keyGeneration: { readonly workers: number; readonly queuePerToken: number };
   /** How often the database is probed; health is NOT_SERVING while it cannot be reached. */
   readonly databaseProbeIntervalMs: number;
+  /** The ACME listener (RFC 8555, src/acme); absent: ACME is off. */
+  readonly acme?: AcmeConfig;
+}
+
+/** ACME enrollment (issue 16): its listener and how challenges are validated. */
+export interface AcmeConfig {
+  /** host:port of the ACME HTTP(S) listener. */
+  readonly listen: { readonly host: string; readonly port: number };
+  /**
+   * HTTPS: the ACME listener's own certificate and key files when set, else the gRPC port's
+   * (reloaded the same way, same cipher policy; no client certificates); absent: plain HTTP.
+   */
+  readonly tls?: TlsConfig;
+  /**
+   * Comma-separated CIDRs challenge validation may connect to; absent: any unicast address
+   * but loopback, link-local, unspecified and multicast (src/acme/validation/targets.ts).
+   */
+  readonly validationNetworks?: string;
+  /** DNS servers (host or host:port) for dns-01 and name resolution; absent: the system's. */
+  readonly dnsResolvers: readonly string[];
+  /** Ports http-01 and tls-alpn-01 connect to (RFC 8555 8.3: 80; RFC 8737: 443). */
+  readonly http01Port: number;
+  readonly tlsAlpn01Port: number;
+  /** Bound of one validation, redirects included. */
+  readonly validationTimeoutMs: number;
+  /** Requests per second each ACME account may make on average, and its burst. */
+  readonly rateLimit: { readonly perSecond: number; readonly burst: number };
 }
 
 /**
@@ -150,6 +177,16 @@ export const ENV = {
   keyGenerationWorkers: "CERTMINT_KEY_GENERATION_WORKERS", // default: cores - 1, at least 1
   keyGenerationQueuePerToken: "CERTMINT_KEY_GENERATION_QUEUE_PER_TOKEN", // default 8
   databaseProbeIntervalMs: "CERTMINT_DATABASE_PROBE_INTERVAL_MS", // default 1000
+  acmeListen: "CERTMINT_ACME_LISTEN", // optional: the ACME listener (RFC 8555)
+  acmeTlsCertFile: "CERTMINT_ACME_TLS_CERT_FILE", // default: CERTMINT_TLS_CERT_FILE
+  acmeTlsKeyFile: "CERTMINT_ACME_TLS_KEY_FILE", // default: CERTMINT_TLS_KEY_FILE
+  acmeValidationNetworks: "CERTMINT_ACME_VALIDATION_NETWORKS", // default: unicast, not loopback/link-local
+  acmeDnsResolvers: "CERTMINT_ACME_DNS_RESOLVERS", // default: the system's resolver
+  acmeHttp01Port: "CERTMINT_ACME_HTTP01_PORT", // default 80
+  acmeTlsAlpn01Port: "CERTMINT_ACME_TLS_ALPN01_PORT", // default 443
+  acmeValidationTimeoutMs: "CERTMINT_ACME_VALIDATION_TIMEOUT_MS", // default 10000
+  acmeRateLimitPerSecond: "CERTMINT_ACME_RATE_LIMIT_PER_SECOND", // default 10 per account; 0: off
+  acmeRateLimitBurst: "CERTMINT_ACME_RATE_LIMIT_BURST", // default 100
 } as const;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
@@ -268,6 +305,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     60_000,
     problems,
   );
+  const acme = parseAcme(env, cwd, tls, allowPlaintext, problems);
   if (problems.length > 0) throw new ConfigError(problems.join("; "));
   return Object.freeze({
     listen: Object.freeze(listen),
@@ -296,7 +334,78 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     connections: Object.freeze(connections),
     keyGeneration: Object.freeze(keyGeneration),
     databaseProbeIntervalMs,
+    acme: acme && Object.freeze(acme),
   });
+}
+
+function parseAcme(
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+  grpcTls: TlsConfig | undefined,
+  allowPlaintext: boolean,
+  problems: string[],
+): AcmeConfig | undefined {
+  const raw = env[ENV.acmeListen] || undefined;
+  if (!raw) return undefined;
+  const listen = parseListen(raw, problems, ENV.acmeListen);
+  const certFile = env[ENV.acmeTlsCertFile] || undefined;
+  const keyFile = env[ENV.acmeTlsKeyFile] || undefined;
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    problems.push(`set both ${ENV.acmeTlsCertFile} and ${ENV.acmeTlsKeyFile}, or neither`);
+  }
+  const tls: TlsConfig | undefined =
+    certFile && keyFile
+      ? {
+          certFile: resolve(cwd, certFile),
+          keyFile: resolve(cwd, keyFile),
+          requireClientCert: false,
+          reloadIntervalMs: grpcTls?.reloadIntervalMs ?? 30_000,
+        }
+      : grpcTls && { ...grpcTls, clientCaFile: undefined, requireClientCert: false };
+  if (!tls && listen.host !== "" && !isLoopbackHost(listen.host) && !allowPlaintext) {
+    problems.push(
+      `${ENV.acmeListen}=${raw}: ACME without TLS is refused on a non-loopback address; ` +
+        `set ${ENV.tlsCertFile}/KEY_FILE, or ${ENV.allowPlaintext}=true to accept the risk`,
+    );
+  }
+  const networks = env[ENV.acmeValidationNetworks] || undefined;
+  if (networks !== undefined) {
+    for (const cidr of networks.split(",").map((n) => n.trim())) {
+      const [address, bits] = cidr.split("/");
+      const family = isIP(address ?? "");
+      const max = family === 4 ? 32 : 128;
+      if (family === 0 || (bits !== undefined && !(/^\d+$/.test(bits) && Number(bits) <= max))) {
+        problems.push(
+          `${ENV.acmeValidationNetworks} must be comma-separated addresses or CIDRs, e.g. 10.0.0.0/8,fd00::/8 (got "${cidr}")`,
+        );
+      }
+    }
+  }
+  const resolvers = (env[ENV.acmeDnsResolvers] ?? "")
+    .split(",")
+    .map((r) => r.trim())
+    .filter((r) => r !== "");
+  const perSecond = parseInteger(env, ENV.acmeRateLimitPerSecond, 10, 0, 1_000_000, problems);
+  return {
+    listen,
+    ...(tls ? { tls } : {}),
+    ...(networks === undefined ? {} : { validationNetworks: networks }),
+    dnsResolvers: Object.freeze(resolvers),
+    http01Port: parseInteger(env, ENV.acmeHttp01Port, 80, 1, 65535, problems),
+    tlsAlpn01Port: parseInteger(env, ENV.acmeTlsAlpn01Port, 443, 1, 65535, problems),
+    validationTimeoutMs: parseInteger(
+      env,
+      ENV.acmeValidationTimeoutMs,
+      10_000,
+      100,
+      120_000,
+      problems,
+    ),
+    rateLimit: {
+      perSecond,
+      burst: parseInteger(env, ENV.acmeRateLimitBurst, 100, 1, 10_000_000, problems),
+    },
+  };
 }
 
 const HOUR_MS = 3_600_000;

@@ -2,6 +2,7 @@ import {
   type CertificateProfileServiceServer,
   CertificateProfileServiceService,
 } from "../../gen/ts/certmint/v1/certificate_profile_service";
+import { createExternalAccountKey } from "../acme/eab";
 import type { IssuanceDeps } from "../issuance/deps";
 import { createProfile } from "../issuance/profiles/create";
 import { deleteProfile } from "../issuance/profiles/delete";
@@ -72,6 +73,15 @@ export function certificateProfileHandlers(
       async (req, ctx) => {
         await deleteProfile(issuance(), ctx.call, { ref: req.certificateProfile, etag: req.etag });
         return {};
+      },
+      deps,
+    ),
+
+    createAcmeExternalAccountKey: unary(
+      CertificateProfileServiceService.createAcmeExternalAccountKey.path,
+      async (req, ctx) => {
+        const key = await createExternalAccountKey(issuance(), ctx.call, req.certificateProfile);
+        return { keyId: key.keyId, hmacKey: key.hmacKey, certificateProfileId: key.profileId };
       },
       deps,
     ),

@@ -174,6 +174,7 @@ export const REQUEST_FIELD_LIMITS: Readonly<Record<string, FieldLimit>> = {
   "certmint.v1.ListCertificateProfilesRequest.page_token": PAGE_TOKEN,
   "certmint.v1.DeleteCertificateProfileRequest.certificate_profile": REFERENCE,
   "certmint.v1.DeleteCertificateProfileRequest.etag": ETAG,
+  "certmint.v1.CreateAcmeExternalAccountKeyRequest.certificate_profile": REFERENCE,
 
   // access_token_service.proto
   "certmint.v1.AccessToken.id": REFERENCE,

@@ -62,6 +62,7 @@ const profileRules: RulesOf<typeof CertificateProfileServiceService> = {
   listCertificateProfiles: READ,
   updateCertificateProfile: ADMIN_WRITE,
   deleteCertificateProfile: ADMIN_WRITE,
+  createAcmeExternalAccountKey: ADMIN_WRITE,
 };
 
 const tokenRules: RulesOf<typeof AccessTokenServiceService> = {

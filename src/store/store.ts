@@ -1,6 +1,7 @@
 import type { EntityManager, MikroORM } from "@mikro-orm/postgresql";
 import type { KekCheckRepository, Repositories, Store } from "../issuance/repositories";
 import { OrmAccessTokenRepository } from "./repositories/access-tokens";
+import { OrmAcmeRepository } from "./repositories/acme";
 import { OrmAuditRepository } from "./repositories/audit";
 import { OrmCaRepository } from "./repositories/certificate-authorities";
 import { OrmPolicyRepository } from "./repositories/certificate-policies";
@@ -29,6 +30,7 @@ export function createStore(orm: MikroORM): Store {
     issuance,
     tokens: new OrmAccessTokenRepository(em),
     audit: new OrmAuditRepository(em),
+    acme: new OrmAcmeRepository(em),
   });
   return {
     ...on(fresh),

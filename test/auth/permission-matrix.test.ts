@@ -475,6 +475,10 @@ const REQUESTS: Record<string, RpcRequests> = {
     probe: (c) =>
       call(c.profiles, "deleteCertificateProfile", { certificateProfile: "doomed", etag: "" }),
   },
+  [`${PROFILE}CreateAcmeExternalAccountKey`]: {
+    probe: (c) =>
+      call(c.profiles, "createAcmeExternalAccountKey", { certificateProfile: "acme-web" }),
+  },
 
   [`${TOKEN}CreateAccessToken`]: {
     probe: (c) =>
@@ -630,6 +634,7 @@ beforeAll(async () => {
     ["beta", false],
     ["beta-gated", true],
     ["doomed", false],
+    ["acme-web", false],
   ] as const) {
     // The admin approves its own beta-gated request below: that profile allows it.
     await createProfileRows(h, {
@@ -639,6 +644,10 @@ beforeAll(async () => {
       allowSelfApproval: slug === "beta-gated",
     });
   }
+  // An ACME profile, for its External Account Binding keys.
+  await h.db.query(
+    `update certificate_profile set enrollment_method = 'ACME' where slug = 'acme-web'`,
+  );
   await call(
     h.authorities,
     "createIntermediateCertificateAuthority",
@@ -762,10 +771,10 @@ afterAll(async () => {
 // ---- The matrix -----------------------------------------------------------------------------
 
 describe("the RPCs of the matrix", () => {
-  it("are every certmint.v1 RPC: 33 in the generated services, each in METHOD_RULES and here", () => {
+  it("are every certmint.v1 RPC: 34 in the generated services, each in METHOD_RULES and here", () => {
     const counts = SERVICE_DEFINITIONS.map((s) => Object.keys(s).length);
-    expect(counts).toEqual([8, 10, 5, 5, 4, 1]);
-    expect(new Set(ALL_RPCS).size).toBe(33);
+    expect(counts).toEqual([8, 10, 5, 6, 4, 1]);
+    expect(new Set(ALL_RPCS).size).toBe(34);
     expect([...ALL_RPCS].sort()).toEqual(Object.keys(METHOD_RULES).sort());
     expect([...ALL_RPCS].sort()).toEqual(Object.keys(REQUESTS).sort());
   });

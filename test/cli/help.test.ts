@@ -22,7 +22,7 @@ const TREE: Record<string, string[]> = {
     "delete",
   ],
   policy: ["create", "list", "get", "update", "delete"],
-  profile: ["create", "list", "get", "update", "delete"],
+  profile: ["create", "list", "get", "update", "delete", "acme-key"],
   cert: ["issue", "renew", "revoke", "get", "list", "watch"],
   request: ["status", "approve", "reject"],
   token: ["create", "list", "get", "revoke"],

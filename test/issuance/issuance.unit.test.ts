@@ -60,6 +60,7 @@ function seed(memory: MemoryStore, settings: { requireApproval?: boolean } = {})
     allowSelfApproval: false,
     validityOverflow: "FAIL",
     privateKeyRetention: "RETURN_ONCE",
+    acmeRequireEab: false,
     version: 1,
     createdAt: NOW,
     updatedAt: NOW,

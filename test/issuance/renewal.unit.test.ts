@@ -76,6 +76,7 @@ describe("renewal and revocation on the in-memory store", () => {
       allowSelfApproval: false,
       validityOverflow: "FAIL",
       privateKeyRetention: "RETURN_ONCE",
+      acmeRequireEab: false,
       version: 1,
       createdAt: NOW,
       updatedAt: NOW,

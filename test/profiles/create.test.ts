@@ -287,7 +287,7 @@ describe("CreateCertificateProfile refusals", () => {
     expect(await profiles()).toBe(before);
   });
 
-  it("refuses a profile without exactly one issuer, and ACME (not available yet), all at once", async () => {
+  it("refuses a profile without exactly one issuer, and EST (not available yet), all at once", async () => {
     const before = await profiles();
     for (const issuer of [undefined, { $case: "selfSigned" as const, value: false }, byCa("")]) {
       const err = await expectRpcError(
@@ -300,9 +300,9 @@ describe("CreateCertificateProfile refusals", () => {
     }
     const both = await expectRpcError(
       createProfileRpc(h, {
-        slug: "acme",
+        slug: "est",
         certificatePolicy: "",
-        enrollmentMethod: EnrollmentMethod.ENROLLMENT_METHOD_ACME,
+        enrollmentMethod: EnrollmentMethod.ENROLLMENT_METHOD_EST,
       }),
     );
     expect(both.violations.map((v) => [v.field, v.reason])).toEqual([

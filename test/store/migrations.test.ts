@@ -44,6 +44,12 @@ describe("migrations on an empty PostgreSQL database", () => {
     );
     expect(tables.map((t) => t.table_name)).toEqual([
       "access_token",
+      "acme_account",
+      "acme_authorization",
+      "acme_challenge",
+      "acme_eab_key",
+      "acme_nonce",
+      "acme_order",
       "audit_record",
       "certificate",
       "certificate_authority",

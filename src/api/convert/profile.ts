@@ -117,6 +117,7 @@ export function profileDraftFromProto(pb: PbProfile | undefined): ProfileDraft {
       pb?.privateKeyRetention ?? 0,
       `${FIELD}.private_key_retention`,
     ),
+    acmeRequireEab: pb?.acme?.requireExternalAccountBinding ?? false,
   };
 }
 
@@ -145,6 +146,10 @@ export function profileToProto(row: CertificateProfile): PbProfile {
     allowSelfApproval: row.allowSelfApproval,
     validityOverflow: validityOverflowCodec.toProto(row.validityOverflow),
     privateKeyRetention: privateKeyRetentionCodec.toProto(row.privateKeyRetention),
+    acme:
+      row.enrollmentMethod === "ACME"
+        ? { requireExternalAccountBinding: row.acmeRequireEab }
+        : undefined,
     createTime: row.createdAt,
     updateTime: row.updatedAt,
     etag: etagOf(row.version),

@@ -14,6 +14,7 @@ import {
   readPreset,
 } from "../options/policy-rules";
 import { applyProfileSettings, PROFILE_SECTIONS } from "../options/profile-settings";
+import { renderFields, renderJson } from "../output";
 import { printOne, printPage } from "../views/print";
 import { profileColumns, profileView } from "../views/profile";
 import { policyAndCaSlugs } from "./slugs";
@@ -177,9 +178,35 @@ export const profileDelete: CommandSpec = {
   },
 };
 
+export const profileAcmeKey: CommandSpec = {
+  name: "acme-key",
+  summary: "make an External Account Binding key for an ACME profile (RFC 8555 7.3.4)",
+  description:
+    "Prints the key id and the HMAC key (base64url) once: certmint keeps only the id. The key " +
+    "opens one ACME account on the profile (certbot --eab-kid KID --eab-hmac-key HMAC).",
+  positionals: [PROFILE],
+  options: [],
+  examples: ["certmint profile acme-key web-acme"],
+  async run(inv) {
+    const res = await inv.rpc(inv.clients.profiles, "createAcmeExternalAccountKey", {
+      certificateProfile: inv.args.positional(0, "PROFILE"),
+    });
+    if (inv.output === "json") {
+      inv.print(renderJson({ keyId: res.keyId, hmacKey: res.hmacKey }));
+    } else {
+      inv.print(
+        renderFields([
+          ["key id", res.keyId],
+          ["hmac key", res.hmacKey],
+        ]),
+      );
+    }
+  },
+};
+
 export const PROFILE_GROUP: GroupSpec = {
   name: "profile",
   summary:
     "certificate profiles: policy + issuer + defaults; every certificate is issued against one",
-  commands: [profileCreate, profileList, profileGet, profileUpdate, profileDelete],
+  commands: [profileCreate, profileList, profileGet, profileUpdate, profileDelete, profileAcmeKey],
 };

@@ -45,6 +45,12 @@ export const ISSUER_SECTION: OptionSection = {
       description: "how clients enroll (default: api)",
       choices: ENROLLMENT_METHOD.choices,
     },
+    "acme-require-eab": {
+      type: "boolean",
+      negatable: true,
+      description:
+        "ACME profiles: new accounts need an External Account Binding key (profile acme-key)",
+    },
   },
 };
 
@@ -213,6 +219,12 @@ function applyBehaviour(args: Args, profile: CertificateProfile): string[] {
     "enrollmentMethod",
     method === undefined ? undefined : ENROLLMENT_METHOD.parse(method, "enrollment-method"),
     "enrollment_method",
+  );
+  const eab = args.flag("acme-require-eab");
+  set(
+    "acme",
+    eab === undefined ? undefined : { requireExternalAccountBinding: eab },
+    "acme.require_external_account_binding",
   );
   set("requireApproval", args.flag("require-approval"), "require_approval");
   set("allowSelfApproval", args.flag("allow-self-approval"), "allow_self_approval");

@@ -11,6 +11,9 @@ export const AUDIT_RESOURCE_TYPES = [
   "certificate_request",
   "certificate",
   "access_token",
+  // ACME (src/acme): accounts (created, deactivated, key rolled over) and orders.
+  "acme_account",
+  "acme_order",
 ] as const;
 export type AuditResourceType = (typeof AUDIT_RESOURCE_TYPES)[number];
 

@@ -27,6 +27,8 @@ export interface ProfileDraft {
   validityOverflow?: ValidityOverflow;
   /** Unset: RETURN_ONCE. */
   privateKeyRetention?: PrivateKeyRetention;
+  /** ACME profiles: new accounts need an External Account Binding key (src/acme/eab.ts). */
+  acmeRequireEab?: boolean;
 }
 
 export interface NewProfileInput extends ProfileDraft {

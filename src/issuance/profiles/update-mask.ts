@@ -28,6 +28,7 @@ const TOP_LEVEL: Array<[string, ProfileChange]> = [
   ["allow_self_approval", (t, g) => (t.allowSelfApproval = g.allowSelfApproval)],
   ["validity_overflow", (t, g) => (t.validityOverflow = g.validityOverflow)],
   ["private_key_retention", (t, g) => (t.privateKeyRetention = g.privateKeyRetention)],
+  ["acme", (t, g) => (t.acmeRequireEab = g.acmeRequireEab)],
 ];
 
 const PATHS = new Map<string, ProfileChange>([
@@ -43,6 +44,7 @@ const PATHS = new Map<string, ProfileChange>([
   ["renewal.auto_renew", renewalField("autoRenew")],
   ["renewal.renew_before_days", renewalField("renewBeforeDays")],
   ["renewal.allow_shared_renewal", renewalField("allowSharedRenewal")],
+  ["acme.require_external_account_binding", (t, g) => (t.acmeRequireEab = g.acmeRequireEab)],
 ]);
 
 /**

@@ -77,5 +77,6 @@ function draftOf(row: CertificateProfile): ProfileDraft {
     allowSelfApproval: row.allowSelfApproval,
     validityOverflow: row.validityOverflow,
     privateKeyRetention: row.privateKeyRetention,
+    acmeRequireEab: row.acmeRequireEab,
   };
 }

@@ -73,6 +73,7 @@ export async function checkProfile(
     allowSelfApproval: draft.allowSelfApproval === true,
     validityOverflow: draft.validityOverflow ?? "FAIL",
     privateKeyRetention: draft.privateKeyRetention ?? "RETURN_ONCE",
+    acmeRequireEab: draft.acmeRequireEab === true,
   };
 }
 
@@ -96,14 +97,24 @@ function assertShape(draft: ProfileDraft): void {
       ),
     );
   }
-  // ACME and EST are reserved for a later release (proto EnrollmentMethod): a profile that
-  // says ACME would be stored but could never issue, so it is refused until they exist.
-  if (draft.enrollmentMethod !== undefined && draft.enrollmentMethod !== "API") {
+  // EST is reserved for a later release (proto EnrollmentMethod): a profile that says EST
+  // would be stored but could never issue, so it is refused until it exists. ACME profiles
+  // are served by src/acme.
+  if (draft.enrollmentMethod === "EST") {
     violations.push(
       fieldViolation(
         "certificate_profile.enrollment_method",
         "ENROLLMENT_METHOD_UNAVAILABLE",
-        `${draft.enrollmentMethod} is not available yet; only API is`,
+        "EST is not available yet; API and ACME are",
+      ),
+    );
+  }
+  if (draft.acmeRequireEab && draft.enrollmentMethod !== "ACME") {
+    violations.push(
+      fieldViolation(
+        "certificate_profile.acme.require_external_account_binding",
+        "ACME_SETTING_WITHOUT_ACME",
+        "only a profile whose enrollment method is ACME has ACME settings",
       ),
     );
   }

@@ -25,6 +25,8 @@ export interface CertificateProfile {
   allowSelfApproval: boolean;
   validityOverflow: ValidityOverflow;
   privateKeyRetention: PrivateKeyRetention;
+  /** ACME profiles: new accounts need an External Account Binding key (RFC 8555 7.3.4). */
+  acmeRequireEab: boolean;
   version: number;
   createdAt: Date;
   updatedAt: Date;

@@ -70,6 +70,8 @@ export interface CertificateRepository {
   findById(id: string): Promise<Certificate | null>;
   /** At most `limit` certificates with this serial (serials are unique per CA only). */
   findBySerial(serialNumber: string, limit: number): Promise<Certificate[]>;
+  /** The certificate with this SHA-256 fingerprint (of its DER), if certmint issued it. */
+  findByFingerprint(fingerprintSha256: string): Promise<Certificate | null>;
   /** Sets revokedAt and the reason unless it is revoked already; false then. */
   markRevoked(id: string, reason: RevocationReason, now: Date): Promise<boolean>;
   /** Certificates of this CA that are revoked and not expired at `now`. */

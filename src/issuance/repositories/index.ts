@@ -5,6 +5,7 @@
  * db.AuthDB), so a test builds it from in-memory repositories (test/issuance/memory-store.ts).
  */
 import type { AccessTokenRepository } from "./access-tokens";
+import type { AcmeRepository } from "./acme";
 import type { AuditRepository } from "./audit";
 import type { CaRepository } from "./certificate-authorities";
 import type { PolicyRepository } from "./certificate-policies";
@@ -22,6 +23,8 @@ export interface Repositories {
   issuance: IssuanceRepository;
   tokens: AccessTokenRepository;
   audit: AuditRepository;
+  /** ACME protocol state (src/acme). */
+  acme: AcmeRepository;
 }
 
 /**
@@ -34,6 +37,7 @@ export type StoreWith<R> = R & { transaction<T>(fn: (tx: R) => Promise<T>): Prom
 export type Store = StoreWith<Repositories>;
 
 export * from "./access-tokens";
+export * from "./acme";
 export * from "./audit";
 export * from "./certificate-authorities";
 export * from "./certificate-policies";

@@ -30,6 +30,8 @@ export const CertificateProfileEntity = defineEntity({
     validityOverflow: p.text().$type<ValidityOverflow>(),
     /** RETURN_ONCE | STORE_ENCRYPTED */
     privateKeyRetention: p.text().$type<PrivateKeyRetention>(),
+    /** ACME: new accounts need an External Account Binding key (migration 20261202120000Acme). */
+    acmeRequireEab: p.boolean().default(false),
     version: p.integer().default(1),
     createdAt: p.datetime(),
     updatedAt: p.datetime(),

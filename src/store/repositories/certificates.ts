@@ -31,6 +31,11 @@ export class OrmCertificateRepository implements CertificateRepository {
     return fromRows<Certificate>(await this.em().find(E, { serialNumber }, { limit }));
   }
 
+  async findByFingerprint(fingerprintSha256: string): Promise<Certificate | null> {
+    const row = await this.em().findOne(E, { fingerprintSha256 }, { refresh: true });
+    return row && fromRow<Certificate>(row);
+  }
+
   async markRevoked(id: string, reason: RevocationReason, now: Date): Promise<boolean> {
     const n = await this.em().nativeUpdate(
       E,

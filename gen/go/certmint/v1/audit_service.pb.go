@@ -36,8 +36,9 @@ type AuditRecord struct {
 	// The full RPC name, e.g. "/certmint.v1.CertificateService/IssueCertificate".
 	Method string `protobuf:"bytes,5,opt,name=method,proto3" json:"method,omitempty"`
 	// The kind of resource the call acted on: "certificate_authority", "certificate_policy",
-	// "certificate_profile", "certificate_request", "certificate" or "access_token"; empty when
-	// the call failed before naming one.
+	// "certificate_profile", "certificate_request", "certificate", "access_token", or for ACME
+	// requests (method "/acme/<resource>", actor the ACME account) "acme_account" and
+	// "acme_order"; empty when the call failed before naming one.
 	ResourceType string `protobuf:"bytes,6,opt,name=resource_type,json=resourceType,proto3" json:"resource_type,omitempty"`
 	// The id of that resource; empty when the call failed before it had one.
 	ResourceId string `protobuf:"bytes,7,opt,name=resource_id,json=resourceId,proto3" json:"resource_id,omitempty"`

@@ -32,7 +32,7 @@ const (
 	EnrollmentMethod_ENROLLMENT_METHOD_UNSPECIFIED EnrollmentMethod = 0
 	// The certmint gRPC API (IssueCertificate, RenewCertificate).
 	EnrollmentMethod_ENROLLMENT_METHOD_API EnrollmentMethod = 1
-	// ACME (RFC 8555); reserved for a later release.
+	// ACME (RFC 8555): the directory is /acme/<slug>/directory on CERTMINT_ACME_LISTEN.
 	EnrollmentMethod_ENROLLMENT_METHOD_ACME EnrollmentMethod = 2
 	// EST (RFC 7030); reserved for a later release.
 	EnrollmentMethod_ENROLLMENT_METHOD_EST EnrollmentMethod = 3
@@ -402,8 +402,10 @@ type CertificateProfile struct {
 	// an admin token included: ApproveCertificateRequest by the requester is PERMISSION_DENIED
 	// (SELF_APPROVAL_NOT_ALLOWED) and another approver must decide.
 	AllowSelfApproval bool `protobuf:"varint,16,opt,name=allow_self_approval,json=allowSelfApproval,proto3" json:"allow_self_approval,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// ACME settings; only for enrollment_method ACME.
+	Acme          *AcmeSettings `protobuf:"bytes,50,opt,name=acme,proto3" json:"acme,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CertificateProfile) Reset() {
@@ -559,6 +561,13 @@ func (x *CertificateProfile) GetAllowSelfApproval() bool {
 	return false
 }
 
+func (x *CertificateProfile) GetAcme() *AcmeSettings {
+	if x != nil {
+		return x.Acme
+	}
+	return nil
+}
+
 type isCertificateProfile_Issuer interface {
 	isCertificateProfile_Issuer()
 }
@@ -578,6 +587,164 @@ func (*CertificateProfile_CertificateAuthority) isCertificateProfile_Issuer() {}
 
 func (*CertificateProfile_SelfSigned) isCertificateProfile_Issuer() {}
 
+// AcmeSettings of an ACME profile.
+type AcmeSettings struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// New ACME accounts need an External Account Binding key of this profile
+	// (CreateAcmeExternalAccountKey); without one newAccount is externalAccountRequired.
+	RequireExternalAccountBinding bool `protobuf:"varint,1,opt,name=require_external_account_binding,json=requireExternalAccountBinding,proto3" json:"require_external_account_binding,omitempty"`
+	unknownFields                 protoimpl.UnknownFields
+	sizeCache                     protoimpl.SizeCache
+}
+
+func (x *AcmeSettings) Reset() {
+	*x = AcmeSettings{}
+	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AcmeSettings) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AcmeSettings) ProtoMessage() {}
+
+func (x *AcmeSettings) ProtoReflect() protoreflect.Message {
+	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AcmeSettings.ProtoReflect.Descriptor instead.
+func (*AcmeSettings) Descriptor() ([]byte, []int) {
+	return file_certmint_v1_certificate_profile_service_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *AcmeSettings) GetRequireExternalAccountBinding() bool {
+	if x != nil {
+		return x.RequireExternalAccountBinding
+	}
+	return false
+}
+
+// CreateAcmeExternalAccountKeyRequest names the ACME profile the key is for.
+type CreateAcmeExternalAccountKeyRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The profile, by id or slug.
+	// At most 64 characters.
+	CertificateProfile string `protobuf:"bytes,1,opt,name=certificate_profile,json=certificateProfile,proto3" json:"certificate_profile,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *CreateAcmeExternalAccountKeyRequest) Reset() {
+	*x = CreateAcmeExternalAccountKeyRequest{}
+	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateAcmeExternalAccountKeyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateAcmeExternalAccountKeyRequest) ProtoMessage() {}
+
+func (x *CreateAcmeExternalAccountKeyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateAcmeExternalAccountKeyRequest.ProtoReflect.Descriptor instead.
+func (*CreateAcmeExternalAccountKeyRequest) Descriptor() ([]byte, []int) {
+	return file_certmint_v1_certificate_profile_service_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *CreateAcmeExternalAccountKeyRequest) GetCertificateProfile() string {
+	if x != nil {
+		return x.CertificateProfile
+	}
+	return ""
+}
+
+// CreateAcmeExternalAccountKeyResponse returns the key, once: certmint keeps only its id.
+type CreateAcmeExternalAccountKeyResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The key identifier, the JWS kid of the binding (e.g. lego --eab --kid, certbot --eab-kid).
+	KeyId string `protobuf:"bytes,1,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	// The HMAC-SHA256 key, base64url without padding (certbot --eab-hmac-key, lego --hmac).
+	HmacKey string `protobuf:"bytes,2,opt,name=hmac_key,json=hmacKey,proto3" json:"hmac_key,omitempty"`
+	// The profile's id.
+	CertificateProfileId string `protobuf:"bytes,3,opt,name=certificate_profile_id,json=certificateProfileId,proto3" json:"certificate_profile_id,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
+}
+
+func (x *CreateAcmeExternalAccountKeyResponse) Reset() {
+	*x = CreateAcmeExternalAccountKeyResponse{}
+	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateAcmeExternalAccountKeyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateAcmeExternalAccountKeyResponse) ProtoMessage() {}
+
+func (x *CreateAcmeExternalAccountKeyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateAcmeExternalAccountKeyResponse.ProtoReflect.Descriptor instead.
+func (*CreateAcmeExternalAccountKeyResponse) Descriptor() ([]byte, []int) {
+	return file_certmint_v1_certificate_profile_service_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *CreateAcmeExternalAccountKeyResponse) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
+func (x *CreateAcmeExternalAccountKeyResponse) GetHmacKey() string {
+	if x != nil {
+		return x.HmacKey
+	}
+	return ""
+}
+
+func (x *CreateAcmeExternalAccountKeyResponse) GetCertificateProfileId() string {
+	if x != nil {
+		return x.CertificateProfileId
+	}
+	return ""
+}
+
 // CreateCertificateProfileRequest describes a new profile.
 type CreateCertificateProfileRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -589,7 +756,7 @@ type CreateCertificateProfileRequest struct {
 
 func (x *CreateCertificateProfileRequest) Reset() {
 	*x = CreateCertificateProfileRequest{}
-	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[3]
+	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -601,7 +768,7 @@ func (x *CreateCertificateProfileRequest) String() string {
 func (*CreateCertificateProfileRequest) ProtoMessage() {}
 
 func (x *CreateCertificateProfileRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[3]
+	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -614,7 +781,7 @@ func (x *CreateCertificateProfileRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateCertificateProfileRequest.ProtoReflect.Descriptor instead.
 func (*CreateCertificateProfileRequest) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_certificate_profile_service_proto_rawDescGZIP(), []int{3}
+	return file_certmint_v1_certificate_profile_service_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *CreateCertificateProfileRequest) GetCertificateProfile() *CertificateProfile {
@@ -635,7 +802,7 @@ type CreateCertificateProfileResponse struct {
 
 func (x *CreateCertificateProfileResponse) Reset() {
 	*x = CreateCertificateProfileResponse{}
-	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[4]
+	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -647,7 +814,7 @@ func (x *CreateCertificateProfileResponse) String() string {
 func (*CreateCertificateProfileResponse) ProtoMessage() {}
 
 func (x *CreateCertificateProfileResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[4]
+	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -660,7 +827,7 @@ func (x *CreateCertificateProfileResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateCertificateProfileResponse.ProtoReflect.Descriptor instead.
 func (*CreateCertificateProfileResponse) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_certificate_profile_service_proto_rawDescGZIP(), []int{4}
+	return file_certmint_v1_certificate_profile_service_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *CreateCertificateProfileResponse) GetCertificateProfile() *CertificateProfile {
@@ -682,7 +849,7 @@ type GetCertificateProfileRequest struct {
 
 func (x *GetCertificateProfileRequest) Reset() {
 	*x = GetCertificateProfileRequest{}
-	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[5]
+	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -694,7 +861,7 @@ func (x *GetCertificateProfileRequest) String() string {
 func (*GetCertificateProfileRequest) ProtoMessage() {}
 
 func (x *GetCertificateProfileRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[5]
+	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -707,7 +874,7 @@ func (x *GetCertificateProfileRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCertificateProfileRequest.ProtoReflect.Descriptor instead.
 func (*GetCertificateProfileRequest) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_certificate_profile_service_proto_rawDescGZIP(), []int{5}
+	return file_certmint_v1_certificate_profile_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetCertificateProfileRequest) GetCertificateProfile() string {
@@ -728,7 +895,7 @@ type GetCertificateProfileResponse struct {
 
 func (x *GetCertificateProfileResponse) Reset() {
 	*x = GetCertificateProfileResponse{}
-	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[6]
+	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -740,7 +907,7 @@ func (x *GetCertificateProfileResponse) String() string {
 func (*GetCertificateProfileResponse) ProtoMessage() {}
 
 func (x *GetCertificateProfileResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[6]
+	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -753,7 +920,7 @@ func (x *GetCertificateProfileResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCertificateProfileResponse.ProtoReflect.Descriptor instead.
 func (*GetCertificateProfileResponse) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_certificate_profile_service_proto_rawDescGZIP(), []int{6}
+	return file_certmint_v1_certificate_profile_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GetCertificateProfileResponse) GetCertificateProfile() *CertificateProfile {
@@ -778,7 +945,7 @@ type ListCertificateProfilesRequest struct {
 
 func (x *ListCertificateProfilesRequest) Reset() {
 	*x = ListCertificateProfilesRequest{}
-	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[7]
+	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -790,7 +957,7 @@ func (x *ListCertificateProfilesRequest) String() string {
 func (*ListCertificateProfilesRequest) ProtoMessage() {}
 
 func (x *ListCertificateProfilesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[7]
+	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -803,7 +970,7 @@ func (x *ListCertificateProfilesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCertificateProfilesRequest.ProtoReflect.Descriptor instead.
 func (*ListCertificateProfilesRequest) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_certificate_profile_service_proto_rawDescGZIP(), []int{7}
+	return file_certmint_v1_certificate_profile_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ListCertificateProfilesRequest) GetPageSize() int32 {
@@ -833,7 +1000,7 @@ type ListCertificateProfilesResponse struct {
 
 func (x *ListCertificateProfilesResponse) Reset() {
 	*x = ListCertificateProfilesResponse{}
-	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[8]
+	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -845,7 +1012,7 @@ func (x *ListCertificateProfilesResponse) String() string {
 func (*ListCertificateProfilesResponse) ProtoMessage() {}
 
 func (x *ListCertificateProfilesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[8]
+	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -858,7 +1025,7 @@ func (x *ListCertificateProfilesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCertificateProfilesResponse.ProtoReflect.Descriptor instead.
 func (*ListCertificateProfilesResponse) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_certificate_profile_service_proto_rawDescGZIP(), []int{8}
+	return file_certmint_v1_certificate_profile_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListCertificateProfilesResponse) GetCertificateProfiles() []*CertificateProfile {
@@ -889,7 +1056,7 @@ type UpdateCertificateProfileRequest struct {
 
 func (x *UpdateCertificateProfileRequest) Reset() {
 	*x = UpdateCertificateProfileRequest{}
-	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[9]
+	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -901,7 +1068,7 @@ func (x *UpdateCertificateProfileRequest) String() string {
 func (*UpdateCertificateProfileRequest) ProtoMessage() {}
 
 func (x *UpdateCertificateProfileRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[9]
+	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -914,7 +1081,7 @@ func (x *UpdateCertificateProfileRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateCertificateProfileRequest.ProtoReflect.Descriptor instead.
 func (*UpdateCertificateProfileRequest) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_certificate_profile_service_proto_rawDescGZIP(), []int{9}
+	return file_certmint_v1_certificate_profile_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *UpdateCertificateProfileRequest) GetCertificateProfile() *CertificateProfile {
@@ -942,7 +1109,7 @@ type UpdateCertificateProfileResponse struct {
 
 func (x *UpdateCertificateProfileResponse) Reset() {
 	*x = UpdateCertificateProfileResponse{}
-	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[10]
+	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -954,7 +1121,7 @@ func (x *UpdateCertificateProfileResponse) String() string {
 func (*UpdateCertificateProfileResponse) ProtoMessage() {}
 
 func (x *UpdateCertificateProfileResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[10]
+	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -967,7 +1134,7 @@ func (x *UpdateCertificateProfileResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateCertificateProfileResponse.ProtoReflect.Descriptor instead.
 func (*UpdateCertificateProfileResponse) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_certificate_profile_service_proto_rawDescGZIP(), []int{10}
+	return file_certmint_v1_certificate_profile_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *UpdateCertificateProfileResponse) GetCertificateProfile() *CertificateProfile {
@@ -992,7 +1159,7 @@ type DeleteCertificateProfileRequest struct {
 
 func (x *DeleteCertificateProfileRequest) Reset() {
 	*x = DeleteCertificateProfileRequest{}
-	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[11]
+	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1004,7 +1171,7 @@ func (x *DeleteCertificateProfileRequest) String() string {
 func (*DeleteCertificateProfileRequest) ProtoMessage() {}
 
 func (x *DeleteCertificateProfileRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[11]
+	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1017,7 +1184,7 @@ func (x *DeleteCertificateProfileRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteCertificateProfileRequest.ProtoReflect.Descriptor instead.
 func (*DeleteCertificateProfileRequest) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_certificate_profile_service_proto_rawDescGZIP(), []int{11}
+	return file_certmint_v1_certificate_profile_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *DeleteCertificateProfileRequest) GetCertificateProfile() string {
@@ -1043,7 +1210,7 @@ type DeleteCertificateProfileResponse struct {
 
 func (x *DeleteCertificateProfileResponse) Reset() {
 	*x = DeleteCertificateProfileResponse{}
-	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[12]
+	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1055,7 +1222,7 @@ func (x *DeleteCertificateProfileResponse) String() string {
 func (*DeleteCertificateProfileResponse) ProtoMessage() {}
 
 func (x *DeleteCertificateProfileResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[12]
+	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1068,7 +1235,7 @@ func (x *DeleteCertificateProfileResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteCertificateProfileResponse.ProtoReflect.Descriptor instead.
 func (*DeleteCertificateProfileResponse) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_certificate_profile_service_proto_rawDescGZIP(), []int{12}
+	return file_certmint_v1_certificate_profile_service_proto_rawDescGZIP(), []int{15}
 }
 
 var File_certmint_v1_certificate_profile_service_proto protoreflect.FileDescriptor
@@ -1088,7 +1255,7 @@ const file_certmint_v1_certificate_profile_service_proto_rawDesc = "" +
 	"\n" +
 	"auto_renew\x18\x01 \x01(\bR\tautoRenew\x12*\n" +
 	"\x11renew_before_days\x18\x02 \x01(\x05R\x0frenewBeforeDays\x120\n" +
-	"\x14allow_shared_renewal\x18\x03 \x01(\bR\x12allowSharedRenewal\"\xb6\x06\n" +
+	"\x14allow_shared_renewal\x18\x03 \x01(\bR\x12allowSharedRenewal\"\xe5\x06\n" +
 	"\x12CertificateProfile\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04slug\x18\x02 \x01(\tR\x04slug\x12 \n" +
@@ -1109,8 +1276,17 @@ const file_certmint_v1_certificate_profile_service_proto_rawDesc = "" +
 	"\vupdate_time\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime\x12\x12\n" +
 	"\x04etag\x18\x0f \x01(\tR\x04etag\x12.\n" +
-	"\x13allow_self_approval\x18\x10 \x01(\bR\x11allowSelfApprovalB\b\n" +
-	"\x06issuer\"s\n" +
+	"\x13allow_self_approval\x18\x10 \x01(\bR\x11allowSelfApproval\x12-\n" +
+	"\x04acme\x182 \x01(\v2\x19.certmint.v1.AcmeSettingsR\x04acmeB\b\n" +
+	"\x06issuer\"W\n" +
+	"\fAcmeSettings\x12G\n" +
+	" require_external_account_binding\x18\x01 \x01(\bR\x1drequireExternalAccountBinding\"V\n" +
+	"#CreateAcmeExternalAccountKeyRequest\x12/\n" +
+	"\x13certificate_profile\x18\x01 \x01(\tR\x12certificateProfile\"\x8e\x01\n" +
+	"$CreateAcmeExternalAccountKeyResponse\x12\x15\n" +
+	"\x06key_id\x18\x01 \x01(\tR\x05keyId\x12\x19\n" +
+	"\bhmac_key\x18\x02 \x01(\tR\ahmacKey\x124\n" +
+	"\x16certificate_profile_id\x18\x03 \x01(\tR\x14certificateProfileId\"s\n" +
 	"\x1fCreateCertificateProfileRequest\x12P\n" +
 	"\x13certificate_profile\x18\x01 \x01(\v2\x1f.certmint.v1.CertificateProfileR\x12certificateProfile\"t\n" +
 	" CreateCertificateProfileResponse\x12P\n" +
@@ -1148,13 +1324,14 @@ const file_certmint_v1_certificate_profile_service_proto_rawDesc = "" +
 	"\x13PrivateKeyRetention\x12%\n" +
 	"!PRIVATE_KEY_RETENTION_UNSPECIFIED\x10\x00\x12%\n" +
 	"!PRIVATE_KEY_RETENTION_RETURN_ONCE\x10\x01\x12)\n" +
-	"%PRIVATE_KEY_RETENTION_STORE_ENCRYPTED\x10\x022\xec\x04\n" +
+	"%PRIVATE_KEY_RETENTION_STORE_ENCRYPTED\x10\x022\xf2\x05\n" +
 	"\x19CertificateProfileService\x12w\n" +
 	"\x18CreateCertificateProfile\x12,.certmint.v1.CreateCertificateProfileRequest\x1a-.certmint.v1.CreateCertificateProfileResponse\x12n\n" +
 	"\x15GetCertificateProfile\x12).certmint.v1.GetCertificateProfileRequest\x1a*.certmint.v1.GetCertificateProfileResponse\x12t\n" +
 	"\x17ListCertificateProfiles\x12+.certmint.v1.ListCertificateProfilesRequest\x1a,.certmint.v1.ListCertificateProfilesResponse\x12w\n" +
 	"\x18UpdateCertificateProfile\x12,.certmint.v1.UpdateCertificateProfileRequest\x1a-.certmint.v1.UpdateCertificateProfileResponse\x12w\n" +
-	"\x18DeleteCertificateProfile\x12,.certmint.v1.DeleteCertificateProfileRequest\x1a-.certmint.v1.DeleteCertificateProfileResponseBo\n" +
+	"\x18DeleteCertificateProfile\x12,.certmint.v1.DeleteCertificateProfileRequest\x1a-.certmint.v1.DeleteCertificateProfileResponse\x12\x83\x01\n" +
+	"\x1cCreateAcmeExternalAccountKey\x120.certmint.v1.CreateAcmeExternalAccountKeyRequest\x1a1.certmint.v1.CreateAcmeExternalAccountKeyResponseBo\n" +
 	"\x0fdev.certmint.v1B\x1eCertificateProfileServiceProtoP\x01Z:github.com/certmint/certmint/gen/go/certmint/v1;certmintv1b\x06proto3"
 
 var (
@@ -1170,69 +1347,75 @@ func file_certmint_v1_certificate_profile_service_proto_rawDescGZIP() []byte {
 }
 
 var file_certmint_v1_certificate_profile_service_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_certmint_v1_certificate_profile_service_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_certmint_v1_certificate_profile_service_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_certmint_v1_certificate_profile_service_proto_goTypes = []any{
-	(EnrollmentMethod)(0),                    // 0: certmint.v1.EnrollmentMethod
-	(ValidityOverflow)(0),                    // 1: certmint.v1.ValidityOverflow
-	(PrivateKeyRetention)(0),                 // 2: certmint.v1.PrivateKeyRetention
-	(*ProfileDefaults)(nil),                  // 3: certmint.v1.ProfileDefaults
-	(*RenewalSettings)(nil),                  // 4: certmint.v1.RenewalSettings
-	(*CertificateProfile)(nil),               // 5: certmint.v1.CertificateProfile
-	(*CreateCertificateProfileRequest)(nil),  // 6: certmint.v1.CreateCertificateProfileRequest
-	(*CreateCertificateProfileResponse)(nil), // 7: certmint.v1.CreateCertificateProfileResponse
-	(*GetCertificateProfileRequest)(nil),     // 8: certmint.v1.GetCertificateProfileRequest
-	(*GetCertificateProfileResponse)(nil),    // 9: certmint.v1.GetCertificateProfileResponse
-	(*ListCertificateProfilesRequest)(nil),   // 10: certmint.v1.ListCertificateProfilesRequest
-	(*ListCertificateProfilesResponse)(nil),  // 11: certmint.v1.ListCertificateProfilesResponse
-	(*UpdateCertificateProfileRequest)(nil),  // 12: certmint.v1.UpdateCertificateProfileRequest
-	(*UpdateCertificateProfileResponse)(nil), // 13: certmint.v1.UpdateCertificateProfileResponse
-	(*DeleteCertificateProfileRequest)(nil),  // 14: certmint.v1.DeleteCertificateProfileRequest
-	(*DeleteCertificateProfileResponse)(nil), // 15: certmint.v1.DeleteCertificateProfileResponse
-	(*durationpb.Duration)(nil),              // 16: google.protobuf.Duration
-	(*Subject)(nil),                          // 17: certmint.v1.Subject
-	(KeyAlgorithm)(0),                        // 18: certmint.v1.KeyAlgorithm
-	(SignatureAlgorithm)(0),                  // 19: certmint.v1.SignatureAlgorithm
-	(KeyUsage)(0),                            // 20: certmint.v1.KeyUsage
-	(ExtendedKeyUsage)(0),                    // 21: certmint.v1.ExtendedKeyUsage
-	(*timestamppb.Timestamp)(nil),            // 22: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),            // 23: google.protobuf.FieldMask
+	(EnrollmentMethod)(0),                        // 0: certmint.v1.EnrollmentMethod
+	(ValidityOverflow)(0),                        // 1: certmint.v1.ValidityOverflow
+	(PrivateKeyRetention)(0),                     // 2: certmint.v1.PrivateKeyRetention
+	(*ProfileDefaults)(nil),                      // 3: certmint.v1.ProfileDefaults
+	(*RenewalSettings)(nil),                      // 4: certmint.v1.RenewalSettings
+	(*CertificateProfile)(nil),                   // 5: certmint.v1.CertificateProfile
+	(*AcmeSettings)(nil),                         // 6: certmint.v1.AcmeSettings
+	(*CreateAcmeExternalAccountKeyRequest)(nil),  // 7: certmint.v1.CreateAcmeExternalAccountKeyRequest
+	(*CreateAcmeExternalAccountKeyResponse)(nil), // 8: certmint.v1.CreateAcmeExternalAccountKeyResponse
+	(*CreateCertificateProfileRequest)(nil),      // 9: certmint.v1.CreateCertificateProfileRequest
+	(*CreateCertificateProfileResponse)(nil),     // 10: certmint.v1.CreateCertificateProfileResponse
+	(*GetCertificateProfileRequest)(nil),         // 11: certmint.v1.GetCertificateProfileRequest
+	(*GetCertificateProfileResponse)(nil),        // 12: certmint.v1.GetCertificateProfileResponse
+	(*ListCertificateProfilesRequest)(nil),       // 13: certmint.v1.ListCertificateProfilesRequest
+	(*ListCertificateProfilesResponse)(nil),      // 14: certmint.v1.ListCertificateProfilesResponse
+	(*UpdateCertificateProfileRequest)(nil),      // 15: certmint.v1.UpdateCertificateProfileRequest
+	(*UpdateCertificateProfileResponse)(nil),     // 16: certmint.v1.UpdateCertificateProfileResponse
+	(*DeleteCertificateProfileRequest)(nil),      // 17: certmint.v1.DeleteCertificateProfileRequest
+	(*DeleteCertificateProfileResponse)(nil),     // 18: certmint.v1.DeleteCertificateProfileResponse
+	(*durationpb.Duration)(nil),                  // 19: google.protobuf.Duration
+	(*Subject)(nil),                              // 20: certmint.v1.Subject
+	(KeyAlgorithm)(0),                            // 21: certmint.v1.KeyAlgorithm
+	(SignatureAlgorithm)(0),                      // 22: certmint.v1.SignatureAlgorithm
+	(KeyUsage)(0),                                // 23: certmint.v1.KeyUsage
+	(ExtendedKeyUsage)(0),                        // 24: certmint.v1.ExtendedKeyUsage
+	(*timestamppb.Timestamp)(nil),                // 25: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),                // 26: google.protobuf.FieldMask
 }
 var file_certmint_v1_certificate_profile_service_proto_depIdxs = []int32{
-	16, // 0: certmint.v1.ProfileDefaults.ttl:type_name -> google.protobuf.Duration
-	17, // 1: certmint.v1.ProfileDefaults.subject:type_name -> certmint.v1.Subject
-	18, // 2: certmint.v1.ProfileDefaults.key_algorithm:type_name -> certmint.v1.KeyAlgorithm
-	19, // 3: certmint.v1.ProfileDefaults.signature_algorithm:type_name -> certmint.v1.SignatureAlgorithm
-	20, // 4: certmint.v1.ProfileDefaults.key_usages:type_name -> certmint.v1.KeyUsage
-	21, // 5: certmint.v1.ProfileDefaults.extended_key_usages:type_name -> certmint.v1.ExtendedKeyUsage
+	19, // 0: certmint.v1.ProfileDefaults.ttl:type_name -> google.protobuf.Duration
+	20, // 1: certmint.v1.ProfileDefaults.subject:type_name -> certmint.v1.Subject
+	21, // 2: certmint.v1.ProfileDefaults.key_algorithm:type_name -> certmint.v1.KeyAlgorithm
+	22, // 3: certmint.v1.ProfileDefaults.signature_algorithm:type_name -> certmint.v1.SignatureAlgorithm
+	23, // 4: certmint.v1.ProfileDefaults.key_usages:type_name -> certmint.v1.KeyUsage
+	24, // 5: certmint.v1.ProfileDefaults.extended_key_usages:type_name -> certmint.v1.ExtendedKeyUsage
 	0,  // 6: certmint.v1.CertificateProfile.enrollment_method:type_name -> certmint.v1.EnrollmentMethod
 	3,  // 7: certmint.v1.CertificateProfile.defaults:type_name -> certmint.v1.ProfileDefaults
 	4,  // 8: certmint.v1.CertificateProfile.renewal:type_name -> certmint.v1.RenewalSettings
 	1,  // 9: certmint.v1.CertificateProfile.validity_overflow:type_name -> certmint.v1.ValidityOverflow
 	2,  // 10: certmint.v1.CertificateProfile.private_key_retention:type_name -> certmint.v1.PrivateKeyRetention
-	22, // 11: certmint.v1.CertificateProfile.create_time:type_name -> google.protobuf.Timestamp
-	22, // 12: certmint.v1.CertificateProfile.update_time:type_name -> google.protobuf.Timestamp
-	5,  // 13: certmint.v1.CreateCertificateProfileRequest.certificate_profile:type_name -> certmint.v1.CertificateProfile
-	5,  // 14: certmint.v1.CreateCertificateProfileResponse.certificate_profile:type_name -> certmint.v1.CertificateProfile
-	5,  // 15: certmint.v1.GetCertificateProfileResponse.certificate_profile:type_name -> certmint.v1.CertificateProfile
-	5,  // 16: certmint.v1.ListCertificateProfilesResponse.certificate_profiles:type_name -> certmint.v1.CertificateProfile
-	5,  // 17: certmint.v1.UpdateCertificateProfileRequest.certificate_profile:type_name -> certmint.v1.CertificateProfile
-	23, // 18: certmint.v1.UpdateCertificateProfileRequest.update_mask:type_name -> google.protobuf.FieldMask
-	5,  // 19: certmint.v1.UpdateCertificateProfileResponse.certificate_profile:type_name -> certmint.v1.CertificateProfile
-	6,  // 20: certmint.v1.CertificateProfileService.CreateCertificateProfile:input_type -> certmint.v1.CreateCertificateProfileRequest
-	8,  // 21: certmint.v1.CertificateProfileService.GetCertificateProfile:input_type -> certmint.v1.GetCertificateProfileRequest
-	10, // 22: certmint.v1.CertificateProfileService.ListCertificateProfiles:input_type -> certmint.v1.ListCertificateProfilesRequest
-	12, // 23: certmint.v1.CertificateProfileService.UpdateCertificateProfile:input_type -> certmint.v1.UpdateCertificateProfileRequest
-	14, // 24: certmint.v1.CertificateProfileService.DeleteCertificateProfile:input_type -> certmint.v1.DeleteCertificateProfileRequest
-	7,  // 25: certmint.v1.CertificateProfileService.CreateCertificateProfile:output_type -> certmint.v1.CreateCertificateProfileResponse
-	9,  // 26: certmint.v1.CertificateProfileService.GetCertificateProfile:output_type -> certmint.v1.GetCertificateProfileResponse
-	11, // 27: certmint.v1.CertificateProfileService.ListCertificateProfiles:output_type -> certmint.v1.ListCertificateProfilesResponse
-	13, // 28: certmint.v1.CertificateProfileService.UpdateCertificateProfile:output_type -> certmint.v1.UpdateCertificateProfileResponse
-	15, // 29: certmint.v1.CertificateProfileService.DeleteCertificateProfile:output_type -> certmint.v1.DeleteCertificateProfileResponse
-	25, // [25:30] is the sub-list for method output_type
-	20, // [20:25] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	25, // 11: certmint.v1.CertificateProfile.create_time:type_name -> google.protobuf.Timestamp
+	25, // 12: certmint.v1.CertificateProfile.update_time:type_name -> google.protobuf.Timestamp
+	6,  // 13: certmint.v1.CertificateProfile.acme:type_name -> certmint.v1.AcmeSettings
+	5,  // 14: certmint.v1.CreateCertificateProfileRequest.certificate_profile:type_name -> certmint.v1.CertificateProfile
+	5,  // 15: certmint.v1.CreateCertificateProfileResponse.certificate_profile:type_name -> certmint.v1.CertificateProfile
+	5,  // 16: certmint.v1.GetCertificateProfileResponse.certificate_profile:type_name -> certmint.v1.CertificateProfile
+	5,  // 17: certmint.v1.ListCertificateProfilesResponse.certificate_profiles:type_name -> certmint.v1.CertificateProfile
+	5,  // 18: certmint.v1.UpdateCertificateProfileRequest.certificate_profile:type_name -> certmint.v1.CertificateProfile
+	26, // 19: certmint.v1.UpdateCertificateProfileRequest.update_mask:type_name -> google.protobuf.FieldMask
+	5,  // 20: certmint.v1.UpdateCertificateProfileResponse.certificate_profile:type_name -> certmint.v1.CertificateProfile
+	9,  // 21: certmint.v1.CertificateProfileService.CreateCertificateProfile:input_type -> certmint.v1.CreateCertificateProfileRequest
+	11, // 22: certmint.v1.CertificateProfileService.GetCertificateProfile:input_type -> certmint.v1.GetCertificateProfileRequest
+	13, // 23: certmint.v1.CertificateProfileService.ListCertificateProfiles:input_type -> certmint.v1.ListCertificateProfilesRequest
+	15, // 24: certmint.v1.CertificateProfileService.UpdateCertificateProfile:input_type -> certmint.v1.UpdateCertificateProfileRequest
+	17, // 25: certmint.v1.CertificateProfileService.DeleteCertificateProfile:input_type -> certmint.v1.DeleteCertificateProfileRequest
+	7,  // 26: certmint.v1.CertificateProfileService.CreateAcmeExternalAccountKey:input_type -> certmint.v1.CreateAcmeExternalAccountKeyRequest
+	10, // 27: certmint.v1.CertificateProfileService.CreateCertificateProfile:output_type -> certmint.v1.CreateCertificateProfileResponse
+	12, // 28: certmint.v1.CertificateProfileService.GetCertificateProfile:output_type -> certmint.v1.GetCertificateProfileResponse
+	14, // 29: certmint.v1.CertificateProfileService.ListCertificateProfiles:output_type -> certmint.v1.ListCertificateProfilesResponse
+	16, // 30: certmint.v1.CertificateProfileService.UpdateCertificateProfile:output_type -> certmint.v1.UpdateCertificateProfileResponse
+	18, // 31: certmint.v1.CertificateProfileService.DeleteCertificateProfile:output_type -> certmint.v1.DeleteCertificateProfileResponse
+	8,  // 32: certmint.v1.CertificateProfileService.CreateAcmeExternalAccountKey:output_type -> certmint.v1.CreateAcmeExternalAccountKeyResponse
+	27, // [27:33] is the sub-list for method output_type
+	21, // [21:27] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_certmint_v1_certificate_profile_service_proto_init() }
@@ -1251,7 +1434,7 @@ func file_certmint_v1_certificate_profile_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_certmint_v1_certificate_profile_service_proto_rawDesc), len(file_certmint_v1_certificate_profile_service_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   13,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,11 +19,12 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	CertificateProfileService_CreateCertificateProfile_FullMethodName = "/certmint.v1.CertificateProfileService/CreateCertificateProfile"
-	CertificateProfileService_GetCertificateProfile_FullMethodName    = "/certmint.v1.CertificateProfileService/GetCertificateProfile"
-	CertificateProfileService_ListCertificateProfiles_FullMethodName  = "/certmint.v1.CertificateProfileService/ListCertificateProfiles"
-	CertificateProfileService_UpdateCertificateProfile_FullMethodName = "/certmint.v1.CertificateProfileService/UpdateCertificateProfile"
-	CertificateProfileService_DeleteCertificateProfile_FullMethodName = "/certmint.v1.CertificateProfileService/DeleteCertificateProfile"
+	CertificateProfileService_CreateCertificateProfile_FullMethodName     = "/certmint.v1.CertificateProfileService/CreateCertificateProfile"
+	CertificateProfileService_GetCertificateProfile_FullMethodName        = "/certmint.v1.CertificateProfileService/GetCertificateProfile"
+	CertificateProfileService_ListCertificateProfiles_FullMethodName      = "/certmint.v1.CertificateProfileService/ListCertificateProfiles"
+	CertificateProfileService_UpdateCertificateProfile_FullMethodName     = "/certmint.v1.CertificateProfileService/UpdateCertificateProfile"
+	CertificateProfileService_DeleteCertificateProfile_FullMethodName     = "/certmint.v1.CertificateProfileService/DeleteCertificateProfile"
+	CertificateProfileService_CreateAcmeExternalAccountKey_FullMethodName = "/certmint.v1.CertificateProfileService/CreateAcmeExternalAccountKey"
 )
 
 // CertificateProfileServiceClient is the client API for CertificateProfileService service.
@@ -46,6 +47,11 @@ type CertificateProfileServiceClient interface {
 	UpdateCertificateProfile(ctx context.Context, in *UpdateCertificateProfileRequest, opts ...grpc.CallOption) (*UpdateCertificateProfileResponse, error)
 	// DeleteCertificateProfile deletes a profile; certificates issued under it are kept.
 	DeleteCertificateProfile(ctx context.Context, in *DeleteCertificateProfileRequest, opts ...grpc.CallOption) (*DeleteCertificateProfileResponse, error)
+	// CreateAcmeExternalAccountKey makes an External Account Binding key (RFC 8555 7.3.4) for an
+	// ACME profile: hand its key_id and hmac_key to whoever may open one ACME account there (the
+	// key binds one account). Admin only. FAILED_PRECONDITION (PROFILE_NOT_ACME) when the
+	// profile's enrollment method is not ACME; NOT_FOUND for an unknown profile.
+	CreateAcmeExternalAccountKey(ctx context.Context, in *CreateAcmeExternalAccountKeyRequest, opts ...grpc.CallOption) (*CreateAcmeExternalAccountKeyResponse, error)
 }
 
 type certificateProfileServiceClient struct {
@@ -106,6 +112,16 @@ func (c *certificateProfileServiceClient) DeleteCertificateProfile(ctx context.C
 	return out, nil
 }
 
+func (c *certificateProfileServiceClient) CreateAcmeExternalAccountKey(ctx context.Context, in *CreateAcmeExternalAccountKeyRequest, opts ...grpc.CallOption) (*CreateAcmeExternalAccountKeyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateAcmeExternalAccountKeyResponse)
+	err := c.cc.Invoke(ctx, CertificateProfileService_CreateAcmeExternalAccountKey_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // CertificateProfileServiceServer is the server API for CertificateProfileService service.
 // All implementations must embed UnimplementedCertificateProfileServiceServer
 // for forward compatibility.
@@ -126,6 +142,11 @@ type CertificateProfileServiceServer interface {
 	UpdateCertificateProfile(context.Context, *UpdateCertificateProfileRequest) (*UpdateCertificateProfileResponse, error)
 	// DeleteCertificateProfile deletes a profile; certificates issued under it are kept.
 	DeleteCertificateProfile(context.Context, *DeleteCertificateProfileRequest) (*DeleteCertificateProfileResponse, error)
+	// CreateAcmeExternalAccountKey makes an External Account Binding key (RFC 8555 7.3.4) for an
+	// ACME profile: hand its key_id and hmac_key to whoever may open one ACME account there (the
+	// key binds one account). Admin only. FAILED_PRECONDITION (PROFILE_NOT_ACME) when the
+	// profile's enrollment method is not ACME; NOT_FOUND for an unknown profile.
+	CreateAcmeExternalAccountKey(context.Context, *CreateAcmeExternalAccountKeyRequest) (*CreateAcmeExternalAccountKeyResponse, error)
 	mustEmbedUnimplementedCertificateProfileServiceServer()
 }
 
@@ -150,6 +171,9 @@ func (UnimplementedCertificateProfileServiceServer) UpdateCertificateProfile(con
 }
 func (UnimplementedCertificateProfileServiceServer) DeleteCertificateProfile(context.Context, *DeleteCertificateProfileRequest) (*DeleteCertificateProfileResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeleteCertificateProfile not implemented")
+}
+func (UnimplementedCertificateProfileServiceServer) CreateAcmeExternalAccountKey(context.Context, *CreateAcmeExternalAccountKeyRequest) (*CreateAcmeExternalAccountKeyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateAcmeExternalAccountKey not implemented")
 }
 func (UnimplementedCertificateProfileServiceServer) mustEmbedUnimplementedCertificateProfileServiceServer() {
 }
@@ -263,6 +287,24 @@ func _CertificateProfileService_DeleteCertificateProfile_Handler(srv interface{}
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CertificateProfileService_CreateAcmeExternalAccountKey_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateAcmeExternalAccountKeyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CertificateProfileServiceServer).CreateAcmeExternalAccountKey(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CertificateProfileService_CreateAcmeExternalAccountKey_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CertificateProfileServiceServer).CreateAcmeExternalAccountKey(ctx, req.(*CreateAcmeExternalAccountKeyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // CertificateProfileService_ServiceDesc is the grpc.ServiceDesc for CertificateProfileService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -289,6 +331,10 @@ var CertificateProfileService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeleteCertificateProfile",
 			Handler:    _CertificateProfileService_DeleteCertificateProfile_Handler,
+		},
+		{
+			MethodName: "CreateAcmeExternalAccountKey",
+			Handler:    _CertificateProfileService_CreateAcmeExternalAccountKey_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -20,8 +20,15 @@ VALIDITY_OVERFLOW_FAIL: ValidityOverflow
 VALIDITY_OVERFLOW_TRUNCATE: ValidityOverflow
 VALIDITY_OVERFLOW_UNSPECIFIED: ValidityOverflow
 
+class AcmeSettings(_message.Message):
+    __slots__ = ["require_external_account_binding"]
+    REQUIRE_EXTERNAL_ACCOUNT_BINDING_FIELD_NUMBER: _ClassVar[int]
+    require_external_account_binding: bool
+    def __init__(self, require_external_account_binding: bool = ...) -> None: ...
+
 class CertificateProfile(_message.Message):
-    __slots__ = ["allow_self_approval", "certificate_authority", "certificate_policy", "create_time", "defaults", "description", "enrollment_method", "etag", "id", "private_key_retention", "renewal", "require_approval", "self_signed", "slug", "update_time", "validity_overflow"]
+    __slots__ = ["acme", "allow_self_approval", "certificate_authority", "certificate_policy", "create_time", "defaults", "description", "enrollment_method", "etag", "id", "private_key_retention", "renewal", "require_approval", "self_signed", "slug", "update_time", "validity_overflow"]
+    ACME_FIELD_NUMBER: _ClassVar[int]
     ALLOW_SELF_APPROVAL_FIELD_NUMBER: _ClassVar[int]
     CERTIFICATE_AUTHORITY_FIELD_NUMBER: _ClassVar[int]
     CERTIFICATE_POLICY_FIELD_NUMBER: _ClassVar[int]
@@ -38,6 +45,7 @@ class CertificateProfile(_message.Message):
     SLUG_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
     VALIDITY_OVERFLOW_FIELD_NUMBER: _ClassVar[int]
+    acme: AcmeSettings
     allow_self_approval: bool
     certificate_authority: str
     certificate_policy: str
@@ -54,7 +62,23 @@ class CertificateProfile(_message.Message):
     slug: str
     update_time: _timestamp_pb2.Timestamp
     validity_overflow: ValidityOverflow
-    def __init__(self, id: _Optional[str] = ..., slug: _Optional[str] = ..., description: _Optional[str] = ..., certificate_policy: _Optional[str] = ..., certificate_authority: _Optional[str] = ..., self_signed: bool = ..., enrollment_method: _Optional[_Union[EnrollmentMethod, str]] = ..., defaults: _Optional[_Union[ProfileDefaults, _Mapping]] = ..., renewal: _Optional[_Union[RenewalSettings, _Mapping]] = ..., require_approval: bool = ..., validity_overflow: _Optional[_Union[ValidityOverflow, str]] = ..., private_key_retention: _Optional[_Union[PrivateKeyRetention, str]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ..., allow_self_approval: bool = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., slug: _Optional[str] = ..., description: _Optional[str] = ..., certificate_policy: _Optional[str] = ..., certificate_authority: _Optional[str] = ..., self_signed: bool = ..., enrollment_method: _Optional[_Union[EnrollmentMethod, str]] = ..., defaults: _Optional[_Union[ProfileDefaults, _Mapping]] = ..., renewal: _Optional[_Union[RenewalSettings, _Mapping]] = ..., require_approval: bool = ..., validity_overflow: _Optional[_Union[ValidityOverflow, str]] = ..., private_key_retention: _Optional[_Union[PrivateKeyRetention, str]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., etag: _Optional[str] = ..., allow_self_approval: bool = ..., acme: _Optional[_Union[AcmeSettings, _Mapping]] = ...) -> None: ...
+
+class CreateAcmeExternalAccountKeyRequest(_message.Message):
+    __slots__ = ["certificate_profile"]
+    CERTIFICATE_PROFILE_FIELD_NUMBER: _ClassVar[int]
+    certificate_profile: str
+    def __init__(self, certificate_profile: _Optional[str] = ...) -> None: ...
+
+class CreateAcmeExternalAccountKeyResponse(_message.Message):
+    __slots__ = ["certificate_profile_id", "hmac_key", "key_id"]
+    CERTIFICATE_PROFILE_ID_FIELD_NUMBER: _ClassVar[int]
+    HMAC_KEY_FIELD_NUMBER: _ClassVar[int]
+    KEY_ID_FIELD_NUMBER: _ClassVar[int]
+    certificate_profile_id: str
+    hmac_key: str
+    key_id: str
+    def __init__(self, key_id: _Optional[str] = ..., hmac_key: _Optional[str] = ..., certificate_profile_id: _Optional[str] = ...) -> None: ...
 
 class CreateCertificateProfileRequest(_message.Message):
     __slots__ = ["certificate_profile"]

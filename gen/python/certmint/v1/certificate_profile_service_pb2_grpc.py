@@ -43,6 +43,11 @@ class CertificateProfileServiceStub(object):
                 request_serializer=certmint_dot_v1_dot_certificate__profile__service__pb2.DeleteCertificateProfileRequest.SerializeToString,
                 response_deserializer=certmint_dot_v1_dot_certificate__profile__service__pb2.DeleteCertificateProfileResponse.FromString,
                 )
+        self.CreateAcmeExternalAccountKey = channel.unary_unary(
+                '/certmint.v1.CertificateProfileService/CreateAcmeExternalAccountKey',
+                request_serializer=certmint_dot_v1_dot_certificate__profile__service__pb2.CreateAcmeExternalAccountKeyRequest.SerializeToString,
+                response_deserializer=certmint_dot_v1_dot_certificate__profile__service__pb2.CreateAcmeExternalAccountKeyResponse.FromString,
+                )
 
 
 class CertificateProfileServiceServicer(object):
@@ -88,6 +93,16 @@ class CertificateProfileServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateAcmeExternalAccountKey(self, request, context):
+        """CreateAcmeExternalAccountKey makes an External Account Binding key (RFC 8555 7.3.4) for an
+        ACME profile: hand its key_id and hmac_key to whoever may open one ACME account there (the
+        key binds one account). Admin only. FAILED_PRECONDITION (PROFILE_NOT_ACME) when the
+        profile's enrollment method is not ACME; NOT_FOUND for an unknown profile.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CertificateProfileServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -115,6 +130,11 @@ def add_CertificateProfileServiceServicer_to_server(servicer, server):
                     servicer.DeleteCertificateProfile,
                     request_deserializer=certmint_dot_v1_dot_certificate__profile__service__pb2.DeleteCertificateProfileRequest.FromString,
                     response_serializer=certmint_dot_v1_dot_certificate__profile__service__pb2.DeleteCertificateProfileResponse.SerializeToString,
+            ),
+            'CreateAcmeExternalAccountKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateAcmeExternalAccountKey,
+                    request_deserializer=certmint_dot_v1_dot_certificate__profile__service__pb2.CreateAcmeExternalAccountKeyRequest.FromString,
+                    response_serializer=certmint_dot_v1_dot_certificate__profile__service__pb2.CreateAcmeExternalAccountKeyResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -212,5 +232,22 @@ class CertificateProfileService(object):
         return grpc.experimental.unary_unary(request, target, '/certmint.v1.CertificateProfileService/DeleteCertificateProfile',
             certmint_dot_v1_dot_certificate__profile__service__pb2.DeleteCertificateProfileRequest.SerializeToString,
             certmint_dot_v1_dot_certificate__profile__service__pb2.DeleteCertificateProfileResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def CreateAcmeExternalAccountKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/certmint.v1.CertificateProfileService/CreateAcmeExternalAccountKey',
+            certmint_dot_v1_dot_certificate__profile__service__pb2.CreateAcmeExternalAccountKeyRequest.SerializeToString,
+            certmint_dot_v1_dot_certificate__profile__service__pb2.CreateAcmeExternalAccountKeyResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)

@@ -40,8 +40,9 @@ export interface AuditRecord {
   method: string;
   /**
    * The kind of resource the call acted on: "certificate_authority", "certificate_policy",
-   * "certificate_profile", "certificate_request", "certificate" or "access_token"; empty when
-   * the call failed before naming one.
+   * "certificate_profile", "certificate_request", "certificate", "access_token", or for ACME
+   * requests (method "/acme/<resource>", actor the ACME account) "acme_account" and
+   * "acme_order"; empty when the call failed before naming one.
    */
   resourceType: string;
   /** The id of that resource; empty when the call failed before it had one. */

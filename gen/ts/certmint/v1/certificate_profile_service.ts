@@ -47,7 +47,7 @@ export enum EnrollmentMethod {
   ENROLLMENT_METHOD_UNSPECIFIED = 0,
   /** ENROLLMENT_METHOD_API - The certmint gRPC API (IssueCertificate, RenewCertificate). */
   ENROLLMENT_METHOD_API = 1,
-  /** ENROLLMENT_METHOD_ACME - ACME (RFC 8555); reserved for a later release. */
+  /** ENROLLMENT_METHOD_ACME - ACME (RFC 8555): the directory is /acme/<slug>/directory on CERTMINT_ACME_LISTEN. */
   ENROLLMENT_METHOD_ACME = 2,
   /** ENROLLMENT_METHOD_EST - EST (RFC 7030); reserved for a later release. */
   ENROLLMENT_METHOD_EST = 3,
@@ -301,6 +301,36 @@ export interface CertificateProfile {
    * (SELF_APPROVAL_NOT_ALLOWED) and another approver must decide.
    */
   allowSelfApproval: boolean;
+  /** ACME settings; only for enrollment_method ACME. */
+  acme?: AcmeSettings | undefined;
+}
+
+/** AcmeSettings of an ACME profile. */
+export interface AcmeSettings {
+  /**
+   * New ACME accounts need an External Account Binding key of this profile
+   * (CreateAcmeExternalAccountKey); without one newAccount is externalAccountRequired.
+   */
+  requireExternalAccountBinding: boolean;
+}
+
+/** CreateAcmeExternalAccountKeyRequest names the ACME profile the key is for. */
+export interface CreateAcmeExternalAccountKeyRequest {
+  /**
+   * The profile, by id or slug.
+   * At most 64 characters.
+   */
+  certificateProfile: string;
+}
+
+/** CreateAcmeExternalAccountKeyResponse returns the key, once: certmint keeps only its id. */
+export interface CreateAcmeExternalAccountKeyResponse {
+  /** The key identifier, the JWS kid of the binding (e.g. lego --eab --kid, certbot --eab-kid). */
+  keyId: string;
+  /** The HMAC-SHA256 key, base64url without padding (certbot --eab-hmac-key, lego --hmac). */
+  hmacKey: string;
+  /** The profile's id. */
+  certificateProfileId: string;
 }
 
 /** CreateCertificateProfileRequest describes a new profile. */
@@ -719,6 +749,7 @@ function createBaseCertificateProfile(): CertificateProfile {
     updateTime: undefined,
     etag: "",
     allowSelfApproval: false,
+    acme: undefined,
   };
 }
 
@@ -773,6 +804,9 @@ export const CertificateProfile: MessageFns<CertificateProfile> = {
     }
     if (message.allowSelfApproval !== false) {
       writer.uint32(128).bool(message.allowSelfApproval);
+    }
+    if (message.acme !== undefined) {
+      AcmeSettings.encode(message.acme, writer.uint32(402).fork()).join();
     }
     return writer;
   },
@@ -918,6 +952,14 @@ export const CertificateProfile: MessageFns<CertificateProfile> = {
             message.allowSelfApproval = reader.bool();
             continue;
           }
+          case 50: {
+            if (tag !== 402) {
+              break;
+            }
+
+            message.acme = AcmeSettings.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -987,6 +1029,7 @@ export const CertificateProfile: MessageFns<CertificateProfile> = {
         : isSet(object.allow_self_approval)
         ? globalThis.Boolean(object.allow_self_approval)
         : false,
+      acme: isSet(object.acme) ? AcmeSettings.fromJSON(object.acme) : undefined,
     };
   },
 
@@ -1039,6 +1082,9 @@ export const CertificateProfile: MessageFns<CertificateProfile> = {
     if (message.allowSelfApproval !== false) {
       obj.allowSelfApproval = message.allowSelfApproval;
     }
+    if (message.acme !== undefined) {
+      obj.acme = AcmeSettings.toJSON(message.acme);
+    }
     return obj;
   },
 
@@ -1079,6 +1125,268 @@ export const CertificateProfile: MessageFns<CertificateProfile> = {
     message.updateTime = object.updateTime ?? undefined;
     message.etag = object.etag ?? "";
     message.allowSelfApproval = object.allowSelfApproval ?? false;
+    message.acme = (object.acme !== undefined && object.acme !== null)
+      ? AcmeSettings.fromPartial(object.acme)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseAcmeSettings(): AcmeSettings {
+  return { requireExternalAccountBinding: false };
+}
+
+export const AcmeSettings: MessageFns<AcmeSettings> = {
+  encode(message: AcmeSettings, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.requireExternalAccountBinding !== false) {
+      writer.uint32(8).bool(message.requireExternalAccountBinding);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AcmeSettings {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAcmeSettings();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.requireExternalAccountBinding = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AcmeSettings {
+    return {
+      requireExternalAccountBinding: isSet(object.requireExternalAccountBinding)
+        ? globalThis.Boolean(object.requireExternalAccountBinding)
+        : isSet(object.require_external_account_binding)
+        ? globalThis.Boolean(object.require_external_account_binding)
+        : false,
+    };
+  },
+
+  toJSON(message: AcmeSettings): unknown {
+    const obj: any = {};
+    if (message.requireExternalAccountBinding !== false) {
+      obj.requireExternalAccountBinding = message.requireExternalAccountBinding;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AcmeSettings>): AcmeSettings {
+    return AcmeSettings.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AcmeSettings>): AcmeSettings {
+    const message = createBaseAcmeSettings();
+    message.requireExternalAccountBinding = object.requireExternalAccountBinding ?? false;
+    return message;
+  },
+};
+
+function createBaseCreateAcmeExternalAccountKeyRequest(): CreateAcmeExternalAccountKeyRequest {
+  return { certificateProfile: "" };
+}
+
+export const CreateAcmeExternalAccountKeyRequest: MessageFns<CreateAcmeExternalAccountKeyRequest> = {
+  encode(message: CreateAcmeExternalAccountKeyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.certificateProfile !== "") {
+      writer.uint32(10).string(message.certificateProfile);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateAcmeExternalAccountKeyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateAcmeExternalAccountKeyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.certificateProfile = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateAcmeExternalAccountKeyRequest {
+    return {
+      certificateProfile: isSet(object.certificateProfile)
+        ? globalThis.String(object.certificateProfile)
+        : isSet(object.certificate_profile)
+        ? globalThis.String(object.certificate_profile)
+        : "",
+    };
+  },
+
+  toJSON(message: CreateAcmeExternalAccountKeyRequest): unknown {
+    const obj: any = {};
+    if (message.certificateProfile !== "") {
+      obj.certificateProfile = message.certificateProfile;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CreateAcmeExternalAccountKeyRequest>): CreateAcmeExternalAccountKeyRequest {
+    return CreateAcmeExternalAccountKeyRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CreateAcmeExternalAccountKeyRequest>): CreateAcmeExternalAccountKeyRequest {
+    const message = createBaseCreateAcmeExternalAccountKeyRequest();
+    message.certificateProfile = object.certificateProfile ?? "";
+    return message;
+  },
+};
+
+function createBaseCreateAcmeExternalAccountKeyResponse(): CreateAcmeExternalAccountKeyResponse {
+  return { keyId: "", hmacKey: "", certificateProfileId: "" };
+}
+
+export const CreateAcmeExternalAccountKeyResponse: MessageFns<CreateAcmeExternalAccountKeyResponse> = {
+  encode(message: CreateAcmeExternalAccountKeyResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.keyId !== "") {
+      writer.uint32(10).string(message.keyId);
+    }
+    if (message.hmacKey !== "") {
+      writer.uint32(18).string(message.hmacKey);
+    }
+    if (message.certificateProfileId !== "") {
+      writer.uint32(26).string(message.certificateProfileId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateAcmeExternalAccountKeyResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateAcmeExternalAccountKeyResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.keyId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.hmacKey = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.certificateProfileId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateAcmeExternalAccountKeyResponse {
+    return {
+      keyId: isSet(object.keyId)
+        ? globalThis.String(object.keyId)
+        : isSet(object.key_id)
+        ? globalThis.String(object.key_id)
+        : "",
+      hmacKey: isSet(object.hmacKey)
+        ? globalThis.String(object.hmacKey)
+        : isSet(object.hmac_key)
+        ? globalThis.String(object.hmac_key)
+        : "",
+      certificateProfileId: isSet(object.certificateProfileId)
+        ? globalThis.String(object.certificateProfileId)
+        : isSet(object.certificate_profile_id)
+        ? globalThis.String(object.certificate_profile_id)
+        : "",
+    };
+  },
+
+  toJSON(message: CreateAcmeExternalAccountKeyResponse): unknown {
+    const obj: any = {};
+    if (message.keyId !== "") {
+      obj.keyId = message.keyId;
+    }
+    if (message.hmacKey !== "") {
+      obj.hmacKey = message.hmacKey;
+    }
+    if (message.certificateProfileId !== "") {
+      obj.certificateProfileId = message.certificateProfileId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CreateAcmeExternalAccountKeyResponse>): CreateAcmeExternalAccountKeyResponse {
+    return CreateAcmeExternalAccountKeyResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CreateAcmeExternalAccountKeyResponse>): CreateAcmeExternalAccountKeyResponse {
+    const message = createBaseCreateAcmeExternalAccountKeyResponse();
+    message.keyId = object.keyId ?? "";
+    message.hmacKey = object.hmacKey ?? "";
+    message.certificateProfileId = object.certificateProfileId ?? "";
     return message;
   },
 };
@@ -1956,6 +2264,25 @@ export const CertificateProfileServiceService = {
     responseDeserialize: (value: Buffer): DeleteCertificateProfileResponse =>
       DeleteCertificateProfileResponse.decode(value),
   },
+  /**
+   * CreateAcmeExternalAccountKey makes an External Account Binding key (RFC 8555 7.3.4) for an
+   * ACME profile: hand its key_id and hmac_key to whoever may open one ACME account there (the
+   * key binds one account). Admin only. FAILED_PRECONDITION (PROFILE_NOT_ACME) when the
+   * profile's enrollment method is not ACME; NOT_FOUND for an unknown profile.
+   */
+  createAcmeExternalAccountKey: {
+    path: "/certmint.v1.CertificateProfileService/CreateAcmeExternalAccountKey" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CreateAcmeExternalAccountKeyRequest): Buffer =>
+      Buffer.from(CreateAcmeExternalAccountKeyRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CreateAcmeExternalAccountKeyRequest =>
+      CreateAcmeExternalAccountKeyRequest.decode(value),
+    responseSerialize: (value: CreateAcmeExternalAccountKeyResponse): Buffer =>
+      Buffer.from(CreateAcmeExternalAccountKeyResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CreateAcmeExternalAccountKeyResponse =>
+      CreateAcmeExternalAccountKeyResponse.decode(value),
+  },
 } as const;
 
 export interface CertificateProfileServiceServer extends UntypedServiceImplementation {
@@ -1972,6 +2299,16 @@ export interface CertificateProfileServiceServer extends UntypedServiceImplement
   updateCertificateProfile: handleUnaryCall<UpdateCertificateProfileRequest, UpdateCertificateProfileResponse>;
   /** DeleteCertificateProfile deletes a profile; certificates issued under it are kept. */
   deleteCertificateProfile: handleUnaryCall<DeleteCertificateProfileRequest, DeleteCertificateProfileResponse>;
+  /**
+   * CreateAcmeExternalAccountKey makes an External Account Binding key (RFC 8555 7.3.4) for an
+   * ACME profile: hand its key_id and hmac_key to whoever may open one ACME account there (the
+   * key binds one account). Admin only. FAILED_PRECONDITION (PROFILE_NOT_ACME) when the
+   * profile's enrollment method is not ACME; NOT_FOUND for an unknown profile.
+   */
+  createAcmeExternalAccountKey: handleUnaryCall<
+    CreateAcmeExternalAccountKeyRequest,
+    CreateAcmeExternalAccountKeyResponse
+  >;
 }
 
 export interface CertificateProfileServiceClient extends Client {
@@ -2057,6 +2394,27 @@ export interface CertificateProfileServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: DeleteCertificateProfileResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * CreateAcmeExternalAccountKey makes an External Account Binding key (RFC 8555 7.3.4) for an
+   * ACME profile: hand its key_id and hmac_key to whoever may open one ACME account there (the
+   * key binds one account). Admin only. FAILED_PRECONDITION (PROFILE_NOT_ACME) when the
+   * profile's enrollment method is not ACME; NOT_FOUND for an unknown profile.
+   */
+  createAcmeExternalAccountKey(
+    request: CreateAcmeExternalAccountKeyRequest,
+    callback: (error: ServiceError | null, response: CreateAcmeExternalAccountKeyResponse) => void,
+  ): ClientUnaryCall;
+  createAcmeExternalAccountKey(
+    request: CreateAcmeExternalAccountKeyRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CreateAcmeExternalAccountKeyResponse) => void,
+  ): ClientUnaryCall;
+  createAcmeExternalAccountKey(
+    request: CreateAcmeExternalAccountKeyRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CreateAcmeExternalAccountKeyResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -288,8 +288,9 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The kind of resource the call acted on: "certificate_authority", "certificate_policy",
-   * "certificate_profile", "certificate_request", "certificate" or "access_token"; empty when
-   * the call failed before naming one.
+   * "certificate_profile", "certificate_request", "certificate", "access_token", or for ACME
+   * requests (method "/acme/&lt;resource&gt;", actor the ACME account) "acme_account" and
+   * "acme_order"; empty when the call failed before naming one.
    * </pre>
    *
    * <code>string resource_type = 6 [json_name = "resourceType"];</code>
@@ -311,8 +312,9 @@ private static final long serialVersionUID = 0L;
   /**
    * <pre>
    * The kind of resource the call acted on: "certificate_authority", "certificate_policy",
-   * "certificate_profile", "certificate_request", "certificate" or "access_token"; empty when
-   * the call failed before naming one.
+   * "certificate_profile", "certificate_request", "certificate", "access_token", or for ACME
+   * requests (method "/acme/&lt;resource&gt;", actor the ACME account) "acme_account" and
+   * "acme_order"; empty when the call failed before naming one.
    * </pre>
    *
    * <code>string resource_type = 6 [json_name = "resourceType"];</code>
@@ -1642,8 +1644,9 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The kind of resource the call acted on: "certificate_authority", "certificate_policy",
-     * "certificate_profile", "certificate_request", "certificate" or "access_token"; empty when
-     * the call failed before naming one.
+     * "certificate_profile", "certificate_request", "certificate", "access_token", or for ACME
+     * requests (method "/acme/&lt;resource&gt;", actor the ACME account) "acme_account" and
+     * "acme_order"; empty when the call failed before naming one.
      * </pre>
      *
      * <code>string resource_type = 6 [json_name = "resourceType"];</code>
@@ -1664,8 +1667,9 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The kind of resource the call acted on: "certificate_authority", "certificate_policy",
-     * "certificate_profile", "certificate_request", "certificate" or "access_token"; empty when
-     * the call failed before naming one.
+     * "certificate_profile", "certificate_request", "certificate", "access_token", or for ACME
+     * requests (method "/acme/&lt;resource&gt;", actor the ACME account) "acme_account" and
+     * "acme_order"; empty when the call failed before naming one.
      * </pre>
      *
      * <code>string resource_type = 6 [json_name = "resourceType"];</code>
@@ -1687,8 +1691,9 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The kind of resource the call acted on: "certificate_authority", "certificate_policy",
-     * "certificate_profile", "certificate_request", "certificate" or "access_token"; empty when
-     * the call failed before naming one.
+     * "certificate_profile", "certificate_request", "certificate", "access_token", or for ACME
+     * requests (method "/acme/&lt;resource&gt;", actor the ACME account) "acme_account" and
+     * "acme_order"; empty when the call failed before naming one.
      * </pre>
      *
      * <code>string resource_type = 6 [json_name = "resourceType"];</code>
@@ -1706,8 +1711,9 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The kind of resource the call acted on: "certificate_authority", "certificate_policy",
-     * "certificate_profile", "certificate_request", "certificate" or "access_token"; empty when
-     * the call failed before naming one.
+     * "certificate_profile", "certificate_request", "certificate", "access_token", or for ACME
+     * requests (method "/acme/&lt;resource&gt;", actor the ACME account) "acme_account" and
+     * "acme_order"; empty when the call failed before naming one.
      * </pre>
      *
      * <code>string resource_type = 6 [json_name = "resourceType"];</code>
@@ -1722,8 +1728,9 @@ private static final long serialVersionUID = 0L;
     /**
      * <pre>
      * The kind of resource the call acted on: "certificate_authority", "certificate_policy",
-     * "certificate_profile", "certificate_request", "certificate" or "access_token"; empty when
-     * the call failed before naming one.
+     * "certificate_profile", "certificate_request", "certificate", "access_token", or for ACME
+     * requests (method "/acme/&lt;resource&gt;", actor the ACME account) "acme_account" and
+     * "acme_order"; empty when the call failed before naming one.
      * </pre>
      *
      * <code>string resource_type = 6 [json_name = "resourceType"];</code>

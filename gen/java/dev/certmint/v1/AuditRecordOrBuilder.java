@@ -117,8 +117,9 @@ public interface AuditRecordOrBuilder extends
   /**
    * <pre>
    * The kind of resource the call acted on: "certificate_authority", "certificate_policy",
-   * "certificate_profile", "certificate_request", "certificate" or "access_token"; empty when
-   * the call failed before naming one.
+   * "certificate_profile", "certificate_request", "certificate", "access_token", or for ACME
+   * requests (method "/acme/&lt;resource&gt;", actor the ACME account) "acme_account" and
+   * "acme_order"; empty when the call failed before naming one.
    * </pre>
    *
    * <code>string resource_type = 6 [json_name = "resourceType"];</code>
@@ -128,8 +129,9 @@ public interface AuditRecordOrBuilder extends
   /**
    * <pre>
    * The kind of resource the call acted on: "certificate_authority", "certificate_policy",
-   * "certificate_profile", "certificate_request", "certificate" or "access_token"; empty when
-   * the call failed before naming one.
+   * "certificate_profile", "certificate_request", "certificate", "access_token", or for ACME
+   * requests (method "/acme/&lt;resource&gt;", actor the ACME account) "acme_account" and
+   * "acme_order"; empty when the call failed before naming one.
    * </pre>
    *
    * <code>string resource_type = 6 [json_name = "resourceType"];</code>

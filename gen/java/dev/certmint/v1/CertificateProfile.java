@@ -699,6 +699,44 @@ private static final long serialVersionUID = 0L;
     return allowSelfApproval_;
   }
 
+  public static final int ACME_FIELD_NUMBER = 50;
+  private dev.certmint.v1.AcmeSettings acme_;
+  /**
+   * <pre>
+   * ACME settings; only for enrollment_method ACME.
+   * </pre>
+   *
+   * <code>.certmint.v1.AcmeSettings acme = 50 [json_name = "acme"];</code>
+   * @return Whether the acme field is set.
+   */
+  @java.lang.Override
+  public boolean hasAcme() {
+    return acme_ != null;
+  }
+  /**
+   * <pre>
+   * ACME settings; only for enrollment_method ACME.
+   * </pre>
+   *
+   * <code>.certmint.v1.AcmeSettings acme = 50 [json_name = "acme"];</code>
+   * @return The acme.
+   */
+  @java.lang.Override
+  public dev.certmint.v1.AcmeSettings getAcme() {
+    return acme_ == null ? dev.certmint.v1.AcmeSettings.getDefaultInstance() : acme_;
+  }
+  /**
+   * <pre>
+   * ACME settings; only for enrollment_method ACME.
+   * </pre>
+   *
+   * <code>.certmint.v1.AcmeSettings acme = 50 [json_name = "acme"];</code>
+   */
+  @java.lang.Override
+  public dev.certmint.v1.AcmeSettingsOrBuilder getAcmeOrBuilder() {
+    return acme_ == null ? dev.certmint.v1.AcmeSettings.getDefaultInstance() : acme_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -761,6 +799,9 @@ private static final long serialVersionUID = 0L;
     }
     if (allowSelfApproval_ != false) {
       output.writeBool(16, allowSelfApproval_);
+    }
+    if (acme_ != null) {
+      output.writeMessage(50, getAcme());
     }
     getUnknownFields().writeTo(output);
   }
@@ -830,6 +871,10 @@ private static final long serialVersionUID = 0L;
       size += com.google.protobuf.CodedOutputStream
         .computeBoolSize(16, allowSelfApproval_);
     }
+    if (acme_ != null) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(50, getAcme());
+    }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
     return size;
@@ -882,6 +927,11 @@ private static final long serialVersionUID = 0L;
         .equals(other.getEtag())) return false;
     if (getAllowSelfApproval()
         != other.getAllowSelfApproval()) return false;
+    if (hasAcme() != other.hasAcme()) return false;
+    if (hasAcme()) {
+      if (!getAcme()
+          .equals(other.getAcme())) return false;
+    }
     if (!getIssuerCase().equals(other.getIssuerCase())) return false;
     switch (issuerCase_) {
       case 5:
@@ -944,6 +994,10 @@ private static final long serialVersionUID = 0L;
     hash = (37 * hash) + ALLOW_SELF_APPROVAL_FIELD_NUMBER;
     hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
         getAllowSelfApproval());
+    if (hasAcme()) {
+      hash = (37 * hash) + ACME_FIELD_NUMBER;
+      hash = (53 * hash) + getAcme().hashCode();
+    }
     switch (issuerCase_) {
       case 5:
         hash = (37 * hash) + CERTIFICATE_AUTHORITY_FIELD_NUMBER;
@@ -1120,6 +1174,11 @@ private static final long serialVersionUID = 0L;
       }
       etag_ = "";
       allowSelfApproval_ = false;
+      acme_ = null;
+      if (acmeBuilder_ != null) {
+        acmeBuilder_.dispose();
+        acmeBuilder_ = null;
+      }
       issuerCase_ = 0;
       issuer_ = null;
       return this;
@@ -1205,6 +1264,11 @@ private static final long serialVersionUID = 0L;
       }
       if (((from_bitField0_ & 0x00008000) != 0)) {
         result.allowSelfApproval_ = allowSelfApproval_;
+      }
+      if (((from_bitField0_ & 0x00010000) != 0)) {
+        result.acme_ = acmeBuilder_ == null
+            ? acme_
+            : acmeBuilder_.build();
       }
     }
 
@@ -1308,6 +1372,9 @@ private static final long serialVersionUID = 0L;
       }
       if (other.getAllowSelfApproval() != false) {
         setAllowSelfApproval(other.getAllowSelfApproval());
+      }
+      if (other.hasAcme()) {
+        mergeAcme(other.getAcme());
       }
       switch (other.getIssuerCase()) {
         case CERTIFICATE_AUTHORITY: {
@@ -1439,6 +1506,13 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00008000;
               break;
             } // case 128
+            case 402: {
+              input.readMessage(
+                  getAcmeFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              bitField0_ |= 0x00010000;
+              break;
+            } // case 402
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -3068,6 +3142,161 @@ private static final long serialVersionUID = 0L;
       allowSelfApproval_ = false;
       onChanged();
       return this;
+    }
+
+    private dev.certmint.v1.AcmeSettings acme_;
+    private com.google.protobuf.SingleFieldBuilderV3<
+        dev.certmint.v1.AcmeSettings, dev.certmint.v1.AcmeSettings.Builder, dev.certmint.v1.AcmeSettingsOrBuilder> acmeBuilder_;
+    /**
+     * <pre>
+     * ACME settings; only for enrollment_method ACME.
+     * </pre>
+     *
+     * <code>.certmint.v1.AcmeSettings acme = 50 [json_name = "acme"];</code>
+     * @return Whether the acme field is set.
+     */
+    public boolean hasAcme() {
+      return ((bitField0_ & 0x00010000) != 0);
+    }
+    /**
+     * <pre>
+     * ACME settings; only for enrollment_method ACME.
+     * </pre>
+     *
+     * <code>.certmint.v1.AcmeSettings acme = 50 [json_name = "acme"];</code>
+     * @return The acme.
+     */
+    public dev.certmint.v1.AcmeSettings getAcme() {
+      if (acmeBuilder_ == null) {
+        return acme_ == null ? dev.certmint.v1.AcmeSettings.getDefaultInstance() : acme_;
+      } else {
+        return acmeBuilder_.getMessage();
+      }
+    }
+    /**
+     * <pre>
+     * ACME settings; only for enrollment_method ACME.
+     * </pre>
+     *
+     * <code>.certmint.v1.AcmeSettings acme = 50 [json_name = "acme"];</code>
+     */
+    public Builder setAcme(dev.certmint.v1.AcmeSettings value) {
+      if (acmeBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        acme_ = value;
+      } else {
+        acmeBuilder_.setMessage(value);
+      }
+      bitField0_ |= 0x00010000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * ACME settings; only for enrollment_method ACME.
+     * </pre>
+     *
+     * <code>.certmint.v1.AcmeSettings acme = 50 [json_name = "acme"];</code>
+     */
+    public Builder setAcme(
+        dev.certmint.v1.AcmeSettings.Builder builderForValue) {
+      if (acmeBuilder_ == null) {
+        acme_ = builderForValue.build();
+      } else {
+        acmeBuilder_.setMessage(builderForValue.build());
+      }
+      bitField0_ |= 0x00010000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * ACME settings; only for enrollment_method ACME.
+     * </pre>
+     *
+     * <code>.certmint.v1.AcmeSettings acme = 50 [json_name = "acme"];</code>
+     */
+    public Builder mergeAcme(dev.certmint.v1.AcmeSettings value) {
+      if (acmeBuilder_ == null) {
+        if (((bitField0_ & 0x00010000) != 0) &&
+          acme_ != null &&
+          acme_ != dev.certmint.v1.AcmeSettings.getDefaultInstance()) {
+          getAcmeBuilder().mergeFrom(value);
+        } else {
+          acme_ = value;
+        }
+      } else {
+        acmeBuilder_.mergeFrom(value);
+      }
+      bitField0_ |= 0x00010000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * ACME settings; only for enrollment_method ACME.
+     * </pre>
+     *
+     * <code>.certmint.v1.AcmeSettings acme = 50 [json_name = "acme"];</code>
+     */
+    public Builder clearAcme() {
+      bitField0_ = (bitField0_ & ~0x00010000);
+      acme_ = null;
+      if (acmeBuilder_ != null) {
+        acmeBuilder_.dispose();
+        acmeBuilder_ = null;
+      }
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * ACME settings; only for enrollment_method ACME.
+     * </pre>
+     *
+     * <code>.certmint.v1.AcmeSettings acme = 50 [json_name = "acme"];</code>
+     */
+    public dev.certmint.v1.AcmeSettings.Builder getAcmeBuilder() {
+      bitField0_ |= 0x00010000;
+      onChanged();
+      return getAcmeFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * ACME settings; only for enrollment_method ACME.
+     * </pre>
+     *
+     * <code>.certmint.v1.AcmeSettings acme = 50 [json_name = "acme"];</code>
+     */
+    public dev.certmint.v1.AcmeSettingsOrBuilder getAcmeOrBuilder() {
+      if (acmeBuilder_ != null) {
+        return acmeBuilder_.getMessageOrBuilder();
+      } else {
+        return acme_ == null ?
+            dev.certmint.v1.AcmeSettings.getDefaultInstance() : acme_;
+      }
+    }
+    /**
+     * <pre>
+     * ACME settings; only for enrollment_method ACME.
+     * </pre>
+     *
+     * <code>.certmint.v1.AcmeSettings acme = 50 [json_name = "acme"];</code>
+     */
+    private com.google.protobuf.SingleFieldBuilderV3<
+        dev.certmint.v1.AcmeSettings, dev.certmint.v1.AcmeSettings.Builder, dev.certmint.v1.AcmeSettingsOrBuilder> 
+        getAcmeFieldBuilder() {
+      if (acmeBuilder_ == null) {
+        acmeBuilder_ = new com.google.protobuf.SingleFieldBuilderV3<
+            dev.certmint.v1.AcmeSettings, dev.certmint.v1.AcmeSettings.Builder, dev.certmint.v1.AcmeSettingsOrBuilder>(
+                getAcme(),
+                getParentForChildren(),
+                isClean());
+        acme_ = null;
+      }
+      return acmeBuilder_;
     }
     @java.lang.Override
     public final Builder setUnknownFields(

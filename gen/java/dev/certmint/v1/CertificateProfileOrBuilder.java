@@ -355,5 +355,32 @@ public interface CertificateProfileOrBuilder extends
    */
   boolean getAllowSelfApproval();
 
+  /**
+   * <pre>
+   * ACME settings; only for enrollment_method ACME.
+   * </pre>
+   *
+   * <code>.certmint.v1.AcmeSettings acme = 50 [json_name = "acme"];</code>
+   * @return Whether the acme field is set.
+   */
+  boolean hasAcme();
+  /**
+   * <pre>
+   * ACME settings; only for enrollment_method ACME.
+   * </pre>
+   *
+   * <code>.certmint.v1.AcmeSettings acme = 50 [json_name = "acme"];</code>
+   * @return The acme.
+   */
+  dev.certmint.v1.AcmeSettings getAcme();
+  /**
+   * <pre>
+   * ACME settings; only for enrollment_method ACME.
+   * </pre>
+   *
+   * <code>.certmint.v1.AcmeSettings acme = 50 [json_name = "acme"];</code>
+   */
+  dev.certmint.v1.AcmeSettingsOrBuilder getAcmeOrBuilder();
+
   public dev.certmint.v1.CertificateProfile.IssuerCase getIssuerCase();
 }

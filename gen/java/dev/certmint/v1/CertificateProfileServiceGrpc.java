@@ -175,6 +175,37 @@ public final class CertificateProfileServiceGrpc {
     return getDeleteCertificateProfileMethod;
   }
 
+  private static volatile io.grpc.MethodDescriptor<dev.certmint.v1.CreateAcmeExternalAccountKeyRequest,
+      dev.certmint.v1.CreateAcmeExternalAccountKeyResponse> getCreateAcmeExternalAccountKeyMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "CreateAcmeExternalAccountKey",
+      requestType = dev.certmint.v1.CreateAcmeExternalAccountKeyRequest.class,
+      responseType = dev.certmint.v1.CreateAcmeExternalAccountKeyResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<dev.certmint.v1.CreateAcmeExternalAccountKeyRequest,
+      dev.certmint.v1.CreateAcmeExternalAccountKeyResponse> getCreateAcmeExternalAccountKeyMethod() {
+    io.grpc.MethodDescriptor<dev.certmint.v1.CreateAcmeExternalAccountKeyRequest, dev.certmint.v1.CreateAcmeExternalAccountKeyResponse> getCreateAcmeExternalAccountKeyMethod;
+    if ((getCreateAcmeExternalAccountKeyMethod = CertificateProfileServiceGrpc.getCreateAcmeExternalAccountKeyMethod) == null) {
+      synchronized (CertificateProfileServiceGrpc.class) {
+        if ((getCreateAcmeExternalAccountKeyMethod = CertificateProfileServiceGrpc.getCreateAcmeExternalAccountKeyMethod) == null) {
+          CertificateProfileServiceGrpc.getCreateAcmeExternalAccountKeyMethod = getCreateAcmeExternalAccountKeyMethod =
+              io.grpc.MethodDescriptor.<dev.certmint.v1.CreateAcmeExternalAccountKeyRequest, dev.certmint.v1.CreateAcmeExternalAccountKeyResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "CreateAcmeExternalAccountKey"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.certmint.v1.CreateAcmeExternalAccountKeyRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.certmint.v1.CreateAcmeExternalAccountKeyResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new CertificateProfileServiceMethodDescriptorSupplier("CreateAcmeExternalAccountKey"))
+              .build();
+        }
+      }
+    }
+    return getCreateAcmeExternalAccountKeyMethod;
+  }
+
   /**
    * Creates a new async stub that supports all call types for the service
    */
@@ -279,6 +310,19 @@ public final class CertificateProfileServiceGrpc {
       io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getDeleteCertificateProfileMethod(), responseObserver);
     }
 
+    /**
+     * <pre>
+     * CreateAcmeExternalAccountKey makes an External Account Binding key (RFC 8555 7.3.4) for an
+     * ACME profile: hand its key_id and hmac_key to whoever may open one ACME account there (the
+     * key binds one account). Admin only. FAILED_PRECONDITION (PROFILE_NOT_ACME) when the
+     * profile's enrollment method is not ACME; NOT_FOUND for an unknown profile.
+     * </pre>
+     */
+    public void createAcmeExternalAccountKey(dev.certmint.v1.CreateAcmeExternalAccountKeyRequest request,
+        io.grpc.stub.StreamObserver<dev.certmint.v1.CreateAcmeExternalAccountKeyResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getCreateAcmeExternalAccountKeyMethod(), responseObserver);
+    }
+
     @java.lang.Override public final io.grpc.ServerServiceDefinition bindService() {
       return io.grpc.ServerServiceDefinition.builder(getServiceDescriptor())
           .addMethod(
@@ -316,6 +360,13 @@ public final class CertificateProfileServiceGrpc {
                 dev.certmint.v1.DeleteCertificateProfileRequest,
                 dev.certmint.v1.DeleteCertificateProfileResponse>(
                   this, METHODID_DELETE_CERTIFICATE_PROFILE)))
+          .addMethod(
+            getCreateAcmeExternalAccountKeyMethod(),
+            io.grpc.stub.ServerCalls.asyncUnaryCall(
+              new MethodHandlers<
+                dev.certmint.v1.CreateAcmeExternalAccountKeyRequest,
+                dev.certmint.v1.CreateAcmeExternalAccountKeyResponse>(
+                  this, METHODID_CREATE_ACME_EXTERNAL_ACCOUNT_KEY)))
           .build();
     }
   }
@@ -394,6 +445,20 @@ public final class CertificateProfileServiceGrpc {
       io.grpc.stub.ClientCalls.asyncUnaryCall(
           getChannel().newCall(getDeleteCertificateProfileMethod(), getCallOptions()), request, responseObserver);
     }
+
+    /**
+     * <pre>
+     * CreateAcmeExternalAccountKey makes an External Account Binding key (RFC 8555 7.3.4) for an
+     * ACME profile: hand its key_id and hmac_key to whoever may open one ACME account there (the
+     * key binds one account). Admin only. FAILED_PRECONDITION (PROFILE_NOT_ACME) when the
+     * profile's enrollment method is not ACME; NOT_FOUND for an unknown profile.
+     * </pre>
+     */
+    public void createAcmeExternalAccountKey(dev.certmint.v1.CreateAcmeExternalAccountKeyRequest request,
+        io.grpc.stub.StreamObserver<dev.certmint.v1.CreateAcmeExternalAccountKeyResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getCreateAcmeExternalAccountKeyMethod(), getCallOptions()), request, responseObserver);
+    }
   }
 
   /**
@@ -464,6 +529,19 @@ public final class CertificateProfileServiceGrpc {
     public dev.certmint.v1.DeleteCertificateProfileResponse deleteCertificateProfile(dev.certmint.v1.DeleteCertificateProfileRequest request) {
       return io.grpc.stub.ClientCalls.blockingUnaryCall(
           getChannel(), getDeleteCertificateProfileMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * CreateAcmeExternalAccountKey makes an External Account Binding key (RFC 8555 7.3.4) for an
+     * ACME profile: hand its key_id and hmac_key to whoever may open one ACME account there (the
+     * key binds one account). Admin only. FAILED_PRECONDITION (PROFILE_NOT_ACME) when the
+     * profile's enrollment method is not ACME; NOT_FOUND for an unknown profile.
+     * </pre>
+     */
+    public dev.certmint.v1.CreateAcmeExternalAccountKeyResponse createAcmeExternalAccountKey(dev.certmint.v1.CreateAcmeExternalAccountKeyRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getCreateAcmeExternalAccountKeyMethod(), getCallOptions(), request);
     }
   }
 
@@ -541,6 +619,20 @@ public final class CertificateProfileServiceGrpc {
       return io.grpc.stub.ClientCalls.futureUnaryCall(
           getChannel().newCall(getDeleteCertificateProfileMethod(), getCallOptions()), request);
     }
+
+    /**
+     * <pre>
+     * CreateAcmeExternalAccountKey makes an External Account Binding key (RFC 8555 7.3.4) for an
+     * ACME profile: hand its key_id and hmac_key to whoever may open one ACME account there (the
+     * key binds one account). Admin only. FAILED_PRECONDITION (PROFILE_NOT_ACME) when the
+     * profile's enrollment method is not ACME; NOT_FOUND for an unknown profile.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<dev.certmint.v1.CreateAcmeExternalAccountKeyResponse> createAcmeExternalAccountKey(
+        dev.certmint.v1.CreateAcmeExternalAccountKeyRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getCreateAcmeExternalAccountKeyMethod(), getCallOptions()), request);
+    }
   }
 
   private static final int METHODID_CREATE_CERTIFICATE_PROFILE = 0;
@@ -548,6 +640,7 @@ public final class CertificateProfileServiceGrpc {
   private static final int METHODID_LIST_CERTIFICATE_PROFILES = 2;
   private static final int METHODID_UPDATE_CERTIFICATE_PROFILE = 3;
   private static final int METHODID_DELETE_CERTIFICATE_PROFILE = 4;
+  private static final int METHODID_CREATE_ACME_EXTERNAL_ACCOUNT_KEY = 5;
 
   private static final class MethodHandlers<Req, Resp> implements
       io.grpc.stub.ServerCalls.UnaryMethod<Req, Resp>,
@@ -585,6 +678,10 @@ public final class CertificateProfileServiceGrpc {
         case METHODID_DELETE_CERTIFICATE_PROFILE:
           serviceImpl.deleteCertificateProfile((dev.certmint.v1.DeleteCertificateProfileRequest) request,
               (io.grpc.stub.StreamObserver<dev.certmint.v1.DeleteCertificateProfileResponse>) responseObserver);
+          break;
+        case METHODID_CREATE_ACME_EXTERNAL_ACCOUNT_KEY:
+          serviceImpl.createAcmeExternalAccountKey((dev.certmint.v1.CreateAcmeExternalAccountKeyRequest) request,
+              (io.grpc.stub.StreamObserver<dev.certmint.v1.CreateAcmeExternalAccountKeyResponse>) responseObserver);
           break;
         default:
           throw new AssertionError();
@@ -652,6 +749,7 @@ public final class CertificateProfileServiceGrpc {
               .addMethod(getListCertificateProfilesMethod())
               .addMethod(getUpdateCertificateProfileMethod())
               .addMethod(getDeleteCertificateProfileMethod())
+              .addMethod(getCreateAcmeExternalAccountKeyMethod())
               .build();
         }
       }

@@ -30,6 +30,21 @@ public final class CertificateProfileServiceProto {
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
       internal_static_certmint_v1_CertificateProfile_fieldAccessorTable;
   static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_certmint_v1_AcmeSettings_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_certmint_v1_AcmeSettings_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_certmint_v1_CreateAcmeExternalAccountKeyRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_certmint_v1_CreateAcmeExternalAccountKeyRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_certmint_v1_CreateAcmeExternalAccountKeyResponse_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_certmint_v1_CreateAcmeExternalAccountKeyResponse_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
     internal_static_certmint_v1_CreateCertificateProfileRequest_descriptor;
   static final 
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
@@ -106,7 +121,7 @@ public final class CertificateProfileServiceProto {
       "\nauto_renew\030\001 \001(\010R\tautoRenew\022*\n\021renew_be" +
       "fore_days\030\002 \001(\005R\017renewBeforeDays\0220\n\024allo" +
       "w_shared_renewal\030\003 \001(\010R\022allowSharedRenew" +
-      "al\"\266\006\n\022CertificateProfile\022\016\n\002id\030\001 \001(\tR\002i" +
+      "al\"\345\006\n\022CertificateProfile\022\016\n\002id\030\001 \001(\tR\002i" +
       "d\022\022\n\004slug\030\002 \001(\tR\004slug\022 \n\013description\030\003 \001" +
       "(\tR\013description\022-\n\022certificate_policy\030\004 " +
       "\001(\tR\021certificatePolicy\0225\n\025certificate_au" +
@@ -126,64 +141,76 @@ public final class CertificateProfileServiceProto {
       "eateTime\022;\n\013update_time\030\016 \001(\0132\032.google.p" +
       "rotobuf.TimestampR\nupdateTime\022\022\n\004etag\030\017 " +
       "\001(\tR\004etag\022.\n\023allow_self_approval\030\020 \001(\010R\021" +
-      "allowSelfApprovalB\010\n\006issuer\"s\n\037CreateCer" +
-      "tificateProfileRequest\022P\n\023certificate_pr" +
-      "ofile\030\001 \001(\0132\037.certmint.v1.CertificatePro" +
-      "fileR\022certificateProfile\"t\n CreateCertif" +
-      "icateProfileResponse\022P\n\023certificate_prof" +
-      "ile\030\001 \001(\0132\037.certmint.v1.CertificateProfi" +
-      "leR\022certificateProfile\"O\n\034GetCertificate" +
-      "ProfileRequest\022/\n\023certificate_profile\030\001 " +
-      "\001(\tR\022certificateProfile\"q\n\035GetCertificat" +
+      "allowSelfApproval\022-\n\004acme\0302 \001(\0132\031.certmi" +
+      "nt.v1.AcmeSettingsR\004acmeB\010\n\006issuer\"W\n\014Ac" +
+      "meSettings\022G\n require_external_account_b" +
+      "inding\030\001 \001(\010R\035requireExternalAccountBind" +
+      "ing\"V\n#CreateAcmeExternalAccountKeyReque" +
+      "st\022/\n\023certificate_profile\030\001 \001(\tR\022certifi" +
+      "cateProfile\"\216\001\n$CreateAcmeExternalAccoun" +
+      "tKeyResponse\022\025\n\006key_id\030\001 \001(\tR\005keyId\022\031\n\010h" +
+      "mac_key\030\002 \001(\tR\007hmacKey\0224\n\026certificate_pr" +
+      "ofile_id\030\003 \001(\tR\024certificateProfileId\"s\n\037" +
+      "CreateCertificateProfileRequest\022P\n\023certi" +
+      "ficate_profile\030\001 \001(\0132\037.certmint.v1.Certi" +
+      "ficateProfileR\022certificateProfile\"t\n Cre" +
+      "ateCertificateProfileResponse\022P\n\023certifi" +
+      "cate_profile\030\001 \001(\0132\037.certmint.v1.Certifi" +
+      "cateProfileR\022certificateProfile\"O\n\034GetCe" +
+      "rtificateProfileRequest\022/\n\023certificate_p" +
+      "rofile\030\001 \001(\tR\022certificateProfile\"q\n\035GetC" +
+      "ertificateProfileResponse\022P\n\023certificate" +
+      "_profile\030\001 \001(\0132\037.certmint.v1.Certificate" +
+      "ProfileR\022certificateProfile\"\\\n\036ListCerti" +
+      "ficateProfilesRequest\022\033\n\tpage_size\030\001 \001(\005" +
+      "R\010pageSize\022\035\n\npage_token\030\002 \001(\tR\tpageToke" +
+      "n\"\235\001\n\037ListCertificateProfilesResponse\022R\n" +
+      "\024certificate_profiles\030\001 \003(\0132\037.certmint.v" +
+      "1.CertificateProfileR\023certificateProfile" +
+      "s\022&\n\017next_page_token\030\002 \001(\tR\rnextPageToke" +
+      "n\"\260\001\n\037UpdateCertificateProfileRequest\022P\n" +
+      "\023certificate_profile\030\001 \001(\0132\037.certmint.v1" +
+      ".CertificateProfileR\022certificateProfile\022" +
+      ";\n\013update_mask\030\002 \001(\0132\032.google.protobuf.F" +
+      "ieldMaskR\nupdateMask\"t\n UpdateCertificat" +
       "eProfileResponse\022P\n\023certificate_profile\030" +
       "\001 \001(\0132\037.certmint.v1.CertificateProfileR\022" +
-      "certificateProfile\"\\\n\036ListCertificatePro" +
-      "filesRequest\022\033\n\tpage_size\030\001 \001(\005R\010pageSiz" +
-      "e\022\035\n\npage_token\030\002 \001(\tR\tpageToken\"\235\001\n\037Lis" +
-      "tCertificateProfilesResponse\022R\n\024certific" +
-      "ate_profiles\030\001 \003(\0132\037.certmint.v1.Certifi" +
-      "cateProfileR\023certificateProfiles\022&\n\017next" +
-      "_page_token\030\002 \001(\tR\rnextPageToken\"\260\001\n\037Upd" +
-      "ateCertificateProfileRequest\022P\n\023certific" +
-      "ate_profile\030\001 \001(\0132\037.certmint.v1.Certific" +
-      "ateProfileR\022certificateProfile\022;\n\013update" +
-      "_mask\030\002 \001(\0132\032.google.protobuf.FieldMaskR" +
-      "\nupdateMask\"t\n UpdateCertificateProfileR" +
-      "esponse\022P\n\023certificate_profile\030\001 \001(\0132\037.c" +
-      "ertmint.v1.CertificateProfileR\022certifica" +
-      "teProfile\"f\n\037DeleteCertificateProfileReq" +
-      "uest\022/\n\023certificate_profile\030\001 \001(\tR\022certi" +
-      "ficateProfile\022\022\n\004etag\030\002 \001(\tR\004etag\"\"\n Del" +
-      "eteCertificateProfileResponse*\207\001\n\020Enroll" +
-      "mentMethod\022!\n\035ENROLLMENT_METHOD_UNSPECIF" +
-      "IED\020\000\022\031\n\025ENROLLMENT_METHOD_API\020\001\022\032\n\026ENRO" +
-      "LLMENT_METHOD_ACME\020\002\022\031\n\025ENROLLMENT_METHO" +
-      "D_EST\020\003*q\n\020ValidityOverflow\022!\n\035VALIDITY_" +
-      "OVERFLOW_UNSPECIFIED\020\000\022\032\n\026VALIDITY_OVERF" +
-      "LOW_FAIL\020\001\022\036\n\032VALIDITY_OVERFLOW_TRUNCATE" +
-      "\020\002*\216\001\n\023PrivateKeyRetention\022%\n!PRIVATE_KE" +
-      "Y_RETENTION_UNSPECIFIED\020\000\022%\n!PRIVATE_KEY" +
-      "_RETENTION_RETURN_ONCE\020\001\022)\n%PRIVATE_KEY_" +
-      "RETENTION_STORE_ENCRYPTED\020\0022\354\004\n\031Certific" +
-      "ateProfileService\022w\n\030CreateCertificatePr" +
-      "ofile\022,.certmint.v1.CreateCertificatePro" +
-      "fileRequest\032-.certmint.v1.CreateCertific" +
-      "ateProfileResponse\022n\n\025GetCertificateProf" +
-      "ile\022).certmint.v1.GetCertificateProfileR" +
-      "equest\032*.certmint.v1.GetCertificateProfi" +
-      "leResponse\022t\n\027ListCertificateProfiles\022+." +
-      "certmint.v1.ListCertificateProfilesReque" +
-      "st\032,.certmint.v1.ListCertificateProfiles" +
-      "Response\022w\n\030UpdateCertificateProfile\022,.c" +
-      "ertmint.v1.UpdateCertificateProfileReque" +
-      "st\032-.certmint.v1.UpdateCertificateProfil" +
-      "eResponse\022w\n\030DeleteCertificateProfile\022,." +
-      "certmint.v1.DeleteCertificateProfileRequ" +
-      "est\032-.certmint.v1.DeleteCertificateProfi" +
-      "leResponseBo\n\017dev.certmint.v1B\036Certifica" +
-      "teProfileServiceProtoP\001Z:github.com/cert" +
-      "mint/certmint/gen/go/certmint/v1;certmin" +
-      "tv1b\006proto3"
+      "certificateProfile\"f\n\037DeleteCertificateP" +
+      "rofileRequest\022/\n\023certificate_profile\030\001 \001" +
+      "(\tR\022certificateProfile\022\022\n\004etag\030\002 \001(\tR\004et" +
+      "ag\"\"\n DeleteCertificateProfileResponse*\207" +
+      "\001\n\020EnrollmentMethod\022!\n\035ENROLLMENT_METHOD" +
+      "_UNSPECIFIED\020\000\022\031\n\025ENROLLMENT_METHOD_API\020" +
+      "\001\022\032\n\026ENROLLMENT_METHOD_ACME\020\002\022\031\n\025ENROLLM" +
+      "ENT_METHOD_EST\020\003*q\n\020ValidityOverflow\022!\n\035" +
+      "VALIDITY_OVERFLOW_UNSPECIFIED\020\000\022\032\n\026VALID" +
+      "ITY_OVERFLOW_FAIL\020\001\022\036\n\032VALIDITY_OVERFLOW" +
+      "_TRUNCATE\020\002*\216\001\n\023PrivateKeyRetention\022%\n!P" +
+      "RIVATE_KEY_RETENTION_UNSPECIFIED\020\000\022%\n!PR" +
+      "IVATE_KEY_RETENTION_RETURN_ONCE\020\001\022)\n%PRI" +
+      "VATE_KEY_RETENTION_STORE_ENCRYPTED\020\0022\362\005\n" +
+      "\031CertificateProfileService\022w\n\030CreateCert" +
+      "ificateProfile\022,.certmint.v1.CreateCerti" +
+      "ficateProfileRequest\032-.certmint.v1.Creat" +
+      "eCertificateProfileResponse\022n\n\025GetCertif" +
+      "icateProfile\022).certmint.v1.GetCertificat" +
+      "eProfileRequest\032*.certmint.v1.GetCertifi" +
+      "cateProfileResponse\022t\n\027ListCertificatePr" +
+      "ofiles\022+.certmint.v1.ListCertificateProf" +
+      "ilesRequest\032,.certmint.v1.ListCertificat" +
+      "eProfilesResponse\022w\n\030UpdateCertificatePr" +
+      "ofile\022,.certmint.v1.UpdateCertificatePro" +
+      "fileRequest\032-.certmint.v1.UpdateCertific" +
+      "ateProfileResponse\022w\n\030DeleteCertificateP" +
+      "rofile\022,.certmint.v1.DeleteCertificatePr" +
+      "ofileRequest\032-.certmint.v1.DeleteCertifi" +
+      "cateProfileResponse\022\203\001\n\034CreateAcmeExtern" +
+      "alAccountKey\0220.certmint.v1.CreateAcmeExt" +
+      "ernalAccountKeyRequest\0321.certmint.v1.Cre" +
+      "ateAcmeExternalAccountKeyResponseBo\n\017dev" +
+      ".certmint.v1B\036CertificateProfileServiceP" +
+      "rotoP\001Z:github.com/certmint/certmint/gen" +
+      "/go/certmint/v1;certmintv1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -210,63 +237,81 @@ public final class CertificateProfileServiceProto {
     internal_static_certmint_v1_CertificateProfile_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_CertificateProfile_descriptor,
-        new java.lang.String[] { "Id", "Slug", "Description", "CertificatePolicy", "CertificateAuthority", "SelfSigned", "EnrollmentMethod", "Defaults", "Renewal", "RequireApproval", "ValidityOverflow", "PrivateKeyRetention", "CreateTime", "UpdateTime", "Etag", "AllowSelfApproval", "Issuer", });
-    internal_static_certmint_v1_CreateCertificateProfileRequest_descriptor =
+        new java.lang.String[] { "Id", "Slug", "Description", "CertificatePolicy", "CertificateAuthority", "SelfSigned", "EnrollmentMethod", "Defaults", "Renewal", "RequireApproval", "ValidityOverflow", "PrivateKeyRetention", "CreateTime", "UpdateTime", "Etag", "AllowSelfApproval", "Acme", "Issuer", });
+    internal_static_certmint_v1_AcmeSettings_descriptor =
       getDescriptor().getMessageTypes().get(3);
+    internal_static_certmint_v1_AcmeSettings_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_certmint_v1_AcmeSettings_descriptor,
+        new java.lang.String[] { "RequireExternalAccountBinding", });
+    internal_static_certmint_v1_CreateAcmeExternalAccountKeyRequest_descriptor =
+      getDescriptor().getMessageTypes().get(4);
+    internal_static_certmint_v1_CreateAcmeExternalAccountKeyRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_certmint_v1_CreateAcmeExternalAccountKeyRequest_descriptor,
+        new java.lang.String[] { "CertificateProfile", });
+    internal_static_certmint_v1_CreateAcmeExternalAccountKeyResponse_descriptor =
+      getDescriptor().getMessageTypes().get(5);
+    internal_static_certmint_v1_CreateAcmeExternalAccountKeyResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_certmint_v1_CreateAcmeExternalAccountKeyResponse_descriptor,
+        new java.lang.String[] { "KeyId", "HmacKey", "CertificateProfileId", });
+    internal_static_certmint_v1_CreateCertificateProfileRequest_descriptor =
+      getDescriptor().getMessageTypes().get(6);
     internal_static_certmint_v1_CreateCertificateProfileRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_CreateCertificateProfileRequest_descriptor,
         new java.lang.String[] { "CertificateProfile", });
     internal_static_certmint_v1_CreateCertificateProfileResponse_descriptor =
-      getDescriptor().getMessageTypes().get(4);
+      getDescriptor().getMessageTypes().get(7);
     internal_static_certmint_v1_CreateCertificateProfileResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_CreateCertificateProfileResponse_descriptor,
         new java.lang.String[] { "CertificateProfile", });
     internal_static_certmint_v1_GetCertificateProfileRequest_descriptor =
-      getDescriptor().getMessageTypes().get(5);
+      getDescriptor().getMessageTypes().get(8);
     internal_static_certmint_v1_GetCertificateProfileRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_GetCertificateProfileRequest_descriptor,
         new java.lang.String[] { "CertificateProfile", });
     internal_static_certmint_v1_GetCertificateProfileResponse_descriptor =
-      getDescriptor().getMessageTypes().get(6);
+      getDescriptor().getMessageTypes().get(9);
     internal_static_certmint_v1_GetCertificateProfileResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_GetCertificateProfileResponse_descriptor,
         new java.lang.String[] { "CertificateProfile", });
     internal_static_certmint_v1_ListCertificateProfilesRequest_descriptor =
-      getDescriptor().getMessageTypes().get(7);
+      getDescriptor().getMessageTypes().get(10);
     internal_static_certmint_v1_ListCertificateProfilesRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_ListCertificateProfilesRequest_descriptor,
         new java.lang.String[] { "PageSize", "PageToken", });
     internal_static_certmint_v1_ListCertificateProfilesResponse_descriptor =
-      getDescriptor().getMessageTypes().get(8);
+      getDescriptor().getMessageTypes().get(11);
     internal_static_certmint_v1_ListCertificateProfilesResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_ListCertificateProfilesResponse_descriptor,
         new java.lang.String[] { "CertificateProfiles", "NextPageToken", });
     internal_static_certmint_v1_UpdateCertificateProfileRequest_descriptor =
-      getDescriptor().getMessageTypes().get(9);
+      getDescriptor().getMessageTypes().get(12);
     internal_static_certmint_v1_UpdateCertificateProfileRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_UpdateCertificateProfileRequest_descriptor,
         new java.lang.String[] { "CertificateProfile", "UpdateMask", });
     internal_static_certmint_v1_UpdateCertificateProfileResponse_descriptor =
-      getDescriptor().getMessageTypes().get(10);
+      getDescriptor().getMessageTypes().get(13);
     internal_static_certmint_v1_UpdateCertificateProfileResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_UpdateCertificateProfileResponse_descriptor,
         new java.lang.String[] { "CertificateProfile", });
     internal_static_certmint_v1_DeleteCertificateProfileRequest_descriptor =
-      getDescriptor().getMessageTypes().get(11);
+      getDescriptor().getMessageTypes().get(14);
     internal_static_certmint_v1_DeleteCertificateProfileRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_DeleteCertificateProfileRequest_descriptor,
         new java.lang.String[] { "CertificateProfile", "Etag", });
     internal_static_certmint_v1_DeleteCertificateProfileResponse_descriptor =
-      getDescriptor().getMessageTypes().get(12);
+      getDescriptor().getMessageTypes().get(15);
     internal_static_certmint_v1_DeleteCertificateProfileResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_DeleteCertificateProfileResponse_descriptor,

@@ -30,7 +30,7 @@ public enum EnrollmentMethod
   ENROLLMENT_METHOD_API(1),
   /**
    * <pre>
-   * ACME (RFC 8555); reserved for a later release.
+   * ACME (RFC 8555): the directory is /acme/&lt;slug&gt;/directory on CERTMINT_ACME_LISTEN.
    * </pre>
    *
    * <code>ENROLLMENT_METHOD_ACME = 2;</code>
@@ -65,7 +65,7 @@ public enum EnrollmentMethod
   public static final int ENROLLMENT_METHOD_API_VALUE = 1;
   /**
    * <pre>
-   * ACME (RFC 8555); reserved for a later release.
+   * ACME (RFC 8555): the directory is /acme/&lt;slug&gt;/directory on CERTMINT_ACME_LISTEN.
    * </pre>
    *
    * <code>ENROLLMENT_METHOD_ACME = 2;</code>

@@ -1,0 +1,57 @@
+import type { Logger } from "pino";
+import type { RateLimiter } from "../auth/rate-limiter";
+import type { IssuanceDeps } from "../issuance/deps";
+import type { Store } from "../issuance/repositories";
+import type { Http01Limits } from "./validation/http01";
+import type { ValidationTargets } from "./validation/targets";
+
+/** What every ACME handler may use, built once at start-up (src/acme/http/server.ts). */
+export interface AcmeContext {
+  /** The app's store (deps.store): the ACME repository, and the others for lookups. */
+  readonly store: Store;
+  readonly deps: IssuanceDeps;
+  readonly targets: ValidationTargets;
+  readonly http01: Http01Limits;
+  /** The port tls-alpn-01 connects to (RFC 8737 3: 443; tests use another). */
+  readonly tlsAlpn01Port: number;
+  /** Requests per account (and per key for newAccount), RFC 8555 6.6 rateLimited. */
+  readonly rateLimiter: RateLimiter;
+  /**
+   * Requests per client address (IPv4 address, IPv6 /64) that cost a write before any key is
+   * known: new nonces and every POST. Ten times the account rate.
+   */
+  readonly addressLimiter: RateLimiter;
+  readonly logger: Logger;
+  /** Validations running now, so shutdown can wait for them. */
+  readonly validations: Set<Promise<void>>;
+}
+
+/** The profile an ACME URL names (/acme/<slug>/...), with what ACME needs of it. */
+export interface AcmeProfile {
+  id: string;
+  slug: string;
+  /** An account needs an External Account Binding key of this profile (RFC 8555 7.3.4). */
+  requireExternalAccountBinding: boolean;
+  /** renewal.renewBeforeDays, for ARI windows (RFC 9773); 0: a third of the lifetime. */
+  renewBeforeDays: number;
+}
+
+/** The URLs of one profile's ACME resources, from the request's scheme and Host. */
+export class AcmeUrls {
+  constructor(readonly base: string) {}
+  directory = () => `${this.base}/directory`;
+  newNonce = () => `${this.base}/new-nonce`;
+  newAccount = () => `${this.base}/new-account`;
+  newOrder = () => `${this.base}/new-order`;
+  revokeCert = () => `${this.base}/revoke-cert`;
+  keyChange = () => `${this.base}/key-change`;
+  renewalInfo = () => `${this.base}/renewal-info`;
+  accountPrefix = () => `${this.base}/account/`;
+  account = (id: string) => `${this.base}/account/${id}`;
+  orders = (accountId: string) => `${this.base}/account/${accountId}/orders`;
+  order = (id: string) => `${this.base}/order/${id}`;
+  finalize = (id: string) => `${this.base}/order/${id}/finalize`;
+  authz = (id: string) => `${this.base}/authz/${id}`;
+  challenge = (id: string) => `${this.base}/chall/${id}`;
+  certificate = (id: string) => `${this.base}/cert/${id}`;
+}

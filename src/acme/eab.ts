@@ -1,0 +1,127 @@
+import { randomBytes } from "node:crypto";
+import { failedPrecondition } from "../errors";
+import { changeRecord } from "../issuance/audit/record";
+import { type Call, refuseIfAbandoned } from "../issuance/call";
+import { resolveRef } from "../issuance/common/refs";
+import type { IssuanceDeps } from "../issuance/deps";
+import type {
+  AcmeRepository,
+  AuditRepository,
+  ProfileRepository,
+  StoreWith,
+} from "../issuance/repositories";
+import { verifyHmac } from "../signer/jws";
+import type { AcmeExchange } from "./http/exchange";
+import { decodeB64url, parseFlattenedJws, parseJson, protectedHeaderOf } from "./http/jws-request";
+import { AcmeProblem, malformed, unauthorized } from "./problem";
+
+/**
+ * External Account Binding keys (RFC 8555 7.3.4). An admin creates one for a profile
+ * (CreateAcmeExternalAccountKey) and hands its id and HMAC key to whoever may open an account.
+ * The HMAC key is derived from the key-encryption key and the id (HKDF, then HMAC-SHA256,
+ * src/signer/mac.ts), 256 bits as RFC 7518 3.2 asks of HS256, and never stored: every replica
+ * derives the same one, and a database dump alone cannot forge a binding.
+ */
+export function externalAccountHmacKey(deps: Pick<IssuanceDeps, "keyring">, keyId: string): Buffer {
+  const mac = deps.keyring.macFor("acme external account binding");
+  return Buffer.concat([mac.tag(keyId, "hmac key, first half"), mac.tag(keyId, "second half")]);
+}
+
+/**
+ * CreateAcmeExternalAccountKey: a new key for an ACME profile, its id and HMAC key (base64url)
+ * returned once. NOT_FOUND for an unknown profile; FAILED_PRECONDITION (PROFILE_NOT_ACME) for a
+ * profile that does not enroll by ACME. The key and its audit record commit together.
+ */
+export interface CreateExternalAccountKeyDeps extends Pick<IssuanceDeps, "keyring" | "now"> {
+  store: StoreWith<{
+    profiles: Pick<ProfileRepository, "find">;
+    acme: Pick<AcmeRepository, "insertExternalAccountKey">;
+    audit: Pick<AuditRepository, "insert">;
+  }>;
+}
+
+export async function createExternalAccountKey(
+  deps: CreateExternalAccountKeyDeps,
+  call: Call,
+  profileRef: string,
+): Promise<{ keyId: string; hmacKey: string; profileId: string }> {
+  const profile = await resolveRef(profileRef, "certificate profile", "certificate_profile", (k) =>
+    deps.store.profiles.find(k),
+  );
+  if (profile.enrollmentMethod !== "ACME") {
+    throw failedPrecondition(
+      "PROFILE_NOT_ACME",
+      `certificate profile "${profile.slug}" enrolls by ${profile.enrollmentMethod}, not ACME: External Account Binding keys belong to ACME profiles`,
+      {
+        preconditions: [
+          {
+            type: "ENROLLMENT_METHOD",
+            subject: `certificate_profiles/${profile.slug}`,
+            description: "the enrollment method must be ACME",
+          },
+        ],
+      },
+    );
+  }
+  refuseIfAbandoned(call);
+  const keyId = randomBytes(16).toString("base64url");
+  const now = deps.now();
+  await deps.store.transaction(async (tx) => {
+    await tx.acme.insertExternalAccountKey(keyId, profile.id, call.actor.id, now);
+    await tx.audit.insert(changeRecord(call, { type: "certificate_profile", id: profile.id }, now));
+  });
+  return {
+    keyId,
+    hmacKey: externalAccountHmacKey(deps, keyId).toString("base64url"),
+    profileId: profile.id,
+  };
+}
+
+/**
+ * Checks newAccount's externalAccountBinding: a JWS with alg HS256/384/512, kid a key of this
+ * profile not yet bound, url the newAccount URL, and as payload the account key itself,
+ * MACed with that key. Returns the key id; the caller binds it in the same transaction
+ * (the row is locked here, so two accounts cannot bind one key).
+ */
+export async function verifyExternalAccountBinding(
+  x: AcmeExchange,
+  tx: { acme: Pick<AcmeRepository, "lockExternalAccountKey"> },
+  binding: unknown,
+  accountJwk: Record<string, string>,
+): Promise<string> {
+  const jws = parseFlattenedJws(binding);
+  const header = protectedHeaderOf(jws);
+  if (!/^HS(256|384|512)$/.test(header.alg)) {
+    throw malformed("externalAccountBinding alg must be HS256, HS384 or HS512");
+  }
+  if ("nonce" in header) throw malformed("externalAccountBinding must not carry a nonce");
+  if (header.url !== x.url)
+    throw malformed("externalAccountBinding url must be the newAccount URL");
+  if (typeof header.kid !== "string" || header.kid === "") {
+    throw malformed("externalAccountBinding needs the key id as kid");
+  }
+  const key = await tx.acme.lockExternalAccountKey(header.kid);
+  if (!key || key.profile_id !== x.profile.id) {
+    throw unauthorized("externalAccountBinding names no key of this profile");
+  }
+  if (key.account_id !== null) {
+    throw unauthorized("this External Account Binding key is bound to another account already");
+  }
+  const signature = decodeB64url(jws.signature, "externalAccountBinding signature");
+  const hmacKey = externalAccountHmacKey(x.ctx.deps, key.key_id);
+  if (!verifyHmac(header.alg, hmacKey, `${jws.protected}.${jws.payload}`, signature)) {
+    throw unauthorized("the externalAccountBinding MAC does not verify");
+  }
+  const payload = parseJson(
+    decodeB64url(jws.payload, "externalAccountBinding payload"),
+    "externalAccountBinding payload",
+  ) as Record<string, unknown>;
+  const same =
+    payload !== null &&
+    typeof payload === "object" &&
+    Object.keys(accountJwk).every((k) => payload[k] === accountJwk[k]);
+  if (!same) {
+    throw new AcmeProblem("malformed", "externalAccountBinding must sign the account key");
+  }
+  return key.key_id;
+}

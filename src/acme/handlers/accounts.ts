@@ -1,0 +1,196 @@
+import { UniqueConflict } from "../../issuance/repositories";
+import { jwkThumbprint, verifyJwsSignature } from "../../signer/jws";
+import { auditAs } from "../acting";
+import { verifyExternalAccountBinding } from "../eab";
+import { type AcmeExchange, type AcmeResponse, requireAccount, takeRate } from "../http/exchange";
+import {
+  decodeB64url,
+  keyOfJwk,
+  parseFlattenedJws,
+  parseJson,
+  protectedHeaderOf,
+} from "../http/jws-request";
+import { AcmeProblem, malformed } from "../problem";
+import { accountView } from "../views";
+
+const MAX_CONTACTS = 10;
+
+/** RFC 8555 7.3: contacts are mailto: URLs (certmint sends no mail; they are kept for operators). */
+function contactsOf(value: unknown): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || value.length > MAX_CONTACTS) {
+    throw malformed(`contact must be an array of at most ${MAX_CONTACTS} mailto: URLs`);
+  }
+  return value.map((c) => {
+    if (typeof c !== "string" || !/^mailto:[^\s,?]{3,254}$/.test(c)) {
+      throw new AcmeProblem("invalidContact", "contact must be mailto: URLs");
+    }
+    return c;
+  });
+}
+
+/**
+ * newAccount (RFC 8555 7.3): the key's existing account (200), or a new one (201); with
+ * onlyReturnExisting only an existing one (7.3.1). A profile that requires External Account
+ * Binding refuses accounts without a valid binding (7.3.4: externalAccountRequired).
+ */
+export async function newAccount(x: AcmeExchange): Promise<AcmeResponse> {
+  const request = await x.verify("jwk");
+  takeRate(x, `key:${request.key.thumbprint}`);
+  const payload = (request.payload ?? {}) as Record<string, unknown>;
+  const existing = await x.ctx.store.acme.accountByKey(x.profile.id, request.key.thumbprint);
+  if (existing) {
+    if (existing.status !== "valid") {
+      throw new AcmeProblem("unauthorized", `the account is ${existing.status}`, 401);
+    }
+    return {
+      status: 200,
+      body: accountView(x.urls, existing),
+      location: x.urls.account(existing.id),
+    };
+  }
+  if (payload.onlyReturnExisting === true) {
+    throw new AcmeProblem("accountDoesNotExist", "no account has this key");
+  }
+  if (payload.termsOfServiceAgreed === false) {
+    throw malformed("termsOfServiceAgreed must not be false");
+  }
+  const contact = contactsOf(payload.contact);
+  const binding = payload.externalAccountBinding;
+  if (binding === undefined && x.profile.requireExternalAccountBinding) {
+    throw new AcmeProblem(
+      "externalAccountRequired",
+      `profile "${x.profile.slug}" requires an External Account Binding key (ask an admin for one)`,
+    );
+  }
+  const account = await x.ctx.store.transaction(async (tx) => {
+    const eabKeyId =
+      binding === undefined
+        ? null
+        : await verifyExternalAccountBinding(x, tx, binding, request.key.jwk);
+    const row = await tx.acme.insertAccount(
+      {
+        profile_id: x.profile.id,
+        key_thumbprint: request.key.thumbprint,
+        jwk: request.key.jwk,
+        contact,
+        eab_key_id: eabKeyId,
+      },
+      x.now,
+    );
+    if (row && eabKeyId) {
+      await tx.acme.bindExternalAccountKey(eabKeyId, row.id, x.now);
+    }
+    if (row) await auditAs(x, row, "newAccount", tx, { type: "acme_account", id: row.id });
+    return row;
+  });
+  if (!account) {
+    // Another request created it meanwhile: answer as for an existing account.
+    const winner = await x.ctx.store.acme.accountByKey(x.profile.id, request.key.thumbprint);
+    return {
+      status: 200,
+      body: accountView(x.urls, winner!),
+      location: x.urls.account(winner!.id),
+    };
+  }
+  x.ctx.logger.info({ account: account.id, profile: x.profile.slug }, "ACME account created");
+  return { status: 201, body: accountView(x.urls, account), location: x.urls.account(account.id) };
+}
+
+/** POST to an account URL (RFC 8555 7.3.2, 7.3.6): read it, change its contacts, or deactivate it. */
+export async function updateAccount(x: AcmeExchange, accountId: string): Promise<AcmeResponse> {
+  const request = await x.verify("kid");
+  const account = requireAccount(request, accountId);
+  takeRate(x, `account:${account.id}`);
+  if (request.payload === undefined) return { status: 200, body: accountView(x.urls, account) };
+  const payload = request.payload as Record<string, unknown>;
+  if (payload.status !== undefined && payload.status !== "deactivated") {
+    throw malformed('status may only be changed to "deactivated"');
+  }
+  const change = {
+    ...(payload.status === "deactivated" ? { status: "deactivated" as const } : {}),
+    ...(payload.contact !== undefined ? { contact: contactsOf(payload.contact) } : {}),
+  };
+  const updated = await x.ctx.store.transaction(async (tx) => {
+    const row = await tx.acme.updateAccount(account.id, change, x.now);
+    await auditAs(x, account, "account", tx, { type: "acme_account", id: account.id });
+    return row;
+  });
+  if (updated.status === "deactivated") {
+    x.ctx.logger.info({ account: account.id }, "ACME account deactivated");
+  }
+  return { status: 200, body: accountView(x.urls, updated) };
+}
+
+/** The orders list of an account (RFC 8555 7.1.2.1): its orders not yet finished. */
+export async function listOrders(x: AcmeExchange, accountId: string): Promise<AcmeResponse> {
+  const request = await x.verify("kid");
+  const account = requireAccount(request, accountId);
+  const orders = await x.ctx.store.acme.ordersOf(account.id);
+  return { status: 200, body: { orders: orders.map((o) => x.urls.order(o.id)) } };
+}
+
+/**
+ * keyChange (RFC 8555 7.3.5): the outer JWS is signed by the account's key, the inner one (its
+ * payload) by the new key, over {account, oldKey}, at the same URL. The new key must not belong
+ * to another account of the profile (409 with that account's URL).
+ */
+export async function keyChange(x: AcmeExchange): Promise<AcmeResponse> {
+  const request = await x.verify("kid");
+  const account = requireAccount(request);
+  takeRate(x, `account:${account.id}`);
+  const inner = parseFlattenedJws(request.payload);
+  const header = protectedHeaderOf(inner);
+  if (header.jwk === undefined || header.kid !== undefined) {
+    throw malformed("the inner JWS must carry the new key as jwk");
+  }
+  if (header.url !== x.url) throw malformed("the inner JWS url must equal the outer one");
+  if ("nonce" in header) throw malformed("the inner JWS must not carry a nonce");
+  const newKey = keyOfJwk(header.jwk);
+  if (
+    !verifyJwsSignature(
+      newKey,
+      header.alg,
+      `${inner.protected}.${inner.payload}`,
+      decodeB64url(inner.signature, "inner signature"),
+    )
+  ) {
+    throw malformed("the inner JWS signature does not verify with the new key");
+  }
+  const body = parseJson(decodeB64url(inner.payload, "inner payload"), "inner payload") as Record<
+    string,
+    unknown
+  >;
+  if (body?.account !== x.urls.account(account.id)) {
+    throw malformed("the inner payload must name this account");
+  }
+  let oldThumbprint: string;
+  try {
+    oldThumbprint = keyOfJwk(body.oldKey).thumbprint;
+  } catch {
+    throw malformed("oldKey is not a valid public key");
+  }
+  if (oldThumbprint !== account.key_thumbprint) {
+    throw malformed("oldKey is not the account's current key");
+  }
+  const holder = await x.ctx.store.acme.accountByKey(x.profile.id, newKey.thumbprint);
+  if (holder) {
+    throw new AcmeProblem("malformed", "the new key belongs to another account", 409, {
+      location: x.urls.account(holder.id),
+    });
+  }
+  try {
+    await x.ctx.store.transaction(async (tx) => {
+      const thumbprint = jwkThumbprint(newKey.jwk);
+      await tx.acme.replaceAccountKey(account.id, newKey.jwk, thumbprint, x.now);
+      await auditAs(x, account, "keyChange", tx, { type: "acme_account", id: account.id });
+    });
+  } catch (err) {
+    // Another rollover to the same key won the race (the unique (profile, key) index).
+    if (!(err instanceof UniqueConflict)) throw err;
+    throw new AcmeProblem("malformed", "the new key belongs to another account", 409);
+  }
+  x.ctx.logger.info({ account: account.id }, "ACME account key rolled over");
+  const updated = await x.ctx.store.acme.account(account.id);
+  return { status: 200, body: accountView(x.urls, updated!) };
+}

@@ -1,0 +1,211 @@
+import { issue } from "../../issuance/certificates/issue";
+import { requestStatus } from "../../issuance/certificates/status";
+import { loadProfileForIssuance } from "../../issuance/profiles/load";
+import type { AccountRow, OrderRow } from "../../issuance/repositories";
+import { parseCsrDer } from "../../signer";
+import { toPem } from "../../signer/der";
+import { accountCall, auditAs } from "../acting";
+import { type AcmeExchange, type AcmeResponse, requireAccount, takeRate } from "../http/exchange";
+import { decodeB64url } from "../http/jws-request";
+import { challengeTypesFor, checkIdentifiers, sameIdentifiers } from "../identifiers";
+import { AcmeProblem, malformed, notFoundProblem, problemOfDomainError } from "../problem";
+import { findReplaced } from "../renewal-info";
+import { orderView } from "../views";
+
+/** How often a client should poll an order being processed or awaiting approval (seconds). */
+const POLL_SECONDS = 3;
+
+/**
+ * newOrder (RFC 8555 7.4): identifiers checked against the profile's policy first
+ * (rejectedIdentifier), then one authorization per identifier with its challenges. notBefore
+ * and notAfter are refused: the profile decides the validity. `replaces` (RFC 9773 5) names a
+ * certificate of this account that this order renews; a certificate is replaced once.
+ */
+export async function newOrder(x: AcmeExchange): Promise<AcmeResponse> {
+  const request = await x.verify("kid");
+  const account = requireAccount(request);
+  takeRate(x, `account:${account.id}`);
+  const payload = (request.payload ?? {}) as Record<string, unknown>;
+  if (payload.notBefore !== undefined || payload.notAfter !== undefined) {
+    throw malformed("notBefore and notAfter are not supported: the profile sets the validity");
+  }
+  const { policy } = await loadProfileForIssuance(x.ctx.store, x.profile.id);
+  const identifiers = checkIdentifiers(payload.identifiers, policy);
+  let replaces: string | null = null;
+  if (payload.replaces !== undefined) {
+    if (typeof payload.replaces !== "string") throw malformed("replaces must be a string");
+    await findReplaced(x, account, payload.replaces);
+    if (await x.ctx.store.acme.replacedBy(payload.replaces)) {
+      throw new AcmeProblem(
+        "alreadyReplaced",
+        "another order already replaces this certificate",
+        409,
+      );
+    }
+    replaces = payload.replaces;
+  }
+  // The order, its authorizations and challenges, and its audit record commit together.
+  const order = await x.ctx.store.transaction(async (tx) => {
+    const row = await tx.acme.insertOrder(
+      { account_id: account.id, profile_id: x.profile.id, identifiers, replaces },
+      challengeTypesFor,
+      x.now,
+    );
+    await auditAs(x, account, "newOrder", tx, { type: "acme_order", id: row.id });
+    return row;
+  });
+  const authorizations = await x.ctx.store.acme.authorizationsOf(order.id);
+  return {
+    status: 201,
+    body: orderView(x.urls, order, authorizations),
+    location: x.urls.order(order.id),
+  };
+}
+
+/** The order of this account, its state brought up to date. */
+async function ownOrder(x: AcmeExchange, account: AccountRow, orderId: string): Promise<OrderRow> {
+  const order = await x.ctx.store.acme.order(orderId);
+  if (!order || order.profile_id !== x.profile.id) throw notFoundProblem("order");
+  if (order.account_id !== account.id) {
+    throw new AcmeProblem("unauthorized", "this order belongs to another account", 403);
+  }
+  return followRequest(x, account, order);
+}
+
+/**
+ * An order in processing follows its certificate request: issued (after an approval) makes
+ * it valid, rejected or failed makes it invalid. An expired pending or ready order is invalid.
+ */
+async function followRequest(
+  x: AcmeExchange,
+  account: AccountRow,
+  order: OrderRow,
+): Promise<OrderRow> {
+  if (
+    (order.status === "pending" || order.status === "ready") &&
+    order.expires_at.getTime() <= x.now.getTime()
+  ) {
+    const error = { type: "urn:ietf:params:acme:error:malformed", detail: "the order expired" };
+    await x.ctx.store.acme.finishOrder(order.id, { status: "invalid", error }, x.now);
+    return { ...order, status: "invalid", error };
+  }
+  if (order.status !== "processing" || !order.certificate_request_id) return order;
+  const { request: status } = await requestStatus(
+    x.ctx.deps,
+    accountCall(x, account, "order"),
+    order.certificate_request_id,
+  );
+  if (status.status === "ISSUED" && status.certificateId) {
+    await x.ctx.store.acme.finishOrder(
+      order.id,
+      { status: "valid", certificateId: status.certificateId },
+      x.now,
+    );
+    return { ...order, status: "valid", certificate_id: status.certificateId };
+  }
+  if (status.status === "FAILED" || status.status === "REJECTED") {
+    const error = {
+      type: "urn:ietf:params:acme:error:unauthorized",
+      detail:
+        status.status === "REJECTED"
+          ? "the request was rejected by an approver"
+          : "issuance failed",
+    };
+    await x.ctx.store.acme.finishOrder(order.id, { status: "invalid", error }, x.now);
+    return { ...order, status: "invalid", error };
+  }
+  return order;
+}
+
+export async function getOrder(x: AcmeExchange, orderId: string): Promise<AcmeResponse> {
+  const request = await x.verify("kid");
+  const account = requireAccount(request);
+  const order = await ownOrder(x, account, orderId);
+  return orderResponse(x, order);
+}
+
+async function orderResponse(x: AcmeExchange, order: OrderRow): Promise<AcmeResponse> {
+  const authorizations = await x.ctx.store.acme.authorizationsOf(order.id);
+  return {
+    status: 200,
+    body: orderView(x.urls, order, authorizations),
+    location: x.urls.order(order.id),
+    ...(order.status === "processing" ? { retryAfter: POLL_SECONDS } : {}),
+  };
+}
+
+/**
+ * finalize (RFC 8555 7.4): the CSR must name exactly the order's identifiers (badCSR), then it
+ * goes to the issuance use case, the same one IssueCertificate calls (policy engine, approval,
+ * audit record, inventory), as this account. A policy refusal is rejectedIdentifier and makes
+ * the order invalid; a profile that needs approval leaves it processing until the request is
+ * decided (the order follows it, see followRequest).
+ */
+export async function finalize(x: AcmeExchange, orderId: string): Promise<AcmeResponse> {
+  const request = await x.verify("kid");
+  const account = requireAccount(request);
+  takeRate(x, `account:${account.id}`);
+  const order = await ownOrder(x, account, orderId);
+  if (order.status !== "ready") {
+    throw new AcmeProblem(
+      "orderNotReady",
+      `the order is ${order.status}; it must be ready (every authorization valid) to finalize`,
+      403,
+    );
+  }
+  const payload = (request.payload ?? {}) as Record<string, unknown>;
+  if (typeof payload.csr !== "string")
+    throw malformed("finalize needs the CSR as csr (base64url DER)");
+  const der = decodeB64url(payload.csr, "csr");
+  let parsed: ReturnType<typeof parseCsrDer>;
+  try {
+    parsed = parseCsrDer(der);
+  } catch (err) {
+    throw problemOfDomainError(err);
+  }
+  const commonName = parsed.subject.attributes.find((a) => a.type === "COMMON_NAME")?.value;
+  const mismatch = sameIdentifiers(order.identifiers, { sans: parsed.sans, commonName });
+  if (mismatch) throw new AcmeProblem("badCSR", mismatch);
+  if (!(await x.ctx.store.acme.startFinalize(order.id, x.now))) {
+    throw new AcmeProblem("orderNotReady", "the order is being finalized already", 403);
+  }
+  try {
+    const outcome = await issue(x.ctx.deps, accountCall(x, account, "finalize"), {
+      caller: account.id,
+      profile: x.profile.id,
+      // One request per order: a finalize retried after a transient failure replays it.
+      idempotencyKey: `acme-order-${order.id}`,
+      source: { kind: "CSR", csrPem: toPem("CERTIFICATE REQUEST", der) },
+      keyUsages: [],
+      extendedKeyUsages: [],
+      validateOnly: false,
+    });
+    const issued = outcome.status === "ISSUED" ? outcome.certificate?.certificateId : undefined;
+    await x.ctx.store.acme.finishOrder(
+      order.id,
+      issued
+        ? {
+            status: "valid",
+            certificateRequestId: outcome.certificateRequestId,
+            certificateId: issued,
+          }
+        : { status: "processing", certificateRequestId: outcome.certificateRequestId },
+      x.now,
+    );
+  } catch (err) {
+    const problem = problemOfDomainError(err);
+    if (problem.status >= 500) {
+      // A transient failure: the order may be finalized again.
+      await x.ctx.store.acme.finishOrder(order.id, { status: "ready" }, x.now);
+    } else {
+      await x.ctx.store.acme.finishOrder(
+        order.id,
+        { status: "invalid", error: problem.document() },
+        x.now,
+      );
+    }
+    throw problem;
+  }
+  const updated = await x.ctx.store.acme.order(order.id);
+  return orderResponse(x, updated!);
+}

@@ -1,0 +1,54 @@
+import type { AccountRow } from "../../issuance/repositories";
+import type { AcmeContext, AcmeProfile, AcmeUrls } from "../context";
+import { AcmeProblem } from "../problem";
+import type { VerifiedRequest } from "./jws-request";
+
+/** One ACME request as a handler sees it: the profile, its URLs, and the verified JWS. */
+export interface AcmeExchange {
+  readonly ctx: AcmeContext;
+  readonly profile: AcmeProfile;
+  readonly urls: AcmeUrls;
+  readonly now: Date;
+  /** The full URL of this request (what the JWS `url` must be). */
+  readonly url: string;
+  /** The client's address, for the audit trail. */
+  readonly peer: string;
+  /** Parses and verifies the JWS body (jws-request.ts verifyRequest). */
+  verify(keyFrom: "jwk" | "kid" | "either"): Promise<VerifiedRequest>;
+}
+
+/** What a handler answers; the listener adds Replay-Nonce and the index Link. */
+export interface AcmeResponse {
+  status: number;
+  body?: unknown;
+  /** application/pem-certificate-chain (RFC 8555 7.4.2) instead of JSON. */
+  pem?: string;
+  location?: string;
+  /** Seconds (RFC 8555 7.5.1, 8.2: when to poll again). */
+  retryAfter?: number;
+  links?: Array<{ url: string; rel: string }>;
+}
+
+/** The verified request's account, which must exist (kid requests) and be the one named. */
+export function requireAccount(request: VerifiedRequest, accountId?: string): AccountRow {
+  const account = request.account;
+  if (!account) throw new AcmeProblem("accountDoesNotExist", "sign this request with a kid");
+  if (accountId !== undefined && account.id !== accountId) {
+    throw new AcmeProblem("unauthorized", "this resource belongs to another account", 403);
+  }
+  return account;
+}
+
+/** RFC 8555 6.6: past the per-account rate, rateLimited with Retry-After. */
+export function takeRate(x: AcmeExchange, identity: string): void {
+  const wait = x.ctx.rateLimiter.take(identity);
+  if (wait > 0) {
+    const retryAfter = Math.max(1, Math.ceil(wait));
+    throw new AcmeProblem(
+      "rateLimited",
+      `too many requests from this account; retry after ${retryAfter} s`,
+      429,
+      { retryAfter },
+    );
+  }
+}

@@ -1,0 +1,150 @@
+import type { AccountRow, AcmeRepository } from "../../issuance/repositories";
+import {
+  type AccountKey,
+  accountKeyFromJwk,
+  JWS_ALGORITHMS,
+  JwkError,
+  verifyJwsSignature,
+} from "../../signer/jws";
+import { AcmeProblem, malformed } from "../problem";
+
+/** A flattened JWS (RFC 7515 7.2.2), the only serialization ACME uses (RFC 8555 6.2). */
+export interface FlattenedJws {
+  protected: string;
+  payload: string;
+  signature: string;
+}
+
+export interface ProtectedHeader {
+  alg: string;
+  nonce?: string;
+  url?: string;
+  jwk?: unknown;
+  kid?: string;
+}
+
+/** A request whose signature, nonce and URL were checked. */
+export interface VerifiedRequest {
+  header: ProtectedHeader;
+  /** undefined for POST-as-GET (empty payload, RFC 8555 6.3). */
+  payload: unknown;
+  key: AccountKey;
+  /** Set when the request was signed with an account's key (kid). */
+  account?: AccountRow;
+  jws: FlattenedJws;
+}
+
+const B64URL = /^[A-Za-z0-9_-]*$/;
+
+export function decodeB64url(value: string, what: string): Buffer {
+  if (!B64URL.test(value)) throw malformed(`${what} is not base64url`);
+  return Buffer.from(value, "base64url");
+}
+
+export function parseJson(bytes: Buffer | string, what: string): unknown {
+  try {
+    return JSON.parse(bytes.toString());
+  } catch {
+    throw malformed(`${what} is not JSON`);
+  }
+}
+
+/** The body as a flattened JWS; anything else is malformed. */
+export function parseFlattenedJws(body: unknown): FlattenedJws {
+  const o = body as Record<string, unknown> | null;
+  if (
+    typeof o !== "object" ||
+    o === null ||
+    typeof o.protected !== "string" ||
+    typeof o.payload !== "string" ||
+    typeof o.signature !== "string"
+  ) {
+    throw malformed("the body must be a flattened JWS: {protected, payload, signature}");
+  }
+  if ("header" in o) throw malformed("unprotected JWS headers are not allowed (RFC 8555 6.2)");
+  return { protected: o.protected, payload: o.payload, signature: o.signature };
+}
+
+export function protectedHeaderOf(jws: FlattenedJws): ProtectedHeader {
+  const header = parseJson(decodeB64url(jws.protected, "protected"), "the protected header");
+  if (typeof header !== "object" || header === null || Array.isArray(header)) {
+    throw malformed("the protected header must be a JSON object");
+  }
+  const h = header as Record<string, unknown>;
+  if (typeof h.alg !== "string") throw malformed("the protected header has no alg");
+  return h as unknown as ProtectedHeader;
+}
+
+export function keyOfJwk(jwk: unknown): AccountKey {
+  try {
+    return accountKeyFromJwk(jwk);
+  } catch (err) {
+    if (err instanceof JwkError) throw new AcmeProblem("badPublicKey", err.message);
+    throw err;
+  }
+}
+
+/**
+ * RFC 8555 6.2-6.5, in order: alg (badSignatureAlgorithm lists the accepted ones), exactly
+ * one of jwk and kid (jwk only for newAccount and revokeCert), the url of this request, the
+ * nonce (spent here: a replay is badNonce), the key (a kid names an account of this profile
+ * that is valid), then the signature.
+ */
+export async function verifyRequest(
+  store: Pick<AcmeRepository, "spendNonce" | "account">,
+  jws: FlattenedJws,
+  options: {
+    url: string;
+    accountUrlPrefix: string;
+    profileId: string;
+    now: Date;
+    /** newAccount: jwk required; revokeCert: either; everything else: kid required. */
+    keyFrom: "jwk" | "kid" | "either";
+  },
+): Promise<VerifiedRequest> {
+  const header = protectedHeaderOf(jws);
+  if (!(JWS_ALGORITHMS as readonly string[]).includes(header.alg)) {
+    throw new AcmeProblem("badSignatureAlgorithm", `alg ${header.alg} is not accepted`, 400, {
+      algorithms: [...JWS_ALGORITHMS],
+    });
+  }
+  const hasJwk = header.jwk !== undefined;
+  const hasKid = header.kid !== undefined;
+  if (hasJwk === hasKid) throw malformed("the protected header needs exactly one of jwk and kid");
+  if (options.keyFrom === "jwk" && !hasJwk) throw malformed("this request must carry a jwk");
+  if (options.keyFrom === "kid" && !hasKid) throw malformed("this request must carry a kid");
+  if (header.url !== options.url) {
+    throw new AcmeProblem("unauthorized", "the JWS url is not the URL of this request", 401);
+  }
+  if (typeof header.nonce !== "string" || header.nonce === "" || !B64URL.test(header.nonce)) {
+    throw new AcmeProblem("badNonce", "the JWS has no nonce");
+  }
+  if (!(await store.spendNonce(header.nonce, options.now))) {
+    throw new AcmeProblem("badNonce", "the nonce was used already, expired or never issued");
+  }
+  let key: AccountKey;
+  let account: AccountRow | undefined;
+  if (hasJwk) {
+    key = keyOfJwk(header.jwk);
+  } else {
+    const kid = String(header.kid);
+    const id = kid.startsWith(options.accountUrlPrefix)
+      ? kid.slice(options.accountUrlPrefix.length)
+      : "";
+    account = /^[0-9a-f-]{36}$/.test(id) ? await store.account(id) : undefined;
+    if (!account || account.profile_id !== options.profileId) {
+      throw new AcmeProblem("accountDoesNotExist", "no account at this kid", 400);
+    }
+    if (account.status !== "valid") {
+      throw new AcmeProblem("unauthorized", `the account is ${account.status}`, 401);
+    }
+    key = keyOfJwk(account.jwk);
+  }
+  const signature = decodeB64url(jws.signature, "signature");
+  if (!verifyJwsSignature(key, header.alg, `${jws.protected}.${jws.payload}`, signature)) {
+    throw malformed("the JWS signature does not verify with the account key");
+  }
+  const payload =
+    jws.payload === "" ? undefined : parseJson(decodeB64url(jws.payload, "payload"), "payload");
+  return { header, payload, key, account, jws };
+}

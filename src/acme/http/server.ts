@@ -1,0 +1,322 @@
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import { peerAddressKey } from "../../auth/failure-limiter";
+import type { ConnectionLimits, TlsConfig } from "../../config";
+import { capWarning } from "../../server/connection-limits";
+import { TLS_POLICY } from "../../server/tls";
+import {
+  checkTlsFiles,
+  readTlsFiles,
+  readTlsFilesSync,
+  sameTlsFiles,
+} from "../../server/tls-files";
+import { type AcmeContext, type AcmeProfile, AcmeUrls } from "../context";
+import { keyChange, listOrders, newAccount, updateAccount } from "../handlers/accounts";
+import { getAuthorization, postChallenge } from "../handlers/authorizations";
+import { getCertificate, renewalInfo, revokeCertificate } from "../handlers/certificates";
+import { directory } from "../handlers/directory";
+import { finalize, getOrder, newOrder } from "../handlers/orders";
+import { AcmeProblem, malformed, problemOfDomainError } from "../problem";
+import type { AcmeExchange, AcmeResponse } from "./exchange";
+import { parseFlattenedJws, parseJson, verifyRequest } from "./jws-request";
+
+/** A JWS body is small: a CSR is at most 64 KiB (base64url: 86 KiB), the rest a few hundred bytes. */
+const MAX_BODY_BYTES = 128 * 1024;
+
+type Route = (x: AcmeExchange, id: string) => Promise<AcmeResponse>;
+
+/** POST routes by resource name (RFC 8555 7.1.1 names them in the directory). */
+const POST_ROUTES: Record<string, Route> = {
+  "new-account": (x) => newAccount(x),
+  "new-order": (x) => newOrder(x),
+  "revoke-cert": (x) => revokeCertificate(x),
+  "key-change": (x) => keyChange(x),
+  account: (x, id) => updateAccount(x, id),
+  "account/orders": (x, id) => listOrders(x, id),
+  order: (x, id) => getOrder(x, id),
+  "order/finalize": (x, id) => finalize(x, id),
+  authz: (x, id) => getAuthorization(x, id),
+  chall: (x, id) => postChallenge(x, id),
+  cert: (x, id) => getCertificate(x, id),
+};
+
+const PATH =
+  /^\/acme\/([a-z0-9][a-z0-9-]{0,62})\/([a-z-]+)(?:\/([A-Za-z0-9_.-]{1,200}))?(?:\/(finalize|orders))?$/;
+const HOST = /^[A-Za-z0-9.-]{1,253}(?::\d{1,5})?$|^\[[0-9A-Fa-f:.]{2,45}\](?::\d{1,5})?$/;
+
+/**
+ * The ACME listener (CERTMINT_ACME_LISTEN): one directory per ACME profile at
+ * /acme/<profile slug>/directory. HTTPS with the gRPC port's certificate files when TLS is
+ * configured (reloaded the same way), else plain HTTP (loopback only, unless
+ * CERTMINT_ALLOW_PLAINTEXT). The same connection bounds as the publication port.
+ */
+export function startAcmeServer(
+  listen: { host: string; port: number },
+  tls: TlsConfig | undefined,
+  ctx: AcmeContext,
+  limits: ConnectionLimits,
+): Promise<{ server: Server; port: number; close(): Promise<void> }> {
+  const options = {
+    headersTimeout: limits.handshakeTimeoutMs,
+    requestTimeout: 2 * limits.handshakeTimeoutMs,
+    keepAliveTimeout: Math.min(5000, limits.idleTimeoutMs),
+    connectionsCheckingInterval: Math.max(10, Math.min(1000, limits.handshakeTimeoutMs / 2)),
+  };
+  const handler = (req: IncomingMessage, res: ServerResponse) =>
+    void serve(ctx, tls !== undefined, req, res);
+  let reload: NodeJS.Timeout | undefined;
+  let server: Server;
+  if (tls) {
+    let material = checkTlsFiles(tls, readTlsFilesSync(tls));
+    const contextOf = () => ({ cert: material.files.cert, key: material.files.key, ...TLS_POLICY });
+    const https = createHttpsServer({ ...options, ...contextOf() }, handler);
+    reload = setInterval(() => {
+      readTlsFiles(tls).then(
+        (files) => {
+          if (sameTlsFiles(files, material.files)) return;
+          material = checkTlsFiles(tls, files);
+          https.setSecureContext(contextOf());
+          ctx.logger.info("ACME listener: TLS certificate reloaded");
+        },
+        () => undefined, // the gRPC port logs unusable files; keep serving the previous pair
+      );
+    }, tls.reloadIntervalMs);
+    reload.unref();
+    server = https;
+  } else {
+    server = createHttpServer(options, handler);
+  }
+  server.timeout = limits.idleTimeoutMs;
+  server.maxConnections = limits.maxConnections;
+  server.on("drop", capWarning(ctx.logger, "acme", limits.maxConnections));
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(listen.port, listen.host, () => {
+      const address = server.address();
+      resolve({
+        server,
+        port: typeof address === "object" && address ? address.port : 0,
+        async close() {
+          if (reload) clearInterval(reload);
+          await new Promise((r) => server.close(r));
+          // Validations already started finish (and record their outcome) before the database closes.
+          await Promise.allSettled([...ctx.validations]);
+        },
+      });
+    });
+  });
+}
+
+async function serve(
+  ctx: AcmeContext,
+  secure: boolean,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  const method = req.method ?? "GET";
+  const path = (req.url ?? "").split("?")[0]!;
+  const host = req.headers.host ?? "";
+  const m = PATH.exec(path);
+  let urls: AcmeUrls | undefined;
+  let nonce = false;
+  try {
+    if (!m) throw new AcmeProblem("malformed", "no such ACME resource", 404);
+    if (!HOST.test(host)) throw malformed("the Host header is missing or invalid");
+    const [, slug, resource, id, sub] = m;
+    urls = new AcmeUrls(`${secure ? "https" : "http"}://${host}/acme/${slug}`);
+    const profile = await loadAcmeProfile(ctx, slug!);
+    const now = ctx.deps.now();
+    if (resource === "directory" && !id && (method === "GET" || method === "HEAD")) {
+      return send(ctx, res, urls, false, method, directory(urls, profile));
+    }
+    const writes = method === "POST" || resource === "new-nonce";
+    if (writes) limitAddress(ctx, peerOf(req));
+    if (resource === "new-nonce" && !id && (method === "GET" || method === "HEAD")) {
+      // RFC 8555 7.2: 200 for HEAD, 204 for GET, never cached.
+      return send(ctx, res, urls, true, method, { status: method === "HEAD" ? 200 : 204 });
+    }
+    if (resource === "renewal-info" && id && method === "GET") {
+      const x = exchange(ctx, profile, urls, now, req, async () => {
+        throw malformed("renewal-info is read with GET");
+      });
+      return send(ctx, res, urls, false, method, await renewalInfo(x, id));
+    }
+    const route = POST_ROUTES[sub ? `${resource}/${sub}` : resource!];
+    if (
+      !route ||
+      (id === undefined) !==
+        ["new-account", "new-order", "revoke-cert", "key-change"].includes(resource!)
+    ) {
+      throw new AcmeProblem("malformed", "no such ACME resource", 404);
+    }
+    if (method !== "POST") {
+      res.setHeader("allow", "POST");
+      throw new AcmeProblem(
+        "malformed",
+        "this resource is read with POST-as-GET (RFC 8555 6.3)",
+        405,
+      );
+    }
+    nonce = true;
+    const type = (req.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
+    if (type !== "application/jose+json") {
+      throw new AcmeProblem("malformed", "Content-Type must be application/jose+json", 415);
+    }
+    const body = await readBody(req);
+    const url = `${urls.base}/${resource}${id ? `/${id}` : ""}${sub ? `/${sub}` : ""}`;
+    const x = exchange(ctx, profile, urls, now, req, (keyFrom) =>
+      verifyRequest(ctx.store.acme, parseFlattenedJws(parseJson(body, "the body")), {
+        url,
+        accountUrlPrefix: urls!.accountPrefix(),
+        profileId: profile.id,
+        now,
+        keyFrom,
+      }),
+    );
+    return send(ctx, res, urls, true, method, await route(x, id ?? ""));
+  } catch (err) {
+    const problem = problemOfDomainError(err);
+    if (problem.status >= 500 && !(err instanceof AcmeProblem)) {
+      ctx.logger.error({ err, path }, "ACME request failed");
+    }
+    if (problem.type === "badNonce") nonce = true;
+    return send(
+      ctx,
+      res,
+      urls,
+      nonce,
+      method,
+      {
+        status: problem.status,
+        body: problem.document(),
+        ...(problem.extra.retryAfter ? { retryAfter: problem.extra.retryAfter } : {}),
+        ...(problem.extra.location ? { location: problem.extra.location } : {}),
+      },
+      true,
+    );
+  }
+}
+
+function exchange(
+  ctx: AcmeContext,
+  profile: AcmeProfile,
+  urls: AcmeUrls,
+  now: Date,
+  req: IncomingMessage,
+  verify: AcmeExchange["verify"],
+): AcmeExchange {
+  const path = (req.url ?? "").split("?")[0]!;
+  return {
+    ctx,
+    profile,
+    urls,
+    now,
+    url: `${urls.base.slice(0, urls.base.indexOf("/acme/"))}${path}`,
+    peer: peerOf(req),
+    verify,
+  };
+}
+
+/** The client as gRPC peers are written: "1.2.3.4:port" or "[v6]:port". */
+function peerOf(req: IncomingMessage): string {
+  const address = req.socket.remoteAddress ?? "";
+  return `${address.includes(":") ? `[${address}]` : address}:${req.socket.remotePort ?? ""}`;
+}
+
+/** RFC 8555 6.6: past its address's rate, rateLimited before anything is written. */
+function limitAddress(ctx: AcmeContext, peer: string): void {
+  const wait = ctx.addressLimiter.take(peerAddressKey(peer));
+  if (wait > 0) {
+    const retryAfter = Math.max(1, Math.ceil(wait));
+    throw new AcmeProblem(
+      "rateLimited",
+      `too many requests from this address; retry after ${retryAfter} s`,
+      429,
+      { retryAfter },
+    );
+  }
+}
+
+/** An ACME profile by slug; any other (missing, or enrolling by API or EST) is 404. */
+async function loadAcmeProfile(ctx: AcmeContext, slug: string): Promise<AcmeProfile> {
+  const profile = await ctx.store.profiles.find({ slug });
+  const row = profile?.enrollmentMethod === "ACME" ? profile : undefined;
+  if (!row) throw new AcmeProblem("malformed", `no ACME profile "${slug}"`, 404);
+  return {
+    id: row.id,
+    slug: row.slug,
+    requireExternalAccountBinding: row.acmeRequireEab,
+    renewBeforeDays: row.renewal?.renewBeforeDays ?? 0,
+  };
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers["content-length"] ?? 0);
+    if (declared > MAX_BODY_BYTES) {
+      reject(new AcmeProblem("malformed", `the body is larger than ${MAX_BODY_BYTES} bytes`, 413));
+      req.resume();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        reject(
+          new AcmeProblem("malformed", `the body is larger than ${MAX_BODY_BYTES} bytes`, 413),
+        );
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks)));
+    req.on("error", reject);
+  });
+}
+
+async function send(
+  ctx: AcmeContext,
+  res: ServerResponse,
+  urls: AcmeUrls | undefined,
+  withNonce: boolean,
+  method: string,
+  response: AcmeResponse,
+  problem = false,
+): Promise<void> {
+  try {
+    if (withNonce && urls)
+      res.setHeader("replay-nonce", await ctx.store.acme.newNonce(ctx.deps.now()));
+  } catch (err) {
+    ctx.logger.error({ err }, "ACME: cannot store a nonce");
+  }
+  res.setHeader("cache-control", "no-store");
+  const links = [
+    ...(urls ? [{ url: urls.directory(), rel: "index" }] : []),
+    ...(response.links ?? []),
+  ];
+  if (links.length > 0)
+    res.setHeader(
+      "link",
+      links.map((l) => `<${l.url}>;rel="${l.rel}"`),
+    );
+  if (response.location) res.setHeader("location", response.location);
+  if (response.retryAfter) res.setHeader("retry-after", String(response.retryAfter));
+  let body: string | undefined;
+  if (response.pem !== undefined) {
+    res.setHeader("content-type", "application/pem-certificate-chain");
+    body = response.pem;
+  } else if (response.body !== undefined) {
+    res.setHeader("content-type", problem ? "application/problem+json" : "application/json");
+    body = JSON.stringify(response.body);
+  }
+  res.statusCode = response.status;
+  if (body !== undefined) res.setHeader("content-length", Buffer.byteLength(body));
+  res.end(method === "HEAD" ? undefined : body);
+}

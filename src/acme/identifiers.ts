@@ -1,0 +1,120 @@
+import { isIP } from "node:net";
+import type { CompiledPolicy } from "../issuance/policy-engine";
+import { evaluateSans } from "../issuance/policy-engine/evaluate-names";
+import type { AcmeChallengeType as ChallengeType } from "../issuance/repositories";
+import type { SubjectAltNames } from "../model/pki";
+import { canonicalIp } from "../signer";
+import { type AcmeIdentifier, AcmeProblem, malformed, type ProblemDocument } from "./problem";
+
+/** At most this many identifiers per order (the issuance use case's SAN bound is 100). */
+export const MAX_IDENTIFIERS = 100;
+
+/**
+ * The identifiers of a newOrder (RFC 8555 7.4), checked and normalised: dns (lower case, no
+ * trailing dot) and ip (RFC 8738, canonical text). Duplicates are dropped. Each is put to the
+ * profile's policy, the same rule IssueCertificate applies to SANs, so a name the policy
+ * refuses is rejectedIdentifier now (RFC 8555 7.4) rather than after its challenge.
+ */
+export function checkIdentifiers(value: unknown, policy: CompiledPolicy): AcmeIdentifier[] {
+  if (!Array.isArray(value) || value.length === 0) {
+    throw malformed("identifiers must be a non-empty array");
+  }
+  if (value.length > MAX_IDENTIFIERS) {
+    throw malformed(`an order may name at most ${MAX_IDENTIFIERS} identifiers`);
+  }
+  const seen = new Map<string, AcmeIdentifier>();
+  for (const raw of value) {
+    const id = raw as { type?: unknown; value?: unknown };
+    if (typeof id?.value !== "string" || id.value === "" || id.value.length > 253) {
+      throw malformed("each identifier needs a value (a DNS name or an IP address)");
+    }
+    let identifier: AcmeIdentifier;
+    if (id.type === "dns") {
+      identifier = { type: "dns", value: id.value.toLowerCase().replace(/\.$/, "") };
+    } else if (id.type === "ip") {
+      const canonical = isIP(id.value) === 0 ? undefined : canonicalIp(id.value);
+      if (!canonical) throw malformed(`${JSON.stringify(id.value)} is not an IP address`);
+      identifier = { type: "ip", value: canonical };
+    } else {
+      throw new AcmeProblem(
+        "unsupportedIdentifier",
+        `identifier type ${JSON.stringify(id.type)} is not supported (dns and ip are)`,
+      );
+    }
+    seen.set(`${identifier.type}:${identifier.value}`, identifier);
+  }
+  const identifiers = [...seen.values()];
+  const refusals = policyRefusals(identifiers, policy);
+  if (refusals.length > 0) {
+    throw new AcmeProblem(
+      "rejectedIdentifier",
+      `the profile's policy refuses ${refusals.length} identifier(s): ${refusals.map((r) => r.detail).join("; ")}`,
+      400,
+      { subproblems: refusals },
+    );
+  }
+  return identifiers;
+}
+
+function policyRefusals(identifiers: AcmeIdentifier[], policy: CompiledPolicy): ProblemDocument[] {
+  const sans = sansOf(identifiers);
+  const out: ProblemDocument[] = [];
+  for (const type of ["dns", "ip"] as const) {
+    for (const v of evaluateSans(policy, sans, type)) {
+      const index = Number(/\[(\d+)\]$/.exec(v.field)?.[1] ?? -1);
+      const value = sans[type][index];
+      out.push({
+        type: "urn:ietf:params:acme:error:rejectedIdentifier",
+        detail: v.description,
+        ...(value !== undefined ? { identifier: { type, value } } : {}),
+      });
+    }
+  }
+  return out;
+}
+
+export function sansOf(identifiers: AcmeIdentifier[]): SubjectAltNames {
+  return {
+    dns: identifiers.filter((i) => i.type === "dns").map((i) => i.value),
+    ip: identifiers.filter((i) => i.type === "ip").map((i) => i.value),
+    email: [],
+    uri: [],
+  };
+}
+
+/**
+ * The challenges offered for an identifier: a wildcard only dns-01 (RFC 8555 7.1.3: control of
+ * the whole zone), an IP address http-01 and tls-alpn-01 (RFC 8738 7), a name all three.
+ */
+export function challengeTypesFor(identifier: AcmeIdentifier, wildcard: boolean): ChallengeType[] {
+  if (wildcard) return ["dns-01"];
+  if (identifier.type === "ip") return ["http-01", "tls-alpn-01"];
+  return ["http-01", "tls-alpn-01", "dns-01"];
+}
+
+/** Whether a CSR names exactly the order's identifiers (RFC 8555 7.4: finalize). */
+export function sameIdentifiers(
+  order: AcmeIdentifier[],
+  csr: { sans: SubjectAltNames; commonName?: string },
+): string | undefined {
+  const want = new Set(order.map((i) => `${i.type}:${i.value}`));
+  const got = new Set([
+    ...csr.sans.dns.map((d) => `dns:${d.toLowerCase().replace(/\.$/, "")}`),
+    ...csr.sans.ip.map((ip) => `ip:${canonicalIp(ip) ?? ip}`),
+  ]);
+  if (csr.sans.email.length > 0 || csr.sans.uri.length > 0) {
+    return "the CSR may carry only DNS names and IP addresses";
+  }
+  const missing = [...want].filter((w) => !got.has(w));
+  const extra = [...got].filter((g) => !want.has(g));
+  if (missing.length > 0 || extra.length > 0) {
+    return `the CSR's names must equal the order's identifiers (missing: ${missing.join(", ") || "none"}; not in the order: ${extra.join(", ") || "none"})`;
+  }
+  if (csr.commonName) {
+    const cn = csr.commonName.toLowerCase();
+    if (!want.has(`dns:${cn}`) && !want.has(`ip:${cn}`)) {
+      return "the CSR's common name must be one of the order's identifiers";
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,115 @@
+import { type CertmintError, isCertmintError } from "../errors";
+
+/** The ACME error types certmint sends (RFC 8555 6.7, RFC 9773 for alreadyReplaced). */
+export type AcmeErrorType =
+  | "accountDoesNotExist"
+  | "alreadyReplaced"
+  | "alreadyRevoked"
+  | "badCSR"
+  | "badNonce"
+  | "badPublicKey"
+  | "badRevocationReason"
+  | "badSignatureAlgorithm"
+  | "connection"
+  | "dns"
+  | "externalAccountRequired"
+  | "incorrectResponse"
+  | "invalidContact"
+  | "malformed"
+  | "orderNotReady"
+  | "rateLimited"
+  | "rejectedIdentifier"
+  | "serverInternal"
+  | "tls"
+  | "unauthorized"
+  | "unsupportedIdentifier";
+
+// Stored with orders and challenges, so defined with the ACME repository.
+import type { AcmeIdentifier, ProblemDocument } from "../issuance/repositories";
+
+export type { AcmeIdentifier, ProblemDocument };
+
+/** The error every ACME handler throws; the listener turns it into application/problem+json. */
+export class AcmeProblem extends Error {
+  override readonly name = "AcmeProblem";
+  constructor(
+    readonly type: AcmeErrorType,
+    readonly detail: string,
+    readonly status = 400,
+    readonly extra: {
+      subproblems?: ProblemDocument[];
+      identifier?: AcmeIdentifier;
+      algorithms?: string[];
+      /** Seconds, for rateLimited (RFC 8555 6.6: Retry-After). */
+      retryAfter?: number;
+      /** A Location header, e.g. the account that holds a key already (RFC 8555 7.3.5). */
+      location?: string;
+    } = {},
+  ) {
+    super(detail);
+  }
+
+  document(): ProblemDocument {
+    return {
+      type: `urn:ietf:params:acme:error:${this.type}`,
+      detail: this.detail,
+      status: this.status,
+      ...(this.extra.identifier ? { identifier: this.extra.identifier } : {}),
+      ...(this.extra.subproblems ? { subproblems: this.extra.subproblems } : {}),
+      ...(this.extra.algorithms ? { algorithms: this.extra.algorithms } : {}),
+    };
+  }
+}
+
+export const malformed = (detail: string) => new AcmeProblem("malformed", detail);
+export const unauthorized = (detail: string) => new AcmeProblem("unauthorized", detail, 403);
+export const notFoundProblem = (what: string) =>
+  new AcmeProblem("malformed", `no such ${what}`, 404);
+
+/**
+ * A domain error met while serving ACME (the issuance and revocation use cases): policy
+ * violations become rejectedIdentifier (RFC 8555 7.4) or badCSR, the rest keep their message
+ * under the closest ACME type. Anything else is serverInternal with no details.
+ */
+export function problemOfDomainError(err: unknown): AcmeProblem {
+  if (err instanceof AcmeProblem) return err;
+  if (!isCertmintError(err)) return new AcmeProblem("serverInternal", "internal error", 500);
+  const e = err as CertmintError;
+  if (e.reason === "POLICY_VIOLATION") {
+    const names = e.violations.filter((v) => /^(csr_pem|sans|subject)/.test(v.field));
+    if (names.length > 0 && names.length === e.violations.length) {
+      return new AcmeProblem("rejectedIdentifier", e.message, 400, {
+        subproblems: names.map((v) => ({
+          type: "urn:ietf:params:acme:error:rejectedIdentifier",
+          detail: v.description,
+        })),
+      });
+    }
+    return new AcmeProblem("badCSR", e.message);
+  }
+  if (e.reason.startsWith("CSR_")) {
+    return new AcmeProblem(e.reason === "CSR_KEY_TOO_WEAK" ? "badPublicKey" : "badCSR", e.message);
+  }
+  switch (e.kind) {
+    case "invalid_argument":
+      return malformed(e.message);
+    case "not_found":
+      return new AcmeProblem("malformed", e.message, 404);
+    case "permission_denied":
+    case "unauthenticated":
+      return unauthorized(e.message);
+    case "resource_exhausted":
+      return new AcmeProblem("rateLimited", e.message, 429, {
+        retryAfter: e.retryAfterSeconds ?? 1,
+      });
+    case "unavailable":
+    case "deadline_exceeded":
+      return new AcmeProblem("serverInternal", e.message, 503, { retryAfter: 1 });
+    case "failed_precondition":
+    case "already_exists":
+    case "aborted":
+      return new AcmeProblem("malformed", e.message, 409);
+    default:
+      return new AcmeProblem("serverInternal", "internal error", 500);
+  }
+}

@@ -1,0 +1,118 @@
+import { lookup, Resolver } from "node:dns/promises";
+import { BlockList, isIP } from "node:net";
+import { AcmeProblem } from "../problem";
+
+/**
+ * Where a challenge may be validated (issue 16, security): the addresses an identifier
+ * resolves to, kept only when they lie in the networks the operator allows
+ * (CERTMINT_ACME_VALIDATION_NETWORKS). Without that setting every unicast address is allowed
+ * except loopback, link-local (cloud metadata services live at 169.254.169.254), unspecified
+ * and multicast: a client cannot point certmint at the host it runs on. The validator then
+ * connects to the checked address itself, never resolving the name a second time (no DNS
+ * rebinding between check and connect).
+ */
+export class ValidationTargets {
+  private readonly resolver: Resolver | undefined;
+  private systemResolver: Resolver | undefined;
+
+  constructor(
+    private readonly allowed: BlockList | undefined,
+    resolverServers: readonly string[] = [],
+    /** How long one DNS query may take. */
+    timeoutMs = 5000,
+  ) {
+    if (resolverServers.length > 0) {
+      this.resolver = new Resolver({ timeout: timeoutMs, tries: 2 });
+      this.resolver.setServers([...resolverServers]);
+    }
+  }
+
+  /** The DNS resolver of dns-01 (the configured servers, else the system's). */
+  dns(): Resolver {
+    this.systemResolver ??= new Resolver({ timeout: 5000, tries: 2 });
+    return this.resolver ?? this.systemResolver;
+  }
+
+  /** Whether an address may be connected to for validation. */
+  allows(address: string): boolean {
+    const family = isIP(address);
+    if (family === 0) return false;
+    const type = family === 4 ? "ipv4" : "ipv6";
+    if (this.allowed) return this.allowed.check(address, type);
+    return !DENIED_BY_DEFAULT.check(address, type);
+  }
+
+  /**
+   * The allowed addresses of a host name or IP literal. `localhost` and names under it resolve
+   * to the loopback address without a query (RFC 6761 6.3). Refused when it resolves to
+   * nothing (dns) or to no allowed address (connection, naming the setting).
+   */
+  async addressesOf(host: string): Promise<string[]> {
+    let addresses: string[];
+    if (isIP(host) !== 0) {
+      addresses = [host];
+    } else if (host === "localhost" || host.endsWith(".localhost")) {
+      addresses = ["127.0.0.1"];
+    } else {
+      try {
+        addresses = this.resolver
+          ? await this.resolveWith(this.resolver, host)
+          : (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
+      } catch {
+        addresses = [];
+      }
+      if (addresses.length === 0) {
+        throw new AcmeProblem("dns", `no A or AAAA record for ${host}`);
+      }
+    }
+    const usable = addresses.filter((a) => this.allows(a));
+    if (usable.length === 0) {
+      throw new AcmeProblem(
+        "connection",
+        `${host} resolves to ${addresses.join(", ")}, outside the networks certmint may validate (CERTMINT_ACME_VALIDATION_NETWORKS)`,
+      );
+    }
+    return usable;
+  }
+
+  private async resolveWith(resolver: Resolver, host: string): Promise<string[]> {
+    const [v4, v6] = await Promise.allSettled([resolver.resolve4(host), resolver.resolve6(host)]);
+    return [
+      ...(v4.status === "fulfilled" ? v4.value : []),
+      ...(v6.status === "fulfilled" ? v6.value : []),
+    ];
+  }
+}
+
+const DENIED_BY_DEFAULT = new BlockList();
+DENIED_BY_DEFAULT.addSubnet("127.0.0.0", 8, "ipv4");
+DENIED_BY_DEFAULT.addSubnet("169.254.0.0", 16, "ipv4");
+DENIED_BY_DEFAULT.addSubnet("0.0.0.0", 8, "ipv4");
+DENIED_BY_DEFAULT.addSubnet("224.0.0.0", 4, "ipv4");
+DENIED_BY_DEFAULT.addSubnet("240.0.0.0", 4, "ipv4");
+DENIED_BY_DEFAULT.addAddress("::1", "ipv6");
+DENIED_BY_DEFAULT.addAddress("::", "ipv6");
+DENIED_BY_DEFAULT.addSubnet("fe80::", 10, "ipv6");
+DENIED_BY_DEFAULT.addSubnet("ff00::", 8, "ipv6");
+DENIED_BY_DEFAULT.addSubnet("::ffff:0:0", 96, "ipv6");
+
+/** Parses CERTMINT_ACME_VALIDATION_NETWORKS: comma-separated CIDRs or addresses. */
+export function parseNetworks(value: string): { list?: BlockList; problem?: string } {
+  const list = new BlockList();
+  for (const raw of value.split(",").map((s) => s.trim())) {
+    if (raw === "") continue;
+    const [address, bits] = raw.split("/");
+    const family = isIP(address ?? "");
+    const prefix = bits === undefined ? (family === 4 ? 32 : 128) : Number(bits);
+    if (
+      family === 0 ||
+      !Number.isInteger(prefix) ||
+      prefix < 0 ||
+      prefix > (family === 4 ? 32 : 128)
+    ) {
+      return { problem: `"${raw}" is not an address or CIDR (e.g. 10.0.0.0/8, fd00::/8)` };
+    }
+    list.addSubnet(address!, prefix, family === 4 ? "ipv4" : "ipv6");
+  }
+  return { list };
+}

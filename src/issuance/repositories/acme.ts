@@ -1,0 +1,180 @@
+/**
+ * ACME protocol state (src/acme; tables of migration 20261202120000Acme): nonces, accounts,
+ * orders, authorizations, challenges and External Account Binding keys. The records keep
+ * their columns' names: they are the protocol's state as RFC 8555 names it, read by the ACME
+ * handlers only, not domain entities. Every write is one statement, or one short transaction
+ * (`Store.transaction`), so a crash between requests leaves a state a client can resume from.
+ */
+
+/** How long a nonce may wait to be spent; older ones are refused and swept. */
+export const NONCE_LIFETIME_MS = 60 * 60 * 1000;
+/** How long an order and its authorizations stay usable (RFC 8555 7.1.3 `expires`). */
+export const ORDER_LIFETIME_MS = 7 * 24 * 60 * 60 * 1000;
+
+export type AcmeAccountStatus = "valid" | "deactivated" | "revoked";
+export type AcmeOrderStatus = "pending" | "ready" | "processing" | "valid" | "invalid";
+export type AcmeAuthorizationStatus =
+  | "pending"
+  | "valid"
+  | "invalid"
+  | "deactivated"
+  | "expired"
+  | "revoked";
+export type AcmeChallengeStatus = "pending" | "processing" | "valid" | "invalid";
+export type AcmeChallengeType = "http-01" | "tls-alpn-01" | "dns-01";
+
+/** An identifier of an order (RFC 8555 9.7.7: dns; RFC 8738: ip). */
+export interface AcmeIdentifier {
+  type: "dns" | "ip";
+  value: string;
+}
+
+/** A problem document (RFC 7807) as ACME sends it, kept on failed orders and challenges. */
+export interface ProblemDocument {
+  type: string;
+  detail: string;
+  status?: number;
+  identifier?: AcmeIdentifier;
+  subproblems?: ProblemDocument[];
+  algorithms?: string[];
+}
+
+export interface AccountRow {
+  id: string;
+  profile_id: string;
+  key_thumbprint: string;
+  jwk: Record<string, string>;
+  status: AcmeAccountStatus;
+  contact: string[];
+  eab_key_id: string | null;
+  created_at: Date;
+}
+
+export interface OrderRow {
+  id: string;
+  account_id: string;
+  profile_id: string;
+  status: AcmeOrderStatus;
+  identifiers: AcmeIdentifier[];
+  expires_at: Date;
+  error: ProblemDocument | null;
+  certificate_request_id: string | null;
+  certificate_id: string | null;
+  replaces: string | null;
+}
+
+export interface AuthorizationRow {
+  id: string;
+  order_id: string;
+  account_id: string;
+  identifier_type: "dns" | "ip";
+  identifier_value: string;
+  wildcard: boolean;
+  status: AcmeAuthorizationStatus;
+  expires_at: Date;
+}
+
+export interface ChallengeRow {
+  id: string;
+  authorization_id: string;
+  type: AcmeChallengeType;
+  token: string;
+  status: AcmeChallengeStatus;
+  validated_at: Date | null;
+  error: ProblemDocument | null;
+}
+
+export interface ExternalAccountKeyRow {
+  key_id: string;
+  profile_id: string;
+  account_id: string | null;
+}
+
+/** What a finished validation records (RFC 8555 7.5.1). */
+export type ChallengeResult = { valid: true } | { valid: false; error: ProblemDocument };
+
+export interface AcmeRepository {
+  // ---- nonces (RFC 8555 6.5) ----
+  /** Stores a fresh nonce and returns it. */
+  newNonce(now: Date): Promise<string>;
+  /** Spends a nonce: true once, false for a replay, an unknown or an expired nonce. */
+  spendNonce(value: string, now: Date): Promise<boolean>;
+  /** Deletes the nonces older than their lifetime. */
+  sweepNonces(now: Date): Promise<void>;
+
+  // ---- accounts (RFC 8555 7.3) ----
+  accountByKey(profileId: string, thumbprint: string): Promise<AccountRow | undefined>;
+  account(id: string): Promise<AccountRow | undefined>;
+  /** Inserts an account; undefined when the key already has one (a concurrent newAccount). */
+  insertAccount(
+    account: Omit<AccountRow, "id" | "created_at" | "status">,
+    now: Date,
+  ): Promise<AccountRow | undefined>;
+  updateAccount(
+    id: string,
+    change: { status?: AcmeAccountStatus; contact?: string[] },
+    now: Date,
+  ): Promise<AccountRow>;
+  /**
+   * Key rollover (RFC 8555 7.3.5); UniqueConflict("account_key") when another account of the
+   * profile has the new key.
+   */
+  replaceAccountKey(
+    id: string,
+    jwk: Record<string, string>,
+    thumbprint: string,
+    now: Date,
+  ): Promise<void>;
+
+  // ---- orders, authorizations, challenges (RFC 8555 7.4, 7.5) ----
+  /**
+   * An order with one authorization per identifier and its challenges; run it in a
+   * transaction (with the order's audit record), so none exists without the others.
+   */
+  insertOrder(
+    order: Pick<OrderRow, "account_id" | "profile_id" | "identifiers" | "replaces">,
+    challengesFor: (identifier: AcmeIdentifier, wildcard: boolean) => AcmeChallengeType[],
+    now: Date,
+  ): Promise<OrderRow>;
+  order(id: string): Promise<OrderRow | undefined>;
+  /** The account's unfinished orders (pending, ready, processing), newest first, at most 1000. */
+  ordersOf(accountId: string): Promise<Array<{ id: string }>>;
+  authorizationsOf(orderId: string): Promise<AuthorizationRow[]>;
+  authorization(id: string): Promise<AuthorizationRow | undefined>;
+  challengesOf(authorizationId: string): Promise<ChallengeRow[]>;
+  challenge(id: string): Promise<ChallengeRow | undefined>;
+  /** pending -> processing, once: false when another request already started it. */
+  startChallenge(id: string): Promise<boolean>;
+  /**
+   * Records a validation's result, in one transaction: the challenge, its authorization and,
+   * when every authorization of the order is valid, the order becomes ready (RFC 8555 7.1.6);
+   * an invalid one makes the order invalid.
+   */
+  finishChallenge(challenge: ChallengeRow, result: ChallengeResult, now: Date): Promise<void>;
+  /** ready -> processing, once (a second finalize gets orderNotReady). */
+  startFinalize(orderId: string, now: Date): Promise<boolean>;
+  finishOrder(
+    orderId: string,
+    result: {
+      status: AcmeOrderStatus;
+      certificateRequestId?: string;
+      certificateId?: string;
+      error?: ProblemDocument;
+    },
+    now: Date,
+  ): Promise<void>;
+  deactivateAuthorization(id: string): Promise<void>;
+  /** RFC 9773 7: the order (not invalid) that replaces this certificate, if any. */
+  replacedBy(replaces: string): Promise<string | undefined>;
+
+  // ---- External Account Binding keys (RFC 8555 7.3.4) ----
+  insertExternalAccountKey(
+    keyId: string,
+    profileId: string,
+    creatorId: string | null,
+    now: Date,
+  ): Promise<void>;
+  /** The key, locked until the transaction ends (so two accounts cannot bind one key). */
+  lockExternalAccountKey(keyId: string): Promise<ExternalAccountKeyRow | undefined>;
+  bindExternalAccountKey(keyId: string, accountId: string, now: Date): Promise<void>;
+}

@@ -1,0 +1,362 @@
+import { randomBytes, randomUUID } from "node:crypto";
+import type { EntityManager } from "@mikro-orm/postgresql";
+import {
+  type AccountRow,
+  type AcmeAccountStatus,
+  type AcmeChallengeType,
+  type AcmeIdentifier,
+  type AcmeOrderStatus,
+  type AcmeRepository,
+  type AuthorizationRow,
+  type ChallengeResult,
+  type ChallengeRow,
+  NONCE_LIFETIME_MS,
+  ORDER_LIFETIME_MS,
+  type OrderRow,
+  type ProblemDocument,
+} from "../../issuance/repositories";
+import { translatingConflicts } from "../rows";
+
+/**
+ * The ACME tables (migration 20261202120000Acme), read and written with plain SQL on the
+ * ORM's connection (`em()` is a fresh fork, or the transaction's): the rows are protocol
+ * state, not entities.
+ */
+export class OrmAcmeRepository implements AcmeRepository {
+  constructor(private readonly em: () => EntityManager) {}
+
+  /** Runs `sql` (`?` placeholders); timestamp columns (named *_at) come back as Dates. */
+  private async query<T>(sql: string, params: unknown[] = [], em?: EntityManager): Promise<T[]> {
+    const e = em ?? this.em();
+    let rows: Array<Record<string, unknown>>;
+    try {
+      rows = await e.getConnection().execute(sql, params, "all", e.getTransactionContext());
+    } catch (err) {
+      // A raw statement's driver error is not converted by MikroORM (its own queries' are):
+      // convert it, so translatingConflicts sees a UniqueConstraintViolationException.
+      throw e
+        .getPlatform()
+        .getExceptionConverter()
+        .convertException(err as Error);
+    }
+    for (const row of rows) {
+      for (const [k, v] of Object.entries(row)) {
+        if (k.endsWith("_at") && typeof v === "string") row[k] = new Date(v);
+      }
+    }
+    return rows as T[];
+  }
+
+  // ---- nonces (RFC 8555 6.5) ------------------------------------------------------------
+
+  async newNonce(now: Date): Promise<string> {
+    const value = randomBytes(16).toString("base64url");
+    await this.query(`insert into acme_nonce (value, created_at) values (?, ?)`, [value, now]);
+    return value;
+  }
+
+  /** Spends a nonce: true once, false for a replay, an unknown or an expired nonce. */
+  async spendNonce(value: string, now: Date): Promise<boolean> {
+    const rows = await this.query<{ value: string }>(
+      `delete from acme_nonce where value = ? and created_at > ? returning value`,
+      [value, new Date(now.getTime() - NONCE_LIFETIME_MS)],
+    );
+    return rows.length === 1;
+  }
+
+  async sweepNonces(now: Date): Promise<void> {
+    await this.query(`delete from acme_nonce where created_at <= ?`, [
+      new Date(now.getTime() - NONCE_LIFETIME_MS),
+    ]);
+  }
+
+  // ---- accounts (RFC 8555 7.3) ----------------------------------------------------------
+
+  async accountByKey(profileId: string, thumbprint: string): Promise<AccountRow | undefined> {
+    const [row] = await this.query<AccountRow>(
+      `select * from acme_account where profile_id = ? and key_thumbprint = ?`,
+      [profileId, thumbprint],
+    );
+    return row;
+  }
+
+  async account(id: string): Promise<AccountRow | undefined> {
+    const [row] = await this.query<AccountRow>(`select * from acme_account where id = ?`, [id]);
+    return row;
+  }
+
+  /** Inserts an account; undefined when the key already has one (a concurrent newAccount). */
+  async insertAccount(
+    a: Omit<AccountRow, "id" | "created_at" | "status">,
+    now: Date,
+  ): Promise<AccountRow | undefined> {
+    const [row] = await this.query<AccountRow>(
+      `insert into acme_account (id, profile_id, key_thumbprint, jwk, status, contact, eab_key_id, created_at, updated_at)
+       values (?, ?, ?, ?::jsonb, 'valid', ?::jsonb, ?, ?, ?)
+       on conflict (profile_id, key_thumbprint) do nothing returning *`,
+      [
+        randomUUID(),
+        a.profile_id,
+        a.key_thumbprint,
+        JSON.stringify(a.jwk),
+        JSON.stringify(a.contact),
+        a.eab_key_id,
+        now,
+        now,
+      ],
+    );
+    return row;
+  }
+
+  async updateAccount(
+    id: string,
+    change: { status?: AcmeAccountStatus; contact?: string[] },
+    now: Date,
+  ): Promise<AccountRow> {
+    const [row] = await this.query<AccountRow>(
+      `update acme_account set status = coalesce(?, status), contact = coalesce(?::jsonb, contact), updated_at = ?
+       where id = ? returning *`,
+      [change.status ?? null, change.contact ? JSON.stringify(change.contact) : null, now, id],
+    );
+    return row!;
+  }
+
+  /** Key rollover; UniqueConflict("account_key") when another account of the profile has the key. */
+  async replaceAccountKey(
+    id: string,
+    jwk: Record<string, string>,
+    thumbprint: string,
+    now: Date,
+  ): Promise<void> {
+    await translatingConflicts(
+      () =>
+        this.query(
+          `update acme_account set jwk = ?::jsonb, key_thumbprint = ?, updated_at = ? where id = ?`,
+          [JSON.stringify(jwk), thumbprint, now, id],
+        ),
+      { acme_account_profile_key_key: "account_key" },
+    );
+  }
+
+  // ---- orders, authorizations, challenges (RFC 8555 7.4, 7.5) ----------------------------
+
+  async insertOrder(
+    order: Pick<OrderRow, "account_id" | "profile_id" | "identifiers" | "replaces">,
+    challengesFor: (identifier: AcmeIdentifier, wildcard: boolean) => AcmeChallengeType[],
+    now: Date,
+  ): Promise<OrderRow> {
+    const expires = new Date(now.getTime() + ORDER_LIFETIME_MS);
+    const [row] = await this.query<OrderRow>(
+      `insert into acme_order (id, account_id, profile_id, status, identifiers, expires_at, replaces, created_at, updated_at)
+       values (?, ?, ?, 'pending', ?::jsonb, ?, ?, ?, ?) returning *`,
+      [
+        randomUUID(),
+        order.account_id,
+        order.profile_id,
+        JSON.stringify(order.identifiers),
+        expires,
+        order.replaces,
+        now,
+        now,
+      ],
+    );
+    for (const identifier of order.identifiers) {
+      const wildcard = identifier.type === "dns" && identifier.value.startsWith("*.");
+      const authzId = randomUUID();
+      await this.query(
+        `insert into acme_authorization (id, order_id, account_id, identifier_type, identifier_value, wildcard, status, expires_at, created_at)
+         values (?, ?, ?, ?, ?, ?, 'pending', ?, ?)`,
+        [
+          authzId,
+          row!.id,
+          order.account_id,
+          identifier.type,
+          wildcard ? identifier.value.slice(2) : identifier.value,
+          wildcard,
+          expires,
+          now,
+        ],
+      );
+      for (const type of challengesFor(identifier, wildcard)) {
+        await this.query(
+          `insert into acme_challenge (id, authorization_id, type, token, status) values (?, ?, ?, ?, 'pending')`,
+          [randomUUID(), authzId, type, randomBytes(32).toString("base64url")],
+        );
+      }
+    }
+    return row!;
+  }
+
+  async order(id: string): Promise<OrderRow | undefined> {
+    const [row] = await this.query<OrderRow>(`select * from acme_order where id = ?`, [id]);
+    return row;
+  }
+
+  async ordersOf(accountId: string): Promise<Array<{ id: string }>> {
+    return this.query(
+      `select id from acme_order where account_id = ? and status in ('pending', 'ready', 'processing') order by created_at desc limit 1000`,
+      [accountId],
+    );
+  }
+
+  async authorizationsOf(orderId: string): Promise<AuthorizationRow[]> {
+    return this.query(
+      `select * from acme_authorization where order_id = ? order by identifier_value`,
+      [orderId],
+    );
+  }
+
+  async authorization(id: string): Promise<AuthorizationRow | undefined> {
+    const [row] = await this.query<AuthorizationRow>(
+      `select * from acme_authorization where id = ?`,
+      [id],
+    );
+    return row;
+  }
+
+  async challengesOf(authorizationId: string): Promise<ChallengeRow[]> {
+    return this.query(`select * from acme_challenge where authorization_id = ? order by type`, [
+      authorizationId,
+    ]);
+  }
+
+  async challenge(id: string): Promise<ChallengeRow | undefined> {
+    const [row] = await this.query<ChallengeRow>(`select * from acme_challenge where id = ?`, [id]);
+    return row;
+  }
+
+  /** pending -> processing, once: false when another request already started it. */
+  async startChallenge(id: string): Promise<boolean> {
+    const rows = await this.query(
+      `update acme_challenge set status = 'processing' where id = ? and status = 'pending' returning id`,
+      [id],
+    );
+    return rows.length === 1;
+  }
+
+  /**
+   * Records a validation's result: the challenge, its authorization and, when every
+   * authorization of the order is valid, the order becomes ready (RFC 8555 7.1.6).
+   */
+  async finishChallenge(
+    challenge: ChallengeRow,
+    result: ChallengeResult,
+    now: Date,
+  ): Promise<void> {
+    await this.em().transactional(async (tx) => {
+      await this.query(
+        `update acme_challenge set status = ?, validated_at = ?, error = ?::jsonb where id = ?`,
+        [
+          result.valid ? "valid" : "invalid",
+          result.valid ? now : null,
+          result.valid ? null : JSON.stringify(result.error),
+          challenge.id,
+        ],
+        tx,
+      );
+      const [authz] = await this.query<AuthorizationRow>(
+        `update acme_authorization set status = ? where id = ? and status = 'pending' returning *`,
+        [result.valid ? "valid" : "invalid", challenge.authorization_id],
+        tx,
+      );
+      if (!authz) return;
+      if (!result.valid) {
+        await this.query(
+          `update acme_order set status = 'invalid', error = ?::jsonb, updated_at = ? where id = ? and status = 'pending'`,
+          [JSON.stringify(result.error), now, authz.order_id],
+          tx,
+        );
+        return;
+      }
+      await this.query(
+        `update acme_order set status = 'ready', updated_at = ? where id = ? and status = 'pending'
+           and not exists (select 1 from acme_authorization where order_id = ? and status <> 'valid')`,
+        [now, authz.order_id, authz.order_id],
+        tx,
+      );
+    });
+  }
+
+  /** ready -> processing, once (a second finalize gets orderNotReady). */
+  async startFinalize(orderId: string, now: Date): Promise<boolean> {
+    const rows = await this.query(
+      `update acme_order set status = 'processing', updated_at = ? where id = ? and status = 'ready' returning id`,
+      [now, orderId],
+    );
+    return rows.length === 1;
+  }
+
+  async finishOrder(
+    orderId: string,
+    result: {
+      status: AcmeOrderStatus;
+      certificateRequestId?: string;
+      certificateId?: string;
+      error?: ProblemDocument;
+    },
+    now: Date,
+  ): Promise<void> {
+    await this.query(
+      `update acme_order set status = ?, certificate_request_id = coalesce(?, certificate_request_id),
+         certificate_id = coalesce(?, certificate_id), error = ?::jsonb, updated_at = ? where id = ?`,
+      [
+        result.status,
+        result.certificateRequestId ?? null,
+        result.certificateId ?? null,
+        result.error ? JSON.stringify(result.error) : null,
+        now,
+        orderId,
+      ],
+    );
+  }
+
+  async deactivateAuthorization(id: string): Promise<void> {
+    await this.query(
+      `update acme_authorization set status = 'deactivated' where id = ? and status in ('pending', 'valid')`,
+      [id],
+    );
+  }
+
+  /** RFC 9773 7: a certificate may be replaced by one order only. */
+  async replacedBy(replaces: string): Promise<string | undefined> {
+    const [row] = await this.query<{ id: string }>(
+      `select id from acme_order where replaces = ? and status <> 'invalid' limit 1`,
+      [replaces],
+    );
+    return row?.id;
+  }
+
+  // ---- External Account Binding keys (RFC 8555 7.3.4) -----------------------------------
+
+  async insertExternalAccountKey(
+    keyId: string,
+    profileId: string,
+    creatorId: string | null,
+    now: Date,
+  ): Promise<void> {
+    await this.query(
+      `insert into acme_eab_key (id, key_id, profile_id, creator_id, created_at) values (?, ?, ?, ?, ?)`,
+      [randomUUID(), keyId, profileId, creatorId, now],
+    );
+  }
+
+  async lockExternalAccountKey(
+    keyId: string,
+  ): Promise<{ key_id: string; profile_id: string; account_id: string | null } | undefined> {
+    const [row] = await this.query<{
+      key_id: string;
+      profile_id: string;
+      account_id: string | null;
+    }>(`select key_id, profile_id, account_id from acme_eab_key where key_id = ? for update`, [
+      keyId,
+    ]);
+    return row;
+  }
+
+  async bindExternalAccountKey(keyId: string, accountId: string, now: Date): Promise<void> {
+    await this.query(
+      `update acme_eab_key set account_id = ?, bound_at = ? where key_id = ? and account_id is null`,
+      [accountId, now, keyId],
+    );
+  }
+}
