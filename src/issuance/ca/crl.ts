@@ -61,6 +61,14 @@ export async function currentCrl(deps: CrlDeps, ref: string): Promise<SignedCrl>
     nextUpdate,
     revoked,
   });
+  deps.observer?.crlSigned({
+    caId: ca.id,
+    ca: ca.slug,
+    thisUpdate,
+    nextUpdate,
+    entries: revoked.length,
+    bytes: der.length,
+  });
   return {
     der,
     crlNumber,
