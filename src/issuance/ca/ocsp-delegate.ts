@@ -8,9 +8,9 @@ import {
   SoftwareSigner,
   serialToHex,
 } from "../../signer";
-import type { CertificateAuthorityRow } from "../../store/entities";
+import type { CertificateAuthority, OcspResponderRepository } from "../repositories";
+import type { CaKeyring } from "./keyring";
 import { caIssuer } from "./load";
-import type { CaDeps } from "./types";
 
 /** A delegated responder of one CA: its key (this process only) and its certificate. */
 export interface DelegatedResponder {
@@ -20,6 +20,12 @@ export interface DelegatedResponder {
   notAfter: Date;
   /** performance.now() past which a new one is made (half its lifetime). */
   renewAt: number;
+}
+
+export interface DelegateDeps {
+  store: { ocspResponders: Pick<OcspResponderRepository, "recordIntent" | "storeCertificate"> };
+  keyring: Pick<CaKeyring, "signerFor">;
+  now: () => Date;
 }
 
 /** How long a responder certificate is valid: a week, or less if its CA ends sooner. */
@@ -37,10 +43,10 @@ export class DelegatedResponders {
   private readonly responders = new Map<string, DelegatedResponder>();
   private readonly making = new Map<string, Promise<DelegatedResponder>>();
 
-  constructor(private readonly deps: CaDeps) {}
+  constructor(private readonly deps: DelegateDeps) {}
 
   /** The CA's current responder, made when there is none or half its lifetime has passed. */
-  async responderFor(ca: CertificateAuthorityRow): Promise<DelegatedResponder> {
+  async responderFor(ca: CertificateAuthority): Promise<DelegatedResponder> {
     const current = this.responders.get(ca.id);
     if (current && performance.now() < current.renewAt) return current;
     let pending = this.making.get(ca.id);
@@ -51,7 +57,7 @@ export class DelegatedResponders {
     return pending;
   }
 
-  private async make(ca: CertificateAuthorityRow): Promise<DelegatedResponder> {
+  private async make(ca: CertificateAuthority): Promise<DelegatedResponder> {
     const { publicKey, privateKey } = await generateKeyPair("EC_P256");
     const now = this.deps.now();
     const notBefore = new Date(now.getTime() - 60_000); // clock skew, as for leaves
@@ -59,11 +65,14 @@ export class DelegatedResponders {
     const notAfter = new Date(Math.min(limit, ca.notAfter?.getTime() ?? limit));
     const serial = newSerialNumber();
     const id = randomUUID();
-    const connection = this.deps.orm.em.getConnection();
-    await connection.execute(
-      `insert into "ocsp_responder_certificate" ("id", "ca_id", "serial_number", "certificate_pem", "not_after", "created_at") values (?, ?, ?, null, ?, ?)`,
-      [id, ca.id, serialToHex(serial), notAfter, now],
-    );
+    const responders = this.deps.store.ocspResponders;
+    await responders.recordIntent({
+      id,
+      caId: ca.id,
+      serialNumber: serialToHex(serial),
+      notAfter,
+      createdAt: now,
+    });
     const issued = await issueCertificate({
       subject: { attributes: [{ type: "COMMON_NAME", value: `${ca.slug} OCSP responder` }] },
       sans: { dns: [], ip: [], email: [], uri: [] },
@@ -74,14 +83,11 @@ export class DelegatedResponders {
       isCa: false,
       keyUsages: ["DIGITAL_SIGNATURE"],
       extendedKeyUsages: ["OCSP_SIGNING"],
-      signatureAlgorithm: ca.signatureAlgorithm as SignatureAlgorithm,
+      signatureAlgorithm: ca.signatureAlgorithm,
       issuer: caIssuer(this.deps, ca),
       ocspNoCheck: true,
     });
-    await connection.execute(
-      `update "ocsp_responder_certificate" set "certificate_pem" = ? where "id" = ?`,
-      [issued.pem, id],
-    );
+    await responders.storeCertificate(id, issued.pem);
     const lifetimeMs = issued.notAfter.getTime() - now.getTime();
     const responder: DelegatedResponder = {
       signer: new SoftwareSigner(privateKey),

@@ -1,5 +1,4 @@
 import { isCertmintError } from "../../errors";
-import type { RevocationReason, SignatureAlgorithm } from "../../model/pki";
 import {
   buildOcspResponse,
   type OcspCertId,
@@ -9,14 +8,27 @@ import {
   ocspIssuerHashes,
   parseOcspRequest,
 } from "../../signer";
-import {
-  CertificateAuthorityEntity,
-  type CertificateAuthorityRow,
-  CertificateEntity,
-} from "../../store/entities";
+import type {
+  CaRepository,
+  CertificateAuthority,
+  CertificateRepository,
+  OcspResponderRepository,
+} from "../repositories";
+import type { CaKeyring } from "./keyring";
 import { caIssuer } from "./load";
 import { DelegatedResponders } from "./ocsp-delegate";
-import type { CaDeps } from "./types";
+
+/** What the responder reads (and, with delegated responders, records). */
+export interface OcspDeps {
+  store: {
+    cas: Pick<CaRepository, "find" | "revocationCount" | "withCertificates" | "childStatuses">;
+    certificates: Pick<CertificateRepository, "statusesIssuedBy">;
+    /** Written only with delegated responders (OcspSettings.delegated). */
+    ocspResponders: Pick<OcspResponderRepository, "recordIntent" | "storeCertificate">;
+  };
+  keyring: Pick<CaKeyring, "signerFor">;
+  now: () => Date;
+}
 
 /** What the HTTP layer sends back. */
 export interface OcspAnswer {
@@ -82,7 +94,7 @@ export class OcspResponder {
   private readonly delegates?: DelegatedResponders;
 
   constructor(
-    private readonly deps: CaDeps,
+    private readonly deps: OcspDeps,
     private readonly settings: OcspSettings,
   ) {
     if (settings.delegated) this.delegates = new DelegatedResponders(deps);
@@ -113,8 +125,7 @@ export class OcspResponder {
         return hit.answer;
       }
     }
-    const em = this.deps.orm.em.fork();
-    const ca = await em.findOne(CertificateAuthorityEntity, { id: caId });
+    const ca = await this.deps.store.cas.find({ id: caId });
     if (!ca?.certificatePem) return failure("unauthorized");
     const statuses = await this.statuses(ca, request.certIds);
     const delegate = await this.delegates?.responderFor(ca);
@@ -124,8 +135,7 @@ export class OcspResponder {
     if (delegate && delegate.notAfter < nextUpdate) nextUpdate = delegate.notAfter;
     const der = await buildOcspResponse({
       signer: delegate?.signer ?? caIssuer(this.deps, ca).signer,
-      signatureAlgorithm:
-        delegate?.signatureAlgorithm ?? (ca.signatureAlgorithm as SignatureAlgorithm),
+      signatureAlgorithm: delegate?.signatureAlgorithm ?? ca.signatureAlgorithm,
       responderCertificate: delegate?.certificatePem ?? ca.certificatePem,
       includeResponderCertificate: delegate !== undefined,
       responses: request.certIds.map((certId, i) => ({ certId, status: statuses[i]! })),
@@ -162,10 +172,8 @@ export class OcspResponder {
     const entry = this.cas.get(caId);
     if (!entry) return undefined;
     if (performance.now() - entry.checkedAt < REVOCATION_CHECK_MS) return entry;
-    const ca = await this.deps.orm.em
-      .fork()
-      .findOne(CertificateAuthorityEntity, { id: caId }, { fields: ["revocationCount"] });
-    if (!ca || String(ca.revocationCount) !== entry.revocationCount) {
+    const count = await this.deps.store.cas.revocationCount(caId);
+    if (count === null || count !== entry.revocationCount) {
       this.cas.delete(caId);
       return undefined;
     }
@@ -175,23 +183,13 @@ export class OcspResponder {
 
   /** Each certificate's status: leaves and intermediate CAs the CA signed, by serial. */
   private async statuses(
-    ca: CertificateAuthorityRow,
+    ca: CertificateAuthority,
     certIds: OcspCertId[],
   ): Promise<OcspCertStatus[]> {
-    const em = this.deps.orm.em.fork();
     const serials = certIds.map((c) => c.serialHex);
-    const fields = ["serialNumber", "revokedAt", "revocationReason"] as const;
     const found = [
-      ...(await em.find(
-        CertificateEntity,
-        { caId: ca.id, serialNumber: { $in: serials } },
-        { fields: [...fields] },
-      )),
-      ...(await em.find(
-        CertificateAuthorityEntity,
-        { parentId: ca.id, serialNumber: { $in: serials } },
-        { fields: [...fields] },
-      )),
+      ...(await this.deps.store.certificates.statusesIssuedBy(ca.id, serials)),
+      ...(await this.deps.store.cas.childStatuses(ca.id, serials)),
     ];
     return certIds.map((certId) => {
       const row = found.find((r) => r.serialNumber === certId.serialHex);
@@ -200,7 +198,7 @@ export class OcspResponder {
       return {
         kind: "revoked",
         revokedAt: row.revokedAt,
-        reason: (row.revocationReason ?? "UNSPECIFIED") as RevocationReason,
+        reason: row.revocationReason ?? "UNSPECIFIED",
       };
     });
   }
@@ -212,13 +210,7 @@ export class OcspResponder {
     if (caId) return caId;
     if (performance.now() - this.issuersLoadedAt < ISSUER_RELOAD_MS) return undefined;
     this.issuersLoadedAt = performance.now();
-    const cas = await this.deps.orm.em
-      .fork()
-      .find(
-        CertificateAuthorityEntity,
-        { certificatePem: { $ne: null } },
-        { fields: ["id", "certificatePem"] },
-      );
+    const cas = await this.deps.store.cas.withCertificates();
     const issuers = new Map<string, string>();
     for (const ca of cas) {
       for (const hash of ["sha1", "sha256", "sha384", "sha512"] as const) {

@@ -12,6 +12,7 @@ import type { ProfileRepository } from "./certificate-profiles";
 import type { RequestRepository } from "./certificate-requests";
 import type { CertificateRepository } from "./certificates";
 import type { IssuanceRepository } from "./issuance";
+import type { OcspResponderRepository } from "./ocsp-responders";
 
 export interface Repositories {
   cas: CaRepository;
@@ -22,6 +23,7 @@ export interface Repositories {
   issuance: IssuanceRepository;
   tokens: AccessTokenRepository;
   audit: AuditRepository;
+  ocspResponders: OcspResponderRepository;
 }
 
 /**
@@ -43,4 +45,5 @@ export * from "./certificates";
 export * from "./conflicts";
 export * from "./issuance";
 export * from "./kek-check";
+export * from "./ocsp-responders";
 export * from "./paging";
