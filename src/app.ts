@@ -218,10 +218,9 @@ export async function startCertmint(
       );
     }
     if (config.metricsListen && metrics) {
-      const orm = database.orm;
       metrics.attach({
         keyGeneration: () => keys.stats(),
-        databasePool: () => poolState(orm),
+        databasePool: () => opened.poolState(),
         expiring: () => expiringCertificates(deps),
       });
       metricsEndpoint = await startMetricsServer(
@@ -313,17 +312,4 @@ function drain(server: Server, graceMs: number, logger: Logger): Promise<void> {
       resolve();
     });
   });
-}
-
-/** The database pool's connections (knex's tarn pool); undefined if it cannot be read. */
-function poolState(
-  orm: Database["orm"],
-): { used: number; free: number; pending: number } | undefined {
-  const pool = (
-    orm.em.getConnection().getKnex().client as {
-      pool?: { numUsed(): number; numFree(): number; numPendingAcquires(): number };
-    }
-  ).pool;
-  if (!pool) return undefined;
-  return { used: pool.numUsed(), free: pool.numFree(), pending: pool.numPendingAcquires() };
 }
