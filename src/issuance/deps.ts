@@ -1,8 +1,8 @@
 import type { KeyGenerator } from "../signer";
 import type { CrlCache } from "./ca/crl-cache";
 import type { CaKeyring } from "./ca/keyring";
-import type { Store } from "./repositories";
 import type { IssuanceObserver } from "./observer";
+import type { Store } from "./repositories";
 
 /** How long a generated key waits for replays of its request_id, unless configured: 60 minutes. */
 export const DEFAULT_GENERATED_KEY_REPLAY_SECONDS = 3_600;

@@ -1,9 +1,9 @@
-import type { IssuanceObserver } from "../observer";
 import { randomUUID } from "node:crypto";
 import type { CertmintError } from "../../errors";
 import { newSerialNumber, serialToHex } from "../../signer";
 import { changeRecord, forgetChangeRecord } from "../audit/record";
 import type { Call } from "../call";
+import type { IssuanceObserver } from "../observer";
 import type {
   CertificateRequest,
   IssuanceRepository,
