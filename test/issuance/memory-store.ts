@@ -13,6 +13,7 @@ import type {
   SerialStatus,
   Store,
 } from "../../src/issuance/repositories";
+import { UniqueConflict } from "../../src/issuance/repositories";
 
 /**
  * The store of src/issuance/repositories in memory, for unit tests of the use cases without a
@@ -83,6 +84,13 @@ export class MemoryStore {
         find: async (key: RowKey) => this.byKey(this.cas, key),
         findBySerial: async (serial: string) =>
           this.copy([...this.cas.values()].find((ca) => ca.serialNumber === serial)),
+        slugTaken: async (slug: string) => [...this.cas.values()].some((ca) => ca.slug === slug),
+        insert: async (ca: CertificateAuthority) => {
+          if ([...this.cas.values()].some((c) => c.slug === ca.slug)) {
+            throw new UniqueConflict("slug");
+          }
+          this.cas.set(ca.id, structuredClone(ca));
+        },
         revocationCount: async (id: string) => this.cas.get(id)?.revocationCount ?? null,
         withCertificates: async () =>
           [...this.cas.values()]
