@@ -19,13 +19,19 @@ import { RateLimiter } from "./auth/rate-limiter";
 import type { Config } from "./config";
 import { CrlCache } from "./issuance/ca/crl-cache";
 import { openKeyring } from "./issuance/ca/keyring";
+import { OcspResponder } from "./issuance/ca/ocsp";
 import { CaPublisher } from "./issuance/ca/publication";
+import { expiringCertificates } from "./issuance/certificates/expiring";
 import { heldKeySweepIntervalMs, startHeldKeySweep } from "./issuance/certificates/held-keys";
 import type { IssuanceDeps } from "./issuance/deps";
 import { callLoggingInterceptor } from "./server/call-logging";
+import { callMetricsInterceptor } from "./server/call-metrics";
 import { connectionOptions, limitConnections } from "./server/connection-limits";
 import { DatabaseProbe } from "./server/database-health";
 import { HealthReporter } from "./server/health";
+import { CertmintMetrics } from "./server/metrics";
+import { startMetricsServer } from "./server/metrics-server";
+import { certmintVersion } from "./server/paths";
 import { startPublicationServer } from "./server/publication";
 import { addReflection } from "./server/reflection";
 import { tlsTransport } from "./server/tls";
@@ -37,6 +43,8 @@ import { createStore, kekCheckStore } from "./store/store";
 export interface StartOptions {
   /** Runs one RSA key generation (default: the pool's low-priority worker threads). */
   generateRsa?: GenerateRsa;
+  /** How often the expiring-certificates metric may query the database (default 60 s). */
+  metricsExpiringRefreshMs?: number;
 }
 
 export interface RunningCertmint {
@@ -46,6 +54,10 @@ export interface RunningCertmint {
   readonly publicationPort?: number;
   /** The ACME listener's port, when CERTMINT_ACME_LISTEN is set. */
   readonly acmePort?: number;
+  /** The HTTP port of GET /metrics, when CERTMINT_METRICS_LISTEN is set. */
+  readonly metricsPort?: number;
+  /** Whether this start wrote a new admin token to Config.adminTokenFile (a first start). */
+  readonly adminTokenCreated: boolean;
   readonly address: string;
   readonly database: Database;
   /** The RSA key-generation pool now: running, waiting, and counters since start-up. */
@@ -67,8 +79,17 @@ export async function startCertmint(
 ): Promise<RunningCertmint> {
   const health = new HealthReporter();
   const readiness = { ready: false };
+  const metrics = config.metricsListen
+    ? new CertmintMetrics({
+        version: certmintVersion(),
+        expiringRefreshMs: options.metricsExpiringRefreshMs,
+      })
+    : undefined;
   const server = new Server({
-    interceptors: [callLoggingInterceptor(logger)],
+    interceptors: [
+      callLoggingInterceptor(logger),
+      ...(metrics ? [callMetricsInterceptor(metrics)] : []),
+    ],
     // Requests are small (a CSR with many SANs is a few KiB; CSRs are capped at 64 KiB).
     "grpc.max_receive_message_length": config.maxMessageBytes,
     ...connectionOptions(config.connections),
@@ -101,9 +122,12 @@ export async function startCertmint(
     workers: config.keyGeneration.workers,
     queuePerCaller: config.keyGeneration.queuePerToken,
     generateRsa: options.generateRsa,
+    onWaited: metrics && ((seconds, bits) => metrics.keyWaited(seconds, bits)),
   });
   let database: Database | undefined;
   let publication: { server: HttpServer; port: number } | undefined;
+  let metricsEndpoint: { server: HttpServer; port: number } | undefined;
+  let adminTokenCreated = false;
   let sweep: { stop(): Promise<void> } | undefined;
   let acme: RunningAcme | undefined;
   try {
@@ -139,10 +163,13 @@ export async function startCertmint(
         keys,
         now: () => new Date(),
         publicBaseUrl: config.publicBaseUrl,
+        ocspUrl: config.ocspUrl,
+        observer: metrics,
         crlValiditySeconds: config.crlValiditySeconds,
         generatedKeyReplaySeconds: config.generatedKeyReplaySeconds,
       };
-      await ensureAdminCredential(deps, config.adminTokenFile, logger);
+      adminTokenCreated = (await ensureAdminCredential(deps, config.adminTokenFile, logger))
+        .created;
       return deps;
     });
     const authenticator = new Authenticator(
@@ -160,10 +187,20 @@ export async function startCertmint(
     const crls = new CrlCache(deps, config.crlCacheSeconds);
     deps.crls = crls;
     const publisher = config.publicationListen ? new CaPublisher(deps.store.cas, crls) : undefined;
+    const ocsp = config.publicationListen
+      ? new OcspResponder(deps, {
+          cacheSeconds: config.ocspCacheSeconds,
+          validitySeconds: config.ocspValiditySeconds,
+          delegated: config.ocspResponder === "delegated",
+        })
+      : undefined;
     deps.onCertificateRevoked = (certificate) => {
       authenticator.forgetCertificate(certificate.fingerprintSha256);
       if (certificate.certificateAuthority) authenticator.certificateAuthorityRevoked();
-      if (certificate.caId) crls.forget(certificate.caId);
+      if (certificate.caId) {
+        crls.forget(certificate.caId);
+        ocsp?.forget(certificate.caId);
+      }
     };
     // Generated keys kept for replays are deleted once their time runs out.
     sweep = startHeldKeySweep(
@@ -171,23 +208,39 @@ export async function startCertmint(
       heldKeySweepIntervalMs(config.generatedKeyReplaySeconds),
       (err) => logger.warn({ err }, "deleting expired replay keys failed; retrying"),
     );
-    if (config.publicationListen && publisher) {
+    if (config.publicationListen && publisher && ocsp) {
       publication = await startPublicationServer(
         config.publicationListen,
         publisher,
         logger,
         config.connections,
+        { responder: ocsp, onAnswer: metrics && ((status) => metrics.ocspAnswered(status)) },
       );
       logger.info(
-        { port: publication.port, publicBaseUrl: config.publicBaseUrl },
-        "publishing CRLs and CA certificates over HTTP",
+        { port: publication.port, publicBaseUrl: config.publicBaseUrl, ocspUrl: config.ocspUrl },
+        "publishing CRLs, CA certificates and OCSP over HTTP",
       );
     }
     if (config.acme) acme = await startAcme(config.acme, deps, logger, config.connections);
+    if (config.metricsListen && metrics) {
+      metrics.attach({
+        keyGeneration: () => keys.stats(),
+        databasePool: () => opened.poolState(),
+        expiring: () => expiringCertificates(deps),
+      });
+      metricsEndpoint = await startMetricsServer(
+        config.metricsListen,
+        metrics,
+        logger,
+        config.connections,
+      );
+      logger.info({ port: metricsEndpoint.port }, "serving Prometheus metrics at /metrics");
+    }
   } catch (err) {
     await acme?.close();
     await sweep?.stop();
     publication?.server.close();
+    metricsEndpoint?.server.close();
     await keys.close();
     await database?.close().catch(() => undefined);
     server.forceShutdown();
@@ -215,6 +268,8 @@ export async function startCertmint(
     port,
     publicationPort: publication?.port,
     acmePort: acme?.port,
+    metricsPort: metricsEndpoint?.port,
+    adminTokenCreated,
     address,
     database: db,
     keyGenerationStats: () => keys.stats(),
@@ -228,6 +283,9 @@ export async function startCertmint(
           publication ? publication.server.close(resolve) : resolve(0),
         );
         await acme?.close();
+        await new Promise((resolve) =>
+          metricsEndpoint ? metricsEndpoint.server.close(resolve) : resolve(0),
+        );
         readiness.ready = false;
         await sweep?.stop();
         await keys.close();

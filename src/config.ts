@@ -61,6 +61,24 @@ export interface Config {
   readonly generatedKeyReplaySeconds: number;
   /** Timeouts and the cap of connections on the gRPC and publication ports. */
   readonly connections: ConnectionLimits;
+  /**
+   * host:port of the plain-HTTP Prometheus endpoint (GET /metrics); absent: off. Off by
+   * default: the metrics name profiles and CAs, so an operator chooses where they are exposed.
+   */
+  readonly metricsListen?: { readonly host: string; readonly port: number };
+  /**
+   * The OCSP responder's URL (RFC 6960) put in the AIA of certificates issued from now on
+   * (RFC 5280 4.2.2.1 id-ad-ocsp); absent: none. The publication server answers at /ocsp.
+   */
+  readonly ocspUrl?: string;
+  /** How long a signed OCSP response is reused (a revocation replaces it at once). */
+  readonly ocspCacheSeconds: number;
+  /** nextUpdate - thisUpdate of OCSP responses (RFC 6960 4.2.2.1). */
+  readonly ocspValiditySeconds: number;
+  /** Who signs OCSP responses: the CA's key, or a delegated responder certificate per CA. */
+  readonly ocspResponder: "ca" | "delegated";
+  /** Log lines as JSON (one object per line), or readable text; "auto": text on a terminal. */
+  readonly logFormat: "auto" | "json" | "pretty";
   /** The RSA key-generation pool: worker threads and each token's queue. */
   readonly keyGeneration: { readonly workers: number; readonly queuePerToken: number };
   /** How often the database is probed; health is NOT_SERVING while it cannot be reached. */
@@ -187,7 +205,15 @@ export const ENV = {
   acmeValidationTimeoutMs: "CERTMINT_ACME_VALIDATION_TIMEOUT_MS", // default 10000
   acmeRateLimitPerSecond: "CERTMINT_ACME_RATE_LIMIT_PER_SECOND", // default 10 per account; 0: off
   acmeRateLimitBurst: "CERTMINT_ACME_RATE_LIMIT_BURST", // default 100
+  metricsListen: "CERTMINT_METRICS_LISTEN", // optional: HTTP for GET /metrics (Prometheus)
+  ocspUrl: "CERTMINT_OCSP_URL", // optional: OCSP URL in the AIA of issued certificates
+  ocspCacheSeconds: "CERTMINT_OCSP_CACHE_SECONDS", // default 60
+  ocspValiditySeconds: "CERTMINT_OCSP_VALIDITY_SECONDS", // default 3600
+  ocspResponder: "CERTMINT_OCSP_RESPONDER", // default ca; or delegated
+  logFormat: "CERTMINT_LOG_FORMAT", // default auto: text on a terminal, JSON otherwise
 } as const;
+
+const LOG_FORMATS = ["auto", "json", "pretty"] as const;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
   const problems: string[] = [];
@@ -306,6 +332,28 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     problems,
   );
   const acme = parseAcme(env, cwd, tls, allowPlaintext, problems);
+  const rawMetrics = env[ENV.metricsListen] || undefined;
+  const metricsListen = rawMetrics
+    ? parseListen(rawMetrics, problems, ENV.metricsListen)
+    : undefined;
+  const ocspUrl = parseHttpUrl(env[ENV.ocspUrl], ENV.ocspUrl, problems);
+  const ocspCacheSeconds = parseInteger(env, ENV.ocspCacheSeconds, 60, 0, 86_400, problems);
+  const ocspValiditySeconds = parseInteger(
+    env,
+    ENV.ocspValiditySeconds,
+    3_600,
+    60,
+    7 * 86_400,
+    problems,
+  );
+  const ocspResponder = (env[ENV.ocspResponder] || "ca") as Config["ocspResponder"];
+  if (ocspResponder !== "ca" && ocspResponder !== "delegated") {
+    problems.push(`${ENV.ocspResponder} must be ca or delegated (got "${ocspResponder}")`);
+  }
+  const logFormat = (env[ENV.logFormat] || "auto") as Config["logFormat"];
+  if (!LOG_FORMATS.includes(logFormat)) {
+    problems.push(`${ENV.logFormat} must be one of ${LOG_FORMATS.join(", ")} (got "${logFormat}")`);
+  }
   if (problems.length > 0) throw new ConfigError(problems.join("; "));
   return Object.freeze({
     listen: Object.freeze(listen),
@@ -335,6 +383,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     keyGeneration: Object.freeze(keyGeneration),
     databaseProbeIntervalMs,
     acme: acme && Object.freeze(acme),
+    metricsListen: metricsListen && Object.freeze(metricsListen),
+    ocspUrl,
+    ocspCacheSeconds,
+    ocspValiditySeconds,
+    ocspResponder,
+    logFormat,
   });
 }
 
@@ -490,14 +544,22 @@ function parseBoolean(env: NodeJS.ProcessEnv, name: string, problems: string[]):
 }
 
 function parsePublicBaseUrl(value: string | undefined, problems: string[]): string | undefined {
+  return parseHttpUrl(value, ENV.publicBaseUrl, problems)?.replace(/\/+$/, "");
+}
+
+function parseHttpUrl(
+  value: string | undefined,
+  name: string,
+  problems: string[],
+): string | undefined {
   if (value === undefined || value === "") return undefined;
   try {
     const url = new URL(value);
     if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error("scheme");
-    return value.replace(/\/+$/, "");
+    return value;
   } catch {
     problems.push(
-      `${ENV.publicBaseUrl} must be an http(s) URL, e.g. http://pki.example.internal (got "${value}")`,
+      `${name} must be an http(s) URL, e.g. http://pki.example.internal (got "${value}")`,
     );
     return undefined;
   }

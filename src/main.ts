@@ -1,8 +1,10 @@
 import { startCertmint } from "./app";
 import { ConfigError, loadConfig } from "./config";
 import { secureDataDir } from "./data-dir";
+import { startBanner } from "./server/banner";
 import { loggableError } from "./server/log-errors";
-import { createLogger } from "./server/logger";
+import { createLogger, resolveLogFormat } from "./server/logger";
+import { certmintVersion } from "./server/paths";
 
 /** Entry point: parse config, open the database, start the server, stop on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
@@ -16,7 +18,8 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const logger = createLogger(config.logLevel);
+  const format = resolveLogFormat(config.logFormat);
+  const logger = createLogger(config.logLevel, format);
   try {
     secureDataDir(config, logger);
   } catch (err) {
@@ -53,6 +56,9 @@ async function main(): Promise<void> {
     logger.fatal({ err }, "start-up failed");
     process.stderr.write(`certmint: start-up failed: ${message}\n`);
     process.exit(1);
+  }
+  if (format === "pretty" && config.logLevel !== "silent") {
+    process.stdout.write(`\n${startBanner(config, running, certmintVersion())}\n`);
   }
   if (stopping) shutdown(running);
 }

@@ -1,6 +1,7 @@
 import type { KeyGenerator } from "../signer";
 import type { CrlCache } from "./ca/crl-cache";
 import type { CaKeyring } from "./ca/keyring";
+import type { IssuanceObserver } from "./observer";
 import type { Store } from "./repositories";
 
 /** How long a generated key waits for replays of its request_id, unless configured: 60 minutes. */
@@ -19,6 +20,10 @@ export interface IssuanceDeps {
   now: () => Date;
   /** Base URL for CRL distribution points and AIA caIssuers, when configured. */
   publicBaseUrl?: string;
+  /** The OCSP responder's URL for the AIA of issued certificates (RFC 5280 4.2.2.1), when configured. */
+  ocspUrl?: string;
+  /** Told of issuances, refusals and CRLs (metrics), when given. */
+  observer?: IssuanceObserver;
   /** nextUpdate - thisUpdate of CRLs. */
   crlValiditySeconds: number;
   /**

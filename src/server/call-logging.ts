@@ -7,6 +7,12 @@ import { peerIdentity } from "./peer-identity";
 export const REQUEST_ID_HEADER = "x-request-id";
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/**
+ * Health checks (load balancers, every few seconds) and reflection (grpcurl) are logged at
+ * debug: at info they would drown the calls an operator reads the log for.
+ */
+const QUIET_SERVICES = /^\/grpc\.(health\.v1\.Health|reflection\.v1(alpha)?\.ServerReflection)\//;
+
 /** The access token (slug) that authenticated a call, noted by the API layer for the log line. */
 const actors = new WeakMap<Metadata, string>();
 
@@ -66,6 +72,7 @@ export function callLoggingInterceptor(logger: Logger): ServerInterceptor {
         const metadata = st.metadata ?? new Metadata();
         if (requestId) metadata.set(REQUEST_ID_HEADER, requestId);
         if (code === status.INTERNAL || code === status.UNKNOWN) logger.error(line, "call failed");
+        else if (QUIET_SERVICES.test(method.path)) logger.debug(line, "call");
         else logger.info(line, "call");
         next({ ...st, metadata });
       },

@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 
 /** The repository root (where package.json is), whether running from src/ or dist/. */
@@ -14,3 +14,12 @@ export function projectRoot(): string {
 
 /** The `buf build` image of proto/: what reflection serves (comments and snake_case names). */
 export const descriptorImagePath = () => join(projectRoot(), "gen", "descriptor", "certmint.binpb");
+
+/** package.json's version (build info in the metrics and the start-up banner). */
+export function certmintVersion(): string {
+  try {
+    return String(JSON.parse(readFileSync(join(projectRoot(), "package.json"), "utf8")).version);
+  } catch {
+    return "unknown";
+  }
+}

@@ -38,6 +38,7 @@ import {
   crlDistributionPoints,
   extKeyUsage,
   keyUsage,
+  ocspNoCheck,
   subjectAltName,
   subjectKeyIdentifier,
 } from "./extensions";
@@ -72,6 +73,10 @@ export interface IssueCertificateInput {
   issuer: Issuer | IssuerInit | { selfSigned: CaSigner };
   crlDistributionUrl?: string;
   caIssuersUrl?: string;
+  /** The OCSP responder's URL (AIA id-ad-ocsp, RFC 5280 4.2.2.1). */
+  ocspUrl?: string;
+  /** A delegated OCSP responder's certificate: adds id-pkix-ocsp-nocheck (RFC 6960 4.2.2.2.1). */
+  ocspNoCheck?: boolean;
 }
 
 export interface IssuedCertificate {
@@ -159,7 +164,12 @@ export async function issueCertificate(input: IssueCertificateInput): Promise<Is
   if (input.crlDistributionUrl !== undefined) {
     extensions.push(crlDistributionPoints(input.crlDistributionUrl));
   }
-  if (input.caIssuersUrl !== undefined) extensions.push(authorityInfoAccess(input.caIssuersUrl));
+  if (input.ocspNoCheck) extensions.push(ocspNoCheck());
+  if (input.caIssuersUrl !== undefined || input.ocspUrl !== undefined) {
+    extensions.push(
+      authorityInfoAccess({ caIssuersUrl: input.caIssuersUrl, ocspUrl: input.ocspUrl }),
+    );
+  }
 
   // 4. Encode the TBSCertificate (4.1.2), sign exactly those bytes, wrap them (4.1).
   const tbs = toDer(

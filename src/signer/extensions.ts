@@ -19,6 +19,7 @@ import {
   Class,
   contextConstructed,
   contextPrimitive,
+  nullValue,
   octetString,
   oid,
   seq,
@@ -39,8 +40,10 @@ export const EXT = {
   authorityKeyIdentifier: "2.5.29.35",
   extKeyUsage: "2.5.29.37",
   authorityInfoAccess: "1.3.6.1.5.5.7.1.1",
+  ocspNoCheck: "1.3.6.1.5.5.7.48.1.5",
 } as const;
 const CA_ISSUERS = "1.3.6.1.5.5.7.48.2";
+const OCSP = "1.3.6.1.5.5.7.48.1";
 
 /** Wraps an extension value; the DER of `value` goes into extnValue. */
 export function extension(extnId: string, critical: boolean, value: Asn1): Asn1 {
@@ -141,10 +144,31 @@ export const crlDistributionPoints = (url: string): Asn1 =>
     ]),
   );
 
-/** 4.2.2.1: id-ad-caIssuers with a URI; MUST be non-critical. */
-export const authorityInfoAccess = (caIssuersUrl: string): Asn1 =>
+/**
+ * 4.2.2.1: id-ad-ocsp (the OCSP responder, RFC 6960) and id-ad-caIssuers, each with a URI;
+ * MUST be non-critical.
+ */
+export const authorityInfoAccess = (urls: { caIssuersUrl?: string; ocspUrl?: string }): Asn1 =>
   extension(
     EXT.authorityInfoAccess,
     false,
-    seq([seq([oid(CA_ISSUERS), contextPrimitive(6, checkUrl(caIssuersUrl, "ca_issuers_url"))])]),
+    seq([
+      ...(urls.ocspUrl === undefined
+        ? []
+        : [seq([oid(OCSP), contextPrimitive(6, checkUrl(urls.ocspUrl, "ocsp_url"))])]),
+      ...(urls.caIssuersUrl === undefined
+        ? []
+        : [
+            seq([
+              oid(CA_ISSUERS),
+              contextPrimitive(6, checkUrl(urls.caIssuersUrl, "ca_issuers_url")),
+            ]),
+          ]),
+    ]),
   );
+
+/**
+ * RFC 6960 4.2.2.2.1: id-pkix-ocsp-nocheck (a NULL, non-critical) on a delegated responder's
+ * certificate: clients need not check its own revocation status.
+ */
+export const ocspNoCheck = (): Asn1 => extension(EXT.ocspNoCheck, false, nullValue());

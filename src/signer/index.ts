@@ -59,6 +59,19 @@ export {
   namesOutside,
   readNameConstraints,
 } from "./name-constraints";
+export {
+  type BuildOcspResponseInput,
+  buildOcspResponse,
+  OCSP_REQUEST_MAX_BYTES,
+  type OcspCertId,
+  type OcspCertStatus,
+  type OcspErrorStatus,
+  type OcspRequest,
+  type OcspSingleResponse,
+  ocspErrorResponse,
+  ocspIssuerHashes,
+  parseOcspRequest,
+} from "./ocsp";
 export { type ParsedCertificate, parseCertificate } from "./parse-certificate";
 export { assertValidSerial, newSerialNumber, serialFromHex, serialToHex } from "./serial";
 export { allowedKeyUsagesFor, checkKeyUsages } from "./usage";

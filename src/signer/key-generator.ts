@@ -32,6 +32,8 @@ export interface KeyGeneratorOptions {
   queuePerCaller: number;
   /** Runs one generation; default: a low-priority worker thread per slot. Tests pass their own. */
   generateRsa?: GenerateRsa;
+  /** Told how long each RSA key waited for a thread before its generation started (metrics). */
+  onWaited?: (seconds: number, bits: number) => void;
 }
 
 export interface KeyRequest {
@@ -62,6 +64,8 @@ export interface KeyGenerationStats {
 
 interface Job {
   bits: number;
+  /** performance.now() when it joined its caller's queue. */
+  queuedAt: number;
   caller: CallerQueue;
   settle(result: KeyPair | Error): void;
   settled: boolean;
@@ -145,6 +149,7 @@ export class KeyGenerator {
       };
       const job: Job = {
         bits,
+        queuedAt: performance.now(),
         caller,
         settled: false,
         settle: (result) => {
@@ -185,6 +190,7 @@ export class KeyGenerator {
       }
       if (!next) return;
       const job = next.waiting.shift()!;
+      this.options.onWaited?.((performance.now() - job.queuedAt) / 1000, job.bits);
       next.lastServed = this.dispatched++;
       next.running++;
       this.running++;

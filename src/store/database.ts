@@ -23,7 +23,16 @@ export interface Database {
   embedded: boolean;
   /** One round trip (`select 1`): resolves while the database answers. */
   ping(): Promise<void>;
+  /** The connection pool's connections now (metrics); undefined when it cannot be read. */
+  poolState(): PoolState | undefined;
   close(): Promise<void>;
+}
+
+/** Connections in use, idle, and callers waiting for one. */
+export interface PoolState {
+  used: number;
+  free: number;
+  pending: number;
 }
 
 export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
@@ -50,6 +59,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
       async ping() {
         await orm.em.getConnection().execute("select 1");
       },
+      poolState: () => poolState(orm),
       async close() {
         await orm.close(true);
         await embedded?.stop();
@@ -59,6 +69,17 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     await embedded?.stop();
     throw err;
   }
+}
+
+/** knex's tarn pool, which MikroORM does not expose by type. */
+function poolState(orm: MikroORM): PoolState | undefined {
+  const pool = (
+    orm.em.getConnection().getKnex().client as {
+      pool?: { numUsed(): number; numFree(): number; numPendingAcquires(): number };
+    }
+  ).pool;
+  if (!pool) return undefined;
+  return { used: pool.numUsed(), free: pool.numFree(), pending: pool.numPendingAcquires() };
 }
 
 /** Applies every pending migration; returns the names applied (none when up to date). */

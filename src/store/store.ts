@@ -10,6 +10,7 @@ import { OrmRequestRepository } from "./repositories/certificate-requests";
 import { OrmCertificateRepository } from "./repositories/certificates";
 import { OrmIssuanceRepository } from "./repositories/issuance";
 import { OrmKekCheckRepository } from "./repositories/kek-check";
+import { SqlOcspResponderRepository } from "./repositories/ocsp-responders";
 
 /**
  * The store the use cases are given (src/issuance/repositories): every repository on the ORM,
@@ -31,6 +32,7 @@ export function createStore(orm: MikroORM): Store {
     tokens: new OrmAccessTokenRepository(em),
     audit: new OrmAuditRepository(em),
     acme: new OrmAcmeRepository(em),
+    ocspResponders: new SqlOcspResponderRepository(em),
   });
   return {
     ...on(fresh),

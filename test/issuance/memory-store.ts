@@ -7,10 +7,13 @@ import type {
   CertificateRequest,
   IssuanceRows,
   LockedRequest,
+  OcspResponderCertificate,
   Repositories,
   RowKey,
+  SerialStatus,
   Store,
 } from "../../src/issuance/repositories";
+import { UniqueConflict } from "../../src/issuance/repositories";
 
 /**
  * The store of src/issuance/repositories in memory, for unit tests of the use cases without a
@@ -26,6 +29,10 @@ export class MemoryStore {
   readonly requests = new Map<string, CertificateRequest>();
   readonly certificates = new Map<string, Certificate>();
   readonly audit: AuditRecord[] = [];
+  readonly ocspResponders = new Map<
+    string,
+    OcspResponderCertificate & { certificatePem: string | null }
+  >();
   private readonly locked = new Set<string>();
 
   /** The store as the use cases take it. */
@@ -57,12 +64,45 @@ export class MemoryStore {
     return true;
   }
 
+  /** Each row's revocation status, of the rows with one of these serials. */
+  private statusesOf(
+    rows: Iterable<{ serialNumber: string | null } & Omit<SerialStatus, "serialNumber">>,
+    serials: readonly string[],
+  ): SerialStatus[] {
+    return [...rows]
+      .filter((r) => r.serialNumber !== null && serials.includes(r.serialNumber))
+      .map((r) => ({
+        serialNumber: r.serialNumber!,
+        revokedAt: r.revokedAt,
+        revocationReason: r.revocationReason,
+      }));
+  }
+
   private repositories(): Repositories {
     const partial = {
       cas: {
         find: async (key: RowKey) => this.byKey(this.cas, key),
         findBySerial: async (serial: string) =>
           this.copy([...this.cas.values()].find((ca) => ca.serialNumber === serial)),
+        slugTaken: async (slug: string) => [...this.cas.values()].some((ca) => ca.slug === slug),
+        insert: async (ca: CertificateAuthority) => {
+          if ([...this.cas.values()].some((c) => c.slug === ca.slug)) {
+            throw new UniqueConflict("slug");
+          }
+          this.cas.set(ca.id, structuredClone(ca));
+        },
+        revocationCount: async (id: string) => this.cas.get(id)?.revocationCount ?? null,
+        withCertificates: async () =>
+          [...this.cas.values()]
+            .filter((ca) => ca.certificatePem !== null)
+            .map(({ id, certificatePem, chainPem, revokedAt }) =>
+              structuredClone({ id, certificatePem, chainPem, revokedAt }),
+            ),
+        childStatuses: async (id: string, serials: readonly string[]) =>
+          this.statusesOf(
+            [...this.cas.values()].filter((ca) => ca.parentId === id),
+            serials,
+          ),
       },
       policies: { find: async (key: RowKey) => this.byKey(this.policies, key) },
       profiles: { find: async (key: RowKey) => this.byKey(this.profiles, key) },
@@ -79,6 +119,27 @@ export class MemoryStore {
             .filter((c) => c.serialNumber === serial)
             .slice(0, limit)
             .map((c) => structuredClone(c)),
+        statusesIssuedBy: async (caId: string, serials: readonly string[]) =>
+          this.statusesOf(
+            [...this.certificates.values()].filter((c) => c.caId === caId),
+            serials,
+          ),
+      },
+      ocspResponders: {
+        recordIntent: async (responder: OcspResponderCertificate) => {
+          const taken = [...this.ocspResponders.values()].some(
+            (r) => r.caId === responder.caId && r.serialNumber === responder.serialNumber,
+          );
+          if (taken) throw new Error("MemoryStore: duplicate responder serial for this CA");
+          this.ocspResponders.set(responder.id, {
+            ...structuredClone(responder),
+            certificatePem: null,
+          });
+        },
+        storeCertificate: async (id: string, certificatePem: string) => {
+          const responder = this.ocspResponders.get(id);
+          if (responder) responder.certificatePem = certificatePem;
+        },
       },
       requests: {
         findById: async (id: string) => this.copy(this.requests.get(id)),

@@ -1,9 +1,11 @@
 import { spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MIGRATIONS } from "../../src/store/migrations";
+import { call, expectRpcError, makeClients } from "../support/harness";
 import { createTestDatabase, type TestDatabase } from "../support/postgres";
 import {
   checkHealth,
@@ -12,6 +14,7 @@ import {
   START_LIMIT_MS,
   startServerProcess,
 } from "../support/server-process";
+import { waitFor } from "../support/wait";
 
 const SERVICES = [
   "",
@@ -83,16 +86,23 @@ describe("server on PostgreSQL (DATABASE_URL)", () => {
     expect(ready).toMatchObject({ embedded: false });
   });
 
-  it("logs one JSON line per call with method, status code, duration and request id", async () => {
+  it("logs one JSON line per call with method, status code, duration and request id; health checks not at info", async () => {
     await checkHealth(server.address);
-    const calls = logLines(server.output()).filter((l) => l.msg === "call");
-    const health = calls.filter((l) => l.method === "/grpc.health.v1.Health/Check");
-    expect(health.length).toBeGreaterThan(0);
-    for (const line of health) {
-      expect(line.code).toBe("OK");
-      expect(typeof line.durationMs).toBe("number");
-      expect(line.requestId).toMatch(/^[0-9a-f-]{36}$/);
-    }
+    const clients = makeClients(server.address, undefined);
+    await expectRpcError(
+      call(clients.certificates, "getRequestStatus", { certificateRequestId: randomUUID() }),
+    );
+    clients.certificates.close();
+    const callLines = () => logLines(server.output()).filter((l) => l.msg === "call");
+    await waitFor("the call's log line", () =>
+      callLines().some((l) => l.method === "/certmint.v1.CertificateService/GetRequestStatus"),
+    );
+    const calls = callLines();
+    expect(calls.filter((l) => l.method === "/grpc.health.v1.Health/Check")).toEqual([]);
+    const line = calls.find((l) => l.method === "/certmint.v1.CertificateService/GetRequestStatus");
+    expect(line).toMatchObject({ code: "UNAUTHENTICATED", level: 30 });
+    expect(typeof line?.durationMs).toBe("number");
+    expect(line?.requestId).toMatch(/^[0-9a-f-]{36}$/);
   });
 
   it("never logs the database password", () => {

@@ -58,6 +58,7 @@ describe("migrations on an empty PostgreSQL database", () => {
       "certificate_request",
       "kek_check",
       "mikro_orm_migrations",
+      "ocsp_responder_certificate",
     ]);
   });
 

@@ -138,6 +138,8 @@ describe("mTLS with certificates issued by certmint's own CAs", () => {
       CERTMINT_TLS_KEY_FILE: keyFile,
       CERTMINT_TLS_CLIENT_CA_FILE: clientCaFile,
       CERTMINT_TLS_REQUIRE_CLIENT_CERT: "true",
+      // Health checks are logged at debug (src/server/call-logging.ts); the test reads them.
+      CERTMINT_LOG_LEVEL: "debug",
     });
   });
   afterAll(async () => {

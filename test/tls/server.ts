@@ -32,7 +32,7 @@ export async function startLogged(
   // Also into the run's log scan (test/support/global-log-scan.ts).
   const logFile = testLogFile("tls");
   const logger = pino(
-    { level: "info" },
+    { level: config.logLevel },
     {
       write: (line: string) => {
         raw.push(line);

@@ -48,8 +48,14 @@ describe("TLS and mTLS on the gRPC port", () => {
       ...files,
       CERTMINT_TLS_CLIENT_CA_FILE: ca.certFile,
       CERTMINT_TLS_REQUIRE_CLIENT_CERT: "true",
+      // Health checks are logged at debug (src/server/call-logging.ts); the test reads them.
+      CERTMINT_LOG_LEVEL: "debug",
     });
-    optional = await startLogged(db.url, { ...files, CERTMINT_TLS_CLIENT_CA_FILE: ca.certFile });
+    optional = await startLogged(db.url, {
+      ...files,
+      CERTMINT_TLS_CLIENT_CA_FILE: ca.certFile,
+      CERTMINT_LOG_LEVEL: "debug",
+    });
   });
   afterAll(async () => {
     for (const s of [tls, mtls, optional]) await s?.running.shutdown();

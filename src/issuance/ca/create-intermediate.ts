@@ -69,7 +69,7 @@ export async function createIntermediateCa(
     extendedKeyUsages: [],
     signatureAlgorithm: parent.signatureAlgorithm,
     issuer,
-    ...publicationUrls(deps.publicBaseUrl, parent.id),
+    ...publicationUrls(deps, parent.id),
   });
   // 4. One row, the key sealed, with its audit record.
   const id = randomUUID();

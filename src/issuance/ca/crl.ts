@@ -1,6 +1,7 @@
 import { failedPrecondition } from "../../errors";
 import { buildCrl } from "../../signer";
 import { resolveRef } from "../common/refs";
+import type { IssuanceObserver } from "../observer";
 import type { CaRepository, CertificateRepository } from "../repositories";
 import type { CaKeyring } from "./keyring";
 import { caIssuer } from "./load";
@@ -23,6 +24,8 @@ export interface CrlDeps {
   now: () => Date;
   /** nextUpdate - thisUpdate of CRLs. */
   crlValiditySeconds: number;
+  /** Told of each CRL signed (metrics), when given. */
+  observer?: Pick<IssuanceObserver, "crlSigned">;
 }
 
 /**
@@ -60,6 +63,14 @@ export async function currentCrl(deps: CrlDeps, ref: string): Promise<SignedCrl>
     thisUpdate,
     nextUpdate,
     revoked,
+  });
+  deps.observer?.crlSigned({
+    caId: ca.id,
+    ca: ca.slug,
+    thisUpdate,
+    nextUpdate,
+    entries: revoked.length,
+    bytes: der.length,
   });
   return {
     der,

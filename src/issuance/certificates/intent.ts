@@ -3,6 +3,7 @@ import type { CertmintError } from "../../errors";
 import { newSerialNumber, serialToHex } from "../../signer";
 import { changeRecord, forgetChangeRecord } from "../audit/record";
 import type { Call } from "../call";
+import type { IssuanceObserver } from "../observer";
 import type {
   CertificateRequest,
   IssuanceRepository,
@@ -25,6 +26,8 @@ export interface RequestIdentity {
 export interface IntentDeps {
   store: { issuance: Pick<IssuanceRepository, "recordRequest" | "markFailed"> };
   now: () => Date;
+  /** Told of refusals (metrics), when given. */
+  observer?: Pick<IssuanceObserver, "requestRefused">;
 }
 
 /** A fresh serial for a request about to be signed (RFC 5280 4.1.2.2: positive, >= 64 random bits). */
@@ -70,7 +73,14 @@ export async function recordRefusal(
   const recorded = await record(deps, call, request, true, refusal);
   if (recorded === "duplicate") return recorded;
   refusal.metadata.certificate_request_id = request.id;
+  deps.observer?.requestRefused(refusalReasons(refusal));
   return undefined;
+}
+
+/** The distinct reasons of a refusal: its violations' reasons, else its own. */
+function refusalReasons(refusal: CertmintError): string[] {
+  const reasons = new Set(refusal.violations.map((v) => v.reason ?? refusal.reason));
+  return reasons.size > 0 ? [...reasons] : [refusal.reason];
 }
 
 /**

@@ -76,6 +76,12 @@ export async function signAndStore(
   }
   if (result === "busy") throw requestInProgress(request.id);
   if (result instanceof CertmintError) throw result;
+  deps.observer?.certificateIssued({
+    operation: renewalOf ? "renew" : "issue",
+    profile: plan.profile.slug,
+    ca: plan.ca?.slug ?? "self-signed",
+    keyAlgorithm: plan.keyAlgorithm,
+  });
   return {
     certificateRequestId: request.id,
     status: "ISSUED",

@@ -51,7 +51,7 @@ export async function sign(
     extendedKeyUsages: plan.extendedKeyUsages,
     signatureAlgorithm: plan.signatureAlgorithm,
     issuer: plan.ca ? caIssuer(deps, plan.ca) : { selfSigned: new SoftwareSigner(privateKey!) },
-    ...(plan.ca ? publicationUrls(deps.publicBaseUrl, plan.ca.id) : {}),
+    ...(plan.ca ? publicationUrls(deps, plan.ca.id) : {}),
   });
   const id = randomUUID();
   const now = deps.now();

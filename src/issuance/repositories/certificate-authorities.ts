@@ -55,6 +55,13 @@ export interface RevokedEntry {
   revocationReason: RevocationReason | null;
 }
 
+/** Whether a serial a CA signed is revoked, as an OCSP response tells it (RFC 6960 2.2). */
+export interface SerialStatus {
+  serialNumber: string;
+  revokedAt: Date | null;
+  revocationReason: RevocationReason | null;
+}
+
 /** Which row a conditional update may change: the version read, or a status it must still have. */
 export interface CaMatch {
   id: string;
@@ -86,6 +93,8 @@ export interface CaRepository {
   nextCrlNumber(id: string): Promise<bigint>;
   /** CAs signed by this one that are revoked and not expired at `now`. */
   revokedChildren(id: string, now: Date): Promise<RevokedEntry[]>;
+  /** The CAs signed by this one whose certificate has one of these serials. */
+  childStatuses(id: string, serialNumbers: readonly string[]): Promise<SerialStatus[]>;
   /** Slugs of the CAs signed by this one, by slug. */
   childSlugs(id: string): Promise<string[]>;
   /** Every CA that has its certificate: id, certificate, chain and when it was revoked. */

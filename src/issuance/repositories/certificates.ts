@@ -7,7 +7,7 @@ import type {
   SubjectAltNames,
   SubjectName,
 } from "../../model/pki";
-import type { RevokedEntry } from "./certificate-authorities";
+import type { RevokedEntry, SerialStatus } from "./certificate-authorities";
 import type { PageQuery } from "./paging";
 
 /** An issued certificate and its metadata. Serial numbers are unique per issuing CA. */
@@ -66,6 +66,15 @@ export interface CertificateFilter {
   nameContains?: string;
 }
 
+/** Certificates of one profile in use that expire soon (not revoked, not renewed). */
+export interface ExpiringByProfile {
+  /** Null for certificates whose profile was deleted. */
+  profileSlug: string | null;
+  /** Expiring after `now` and by `soon`; by `later` (which counts the first ones too). */
+  bySoon: number;
+  byLater: number;
+}
+
 export interface CertificateRepository {
   findById(id: string): Promise<Certificate | null>;
   /** At most `limit` certificates with this serial (serials are unique per CA only). */
@@ -76,7 +85,14 @@ export interface CertificateRepository {
   markRevoked(id: string, reason: RevocationReason, now: Date): Promise<boolean>;
   /** Certificates of this CA that are revoked and not expired at `now`. */
   revokedIssuedBy(caId: string, now: Date): Promise<RevokedEntry[]>;
+  /** The certificates this CA issued that have one of these serials. */
+  statusesIssuedBy(caId: string, serialNumbers: readonly string[]): Promise<SerialStatus[]>;
   countIssuedBy(caId: string): Promise<number>;
+  /**
+   * Certificates in use (not revoked, not renewed) expiring after `now` and by `later`, per
+   * profile; `bySoon` counts those expiring by `soon` (before `later`).
+   */
+  countExpiring(now: Date, soon: Date, later: Date): Promise<ExpiringByProfile[]>;
   /** Whether the certificate with this fingerprint is one certmint issued and revoked. */
   isRevoked(fingerprintSha256: string): Promise<boolean>;
   /** Newest first by (created_at, id); `after` is the last row of the previous page. */

@@ -13,6 +13,7 @@ import type { ProfileRepository } from "./certificate-profiles";
 import type { RequestRepository } from "./certificate-requests";
 import type { CertificateRepository } from "./certificates";
 import type { IssuanceRepository } from "./issuance";
+import type { OcspResponderRepository } from "./ocsp-responders";
 
 export interface Repositories {
   cas: CaRepository;
@@ -25,6 +26,7 @@ export interface Repositories {
   audit: AuditRepository;
   /** ACME protocol state (src/acme). */
   acme: AcmeRepository;
+  ocspResponders: OcspResponderRepository;
 }
 
 /**
@@ -47,4 +49,5 @@ export * from "./certificates";
 export * from "./conflicts";
 export * from "./issuance";
 export * from "./kek-check";
+export * from "./ocsp-responders";
 export * from "./paging";

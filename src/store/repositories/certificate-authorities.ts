@@ -8,6 +8,7 @@ import type {
   PageQuery,
   RevokedEntry,
   RowKey,
+  SerialStatus,
 } from "../../issuance/repositories";
 import { CertificateAuthorityEntity } from "../entities";
 import { afterCursor, keysetOrder } from "../keyset";
@@ -116,6 +117,20 @@ export class OrmCaRepository implements CaRepository {
       serialNumber: c.serialNumber!,
       revokedAt: c.revokedAt!,
       revocationReason: c.revocationReason ?? null,
+    }));
+  }
+
+  async childStatuses(id: string, serialNumbers: readonly string[]): Promise<SerialStatus[]> {
+    if (serialNumbers.length === 0) return [];
+    const rows = await this.em().find(
+      E,
+      { parentId: id, serialNumber: { $in: [...serialNumbers] } },
+      { fields: ["serialNumber", "revokedAt", "revocationReason"] },
+    );
+    return rows.map((r) => ({
+      serialNumber: r.serialNumber!,
+      revokedAt: r.revokedAt ?? null,
+      revocationReason: r.revocationReason ?? null,
     }));
   }
 

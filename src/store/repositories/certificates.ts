@@ -3,8 +3,10 @@ import type {
   Certificate,
   CertificateFilter,
   CertificateRepository,
+  ExpiringByProfile,
   PageQuery,
   RevokedEntry,
+  SerialStatus,
 } from "../../issuance/repositories";
 import type { RevocationReason } from "../../model/pki";
 import { readCertificatePage } from "../certificate-page";
@@ -61,8 +63,43 @@ export class OrmCertificateRepository implements CertificateRepository {
     }));
   }
 
+  async statusesIssuedBy(caId: string, serialNumbers: readonly string[]): Promise<SerialStatus[]> {
+    if (serialNumbers.length === 0) return [];
+    const rows = await this.em().find(
+      E,
+      { caId, serialNumber: { $in: [...serialNumbers] } },
+      { fields: ["serialNumber", "revokedAt", "revocationReason"] },
+    );
+    return rows.map((r) => ({
+      serialNumber: r.serialNumber,
+      revokedAt: r.revokedAt ?? null,
+      revocationReason: r.revocationReason ?? null,
+    }));
+  }
+
   countIssuedBy(caId: string): Promise<number> {
     return this.em().count(E, { caId });
+  }
+
+  async countExpiring(now: Date, soon: Date, later: Date): Promise<ExpiringByProfile[]> {
+    // One range scan of the not_after index (certificate_not_after_created_at_index) to `later`.
+    const rows = await this.em()
+      .getConnection()
+      .execute<Array<{ profile: string | null; by_soon: string; by_later: string }>>(
+        `select p."slug" as profile,
+              count(*) filter (where c."not_after" <= ?) as by_soon,
+              count(*) as by_later
+         from "certificate" c left join "certificate_profile" p on p."id" = c."profile_id"
+        where c."not_after" > ? and c."not_after" <= ?
+          and c."revoked_at" is null and c."renewed_by_id" is null
+        group by p."slug"`,
+        [soon, now, later],
+      );
+    return rows.map((r) => ({
+      profileSlug: r.profile,
+      bySoon: Number(r.by_soon),
+      byLater: Number(r.by_later),
+    }));
   }
 
   async isRevoked(fingerprintSha256: string): Promise<boolean> {

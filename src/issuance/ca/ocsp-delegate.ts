@@ -1,0 +1,102 @@
+import { randomUUID } from "node:crypto";
+import type { SignatureAlgorithm } from "../../model/pki";
+import {
+  type CaSigner,
+  generateKeyPair,
+  issueCertificate,
+  newSerialNumber,
+  SoftwareSigner,
+  serialToHex,
+} from "../../signer";
+import type { CertificateAuthority, OcspResponderRepository } from "../repositories";
+import type { CaKeyring } from "./keyring";
+import { caIssuer } from "./load";
+
+/** A delegated responder of one CA: its key (this process only) and its certificate. */
+export interface DelegatedResponder {
+  signer: CaSigner;
+  signatureAlgorithm: SignatureAlgorithm;
+  certificatePem: string;
+  notAfter: Date;
+  /** performance.now() past which a new one is made (half its lifetime). */
+  renewAt: number;
+}
+
+export interface DelegateDeps {
+  store: { ocspResponders: Pick<OcspResponderRepository, "recordIntent" | "storeCertificate"> };
+  keyring: Pick<CaKeyring, "signerFor">;
+  now: () => Date;
+}
+
+/** How long a responder certificate is valid: a week, or less if its CA ends sooner. */
+export const RESPONDER_LIFETIME_SECONDS = 7 * 86_400;
+
+/**
+ * Delegated OCSP responders (RFC 6960 4.2.2.2): the CA key signs a short-lived certificate
+ * for a P-256 key made in this process (id-kp-OCSPSigning, id-pkix-ocsp-nocheck), and that key
+ * signs the OCSP responses, so the CA key signs once a few days instead of once per response.
+ * The certificate's row and serial are committed before the CA signs it (the database knows
+ * every certificate a CA key signs); the private key is never stored and dies with the
+ * process. Each replica makes its own.
+ */
+export class DelegatedResponders {
+  private readonly responders = new Map<string, DelegatedResponder>();
+  private readonly making = new Map<string, Promise<DelegatedResponder>>();
+
+  constructor(private readonly deps: DelegateDeps) {}
+
+  /** The CA's current responder, made when there is none or half its lifetime has passed. */
+  async responderFor(ca: CertificateAuthority): Promise<DelegatedResponder> {
+    const current = this.responders.get(ca.id);
+    if (current && performance.now() < current.renewAt) return current;
+    let pending = this.making.get(ca.id);
+    if (!pending) {
+      pending = this.make(ca).finally(() => this.making.delete(ca.id));
+      this.making.set(ca.id, pending);
+    }
+    return pending;
+  }
+
+  private async make(ca: CertificateAuthority): Promise<DelegatedResponder> {
+    const { publicKey, privateKey } = await generateKeyPair("EC_P256");
+    const now = this.deps.now();
+    const notBefore = new Date(now.getTime() - 60_000); // clock skew, as for leaves
+    const limit = now.getTime() + RESPONDER_LIFETIME_SECONDS * 1000;
+    const notAfter = new Date(Math.min(limit, ca.notAfter?.getTime() ?? limit));
+    const serial = newSerialNumber();
+    const id = randomUUID();
+    const responders = this.deps.store.ocspResponders;
+    await responders.recordIntent({
+      id,
+      caId: ca.id,
+      serialNumber: serialToHex(serial),
+      notAfter,
+      createdAt: now,
+    });
+    const issued = await issueCertificate({
+      subject: { attributes: [{ type: "COMMON_NAME", value: `${ca.slug} OCSP responder` }] },
+      sans: { dns: [], ip: [], email: [], uri: [] },
+      publicKey,
+      serial,
+      notBefore,
+      notAfter,
+      isCa: false,
+      keyUsages: ["DIGITAL_SIGNATURE"],
+      extendedKeyUsages: ["OCSP_SIGNING"],
+      signatureAlgorithm: ca.signatureAlgorithm,
+      issuer: caIssuer(this.deps, ca),
+      ocspNoCheck: true,
+    });
+    await responders.storeCertificate(id, issued.pem);
+    const lifetimeMs = issued.notAfter.getTime() - now.getTime();
+    const responder: DelegatedResponder = {
+      signer: new SoftwareSigner(privateKey),
+      signatureAlgorithm: "ECDSA_WITH_SHA256",
+      certificatePem: issued.pem,
+      notAfter: issued.notAfter,
+      renewAt: performance.now() + lifetimeMs / 2,
+    };
+    this.responders.set(ca.id, responder);
+    return responder;
+  }
+}

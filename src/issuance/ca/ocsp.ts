@@ -1,0 +1,245 @@
+import { isCertmintError } from "../../errors";
+import {
+  buildOcspResponse,
+  type OcspCertId,
+  type OcspCertStatus,
+  type OcspErrorStatus,
+  ocspErrorResponse,
+  ocspIssuerHashes,
+  parseOcspRequest,
+} from "../../signer";
+import type {
+  CaRepository,
+  CertificateAuthority,
+  CertificateRepository,
+  OcspResponderRepository,
+} from "../repositories";
+import type { CaKeyring } from "./keyring";
+import { caIssuer } from "./load";
+import { DelegatedResponders } from "./ocsp-delegate";
+
+/** What the responder reads (and, with delegated responders, records). */
+export interface OcspDeps {
+  store: {
+    cas: Pick<CaRepository, "find" | "revocationCount" | "withCertificates" | "childStatuses">;
+    certificates: Pick<CertificateRepository, "statusesIssuedBy">;
+    /** Written only with delegated responders (OcspSettings.delegated). */
+    ocspResponders: Pick<OcspResponderRepository, "recordIntent" | "storeCertificate">;
+  };
+  keyring: Pick<CaKeyring, "signerFor">;
+  now: () => Date;
+}
+
+/** What the HTTP layer sends back. */
+export interface OcspAnswer {
+  der: Buffer;
+  /** good / revoked / unknown (of the first certificate asked about), or the error status. */
+  status: OcspCertStatus["kind"] | OcspErrorStatus;
+  /** Until when an HTTP cache may keep it (nextUpdate); absent: not cacheable (a nonce, an error). */
+  cacheUntil?: Date;
+  /** thisUpdate, for Last-Modified (RFC 5019 6.2). */
+  thisUpdate?: Date;
+}
+
+export interface OcspSettings {
+  /** A response without a nonce is reused this long (and dropped at a revocation). */
+  cacheSeconds: number;
+  /** nextUpdate - thisUpdate (RFC 6960 4.2.2.1). */
+  validitySeconds: number;
+  /** Sign with a delegated responder certificate per CA (ocsp-delegate.ts) instead of the CA key. */
+  delegated?: boolean;
+}
+
+interface CachedResponse {
+  answer: OcspAnswer;
+  signedAt: number;
+}
+
+interface CaCache {
+  /** The CA's revocation count its cached responses were signed at (as for CRLs). */
+  revocationCount: string;
+  checkedAt: number;
+  responses: Map<string, CachedResponse>;
+}
+
+/**
+ * How often a CA's cached responses are compared with its revocation count in the database
+ * (as its published CRL is): a revocation through another replica replaces them within this.
+ */
+const REVOCATION_CHECK_MS = 500;
+
+/** A CA's issuer lookup is reloaded at most this often when a request names an unknown issuer. */
+const ISSUER_RELOAD_MS = 1000;
+
+/**
+ * The OCSP responder (RFC 6960) of every CA certmint holds a key for, served at /ocsp on the
+ * publication server. A request names its issuer by the hashes of the CA's name and key
+ * (4.1.1); the response is signed by that CA's own key (4.2.2.2: the CA that issued the
+ * certificate), with its key hash as ResponderID, or by a delegated responder the CA
+ * certified (ocsp-delegate.ts), whose certificate the response carries. A certificate the CA never issued is
+ * `unknown`, a revoked one `revoked` with its time and reason; an issuer certmint does not
+ * hold is `unauthorized` (RFC 5019 2.2.3), a malformed request `malformedRequest`.
+ *
+ * Responses to requests without a nonce are signed at most once per `cacheSeconds` per set of
+ * certificates; a revocation drops them at once in this process, and within
+ * REVOCATION_CHECK_MS when it went through another replica (the CA's revocation count, as
+ * the published CRL does). A request with a nonce (RFC 8954) gets a fresh signature with the
+ * nonce echoed.
+ */
+export class OcspResponder {
+  private readonly cas = new Map<string, CaCache>();
+  private issuers = new Map<string, string>();
+  private issuersLoadedAt = Number.NEGATIVE_INFINITY;
+  private readonly hashesByCa = new Map<string, Map<string, string>>();
+  private readonly delegates?: DelegatedResponders;
+
+  constructor(
+    private readonly deps: OcspDeps,
+    private readonly settings: OcspSettings,
+  ) {
+    if (settings.delegated) this.delegates = new DelegatedResponders(deps);
+  }
+
+  /** A DER OCSPRequest in, a DER OCSPResponse out; never throws for a client's input. */
+  async respond(requestDer: Buffer): Promise<OcspAnswer> {
+    let request: ReturnType<typeof parseOcspRequest>;
+    try {
+      request = parseOcspRequest(requestDer);
+    } catch (err) {
+      if (!isCertmintError(err)) throw err;
+      return failure("malformedRequest");
+    }
+    const caIds = new Set<string>();
+    for (const certId of request.certIds) {
+      const caId = await this.issuerOf(certId);
+      if (!caId) return failure("unauthorized");
+      caIds.add(caId);
+    }
+    // One response is signed by one CA: a request about certificates of several is refused.
+    if (caIds.size !== 1) return failure("unauthorized");
+    const [caId] = [...caIds] as [string];
+    const key = request.certIds.map((c) => `${c.hash}:${c.serialHex}`).join(",");
+    if (!request.nonce) {
+      const hit = (await this.currentCache(caId))?.responses.get(key);
+      if (hit && performance.now() - hit.signedAt < this.settings.cacheSeconds * 1000) {
+        return hit.answer;
+      }
+    }
+    const ca = await this.deps.store.cas.find({ id: caId });
+    if (!ca?.certificatePem) return failure("unauthorized");
+    const statuses = await this.statuses(ca, request.certIds);
+    const delegate = await this.delegates?.responderFor(ca);
+    const now = this.deps.now();
+    let nextUpdate = new Date(now.getTime() + this.settings.validitySeconds * 1000);
+    // A response says nothing past its responder's certificate.
+    if (delegate && delegate.notAfter < nextUpdate) nextUpdate = delegate.notAfter;
+    const der = await buildOcspResponse({
+      signer: delegate?.signer ?? caIssuer(this.deps, ca).signer,
+      signatureAlgorithm: delegate?.signatureAlgorithm ?? ca.signatureAlgorithm,
+      responderCertificate: delegate?.certificatePem ?? ca.certificatePem,
+      includeResponderCertificate: delegate !== undefined,
+      responses: request.certIds.map((certId, i) => ({ certId, status: statuses[i]! })),
+      producedAt: now,
+      thisUpdate: now,
+      nextUpdate,
+      nonce: request.nonce,
+    });
+    const answer: OcspAnswer = {
+      der,
+      status: statuses[0]!.kind,
+      thisUpdate: now,
+      ...(request.nonce ? {} : { cacheUntil: nextUpdate }),
+    };
+    if (!request.nonce && this.settings.cacheSeconds > 0) {
+      const entry = this.cas.get(caId) ?? {
+        revocationCount: String(ca.revocationCount),
+        checkedAt: performance.now(),
+        responses: new Map(),
+      };
+      entry.responses.set(key, { answer, signedAt: performance.now() });
+      this.cas.set(caId, entry);
+    }
+    return answer;
+  }
+
+  /** A revocation of something the CA issued: its cached responses are dropped. */
+  forget(caId: string): void {
+    this.cas.delete(caId);
+  }
+
+  /** The CA's cache while no revocation was counted since it was filled; else none. */
+  private async currentCache(caId: string): Promise<CaCache | undefined> {
+    const entry = this.cas.get(caId);
+    if (!entry) return undefined;
+    if (performance.now() - entry.checkedAt < REVOCATION_CHECK_MS) return entry;
+    const count = await this.deps.store.cas.revocationCount(caId);
+    if (count === null || count !== entry.revocationCount) {
+      this.cas.delete(caId);
+      return undefined;
+    }
+    entry.checkedAt = performance.now();
+    return entry;
+  }
+
+  /** Each certificate's status: leaves and intermediate CAs the CA signed, by serial. */
+  private async statuses(
+    ca: CertificateAuthority,
+    certIds: OcspCertId[],
+  ): Promise<OcspCertStatus[]> {
+    const serials = certIds.map((c) => c.serialHex);
+    const found = [
+      ...(await this.deps.store.certificates.statusesIssuedBy(ca.id, serials)),
+      ...(await this.deps.store.cas.childStatuses(ca.id, serials)),
+    ];
+    return certIds.map((certId) => {
+      const row = found.find((r) => r.serialNumber === certId.serialHex);
+      if (!row) return { kind: "unknown" };
+      if (!row.revokedAt) return { kind: "good" };
+      return {
+        kind: "revoked",
+        revokedAt: row.revokedAt,
+        reason: row.revocationReason ?? "UNSPECIFIED",
+      };
+    });
+  }
+
+  /** The CA whose name and key hash to the CertID's, among the CAs with a certificate. */
+  private async issuerOf(certId: OcspCertId): Promise<string | undefined> {
+    const key = `${certId.hash}:${certId.issuerNameHash.toString("hex")}:${certId.issuerKeyHash.toString("hex")}`;
+    let caId = this.issuers.get(key);
+    if (caId) return caId;
+    if (performance.now() - this.issuersLoadedAt < ISSUER_RELOAD_MS) return undefined;
+    this.issuersLoadedAt = performance.now();
+    const cas = await this.deps.store.cas.withCertificates();
+    const issuers = new Map<string, string>();
+    for (const ca of cas) {
+      for (const hash of ["sha1", "sha256", "sha384", "sha512"] as const) {
+        issuers.set(this.hashKey(ca.id, ca.certificatePem!, hash), ca.id);
+      }
+    }
+    this.issuers = issuers;
+    caId = issuers.get(key);
+    return caId;
+  }
+
+  /** `hash:nameHash:keyHash` of a CA certificate, computed once per CA and hash. */
+  private hashKey(caId: string, pem: string, hash: OcspCertId["hash"]): string {
+    let byHash = this.hashesByCa.get(caId);
+    if (!byHash) {
+      byHash = new Map();
+      this.hashesByCa.set(caId, byHash);
+    }
+    let key = byHash.get(hash);
+    if (!key) {
+      const { nameHash, keyHash } = ocspIssuerHashes(pem, hash);
+      key = `${hash}:${nameHash.toString("hex")}:${keyHash.toString("hex")}`;
+      byHash.set(hash, key);
+    }
+    return key;
+  }
+}
+
+const failure = (status: OcspErrorStatus): OcspAnswer => ({
+  der: ocspErrorResponse(status),
+  status,
+});

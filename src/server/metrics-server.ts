@@ -1,0 +1,39 @@
+import type { Server } from "node:http";
+import type { Logger } from "pino";
+import type { ConnectionLimits } from "../config";
+import { startHttpServer } from "./http-server";
+import type { CertmintMetrics } from "./metrics";
+
+/**
+ * The Prometheus endpoint, on a listener of its own (CERTMINT_METRICS_LISTEN), never on the
+ * gRPC port: GET /metrics in the text exposition format; nothing else is served.
+ */
+export function startMetricsServer(
+  listen: { host: string; port: number },
+  metrics: CertmintMetrics,
+  logger: Logger,
+  limits: ConnectionLimits,
+): Promise<{ server: Server; port: number }> {
+  return startHttpServer("metrics", listen, limits, logger, (req, res) => {
+    const respond = (code: number, body: string, type = "text/plain; charset=utf-8") => {
+      res.writeHead(code, { "content-type": type, "content-length": Buffer.byteLength(body) });
+      res.end(req.method === "HEAD" ? undefined : body);
+    };
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      res.setHeader("allow", "GET, HEAD");
+      respond(405, "only GET and HEAD\n");
+      return;
+    }
+    if ((req.url ?? "").split("?")[0] !== "/metrics") {
+      respond(404, "not found: the metrics are at /metrics\n");
+      return;
+    }
+    metrics.exposition().then(
+      ({ contentType, body }) => respond(200, body, contentType),
+      (err: unknown) => {
+        logger.error({ err }, "metrics collection failed");
+        respond(500, "internal error\n");
+      },
+    );
+  });
+}

@@ -1,0 +1,227 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { ExpiringCount } from "../issuance/certificates/expiring";
+import type { IssuanceObserver } from "../issuance/observer";
+import type { KeyGenerationStats } from "../signer";
+
+/** What the metrics read when scraped, once the database is open. */
+export interface MetricsSources {
+  keyGeneration(): KeyGenerationStats;
+  /** The database pool now; undefined when it cannot be read. */
+  databasePool(): { used: number; free: number; pending: number } | undefined;
+  /** Certificates expiring within 7 and 30 days per profile (one query; cached, see below). */
+  expiring(): Promise<ExpiringCount[]>;
+}
+
+export interface MetricsOptions {
+  /** The expiring-certificates query runs at most this often (on a scrape); default 60 s. */
+  expiringRefreshMs?: number;
+  version: string;
+}
+
+/** Latency buckets of RPCs: from a cached read (sub-millisecond) to an RSA key (seconds). */
+const RPC_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+/**
+ * certmint's Prometheus metrics (names per the Prometheus conventions: `certmint_` prefix,
+ * `_total` counters, `_seconds` durations), in a registry of their own per server (tests run
+ * several in one process). The issuance observer port (src/issuance/observer.ts) feeds the
+ * counters; gauges read their sources when scraped. Labels take profile and CA slugs, which
+ * operators create: their number is the number of profiles and CAs, not of requests.
+ */
+export class CertmintMetrics implements IssuanceObserver {
+  readonly registry = new Registry();
+  private sources?: MetricsSources;
+  private readonly crls = new Map<string, CrlSeen>();
+  private expiringCache?: { at: number; counts: ExpiringCount[] };
+
+  private readonly rpcs: Counter<"service" | "method" | "code">;
+  private readonly rpcSeconds: Histogram<"service" | "method" | "code">;
+  private readonly issued: Counter<"operation" | "profile" | "ca" | "key_algorithm">;
+  private readonly refusals: Counter<"reason">;
+  private readonly keyWait: Histogram<"bits">;
+  private readonly ocsp: Counter<"status">;
+
+  constructor(private readonly options: MetricsOptions) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+    new Gauge({
+      name: "certmint_build_info",
+      help: "Always 1; the labels say which certmint and Node.js run",
+      labelNames: ["version", "node_version"],
+      registers,
+    }).set({ version: options.version, node_version: process.version }, 1);
+    this.rpcs = new Counter({
+      name: "certmint_grpc_requests_total",
+      help: "gRPC calls handled, by service, method and status code",
+      labelNames: ["service", "method", "code"],
+      registers,
+    });
+    this.rpcSeconds = new Histogram({
+      name: "certmint_grpc_request_duration_seconds",
+      help: "Time from a gRPC call's start to its status, by service, method and status code",
+      labelNames: ["service", "method", "code"],
+      buckets: RPC_BUCKETS,
+      registers,
+    });
+    this.issued = new Counter({
+      name: "certmint_certificates_issued_total",
+      help: "Certificates signed, by operation (issue, renew), profile, issuing CA and key algorithm",
+      labelNames: ["operation", "profile", "ca", "key_algorithm"],
+      registers,
+    });
+    this.refusals = new Counter({
+      name: "certmint_policy_refusals_total",
+      help: "Requests refused on their merits (recorded FAILED), once per distinct violation reason",
+      labelNames: ["reason"],
+      registers,
+    });
+    this.keyWait = new Histogram({
+      name: "certmint_key_generation_wait_seconds",
+      help: "How long an RSA key waited for a key-generation thread, by key size",
+      labelNames: ["bits"],
+      buckets: [0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    });
+    this.ocsp = new Counter({
+      name: "certmint_ocsp_responses_total",
+      help: "OCSP responses sent, by certificate status (good, revoked, unknown) or error status",
+      labelNames: ["status"],
+      registers,
+    });
+    const metrics = this;
+    new Gauge({
+      name: "certmint_key_generation_queue_depth",
+      help: "RSA keys waiting for a key-generation thread",
+      registers,
+      collect() {
+        const stats = metrics.sources?.keyGeneration();
+        if (stats) this.set(stats.waiting);
+      },
+    });
+    new Gauge({
+      name: "certmint_key_generation_running",
+      help: "RSA keys being generated now",
+      registers,
+      collect() {
+        const stats = metrics.sources?.keyGeneration();
+        if (stats) this.set(stats.running);
+      },
+    });
+    new Gauge({
+      name: "certmint_database_pool_connections",
+      help: "Database pool connections by state: in_use, idle; waiting counts callers queued for one",
+      labelNames: ["state"],
+      registers,
+      collect() {
+        const pool = metrics.sources?.databasePool();
+        if (!pool) return;
+        this.set({ state: "in_use" }, pool.used);
+        this.set({ state: "idle" }, pool.free);
+        this.set({ state: "waiting" }, pool.pending);
+      },
+    });
+    const crlGauge = (name: string, help: string, value: (c: CrlSeen, now: number) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ["ca"],
+        registers,
+        collect() {
+          this.reset();
+          const now = Date.now();
+          for (const c of metrics.crls.values()) this.set({ ca: c.ca }, value(c, now));
+        },
+      });
+    crlGauge(
+      "certmint_crl_age_seconds",
+      "Seconds since the thisUpdate of the CA's latest CRL signed by this process",
+      (c, now) => (now - c.thisUpdate.getTime()) / 1000,
+    );
+    crlGauge(
+      "certmint_crl_next_update_timestamp_seconds",
+      "nextUpdate of the CA's latest CRL signed by this process (Unix time)",
+      (c) => c.nextUpdate.getTime() / 1000,
+    );
+    crlGauge(
+      "certmint_crl_entries",
+      "Revoked certificates listed in the CA's latest CRL",
+      (c) => c.entries,
+    );
+    crlGauge("certmint_crl_bytes", "DER size of the CA's latest CRL", (c) => c.bytes);
+    new Gauge({
+      name: "certmint_certificates_expiring",
+      help: "Certificates in use (not revoked, not renewed) expiring within 7d or 30d, by profile",
+      labelNames: ["profile", "within"],
+      registers,
+      async collect() {
+        const counts = await metrics.expiringCounts();
+        if (!counts) return;
+        this.reset();
+        for (const c of counts) {
+          this.set({ profile: c.profile, within: "7d" }, c.within7Days);
+          this.set({ profile: c.profile, within: "30d" }, c.within30Days);
+        }
+      },
+    });
+  }
+
+  /** The sources become readable once the database is open (src/app.ts). */
+  attach(sources: MetricsSources): void {
+    this.sources = sources;
+  }
+
+  /** One gRPC call ended (server/call-metrics.ts). */
+  callEnded(path: string, code: string, seconds: number): void {
+    const [service = "", method = ""] = path.replace(/^\//, "").split("/");
+    const labels = { service, method, code };
+    this.rpcs.inc(labels);
+    this.rpcSeconds.observe(labels, seconds);
+  }
+
+  keyWaited(seconds: number, bits: number): void {
+    this.keyWait.observe({ bits: String(bits) }, seconds);
+  }
+
+  ocspAnswered(status: string): void {
+    this.ocsp.inc({ status });
+  }
+
+  certificateIssued(e: Parameters<IssuanceObserver["certificateIssued"]>[0]): void {
+    this.issued.inc({
+      operation: e.operation,
+      profile: e.profile,
+      ca: e.ca,
+      key_algorithm: e.keyAlgorithm,
+    });
+  }
+
+  requestRefused(reasons: string[]): void {
+    for (const reason of reasons) this.refusals.inc({ reason });
+  }
+
+  crlSigned(e: Parameters<IssuanceObserver["crlSigned"]>[0]): void {
+    this.crls.set(e.caId, e);
+  }
+
+  /** The exposition text (Prometheus text format 0.0.4). */
+  async exposition(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+
+  /** The last counts while they are fresh; a failed query keeps the previous ones. */
+  private async expiringCounts(): Promise<ExpiringCount[] | undefined> {
+    if (!this.sources) return undefined;
+    const refreshMs = this.options.expiringRefreshMs ?? 60_000;
+    const cached = this.expiringCache;
+    if (cached && performance.now() - cached.at < refreshMs) return cached.counts;
+    try {
+      const counts = await this.sources.expiring();
+      this.expiringCache = { at: performance.now(), counts };
+      return counts;
+    } catch {
+      return cached?.counts;
+    }
+  }
+}
+
+type CrlSeen = Parameters<IssuanceObserver["crlSigned"]>[0];

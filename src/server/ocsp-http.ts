@@ -1,0 +1,77 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Logger } from "pino";
+import type { OcspAnswer, OcspResponder } from "../issuance/ca/ocsp";
+import { OCSP_REQUEST_MAX_BYTES, ocspErrorResponse } from "../signer";
+
+const OCSP_RESPONSE_TYPE = "application/ocsp-response";
+
+/**
+ * OCSP over HTTP (RFC 6960 appendix A): POST /ocsp with the DER request as the body, or
+ * GET /ocsp/<url-encoded base64 of the DER request>. Answers are always 200 with an
+ * OCSPResponse (errors are OCSP statuses, A.1); a response without a nonce may be cached by
+ * HTTP caches until its nextUpdate (RFC 5019 6.2). Returns false for paths that are not OCSP.
+ */
+export function serveOcsp(
+  req: IncomingMessage,
+  res: ServerResponse,
+  ocsp: OcspResponder,
+  logger: Logger,
+  onAnswer?: (status: string) => void,
+): boolean {
+  const path = (req.url ?? "").split("?")[0]!;
+  if (path !== "/ocsp" && path !== "/ocsp/" && !path.startsWith("/ocsp/")) return false;
+  const send = (answer: OcspAnswer) => {
+    onAnswer?.(answer.status);
+    const headers: Record<string, string | number> = {
+      "content-type": OCSP_RESPONSE_TYPE,
+      "content-length": answer.der.length,
+    };
+    if (answer.cacheUntil && req.method === "GET") {
+      const maxAge = Math.max(0, Math.floor((answer.cacheUntil.getTime() - Date.now()) / 1000));
+      headers["cache-control"] = `public, max-age=${maxAge}, no-transform, must-revalidate`;
+      headers["last-modified"] = answer.thisUpdate!.toUTCString();
+      headers.expires = answer.cacheUntil.toUTCString();
+    } else {
+      headers["cache-control"] = "no-store";
+    }
+    res.writeHead(200, headers);
+    res.end(req.method === "HEAD" ? undefined : answer.der);
+  };
+  const answer = (der: Buffer) =>
+    ocsp.respond(der).then(send, (err: unknown) => {
+      logger.error({ err }, "OCSP response failed");
+      send({ der: ocspErrorResponse("internalError"), status: "internalError" });
+    });
+  const malformed = () =>
+    send({ der: ocspErrorResponse("malformedRequest"), status: "malformedRequest" });
+
+  if (req.method === "POST" && (path === "/ocsp" || path === "/ocsp/")) {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > OCSP_REQUEST_MAX_BYTES) tooLarge = true;
+      else chunks.push(chunk);
+    });
+    req.on("end", () => (tooLarge ? malformed() : void answer(Buffer.concat(chunks))));
+    return true;
+  }
+  if ((req.method === "GET" || req.method === "HEAD") && path.startsWith("/ocsp/")) {
+    let der: Buffer;
+    try {
+      // Clients percent-encode the base64 (A.1); some leave its '/' and '+' as they are.
+      der = Buffer.from(decodeURIComponent(path.slice("/ocsp/".length)), "base64");
+    } catch {
+      malformed();
+      return true;
+    }
+    if (der.length === 0 || der.length > OCSP_REQUEST_MAX_BYTES) malformed();
+    else void answer(der);
+    return true;
+  }
+  res.setHeader("allow", "GET, POST");
+  res.writeHead(405, { "content-type": "text/plain; charset=utf-8" });
+  res.end("OCSP: POST /ocsp with application/ocsp-request, or GET /ocsp/<base64>\n");
+  return true;
+}

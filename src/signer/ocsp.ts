@@ -1,0 +1,290 @@
+/**
+ * OCSP (RFC 6960) requests and responses, encoded with forge.asn1 and signed through the
+ * CaSigner port. The ASN.1 module of RFC 6960 (appendix B.1) uses EXPLICIT tags, except where
+ * a field says IMPLICIT (the three certStatus alternatives).
+ *
+ * OCSPRequest ::= SEQUENCE { tbsRequest TBSRequest, optionalSignature [0] EXPLICIT Signature OPTIONAL }
+ * TBSRequest ::= SEQUENCE { version [0] EXPLICIT Version DEFAULT v1, requestorName [1] EXPLICIT
+ *   GeneralName OPTIONAL, requestList SEQUENCE OF Request, requestExtensions [2] EXPLICIT
+ *   Extensions OPTIONAL }
+ * Request ::= SEQUENCE { reqCert CertID, singleRequestExtensions [0] EXPLICIT Extensions OPTIONAL }
+ * CertID ::= SEQUENCE { hashAlgorithm AlgorithmIdentifier, issuerNameHash OCTET STRING,
+ *   issuerKeyHash OCTET STRING, serialNumber CertificateSerialNumber }
+ */
+import { createHash } from "node:crypto";
+import forge from "node-forge";
+import { invalidArgument, isCertmintError } from "../errors";
+import { REVOCATION_REASONS, type RevocationReason, type SignatureAlgorithm } from "../model/pki";
+import { algorithmIdentifier, algorithmIdentifierDer } from "./algorithms";
+import type { CaSigner } from "./ca-signer";
+import {
+  type Asn1,
+  bitString,
+  Class,
+  contextConstructed,
+  contextPrimitive,
+  octetString,
+  oid,
+  parseDer,
+  seq,
+  Type,
+  toDer,
+  wrapSigned,
+} from "./der";
+import {
+  children,
+  isTag,
+  primitive,
+  readBitString,
+  readBoolean,
+  readIntegerBytes,
+  readOid,
+} from "./der-read";
+import { parseCertificate } from "./parse-certificate";
+import { serialToHex } from "./serial";
+
+const OCSP_BASIC = "1.3.6.1.5.5.7.48.1.1";
+const OCSP_NONCE = "1.3.6.1.5.5.7.48.1.2";
+
+/** CertID hash algorithms certmint answers for: SHA-1 (what most clients send) and SHA-2. */
+const HASHES: Record<string, "sha1" | "sha256" | "sha384" | "sha512"> = {
+  "1.3.14.3.2.26": "sha1",
+  "2.16.840.1.101.3.4.2.1": "sha256",
+  "2.16.840.1.101.3.4.2.2": "sha384",
+  "2.16.840.1.101.3.4.2.3": "sha512",
+};
+
+/** Largest OCSP request certmint reads: a few CertIDs and a nonce fit in far less. */
+export const OCSP_REQUEST_MAX_BYTES = 8 * 1024;
+/** CertIDs answered in one response (RFC 5019 2.1.1 clients send one). */
+export const OCSP_MAX_CERT_IDS = 8;
+
+/** One certificate asked about. */
+export interface OcspCertId {
+  hash: "sha1" | "sha256" | "sha384" | "sha512";
+  issuerNameHash: Buffer;
+  issuerKeyHash: Buffer;
+  /** The serial in certmint's stored form (lower-case hex of the INTEGER content octets). */
+  serialHex: string;
+  /** The CertID as the client encoded it: echoed in the response (RFC 6960 4.2.1). */
+  node: Asn1;
+}
+
+export interface OcspRequest {
+  certIds: OcspCertId[];
+  /** The nonce extension's extnValue, echoed unchanged (RFC 6960 4.4.1, RFC 8954). */
+  nonce?: Buffer;
+}
+
+const malformed = (why: string) =>
+  invalidArgument("OCSP_REQUEST_MALFORMED", `the OCSP request is malformed: ${why}`);
+
+/**
+ * Parses a DER OCSPRequest; throws invalid_argument OCSP_REQUEST_MALFORMED (answered with
+ * malformedRequest). A request signature is not required and not checked (RFC 6960 4.1.2).
+ */
+export function parseOcspRequest(der: Uint8Array): OcspRequest {
+  if (der.length > OCSP_REQUEST_MAX_BYTES) throw malformed("too large");
+  try {
+    const { node, trailing } = parseDer(der);
+    if (trailing > 0) throw malformed("trailing data");
+    const [tbs] = children(node, "OCSPRequest");
+    const fields = children(tbs, "TBSRequest");
+    let i = 0;
+    if (isTag(fields[i], Class.CONTEXT_SPECIFIC, 0)) {
+      const [version] = children(fields[i], "version", Class.CONTEXT_SPECIFIC, 0);
+      if (primitive(version, "version", Class.UNIVERSAL, Type.INTEGER) !== "\x00") {
+        throw malformed("only version 1 requests exist");
+      }
+      i++;
+    }
+    if (isTag(fields[i], Class.CONTEXT_SPECIFIC, 1)) i++; // requestorName: not used
+    const list = children(fields[i], "requestList");
+    i++;
+    if (list.length === 0) throw malformed("the request list is empty");
+    if (list.length > OCSP_MAX_CERT_IDS) {
+      throw malformed(`more than ${OCSP_MAX_CERT_IDS} certificates in one request`);
+    }
+    const certIds = list.map((request) => readCertId(children(request, "Request")[0]));
+    let nonce: Buffer | undefined;
+    if (isTag(fields[i], Class.CONTEXT_SPECIFIC, 2)) {
+      const [extensions] = children(fields[i], "requestExtensions", Class.CONTEXT_SPECIFIC, 2);
+      nonce = readNonce(children(extensions, "Extensions"));
+      i++;
+    }
+    if (i !== fields.length) throw malformed("unexpected fields in TBSRequest");
+    return { certIds, ...(nonce ? { nonce } : {}) };
+  } catch (err) {
+    if (isCertmintError(err)) throw err;
+    throw malformed(err instanceof Error ? err.message : "not DER");
+  }
+}
+
+function readCertId(node: Asn1 | undefined): OcspCertId {
+  const [algorithm, nameHash, keyHash, serial] = children(node, "CertID");
+  const hash = HASHES[readOid(children(algorithm, "hashAlgorithm")[0], "hashAlgorithm")];
+  if (!hash) throw malformed("unsupported CertID hash algorithm");
+  const serialBytes = readIntegerBytes(serial, "serialNumber");
+  return {
+    hash,
+    issuerNameHash: Buffer.from(
+      primitive(nameHash, "issuerNameHash", Class.UNIVERSAL, Type.OCTETSTRING),
+      "latin1",
+    ),
+    issuerKeyHash: Buffer.from(
+      primitive(keyHash, "issuerKeyHash", Class.UNIVERSAL, Type.OCTETSTRING),
+      "latin1",
+    ),
+    serialHex: serialToHex(serialBytes),
+    node: node!,
+  };
+}
+
+/**
+ * RFC 8954 2.1: Nonce ::= OCTET STRING (SIZE(1..32)) inside the extnValue. A responder SHOULD
+ * reject a longer one with malformedRequest; an empty one is malformed too.
+ */
+function readNonce(extensions: Asn1[]): Buffer | undefined {
+  for (const ext of extensions) {
+    const parts = children(ext, "Extension");
+    if (readOid(parts[0], "extnID") !== OCSP_NONCE) continue;
+    if (parts.length === 3) readBoolean(parts[1], "critical");
+    const value = primitive(parts.at(-1), "extnValue", Class.UNIVERSAL, Type.OCTETSTRING);
+    const inner = parseDer(Buffer.from(value, "latin1"));
+    const nonce = primitive(inner.node, "Nonce", Class.UNIVERSAL, Type.OCTETSTRING);
+    if (inner.trailing > 0 || nonce.length < 1 || nonce.length > 32) {
+      throw malformed("the nonce must be an OCTET STRING of 1 to 32 octets (RFC 8954)");
+    }
+    return Buffer.from(value, "latin1");
+  }
+  return undefined;
+}
+
+/** issuerNameHash and issuerKeyHash of a CA certificate (RFC 6960 4.1.1) under `hash`. */
+export function ocspIssuerHashes(
+  caCertificate: string | Uint8Array,
+  hash: OcspCertId["hash"],
+): { nameHash: Buffer; keyHash: Buffer } {
+  const cert = parseCertificate(caCertificate);
+  return {
+    nameHash: createHash(hash).update(cert.subjectDer).digest(),
+    keyHash: createHash(hash).update(subjectPublicKeyBits(cert.der)).digest(),
+  };
+}
+
+/** The subjectPublicKey BIT STRING's value (without tag, length and unused-bits octet). */
+function subjectPublicKeyBits(certificateDer: Buffer): Buffer {
+  const [tbs] = children(parseDer(certificateDer).node, "Certificate");
+  const fields = children(tbs, "TBSCertificate");
+  const spki = fields[isTag(fields[0], Class.CONTEXT_SPECIFIC, 0) ? 6 : 5];
+  const [, bits] = children(spki, "SubjectPublicKeyInfo");
+  return Buffer.from(readBitString(bits, "subjectPublicKey").bytes, "latin1");
+}
+
+export type OcspCertStatus =
+  | { kind: "good" }
+  | { kind: "revoked"; revokedAt: Date; reason: RevocationReason }
+  | { kind: "unknown" };
+
+export interface OcspSingleResponse {
+  certId: OcspCertId;
+  status: OcspCertStatus;
+}
+
+export interface BuildOcspResponseInput {
+  /** The issuing CA's key (or a delegated responder's). */
+  signer: CaSigner;
+  signatureAlgorithm: SignatureAlgorithm;
+  /** The responder's certificate: its key hash is the ResponderID (byKey, RFC 6960 4.2.2.3). */
+  responderCertificate: string | Uint8Array;
+  /**
+   * A delegated responder's certificate goes into the response (`certs`), so a client can
+   * check that the issuing CA made it a responder (RFC 6960 4.2.2.2); the CA's own is not sent.
+   */
+  includeResponderCertificate?: boolean;
+  responses: OcspSingleResponse[];
+  producedAt: Date;
+  thisUpdate: Date;
+  nextUpdate: Date;
+  nonce?: Buffer;
+}
+
+const generalizedTime = (date: Date): Asn1 =>
+  forge.asn1.create(
+    Class.UNIVERSAL,
+    Type.GENERALIZEDTIME,
+    false,
+    forge.asn1.dateToGeneralizedTime(date),
+  );
+
+/** 4.2.1 CertStatus: good [0] IMPLICIT NULL, revoked [1] IMPLICIT RevokedInfo, unknown [2] IMPLICIT NULL. */
+function certStatus(status: OcspCertStatus): Asn1 {
+  if (status.kind === "good") return contextPrimitive(0, "");
+  if (status.kind === "unknown") return contextPrimitive(2, "");
+  const info = [generalizedTime(status.revokedAt)];
+  // As on the CRL (RFC 5280 5.3.1), an unspecified reason is left out.
+  if (status.reason !== "UNSPECIFIED") {
+    const code = forge.asn1.create(
+      Class.UNIVERSAL,
+      Type.ENUMERATED,
+      false,
+      String.fromCharCode(REVOCATION_REASONS[status.reason]),
+    );
+    info.push(contextConstructed(0, [code]));
+  }
+  return contextConstructed(1, info);
+}
+
+/** A successful OCSPResponse carrying a signed BasicOCSPResponse (RFC 6960 4.2.1). */
+export async function buildOcspResponse(input: BuildOcspResponseInput): Promise<Buffer> {
+  const responder = parseCertificate(input.responderCertificate);
+  const responderKeyHash = createHash("sha1").update(subjectPublicKeyBits(responder.der)).digest();
+  const single = input.responses.map((r) =>
+    seq([
+      r.certId.node,
+      certStatus(r.status),
+      generalizedTime(input.thisUpdate),
+      contextConstructed(0, [generalizedTime(input.nextUpdate)]),
+    ]),
+  );
+  const data: Asn1[] = [
+    contextConstructed(2, [octetString(responderKeyHash)]),
+    generalizedTime(input.producedAt),
+    seq(single),
+  ];
+  if (input.nonce) {
+    data.push(contextConstructed(1, [seq([seq([oid(OCSP_NONCE), octetString(input.nonce)])])]));
+  }
+  const tbs = toDer(seq(data));
+  const signature = await input.signer.sign(tbs, input.signatureAlgorithm);
+  const basic = input.includeResponderCertificate
+    ? toDer(
+        seq([
+          parseDer(tbs).node,
+          algorithmIdentifier(input.signatureAlgorithm),
+          bitString(signature),
+          contextConstructed(0, [seq([parseDer(responder.der).node])]),
+        ]),
+      )
+    : wrapSigned(tbs, algorithmIdentifierDer(input.signatureAlgorithm), signature);
+  return toDer(
+    seq([ocspStatus(0), contextConstructed(0, [seq([oid(OCSP_BASIC), octetString(basic)])])]),
+  );
+}
+
+/** OCSPResponseStatus values other than successful (RFC 6960 4.2.1). */
+export const OCSP_ERROR_STATUS = {
+  malformedRequest: 1,
+  internalError: 2,
+  tryLater: 3,
+  unauthorized: 6,
+} as const;
+export type OcspErrorStatus = keyof typeof OCSP_ERROR_STATUS;
+
+/** An unsigned OCSPResponse with only its status (no responseBytes). */
+export function ocspErrorResponse(status: OcspErrorStatus): Buffer {
+  return toDer(seq([ocspStatus(OCSP_ERROR_STATUS[status])]));
+}
+
+const ocspStatus = (n: number): Asn1 =>
+  forge.asn1.create(Class.UNIVERSAL, Type.ENUMERATED, false, String.fromCharCode(n));
