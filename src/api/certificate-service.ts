@@ -1,5 +1,6 @@
 import type { CertificateServiceServer } from "../../gen/ts/certmint/v1/certificate_service";
 import { invalidArgument } from "../errors";
+import { renewalStatuses } from "../issuance/auto-renewal/status";
 import { approve, reject } from "../issuance/certificates/approval";
 import { REQUEST_ID_MAX_LENGTH } from "../issuance/certificates/idempotency";
 import { issue } from "../issuance/certificates/issue";
@@ -10,6 +11,9 @@ import { requestStatus } from "../issuance/certificates/status";
 import type { IssueOutcome } from "../issuance/certificates/types";
 import { hasControlCharacters } from "../issuance/common/text";
 import type { IssuanceDeps } from "../issuance/deps";
+import { currentCertificate } from "../issuance/events/lineage";
+import type { CertificateWatch } from "../issuance/events/watch";
+import type { CertificateRow } from "../store/entities";
 import {
   certificateStatusCodec,
   certificateToProto,
@@ -29,6 +33,7 @@ import {
 import { sansFromProto, subjectFromProto } from "./convert/subject";
 import { durationToSeconds } from "./convert/time";
 import { type CallContext, type HandlerDeps, unary } from "./unary";
+import { watchCertificatesHandler } from "./watch-certificates";
 
 const SERVICE = "/certmint.v1.CertificateService/";
 
@@ -63,10 +68,17 @@ const outcomeToProto = (o: IssueOutcome) => ({
   privateKeyPem: o.privateKeyPem ?? "",
 });
 
+/** A certificate as the API shows it, with where its server-driven renewal stands. */
+async function withRenewal(d: IssuanceDeps, cert: CertificateRow) {
+  const renewal = await renewalStatuses(d, [cert]);
+  return certificateToProto(cert, d.now(), renewal.get(cert.id));
+}
+
 /** Thin handlers: map the request, call one use case, map the result. */
 export function certificateHandlers(
   deps: HandlerDeps,
   issuance: () => IssuanceDeps,
+  watch: () => CertificateWatch,
 ): Partial<CertificateServiceServer> {
   return {
     issueCertificate: unary(
@@ -154,12 +166,21 @@ export function certificateHandlers(
       `${SERVICE}GetCertificate`,
       async (req) => {
         const d = issuance();
-        return {
-          certificate: certificateToProto(await getCertificate(d, req.certificate), d.now()),
-        };
+        return { certificate: await withRenewal(d, await getCertificate(d, req.certificate)) };
       },
       deps,
     ),
+
+    getCurrentCertificate: unary(
+      `${SERVICE}GetCurrentCertificate`,
+      async (req) => {
+        const d = issuance();
+        return { certificate: await withRenewal(d, await currentCertificate(d, req.certificate)) };
+      },
+      deps,
+    ),
+
+    watchCertificates: watchCertificatesHandler(deps, issuance, watch),
 
     listCertificates: unary(
       `${SERVICE}ListCertificates`,
@@ -175,8 +196,9 @@ export function certificateHandlers(
           nameContains: req.nameContains || undefined,
         });
         const now = d.now();
+        const renewal = await renewalStatuses(d, page.items);
         return {
-          certificates: page.items.map((c) => certificateToProto(c, now)),
+          certificates: page.items.map((c) => certificateToProto(c, now, renewal.get(c.id))),
           nextPageToken: page.nextPageToken,
         };
       },
@@ -191,7 +213,7 @@ export function certificateHandlers(
           certificate: req.certificate,
           reason: revocationReasonCodec.fromProto(req.reason, "reason"),
         });
-        return { certificate: certificateToProto(cert, d.now()) };
+        return { certificate: await withRenewal(d, cert) };
       },
       deps,
     ),

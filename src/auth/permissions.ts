@@ -33,6 +33,16 @@ export const METHOD_RULES: Readonly<Record<string, MethodRule>> = {
   [`${CERT}RevokeCertificate`]: ADMIN_WRITE,
   [`${CERT}ApproveCertificateRequest`]: { roles: ["ADMIN", "APPROVER"], mutating: true },
   [`${CERT}RejectCertificateRequest`]: { roles: ["ADMIN", "APPROVER"], mutating: true },
+  // Reads a sidecar makes with its issuer token; issuers and approvers see their profiles only
+  // (the use cases check), and a private key goes to a certificate's owner only.
+  [`${CERT}WatchCertificates`]: {
+    roles: ["ADMIN", "AUDITOR", "ISSUER", "APPROVER"],
+    mutating: false,
+  },
+  [`${CERT}GetCurrentCertificate`]: {
+    roles: ["ADMIN", "AUDITOR", "ISSUER", "APPROVER"],
+    mutating: false,
+  },
 
   [`${CA}CreateRootCertificateAuthority`]: ADMIN_WRITE,
   [`${CA}CreateIntermediateCertificateAuthority`]: ADMIN_WRITE,

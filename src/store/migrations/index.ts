@@ -5,6 +5,7 @@ import { Migration20261126020000NameSearch } from "./Migration20261126020000Name
 import { Migration20261127000000AccessAudit } from "./Migration20261127000000AccessAudit";
 import { Migration20261202010000ClientCertificateBinding } from "./Migration20261202010000ClientCertificateBinding";
 import { Migration20261202030000OwnershipAndRevocation } from "./Migration20261202030000OwnershipAndRevocation";
+import { Migration20261202100000RenewalAndEvents } from "./Migration20261202100000RenewalAndEvents";
 
 /**
  * Every migration, in order. Listed explicitly (not discovered on disk) so the same list
@@ -22,5 +23,9 @@ export const MIGRATIONS: MigrationObject[] = [
   {
     name: "Migration20261202030000OwnershipAndRevocation",
     class: Migration20261202030000OwnershipAndRevocation,
+  },
+  {
+    name: "Migration20261202100000RenewalAndEvents",
+    class: Migration20261202100000RenewalAndEvents,
   },
 ];

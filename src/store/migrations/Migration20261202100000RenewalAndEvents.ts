@@ -1,0 +1,72 @@
+import { Migration } from "@mikro-orm/migrations";
+
+/**
+ * Server-driven renewal and certificate events (issue 13).
+ *
+ * certificate.renewal_*: where automatic renewal stands for a certificate. A replica claims a
+ * due certificate by setting renewal_lease_until (in a `FOR UPDATE SKIP LOCKED` select, so
+ * replicas never claim the same row at once); a replica that dies leaves a lease that runs
+ * out, and another one takes the certificate over. renewal_state FAILED with renewal_error and
+ * renewal_retry_at is a failed attempt, retried with backoff; AWAITING_APPROVAL waits for an
+ * approver. expiry_notified_at: the EXPIRING event was written (once per certificate).
+ *
+ * certificate_event: what watchers receive. Rows are written by triggers on certificate (an
+ * insert is ISSUED or RENEWED, revoked_at set is REVOKED), so every issuance path writes them
+ * in the transaction of the change without code of its own, and by the renewer (RENEWAL_FAILED,
+ * EXPIRING). `position` is the cursor, assigned after commit by one sequencer at a time
+ * (src/issuance/events/sequencer.ts): a bigserial alone is not a safe cursor, since ids are
+ * taken at insert and committed out of order, and a reader past id 11 would miss a 10 that
+ * commits later. The triggers do not NOTIFY: NOTIFY takes a database-wide lock at commit, which
+ * would serialise every issuance's commit; the sequencer notifies once per batch instead.
+ */
+export class Migration20261202100000RenewalAndEvents extends Migration {
+  override async up(): Promise<void> {
+    this.addSql(
+      `alter table "certificate" add column "renewal_state" text null, add column "renewal_failures" int not null default 0, add column "renewal_error" jsonb null, add column "renewal_retry_at" timestamptz null, add column "renewal_lease_until" timestamptz null, add column "renewal_request_id" uuid null, add column "expiry_notified_at" timestamptz null;`,
+    );
+    // What the renewer scans: active certificates without a successor.
+    this.addSql(
+      `create index "certificate_renewal_candidates_index" on "certificate" ("not_after") where "renewed_by_id" is null and "revoked_at" is null;`,
+    );
+    this.addSql(
+      `create table "certificate_event" ("id" bigserial primary key, "position" bigint null, "type" text not null, "certificate_id" uuid not null, "profile_id" uuid null, "previous_certificate_id" uuid null, "error" jsonb null, "created_at" timestamptz not null default clock_timestamp());`,
+    );
+    this.addSql(
+      `create unique index "certificate_event_position_index" on "certificate_event" ("position");`,
+    );
+    this.addSql(
+      `create index "certificate_event_unsequenced_index" on "certificate_event" ("id") where "position" is null;`,
+    );
+    this.addSql(`create sequence "certificate_event_position_seq";`);
+    this.addSql(`create function "certmint_certificate_event"() returns trigger language plpgsql as $$
+begin
+  if tg_op = 'INSERT' then
+    insert into "certificate_event" ("type", "certificate_id", "profile_id", "previous_certificate_id")
+      values (case when new."renewed_from_id" is null then 'ISSUED' else 'RENEWED' end,
+              new."id", new."profile_id", new."renewed_from_id");
+  else
+    insert into "certificate_event" ("type", "certificate_id", "profile_id")
+      values ('REVOKED', new."id", new."profile_id");
+  end if;
+  return null;
+end $$;`);
+    this.addSql(
+      `create trigger "certificate_event_issued" after insert on "certificate" for each row execute function "certmint_certificate_event"();`,
+    );
+    this.addSql(
+      `create trigger "certificate_event_revoked" after update of "revoked_at" on "certificate" for each row when (old."revoked_at" is null and new."revoked_at" is not null) execute function "certmint_certificate_event"();`,
+    );
+  }
+
+  override async down(): Promise<void> {
+    this.addSql(`drop trigger if exists "certificate_event_revoked" on "certificate";`);
+    this.addSql(`drop trigger if exists "certificate_event_issued" on "certificate";`);
+    this.addSql(`drop function if exists "certmint_certificate_event"();`);
+    this.addSql(`drop sequence if exists "certificate_event_position_seq";`);
+    this.addSql(`drop table if exists "certificate_event";`);
+    this.addSql(`drop index if exists "certificate_renewal_candidates_index";`);
+    this.addSql(
+      `alter table "certificate" drop column "renewal_state", drop column "renewal_failures", drop column "renewal_error", drop column "renewal_retry_at", drop column "renewal_lease_until", drop column "renewal_request_id", drop column "expiry_notified_at";`,
+    );
+  }
+}
