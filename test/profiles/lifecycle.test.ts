@@ -98,6 +98,7 @@ describe("loadProfileForIssuance", () => {
       autoRenew: true,
       renewBeforeDays: 5,
       allowSharedRenewal: false,
+      renewBeforeSeconds: 0,
     });
     const again = await loadProfileForIssuance(h.running.database.orm.em.fork(), first.profile.id);
     expect(again.policy).toBe(first.policy);

@@ -47,6 +47,7 @@ describe("migrations on an empty PostgreSQL database", () => {
       "audit_record",
       "certificate",
       "certificate_authority",
+      "certificate_event",
       "certificate_policy",
       "certificate_profile",
       "certificate_request",
