@@ -181,6 +181,7 @@ export async function startCertmint(
     pump = new EventPump(deps, runtime.watch, {
       pollMs: config.watch.pollMs,
       databaseUrl: config.databaseUrl,
+      retentionSeconds: config.watch.retentionSeconds,
       onError: (err) => logger.warn({ err }, "certificate events: database unavailable; retrying"),
     });
     pump.start();

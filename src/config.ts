@@ -94,6 +94,8 @@ export interface RenewalConfig {
 export interface WatchConfig {
   /** An idle stream gets a KEEPALIVE event this often. */
   readonly keepaliveMs: number;
+  /** Events are kept this long: a watcher away longer cannot resume from its cursor. */
+  readonly retentionSeconds: number;
   /**
    * How often new events are looked for: the embedded database always polls; on PostgreSQL
    * LISTEN/NOTIFY wakes watchers at once and this is the fallback.
@@ -193,6 +195,7 @@ export const ENV = {
   renewalKeyHoldSeconds: "CERTMINT_RENEWAL_KEY_HOLD_SECONDS", // default 86400
   watchKeepaliveMs: "CERTMINT_WATCH_KEEPALIVE_MS", // default 30000
   watchPollMs: "CERTMINT_WATCH_POLL_MS", // default 1000 (embedded: 250)
+  watchRetentionSeconds: "CERTMINT_WATCH_RETENTION_SECONDS", // default 604800 (7 days)
 } as const;
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
@@ -315,6 +318,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   const watch = {
     keepaliveMs: parseInteger(env, ENV.watchKeepaliveMs, 30_000, 100, HOUR_MS, problems),
     pollMs: parseInteger(env, ENV.watchPollMs, databaseUrl ? 1000 : 250, 10, 60_000, problems),
+    retentionSeconds: parseInteger(
+      env,
+      ENV.watchRetentionSeconds,
+      7 * 86_400,
+      60,
+      365 * 86_400,
+      problems,
+    ),
   };
   if (problems.length > 0) throw new ConfigError(problems.join("; "));
   return Object.freeze({

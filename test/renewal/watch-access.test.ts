@@ -29,6 +29,7 @@ import {
 } from "../certificates/helpers";
 import { type CertmintClients, decodeError } from "../support/harness";
 import { waitFor } from "../support/wait";
+import { MovableClock } from "./helpers";
 
 const T = CertificateEventType;
 
@@ -61,6 +62,7 @@ class Watch {
 
 describe("WatchCertificates: who sees what", () => {
   let h: TestCertmint;
+  const clock = new MovableClock();
   let issuer: { id: string; clients: CertmintClients };
   let auditor: { clients: CertmintClients };
   const watches: Watch[] = [];
@@ -71,10 +73,14 @@ describe("WatchCertificates: who sees what", () => {
   };
 
   beforeAll(async () => {
-    h = await startTestCertmint({
-      CERTMINT_WATCH_KEEPALIVE_MS: "200",
-      CERTMINT_WATCH_POLL_MS: "50",
-    });
+    h = await startTestCertmint(
+      {
+        CERTMINT_WATCH_KEEPALIVE_MS: "200",
+        CERTMINT_WATCH_POLL_MS: "50",
+        CERTMINT_WATCH_RETENTION_SECONDS: "3600",
+      },
+      { now: clock.now },
+    );
     const root = await createRoot(h, "root");
     const alpha = await createProfileRows(h, { slug: "alpha", caId: root.id });
     await createProfileRows(h, { slug: "beta", caId: root.id });
@@ -158,5 +164,24 @@ describe("WatchCertificates: who sees what", () => {
       const current = await call(h.certificates, "getCurrentCertificate", { certificate: ref });
       expect(current.certificate!.id).toBe(third.certificate!.certificateId);
     }
+  });
+
+  // Last: it moves the server's clock past the events' retention.
+  it("a cursor whose events were deleted for age is CURSOR_EXPIRED, not a silent gap", async () => {
+    const [first] = await h.db.query<{ position: string }>(
+      "select min(position) as position from certificate_event",
+    );
+    const cursor = first!.position;
+    clock.advance(3601);
+    await waitFor("the old events deleted", async () => {
+      const [row] = await h.db.query<{ position: string }>(
+        "select position from certificate_event_horizon",
+      );
+      return Number(row!.position) > Number(cursor);
+    });
+    const stale = watch(auditor.clients, { afterCursor: cursor });
+    await waitFor("the refusal", () => stale.error !== undefined);
+    expect(decodeError(stale.error)).toMatchObject({ code: 9, reason: "CURSOR_EXPIRED" });
+    expect(stale.events).toEqual([]);
   });
 });

@@ -48,6 +48,7 @@ describe("migrations on an empty PostgreSQL database", () => {
       "certificate",
       "certificate_authority",
       "certificate_event",
+      "certificate_event_horizon",
       "certificate_policy",
       "certificate_profile",
       "certificate_request",

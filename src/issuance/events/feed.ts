@@ -106,3 +106,35 @@ export async function certificatesOf(
   }
   return out;
 }
+
+/** The highest position deleted for age: cursors at or below it cannot be resumed from. */
+export async function horizonPosition(em: EntityManager): Promise<number> {
+  const [row] = await em
+    .getConnection()
+    .execute<Array<{ position: string }>>(
+      `select "position" from "certificate_event_horizon" where "id" = 1`,
+    );
+  return Number(row?.position ?? 0);
+}
+
+/**
+ * Deletes numbered events older than `before`, at most `limit`, oldest first, and moves the
+ * horizon past them in the same statement. Returns how many were deleted.
+ */
+export async function pruneEvents(em: EntityManager, before: Date, limit: number): Promise<number> {
+  const rows = await em.getConnection().execute<Array<{ n: string }>>(
+    `with "old" as (
+       select "id", "position" from "certificate_event"
+        where "created_at" < ? and "position" is not null
+        order by "position" limit ?
+     ), "gone" as (
+       delete from "certificate_event" "e" using "old" where "e"."id" = "old"."id" returning "e"."position"
+     ), "moved" as (
+       update "certificate_event_horizon" set "position" = greatest("position", (select max("position") from "gone"))
+        where "id" = 1 and exists (select 1 from "gone") returning 1
+     )
+     select count(*) as "n" from "gone"`,
+    [before, limit],
+  );
+  return Number(rows[0]?.n ?? 0);
+}

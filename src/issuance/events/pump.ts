@@ -1,6 +1,11 @@
 import { EVENTS_CHANNEL, type Listener, listen } from "../../store/notifications";
 import type { IssuanceDeps } from "../deps";
+import { pruneEvents } from "./feed";
 import { sequenceEvents } from "./sequencer";
+
+/** Old events deleted per round, at most. */
+const PRUNE_BATCH = 1000;
+
 import type { CertificateWatch } from "./watch";
 
 /**
@@ -23,6 +28,8 @@ export class EventPump {
       pollMs: number;
       /** A real PostgreSQL (LISTEN/NOTIFY); absent on the embedded database. */
       databaseUrl?: string;
+      /** Events older than this are deleted. */
+      retentionSeconds: number;
       onError(err: unknown): void;
     },
   ) {}
@@ -45,10 +52,16 @@ export class EventPump {
     loop();
   }
 
-  /** One sequencer round; wakes the watchers when there may be new events. */
+  /**
+   * One sequencer round; wakes the watchers when there may be new events. Then deletes a
+   * batch of events past their retention (any replica may; the statement is idempotent).
+   */
   async round(): Promise<void> {
-    const result = await sequenceEvents(this.deps.orm.em.fork(), !!this.options.databaseUrl);
+    const em = this.deps.orm.em.fork();
+    const result = await sequenceEvents(em, !!this.options.databaseUrl);
     if (result === "busy" || result > 0) this.watch.wake();
+    const cutoff = new Date(this.deps.now().getTime() - this.options.retentionSeconds * 1000);
+    await pruneEvents(em, cutoff, PRUNE_BATCH);
   }
 
   async stop(): Promise<void> {

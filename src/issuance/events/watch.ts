@@ -1,5 +1,5 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
-import { CertmintError, invalidArgument } from "../../errors";
+import { CertmintError, failedPrecondition, invalidArgument } from "../../errors";
 import { exportPrivateKeyPem } from "../../signer";
 import type { CertificateRequestRow, CertificateRow } from "../../store/entities";
 import { CertificateProfileEntity } from "../../store/entities";
@@ -17,6 +17,7 @@ import {
   type EventFilter,
   eventsAfter,
   headPosition,
+  horizonPosition,
   type StoredEvent,
 } from "./feed";
 import { lineageFrom, newestOf } from "./lineage";
@@ -124,6 +125,12 @@ export class CertificateWatch {
       const start = await findCertificate(em, target.certificate, "certificate_id");
       await requireProfileAccessById(em, start.profileId ?? null);
       lineage = new Set(await lineageFrom(em, start.id));
+    }
+    if (after !== undefined && after < (await horizonPosition(em))) {
+      throw failedPrecondition(
+        "CURSOR_EXPIRED",
+        "the events after this cursor were deleted (CERTMINT_WATCH_RETENTION_SECONDS); read the current certificate (GetCurrentCertificate) and watch again without a cursor",
+      );
     }
     const from = after ?? (await headPosition(em));
     return this.events(actor, filter, lineage, from, after === undefined);

@@ -16,7 +16,8 @@ import { Migration } from "@mikro-orm/migrations";
  * EXPIRING). `position` is the cursor, assigned after commit by one sequencer at a time
  * (src/issuance/events/sequencer.ts): a bigserial alone is not a safe cursor, since ids are
  * taken at insert and committed out of order, and a reader past id 11 would miss a 10 that
- * commits later. The triggers do not NOTIFY: NOTIFY takes a database-wide lock at commit, which
+ * commits later. certificate_event_horizon: the highest position deleted for age (retention).
+ * The triggers do not NOTIFY: NOTIFY takes a database-wide lock at commit, which
  * would serialise every issuance's commit; the sequencer notifies once per batch instead.
  */
 export class Migration20261202100000RenewalAndEvents extends Migration {
@@ -38,6 +39,15 @@ export class Migration20261202100000RenewalAndEvents extends Migration {
       `create index "certificate_event_unsequenced_index" on "certificate_event" ("id") where "position" is null;`,
     );
     this.addSql(`create sequence "certificate_event_position_seq";`);
+    // Events past their retention are deleted; a cursor at or below this position can no
+    // longer be resumed from (its watcher re-reads the current certificate instead).
+    this.addSql(
+      `create table "certificate_event_horizon" ("id" int primary key check ("id" = 1), "position" bigint not null);`,
+    );
+    this.addSql(`insert into "certificate_event_horizon" ("id", "position") values (1, 0);`);
+    this.addSql(
+      `create index "certificate_event_created_at_index" on "certificate_event" ("created_at");`,
+    );
     this.addSql(`create function "certmint_certificate_event"() returns trigger language plpgsql as $$
 begin
   if tg_op = 'INSERT' then
@@ -62,6 +72,7 @@ end $$;`);
     this.addSql(`drop trigger if exists "certificate_event_revoked" on "certificate";`);
     this.addSql(`drop trigger if exists "certificate_event_issued" on "certificate";`);
     this.addSql(`drop function if exists "certmint_certificate_event"();`);
+    this.addSql(`drop table if exists "certificate_event_horizon";`);
     this.addSql(`drop sequence if exists "certificate_event_position_seq";`);
     this.addSql(`drop table if exists "certificate_event";`);
     this.addSql(`drop index if exists "certificate_renewal_candidates_index";`);
