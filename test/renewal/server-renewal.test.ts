@@ -195,4 +195,61 @@ describe("server-driven renewal (PostgreSQL, moved clock)", () => {
       { request_id: `certmint-auto-renewal:${id}:1`, status: "ISSUED" },
     ]);
   });
+
+  it("a profile that requires approval: the renewal waits for an approver; a rejection counts as a failed attempt and is asked again", async () => {
+    const { profileId: gated } = await createProfileRows(h, { slug: "gated", caId: rootId });
+    await autoRenew(h.db, gated, { renewBeforeSeconds: 1200 }, 3600);
+    const issued = await issue(
+      h,
+      attrRequest("gated", { cn: "gated.example.com", dns: ["gated.example.com"] }),
+    );
+    const id = issued.certificate!.certificateId;
+    await h.db.query("update certificate_profile set require_approval = true where id = $1", [
+      gated,
+    ]);
+
+    clock.advance(2405);
+    await waitFor(
+      "the renewal to wait for an approver",
+      async () =>
+        (await getCert(h, id)).renewalState ===
+        CertificateRenewalState.CERTIFICATE_RENEWAL_STATE_AWAITING_APPROVAL,
+    );
+    const [pending] = await h.db.query<{ id: string; status: string }>(
+      "select id, status from certificate_request where renewal_of_certificate_id = $1",
+      [id],
+    );
+    expect(pending!.status).toBe("PENDING_APPROVAL");
+
+    await call(h.certificates, "rejectCertificateRequest", {
+      certificateRequestId: pending!.id,
+      reason: "not now",
+    });
+    await waitFor(
+      "the rejection recorded as a failed attempt",
+      async () =>
+        (await getCert(h, id)).renewalState ===
+        CertificateRenewalState.CERTIFICATE_RENEWAL_STATE_FAILED,
+    );
+    const failed = await getCert(h, id);
+    expect(failed.renewalFailures).toBe(1);
+    expect(failed.lastRenewalError?.message).toContain("not now");
+    // After the backoff it asks an approver again, under a new request_id.
+    clock.advance(301);
+    await waitFor("a second request for approval", async () => {
+      const rows = await h.db.query<{ n: string }>(
+        "select count(*) as n from certificate_request where renewal_of_certificate_id = $1 and status = 'PENDING_APPROVAL'",
+        [id],
+      );
+      return Number(rows[0]!.n) === 1;
+    });
+    expect(
+      (
+        await h.db.query<{ request_id: string }>(
+          "select request_id from certificate_request where renewal_of_certificate_id = $1 order by created_at",
+          [id],
+        )
+      ).map((r) => r.request_id),
+    ).toEqual([`certmint-auto-renewal:${id}:0`, `certmint-auto-renewal:${id}:1`]);
+  });
 });

@@ -13,10 +13,16 @@ import { RENEWAL_TIME_SQL } from "./renew-before";
 const ACTIVE_AUTO_RENEW = `"c"."renewed_by_id" is null and "c"."revoked_at" is null
     and "c"."not_after" > ? and "p"."renewal" @> '{"autoRenew": true}'::jsonb`;
 
-/** A certificate nobody is renewing now and whose backoff (if it failed) is over. */
+/**
+ * A certificate nobody is renewing now and whose backoff (if it failed) is over; one waiting
+ * for an approver only once its renewal request was rejected (or failed at approval): the
+ * attempt then replays that request, is recorded FAILED, and the next one asks again.
+ */
 const FREE = `("c"."renewal_lease_until" is null or "c"."renewal_lease_until" <= ?)
     and ("c"."renewal_retry_at" is null or "c"."renewal_retry_at" <= ?)
-    and "c"."renewal_state" is distinct from 'AWAITING_APPROVAL'`;
+    and ("c"."renewal_state" is distinct from 'AWAITING_APPROVAL'
+         or exists (select 1 from "certificate_request" "r"
+                     where "r"."id" = "c"."renewal_request_id" and "r"."status" in ('REJECTED', 'FAILED')))`;
 
 export interface ClaimedCertificate {
   id: string;
