@@ -1,6 +1,5 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
 import type { StoredError } from "../certificates/types";
-import { RENEWAL_TIME_SQL } from "./renew-before";
 
 /**
  * The renewer's statements on certificate. A claim is a lease: `FOR UPDATE SKIP LOCKED` keeps
@@ -9,9 +8,14 @@ import { RENEWAL_TIME_SQL } from "./renew-before";
  * its certificates to be taken over, by the same code path, once their leases have passed.
  */
 
-/** Active (not revoked, not renewed, not expired) certificates of auto_renew profiles. */
-const ACTIVE_AUTO_RENEW = `"c"."renewed_by_id" is null and "c"."revoked_at" is null
-    and "c"."not_after" > ? and "p"."renewal" @> '{"autoRenew": true}'::jsonb`;
+/**
+ * Active (not revoked, not renewed, not expired) certificates of auto_renew profiles whose
+ * renewal time has come: a range of certificate_auto_renew_at_index (auto_renew_at is kept by
+ * triggers, see the RenewalAndEvents migration). The profile is checked again, as it is now.
+ */
+const DUE_AUTO_RENEW = `"c"."auto_renew_at" <= ? and "c"."renewed_by_id" is null
+    and "c"."revoked_at" is null and "c"."not_after" > ?
+    and "p"."renewal" @> '{"autoRenew": true}'::jsonb`;
 
 /**
  * A certificate nobody is renewing now and whose backoff (if it failed) is over; one waiting
@@ -34,7 +38,7 @@ export interface ClaimedCertificate {
 }
 
 /**
- * Claims at most `limit` due certificates, earliest expiry first, for `leaseSeconds`, in one
+ * Claims at most `limit` due certificates, earliest renewal time first, for `leaseSeconds`, in one
  * statement (its own transaction: the row locks last only for the claim, the lease after).
  */
 export async function claimDue(
@@ -50,8 +54,8 @@ export async function claimDue(
       `with "due" as (
        select "c"."id", ("p"."defaults"->>'ttlSeconds')::bigint as "ttl"
          from "certificate" "c" join "certificate_profile" "p" on "p"."id" = "c"."profile_id"
-        where ${ACTIVE_AUTO_RENEW} and ${FREE} and ${RENEWAL_TIME_SQL} <= ?
-        order by "c"."not_after"
+        where ${DUE_AUTO_RENEW} and ${FREE}
+        order by "c"."auto_renew_at"
         limit ?
         for update of "c" skip locked
      )
@@ -133,8 +137,8 @@ export async function noteExpiring(em: EntityManager, now: Date, limit: number):
   const rows = await em.getConnection().execute<Array<{ id: string }>>(
     `with "due" as (
        select "c"."id" from "certificate" "c" join "certificate_profile" "p" on "p"."id" = "c"."profile_id"
-        where "c"."renewed_by_id" is null and "c"."revoked_at" is null and "c"."not_after" > ?
-          and "c"."expiry_notified_at" is null and ${RENEWAL_TIME_SQL} <= ?
+        where "c"."renew_at" <= ? and "c"."renewed_by_id" is null and "c"."revoked_at" is null
+          and "c"."expiry_notified_at" is null and "c"."not_after" > ?
           and (not "p"."renewal" @> '{"autoRenew": true}'::jsonb
                or "c"."renewal_state" in ('FAILED', 'AWAITING_APPROVAL'))
         limit ?

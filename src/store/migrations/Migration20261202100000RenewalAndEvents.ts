@@ -25,9 +25,58 @@ export class Migration20261202100000RenewalAndEvents extends Migration {
     this.addSql(
       `alter table "certificate" add column "renewal_state" text null, add column "renewal_failures" int not null default 0, add column "renewal_error" jsonb null, add column "renewal_retry_at" timestamptz null, add column "renewal_lease_until" timestamptz null, add column "renewal_request_id" uuid null, add column "expiry_notified_at" timestamptz null;`,
     );
-    // What the renewer scans: active certificates without a successor.
+    // renew_at: when a certificate is due (its profile's renew_before, else renew_before_days,
+    // else two thirds of its lifetime, as cert-manager); auto_renew_at: the same when its
+    // profile renews automatically, else null. Kept by triggers (set on insert, recomputed
+    // for a profile's active certificates when its renewal settings change), so the renewer
+    // reads an index range of what is due now instead of scanning every active certificate.
     this.addSql(
-      `create index "certificate_renewal_candidates_index" on "certificate" ("not_after") where "renewed_by_id" is null and "revoked_at" is null;`,
+      `alter table "certificate" add column "renew_at" timestamptz null, add column "auto_renew_at" timestamptz null;`,
+    );
+    this.addSql(`create function "certmint_renew_at"("renewal" jsonb, "nb" timestamptz, "na" timestamptz)
+  returns timestamptz language sql immutable as $$
+  select case
+    when coalesce(("renewal"->>'renewBeforeSeconds')::bigint, 0) > 0
+      then "na" - ("renewal"->>'renewBeforeSeconds')::bigint * interval '1 second'
+    when coalesce(("renewal"->>'renewBeforeDays')::bigint, 0) > 0
+      then "na" - ("renewal"->>'renewBeforeDays')::bigint * interval '1 day'
+    else "na" - ("na" - "nb") / 3
+  end $$;`);
+    this.addSql(`create function "certmint_certificate_renew_at"() returns trigger language plpgsql as $$
+declare
+  "r" jsonb := (select "renewal" from "certificate_profile" where "id" = new."profile_id");
+begin
+  new."renew_at" := case when "r" is null then null else "certmint_renew_at"("r", new."not_before", new."not_after") end;
+  new."auto_renew_at" := case when "r" @> '{"autoRenew": true}'::jsonb then new."renew_at" end;
+  return new;
+end $$;`);
+    this.addSql(
+      `create trigger "certificate_renew_at" before insert on "certificate" for each row execute function "certmint_certificate_renew_at"();`,
+    );
+    this.addSql(`create function "certmint_profile_renew_at"() returns trigger language plpgsql as $$
+begin
+  update "certificate" set
+      "renew_at" = "certmint_renew_at"(new."renewal", "not_before", "not_after"),
+      "auto_renew_at" = case when new."renewal" @> '{"autoRenew": true}'::jsonb
+                             then "certmint_renew_at"(new."renewal", "not_before", "not_after") end
+    where "profile_id" = new."id" and "renewed_by_id" is null and "revoked_at" is null;
+  return null;
+end $$;`);
+    this.addSql(
+      `create trigger "certificate_profile_renew_at" after update of "renewal" on "certificate_profile" for each row when (old."renewal" is distinct from new."renewal") execute function "certmint_profile_renew_at"();`,
+    );
+    this.addSql(
+      `update "certificate" "c" set "renew_at" = "certmint_renew_at"("p"."renewal", "c"."not_before", "c"."not_after"),
+         "auto_renew_at" = case when "p"."renewal" @> '{"autoRenew": true}'::jsonb
+                                then "certmint_renew_at"("p"."renewal", "c"."not_before", "c"."not_after") end
+        from "certificate_profile" "p" where "p"."id" = "c"."profile_id";`,
+    );
+    // What the renewer claims from, and what it notes as nearing expiry (once each).
+    this.addSql(
+      `create index "certificate_auto_renew_at_index" on "certificate" ("auto_renew_at") where "renewed_by_id" is null and "revoked_at" is null and "auto_renew_at" is not null;`,
+    );
+    this.addSql(
+      `create index "certificate_expiry_note_index" on "certificate" ("renew_at") where "renewed_by_id" is null and "revoked_at" is null and "expiry_notified_at" is null;`,
     );
     this.addSql(
       `create table "certificate_event" ("id" bigserial primary key, "position" bigint null, "type" text not null, "certificate_id" uuid not null, "profile_id" uuid null, "previous_certificate_id" uuid null, "error" jsonb null, "created_at" timestamptz not null default clock_timestamp());`,
@@ -75,9 +124,15 @@ end $$;`);
     this.addSql(`drop table if exists "certificate_event_horizon";`);
     this.addSql(`drop sequence if exists "certificate_event_position_seq";`);
     this.addSql(`drop table if exists "certificate_event";`);
-    this.addSql(`drop index if exists "certificate_renewal_candidates_index";`);
+    this.addSql(`drop index if exists "certificate_expiry_note_index";`);
+    this.addSql(`drop index if exists "certificate_auto_renew_at_index";`);
+    this.addSql(`drop trigger if exists "certificate_profile_renew_at" on "certificate_profile";`);
+    this.addSql(`drop trigger if exists "certificate_renew_at" on "certificate";`);
+    this.addSql(`drop function if exists "certmint_profile_renew_at"();`);
+    this.addSql(`drop function if exists "certmint_certificate_renew_at"();`);
+    this.addSql(`drop function if exists "certmint_renew_at"(jsonb, timestamptz, timestamptz);`);
     this.addSql(
-      `alter table "certificate" drop column "renewal_state", drop column "renewal_failures", drop column "renewal_error", drop column "renewal_retry_at", drop column "renewal_lease_until", drop column "renewal_request_id", drop column "expiry_notified_at";`,
+      `alter table "certificate" drop column "renew_at", drop column "auto_renew_at", drop column "renewal_state", drop column "renewal_failures", drop column "renewal_error", drop column "renewal_retry_at", drop column "renewal_lease_until", drop column "renewal_request_id", drop column "expiry_notified_at";`,
     );
   }
 }
