@@ -43,6 +43,7 @@ const PATHS = new Map<string, ProfileChange>([
   ["renewal.auto_renew", renewalField("autoRenew")],
   ["renewal.renew_before_days", renewalField("renewBeforeDays")],
   ["renewal.allow_shared_renewal", renewalField("allowSharedRenewal")],
+  ["renewal.renew_before", renewalField("renewBeforeSeconds")],
 ]);
 
 /**

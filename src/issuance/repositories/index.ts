@@ -7,11 +7,13 @@
 import type { AccessTokenRepository } from "./access-tokens";
 import type { AuditRepository } from "./audit";
 import type { CaRepository } from "./certificate-authorities";
+import type { CertificateEventRepository } from "./certificate-events";
 import type { PolicyRepository } from "./certificate-policies";
 import type { ProfileRepository } from "./certificate-profiles";
 import type { RequestRepository } from "./certificate-requests";
 import type { CertificateRepository } from "./certificates";
 import type { IssuanceRepository } from "./issuance";
+import type { RenewalRepository } from "./renewals";
 
 export interface Repositories {
   cas: CaRepository;
@@ -22,6 +24,8 @@ export interface Repositories {
   issuance: IssuanceRepository;
   tokens: AccessTokenRepository;
   audit: AuditRepository;
+  renewals: RenewalRepository;
+  events: CertificateEventRepository;
 }
 
 /**
@@ -36,6 +40,7 @@ export type Store = StoreWith<Repositories>;
 export * from "./access-tokens";
 export * from "./audit";
 export * from "./certificate-authorities";
+export * from "./certificate-events";
 export * from "./certificate-policies";
 export * from "./certificate-profiles";
 export * from "./certificate-requests";
@@ -44,3 +49,4 @@ export * from "./conflicts";
 export * from "./issuance";
 export * from "./kek-check";
 export * from "./paging";
+export * from "./renewals";

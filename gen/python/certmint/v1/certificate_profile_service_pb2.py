@@ -17,7 +17,7 @@ from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mas
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n-certmint/v1/certificate_profile_service.proto\x12\x0b\x63\x65rtmint.v1\x1a\x18\x63\x65rtmint/v1/common.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x85\x03\n\x0fProfileDefaults\x12+\n\x03ttl\x18\x01 \x01(\x0b\x32\x19.google.protobuf.DurationR\x03ttl\x12.\n\x07subject\x18\x02 \x01(\x0b\x32\x14.certmint.v1.SubjectR\x07subject\x12>\n\rkey_algorithm\x18\x03 \x01(\x0e\x32\x19.certmint.v1.KeyAlgorithmR\x0ckeyAlgorithm\x12P\n\x13signature_algorithm\x18\x04 \x01(\x0e\x32\x1f.certmint.v1.SignatureAlgorithmR\x12signatureAlgorithm\x12\x34\n\nkey_usages\x18\x05 \x03(\x0e\x32\x15.certmint.v1.KeyUsageR\tkeyUsages\x12M\n\x13\x65xtended_key_usages\x18\x06 \x03(\x0e\x32\x1d.certmint.v1.ExtendedKeyUsageR\x11\x65xtendedKeyUsages\"\x8e\x01\n\x0fRenewalSettings\x12\x1d\n\nauto_renew\x18\x01 \x01(\x08R\tautoRenew\x12*\n\x11renew_before_days\x18\x02 \x01(\x05R\x0frenewBeforeDays\x12\x30\n\x14\x61llow_shared_renewal\x18\x03 \x01(\x08R\x12\x61llowSharedRenewal\"\xb6\x06\n\x12\x43\x65rtificateProfile\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n\x04slug\x18\x02 \x01(\tR\x04slug\x12 \n\x0b\x64\x65scription\x18\x03 \x01(\tR\x0b\x64\x65scription\x12-\n\x12\x63\x65rtificate_policy\x18\x04 \x01(\tR\x11\x63\x65rtificatePolicy\x12\x35\n\x15\x63\x65rtificate_authority\x18\x05 \x01(\tH\x00R\x14\x63\x65rtificateAuthority\x12!\n\x0bself_signed\x18\x06 \x01(\x08H\x00R\nselfSigned\x12J\n\x11\x65nrollment_method\x18\x07 \x01(\x0e\x32\x1d.certmint.v1.EnrollmentMethodR\x10\x65nrollmentMethod\x12\x38\n\x08\x64\x65\x66\x61ults\x18\x08 \x01(\x0b\x32\x1c.certmint.v1.ProfileDefaultsR\x08\x64\x65\x66\x61ults\x12\x36\n\x07renewal\x18\t \x01(\x0b\x32\x1c.certmint.v1.RenewalSettingsR\x07renewal\x12)\n\x10require_approval\x18\n \x01(\x08R\x0frequireApproval\x12J\n\x11validity_overflow\x18\x0b \x01(\x0e\x32\x1d.certmint.v1.ValidityOverflowR\x10validityOverflow\x12T\n\x15private_key_retention\x18\x0c \x01(\x0e\x32 .certmint.v1.PrivateKeyRetentionR\x13privateKeyRetention\x12;\n\x0b\x63reate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12;\n\x0bupdate_time\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nupdateTime\x12\x12\n\x04\x65tag\x18\x0f \x01(\tR\x04\x65tag\x12.\n\x13\x61llow_self_approval\x18\x10 \x01(\x08R\x11\x61llowSelfApprovalB\x08\n\x06issuer\"s\n\x1f\x43reateCertificateProfileRequest\x12P\n\x13\x63\x65rtificate_profile\x18\x01 \x01(\x0b\x32\x1f.certmint.v1.CertificateProfileR\x12\x63\x65rtificateProfile\"t\n CreateCertificateProfileResponse\x12P\n\x13\x63\x65rtificate_profile\x18\x01 \x01(\x0b\x32\x1f.certmint.v1.CertificateProfileR\x12\x63\x65rtificateProfile\"O\n\x1cGetCertificateProfileRequest\x12/\n\x13\x63\x65rtificate_profile\x18\x01 \x01(\tR\x12\x63\x65rtificateProfile\"q\n\x1dGetCertificateProfileResponse\x12P\n\x13\x63\x65rtificate_profile\x18\x01 \x01(\x0b\x32\x1f.certmint.v1.CertificateProfileR\x12\x63\x65rtificateProfile\"\\\n\x1eListCertificateProfilesRequest\x12\x1b\n\tpage_size\x18\x01 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x02 \x01(\tR\tpageToken\"\x9d\x01\n\x1fListCertificateProfilesResponse\x12R\n\x14\x63\x65rtificate_profiles\x18\x01 \x03(\x0b\x32\x1f.certmint.v1.CertificateProfileR\x13\x63\x65rtificateProfiles\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xb0\x01\n\x1fUpdateCertificateProfileRequest\x12P\n\x13\x63\x65rtificate_profile\x18\x01 \x01(\x0b\x32\x1f.certmint.v1.CertificateProfileR\x12\x63\x65rtificateProfile\x12;\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskR\nupdateMask\"t\n UpdateCertificateProfileResponse\x12P\n\x13\x63\x65rtificate_profile\x18\x01 \x01(\x0b\x32\x1f.certmint.v1.CertificateProfileR\x12\x63\x65rtificateProfile\"f\n\x1f\x44\x65leteCertificateProfileRequest\x12/\n\x13\x63\x65rtificate_profile\x18\x01 \x01(\tR\x12\x63\x65rtificateProfile\x12\x12\n\x04\x65tag\x18\x02 \x01(\tR\x04\x65tag\"\"\n DeleteCertificateProfileResponse*\x87\x01\n\x10\x45nrollmentMethod\x12!\n\x1d\x45NROLLMENT_METHOD_UNSPECIFIED\x10\x00\x12\x19\n\x15\x45NROLLMENT_METHOD_API\x10\x01\x12\x1a\n\x16\x45NROLLMENT_METHOD_ACME\x10\x02\x12\x19\n\x15\x45NROLLMENT_METHOD_EST\x10\x03*q\n\x10ValidityOverflow\x12!\n\x1dVALIDITY_OVERFLOW_UNSPECIFIED\x10\x00\x12\x1a\n\x16VALIDITY_OVERFLOW_FAIL\x10\x01\x12\x1e\n\x1aVALIDITY_OVERFLOW_TRUNCATE\x10\x02*\x8e\x01\n\x13PrivateKeyRetention\x12%\n!PRIVATE_KEY_RETENTION_UNSPECIFIED\x10\x00\x12%\n!PRIVATE_KEY_RETENTION_RETURN_ONCE\x10\x01\x12)\n%PRIVATE_KEY_RETENTION_STORE_ENCRYPTED\x10\x02\x32\xec\x04\n\x19\x43\x65rtificateProfileService\x12w\n\x18\x43reateCertificateProfile\x12,.certmint.v1.CreateCertificateProfileRequest\x1a-.certmint.v1.CreateCertificateProfileResponse\x12n\n\x15GetCertificateProfile\x12).certmint.v1.GetCertificateProfileRequest\x1a*.certmint.v1.GetCertificateProfileResponse\x12t\n\x17ListCertificateProfiles\x12+.certmint.v1.ListCertificateProfilesRequest\x1a,.certmint.v1.ListCertificateProfilesResponse\x12w\n\x18UpdateCertificateProfile\x12,.certmint.v1.UpdateCertificateProfileRequest\x1a-.certmint.v1.UpdateCertificateProfileResponse\x12w\n\x18\x44\x65leteCertificateProfile\x12,.certmint.v1.DeleteCertificateProfileRequest\x1a-.certmint.v1.DeleteCertificateProfileResponseBo\n\x0f\x64\x65v.certmint.v1B\x1e\x43\x65rtificateProfileServiceProtoP\x01Z:github.com/certmint/certmint/gen/go/certmint/v1;certmintv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n-certmint/v1/certificate_profile_service.proto\x12\x0b\x63\x65rtmint.v1\x1a\x18\x63\x65rtmint/v1/common.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x85\x03\n\x0fProfileDefaults\x12+\n\x03ttl\x18\x01 \x01(\x0b\x32\x19.google.protobuf.DurationR\x03ttl\x12.\n\x07subject\x18\x02 \x01(\x0b\x32\x14.certmint.v1.SubjectR\x07subject\x12>\n\rkey_algorithm\x18\x03 \x01(\x0e\x32\x19.certmint.v1.KeyAlgorithmR\x0ckeyAlgorithm\x12P\n\x13signature_algorithm\x18\x04 \x01(\x0e\x32\x1f.certmint.v1.SignatureAlgorithmR\x12signatureAlgorithm\x12\x34\n\nkey_usages\x18\x05 \x03(\x0e\x32\x15.certmint.v1.KeyUsageR\tkeyUsages\x12M\n\x13\x65xtended_key_usages\x18\x06 \x03(\x0e\x32\x1d.certmint.v1.ExtendedKeyUsageR\x11\x65xtendedKeyUsages\"\xcc\x01\n\x0fRenewalSettings\x12\x1d\n\nauto_renew\x18\x01 \x01(\x08R\tautoRenew\x12*\n\x11renew_before_days\x18\x02 \x01(\x05R\x0frenewBeforeDays\x12\x30\n\x14\x61llow_shared_renewal\x18\x03 \x01(\x08R\x12\x61llowSharedRenewal\x12<\n\x0crenew_before\x18\x1e \x01(\x0b\x32\x19.google.protobuf.DurationR\x0brenewBefore\"\xb6\x06\n\x12\x43\x65rtificateProfile\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n\x04slug\x18\x02 \x01(\tR\x04slug\x12 \n\x0b\x64\x65scription\x18\x03 \x01(\tR\x0b\x64\x65scription\x12-\n\x12\x63\x65rtificate_policy\x18\x04 \x01(\tR\x11\x63\x65rtificatePolicy\x12\x35\n\x15\x63\x65rtificate_authority\x18\x05 \x01(\tH\x00R\x14\x63\x65rtificateAuthority\x12!\n\x0bself_signed\x18\x06 \x01(\x08H\x00R\nselfSigned\x12J\n\x11\x65nrollment_method\x18\x07 \x01(\x0e\x32\x1d.certmint.v1.EnrollmentMethodR\x10\x65nrollmentMethod\x12\x38\n\x08\x64\x65\x66\x61ults\x18\x08 \x01(\x0b\x32\x1c.certmint.v1.ProfileDefaultsR\x08\x64\x65\x66\x61ults\x12\x36\n\x07renewal\x18\t \x01(\x0b\x32\x1c.certmint.v1.RenewalSettingsR\x07renewal\x12)\n\x10require_approval\x18\n \x01(\x08R\x0frequireApproval\x12J\n\x11validity_overflow\x18\x0b \x01(\x0e\x32\x1d.certmint.v1.ValidityOverflowR\x10validityOverflow\x12T\n\x15private_key_retention\x18\x0c \x01(\x0e\x32 .certmint.v1.PrivateKeyRetentionR\x13privateKeyRetention\x12;\n\x0b\x63reate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12;\n\x0bupdate_time\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nupdateTime\x12\x12\n\x04\x65tag\x18\x0f \x01(\tR\x04\x65tag\x12.\n\x13\x61llow_self_approval\x18\x10 \x01(\x08R\x11\x61llowSelfApprovalB\x08\n\x06issuer\"s\n\x1f\x43reateCertificateProfileRequest\x12P\n\x13\x63\x65rtificate_profile\x18\x01 \x01(\x0b\x32\x1f.certmint.v1.CertificateProfileR\x12\x63\x65rtificateProfile\"t\n CreateCertificateProfileResponse\x12P\n\x13\x63\x65rtificate_profile\x18\x01 \x01(\x0b\x32\x1f.certmint.v1.CertificateProfileR\x12\x63\x65rtificateProfile\"O\n\x1cGetCertificateProfileRequest\x12/\n\x13\x63\x65rtificate_profile\x18\x01 \x01(\tR\x12\x63\x65rtificateProfile\"q\n\x1dGetCertificateProfileResponse\x12P\n\x13\x63\x65rtificate_profile\x18\x01 \x01(\x0b\x32\x1f.certmint.v1.CertificateProfileR\x12\x63\x65rtificateProfile\"\\\n\x1eListCertificateProfilesRequest\x12\x1b\n\tpage_size\x18\x01 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x02 \x01(\tR\tpageToken\"\x9d\x01\n\x1fListCertificateProfilesResponse\x12R\n\x14\x63\x65rtificate_profiles\x18\x01 \x03(\x0b\x32\x1f.certmint.v1.CertificateProfileR\x13\x63\x65rtificateProfiles\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xb0\x01\n\x1fUpdateCertificateProfileRequest\x12P\n\x13\x63\x65rtificate_profile\x18\x01 \x01(\x0b\x32\x1f.certmint.v1.CertificateProfileR\x12\x63\x65rtificateProfile\x12;\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskR\nupdateMask\"t\n UpdateCertificateProfileResponse\x12P\n\x13\x63\x65rtificate_profile\x18\x01 \x01(\x0b\x32\x1f.certmint.v1.CertificateProfileR\x12\x63\x65rtificateProfile\"f\n\x1f\x44\x65leteCertificateProfileRequest\x12/\n\x13\x63\x65rtificate_profile\x18\x01 \x01(\tR\x12\x63\x65rtificateProfile\x12\x12\n\x04\x65tag\x18\x02 \x01(\tR\x04\x65tag\"\"\n DeleteCertificateProfileResponse*\x87\x01\n\x10\x45nrollmentMethod\x12!\n\x1d\x45NROLLMENT_METHOD_UNSPECIFIED\x10\x00\x12\x19\n\x15\x45NROLLMENT_METHOD_API\x10\x01\x12\x1a\n\x16\x45NROLLMENT_METHOD_ACME\x10\x02\x12\x19\n\x15\x45NROLLMENT_METHOD_EST\x10\x03*q\n\x10ValidityOverflow\x12!\n\x1dVALIDITY_OVERFLOW_UNSPECIFIED\x10\x00\x12\x1a\n\x16VALIDITY_OVERFLOW_FAIL\x10\x01\x12\x1e\n\x1aVALIDITY_OVERFLOW_TRUNCATE\x10\x02*\x8e\x01\n\x13PrivateKeyRetention\x12%\n!PRIVATE_KEY_RETENTION_UNSPECIFIED\x10\x00\x12%\n!PRIVATE_KEY_RETENTION_RETURN_ONCE\x10\x01\x12)\n%PRIVATE_KEY_RETENTION_STORE_ENCRYPTED\x10\x02\x32\xec\x04\n\x19\x43\x65rtificateProfileService\x12w\n\x18\x43reateCertificateProfile\x12,.certmint.v1.CreateCertificateProfileRequest\x1a-.certmint.v1.CreateCertificateProfileResponse\x12n\n\x15GetCertificateProfile\x12).certmint.v1.GetCertificateProfileRequest\x1a*.certmint.v1.GetCertificateProfileResponse\x12t\n\x17ListCertificateProfiles\x12+.certmint.v1.ListCertificateProfilesRequest\x1a,.certmint.v1.ListCertificateProfilesResponse\x12w\n\x18UpdateCertificateProfile\x12,.certmint.v1.UpdateCertificateProfileRequest\x1a-.certmint.v1.UpdateCertificateProfileResponse\x12w\n\x18\x44\x65leteCertificateProfile\x12,.certmint.v1.DeleteCertificateProfileRequest\x1a-.certmint.v1.DeleteCertificateProfileResponseBo\n\x0f\x64\x65v.certmint.v1B\x1e\x43\x65rtificateProfileServiceProtoP\x01Z:github.com/certmint/certmint/gen/go/certmint/v1;certmintv1b\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'certmint.v1.certificate_profile_service_pb2', globals())
@@ -25,38 +25,38 @@ if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
   DESCRIPTOR._serialized_options = b'\n\017dev.certmint.v1B\036CertificateProfileServiceProtoP\001Z:github.com/certmint/certmint/gen/go/certmint/v1;certmintv1'
-  _ENROLLMENTMETHOD._serialized_start=2672
-  _ENROLLMENTMETHOD._serialized_end=2807
-  _VALIDITYOVERFLOW._serialized_start=2809
-  _VALIDITYOVERFLOW._serialized_end=2922
-  _PRIVATEKEYRETENTION._serialized_start=2925
-  _PRIVATEKEYRETENTION._serialized_end=3067
+  _ENROLLMENTMETHOD._serialized_start=2734
+  _ENROLLMENTMETHOD._serialized_end=2869
+  _VALIDITYOVERFLOW._serialized_start=2871
+  _VALIDITYOVERFLOW._serialized_end=2984
+  _PRIVATEKEYRETENTION._serialized_start=2987
+  _PRIVATEKEYRETENTION._serialized_end=3129
   _PROFILEDEFAULTS._serialized_start=188
   _PROFILEDEFAULTS._serialized_end=577
   _RENEWALSETTINGS._serialized_start=580
-  _RENEWALSETTINGS._serialized_end=722
-  _CERTIFICATEPROFILE._serialized_start=725
-  _CERTIFICATEPROFILE._serialized_end=1547
-  _CREATECERTIFICATEPROFILEREQUEST._serialized_start=1549
-  _CREATECERTIFICATEPROFILEREQUEST._serialized_end=1664
-  _CREATECERTIFICATEPROFILERESPONSE._serialized_start=1666
-  _CREATECERTIFICATEPROFILERESPONSE._serialized_end=1782
-  _GETCERTIFICATEPROFILEREQUEST._serialized_start=1784
-  _GETCERTIFICATEPROFILEREQUEST._serialized_end=1863
-  _GETCERTIFICATEPROFILERESPONSE._serialized_start=1865
-  _GETCERTIFICATEPROFILERESPONSE._serialized_end=1978
-  _LISTCERTIFICATEPROFILESREQUEST._serialized_start=1980
-  _LISTCERTIFICATEPROFILESREQUEST._serialized_end=2072
-  _LISTCERTIFICATEPROFILESRESPONSE._serialized_start=2075
-  _LISTCERTIFICATEPROFILESRESPONSE._serialized_end=2232
-  _UPDATECERTIFICATEPROFILEREQUEST._serialized_start=2235
-  _UPDATECERTIFICATEPROFILEREQUEST._serialized_end=2411
-  _UPDATECERTIFICATEPROFILERESPONSE._serialized_start=2413
-  _UPDATECERTIFICATEPROFILERESPONSE._serialized_end=2529
-  _DELETECERTIFICATEPROFILEREQUEST._serialized_start=2531
-  _DELETECERTIFICATEPROFILEREQUEST._serialized_end=2633
-  _DELETECERTIFICATEPROFILERESPONSE._serialized_start=2635
-  _DELETECERTIFICATEPROFILERESPONSE._serialized_end=2669
-  _CERTIFICATEPROFILESERVICE._serialized_start=3070
-  _CERTIFICATEPROFILESERVICE._serialized_end=3690
+  _RENEWALSETTINGS._serialized_end=784
+  _CERTIFICATEPROFILE._serialized_start=787
+  _CERTIFICATEPROFILE._serialized_end=1609
+  _CREATECERTIFICATEPROFILEREQUEST._serialized_start=1611
+  _CREATECERTIFICATEPROFILEREQUEST._serialized_end=1726
+  _CREATECERTIFICATEPROFILERESPONSE._serialized_start=1728
+  _CREATECERTIFICATEPROFILERESPONSE._serialized_end=1844
+  _GETCERTIFICATEPROFILEREQUEST._serialized_start=1846
+  _GETCERTIFICATEPROFILEREQUEST._serialized_end=1925
+  _GETCERTIFICATEPROFILERESPONSE._serialized_start=1927
+  _GETCERTIFICATEPROFILERESPONSE._serialized_end=2040
+  _LISTCERTIFICATEPROFILESREQUEST._serialized_start=2042
+  _LISTCERTIFICATEPROFILESREQUEST._serialized_end=2134
+  _LISTCERTIFICATEPROFILESRESPONSE._serialized_start=2137
+  _LISTCERTIFICATEPROFILESRESPONSE._serialized_end=2294
+  _UPDATECERTIFICATEPROFILEREQUEST._serialized_start=2297
+  _UPDATECERTIFICATEPROFILEREQUEST._serialized_end=2473
+  _UPDATECERTIFICATEPROFILERESPONSE._serialized_start=2475
+  _UPDATECERTIFICATEPROFILERESPONSE._serialized_end=2591
+  _DELETECERTIFICATEPROFILEREQUEST._serialized_start=2593
+  _DELETECERTIFICATEPROFILEREQUEST._serialized_end=2695
+  _DELETECERTIFICATEPROFILERESPONSE._serialized_start=2697
+  _DELETECERTIFICATEPROFILERESPONSE._serialized_end=2731
+  _CERTIFICATEPROFILESERVICE._serialized_start=3132
+  _CERTIFICATEPROFILESERVICE._serialized_end=3752
 # @@protoc_insertion_point(module_scope)

@@ -102,88 +102,89 @@ public final class CertificateProfileServiceProto {
       "ithm\0224\n\nkey_usages\030\005 \003(\0162\025.certmint.v1.K" +
       "eyUsageR\tkeyUsages\022M\n\023extended_key_usage" +
       "s\030\006 \003(\0162\035.certmint.v1.ExtendedKeyUsageR\021" +
-      "extendedKeyUsages\"\216\001\n\017RenewalSettings\022\035\n" +
+      "extendedKeyUsages\"\314\001\n\017RenewalSettings\022\035\n" +
       "\nauto_renew\030\001 \001(\010R\tautoRenew\022*\n\021renew_be" +
       "fore_days\030\002 \001(\005R\017renewBeforeDays\0220\n\024allo" +
       "w_shared_renewal\030\003 \001(\010R\022allowSharedRenew" +
-      "al\"\266\006\n\022CertificateProfile\022\016\n\002id\030\001 \001(\tR\002i" +
-      "d\022\022\n\004slug\030\002 \001(\tR\004slug\022 \n\013description\030\003 \001" +
-      "(\tR\013description\022-\n\022certificate_policy\030\004 " +
-      "\001(\tR\021certificatePolicy\0225\n\025certificate_au" +
-      "thority\030\005 \001(\tH\000R\024certificateAuthority\022!\n" +
-      "\013self_signed\030\006 \001(\010H\000R\nselfSigned\022J\n\021enro" +
-      "llment_method\030\007 \001(\0162\035.certmint.v1.Enroll" +
-      "mentMethodR\020enrollmentMethod\0228\n\010defaults" +
-      "\030\010 \001(\0132\034.certmint.v1.ProfileDefaultsR\010de" +
-      "faults\0226\n\007renewal\030\t \001(\0132\034.certmint.v1.Re" +
-      "newalSettingsR\007renewal\022)\n\020require_approv" +
-      "al\030\n \001(\010R\017requireApproval\022J\n\021validity_ov" +
-      "erflow\030\013 \001(\0162\035.certmint.v1.ValidityOverf" +
-      "lowR\020validityOverflow\022T\n\025private_key_ret" +
-      "ention\030\014 \001(\0162 .certmint.v1.PrivateKeyRet" +
-      "entionR\023privateKeyRetention\022;\n\013create_ti" +
-      "me\030\r \001(\0132\032.google.protobuf.TimestampR\ncr" +
-      "eateTime\022;\n\013update_time\030\016 \001(\0132\032.google.p" +
-      "rotobuf.TimestampR\nupdateTime\022\022\n\004etag\030\017 " +
-      "\001(\tR\004etag\022.\n\023allow_self_approval\030\020 \001(\010R\021" +
-      "allowSelfApprovalB\010\n\006issuer\"s\n\037CreateCer" +
-      "tificateProfileRequest\022P\n\023certificate_pr" +
-      "ofile\030\001 \001(\0132\037.certmint.v1.CertificatePro" +
-      "fileR\022certificateProfile\"t\n CreateCertif" +
-      "icateProfileResponse\022P\n\023certificate_prof" +
-      "ile\030\001 \001(\0132\037.certmint.v1.CertificateProfi" +
-      "leR\022certificateProfile\"O\n\034GetCertificate" +
-      "ProfileRequest\022/\n\023certificate_profile\030\001 " +
-      "\001(\tR\022certificateProfile\"q\n\035GetCertificat" +
-      "eProfileResponse\022P\n\023certificate_profile\030" +
-      "\001 \001(\0132\037.certmint.v1.CertificateProfileR\022" +
-      "certificateProfile\"\\\n\036ListCertificatePro" +
-      "filesRequest\022\033\n\tpage_size\030\001 \001(\005R\010pageSiz" +
-      "e\022\035\n\npage_token\030\002 \001(\tR\tpageToken\"\235\001\n\037Lis" +
-      "tCertificateProfilesResponse\022R\n\024certific" +
-      "ate_profiles\030\001 \003(\0132\037.certmint.v1.Certifi" +
-      "cateProfileR\023certificateProfiles\022&\n\017next" +
-      "_page_token\030\002 \001(\tR\rnextPageToken\"\260\001\n\037Upd" +
-      "ateCertificateProfileRequest\022P\n\023certific" +
-      "ate_profile\030\001 \001(\0132\037.certmint.v1.Certific" +
-      "ateProfileR\022certificateProfile\022;\n\013update" +
-      "_mask\030\002 \001(\0132\032.google.protobuf.FieldMaskR" +
-      "\nupdateMask\"t\n UpdateCertificateProfileR" +
-      "esponse\022P\n\023certificate_profile\030\001 \001(\0132\037.c" +
-      "ertmint.v1.CertificateProfileR\022certifica" +
-      "teProfile\"f\n\037DeleteCertificateProfileReq" +
-      "uest\022/\n\023certificate_profile\030\001 \001(\tR\022certi" +
-      "ficateProfile\022\022\n\004etag\030\002 \001(\tR\004etag\"\"\n Del" +
-      "eteCertificateProfileResponse*\207\001\n\020Enroll" +
-      "mentMethod\022!\n\035ENROLLMENT_METHOD_UNSPECIF" +
-      "IED\020\000\022\031\n\025ENROLLMENT_METHOD_API\020\001\022\032\n\026ENRO" +
-      "LLMENT_METHOD_ACME\020\002\022\031\n\025ENROLLMENT_METHO" +
-      "D_EST\020\003*q\n\020ValidityOverflow\022!\n\035VALIDITY_" +
-      "OVERFLOW_UNSPECIFIED\020\000\022\032\n\026VALIDITY_OVERF" +
-      "LOW_FAIL\020\001\022\036\n\032VALIDITY_OVERFLOW_TRUNCATE" +
-      "\020\002*\216\001\n\023PrivateKeyRetention\022%\n!PRIVATE_KE" +
-      "Y_RETENTION_UNSPECIFIED\020\000\022%\n!PRIVATE_KEY" +
-      "_RETENTION_RETURN_ONCE\020\001\022)\n%PRIVATE_KEY_" +
-      "RETENTION_STORE_ENCRYPTED\020\0022\354\004\n\031Certific" +
-      "ateProfileService\022w\n\030CreateCertificatePr" +
-      "ofile\022,.certmint.v1.CreateCertificatePro" +
-      "fileRequest\032-.certmint.v1.CreateCertific" +
-      "ateProfileResponse\022n\n\025GetCertificateProf" +
-      "ile\022).certmint.v1.GetCertificateProfileR" +
-      "equest\032*.certmint.v1.GetCertificateProfi" +
-      "leResponse\022t\n\027ListCertificateProfiles\022+." +
-      "certmint.v1.ListCertificateProfilesReque" +
-      "st\032,.certmint.v1.ListCertificateProfiles" +
-      "Response\022w\n\030UpdateCertificateProfile\022,.c" +
-      "ertmint.v1.UpdateCertificateProfileReque" +
-      "st\032-.certmint.v1.UpdateCertificateProfil" +
-      "eResponse\022w\n\030DeleteCertificateProfile\022,." +
-      "certmint.v1.DeleteCertificateProfileRequ" +
-      "est\032-.certmint.v1.DeleteCertificateProfi" +
-      "leResponseBo\n\017dev.certmint.v1B\036Certifica" +
-      "teProfileServiceProtoP\001Z:github.com/cert" +
-      "mint/certmint/gen/go/certmint/v1;certmin" +
-      "tv1b\006proto3"
+      "al\022<\n\014renew_before\030\036 \001(\0132\031.google.protob" +
+      "uf.DurationR\013renewBefore\"\266\006\n\022Certificate" +
+      "Profile\022\016\n\002id\030\001 \001(\tR\002id\022\022\n\004slug\030\002 \001(\tR\004s" +
+      "lug\022 \n\013description\030\003 \001(\tR\013description\022-\n" +
+      "\022certificate_policy\030\004 \001(\tR\021certificatePo" +
+      "licy\0225\n\025certificate_authority\030\005 \001(\tH\000R\024c" +
+      "ertificateAuthority\022!\n\013self_signed\030\006 \001(\010" +
+      "H\000R\nselfSigned\022J\n\021enrollment_method\030\007 \001(" +
+      "\0162\035.certmint.v1.EnrollmentMethodR\020enroll" +
+      "mentMethod\0228\n\010defaults\030\010 \001(\0132\034.certmint." +
+      "v1.ProfileDefaultsR\010defaults\0226\n\007renewal\030" +
+      "\t \001(\0132\034.certmint.v1.RenewalSettingsR\007ren" +
+      "ewal\022)\n\020require_approval\030\n \001(\010R\017requireA" +
+      "pproval\022J\n\021validity_overflow\030\013 \001(\0162\035.cer" +
+      "tmint.v1.ValidityOverflowR\020validityOverf" +
+      "low\022T\n\025private_key_retention\030\014 \001(\0162 .cer" +
+      "tmint.v1.PrivateKeyRetentionR\023privateKey" +
+      "Retention\022;\n\013create_time\030\r \001(\0132\032.google." +
+      "protobuf.TimestampR\ncreateTime\022;\n\013update" +
+      "_time\030\016 \001(\0132\032.google.protobuf.TimestampR" +
+      "\nupdateTime\022\022\n\004etag\030\017 \001(\tR\004etag\022.\n\023allow" +
+      "_self_approval\030\020 \001(\010R\021allowSelfApprovalB" +
+      "\010\n\006issuer\"s\n\037CreateCertificateProfileReq" +
+      "uest\022P\n\023certificate_profile\030\001 \001(\0132\037.cert" +
+      "mint.v1.CertificateProfileR\022certificateP" +
+      "rofile\"t\n CreateCertificateProfileRespon" +
+      "se\022P\n\023certificate_profile\030\001 \001(\0132\037.certmi" +
+      "nt.v1.CertificateProfileR\022certificatePro" +
+      "file\"O\n\034GetCertificateProfileRequest\022/\n\023" +
+      "certificate_profile\030\001 \001(\tR\022certificatePr" +
+      "ofile\"q\n\035GetCertificateProfileResponse\022P" +
+      "\n\023certificate_profile\030\001 \001(\0132\037.certmint.v" +
+      "1.CertificateProfileR\022certificateProfile" +
+      "\"\\\n\036ListCertificateProfilesRequest\022\033\n\tpa" +
+      "ge_size\030\001 \001(\005R\010pageSize\022\035\n\npage_token\030\002 " +
+      "\001(\tR\tpageToken\"\235\001\n\037ListCertificateProfil" +
+      "esResponse\022R\n\024certificate_profiles\030\001 \003(\013" +
+      "2\037.certmint.v1.CertificateProfileR\023certi" +
+      "ficateProfiles\022&\n\017next_page_token\030\002 \001(\tR" +
+      "\rnextPageToken\"\260\001\n\037UpdateCertificateProf" +
+      "ileRequest\022P\n\023certificate_profile\030\001 \001(\0132" +
+      "\037.certmint.v1.CertificateProfileR\022certif" +
+      "icateProfile\022;\n\013update_mask\030\002 \001(\0132\032.goog" +
+      "le.protobuf.FieldMaskR\nupdateMask\"t\n Upd" +
+      "ateCertificateProfileResponse\022P\n\023certifi" +
+      "cate_profile\030\001 \001(\0132\037.certmint.v1.Certifi" +
+      "cateProfileR\022certificateProfile\"f\n\037Delet" +
+      "eCertificateProfileRequest\022/\n\023certificat" +
+      "e_profile\030\001 \001(\tR\022certificateProfile\022\022\n\004e" +
+      "tag\030\002 \001(\tR\004etag\"\"\n DeleteCertificateProf" +
+      "ileResponse*\207\001\n\020EnrollmentMethod\022!\n\035ENRO" +
+      "LLMENT_METHOD_UNSPECIFIED\020\000\022\031\n\025ENROLLMEN" +
+      "T_METHOD_API\020\001\022\032\n\026ENROLLMENT_METHOD_ACME" +
+      "\020\002\022\031\n\025ENROLLMENT_METHOD_EST\020\003*q\n\020Validit" +
+      "yOverflow\022!\n\035VALIDITY_OVERFLOW_UNSPECIFI" +
+      "ED\020\000\022\032\n\026VALIDITY_OVERFLOW_FAIL\020\001\022\036\n\032VALI" +
+      "DITY_OVERFLOW_TRUNCATE\020\002*\216\001\n\023PrivateKeyR" +
+      "etention\022%\n!PRIVATE_KEY_RETENTION_UNSPEC" +
+      "IFIED\020\000\022%\n!PRIVATE_KEY_RETENTION_RETURN_" +
+      "ONCE\020\001\022)\n%PRIVATE_KEY_RETENTION_STORE_EN" +
+      "CRYPTED\020\0022\354\004\n\031CertificateProfileService\022" +
+      "w\n\030CreateCertificateProfile\022,.certmint.v" +
+      "1.CreateCertificateProfileRequest\032-.cert" +
+      "mint.v1.CreateCertificateProfileResponse" +
+      "\022n\n\025GetCertificateProfile\022).certmint.v1." +
+      "GetCertificateProfileRequest\032*.certmint." +
+      "v1.GetCertificateProfileResponse\022t\n\027List" +
+      "CertificateProfiles\022+.certmint.v1.ListCe" +
+      "rtificateProfilesRequest\032,.certmint.v1.L" +
+      "istCertificateProfilesResponse\022w\n\030Update" +
+      "CertificateProfile\022,.certmint.v1.UpdateC" +
+      "ertificateProfileRequest\032-.certmint.v1.U" +
+      "pdateCertificateProfileResponse\022w\n\030Delet" +
+      "eCertificateProfile\022,.certmint.v1.Delete" +
+      "CertificateProfileRequest\032-.certmint.v1." +
+      "DeleteCertificateProfileResponseBo\n\017dev." +
+      "certmint.v1B\036CertificateProfileServicePr" +
+      "otoP\001Z:github.com/certmint/certmint/gen/" +
+      "go/certmint/v1;certmintv1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -204,7 +205,7 @@ public final class CertificateProfileServiceProto {
     internal_static_certmint_v1_RenewalSettings_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_RenewalSettings_descriptor,
-        new java.lang.String[] { "AutoRenew", "RenewBeforeDays", "AllowSharedRenewal", });
+        new java.lang.String[] { "AutoRenew", "RenewBeforeDays", "AllowSharedRenewal", "RenewBefore", });
     internal_static_certmint_v1_CertificateProfile_descriptor =
       getDescriptor().getMessageTypes().get(2);
     internal_static_certmint_v1_CertificateProfile_fieldAccessorTable = new
