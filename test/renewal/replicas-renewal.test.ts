@@ -150,8 +150,11 @@ describe("server-driven renewal across replicas", { timeout: 2 * START_LIMIT_MS 
         180_000,
       );
       await expectExactlyOneSuccessorEach(db, ids);
-      // Between them the two replicas renewed each certificate once.
-      expect(renewalsLogged(servers[0]!) + renewalsLogged(servers[1]!)).toBe(N);
+      // Between them the two replicas renewed each certificate once. A renewer logs a renewal
+      // after its successor is committed (and its claim cleared): wait for the last lines.
+      const logged = () => renewalsLogged(servers[0]!) + renewalsLogged(servers[1]!);
+      await waitFor("every renewal logged", async () => logged() >= N);
+      expect(logged()).toBe(N);
     } finally {
       for (const client of Object.values(c ?? {})) (client as Client).close();
       for (const s of servers) await s.stop();
@@ -189,8 +192,13 @@ describe("server-driven renewal across replicas", { timeout: 2 * START_LIMIT_MS 
         180_000,
       );
       await expectExactlyOneSuccessorEach(db, ids);
-      // The restarted server renewed what was left, the claims of the killed one included.
-      expect(renewalsLogged(server)).toBeGreaterThanOrEqual(N - atKill);
+      // The restarted server renewed what was left, the claims of the killed one included
+      // (it logs each after the successor is committed: wait for the last lines).
+      const restarted = server;
+      await waitFor(
+        "the restarted server's renewals logged",
+        async () => renewalsLogged(restarted) >= N - atKill,
+      );
     } finally {
       for (const client of Object.values(c ?? {})) (client as Client).close();
       await server?.stop();
