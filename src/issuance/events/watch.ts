@@ -7,22 +7,22 @@ import { certificateKeyAad, requestKeyAad } from "../certificates/keys";
 import { resolveRef } from "../common/refs";
 import type { IssuanceDeps } from "../deps";
 import { requireProfileAccessById } from "../profiles/access";
-import type {
-  CaRepository,
-  Certificate,
-  CertificateEventRepository,
-  CertificateEventType,
-  CertificateRepository,
-  CertificateRequest,
-  CertificateView,
-  EventFilter,
-  ProfileRepository,
-  RenewalRepository,
-  RequestRepository,
-  StoredError,
-  StoredEvent,
+import {
+  type CaRepository,
+  type Certificate,
+  type CertificateEventRepository,
+  type CertificateEventType,
+  type CertificateRepository,
+  type CertificateRequest,
+  type CertificateView,
+  certificateView,
+  type EventFilter,
+  type ProfileRepository,
+  type RenewalRepository,
+  type RequestRepository,
+  type StoredError,
+  type StoredEvent,
 } from "../repositories";
-import { certificateView } from "../repositories";
 
 /** What a watch reads: events, the certificates they name with their requests, the keyring. */
 export type WatchDeps = Pick<IssuanceDeps, "keyring" | "now"> & {

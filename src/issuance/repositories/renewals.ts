@@ -37,8 +37,6 @@ export interface RenewalRepository {
   markSettled(id: string): Promise<void>;
   /** The renewal waits for an approver: not claimed again until its request is settled. */
   markAwaitingApproval(id: string, requestId: string): Promise<void>;
-  /** Gives the claim back without a verdict (an outage). */
-  releaseClaim(id: string): Promise<void>;
   /**
    * A failed attempt: state FAILED with its error, the failure counted, the next attempt after
    * `retryAt`, and a RENEWAL_FAILED event, together. False when the certificate was renewed or

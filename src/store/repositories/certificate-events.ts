@@ -9,7 +9,7 @@ import type {
 } from "../../issuance/repositories";
 import { EVENTS_CHANNEL, listen } from "../notifications";
 import { withConnection } from "../prepared";
-import { UUIDS } from "./renewals";
+import { UUIDS } from "../uuid-list";
 
 /** Advisory lock key (two int4) that makes one sequencer at a time run, on every replica. */
 const SEQUENCER_LOCK = [0x63657274, 0x65766e74] as const; // "cert", "evnt"

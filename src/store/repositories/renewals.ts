@@ -5,6 +5,7 @@ import type {
   StoredError,
   StoredRenewal,
 } from "../../issuance/repositories";
+import { UUIDS } from "../uuid-list";
 
 /**
  * Active (not revoked, not renewed, not expired) certificates of auto_renew profiles whose
@@ -25,9 +26,6 @@ const FREE = `("c"."renewal_lease_until" is null or "c"."renewal_lease_until" <=
     and ("c"."renewal_state" is distinct from 'AWAITING_APPROVAL'
          or exists (select 1 from "certificate_request" "r"
                      where "r"."id" = "c"."renewal_request_id" and "r"."status" in ('REJECTED', 'FAILED')))`;
-
-/** A list of UUIDs bound as one JSON array (the driver would spread a bound array). */
-export const UUIDS = `select jsonb_array_elements_text(?::jsonb)::uuid`;
 
 /**
  * The renewer's statements on certificate, on the ORM's connection (`em().execute` joins the
@@ -77,13 +75,6 @@ export class OrmRenewalRepository implements RenewalRepository {
       `update "certificate" set "renewal_lease_until" = null, "renewal_state" = 'AWAITING_APPROVAL',
         "renewal_request_id" = ? where "id" = ?`,
       [requestId, id],
-    );
-  }
-
-  async releaseClaim(id: string): Promise<void> {
-    await this.em().execute(
-      `update "certificate" set "renewal_lease_until" = null where "id" = ?`,
-      [id],
     );
   }
 
