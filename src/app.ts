@@ -8,6 +8,7 @@ import { certificateAuthorityHandlers } from "./api/certificate-authority-servic
 import { certificatePolicyHandlers } from "./api/certificate-policy-service";
 import { certificateProfileHandlers } from "./api/certificate-profile-service";
 import { certificateHandlers } from "./api/certificate-service";
+import { codeOf } from "./api/errors";
 import { registerServices } from "./api/services";
 import { InFlightCalls } from "./api/unary";
 import { AccessControl } from "./auth/access-control";
@@ -17,6 +18,7 @@ import { CaDirectory } from "./auth/ca-directory";
 import { FailureLimiter } from "./auth/failure-limiter";
 import { RateLimiter } from "./auth/rate-limiter";
 import type { Config } from "./config";
+import { Renewer } from "./issuance/auto-renewal/renewer";
 import { CrlCache } from "./issuance/ca/crl-cache";
 import { openKeyring } from "./issuance/ca/keyring";
 import { OcspResponder } from "./issuance/ca/ocsp";
@@ -24,6 +26,8 @@ import { CaPublisher } from "./issuance/ca/publication";
 import { expiringCertificates } from "./issuance/certificates/expiring";
 import { heldKeySweepIntervalMs, startHeldKeySweep } from "./issuance/certificates/held-keys";
 import type { IssuanceDeps } from "./issuance/deps";
+import { EventPump } from "./issuance/events/pump";
+import { CertificateWatch } from "./issuance/events/watch";
 import { callLoggingInterceptor } from "./server/call-logging";
 import { callMetricsInterceptor } from "./server/call-metrics";
 import { connectionOptions, limitConnections } from "./server/connection-limits";
@@ -45,6 +49,8 @@ export interface StartOptions {
   generateRsa?: GenerateRsa;
   /** How often the expiring-certificates metric may query the database (default 60 s). */
   metricsExpiringRefreshMs?: number;
+  /** The clock the use cases and the renewer read (default: the system clock); tests move it. */
+  now?: () => Date;
 }
 
 export interface RunningCertmint {
@@ -99,14 +105,18 @@ export async function startCertmint(
   addReflection(server);
   // Use-case dependencies exist once the database is open; handlers reach them through this
   // holder, and `unary` refuses calls (UNAVAILABLE) until readiness.ready.
-  const runtime: { deps?: IssuanceDeps; security?: AccessControl } = {};
+  const runtime: { deps?: IssuanceDeps; security?: AccessControl; watch?: CertificateWatch } = {};
   const issuance = () => runtime.deps!;
   const calls = new InFlightCalls();
   const handlerDeps = { logger, readiness, security: () => runtime.security!, calls };
   registerServices(server, handlerDeps, {
     "certmint.v1.AccessTokenService": accessTokenHandlers(handlerDeps, issuance),
     "certmint.v1.AuditService": auditHandlers(handlerDeps, issuance),
-    "certmint.v1.CertificateService": certificateHandlers(handlerDeps, issuance),
+    "certmint.v1.CertificateService": certificateHandlers(
+      handlerDeps,
+      issuance,
+      () => runtime.watch!,
+    ),
     "certmint.v1.CertificateAuthorityService": certificateAuthorityHandlers(handlerDeps, issuance),
     "certmint.v1.CertificatePolicyService": certificatePolicyHandlers(handlerDeps, issuance),
     "certmint.v1.CertificateProfileService": certificateProfileHandlers(handlerDeps, issuance),
@@ -130,6 +140,8 @@ export async function startCertmint(
   let adminTokenCreated = false;
   let sweep: { stop(): Promise<void> } | undefined;
   let acme: RunningAcme | undefined;
+  let renewer: Renewer | undefined;
+  let pump: EventPump | undefined;
   try {
     database = await openDatabase({
       databaseUrl: config.databaseUrl,
@@ -158,10 +170,10 @@ export async function startCertmint(
         );
       }
       const deps: IssuanceDeps = {
-        store: createStore(opened.orm),
+        store: createStore(opened.orm, { databaseUrl: config.databaseUrl }),
         keyring,
         keys,
-        now: () => new Date(),
+        now: options.now ?? (() => new Date()),
         publicBaseUrl: config.publicBaseUrl,
         ocspUrl: config.ocspUrl,
         observer: metrics,
@@ -208,6 +220,26 @@ export async function startCertmint(
       heldKeySweepIntervalMs(config.generatedKeyReplaySeconds),
       (err) => logger.warn({ err }, "deleting expired replay keys failed; retrying"),
     );
+    // Certificate events: numbered for watchers, who are woken as they arrive.
+    runtime.watch = new CertificateWatch(deps, { keepaliveMs: config.watch.keepaliveMs });
+    pump = new EventPump(deps, runtime.watch, {
+      pollMs: config.watch.pollMs,
+      retentionSeconds: config.watch.retentionSeconds,
+      onError: (err) => logger.warn({ err }, "certificate events: database unavailable; retrying"),
+    });
+    pump.start();
+    if (config.renewal.enabled) {
+      renewer = new Renewer(deps, config.renewal, {
+        statusCodeOf: codeOf,
+        onError: (err, certificateId) =>
+          logger.warn({ err, certificateId }, "automatic renewal did not complete; retrying"),
+        onOutcome: (o) => {
+          if (o.result === "RENEWED" || o.result === "FAILED" || o.result === "AWAITING_APPROVAL")
+            logger.info(o, "automatic renewal");
+        },
+      });
+      renewer.start();
+    }
     if (config.publicationListen && publisher && ocsp) {
       publication = await startPublicationServer(
         config.publicationListen,
@@ -238,6 +270,8 @@ export async function startCertmint(
     }
   } catch (err) {
     await acme?.close();
+    await renewer?.stop();
+    await pump?.stop();
     await sweep?.stop();
     publication?.server.close();
     metricsEndpoint?.server.close();
@@ -278,6 +312,9 @@ export async function startCertmint(
       stopping ??= (async () => {
         probe?.stop();
         health.set("NOT_SERVING");
+        // Watches never end by themselves: they end now (UNAVAILABLE), so clients reconnect
+        // elsewhere and the drain below waits only for unary calls.
+        runtime.watch?.stop();
         await drain(server, config.shutdownGraceMs, logger);
         await new Promise((resolve) =>
           publication ? publication.server.close(resolve) : resolve(0),
@@ -287,6 +324,8 @@ export async function startCertmint(
           metricsEndpoint ? metricsEndpoint.server.close(resolve) : resolve(0),
         );
         readiness.ready = false;
+        await renewer?.stop();
+        await pump?.stop();
         await sweep?.stop();
         await keys.close();
         await db.close();

@@ -85,6 +85,10 @@ export interface Config {
   readonly databaseProbeIntervalMs: number;
   /** The ACME listener (RFC 8555, src/acme); absent: ACME is off. */
   readonly acme?: AcmeConfig;
+  /** Server-driven renewal of certificates whose profile sets renewal.auto_renew. */
+  readonly renewal: RenewalConfig;
+  /** WatchCertificates streams. */
+  readonly watch: WatchConfig;
 }
 
 /** ACME enrollment (issue 16): its listener and how challenges are validated. */
@@ -110,6 +114,41 @@ export interface AcmeConfig {
   readonly validationTimeoutMs: number;
   /** Requests per second each ACME account may make on average, and its burst. */
   readonly rateLimit: { readonly perSecond: number; readonly burst: number };
+}
+
+/**
+ * How the renewer (src/issuance/auto-renewal) works through due certificates: every tickMs
+ * each replica claims at most perSecond * tickMs / 1000 of them, so a mass of certificates
+ * due at once renews at a steady rate and leaves room for IssueCertificate.
+ */
+export interface RenewalConfig {
+  /** false: this replica renews nothing (another replica, or none, does). */
+  readonly enabled: boolean;
+  readonly tickMs: number;
+  /** Renewals per second this replica starts, at most. */
+  readonly perSecond: number;
+  /** A claimed certificate not renewed within this time is taken over by any replica. */
+  readonly leaseSeconds: number;
+  /** The first retry after a failed attempt; it doubles per failure up to retryMaxSeconds. */
+  readonly retrySeconds: number;
+  readonly retryMaxSeconds: number;
+  /**
+   * How long a key certmint generated for an automatic renewal of a RETURN_ONCE profile stays
+   * sealed for its owner's watch (nobody is on a call to receive it).
+   */
+  readonly keyHoldSeconds: number;
+}
+
+export interface WatchConfig {
+  /** An idle stream gets a KEEPALIVE event this often. */
+  readonly keepaliveMs: number;
+  /** Events are kept this long: a watcher away longer cannot resume from its cursor. */
+  readonly retentionSeconds: number;
+  /**
+   * How often new events are looked for: the embedded database always polls; on PostgreSQL
+   * LISTEN/NOTIFY wakes watchers at once and this is the fallback.
+   */
+  readonly pollMs: number;
 }
 
 /**
@@ -211,6 +250,16 @@ export const ENV = {
   ocspValiditySeconds: "CERTMINT_OCSP_VALIDITY_SECONDS", // default 3600
   ocspResponder: "CERTMINT_OCSP_RESPONDER", // default ca; or delegated
   logFormat: "CERTMINT_LOG_FORMAT", // default auto: text on a terminal, JSON otherwise
+  renewalEnabled: "CERTMINT_RENEWAL_ENABLED", // default true
+  renewalTickMs: "CERTMINT_RENEWAL_TICK_MS", // default 1000
+  renewalPerSecond: "CERTMINT_RENEWAL_PER_SECOND", // default 20 per replica
+  renewalLeaseSeconds: "CERTMINT_RENEWAL_LEASE_SECONDS", // default 300
+  renewalRetrySeconds: "CERTMINT_RENEWAL_RETRY_SECONDS", // default 60, doubling
+  renewalRetryMaxSeconds: "CERTMINT_RENEWAL_RETRY_MAX_SECONDS", // default 3600
+  renewalKeyHoldSeconds: "CERTMINT_RENEWAL_KEY_HOLD_SECONDS", // default 86400
+  watchKeepaliveMs: "CERTMINT_WATCH_KEEPALIVE_MS", // default 30000
+  watchPollMs: "CERTMINT_WATCH_POLL_MS", // default 1000 (embedded: 250)
+  watchRetentionSeconds: "CERTMINT_WATCH_RETENTION_SECONDS", // default 604800 (7 days)
 } as const;
 
 const LOG_FORMATS = ["auto", "json", "pretty"] as const;
@@ -354,6 +403,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   if (!LOG_FORMATS.includes(logFormat)) {
     problems.push(`${ENV.logFormat} must be one of ${LOG_FORMATS.join(", ")} (got "${logFormat}")`);
   }
+  const renewal = parseRenewal(env, problems);
+  const watch = {
+    keepaliveMs: parseInteger(env, ENV.watchKeepaliveMs, 30_000, 100, HOUR_MS, problems),
+    pollMs: parseInteger(env, ENV.watchPollMs, databaseUrl ? 1000 : 250, 10, 60_000, problems),
+    retentionSeconds: parseInteger(
+      env,
+      ENV.watchRetentionSeconds,
+      7 * 86_400,
+      60,
+      365 * 86_400,
+      problems,
+    ),
+  };
   if (problems.length > 0) throw new ConfigError(problems.join("; "));
   return Object.freeze({
     listen: Object.freeze(listen),
@@ -389,6 +451,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     ocspValiditySeconds,
     ocspResponder,
     logFormat,
+    renewal: Object.freeze(renewal),
+    watch: Object.freeze(watch),
   });
 }
 
@@ -459,6 +523,30 @@ function parseAcme(
       perSecond,
       burst: parseInteger(env, ENV.acmeRateLimitBurst, 100, 1, 10_000_000, problems),
     },
+  };
+}
+
+function parseRenewal(env: NodeJS.ProcessEnv, problems: string[]): RenewalConfig {
+  const int = (name: string, fallback: number, min: number, max: number) =>
+    parseInteger(env, name, fallback, min, max, problems);
+  const enabledRaw = env[ENV.renewalEnabled];
+  const enabled =
+    enabledRaw === undefined ||
+    enabledRaw === "" ||
+    parseBoolean(env, ENV.renewalEnabled, problems);
+  const retrySeconds = int(ENV.renewalRetrySeconds, 60, 1, 86_400);
+  const retryMaxSeconds = int(ENV.renewalRetryMaxSeconds, 3600, 1, 7 * 86_400);
+  if (retryMaxSeconds < retrySeconds) {
+    problems.push(`${ENV.renewalRetryMaxSeconds} must be at least ${ENV.renewalRetrySeconds}`);
+  }
+  return {
+    enabled,
+    tickMs: int(ENV.renewalTickMs, 1000, 10, 600_000),
+    perSecond: int(ENV.renewalPerSecond, 20, 1, 100_000),
+    leaseSeconds: int(ENV.renewalLeaseSeconds, 300, 1, 86_400),
+    retrySeconds,
+    retryMaxSeconds,
+    keyHoldSeconds: int(ENV.renewalKeyHoldSeconds, 86_400, 60, 30 * 86_400),
   };
 }
 

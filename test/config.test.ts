@@ -141,9 +141,40 @@ describe("loadConfig", () => {
     ["CERTMINT_KEY_GENERATION_WORKERS", "0", "from 1 to 256"],
     ["CERTMINT_KEY_GENERATION_QUEUE_PER_TOKEN", "0", "from 1 to 10000"],
     ["CERTMINT_DATABASE_PROBE_INTERVAL_MS", "10", "from 50 to 60000"],
+    ["CERTMINT_RENEWAL_TICK_MS", "0", "from 10 to 600000"],
+    ["CERTMINT_RENEWAL_PER_SECOND", "0", "from 1 to 100000"],
+    ["CERTMINT_RENEWAL_LEASE_SECONDS", "0", "from 1 to 86400"],
+    ["CERTMINT_RENEWAL_KEY_HOLD_SECONDS", "5", "from 60 to 2592000"],
+    ["CERTMINT_WATCH_KEEPALIVE_MS", "1", "from 100 to 3600000"],
+    ["CERTMINT_WATCH_RETENTION_SECONDS", "1", "from 60 to 31536000"],
   ])("refuses %s=%s", (name, value, range) => {
     expect(() => loadConfig({ [name]: value })).toThrow(
       `${name} must be an integer ${range} (got "${value}")`,
+    );
+  });
+
+  it("server-driven renewal and watches: defaults, settings, and a retry ceiling below the first retry refused", () => {
+    const defaults = loadConfig({});
+    expect(defaults.renewal).toEqual({
+      enabled: true,
+      tickMs: 1000,
+      perSecond: 20,
+      leaseSeconds: 300,
+      retrySeconds: 60,
+      retryMaxSeconds: 3600,
+      keyHoldSeconds: 86_400,
+    });
+    expect(defaults.watch).toEqual({ keepaliveMs: 30_000, pollMs: 250, retentionSeconds: 604_800 });
+    expect(loadConfig({ DATABASE_URL: "postgresql://h:5432/db" }).watch.pollMs).toBe(1000);
+    expect(loadConfig({ CERTMINT_RENEWAL_ENABLED: "false" }).renewal.enabled).toBe(false);
+    expect(() =>
+      loadConfig({
+        CERTMINT_RENEWAL_RETRY_SECONDS: "600",
+        CERTMINT_RENEWAL_RETRY_MAX_SECONDS: "60",
+      }),
+    ).toThrow("CERTMINT_RENEWAL_RETRY_MAX_SECONDS must be at least CERTMINT_RENEWAL_RETRY_SECONDS");
+    expect(() => loadConfig({ CERTMINT_RENEWAL_ENABLED: "yes" })).toThrow(
+      'CERTMINT_RENEWAL_ENABLED must be true or false (got "yes")',
     );
   });
 

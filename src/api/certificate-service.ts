@@ -3,6 +3,7 @@ import {
   CertificateServiceService,
 } from "../../gen/ts/certmint/v1/certificate_service";
 import { invalidField } from "../errors";
+import { renewalStatuses } from "../issuance/auto-renewal/status";
 import { approve, reject } from "../issuance/certificates/approval";
 import { REQUEST_ID_MAX_LENGTH } from "../issuance/certificates/idempotency";
 import { issue } from "../issuance/certificates/issue";
@@ -13,6 +14,9 @@ import { requestStatus } from "../issuance/certificates/status";
 import type { IssueOutcome } from "../issuance/certificates/types";
 import { hasControlCharacters } from "../issuance/common/text";
 import type { IssuanceDeps } from "../issuance/deps";
+import { currentCertificate } from "../issuance/events/lineage";
+import type { CertificateWatch } from "../issuance/events/watch";
+import type { CertificateView } from "../issuance/repositories";
 import {
   certificateStatusCodec,
   certificateToProto,
@@ -32,6 +36,7 @@ import {
 import { sansFromProto, subjectFromProto } from "./convert/subject";
 import { durationToSeconds } from "./convert/time";
 import { type CallContext, type HandlerDeps, unary } from "./unary";
+import { watchCertificatesHandler } from "./watch-certificates";
 
 /** request_id is an idempotency key per caller: the access token that makes the call. */
 const callerOf = (ctx: CallContext) => ctx.actor.id;
@@ -57,10 +62,17 @@ const outcomeToProto = (o: IssueOutcome) => ({
   privateKeyPem: o.privateKeyPem ?? "",
 });
 
+/** A certificate as the API shows it, with where its server-driven renewal stands. */
+async function withRenewal(d: IssuanceDeps, cert: CertificateView) {
+  const renewal = await renewalStatuses(d, [cert]);
+  return certificateToProto(cert, d.now(), renewal.get(cert.id));
+}
+
 /** Thin handlers: map the request, call one use case, map the result. */
 export function certificateHandlers(
   deps: HandlerDeps,
   issuance: () => IssuanceDeps,
+  watch: () => CertificateWatch,
 ): Partial<CertificateServiceServer> {
   return {
     issueCertificate: unary(
@@ -145,12 +157,23 @@ export function certificateHandlers(
       CertificateServiceService.getCertificate.path,
       async (req) => {
         const d = issuance();
+        return { certificate: await withRenewal(d, await getCertificate(d, req.certificate)) };
+      },
+      deps,
+    ),
+
+    getCurrentCertificate: unary(
+      CertificateServiceService.getCurrentCertificate.path,
+      async (req, ctx) => {
+        const d = issuance();
         return {
-          certificate: certificateToProto(await getCertificate(d, req.certificate), d.now()),
+          certificate: await withRenewal(d, await currentCertificate(d, ctx.call, req.certificate)),
         };
       },
       deps,
     ),
+
+    watchCertificates: watchCertificatesHandler(deps, issuance, watch),
 
     listCertificates: unary(
       CertificateServiceService.listCertificates.path,
@@ -166,8 +189,9 @@ export function certificateHandlers(
           nameContains: req.nameContains || undefined,
         });
         const now = d.now();
+        const renewal = await renewalStatuses(d, page.items);
         return {
-          certificates: page.items.map((c) => certificateToProto(c, now)),
+          certificates: page.items.map((c) => certificateToProto(c, now, renewal.get(c.id))),
           nextPageToken: page.nextPageToken,
         };
       },
@@ -182,7 +206,7 @@ export function certificateHandlers(
           certificate: req.certificate,
           reason: revocationReasonCodec.fromProto(req.reason, "reason"),
         });
-        return { certificate: certificateToProto(cert, d.now()) };
+        return { certificate: await withRenewal(d, cert) };
       },
       deps,
     ),

@@ -107,6 +107,10 @@ export const REQUEST_FIELD_LIMITS: Readonly<Record<string, FieldLimit>> = {
   "certmint.v1.ApproveCertificateRequestRequest.comment": TEXT,
   "certmint.v1.RejectCertificateRequestRequest.certificate_request_id": REFERENCE,
   "certmint.v1.RejectCertificateRequestRequest.reason": TEXT,
+  "certmint.v1.WatchCertificatesRequest.certificate_id": REFERENCE,
+  "certmint.v1.WatchCertificatesRequest.certificate_profile": REFERENCE,
+  "certmint.v1.WatchCertificatesRequest.after_cursor": { maxChars: 64 },
+  "certmint.v1.GetCurrentCertificateRequest.certificate": REFERENCE,
 
   // certificate_authority_service.proto (CertificateAuthority travels in updates).
   "certmint.v1.CertificateAuthority.id": REFERENCE,

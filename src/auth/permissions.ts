@@ -33,6 +33,10 @@ const certificateRules: RulesOf<typeof CertificateServiceService> = {
   revokeCertificate: ADMIN_WRITE,
   approveCertificateRequest: { roles: ["ADMIN", "APPROVER"], mutating: true },
   rejectCertificateRequest: { roles: ["ADMIN", "APPROVER"], mutating: true },
+  // Reads a sidecar makes with its issuer token; issuers and approvers see their profiles only
+  // (the use cases check), and a private key goes to a certificate's owner only.
+  watchCertificates: { roles: ["ADMIN", "AUDITOR", "ISSUER", "APPROVER"], mutating: false },
+  getCurrentCertificate: { roles: ["ADMIN", "AUDITOR", "ISSUER", "APPROVER"], mutating: false },
 };
 
 const caRules: RulesOf<typeof CertificateAuthorityServiceService> = {

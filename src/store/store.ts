@@ -4,6 +4,7 @@ import { OrmAccessTokenRepository } from "./repositories/access-tokens";
 import { OrmAcmeRepository } from "./repositories/acme";
 import { OrmAuditRepository } from "./repositories/audit";
 import { OrmCaRepository } from "./repositories/certificate-authorities";
+import { OrmCertificateEventRepository } from "./repositories/certificate-events";
 import { OrmPolicyRepository } from "./repositories/certificate-policies";
 import { OrmProfileRepository } from "./repositories/certificate-profiles";
 import { OrmRequestRepository } from "./repositories/certificate-requests";
@@ -11,15 +12,17 @@ import { OrmCertificateRepository } from "./repositories/certificates";
 import { OrmIssuanceRepository } from "./repositories/issuance";
 import { OrmKekCheckRepository } from "./repositories/kek-check";
 import { SqlOcspResponderRepository } from "./repositories/ocsp-responders";
+import { OrmRenewalRepository } from "./repositories/renewals";
 
 /**
  * The store the use cases are given (src/issuance/repositories): every repository on the ORM,
  * each call on a fresh fork of its EntityManager (MikroORM's identity map per unit of work),
  * and `transaction`, whose repositories share one transaction's EntityManager. The issuance
  * hot path's statements (repositories/issuance.ts) run on pooled connections of their own and
- * commit on their own, in a transaction or not.
+ * commit on their own, in a transaction or not. With `databaseUrl` (a real PostgreSQL that
+ * replicas share) certificate events are announced with NOTIFY (repositories/certificate-events.ts).
  */
-export function createStore(orm: MikroORM): Store {
+export function createStore(orm: MikroORM, options: { databaseUrl?: string } = {}): Store {
   const fresh = () => orm.em.fork();
   const issuance = new OrmIssuanceRepository(fresh);
   const on = (em: () => EntityManager): Repositories => ({
@@ -33,6 +36,8 @@ export function createStore(orm: MikroORM): Store {
     audit: new OrmAuditRepository(em),
     acme: new OrmAcmeRepository(em),
     ocspResponders: new SqlOcspResponderRepository(em),
+    renewals: new OrmRenewalRepository(em),
+    events: new OrmCertificateEventRepository(em, options.databaseUrl),
   });
   return {
     ...on(fresh),

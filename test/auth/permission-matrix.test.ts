@@ -50,11 +50,14 @@ import {
   UpdateCertificateProfileRequest,
 } from "../../gen/ts/certmint/v1/certificate_profile_service";
 import {
+  CertificateEventType,
   CertificateRequestStatus,
   CertificateServiceService,
   IssueCertificateRequest,
   ListCertificatesRequest,
   RenewCertificateRequest,
+  WatchCertificatesRequest,
+  type WatchCertificatesResponse,
 } from "../../gen/ts/certmint/v1/certificate_service";
 import { KeyAlgorithm, RevocationReason } from "../../gen/ts/certmint/v1/common";
 import { METHOD_RULES } from "../../src/auth/permissions";
@@ -70,6 +73,7 @@ import {
   type TestCertmint,
 } from "../support/harness";
 import { TempDir } from "../support/openssl";
+import { waitFor } from "../support/wait";
 
 const UNAUTHENTICATED = 16;
 const PERMISSION_DENIED = 7;
@@ -100,10 +104,12 @@ const methodOf = (path: string) => path.split("/").at(-1)!;
 
 // ---- Who may call what, as the proto documents it (Role in access_token_service.proto) ------
 
-/** Get*, List* (GetRequestStatus, GetCertificateRevocationList, ListAuditRecords among them). */
-const isReadOnly = (path: string) => /^(Get|List)/.test(methodOf(path));
-const ISSUER_RPCS = ["IssueCertificate", "RenewCertificate", "GetRequestStatus"];
-const APPROVER_RPCS = ["ApproveCertificateRequest", "RejectCertificateRequest", "GetRequestStatus"];
+/** Get*, List*, Watch* (GetRequestStatus, GetCertificateRevocationList, ListAuditRecords among them). */
+const isReadOnly = (path: string) => /^(Get|List|Watch)/.test(methodOf(path));
+/** What the certificate's holder reads (CertificateService.WatchCertificates' comment). */
+const HOLDER_READS = ["GetRequestStatus", "WatchCertificates", "GetCurrentCertificate"];
+const ISSUER_RPCS = ["IssueCertificate", "RenewCertificate", ...HOLDER_READS];
+const APPROVER_RPCS = ["ApproveCertificateRequest", "RejectCertificateRequest", ...HOLDER_READS];
 
 function allowedRoles(path: string): Role[] {
   const m = methodOf(path);
@@ -275,6 +281,16 @@ const REQUESTS: Record<string, RpcRequests> = {
   },
   [`${CERT}GetCertificate`]: {
     probe: (c) => call(c.certificates, "getCertificate", { certificate: fx.revokeCert }),
+  },
+  [`${CERT}GetCurrentCertificate`]: {
+    probe: (c) => call(c.certificates, "getCurrentCertificate", { certificate: fx.renewProbeCert }),
+    otherProfile: (c) =>
+      call(c.certificates, "getCurrentCertificate", { certificate: fx.betaCert }),
+  },
+  [`${CERT}WatchCertificates`]: {
+    // The first message of a watch of one certificate is its lineage's current certificate.
+    probe: (c) => firstWatchEvent(c, { certificateId: fx.renewProbeCert }),
+    otherProfile: (c) => firstWatchEvent(c, { certificateId: fx.betaCert }),
   },
   [`${CERT}ListCertificates`]: {
     probe: (c) => call(c.certificates, "listCertificates", ListCertificatesRequest.fromPartial({})),
@@ -596,6 +612,27 @@ async function auditRowsAfter(before: string[]): Promise<Omit<AuditRow, "id">[]>
  * Sends a call that must be refused with `code`/`reason`; nothing but (for `audited`) one
  * audit record of the refusal may be written.
  */
+/** Opens a watch, waits for its first event, and ends it; rejects with the stream's error. */
+function firstWatchEvent(
+  c: CertmintClients,
+  scope: { certificateId: string },
+): Promise<WatchCertificatesResponse> {
+  return new Promise((resolve, reject) => {
+    const stream = c.certificates.watchCertificates(
+      WatchCertificatesRequest.fromPartial({
+        scope: { $case: "certificateId", value: scope.certificateId },
+      }),
+    );
+    stream.on("data", (event: WatchCertificatesResponse) => {
+      expect(event.type).toBe(CertificateEventType.CERTIFICATE_EVENT_TYPE_CURRENT);
+      resolve(event);
+      stream.cancel();
+    });
+    // After a cancel the stream reports CANCELLED: the promise is settled by then.
+    stream.on("error", reject);
+  });
+}
+
 async function expectRefusal(
   send: () => Promise<unknown>,
   expected: { code: number; reason: string },
@@ -754,6 +791,14 @@ beforeAll(async () => {
   );
   fx.adminTokenId = admin!.id;
 
+  // Certificate events get their cursor shortly after they commit (the server's sequencer):
+  // the snapshots below must not see the fixtures' events numbered between two of them.
+  await waitFor("the fixtures' certificate events numbered", async () => {
+    const [row] = await h.db.query<{ n: string }>(
+      "select count(*) as n from certificate_event where position is null",
+    );
+    return Number(row!.n) === 0;
+  });
   tables = (
     await h.db.query<{ table_name: string }>(
       `select table_name from information_schema.tables
@@ -771,10 +816,10 @@ afterAll(async () => {
 // ---- The matrix -----------------------------------------------------------------------------
 
 describe("the RPCs of the matrix", () => {
-  it("are every certmint.v1 RPC: 34 in the generated services, each in METHOD_RULES and here", () => {
+  it("are every certmint.v1 RPC: 36 in the generated services, each in METHOD_RULES and here", () => {
     const counts = SERVICE_DEFINITIONS.map((s) => Object.keys(s).length);
-    expect(counts).toEqual([8, 10, 5, 6, 4, 1]);
-    expect(new Set(ALL_RPCS).size).toBe(34);
+    expect(counts).toEqual([10, 10, 5, 6, 4, 1]);
+    expect(new Set(ALL_RPCS).size).toBe(36);
     expect([...ALL_RPCS].sort()).toEqual(Object.keys(METHOD_RULES).sort());
     expect([...ALL_RPCS].sort()).toEqual(Object.keys(REQUESTS).sort());
   });
@@ -852,6 +897,10 @@ describe("right role, another profile: PERMISSION_DENIED PROFILE_NOT_GRANTED", (
       "GetRequestStatus APPROVER",
       "ApproveCertificateRequest APPROVER",
       "RejectCertificateRequest APPROVER",
+      "WatchCertificates ISSUER",
+      "WatchCertificates APPROVER",
+      "GetCurrentCertificate ISSUER",
+      "GetCurrentCertificate APPROVER",
     ]);
   });
 

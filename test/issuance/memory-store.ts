@@ -20,7 +20,9 @@ import { UniqueConflict } from "../../src/issuance/repositories";
  * database: the repository methods the issuance flow, approval and the queries use, with the
  * same contracts as src/store/repositories (a unique (caller, idempotency key), the PENDING
  * guard of storeIssued and markFailed, a request lock whose writes apply only if its section
- * returns). Any other method throws, so a use case that starts needing one fails loudly here.
+ * returns), and a lineage's successors. Any other method throws (the renewer's leases and the
+ * event feed among them: their tests run on PostgreSQL, test/renewal/), so a use case that
+ * starts needing one fails loudly here.
  */
 export class MemoryStore {
   readonly cas = new Map<string, CertificateAuthority>();
@@ -78,6 +80,16 @@ export class MemoryStore {
       }));
   }
 
+  /** A certificate and its successors by renewedById, oldest first (as a cycle guard, each once). */
+  private lineageFrom(id: string): string[] {
+    const line: string[] = [];
+    for (let cert = this.certificates.get(id); cert && !line.includes(cert.id); ) {
+      line.push(cert.id);
+      cert = cert.renewedById ? this.certificates.get(cert.renewedById) : undefined;
+    }
+    return line;
+  }
+
   private repositories(): Repositories {
     const partial = {
       cas: {
@@ -108,6 +120,10 @@ export class MemoryStore {
       profiles: { find: async (key: RowKey) => this.byKey(this.profiles, key) },
       certificates: {
         findById: async (id: string) => this.copy(this.certificates.get(id)),
+        findByIds: async (ids: readonly string[]) =>
+          [...new Set(ids)].flatMap((id) => this.copy(this.certificates.get(id)) ?? []),
+        lineageFrom: async (id: string) => this.lineageFrom(id),
+        newestSuccessorOf: async (id: string) => this.lineageFrom(id).at(-1) ?? id,
         markRevoked: async (id: string, reason: Certificate["revocationReason"], now: Date) => {
           const cert = this.certificates.get(id);
           if (!cert || cert.revokedAt) return false;
@@ -143,6 +159,8 @@ export class MemoryStore {
       },
       requests: {
         findById: async (id: string) => this.copy(this.requests.get(id)),
+        findByIds: async (ids: readonly string[]) =>
+          [...new Set(ids)].flatMap((id) => this.copy(this.requests.get(id)) ?? []),
         findByIdempotencyKey: async (caller: string, key: string) =>
           this.copy(this.priorOf(caller, key)),
         claimForSigning: async (id: string, reservedSerial: string, now: Date) => {

@@ -1,7 +1,8 @@
 /**
  * RenewCertificate and RevokeCertificate against the in-memory store (memory-store.ts): what a
- * renewal links and stores, and what each refusal leaves unwritten.
- * test/certificates/renewal*.test.ts runs the same over gRPC on PostgreSQL.
+ * renewal links and stores, what each refusal leaves unwritten, and the current certificate of
+ * a lineage. test/certificates/renewal*.test.ts and test/renewal/watch-access.test.ts run the
+ * same over gRPC on PostgreSQL.
  */
 import { randomBytes, randomUUID, X509Certificate } from "node:crypto";
 import { beforeEach, describe, expect, it } from "vitest";
@@ -12,6 +13,7 @@ import { issue } from "../../src/issuance/certificates/issue";
 import { renew } from "../../src/issuance/certificates/renew";
 import { revoke } from "../../src/issuance/certificates/revoke";
 import type { IssuanceDeps } from "../../src/issuance/deps";
+import { currentCertificate } from "../../src/issuance/events/lineage";
 import { presetSpec } from "../../src/issuance/policy-engine";
 import { generateKeyPair } from "../../src/signer";
 import { MemoryStore } from "./memory-store";
@@ -164,5 +166,29 @@ describe("renewal and revocation on the in-memory store", () => {
     );
     expect(err).toMatchObject({ kind: "failed_precondition", reason: "CERTIFICATE_REVOKED" });
     expect(memory.certificates.size).toBe(1);
+  });
+
+  it("GetCurrentCertificate follows renewals to the newest certificate, for tokens of the profile only", async () => {
+    const first = await renew(deps, callOf(owner), {
+      caller: owner.id,
+      certificateId,
+      validateOnly: false,
+    });
+    const second = await renew(deps, callOf(owner), {
+      caller: owner.id,
+      certificateId: first.certificate!.certificateId,
+      validateOnly: false,
+    });
+    const newest = second.certificate!.certificateId;
+    const fromStart = await currentCertificate(deps, callOf(owner), certificateId);
+    expect(fromStart.id).toBe(newest);
+    expect(fromStart).not.toHaveProperty("sealedPrivateKey");
+    const bySerial = memory.certificates.get(first.certificate!.certificateId)!.serialNumber;
+    expect((await currentCertificate(deps, callOf(owner), bySerial)).id).toBe(newest);
+    expect((await currentCertificate(deps, callOf(owner), newest)).id).toBe(newest);
+
+    const outsider: Actor = { id: randomUUID(), slug: "other", role: "ISSUER", profileIds: [] };
+    const err = await refusal(currentCertificate(deps, callOf(outsider), certificateId));
+    expect(err).toMatchObject({ kind: "permission_denied", reason: "PROFILE_NOT_GRANTED" });
   });
 });

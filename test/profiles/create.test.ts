@@ -86,7 +86,12 @@ describe("CreateCertificateProfile", () => {
         keyUsages: ["DIGITAL_SIGNATURE", "KEY_ENCIPHERMENT"],
         extendedKeyUsages: ["SERVER_AUTH"],
       },
-      renewal: { autoRenew: true, renewBeforeDays: 10, allowSharedRenewal: false },
+      renewal: {
+        autoRenew: true,
+        renewBeforeDays: 10,
+        allowSharedRenewal: false,
+        renewBeforeSeconds: 0,
+      },
       validity_overflow: "TRUNCATE",
       private_key_retention: "STORE_ENCRYPTED",
     });
@@ -285,6 +290,44 @@ describe("CreateCertificateProfile refusals", () => {
     const fallback = await attempt(undefined, 30);
     expect(fallback.violations.map((v) => v.reason)).toEqual(["RENEW_BEFORE_TOO_LONG"]);
     expect(await profiles()).toBe(before);
+  });
+
+  it("takes renew_before as a Duration for short lifetimes, shorter than the TTL, not with renew_before_days", async () => {
+    const before = await profiles();
+    const attempt = (
+      ttlSeconds: number,
+      renewal: { renewBefore?: number; renewBeforeDays?: number },
+    ) =>
+      createProfileRpc(h, {
+        slug: "short-lived",
+        certificatePolicy: "web",
+        issuer: byCa("root"),
+        defaults: { ttl: { seconds: String(ttlSeconds), nanos: 0 } },
+        renewal: {
+          autoRenew: true,
+          renewBeforeDays: renewal.renewBeforeDays ?? 0,
+          renewBefore:
+            renewal.renewBefore === undefined
+              ? undefined
+              : { seconds: String(renewal.renewBefore), nanos: 0 },
+        },
+      });
+    const tooLong = await expectRpcError(attempt(120, { renewBefore: 120 }));
+    expect(tooLong.violations.map((v) => [v.field, v.reason])).toEqual([
+      ["certificate_profile.renewal.renew_before", "RENEW_BEFORE_TOO_LONG"],
+    ]);
+    const both = await expectRpcError(attempt(30 * DAY, { renewBefore: 60, renewBeforeDays: 1 }));
+    expect(both.violations.map((v) => [v.field, v.reason])).toEqual([
+      ["certificate_profile.renewal.renew_before", "RENEW_BEFORE_CONFLICT"],
+    ]);
+    expect(await profiles()).toBe(before);
+    // Two minutes, renewed one minute before notAfter.
+    const ok = await attempt(120, { renewBefore: 60 });
+    expect(ok.renewal).toMatchObject({ autoRenew: true, renewBefore: { seconds: "60", nanos: 0 } });
+    const [row] = await h.db.query<{ renewal: Record<string, unknown> }>(
+      "select renewal from certificate_profile where slug = 'short-lived'",
+    );
+    expect(row!.renewal).toMatchObject({ autoRenew: true, renewBeforeSeconds: 60 });
   });
 
   it("refuses a profile without exactly one issuer, and EST (not available yet), all at once", async () => {

@@ -99,6 +99,7 @@ describe("loadProfileForIssuance", () => {
       autoRenew: true,
       renewBeforeDays: 5,
       allowSharedRenewal: false,
+      renewBeforeSeconds: 0,
     });
     const again = await loadProfileForIssuance(store, first.profile.id);
     expect(again.policy).toBe(first.policy);

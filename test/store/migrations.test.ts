@@ -53,6 +53,8 @@ describe("migrations on an empty PostgreSQL database", () => {
       "audit_record",
       "certificate",
       "certificate_authority",
+      "certificate_event",
+      "certificate_event_horizon",
       "certificate_policy",
       "certificate_profile",
       "certificate_request",

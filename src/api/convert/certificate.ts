@@ -4,11 +4,17 @@ import {
   CertificateStatus as PbCertificateStatus,
   type IssuedCertificate as PbIssued,
   RenewalKeySource as PbRenewalKeySource,
+  CertificateRenewalState as PbRenewalState,
   CertificateRequestStatus as PbRequestStatus,
 } from "../../../gen/ts/certmint/v1/certificate_service";
 import type { Any } from "../../../gen/ts/google/protobuf/any";
 import type { Status } from "../../../gen/ts/google/rpc/status";
 import { CertmintError, type ErrorKind } from "../../errors";
+import {
+  plainRenewalStatus,
+  type RenewalState,
+  type RenewalStatus,
+} from "../../issuance/auto-renewal/status";
 import { errorFromStored } from "../../issuance/certificates/outcome";
 import {
   type CertificateStatusFilter,
@@ -50,6 +56,14 @@ export const renewalKeySourceCodec = enumCodec(PbRenewalKeySource, "RENEWAL_KEY_
   "CSR",
 ] as const satisfies readonly RenewKeySource[]);
 
+export const renewalStateCodec = enumCodec(PbRenewalState, "CERTIFICATE_RENEWAL_STATE_", [
+  "IDLE",
+  "RENEWING",
+  "RENEWED",
+  "FAILED",
+  "AWAITING_APPROVAL",
+] as const satisfies readonly RenewalState[]);
+
 export const issuedToProto = (v: IssuedView): PbIssued => ({
   certificateId: v.certificateId,
   certificatePem: v.certificatePem,
@@ -61,7 +75,7 @@ export const issuedToProto = (v: IssuedView): PbIssued => ({
 });
 
 /** A stored failure as the google.rpc.Status clients already know how to read. */
-function storedErrorToStatus(stored: StoredError | null): Status | undefined {
+export function storedErrorToStatus(stored: StoredError | null): Status | undefined {
   if (!stored) return undefined;
   const err = errorFromStored(stored);
   const st = toRpcStatus(
@@ -88,7 +102,15 @@ export function requestToProto(r: CertificateRequestView): PbCertificateRequest 
   };
 }
 
-export function certificateToProto(c: CertificateView, now: Date): PbCertificate {
+/**
+ * A stored certificate as the API shows it; its server-driven renewal as `renewal` says
+ * (auto-renewal/status.ts), or as its row alone tells (renewed or idle).
+ */
+export function certificateToProto(
+  c: CertificateView,
+  now: Date,
+  renewal: RenewalStatus = plainRenewalStatus(c),
+): PbCertificate {
   return {
     id: c.id,
     serialNumber: c.serialNumber,
@@ -113,5 +135,9 @@ export function certificateToProto(c: CertificateView, now: Date): PbCertificate
     renewedByCertificateId: c.renewedById ?? "",
     createTime: c.createdAt,
     ownerAccessTokenId: c.owner,
+    renewalState: renewalStateCodec.toProto(renewal.state),
+    lastRenewalError: storedErrorToStatus(renewal.error ?? null),
+    renewalFailures: renewal.failures,
+    nextRenewalAttemptTime: renewal.retryAt,
   };
 }

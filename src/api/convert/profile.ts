@@ -13,6 +13,7 @@ import type {
   EnrollmentMethod,
   PrivateKeyRetention,
   ProfileDefaults,
+  RenewalSettings,
   ValidityOverflow,
 } from "../../issuance/profiles/types";
 import type { CertificateProfile } from "../../issuance/repositories";
@@ -106,6 +107,10 @@ export function profileDraftFromProto(pb: PbProfile | undefined): ProfileDraft {
       autoRenew: pb?.renewal?.autoRenew ?? false,
       renewBeforeDays: pb?.renewal?.renewBeforeDays ?? 0,
       allowSharedRenewal: pb?.renewal?.allowSharedRenewal ?? false,
+      renewBeforeSeconds: durationToSeconds(
+        pb?.renewal?.renewBefore,
+        `${FIELD}.renewal.renew_before`,
+      ),
     },
     requireApproval: pb?.requireApproval ?? false,
     allowSelfApproval: pb?.allowSelfApproval ?? false,
@@ -141,7 +146,7 @@ export function profileToProto(row: CertificateProfile): PbProfile {
       keyUsages: (d.keyUsages ?? []).map(keyUsageCodec.toProto),
       extendedKeyUsages: (d.extendedKeyUsages ?? []).map(extendedKeyUsageCodec.toProto),
     },
-    renewal: storedRenewal(row),
+    renewal: renewalToProto(storedRenewal(row)),
     requireApproval: row.requireApproval,
     allowSelfApproval: row.allowSelfApproval,
     validityOverflow: validityOverflowCodec.toProto(row.validityOverflow),
@@ -153,5 +158,15 @@ export function profileToProto(row: CertificateProfile): PbProfile {
     createTime: row.createdAt,
     updateTime: row.updatedAt,
     etag: etagOf(row.version),
+  };
+}
+
+/** Stored renewal settings as the proto shows them (renew_before unset when 0). */
+function renewalToProto(r: Required<RenewalSettings>) {
+  return {
+    autoRenew: r.autoRenew,
+    renewBeforeDays: r.renewBeforeDays,
+    allowSharedRenewal: r.allowSharedRenewal,
+    renewBefore: r.renewBeforeSeconds > 0 ? secondsToDuration(r.renewBeforeSeconds) : undefined,
   };
 }

@@ -112,7 +112,10 @@ export function profileViolations(
   return violations;
 }
 
-/** Renewal must start before the certificate expires: renew_before_days < the default TTL. */
+/**
+ * Renewal must start before the certificate expires: renew_before (or renew_before_days) <
+ * the default TTL; one of the two, since they say the same thing.
+ */
 function renewalViolations(renewal: RenewalSettings, ttlSeconds: number): FieldViolation[] {
   const before = renewal.renewBeforeDays;
   if (!Number.isInteger(before) || before < 0) {
@@ -122,6 +125,25 @@ function renewalViolations(renewal: RenewalSettings, ttlSeconds: number): FieldV
         "RENEW_BEFORE_INVALID",
         `must be a whole number of days >= 0 (got ${before})`,
       ),
+    ];
+  }
+  const seconds = renewal.renewBeforeSeconds ?? 0;
+  if (seconds > 0 && before > 0) {
+    return [
+      {
+        field: "renewal.renew_before",
+        reason: "RENEW_BEFORE_CONFLICT",
+        description: "set renew_before or renew_before_days, not both",
+      },
+    ];
+  }
+  if (seconds >= ttlSeconds) {
+    return [
+      {
+        field: "renewal.renew_before",
+        reason: "RENEW_BEFORE_TOO_LONG",
+        description: `renewing ${seconds} s before expiry needs a default TTL longer than that (it is ${ttlSeconds} s)`,
+      },
     ];
   }
   if (before * DAY >= ttlSeconds) {

@@ -56,6 +56,7 @@ export function storedRenewal(
     autoRenew: r.autoRenew === true,
     renewBeforeDays: r.renewBeforeDays ?? 0,
     allowSharedRenewal: r.allowSharedRenewal === true,
+    renewBeforeSeconds: r.renewBeforeSeconds ?? 0,
   };
 }
 

@@ -28,6 +28,12 @@ export interface RenewalSettings {
    * (certificates/ownership.ts); a stored key still goes to its owner only.
    */
   allowSharedRenewal?: boolean;
+  /**
+   * Renew this many seconds before notAfter (proto renewal.renew_before); overrides
+   * renewBeforeDays. 0 or absent: renewBeforeDays, else two thirds of the lifetime
+   * (auto-renewal/renew-before.ts).
+   */
+  renewBeforeSeconds?: number;
 }
 
 export type EnrollmentMethod = "API" | "ACME" | "EST";

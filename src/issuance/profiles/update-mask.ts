@@ -45,6 +45,7 @@ const PATHS = new Map<string, ProfileChange>([
   ["renewal.renew_before_days", renewalField("renewBeforeDays")],
   ["renewal.allow_shared_renewal", renewalField("allowSharedRenewal")],
   ["acme.require_external_account_binding", (t, g) => (t.acmeRequireEab = g.acmeRequireEab)],
+  ["renewal.renew_before", renewalField("renewBeforeSeconds")],
 ]);
 
 /**

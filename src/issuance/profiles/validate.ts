@@ -68,6 +68,7 @@ export async function checkProfile(
       autoRenew: draft.renewal.autoRenew,
       renewBeforeDays: draft.renewal.renewBeforeDays,
       allowSharedRenewal: draft.renewal.allowSharedRenewal === true,
+      renewBeforeSeconds: draft.renewal.renewBeforeSeconds ?? 0,
     },
     requireApproval: draft.requireApproval,
     allowSelfApproval: draft.allowSelfApproval === true,

@@ -76,6 +76,8 @@ export const requestView = ({ sealedPrivateKey: _, ...view }: CertificateRequest
 
 export interface RequestRepository {
   findById(id: string): Promise<CertificateRequest | null>;
+  /** The requests with these ids that exist, in no particular order. */
+  findByIds(ids: readonly string[]): Promise<CertificateRequest[]>;
   /** The request a caller made with this idempotency key, read fresh. */
   findByIdempotencyKey(caller: string, idempotencyKey: string): Promise<CertificateRequest | null>;
   /** PENDING_APPROVAL -> PENDING with its serial reserved; false when it was not waiting. */

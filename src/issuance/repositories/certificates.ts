@@ -77,6 +77,8 @@ export interface ExpiringByProfile {
 
 export interface CertificateRepository {
   findById(id: string): Promise<Certificate | null>;
+  /** The certificates with these ids that exist, in no particular order. */
+  findByIds(ids: readonly string[]): Promise<Certificate[]>;
   /** At most `limit` certificates with this serial (serials are unique per CA only). */
   findBySerial(serialNumber: string, limit: number): Promise<Certificate[]>;
   /** The certificate with this SHA-256 fingerprint (of its DER), if certmint issued it. */
@@ -97,4 +99,8 @@ export interface CertificateRepository {
   isRevoked(fingerprintSha256: string): Promise<boolean>;
   /** Newest first by (created_at, id); `after` is the last row of the previous page. */
   listNewestFirst(filter: CertificateFilter, page: PageQuery): Promise<Certificate[]>;
+  /** The id of the newest successor of `id`, following renewedById (itself when never renewed). */
+  newestSuccessorOf(id: string): Promise<string>;
+  /** Every certificate of the lineage from `id` on: it and its successors, oldest first. */
+  lineageFrom(id: string): Promise<string[]>;
 }

@@ -8,12 +8,14 @@ import type { AccessTokenRepository } from "./access-tokens";
 import type { AcmeRepository } from "./acme";
 import type { AuditRepository } from "./audit";
 import type { CaRepository } from "./certificate-authorities";
+import type { CertificateEventRepository } from "./certificate-events";
 import type { PolicyRepository } from "./certificate-policies";
 import type { ProfileRepository } from "./certificate-profiles";
 import type { RequestRepository } from "./certificate-requests";
 import type { CertificateRepository } from "./certificates";
 import type { IssuanceRepository } from "./issuance";
 import type { OcspResponderRepository } from "./ocsp-responders";
+import type { RenewalRepository } from "./renewals";
 
 export interface Repositories {
   cas: CaRepository;
@@ -27,6 +29,8 @@ export interface Repositories {
   /** ACME protocol state (src/acme). */
   acme: AcmeRepository;
   ocspResponders: OcspResponderRepository;
+  renewals: RenewalRepository;
+  events: CertificateEventRepository;
 }
 
 /**
@@ -42,6 +46,7 @@ export * from "./access-tokens";
 export * from "./acme";
 export * from "./audit";
 export * from "./certificate-authorities";
+export * from "./certificate-events";
 export * from "./certificate-policies";
 export * from "./certificate-profiles";
 export * from "./certificate-requests";
@@ -51,3 +56,4 @@ export * from "./issuance";
 export * from "./kek-check";
 export * from "./ocsp-responders";
 export * from "./paging";
+export * from "./renewals";

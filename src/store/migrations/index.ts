@@ -5,6 +5,7 @@ import { Migration20261126020000NameSearch } from "./Migration20261126020000Name
 import { Migration20261127000000AccessAudit } from "./Migration20261127000000AccessAudit";
 import { Migration20261202010000ClientCertificateBinding } from "./Migration20261202010000ClientCertificateBinding";
 import { Migration20261202030000OwnershipAndRevocation } from "./Migration20261202030000OwnershipAndRevocation";
+import { Migration20261202100000RenewalAndEvents } from "./Migration20261202100000RenewalAndEvents";
 import { Migration20261202110000OcspResponder } from "./Migration20261202110000OcspResponder";
 import { Migration20261202120000Acme } from "./Migration20261202120000Acme";
 import { Migration20261202130000FlatReads } from "./Migration20261202130000FlatReads";
@@ -25,6 +26,10 @@ export const MIGRATIONS: MigrationObject[] = [
   {
     name: "Migration20261202030000OwnershipAndRevocation",
     class: Migration20261202030000OwnershipAndRevocation,
+  },
+  {
+    name: "Migration20261202100000RenewalAndEvents",
+    class: Migration20261202100000RenewalAndEvents,
   },
   { name: "Migration20261202110000OcspResponder", class: Migration20261202110000OcspResponder },
   { name: "Migration20261202120000Acme", class: Migration20261202120000Acme },

@@ -18,6 +18,12 @@ export class OrmRequestRepository implements RequestRepository {
     return row && fromRow<CertificateRequest>(row);
   }
 
+  async findByIds(ids: readonly string[]): Promise<CertificateRequest[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.em().find(E, { id: { $in: [...new Set(ids)] } });
+    return rows.map((row) => fromRow<CertificateRequest>(row));
+  }
+
   async findByIdempotencyKey(
     caller: string,
     idempotencyKey: string,

@@ -29,6 +29,11 @@ export class OrmCertificateRepository implements CertificateRepository {
     return row && fromRow<Certificate>(row);
   }
 
+  async findByIds(ids: readonly string[]): Promise<Certificate[]> {
+    if (ids.length === 0) return [];
+    return fromRows<Certificate>(await this.em().find(E, { id: { $in: [...new Set(ids)] } }));
+  }
+
   async findBySerial(serialNumber: string, limit: number): Promise<Certificate[]> {
     return fromRows<Certificate>(await this.em().find(E, { serialNumber }, { limit }));
   }
@@ -134,4 +139,32 @@ export class OrmCertificateRepository implements CertificateRepository {
       createdAtText: r.createdAtText,
     }));
   }
+
+  async newestSuccessorOf(id: string): Promise<string> {
+    const [row] = await this.em().execute<Array<{ id: string }>>(
+      `${LINEAGE_SQL} select "id" from "line" order by "depth" desc limit 1`,
+      [id, MAX_LINEAGE],
+    );
+    return row?.id ?? id;
+  }
+
+  async lineageFrom(id: string): Promise<string[]> {
+    const rows = await this.em().execute<Array<{ id: string }>>(
+      `${LINEAGE_SQL} select "id" from "line" order by "depth"`,
+      [id, MAX_LINEAGE],
+    );
+    return rows.map((r) => r.id);
+  }
 }
+
+/** Successor links followed at most, so a corrupted cycle cannot loop forever. */
+const MAX_LINEAGE = 100_000;
+
+/** A certificate (id, depth limit) and its successors by renewed_by_id, in one recursive statement. */
+const LINEAGE_SQL = `with recursive "line" ("id", "next", "depth") as (
+       select "id", "renewed_by_id", 0 from "certificate" where "id" = ?
+       union all
+       select "c"."id", "c"."renewed_by_id", "line"."depth" + 1
+         from "certificate" "c" join "line" on "c"."id" = "line"."next"
+        where "line"."depth" < ?
+     )`;

@@ -292,7 +292,9 @@ func (x *ProfileDefaults) GetExtendedKeyUsages() []ExtendedKeyUsage {
 // RenewalSettings say when certificates of a profile should be renewed.
 type RenewalSettings struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Clients (or a later certmint release) renew automatically.
+	// certmint renews the profile's active certificates itself (server-driven renewal), at the
+	// time renew_before (or renew_before_days) sets; clients receive the successors with
+	// CertificateService.WatchCertificates. Without it, clients renew with RenewCertificate.
 	AutoRenew bool `protobuf:"varint,1,opt,name=auto_renew,json=autoRenew,proto3" json:"auto_renew,omitempty"`
 	// Renew this many days before notAfter; must be shorter than the default TTL.
 	RenewBeforeDays int32 `protobuf:"varint,2,opt,name=renew_before_days,json=renewBeforeDays,proto3" json:"renew_before_days,omitempty"`
@@ -302,8 +304,13 @@ type RenewalSettings struct {
 	// returned to its owner only: a renewal with key_source REUSE by anyone else issues the
 	// certificate without the key.
 	AllowSharedRenewal bool `protobuf:"varint,3,opt,name=allow_shared_renewal,json=allowSharedRenewal,proto3" json:"allow_shared_renewal,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// Renew this long before notAfter, for lifetimes of hours or minutes; overrides
+	// renew_before_days and must be shorter than the default TTL. With neither set, a
+	// certificate is renewed once two thirds of its lifetime have passed (cert-manager's
+	// default). Whole seconds.
+	RenewBefore   *durationpb.Duration `protobuf:"bytes,30,opt,name=renew_before,json=renewBefore,proto3" json:"renew_before,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RenewalSettings) Reset() {
@@ -355,6 +362,13 @@ func (x *RenewalSettings) GetAllowSharedRenewal() bool {
 		return x.AllowSharedRenewal
 	}
 	return false
+}
+
+func (x *RenewalSettings) GetRenewBefore() *durationpb.Duration {
+	if x != nil {
+		return x.RenewBefore
+	}
+	return nil
 }
 
 // CertificateProfile joins a policy, an issuer, an enrollment method and defaults.
@@ -1250,12 +1264,13 @@ const file_certmint_v1_certificate_profile_service_proto_rawDesc = "" +
 	"\x13signature_algorithm\x18\x04 \x01(\x0e2\x1f.certmint.v1.SignatureAlgorithmR\x12signatureAlgorithm\x124\n" +
 	"\n" +
 	"key_usages\x18\x05 \x03(\x0e2\x15.certmint.v1.KeyUsageR\tkeyUsages\x12M\n" +
-	"\x13extended_key_usages\x18\x06 \x03(\x0e2\x1d.certmint.v1.ExtendedKeyUsageR\x11extendedKeyUsages\"\x8e\x01\n" +
+	"\x13extended_key_usages\x18\x06 \x03(\x0e2\x1d.certmint.v1.ExtendedKeyUsageR\x11extendedKeyUsages\"\xcc\x01\n" +
 	"\x0fRenewalSettings\x12\x1d\n" +
 	"\n" +
 	"auto_renew\x18\x01 \x01(\bR\tautoRenew\x12*\n" +
 	"\x11renew_before_days\x18\x02 \x01(\x05R\x0frenewBeforeDays\x120\n" +
-	"\x14allow_shared_renewal\x18\x03 \x01(\bR\x12allowSharedRenewal\"\xe5\x06\n" +
+	"\x14allow_shared_renewal\x18\x03 \x01(\bR\x12allowSharedRenewal\x12<\n" +
+	"\frenew_before\x18\x1e \x01(\v2\x19.google.protobuf.DurationR\vrenewBefore\"\xe5\x06\n" +
 	"\x12CertificateProfile\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04slug\x18\x02 \x01(\tR\x04slug\x12 \n" +
@@ -1384,38 +1399,39 @@ var file_certmint_v1_certificate_profile_service_proto_depIdxs = []int32{
 	22, // 3: certmint.v1.ProfileDefaults.signature_algorithm:type_name -> certmint.v1.SignatureAlgorithm
 	23, // 4: certmint.v1.ProfileDefaults.key_usages:type_name -> certmint.v1.KeyUsage
 	24, // 5: certmint.v1.ProfileDefaults.extended_key_usages:type_name -> certmint.v1.ExtendedKeyUsage
-	0,  // 6: certmint.v1.CertificateProfile.enrollment_method:type_name -> certmint.v1.EnrollmentMethod
-	3,  // 7: certmint.v1.CertificateProfile.defaults:type_name -> certmint.v1.ProfileDefaults
-	4,  // 8: certmint.v1.CertificateProfile.renewal:type_name -> certmint.v1.RenewalSettings
-	1,  // 9: certmint.v1.CertificateProfile.validity_overflow:type_name -> certmint.v1.ValidityOverflow
-	2,  // 10: certmint.v1.CertificateProfile.private_key_retention:type_name -> certmint.v1.PrivateKeyRetention
-	25, // 11: certmint.v1.CertificateProfile.create_time:type_name -> google.protobuf.Timestamp
-	25, // 12: certmint.v1.CertificateProfile.update_time:type_name -> google.protobuf.Timestamp
-	6,  // 13: certmint.v1.CertificateProfile.acme:type_name -> certmint.v1.AcmeSettings
-	5,  // 14: certmint.v1.CreateCertificateProfileRequest.certificate_profile:type_name -> certmint.v1.CertificateProfile
-	5,  // 15: certmint.v1.CreateCertificateProfileResponse.certificate_profile:type_name -> certmint.v1.CertificateProfile
-	5,  // 16: certmint.v1.GetCertificateProfileResponse.certificate_profile:type_name -> certmint.v1.CertificateProfile
-	5,  // 17: certmint.v1.ListCertificateProfilesResponse.certificate_profiles:type_name -> certmint.v1.CertificateProfile
-	5,  // 18: certmint.v1.UpdateCertificateProfileRequest.certificate_profile:type_name -> certmint.v1.CertificateProfile
-	26, // 19: certmint.v1.UpdateCertificateProfileRequest.update_mask:type_name -> google.protobuf.FieldMask
-	5,  // 20: certmint.v1.UpdateCertificateProfileResponse.certificate_profile:type_name -> certmint.v1.CertificateProfile
-	9,  // 21: certmint.v1.CertificateProfileService.CreateCertificateProfile:input_type -> certmint.v1.CreateCertificateProfileRequest
-	11, // 22: certmint.v1.CertificateProfileService.GetCertificateProfile:input_type -> certmint.v1.GetCertificateProfileRequest
-	13, // 23: certmint.v1.CertificateProfileService.ListCertificateProfiles:input_type -> certmint.v1.ListCertificateProfilesRequest
-	15, // 24: certmint.v1.CertificateProfileService.UpdateCertificateProfile:input_type -> certmint.v1.UpdateCertificateProfileRequest
-	17, // 25: certmint.v1.CertificateProfileService.DeleteCertificateProfile:input_type -> certmint.v1.DeleteCertificateProfileRequest
-	7,  // 26: certmint.v1.CertificateProfileService.CreateAcmeExternalAccountKey:input_type -> certmint.v1.CreateAcmeExternalAccountKeyRequest
-	10, // 27: certmint.v1.CertificateProfileService.CreateCertificateProfile:output_type -> certmint.v1.CreateCertificateProfileResponse
-	12, // 28: certmint.v1.CertificateProfileService.GetCertificateProfile:output_type -> certmint.v1.GetCertificateProfileResponse
-	14, // 29: certmint.v1.CertificateProfileService.ListCertificateProfiles:output_type -> certmint.v1.ListCertificateProfilesResponse
-	16, // 30: certmint.v1.CertificateProfileService.UpdateCertificateProfile:output_type -> certmint.v1.UpdateCertificateProfileResponse
-	18, // 31: certmint.v1.CertificateProfileService.DeleteCertificateProfile:output_type -> certmint.v1.DeleteCertificateProfileResponse
-	8,  // 32: certmint.v1.CertificateProfileService.CreateAcmeExternalAccountKey:output_type -> certmint.v1.CreateAcmeExternalAccountKeyResponse
-	27, // [27:33] is the sub-list for method output_type
-	21, // [21:27] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	19, // 6: certmint.v1.RenewalSettings.renew_before:type_name -> google.protobuf.Duration
+	0,  // 7: certmint.v1.CertificateProfile.enrollment_method:type_name -> certmint.v1.EnrollmentMethod
+	3,  // 8: certmint.v1.CertificateProfile.defaults:type_name -> certmint.v1.ProfileDefaults
+	4,  // 9: certmint.v1.CertificateProfile.renewal:type_name -> certmint.v1.RenewalSettings
+	1,  // 10: certmint.v1.CertificateProfile.validity_overflow:type_name -> certmint.v1.ValidityOverflow
+	2,  // 11: certmint.v1.CertificateProfile.private_key_retention:type_name -> certmint.v1.PrivateKeyRetention
+	25, // 12: certmint.v1.CertificateProfile.create_time:type_name -> google.protobuf.Timestamp
+	25, // 13: certmint.v1.CertificateProfile.update_time:type_name -> google.protobuf.Timestamp
+	6,  // 14: certmint.v1.CertificateProfile.acme:type_name -> certmint.v1.AcmeSettings
+	5,  // 15: certmint.v1.CreateCertificateProfileRequest.certificate_profile:type_name -> certmint.v1.CertificateProfile
+	5,  // 16: certmint.v1.CreateCertificateProfileResponse.certificate_profile:type_name -> certmint.v1.CertificateProfile
+	5,  // 17: certmint.v1.GetCertificateProfileResponse.certificate_profile:type_name -> certmint.v1.CertificateProfile
+	5,  // 18: certmint.v1.ListCertificateProfilesResponse.certificate_profiles:type_name -> certmint.v1.CertificateProfile
+	5,  // 19: certmint.v1.UpdateCertificateProfileRequest.certificate_profile:type_name -> certmint.v1.CertificateProfile
+	26, // 20: certmint.v1.UpdateCertificateProfileRequest.update_mask:type_name -> google.protobuf.FieldMask
+	5,  // 21: certmint.v1.UpdateCertificateProfileResponse.certificate_profile:type_name -> certmint.v1.CertificateProfile
+	9,  // 22: certmint.v1.CertificateProfileService.CreateCertificateProfile:input_type -> certmint.v1.CreateCertificateProfileRequest
+	11, // 23: certmint.v1.CertificateProfileService.GetCertificateProfile:input_type -> certmint.v1.GetCertificateProfileRequest
+	13, // 24: certmint.v1.CertificateProfileService.ListCertificateProfiles:input_type -> certmint.v1.ListCertificateProfilesRequest
+	15, // 25: certmint.v1.CertificateProfileService.UpdateCertificateProfile:input_type -> certmint.v1.UpdateCertificateProfileRequest
+	17, // 26: certmint.v1.CertificateProfileService.DeleteCertificateProfile:input_type -> certmint.v1.DeleteCertificateProfileRequest
+	7,  // 27: certmint.v1.CertificateProfileService.CreateAcmeExternalAccountKey:input_type -> certmint.v1.CreateAcmeExternalAccountKeyRequest
+	10, // 28: certmint.v1.CertificateProfileService.CreateCertificateProfile:output_type -> certmint.v1.CreateCertificateProfileResponse
+	12, // 29: certmint.v1.CertificateProfileService.GetCertificateProfile:output_type -> certmint.v1.GetCertificateProfileResponse
+	14, // 30: certmint.v1.CertificateProfileService.ListCertificateProfiles:output_type -> certmint.v1.ListCertificateProfilesResponse
+	16, // 31: certmint.v1.CertificateProfileService.UpdateCertificateProfile:output_type -> certmint.v1.UpdateCertificateProfileResponse
+	18, // 32: certmint.v1.CertificateProfileService.DeleteCertificateProfile:output_type -> certmint.v1.DeleteCertificateProfileResponse
+	8,  // 33: certmint.v1.CertificateProfileService.CreateAcmeExternalAccountKey:output_type -> certmint.v1.CreateAcmeExternalAccountKeyResponse
+	28, // [28:34] is the sub-list for method output_type
+	22, // [22:28] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_certmint_v1_certificate_profile_service_proto_init() }

@@ -203,6 +203,148 @@ func (RenewalKeySource) EnumDescriptor() ([]byte, []int) {
 	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{2}
 }
 
+// CertificateRenewalState is where server-driven renewal stands for a certificate.
+type CertificateRenewalState int32
+
+const (
+	// Never used.
+	CertificateRenewalState_CERTIFICATE_RENEWAL_STATE_UNSPECIFIED CertificateRenewalState = 0
+	// No automatic attempt is in progress or has failed: not due yet, or its profile does not
+	// renew automatically.
+	CertificateRenewalState_CERTIFICATE_RENEWAL_STATE_IDLE CertificateRenewalState = 1
+	// A replica is renewing it now.
+	CertificateRenewalState_CERTIFICATE_RENEWAL_STATE_RENEWING CertificateRenewalState = 2
+	// Renewed: renewed_by_certificate_id names the successor.
+	CertificateRenewalState_CERTIFICATE_RENEWAL_STATE_RENEWED CertificateRenewalState = 3
+	// The last automatic attempt failed (last_renewal_error says why); it is retried with backoff.
+	CertificateRenewalState_CERTIFICATE_RENEWAL_STATE_FAILED CertificateRenewalState = 4
+	// The automatic renewal waits for an approver (the profile requires approval).
+	CertificateRenewalState_CERTIFICATE_RENEWAL_STATE_AWAITING_APPROVAL CertificateRenewalState = 5
+)
+
+// Enum value maps for CertificateRenewalState.
+var (
+	CertificateRenewalState_name = map[int32]string{
+		0: "CERTIFICATE_RENEWAL_STATE_UNSPECIFIED",
+		1: "CERTIFICATE_RENEWAL_STATE_IDLE",
+		2: "CERTIFICATE_RENEWAL_STATE_RENEWING",
+		3: "CERTIFICATE_RENEWAL_STATE_RENEWED",
+		4: "CERTIFICATE_RENEWAL_STATE_FAILED",
+		5: "CERTIFICATE_RENEWAL_STATE_AWAITING_APPROVAL",
+	}
+	CertificateRenewalState_value = map[string]int32{
+		"CERTIFICATE_RENEWAL_STATE_UNSPECIFIED":       0,
+		"CERTIFICATE_RENEWAL_STATE_IDLE":              1,
+		"CERTIFICATE_RENEWAL_STATE_RENEWING":          2,
+		"CERTIFICATE_RENEWAL_STATE_RENEWED":           3,
+		"CERTIFICATE_RENEWAL_STATE_FAILED":            4,
+		"CERTIFICATE_RENEWAL_STATE_AWAITING_APPROVAL": 5,
+	}
+)
+
+func (x CertificateRenewalState) Enum() *CertificateRenewalState {
+	p := new(CertificateRenewalState)
+	*p = x
+	return p
+}
+
+func (x CertificateRenewalState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (CertificateRenewalState) Descriptor() protoreflect.EnumDescriptor {
+	return file_certmint_v1_certificate_service_proto_enumTypes[3].Descriptor()
+}
+
+func (CertificateRenewalState) Type() protoreflect.EnumType {
+	return &file_certmint_v1_certificate_service_proto_enumTypes[3]
+}
+
+func (x CertificateRenewalState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use CertificateRenewalState.Descriptor instead.
+func (CertificateRenewalState) EnumDescriptor() ([]byte, []int) {
+	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{3}
+}
+
+// CertificateEventType says what happened to a certificate.
+type CertificateEventType int32
+
+const (
+	// Never used.
+	CertificateEventType_CERTIFICATE_EVENT_TYPE_UNSPECIFIED CertificateEventType = 0
+	// A certificate was issued (not a renewal).
+	CertificateEventType_CERTIFICATE_EVENT_TYPE_ISSUED CertificateEventType = 1
+	// A certificate was renewed: certificate is the successor, previous_certificate_id the one
+	// it replaces.
+	CertificateEventType_CERTIFICATE_EVENT_TYPE_RENEWED CertificateEventType = 2
+	// A certificate was revoked.
+	CertificateEventType_CERTIFICATE_EVENT_TYPE_REVOKED CertificateEventType = 3
+	// An automatic renewal attempt failed; error says why; certmint retries with backoff.
+	CertificateEventType_CERTIFICATE_EVENT_TYPE_RENEWAL_FAILED CertificateEventType = 4
+	// A certificate reached its renewal time and has no successor yet.
+	CertificateEventType_CERTIFICATE_EVENT_TYPE_EXPIRING CertificateEventType = 5
+	// Nothing happened; sent on idle streams so proxies keep them open. cursor is the last
+	// event's cursor.
+	CertificateEventType_CERTIFICATE_EVENT_TYPE_KEEPALIVE CertificateEventType = 6
+	// The first message of a watch of one certificate: the current certificate of its lineage
+	// (see GetCurrentCertificate) as of cursor.
+	CertificateEventType_CERTIFICATE_EVENT_TYPE_CURRENT CertificateEventType = 7
+)
+
+// Enum value maps for CertificateEventType.
+var (
+	CertificateEventType_name = map[int32]string{
+		0: "CERTIFICATE_EVENT_TYPE_UNSPECIFIED",
+		1: "CERTIFICATE_EVENT_TYPE_ISSUED",
+		2: "CERTIFICATE_EVENT_TYPE_RENEWED",
+		3: "CERTIFICATE_EVENT_TYPE_REVOKED",
+		4: "CERTIFICATE_EVENT_TYPE_RENEWAL_FAILED",
+		5: "CERTIFICATE_EVENT_TYPE_EXPIRING",
+		6: "CERTIFICATE_EVENT_TYPE_KEEPALIVE",
+		7: "CERTIFICATE_EVENT_TYPE_CURRENT",
+	}
+	CertificateEventType_value = map[string]int32{
+		"CERTIFICATE_EVENT_TYPE_UNSPECIFIED":    0,
+		"CERTIFICATE_EVENT_TYPE_ISSUED":         1,
+		"CERTIFICATE_EVENT_TYPE_RENEWED":        2,
+		"CERTIFICATE_EVENT_TYPE_REVOKED":        3,
+		"CERTIFICATE_EVENT_TYPE_RENEWAL_FAILED": 4,
+		"CERTIFICATE_EVENT_TYPE_EXPIRING":       5,
+		"CERTIFICATE_EVENT_TYPE_KEEPALIVE":      6,
+		"CERTIFICATE_EVENT_TYPE_CURRENT":        7,
+	}
+)
+
+func (x CertificateEventType) Enum() *CertificateEventType {
+	p := new(CertificateEventType)
+	*p = x
+	return p
+}
+
+func (x CertificateEventType) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (CertificateEventType) Descriptor() protoreflect.EnumDescriptor {
+	return file_certmint_v1_certificate_service_proto_enumTypes[4].Descriptor()
+}
+
+func (CertificateEventType) Type() protoreflect.EnumType {
+	return &file_certmint_v1_certificate_service_proto_enumTypes[4]
+}
+
+func (x CertificateEventType) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use CertificateEventType.Descriptor instead.
+func (CertificateEventType) EnumDescriptor() ([]byte, []int) {
+	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{4}
+}
+
 // CertificateAttributes describe the certificate to issue when certmint generates the key.
 type CertificateAttributes struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1147,8 +1289,16 @@ type Certificate struct {
 	// requester; for a renewal with key_source REUSE, the owner of the certificate renewed). It
 	// may renew the certificate and is the only one a stored key is ever returned to.
 	OwnerAccessTokenId string `protobuf:"bytes,23,opt,name=owner_access_token_id,json=ownerAccessTokenId,proto3" json:"owner_access_token_id,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// Where server-driven renewal (profile renewal.auto_renew) stands for this certificate.
+	RenewalState CertificateRenewalState `protobuf:"varint,30,opt,name=renewal_state,json=renewalState,proto3,enum=certmint.v1.CertificateRenewalState" json:"renewal_state,omitempty"`
+	// Why the last automatic renewal attempt failed; unset unless renewal_state is FAILED.
+	LastRenewalError *status.Status `protobuf:"bytes,31,opt,name=last_renewal_error,json=lastRenewalError,proto3" json:"last_renewal_error,omitempty"`
+	// Automatic renewal attempts that failed in a row (reset by a successful renewal).
+	RenewalFailures int32 `protobuf:"varint,32,opt,name=renewal_failures,json=renewalFailures,proto3" json:"renewal_failures,omitempty"`
+	// When the next automatic attempt runs after a failure (backoff); unset otherwise.
+	NextRenewalAttemptTime *timestamppb.Timestamp `protobuf:"bytes,33,opt,name=next_renewal_attempt_time,json=nextRenewalAttemptTime,proto3" json:"next_renewal_attempt_time,omitempty"`
+	unknownFields          protoimpl.UnknownFields
+	sizeCache              protoimpl.SizeCache
 }
 
 func (x *Certificate) Reset() {
@@ -1342,6 +1492,338 @@ func (x *Certificate) GetOwnerAccessTokenId() string {
 	return ""
 }
 
+func (x *Certificate) GetRenewalState() CertificateRenewalState {
+	if x != nil {
+		return x.RenewalState
+	}
+	return CertificateRenewalState_CERTIFICATE_RENEWAL_STATE_UNSPECIFIED
+}
+
+func (x *Certificate) GetLastRenewalError() *status.Status {
+	if x != nil {
+		return x.LastRenewalError
+	}
+	return nil
+}
+
+func (x *Certificate) GetRenewalFailures() int32 {
+	if x != nil {
+		return x.RenewalFailures
+	}
+	return 0
+}
+
+func (x *Certificate) GetNextRenewalAttemptTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.NextRenewalAttemptTime
+	}
+	return nil
+}
+
+// WatchCertificatesRequest says what to watch and where to resume.
+type WatchCertificatesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// What to watch; unset: every certificate the token may see.
+	//
+	// Types that are valid to be assigned to Scope:
+	//
+	//	*WatchCertificatesRequest_CertificateId
+	//	*WatchCertificatesRequest_CertificateProfile
+	Scope isWatchCertificatesRequest_Scope `protobuf_oneof:"scope"`
+	// The cursor of the last event received: the stream resumes right after it. Empty: from now.
+	// At most 64 characters.
+	AfterCursor   string `protobuf:"bytes,3,opt,name=after_cursor,json=afterCursor,proto3" json:"after_cursor,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WatchCertificatesRequest) Reset() {
+	*x = WatchCertificatesRequest{}
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchCertificatesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchCertificatesRequest) ProtoMessage() {}
+
+func (x *WatchCertificatesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchCertificatesRequest.ProtoReflect.Descriptor instead.
+func (*WatchCertificatesRequest) Descriptor() ([]byte, []int) {
+	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *WatchCertificatesRequest) GetScope() isWatchCertificatesRequest_Scope {
+	if x != nil {
+		return x.Scope
+	}
+	return nil
+}
+
+func (x *WatchCertificatesRequest) GetCertificateId() string {
+	if x != nil {
+		if x, ok := x.Scope.(*WatchCertificatesRequest_CertificateId); ok {
+			return x.CertificateId
+		}
+	}
+	return ""
+}
+
+func (x *WatchCertificatesRequest) GetCertificateProfile() string {
+	if x != nil {
+		if x, ok := x.Scope.(*WatchCertificatesRequest_CertificateProfile); ok {
+			return x.CertificateProfile
+		}
+	}
+	return ""
+}
+
+func (x *WatchCertificatesRequest) GetAfterCursor() string {
+	if x != nil {
+		return x.AfterCursor
+	}
+	return ""
+}
+
+type isWatchCertificatesRequest_Scope interface {
+	isWatchCertificatesRequest_Scope()
+}
+
+type WatchCertificatesRequest_CertificateId struct {
+	// One certificate and every successor that renews it (its lineage), by id.
+	// At most 64 characters.
+	CertificateId string `protobuf:"bytes,1,opt,name=certificate_id,json=certificateId,proto3,oneof"`
+}
+
+type WatchCertificatesRequest_CertificateProfile struct {
+	// Every certificate of a profile, by id or slug.
+	// At most 64 characters.
+	CertificateProfile string `protobuf:"bytes,2,opt,name=certificate_profile,json=certificateProfile,proto3,oneof"`
+}
+
+func (*WatchCertificatesRequest_CertificateId) isWatchCertificatesRequest_Scope() {}
+
+func (*WatchCertificatesRequest_CertificateProfile) isWatchCertificatesRequest_Scope() {}
+
+// WatchCertificatesResponse is one event of a watch.
+type WatchCertificatesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Resume after this event by sending it as after_cursor. Opaque; increases along a stream.
+	Cursor string `protobuf:"bytes,1,opt,name=cursor,proto3" json:"cursor,omitempty"`
+	// What happened.
+	Type CertificateEventType `protobuf:"varint,2,opt,name=type,proto3,enum=certmint.v1.CertificateEventType" json:"type,omitempty"`
+	// When it happened (KEEPALIVE: when it was sent).
+	EventTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=event_time,json=eventTime,proto3" json:"event_time,omitempty"`
+	// The certificate concerned, as it is when the event is sent (RENEWED: the successor);
+	// unset for KEEPALIVE.
+	Certificate *Certificate `protobuf:"bytes,4,opt,name=certificate,proto3" json:"certificate,omitempty"`
+	// RENEWED: the certificate the successor replaces.
+	PreviousCertificateId string `protobuf:"bytes,5,opt,name=previous_certificate_id,json=previousCertificateId,proto3" json:"previous_certificate_id,omitempty"`
+	// ISSUED, RENEWED, CURRENT: the private key (PKCS#8 PEM) when certmint generated it, only to
+	// the certificate's owner, while certmint holds it (per the profile's key retention and the
+	// time a generated key is held); empty otherwise.
+	PrivateKeyPem string `protobuf:"bytes,6,opt,name=private_key_pem,json=privateKeyPem,proto3" json:"private_key_pem,omitempty"`
+	// RENEWAL_FAILED: why the attempt failed.
+	Error *status.Status `protobuf:"bytes,7,opt,name=error,proto3" json:"error,omitempty"`
+	// The issuing CA's certificate (PEM); the root of certificate's chain.
+	IssuingCertificateAuthorityPem string `protobuf:"bytes,8,opt,name=issuing_certificate_authority_pem,json=issuingCertificateAuthorityPem,proto3" json:"issuing_certificate_authority_pem,omitempty"`
+	unknownFields                  protoimpl.UnknownFields
+	sizeCache                      protoimpl.SizeCache
+}
+
+func (x *WatchCertificatesResponse) Reset() {
+	*x = WatchCertificatesResponse{}
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WatchCertificatesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WatchCertificatesResponse) ProtoMessage() {}
+
+func (x *WatchCertificatesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WatchCertificatesResponse.ProtoReflect.Descriptor instead.
+func (*WatchCertificatesResponse) Descriptor() ([]byte, []int) {
+	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *WatchCertificatesResponse) GetCursor() string {
+	if x != nil {
+		return x.Cursor
+	}
+	return ""
+}
+
+func (x *WatchCertificatesResponse) GetType() CertificateEventType {
+	if x != nil {
+		return x.Type
+	}
+	return CertificateEventType_CERTIFICATE_EVENT_TYPE_UNSPECIFIED
+}
+
+func (x *WatchCertificatesResponse) GetEventTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EventTime
+	}
+	return nil
+}
+
+func (x *WatchCertificatesResponse) GetCertificate() *Certificate {
+	if x != nil {
+		return x.Certificate
+	}
+	return nil
+}
+
+func (x *WatchCertificatesResponse) GetPreviousCertificateId() string {
+	if x != nil {
+		return x.PreviousCertificateId
+	}
+	return ""
+}
+
+func (x *WatchCertificatesResponse) GetPrivateKeyPem() string {
+	if x != nil {
+		return x.PrivateKeyPem
+	}
+	return ""
+}
+
+func (x *WatchCertificatesResponse) GetError() *status.Status {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
+func (x *WatchCertificatesResponse) GetIssuingCertificateAuthorityPem() string {
+	if x != nil {
+		return x.IssuingCertificateAuthorityPem
+	}
+	return ""
+}
+
+// GetCurrentCertificateRequest names a certificate of a lineage.
+type GetCurrentCertificateRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Any certificate of the lineage, by id or serial number.
+	// At most 64 characters.
+	Certificate   string `protobuf:"bytes,1,opt,name=certificate,proto3" json:"certificate,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCurrentCertificateRequest) Reset() {
+	*x = GetCurrentCertificateRequest{}
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCurrentCertificateRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCurrentCertificateRequest) ProtoMessage() {}
+
+func (x *GetCurrentCertificateRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCurrentCertificateRequest.ProtoReflect.Descriptor instead.
+func (*GetCurrentCertificateRequest) Descriptor() ([]byte, []int) {
+	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *GetCurrentCertificateRequest) GetCertificate() string {
+	if x != nil {
+		return x.Certificate
+	}
+	return ""
+}
+
+// GetCurrentCertificateResponse returns the newest certificate of the lineage.
+type GetCurrentCertificateResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The newest successor (the certificate itself when it was never renewed).
+	Certificate   *Certificate `protobuf:"bytes,1,opt,name=certificate,proto3" json:"certificate,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCurrentCertificateResponse) Reset() {
+	*x = GetCurrentCertificateResponse{}
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCurrentCertificateResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCurrentCertificateResponse) ProtoMessage() {}
+
+func (x *GetCurrentCertificateResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCurrentCertificateResponse.ProtoReflect.Descriptor instead.
+func (*GetCurrentCertificateResponse) Descriptor() ([]byte, []int) {
+	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *GetCurrentCertificateResponse) GetCertificate() *Certificate {
+	if x != nil {
+		return x.Certificate
+	}
+	return nil
+}
+
 // GetCertificateRequest names one certificate.
 type GetCertificateRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1354,7 +1836,7 @@ type GetCertificateRequest struct {
 
 func (x *GetCertificateRequest) Reset() {
 	*x = GetCertificateRequest{}
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[11]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1366,7 +1848,7 @@ func (x *GetCertificateRequest) String() string {
 func (*GetCertificateRequest) ProtoMessage() {}
 
 func (x *GetCertificateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[11]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1379,7 +1861,7 @@ func (x *GetCertificateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCertificateRequest.ProtoReflect.Descriptor instead.
 func (*GetCertificateRequest) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{11}
+	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *GetCertificateRequest) GetCertificate() string {
@@ -1400,7 +1882,7 @@ type GetCertificateResponse struct {
 
 func (x *GetCertificateResponse) Reset() {
 	*x = GetCertificateResponse{}
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[12]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1412,7 +1894,7 @@ func (x *GetCertificateResponse) String() string {
 func (*GetCertificateResponse) ProtoMessage() {}
 
 func (x *GetCertificateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[12]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1425,7 +1907,7 @@ func (x *GetCertificateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCertificateResponse.ProtoReflect.Descriptor instead.
 func (*GetCertificateResponse) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{12}
+	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GetCertificateResponse) GetCertificate() *Certificate {
@@ -1464,7 +1946,7 @@ type ListCertificatesRequest struct {
 
 func (x *ListCertificatesRequest) Reset() {
 	*x = ListCertificatesRequest{}
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[13]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1476,7 +1958,7 @@ func (x *ListCertificatesRequest) String() string {
 func (*ListCertificatesRequest) ProtoMessage() {}
 
 func (x *ListCertificatesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[13]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1489,7 +1971,7 @@ func (x *ListCertificatesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCertificatesRequest.ProtoReflect.Descriptor instead.
 func (*ListCertificatesRequest) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{13}
+	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListCertificatesRequest) GetPageSize() int32 {
@@ -1554,7 +2036,7 @@ type ListCertificatesResponse struct {
 
 func (x *ListCertificatesResponse) Reset() {
 	*x = ListCertificatesResponse{}
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[14]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1566,7 +2048,7 @@ func (x *ListCertificatesResponse) String() string {
 func (*ListCertificatesResponse) ProtoMessage() {}
 
 func (x *ListCertificatesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[14]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1579,7 +2061,7 @@ func (x *ListCertificatesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCertificatesResponse.ProtoReflect.Descriptor instead.
 func (*ListCertificatesResponse) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{14}
+	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListCertificatesResponse) GetCertificates() []*Certificate {
@@ -1611,7 +2093,7 @@ type RevokeCertificateRequest struct {
 
 func (x *RevokeCertificateRequest) Reset() {
 	*x = RevokeCertificateRequest{}
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[15]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1623,7 +2105,7 @@ func (x *RevokeCertificateRequest) String() string {
 func (*RevokeCertificateRequest) ProtoMessage() {}
 
 func (x *RevokeCertificateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[15]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1636,7 +2118,7 @@ func (x *RevokeCertificateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeCertificateRequest.ProtoReflect.Descriptor instead.
 func (*RevokeCertificateRequest) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{15}
+	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *RevokeCertificateRequest) GetCertificate() string {
@@ -1664,7 +2146,7 @@ type RevokeCertificateResponse struct {
 
 func (x *RevokeCertificateResponse) Reset() {
 	*x = RevokeCertificateResponse{}
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[16]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1676,7 +2158,7 @@ func (x *RevokeCertificateResponse) String() string {
 func (*RevokeCertificateResponse) ProtoMessage() {}
 
 func (x *RevokeCertificateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[16]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1689,7 +2171,7 @@ func (x *RevokeCertificateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeCertificateResponse.ProtoReflect.Descriptor instead.
 func (*RevokeCertificateResponse) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{16}
+	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *RevokeCertificateResponse) GetCertificate() *Certificate {
@@ -1714,7 +2196,7 @@ type ApproveCertificateRequestRequest struct {
 
 func (x *ApproveCertificateRequestRequest) Reset() {
 	*x = ApproveCertificateRequestRequest{}
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[17]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1726,7 +2208,7 @@ func (x *ApproveCertificateRequestRequest) String() string {
 func (*ApproveCertificateRequestRequest) ProtoMessage() {}
 
 func (x *ApproveCertificateRequestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[17]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1739,7 +2221,7 @@ func (x *ApproveCertificateRequestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApproveCertificateRequestRequest.ProtoReflect.Descriptor instead.
 func (*ApproveCertificateRequestRequest) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{17}
+	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ApproveCertificateRequestRequest) GetCertificateRequestId() string {
@@ -1767,7 +2249,7 @@ type ApproveCertificateRequestResponse struct {
 
 func (x *ApproveCertificateRequestResponse) Reset() {
 	*x = ApproveCertificateRequestResponse{}
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[18]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1779,7 +2261,7 @@ func (x *ApproveCertificateRequestResponse) String() string {
 func (*ApproveCertificateRequestResponse) ProtoMessage() {}
 
 func (x *ApproveCertificateRequestResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[18]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1792,7 +2274,7 @@ func (x *ApproveCertificateRequestResponse) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use ApproveCertificateRequestResponse.ProtoReflect.Descriptor instead.
 func (*ApproveCertificateRequestResponse) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{18}
+	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ApproveCertificateRequestResponse) GetCertificateRequest() *CertificateRequest {
@@ -1817,7 +2299,7 @@ type RejectCertificateRequestRequest struct {
 
 func (x *RejectCertificateRequestRequest) Reset() {
 	*x = RejectCertificateRequestRequest{}
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[19]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1829,7 +2311,7 @@ func (x *RejectCertificateRequestRequest) String() string {
 func (*RejectCertificateRequestRequest) ProtoMessage() {}
 
 func (x *RejectCertificateRequestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[19]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1842,7 +2324,7 @@ func (x *RejectCertificateRequestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RejectCertificateRequestRequest.ProtoReflect.Descriptor instead.
 func (*RejectCertificateRequestRequest) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{19}
+	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *RejectCertificateRequestRequest) GetCertificateRequestId() string {
@@ -1870,7 +2352,7 @@ type RejectCertificateRequestResponse struct {
 
 func (x *RejectCertificateRequestResponse) Reset() {
 	*x = RejectCertificateRequestResponse{}
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[20]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1882,7 +2364,7 @@ func (x *RejectCertificateRequestResponse) String() string {
 func (*RejectCertificateRequestResponse) ProtoMessage() {}
 
 func (x *RejectCertificateRequestResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[20]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1895,7 +2377,7 @@ func (x *RejectCertificateRequestResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RejectCertificateRequestResponse.ProtoReflect.Descriptor instead.
 func (*RejectCertificateRequestResponse) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{20}
+	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *RejectCertificateRequestResponse) GetCertificateRequest() *CertificateRequest {
@@ -1984,8 +2466,7 @@ const file_certmint_v1_certificate_service_proto_rawDesc = "" +
 	"\x18GetRequestStatusResponse\x12P\n" +
 	"\x13certificate_request\x18\x01 \x01(\v2\x1f.certmint.v1.CertificateRequestR\x12certificateRequest\x12@\n" +
 	"\vcertificate\x18\x02 \x01(\v2\x1e.certmint.v1.IssuedCertificateR\vcertificate\x12&\n" +
-	"\x0fprivate_key_pem\x18\x03 \x01(\tR\rprivateKeyPem\"\xbc\n" +
-	"\n" +
+	"\x0fprivate_key_pem\x18\x03 \x01(\tR\rprivateKeyPem\"\xcb\f\n" +
 	"\vCertificate\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12#\n" +
 	"\rserial_number\x18\x02 \x01(\tR\fserialNumber\x126\n" +
@@ -2014,7 +2495,30 @@ const file_certmint_v1_certificate_service_proto_rawDesc = "" +
 	"\x19renewed_by_certificate_id\x18\x15 \x01(\tR\x16renewedByCertificateId\x12;\n" +
 	"\vcreate_time\x18\x16 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x121\n" +
-	"\x15owner_access_token_id\x18\x17 \x01(\tR\x12ownerAccessTokenId\"9\n" +
+	"\x15owner_access_token_id\x18\x17 \x01(\tR\x12ownerAccessTokenId\x12I\n" +
+	"\rrenewal_state\x18\x1e \x01(\x0e2$.certmint.v1.CertificateRenewalStateR\frenewalState\x12@\n" +
+	"\x12last_renewal_error\x18\x1f \x01(\v2\x12.google.rpc.StatusR\x10lastRenewalError\x12)\n" +
+	"\x10renewal_failures\x18  \x01(\x05R\x0frenewalFailures\x12U\n" +
+	"\x19next_renewal_attempt_time\x18! \x01(\v2\x1a.google.protobuf.TimestampR\x16nextRenewalAttemptTime\"\xa2\x01\n" +
+	"\x18WatchCertificatesRequest\x12'\n" +
+	"\x0ecertificate_id\x18\x01 \x01(\tH\x00R\rcertificateId\x121\n" +
+	"\x13certificate_profile\x18\x02 \x01(\tH\x00R\x12certificateProfile\x12!\n" +
+	"\fafter_cursor\x18\x03 \x01(\tR\vafterCursorB\a\n" +
+	"\x05scope\"\xb6\x03\n" +
+	"\x19WatchCertificatesResponse\x12\x16\n" +
+	"\x06cursor\x18\x01 \x01(\tR\x06cursor\x125\n" +
+	"\x04type\x18\x02 \x01(\x0e2!.certmint.v1.CertificateEventTypeR\x04type\x129\n" +
+	"\n" +
+	"event_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\teventTime\x12:\n" +
+	"\vcertificate\x18\x04 \x01(\v2\x18.certmint.v1.CertificateR\vcertificate\x126\n" +
+	"\x17previous_certificate_id\x18\x05 \x01(\tR\x15previousCertificateId\x12&\n" +
+	"\x0fprivate_key_pem\x18\x06 \x01(\tR\rprivateKeyPem\x12(\n" +
+	"\x05error\x18\a \x01(\v2\x12.google.rpc.StatusR\x05error\x12I\n" +
+	"!issuing_certificate_authority_pem\x18\b \x01(\tR\x1eissuingCertificateAuthorityPem\"@\n" +
+	"\x1cGetCurrentCertificateRequest\x12 \n" +
+	"\vcertificate\x18\x01 \x01(\tR\vcertificate\"[\n" +
+	"\x1dGetCurrentCertificateResponse\x12:\n" +
+	"\vcertificate\x18\x01 \x01(\v2\x18.certmint.v1.CertificateR\vcertificate\"9\n" +
 	"\x15GetCertificateRequest\x12 \n" +
 	"\vcertificate\x18\x01 \x01(\tR\vcertificate\"T\n" +
 	"\x16GetCertificateResponse\x12:\n" +
@@ -2062,7 +2566,23 @@ const file_certmint_v1_certificate_service_proto_rawDesc = "" +
 	"\x1eRENEWAL_KEY_SOURCE_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16RENEWAL_KEY_SOURCE_NEW\x10\x01\x12\x1c\n" +
 	"\x18RENEWAL_KEY_SOURCE_REUSE\x10\x02\x12\x1a\n" +
-	"\x16RENEWAL_KEY_SOURCE_CSR\x10\x032\xcc\x06\n" +
+	"\x16RENEWAL_KEY_SOURCE_CSR\x10\x03*\x8e\x02\n" +
+	"\x17CertificateRenewalState\x12)\n" +
+	"%CERTIFICATE_RENEWAL_STATE_UNSPECIFIED\x10\x00\x12\"\n" +
+	"\x1eCERTIFICATE_RENEWAL_STATE_IDLE\x10\x01\x12&\n" +
+	"\"CERTIFICATE_RENEWAL_STATE_RENEWING\x10\x02\x12%\n" +
+	"!CERTIFICATE_RENEWAL_STATE_RENEWED\x10\x03\x12$\n" +
+	" CERTIFICATE_RENEWAL_STATE_FAILED\x10\x04\x12/\n" +
+	"+CERTIFICATE_RENEWAL_STATE_AWAITING_APPROVAL\x10\x05*\xc3\x02\n" +
+	"\x14CertificateEventType\x12&\n" +
+	"\"CERTIFICATE_EVENT_TYPE_UNSPECIFIED\x10\x00\x12!\n" +
+	"\x1dCERTIFICATE_EVENT_TYPE_ISSUED\x10\x01\x12\"\n" +
+	"\x1eCERTIFICATE_EVENT_TYPE_RENEWED\x10\x02\x12\"\n" +
+	"\x1eCERTIFICATE_EVENT_TYPE_REVOKED\x10\x03\x12)\n" +
+	"%CERTIFICATE_EVENT_TYPE_RENEWAL_FAILED\x10\x04\x12#\n" +
+	"\x1fCERTIFICATE_EVENT_TYPE_EXPIRING\x10\x05\x12$\n" +
+	" CERTIFICATE_EVENT_TYPE_KEEPALIVE\x10\x06\x12\"\n" +
+	"\x1eCERTIFICATE_EVENT_TYPE_CURRENT\x10\a2\xa2\b\n" +
 	"\x12CertificateService\x12_\n" +
 	"\x10IssueCertificate\x12$.certmint.v1.IssueCertificateRequest\x1a%.certmint.v1.IssueCertificateResponse\x12_\n" +
 	"\x10RenewCertificate\x12$.certmint.v1.RenewCertificateRequest\x1a%.certmint.v1.RenewCertificateResponse\x12_\n" +
@@ -2071,7 +2591,9 @@ const file_certmint_v1_certificate_service_proto_rawDesc = "" +
 	"\x10ListCertificates\x12$.certmint.v1.ListCertificatesRequest\x1a%.certmint.v1.ListCertificatesResponse\x12b\n" +
 	"\x11RevokeCertificate\x12%.certmint.v1.RevokeCertificateRequest\x1a&.certmint.v1.RevokeCertificateResponse\x12z\n" +
 	"\x19ApproveCertificateRequest\x12-.certmint.v1.ApproveCertificateRequestRequest\x1a..certmint.v1.ApproveCertificateRequestResponse\x12w\n" +
-	"\x18RejectCertificateRequest\x12,.certmint.v1.RejectCertificateRequestRequest\x1a-.certmint.v1.RejectCertificateRequestResponseBh\n" +
+	"\x18RejectCertificateRequest\x12,.certmint.v1.RejectCertificateRequestRequest\x1a-.certmint.v1.RejectCertificateRequestResponse\x12d\n" +
+	"\x11WatchCertificates\x12%.certmint.v1.WatchCertificatesRequest\x1a&.certmint.v1.WatchCertificatesResponse0\x01\x12n\n" +
+	"\x15GetCurrentCertificate\x12).certmint.v1.GetCurrentCertificateRequest\x1a*.certmint.v1.GetCurrentCertificateResponseBh\n" +
 	"\x0fdev.certmint.v1B\x17CertificateServiceProtoP\x01Z:github.com/certmint/certmint/gen/go/certmint/v1;certmintv1b\x06proto3"
 
 var (
@@ -2086,112 +2608,130 @@ func file_certmint_v1_certificate_service_proto_rawDescGZIP() []byte {
 	return file_certmint_v1_certificate_service_proto_rawDescData
 }
 
-var file_certmint_v1_certificate_service_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_certmint_v1_certificate_service_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_certmint_v1_certificate_service_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
+var file_certmint_v1_certificate_service_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_certmint_v1_certificate_service_proto_goTypes = []any{
 	(CertificateRequestStatus)(0),             // 0: certmint.v1.CertificateRequestStatus
 	(CertificateStatus)(0),                    // 1: certmint.v1.CertificateStatus
 	(RenewalKeySource)(0),                     // 2: certmint.v1.RenewalKeySource
-	(*CertificateAttributes)(nil),             // 3: certmint.v1.CertificateAttributes
-	(*CaCertificateOptions)(nil),              // 4: certmint.v1.CaCertificateOptions
-	(*IssueCertificateRequest)(nil),           // 5: certmint.v1.IssueCertificateRequest
-	(*IssuedCertificate)(nil),                 // 6: certmint.v1.IssuedCertificate
-	(*IssueCertificateResponse)(nil),          // 7: certmint.v1.IssueCertificateResponse
-	(*RenewCertificateRequest)(nil),           // 8: certmint.v1.RenewCertificateRequest
-	(*RenewCertificateResponse)(nil),          // 9: certmint.v1.RenewCertificateResponse
-	(*CertificateRequest)(nil),                // 10: certmint.v1.CertificateRequest
-	(*GetRequestStatusRequest)(nil),           // 11: certmint.v1.GetRequestStatusRequest
-	(*GetRequestStatusResponse)(nil),          // 12: certmint.v1.GetRequestStatusResponse
-	(*Certificate)(nil),                       // 13: certmint.v1.Certificate
-	(*GetCertificateRequest)(nil),             // 14: certmint.v1.GetCertificateRequest
-	(*GetCertificateResponse)(nil),            // 15: certmint.v1.GetCertificateResponse
-	(*ListCertificatesRequest)(nil),           // 16: certmint.v1.ListCertificatesRequest
-	(*ListCertificatesResponse)(nil),          // 17: certmint.v1.ListCertificatesResponse
-	(*RevokeCertificateRequest)(nil),          // 18: certmint.v1.RevokeCertificateRequest
-	(*RevokeCertificateResponse)(nil),         // 19: certmint.v1.RevokeCertificateResponse
-	(*ApproveCertificateRequestRequest)(nil),  // 20: certmint.v1.ApproveCertificateRequestRequest
-	(*ApproveCertificateRequestResponse)(nil), // 21: certmint.v1.ApproveCertificateRequestResponse
-	(*RejectCertificateRequestRequest)(nil),   // 22: certmint.v1.RejectCertificateRequestRequest
-	(*RejectCertificateRequestResponse)(nil),  // 23: certmint.v1.RejectCertificateRequestResponse
-	(*Subject)(nil),                           // 24: certmint.v1.Subject
-	(*SubjectAlternativeNames)(nil),           // 25: certmint.v1.SubjectAlternativeNames
-	(KeyAlgorithm)(0),                         // 26: certmint.v1.KeyAlgorithm
-	(SignatureAlgorithm)(0),                   // 27: certmint.v1.SignatureAlgorithm
-	(KeyUsage)(0),                             // 28: certmint.v1.KeyUsage
-	(ExtendedKeyUsage)(0),                     // 29: certmint.v1.ExtendedKeyUsage
-	(*durationpb.Duration)(nil),               // 30: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),             // 31: google.protobuf.Timestamp
-	(*status.Status)(nil),                     // 32: google.rpc.Status
-	(RevocationReason)(0),                     // 33: certmint.v1.RevocationReason
+	(CertificateRenewalState)(0),              // 3: certmint.v1.CertificateRenewalState
+	(CertificateEventType)(0),                 // 4: certmint.v1.CertificateEventType
+	(*CertificateAttributes)(nil),             // 5: certmint.v1.CertificateAttributes
+	(*CaCertificateOptions)(nil),              // 6: certmint.v1.CaCertificateOptions
+	(*IssueCertificateRequest)(nil),           // 7: certmint.v1.IssueCertificateRequest
+	(*IssuedCertificate)(nil),                 // 8: certmint.v1.IssuedCertificate
+	(*IssueCertificateResponse)(nil),          // 9: certmint.v1.IssueCertificateResponse
+	(*RenewCertificateRequest)(nil),           // 10: certmint.v1.RenewCertificateRequest
+	(*RenewCertificateResponse)(nil),          // 11: certmint.v1.RenewCertificateResponse
+	(*CertificateRequest)(nil),                // 12: certmint.v1.CertificateRequest
+	(*GetRequestStatusRequest)(nil),           // 13: certmint.v1.GetRequestStatusRequest
+	(*GetRequestStatusResponse)(nil),          // 14: certmint.v1.GetRequestStatusResponse
+	(*Certificate)(nil),                       // 15: certmint.v1.Certificate
+	(*WatchCertificatesRequest)(nil),          // 16: certmint.v1.WatchCertificatesRequest
+	(*WatchCertificatesResponse)(nil),         // 17: certmint.v1.WatchCertificatesResponse
+	(*GetCurrentCertificateRequest)(nil),      // 18: certmint.v1.GetCurrentCertificateRequest
+	(*GetCurrentCertificateResponse)(nil),     // 19: certmint.v1.GetCurrentCertificateResponse
+	(*GetCertificateRequest)(nil),             // 20: certmint.v1.GetCertificateRequest
+	(*GetCertificateResponse)(nil),            // 21: certmint.v1.GetCertificateResponse
+	(*ListCertificatesRequest)(nil),           // 22: certmint.v1.ListCertificatesRequest
+	(*ListCertificatesResponse)(nil),          // 23: certmint.v1.ListCertificatesResponse
+	(*RevokeCertificateRequest)(nil),          // 24: certmint.v1.RevokeCertificateRequest
+	(*RevokeCertificateResponse)(nil),         // 25: certmint.v1.RevokeCertificateResponse
+	(*ApproveCertificateRequestRequest)(nil),  // 26: certmint.v1.ApproveCertificateRequestRequest
+	(*ApproveCertificateRequestResponse)(nil), // 27: certmint.v1.ApproveCertificateRequestResponse
+	(*RejectCertificateRequestRequest)(nil),   // 28: certmint.v1.RejectCertificateRequestRequest
+	(*RejectCertificateRequestResponse)(nil),  // 29: certmint.v1.RejectCertificateRequestResponse
+	(*Subject)(nil),                           // 30: certmint.v1.Subject
+	(*SubjectAlternativeNames)(nil),           // 31: certmint.v1.SubjectAlternativeNames
+	(KeyAlgorithm)(0),                         // 32: certmint.v1.KeyAlgorithm
+	(SignatureAlgorithm)(0),                   // 33: certmint.v1.SignatureAlgorithm
+	(KeyUsage)(0),                             // 34: certmint.v1.KeyUsage
+	(ExtendedKeyUsage)(0),                     // 35: certmint.v1.ExtendedKeyUsage
+	(*durationpb.Duration)(nil),               // 36: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),             // 37: google.protobuf.Timestamp
+	(*status.Status)(nil),                     // 38: google.rpc.Status
+	(RevocationReason)(0),                     // 39: certmint.v1.RevocationReason
 }
 var file_certmint_v1_certificate_service_proto_depIdxs = []int32{
-	24, // 0: certmint.v1.CertificateAttributes.subject:type_name -> certmint.v1.Subject
-	25, // 1: certmint.v1.CertificateAttributes.subject_alternative_names:type_name -> certmint.v1.SubjectAlternativeNames
-	26, // 2: certmint.v1.CertificateAttributes.key_algorithm:type_name -> certmint.v1.KeyAlgorithm
-	3,  // 3: certmint.v1.IssueCertificateRequest.attributes:type_name -> certmint.v1.CertificateAttributes
-	27, // 4: certmint.v1.IssueCertificateRequest.signature_algorithm:type_name -> certmint.v1.SignatureAlgorithm
-	28, // 5: certmint.v1.IssueCertificateRequest.key_usages:type_name -> certmint.v1.KeyUsage
-	29, // 6: certmint.v1.IssueCertificateRequest.extended_key_usages:type_name -> certmint.v1.ExtendedKeyUsage
-	30, // 7: certmint.v1.IssueCertificateRequest.ttl:type_name -> google.protobuf.Duration
-	4,  // 8: certmint.v1.IssueCertificateRequest.ca_certificate:type_name -> certmint.v1.CaCertificateOptions
-	31, // 9: certmint.v1.IssuedCertificate.not_before:type_name -> google.protobuf.Timestamp
-	31, // 10: certmint.v1.IssuedCertificate.not_after:type_name -> google.protobuf.Timestamp
+	30, // 0: certmint.v1.CertificateAttributes.subject:type_name -> certmint.v1.Subject
+	31, // 1: certmint.v1.CertificateAttributes.subject_alternative_names:type_name -> certmint.v1.SubjectAlternativeNames
+	32, // 2: certmint.v1.CertificateAttributes.key_algorithm:type_name -> certmint.v1.KeyAlgorithm
+	5,  // 3: certmint.v1.IssueCertificateRequest.attributes:type_name -> certmint.v1.CertificateAttributes
+	33, // 4: certmint.v1.IssueCertificateRequest.signature_algorithm:type_name -> certmint.v1.SignatureAlgorithm
+	34, // 5: certmint.v1.IssueCertificateRequest.key_usages:type_name -> certmint.v1.KeyUsage
+	35, // 6: certmint.v1.IssueCertificateRequest.extended_key_usages:type_name -> certmint.v1.ExtendedKeyUsage
+	36, // 7: certmint.v1.IssueCertificateRequest.ttl:type_name -> google.protobuf.Duration
+	6,  // 8: certmint.v1.IssueCertificateRequest.ca_certificate:type_name -> certmint.v1.CaCertificateOptions
+	37, // 9: certmint.v1.IssuedCertificate.not_before:type_name -> google.protobuf.Timestamp
+	37, // 10: certmint.v1.IssuedCertificate.not_after:type_name -> google.protobuf.Timestamp
 	0,  // 11: certmint.v1.IssueCertificateResponse.status:type_name -> certmint.v1.CertificateRequestStatus
-	6,  // 12: certmint.v1.IssueCertificateResponse.certificate:type_name -> certmint.v1.IssuedCertificate
+	8,  // 12: certmint.v1.IssueCertificateResponse.certificate:type_name -> certmint.v1.IssuedCertificate
 	2,  // 13: certmint.v1.RenewCertificateRequest.key_source:type_name -> certmint.v1.RenewalKeySource
-	26, // 14: certmint.v1.RenewCertificateRequest.key_algorithm:type_name -> certmint.v1.KeyAlgorithm
-	30, // 15: certmint.v1.RenewCertificateRequest.ttl:type_name -> google.protobuf.Duration
+	32, // 14: certmint.v1.RenewCertificateRequest.key_algorithm:type_name -> certmint.v1.KeyAlgorithm
+	36, // 15: certmint.v1.RenewCertificateRequest.ttl:type_name -> google.protobuf.Duration
 	0,  // 16: certmint.v1.RenewCertificateResponse.status:type_name -> certmint.v1.CertificateRequestStatus
-	6,  // 17: certmint.v1.RenewCertificateResponse.certificate:type_name -> certmint.v1.IssuedCertificate
+	8,  // 17: certmint.v1.RenewCertificateResponse.certificate:type_name -> certmint.v1.IssuedCertificate
 	0,  // 18: certmint.v1.CertificateRequest.status:type_name -> certmint.v1.CertificateRequestStatus
-	24, // 19: certmint.v1.CertificateRequest.subject:type_name -> certmint.v1.Subject
-	25, // 20: certmint.v1.CertificateRequest.subject_alternative_names:type_name -> certmint.v1.SubjectAlternativeNames
-	32, // 21: certmint.v1.CertificateRequest.error:type_name -> google.rpc.Status
-	31, // 22: certmint.v1.CertificateRequest.create_time:type_name -> google.protobuf.Timestamp
-	31, // 23: certmint.v1.CertificateRequest.update_time:type_name -> google.protobuf.Timestamp
-	10, // 24: certmint.v1.GetRequestStatusResponse.certificate_request:type_name -> certmint.v1.CertificateRequest
-	6,  // 25: certmint.v1.GetRequestStatusResponse.certificate:type_name -> certmint.v1.IssuedCertificate
+	30, // 19: certmint.v1.CertificateRequest.subject:type_name -> certmint.v1.Subject
+	31, // 20: certmint.v1.CertificateRequest.subject_alternative_names:type_name -> certmint.v1.SubjectAlternativeNames
+	38, // 21: certmint.v1.CertificateRequest.error:type_name -> google.rpc.Status
+	37, // 22: certmint.v1.CertificateRequest.create_time:type_name -> google.protobuf.Timestamp
+	37, // 23: certmint.v1.CertificateRequest.update_time:type_name -> google.protobuf.Timestamp
+	12, // 24: certmint.v1.GetRequestStatusResponse.certificate_request:type_name -> certmint.v1.CertificateRequest
+	8,  // 25: certmint.v1.GetRequestStatusResponse.certificate:type_name -> certmint.v1.IssuedCertificate
 	1,  // 26: certmint.v1.Certificate.status:type_name -> certmint.v1.CertificateStatus
-	24, // 27: certmint.v1.Certificate.subject:type_name -> certmint.v1.Subject
-	25, // 28: certmint.v1.Certificate.subject_alternative_names:type_name -> certmint.v1.SubjectAlternativeNames
-	26, // 29: certmint.v1.Certificate.key_algorithm:type_name -> certmint.v1.KeyAlgorithm
-	27, // 30: certmint.v1.Certificate.signature_algorithm:type_name -> certmint.v1.SignatureAlgorithm
-	28, // 31: certmint.v1.Certificate.key_usages:type_name -> certmint.v1.KeyUsage
-	29, // 32: certmint.v1.Certificate.extended_key_usages:type_name -> certmint.v1.ExtendedKeyUsage
-	31, // 33: certmint.v1.Certificate.not_before:type_name -> google.protobuf.Timestamp
-	31, // 34: certmint.v1.Certificate.not_after:type_name -> google.protobuf.Timestamp
-	31, // 35: certmint.v1.Certificate.revoke_time:type_name -> google.protobuf.Timestamp
-	33, // 36: certmint.v1.Certificate.revocation_reason:type_name -> certmint.v1.RevocationReason
-	31, // 37: certmint.v1.Certificate.create_time:type_name -> google.protobuf.Timestamp
-	13, // 38: certmint.v1.GetCertificateResponse.certificate:type_name -> certmint.v1.Certificate
-	1,  // 39: certmint.v1.ListCertificatesRequest.status:type_name -> certmint.v1.CertificateStatus
-	31, // 40: certmint.v1.ListCertificatesRequest.expires_before:type_name -> google.protobuf.Timestamp
-	13, // 41: certmint.v1.ListCertificatesResponse.certificates:type_name -> certmint.v1.Certificate
-	33, // 42: certmint.v1.RevokeCertificateRequest.reason:type_name -> certmint.v1.RevocationReason
-	13, // 43: certmint.v1.RevokeCertificateResponse.certificate:type_name -> certmint.v1.Certificate
-	10, // 44: certmint.v1.ApproveCertificateRequestResponse.certificate_request:type_name -> certmint.v1.CertificateRequest
-	10, // 45: certmint.v1.RejectCertificateRequestResponse.certificate_request:type_name -> certmint.v1.CertificateRequest
-	5,  // 46: certmint.v1.CertificateService.IssueCertificate:input_type -> certmint.v1.IssueCertificateRequest
-	8,  // 47: certmint.v1.CertificateService.RenewCertificate:input_type -> certmint.v1.RenewCertificateRequest
-	11, // 48: certmint.v1.CertificateService.GetRequestStatus:input_type -> certmint.v1.GetRequestStatusRequest
-	14, // 49: certmint.v1.CertificateService.GetCertificate:input_type -> certmint.v1.GetCertificateRequest
-	16, // 50: certmint.v1.CertificateService.ListCertificates:input_type -> certmint.v1.ListCertificatesRequest
-	18, // 51: certmint.v1.CertificateService.RevokeCertificate:input_type -> certmint.v1.RevokeCertificateRequest
-	20, // 52: certmint.v1.CertificateService.ApproveCertificateRequest:input_type -> certmint.v1.ApproveCertificateRequestRequest
-	22, // 53: certmint.v1.CertificateService.RejectCertificateRequest:input_type -> certmint.v1.RejectCertificateRequestRequest
-	7,  // 54: certmint.v1.CertificateService.IssueCertificate:output_type -> certmint.v1.IssueCertificateResponse
-	9,  // 55: certmint.v1.CertificateService.RenewCertificate:output_type -> certmint.v1.RenewCertificateResponse
-	12, // 56: certmint.v1.CertificateService.GetRequestStatus:output_type -> certmint.v1.GetRequestStatusResponse
-	15, // 57: certmint.v1.CertificateService.GetCertificate:output_type -> certmint.v1.GetCertificateResponse
-	17, // 58: certmint.v1.CertificateService.ListCertificates:output_type -> certmint.v1.ListCertificatesResponse
-	19, // 59: certmint.v1.CertificateService.RevokeCertificate:output_type -> certmint.v1.RevokeCertificateResponse
-	21, // 60: certmint.v1.CertificateService.ApproveCertificateRequest:output_type -> certmint.v1.ApproveCertificateRequestResponse
-	23, // 61: certmint.v1.CertificateService.RejectCertificateRequest:output_type -> certmint.v1.RejectCertificateRequestResponse
-	54, // [54:62] is the sub-list for method output_type
-	46, // [46:54] is the sub-list for method input_type
-	46, // [46:46] is the sub-list for extension type_name
-	46, // [46:46] is the sub-list for extension extendee
-	0,  // [0:46] is the sub-list for field type_name
+	30, // 27: certmint.v1.Certificate.subject:type_name -> certmint.v1.Subject
+	31, // 28: certmint.v1.Certificate.subject_alternative_names:type_name -> certmint.v1.SubjectAlternativeNames
+	32, // 29: certmint.v1.Certificate.key_algorithm:type_name -> certmint.v1.KeyAlgorithm
+	33, // 30: certmint.v1.Certificate.signature_algorithm:type_name -> certmint.v1.SignatureAlgorithm
+	34, // 31: certmint.v1.Certificate.key_usages:type_name -> certmint.v1.KeyUsage
+	35, // 32: certmint.v1.Certificate.extended_key_usages:type_name -> certmint.v1.ExtendedKeyUsage
+	37, // 33: certmint.v1.Certificate.not_before:type_name -> google.protobuf.Timestamp
+	37, // 34: certmint.v1.Certificate.not_after:type_name -> google.protobuf.Timestamp
+	37, // 35: certmint.v1.Certificate.revoke_time:type_name -> google.protobuf.Timestamp
+	39, // 36: certmint.v1.Certificate.revocation_reason:type_name -> certmint.v1.RevocationReason
+	37, // 37: certmint.v1.Certificate.create_time:type_name -> google.protobuf.Timestamp
+	3,  // 38: certmint.v1.Certificate.renewal_state:type_name -> certmint.v1.CertificateRenewalState
+	38, // 39: certmint.v1.Certificate.last_renewal_error:type_name -> google.rpc.Status
+	37, // 40: certmint.v1.Certificate.next_renewal_attempt_time:type_name -> google.protobuf.Timestamp
+	4,  // 41: certmint.v1.WatchCertificatesResponse.type:type_name -> certmint.v1.CertificateEventType
+	37, // 42: certmint.v1.WatchCertificatesResponse.event_time:type_name -> google.protobuf.Timestamp
+	15, // 43: certmint.v1.WatchCertificatesResponse.certificate:type_name -> certmint.v1.Certificate
+	38, // 44: certmint.v1.WatchCertificatesResponse.error:type_name -> google.rpc.Status
+	15, // 45: certmint.v1.GetCurrentCertificateResponse.certificate:type_name -> certmint.v1.Certificate
+	15, // 46: certmint.v1.GetCertificateResponse.certificate:type_name -> certmint.v1.Certificate
+	1,  // 47: certmint.v1.ListCertificatesRequest.status:type_name -> certmint.v1.CertificateStatus
+	37, // 48: certmint.v1.ListCertificatesRequest.expires_before:type_name -> google.protobuf.Timestamp
+	15, // 49: certmint.v1.ListCertificatesResponse.certificates:type_name -> certmint.v1.Certificate
+	39, // 50: certmint.v1.RevokeCertificateRequest.reason:type_name -> certmint.v1.RevocationReason
+	15, // 51: certmint.v1.RevokeCertificateResponse.certificate:type_name -> certmint.v1.Certificate
+	12, // 52: certmint.v1.ApproveCertificateRequestResponse.certificate_request:type_name -> certmint.v1.CertificateRequest
+	12, // 53: certmint.v1.RejectCertificateRequestResponse.certificate_request:type_name -> certmint.v1.CertificateRequest
+	7,  // 54: certmint.v1.CertificateService.IssueCertificate:input_type -> certmint.v1.IssueCertificateRequest
+	10, // 55: certmint.v1.CertificateService.RenewCertificate:input_type -> certmint.v1.RenewCertificateRequest
+	13, // 56: certmint.v1.CertificateService.GetRequestStatus:input_type -> certmint.v1.GetRequestStatusRequest
+	20, // 57: certmint.v1.CertificateService.GetCertificate:input_type -> certmint.v1.GetCertificateRequest
+	22, // 58: certmint.v1.CertificateService.ListCertificates:input_type -> certmint.v1.ListCertificatesRequest
+	24, // 59: certmint.v1.CertificateService.RevokeCertificate:input_type -> certmint.v1.RevokeCertificateRequest
+	26, // 60: certmint.v1.CertificateService.ApproveCertificateRequest:input_type -> certmint.v1.ApproveCertificateRequestRequest
+	28, // 61: certmint.v1.CertificateService.RejectCertificateRequest:input_type -> certmint.v1.RejectCertificateRequestRequest
+	16, // 62: certmint.v1.CertificateService.WatchCertificates:input_type -> certmint.v1.WatchCertificatesRequest
+	18, // 63: certmint.v1.CertificateService.GetCurrentCertificate:input_type -> certmint.v1.GetCurrentCertificateRequest
+	9,  // 64: certmint.v1.CertificateService.IssueCertificate:output_type -> certmint.v1.IssueCertificateResponse
+	11, // 65: certmint.v1.CertificateService.RenewCertificate:output_type -> certmint.v1.RenewCertificateResponse
+	14, // 66: certmint.v1.CertificateService.GetRequestStatus:output_type -> certmint.v1.GetRequestStatusResponse
+	21, // 67: certmint.v1.CertificateService.GetCertificate:output_type -> certmint.v1.GetCertificateResponse
+	23, // 68: certmint.v1.CertificateService.ListCertificates:output_type -> certmint.v1.ListCertificatesResponse
+	25, // 69: certmint.v1.CertificateService.RevokeCertificate:output_type -> certmint.v1.RevokeCertificateResponse
+	27, // 70: certmint.v1.CertificateService.ApproveCertificateRequest:output_type -> certmint.v1.ApproveCertificateRequestResponse
+	29, // 71: certmint.v1.CertificateService.RejectCertificateRequest:output_type -> certmint.v1.RejectCertificateRequestResponse
+	17, // 72: certmint.v1.CertificateService.WatchCertificates:output_type -> certmint.v1.WatchCertificatesResponse
+	19, // 73: certmint.v1.CertificateService.GetCurrentCertificate:output_type -> certmint.v1.GetCurrentCertificateResponse
+	64, // [64:74] is the sub-list for method output_type
+	54, // [54:64] is the sub-list for method input_type
+	54, // [54:54] is the sub-list for extension type_name
+	54, // [54:54] is the sub-list for extension extendee
+	0,  // [0:54] is the sub-list for field type_name
 }
 
 func init() { file_certmint_v1_certificate_service_proto_init() }
@@ -2205,13 +2745,17 @@ func file_certmint_v1_certificate_service_proto_init() {
 		(*IssueCertificateRequest_CsrPem)(nil),
 		(*IssueCertificateRequest_Attributes)(nil),
 	}
+	file_certmint_v1_certificate_service_proto_msgTypes[11].OneofWrappers = []any{
+		(*WatchCertificatesRequest_CertificateId)(nil),
+		(*WatchCertificatesRequest_CertificateProfile)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_certmint_v1_certificate_service_proto_rawDesc), len(file_certmint_v1_certificate_service_proto_rawDesc)),
-			NumEnums:      3,
-			NumMessages:   21,
+			NumEnums:      5,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

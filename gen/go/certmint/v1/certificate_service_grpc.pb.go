@@ -27,6 +27,8 @@ const (
 	CertificateService_RevokeCertificate_FullMethodName         = "/certmint.v1.CertificateService/RevokeCertificate"
 	CertificateService_ApproveCertificateRequest_FullMethodName = "/certmint.v1.CertificateService/ApproveCertificateRequest"
 	CertificateService_RejectCertificateRequest_FullMethodName  = "/certmint.v1.CertificateService/RejectCertificateRequest"
+	CertificateService_WatchCertificates_FullMethodName         = "/certmint.v1.CertificateService/WatchCertificates"
+	CertificateService_GetCurrentCertificate_FullMethodName     = "/certmint.v1.CertificateService/GetCurrentCertificate"
 )
 
 // CertificateServiceClient is the client API for CertificateService service.
@@ -78,6 +80,19 @@ type CertificateServiceClient interface {
 	ApproveCertificateRequest(ctx context.Context, in *ApproveCertificateRequestRequest, opts ...grpc.CallOption) (*ApproveCertificateRequestResponse, error)
 	// RejectCertificateRequest rejects a PENDING_APPROVAL request; nothing is issued.
 	RejectCertificateRequest(ctx context.Context, in *RejectCertificateRequestRequest, opts ...grpc.CallOption) (*RejectCertificateRequestResponse, error)
+	// WatchCertificates streams what happens to certificates as it happens: issuance, renewal
+	// (by a client or by certmint, profile renewal.auto_renew), revocation, a failed automatic
+	// renewal, and a certificate nearing its renewal time. It watches one certificate and its
+	// successors, a profile, or everything the token may see. Every event carries a cursor: a
+	// client that reconnects with the last cursor it received gets every later event once, from
+	// any replica, also across restarts. Idle streams get KEEPALIVE events. The server ends the
+	// stream with UNAVAILABLE when it stops; reconnect with the last cursor. Admins and auditors
+	// see every profile, issuers and approvers the profiles their token lists; a private key
+	// certmint generated is sent only to the certificate's owner.
+	WatchCertificates(ctx context.Context, in *WatchCertificatesRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchCertificatesResponse], error)
+	// GetCurrentCertificate returns the newest certificate of a lineage: the certificate named,
+	// or the successor that renewed it, or that one's successor, and so on.
+	GetCurrentCertificate(ctx context.Context, in *GetCurrentCertificateRequest, opts ...grpc.CallOption) (*GetCurrentCertificateResponse, error)
 }
 
 type certificateServiceClient struct {
@@ -168,6 +183,35 @@ func (c *certificateServiceClient) RejectCertificateRequest(ctx context.Context,
 	return out, nil
 }
 
+func (c *certificateServiceClient) WatchCertificates(ctx context.Context, in *WatchCertificatesRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchCertificatesResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &CertificateService_ServiceDesc.Streams[0], CertificateService_WatchCertificates_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[WatchCertificatesRequest, WatchCertificatesResponse]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type CertificateService_WatchCertificatesClient = grpc.ServerStreamingClient[WatchCertificatesResponse]
+
+func (c *certificateServiceClient) GetCurrentCertificate(ctx context.Context, in *GetCurrentCertificateRequest, opts ...grpc.CallOption) (*GetCurrentCertificateResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetCurrentCertificateResponse)
+	err := c.cc.Invoke(ctx, CertificateService_GetCurrentCertificate_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // CertificateServiceServer is the server API for CertificateService service.
 // All implementations must embed UnimplementedCertificateServiceServer
 // for forward compatibility.
@@ -217,6 +261,19 @@ type CertificateServiceServer interface {
 	ApproveCertificateRequest(context.Context, *ApproveCertificateRequestRequest) (*ApproveCertificateRequestResponse, error)
 	// RejectCertificateRequest rejects a PENDING_APPROVAL request; nothing is issued.
 	RejectCertificateRequest(context.Context, *RejectCertificateRequestRequest) (*RejectCertificateRequestResponse, error)
+	// WatchCertificates streams what happens to certificates as it happens: issuance, renewal
+	// (by a client or by certmint, profile renewal.auto_renew), revocation, a failed automatic
+	// renewal, and a certificate nearing its renewal time. It watches one certificate and its
+	// successors, a profile, or everything the token may see. Every event carries a cursor: a
+	// client that reconnects with the last cursor it received gets every later event once, from
+	// any replica, also across restarts. Idle streams get KEEPALIVE events. The server ends the
+	// stream with UNAVAILABLE when it stops; reconnect with the last cursor. Admins and auditors
+	// see every profile, issuers and approvers the profiles their token lists; a private key
+	// certmint generated is sent only to the certificate's owner.
+	WatchCertificates(*WatchCertificatesRequest, grpc.ServerStreamingServer[WatchCertificatesResponse]) error
+	// GetCurrentCertificate returns the newest certificate of a lineage: the certificate named,
+	// or the successor that renewed it, or that one's successor, and so on.
+	GetCurrentCertificate(context.Context, *GetCurrentCertificateRequest) (*GetCurrentCertificateResponse, error)
 	mustEmbedUnimplementedCertificateServiceServer()
 }
 
@@ -250,6 +307,12 @@ func (UnimplementedCertificateServiceServer) ApproveCertificateRequest(context.C
 }
 func (UnimplementedCertificateServiceServer) RejectCertificateRequest(context.Context, *RejectCertificateRequestRequest) (*RejectCertificateRequestResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RejectCertificateRequest not implemented")
+}
+func (UnimplementedCertificateServiceServer) WatchCertificates(*WatchCertificatesRequest, grpc.ServerStreamingServer[WatchCertificatesResponse]) error {
+	return status.Error(codes.Unimplemented, "method WatchCertificates not implemented")
+}
+func (UnimplementedCertificateServiceServer) GetCurrentCertificate(context.Context, *GetCurrentCertificateRequest) (*GetCurrentCertificateResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetCurrentCertificate not implemented")
 }
 func (UnimplementedCertificateServiceServer) mustEmbedUnimplementedCertificateServiceServer() {}
 func (UnimplementedCertificateServiceServer) testEmbeddedByValue()                            {}
@@ -416,6 +479,35 @@ func _CertificateService_RejectCertificateRequest_Handler(srv interface{}, ctx c
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CertificateService_WatchCertificates_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(WatchCertificatesRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(CertificateServiceServer).WatchCertificates(m, &grpc.GenericServerStream[WatchCertificatesRequest, WatchCertificatesResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type CertificateService_WatchCertificatesServer = grpc.ServerStreamingServer[WatchCertificatesResponse]
+
+func _CertificateService_GetCurrentCertificate_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetCurrentCertificateRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CertificateServiceServer).GetCurrentCertificate(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CertificateService_GetCurrentCertificate_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CertificateServiceServer).GetCurrentCertificate(ctx, req.(*GetCurrentCertificateRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // CertificateService_ServiceDesc is the grpc.ServiceDesc for CertificateService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -455,7 +547,17 @@ var CertificateService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "RejectCertificateRequest",
 			Handler:    _CertificateService_RejectCertificateRequest_Handler,
 		},
+		{
+			MethodName: "GetCurrentCertificate",
+			Handler:    _CertificateService_GetCurrentCertificate_Handler,
+		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "WatchCertificates",
+			Handler:       _CertificateService_WatchCertificates_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "certmint/v1/certificate_service.proto",
 }

@@ -17,7 +17,7 @@ from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mas
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n-certmint/v1/certificate_profile_service.proto\x12\x0b\x63\x65rtmint.v1\x1a\x18\x63\x65rtmint/v1/common.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x85\x03\n\x0fProfileDefaults\x12+\n\x03ttl\x18\x01 \x01(\x0b\x32\x19.google.protobuf.DurationR\x03ttl\x12.\n\x07subject\x18\x02 \x01(\x0b\x32\x14.certmint.v1.SubjectR\x07subject\x12>\n\rkey_algorithm\x18\x03 \x01(\x0e\x32\x19.certmint.v1.KeyAlgorithmR\x0ckeyAlgorithm\x12P\n\x13signature_algorithm\x18\x04 \x01(\x0e\x32\x1f.certmint.v1.SignatureAlgorithmR\x12signatureAlgorithm\x12\x34\n\nkey_usages\x18\x05 \x03(\x0e\x32\x15.certmint.v1.KeyUsageR\tkeyUsages\x12M\n\x13\x65xtended_key_usages\x18\x06 \x03(\x0e\x32\x1d.certmint.v1.ExtendedKeyUsageR\x11\x65xtendedKeyUsages\"\x8e\x01\n\x0fRenewalSettings\x12\x1d\n\nauto_renew\x18\x01 \x01(\x08R\tautoRenew\x12*\n\x11renew_before_days\x18\x02 \x01(\x05R\x0frenewBeforeDays\x12\x30\n\x14\x61llow_shared_renewal\x18\x03 \x01(\x08R\x12\x61llowSharedRenewal\"\xe5\x06\n\x12\x43\x65rtificateProfile\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n\x04slug\x18\x02 \x01(\tR\x04slug\x12 \n\x0b\x64\x65scription\x18\x03 \x01(\tR\x0b\x64\x65scription\x12-\n\x12\x63\x65rtificate_policy\x18\x04 \x01(\tR\x11\x63\x65rtificatePolicy\x12\x35\n\x15\x63\x65rtificate_authority\x18\x05 \x01(\tH\x00R\x14\x63\x65rtificateAuthority\x12!\n\x0bself_signed\x18\x06 \x01(\x08H\x00R\nselfSigned\x12J\n\x11\x65nrollment_method\x18\x07 \x01(\x0e\x32\x1d.certmint.v1.EnrollmentMethodR\x10\x65nrollmentMethod\x12\x38\n\x08\x64\x65\x66\x61ults\x18\x08 \x01(\x0b\x32\x1c.certmint.v1.ProfileDefaultsR\x08\x64\x65\x66\x61ults\x12\x36\n\x07renewal\x18\t \x01(\x0b\x32\x1c.certmint.v1.RenewalSettingsR\x07renewal\x12)\n\x10require_approval\x18\n \x01(\x08R\x0frequireApproval\x12J\n\x11validity_overflow\x18\x0b \x01(\x0e\x32\x1d.certmint.v1.ValidityOverflowR\x10validityOverflow\x12T\n\x15private_key_retention\x18\x0c \x01(\x0e\x32 .certmint.v1.PrivateKeyRetentionR\x13privateKeyRetention\x12;\n\x0b\x63reate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12;\n\x0bupdate_time\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nupdateTime\x12\x12\n\x04\x65tag\x18\x0f \x01(\tR\x04\x65tag\x12.\n\x13\x61llow_self_approval\x18\x10 \x01(\x08R\x11\x61llowSelfApproval\x12-\n\x04\x61\x63me\x18\x32 \x01(\x0b\x32\x19.certmint.v1.AcmeSettingsR\x04\x61\x63meB\x08\n\x06issuer\"W\n\x0c\x41\x63meSettings\x12G\n require_external_account_binding\x18\x01 \x01(\x08R\x1drequireExternalAccountBinding\"V\n#CreateAcmeExternalAccountKeyRequest\x12/\n\x13\x63\x65rtificate_profile\x18\x01 \x01(\tR\x12\x63\x65rtificateProfile\"\x8e\x01\n$CreateAcmeExternalAccountKeyResponse\x12\x15\n\x06key_id\x18\x01 \x01(\tR\x05keyId\x12\x19\n\x08hmac_key\x18\x02 \x01(\tR\x07hmacKey\x12\x34\n\x16\x63\x65rtificate_profile_id\x18\x03 \x01(\tR\x14\x63\x65rtificateProfileId\"s\n\x1f\x43reateCertificateProfileRequest\x12P\n\x13\x63\x65rtificate_profile\x18\x01 \x01(\x0b\x32\x1f.certmint.v1.CertificateProfileR\x12\x63\x65rtificateProfile\"t\n CreateCertificateProfileResponse\x12P\n\x13\x63\x65rtificate_profile\x18\x01 \x01(\x0b\x32\x1f.certmint.v1.CertificateProfileR\x12\x63\x65rtificateProfile\"O\n\x1cGetCertificateProfileRequest\x12/\n\x13\x63\x65rtificate_profile\x18\x01 \x01(\tR\x12\x63\x65rtificateProfile\"q\n\x1dGetCertificateProfileResponse\x12P\n\x13\x63\x65rtificate_profile\x18\x01 \x01(\x0b\x32\x1f.certmint.v1.CertificateProfileR\x12\x63\x65rtificateProfile\"\\\n\x1eListCertificateProfilesRequest\x12\x1b\n\tpage_size\x18\x01 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x02 \x01(\tR\tpageToken\"\x9d\x01\n\x1fListCertificateProfilesResponse\x12R\n\x14\x63\x65rtificate_profiles\x18\x01 \x03(\x0b\x32\x1f.certmint.v1.CertificateProfileR\x13\x63\x65rtificateProfiles\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xb0\x01\n\x1fUpdateCertificateProfileRequest\x12P\n\x13\x63\x65rtificate_profile\x18\x01 \x01(\x0b\x32\x1f.certmint.v1.CertificateProfileR\x12\x63\x65rtificateProfile\x12;\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskR\nupdateMask\"t\n UpdateCertificateProfileResponse\x12P\n\x13\x63\x65rtificate_profile\x18\x01 \x01(\x0b\x32\x1f.certmint.v1.CertificateProfileR\x12\x63\x65rtificateProfile\"f\n\x1f\x44\x65leteCertificateProfileRequest\x12/\n\x13\x63\x65rtificate_profile\x18\x01 \x01(\tR\x12\x63\x65rtificateProfile\x12\x12\n\x04\x65tag\x18\x02 \x01(\tR\x04\x65tag\"\"\n DeleteCertificateProfileResponse*\x87\x01\n\x10\x45nrollmentMethod\x12!\n\x1d\x45NROLLMENT_METHOD_UNSPECIFIED\x10\x00\x12\x19\n\x15\x45NROLLMENT_METHOD_API\x10\x01\x12\x1a\n\x16\x45NROLLMENT_METHOD_ACME\x10\x02\x12\x19\n\x15\x45NROLLMENT_METHOD_EST\x10\x03*q\n\x10ValidityOverflow\x12!\n\x1dVALIDITY_OVERFLOW_UNSPECIFIED\x10\x00\x12\x1a\n\x16VALIDITY_OVERFLOW_FAIL\x10\x01\x12\x1e\n\x1aVALIDITY_OVERFLOW_TRUNCATE\x10\x02*\x8e\x01\n\x13PrivateKeyRetention\x12%\n!PRIVATE_KEY_RETENTION_UNSPECIFIED\x10\x00\x12%\n!PRIVATE_KEY_RETENTION_RETURN_ONCE\x10\x01\x12)\n%PRIVATE_KEY_RETENTION_STORE_ENCRYPTED\x10\x02\x32\xf2\x05\n\x19\x43\x65rtificateProfileService\x12w\n\x18\x43reateCertificateProfile\x12,.certmint.v1.CreateCertificateProfileRequest\x1a-.certmint.v1.CreateCertificateProfileResponse\x12n\n\x15GetCertificateProfile\x12).certmint.v1.GetCertificateProfileRequest\x1a*.certmint.v1.GetCertificateProfileResponse\x12t\n\x17ListCertificateProfiles\x12+.certmint.v1.ListCertificateProfilesRequest\x1a,.certmint.v1.ListCertificateProfilesResponse\x12w\n\x18UpdateCertificateProfile\x12,.certmint.v1.UpdateCertificateProfileRequest\x1a-.certmint.v1.UpdateCertificateProfileResponse\x12w\n\x18\x44\x65leteCertificateProfile\x12,.certmint.v1.DeleteCertificateProfileRequest\x1a-.certmint.v1.DeleteCertificateProfileResponse\x12\x83\x01\n\x1c\x43reateAcmeExternalAccountKey\x12\x30.certmint.v1.CreateAcmeExternalAccountKeyRequest\x1a\x31.certmint.v1.CreateAcmeExternalAccountKeyResponseBo\n\x0f\x64\x65v.certmint.v1B\x1e\x43\x65rtificateProfileServiceProtoP\x01Z:github.com/certmint/certmint/gen/go/certmint/v1;certmintv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n-certmint/v1/certificate_profile_service.proto\x12\x0b\x63\x65rtmint.v1\x1a\x18\x63\x65rtmint/v1/common.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x85\x03\n\x0fProfileDefaults\x12+\n\x03ttl\x18\x01 \x01(\x0b\x32\x19.google.protobuf.DurationR\x03ttl\x12.\n\x07subject\x18\x02 \x01(\x0b\x32\x14.certmint.v1.SubjectR\x07subject\x12>\n\rkey_algorithm\x18\x03 \x01(\x0e\x32\x19.certmint.v1.KeyAlgorithmR\x0ckeyAlgorithm\x12P\n\x13signature_algorithm\x18\x04 \x01(\x0e\x32\x1f.certmint.v1.SignatureAlgorithmR\x12signatureAlgorithm\x12\x34\n\nkey_usages\x18\x05 \x03(\x0e\x32\x15.certmint.v1.KeyUsageR\tkeyUsages\x12M\n\x13\x65xtended_key_usages\x18\x06 \x03(\x0e\x32\x1d.certmint.v1.ExtendedKeyUsageR\x11\x65xtendedKeyUsages\"\xcc\x01\n\x0fRenewalSettings\x12\x1d\n\nauto_renew\x18\x01 \x01(\x08R\tautoRenew\x12*\n\x11renew_before_days\x18\x02 \x01(\x05R\x0frenewBeforeDays\x12\x30\n\x14\x61llow_shared_renewal\x18\x03 \x01(\x08R\x12\x61llowSharedRenewal\x12<\n\x0crenew_before\x18\x1e \x01(\x0b\x32\x19.google.protobuf.DurationR\x0brenewBefore\"\xe5\x06\n\x12\x43\x65rtificateProfile\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n\x04slug\x18\x02 \x01(\tR\x04slug\x12 \n\x0b\x64\x65scription\x18\x03 \x01(\tR\x0b\x64\x65scription\x12-\n\x12\x63\x65rtificate_policy\x18\x04 \x01(\tR\x11\x63\x65rtificatePolicy\x12\x35\n\x15\x63\x65rtificate_authority\x18\x05 \x01(\tH\x00R\x14\x63\x65rtificateAuthority\x12!\n\x0bself_signed\x18\x06 \x01(\x08H\x00R\nselfSigned\x12J\n\x11\x65nrollment_method\x18\x07 \x01(\x0e\x32\x1d.certmint.v1.EnrollmentMethodR\x10\x65nrollmentMethod\x12\x38\n\x08\x64\x65\x66\x61ults\x18\x08 \x01(\x0b\x32\x1c.certmint.v1.ProfileDefaultsR\x08\x64\x65\x66\x61ults\x12\x36\n\x07renewal\x18\t \x01(\x0b\x32\x1c.certmint.v1.RenewalSettingsR\x07renewal\x12)\n\x10require_approval\x18\n \x01(\x08R\x0frequireApproval\x12J\n\x11validity_overflow\x18\x0b \x01(\x0e\x32\x1d.certmint.v1.ValidityOverflowR\x10validityOverflow\x12T\n\x15private_key_retention\x18\x0c \x01(\x0e\x32 .certmint.v1.PrivateKeyRetentionR\x13privateKeyRetention\x12;\n\x0b\x63reate_time\x18\r \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12;\n\x0bupdate_time\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nupdateTime\x12\x12\n\x04\x65tag\x18\x0f \x01(\tR\x04\x65tag\x12.\n\x13\x61llow_self_approval\x18\x10 \x01(\x08R\x11\x61llowSelfApproval\x12-\n\x04\x61\x63me\x18\x32 \x01(\x0b\x32\x19.certmint.v1.AcmeSettingsR\x04\x61\x63meB\x08\n\x06issuer\"W\n\x0c\x41\x63meSettings\x12G\n require_external_account_binding\x18\x01 \x01(\x08R\x1drequireExternalAccountBinding\"V\n#CreateAcmeExternalAccountKeyRequest\x12/\n\x13\x63\x65rtificate_profile\x18\x01 \x01(\tR\x12\x63\x65rtificateProfile\"\x8e\x01\n$CreateAcmeExternalAccountKeyResponse\x12\x15\n\x06key_id\x18\x01 \x01(\tR\x05keyId\x12\x19\n\x08hmac_key\x18\x02 \x01(\tR\x07hmacKey\x12\x34\n\x16\x63\x65rtificate_profile_id\x18\x03 \x01(\tR\x14\x63\x65rtificateProfileId\"s\n\x1f\x43reateCertificateProfileRequest\x12P\n\x13\x63\x65rtificate_profile\x18\x01 \x01(\x0b\x32\x1f.certmint.v1.CertificateProfileR\x12\x63\x65rtificateProfile\"t\n CreateCertificateProfileResponse\x12P\n\x13\x63\x65rtificate_profile\x18\x01 \x01(\x0b\x32\x1f.certmint.v1.CertificateProfileR\x12\x63\x65rtificateProfile\"O\n\x1cGetCertificateProfileRequest\x12/\n\x13\x63\x65rtificate_profile\x18\x01 \x01(\tR\x12\x63\x65rtificateProfile\"q\n\x1dGetCertificateProfileResponse\x12P\n\x13\x63\x65rtificate_profile\x18\x01 \x01(\x0b\x32\x1f.certmint.v1.CertificateProfileR\x12\x63\x65rtificateProfile\"\\\n\x1eListCertificateProfilesRequest\x12\x1b\n\tpage_size\x18\x01 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x02 \x01(\tR\tpageToken\"\x9d\x01\n\x1fListCertificateProfilesResponse\x12R\n\x14\x63\x65rtificate_profiles\x18\x01 \x03(\x0b\x32\x1f.certmint.v1.CertificateProfileR\x13\x63\x65rtificateProfiles\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xb0\x01\n\x1fUpdateCertificateProfileRequest\x12P\n\x13\x63\x65rtificate_profile\x18\x01 \x01(\x0b\x32\x1f.certmint.v1.CertificateProfileR\x12\x63\x65rtificateProfile\x12;\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskR\nupdateMask\"t\n UpdateCertificateProfileResponse\x12P\n\x13\x63\x65rtificate_profile\x18\x01 \x01(\x0b\x32\x1f.certmint.v1.CertificateProfileR\x12\x63\x65rtificateProfile\"f\n\x1f\x44\x65leteCertificateProfileRequest\x12/\n\x13\x63\x65rtificate_profile\x18\x01 \x01(\tR\x12\x63\x65rtificateProfile\x12\x12\n\x04\x65tag\x18\x02 \x01(\tR\x04\x65tag\"\"\n DeleteCertificateProfileResponse*\x87\x01\n\x10\x45nrollmentMethod\x12!\n\x1d\x45NROLLMENT_METHOD_UNSPECIFIED\x10\x00\x12\x19\n\x15\x45NROLLMENT_METHOD_API\x10\x01\x12\x1a\n\x16\x45NROLLMENT_METHOD_ACME\x10\x02\x12\x19\n\x15\x45NROLLMENT_METHOD_EST\x10\x03*q\n\x10ValidityOverflow\x12!\n\x1dVALIDITY_OVERFLOW_UNSPECIFIED\x10\x00\x12\x1a\n\x16VALIDITY_OVERFLOW_FAIL\x10\x01\x12\x1e\n\x1aVALIDITY_OVERFLOW_TRUNCATE\x10\x02*\x8e\x01\n\x13PrivateKeyRetention\x12%\n!PRIVATE_KEY_RETENTION_UNSPECIFIED\x10\x00\x12%\n!PRIVATE_KEY_RETENTION_RETURN_ONCE\x10\x01\x12)\n%PRIVATE_KEY_RETENTION_STORE_ENCRYPTED\x10\x02\x32\xf2\x05\n\x19\x43\x65rtificateProfileService\x12w\n\x18\x43reateCertificateProfile\x12,.certmint.v1.CreateCertificateProfileRequest\x1a-.certmint.v1.CreateCertificateProfileResponse\x12n\n\x15GetCertificateProfile\x12).certmint.v1.GetCertificateProfileRequest\x1a*.certmint.v1.GetCertificateProfileResponse\x12t\n\x17ListCertificateProfiles\x12+.certmint.v1.ListCertificateProfilesRequest\x1a,.certmint.v1.ListCertificateProfilesResponse\x12w\n\x18UpdateCertificateProfile\x12,.certmint.v1.UpdateCertificateProfileRequest\x1a-.certmint.v1.UpdateCertificateProfileResponse\x12w\n\x18\x44\x65leteCertificateProfile\x12,.certmint.v1.DeleteCertificateProfileRequest\x1a-.certmint.v1.DeleteCertificateProfileResponse\x12\x83\x01\n\x1c\x43reateAcmeExternalAccountKey\x12\x30.certmint.v1.CreateAcmeExternalAccountKeyRequest\x1a\x31.certmint.v1.CreateAcmeExternalAccountKeyResponseBo\n\x0f\x64\x65v.certmint.v1B\x1e\x43\x65rtificateProfileServiceProtoP\x01Z:github.com/certmint/certmint/gen/go/certmint/v1;certmintv1b\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'certmint.v1.certificate_profile_service_pb2', globals())
@@ -25,44 +25,44 @@ if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
   DESCRIPTOR._serialized_options = b'\n\017dev.certmint.v1B\036CertificateProfileServiceProtoP\001Z:github.com/certmint/certmint/gen/go/certmint/v1;certmintv1'
-  _ENROLLMENTMETHOD._serialized_start=3041
-  _ENROLLMENTMETHOD._serialized_end=3176
-  _VALIDITYOVERFLOW._serialized_start=3178
-  _VALIDITYOVERFLOW._serialized_end=3291
-  _PRIVATEKEYRETENTION._serialized_start=3294
-  _PRIVATEKEYRETENTION._serialized_end=3436
+  _ENROLLMENTMETHOD._serialized_start=3103
+  _ENROLLMENTMETHOD._serialized_end=3238
+  _VALIDITYOVERFLOW._serialized_start=3240
+  _VALIDITYOVERFLOW._serialized_end=3353
+  _PRIVATEKEYRETENTION._serialized_start=3356
+  _PRIVATEKEYRETENTION._serialized_end=3498
   _PROFILEDEFAULTS._serialized_start=188
   _PROFILEDEFAULTS._serialized_end=577
   _RENEWALSETTINGS._serialized_start=580
-  _RENEWALSETTINGS._serialized_end=722
-  _CERTIFICATEPROFILE._serialized_start=725
-  _CERTIFICATEPROFILE._serialized_end=1594
-  _ACMESETTINGS._serialized_start=1596
-  _ACMESETTINGS._serialized_end=1683
-  _CREATEACMEEXTERNALACCOUNTKEYREQUEST._serialized_start=1685
-  _CREATEACMEEXTERNALACCOUNTKEYREQUEST._serialized_end=1771
-  _CREATEACMEEXTERNALACCOUNTKEYRESPONSE._serialized_start=1774
-  _CREATEACMEEXTERNALACCOUNTKEYRESPONSE._serialized_end=1916
-  _CREATECERTIFICATEPROFILEREQUEST._serialized_start=1918
-  _CREATECERTIFICATEPROFILEREQUEST._serialized_end=2033
-  _CREATECERTIFICATEPROFILERESPONSE._serialized_start=2035
-  _CREATECERTIFICATEPROFILERESPONSE._serialized_end=2151
-  _GETCERTIFICATEPROFILEREQUEST._serialized_start=2153
-  _GETCERTIFICATEPROFILEREQUEST._serialized_end=2232
-  _GETCERTIFICATEPROFILERESPONSE._serialized_start=2234
-  _GETCERTIFICATEPROFILERESPONSE._serialized_end=2347
-  _LISTCERTIFICATEPROFILESREQUEST._serialized_start=2349
-  _LISTCERTIFICATEPROFILESREQUEST._serialized_end=2441
-  _LISTCERTIFICATEPROFILESRESPONSE._serialized_start=2444
-  _LISTCERTIFICATEPROFILESRESPONSE._serialized_end=2601
-  _UPDATECERTIFICATEPROFILEREQUEST._serialized_start=2604
-  _UPDATECERTIFICATEPROFILEREQUEST._serialized_end=2780
-  _UPDATECERTIFICATEPROFILERESPONSE._serialized_start=2782
-  _UPDATECERTIFICATEPROFILERESPONSE._serialized_end=2898
-  _DELETECERTIFICATEPROFILEREQUEST._serialized_start=2900
-  _DELETECERTIFICATEPROFILEREQUEST._serialized_end=3002
-  _DELETECERTIFICATEPROFILERESPONSE._serialized_start=3004
-  _DELETECERTIFICATEPROFILERESPONSE._serialized_end=3038
-  _CERTIFICATEPROFILESERVICE._serialized_start=3439
-  _CERTIFICATEPROFILESERVICE._serialized_end=4193
+  _RENEWALSETTINGS._serialized_end=784
+  _CERTIFICATEPROFILE._serialized_start=787
+  _CERTIFICATEPROFILE._serialized_end=1656
+  _ACMESETTINGS._serialized_start=1658
+  _ACMESETTINGS._serialized_end=1745
+  _CREATEACMEEXTERNALACCOUNTKEYREQUEST._serialized_start=1747
+  _CREATEACMEEXTERNALACCOUNTKEYREQUEST._serialized_end=1833
+  _CREATEACMEEXTERNALACCOUNTKEYRESPONSE._serialized_start=1836
+  _CREATEACMEEXTERNALACCOUNTKEYRESPONSE._serialized_end=1978
+  _CREATECERTIFICATEPROFILEREQUEST._serialized_start=1980
+  _CREATECERTIFICATEPROFILEREQUEST._serialized_end=2095
+  _CREATECERTIFICATEPROFILERESPONSE._serialized_start=2097
+  _CREATECERTIFICATEPROFILERESPONSE._serialized_end=2213
+  _GETCERTIFICATEPROFILEREQUEST._serialized_start=2215
+  _GETCERTIFICATEPROFILEREQUEST._serialized_end=2294
+  _GETCERTIFICATEPROFILERESPONSE._serialized_start=2296
+  _GETCERTIFICATEPROFILERESPONSE._serialized_end=2409
+  _LISTCERTIFICATEPROFILESREQUEST._serialized_start=2411
+  _LISTCERTIFICATEPROFILESREQUEST._serialized_end=2503
+  _LISTCERTIFICATEPROFILESRESPONSE._serialized_start=2506
+  _LISTCERTIFICATEPROFILESRESPONSE._serialized_end=2663
+  _UPDATECERTIFICATEPROFILEREQUEST._serialized_start=2666
+  _UPDATECERTIFICATEPROFILEREQUEST._serialized_end=2842
+  _UPDATECERTIFICATEPROFILERESPONSE._serialized_start=2844
+  _UPDATECERTIFICATEPROFILERESPONSE._serialized_end=2960
+  _DELETECERTIFICATEPROFILEREQUEST._serialized_start=2962
+  _DELETECERTIFICATEPROFILEREQUEST._serialized_end=3064
+  _DELETECERTIFICATEPROFILERESPONSE._serialized_start=3066
+  _DELETECERTIFICATEPROFILERESPONSE._serialized_end=3100
+  _CERTIFICATEPROFILESERVICE._serialized_start=3501
+  _CERTIFICATEPROFILESERVICE._serialized_end=4255
 # @@protoc_insertion_point(module_scope)

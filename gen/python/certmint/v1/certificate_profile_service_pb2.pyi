@@ -149,14 +149,16 @@ class ProfileDefaults(_message.Message):
     def __init__(self, ttl: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ..., subject: _Optional[_Union[_common_pb2.Subject, _Mapping]] = ..., key_algorithm: _Optional[_Union[_common_pb2.KeyAlgorithm, str]] = ..., signature_algorithm: _Optional[_Union[_common_pb2.SignatureAlgorithm, str]] = ..., key_usages: _Optional[_Iterable[_Union[_common_pb2.KeyUsage, str]]] = ..., extended_key_usages: _Optional[_Iterable[_Union[_common_pb2.ExtendedKeyUsage, str]]] = ...) -> None: ...
 
 class RenewalSettings(_message.Message):
-    __slots__ = ["allow_shared_renewal", "auto_renew", "renew_before_days"]
+    __slots__ = ["allow_shared_renewal", "auto_renew", "renew_before", "renew_before_days"]
     ALLOW_SHARED_RENEWAL_FIELD_NUMBER: _ClassVar[int]
     AUTO_RENEW_FIELD_NUMBER: _ClassVar[int]
     RENEW_BEFORE_DAYS_FIELD_NUMBER: _ClassVar[int]
+    RENEW_BEFORE_FIELD_NUMBER: _ClassVar[int]
     allow_shared_renewal: bool
     auto_renew: bool
+    renew_before: _duration_pb2.Duration
     renew_before_days: int
-    def __init__(self, auto_renew: bool = ..., renew_before_days: _Optional[int] = ..., allow_shared_renewal: bool = ...) -> None: ...
+    def __init__(self, auto_renew: bool = ..., renew_before_days: _Optional[int] = ..., allow_shared_renewal: bool = ..., renew_before: _Optional[_Union[_duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class UpdateCertificateProfileRequest(_message.Message):
     __slots__ = ["certificate_profile", "update_mask"]

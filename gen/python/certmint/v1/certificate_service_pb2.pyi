@@ -8,6 +8,20 @@ from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Mapping, Optional as _Optional, Union as _Union
 
+CERTIFICATE_EVENT_TYPE_CURRENT: CertificateEventType
+CERTIFICATE_EVENT_TYPE_EXPIRING: CertificateEventType
+CERTIFICATE_EVENT_TYPE_ISSUED: CertificateEventType
+CERTIFICATE_EVENT_TYPE_KEEPALIVE: CertificateEventType
+CERTIFICATE_EVENT_TYPE_RENEWAL_FAILED: CertificateEventType
+CERTIFICATE_EVENT_TYPE_RENEWED: CertificateEventType
+CERTIFICATE_EVENT_TYPE_REVOKED: CertificateEventType
+CERTIFICATE_EVENT_TYPE_UNSPECIFIED: CertificateEventType
+CERTIFICATE_RENEWAL_STATE_AWAITING_APPROVAL: CertificateRenewalState
+CERTIFICATE_RENEWAL_STATE_FAILED: CertificateRenewalState
+CERTIFICATE_RENEWAL_STATE_IDLE: CertificateRenewalState
+CERTIFICATE_RENEWAL_STATE_RENEWED: CertificateRenewalState
+CERTIFICATE_RENEWAL_STATE_RENEWING: CertificateRenewalState
+CERTIFICATE_RENEWAL_STATE_UNSPECIFIED: CertificateRenewalState
 CERTIFICATE_REQUEST_STATUS_FAILED: CertificateRequestStatus
 CERTIFICATE_REQUEST_STATUS_ISSUED: CertificateRequestStatus
 CERTIFICATE_REQUEST_STATUS_PENDING: CertificateRequestStatus
@@ -45,7 +59,7 @@ class CaCertificateOptions(_message.Message):
     def __init__(self, max_path_length: _Optional[int] = ...) -> None: ...
 
 class Certificate(_message.Message):
-    __slots__ = ["certificate_authority_id", "certificate_chain_pem", "certificate_pem", "certificate_profile_id", "certificate_request_id", "create_time", "extended_key_usages", "fingerprint_sha256", "id", "key_algorithm", "key_usages", "not_after", "not_before", "owner_access_token_id", "renewed_by_certificate_id", "renewed_from_certificate_id", "revocation_reason", "revoke_time", "serial_number", "signature_algorithm", "status", "subject", "subject_alternative_names"]
+    __slots__ = ["certificate_authority_id", "certificate_chain_pem", "certificate_pem", "certificate_profile_id", "certificate_request_id", "create_time", "extended_key_usages", "fingerprint_sha256", "id", "key_algorithm", "key_usages", "last_renewal_error", "next_renewal_attempt_time", "not_after", "not_before", "owner_access_token_id", "renewal_failures", "renewal_state", "renewed_by_certificate_id", "renewed_from_certificate_id", "revocation_reason", "revoke_time", "serial_number", "signature_algorithm", "status", "subject", "subject_alternative_names"]
     CERTIFICATE_AUTHORITY_ID_FIELD_NUMBER: _ClassVar[int]
     CERTIFICATE_CHAIN_PEM_FIELD_NUMBER: _ClassVar[int]
     CERTIFICATE_PEM_FIELD_NUMBER: _ClassVar[int]
@@ -57,9 +71,13 @@ class Certificate(_message.Message):
     ID_FIELD_NUMBER: _ClassVar[int]
     KEY_ALGORITHM_FIELD_NUMBER: _ClassVar[int]
     KEY_USAGES_FIELD_NUMBER: _ClassVar[int]
+    LAST_RENEWAL_ERROR_FIELD_NUMBER: _ClassVar[int]
+    NEXT_RENEWAL_ATTEMPT_TIME_FIELD_NUMBER: _ClassVar[int]
     NOT_AFTER_FIELD_NUMBER: _ClassVar[int]
     NOT_BEFORE_FIELD_NUMBER: _ClassVar[int]
     OWNER_ACCESS_TOKEN_ID_FIELD_NUMBER: _ClassVar[int]
+    RENEWAL_FAILURES_FIELD_NUMBER: _ClassVar[int]
+    RENEWAL_STATE_FIELD_NUMBER: _ClassVar[int]
     RENEWED_BY_CERTIFICATE_ID_FIELD_NUMBER: _ClassVar[int]
     RENEWED_FROM_CERTIFICATE_ID_FIELD_NUMBER: _ClassVar[int]
     REVOCATION_REASON_FIELD_NUMBER: _ClassVar[int]
@@ -80,9 +98,13 @@ class Certificate(_message.Message):
     id: str
     key_algorithm: _common_pb2.KeyAlgorithm
     key_usages: _containers.RepeatedScalarFieldContainer[_common_pb2.KeyUsage]
+    last_renewal_error: _status_pb2.Status
+    next_renewal_attempt_time: _timestamp_pb2.Timestamp
     not_after: _timestamp_pb2.Timestamp
     not_before: _timestamp_pb2.Timestamp
     owner_access_token_id: str
+    renewal_failures: int
+    renewal_state: CertificateRenewalState
     renewed_by_certificate_id: str
     renewed_from_certificate_id: str
     revocation_reason: _common_pb2.RevocationReason
@@ -92,7 +114,7 @@ class Certificate(_message.Message):
     status: CertificateStatus
     subject: _common_pb2.Subject
     subject_alternative_names: _common_pb2.SubjectAlternativeNames
-    def __init__(self, id: _Optional[str] = ..., serial_number: _Optional[str] = ..., status: _Optional[_Union[CertificateStatus, str]] = ..., certificate_authority_id: _Optional[str] = ..., certificate_profile_id: _Optional[str] = ..., certificate_request_id: _Optional[str] = ..., subject: _Optional[_Union[_common_pb2.Subject, _Mapping]] = ..., subject_alternative_names: _Optional[_Union[_common_pb2.SubjectAlternativeNames, _Mapping]] = ..., key_algorithm: _Optional[_Union[_common_pb2.KeyAlgorithm, str]] = ..., signature_algorithm: _Optional[_Union[_common_pb2.SignatureAlgorithm, str]] = ..., key_usages: _Optional[_Iterable[_Union[_common_pb2.KeyUsage, str]]] = ..., extended_key_usages: _Optional[_Iterable[_Union[_common_pb2.ExtendedKeyUsage, str]]] = ..., not_before: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., not_after: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., fingerprint_sha256: _Optional[str] = ..., certificate_pem: _Optional[str] = ..., certificate_chain_pem: _Optional[_Iterable[str]] = ..., revoke_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., revocation_reason: _Optional[_Union[_common_pb2.RevocationReason, str]] = ..., renewed_from_certificate_id: _Optional[str] = ..., renewed_by_certificate_id: _Optional[str] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., owner_access_token_id: _Optional[str] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., serial_number: _Optional[str] = ..., status: _Optional[_Union[CertificateStatus, str]] = ..., certificate_authority_id: _Optional[str] = ..., certificate_profile_id: _Optional[str] = ..., certificate_request_id: _Optional[str] = ..., subject: _Optional[_Union[_common_pb2.Subject, _Mapping]] = ..., subject_alternative_names: _Optional[_Union[_common_pb2.SubjectAlternativeNames, _Mapping]] = ..., key_algorithm: _Optional[_Union[_common_pb2.KeyAlgorithm, str]] = ..., signature_algorithm: _Optional[_Union[_common_pb2.SignatureAlgorithm, str]] = ..., key_usages: _Optional[_Iterable[_Union[_common_pb2.KeyUsage, str]]] = ..., extended_key_usages: _Optional[_Iterable[_Union[_common_pb2.ExtendedKeyUsage, str]]] = ..., not_before: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., not_after: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., fingerprint_sha256: _Optional[str] = ..., certificate_pem: _Optional[str] = ..., certificate_chain_pem: _Optional[_Iterable[str]] = ..., revoke_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., revocation_reason: _Optional[_Union[_common_pb2.RevocationReason, str]] = ..., renewed_from_certificate_id: _Optional[str] = ..., renewed_by_certificate_id: _Optional[str] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., owner_access_token_id: _Optional[str] = ..., renewal_state: _Optional[_Union[CertificateRenewalState, str]] = ..., last_renewal_error: _Optional[_Union[_status_pb2.Status, _Mapping]] = ..., renewal_failures: _Optional[int] = ..., next_renewal_attempt_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class CertificateAttributes(_message.Message):
     __slots__ = ["key_algorithm", "subject", "subject_alternative_names"]
@@ -137,6 +159,18 @@ class GetCertificateRequest(_message.Message):
     def __init__(self, certificate: _Optional[str] = ...) -> None: ...
 
 class GetCertificateResponse(_message.Message):
+    __slots__ = ["certificate"]
+    CERTIFICATE_FIELD_NUMBER: _ClassVar[int]
+    certificate: Certificate
+    def __init__(self, certificate: _Optional[_Union[Certificate, _Mapping]] = ...) -> None: ...
+
+class GetCurrentCertificateRequest(_message.Message):
+    __slots__ = ["certificate"]
+    CERTIFICATE_FIELD_NUMBER: _ClassVar[int]
+    certificate: str
+    def __init__(self, certificate: _Optional[str] = ...) -> None: ...
+
+class GetCurrentCertificateResponse(_message.Message):
     __slots__ = ["certificate"]
     CERTIFICATE_FIELD_NUMBER: _ClassVar[int]
     certificate: Certificate
@@ -296,6 +330,36 @@ class RevokeCertificateResponse(_message.Message):
     certificate: Certificate
     def __init__(self, certificate: _Optional[_Union[Certificate, _Mapping]] = ...) -> None: ...
 
+class WatchCertificatesRequest(_message.Message):
+    __slots__ = ["after_cursor", "certificate_id", "certificate_profile"]
+    AFTER_CURSOR_FIELD_NUMBER: _ClassVar[int]
+    CERTIFICATE_ID_FIELD_NUMBER: _ClassVar[int]
+    CERTIFICATE_PROFILE_FIELD_NUMBER: _ClassVar[int]
+    after_cursor: str
+    certificate_id: str
+    certificate_profile: str
+    def __init__(self, certificate_id: _Optional[str] = ..., certificate_profile: _Optional[str] = ..., after_cursor: _Optional[str] = ...) -> None: ...
+
+class WatchCertificatesResponse(_message.Message):
+    __slots__ = ["certificate", "cursor", "error", "event_time", "issuing_certificate_authority_pem", "previous_certificate_id", "private_key_pem", "type"]
+    CERTIFICATE_FIELD_NUMBER: _ClassVar[int]
+    CURSOR_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    EVENT_TIME_FIELD_NUMBER: _ClassVar[int]
+    ISSUING_CERTIFICATE_AUTHORITY_PEM_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_CERTIFICATE_ID_FIELD_NUMBER: _ClassVar[int]
+    PRIVATE_KEY_PEM_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    certificate: Certificate
+    cursor: str
+    error: _status_pb2.Status
+    event_time: _timestamp_pb2.Timestamp
+    issuing_certificate_authority_pem: str
+    previous_certificate_id: str
+    private_key_pem: str
+    type: CertificateEventType
+    def __init__(self, cursor: _Optional[str] = ..., type: _Optional[_Union[CertificateEventType, str]] = ..., event_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., certificate: _Optional[_Union[Certificate, _Mapping]] = ..., previous_certificate_id: _Optional[str] = ..., private_key_pem: _Optional[str] = ..., error: _Optional[_Union[_status_pb2.Status, _Mapping]] = ..., issuing_certificate_authority_pem: _Optional[str] = ...) -> None: ...
+
 class CertificateRequestStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = []
 
@@ -303,4 +367,10 @@ class CertificateStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = []
 
 class RenewalKeySource(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
+
+class CertificateRenewalState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
+
+class CertificateEventType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = []

@@ -66,6 +66,16 @@ class CertificateServiceStub(object):
                 request_serializer=certmint_dot_v1_dot_certificate__service__pb2.RejectCertificateRequestRequest.SerializeToString,
                 response_deserializer=certmint_dot_v1_dot_certificate__service__pb2.RejectCertificateRequestResponse.FromString,
                 )
+        self.WatchCertificates = channel.unary_stream(
+                '/certmint.v1.CertificateService/WatchCertificates',
+                request_serializer=certmint_dot_v1_dot_certificate__service__pb2.WatchCertificatesRequest.SerializeToString,
+                response_deserializer=certmint_dot_v1_dot_certificate__service__pb2.WatchCertificatesResponse.FromString,
+                )
+        self.GetCurrentCertificate = channel.unary_unary(
+                '/certmint.v1.CertificateService/GetCurrentCertificate',
+                request_serializer=certmint_dot_v1_dot_certificate__service__pb2.GetCurrentCertificateRequest.SerializeToString,
+                response_deserializer=certmint_dot_v1_dot_certificate__service__pb2.GetCurrentCertificateResponse.FromString,
+                )
 
 
 class CertificateServiceServicer(object):
@@ -155,6 +165,29 @@ class CertificateServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WatchCertificates(self, request, context):
+        """WatchCertificates streams what happens to certificates as it happens: issuance, renewal
+        (by a client or by certmint, profile renewal.auto_renew), revocation, a failed automatic
+        renewal, and a certificate nearing its renewal time. It watches one certificate and its
+        successors, a profile, or everything the token may see. Every event carries a cursor: a
+        client that reconnects with the last cursor it received gets every later event once, from
+        any replica, also across restarts. Idle streams get KEEPALIVE events. The server ends the
+        stream with UNAVAILABLE when it stops; reconnect with the last cursor. Admins and auditors
+        see every profile, issuers and approvers the profiles their token lists; a private key
+        certmint generated is sent only to the certificate's owner.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCurrentCertificate(self, request, context):
+        """GetCurrentCertificate returns the newest certificate of a lineage: the certificate named,
+        or the successor that renewed it, or that one's successor, and so on.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CertificateServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -197,6 +230,16 @@ def add_CertificateServiceServicer_to_server(servicer, server):
                     servicer.RejectCertificateRequest,
                     request_deserializer=certmint_dot_v1_dot_certificate__service__pb2.RejectCertificateRequestRequest.FromString,
                     response_serializer=certmint_dot_v1_dot_certificate__service__pb2.RejectCertificateRequestResponse.SerializeToString,
+            ),
+            'WatchCertificates': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchCertificates,
+                    request_deserializer=certmint_dot_v1_dot_certificate__service__pb2.WatchCertificatesRequest.FromString,
+                    response_serializer=certmint_dot_v1_dot_certificate__service__pb2.WatchCertificatesResponse.SerializeToString,
+            ),
+            'GetCurrentCertificate': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCurrentCertificate,
+                    request_deserializer=certmint_dot_v1_dot_certificate__service__pb2.GetCurrentCertificateRequest.FromString,
+                    response_serializer=certmint_dot_v1_dot_certificate__service__pb2.GetCurrentCertificateResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -353,5 +396,39 @@ class CertificateService(object):
         return grpc.experimental.unary_unary(request, target, '/certmint.v1.CertificateService/RejectCertificateRequest',
             certmint_dot_v1_dot_certificate__service__pb2.RejectCertificateRequestRequest.SerializeToString,
             certmint_dot_v1_dot_certificate__service__pb2.RejectCertificateRequestResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def WatchCertificates(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(request, target, '/certmint.v1.CertificateService/WatchCertificates',
+            certmint_dot_v1_dot_certificate__service__pb2.WatchCertificatesRequest.SerializeToString,
+            certmint_dot_v1_dot_certificate__service__pb2.WatchCertificatesResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def GetCurrentCertificate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/certmint.v1.CertificateService/GetCurrentCertificate',
+            certmint_dot_v1_dot_certificate__service__pb2.GetCurrentCertificateRequest.SerializeToString,
+            certmint_dot_v1_dot_certificate__service__pb2.GetCurrentCertificateResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)

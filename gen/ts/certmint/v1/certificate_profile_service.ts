@@ -218,7 +218,11 @@ export interface ProfileDefaults {
 
 /** RenewalSettings say when certificates of a profile should be renewed. */
 export interface RenewalSettings {
-  /** Clients (or a later certmint release) renew automatically. */
+  /**
+   * certmint renews the profile's active certificates itself (server-driven renewal), at the
+   * time renew_before (or renew_before_days) sets; clients receive the successors with
+   * CertificateService.WatchCertificates. Without it, clients renew with RenewCertificate.
+   */
   autoRenew: boolean;
   /** Renew this many days before notAfter; must be shorter than the default TTL. */
   renewBeforeDays: number;
@@ -230,6 +234,13 @@ export interface RenewalSettings {
    * certificate without the key.
    */
   allowSharedRenewal: boolean;
+  /**
+   * Renew this long before notAfter, for lifetimes of hours or minutes; overrides
+   * renew_before_days and must be shorter than the default TTL. With neither set, a
+   * certificate is renewed once two thirds of its lifetime have passed (cert-manager's
+   * default). Whole seconds.
+   */
+  renewBefore?: Duration | undefined;
 }
 
 /** CertificateProfile joins a policy, an issuer, an enrollment method and defaults. */
@@ -620,7 +631,7 @@ export const ProfileDefaults: MessageFns<ProfileDefaults> = {
 };
 
 function createBaseRenewalSettings(): RenewalSettings {
-  return { autoRenew: false, renewBeforeDays: 0, allowSharedRenewal: false };
+  return { autoRenew: false, renewBeforeDays: 0, allowSharedRenewal: false, renewBefore: undefined };
 }
 
 export const RenewalSettings: MessageFns<RenewalSettings> = {
@@ -633,6 +644,9 @@ export const RenewalSettings: MessageFns<RenewalSettings> = {
     }
     if (message.allowSharedRenewal !== false) {
       writer.uint32(24).bool(message.allowSharedRenewal);
+    }
+    if (message.renewBefore !== undefined) {
+      Duration.encode(message.renewBefore, writer.uint32(242).fork()).join();
     }
     return writer;
   },
@@ -674,6 +688,14 @@ export const RenewalSettings: MessageFns<RenewalSettings> = {
             message.allowSharedRenewal = reader.bool();
             continue;
           }
+          case 30: {
+            if (tag !== 242) {
+              break;
+            }
+
+            message.renewBefore = Duration.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -703,6 +725,11 @@ export const RenewalSettings: MessageFns<RenewalSettings> = {
         : isSet(object.allow_shared_renewal)
         ? globalThis.Boolean(object.allow_shared_renewal)
         : false,
+      renewBefore: isSet(object.renewBefore)
+        ? Duration.fromJSON(object.renewBefore)
+        : isSet(object.renew_before)
+        ? Duration.fromJSON(object.renew_before)
+        : undefined,
     };
   },
 
@@ -717,6 +744,9 @@ export const RenewalSettings: MessageFns<RenewalSettings> = {
     if (message.allowSharedRenewal !== false) {
       obj.allowSharedRenewal = message.allowSharedRenewal;
     }
+    if (message.renewBefore !== undefined) {
+      obj.renewBefore = Duration.toJSON(message.renewBefore);
+    }
     return obj;
   },
 
@@ -728,6 +758,9 @@ export const RenewalSettings: MessageFns<RenewalSettings> = {
     message.autoRenew = object.autoRenew ?? false;
     message.renewBeforeDays = object.renewBeforeDays ?? 0;
     message.allowSharedRenewal = object.allowSharedRenewal ?? false;
+    message.renewBefore = (object.renewBefore !== undefined && object.renewBefore !== null)
+      ? Duration.fromPartial(object.renewBefore)
+      : undefined;
     return message;
   },
 };

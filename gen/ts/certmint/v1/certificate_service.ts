@@ -11,7 +11,9 @@ import {
   type ChannelCredentials,
   Client,
   type ClientOptions,
+  type ClientReadableStream,
   type ClientUnaryCall,
+  type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
@@ -204,6 +206,160 @@ export function renewalKeySourceToJSON(object: RenewalKeySource): string {
     case RenewalKeySource.RENEWAL_KEY_SOURCE_CSR:
       return "RENEWAL_KEY_SOURCE_CSR";
     case RenewalKeySource.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+/** CertificateRenewalState is where server-driven renewal stands for a certificate. */
+export enum CertificateRenewalState {
+  /** CERTIFICATE_RENEWAL_STATE_UNSPECIFIED - Never used. */
+  CERTIFICATE_RENEWAL_STATE_UNSPECIFIED = 0,
+  /**
+   * CERTIFICATE_RENEWAL_STATE_IDLE - No automatic attempt is in progress or has failed: not due yet, or its profile does not
+   * renew automatically.
+   */
+  CERTIFICATE_RENEWAL_STATE_IDLE = 1,
+  /** CERTIFICATE_RENEWAL_STATE_RENEWING - A replica is renewing it now. */
+  CERTIFICATE_RENEWAL_STATE_RENEWING = 2,
+  /** CERTIFICATE_RENEWAL_STATE_RENEWED - Renewed: renewed_by_certificate_id names the successor. */
+  CERTIFICATE_RENEWAL_STATE_RENEWED = 3,
+  /** CERTIFICATE_RENEWAL_STATE_FAILED - The last automatic attempt failed (last_renewal_error says why); it is retried with backoff. */
+  CERTIFICATE_RENEWAL_STATE_FAILED = 4,
+  /** CERTIFICATE_RENEWAL_STATE_AWAITING_APPROVAL - The automatic renewal waits for an approver (the profile requires approval). */
+  CERTIFICATE_RENEWAL_STATE_AWAITING_APPROVAL = 5,
+  UNRECOGNIZED = -1,
+}
+
+export function certificateRenewalStateFromJSON(object: any): CertificateRenewalState {
+  switch (object) {
+    case 0:
+    case "CERTIFICATE_RENEWAL_STATE_UNSPECIFIED":
+      return CertificateRenewalState.CERTIFICATE_RENEWAL_STATE_UNSPECIFIED;
+    case 1:
+    case "CERTIFICATE_RENEWAL_STATE_IDLE":
+      return CertificateRenewalState.CERTIFICATE_RENEWAL_STATE_IDLE;
+    case 2:
+    case "CERTIFICATE_RENEWAL_STATE_RENEWING":
+      return CertificateRenewalState.CERTIFICATE_RENEWAL_STATE_RENEWING;
+    case 3:
+    case "CERTIFICATE_RENEWAL_STATE_RENEWED":
+      return CertificateRenewalState.CERTIFICATE_RENEWAL_STATE_RENEWED;
+    case 4:
+    case "CERTIFICATE_RENEWAL_STATE_FAILED":
+      return CertificateRenewalState.CERTIFICATE_RENEWAL_STATE_FAILED;
+    case 5:
+    case "CERTIFICATE_RENEWAL_STATE_AWAITING_APPROVAL":
+      return CertificateRenewalState.CERTIFICATE_RENEWAL_STATE_AWAITING_APPROVAL;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return CertificateRenewalState.UNRECOGNIZED;
+  }
+}
+
+export function certificateRenewalStateToJSON(object: CertificateRenewalState): string {
+  switch (object) {
+    case CertificateRenewalState.CERTIFICATE_RENEWAL_STATE_UNSPECIFIED:
+      return "CERTIFICATE_RENEWAL_STATE_UNSPECIFIED";
+    case CertificateRenewalState.CERTIFICATE_RENEWAL_STATE_IDLE:
+      return "CERTIFICATE_RENEWAL_STATE_IDLE";
+    case CertificateRenewalState.CERTIFICATE_RENEWAL_STATE_RENEWING:
+      return "CERTIFICATE_RENEWAL_STATE_RENEWING";
+    case CertificateRenewalState.CERTIFICATE_RENEWAL_STATE_RENEWED:
+      return "CERTIFICATE_RENEWAL_STATE_RENEWED";
+    case CertificateRenewalState.CERTIFICATE_RENEWAL_STATE_FAILED:
+      return "CERTIFICATE_RENEWAL_STATE_FAILED";
+    case CertificateRenewalState.CERTIFICATE_RENEWAL_STATE_AWAITING_APPROVAL:
+      return "CERTIFICATE_RENEWAL_STATE_AWAITING_APPROVAL";
+    case CertificateRenewalState.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+/** CertificateEventType says what happened to a certificate. */
+export enum CertificateEventType {
+  /** CERTIFICATE_EVENT_TYPE_UNSPECIFIED - Never used. */
+  CERTIFICATE_EVENT_TYPE_UNSPECIFIED = 0,
+  /** CERTIFICATE_EVENT_TYPE_ISSUED - A certificate was issued (not a renewal). */
+  CERTIFICATE_EVENT_TYPE_ISSUED = 1,
+  /**
+   * CERTIFICATE_EVENT_TYPE_RENEWED - A certificate was renewed: certificate is the successor, previous_certificate_id the one
+   * it replaces.
+   */
+  CERTIFICATE_EVENT_TYPE_RENEWED = 2,
+  /** CERTIFICATE_EVENT_TYPE_REVOKED - A certificate was revoked. */
+  CERTIFICATE_EVENT_TYPE_REVOKED = 3,
+  /** CERTIFICATE_EVENT_TYPE_RENEWAL_FAILED - An automatic renewal attempt failed; error says why; certmint retries with backoff. */
+  CERTIFICATE_EVENT_TYPE_RENEWAL_FAILED = 4,
+  /** CERTIFICATE_EVENT_TYPE_EXPIRING - A certificate reached its renewal time and has no successor yet. */
+  CERTIFICATE_EVENT_TYPE_EXPIRING = 5,
+  /**
+   * CERTIFICATE_EVENT_TYPE_KEEPALIVE - Nothing happened; sent on idle streams so proxies keep them open. cursor is the last
+   * event's cursor.
+   */
+  CERTIFICATE_EVENT_TYPE_KEEPALIVE = 6,
+  /**
+   * CERTIFICATE_EVENT_TYPE_CURRENT - The first message of a watch of one certificate: the current certificate of its lineage
+   * (see GetCurrentCertificate) as of cursor.
+   */
+  CERTIFICATE_EVENT_TYPE_CURRENT = 7,
+  UNRECOGNIZED = -1,
+}
+
+export function certificateEventTypeFromJSON(object: any): CertificateEventType {
+  switch (object) {
+    case 0:
+    case "CERTIFICATE_EVENT_TYPE_UNSPECIFIED":
+      return CertificateEventType.CERTIFICATE_EVENT_TYPE_UNSPECIFIED;
+    case 1:
+    case "CERTIFICATE_EVENT_TYPE_ISSUED":
+      return CertificateEventType.CERTIFICATE_EVENT_TYPE_ISSUED;
+    case 2:
+    case "CERTIFICATE_EVENT_TYPE_RENEWED":
+      return CertificateEventType.CERTIFICATE_EVENT_TYPE_RENEWED;
+    case 3:
+    case "CERTIFICATE_EVENT_TYPE_REVOKED":
+      return CertificateEventType.CERTIFICATE_EVENT_TYPE_REVOKED;
+    case 4:
+    case "CERTIFICATE_EVENT_TYPE_RENEWAL_FAILED":
+      return CertificateEventType.CERTIFICATE_EVENT_TYPE_RENEWAL_FAILED;
+    case 5:
+    case "CERTIFICATE_EVENT_TYPE_EXPIRING":
+      return CertificateEventType.CERTIFICATE_EVENT_TYPE_EXPIRING;
+    case 6:
+    case "CERTIFICATE_EVENT_TYPE_KEEPALIVE":
+      return CertificateEventType.CERTIFICATE_EVENT_TYPE_KEEPALIVE;
+    case 7:
+    case "CERTIFICATE_EVENT_TYPE_CURRENT":
+      return CertificateEventType.CERTIFICATE_EVENT_TYPE_CURRENT;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return CertificateEventType.UNRECOGNIZED;
+  }
+}
+
+export function certificateEventTypeToJSON(object: CertificateEventType): string {
+  switch (object) {
+    case CertificateEventType.CERTIFICATE_EVENT_TYPE_UNSPECIFIED:
+      return "CERTIFICATE_EVENT_TYPE_UNSPECIFIED";
+    case CertificateEventType.CERTIFICATE_EVENT_TYPE_ISSUED:
+      return "CERTIFICATE_EVENT_TYPE_ISSUED";
+    case CertificateEventType.CERTIFICATE_EVENT_TYPE_RENEWED:
+      return "CERTIFICATE_EVENT_TYPE_RENEWED";
+    case CertificateEventType.CERTIFICATE_EVENT_TYPE_REVOKED:
+      return "CERTIFICATE_EVENT_TYPE_REVOKED";
+    case CertificateEventType.CERTIFICATE_EVENT_TYPE_RENEWAL_FAILED:
+      return "CERTIFICATE_EVENT_TYPE_RENEWAL_FAILED";
+    case CertificateEventType.CERTIFICATE_EVENT_TYPE_EXPIRING:
+      return "CERTIFICATE_EVENT_TYPE_EXPIRING";
+    case CertificateEventType.CERTIFICATE_EVENT_TYPE_KEEPALIVE:
+      return "CERTIFICATE_EVENT_TYPE_KEEPALIVE";
+    case CertificateEventType.CERTIFICATE_EVENT_TYPE_CURRENT:
+      return "CERTIFICATE_EVENT_TYPE_CURRENT";
+    case CertificateEventType.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
   }
@@ -514,6 +670,88 @@ export interface Certificate {
    * may renew the certificate and is the only one a stored key is ever returned to.
    */
   ownerAccessTokenId: string;
+  /** Where server-driven renewal (profile renewal.auto_renew) stands for this certificate. */
+  renewalState: CertificateRenewalState;
+  /** Why the last automatic renewal attempt failed; unset unless renewal_state is FAILED. */
+  lastRenewalError?:
+    | Status
+    | undefined;
+  /** Automatic renewal attempts that failed in a row (reset by a successful renewal). */
+  renewalFailures: number;
+  /** When the next automatic attempt runs after a failure (backoff); unset otherwise. */
+  nextRenewalAttemptTime?: Date | undefined;
+}
+
+/** WatchCertificatesRequest says what to watch and where to resume. */
+export interface WatchCertificatesRequest {
+  /** What to watch; unset: every certificate the token may see. */
+  scope?:
+    | //
+    /**
+     * One certificate and every successor that renews it (its lineage), by id.
+     * At most 64 characters.
+     */
+    { $case: "certificateId"; value: string }
+    | //
+    /**
+     * Every certificate of a profile, by id or slug.
+     * At most 64 characters.
+     */
+    { $case: "certificateProfile"; value: string }
+    | undefined;
+  /**
+   * The cursor of the last event received: the stream resumes right after it. Empty: from now.
+   * At most 64 characters.
+   */
+  afterCursor: string;
+}
+
+/** WatchCertificatesResponse is one event of a watch. */
+export interface WatchCertificatesResponse {
+  /** Resume after this event by sending it as after_cursor. Opaque; increases along a stream. */
+  cursor: string;
+  /** What happened. */
+  type: CertificateEventType;
+  /** When it happened (KEEPALIVE: when it was sent). */
+  eventTime?:
+    | Date
+    | undefined;
+  /**
+   * The certificate concerned, as it is when the event is sent (RENEWED: the successor);
+   * unset for KEEPALIVE.
+   */
+  certificate?:
+    | Certificate
+    | undefined;
+  /** RENEWED: the certificate the successor replaces. */
+  previousCertificateId: string;
+  /**
+   * ISSUED, RENEWED, CURRENT: the private key (PKCS#8 PEM) when certmint generated it, only to
+   * the certificate's owner, while certmint holds it (per the profile's key retention and the
+   * time a generated key is held); empty otherwise.
+   */
+  privateKeyPem: string;
+  /** RENEWAL_FAILED: why the attempt failed. */
+  error?:
+    | Status
+    | undefined;
+  /** The issuing CA's certificate (PEM); the root of certificate's chain. */
+  issuingCertificateAuthorityPem: string;
+}
+
+/** GetCurrentCertificateRequest names a certificate of a lineage. */
+export interface GetCurrentCertificateRequest {
+  /**
+   * Any certificate of the lineage, by id or serial number.
+   * At most 64 characters.
+   */
+  certificate: string;
+}
+
+/** GetCurrentCertificateResponse returns the newest certificate of the lineage. */
+export interface GetCurrentCertificateResponse {
+  /** The newest successor (the certificate itself when it was never renewed). */
+  certificate?: Certificate | undefined;
 }
 
 /** GetCertificateRequest names one certificate. */
@@ -2256,6 +2494,10 @@ function createBaseCertificate(): Certificate {
     renewedByCertificateId: "",
     createTime: undefined,
     ownerAccessTokenId: "",
+    renewalState: 0,
+    lastRenewalError: undefined,
+    renewalFailures: 0,
+    nextRenewalAttemptTime: undefined,
   };
 }
 
@@ -2337,6 +2579,18 @@ export const Certificate: MessageFns<Certificate> = {
     }
     if (message.ownerAccessTokenId !== "") {
       writer.uint32(186).string(message.ownerAccessTokenId);
+    }
+    if (message.renewalState !== 0) {
+      writer.uint32(240).int32(message.renewalState);
+    }
+    if (message.lastRenewalError !== undefined) {
+      Status.encode(message.lastRenewalError, writer.uint32(250).fork()).join();
+    }
+    if (message.renewalFailures !== 0) {
+      writer.uint32(256).int32(message.renewalFailures);
+    }
+    if (message.nextRenewalAttemptTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.nextRenewalAttemptTime), writer.uint32(266).fork()).join();
     }
     return writer;
   },
@@ -2558,6 +2812,38 @@ export const Certificate: MessageFns<Certificate> = {
             message.ownerAccessTokenId = reader.string();
             continue;
           }
+          case 30: {
+            if (tag !== 240) {
+              break;
+            }
+
+            message.renewalState = reader.int32() as any;
+            continue;
+          }
+          case 31: {
+            if (tag !== 250) {
+              break;
+            }
+
+            message.lastRenewalError = Status.decode(reader, reader.uint32());
+            continue;
+          }
+          case 32: {
+            if (tag !== 256) {
+              break;
+            }
+
+            message.renewalFailures = reader.int32();
+            continue;
+          }
+          case 33: {
+            if (tag !== 266) {
+              break;
+            }
+
+            message.nextRenewalAttemptTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2675,6 +2961,26 @@ export const Certificate: MessageFns<Certificate> = {
         : isSet(object.owner_access_token_id)
         ? globalThis.String(object.owner_access_token_id)
         : "",
+      renewalState: isSet(object.renewalState)
+        ? certificateRenewalStateFromJSON(object.renewalState)
+        : isSet(object.renewal_state)
+        ? certificateRenewalStateFromJSON(object.renewal_state)
+        : 0,
+      lastRenewalError: isSet(object.lastRenewalError)
+        ? Status.fromJSON(object.lastRenewalError)
+        : isSet(object.last_renewal_error)
+        ? Status.fromJSON(object.last_renewal_error)
+        : undefined,
+      renewalFailures: isSet(object.renewalFailures)
+        ? globalThis.Number(object.renewalFailures)
+        : isSet(object.renewal_failures)
+        ? globalThis.Number(object.renewal_failures)
+        : 0,
+      nextRenewalAttemptTime: isSet(object.nextRenewalAttemptTime)
+        ? fromJsonTimestamp(object.nextRenewalAttemptTime)
+        : isSet(object.next_renewal_attempt_time)
+        ? fromJsonTimestamp(object.next_renewal_attempt_time)
+        : undefined,
     };
   },
 
@@ -2749,6 +3055,18 @@ export const Certificate: MessageFns<Certificate> = {
     if (message.ownerAccessTokenId !== "") {
       obj.ownerAccessTokenId = message.ownerAccessTokenId;
     }
+    if (message.renewalState !== 0) {
+      obj.renewalState = certificateRenewalStateToJSON(message.renewalState);
+    }
+    if (message.lastRenewalError !== undefined) {
+      obj.lastRenewalError = Status.toJSON(message.lastRenewalError);
+    }
+    if (message.renewalFailures !== 0) {
+      obj.renewalFailures = Math.round(message.renewalFailures);
+    }
+    if (message.nextRenewalAttemptTime !== undefined) {
+      obj.nextRenewalAttemptTime = message.nextRenewalAttemptTime.toISOString();
+    }
     return obj;
   },
 
@@ -2785,6 +3103,483 @@ export const Certificate: MessageFns<Certificate> = {
     message.renewedByCertificateId = object.renewedByCertificateId ?? "";
     message.createTime = object.createTime ?? undefined;
     message.ownerAccessTokenId = object.ownerAccessTokenId ?? "";
+    message.renewalState = object.renewalState ?? 0;
+    message.lastRenewalError = (object.lastRenewalError !== undefined && object.lastRenewalError !== null)
+      ? Status.fromPartial(object.lastRenewalError)
+      : undefined;
+    message.renewalFailures = object.renewalFailures ?? 0;
+    message.nextRenewalAttemptTime = object.nextRenewalAttemptTime ?? undefined;
+    return message;
+  },
+};
+
+function createBaseWatchCertificatesRequest(): WatchCertificatesRequest {
+  return { scope: undefined, afterCursor: "" };
+}
+
+export const WatchCertificatesRequest: MessageFns<WatchCertificatesRequest> = {
+  encode(message: WatchCertificatesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.scope?.$case) {
+      case "certificateId":
+        writer.uint32(10).string(message.scope.value);
+        break;
+      case "certificateProfile":
+        writer.uint32(18).string(message.scope.value);
+        break;
+    }
+    if (message.afterCursor !== "") {
+      writer.uint32(26).string(message.afterCursor);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchCertificatesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchCertificatesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.scope = { $case: "certificateId", value: reader.string() };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.scope = { $case: "certificateProfile", value: reader.string() };
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.afterCursor = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WatchCertificatesRequest {
+    return {
+      scope: isSet(object.certificateId)
+        ? { $case: "certificateId", value: globalThis.String(object.certificateId) }
+        : isSet(object.certificate_id)
+        ? { $case: "certificateId", value: globalThis.String(object.certificate_id) }
+        : isSet(object.certificateProfile)
+        ? { $case: "certificateProfile", value: globalThis.String(object.certificateProfile) }
+        : isSet(object.certificate_profile)
+        ? { $case: "certificateProfile", value: globalThis.String(object.certificate_profile) }
+        : undefined,
+      afterCursor: isSet(object.afterCursor)
+        ? globalThis.String(object.afterCursor)
+        : isSet(object.after_cursor)
+        ? globalThis.String(object.after_cursor)
+        : "",
+    };
+  },
+
+  toJSON(message: WatchCertificatesRequest): unknown {
+    const obj: any = {};
+    if (message.scope?.$case === "certificateId") {
+      obj.certificateId = message.scope.value;
+    } else if (message.scope?.$case === "certificateProfile") {
+      obj.certificateProfile = message.scope.value;
+    }
+    if (message.afterCursor !== "") {
+      obj.afterCursor = message.afterCursor;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<WatchCertificatesRequest>): WatchCertificatesRequest {
+    return WatchCertificatesRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<WatchCertificatesRequest>): WatchCertificatesRequest {
+    const message = createBaseWatchCertificatesRequest();
+    switch (object.scope?.$case) {
+      case "certificateId": {
+        if (object.scope?.value !== undefined && object.scope?.value !== null) {
+          message.scope = { $case: "certificateId", value: object.scope.value };
+        }
+        break;
+      }
+      case "certificateProfile": {
+        if (object.scope?.value !== undefined && object.scope?.value !== null) {
+          message.scope = { $case: "certificateProfile", value: object.scope.value };
+        }
+        break;
+      }
+    }
+    message.afterCursor = object.afterCursor ?? "";
+    return message;
+  },
+};
+
+function createBaseWatchCertificatesResponse(): WatchCertificatesResponse {
+  return {
+    cursor: "",
+    type: 0,
+    eventTime: undefined,
+    certificate: undefined,
+    previousCertificateId: "",
+    privateKeyPem: "",
+    error: undefined,
+    issuingCertificateAuthorityPem: "",
+  };
+}
+
+export const WatchCertificatesResponse: MessageFns<WatchCertificatesResponse> = {
+  encode(message: WatchCertificatesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.cursor !== "") {
+      writer.uint32(10).string(message.cursor);
+    }
+    if (message.type !== 0) {
+      writer.uint32(16).int32(message.type);
+    }
+    if (message.eventTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.eventTime), writer.uint32(26).fork()).join();
+    }
+    if (message.certificate !== undefined) {
+      Certificate.encode(message.certificate, writer.uint32(34).fork()).join();
+    }
+    if (message.previousCertificateId !== "") {
+      writer.uint32(42).string(message.previousCertificateId);
+    }
+    if (message.privateKeyPem !== "") {
+      writer.uint32(50).string(message.privateKeyPem);
+    }
+    if (message.error !== undefined) {
+      Status.encode(message.error, writer.uint32(58).fork()).join();
+    }
+    if (message.issuingCertificateAuthorityPem !== "") {
+      writer.uint32(66).string(message.issuingCertificateAuthorityPem);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchCertificatesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchCertificatesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.cursor = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.type = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.eventTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.certificate = Certificate.decode(reader, reader.uint32());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.previousCertificateId = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.privateKeyPem = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.error = Status.decode(reader, reader.uint32());
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.issuingCertificateAuthorityPem = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WatchCertificatesResponse {
+    return {
+      cursor: isSet(object.cursor) ? globalThis.String(object.cursor) : "",
+      type: isSet(object.type) ? certificateEventTypeFromJSON(object.type) : 0,
+      eventTime: isSet(object.eventTime)
+        ? fromJsonTimestamp(object.eventTime)
+        : isSet(object.event_time)
+        ? fromJsonTimestamp(object.event_time)
+        : undefined,
+      certificate: isSet(object.certificate) ? Certificate.fromJSON(object.certificate) : undefined,
+      previousCertificateId: isSet(object.previousCertificateId)
+        ? globalThis.String(object.previousCertificateId)
+        : isSet(object.previous_certificate_id)
+        ? globalThis.String(object.previous_certificate_id)
+        : "",
+      privateKeyPem: isSet(object.privateKeyPem)
+        ? globalThis.String(object.privateKeyPem)
+        : isSet(object.private_key_pem)
+        ? globalThis.String(object.private_key_pem)
+        : "",
+      error: isSet(object.error) ? Status.fromJSON(object.error) : undefined,
+      issuingCertificateAuthorityPem: isSet(object.issuingCertificateAuthorityPem)
+        ? globalThis.String(object.issuingCertificateAuthorityPem)
+        : isSet(object.issuing_certificate_authority_pem)
+        ? globalThis.String(object.issuing_certificate_authority_pem)
+        : "",
+    };
+  },
+
+  toJSON(message: WatchCertificatesResponse): unknown {
+    const obj: any = {};
+    if (message.cursor !== "") {
+      obj.cursor = message.cursor;
+    }
+    if (message.type !== 0) {
+      obj.type = certificateEventTypeToJSON(message.type);
+    }
+    if (message.eventTime !== undefined) {
+      obj.eventTime = message.eventTime.toISOString();
+    }
+    if (message.certificate !== undefined) {
+      obj.certificate = Certificate.toJSON(message.certificate);
+    }
+    if (message.previousCertificateId !== "") {
+      obj.previousCertificateId = message.previousCertificateId;
+    }
+    if (message.privateKeyPem !== "") {
+      obj.privateKeyPem = message.privateKeyPem;
+    }
+    if (message.error !== undefined) {
+      obj.error = Status.toJSON(message.error);
+    }
+    if (message.issuingCertificateAuthorityPem !== "") {
+      obj.issuingCertificateAuthorityPem = message.issuingCertificateAuthorityPem;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<WatchCertificatesResponse>): WatchCertificatesResponse {
+    return WatchCertificatesResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<WatchCertificatesResponse>): WatchCertificatesResponse {
+    const message = createBaseWatchCertificatesResponse();
+    message.cursor = object.cursor ?? "";
+    message.type = object.type ?? 0;
+    message.eventTime = object.eventTime ?? undefined;
+    message.certificate = (object.certificate !== undefined && object.certificate !== null)
+      ? Certificate.fromPartial(object.certificate)
+      : undefined;
+    message.previousCertificateId = object.previousCertificateId ?? "";
+    message.privateKeyPem = object.privateKeyPem ?? "";
+    message.error = (object.error !== undefined && object.error !== null)
+      ? Status.fromPartial(object.error)
+      : undefined;
+    message.issuingCertificateAuthorityPem = object.issuingCertificateAuthorityPem ?? "";
+    return message;
+  },
+};
+
+function createBaseGetCurrentCertificateRequest(): GetCurrentCertificateRequest {
+  return { certificate: "" };
+}
+
+export const GetCurrentCertificateRequest: MessageFns<GetCurrentCertificateRequest> = {
+  encode(message: GetCurrentCertificateRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.certificate !== "") {
+      writer.uint32(10).string(message.certificate);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetCurrentCertificateRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetCurrentCertificateRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.certificate = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetCurrentCertificateRequest {
+    return { certificate: isSet(object.certificate) ? globalThis.String(object.certificate) : "" };
+  },
+
+  toJSON(message: GetCurrentCertificateRequest): unknown {
+    const obj: any = {};
+    if (message.certificate !== "") {
+      obj.certificate = message.certificate;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetCurrentCertificateRequest>): GetCurrentCertificateRequest {
+    return GetCurrentCertificateRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetCurrentCertificateRequest>): GetCurrentCertificateRequest {
+    const message = createBaseGetCurrentCertificateRequest();
+    message.certificate = object.certificate ?? "";
+    return message;
+  },
+};
+
+function createBaseGetCurrentCertificateResponse(): GetCurrentCertificateResponse {
+  return { certificate: undefined };
+}
+
+export const GetCurrentCertificateResponse: MessageFns<GetCurrentCertificateResponse> = {
+  encode(message: GetCurrentCertificateResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.certificate !== undefined) {
+      Certificate.encode(message.certificate, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetCurrentCertificateResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetCurrentCertificateResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.certificate = Certificate.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetCurrentCertificateResponse {
+    return { certificate: isSet(object.certificate) ? Certificate.fromJSON(object.certificate) : undefined };
+  },
+
+  toJSON(message: GetCurrentCertificateResponse): unknown {
+    const obj: any = {};
+    if (message.certificate !== undefined) {
+      obj.certificate = Certificate.toJSON(message.certificate);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetCurrentCertificateResponse>): GetCurrentCertificateResponse {
+    return GetCurrentCertificateResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetCurrentCertificateResponse>): GetCurrentCertificateResponse {
+    const message = createBaseGetCurrentCertificateResponse();
+    message.certificate = (object.certificate !== undefined && object.certificate !== null)
+      ? Certificate.fromPartial(object.certificate)
+      : undefined;
     return message;
   },
 };
@@ -3837,6 +4632,43 @@ export const CertificateServiceService = {
     responseDeserialize: (value: Buffer): RejectCertificateRequestResponse =>
       RejectCertificateRequestResponse.decode(value),
   },
+  /**
+   * WatchCertificates streams what happens to certificates as it happens: issuance, renewal
+   * (by a client or by certmint, profile renewal.auto_renew), revocation, a failed automatic
+   * renewal, and a certificate nearing its renewal time. It watches one certificate and its
+   * successors, a profile, or everything the token may see. Every event carries a cursor: a
+   * client that reconnects with the last cursor it received gets every later event once, from
+   * any replica, also across restarts. Idle streams get KEEPALIVE events. The server ends the
+   * stream with UNAVAILABLE when it stops; reconnect with the last cursor. Admins and auditors
+   * see every profile, issuers and approvers the profiles their token lists; a private key
+   * certmint generated is sent only to the certificate's owner.
+   */
+  watchCertificates: {
+    path: "/certmint.v1.CertificateService/WatchCertificates" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: WatchCertificatesRequest): Buffer =>
+      Buffer.from(WatchCertificatesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): WatchCertificatesRequest => WatchCertificatesRequest.decode(value),
+    responseSerialize: (value: WatchCertificatesResponse): Buffer =>
+      Buffer.from(WatchCertificatesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): WatchCertificatesResponse => WatchCertificatesResponse.decode(value),
+  },
+  /**
+   * GetCurrentCertificate returns the newest certificate of a lineage: the certificate named,
+   * or the successor that renewed it, or that one's successor, and so on.
+   */
+  getCurrentCertificate: {
+    path: "/certmint.v1.CertificateService/GetCurrentCertificate" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetCurrentCertificateRequest): Buffer =>
+      Buffer.from(GetCurrentCertificateRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetCurrentCertificateRequest => GetCurrentCertificateRequest.decode(value),
+    responseSerialize: (value: GetCurrentCertificateResponse): Buffer =>
+      Buffer.from(GetCurrentCertificateResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): GetCurrentCertificateResponse => GetCurrentCertificateResponse.decode(value),
+  },
 } as const;
 
 export interface CertificateServiceServer extends UntypedServiceImplementation {
@@ -3882,6 +4714,23 @@ export interface CertificateServiceServer extends UntypedServiceImplementation {
   approveCertificateRequest: handleUnaryCall<ApproveCertificateRequestRequest, ApproveCertificateRequestResponse>;
   /** RejectCertificateRequest rejects a PENDING_APPROVAL request; nothing is issued. */
   rejectCertificateRequest: handleUnaryCall<RejectCertificateRequestRequest, RejectCertificateRequestResponse>;
+  /**
+   * WatchCertificates streams what happens to certificates as it happens: issuance, renewal
+   * (by a client or by certmint, profile renewal.auto_renew), revocation, a failed automatic
+   * renewal, and a certificate nearing its renewal time. It watches one certificate and its
+   * successors, a profile, or everything the token may see. Every event carries a cursor: a
+   * client that reconnects with the last cursor it received gets every later event once, from
+   * any replica, also across restarts. Idle streams get KEEPALIVE events. The server ends the
+   * stream with UNAVAILABLE when it stops; reconnect with the last cursor. Admins and auditors
+   * see every profile, issuers and approvers the profiles their token lists; a private key
+   * certmint generated is sent only to the certificate's owner.
+   */
+  watchCertificates: handleServerStreamingCall<WatchCertificatesRequest, WatchCertificatesResponse>;
+  /**
+   * GetCurrentCertificate returns the newest certificate of a lineage: the certificate named,
+   * or the successor that renewed it, or that one's successor, and so on.
+   */
+  getCurrentCertificate: handleUnaryCall<GetCurrentCertificateRequest, GetCurrentCertificateResponse>;
 }
 
 export interface CertificateServiceClient extends Client {
@@ -4038,6 +4887,45 @@ export interface CertificateServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RejectCertificateRequestResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * WatchCertificates streams what happens to certificates as it happens: issuance, renewal
+   * (by a client or by certmint, profile renewal.auto_renew), revocation, a failed automatic
+   * renewal, and a certificate nearing its renewal time. It watches one certificate and its
+   * successors, a profile, or everything the token may see. Every event carries a cursor: a
+   * client that reconnects with the last cursor it received gets every later event once, from
+   * any replica, also across restarts. Idle streams get KEEPALIVE events. The server ends the
+   * stream with UNAVAILABLE when it stops; reconnect with the last cursor. Admins and auditors
+   * see every profile, issuers and approvers the profiles their token lists; a private key
+   * certmint generated is sent only to the certificate's owner.
+   */
+  watchCertificates(
+    request: WatchCertificatesRequest,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<WatchCertificatesResponse>;
+  watchCertificates(
+    request: WatchCertificatesRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<WatchCertificatesResponse>;
+  /**
+   * GetCurrentCertificate returns the newest certificate of a lineage: the certificate named,
+   * or the successor that renewed it, or that one's successor, and so on.
+   */
+  getCurrentCertificate(
+    request: GetCurrentCertificateRequest,
+    callback: (error: ServiceError | null, response: GetCurrentCertificateResponse) => void,
+  ): ClientUnaryCall;
+  getCurrentCertificate(
+    request: GetCurrentCertificateRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: GetCurrentCertificateResponse) => void,
+  ): ClientUnaryCall;
+  getCurrentCertificate(
+    request: GetCurrentCertificateRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: GetCurrentCertificateResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -37,6 +37,7 @@ private static final long serialVersionUID = 0L;
     renewedFromCertificateId_ = "";
     renewedByCertificateId_ = "";
     ownerAccessTokenId_ = "";
+    renewalState_ = 0;
   }
 
   @java.lang.Override
@@ -1078,6 +1079,123 @@ private static final long serialVersionUID = 0L;
     }
   }
 
+  public static final int RENEWAL_STATE_FIELD_NUMBER = 30;
+  private int renewalState_ = 0;
+  /**
+   * <pre>
+   * Where server-driven renewal (profile renewal.auto_renew) stands for this certificate.
+   * </pre>
+   *
+   * <code>.certmint.v1.CertificateRenewalState renewal_state = 30 [json_name = "renewalState"];</code>
+   * @return The enum numeric value on the wire for renewalState.
+   */
+  @java.lang.Override public int getRenewalStateValue() {
+    return renewalState_;
+  }
+  /**
+   * <pre>
+   * Where server-driven renewal (profile renewal.auto_renew) stands for this certificate.
+   * </pre>
+   *
+   * <code>.certmint.v1.CertificateRenewalState renewal_state = 30 [json_name = "renewalState"];</code>
+   * @return The renewalState.
+   */
+  @java.lang.Override public dev.certmint.v1.CertificateRenewalState getRenewalState() {
+    dev.certmint.v1.CertificateRenewalState result = dev.certmint.v1.CertificateRenewalState.forNumber(renewalState_);
+    return result == null ? dev.certmint.v1.CertificateRenewalState.UNRECOGNIZED : result;
+  }
+
+  public static final int LAST_RENEWAL_ERROR_FIELD_NUMBER = 31;
+  private com.google.rpc.Status lastRenewalError_;
+  /**
+   * <pre>
+   * Why the last automatic renewal attempt failed; unset unless renewal_state is FAILED.
+   * </pre>
+   *
+   * <code>.google.rpc.Status last_renewal_error = 31 [json_name = "lastRenewalError"];</code>
+   * @return Whether the lastRenewalError field is set.
+   */
+  @java.lang.Override
+  public boolean hasLastRenewalError() {
+    return lastRenewalError_ != null;
+  }
+  /**
+   * <pre>
+   * Why the last automatic renewal attempt failed; unset unless renewal_state is FAILED.
+   * </pre>
+   *
+   * <code>.google.rpc.Status last_renewal_error = 31 [json_name = "lastRenewalError"];</code>
+   * @return The lastRenewalError.
+   */
+  @java.lang.Override
+  public com.google.rpc.Status getLastRenewalError() {
+    return lastRenewalError_ == null ? com.google.rpc.Status.getDefaultInstance() : lastRenewalError_;
+  }
+  /**
+   * <pre>
+   * Why the last automatic renewal attempt failed; unset unless renewal_state is FAILED.
+   * </pre>
+   *
+   * <code>.google.rpc.Status last_renewal_error = 31 [json_name = "lastRenewalError"];</code>
+   */
+  @java.lang.Override
+  public com.google.rpc.StatusOrBuilder getLastRenewalErrorOrBuilder() {
+    return lastRenewalError_ == null ? com.google.rpc.Status.getDefaultInstance() : lastRenewalError_;
+  }
+
+  public static final int RENEWAL_FAILURES_FIELD_NUMBER = 32;
+  private int renewalFailures_ = 0;
+  /**
+   * <pre>
+   * Automatic renewal attempts that failed in a row (reset by a successful renewal).
+   * </pre>
+   *
+   * <code>int32 renewal_failures = 32 [json_name = "renewalFailures"];</code>
+   * @return The renewalFailures.
+   */
+  @java.lang.Override
+  public int getRenewalFailures() {
+    return renewalFailures_;
+  }
+
+  public static final int NEXT_RENEWAL_ATTEMPT_TIME_FIELD_NUMBER = 33;
+  private com.google.protobuf.Timestamp nextRenewalAttemptTime_;
+  /**
+   * <pre>
+   * When the next automatic attempt runs after a failure (backoff); unset otherwise.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp next_renewal_attempt_time = 33 [json_name = "nextRenewalAttemptTime"];</code>
+   * @return Whether the nextRenewalAttemptTime field is set.
+   */
+  @java.lang.Override
+  public boolean hasNextRenewalAttemptTime() {
+    return nextRenewalAttemptTime_ != null;
+  }
+  /**
+   * <pre>
+   * When the next automatic attempt runs after a failure (backoff); unset otherwise.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp next_renewal_attempt_time = 33 [json_name = "nextRenewalAttemptTime"];</code>
+   * @return The nextRenewalAttemptTime.
+   */
+  @java.lang.Override
+  public com.google.protobuf.Timestamp getNextRenewalAttemptTime() {
+    return nextRenewalAttemptTime_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : nextRenewalAttemptTime_;
+  }
+  /**
+   * <pre>
+   * When the next automatic attempt runs after a failure (backoff); unset otherwise.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp next_renewal_attempt_time = 33 [json_name = "nextRenewalAttemptTime"];</code>
+   */
+  @java.lang.Override
+  public com.google.protobuf.TimestampOrBuilder getNextRenewalAttemptTimeOrBuilder() {
+    return nextRenewalAttemptTime_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : nextRenewalAttemptTime_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -1169,6 +1287,18 @@ private static final long serialVersionUID = 0L;
     }
     if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(ownerAccessTokenId_)) {
       com.google.protobuf.GeneratedMessageV3.writeString(output, 23, ownerAccessTokenId_);
+    }
+    if (renewalState_ != dev.certmint.v1.CertificateRenewalState.CERTIFICATE_RENEWAL_STATE_UNSPECIFIED.getNumber()) {
+      output.writeEnum(30, renewalState_);
+    }
+    if (lastRenewalError_ != null) {
+      output.writeMessage(31, getLastRenewalError());
+    }
+    if (renewalFailures_ != 0) {
+      output.writeInt32(32, renewalFailures_);
+    }
+    if (nextRenewalAttemptTime_ != null) {
+      output.writeMessage(33, getNextRenewalAttemptTime());
     }
     getUnknownFields().writeTo(output);
   }
@@ -1281,6 +1411,22 @@ private static final long serialVersionUID = 0L;
     if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(ownerAccessTokenId_)) {
       size += com.google.protobuf.GeneratedMessageV3.computeStringSize(23, ownerAccessTokenId_);
     }
+    if (renewalState_ != dev.certmint.v1.CertificateRenewalState.CERTIFICATE_RENEWAL_STATE_UNSPECIFIED.getNumber()) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeEnumSize(30, renewalState_);
+    }
+    if (lastRenewalError_ != null) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(31, getLastRenewalError());
+    }
+    if (renewalFailures_ != 0) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeInt32Size(32, renewalFailures_);
+    }
+    if (nextRenewalAttemptTime_ != null) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(33, getNextRenewalAttemptTime());
+    }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
     return size;
@@ -1354,6 +1500,19 @@ private static final long serialVersionUID = 0L;
     }
     if (!getOwnerAccessTokenId()
         .equals(other.getOwnerAccessTokenId())) return false;
+    if (renewalState_ != other.renewalState_) return false;
+    if (hasLastRenewalError() != other.hasLastRenewalError()) return false;
+    if (hasLastRenewalError()) {
+      if (!getLastRenewalError()
+          .equals(other.getLastRenewalError())) return false;
+    }
+    if (getRenewalFailures()
+        != other.getRenewalFailures()) return false;
+    if (hasNextRenewalAttemptTime() != other.hasNextRenewalAttemptTime()) return false;
+    if (hasNextRenewalAttemptTime()) {
+      if (!getNextRenewalAttemptTime()
+          .equals(other.getNextRenewalAttemptTime())) return false;
+    }
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -1429,6 +1588,18 @@ private static final long serialVersionUID = 0L;
     }
     hash = (37 * hash) + OWNER_ACCESS_TOKEN_ID_FIELD_NUMBER;
     hash = (53 * hash) + getOwnerAccessTokenId().hashCode();
+    hash = (37 * hash) + RENEWAL_STATE_FIELD_NUMBER;
+    hash = (53 * hash) + renewalState_;
+    if (hasLastRenewalError()) {
+      hash = (37 * hash) + LAST_RENEWAL_ERROR_FIELD_NUMBER;
+      hash = (53 * hash) + getLastRenewalError().hashCode();
+    }
+    hash = (37 * hash) + RENEWAL_FAILURES_FIELD_NUMBER;
+    hash = (53 * hash) + getRenewalFailures();
+    if (hasNextRenewalAttemptTime()) {
+      hash = (37 * hash) + NEXT_RENEWAL_ATTEMPT_TIME_FIELD_NUMBER;
+      hash = (53 * hash) + getNextRenewalAttemptTime().hashCode();
+    }
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -1612,6 +1783,18 @@ private static final long serialVersionUID = 0L;
         createTimeBuilder_ = null;
       }
       ownerAccessTokenId_ = "";
+      renewalState_ = 0;
+      lastRenewalError_ = null;
+      if (lastRenewalErrorBuilder_ != null) {
+        lastRenewalErrorBuilder_.dispose();
+        lastRenewalErrorBuilder_ = null;
+      }
+      renewalFailures_ = 0;
+      nextRenewalAttemptTime_ = null;
+      if (nextRenewalAttemptTimeBuilder_ != null) {
+        nextRenewalAttemptTimeBuilder_.dispose();
+        nextRenewalAttemptTimeBuilder_ = null;
+      }
       return this;
     }
 
@@ -1735,6 +1918,22 @@ private static final long serialVersionUID = 0L;
       }
       if (((from_bitField0_ & 0x00400000) != 0)) {
         result.ownerAccessTokenId_ = ownerAccessTokenId_;
+      }
+      if (((from_bitField0_ & 0x00800000) != 0)) {
+        result.renewalState_ = renewalState_;
+      }
+      if (((from_bitField0_ & 0x01000000) != 0)) {
+        result.lastRenewalError_ = lastRenewalErrorBuilder_ == null
+            ? lastRenewalError_
+            : lastRenewalErrorBuilder_.build();
+      }
+      if (((from_bitField0_ & 0x02000000) != 0)) {
+        result.renewalFailures_ = renewalFailures_;
+      }
+      if (((from_bitField0_ & 0x04000000) != 0)) {
+        result.nextRenewalAttemptTime_ = nextRenewalAttemptTimeBuilder_ == null
+            ? nextRenewalAttemptTime_
+            : nextRenewalAttemptTimeBuilder_.build();
       }
     }
 
@@ -1891,6 +2090,18 @@ private static final long serialVersionUID = 0L;
         ownerAccessTokenId_ = other.ownerAccessTokenId_;
         bitField0_ |= 0x00400000;
         onChanged();
+      }
+      if (other.renewalState_ != 0) {
+        setRenewalStateValue(other.getRenewalStateValue());
+      }
+      if (other.hasLastRenewalError()) {
+        mergeLastRenewalError(other.getLastRenewalError());
+      }
+      if (other.getRenewalFailures() != 0) {
+        setRenewalFailures(other.getRenewalFailures());
+      }
+      if (other.hasNextRenewalAttemptTime()) {
+        mergeNextRenewalAttemptTime(other.getNextRenewalAttemptTime());
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -2070,6 +2281,30 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00400000;
               break;
             } // case 186
+            case 240: {
+              renewalState_ = input.readEnum();
+              bitField0_ |= 0x00800000;
+              break;
+            } // case 240
+            case 250: {
+              input.readMessage(
+                  getLastRenewalErrorFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              bitField0_ |= 0x01000000;
+              break;
+            } // case 250
+            case 256: {
+              renewalFailures_ = input.readInt32();
+              bitField0_ |= 0x02000000;
+              break;
+            } // case 256
+            case 266: {
+              input.readMessage(
+                  getNextRenewalAttemptTimeFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              bitField0_ |= 0x04000000;
+              break;
+            } // case 266
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -4753,6 +4988,433 @@ private static final long serialVersionUID = 0L;
       bitField0_ |= 0x00400000;
       onChanged();
       return this;
+    }
+
+    private int renewalState_ = 0;
+    /**
+     * <pre>
+     * Where server-driven renewal (profile renewal.auto_renew) stands for this certificate.
+     * </pre>
+     *
+     * <code>.certmint.v1.CertificateRenewalState renewal_state = 30 [json_name = "renewalState"];</code>
+     * @return The enum numeric value on the wire for renewalState.
+     */
+    @java.lang.Override public int getRenewalStateValue() {
+      return renewalState_;
+    }
+    /**
+     * <pre>
+     * Where server-driven renewal (profile renewal.auto_renew) stands for this certificate.
+     * </pre>
+     *
+     * <code>.certmint.v1.CertificateRenewalState renewal_state = 30 [json_name = "renewalState"];</code>
+     * @param value The enum numeric value on the wire for renewalState to set.
+     * @return This builder for chaining.
+     */
+    public Builder setRenewalStateValue(int value) {
+      renewalState_ = value;
+      bitField0_ |= 0x00800000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Where server-driven renewal (profile renewal.auto_renew) stands for this certificate.
+     * </pre>
+     *
+     * <code>.certmint.v1.CertificateRenewalState renewal_state = 30 [json_name = "renewalState"];</code>
+     * @return The renewalState.
+     */
+    @java.lang.Override
+    public dev.certmint.v1.CertificateRenewalState getRenewalState() {
+      dev.certmint.v1.CertificateRenewalState result = dev.certmint.v1.CertificateRenewalState.forNumber(renewalState_);
+      return result == null ? dev.certmint.v1.CertificateRenewalState.UNRECOGNIZED : result;
+    }
+    /**
+     * <pre>
+     * Where server-driven renewal (profile renewal.auto_renew) stands for this certificate.
+     * </pre>
+     *
+     * <code>.certmint.v1.CertificateRenewalState renewal_state = 30 [json_name = "renewalState"];</code>
+     * @param value The renewalState to set.
+     * @return This builder for chaining.
+     */
+    public Builder setRenewalState(dev.certmint.v1.CertificateRenewalState value) {
+      if (value == null) {
+        throw new NullPointerException();
+      }
+      bitField0_ |= 0x00800000;
+      renewalState_ = value.getNumber();
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Where server-driven renewal (profile renewal.auto_renew) stands for this certificate.
+     * </pre>
+     *
+     * <code>.certmint.v1.CertificateRenewalState renewal_state = 30 [json_name = "renewalState"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearRenewalState() {
+      bitField0_ = (bitField0_ & ~0x00800000);
+      renewalState_ = 0;
+      onChanged();
+      return this;
+    }
+
+    private com.google.rpc.Status lastRenewalError_;
+    private com.google.protobuf.SingleFieldBuilderV3<
+        com.google.rpc.Status, com.google.rpc.Status.Builder, com.google.rpc.StatusOrBuilder> lastRenewalErrorBuilder_;
+    /**
+     * <pre>
+     * Why the last automatic renewal attempt failed; unset unless renewal_state is FAILED.
+     * </pre>
+     *
+     * <code>.google.rpc.Status last_renewal_error = 31 [json_name = "lastRenewalError"];</code>
+     * @return Whether the lastRenewalError field is set.
+     */
+    public boolean hasLastRenewalError() {
+      return ((bitField0_ & 0x01000000) != 0);
+    }
+    /**
+     * <pre>
+     * Why the last automatic renewal attempt failed; unset unless renewal_state is FAILED.
+     * </pre>
+     *
+     * <code>.google.rpc.Status last_renewal_error = 31 [json_name = "lastRenewalError"];</code>
+     * @return The lastRenewalError.
+     */
+    public com.google.rpc.Status getLastRenewalError() {
+      if (lastRenewalErrorBuilder_ == null) {
+        return lastRenewalError_ == null ? com.google.rpc.Status.getDefaultInstance() : lastRenewalError_;
+      } else {
+        return lastRenewalErrorBuilder_.getMessage();
+      }
+    }
+    /**
+     * <pre>
+     * Why the last automatic renewal attempt failed; unset unless renewal_state is FAILED.
+     * </pre>
+     *
+     * <code>.google.rpc.Status last_renewal_error = 31 [json_name = "lastRenewalError"];</code>
+     */
+    public Builder setLastRenewalError(com.google.rpc.Status value) {
+      if (lastRenewalErrorBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        lastRenewalError_ = value;
+      } else {
+        lastRenewalErrorBuilder_.setMessage(value);
+      }
+      bitField0_ |= 0x01000000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Why the last automatic renewal attempt failed; unset unless renewal_state is FAILED.
+     * </pre>
+     *
+     * <code>.google.rpc.Status last_renewal_error = 31 [json_name = "lastRenewalError"];</code>
+     */
+    public Builder setLastRenewalError(
+        com.google.rpc.Status.Builder builderForValue) {
+      if (lastRenewalErrorBuilder_ == null) {
+        lastRenewalError_ = builderForValue.build();
+      } else {
+        lastRenewalErrorBuilder_.setMessage(builderForValue.build());
+      }
+      bitField0_ |= 0x01000000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Why the last automatic renewal attempt failed; unset unless renewal_state is FAILED.
+     * </pre>
+     *
+     * <code>.google.rpc.Status last_renewal_error = 31 [json_name = "lastRenewalError"];</code>
+     */
+    public Builder mergeLastRenewalError(com.google.rpc.Status value) {
+      if (lastRenewalErrorBuilder_ == null) {
+        if (((bitField0_ & 0x01000000) != 0) &&
+          lastRenewalError_ != null &&
+          lastRenewalError_ != com.google.rpc.Status.getDefaultInstance()) {
+          getLastRenewalErrorBuilder().mergeFrom(value);
+        } else {
+          lastRenewalError_ = value;
+        }
+      } else {
+        lastRenewalErrorBuilder_.mergeFrom(value);
+      }
+      bitField0_ |= 0x01000000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Why the last automatic renewal attempt failed; unset unless renewal_state is FAILED.
+     * </pre>
+     *
+     * <code>.google.rpc.Status last_renewal_error = 31 [json_name = "lastRenewalError"];</code>
+     */
+    public Builder clearLastRenewalError() {
+      bitField0_ = (bitField0_ & ~0x01000000);
+      lastRenewalError_ = null;
+      if (lastRenewalErrorBuilder_ != null) {
+        lastRenewalErrorBuilder_.dispose();
+        lastRenewalErrorBuilder_ = null;
+      }
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Why the last automatic renewal attempt failed; unset unless renewal_state is FAILED.
+     * </pre>
+     *
+     * <code>.google.rpc.Status last_renewal_error = 31 [json_name = "lastRenewalError"];</code>
+     */
+    public com.google.rpc.Status.Builder getLastRenewalErrorBuilder() {
+      bitField0_ |= 0x01000000;
+      onChanged();
+      return getLastRenewalErrorFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * Why the last automatic renewal attempt failed; unset unless renewal_state is FAILED.
+     * </pre>
+     *
+     * <code>.google.rpc.Status last_renewal_error = 31 [json_name = "lastRenewalError"];</code>
+     */
+    public com.google.rpc.StatusOrBuilder getLastRenewalErrorOrBuilder() {
+      if (lastRenewalErrorBuilder_ != null) {
+        return lastRenewalErrorBuilder_.getMessageOrBuilder();
+      } else {
+        return lastRenewalError_ == null ?
+            com.google.rpc.Status.getDefaultInstance() : lastRenewalError_;
+      }
+    }
+    /**
+     * <pre>
+     * Why the last automatic renewal attempt failed; unset unless renewal_state is FAILED.
+     * </pre>
+     *
+     * <code>.google.rpc.Status last_renewal_error = 31 [json_name = "lastRenewalError"];</code>
+     */
+    private com.google.protobuf.SingleFieldBuilderV3<
+        com.google.rpc.Status, com.google.rpc.Status.Builder, com.google.rpc.StatusOrBuilder> 
+        getLastRenewalErrorFieldBuilder() {
+      if (lastRenewalErrorBuilder_ == null) {
+        lastRenewalErrorBuilder_ = new com.google.protobuf.SingleFieldBuilderV3<
+            com.google.rpc.Status, com.google.rpc.Status.Builder, com.google.rpc.StatusOrBuilder>(
+                getLastRenewalError(),
+                getParentForChildren(),
+                isClean());
+        lastRenewalError_ = null;
+      }
+      return lastRenewalErrorBuilder_;
+    }
+
+    private int renewalFailures_ ;
+    /**
+     * <pre>
+     * Automatic renewal attempts that failed in a row (reset by a successful renewal).
+     * </pre>
+     *
+     * <code>int32 renewal_failures = 32 [json_name = "renewalFailures"];</code>
+     * @return The renewalFailures.
+     */
+    @java.lang.Override
+    public int getRenewalFailures() {
+      return renewalFailures_;
+    }
+    /**
+     * <pre>
+     * Automatic renewal attempts that failed in a row (reset by a successful renewal).
+     * </pre>
+     *
+     * <code>int32 renewal_failures = 32 [json_name = "renewalFailures"];</code>
+     * @param value The renewalFailures to set.
+     * @return This builder for chaining.
+     */
+    public Builder setRenewalFailures(int value) {
+      
+      renewalFailures_ = value;
+      bitField0_ |= 0x02000000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Automatic renewal attempts that failed in a row (reset by a successful renewal).
+     * </pre>
+     *
+     * <code>int32 renewal_failures = 32 [json_name = "renewalFailures"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearRenewalFailures() {
+      bitField0_ = (bitField0_ & ~0x02000000);
+      renewalFailures_ = 0;
+      onChanged();
+      return this;
+    }
+
+    private com.google.protobuf.Timestamp nextRenewalAttemptTime_;
+    private com.google.protobuf.SingleFieldBuilderV3<
+        com.google.protobuf.Timestamp, com.google.protobuf.Timestamp.Builder, com.google.protobuf.TimestampOrBuilder> nextRenewalAttemptTimeBuilder_;
+    /**
+     * <pre>
+     * When the next automatic attempt runs after a failure (backoff); unset otherwise.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp next_renewal_attempt_time = 33 [json_name = "nextRenewalAttemptTime"];</code>
+     * @return Whether the nextRenewalAttemptTime field is set.
+     */
+    public boolean hasNextRenewalAttemptTime() {
+      return ((bitField0_ & 0x04000000) != 0);
+    }
+    /**
+     * <pre>
+     * When the next automatic attempt runs after a failure (backoff); unset otherwise.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp next_renewal_attempt_time = 33 [json_name = "nextRenewalAttemptTime"];</code>
+     * @return The nextRenewalAttemptTime.
+     */
+    public com.google.protobuf.Timestamp getNextRenewalAttemptTime() {
+      if (nextRenewalAttemptTimeBuilder_ == null) {
+        return nextRenewalAttemptTime_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : nextRenewalAttemptTime_;
+      } else {
+        return nextRenewalAttemptTimeBuilder_.getMessage();
+      }
+    }
+    /**
+     * <pre>
+     * When the next automatic attempt runs after a failure (backoff); unset otherwise.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp next_renewal_attempt_time = 33 [json_name = "nextRenewalAttemptTime"];</code>
+     */
+    public Builder setNextRenewalAttemptTime(com.google.protobuf.Timestamp value) {
+      if (nextRenewalAttemptTimeBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        nextRenewalAttemptTime_ = value;
+      } else {
+        nextRenewalAttemptTimeBuilder_.setMessage(value);
+      }
+      bitField0_ |= 0x04000000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * When the next automatic attempt runs after a failure (backoff); unset otherwise.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp next_renewal_attempt_time = 33 [json_name = "nextRenewalAttemptTime"];</code>
+     */
+    public Builder setNextRenewalAttemptTime(
+        com.google.protobuf.Timestamp.Builder builderForValue) {
+      if (nextRenewalAttemptTimeBuilder_ == null) {
+        nextRenewalAttemptTime_ = builderForValue.build();
+      } else {
+        nextRenewalAttemptTimeBuilder_.setMessage(builderForValue.build());
+      }
+      bitField0_ |= 0x04000000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * When the next automatic attempt runs after a failure (backoff); unset otherwise.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp next_renewal_attempt_time = 33 [json_name = "nextRenewalAttemptTime"];</code>
+     */
+    public Builder mergeNextRenewalAttemptTime(com.google.protobuf.Timestamp value) {
+      if (nextRenewalAttemptTimeBuilder_ == null) {
+        if (((bitField0_ & 0x04000000) != 0) &&
+          nextRenewalAttemptTime_ != null &&
+          nextRenewalAttemptTime_ != com.google.protobuf.Timestamp.getDefaultInstance()) {
+          getNextRenewalAttemptTimeBuilder().mergeFrom(value);
+        } else {
+          nextRenewalAttemptTime_ = value;
+        }
+      } else {
+        nextRenewalAttemptTimeBuilder_.mergeFrom(value);
+      }
+      bitField0_ |= 0x04000000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * When the next automatic attempt runs after a failure (backoff); unset otherwise.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp next_renewal_attempt_time = 33 [json_name = "nextRenewalAttemptTime"];</code>
+     */
+    public Builder clearNextRenewalAttemptTime() {
+      bitField0_ = (bitField0_ & ~0x04000000);
+      nextRenewalAttemptTime_ = null;
+      if (nextRenewalAttemptTimeBuilder_ != null) {
+        nextRenewalAttemptTimeBuilder_.dispose();
+        nextRenewalAttemptTimeBuilder_ = null;
+      }
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * When the next automatic attempt runs after a failure (backoff); unset otherwise.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp next_renewal_attempt_time = 33 [json_name = "nextRenewalAttemptTime"];</code>
+     */
+    public com.google.protobuf.Timestamp.Builder getNextRenewalAttemptTimeBuilder() {
+      bitField0_ |= 0x04000000;
+      onChanged();
+      return getNextRenewalAttemptTimeFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * When the next automatic attempt runs after a failure (backoff); unset otherwise.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp next_renewal_attempt_time = 33 [json_name = "nextRenewalAttemptTime"];</code>
+     */
+    public com.google.protobuf.TimestampOrBuilder getNextRenewalAttemptTimeOrBuilder() {
+      if (nextRenewalAttemptTimeBuilder_ != null) {
+        return nextRenewalAttemptTimeBuilder_.getMessageOrBuilder();
+      } else {
+        return nextRenewalAttemptTime_ == null ?
+            com.google.protobuf.Timestamp.getDefaultInstance() : nextRenewalAttemptTime_;
+      }
+    }
+    /**
+     * <pre>
+     * When the next automatic attempt runs after a failure (backoff); unset otherwise.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp next_renewal_attempt_time = 33 [json_name = "nextRenewalAttemptTime"];</code>
+     */
+    private com.google.protobuf.SingleFieldBuilderV3<
+        com.google.protobuf.Timestamp, com.google.protobuf.Timestamp.Builder, com.google.protobuf.TimestampOrBuilder> 
+        getNextRenewalAttemptTimeFieldBuilder() {
+      if (nextRenewalAttemptTimeBuilder_ == null) {
+        nextRenewalAttemptTimeBuilder_ = new com.google.protobuf.SingleFieldBuilderV3<
+            com.google.protobuf.Timestamp, com.google.protobuf.Timestamp.Builder, com.google.protobuf.TimestampOrBuilder>(
+                getNextRenewalAttemptTime(),
+                getParentForChildren(),
+                isClean());
+        nextRenewalAttemptTime_ = null;
+      }
+      return nextRenewalAttemptTimeBuilder_;
     }
     @java.lang.Override
     public final Builder setUnknownFields(

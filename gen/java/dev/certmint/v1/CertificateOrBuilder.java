@@ -587,4 +587,87 @@ public interface CertificateOrBuilder extends
    */
   com.google.protobuf.ByteString
       getOwnerAccessTokenIdBytes();
+
+  /**
+   * <pre>
+   * Where server-driven renewal (profile renewal.auto_renew) stands for this certificate.
+   * </pre>
+   *
+   * <code>.certmint.v1.CertificateRenewalState renewal_state = 30 [json_name = "renewalState"];</code>
+   * @return The enum numeric value on the wire for renewalState.
+   */
+  int getRenewalStateValue();
+  /**
+   * <pre>
+   * Where server-driven renewal (profile renewal.auto_renew) stands for this certificate.
+   * </pre>
+   *
+   * <code>.certmint.v1.CertificateRenewalState renewal_state = 30 [json_name = "renewalState"];</code>
+   * @return The renewalState.
+   */
+  dev.certmint.v1.CertificateRenewalState getRenewalState();
+
+  /**
+   * <pre>
+   * Why the last automatic renewal attempt failed; unset unless renewal_state is FAILED.
+   * </pre>
+   *
+   * <code>.google.rpc.Status last_renewal_error = 31 [json_name = "lastRenewalError"];</code>
+   * @return Whether the lastRenewalError field is set.
+   */
+  boolean hasLastRenewalError();
+  /**
+   * <pre>
+   * Why the last automatic renewal attempt failed; unset unless renewal_state is FAILED.
+   * </pre>
+   *
+   * <code>.google.rpc.Status last_renewal_error = 31 [json_name = "lastRenewalError"];</code>
+   * @return The lastRenewalError.
+   */
+  com.google.rpc.Status getLastRenewalError();
+  /**
+   * <pre>
+   * Why the last automatic renewal attempt failed; unset unless renewal_state is FAILED.
+   * </pre>
+   *
+   * <code>.google.rpc.Status last_renewal_error = 31 [json_name = "lastRenewalError"];</code>
+   */
+  com.google.rpc.StatusOrBuilder getLastRenewalErrorOrBuilder();
+
+  /**
+   * <pre>
+   * Automatic renewal attempts that failed in a row (reset by a successful renewal).
+   * </pre>
+   *
+   * <code>int32 renewal_failures = 32 [json_name = "renewalFailures"];</code>
+   * @return The renewalFailures.
+   */
+  int getRenewalFailures();
+
+  /**
+   * <pre>
+   * When the next automatic attempt runs after a failure (backoff); unset otherwise.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp next_renewal_attempt_time = 33 [json_name = "nextRenewalAttemptTime"];</code>
+   * @return Whether the nextRenewalAttemptTime field is set.
+   */
+  boolean hasNextRenewalAttemptTime();
+  /**
+   * <pre>
+   * When the next automatic attempt runs after a failure (backoff); unset otherwise.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp next_renewal_attempt_time = 33 [json_name = "nextRenewalAttemptTime"];</code>
+   * @return The nextRenewalAttemptTime.
+   */
+  com.google.protobuf.Timestamp getNextRenewalAttemptTime();
+  /**
+   * <pre>
+   * When the next automatic attempt runs after a failure (backoff); unset otherwise.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp next_renewal_attempt_time = 33 [json_name = "nextRenewalAttemptTime"];</code>
+   */
+  com.google.protobuf.TimestampOrBuilder getNextRenewalAttemptTimeOrBuilder();
 }

@@ -117,100 +117,102 @@ public final class CertificateProfileServiceProto {
       "ithm\0224\n\nkey_usages\030\005 \003(\0162\025.certmint.v1.K" +
       "eyUsageR\tkeyUsages\022M\n\023extended_key_usage" +
       "s\030\006 \003(\0162\035.certmint.v1.ExtendedKeyUsageR\021" +
-      "extendedKeyUsages\"\216\001\n\017RenewalSettings\022\035\n" +
+      "extendedKeyUsages\"\314\001\n\017RenewalSettings\022\035\n" +
       "\nauto_renew\030\001 \001(\010R\tautoRenew\022*\n\021renew_be" +
       "fore_days\030\002 \001(\005R\017renewBeforeDays\0220\n\024allo" +
       "w_shared_renewal\030\003 \001(\010R\022allowSharedRenew" +
-      "al\"\345\006\n\022CertificateProfile\022\016\n\002id\030\001 \001(\tR\002i" +
-      "d\022\022\n\004slug\030\002 \001(\tR\004slug\022 \n\013description\030\003 \001" +
-      "(\tR\013description\022-\n\022certificate_policy\030\004 " +
-      "\001(\tR\021certificatePolicy\0225\n\025certificate_au" +
-      "thority\030\005 \001(\tH\000R\024certificateAuthority\022!\n" +
-      "\013self_signed\030\006 \001(\010H\000R\nselfSigned\022J\n\021enro" +
-      "llment_method\030\007 \001(\0162\035.certmint.v1.Enroll" +
-      "mentMethodR\020enrollmentMethod\0228\n\010defaults" +
-      "\030\010 \001(\0132\034.certmint.v1.ProfileDefaultsR\010de" +
-      "faults\0226\n\007renewal\030\t \001(\0132\034.certmint.v1.Re" +
-      "newalSettingsR\007renewal\022)\n\020require_approv" +
-      "al\030\n \001(\010R\017requireApproval\022J\n\021validity_ov" +
-      "erflow\030\013 \001(\0162\035.certmint.v1.ValidityOverf" +
-      "lowR\020validityOverflow\022T\n\025private_key_ret" +
-      "ention\030\014 \001(\0162 .certmint.v1.PrivateKeyRet" +
-      "entionR\023privateKeyRetention\022;\n\013create_ti" +
-      "me\030\r \001(\0132\032.google.protobuf.TimestampR\ncr" +
-      "eateTime\022;\n\013update_time\030\016 \001(\0132\032.google.p" +
-      "rotobuf.TimestampR\nupdateTime\022\022\n\004etag\030\017 " +
-      "\001(\tR\004etag\022.\n\023allow_self_approval\030\020 \001(\010R\021" +
-      "allowSelfApproval\022-\n\004acme\0302 \001(\0132\031.certmi" +
-      "nt.v1.AcmeSettingsR\004acmeB\010\n\006issuer\"W\n\014Ac" +
-      "meSettings\022G\n require_external_account_b" +
-      "inding\030\001 \001(\010R\035requireExternalAccountBind" +
-      "ing\"V\n#CreateAcmeExternalAccountKeyReque" +
-      "st\022/\n\023certificate_profile\030\001 \001(\tR\022certifi" +
-      "cateProfile\"\216\001\n$CreateAcmeExternalAccoun" +
-      "tKeyResponse\022\025\n\006key_id\030\001 \001(\tR\005keyId\022\031\n\010h" +
-      "mac_key\030\002 \001(\tR\007hmacKey\0224\n\026certificate_pr" +
-      "ofile_id\030\003 \001(\tR\024certificateProfileId\"s\n\037" +
-      "CreateCertificateProfileRequest\022P\n\023certi" +
-      "ficate_profile\030\001 \001(\0132\037.certmint.v1.Certi" +
-      "ficateProfileR\022certificateProfile\"t\n Cre" +
-      "ateCertificateProfileResponse\022P\n\023certifi" +
-      "cate_profile\030\001 \001(\0132\037.certmint.v1.Certifi" +
-      "cateProfileR\022certificateProfile\"O\n\034GetCe" +
-      "rtificateProfileRequest\022/\n\023certificate_p" +
-      "rofile\030\001 \001(\tR\022certificateProfile\"q\n\035GetC" +
-      "ertificateProfileResponse\022P\n\023certificate" +
-      "_profile\030\001 \001(\0132\037.certmint.v1.Certificate" +
-      "ProfileR\022certificateProfile\"\\\n\036ListCerti" +
-      "ficateProfilesRequest\022\033\n\tpage_size\030\001 \001(\005" +
-      "R\010pageSize\022\035\n\npage_token\030\002 \001(\tR\tpageToke" +
-      "n\"\235\001\n\037ListCertificateProfilesResponse\022R\n" +
-      "\024certificate_profiles\030\001 \003(\0132\037.certmint.v" +
-      "1.CertificateProfileR\023certificateProfile" +
-      "s\022&\n\017next_page_token\030\002 \001(\tR\rnextPageToke" +
-      "n\"\260\001\n\037UpdateCertificateProfileRequest\022P\n" +
-      "\023certificate_profile\030\001 \001(\0132\037.certmint.v1" +
-      ".CertificateProfileR\022certificateProfile\022" +
-      ";\n\013update_mask\030\002 \001(\0132\032.google.protobuf.F" +
-      "ieldMaskR\nupdateMask\"t\n UpdateCertificat" +
-      "eProfileResponse\022P\n\023certificate_profile\030" +
-      "\001 \001(\0132\037.certmint.v1.CertificateProfileR\022" +
-      "certificateProfile\"f\n\037DeleteCertificateP" +
-      "rofileRequest\022/\n\023certificate_profile\030\001 \001" +
-      "(\tR\022certificateProfile\022\022\n\004etag\030\002 \001(\tR\004et" +
-      "ag\"\"\n DeleteCertificateProfileResponse*\207" +
-      "\001\n\020EnrollmentMethod\022!\n\035ENROLLMENT_METHOD" +
-      "_UNSPECIFIED\020\000\022\031\n\025ENROLLMENT_METHOD_API\020" +
-      "\001\022\032\n\026ENROLLMENT_METHOD_ACME\020\002\022\031\n\025ENROLLM" +
-      "ENT_METHOD_EST\020\003*q\n\020ValidityOverflow\022!\n\035" +
-      "VALIDITY_OVERFLOW_UNSPECIFIED\020\000\022\032\n\026VALID" +
-      "ITY_OVERFLOW_FAIL\020\001\022\036\n\032VALIDITY_OVERFLOW" +
-      "_TRUNCATE\020\002*\216\001\n\023PrivateKeyRetention\022%\n!P" +
-      "RIVATE_KEY_RETENTION_UNSPECIFIED\020\000\022%\n!PR" +
-      "IVATE_KEY_RETENTION_RETURN_ONCE\020\001\022)\n%PRI" +
-      "VATE_KEY_RETENTION_STORE_ENCRYPTED\020\0022\362\005\n" +
-      "\031CertificateProfileService\022w\n\030CreateCert" +
-      "ificateProfile\022,.certmint.v1.CreateCerti" +
-      "ficateProfileRequest\032-.certmint.v1.Creat" +
-      "eCertificateProfileResponse\022n\n\025GetCertif" +
-      "icateProfile\022).certmint.v1.GetCertificat" +
-      "eProfileRequest\032*.certmint.v1.GetCertifi" +
-      "cateProfileResponse\022t\n\027ListCertificatePr" +
-      "ofiles\022+.certmint.v1.ListCertificateProf" +
-      "ilesRequest\032,.certmint.v1.ListCertificat" +
-      "eProfilesResponse\022w\n\030UpdateCertificatePr" +
-      "ofile\022,.certmint.v1.UpdateCertificatePro" +
-      "fileRequest\032-.certmint.v1.UpdateCertific" +
-      "ateProfileResponse\022w\n\030DeleteCertificateP" +
-      "rofile\022,.certmint.v1.DeleteCertificatePr" +
-      "ofileRequest\032-.certmint.v1.DeleteCertifi" +
-      "cateProfileResponse\022\203\001\n\034CreateAcmeExtern" +
-      "alAccountKey\0220.certmint.v1.CreateAcmeExt" +
-      "ernalAccountKeyRequest\0321.certmint.v1.Cre" +
-      "ateAcmeExternalAccountKeyResponseBo\n\017dev" +
-      ".certmint.v1B\036CertificateProfileServiceP" +
-      "rotoP\001Z:github.com/certmint/certmint/gen" +
-      "/go/certmint/v1;certmintv1b\006proto3"
+      "al\022<\n\014renew_before\030\036 \001(\0132\031.google.protob" +
+      "uf.DurationR\013renewBefore\"\345\006\n\022Certificate" +
+      "Profile\022\016\n\002id\030\001 \001(\tR\002id\022\022\n\004slug\030\002 \001(\tR\004s" +
+      "lug\022 \n\013description\030\003 \001(\tR\013description\022-\n" +
+      "\022certificate_policy\030\004 \001(\tR\021certificatePo" +
+      "licy\0225\n\025certificate_authority\030\005 \001(\tH\000R\024c" +
+      "ertificateAuthority\022!\n\013self_signed\030\006 \001(\010" +
+      "H\000R\nselfSigned\022J\n\021enrollment_method\030\007 \001(" +
+      "\0162\035.certmint.v1.EnrollmentMethodR\020enroll" +
+      "mentMethod\0228\n\010defaults\030\010 \001(\0132\034.certmint." +
+      "v1.ProfileDefaultsR\010defaults\0226\n\007renewal\030" +
+      "\t \001(\0132\034.certmint.v1.RenewalSettingsR\007ren" +
+      "ewal\022)\n\020require_approval\030\n \001(\010R\017requireA" +
+      "pproval\022J\n\021validity_overflow\030\013 \001(\0162\035.cer" +
+      "tmint.v1.ValidityOverflowR\020validityOverf" +
+      "low\022T\n\025private_key_retention\030\014 \001(\0162 .cer" +
+      "tmint.v1.PrivateKeyRetentionR\023privateKey" +
+      "Retention\022;\n\013create_time\030\r \001(\0132\032.google." +
+      "protobuf.TimestampR\ncreateTime\022;\n\013update" +
+      "_time\030\016 \001(\0132\032.google.protobuf.TimestampR" +
+      "\nupdateTime\022\022\n\004etag\030\017 \001(\tR\004etag\022.\n\023allow" +
+      "_self_approval\030\020 \001(\010R\021allowSelfApproval\022" +
+      "-\n\004acme\0302 \001(\0132\031.certmint.v1.AcmeSettings" +
+      "R\004acmeB\010\n\006issuer\"W\n\014AcmeSettings\022G\n requ" +
+      "ire_external_account_binding\030\001 \001(\010R\035requ" +
+      "ireExternalAccountBinding\"V\n#CreateAcmeE" +
+      "xternalAccountKeyRequest\022/\n\023certificate_" +
+      "profile\030\001 \001(\tR\022certificateProfile\"\216\001\n$Cr" +
+      "eateAcmeExternalAccountKeyResponse\022\025\n\006ke" +
+      "y_id\030\001 \001(\tR\005keyId\022\031\n\010hmac_key\030\002 \001(\tR\007hma" +
+      "cKey\0224\n\026certificate_profile_id\030\003 \001(\tR\024ce" +
+      "rtificateProfileId\"s\n\037CreateCertificateP" +
+      "rofileRequest\022P\n\023certificate_profile\030\001 \001" +
+      "(\0132\037.certmint.v1.CertificateProfileR\022cer" +
+      "tificateProfile\"t\n CreateCertificateProf" +
+      "ileResponse\022P\n\023certificate_profile\030\001 \001(\013" +
+      "2\037.certmint.v1.CertificateProfileR\022certi" +
+      "ficateProfile\"O\n\034GetCertificateProfileRe" +
+      "quest\022/\n\023certificate_profile\030\001 \001(\tR\022cert" +
+      "ificateProfile\"q\n\035GetCertificateProfileR" +
+      "esponse\022P\n\023certificate_profile\030\001 \001(\0132\037.c" +
+      "ertmint.v1.CertificateProfileR\022certifica" +
+      "teProfile\"\\\n\036ListCertificateProfilesRequ" +
+      "est\022\033\n\tpage_size\030\001 \001(\005R\010pageSize\022\035\n\npage" +
+      "_token\030\002 \001(\tR\tpageToken\"\235\001\n\037ListCertific" +
+      "ateProfilesResponse\022R\n\024certificate_profi" +
+      "les\030\001 \003(\0132\037.certmint.v1.CertificateProfi" +
+      "leR\023certificateProfiles\022&\n\017next_page_tok" +
+      "en\030\002 \001(\tR\rnextPageToken\"\260\001\n\037UpdateCertif" +
+      "icateProfileRequest\022P\n\023certificate_profi" +
+      "le\030\001 \001(\0132\037.certmint.v1.CertificateProfil" +
+      "eR\022certificateProfile\022;\n\013update_mask\030\002 \001" +
+      "(\0132\032.google.protobuf.FieldMaskR\nupdateMa" +
+      "sk\"t\n UpdateCertificateProfileResponse\022P" +
+      "\n\023certificate_profile\030\001 \001(\0132\037.certmint.v" +
+      "1.CertificateProfileR\022certificateProfile" +
+      "\"f\n\037DeleteCertificateProfileRequest\022/\n\023c" +
+      "ertificate_profile\030\001 \001(\tR\022certificatePro" +
+      "file\022\022\n\004etag\030\002 \001(\tR\004etag\"\"\n DeleteCertif" +
+      "icateProfileResponse*\207\001\n\020EnrollmentMetho" +
+      "d\022!\n\035ENROLLMENT_METHOD_UNSPECIFIED\020\000\022\031\n\025" +
+      "ENROLLMENT_METHOD_API\020\001\022\032\n\026ENROLLMENT_ME" +
+      "THOD_ACME\020\002\022\031\n\025ENROLLMENT_METHOD_EST\020\003*q" +
+      "\n\020ValidityOverflow\022!\n\035VALIDITY_OVERFLOW_" +
+      "UNSPECIFIED\020\000\022\032\n\026VALIDITY_OVERFLOW_FAIL\020" +
+      "\001\022\036\n\032VALIDITY_OVERFLOW_TRUNCATE\020\002*\216\001\n\023Pr" +
+      "ivateKeyRetention\022%\n!PRIVATE_KEY_RETENTI" +
+      "ON_UNSPECIFIED\020\000\022%\n!PRIVATE_KEY_RETENTIO" +
+      "N_RETURN_ONCE\020\001\022)\n%PRIVATE_KEY_RETENTION" +
+      "_STORE_ENCRYPTED\020\0022\362\005\n\031CertificateProfil" +
+      "eService\022w\n\030CreateCertificateProfile\022,.c" +
+      "ertmint.v1.CreateCertificateProfileReque" +
+      "st\032-.certmint.v1.CreateCertificateProfil" +
+      "eResponse\022n\n\025GetCertificateProfile\022).cer" +
+      "tmint.v1.GetCertificateProfileRequest\032*." +
+      "certmint.v1.GetCertificateProfileRespons" +
+      "e\022t\n\027ListCertificateProfiles\022+.certmint." +
+      "v1.ListCertificateProfilesRequest\032,.cert" +
+      "mint.v1.ListCertificateProfilesResponse\022" +
+      "w\n\030UpdateCertificateProfile\022,.certmint.v" +
+      "1.UpdateCertificateProfileRequest\032-.cert" +
+      "mint.v1.UpdateCertificateProfileResponse" +
+      "\022w\n\030DeleteCertificateProfile\022,.certmint." +
+      "v1.DeleteCertificateProfileRequest\032-.cer" +
+      "tmint.v1.DeleteCertificateProfileRespons" +
+      "e\022\203\001\n\034CreateAcmeExternalAccountKey\0220.cer" +
+      "tmint.v1.CreateAcmeExternalAccountKeyReq" +
+      "uest\0321.certmint.v1.CreateAcmeExternalAcc" +
+      "ountKeyResponseBo\n\017dev.certmint.v1B\036Cert" +
+      "ificateProfileServiceProtoP\001Z:github.com" +
+      "/certmint/certmint/gen/go/certmint/v1;ce" +
+      "rtmintv1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -231,7 +233,7 @@ public final class CertificateProfileServiceProto {
     internal_static_certmint_v1_RenewalSettings_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_RenewalSettings_descriptor,
-        new java.lang.String[] { "AutoRenew", "RenewBeforeDays", "AllowSharedRenewal", });
+        new java.lang.String[] { "AutoRenew", "RenewBeforeDays", "AllowSharedRenewal", "RenewBefore", });
     internal_static_certmint_v1_CertificateProfile_descriptor =
       getDescriptor().getMessageTypes().get(2);
     internal_static_certmint_v1_CertificateProfile_fieldAccessorTable = new

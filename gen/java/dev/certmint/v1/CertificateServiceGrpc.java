@@ -275,6 +275,68 @@ public final class CertificateServiceGrpc {
     return getRejectCertificateRequestMethod;
   }
 
+  private static volatile io.grpc.MethodDescriptor<dev.certmint.v1.WatchCertificatesRequest,
+      dev.certmint.v1.WatchCertificatesResponse> getWatchCertificatesMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "WatchCertificates",
+      requestType = dev.certmint.v1.WatchCertificatesRequest.class,
+      responseType = dev.certmint.v1.WatchCertificatesResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.SERVER_STREAMING)
+  public static io.grpc.MethodDescriptor<dev.certmint.v1.WatchCertificatesRequest,
+      dev.certmint.v1.WatchCertificatesResponse> getWatchCertificatesMethod() {
+    io.grpc.MethodDescriptor<dev.certmint.v1.WatchCertificatesRequest, dev.certmint.v1.WatchCertificatesResponse> getWatchCertificatesMethod;
+    if ((getWatchCertificatesMethod = CertificateServiceGrpc.getWatchCertificatesMethod) == null) {
+      synchronized (CertificateServiceGrpc.class) {
+        if ((getWatchCertificatesMethod = CertificateServiceGrpc.getWatchCertificatesMethod) == null) {
+          CertificateServiceGrpc.getWatchCertificatesMethod = getWatchCertificatesMethod =
+              io.grpc.MethodDescriptor.<dev.certmint.v1.WatchCertificatesRequest, dev.certmint.v1.WatchCertificatesResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.SERVER_STREAMING)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "WatchCertificates"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.certmint.v1.WatchCertificatesRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.certmint.v1.WatchCertificatesResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new CertificateServiceMethodDescriptorSupplier("WatchCertificates"))
+              .build();
+        }
+      }
+    }
+    return getWatchCertificatesMethod;
+  }
+
+  private static volatile io.grpc.MethodDescriptor<dev.certmint.v1.GetCurrentCertificateRequest,
+      dev.certmint.v1.GetCurrentCertificateResponse> getGetCurrentCertificateMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "GetCurrentCertificate",
+      requestType = dev.certmint.v1.GetCurrentCertificateRequest.class,
+      responseType = dev.certmint.v1.GetCurrentCertificateResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<dev.certmint.v1.GetCurrentCertificateRequest,
+      dev.certmint.v1.GetCurrentCertificateResponse> getGetCurrentCertificateMethod() {
+    io.grpc.MethodDescriptor<dev.certmint.v1.GetCurrentCertificateRequest, dev.certmint.v1.GetCurrentCertificateResponse> getGetCurrentCertificateMethod;
+    if ((getGetCurrentCertificateMethod = CertificateServiceGrpc.getGetCurrentCertificateMethod) == null) {
+      synchronized (CertificateServiceGrpc.class) {
+        if ((getGetCurrentCertificateMethod = CertificateServiceGrpc.getGetCurrentCertificateMethod) == null) {
+          CertificateServiceGrpc.getGetCurrentCertificateMethod = getGetCurrentCertificateMethod =
+              io.grpc.MethodDescriptor.<dev.certmint.v1.GetCurrentCertificateRequest, dev.certmint.v1.GetCurrentCertificateResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "GetCurrentCertificate"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.certmint.v1.GetCurrentCertificateRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.certmint.v1.GetCurrentCertificateResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new CertificateServiceMethodDescriptorSupplier("GetCurrentCertificate"))
+              .build();
+        }
+      }
+    }
+    return getGetCurrentCertificateMethod;
+  }
+
   /**
    * Creates a new async stub that supports all call types for the service
    */
@@ -431,6 +493,35 @@ public final class CertificateServiceGrpc {
       io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getRejectCertificateRequestMethod(), responseObserver);
     }
 
+    /**
+     * <pre>
+     * WatchCertificates streams what happens to certificates as it happens: issuance, renewal
+     * (by a client or by certmint, profile renewal.auto_renew), revocation, a failed automatic
+     * renewal, and a certificate nearing its renewal time. It watches one certificate and its
+     * successors, a profile, or everything the token may see. Every event carries a cursor: a
+     * client that reconnects with the last cursor it received gets every later event once, from
+     * any replica, also across restarts. Idle streams get KEEPALIVE events. The server ends the
+     * stream with UNAVAILABLE when it stops; reconnect with the last cursor. Admins and auditors
+     * see every profile, issuers and approvers the profiles their token lists; a private key
+     * certmint generated is sent only to the certificate's owner.
+     * </pre>
+     */
+    public void watchCertificates(dev.certmint.v1.WatchCertificatesRequest request,
+        io.grpc.stub.StreamObserver<dev.certmint.v1.WatchCertificatesResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getWatchCertificatesMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
+     * GetCurrentCertificate returns the newest certificate of a lineage: the certificate named,
+     * or the successor that renewed it, or that one's successor, and so on.
+     * </pre>
+     */
+    public void getCurrentCertificate(dev.certmint.v1.GetCurrentCertificateRequest request,
+        io.grpc.stub.StreamObserver<dev.certmint.v1.GetCurrentCertificateResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getGetCurrentCertificateMethod(), responseObserver);
+    }
+
     @java.lang.Override public final io.grpc.ServerServiceDefinition bindService() {
       return io.grpc.ServerServiceDefinition.builder(getServiceDescriptor())
           .addMethod(
@@ -489,6 +580,20 @@ public final class CertificateServiceGrpc {
                 dev.certmint.v1.RejectCertificateRequestRequest,
                 dev.certmint.v1.RejectCertificateRequestResponse>(
                   this, METHODID_REJECT_CERTIFICATE_REQUEST)))
+          .addMethod(
+            getWatchCertificatesMethod(),
+            io.grpc.stub.ServerCalls.asyncServerStreamingCall(
+              new MethodHandlers<
+                dev.certmint.v1.WatchCertificatesRequest,
+                dev.certmint.v1.WatchCertificatesResponse>(
+                  this, METHODID_WATCH_CERTIFICATES)))
+          .addMethod(
+            getGetCurrentCertificateMethod(),
+            io.grpc.stub.ServerCalls.asyncUnaryCall(
+              new MethodHandlers<
+                dev.certmint.v1.GetCurrentCertificateRequest,
+                dev.certmint.v1.GetCurrentCertificateResponse>(
+                  this, METHODID_GET_CURRENT_CERTIFICATE)))
           .build();
     }
   }
@@ -622,6 +727,37 @@ public final class CertificateServiceGrpc {
       io.grpc.stub.ClientCalls.asyncUnaryCall(
           getChannel().newCall(getRejectCertificateRequestMethod(), getCallOptions()), request, responseObserver);
     }
+
+    /**
+     * <pre>
+     * WatchCertificates streams what happens to certificates as it happens: issuance, renewal
+     * (by a client or by certmint, profile renewal.auto_renew), revocation, a failed automatic
+     * renewal, and a certificate nearing its renewal time. It watches one certificate and its
+     * successors, a profile, or everything the token may see. Every event carries a cursor: a
+     * client that reconnects with the last cursor it received gets every later event once, from
+     * any replica, also across restarts. Idle streams get KEEPALIVE events. The server ends the
+     * stream with UNAVAILABLE when it stops; reconnect with the last cursor. Admins and auditors
+     * see every profile, issuers and approvers the profiles their token lists; a private key
+     * certmint generated is sent only to the certificate's owner.
+     * </pre>
+     */
+    public void watchCertificates(dev.certmint.v1.WatchCertificatesRequest request,
+        io.grpc.stub.StreamObserver<dev.certmint.v1.WatchCertificatesResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncServerStreamingCall(
+          getChannel().newCall(getWatchCertificatesMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
+     * GetCurrentCertificate returns the newest certificate of a lineage: the certificate named,
+     * or the successor that renewed it, or that one's successor, and so on.
+     * </pre>
+     */
+    public void getCurrentCertificate(dev.certmint.v1.GetCurrentCertificateRequest request,
+        io.grpc.stub.StreamObserver<dev.certmint.v1.GetCurrentCertificateResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getGetCurrentCertificateMethod(), getCallOptions()), request, responseObserver);
+    }
   }
 
   /**
@@ -744,6 +880,36 @@ public final class CertificateServiceGrpc {
     public dev.certmint.v1.RejectCertificateRequestResponse rejectCertificateRequest(dev.certmint.v1.RejectCertificateRequestRequest request) {
       return io.grpc.stub.ClientCalls.blockingUnaryCall(
           getChannel(), getRejectCertificateRequestMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * WatchCertificates streams what happens to certificates as it happens: issuance, renewal
+     * (by a client or by certmint, profile renewal.auto_renew), revocation, a failed automatic
+     * renewal, and a certificate nearing its renewal time. It watches one certificate and its
+     * successors, a profile, or everything the token may see. Every event carries a cursor: a
+     * client that reconnects with the last cursor it received gets every later event once, from
+     * any replica, also across restarts. Idle streams get KEEPALIVE events. The server ends the
+     * stream with UNAVAILABLE when it stops; reconnect with the last cursor. Admins and auditors
+     * see every profile, issuers and approvers the profiles their token lists; a private key
+     * certmint generated is sent only to the certificate's owner.
+     * </pre>
+     */
+    public java.util.Iterator<dev.certmint.v1.WatchCertificatesResponse> watchCertificates(
+        dev.certmint.v1.WatchCertificatesRequest request) {
+      return io.grpc.stub.ClientCalls.blockingServerStreamingCall(
+          getChannel(), getWatchCertificatesMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * GetCurrentCertificate returns the newest certificate of a lineage: the certificate named,
+     * or the successor that renewed it, or that one's successor, and so on.
+     * </pre>
+     */
+    public dev.certmint.v1.GetCurrentCertificateResponse getCurrentCertificate(dev.certmint.v1.GetCurrentCertificateRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getGetCurrentCertificateMethod(), getCallOptions(), request);
     }
   }
 
@@ -876,6 +1042,18 @@ public final class CertificateServiceGrpc {
       return io.grpc.stub.ClientCalls.futureUnaryCall(
           getChannel().newCall(getRejectCertificateRequestMethod(), getCallOptions()), request);
     }
+
+    /**
+     * <pre>
+     * GetCurrentCertificate returns the newest certificate of a lineage: the certificate named,
+     * or the successor that renewed it, or that one's successor, and so on.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<dev.certmint.v1.GetCurrentCertificateResponse> getCurrentCertificate(
+        dev.certmint.v1.GetCurrentCertificateRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getGetCurrentCertificateMethod(), getCallOptions()), request);
+    }
   }
 
   private static final int METHODID_ISSUE_CERTIFICATE = 0;
@@ -886,6 +1064,8 @@ public final class CertificateServiceGrpc {
   private static final int METHODID_REVOKE_CERTIFICATE = 5;
   private static final int METHODID_APPROVE_CERTIFICATE_REQUEST = 6;
   private static final int METHODID_REJECT_CERTIFICATE_REQUEST = 7;
+  private static final int METHODID_WATCH_CERTIFICATES = 8;
+  private static final int METHODID_GET_CURRENT_CERTIFICATE = 9;
 
   private static final class MethodHandlers<Req, Resp> implements
       io.grpc.stub.ServerCalls.UnaryMethod<Req, Resp>,
@@ -935,6 +1115,14 @@ public final class CertificateServiceGrpc {
         case METHODID_REJECT_CERTIFICATE_REQUEST:
           serviceImpl.rejectCertificateRequest((dev.certmint.v1.RejectCertificateRequestRequest) request,
               (io.grpc.stub.StreamObserver<dev.certmint.v1.RejectCertificateRequestResponse>) responseObserver);
+          break;
+        case METHODID_WATCH_CERTIFICATES:
+          serviceImpl.watchCertificates((dev.certmint.v1.WatchCertificatesRequest) request,
+              (io.grpc.stub.StreamObserver<dev.certmint.v1.WatchCertificatesResponse>) responseObserver);
+          break;
+        case METHODID_GET_CURRENT_CERTIFICATE:
+          serviceImpl.getCurrentCertificate((dev.certmint.v1.GetCurrentCertificateRequest) request,
+              (io.grpc.stub.StreamObserver<dev.certmint.v1.GetCurrentCertificateResponse>) responseObserver);
           break;
         default:
           throw new AssertionError();
@@ -1005,6 +1193,8 @@ public final class CertificateServiceGrpc {
               .addMethod(getRevokeCertificateMethod())
               .addMethod(getApproveCertificateRequestMethod())
               .addMethod(getRejectCertificateRequestMethod())
+              .addMethod(getWatchCertificatesMethod())
+              .addMethod(getGetCurrentCertificateMethod())
               .build();
         }
       }

@@ -70,6 +70,26 @@ public final class CertificateServiceProto {
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
       internal_static_certmint_v1_Certificate_fieldAccessorTable;
   static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_certmint_v1_WatchCertificatesRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_certmint_v1_WatchCertificatesRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_certmint_v1_WatchCertificatesResponse_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_certmint_v1_WatchCertificatesResponse_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_certmint_v1_GetCurrentCertificateRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_certmint_v1_GetCurrentCertificateRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_certmint_v1_GetCurrentCertificateResponse_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_certmint_v1_GetCurrentCertificateResponse_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
     internal_static_certmint_v1_GetCertificateRequest_descriptor;
   static final 
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
@@ -207,7 +227,7 @@ public final class CertificateServiceProto {
       "teRequestR\022certificateRequest\022@\n\013certifi" +
       "cate\030\002 \001(\0132\036.certmint.v1.IssuedCertifica" +
       "teR\013certificate\022&\n\017private_key_pem\030\003 \001(\t" +
-      "R\rprivateKeyPem\"\274\n\n\013Certificate\022\016\n\002id\030\001 " +
+      "R\rprivateKeyPem\"\313\014\n\013Certificate\022\016\n\002id\030\001 " +
       "\001(\tR\002id\022#\n\rserial_number\030\002 \001(\tR\014serialNu" +
       "mber\0226\n\006status\030\003 \001(\0162\036.certmint.v1.Certi" +
       "ficateStatusR\006status\0228\n\030certificate_auth" +
@@ -240,78 +260,125 @@ public final class CertificateServiceProto {
       "y_certificate_id\030\025 \001(\tR\026renewedByCertifi" +
       "cateId\022;\n\013create_time\030\026 \001(\0132\032.google.pro" +
       "tobuf.TimestampR\ncreateTime\0221\n\025owner_acc" +
-      "ess_token_id\030\027 \001(\tR\022ownerAccessTokenId\"9" +
-      "\n\025GetCertificateRequest\022 \n\013certificate\030\001" +
-      " \001(\tR\013certificate\"T\n\026GetCertificateRespo" +
-      "nse\022:\n\013certificate\030\001 \001(\0132\030.certmint.v1.C" +
-      "ertificateR\013certificate\"\333\002\n\027ListCertific" +
-      "atesRequest\022\033\n\tpage_size\030\001 \001(\005R\010pageSize" +
-      "\022\035\n\npage_token\030\002 \001(\tR\tpageToken\022/\n\023certi" +
-      "ficate_profile\030\003 \001(\tR\022certificateProfile" +
-      "\0223\n\025certificate_authority\030\004 \001(\tR\024certifi" +
-      "cateAuthority\0226\n\006status\030\005 \001(\0162\036.certmint" +
-      ".v1.CertificateStatusR\006status\022A\n\016expires" +
-      "_before\030\006 \001(\0132\032.google.protobuf.Timestam" +
-      "pR\rexpiresBefore\022#\n\rname_contains\030\007 \001(\tR" +
-      "\014nameContains\"\200\001\n\030ListCertificatesRespon" +
-      "se\022<\n\014certificates\030\001 \003(\0132\030.certmint.v1.C" +
-      "ertificateR\014certificates\022&\n\017next_page_to" +
-      "ken\030\002 \001(\tR\rnextPageToken\"s\n\030RevokeCertif" +
-      "icateRequest\022 \n\013certificate\030\001 \001(\tR\013certi" +
-      "ficate\0225\n\006reason\030\002 \001(\0162\035.certmint.v1.Rev" +
-      "ocationReasonR\006reason\"W\n\031RevokeCertifica" +
-      "teResponse\022:\n\013certificate\030\001 \001(\0132\030.certmi" +
-      "nt.v1.CertificateR\013certificate\"r\n Approv" +
-      "eCertificateRequestRequest\0224\n\026certificat" +
-      "e_request_id\030\001 \001(\tR\024certificateRequestId" +
-      "\022\030\n\007comment\030\002 \001(\tR\007comment\"u\n!ApproveCer" +
-      "tificateRequestResponse\022P\n\023certificate_r" +
-      "equest\030\001 \001(\0132\037.certmint.v1.CertificateRe" +
-      "questR\022certificateRequest\"o\n\037RejectCerti" +
-      "ficateRequestRequest\0224\n\026certificate_requ" +
-      "est_id\030\001 \001(\tR\024certificateRequestId\022\026\n\006re" +
-      "ason\030\002 \001(\tR\006reason\"t\n RejectCertificateR" +
-      "equestResponse\022P\n\023certificate_request\030\001 " +
-      "\001(\0132\037.certmint.v1.CertificateRequestR\022ce" +
-      "rtificateRequest*\226\002\n\030CertificateRequestS" +
-      "tatus\022*\n&CERTIFICATE_REQUEST_STATUS_UNSP" +
-      "ECIFIED\020\000\022/\n+CERTIFICATE_REQUEST_STATUS_" +
-      "PENDING_APPROVAL\020\001\022&\n\"CERTIFICATE_REQUES" +
-      "T_STATUS_PENDING\020\002\022%\n!CERTIFICATE_REQUES" +
-      "T_STATUS_ISSUED\020\003\022%\n!CERTIFICATE_REQUEST" +
-      "_STATUS_FAILED\020\004\022\'\n#CERTIFICATE_REQUEST_" +
-      "STATUS_REJECTED\020\005*\226\001\n\021CertificateStatus\022" +
-      "\"\n\036CERTIFICATE_STATUS_UNSPECIFIED\020\000\022\035\n\031C" +
-      "ERTIFICATE_STATUS_ACTIVE\020\001\022\036\n\032CERTIFICAT" +
-      "E_STATUS_REVOKED\020\002\022\036\n\032CERTIFICATE_STATUS" +
-      "_EXPIRED\020\003*\214\001\n\020RenewalKeySource\022\"\n\036RENEW" +
-      "AL_KEY_SOURCE_UNSPECIFIED\020\000\022\032\n\026RENEWAL_K" +
-      "EY_SOURCE_NEW\020\001\022\034\n\030RENEWAL_KEY_SOURCE_RE" +
-      "USE\020\002\022\032\n\026RENEWAL_KEY_SOURCE_CSR\020\0032\314\006\n\022Ce" +
-      "rtificateService\022_\n\020IssueCertificate\022$.c" +
-      "ertmint.v1.IssueCertificateRequest\032%.cer" +
-      "tmint.v1.IssueCertificateResponse\022_\n\020Ren" +
-      "ewCertificate\022$.certmint.v1.RenewCertifi" +
-      "cateRequest\032%.certmint.v1.RenewCertifica" +
-      "teResponse\022_\n\020GetRequestStatus\022$.certmin" +
-      "t.v1.GetRequestStatusRequest\032%.certmint." +
-      "v1.GetRequestStatusResponse\022Y\n\016GetCertif" +
-      "icate\022\".certmint.v1.GetCertificateReques" +
-      "t\032#.certmint.v1.GetCertificateResponse\022_" +
-      "\n\020ListCertificates\022$.certmint.v1.ListCer" +
-      "tificatesRequest\032%.certmint.v1.ListCerti" +
-      "ficatesResponse\022b\n\021RevokeCertificate\022%.c" +
-      "ertmint.v1.RevokeCertificateRequest\032&.ce" +
-      "rtmint.v1.RevokeCertificateResponse\022z\n\031A" +
-      "pproveCertificateRequest\022-.certmint.v1.A" +
-      "pproveCertificateRequestRequest\032..certmi" +
-      "nt.v1.ApproveCertificateRequestResponse\022" +
-      "w\n\030RejectCertificateRequest\022,.certmint.v" +
-      "1.RejectCertificateRequestRequest\032-.cert" +
-      "mint.v1.RejectCertificateRequestResponse" +
-      "Bh\n\017dev.certmint.v1B\027CertificateServiceP" +
-      "rotoP\001Z:github.com/certmint/certmint/gen" +
-      "/go/certmint/v1;certmintv1b\006proto3"
+      "ess_token_id\030\027 \001(\tR\022ownerAccessTokenId\022I" +
+      "\n\rrenewal_state\030\036 \001(\0162$.certmint.v1.Cert" +
+      "ificateRenewalStateR\014renewalState\022@\n\022las" +
+      "t_renewal_error\030\037 \001(\0132\022.google.rpc.Statu" +
+      "sR\020lastRenewalError\022)\n\020renewal_failures\030" +
+      "  \001(\005R\017renewalFailures\022U\n\031next_renewal_a" +
+      "ttempt_time\030! \001(\0132\032.google.protobuf.Time" +
+      "stampR\026nextRenewalAttemptTime\"\242\001\n\030WatchC" +
+      "ertificatesRequest\022\'\n\016certificate_id\030\001 \001" +
+      "(\tH\000R\rcertificateId\0221\n\023certificate_profi" +
+      "le\030\002 \001(\tH\000R\022certificateProfile\022!\n\014after_" +
+      "cursor\030\003 \001(\tR\013afterCursorB\007\n\005scope\"\266\003\n\031W" +
+      "atchCertificatesResponse\022\026\n\006cursor\030\001 \001(\t" +
+      "R\006cursor\0225\n\004type\030\002 \001(\0162!.certmint.v1.Cer" +
+      "tificateEventTypeR\004type\0229\n\nevent_time\030\003 " +
+      "\001(\0132\032.google.protobuf.TimestampR\teventTi" +
+      "me\022:\n\013certificate\030\004 \001(\0132\030.certmint.v1.Ce" +
+      "rtificateR\013certificate\0226\n\027previous_certi" +
+      "ficate_id\030\005 \001(\tR\025previousCertificateId\022&" +
+      "\n\017private_key_pem\030\006 \001(\tR\rprivateKeyPem\022(" +
+      "\n\005error\030\007 \001(\0132\022.google.rpc.StatusR\005error" +
+      "\022I\n!issuing_certificate_authority_pem\030\010 " +
+      "\001(\tR\036issuingCertificateAuthorityPem\"@\n\034G" +
+      "etCurrentCertificateRequest\022 \n\013certifica" +
+      "te\030\001 \001(\tR\013certificate\"[\n\035GetCurrentCerti" +
+      "ficateResponse\022:\n\013certificate\030\001 \001(\0132\030.ce" +
+      "rtmint.v1.CertificateR\013certificate\"9\n\025Ge" +
+      "tCertificateRequest\022 \n\013certificate\030\001 \001(\t" +
+      "R\013certificate\"T\n\026GetCertificateResponse\022" +
+      ":\n\013certificate\030\001 \001(\0132\030.certmint.v1.Certi" +
+      "ficateR\013certificate\"\333\002\n\027ListCertificates" +
+      "Request\022\033\n\tpage_size\030\001 \001(\005R\010pageSize\022\035\n\n" +
+      "page_token\030\002 \001(\tR\tpageToken\022/\n\023certifica" +
+      "te_profile\030\003 \001(\tR\022certificateProfile\0223\n\025" +
+      "certificate_authority\030\004 \001(\tR\024certificate" +
+      "Authority\0226\n\006status\030\005 \001(\0162\036.certmint.v1." +
+      "CertificateStatusR\006status\022A\n\016expires_bef" +
+      "ore\030\006 \001(\0132\032.google.protobuf.TimestampR\re" +
+      "xpiresBefore\022#\n\rname_contains\030\007 \001(\tR\014nam" +
+      "eContains\"\200\001\n\030ListCertificatesResponse\022<" +
+      "\n\014certificates\030\001 \003(\0132\030.certmint.v1.Certi" +
+      "ficateR\014certificates\022&\n\017next_page_token\030" +
+      "\002 \001(\tR\rnextPageToken\"s\n\030RevokeCertificat" +
+      "eRequest\022 \n\013certificate\030\001 \001(\tR\013certifica" +
+      "te\0225\n\006reason\030\002 \001(\0162\035.certmint.v1.Revocat" +
+      "ionReasonR\006reason\"W\n\031RevokeCertificateRe" +
+      "sponse\022:\n\013certificate\030\001 \001(\0132\030.certmint.v" +
+      "1.CertificateR\013certificate\"r\n ApproveCer" +
+      "tificateRequestRequest\0224\n\026certificate_re" +
+      "quest_id\030\001 \001(\tR\024certificateRequestId\022\030\n\007" +
+      "comment\030\002 \001(\tR\007comment\"u\n!ApproveCertifi" +
+      "cateRequestResponse\022P\n\023certificate_reque" +
+      "st\030\001 \001(\0132\037.certmint.v1.CertificateReques" +
+      "tR\022certificateRequest\"o\n\037RejectCertifica" +
+      "teRequestRequest\0224\n\026certificate_request_" +
+      "id\030\001 \001(\tR\024certificateRequestId\022\026\n\006reason" +
+      "\030\002 \001(\tR\006reason\"t\n RejectCertificateReque" +
+      "stResponse\022P\n\023certificate_request\030\001 \001(\0132" +
+      "\037.certmint.v1.CertificateRequestR\022certif" +
+      "icateRequest*\226\002\n\030CertificateRequestStatu" +
+      "s\022*\n&CERTIFICATE_REQUEST_STATUS_UNSPECIF" +
+      "IED\020\000\022/\n+CERTIFICATE_REQUEST_STATUS_PEND" +
+      "ING_APPROVAL\020\001\022&\n\"CERTIFICATE_REQUEST_ST" +
+      "ATUS_PENDING\020\002\022%\n!CERTIFICATE_REQUEST_ST" +
+      "ATUS_ISSUED\020\003\022%\n!CERTIFICATE_REQUEST_STA" +
+      "TUS_FAILED\020\004\022\'\n#CERTIFICATE_REQUEST_STAT" +
+      "US_REJECTED\020\005*\226\001\n\021CertificateStatus\022\"\n\036C" +
+      "ERTIFICATE_STATUS_UNSPECIFIED\020\000\022\035\n\031CERTI" +
+      "FICATE_STATUS_ACTIVE\020\001\022\036\n\032CERTIFICATE_ST" +
+      "ATUS_REVOKED\020\002\022\036\n\032CERTIFICATE_STATUS_EXP" +
+      "IRED\020\003*\214\001\n\020RenewalKeySource\022\"\n\036RENEWAL_K" +
+      "EY_SOURCE_UNSPECIFIED\020\000\022\032\n\026RENEWAL_KEY_S" +
+      "OURCE_NEW\020\001\022\034\n\030RENEWAL_KEY_SOURCE_REUSE\020" +
+      "\002\022\032\n\026RENEWAL_KEY_SOURCE_CSR\020\003*\216\002\n\027Certif" +
+      "icateRenewalState\022)\n%CERTIFICATE_RENEWAL" +
+      "_STATE_UNSPECIFIED\020\000\022\"\n\036CERTIFICATE_RENE" +
+      "WAL_STATE_IDLE\020\001\022&\n\"CERTIFICATE_RENEWAL_" +
+      "STATE_RENEWING\020\002\022%\n!CERTIFICATE_RENEWAL_" +
+      "STATE_RENEWED\020\003\022$\n CERTIFICATE_RENEWAL_S" +
+      "TATE_FAILED\020\004\022/\n+CERTIFICATE_RENEWAL_STA" +
+      "TE_AWAITING_APPROVAL\020\005*\303\002\n\024CertificateEv" +
+      "entType\022&\n\"CERTIFICATE_EVENT_TYPE_UNSPEC" +
+      "IFIED\020\000\022!\n\035CERTIFICATE_EVENT_TYPE_ISSUED" +
+      "\020\001\022\"\n\036CERTIFICATE_EVENT_TYPE_RENEWED\020\002\022\"" +
+      "\n\036CERTIFICATE_EVENT_TYPE_REVOKED\020\003\022)\n%CE" +
+      "RTIFICATE_EVENT_TYPE_RENEWAL_FAILED\020\004\022#\n" +
+      "\037CERTIFICATE_EVENT_TYPE_EXPIRING\020\005\022$\n CE" +
+      "RTIFICATE_EVENT_TYPE_KEEPALIVE\020\006\022\"\n\036CERT" +
+      "IFICATE_EVENT_TYPE_CURRENT\020\0072\242\010\n\022Certifi" +
+      "cateService\022_\n\020IssueCertificate\022$.certmi" +
+      "nt.v1.IssueCertificateRequest\032%.certmint" +
+      ".v1.IssueCertificateResponse\022_\n\020RenewCer" +
+      "tificate\022$.certmint.v1.RenewCertificateR" +
+      "equest\032%.certmint.v1.RenewCertificateRes" +
+      "ponse\022_\n\020GetRequestStatus\022$.certmint.v1." +
+      "GetRequestStatusRequest\032%.certmint.v1.Ge" +
+      "tRequestStatusResponse\022Y\n\016GetCertificate" +
+      "\022\".certmint.v1.GetCertificateRequest\032#.c" +
+      "ertmint.v1.GetCertificateResponse\022_\n\020Lis" +
+      "tCertificates\022$.certmint.v1.ListCertific" +
+      "atesRequest\032%.certmint.v1.ListCertificat" +
+      "esResponse\022b\n\021RevokeCertificate\022%.certmi" +
+      "nt.v1.RevokeCertificateRequest\032&.certmin" +
+      "t.v1.RevokeCertificateResponse\022z\n\031Approv" +
+      "eCertificateRequest\022-.certmint.v1.Approv" +
+      "eCertificateRequestRequest\032..certmint.v1" +
+      ".ApproveCertificateRequestResponse\022w\n\030Re" +
+      "jectCertificateRequest\022,.certmint.v1.Rej" +
+      "ectCertificateRequestRequest\032-.certmint." +
+      "v1.RejectCertificateRequestResponse\022d\n\021W" +
+      "atchCertificates\022%.certmint.v1.WatchCert" +
+      "ificatesRequest\032&.certmint.v1.WatchCerti" +
+      "ficatesResponse0\001\022n\n\025GetCurrentCertifica" +
+      "te\022).certmint.v1.GetCurrentCertificateRe" +
+      "quest\032*.certmint.v1.GetCurrentCertificat" +
+      "eResponseBh\n\017dev.certmint.v1B\027Certificat" +
+      "eServiceProtoP\001Z:github.com/certmint/cer" +
+      "tmint/gen/go/certmint/v1;certmintv1b\006pro" +
+      "to3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -386,63 +453,87 @@ public final class CertificateServiceProto {
     internal_static_certmint_v1_Certificate_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_Certificate_descriptor,
-        new java.lang.String[] { "Id", "SerialNumber", "Status", "CertificateAuthorityId", "CertificateProfileId", "CertificateRequestId", "Subject", "SubjectAlternativeNames", "KeyAlgorithm", "SignatureAlgorithm", "KeyUsages", "ExtendedKeyUsages", "NotBefore", "NotAfter", "FingerprintSha256", "CertificatePem", "CertificateChainPem", "RevokeTime", "RevocationReason", "RenewedFromCertificateId", "RenewedByCertificateId", "CreateTime", "OwnerAccessTokenId", });
-    internal_static_certmint_v1_GetCertificateRequest_descriptor =
+        new java.lang.String[] { "Id", "SerialNumber", "Status", "CertificateAuthorityId", "CertificateProfileId", "CertificateRequestId", "Subject", "SubjectAlternativeNames", "KeyAlgorithm", "SignatureAlgorithm", "KeyUsages", "ExtendedKeyUsages", "NotBefore", "NotAfter", "FingerprintSha256", "CertificatePem", "CertificateChainPem", "RevokeTime", "RevocationReason", "RenewedFromCertificateId", "RenewedByCertificateId", "CreateTime", "OwnerAccessTokenId", "RenewalState", "LastRenewalError", "RenewalFailures", "NextRenewalAttemptTime", });
+    internal_static_certmint_v1_WatchCertificatesRequest_descriptor =
       getDescriptor().getMessageTypes().get(11);
+    internal_static_certmint_v1_WatchCertificatesRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_certmint_v1_WatchCertificatesRequest_descriptor,
+        new java.lang.String[] { "CertificateId", "CertificateProfile", "AfterCursor", "Scope", });
+    internal_static_certmint_v1_WatchCertificatesResponse_descriptor =
+      getDescriptor().getMessageTypes().get(12);
+    internal_static_certmint_v1_WatchCertificatesResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_certmint_v1_WatchCertificatesResponse_descriptor,
+        new java.lang.String[] { "Cursor", "Type", "EventTime", "Certificate", "PreviousCertificateId", "PrivateKeyPem", "Error", "IssuingCertificateAuthorityPem", });
+    internal_static_certmint_v1_GetCurrentCertificateRequest_descriptor =
+      getDescriptor().getMessageTypes().get(13);
+    internal_static_certmint_v1_GetCurrentCertificateRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_certmint_v1_GetCurrentCertificateRequest_descriptor,
+        new java.lang.String[] { "Certificate", });
+    internal_static_certmint_v1_GetCurrentCertificateResponse_descriptor =
+      getDescriptor().getMessageTypes().get(14);
+    internal_static_certmint_v1_GetCurrentCertificateResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_certmint_v1_GetCurrentCertificateResponse_descriptor,
+        new java.lang.String[] { "Certificate", });
+    internal_static_certmint_v1_GetCertificateRequest_descriptor =
+      getDescriptor().getMessageTypes().get(15);
     internal_static_certmint_v1_GetCertificateRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_GetCertificateRequest_descriptor,
         new java.lang.String[] { "Certificate", });
     internal_static_certmint_v1_GetCertificateResponse_descriptor =
-      getDescriptor().getMessageTypes().get(12);
+      getDescriptor().getMessageTypes().get(16);
     internal_static_certmint_v1_GetCertificateResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_GetCertificateResponse_descriptor,
         new java.lang.String[] { "Certificate", });
     internal_static_certmint_v1_ListCertificatesRequest_descriptor =
-      getDescriptor().getMessageTypes().get(13);
+      getDescriptor().getMessageTypes().get(17);
     internal_static_certmint_v1_ListCertificatesRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_ListCertificatesRequest_descriptor,
         new java.lang.String[] { "PageSize", "PageToken", "CertificateProfile", "CertificateAuthority", "Status", "ExpiresBefore", "NameContains", });
     internal_static_certmint_v1_ListCertificatesResponse_descriptor =
-      getDescriptor().getMessageTypes().get(14);
+      getDescriptor().getMessageTypes().get(18);
     internal_static_certmint_v1_ListCertificatesResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_ListCertificatesResponse_descriptor,
         new java.lang.String[] { "Certificates", "NextPageToken", });
     internal_static_certmint_v1_RevokeCertificateRequest_descriptor =
-      getDescriptor().getMessageTypes().get(15);
+      getDescriptor().getMessageTypes().get(19);
     internal_static_certmint_v1_RevokeCertificateRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_RevokeCertificateRequest_descriptor,
         new java.lang.String[] { "Certificate", "Reason", });
     internal_static_certmint_v1_RevokeCertificateResponse_descriptor =
-      getDescriptor().getMessageTypes().get(16);
+      getDescriptor().getMessageTypes().get(20);
     internal_static_certmint_v1_RevokeCertificateResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_RevokeCertificateResponse_descriptor,
         new java.lang.String[] { "Certificate", });
     internal_static_certmint_v1_ApproveCertificateRequestRequest_descriptor =
-      getDescriptor().getMessageTypes().get(17);
+      getDescriptor().getMessageTypes().get(21);
     internal_static_certmint_v1_ApproveCertificateRequestRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_ApproveCertificateRequestRequest_descriptor,
         new java.lang.String[] { "CertificateRequestId", "Comment", });
     internal_static_certmint_v1_ApproveCertificateRequestResponse_descriptor =
-      getDescriptor().getMessageTypes().get(18);
+      getDescriptor().getMessageTypes().get(22);
     internal_static_certmint_v1_ApproveCertificateRequestResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_ApproveCertificateRequestResponse_descriptor,
         new java.lang.String[] { "CertificateRequest", });
     internal_static_certmint_v1_RejectCertificateRequestRequest_descriptor =
-      getDescriptor().getMessageTypes().get(19);
+      getDescriptor().getMessageTypes().get(23);
     internal_static_certmint_v1_RejectCertificateRequestRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_RejectCertificateRequestRequest_descriptor,
         new java.lang.String[] { "CertificateRequestId", "Reason", });
     internal_static_certmint_v1_RejectCertificateRequestResponse_descriptor =
-      getDescriptor().getMessageTypes().get(20);
+      getDescriptor().getMessageTypes().get(24);
     internal_static_certmint_v1_RejectCertificateRequestResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_RejectCertificateRequestResponse_descriptor,

@@ -51,7 +51,9 @@ private static final long serialVersionUID = 0L;
   private boolean autoRenew_ = false;
   /**
    * <pre>
-   * Clients (or a later certmint release) renew automatically.
+   * certmint renews the profile's active certificates itself (server-driven renewal), at the
+   * time renew_before (or renew_before_days) sets; clients receive the successors with
+   * CertificateService.WatchCertificates. Without it, clients renew with RenewCertificate.
    * </pre>
    *
    * <code>bool auto_renew = 1 [json_name = "autoRenew"];</code>
@@ -96,6 +98,53 @@ private static final long serialVersionUID = 0L;
     return allowSharedRenewal_;
   }
 
+  public static final int RENEW_BEFORE_FIELD_NUMBER = 30;
+  private com.google.protobuf.Duration renewBefore_;
+  /**
+   * <pre>
+   * Renew this long before notAfter, for lifetimes of hours or minutes; overrides
+   * renew_before_days and must be shorter than the default TTL. With neither set, a
+   * certificate is renewed once two thirds of its lifetime have passed (cert-manager's
+   * default). Whole seconds.
+   * </pre>
+   *
+   * <code>.google.protobuf.Duration renew_before = 30 [json_name = "renewBefore"];</code>
+   * @return Whether the renewBefore field is set.
+   */
+  @java.lang.Override
+  public boolean hasRenewBefore() {
+    return renewBefore_ != null;
+  }
+  /**
+   * <pre>
+   * Renew this long before notAfter, for lifetimes of hours or minutes; overrides
+   * renew_before_days and must be shorter than the default TTL. With neither set, a
+   * certificate is renewed once two thirds of its lifetime have passed (cert-manager's
+   * default). Whole seconds.
+   * </pre>
+   *
+   * <code>.google.protobuf.Duration renew_before = 30 [json_name = "renewBefore"];</code>
+   * @return The renewBefore.
+   */
+  @java.lang.Override
+  public com.google.protobuf.Duration getRenewBefore() {
+    return renewBefore_ == null ? com.google.protobuf.Duration.getDefaultInstance() : renewBefore_;
+  }
+  /**
+   * <pre>
+   * Renew this long before notAfter, for lifetimes of hours or minutes; overrides
+   * renew_before_days and must be shorter than the default TTL. With neither set, a
+   * certificate is renewed once two thirds of its lifetime have passed (cert-manager's
+   * default). Whole seconds.
+   * </pre>
+   *
+   * <code>.google.protobuf.Duration renew_before = 30 [json_name = "renewBefore"];</code>
+   */
+  @java.lang.Override
+  public com.google.protobuf.DurationOrBuilder getRenewBeforeOrBuilder() {
+    return renewBefore_ == null ? com.google.protobuf.Duration.getDefaultInstance() : renewBefore_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -119,6 +168,9 @@ private static final long serialVersionUID = 0L;
     if (allowSharedRenewal_ != false) {
       output.writeBool(3, allowSharedRenewal_);
     }
+    if (renewBefore_ != null) {
+      output.writeMessage(30, getRenewBefore());
+    }
     getUnknownFields().writeTo(output);
   }
 
@@ -139,6 +191,10 @@ private static final long serialVersionUID = 0L;
     if (allowSharedRenewal_ != false) {
       size += com.google.protobuf.CodedOutputStream
         .computeBoolSize(3, allowSharedRenewal_);
+    }
+    if (renewBefore_ != null) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(30, getRenewBefore());
     }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
@@ -161,6 +217,11 @@ private static final long serialVersionUID = 0L;
         != other.getRenewBeforeDays()) return false;
     if (getAllowSharedRenewal()
         != other.getAllowSharedRenewal()) return false;
+    if (hasRenewBefore() != other.hasRenewBefore()) return false;
+    if (hasRenewBefore()) {
+      if (!getRenewBefore()
+          .equals(other.getRenewBefore())) return false;
+    }
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -180,6 +241,10 @@ private static final long serialVersionUID = 0L;
     hash = (37 * hash) + ALLOW_SHARED_RENEWAL_FIELD_NUMBER;
     hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
         getAllowSharedRenewal());
+    if (hasRenewBefore()) {
+      hash = (37 * hash) + RENEW_BEFORE_FIELD_NUMBER;
+      hash = (53 * hash) + getRenewBefore().hashCode();
+    }
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -316,6 +381,11 @@ private static final long serialVersionUID = 0L;
       autoRenew_ = false;
       renewBeforeDays_ = 0;
       allowSharedRenewal_ = false;
+      renewBefore_ = null;
+      if (renewBeforeBuilder_ != null) {
+        renewBeforeBuilder_.dispose();
+        renewBeforeBuilder_ = null;
+      }
       return this;
     }
 
@@ -357,6 +427,11 @@ private static final long serialVersionUID = 0L;
       }
       if (((from_bitField0_ & 0x00000004) != 0)) {
         result.allowSharedRenewal_ = allowSharedRenewal_;
+      }
+      if (((from_bitField0_ & 0x00000008) != 0)) {
+        result.renewBefore_ = renewBeforeBuilder_ == null
+            ? renewBefore_
+            : renewBeforeBuilder_.build();
       }
     }
 
@@ -413,6 +488,9 @@ private static final long serialVersionUID = 0L;
       if (other.getAllowSharedRenewal() != false) {
         setAllowSharedRenewal(other.getAllowSharedRenewal());
       }
+      if (other.hasRenewBefore()) {
+        mergeRenewBefore(other.getRenewBefore());
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -454,6 +532,13 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000004;
               break;
             } // case 24
+            case 242: {
+              input.readMessage(
+                  getRenewBeforeFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              bitField0_ |= 0x00000008;
+              break;
+            } // case 242
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -474,7 +559,9 @@ private static final long serialVersionUID = 0L;
     private boolean autoRenew_ ;
     /**
      * <pre>
-     * Clients (or a later certmint release) renew automatically.
+     * certmint renews the profile's active certificates itself (server-driven renewal), at the
+     * time renew_before (or renew_before_days) sets; clients receive the successors with
+     * CertificateService.WatchCertificates. Without it, clients renew with RenewCertificate.
      * </pre>
      *
      * <code>bool auto_renew = 1 [json_name = "autoRenew"];</code>
@@ -486,7 +573,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Clients (or a later certmint release) renew automatically.
+     * certmint renews the profile's active certificates itself (server-driven renewal), at the
+     * time renew_before (or renew_before_days) sets; clients receive the successors with
+     * CertificateService.WatchCertificates. Without it, clients renew with RenewCertificate.
      * </pre>
      *
      * <code>bool auto_renew = 1 [json_name = "autoRenew"];</code>
@@ -502,7 +591,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Clients (or a later certmint release) renew automatically.
+     * certmint renews the profile's active certificates itself (server-driven renewal), at the
+     * time renew_before (or renew_before_days) sets; clients receive the successors with
+     * CertificateService.WatchCertificates. Without it, clients renew with RenewCertificate.
      * </pre>
      *
      * <code>bool auto_renew = 1 [json_name = "autoRenew"];</code>
@@ -613,6 +704,188 @@ private static final long serialVersionUID = 0L;
       allowSharedRenewal_ = false;
       onChanged();
       return this;
+    }
+
+    private com.google.protobuf.Duration renewBefore_;
+    private com.google.protobuf.SingleFieldBuilderV3<
+        com.google.protobuf.Duration, com.google.protobuf.Duration.Builder, com.google.protobuf.DurationOrBuilder> renewBeforeBuilder_;
+    /**
+     * <pre>
+     * Renew this long before notAfter, for lifetimes of hours or minutes; overrides
+     * renew_before_days and must be shorter than the default TTL. With neither set, a
+     * certificate is renewed once two thirds of its lifetime have passed (cert-manager's
+     * default). Whole seconds.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration renew_before = 30 [json_name = "renewBefore"];</code>
+     * @return Whether the renewBefore field is set.
+     */
+    public boolean hasRenewBefore() {
+      return ((bitField0_ & 0x00000008) != 0);
+    }
+    /**
+     * <pre>
+     * Renew this long before notAfter, for lifetimes of hours or minutes; overrides
+     * renew_before_days and must be shorter than the default TTL. With neither set, a
+     * certificate is renewed once two thirds of its lifetime have passed (cert-manager's
+     * default). Whole seconds.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration renew_before = 30 [json_name = "renewBefore"];</code>
+     * @return The renewBefore.
+     */
+    public com.google.protobuf.Duration getRenewBefore() {
+      if (renewBeforeBuilder_ == null) {
+        return renewBefore_ == null ? com.google.protobuf.Duration.getDefaultInstance() : renewBefore_;
+      } else {
+        return renewBeforeBuilder_.getMessage();
+      }
+    }
+    /**
+     * <pre>
+     * Renew this long before notAfter, for lifetimes of hours or minutes; overrides
+     * renew_before_days and must be shorter than the default TTL. With neither set, a
+     * certificate is renewed once two thirds of its lifetime have passed (cert-manager's
+     * default). Whole seconds.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration renew_before = 30 [json_name = "renewBefore"];</code>
+     */
+    public Builder setRenewBefore(com.google.protobuf.Duration value) {
+      if (renewBeforeBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        renewBefore_ = value;
+      } else {
+        renewBeforeBuilder_.setMessage(value);
+      }
+      bitField0_ |= 0x00000008;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Renew this long before notAfter, for lifetimes of hours or minutes; overrides
+     * renew_before_days and must be shorter than the default TTL. With neither set, a
+     * certificate is renewed once two thirds of its lifetime have passed (cert-manager's
+     * default). Whole seconds.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration renew_before = 30 [json_name = "renewBefore"];</code>
+     */
+    public Builder setRenewBefore(
+        com.google.protobuf.Duration.Builder builderForValue) {
+      if (renewBeforeBuilder_ == null) {
+        renewBefore_ = builderForValue.build();
+      } else {
+        renewBeforeBuilder_.setMessage(builderForValue.build());
+      }
+      bitField0_ |= 0x00000008;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Renew this long before notAfter, for lifetimes of hours or minutes; overrides
+     * renew_before_days and must be shorter than the default TTL. With neither set, a
+     * certificate is renewed once two thirds of its lifetime have passed (cert-manager's
+     * default). Whole seconds.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration renew_before = 30 [json_name = "renewBefore"];</code>
+     */
+    public Builder mergeRenewBefore(com.google.protobuf.Duration value) {
+      if (renewBeforeBuilder_ == null) {
+        if (((bitField0_ & 0x00000008) != 0) &&
+          renewBefore_ != null &&
+          renewBefore_ != com.google.protobuf.Duration.getDefaultInstance()) {
+          getRenewBeforeBuilder().mergeFrom(value);
+        } else {
+          renewBefore_ = value;
+        }
+      } else {
+        renewBeforeBuilder_.mergeFrom(value);
+      }
+      bitField0_ |= 0x00000008;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Renew this long before notAfter, for lifetimes of hours or minutes; overrides
+     * renew_before_days and must be shorter than the default TTL. With neither set, a
+     * certificate is renewed once two thirds of its lifetime have passed (cert-manager's
+     * default). Whole seconds.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration renew_before = 30 [json_name = "renewBefore"];</code>
+     */
+    public Builder clearRenewBefore() {
+      bitField0_ = (bitField0_ & ~0x00000008);
+      renewBefore_ = null;
+      if (renewBeforeBuilder_ != null) {
+        renewBeforeBuilder_.dispose();
+        renewBeforeBuilder_ = null;
+      }
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Renew this long before notAfter, for lifetimes of hours or minutes; overrides
+     * renew_before_days and must be shorter than the default TTL. With neither set, a
+     * certificate is renewed once two thirds of its lifetime have passed (cert-manager's
+     * default). Whole seconds.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration renew_before = 30 [json_name = "renewBefore"];</code>
+     */
+    public com.google.protobuf.Duration.Builder getRenewBeforeBuilder() {
+      bitField0_ |= 0x00000008;
+      onChanged();
+      return getRenewBeforeFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * Renew this long before notAfter, for lifetimes of hours or minutes; overrides
+     * renew_before_days and must be shorter than the default TTL. With neither set, a
+     * certificate is renewed once two thirds of its lifetime have passed (cert-manager's
+     * default). Whole seconds.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration renew_before = 30 [json_name = "renewBefore"];</code>
+     */
+    public com.google.protobuf.DurationOrBuilder getRenewBeforeOrBuilder() {
+      if (renewBeforeBuilder_ != null) {
+        return renewBeforeBuilder_.getMessageOrBuilder();
+      } else {
+        return renewBefore_ == null ?
+            com.google.protobuf.Duration.getDefaultInstance() : renewBefore_;
+      }
+    }
+    /**
+     * <pre>
+     * Renew this long before notAfter, for lifetimes of hours or minutes; overrides
+     * renew_before_days and must be shorter than the default TTL. With neither set, a
+     * certificate is renewed once two thirds of its lifetime have passed (cert-manager's
+     * default). Whole seconds.
+     * </pre>
+     *
+     * <code>.google.protobuf.Duration renew_before = 30 [json_name = "renewBefore"];</code>
+     */
+    private com.google.protobuf.SingleFieldBuilderV3<
+        com.google.protobuf.Duration, com.google.protobuf.Duration.Builder, com.google.protobuf.DurationOrBuilder> 
+        getRenewBeforeFieldBuilder() {
+      if (renewBeforeBuilder_ == null) {
+        renewBeforeBuilder_ = new com.google.protobuf.SingleFieldBuilderV3<
+            com.google.protobuf.Duration, com.google.protobuf.Duration.Builder, com.google.protobuf.DurationOrBuilder>(
+                getRenewBefore(),
+                getParentForChildren(),
+                isClean());
+        renewBefore_ = null;
+      }
+      return renewBeforeBuilder_;
     }
     @java.lang.Override
     public final Builder setUnknownFields(

@@ -9,7 +9,9 @@ public interface RenewalSettingsOrBuilder extends
 
   /**
    * <pre>
-   * Clients (or a later certmint release) renew automatically.
+   * certmint renews the profile's active certificates itself (server-driven renewal), at the
+   * time renew_before (or renew_before_days) sets; clients receive the successors with
+   * CertificateService.WatchCertificates. Without it, clients renew with RenewCertificate.
    * </pre>
    *
    * <code>bool auto_renew = 1 [json_name = "autoRenew"];</code>
@@ -40,4 +42,40 @@ public interface RenewalSettingsOrBuilder extends
    * @return The allowSharedRenewal.
    */
   boolean getAllowSharedRenewal();
+
+  /**
+   * <pre>
+   * Renew this long before notAfter, for lifetimes of hours or minutes; overrides
+   * renew_before_days and must be shorter than the default TTL. With neither set, a
+   * certificate is renewed once two thirds of its lifetime have passed (cert-manager's
+   * default). Whole seconds.
+   * </pre>
+   *
+   * <code>.google.protobuf.Duration renew_before = 30 [json_name = "renewBefore"];</code>
+   * @return Whether the renewBefore field is set.
+   */
+  boolean hasRenewBefore();
+  /**
+   * <pre>
+   * Renew this long before notAfter, for lifetimes of hours or minutes; overrides
+   * renew_before_days and must be shorter than the default TTL. With neither set, a
+   * certificate is renewed once two thirds of its lifetime have passed (cert-manager's
+   * default). Whole seconds.
+   * </pre>
+   *
+   * <code>.google.protobuf.Duration renew_before = 30 [json_name = "renewBefore"];</code>
+   * @return The renewBefore.
+   */
+  com.google.protobuf.Duration getRenewBefore();
+  /**
+   * <pre>
+   * Renew this long before notAfter, for lifetimes of hours or minutes; overrides
+   * renew_before_days and must be shorter than the default TTL. With neither set, a
+   * certificate is renewed once two thirds of its lifetime have passed (cert-manager's
+   * default). Whole seconds.
+   * </pre>
+   *
+   * <code>.google.protobuf.Duration renew_before = 30 [json_name = "renewBefore"];</code>
+   */
+  com.google.protobuf.DurationOrBuilder getRenewBeforeOrBuilder();
 }

@@ -1,0 +1,154 @@
+import { type handleServerStreamingCall, Metadata, type ServerWritableStream } from "@grpc/grpc-js";
+import {
+  CertificateServiceService,
+  CertificateEventType as PbEventType,
+  type WatchCertificatesRequest,
+  type WatchCertificatesResponse,
+} from "../../gen/ts/certmint/v1/certificate_service";
+import { databaseOutage } from "../database-outage";
+import { CertmintError, isCertmintError } from "../errors";
+import type { Call } from "../issuance/call";
+import type { IssuanceDeps } from "../issuance/deps";
+import type { CertificateWatch, WatchEvent, WatchTarget } from "../issuance/events/watch";
+import { noteCallActor } from "../server/call-logging";
+import { peerIdentity } from "../server/peer-identity";
+import { certificateToProto, storedErrorToStatus } from "./convert/certificate";
+import { enumCodec } from "./convert/enums";
+import { codeOf, toServiceError } from "./errors";
+import { admitRequest } from "./request-check";
+import type { HandlerDeps } from "./unary";
+
+const METHOD = CertificateServiceService.watchCertificates.path;
+
+const eventTypeCodec = enumCodec(PbEventType, "CERTIFICATE_EVENT_TYPE_", [
+  "ISSUED",
+  "RENEWED",
+  "REVOKED",
+  "RENEWAL_FAILED",
+  "EXPIRING",
+  "KEEPALIVE",
+  "CURRENT",
+] as const satisfies readonly WatchEvent["type"][]);
+
+function targetOf(req: WatchCertificatesRequest): WatchTarget {
+  const scope = req.scope;
+  if (scope?.$case === "certificateId") return { kind: "LINEAGE", certificate: scope.value };
+  if (scope?.$case === "certificateProfile") return { kind: "PROFILE", profile: scope.value };
+  return { kind: "ALL" };
+}
+
+function eventToProto(e: WatchEvent, now: Date): WatchCertificatesResponse {
+  return {
+    cursor: e.cursor,
+    type: eventTypeCodec.toProto(e.type),
+    eventTime: e.time,
+    certificate: e.certificate ? certificateToProto(e.certificate, now, e.renewal) : undefined,
+    previousCertificateId: e.previousCertificateId ?? "",
+    privateKeyPem: e.privateKeyPem ?? "",
+    error: storedErrorToStatus(e.error ?? null),
+    issuingCertificateAuthorityPem: e.certificate
+      ? (e.certificate.chainPem.at(-1) ?? e.certificate.certificatePem)
+      : "",
+  };
+}
+
+/**
+ * WatchCertificates, a server-streaming call, through the same gate as every unary call
+ * (unary.ts steps 1-3: ready, authenticate, rate limit, authorize, request limits), read-only
+ * and so never audited. Its events come from the watch (src/issuance/events/watch.ts); the
+ * stream follows the client's flow control (a slow reader holds the next event back), ends
+ * when the client cancels, and ends with UNAVAILABLE (SERVER_STOPPING) when the server stops.
+ */
+export function watchCertificatesHandler(
+  deps: HandlerDeps,
+  issuance: () => IssuanceDeps,
+  watch: () => CertificateWatch,
+): handleServerStreamingCall<WatchCertificatesRequest, WatchCertificatesResponse> {
+  return (call) => {
+    const traceId = String(call.metadata.get("x-request-id")[0] ?? "");
+    const cancelled = new AbortController();
+    call.once("cancelled", () => cancelled.abort());
+    const run = async () => {
+      if (!deps.readiness.ready) {
+        throw new CertmintError(
+          "unavailable",
+          "SERVER_NOT_READY",
+          "certmint is starting or stopping; retry shortly",
+        );
+      }
+      const security = deps.security();
+      const actor = await security.authenticate(
+        call.metadata,
+        peerIdentity(call.getAuthContext()),
+        call.getPeer(),
+      );
+      noteCallActor(call.metadata, actor.slug);
+      security.admit(actor);
+      security.authorize(METHOD, actor);
+      const request = admitRequest(call.request);
+      const watchCall: Call = {
+        actor,
+        method: METHOD,
+        traceId,
+        peer: call.getPeer(),
+        abandoned: () => call.cancelled,
+        signal: cancelled.signal,
+        statusCodeOf: codeOf,
+      };
+      const events = await watch().open(watchCall, targetOf(request), request.afterCursor);
+      // Headers now, so a client knows the watch is open before its first event.
+      call.sendMetadata(new Metadata());
+      for await (const event of withCancel(events, cancelled.signal)) {
+        await write(call, eventToProto(event, issuance().now()));
+      }
+    };
+    run().then(
+      () => call.end(),
+      (err: unknown) => {
+        if (cancelled.signal.aborted) return;
+        const outage = isCertmintError(err) ? undefined : databaseOutage(err);
+        if (outage)
+          deps.logger.warn(
+            { cause: outage, method: METHOD, requestId: traceId },
+            "database unavailable",
+          );
+        else if (!isCertmintError(err))
+          deps.logger.error(
+            { err, method: METHOD, requestId: traceId },
+            "unhandled error in handler",
+          );
+        call.emit("error", toServiceError(err));
+      },
+    );
+  };
+}
+
+/** Writes one message, waiting while the client's flow-control window is full. */
+function write(
+  call: ServerWritableStream<unknown, WatchCertificatesResponse>,
+  msg: WatchCertificatesResponse,
+) {
+  return new Promise<void>((resolve) => {
+    if (call.write(msg)) resolve();
+    else call.once("drain", () => resolve());
+  });
+}
+
+/** The generator's events until `signal` aborts (the client went away). */
+async function* withCancel<T>(source: AsyncGenerator<T>, signal: AbortSignal): AsyncGenerator<T> {
+  const aborted = new Promise<"aborted">((resolve) =>
+    signal.aborted
+      ? resolve("aborted")
+      : signal.addEventListener("abort", () => resolve("aborted"), { once: true }),
+  );
+  try {
+    for (;;) {
+      const next = await Promise.race([source.next(), aborted]);
+      if (next === "aborted" || next.done) return;
+      yield next.value;
+    }
+  } finally {
+    // Ends the source at its next await; a pending read just finishes unused.
+    void source.return(undefined);
+  }
+}

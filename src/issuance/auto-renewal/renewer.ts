@@ -1,0 +1,221 @@
+import { isCertmintError } from "../../errors";
+import { auditRecordOf } from "../audit/record";
+import type { Actor, Call } from "../call";
+import { storedErrorOf } from "../certificates/outcome";
+import { renew } from "../certificates/renew";
+import type { IssuanceDeps } from "../deps";
+import type { ClaimedCertificate } from "../repositories";
+
+/** What the renewer is told by the configuration (src/config.ts RenewalConfig). */
+export interface RenewerSettings {
+  tickMs: number;
+  perSecond: number;
+  leaseSeconds: number;
+  retrySeconds: number;
+  retryMaxSeconds: number;
+  /** How long a generated key of a RETURN_ONCE profile stays sealed for its owner. */
+  keyHoldSeconds: number;
+}
+
+export interface RenewerHooks {
+  /** The gRPC status code of an error, for the audit record of a failed attempt. */
+  statusCodeOf(err: unknown): number;
+  /** A tick or an attempt failed for a reason that is not the certificate's (an outage). */
+  onError(err: unknown, certificateId?: string): void;
+  /** A certificate was renewed or an attempt failed (for the log). */
+  onOutcome?(outcome: AttemptOutcome): void;
+}
+
+export type AttemptOutcome =
+  | { certificateId: string; result: "RENEWED"; successorId: string }
+  | { certificateId: string; result: "AWAITING_APPROVAL"; requestId: string }
+  | { certificateId: string; result: "FAILED"; reason: string; retryAt: Date }
+  | { certificateId: string; result: "SETTLED" | "LEFT" };
+
+/**
+ * The actor of automatic renewals: in audit records (actor_slug "certmint-auto-renewal", no
+ * token: the nil UUID, as certmint's own SYSTEM_ACTOR) and for the checks of the renew use
+ * case, which it passes as an admin would. The successor's owner is still the certificate's
+ * owner: the renewal is made in its name (`caller`), so its key goes to it alone.
+ */
+export const AUTO_RENEWAL_ACTOR: Actor = {
+  id: "00000000-0000-0000-0000-000000000000",
+  slug: "certmint-auto-renewal",
+  role: "ADMIN",
+  profileIds: [],
+};
+
+/**
+ * The idempotency key (request_id) of an automatic renewal: one per certificate and attempt,
+ * so a retry after a crash replays it.
+ */
+export const autoRenewalRequestId = (certificateId: string, attempt: number) =>
+  `certmint-auto-renewal:${certificateId}:${attempt}`;
+
+/** Automatic renewals are audited as the RPC a client would call (proto CertificateService). */
+const RENEW_METHOD = "/certmint.v1.CertificateService/RenewCertificate";
+
+/** Renewals a tick runs at once (each waits on the database or on key generation). */
+const PARALLEL_ATTEMPTS = 4;
+
+/**
+ * Server-driven renewal (issue 13): every tick, claims due certificates of auto_renew profiles
+ * (claims.ts: row locks and a lease, so across replicas each is renewed by one of them), at
+ * most perSecond * tickMs / 1000 of them, and renews each through the RenewCertificate use
+ * case in its owner's name: same profile, subject and SANs, the profile's TTL, the policy as it
+ * is now; a CSR certificate's public key is kept (REUSE), a generated one gets a new key pair.
+ *
+ * Exactly once: the renewal's request_id names the certificate and the attempt, so a replica
+ * that takes over a certificate whose renewer died replays that request (finishing it under its
+ * reserved serial if it was left PENDING) rather than making a second one; and linking the
+ * successor refuses a certificate already renewed. A refused attempt is recorded FAILED on the
+ * certificate, audited, sent to watchers, and retried with backoff under a new request_id.
+ */
+export class Renewer {
+  private timer?: NodeJS.Timeout;
+  private running: Promise<unknown> = Promise.resolve();
+  private stopped = false;
+
+  constructor(
+    private readonly deps: IssuanceDeps,
+    private readonly settings: RenewerSettings,
+    private readonly hooks: RenewerHooks,
+  ) {}
+
+  /** Certificates claimed per tick. */
+  get batchSize(): number {
+    return Math.max(1, Math.round((this.settings.perSecond * this.settings.tickMs) / 1000));
+  }
+
+  /** Ticks every tickMs until stopped; a tick never overlaps the one before. */
+  start(): void {
+    const loop = () => {
+      if (this.stopped) return;
+      this.running = this.tick()
+        .catch((err: unknown) => this.hooks.onError(err))
+        .finally(() => {
+          if (!this.stopped) {
+            this.timer = setTimeout(loop, this.settings.tickMs);
+            this.timer.unref();
+          }
+        });
+    };
+    loop();
+  }
+
+  /** Stops claiming; waits for the attempts of the running tick. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running.catch(() => undefined);
+  }
+
+  /** One round: claim a batch, renew each, then note certificates nearing expiry. */
+  async tick(): Promise<AttemptOutcome[]> {
+    const { renewals } = this.deps.store;
+    const claimed = await renewals.claimDue(
+      this.deps.now(),
+      this.batchSize,
+      this.settings.leaseSeconds,
+    );
+    const outcomes: AttemptOutcome[] = [];
+    let next = 0;
+    const worker = async () => {
+      while (next < claimed.length && !this.stopped) {
+        const cert = claimed[next++]!;
+        const outcome = await this.attempt(cert).catch((err: unknown) => {
+          this.hooks.onError(err, cert.id);
+          return { certificateId: cert.id, result: "LEFT" } as const;
+        });
+        this.hooks.onOutcome?.(outcome);
+        outcomes.push(outcome);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(PARALLEL_ATTEMPTS, claimed.length) }, worker));
+    await renewals.noteExpiring(this.deps.now(), this.batchSize);
+    return outcomes;
+  }
+
+  /** Renews one claimed certificate and records what came of it. */
+  private async attempt(cert: ClaimedCertificate): Promise<AttemptOutcome> {
+    const { store } = this.deps;
+    const idempotencyKey = autoRenewalRequestId(cert.id, cert.failures);
+    const call: Call = {
+      actor: AUTO_RENEWAL_ACTOR,
+      method: RENEW_METHOD,
+      traceId: idempotencyKey,
+      peer: "certmint-auto-renewal",
+      statusCodeOf: this.hooks.statusCodeOf,
+    };
+    // A generated key of a RETURN_ONCE profile stays sealed for the owner's watch this long.
+    const deps = { ...this.deps, generatedKeyReplaySeconds: this.settings.keyHoldSeconds };
+    try {
+      const outcome = await renew(deps, call, {
+        caller: cert.owner,
+        certificateId: cert.id,
+        idempotencyKey,
+        ttlSeconds: cert.profileTtlSeconds ?? undefined,
+        validateOnly: false,
+      });
+      if (outcome.status === "PENDING_APPROVAL") {
+        await store.renewals.markAwaitingApproval(cert.id, outcome.certificateRequestId);
+        return {
+          certificateId: cert.id,
+          result: "AWAITING_APPROVAL",
+          requestId: outcome.certificateRequestId,
+        };
+      }
+      await store.renewals.markSettled(cert.id);
+      return {
+        certificateId: cert.id,
+        result: "RENEWED",
+        successorId: outcome.certificate?.certificateId ?? "",
+      };
+    } catch (err) {
+      if (!isCertmintError(err) || TRANSIENT.has(err.kind)) {
+        // An outage or a request another replica still holds: the lease runs out and any
+        // replica tries again; nothing is said about the certificate.
+        this.hooks.onError(err, cert.id);
+        return { certificateId: cert.id, result: "LEFT" };
+      }
+      if (SETTLED_REASONS.has(err.reason)) {
+        await store.renewals.markSettled(cert.id);
+        return { certificateId: cert.id, result: "SETTLED" };
+      }
+      const retryAt = new Date(this.deps.now().getTime() + this.backoffSeconds(cert) * 1000);
+      // The failure on the certificate, and the attempt's audit record unless the refusal
+      // wrote one with the change it made (a FAILED request), commit together.
+      await store.transaction(async (tx) => {
+        await tx.renewals.markFailedAttempt(cert, storedErrorOf(err), retryAt);
+        if (call.auditRecordId) return;
+        await tx.audit.insert(
+          auditRecordOf(
+            call,
+            { type: "certificate", id: cert.id },
+            { statusCode: this.hooks.statusCodeOf(err), errorReason: err.reason },
+            this.deps.now(),
+          ),
+        );
+      });
+      return { certificateId: cert.id, result: "FAILED", reason: err.reason, retryAt };
+    }
+  }
+
+  /** retrySeconds, doubled per earlier failure, at most retryMaxSeconds. */
+  private backoffSeconds(cert: ClaimedCertificate): number {
+    const { retrySeconds, retryMaxSeconds } = this.settings;
+    return Math.min(retryMaxSeconds, retrySeconds * 2 ** Math.min(cert.failures, 30));
+  }
+}
+
+/** Failures that say nothing about the certificate: retried once the lease runs out. */
+const TRANSIENT = new Set([
+  "unavailable",
+  "aborted",
+  "deadline_exceeded",
+  "resource_exhausted",
+  "internal",
+]);
+
+/** The certificate was renewed or revoked by another path: nothing left to do. */
+const SETTLED_REASONS = new Set(["CERTIFICATE_ALREADY_RENEWED", "CERTIFICATE_REVOKED"]);

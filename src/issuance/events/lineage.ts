@@ -1,0 +1,33 @@
+import type { Call } from "../call";
+import { certificateNamed, findCertificate } from "../certificates/find";
+import { requireProfileAccessById } from "../profiles/access";
+import {
+  type CaRepository,
+  type CertificateRepository,
+  type CertificateView,
+  certificateView,
+  type ProfileRepository,
+} from "../repositories";
+
+/**
+ * GetCurrentCertificate: the newest certificate of a lineage, following renewed_by_id from
+ * the certificate named (by id or serial). A profile-scoped token sees only the lineages of
+ * its profiles.
+ */
+export async function currentCertificate(
+  deps: {
+    store: {
+      certificates: Pick<CertificateRepository, "findById" | "findBySerial" | "newestSuccessorOf">;
+      cas: Pick<CaRepository, "findBySerial">;
+      profiles: Pick<ProfileRepository, "find">;
+    };
+  },
+  call: Call,
+  ref: string,
+): Promise<CertificateView> {
+  const { store } = deps;
+  const start = await findCertificate(store, ref, "certificate");
+  await requireProfileAccessById(store, call, start.profileId);
+  const newest = await store.certificates.newestSuccessorOf(start.id);
+  return certificateView(newest === start.id ? start : await certificateNamed(store, newest));
+}

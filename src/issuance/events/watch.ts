@@ -1,0 +1,301 @@
+import { CertmintError, failedPrecondition, invalidField } from "../../errors";
+import { exportPrivateKeyPem } from "../../signer";
+import { type RenewalStatus, renewalStatuses } from "../auto-renewal/status";
+import { type Actor, type Call, PROFILE_SCOPED_ROLES, requireProfileAccess } from "../call";
+import { findCertificate } from "../certificates/find";
+import { certificateKeyAad, requestKeyAad } from "../certificates/keys";
+import { resolveRef } from "../common/refs";
+import type { IssuanceDeps } from "../deps";
+import { requireProfileAccessById } from "../profiles/access";
+import {
+  type CaRepository,
+  type Certificate,
+  type CertificateEventRepository,
+  type CertificateEventType,
+  type CertificateRepository,
+  type CertificateRequest,
+  type CertificateView,
+  certificateView,
+  type EventFilter,
+  type ProfileRepository,
+  type RenewalRepository,
+  type RequestRepository,
+  type StoredError,
+  type StoredEvent,
+} from "../repositories";
+
+/** What a watch reads: events, the certificates they name with their requests, the keyring. */
+export type WatchDeps = Pick<IssuanceDeps, "keyring" | "now"> & {
+  store: {
+    events: Pick<CertificateEventRepository, "eventsAfter" | "headPosition" | "horizonPosition">;
+    certificates: Pick<
+      CertificateRepository,
+      "findById" | "findByIds" | "findBySerial" | "newestSuccessorOf" | "lineageFrom"
+    >;
+    requests: Pick<RequestRepository, "findByIds">;
+    renewals: Pick<RenewalRepository, "renewalsOf">;
+    profiles: Pick<ProfileRepository, "find">;
+    cas: Pick<CaRepository, "findBySerial">;
+  };
+};
+
+/** What a watch names (proto WatchCertificatesRequest.scope). */
+export type WatchTarget =
+  | { kind: "ALL" }
+  | { kind: "LINEAGE"; certificate: string }
+  | { kind: "PROFILE"; profile: string };
+
+/** One message of a watch. */
+export interface WatchEvent {
+  cursor: string;
+  type: CertificateEventType | "KEEPALIVE" | "CURRENT";
+  time: Date;
+  certificate?: CertificateView;
+  renewal?: RenewalStatus;
+  previousCertificateId?: string;
+  /** PKCS#8 PEM of a key certmint generated, to the certificate's owner only. */
+  privateKeyPem?: string;
+  error?: StoredError;
+}
+
+export interface WatchSettings {
+  keepaliveMs: number;
+}
+
+/** Events read per query. */
+const PAGE = 100;
+
+/** A cursor: the decimal position of an event (feed.ts). */
+function parseCursor(cursor: string): number | undefined {
+  if (cursor === "") return undefined;
+  if (!/^\d{1,15}$/.test(cursor)) {
+    throw invalidField(
+      "CURSOR_INVALID",
+      "after_cursor must be a cursor a watch sent",
+      "after_cursor",
+      "not a cursor of this server",
+    );
+  }
+  return Number(cursor);
+}
+
+export const serverStopping = () =>
+  new CertmintError(
+    "unavailable",
+    "SERVER_STOPPING",
+    "certmint is stopping; reconnect (to another replica) with the last cursor",
+  );
+
+/**
+ * WatchCertificates: the events of certificate_event after a cursor, as the watcher may see
+ * them, then every new one as it is numbered (sequencer.ts), with KEEPALIVEs on idle streams.
+ * A watcher is woken by `wake()` (the sequencer numbered events: on this replica directly, on
+ * others through NOTIFY) and otherwise looks again every keepalive.
+ */
+export class CertificateWatch {
+  private generation = 0;
+  private readonly waiters = new Set<() => void>();
+  private readonly stopping = new AbortController();
+
+  constructor(
+    private readonly deps: WatchDeps,
+    private readonly settings: WatchSettings,
+  ) {}
+
+  /** New events may be there: every waiting stream looks. */
+  wake(): void {
+    this.generation++;
+    for (const w of [...this.waiters]) w();
+  }
+
+  /** Ends every stream (with UNAVAILABLE SERVER_STOPPING): the server is stopping. */
+  stop(): void {
+    this.stopping.abort();
+    this.wake();
+  }
+
+  /**
+   * Checks a watch before its stream starts (NOT_FOUND, PERMISSION_DENIED, INVALID_ARGUMENT
+   * reach the caller as its status) and returns its events, as the call's actor may see them.
+   */
+  async open(call: Call, target: WatchTarget, afterCursor: string) {
+    const { store } = this.deps;
+    const { actor } = call;
+    const after = parseCursor(afterCursor);
+    const scoped = PROFILE_SCOPED_ROLES.includes(actor.role);
+    const filter: EventFilter = scoped ? { profileIds: actor.profileIds } : {};
+    let lineage: Set<string> | undefined;
+    if (target.kind === "PROFILE") {
+      const profile = await resolveRef(
+        target.profile,
+        "certificate profile",
+        "certificate_profile",
+        (k) => store.profiles.find(k),
+      );
+      requireProfileAccess(call, profile);
+      filter.profileIds = [profile.id];
+    } else if (target.kind === "LINEAGE") {
+      const start = await findCertificate(store, target.certificate, "certificate_id");
+      await requireProfileAccessById(store, call, start.profileId);
+      lineage = new Set(await store.certificates.lineageFrom(start.id));
+    }
+    if (after !== undefined && after < (await store.events.horizonPosition())) {
+      throw failedPrecondition(
+        "CURSOR_EXPIRED",
+        "the events after this cursor were deleted (CERTMINT_WATCH_RETENTION_SECONDS); read the current certificate (GetCurrentCertificate) and watch again without a cursor",
+      );
+    }
+    const from = after ?? (await store.events.headPosition());
+    return this.events(actor, filter, lineage, from, after === undefined);
+  }
+
+  private async *events(
+    actor: Actor,
+    filter: EventFilter,
+    lineage: Set<string> | undefined,
+    from: number,
+    sendCurrent: boolean,
+  ): AsyncGenerator<WatchEvent> {
+    const { store } = this.deps;
+    let position = from;
+    if (lineage && sendCurrent) {
+      const newest = await store.certificates.newestSuccessorOf([...lineage][0]!);
+      const [event] = await this.hydrate(actor, [
+        {
+          position,
+          type: "CURRENT",
+          certificateId: newest,
+          profileId: null,
+          previousCertificateId: null,
+          error: null,
+          createdAt: this.deps.now(),
+        },
+      ]);
+      if (event) yield event;
+    }
+    let lastSent = Date.now();
+    for (;;) {
+      if (this.stopping.signal.aborted) throw serverStopping();
+      const seen = this.generation;
+      const events = await store.events.eventsAfter(
+        position,
+        lineage ? { ...filter, certificateIds: [...lineage] } : filter,
+        PAGE,
+      );
+      if (events.length > 0) {
+        // A renewal adds its successor to a lineage: later events of the batch were chosen
+        // without it, so the rest is read again from there.
+        let cut = events.length;
+        if (lineage) {
+          const grows = events.findIndex(
+            (e) => e.type === "RENEWED" && !lineage.has(e.certificateId),
+          );
+          if (grows >= 0) {
+            cut = grows + 1;
+            lineage.add(events[grows]!.certificateId);
+          }
+        }
+        for (const event of await this.hydrate(actor, events.slice(0, cut))) {
+          position = Number(event.cursor);
+          yield event;
+        }
+        position = Math.max(position, events[cut - 1]!.position);
+        lastSent = Date.now();
+        continue;
+      }
+      const idle = this.settings.keepaliveMs - (Date.now() - lastSent);
+      if (idle <= 0) {
+        yield { cursor: String(position), type: "KEEPALIVE", time: this.deps.now() };
+        lastSent = Date.now();
+        continue;
+      }
+      await this.waitForWake(seen, idle);
+    }
+  }
+
+  /** Resolves when woken after generation `seen` (at once if already), or after `ms`. */
+  private waitForWake(seen: number, ms: number): Promise<void> {
+    if (this.generation !== seen || this.stopping.signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.waiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.waiters.add(done);
+    });
+  }
+
+  /** Events with their certificates, renewal status and (to the owner) generated keys. */
+  private async hydrate(
+    actor: Actor,
+    events: Array<Omit<StoredEvent, "type"> & { type: CertificateEventType | "CURRENT" }>,
+  ): Promise<WatchEvent[]> {
+    const rows = await this.certificatesOf(events.map((e) => e.certificateId));
+    const statuses = await renewalStatuses(
+      this.deps,
+      [...rows.values()].map((r) => r.certificate),
+    );
+    return events.map((e) => {
+      const row = rows.get(e.certificateId);
+      const withKey = e.type === "ISSUED" || e.type === "RENEWED" || e.type === "CURRENT";
+      return {
+        cursor: String(e.position),
+        type: e.type,
+        time: e.createdAt,
+        certificate: row && certificateView(row.certificate),
+        renewal: row ? statuses.get(row.certificate.id) : undefined,
+        previousCertificateId: e.previousCertificateId ?? undefined,
+        privateKeyPem:
+          row && withKey ? this.keyFor(actor, row.certificate, row.request) : undefined,
+        error: e.error ?? undefined,
+      };
+    });
+  }
+
+  /** The certificates events name, with the requests that made them, by id. */
+  private async certificatesOf(
+    ids: readonly string[],
+  ): Promise<Map<string, { certificate: Certificate; request: CertificateRequest | null }>> {
+    const out = new Map<string, { certificate: Certificate; request: CertificateRequest | null }>();
+    if (ids.length === 0) return out;
+    const { store } = this.deps;
+    const certs = await store.certificates.findByIds(ids);
+    const requests = await store.requests.findByIds(certs.map((c) => c.certificateRequestId));
+    const byRequest = new Map(requests.map((r) => [r.id, r]));
+    for (const c of certs) {
+      out.set(c.id, { certificate: c, request: byRequest.get(c.certificateRequestId) ?? null });
+    }
+    return out;
+  }
+
+  /**
+   * The private key of a certificate for its owner, as a replay of its request would return it
+   * (outcome.ts): the key the profile keeps (STORE_ENCRYPTED), or the generated key held on the
+   * request until its time runs out (an automatic renewal holds it for
+   * CERTMINT_RENEWAL_KEY_HOLD_SECONDS). Nobody else ever gets it.
+   */
+  private keyFor(
+    actor: Actor,
+    cert: Certificate,
+    request: CertificateRequest | null,
+  ): string | undefined {
+    if (actor.id !== cert.owner || request?.caller !== cert.owner) return undefined;
+    if (cert.sealedPrivateKey) {
+      return exportPrivateKeyPem(
+        this.deps.keyring.openWith(certificateKeyAad(cert.id), cert.sealedPrivateKey),
+      );
+    }
+    if (
+      request.sealedPrivateKey &&
+      request.keyHeldUntil &&
+      request.keyHeldUntil > this.deps.now()
+    ) {
+      return exportPrivateKeyPem(
+        this.deps.keyring.openWith(requestKeyAad(request.id), request.sealedPrivateKey),
+      );
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,57 @@
+import type { StoredError } from "./certificate-requests";
+
+/** What happened to a certificate (proto CertificateEventType). */
+export type CertificateEventType = "ISSUED" | "RENEWED" | "REVOKED" | "RENEWAL_FAILED" | "EXPIRING";
+
+/** One numbered certificate event; `position` is its cursor. */
+export interface StoredEvent {
+  position: number;
+  type: CertificateEventType;
+  certificateId: string;
+  profileId: string | null;
+  previousCertificateId: string | null;
+  error: StoredError | null;
+  createdAt: Date;
+}
+
+/** Which events a watcher receives (besides what its token may see). */
+export interface EventFilter {
+  /** Only these profiles (a profile watch, or a profile-scoped token). */
+  profileIds?: readonly string[];
+  /** Only these certificates, or renewals of them (a lineage watch). */
+  certificateIds?: readonly string[];
+}
+
+/** A subscription to the sequencer rounds of other replicas. */
+export interface EventSubscription {
+  close(): Promise<void>;
+}
+
+/**
+ * The certificate event feed behind WatchCertificates. Events are written without a position
+ * by the transactions that cause them (triggers on certificate, the renewer); `sequence`
+ * numbers the committed ones in the order they became visible, so a reader that has read up
+ * to position P has seen every event that will ever get a position <= P.
+ */
+export interface CertificateEventRepository {
+  /** Events numbered after `after`, in order, at most `limit`, as the filter allows. */
+  eventsAfter(after: number, filter: EventFilter, limit: number): Promise<StoredEvent[]>;
+  /** The highest position assigned so far (0: none): where a watch without a cursor starts. */
+  headPosition(): Promise<number>;
+  /** The highest position deleted for age: cursors below it cannot be resumed from. */
+  horizonPosition(): Promise<number>;
+  /** Deletes numbered events older than `before`, at most `limit`; returns how many. */
+  pruneOlderThan(before: Date, limit: number): Promise<number>;
+  /**
+   * One sequencer round (one at a time across replicas): returns the highest position
+   * assigned, 0 when there was nothing to do, "busy" when another replica's round was running.
+   * Tells the other replicas' subscriptions when it numbered events.
+   */
+  sequence(): Promise<number | "busy">;
+  /**
+   * Calls `onNotify` whenever another replica's round numbered events (and once after each
+   * (re)connection), `onError` for a lost connection; undefined where there are no other
+   * replicas (the embedded database lives in this process alone).
+   */
+  subscribe(onNotify: () => void, onError: (err: unknown) => void): EventSubscription | undefined;
+}

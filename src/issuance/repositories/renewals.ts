@@ -1,0 +1,58 @@
+import type { StoredError } from "./certificate-requests";
+
+/** A due certificate the renewer has claimed (a lease, so no other replica takes it meanwhile). */
+export interface ClaimedCertificate {
+  id: string;
+  owner: string;
+  /** Failed attempts so far: the attempt number, which names the renewal's idempotency key. */
+  failures: number;
+  /** The profile's default TTL, if it has one (the successor gets it). */
+  profileTtlSeconds: number | null;
+}
+
+/** The renewer's columns of a certificate (only the renewer writes them). */
+export interface StoredRenewal {
+  /** FAILED or AWAITING_APPROVAL; null while nothing went wrong. */
+  state: string | null;
+  failures: number;
+  error: StoredError | null;
+  retryAt: Date | null;
+  /** Set while a renewer holds the certificate. */
+  leaseUntil: Date | null;
+}
+
+/**
+ * Server-driven renewal's bookkeeping on certificates (issue 13). A claim is a lease: row
+ * locks keep two replicas from claiming the same certificate at the same moment, and the
+ * lease keeps every other replica off it until it runs out, so a replica that dies (SIGKILL)
+ * leaves its certificates to be taken over, by the same code path, once their leases pass.
+ */
+export interface RenewalRepository {
+  /**
+   * Claims at most `limit` due certificates of auto_renew profiles (active, renewal time come,
+   * not held by a lease, backoff over), earliest renewal time first, for `leaseSeconds`.
+   */
+  claimDue(now: Date, limit: number, leaseSeconds: number): Promise<ClaimedCertificate[]>;
+  /** Renewed (or settled by another path): the lease and any failure are cleared. */
+  markSettled(id: string): Promise<void>;
+  /** The renewal waits for an approver: not claimed again until its request is settled. */
+  markAwaitingApproval(id: string, requestId: string): Promise<void>;
+  /**
+   * A failed attempt: state FAILED with its error, the failure counted, the next attempt after
+   * `retryAt`, and a RENEWAL_FAILED event, together. False when the certificate was renewed or
+   * revoked meanwhile (nothing recorded).
+   */
+  markFailedAttempt(
+    cert: { id: string; failures: number },
+    error: StoredError,
+    retryAt: Date,
+  ): Promise<boolean>;
+  /**
+   * EXPIRING events, once per certificate, for active certificates past their renewal time
+   * that nothing renews (no auto_renew, or its renewal failed or waits for approval); at most
+   * `limit`. Returns how many were written.
+   */
+  noteExpiring(now: Date, limit: number): Promise<number>;
+  /** The renewal columns of these certificates, by id. */
+  renewalsOf(ids: readonly string[]): Promise<Map<string, StoredRenewal>>;
+}

@@ -1,0 +1,187 @@
+/**
+ * Who sees what on WatchCertificates (issue 13: "authorization as for reads: a token sees
+ * events of its profiles only; keys only for what it owns"), each as the attack it refuses:
+ *  - an issuer watching everything it may see gets the events of its profile, never another
+ *    profile's; it asks to watch that other profile and is refused PROFILE_NOT_GRANTED;
+ *  - an auditor sees every profile's events but never a private key; the issuer, owner of the
+ *    certificate it issued, gets that key;
+ *  - a cursor the server never sent is INVALID_ARGUMENT.
+ * And GetCurrentCertificate follows a lineage to its newest certificate.
+ */
+import type { ClientReadableStream, ServiceError } from "@grpc/grpc-js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  CertificateEventType,
+  RenewCertificateRequest,
+  WatchCertificatesRequest,
+  type WatchCertificatesResponse,
+} from "../../gen/ts/certmint/v1/certificate_service";
+import {
+  attrRequest,
+  call,
+  createProfileRows,
+  createRoot,
+  createToken,
+  KeyAlgorithm,
+  Role,
+  startTestCertmint,
+  type TestCertmint,
+} from "../certificates/helpers";
+import { type CertmintClients, decodeError } from "../support/harness";
+import { waitFor } from "../support/wait";
+import { MovableClock } from "./helpers";
+
+const T = CertificateEventType;
+
+class Watch {
+  readonly events: WatchCertificatesResponse[] = [];
+  error?: ServiceError;
+  open = false;
+  private readonly stream: ClientReadableStream<WatchCertificatesResponse>;
+  constructor(c: CertmintClients, req: Partial<WatchCertificatesRequest>) {
+    this.stream = c.certificates.watchCertificates(WatchCertificatesRequest.fromPartial(req));
+    // The server sends headers once the watch is checked and reading.
+    this.stream.on("metadata", () => {
+      this.open = true;
+    });
+    this.stream.on("data", (e: WatchCertificatesResponse) => this.events.push(e));
+    this.stream.on("error", (err: ServiceError) => {
+      this.error = err;
+    });
+  }
+  certificateIds(type: CertificateEventType) {
+    return this.events.filter((e) => e.type === type).map((e) => e.certificate!.id);
+  }
+  keepalivesAfter(count: number) {
+    return this.events.slice(count).some((e) => e.type === T.CERTIFICATE_EVENT_TYPE_KEEPALIVE);
+  }
+  cancel() {
+    this.stream.cancel();
+  }
+}
+
+describe("WatchCertificates: who sees what", () => {
+  let h: TestCertmint;
+  const clock = new MovableClock();
+  let issuer: { id: string; clients: CertmintClients };
+  let auditor: { clients: CertmintClients };
+  const watches: Watch[] = [];
+  const watch = (c: CertmintClients, req: Partial<WatchCertificatesRequest>) => {
+    const w = new Watch(c, req);
+    watches.push(w);
+    return w;
+  };
+
+  beforeAll(async () => {
+    h = await startTestCertmint(
+      {
+        CERTMINT_WATCH_KEEPALIVE_MS: "200",
+        CERTMINT_WATCH_POLL_MS: "50",
+        CERTMINT_WATCH_RETENTION_SECONDS: "3600",
+      },
+      { now: clock.now },
+    );
+    const root = await createRoot(h, "root");
+    const alpha = await createProfileRows(h, { slug: "alpha", caId: root.id });
+    await createProfileRows(h, { slug: "beta", caId: root.id });
+    issuer = await createToken(h, "alpha-issuer", Role.ROLE_ISSUER, [alpha.profileId]);
+    auditor = await createToken(h, "auditor", Role.ROLE_AUDITOR);
+  });
+  afterAll(async () => {
+    for (const w of watches) w.cancel();
+    await h?.stop();
+  });
+
+  it("an issuer sees its profile's events and its own keys; an auditor sees all, and no key", async () => {
+    const mine = watch(issuer.clients, {});
+    const audit = watch(auditor.clients, {});
+    await waitFor("both watches open", () => mine.open && audit.open);
+
+    const ec = KeyAlgorithm.KEY_ALGORITHM_EC_P256;
+    const other = await call(
+      h.certificates,
+      "issueCertificate",
+      attrRequest("beta", { cn: "b.example.com", dns: ["b.example.com"], keyAlgorithm: ec }),
+    );
+    const own = await call(
+      issuer.clients.certificates,
+      "issueCertificate",
+      attrRequest("alpha", { cn: "a.example.com", dns: ["a.example.com"], keyAlgorithm: ec }),
+    );
+    const otherId = other.certificate!.certificateId;
+    const ownId = own.certificate!.certificateId;
+
+    await waitFor("the auditor to see both issuances", () =>
+      [otherId, ownId].every((id) =>
+        audit.certificateIds(T.CERTIFICATE_EVENT_TYPE_ISSUED).includes(id),
+      ),
+    );
+    await waitFor("the issuer to see its own", () =>
+      mine.certificateIds(T.CERTIFICATE_EVENT_TYPE_ISSUED).includes(ownId),
+    );
+    // Caught up past both (a keepalive comes only when nothing is left to send).
+    const seen = mine.events.length;
+    await waitFor("the issuer's watch idle again", () => mine.keepalivesAfter(seen));
+    expect(mine.error).toBeUndefined();
+    expect(mine.events.flatMap((e) => (e.certificate ? [e.certificate.id] : []))).not.toContain(
+      otherId,
+    );
+
+    const ownEvent = mine.events.find((e) => e.certificate?.id === ownId)!;
+    expect(ownEvent.privateKeyPem).toBe(own.privateKeyPem);
+    expect(audit.events.filter((e) => e.privateKeyPem !== "")).toEqual([]);
+  });
+
+  it("refuses a profile the token does not list, and a cursor the server never sent", async () => {
+    const beta = watch(issuer.clients, { scope: { $case: "certificateProfile", value: "beta" } });
+    await waitFor("the refusal", () => beta.error !== undefined);
+    expect(decodeError(beta.error)).toMatchObject({ code: 7, reason: "PROFILE_NOT_GRANTED" });
+    expect(beta.events).toEqual([]);
+
+    const forged = watch(auditor.clients, { afterCursor: "not-a-cursor" });
+    await waitFor("the refusal", () => forged.error !== undefined);
+    expect(decodeError(forged.error)).toMatchObject({ code: 3, reason: "CURSOR_INVALID" });
+  });
+
+  it("GetCurrentCertificate follows renewals to the newest certificate", async () => {
+    const first = await call(
+      h.certificates,
+      "issueCertificate",
+      attrRequest("alpha", { cn: "l.example.com", dns: ["l.example.com"] }),
+    );
+    const id = first.certificate!.certificateId;
+    const second = await call(
+      h.certificates,
+      "renewCertificate",
+      RenewCertificateRequest.fromPartial({ certificateId: id }),
+    );
+    const third = await call(
+      h.certificates,
+      "renewCertificate",
+      RenewCertificateRequest.fromPartial({ certificateId: second.certificate!.certificateId }),
+    );
+    for (const ref of [id, second.certificate!.certificateId, third.certificate!.certificateId]) {
+      const current = await call(h.certificates, "getCurrentCertificate", { certificate: ref });
+      expect(current.certificate!.id).toBe(third.certificate!.certificateId);
+    }
+  });
+
+  // Last: it moves the server's clock past the events' retention.
+  it("a cursor whose events were deleted for age is CURSOR_EXPIRED, not a silent gap", async () => {
+    const [first] = await h.db.query<{ position: string }>(
+      "select min(position) as position from certificate_event",
+    );
+    const cursor = first!.position;
+    clock.advance(3601);
+    await waitFor("the old events deleted", async () => {
+      const [row] = await h.db.query<{ position: string }>(
+        "select position from certificate_event_horizon",
+      );
+      return Number(row!.position) > Number(cursor);
+    });
+    const stale = watch(auditor.clients, { afterCursor: cursor });
+    await waitFor("the refusal", () => stale.error !== undefined);
+    expect(decodeError(stale.error)).toMatchObject({ code: 9, reason: "CURSOR_EXPIRED" });
+    expect(stale.events).toEqual([]);
+  });
+});

@@ -1,0 +1,193 @@
+/**
+ * The example sidecars (examples/watch-sidecar: TypeScript with gen/ts, Go with gen/go), run
+ * as a deployment would run them against a server process: each watches a short-lived
+ * certificate and, when the server renews it, writes the successor (with its chain) and its
+ * new key (mode 0600) to its directory, with no other call to certmint.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { createPrivateKey, createPublicKey, randomBytes, X509Certificate } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Client } from "@grpc/grpc-js";
+import { buildSync } from "esbuild";
+import { describe, expect, it } from "vitest";
+import { CreateRootCertificateAuthorityRequest } from "../../gen/ts/certmint/v1/certificate_authority_service";
+import {
+  CertificatePolicyPreset,
+  CreateCertificatePolicyRequest,
+} from "../../gen/ts/certmint/v1/certificate_policy_service";
+import { CreateCertificateProfileRequest } from "../../gen/ts/certmint/v1/certificate_profile_service";
+import { IssueCertificateRequest } from "../../gen/ts/certmint/v1/certificate_service";
+import { KeyAlgorithm } from "../../gen/ts/certmint/v1/common";
+import { type CertmintClients, call, makeClients } from "../support/harness";
+import { openssl, TempDir } from "../support/openssl";
+import { createTestDatabase, type TestDatabase } from "../support/postgres";
+import {
+  ROOT,
+  type ServerProcess,
+  START_LIMIT_MS,
+  startServerProcess,
+} from "../support/server-process";
+import { waitFor } from "../support/wait";
+
+const EXAMPLES = join(ROOT, "examples", "watch-sidecar");
+const seconds = (n: number) => ({ seconds: String(n), nanos: 0 });
+
+/** The TypeScript sidecar bundled into one file for node. */
+function buildTsSidecar(outdir: string): string {
+  const outfile = join(outdir, "watch-sidecar.js");
+  buildSync({
+    entryPoints: [join(EXAMPLES, "ts", "watch-sidecar.ts")],
+    bundle: true,
+    platform: "node",
+    target: "node20",
+    outfile,
+    logLevel: "warning",
+  });
+  return outfile;
+}
+
+/** The first certificate of a PEM bundle. */
+const firstCert = (pem: string) =>
+  new X509Certificate(pem.slice(0, pem.indexOf("-----END CERTIFICATE-----") + 25));
+
+describe("the example watch sidecars", { timeout: START_LIMIT_MS + 300_000 }, () => {
+  it("write the server-renewed certificate and its new key (0600), in TypeScript and Go", async () => {
+    const tmp = new TempDir();
+    const work = mkdtempSync(join(tmpdir(), "certmint-sidecars-"));
+    let db: TestDatabase | undefined;
+    let server: ServerProcess | undefined;
+    let c: CertmintClients | undefined;
+    const sidecars: ChildProcess[] = [];
+    const output: Record<string, string> = { ts: "", go: "" };
+    try {
+      db = await createTestDatabase({ migrated: true });
+      server = await startServerProcess({
+        DATABASE_URL: db.url,
+        CERTMINT_KEK: randomBytes(32).toString("base64"),
+        CERTMINT_RENEWAL_TICK_MS: "200",
+      });
+      c = makeClients(server.address, server.adminToken());
+      const root = (
+        await call(
+          c.authorities,
+          "createRootCertificateAuthority",
+          CreateRootCertificateAuthorityRequest.fromPartial({
+            slug: "root",
+            subject: { commonName: "Sidecar Root" },
+          }),
+        )
+      ).certificateAuthority!;
+      await call(
+        c.policies,
+        "createCertificatePolicy",
+        CreateCertificatePolicyRequest.fromPartial({
+          preset: CertificatePolicyPreset.CERTIFICATE_POLICY_PRESET_TLS_SERVER,
+          certificatePolicy: {
+            slug: "web-tls",
+            sanRules: { dns: { allowed: ["**.example.com"] } },
+            subjectRules: { commonName: { allowed: ["*"] } },
+            maxTtl: seconds(3600),
+          },
+        }),
+      );
+      await call(
+        c.profiles,
+        "createCertificateProfile",
+        CreateCertificateProfileRequest.fromPartial({
+          certificateProfile: {
+            slug: "short",
+            certificatePolicy: "web-tls",
+            issuer: { $case: "certificateAuthority", value: "root" },
+            defaults: { ttl: seconds(120), keyAlgorithm: KeyAlgorithm.KEY_ALGORITHM_EC_P256 },
+            renewal: { autoRenew: true, renewBefore: seconds(60) },
+          },
+        }),
+      );
+      const issued = await call(
+        c.certificates,
+        "issueCertificate",
+        IssueCertificateRequest.fromPartial({
+          certificateProfile: "short",
+          source: {
+            $case: "attributes",
+            value: {
+              subject: { commonName: "side.example.com" },
+              subjectAlternativeNames: { dnsNames: ["side.example.com"] },
+            },
+          },
+          ttl: seconds(75),
+        }),
+      );
+      const original = new X509Certificate(issued.certificate!.certificatePem);
+
+      const env = { ...process.env, CERTMINT_TOKEN: server.adminToken() };
+      const dirs = { ts: mkdtempSync(join(work, "ts-")), go: mkdtempSync(join(work, "go-")) };
+      const commands = {
+        ts: { cmd: process.execPath, args: [buildTsSidecar(work)], cwd: ROOT, env: {} },
+        go: {
+          cmd: "go",
+          args: ["run", "."],
+          cwd: join(EXAMPLES, "go"),
+          env: { GOFLAGS: "-mod=mod", GOTOOLCHAIN: "local" },
+        },
+      };
+      for (const lang of ["ts", "go"] as const) {
+        const { cmd, args, cwd, env: extra } = commands[lang];
+        const child = spawn(
+          cmd,
+          [...args, server.address, issued.certificate!.certificateId, dirs[lang]],
+          { cwd, env: { ...env, ...extra } },
+        );
+        child.stdout?.on("data", (d) => {
+          output[lang] += d;
+        });
+        child.stderr?.on("data", (d) => {
+          output[lang] += d;
+        });
+        sidecars.push(child);
+      }
+
+      for (const lang of ["ts", "go"] as const) {
+        const certFile = join(dirs[lang], "cert.pem");
+        await waitFor(
+          `the ${lang} sidecar to write the renewed certificate`,
+          () =>
+            existsSync(certFile) &&
+            firstCert(readFileSync(certFile, "utf8")).serialNumber !== original.serialNumber,
+          180_000,
+        ).catch((err) => {
+          throw new Error(`${err}\n${lang} sidecar output:\n${output[lang]}`);
+        });
+        const pem = readFileSync(certFile, "utf8");
+        const successor = firstCert(pem);
+        expect(successor.subjectAltName).toBe("DNS:side.example.com");
+        const verified = openssl([
+          "verify",
+          "-x509_strict",
+          "-CAfile",
+          tmp.file(`root-${lang}.pem`, root.certificatePem),
+          tmp.file(`leaf-${lang}.pem`, pem),
+        ]);
+        expect(verified.stdout + verified.stderr).toMatch(/: OK/);
+        // Its new key, next to it, readable by the owner only.
+        const keyFile = join(dirs[lang], "key.pem");
+        expect(statSync(keyFile).mode & 0o777).toBe(0o600);
+        const key = createPrivateKey(readFileSync(keyFile, "utf8"));
+        expect(createPublicKey(key).export({ type: "spki", format: "der" })).toEqual(
+          successor.publicKey.export({ type: "spki", format: "der" }),
+        );
+        expect(readFileSync(join(dirs[lang], "cursor"), "utf8").trim()).toMatch(/^\d+$/);
+        expect(output[lang]).toContain("CERTIFICATE_EVENT_TYPE_RENEWED");
+      }
+    } finally {
+      for (const s of sidecars) s.kill("SIGTERM");
+      for (const client of Object.values(c ?? {})) (client as Client).close();
+      await server?.stop();
+      await db?.drop();
+      tmp.remove();
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
+});
