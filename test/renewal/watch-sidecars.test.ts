@@ -179,7 +179,10 @@ describe("the example watch sidecars", { timeout: START_LIMIT_MS + 300_000 }, ()
           successor.publicKey.export({ type: "spki", format: "der" }),
         );
         expect(readFileSync(join(dirs[lang], "cursor"), "utf8").trim()).toMatch(/^\d+$/);
-        expect(output[lang]).toContain("CERTIFICATE_EVENT_TYPE_RENEWED");
+        // The sidecar prints the event after writing its files: its line may still be on the way.
+        await waitFor(`the ${lang} sidecar to print the RENEWED event`, () =>
+          output[lang].includes("CERTIFICATE_EVENT_TYPE_RENEWED"),
+        );
       }
     } finally {
       for (const s of sidecars) s.kill("SIGTERM");
