@@ -332,7 +332,8 @@ describe("the four clients watch one certificate that the server renews", {
         },
       }),
     );
-    // 80 s: due 20 s after issuance (60 s before notAfter).
+    // 90 s: due 30 s after issuance (60 s before notAfter), time enough on a busy machine to see
+    // no successor yet below.
     const issued = await call(
       c.certificates,
       "issueCertificate",
@@ -345,7 +346,7 @@ describe("the four clients watch one certificate that the server renews", {
             subjectAlternativeNames: { dnsNames: ["watched.example.com"] },
           },
         },
-        ttl: seconds(80),
+        ttl: seconds(90),
       }),
     );
     const original = issued.certificate!;
