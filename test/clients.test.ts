@@ -1,5 +1,5 @@
-import { execFileSync } from "node:child_process";
-import { createHash } from "node:crypto";
+import { execFile, execFileSync } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
 import {
   existsSync,
   mkdirSync,
@@ -8,11 +8,34 @@ import {
   readFileSync,
   renameSync,
   rmSync,
+  writeFileSync,
 } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
+import type { Client } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CreateRootCertificateAuthorityRequest } from "../gen/ts/certmint/v1/certificate_authority_service";
+import {
+  CertificatePolicyPreset,
+  CreateCertificatePolicyRequest,
+} from "../gen/ts/certmint/v1/certificate_policy_service";
+import { CreateCertificateProfileRequest } from "../gen/ts/certmint/v1/certificate_profile_service";
+import {
+  CertificateEventType,
+  IssueCertificateRequest,
+  WatchCertificatesRequest,
+  type WatchCertificatesResponse,
+} from "../gen/ts/certmint/v1/certificate_service";
+import { KeyAlgorithm } from "../gen/ts/certmint/v1/common";
+import { type CertmintClients, call, makeClients } from "./support/harness";
 import { createTestDatabase, type TestDatabase } from "./support/postgres";
-import { ROOT, type ServerProcess, startServerProcess } from "./support/server-process";
+import {
+  ROOT,
+  type ServerProcess,
+  START_LIMIT_MS,
+  startServerProcess,
+} from "./support/server-process";
 
 const CLIENTS = join(ROOT, "test", "clients");
 const TOOLS = join(ROOT, ".tools");
@@ -220,6 +243,178 @@ describe("generated clients in TypeScript, Go, Python and Java against one serve
       { env: auth(), timeout: 60_000 },
     );
     expect(out).toEqual(expectedSummary("ts", "ts"));
+  });
+});
+
+/**
+ * Issue 13, "Clients": each language's watch mode (test/clients/{go,python,java,ts}, `watch <id>
+ * <CA PEM file> [<cursor>]`) opens WatchCertificates on one certificate's lineage, waits for the
+ * RENEWED event the server's renewal timer causes (no client calls RenewCertificate), and
+ * verifies the successor chains to the CA with its own verifier: Go crypto/x509 Verify, Python
+ * cryptography's x509.verification, Java PKIX CertPathValidator, TypeScript X509Certificate
+ * checkIssued/verify. All four watch the same certificate at once and must report the one
+ * successor PostgreSQL holds.
+ */
+describe("the four clients watch one certificate that the server renews", {
+  timeout: START_LIMIT_MS + 420_000,
+}, () => {
+  let db: TestDatabase;
+  let server: ServerProcess;
+  let c: CertmintClients;
+  const tmp = mkdtempSync(join(tmpdir(), "certmint-clientwatch-"));
+  const seconds = (n: number) => ({ seconds: String(n), nanos: 0 });
+
+  beforeAll(async () => {
+    db = await createTestDatabase({ migrated: true });
+    server = await startServerProcess({
+      DATABASE_URL: db.url,
+      // The server generates the successor's key and keeps it for its owner.
+      CERTMINT_KEK: randomBytes(32).toString("base64"),
+      // The renewal timer looks for due certificates every 200 ms instead of every minute.
+      CERTMINT_RENEWAL_TICK_MS: "200",
+    });
+    c = makeClients(server.address, server.adminToken());
+  }, START_LIMIT_MS + 30_000);
+  afterAll(async () => {
+    for (const client of Object.values(c ?? {})) (client as Client).close();
+    await server?.stop();
+    await db?.drop();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it("each receives the server's renewal and verifies the successor to the CA", async () => {
+    // Built before the certificate exists, so that every watcher starts within seconds.
+    const jars = join(TOOLS, "java");
+    if (!existsSync(join(jars, ".stamp"))) throw new Error("no .tools/java: run `make java-tools`");
+    const classpath = `${javaClientClasses(jars)}:${jars}/*`;
+    const goClient = join(tmp, "clienttest-go");
+    execFileSync("go", ["build", "-o", goClient, "."], {
+      cwd: join(CLIENTS, "go"),
+      env: { ...process.env, ...GO_ENV },
+      timeout: 240_000,
+    });
+    const python = requirePython();
+
+    const root = (
+      await call(
+        c.authorities,
+        "createRootCertificateAuthority",
+        CreateRootCertificateAuthorityRequest.fromPartial({
+          slug: "watch-root",
+          subject: { commonName: "Client Watch Root" },
+          keyAlgorithm: KeyAlgorithm.KEY_ALGORITHM_EC_P256,
+        }),
+      )
+    ).certificateAuthority!;
+    await call(
+      c.policies,
+      "createCertificatePolicy",
+      CreateCertificatePolicyRequest.fromPartial({
+        preset: CertificatePolicyPreset.CERTIFICATE_POLICY_PRESET_TLS_SERVER,
+        certificatePolicy: {
+          slug: "watch-tls",
+          sanRules: { dns: { allowed: ["**.example.com"] } },
+          subjectRules: { commonName: { allowed: ["*"] } },
+          maxTtl: seconds(3600),
+        },
+      }),
+    );
+    await call(
+      c.profiles,
+      "createCertificateProfile",
+      CreateCertificateProfileRequest.fromPartial({
+        certificateProfile: {
+          slug: "watch-short",
+          certificatePolicy: "watch-tls",
+          issuer: { $case: "certificateAuthority", value: "watch-root" },
+          defaults: { ttl: seconds(120), keyAlgorithm: KeyAlgorithm.KEY_ALGORITHM_EC_P256 },
+          renewal: { autoRenew: true, renewBefore: seconds(60) },
+        },
+      }),
+    );
+    // 90 s: due 30 s after issuance (60 s before notAfter), time enough on a busy machine to see
+    // no successor yet below.
+    const issued = await call(
+      c.certificates,
+      "issueCertificate",
+      IssueCertificateRequest.fromPartial({
+        certificateProfile: "watch-short",
+        source: {
+          $case: "attributes",
+          value: {
+            subject: { commonName: "watched.example.com" },
+            subjectAlternativeNames: { dnsNames: ["watched.example.com"] },
+          },
+        },
+        ttl: seconds(90),
+      }),
+    );
+    const original = issued.certificate!;
+
+    // The watchers resume after the cursor of this watch's CURRENT event: one that starts late
+    // on a loaded machine still receives the renewal, once (the cursor's promise).
+    const first = c.certificates.watchCertificates(
+      WatchCertificatesRequest.fromPartial({
+        scope: { $case: "certificateId", value: original.certificateId },
+      }),
+    );
+    const current = await new Promise<WatchCertificatesResponse>((resolve, reject) => {
+      first.on("data", (e: WatchCertificatesResponse) => resolve(e));
+      first.on("error", reject);
+    });
+    first.cancel();
+    expect(current.type).toBe(CertificateEventType.CERTIFICATE_EVENT_TYPE_CURRENT);
+    expect(current.certificate!.id).toBe(original.certificateId);
+    const renewedBefore = await db.query<{ id: string }>(
+      "select id from certificate where renewed_from_id = $1",
+      [original.certificateId],
+    );
+    // Started before the renewal is due, as a sidecar would be.
+    expect(renewedBefore).toEqual([]);
+
+    const caFile = join(tmp, "ca.pem");
+    writeFileSync(caFile, root.certificatePem);
+    const watchArgs = [server.address, "watch", original.certificateId, caFile, current.cursor];
+    const env = { ...process.env, CERTMINT_TOKEN: server.adminToken() };
+    const run = async (file: string, args: string[], extraEnv: object = {}) => {
+      const { stdout } = await promisify(execFile)(file, args, {
+        cwd: ROOT,
+        encoding: "utf8",
+        timeout: 300_000,
+        env: { ...env, ...extraEnv },
+      });
+      return JSON.parse(stdout);
+    };
+    const outputs = await Promise.all([
+      run(goClient, watchArgs),
+      run(python, [join(CLIENTS, "python", "clienttest.py"), ...watchArgs], PYTHON_ENV),
+      run("java", [FAST_JVM, "-cp", classpath, "ClientTest", ...watchArgs]),
+      run(process.execPath, [
+        join(ROOT, "dist", "test", "clients", "ts", "clienttest.js"),
+        ...watchArgs,
+      ]),
+    ]);
+
+    // The one successor certmint stored, and the link from the original to it.
+    const successors = await db.query<{ id: string; serial_number: string }>(
+      "select id, serial_number from certificate where renewed_from_id = $1",
+      [original.certificateId],
+    );
+    expect(successors).toHaveLength(1);
+    const link = await db.query<{ renewed_by_id: string }>(
+      "select renewed_by_id from certificate where id = $1",
+      [original.certificateId],
+    );
+    expect(link).toEqual([{ renewed_by_id: successors[0]!.id }]);
+    expect(successors[0]!.serial_number).not.toBe(original.serialNumber);
+    expect(outputs).toEqual(
+      ["go", "python", "java", "ts"].map((language) => ({
+        language,
+        old_serial: original.serialNumber,
+        new_serial: successors[0]!.serial_number,
+        verified: true,
+      })),
+    );
   });
 });
 

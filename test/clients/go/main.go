@@ -6,6 +6,8 @@
 //
 //	CERTMINT_TOKEN=<admin token> clienttest <host:port> smoke              health, and an error's google.rpc details
 //	CERTMINT_TOKEN=<admin token> clienttest <host:port> scenario <prefix>  the client scenario (scenario.go)
+//	CERTMINT_TOKEN=<token> clienttest <host:port> watch <certificate id> <CA PEM file> [<after cursor>]
+//	                                                                    wait for the server to renew it (watch.go)
 package main
 
 import (
@@ -32,7 +34,8 @@ type smokeResult struct {
 }
 
 func main() {
-	usage := "usage: clienttest <host:port> smoke | clienttest <host:port> scenario <prefix>"
+	usage := "usage: clienttest <host:port> smoke | clienttest <host:port> scenario <prefix>" +
+		" | clienttest <host:port> watch <certificate id> <CA PEM file> [<after cursor>]"
 	if len(os.Args) < 3 {
 		fmt.Fprintln(os.Stderr, usage)
 		os.Exit(2)
@@ -48,7 +51,12 @@ func main() {
 		fail(err)
 	}
 	defer conn.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	// A watch waits for the server's renewal timer; everything else is quick.
+	limit := 60 * time.Second
+	if os.Args[2] == "watch" {
+		limit = 240 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 
 	var out any
@@ -59,6 +67,12 @@ func main() {
 		out, err = runScenario(ctx, conn, func(token string) (*grpc.ClientConn, error) {
 			return dial(address, token)
 		}, os.Args[3])
+	case os.Args[2] == "watch" && (len(os.Args) == 5 || len(os.Args) == 6):
+		cursor := ""
+		if len(os.Args) == 6 {
+			cursor = os.Args[5]
+		}
+		out, err = runWatch(ctx, conn, os.Args[3], os.Args[4], cursor)
 	default:
 		fmt.Fprintln(os.Stderr, usage)
 		os.Exit(2)

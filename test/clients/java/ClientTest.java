@@ -8,6 +8,7 @@ import dev.certmint.v1.AccessTokenServiceGrpc;
 import dev.certmint.v1.CertificateAttributes;
 import dev.certmint.v1.CertificateAuthority;
 import dev.certmint.v1.CertificateAuthorityServiceGrpc;
+import dev.certmint.v1.CertificateEventType;
 import dev.certmint.v1.CertificatePolicy;
 import dev.certmint.v1.CertificatePolicyPreset;
 import dev.certmint.v1.CertificatePolicyServiceGrpc;
@@ -20,6 +21,7 @@ import dev.certmint.v1.CreateCertificatePolicyRequest;
 import dev.certmint.v1.CreateCertificateProfileRequest;
 import dev.certmint.v1.CreateIntermediateCertificateAuthorityRequest;
 import dev.certmint.v1.CreateRootCertificateAuthorityRequest;
+import dev.certmint.v1.GetCertificateRequest;
 import dev.certmint.v1.GetCertificateRevocationListRequest;
 import dev.certmint.v1.IssueCertificateRequest;
 import dev.certmint.v1.IssueCertificateResponse;
@@ -37,6 +39,8 @@ import dev.certmint.v1.Subject;
 import dev.certmint.v1.SubjectAlternativeNames;
 import dev.certmint.v1.SubjectRules;
 import dev.certmint.v1.ValueRule;
+import dev.certmint.v1.WatchCertificatesRequest;
+import dev.certmint.v1.WatchCertificatesResponse;
 import io.grpc.ClientInterceptor;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
@@ -48,6 +52,8 @@ import java.io.ByteArrayInputStream;
 import java.io.StringWriter;
 import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.security.KeyFactory;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
@@ -71,6 +77,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.Collection;
+import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -98,7 +105,9 @@ import org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder;
  *
  * <p>Usage: CERTMINT_TOKEN=&lt;admin token&gt; java ClientTest &lt;host:port&gt; scenario
  * &lt;prefix&gt; (the token, sent as {@code authorization: Bearer <token>} on every call, comes
- * from the environment, never the command line, where ps shows it)
+ * from the environment, never the command line, where ps shows it), or ClientTest
+ * &lt;host:port&gt; watch &lt;certificate id&gt; &lt;CA PEM file&gt; [&lt;after cursor&gt;]: wait
+ * on WatchCertificates for the server to renew the certificate and PKIX-validate the successor.
  */
 public final class ClientTest {
   private static final long DAY = 86_400;
@@ -107,8 +116,11 @@ public final class ClientTest {
       Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER);
 
   public static void main(String[] args) throws Exception {
-    if (args.length != 3 || !args[1].equals("scenario")) {
-      System.err.println("usage: ClientTest <host:port> scenario <prefix>");
+    boolean scenarioArgs = args.length == 3 && args[1].equals("scenario");
+    boolean watchArgs = (args.length == 4 || args.length == 5) && args[1].equals("watch");
+    if (!scenarioArgs && !watchArgs) {
+      System.err.println("usage: ClientTest <host:port> scenario <prefix>"
+          + " | ClientTest <host:port> watch <certificate id> <CA PEM file> [<after cursor>]");
       System.exit(2);
     }
     String token = System.getenv("CERTMINT_TOKEN");
@@ -119,7 +131,10 @@ public final class ClientTest {
     String target = args[0];
     ManagedChannel channel = connect(target, token);
     try {
-      System.out.println(toJson(scenario(channel, other -> connect(target, other), args[2])));
+      Map<String, Object> out = watchArgs
+          ? watch(channel, args[2], args[3], args.length == 5 ? args[4] : "")
+          : scenario(channel, other -> connect(target, other), args[2]);
+      System.out.println(toJson(out));
     } catch (StatusRuntimeException e) {
       // Say which call failed and why, with the google.rpc details, then exit 1.
       System.err.println("ClientTest: " + e.getStatus());
@@ -410,6 +425,53 @@ public final class ClientTest {
       out.put("chain_error", String.join("; ", errors));
     }
     return out;
+  }
+
+  /**
+   * Watch mode: WatchCertificates on the certificate's lineage (resumed after afterCursor when
+   * set) until the RENEWED event of its successor, which is PKIX-validated to the CA in caFile.
+   */
+  static Map<String, Object> watch(ManagedChannel channel, String certificateId, String caFile,
+      String afterCursor) throws Exception {
+    CertificateFactory x509 = CertificateFactory.getInstance("X.509");
+    X509Certificate ca = cert(x509, Files.readString(Path.of(caFile)));
+    CertificateServiceGrpc.CertificateServiceBlockingStub certs =
+        CertificateServiceGrpc.newBlockingStub(channel);
+    String oldSerial = certs.withDeadlineAfter(30, TimeUnit.SECONDS)
+        .getCertificate(GetCertificateRequest.newBuilder().setCertificate(certificateId).build())
+        .getCertificate().getSerialNumber();
+    // A watch waits for the server's renewal timer.
+    Iterator<WatchCertificatesResponse> events = certs.withDeadlineAfter(240, TimeUnit.SECONDS)
+        .watchCertificates(WatchCertificatesRequest.newBuilder()
+            .setCertificateId(certificateId).setAfterCursor(afterCursor).build());
+    while (events.hasNext()) {
+      WatchCertificatesResponse event = events.next();
+      if (event.getType() != CertificateEventType.CERTIFICATE_EVENT_TYPE_RENEWED
+          || !event.getPreviousCertificateId().equals(certificateId)) {
+        continue;
+      }
+      var successor = event.getCertificate();
+      List<X509Certificate> path = new ArrayList<>();
+      path.add(cert(x509, successor.getCertificatePem()));
+      // The chain ends with the root: the CA is the trust anchor, not part of the path.
+      for (String pem : successor.getCertificateChainPemList()) {
+        X509Certificate c = cert(x509, pem);
+        if (!c.equals(ca)) {
+          path.add(c);
+        }
+      }
+      List<String> errors = new ArrayList<>();
+      if (validate(x509, ca, path, errors) == null) {
+        throw new IllegalStateException("the renewed certificate does not verify: " + errors);
+      }
+      Map<String, Object> out = new LinkedHashMap<>();
+      out.put("language", "java");
+      out.put("old_serial", oldSerial);
+      out.put("new_serial", successor.getSerialNumber());
+      out.put("verified", true);
+      return out;
+    }
+    throw new IllegalStateException("the watch ended before the certificate was renewed");
   }
 
   /** PKIX-validates the path; returns its length with the trust anchor, or null (error noted). */

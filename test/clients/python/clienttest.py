@@ -7,6 +7,8 @@ Usage (gen/python must be on PYTHONPATH; the access token, sent as `authorizatio
       health, and an error's google.rpc details
   CERTMINT_TOKEN=<admin token> python clienttest.py <host:port> scenario <prefix>
       the client scenario (scenario.py)
+  CERTMINT_TOKEN=<token> python clienttest.py <host:port> watch <certificate id> <CA PEM file> [<cursor>]
+      wait on WatchCertificates for the server to renew the certificate (watch.py)
 """
 
 import json
@@ -55,9 +57,24 @@ def smoke(target: str, token: str) -> dict:
 def scenario(target: str, token: str, prefix: str) -> dict:
     import scenario as client_scenario  # needs `cryptography`; smoke does not
 
+    return reporting_rpc_errors(
+        target,
+        token,
+        lambda channel: client_scenario.run(channel, lambda other: rpc_support.channel(target, other), prefix),
+    )
+
+
+def watch(target: str, token: str, args: list[str]) -> dict:
+    import watch as client_watch  # needs `cryptography`; smoke does not
+
+    certificate_id, ca_file, cursor = (*args, "")[:3]
+    return reporting_rpc_errors(target, token, lambda channel: client_watch.run(channel, certificate_id, ca_file, cursor))
+
+
+def reporting_rpc_errors(target: str, token: str, run) -> dict:
     with rpc_support.channel(target, token) as channel:
         try:
-            return client_scenario.run(channel, lambda other: rpc_support.channel(target, other), prefix)
+            return run(channel)
         except grpc.RpcError as err:
             # Say which call failed and why, with the google.rpc details, then exit 1.
             traceback.print_exc()
@@ -85,6 +102,8 @@ if __name__ == "__main__":
         print(json.dumps(smoke(sys.argv[1], token)))
     elif len(sys.argv) == 4 and sys.argv[2] == "scenario":
         print(json.dumps(scenario(sys.argv[1], token, sys.argv[3])))
+    elif len(sys.argv) in (5, 6) and sys.argv[2] == "watch":
+        print(json.dumps(watch(sys.argv[1], token, sys.argv[3:])))
     else:
-        print("usage: clienttest.py <host:port> smoke | <host:port> scenario <prefix>", file=sys.stderr)
+        print("usage: clienttest.py <host:port> smoke | <host:port> scenario <prefix> | <host:port> watch <id> <CA PEM> [<cursor>]", file=sys.stderr)
         sys.exit(2)

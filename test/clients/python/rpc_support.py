@@ -15,14 +15,21 @@ class _CallDetails(
     pass
 
 
-class BearerToken(grpc.UnaryUnaryClientInterceptor):
-    """Sends `authorization: Bearer <token>` on every unary call of the channel it intercepts."""
+class BearerToken(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientInterceptor):
+    """Sends `authorization: Bearer <token>` on every unary and server-streaming call (the watch)
+    of the channel it intercepts."""
 
     def __init__(self, token: str):
         self._header = ("authorization", f"Bearer {token}")
 
     def intercept_unary_unary(self, continuation, client_call_details, request):
-        details = _CallDetails(
+        return continuation(self._with_token(client_call_details), request)
+
+    def intercept_unary_stream(self, continuation, client_call_details, request):
+        return continuation(self._with_token(client_call_details), request)
+
+    def _with_token(self, client_call_details):
+        return _CallDetails(
             client_call_details.method,
             client_call_details.timeout,
             [*(client_call_details.metadata or ()), self._header],
@@ -30,7 +37,6 @@ class BearerToken(grpc.UnaryUnaryClientInterceptor):
             getattr(client_call_details, "wait_for_ready", None),
             getattr(client_call_details, "compression", None),
         )
-        return continuation(details, request)
 
 
 def channel(target: str, token: str) -> grpc.Channel:

@@ -5,7 +5,8 @@
  *
  * Usage: CERTMINT_TOKEN=<admin token> node dist/test/clients/ts/clienttest.js (compiled by `make build`)
  * <host:port> scenario <prefix> (the token, sent as `authorization: Bearer <token>` on every call,
- * comes from the environment, never the command line, where ps shows it)
+ * comes from the environment, never the command line, where ps shows it), or
+ * <host:port> watch <certificate id> <CA PEM file> [<after cursor>] (./watch.ts)
  */
 import {
   createPrivateKey,
@@ -68,6 +69,7 @@ import {
   PreconditionFailure,
 } from "../../../gen/ts/google/rpc/error_details";
 import { Status } from "../../../gen/ts/google/rpc/status";
+import { watchRenewal } from "./watch";
 import { normalizeSerial, opensslCrl, opensslCsr, verifyChain } from "./x509";
 
 const DAY = 86_400;
@@ -401,9 +403,13 @@ function reportError(err: unknown): void {
   if (e.stack) console.error(e.stack);
 }
 
-const [address, mode, prefix] = process.argv.slice(2);
-if (!address || mode !== "scenario" || !prefix) {
-  console.error("usage: clienttest.ts <host:port> scenario <prefix>");
+const [address, mode, ...args] = process.argv.slice(2);
+const scenarioArgs = mode === "scenario" && args.length === 1;
+const watchArgs = mode === "watch" && (args.length === 2 || args.length === 3);
+if (!address || !(scenarioArgs || watchArgs)) {
+  console.error(
+    "usage: clienttest.ts <host:port> scenario <prefix> | <host:port> watch <certificate id> <CA PEM file> [<after cursor>]",
+  );
   process.exit(2);
 }
 const adminToken = process.env.CERTMINT_TOKEN;
@@ -411,7 +417,20 @@ if (!adminToken) {
   console.error("clienttest: set CERTMINT_TOKEN to an admin access token");
   process.exit(2);
 }
-scenario(address, adminToken, prefix).then(
+/** The watch on its own client, closed when it is done. */
+async function watch(): Promise<Record<string, unknown>> {
+  const certs = new CertificateServiceClient(
+    address!,
+    credentials.createInsecure(),
+    withToken(adminToken!),
+  );
+  try {
+    return await watchRenewal(certs, args[0]!, args[1]!, args[2] ?? "");
+  } finally {
+    certs.close();
+  }
+}
+(watchArgs ? watch() : scenario(address, adminToken, args[0]!)).then(
   (out) => console.log(JSON.stringify(out)),
   (err) => {
     reportError(err);
