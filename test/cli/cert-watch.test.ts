@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestCertmint, type TestCertmint } from "../support/harness";
 import { openssl } from "../support/openssl";
+import { startTcpProxy } from "../support/tcp-proxy";
 import { waitFor } from "../support/wait";
 import { CLI, type CliSession, cliSession, modeOf, ok } from "./cli";
 
@@ -52,8 +53,8 @@ describe("certmint cert watch", () => {
   let cli: CliSession;
   let rootPem: string;
   const watchers: Watcher[] = [];
-  const watch = (args: readonly string[]) => {
-    const w = new Watcher(h.address, h.dataDir, args, cli.dir);
+  const watch = (args: readonly string[], address = h.address) => {
+    const w = new Watcher(address, h.dataDir, args, cli.dir);
     watchers.push(w);
     return w;
   };
@@ -213,6 +214,34 @@ describe("certmint cert watch", () => {
     expect(w.stdout).not.toContain("PRIVATE KEY");
     expect(await w.stop()).toBe(0);
     expect(w.stderr).toBe("");
+  });
+
+  it("reconnects from its cursor when the connection drops: nothing missed, nothing twice", async () => {
+    const [host, port] = h.address.split(":");
+    const proxy = await startTcpProxy({ host: host!, port: Number(port) });
+    try {
+      const w = watch(["--profile", "short", "--output", "json"], `127.0.0.1:${proxy.port}`);
+      const events = () => w.lines().map((l) => JSON.parse(l) as Record<string, unknown>);
+      const seen = (serial: string) => events().some((e) => e.serialNumber === serial);
+      let before: { serialNumber: string } | undefined;
+      await waitFor("an event before the connection drops", async () => {
+        if (before) return seen(before.serialNumber);
+        before = await issue("before.example.com");
+        return false;
+      });
+      proxy.cut();
+      await waitFor("the watcher to notice and retry", () => w.stderr.includes("reconnecting"));
+      // Issued while the watcher cannot reach the server: it arrives after the reconnection.
+      const during = await issue("during.example.com");
+      proxy.restore();
+      await waitFor("the event made while disconnected", () => seen(during.serialNumber));
+      const cursors = events().map((e) => e.cursor);
+      expect(new Set(cursors).size).toBe(cursors.length);
+      expect(events().filter((e) => e.serialNumber === before!.serialNumber)).toHaveLength(1);
+      expect(await w.stop()).toBe(0);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it("a certificate that does not exist: NOT_FOUND with the code, exit 1, nothing written", async () => {
