@@ -73,6 +73,23 @@ describe("certmint cert watch", () => {
       ])
     ).certificate;
 
+  /**
+   * A watch "from now" sees what is issued after it is open, and a test cannot see when that
+   * is: issues certificates until the watcher prints an event of one of them; returns its event.
+   */
+  const issueUntilSeen = async (w: Watcher, cn: string) => {
+    const serials = new Set<string>();
+    let event: Record<string, unknown> | undefined;
+    await waitFor(`an event of a certificate for ${cn} issued while watching`, async () => {
+      const events = w.lines().map((l) => JSON.parse(l) as Record<string, unknown>);
+      event = events.find((e) => serials.has(e.serialNumber as string));
+      if (event) return true;
+      serials.add((await issue(cn)).serialNumber);
+      return false;
+    });
+    return event!;
+  };
+
   beforeAll(async () => {
     h = await startTestCertmint({ CERTMINT_RENEWAL_TICK_MS: "200" });
     cli = cliSession(h.address, h.dataDir);
@@ -195,16 +212,7 @@ describe("certmint cert watch", () => {
 
   it("--output json prints one object per event of a profile", async () => {
     const w = watch(["--profile", "short", "--output", "json"]);
-    // A watch from now sees what is issued after it is open: issue until its ISSUED event shows.
-    let issued: { serialNumber: string } | undefined;
-    await waitFor("an ISSUED event for a certificate issued while watching", async () => {
-      const events = w.lines().map((l) => JSON.parse(l) as Record<string, unknown>);
-      if (issued && events.some((e) => e.serialNumber === issued!.serialNumber)) return true;
-      if (!issued && w.stderr === "") issued = await issue("json.example.com");
-      return false;
-    });
-    const events = w.lines().map((l) => JSON.parse(l) as Record<string, unknown>);
-    const event = events.find((e) => e.serialNumber === issued!.serialNumber)!;
+    const event = await issueUntilSeen(w, "json.example.com");
     expect(event).toMatchObject({
       type: "CERTIFICATE_EVENT_TYPE_ISSUED",
       cursor: expect.stringMatching(/\S/),
@@ -223,12 +231,7 @@ describe("certmint cert watch", () => {
       const w = watch(["--profile", "short", "--output", "json"], `127.0.0.1:${proxy.port}`);
       const events = () => w.lines().map((l) => JSON.parse(l) as Record<string, unknown>);
       const seen = (serial: string) => events().some((e) => e.serialNumber === serial);
-      let before: { serialNumber: string } | undefined;
-      await waitFor("an event before the connection drops", async () => {
-        if (before) return seen(before.serialNumber);
-        before = await issue("before.example.com");
-        return false;
-      });
+      const before = await issueUntilSeen(w, "before.example.com");
       proxy.cut();
       await waitFor("the watcher to notice and retry", () => w.stderr.includes("reconnecting"));
       // Issued while the watcher cannot reach the server: it arrives after the reconnection.
@@ -237,7 +240,7 @@ describe("certmint cert watch", () => {
       await waitFor("the event made while disconnected", () => seen(during.serialNumber));
       const cursors = events().map((e) => e.cursor);
       expect(new Set(cursors).size).toBe(cursors.length);
-      expect(events().filter((e) => e.serialNumber === before!.serialNumber)).toHaveLength(1);
+      expect(events().filter((e) => e.serialNumber === before.serialNumber)).toHaveLength(1);
       expect(await w.stop()).toBe(0);
     } finally {
       await proxy.close();

@@ -98,7 +98,10 @@ function watchUntilStopped(inv: Invocation, plan: WatchPlan): Promise<void> {
     process.on("SIGTERM", stop);
 
     const reconnect = (why: string) => {
-      inv.note(`watch ended (${why}); reconnecting in ${backoffMs} ms from cursor "${cursor}"`);
+      // Before its first event a watch "from now" has no cursor: it resumes from now again (a
+      // lineage watch always has one, from its CURRENT event).
+      const from = cursor ? `after cursor ${cursor}` : "from now";
+      inv.note(`watch ended (${why}); reconnecting in ${backoffMs} ms, ${from}`);
       retryTimer = setTimeout(open, backoffMs);
       backoffMs = Math.min(backoffMs * 2, MAX_BACKOFF_MS);
     };
