@@ -210,7 +210,7 @@ describe("certmint cert watch", () => {
     expect(await w.stop()).toBe(0);
   }, 240_000);
 
-  it("--output json prints one object per event of a profile", async () => {
+  it("--output json prints one object per event of a profile; --cursor resumes right after one", async () => {
     const w = watch(["--profile", "short", "--output", "json"]);
     const event = await issueUntilSeen(w, "json.example.com");
     expect(event).toMatchObject({
@@ -220,6 +220,26 @@ describe("certmint cert watch", () => {
       notAfter: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
     });
     expect(w.stdout).not.toContain("PRIVATE KEY");
+    // --cursor: a second watch resumed right after that event gets what followed it, from the
+    // same cursors, and not the event itself.
+    const next = await issueUntilSeen(w, "next.example.com");
+    const resumed = watch([
+      "--profile",
+      "short",
+      "--output",
+      "json",
+      "--cursor",
+      String(event.cursor),
+    ]);
+    await waitFor("the resumed watch to reach the next event", () =>
+      resumed.lines().some((l) => JSON.parse(l).cursor === next.cursor),
+    );
+    const firstEvents = w.lines().map((l) => JSON.parse(l) as Record<string, unknown>);
+    const after = firstEvents.slice(firstEvents.findIndex((e) => e.cursor === event.cursor) + 1);
+    const resumedEvents = resumed.lines().map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(resumedEvents[0]).toEqual(after[0]);
+    expect(resumedEvents.some((e) => e.cursor === event.cursor)).toBe(false);
+    expect(await resumed.stop()).toBe(0);
     expect(await w.stop()).toBe(0);
     expect(w.stderr).toBe("");
   });
