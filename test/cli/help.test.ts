@@ -121,9 +121,19 @@ describe("usage errors", () => {
     });
   });
 
-  it("cert watch says it is not available yet", async () => {
-    const r = await runCli(["cert", "watch"]);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain("cert watch is not available yet");
+  it("cert watch: one scope at a time, and --out-dir only for a certificate's lineage", async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [["cert", "watch", "0a1b", "--profile", "web"], /name a CERTIFICATE or --profile, not both/],
+      [
+        ["cert", "watch", "--profile", "web", "--out-dir", "tls"],
+        /--out-dir .*name the CERTIFICATE/,
+      ],
+      [["cert", "watch", "--output", "pem"], /--output/],
+    ];
+    const results = await Promise.all(cases.map(([args]) => runCli(args)));
+    results.forEach((r, i) => {
+      expect(r.code, cases[i]![0].join(" ")).toBe(2);
+      expect(r.stderr).toMatch(cases[i]![1]);
+    });
   });
 });

@@ -1,6 +1,6 @@
 /** cert issue | renew | revoke | get | list | watch */
 import { ListCertificatesResponse } from "../../../gen/ts/certmint/v1/certificate_service";
-import { CliError, type CommandSpec, type GroupSpec } from "../command";
+import type { CommandSpec, GroupSpec } from "../command";
 import { CERTIFICATE_STATUS, REVOCATION_REASON } from "../enums";
 import { LIST_SECTION, listPages, noteMore } from "../options/list";
 import { parseTime } from "../values";
@@ -8,6 +8,7 @@ import { CERTIFICATE_COLUMNS, certificateView } from "../views/certificate";
 import { printOne, printPage } from "../views/print";
 import { certIssue } from "./cert-issue";
 import { certRenew } from "./cert-renew";
+import { certWatch } from "./cert-watch";
 
 const CERTIFICATE = {
   name: "CERTIFICATE",
@@ -129,20 +130,6 @@ export const certList: CommandSpec = {
       ListCertificatesResponse,
     );
     noteMore(inv, page);
-  },
-};
-
-export const certWatch: CommandSpec = {
-  name: "watch",
-  summary: "not available yet: follow certificates as they are issued, renewed and revoked",
-  description:
-    "Needs a streaming RPC that certmint does not have yet. Until then, poll with " +
-    "'certmint cert list' (e.g. --expires-before 30d).",
-  options: [],
-  async run() {
-    throw new CliError(
-      "cert watch is not available yet: it needs a streaming RPC certmint does not have; use 'certmint cert list'",
-    );
   },
 };
 

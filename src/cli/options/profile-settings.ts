@@ -87,6 +87,12 @@ export const BEHAVIOUR_SECTION: OptionSection = {
       value: "DAYS",
       description: "renew this many days before expiry (less than the default TTL)",
     },
+    "renew-before": {
+      type: "string",
+      value: "DURATION",
+      description:
+        "renew this long before expiry, for short lifetimes (100s, 30m, 12h; less than the default TTL; instead of --renew-before-days)",
+    },
     "allow-shared-renewal": {
       type: "boolean",
       negatable: true,
@@ -186,10 +192,22 @@ function applyRenewal(args: Args, profile: CertificateProfile): string[] {
     r.autoRenew = autoRenew;
     paths.push("renewal.auto_renew");
   }
+  // Only one of the two may be set (RENEW_BEFORE_CONFLICT): setting one clears the other.
   const days = args.string("renew-before-days");
+  const before = args.string("renew-before");
+  if (days !== undefined && before !== undefined) {
+    throw new UsageError("--renew-before and --renew-before-days: give one of them");
+  }
   if (days !== undefined) {
     r.renewBeforeDays = parseInteger(days, "renew-before-days", 0, 36500);
-    paths.push("renewal.renew_before_days");
+    r.renewBefore = undefined;
+  }
+  if (before !== undefined) {
+    r.renewBefore = parseDuration(before, "renew-before");
+    r.renewBeforeDays = 0;
+  }
+  if (days !== undefined || before !== undefined) {
+    paths.push("renewal.renew_before_days", "renewal.renew_before");
   }
   const shared = args.flag("allow-shared-renewal");
   if (shared !== undefined) {

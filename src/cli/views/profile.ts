@@ -69,6 +69,7 @@ export function profileView(slugs: SlugsById): OneView<CertificateProfile> {
           [
             r?.autoRenew ? "auto-renew" : "manual",
             ...(r?.renewBeforeDays ? [`${r.renewBeforeDays} days before expiry`] : []),
+            ...(r?.renewBefore ? [`${formatDuration(r.renewBefore)} before expiry`] : []),
             r?.allowSharedRenewal ? "any issuer of the profile" : "owner or admin only",
           ].join("; "),
         ],
