@@ -20,7 +20,10 @@ import {
   CertificatePolicyPreset,
   CreateCertificatePolicyRequest,
 } from "../gen/ts/certmint/v1/certificate_policy_service";
-import { CreateCertificateProfileRequest } from "../gen/ts/certmint/v1/certificate_profile_service";
+import {
+  CreateCertificateProfileRequest,
+  UpdateCertificateProfileRequest,
+} from "../gen/ts/certmint/v1/certificate_profile_service";
 import {
   CertificateEventType,
   IssueCertificateRequest,
@@ -327,13 +330,15 @@ describe("the four clients watch one certificate that the server renews", {
           slug: "watch-short",
           certificatePolicy: "watch-tls",
           issuer: { $case: "certificateAuthority", value: "watch-root" },
-          defaults: { ttl: seconds(120), keyAlgorithm: KeyAlgorithm.KEY_ALGORITHM_EC_P256 },
-          renewal: { autoRenew: true, renewBefore: seconds(60) },
+          // The successor gets the profile's hour: not due again while the test runs.
+          defaults: { ttl: seconds(3600), keyAlgorithm: KeyAlgorithm.KEY_ALGORITHM_EC_P256 },
+          // Off until the watchers run (switched on below), so nothing depends on timing.
+          renewal: { autoRenew: false, renewBefore: seconds(600) },
         },
       }),
     );
-    // 90 s: due 30 s after issuance (60 s before notAfter), time enough on a busy machine to see
-    // no successor yet below.
+    // 5 minutes: inside the 10-minute renewal window from the start, renewed as soon as the
+    // profile renews automatically.
     const issued = await call(
       c.certificates,
       "issueCertificate",
@@ -346,7 +351,7 @@ describe("the four clients watch one certificate that the server renews", {
             subjectAlternativeNames: { dnsNames: ["watched.example.com"] },
           },
         },
-        ttl: seconds(90),
+        ttl: seconds(300),
       }),
     );
     const original = issued.certificate!;
@@ -369,7 +374,7 @@ describe("the four clients watch one certificate that the server renews", {
       "select id from certificate where renewed_from_id = $1",
       [original.certificateId],
     );
-    // Started before the renewal is due, as a sidecar would be.
+    // Not renewed yet: the profile renews automatically only once the watchers run.
     expect(renewedBefore).toEqual([]);
 
     const caFile = join(tmp, "ca.pem");
@@ -385,7 +390,7 @@ describe("the four clients watch one certificate that the server renews", {
       });
       return JSON.parse(stdout);
     };
-    const outputs = await Promise.all([
+    const watchers = Promise.all([
       run(goClient, watchArgs),
       run(python, [join(CLIENTS, "python", "clienttest.py"), ...watchArgs], PYTHON_ENV),
       run("java", [FAST_JVM, "-cp", classpath, "ClientTest", ...watchArgs]),
@@ -394,6 +399,19 @@ describe("the four clients watch one certificate that the server renews", {
         ...watchArgs,
       ]),
     ]);
+    // Read by the await below; this keeps an early failure from counting as unhandled meanwhile.
+    watchers.catch(() => undefined);
+    // The profile starts renewing automatically: the certificate is due at once. A watcher
+    // that connects after the renewal still receives it, from its cursor.
+    await call(
+      c.profiles,
+      "updateCertificateProfile",
+      UpdateCertificateProfileRequest.fromPartial({
+        certificateProfile: { slug: "watch-short", renewal: { autoRenew: true } },
+        updateMask: ["renewal.auto_renew"],
+      }),
+    );
+    const outputs = await watchers;
 
     // The one successor certmint stored, and the link from the original to it.
     const successors = await db.query<{ id: string; serial_number: string }>(

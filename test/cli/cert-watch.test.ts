@@ -1,6 +1,7 @@
 /**
- * `certmint cert watch` against a live server that renews by itself (a profile with auto_renew,
- * a 2-minute TTL renewed 100 s before notAfter, and a renewal tick of 200 ms): the watcher, run
+ * `certmint cert watch` against a live server that renews by itself (a profile whose
+ * certificates are inside their renewal window from the start, its auto_renew switched on once
+ * the watcher has the current certificate, and a renewal tick of 200 ms): the watcher, run
  * as a sidecar would (`--out-dir`), receives the successor and replaces cert.pem, chain.pem and
  * key.pem (0600) with it, verified with openssl; SIGTERM ends it with exit code 0. Also the
  * `--output json` events of a profile watch, and refused watches (nothing written).
@@ -58,18 +59,19 @@ describe("certmint cert watch", () => {
     watchers.push(w);
     return w;
   };
-  const issue = async (cn: string) =>
+  const issue = async (cn: string, profile = "short", more: readonly string[] = []) =>
     (
       await cli.json<{ certificate: { certificateId: string; serialNumber: string } }>([
         "cert",
         "issue",
         "--profile",
-        "short",
+        profile,
         "--cn",
         cn,
         "--dns",
         cn,
         "--force",
+        ...more,
       ])
     ).certificate;
 
@@ -126,6 +128,28 @@ describe("certmint cert watch", () => {
         "cn=*",
       ]),
     );
+    // Renews 10 minutes before notAfter, once auto-renew is switched on (the --out-dir test);
+    // a successor lives an hour, so it is not due again while the test runs.
+    ok(
+      await cli.run([
+        "profile",
+        "create",
+        "renewing",
+        "--ca",
+        "issuing",
+        "--ttl",
+        "1h",
+        "--no-auto-renew",
+        "--renew-before",
+        "10m",
+        "--preset",
+        "tls-server",
+        "--allow-dns",
+        "**.example.com",
+        "--allow-subject",
+        "cn=*",
+      ]),
+    );
     rootPem = join(cli.dir, "root.pem");
     writeFileSync(rootPem, ok(await cli.run(["ca", "get", "root", "-o", "pem"])).stdout);
   });
@@ -158,7 +182,8 @@ describe("certmint cert watch", () => {
   });
 
   it("--out-dir keeps the lineage's newest certificate, chain and key; SIGTERM exits 0", async () => {
-    const first = await issue("svc.example.com");
+    // 5 minutes: inside the profile's 10-minute renewal window from the start.
+    const first = await issue("svc.example.com", "renewing", ["--ttl", "5m"]);
     const dir = mkdtempSync(join(cli.dir, "tls-"));
     const w = watch([first.serialNumber, "--out-dir", dir]);
     const certFile = join(dir, "cert.pem");
@@ -166,12 +191,15 @@ describe("certmint cert watch", () => {
       existsSync(certFile) ? serialOf(readFileSync(certFile, "utf8")) : "";
     // The CURRENT certificate first, then the successor certmint makes by itself.
     await waitFor("the watcher to write the current certificate", () => serialOnDisk() !== "");
+    expect(serialOnDisk()).toBe(first.serialNumber);
+    // The profile starts renewing automatically: the certificate is due at once.
+    ok(await cli.run(["profile", "update", "renewing", "--auto-renew"]));
     await waitFor(
       "the server to renew and the watcher to write the successor",
       () => serialOnDisk() !== "" && serialOnDisk() !== first.serialNumber,
       150_000,
     );
-    // The server renews every 20 s: read the files until cert.pem did not change meanwhile.
+    // Read the files until cert.pem did not change meanwhile (a reading between two renames).
     const keyFile = join(dir, "key.pem");
     let files = { cert: "", key: "" };
     await waitFor("a consistent reading of cert.pem and key.pem", () => {

@@ -1,6 +1,8 @@
 /**
- * Done means (issue 13): a short-lived certificate (TTL 70 s, on a profile whose TTL is 2
- * minutes and that renews 1 minute before notAfter) is renewed by the server, and a client
+ * Done means (issue 13): a certificate within its renewal window (TTL 5 minutes, on a profile
+ * that renews 10 minutes before notAfter) is renewed by the server once the profile's automatic
+ * renewal is switched on (after the watch has its CURRENT event, so the test waits for states,
+ * never for a renewal time to come), and a client
  * whose only call is WatchCertificates receives the successor, its chain and its new private
  * key, on PostgreSQL and on the embedded database, each with the server run as `make run`
  * runs it. A second watch resumed from the first one's cursor receives the same event with
@@ -18,7 +20,10 @@ import {
   CertificatePolicyPreset,
   CreateCertificatePolicyRequest,
 } from "../../gen/ts/certmint/v1/certificate_policy_service";
-import { CreateCertificateProfileRequest } from "../../gen/ts/certmint/v1/certificate_profile_service";
+import {
+  CreateCertificateProfileRequest,
+  UpdateCertificateProfileRequest,
+} from "../../gen/ts/certmint/v1/certificate_profile_service";
 import {
   CertificateEventType,
   IssueCertificateRequest,
@@ -103,12 +108,15 @@ async function lifecycle(mode: "postgresql" | "embedded") {
           slug: "short",
           certificatePolicy: "web-tls",
           issuer: { $case: "certificateAuthority", value: "root" },
-          defaults: { ttl: seconds(120), keyAlgorithm: KeyAlgorithm.KEY_ALGORITHM_EC_P256 },
-          renewal: { autoRenew: true, renewBefore: seconds(60) },
+          // The successor gets the profile's hour: not due again while the test runs.
+          defaults: { ttl: seconds(3600), keyAlgorithm: KeyAlgorithm.KEY_ALGORITHM_EC_P256 },
+          // Off until the watch is open (switched on below).
+          renewal: { autoRenew: false, renewBefore: seconds(600) },
         },
       }),
     );
-    // 70 s: due 10 s after issuance (60 s before notAfter); the successor gets the profile's 2 minutes.
+    // 5 minutes: inside the 10-minute renewal window from the start, renewed as soon as the
+    // profile renews automatically.
     const issued = await call(
       c.certificates,
       "issueCertificate",
@@ -121,7 +129,7 @@ async function lifecycle(mode: "postgresql" | "embedded") {
             subjectAlternativeNames: { dnsNames: ["svc.example.com"] },
           },
         },
-        ttl: seconds(70),
+        ttl: seconds(300),
       }),
     );
     const originalId = issued.certificate!.certificateId;
@@ -132,7 +140,17 @@ async function lifecycle(mode: "postgresql" | "embedded") {
     await waitFor("the CURRENT event", () => watch.of(T.CERTIFICATE_EVENT_TYPE_CURRENT).length > 0);
     const current = watch.of(T.CERTIFICATE_EVENT_TYPE_CURRENT)[0]!;
     expect(current.certificate!.id).toBe(originalId);
+    expect(watch.of(T.CERTIFICATE_EVENT_TYPE_RENEWED)).toEqual([]);
 
+    // The profile starts renewing automatically: the certificate is due at once.
+    await call(
+      c.profiles,
+      "updateCertificateProfile",
+      UpdateCertificateProfileRequest.fromPartial({
+        certificateProfile: { slug: "short", renewal: { autoRenew: true } },
+        updateMask: ["renewal.auto_renew"],
+      }),
+    );
     await waitFor(
       "the server to renew the certificate and the watch to receive it",
       () => watch.of(T.CERTIFICATE_EVENT_TYPE_RENEWED).length > 0 || watch.error !== undefined,

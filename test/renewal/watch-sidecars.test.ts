@@ -1,7 +1,7 @@
 /**
  * The example sidecars (examples/watch-sidecar: TypeScript with gen/ts, Go with gen/go), run
- * as a deployment would run them against a server process: each watches a short-lived
- * certificate and, when the server renews it, writes the successor (with its chain) and its
+ * as a deployment would run them against a server process: each watches a certificate and,
+ * when the server renews it (its profile's automatic renewal is switched on once both watch), writes the successor (with its chain) and its
  * new key (mode 0600) to its directory, with no other call to certmint.
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -17,7 +17,10 @@ import {
   CertificatePolicyPreset,
   CreateCertificatePolicyRequest,
 } from "../../gen/ts/certmint/v1/certificate_policy_service";
-import { CreateCertificateProfileRequest } from "../../gen/ts/certmint/v1/certificate_profile_service";
+import {
+  CreateCertificateProfileRequest,
+  UpdateCertificateProfileRequest,
+} from "../../gen/ts/certmint/v1/certificate_profile_service";
 import { IssueCertificateRequest } from "../../gen/ts/certmint/v1/certificate_service";
 import { KeyAlgorithm } from "../../gen/ts/certmint/v1/common";
 import { type CertmintClients, call, makeClients } from "../support/harness";
@@ -100,8 +103,10 @@ describe("the example watch sidecars", { timeout: START_LIMIT_MS + 300_000 }, ()
             slug: "short",
             certificatePolicy: "web-tls",
             issuer: { $case: "certificateAuthority", value: "root" },
-            defaults: { ttl: seconds(120), keyAlgorithm: KeyAlgorithm.KEY_ALGORITHM_EC_P256 },
-            renewal: { autoRenew: true, renewBefore: seconds(60) },
+            // The successor gets the profile's hour: not due again while the test runs.
+            defaults: { ttl: seconds(3600), keyAlgorithm: KeyAlgorithm.KEY_ALGORITHM_EC_P256 },
+            // Off until both sidecars watch (switched on below): no timing involved.
+            renewal: { autoRenew: false, renewBefore: seconds(600) },
           },
         }),
       );
@@ -117,7 +122,8 @@ describe("the example watch sidecars", { timeout: START_LIMIT_MS + 300_000 }, ()
               subjectAlternativeNames: { dnsNames: ["side.example.com"] },
             },
           },
-          ttl: seconds(75),
+          // Inside the 10-minute renewal window from the start.
+          ttl: seconds(300),
         }),
       );
       const original = new X509Certificate(issued.certificate!.certificatePem);
@@ -149,6 +155,25 @@ describe("the example watch sidecars", { timeout: START_LIMIT_MS + 300_000 }, ()
         sidecars.push(child);
       }
 
+      // Each sidecar has written the certificate as it is (its CURRENT event) and now waits for
+      // a renewal; then the profile starts renewing automatically and the certificate is due.
+      for (const lang of ["ts", "go"] as const) {
+        await waitFor(
+          `the ${lang} sidecar to receive the current certificate`,
+          () => output[lang].includes("CERTIFICATE_EVENT_TYPE_CURRENT"),
+          180_000,
+        ).catch((err) => {
+          throw new Error(`${err}\n${lang} sidecar output:\n${output[lang]}`);
+        });
+      }
+      await call(
+        c.profiles,
+        "updateCertificateProfile",
+        UpdateCertificateProfileRequest.fromPartial({
+          certificateProfile: { slug: "short", renewal: { autoRenew: true } },
+          updateMask: ["renewal.auto_renew"],
+        }),
+      );
       for (const lang of ["ts", "go"] as const) {
         const certFile = join(dirs[lang], "cert.pem");
         await waitFor(

@@ -42,7 +42,7 @@ export async function createTestDatabase(
 ): Promise<TestDatabase> {
   const { prefix = "certmint_t", migrated = false } =
     typeof options === "string" ? { prefix: options } : options;
-  const name = `${prefix}_${randomBytes(6).toString("hex")}`;
+  const name = `${prefix}_${runTag()}${randomBytes(6).toString("hex")}`;
   const template = migrated ? await ensureTemplateDatabase() : undefined;
   await withAdmin(async (admin) => {
     if (template) {
@@ -65,11 +65,10 @@ export async function createTestDatabase(
     },
     async drop() {
       await client.end();
-      // A session that starts in the database meanwhile (autovacuum) can make one attempt
-      // fail; the next finds it ended.
-      await withAdmin((admin) =>
-        whileDatabaseInUse(() => admin.query(`drop database if exists "${name}" with (force)`)),
-      );
+      // Not awaited: DROP DATABASE waits for a checkpoint (up to a second on a busy disk) and
+      // nothing after a test needs its database gone, so the next test file starts meanwhile.
+      // The run's global teardown drops whatever is still there (dropDatabasesOfRun).
+      void dropDatabase(name).catch(() => undefined);
     },
   };
 }
@@ -158,6 +157,39 @@ async function whileDatabaseInUse<T>(statement: () => Promise<T>): Promise<T> {
       await new Promise((r) => setTimeout(r, 100));
     }
   }
+}
+
+/** DROP DATABASE, retried while a session that just ended (or autovacuum) still holds it. */
+function dropDatabase(name: string): Promise<void> {
+  return withAdmin(async (admin) => {
+    await whileDatabaseInUse(() => admin.query(`drop database if exists "${name}" with (force)`));
+  });
+}
+
+/**
+ * The run's tag in the names of the databases it creates (`<prefix>_<tag>_<random>`): set by
+ * the global setup (test/support/global-template-database.ts) for every worker, so its
+ * teardown drops this run's databases and never those of another run on the same PostgreSQL.
+ */
+export const RUN_TAG_ENV = "CERTMINT_TEST_RUN";
+function runTag(): string {
+  const tag = process.env[RUN_TAG_ENV];
+  return tag && /^[0-9a-f]{8}$/.test(tag) ? `r${tag}_` : "";
+}
+
+/** Drops every database this run created that is still there (the global teardown). */
+export async function dropDatabasesOfRun(): Promise<number> {
+  const tag = runTag();
+  if (!tag) return 0;
+  const names = await withAdmin(async (admin) => {
+    const res = await admin.query<{ datname: string }>(
+      "select datname from pg_database where strpos(datname, $1) > 0",
+      [`_${tag}`],
+    );
+    return res.rows.map((r) => r.datname);
+  });
+  for (const name of names) await dropDatabase(name);
+  return names.length;
 }
 
 async function withAdmin<T>(use: (admin: Client) => Promise<T>): Promise<T> {
