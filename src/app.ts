@@ -98,6 +98,10 @@ export async function startCertmint(
     ],
     // Requests are small (a CSR with many SANs is a few KiB; CSRs are capped at 64 KiB).
     "grpc.max_receive_message_length": config.maxMessageBytes,
+    // channelz (grpc-js's introspection data: per-call counters, timestamps and traces per
+    // socket) is served by no service here, yet costs every call a tracking closure set and
+    // every connection a trace: 1.6% of the server's CPU in a profile of IssueCertificate.
+    "grpc.enable_channelz": 0,
     ...connectionOptions(config.connections),
   });
   limitConnections(server, config.connections, logger);
