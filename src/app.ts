@@ -1,7 +1,7 @@
 import type { Server as HttpServer } from "node:http";
 import { Server, type ServerCredentials } from "@grpc/grpc-js";
 import type { Logger } from "pino";
-import { type RunningAcme, startAcme } from "./acme";
+import type { RunningAcme } from "./acme";
 import { accessTokenHandlers } from "./api/access-token-service";
 import { auditHandlers } from "./api/audit-service";
 import { certificateAuthorityHandlers } from "./api/certificate-authority-service";
@@ -33,7 +33,7 @@ import { callMetricsInterceptor } from "./server/call-metrics";
 import { connectionOptions, limitConnections } from "./server/connection-limits";
 import { DatabaseProbe } from "./server/database-health";
 import { HealthReporter } from "./server/health";
-import { CertmintMetrics } from "./server/metrics";
+import type { CertmintMetrics } from "./server/metrics";
 import { startMetricsServer } from "./server/metrics-server";
 import { certmintVersion } from "./server/paths";
 import { startPublicationServer } from "./server/publication";
@@ -85,8 +85,11 @@ export async function startCertmint(
 ): Promise<RunningCertmint> {
   const health = new HealthReporter();
   const readiness = { ready: false };
+  // prom-client (88 modules with @opentelemetry/api) and the ACME server (its HTTP stack, JWS
+  // and challenge validation) are loaded only when configured: a server without them does not
+  // pay their memory (module code and sources stay in the heap) nor their start-up time.
   const metrics = config.metricsListen
-    ? new CertmintMetrics({
+    ? new (await import("./server/metrics")).CertmintMetrics({
         version: certmintVersion(),
         expiringRefreshMs: options.metricsExpiringRefreshMs,
       })
@@ -257,7 +260,10 @@ export async function startCertmint(
         "publishing CRLs, CA certificates and OCSP over HTTP",
       );
     }
-    if (config.acme) acme = await startAcme(config.acme, deps, logger, config.connections);
+    if (config.acme) {
+      const { startAcme } = await import("./acme");
+      acme = await startAcme(config.acme, deps, logger, config.connections);
+    }
     if (config.metricsListen && metrics) {
       metrics.attach({
         keyGeneration: () => keys.stats(),
