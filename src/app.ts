@@ -33,7 +33,6 @@ import { callMetricsInterceptor } from "./server/call-metrics";
 import { connectionOptions, limitConnections } from "./server/connection-limits";
 import { DatabaseProbe } from "./server/database-health";
 import { HealthReporter } from "./server/health";
-import type { CertmintMetrics } from "./server/metrics";
 import { startMetricsServer } from "./server/metrics-server";
 import { certmintVersion } from "./server/paths";
 import { startPublicationServer } from "./server/publication";
