@@ -1,7 +1,7 @@
 /**
- * The server under test: the compiled `node --max-semi-space-size=8 dist/src/main.js`, as
- * `make run` starts it (`make bench-issue` builds it first; transpiling with tsx at start-up
- * would count tsx's loader and source maps in the server's RSS and CPU), with its
+ * The server under test: the compiled `dist/src/main.js` with the node flags `make run` gives it
+ * (`make bench-issue` builds it first; transpiling with tsx at start-up would count tsx's loader
+ * and source maps in the server's RSS and CPU), with its
  * log written straight to a file (the bench process must not spend CPU reading 100k log lines),
  * plus what the bench reads from /proc: the server's RSS and the CPU time of the server, of
  * this process and of PostgreSQL's backends.
