@@ -48,6 +48,9 @@ async function main(): Promise<void> {
     databaseUrl: db.url,
     dir,
     nodeFlags: flags,
+  }).catch(async (err: unknown) => {
+    await db.drop(); // a server that did not start leaves no database behind
+    throw err;
   });
   try {
     const profile = await createClientProfile(server);
