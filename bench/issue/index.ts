@@ -1,6 +1,6 @@
 /**
  * IssueCertificate end to end: concurrent gRPC clients against the real server process
- * (`node --require tsx/cjs src/main.ts`) on a real PostgreSQL with durable commits, a P-256 root
+ * (the compiled dist/src/main.js, as `make run` starts it) on a real PostgreSQL with durable commits, a P-256 root
  * CA and a TLS-server profile. Every call carries a fresh request_id, so every call is one
  * stored issuance (request row PENDING with its serial, then certificate + ISSUED).
  *

@@ -1,12 +1,15 @@
 /**
- * The server under test: `node --require tsx/cjs src/main.ts`, as `make run` starts it, with its
+ * The server under test: the compiled `dist/src/main.js` with the node flags `make run` gives it
+ * (`make bench-issue` builds it first; transpiling with tsx at start-up would count tsx's loader
+ * and source maps in the server's RSS and CPU), with its
  * log written straight to a file (the bench process must not spend CPU reading 100k log lines),
  * plus what the bench reads from /proc: the server's RSS and the CPU time of the server, of
  * this process and of PostgreSQL's backends.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { closeSync, openSync, readdirSync, readFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { SERVER_NODE_FLAGS } from "../common/certmint";
 
 export const ROOT = join(__dirname, "..", "..");
 
@@ -24,16 +27,14 @@ export async function startServer(opts: {
   logFile: string;
   nodeFlags?: string[];
 }): Promise<BenchServer> {
+  const main = join(ROOT, "dist", "src", "main.js");
+  if (!existsSync(main)) throw new Error(`${main} is missing: run \`make build\``);
   const fd = openSync(opts.logFile, "w");
-  const child = spawn(
-    process.execPath,
-    [...(opts.nodeFlags ?? []), "--require", "tsx/cjs", "src/main.ts"],
-    {
-      cwd: ROOT,
-      env: { ...process.env, CERTMINT_LISTEN: "127.0.0.1:0", ...opts.env },
-      stdio: ["ignore", fd, fd],
-    },
-  );
+  const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, ...(opts.nodeFlags ?? []), main], {
+    cwd: ROOT,
+    env: { ...process.env, CERTMINT_LISTEN: "127.0.0.1:0", ...opts.env },
+    stdio: ["ignore", fd, fd],
+  });
   closeSync(fd);
   const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
   let gone = false;

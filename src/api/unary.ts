@@ -102,9 +102,22 @@ export function unary<Req, Res>(
     let scope: Call | undefined;
     // Aborted once nobody waits for the answer: grpc-js reports a client's cancel, and a
     // passed deadline (it answers DEADLINE_EXCEEDED itself), as "cancelled". Work that waits
-    // (a key queued for generation) is dropped then (Call.signal).
-    const abandon = new AbortController();
-    const onCancelled = () => abandon.abort();
+    // (a key queued for generation) is dropped then (Call.signal). The AbortSignal is made on
+    // first use (an EventTarget: about 7 us and a few objects per call, and only the
+    // key-generation path reads it); made after a cancel, it starts aborted.
+    let abandon: AbortController | undefined;
+    let cancelled = false;
+    const onCancelled = () => {
+      cancelled = true;
+      abandon?.abort();
+    };
+    const signal = (): AbortSignal => {
+      if (!abandon) {
+        abandon = new AbortController();
+        if (cancelled) abandon.abort();
+      }
+      return abandon.signal;
+    };
     call.once("cancelled", onCancelled);
     deps.calls?.enter();
     const done = () => {
@@ -132,7 +145,9 @@ export function unary<Req, Res>(
         abandoned: () =>
           call.cancelled || (deadline !== undefined && deadline.getTime() <= Date.now()),
         deadline,
-        signal: abandon.signal,
+        get signal() {
+          return signal();
+        },
         statusCodeOf: codeOf,
       };
       security.authorize(method, actor);

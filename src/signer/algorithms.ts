@@ -143,6 +143,18 @@ export type KeyCheck =
 const CURVES: Record<string, KeyAlgorithm> = { prime256v1: "EC_P256", secp384r1: "EC_P384" };
 
 /**
+ * Keys whose algorithm is known from how they were imported (importSpki: a P-256 or P-384 point
+ * OpenSSL accepted under that curve), so checkPublicKey need not ask OpenSSL: the first read of
+ * `asymmetricKeyDetails` of a key costs about 40-80 us, once per CSR on the issuance path.
+ */
+const importedKeyAlgorithms = new WeakMap<KeyObject, KeyAlgorithm>();
+
+/** Records the algorithm of a key built from a checked encoding (see importSpki). */
+export function rememberKeyAlgorithm(key: KeyObject, algorithm: KeyAlgorithm): void {
+  importedKeyAlgorithms.set(key, algorithm);
+}
+
+/**
  * Classifies a public key without throwing.
  *
  * RSA sizes other than 2048/3072/4096 are refused as UNSUPPORTED even when larger: the
@@ -153,6 +165,8 @@ const CURVES: Record<string, KeyAlgorithm> = { prime256v1: "EC_P256", secp384r1:
  * other than P-256/P-384 (e.g. secp256k1, P-521) are UNSUPPORTED.
  */
 export function checkPublicKey(key: KeyObject): KeyCheck {
+  const known = importedKeyAlgorithms.get(key);
+  if (known !== undefined) return { ok: true, algorithm: known };
   const details = key.asymmetricKeyDetails ?? {};
   switch (key.asymmetricKeyType) {
     case "rsa": {

@@ -6,7 +6,6 @@
  *   crlEntryExtensions } OPTIONAL, crlExtensions [0] EXPLICIT Extensions }
  */
 
-import forge from "node-forge";
 import { failedPrecondition, invalidArgument } from "../errors";
 import { REVOCATION_REASONS, type RevocationReason, type SignatureAlgorithm } from "../model/pki";
 import { algorithmIdentifier, algorithmIdentifierDer, assertSignatureFits } from "./algorithms";
@@ -27,6 +26,7 @@ import {
   wrapSigned,
 } from "./der";
 import { EXT, extension } from "./extensions";
+import forge from "./forge";
 import { Issuer, type IssuerInit } from "./issuer";
 import { assertValidSerial, serialFromHex, serialToHex } from "./serial";
 

@@ -11,7 +11,7 @@
  * csr-bounds.ts (CSR_SUBJECT_TOO_MANY_VALUES, CSR_SUBJECT_VALUE_TOO_LONG, CSR_SAN_TOO_MANY,
  * CSR_SAN_TOO_LONG).
  */
-import { createPublicKey, type KeyObject, verify } from "node:crypto";
+import { type KeyObject, verify } from "node:crypto";
 import { CertmintError } from "../errors";
 import type { KeyAlgorithm, SignatureAlgorithm, SubjectAltNames, SubjectName } from "../model/pki";
 import { checkPublicKey, SIGNATURE_ALGORITHM_INFO } from "./algorithms";
@@ -27,7 +27,7 @@ import { type Asn1, Class, parseDer, toDer } from "./der";
 import { children, DerShapeError, readBitString, readSmallInt } from "./der-read";
 import { subjectFromAsn1, UnrepresentableNameError } from "./name";
 import { decodePem, PemError } from "./pem";
-import { isCanonicalSpki, spkiFormProblem } from "./spki";
+import { importSpki, isCanonicalSpki, spkiFormProblem } from "./spki";
 
 export type { RequestedExtensions } from "./csr-fields";
 
@@ -117,7 +117,7 @@ function parseVerified(der: Buffer): ParsedCsr {
 
   let publicKey: KeyObject;
   try {
-    publicKey = createPublicKey({ key: toDer(spkiNode as Asn1), format: "der", type: "spki" });
+    publicKey = importSpki(spkiNode as Asn1);
   } catch {
     throw malformed("the public key could not be decoded");
   }

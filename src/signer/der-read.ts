@@ -4,8 +4,9 @@
  * DerShapeError, which the CSR and certificate parsers turn into their own CertmintError; the
  * message names the field so a caller can see which part of the structure is wrong.
  */
-import forge from "node-forge";
+
 import { type Asn1, Class, Type } from "./der";
+import forge from "./forge";
 
 export class DerShapeError extends Error {}
 

@@ -6,11 +6,12 @@
  * exact bytes that were signed, so the embedded TBS can never differ from what the signature
  * covers, and the TBS is not re-encoded a second time (a measurable cost per certificate).
  */
-import forge from "node-forge";
+import type ForgeTypes from "node-forge";
 import { invalidArgument } from "../errors";
+import forge from "./forge";
 
 const asn1 = forge.asn1;
-export type Asn1 = forge.asn1.Asn1;
+export type Asn1 = ForgeTypes.asn1.Asn1;
 export const Class = asn1.Class;
 export const Type = asn1.Type;
 
@@ -21,7 +22,7 @@ interface FromDerOptions {
   decodeBitStrings?: boolean;
   maxDepth?: number;
 }
-type FromDer = (bytes: forge.util.ByteStringBuffer | string, options: FromDerOptions) => Asn1;
+type FromDer = (bytes: ForgeTypes.util.ByteStringBuffer | string, options: FromDerOptions) => Asn1;
 const fromDerWithOptions = asn1.fromDer as unknown as FromDer;
 
 export const toDer = (node: Asn1): Buffer => Buffer.from(asn1.toDer(node).getBytes(), "latin1");

@@ -4,7 +4,6 @@
  * Extension ::= SEQUENCE { extnID OID, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING }
  */
 import { createHash } from "node:crypto";
-import forge from "node-forge";
 import { invalidArgument, invalidField } from "../errors";
 import {
   EKU_OIDS,
@@ -26,6 +25,7 @@ import {
   smallInteger,
   Type,
 } from "./der";
+import forge from "./forge";
 import { sansToAsn1 } from "./general-names";
 
 export const EXT = {

@@ -6,7 +6,7 @@
  * PrintableString, emailAddress is IA5String (PKCS #9), every other attribute UTF8String.
  * Upper bounds are the ub-* values of RFC 5280 Appendix A.
  */
-import forge from "node-forge";
+
 import { invalidArgument, invalidField } from "../errors";
 import {
   SUBJECT_ATTRIBUTE_OIDS,
@@ -16,6 +16,7 @@ import {
 } from "../model/pki";
 import { type Asn1, Class, oid, parseDer, seq, set, Type, toDer } from "./der";
 import { children, DerShapeError, readOid, readString } from "./der-read";
+import forge from "./forge";
 
 const asn1 = forge.asn1;
 

@@ -12,7 +12,6 @@
  *   issuerKeyHash OCTET STRING, serialNumber CertificateSerialNumber }
  */
 import { createHash } from "node:crypto";
-import forge from "node-forge";
 import { invalidArgument, isCertmintError } from "../errors";
 import { REVOCATION_REASONS, type RevocationReason, type SignatureAlgorithm } from "../model/pki";
 import { algorithmIdentifier, algorithmIdentifierDer } from "./algorithms";
@@ -40,6 +39,7 @@ import {
   readIntegerBytes,
   readOid,
 } from "./der-read";
+import forge from "./forge";
 import { parseCertificate } from "./parse-certificate";
 import { serialToHex } from "./serial";
 

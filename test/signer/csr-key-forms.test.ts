@@ -36,6 +36,13 @@ const b64u = (s: string | undefined) => Buffer.from(s ?? "", "base64url");
 const rsaPublicKey = rsa.publicKey.export({ type: "pkcs1", format: "der" });
 const edPoint = b64u(jwk(ed.publicKey).x);
 
+/** The uncompressed point of `key` with y + 1 (mod 2^256): not a point of the curve. */
+function offCurve(key: KeyObject): Buffer {
+  const y = BigInt(`0x${b64u(jwk(key).y).toString("hex")}`) + 1n;
+  const yBytes = Buffer.from((y % 2n ** 256n).toString(16).padStart(64, "0"), "hex");
+  return Buffer.concat([Buffer.from([4]), b64u(jwk(key).x), yBytes]);
+}
+
 function outcome(pem: string): string {
   try {
     parseCsr(pem);
@@ -66,6 +73,29 @@ const FORMS: Array<[string, KeyObject, Buffer, string]> = [
     ec.privateKey,
     p256Spki.compressed(ec.publicKey),
     "CSR_KEY_ENCODING_INVALID",
+  ],
+  // The key is imported from its coordinates (src/signer/spki.ts importSpki): OpenSSL must still
+  // check that the point is on the curve, and a short point is not padded into a valid one.
+  [
+    "P-256 with a point off the curve (y + 1)",
+    ec.privateKey,
+    seq(seq(OID.ecPublicKey, OID.prime256v1), bitString(offCurve(ec.publicKey))),
+    "CSR_MALFORMED",
+  ],
+  [
+    "P-256 with a point one octet short",
+    ec.privateKey,
+    seq(
+      seq(OID.ecPublicKey, OID.prime256v1),
+      bitString(
+        Buffer.concat([
+          Buffer.from([4]),
+          b64u(jwk(ec.publicKey).x),
+          b64u(jwk(ec.publicKey).y).subarray(1),
+        ]),
+      ),
+    ),
+    "CSR_MALFORMED",
   ],
   [
     "RSA, rsaEncryption with NULL",
