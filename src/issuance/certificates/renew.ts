@@ -2,7 +2,7 @@ import { type Call, refuseIfAbandoned } from "../call";
 import type { IssuanceDeps } from "../deps";
 import { requireProfileAccessById } from "../profiles/access";
 import { checkPolicy } from "./check";
-import { findCertificate } from "./find";
+import { findCertificate, requestNamed } from "./find";
 import { requestFingerprint } from "./idempotency";
 import { type RequestIdentity, recordRefusal, recordWaitingForApproval } from "./intent";
 import { generateKey } from "./keys";
@@ -30,18 +30,30 @@ export async function renew(
   call: Call,
   input: RenewInput,
 ): Promise<IssueOutcome> {
-  // 1. The certificate, and a replay.
+  // 1. The certificate, and a replay. The prior request is read in the same round trip as the
+  // certificate's profile, its policy and its CA.
   const old = await findCertificate(deps.store, input.certificateId, "certificate_id");
   await requireProfileAccessById(deps.store, call, old.profileId);
   const who = renewIdentity(input, old.id);
-  if (who.idempotencyKey && !input.validateOnly) {
-    const prior = await findPrior(deps, who);
-    if (prior) return replay(deps, call, prior, who);
+  const prior =
+    who.idempotencyKey && !input.validateOnly
+      ? { caller: who.caller, idempotencyKey: who.idempotencyKey }
+      : undefined;
+  const rows = old.profileId
+    ? await deps.store.issuance.findProfileAndPrior({ id: old.profileId }, prior)
+    : undefined;
+  if (rows?.priorRequestId) {
+    return replay(deps, call, await requestNamed(deps, rows.priorRequestId), who);
+  }
+  if (!rows && prior) {
+    const found = await findPrior(deps, who);
+    if (found) return replay(deps, call, found, who);
   }
 
   // 2. Plan.
   assertRenewable(old);
-  const plan = await planRenewal(deps, call, old, input);
+  // rows: read for every certificate with a profile, and assertRenewable refused any other.
+  const plan = await planRenewal(deps, call, old, input, rows!);
 
   // 3. Check the policy. The last point where giving up leaves nothing behind.
   const what = "the renewal (checked against the policy as it is now)";
