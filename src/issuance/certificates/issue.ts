@@ -47,7 +47,7 @@ export async function issue(
   // 2. Plan. Errors before the profile is known are not recorded (no row to own them).
   const plan = await planIssue(deps.store, call, input, rows);
 
-  // 3. Check the policy. The last point where giving up leaves nothing behind.
+  // 3. Check the policy. A caller that gave up meanwhile is refused before anything is written.
   const refusal = checkPolicy(deps, plan, issueFieldMapper(plan.key.kind === "CSR"), "the request");
   refuseIfAbandoned(call);
   if (refusal) {

@@ -55,7 +55,7 @@ export async function renew(
   // rows: read for every certificate with a profile, and assertRenewable refused any other.
   const plan = await planRenewal(deps, call, old, input, rows!);
 
-  // 3. Check the policy. The last point where giving up leaves nothing behind.
+  // 3. Check the policy. A caller that gave up meanwhile is refused before anything is written.
   const what = "the renewal (checked against the policy as it is now)";
   const refusal = checkPolicy(deps, plan, renewFieldMapper, what);
   refuseIfAbandoned(call);
