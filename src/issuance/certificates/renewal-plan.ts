@@ -63,9 +63,7 @@ export async function planRenewal(
     rows,
   );
   assertMayRenew(call, old, renewal);
-  const original = await deps.store.requests.findById(old.certificateRequestId);
-  const originalSource = original?.params?.keySource ?? "CSR";
-  const keySource = input.keySource ?? (originalSource === "GENERATE" ? "NEW" : "REUSE");
+  const keySource = input.keySource ?? (await defaultKeySource(deps, old));
 
   let key: KeySource;
   let keyAlgorithm = old.keyAlgorithm as KeyAlgorithm;
@@ -129,6 +127,15 @@ export async function planRenewal(
     // A CA certificate's successor is one too, with its path length and the policy's constraints.
     ...caPlan(policy, old.isCa, parseCertificate(old.certificatePem).pathLength),
   };
+}
+
+/**
+ * The key of a renewal that names none: NEW when certmint made the original key, else REUSE.
+ * Read from the original request (a round trip only this default costs).
+ */
+async function defaultKeySource(deps: IssuanceDeps, old: Certificate): Promise<"NEW" | "REUSE"> {
+  const original = await deps.store.requests.findById(old.certificateRequestId);
+  return original?.params?.keySource === "GENERATE" ? "NEW" : "REUSE";
 }
 
 const attrKey = (s: SubjectName) => JSON.stringify(s.attributes.map((a) => [a.type, a.value]));
