@@ -2,7 +2,9 @@ import type { EntityManager } from "@mikro-orm/postgresql";
 import { type HeldConnection, withConnection } from "./prepared";
 
 /**
- * The lock that makes one caller at a time finish a certificate request, on every replica: a
+ * The lock that makes one caller at a time finish a PENDING certificate request (an approved
+ * one, or one an older version recorded before signing; issue and renew without approval
+ * write their request once, with its certificate, and take no lock), on every replica: a
  * transaction-scoped PostgreSQL advisory lock (two-int4 key space, so it never meets a
  * bigint-keyed lock such as one serialising migrations) held from before signing until the
  * certificate is committed. A replica that dies mid-signing drops its connection and with it

@@ -4,6 +4,7 @@
  * the same request_id with a different request is ALREADY_EXISTS.
  */
 import { createPrivateKey, X509Certificate } from "node:crypto";
+import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CertificateAuthority } from "../../gen/ts/certmint/v1/certificate_authority_service";
 import {
@@ -143,6 +144,61 @@ describe("IssueCertificate idempotency", () => {
     expect(keys.size).toBe(1);
     const x = new X509Certificate(results[0]!.certificate!.certificatePem);
     expect(x.checkPrivateKey(createPrivateKey(results[0]!.privateKeyPem))).toBe(true);
+  });
+
+  it("two calls with one request_id that both signed: one store wins, and both answer its certificate and key", async () => {
+    // Each call's one statement that stores the request and its certificate waits for this
+    // table lock (inserts conflict with SHARE), so both calls have read, found no request, and
+    // signed before either stores.
+    const blocker = new Client({ connectionString: h.db.url });
+    await blocker.connect();
+    try {
+      await blocker.query("begin");
+      await blocker.query("lock table certificate in share mode");
+      const req = attrRequest("web", {
+        cn: "both.example.com",
+        dns: ["both.example.com"],
+        requestId: "idem-both",
+        keyAlgorithm: KeyAlgorithm.KEY_ALGORITHM_EC_P256,
+      });
+      const calls = [issue(h, req), issue(h, req)];
+      const limit = Date.now() + 60_000;
+      for (;;) {
+        const [row] = await h.db.query<{ n: string }>(
+          "select count(*) as n from pg_locks l join pg_database d on d.oid = l.database where not l.granted and d.datname = current_database()",
+        );
+        if (Number(row!.n) >= 2) break;
+        if (Date.now() > limit) throw new Error("the two stores never waited");
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      // Both signed, and nothing of the request is written before its one commit.
+      expect(await rowsFor("idem-both")).toBe(0);
+      await blocker.query("commit");
+
+      const [a, b] = await Promise.all(calls);
+      for (const res of [a!, b!]) {
+        expect(res.status).toBe(ISSUED);
+        expect(res.certificateRequestId).toBe(a!.certificateRequestId);
+        expect(res.certificate!.certificateId).toBe(a!.certificate!.certificateId);
+        expect(res.certificate!.serialNumber).toBe(a!.certificate!.serialNumber);
+        expect(res.privateKeyPem).toBe(a!.privateKeyPem);
+      }
+      const x = new X509Certificate(a!.certificate!.certificatePem);
+      expect(x.checkPrivateKey(createPrivateKey(a!.privateKeyPem))).toBe(true);
+      // The loser's certificate was dropped: one request, one certificate, one audit record.
+      expect(await rowsFor("idem-both")).toBe(1);
+      expect(await certsFor("idem-both")).toBe(1);
+      expect(await countRows(h, "certificate", "common_name = 'both.example.com'")).toBe(1);
+      expect(
+        await countRows(
+          h,
+          "audit_record",
+          `resource_id = '${a!.certificateRequestId}' and resource_type = 'certificate_request'`,
+        ),
+      ).toBe(1);
+    } finally {
+      await blocker.end();
+    }
   });
 
   it("replays a FAILED request as the same error, recording nothing new", async () => {

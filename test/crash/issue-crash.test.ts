@@ -5,13 +5,17 @@
  * of the kill, the outcome must be the same:
  *  - every certificate a client received is stored, and its replay returns it (id and serial);
  *  - no serial is used twice, no request has two certificates, no request_id two rows;
- *  - every request ends ISSUED, signed under the serial reserved for it before signing
- *    (requests left PENDING by the kill are taken over by their replay; the twin replay waits
- *    for the request's lock, however long the machine takes, and answers the same);
+ *  - the kill leaves no request half done: nothing of a request is written before the one
+ *    commit that stores it with its certificate, so no row is PENDING at the kill, and a
+ *    request_id whose call died before its commit has no row at all;
+ *  - every request ends ISSUED, its certificate under the serial kept on it (a request_id
+ *    without a row is simply issued by its replay; the twin replays may both sign, one store
+ *    wins, and the other answers what it stored, however long the machine takes);
  *  - every replay of a request with a server-generated key returns that key, matching the
  *    certificate, also when the kill lost the first answer (the key waits sealed on the
  *    request for the replay window).
- * How many requests were PENDING at the kill depends on timing and is only reported. The kill
+ * How many calls were in flight at the kill, and how many answers it lost, depends on timing
+ * and is only reported. The kill
  * comes on a state (enough certificates received), never after a duration, so a busy machine
  * only makes the test slower.
  */
@@ -67,7 +71,7 @@ describe("IssueCertificate survives SIGKILL of the server", () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it("keeps every received certificate, issues every request once, and finishes orphans on replay", async () => {
+  it("keeps every received certificate, leaves nothing half done, and issues every request once", async () => {
     db = await createTestDatabase("certmint_crash");
     // Same database and data directory (it holds the key-encryption key) for both processes.
     // Log level info: startServerProcess waits for the "serving" line.
@@ -131,6 +135,7 @@ describe("IssueCertificate survives SIGKILL of the server", () => {
       "select request_id from certificate_request where status = 'ISSUED'",
     );
     const lostAnswers = issuedAtKill.filter((r) => !ledger.received.has(r.request_id));
+    const rowsAtKill = atKill.reduce((n, r) => n + Number(r.n), 0);
 
     // 3. Restart on the same database and replay every request_id sent, twice at once.
     server = await startServerProcess(env);
@@ -163,12 +168,16 @@ describe("IssueCertificate survives SIGKILL of the server", () => {
       `crash test: ${ledger.sent.size} requests sent by ${CLIENTS.length} clients, ` +
         `${ledger.received.size} certificates received before the kill, ${inFlight} calls in flight at the kill ` +
         `(client errors: ${errorSummary || "none"}); rows at the kill: ` +
-        `${atKill.map((r) => `${r.status} ${r.n}`).join(", ")}; PENDING at the kill: ${pendingAtKill.length} ` +
+        `${atKill.map((r) => `${r.status} ${r.n}`).join(", ")}; request_ids sent without a row: ${ledger.sent.size - rowsAtKill}; ` +
+        `PENDING at the kill: ${pendingAtKill.length} ` +
         `(${pendingAtKill.map((r) => r.request_id).join(" ")}); ISSUED but never received: ${lostAnswers.length} ` +
         `(${lostAnswers.map((r) => r.request_id).join(" ")}), of which ${lostKeys.length} with a generated key ` +
         `that the replay returned; replayed ${replays.size} request_ids twice each` +
         (replayErrors.length ? `; replay errors: ${replayErrors.slice(0, 5).join(" | ")}` : ""),
     );
+
+    // Nothing half done at the kill: the sign-then-store path never writes a PENDING row.
+    expect(pendingAtKill).toEqual([]);
 
     // Every replay answered, twice the same certificate.
     expect(replayErrors).toEqual([]);
@@ -221,7 +230,7 @@ describe("IssueCertificate survives SIGKILL of the server", () => {
     ).toEqual([]);
 
     // Exactly one request row per request_id sent, each ISSUED with its one certificate, signed
-    // under the serial reserved before signing.
+    // under the serial the request keeps (reserved_serial).
     const requests = await db.query<{
       id: string;
       request_id: string;

@@ -112,7 +112,7 @@ describe("issuance use cases on the in-memory store", () => {
     };
   });
 
-  it("issue records the intent with a reserved serial, then stores the certificate signed under it", async () => {
+  it("issue signs, then stores the request ISSUED (its serial kept), the certificate and the audit record at once", async () => {
     seed(memory);
     const outcome = await issue(deps, callOf(requester), request({ idempotencyKey: "r1" }));
     expect(outcome.status).toBe("ISSUED");
@@ -229,18 +229,85 @@ describe("issuance use cases on the in-memory store", () => {
     expect(memory.certificates.size).toBe(0);
   });
 
-  it("a request whose worker died after recording its intent is finished by its replay, under the serial reserved for it", async () => {
+  it("a crash before the commit leaves nothing behind, and the replay simply issues", async () => {
     seed(memory);
-    // The first call dies between recording the intent and signing (its lock is never taken).
     const crashing = { ...memory.store };
     crashing.issuance = {
       ...memory.store.issuance,
-      withRequestLock: async () => {
+      storeIssuance: async () => {
         throw new Error("the replica died");
       },
     };
     await expect(
       issue({ ...deps, store: crashing }, callOf(requester), request({ idempotencyKey: "r1" })),
+    ).rejects.toThrow("the replica died");
+    expect(memory.requests.size + memory.certificates.size + memory.audit.length).toBe(0);
+
+    const replayed = await issue(deps, callOf(requester), request({ idempotencyKey: "r1" }));
+    expect(replayed.status).toBe("ISSUED");
+    expect(memory.requests.size).toBe(1);
+    expect(memory.certificates.size).toBe(1);
+  });
+
+  it("of two calls with one request_id that both signed, the second stores nothing and answers the first's certificate and key", async () => {
+    seed(memory);
+    // Both calls miss each other's request when they read (they run at once): each signs.
+    const blind = { ...memory.store };
+    blind.issuance = {
+      ...memory.store.issuance,
+      findProfileAndPrior: (key, _prior) => memory.store.issuance.findProfileAndPrior(key),
+    };
+    const racing = { ...deps, store: blind };
+    const first = await issue(racing, callOf(requester), request({ idempotencyKey: "r1" }));
+    const second = await issue(racing, callOf(requester), request({ idempotencyKey: "r1" }));
+    expect(second).toEqual(first);
+    expect(second.privateKeyPem).toMatch(/BEGIN PRIVATE KEY/);
+    expect(memory.requests.size).toBe(1);
+    expect(memory.certificates.size).toBe(1);
+    expect(memory.audit).toHaveLength(1);
+  });
+
+  it("a serial already taken is replaced: the certificate is signed again under a fresh serial", async () => {
+    seed(memory);
+    const tried: string[] = [];
+    const unlucky = { ...memory.store };
+    unlucky.issuance = {
+      ...memory.store.issuance,
+      storeIssuance: async (issuance) => {
+        tried.push(issuance.certificate.serialNumber);
+        if (tried.length === 1) return "serial-taken";
+        return memory.store.issuance.storeIssuance(issuance);
+      },
+    };
+    const outcome = await issue({ ...deps, store: unlucky }, callOf(requester), request());
+    expect(outcome.status).toBe("ISSUED");
+    expect(tried).toHaveLength(2);
+    expect(tried[1]).not.toBe(tried[0]);
+    const cert = new X509Certificate(outcome.certificate!.certificatePem);
+    expect(cert.serialNumber.toLowerCase()).toBe(tried[1]);
+    expect(memory.requests.get(outcome.certificateRequestId)!.reservedSerial).toBe(tried[1]);
+    expect(memory.certificates.size).toBe(1);
+  });
+
+  it("a request left PENDING by a version that recorded the intent first is finished by its replay, under the serial reserved for it", async () => {
+    seed(memory);
+    // Such a version committed the request PENDING with its serial, then died before storing.
+    const older = { ...memory.store };
+    older.issuance = {
+      ...memory.store.issuance,
+      storeIssuance: async ({ request: r }) => {
+        memory.requests.set(r.id, {
+          ...structuredClone(r),
+          status: "PENDING",
+          certificateId: null,
+          sealedPrivateKey: null,
+          keyHeldUntil: null,
+        });
+        throw new Error("the replica died");
+      },
+    };
+    await expect(
+      issue({ ...deps, store: older }, callOf(requester), request({ idempotencyKey: "r1" })),
     ).rejects.toThrow("the replica died");
     const [orphan] = [...memory.requests.values()];
     expect(orphan).toMatchObject({ status: "PENDING" });

@@ -6,11 +6,13 @@ import type {
   CertificateProfile,
   CertificateRequest,
   IssuanceRows,
+  IssuanceStored,
   LockedRequest,
   OcspResponderCertificate,
   Repositories,
   RowKey,
   SerialStatus,
+  SignedIssuance,
   Store,
 } from "../../src/issuance/repositories";
 import { UniqueConflict } from "../../src/issuance/repositories";
@@ -18,8 +20,8 @@ import { UniqueConflict } from "../../src/issuance/repositories";
 /**
  * The store of src/issuance/repositories in memory, for unit tests of the use cases without a
  * database: the repository methods the issuance flow, approval and the queries use, with the
- * same contracts as src/store/repositories (a unique (caller, idempotency key), the PENDING
- * guard of storeIssued and markFailed, a request lock whose writes apply only if its section
+ * same contracts as src/store/repositories (a unique (caller, idempotency key) and (CA, serial),
+ * storeIssuance's all or nothing, the PENDING guard of storeIssued and markFailed, a request lock whose writes apply only if its section
  * returns), and a lineage's successors. Any other method throws (the renewer's leases and the
  * event feed among them: their tests run on PostgreSQL, test/renewal/), so a use case that
  * starts needing one fails loudly here.
@@ -216,6 +218,30 @@ export class MemoryStore {
           this.requests.set(request.id, structuredClone(request));
           if (audit) this.audit.push(structuredClone(audit));
           return true;
+        },
+        storeIssuance: async ({
+          request,
+          certificate,
+          audit,
+        }: SignedIssuance): Promise<IssuanceStored> => {
+          const renewed = certificate.renewedFromId
+            ? this.certificates.get(certificate.renewedFromId)
+            : undefined;
+          if (certificate.renewedFromId && (!renewed || renewed.renewedById || renewed.revokedAt)) {
+            return "renewed-meanwhile";
+          }
+          if (request.idempotencyKey && this.priorOf(request.caller, request.idempotencyKey)) {
+            return "duplicate";
+          }
+          const taken = [...this.certificates.values()].some(
+            (c) => c.caId === certificate.caId && c.serialNumber === certificate.serialNumber,
+          );
+          if (taken) return "serial-taken";
+          if (renewed) renewed.renewedById = certificate.id;
+          this.requests.set(request.id, structuredClone(request));
+          this.certificates.set(certificate.id, structuredClone(certificate));
+          this.audit.push(structuredClone(audit));
+          return "stored";
         },
         markFailed: async (
           failure: { id: string; error: CertificateRequest["error"]; updatedAt: Date },

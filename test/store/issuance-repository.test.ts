@@ -1,9 +1,12 @@
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
+import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type {
   AuditRecord,
   Certificate,
   CertificateRequest,
+  IssuanceStored,
+  SignedIssuance,
   Store,
 } from "../../src/issuance/repositories";
 import { type Database, migrate, openDatabase } from "../../src/store/database";
@@ -176,5 +179,178 @@ describe("the issuance repository writes what the ORM reads", () => {
     expect(
       await store.issuance.markFailed({ id: failing.id, error, updatedAt: now }, audit(failing.id)),
     ).toBe(false);
+  });
+
+  /** A certificate of `request`, as sign.ts builds one (a fresh serial unless given). */
+  const certificateOf = (
+    req: CertificateRequest,
+    over: Partial<Certificate> = {},
+  ): Certificate => ({
+    id: randomUUID(),
+    serialNumber: randomBytes(17).toString("hex"),
+    caId: null,
+    profileId,
+    certificateRequestId: req.id,
+    owner: req.caller,
+    subject: req.subject,
+    commonName: "a.example.com",
+    sans: req.sans,
+    searchNames: "a.example.com",
+    keyAlgorithm: "EC_P256",
+    signatureAlgorithm: "ECDSA_WITH_SHA256",
+    keyUsages: ["DIGITAL_SIGNATURE"],
+    extendedKeyUsages: ["SERVER_AUTH"],
+    isCa: false,
+    notBefore: now,
+    notAfter: new Date(now.getTime() + 3_600_000),
+    fingerprintSha256: randomUUID(),
+    certificatePem: "PEM",
+    chainPem: ["CHAIN"],
+    revokedAt: null,
+    revocationReason: null,
+    renewedFromId: null,
+    renewedById: null,
+    sealedPrivateKey: null,
+    createdAt: now,
+    ...over,
+  });
+  /** A signed issuance as sign-then-store.ts stores it: the request ISSUED, naming its certificate. */
+  const signedIssuance = (
+    over: Partial<CertificateRequest> = {},
+    cert: Partial<Certificate> = {},
+  ): SignedIssuance => {
+    const req = request({ status: "ISSUED", ...over });
+    const certificate = certificateOf(req, cert);
+    req.certificateId = certificate.id;
+    req.reservedSerial = certificate.serialNumber;
+    return { request: req, certificate, audit: audit(req.id) };
+  };
+  /** What of a signed issuance is in the database: its request, certificate and audit record. */
+  const written = async ({ request: req, certificate, audit: record }: SignedIssuance) =>
+    (
+      await db.query<{ n: number }>(
+        `select ((select count(*) from certificate_request where id = $1)
+              + (select count(*) from certificate where id = $2)
+              + (select count(*) from audit_record where id = $3))::int as n`,
+        [req.id, certificate.id, record.id],
+      )
+    )[0]!.n;
+  /** Runs the stores at once, held back until each waits, so their statements overlap. */
+  async function overlapping(issuances: SignedIssuance[]): Promise<IssuanceStored[]> {
+    const blocker = new Client({ connectionString: db.url });
+    await blocker.connect();
+    try {
+      await blocker.query("begin");
+      // Every storeIssuance inserts a certificate: each waits for this lock before it starts.
+      await blocker.query("lock table certificate in share mode");
+      const results = Promise.all(issuances.map((i) => store.issuance.storeIssuance(i)));
+      const limit = Date.now() + 60_000;
+      for (;;) {
+        const [row] = await db.query<{ n: string }>(
+          "select count(*) as n from pg_locks l join pg_database d on d.oid = l.database where not l.granted and d.datname = current_database()",
+        );
+        if (Number(row!.n) >= issuances.length) break;
+        if (Date.now() > limit) throw new Error("the stores never waited for the lock");
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await blocker.query("commit");
+      return await results;
+    } finally {
+      await blocker.end();
+    }
+  }
+
+  it("stores a signed issuance in one statement: request ISSUED, certificate and audit record, or nothing", async () => {
+    const first = signedIssuance({ sealedPrivateKey: Buffer.from([4, 5]), keyHeldUntil: now });
+    expect(await store.issuance.storeIssuance(first)).toBe("stored");
+    expect({ ...(await ormRequest(first.request.id)) }).toEqual(first.request);
+    const cert = await database.orm.em
+      .fork()
+      .findOneOrFail(CertificateEntity, { id: first.certificate.id });
+    expect({ ...cert }).toEqual(first.certificate);
+    expect(await written(first)).toBe(3);
+
+    // The same (caller, request_id): nothing of the second is written.
+    const again = signedIssuance({ idempotencyKey: first.request.idempotencyKey });
+    expect(await store.issuance.storeIssuance(again)).toBe("duplicate");
+    expect(await written(again)).toBe(0);
+
+    // The same serial under the same issuer (the unique index): nothing is written.
+    const clash = signedIssuance({}, { serialNumber: first.certificate.serialNumber });
+    expect(await store.issuance.storeIssuance(clash)).toBe("serial-taken");
+    expect(await written(clash)).toBe(0);
+  });
+
+  it("a renewal links the renewed certificate in the same statement, unless it was renewed or revoked meanwhile", async () => {
+    const original = signedIssuance();
+    await store.issuance.storeIssuance(original);
+    const renewedId = original.certificate.id;
+    const renewal = (key?: string) =>
+      signedIssuance(
+        {
+          kind: "RENEW",
+          renewalOfCertificateId: renewedId,
+          ...(key ? { idempotencyKey: key } : {}),
+        },
+        { renewedFromId: renewedId },
+      );
+    const successor = renewal();
+    expect(await store.issuance.storeIssuance(successor)).toBe("stored");
+    expect(await written(successor)).toBe(3);
+    const [linked] = await db.query<{ renewed_by_id: string }>(
+      "select renewed_by_id from certificate where id = $1",
+      [renewedId],
+    );
+    expect(linked!.renewed_by_id).toBe(successor.certificate.id);
+
+    // Renewed already: nothing of a second renewal is written, the link stays.
+    const late = renewal();
+    expect(await store.issuance.storeIssuance(late)).toBe("renewed-meanwhile");
+    expect(await written(late)).toBe(0);
+
+    // A renewal of a revoked certificate neither.
+    const revoked = signedIssuance();
+    await store.issuance.storeIssuance(revoked);
+    await db.query("update certificate set revoked_at = now() where id = $1", [
+      revoked.certificate.id,
+    ]);
+    const ofRevoked = signedIssuance(
+      { kind: "RENEW", renewalOfCertificateId: revoked.certificate.id },
+      { renewedFromId: revoked.certificate.id },
+    );
+    expect(await store.issuance.storeIssuance(ofRevoked)).toBe("renewed-meanwhile");
+    expect(await written(ofRevoked)).toBe(0);
+  });
+
+  it("of overlapping stores with one (caller, request_id), exactly one is written", async () => {
+    const a = signedIssuance();
+    const b = signedIssuance({ idempotencyKey: a.request.idempotencyKey });
+    const results = await overlapping([a, b]);
+    expect([...results].sort()).toEqual(["duplicate", "stored"]);
+    const [won, lost] = results[0] === "stored" ? [a, b] : [b, a];
+    expect(await written(won)).toBe(3);
+    expect(await written(lost)).toBe(0);
+  });
+
+  it("of overlapping renewals of one certificate, exactly one is written and linked", async () => {
+    const original = signedIssuance();
+    await store.issuance.storeIssuance(original);
+    const renewal = () =>
+      signedIssuance(
+        { kind: "RENEW", renewalOfCertificateId: original.certificate.id },
+        { renewedFromId: original.certificate.id },
+      );
+    const a = renewal();
+    const b = renewal();
+    const results = await overlapping([a, b]);
+    expect([...results].sort()).toEqual(["renewed-meanwhile", "stored"]);
+    const [won, lost] = results[0] === "stored" ? [a, b] : [b, a];
+    expect(await written(won)).toBe(3);
+    expect(await written(lost)).toBe(0);
+    const [linked] = await db.query<{ renewed_by_id: string }>(
+      "select renewed_by_id from certificate where id = $1",
+      [original.certificate.id],
+    );
+    expect(linked!.renewed_by_id).toBe(won.certificate.id);
   });
 });

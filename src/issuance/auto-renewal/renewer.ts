@@ -66,10 +66,11 @@ const PARALLEL_ATTEMPTS = 4;
  * is now; a CSR certificate's public key is kept (REUSE), a generated one gets a new key pair.
  *
  * Exactly once: the renewal's request_id names the certificate and the attempt, so a replica
- * that takes over a certificate whose renewer died replays that request (finishing it under its
- * reserved serial if it was left PENDING) rather than making a second one; and linking the
- * successor refuses a certificate already renewed. A refused attempt is recorded FAILED on the
- * certificate, audited, sent to watchers, and retried with backoff under a new request_id.
+ * that takes over a certificate whose renewer died replays that request (which answers the
+ * successor if it was stored, and issues it if the renewer died before its one commit) rather
+ * than making a second one; and linking the successor refuses a certificate already renewed.
+ * A refused attempt is recorded FAILED on the certificate, audited, sent to watchers, and
+ * retried with backoff under a new request_id.
  */
 export class Renewer {
   private timer?: NodeJS.Timeout;

@@ -50,7 +50,7 @@ export function checkPolicy(
 /**
  * The plan against its profile's policy as it is now, every violation at once; undefined when
  * it passes. Approval and a takeover check a stored request again with it (the issuer's state
- * is checked under the request's lock as it is signed).
+ * is checked again just before signing).
  */
 export function policyRefusal(
   plan: IssuancePlan,
@@ -65,8 +65,8 @@ export function policyRefusal(
  * Preconditions that depend on the issuer's state rather than the request
  * (FAILED_PRECONDITION): the CA active, a self-signed profile given a key certmint makes, the
  * validity within the CA's, and what the CA's own certificate allows (RFC 5280 4.2.1.9 path
- * length, 4.2.1.10 name constraints). Checked before the request is committed, and again under
- * the request's lock just before signing (the CA may have changed meanwhile). Returns the
+ * length, 4.2.1.10 name constraints). Checked with the policy, and again just before signing
+ * (the validity as of then; after an approval, the CA may have changed meanwhile). Returns the
  * validity the certificate gets.
  */
 export function checkIssuerState(

@@ -30,37 +30,33 @@ export interface IntentDeps {
   observer?: Pick<IssuanceObserver, "requestRefused">;
 }
 
-/** A fresh serial for a request about to be signed (RFC 5280 4.1.2.2: positive, >= 64 random bits). */
+/**
+ * A fresh serial for a certificate about to be signed (RFC 5280 4.1.2.2: positive, at least 64
+ * random bits; certmint's carry 128), kept on its request as reservedSerial.
+ */
 export const reserveSerial = (): string => serialToHex(newSerialNumber());
 
 /**
- * Records the intent before anything is signed (Boulder's order): the request PENDING with
- * its serial reserved, or PENDING_APPROVAL (the serial is reserved when an approver claims
- * it). One autocommitted statement; a request waiting for approval is where this call's change
- * ends, so its audit record rides in the same statement (PENDING ends with the certificate).
- * "duplicate" when a concurrent call with the same (caller, idempotency key) recorded first:
- * nothing was written, and the caller replays that one.
+ * Records a request that waits for an approver: PENDING_APPROVAL, its serial reserved only when
+ * an approver claims it (approval.ts). One autocommitted statement; the request is where this
+ * call's change ends, so its audit record rides in the same statement. (A request that needs no
+ * approval writes nothing before it is signed: sign-then-store.ts.) "duplicate" when a
+ * concurrent call with the same (caller, idempotency key) recorded first: nothing was written,
+ * and the caller replays that one.
  */
-export function recordIntent(
+export function recordWaitingForApproval(
   deps: IntentDeps,
   call: Call,
   plan: IssuancePlan,
   who: RequestIdentity,
-  status: "PENDING" | "PENDING_APPROVAL",
 ): Promise<CertificateRequest | "duplicate"> {
-  const serial = status === "PENDING" ? reserveSerial() : null;
-  return record(
-    deps,
-    call,
-    newRequest(plan, who, status, deps.now(), { serial }),
-    status !== "PENDING",
-  );
+  return record(deps, call, newRequest(plan, who, "PENDING_APPROVAL", deps.now(), {}));
 }
 
 /**
  * Records a refusal on the merits as a FAILED request with its reason, and the refusal's audit
  * record in the same statement; the refusal then names the request (certificate_request_id).
- * "duplicate" as recordIntent.
+ * "duplicate" as recordWaitingForApproval.
  */
 export async function recordRefusal(
   deps: IntentDeps,
@@ -70,7 +66,7 @@ export async function recordRefusal(
   refusal: CertmintError,
 ): Promise<"duplicate" | undefined> {
   const request = newRequest(plan, who, "FAILED", deps.now(), { error: refusal });
-  const recorded = await record(deps, call, request, true, refusal);
+  const recorded = await record(deps, call, request, refusal);
   if (recorded === "duplicate") return recorded;
   refusal.metadata.certificate_request_id = request.id;
   deps.observer?.requestRefused(refusalReasons(refusal));
@@ -117,7 +113,8 @@ export function storedParams(plan: IssuancePlan): StoredParams {
   };
 }
 
-function newRequest(
+/** A new request row of this plan and identity (nothing is written here). */
+export function newRequest(
   plan: IssuancePlan,
   who: RequestIdentity,
   status: RequestStatus,
@@ -147,24 +144,22 @@ function newRequest(
   };
 }
 
+/** Inserts the request with its audit record (one statement); "duplicate" as recordWaitingForApproval. */
 async function record(
   deps: IntentDeps,
   call: Call,
   request: CertificateRequest,
-  ends: boolean,
   failure?: CertmintError,
 ): Promise<CertificateRequest | "duplicate"> {
-  const audit = ends
-    ? changeRecord(
-        call,
-        { type: "certificate_request", id: request.id },
-        request.createdAt,
-        failure,
-      )
-    : undefined;
+  const audit = changeRecord(
+    call,
+    { type: "certificate_request", id: request.id },
+    request.createdAt,
+    failure,
+  );
   if (await deps.store.issuance.recordRequest(request, audit)) return request;
   // Nothing was inserted, so neither was the record: this call ends as a replay, which the
   // API layer records.
-  if (audit) forgetChangeRecord(call);
+  forgetChangeRecord(call);
   return "duplicate";
 }

@@ -6,11 +6,11 @@ import type { IssuanceRows } from "../repositories";
 import { checkPolicy } from "./check";
 import { requestNamed } from "./find";
 import { requestFingerprint } from "./idempotency";
-import { type RequestIdentity, recordIntent, recordRefusal } from "./intent";
+import { type RequestIdentity, recordRefusal, recordWaitingForApproval } from "./intent";
 import { generateKey } from "./keys";
 import { issueFieldMapper, planIssue } from "./plan";
 import { findPrior, replay, replayWinner } from "./replay";
-import { signAndStore } from "./sign-and-store";
+import { signThenStore } from "./sign-then-store";
 import type { IssueInput, IssueOutcome } from "./types";
 
 /**
@@ -21,8 +21,8 @@ import type { IssueInput, IssueOutcome } from "./types";
  *  3. check the policy (every violation) and the issuer's state; a refusal is recorded FAILED;
  *  4. validate_only stops here; a profile that needs approval records PENDING_APPROVAL;
  *  5. the key, if certmint makes it;
- *  6. reserve the serial and record the intent (PENDING, committed) before signing;
- *  7. sign and store, holding the request's lock.
+ *  6. sign under a fresh serial, then store the request (ISSUED), the certificate and the
+ *     audit record in one statement and one commit; nothing is written before (sign-then-store.ts).
  */
 export async function issue(
   deps: IssuanceDeps,
@@ -47,7 +47,7 @@ export async function issue(
   // 2. Plan. Errors before the profile is known are not recorded (no row to own them).
   const plan = await planIssue(deps.store, call, input, rows);
 
-  // 3. Check the policy. The last point where giving up leaves nothing behind.
+  // 3. Check the policy. A caller that gave up meanwhile is refused before anything is written.
   const refusal = checkPolicy(deps, plan, issueFieldMapper(plan.key.kind === "CSR"), "the request");
   refuseIfAbandoned(call);
   if (refusal) {
@@ -60,20 +60,16 @@ export async function issue(
   // 4. Dry run, or wait for an approver.
   if (input.validateOnly) return { certificateRequestId: "", status: "PENDING", validated: true };
   if (plan.profile.requireApproval) {
-    const waiting = await recordIntent(deps, call, plan, who, "PENDING_APPROVAL");
+    const waiting = await recordWaitingForApproval(deps, call, plan, who);
     if (waiting === "duplicate") return replayWinner(deps, call, who);
     return { certificateRequestId: waiting.id, status: "PENDING_APPROVAL" };
   }
 
-  // 5. The key, before the intent: see generateKey.
+  // 5. The key, if certmint makes it.
   const key = await generateKey(deps, call, plan, who);
 
-  // 6. Reserve the serial and record the intent.
-  const request = await recordIntent(deps, call, plan, who, "PENDING");
-  if (request === "duplicate") return replayWinner(deps, call, who);
-
-  // 7. Sign and store.
-  return signAndStore(deps, call, plan, request, { key });
+  // 6. Sign (a fresh serial), then store request, certificate and audit record in one commit.
+  return signThenStore(deps, call, plan, who, key);
 }
 
 /** The request's identity: its caller, idempotency key and fingerprint. */

@@ -38,11 +38,10 @@ export function openedKeyPem(
 }
 
 /**
- * A key certmint makes is made before the request is recorded, so the request goes from its
- * commit to its lock at once (a replay that finds it PENDING and unlocked finds its worker
- * gone), in this caller's fair share of the RSA pool: a call refused for a full queue
- * (RESOURCE_EXHAUSTED) or given up while its key waits (cancel, deadline) leaves nothing behind
- * and may retry its request_id. Shared by issue and renew.
+ * A key certmint makes for issue or renew, made before anything is signed or written, in this
+ * caller's fair share of the RSA pool: a call refused for a full queue (RESOURCE_EXHAUSTED) or
+ * given up while its key waits (cancel, deadline) leaves nothing behind and may retry its
+ * request_id.
  */
 export async function generateKey(
   deps: IssuanceDeps,

@@ -2,13 +2,13 @@ import { type Call, refuseIfAbandoned } from "../call";
 import type { IssuanceDeps } from "../deps";
 import { requireProfileAccessById } from "../profiles/access";
 import { checkPolicy } from "./check";
-import { findCertificate } from "./find";
+import { findCertificate, requestNamed } from "./find";
 import { requestFingerprint } from "./idempotency";
-import { type RequestIdentity, recordIntent, recordRefusal } from "./intent";
+import { type RequestIdentity, recordRefusal, recordWaitingForApproval } from "./intent";
 import { generateKey } from "./keys";
 import { assertRenewable, planRenewal, renewFieldMapper } from "./renewal-plan";
 import { findPrior, replay, replayWinner } from "./replay";
-import { signAndStore } from "./sign-and-store";
+import { signThenStore } from "./sign-then-store";
 import type { IssueOutcome, RenewInput } from "./types";
 
 /**
@@ -21,28 +21,41 @@ import type { IssueOutcome, RenewInput } from "./types";
  *  3. check the policy; a refusal is recorded FAILED;
  *  4. validate_only stops here; a profile that needs approval records PENDING_APPROVAL;
  *  5. the key, if certmint makes it;
- *  6. reserve the serial and record the intent;
- *  7. sign and store, linking the renewed certificate to its successor.
+ *  6. sign, then store in one statement: the request, the certificate, the audit record and
+ *     the renewed certificate's link to its successor (refused if it was renewed or revoked
+ *     meanwhile, with nothing written).
  */
 export async function renew(
   deps: IssuanceDeps,
   call: Call,
   input: RenewInput,
 ): Promise<IssueOutcome> {
-  // 1. The certificate, and a replay.
+  // 1. The certificate, and a replay. The prior request is read in the same round trip as the
+  // certificate's profile, its policy and its CA.
   const old = await findCertificate(deps.store, input.certificateId, "certificate_id");
   await requireProfileAccessById(deps.store, call, old.profileId);
   const who = renewIdentity(input, old.id);
-  if (who.idempotencyKey && !input.validateOnly) {
-    const prior = await findPrior(deps, who);
-    if (prior) return replay(deps, call, prior, who);
+  const prior =
+    who.idempotencyKey && !input.validateOnly
+      ? { caller: who.caller, idempotencyKey: who.idempotencyKey }
+      : undefined;
+  const rows = old.profileId
+    ? await deps.store.issuance.findProfileAndPrior({ id: old.profileId }, prior)
+    : undefined;
+  if (rows?.priorRequestId) {
+    return replay(deps, call, await requestNamed(deps, rows.priorRequestId), who);
+  }
+  if (!rows && prior) {
+    const found = await findPrior(deps, who);
+    if (found) return replay(deps, call, found, who);
   }
 
   // 2. Plan.
   assertRenewable(old);
-  const plan = await planRenewal(deps, call, old, input);
+  // rows: read for every certificate with a profile, and assertRenewable refused any other.
+  const plan = await planRenewal(deps, call, old, input, rows!);
 
-  // 3. Check the policy. The last point where giving up leaves nothing behind.
+  // 3. Check the policy. A caller that gave up meanwhile is refused before anything is written.
   const what = "the renewal (checked against the policy as it is now)";
   const refusal = checkPolicy(deps, plan, renewFieldMapper, what);
   refuseIfAbandoned(call);
@@ -56,20 +69,16 @@ export async function renew(
   // 4. Dry run, or wait for an approver.
   if (input.validateOnly) return { certificateRequestId: "", status: "PENDING", validated: true };
   if (plan.profile.requireApproval) {
-    const waiting = await recordIntent(deps, call, plan, who, "PENDING_APPROVAL");
+    const waiting = await recordWaitingForApproval(deps, call, plan, who);
     if (waiting === "duplicate") return replayWinner(deps, call, who);
     return { certificateRequestId: waiting.id, status: "PENDING_APPROVAL" };
   }
 
-  // 5. The key, before the intent: see generateKey.
+  // 5. The key, if certmint makes it.
   const key = await generateKey(deps, call, plan, who);
 
-  // 6. Reserve the serial and record the intent.
-  const request = await recordIntent(deps, call, plan, who, "PENDING");
-  if (request === "duplicate") return replayWinner(deps, call, who);
-
-  // 7. Sign and store.
-  return signAndStore(deps, call, plan, request, { key });
+  // 6. Sign (a fresh serial), then store request, certificate and audit record in one commit.
+  return signThenStore(deps, call, plan, who, key, old);
 }
 
 function renewIdentity(input: RenewInput, oldId: string): RequestIdentity {

@@ -8,8 +8,8 @@ import type {
 import { assertSignatureFits, parseCertificate } from "../../signer";
 import type { Call } from "../call";
 import type { IssuanceDeps } from "../deps";
-import { loadProfileForIssuance, requireCa } from "../profiles/load";
-import type { Certificate } from "../repositories";
+import { foundProfile, issuanceSettings } from "../profiles/load";
+import type { Certificate, IssuanceRows } from "../repositories";
 import { certifiedNames } from "./names";
 import { assertMayRenew } from "./ownership";
 import { caPlan, caSignatureDefault, parseRequestCsr } from "./plan";
@@ -54,13 +54,16 @@ export async function planRenewal(
   call: Call,
   old: Certificate & { profileId: string },
   input: RenewInput,
+  /** The profile's rows, read with the prior request (IssuanceRepository.findProfileAndPrior). */
+  rows: IssuanceRows,
 ): Promise<IssuancePlan> {
-  const { profile, policy, renewal } = await loadProfileForIssuance(deps.store, old.profileId);
+  const { profile, policy, renewal, ca } = await issuanceSettings(
+    deps.store,
+    foundProfile(old.profileId, rows),
+    rows,
+  );
   assertMayRenew(call, old, renewal);
-  const ca = profile.caId ? await requireCa(deps.store.cas, profile.caId) : null;
-  const original = await deps.store.requests.findById(old.certificateRequestId);
-  const originalSource = original?.params?.keySource ?? "CSR";
-  const keySource = input.keySource ?? (originalSource === "GENERATE" ? "NEW" : "REUSE");
+  const keySource = input.keySource ?? (await defaultKeySource(deps, old));
 
   let key: KeySource;
   let keyAlgorithm = old.keyAlgorithm as KeyAlgorithm;
@@ -124,6 +127,15 @@ export async function planRenewal(
     // A CA certificate's successor is one too, with its path length and the policy's constraints.
     ...caPlan(policy, old.isCa, parseCertificate(old.certificatePem).pathLength),
   };
+}
+
+/**
+ * The key of a renewal that names none: NEW when certmint made the original key, else REUSE.
+ * Read from the original request (a round trip only this default costs).
+ */
+async function defaultKeySource(deps: IssuanceDeps, old: Certificate): Promise<"NEW" | "REUSE"> {
+  const original = await deps.store.requests.findById(old.certificateRequestId);
+  return original?.params?.keySource === "GENERATE" ? "NEW" : "REUSE";
 }
 
 const attrKey = (s: SubjectName) => JSON.stringify(s.attributes.map((a) => [a.type, a.value]));

@@ -29,10 +29,11 @@ export async function replay(
 ): Promise<IssueOutcome> {
   assertSameRequest(prior, who.fingerprint, who.idempotencyKey!);
   if (prior.status === "PENDING") {
-    // Another call is signing it (it holds the request's lock: wait for it, bounded by this
-    // call's deadline), or the call that reserved its serial is gone (its replica died: the
-    // lock is free and the request still PENDING): nobody received a certificate, so take it
-    // over and sign it under the same reserved serial.
+    // Only an approved request (or one a version that recorded the intent before signing
+    // left) is ever PENDING. Another call is signing it (it holds the request's lock: wait for
+    // it, bounded by this call's deadline), or the call that reserved its serial is gone (its
+    // replica died: the lock is free and the request still PENDING): nobody received a
+    // certificate, so take it over and sign it under the same reserved serial.
     if ((await statusOnceFree(deps, call, prior.id)) === "PENDING") {
       return takeOver(deps, call, prior);
     }

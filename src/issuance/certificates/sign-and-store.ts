@@ -17,22 +17,24 @@ class RequestSettled extends Error {
 }
 
 /**
- * The last step of issue, renew, approve and a takeover: signs a PENDING request (serial
- * reserved, intent committed) and stores its certificate, holding the request's lock from
- * before signing until the certificate is committed, so one call at a time finishes it, on
- * every replica. A call that finds the lock held (a replay while the first call signs, on this
- * replica or another) waits for it, bounded by its deadline, and answers what the holder
- * stored, never an error because another call won. A refusal on the merits (CA disabled
- * meanwhile, validity) marks the request FAILED with its reason, in the lock's transaction. A
- * crash between signing and commit leaves a PENDING request whose certificate nobody
- * received; replaying its request_id signs it again under the same serial (takeover.ts).
+ * The last step of an approval and of a takeover: signs a PENDING request (serial reserved and
+ * committed: an approver claimed it, or a version of certmint that recorded the intent before
+ * signing wrote it) and stores its certificate, holding the request's lock from before signing
+ * until the certificate is committed, so one call at a time finishes it, on every replica. A
+ * call that finds the lock held (a replay while the holder signs, on this replica or another)
+ * waits for it, bounded by its deadline, and answers what the holder stored, never an error
+ * because another call won. A refusal on the merits (CA disabled meanwhile, validity) marks
+ * the request FAILED with its reason, in the lock's transaction. A crash between signing and
+ * commit leaves a PENDING request whose certificate nobody received; replaying its request_id
+ * signs it again under the same serial (takeover.ts). Issue and renew without approval write
+ * nothing before signing and need no lock (sign-then-store.ts).
  */
 export async function signAndStore(
   deps: IssuanceDeps,
   call: Call,
   plan: IssuancePlan,
   request: CertificateRequest,
-  options: { key?: CertifiedKey; holdKeyForFetch?: boolean } = {},
+  options: { holdKeyForFetch?: boolean } = {},
 ): Promise<IssueOutcome> {
   const renewalOf = request.renewalOfCertificateId
     ? await certificateNamed(deps.store, request.renewalOfCertificateId)
@@ -40,8 +42,7 @@ export async function signAndStore(
   // Before the lock: generating a key (RSA: up to seconds) needs no database. An approval or
   // a takeover generates in the requester's share of the RSA pool, never refused for a full
   // queue: nobody sent it in a burst.
-  const key =
-    options.key ?? (await certifiedKeyOf(deps, plan, { caller: request.caller, bounded: false }));
+  const key = await certifiedKeyOf(deps, plan, { caller: request.caller, bounded: false });
   let result: SignedCertificate | CertmintError | "busy";
   try {
     result = await deps.store.issuance.withRequestLock(

@@ -34,8 +34,10 @@ export interface StoredError {
 }
 
 /**
- * One IssueCertificate or RenewCertificate call. Written before anything is signed (Boulder:
- * record the intent first), so a crash never leaves a certificate the database does not know.
+ * One IssueCertificate or RenewCertificate call. Without approval it is written once, ISSUED,
+ * in the statement that stores its certificate (signed just before: nothing left the process
+ * until that commits), or FAILED with a refusal; with approval it is written PENDING_APPROVAL
+ * and its serial reserved (PENDING) when an approver claims it, before that is signed.
  */
 export interface CertificateRequest {
   /** The request's row id: certificate_request_id in the API. */

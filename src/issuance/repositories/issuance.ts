@@ -35,6 +35,27 @@ export interface IssuedRequest {
   keyHeldUntil: Date | null;
 }
 
+/**
+ * A certificate signed before anything about its request was written (sign-then-store.ts), and
+ * what stores it: the request, already ISSUED (naming the certificate and, as reservedSerial,
+ * its serial), and the audit record. A renewal (certificate.renewedFromId set) also links the
+ * renewed certificate to it.
+ */
+export interface SignedIssuance {
+  request: CertificateRequest;
+  certificate: Certificate;
+  audit: AuditRecord;
+}
+
+/**
+ * How storing a signed issuance ended. Anything but "stored" wrote nothing at all:
+ *  - "duplicate": a request of the same (caller, idempotency key) exists (a concurrent call's,
+ *    committed first);
+ *  - "renewed-meanwhile": the renewed certificate was renewed or revoked since it was read;
+ *  - "serial-taken": another certificate of the CA has the serial (the unique index).
+ */
+export type IssuanceStored = "stored" | "duplicate" | "renewed-meanwhile" | "serial-taken";
+
 /** A request whose lock this call holds: what it may write, in the lock's transaction. */
 export interface LockedRequest {
   /** The request's status once the lock was held (null: no such request). */
@@ -55,8 +76,9 @@ export interface LockedRequest {
 }
 
 /**
- * The issuance hot path (src/store/issuance-repository.ts): each method one round trip, as a
- * named prepared statement, so a fresh issuance costs three (read, record, store).
+ * The issuance hot path (src/store/repositories/issuance.ts): each method one round trip, as a
+ * named prepared statement, so a fresh issuance without approval costs two (the read, then
+ * storeIssuance) and one durable commit.
  */
 export interface IssuanceRepository {
   /** The profile (by id or slug), its policy and CA, and the prior request of (caller, key). */
@@ -69,6 +91,12 @@ export interface IssuanceRepository {
    * when a request with the same (caller, idempotency key) exists: nothing was written.
    */
   recordRequest(request: CertificateRequest, audit?: AuditRecord): Promise<boolean>;
+  /**
+   * Stores a certificate signed before its request was recorded, in one autocommitted statement
+   * (one durable commit): the request ISSUED, the certificate, the audit record and, for a
+   * renewal, the renewed certificate's link to it; all of them or (see IssuanceStored) none.
+   */
+  storeIssuance(issuance: SignedIssuance): Promise<IssuanceStored>;
   /** Marks a PENDING request FAILED with its audit record (autocommitted); false if not PENDING. */
   markFailed(failure: RequestFailure, audit: AuditRecord): Promise<boolean>;
   /**

@@ -8,11 +8,13 @@ import type {
   CertificateRequest,
   IssuanceRepository,
   IssuanceRows,
+  IssuanceStored,
   IssuedRequest,
   LockedRequest,
   RequestFailure,
   RequestStatus,
   RowKey,
+  SignedIssuance,
 } from "../../issuance/repositories";
 import { TableColumns } from "../columns";
 import {
@@ -33,7 +35,8 @@ import { fromRow } from "../rows";
  * trip plus BEGIN/COMMIT round trips (bench/issue); these statements run autocommitted, one
  * durable commit each, or on the connection that holds a request's lock (request-lock.ts), in
  * its transaction. A change and its audit record are one statement, so neither commits
- * without the other. Tables and columns come from the entities' metadata (columns.ts).
+ * without the other. An issuance without approval is the read and storeIssuance: two round
+ * trips, one durable commit. Tables and columns come from the entities' metadata (columns.ts).
  */
 export class OrmIssuanceRepository implements IssuanceRepository {
   private readonly sql: ReturnType<typeof statements>;
@@ -74,6 +77,24 @@ export class OrmIssuanceRepository implements IssuanceRepository {
     return rows.length === 1;
   }
 
+  async storeIssuance(issuance: SignedIssuance): Promise<IssuanceStored> {
+    const { text, bindings } = this.sql.storeIssuance(issuance);
+    let row: { stored: number; renewable?: number } | undefined;
+    try {
+      [row] = await executePrepared<Array<{ stored: number; renewable?: number }>>(
+        this.em(),
+        text,
+        bindings,
+      );
+    } catch (err) {
+      // The statement is atomic: a serial conflict wrote nothing, and the caller signs again.
+      if (isSerialConflict(err)) return "serial-taken";
+      throw err;
+    }
+    if (row?.renewable === 0) return "renewed-meanwhile";
+    return row?.stored === 1 ? "stored" : "duplicate";
+  }
+
   async markFailed(failure: RequestFailure, audit: AuditRecord): Promise<boolean> {
     const { text, bindings } = this.sql.markFailed(failure, audit);
     const rows = await executePrepared<Array<{ id: string }>>(this.em(), text, bindings);
@@ -103,6 +124,18 @@ export class OrmIssuanceRepository implements IssuanceRepository {
       markFailed: (failure, audit) => changed(sql.markFailed(failure, audit)),
     };
   }
+}
+
+/** The unique index that keeps a serial to one certificate per CA (RFC 5280 4.1.2.2). */
+const SERIAL_INDEX = "certificate_ca_serial_key";
+
+/** PostgreSQL's unique_violation on the serial index (the driver's error, or the ORM's copy). */
+function isSerialConflict(err: unknown): boolean {
+  const e = err as { code?: string; constraint?: string; message?: string } | null;
+  return (
+    e?.code === "23505" &&
+    (e.constraint === SERIAL_INDEX || String(e.message).includes(SERIAL_INDEX))
+  );
 }
 
 /** A record read by the statement: the same properties and types as the ORM's (columns.ts). */
@@ -180,6 +213,58 @@ function statements(em: EntityManager) {
       return {
         text: `with inserted as (${insert})${a.text} select ${r("id")} from inserted`,
         bindings: [...v.bindings, ...a.bindings],
+      };
+    },
+
+    /**
+     * A certificate signed before its request was written, stored in one statement: the
+     * request inserted ISSUED unless one of the same (caller, idempotency key) exists (the
+     * unique index decides between concurrent calls: the second waits for the first's commit,
+     * then inserts nothing), and the certificate and the audit record inserted from the
+     * inserted request, so neither exists without it. A renewal first locks the renewed
+     * certificate, still unrenewed and unrevoked (FOR UPDATE waits for a concurrent renewal's
+     * commit and re-checks the row as that left it), inserts the request only from that row,
+     * and links it to its successor only once the request is in: all or nothing. The result
+     * says which part came up empty; a serial conflict fails the statement as a whole.
+     */
+    storeIssuance({ request, certificate, audit: record }: SignedIssuance) {
+      const c = (prop: keyof Certificate) => certificates.column(prop);
+      const q = requests.insert(request);
+      const v = certificates.insert(certificate);
+      const a = auditFrom("inserted", record);
+      const renewed = certificate.renewedFromId;
+      const guard = renewed
+        ? `renewable as (select ${c("id")} from ${certificates.table}
+             where ${c("id")} = ? and ${c("renewedById")} is null and ${c("revokedAt")} is null
+             for update), `
+        : "";
+      const source = renewed
+        ? `select ${q.placeholders} from renewable`
+        : `values (${q.placeholders})`;
+      const link = renewed
+        ? `, linked as (update ${certificates.table} set ${c("renewedById")} = ?
+             where ${c("id")} = ? and ${c("renewedById")} is null and ${c("revokedAt")} is null
+               and exists (select 1 from inserted) returning ${c("id")})`
+        : "";
+      const counts = renewed
+        ? `(select count(*) from stored)::int as "stored", (select count(*) from renewable)::int as "renewable"`
+        : `(select count(*) from stored)::int as "stored"`;
+      return {
+        text: `with ${guard}inserted as (
+           insert into ${requests.table} (${q.columns}) ${source}
+           on conflict (${r("caller")}, ${r("idempotencyKey")}) where ${r("idempotencyKey")} is not null
+           do nothing returning ${r("id")})${link}${a.text},
+         stored as (
+           insert into ${certificates.table} (${v.columns}) select ${v.placeholders} from inserted
+           returning ${c("id")})
+         select ${counts}`,
+        bindings: [
+          ...(renewed ? [renewed] : []),
+          ...q.bindings,
+          ...(renewed ? [certificate.id, renewed] : []),
+          ...a.bindings,
+          ...v.bindings,
+        ],
       };
     },
 

@@ -1,0 +1,127 @@
+import { CertmintError, failedPrecondition, isCertmintError } from "../../errors";
+import { changeRecord, forgetChangeRecord } from "../audit/record";
+import { type Call, refuseIfAbandoned } from "../call";
+import type { IssuanceDeps } from "../deps";
+import type { Certificate, CertificateRequest } from "../repositories";
+import { checkIssuerState } from "./check";
+import { newRequest, type RequestIdentity, recordRefusal, reserveSerial } from "./intent";
+import type { CertifiedKey } from "./keys";
+import { findPrior, replay, replayWinner } from "./replay";
+import { type SignedCertificate, sign } from "./sign";
+import type { IssuancePlan, IssueOutcome } from "./types";
+
+/**
+ * How often a serial that is already taken is replaced before giving up. With 128 random bits
+ * per serial (RFC 5280 4.1.2.2 asks for at least 64) a second conflict in a row does not
+ * happen; the bound only keeps a broken random source from looping.
+ */
+const SERIAL_ATTEMPTS = 3;
+
+/**
+ * The last step of issue and renew without approval: sign first, then store the request
+ * (ISSUED), the certificate, the audit record and, for a renewal, the renewed certificate's
+ * link to it, in one statement and one durable commit (storeIssuance). Nothing about the
+ * request is written before it is signed: a signature that never left the process is not an
+ * issuance, and the answer leaves only after the commit. The issue's guarantees hold so:
+ *  - no certificate leaves certmint before it is durably stored: the answer is built from
+ *    what committed, after the commit;
+ *  - a serial is never reused: 128 random bits per serial, and the unique (CA, serial) index;
+ *    on a conflict the statement wrote nothing, and the certificate is signed again under a
+ *    new serial;
+ *  - a request_id never yields two certificates: two concurrent calls with one (caller,
+ *    request_id) may both sign, but the unique index lets one insert win (the other waits for
+ *    its commit and inserts nothing); the loser drops its certificate, which never left the
+ *    process, and answers what the winner stored, exactly as a replay does (replay.ts);
+ *  - a crash leaves nothing to resolve: before the commit nothing was written, so a replay of
+ *    the request_id simply issues; after it, the replay returns what was stored.
+ * A refusal on the merits while signing (the issuer's state, checked again with the validity
+ * as of now) is recorded FAILED as the policy step records one. PENDING requests (approval, and
+ * rows written by versions that recorded the intent first) are finished under the request's
+ * lock instead (sign-and-store.ts).
+ */
+export async function signThenStore(
+  deps: IssuanceDeps,
+  call: Call,
+  plan: IssuancePlan,
+  who: RequestIdentity,
+  key: CertifiedKey,
+  renewalOf?: Certificate,
+): Promise<IssueOutcome> {
+  for (let attempt = 1; ; attempt++) {
+    // A caller that stopped waiting (deadline, cancel) gets nothing signed, and nothing is
+    // written: its request_id stays free for a retry.
+    refuseIfAbandoned(call);
+    const request = newRequest(plan, who, "ISSUED", deps.now(), { serial: reserveSerial() });
+    let signed: SignedCertificate;
+    try {
+      const validity = checkIssuerState(deps, plan);
+      signed = await sign(deps, plan, request, key, validity, { renewalOf });
+    } catch (err) {
+      if (!isCertmintError(err) || err.kind === "internal") throw err;
+      if (await recordRefusal(deps, call, plan, who, err)) return replayWinner(deps, call, who);
+      throw err;
+    }
+    const stored = await deps.store.issuance.storeIssuance({
+      request: issuedRow(request, signed),
+      certificate: signed.certificate,
+      audit: changeRecord(
+        call,
+        { type: "certificate_request", id: request.id },
+        signed.request.updatedAt,
+      ),
+    });
+    if (stored === "stored") {
+      deps.observer?.certificateIssued({
+        operation: renewalOf ? "renew" : "issue",
+        profile: plan.profile.slug,
+        ca: plan.ca?.slug ?? "self-signed",
+        keyAlgorithm: plan.keyAlgorithm,
+      });
+      return {
+        certificateRequestId: request.id,
+        status: "ISSUED",
+        certificate: signed.view,
+        privateKeyPem: signed.privateKeyPem,
+      };
+    }
+    // Nothing was written, the audit record neither: this call's certificate is dropped.
+    forgetChangeRecord(call);
+    if (stored === "serial-taken" && attempt < SERIAL_ATTEMPTS) continue;
+    if (stored === "duplicate") return replayWinner(deps, call, who);
+    if (stored === "renewed-meanwhile") return renewedMeanwhile(deps, call, who);
+    throw new CertmintError(
+      "internal",
+      "SERIAL_CONFLICT",
+      `${SERIAL_ATTEMPTS} fresh serials in a row were already taken`,
+    );
+  }
+}
+
+/** The request as it is stored: ISSUED, naming its certificate, a generated key held or not. */
+function issuedRow(request: CertificateRequest, signed: SignedCertificate): CertificateRequest {
+  return {
+    ...request,
+    certificateId: signed.certificate.id,
+    updatedAt: signed.request.updatedAt,
+    sealedPrivateKey: signed.request.sealedPrivateKey,
+    keyHeldUntil: signed.request.keyHeldUntil,
+  };
+}
+
+/**
+ * The renewed certificate was renewed or revoked since it was read. When that was a concurrent
+ * call with the same request_id (it linked its own successor first), this call replays it;
+ * otherwise the renewal is refused, and nothing was written.
+ */
+async function renewedMeanwhile(
+  deps: IssuanceDeps,
+  call: Call,
+  who: RequestIdentity,
+): Promise<IssueOutcome> {
+  const winner = who.idempotencyKey ? await findPrior(deps, who) : null;
+  if (winner) return replay(deps, call, winner, who);
+  throw failedPrecondition(
+    "CERTIFICATE_ALREADY_RENEWED",
+    "the certificate was renewed or revoked meanwhile",
+  );
+}
