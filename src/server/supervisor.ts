@@ -34,7 +34,8 @@ interface Slot {
  * dies (with backoff), serves /metrics summed over all of them, and on SIGTERM/SIGINT stops
  * them (each drains its calls) and exits once all have.
  *
- * What the workers share is coordinated as between replicas on one PostgreSQL (README:
+ * The first worker starts alone; the others start once it serves. What the workers share
+ * is coordinated as between replicas on one PostgreSQL (README:
  * Running in production): start-up initialisation under an advisory lock (migrations once, one
  * first admin token), renewal claims, certificate events (LISTEN/NOTIFY), CRL freshness.
  *
@@ -90,7 +91,12 @@ export function runSupervisor(config: Config, logger: Logger, pretty: boolean): 
       slot.serving = message;
       own.serving.set(slots.filter((s) => s.serving).length);
       if (everServed && announced) logger.info({ pid: message.pid }, "worker replaced");
-      everServed = true;
+      if (!everServed) {
+        everServed = true;
+        // The first worker has created the database if needed, migrated it, made the
+        // key-encryption key and the first admin token: the others find all of it done.
+        for (const other of slots) if (!other.worker && !stopping) fork(other);
+      }
       if (!announced && slots.every((s) => s.serving)) {
         announced = true;
         announce(config, logger, slots, metricsEndpoint?.port, pretty);
@@ -102,7 +108,9 @@ export function runSupervisor(config: Config, logger: Logger, pretty: boolean): 
       own.serving.set(slots.filter((s) => s.serving).length);
       const pid = worker.process.pid;
       if (stopping) {
-        if (code !== 0) failedWorker = true;
+        // SIGTERM itself ends a worker still loading, before its handlers are in place.
+        if (code !== 0 && signal !== "SIGTERM") failedWorker = true;
+        logger.info({ pid, code, signal }, "worker process stopped");
         if (live().length === 0) finish(failedWorker ? 1 : 0);
         return;
       }
@@ -146,7 +154,10 @@ export function runSupervisor(config: Config, logger: Logger, pretty: boolean): 
         "serving Prometheus metrics of all worker processes at /metrics",
       );
     }
-    if (!stopping) for (const slot of slots) fork(slot);
+    // One worker first, the others once it serves (above): workers starting together on a
+    // database that does not exist yet would race to create it, and would queue behind one
+    // another's migrations anyway.
+    if (!stopping) fork(slots[0]!);
   };
   start().catch((err: unknown) => {
     const message = err instanceof Error ? err.message : String(err);
