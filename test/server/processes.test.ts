@@ -16,6 +16,7 @@ import { createServer, type Server } from "node:net";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { type ChannelOptions, credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
+import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CertificateAuthorityServiceClient } from "../../gen/ts/certmint/v1/certificate_authority_service";
 import {
@@ -167,6 +168,8 @@ describe("CERTMINT_PROCESSES=2 on PostgreSQL", () => {
       CERTMINT_METRICS_LISTEN: "127.0.0.1:0",
       CERTMINT_LOG_LEVEL: "info",
       CERTMINT_LOG_FORMAT: "json",
+      // Longer than the held call of the last test may wait on a busy machine.
+      CERTMINT_SHUTDOWN_GRACE_MS: "300000",
     });
     await waitFor(
       "both workers to serve",
@@ -252,9 +255,28 @@ describe("CERTMINT_PROCESSES=2 on PostgreSQL", () => {
     expect(total(metrics, "certmint_worker_processes_serving")).toBe(2);
   });
 
-  it("SIGTERM stops every worker, then the supervisor, with exit code 0", async () => {
+  it("SIGTERM lets a call in flight finish, stops every worker, then the supervisor (exit 0)", async () => {
     const pids = workerPids();
-    const code = await server.stop("SIGTERM");
+    // Hold one issuance where it stores its certificate (inserts wait for this lock).
+    const blocker = new Client({ connectionString: db.url });
+    await blocker.connect();
+    await blocker.query("begin");
+    await blocker.query("lock table certificate in share mode");
+    const held = issueFrom(1, 1, "held");
+    await waitFor("the issuance to wait for the lock", async () => {
+      const [row] = await db.query<{ n: string }>(
+        "select count(*) as n from pg_locks l join pg_database d on d.oid = l.database where not l.granted and d.datname = current_database()",
+      );
+      return Number(row!.n) >= 1;
+    });
+    const exited = server.stop("SIGTERM");
+    await waitFor("both workers to start shutting down", () =>
+      pids.every((pid) => logLines(server).some((l) => l.msg === "shutting down" && l.pid === pid)),
+    );
+    await blocker.query("rollback");
+    await blocker.end();
+    expect(await held).toHaveLength(1);
+    const code = await exited;
     expect(code, server.output().split("\n").slice(-12).join("\n")).toBe(0);
     for (const pid of pids) {
       expect(logLines(server).some((l) => l.msg === "stopped" && l.pid === pid)).toBe(true);
@@ -329,6 +351,40 @@ describe("CERTMINT_PROCESSES with the embedded database", () => {
     expect(existsSync(join(dataDir, "pglite"))).toBe(false);
     expect(readdirSync(dataDir)).toEqual([]);
   });
+});
+
+describe("CERTMINT_PROCESSES=auto with the embedded database", () => {
+  let server: ServerProcess | undefined;
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it(
+    "serves as one process and says why",
+    async () => {
+      server = await startServerProcess({
+        DATABASE_URL: "",
+        CERTMINT_PROCESSES: "auto",
+        CERTMINT_LOG_FORMAT: "json",
+      });
+      expect(await checkHealth(server.address)).toBe("SERVING");
+      const lines = logLines(server);
+      expect(lines.some((l) => l.msg === "starting worker processes")).toBe(false);
+      // The serving process is the one started, not a worker of it.
+      expect(lines.find((l) => l.msg === "serving")?.pid).toBeUndefined();
+      if (availableParallelism() > 1) {
+        expect(
+          lines.some((l) =>
+            l.msg?.startsWith(
+              "CERTMINT_PROCESSES=auto: one process, since the embedded database lives in one process",
+            ),
+          ),
+        ).toBe(true);
+      }
+      expect(await server.stop()).toBe(0);
+    },
+    START_LIMIT_MS + 60_000,
+  );
 });
 
 describe("CERTMINT_PROCESSES in the configuration", () => {
