@@ -353,6 +353,47 @@ describe("CERTMINT_PROCESSES with the embedded database", () => {
   });
 });
 
+describe("the start-up banner with CERTMINT_PROCESSES=2", () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase({ migrated: true });
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  it(
+    "is printed once, by the supervisor, once both workers serve",
+    async () => {
+      const { command, args } = serverCommand();
+      const child = spawn(command, args, {
+        env: {
+          ...process.env,
+          DATABASE_URL: db.url,
+          CERTMINT_PROCESSES: "2",
+          CERTMINT_LISTEN: "127.0.0.1:0",
+          CERTMINT_DATA_DIR: mkdtempSync(join(tmpdir(), "certmint-procs-banner-")),
+          CERTMINT_LOG_FORMAT: "pretty",
+        },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let out = "";
+      child.stdout.on("data", (d) => (out += d));
+      child.stderr.on("data", (d) => (out += d));
+      const closed = new Promise<number | null>((resolve) => child.on("close", resolve));
+      await waitFor("the banner", () => out.includes("is serving"), START_LIMIT_MS);
+      await waitFor("the banner's last line", () => out.includes("next: npx certmint"));
+      child.kill("SIGTERM");
+      expect(await closed).toBe(0);
+      // Everything every process wrote is in `out` now: one banner, naming the workers.
+      expect(out.match(/is serving/g)).toHaveLength(1);
+      expect(out).toMatch(/processes\s+2 workers sharing the ports \(CERTMINT_PROCESSES\)/);
+      expect(out.match(/\(created now/g)).toHaveLength(1);
+    },
+    START_LIMIT_MS + 60_000,
+  );
+});
+
 describe("CERTMINT_PROCESSES=auto with the embedded database", () => {
   let server: ServerProcess | undefined;
   afterAll(async () => {
