@@ -34,10 +34,11 @@ interface Slot {
  * dies (with backoff), serves /metrics summed over all of them, and on SIGTERM/SIGINT stops
  * them (each drains its calls) and exits once all have.
  *
- * The first worker starts alone; the others start once it serves. What the workers share
- * is coordinated as between replicas on one PostgreSQL (README:
- * Running in production): start-up initialisation under an advisory lock (migrations once, one
- * first admin token), renewal claims, certificate events (LISTEN/NOTIFY), CRL freshness.
+ * The first worker starts alone; the others start once it serves. What the workers share is
+ * coordinated as between replicas on one PostgreSQL (README: Running in production): start-up
+ * initialisation under an advisory lock (migrations once, one first admin token), renewal
+ * claims, certificate events (LISTEN/NOTIFY), CRL freshness. Rate limits, the RSA queue and
+ * the database pool are per worker.
  *
  * A worker that fails before any worker ever served is a failed start (a bad database URL, a
  * port in use): the others are stopped and this process exits 1, as a single process would.
