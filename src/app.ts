@@ -33,6 +33,7 @@ import { callMetricsInterceptor } from "./server/call-metrics";
 import { connectionOptions, limitConnections } from "./server/connection-limits";
 import { DatabaseProbe } from "./server/database-health";
 import { HealthReporter } from "./server/health";
+import type { CertmintMetrics } from "./server/metrics";
 import { startMetricsServer } from "./server/metrics-server";
 import { certmintVersion } from "./server/paths";
 import { startPublicationServer } from "./server/publication";
@@ -50,6 +51,13 @@ export interface StartOptions {
   metricsExpiringRefreshMs?: number;
   /** The clock the use cases and the renewer read (default: the system clock); tests move it. */
   now?: () => Date;
+  /**
+   * Set in a worker process of CERTMINT_PROCESSES > 1 (server/supervisor.ts). The gRPC port is
+   * bound only once the database is ready: the supervisor hands connections to every worker
+   * listening, and a worker still starting would answer them UNAVAILABLE. The metrics go to
+   * the supervisor, which serves /metrics for all workers, instead of a listener here.
+   */
+  worker?: { shareMetrics(metrics: CertmintMetrics): void };
 }
 
 export interface RunningCertmint {
@@ -130,9 +138,12 @@ export async function startCertmint(
 
   const host = config.listen.host.includes(":") ? `[${config.listen.host}]` : config.listen.host;
   const transport = tlsTransport(config, logger);
-  const port = await bind(server, `${host}:${config.listen.port}`, transport.credentials);
-  const address = `${host}:${port}`;
-  logger.info({ address }, "listening");
+  const listen = async () => {
+    const bound = await bind(server, `${host}:${config.listen.port}`, transport.credentials);
+    logger.info({ address: `${host}:${bound}` }, "listening");
+    return bound;
+  };
+  let port = options.worker ? 0 : await listen();
 
   const keys = new KeyGenerator({
     workers: config.keyGeneration.workers,
@@ -269,6 +280,11 @@ export async function startCertmint(
         databasePool: () => opened.poolState(),
         expiring: () => expiringCertificates(deps),
       });
+    }
+    if (options.worker) {
+      if (metrics) options.worker.shareMetrics(metrics);
+      port = await listen();
+    } else if (config.metricsListen && metrics) {
       metricsEndpoint = await startMetricsServer(
         config.metricsListen,
         metrics,
@@ -290,6 +306,7 @@ export async function startCertmint(
     throw err;
   }
   const db = database!;
+  const address = `${host}:${port}`;
   readiness.ready = true;
   health.set("SERVING");
   logger.info({ address }, "serving");

@@ -89,6 +89,24 @@ export interface Config {
   readonly renewal: RenewalConfig;
   /** WatchCertificates streams. */
   readonly watch: WatchConfig;
+  /** Server processes sharing the listening ports (src/server/supervisor.ts). */
+  readonly processes: ProcessesConfig;
+}
+
+/**
+ * CERTMINT_PROCESSES: how many server processes serve the ports. One event loop runs on one
+ * core; above 1 the started process becomes a supervisor that forks this many workers (Node's
+ * cluster module: they share the gRPC, publication, ACME ports) and serves /metrics for all.
+ * Only on a real PostgreSQL: the embedded database lives in one process (store/embedded-lock.ts).
+ */
+export interface ProcessesConfig {
+  /** Worker processes; 1: no supervisor, this process serves. */
+  readonly count: number;
+  /**
+   * `auto` asked for one per core, but the database is the embedded one, so one process serves
+   * (main.ts logs it); an explicit number above 1 with the embedded database is refused.
+   */
+  readonly autoLimitedByEmbedded: boolean;
 }
 
 /** ACME enrollment (issue 16): its listener and how challenges are validated. */
@@ -231,7 +249,7 @@ export const ENV = {
   keepaliveTimeMs: "CERTMINT_KEEPALIVE_TIME_MS", // default 60000
   keepaliveTimeoutMs: "CERTMINT_KEEPALIVE_TIMEOUT_MS", // default 20000
   maxConnections: "CERTMINT_MAX_CONNECTIONS", // default 1000 per listening port
-  keyGenerationWorkers: "CERTMINT_KEY_GENERATION_WORKERS", // default: cores - 1, at least 1
+  keyGenerationWorkers: "CERTMINT_KEY_GENERATION_WORKERS", // default: cores / processes - 1, at least 1
   keyGenerationQueuePerToken: "CERTMINT_KEY_GENERATION_QUEUE_PER_TOKEN", // default 8
   databaseProbeIntervalMs: "CERTMINT_DATABASE_PROBE_INTERVAL_MS", // default 1000
   acmeListen: "CERTMINT_ACME_LISTEN", // optional: the ACME listener (RFC 8555)
@@ -260,6 +278,7 @@ export const ENV = {
   watchKeepaliveMs: "CERTMINT_WATCH_KEEPALIVE_MS", // default 30000
   watchPollMs: "CERTMINT_WATCH_POLL_MS", // default 1000 (embedded: 250)
   watchRetentionSeconds: "CERTMINT_WATCH_RETENTION_SECONDS", // default 604800 (7 days)
+  processes: "CERTMINT_PROCESSES", // default 1; auto: one per core (PostgreSQL only)
 } as const;
 
 const LOG_FORMATS = ["auto", "json", "pretty"] as const;
@@ -361,11 +380,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     problems,
   );
   const connections = parseConnectionLimits(env, problems);
+  const processes = parseProcesses(env[ENV.processes], databaseUrl, problems);
   const keyGeneration = {
     workers: parseInteger(
       env,
       ENV.keyGenerationWorkers,
-      Math.max(1, availableParallelism() - 1),
+      defaultKeyGenerationWorkers(availableParallelism(), processes.count),
       1,
       256,
       problems,
@@ -453,7 +473,48 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     logFormat,
     renewal: Object.freeze(renewal),
     watch: Object.freeze(watch),
+    processes: Object.freeze(processes),
   });
+}
+
+/** Above this, a typo (CERTMINT_PROCESSES=100 for 10) more likely than a machine that needs it. */
+const MAX_PROCESSES = 64;
+
+function parseProcesses(
+  raw: string | undefined,
+  databaseUrl: string | undefined,
+  problems: string[],
+): ProcessesConfig {
+  if (raw === undefined || raw === "") return { count: 1, autoLimitedByEmbedded: false };
+  if (raw === "auto") {
+    const cores = Math.min(MAX_PROCESSES, availableParallelism());
+    return databaseUrl
+      ? { count: cores, autoLimitedByEmbedded: false }
+      : { count: 1, autoLimitedByEmbedded: cores > 1 };
+  }
+  if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > MAX_PROCESSES) {
+    problems.push(
+      `${ENV.processes} must be auto or an integer from 1 to ${MAX_PROCESSES} (got "${raw}")`,
+    );
+    return { count: 1, autoLimitedByEmbedded: false };
+  }
+  const count = Number(raw);
+  if (count > 1 && !databaseUrl) {
+    problems.push(
+      `${ENV.processes}=${count} needs ${ENV.databaseUrl}: the embedded database lives in one process and cannot be shared by several; set ${ENV.databaseUrl} to a PostgreSQL, or ${ENV.processes}=1`,
+    );
+    return { count: 1, autoLimitedByEmbedded: false };
+  }
+  return { count, autoLimitedByEmbedded: false };
+}
+
+/**
+ * RSA key-generation threads per process when CERTMINT_KEY_GENERATION_WORKERS is unset: the
+ * cores left once each process's event loop has one, shared among the processes (cores - 1
+ * with one process), at least one each.
+ */
+export function defaultKeyGenerationWorkers(cores: number, processes: number): number {
+  return Math.max(1, Math.floor(cores / processes) - 1);
 }
 
 function parseAcme(

@@ -1,12 +1,18 @@
-import { startCertmint } from "./app";
-import { ConfigError, loadConfig } from "./config";
+import type { startCertmint } from "./app";
+import { ConfigError, ENV, loadConfig } from "./config";
 import { secureDataDir } from "./data-dir";
 import { startBanner } from "./server/banner";
 import { loggableError } from "./server/log-errors";
-import { createLogger, resolveLogFormat } from "./server/logger";
+import { createLogger, type Logger, resolveLogFormat } from "./server/logger";
 import { certmintVersion } from "./server/paths";
+import { runSupervisor } from "./server/supervisor";
+import { isWorkerProcess, reportServing, workerStartOptions } from "./server/worker-process";
 
-/** Entry point: parse config, open the database, start the server, stop on SIGTERM/SIGINT. */
+/**
+ * Entry point: parse config, open the database, start the server, stop on SIGTERM/SIGINT.
+ * With CERTMINT_PROCESSES above 1 this process becomes the supervisor of that many workers,
+ * each of which runs this same file and serves (server/supervisor.ts).
+ */
 async function main(): Promise<void> {
   let config: ReturnType<typeof loadConfig>;
   try {
@@ -19,14 +25,38 @@ async function main(): Promise<void> {
     throw err;
   }
   const format = resolveLogFormat(config.logFormat);
-  const logger = createLogger(config.logLevel, format);
-  try {
-    secureDataDir(config, logger);
-  } catch (err) {
-    // An unsafe or unusable data directory: one line, as for a bad setting.
-    process.stderr.write(`certmint: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(2);
+  const worker = isWorkerProcess();
+  const base = createLogger(config.logLevel, format);
+  // A worker's lines say which process wrote them (several share stdout).
+  const logger = worker ? base.child({ pid: process.pid }) : base;
+  if (!worker) {
+    try {
+      secureDataDir(config, logger);
+    } catch (err) {
+      // An unsafe or unusable data directory: one line, as for a bad setting.
+      process.stderr.write(`certmint: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(2);
+    }
   }
+  if (!worker && config.processes.count > 1) {
+    runSupervisor(config, logger, format === "pretty");
+    return;
+  }
+  if (config.processes.autoLimitedByEmbedded) {
+    logger.info(
+      `${ENV.processes}=auto: one process, since the embedded database lives in one process (set ${ENV.databaseUrl} to run one per core)`,
+    );
+  }
+  await serve(config, logger, format, worker);
+}
+
+/** One serving process: the only one, or a worker of the supervisor. */
+async function serve(
+  config: ReturnType<typeof loadConfig>,
+  logger: Logger,
+  format: "json" | "pretty",
+  worker: boolean,
+): Promise<void> {
   // The handlers are in place before anything starts: a signal that arrives while start-up is
   // under way (even right after "serving" is logged) is a graceful stop once start-up is done,
   // never the default action that kills the process mid-write.
@@ -49,7 +79,11 @@ async function main(): Promise<void> {
   process.once("SIGTERM", () => stop("SIGTERM"));
   process.once("SIGINT", () => stop("SIGINT"));
   try {
-    running = await startCertmint(config, logger);
+    // Loaded here, not at the top: a supervisor never serves and does not need the server's
+    // modules in its memory. (require: the build emits CommonJS files, and an import() of one
+    // would go through Node's ESM loader.)
+    const app = require("./app") as typeof import("./app");
+    running = await app.startCertmint(config, logger, worker ? workerStartOptions() : {});
   } catch (err) {
     // loggableError: a failed first write (the admin token) must not log its values.
     const { message } = loggableError(err);
@@ -57,7 +91,8 @@ async function main(): Promise<void> {
     process.stderr.write(`certmint: start-up failed: ${message}\n`);
     process.exit(1);
   }
-  if (format === "pretty" && config.logLevel !== "silent") {
+  if (worker) reportServing(running);
+  else if (format === "pretty" && config.logLevel !== "silent") {
     process.stdout.write(`\n${startBanner(config, running, certmintVersion())}\n`);
   }
   if (stopping) shutdown(running);

@@ -13,6 +13,10 @@
  *                       database is created for the run and dropped after it.
  *   BENCH_CPU_PROF=dir  run the server with --cpu-prof and print where its CPU time went
  *                       (profiling slows the server: those figures are not the reference).
+ *   BENCH_PROCESSES=1,2 the CSR rows once per CERTMINT_PROCESSES value listed (default 1), each
+ *                       on a fresh server on the same database, then the ratio of each to the
+ *                       first; the other rows run with the last value. Server CPU and RSS are
+ *                       the supervisor's and its workers' together.
  *
  * Rows: CSR issuance at 1, 16 and 64 clients; server-generated EC_P256 and RSA_2048 keys; CSR
  * p99 at 16 clients beside the same with 2 clients asking for RSA_2048 keys all the time.
@@ -36,11 +40,11 @@ import { type LoopResult, type MakeRequest, percentile, runLoops, type Target } 
 import { startPgCounter } from "./pg-counter";
 import {
   type BenchServer,
-  cpuSeconds,
   machineBusySeconds,
   postgresCpuSeconds,
   rssMiB,
   startServer,
+  treeCpuSeconds,
 } from "./server";
 import { type BenchDatabase, createIssuer, csrPool, freshDatabase } from "./setup";
 
@@ -50,6 +54,14 @@ const INTERFERENCE_ROUNDS = 3;
 const ADMIN_URL =
   process.env.BENCH_DATABASE_URL ?? "postgresql://certmint:certmint@127.0.0.1:5432/certmint";
 const PROFILE_DIR = process.env.BENCH_CPU_PROF;
+const PROCESSES = (process.env.BENCH_PROCESSES || "1").split(",").map((v) => {
+  const n = Number(v.trim());
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`BENCH_PROCESSES: not a process count: "${v}"`);
+  return n;
+});
+/** Client counts of the CSR rows, run once per process count. */
+const CSR_CLIENTS = [1, 16, 64] as const;
 const CSR_POOL = 200;
 /** The server inherits this environment: CERTMINT_DATABASE_POOL_SIZE (default 10) applies. */
 const POOL_SIZE = process.env.CERTMINT_DATABASE_POOL_SIZE ?? "10";
@@ -101,7 +113,7 @@ class Meter {
     const own = process.cpuUsage();
     return {
       at: performance.now(),
-      server: cpuSeconds(this.server.pid),
+      server: treeCpuSeconds(this.server.pid),
       bench: (own.user + own.system) / 1e6,
       postgres: postgresCpuSeconds(),
       machine: machineBusySeconds(),
@@ -166,7 +178,7 @@ async function measureRow(
   target: Target,
   load: { clients: number; make: MakeRequest; maxCalls: number; seconds: number },
   background?: { clients: number; make: MakeRequest },
-): Promise<RowFigures & { result: LoopResult; background?: LoopResult }> {
+): Promise<RowFigures & { rate: number; result: LoopResult; background?: LoopResult }> {
   let measuring = true;
   const bg = background
     ? runLoops(target, { ...background, maxCalls: Number.MAX_SAFE_INTEGER }, () => !measuring)
@@ -217,7 +229,7 @@ async function measureRow(
         `p50 ${percentile(bgResult.latencies, 50).toFixed(0)} ms, ${bgResult.errors} errors`,
     );
   }
-  return { p99, result, background: bgResult };
+  return { p99, rate, result, background: bgResult };
 }
 
 /** Latency of one round trip (select 1) and of one durable commit (autocommit insert). */
@@ -320,47 +332,87 @@ async function main(): Promise<void> {
         `${SECONDS} s per row; the server, PostgreSQL and this load generator share the machine`,
     );
     const nodeFlags = PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${PROFILE_DIR}`] : [];
-    server = await startServer({
-      env: { DATABASE_URL: db.url, CERTMINT_DATA_DIR: dataDir },
-      logFile: join(dataDir, "server.log"),
-      nodeFlags,
-    });
-    // An issuer token for the profile, as a backend would hold; the admin token sets it up.
-    const adminToken = readFileSync(join(dataDir, "admin-token"), "utf8").trim();
-    const target: Target = {
-      address: server.address,
-      token: await createIssuer(server.address, db, adminToken),
-    };
     const csrs = await csrPool(CSR_POOL);
-    const meter = new Meter(server, admin);
-
-    // Warm-up: JIT, the connection pool, the policy and issuer caches.
-    const warm = await runLoops(
-      target,
-      { clients: 16, make: csrRequests(csrs, "warm"), maxCalls: 20_000 },
-      (() => {
-        const until = performance.now() + 1500;
-        return () => performance.now() > until;
-      })(),
-    );
-    console.log(
-      `warm-up: ${warm.latencies.length} issuances, ${warm.errors} errors${warm.firstError ? ` (${warm.firstError})` : ""}; ` +
-        `${CSR_POOL} distinct P-256 CSRs cycled; server log ${server.logFile}\n`,
-    );
-    console.log(
-      "cpu columns: CPU time over the row, 100% = one core, for the server, PostgreSQL, this load generator and every " +
-        "other process (other > ~10% means the figures are disturbed); fsync/iss: WAL fsyncs (whole cluster) per issuance; " +
-        "RSS: server peak / end",
-    );
-    printRow(COLUMNS.map(([name]) => name));
+    let target: Target | undefined;
+    let meter: Meter | undefined;
+    const rates = new Map<number, number[]>();
     const row = (clients: number, maxCalls = 1_000_000, seconds = SECONDS) => ({
       clients,
       maxCalls,
       seconds,
     });
-    await measureRow(meter, "CSR (P-256)", target, { ...row(1), make: csrRequests(csrs, "c1") });
-    await measureRow(meter, "CSR (P-256)", target, { ...row(16), make: csrRequests(csrs, "c16") });
-    await measureRow(meter, "CSR (P-256)", target, { ...row(64), make: csrRequests(csrs, "c64") });
+    for (const [i, processes] of PROCESSES.entries()) {
+      server = await startServer({
+        env: { DATABASE_URL: db.url, CERTMINT_DATA_DIR: dataDir },
+        logFile: join(dataDir, `server-${i}-processes-${processes}.log`),
+        nodeFlags,
+        processes,
+      });
+      // An issuer token for the profile, as a backend would hold; the admin token sets it up
+      // (once: the next servers use the same database).
+      if (!target) {
+        const adminToken = readFileSync(join(dataDir, "admin-token"), "utf8").trim();
+        target = {
+          address: server.address,
+          token: await createIssuer(server.address, db, adminToken),
+        };
+      }
+      target = { ...target, address: server.address };
+      meter = new Meter(server, admin);
+
+      // Warm-up: JIT, the connection pool, the policy and issuer caches.
+      const warm = await runLoops(
+        target,
+        { clients: 16, make: csrRequests(csrs, `warm-${i}`), maxCalls: 20_000 },
+        (() => {
+          const until = performance.now() + 1500;
+          return () => performance.now() > until;
+        })(),
+      );
+      console.log(
+        `CERTMINT_PROCESSES=${processes}: warm-up ${warm.latencies.length} issuances, ${warm.errors} errors${warm.firstError ? ` (${warm.firstError})` : ""}; ` +
+          `${CSR_POOL} distinct P-256 CSRs cycled; server log ${server.logFile}\n`,
+      );
+      if (i === 0) {
+        console.log(
+          "cpu columns: CPU time over the row, 100% = one core, for the server (all its processes), PostgreSQL, this load generator and every " +
+            "other process (other > ~10% means the figures are disturbed); fsync/iss: WAL fsyncs (whole cluster) per issuance; " +
+            "RSS: server peak / end (all its processes)",
+        );
+        printRow(COLUMNS.map(([name]) => name));
+      }
+      const label = PROCESSES.length > 1 ? `CSR (P-256), ${processes} proc` : "CSR (P-256)";
+      const measured: number[] = [];
+      for (const clients of CSR_CLIENTS) {
+        const { rate } = await measureRow(meter, label, target, {
+          ...row(clients),
+          make: csrRequests(csrs, `c${clients}-${i}`),
+        });
+        measured.push(rate);
+      }
+      rates.set(processes, measured);
+      if (i < PROCESSES.length - 1) {
+        await server.stop();
+        server = undefined;
+      }
+    }
+    if (!server || !target || !meter) throw new Error("no server was started");
+    if (PROCESSES.length > 1) {
+      const first = rates.get(PROCESSES[0]!)!;
+      console.log(
+        `\nCSR issuances/s by CERTMINT_PROCESSES (ratio to ${PROCESSES[0]} process${PROCESSES[0] === 1 ? "" : "es"}):`,
+      );
+      for (const processes of PROCESSES) {
+        const r = rates.get(processes)!;
+        console.log(
+          `  ${String(processes).padStart(2)} process${processes === 1 ? " " : "es"}: ` +
+            CSR_CLIENTS.map(
+              (c, k) => `${c} clients ${r[k]!.toFixed(0)} (x${(r[k]! / first[k]!).toFixed(2)})`,
+            ).join(", "),
+        );
+      }
+      console.log(`the rows below: CERTMINT_PROCESSES=${PROCESSES.at(-1)}\n`);
+    }
     await measureRow(meter, "generated EC_P256", target, {
       ...row(16, 1_000_000, Math.min(SECONDS, 5)),
       make: generatedRequests(KeyAlgorithm.KEY_ALGORITHM_EC_P256, "g-ec"),

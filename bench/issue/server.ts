@@ -26,13 +26,22 @@ export async function startServer(opts: {
   env: Record<string, string>;
   logFile: string;
   nodeFlags?: string[];
+  /** CERTMINT_PROCESSES (default 1): above 1, ready once every worker serves. */
+  processes?: number;
 }): Promise<BenchServer> {
+  const processes = opts.processes ?? 1;
+  const ready = processes > 1 ? '"msg":"all worker processes serving"' : '"msg":"serving"';
   const main = join(ROOT, "dist", "src", "main.js");
   if (!existsSync(main)) throw new Error(`${main} is missing: run \`make build\``);
   const fd = openSync(opts.logFile, "w");
   const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, ...(opts.nodeFlags ?? []), main], {
     cwd: ROOT,
-    env: { ...process.env, CERTMINT_LISTEN: "127.0.0.1:0", ...opts.env },
+    env: {
+      ...process.env,
+      CERTMINT_LISTEN: "127.0.0.1:0",
+      CERTMINT_PROCESSES: String(processes),
+      ...opts.env,
+    },
     stdio: ["ignore", fd, fd],
   });
   closeSync(fd);
@@ -42,12 +51,12 @@ export async function startServer(opts: {
     gone = true;
   });
   // Ready once the log says "serving" (after migrations and the keyring), as the test harness waits.
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + 60_000 * processes;
   let address = "";
   for (;;) {
     const log = readFileSync(opts.logFile, "utf8");
     const listening = /"address":"([^"]+)","msg":"listening"/.exec(log);
-    if (listening && log.includes('"msg":"serving"')) {
+    if (listening && log.includes(ready)) {
       address = listening[1]!;
       break;
     }
@@ -67,14 +76,44 @@ export async function startServer(opts: {
   };
 }
 
-/** VmRSS of a process, in MiB (0 when it is gone). */
-export function rssMiB(pid: number): number {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-    return m ? Number(m[1]) / 1024 : 0;
-  } catch {
-    return 0;
+/**
+ * A process and its descendants (with CERTMINT_PROCESSES > 1: the supervisor and its workers),
+ * from the parent pid in /proc/<pid>/stat.
+ */
+export function processTree(root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // the process ended meanwhile
+    }
   }
+  const tree = [root];
+  for (let i = 0; i < tree.length; i++) tree.push(...(children.get(tree[i]!) ?? []));
+  return tree;
+}
+
+/** VmRSS of a process and its descendants, in MiB (0 when it is gone). */
+export function rssMiB(pid: number): number {
+  let total = 0;
+  for (const p of processTree(pid)) {
+    try {
+      const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, "utf8"));
+      total += m ? Number(m[1]) / 1024 : 0;
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return total;
+}
+
+/** utime + stime of a process and its descendants, in seconds. */
+export function treeCpuSeconds(pid: number): number {
+  return processTree(pid).reduce((sum, p) => sum + cpuSeconds(p), 0);
 }
 
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux

@@ -6,13 +6,28 @@ import type { Config } from "../config";
  * listens, which database it uses (never its password), and where the admin token is. Printed
  * by main.ts in the pretty log format; the JSON log has the same facts in its lines.
  */
-export function startBanner(config: Config, running: RunningCertmint, version: string): string {
+export function startBanner(
+  config: Config,
+  running: Pick<
+    RunningCertmint,
+    "address" | "adminTokenCreated" | "publicationPort" | "metricsPort"
+  >,
+  version: string,
+): string {
   const rows: Array<[string, string]> = [
     [
       "gRPC",
       `${running.address} (${config.tls ? "TLS" : "plaintext"}${config.tls?.clientCaFile ? ", client certificates" : ""})`,
     ],
     ["database", databaseOf(config)],
+    ...(config.processes.count > 1
+      ? [
+          [
+            "processes",
+            `${config.processes.count} workers sharing the ports (CERTMINT_PROCESSES)`,
+          ] as [string, string],
+        ]
+      : []),
     [
       "admin token",
       `${config.adminTokenFile}${running.adminTokenCreated ? " (created now; `npx certmint` reads it for a server on loopback)" : ""}`,

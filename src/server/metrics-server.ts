@@ -2,7 +2,11 @@ import type { Server } from "node:http";
 import type { Logger } from "pino";
 import type { ConnectionLimits } from "../config";
 import { startHttpServer } from "./http-server";
-import type { CertmintMetrics } from "./metrics";
+
+/** What /metrics serves: one process's metrics (server/metrics.ts) or all workers' (server/cluster-metrics.ts). */
+export interface MetricsSource {
+  exposition(): Promise<{ contentType: string; body: string }>;
+}
 
 /**
  * The Prometheus endpoint, on a listener of its own (CERTMINT_METRICS_LISTEN), never on the
@@ -10,7 +14,7 @@ import type { CertmintMetrics } from "./metrics";
  */
 export function startMetricsServer(
   listen: { host: string; port: number },
-  metrics: CertmintMetrics,
+  metrics: MetricsSource,
   logger: Logger,
   limits: ConnectionLimits,
 ): Promise<{ server: Server; port: number }> {

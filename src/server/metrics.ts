@@ -24,7 +24,9 @@ const RPC_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1,
 /**
  * certmint's Prometheus metrics (names per the Prometheus conventions: `certmint_` prefix,
  * `_total` counters, `_seconds` durations), in a registry of their own per server (tests run
- * several in one process). The issuance observer port (src/issuance/observer.ts) feeds the
+ * several in one process). With CERTMINT_PROCESSES > 1 the supervisor sums the workers'
+ * registries (server/cluster-metrics.ts): counters, histograms and gauges of amounts add up;
+ * gauges that every worker reads alike say so with their `aggregator`. The issuance observer port (src/issuance/observer.ts) feeds the
  * counters; gauges read their sources when scraped. Labels take profile and CA slugs, which
  * operators create: their number is the number of profiles and CAs, not of requests.
  */
@@ -49,6 +51,7 @@ export class CertmintMetrics implements IssuanceObserver {
       help: "Always 1; the labels say which certmint and Node.js run",
       labelNames: ["version", "node_version"],
       registers,
+      aggregator: "first",
     }).set({ version: options.version, node_version: process.version }, 1);
     this.rpcs = new Counter({
       name: "certmint_grpc_requests_total",
@@ -120,12 +123,18 @@ export class CertmintMetrics implements IssuanceObserver {
         this.set({ state: "waiting" }, pool.pending);
       },
     });
-    const crlGauge = (name: string, help: string, value: (c: CrlSeen, now: number) => number) =>
+    const crlGauge = (
+      name: string,
+      help: string,
+      aggregator: "min" | "max",
+      value: (c: CrlSeen, now: number) => number,
+    ) =>
       new Gauge({
         name,
         help,
         labelNames: ["ca"],
         registers,
+        aggregator,
         collect() {
           this.reset();
           const now = Date.now();
@@ -135,24 +144,29 @@ export class CertmintMetrics implements IssuanceObserver {
     crlGauge(
       "certmint_crl_age_seconds",
       "Seconds since the thisUpdate of the CA's latest CRL signed by this process",
+      "min",
       (c, now) => (now - c.thisUpdate.getTime()) / 1000,
     );
     crlGauge(
       "certmint_crl_next_update_timestamp_seconds",
       "nextUpdate of the CA's latest CRL signed by this process (Unix time)",
+      "max",
       (c) => c.nextUpdate.getTime() / 1000,
     );
     crlGauge(
       "certmint_crl_entries",
       "Revoked certificates listed in the CA's latest CRL",
+      "max",
       (c) => c.entries,
     );
-    crlGauge("certmint_crl_bytes", "DER size of the CA's latest CRL", (c) => c.bytes);
+    crlGauge("certmint_crl_bytes", "DER size of the CA's latest CRL", "max", (c) => c.bytes);
     new Gauge({
       name: "certmint_certificates_expiring",
       help: "Certificates in use (not revoked, not renewed) expiring within 7d or 30d, by profile",
       labelNames: ["profile", "within"],
       registers,
+      // Every worker process counts the same rows.
+      aggregator: "first",
       async collect() {
         const counts = await metrics.expiringCounts();
         if (!counts) return;

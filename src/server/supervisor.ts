@@ -1,0 +1,214 @@
+import cluster, { type Worker } from "node:cluster";
+import type { Server } from "node:http";
+import type { Logger } from "pino";
+import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
+import type { Config } from "../config";
+import { startBanner } from "./banner";
+import { ClusterMetrics } from "./cluster-metrics";
+import { startMetricsServer } from "./metrics-server";
+import { certmintVersion } from "./paths";
+import { isServingReport, type ServingReport } from "./worker-process";
+
+/** A dead worker is replaced after this, doubling per death in a row, up to the maximum. */
+export const RESTART_FIRST_DELAY_MS = 250;
+export const RESTART_MAX_DELAY_MS = 30_000;
+/** A worker that lived this long before it died was healthy: its replacement starts the backoff over. */
+const RESTART_STABLE_MS = 60_000;
+/** After the workers' own grace period, how long they may take to close before they are killed. */
+const STOP_MARGIN_MS = 30_000;
+
+/** One of the CERTMINT_PROCESSES places; its worker is replaced when it dies. */
+interface Slot {
+  worker?: Worker;
+  startedAt: number;
+  /** Deaths in a row (each before RESTART_STABLE_MS): the exponent of the restart delay. */
+  deaths: number;
+  serving?: ServingReport;
+  restart?: NodeJS.Timeout;
+}
+
+/**
+ * CERTMINT_PROCESSES > 1: this process serves nothing itself. It forks the workers (Node's
+ * cluster module: each worker is a whole certmint, and the ports they listen on are shared,
+ * this process accepting connections and handing them out in turn), replaces a worker that
+ * dies (with backoff), serves /metrics summed over all of them, and on SIGTERM/SIGINT stops
+ * them (each drains its calls) and exits once all have.
+ *
+ * The first worker starts alone; the others start once it serves. What the workers share is
+ * coordinated as between replicas on one PostgreSQL (README: Running in production): start-up
+ * initialisation under an advisory lock (migrations once, one first admin token), renewal
+ * claims, certificate events (LISTEN/NOTIFY), CRL freshness. Rate limits, the RSA queue and
+ * the database pool are per worker.
+ *
+ * A worker that fails before any worker ever served is a failed start (a bad database URL, a
+ * port in use): the others are stopped and this process exits 1, as a single process would.
+ */
+export function runSupervisor(config: Config, logger: Logger, pretty: boolean): void {
+  const count = config.processes.count;
+  const slots: Slot[] = Array.from({ length: count }, () => ({ startedAt: 0, deaths: 0 }));
+  const own = supervisorMetrics();
+  let metricsEndpoint: { server: Server; port: number } | undefined;
+  let everServed = false;
+  let announced = false;
+  let stopping = false;
+  let failedWorker = false;
+
+  const live = () => slots.flatMap((s) => (s.worker ? [s.worker] : []));
+  const finish = (code: number) => {
+    const close = metricsEndpoint
+      ? new Promise((resolve) => metricsEndpoint!.server.close(resolve))
+      : Promise.resolve();
+    void close.then(() => {
+      logger.info({ code }, "stopped");
+      process.exit(code);
+    });
+  };
+  const stop = (reason: string, code: number) => {
+    if (stopping) return;
+    stopping = true;
+    if (code !== 0) failedWorker = true;
+    logger.info({ reason, workers: live().map((w) => w.process.pid) }, "shutting down");
+    for (const slot of slots) clearTimeout(slot.restart);
+    const workers = live();
+    if (workers.length === 0) return finish(code);
+    for (const worker of workers) worker.process.kill("SIGTERM");
+    // A worker that has not closed long after its grace period is hung: it is killed.
+    setTimeout(() => {
+      for (const worker of live()) {
+        logger.warn({ pid: worker.process.pid }, "worker did not stop in time: killing it");
+        worker.process.kill("SIGKILL");
+      }
+    }, config.shutdownGraceMs + STOP_MARGIN_MS).unref();
+  };
+
+  const fork = (slot: Slot) => {
+    slot.restart = undefined;
+    slot.serving = undefined;
+    slot.startedAt = performance.now();
+    const worker = cluster.fork();
+    slot.worker = worker;
+    worker.on("message", (message: unknown) => {
+      if (!isServingReport(message)) return;
+      slot.serving = message;
+      own.serving.set(slots.filter((s) => s.serving).length);
+      if (everServed && announced) logger.info({ pid: message.pid }, "worker replaced");
+      if (!everServed) {
+        everServed = true;
+        // The first worker has created the database if needed, migrated it, made the
+        // key-encryption key and the first admin token: the others find all of it done.
+        for (const other of slots) if (!other.worker && !stopping) fork(other);
+      }
+      if (!announced && slots.every((s) => s.serving)) {
+        announced = true;
+        announce(config, logger, slots, metricsEndpoint?.port, pretty);
+      }
+    });
+    worker.on("exit", (code, signal) => {
+      slot.worker = undefined;
+      slot.serving = undefined;
+      own.serving.set(slots.filter((s) => s.serving).length);
+      const pid = worker.process.pid;
+      if (stopping) {
+        // SIGTERM itself ends a worker still loading, before its handlers are in place.
+        if (code !== 0 && signal !== "SIGTERM") failedWorker = true;
+        logger.info({ pid, code, signal }, "worker process stopped");
+        if (live().length === 0) finish(failedWorker ? 1 : 0);
+        return;
+      }
+      if (!everServed) {
+        logger.fatal({ pid, code, signal }, "a worker process failed to start");
+        process.stderr.write(
+          `certmint: start-up failed: worker process ${pid} exited (${signal ?? `code ${code}`}) before serving; its log is above\n`,
+        );
+        stop("start-up failed", 1);
+        return;
+      }
+      if (performance.now() - slot.startedAt >= RESTART_STABLE_MS) slot.deaths = 0;
+      const delayMs = Math.min(RESTART_MAX_DELAY_MS, RESTART_FIRST_DELAY_MS * 2 ** slot.deaths);
+      slot.deaths++;
+      own.restarts.inc();
+      logger.error(
+        { pid, code, signal, restartInMs: delayMs },
+        "worker process exited: starting a new one",
+      );
+      slot.restart = setTimeout(() => fork(slot), delayMs);
+    });
+  };
+
+  process.once("SIGTERM", () => stop("SIGTERM", 0));
+  process.once("SIGINT", () => stop("SIGINT", 0));
+  logger.info(
+    { processes: count, keyGenerationWorkersEach: config.keyGeneration.workers },
+    "starting worker processes",
+  );
+  const start = async () => {
+    if (config.metricsListen) {
+      const metrics = new ClusterMetrics(own.registry);
+      metricsEndpoint = await startMetricsServer(
+        config.metricsListen,
+        metrics,
+        logger,
+        config.connections,
+      );
+      logger.info(
+        { port: metricsEndpoint.port },
+        "serving Prometheus metrics of all worker processes at /metrics",
+      );
+    }
+    // One worker first, the others once it serves (above): workers starting together on a
+    // database that does not exist yet would race to create it, and would queue behind one
+    // another's migrations anyway.
+    if (!stopping) fork(slots[0]!);
+  };
+  start().catch((err: unknown) => {
+    const message = err instanceof Error ? err.message : String(err);
+    logger.fatal({ err }, "start-up failed");
+    process.stderr.write(`certmint: start-up failed: ${message}\n`);
+    process.exit(1);
+  });
+}
+
+/** The first time every worker serves: one log line (and the banner, once, in a terminal). */
+function announce(
+  config: Config,
+  logger: Logger,
+  slots: Slot[],
+  metricsPort: number | undefined,
+  pretty: boolean,
+): void {
+  const reports = slots.flatMap((s) => (s.serving ? [s.serving] : []));
+  const first = reports[0]!;
+  logger.info(
+    { address: first.address, processes: reports.length, pids: reports.map((r) => r.pid) },
+    "all worker processes serving",
+  );
+  if (pretty && config.logLevel !== "silent") {
+    const running = {
+      address: first.address,
+      publicationPort: first.publicationPort,
+      metricsPort,
+      adminTokenCreated: reports.some((r) => r.adminTokenCreated),
+    };
+    process.stdout.write(`\n${startBanner(config, running, certmintVersion())}\n`);
+  }
+}
+
+/** The supervisor's own metrics, summed with the workers' (its process_* figures included). */
+function supervisorMetrics(): { registry: Registry; serving: Gauge; restarts: Counter } {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+  return {
+    registry,
+    serving: new Gauge({
+      name: "certmint_worker_processes_serving",
+      help: "Worker processes serving now (CERTMINT_PROCESSES sets how many there should be)",
+      registers,
+    }),
+    restarts: new Counter({
+      name: "certmint_worker_process_restarts_total",
+      help: "Worker processes that exited unexpectedly and were replaced",
+      registers,
+    }),
+  };
+}

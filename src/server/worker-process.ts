@@ -1,0 +1,45 @@
+import cluster from "node:cluster";
+import type { RunningCertmint, StartOptions } from "../app";
+import { answerMetricsQuestions } from "./cluster-metrics";
+
+/**
+ * The worker side of CERTMINT_PROCESSES > 1 (server/supervisor.ts is the other): a worker is
+ * a whole certmint (app.ts) that tells its supervisor when it serves and answers its metrics
+ * questions instead of serving /metrics itself.
+ */
+export function isWorkerProcess(): boolean {
+  return cluster.isWorker;
+}
+
+/** What a worker reports once it serves: the supervisor's banner and its log read it. */
+export interface ServingReport {
+  type: typeof SERVING;
+  pid: number;
+  address: string;
+  publicationPort?: number;
+  acmePort?: number;
+  adminTokenCreated: boolean;
+}
+
+const SERVING = "certmint:serving";
+
+export function isServingReport(message: unknown): message is ServingReport {
+  return (message as ServingReport | undefined)?.type === SERVING;
+}
+
+/** startCertmint's options in a worker (app.ts StartOptions.worker). */
+export function workerStartOptions(): Pick<StartOptions, "worker"> {
+  return { worker: { shareMetrics: (metrics) => answerMetricsQuestions(metrics.registry) } };
+}
+
+export function reportServing(running: RunningCertmint): void {
+  const report: ServingReport = {
+    type: SERVING,
+    pid: process.pid,
+    address: running.address,
+    publicationPort: running.publicationPort,
+    acmePort: running.acmePort,
+    adminTokenCreated: running.adminTokenCreated,
+  };
+  process.send?.(report);
+}
