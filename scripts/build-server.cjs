@@ -37,6 +37,10 @@ buildSync({
   format: "cjs",
   platform: "node",
   target: "node20",
+  // import() of a module of ours (loaded only when configured, e.g. src/app.ts's metrics and
+  // ACME) becomes require(): left as import(), Node's ESM loader would resolve it and refuses
+  // the extensionless paths and directories of these CommonJS files.
+  supported: { "dynamic-import": false },
   sourcemap: true,
   logLevel: "warning",
 });
