@@ -7,6 +7,7 @@ import { CertificateProfileServiceService } from "../../gen/ts/certmint/v1/certi
 import { CertificateServiceService } from "../../gen/ts/certmint/v1/certificate_service";
 import { CertmintError } from "../errors";
 import { refusedRequest, requestChecksOf } from "./request-check";
+import { encodingReusableOnce } from "./reusable-response";
 import { type HandlerDeps, unary } from "./unary";
 
 /** The full proto name of a generated service, read from its methods' paths ("/<service>/<method>"). */
@@ -61,7 +62,8 @@ export function registerServices(
 /**
  * The service with every request held to the contract's limits before it is decoded
  * (request-check.ts): a request that breaks them reaches its handler as a refusal, which
- * `unary` throws after authentication and authorization.
+ * `unary` throws after authentication and authorization. Responses a handler marked reusable
+ * (reusable-response.ts) are encoded once.
  */
 function checkedRequests(name: string, definition: ServiceDefinition): ServiceDefinition {
   const checks = requestChecksOf(name);
@@ -72,6 +74,7 @@ function checkedRequests(name: string, definition: ServiceDefinition): ServiceDe
     const decode = def.requestDeserialize;
     out[method] = {
       ...def,
+      responseSerialize: encodingReusableOnce(def.responseSerialize),
       requestDeserialize: (bytes: Buffer) => {
         const refusal = check(bytes);
         return refusal ? refusedRequest(refusal) : decode(bytes);

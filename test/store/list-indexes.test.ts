@@ -62,7 +62,7 @@ describe("certificate listing indexes", () => {
     // On an empty table the planner's estimates are defaults: for a list in (created_at, id)
     // order, a bitmap scan of any index with those columns, sorted afterwards, can look as
     // cheap as the index that returns the rows in order, which is what a page needs; bitmap
-    // scans are off for those (a trigram index is only ever read by one, so not for the rest).
+    // scans are off for those (not for the rest).
     // flat-reads.test.ts checks the plans on a filled inventory.
     await db.query(`set enable_bitmapscan = ${sql.includes("order by") ? "off" : "on"}`);
     const text = await plan(sql);

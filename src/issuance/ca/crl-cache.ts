@@ -1,4 +1,3 @@
-import { crlPem } from "../../signer";
 import { resolveRef } from "../common/refs";
 import type { CaRepository } from "../repositories";
 import { type CrlDeps, currentCrl, type SignedCrl } from "./crl";
@@ -129,18 +128,18 @@ export class CrlCache {
 }
 
 /**
- * GetCertificateRevocationList: the CA's (by id or slug) current CRL from the cache, with its
- * PEM; signed on the spot when no cache is configured. NOT_FOUND for an unknown CA,
+ * GetCertificateRevocationList: the CA's (by id or slug) current CRL from the cache (the same
+ * object for every call while it holds, so a caller may keep what it derives from it beside
+ * it); signed on the spot when no cache is configured. NOT_FOUND for an unknown CA,
  * FAILED_PRECONDITION for one still waiting for its certificate.
  */
 export async function revocationList(
   deps: CrlDeps & { crls?: CrlCache },
   ref: string,
-): Promise<SignedCrl & { pem: string }> {
+): Promise<SignedCrl> {
   const ca = await resolveRef(ref, "certificate authority", "certificate_authority", (k) =>
     deps.store.cas.find(k),
   );
   // Without a certificate there is no cached CRL: currentCrl says why.
-  const crl = (await deps.crls?.get(ca.id)) ?? (await currentCrl(deps, ca.id));
-  return { ...crl, pem: crlPem(crl.der) };
+  return (await deps.crls?.get(ca.id)) ?? (await currentCrl(deps, ca.id));
 }

@@ -9,6 +9,7 @@ import { Migration20261202100000RenewalAndEvents } from "./Migration202612021000
 import { Migration20261202110000OcspResponder } from "./Migration20261202110000OcspResponder";
 import { Migration20261202120000Acme } from "./Migration20261202120000Acme";
 import { Migration20261202130000FlatReads } from "./Migration20261202130000FlatReads";
+import { Migration20261202170000NameSearchGist } from "./Migration20261202170000NameSearchGist";
 
 /**
  * Every migration, in order. Listed explicitly (not discovered on disk) so the same list
@@ -34,4 +35,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: "Migration20261202110000OcspResponder", class: Migration20261202110000OcspResponder },
   { name: "Migration20261202120000Acme", class: Migration20261202120000Acme },
   { name: "Migration20261202130000FlatReads", class: Migration20261202130000FlatReads },
+  { name: "Migration20261202170000NameSearchGist", class: Migration20261202170000NameSearchGist },
 ];
