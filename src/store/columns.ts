@@ -74,6 +74,36 @@ export class TableColumns {
     };
   }
 
+  /** Every column, quoted, in the order of `insert` and `jsonRow`. */
+  get columnList(): string {
+    return this.columns.map((c) => c.sql).join(", ");
+  }
+
+  /** Every column of a composite value of the table's row type: `(<value>)."col", ...`. */
+  fieldsOf(value: string): string {
+    return this.columns.map((c) => `(${value}).${c.sql}`).join(", ");
+  }
+
+  /**
+   * `record` as a JSON object of its row (column names as keys), read back with
+   * json_populate_record(null::<table>, ...): jsonb values nested as they are, bytea as
+   * PostgreSQL's hex text, timestamps as ISO 8601 (Date's toJSON), a missing value as null.
+   */
+  jsonRow(record: object): Record<string, unknown> {
+    const values = record as Record<string, unknown>;
+    const row: Record<string, unknown> = {};
+    for (const c of this.columns) {
+      const v = values[c.prop];
+      row[c.name] =
+        v === undefined || v === null
+          ? null
+          : c.bytes
+            ? `\\x${Buffer.from(v as Uint8Array).toString("hex")}`
+            : v;
+    }
+    return row;
+  }
+
   /**
    * The select list of the given properties (all by default), each aliased `<alias>.<column>`,
    * and how a result row maps back to a record: properties as the ORM names them, values of

@@ -11,6 +11,7 @@ import type {
 } from "../../src/issuance/repositories";
 import { type Database, migrate, openDatabase } from "../../src/store/database";
 import { CertificateEntity, CertificateRequestEntity } from "../../src/store/entities";
+import { StatementBatches } from "../../src/store/statement-batches";
 import { createStore } from "../../src/store/store";
 import { createTestDatabase, type TestDatabase } from "../support/postgres";
 
@@ -235,8 +236,14 @@ describe("the issuance repository writes what the ORM reads", () => {
         [req.id, certificate.id, record.id],
       )
     )[0]!.n;
-  /** Runs the stores at once, held back until each waits, so their statements overlap. */
-  async function overlapping(issuances: SignedIssuance[]): Promise<IssuanceStored[]> {
+  /**
+   * Runs the stores at once, held back until `statements` of them wait (each, by default), so
+   * their statements overlap.
+   */
+  async function overlapping(
+    issuances: SignedIssuance[],
+    statements = issuances.length,
+  ): Promise<IssuanceStored[]> {
     const blocker = new Client({ connectionString: db.url });
     await blocker.connect();
     try {
@@ -249,7 +256,7 @@ describe("the issuance repository writes what the ORM reads", () => {
         const [row] = await db.query<{ n: string }>(
           "select count(*) as n from pg_locks l join pg_database d on d.oid = l.database where not l.granted and d.datname = current_database()",
         );
-        if (Number(row!.n) >= issuances.length) break;
+        if (Number(row!.n) >= statements) break;
         if (Date.now() > limit) throw new Error("the stores never waited for the lock");
         await new Promise((r) => setTimeout(r, 20));
       }
@@ -352,5 +359,121 @@ describe("the issuance repository writes what the ORM reads", () => {
       [original.certificate.id],
     );
     expect(linked!.renewed_by_id).toBe(won.certificate.id);
+  });
+
+  describe("statements shared by concurrent calls (src/store/statement-batches.ts)", () => {
+    /** The transactions that wrote the requests: rows of one statement share its xmin. */
+    const writers = async (issuances: SignedIssuance[]) =>
+      (
+        await db.query<{ xmin: string }>(
+          "select distinct xmin::text as xmin from certificate_request where id = any($1::uuid[])",
+          [issuances.map((i) => i.request.id)],
+        )
+      ).map((r) => r.xmin);
+
+    it("overlapping new issuances share one statement, each with its own outcome", async () => {
+      const fallbacks = StatementBatches.fallbacks;
+      const first = [signedIssuance(), signedIssuance()];
+      const queued = Array.from({ length: 8 }, () => signedIssuance());
+      // The same (caller, request_id) twice in the batch: one is stored, as with two statements.
+      const twin = signedIssuance({ idempotencyKey: queued[3]!.request.idempotencyKey });
+      const all = [...first, ...queued, twin];
+      // Two statements run at once (each alone); the rest queue behind them and go as one.
+      const results = await overlapping(all, 2);
+      expect(results).toEqual([...Array(10).fill("stored"), "duplicate"]);
+      for (const i of all.slice(0, 10)) expect(await written(i)).toBe(3);
+      expect(await written(twin)).toBe(0);
+      expect((await writers(first)).length).toBe(2);
+      expect((await writers(queued)).length).toBe(1);
+      expect(StatementBatches.fallbacks).toBe(fallbacks);
+      // What the batch wrote reads back through the ORM as what was stored.
+      const [one] = queued;
+      expect({ ...(await ormRequest(one!.request.id)) }).toEqual(one!.request);
+      const cert = await database.orm.em
+        .fork()
+        .findOneOrFail(CertificateEntity, { id: one!.certificate.id });
+      expect({ ...cert }).toEqual(one!.certificate);
+    });
+
+    it("overlapping reads share one statement, each with the rows a lone read returns", async () => {
+      const prior = signedIssuance();
+      expect(await store.issuance.storeIssuance(prior)).toBe("stored");
+      const key = prior.request.idempotencyKey!;
+      type Read = Parameters<Store["issuance"]["findProfileAndPrior"]>;
+      const reads: Read[] = [
+        [{ id: profileId }],
+        [{ slug: "prof" }],
+        [{ id: profileId }, { caller: "alice", idempotencyKey: key }],
+        [{ slug: "prof" }, { caller: "alice", idempotencyKey: key }],
+        [{ slug: "missing" }, { caller: "alice", idempotencyKey: key }],
+        [{ id: randomUUID() }],
+        [{ id: profileId }, { caller: "bob", idempotencyKey: key }],
+      ];
+      const fallbacks = StatementBatches.fallbacks;
+      const blocker = new Client({ connectionString: db.url });
+      await blocker.connect();
+      let together: unknown[];
+      try {
+        await blocker.query("begin");
+        await blocker.query("lock table certificate_profile in access exclusive mode");
+        const results = Promise.all(reads.map((r) => store.issuance.findProfileAndPrior(...r)));
+        const limit = Date.now() + 60_000;
+        for (;;) {
+          const [row] = await db.query<{ n: string }>(
+            "select count(*) as n from pg_locks l join pg_database d on d.oid = l.database where not l.granted and d.datname = current_database()",
+          );
+          if (Number(row!.n) >= 2) break;
+          if (Date.now() > limit) throw new Error("the reads never waited for the lock");
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        await blocker.query("commit");
+        together = await results;
+      } finally {
+        await blocker.end();
+      }
+      // The five that queued behind the first two went as one statement, which did not fail.
+      expect(StatementBatches.fallbacks).toBe(fallbacks);
+      const alone: unknown[] = [];
+      for (const r of reads) alone.push(await store.issuance.findProfileAndPrior(...r));
+      expect(together).toEqual(alone);
+      // And what they say: the profile by id or slug, the prior request of the same caller only.
+      const [byId, bySlug, withPrior, slugPrior, missing, unknownId, otherCaller] = alone as Array<
+        Awaited<ReturnType<Store["issuance"]["findProfileAndPrior"]>>
+      >;
+      expect(byId!.profile?.id).toBe(profileId);
+      expect(bySlug!.profile?.id).toBe(profileId);
+      expect(byId!.policy?.slug).toBe("pol");
+      expect([byId!.priorRequestId, withPrior!.priorRequestId, slugPrior!.priorRequestId]).toEqual([
+        null,
+        prior.request.id,
+        prior.request.id,
+      ]);
+      expect(missing).toEqual({
+        priorRequestId: prior.request.id,
+        profile: null,
+        policy: null,
+        ca: null,
+      });
+      expect(unknownId).toEqual({ priorRequestId: null, profile: null, policy: null, ca: null });
+      expect(otherCaller!.priorRequestId).toBeNull();
+    });
+
+    it("a batch that fails is stored one by one: only the issuance at fault fails", async () => {
+      const taken = signedIssuance();
+      expect(await store.issuance.storeIssuance(taken)).toBe("stored");
+      const first = [signedIssuance(), signedIssuance()];
+      const queued = [
+        signedIssuance(),
+        signedIssuance({}, { serialNumber: taken.certificate.serialNumber }),
+        signedIssuance({ sealedPrivateKey: Buffer.from([1, 2, 3]), keyHeldUntil: now }),
+      ];
+      const fallbacks = StatementBatches.fallbacks;
+      const results = await overlapping([...first, ...queued], 2);
+      expect(results).toEqual(["stored", "stored", "stored", "serial-taken", "stored"]);
+      expect(StatementBatches.fallbacks).toBe(fallbacks + 1);
+      expect(await written(queued[1]!)).toBe(0);
+      for (const i of [...first, queued[0]!, queued[2]!]) expect(await written(i)).toBe(3);
+      expect({ ...(await ormRequest(queued[2]!.request.id)) }).toEqual(queued[2]!.request);
+    });
   });
 });

@@ -144,6 +144,9 @@ describe("IP: deny wins, IPv4-mapped forms included (property)", () => {
     fc.assert(
       fc.property(cidr, octets, (deny, o) => {
         const v = (deny.base | (u32(o) & ~deny.mask)) >>> 0; // an address inside the deny
+        // 0.0.0.0 (inside a short deny such as 0.0.0.0/2) is refused before any rule as never
+        // certifiable (SAN_INVALID, ip-match.ts): not what this property is about.
+        fc.pre(v !== 0 && v !== 0xffffffff);
         const rule = { allowed: ["0.0.0.0/0", "::/0"], denied: [deny.text], required: false };
         for (const reasons of verdicts("ip", rule, forms(v)))
           expect(reasons).toEqual(["SAN_DENIED"]);
