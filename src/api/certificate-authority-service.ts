@@ -1,12 +1,10 @@
 import {
   type CertificateAuthorityServiceServer,
   CertificateAuthorityServiceService,
-  type GetCertificateRevocationListResponse,
 } from "../../gen/ts/certmint/v1/certificate_authority_service";
 import { invalidField, quoted } from "../errors";
 import { createExternalCa, createRootCa } from "../issuance/ca/create";
 import { createIntermediateCa } from "../issuance/ca/create-intermediate";
-import type { SignedCrl } from "../issuance/ca/crl";
 import { revocationList } from "../issuance/ca/crl-cache";
 import { deleteCa } from "../issuance/ca/delete";
 import { importCaCertificate } from "../issuance/ca/import-certificate";
@@ -15,7 +13,6 @@ import { revokeCa } from "../issuance/ca/revoke";
 import type { CaStatus } from "../issuance/ca/types";
 import { updateCa } from "../issuance/ca/update";
 import type { IssuanceDeps } from "../issuance/deps";
-import { crlPem } from "../signer";
 import {
   caStatusCodec,
   caToProto,
@@ -24,7 +21,7 @@ import {
 import { keyAlgorithmCodec, revocationReasonCodec, signatureAlgorithmCodec } from "./convert/enums";
 import { subjectFromProto } from "./convert/subject";
 import { durationToSeconds } from "./convert/time";
-import { reusableResponse } from "./reusable-response";
+import { crlResponse } from "./crl-response";
 import { type HandlerDeps, unary } from "./unary";
 
 /** Thin handlers: map the request, call one use case, map the result. */
@@ -188,25 +185,4 @@ export function certificateAuthorityHandlers(
       deps,
     ),
   };
-}
-
-/**
- * The answer for a CRL, made once per CRL: the cache returns the same SignedCrl while it holds,
- * and the message is encoded once (reusable-response.ts), not per call (5 MB of DER and 6.7 MB
- * of PEM at 10^5 entries).
- */
-const crlResponses = new WeakMap<SignedCrl, GetCertificateRevocationListResponse>();
-function crlResponse(crl: SignedCrl): GetCertificateRevocationListResponse {
-  let response = crlResponses.get(crl);
-  if (!response) {
-    response = reusableResponse({
-      crlPem: crlPem(crl.der),
-      crlDer: crl.der,
-      crlNumber: crl.crlNumber.toString(),
-      thisUpdate: crl.thisUpdate,
-      nextUpdate: crl.nextUpdate,
-    });
-    crlResponses.set(crl, response);
-  }
-  return response;
 }

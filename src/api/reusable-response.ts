@@ -27,3 +27,12 @@ export function encodingReusableOnce<T>(serialize: (value: T) => Buffer): (value
     return bytes;
   };
 }
+
+/**
+ * Marks `message` as sent as `bytes`, an encoding its maker built (a large message assembled
+ * without the generated encoder's copies, crl-response.ts); the bytes must decode to it.
+ */
+export function preEncodedResponse<T extends object>(message: T, bytes: Buffer): T {
+  encodings.set(message, bytes);
+  return message;
+}

@@ -23,6 +23,7 @@ import {
   tlv,
   toDer,
   toPem,
+  toPemBytes,
   wrapSigned,
 } from "./der";
 import { EXT, extension } from "./extensions";
@@ -144,6 +145,11 @@ async function revokedEntries(revoked: RevokedEntry[]): Promise<Buffer> {
 /** A CRL's PEM (RFC 7468 "X509 CRL"). */
 export function crlPem(der: Buffer): string {
   return toPem("X509 CRL", der);
+}
+
+/** crlPem as ASCII bytes, without making the string (a long CRL's PEM is megabytes). */
+export function crlPemBytes(der: Buffer): Buffer {
+  return toPemBytes("X509 CRL", der);
 }
 
 export async function buildCrl(input: BuildCrlInput): Promise<{ der: Buffer; pem: string }> {

@@ -179,6 +179,25 @@ export function wrapSigned(tbs: Buffer, algorithmIdentifierDer: Buffer, signatur
 }
 
 /** PEM per RFC 7468 (64-character lines, LF line endings). */
+/**
+ * toPem's text as ASCII bytes, for large objects (a CRL of 10^5 entries is 6.7 MB of PEM):
+ * one base64 encoding and a copy per line into one buffer, not 10^5 strings.
+ */
+export function toPemBytes(label: string, der: Buffer): Buffer {
+  const b64 = Buffer.from(der.toString("base64"), "latin1");
+  const begin = Buffer.from(`-----BEGIN ${label}-----\n`, "latin1");
+  const end = Buffer.from(`-----END ${label}-----\n`, "latin1");
+  const lines = Math.ceil(b64.length / 64);
+  const out = Buffer.allocUnsafe(begin.length + b64.length + lines + end.length);
+  let at = begin.copy(out, 0);
+  for (let i = 0; i < b64.length; i += 64) {
+    at += b64.copy(out, at, i, Math.min(i + 64, b64.length));
+    out[at++] = 0x0a;
+  }
+  end.copy(out, at);
+  return out;
+}
+
 export function toPem(label: string, der: Buffer): string {
   const b64 = der.toString("base64");
   let body = "";

@@ -22,7 +22,7 @@ export {
   issueCertificate,
 } from "./certificate";
 export { CaCertificateSet } from "./chain";
-export { type BuildCrlInput, buildCrl, crlPem, type RevokedEntry } from "./crl";
+export { type BuildCrlInput, buildCrl, crlPem, crlPemBytes, type RevokedEntry } from "./crl";
 export {
   DEFAULT_CSR_MAX_BYTES,
   type ParseCsrOptions,

@@ -49,13 +49,18 @@ export async function currentCrl(deps: CrlDeps, ref: string): Promise<SignedCrl>
   const crlNumber = await deps.store.cas.nextCrlNumber(ca.id);
   const leaves = await deps.store.certificates.revokedIssuedBy(ca.id, thisUpdate);
   const subordinates = await deps.store.cas.revokedChildren(ca.id, thisUpdate);
-  const revoked = [...leaves, ...subordinates]
-    .map((c) => ({
-      serial: c.serialNumber,
-      revokedAt: c.revokedAt,
-      reason: c.revocationReason ?? "UNSPECIFIED",
-    }))
-    .sort((a, b) => a.revokedAt.getTime() - b.revokedAt.getTime());
+  const entry = (c: (typeof leaves)[number]) => ({
+    serial: c.serialNumber,
+    revokedAt: c.revokedAt,
+    reason: c.revocationReason ?? ("UNSPECIFIED" as const),
+  });
+  // Leaves come in revocation order (the store sorts them); revoked subordinate CAs, if any,
+  // are merged in by a sort (one pass over what is already in order).
+  const revoked = leaves.map(entry);
+  if (subordinates.length > 0) {
+    for (const s of subordinates) revoked.push(entry(s));
+    revoked.sort((a, b) => a.revokedAt.getTime() - b.revokedAt.getTime());
+  }
   const { der } = await buildCrl({
     issuer: caIssuer(deps, ca),
     signatureAlgorithm: ca.signatureAlgorithm,

@@ -11,6 +11,7 @@ import type {
 import type { RevocationReason } from "../../model/pki";
 import { readCertificatePage } from "../certificate-page";
 import { CertificateEntity } from "../entities";
+import { withConnection } from "../prepared";
 import { fromRow, fromRows } from "../rows";
 
 const E = CertificateEntity;
@@ -19,6 +20,21 @@ const E = CertificateEntity;
 export const CRL_ENTRIES_SQL = `select "serial_number", extract(epoch from "revoked_at")::float8 as "revoked_epoch", "revocation_reason"
   from "certificate" where "ca_id" = ? and "revoked_at" is not null and "not_after" > ?
   order by "revoked_at"`;
+
+/** CRL entries read per round trip (revokedIssuedBy): about 5 ms of the event loop each. */
+const CRL_ENTRIES_PER_FETCH = 5_000;
+
+interface CrlEntryRow {
+  serial_number: string;
+  revoked_epoch: number;
+  revocation_reason: string | null;
+}
+
+const crlEntry = (r: CrlEntryRow): RevokedEntry => ({
+  serialNumber: r.serial_number,
+  revokedAt: new Date(r.revoked_epoch * 1000),
+  revocationReason: r.revocation_reason as RevocationReason | null,
+});
 
 /** Issued certificates, on the ORM (`em()` is a fresh fork, or the transaction's). */
 export class OrmCertificateRepository implements CertificateRepository {
@@ -55,17 +71,44 @@ export class OrmCertificateRepository implements CertificateRepository {
   async revokedIssuedBy(caId: string, now: Date): Promise<RevokedEntry[]> {
     // Plain rows, not entities: a CRL may list 10^5 certificates (issue 14). Served from the
     // index alone (certificate_crl_entries_index); the time as epoch seconds, a float8 that
-    // arrives as a number.
-    const rows = await this.em()
-      .getConnection()
-      .execute<
-        Array<{ serial_number: string; revoked_epoch: number; revocation_reason: string | null }>
-      >(CRL_ENTRIES_SQL, [caId, now]);
-    return rows.map((r) => ({
-      serialNumber: r.serial_number,
-      revokedAt: new Date(r.revoked_epoch * 1000),
-      revocationReason: r.revocation_reason as RevocationReason | null,
-    }));
+    // arrives as a number. Read through a cursor, CRL_ENTRIES_PER_FETCH rows per round trip:
+    // one result of 10^5 rows kept the event loop busy for up to 80 ms at a time (parsing and
+    // mapping them in one go), which other calls waited behind; between fetches they run.
+    if (this.em().isInTransaction()) {
+      const rows = await this.em()
+        .getConnection()
+        .execute<CrlEntryRow[]>(
+          CRL_ENTRIES_SQL,
+          [caId, now],
+          "all",
+          this.em().getTransactionContext(),
+        );
+      return rows.map(crlEntry);
+    }
+    return withConnection(this.em(), async (connection) => {
+      // A cursor lives in a transaction: read only, one snapshot for every fetch.
+      await connection.command("begin transaction read only");
+      try {
+        await connection.execute(`declare crl_entries no scroll cursor for ${CRL_ENTRIES_SQL}`, [
+          caId,
+          now,
+        ]);
+        const entries: RevokedEntry[] = [];
+        for (;;) {
+          const rows = await connection.execute<CrlEntryRow[]>(
+            `fetch ${CRL_ENTRIES_PER_FETCH} from crl_entries`,
+            [],
+          );
+          for (const row of rows) entries.push(crlEntry(row));
+          if (rows.length < CRL_ENTRIES_PER_FETCH) break;
+        }
+        await connection.command("commit");
+        return entries;
+      } catch (err) {
+        await connection.command("rollback").catch(() => connection.discard("rollback failed"));
+        throw err;
+      }
+    });
   }
 
   async statusesIssuedBy(caId: string, serialNumbers: readonly string[]): Promise<SerialStatus[]> {
