@@ -24,7 +24,7 @@ import { OrmRenewalRepository } from "./repositories/renewals";
  */
 export function createStore(orm: MikroORM, options: { databaseUrl?: string } = {}): Store {
   const fresh = () => orm.em.fork();
-  const issuance = new OrmIssuanceRepository(fresh);
+  const issuance = new OrmIssuanceRepository(orm.em.fork());
   const on = (em: () => EntityManager): Repositories => ({
     cas: new OrmCaRepository(em),
     policies: new OrmPolicyRepository(em),

@@ -44,8 +44,13 @@ export class OrmIssuanceRepository implements IssuanceRepository {
   private readonly stores: StatementBatches<SignedIssuance, IssuanceStored>;
   private readonly reads: StatementBatches<IssuanceRead, IssuanceRows>;
 
-  constructor(private readonly em: () => EntityManager) {
-    this.sql = statements(em());
+  /**
+   * `em` is used for its connection pool and metadata only, never its unit of work: every
+   * statement runs on a pooled connection of its own (prepared.ts), outside any transaction of
+   * the caller's, so one EntityManager serves every call (a fork per call cost ~15 us each).
+   */
+  constructor(private readonly em: EntityManager) {
+    this.sql = statements(em);
     this.stores = new StatementBatches(
       (issuance) => this.storeOne(issuance),
       (issuances) => this.storeMany(issuances),
@@ -58,19 +63,18 @@ export class OrmIssuanceRepository implements IssuanceRepository {
     );
   }
 
-  /** Concurrent calls' reads share a statement (statement-batches.ts), unless in a transaction. */
+  /** Concurrent calls' reads share a statement (statement-batches.ts). */
   findProfileAndPrior(
     profile: RowKey,
     prior?: { caller: string; idempotencyKey: string },
   ): Promise<IssuanceRows> {
-    if (this.em().isInTransaction()) return this.readOne(profile, prior);
     return this.reads.run({ profile, prior });
   }
 
   /** Several reads in one statement, in their order. */
   private async readMany(reads: IssuanceRead[]): Promise<IssuanceRows[]> {
     const { text, bindings } = this.sql.read.batch(reads);
-    const rows = await executePrepared<Array<Record<string, unknown>>>(this.em(), text, bindings);
+    const rows = await executePrepared<Array<Record<string, unknown>>>(this.em, text, bindings);
     if (rows.length !== reads.length) throw new Error("the issuance read lost rows");
     return rows.map((row) => this.rowsOf(row));
   }
@@ -98,7 +102,7 @@ export class OrmIssuanceRepository implements IssuanceRepository {
     bindings.push(byId ? profile.id : profile.slug);
     const read = this.sql.read;
     const [row] = await executePrepared<Array<Record<string, unknown>>>(
-      this.em(),
+      this.em,
       read.text(byId, prior !== undefined),
       bindings,
     );
@@ -108,25 +112,23 @@ export class OrmIssuanceRepository implements IssuanceRepository {
 
   async recordRequest(request: CertificateRequest, audit?: AuditRecord): Promise<boolean> {
     const { text, bindings } = this.sql.recordRequest(request, audit);
-    const rows = await executePrepared<Array<{ id: string }>>(this.em(), text, bindings);
+    const rows = await executePrepared<Array<{ id: string }>>(this.em, text, bindings);
     return rows.length === 1;
   }
 
   /**
    * New issuances of concurrent calls share a statement and a commit (statement-batches.ts); a
-   * renewal (it locks the renewed certificate) and a store inside a transaction go alone.
+   * renewal (it locks the renewed certificate) goes alone.
    */
   storeIssuance(issuance: SignedIssuance): Promise<IssuanceStored> {
-    if (issuance.certificate.renewedFromId || this.em().isInTransaction()) {
-      return this.storeOne(issuance);
-    }
+    if (issuance.certificate.renewedFromId) return this.storeOne(issuance);
     return this.stores.run(issuance);
   }
 
   /** Several new issuances in one statement; throws having written nothing. */
   private async storeMany(issuances: SignedIssuance[]): Promise<IssuanceStored[]> {
     const { text, bindings } = this.sql.storeIssuances(issuances);
-    const rows = await executePrepared<Array<{ id: string }>>(this.em(), text, bindings);
+    const rows = await executePrepared<Array<{ id: string }>>(this.em, text, bindings);
     const stored = new Set(rows.map((r) => r.id));
     return issuances.map((i) => (stored.has(i.certificate.id) ? "stored" : "duplicate"));
   }
@@ -136,7 +138,7 @@ export class OrmIssuanceRepository implements IssuanceRepository {
     let row: { stored: number; renewable?: number } | undefined;
     try {
       [row] = await executePrepared<Array<{ stored: number; renewable?: number }>>(
-        this.em(),
+        this.em,
         text,
         bindings,
       );
@@ -151,7 +153,7 @@ export class OrmIssuanceRepository implements IssuanceRepository {
 
   async markFailed(failure: RequestFailure, audit: AuditRecord): Promise<boolean> {
     const { text, bindings } = this.sql.markFailed(failure, audit);
-    const rows = await executePrepared<Array<{ id: string }>>(this.em(), text, bindings);
+    const rows = await executePrepared<Array<{ id: string }>>(this.em, text, bindings);
     return rows.length === 1;
   }
 
@@ -160,7 +162,7 @@ export class OrmIssuanceRepository implements IssuanceRepository {
     waitMs: number,
     fn: (locked: LockedRequest) => Promise<T>,
   ): Promise<T | "busy"> {
-    return withRequestLock(this.em(), this.sql.lock, requestId, waitMs, ({ connection, status }) =>
+    return withRequestLock(this.em, this.sql.lock, requestId, waitMs, ({ connection, status }) =>
       fn(this.locked(connection, status as RequestStatus | null)),
     );
   }
