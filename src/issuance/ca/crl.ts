@@ -54,13 +54,10 @@ export async function currentCrl(deps: CrlDeps, ref: string): Promise<SignedCrl>
     revokedAt: c.revokedAt,
     reason: c.revocationReason ?? ("UNSPECIFIED" as const),
   });
-  // Leaves come in revocation order (the store sorts them); revoked subordinate CAs, if any,
-  // are merged in by a sort (one pass over what is already in order).
+  // Leaves in the store's order (expiry), then the revoked subordinate CAs: RFC 5280 5.1.2.6
+  // sets no order, and sorting 10^5 entries only held the event loop.
   const revoked = leaves.map(entry);
-  if (subordinates.length > 0) {
-    for (const s of subordinates) revoked.push(entry(s));
-    revoked.sort((a, b) => a.revokedAt.getTime() - b.revokedAt.getTime());
-  }
+  for (const s of subordinates) revoked.push(entry(s));
   const { der } = await buildCrl({
     issuer: caIssuer(deps, ca),
     signatureAlgorithm: ca.signatureAlgorithm,

@@ -85,7 +85,7 @@ export interface CertificateRepository {
   findByFingerprint(fingerprintSha256: string): Promise<Certificate | null>;
   /** Sets revokedAt and the reason unless it is revoked already; false then. */
   markRevoked(id: string, reason: RevocationReason, now: Date): Promise<boolean>;
-  /** Certificates of this CA that are revoked and not expired at `now`, oldest revocation first. */
+  /** Certificates of this CA that are revoked and not expired at `now`, soonest expiry first. */
   revokedIssuedBy(caId: string, now: Date): Promise<RevokedEntry[]>;
   /** The certificates this CA issued that have one of these serials. */
   statusesIssuedBy(caId: string, serialNumbers: readonly string[]): Promise<SerialStatus[]>;

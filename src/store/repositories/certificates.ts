@@ -16,10 +16,14 @@ import { fromRow, fromRows } from "../rows";
 
 const E = CertificateEntity;
 
-/** The revoked, unexpired certificates a CA issued: (CA id, thisUpdate). */
+/**
+ * The revoked, unexpired certificates a CA issued: (CA id, thisUpdate), in the order of
+ * certificate_crl_entries_index (expiry), so PostgreSQL streams them from the index without
+ * sorting 10^5 rows first (on the core it shares with the server, that sort held other calls).
+ */
 export const CRL_ENTRIES_SQL = `select "serial_number", extract(epoch from "revoked_at")::float8 as "revoked_epoch", "revocation_reason"
   from "certificate" where "ca_id" = ? and "revoked_at" is not null and "not_after" > ?
-  order by "revoked_at"`;
+  order by "not_after"`;
 
 /** CRL entries read per round trip (revokedIssuedBy): about 5 ms of the event loop each. */
 const CRL_ENTRIES_PER_FETCH = 5_000;
