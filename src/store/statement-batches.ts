@@ -67,6 +67,6 @@ export class StatementBatches<T, R> {
       await Promise.all(alone);
       return;
     }
-    batch.forEach((b, i) => b.done(Promise.resolve(results[i]!)));
+    for (const [i, b] of batch.entries()) b.done(Promise.resolve(results[i]!));
   }
 }

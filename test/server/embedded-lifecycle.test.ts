@@ -33,6 +33,7 @@ import {
   CertificateStatus,
   IssueCertificateRequest,
   type IssuedCertificate,
+  ListCertificatesRequest,
   RenewCertificateRequest,
 } from "../../gen/ts/certmint/v1/certificate_service";
 import { KeyAlgorithm, RevocationReason } from "../../gen/ts/certmint/v1/common";
@@ -243,6 +244,14 @@ describe("the embedded default (make run without DATABASE_URL), end to end", {
     });
     expect(revoked.certificate!.status).toBe(CertificateStatus.CERTIFICATE_STATUS_REVOKED);
     expectCrlLists(await crlText(), [generated.serialNumber], [renewed.serialNumber]);
+
+    // Name search runs on PGlite's trigram GiST index as on PostgreSQL's.
+    const found = await call(
+      c.certificates,
+      "listCertificates",
+      ListCertificatesRequest.fromPartial({ nameContains: "gen.example", pageSize: 10 }),
+    );
+    expect(found.certificates.map((x) => x.id)).toEqual([generated.certificateId]);
   });
 
   const crlText = async () => {
