@@ -375,7 +375,7 @@ function statements(em: EntityManager) {
      * the statement as a whole (the caller stores each alone then).
      */
     storeIssuances(issuances: SignedIssuance[]) {
-      let text = this.batchText;
+      let text = this.storeIssuancesText;
       if (!text) {
         const reqId = `(items.q).${r("id")}`;
         text = `with items as materialized (
@@ -395,7 +395,7 @@ function statements(em: EntityManager) {
              select ${certificates.fieldsOf("items.c")} from items join inserted on inserted.${r("id")} = ${reqId}
              returning ${certificates.column("id")})
          select ${certificates.column("id")} as "id" from stored`.replace(/\s+/g, " ");
-        this.batchText = text;
+        this.storeIssuancesText = text;
       }
       const rows = issuances.map((i) => ({
         q: requests.jsonRow(i.request),
@@ -404,7 +404,7 @@ function statements(em: EntityManager) {
       }));
       return { text, bindings: [JSON.stringify(rows)] };
     },
-    batchText: "",
+    storeIssuancesText: "",
 
     /**
      * The certificate stored and its PENDING request marked ISSUED in one statement: the insert
