@@ -9,9 +9,11 @@
  * statement and commit a cost of PostgreSQL's).
  *
  * Each call keeps its own outcome and its own errors: the batch statement answers per item;
- * when it fails as a whole (for the store: a serial taken, which 128 random bits make a
- * non-event, or anything else), it changed nothing and each item runs again on its own, so only
- * the one at fault sees the error.
+ * when PostgreSQL refuses it (for the store: a serial taken, which 128 random bits make a
+ * non-event, or any other error it reports), it changed nothing and each item runs again on
+ * its own, so only the one at fault sees the error. When the statement's outcome is unknown
+ * (the connection failed before its answer: it may have committed), nothing is run again and
+ * every call gets that error (an outage: UNAVAILABLE), as a lone statement's caller would.
  */
 export class StatementBatches<T, R> {
   /** Batches of every kind that failed as a whole and ran one by one, since start (tests). */
@@ -24,7 +26,12 @@ export class StatementBatches<T, R> {
     private readonly runOne: (item: T) => Promise<R>,
     /** Runs every item in one statement (results in their order), or throws having changed nothing. */
     private readonly runMany: (items: T[]) => Promise<R[]>,
-    private readonly limits: { maxInFlight: number; maxBatch: number },
+    private readonly limits: {
+      maxInFlight: number;
+      maxBatch: number;
+      /** Whether a batch that failed so changed nothing, and its items may run alone. */
+      refused: (err: unknown) => boolean;
+    },
   ) {}
 
   run(item: T): Promise<R> {
@@ -56,7 +63,11 @@ export class StatementBatches<T, R> {
     let results: R[];
     try {
       results = await this.runMany(batch.map((b) => b.item));
-    } catch {
+    } catch (err) {
+      if (!this.limits.refused(err)) {
+        for (const b of batch) b.done(Promise.reject(err));
+        return;
+      }
       StatementBatches.fallbacks++;
       // Nothing of the batch was written: each on its own, so an error stays with its call.
       const alone = batch.map((b) => {

@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { StatementBatches } from "../../src/store/statement-batches";
 
 /** A statement runner whose statements end when the test says so. */
-function runner(failMany?: (items: number[]) => boolean) {
+function runner(failMany?: (items: number[]) => boolean, lost?: Error) {
   const calls: Array<{ items: number[]; end: () => void }> = [];
   const hold = (items: number[]) =>
     new Promise<void>((resolve) => calls.push({ items, end: resolve }));
@@ -19,10 +19,11 @@ function runner(failMany?: (items: number[]) => boolean) {
     },
     async (items) => {
       await hold(items);
+      if (lost) throw lost;
       if (failMany?.(items)) throw new Error("the batch failed");
       return items.map((i) => `many:${i}`);
     },
-    { maxInFlight: 2, maxBatch: 3 },
+    { maxInFlight: 2, maxBatch: 3, refused: (err) => err !== lost },
   );
   return { batches, calls };
 }
@@ -79,6 +80,26 @@ describe("statement batches", () => {
       "one:3",
       "item -4 is at fault",
       "one:5",
+    ]);
+  });
+
+  it("a batch whose outcome is unknown (connection lost) is not run again: each of its calls gets the error", async () => {
+    const lost = new Error("Connection terminated unexpectedly");
+    const { batches, calls } = runner(undefined, lost);
+    const results = [1, 2, 3, 4].map((i) => batches.run(i).catch((e: Error) => e.message));
+    await settle();
+    calls[0]!.end();
+    calls[1]!.end();
+    await settle();
+    expect(calls[2]!.items).toEqual([3, 4]);
+    calls[2]!.end();
+    await settle();
+    expect(calls).toHaveLength(3);
+    expect(await Promise.all(results)).toEqual([
+      "one:1",
+      "one:2",
+      "Connection terminated unexpectedly",
+      "Connection terminated unexpectedly",
     ]);
   });
 });

@@ -1,4 +1,5 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
+import { DatabaseError } from "pg";
 import type {
   AuditRecord,
   Certificate,
@@ -188,7 +189,16 @@ export class OrmIssuanceRepository implements IssuanceRepository {
  * 64 is ~400 KB of JSON). Measured with bench/peers, 16 and 64 clients: one at a time gathered
  * more per statement but left PostgreSQL idle between them; four batched too little.
  */
-const BATCHES = { maxInFlight: 2, maxBatch: 64 };
+const BATCHES = { maxInFlight: 2, maxBatch: 64, refused: refusedByPostgres };
+
+/**
+ * An error PostgreSQL reported for the statement (pg's DatabaseError, with its SQLSTATE): an
+ * autocommitted statement that ends in one committed nothing. Anything else (a connection
+ * lost before the answer) leaves the outcome unknown.
+ */
+function refusedByPostgres(err: unknown): boolean {
+  return err instanceof DatabaseError;
+}
 
 /** What one call's read asks: its profile, and its prior request unless a dry run. */
 interface IssuanceRead {
