@@ -39,7 +39,13 @@ import { certmintVersion } from "./server/paths";
 import { startPublicationServer } from "./server/publication";
 import { addReflection } from "./server/reflection";
 import { tlsTransport } from "./server/tls";
-import { type GenerateRsa, type KeyGenerationStats, KeyGenerator } from "./signer";
+import {
+  CsrWorkers,
+  type GenerateRsa,
+  inlineCsrParser,
+  type KeyGenerationStats,
+  KeyGenerator,
+} from "./signer";
 import { type Database, migrate, openDatabase, withStartupLock } from "./store/database";
 import { createStore, kekCheckStore } from "./store/store";
 
@@ -75,6 +81,11 @@ export interface RunningCertmint {
   readonly database: Database;
   /** The RSA key-generation pool now: running, waiting, and counters since start-up. */
   keyGenerationStats(): KeyGenerationStats;
+  /**
+   * CSR signatures checked since start-up on the CSR threads and on the event loop; undefined
+   * when there are no CSR threads (CERTMINT_CSR_WORKERS=0).
+   */
+  csrCheckCounts(): CsrWorkers["counts"] | undefined;
   /** certmint handlers running now, including ones whose call grpc-js already ended. */
   callsInFlight(): number;
   /** Stop accepting, let in-flight calls finish within the grace period, close the database. */
@@ -152,6 +163,8 @@ export async function startCertmint(
     generateRsa: options.generateRsa,
     onWaited: metrics && ((seconds, bits) => metrics.keyWaited(seconds, bits)),
   });
+  const csrWorkers = config.csrWorkers > 0 ? new CsrWorkers(config.csrWorkers) : undefined;
+  const csrs = csrWorkers ?? inlineCsrParser;
   let database: Database | undefined;
   let publication: { server: HttpServer; port: number } | undefined;
   let metricsEndpoint: { server: HttpServer; port: number } | undefined;
@@ -191,6 +204,7 @@ export async function startCertmint(
         store: createStore(opened.orm, { databaseUrl: config.databaseUrl }),
         keyring,
         keys,
+        csrs,
         now: options.now ?? (() => new Date()),
         publicBaseUrl: config.publicBaseUrl,
         ocspUrl: config.ocspUrl,
@@ -278,6 +292,7 @@ export async function startCertmint(
     if (config.metricsListen && metrics) {
       metrics.attach({
         keyGeneration: () => keys.stats(),
+        csrChecks: () => csrWorkers?.counts,
         databasePool: () => opened.poolState(),
         expiring: () => expiringCertificates(deps),
       });
@@ -302,6 +317,7 @@ export async function startCertmint(
     publication?.server.close();
     metricsEndpoint?.server.close();
     await keys.close();
+    await csrs.close();
     await database?.close().catch(() => undefined);
     server.forceShutdown();
     throw err;
@@ -334,6 +350,7 @@ export async function startCertmint(
     address,
     database: db,
     keyGenerationStats: () => keys.stats(),
+    csrCheckCounts: () => csrWorkers?.counts,
     callsInFlight: () => calls.count,
     shutdown() {
       stopping ??= (async () => {
@@ -355,6 +372,7 @@ export async function startCertmint(
         await pump?.stop();
         await sweep?.stop();
         await keys.close();
+        await csrs.close();
         await db.close();
         logger.info("stopped");
       })();

@@ -1,4 +1,4 @@
-import type { KeyGenerator } from "../signer";
+import type { CsrParser, KeyGenerator } from "../signer";
 import type { CrlCache } from "./ca/crl-cache";
 import type { CaKeyring } from "./ca/keyring";
 import type { IssuanceObserver } from "./observer";
@@ -18,6 +18,8 @@ export interface IssuanceDeps {
   /** Makes the key pairs certmint generates (RSA fairly between callers, on worker threads). */
   keys: Pick<KeyGenerator, "generate">;
   now: () => Date;
+  /** Parses and verifies request CSRs: on worker threads (CERTMINT_CSR_WORKERS), else inline. */
+  csrs?: CsrParser;
   /** Base URL for CRL distribution points and AIA caIssuers, when configured. */
   publicBaseUrl?: string;
   /** The OCSP responder's URL for the AIA of issued certificates (RFC 5280 4.2.2.1), when configured. */

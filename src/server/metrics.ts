@@ -6,6 +6,8 @@ import type { KeyGenerationStats } from "../signer";
 /** What the metrics read when scraped, once the database is open. */
 export interface MetricsSources {
   keyGeneration(): KeyGenerationStats;
+  /** CSR signatures checked on the CSR threads and on the event loop; none without threads. */
+  csrChecks(): { onThreads: number; inline: number } | undefined;
   /** The database pool now; undefined when it cannot be read. */
   databasePool(): { used: number; free: number; pending: number } | undefined;
   /** Certificates expiring within 7 and 30 days per profile (one query; cached, see below). */
@@ -108,6 +110,19 @@ export class CertmintMetrics implements IssuanceObserver {
       collect() {
         const stats = metrics.sources?.keyGeneration();
         if (stats) this.set(stats.running);
+      },
+    });
+    new Counter({
+      name: "certmint_csr_signature_checks_total",
+      help: "Request CSRs whose key was imported and signature checked, by thread: csr_worker (CERTMINT_CSR_WORKERS) or event_loop (no thread, or the threads were behind)",
+      labelNames: ["thread"],
+      registers,
+      collect() {
+        const counts = metrics.sources?.csrChecks();
+        if (!counts) return;
+        this.reset();
+        this.inc({ thread: "csr_worker" }, counts.onThreads);
+        this.inc({ thread: "event_loop" }, counts.inline);
       },
     });
     new Gauge({

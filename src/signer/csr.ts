@@ -11,10 +11,10 @@
  * csr-bounds.ts (CSR_SUBJECT_TOO_MANY_VALUES, CSR_SUBJECT_VALUE_TOO_LONG, CSR_SAN_TOO_MANY,
  * CSR_SAN_TOO_LONG).
  */
-import { type KeyObject, verify } from "node:crypto";
+import type { KeyObject } from "node:crypto";
 import { CertmintError } from "../errors";
 import type { KeyAlgorithm, SignatureAlgorithm, SubjectAltNames, SubjectName } from "../model/pki";
-import { checkPublicKey, SIGNATURE_ALGORITHM_INFO } from "./algorithms";
+import { checkPublicKey, SIGNATURE_ALGORITHM_INFO, signatureAlgorithmFromOid } from "./algorithms";
 import { csrBoundsError } from "./csr-bounds";
 import {
   csrError,
@@ -23,11 +23,18 @@ import {
   readCsrAttributes,
   readSignatureAlgorithm,
 } from "./csr-fields";
-import { type Asn1, Class, parseDer, toDer } from "./der";
-import { children, DerShapeError, readBitString, readSmallInt } from "./der-read";
+import { importAndVerify, type SignatureOutcome, type SignatureTask } from "./csr-signature";
+import { type Asn1, Class, firstInnerElement, parseDer, toDer } from "./der";
+import { children, DerShapeError, readBitString, readOid, readSmallInt } from "./der-read";
 import { subjectFromAsn1, UnrepresentableNameError } from "./name";
 import { decodePem, PemError } from "./pem";
-import { importSpki, isCanonicalSpki, spkiFormProblem } from "./spki";
+import {
+  adoptImportedKey,
+  isCanonicalSpki,
+  type SpkiImport,
+  spkiFormProblem,
+  spkiImportOf,
+} from "./spki";
 
 export type { RequestedExtensions } from "./csr-fields";
 
@@ -52,6 +59,31 @@ const malformed = csrMalformed;
 
 /** Parses and verifies a PEM CSR ("CERTIFICATE REQUEST", or the legacy "NEW CERTIFICATE REQUEST"). */
 export function parseCsr(pem: string, opts: ParseCsrOptions = {}): ParsedCsr {
+  const read = readCsrPem(pem, opts);
+  return guarded(() => finishCsr(read, importAndVerify(read.signature)));
+}
+
+/** Parses and verifies a DER CSR. */
+export function parseCsrDer(der: Uint8Array, opts: ParseCsrOptions = {}): ParsedCsr {
+  const read = readCsrDer(der, opts);
+  return guarded(() => finishCsr(read, importAndVerify(read.signature)));
+}
+
+/**
+ * parseCsr with the key's import and the signature check (csr-signature.ts) done by `check`,
+ * e.g. on a worker thread (csr-workers.ts): the same result, or the same error.
+ */
+export async function parseCsrWith(
+  pem: string,
+  check: (task: SignatureTask) => Promise<SignatureOutcome>,
+  opts: ParseCsrOptions = {},
+): Promise<ParsedCsr> {
+  const read = readCsrPem(pem, opts);
+  const outcome = await check(read.signature);
+  return guarded(() => finishCsr(read, outcome));
+}
+
+function readCsrPem(pem: string, opts: ParseCsrOptions): CsrRead {
   const maxBytes = opts.maxBytes ?? DEFAULT_CSR_MAX_BYTES;
   if (typeof pem !== "string") throw malformed("expected PEM text");
   if (pem.length > maxBytes || Buffer.byteLength(pem) > maxBytes) {
@@ -63,18 +95,22 @@ export function parseCsr(pem: string, opts: ParseCsrOptions = {}): ParsedCsr {
   } catch (e) {
     throw malformed(e instanceof PemError ? e.message : "invalid PEM");
   }
-  return parseCsrDer(der, opts);
+  return readCsrDer(der, opts);
 }
 
-/** Parses and verifies a DER CSR. */
-export function parseCsrDer(der: Uint8Array, opts: ParseCsrOptions = {}): ParsedCsr {
+function readCsrDer(der: Uint8Array, opts: ParseCsrOptions): CsrRead {
   const maxBytes = opts.maxBytes ?? DEFAULT_CSR_MAX_BYTES;
   if (!(der instanceof Uint8Array)) throw malformed("expected DER bytes");
   if (der.length > maxBytes) {
     throw csrError("CSR_TOO_LARGE", `the CSR is larger than the ${maxBytes}-byte limit`);
   }
+  return guarded(() => readCsr(Buffer.from(der)));
+}
+
+/** Runs a step of parsing, its failures as CertmintErrors (the contract above). */
+function guarded<T>(step: () => T): T {
   try {
-    return parseVerified(Buffer.from(der));
+    return step();
   } catch (e) {
     if (e instanceof CertmintError) throw e;
     if (e instanceof DerShapeError) throw malformed(e.message);
@@ -84,7 +120,19 @@ export function parseCsrDer(der: Uint8Array, opts: ParseCsrOptions = {}): Parsed
   }
 }
 
-function parseVerified(der: Buffer): ParsedCsr {
+/** A CSR read up to its key: what finishCsr checks once the key is imported and verified. */
+interface CsrRead {
+  der: Buffer;
+  algNode: Asn1;
+  sigNode: Asn1;
+  spkiNode: Asn1;
+  subjectNode: Asn1;
+  attributesNode: Asn1 | undefined;
+  keyImport: SpkiImport;
+  signature: SignatureTask;
+}
+
+function readCsr(der: Buffer): CsrRead {
   let node: Asn1;
   try {
     const parsed = parseDer(der);
@@ -114,17 +162,58 @@ function parseVerified(der: Buffer): ParsedCsr {
   // Explicit curve parameters and other non-RFC key encodings are refused, not re-encoded.
   const form = spkiFormProblem(spkiNode);
   if (form) throw csrError(`CSR_KEY_${form.problem}`, `the CSR key is refused: ${form.message}`);
-
-  let publicKey: KeyObject;
+  let keyImport: SpkiImport;
   try {
-    publicKey = importSpki(spkiNode as Asn1);
+    keyImport = spkiImportOf(spkiNode as Asn1);
   } catch {
     throw malformed("the public key could not be decoded");
   }
+  return {
+    der,
+    algNode,
+    sigNode,
+    spkiNode: spkiNode as Asn1,
+    subjectNode: subjectNode as Asn1,
+    attributesNode,
+    keyImport,
+    // The signed bytes as they came: the same as toDer(cri), the whole being DER.
+    signature: {
+      key: keyImport.key,
+      data: firstInnerElement(der),
+      ...claimedSignature(algNode, sigNode),
+    },
+  };
+}
+
+/**
+ * The digest and signature octets the CSR claims, to verify before they are judged: a CSR
+ * whose algorithm or signature is not acceptable gets nothing verified, and finishCsr reports
+ * why in its order (key first, then algorithm, then signature).
+ */
+function claimedSignature(algNode: Asn1, sigNode: Asn1): Pick<SignatureTask, "hash" | "signature"> {
+  try {
+    const alg = signatureAlgorithmFromOid(
+      readOid(children(algNode, "signatureAlgorithm")[0], "signatureAlgorithm.algorithm"),
+    );
+    const bits = readBitString(sigNode, "signature");
+    if (alg === undefined || bits.unusedBits !== 0) return {};
+    return {
+      hash: SIGNATURE_ALGORITHM_INFO[alg].hash,
+      signature: Buffer.from(bits.bytes, "latin1"),
+    };
+  } catch {
+    return {};
+  }
+}
+
+function finishCsr(read: CsrRead, outcome: SignatureOutcome): ParsedCsr {
+  const { der, algNode, sigNode, spkiNode, subjectNode, attributesNode } = read;
+  if (!outcome.publicKey) throw malformed("the public key could not be decoded");
+  const publicKey = adoptImportedKey(outcome.publicKey, read.keyImport);
   const keyCheck = checkPublicKey(publicKey);
   if (!keyCheck.ok)
     throw csrError(`CSR_KEY_${keyCheck.problem}`, `the CSR key is refused: ${keyCheck.message}`);
-  if (!isCanonicalSpki(spkiNode as Asn1, publicKey)) {
+  if (!isCanonicalSpki(spkiNode, publicKey)) {
     throw csrError(
       "CSR_KEY_ENCODING_INVALID",
       "the CSR key is refused: its SubjectPublicKeyInfo is not the DER encoding of the key (RFC 5280 4.1.2.7), e.g. an RSA modulus with leading zero octets",
@@ -134,7 +223,7 @@ function parseVerified(der: Buffer): ParsedCsr {
   const signatureAlgorithm = readSignatureAlgorithm(algNode, keyCheck.algorithm);
   const signature = readBitString(sigNode, "signature");
   if (signature.unusedBits !== 0) throw malformed("the signature BIT STRING has unused bits");
-  if (!verifySignature(signatureAlgorithm, toDer(cri), publicKey, signature.bytes)) {
+  if (!outcome.verified) {
     throw csrError(
       "CSR_SIGNATURE_INVALID",
       "the CSR signature does not verify: the CSR was modified after signing, or not signed by the key it contains",
@@ -142,7 +231,7 @@ function parseVerified(der: Buffer): ParsedCsr {
   }
 
   const { sans, requestedExtensions } = readCsrAttributes(attributesNode);
-  const subject = subjectFromAsn1(subjectNode as Asn1);
+  const subject = subjectFromAsn1(subjectNode);
   const bounds = csrBoundsError(subject, sans);
   if (bounds) throw bounds;
   return {
@@ -154,22 +243,4 @@ function parseVerified(der: Buffer): ParsedCsr {
     requestedExtensions,
     der,
   };
-}
-
-function verifySignature(
-  alg: SignatureAlgorithm,
-  data: Buffer,
-  key: KeyObject,
-  signature: string,
-): boolean {
-  try {
-    return verify(
-      SIGNATURE_ALGORITHM_INFO[alg].hash,
-      data,
-      { key, dsaEncoding: "der" },
-      Buffer.from(signature, "latin1"),
-    );
-  } catch {
-    return false; // e.g. an ECDSA signature that is not a DER Ecdsa-Sig-Value
-  }
 }

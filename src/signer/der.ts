@@ -45,6 +45,30 @@ export function parseDer(der: Uint8Array): { node: Asn1; trailing: number } {
   return { node, trailing: buf.length() };
 }
 
+/**
+ * The bytes of the first element inside the constructed element `der` begins with, as a view
+ * of `der`: the CertificationRequestInfo inside a CSR, the bytes its signature covers. Only for
+ * an encoding already known to be DER (parsed, and re-encoded to the same bytes): definite
+ * lengths, low tag numbers.
+ */
+export function firstInnerElement(der: Buffer): Buffer {
+  const outer = headerLength(der, 0);
+  const inner = headerLength(der, outer.header);
+  const end = outer.header + inner.header + inner.length;
+  if (end > der.length) throw new Error("the element is longer than its container");
+  return der.subarray(outer.header, end);
+}
+
+/** Tag and length octets of the element at `at` (X.690 8.1.3: short or long definite form). */
+function headerLength(der: Buffer, at: number): { header: number; length: number } {
+  const first = der[at + 1] ?? 0;
+  if (first < 0x80) return { header: 2, length: first };
+  const octets = first & 0x7f;
+  let length = 0;
+  for (let i = 0; i < octets; i++) length = length * 256 + (der[at + 2 + i] ?? 0);
+  return { header: 2 + octets, length };
+}
+
 // --- builders -------------------------------------------------------------------------------
 
 const oidCache = new Map<string, string>();

@@ -32,6 +32,7 @@ export {
   type RequestedExtensions,
 } from "./csr";
 export { type CreateCsrInput, createCsr } from "./csr-create";
+export { type CsrParser, CsrWorkers, inlineCsrParser } from "./csr-workers";
 export { canonicalIp, ipFromBytes, ipToBytes } from "./ip";
 export { assertNamesPermitted, Issuer, type IssuerInit } from "./issuer";
 export { type KekSource, type LoadedKek, loadOrCreateKek } from "./kek";

@@ -14,6 +14,7 @@
 import { createPublicKey, type JsonWebKey, type KeyObject } from "node:crypto";
 import type { KeyAlgorithm } from "../model/pki";
 import { OIDS, rememberKeyAlgorithm } from "./algorithms";
+import { createPublicKeyFrom, type SignatureTask } from "./csr-signature";
 import {
   type Asn1,
   bitString,
@@ -155,12 +156,32 @@ function jwkOfSpki(spki: Asn1): { jwk: JsonWebKey; algorithm?: KeyAlgorithm } | 
  * by the same checks with the same reasons.
  */
 export function importSpki(spki: Asn1): KeyObject {
+  const plan = spkiImportOf(spki);
+  return adoptImportedKey(createPublicKeyFrom(plan.key), plan);
+}
+
+/**
+ * How importSpki imports a key, in three steps so that the middle one (OpenSSL's, the costly
+ * one) may run on another thread (csr-workers.ts): what to import (the JWK, or the DER),
+ * then createPublicKeyFrom, then adoptImportedKey on the thread that uses the key.
+ */
+export interface SpkiImport {
+  /** A JWK (the fast path), or the SPKI's DER. */
+  key: SignatureTask["key"];
+  algorithm?: KeyAlgorithm;
+  jwk?: JsonWebKey;
+}
+
+export function spkiImportOf(spki: Asn1): SpkiImport {
   const parsed = jwkOfSpki(spki);
-  if (parsed === undefined)
-    return createPublicKey({ key: toDer(spki), format: "der", type: "spki" });
-  const key = createPublicKey({ key: parsed.jwk, format: "jwk" });
-  if (parsed.algorithm !== undefined) rememberKeyAlgorithm(key, parsed.algorithm);
-  const parts = fromJwk(parsed.jwk);
+  if (parsed === undefined) return { key: toDer(spki) };
+  return { key: parsed.jwk, algorithm: parsed.algorithm, jwk: parsed.jwk };
+}
+
+/** Records what the SPKI told about an imported key (its algorithm, its encoding). */
+export function adoptImportedKey(key: KeyObject, plan: SpkiImport): KeyObject {
+  if (plan.algorithm !== undefined) rememberKeyAlgorithm(key, plan.algorithm);
+  const parts = plan.jwk && fromJwk(plan.jwk);
   if (parts !== undefined) encoded.set(key, spkiFromParts(parts));
   return key;
 }

@@ -13,13 +13,16 @@ import {
   call,
   createProfileRows,
   createRoot,
+  csrRequest,
   DAY,
   issue,
   KeyAlgorithm,
+  makeCsr,
   RevocationReason,
   renewRequest,
   rpcError,
   startTestCertmint,
+  TempDir,
   type TestCertmint,
 } from "../certificates/helpers";
 import { gatedRsa } from "../support/gated-keygen";
@@ -41,7 +44,11 @@ describe("Prometheus metrics", () => {
 
   beforeAll(async () => {
     h = await startTestCertmint(
-      { CERTMINT_METRICS_LISTEN: "127.0.0.1:0", CERTMINT_KEY_GENERATION_WORKERS: "1" },
+      {
+        CERTMINT_METRICS_LISTEN: "127.0.0.1:0",
+        CERTMINT_KEY_GENERATION_WORKERS: "1",
+        CERTMINT_CSR_WORKERS: "1",
+      },
       // Every scrape queries the expiring certificates afresh (default: at most once a minute).
       { generateRsa: rsa.generateRsa, metricsExpiringRefreshMs: 0 },
     );
@@ -197,5 +204,18 @@ describe("Prometheus metrics", () => {
         key_algorithm: "RSA_2048",
       }),
     ).toBe(2);
+  });
+
+  it("counts the CSRs checked on the CSR thread", async () => {
+    const tmp = new TempDir();
+    try {
+      const { csrPem } = makeCsr(tmp, "/CN=csr.example.com", ["DNS:csr.example.com"]);
+      await issue(h, csrRequest("web", csrPem));
+    } finally {
+      tmp.remove();
+    }
+    const m = await scrape();
+    expect(sampleValue(m, "certmint_csr_signature_checks_total", { thread: "csr_worker" })).toBe(1);
+    expect(sampleValue(m, "certmint_csr_signature_checks_total", { thread: "event_loop" })).toBe(0);
   });
 });

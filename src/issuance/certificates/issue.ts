@@ -1,3 +1,4 @@
+import { inlineCsrParser } from "../../signer";
 import { type Call, refuseIfAbandoned } from "../call";
 import { rowKeyOf } from "../common/refs";
 import type { IssuanceDeps } from "../deps";
@@ -8,7 +9,7 @@ import { requestNamed } from "./find";
 import { requestFingerprint } from "./idempotency";
 import { type RequestIdentity, recordRefusal, recordWaitingForApproval } from "./intent";
 import { generateKey } from "./keys";
-import { issueFieldMapper, planIssue } from "./plan";
+import { issueFieldMapper, planIssue, requestCsr } from "./plan";
 import { findPrior, replay, replayWinner } from "./replay";
 import { signThenStore } from "./sign-then-store";
 import type { IssueInput, IssueOutcome } from "./types";
@@ -30,6 +31,12 @@ export async function issue(
   input: IssueInput,
 ): Promise<IssueOutcome> {
   const who = issueIdentity(input);
+  // The CSR's parse and signature check (a worker thread's, when there are some) run while
+  // the rows are read; their outcome is looked at in step 2, so errors keep their order.
+  const parsedCsr =
+    input.source.kind === "CSR"
+      ? requestCsr(deps.csrs ?? inlineCsrParser, input.source.csrPem)
+      : undefined;
 
   // 1. Replay. The prior request is read in the same round trip as the profile, its policy
   // and its CA (the store's issuance repository), and decides before anything about the
@@ -45,7 +52,7 @@ export async function issue(
   }
 
   // 2. Plan. Errors before the profile is known are not recorded (no row to own them).
-  const plan = await planIssue(deps.store, call, input, rows);
+  const plan = await planIssue(deps.store, call, input, rows, parsedCsr);
 
   // 3. Check the policy. A caller that gave up meanwhile is refused before anything is written.
   const refusal = checkPolicy(deps, plan, issueFieldMapper(plan.key.kind === "CSR"), "the request");

@@ -5,7 +5,13 @@ import type {
   SubjectAltNames,
   SubjectName,
 } from "../../model/pki";
-import { assertSignatureFits, defaultSignatureAlgorithm, parseCsr } from "../../signer";
+import {
+  assertSignatureFits,
+  type CsrParser,
+  defaultSignatureAlgorithm,
+  inlineCsrParser,
+  type ParsedCsr,
+} from "../../signer";
 import { type Call, requireProfileAccess } from "../call";
 import {
   CA_KEY_USAGES,
@@ -97,6 +103,8 @@ export async function planIssue(
   call: Call,
   input: IssueInput,
   rows: IssuanceRows,
+  /** The CSR's parse, started before the rows were read (issue.ts); parsed here otherwise. */
+  parsedCsr?: Promise<ParsedCsr>,
 ): Promise<IssuancePlan> {
   const profile = foundProfile(input.profile, rows);
   // Before anything else is checked: an issuer learns nothing about profiles not its own.
@@ -108,7 +116,7 @@ export async function planIssue(
   let sans: SubjectAltNames;
   let csrAsks: { isCa: boolean; pathLength?: number } | undefined;
   if (input.source.kind === "CSR") {
-    const csr = parseRequestCsr(input.source.csrPem);
+    const csr = await (parsedCsr ?? requestCsr(inlineCsrParser, input.source.csrPem));
     csrAsks = csr.requestedExtensions.basicConstraints;
     subject = csr.subject;
     sans = csr.sans;
@@ -165,11 +173,13 @@ export async function planIssue(
   };
 }
 
-/** parseCsr, with its violations pointing at the request's field (csr_pem). */
-export function parseRequestCsr(pem: string): ReturnType<typeof parseCsr> {
-  try {
-    return parseCsr(pem);
-  } catch (err) {
+/**
+ * A request's CSR parsed by `parser` (on a worker thread, or here), its violations pointing at
+ * the request's field (csr_pem). Handled when it fails, so a parse started early that nobody
+ * awaits (a replay) is no unhandled rejection; awaiting it still throws.
+ */
+export function requestCsr(parser: CsrParser, pem: string): Promise<ParsedCsr> {
+  const parsed = parser.parse(pem).catch((err: unknown) => {
     if (isCertmintError(err)) {
       err.violations.splice(
         0,
@@ -178,7 +188,9 @@ export function parseRequestCsr(pem: string): ReturnType<typeof parseCsr> {
       );
     }
     throw err;
-  }
+  });
+  parsed.catch(() => undefined);
+  return parsed;
 }
 
 /** The CA's signature algorithm, or for self-signed certificates the default for the subject key. */

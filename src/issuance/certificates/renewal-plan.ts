@@ -5,14 +5,14 @@ import type {
   SubjectAltNames,
   SubjectName,
 } from "../../model/pki";
-import { assertSignatureFits, parseCertificate } from "../../signer";
+import { assertSignatureFits, inlineCsrParser, parseCertificate } from "../../signer";
 import type { Call } from "../call";
 import type { IssuanceDeps } from "../deps";
 import { foundProfile, issuanceSettings } from "../profiles/load";
 import type { Certificate, IssuanceRows } from "../repositories";
 import { certifiedNames } from "./names";
 import { assertMayRenew } from "./ownership";
-import { caPlan, caSignatureDefault, parseRequestCsr } from "./plan";
+import { caPlan, caSignatureDefault, requestCsr } from "./plan";
 import type { IssuancePlan, KeySource, RenewInput } from "./types";
 
 /** Backdate the signer applies to notBefore; the original lifetime is notAfter - notBefore - this. */
@@ -89,7 +89,7 @@ export async function planRenewal(
         "required with key_source CSR",
       );
     }
-    const csr = parseRequestCsr(input.csrPem);
+    const csr = await requestCsr(deps.csrs ?? inlineCsrParser, input.csrPem);
     // Compared as certified: names normalised, subject names copied into the SANs.
     const names = certifiedNames(policy, csr.subject, csr.sans);
     if (!sameSubject(names.subject, old.subject) || !sameSans(names.sans, old.sans)) {
