@@ -253,7 +253,7 @@ export const ENV = {
   maxConnections: "CERTMINT_MAX_CONNECTIONS", // default 1000 per listening port
   keyGenerationWorkers: "CERTMINT_KEY_GENERATION_WORKERS", // default: cores / processes - 1, at least 1
   keyGenerationQueuePerToken: "CERTMINT_KEY_GENERATION_QUEUE_PER_TOKEN", // default 8
-  csrWorkers: "CERTMINT_CSR_WORKERS", // default: 1 when a process has 2 cores or more, else 0
+  csrWorkers: "CERTMINT_CSR_WORKERS", // default: 1 when a process has 4 cores or more, else 0
   databaseProbeIntervalMs: "CERTMINT_DATABASE_PROBE_INTERVAL_MS", // default 1000
   acmeListen: "CERTMINT_ACME_LISTEN", // optional: the ACME listener (RFC 8555)
   acmeTlsCertFile: "CERTMINT_ACME_TLS_CERT_FILE", // default: CERTMINT_TLS_CERT_FILE
@@ -530,13 +530,15 @@ export function defaultKeyGenerationWorkers(cores: number, processes: number): n
 }
 
 /**
- * CSR threads by default: one per process that has a core of its own beside its event loop
- * (availableParallelism counts the CPUs this process may run on, so a process pinned to one
- * core parses inline: a thread there only adds its messaging). One thread parses ~4,000 CSRs
- * a second, more than one event loop issues.
+ * CSR threads by default: one per process that has 4 cores or more of its own
+ * (availableParallelism counts the CPUs this process may run on). On 2 cores, where the
+ * server, PostgreSQL and the load share them, a thread gave 4-10% more issuances at 64 clients
+ * and nothing at 1 or 16, for ~14 MiB more RSS (`make bench-issue`, CERTMINT_CSR_WORKERS=0 and
+ * 1 back to back, twice): there is no core to spare for it. One thread checks ~6,000 CSRs a
+ * second, more than one event loop issues.
  */
 export function defaultCsrWorkers(cores: number, processes: number): number {
-  return Math.floor(cores / processes) >= 2 ? 1 : 0;
+  return Math.floor(cores / processes) >= 4 ? 1 : 0;
 }
 
 function parseAcme(
