@@ -28,6 +28,11 @@ export function noteCallActor(metadata: Metadata, actorSlug: string): void {
  * back into the incoming metadata (so handlers see it) and returned as a response header and trailer.
  */
 export function callLoggingInterceptor(logger: Logger): ServerInterceptor {
+  // The line holds only the fields built below (the method, a status, a validated or generated
+  // request id, a token's slug, a certificate's names and serial), never a request's values,
+  // so it skips the redaction pass: ~6 us of the ~8 us per line (pino 10's redaction walks
+  // every key for the wildcard paths, and allocates as it goes).
+  const access = logger.child({}, { redact: [] });
   return (method, call) => {
     const started = process.hrtime.bigint();
     const identity = peerIdentity(call.getAuthContext());
@@ -71,9 +76,9 @@ export function callLoggingInterceptor(logger: Logger): ServerInterceptor {
         // An error without a response is sent trailers-only: carry the request id there too.
         const metadata = st.metadata ?? new Metadata();
         if (requestId) metadata.set(REQUEST_ID_HEADER, requestId);
-        if (code === status.INTERNAL || code === status.UNKNOWN) logger.error(line, "call failed");
-        else if (QUIET_SERVICES.test(method.path)) logger.debug(line, "call");
-        else logger.info(line, "call");
+        if (code === status.INTERNAL || code === status.UNKNOWN) access.error(line, "call failed");
+        else if (QUIET_SERVICES.test(method.path)) access.debug(line, "call");
+        else access.info(line, "call");
         next({ ...st, metadata });
       },
     });
