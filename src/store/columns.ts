@@ -128,4 +128,26 @@ export class TableColumns {
       },
     };
   }
+
+  /**
+   * select() of a row the caller may hold already: its id and tag always, its other columns
+   * from a second alias (`<alias>f`, joined by joinFull) only when the row is not the one the
+   * caller holds. The tag is the row's xmin and version: xmin changes with every update of the
+   * row, whoever makes it, so an equal id and tag is the same row as read before.
+   */
+  selectUnlessKnown(alias: string, only?: readonly string[]) {
+    const full = this.select(`${alias}f`, only);
+    const id = `${alias}.${this.columns[0]!.sql}`;
+    const tag = `(${alias}.xmin::text || ':' || ${alias}.${this.column("version")}::text)`;
+    return {
+      ...full,
+      sql: `${id} as "${alias}.$id", ${tag} as "${alias}.$tag", ${full.sql}`,
+      /** The row's id; null when the joined row is missing. */
+      id: (row: Record<string, unknown>) => (row[`${alias}.$id`] as string | null) ?? null,
+      tag: (row: Record<string, unknown>) => row[`${alias}.$tag`] as string,
+      /** The join of the other columns, unless the row is the one known (SQL expressions). */
+      joinFull: (knownId: string, knownTag: string) =>
+        `left join ${this.table} ${alias}f on ${alias}f.${this.columns[0]!.sql} = ${id} and ((${id} = ${knownId} and ${tag} = ${knownTag}) is not true)`,
+    };
+  }
 }

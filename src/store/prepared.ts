@@ -15,6 +15,18 @@ import type { Client as PgConnection } from "pg";
  */
 const names = new Map<string, string>();
 
+/**
+ * Connections whose named statements use generic plans (plan_cache_mode, PostgreSQL 12+). By
+ * default PostgreSQL plans a named statement again at every execution while the plan it would
+ * get for the values at hand looks cheaper than the generic one, and a statement reading an
+ * unnest of array parameters always does (the generic plan counts 100 rows per array): the
+ * issuance read's planning cost ~0.4 ms of PostgreSQL's CPU per execution (EXPLAIN ANALYZE:
+ * 0.35-0.57 ms planning, 0.10 ms executing). These statements have one good plan whatever the
+ * values (keys, primary-key joins, an index range), so they are planned once per connection.
+ * The ORM's own statements are unnamed, and PostgreSQL plans those per execution regardless.
+ */
+const genericPlans = new WeakSet<PgConnection>();
+
 /** Runs `sql` (with `?` placeholders, as the ORM's execute takes them) and returns its rows. */
 export async function executePrepared<T>(
   em: EntityManager,
@@ -48,6 +60,15 @@ export async function withConnection<T>(
   const pool: Knex.Client = em.getConnection().getKnex().client;
   const connection: PgConnection = await pool.acquireConnection();
   let discarded = false;
+  if (!genericPlans.has(connection)) {
+    try {
+      await connection.query("set plan_cache_mode = force_generic_plan");
+      genericPlans.add(connection);
+    } catch (err) {
+      await pool.releaseConnection(connection);
+      throw err;
+    }
+  }
   const held: HeldConnection = {
     async execute<R>(sql: string, bindings: unknown[]): Promise<R> {
       let entry = names.get(sql);

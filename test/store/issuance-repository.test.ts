@@ -361,6 +361,75 @@ describe("the issuance repository writes what the ORM reads", () => {
     expect(linked!.renewed_by_id).toBe(won.certificate.id);
   });
 
+  describe("rows read before (KnownRows)", () => {
+    it("an unchanged profile, policy and CA come back as the records read before; a row updated by anyone is read afresh", async () => {
+      const [pid, policyId, caId] = [randomUUID(), randomUUID(), randomUUID()];
+      await db.query(
+        `insert into certificate_policy (id, slug, spec, created_at, updated_at)
+         values ($1, 'known-pol', '{"a":1}', now(), now())`,
+        [policyId],
+      );
+      await db.query(
+        `insert into certificate_authority (id, slug, type, status, subject, key_algorithm,
+           signature_algorithm, certificate_pem, chain_pem, sealed_private_key, created_at, updated_at)
+         values ($1, 'known-ca', 'ROOT', 'ACTIVE', '{"attributes":[]}', 'EC_P256',
+           'ECDSA_WITH_SHA256', 'pem', '["a","b"]', '\\x0102', now(), now())`,
+        [caId],
+      );
+      await db.query(
+        `insert into certificate_profile (id, slug, policy_id, ca_id, self_signed, enrollment_method,
+           defaults, renewal, validity_overflow, private_key_retention, created_at, updated_at)
+         values ($1, 'known', $2, $3, false, 'API', '{"keyUsages":["DIGITAL_SIGNATURE"]}', '{}',
+           'FAIL', 'RETURN_ONCE', now(), now())`,
+        [pid, policyId, caId],
+      );
+      const read = (key: { id: string } | { slug: string }) =>
+        store.issuance.findProfileAndPrior(key);
+
+      const first = await read({ id: pid });
+      expect(first.profile?.id).toBe(pid);
+      expect(first.policy?.spec).toEqual({ a: 1 });
+      expect(first.ca?.chainPem).toEqual(["a", "b"]);
+      expect(Object.isFrozen(first.profile)).toBe(true);
+      expect(Object.isFrozen(first.ca?.chainPem)).toBe(true);
+      // The same objects: the statement returned ids and tags, and no columns to parse.
+      const again = await read({ slug: "known" });
+      expect(again.profile).toBe(first.profile);
+      expect(again.policy).toBe(first.policy);
+      expect(again.ca).toBe(first.ca);
+
+      // Updates that bump no version (plain SQL) are seen all the same: a row's tag holds its xmin.
+      await db.query("update certificate_authority set status = 'DISABLED' where id = $1", [caId]);
+      const disabled = await read({ id: pid });
+      expect(disabled.ca?.status).toBe("DISABLED");
+      expect(disabled.ca).not.toBe(first.ca);
+      expect(disabled.profile).toBe(first.profile);
+      expect(disabled.policy).toBe(first.policy);
+
+      await db.query(`update certificate_policy set spec = '{"a":2}' where id = $1`, [policyId]);
+      await db.query(
+        "update certificate_profile set validity_overflow = 'TRUNCATE' where id = $1",
+        [pid],
+      );
+      const changed = await read({ slug: "known" });
+      expect(changed.policy?.spec).toEqual({ a: 2 });
+      expect(changed.profile?.validityOverflow).toBe("TRUNCATE");
+      expect(changed.ca).toBe(disabled.ca);
+
+      // A slug that moved reads what it names now; a deleted profile reads as none.
+      await db.query("update certificate_profile set slug = 'renamed' where id = $1", [pid]);
+      expect((await read({ slug: "known" })).profile).toBeNull();
+      expect((await read({ slug: "renamed" })).profile?.slug).toBe("renamed");
+      await db.query("delete from certificate_profile where id = $1", [pid]);
+      expect(await read({ id: pid })).toEqual({
+        priorRequestId: null,
+        profile: null,
+        policy: null,
+        ca: null,
+      });
+    });
+  });
+
   describe("statements shared by concurrent calls (src/store/statement-batches.ts)", () => {
     /** The transactions that wrote the requests: rows of one statement share its xmin. */
     const writers = async (issuances: SignedIssuance[]) =>

@@ -44,6 +44,7 @@ export class OrmIssuanceRepository implements IssuanceRepository {
   private readonly sql: ReturnType<typeof statements>;
   private readonly stores: StatementBatches<SignedIssuance, IssuanceStored>;
   private readonly reads: StatementBatches<IssuanceRead, IssuanceRows>;
+  private readonly known = new KnownRows();
 
   /**
    * `em` is used for its connection pool and metadata only, never its unit of work: every
@@ -72,43 +73,39 @@ export class OrmIssuanceRepository implements IssuanceRepository {
     return this.reads.run({ profile, prior });
   }
 
-  /** Several reads in one statement, in their order. */
+  /**
+   * Several reads in one statement, in their order. A profile, policy or CA row this process
+   * parsed before (KnownRows) comes back as its id and tag only when it is unchanged: the
+   * statement still reads every row afresh, and returns the wide columns (the CA's PEMs, chain
+   * and sealed key, the policy's spec, the profile's settings) only for rows that changed.
+   */
   private async readMany(reads: IssuanceRead[]): Promise<IssuanceRows[]> {
-    const { text, bindings } = this.sql.read.batch(reads);
+    const known = reads.map((read) => this.known.forRead(read.profile));
+    const { text, bindings } = this.sql.read.batch(reads, known);
     const rows = await executePrepared<Array<Record<string, unknown>>>(this.em, text, bindings);
     if (rows.length !== reads.length) throw new Error("the issuance read lost rows");
-    return rows.map((row) => this.rowsOf(row));
+    return rows.map((row, i) => this.rowsOf(row, known[i]!));
   }
 
-  private rowsOf(row: Record<string, unknown>): IssuanceRows {
+  private rowsOf(row: Record<string, unknown>, known: KnownForRead): IssuanceRows {
     const read = this.sql.read;
+    const profile = this.known.profiles.take(row, read.profile, known.profile);
+    if (profile) this.known.rememberSlug(profile.slug, profile.id);
     return {
       priorRequestId: (row.prior_id as string | null | undefined) ?? null,
-      profile: read.profile.present(row)
-        ? asRecord<CertificateProfile>(read.profile.read(row))
-        : null,
-      policy: read.policy.present(row)
-        ? asRecord<IssuanceRows["policy"] & object>(read.policy.read(row))
-        : null,
-      ca: read.ca.present(row) ? asRecord<CertificateAuthority>(read.ca.read(row)) : null,
+      profile,
+      policy: this.known.policies.take(row, read.policy, known.policy),
+      ca: this.known.cas.take(row, read.ca, known.ca),
     };
   }
 
+  /** A lone read: the batched statement with one row (one statement text to prepare). */
   private async readOne(
     profile: RowKey,
     prior?: { caller: string; idempotencyKey: string },
   ): Promise<IssuanceRows> {
-    const byId = "id" in profile;
-    const bindings: unknown[] = prior ? [prior.caller, prior.idempotencyKey] : [];
-    bindings.push(byId ? profile.id : profile.slug);
-    const read = this.sql.read;
-    const [row] = await executePrepared<Array<Record<string, unknown>>>(
-      this.em,
-      read.text(byId, prior !== undefined),
-      bindings,
-    );
-    if (!row) throw new Error("the issuance read returned no row");
-    return this.rowsOf(row);
+    const [rows] = await this.readMany([{ profile, prior }]);
+    return rows!;
   }
 
   async recordRequest(request: CertificateRequest, audit?: AuditRecord): Promise<boolean> {
@@ -206,6 +203,88 @@ interface IssuanceRead {
   prior?: { caller: string; idempotencyKey: string };
 }
 
+/** A row this process parsed, with the id and tag it had (TableColumns.selectUnlessKnown). */
+interface KnownRow<T> {
+  id: string;
+  tag: string;
+  record: T;
+}
+
+/** The rows a read holds already, sent with it. */
+interface KnownForRead {
+  profile?: KnownRow<CertificateProfile>;
+  policy?: KnownRow<IssuanceRows["policy"] & object>;
+  ca?: KnownRow<CertificateAuthority>;
+}
+
+/**
+ * Rows of one table as last parsed, by id, at most 256 (then the oldest goes). Records are
+ * frozen: every call that reads an unchanged row gets the same object.
+ */
+class RowsById<T extends object> {
+  private readonly rows = new Map<string, KnownRow<T>>();
+
+  get(id: string | null | undefined): KnownRow<T> | undefined {
+    return id ? this.rows.get(id) : undefined;
+  }
+
+  /** The record of a read's row: parsed when its columns came, else the one held. */
+  take(
+    row: Record<string, unknown>,
+    select: ReturnType<TableColumns["selectUnlessKnown"]>,
+    known: KnownRow<T> | undefined,
+  ): T | null {
+    const id = select.id(row);
+    if (id === null) return null;
+    const tag = select.tag(row);
+    if (select.present(row)) {
+      const record = deepFreeze(asRecord<T>(select.read(row)));
+      this.rows.delete(id);
+      if (this.rows.size >= KNOWN_ROWS) this.rows.delete(this.rows.keys().next().value as string);
+      this.rows.set(id, { id, tag, record });
+      return record;
+    }
+    // The statement leaves the columns out only for the row it was told of, with its tag.
+    if (known?.id !== id || known.tag !== tag) throw new Error("the issuance read left out a row");
+    return known.record;
+  }
+}
+
+const KNOWN_ROWS = 256;
+
+/** The profiles, policies and CAs the issuance reads parsed, and profiles' slugs. */
+class KnownRows {
+  readonly profiles = new RowsById<CertificateProfile>();
+  readonly policies = new RowsById<IssuanceRows["policy"] & object>();
+  readonly cas = new RowsById<CertificateAuthority>();
+  private readonly slugs = new Map<string, string>();
+
+  /** What a read of this profile holds: the profile as last read, its policy and CA. */
+  forRead(key: RowKey): KnownForRead {
+    const profile = this.profiles.get("id" in key ? key.id : this.slugs.get(key.slug));
+    if (!profile) return {};
+    return {
+      profile,
+      policy: this.policies.get(profile.record.policyId),
+      ca: this.cas.get(profile.record.caId),
+    };
+  }
+
+  rememberSlug(slug: string, id: string): void {
+    if (this.slugs.get(slug) === id) return;
+    if (this.slugs.size >= KNOWN_ROWS) this.slugs.clear();
+    this.slugs.set(slug, id);
+  }
+}
+
+/** Freezes a parsed row and what it holds (jsonb values), but not Buffers (they cannot be). */
+function deepFreeze<T>(value: T): T {
+  if (value === null || typeof value !== "object" || ArrayBuffer.isView(value)) return value;
+  if (value instanceof Date || Object.isFrozen(value)) return value;
+  for (const v of Object.values(value)) deepFreeze(v);
+  return Object.freeze(value);
+}
+
 /** The unique index that keeps a serial to one certificate per CA (RFC 5280 4.1.2.2). */
 const SERIAL_INDEX = "certificate_ca_serial_key";
 
@@ -250,62 +329,50 @@ function statements(em: EntityManager) {
     lock: { table: requests.table, id: r("id"), status: r("status") },
 
     read: {
-      profile: profiles.select("p"),
-      policy: policies.select("y", ["id", "slug", "version", "spec"] satisfies Array<
+      profile: profiles.selectUnlessKnown("p"),
+      policy: policies.selectUnlessKnown("y", ["id", "slug", "version", "spec"] satisfies Array<
         keyof CertificatePolicy
       >),
-      ca: cas.select("c"),
-      variants: new Map<string, string>(),
+      ca: cas.selectUnlessKnown("c"),
       batchText: "",
       /**
        * The read of several calls in one statement: one row per call, in their order (the
        * ordinality of the unnested keys); a call reads its profile by id or by slug, and its
-       * prior request when it has an idempotency key (null keys match nothing).
+       * prior request when it has an idempotency key (null keys match nothing). With each call
+       * go the ids and tags of the rows it holds (KnownRows): a row that is still that one
+       * comes back as its id and tag only.
        */
-      batch(reads: IssuanceRead[]): { text: string; bindings: unknown[] } {
+      batch(reads: IssuanceRead[], known: KnownForRead[]): { text: string; bindings: unknown[] } {
         if (!this.batchText) {
           const prior = `(select r.${r("id")} from ${requests.table} r where r.${r("caller")} = k.caller and r.${r("idempotencyKey")} = k.key) as "prior_id"`;
           this.batchText = `select ${prior}, ${this.profile.sql}, ${this.policy.sql}, ${this.ca.sql}
-             from unnest(?::uuid[], ?::text[], ?::text[], ?::text[]) with ordinality as k(pid, pslug, caller, key, n)
+             from unnest(?::uuid[], ?::text[], ?::text[], ?::text[], ?::uuid[], ?::text[], ?::uuid[], ?::text[], ?::uuid[], ?::text[])
+               with ordinality as k(pid, pslug, caller, key, kp, kpt, ky, kyt, kc, kct, n)
              left join ${profiles.table} p on p.${profiles.column("id")} = k.pid or p.${profiles.column("slug")} = k.pslug
+             ${this.profile.joinFull("k.kp", "k.kpt")}
              left join ${policies.table} y on y.${policies.column("id")} = p.${profiles.column("policyId")}
+             ${this.policy.joinFull("k.ky", "k.kyt")}
              left join ${cas.table} c on c.${cas.column("id")} = p.${profiles.column("caId")}
+             ${this.ca.joinFull("k.kc", "k.kct")}
              order by k.n`.replace(/\s+/g, " ");
         }
-        const column = (f: (read: IssuanceRead) => string | null) => reads.map(f);
+        const column = (f: (read: IssuanceRead, i: number) => string | null | undefined) =>
+          reads.map((read, i) => f(read, i) ?? null);
         return {
           text: this.batchText,
           bindings: [
             column((x) => ("id" in x.profile ? x.profile.id : null)),
             column((x) => ("id" in x.profile ? null : x.profile.slug)),
-            column((x) => x.prior?.caller ?? null),
-            column((x) => x.prior?.idempotencyKey ?? null),
+            column((x) => x.prior?.caller),
+            column((x) => x.prior?.idempotencyKey),
+            column((_, i) => known[i]!.profile?.id),
+            column((_, i) => known[i]!.profile?.tag),
+            column((_, i) => known[i]!.policy?.id),
+            column((_, i) => known[i]!.policy?.tag),
+            column((_, i) => known[i]!.ca?.id),
+            column((_, i) => known[i]!.ca?.tag),
           ],
         };
-      },
-      /**
-       * One row always (the profile side is LEFT JOINed to a constant), so a missing profile
-       * still returns the prior request; slug and id are unique, so never more than one.
-       */
-      text(byId: boolean, withPrior: boolean): string {
-        const variant = `${byId}:${withPrior}`;
-        let sql = this.variants.get(variant);
-        if (!sql) {
-          const prior = withPrior
-            ? `(select r.${r("id")} from ${requests.table} r where r.${r("caller")} = ? and r.${r("idempotencyKey")} = ?) as "prior_id", `
-            : "";
-          const key = profiles.column(byId ? "id" : "slug");
-          sql = `select ${prior}${this.profile.sql}, ${this.policy.sql}, ${this.ca.sql}
-             from (select 1) as one
-             left join ${profiles.table} p on p.${key} = ?
-             left join ${policies.table} y on y.${policies.column("id")} = p.${profiles.column("policyId")}
-             left join ${cas.table} c on c.${cas.column("id")} = p.${profiles.column("caId")}`.replace(
-            /\s+/g,
-            " ",
-          );
-          this.variants.set(variant, sql);
-        }
-        return sql;
       },
     },
 
