@@ -15,11 +15,14 @@ import { importAndVerify, type SignatureOutcome, type SignatureTask } from "./cs
 export interface CsrParser {
   /** parseCsr's result, or its CertmintError, for a PEM CSR under the default size bound. */
   parse(pem: string): Promise<ParsedCsr>;
+  /** Whether the costly part runs off the calling thread (worth starting early). */
+  readonly offThread: boolean;
   close(): Promise<void>;
 }
 
 /** Parses on the calling thread: what one core, or CERTMINT_CSR_WORKERS=0, runs. */
 export const inlineCsrParser: CsrParser = {
+  offThread: false,
   parse: (pem) => {
     try {
       return Promise.resolve(parseCsr(pem));
@@ -43,6 +46,7 @@ const MAX_PENDING_PER_THREAD = 64;
  * CSR holds no secret.
  */
 export class CsrWorkers implements CsrParser {
+  readonly offThread = true;
   readonly #threads: CsrThread[] = [];
   #closed = false;
   #onThreads = 0;
