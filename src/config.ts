@@ -253,7 +253,7 @@ export const ENV = {
   maxConnections: "CERTMINT_MAX_CONNECTIONS", // default 1000 per listening port
   keyGenerationWorkers: "CERTMINT_KEY_GENERATION_WORKERS", // default: cores / processes - 1, at least 1
   keyGenerationQueuePerToken: "CERTMINT_KEY_GENERATION_QUEUE_PER_TOKEN", // default 8
-  csrWorkers: "CERTMINT_CSR_WORKERS", // default: 1 when a process has 4 cores or more, else 0
+  csrWorkers: "CERTMINT_CSR_WORKERS", // default 0: CSRs are checked on the event loop
   databaseProbeIntervalMs: "CERTMINT_DATABASE_PROBE_INTERVAL_MS", // default 1000
   acmeListen: "CERTMINT_ACME_LISTEN", // optional: the ACME listener (RFC 8555)
   acmeTlsCertFile: "CERTMINT_ACME_TLS_CERT_FILE", // default: CERTMINT_TLS_CERT_FILE
@@ -395,14 +395,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     ),
     queuePerToken: parseInteger(env, ENV.keyGenerationQueuePerToken, 8, 1, 10_000, problems),
   };
-  const csrWorkers = parseInteger(
-    env,
-    ENV.csrWorkers,
-    defaultCsrWorkers(availableParallelism(), processes.count),
-    0,
-    64,
-    problems,
-  );
+  // None by default: on 2 cores shared with PostgreSQL one thread cost 4-7% of the issuance
+  // rate at 16 and 64 clients and 15 MiB of RSS (`make bench-issue` with CERTMINT_CSR_WORKERS=0
+  // and 1, back to back); it can pay only where a process has cores no one else uses.
+  const csrWorkers = parseInteger(env, ENV.csrWorkers, 0, 0, 64, problems);
   const databaseProbeIntervalMs = parseInteger(
     env,
     ENV.databaseProbeIntervalMs,
@@ -527,18 +523,6 @@ function parseProcesses(
  */
 export function defaultKeyGenerationWorkers(cores: number, processes: number): number {
   return Math.max(1, Math.floor(cores / processes) - 1);
-}
-
-/**
- * CSR threads by default: one per process that has 4 cores or more of its own
- * (availableParallelism counts the CPUs this process may run on). On 2 cores, where the
- * server, PostgreSQL and the load share them, a thread gave 4-10% more issuances at 64 clients
- * and nothing at 1 or 16, for ~14 MiB more RSS (`make bench-issue`, CERTMINT_CSR_WORKERS=0 and
- * 1 back to back, twice): there is no core to spare for it. One thread checks ~6,000 CSRs a
- * second, more than one event loop issues.
- */
-export function defaultCsrWorkers(cores: number, processes: number): number {
-  return Math.floor(cores / processes) >= 4 ? 1 : 0;
 }
 
 function parseAcme(

@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { availableParallelism } from "node:os";
 import { describe, expect, it } from "vitest";
-import { ConfigError, defaultCsrWorkers, loadConfig } from "../src/config";
+import { ConfigError, loadConfig } from "../src/config";
 import { ROOT, START_TIMEOUT_MS, serverCommand } from "./support/server-process";
 
 describe("loadConfig", () => {
@@ -127,19 +127,11 @@ describe("loadConfig", () => {
     });
     expect(set.keyGeneration).toEqual({ workers: 3, queuePerToken: 2 });
     expect(set.databaseProbeIntervalMs).toBe(250);
-    expect(c.csrWorkers).toBe(availableParallelism() >= 4 ? 1 : 0);
+    expect(c.csrWorkers).toBe(0);
     expect(loadConfig({ CERTMINT_CSR_WORKERS: "0" }).csrWorkers).toBe(0);
     expect(loadConfig({ CERTMINT_CSR_WORKERS: "3" }).csrWorkers).toBe(3);
     expect(() => loadConfig({ CERTMINT_CSR_WORKERS: "-1" })).toThrow(/CERTMINT_CSR_WORKERS/);
     expect(Object.isFrozen(set.connections)).toBe(true);
-  });
-
-  it("CSR threads by default: one per process with 4 cores of its own", () => {
-    expect(defaultCsrWorkers(1, 1)).toBe(0);
-    expect(defaultCsrWorkers(2, 1)).toBe(0);
-    expect(defaultCsrWorkers(4, 1)).toBe(1);
-    expect(defaultCsrWorkers(4, 2)).toBe(0);
-    expect(defaultCsrWorkers(8, 2)).toBe(1);
   });
 
   it.each([

@@ -9,8 +9,8 @@ import { importAndVerify, type SignatureOutcome, type SignatureTask } from "./cs
  * loop's time per issuance (bench/profile), while the second core sat ~20% idle. A thread
  * takes that off the event loop for ~0.02 ms of messaging, and lets a call's check run while
  * its database read is in flight (issue.ts). The DER walk stays on the calling thread, so a
- * thread loads node:crypto only: ~14 MiB of RSS (its V8 isolate), not a second server. Where
- * no core is spare that buys little (config.ts defaultCsrWorkers has the figures).
+ * thread loads node:crypto only: ~15 MiB of RSS (its V8 isolate), not a second server. Where
+ * no core is spare it costs more than it saves (config.ts has the figures): off by default.
  */
 export interface CsrParser {
   /** parseCsr's result, or its CertmintError, for a PEM CSR under the default size bound. */
@@ -20,7 +20,7 @@ export interface CsrParser {
   close(): Promise<void>;
 }
 
-/** Parses on the calling thread: what one core, or CERTMINT_CSR_WORKERS=0, runs. */
+/** Parses on the calling thread: CERTMINT_CSR_WORKERS=0, the default. */
 export const inlineCsrParser: CsrParser = {
   offThread: false,
   parse: (pem) => {

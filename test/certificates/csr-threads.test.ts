@@ -1,6 +1,6 @@
 /**
  * IssueCertificate and RenewCertificate with CSRs answer the same with CSR threads
- * (CERTMINT_CSR_WORKERS, the default on 4 cores or more) and without: a certificate for the
+ * (CERTMINT_CSR_WORKERS) and without: a certificate for the
  * CSR's own key, and the same precise refusals, with nothing written. The counters say which
  * thread checked each CSR, so the threaded run is known to have used its thread.
  */
