@@ -86,6 +86,8 @@ export interface RunningCertmint {
    * when there are no CSR threads (CERTMINT_CSR_WORKERS=0).
    */
   csrCheckCounts(): CsrWorkers["counts"] | undefined;
+  /** Lone issuances on held rows since start-up, and those whose rows had changed. */
+  heldRowCounts(): { used: number; changed: number } | undefined;
   /** certmint handlers running now, including ones whose call grpc-js already ended. */
   callsInFlight(): number;
   /** Stop accepting, let in-flight calls finish within the grace period, close the database. */
@@ -293,6 +295,7 @@ export async function startCertmint(
       metrics.attach({
         keyGeneration: () => keys.stats(),
         csrChecks: () => csrWorkers?.counts,
+        heldRows: () => deps.store.issuance.heldRowCounts,
         databasePool: () => opened.poolState(),
         expiring: () => expiringCertificates(deps),
       });
@@ -351,6 +354,10 @@ export async function startCertmint(
     database: db,
     keyGenerationStats: () => keys.stats(),
     csrCheckCounts: () => csrWorkers?.counts,
+    heldRowCounts: () => {
+      const counts = runtime.deps?.store.issuance.heldRowCounts;
+      return counts && { ...counts };
+    },
     callsInFlight: () => calls.count,
     shutdown() {
       stopping ??= (async () => {

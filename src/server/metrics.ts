@@ -8,6 +8,8 @@ export interface MetricsSources {
   keyGeneration(): KeyGenerationStats;
   /** CSR signatures checked on the CSR threads and on the event loop; none without threads. */
   csrChecks(): { onThreads: number; inline: number } | undefined;
+  /** Lone issuances on held rows, and those whose rows had changed (IssuanceRepository). */
+  heldRows(): { used: number; changed: number } | undefined;
   /** The database pool now; undefined when it cannot be read. */
   databasePool(): { used: number; free: number; pending: number } | undefined;
   /** Certificates expiring within 7 and 30 days per profile (one query; cached, see below). */
@@ -123,6 +125,19 @@ export class CertmintMetrics implements IssuanceObserver {
         this.reset();
         this.inc({ thread: "csr_worker" }, counts.onThreads);
         this.inc({ thread: "event_loop" }, counts.inline);
+      },
+    });
+    new Counter({
+      name: "certmint_issuance_held_rows_total",
+      help: "Lone IssueCertificate calls decided on the profile, policy and CA rows held from the last read instead of reading them (used), and those stored nothing because one of the rows had changed meanwhile, and were decided again on rows read then (changed)",
+      labelNames: ["outcome"],
+      registers,
+      collect() {
+        const counts = metrics.sources?.heldRows();
+        if (!counts) return;
+        this.reset();
+        this.inc({ outcome: "used" }, counts.used);
+        this.inc({ outcome: "changed" }, counts.changed);
       },
     });
     new Gauge({

@@ -1,4 +1,5 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
+import { TableColumns } from "./columns";
 import { CertificateEntity, type CertificateRow } from "./entities";
 
 /**
@@ -76,8 +77,22 @@ export async function readCertificatePage(
 ): Promise<PageRow[]> {
   const { sql, params } = certificatePageQuery(f);
   const rows = await em.getConnection().execute<Record<string, unknown>[]>(sql, params);
-  return rows.map(({ [CURSOR_COLUMN]: createdAtText, ...row }) => ({
-    certificate: em.map(CertificateEntity, row) as CertificateRow,
-    createdAtText: createdAtText as string,
+  const columns = certificateColumns(em);
+  return rows.map((row) => ({
+    certificate: columns.fromColumns(row) as CertificateRow,
+    createdAtText: row[CURSOR_COLUMN] as string,
   }));
+}
+
+/** The certificate table's columns, made once per metadata (every fork shares it). */
+const columnsByMetadata = new WeakMap<object, TableColumns>();
+
+function certificateColumns(em: EntityManager): TableColumns {
+  const metadata = em.getMetadata();
+  let columns = columnsByMetadata.get(metadata);
+  if (!columns) {
+    columns = new TableColumns(metadata.get(CertificateEntity.meta.className), em.getPlatform());
+    columnsByMetadata.set(metadata, columns);
+  }
+  return columns;
 }

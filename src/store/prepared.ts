@@ -13,7 +13,22 @@ import type { Client as PgConnection } from "pg";
  * request-lock.ts). Inside an ORM transaction it runs on the transaction's connection
  * through the ORM, unprepared.
  */
-const names = new Map<string, string>();
+const prepared = new Map<string, { name: string; text: string }>();
+
+/** The statement's name and its text with `$n` placeholders, made once per text. */
+function preparedStatement(sql: string): { name: string; text: string } {
+  let entry = prepared.get(sql);
+  if (entry === undefined) {
+    let i = 0;
+    // The texts are certmint's own, with no '?' inside literals or identifiers.
+    entry = {
+      name: `certmint_hot_${prepared.size + 1}`,
+      text: sql.replace(/\?/g, () => `$${++i}`),
+    };
+    prepared.set(sql, entry);
+  }
+  return entry;
+}
 
 /**
  * Connections whose named statements use generic plans (plan_cache_mode, PostgreSQL 12+). By
@@ -71,15 +86,8 @@ export async function withConnection<T>(
   }
   const held: HeldConnection = {
     async execute<R>(sql: string, bindings: unknown[]): Promise<R> {
-      let entry = names.get(sql);
-      if (entry === undefined) {
-        entry = `certmint_hot_${names.size + 1}`;
-        names.set(sql, entry);
-      }
-      let i = 0;
-      // The texts are certmint's own, with no '?' inside literals or identifiers.
-      const text = sql.replace(/\?/g, () => `$${++i}`);
-      const result = await connection.query({ name: entry, text, values: bindings });
+      const { name, text } = preparedStatement(sql);
+      const result = await connection.query({ name, text, values: bindings });
       return result.rows as R;
     },
     async command(sql: string): Promise<void> {

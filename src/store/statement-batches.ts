@@ -34,6 +34,11 @@ export class StatementBatches<T, R> {
     },
   ) {}
 
+  /** No statement of this kind is running or waiting. */
+  get idle(): boolean {
+    return this.running === 0 && this.queue.length === 0;
+  }
+
   run(item: T): Promise<R> {
     return new Promise<R>((resolve) => {
       this.queue.push({ item, done: resolve });

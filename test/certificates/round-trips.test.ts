@@ -3,7 +3,8 @@
  * (bench/issue/pg-counter.ts): an IssueCertificate without approval is two round trips (the
  * read of prior request, profile, policy and CA; the statement that stores request,
  * certificate and audit record) and one durable commit, with no transaction of its own (no
- * BEGIN/COMMIT); a renewal reads three times and commits once. The server's background tasks share the pool
+ * BEGIN/COMMIT); with a CSR, a lone call runs on the rows the last read left (held rows,
+ * checked again by the store statement): one round trip; a renewal reads three times and commits once. The server's background tasks share the pool
  * and only ever add statements, so each figure is the fewest seen over a few calls (their
  * intervals are set long, so most calls see none).
  */
@@ -15,11 +16,14 @@ import {
   call,
   createProfileRows,
   createRoot,
+  csrRequest,
   ISSUED,
   issue,
   KeyAlgorithm,
+  makeCsr,
   renewRequest,
   startTestCertmint,
+  TempDir,
   type TestCertmint,
 } from "./helpers";
 
@@ -28,6 +32,7 @@ const ATTEMPTS = 3;
 describe("round trips and durable commits per issuance", () => {
   let counter: PgCounter;
   let h: TestCertmint;
+  const tmp = new TempDir();
 
   beforeAll(async () => {
     counter = await startPgCounter(adminUrl());
@@ -45,6 +50,7 @@ describe("round trips and durable commits per issuance", () => {
   afterAll(async () => {
     await h?.stop();
     await counter?.close();
+    tmp.remove();
   });
 
   /** The counts of the cheapest of ATTEMPTS calls: round trips, durable commits, by kind. */
@@ -76,6 +82,20 @@ describe("round trips and durable commits per issuance", () => {
       expect((await issue(h, fresh(`rt-${n}`))).status).toBe(ISSUED);
     });
     expect(costs).toEqual({ roundTrips: 2, durableCommits: 1, kinds: ["SELECT", "WITH"] });
+  });
+
+  it("IssueCertificate with a CSR, one call at a time: one round trip and one durable commit (held rows)", async () => {
+    const csrs = Array.from({ length: ATTEMPTS + 1 }, (_, n) =>
+      makeCsr(tmp, `/CN=held-${n}.example.com`, [`DNS:held-${n}.example.com`]),
+    );
+    await issue(h, csrRequest("web", csrs[ATTEMPTS]!.csrPem, { requestId: "held-warm-up" }));
+    const used = h.running.heldRowCounts()!.used;
+    const costs = await cheapest(async (n) => {
+      const res = await issue(h, csrRequest("web", csrs[n]!.csrPem, { requestId: `held-${n}` }));
+      expect(res.status).toBe(ISSUED);
+    });
+    expect(costs).toEqual({ roundTrips: 1, durableCommits: 1, kinds: ["WITH"] });
+    expect(h.running.heldRowCounts()!.used - used).toBe(ATTEMPTS);
   });
 
   it("RenewCertificate: four round trips and one durable commit, no transaction of its own", async () => {

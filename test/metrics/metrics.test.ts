@@ -218,4 +218,26 @@ describe("Prometheus metrics", () => {
     expect(sampleValue(m, "certmint_csr_signature_checks_total", { thread: "csr_worker" })).toBe(1);
     expect(sampleValue(m, "certmint_csr_signature_checks_total", { thread: "event_loop" })).toBe(0);
   });
+
+  it("counts the lone issuances decided on held rows", async () => {
+    const tmp = new TempDir();
+    try {
+      for (const name of ["held-1.example.com", "held-2.example.com"]) {
+        const { csrPem } = makeCsr(tmp, `/CN=${name}`, [`DNS:${name}`]);
+        await issue(h, csrRequest("web", csrPem));
+      }
+    } finally {
+      tmp.remove();
+    }
+    const counts = h.running.heldRowCounts()!;
+    // The first may have read (it follows other calls' reads); the second ran on held rows.
+    expect(counts.used).toBeGreaterThanOrEqual(1);
+    const m = await scrape();
+    expect(sampleValue(m, "certmint_issuance_held_rows_total", { outcome: "used" })).toBe(
+      counts.used,
+    );
+    expect(sampleValue(m, "certmint_issuance_held_rows_total", { outcome: "changed" })).toBe(
+      counts.changed,
+    );
+  });
 });

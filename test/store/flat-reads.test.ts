@@ -245,6 +245,41 @@ describe("flat reads on a filled inventory", () => {
     });
   });
 
+  it("a listed certificate is the one GetCertificate reads, field for field (revoked ones too)", async () => {
+    // The page maps its rows itself (columns.ts fromColumns), GetCertificate through the ORM:
+    // dates, JSON columns, nulls and the chain must come out the same.
+    const cn = "listed-as-read.example.com";
+    const fresh = await issueOne(cn);
+    await call(h.certificates, "revokeCertificate", {
+      certificate: fresh.serialNumber,
+      reason: RevocationReason.REVOCATION_REASON_SUPERSEDED,
+    });
+    const filledRevoked = (
+      await pg.query<{ common_name: string }>(
+        "select common_name from certificate where revoked_at is not null and common_name <> '' order by created_at desc limit 1",
+      )
+    ).rows[0]!.common_name;
+    for (const nameContains of [cn, filledRevoked, "bench.example.com"]) {
+      const page = await call(
+        h.certificates,
+        "listCertificates",
+        ListCertificatesRequest.fromPartial({ nameContains, pageSize: 5 }),
+      );
+      expect(page.certificates.length, nameContains).toBeGreaterThan(0);
+      for (const listed of page.certificates) {
+        const got = await call(h.certificates, "getCertificate", { certificate: listed.id });
+        expect(listed).toEqual(got.certificate);
+      }
+      if (nameContains === cn) {
+        expect(page.certificates[0]!.revokeTime).toBeInstanceOf(Date);
+        expect(page.certificates[0]!.revocationReason).toBe(
+          RevocationReason.REVOCATION_REASON_SUPERSEDED,
+        );
+        expect(page.certificates[0]!.certificatePem).toBe(fresh.certificatePem);
+      }
+    }
+  });
+
   it("a page boundary inside one millisecond skips nothing (the cursor keeps microseconds)", async () => {
     const rows = (
       await pg.query<{ id: string }>(

@@ -5,6 +5,7 @@ import type {
   AuditRecord,
   Certificate,
   CertificateRequest,
+  HeldRows,
   IssuanceStored,
   SignedIssuance,
   Store,
@@ -462,6 +463,52 @@ describe("the issuance repository writes what the ORM reads", () => {
         .fork()
         .findOneOrFail(CertificateEntity, { id: one!.certificate.id });
       expect({ ...cert }).toEqual(one!.certificate);
+    });
+
+    it("an issuance decided on held rows is stored, alone or in a shared statement, only while each row is unchanged", async () => {
+      await store.issuance.findProfileAndPrior({ id: profileId });
+      // The read's batch ends in the microtasks after its answer.
+      await new Promise((resolve) => setImmediate(resolve));
+      // Nothing else is reading or storing: the rows read last come back held, no statement.
+      const { held } = await store.issuance.findProfileAndPrior({ id: profileId }, undefined, true);
+      expect(held?.profile.id).toBe(profileId);
+      expect(held?.ca).toBeNull();
+      const onHeld = (rows: HeldRows = held!) => ({ ...signedIssuance(), heldRows: rows });
+      const stale: HeldRows = { ...held!, policy: { ...held!.policy, tag: "0:1" } };
+
+      const alone = onHeld();
+      expect(await store.issuance.storeIssuance(alone)).toBe("stored");
+      expect(await written(alone)).toBe(3);
+      const aloneStale = onHeld(stale);
+      expect(await store.issuance.storeIssuance(aloneStale)).toBe("rows-changed");
+      expect(await written(aloneStale)).toBe(0);
+
+      // Two run alone, the rest share one statement: each item is checked on its own.
+      const queued = [onHeld(), onHeld(stale), signedIssuance(), onHeld()];
+      const results = await overlapping([signedIssuance(), onHeld(stale), ...queued], 2);
+      expect(results).toEqual([
+        "stored",
+        "rows-changed",
+        "stored",
+        "rows-changed",
+        "stored",
+        "stored",
+      ]);
+      expect((await writers([queued[0]!, queued[2]!, queued[3]!])).length).toBe(1);
+      expect(await written(queued[1]!)).toBe(0);
+
+      // A change by plain SQL (no version bump) makes the held rows stale, alone and shared.
+      await db.query("update certificate_policy set description = 'changed' where id = $1", [
+        held!.policy.id,
+      ]);
+      const changed = [onHeld(), onHeld(), onHeld(), signedIssuance()];
+      expect(await overlapping(changed, 2)).toEqual([
+        "rows-changed",
+        "rows-changed",
+        "rows-changed",
+        "stored",
+      ]);
+      for (const i of changed.slice(0, 3)) expect(await written(i)).toBe(0);
     });
 
     it("overlapping reads share one statement, each with the rows a lone read returns", async () => {

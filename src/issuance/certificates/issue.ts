@@ -1,8 +1,10 @@
+import { isCertmintError } from "../../errors";
+import type { ParsedCsr } from "../../signer/csr";
 import { type Call, refuseIfAbandoned } from "../call";
 import { rowKeyOf } from "../common/refs";
 import type { IssuanceDeps } from "../deps";
 import { profileReferenceMissing } from "../profiles/load";
-import type { IssuanceRows } from "../repositories";
+import type { HeldRows, IssuanceRows } from "../repositories";
 import { checkPolicy } from "./check";
 import { requestNamed } from "./find";
 import { requestFingerprint } from "./idempotency";
@@ -10,7 +12,7 @@ import { type RequestIdentity, recordRefusal, recordWaitingForApproval } from ".
 import { generateKey } from "./keys";
 import { issueFieldMapper, planIssue, requestCsr } from "./plan";
 import { findPrior, replay, replayWinner } from "./replay";
-import { signThenStore } from "./sign-then-store";
+import { HeldRowsChanged, signThenStore } from "./sign-then-store";
 import type { IssueInput, IssueOutcome } from "./types";
 
 /**
@@ -23,6 +25,7 @@ import type { IssueInput, IssueOutcome } from "./types";
  *  5. the key, if certmint makes it;
  *  6. sign under a fresh serial, then store the request (ISSUED), the certificate and the
  *     audit record in one statement and one commit; nothing is written before (sign-then-store.ts).
+ * A lone call may run on rows held from an earlier read instead (issueOnHeldRows).
  */
 export async function issue(
   deps: IssuanceDeps,
@@ -37,11 +40,28 @@ export async function issue(
     input.source.kind === "CSR" && deps.csrs?.offThread
       ? requestCsr(deps.csrs, input.source.csrPem)
       : undefined;
+  return issueWith(deps, call, input, who, parsedCsr, true);
+}
 
+async function issueWith(
+  deps: IssuanceDeps,
+  call: Call,
+  input: IssueInput,
+  who: RequestIdentity,
+  parsedCsr: Promise<ParsedCsr> | undefined,
+  mayUseHeld: boolean,
+): Promise<IssueOutcome> {
   // 1. Replay. The prior request is read in the same round trip as the profile, its policy
   // and its CA (the store's issuance repository), and decides before anything about the
   // profile is checked.
-  const rows = await readProfileAndPrior(deps, input, who);
+  const rows = await readProfileAndPrior(deps, input, who, mayUseHeld);
+  if (rows?.held) {
+    // Undefined: nothing was written, and the request is decided again on rows read now.
+    return (
+      (await issueOnHeldRows(deps, call, input, who, rows, rows.held, parsedCsr)) ??
+      issueWith(deps, call, input, who, parsedCsr, false)
+    );
+  }
   if (rows?.priorRequestId) {
     return replay(deps, call, await requestNamed(deps, rows.priorRequestId), who);
   }
@@ -79,6 +99,45 @@ export async function issue(
   return signThenStore(deps, call, plan, who, key);
 }
 
+/**
+ * A lone call's issuance on the rows held from the last read (IssuanceRepository
+ * findProfileAndPrior), without a round trip of its own: only the straight path, planned,
+ * checked, signed and stored with the rows' tags, which the store checks again (nothing is
+ * stored unless each row is still the one it was decided on). Anything else is decided on rows
+ * read now, having written nothing (undefined): a refusal, whether by the policy, the profile's
+ * access or the issuer's state (the rows may be older than the reason), an approval to wait
+ * for, and rows that changed since. A repeated request_id, not looked for here, shows as a
+ * duplicate when storing and is replayed as a concurrent call's would be.
+ */
+async function issueOnHeldRows(
+  deps: IssuanceDeps,
+  call: Call,
+  input: IssueInput,
+  who: RequestIdentity,
+  rows: IssuanceRows,
+  held: HeldRows,
+  parsedCsr: Promise<ParsedCsr> | undefined,
+): Promise<IssueOutcome | undefined> {
+  let plan: Awaited<ReturnType<typeof planIssue>>;
+  try {
+    plan = await planIssue(deps.store, call, input, rows, parsedCsr);
+    if (checkPolicy(deps, plan, issueFieldMapper(plan.key.kind === "CSR"), "the request")) {
+      return undefined;
+    }
+  } catch (err) {
+    if (isCertmintError(err)) return undefined;
+    throw err;
+  }
+  if (plan.profile.requireApproval) return undefined;
+  try {
+    const key = await generateKey(deps, call, plan, who);
+    return await signThenStore(deps, call, { ...plan, heldRows: held }, who, key);
+  } catch (err) {
+    if (err instanceof HeldRowsChanged) return undefined;
+    throw err;
+  }
+}
+
 /** The request's identity: its caller, idempotency key and fingerprint. */
 function issueIdentity(input: IssueInput): RequestIdentity {
   const fingerprint = requestFingerprint([
@@ -98,11 +157,14 @@ function issueIdentity(input: IssueInput): RequestIdentity {
 /**
  * One round trip: the profile (by id or slug), its policy and CA, and the prior request of the
  * same (caller, request_id) unless this is a dry run. Undefined for an empty profile reference.
+ * Held rows only for a CSR that is to be issued: a dry run answers on rows read now, and a key
+ * certmint generates is not generated for a request_id that turns out to be a replay.
  */
 function readProfileAndPrior(
   deps: IssuanceDeps,
   input: IssueInput,
   who: RequestIdentity,
+  mayUseHeld: boolean,
 ): Promise<IssuanceRows> | undefined {
   const key = rowKeyOf(input.profile);
   if (!key) return undefined;
@@ -110,5 +172,6 @@ function readProfileAndPrior(
     who.idempotencyKey && !input.validateOnly
       ? { caller: who.caller, idempotencyKey: who.idempotencyKey }
       : undefined;
-  return deps.store.issuance.findProfileAndPrior(key, prior);
+  const held = mayUseHeld && input.source.kind === "CSR" && !input.validateOnly;
+  return deps.store.issuance.findProfileAndPrior(key, prior, held);
 }

@@ -18,6 +18,17 @@ import type { IssuancePlan, IssueOutcome } from "./types";
 const SERIAL_ATTEMPTS = 3;
 
 /**
+ * Thrown by signThenStore, having written nothing, for an issuance planned on held rows
+ * (IssuancePlan.heldRows) that would be refused while signing or whose rows changed since:
+ * issue.ts decides it again on rows read now. Never leaves issue().
+ */
+export class HeldRowsChanged extends Error {
+  constructor() {
+    super("the rows an issuance was planned on changed, or would refuse it");
+  }
+}
+
+/**
  * The last step of issue and renew without approval: sign first, then store the request
  * (ISSUED), the certificate, the audit record and, for a renewal, the renewed certificate's
  * link to it, in one statement and one durable commit (storeIssuance). Nothing about the
@@ -58,6 +69,8 @@ export async function signThenStore(
       signed = await sign(deps, plan, request, key, validity, { renewalOf });
     } catch (err) {
       if (!isCertmintError(err) || err.kind === "internal") throw err;
+      // Not refused on held rows: they may be older than the reason (issue.ts reads again).
+      if (plan.heldRows) throw new HeldRowsChanged();
       if (await recordRefusal(deps, call, plan, who, err)) return replayWinner(deps, call, who);
       throw err;
     }
@@ -69,6 +82,7 @@ export async function signThenStore(
         { type: "certificate_request", id: request.id },
         signed.request.updatedAt,
       ),
+      heldRows: plan.heldRows,
     });
     if (stored === "stored") {
       deps.observer?.certificateIssued({
@@ -86,6 +100,7 @@ export async function signThenStore(
     }
     // Nothing was written, the audit record neither: this call's certificate is dropped.
     forgetChangeRecord(call);
+    if (stored === "rows-changed") throw new HeldRowsChanged();
     if (stored === "serial-taken" && attempt < SERIAL_ATTEMPTS) continue;
     if (stored === "duplicate") return replayWinner(deps, call, who);
     if (stored === "renewed-meanwhile") return renewedMeanwhile(deps, call, who);

@@ -10,7 +10,12 @@ import type {
   SubjectName,
 } from "../../model/pki";
 import type { CompiledPolicy } from "../policy-engine";
-import type { CertificateAuthority, CertificateProfile, RequestStatus } from "../repositories";
+import type {
+  CertificateAuthority,
+  CertificateProfile,
+  HeldRows,
+  RequestStatus,
+} from "../repositories";
 
 export type { RequestStatus, StoredError, StoredParams } from "../repositories";
 
@@ -87,6 +92,11 @@ export interface IssuancePlan {
   pathLength?: number;
   /** nameConstraints of a CA certificate, from the policy (policy-engine/name-constraints.ts). */
   nameConstraints?: NameConstraints;
+  /**
+   * Planned on rows held from an earlier read (IssuanceRows.held): stored only while they are
+   * still those rows, and never refused on them (issue.ts decides again on rows read now).
+   */
+  heldRows?: HeldRows;
 }
 
 /** A certificate as handed to its requester. */

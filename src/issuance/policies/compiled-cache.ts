@@ -3,22 +3,37 @@ import { type CompiledPolicy, compilePolicy } from "../policy-engine";
 import type { CertificatePolicy, PolicyRepository } from "../repositories";
 
 /**
- * Compiled policies, keyed by id and version: a policy is compiled once per version (GUIDE 4.2,
- * Boulder's NewProfile), not on every request. Every update bumps the version, so a cached entry
- * can never be stale; an entry for an older version is simply replaced. Bounded so that a
+ * Compiled policies, keyed by id (GUIDE 4.2, Boulder's NewProfile): a policy is compiled once
+ * per stored spec, not on every request. An entry is used only for the spec it was compiled
+ * from: the same object (the issuance read hands out the same frozen record while the row is
+ * unchanged, src/store/repositories/issuance.ts), or the same version and JSON. The version
+ * alone is not enough: a spec changed with plain SQL keeps its version, and was checked under
+ * the spec cached before (found by test/certificates/held-rows.test.ts). Bounded so that a
  * server with many short-lived policies does not grow without limit (oldest use evicted first).
  */
 const MAX_CACHED_POLICIES = 1000;
-const cache = new Map<string, { version: number; policy: CompiledPolicy }>();
+const cache = new Map<
+  string,
+  { version: number; spec: StoredPolicy["spec"]; json: string; policy: CompiledPolicy }
+>();
 
 type StoredPolicy = Pick<CertificatePolicy, "id" | "slug" | "version" | "spec">;
 
-/** The compiled form of a stored policy row, from the cache when its version is known. */
+/** The compiled form of a stored policy row, from the cache when its spec is the one cached. */
 export function compiledPolicyOf(row: StoredPolicy): CompiledPolicy {
   const hit = cache.get(row.id);
   cache.delete(row.id); // re-inserted below: Map order is the eviction order
-  const policy = hit?.version === row.version ? hit.policy : compileStored(row);
-  cache.set(row.id, { version: row.version, policy });
+  const same =
+    hit !== undefined &&
+    hit.version === row.version &&
+    (hit.spec === row.spec || hit.json === JSON.stringify(row.spec));
+  const policy = same ? hit.policy : compileStored(row);
+  cache.set(
+    row.id,
+    same
+      ? { ...hit, spec: row.spec }
+      : { version: row.version, spec: row.spec, json: JSON.stringify(row.spec), policy },
+  );
   if (cache.size > MAX_CACHED_POLICIES) {
     const oldest = cache.keys().next().value;
     if (oldest !== undefined) cache.delete(oldest);

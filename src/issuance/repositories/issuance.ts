@@ -16,6 +16,26 @@ export interface IssuanceRows {
   policy: Pick<CertificatePolicy, "id" | "slug" | "version" | "spec"> | null;
   /** The profile's CA; null without a profile, and for self-signed profiles. */
   ca: CertificateAuthority | null;
+  /**
+   * Set when the rows were not read by this call but held from an earlier read (a lone call,
+   * findProfileAndPrior's `mayUseHeld`): the id and tag of each, which storeIssuance checks
+   * again (SignedIssuance.heldRows). The prior request was not looked for: a repeated
+   * request_id shows as "duplicate" when storing.
+   */
+  held?: HeldRows;
+}
+
+/** The rows an issuance was decided on, as held: each row's id and tag (its xmin and version). */
+export interface HeldRows {
+  profile: RowTag;
+  policy: RowTag;
+  /** null for a self-signed profile. */
+  ca: RowTag | null;
+}
+
+export interface RowTag {
+  id: string;
+  tag: string;
 }
 
 /** A PENDING request's failure: its error, recorded with the refusal's audit record. */
@@ -45,6 +65,8 @@ export interface SignedIssuance {
   request: CertificateRequest;
   certificate: Certificate;
   audit: AuditRecord;
+  /** Decided on held rows (IssuanceRows.held): stored only while each is still that row. */
+  heldRows?: HeldRows;
 }
 
 /**
@@ -52,9 +74,16 @@ export interface SignedIssuance {
  *  - "duplicate": a request of the same (caller, idempotency key) exists (a concurrent call's,
  *    committed first);
  *  - "renewed-meanwhile": the renewed certificate was renewed or revoked since it was read;
- *  - "serial-taken": another certificate of the CA has the serial (the unique index).
+ *  - "serial-taken": another certificate of the CA has the serial (the unique index);
+ *  - "rows-changed": the issuance was decided on held rows (SignedIssuance.heldRows) and one of
+ *    them changed or went since: it is decided again on rows read now.
  */
-export type IssuanceStored = "stored" | "duplicate" | "renewed-meanwhile" | "serial-taken";
+export type IssuanceStored =
+  | "stored"
+  | "duplicate"
+  | "renewed-meanwhile"
+  | "serial-taken"
+  | "rows-changed";
 
 /** A request whose lock this call holds: what it may write, in the lock's transaction. */
 export interface LockedRequest {
@@ -81,10 +110,17 @@ export interface LockedRequest {
  * storeIssuance) and one durable commit.
  */
 export interface IssuanceRepository {
-  /** The profile (by id or slug), its policy and CA, and the prior request of (caller, key). */
+  /**
+   * The profile (by id or slug), its policy and CA, and the prior request of (caller, key).
+   * With `mayUseHeld`, a lone call (no other issuance reading or storing in this process) gets
+   * the rows this process read last instead, without a round trip, marked `held`; the caller
+   * then stores only through storeIssuance with heldRows, and decides a refusal again on rows
+   * read afresh.
+   */
   findProfileAndPrior(
     profile: RowKey,
     prior?: { caller: string; idempotencyKey: string },
+    mayUseHeld?: boolean,
   ): Promise<IssuanceRows>;
   /**
    * Records a request (autocommitted), with `audit` in the same statement when given. False
@@ -109,4 +145,9 @@ export interface IssuanceRepository {
     waitMs: number,
     fn: (locked: LockedRequest) => Promise<T>,
   ): Promise<T | "busy">;
+  /**
+   * Since start-up: lone issuances that ran on held rows (findProfileAndPrior's mayUseHeld),
+   * and of those, the ones whose rows had changed when storing. Absent: never held.
+   */
+  readonly heldRowCounts?: { readonly used: number; readonly changed: number };
 }
