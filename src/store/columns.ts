@@ -97,7 +97,7 @@ export class TableColumns {
 
   /**
    * `record` as a JSON object of its row (column names as keys), read back with
-   * json_populate_record(null::<table>, ...): jsonb values nested as they are, bytea as
+   * jsonb_populate_record(null::<table>, ...): jsonb values nested as they are, bytea as
    * PostgreSQL's hex text, timestamps as ISO 8601 (Date's toJSON), a missing value as null.
    */
   jsonRow(record: object): Record<string, unknown> {

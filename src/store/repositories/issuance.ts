@@ -538,7 +538,9 @@ function statements(em: EntityManager) {
      * record only with it; an item decided on held rows (h: their ids and tags) only while each
      * is still that row. Returns the ids of the certificates stored (stored true) and of the
      * items whose held rows changed (stored false). A serial conflict fails the statement as a
-     * whole (the caller stores each alone then).
+     * whole (the caller stores each alone then). The parameter is parsed once, as jsonb: as
+     * json, each item's text was lexed again for every field taken from it (a batch of 16
+     * items took 323 us of the statement's time per item as json, 257 as jsonb).
      */
     storeIssuances(issuances: SignedIssuance[]) {
       let text = this.storeIssuancesText;
@@ -547,12 +549,12 @@ function statements(em: EntityManager) {
         const unchanged = (t: TableColumns, alias: string, id: string, tag: string) =>
           `exists (select 1 from ${t.table} ${alias} where ${alias}.${t.column("id")} = (e->'h'->>'${id}')::uuid and ${t.tag(alias)} = e->'h'->>'${tag}')`;
         text = `with items as materialized (
-             select json_populate_record(null::${requests.table}, e->'q') as q,
-                    json_populate_record(null::${certificates.table}, e->'c') as c,
-                    json_populate_record(null::${audit.table}, e->'a') as a,
+             select jsonb_populate_record(null::${requests.table}, e->'q') as q,
+                    jsonb_populate_record(null::${certificates.table}, e->'c') as c,
+                    jsonb_populate_record(null::${audit.table}, e->'a') as a,
                     (e->'h' is null or (${unchanged(profiles, "hp", "p", "pt")} and ${unchanged(policies, "hy", "y", "yt")}
                       and (e->'h'->>'c' is null or ${unchanged(cas, "hc", "c", "ct")}))) as fresh
-               from json_array_elements(?::json) as e),
+               from jsonb_array_elements(?::jsonb) as e),
            inserted as (
              insert into ${requests.table} (${requests.columnList}) select ${requests.fieldsOf("q")} from items
              where items.fresh
