@@ -13,7 +13,7 @@ import { generateKey } from "./keys";
 import { issueFieldMapper, planIssue, requestCsr } from "./plan";
 import { findPrior, replay, replayWinner } from "./replay";
 import { HeldRowsChanged, signThenStore } from "./sign-then-store";
-import type { IssueInput, IssueOutcome } from "./types";
+import type { IssuancePlan, IssueInput, IssueOutcome } from "./types";
 
 /**
  * IssueCertificate, one linear function (after Boulder's ca.IssueCertificate); renew.ts and
@@ -118,7 +118,7 @@ async function issueOnHeldRows(
   held: HeldRows,
   parsedCsr: Promise<ParsedCsr> | undefined,
 ): Promise<IssueOutcome | undefined> {
-  let plan: Awaited<ReturnType<typeof planIssue>>;
+  let plan: IssuancePlan;
   try {
     plan = await planIssue(deps.store, call, input, rows, parsedCsr);
     if (checkPolicy(deps, plan, issueFieldMapper(plan.key.kind === "CSR"), "the request")) {
