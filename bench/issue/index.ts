@@ -272,13 +272,26 @@ async function roundTripProbe(
   });
   // The same database, so the same issuer token.
   const probe: Target = { address: server.address, token };
+  // WAL fsyncs of the cluster, read directly (not through the proxy): what really was made
+  // durable, beside the proxy's count, which judges a statement by its text (a store that
+  // inserts nothing is counted as a commit, but writes no WAL). Backends publish these at most
+  // once a second, so each reading waits past that.
+  const direct = new Client({ connectionString: db.url });
+  await direct.connect();
+  const walSyncs = async () => {
+    await sleep(1100);
+    const wal = await direct.query<{ wal_sync: string }>("select wal_sync from pg_stat_wal");
+    return Number(wal.rows[0]?.wal_sync ?? 0);
+  };
   try {
     const warm = csrRequests(csrs, "probe-warm");
     await runLoops(probe, { clients: 1, make: warm, maxCalls: 20 }, () => false);
     const report = async (label: string, m: MakeRequest, n: number) => {
+      const walBefore = await walSyncs();
       counter.reset();
       const r = await runLoops(probe, { clients: 1, make: m, maxCalls: n }, () => false);
       const c = counter.counts;
+      const fsyncs = (await walSyncs()) - walBefore;
       const ok = r.latencies.length || 1;
       const kinds = [...c.byKind]
         .sort((a, b) => b[1] - a[1])
@@ -286,7 +299,8 @@ async function roundTripProbe(
         .join(", ");
       console.log(
         `${label}: ${(c.roundTrips / ok).toFixed(2)} PostgreSQL round trips per issuance (${kinds}); ` +
-          `${(c.durableCommits / ok).toFixed(2)} durable commits; ${r.errors} errors`,
+          `${(c.durableCommits / ok).toFixed(2)} durable commits by statement text, ` +
+          `${(fsyncs / ok).toFixed(2)} WAL fsyncs; ${r.errors} errors`,
       );
     };
     await report("CSR, fresh request_id", csrRequests(csrs, "probe-csr"), 200);
@@ -301,6 +315,7 @@ async function roundTripProbe(
       100,
     );
   } finally {
+    await direct.end();
     await server.stop();
     await counter.close();
   }
