@@ -276,6 +276,38 @@ describe("the embedded default (make run without DATABASE_URL), end to end", {
     for (const serial of absent) expect(text).not.toContain(serial.toUpperCase());
   };
 
+  it("issues concurrent CSR requests, each its own certificate, and replays one of them", async () => {
+    // On PGlite (one session, run in the server's own thread) calls that arrive together take
+    // turns; a call with nothing else reading or storing runs on held rows (the issuance
+    // repository), whose store re-checks them: what make run does under load.
+    const names = Array.from({ length: 12 }, (_, i) => `together-${i}.example.com`);
+    const csrs = names.map((n) => opensslCsr(`/CN=${n}`, [`DNS:${n}`]).csrPem);
+    const issueCsr = async (csrPem: string, requestId: string) => {
+      const res = await call(
+        c.certificates,
+        "issueCertificate",
+        IssueCertificateRequest.fromPartial({
+          certificateProfile: "web",
+          requestId,
+          source: { $case: "csrPem", value: csrPem },
+        }),
+      );
+      expect(res.status).toBe(ISSUED);
+      return res.certificate!;
+    };
+    const issued = await Promise.all(csrs.map((csr, i) => issueCsr(csr, `together-${i}`)));
+    expect(new Set(issued.map((x) => x.certificateId)).size).toBe(names.length);
+    for (const [i, cert] of issued.entries()) {
+      expect(new X509Certificate(cert.certificatePem).subjectAltName).toBe(`DNS:${names[i]}`);
+      verifyChain(cert);
+    }
+    // One at a time after them (held rows), and a replay of one of the batch.
+    verifyChain(await issueWithCsr("after-together.example.com", "after-together"));
+    const again = await issueCsr(csrs[3]!, "together-3");
+    expect(again.certificateId).toBe(issued[3]!.certificateId);
+    expect(again.certificatePem).toBe(issued[3]!.certificatePem);
+  });
+
   it("keeps issuing and renewing after the pool closed its idle connection (a new connection on the same session)", async () => {
     // The pool's idle timeout (300 ms) ends the connection the last call used: wait until
     // the server says the session it opened last is closed, so no connection is open.
