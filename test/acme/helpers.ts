@@ -35,16 +35,32 @@ export function requireLego(): void {
   }
 }
 
-/** A TCP port free right now (the OS picks it), for a challenge server the client runs. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * A TCP port for a challenge server the ACME client starts later, in its own process: free now,
+ * and below the kernel's ephemeral range (ip_local_port_range), from which every outgoing
+ * connection of the machine takes its local port. A port the OS picked from that range could
+ * be taken meanwhile by any connection (a database client's, another test file's): lego then
+ * failed with "bind: address already in use".
+ */
+export async function freePort(): Promise<number> {
+  const [low] = readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8")
+    .trim()
+    .split(/\s+/)
+    .map(Number);
+  const top = Math.min(low ?? 32768, 32768) - 1;
+  const bottom = 10000;
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = bottom + Math.floor(Math.random() * (top - bottom));
+    if (await bindable(port)) return port;
+  }
+  throw new Error(`no free port between ${bottom} and ${top}`);
+}
+
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const address = s.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      s.close(() => resolve(port));
-    });
+    s.once("error", () => resolve(false));
+    s.listen(port, "127.0.0.1", () => s.close(() => resolve(true)));
   });
 }
 
