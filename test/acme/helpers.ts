@@ -1,7 +1,6 @@
 import { spawn } from "node:child_process";
 import { X509Certificate } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -20,6 +19,7 @@ import {
   type TestCertmint,
 } from "../support/harness";
 import { opensslOk, TempDir } from "../support/openssl";
+import { unusedPort } from "../support/ports";
 import { ROOT } from "../support/server-process";
 import { makeCa, makeLeaf } from "../tls/pki";
 
@@ -35,34 +35,8 @@ export function requireLego(): void {
   }
 }
 
-/**
- * A TCP port for a challenge server the ACME client starts later, in its own process: free now,
- * and below the kernel's ephemeral range (ip_local_port_range), from which every outgoing
- * connection of the machine takes its local port. A port the OS picked from that range could
- * be taken meanwhile by any connection (a database client's, another test file's): lego then
- * failed with "bind: address already in use".
- */
-export async function freePort(): Promise<number> {
-  const [low] = readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8")
-    .trim()
-    .split(/\s+/)
-    .map(Number);
-  const top = Math.min(low ?? 32768, 32768) - 1;
-  const bottom = 10000;
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const port = bottom + Math.floor(Math.random() * (top - bottom));
-    if (await bindable(port)) return port;
-  }
-  throw new Error(`no free port between ${bottom} and ${top}`);
-}
-
-function bindable(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.once("error", () => resolve(false));
-    s.listen(port, "127.0.0.1", () => s.close(() => resolve(true)));
-  });
-}
+/** A challenge port the ACME client binds later (support/ports.ts). */
+export const freePort = unusedPort;
 
 export interface AcmeServer {
   h: TestCertmint;

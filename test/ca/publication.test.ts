@@ -1,23 +1,11 @@
 import { X509Certificate } from "node:crypto";
-import { createServer } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RevocationReason } from "../../gen/ts/certmint/v1/common";
 import { attrRequest } from "../certificates/helpers";
 import { createProfileRows, createRoot } from "../support/fixtures";
 import { call, startTestCertmint, type TestCertmint } from "../support/harness";
 import { opensslOk, TempDir } from "../support/openssl";
-
-/** A port free right now (the base URL must name it before the server starts). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const address = s.address();
-      s.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
-}
+import { unusedPort } from "../support/ports";
 
 /**
  * The CRL distribution point and caIssuers URLs that certificates carry are served: a relying
@@ -33,7 +21,7 @@ describe("publication of CRLs and CA certificates over HTTP", () => {
   let caId = "";
 
   beforeAll(async () => {
-    const port = await freePort();
+    const port = await unusedPort();
     base = `http://127.0.0.1:${port}`;
     h = await startTestCertmint({
       CERTMINT_PUBLIC_BASE_URL: base,

@@ -8,7 +8,6 @@
 import { spawn } from "node:child_process";
 import { X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RevocationReason } from "../../gen/ts/certmint/v1/common";
@@ -17,17 +16,7 @@ import { parseExposition, sampleValue } from "../metrics/prometheus";
 import { createProfileRows, createRoot } from "../support/fixtures";
 import { call, startTestCertmint, type TestCertmint } from "../support/harness";
 import { openssl, opensslOk, type RunResult, TempDir } from "../support/openssl";
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const address = s.address();
-      s.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
-}
+import { unusedPort } from "../support/ports";
 
 /**
  * Runs a command without blocking: the server under test answers in this process, so a
@@ -55,7 +44,7 @@ describe("OCSP responder", () => {
   const leaves: Record<string, { pem: string; file: string; id: string; serial: string }> = {};
 
   beforeAll(async () => {
-    const port = await freePort();
+    const port = await unusedPort();
     const base = `http://127.0.0.1:${port}`;
     url = `${base}/ocsp`;
     h = await startTestCertmint({
@@ -294,7 +283,7 @@ describe("OCSP with a delegated responder certificate", () => {
   let caId = "";
 
   beforeAll(async () => {
-    const port = await freePort();
+    const port = await unusedPort();
     url = `http://127.0.0.1:${port}/ocsp`;
     h = await startTestCertmint({
       CERTMINT_PUBLICATION_LISTEN: `127.0.0.1:${port}`,

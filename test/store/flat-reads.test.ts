@@ -7,7 +7,6 @@
  *  - the cached CRL lists every revoked certificate, is the same bytes over gRPC and HTTP, and
  *    lists a revocation made through RevokeCertificate at once.
  */
-import { createServer } from "node:net";
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fill } from "../../bench/scale/fill";
@@ -23,19 +22,9 @@ import { attrRequest } from "../certificates/helpers";
 import { createProfileRows, createRoot } from "../support/fixtures";
 import { call, startTestCertmint, type TestCertmint } from "../support/harness";
 import { opensslOk } from "../support/openssl";
+import { unusedPort } from "../support/ports";
 
 const FILLED = 20_000;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const address = s.address();
-      s.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
-}
 
 /** `?` placeholders (the ORM's) as $n (pg's). */
 const numbered = (sql: string) => {
@@ -51,7 +40,7 @@ describe("flat reads on a filled inventory", () => {
   let issued = 0;
 
   beforeAll(async () => {
-    const port = await freePort();
+    const port = await unusedPort();
     base = `http://127.0.0.1:${port}`;
     h = await startTestCertmint({
       CERTMINT_PUBLIC_BASE_URL: base,
