@@ -14,6 +14,7 @@ import {
   bigintInteger,
   Class,
   contextConstructed,
+  pemBytesLength,
   seq,
   smallInteger,
   TAG,
@@ -23,8 +24,8 @@ import {
   tlv,
   toDer,
   toPem,
-  toPemBytes,
   wrapSigned,
+  writePemBytes,
 } from "./der";
 import { EXT, extension } from "./extensions";
 import forge from "./forge";
@@ -38,6 +39,18 @@ export interface RevokedEntry {
   reason: RevocationReason;
 }
 
+/**
+ * revokedCertificates entries already encoded elsewhere, each exactly as revokedEntries writes
+ * it (the store writes them in SQL for a long CRL: src/store/crl-entries-sql.ts), listed before
+ * `revoked`. Whoever encodes them has checked what revokedEntries checks: valid serials listed
+ * once, known reasons other than REMOVE_FROM_CRL, times within 1950-9999.
+ */
+export interface EncodedRevokedEntries {
+  /** The entries' DER, one after another (the content of the SEQUENCE OF). */
+  der: Buffer;
+  count: number;
+}
+
 export interface BuildCrlInput {
   issuer: Issuer | IssuerInit;
   signatureAlgorithm: SignatureAlgorithm;
@@ -46,6 +59,7 @@ export interface BuildCrlInput {
   thisUpdate: Date;
   nextUpdate: Date;
   revoked: RevokedEntry[];
+  encoded?: EncodedRevokedEntries;
 }
 
 const bad = (reason: string, message: string) => invalidArgument(reason, message);
@@ -61,7 +75,10 @@ function reasonCodeExtension(reason: RevocationReason): Asn1 {
   return extension(EXT.crlReason, false, value);
 }
 
-/** DER of each reason's crlEntryExtensions (5.3.1), encoded once. */
+/**
+ * DER of each reason's crlEntryExtensions (5.3.1), encoded once; what an entry with this reason
+ * ends with (none for UNSPECIFIED: see revokedEntries).
+ */
 const reasonExtensionsDer = new Map<RevocationReason, Buffer>();
 function reasonExtensions(reason: RevocationReason): Buffer {
   let der = reasonExtensionsDer.get(reason);
@@ -70,6 +87,24 @@ function reasonExtensions(reason: RevocationReason): Buffer {
     reasonExtensionsDer.set(reason, der);
   }
   return der;
+}
+
+/**
+ * What an entry revoked for each reason ends with, in hex, for whoever encodes entries
+ * elsewhere (EncodedRevokedEntries): nothing for UNSPECIFIED, and no REMOVE_FROM_CRL, as in
+ * revokedEntries.
+ */
+let entryEndings: Readonly<Record<string, string>> | undefined;
+export function crlEntryExtensionsHex(): Readonly<Record<string, string>> {
+  if (!entryEndings) {
+    const endings: Record<string, string> = {};
+    for (const reason of Object.keys(REVOCATION_REASONS) as RevocationReason[]) {
+      if (reason === "REMOVE_FROM_CRL") continue;
+      endings[reason] = reason === "UNSPECIFIED" ? "" : reasonExtensions(reason).toString("hex");
+    }
+    entryEndings = Object.freeze(endings);
+  }
+  return entryEndings;
 }
 
 /**
@@ -98,11 +133,12 @@ function entrySerial(given: Uint8Array | string): { serial: Uint8Array; hex: str
   return { serial, hex: serialToHex(serial) };
 }
 
-async function revokedEntries(revoked: RevokedEntry[]): Promise<Buffer> {
+async function revokedEntries(revoked: RevokedEntry[], encoded?: Buffer): Promise<Buffer> {
+  if (revoked.length === 0 && encoded) return encoded;
   const seen = new Set<string>();
   // An entry takes at most 2 + 22 (INTEGER) + 17 (time) + the reason extension octets.
-  let out = Buffer.allocUnsafe(Math.max(64, revoked.length * 56));
-  let at = 0;
+  let out = Buffer.allocUnsafe(Math.max(64, (encoded?.length ?? 0) + revoked.length * 56));
+  let at = encoded ? encoded.copy(out, 0) : 0;
   for (let i = 0; i < revoked.length; i++) {
     if (i > 0 && i % ENTRIES_PER_TURN === 0) await new Promise((r) => setImmediate(r));
     const entry = revoked[i]!;
@@ -147,9 +183,17 @@ export function crlPem(der: Buffer): string {
   return toPem("X509 CRL", der);
 }
 
-/** crlPem as ASCII bytes, without making the string (a long CRL's PEM is megabytes). */
-export function crlPemBytes(der: Buffer): Buffer {
-  return toPemBytes("X509 CRL", der);
+/** The length of a CRL's PEM for `derLength` octets of DER. */
+export function crlPemLength(derLength: number): number {
+  return pemBytesLength("X509 CRL", derLength);
+}
+
+/**
+ * crlPem as ASCII bytes written into `out` at `at`, a slice at a time with the event loop given
+ * back between them (a long CRL's PEM is megabytes); resolves to the offset after it.
+ */
+export function writeCrlPem(der: Buffer, out: Buffer, at: number): Promise<number> {
+  return writePemBytes("X509 CRL", der, out, at);
 }
 
 export async function buildCrl(input: BuildCrlInput): Promise<{ der: Buffer; pem: string }> {
@@ -169,7 +213,7 @@ export async function buildCrl(input: BuildCrlInput): Promise<{ der: Buffer; pem
   if (!(input.nextUpdate > input.thisUpdate)) {
     throw bad("CRL_VALIDITY_INVALID", "nextUpdate must be later than thisUpdate");
   }
-  const entries = await revokedEntries(input.revoked);
+  const entries = await revokedEntries(input.revoked, input.encoded?.der);
   const items: Buffer[] = [
     toDer(smallInteger(1)), // v2: required because we use extensions (5.1.2.1)
     toDer(algorithmIdentifier(input.signatureAlgorithm)),
@@ -178,7 +222,9 @@ export async function buildCrl(input: BuildCrlInput): Promise<{ der: Buffer; pem
     timeDer(input.nextUpdate), // 5.1.2.5: conforming CRL issuers MUST include nextUpdate
   ];
   // 5.1.2.6: with no revoked certificates the list MUST be absent, not empty.
-  if (input.revoked.length > 0) items.push(tlv(TAG.SEQUENCE, [entries]));
+  if (input.revoked.length + (input.encoded?.count ?? 0) > 0) {
+    items.push(tlv(TAG.SEQUENCE, [entries]));
+  }
   items.push(
     toDer(
       contextConstructed(0, [

@@ -22,7 +22,16 @@ export {
   issueCertificate,
 } from "./certificate";
 export { CaCertificateSet } from "./chain";
-export { type BuildCrlInput, buildCrl, crlPem, crlPemBytes, type RevokedEntry } from "./crl";
+export {
+  type BuildCrlInput,
+  buildCrl,
+  crlEntryExtensionsHex,
+  crlPem,
+  crlPemLength,
+  type EncodedRevokedEntries,
+  type RevokedEntry,
+  writeCrlPem,
+} from "./crl";
 export {
   DEFAULT_CSR_MAX_BYTES,
   type ParseCsrOptions,

@@ -1,7 +1,8 @@
 /**
  * The GetCertificateRevocationList answer assembled from bytes (src/api/crl-response.ts)
  * decodes, with the generated decoder, to exactly what the generated encoder would have sent:
- * the CRL's PEM (RFC 7468, 64-character lines) and DER, its number and times.
+ * the CRL's PEM (RFC 7468, 64-character lines) and DER, its number and times. The PEM is
+ * written a slice of lines at a time (signer/der.ts writePemBytes): the slices make toPem's text.
  */
 import { randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
@@ -10,6 +11,7 @@ import { crlResponse } from "../../src/api/crl-response";
 import { encodingReusableOnce } from "../../src/api/reusable-response";
 import type { SignedCrl } from "../../src/issuance/ca/crl";
 import { crlPem } from "../../src/signer";
+import { pemBytesLength, toPem, writePemBytes } from "../../src/signer/der";
 
 const signed = (size: number): SignedCrl => ({
   der: randomBytes(size),
@@ -23,10 +25,11 @@ const serialize = encodingReusableOnce((m: GetCertificateRevocationListResponse)
 );
 
 describe("the CRL answer", () => {
-  // Sizes around the PEM line (48 DER bytes) and the varint length boundaries (128, 16384).
-  it.each([1, 47, 48, 49, 95, 96, 127, 128, 16_383, 16_384, 1_000_003])(
+  // Sizes around the PEM line (48 DER bytes), the varint length boundaries (128, 16384) and
+  // the PEM's slices (2,048 lines: 98,304 DER bytes).
+  it.each([1, 47, 48, 49, 95, 96, 127, 128, 16_383, 16_384, 98_303, 98_304, 98_305, 1_000_003])(
     "of %i DER bytes decodes to what the generated encoder sends",
-    (size) => {
+    async (size) => {
       const crl = signed(size);
       const expected = {
         crlPem: crlPem(crl.der),
@@ -35,7 +38,7 @@ describe("the CRL answer", () => {
         thisUpdate: crl.thisUpdate,
         nextUpdate: crl.nextUpdate,
       };
-      const response = crlResponse(crl);
+      const response = await crlResponse(crl);
       const sent = serialize(response);
       expect(GetCertificateRevocationListResponse.decode(sent)).toEqual(expected);
       expect(response.crlPem).toBe(expected.crlPem);
@@ -45,11 +48,32 @@ describe("the CRL answer", () => {
     },
   );
 
-  it("is made once per CRL and sent as the same bytes", () => {
+  it("is made once per CRL and sent as the same bytes", async () => {
     const crl = signed(500);
-    const first = crlResponse(crl);
-    expect(crlResponse(crl)).toBe(first);
-    expect(serialize(first)).toBe(serialize(crlResponse(crl)));
-    expect(crlResponse(signed(500))).not.toBe(first);
+    const first = await crlResponse(crl);
+    expect(await crlResponse(crl)).toBe(first);
+    expect(serialize(first)).toBe(serialize(await crlResponse(crl)));
+    expect(await crlResponse(signed(500))).not.toBe(first);
+  });
+});
+
+describe("PEM written in slices", () => {
+  it.each([
+    [0, 1],
+    [1, 1],
+    [48, 1],
+    [49, 1],
+    [96, 1],
+    [97, 2],
+    [1_000, 3],
+    [4_801, 100],
+  ])("of %i DER bytes, %i lines per slice, is toPem's text", async (size, linesPerTurn) => {
+    const der = randomBytes(size);
+    const out = Buffer.alloc(pemBytesLength("X509 CRL", size) + 4, 0xff);
+    const end = await writePemBytes("X509 CRL", der, out, 2, linesPerTurn);
+    expect(end).toBe(out.length - 2);
+    expect(out.subarray(2, end).toString("latin1")).toBe(toPem("X509 CRL", der));
+    // Nothing written outside its place.
+    expect([out[0], out[1], out[end], out[end + 1]]).toEqual([0xff, 0xff, 0xff, 0xff]);
   });
 });

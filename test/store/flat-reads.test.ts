@@ -16,7 +16,9 @@ import {
   ListCertificatesRequest,
 } from "../../gen/ts/certmint/v1/certificate_service";
 import { RevocationReason } from "../../gen/ts/certmint/v1/common";
+import { crlEntryExtensionsHex } from "../../src/signer";
 import { type CertificatePageFilter, certificatePageQuery } from "../../src/store/certificate-page";
+import { crlEntriesDerSql } from "../../src/store/crl-entries-sql";
 import { CRL_ENTRIES_SQL } from "../../src/store/repositories/certificates";
 import { attrRequest } from "../certificates/helpers";
 import { createProfileRows, createRoot } from "../support/fixtures";
@@ -143,6 +145,14 @@ describe("flat reads on a filled inventory", () => {
       [
         "the CRL's entries",
         () => ({ sql: CRL_ENTRIES_SQL, params: [caId, new Date()] }),
+        /Index Only Scan using certificate_crl_entries_index/,
+      ],
+      [
+        "the CRL's entries, encoded in SQL",
+        () => ({
+          sql: crlEntriesDerSql(),
+          params: [caId, new Date(), JSON.stringify(crlEntryExtensionsHex())],
+        }),
         /Index Only Scan using certificate_crl_entries_index/,
       ],
     ])("%s", async (_name, query, expected) => {

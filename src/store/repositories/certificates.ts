@@ -3,6 +3,7 @@ import type {
   Certificate,
   CertificateFilter,
   CertificateRepository,
+  EncodedCrlEntries,
   ExpiringByProfile,
   PageQuery,
   RevokedEntry,
@@ -10,11 +11,16 @@ import type {
 } from "../../issuance/repositories";
 import type { RevocationReason } from "../../model/pki";
 import { readCertificatePage } from "../certificate-page";
+import { crlEntriesDerSql } from "../crl-entries-sql";
 import { CertificateEntity } from "../entities";
 import { withConnection } from "../prepared";
 import { fromRow, fromRows } from "../rows";
 
 const E = CertificateEntity;
+
+const CRL_ENTRIES_DER_SQL = crlEntriesDerSql();
+/** PostgreSQL's SQLSTATE for decode() of what is not hex. */
+const INVALID_PARAMETER_VALUE = "22023";
 
 /**
  * The revoked, unexpired certificates a CA issued: (CA id, thisUpdate), in the order of
@@ -113,6 +119,34 @@ export class OrmCertificateRepository implements CertificateRepository {
         throw err;
       }
     });
+  }
+
+  async revokedEntriesDer(
+    caId: string,
+    now: Date,
+    entryExtensions: Readonly<Record<string, string>>,
+  ): Promise<EncodedCrlEntries | null> {
+    // Not inside a transaction: a serial that is not hex fails the statement (crl-entries-sql.ts),
+    // which would abort the transaction the rows are then read in.
+    if (this.em().isInTransaction()) return null;
+    // One statement, no cursor: its result is a few rows of ~250 KB, each parsed as its bytes
+    // arrive, so other calls run between them.
+    let rows: Array<{ der: Buffer | null; n: number; ok: boolean }>;
+    try {
+      rows = await this.em()
+        .getConnection()
+        .execute(CRL_ENTRIES_DER_SQL, [caId, now, JSON.stringify(entryExtensions)]);
+    } catch (err) {
+      // A serial that is not hex (invalid_parameter_value, from decode): revokedIssuedBy reads
+      // the rows, and the signer says what is wrong. Anything else (an outage) is reported.
+      if ((err as { code?: string } | null)?.code === INVALID_PARAMETER_VALUE) return null;
+      throw err;
+    }
+    if (rows.some((r) => !r.ok || r.der === null)) return null;
+    return {
+      der: Buffer.concat(rows.map((r) => r.der as Buffer)),
+      count: rows.reduce((n, r) => n + r.n, 0),
+    };
   }
 
   async statusesIssuedBy(caId: string, serialNumbers: readonly string[]): Promise<SerialStatus[]> {

@@ -1,0 +1,269 @@
+/**
+ * Issue 14: a CRL's revokedCertificates entries encoded by PostgreSQL (src/store/crl-entries-sql.ts)
+ * are the bytes the signer writes for the same rows (signer/crl.ts): a CRL signed (Ed25519,
+ * deterministic) from the SQL's entries equals, byte for byte, the one signed from the rows;
+ * split into several chunks, the same entries; and every row the signer refuses (an invalid
+ * serial, REMOVE_FROM_CRL or an unknown reason, a time before 1950) is refused by the SQL too,
+ * so the server falls back to the rows and reports it (test/ca/crl.test.ts covers that path
+ * over gRPC).
+ *
+ * On PostgreSQL and on the embedded PGlite (what `make run` starts). The rows are in a
+ * temporary `certificate` table (a temporary table comes first in the search path): on
+ * PostgreSQL made from the migrated table, so with its column types; on PGlite with the same
+ * types written out.
+ */
+import { randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Client } from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RevocationReason } from "../../src/model/pki";
+import {
+  buildCrl,
+  crlEntryExtensionsHex,
+  newSerialNumber,
+  type RevokedEntry,
+  serialToHex,
+} from "../../src/signer";
+import type { Asn1 } from "../../src/signer/der";
+import forge from "../../src/signer/forge";
+import { crlEntriesDerSql } from "../../src/store/crl-entries-sql";
+import { startEmbeddedPostgres } from "../../src/store/embedded-postgres";
+import { KeyPool, makeRoot } from "../signer/helpers";
+import { createTestDatabase } from "../support/postgres";
+
+interface Row {
+  serial: string;
+  revokedAt: string;
+  reason: string | null;
+  caId?: string;
+  notAfter?: string;
+}
+
+const CA = randomUUID();
+const OTHER_CA = randomUUID();
+const FUTURE = "2126-01-01T00:00:00Z";
+const keys = new KeyPool();
+
+/** `?` placeholders (the ORM's) as $n (pg's). */
+const numbered = (sql: string) => {
+  let i = 0;
+  return sql.replace(/\?/g, () => `$${++i}`);
+};
+
+/** The entries of a SEQUENCE OF's content: each is shorter than 128 octets (one length octet). */
+function splitEntries(der: Buffer): string[] {
+  const out: string[] = [];
+  for (let at = 0; at < der.length; ) {
+    expect(der[at]).toBe(0x30);
+    const length = der[at + 1]!;
+    expect(length).toBeLessThan(128);
+    out.push(der.subarray(at, at + 2 + length).toString("hex"));
+    at += 2 + length;
+  }
+  return out;
+}
+
+/** The revokedCertificates entries of a CRL, as the signer wrote them. */
+function entriesOfCrl(der: Buffer): string[] {
+  const crl = forge.asn1.fromDer(forge.util.createBuffer(der.toString("binary")));
+  const tbs = (crl.value as Asn1[])[0]!.value as Asn1[];
+  // version, signature, issuer, thisUpdate, nextUpdate, revokedCertificates
+  return (tbs[5]!.value as Asn1[]).map((e) =>
+    Buffer.from(forge.asn1.toDer(e).getBytes(), "binary").toString("hex"),
+  );
+}
+
+interface Backend {
+  pg: Client;
+  /** Makes an empty temporary `certificate`. */
+  table: string;
+  stop(): Promise<void>;
+}
+
+const backends: Record<string, () => Promise<Backend>> = {
+  PostgreSQL: async () => {
+    const db = await createTestDatabase({ migrated: true });
+    const pg = new Client({ connectionString: db.url });
+    await pg.connect();
+    return {
+      pg,
+      table: `create temporary table certificate as
+        select ca_id, serial_number, revoked_at, revocation_reason, not_after from public.certificate limit 0`,
+      async stop() {
+        await pg.end();
+        await db.drop();
+      },
+    };
+  },
+  PGlite: async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "certmint-crl-sql-"));
+    const embedded = await startEmbeddedPostgres(dataDir);
+    const pg = new Client({ user: "postgres", database: "postgres", stream: embedded.stream });
+    await pg.connect();
+    return {
+      pg,
+      table: `create temporary table certificate (ca_id uuid, serial_number text,
+        revoked_at timestamptz, revocation_reason text, not_after timestamptz)`,
+      async stop() {
+        await pg.end();
+        await embedded.stop();
+        rmSync(dataDir, { recursive: true, force: true });
+      },
+    };
+  },
+};
+
+describe.each(Object.keys(backends))("CRL entries encoded in SQL on %s", (backendName) => {
+  let backend: Backend;
+  let pg: Client;
+  let issuer: Awaited<ReturnType<typeof makeRoot>>["issuer"];
+
+  beforeAll(async () => {
+    backend = await backends[backendName]!();
+    pg = backend.pg;
+    issuer = (await makeRoot(await keys.get("ED25519"), "SQL CRL CA")).issuer;
+  }, 120_000);
+  afterAll(async () => {
+    await backend?.stop();
+  });
+
+  /** The rows in a fresh temporary `certificate`, in this order. */
+  async function store(rows: Row[]) {
+    await pg.query("drop table if exists pg_temp.certificate");
+    await pg.query(backend.table);
+    for (const r of rows) {
+      await pg.query(
+        "insert into pg_temp.certificate (ca_id, serial_number, revoked_at, revocation_reason, not_after) values ($1, $2, $3, $4, $5)",
+        [r.caId ?? CA, r.serial, r.revokedAt, r.reason, r.notAfter ?? FUTURE],
+      );
+    }
+  }
+
+  /** The SQL's chunks for CA, or the error it failed with. */
+  async function encodeInSql(perChunk: number) {
+    try {
+      const res = await pg.query<{ der: Buffer | null; n: number; ok: boolean }>(
+        numbered(crlEntriesDerSql(perChunk)),
+        [CA, new Date(), JSON.stringify(crlEntryExtensionsHex())],
+      );
+      return res.rows;
+    } catch (err) {
+      return err as Error;
+    }
+  }
+
+  const crlOf = async (revoked: RevokedEntry[], encoded?: { der: Buffer; count: number }) =>
+    (
+      await buildCrl({
+        issuer,
+        signatureAlgorithm: "ED25519",
+        crlNumber: 7n,
+        thisUpdate: new Date("2026-12-02T00:00:00Z"),
+        nextUpdate: new Date("2026-12-03T00:00:00Z"),
+        revoked,
+        encoded,
+      })
+    ).der;
+
+  const asEntry = (r: Row): RevokedEntry => ({
+    serial: r.serial,
+    revokedAt: new Date(r.revokedAt),
+    reason: (r.reason ?? "UNSPECIFIED") as RevocationReason,
+  });
+
+  const reasons = Object.keys(crlEntryExtensionsHex());
+  const valid: Row[] = [
+    // The shortest serial; a time with microseconds (both sides keep the second).
+    { serial: "01", revokedAt: "2026-01-02T03:04:05.678901Z", reason: "KEY_COMPROMISE" },
+    // The last UTCTime second and the first GeneralizedTime one (RFC 5280 4.1.2.5).
+    { serial: "7f", revokedAt: "2049-12-31T23:59:59.999Z", reason: null },
+    { serial: "0080", revokedAt: "2050-01-01T00:00:00Z", reason: "CA_COMPROMISE" },
+    // The longest serials: 20 octets, with and without the leading zero octet.
+    { serial: `7f${"ab".repeat(19)}`, revokedAt: "1950-01-01T00:00:00Z", reason: "UNSPECIFIED" },
+    { serial: `00ff${"01".repeat(18)}`, revokedAt: "9999-12-31T23:59:59Z", reason: "SUPERSEDED" },
+    // Upper-case hex: the signer normalises it to the same octets.
+    { serial: "7FAB", revokedAt: "2026-06-01T00:00:00Z", reason: "AA_COMPROMISE" },
+    // Every reason an entry may carry, with certmint's own serials.
+    ...reasons.map((reason, i) => ({
+      serial: serialToHex(newSerialNumber()),
+      revokedAt: new Date(Date.UTC(2026, i, 1 + i, i, i, i)).toISOString(),
+      reason,
+    })),
+  ];
+  const notListed: Row[] = [
+    { serial: "0a", revokedAt: "2026-01-01T00:00:00Z", reason: "KEY_COMPROMISE", caId: OTHER_CA },
+    {
+      serial: "0b",
+      revokedAt: "2026-01-01T00:00:00Z",
+      reason: "KEY_COMPROMISE",
+      notAfter: "2026-01-02T00:00:00Z",
+    },
+  ];
+
+  it("writes the signer's bytes: the same CRL, byte for byte", async () => {
+    await store([...valid, ...notListed]);
+    const chunks = await encodeInSql(1_000);
+    if (chunks instanceof Error) throw chunks;
+    expect(chunks).toHaveLength(1);
+    expect(chunks[0]).toMatchObject({ n: valid.length, ok: true });
+    const fromSql = await crlOf([], { der: chunks[0]!.der!, count: chunks[0]!.n });
+    const fromRows = await crlOf(valid.map(asEntry));
+    expect(fromSql.toString("hex")).toBe(fromRows.toString("hex"));
+    expect(entriesOfCrl(fromRows)).toHaveLength(valid.length);
+  });
+
+  it("in several chunks, lists the same entries", async () => {
+    await store([...notListed, ...valid]);
+    const chunks = await encodeInSql(3);
+    if (chunks instanceof Error) throw chunks;
+    expect(chunks.length).toBe(Math.ceil(valid.length / 3));
+    expect(chunks.every((c) => c.ok)).toBe(true);
+    expect(chunks.reduce((n, c) => n + c.n, 0)).toBe(valid.length);
+    const fromSql = splitEntries(Buffer.concat(chunks.map((c) => c.der!)));
+    const fromRows = entriesOfCrl(await crlOf(valid.map(asEntry)));
+    expect([...fromSql].sort()).toEqual([...fromRows].sort());
+  });
+
+  it("lists nothing for a CA with no revoked, unexpired certificate", async () => {
+    await store(notListed);
+    expect(await encodeInSql(1_000)).toEqual([]);
+  });
+
+  it.each<[string, Row]>([
+    ["a zero serial", { serial: "00", revokedAt: "2026-01-01T00:00:00Z", reason: null }],
+    ["a leading zero octet", { serial: "0001", revokedAt: "2026-01-01T00:00:00Z", reason: null }],
+    ["a negative serial", { serial: "80", revokedAt: "2026-01-01T00:00:00Z", reason: null }],
+    [
+      "21 octets",
+      { serial: `01${"00".repeat(20)}`, revokedAt: "2026-01-01T00:00:00Z", reason: null },
+    ],
+    ["an odd hex length", { serial: "abc", revokedAt: "2026-01-01T00:00:00Z", reason: null }],
+    ["not hex", { serial: "zz", revokedAt: "2026-01-01T00:00:00Z", reason: null }],
+    ["an empty serial", { serial: "", revokedAt: "2026-01-01T00:00:00Z", reason: null }],
+    [
+      "REMOVE_FROM_CRL",
+      { serial: "01", revokedAt: "2026-01-01T00:00:00Z", reason: "REMOVE_FROM_CRL" },
+    ],
+    ["an unknown reason", { serial: "01", revokedAt: "2026-01-01T00:00:00Z", reason: "BOGUS" }],
+    ["a time before 1950", { serial: "01", revokedAt: "1949-12-31T23:59:59Z", reason: null }],
+  ])("refuses %s, as the signer does", async (_name, bad) => {
+    await store([...valid.slice(0, 4), bad]);
+    const chunks = await encodeInSql(1_000);
+    // Either the statement fails (decode of what is not hex: invalid_parameter_value, which
+    // the repository takes as "read the rows") or its chunk is not ok.
+    if (chunks instanceof Error) expect(chunks).toMatchObject({ code: "22023" });
+    else expect(chunks.some((c) => !c.ok)).toBe(true);
+    await expect(crlOf([...valid.slice(0, 4), bad].map(asEntry))).rejects.toMatchObject({
+      kind: "invalid_argument",
+    });
+  });
+
+  it("refuses hex with a space in it (decode skips whitespace)", async () => {
+    await store([{ serial: "ab cd", revokedAt: "2026-01-01T00:00:00Z", reason: null }]);
+    const chunks = await encodeInSql(1_000);
+    if (chunks instanceof Error) throw chunks;
+    expect(chunks.some((c) => !c.ok)).toBe(true);
+  });
+});
