@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import {
   alreadyExists,
   type FieldViolation,
@@ -9,6 +8,7 @@ import {
 import { parseCertificate } from "../../signer";
 import { changeRecord } from "../audit/record";
 import { type Call, PROFILE_SCOPED_ROLES, type Role } from "../call";
+import { newRowId } from "../common/ids";
 import { checkSlug, resolveRef } from "../common/refs";
 import {
   type AccessToken,
@@ -86,7 +86,7 @@ export async function createAccessToken(
   const secret = bound ? undefined : newTokenSecret();
   const now = deps.now();
   const token: AccessToken = {
-    id: randomUUID(),
+    id: newRowId(),
     slug: input.slug,
     description: input.description,
     role: input.role!,

@@ -1,6 +1,6 @@
-import { randomUUID } from "node:crypto";
 import type { CertmintError } from "../../errors";
 import type { Call } from "../call";
+import { newRowId } from "../common/ids";
 import type { AuditRecord } from "../repositories";
 
 /** The kinds of resource an audit record can name (proto AuditRecord.resource_type). */
@@ -39,7 +39,7 @@ export function auditRecordOf(
   now: Date,
 ): AuditRecord {
   return {
-    id: randomUUID(),
+    id: newRowId(),
     createdAt: now,
     actorId: call.actor.id,
     actorSlug: call.actor.slug,

@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import { failedPrecondition, invalidField } from "../../errors";
 import {
   canonicalNameConstraints,
@@ -8,6 +7,7 @@ import {
   newSerialNumber,
 } from "../../signer";
 import type { Call } from "../call";
+import { newRowId } from "../common/ids";
 import { resolveRef } from "../common/refs";
 import type { CaRepository, CertificateAuthority, CertificateAuthorityView } from "../repositories";
 import type { CaKeyring } from "./keyring";
@@ -72,7 +72,7 @@ export async function createIntermediateCa(
     ...publicationUrls(deps, parent.id),
   });
   // 4. One row, the key sealed, with its audit record.
-  const id = randomUUID();
+  const id = newRowId();
   return storeNewCa(
     deps.store,
     call,

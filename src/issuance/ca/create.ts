@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import {
   computeValidity,
   createCsr,
@@ -8,6 +7,7 @@ import {
   SoftwareSigner,
 } from "../../signer";
 import type { Call } from "../call";
+import { newRowId } from "../common/ids";
 import type { CertificateAuthorityView } from "../repositories";
 import type { CaKeyring } from "./keyring";
 import {
@@ -55,7 +55,7 @@ export async function createRootCa(
     issuer: { selfSigned: new SoftwareSigner(privateKey) },
   });
   // 4. One row, the key sealed before it reaches the database, with its audit record.
-  const id = randomUUID();
+  const id = newRowId();
   return storeNewCa(
     deps.store,
     call,
@@ -102,7 +102,7 @@ export async function createExternalCa(
     ca: { pathLength: input.maxPathLength },
   });
   const now = deps.now();
-  const id = randomUUID();
+  const id = newRowId();
   return storeNewCa(
     deps.store,
     call,

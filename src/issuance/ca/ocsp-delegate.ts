@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import type { SignatureAlgorithm } from "../../model/pki";
 import {
   type CaSigner,
@@ -8,6 +7,7 @@ import {
   SoftwareSigner,
   serialToHex,
 } from "../../signer";
+import { newRowId } from "../common/ids";
 import type { CertificateAuthority, OcspResponderRepository } from "../repositories";
 import type { CaKeyring } from "./keyring";
 import { caIssuer } from "./load";
@@ -64,7 +64,7 @@ export class DelegatedResponders {
     const limit = now.getTime() + RESPONDER_LIFETIME_SECONDS * 1000;
     const notAfter = new Date(Math.min(limit, ca.notAfter?.getTime() ?? limit));
     const serial = newSerialNumber();
-    const id = randomUUID();
+    const id = newRowId();
     const responders = this.deps.store.ocspResponders;
     await responders.recordIntent({
       id,

@@ -1,8 +1,8 @@
-import { randomUUID } from "node:crypto";
 import type { CertmintError } from "../../errors";
 import { newSerialNumber, serialToHex } from "../../signer";
 import { changeRecord, forgetChangeRecord } from "../audit/record";
 import type { Call } from "../call";
+import { newRowId } from "../common/ids";
 import type { IssuanceObserver } from "../observer";
 import type {
   CertificateRequest,
@@ -122,7 +122,7 @@ export function newRequest(
   extra: { serial?: string | null; error?: CertmintError },
 ): CertificateRequest {
   return {
-    id: randomUUID(),
+    id: newRowId(),
     profileId: plan.profile.id,
     caller: who.caller,
     idempotencyKey: who.idempotencyKey ?? null,

@@ -1,7 +1,7 @@
-import { randomUUID } from "node:crypto";
 import { exportPrivateKeyPem, issueCertificate, SoftwareSigner } from "../../signer";
 import { caIssuer } from "../ca/load";
 import { publicationUrls } from "../ca/publication-urls";
+import { newRowId } from "../common/ids";
 import { DEFAULT_GENERATED_KEY_REPLAY_SECONDS, type IssuanceDeps } from "../deps";
 import type { Certificate, CertificateRequest, IssuedRequest } from "../repositories";
 import { type CertifiedKey, certificateKeyAad, requestKeyAad } from "./keys";
@@ -53,7 +53,7 @@ export async function sign(
     issuer: plan.ca ? caIssuer(deps, plan.ca) : { selfSigned: new SoftwareSigner(privateKey!) },
     ...(plan.ca ? publicationUrls(deps, plan.ca.id) : {}),
   });
-  const id = randomUUID();
+  const id = newRowId();
   const now = deps.now();
   const chainPem = plan.ca ? [plan.ca.certificatePem!, ...plan.ca.chainPem] : [issued.pem];
   const commonName = plan.subject.attributes.find((a) => a.type === "COMMON_NAME")?.value ?? "";

@@ -1,7 +1,7 @@
-import { randomUUID } from "node:crypto";
 import { alreadyExists } from "../../errors";
 import { changeRecord } from "../audit/record";
 import type { Call } from "../call";
+import { newRowId } from "../common/ids";
 import { checkSlug } from "../common/refs";
 import {
   type AuditRepository,
@@ -39,7 +39,7 @@ export async function createPolicy(
   if (await deps.store.policies.slugTaken(input.slug)) throw slugTaken(input.slug);
   const now = deps.now();
   const policy: CertificatePolicy = {
-    id: randomUUID(),
+    id: newRowId(),
     slug: input.slug,
     description: input.description,
     spec: structuredClone(compiled.spec),

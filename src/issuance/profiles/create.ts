@@ -1,7 +1,7 @@
-import { randomUUID } from "node:crypto";
 import { alreadyExists } from "../../errors";
 import { changeRecord } from "../audit/record";
 import type { Call } from "../call";
+import { newRowId } from "../common/ids";
 import { checkSlug } from "../common/refs";
 import {
   type AuditRepository,
@@ -42,7 +42,7 @@ export async function createProfile(
       const checked = await checkProfile(tx, input);
       const now = deps.now();
       const profile: CertificateProfile = {
-        id: randomUUID(),
+        id: newRowId(),
         slug: input.slug,
         ...checked,
         version: 1,
