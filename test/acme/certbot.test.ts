@@ -12,7 +12,19 @@ import { type AcmeServer, startAcmeServer, stateDir, verifyBundle } from "./help
  */
 const CERTBOT = process.env.CERTBOT ?? join(ROOT, ".tools", "certbot", "bin", "certbot");
 
+/**
+ * Runs certbot; on a failure its output ends with the tail of certbot's own log (each ACME
+ * request, response and poll, with times), so a failure seen once on a busy machine can be read
+ * afterwards (a renewal once ran into certbot's 90 s polling deadline under scripts/busy).
+ */
 function certbot(args: string[], caFile: string): Promise<{ code: number; output: string }> {
+  const logsDir = args[args.indexOf("--logs-dir") + 1];
+  const withLog = (code: number, output: string) => {
+    const file = logsDir && join(logsDir, "letsencrypt.log");
+    if (code === 0 || !file || !existsSync(file)) return output;
+    const tail = readFileSync(file, "utf8").split("\n").slice(-150).join("\n");
+    return `${output}\n--- the end of ${file}:\n${tail}`;
+  };
   return new Promise((resolve, reject) => {
     const child = spawn(CERTBOT, args, {
       stdio: ["ignore", "pipe", "pipe"],
@@ -27,7 +39,7 @@ function certbot(args: string[], caFile: string): Promise<{ code: number; output
       output += d;
     });
     child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? 1, output }));
+    child.on("close", (code) => resolve({ code: code ?? 1, output: withLog(code ?? 1, output) }));
   });
 }
 
