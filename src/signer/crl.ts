@@ -41,7 +41,7 @@ export interface RevokedEntry {
 
 /**
  * revokedCertificates entries already encoded elsewhere, each exactly as revokedEntries writes
- * it (the store writes them in SQL for a long CRL: src/store/crl-entries-sql.ts), listed before
+ * it (the store keeps them for a long CRL: src/store/crl-entries-sql.ts), listed before
  * `revoked`. Whoever encodes them has checked what revokedEntries checks: valid serials listed
  * once, known reasons other than REMOVE_FROM_CRL, times within 1950-9999.
  */
@@ -75,10 +75,7 @@ function reasonCodeExtension(reason: RevocationReason): Asn1 {
   return extension(EXT.crlReason, false, value);
 }
 
-/**
- * DER of each reason's crlEntryExtensions (5.3.1), encoded once; what an entry with this reason
- * ends with (none for UNSPECIFIED: see revokedEntries).
- */
+/** DER of each reason's crlEntryExtensions (5.3.1), encoded once. */
 const reasonExtensionsDer = new Map<RevocationReason, Buffer>();
 function reasonExtensions(reason: RevocationReason): Buffer {
   let der = reasonExtensionsDer.get(reason);
@@ -87,24 +84,6 @@ function reasonExtensions(reason: RevocationReason): Buffer {
     reasonExtensionsDer.set(reason, der);
   }
   return der;
-}
-
-/**
- * What an entry revoked for each reason ends with, in hex, for whoever encodes entries
- * elsewhere (EncodedRevokedEntries): nothing for UNSPECIFIED, and no REMOVE_FROM_CRL, as in
- * revokedEntries.
- */
-let entryEndings: Readonly<Record<string, string>> | undefined;
-export function crlEntryExtensionsHex(): Readonly<Record<string, string>> {
-  if (!entryEndings) {
-    const endings: Record<string, string> = {};
-    for (const reason of Object.keys(REVOCATION_REASONS) as RevocationReason[]) {
-      if (reason === "REMOVE_FROM_CRL") continue;
-      endings[reason] = reason === "UNSPECIFIED" ? "" : reasonExtensions(reason).toString("hex");
-    }
-    entryEndings = Object.freeze(endings);
-  }
-  return entryEndings;
 }
 
 /**

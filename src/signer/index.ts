@@ -25,7 +25,6 @@ export { CaCertificateSet } from "./chain";
 export {
   type BuildCrlInput,
   buildCrl,
-  crlEntryExtensionsHex,
   crlPem,
   crlPemLength,
   type EncodedRevokedEntries,

@@ -1,16 +1,18 @@
 /**
- * Issue 14: a CRL's revokedCertificates entries encoded by PostgreSQL (src/store/crl-entries-sql.ts)
- * are the bytes the signer writes for the same rows (signer/crl.ts): a CRL signed (Ed25519,
- * deterministic) from the SQL's entries equals, byte for byte, the one signed from the rows;
- * split into several chunks, the same entries; and every row the signer refuses (an invalid
- * serial, REMOVE_FROM_CRL or an unknown reason, a time before 1950) is refused by the SQL too,
- * so the server falls back to the rows and reports it (test/ca/crl.test.ts covers that path
- * over gRPC).
+ * Issue 14: each revoked certificate's CRL entry is kept as DER by PostgreSQL (the trigger and
+ * function of migrations/Migration20261202180000CrlEntries.ts, read by
+ * src/store/crl-entries-sql.ts), and is the bytes the signer writes for the same row
+ * (signer/crl.ts): a CRL signed (Ed25519, deterministic) from the kept entries equals, byte for
+ * byte, the one signed from the rows; read in several chunks, the same entries; every row the
+ * signer refuses or normalises (an invalid serial, REMOVE_FROM_CRL or an unknown reason, a time
+ * before 1950) has no entry, so the server falls back to the rows and the signer reports it
+ * (test/ca/crl.test.ts covers that path over gRPC). The entry follows the row: written when a
+ * certificate is revoked by an update, rewritten when its reason changes, and filled in by the
+ * migration for rows revoked before it ran.
  *
- * On PostgreSQL and on the embedded PGlite (what `make run` starts). The rows are in a
- * temporary `certificate` table (a temporary table comes first in the search path): on
- * PostgreSQL made from the migrated table, so with its column types; on PGlite with the same
- * types written out.
+ * On PostgreSQL and on the embedded PGlite (what `make run` starts), each on a database where
+ * `certificate` has only the columns an entry is made of, and the migration's own statements
+ * are run on it.
  */
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -18,18 +20,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { RevocationReason } from "../../src/model/pki";
-import {
-  buildCrl,
-  crlEntryExtensionsHex,
-  newSerialNumber,
-  type RevokedEntry,
-  serialToHex,
-} from "../../src/signer";
+import { REVOCATION_REASONS, type RevocationReason } from "../../src/model/pki";
+import { buildCrl, newSerialNumber, type RevokedEntry, serialToHex } from "../../src/signer";
 import type { Asn1 } from "../../src/signer/der";
 import forge from "../../src/signer/forge";
 import { crlEntriesDerSql } from "../../src/store/crl-entries-sql";
 import { startEmbeddedPostgres } from "../../src/store/embedded-postgres";
+import { Migration20261202180000CrlEntries } from "../../src/store/migrations/Migration20261202180000CrlEntries";
 import { KeyPool, makeRoot } from "../signer/helpers";
 import { createTestDatabase } from "../support/postgres";
 
@@ -77,20 +74,16 @@ function entriesOfCrl(der: Buffer): string[] {
 
 interface Backend {
   pg: Client;
-  /** Makes an empty temporary `certificate`. */
-  table: string;
   stop(): Promise<void>;
 }
 
 const backends: Record<string, () => Promise<Backend>> = {
   PostgreSQL: async () => {
-    const db = await createTestDatabase({ migrated: true });
+    const db = await createTestDatabase();
     const pg = new Client({ connectionString: db.url });
     await pg.connect();
     return {
       pg,
-      table: `create temporary table certificate as
-        select ca_id, serial_number, revoked_at, revocation_reason, not_after from public.certificate limit 0`,
       async stop() {
         await pg.end();
         await db.drop();
@@ -104,8 +97,6 @@ const backends: Record<string, () => Promise<Backend>> = {
     await pg.connect();
     return {
       pg,
-      table: `create temporary table certificate (ca_id uuid, serial_number text,
-        revoked_at timestamptz, revocation_reason text, not_after timestamptz)`,
       async stop() {
         await pg.end();
         await embedded.stop();
@@ -115,7 +106,14 @@ const backends: Record<string, () => Promise<Backend>> = {
   },
 };
 
-describe.each(Object.keys(backends))("CRL entries encoded in SQL on %s", (backendName) => {
+/** The migration's statements, in order (it runs them in one transaction). */
+async function migrationSql(): Promise<string[]> {
+  const migration = new Migration20261202180000CrlEntries(undefined as never, undefined as never);
+  await migration.up();
+  return migration.getQueries().map(String);
+}
+
+describe.each(Object.keys(backends))("CRL entries kept as DER on %s", (backendName) => {
   let backend: Backend;
   let pg: Client;
   let issuer: Awaited<ReturnType<typeof makeRoot>>["issuer"];
@@ -129,16 +127,30 @@ describe.each(Object.keys(backends))("CRL entries encoded in SQL on %s", (backen
     await backend?.stop();
   });
 
-  /** The rows in a fresh temporary `certificate`, in this order. */
-  async function store(rows: Row[]) {
-    await pg.query("drop table if exists pg_temp.certificate");
-    await pg.query(backend.table);
-    for (const r of rows) {
-      await pg.query(
-        "insert into pg_temp.certificate (ca_id, serial_number, revoked_at, revocation_reason, not_after) values ($1, $2, $3, $4, $5)",
-        [r.caId ?? CA, r.serial, r.revokedAt, r.reason, r.notAfter ?? FUTURE],
-      );
-    }
+  const insert = (r: Row) =>
+    pg.query(
+      "insert into certificate (ca_id, serial_number, revoked_at, revocation_reason, not_after) values ($1, $2, $3, $4, $5)",
+      [r.caId ?? CA, r.serial, r.revokedAt, r.reason, r.notAfter ?? FUTURE],
+    );
+
+  /**
+   * A fresh `certificate` (the columns an entry is made of, with their types, and the CRL index
+   * as the migration before this one left it) holding `before`, then the migration, then `rows`.
+   */
+  async function store(rows: Row[], before: Row[] = []) {
+    await pg.query("drop table if exists certificate cascade");
+    await pg.query(`drop function if exists "certmint_certificate_crl_entry"() cascade`);
+    await pg.query(`drop function if exists "certmint_crl_entry"(text, timestamptz, text)`);
+    await pg.query(`create table certificate (ca_id uuid, serial_number text,
+      revoked_at timestamptz, revocation_reason text, not_after timestamptz)`);
+    await pg.query(
+      `create index "certificate_crl_entries_index" on "certificate" ("ca_id", "not_after") include ("serial_number", "revoked_at", "revocation_reason") where "revoked_at" is not null`,
+    );
+    for (const r of before) await insert(r);
+    await pg.query("begin");
+    for (const sql of await migrationSql()) await pg.query(sql);
+    await pg.query("commit");
+    for (const r of rows) await insert(r);
   }
 
   /** The SQL's chunks for CA, or the error it failed with. */
@@ -146,7 +158,7 @@ describe.each(Object.keys(backends))("CRL entries encoded in SQL on %s", (backen
     try {
       const res = await pg.query<{ der: Buffer | null; n: number; ok: boolean }>(
         numbered(crlEntriesDerSql(perChunk)),
-        [CA, new Date(), JSON.stringify(crlEntryExtensionsHex())],
+        [CA, new Date()],
       );
       return res.rows;
     } catch (err) {
@@ -173,7 +185,7 @@ describe.each(Object.keys(backends))("CRL entries encoded in SQL on %s", (backen
     reason: (r.reason ?? "UNSPECIFIED") as RevocationReason,
   });
 
-  const reasons = Object.keys(crlEntryExtensionsHex());
+  const reasons = Object.keys(REVOCATION_REASONS).filter((r) => r !== "REMOVE_FROM_CRL");
   const valid: Row[] = [
     // The shortest serial; a time with microseconds (both sides keep the second).
     { serial: "01", revokedAt: "2026-01-02T03:04:05.678901Z", reason: "KEY_COMPROMISE" },
@@ -183,8 +195,6 @@ describe.each(Object.keys(backends))("CRL entries encoded in SQL on %s", (backen
     // The longest serials: 20 octets, with and without the leading zero octet.
     { serial: `7f${"ab".repeat(19)}`, revokedAt: "1950-01-01T00:00:00Z", reason: "UNSPECIFIED" },
     { serial: `00ff${"01".repeat(18)}`, revokedAt: "9999-12-31T23:59:59Z", reason: "SUPERSEDED" },
-    // Upper-case hex: the signer normalises it to the same octets.
-    { serial: "7FAB", revokedAt: "2026-06-01T00:00:00Z", reason: "AA_COMPROMISE" },
     // Every reason an entry may carry, with certmint's own serials.
     ...reasons.map((reason, i) => ({
       serial: serialToHex(newSerialNumber()),
@@ -231,6 +241,38 @@ describe.each(Object.keys(backends))("CRL entries encoded in SQL on %s", (backen
     expect(await encodeInSql(1_000)).toEqual([]);
   });
 
+  /** The chunks, which must be ok, as one CRL's entries compared with the signer's. */
+  async function expectSignerEntries(expected: Row[]) {
+    const chunks = await encodeInSql(1_000);
+    if (chunks instanceof Error) throw chunks;
+    expect(chunks.every((c) => c.ok)).toBe(true);
+    const fromSql = await crlOf([], {
+      der: Buffer.concat(chunks.map((c) => c.der!)),
+      count: chunks.reduce((n, c) => n + c.n, 0),
+    });
+    expect(fromSql.toString("hex")).toBe((await crlOf(expected.map(asEntry))).toString("hex"));
+  }
+
+  it("follows the row: revoked by an update, its reason changed, revoked before the migration", async () => {
+    const [early, revokedLater, changed] = valid;
+    // Revoked before the migration ran: the migration fills its entry in.
+    await store([], [early!]);
+    await expectSignerEntries([early!]);
+    // Issued, then revoked by an update, as RevokeCertificate does.
+    await insert({ ...revokedLater!, revokedAt: null as unknown as string, reason: null });
+    await pg.query(
+      "update certificate set revoked_at = $1, revocation_reason = $2 where serial_number = $3",
+      [revokedLater!.revokedAt, revokedLater!.reason, revokedLater!.serial],
+    );
+    // Its reason changed afterwards (plain SQL): the entry is written again.
+    await insert(changed!);
+    await pg.query(
+      "update certificate set revocation_reason = 'KEY_COMPROMISE' where serial_number = $1",
+      [changed!.serial],
+    );
+    await expectSignerEntries([early!, revokedLater!, { ...changed!, reason: "KEY_COMPROMISE" }]);
+  });
+
   it.each<[string, Row]>([
     ["a zero serial", { serial: "00", revokedAt: "2026-01-01T00:00:00Z", reason: null }],
     ["a leading zero octet", { serial: "0001", revokedAt: "2026-01-01T00:00:00Z", reason: null }],
@@ -248,22 +290,26 @@ describe.each(Object.keys(backends))("CRL entries encoded in SQL on %s", (backen
     ],
     ["an unknown reason", { serial: "01", revokedAt: "2026-01-01T00:00:00Z", reason: "BOGUS" }],
     ["a time before 1950", { serial: "01", revokedAt: "1949-12-31T23:59:59Z", reason: null }],
-  ])("refuses %s, as the signer does", async (_name, bad) => {
+  ])("keeps no entry for %s, which the signer refuses", async (_name, bad) => {
     await store([...valid.slice(0, 4), bad]);
     const chunks = await encodeInSql(1_000);
-    // Either the statement fails (decode of what is not hex: invalid_parameter_value, which
-    // the repository takes as "read the rows") or its chunk is not ok.
-    if (chunks instanceof Error) expect(chunks).toMatchObject({ code: "22023" });
-    else expect(chunks.some((c) => !c.ok)).toBe(true);
+    if (chunks instanceof Error) throw chunks;
+    expect(chunks.some((c) => !c.ok)).toBe(true);
     await expect(crlOf([...valid.slice(0, 4), bad].map(asEntry))).rejects.toMatchObject({
       kind: "invalid_argument",
     });
   });
 
-  it("refuses hex with a space in it (decode skips whitespace)", async () => {
-    await store([{ serial: "ab cd", revokedAt: "2026-01-01T00:00:00Z", reason: null }]);
-    const chunks = await encodeInSql(1_000);
-    if (chunks instanceof Error) throw chunks;
-    expect(chunks.some((c) => !c.ok)).toBe(true);
-  });
+  it.each<[string, string]>([
+    ["upper-case hex", "7FAB"],
+    ["hex with a space in it", "7f ab"],
+  ])(
+    "keeps no entry for a serial in %s, which the signer reads (its own way)",
+    async (_name, serial) => {
+      await store([{ serial, revokedAt: "2026-01-01T00:00:00Z", reason: null }]);
+      const chunks = await encodeInSql(1_000);
+      if (chunks instanceof Error) throw chunks;
+      expect(chunks.some((c) => !c.ok)).toBe(true);
+    },
+  );
 });

@@ -16,7 +16,6 @@ import {
   ListCertificatesRequest,
 } from "../../gen/ts/certmint/v1/certificate_service";
 import { RevocationReason } from "../../gen/ts/certmint/v1/common";
-import { crlEntryExtensionsHex } from "../../src/signer";
 import { type CertificatePageFilter, certificatePageQuery } from "../../src/store/certificate-page";
 import { crlEntriesDerSql } from "../../src/store/crl-entries-sql";
 import { CRL_ENTRIES_SQL } from "../../src/store/repositories/certificates";
@@ -148,11 +147,8 @@ describe("flat reads on a filled inventory", () => {
         /Index Only Scan using certificate_crl_entries_index/,
       ],
       [
-        "the CRL's entries, encoded in SQL",
-        () => ({
-          sql: crlEntriesDerSql(),
-          params: [caId, new Date(), JSON.stringify(crlEntryExtensionsHex())],
-        }),
+        "the CRL's entries, kept as DER",
+        () => ({ sql: crlEntriesDerSql(), params: [caId, new Date()] }),
         /Index Only Scan using certificate_crl_entries_index/,
       ],
     ])("%s", async (_name, query, expected) => {

@@ -1,5 +1,5 @@
 import { failedPrecondition } from "../../errors";
-import { buildCrl, crlEntryExtensionsHex, type EncodedRevokedEntries } from "../../signer";
+import { buildCrl, type EncodedRevokedEntries } from "../../signer";
 import { resolveRef } from "../common/refs";
 import type { IssuanceObserver } from "../observer";
 import type { CaRepository, CertificateRepository, RevokedEntry } from "../repositories";
@@ -32,7 +32,7 @@ export interface CrlDeps {
 }
 
 /**
- * The CA's revoked leaves as CRL entries encoded by the store, when it can (issue 14: a long
+ * The CA's revoked leaves as CRL entries kept by the store, when it has them (issue 14: a long
  * CRL's rows never become objects in the server); undefined when it cannot, or when a revoked
  * subordinate CA shares a serial with a revoked leaf: the entries then go through buildCrl,
  * which checks every one and refuses a serial listed twice.
@@ -45,7 +45,7 @@ async function encodedLeaves(
 ): Promise<EncodedRevokedEntries | undefined> {
   const certificates = deps.store.certificates;
   if (!certificates.revokedEntriesDer) return undefined;
-  const encoded = await certificates.revokedEntriesDer(caId, thisUpdate, crlEntryExtensionsHex());
+  const encoded = await certificates.revokedEntriesDer(caId, thisUpdate);
   if (!encoded) return undefined;
   if (subordinates.length > 0) {
     const shared = await certificates.statusesIssuedBy(

@@ -95,19 +95,14 @@ export interface CertificateRepository {
   /** Certificates of this CA that are revoked and not expired at `now`, soonest expiry first. */
   revokedIssuedBy(caId: string, now: Date): Promise<RevokedEntry[]>;
   /**
-   * revokedIssuedBy's certificates as a CRL's revokedCertificates entries, encoded by the store
-   * (RFC 5280 5.1.2.6, byte for byte as signer/crl.ts writes them; an entry whose reason is R
-   * ends with `entryExtensions[R]`, hex), or null when one of them cannot be encoded there (an
-   * invalid serial or time, an unknown reason or REMOVE_FROM_CRL): revokedIssuedBy's entries
-   * then go to buildCrl, which says what is wrong. Optional: a store without it serves
+   * revokedIssuedBy's certificates as a CRL's revokedCertificates entries, kept by the store
+   * (RFC 5280 5.1.2.6, byte for byte as signer/crl.ts writes them), or null when one of them
+   * has none (an invalid serial or time, an unknown reason or REMOVE_FROM_CRL): revokedIssuedBy's
+   * entries then go to buildCrl, which says what is wrong. Optional: a store without it serves
    * revokedIssuedBy alone. Why: a CRL of 10^5 entries read as rows and encoded in the server
    * held its event loop (issue 14).
    */
-  revokedEntriesDer?(
-    caId: string,
-    now: Date,
-    entryExtensions: Readonly<Record<string, string>>,
-  ): Promise<EncodedCrlEntries | null>;
+  revokedEntriesDer?(caId: string, now: Date): Promise<EncodedCrlEntries | null>;
   /** The certificates this CA issued that have one of these serials. */
   statusesIssuedBy(caId: string, serialNumbers: readonly string[]): Promise<SerialStatus[]>;
   countIssuedBy(caId: string): Promise<number>;

@@ -10,6 +10,7 @@ import { Migration20261202110000OcspResponder } from "./Migration20261202110000O
 import { Migration20261202120000Acme } from "./Migration20261202120000Acme";
 import { Migration20261202130000FlatReads } from "./Migration20261202130000FlatReads";
 import { Migration20261202170000NameSearchGist } from "./Migration20261202170000NameSearchGist";
+import { Migration20261202180000CrlEntries } from "./Migration20261202180000CrlEntries";
 
 /**
  * Every migration, in order. Listed explicitly (not discovered on disk) so the same list
@@ -36,4 +37,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: "Migration20261202120000Acme", class: Migration20261202120000Acme },
   { name: "Migration20261202130000FlatReads", class: Migration20261202130000FlatReads },
   { name: "Migration20261202170000NameSearchGist", class: Migration20261202170000NameSearchGist },
+  { name: "Migration20261202180000CrlEntries", class: Migration20261202180000CrlEntries },
 ];

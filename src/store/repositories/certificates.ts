@@ -19,8 +19,6 @@ import { fromRow, fromRows } from "../rows";
 const E = CertificateEntity;
 
 const CRL_ENTRIES_DER_SQL = crlEntriesDerSql();
-/** PostgreSQL's SQLSTATE for decode() of what is not hex. */
-const INVALID_PARAMETER_VALUE = "22023";
 
 /**
  * The revoked, unexpired certificates a CA issued: (CA id, thisUpdate), in the order of
@@ -121,27 +119,17 @@ export class OrmCertificateRepository implements CertificateRepository {
     });
   }
 
-  async revokedEntriesDer(
-    caId: string,
-    now: Date,
-    entryExtensions: Readonly<Record<string, string>>,
-  ): Promise<EncodedCrlEntries | null> {
-    // Not inside a transaction: a serial that is not hex fails the statement (crl-entries-sql.ts),
-    // which would abort the transaction the rows are then read in.
-    if (this.em().isInTransaction()) return null;
+  async revokedEntriesDer(caId: string, now: Date): Promise<EncodedCrlEntries | null> {
     // One statement, no cursor: its result is a few rows of ~250 KB, each parsed as its bytes
-    // arrive, so other calls run between them.
-    let rows: Array<{ der: Buffer | null; n: number; ok: boolean }>;
-    try {
-      rows = await this.em()
-        .getConnection()
-        .execute(CRL_ENTRIES_DER_SQL, [caId, now, JSON.stringify(entryExtensions)]);
-    } catch (err) {
-      // A serial that is not hex (invalid_parameter_value, from decode): revokedIssuedBy reads
-      // the rows, and the signer says what is wrong. Anything else (an outage) is reported.
-      if ((err as { code?: string } | null)?.code === INVALID_PARAMETER_VALUE) return null;
-      throw err;
-    }
+    // arrive, so other calls run between them (crl-entries-sql.ts).
+    const rows = await this.em()
+      .getConnection()
+      .execute<Array<{ der: Buffer | null; n: number; ok: boolean }>>(
+        CRL_ENTRIES_DER_SQL,
+        [caId, now],
+        "all",
+        this.em().getTransactionContext(),
+      );
     if (rows.some((r) => !r.ok || r.der === null)) return null;
     return {
       der: Buffer.concat(rows.map((r) => r.der as Buffer)),
