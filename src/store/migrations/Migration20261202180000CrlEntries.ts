@@ -19,6 +19,10 @@ import { Migration } from "@mikro-orm/migrations";
  *   it cannot disagree with them. Not revoked: the trigger does not run (issuance pays
  *   nothing).
  * - the CRL index includes it, so a CRL is read from the index alone.
+ *
+ * On an existing inventory the backfill rewrites every revoked row: 12.9 s for 10^5 revoked
+ * among 10^6 certificates, and 1.0 s for the index, on the 2-core bench machine (bench/scale's
+ * filler), with the certificate table held by the migration's transaction meanwhile.
  */
 export class Migration20261202180000CrlEntries extends Migration {
   override async up(): Promise<void> {
