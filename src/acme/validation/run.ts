@@ -1,4 +1,9 @@
-import type { AccountRow, AuthorizationRow, ChallengeRow } from "../../issuance/repositories";
+import type {
+  AccountRow,
+  AuthorizationRow,
+  ChallengeResult,
+  ChallengeRow,
+} from "../../issuance/repositories";
 import type { AcmeContext } from "../context";
 import { AcmeProblem, problemOfDomainError } from "../problem";
 import { identifierOf } from "../views";
@@ -7,16 +12,52 @@ import { validateHttp01 } from "./http01";
 import { validateTlsAlpn01 } from "./tls-alpn01";
 
 /**
+ * Waits before each new attempt to record a validation's outcome, ms (under 8 s in all, within
+ * the shutdown grace, which waits for running validations).
+ */
+export const RECORD_RETRY_DELAYS_MS: readonly number[] = [250, 500, 1_000, 2_000, 4_000];
+
+/**
  * Validates one challenge (RFC 8555 7.5.1) and records the outcome on the challenge, its
  * authorization and its order. Runs after the response to the client (which polls); a crash
  * meanwhile leaves the challenge "processing", and the authorization expires with its order.
+ *
+ * Validating and recording fail apart: a database error while recording a valid outcome is not
+ * a failed validation (it used to be recorded as one, serverInternal), and a recording that
+ * fails is tried again (RECORD_RETRY_DELAYS_MS; the record is the same each time, and the
+ * statements only move what is still pending), so a passing database fault does not leave the
+ * challenge "processing" until its order expires while the client polls.
  */
 export async function runValidation(
   ctx: AcmeContext,
   challenge: ChallengeRow,
   authorization: AuthorizationRow,
   account: AccountRow,
+  retryDelaysMs: readonly number[] = RECORD_RETRY_DELAYS_MS,
 ): Promise<void> {
+  const result = await validate(ctx, challenge, authorization, account);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await ctx.store.acme.finishChallenge(challenge, result, ctx.deps.now());
+      return;
+    } catch (err) {
+      const delay = retryDelaysMs[attempt];
+      if (delay === undefined) throw err;
+      ctx.logger.warn(
+        { err, challenge: challenge.id, attempt: attempt + 1 },
+        "ACME: recording a validation's outcome failed; trying again",
+      );
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+}
+
+async function validate(
+  ctx: AcmeContext,
+  challenge: ChallengeRow,
+  authorization: AuthorizationRow,
+  account: AccountRow,
+): Promise<ChallengeResult> {
   // RFC 8555 8.1: token "." base64url(JWK thumbprint of the account key).
   const keyAuthorization = `${challenge.token}.${account.key_thumbprint}`;
   const identifier = identifierOf(authorization);
@@ -44,16 +85,12 @@ export async function runValidation(
         await validateDns01(ctx.targets, identifier.value, keyAuthorization);
         break;
     }
-    await ctx.store.acme.finishChallenge(challenge, { valid: true }, ctx.deps.now());
+    return { valid: true };
   } catch (err) {
     const problem = err instanceof AcmeProblem ? err : problemOfDomainError(err);
     if (!(err instanceof AcmeProblem)) {
       ctx.logger.error({ err, challenge: challenge.id }, "ACME validation failed unexpectedly");
     }
-    await ctx.store.acme.finishChallenge(
-      challenge,
-      { valid: false, error: { ...problem.document(), identifier } },
-      ctx.deps.now(),
-    );
+    return { valid: false, error: { ...problem.document(), identifier } };
   }
 }
