@@ -198,6 +198,16 @@ function printTable(stages: Stage[]): void {
     (s) => s.reads.listExpiry.p50,
   );
   row(
+    "the same pages in the BASIC view (no PEMs), p50 / p99 ms",
+    (s) => pair(s.reads.listExpiryBasic),
+    (s) => s.reads.listExpiryBasic.p50,
+  );
+  row(
+    "bytes of one such page, FULL / BASIC",
+    (s) =>
+      `${(s.reads.pageBytes.full / 1024).toFixed(1)} / ${(s.reads.pageBytes.basic / 1024).toFixed(1)} KiB`,
+  );
+  row(
     "GetCertificate by serial, p50 / p99 ms",
     (s) => pair(s.reads.getBySerial),
     (s) => s.reads.getBySerial.p50,

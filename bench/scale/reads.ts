@@ -10,7 +10,9 @@ import { CertificateAuthorityServiceClient } from "../../gen/ts/certmint/v1/cert
 import {
   CertificateServiceClient,
   CertificateStatus,
+  CertificateView,
   ListCertificatesRequest,
+  ListCertificatesResponse,
 } from "../../gen/ts/certmint/v1/certificate_service";
 import { RevocationReason } from "../../gen/ts/certmint/v1/common";
 import { bearer, call } from "../common/certmint";
@@ -44,6 +46,10 @@ export interface CrlFigures {
 
 export interface ReadFigures {
   listExpiry: Latency;
+  /** The same pages in the BASIC view (no PEMs). */
+  listExpiryBasic: Latency;
+  /** Bytes of one such page's answer (protobuf), FULL and BASIC. */
+  pageBytes: { full: number; basic: number };
   getBySerial: Latency;
   crl: CrlFigures;
   nameContains: Latency;
@@ -142,6 +148,15 @@ export async function measureReads(t: ReadTarget): Promise<ReadFigures> {
       );
 
     const listExpiry = await timeCalls(30, 10, () => list({ expiresBefore: bound }));
+    const listExpiryBasic = await timeCalls(30, 10, () =>
+      list({ expiresBefore: bound, view: CertificateView.CERTIFICATE_VIEW_BASIC }),
+    );
+    const bytesOf = async (view: CertificateView) =>
+      ListCertificatesResponse.encode(await list({ expiresBefore: bound, view })).finish().length;
+    const pageBytes = {
+      full: await bytesOf(CertificateView.CERTIFICATE_VIEW_FULL),
+      basic: await bytesOf(CertificateView.CERTIFICATE_VIEW_BASIC),
+    };
     const getBySerial = await timeCalls(100, 10, (i) =>
       call(certs, "getCertificate", { certificate: sample[i % sample.length]!.serial_number }),
     );
@@ -161,6 +176,8 @@ export async function measureReads(t: ReadTarget): Promise<ReadFigures> {
     const deepPages = await measureDeepPages(certs, total);
     return {
       listExpiry,
+      listExpiryBasic,
+      pageBytes,
       getBySerial,
       crl,
       nameContains,

@@ -20,6 +20,7 @@ import type { CertificateView } from "../issuance/repositories";
 import {
   certificateStatusCodec,
   certificateToProto,
+  certificateViewCodec,
   issuedToProto,
   renewalKeySourceCodec,
   requestStatusCodec,
@@ -187,6 +188,7 @@ export function certificateHandlers(
           status: certificateStatusCodec.fromProto(req.status, "status"),
           expiresBefore: req.expiresBefore,
           nameContains: req.nameContains || undefined,
+          view: certificateViewCodec.fromProto(req.view, "view"),
         });
         const now = d.now();
         const renewal = await renewalStatuses(d, page.items);

@@ -21,6 +21,7 @@ import {
 import {
   CertificateRequestStatus,
   CertificateStatus,
+  CertificateView,
   RenewalKeySource,
 } from "../../gen/ts/certmint/v1/certificate_service";
 import {
@@ -46,6 +47,7 @@ export const ENROLLMENT_METHOD = new EnumFlag(EnrollmentMethod, "ENROLLMENT_METH
 export const VALIDITY_OVERFLOW = new EnumFlag(ValidityOverflow, "VALIDITY_OVERFLOW_");
 export const KEY_RETENTION = new EnumFlag(PrivateKeyRetention, "PRIVATE_KEY_RETENTION_");
 export const CERTIFICATE_STATUS = new EnumFlag(CertificateStatus, "CERTIFICATE_STATUS_");
+export const CERTIFICATE_VIEW = new EnumFlag(CertificateView, "CERTIFICATE_VIEW_");
 export const REQUEST_STATUS = new EnumFlag(CertificateRequestStatus, "CERTIFICATE_REQUEST_STATUS_");
 export const RENEWAL_KEY_SOURCE = new EnumFlag(RenewalKeySource, "RENEWAL_KEY_SOURCE_");
 export const ROLE = new EnumFlag(Role, "ROLE_");

@@ -17,6 +17,8 @@ import { CertificateEntity, type CertificateRow } from "./entities";
  *   from the table.
  * - Sent unprepared: a prepared statement's generic plan cannot see how selective an expiry
  *   bound or a name is, and would pick one plan for every bound.
+ * - Only the columns a list shows: never the sealed private key, and the PEMs (about 2 KB of a
+ *   row, compressed out of line by PostgreSQL's TOAST) only when the page asks for them.
  */
 export interface CertificatePageFilter {
   profileId?: string;
@@ -33,13 +35,31 @@ export interface CertificatePageFilter {
    */
   after?: { createdAt: Date; createdAtText?: string; id: string };
   limit: number;
+  /** Read certificate_pem and chain_pem too (the FULL view). */
+  withPem: boolean;
 }
+
+/** Never read by a list: a list never returns a key (certificates/ownership.ts says who may). */
+const NEVER_LISTED = new Set(["sealedPrivateKey"]);
+/** Read only for the FULL view. */
+const PEM_PROPS = new Set(["certificatePem", "chainPem"]);
 
 const CURSOR_COLUMN = "page_cursor_created_at";
 const CREATED_AT_TEXT = `to_char(k."created_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
+/** The select list of a page's rows (alias c): what a list shows, the PEMs only if asked. */
+export function listedColumns(columns: TableColumns, withPem: boolean): string {
+  return columns.props
+    .filter((p) => !NEVER_LISTED.has(p) && (withPem || !PEM_PROPS.has(p)))
+    .map((p) => `c.${columns.column(p)}`)
+    .join(", ");
+}
+
 /** The page's SQL (with `?` placeholders, as the ORM's execute takes them) and its bindings. */
-export function certificatePageQuery(f: CertificatePageFilter): { sql: string; params: unknown[] } {
+export function certificatePageQuery(
+  f: CertificatePageFilter,
+  select: string,
+): { sql: string; params: unknown[] } {
   const where: string[] = [];
   const params: unknown[] = [];
   const add = (sql: string, ...values: unknown[]) => {
@@ -59,7 +79,7 @@ export function certificatePageQuery(f: CertificatePageFilter): { sql: string; p
   }
   params.push(f.limit);
   // The row's created_at to the microsecond, for the next page's cursor.
-  const sql = `select c.*, ${CREATED_AT_TEXT} as "${CURSOR_COLUMN}" from (select "id", "created_at" from "certificate"${
+  const sql = `select ${select}, ${CREATED_AT_TEXT} as "${CURSOR_COLUMN}" from (select "id", "created_at" from "certificate"${
     where.length ? ` where ${where.join(" and ")}` : ""
   } order by "created_at" desc, "id" desc limit ?) k join "certificate" c on c."id" = k."id" order by k."created_at" desc, k."id" desc`;
   return { sql, params };
@@ -75,10 +95,11 @@ export async function readCertificatePage(
   em: EntityManager,
   f: CertificatePageFilter,
 ): Promise<PageRow[]> {
-  const { sql, params } = certificatePageQuery(f);
-  const rows = await em.getConnection().execute<Record<string, unknown>[]>(sql, params);
   const columns = certificateColumns(em);
+  const { sql, params } = certificatePageQuery(f, listedColumns(columns, f.withPem));
+  const rows = await em.getConnection().execute<Record<string, unknown>[]>(sql, params);
   return rows.map((row) => ({
+    // The columns not read stay undefined (fromColumns reads only those present).
     certificate: columns.fromColumns(row) as CertificateRow,
     createdAtText: row[CURSOR_COLUMN] as string,
   }));
@@ -87,7 +108,7 @@ export async function readCertificatePage(
 /** The certificate table's columns, made once per metadata (every fork shares it). */
 const columnsByMetadata = new WeakMap<object, TableColumns>();
 
-function certificateColumns(em: EntityManager): TableColumns {
+export function certificateColumns(em: EntityManager): TableColumns {
   const metadata = em.getMetadata();
   let columns = columnsByMetadata.get(metadata);
   if (!columns) {

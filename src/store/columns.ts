@@ -43,6 +43,11 @@ export class TableColumns {
     this.byProp = new Map(this.columns.map((c) => [c.prop, c]));
   }
 
+  /** Every property that has a column of its own, in the table's column order. */
+  get props(): string[] {
+    return this.columns.map((c) => c.prop);
+  }
+
   /** The quoted column of a property, for the statement's text. */
   column(prop: string): string {
     const c = this.byProp.get(prop);
@@ -124,13 +129,11 @@ export class TableColumns {
   fromColumns(row: Record<string, unknown>): Record<string, unknown> {
     const out: Record<string, unknown> = {};
     for (const c of this.columns) {
+      // A column the statement did not select stays out of the record (a list's BASIC view).
+      if (!(c.name in row)) continue;
       const v = row[c.name];
       out[c.prop] =
-        v === undefined
-          ? null
-          : c.date && v !== null && !(v instanceof Date)
-            ? this.platform.parseDate(v as string)
-            : v;
+        c.date && v != null && !(v instanceof Date) ? this.platform.parseDate(v as string) : v;
     }
     return out;
   }

@@ -532,6 +532,7 @@ describe("each successful mutating RPC writes exactly one audit record", () => {
           status: 0,
           expiresBefore: undefined,
           nameContains: "",
+          view: 0,
         });
         await call(c.certificates, "getRequestStatus", { certificateRequestId: issued.resourceId });
         await call(c.accessTokens, "getAccessToken", { accessToken: "the-auditor" });

@@ -88,6 +88,7 @@ describe("client certificate identity (mTLS)", () => {
       status: 0,
       expiresBefore: undefined,
       nameContains: "",
+      view: 0,
     });
   const createRootAs = (c: CertmintClients, slug: string) =>
     call(

@@ -3,6 +3,7 @@
  * code and reason, and none of them writes a row.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { CertificateView } from "../../gen/ts/certmint/v1/certificate_service";
 import {
   type ExtendedKeyUsage,
   KeyUsage,
@@ -234,10 +235,25 @@ describe("bad input", () => {
         certificateAuthority: "",
         status: 9 as CertificateStatus,
         nameContains: "",
+        view: 0,
       }),
     );
     expect(list.code).toBe(Code.INVALID_ARGUMENT);
     expect(list.violations.map((v) => v.field)).toEqual(["status"]);
+    const view = await rpcError(
+      call(h.certificates, "listCertificates", {
+        pageSize: 0,
+        pageToken: "",
+        certificateProfile: "",
+        certificateAuthority: "",
+        status: 0,
+        nameContains: "",
+        view: 7 as CertificateView,
+      }),
+    );
+    expect(view.code).toBe(Code.INVALID_ARGUMENT);
+    expect(view.reason).toBe("ENUM_VALUE_UNKNOWN");
+    expect(view.violations.map((v) => v.field)).toEqual(["view"]);
     // The certificate was not revoked by the refused call.
     const [row] = await h.db.query("select revoked_at from certificate where id = $1", [certId]);
     expect(row!.revoked_at).toBeNull();

@@ -410,6 +410,21 @@ describe("certmint cert", () => {
     expect(await list("--expires-before", "1d")).toEqual([]);
     expect((await list("--expires-before", "30d")).length).toBe(all.length);
     expect(await list("--ca", "root")).toEqual([]);
+    // JSON lists PEMs unless asked for the basic view; the rest of each certificate is the same.
+    const full = await cli.json<{ certificates: Array<Record<string, unknown>> }>(["cert", "list"]);
+    const basic = await cli.json<{ certificates: Array<Record<string, unknown>> }>([
+      "cert",
+      "list",
+      "--view",
+      "basic",
+    ]);
+    expect(full.certificates[0]!.certificatePem).toMatch(/^-----BEGIN CERTIFICATE-----/);
+    expect(basic.certificates).toEqual(
+      full.certificates.map(({ certificatePem: _, certificateChainPem: __, ...rest }) => rest),
+    );
+    const badView = await cli.run(["cert", "list", "--view", "pems"]);
+    expect(badView.code).toBe(2);
+    expect(badView.stderr).toMatch(/--view: "pems" is not one of basic, full/);
 
     const page = await cli.run(["cert", "list", "--limit", "1"]);
     const rows = ok(page).stdout.trimEnd().split("\n");

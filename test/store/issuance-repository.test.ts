@@ -163,6 +163,20 @@ describe("the issuance repository writes what the ORM reads", () => {
       .fork()
       .findOneOrFail(CertificateEntity, { id: certificate.id });
     expect({ ...cert }).toEqual(certificate);
+    // A list reads what it shows: never the sealed key, the PEMs only in the FULL view.
+    const listed = async (view: "BASIC" | "FULL") => {
+      const [row] = await store.certificates.listNewestFirst(
+        { now, nameContains: "a.example.com" },
+        { limit: 1 },
+        view,
+      );
+      const { createdAtText: _, ...rest } = row as typeof row & { createdAtText: string };
+      return rest;
+    };
+    const { sealedPrivateKey: _key, ...shown } = certificate;
+    expect(await listed("FULL")).toEqual(shown);
+    const { certificatePem: _pem, chainPem: _chain, ...basic } = shown;
+    expect(await listed("BASIC")).toEqual(basic);
     expect(await ormRequest(pending.id)).toMatchObject({
       status: "ISSUED",
       certificateId: certificate.id,

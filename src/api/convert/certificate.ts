@@ -2,6 +2,7 @@ import {
   type Certificate as PbCertificate,
   type CertificateRequest as PbCertificateRequest,
   CertificateStatus as PbCertificateStatus,
+  CertificateView as PbCertificateView,
   type IssuedCertificate as PbIssued,
   RenewalKeySource as PbRenewalKeySource,
   CertificateRenewalState as PbRenewalState,
@@ -26,7 +27,12 @@ import type {
   RequestStatus,
   StoredError,
 } from "../../issuance/certificates/types";
-import type { CertificateRequestView, CertificateView } from "../../issuance/repositories";
+import type {
+  CertificateListView,
+  CertificateRequestView,
+  CertificateView,
+  ListedCertificate,
+} from "../../issuance/repositories";
 import { toRpcStatus } from "../errors";
 import {
   enumCodec,
@@ -50,6 +56,11 @@ export const certificateStatusCodec = enumCodec(PbCertificateStatus, "CERTIFICAT
   "REVOKED",
   "EXPIRED",
 ] as const satisfies readonly CertificateStatusFilter[]);
+/** A list's view (AIP-157); UNSPECIFIED is FULL, as lists were before views. */
+export const certificateViewCodec = enumCodec(PbCertificateView, "CERTIFICATE_VIEW_", [
+  "BASIC",
+  "FULL",
+] as const satisfies readonly CertificateListView[]);
 export const renewalKeySourceCodec = enumCodec(PbRenewalKeySource, "RENEWAL_KEY_SOURCE_", [
   "NEW",
   "REUSE",
@@ -107,7 +118,7 @@ export function requestToProto(r: CertificateRequestView): PbCertificateRequest 
  * (auto-renewal/status.ts), or as its row alone tells (renewed or idle).
  */
 export function certificateToProto(
-  c: CertificateView,
+  c: CertificateView | ListedCertificate,
   now: Date,
   renewal: RenewalStatus = plainRenewalStatus(c),
 ): PbCertificate {
@@ -127,8 +138,9 @@ export function certificateToProto(
     notBefore: c.notBefore,
     notAfter: c.notAfter,
     fingerprintSha256: c.fingerprintSha256,
-    certificatePem: c.certificatePem,
-    certificateChainPem: c.chainPem,
+    // Left out of a list's BASIC view.
+    certificatePem: c.certificatePem ?? "",
+    certificateChainPem: c.chainPem ?? [],
     revokeTime: c.revokedAt ?? undefined,
     revocationReason: revocationReasonCodec.toProto(c.revocationReason),
     renewedFromCertificateId: c.renewedFromId ?? "",

@@ -1,7 +1,7 @@
 /** cert issue | renew | revoke | get | list | watch */
 import { ListCertificatesResponse } from "../../../gen/ts/certmint/v1/certificate_service";
 import type { CommandSpec, GroupSpec } from "../command";
-import { CERTIFICATE_STATUS, REVOCATION_REASON } from "../enums";
+import { CERTIFICATE_STATUS, CERTIFICATE_VIEW, REVOCATION_REASON } from "../enums";
 import { LIST_SECTION, listPages, noteMore } from "../options/list";
 import { parseTime } from "../values";
 import { CERTIFICATE_COLUMNS, certificateView } from "../views/certificate";
@@ -100,6 +100,18 @@ export const certList: CommandSpec = {
         },
       },
     },
+    {
+      title: "Output",
+      specs: {
+        view: {
+          type: "string",
+          value: "VIEW",
+          description:
+            "basic leaves the PEMs out, full includes them (default: full with --output json, else basic, as a table shows no PEMs)",
+          choices: CERTIFICATE_VIEW.choices,
+        },
+      },
+    },
     LIST_SECTION,
   ],
   examples: ["certmint cert list --profile web --status active --expires-before 30d"],
@@ -113,6 +125,10 @@ export const certList: CommandSpec = {
       status: status === undefined ? 0 : CERTIFICATE_STATUS.parse(status, "status"),
       expiresBefore: expires === undefined ? undefined : parseTime(expires, "expires-before", 1),
       nameContains: a.string("name-contains") ?? "",
+      view: CERTIFICATE_VIEW.parse(
+        a.string("view") ?? (inv.output === "json" ? "full" : "basic"),
+        "view",
+      ),
     };
     const page = await listPages(a, async (pageSize, pageToken) => {
       const res = await inv.rpc(inv.clients.certificates, "listCertificates", {

@@ -7,9 +7,11 @@ import type { IssuanceDeps } from "../deps";
 import {
   type Certificate,
   type CertificateFilter,
+  type CertificateListView,
   type CertificateState,
   type CertificateView,
   certificateView,
+  type ListedCertificate,
 } from "../repositories";
 import { findCertificate } from "./find";
 
@@ -23,6 +25,8 @@ export interface ListCertificatesInput {
   status?: CertificateStatusFilter;
   expiresBefore?: Date;
   nameContains?: string;
+  /** FULL when undefined (the API's CERTIFICATE_VIEW_UNSPECIFIED). */
+  view?: CertificateListView;
 }
 
 export async function getCertificate(deps: IssuanceDeps, ref: string): Promise<CertificateView> {
@@ -31,12 +35,13 @@ export async function getCertificate(deps: IssuanceDeps, ref: string): Promise<C
 
 /**
  * Certificates newest first, filtered; keyset pagination on (created_at, id) so pages are
- * stable and each is an index range scan (store/certificate-page.ts).
+ * stable and each is an index range scan (store/certificate-page.ts). The view is not part of the
+ * page token's scope: a caller may page through in BASIC and fetch one page again in FULL.
  */
 export async function listCertificates(
   deps: IssuanceDeps,
   input: ListCertificatesInput,
-): Promise<Page<CertificateView>> {
+): Promise<Page<ListedCertificate>> {
   const scope: PageScope = {
     list: "ListCertificates",
     filter: {
@@ -79,10 +84,9 @@ export async function listCertificates(
     }
     filter.nameContains = needle;
   }
-  const page = await listPage(deps.keyring, input, scope, (query) =>
-    deps.store.certificates.listNewestFirst(filter, query),
+  return listPage(deps.keyring, input, scope, (query) =>
+    deps.store.certificates.listNewestFirst(filter, query, input.view ?? "FULL"),
   );
-  return { ...page, items: page.items.map(certificateView) };
 }
 
 /** ACTIVE, REVOKED or EXPIRED, computed at read time. */

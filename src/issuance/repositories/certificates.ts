@@ -61,6 +61,17 @@ export const certificateView = ({ sealedPrivateKey: _, ...view }: Certificate) =
 
 export type CertificateState = "ACTIVE" | "REVOKED" | "EXPIRED";
 
+/**
+ * How much of each certificate a list reads (AIP-157 views): BASIC leaves the PEMs out, which
+ * are most of a listed row's bytes, so an inventory or expiry report neither reads nor sends
+ * them.
+ */
+export type CertificateListView = "BASIC" | "FULL";
+
+/** A certificate of a list page: never its sealed key; its PEMs only in the FULL view. */
+export type ListedCertificate = Omit<CertificateView, "certificatePem" | "chainPem"> &
+  Partial<Pick<CertificateView, "certificatePem" | "chainPem">>;
+
 /** ListCertificates' filters, resolved (references to ids, the name needle lower-cased). */
 export interface CertificateFilter {
   profileId?: string;
@@ -113,8 +124,15 @@ export interface CertificateRepository {
   countExpiring(now: Date, soon: Date, later: Date): Promise<ExpiringByProfile[]>;
   /** Whether the certificate with this fingerprint is one certmint issued and revoked. */
   isRevoked(fingerprintSha256: string): Promise<boolean>;
-  /** Newest first by (created_at, id); `after` is the last row of the previous page. */
-  listNewestFirst(filter: CertificateFilter, page: PageQuery): Promise<Certificate[]>;
+  /**
+   * Newest first by (created_at, id); `after` is the last row of the previous page. The sealed
+   * key is never read; the PEMs only in the FULL view.
+   */
+  listNewestFirst(
+    filter: CertificateFilter,
+    page: PageQuery,
+    view: CertificateListView,
+  ): Promise<ListedCertificate[]>;
   /** The id of the newest successor of `id`, following renewedById (itself when never renewed). */
   newestSuccessorOf(id: string): Promise<string>;
   /** Every certificate of the lineage from `id` on: it and its successors, oldest first. */

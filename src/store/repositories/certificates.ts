@@ -2,9 +2,11 @@ import type { EntityManager } from "@mikro-orm/postgresql";
 import type {
   Certificate,
   CertificateFilter,
+  CertificateListView,
   CertificateRepository,
   EncodedCrlEntries,
   ExpiringByProfile,
+  ListedCertificate,
   PageQuery,
   RevokedEntry,
   SerialStatus,
@@ -188,7 +190,8 @@ export class OrmCertificateRepository implements CertificateRepository {
   async listNewestFirst(
     filter: CertificateFilter,
     page: PageQuery,
-  ): Promise<Array<Certificate & { createdAtText: string }>> {
+    view: CertificateListView,
+  ): Promise<Array<ListedCertificate & { createdAtText: string }>> {
     const rows = await readCertificatePage(this.em(), {
       profileId: filter.profileId,
       caId: filter.caId,
@@ -202,9 +205,10 @@ export class OrmCertificateRepository implements CertificateRepository {
           : `%${filter.nameContains.replace(/[\\%_]/g, (c) => `\\${c}`)}%`,
       after: page.after,
       limit: page.limit,
+      withPem: view === "FULL",
     });
     return rows.map((r) => ({
-      ...fromRow<Certificate>(r.certificate),
+      ...fromRow<ListedCertificate>(r.certificate),
       createdAtText: r.createdAtText,
     }));
   }

@@ -146,6 +146,61 @@ func (CertificateStatus) EnumDescriptor() ([]byte, []int) {
 	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{1}
 }
 
+// CertificateView is how much of each certificate a list returns (AIP-157 views).
+type CertificateView int32
+
+const (
+	// FULL, what a list returned before views existed.
+	CertificateView_CERTIFICATE_VIEW_UNSPECIFIED CertificateView = 0
+	// Every field but the PEMs: certificate_pem and certificate_chain_pem are empty. For
+	// inventories, expiry reports and dashboards, where the PEMs are most of a page's bytes
+	// (GetCertificate returns one certificate with its PEMs).
+	CertificateView_CERTIFICATE_VIEW_BASIC CertificateView = 1
+	// Every field, the certificate's PEM and its chain's included.
+	CertificateView_CERTIFICATE_VIEW_FULL CertificateView = 2
+)
+
+// Enum value maps for CertificateView.
+var (
+	CertificateView_name = map[int32]string{
+		0: "CERTIFICATE_VIEW_UNSPECIFIED",
+		1: "CERTIFICATE_VIEW_BASIC",
+		2: "CERTIFICATE_VIEW_FULL",
+	}
+	CertificateView_value = map[string]int32{
+		"CERTIFICATE_VIEW_UNSPECIFIED": 0,
+		"CERTIFICATE_VIEW_BASIC":       1,
+		"CERTIFICATE_VIEW_FULL":        2,
+	}
+)
+
+func (x CertificateView) Enum() *CertificateView {
+	p := new(CertificateView)
+	*p = x
+	return p
+}
+
+func (x CertificateView) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (CertificateView) Descriptor() protoreflect.EnumDescriptor {
+	return file_certmint_v1_certificate_service_proto_enumTypes[2].Descriptor()
+}
+
+func (CertificateView) Type() protoreflect.EnumType {
+	return &file_certmint_v1_certificate_service_proto_enumTypes[2]
+}
+
+func (x CertificateView) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use CertificateView.Descriptor instead.
+func (CertificateView) EnumDescriptor() ([]byte, []int) {
+	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{2}
+}
+
 // RenewalKeySource says where the renewed certificate's key comes from.
 type RenewalKeySource int32
 
@@ -187,11 +242,11 @@ func (x RenewalKeySource) String() string {
 }
 
 func (RenewalKeySource) Descriptor() protoreflect.EnumDescriptor {
-	return file_certmint_v1_certificate_service_proto_enumTypes[2].Descriptor()
+	return file_certmint_v1_certificate_service_proto_enumTypes[3].Descriptor()
 }
 
 func (RenewalKeySource) Type() protoreflect.EnumType {
-	return &file_certmint_v1_certificate_service_proto_enumTypes[2]
+	return &file_certmint_v1_certificate_service_proto_enumTypes[3]
 }
 
 func (x RenewalKeySource) Number() protoreflect.EnumNumber {
@@ -200,7 +255,7 @@ func (x RenewalKeySource) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use RenewalKeySource.Descriptor instead.
 func (RenewalKeySource) EnumDescriptor() ([]byte, []int) {
-	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{2}
+	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{3}
 }
 
 // CertificateRenewalState is where server-driven renewal stands for a certificate.
@@ -253,11 +308,11 @@ func (x CertificateRenewalState) String() string {
 }
 
 func (CertificateRenewalState) Descriptor() protoreflect.EnumDescriptor {
-	return file_certmint_v1_certificate_service_proto_enumTypes[3].Descriptor()
+	return file_certmint_v1_certificate_service_proto_enumTypes[4].Descriptor()
 }
 
 func (CertificateRenewalState) Type() protoreflect.EnumType {
-	return &file_certmint_v1_certificate_service_proto_enumTypes[3]
+	return &file_certmint_v1_certificate_service_proto_enumTypes[4]
 }
 
 func (x CertificateRenewalState) Number() protoreflect.EnumNumber {
@@ -266,7 +321,7 @@ func (x CertificateRenewalState) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use CertificateRenewalState.Descriptor instead.
 func (CertificateRenewalState) EnumDescriptor() ([]byte, []int) {
-	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{3}
+	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{4}
 }
 
 // CertificateEventType says what happened to a certificate.
@@ -329,11 +384,11 @@ func (x CertificateEventType) String() string {
 }
 
 func (CertificateEventType) Descriptor() protoreflect.EnumDescriptor {
-	return file_certmint_v1_certificate_service_proto_enumTypes[4].Descriptor()
+	return file_certmint_v1_certificate_service_proto_enumTypes[5].Descriptor()
 }
 
 func (CertificateEventType) Type() protoreflect.EnumType {
-	return &file_certmint_v1_certificate_service_proto_enumTypes[4]
+	return &file_certmint_v1_certificate_service_proto_enumTypes[5]
 }
 
 func (x CertificateEventType) Number() protoreflect.EnumNumber {
@@ -342,7 +397,7 @@ func (x CertificateEventType) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use CertificateEventType.Descriptor instead.
 func (CertificateEventType) EnumDescriptor() ([]byte, []int) {
-	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{4}
+	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{5}
 }
 
 // CertificateAttributes describe the certificate to issue when certmint generates the key.
@@ -1939,7 +1994,10 @@ type ListCertificatesRequest struct {
 	ExpiresBefore *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=expires_before,json=expiresBefore,proto3" json:"expires_before,omitempty"`
 	// Only certificates whose common name or a SAN contains this text (case-insensitive).
 	// At most 253 characters.
-	NameContains  string `protobuf:"bytes,7,opt,name=name_contains,json=nameContains,proto3" json:"name_contains,omitempty"`
+	NameContains string `protobuf:"bytes,7,opt,name=name_contains,json=nameContains,proto3" json:"name_contains,omitempty"`
+	// BASIC leaves the PEMs out; UNSPECIFIED or FULL returns them. It may change from one page
+	// to the next (the page token does not depend on it).
+	View          CertificateView `protobuf:"varint,8,opt,name=view,proto3,enum=certmint.v1.CertificateView" json:"view,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2021,6 +2079,13 @@ func (x *ListCertificatesRequest) GetNameContains() string {
 		return x.NameContains
 	}
 	return ""
+}
+
+func (x *ListCertificatesRequest) GetView() CertificateView {
+	if x != nil {
+		return x.View
+	}
+	return CertificateView_CERTIFICATE_VIEW_UNSPECIFIED
 }
 
 // ListCertificatesResponse returns a page of certificates.
@@ -2522,7 +2587,7 @@ const file_certmint_v1_certificate_service_proto_rawDesc = "" +
 	"\x15GetCertificateRequest\x12 \n" +
 	"\vcertificate\x18\x01 \x01(\tR\vcertificate\"T\n" +
 	"\x16GetCertificateResponse\x12:\n" +
-	"\vcertificate\x18\x01 \x01(\v2\x18.certmint.v1.CertificateR\vcertificate\"\xdb\x02\n" +
+	"\vcertificate\x18\x01 \x01(\v2\x18.certmint.v1.CertificateR\vcertificate\"\x8d\x03\n" +
 	"\x17ListCertificatesRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
@@ -2531,7 +2596,8 @@ const file_certmint_v1_certificate_service_proto_rawDesc = "" +
 	"\x15certificate_authority\x18\x04 \x01(\tR\x14certificateAuthority\x126\n" +
 	"\x06status\x18\x05 \x01(\x0e2\x1e.certmint.v1.CertificateStatusR\x06status\x12A\n" +
 	"\x0eexpires_before\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\rexpiresBefore\x12#\n" +
-	"\rname_contains\x18\a \x01(\tR\fnameContains\"\x80\x01\n" +
+	"\rname_contains\x18\a \x01(\tR\fnameContains\x120\n" +
+	"\x04view\x18\b \x01(\x0e2\x1c.certmint.v1.CertificateViewR\x04view\"\x80\x01\n" +
 	"\x18ListCertificatesResponse\x12<\n" +
 	"\fcertificates\x18\x01 \x03(\v2\x18.certmint.v1.CertificateR\fcertificates\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"s\n" +
@@ -2561,7 +2627,11 @@ const file_certmint_v1_certificate_service_proto_rawDesc = "" +
 	"\x1eCERTIFICATE_STATUS_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19CERTIFICATE_STATUS_ACTIVE\x10\x01\x12\x1e\n" +
 	"\x1aCERTIFICATE_STATUS_REVOKED\x10\x02\x12\x1e\n" +
-	"\x1aCERTIFICATE_STATUS_EXPIRED\x10\x03*\x8c\x01\n" +
+	"\x1aCERTIFICATE_STATUS_EXPIRED\x10\x03*j\n" +
+	"\x0fCertificateView\x12 \n" +
+	"\x1cCERTIFICATE_VIEW_UNSPECIFIED\x10\x00\x12\x1a\n" +
+	"\x16CERTIFICATE_VIEW_BASIC\x10\x01\x12\x19\n" +
+	"\x15CERTIFICATE_VIEW_FULL\x10\x02*\x8c\x01\n" +
 	"\x10RenewalKeySource\x12\"\n" +
 	"\x1eRENEWAL_KEY_SOURCE_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16RENEWAL_KEY_SOURCE_NEW\x10\x01\x12\x1c\n" +
@@ -2608,130 +2678,132 @@ func file_certmint_v1_certificate_service_proto_rawDescGZIP() []byte {
 	return file_certmint_v1_certificate_service_proto_rawDescData
 }
 
-var file_certmint_v1_certificate_service_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
+var file_certmint_v1_certificate_service_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
 var file_certmint_v1_certificate_service_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_certmint_v1_certificate_service_proto_goTypes = []any{
 	(CertificateRequestStatus)(0),             // 0: certmint.v1.CertificateRequestStatus
 	(CertificateStatus)(0),                    // 1: certmint.v1.CertificateStatus
-	(RenewalKeySource)(0),                     // 2: certmint.v1.RenewalKeySource
-	(CertificateRenewalState)(0),              // 3: certmint.v1.CertificateRenewalState
-	(CertificateEventType)(0),                 // 4: certmint.v1.CertificateEventType
-	(*CertificateAttributes)(nil),             // 5: certmint.v1.CertificateAttributes
-	(*CaCertificateOptions)(nil),              // 6: certmint.v1.CaCertificateOptions
-	(*IssueCertificateRequest)(nil),           // 7: certmint.v1.IssueCertificateRequest
-	(*IssuedCertificate)(nil),                 // 8: certmint.v1.IssuedCertificate
-	(*IssueCertificateResponse)(nil),          // 9: certmint.v1.IssueCertificateResponse
-	(*RenewCertificateRequest)(nil),           // 10: certmint.v1.RenewCertificateRequest
-	(*RenewCertificateResponse)(nil),          // 11: certmint.v1.RenewCertificateResponse
-	(*CertificateRequest)(nil),                // 12: certmint.v1.CertificateRequest
-	(*GetRequestStatusRequest)(nil),           // 13: certmint.v1.GetRequestStatusRequest
-	(*GetRequestStatusResponse)(nil),          // 14: certmint.v1.GetRequestStatusResponse
-	(*Certificate)(nil),                       // 15: certmint.v1.Certificate
-	(*WatchCertificatesRequest)(nil),          // 16: certmint.v1.WatchCertificatesRequest
-	(*WatchCertificatesResponse)(nil),         // 17: certmint.v1.WatchCertificatesResponse
-	(*GetCurrentCertificateRequest)(nil),      // 18: certmint.v1.GetCurrentCertificateRequest
-	(*GetCurrentCertificateResponse)(nil),     // 19: certmint.v1.GetCurrentCertificateResponse
-	(*GetCertificateRequest)(nil),             // 20: certmint.v1.GetCertificateRequest
-	(*GetCertificateResponse)(nil),            // 21: certmint.v1.GetCertificateResponse
-	(*ListCertificatesRequest)(nil),           // 22: certmint.v1.ListCertificatesRequest
-	(*ListCertificatesResponse)(nil),          // 23: certmint.v1.ListCertificatesResponse
-	(*RevokeCertificateRequest)(nil),          // 24: certmint.v1.RevokeCertificateRequest
-	(*RevokeCertificateResponse)(nil),         // 25: certmint.v1.RevokeCertificateResponse
-	(*ApproveCertificateRequestRequest)(nil),  // 26: certmint.v1.ApproveCertificateRequestRequest
-	(*ApproveCertificateRequestResponse)(nil), // 27: certmint.v1.ApproveCertificateRequestResponse
-	(*RejectCertificateRequestRequest)(nil),   // 28: certmint.v1.RejectCertificateRequestRequest
-	(*RejectCertificateRequestResponse)(nil),  // 29: certmint.v1.RejectCertificateRequestResponse
-	(*Subject)(nil),                           // 30: certmint.v1.Subject
-	(*SubjectAlternativeNames)(nil),           // 31: certmint.v1.SubjectAlternativeNames
-	(KeyAlgorithm)(0),                         // 32: certmint.v1.KeyAlgorithm
-	(SignatureAlgorithm)(0),                   // 33: certmint.v1.SignatureAlgorithm
-	(KeyUsage)(0),                             // 34: certmint.v1.KeyUsage
-	(ExtendedKeyUsage)(0),                     // 35: certmint.v1.ExtendedKeyUsage
-	(*durationpb.Duration)(nil),               // 36: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),             // 37: google.protobuf.Timestamp
-	(*status.Status)(nil),                     // 38: google.rpc.Status
-	(RevocationReason)(0),                     // 39: certmint.v1.RevocationReason
+	(CertificateView)(0),                      // 2: certmint.v1.CertificateView
+	(RenewalKeySource)(0),                     // 3: certmint.v1.RenewalKeySource
+	(CertificateRenewalState)(0),              // 4: certmint.v1.CertificateRenewalState
+	(CertificateEventType)(0),                 // 5: certmint.v1.CertificateEventType
+	(*CertificateAttributes)(nil),             // 6: certmint.v1.CertificateAttributes
+	(*CaCertificateOptions)(nil),              // 7: certmint.v1.CaCertificateOptions
+	(*IssueCertificateRequest)(nil),           // 8: certmint.v1.IssueCertificateRequest
+	(*IssuedCertificate)(nil),                 // 9: certmint.v1.IssuedCertificate
+	(*IssueCertificateResponse)(nil),          // 10: certmint.v1.IssueCertificateResponse
+	(*RenewCertificateRequest)(nil),           // 11: certmint.v1.RenewCertificateRequest
+	(*RenewCertificateResponse)(nil),          // 12: certmint.v1.RenewCertificateResponse
+	(*CertificateRequest)(nil),                // 13: certmint.v1.CertificateRequest
+	(*GetRequestStatusRequest)(nil),           // 14: certmint.v1.GetRequestStatusRequest
+	(*GetRequestStatusResponse)(nil),          // 15: certmint.v1.GetRequestStatusResponse
+	(*Certificate)(nil),                       // 16: certmint.v1.Certificate
+	(*WatchCertificatesRequest)(nil),          // 17: certmint.v1.WatchCertificatesRequest
+	(*WatchCertificatesResponse)(nil),         // 18: certmint.v1.WatchCertificatesResponse
+	(*GetCurrentCertificateRequest)(nil),      // 19: certmint.v1.GetCurrentCertificateRequest
+	(*GetCurrentCertificateResponse)(nil),     // 20: certmint.v1.GetCurrentCertificateResponse
+	(*GetCertificateRequest)(nil),             // 21: certmint.v1.GetCertificateRequest
+	(*GetCertificateResponse)(nil),            // 22: certmint.v1.GetCertificateResponse
+	(*ListCertificatesRequest)(nil),           // 23: certmint.v1.ListCertificatesRequest
+	(*ListCertificatesResponse)(nil),          // 24: certmint.v1.ListCertificatesResponse
+	(*RevokeCertificateRequest)(nil),          // 25: certmint.v1.RevokeCertificateRequest
+	(*RevokeCertificateResponse)(nil),         // 26: certmint.v1.RevokeCertificateResponse
+	(*ApproveCertificateRequestRequest)(nil),  // 27: certmint.v1.ApproveCertificateRequestRequest
+	(*ApproveCertificateRequestResponse)(nil), // 28: certmint.v1.ApproveCertificateRequestResponse
+	(*RejectCertificateRequestRequest)(nil),   // 29: certmint.v1.RejectCertificateRequestRequest
+	(*RejectCertificateRequestResponse)(nil),  // 30: certmint.v1.RejectCertificateRequestResponse
+	(*Subject)(nil),                           // 31: certmint.v1.Subject
+	(*SubjectAlternativeNames)(nil),           // 32: certmint.v1.SubjectAlternativeNames
+	(KeyAlgorithm)(0),                         // 33: certmint.v1.KeyAlgorithm
+	(SignatureAlgorithm)(0),                   // 34: certmint.v1.SignatureAlgorithm
+	(KeyUsage)(0),                             // 35: certmint.v1.KeyUsage
+	(ExtendedKeyUsage)(0),                     // 36: certmint.v1.ExtendedKeyUsage
+	(*durationpb.Duration)(nil),               // 37: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),             // 38: google.protobuf.Timestamp
+	(*status.Status)(nil),                     // 39: google.rpc.Status
+	(RevocationReason)(0),                     // 40: certmint.v1.RevocationReason
 }
 var file_certmint_v1_certificate_service_proto_depIdxs = []int32{
-	30, // 0: certmint.v1.CertificateAttributes.subject:type_name -> certmint.v1.Subject
-	31, // 1: certmint.v1.CertificateAttributes.subject_alternative_names:type_name -> certmint.v1.SubjectAlternativeNames
-	32, // 2: certmint.v1.CertificateAttributes.key_algorithm:type_name -> certmint.v1.KeyAlgorithm
-	5,  // 3: certmint.v1.IssueCertificateRequest.attributes:type_name -> certmint.v1.CertificateAttributes
-	33, // 4: certmint.v1.IssueCertificateRequest.signature_algorithm:type_name -> certmint.v1.SignatureAlgorithm
-	34, // 5: certmint.v1.IssueCertificateRequest.key_usages:type_name -> certmint.v1.KeyUsage
-	35, // 6: certmint.v1.IssueCertificateRequest.extended_key_usages:type_name -> certmint.v1.ExtendedKeyUsage
-	36, // 7: certmint.v1.IssueCertificateRequest.ttl:type_name -> google.protobuf.Duration
-	6,  // 8: certmint.v1.IssueCertificateRequest.ca_certificate:type_name -> certmint.v1.CaCertificateOptions
-	37, // 9: certmint.v1.IssuedCertificate.not_before:type_name -> google.protobuf.Timestamp
-	37, // 10: certmint.v1.IssuedCertificate.not_after:type_name -> google.protobuf.Timestamp
+	31, // 0: certmint.v1.CertificateAttributes.subject:type_name -> certmint.v1.Subject
+	32, // 1: certmint.v1.CertificateAttributes.subject_alternative_names:type_name -> certmint.v1.SubjectAlternativeNames
+	33, // 2: certmint.v1.CertificateAttributes.key_algorithm:type_name -> certmint.v1.KeyAlgorithm
+	6,  // 3: certmint.v1.IssueCertificateRequest.attributes:type_name -> certmint.v1.CertificateAttributes
+	34, // 4: certmint.v1.IssueCertificateRequest.signature_algorithm:type_name -> certmint.v1.SignatureAlgorithm
+	35, // 5: certmint.v1.IssueCertificateRequest.key_usages:type_name -> certmint.v1.KeyUsage
+	36, // 6: certmint.v1.IssueCertificateRequest.extended_key_usages:type_name -> certmint.v1.ExtendedKeyUsage
+	37, // 7: certmint.v1.IssueCertificateRequest.ttl:type_name -> google.protobuf.Duration
+	7,  // 8: certmint.v1.IssueCertificateRequest.ca_certificate:type_name -> certmint.v1.CaCertificateOptions
+	38, // 9: certmint.v1.IssuedCertificate.not_before:type_name -> google.protobuf.Timestamp
+	38, // 10: certmint.v1.IssuedCertificate.not_after:type_name -> google.protobuf.Timestamp
 	0,  // 11: certmint.v1.IssueCertificateResponse.status:type_name -> certmint.v1.CertificateRequestStatus
-	8,  // 12: certmint.v1.IssueCertificateResponse.certificate:type_name -> certmint.v1.IssuedCertificate
-	2,  // 13: certmint.v1.RenewCertificateRequest.key_source:type_name -> certmint.v1.RenewalKeySource
-	32, // 14: certmint.v1.RenewCertificateRequest.key_algorithm:type_name -> certmint.v1.KeyAlgorithm
-	36, // 15: certmint.v1.RenewCertificateRequest.ttl:type_name -> google.protobuf.Duration
+	9,  // 12: certmint.v1.IssueCertificateResponse.certificate:type_name -> certmint.v1.IssuedCertificate
+	3,  // 13: certmint.v1.RenewCertificateRequest.key_source:type_name -> certmint.v1.RenewalKeySource
+	33, // 14: certmint.v1.RenewCertificateRequest.key_algorithm:type_name -> certmint.v1.KeyAlgorithm
+	37, // 15: certmint.v1.RenewCertificateRequest.ttl:type_name -> google.protobuf.Duration
 	0,  // 16: certmint.v1.RenewCertificateResponse.status:type_name -> certmint.v1.CertificateRequestStatus
-	8,  // 17: certmint.v1.RenewCertificateResponse.certificate:type_name -> certmint.v1.IssuedCertificate
+	9,  // 17: certmint.v1.RenewCertificateResponse.certificate:type_name -> certmint.v1.IssuedCertificate
 	0,  // 18: certmint.v1.CertificateRequest.status:type_name -> certmint.v1.CertificateRequestStatus
-	30, // 19: certmint.v1.CertificateRequest.subject:type_name -> certmint.v1.Subject
-	31, // 20: certmint.v1.CertificateRequest.subject_alternative_names:type_name -> certmint.v1.SubjectAlternativeNames
-	38, // 21: certmint.v1.CertificateRequest.error:type_name -> google.rpc.Status
-	37, // 22: certmint.v1.CertificateRequest.create_time:type_name -> google.protobuf.Timestamp
-	37, // 23: certmint.v1.CertificateRequest.update_time:type_name -> google.protobuf.Timestamp
-	12, // 24: certmint.v1.GetRequestStatusResponse.certificate_request:type_name -> certmint.v1.CertificateRequest
-	8,  // 25: certmint.v1.GetRequestStatusResponse.certificate:type_name -> certmint.v1.IssuedCertificate
+	31, // 19: certmint.v1.CertificateRequest.subject:type_name -> certmint.v1.Subject
+	32, // 20: certmint.v1.CertificateRequest.subject_alternative_names:type_name -> certmint.v1.SubjectAlternativeNames
+	39, // 21: certmint.v1.CertificateRequest.error:type_name -> google.rpc.Status
+	38, // 22: certmint.v1.CertificateRequest.create_time:type_name -> google.protobuf.Timestamp
+	38, // 23: certmint.v1.CertificateRequest.update_time:type_name -> google.protobuf.Timestamp
+	13, // 24: certmint.v1.GetRequestStatusResponse.certificate_request:type_name -> certmint.v1.CertificateRequest
+	9,  // 25: certmint.v1.GetRequestStatusResponse.certificate:type_name -> certmint.v1.IssuedCertificate
 	1,  // 26: certmint.v1.Certificate.status:type_name -> certmint.v1.CertificateStatus
-	30, // 27: certmint.v1.Certificate.subject:type_name -> certmint.v1.Subject
-	31, // 28: certmint.v1.Certificate.subject_alternative_names:type_name -> certmint.v1.SubjectAlternativeNames
-	32, // 29: certmint.v1.Certificate.key_algorithm:type_name -> certmint.v1.KeyAlgorithm
-	33, // 30: certmint.v1.Certificate.signature_algorithm:type_name -> certmint.v1.SignatureAlgorithm
-	34, // 31: certmint.v1.Certificate.key_usages:type_name -> certmint.v1.KeyUsage
-	35, // 32: certmint.v1.Certificate.extended_key_usages:type_name -> certmint.v1.ExtendedKeyUsage
-	37, // 33: certmint.v1.Certificate.not_before:type_name -> google.protobuf.Timestamp
-	37, // 34: certmint.v1.Certificate.not_after:type_name -> google.protobuf.Timestamp
-	37, // 35: certmint.v1.Certificate.revoke_time:type_name -> google.protobuf.Timestamp
-	39, // 36: certmint.v1.Certificate.revocation_reason:type_name -> certmint.v1.RevocationReason
-	37, // 37: certmint.v1.Certificate.create_time:type_name -> google.protobuf.Timestamp
-	3,  // 38: certmint.v1.Certificate.renewal_state:type_name -> certmint.v1.CertificateRenewalState
-	38, // 39: certmint.v1.Certificate.last_renewal_error:type_name -> google.rpc.Status
-	37, // 40: certmint.v1.Certificate.next_renewal_attempt_time:type_name -> google.protobuf.Timestamp
-	4,  // 41: certmint.v1.WatchCertificatesResponse.type:type_name -> certmint.v1.CertificateEventType
-	37, // 42: certmint.v1.WatchCertificatesResponse.event_time:type_name -> google.protobuf.Timestamp
-	15, // 43: certmint.v1.WatchCertificatesResponse.certificate:type_name -> certmint.v1.Certificate
-	38, // 44: certmint.v1.WatchCertificatesResponse.error:type_name -> google.rpc.Status
-	15, // 45: certmint.v1.GetCurrentCertificateResponse.certificate:type_name -> certmint.v1.Certificate
-	15, // 46: certmint.v1.GetCertificateResponse.certificate:type_name -> certmint.v1.Certificate
+	31, // 27: certmint.v1.Certificate.subject:type_name -> certmint.v1.Subject
+	32, // 28: certmint.v1.Certificate.subject_alternative_names:type_name -> certmint.v1.SubjectAlternativeNames
+	33, // 29: certmint.v1.Certificate.key_algorithm:type_name -> certmint.v1.KeyAlgorithm
+	34, // 30: certmint.v1.Certificate.signature_algorithm:type_name -> certmint.v1.SignatureAlgorithm
+	35, // 31: certmint.v1.Certificate.key_usages:type_name -> certmint.v1.KeyUsage
+	36, // 32: certmint.v1.Certificate.extended_key_usages:type_name -> certmint.v1.ExtendedKeyUsage
+	38, // 33: certmint.v1.Certificate.not_before:type_name -> google.protobuf.Timestamp
+	38, // 34: certmint.v1.Certificate.not_after:type_name -> google.protobuf.Timestamp
+	38, // 35: certmint.v1.Certificate.revoke_time:type_name -> google.protobuf.Timestamp
+	40, // 36: certmint.v1.Certificate.revocation_reason:type_name -> certmint.v1.RevocationReason
+	38, // 37: certmint.v1.Certificate.create_time:type_name -> google.protobuf.Timestamp
+	4,  // 38: certmint.v1.Certificate.renewal_state:type_name -> certmint.v1.CertificateRenewalState
+	39, // 39: certmint.v1.Certificate.last_renewal_error:type_name -> google.rpc.Status
+	38, // 40: certmint.v1.Certificate.next_renewal_attempt_time:type_name -> google.protobuf.Timestamp
+	5,  // 41: certmint.v1.WatchCertificatesResponse.type:type_name -> certmint.v1.CertificateEventType
+	38, // 42: certmint.v1.WatchCertificatesResponse.event_time:type_name -> google.protobuf.Timestamp
+	16, // 43: certmint.v1.WatchCertificatesResponse.certificate:type_name -> certmint.v1.Certificate
+	39, // 44: certmint.v1.WatchCertificatesResponse.error:type_name -> google.rpc.Status
+	16, // 45: certmint.v1.GetCurrentCertificateResponse.certificate:type_name -> certmint.v1.Certificate
+	16, // 46: certmint.v1.GetCertificateResponse.certificate:type_name -> certmint.v1.Certificate
 	1,  // 47: certmint.v1.ListCertificatesRequest.status:type_name -> certmint.v1.CertificateStatus
-	37, // 48: certmint.v1.ListCertificatesRequest.expires_before:type_name -> google.protobuf.Timestamp
-	15, // 49: certmint.v1.ListCertificatesResponse.certificates:type_name -> certmint.v1.Certificate
-	39, // 50: certmint.v1.RevokeCertificateRequest.reason:type_name -> certmint.v1.RevocationReason
-	15, // 51: certmint.v1.RevokeCertificateResponse.certificate:type_name -> certmint.v1.Certificate
-	12, // 52: certmint.v1.ApproveCertificateRequestResponse.certificate_request:type_name -> certmint.v1.CertificateRequest
-	12, // 53: certmint.v1.RejectCertificateRequestResponse.certificate_request:type_name -> certmint.v1.CertificateRequest
-	7,  // 54: certmint.v1.CertificateService.IssueCertificate:input_type -> certmint.v1.IssueCertificateRequest
-	10, // 55: certmint.v1.CertificateService.RenewCertificate:input_type -> certmint.v1.RenewCertificateRequest
-	13, // 56: certmint.v1.CertificateService.GetRequestStatus:input_type -> certmint.v1.GetRequestStatusRequest
-	20, // 57: certmint.v1.CertificateService.GetCertificate:input_type -> certmint.v1.GetCertificateRequest
-	22, // 58: certmint.v1.CertificateService.ListCertificates:input_type -> certmint.v1.ListCertificatesRequest
-	24, // 59: certmint.v1.CertificateService.RevokeCertificate:input_type -> certmint.v1.RevokeCertificateRequest
-	26, // 60: certmint.v1.CertificateService.ApproveCertificateRequest:input_type -> certmint.v1.ApproveCertificateRequestRequest
-	28, // 61: certmint.v1.CertificateService.RejectCertificateRequest:input_type -> certmint.v1.RejectCertificateRequestRequest
-	16, // 62: certmint.v1.CertificateService.WatchCertificates:input_type -> certmint.v1.WatchCertificatesRequest
-	18, // 63: certmint.v1.CertificateService.GetCurrentCertificate:input_type -> certmint.v1.GetCurrentCertificateRequest
-	9,  // 64: certmint.v1.CertificateService.IssueCertificate:output_type -> certmint.v1.IssueCertificateResponse
-	11, // 65: certmint.v1.CertificateService.RenewCertificate:output_type -> certmint.v1.RenewCertificateResponse
-	14, // 66: certmint.v1.CertificateService.GetRequestStatus:output_type -> certmint.v1.GetRequestStatusResponse
-	21, // 67: certmint.v1.CertificateService.GetCertificate:output_type -> certmint.v1.GetCertificateResponse
-	23, // 68: certmint.v1.CertificateService.ListCertificates:output_type -> certmint.v1.ListCertificatesResponse
-	25, // 69: certmint.v1.CertificateService.RevokeCertificate:output_type -> certmint.v1.RevokeCertificateResponse
-	27, // 70: certmint.v1.CertificateService.ApproveCertificateRequest:output_type -> certmint.v1.ApproveCertificateRequestResponse
-	29, // 71: certmint.v1.CertificateService.RejectCertificateRequest:output_type -> certmint.v1.RejectCertificateRequestResponse
-	17, // 72: certmint.v1.CertificateService.WatchCertificates:output_type -> certmint.v1.WatchCertificatesResponse
-	19, // 73: certmint.v1.CertificateService.GetCurrentCertificate:output_type -> certmint.v1.GetCurrentCertificateResponse
-	64, // [64:74] is the sub-list for method output_type
-	54, // [54:64] is the sub-list for method input_type
-	54, // [54:54] is the sub-list for extension type_name
-	54, // [54:54] is the sub-list for extension extendee
-	0,  // [0:54] is the sub-list for field type_name
+	38, // 48: certmint.v1.ListCertificatesRequest.expires_before:type_name -> google.protobuf.Timestamp
+	2,  // 49: certmint.v1.ListCertificatesRequest.view:type_name -> certmint.v1.CertificateView
+	16, // 50: certmint.v1.ListCertificatesResponse.certificates:type_name -> certmint.v1.Certificate
+	40, // 51: certmint.v1.RevokeCertificateRequest.reason:type_name -> certmint.v1.RevocationReason
+	16, // 52: certmint.v1.RevokeCertificateResponse.certificate:type_name -> certmint.v1.Certificate
+	13, // 53: certmint.v1.ApproveCertificateRequestResponse.certificate_request:type_name -> certmint.v1.CertificateRequest
+	13, // 54: certmint.v1.RejectCertificateRequestResponse.certificate_request:type_name -> certmint.v1.CertificateRequest
+	8,  // 55: certmint.v1.CertificateService.IssueCertificate:input_type -> certmint.v1.IssueCertificateRequest
+	11, // 56: certmint.v1.CertificateService.RenewCertificate:input_type -> certmint.v1.RenewCertificateRequest
+	14, // 57: certmint.v1.CertificateService.GetRequestStatus:input_type -> certmint.v1.GetRequestStatusRequest
+	21, // 58: certmint.v1.CertificateService.GetCertificate:input_type -> certmint.v1.GetCertificateRequest
+	23, // 59: certmint.v1.CertificateService.ListCertificates:input_type -> certmint.v1.ListCertificatesRequest
+	25, // 60: certmint.v1.CertificateService.RevokeCertificate:input_type -> certmint.v1.RevokeCertificateRequest
+	27, // 61: certmint.v1.CertificateService.ApproveCertificateRequest:input_type -> certmint.v1.ApproveCertificateRequestRequest
+	29, // 62: certmint.v1.CertificateService.RejectCertificateRequest:input_type -> certmint.v1.RejectCertificateRequestRequest
+	17, // 63: certmint.v1.CertificateService.WatchCertificates:input_type -> certmint.v1.WatchCertificatesRequest
+	19, // 64: certmint.v1.CertificateService.GetCurrentCertificate:input_type -> certmint.v1.GetCurrentCertificateRequest
+	10, // 65: certmint.v1.CertificateService.IssueCertificate:output_type -> certmint.v1.IssueCertificateResponse
+	12, // 66: certmint.v1.CertificateService.RenewCertificate:output_type -> certmint.v1.RenewCertificateResponse
+	15, // 67: certmint.v1.CertificateService.GetRequestStatus:output_type -> certmint.v1.GetRequestStatusResponse
+	22, // 68: certmint.v1.CertificateService.GetCertificate:output_type -> certmint.v1.GetCertificateResponse
+	24, // 69: certmint.v1.CertificateService.ListCertificates:output_type -> certmint.v1.ListCertificatesResponse
+	26, // 70: certmint.v1.CertificateService.RevokeCertificate:output_type -> certmint.v1.RevokeCertificateResponse
+	28, // 71: certmint.v1.CertificateService.ApproveCertificateRequest:output_type -> certmint.v1.ApproveCertificateRequestResponse
+	30, // 72: certmint.v1.CertificateService.RejectCertificateRequest:output_type -> certmint.v1.RejectCertificateRequestResponse
+	18, // 73: certmint.v1.CertificateService.WatchCertificates:output_type -> certmint.v1.WatchCertificatesResponse
+	20, // 74: certmint.v1.CertificateService.GetCurrentCertificate:output_type -> certmint.v1.GetCurrentCertificateResponse
+	65, // [65:75] is the sub-list for method output_type
+	55, // [55:65] is the sub-list for method input_type
+	55, // [55:55] is the sub-list for extension type_name
+	55, // [55:55] is the sub-list for extension extendee
+	0,  // [0:55] is the sub-list for field type_name
 }
 
 func init() { file_certmint_v1_certificate_service_proto_init() }
@@ -2754,7 +2826,7 @@ func file_certmint_v1_certificate_service_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_certmint_v1_certificate_service_proto_rawDesc), len(file_certmint_v1_certificate_service_proto_rawDesc)),
-			NumEnums:      5,
+			NumEnums:      6,
 			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   1,

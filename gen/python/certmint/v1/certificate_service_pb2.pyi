@@ -32,6 +32,9 @@ CERTIFICATE_STATUS_ACTIVE: CertificateStatus
 CERTIFICATE_STATUS_EXPIRED: CertificateStatus
 CERTIFICATE_STATUS_REVOKED: CertificateStatus
 CERTIFICATE_STATUS_UNSPECIFIED: CertificateStatus
+CERTIFICATE_VIEW_BASIC: CertificateView
+CERTIFICATE_VIEW_FULL: CertificateView
+CERTIFICATE_VIEW_UNSPECIFIED: CertificateView
 DESCRIPTOR: _descriptor.FileDescriptor
 RENEWAL_KEY_SOURCE_CSR: RenewalKeySource
 RENEWAL_KEY_SOURCE_NEW: RenewalKeySource
@@ -247,7 +250,7 @@ class IssuedCertificate(_message.Message):
     def __init__(self, certificate_id: _Optional[str] = ..., certificate_pem: _Optional[str] = ..., certificate_chain_pem: _Optional[_Iterable[str]] = ..., issuing_ca_certificate_pem: _Optional[str] = ..., serial_number: _Optional[str] = ..., not_before: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., not_after: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ListCertificatesRequest(_message.Message):
-    __slots__ = ["certificate_authority", "certificate_profile", "expires_before", "name_contains", "page_size", "page_token", "status"]
+    __slots__ = ["certificate_authority", "certificate_profile", "expires_before", "name_contains", "page_size", "page_token", "status", "view"]
     CERTIFICATE_AUTHORITY_FIELD_NUMBER: _ClassVar[int]
     CERTIFICATE_PROFILE_FIELD_NUMBER: _ClassVar[int]
     EXPIRES_BEFORE_FIELD_NUMBER: _ClassVar[int]
@@ -255,6 +258,7 @@ class ListCertificatesRequest(_message.Message):
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
+    VIEW_FIELD_NUMBER: _ClassVar[int]
     certificate_authority: str
     certificate_profile: str
     expires_before: _timestamp_pb2.Timestamp
@@ -262,7 +266,8 @@ class ListCertificatesRequest(_message.Message):
     page_size: int
     page_token: str
     status: CertificateStatus
-    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., certificate_profile: _Optional[str] = ..., certificate_authority: _Optional[str] = ..., status: _Optional[_Union[CertificateStatus, str]] = ..., expires_before: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., name_contains: _Optional[str] = ...) -> None: ...
+    view: CertificateView
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., certificate_profile: _Optional[str] = ..., certificate_authority: _Optional[str] = ..., status: _Optional[_Union[CertificateStatus, str]] = ..., expires_before: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., name_contains: _Optional[str] = ..., view: _Optional[_Union[CertificateView, str]] = ...) -> None: ...
 
 class ListCertificatesResponse(_message.Message):
     __slots__ = ["certificates", "next_page_token"]
@@ -364,6 +369,9 @@ class CertificateRequestStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper
     __slots__ = []
 
 class CertificateStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
+
+class CertificateView(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = []
 
 class RenewalKeySource(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):

@@ -161,6 +161,53 @@ export function certificateStatusToJSON(object: CertificateStatus): string {
   }
 }
 
+/** CertificateView is how much of each certificate a list returns (AIP-157 views). */
+export enum CertificateView {
+  /** CERTIFICATE_VIEW_UNSPECIFIED - FULL, what a list returned before views existed. */
+  CERTIFICATE_VIEW_UNSPECIFIED = 0,
+  /**
+   * CERTIFICATE_VIEW_BASIC - Every field but the PEMs: certificate_pem and certificate_chain_pem are empty. For
+   * inventories, expiry reports and dashboards, where the PEMs are most of a page's bytes
+   * (GetCertificate returns one certificate with its PEMs).
+   */
+  CERTIFICATE_VIEW_BASIC = 1,
+  /** CERTIFICATE_VIEW_FULL - Every field, the certificate's PEM and its chain's included. */
+  CERTIFICATE_VIEW_FULL = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function certificateViewFromJSON(object: any): CertificateView {
+  switch (object) {
+    case 0:
+    case "CERTIFICATE_VIEW_UNSPECIFIED":
+      return CertificateView.CERTIFICATE_VIEW_UNSPECIFIED;
+    case 1:
+    case "CERTIFICATE_VIEW_BASIC":
+      return CertificateView.CERTIFICATE_VIEW_BASIC;
+    case 2:
+    case "CERTIFICATE_VIEW_FULL":
+      return CertificateView.CERTIFICATE_VIEW_FULL;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return CertificateView.UNRECOGNIZED;
+  }
+}
+
+export function certificateViewToJSON(object: CertificateView): string {
+  switch (object) {
+    case CertificateView.CERTIFICATE_VIEW_UNSPECIFIED:
+      return "CERTIFICATE_VIEW_UNSPECIFIED";
+    case CertificateView.CERTIFICATE_VIEW_BASIC:
+      return "CERTIFICATE_VIEW_BASIC";
+    case CertificateView.CERTIFICATE_VIEW_FULL:
+      return "CERTIFICATE_VIEW_FULL";
+    case CertificateView.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /** RenewalKeySource says where the renewed certificate's key comes from. */
 export enum RenewalKeySource {
   /** RENEWAL_KEY_SOURCE_UNSPECIFIED - Treated as REUSE for certificates issued from a CSR, NEW for server-generated keys. */
@@ -801,6 +848,11 @@ export interface ListCertificatesRequest {
    * At most 253 characters.
    */
   nameContains: string;
+  /**
+   * BASIC leaves the PEMs out; UNSPECIFIED or FULL returns them. It may change from one page
+   * to the next (the page token does not depend on it).
+   */
+  view: CertificateView;
 }
 
 /** ListCertificatesResponse returns a page of certificates. */
@@ -3729,6 +3781,7 @@ function createBaseListCertificatesRequest(): ListCertificatesRequest {
     status: 0,
     expiresBefore: undefined,
     nameContains: "",
+    view: 0,
   };
 }
 
@@ -3754,6 +3807,9 @@ export const ListCertificatesRequest: MessageFns<ListCertificatesRequest> = {
     }
     if (message.nameContains !== "") {
       writer.uint32(58).string(message.nameContains);
+    }
+    if (message.view !== 0) {
+      writer.uint32(64).int32(message.view);
     }
     return writer;
   },
@@ -3827,6 +3883,14 @@ export const ListCertificatesRequest: MessageFns<ListCertificatesRequest> = {
             message.nameContains = reader.string();
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.view = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3872,6 +3936,7 @@ export const ListCertificatesRequest: MessageFns<ListCertificatesRequest> = {
         : isSet(object.name_contains)
         ? globalThis.String(object.name_contains)
         : "",
+      view: isSet(object.view) ? certificateViewFromJSON(object.view) : 0,
     };
   },
 
@@ -3898,6 +3963,9 @@ export const ListCertificatesRequest: MessageFns<ListCertificatesRequest> = {
     if (message.nameContains !== "") {
       obj.nameContains = message.nameContains;
     }
+    if (message.view !== 0) {
+      obj.view = certificateViewToJSON(message.view);
+    }
     return obj;
   },
 
@@ -3913,6 +3981,7 @@ export const ListCertificatesRequest: MessageFns<ListCertificatesRequest> = {
     message.status = object.status ?? 0;
     message.expiresBefore = object.expiresBefore ?? undefined;
     message.nameContains = object.nameContains ?? "";
+    message.view = object.view ?? 0;
     return message;
   },
 };

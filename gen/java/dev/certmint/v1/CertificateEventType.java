@@ -213,7 +213,7 @@ public enum CertificateEventType
   }
   public static final com.google.protobuf.Descriptors.EnumDescriptor
       getDescriptor() {
-    return dev.certmint.v1.CertificateServiceProto.getDescriptor().getEnumTypes().get(4);
+    return dev.certmint.v1.CertificateServiceProto.getDescriptor().getEnumTypes().get(5);
   }
 
   private static final CertificateEventType[] VALUES = values();

@@ -175,7 +175,7 @@ public enum CertificateRenewalState
   }
   public static final com.google.protobuf.Descriptors.EnumDescriptor
       getDescriptor() {
-    return dev.certmint.v1.CertificateServiceProto.getDescriptor().getEnumTypes().get(3);
+    return dev.certmint.v1.CertificateServiceProto.getDescriptor().getEnumTypes().get(4);
   }
 
   private static final CertificateRenewalState[] VALUES = values();

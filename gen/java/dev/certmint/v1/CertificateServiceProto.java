@@ -290,7 +290,7 @@ public final class CertificateServiceProto {
       "tCertificateRequest\022 \n\013certificate\030\001 \001(\t" +
       "R\013certificate\"T\n\026GetCertificateResponse\022" +
       ":\n\013certificate\030\001 \001(\0132\030.certmint.v1.Certi" +
-      "ficateR\013certificate\"\333\002\n\027ListCertificates" +
+      "ficateR\013certificate\"\215\003\n\027ListCertificates" +
       "Request\022\033\n\tpage_size\030\001 \001(\005R\010pageSize\022\035\n\n" +
       "page_token\030\002 \001(\tR\tpageToken\022/\n\023certifica" +
       "te_profile\030\003 \001(\tR\022certificateProfile\0223\n\025" +
@@ -299,86 +299,90 @@ public final class CertificateServiceProto {
       "CertificateStatusR\006status\022A\n\016expires_bef" +
       "ore\030\006 \001(\0132\032.google.protobuf.TimestampR\re" +
       "xpiresBefore\022#\n\rname_contains\030\007 \001(\tR\014nam" +
-      "eContains\"\200\001\n\030ListCertificatesResponse\022<" +
-      "\n\014certificates\030\001 \003(\0132\030.certmint.v1.Certi" +
-      "ficateR\014certificates\022&\n\017next_page_token\030" +
-      "\002 \001(\tR\rnextPageToken\"s\n\030RevokeCertificat" +
-      "eRequest\022 \n\013certificate\030\001 \001(\tR\013certifica" +
-      "te\0225\n\006reason\030\002 \001(\0162\035.certmint.v1.Revocat" +
-      "ionReasonR\006reason\"W\n\031RevokeCertificateRe" +
-      "sponse\022:\n\013certificate\030\001 \001(\0132\030.certmint.v" +
-      "1.CertificateR\013certificate\"r\n ApproveCer" +
-      "tificateRequestRequest\0224\n\026certificate_re" +
-      "quest_id\030\001 \001(\tR\024certificateRequestId\022\030\n\007" +
-      "comment\030\002 \001(\tR\007comment\"u\n!ApproveCertifi" +
-      "cateRequestResponse\022P\n\023certificate_reque" +
-      "st\030\001 \001(\0132\037.certmint.v1.CertificateReques" +
-      "tR\022certificateRequest\"o\n\037RejectCertifica" +
-      "teRequestRequest\0224\n\026certificate_request_" +
-      "id\030\001 \001(\tR\024certificateRequestId\022\026\n\006reason" +
-      "\030\002 \001(\tR\006reason\"t\n RejectCertificateReque" +
-      "stResponse\022P\n\023certificate_request\030\001 \001(\0132" +
-      "\037.certmint.v1.CertificateRequestR\022certif" +
-      "icateRequest*\226\002\n\030CertificateRequestStatu" +
-      "s\022*\n&CERTIFICATE_REQUEST_STATUS_UNSPECIF" +
-      "IED\020\000\022/\n+CERTIFICATE_REQUEST_STATUS_PEND" +
-      "ING_APPROVAL\020\001\022&\n\"CERTIFICATE_REQUEST_ST" +
-      "ATUS_PENDING\020\002\022%\n!CERTIFICATE_REQUEST_ST" +
-      "ATUS_ISSUED\020\003\022%\n!CERTIFICATE_REQUEST_STA" +
-      "TUS_FAILED\020\004\022\'\n#CERTIFICATE_REQUEST_STAT" +
-      "US_REJECTED\020\005*\226\001\n\021CertificateStatus\022\"\n\036C" +
-      "ERTIFICATE_STATUS_UNSPECIFIED\020\000\022\035\n\031CERTI" +
-      "FICATE_STATUS_ACTIVE\020\001\022\036\n\032CERTIFICATE_ST" +
-      "ATUS_REVOKED\020\002\022\036\n\032CERTIFICATE_STATUS_EXP" +
-      "IRED\020\003*\214\001\n\020RenewalKeySource\022\"\n\036RENEWAL_K" +
-      "EY_SOURCE_UNSPECIFIED\020\000\022\032\n\026RENEWAL_KEY_S" +
-      "OURCE_NEW\020\001\022\034\n\030RENEWAL_KEY_SOURCE_REUSE\020" +
-      "\002\022\032\n\026RENEWAL_KEY_SOURCE_CSR\020\003*\216\002\n\027Certif" +
-      "icateRenewalState\022)\n%CERTIFICATE_RENEWAL" +
-      "_STATE_UNSPECIFIED\020\000\022\"\n\036CERTIFICATE_RENE" +
-      "WAL_STATE_IDLE\020\001\022&\n\"CERTIFICATE_RENEWAL_" +
-      "STATE_RENEWING\020\002\022%\n!CERTIFICATE_RENEWAL_" +
-      "STATE_RENEWED\020\003\022$\n CERTIFICATE_RENEWAL_S" +
-      "TATE_FAILED\020\004\022/\n+CERTIFICATE_RENEWAL_STA" +
-      "TE_AWAITING_APPROVAL\020\005*\303\002\n\024CertificateEv" +
-      "entType\022&\n\"CERTIFICATE_EVENT_TYPE_UNSPEC" +
-      "IFIED\020\000\022!\n\035CERTIFICATE_EVENT_TYPE_ISSUED" +
-      "\020\001\022\"\n\036CERTIFICATE_EVENT_TYPE_RENEWED\020\002\022\"" +
-      "\n\036CERTIFICATE_EVENT_TYPE_REVOKED\020\003\022)\n%CE" +
-      "RTIFICATE_EVENT_TYPE_RENEWAL_FAILED\020\004\022#\n" +
-      "\037CERTIFICATE_EVENT_TYPE_EXPIRING\020\005\022$\n CE" +
-      "RTIFICATE_EVENT_TYPE_KEEPALIVE\020\006\022\"\n\036CERT" +
-      "IFICATE_EVENT_TYPE_CURRENT\020\0072\242\010\n\022Certifi" +
-      "cateService\022_\n\020IssueCertificate\022$.certmi" +
-      "nt.v1.IssueCertificateRequest\032%.certmint" +
-      ".v1.IssueCertificateResponse\022_\n\020RenewCer" +
-      "tificate\022$.certmint.v1.RenewCertificateR" +
-      "equest\032%.certmint.v1.RenewCertificateRes" +
-      "ponse\022_\n\020GetRequestStatus\022$.certmint.v1." +
-      "GetRequestStatusRequest\032%.certmint.v1.Ge" +
-      "tRequestStatusResponse\022Y\n\016GetCertificate" +
-      "\022\".certmint.v1.GetCertificateRequest\032#.c" +
-      "ertmint.v1.GetCertificateResponse\022_\n\020Lis" +
-      "tCertificates\022$.certmint.v1.ListCertific" +
-      "atesRequest\032%.certmint.v1.ListCertificat" +
-      "esResponse\022b\n\021RevokeCertificate\022%.certmi" +
-      "nt.v1.RevokeCertificateRequest\032&.certmin" +
-      "t.v1.RevokeCertificateResponse\022z\n\031Approv" +
-      "eCertificateRequest\022-.certmint.v1.Approv" +
-      "eCertificateRequestRequest\032..certmint.v1" +
-      ".ApproveCertificateRequestResponse\022w\n\030Re" +
-      "jectCertificateRequest\022,.certmint.v1.Rej" +
-      "ectCertificateRequestRequest\032-.certmint." +
-      "v1.RejectCertificateRequestResponse\022d\n\021W" +
-      "atchCertificates\022%.certmint.v1.WatchCert" +
-      "ificatesRequest\032&.certmint.v1.WatchCerti" +
-      "ficatesResponse0\001\022n\n\025GetCurrentCertifica" +
-      "te\022).certmint.v1.GetCurrentCertificateRe" +
-      "quest\032*.certmint.v1.GetCurrentCertificat" +
-      "eResponseBh\n\017dev.certmint.v1B\027Certificat" +
-      "eServiceProtoP\001Z:github.com/certmint/cer" +
-      "tmint/gen/go/certmint/v1;certmintv1b\006pro" +
-      "to3"
+      "eContains\0220\n\004view\030\010 \001(\0162\034.certmint.v1.Ce" +
+      "rtificateViewR\004view\"\200\001\n\030ListCertificates" +
+      "Response\022<\n\014certificates\030\001 \003(\0132\030.certmin" +
+      "t.v1.CertificateR\014certificates\022&\n\017next_p" +
+      "age_token\030\002 \001(\tR\rnextPageToken\"s\n\030Revoke" +
+      "CertificateRequest\022 \n\013certificate\030\001 \001(\tR" +
+      "\013certificate\0225\n\006reason\030\002 \001(\0162\035.certmint." +
+      "v1.RevocationReasonR\006reason\"W\n\031RevokeCer" +
+      "tificateResponse\022:\n\013certificate\030\001 \001(\0132\030." +
+      "certmint.v1.CertificateR\013certificate\"r\n " +
+      "ApproveCertificateRequestRequest\0224\n\026cert" +
+      "ificate_request_id\030\001 \001(\tR\024certificateReq" +
+      "uestId\022\030\n\007comment\030\002 \001(\tR\007comment\"u\n!Appr" +
+      "oveCertificateRequestResponse\022P\n\023certifi" +
+      "cate_request\030\001 \001(\0132\037.certmint.v1.Certifi" +
+      "cateRequestR\022certificateRequest\"o\n\037Rejec" +
+      "tCertificateRequestRequest\0224\n\026certificat" +
+      "e_request_id\030\001 \001(\tR\024certificateRequestId" +
+      "\022\026\n\006reason\030\002 \001(\tR\006reason\"t\n RejectCertif" +
+      "icateRequestResponse\022P\n\023certificate_requ" +
+      "est\030\001 \001(\0132\037.certmint.v1.CertificateReque" +
+      "stR\022certificateRequest*\226\002\n\030CertificateRe" +
+      "questStatus\022*\n&CERTIFICATE_REQUEST_STATU" +
+      "S_UNSPECIFIED\020\000\022/\n+CERTIFICATE_REQUEST_S" +
+      "TATUS_PENDING_APPROVAL\020\001\022&\n\"CERTIFICATE_" +
+      "REQUEST_STATUS_PENDING\020\002\022%\n!CERTIFICATE_" +
+      "REQUEST_STATUS_ISSUED\020\003\022%\n!CERTIFICATE_R" +
+      "EQUEST_STATUS_FAILED\020\004\022\'\n#CERTIFICATE_RE" +
+      "QUEST_STATUS_REJECTED\020\005*\226\001\n\021CertificateS" +
+      "tatus\022\"\n\036CERTIFICATE_STATUS_UNSPECIFIED\020" +
+      "\000\022\035\n\031CERTIFICATE_STATUS_ACTIVE\020\001\022\036\n\032CERT" +
+      "IFICATE_STATUS_REVOKED\020\002\022\036\n\032CERTIFICATE_" +
+      "STATUS_EXPIRED\020\003*j\n\017CertificateView\022 \n\034C" +
+      "ERTIFICATE_VIEW_UNSPECIFIED\020\000\022\032\n\026CERTIFI" +
+      "CATE_VIEW_BASIC\020\001\022\031\n\025CERTIFICATE_VIEW_FU" +
+      "LL\020\002*\214\001\n\020RenewalKeySource\022\"\n\036RENEWAL_KEY" +
+      "_SOURCE_UNSPECIFIED\020\000\022\032\n\026RENEWAL_KEY_SOU" +
+      "RCE_NEW\020\001\022\034\n\030RENEWAL_KEY_SOURCE_REUSE\020\002\022" +
+      "\032\n\026RENEWAL_KEY_SOURCE_CSR\020\003*\216\002\n\027Certific" +
+      "ateRenewalState\022)\n%CERTIFICATE_RENEWAL_S" +
+      "TATE_UNSPECIFIED\020\000\022\"\n\036CERTIFICATE_RENEWA" +
+      "L_STATE_IDLE\020\001\022&\n\"CERTIFICATE_RENEWAL_ST" +
+      "ATE_RENEWING\020\002\022%\n!CERTIFICATE_RENEWAL_ST" +
+      "ATE_RENEWED\020\003\022$\n CERTIFICATE_RENEWAL_STA" +
+      "TE_FAILED\020\004\022/\n+CERTIFICATE_RENEWAL_STATE" +
+      "_AWAITING_APPROVAL\020\005*\303\002\n\024CertificateEven" +
+      "tType\022&\n\"CERTIFICATE_EVENT_TYPE_UNSPECIF" +
+      "IED\020\000\022!\n\035CERTIFICATE_EVENT_TYPE_ISSUED\020\001" +
+      "\022\"\n\036CERTIFICATE_EVENT_TYPE_RENEWED\020\002\022\"\n\036" +
+      "CERTIFICATE_EVENT_TYPE_REVOKED\020\003\022)\n%CERT" +
+      "IFICATE_EVENT_TYPE_RENEWAL_FAILED\020\004\022#\n\037C" +
+      "ERTIFICATE_EVENT_TYPE_EXPIRING\020\005\022$\n CERT" +
+      "IFICATE_EVENT_TYPE_KEEPALIVE\020\006\022\"\n\036CERTIF" +
+      "ICATE_EVENT_TYPE_CURRENT\020\0072\242\010\n\022Certifica" +
+      "teService\022_\n\020IssueCertificate\022$.certmint" +
+      ".v1.IssueCertificateRequest\032%.certmint.v" +
+      "1.IssueCertificateResponse\022_\n\020RenewCerti" +
+      "ficate\022$.certmint.v1.RenewCertificateReq" +
+      "uest\032%.certmint.v1.RenewCertificateRespo" +
+      "nse\022_\n\020GetRequestStatus\022$.certmint.v1.Ge" +
+      "tRequestStatusRequest\032%.certmint.v1.GetR" +
+      "equestStatusResponse\022Y\n\016GetCertificate\022\"" +
+      ".certmint.v1.GetCertificateRequest\032#.cer" +
+      "tmint.v1.GetCertificateResponse\022_\n\020ListC" +
+      "ertificates\022$.certmint.v1.ListCertificat" +
+      "esRequest\032%.certmint.v1.ListCertificates" +
+      "Response\022b\n\021RevokeCertificate\022%.certmint" +
+      ".v1.RevokeCertificateRequest\032&.certmint." +
+      "v1.RevokeCertificateResponse\022z\n\031ApproveC" +
+      "ertificateRequest\022-.certmint.v1.ApproveC" +
+      "ertificateRequestRequest\032..certmint.v1.A" +
+      "pproveCertificateRequestResponse\022w\n\030Reje" +
+      "ctCertificateRequest\022,.certmint.v1.Rejec" +
+      "tCertificateRequestRequest\032-.certmint.v1" +
+      ".RejectCertificateRequestResponse\022d\n\021Wat" +
+      "chCertificates\022%.certmint.v1.WatchCertif" +
+      "icatesRequest\032&.certmint.v1.WatchCertifi" +
+      "catesResponse0\001\022n\n\025GetCurrentCertificate" +
+      "\022).certmint.v1.GetCurrentCertificateRequ" +
+      "est\032*.certmint.v1.GetCurrentCertificateR" +
+      "esponseBh\n\017dev.certmint.v1B\027CertificateS" +
+      "erviceProtoP\001Z:github.com/certmint/certm" +
+      "int/gen/go/certmint/v1;certmintv1b\006proto" +
+      "3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -495,7 +499,7 @@ public final class CertificateServiceProto {
     internal_static_certmint_v1_ListCertificatesRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_ListCertificatesRequest_descriptor,
-        new java.lang.String[] { "PageSize", "PageToken", "CertificateProfile", "CertificateAuthority", "Status", "ExpiresBefore", "NameContains", });
+        new java.lang.String[] { "PageSize", "PageToken", "CertificateProfile", "CertificateAuthority", "Status", "ExpiresBefore", "NameContains", "View", });
     internal_static_certmint_v1_ListCertificatesResponse_descriptor =
       getDescriptor().getMessageTypes().get(18);
     internal_static_certmint_v1_ListCertificatesResponse_fieldAccessorTable = new

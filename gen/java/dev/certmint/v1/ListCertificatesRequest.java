@@ -25,6 +25,7 @@ private static final long serialVersionUID = 0L;
     certificateAuthority_ = "";
     status_ = 0;
     nameContains_ = "";
+    view_ = 0;
   }
 
   @java.lang.Override
@@ -331,6 +332,34 @@ private static final long serialVersionUID = 0L;
     }
   }
 
+  public static final int VIEW_FIELD_NUMBER = 8;
+  private int view_ = 0;
+  /**
+   * <pre>
+   * BASIC leaves the PEMs out; UNSPECIFIED or FULL returns them. It may change from one page
+   * to the next (the page token does not depend on it).
+   * </pre>
+   *
+   * <code>.certmint.v1.CertificateView view = 8 [json_name = "view"];</code>
+   * @return The enum numeric value on the wire for view.
+   */
+  @java.lang.Override public int getViewValue() {
+    return view_;
+  }
+  /**
+   * <pre>
+   * BASIC leaves the PEMs out; UNSPECIFIED or FULL returns them. It may change from one page
+   * to the next (the page token does not depend on it).
+   * </pre>
+   *
+   * <code>.certmint.v1.CertificateView view = 8 [json_name = "view"];</code>
+   * @return The view.
+   */
+  @java.lang.Override public dev.certmint.v1.CertificateView getView() {
+    dev.certmint.v1.CertificateView result = dev.certmint.v1.CertificateView.forNumber(view_);
+    return result == null ? dev.certmint.v1.CertificateView.UNRECOGNIZED : result;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -366,6 +395,9 @@ private static final long serialVersionUID = 0L;
     if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(nameContains_)) {
       com.google.protobuf.GeneratedMessageV3.writeString(output, 7, nameContains_);
     }
+    if (view_ != dev.certmint.v1.CertificateView.CERTIFICATE_VIEW_UNSPECIFIED.getNumber()) {
+      output.writeEnum(8, view_);
+    }
     getUnknownFields().writeTo(output);
   }
 
@@ -399,6 +431,10 @@ private static final long serialVersionUID = 0L;
     if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(nameContains_)) {
       size += com.google.protobuf.GeneratedMessageV3.computeStringSize(7, nameContains_);
     }
+    if (view_ != dev.certmint.v1.CertificateView.CERTIFICATE_VIEW_UNSPECIFIED.getNumber()) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeEnumSize(8, view_);
+    }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
     return size;
@@ -430,6 +466,7 @@ private static final long serialVersionUID = 0L;
     }
     if (!getNameContains()
         .equals(other.getNameContains())) return false;
+    if (view_ != other.view_) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -457,6 +494,8 @@ private static final long serialVersionUID = 0L;
     }
     hash = (37 * hash) + NAME_CONTAINS_FIELD_NUMBER;
     hash = (53 * hash) + getNameContains().hashCode();
+    hash = (37 * hash) + VIEW_FIELD_NUMBER;
+    hash = (53 * hash) + view_;
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -601,6 +640,7 @@ private static final long serialVersionUID = 0L;
         expiresBeforeBuilder_ = null;
       }
       nameContains_ = "";
+      view_ = 0;
       return this;
     }
 
@@ -656,6 +696,9 @@ private static final long serialVersionUID = 0L;
       }
       if (((from_bitField0_ & 0x00000040) != 0)) {
         result.nameContains_ = nameContains_;
+      }
+      if (((from_bitField0_ & 0x00000080) != 0)) {
+        result.view_ = view_;
       }
     }
 
@@ -732,6 +775,9 @@ private static final long serialVersionUID = 0L;
         bitField0_ |= 0x00000040;
         onChanged();
       }
+      if (other.view_ != 0) {
+        setViewValue(other.getViewValue());
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -795,6 +841,11 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000040;
               break;
             } // case 58
+            case 64: {
+              view_ = input.readEnum();
+              bitField0_ |= 0x00000080;
+              break;
+            } // case 64
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -1478,6 +1529,84 @@ private static final long serialVersionUID = 0L;
       checkByteStringIsUtf8(value);
       nameContains_ = value;
       bitField0_ |= 0x00000040;
+      onChanged();
+      return this;
+    }
+
+    private int view_ = 0;
+    /**
+     * <pre>
+     * BASIC leaves the PEMs out; UNSPECIFIED or FULL returns them. It may change from one page
+     * to the next (the page token does not depend on it).
+     * </pre>
+     *
+     * <code>.certmint.v1.CertificateView view = 8 [json_name = "view"];</code>
+     * @return The enum numeric value on the wire for view.
+     */
+    @java.lang.Override public int getViewValue() {
+      return view_;
+    }
+    /**
+     * <pre>
+     * BASIC leaves the PEMs out; UNSPECIFIED or FULL returns them. It may change from one page
+     * to the next (the page token does not depend on it).
+     * </pre>
+     *
+     * <code>.certmint.v1.CertificateView view = 8 [json_name = "view"];</code>
+     * @param value The enum numeric value on the wire for view to set.
+     * @return This builder for chaining.
+     */
+    public Builder setViewValue(int value) {
+      view_ = value;
+      bitField0_ |= 0x00000080;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * BASIC leaves the PEMs out; UNSPECIFIED or FULL returns them. It may change from one page
+     * to the next (the page token does not depend on it).
+     * </pre>
+     *
+     * <code>.certmint.v1.CertificateView view = 8 [json_name = "view"];</code>
+     * @return The view.
+     */
+    @java.lang.Override
+    public dev.certmint.v1.CertificateView getView() {
+      dev.certmint.v1.CertificateView result = dev.certmint.v1.CertificateView.forNumber(view_);
+      return result == null ? dev.certmint.v1.CertificateView.UNRECOGNIZED : result;
+    }
+    /**
+     * <pre>
+     * BASIC leaves the PEMs out; UNSPECIFIED or FULL returns them. It may change from one page
+     * to the next (the page token does not depend on it).
+     * </pre>
+     *
+     * <code>.certmint.v1.CertificateView view = 8 [json_name = "view"];</code>
+     * @param value The view to set.
+     * @return This builder for chaining.
+     */
+    public Builder setView(dev.certmint.v1.CertificateView value) {
+      if (value == null) {
+        throw new NullPointerException();
+      }
+      bitField0_ |= 0x00000080;
+      view_ = value.getNumber();
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * BASIC leaves the PEMs out; UNSPECIFIED or FULL returns them. It may change from one page
+     * to the next (the page token does not depend on it).
+     * </pre>
+     *
+     * <code>.certmint.v1.CertificateView view = 8 [json_name = "view"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearView() {
+      bitField0_ = (bitField0_ & ~0x00000080);
+      view_ = 0;
       onChanged();
       return this;
     }

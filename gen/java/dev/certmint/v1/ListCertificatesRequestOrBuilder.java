@@ -154,4 +154,25 @@ public interface ListCertificatesRequestOrBuilder extends
    */
   com.google.protobuf.ByteString
       getNameContainsBytes();
+
+  /**
+   * <pre>
+   * BASIC leaves the PEMs out; UNSPECIFIED or FULL returns them. It may change from one page
+   * to the next (the page token does not depend on it).
+   * </pre>
+   *
+   * <code>.certmint.v1.CertificateView view = 8 [json_name = "view"];</code>
+   * @return The enum numeric value on the wire for view.
+   */
+  int getViewValue();
+  /**
+   * <pre>
+   * BASIC leaves the PEMs out; UNSPECIFIED or FULL returns them. It may change from one page
+   * to the next (the page token does not depend on it).
+   * </pre>
+   *
+   * <code>.certmint.v1.CertificateView view = 8 [json_name = "view"];</code>
+   * @return The view.
+   */
+  dev.certmint.v1.CertificateView getView();
 }

@@ -139,7 +139,7 @@ public enum RenewalKeySource
   }
   public static final com.google.protobuf.Descriptors.EnumDescriptor
       getDescriptor() {
-    return dev.certmint.v1.CertificateServiceProto.getDescriptor().getEnumTypes().get(2);
+    return dev.certmint.v1.CertificateServiceProto.getDescriptor().getEnumTypes().get(3);
   }
 
   private static final RenewalKeySource[] VALUES = values();
