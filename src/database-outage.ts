@@ -5,7 +5,13 @@
  * with a RetryInfo. Anything else (a constraint, a bug, bad data, an embedded database's
  * internal error) is not an outage and stays INTERNAL. It reads only error codes and messages,
  * no driver API, so the API layer and the health check use it without depending on the store.
+ * The same error answers on the HTTP ports: 503 with Retry-After for ACME (RFC 8555 6.7) and
+ * the CRL and CA-certificate publication, tryLater for OCSP (RFC 6960 4.2.1), never a 500.
  */
+import { CertmintError, isCertmintError } from "./errors";
+
+/** Seconds a client should wait before retrying a call that met a database outage. */
+export const OUTAGE_RETRY_SECONDS = 1;
 
 /** Socket errors of a connection that was refused, dropped or could not be opened. */
 const SOCKET_CODES = new Set([
@@ -61,4 +67,19 @@ export function databaseOutage(err: unknown): string | undefined {
     current = (current as { cause?: unknown }).cause;
   }
   return undefined;
+}
+
+/**
+ * A thrown error as a client should see it when it is a database outage: UNAVAILABLE
+ * (DATABASE_UNAVAILABLE) with a retry delay, since the same call may succeed in a moment;
+ * undefined when it is not one (a CertmintError never is: it is already what it says).
+ */
+export function outageError(err: unknown): CertmintError | undefined {
+  if (isCertmintError(err) || databaseOutage(err) === undefined) return undefined;
+  return new CertmintError(
+    "unavailable",
+    "DATABASE_UNAVAILABLE",
+    "certmint cannot reach its database right now; retry shortly (a retry with the same request_id never issues twice)",
+    { retryAfterSeconds: OUTAGE_RETRY_SECONDS },
+  );
 }

@@ -1,3 +1,4 @@
+import { outageError } from "../database-outage";
 import { type CertmintError, isCertmintError } from "../errors";
 
 /** The ACME error types certmint sends (RFC 8555 6.7, RFC 9773 for alreadyReplaced). */
@@ -73,8 +74,10 @@ export const notFoundProblem = (what: string) =>
  */
 export function problemOfDomainError(err: unknown): AcmeProblem {
   if (err instanceof AcmeProblem) return err;
-  if (!isCertmintError(err)) return new AcmeProblem("serverInternal", "internal error", 500);
-  const e = err as CertmintError;
+  // A database outage is a 503 with Retry-After (below), which ACME clients retry; a 500
+  // tells them the request itself failed.
+  const e = (isCertmintError(err) ? err : outageError(err)) as CertmintError | undefined;
+  if (!e) return new AcmeProblem("serverInternal", "internal error", 500);
   if (e.reason === "POLICY_VIOLATION") {
     const names = e.violations.filter((v) => /^(csr_pem|sans|subject)/.test(v.field));
     if (names.length > 0 && names.length === e.violations.length) {
@@ -104,7 +107,9 @@ export function problemOfDomainError(err: unknown): AcmeProblem {
       });
     case "unavailable":
     case "deadline_exceeded":
-      return new AcmeProblem("serverInternal", e.message, 503, { retryAfter: 1 });
+      return new AcmeProblem("serverInternal", e.message, 503, {
+        retryAfter: e.retryAfterSeconds ?? 1,
+      });
     case "failed_precondition":
     case "already_exists":
     case "aborted":

@@ -7,9 +7,9 @@ import {
   RetryInfo,
 } from "../../gen/ts/google/rpc/error_details";
 import { Status } from "../../gen/ts/google/rpc/status";
-import { databaseOutage } from "../database-outage";
+import { outageError } from "../database-outage";
 import {
-  CertmintError,
+  type CertmintError,
   clip,
   type ErrorKind,
   type FieldViolation,
@@ -126,25 +126,13 @@ export function toRpcStatus(err: CertmintError): Status {
   return { code: CODE_OF_KIND[err.kind], message: clip(err.message, MESSAGE_MAX_CHARS), details };
 }
 
-/** Seconds a client should wait before retrying a call that met a database outage. */
-const OUTAGE_RETRY_SECONDS = 1;
-
 /**
  * What a thrown error means for the client: a CertmintError as is; a database outage
  * (src/database-outage.ts: refused, reset, shutting down, pool timeout) as UNAVAILABLE
  * with a RetryInfo, since the same call may succeed in a moment; undefined for anything else.
  */
 export function asCertmintError(err: unknown): CertmintError | undefined {
-  if (isCertmintError(err)) return err;
-  if (databaseOutage(err) !== undefined) {
-    return new CertmintError(
-      "unavailable",
-      "DATABASE_UNAVAILABLE",
-      "certmint cannot reach its database right now; retry shortly (a retry with the same request_id never issues twice)",
-      { retryAfterSeconds: OUTAGE_RETRY_SECONDS },
-    );
-  }
-  return undefined;
+  return isCertmintError(err) ? err : outageError(err);
 }
 
 /** The gRPC status code a thrown error reaches the client with. */

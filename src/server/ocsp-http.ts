@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
+import { databaseOutage } from "../database-outage";
 import type { OcspAnswer, OcspResponder } from "../issuance/ca/ocsp";
 import { OCSP_REQUEST_MAX_BYTES, ocspErrorResponse } from "../signer";
 
@@ -39,6 +40,14 @@ export function serveOcsp(
   };
   const answer = (der: Buffer) =>
     ocsp.respond(der).then(send, (err: unknown) => {
+      // RFC 6960 4.2.1: tryLater is the responder's "cannot answer now"; internalError says
+      // it is in an inconsistent state. A database outage is the first, logged by its cause.
+      const outage = databaseOutage(err);
+      if (outage) {
+        logger.warn({ cause: outage }, "database unavailable");
+        send({ der: ocspErrorResponse("tryLater"), status: "tryLater" });
+        return;
+      }
       logger.error({ err }, "OCSP response failed");
       send({ der: ocspErrorResponse("internalError"), status: "internalError" });
     });

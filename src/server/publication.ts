@@ -1,6 +1,7 @@
 import type { Server } from "node:http";
 import type { Logger } from "pino";
 import type { ConnectionLimits } from "../config";
+import { databaseOutage, OUTAGE_RETRY_SECONDS } from "../database-outage";
 import type { OcspResponder } from "../issuance/ca/ocsp";
 import type { CaPublisher, Published } from "../issuance/ca/publication";
 import { startHttpServer } from "./http-server";
@@ -14,7 +15,8 @@ import { serveOcsp } from "./ocsp-http";
  * needs the CRL must not depend on TLS. GET and HEAD only; nothing else is served, except the
  * OCSP responder at /ocsp (GET and POST, server/ocsp-http.ts), when one is given.
  *
- * Connections are limited as on the gRPC port (server/http-server.ts).
+ * Connections are limited as on the gRPC port (server/http-server.ts). A database outage is a
+ * 503 with Retry-After, never a 500.
  */
 export function startPublicationServer(
   listen: { host: string; port: number },
@@ -63,6 +65,15 @@ export function startPublicationServer(
         );
       },
       (err: unknown) => {
+        // An outage is an outage (503 with Retry-After, RFC 9110 15.6.4), logged by its cause
+        // alone as on the gRPC port: relying parties and caches retry a 503, not a 500.
+        const outage = databaseOutage(err);
+        if (outage) {
+          logger.warn({ cause: outage, path }, "database unavailable");
+          res.setHeader("retry-after", String(OUTAGE_RETRY_SECONDS));
+          respond(503, "certmint cannot reach its database right now; retry shortly\n");
+          return;
+        }
         logger.error({ err, path }, "publication failed");
         respond(500, "internal error\n");
       },

@@ -46,6 +46,27 @@ describe("ACME protocol", () => {
   const count = async (table: string) =>
     Number((await s.h.db.query<{ n: string }>(`select count(*) as n from ${table}`))[0]!.n);
 
+  /** An order of `c` for `name`, its http-01 challenge answered and the authorization valid. */
+  const validatedOrder = async (c: AcmeTestClient, name: string) => {
+    const order = await c.newOrder([name]);
+    const authzUrl = (order.json.authorizations as string[])[0]!;
+    const http01 = (
+      (await c.post(authzUrl, "")).json.challenges as Array<{
+        type: string;
+        url: string;
+        token: string;
+      }>
+    ).find((ch) => ch.type === "http-01")!;
+    const keyAuth = `${http01.token}.${thumbprint(publicJwk(c.key.publicKey))}`;
+    answer = (_path, res) => res.end(keyAuth);
+    await c.post(http01.url, {});
+    await waitFor(
+      `${name} validated`,
+      async () => (await c.post(authzUrl, "")).json.status === "valid",
+    );
+    return order;
+  };
+
   it("accepts ES256, ES384, RS256 and EdDSA account keys", async () => {
     for (const kind of ["ES256", "ES384", "RS256", "EdDSA"] as const) {
       const c = client(kind);
@@ -380,22 +401,7 @@ describe("ACME protocol", () => {
     const c = new AcmeTestClient(s.directory("gated-acme"), s.tlsCaFile);
     await c.register();
     const finalized = async (name: string) => {
-      const order = await c.newOrder([name]);
-      const authzUrl = (order.json.authorizations as string[])[0]!;
-      const http01 = (
-        (await c.post(authzUrl, "")).json.challenges as Array<{
-          type: string;
-          url: string;
-          token: string;
-        }>
-      ).find((ch) => ch.type === "http-01")!;
-      const keyAuth = `${http01.token}.${thumbprint(publicJwk(c.key.publicKey))}`;
-      answer = (_path, res) => res.end(keyAuth);
-      await c.post(http01.url, {});
-      await waitFor(
-        `${name} validated`,
-        async () => (await c.post(authzUrl, "")).json.status === "valid",
-      );
+      const order = await validatedOrder(c, name);
       const csr = opensslCsr(`/CN=${name}`, [`DNS:${name}`]);
       const done = await c.post(order.json.finalize as string, { csr: b64u(pemToDer(csr.csrPem)) });
       expect(done.json.status, done.text).toBe("processing");
@@ -428,6 +434,79 @@ describe("ACME protocol", () => {
     const invalid = await c.post(rejected.orderUrl, "");
     expect(invalid.json.status).toBe("invalid");
     expect(invalid.json.certificate).toBeUndefined();
+  });
+
+  it("resumes an interrupted finalize: the order follows the request it recorded, or is ready again", async () => {
+    const c = client();
+    await c.register();
+    /** An order for `name`, validated with http-01: ready to finalize. */
+    const readyOrder = async (name: string) => {
+      const order = await validatedOrder(c, name);
+      const url = order.headers.location as string;
+      await waitFor(`${name} ready`, async () => (await c.post(url, "")).json.status === "ready");
+      return { url, id: url.split("/").at(-1)!, finalize: order.json.finalize as string };
+    };
+    const finalize = (order: { finalize: string }, name: string) =>
+      c.post(order.finalize, {
+        csr: b64u(pemToDer(opensslCsr(`/CN=${name}`, [`DNS:${name}`]).csrPem)),
+      });
+    const orderRow = async (id: string) =>
+      (
+        await s.h.db.query<{ status: string; certificate_id: string | null }>(
+          "select status, certificate_id from acme_order where id = $1",
+          [id],
+        )
+      )[0]!;
+    const certificatesNamed = async (name: string) =>
+      Number(
+        (
+          await s.h.db.query<{ n: string }>(
+            "select count(*) as n from certificate where search_names like $1",
+            [`%${name}%`],
+          )
+        )[0]!.n,
+      );
+
+    // 1. The finalize recorded its request and issued, then stopped before updating the order
+    // (as after a crash, or a database that went away): the order follows that request.
+    const issued = await readyOrder("recorded.acme.localhost");
+    expect((await finalize(issued, "recorded.acme.localhost")).json.status).toBe("valid");
+    const certificateId = (await orderRow(issued.id)).certificate_id;
+    await s.h.db.query(
+      `update acme_order set status = 'processing', certificate_request_id = null,
+         certificate_id = null where id = $1`,
+      [issued.id],
+    );
+    const followed = await c.post(issued.url, "");
+    expect(followed.json.status).toBe("valid");
+    expect(await orderRow(issued.id)).toEqual({ status: "valid", certificate_id: certificateId });
+    expect(await certificatesNamed("recorded.acme.localhost")).toBe(1);
+
+    // 2. A finalize that started two minutes ago and recorded nothing: the order is ready again,
+    // and a new finalize issues.
+    const lost = await readyOrder("lost.acme.localhost");
+    await s.h.db.query(
+      `update acme_order set status = 'processing', updated_at = now() - interval '2 minutes'
+         where id = $1`,
+      [lost.id],
+    );
+    expect((await c.post(lost.url, "")).json.status).toBe("ready");
+    expect(await certificatesNamed("lost.acme.localhost")).toBe(0);
+    const done = await finalize(lost, "lost.acme.localhost");
+    expect(done.json.status, done.text).toBe("valid");
+    const download = await c.post(done.json.certificate as string, "");
+    expect(verifyBundle(download.text, s.rootPem).subjectAltName).toBe("DNS:lost.acme.localhost");
+
+    // 3. A finalize that started just now (in flight): left alone.
+    const inFlight = await readyOrder("in-flight.acme.localhost");
+    await s.h.db.query(
+      "update acme_order set status = 'processing', updated_at = now() where id = $1",
+      [inFlight.id],
+    );
+    const polled = await c.post(inFlight.url, "");
+    expect(polled.json.status).toBe("processing");
+    expect(Number(polled.headers["retry-after"])).toBeGreaterThan(0);
+    expect((await orderRow(inFlight.id)).status).toBe("processing");
   });
 
   it("refuses names outside the policy (rejectedIdentifier, a subproblem each) and unsupported identifier types", async () => {

@@ -31,6 +31,7 @@ import {
   ApproveCertificateRequestRequest,
   CertificateRequestStatus,
   CertificateStatus,
+  CertificateView,
   IssueCertificateRequest,
   type IssuedCertificate,
   ListCertificatesRequest,
@@ -252,6 +253,20 @@ describe("the embedded default (make run without DATABASE_URL), end to end", {
       ListCertificatesRequest.fromPartial({ nameContains: "gen.example", pageSize: 10 }),
     );
     expect(found.certificates.map((x) => x.id)).toEqual([generated.certificateId]);
+    expect(found.certificates[0]!.certificatePem).toBe(generated.certificatePem);
+    // The BASIC view: the same certificate without its PEMs.
+    const basic = await call(
+      c.certificates,
+      "listCertificates",
+      ListCertificatesRequest.fromPartial({
+        nameContains: "gen.example",
+        pageSize: 10,
+        view: CertificateView.CERTIFICATE_VIEW_BASIC,
+      }),
+    );
+    expect(basic.certificates).toEqual([
+      { ...found.certificates[0]!, certificatePem: "", certificateChainPem: [] },
+    ]);
   });
 
   const crlText = async () => {

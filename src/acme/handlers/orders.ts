@@ -16,6 +16,19 @@ import { orderView } from "../views";
 const POLL_SECONDS = 3;
 
 /**
+ * A finalize records its certificate request within milliseconds, or fails and puts the
+ * order back to ready. An order still processing without a request this long after its
+ * finalize started was interrupted in between (the process stopped, or the database went away
+ * and the order could not be put back): followRequest reopens it. Far above any finalize's
+ * time, so a finalize in flight is never reopened; and were one, the finalize's request_id
+ * (finalizeRequestId) makes the next finalize replay its certificate, never sign another.
+ */
+const INTERRUPTED_FINALIZE_MS = 60_000;
+
+/** The request_id of an order's finalize: a finalize retried replays, never issues twice. */
+const finalizeRequestId = (orderId: string) => `acme-order-${orderId}`;
+
+/**
  * newOrder (RFC 8555 7.4): identifiers checked against the profile's policy first
  * (rejectedIdentifier), then one authorization per identifier with its challenges. notBefore
  * and notAfter are refused: the profile decides the validity. `replaces` (RFC 9773 5) names a
@@ -75,12 +88,14 @@ async function ownOrder(x: AcmeExchange, account: AccountRow, orderId: string): 
 /**
  * An order in processing follows its certificate request: issued (after an approval) makes
  * it valid, rejected or failed makes it invalid. An expired pending or ready order is invalid.
+ * An interrupted finalize is resumed (resumeFinalize).
  */
 async function followRequest(
   x: AcmeExchange,
   account: AccountRow,
-  order: OrderRow,
+  stored: OrderRow,
 ): Promise<OrderRow> {
+  const order = await resumeFinalize(x, account, stored);
   if (
     (order.status === "pending" || order.status === "ready") &&
     order.expires_at.getTime() <= x.now.getTime()
@@ -113,6 +128,40 @@ async function followRequest(
     };
     await x.ctx.store.acme.finishOrder(order.id, { status: "invalid", error }, x.now);
     return { ...order, status: "invalid", error };
+  }
+  return order;
+}
+
+/**
+ * An order processing without a certificate request: its finalize is in flight, or was
+ * interrupted before it could record the outcome. If the finalize's request exists, the order
+ * follows it from now on; if none exists long after the finalize started, nothing was issued
+ * and the order is ready again, for the client to finalize once more. Without this, an order
+ * whose finalize met a database outage stayed processing until it expired, with its client
+ * polling.
+ */
+async function resumeFinalize(
+  x: AcmeExchange,
+  account: AccountRow,
+  order: OrderRow,
+): Promise<OrderRow> {
+  if (order.status !== "processing" || order.certificate_request_id) return order;
+  const request = await x.ctx.deps.store.requests.findByIdempotencyKey(
+    account.id,
+    finalizeRequestId(order.id),
+  );
+  if (request) {
+    await x.ctx.store.acme.finishOrder(
+      order.id,
+      { status: "processing", certificateRequestId: request.id },
+      x.now,
+    );
+    return { ...order, certificate_request_id: request.id };
+  }
+  const startedBefore = new Date(x.now.getTime() - INTERRUPTED_FINALIZE_MS);
+  if (await x.ctx.store.acme.reopenInterruptedFinalize(order.id, startedBefore, x.now)) {
+    x.ctx.logger.warn({ order: order.id }, "ACME order reopened: its finalize was interrupted");
+    return { ...order, status: "ready", updated_at: x.now };
   }
   return order;
 }
@@ -174,7 +223,7 @@ export async function finalize(x: AcmeExchange, orderId: string): Promise<AcmeRe
       caller: account.id,
       profile: x.profile.id,
       // One request per order: a finalize retried after a transient failure replays it.
-      idempotencyKey: `acme-order-${order.id}`,
+      idempotencyKey: finalizeRequestId(order.id),
       source: { kind: "CSR", csrPem: toPem("CERTIFICATE REQUEST", der) },
       keyUsages: [],
       extendedKeyUsages: [],

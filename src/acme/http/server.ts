@@ -7,6 +7,8 @@ import {
 import { createServer as createHttpsServer } from "node:https";
 import { peerAddressKey } from "../../auth/failure-limiter";
 import type { ConnectionLimits, TlsConfig } from "../../config";
+import { databaseOutage } from "../../database-outage";
+import { isCertmintError } from "../../errors";
 import { capWarning } from "../../server/connection-limits";
 import { TLS_POLICY } from "../../server/tls";
 import {
@@ -181,7 +183,11 @@ async function serve(
     return send(ctx, res, urls, true, method, await route(x, id ?? ""));
   } catch (err) {
     const problem = problemOfDomainError(err);
-    if (problem.status >= 500 && !(err instanceof AcmeProblem)) {
+    // An outage is logged by its cause alone, as on the gRPC port: a driver error's message
+    // can quote SQL and its values.
+    const outage = isCertmintError(err) ? undefined : databaseOutage(err);
+    if (outage) ctx.logger.warn({ cause: outage, path }, "database unavailable");
+    else if (problem.status >= 500 && !(err instanceof AcmeProblem)) {
       ctx.logger.error({ err, path }, "ACME request failed");
     }
     if (problem.type === "badNonce") nonce = true;

@@ -209,8 +209,12 @@ export class OcspResponder {
     let caId = this.issuers.get(key);
     if (caId) return caId;
     if (performance.now() - this.issuersLoadedAt < ISSUER_RELOAD_MS) return undefined;
-    this.issuersLoadedAt = performance.now();
+    const startedAt = performance.now();
+    // Marked loaded only once the read succeeded: a read that met a database outage throws
+    // (tryLater, server/ocsp-http.ts) and the next request reads again, where marking it first
+    // answered "unauthorized" for every CA until the reload interval had passed.
     const cas = await this.deps.store.cas.withCertificates();
+    this.issuersLoadedAt = startedAt;
     const issuers = new Map<string, string>();
     for (const ca of cas) {
       for (const hash of ["sha1", "sha256", "sha384", "sha512"] as const) {

@@ -61,6 +61,8 @@ export interface OrderRow {
   certificate_request_id: string | null;
   certificate_id: string | null;
   replaces: string | null;
+  /** Set by every change of status (a finalize's start included). */
+  updated_at: Date;
 }
 
 export interface AuthorizationRow {
@@ -153,6 +155,12 @@ export interface AcmeRepository {
   finishChallenge(challenge: ChallengeRow, result: ChallengeResult, now: Date): Promise<void>;
   /** ready -> processing, once (a second finalize gets orderNotReady). */
   startFinalize(orderId: string, now: Date): Promise<boolean>;
+  /**
+   * processing -> ready for an order whose finalize started before `startedBefore` and never
+   * recorded its certificate request (the process stopped, or the database went away, in
+   * between); false when the order is not such an order (any more).
+   */
+  reopenInterruptedFinalize(orderId: string, startedBefore: Date, now: Date): Promise<boolean>;
   finishOrder(
     orderId: string,
     result: {

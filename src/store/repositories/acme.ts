@@ -286,6 +286,19 @@ export class OrmAcmeRepository implements AcmeRepository {
     return rows.length === 1;
   }
 
+  async reopenInterruptedFinalize(
+    orderId: string,
+    startedBefore: Date,
+    now: Date,
+  ): Promise<boolean> {
+    const rows = await this.query(
+      `update acme_order set status = 'ready', updated_at = ? where id = ? and status = 'processing'
+         and certificate_request_id is null and updated_at < ? returning id`,
+      [now, orderId, startedBefore],
+    );
+    return rows.length === 1;
+  }
+
   async finishOrder(
     orderId: string,
     result: {
