@@ -509,6 +509,68 @@ describe("ACME protocol", () => {
     expect((await orderRow(inFlight.id)).status).toBe("processing");
   });
 
+  it("runs a stalled validation again when the authorization is polled (its process stopped mid-validation)", async () => {
+    const c = client();
+    await c.register();
+    /** An order's http-01 challenge, answered by the test's server but not yet started. */
+    const answered = async (name: string) => {
+      const order = await c.newOrder([name]);
+      const authzUrl = (order.json.authorizations as string[])[0]!;
+      const http01 = (
+        (await c.post(authzUrl, "")).json.challenges as Array<{
+          type: string;
+          url: string;
+          token: string;
+        }>
+      ).find((ch) => ch.type === "http-01")!;
+      const keyAuth = `${http01.token}.${thumbprint(publicJwk(c.key.publicKey))}`;
+      answer = (_path, res) => res.end(keyAuth);
+      return { authzUrl, challengeId: http01.url.split("/").at(-1)!, token: http01.token };
+    };
+    /** As a process that set the challenge processing at `startedAt` and then stopped. */
+    const stall = (challengeId: string, startedAt: string | null) =>
+      s.h.db.query(
+        `update acme_challenge set status = 'processing', started_at = ${startedAt ?? "null"}
+           where id = $1`,
+        [challengeId],
+      );
+    const authzStatus = async (url: string) => (await c.post(url, "")).json.status as string;
+
+    // Started ten minutes ago, and one from before started_at was recorded (null).
+    for (const [name, startedAt] of [
+      ["stalled.acme.localhost", "now() - interval '10 minutes'"],
+      ["stalled-legacy.acme.localhost", null],
+    ] as const) {
+      const ch = await answered(name);
+      await stall(ch.challengeId, startedAt);
+      const fetched = requested.length;
+      await waitFor(
+        `${name} validated again`,
+        async () => (await authzStatus(ch.authzUrl)) === "valid",
+      );
+      // Validated by fetching the answer again, once.
+      expect(
+        requested.slice(fetched).filter((p) => p === `/.well-known/acme-challenge/${ch.token}`),
+      ).toHaveLength(1);
+    }
+
+    // Started just now: still running somewhere; a poll leaves it alone (the claim, which a
+    // restart makes before answering, moves started_at).
+    const running = await answered("running.acme.localhost");
+    await stall(running.challengeId, "now()");
+    const row = async () =>
+      (
+        await s.h.db.query<{ status: string; started_at: Date }>(
+          "select status, started_at from acme_challenge where id = $1",
+          [running.challengeId],
+        )
+      )[0]!;
+    const before = await row();
+    expect(await authzStatus(running.authzUrl)).toBe("pending");
+    expect(await row()).toEqual(before);
+    expect(before.status).toBe("processing");
+  });
+
   it("refuses names outside the policy (rejectedIdentifier, a subproblem each) and unsupported identifier types", async () => {
     const c = client();
     await c.register();

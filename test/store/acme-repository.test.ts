@@ -123,9 +123,17 @@ describe("the ACME repository", () => {
     // Every authorization valid makes the order ready (RFC 8555 7.1.6), not before.
     for (const [i, authz] of authzs.entries()) {
       const [challenge] = await store.acme.challengesOf(authz.id);
-      expect(await store.acme.startChallenge(challenge!.id)).toBe(true);
-      expect(await store.acme.startChallenge(challenge!.id)).toBe(false);
+      expect(await store.acme.startChallenge(challenge!.id, now)).toBe(true);
+      expect(await store.acme.startChallenge(challenge!.id, now)).toBe(false);
+      expect((await store.acme.challenge(challenge!.id))!.started_at).toEqual(now);
+      // A stalled validation is claimed by one caller, and only once it started long enough ago.
+      const later = new Date(now.getTime() + 1000);
+      expect(await store.acme.restartStalledChallenge(challenge!.id, now, later)).toBe(false);
+      expect(await store.acme.restartStalledChallenge(challenge!.id, later, later)).toBe(true);
+      expect(await store.acme.restartStalledChallenge(challenge!.id, later, later)).toBe(false);
+      expect((await store.acme.challenge(challenge!.id))!.started_at).toEqual(later);
       await store.acme.finishChallenge(challenge!, { valid: true }, now);
+      expect(await store.acme.restartStalledChallenge(challenge!.id, later, later)).toBe(false);
       const status = (await store.acme.order(order.id))!.status;
       expect(status).toBe(i === authzs.length - 1 ? "ready" : "pending");
     }

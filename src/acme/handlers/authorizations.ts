@@ -1,4 +1,4 @@
-import type { AuthorizationRow } from "../../issuance/repositories";
+import type { AccountRow, AuthorizationRow, ChallengeRow } from "../../issuance/repositories";
 import { type AcmeExchange, type AcmeResponse, requireAccount, takeRate } from "../http/exchange";
 import { AcmeProblem, malformed, notFoundProblem } from "../problem";
 import { runValidation } from "../validation/run";
@@ -6,6 +6,57 @@ import { authorizationView, challengeView } from "../views";
 
 /** How often a client should poll an authorization being validated (seconds). */
 const POLL_SECONDS = 1;
+
+/**
+ * A validation ends within its network timeouts (CERTMINT_ACME_VALIDATION_TIMEOUT_MS per
+ * connection) and the record's retries (under 8 s, validation/run.ts); one still "processing"
+ * this long after it started ran in a process that stopped, or could not record its outcome.
+ * A poll then runs it again (restartStalled): without that, the challenge stayed processing
+ * until its order expired, while the client polled.
+ */
+const stalledAfterMs = (x: AcmeExchange) => Math.max(120_000, 10 * x.ctx.http01.timeoutMs);
+
+/** Runs a challenge's validation after the answer; its outcome is recorded by runValidation. */
+function launchValidation(
+  x: AcmeExchange,
+  challenge: ChallengeRow,
+  authz: AuthorizationRow,
+  account: AccountRow,
+): void {
+  // A failure to record the outcome (the database gone) is logged here, never left as an
+  // unhandled rejection.
+  const running = runValidation(x.ctx, challenge, authz, account)
+    .catch((err: unknown) =>
+      x.ctx.logger.error({ err, challenge: challenge.id }, "ACME: recording a validation failed"),
+    )
+    .finally(() => x.ctx.validations.delete(running));
+  x.ctx.validations.add(running);
+}
+
+/**
+ * Runs again each validation of a pending authorization that stalled (stalledAfterMs); the
+ * claim is a compare-and-set on its start time, so one poll among replicas runs it. Running a
+ * validation twice is safe: it only reads the client's answer, and the record moves only
+ * what is still pending.
+ */
+async function restartStalled(
+  x: AcmeExchange,
+  authz: AuthorizationRow,
+  account: AccountRow,
+  challenges: readonly ChallengeRow[],
+): Promise<void> {
+  if (authz.status !== "pending") return;
+  const startedBefore = new Date(x.now.getTime() - stalledAfterMs(x));
+  for (const c of challenges) {
+    if (c.status !== "processing" || (c.started_at !== null && c.started_at >= startedBefore)) {
+      continue;
+    }
+    if (await x.ctx.store.acme.restartStalledChallenge(c.id, startedBefore, x.now)) {
+      x.ctx.logger.warn({ challenge: c.id }, "ACME: a stalled validation runs again");
+      launchValidation(x, c, authz, account);
+    }
+  }
+}
 
 async function ownAuthorization(
   x: AcmeExchange,
@@ -36,6 +87,7 @@ export async function getAuthorization(x: AcmeExchange, id: string): Promise<Acm
     authz = (await x.ctx.store.acme.authorization(authz.id))!;
   }
   const challenges = await x.ctx.store.acme.challengesOf(authz.id);
+  await restartStalled(x, authz, account, challenges);
   const validating = challenges.some((c) => c.status === "processing");
   return {
     status: 200,
@@ -63,15 +115,13 @@ export async function postChallenge(x: AcmeExchange, id: string): Promise<AcmeRe
   if (authz.status !== "pending") {
     throw malformed(`the authorization is ${authz.status}; only a pending one can be validated`);
   }
-  if (challenge.status === "pending" && (await x.ctx.store.acme.startChallenge(challenge.id))) {
-    // Its outcome is recorded by runValidation; a failure to record it (the database gone) is
-    // logged here, never left as an unhandled rejection.
-    const running = runValidation(x.ctx, challenge, authz, account)
-      .catch((err: unknown) =>
-        x.ctx.logger.error({ err, challenge: challenge.id }, "ACME: recording a validation failed"),
-      )
-      .finally(() => x.ctx.validations.delete(running));
-    x.ctx.validations.add(running);
+  if (
+    challenge.status === "pending" &&
+    (await x.ctx.store.acme.startChallenge(challenge.id, x.now))
+  ) {
+    launchValidation(x, challenge, authz, account);
+  } else {
+    await restartStalled(x, authz, account, [challenge]);
   }
   const current = (await x.ctx.store.acme.challenge(challenge.id))!;
   return {

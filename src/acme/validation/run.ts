@@ -20,7 +20,8 @@ export const RECORD_RETRY_DELAYS_MS: readonly number[] = [250, 500, 1_000, 2_000
 /**
  * Validates one challenge (RFC 8555 7.5.1) and records the outcome on the challenge, its
  * authorization and its order. Runs after the response to the client (which polls); a crash
- * meanwhile leaves the challenge "processing", and the authorization expires with its order.
+ * meanwhile leaves the challenge "processing" until a poll finds it stalled and runs it again
+ * (handlers/authorizations.ts restartStalled).
  *
  * Validating and recording fail apart: a database error while recording a valid outcome is not
  * a failed validation (it used to be recorded as one, serverInternal), and a recording that

@@ -84,6 +84,8 @@ export interface ChallengeRow {
   status: AcmeChallengeStatus;
   validated_at: Date | null;
   error: ProblemDocument | null;
+  /** When its validation started; null before it did (and for challenges from before 2026-12-03). */
+  started_at: Date | null;
 }
 
 export interface ExternalAccountKeyRow {
@@ -146,7 +148,12 @@ export interface AcmeRepository {
   challengesOf(authorizationId: string): Promise<ChallengeRow[]>;
   challenge(id: string): Promise<ChallengeRow | undefined>;
   /** pending -> processing, once: false when another request already started it. */
-  startChallenge(id: string): Promise<boolean>;
+  startChallenge(id: string, now: Date): Promise<boolean>;
+  /**
+   * Claims a challenge whose validation started before `startedBefore` (or at an unknown time)
+   * and never finished, to run it again: true for one caller, which then runs it.
+   */
+  restartStalledChallenge(id: string, startedBefore: Date, now: Date): Promise<boolean>;
   /**
    * Records a validation's result, in one transaction: the challenge, its authorization and,
    * when every authorization of the order is valid, the order becomes ready (RFC 8555 7.1.6);

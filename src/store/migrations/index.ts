@@ -11,6 +11,7 @@ import { Migration20261202120000Acme } from "./Migration20261202120000Acme";
 import { Migration20261202130000FlatReads } from "./Migration20261202130000FlatReads";
 import { Migration20261202170000NameSearchGist } from "./Migration20261202170000NameSearchGist";
 import { Migration20261202180000CrlEntries } from "./Migration20261202180000CrlEntries";
+import { Migration20261203000000AcmeChallengeStarted } from "./Migration20261203000000AcmeChallengeStarted";
 
 /**
  * Every migration, in order. Listed explicitly (not discovered on disk) so the same list
@@ -38,4 +39,8 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: "Migration20261202130000FlatReads", class: Migration20261202130000FlatReads },
   { name: "Migration20261202170000NameSearchGist", class: Migration20261202170000NameSearchGist },
   { name: "Migration20261202180000CrlEntries", class: Migration20261202180000CrlEntries },
+  {
+    name: "Migration20261203000000AcmeChallengeStarted",
+    class: Migration20261203000000AcmeChallengeStarted,
+  },
 ];

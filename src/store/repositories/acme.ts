@@ -226,10 +226,19 @@ export class OrmAcmeRepository implements AcmeRepository {
   }
 
   /** pending -> processing, once: false when another request already started it. */
-  async startChallenge(id: string): Promise<boolean> {
+  async startChallenge(id: string, now: Date): Promise<boolean> {
     const rows = await this.query(
-      `update acme_challenge set status = 'processing' where id = ? and status = 'pending' returning id`,
-      [id],
+      `update acme_challenge set status = 'processing', started_at = ? where id = ? and status = 'pending' returning id`,
+      [now, id],
+    );
+    return rows.length === 1;
+  }
+
+  async restartStalledChallenge(id: string, startedBefore: Date, now: Date): Promise<boolean> {
+    const rows = await this.query(
+      `update acme_challenge set started_at = ? where id = ? and status = 'processing'
+         and (started_at is null or started_at < ?) returning id`,
+      [now, id, startedBefore],
     );
     return rows.length === 1;
   }
