@@ -4,6 +4,7 @@ import type { ConnectionLimits } from "../config";
 import { databaseOutage, OUTAGE_RETRY_SECONDS } from "../database-outage";
 import type { OcspResponder } from "../issuance/ca/ocsp";
 import type { CaPublisher, Published } from "../issuance/ca/publication";
+import { notModified } from "./conditional-get";
 import { startHttpServer } from "./http-server";
 import { serveOcsp } from "./ocsp-http";
 
@@ -16,7 +17,8 @@ import { serveOcsp } from "./ocsp-http";
  * OCSP responder at /ocsp (GET and POST, server/ocsp-http.ts), when one is given.
  *
  * Connections are limited as on the gRPC port (server/http-server.ts). A database outage is a
- * 503 with Retry-After, never a 500.
+ * 503 with Retry-After, never a 500. Answers carry an ETag (and, for CRLs, Last-Modified), and a
+ * conditional GET of what the fetcher holds is a 304 (server/conditional-get.ts).
  */
 export function startPublicationServer(
   listen: { host: string; port: number },
@@ -58,6 +60,16 @@ export function startPublicationServer(
             ? Math.max(0, Math.floor((published.expires.getTime() - Date.now()) / 1000))
             : 86_400;
         res.setHeader("cache-control", `public, max-age=${maxAge}`);
+        res.setHeader("etag", published.etag);
+        if (published.lastModified) {
+          res.setHeader("last-modified", published.lastModified.toUTCString());
+        }
+        // A fetcher that holds this CRL (or certificate) revalidates it for a few hundred bytes.
+        if (notModified(req, published)) {
+          res.writeHead(304);
+          res.end();
+          return;
+        }
         respond(
           200,
           published.der,

@@ -1,4 +1,4 @@
-import { X509Certificate } from "node:crypto";
+import { createHash, X509Certificate } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RevocationReason } from "../../gen/ts/certmint/v1/common";
 import { attrRequest } from "../certificates/helpers";
@@ -119,6 +119,67 @@ describe("publication of CRLs and CA certificates over HTTP", () => {
       tmp.file("leaf2.pem", leafPem),
     ]);
     expect(verify).toContain("certificate revoked");
+  });
+
+  it("revalidates: ETag and Last-Modified, 304 for what the fetcher holds, 200 with the new CRL after a revocation", async () => {
+    const url = `${base}/crl/${caId}.crl`;
+    const first = await fetch(url);
+    const etag = first.headers.get("etag")!;
+    const lastModified = first.headers.get("last-modified")!;
+    const der = Buffer.from(await first.arrayBuffer());
+    const crlNumber = /X509v3 CRL Number:\s*\n\s*(\d+)/.exec(
+      opensslOk(["crl", "-inform", "DER", "-in", tmp.file("held.crl", der), "-noout", "-text"]),
+    )![1];
+    expect(etag).toBe(`"crl-${crlNumber}"`);
+    expect(new Date(lastModified).getTime()).toBeLessThanOrEqual(Date.now());
+
+    for (const headers of <Record<string, string>[]>[
+      { "if-none-match": etag },
+      { "if-none-match": `W/${etag}, "crl-0"` },
+      { "if-modified-since": lastModified },
+    ]) {
+      for (const method of ["GET", "HEAD"]) {
+        const res = await fetch(url, { method, headers });
+        expect(res.status, JSON.stringify(headers)).toBe(304);
+        expect(res.headers.get("etag")).toBe(etag);
+        expect(res.headers.get("cache-control")).toMatch(/^public, max-age=\d+$/);
+        expect((await res.arrayBuffer()).byteLength).toBe(0);
+      }
+    }
+    const other = await fetch(url, { headers: { "if-none-match": '"crl-0"' } });
+    expect(other.status).toBe(200);
+    expect(Buffer.from(await other.arrayBuffer()).equals(der)).toBe(true);
+
+    // The CA's certificate: a tag of its bytes.
+    const caUrl = `${base}/ca/${caId}.crt`;
+    const ca = await fetch(caUrl);
+    const caDer = Buffer.from(await ca.arrayBuffer());
+    const caTag = `"${createHash("sha256").update(caDer).digest("base64url")}"`;
+    expect(ca.headers.get("etag")).toBe(caTag);
+    expect((await fetch(caUrl, { headers: { "if-none-match": caTag } })).status).toBe(304);
+
+    // A revocation makes a new CRL: the tag the fetcher holds no longer matches.
+    const cn = "revalidated.example.com";
+    const leaf = await call(
+      h.certificates,
+      "issueCertificate",
+      attrRequest("web", { cn, dns: [cn] }),
+    );
+    await call(h.certificates, "revokeCertificate", {
+      certificate: leaf.certificate!.serialNumber,
+      reason: RevocationReason.REVOCATION_REASON_SUPERSEDED,
+    });
+    const changed = await fetch(url, { headers: { "if-none-match": etag } });
+    expect(changed.status).toBe(200);
+    const newTag = changed.headers.get("etag")!;
+    expect(newTag).not.toBe(etag);
+    const newDer = Buffer.from(await changed.arrayBuffer());
+    expect(
+      opensslOk(["crl", "-inform", "DER", "-in", tmp.file("new.crl", newDer), "-noout", "-text"])
+        .replace(/:/g, "")
+        .toLowerCase(),
+    ).toContain(leaf.certificate!.serialNumber.toLowerCase());
+    expect((await fetch(url, { headers: { "if-none-match": newTag } })).status).toBe(304);
   });
 
   it("answers 404 for unknown CAs and paths, 405 for other methods, and needs no credential", async () => {

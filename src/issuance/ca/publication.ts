@@ -1,12 +1,21 @@
+import { createHash } from "node:crypto";
 import { isUuid } from "../common/refs";
 import type { CaRepository } from "../repositories";
 import type { CrlCache } from "./crl-cache";
 
-/** DER of a published object, and until when a cache may keep it. */
+/** DER of a published object, until when a cache may keep it, and its HTTP validators. */
 export interface Published {
   der: Buffer;
   /** For CRLs, their nextUpdate; for certificates, their notAfter. */
   expires: Date;
+  /**
+   * A strong entity tag of exactly these bytes, quoted: a CRL's number (RFC 5280 5.2.3: one
+   * per CRL a CA signs; numbers come from the database, so replicas never reuse one), a
+   * certificate's SHA-256.
+   */
+  etag: string;
+  /** For CRLs, their thisUpdate. */
+  lastModified?: Date;
 }
 
 /**
@@ -26,7 +35,14 @@ export class CaPublisher {
   async crl(caId: string): Promise<Published | undefined> {
     if (!isUuid(caId)) return undefined;
     const crl = await this.crls.get(caId.toLowerCase());
-    return crl && { der: crl.der, expires: crl.nextUpdate };
+    return (
+      crl && {
+        der: crl.der,
+        expires: crl.nextUpdate,
+        etag: `"crl-${crl.crlNumber}"`,
+        lastModified: crl.thisUpdate,
+      }
+    );
   }
 
   /** The CA's certificate, DER; undefined when unknown or still pending its certificate. */
@@ -34,7 +50,9 @@ export class CaPublisher {
     if (!isUuid(caId)) return undefined;
     const ca = await this.cas.find({ id: caId.toLowerCase() });
     if (!ca?.certificatePem || !ca.notAfter) return undefined;
-    return { der: pemToDer(ca.certificatePem), expires: ca.notAfter };
+    const der = pemToDer(ca.certificatePem);
+    const etag = `"${createHash("sha256").update(der).digest("base64url")}"`;
+    return { der, expires: ca.notAfter, etag };
   }
 }
 
