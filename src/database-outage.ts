@@ -83,3 +83,34 @@ export function outageError(err: unknown): CertmintError | undefined {
     { retryAfterSeconds: OUTAGE_RETRY_SECONDS },
   );
 }
+
+/**
+ * SQLSTATEs of a transaction that lost a race with another (PostgreSQL Appendix A): 40001
+ * serialization_failure, 40P01 deadlock_detected (PostgreSQL rolled this one back to break
+ * the cycle), 55P03 lock_not_available. Nothing of the transaction committed, and the same
+ * call may succeed at once: gRPC's ABORTED ("a concurrency issue such as a transaction
+ * abort"), never INTERNAL.
+ */
+const CONFLICT_SQLSTATES = new Set(["40001", "40P01", "55P03"]);
+
+/** The SQLSTATE when an error is a transaction conflict (above), else undefined. */
+export function transactionConflict(err: unknown): string | undefined {
+  let current: unknown = err;
+  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === "string" && CONFLICT_SQLSTATES.has(code)) return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/** A thrown transaction conflict as a client should see it: ABORTED, retry. */
+export function conflictError(err: unknown): CertmintError | undefined {
+  if (isCertmintError(err) || transactionConflict(err) === undefined) return undefined;
+  return new CertmintError(
+    "aborted",
+    "TRANSACTION_CONFLICT",
+    "the call's transaction lost a race with another and was rolled back, nothing changed; retry it (a retry with the same request_id never issues twice)",
+    { retryAfterSeconds: OUTAGE_RETRY_SECONDS },
+  );
+}

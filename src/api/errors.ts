@@ -7,7 +7,7 @@ import {
   RetryInfo,
 } from "../../gen/ts/google/rpc/error_details";
 import { Status } from "../../gen/ts/google/rpc/status";
-import { outageError } from "../database-outage";
+import { conflictError, outageError } from "../database-outage";
 import {
   type CertmintError,
   clip,
@@ -129,10 +129,11 @@ export function toRpcStatus(err: CertmintError): Status {
 /**
  * What a thrown error means for the client: a CertmintError as is; a database outage
  * (src/database-outage.ts: refused, reset, shutting down, pool timeout) as UNAVAILABLE
- * with a RetryInfo, since the same call may succeed in a moment; undefined for anything else.
+ * with a RetryInfo, since the same call may succeed in a moment; a transaction that lost a race
+ * (a deadlock, a serialization failure) as ABORTED with a RetryInfo; undefined for anything else.
  */
 export function asCertmintError(err: unknown): CertmintError | undefined {
-  return isCertmintError(err) ? err : outageError(err);
+  return isCertmintError(err) ? err : (outageError(err) ?? conflictError(err));
 }
 
 /** The gRPC status code a thrown error reaches the client with. */

@@ -2,13 +2,13 @@ import type { handleUnaryCall, Metadata, ServerUnaryCall, ServiceError } from "@
 import type { Logger } from "pino";
 import type { CallSecurity } from "../auth/access-control";
 import { ruleFor } from "../auth/permissions";
-import { databaseOutage } from "../database-outage";
+import { databaseOutage, transactionConflict } from "../database-outage";
 import { CertmintError, isCertmintError } from "../errors";
 import type { AuditResource } from "../issuance/audit/record";
 import type { Actor, Call } from "../issuance/call";
 import { noteCallActor } from "../server/call-logging";
 import { type PeerIdentity, peerIdentity } from "../server/peer-identity";
-import { codeOf, toServiceError } from "./errors";
+import { asCertmintError, codeOf, toServiceError } from "./errors";
 import { admitRequest } from "./request-check";
 
 /** What a handler knows of its call besides the request message. */
@@ -177,8 +177,11 @@ export function unary<Req, Res>(
       async (err: unknown) => {
         // An outage is logged by its cause alone: a driver error's message can quote SQL.
         const outage = isCertmintError(err) ? undefined : databaseOutage(err);
+        const conflict = isCertmintError(err) ? undefined : transactionConflict(err);
         if (outage) {
           deps.logger.warn({ cause: outage, method, requestId: traceId }, "database unavailable");
+        } else if (conflict) {
+          deps.logger.warn({ cause: conflict, method, requestId: traceId }, "transaction conflict");
         } else if (!isCertmintError(err)) {
           deps.logger.error({ err, method, requestId: traceId }, "unhandled error in handler");
         }
@@ -209,7 +212,7 @@ export function unary<Req, Res>(
               scope,
               {
                 statusCode: codeOf(err),
-                errorReason: isCertmintError(err) ? err.reason : "INTERNAL",
+                errorReason: asCertmintError(err)?.reason ?? "INTERNAL",
               },
               resourceOf(err),
             )

@@ -7,8 +7,9 @@ import { status } from "@grpc/grpc-js";
 import { MikroORM } from "@mikro-orm/postgresql";
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Status } from "../../gen/ts/google/rpc/status";
 import { codeOf, toServiceError } from "../../src/api/errors";
-import { databaseOutage } from "../../src/database-outage";
+import { databaseOutage, transactionConflict } from "../../src/database-outage";
 import { invalidArgument } from "../../src/errors";
 import { ormOptions } from "../../src/store/orm-config";
 import { createTestDatabase, type TestDatabase } from "../support/postgres";
@@ -106,6 +107,64 @@ describe("database outages are told apart from other failures", () => {
     expect(sent.code).toBe(status.UNAVAILABLE);
     expect(sent.details).not.toContain("secret");
     expect(sent.metadata?.get("grpc-status-details-bin")).toHaveLength(1);
+  });
+
+  it("a real deadlock through MikroORM is a transaction conflict: ABORTED with RetryInfo, not INTERNAL", async () => {
+    await db.query("create table deadlock_rows (id int primary key, n int not null)");
+    await db.query("insert into deadlock_rows values (1, 0), (2, 0)");
+    const orm = await MikroORM.init(
+      ormOptions({ clientUrl: db.url, poolMax: 2, idleTimeoutMs: 1000 }),
+    );
+    try {
+      // Each transaction locks one row, waits until the other holds its own, then asks for the
+      // other's: PostgreSQL rolls one of them back (deadlock_detected) after deadlock_timeout.
+      let release: () => void = () => undefined;
+      let firstLocks = 0;
+      const bothHold = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const crossing = (first: number, second: number) =>
+        orm.em.fork().transactional(async (em) => {
+          await em.execute("update deadlock_rows set n = n + 1 where id = ?", [first]);
+          if (++firstLocks === 2) release();
+          await bothHold;
+          await em.execute("update deadlock_rows set n = n + 1 where id = ?", [second]);
+        });
+      const outcomes = await Promise.allSettled([crossing(1, 2), crossing(2, 1)]);
+      const failed = outcomes.filter((o) => o.status === "rejected");
+      expect(failed).toHaveLength(1);
+      const err = (failed[0] as PromiseRejectedResult).reason;
+      expect((err as { code?: string }).code).toBe("40P01");
+      expect(transactionConflict(err)).toBe("40P01");
+      expect(databaseOutage(err)).toBeUndefined();
+      expect(codeOf(err)).toBe(status.ABORTED);
+      const sent = toServiceError(err);
+      expect(sent.code).toBe(status.ABORTED);
+      expect(sent.details).toMatch(/lost a race with another and was rolled back/);
+      expect(sent.details).not.toMatch(/deadlock_rows|update/);
+      const details = Status.decode(sent.metadata!.get("grpc-status-details-bin")[0] as Buffer);
+      expect(details.details.map((d) => d.typeUrl)).toEqual(
+        expect.arrayContaining([
+          "type.googleapis.com/google.rpc.ErrorInfo",
+          "type.googleapis.com/google.rpc.RetryInfo",
+        ]),
+      );
+      // The transaction rolled back changed nothing: each row moved once, by the other one.
+      const rows = await db.query<{ n: number }>("select n from deadlock_rows order by id");
+      expect(rows.map((r) => r.n)).toEqual([1, 1]);
+    } finally {
+      await orm.close();
+    }
+  });
+
+  it.each([
+    ["40001 serialization_failure", driverError("40001", "could not serialize access")],
+    ["55P03 lock_not_available", driverError("55P03", "could not obtain lock on row")],
+    ["a wrapped deadlock", new Error("retry failed", { cause: driverError("40P01", "deadlock") })],
+  ])("%s is a transaction conflict: ABORTED", (_, err) => {
+    expect(transactionConflict(err)).toBeDefined();
+    expect(codeOf(err)).toBe(status.ABORTED);
+    expect(toServiceError(err).details).not.toContain("secret");
   });
 
   it("a real constraint violation, an embedded database's internal error and a plain bug are not outages: INTERNAL", async () => {
