@@ -224,6 +224,11 @@ function printTable(stages: Stage[]): void {
     (s) => s.reads.crl.calls.p50,
   );
   row(
+    "the same, the DER alone (encoding CRL_ENCODING_DER), p50 / max ms",
+    (s) => `${ms(s.reads.crl.derOnly.p50)} / ${ms(s.reads.crl.derOnly.max)}`,
+    (s) => s.reads.crl.derOnly.p50,
+  );
+  row(
     "GetCertificate beside the CRL calls (build included), p50 / max ms (calls)",
     (s) =>
       `${ms(s.reads.crl.concurrentGet.p50)} / ${ms(s.reads.crl.concurrentGet.max)} (${s.reads.crl.concurrentGet.n})`,

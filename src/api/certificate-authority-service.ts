@@ -16,6 +16,7 @@ import type { IssuanceDeps } from "../issuance/deps";
 import {
   caStatusCodec,
   caToProto,
+  crlEncodingCodec,
   nameConstraintsFromProto,
 } from "./convert/certificate-authority";
 import { keyAlgorithmCodec, revocationReasonCodec, signatureAlgorithmCodec } from "./convert/enums";
@@ -159,7 +160,8 @@ export function certificateAuthorityHandlers(
     getCertificateRevocationList: unary(
       CertificateAuthorityServiceService.getCertificateRevocationList.path,
       async (req) => {
-        return crlResponse(await revocationList(ca(), req.certificateAuthority));
+        const forms = crlEncodingCodec.fromProto(req.encoding, "encoding") ?? "BOTH";
+        return crlResponse(await revocationList(ca(), req.certificateAuthority), forms);
       },
       deps,
     ),

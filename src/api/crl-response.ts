@@ -18,18 +18,33 @@ import { preEncodedResponse } from "./reusable-response";
  * held the event loop for 15-40 ms right after each CRL signing). The message's crl_pem string
  * is made only if something reads it.
  */
-const responses = new WeakMap<SignedCrl, Promise<GetCertificateRevocationListResponse>>();
+const responses = new WeakMap<
+  SignedCrl,
+  Map<CrlForms, Promise<GetCertificateRevocationListResponse>>
+>();
 
-export function crlResponse(crl: SignedCrl): Promise<GetCertificateRevocationListResponse> {
-  let response = responses.get(crl);
+/** The forms an answer carries (the request's encoding): both, as before it existed, or one. */
+export type CrlForms = "BOTH" | "DER" | "PEM";
+
+export function crlResponse(
+  crl: SignedCrl,
+  forms: CrlForms = "BOTH",
+): Promise<GetCertificateRevocationListResponse> {
+  let byForms = responses.get(crl);
+  if (!byForms) {
+    byForms = new Map();
+    responses.set(crl, byForms);
+  }
+  let response = byForms.get(forms);
   if (!response) {
-    response = encode(crl);
-    responses.set(crl, response);
+    response = forms === "DER" ? encodeDerOnly(crl) : encode(crl, forms === "BOTH");
+    byForms.set(forms, response);
   }
   return response;
 }
 
-async function encode(crl: SignedCrl): Promise<GetCertificateRevocationListResponse> {
+/** The message's small fields: the CRL's number and times, as the generated encoder writes them. */
+function smallFields(crl: SignedCrl) {
   const small = {
     crlNumber: crl.crlNumber.toString(),
     thisUpdate: crl.thisUpdate,
@@ -40,11 +55,32 @@ async function encode(crl: SignedCrl): Promise<GetCertificateRevocationListRespo
     crlPem: "",
     crlDer: Buffer.alloc(0),
   }).finish();
+  return { small, head };
+}
+
+/** crl_der alone: the DER copied once behind the small fields (no PEM is made). */
+async function encodeDerOnly(crl: SignedCrl): Promise<GetCertificateRevocationListResponse> {
+  const { small, head } = smallFields(crl);
+  const derField = fieldHeader(2, crl.der.length); // crl_der
+  const bytes = Buffer.allocUnsafe(head.length + derField.length + crl.der.length);
+  bytes.set(head, 0);
+  bytes.set(derField, head.length);
+  crl.der.copy(bytes, head.length + derField.length);
+  return preEncodedResponse({ ...small, crlDer: crl.der, crlPem: "" }, bytes);
+}
+
+/** crl_pem, and crl_der after it when `withDer`. */
+async function encode(
+  crl: SignedCrl,
+  withDer: boolean,
+): Promise<GetCertificateRevocationListResponse> {
+  const { small, head } = smallFields(crl);
   const pemLength = crlPemLength(crl.der.length);
   const pemField = fieldHeader(1, pemLength); // crl_pem
-  const derField = fieldHeader(2, crl.der.length); // crl_der
+  const derField = withDer ? fieldHeader(2, crl.der.length) : new Uint8Array(0); // crl_der
+  const derLength = withDer ? crl.der.length : 0;
   const bytes = Buffer.allocUnsafe(
-    head.length + pemField.length + pemLength + derField.length + crl.der.length,
+    head.length + pemField.length + pemLength + derField.length + derLength,
   );
   bytes.set(head, 0);
   let at = head.length;
@@ -53,13 +89,14 @@ async function encode(crl: SignedCrl): Promise<GetCertificateRevocationListRespo
   const pemStart = at;
   at = await writeCrlPem(crl.der, bytes, at);
   const pem = bytes.subarray(pemStart, at);
-  bytes.set(derField, at);
-  at += derField.length;
-  crl.der.copy(bytes, at);
+  if (withDer) {
+    bytes.set(derField, at);
+    crl.der.copy(bytes, at + derField.length);
+  }
   return preEncodedResponse(
     {
       ...small,
-      crlDer: crl.der,
+      crlDer: withDer ? crl.der : Buffer.alloc(0),
       get crlPem() {
         return pem.toString("latin1");
       },

@@ -48,12 +48,42 @@ describe("the CRL answer", () => {
     },
   );
 
+  it.each([1, 48, 16_384, 98_305, 1_000_003])(
+    "of %i DER bytes, one form alone (DER or PEM) decodes to what the generated encoder sends",
+    async (size) => {
+      const crl = signed(size);
+      const small = {
+        crlNumber: crl.crlNumber.toString(),
+        thisUpdate: crl.thisUpdate,
+        nextUpdate: crl.nextUpdate,
+      };
+      for (const [forms, expected] of [
+        ["DER", { ...small, crlPem: "", crlDer: crl.der }],
+        ["PEM", { ...small, crlPem: crlPem(crl.der), crlDer: Buffer.alloc(0) }],
+      ] as const) {
+        const response = await crlResponse(crl, forms);
+        const sent = serialize(response);
+        expect(GetCertificateRevocationListResponse.decode(sent), forms).toEqual(expected);
+        expect(response.crlPem).toBe(expected.crlPem);
+        expect(Buffer.from(response.crlDer).equals(expected.crlDer)).toBe(true);
+        expect(sent.length).toBe(
+          GetCertificateRevocationListResponse.encode(expected).finish().length,
+        );
+      }
+    },
+  );
+
   it("is made once per CRL and sent as the same bytes", async () => {
     const crl = signed(500);
     const first = await crlResponse(crl);
     expect(await crlResponse(crl)).toBe(first);
     expect(serialize(first)).toBe(serialize(await crlResponse(crl)));
     expect(await crlResponse(signed(500))).not.toBe(first);
+    // Each form once, apart from the others.
+    const der = await crlResponse(crl, "DER");
+    expect(await crlResponse(crl, "DER")).toBe(der);
+    expect(der).not.toBe(first);
+    expect(await crlResponse(crl, "BOTH")).toBe(first);
   });
 });
 

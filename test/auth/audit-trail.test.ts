@@ -518,7 +518,10 @@ describe("each successful mutating RPC writes exactly one audit record", () => {
           pageToken: "",
           status: 0,
         });
-        await call(c.authorities, "getCertificateRevocationList", { certificateAuthority: "root" });
+        await call(c.authorities, "getCertificateRevocationList", {
+          certificateAuthority: "root",
+          encoding: 0,
+        });
         await call(c.policies, "getCertificatePolicy", { certificatePolicy: "web-policy" });
         await call(c.policies, "listCertificatePolicies", { pageSize: 0, pageToken: "" });
         await call(c.profiles, "getCertificateProfile", { certificateProfile: "web" });

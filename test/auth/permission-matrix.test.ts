@@ -406,7 +406,10 @@ const REQUESTS: Record<string, RpcRequests> = {
   },
   [`${CA}GetCertificateRevocationList`]: {
     probe: (c) =>
-      call(c.authorities, "getCertificateRevocationList", { certificateAuthority: "root" }),
+      call(c.authorities, "getCertificateRevocationList", {
+        certificateAuthority: "root",
+        encoding: 0,
+      }),
   },
   [`${CA}DeleteCertificateAuthority`]: {
     probe: (c) =>

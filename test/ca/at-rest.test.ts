@@ -215,7 +215,10 @@ describe("no plaintext key material in the database", () => {
         keyAlgorithm: KeyAlgorithm.KEY_ALGORITHM_RSA_4096,
         signatureAlgorithm: 0,
       }),
-      call(h.authorities, "getCertificateRevocationList", { certificateAuthority: p384!.id }),
+      call(h.authorities, "getCertificateRevocationList", {
+        certificateAuthority: p384!.id,
+        encoding: 0,
+      }),
     ]);
   });
   afterAll(async () => {
@@ -323,7 +326,10 @@ describe("no plaintext key material in the database", () => {
     expect(err.message).not.toMatch(/PRIVATE KEY/);
     expect(await countCas(h)).toBe(before);
     const crl = await expectRpcError(
-      call(h.authorities, "getCertificateRevocationList", { certificateAuthority: victim.id }),
+      call(h.authorities, "getCertificateRevocationList", {
+        certificateAuthority: victim.id,
+        encoding: 0,
+      }),
     );
     expect(crl).toMatchObject({ code: status.FAILED_PRECONDITION, reason: "KEY_UNWRAP_FAILED" });
     // The donor still signs with its own key.
@@ -427,6 +433,7 @@ describe("the key-encryption key across restarts (real server process)", () => {
     rootPem = root.certificatePem;
     const crl = await call(c.authorities, "getCertificateRevocationList", {
       certificateAuthority: rootId,
+      encoding: 0,
     });
     lastCrlNumber = BigInt(crl.crlNumber);
     c.authorities.close();
@@ -448,6 +455,7 @@ describe("the key-encryption key across restarts (real server process)", () => {
     expect(v.code).toBe(0);
     const crl = await call(c.authorities, "getCertificateRevocationList", {
       certificateAuthority: "persistent-root",
+      encoding: 0,
     });
     expect(BigInt(crl.crlNumber) > lastCrlNumber).toBe(true);
     const cv = openssl([

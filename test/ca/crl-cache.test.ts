@@ -16,7 +16,10 @@ describe("the CRL cache period", () => {
     h = undefined;
   });
   const getCrl = (caId: string) =>
-    call(h!.authorities, "getCertificateRevocationList", { certificateAuthority: caId });
+    call(h!.authorities, "getCertificateRevocationList", {
+      certificateAuthority: caId,
+      encoding: 0,
+    });
 
   it("after the period, the CRL it had answers the next call while its successor is signed", async () => {
     h = await startTestCertmint({ CERTMINT_CRL_CACHE_SECONDS: "1" });

@@ -8,7 +8,10 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { CertificateAuthority as PbCa } from "../../gen/ts/certmint/v1/certificate_authority_service";
+import {
+  CrlEncoding,
+  type CertificateAuthority as PbCa,
+} from "../../gen/ts/certmint/v1/certificate_authority_service";
 import { call, expectRpcError, startTestCertmint, type TestCertmint } from "../support/harness";
 import { waitFor } from "../support/wait";
 import {
@@ -77,8 +80,8 @@ describe("certificate revocation lists", () => {
     tmp.remove();
   });
 
-  const getCrl = (ref: string) =>
-    call(h.authorities, "getCertificateRevocationList", { certificateAuthority: ref });
+  const getCrl = (ref: string, encoding: CrlEncoding = CrlEncoding.CRL_ENCODING_UNSPECIFIED) =>
+    call(h.authorities, "getCertificateRevocationList", { certificateAuthority: ref, encoding });
 
   it.each([
     ["root (P-384)", () => root, "ecdsa-with-SHA384"],
@@ -183,6 +186,37 @@ describe("certificate revocation lists", () => {
       [root.id],
     );
     expect(BigInt(row!.crl_number)).toBe(BigInt(next.crlNumber));
+  });
+
+  it("encoding DER or PEM returns that form of the same CRL alone; an unknown one is refused", async () => {
+    const both = await getCrl(root.id);
+    const der = await getCrl(root.id, CrlEncoding.CRL_ENCODING_DER);
+    const pem = await getCrl(root.id, CrlEncoding.CRL_ENCODING_PEM);
+    expect(der.crlNumber).toBe(both.crlNumber);
+    expect(pem.crlNumber).toBe(both.crlNumber);
+    expect(Buffer.from(der.crlDer).equals(Buffer.from(both.crlDer))).toBe(true);
+    expect(der.crlPem).toBe("");
+    expect(pem.crlPem).toBe(both.crlPem);
+    expect(pem.crlDer).toHaveLength(0);
+    expect({ ...der, crlDer: undefined, crlPem: undefined }).toEqual({
+      ...both,
+      crlDer: undefined,
+      crlPem: undefined,
+    });
+    // The DER alone is a CRL openssl verifies.
+    const fromDer = opensslOk([
+      "crl",
+      "-inform",
+      "DER",
+      "-in",
+      tmp.file("alone.der", Buffer.from(der.crlDer)),
+      "-outform",
+      "PEM",
+    ]);
+    expect(verifyCrl(tmp, fromDer, root.certificatePem).code).toBe(0);
+    const bad = await expectRpcError(getCrl(root.id, 9 as CrlEncoding));
+    expect(bad).toMatchObject({ code: status.INVALID_ARGUMENT, reason: "ENUM_VALUE_UNKNOWN" });
+    expect(bad.violations.map((x) => x.field)).toEqual(["encoding"]);
   });
 
   it("nextUpdate - thisUpdate is 86400 s by default, in the response and in the CRL", async () => {
@@ -318,6 +352,7 @@ describe("CRL validity and publication URLs from the configuration", () => {
     const root = await createRoot(h, "hour-root");
     const crl = await call(h.authorities, "getCertificateRevocationList", {
       certificateAuthority: root.id,
+      encoding: 0,
     });
     expect(crl.nextUpdate!.getTime() - crl.thisUpdate!.getTime()).toBe(3_600_000);
     const { last, next } = crlDates(tmp, crl.crlPem);

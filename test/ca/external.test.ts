@@ -110,7 +110,10 @@ describe("external intermediate CA", () => {
 
       // A pending CA signs nothing: neither a CRL nor an intermediate.
       const crlErr = await expectRpcError(
-        call(h.authorities, "getCertificateRevocationList", { certificateAuthority: ca.id }),
+        call(h.authorities, "getCertificateRevocationList", {
+          certificateAuthority: ca.id,
+          encoding: 0,
+        }),
       );
       expect(crlErr).toMatchObject({
         code: status.FAILED_PRECONDITION,
@@ -394,6 +397,7 @@ describe("external intermediate CA", () => {
       // Its CRL verifies with the outside-signed certificate.
       const crl = await call(h.authorities, "getCertificateRevocationList", {
         certificateAuthority: ext.id,
+        encoding: 0,
       });
       const crlCheck = openssl([
         "crl",

@@ -83,6 +83,7 @@ describe("status and etags", () => {
     // Its CRL is still served while disabled (proto: "Its CRL is still served").
     const crl = await call(h.authorities, "getCertificateRevocationList", {
       certificateAuthority: root.id,
+      encoding: 0,
     });
     expect(crl.crlPem).toMatch(/BEGIN X509 CRL/);
 

@@ -42,8 +42,12 @@ describe("revoking an intermediate CA", () => {
   });
 
   const crlPem = async (ca: string) =>
-    (await call(h.authorities, "getCertificateRevocationList", { certificateAuthority: ca }))
-      .crlPem;
+    (
+      await call(h.authorities, "getCertificateRevocationList", {
+        certificateAuthority: ca,
+        encoding: 0,
+      })
+    ).crlPem;
   const revokeCa = (ca: string, reason = RevocationReason.REVOCATION_REASON_KEY_COMPROMISE) =>
     call(h.authorities, "revokeCertificateAuthority", { certificateAuthority: ca, reason });
   const caRows = () =>

@@ -54,6 +54,7 @@ describe("revocation and the CRL", () => {
   const crlText = async () => {
     const crl = await call(h.authorities, "getCertificateRevocationList", {
       certificateAuthority: root.id,
+      encoding: 0,
     });
     const file = tmp.file("crl.pem", crl.crlPem);
     const verified = openssl([
@@ -191,6 +192,7 @@ describe("revocation and the CRL", () => {
     // The disabled CA still publishes its CRL.
     const crl = await call(h.authorities, "getCertificateRevocationList", {
       certificateAuthority: off.id,
+      encoding: 0,
     });
     expect(crl.crlPem).toContain("BEGIN X509 CRL");
   });

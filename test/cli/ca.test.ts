@@ -263,6 +263,12 @@ describe("certmint ca", () => {
     expect(ok(await cli.run(["ca", "crl", "root", "-o", "table"])).stdout).toMatch(
       /^crl number: +\d+$/m,
     );
+    // Each asks for the forms it writes or prints; the same CRL comes out.
+    ok(await cli.run(["ca", "crl", "root", "--out", "root-crl.pem"]));
+    expect(readFileSync(join(cli.dir, "root-crl.pem"), "utf8")).toBe(pem);
+    const json = await cli.json<{ crlPem: string; crlDer: string }>(["ca", "crl", "root"]);
+    expect(json.crlPem).toBe(pem);
+    expect(Buffer.from(json.crlDer, "base64").equals(readFileSync(der))).toBe(true);
 
     const root = await cli.run(["ca", "revoke", "root"]);
     expect(root.code).toBe(1);

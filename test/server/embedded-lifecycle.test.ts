@@ -272,6 +272,7 @@ describe("the embedded default (make run without DATABASE_URL), end to end", {
   const crlText = async () => {
     const crl = await call(c.authorities, "getCertificateRevocationList", {
       certificateAuthority: "issuing",
+      encoding: 0,
     });
     const file = tmp.file("crl.pem", crl.crlPem);
     const verified = openssl([

@@ -350,7 +350,10 @@ describe("flat reads on a filled inventory", () => {
 
   describe("the cached CRL", () => {
     const grpcCrl = async () =>
-      call(h.authorities, "getCertificateRevocationList", { certificateAuthority: caId });
+      call(h.authorities, "getCertificateRevocationList", {
+        certificateAuthority: caId,
+        encoding: 0,
+      });
     const httpCrl = async () =>
       Buffer.from(await (await fetch(`${base}/crl/${caId}.crl`)).arrayBuffer());
     /** Serials a DER CRL lists, as openssl prints them (lower-case hex). */

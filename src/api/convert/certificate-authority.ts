@@ -2,6 +2,7 @@ import {
   type CertificateAuthority as PbCa,
   CertificateAuthorityStatus as PbCaStatus,
   CertificateAuthorityType as PbCaType,
+  CrlEncoding as PbCrlEncoding,
 } from "../../../gen/ts/certmint/v1/certificate_authority_service";
 import type { GeneralSubtrees as PbSubtrees } from "../../../gen/ts/certmint/v1/common";
 import { nameConstraintsOf } from "../../issuance/ca/name-constraints";
@@ -9,6 +10,7 @@ import type { CaStatus, CaType } from "../../issuance/ca/types";
 import { etagOf } from "../../issuance/common/etag";
 import type { CertificateAuthorityView } from "../../issuance/repositories";
 import type { GeneralSubtrees, NameConstraints } from "../../model/pki";
+import type { CrlForms } from "../crl-response";
 import {
   enumCodec,
   keyAlgorithmCodec,
@@ -28,6 +30,12 @@ export const caTypeCodec = enumCodec(PbCaType, "CERTIFICATE_AUTHORITY_TYPE_", [
   "INTERMEDIATE",
   "EXTERNAL_INTERMEDIATE",
 ] as const satisfies readonly CaType[]);
+
+/** GetCertificateRevocationList's encoding; UNSPECIFIED is both forms (crl-response.ts). */
+export const crlEncodingCodec = enumCodec(PbCrlEncoding, "CRL_ENCODING_", [
+  "DER",
+  "PEM",
+] as const satisfies readonly CrlForms[]);
 
 /** A CA row as the API shows it: never the sealed key. */
 export function caToProto(ca: CertificateAuthorityView): PbCa {

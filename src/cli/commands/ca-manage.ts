@@ -2,6 +2,7 @@
 import {
   type CertificateAuthority,
   CertificateAuthorityStatus,
+  CrlEncoding,
   GetCertificateRevocationListResponse,
   ListCertificateAuthoritiesResponse,
   UpdateCertificateAuthorityRequest,
@@ -192,10 +193,22 @@ export const caCrl: CommandSpec = {
   ],
   async run(inv) {
     const a = inv.args;
+    const out = a.string("out");
+    // Only the forms written or printed: one is half the answer of a large CRL. The table
+    // prints neither, and DER is the smaller; JSON prints both.
+    const needDer = out !== undefined && a.flag("der") === true;
+    const needPem =
+      (out !== undefined && !needDer) || (inv.output !== "table" && inv.output !== "json");
+    const encoding =
+      inv.output === "json" || (needDer && needPem)
+        ? CrlEncoding.CRL_ENCODING_UNSPECIFIED
+        : needPem
+          ? CrlEncoding.CRL_ENCODING_PEM
+          : CrlEncoding.CRL_ENCODING_DER;
     const crl = await inv.rpc(inv.clients.authorities, "getCertificateRevocationList", {
       certificateAuthority: a.positional(0, "CA"),
+      encoding,
     });
-    const out = a.string("out");
     if (out) {
       const der = a.flag("der") === true;
       const content = der ? crl.crlDer : crl.crlPem;

@@ -16,6 +16,9 @@ CERTIFICATE_AUTHORITY_TYPE_EXTERNAL_INTERMEDIATE: CertificateAuthorityType
 CERTIFICATE_AUTHORITY_TYPE_INTERMEDIATE: CertificateAuthorityType
 CERTIFICATE_AUTHORITY_TYPE_ROOT: CertificateAuthorityType
 CERTIFICATE_AUTHORITY_TYPE_UNSPECIFIED: CertificateAuthorityType
+CRL_ENCODING_DER: CrlEncoding
+CRL_ENCODING_PEM: CrlEncoding
+CRL_ENCODING_UNSPECIFIED: CrlEncoding
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class CertificateAuthority(_message.Message):
@@ -165,10 +168,12 @@ class GetCertificateAuthorityResponse(_message.Message):
     def __init__(self, certificate_authority: _Optional[_Union[CertificateAuthority, _Mapping]] = ...) -> None: ...
 
 class GetCertificateRevocationListRequest(_message.Message):
-    __slots__ = ["certificate_authority"]
+    __slots__ = ["certificate_authority", "encoding"]
     CERTIFICATE_AUTHORITY_FIELD_NUMBER: _ClassVar[int]
+    ENCODING_FIELD_NUMBER: _ClassVar[int]
     certificate_authority: str
-    def __init__(self, certificate_authority: _Optional[str] = ...) -> None: ...
+    encoding: CrlEncoding
+    def __init__(self, certificate_authority: _Optional[str] = ..., encoding: _Optional[_Union[CrlEncoding, str]] = ...) -> None: ...
 
 class GetCertificateRevocationListResponse(_message.Message):
     __slots__ = ["crl_der", "crl_number", "crl_pem", "next_update", "this_update"]
@@ -250,4 +255,7 @@ class CertificateAuthorityType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper
     __slots__ = []
 
 class CertificateAuthorityStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
+
+class CrlEncoding(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = []

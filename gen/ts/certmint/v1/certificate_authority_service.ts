@@ -142,6 +142,49 @@ export function certificateAuthorityStatusToJSON(object: CertificateAuthoritySta
   }
 }
 
+/** CrlEncoding is which forms of a CRL GetCertificateRevocationList returns. */
+export enum CrlEncoding {
+  /** CRL_ENCODING_UNSPECIFIED - Both crl_pem and crl_der, as before this field existed. */
+  CRL_ENCODING_UNSPECIFIED = 0,
+  /** CRL_ENCODING_DER - crl_der only; crl_pem is empty. */
+  CRL_ENCODING_DER = 1,
+  /** CRL_ENCODING_PEM - crl_pem only; crl_der is empty. */
+  CRL_ENCODING_PEM = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function crlEncodingFromJSON(object: any): CrlEncoding {
+  switch (object) {
+    case 0:
+    case "CRL_ENCODING_UNSPECIFIED":
+      return CrlEncoding.CRL_ENCODING_UNSPECIFIED;
+    case 1:
+    case "CRL_ENCODING_DER":
+      return CrlEncoding.CRL_ENCODING_DER;
+    case 2:
+    case "CRL_ENCODING_PEM":
+      return CrlEncoding.CRL_ENCODING_PEM;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return CrlEncoding.UNRECOGNIZED;
+  }
+}
+
+export function crlEncodingToJSON(object: CrlEncoding): string {
+  switch (object) {
+    case CrlEncoding.CRL_ENCODING_UNSPECIFIED:
+      return "CRL_ENCODING_UNSPECIFIED";
+    case CrlEncoding.CRL_ENCODING_DER:
+      return "CRL_ENCODING_DER";
+    case CrlEncoding.CRL_ENCODING_PEM:
+      return "CRL_ENCODING_PEM";
+    case CrlEncoding.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /** CertificateAuthority is a CA that certmint holds the key of. */
 export interface CertificateAuthority {
   /**
@@ -450,13 +493,18 @@ export interface GetCertificateRevocationListRequest {
    * At most 64 characters.
    */
   certificateAuthority: string;
+  /**
+   * Which forms to return: both when UNSPECIFIED. One form is about half the answer of a
+   * large CRL (at 10^5 entries, 4.7 MB of DER and 6.4 MB of PEM).
+   */
+  encoding: CrlEncoding;
 }
 
 /** GetCertificateRevocationListResponse returns a signed CRL. */
 export interface GetCertificateRevocationListResponse {
-  /** The CRL in PEM form ("X509 CRL"). */
+  /** The CRL in PEM form ("X509 CRL"); empty when the request asked for DER only. */
   crlPem: string;
-  /** The same CRL in DER form. */
+  /** The same CRL in DER form; empty when the request asked for PEM only. */
   crlDer: Buffer;
   /** The cRLNumber extension value (RFC 5280 5.2.3), decimal. */
   crlNumber: string;
@@ -2561,13 +2609,16 @@ export const UpdateCertificateAuthorityResponse: MessageFns<UpdateCertificateAut
 };
 
 function createBaseGetCertificateRevocationListRequest(): GetCertificateRevocationListRequest {
-  return { certificateAuthority: "" };
+  return { certificateAuthority: "", encoding: 0 };
 }
 
 export const GetCertificateRevocationListRequest: MessageFns<GetCertificateRevocationListRequest> = {
   encode(message: GetCertificateRevocationListRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.certificateAuthority !== "") {
       writer.uint32(10).string(message.certificateAuthority);
+    }
+    if (message.encoding !== 0) {
+      writer.uint32(16).int32(message.encoding);
     }
     return writer;
   },
@@ -2593,6 +2644,14 @@ export const GetCertificateRevocationListRequest: MessageFns<GetCertificateRevoc
             message.certificateAuthority = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.encoding = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2612,6 +2671,7 @@ export const GetCertificateRevocationListRequest: MessageFns<GetCertificateRevoc
         : isSet(object.certificate_authority)
         ? globalThis.String(object.certificate_authority)
         : "",
+      encoding: isSet(object.encoding) ? crlEncodingFromJSON(object.encoding) : 0,
     };
   },
 
@@ -2619,6 +2679,9 @@ export const GetCertificateRevocationListRequest: MessageFns<GetCertificateRevoc
     const obj: any = {};
     if (message.certificateAuthority !== "") {
       obj.certificateAuthority = message.certificateAuthority;
+    }
+    if (message.encoding !== 0) {
+      obj.encoding = crlEncodingToJSON(message.encoding);
     }
     return obj;
   },
@@ -2629,6 +2692,7 @@ export const GetCertificateRevocationListRequest: MessageFns<GetCertificateRevoc
   fromPartial(object: DeepPartial<GetCertificateRevocationListRequest>): GetCertificateRevocationListRequest {
     const message = createBaseGetCertificateRevocationListRequest();
     message.certificateAuthority = object.certificateAuthority ?? "";
+    message.encoding = object.encoding ?? 0;
     return message;
   },
 };

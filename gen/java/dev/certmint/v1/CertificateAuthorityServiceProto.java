@@ -234,75 +234,79 @@ public final class CertificateAuthorityServiceProto {
       "\n\"UpdateCertificateAuthorityResponse\022V\n\025" +
       "certificate_authority\030\001 \001(\0132!.certmint.v" +
       "1.CertificateAuthorityR\024certificateAutho" +
-      "rity\"Z\n#GetCertificateRevocationListRequ" +
-      "est\0223\n\025certificate_authority\030\001 \001(\tR\024cert" +
-      "ificateAuthority\"\361\001\n$GetCertificateRevoc" +
-      "ationListResponse\022\027\n\007crl_pem\030\001 \001(\tR\006crlP" +
-      "em\022\027\n\007crl_der\030\002 \001(\014R\006crlDer\022\035\n\ncrl_numbe" +
-      "r\030\003 \001(\tR\tcrlNumber\022;\n\013this_update\030\004 \001(\0132" +
-      "\032.google.protobuf.TimestampR\nthisUpdate\022" +
-      ";\n\013next_update\030\005 \001(\0132\032.google.protobuf.T" +
-      "imestampR\nnextUpdate\"l\n!DeleteCertificat" +
-      "eAuthorityRequest\0223\n\025certificate_authori" +
-      "ty\030\001 \001(\tR\024certificateAuthority\022\022\n\004etag\030\002" +
-      " \001(\tR\004etag\"$\n\"DeleteCertificateAuthority" +
-      "Response\"\217\001\n!RevokeCertificateAuthorityR" +
-      "equest\0223\n\025certificate_authority\030\001 \001(\tR\024c" +
-      "ertificateAuthority\0225\n\006reason\030\002 \001(\0162\035.ce" +
-      "rtmint.v1.RevocationReasonR\006reason\"|\n\"Re" +
-      "vokeCertificateAuthorityResponse\022V\n\025cert" +
-      "ificate_authority\030\001 \001(\0132!.certmint.v1.Ce" +
-      "rtificateAuthorityR\024certificateAuthority" +
-      "*\316\001\n\030CertificateAuthorityType\022*\n&CERTIFI" +
-      "CATE_AUTHORITY_TYPE_UNSPECIFIED\020\000\022#\n\037CER" +
-      "TIFICATE_AUTHORITY_TYPE_ROOT\020\001\022+\n\'CERTIF" +
-      "ICATE_AUTHORITY_TYPE_INTERMEDIATE\020\002\0224\n0C" +
-      "ERTIFICATE_AUTHORITY_TYPE_EXTERNAL_INTER" +
-      "MEDIATE\020\003*\324\001\n\032CertificateAuthorityStatus" +
-      "\022,\n(CERTIFICATE_AUTHORITY_STATUS_UNSPECI" +
-      "FIED\020\000\022\'\n#CERTIFICATE_AUTHORITY_STATUS_A" +
-      "CTIVE\020\001\022)\n%CERTIFICATE_AUTHORITY_STATUS_" +
-      "DISABLED\020\002\0224\n0CERTIFICATE_AUTHORITY_STAT" +
-      "US_PENDING_CERTIFICATE\020\0032\242\013\n\033Certificate" +
-      "AuthorityService\022\211\001\n\036CreateRootCertifica" +
-      "teAuthority\0222.certmint.v1.CreateRootCert" +
-      "ificateAuthorityRequest\0323.certmint.v1.Cr" +
-      "eateRootCertificateAuthorityResponse\022\241\001\n" +
-      "&CreateIntermediateCertificateAuthority\022" +
-      ":.certmint.v1.CreateIntermediateCertific" +
-      "ateAuthorityRequest\032;.certmint.v1.Create" +
-      "IntermediateCertificateAuthorityResponse" +
-      "\022\271\001\n.CreateExternalIntermediateCertifica" +
-      "teAuthority\022B.certmint.v1.CreateExternal" +
-      "IntermediateCertificateAuthorityRequest\032" +
-      "C.certmint.v1.CreateExternalIntermediate" +
-      "CertificateAuthorityResponse\022\236\001\n%ImportC" +
-      "ertificateAuthorityCertificate\0229.certmin" +
-      "t.v1.ImportCertificateAuthorityCertifica" +
-      "teRequest\032:.certmint.v1.ImportCertificat" +
-      "eAuthorityCertificateResponse\022t\n\027GetCert" +
-      "ificateAuthority\022+.certmint.v1.GetCertif" +
-      "icateAuthorityRequest\032,.certmint.v1.GetC" +
-      "ertificateAuthorityResponse\022}\n\032ListCerti" +
-      "ficateAuthorities\022..certmint.v1.ListCert" +
-      "ificateAuthoritiesRequest\032/.certmint.v1." +
-      "ListCertificateAuthoritiesResponse\022}\n\032Up" +
-      "dateCertificateAuthority\022..certmint.v1.U" +
-      "pdateCertificateAuthorityRequest\032/.certm" +
-      "int.v1.UpdateCertificateAuthorityRespons" +
-      "e\022\203\001\n\034GetCertificateRevocationList\0220.cer" +
-      "tmint.v1.GetCertificateRevocationListReq" +
-      "uest\0321.certmint.v1.GetCertificateRevocat" +
-      "ionListResponse\022}\n\032DeleteCertificateAuth" +
-      "ority\022..certmint.v1.DeleteCertificateAut" +
-      "horityRequest\032/.certmint.v1.DeleteCertif" +
-      "icateAuthorityResponse\022}\n\032RevokeCertific" +
-      "ateAuthority\022..certmint.v1.RevokeCertifi" +
-      "cateAuthorityRequest\032/.certmint.v1.Revok" +
-      "eCertificateAuthorityResponseBq\n\017dev.cer" +
-      "tmint.v1B CertificateAuthorityServicePro" +
-      "toP\001Z:github.com/certmint/certmint/gen/g" +
-      "o/certmint/v1;certmintv1b\006proto3"
+      "rity\"\220\001\n#GetCertificateRevocationListReq" +
+      "uest\0223\n\025certificate_authority\030\001 \001(\tR\024cer" +
+      "tificateAuthority\0224\n\010encoding\030\002 \001(\0162\030.ce" +
+      "rtmint.v1.CrlEncodingR\010encoding\"\361\001\n$GetC" +
+      "ertificateRevocationListResponse\022\027\n\007crl_" +
+      "pem\030\001 \001(\tR\006crlPem\022\027\n\007crl_der\030\002 \001(\014R\006crlD" +
+      "er\022\035\n\ncrl_number\030\003 \001(\tR\tcrlNumber\022;\n\013thi" +
+      "s_update\030\004 \001(\0132\032.google.protobuf.Timesta" +
+      "mpR\nthisUpdate\022;\n\013next_update\030\005 \001(\0132\032.go" +
+      "ogle.protobuf.TimestampR\nnextUpdate\"l\n!D" +
+      "eleteCertificateAuthorityRequest\0223\n\025cert" +
+      "ificate_authority\030\001 \001(\tR\024certificateAuth" +
+      "ority\022\022\n\004etag\030\002 \001(\tR\004etag\"$\n\"DeleteCerti" +
+      "ficateAuthorityResponse\"\217\001\n!RevokeCertif" +
+      "icateAuthorityRequest\0223\n\025certificate_aut" +
+      "hority\030\001 \001(\tR\024certificateAuthority\0225\n\006re" +
+      "ason\030\002 \001(\0162\035.certmint.v1.RevocationReaso" +
+      "nR\006reason\"|\n\"RevokeCertificateAuthorityR" +
+      "esponse\022V\n\025certificate_authority\030\001 \001(\0132!" +
+      ".certmint.v1.CertificateAuthorityR\024certi" +
+      "ficateAuthority*\316\001\n\030CertificateAuthority" +
+      "Type\022*\n&CERTIFICATE_AUTHORITY_TYPE_UNSPE" +
+      "CIFIED\020\000\022#\n\037CERTIFICATE_AUTHORITY_TYPE_R" +
+      "OOT\020\001\022+\n\'CERTIFICATE_AUTHORITY_TYPE_INTE" +
+      "RMEDIATE\020\002\0224\n0CERTIFICATE_AUTHORITY_TYPE" +
+      "_EXTERNAL_INTERMEDIATE\020\003*\324\001\n\032Certificate" +
+      "AuthorityStatus\022,\n(CERTIFICATE_AUTHORITY" +
+      "_STATUS_UNSPECIFIED\020\000\022\'\n#CERTIFICATE_AUT" +
+      "HORITY_STATUS_ACTIVE\020\001\022)\n%CERTIFICATE_AU" +
+      "THORITY_STATUS_DISABLED\020\002\0224\n0CERTIFICATE" +
+      "_AUTHORITY_STATUS_PENDING_CERTIFICATE\020\003*" +
+      "W\n\013CrlEncoding\022\034\n\030CRL_ENCODING_UNSPECIFI" +
+      "ED\020\000\022\024\n\020CRL_ENCODING_DER\020\001\022\024\n\020CRL_ENCODI" +
+      "NG_PEM\020\0022\242\013\n\033CertificateAuthorityService" +
+      "\022\211\001\n\036CreateRootCertificateAuthority\0222.ce" +
+      "rtmint.v1.CreateRootCertificateAuthority" +
+      "Request\0323.certmint.v1.CreateRootCertific" +
+      "ateAuthorityResponse\022\241\001\n&CreateIntermedi" +
+      "ateCertificateAuthority\022:.certmint.v1.Cr" +
+      "eateIntermediateCertificateAuthorityRequ" +
+      "est\032;.certmint.v1.CreateIntermediateCert" +
+      "ificateAuthorityResponse\022\271\001\n.CreateExter" +
+      "nalIntermediateCertificateAuthority\022B.ce" +
+      "rtmint.v1.CreateExternalIntermediateCert" +
+      "ificateAuthorityRequest\032C.certmint.v1.Cr" +
+      "eateExternalIntermediateCertificateAutho" +
+      "rityResponse\022\236\001\n%ImportCertificateAuthor" +
+      "ityCertificate\0229.certmint.v1.ImportCerti" +
+      "ficateAuthorityCertificateRequest\032:.cert" +
+      "mint.v1.ImportCertificateAuthorityCertif" +
+      "icateResponse\022t\n\027GetCertificateAuthority" +
+      "\022+.certmint.v1.GetCertificateAuthorityRe" +
+      "quest\032,.certmint.v1.GetCertificateAuthor" +
+      "ityResponse\022}\n\032ListCertificateAuthoritie" +
+      "s\022..certmint.v1.ListCertificateAuthoriti" +
+      "esRequest\032/.certmint.v1.ListCertificateA" +
+      "uthoritiesResponse\022}\n\032UpdateCertificateA" +
+      "uthority\022..certmint.v1.UpdateCertificate" +
+      "AuthorityRequest\032/.certmint.v1.UpdateCer" +
+      "tificateAuthorityResponse\022\203\001\n\034GetCertifi" +
+      "cateRevocationList\0220.certmint.v1.GetCert" +
+      "ificateRevocationListRequest\0321.certmint." +
+      "v1.GetCertificateRevocationListResponse\022" +
+      "}\n\032DeleteCertificateAuthority\022..certmint" +
+      ".v1.DeleteCertificateAuthorityRequest\032/." +
+      "certmint.v1.DeleteCertificateAuthorityRe" +
+      "sponse\022}\n\032RevokeCertificateAuthority\022..c" +
+      "ertmint.v1.RevokeCertificateAuthorityReq" +
+      "uest\032/.certmint.v1.RevokeCertificateAuth" +
+      "orityResponseBq\n\017dev.certmint.v1B Certif" +
+      "icateAuthorityServiceProtoP\001Z:github.com" +
+      "/certmint/certmint/gen/go/certmint/v1;ce" +
+      "rtmintv1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -407,7 +411,7 @@ public final class CertificateAuthorityServiceProto {
     internal_static_certmint_v1_GetCertificateRevocationListRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_GetCertificateRevocationListRequest_descriptor,
-        new java.lang.String[] { "CertificateAuthority", });
+        new java.lang.String[] { "CertificateAuthority", "Encoding", });
     internal_static_certmint_v1_GetCertificateRevocationListResponse_descriptor =
       getDescriptor().getMessageTypes().get(16);
     internal_static_certmint_v1_GetCertificateRevocationListResponse_fieldAccessorTable = new

@@ -28,4 +28,25 @@ public interface GetCertificateRevocationListRequestOrBuilder extends
    */
   com.google.protobuf.ByteString
       getCertificateAuthorityBytes();
+
+  /**
+   * <pre>
+   * Which forms to return: both when UNSPECIFIED. One form is about half the answer of a
+   * large CRL (at 10^5 entries, 4.7 MB of DER and 6.4 MB of PEM).
+   * </pre>
+   *
+   * <code>.certmint.v1.CrlEncoding encoding = 2 [json_name = "encoding"];</code>
+   * @return The enum numeric value on the wire for encoding.
+   */
+  int getEncodingValue();
+  /**
+   * <pre>
+   * Which forms to return: both when UNSPECIFIED. One form is about half the answer of a
+   * large CRL (at 10^5 entries, 4.7 MB of DER and 6.4 MB of PEM).
+   * </pre>
+   *
+   * <code>.certmint.v1.CrlEncoding encoding = 2 [json_name = "encoding"];</code>
+   * @return The encoding.
+   */
+  dev.certmint.v1.CrlEncoding getEncoding();
 }

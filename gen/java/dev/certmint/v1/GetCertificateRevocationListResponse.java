@@ -55,7 +55,7 @@ private static final long serialVersionUID = 0L;
   private volatile java.lang.Object crlPem_ = "";
   /**
    * <pre>
-   * The CRL in PEM form ("X509 CRL").
+   * The CRL in PEM form ("X509 CRL"); empty when the request asked for DER only.
    * </pre>
    *
    * <code>string crl_pem = 1 [json_name = "crlPem"];</code>
@@ -76,7 +76,7 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * The CRL in PEM form ("X509 CRL").
+   * The CRL in PEM form ("X509 CRL"); empty when the request asked for DER only.
    * </pre>
    *
    * <code>string crl_pem = 1 [json_name = "crlPem"];</code>
@@ -101,7 +101,7 @@ private static final long serialVersionUID = 0L;
   private com.google.protobuf.ByteString crlDer_ = com.google.protobuf.ByteString.EMPTY;
   /**
    * <pre>
-   * The same CRL in DER form.
+   * The same CRL in DER form; empty when the request asked for PEM only.
    * </pre>
    *
    * <code>bytes crl_der = 2 [json_name = "crlDer"];</code>
@@ -685,7 +685,7 @@ private static final long serialVersionUID = 0L;
     private java.lang.Object crlPem_ = "";
     /**
      * <pre>
-     * The CRL in PEM form ("X509 CRL").
+     * The CRL in PEM form ("X509 CRL"); empty when the request asked for DER only.
      * </pre>
      *
      * <code>string crl_pem = 1 [json_name = "crlPem"];</code>
@@ -705,7 +705,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The CRL in PEM form ("X509 CRL").
+     * The CRL in PEM form ("X509 CRL"); empty when the request asked for DER only.
      * </pre>
      *
      * <code>string crl_pem = 1 [json_name = "crlPem"];</code>
@@ -726,7 +726,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The CRL in PEM form ("X509 CRL").
+     * The CRL in PEM form ("X509 CRL"); empty when the request asked for DER only.
      * </pre>
      *
      * <code>string crl_pem = 1 [json_name = "crlPem"];</code>
@@ -743,7 +743,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The CRL in PEM form ("X509 CRL").
+     * The CRL in PEM form ("X509 CRL"); empty when the request asked for DER only.
      * </pre>
      *
      * <code>string crl_pem = 1 [json_name = "crlPem"];</code>
@@ -757,7 +757,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The CRL in PEM form ("X509 CRL").
+     * The CRL in PEM form ("X509 CRL"); empty when the request asked for DER only.
      * </pre>
      *
      * <code>string crl_pem = 1 [json_name = "crlPem"];</code>
@@ -777,7 +777,7 @@ private static final long serialVersionUID = 0L;
     private com.google.protobuf.ByteString crlDer_ = com.google.protobuf.ByteString.EMPTY;
     /**
      * <pre>
-     * The same CRL in DER form.
+     * The same CRL in DER form; empty when the request asked for PEM only.
      * </pre>
      *
      * <code>bytes crl_der = 2 [json_name = "crlDer"];</code>
@@ -789,7 +789,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The same CRL in DER form.
+     * The same CRL in DER form; empty when the request asked for PEM only.
      * </pre>
      *
      * <code>bytes crl_der = 2 [json_name = "crlDer"];</code>
@@ -805,7 +805,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The same CRL in DER form.
+     * The same CRL in DER form; empty when the request asked for PEM only.
      * </pre>
      *
      * <code>bytes crl_der = 2 [json_name = "crlDer"];</code>

@@ -9,7 +9,7 @@ public interface GetCertificateRevocationListResponseOrBuilder extends
 
   /**
    * <pre>
-   * The CRL in PEM form ("X509 CRL").
+   * The CRL in PEM form ("X509 CRL"); empty when the request asked for DER only.
    * </pre>
    *
    * <code>string crl_pem = 1 [json_name = "crlPem"];</code>
@@ -18,7 +18,7 @@ public interface GetCertificateRevocationListResponseOrBuilder extends
   java.lang.String getCrlPem();
   /**
    * <pre>
-   * The CRL in PEM form ("X509 CRL").
+   * The CRL in PEM form ("X509 CRL"); empty when the request asked for DER only.
    * </pre>
    *
    * <code>string crl_pem = 1 [json_name = "crlPem"];</code>
@@ -29,7 +29,7 @@ public interface GetCertificateRevocationListResponseOrBuilder extends
 
   /**
    * <pre>
-   * The same CRL in DER form.
+   * The same CRL in DER form; empty when the request asked for PEM only.
    * </pre>
    *
    * <code>bytes crl_der = 2 [json_name = "crlDer"];</code>
