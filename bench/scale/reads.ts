@@ -139,12 +139,27 @@ export async function measureReads(t: ReadTarget): Promise<ReadFigures> {
       )
     ).rows.sort(() => Math.random() - 0.5);
     if (sample.length === 0) throw new Error("no certificate to read");
-    const bound = (
-      await t.db.query<{ b: Date }>(
-        "select not_after as b from certificate order by not_after offset $1 limit 1",
-        [Math.max(PAGE_SIZE + 1, Math.floor(total * EXPIRY_FRACTION))],
-      )
-    ).rows[0]!.b;
+    // One second past that row's notAfter: notAfter has whole seconds (X.509 times), and the
+    // certificates issued in one second share it, so `< its own notAfter` could match none of
+    // them. At the first stage, where hundreds were issued per second, it matched fewer than a
+    // page, or none (2026-12-03: an empty page, where the later stages listed 50).
+    const bound = new Date(
+      (
+        await t.db.query<{ b: Date }>(
+          "select not_after as b from certificate order by not_after offset $1 limit 1",
+          [Math.max(PAGE_SIZE + 1, Math.floor(total * EXPIRY_FRACTION))],
+        )
+      ).rows[0]!.b.getTime() + 1000,
+    );
+    const matched = Number(
+      (
+        await t.db.query<{ n: string }>(
+          "select count(*) as n from certificate where not_after < $1",
+          [bound],
+        )
+      ).rows[0]!.n,
+    );
+    if (matched <= PAGE_SIZE) throw new Error(`the expiry bound matches ${matched} certificates`);
     const list = (req: Partial<ListCertificatesRequest>) =>
       call(
         certs,
