@@ -53,20 +53,26 @@ const MESSAGES = [
  * not one. Follows `cause` a few levels, for errors that wrap the driver's.
  */
 export function databaseOutage(err: unknown): string | undefined {
-  let current: unknown = err;
-  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
-    const code = (current as { code?: unknown }).code;
+  for (const e of causeChain(err)) {
+    const code = (e as { code?: unknown }).code;
     if (typeof code === "string") {
       if (SOCKET_CODES.has(code) || SQLSTATES.has(code) || /^08[0-9A-Z]{3}$/.test(code)) {
         return code;
       }
     }
-    const message = current.message;
-    const known = MESSAGES.find((m) => message.includes(m));
+    const known = MESSAGES.find((m) => e.message.includes(m));
     if (known) return known;
-    current = (current as { cause?: unknown }).cause;
   }
   return undefined;
+}
+
+/** An error and those it wraps (`cause`), a few levels deep: drivers and the ORM wrap theirs. */
+function* causeChain(err: unknown): Generator<Error> {
+  let current: unknown = err;
+  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
+    yield current;
+    current = (current as { cause?: unknown }).cause;
+  }
 }
 
 /**
@@ -95,11 +101,9 @@ const CONFLICT_SQLSTATES = new Set(["40001", "40P01", "55P03"]);
 
 /** The SQLSTATE when an error is a transaction conflict (above), else undefined. */
 export function transactionConflict(err: unknown): string | undefined {
-  let current: unknown = err;
-  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
-    const code = (current as { code?: unknown }).code;
+  for (const e of causeChain(err)) {
+    const code = (e as { code?: unknown }).code;
     if (typeof code === "string" && CONFLICT_SQLSTATES.has(code)) return code;
-    current = (current as { cause?: unknown }).cause;
   }
   return undefined;
 }

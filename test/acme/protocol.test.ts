@@ -46,8 +46,8 @@ describe("ACME protocol", () => {
   const count = async (table: string) =>
     Number((await s.h.db.query<{ n: string }>(`select count(*) as n from ${table}`))[0]!.n);
 
-  /** An order of `c` for `name`, its http-01 challenge answered and the authorization valid. */
-  const validatedOrder = async (c: AcmeTestClient, name: string) => {
+  /** An order of `c` for `name`, its http-01 challenge answered by the test's server (not started). */
+  const answeredOrder = async (c: AcmeTestClient, name: string) => {
     const order = await c.newOrder([name]);
     const authzUrl = (order.json.authorizations as string[])[0]!;
     const http01 = (
@@ -59,6 +59,12 @@ describe("ACME protocol", () => {
     ).find((ch) => ch.type === "http-01")!;
     const keyAuth = `${http01.token}.${thumbprint(publicJwk(c.key.publicKey))}`;
     answer = (_path, res) => res.end(keyAuth);
+    return { order, authzUrl, http01 };
+  };
+
+  /** An order of `c` for `name`, its http-01 challenge answered and the authorization valid. */
+  const validatedOrder = async (c: AcmeTestClient, name: string) => {
+    const { order, authzUrl, http01 } = await answeredOrder(c, name);
     await c.post(http01.url, {});
     await waitFor(
       `${name} validated`,
@@ -512,19 +518,8 @@ describe("ACME protocol", () => {
   it("runs a stalled validation again when the authorization is polled (its process stopped mid-validation)", async () => {
     const c = client();
     await c.register();
-    /** An order's http-01 challenge, answered by the test's server but not yet started. */
     const answered = async (name: string) => {
-      const order = await c.newOrder([name]);
-      const authzUrl = (order.json.authorizations as string[])[0]!;
-      const http01 = (
-        (await c.post(authzUrl, "")).json.challenges as Array<{
-          type: string;
-          url: string;
-          token: string;
-        }>
-      ).find((ch) => ch.type === "http-01")!;
-      const keyAuth = `${http01.token}.${thumbprint(publicJwk(c.key.publicKey))}`;
-      answer = (_path, res) => res.end(keyAuth);
+      const { authzUrl, http01 } = await answeredOrder(c, name);
       return { authzUrl, challengeId: http01.url.split("/").at(-1)!, token: http01.token };
     };
     /** As a process that set the challenge processing at `startedAt` and then stopped. */
