@@ -244,6 +244,7 @@ async function measureCrl(
     const res = await call(authorities, "getCertificateRevocationList", {
       certificateAuthority: t.caId,
       encoding,
+      knownCrlNumber: "",
     });
     derBytes = res.crlDer.length;
     revokedEntries = countRevoked(res.crlDer);

@@ -17,12 +17,13 @@ import {
   caStatusCodec,
   caToProto,
   crlEncodingCodec,
+  knownCrlNumberFromProto,
   nameConstraintsFromProto,
 } from "./convert/certificate-authority";
 import { keyAlgorithmCodec, revocationReasonCodec, signatureAlgorithmCodec } from "./convert/enums";
 import { subjectFromProto } from "./convert/subject";
 import { durationToSeconds } from "./convert/time";
-import { crlResponse } from "./crl-response";
+import { crlResponse, unchangedCrlResponse } from "./crl-response";
 import { type HandlerDeps, unary } from "./unary";
 
 /** Thin handlers: map the request, call one use case, map the result. */
@@ -161,7 +162,10 @@ export function certificateAuthorityHandlers(
       CertificateAuthorityServiceService.getCertificateRevocationList.path,
       async (req) => {
         const forms = crlEncodingCodec.fromProto(req.encoding, "encoding") ?? "BOTH";
-        return crlResponse(await revocationList(ca(), req.certificateAuthority), forms);
+        const known = knownCrlNumberFromProto(req.knownCrlNumber);
+        const crl = await revocationList(ca(), req.certificateAuthority);
+        if (known === crl.crlNumber) return unchangedCrlResponse(crl);
+        return crlResponse(crl, forms);
       },
       deps,
     ),

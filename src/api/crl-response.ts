@@ -43,12 +43,29 @@ export function crlResponse(
   return response;
 }
 
+/**
+ * The answer to a caller that already holds this CRL (its known_crl_number is this one's): the
+ * number and times, no CRL. A cRLNumber is never reused for different contents (RFC 5280 5.2.3:
+ * monotonically increasing, and every signing takes the next), so an equal number is the same CRL.
+ */
+export function unchangedCrlResponse(crl: SignedCrl): GetCertificateRevocationListResponse {
+  return {
+    crlNumber: crl.crlNumber.toString(),
+    thisUpdate: crl.thisUpdate,
+    nextUpdate: crl.nextUpdate,
+    crlPem: "",
+    crlDer: Buffer.alloc(0),
+    unchanged: true,
+  };
+}
+
 /** The message's small fields: the CRL's number and times, as the generated encoder writes them. */
 function smallFields(crl: SignedCrl) {
   const small = {
     crlNumber: crl.crlNumber.toString(),
     thisUpdate: crl.thisUpdate,
     nextUpdate: crl.nextUpdate,
+    unchanged: false,
   };
   const head = GetCertificateRevocationListResponse.encode({
     ...small,

@@ -38,6 +38,8 @@ const SLUG: FieldLimit = { maxChars: 63 };
 const TEXT: FieldLimit = { maxChars: 1024 };
 /** Etags are quoted version numbers ('"12"'). */
 const ETAG: FieldLimit = { maxChars: 64 };
+/** A cRLNumber in decimal: at most 20 octets (RFC 5280 5.2.3), 49 digits. */
+const CRL_NUMBER: FieldLimit = { maxChars: 49 };
 /** Page tokens are opaque; room for a cursor and its MAC. */
 const PAGE_TOKEN: FieldLimit = { maxChars: 512 };
 /** One PEM object: a CSR or a certificate (CSRs are parsed with the same 64 KiB limit). */
@@ -136,6 +138,7 @@ export const REQUEST_FIELD_LIMITS: Readonly<Record<string, FieldLimit>> = {
   "certmint.v1.GetCertificateAuthorityRequest.certificate_authority": REFERENCE,
   "certmint.v1.ListCertificateAuthoritiesRequest.page_token": PAGE_TOKEN,
   "certmint.v1.GetCertificateRevocationListRequest.certificate_authority": REFERENCE,
+  "certmint.v1.GetCertificateRevocationListRequest.known_crl_number": CRL_NUMBER,
   "certmint.v1.DeleteCertificateAuthorityRequest.certificate_authority": REFERENCE,
   "certmint.v1.DeleteCertificateAuthorityRequest.etag": ETAG,
 

@@ -2,12 +2,12 @@ import type { handleUnaryCall, Metadata, ServerUnaryCall, ServiceError } from "@
 import type { Logger } from "pino";
 import type { CallSecurity } from "../auth/access-control";
 import { ruleFor } from "../auth/permissions";
-import { databaseOutage, transactionConflict } from "../database-outage";
 import { CertmintError, isCertmintError } from "../errors";
 import type { AuditResource } from "../issuance/audit/record";
 import type { Actor, Call } from "../issuance/call";
 import { noteCallActor } from "../server/call-logging";
 import { type PeerIdentity, peerIdentity } from "../server/peer-identity";
+import { logCallFailure } from "./call-failure-log";
 import { asCertmintError, codeOf, toServiceError } from "./errors";
 import { admitRequest } from "./request-check";
 
@@ -175,16 +175,7 @@ export function unary<Req, Res>(
         callback(null, response);
       },
       async (err: unknown) => {
-        // An outage is logged by its cause alone: a driver error's message can quote SQL.
-        const outage = isCertmintError(err) ? undefined : databaseOutage(err);
-        const conflict = isCertmintError(err) ? undefined : transactionConflict(err);
-        if (outage) {
-          deps.logger.warn({ cause: outage, method, requestId: traceId }, "database unavailable");
-        } else if (conflict) {
-          deps.logger.warn({ cause: conflict, method, requestId: traceId }, "transaction conflict");
-        } else if (!isCertmintError(err)) {
-          deps.logger.error({ err, method, requestId: traceId }, "unhandled error in handler");
-        }
+        const { outage } = logCallFailure(deps.logger, err, method, traceId);
         // Refusals of mutating calls are audited; a rate-limited flood is not (writing a
         // row per refused call would make the limit a way to load the database), nor a call
         // that met a database outage (the record could not be written either).

@@ -5,13 +5,13 @@ import {
   type WatchCertificatesRequest,
   type WatchCertificatesResponse,
 } from "../../gen/ts/certmint/v1/certificate_service";
-import { databaseOutage } from "../database-outage";
-import { CertmintError, isCertmintError } from "../errors";
+import { CertmintError } from "../errors";
 import type { Call } from "../issuance/call";
 import type { IssuanceDeps } from "../issuance/deps";
 import type { CertificateWatch, WatchEvent, WatchTarget } from "../issuance/events/watch";
 import { noteCallActor } from "../server/call-logging";
 import { peerIdentity } from "../server/peer-identity";
+import { logCallFailure } from "./call-failure-log";
 import { certificateToProto, storedErrorToStatus } from "./convert/certificate";
 import { enumCodec } from "./convert/enums";
 import { codeOf, toServiceError } from "./errors";
@@ -106,17 +106,7 @@ export function watchCertificatesHandler(
       () => call.end(),
       (err: unknown) => {
         if (cancelled.signal.aborted) return;
-        const outage = isCertmintError(err) ? undefined : databaseOutage(err);
-        if (outage)
-          deps.logger.warn(
-            { cause: outage, method: METHOD, requestId: traceId },
-            "database unavailable",
-          );
-        else if (!isCertmintError(err))
-          deps.logger.error(
-            { err, method: METHOD, requestId: traceId },
-            "unhandled error in handler",
-          );
+        logCallFailure(deps.logger, err, METHOD, traceId);
         call.emit("error", toServiceError(err));
       },
     );

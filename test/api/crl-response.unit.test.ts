@@ -37,6 +37,7 @@ describe("the CRL answer", () => {
         crlNumber: crl.crlNumber.toString(),
         thisUpdate: crl.thisUpdate,
         nextUpdate: crl.nextUpdate,
+        unchanged: false,
       };
       const response = await crlResponse(crl);
       const sent = serialize(response);
@@ -56,6 +57,7 @@ describe("the CRL answer", () => {
         crlNumber: crl.crlNumber.toString(),
         thisUpdate: crl.thisUpdate,
         nextUpdate: crl.nextUpdate,
+        unchanged: false,
       };
       for (const [forms, expected] of [
         ["DER", { ...small, crlPem: "", crlDer: crl.der }],

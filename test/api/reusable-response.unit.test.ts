@@ -12,6 +12,7 @@ const message = (n: string): GetCertificateRevocationListResponse => ({
   crlNumber: n,
   thisUpdate: new Date("2026-12-02T00:00:00Z"),
   nextUpdate: new Date("2026-12-03T00:00:00Z"),
+  unchanged: false,
 });
 
 describe("reusable responses", () => {

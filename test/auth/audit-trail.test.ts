@@ -521,6 +521,7 @@ describe("each successful mutating RPC writes exactly one audit record", () => {
         await call(c.authorities, "getCertificateRevocationList", {
           certificateAuthority: "root",
           encoding: 0,
+          knownCrlNumber: "",
         });
         await call(c.policies, "getCertificatePolicy", { certificatePolicy: "web-policy" });
         await call(c.policies, "listCertificatePolicies", { pageSize: 0, pageToken: "" });

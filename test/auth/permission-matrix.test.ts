@@ -409,6 +409,7 @@ const REQUESTS: Record<string, RpcRequests> = {
       call(c.authorities, "getCertificateRevocationList", {
         certificateAuthority: "root",
         encoding: 0,
+        knownCrlNumber: "",
       }),
   },
   [`${CA}DeleteCertificateAuthority`]: {

@@ -218,6 +218,7 @@ describe("no plaintext key material in the database", () => {
       call(h.authorities, "getCertificateRevocationList", {
         certificateAuthority: p384!.id,
         encoding: 0,
+        knownCrlNumber: "",
       }),
     ]);
   });
@@ -329,6 +330,7 @@ describe("no plaintext key material in the database", () => {
       call(h.authorities, "getCertificateRevocationList", {
         certificateAuthority: victim.id,
         encoding: 0,
+        knownCrlNumber: "",
       }),
     );
     expect(crl).toMatchObject({ code: status.FAILED_PRECONDITION, reason: "KEY_UNWRAP_FAILED" });
@@ -434,6 +436,7 @@ describe("the key-encryption key across restarts (real server process)", () => {
     const crl = await call(c.authorities, "getCertificateRevocationList", {
       certificateAuthority: rootId,
       encoding: 0,
+      knownCrlNumber: "",
     });
     lastCrlNumber = BigInt(crl.crlNumber);
     c.authorities.close();
@@ -456,6 +459,7 @@ describe("the key-encryption key across restarts (real server process)", () => {
     const crl = await call(c.authorities, "getCertificateRevocationList", {
       certificateAuthority: "persistent-root",
       encoding: 0,
+      knownCrlNumber: "",
     });
     expect(BigInt(crl.crlNumber) > lastCrlNumber).toBe(true);
     const cv = openssl([

@@ -19,6 +19,7 @@ describe("the CRL cache period", () => {
     call(h!.authorities, "getCertificateRevocationList", {
       certificateAuthority: caId,
       encoding: 0,
+      knownCrlNumber: "",
     });
 
   it("after the period, the CRL it had answers the next call while its successor is signed", async () => {

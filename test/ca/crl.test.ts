@@ -80,8 +80,16 @@ describe("certificate revocation lists", () => {
     tmp.remove();
   });
 
-  const getCrl = (ref: string, encoding: CrlEncoding = CrlEncoding.CRL_ENCODING_UNSPECIFIED) =>
-    call(h.authorities, "getCertificateRevocationList", { certificateAuthority: ref, encoding });
+  const getCrl = (
+    ref: string,
+    encoding: CrlEncoding = CrlEncoding.CRL_ENCODING_UNSPECIFIED,
+    knownCrlNumber = "",
+  ) =>
+    call(h.authorities, "getCertificateRevocationList", {
+      certificateAuthority: ref,
+      encoding,
+      knownCrlNumber,
+    });
 
   it.each([
     ["root (P-384)", () => root, "ecdsa-with-SHA384"],
@@ -219,6 +227,59 @@ describe("certificate revocation lists", () => {
     expect(bad.violations.map((x) => x.field)).toEqual(["encoding"]);
   });
 
+  it("known_crl_number: the CRL the caller holds comes back without its bytes, a newer one in full", async () => {
+    const held = await getCrl(root.id);
+    const { DER, PEM, UNSPECIFIED } = {
+      DER: CrlEncoding.CRL_ENCODING_DER,
+      PEM: CrlEncoding.CRL_ENCODING_PEM,
+      UNSPECIFIED: CrlEncoding.CRL_ENCODING_UNSPECIFIED,
+    };
+    // Within the cache period the CRL is the one the caller holds: its number and times, no bytes,
+    // whatever the encoding; leading zeros name the same number.
+    for (const [encoding, known] of [
+      [UNSPECIFIED, held.crlNumber],
+      [DER, held.crlNumber],
+      [PEM, `00${held.crlNumber}`],
+    ] as const) {
+      const same = await getCrl(root.id, encoding, known);
+      expect(same, `${encoding} ${known}`).toEqual({
+        ...held,
+        crlPem: "",
+        crlDer: Buffer.alloc(0),
+        unchanged: true,
+      });
+    }
+    expect(held.unchanged).toBe(false);
+    // Another number (older, or one this CA never signed) gets the whole CRL.
+    const other = await getCrl(root.id, UNSPECIFIED, (BigInt(held.crlNumber) - 1n).toString());
+    expect(other.unchanged).toBe(false);
+    expect(Buffer.from(other.crlDer).equals(Buffer.from(held.crlDer))).toBe(true);
+    expect(other.crlPem).toBe(held.crlPem);
+
+    // After a revocation the number held is stale: the new CRL, in full, that openssl verifies.
+    await countRevocationInDatabase(root.id);
+    await crlNewerThan(root.id, BigInt(held.crlNumber));
+    const fresh = await getCrl(root.id, UNSPECIFIED, held.crlNumber);
+    expect(fresh.unchanged).toBe(false);
+    expect(BigInt(fresh.crlNumber)).toBeGreaterThan(BigInt(held.crlNumber));
+    expect(printedNumber(fresh.crlPem)).toBe(BigInt(fresh.crlNumber));
+    expect(verifyCrl(tmp, fresh.crlPem, root.certificatePem).code).toBe(0);
+
+    // Not a number: refused, naming the field.
+    for (const bad of ["12a", "-1", " 1", "0x10"]) {
+      const err = await expectRpcError(getCrl(root.id, UNSPECIFIED, bad));
+      expect(err, bad).toMatchObject({
+        code: status.INVALID_ARGUMENT,
+        reason: "CRL_NUMBER_INVALID",
+      });
+      expect(err.violations.map((x) => x.field)).toEqual(["known_crl_number"]);
+    }
+    // Longer than any cRLNumber (20 octets, 49 digits): refused by the request's limits.
+    const long = await expectRpcError(getCrl(root.id, UNSPECIFIED, "1".repeat(50)));
+    expect(long.code).toBe(status.INVALID_ARGUMENT);
+    expect(long.violations.map((x) => x.field)).toEqual(["known_crl_number"]);
+  });
+
   it("nextUpdate - thisUpdate is 86400 s by default, in the response and in the CRL", async () => {
     const crl = await getCrl(root.slug);
     expect(crl.nextUpdate!.getTime() - crl.thisUpdate!.getTime()).toBe(86_400_000);
@@ -353,6 +414,7 @@ describe("CRL validity and publication URLs from the configuration", () => {
     const crl = await call(h.authorities, "getCertificateRevocationList", {
       certificateAuthority: root.id,
       encoding: 0,
+      knownCrlNumber: "",
     });
     expect(crl.nextUpdate!.getTime() - crl.thisUpdate!.getTime()).toBe(3_600_000);
     const { last, next } = crlDates(tmp, crl.crlPem);

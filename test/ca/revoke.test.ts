@@ -46,6 +46,7 @@ describe("revoking an intermediate CA", () => {
       await call(h.authorities, "getCertificateRevocationList", {
         certificateAuthority: ca,
         encoding: 0,
+        knownCrlNumber: "",
       })
     ).crlPem;
   const revokeCa = (ca: string, reason = RevocationReason.REVOCATION_REASON_KEY_COMPROMISE) =>

@@ -269,6 +269,32 @@ describe("certmint ca", () => {
     const json = await cli.json<{ crlPem: string; crlDer: string }>(["ca", "crl", "root"]);
     expect(json.crlPem).toBe(pem);
     expect(Buffer.from(json.crlDer, "base64").equals(readFileSync(der))).toBe(true);
+    // --known-number: the CRL held is still current, so the file is left as it was and stdout is empty.
+    const number = (await cli.json<{ crlNumber: string }>(["ca", "crl", "root"])).crlNumber;
+    writeFileSync(join(cli.dir, "held.crl"), "the CRL held");
+    const kept = ok(
+      await cli.run([
+        "ca",
+        "crl",
+        "root",
+        "--out",
+        "held.crl",
+        "--force",
+        "--known-number",
+        number,
+      ]),
+    );
+    expect(kept.stdout).toBe("");
+    expect(kept.stderr).toContain(`CRL number ${number} is still the current one: nothing written`);
+    expect(readFileSync(join(cli.dir, "held.crl"), "utf8")).toBe("the CRL held");
+    const stale = ok(
+      await cli.run(["ca", "crl", "root", "--out", "held.crl", "--force", "--known-number", "0"]),
+    );
+    expect(stale.stderr).toMatch(/wrote CRL number \d+ to held\.crl/);
+    expect(readFileSync(join(cli.dir, "held.crl"), "utf8")).toMatch(/^-----BEGIN X509 CRL-----\n/);
+    const garbage = await cli.run(["ca", "crl", "root", "--known-number", "forty-one"]);
+    expect(garbage.code).toBe(1);
+    expect(garbage.stderr).toMatch(/^certmint: INVALID_ARGUMENT: known_crl_number must be/);
 
     const root = await cli.run(["ca", "revoke", "root"]);
     expect(root.code).toBe(1);

@@ -164,6 +164,7 @@ describe("Prometheus metrics", () => {
     const crl = await call(h.authorities, "getCertificateRevocationList", {
       certificateAuthority: "m-root",
       encoding: 0,
+      knownCrlNumber: "",
     });
     const m = await scrape();
     expect(sampleValue(m, "certmint_crl_entries", { ca: "m-root" })).toBe(1);

@@ -273,6 +273,7 @@ describe("the embedded default (make run without DATABASE_URL), end to end", {
     const crl = await call(c.authorities, "getCertificateRevocationList", {
       certificateAuthority: "issuing",
       encoding: 0,
+      knownCrlNumber: "",
     });
     const file = tmp.file("crl.pem", crl.crlPem);
     const verified = openssl([

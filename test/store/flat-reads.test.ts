@@ -353,6 +353,7 @@ describe("flat reads on a filled inventory", () => {
       call(h.authorities, "getCertificateRevocationList", {
         certificateAuthority: caId,
         encoding: 0,
+        knownCrlNumber: "",
       });
     const httpCrl = async () =>
       Buffer.from(await (await fetch(`${base}/crl/${caId}.crl`)).arrayBuffer());

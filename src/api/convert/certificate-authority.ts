@@ -5,6 +5,7 @@ import {
   CrlEncoding as PbCrlEncoding,
 } from "../../../gen/ts/certmint/v1/certificate_authority_service";
 import type { GeneralSubtrees as PbSubtrees } from "../../../gen/ts/certmint/v1/common";
+import { clip, invalidField } from "../../errors";
 import { nameConstraintsOf } from "../../issuance/ca/name-constraints";
 import type { CaStatus, CaType } from "../../issuance/ca/types";
 import { etagOf } from "../../issuance/common/etag";
@@ -36,6 +37,25 @@ export const crlEncodingCodec = enumCodec(PbCrlEncoding, "CRL_ENCODING_", [
   "DER",
   "PEM",
 ] as const satisfies readonly CrlForms[]);
+
+/**
+ * GetCertificateRevocationListRequest.known_crl_number: undefined when empty (send the CRL), else
+ * the number as a bigint (a cRLNumber has up to 20 octets, RFC 5280 5.2.3), so "007" and "7" are
+ * the same CRL. Anything but decimal digits is INVALID_ARGUMENT: a caller that sent garbage would
+ * otherwise download the CRL on every poll without ever learning why.
+ */
+export function knownCrlNumberFromProto(value: string): bigint | undefined {
+  if (value === "") return undefined;
+  if (!/^[0-9]+$/.test(value)) {
+    throw invalidField(
+      "CRL_NUMBER_INVALID",
+      `known_crl_number must be the decimal crl_number of a CRL this call returned before, not "${clip(value, 49)}"`,
+      "known_crl_number",
+      "decimal digits only",
+    );
+  }
+  return BigInt(value);
+}
 
 /** A CA row as the API shows it: never the sealed key. */
 export function caToProto(ca: CertificateAuthorityView): PbCa {

@@ -185,10 +185,22 @@ export const caCrl: CommandSpec = {
         force: { type: "boolean", description: "replace FILE if it exists" },
       },
     },
+    {
+      title: "Polling",
+      specs: {
+        "known-number": {
+          type: "string",
+          value: "N",
+          description:
+            "the crl number you hold: when the CRL is still that one, nothing is written or printed (the note says so) and nothing is downloaded",
+        },
+      },
+    },
   ],
   outputs: ["pem", "table", "json"],
   examples: [
     "certmint ca crl issuing --out issuing.crl --der",
+    "certmint ca crl issuing --out issuing.crl --force --known-number 41",
     "certmint ca crl issuing | openssl crl -noout -text",
   ],
   async run(inv) {
@@ -208,7 +220,14 @@ export const caCrl: CommandSpec = {
     const crl = await inv.rpc(inv.clients.authorities, "getCertificateRevocationList", {
       certificateAuthority: a.positional(0, "CA"),
       encoding,
+      knownCrlNumber: a.string("known-number") ?? "",
     });
+    if (crl.unchanged) {
+      inv.note(`CRL number ${crl.crlNumber} is still the current one: nothing written`);
+      if (inv.output === "json")
+        inv.print(renderJson(GetCertificateRevocationListResponse.toJSON(crl)));
+      return;
+    }
     if (out) {
       const der = a.flag("der") === true;
       const content = der ? crl.crlDer : crl.crlPem;

@@ -1337,9 +1337,15 @@ type GetCertificateRevocationListRequest struct {
 	CertificateAuthority string `protobuf:"bytes,1,opt,name=certificate_authority,json=certificateAuthority,proto3" json:"certificate_authority,omitempty"`
 	// Which forms to return: both when UNSPECIFIED. One form is about half the answer of a
 	// large CRL (at 10^5 entries, 4.7 MB of DER and 6.4 MB of PEM).
-	Encoding      CrlEncoding `protobuf:"varint,2,opt,name=encoding,proto3,enum=certmint.v1.CrlEncoding" json:"encoding,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Encoding CrlEncoding `protobuf:"varint,2,opt,name=encoding,proto3,enum=certmint.v1.CrlEncoding" json:"encoding,omitempty"`
+	// The crl_number of the CRL the caller already holds, as a previous answer gave it. When it
+	// is the current CRL's, the answer carries no CRL: crl_pem and crl_der are empty and
+	// `unchanged` is true, with the current number and times. A poller sends the number it last
+	// received and downloads the CRL only when it changed. Empty: always the whole CRL.
+	// At most 49 characters.
+	KnownCrlNumber string `protobuf:"bytes,3,opt,name=known_crl_number,json=knownCrlNumber,proto3" json:"known_crl_number,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *GetCertificateRevocationListRequest) Reset() {
@@ -1386,6 +1392,13 @@ func (x *GetCertificateRevocationListRequest) GetEncoding() CrlEncoding {
 	return CrlEncoding_CRL_ENCODING_UNSPECIFIED
 }
 
+func (x *GetCertificateRevocationListRequest) GetKnownCrlNumber() string {
+	if x != nil {
+		return x.KnownCrlNumber
+	}
+	return ""
+}
+
 // GetCertificateRevocationListResponse returns a signed CRL.
 type GetCertificateRevocationListResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1398,7 +1411,10 @@ type GetCertificateRevocationListResponse struct {
 	// thisUpdate of the CRL.
 	ThisUpdate *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=this_update,json=thisUpdate,proto3" json:"this_update,omitempty"`
 	// nextUpdate of the CRL.
-	NextUpdate    *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=next_update,json=nextUpdate,proto3" json:"next_update,omitempty"`
+	NextUpdate *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=next_update,json=nextUpdate,proto3" json:"next_update,omitempty"`
+	// True when the request's known_crl_number is this CRL's: crl_pem and crl_der are then empty,
+	// and the CRL the caller holds is the current one.
+	Unchanged     bool `protobuf:"varint,6,opt,name=unchanged,proto3" json:"unchanged,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1466,6 +1482,13 @@ func (x *GetCertificateRevocationListResponse) GetNextUpdate() *timestamppb.Time
 		return x.NextUpdate
 	}
 	return nil
+}
+
+func (x *GetCertificateRevocationListResponse) GetUnchanged() bool {
+	if x != nil {
+		return x.Unchanged
+	}
+	return false
 }
 
 // DeleteCertificateAuthorityRequest names the CA to delete.
@@ -1754,10 +1777,11 @@ const file_certmint_v1_certificate_authority_service_proto_rawDesc = "" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
 	"updateMask\"|\n" +
 	"\"UpdateCertificateAuthorityResponse\x12V\n" +
-	"\x15certificate_authority\x18\x01 \x01(\v2!.certmint.v1.CertificateAuthorityR\x14certificateAuthority\"\x90\x01\n" +
+	"\x15certificate_authority\x18\x01 \x01(\v2!.certmint.v1.CertificateAuthorityR\x14certificateAuthority\"\xba\x01\n" +
 	"#GetCertificateRevocationListRequest\x123\n" +
 	"\x15certificate_authority\x18\x01 \x01(\tR\x14certificateAuthority\x124\n" +
-	"\bencoding\x18\x02 \x01(\x0e2\x18.certmint.v1.CrlEncodingR\bencoding\"\xf1\x01\n" +
+	"\bencoding\x18\x02 \x01(\x0e2\x18.certmint.v1.CrlEncodingR\bencoding\x12(\n" +
+	"\x10known_crl_number\x18\x03 \x01(\tR\x0eknownCrlNumber\"\x8f\x02\n" +
 	"$GetCertificateRevocationListResponse\x12\x17\n" +
 	"\acrl_pem\x18\x01 \x01(\tR\x06crlPem\x12\x17\n" +
 	"\acrl_der\x18\x02 \x01(\fR\x06crlDer\x12\x1d\n" +
@@ -1766,7 +1790,8 @@ const file_certmint_v1_certificate_authority_service_proto_rawDesc = "" +
 	"\vthis_update\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"thisUpdate\x12;\n" +
 	"\vnext_update\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"nextUpdate\"l\n" +
+	"nextUpdate\x12\x1c\n" +
+	"\tunchanged\x18\x06 \x01(\bR\tunchanged\"l\n" +
 	"!DeleteCertificateAuthorityRequest\x123\n" +
 	"\x15certificate_authority\x18\x01 \x01(\tR\x14certificateAuthority\x12\x12\n" +
 	"\x04etag\x18\x02 \x01(\tR\x04etag\"$\n" +

@@ -168,26 +168,30 @@ class GetCertificateAuthorityResponse(_message.Message):
     def __init__(self, certificate_authority: _Optional[_Union[CertificateAuthority, _Mapping]] = ...) -> None: ...
 
 class GetCertificateRevocationListRequest(_message.Message):
-    __slots__ = ["certificate_authority", "encoding"]
+    __slots__ = ["certificate_authority", "encoding", "known_crl_number"]
     CERTIFICATE_AUTHORITY_FIELD_NUMBER: _ClassVar[int]
     ENCODING_FIELD_NUMBER: _ClassVar[int]
+    KNOWN_CRL_NUMBER_FIELD_NUMBER: _ClassVar[int]
     certificate_authority: str
     encoding: CrlEncoding
-    def __init__(self, certificate_authority: _Optional[str] = ..., encoding: _Optional[_Union[CrlEncoding, str]] = ...) -> None: ...
+    known_crl_number: str
+    def __init__(self, certificate_authority: _Optional[str] = ..., encoding: _Optional[_Union[CrlEncoding, str]] = ..., known_crl_number: _Optional[str] = ...) -> None: ...
 
 class GetCertificateRevocationListResponse(_message.Message):
-    __slots__ = ["crl_der", "crl_number", "crl_pem", "next_update", "this_update"]
+    __slots__ = ["crl_der", "crl_number", "crl_pem", "next_update", "this_update", "unchanged"]
     CRL_DER_FIELD_NUMBER: _ClassVar[int]
     CRL_NUMBER_FIELD_NUMBER: _ClassVar[int]
     CRL_PEM_FIELD_NUMBER: _ClassVar[int]
     NEXT_UPDATE_FIELD_NUMBER: _ClassVar[int]
     THIS_UPDATE_FIELD_NUMBER: _ClassVar[int]
+    UNCHANGED_FIELD_NUMBER: _ClassVar[int]
     crl_der: bytes
     crl_number: str
     crl_pem: str
     next_update: _timestamp_pb2.Timestamp
     this_update: _timestamp_pb2.Timestamp
-    def __init__(self, crl_pem: _Optional[str] = ..., crl_der: _Optional[bytes] = ..., crl_number: _Optional[str] = ..., this_update: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., next_update: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    unchanged: bool
+    def __init__(self, crl_pem: _Optional[str] = ..., crl_der: _Optional[bytes] = ..., crl_number: _Optional[str] = ..., this_update: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., next_update: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., unchanged: bool = ...) -> None: ...
 
 class ImportCertificateAuthorityCertificateRequest(_message.Message):
     __slots__ = ["certificate_authority", "certificate_chain_pem", "certificate_pem"]

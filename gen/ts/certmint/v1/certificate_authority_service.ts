@@ -498,6 +498,14 @@ export interface GetCertificateRevocationListRequest {
    * large CRL (at 10^5 entries, 4.7 MB of DER and 6.4 MB of PEM).
    */
   encoding: CrlEncoding;
+  /**
+   * The crl_number of the CRL the caller already holds, as a previous answer gave it. When it
+   * is the current CRL's, the answer carries no CRL: crl_pem and crl_der are empty and
+   * `unchanged` is true, with the current number and times. A poller sends the number it last
+   * received and downloads the CRL only when it changed. Empty: always the whole CRL.
+   * At most 49 characters.
+   */
+  knownCrlNumber: string;
 }
 
 /** GetCertificateRevocationListResponse returns a signed CRL. */
@@ -513,7 +521,14 @@ export interface GetCertificateRevocationListResponse {
     | Date
     | undefined;
   /** nextUpdate of the CRL. */
-  nextUpdate?: Date | undefined;
+  nextUpdate?:
+    | Date
+    | undefined;
+  /**
+   * True when the request's known_crl_number is this CRL's: crl_pem and crl_der are then empty,
+   * and the CRL the caller holds is the current one.
+   */
+  unchanged: boolean;
 }
 
 /** DeleteCertificateAuthorityRequest names the CA to delete. */
@@ -2609,7 +2624,7 @@ export const UpdateCertificateAuthorityResponse: MessageFns<UpdateCertificateAut
 };
 
 function createBaseGetCertificateRevocationListRequest(): GetCertificateRevocationListRequest {
-  return { certificateAuthority: "", encoding: 0 };
+  return { certificateAuthority: "", encoding: 0, knownCrlNumber: "" };
 }
 
 export const GetCertificateRevocationListRequest: MessageFns<GetCertificateRevocationListRequest> = {
@@ -2619,6 +2634,9 @@ export const GetCertificateRevocationListRequest: MessageFns<GetCertificateRevoc
     }
     if (message.encoding !== 0) {
       writer.uint32(16).int32(message.encoding);
+    }
+    if (message.knownCrlNumber !== "") {
+      writer.uint32(26).string(message.knownCrlNumber);
     }
     return writer;
   },
@@ -2652,6 +2670,14 @@ export const GetCertificateRevocationListRequest: MessageFns<GetCertificateRevoc
             message.encoding = reader.int32() as any;
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.knownCrlNumber = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2672,6 +2698,11 @@ export const GetCertificateRevocationListRequest: MessageFns<GetCertificateRevoc
         ? globalThis.String(object.certificate_authority)
         : "",
       encoding: isSet(object.encoding) ? crlEncodingFromJSON(object.encoding) : 0,
+      knownCrlNumber: isSet(object.knownCrlNumber)
+        ? globalThis.String(object.knownCrlNumber)
+        : isSet(object.known_crl_number)
+        ? globalThis.String(object.known_crl_number)
+        : "",
     };
   },
 
@@ -2683,6 +2714,9 @@ export const GetCertificateRevocationListRequest: MessageFns<GetCertificateRevoc
     if (message.encoding !== 0) {
       obj.encoding = crlEncodingToJSON(message.encoding);
     }
+    if (message.knownCrlNumber !== "") {
+      obj.knownCrlNumber = message.knownCrlNumber;
+    }
     return obj;
   },
 
@@ -2693,12 +2727,20 @@ export const GetCertificateRevocationListRequest: MessageFns<GetCertificateRevoc
     const message = createBaseGetCertificateRevocationListRequest();
     message.certificateAuthority = object.certificateAuthority ?? "";
     message.encoding = object.encoding ?? 0;
+    message.knownCrlNumber = object.knownCrlNumber ?? "";
     return message;
   },
 };
 
 function createBaseGetCertificateRevocationListResponse(): GetCertificateRevocationListResponse {
-  return { crlPem: "", crlDer: Buffer.alloc(0), crlNumber: "", thisUpdate: undefined, nextUpdate: undefined };
+  return {
+    crlPem: "",
+    crlDer: Buffer.alloc(0),
+    crlNumber: "",
+    thisUpdate: undefined,
+    nextUpdate: undefined,
+    unchanged: false,
+  };
 }
 
 export const GetCertificateRevocationListResponse: MessageFns<GetCertificateRevocationListResponse> = {
@@ -2717,6 +2759,9 @@ export const GetCertificateRevocationListResponse: MessageFns<GetCertificateRevo
     }
     if (message.nextUpdate !== undefined) {
       Timestamp.encode(toTimestamp(message.nextUpdate), writer.uint32(42).fork()).join();
+    }
+    if (message.unchanged !== false) {
+      writer.uint32(48).bool(message.unchanged);
     }
     return writer;
   },
@@ -2774,6 +2819,14 @@ export const GetCertificateRevocationListResponse: MessageFns<GetCertificateRevo
             message.nextUpdate = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.unchanged = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2813,6 +2866,7 @@ export const GetCertificateRevocationListResponse: MessageFns<GetCertificateRevo
         : isSet(object.next_update)
         ? fromJsonTimestamp(object.next_update)
         : undefined,
+      unchanged: isSet(object.unchanged) ? globalThis.Boolean(object.unchanged) : false,
     };
   },
 
@@ -2833,6 +2887,9 @@ export const GetCertificateRevocationListResponse: MessageFns<GetCertificateRevo
     if (message.nextUpdate !== undefined) {
       obj.nextUpdate = message.nextUpdate.toISOString();
     }
+    if (message.unchanged !== false) {
+      obj.unchanged = message.unchanged;
+    }
     return obj;
   },
 
@@ -2846,6 +2903,7 @@ export const GetCertificateRevocationListResponse: MessageFns<GetCertificateRevo
     message.crlNumber = object.crlNumber ?? "";
     message.thisUpdate = object.thisUpdate ?? undefined;
     message.nextUpdate = object.nextUpdate ?? undefined;
+    message.unchanged = object.unchanged ?? false;
     return message;
   },
 };

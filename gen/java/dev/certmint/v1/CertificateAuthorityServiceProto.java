@@ -234,79 +234,81 @@ public final class CertificateAuthorityServiceProto {
       "\n\"UpdateCertificateAuthorityResponse\022V\n\025" +
       "certificate_authority\030\001 \001(\0132!.certmint.v" +
       "1.CertificateAuthorityR\024certificateAutho" +
-      "rity\"\220\001\n#GetCertificateRevocationListReq" +
+      "rity\"\272\001\n#GetCertificateRevocationListReq" +
       "uest\0223\n\025certificate_authority\030\001 \001(\tR\024cer" +
       "tificateAuthority\0224\n\010encoding\030\002 \001(\0162\030.ce" +
-      "rtmint.v1.CrlEncodingR\010encoding\"\361\001\n$GetC" +
-      "ertificateRevocationListResponse\022\027\n\007crl_" +
-      "pem\030\001 \001(\tR\006crlPem\022\027\n\007crl_der\030\002 \001(\014R\006crlD" +
-      "er\022\035\n\ncrl_number\030\003 \001(\tR\tcrlNumber\022;\n\013thi" +
-      "s_update\030\004 \001(\0132\032.google.protobuf.Timesta" +
-      "mpR\nthisUpdate\022;\n\013next_update\030\005 \001(\0132\032.go" +
-      "ogle.protobuf.TimestampR\nnextUpdate\"l\n!D" +
-      "eleteCertificateAuthorityRequest\0223\n\025cert" +
-      "ificate_authority\030\001 \001(\tR\024certificateAuth" +
-      "ority\022\022\n\004etag\030\002 \001(\tR\004etag\"$\n\"DeleteCerti" +
-      "ficateAuthorityResponse\"\217\001\n!RevokeCertif" +
-      "icateAuthorityRequest\0223\n\025certificate_aut" +
-      "hority\030\001 \001(\tR\024certificateAuthority\0225\n\006re" +
-      "ason\030\002 \001(\0162\035.certmint.v1.RevocationReaso" +
-      "nR\006reason\"|\n\"RevokeCertificateAuthorityR" +
-      "esponse\022V\n\025certificate_authority\030\001 \001(\0132!" +
-      ".certmint.v1.CertificateAuthorityR\024certi" +
-      "ficateAuthority*\316\001\n\030CertificateAuthority" +
-      "Type\022*\n&CERTIFICATE_AUTHORITY_TYPE_UNSPE" +
-      "CIFIED\020\000\022#\n\037CERTIFICATE_AUTHORITY_TYPE_R" +
-      "OOT\020\001\022+\n\'CERTIFICATE_AUTHORITY_TYPE_INTE" +
-      "RMEDIATE\020\002\0224\n0CERTIFICATE_AUTHORITY_TYPE" +
-      "_EXTERNAL_INTERMEDIATE\020\003*\324\001\n\032Certificate" +
-      "AuthorityStatus\022,\n(CERTIFICATE_AUTHORITY" +
-      "_STATUS_UNSPECIFIED\020\000\022\'\n#CERTIFICATE_AUT" +
-      "HORITY_STATUS_ACTIVE\020\001\022)\n%CERTIFICATE_AU" +
-      "THORITY_STATUS_DISABLED\020\002\0224\n0CERTIFICATE" +
-      "_AUTHORITY_STATUS_PENDING_CERTIFICATE\020\003*" +
-      "W\n\013CrlEncoding\022\034\n\030CRL_ENCODING_UNSPECIFI" +
-      "ED\020\000\022\024\n\020CRL_ENCODING_DER\020\001\022\024\n\020CRL_ENCODI" +
-      "NG_PEM\020\0022\242\013\n\033CertificateAuthorityService" +
-      "\022\211\001\n\036CreateRootCertificateAuthority\0222.ce" +
-      "rtmint.v1.CreateRootCertificateAuthority" +
-      "Request\0323.certmint.v1.CreateRootCertific" +
-      "ateAuthorityResponse\022\241\001\n&CreateIntermedi" +
-      "ateCertificateAuthority\022:.certmint.v1.Cr" +
-      "eateIntermediateCertificateAuthorityRequ" +
-      "est\032;.certmint.v1.CreateIntermediateCert" +
-      "ificateAuthorityResponse\022\271\001\n.CreateExter" +
-      "nalIntermediateCertificateAuthority\022B.ce" +
-      "rtmint.v1.CreateExternalIntermediateCert" +
-      "ificateAuthorityRequest\032C.certmint.v1.Cr" +
-      "eateExternalIntermediateCertificateAutho" +
-      "rityResponse\022\236\001\n%ImportCertificateAuthor" +
-      "ityCertificate\0229.certmint.v1.ImportCerti" +
-      "ficateAuthorityCertificateRequest\032:.cert" +
-      "mint.v1.ImportCertificateAuthorityCertif" +
-      "icateResponse\022t\n\027GetCertificateAuthority" +
-      "\022+.certmint.v1.GetCertificateAuthorityRe" +
-      "quest\032,.certmint.v1.GetCertificateAuthor" +
-      "ityResponse\022}\n\032ListCertificateAuthoritie" +
-      "s\022..certmint.v1.ListCertificateAuthoriti" +
-      "esRequest\032/.certmint.v1.ListCertificateA" +
-      "uthoritiesResponse\022}\n\032UpdateCertificateA" +
-      "uthority\022..certmint.v1.UpdateCertificate" +
-      "AuthorityRequest\032/.certmint.v1.UpdateCer" +
-      "tificateAuthorityResponse\022\203\001\n\034GetCertifi" +
-      "cateRevocationList\0220.certmint.v1.GetCert" +
-      "ificateRevocationListRequest\0321.certmint." +
-      "v1.GetCertificateRevocationListResponse\022" +
-      "}\n\032DeleteCertificateAuthority\022..certmint" +
-      ".v1.DeleteCertificateAuthorityRequest\032/." +
-      "certmint.v1.DeleteCertificateAuthorityRe" +
-      "sponse\022}\n\032RevokeCertificateAuthority\022..c" +
-      "ertmint.v1.RevokeCertificateAuthorityReq" +
-      "uest\032/.certmint.v1.RevokeCertificateAuth" +
-      "orityResponseBq\n\017dev.certmint.v1B Certif" +
-      "icateAuthorityServiceProtoP\001Z:github.com" +
-      "/certmint/certmint/gen/go/certmint/v1;ce" +
-      "rtmintv1b\006proto3"
+      "rtmint.v1.CrlEncodingR\010encoding\022(\n\020known" +
+      "_crl_number\030\003 \001(\tR\016knownCrlNumber\"\217\002\n$Ge" +
+      "tCertificateRevocationListResponse\022\027\n\007cr" +
+      "l_pem\030\001 \001(\tR\006crlPem\022\027\n\007crl_der\030\002 \001(\014R\006cr" +
+      "lDer\022\035\n\ncrl_number\030\003 \001(\tR\tcrlNumber\022;\n\013t" +
+      "his_update\030\004 \001(\0132\032.google.protobuf.Times" +
+      "tampR\nthisUpdate\022;\n\013next_update\030\005 \001(\0132\032." +
+      "google.protobuf.TimestampR\nnextUpdate\022\034\n" +
+      "\tunchanged\030\006 \001(\010R\tunchanged\"l\n!DeleteCer" +
+      "tificateAuthorityRequest\0223\n\025certificate_" +
+      "authority\030\001 \001(\tR\024certificateAuthority\022\022\n" +
+      "\004etag\030\002 \001(\tR\004etag\"$\n\"DeleteCertificateAu" +
+      "thorityResponse\"\217\001\n!RevokeCertificateAut" +
+      "horityRequest\0223\n\025certificate_authority\030\001" +
+      " \001(\tR\024certificateAuthority\0225\n\006reason\030\002 \001" +
+      "(\0162\035.certmint.v1.RevocationReasonR\006reaso" +
+      "n\"|\n\"RevokeCertificateAuthorityResponse\022" +
+      "V\n\025certificate_authority\030\001 \001(\0132!.certmin" +
+      "t.v1.CertificateAuthorityR\024certificateAu" +
+      "thority*\316\001\n\030CertificateAuthorityType\022*\n&" +
+      "CERTIFICATE_AUTHORITY_TYPE_UNSPECIFIED\020\000" +
+      "\022#\n\037CERTIFICATE_AUTHORITY_TYPE_ROOT\020\001\022+\n" +
+      "\'CERTIFICATE_AUTHORITY_TYPE_INTERMEDIATE" +
+      "\020\002\0224\n0CERTIFICATE_AUTHORITY_TYPE_EXTERNA" +
+      "L_INTERMEDIATE\020\003*\324\001\n\032CertificateAuthorit" +
+      "yStatus\022,\n(CERTIFICATE_AUTHORITY_STATUS_" +
+      "UNSPECIFIED\020\000\022\'\n#CERTIFICATE_AUTHORITY_S" +
+      "TATUS_ACTIVE\020\001\022)\n%CERTIFICATE_AUTHORITY_" +
+      "STATUS_DISABLED\020\002\0224\n0CERTIFICATE_AUTHORI" +
+      "TY_STATUS_PENDING_CERTIFICATE\020\003*W\n\013CrlEn" +
+      "coding\022\034\n\030CRL_ENCODING_UNSPECIFIED\020\000\022\024\n\020" +
+      "CRL_ENCODING_DER\020\001\022\024\n\020CRL_ENCODING_PEM\020\002" +
+      "2\242\013\n\033CertificateAuthorityService\022\211\001\n\036Cre" +
+      "ateRootCertificateAuthority\0222.certmint.v" +
+      "1.CreateRootCertificateAuthorityRequest\032" +
+      "3.certmint.v1.CreateRootCertificateAutho" +
+      "rityResponse\022\241\001\n&CreateIntermediateCerti" +
+      "ficateAuthority\022:.certmint.v1.CreateInte" +
+      "rmediateCertificateAuthorityRequest\032;.ce" +
+      "rtmint.v1.CreateIntermediateCertificateA" +
+      "uthorityResponse\022\271\001\n.CreateExternalInter" +
+      "mediateCertificateAuthority\022B.certmint.v" +
+      "1.CreateExternalIntermediateCertificateA" +
+      "uthorityRequest\032C.certmint.v1.CreateExte" +
+      "rnalIntermediateCertificateAuthorityResp" +
+      "onse\022\236\001\n%ImportCertificateAuthorityCerti" +
+      "ficate\0229.certmint.v1.ImportCertificateAu" +
+      "thorityCertificateRequest\032:.certmint.v1." +
+      "ImportCertificateAuthorityCertificateRes" +
+      "ponse\022t\n\027GetCertificateAuthority\022+.certm" +
+      "int.v1.GetCertificateAuthorityRequest\032,." +
+      "certmint.v1.GetCertificateAuthorityRespo" +
+      "nse\022}\n\032ListCertificateAuthorities\022..cert" +
+      "mint.v1.ListCertificateAuthoritiesReques" +
+      "t\032/.certmint.v1.ListCertificateAuthoriti" +
+      "esResponse\022}\n\032UpdateCertificateAuthority" +
+      "\022..certmint.v1.UpdateCertificateAuthorit" +
+      "yRequest\032/.certmint.v1.UpdateCertificate" +
+      "AuthorityResponse\022\203\001\n\034GetCertificateRevo" +
+      "cationList\0220.certmint.v1.GetCertificateR" +
+      "evocationListRequest\0321.certmint.v1.GetCe" +
+      "rtificateRevocationListResponse\022}\n\032Delet" +
+      "eCertificateAuthority\022..certmint.v1.Dele" +
+      "teCertificateAuthorityRequest\032/.certmint" +
+      ".v1.DeleteCertificateAuthorityResponse\022}" +
+      "\n\032RevokeCertificateAuthority\022..certmint." +
+      "v1.RevokeCertificateAuthorityRequest\032/.c" +
+      "ertmint.v1.RevokeCertificateAuthorityRes" +
+      "ponseBq\n\017dev.certmint.v1B CertificateAut" +
+      "horityServiceProtoP\001Z:github.com/certmin" +
+      "t/certmint/gen/go/certmint/v1;certmintv1" +
+      "b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -411,13 +413,13 @@ public final class CertificateAuthorityServiceProto {
     internal_static_certmint_v1_GetCertificateRevocationListRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_GetCertificateRevocationListRequest_descriptor,
-        new java.lang.String[] { "CertificateAuthority", "Encoding", });
+        new java.lang.String[] { "CertificateAuthority", "Encoding", "KnownCrlNumber", });
     internal_static_certmint_v1_GetCertificateRevocationListResponse_descriptor =
       getDescriptor().getMessageTypes().get(16);
     internal_static_certmint_v1_GetCertificateRevocationListResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_GetCertificateRevocationListResponse_descriptor,
-        new java.lang.String[] { "CrlPem", "CrlDer", "CrlNumber", "ThisUpdate", "NextUpdate", });
+        new java.lang.String[] { "CrlPem", "CrlDer", "CrlNumber", "ThisUpdate", "NextUpdate", "Unchanged", });
     internal_static_certmint_v1_DeleteCertificateAuthorityRequest_descriptor =
       getDescriptor().getMessageTypes().get(17);
     internal_static_certmint_v1_DeleteCertificateAuthorityRequest_fieldAccessorTable = new

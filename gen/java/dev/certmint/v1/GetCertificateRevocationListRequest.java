@@ -22,6 +22,7 @@ private static final long serialVersionUID = 0L;
   private GetCertificateRevocationListRequest() {
     certificateAuthority_ = "";
     encoding_ = 0;
+    knownCrlNumber_ = "";
   }
 
   @java.lang.Override
@@ -126,6 +127,61 @@ private static final long serialVersionUID = 0L;
     return result == null ? dev.certmint.v1.CrlEncoding.UNRECOGNIZED : result;
   }
 
+  public static final int KNOWN_CRL_NUMBER_FIELD_NUMBER = 3;
+  @SuppressWarnings("serial")
+  private volatile java.lang.Object knownCrlNumber_ = "";
+  /**
+   * <pre>
+   * The crl_number of the CRL the caller already holds, as a previous answer gave it. When it
+   * is the current CRL's, the answer carries no CRL: crl_pem and crl_der are empty and
+   * `unchanged` is true, with the current number and times. A poller sends the number it last
+   * received and downloads the CRL only when it changed. Empty: always the whole CRL.
+   * At most 49 characters.
+   * </pre>
+   *
+   * <code>string known_crl_number = 3 [json_name = "knownCrlNumber"];</code>
+   * @return The knownCrlNumber.
+   */
+  @java.lang.Override
+  public java.lang.String getKnownCrlNumber() {
+    java.lang.Object ref = knownCrlNumber_;
+    if (ref instanceof java.lang.String) {
+      return (java.lang.String) ref;
+    } else {
+      com.google.protobuf.ByteString bs = 
+          (com.google.protobuf.ByteString) ref;
+      java.lang.String s = bs.toStringUtf8();
+      knownCrlNumber_ = s;
+      return s;
+    }
+  }
+  /**
+   * <pre>
+   * The crl_number of the CRL the caller already holds, as a previous answer gave it. When it
+   * is the current CRL's, the answer carries no CRL: crl_pem and crl_der are empty and
+   * `unchanged` is true, with the current number and times. A poller sends the number it last
+   * received and downloads the CRL only when it changed. Empty: always the whole CRL.
+   * At most 49 characters.
+   * </pre>
+   *
+   * <code>string known_crl_number = 3 [json_name = "knownCrlNumber"];</code>
+   * @return The bytes for knownCrlNumber.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getKnownCrlNumberBytes() {
+    java.lang.Object ref = knownCrlNumber_;
+    if (ref instanceof java.lang.String) {
+      com.google.protobuf.ByteString b = 
+          com.google.protobuf.ByteString.copyFromUtf8(
+              (java.lang.String) ref);
+      knownCrlNumber_ = b;
+      return b;
+    } else {
+      return (com.google.protobuf.ByteString) ref;
+    }
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -146,6 +202,9 @@ private static final long serialVersionUID = 0L;
     if (encoding_ != dev.certmint.v1.CrlEncoding.CRL_ENCODING_UNSPECIFIED.getNumber()) {
       output.writeEnum(2, encoding_);
     }
+    if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(knownCrlNumber_)) {
+      com.google.protobuf.GeneratedMessageV3.writeString(output, 3, knownCrlNumber_);
+    }
     getUnknownFields().writeTo(output);
   }
 
@@ -161,6 +220,9 @@ private static final long serialVersionUID = 0L;
     if (encoding_ != dev.certmint.v1.CrlEncoding.CRL_ENCODING_UNSPECIFIED.getNumber()) {
       size += com.google.protobuf.CodedOutputStream
         .computeEnumSize(2, encoding_);
+    }
+    if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(knownCrlNumber_)) {
+      size += com.google.protobuf.GeneratedMessageV3.computeStringSize(3, knownCrlNumber_);
     }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
@@ -180,6 +242,8 @@ private static final long serialVersionUID = 0L;
     if (!getCertificateAuthority()
         .equals(other.getCertificateAuthority())) return false;
     if (encoding_ != other.encoding_) return false;
+    if (!getKnownCrlNumber()
+        .equals(other.getKnownCrlNumber())) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -195,6 +259,8 @@ private static final long serialVersionUID = 0L;
     hash = (53 * hash) + getCertificateAuthority().hashCode();
     hash = (37 * hash) + ENCODING_FIELD_NUMBER;
     hash = (53 * hash) + encoding_;
+    hash = (37 * hash) + KNOWN_CRL_NUMBER_FIELD_NUMBER;
+    hash = (53 * hash) + getKnownCrlNumber().hashCode();
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -330,6 +396,7 @@ private static final long serialVersionUID = 0L;
       bitField0_ = 0;
       certificateAuthority_ = "";
       encoding_ = 0;
+      knownCrlNumber_ = "";
       return this;
     }
 
@@ -368,6 +435,9 @@ private static final long serialVersionUID = 0L;
       }
       if (((from_bitField0_ & 0x00000002) != 0)) {
         result.encoding_ = encoding_;
+      }
+      if (((from_bitField0_ & 0x00000004) != 0)) {
+        result.knownCrlNumber_ = knownCrlNumber_;
       }
     }
 
@@ -423,6 +493,11 @@ private static final long serialVersionUID = 0L;
       if (other.encoding_ != 0) {
         setEncodingValue(other.getEncodingValue());
       }
+      if (!other.getKnownCrlNumber().isEmpty()) {
+        knownCrlNumber_ = other.knownCrlNumber_;
+        bitField0_ |= 0x00000004;
+        onChanged();
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -459,6 +534,11 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000002;
               break;
             } // case 16
+            case 26: {
+              knownCrlNumber_ = input.readStringRequireUtf8();
+              bitField0_ |= 0x00000004;
+              break;
+            } // case 26
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -647,6 +727,118 @@ private static final long serialVersionUID = 0L;
     public Builder clearEncoding() {
       bitField0_ = (bitField0_ & ~0x00000002);
       encoding_ = 0;
+      onChanged();
+      return this;
+    }
+
+    private java.lang.Object knownCrlNumber_ = "";
+    /**
+     * <pre>
+     * The crl_number of the CRL the caller already holds, as a previous answer gave it. When it
+     * is the current CRL's, the answer carries no CRL: crl_pem and crl_der are empty and
+     * `unchanged` is true, with the current number and times. A poller sends the number it last
+     * received and downloads the CRL only when it changed. Empty: always the whole CRL.
+     * At most 49 characters.
+     * </pre>
+     *
+     * <code>string known_crl_number = 3 [json_name = "knownCrlNumber"];</code>
+     * @return The knownCrlNumber.
+     */
+    public java.lang.String getKnownCrlNumber() {
+      java.lang.Object ref = knownCrlNumber_;
+      if (!(ref instanceof java.lang.String)) {
+        com.google.protobuf.ByteString bs =
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        knownCrlNumber_ = s;
+        return s;
+      } else {
+        return (java.lang.String) ref;
+      }
+    }
+    /**
+     * <pre>
+     * The crl_number of the CRL the caller already holds, as a previous answer gave it. When it
+     * is the current CRL's, the answer carries no CRL: crl_pem and crl_der are empty and
+     * `unchanged` is true, with the current number and times. A poller sends the number it last
+     * received and downloads the CRL only when it changed. Empty: always the whole CRL.
+     * At most 49 characters.
+     * </pre>
+     *
+     * <code>string known_crl_number = 3 [json_name = "knownCrlNumber"];</code>
+     * @return The bytes for knownCrlNumber.
+     */
+    public com.google.protobuf.ByteString
+        getKnownCrlNumberBytes() {
+      java.lang.Object ref = knownCrlNumber_;
+      if (ref instanceof String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        knownCrlNumber_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+    /**
+     * <pre>
+     * The crl_number of the CRL the caller already holds, as a previous answer gave it. When it
+     * is the current CRL's, the answer carries no CRL: crl_pem and crl_der are empty and
+     * `unchanged` is true, with the current number and times. A poller sends the number it last
+     * received and downloads the CRL only when it changed. Empty: always the whole CRL.
+     * At most 49 characters.
+     * </pre>
+     *
+     * <code>string known_crl_number = 3 [json_name = "knownCrlNumber"];</code>
+     * @param value The knownCrlNumber to set.
+     * @return This builder for chaining.
+     */
+    public Builder setKnownCrlNumber(
+        java.lang.String value) {
+      if (value == null) { throw new NullPointerException(); }
+      knownCrlNumber_ = value;
+      bitField0_ |= 0x00000004;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The crl_number of the CRL the caller already holds, as a previous answer gave it. When it
+     * is the current CRL's, the answer carries no CRL: crl_pem and crl_der are empty and
+     * `unchanged` is true, with the current number and times. A poller sends the number it last
+     * received and downloads the CRL only when it changed. Empty: always the whole CRL.
+     * At most 49 characters.
+     * </pre>
+     *
+     * <code>string known_crl_number = 3 [json_name = "knownCrlNumber"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearKnownCrlNumber() {
+      knownCrlNumber_ = getDefaultInstance().getKnownCrlNumber();
+      bitField0_ = (bitField0_ & ~0x00000004);
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * The crl_number of the CRL the caller already holds, as a previous answer gave it. When it
+     * is the current CRL's, the answer carries no CRL: crl_pem and crl_der are empty and
+     * `unchanged` is true, with the current number and times. A poller sends the number it last
+     * received and downloads the CRL only when it changed. Empty: always the whole CRL.
+     * At most 49 characters.
+     * </pre>
+     *
+     * <code>string known_crl_number = 3 [json_name = "knownCrlNumber"];</code>
+     * @param value The bytes for knownCrlNumber to set.
+     * @return This builder for chaining.
+     */
+    public Builder setKnownCrlNumberBytes(
+        com.google.protobuf.ByteString value) {
+      if (value == null) { throw new NullPointerException(); }
+      checkByteStringIsUtf8(value);
+      knownCrlNumber_ = value;
+      bitField0_ |= 0x00000004;
       onChanged();
       return this;
     }

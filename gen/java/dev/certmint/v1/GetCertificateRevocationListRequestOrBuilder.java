@@ -49,4 +49,32 @@ public interface GetCertificateRevocationListRequestOrBuilder extends
    * @return The encoding.
    */
   dev.certmint.v1.CrlEncoding getEncoding();
+
+  /**
+   * <pre>
+   * The crl_number of the CRL the caller already holds, as a previous answer gave it. When it
+   * is the current CRL's, the answer carries no CRL: crl_pem and crl_der are empty and
+   * `unchanged` is true, with the current number and times. A poller sends the number it last
+   * received and downloads the CRL only when it changed. Empty: always the whole CRL.
+   * At most 49 characters.
+   * </pre>
+   *
+   * <code>string known_crl_number = 3 [json_name = "knownCrlNumber"];</code>
+   * @return The knownCrlNumber.
+   */
+  java.lang.String getKnownCrlNumber();
+  /**
+   * <pre>
+   * The crl_number of the CRL the caller already holds, as a previous answer gave it. When it
+   * is the current CRL's, the answer carries no CRL: crl_pem and crl_der are empty and
+   * `unchanged` is true, with the current number and times. A poller sends the number it last
+   * received and downloads the CRL only when it changed. Empty: always the whole CRL.
+   * At most 49 characters.
+   * </pre>
+   *
+   * <code>string known_crl_number = 3 [json_name = "knownCrlNumber"];</code>
+   * @return The bytes for knownCrlNumber.
+   */
+  com.google.protobuf.ByteString
+      getKnownCrlNumberBytes();
 }

@@ -235,6 +235,22 @@ private static final long serialVersionUID = 0L;
     return nextUpdate_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : nextUpdate_;
   }
 
+  public static final int UNCHANGED_FIELD_NUMBER = 6;
+  private boolean unchanged_ = false;
+  /**
+   * <pre>
+   * True when the request's known_crl_number is this CRL's: crl_pem and crl_der are then empty,
+   * and the CRL the caller holds is the current one.
+   * </pre>
+   *
+   * <code>bool unchanged = 6 [json_name = "unchanged"];</code>
+   * @return The unchanged.
+   */
+  @java.lang.Override
+  public boolean getUnchanged() {
+    return unchanged_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -264,6 +280,9 @@ private static final long serialVersionUID = 0L;
     if (nextUpdate_ != null) {
       output.writeMessage(5, getNextUpdate());
     }
+    if (unchanged_ != false) {
+      output.writeBool(6, unchanged_);
+    }
     getUnknownFields().writeTo(output);
   }
 
@@ -290,6 +309,10 @@ private static final long serialVersionUID = 0L;
     if (nextUpdate_ != null) {
       size += com.google.protobuf.CodedOutputStream
         .computeMessageSize(5, getNextUpdate());
+    }
+    if (unchanged_ != false) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeBoolSize(6, unchanged_);
     }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
@@ -322,6 +345,8 @@ private static final long serialVersionUID = 0L;
       if (!getNextUpdate()
           .equals(other.getNextUpdate())) return false;
     }
+    if (getUnchanged()
+        != other.getUnchanged()) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -347,6 +372,9 @@ private static final long serialVersionUID = 0L;
       hash = (37 * hash) + NEXT_UPDATE_FIELD_NUMBER;
       hash = (53 * hash) + getNextUpdate().hashCode();
     }
+    hash = (37 * hash) + UNCHANGED_FIELD_NUMBER;
+    hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
+        getUnchanged());
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -493,6 +521,7 @@ private static final long serialVersionUID = 0L;
         nextUpdateBuilder_.dispose();
         nextUpdateBuilder_ = null;
       }
+      unchanged_ = false;
       return this;
     }
 
@@ -544,6 +573,9 @@ private static final long serialVersionUID = 0L;
         result.nextUpdate_ = nextUpdateBuilder_ == null
             ? nextUpdate_
             : nextUpdateBuilder_.build();
+      }
+      if (((from_bitField0_ & 0x00000020) != 0)) {
+        result.unchanged_ = unchanged_;
       }
     }
 
@@ -610,6 +642,9 @@ private static final long serialVersionUID = 0L;
       if (other.hasNextUpdate()) {
         mergeNextUpdate(other.getNextUpdate());
       }
+      if (other.getUnchanged() != false) {
+        setUnchanged(other.getUnchanged());
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -665,6 +700,11 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000010;
               break;
             } // case 42
+            case 48: {
+              unchanged_ = input.readBool();
+              bitField0_ |= 0x00000020;
+              break;
+            } // case 48
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -1218,6 +1258,53 @@ private static final long serialVersionUID = 0L;
         nextUpdate_ = null;
       }
       return nextUpdateBuilder_;
+    }
+
+    private boolean unchanged_ ;
+    /**
+     * <pre>
+     * True when the request's known_crl_number is this CRL's: crl_pem and crl_der are then empty,
+     * and the CRL the caller holds is the current one.
+     * </pre>
+     *
+     * <code>bool unchanged = 6 [json_name = "unchanged"];</code>
+     * @return The unchanged.
+     */
+    @java.lang.Override
+    public boolean getUnchanged() {
+      return unchanged_;
+    }
+    /**
+     * <pre>
+     * True when the request's known_crl_number is this CRL's: crl_pem and crl_der are then empty,
+     * and the CRL the caller holds is the current one.
+     * </pre>
+     *
+     * <code>bool unchanged = 6 [json_name = "unchanged"];</code>
+     * @param value The unchanged to set.
+     * @return This builder for chaining.
+     */
+    public Builder setUnchanged(boolean value) {
+      
+      unchanged_ = value;
+      bitField0_ |= 0x00000020;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * True when the request's known_crl_number is this CRL's: crl_pem and crl_der are then empty,
+     * and the CRL the caller holds is the current one.
+     * </pre>
+     *
+     * <code>bool unchanged = 6 [json_name = "unchanged"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearUnchanged() {
+      bitField0_ = (bitField0_ & ~0x00000020);
+      unchanged_ = false;
+      onChanged();
+      return this;
     }
     @java.lang.Override
     public final Builder setUnknownFields(

@@ -110,4 +110,15 @@ public interface GetCertificateRevocationListResponseOrBuilder extends
    * <code>.google.protobuf.Timestamp next_update = 5 [json_name = "nextUpdate"];</code>
    */
   com.google.protobuf.TimestampOrBuilder getNextUpdateOrBuilder();
+
+  /**
+   * <pre>
+   * True when the request's known_crl_number is this CRL's: crl_pem and crl_der are then empty,
+   * and the CRL the caller holds is the current one.
+   * </pre>
+   *
+   * <code>bool unchanged = 6 [json_name = "unchanged"];</code>
+   * @return The unchanged.
+   */
+  boolean getUnchanged();
 }

@@ -1,0 +1,38 @@
+import type { Logger } from "pino";
+import { databaseOutage, transactionConflict } from "../database-outage";
+import { isCertmintError } from "../errors";
+
+/** What a failed call met, as far as its log line and its audit record care. */
+export interface CallFailure {
+  /** The database outage's cause, when the call met one (reported as UNAVAILABLE). */
+  outage?: string;
+  /** The transaction conflict's cause (deadlock, serialization failure), reported as ABORTED. */
+  conflict?: string;
+}
+
+/**
+ * Logs a failed call once, for unary calls and streams alike: an outage and a lost race by their
+ * cause alone (a driver error's message can quote SQL), at warn; anything else that is not a
+ * CertmintError at error, with its stack (a bug). A CertmintError is the caller's answer, not
+ * the operator's problem, and the call's access line already carries its code.
+ */
+export function logCallFailure(
+  logger: Logger,
+  err: unknown,
+  method: string,
+  requestId: string,
+): CallFailure {
+  if (isCertmintError(err)) return {};
+  const outage = databaseOutage(err);
+  if (outage) {
+    logger.warn({ cause: outage, method, requestId }, "database unavailable");
+    return { outage };
+  }
+  const conflict = transactionConflict(err);
+  if (conflict) {
+    logger.warn({ cause: conflict, method, requestId }, "transaction conflict");
+    return { conflict };
+  }
+  logger.error({ err, method, requestId }, "unhandled error in handler");
+  return {};
+}
