@@ -119,6 +119,9 @@ export async function fill(
   for (let lo = opts.from; lo < opts.to; lo += CHUNK) {
     const hi = Math.min(lo + CHUNK, opts.to);
     const series = `from generate_series(${lo + 1}, ${hi}) g join fill_template f on f.rn = 1 + g % ${templates}`;
+    // 17 bytes as certmint's serials (signer/serial.ts): the prefix, the second of created_at
+    // (so the serial index has the shape a real inventory gives it), then 12 random-looking bytes.
+    const serial = `'01' || lpad(to_hex(floor(extract(epoch from ${at}))::bigint), 8, '0') || substr(md5('s' || g), 1, 24)`;
     await db.query("begin");
     await insertSelect(
       db,
@@ -130,7 +133,7 @@ export async function fill(
         subject: `${renamed("subject")}::jsonb`,
         sans: `${renamed("sans")}::jsonb`,
         certificate_id: id("c"),
-        reserved_serial: `'01' || md5('s' || g)`,
+        reserved_serial: serial,
         created_at: at,
         updated_at: at,
       },
@@ -141,7 +144,7 @@ export async function fill(
       "certificate",
       {
         id: id("c"),
-        serial_number: `'01' || md5('s' || g)`, // 17 bytes, as certmint's serials
+        serial_number: serial,
         certificate_request_id: id("r"),
         subject: `${renamed("subject")}::jsonb`,
         sans: `${renamed("sans")}::jsonb`,

@@ -19,6 +19,7 @@
  * stage issues into a table holding only the warm-up's certificates (3 s of issuance), then
  * revokes one in ten of what is stored over gRPC, and reads from that.
  */
+
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, loadavg, release, tmpdir } from "node:os";
@@ -47,6 +48,7 @@ import {
   PAGE_SIZE,
   type ReadFigures,
 } from "./reads";
+import { formatWalByRelation, type WalByRelation, walByRelation } from "./wal-detail";
 
 const SECONDS = Number(process.argv[2] ?? 10);
 const STAGES = (process.env.BENCH_SCALE_STAGES ?? "0,100000,1000000").split(",").map(Number);
@@ -76,6 +78,8 @@ async function one<T>(db: Client, sql: string, params: unknown[] = []): Promise<
 interface IssuanceRow {
   issue: LoadResult;
   walPerIssuance: number;
+  /** Where that WAL went, by relation (wal-detail.ts). */
+  walByRelation: WalByRelation[];
   /** Server + PostgreSQL CPU seconds per stored issuance. */
   cpuPerIssuance: number;
   /** CPU of other processes on the server's core, as a share of the row's wall time. */
@@ -114,9 +118,11 @@ async function issuanceRow(
   );
   const ours = cpu1.ours - cpu0.ours;
   const n = Math.max(1, issue.successes);
+  const end = await one<{ lsn: string }>(db, "select pg_current_wal_lsn()::text as lsn");
   return {
     issue,
     walPerIssuance: Number(wal.bytes) / n,
+    walByRelation: await walByRelation(db, before.lsn, end.lsn),
     cpuPerIssuance: ours / n,
     otherShare: Math.max(0, cpu1.core - cpu0.core - ours) / ((cpu1.at - cpu0.at) / 1000),
   };
@@ -328,7 +334,8 @@ async function main(): Promise<void> {
         `stage ${target}: issued ${issue.successes} at ${(issue.successes / issue.seconds).toFixed(0)}/s, ` +
           `${issue.errors} errors${issue.topError ? ` (${issue.topError})` : ""}, ` +
           `${(issuance.cpuPerIssuance * 1000).toFixed(2)} ms of server + PostgreSQL CPU and ` +
-          `${(issuance.walPerIssuance / 1024).toFixed(1)} KiB of WAL per issuance`,
+          `${(issuance.walPerIssuance / 1024).toFixed(1)} KiB of WAL per issuance, the most by:\n` +
+          formatWalByRelation(issuance.walByRelation, issue.successes),
       );
       if (stages.length === 0) {
         console.log(`revoked ${await revokeTenth(db, server)} over gRPC`);

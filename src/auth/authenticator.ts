@@ -131,7 +131,7 @@ export class Authenticator {
   private async fromCertificate(peer: PeerIdentity, address: string): Promise<Actor> {
     // TLS checked the chain and validity, not revocation: a client certificate certmint
     // issued and then revoked is refused here (certificates of other CAs are not known).
-    if (await this.isRevokedHere(peer.fingerprintSha256, address)) {
+    if (await this.isRevokedHere(peer, address)) {
       throw unauthenticated(
         "CLIENT_CERTIFICATE_REVOKED",
         `the client certificate (serial ${peer.serialNumber}) was revoked`,
@@ -167,12 +167,15 @@ export class Authenticator {
     }
   }
 
-  private async isRevokedHere(fingerprintSha256: string, address: string): Promise<boolean> {
-    const hit = this.revokedCertificates.get(fingerprintSha256);
+  private async isRevokedHere(peer: PeerIdentity, address: string): Promise<boolean> {
+    const hit = this.revokedCertificates.get(peer.fingerprintSha256);
     if (hit !== undefined) return hit;
     this.failures.checkBeforeLookup(address);
-    const revoked = await this.store.certificates.isRevoked(fingerprintSha256);
-    this.revokedCertificates.set(fingerprintSha256, revoked);
+    const revoked = await this.store.certificates.isRevoked(
+      peer.serialNumber,
+      peer.fingerprintSha256,
+    );
+    this.revokedCertificates.set(peer.fingerprintSha256, revoked);
     return revoked;
   }
 

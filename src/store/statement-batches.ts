@@ -9,7 +9,7 @@
  * statement and commit a cost of PostgreSQL's).
  *
  * Each call keeps its own outcome and its own errors: the batch statement answers per item;
- * when PostgreSQL refuses it (for the store: a serial taken, which 128 random bits make a
+ * when PostgreSQL refuses it (for the store: a serial taken, which 96 random bits per second make a
  * non-event, or any other error it reports), it changed nothing and each item runs again on
  * its own, so only the one at fault sees the error. When the statement's outcome is unknown
  * (the connection failed before its answer: it may have committed), nothing is run again and

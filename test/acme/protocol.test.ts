@@ -378,6 +378,16 @@ describe("ACME protocol", () => {
     const certDer = b64u(leaf.raw);
     const refused = await stranger.post(stranger.dir.revokeCert!, { certificate: certDer });
     expect([refused.status, refused.json.type]).toEqual([403, `${ACME}unauthorized`]);
+    // Not a certificate: malformed. A certificate certmint did not issue (the leaf with one
+    // octet of its signature changed: the same serial, another fingerprint): not found.
+    const junk = await stranger.post(stranger.dir.revokeCert!, {
+      certificate: b64u(Buffer.from("junk")),
+    });
+    expect([junk.status, junk.json.type]).toEqual([400, `${ACME}malformed`]);
+    const forged = Buffer.from(leaf.raw);
+    forged[forged.length - 1]! ^= 1;
+    const unknown = await stranger.post(stranger.dir.revokeCert!, { certificate: b64u(forged) });
+    expect([unknown.status, unknown.json.type]).toEqual([404, `${ACME}malformed`]);
     const [still] = await s.h.db.query<{ revoked_at: Date | null }>(
       `select revoked_at from certificate where serial_number = $1`,
       [leaf.serialNumber.toLowerCase()],

@@ -158,13 +158,27 @@ describe("SoftwareSigner", () => {
 });
 
 describe("serial numbers", () => {
-  it("are 17 octets, positive, with a fixed prefix and 128 random bits", () => {
-    for (let i = 0; i < 200; i++) {
-      const s = newSerialNumber();
+  it("are 17 octets, positive: a fixed prefix, the issuing second, then 96 random bits", () => {
+    const at = new Date("2026-12-03T05:00:00.750Z");
+    const serials = Array.from({ length: 200 }, () => newSerialNumber(at));
+    for (const s of serials) {
       expect(s.length).toBe(17);
       expect(s[0]).toBe(0x01);
+      expect(s.readUInt32BE(1)).toBe(Math.floor(at.getTime() / 1000));
       expect(serialFromHex(serialToHex(s))).toEqual(s);
     }
+    // The 12 random octets differ between serials of the same second, and every bit of them
+    // takes both values among 200 draws (a fixed or counter-like octet would not).
+    const tails = serials.map((s) => s.subarray(5).toString("hex"));
+    expect(new Set(tails).size).toBe(200);
+    for (let bit = 0; bit < 96; bit++) {
+      const ones = serials.filter((s) => (s[5 + (bit >> 3)]! >> (7 - (bit & 7))) & 1).length;
+      expect(ones, `random bit ${bit}`).toBeGreaterThan(0);
+      expect(ones, `random bit ${bit}`).toBeLessThan(200);
+    }
+    // Later seconds sort after earlier ones, as hex (how they are stored and indexed).
+    const later = serialToHex(newSerialNumber(new Date(at.getTime() + 1000)));
+    expect(serials.every((s) => serialToHex(s) < later)).toBe(true);
   });
 
   it("parses OpenSSL-style hex and refuses values that cannot be serials", () => {

@@ -138,6 +138,14 @@ describe("flat reads on a filled inventory", () => {
         /Index Scan using certificate_ca_serial_key[^\n]*\n\s+Index Cond: \(serial_number = /,
       ],
       [
+        "a revoked mTLS client certificate, ACME revokeCert: by serial and fingerprint",
+        () => ({
+          sql: `select "revoked_at" from "certificate" where "serial_number" = ? and "fingerprint_sha256" = ? limit 1`,
+          params: [middle.serial_number, "00"],
+        }),
+        /Index Scan using certificate_ca_serial_key[^\n]*\n\s+Index Cond: \(serial_number = /,
+      ],
+      [
         "a deep page of the audit trail (ListAuditRecords' condition)",
         () => ({
           sql: `select * from "audit_record" where "created_at" <= ? and ("created_at" < ? or ("created_at" = ? and "id" < ?)) order by "created_at" desc, "id" desc limit 51`,

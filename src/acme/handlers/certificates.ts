@@ -53,7 +53,8 @@ export async function revokeCertificate(x: AcmeExchange): Promise<AcmeResponse> 
     (r) => REVOCATION_REASONS[r] === code,
   )!;
   const fingerprint = createHash("sha256").update(der).digest("hex");
-  const cert = await x.ctx.store.certificates.findByFingerprint(fingerprint);
+  const parsed = parseIssued(der);
+  const cert = await x.ctx.store.certificates.findIssued(parsed.serialHex, fingerprint);
   if (!cert || cert.profileId !== x.profile.id) throw notFoundProblem("certificate");
   if (cert.revokedAt) throw new AcmeProblem("alreadyRevoked", "the certificate is revoked already");
   const input = { certificate: cert.id, reason };
@@ -66,7 +67,7 @@ export async function revokeCertificate(x: AcmeExchange): Promise<AcmeResponse> 
       }
       await revoke(x.ctx.deps, accountCall(x, account, "revokeCert"), input);
     } else {
-      const certKey = spkiThumbprint(parseCertificate(der).publicKey);
+      const certKey = spkiThumbprint(parsed.publicKey);
       if (certKey !== request.key.thumbprint) {
         throw new AcmeProblem("unauthorized", "the JWS key is not the certificate's key", 403);
       }
@@ -89,4 +90,13 @@ export async function renewalInfo(x: AcmeExchange, certId: string): Promise<Acme
     body: { suggestedWindow: { start: window.start.toISOString(), end: window.end.toISOString() } },
     retryAfter: RENEWAL_INFO_RETRY_SECONDS,
   };
+}
+
+/** The certificate a revokeCert names; one that is not DER X.509 is malformed (RFC 8555 7.6). */
+function parseIssued(der: Buffer): ReturnType<typeof parseCertificate> {
+  try {
+    return parseCertificate(der);
+  } catch {
+    throw malformed("certificate is not a DER X.509 certificate");
+  }
 }

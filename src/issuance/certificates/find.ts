@@ -16,7 +16,7 @@ export function normalizeSerial(s: string): string | undefined {
 }
 
 /**
- * A certificate by id (UUID) or serial number (unique enough: 128 random bits per serial).
+ * A certificate by id (UUID) or serial number (unique enough: 96 random bits per serial and second).
  * With `caSerialHint`, a CA certificate's serial is refused pointing at the RPC that revokes CAs.
  */
 export async function findCertificate(

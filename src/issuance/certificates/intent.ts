@@ -32,7 +32,7 @@ export interface IntentDeps {
 
 /**
  * A fresh serial for a certificate about to be signed (RFC 5280 4.1.2.2: positive, at least 64
- * random bits; certmint's carry 128), kept on its request as reservedSerial.
+ * random bits; certmint's carry 96 behind the issuing second, signer/serial.ts), kept on its request as reservedSerial.
  */
 export const reserveSerial = (): string => serialToHex(newSerialNumber());
 

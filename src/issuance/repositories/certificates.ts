@@ -99,8 +99,13 @@ export interface CertificateRepository {
   findByIds(ids: readonly string[]): Promise<Certificate[]>;
   /** At most `limit` certificates with this serial (serials are unique per CA only). */
   findBySerial(serialNumber: string, limit: number): Promise<Certificate[]>;
-  /** The certificate with this SHA-256 fingerprint (of its DER), if certmint issued it. */
-  findByFingerprint(fingerprintSha256: string): Promise<Certificate | null>;
+  /**
+   * The certificate with this serial and SHA-256 fingerprint (of its DER), if certmint issued it.
+   * Looked up by the serial's index, the fingerprint telling same-serial certificates of other
+   * CAs apart: the fingerprint has no index of its own (a random key, an 8 KB page image in the
+   * WAL per issuance at 10^6 certificates, issue 14).
+   */
+  findIssued(serialNumber: string, fingerprintSha256: string): Promise<Certificate | null>;
   /** Sets revokedAt and the reason unless it is revoked already; false then. */
   markRevoked(id: string, reason: RevocationReason, now: Date): Promise<boolean>;
   /** Certificates of this CA that are revoked and not expired at `now`, soonest expiry first. */
@@ -122,8 +127,8 @@ export interface CertificateRepository {
    * profile; `bySoon` counts those expiring by `soon` (before `later`).
    */
   countExpiring(now: Date, soon: Date, later: Date): Promise<ExpiringByProfile[]>;
-  /** Whether the certificate with this fingerprint is one certmint issued and revoked. */
-  isRevoked(fingerprintSha256: string): Promise<boolean>;
+  /** Whether the certificate with this serial and fingerprint is one certmint issued and revoked. */
+  isRevoked(serialNumber: string, fingerprintSha256: string): Promise<boolean>;
   /**
    * Newest first by (created_at, id); `after` is the last row of the previous page. The sealed
    * key is never read; the PEMs only in the FULL view.

@@ -40,7 +40,8 @@ export const CertificateEntity = defineEntity({
     isCa: p.boolean().default(false),
     notBefore: p.datetime(),
     notAfter: p.datetime(),
-    fingerprintSha256: p.text().unique("certificate_fingerprint_sha256_key"),
+    /** No index: looked up with the serial, by the serial's (Migration20261203100000FingerprintIndex). */
+    fingerprintSha256: p.text(),
     certificatePem: p.text(),
     chainPem: p.json<string[]>(),
     revokedAt: p.datetime().nullable(),

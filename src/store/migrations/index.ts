@@ -12,6 +12,7 @@ import { Migration20261202130000FlatReads } from "./Migration20261202130000FlatR
 import { Migration20261202170000NameSearchGist } from "./Migration20261202170000NameSearchGist";
 import { Migration20261202180000CrlEntries } from "./Migration20261202180000CrlEntries";
 import { Migration20261203000000AcmeChallengeStarted } from "./Migration20261203000000AcmeChallengeStarted";
+import { Migration20261203100000FingerprintIndex } from "./Migration20261203100000FingerprintIndex";
 
 /**
  * Every migration, in order. Listed explicitly (not discovered on disk) so the same list
@@ -42,5 +43,9 @@ export const MIGRATIONS: MigrationObject[] = [
   {
     name: "Migration20261203000000AcmeChallengeStarted",
     class: Migration20261203000000AcmeChallengeStarted,
+  },
+  {
+    name: "Migration20261203100000FingerprintIndex",
+    class: Migration20261203100000FingerprintIndex,
   },
 ];

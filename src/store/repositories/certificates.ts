@@ -64,8 +64,8 @@ export class OrmCertificateRepository implements CertificateRepository {
     return fromRows<Certificate>(await this.em().find(E, { serialNumber }, { limit }));
   }
 
-  async findByFingerprint(fingerprintSha256: string): Promise<Certificate | null> {
-    const row = await this.em().findOne(E, { fingerprintSha256 }, { refresh: true });
+  async findIssued(serialNumber: string, fingerprintSha256: string): Promise<Certificate | null> {
+    const row = await this.em().findOne(E, { serialNumber, fingerprintSha256 }, { refresh: true });
     return row && fromRow<Certificate>(row);
   }
 
@@ -178,8 +178,12 @@ export class OrmCertificateRepository implements CertificateRepository {
     }));
   }
 
-  async isRevoked(fingerprintSha256: string): Promise<boolean> {
-    const row = await this.em().findOne(E, { fingerprintSha256 }, { fields: ["revokedAt"] });
+  async isRevoked(serialNumber: string, fingerprintSha256: string): Promise<boolean> {
+    const row = await this.em().findOne(
+      E,
+      { serialNumber, fingerprintSha256 },
+      { fields: ["revokedAt"] },
+    );
     return Boolean(row?.revokedAt);
   }
 
