@@ -326,6 +326,34 @@ describe("the issuance repository writes what the ORM reads", () => {
     expect(n).toBe(0);
   });
 
+  it("keeps a leaf's row in one piece (no TOAST) up to 4 KB: its PEM and a two-certificate chain", async () => {
+    const toastBytes = async () =>
+      Number(
+        (
+          await db.query<{ n: string }>(
+            "select pg_relation_size(reltoastrelid) as n from pg_class where relname = 'certificate'",
+          )
+        )[0]!.n,
+      );
+    const before = await toastBytes();
+    // Sizes of a P-256 leaf's PEM and of its intermediate's and root's (random: incompressible).
+    const pem = (n: number) => randomBytes(n).toString("base64");
+    const leaf = signedIssuance({}, { certificatePem: pem(600), chainPem: [pem(520), pem(520)] });
+    expect(await store.issuance.storeIssuance(leaf)).toBe("stored");
+    const [{ size }] = await db.query<{ size: number }>(
+      "select pg_column_size(c.*) as size from certificate c where id = $1",
+      [leaf.certificate.id],
+    );
+    // Above PostgreSQL's default TOAST threshold (about 2 KB), below the table's 4 KB target.
+    expect(size).toBeGreaterThan(2100);
+    expect(size).toBeLessThan(4000);
+    expect(await toastBytes()).toBe(before);
+    // A row above the target is still TOASTed.
+    const large = signedIssuance({}, { certificatePem: pem(3000), chainPem: [pem(3000)] });
+    expect(await store.issuance.storeIssuance(large)).toBe("stored");
+    expect(await toastBytes()).toBeGreaterThan(before);
+  });
+
   it("a renewal links the renewed certificate in the same statement, unless it was renewed or revoked meanwhile", async () => {
     const original = signedIssuance();
     await store.issuance.storeIssuance(original);

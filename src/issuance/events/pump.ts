@@ -7,7 +7,10 @@ const PRUNE_BATCH = 1000;
 
 /**
  * Keeps events flowing to this replica's watchers: every `pollMs` it runs a sequencer round
- * (CertificateEventRepository.sequence) and wakes the watchers when it numbered events or
+ * (CertificateEventRepository.sequence), at once again while rounds leave work behind (a round
+ * numbers and prunes a bounded batch: one round per second capped both at 1,000 events per
+ * second, below what one server issues, so a backlog grew without end and watchers fell ever
+ * further behind; issue 14, found by bench/scale), and wakes the watchers when it numbered events or
  * another replica was numbering them; where replicas share a database (PostgreSQL) it also
  * subscribes to the rounds of the others (LISTEN/NOTIFY), so their events arrive at once. The
  * embedded database lives in this process alone: its rounds wake its watchers directly.
@@ -39,10 +42,14 @@ export class EventPump {
     const loop = () => {
       if (this.stopped) return;
       this.running = this.round()
-        .catch((err: unknown) => onError(err))
-        .finally(() => {
+        .catch((err: unknown) => {
+          onError(err);
+          return false; // after a failure, wait a period before trying again
+        })
+        .then((more) => {
           if (this.stopped) return;
-          this.timer = setTimeout(loop, this.options.pollMs);
+          // More waiting: the next round at once (after the I/O already queued), else a period.
+          this.timer = setTimeout(loop, more ? 0 : this.options.pollMs);
           this.timer.unref();
         });
     };
@@ -52,13 +59,15 @@ export class EventPump {
   /**
    * One sequencer round; wakes the watchers when there may be new events. Then deletes a
    * batch of events past their retention (any replica may; the statement is idempotent).
+   * True when either left work for another round.
    */
-  async round(): Promise<void> {
+  async round(): Promise<boolean> {
     const { events } = this.deps.store;
     const result = await events.sequence();
-    if (result === "busy" || result > 0) this.watch.wake();
+    if (result === "busy" || result.highest > 0) this.watch.wake();
     const cutoff = new Date(this.deps.now().getTime() - this.options.retentionSeconds * 1000);
-    await events.pruneOlderThan(cutoff, PRUNE_BATCH);
+    const pruned = await events.pruneOlderThan(cutoff, PRUNE_BATCH);
+    return (result !== "busy" && result.more) || pruned >= PRUNE_BATCH;
   }
 
   async stop(): Promise<void> {

@@ -33,6 +33,14 @@ export interface EventSubscription {
  * numbers the committed ones in the order they became visible, so a reader that has read up
  * to position P has seen every event that will ever get a position <= P.
  */
+/** What one sequencer round did. */
+export interface SequencerRound {
+  /** The highest position it assigned; 0 when there was nothing to number. */
+  highest: number;
+  /** It numbered a full batch: more events may be waiting for the next round. */
+  more: boolean;
+}
+
 export interface CertificateEventRepository {
   /** Events numbered after `after`, in order, at most `limit`, as the filter allows. */
   eventsAfter(after: number, filter: EventFilter, limit: number): Promise<StoredEvent[]>;
@@ -44,10 +52,11 @@ export interface CertificateEventRepository {
   pruneOlderThan(before: Date, limit: number): Promise<number>;
   /**
    * One sequencer round (one at a time across replicas): returns the highest position
-   * assigned, 0 when there was nothing to do, "busy" when another replica's round was running.
-   * Tells the other replicas' subscriptions when it numbered events.
+   * assigned (0 when there was nothing to do) and whether it left events unnumbered (a round
+   * numbers a bounded batch), or "busy" when another replica's round was running. Tells the
+   * other replicas' subscriptions when it numbered events.
    */
-  sequence(): Promise<number | "busy">;
+  sequence(): Promise<SequencerRound | "busy">;
   /**
    * Calls `onNotify` whenever another replica's round numbered events (and once after each
    * (re)connection), `onError` for a lost connection; undefined where there are no other

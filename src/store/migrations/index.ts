@@ -13,6 +13,7 @@ import { Migration20261202170000NameSearchGist } from "./Migration20261202170000
 import { Migration20261202180000CrlEntries } from "./Migration20261202180000CrlEntries";
 import { Migration20261203000000AcmeChallengeStarted } from "./Migration20261203000000AcmeChallengeStarted";
 import { Migration20261203100000FingerprintIndex } from "./Migration20261203100000FingerprintIndex";
+import { Migration20261203110000CertificateInline } from "./Migration20261203110000CertificateInline";
 
 /**
  * Every migration, in order. Listed explicitly (not discovered on disk) so the same list
@@ -47,5 +48,9 @@ export const MIGRATIONS: MigrationObject[] = [
   {
     name: "Migration20261203100000FingerprintIndex",
     class: Migration20261203100000FingerprintIndex,
+  },
+  {
+    name: "Migration20261203110000CertificateInline",
+    class: Migration20261203110000CertificateInline,
   },
 ];

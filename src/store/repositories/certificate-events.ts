@@ -4,6 +4,7 @@ import type {
   CertificateEventType,
   EventFilter,
   EventSubscription,
+  SequencerRound,
   StoredError,
   StoredEvent,
 } from "../../issuance/repositories";
@@ -112,7 +113,7 @@ export class OrmCertificateEventRepository implements CertificateEventRepository
    * or none. On PostgreSQL the round notifies EVENTS_CHANNEL (one NOTIFY per round, not per
    * issuance: NOTIFY serialises commits on a database-wide lock).
    */
-  async sequence(): Promise<number | "busy"> {
+  async sequence(): Promise<SequencerRound | "busy"> {
     const notify = this.databaseUrl !== undefined;
     return withConnection(this.em(), async (connection) => {
       await connection.command("begin");
@@ -137,7 +138,7 @@ export class OrmCertificateEventRepository implements CertificateEventRepository
           await connection.execute("select pg_notify(?, ?)", [EVENTS_CHANNEL, String(highest)]);
         }
         await connection.command("commit");
-        return highest;
+        return { highest, more: rows.length >= BATCH };
       } catch (err) {
         await connection.command("rollback").catch(() => connection.discard("rollback failed"));
         throw err;
