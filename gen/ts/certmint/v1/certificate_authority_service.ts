@@ -502,7 +502,9 @@ export interface GetCertificateRevocationListRequest {
    * The crl_number of the CRL the caller already holds, as a previous answer gave it. When it
    * is the current CRL's, the answer carries no CRL: crl_pem and crl_der are empty and
    * `unchanged` is true, with the current number and times. A poller sends the number it last
-   * received and downloads the CRL only when it changed. Empty: always the whole CRL.
+   * received and downloads the CRL only when it changed. Numbers count per CA: poll by the CA's
+   * id, which no other CA ever takes (a slug can pass to a new CA after a delete). Empty: always
+   * the whole CRL.
    * At most 49 characters.
    */
   knownCrlNumber: string;

@@ -135,7 +135,9 @@ private static final long serialVersionUID = 0L;
    * The crl_number of the CRL the caller already holds, as a previous answer gave it. When it
    * is the current CRL's, the answer carries no CRL: crl_pem and crl_der are empty and
    * `unchanged` is true, with the current number and times. A poller sends the number it last
-   * received and downloads the CRL only when it changed. Empty: always the whole CRL.
+   * received and downloads the CRL only when it changed. Numbers count per CA: poll by the CA's
+   * id, which no other CA ever takes (a slug can pass to a new CA after a delete). Empty: always
+   * the whole CRL.
    * At most 49 characters.
    * </pre>
    *
@@ -160,7 +162,9 @@ private static final long serialVersionUID = 0L;
    * The crl_number of the CRL the caller already holds, as a previous answer gave it. When it
    * is the current CRL's, the answer carries no CRL: crl_pem and crl_der are empty and
    * `unchanged` is true, with the current number and times. A poller sends the number it last
-   * received and downloads the CRL only when it changed. Empty: always the whole CRL.
+   * received and downloads the CRL only when it changed. Numbers count per CA: poll by the CA's
+   * id, which no other CA ever takes (a slug can pass to a new CA after a delete). Empty: always
+   * the whole CRL.
    * At most 49 characters.
    * </pre>
    *
@@ -737,7 +741,9 @@ private static final long serialVersionUID = 0L;
      * The crl_number of the CRL the caller already holds, as a previous answer gave it. When it
      * is the current CRL's, the answer carries no CRL: crl_pem and crl_der are empty and
      * `unchanged` is true, with the current number and times. A poller sends the number it last
-     * received and downloads the CRL only when it changed. Empty: always the whole CRL.
+     * received and downloads the CRL only when it changed. Numbers count per CA: poll by the CA's
+     * id, which no other CA ever takes (a slug can pass to a new CA after a delete). Empty: always
+     * the whole CRL.
      * At most 49 characters.
      * </pre>
      *
@@ -761,7 +767,9 @@ private static final long serialVersionUID = 0L;
      * The crl_number of the CRL the caller already holds, as a previous answer gave it. When it
      * is the current CRL's, the answer carries no CRL: crl_pem and crl_der are empty and
      * `unchanged` is true, with the current number and times. A poller sends the number it last
-     * received and downloads the CRL only when it changed. Empty: always the whole CRL.
+     * received and downloads the CRL only when it changed. Numbers count per CA: poll by the CA's
+     * id, which no other CA ever takes (a slug can pass to a new CA after a delete). Empty: always
+     * the whole CRL.
      * At most 49 characters.
      * </pre>
      *
@@ -786,7 +794,9 @@ private static final long serialVersionUID = 0L;
      * The crl_number of the CRL the caller already holds, as a previous answer gave it. When it
      * is the current CRL's, the answer carries no CRL: crl_pem and crl_der are empty and
      * `unchanged` is true, with the current number and times. A poller sends the number it last
-     * received and downloads the CRL only when it changed. Empty: always the whole CRL.
+     * received and downloads the CRL only when it changed. Numbers count per CA: poll by the CA's
+     * id, which no other CA ever takes (a slug can pass to a new CA after a delete). Empty: always
+     * the whole CRL.
      * At most 49 characters.
      * </pre>
      *
@@ -807,7 +817,9 @@ private static final long serialVersionUID = 0L;
      * The crl_number of the CRL the caller already holds, as a previous answer gave it. When it
      * is the current CRL's, the answer carries no CRL: crl_pem and crl_der are empty and
      * `unchanged` is true, with the current number and times. A poller sends the number it last
-     * received and downloads the CRL only when it changed. Empty: always the whole CRL.
+     * received and downloads the CRL only when it changed. Numbers count per CA: poll by the CA's
+     * id, which no other CA ever takes (a slug can pass to a new CA after a delete). Empty: always
+     * the whole CRL.
      * At most 49 characters.
      * </pre>
      *
@@ -825,7 +837,9 @@ private static final long serialVersionUID = 0L;
      * The crl_number of the CRL the caller already holds, as a previous answer gave it. When it
      * is the current CRL's, the answer carries no CRL: crl_pem and crl_der are empty and
      * `unchanged` is true, with the current number and times. A poller sends the number it last
-     * received and downloads the CRL only when it changed. Empty: always the whole CRL.
+     * received and downloads the CRL only when it changed. Numbers count per CA: poll by the CA's
+     * id, which no other CA ever takes (a slug can pass to a new CA after a delete). Empty: always
+     * the whole CRL.
      * At most 49 characters.
      * </pre>
      *
