@@ -79,6 +79,11 @@ export interface Config {
   readonly ocspResponder: "ca" | "delegated";
   /** Log lines as JSON (one object per line), or readable text; "auto": text on a terminal. */
   readonly logFormat: "auto" | "json" | "pretty";
+  /**
+   * JSON log output held in memory while stdout is not read (a stalled log collector), bytes;
+   * lines beyond it are dropped and counted (server/logger.ts).
+   */
+  readonly logBufferBytes: number;
   /** The RSA key-generation pool: worker threads and each token's queue. */
   readonly keyGeneration: { readonly workers: number; readonly queuePerToken: number };
   /** Threads that parse and verify request CSRs off the event loop; 0: on it. */
@@ -271,6 +276,7 @@ export const ENV = {
   ocspValiditySeconds: "CERTMINT_OCSP_VALIDITY_SECONDS", // default 3600
   ocspResponder: "CERTMINT_OCSP_RESPONDER", // default ca; or delegated
   logFormat: "CERTMINT_LOG_FORMAT", // default auto: text on a terminal, JSON otherwise
+  logBufferBytes: "CERTMINT_LOG_BUFFER_BYTES", // default 8 MiB of JSON lines while stdout is not read
   renewalEnabled: "CERTMINT_RENEWAL_ENABLED", // default true
   renewalTickMs: "CERTMINT_RENEWAL_TICK_MS", // default 1000
   renewalPerSecond: "CERTMINT_RENEWAL_PER_SECOND", // default 20 per replica
@@ -430,6 +436,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   if (!LOG_FORMATS.includes(logFormat)) {
     problems.push(`${ENV.logFormat} must be one of ${LOG_FORMATS.join(", ")} (got "${logFormat}")`);
   }
+  const logBufferBytes = parseInteger(
+    env,
+    ENV.logBufferBytes,
+    8 * 1024 * 1024,
+    16 * 1024,
+    1024 * 1024 * 1024,
+    problems,
+  );
   const renewal = parseRenewal(env, problems);
   const watch = {
     keepaliveMs: parseInteger(env, ENV.watchKeepaliveMs, 30_000, 100, HOUR_MS, problems),
@@ -479,6 +493,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     ocspValiditySeconds,
     ocspResponder,
     logFormat,
+    logBufferBytes,
     renewal: Object.freeze(renewal),
     watch: Object.freeze(watch),
     processes: Object.freeze(processes),

@@ -26,7 +26,7 @@ async function main(): Promise<void> {
   }
   const format = resolveLogFormat(config.logFormat);
   const worker = isWorkerProcess();
-  const base = createLogger(config.logLevel, format);
+  const base = createLogger(config.logLevel, format, config.logBufferBytes);
   // A worker's lines say which process wrote them (several share stdout).
   const logger = worker ? base.child({ pid: process.pid }) : base;
   if (!worker) {

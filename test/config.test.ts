@@ -128,6 +128,8 @@ describe("loadConfig", () => {
     expect(set.keyGeneration).toEqual({ workers: 3, queuePerToken: 2 });
     expect(set.databaseProbeIntervalMs).toBe(250);
     expect(c.csrWorkers).toBe(0);
+    expect(c.logBufferBytes).toBe(8 * 1024 * 1024);
+    expect(loadConfig({ CERTMINT_LOG_BUFFER_BYTES: "65536" }).logBufferBytes).toBe(65_536);
     expect(loadConfig({ CERTMINT_CSR_WORKERS: "0" }).csrWorkers).toBe(0);
     expect(loadConfig({ CERTMINT_CSR_WORKERS: "3" }).csrWorkers).toBe(3);
     expect(() => loadConfig({ CERTMINT_CSR_WORKERS: "-1" })).toThrow(/CERTMINT_CSR_WORKERS/);
@@ -151,6 +153,7 @@ describe("loadConfig", () => {
     ["CERTMINT_RENEWAL_KEY_HOLD_SECONDS", "5", "from 60 to 2592000"],
     ["CERTMINT_WATCH_KEEPALIVE_MS", "1", "from 100 to 3600000"],
     ["CERTMINT_WATCH_RETENTION_SECONDS", "1", "from 60 to 31536000"],
+    ["CERTMINT_LOG_BUFFER_BYTES", "4096", "from 16384 to 1073741824"],
   ])("refuses %s=%s", (name, value, range) => {
     expect(() => loadConfig({ [name]: value })).toThrow(
       `${name} must be an integer ${range} (got "${value}")`,

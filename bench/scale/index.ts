@@ -5,6 +5,7 @@
  *   make bench-scale                  (about 15 minutes on 2 cores; needs ~10 GB in $TMPDIR)
  *   node --require tsx/cjs bench/scale/index.ts [seconds of issuance per stage, default 10]
  *   BENCH_SCALE_STAGES=0,20000,60000  other stages (e.g. a quick try)
+ *   BENCH_SCALE_HOLD=1                keep the database and server up afterwards, until Ctrl-C
  *
  * Setup: a dedicated PostgreSQL 15 instance (durable commits; checkpoint_timeout 30min and
  * max_wal_size 8GB so that no checkpoint falls inside a measurement: each issuance row starts
@@ -52,6 +53,8 @@ import { formatWalByRelation, type WalByRelation, walByRelation } from "./wal-de
 
 const SECONDS = Number(process.argv[2] ?? 10);
 const STAGES = (process.env.BENCH_SCALE_STAGES ?? "0,100000,1000000").split(",").map(Number);
+/** Keep the database and server up after the table, until SIGINT (see main). */
+const HOLD = process.env.BENCH_SCALE_HOLD === "1";
 const SERVER_CPU = Number(process.env.BENCH_SERVER_CPU ?? 0);
 const LOAD_CPU = Number(process.env.BENCH_LOAD_CPU ?? 1);
 const CLIENTS = 16;
@@ -388,6 +391,17 @@ async function main(): Promise<void> {
     }
     printTable(stages);
     console.log(`\ntotal ${elapsed(started)}`);
+    if (HOLD) {
+      // For looking into a figure by hand (EXPLAIN on 10^6 rows): the filled database and the
+      // server stay up until SIGINT, then are cleaned up as always.
+      console.log(
+        `\nholding (BENCH_SCALE_HOLD): psql ${pg.url(DATABASE)}; certmint at ${server.address}; Ctrl-C to clean up`,
+      );
+      await new Promise<void>((resolve) => {
+        process.removeAllListeners("SIGINT");
+        process.once("SIGINT", () => resolve());
+      });
+    }
   } finally {
     await db?.end().catch(() => undefined);
     await server?.stop();

@@ -1,0 +1,132 @@
+import { credentials, Metadata, type ServiceError, status } from "@grpc/grpc-js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CertificateServiceClient } from "../../gen/ts/certmint/v1/certificate_service";
+import { bearer } from "../support/harness";
+import { createTestDatabase, type TestDatabase } from "../support/postgres";
+import {
+  checkHealth,
+  type ServerProcess,
+  START_LIMIT_MS,
+  startServerProcess,
+} from "../support/server-process";
+import { waitFor } from "../support/wait";
+
+/**
+ * A log collector that stops reading (journald behind a full disk, a container runtime, a
+ * `| less` left open) must not stop the CA, nor grow its memory without end. pino's stdout
+ * buffer had no bound; it now holds CERTMINT_LOG_BUFFER_BYTES and counts what it drops
+ * (src/server/logger.ts). Each call below logs one access line of ~300 bytes: 3,000 calls are
+ * ~1 MB, several times what the kernel buffers between the two processes.
+ */
+const CALLS = 3000;
+const ID = "stalled-log-reader";
+const LAST_ID = `${ID}-last`;
+
+async function callWhileNobodyReads(server: ServerProcess): Promise<Record<number, number>> {
+  // Nothing reads the server's stdout from here on: the socket's buffers fill, then the
+  // server's writes to it cannot complete.
+  server.child.stdout!.pause();
+  const client = new CertificateServiceClient(server.address, credentials.createInsecure(), {
+    interceptors: [bearer(server.adminToken())],
+  });
+  const codes: Record<number, number> = {};
+  try {
+    for (let i = 0; i < CALLS; i += 50) {
+      const batch = Array.from({ length: Math.min(50, CALLS - i) }, (_, j) => {
+        const md = new Metadata();
+        md.set("x-request-id", i + j === CALLS - 1 ? LAST_ID : `${ID}-${i + j}`);
+        return new Promise<number>((resolve) =>
+          client.getCertificate(
+            { certificate: "01" },
+            md,
+            // A bound for a stalled server (what this guards against), not a performance figure.
+            { deadline: Date.now() + 60_000 },
+            (err) => resolve((err as ServiceError | null)?.code ?? status.OK),
+          ),
+        );
+      });
+      for (const code of await Promise.all(batch)) codes[code] = (codes[code] ?? 0) + 1;
+    }
+    // Health too answers while the reader sleeps.
+    expect(await checkHealth(server.address)).toBe("SERVING");
+  } finally {
+    client.close();
+  }
+  return codes;
+}
+
+/** Distinct access lines of this test's calls that reached stdout. */
+const keptLines = (server: ServerProcess) =>
+  new Set(server.output().match(new RegExp(`"requestId":"${ID}-[a-z0-9]+"`, "g")) ?? []).size;
+
+describe("a log reader that stops reading, within the log buffer", () => {
+  let db: TestDatabase;
+  let server: ServerProcess;
+
+  beforeAll(async () => {
+    db = await createTestDatabase({ migrated: true });
+    server = await startServerProcess({ DATABASE_URL: db.url, CERTMINT_LOG_FORMAT: "json" });
+  }, START_LIMIT_MS);
+  afterAll(async () => {
+    server?.child.stdout?.resume();
+    await server?.stop();
+    await db?.drop();
+  });
+
+  it("leaves calls and health answering, and every line arrives once it reads again", async () => {
+    expect(await callWhileNobodyReads(server)).toEqual({ [status.NOT_FOUND]: CALLS });
+    server.child.stdout!.resume();
+    await waitFor("the last call's access line on stdout", () =>
+      server.output().includes(`"requestId":"${LAST_ID}"`),
+    );
+    // ~1 MB is well within the default 8 MiB: nothing was dropped.
+    expect(keptLines(server)).toBe(CALLS);
+    expect(server.output()).not.toContain("log lines dropped");
+  }, 300_000);
+});
+
+describe("a log reader that stops reading, beyond the log buffer", () => {
+  let db: TestDatabase;
+  let server: ServerProcess;
+  const bufferBytes = 64 * 1024;
+
+  beforeAll(async () => {
+    db = await createTestDatabase({ migrated: true });
+    server = await startServerProcess({
+      DATABASE_URL: db.url,
+      CERTMINT_LOG_FORMAT: "json",
+      CERTMINT_LOG_BUFFER_BYTES: String(bufferBytes),
+    });
+  }, START_LIMIT_MS);
+  afterAll(async () => {
+    server?.child.stdout?.resume();
+    await server?.stop();
+    await db?.drop();
+  });
+
+  it("drops the lines beyond the bound, and says how many once it reads again", async () => {
+    expect(await callWhileNobodyReads(server)).toEqual({ [status.NOT_FOUND]: CALLS });
+    server.child.stdout!.resume();
+    await waitFor("the dropped-lines warning on stdout", () =>
+      server.output().includes("log lines dropped"),
+    );
+    const warning = server
+      .output()
+      .split("\n")
+      .filter((l) => l.includes("log lines dropped"))
+      .map(
+        (l) => JSON.parse(l) as { level: number; droppedLines: number; droppedLinesTotal: number },
+      )
+      .at(-1)!;
+    expect(warning.level).toBe(40);
+    const kept = keptLines(server);
+    // Some lines were held (the kernel's buffers and 64 KiB), the rest dropped, and every call's
+    // line is one or the other (the warning may count a few other lines of the server's too).
+    expect(kept).toBeGreaterThan(0);
+    expect(kept).toBeLessThan(CALLS);
+    expect(kept + warning.droppedLinesTotal).toBeGreaterThanOrEqual(CALLS);
+    expect(warning.droppedLinesTotal).toBeLessThan(CALLS);
+    // It keeps logging after the stall.
+    expect(await checkHealth(server.address)).toBe("SERVING");
+  }, 300_000);
+});
