@@ -80,7 +80,7 @@ export interface Config {
   /** Log lines as JSON (one object per line), or readable text; "auto": text on a terminal. */
   readonly logFormat: "auto" | "json" | "pretty";
   /**
-   * JSON log output held in memory while stdout is not read (a stalled log collector), bytes;
+   * Log output held in memory while stdout is not read (a stalled log collector), bytes;
    * lines beyond it are dropped and counted (server/logger.ts).
    */
   readonly logBufferBytes: number;
@@ -276,7 +276,7 @@ export const ENV = {
   ocspValiditySeconds: "CERTMINT_OCSP_VALIDITY_SECONDS", // default 3600
   ocspResponder: "CERTMINT_OCSP_RESPONDER", // default ca; or delegated
   logFormat: "CERTMINT_LOG_FORMAT", // default auto: text on a terminal, JSON otherwise
-  logBufferBytes: "CERTMINT_LOG_BUFFER_BYTES", // default 8 MiB of JSON lines while stdout is not read
+  logBufferBytes: "CERTMINT_LOG_BUFFER_BYTES", // default 8 MiB of log lines while stdout is not read
   renewalEnabled: "CERTMINT_RENEWAL_ENABLED", // default true
   renewalTickMs: "CERTMINT_RENEWAL_TICK_MS", // default 1000
   renewalPerSecond: "CERTMINT_RENEWAL_PER_SECOND", // default 20 per replica

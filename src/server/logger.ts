@@ -45,16 +45,28 @@ const DROP_REPORT_MS = 5_000;
  * buffer had no bound, so at 1,000 calls/s it grew ~300 KB/s for as long as the reader slept
  * (test/server/stalled-log-reader.test.ts). Past `bufferBytes` lines are dropped and counted,
  * and a warning says how many once a line gets through again. Lines still buffered at exit are
- * written before the process ends (pino flushes its destination on exit).
+ * written before the process ends (pino flushes its destination on exit). Both formats go
+ * this way: readable lines too may go to a pipe (CERTMINT_LOG_FORMAT=pretty under a service
+ * manager).
  */
-export function boundedStdoutLogger(options: LoggerOptions, bufferBytes: number, fd = 1): Logger {
+export function boundedStdoutLogger(
+  options: LoggerOptions,
+  bufferBytes: number,
+  format: "json" | "pretty" = "json",
+  fd = 1,
+): Logger {
   const destination = pino.destination({ dest: fd, sync: false, maxLength: bufferBytes });
   let dropped = 0;
   let reported = 0;
   destination.on("drop", () => {
     dropped++;
   });
-  const logger = pino(options, destination);
+  const logger = pino(
+    options,
+    format === "json"
+      ? destination
+      : prettyDestination(destination, fd === 1 && process.stdout.isTTY === true),
+  );
   const report = setInterval(() => {
     if (dropped === reported) return;
     const before = dropped;
@@ -75,12 +87,7 @@ export function createLogger(
   format: "json" | "pretty" = "json",
   bufferBytes = 8 * 1024 * 1024,
 ): Logger {
-  if (format === "json") return boundedStdoutLogger(loggerOptions(level), bufferBytes);
-  // A terminal: a write that waits for it is what every terminal program does (Ctrl-S).
-  return pino(
-    loggerOptions(level),
-    prettyDestination(process.stdout, process.stdout.isTTY === true),
-  );
+  return boundedStdoutLogger(loggerOptions(level), bufferBytes, format);
 }
 
 export type { Logger };

@@ -77,8 +77,11 @@ export async function startServerProcess(env: Record<string, string> = {}): Prom
       reject(new Error(`server did not start within ${START_TIMEOUT_MS} ms:\n${out}`));
     }, START_TIMEOUT_MS);
     const check = () => {
-      const listening = /"address":"([^"]+)","msg":"listening"/.exec(out);
-      if (listening && out.includes('"msg":"serving"')) {
+      // JSON lines, or the readable ones of CERTMINT_LOG_FORMAT=pretty.
+      const listening =
+        /"address":"([^"]+)","msg":"listening"/.exec(out) ??
+        /INFO {2}listening address=(\S+)/.exec(out);
+      if (listening && (out.includes('"msg":"serving"') || /INFO {2}serving\b/.test(out))) {
         clearTimeout(timer);
         resolve(listening[1]!);
       }
