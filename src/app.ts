@@ -90,6 +90,8 @@ export interface RunningCertmint {
   heldRowCounts(): { used: number; changed: number } | undefined;
   /** certmint handlers running now, including ones whose call grpc-js already ended. */
   callsInFlight(): number;
+  /** WatchCertificates streams open on the server now (certmint_watch_streams). */
+  watchStreams(): number;
   /** Stop accepting, let in-flight calls finish within the grace period, close the database. */
   shutdown(): Promise<void>;
 }
@@ -297,6 +299,7 @@ export async function startCertmint(
         csrChecks: () => csrWorkers?.counts,
         heldRows: () => deps.store.issuance.heldRowCounts,
         databasePool: () => opened.poolState(),
+        watchStreams: () => runtime.watch?.openStreams ?? 0,
         expiring: () => expiringCertificates(deps),
       });
     }
@@ -359,6 +362,7 @@ export async function startCertmint(
       return counts && { ...counts };
     },
     callsInFlight: () => calls.count,
+    watchStreams: () => runtime.watch?.openStreams ?? 0,
     shutdown() {
       stopping ??= (async () => {
         probe?.stop();

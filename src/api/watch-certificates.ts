@@ -99,7 +99,7 @@ export function watchCertificatesHandler(
       // Headers now, so a client knows the watch is open before its first event.
       call.sendMetadata(new Metadata());
       for await (const event of withCancel(events, cancelled.signal)) {
-        await write(call, eventToProto(event, issuance().now()));
+        await write(call, eventToProto(event, issuance().now()), cancelled.signal);
       }
     };
     run().then(
@@ -113,14 +113,29 @@ export function watchCertificatesHandler(
   };
 }
 
-/** Writes one message, waiting while the client's flow-control window is full. */
+/**
+ * Writes one message, waiting while the client's flow-control window is full, or until the
+ * client goes away: a client that stopped reading and then cancelled never drains, and a
+ * write waiting for that kept the stream (and the events it held) for the life of the process
+ * (test/renewal/watch-slow-reader.test.ts).
+ */
 function write(
   call: ServerWritableStream<unknown, WatchCertificatesResponse>,
   msg: WatchCertificatesResponse,
+  gone: AbortSignal,
 ) {
   return new Promise<void>((resolve) => {
-    if (call.write(msg)) resolve();
-    else call.once("drain", () => resolve());
+    if (call.write(msg) || gone.aborted) {
+      resolve();
+      return;
+    }
+    const done = () => {
+      call.off("drain", done);
+      gone.removeEventListener("abort", done);
+      resolve();
+    };
+    call.once("drain", done);
+    gone.addEventListener("abort", done, { once: true });
   });
 }
 
@@ -133,6 +148,8 @@ async function* withCancel<T>(source: AsyncGenerator<T>, signal: AbortSignal): A
   );
   try {
     for (;;) {
+      // Not another read from the source once the client is gone.
+      if (signal.aborted) return;
       const next = await Promise.race([source.next(), aborted]);
       if (next === "aborted" || next.done) return;
       yield next.value;

@@ -10,6 +10,8 @@ export interface MetricsSources {
   csrChecks(): { onThreads: number; inline: number } | undefined;
   /** Lone issuances on held rows, and those whose rows had changed (IssuanceRepository). */
   heldRows(): { used: number; changed: number } | undefined;
+  /** WatchCertificates streams open now. */
+  watchStreams(): number;
   /** The database pool now; undefined when it cannot be read. */
   databasePool(): { used: number; free: number; pending: number } | undefined;
   /** Certificates expiring within 7 and 30 days per profile (one query; cached, see below). */
@@ -151,6 +153,15 @@ export class CertmintMetrics implements IssuanceObserver {
         this.set({ state: "in_use" }, pool.used);
         this.set({ state: "idle" }, pool.free);
         this.set({ state: "waiting" }, pool.pending);
+      },
+    });
+    new Gauge({
+      name: "certmint_watch_streams",
+      help: "WatchCertificates streams open (a stream ends when its client cancels or leaves)",
+      registers,
+      collect() {
+        const open = metrics.sources?.watchStreams();
+        if (open !== undefined) this.set(open);
       },
     });
     const crlGauge = (

@@ -6,6 +6,7 @@
  */
 import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { WatchCertificatesRequest } from "../../gen/ts/certmint/v1/certificate_service";
 import { loadConfig } from "../../src/config";
 import {
   attrRequest,
@@ -241,5 +242,23 @@ describe("Prometheus metrics", () => {
     expect(sampleValue(m, "certmint_issuance_held_rows_total", { outcome: "changed" })).toBe(
       counts.changed,
     );
+  });
+
+  it("counts the open WatchCertificates streams, and one fewer once its client cancels", async () => {
+    const watches = () => sampleValue(m0, "certmint_watch_streams") ?? Number.NaN;
+    let m0 = await scrape();
+    const before = watches();
+    expect(before).toBe(h.running.watchStreams());
+    const stream = h.certificates.watchCertificates(WatchCertificatesRequest.fromPartial({}));
+    stream.on("error", () => undefined); // CANCELLED, below
+    await waitFor("the watch counted", async () => {
+      m0 = await scrape();
+      return watches() === before + 1;
+    });
+    stream.cancel();
+    await waitFor("the watch no longer counted", async () => {
+      m0 = await scrape();
+      return watches() === before;
+    });
   });
 });

@@ -46,7 +46,11 @@ export function parseExposition(text: string): Exposition {
       throw new Error(`sample before its TYPE line: ${line}`);
     }
     const value = m[3] === "+Inf" ? Infinity : m[3] === "-Inf" ? -Infinity : Number(m[3]);
-    if (Number.isNaN(value) && m[3] !== "NaN") throw new Error(`bad value in: ${line}`);
+    // prom-client writes NaN as "Nan" (e.g. nodejs_eventloop_lag_mean_seconds of a scrape that
+    // follows another at once); Prometheus parses floats case-insensitively and takes it.
+    if (Number.isNaN(value) && m[3]!.toLowerCase() !== "nan") {
+      throw new Error(`bad value in: ${line}`);
+    }
     out.samples.push({ name, labels, value });
   }
   return out;

@@ -94,6 +94,7 @@ export const serverStopping = () =>
  */
 export class CertificateWatch {
   private generation = 0;
+  private streams = 0;
   private readonly waiters = new Set<() => void>();
   private readonly stopping = new AbortController();
 
@@ -106,6 +107,11 @@ export class CertificateWatch {
   wake(): void {
     this.generation++;
     for (const w of [...this.waiters]) w();
+  }
+
+  /** Streams reading events now: opened and not yet ended (certmint_watch_streams). */
+  get openStreams(): number {
+    return this.streams;
   }
 
   /** Ends every stream (with UNAVAILABLE SERVER_STOPPING): the server is stopping. */
@@ -146,7 +152,7 @@ export class CertificateWatch {
       );
     }
     const from = after ?? (await store.events.headPosition());
-    return this.events(actor, filter, lineage, from, after === undefined);
+    return this.events(actor, filter, lineage, from, after === undefined, call.signal);
   }
 
   private async *events(
@@ -155,6 +161,23 @@ export class CertificateWatch {
     lineage: Set<string> | undefined,
     from: number,
     sendCurrent: boolean,
+    gone?: AbortSignal,
+  ): AsyncGenerator<WatchEvent> {
+    this.streams++;
+    try {
+      yield* this.eventsFrom(actor, filter, lineage, from, sendCurrent, gone);
+    } finally {
+      this.streams--;
+    }
+  }
+
+  private async *eventsFrom(
+    actor: Actor,
+    filter: EventFilter,
+    lineage: Set<string> | undefined,
+    from: number,
+    sendCurrent: boolean,
+    gone?: AbortSignal,
   ): AsyncGenerator<WatchEvent> {
     const { store } = this.deps;
     let position = from;
@@ -176,6 +199,8 @@ export class CertificateWatch {
     let lastSent = Date.now();
     for (;;) {
       if (this.stopping.signal.aborted) throw serverStopping();
+      // The client went away (cancelled, or its connection closed): nothing more to read.
+      if (gone?.aborted) return;
       const seen = this.generation;
       const events = await store.events.eventsAfter(
         position,
@@ -209,21 +234,30 @@ export class CertificateWatch {
         lastSent = Date.now();
         continue;
       }
-      await this.waitForWake(seen, idle);
+      await this.waitForWake(seen, idle, gone);
     }
   }
 
-  /** Resolves when woken after generation `seen` (at once if already), or after `ms`. */
-  private waitForWake(seen: number, ms: number): Promise<void> {
-    if (this.generation !== seen || this.stopping.signal.aborted) return Promise.resolve();
+  /**
+   * Resolves when woken after generation `seen` (at once if already), after `ms`, or when the
+   * client is gone.
+   */
+  private waitForWake(seen: number, ms: number, gone?: AbortSignal): Promise<void> {
+    if (this.generation !== seen || this.stopping.signal.aborted || gone?.aborted) {
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
         this.waiters.delete(done);
+        gone?.removeEventListener("abort", done);
         resolve();
       };
       const timer = setTimeout(done, ms);
       this.waiters.add(done);
+      // A stream whose client left ends now, not at its next keepalive (up to
+      // CERTMINT_WATCH_KEEPALIVE_MS later).
+      gone?.addEventListener("abort", done, { once: true });
     });
   }
 
