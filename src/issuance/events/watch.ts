@@ -152,26 +152,22 @@ export class CertificateWatch {
       );
     }
     const from = after ?? (await store.events.headPosition());
-    return this.events(actor, filter, lineage, from, after === undefined, call.signal);
+    return this.counted(
+      this.events(actor, filter, lineage, from, after === undefined, call.signal),
+    );
   }
 
-  private async *events(
-    actor: Actor,
-    filter: EventFilter,
-    lineage: Set<string> | undefined,
-    from: number,
-    sendCurrent: boolean,
-    gone?: AbortSignal,
-  ): AsyncGenerator<WatchEvent> {
+  /** A stream's events, counted in openStreams from its first read until it ends. */
+  private async *counted(events: AsyncGenerator<WatchEvent>): AsyncGenerator<WatchEvent> {
     this.streams++;
     try {
-      yield* this.eventsFrom(actor, filter, lineage, from, sendCurrent, gone);
+      yield* events;
     } finally {
       this.streams--;
     }
   }
 
-  private async *eventsFrom(
+  private async *events(
     actor: Actor,
     filter: EventFilter,
     lineage: Set<string> | undefined,
