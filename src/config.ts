@@ -199,6 +199,12 @@ export interface ConnectionLimits {
   readonly keepaliveTimeoutMs: number;
   /** Open connections per listening port; beyond it new ones are closed at once. */
   readonly maxConnections: number;
+  /**
+   * Calls open at once on one gRPC connection (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS): a
+   * stream stays open until its answer is read, so this bounds the answers one connection can
+   * leave unread. Clients queue calls beyond it.
+   */
+  readonly maxConcurrentStreams: number;
 }
 
 /** The server certificate, its key and the optional client CA bundle (absolute paths). */
@@ -256,6 +262,7 @@ export const ENV = {
   keepaliveTimeMs: "CERTMINT_KEEPALIVE_TIME_MS", // default 60000
   keepaliveTimeoutMs: "CERTMINT_KEEPALIVE_TIMEOUT_MS", // default 20000
   maxConnections: "CERTMINT_MAX_CONNECTIONS", // default 1000 per listening port
+  maxConcurrentStreams: "CERTMINT_MAX_CONCURRENT_STREAMS", // default 250 calls open per gRPC connection
   keyGenerationWorkers: "CERTMINT_KEY_GENERATION_WORKERS", // default: cores / processes - 1, at least 1
   keyGenerationQueuePerToken: "CERTMINT_KEY_GENERATION_QUEUE_PER_TOKEN", // default 8
   csrWorkers: "CERTMINT_CSR_WORKERS", // default 0: CSRs are checked on the event loop
@@ -647,6 +654,7 @@ function parseConnectionLimits(env: NodeJS.ProcessEnv, problems: string[]): Conn
     keepaliveTimeMs: ms(ENV.keepaliveTimeMs, 60_000, 50, 24 * HOUR_MS),
     keepaliveTimeoutMs: ms(ENV.keepaliveTimeoutMs, 20_000, 50, HOUR_MS),
     maxConnections: ms(ENV.maxConnections, 1000, 1, 1_000_000),
+    maxConcurrentStreams: ms(ENV.maxConcurrentStreams, 250, 1, 1_000_000),
   };
 }
 

@@ -98,6 +98,7 @@ describe("loadConfig", () => {
       keepaliveTimeMs: 60_000,
       keepaliveTimeoutMs: 20_000,
       maxConnections: 1000,
+      maxConcurrentStreams: 250,
     });
     expect(c.keyGeneration).toEqual({
       workers: Math.max(1, availableParallelism() - 1),
@@ -112,6 +113,7 @@ describe("loadConfig", () => {
       CERTMINT_KEEPALIVE_TIME_MS: "30000",
       CERTMINT_KEEPALIVE_TIMEOUT_MS: "5000",
       CERTMINT_MAX_CONNECTIONS: "50",
+      CERTMINT_MAX_CONCURRENT_STREAMS: "16",
       CERTMINT_KEY_GENERATION_WORKERS: "3",
       CERTMINT_KEY_GENERATION_QUEUE_PER_TOKEN: "2",
       CERTMINT_DATABASE_PROBE_INTERVAL_MS: "250",
@@ -124,6 +126,7 @@ describe("loadConfig", () => {
       keepaliveTimeMs: 30_000,
       keepaliveTimeoutMs: 5000,
       maxConnections: 50,
+      maxConcurrentStreams: 16,
     });
     expect(set.keyGeneration).toEqual({ workers: 3, queuePerToken: 2 });
     expect(set.databaseProbeIntervalMs).toBe(250);
@@ -144,6 +147,7 @@ describe("loadConfig", () => {
     ["CERTMINT_KEEPALIVE_TIME_MS", "1.5", "from 50 to 86400000"],
     ["CERTMINT_KEEPALIVE_TIMEOUT_MS", "0", "from 50 to 3600000"],
     ["CERTMINT_MAX_CONNECTIONS", "0", "from 1 to 1000000"],
+    ["CERTMINT_MAX_CONCURRENT_STREAMS", "0", "from 1 to 1000000"],
     ["CERTMINT_KEY_GENERATION_WORKERS", "0", "from 1 to 256"],
     ["CERTMINT_KEY_GENERATION_QUEUE_PER_TOKEN", "0", "from 1 to 10000"],
     ["CERTMINT_DATABASE_PROBE_INTERVAL_MS", "10", "from 50 to 60000"],

@@ -19,7 +19,7 @@ import type { ChannelOptions, Server, ServerCredentials } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import type { ConnectionLimits } from "../config";
 
-/** grpc-js server options for idle connections, connection age and keepalive. */
+/** grpc-js server options for idle connections, connection age, keepalive and streams. */
 export function connectionOptions(limits: ConnectionLimits): ChannelOptions {
   return {
     "grpc.max_connection_idle_ms": limits.idleTimeoutMs,
@@ -27,6 +27,9 @@ export function connectionOptions(limits: ConnectionLimits): ChannelOptions {
     "grpc.max_connection_age_grace_ms": limits.maxAgeGraceMs,
     "grpc.keepalive_time_ms": limits.keepaliveTimeMs,
     "grpc.keepalive_timeout_ms": limits.keepaliveTimeoutMs,
+    // Node's default is 2^32-1: one connection could leave any number of answers unread in
+    // the server's memory. 250 is Go's net/http2 server default.
+    "grpc.max_concurrent_streams": limits.maxConcurrentStreams,
   };
 }
 

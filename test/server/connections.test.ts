@@ -183,6 +183,10 @@ describe("the idle timeout alone (idle 1.5 s, maximum age 10 min)", () => {
     await h?.stop();
   });
 
+  it("advertises 250 calls at once per connection by default (Go's net/http2 default)", async () => {
+    expect((await serverSettings(h.address)).maxConcurrentStreams).toBe(250);
+  });
+
   it("an idle HTTP/2 connection gets a GOAWAY after the idle timeout and is closed", async () => {
     const session = h2connect(`http://${h.address}`);
     session.on("error", () => undefined);
@@ -199,6 +203,49 @@ describe("the idle timeout alone (idle 1.5 s, maximum age 10 min)", () => {
     expect(got.code).toBe(0);
     expect(got.data).not.toBe("max_age");
     await within("the idle connection to close", closed);
+  });
+});
+
+/** The HTTP/2 SETTINGS a server sends a new connection. */
+async function serverSettings(address: string) {
+  const session = h2connect(`http://${address}`);
+  session.on("error", () => undefined);
+  try {
+    return await within(
+      "the server's SETTINGS",
+      new Promise<{ maxConcurrentStreams?: number }>((resolve) =>
+        session.once("remoteSettings", resolve),
+      ),
+    );
+  } finally {
+    session.close();
+  }
+}
+
+describe("calls open at once on one connection (CERTMINT_MAX_CONCURRENT_STREAMS)", () => {
+  let h: TestCertmint;
+
+  beforeAll(async () => {
+    h = await startTestCertmint({ CERTMINT_MAX_CONCURRENT_STREAMS: "4" });
+  });
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  it("the server advertises the setting, and a client's calls beyond it wait their turn and are answered", async () => {
+    // Node's own default is 2^32-1: no bound on the answers one connection can leave unread.
+    expect((await serverSettings(h.address)).maxConcurrentStreams).toBe(4);
+    // 12 calls at once on the clients' one connection: the client queues those beyond 4.
+    const codes = await Promise.all(
+      Array.from(
+        { length: 12 },
+        () =>
+          new Promise<number>((resolve) =>
+            h.certificates.getCertificate({ certificate: "01" }, (err) => resolve(err?.code ?? 0)),
+          ),
+      ),
+    );
+    expect(codes).toEqual(Array(12).fill(5)); // NOT_FOUND, each answered
   });
 });
 
