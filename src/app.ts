@@ -11,6 +11,7 @@ import { certificateHandlers } from "./api/certificate-service";
 import { codeOf } from "./api/errors";
 import { registerServices } from "./api/services";
 import { InFlightCalls } from "./api/unary";
+import { UnreadAnswers } from "./api/unread-answers";
 import { AccessControl } from "./auth/access-control";
 import { Authenticator } from "./auth/authenticator";
 import { ensureAdminCredential } from "./auth/bootstrap";
@@ -92,6 +93,8 @@ export interface RunningCertmint {
   callsInFlight(): number;
   /** WatchCertificates streams open on the server now (certmint_watch_streams). */
   watchStreams(): number;
+  /** Answer bytes written and not yet read by their clients (certmint_unread_answer_bytes). */
+  unreadAnswerBytes(): number;
   /** Stop accepting, let in-flight calls finish within the grace period, close the database. */
   shutdown(): Promise<void>;
 }
@@ -117,10 +120,17 @@ export async function startCertmint(
         expiringRefreshMs: options.metricsExpiringRefreshMs,
       })
     : undefined;
+  const unreadAnswers = new UnreadAnswers(
+    config.connections,
+    logger,
+    metrics && ((limit) => metrics.unreadAnswerRefused(limit)),
+  );
   const server = new Server({
     interceptors: [
       callLoggingInterceptor(logger),
       ...(metrics ? [callMetricsInterceptor(metrics)] : []),
+      // Last, so outermost: its refusals are logged and counted like any status.
+      unreadAnswers.interceptor(),
     ],
     // Requests are small (a CSR with many SANs is a few KiB; CSRs are capped at 64 KiB).
     "grpc.max_receive_message_length": config.maxMessageBytes,
@@ -300,6 +310,7 @@ export async function startCertmint(
         heldRows: () => deps.store.issuance.heldRowCounts,
         databasePool: () => opened.poolState(),
         watchStreams: () => runtime.watch?.openStreams ?? 0,
+        unreadAnswerBytes: () => unreadAnswers.bytes,
         expiring: () => expiringCertificates(deps),
       });
     }
@@ -363,6 +374,7 @@ export async function startCertmint(
     },
     callsInFlight: () => calls.count,
     watchStreams: () => runtime.watch?.openStreams ?? 0,
+    unreadAnswerBytes: () => unreadAnswers.bytes,
     shutdown() {
       stopping ??= (async () => {
         probe?.stop();

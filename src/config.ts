@@ -205,6 +205,13 @@ export interface ConnectionLimits {
    * leave unread. Clients queue calls beyond it.
    */
   readonly maxConcurrentStreams: number;
+  /**
+   * Answer bytes one gRPC connection may hold written but not yet read by its client; a unary
+   * answer past it is refused (RESOURCE_EXHAUSTED): src/server/unread-answers.ts.
+   */
+  readonly unreadAnswerBytesPerConnection: number;
+  /** The same, summed over every connection of the process. */
+  readonly unreadAnswerBytes: number;
 }
 
 /** The server certificate, its key and the optional client CA bundle (absolute paths). */
@@ -263,6 +270,8 @@ export const ENV = {
   keepaliveTimeoutMs: "CERTMINT_KEEPALIVE_TIMEOUT_MS", // default 20000
   maxConnections: "CERTMINT_MAX_CONNECTIONS", // default 1000 per listening port
   maxConcurrentStreams: "CERTMINT_MAX_CONCURRENT_STREAMS", // default 250 calls open per gRPC connection
+  unreadAnswerBytesPerConnection: "CERTMINT_UNREAD_ANSWER_BYTES_PER_CONNECTION", // default 32 MiB
+  unreadAnswerBytes: "CERTMINT_UNREAD_ANSWER_BYTES", // default 256 MiB over all connections
   keyGenerationWorkers: "CERTMINT_KEY_GENERATION_WORKERS", // default: cores / processes - 1, at least 1
   keyGenerationQueuePerToken: "CERTMINT_KEY_GENERATION_QUEUE_PER_TOKEN", // default 8
   csrWorkers: "CERTMINT_CSR_WORKERS", // default 0: CSRs are checked on the event loop
@@ -646,6 +655,9 @@ const HOUR_MS = 3_600_000;
 function parseConnectionLimits(env: NodeJS.ProcessEnv, problems: string[]): ConnectionLimits {
   const ms = (name: string, fallback: number, min: number, max: number) =>
     parseInteger(env, name, fallback, min, max, problems);
+  const KIB = 1024;
+  const MIB = 1024 * KIB;
+  const GIB = 1024 * MIB;
   return {
     handshakeTimeoutMs: ms(ENV.handshakeTimeoutMs, 10_000, 50, 600_000),
     idleTimeoutMs: ms(ENV.connectionIdleTimeoutMs, 300_000, 50, 24 * HOUR_MS),
@@ -655,6 +667,13 @@ function parseConnectionLimits(env: NodeJS.ProcessEnv, problems: string[]): Conn
     keepaliveTimeoutMs: ms(ENV.keepaliveTimeoutMs, 20_000, 50, HOUR_MS),
     maxConnections: ms(ENV.maxConnections, 1000, 1, 1_000_000),
     maxConcurrentStreams: ms(ENV.maxConcurrentStreams, 250, 1, 1_000_000),
+    unreadAnswerBytesPerConnection: ms(
+      ENV.unreadAnswerBytesPerConnection,
+      32 * MIB,
+      64 * KIB,
+      64 * GIB,
+    ),
+    unreadAnswerBytes: ms(ENV.unreadAnswerBytes, 256 * MIB, 64 * KIB, 64 * GIB),
   };
 }
 

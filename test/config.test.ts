@@ -99,6 +99,8 @@ describe("loadConfig", () => {
       keepaliveTimeoutMs: 20_000,
       maxConnections: 1000,
       maxConcurrentStreams: 250,
+      unreadAnswerBytesPerConnection: 32 * 1024 * 1024,
+      unreadAnswerBytes: 256 * 1024 * 1024,
     });
     expect(c.keyGeneration).toEqual({
       workers: Math.max(1, availableParallelism() - 1),
@@ -114,6 +116,8 @@ describe("loadConfig", () => {
       CERTMINT_KEEPALIVE_TIMEOUT_MS: "5000",
       CERTMINT_MAX_CONNECTIONS: "50",
       CERTMINT_MAX_CONCURRENT_STREAMS: "16",
+      CERTMINT_UNREAD_ANSWER_BYTES_PER_CONNECTION: "1048576",
+      CERTMINT_UNREAD_ANSWER_BYTES: "8388608",
       CERTMINT_KEY_GENERATION_WORKERS: "3",
       CERTMINT_KEY_GENERATION_QUEUE_PER_TOKEN: "2",
       CERTMINT_DATABASE_PROBE_INTERVAL_MS: "250",
@@ -127,6 +131,8 @@ describe("loadConfig", () => {
       keepaliveTimeoutMs: 5000,
       maxConnections: 50,
       maxConcurrentStreams: 16,
+      unreadAnswerBytesPerConnection: 1_048_576,
+      unreadAnswerBytes: 8_388_608,
     });
     expect(set.keyGeneration).toEqual({ workers: 3, queuePerToken: 2 });
     expect(set.databaseProbeIntervalMs).toBe(250);
@@ -148,6 +154,8 @@ describe("loadConfig", () => {
     ["CERTMINT_KEEPALIVE_TIMEOUT_MS", "0", "from 50 to 3600000"],
     ["CERTMINT_MAX_CONNECTIONS", "0", "from 1 to 1000000"],
     ["CERTMINT_MAX_CONCURRENT_STREAMS", "0", "from 1 to 1000000"],
+    ["CERTMINT_UNREAD_ANSWER_BYTES_PER_CONNECTION", "65535", "from 65536 to 68719476736"],
+    ["CERTMINT_UNREAD_ANSWER_BYTES", "1e9", "from 65536 to 68719476736"],
     ["CERTMINT_KEY_GENERATION_WORKERS", "0", "from 1 to 256"],
     ["CERTMINT_KEY_GENERATION_QUEUE_PER_TOKEN", "0", "from 1 to 10000"],
     ["CERTMINT_DATABASE_PROBE_INTERVAL_MS", "10", "from 50 to 60000"],

@@ -12,6 +12,8 @@ export interface MetricsSources {
   heldRows(): { used: number; changed: number } | undefined;
   /** WatchCertificates streams open now. */
   watchStreams(): number;
+  /** Answer bytes written and not yet read by their clients (src/api/unread-answers.ts). */
+  unreadAnswerBytes(): number;
   /** The database pool now; undefined when it cannot be read. */
   databasePool(): { used: number; free: number; pending: number } | undefined;
   /** Certificates expiring within 7 and 30 days per profile (one query; cached, see below). */
@@ -48,6 +50,7 @@ export class CertmintMetrics implements IssuanceObserver {
   private readonly refusals: Counter<"reason">;
   private readonly keyWait: Histogram<"bits">;
   private readonly ocsp: Counter<"status">;
+  private readonly unreadRefusals: Counter<"limit">;
 
   constructor(private readonly options: MetricsOptions) {
     const registers = [this.registry];
@@ -95,6 +98,12 @@ export class CertmintMetrics implements IssuanceObserver {
       name: "certmint_ocsp_responses_total",
       help: "OCSP responses sent, by certificate status (good, revoked, unknown) or error status",
       labelNames: ["status"],
+      registers,
+    });
+    this.unreadRefusals = new Counter({
+      name: "certmint_unread_answers_refused_total",
+      help: "Answers refused (RESOURCE_EXHAUSTED) because clients left too many unread, by the limit reached: connection, server",
+      labelNames: ["limit"],
       registers,
     });
     const metrics = this;
@@ -162,6 +171,15 @@ export class CertmintMetrics implements IssuanceObserver {
       collect() {
         const open = metrics.sources?.watchStreams();
         if (open !== undefined) this.set(open);
+      },
+    });
+    new Gauge({
+      name: "certmint_unread_answer_bytes",
+      help: "Answer bytes written and not yet taken by their clients (HTTP/2 flow control)",
+      registers,
+      collect() {
+        const bytes = metrics.sources?.unreadAnswerBytes();
+        if (bytes !== undefined) this.set(bytes);
       },
     });
     const crlGauge = (
@@ -235,6 +253,10 @@ export class CertmintMetrics implements IssuanceObserver {
 
   keyWaited(seconds: number, bits: number): void {
     this.keyWait.observe({ bits: String(bits) }, seconds);
+  }
+
+  unreadAnswerRefused(limit: "connection" | "server"): void {
+    this.unreadRefusals.inc({ limit });
   }
 
   ocspAnswered(status: string): void {
