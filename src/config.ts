@@ -210,6 +210,8 @@ export interface ConnectionLimits {
    * answer past it is refused (RESOURCE_EXHAUSTED): src/server/unread-answers.ts.
    */
   readonly unreadAnswerBytesPerConnection: number;
+  /** The same, summed over the connections of one access token. */
+  readonly unreadAnswerBytesPerToken: number;
   /** The same, summed over every connection of the process. */
   readonly unreadAnswerBytes: number;
 }
@@ -271,6 +273,7 @@ export const ENV = {
   maxConnections: "CERTMINT_MAX_CONNECTIONS", // default 1000 per listening port
   maxConcurrentStreams: "CERTMINT_MAX_CONCURRENT_STREAMS", // default 250 calls open per gRPC connection
   unreadAnswerBytesPerConnection: "CERTMINT_UNREAD_ANSWER_BYTES_PER_CONNECTION", // default 32 MiB
+  unreadAnswerBytesPerToken: "CERTMINT_UNREAD_ANSWER_BYTES_PER_TOKEN", // default 64 MiB
   unreadAnswerBytes: "CERTMINT_UNREAD_ANSWER_BYTES", // default 256 MiB over all connections
   keyGenerationWorkers: "CERTMINT_KEY_GENERATION_WORKERS", // default: cores / processes - 1, at least 1
   keyGenerationQueuePerToken: "CERTMINT_KEY_GENERATION_QUEUE_PER_TOKEN", // default 8
@@ -673,6 +676,7 @@ function parseConnectionLimits(env: NodeJS.ProcessEnv, problems: string[]): Conn
       64 * KIB,
       64 * GIB,
     ),
+    unreadAnswerBytesPerToken: ms(ENV.unreadAnswerBytesPerToken, 64 * MIB, 64 * KIB, 64 * GIB),
     unreadAnswerBytes: ms(ENV.unreadAnswerBytes, 256 * MIB, 64 * KIB, 64 * GIB),
   };
 }

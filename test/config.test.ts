@@ -100,6 +100,7 @@ describe("loadConfig", () => {
       maxConnections: 1000,
       maxConcurrentStreams: 250,
       unreadAnswerBytesPerConnection: 32 * 1024 * 1024,
+      unreadAnswerBytesPerToken: 64 * 1024 * 1024,
       unreadAnswerBytes: 256 * 1024 * 1024,
     });
     expect(c.keyGeneration).toEqual({
@@ -117,6 +118,7 @@ describe("loadConfig", () => {
       CERTMINT_MAX_CONNECTIONS: "50",
       CERTMINT_MAX_CONCURRENT_STREAMS: "16",
       CERTMINT_UNREAD_ANSWER_BYTES_PER_CONNECTION: "1048576",
+      CERTMINT_UNREAD_ANSWER_BYTES_PER_TOKEN: "2097152",
       CERTMINT_UNREAD_ANSWER_BYTES: "8388608",
       CERTMINT_KEY_GENERATION_WORKERS: "3",
       CERTMINT_KEY_GENERATION_QUEUE_PER_TOKEN: "2",
@@ -132,6 +134,7 @@ describe("loadConfig", () => {
       maxConnections: 50,
       maxConcurrentStreams: 16,
       unreadAnswerBytesPerConnection: 1_048_576,
+      unreadAnswerBytesPerToken: 2_097_152,
       unreadAnswerBytes: 8_388_608,
     });
     expect(set.keyGeneration).toEqual({ workers: 3, queuePerToken: 2 });
@@ -155,6 +158,7 @@ describe("loadConfig", () => {
     ["CERTMINT_MAX_CONNECTIONS", "0", "from 1 to 1000000"],
     ["CERTMINT_MAX_CONCURRENT_STREAMS", "0", "from 1 to 1000000"],
     ["CERTMINT_UNREAD_ANSWER_BYTES_PER_CONNECTION", "65535", "from 65536 to 68719476736"],
+    ["CERTMINT_UNREAD_ANSWER_BYTES_PER_TOKEN", "68719476737", "from 65536 to 68719476736"],
     ["CERTMINT_UNREAD_ANSWER_BYTES", "1e9", "from 65536 to 68719476736"],
     ["CERTMINT_KEY_GENERATION_WORKERS", "0", "from 1 to 256"],
     ["CERTMINT_KEY_GENERATION_QUEUE_PER_TOKEN", "0", "from 1 to 10000"],

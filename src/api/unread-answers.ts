@@ -7,16 +7,19 @@
  * 30 minutes). A 1,000-row ListCertificates answer with PEMs is ~2.3 MB, so a client that never
  * reads could hold 250 of them (CERTMINT_MAX_CONCURRENT_STREAMS) per connection it opens.
  *
- * Every answer written is counted against its connection and the process until its bytes have
- * left (grpc-js calls back once the HTTP/2 stream took them) or its stream closed. A unary
- * answer is refused with RESOURCE_EXHAUSTED, its work wasted but its bytes never held, when
- *  - its connection already holds `perConnectionBytes`, or
- *  - the process holds `serverBytes` and the connection holds some of them, or the answer is
- *    larger than HTTP/2's default window (RFC 9113 section 6.9.2), which a client that reads
+ * Every answer written is counted against its connection, its access token and the process
+ * until its bytes have left (grpc-js calls back once the HTTP/2 stream took them) or its stream
+ * closed. A unary answer is refused with RESOURCE_EXHAUSTED, its work done but its bytes never
+ * held, when
+ *  - its connection already holds `unreadAnswerBytesPerConnection`, or
+ *  - its access token, over all its connections, holds `unreadAnswerBytesPerToken`, or
+ *  - the process holds `unreadAnswerBytes` and the connection holds some of them, or the answer
+ *    is larger than HTTP/2's default window (RFC 9113 section 6.9.2), which a client that reads
  *    nothing still takes at once.
  * A connection whose client reads holds nothing between its answers, so it is not refused for
- * what other clients leave unread unless its answers are large. Past the server budget, the
- * most the process adds is one default window per connection (CERTMINT_MAX_CONNECTIONS).
+ * what other clients leave unread unless its answers are large; one token cannot reach the
+ * process's budget by opening connections. Past the process's budget, the most it adds is one
+ * default window per connection (CERTMINT_MAX_CONNECTIONS).
  *
  * Streamed answers (WatchCertificates) are counted but never refused here: the watch writes
  * an event only once the previous one drained (src/api/watch-certificates.ts).
@@ -32,21 +35,23 @@ import {
 } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { CertmintError } from "../errors";
+import { callActor } from "../server/call-logging";
 import { toServiceError } from "./errors";
 
 export interface UnreadAnswerLimits {
   readonly unreadAnswerBytesPerConnection: number;
+  readonly unreadAnswerBytesPerToken: number;
   readonly unreadAnswerBytes: number;
 }
 
-/** Which budget refused an answer: the connection's or the whole process's. */
-export type UnreadAnswerLimit = "connection" | "server";
+/** Which budget refused an answer: its connection's, its access token's or the process's. */
+export type UnreadAnswerLimit = "connection" | "token" | "server";
 
 /** HTTP/2's initial flow-control window (RFC 9113 section 6.9.2). */
 const DEFAULT_WINDOW_BYTES = 65_535;
 const RETRY_AFTER_SECONDS = 1;
 
-/** The bytes counted for one connection, or for the process. */
+/** The bytes counted for one connection, one token or the process. */
 interface Held {
   bytes: number;
 }
@@ -54,6 +59,8 @@ interface Held {
 export class UnreadAnswers {
   private readonly server: Held = { bytes: 0 };
   private readonly connections = new WeakMap<Http2Session, Held>();
+  /** By token slug; an entry goes once its token holds nothing. */
+  private readonly tokens = new Map<string, Held>();
   private refusedCount = 0;
   private lastWarning = 0;
   private missingStreamLogged = false;
@@ -67,11 +74,6 @@ export class UnreadAnswers {
   /** Answer bytes written and not yet taken by their clients, over every connection. */
   get bytes(): number {
     return this.server.bytes;
-  }
-
-  /** Unary answers refused since the start. */
-  get refused(): number {
-    return this.refusedCount;
   }
 
   /**
@@ -91,32 +93,59 @@ export class UnreadAnswers {
         connection = { bytes: 0 };
         this.connections.set(session, connection);
       }
-      const account = new CallAccount(this.server, connection, stream);
+      const account = new CallAccount(this, connection, stream);
       return new BudgetedCall(call, account, (message) =>
-        method.responseStream ? undefined : this.refusal(connection, () => sizeOf(method, message)),
+        method.responseStream ? undefined : this.refusal(account, () => sizeOf(method, message)),
       );
     };
   }
 
-  private refusal(connection: Held, answerBytes: () => number): StatusObject | undefined {
-    const { unreadAnswerBytesPerConnection: perConnection, unreadAnswerBytes: perServer } =
-      this.limits;
+  /** What a token holds now (0 for none, or a call not authenticated). */
+  tokenHeld(slug: string | undefined): Held | undefined {
+    return slug === undefined ? undefined : this.tokens.get(slug);
+  }
+
+  /** Counts `bytes` (negative: released) for a call's connection, token and the process. */
+  count(connection: Held, slug: string | undefined, bytes: number): void {
+    connection.bytes += bytes;
+    this.server.bytes += bytes;
+    if (slug === undefined) return;
+    let token = this.tokens.get(slug);
+    if (!token) {
+      token = { bytes: 0 };
+      this.tokens.set(slug, token);
+    }
+    token.bytes += bytes;
+    if (token.bytes <= 0) this.tokens.delete(slug);
+  }
+
+  private refusal(account: CallAccount, answerBytes: () => number): StatusObject | undefined {
+    const { connection, slug } = account;
+    const token = this.tokenHeld(slug)?.bytes ?? 0;
+    const limits = this.limits;
     let limit: UnreadAnswerLimit | undefined;
     let message = "";
-    if (connection.bytes >= perConnection) {
+    if (connection.bytes >= limits.unreadAnswerBytesPerConnection) {
       limit = "connection";
       message =
         `this connection holds ${mib(connection.bytes)} of answers its client has not read ` +
-        `(limit ${mib(perConnection)}, CERTMINT_UNREAD_ANSWER_BYTES_PER_CONNECTION); read the ` +
-        "answers of earlier calls on it, then retry";
-    } else if (this.server.bytes >= perServer) {
+        `(limit ${mib(limits.unreadAnswerBytesPerConnection)}, ` +
+        "CERTMINT_UNREAD_ANSWER_BYTES_PER_CONNECTION); read the answers of earlier calls on " +
+        "it, then retry";
+    } else if (token >= limits.unreadAnswerBytesPerToken) {
+      limit = "token";
+      message =
+        `this access token's connections hold ${mib(token)} of answers not read ` +
+        `(limit ${mib(limits.unreadAnswerBytesPerToken)}, ` +
+        "CERTMINT_UNREAD_ANSWER_BYTES_PER_TOKEN); read the answers of earlier calls, then retry";
+    } else if (this.server.bytes >= limits.unreadAnswerBytes) {
       const held = connection.bytes;
       const size = held > 0 ? 0 : answerBytes();
       if (held > 0 || size > DEFAULT_WINDOW_BYTES) {
         limit = "server";
         message =
           `the server holds ${mib(this.server.bytes)} of answers its clients have not read ` +
-          `(limit ${mib(perServer)}, CERTMINT_UNREAD_ANSWER_BYTES), and ` +
+          `(limit ${mib(limits.unreadAnswerBytes)}, CERTMINT_UNREAD_ANSWER_BYTES), and ` +
           (held > 0
             ? `this connection holds ${mib(held)} of them; read them, then retry`
             : `this answer is ${mib(size)}; retry once clients read theirs`);
@@ -125,11 +154,12 @@ export class UnreadAnswers {
     if (limit === undefined) return undefined;
     this.refusedCount++;
     this.onRefused?.(limit);
-    this.warn(limit, connection.bytes);
+    this.warn(limit, connection.bytes, token);
     const error = new CertmintError("resource_exhausted", "UNREAD_ANSWERS", message, {
       metadata: {
         limit,
         connection_unread_bytes: String(connection.bytes),
+        token_unread_bytes: String(token),
         server_unread_bytes: String(this.server.bytes),
       },
       retryAfterSeconds: RETRY_AFTER_SECONDS,
@@ -143,7 +173,7 @@ export class UnreadAnswers {
   }
 
   /** One warning a minute at most: a client that does not read may be refused many times. */
-  private warn(limit: UnreadAnswerLimit, connectionBytes: number): void {
+  private warn(limit: UnreadAnswerLimit, connectionBytes: number, tokenBytes: number): void {
     const now = Date.now();
     if (now - this.lastWarning < 60_000) return;
     this.lastWarning = now;
@@ -151,6 +181,7 @@ export class UnreadAnswers {
       {
         limit,
         connectionUnreadBytes: connectionBytes,
+        tokenUnreadBytes: tokenBytes,
         serverUnreadBytes: this.server.bytes,
         refusedTotal: this.refusedCount,
       },
@@ -169,12 +200,14 @@ export class UnreadAnswers {
 
 /** What one call has written and its client has not yet taken. */
 class CallAccount {
+  /** The call's metadata, on which the API layer notes the token that authenticated it. */
+  metadata?: Metadata;
   private held = 0;
   private closed = false;
 
   constructor(
-    private readonly server: Held,
-    private readonly connection: Held,
+    private readonly budget: UnreadAnswers,
+    readonly connection: Held,
     readonly stream: ServerHttp2Stream,
   ) {
     // Releases what is left when the stream ends. Node 20 completes a write that is under way
@@ -186,18 +219,21 @@ class CallAccount {
     });
   }
 
+  /** The token's slug: known once the handler authenticated the call, before any answer. */
+  get slug(): string | undefined {
+    return this.metadata && callActor(this.metadata);
+  }
+
   add(bytes: number): void {
     if (this.closed || bytes <= 0) return;
     this.held += bytes;
-    this.connection.bytes += bytes;
-    this.server.bytes += bytes;
+    this.budget.count(this.connection, this.slug, bytes);
   }
 
   release(bytes: number): void {
     if (this.closed || bytes <= 0) return;
     this.held -= bytes;
-    this.connection.bytes -= bytes;
-    this.server.bytes -= bytes;
+    this.budget.count(this.connection, this.slug, -bytes);
   }
 }
 
@@ -212,7 +248,15 @@ class BudgetedCall extends ServerInterceptingCall {
     private readonly account: CallAccount,
     private readonly refusal: (message: unknown) => StatusObject | undefined,
   ) {
-    super(next);
+    super(next, {
+      start: (nextStart) =>
+        nextStart({
+          onReceiveMetadata: (metadata, nextMetadata) => {
+            account.metadata = metadata;
+            nextMetadata(metadata);
+          },
+        }),
+    });
   }
 
   override sendMessage(message: unknown, callback: () => void): void {

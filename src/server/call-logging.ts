@@ -20,6 +20,11 @@ export function noteCallActor(metadata: Metadata, actorSlug: string): void {
   actors.set(metadata, actorSlug);
 }
 
+/** The slug noted for a call's metadata; undefined before it authenticated (or if it did not). */
+export function callActor(metadata: Metadata): string | undefined {
+  return actors.get(metadata);
+}
+
 /**
  * One log line per call: method, status code, duration, request id and, under mTLS, the
  * verified client certificate's common name and URI SANs (`peer`), and the slug of the

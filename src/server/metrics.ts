@@ -102,7 +102,7 @@ export class CertmintMetrics implements IssuanceObserver {
     });
     this.unreadRefusals = new Counter({
       name: "certmint_unread_answers_refused_total",
-      help: "Answers refused (RESOURCE_EXHAUSTED) because clients left too many unread, by the limit reached: connection, server",
+      help: "Answers refused (RESOURCE_EXHAUSTED) because clients left too many unread, by the limit reached: connection, token, server",
       labelNames: ["limit"],
       registers,
     });
@@ -255,7 +255,7 @@ export class CertmintMetrics implements IssuanceObserver {
     this.keyWait.observe({ bits: String(bits) }, seconds);
   }
 
-  unreadAnswerRefused(limit: "connection" | "server"): void {
+  unreadAnswerRefused(limit: "connection" | "token" | "server"): void {
     this.unreadRefusals.inc({ limit });
   }
 

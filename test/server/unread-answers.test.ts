@@ -9,6 +9,7 @@ import { X509Certificate } from "node:crypto";
 import { type ClientHttp2Session, type ClientHttp2Stream, connect } from "node:http2";
 import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CreateAccessTokenRequest, Role } from "../../gen/ts/certmint/v1/access_token_service";
 import {
   CertificateView,
   ListCertificatesRequest,
@@ -31,6 +32,9 @@ import { waitFor } from "../support/wait";
 
 const KIB = 1024;
 const PER_CONNECTION = 256 * KIB;
+// Three answers reach a connection's limit (an answer counts whole until it was all taken);
+// a fourth on another connection of the same token reaches the token's.
+const PER_TOKEN = 384 * KIB;
 const PER_SERVER = 1024 * KIB;
 const CERTIFICATES = 60;
 const LIST_PATH = "/certmint.v1.CertificateService/ListCertificates";
@@ -40,6 +44,13 @@ const fullPage = () =>
   ListCertificatesRequest.fromPartial({
     pageSize: CERTIFICATES,
     view: CertificateView.CERTIFICATE_VIEW_FULL,
+  });
+
+/** A page without PEMs, well within HTTP/2's default window of 64 KiB. */
+const smallPage = () =>
+  ListCertificatesRequest.fromPartial({
+    pageSize: 10,
+    view: CertificateView.CERTIFICATE_VIEW_BASIC,
   });
 
 /** One gRPC call on a raw HTTP/2 session whose answer is not read until `read()`. */
@@ -117,10 +128,15 @@ function unframe(body: Buffer): Buffer {
  * Makes calls on `session`, one after another, each left unread, until one is refused; returns
  * the calls answered (their bytes waiting in the server) and the refusal.
  */
-async function fillUntilRefused(session: ClientHttp2Session, token: string, most = 20) {
+async function fillUntilRefused(
+  session: ClientHttp2Session,
+  token: string,
+  request = fullPage,
+  most = 40,
+) {
   const answered: RawCall[] = [];
   for (let i = 0; i < most; i++) {
-    const raw = rawCall(session, token, fullPage());
+    const raw = rawCall(session, token, request());
     const headers = await raw.headers;
     if (headers["grpc-status"] !== undefined) return { answered, refusal: refusalOf(headers) };
     answered.push(raw);
@@ -146,6 +162,7 @@ describe("answers a client leaves unread (CERTMINT_UNREAD_ANSWER_BYTES*)", () =>
   beforeAll(async () => {
     h = await startTestCertmint({
       CERTMINT_UNREAD_ANSWER_BYTES_PER_CONNECTION: String(PER_CONNECTION),
+      CERTMINT_UNREAD_ANSWER_BYTES_PER_TOKEN: String(PER_TOKEN),
       CERTMINT_UNREAD_ANSWER_BYTES: String(PER_SERVER),
       CERTMINT_METRICS_LISTEN: "127.0.0.1:0",
     });
@@ -169,7 +186,21 @@ describe("answers a client leaves unread (CERTMINT_UNREAD_ANSWER_BYTES*)", () =>
     // Larger than HTTP/2's default window: a client that reads nothing leaves part of each
     // unread, and past the server's budget such an answer is refused even on a fresh connection.
     expect(answerBytes).toBeGreaterThan(65_535);
+    const small = await call(h.certificates, "listCertificates", smallPage());
+    expect(ListCertificatesResponse.encode(small).finish().length).toBeLessThan(16 * KIB);
   }, 120_000);
+  /** A new read-only token: its own budget, and clients (one connection) that send it. */
+  let tokens = 0;
+  const readerToken = async () => {
+    const res = await call(
+      h.accessTokens,
+      "createAccessToken",
+      CreateAccessTokenRequest.fromPartial({
+        accessToken: { slug: `reader-${++tokens}`, role: Role.ROLE_AUDITOR },
+      }),
+    );
+    return { secret: res.secret, clients: h.clientsAs(res.secret) };
+  };
   afterAll(async () => {
     for (const s of sessions) s.destroy();
     await h?.stop();
@@ -188,7 +219,7 @@ describe("answers a client leaves unread (CERTMINT_UNREAD_ANSWER_BYTES*)", () =>
     expect(Number(refusal.retry?.retryDelay?.seconds)).toBeGreaterThan(0);
     // It took answers until their unread bytes reached the limit: not before, not far past.
     expect(answered.length).toBeGreaterThanOrEqual(2);
-    expect((answered.length - 1) * answerBytes - 65_535).toBeLessThan(PER_CONNECTION);
+    expect((answered.length - 1) * answerBytes).toBeLessThan(PER_CONNECTION);
     const held = h.running.unreadAnswerBytes();
     expect(held).toBeGreaterThanOrEqual(PER_CONNECTION);
     expect(held).toBeLessThan(PER_CONNECTION + answerBytes);
@@ -222,57 +253,103 @@ describe("answers a client leaves unread (CERTMINT_UNREAD_ANSWER_BYTES*)", () =>
     expect(refused[0]?.requestId).toBe(refusal.requestId);
   }, 120_000);
 
+  it("one token's connections together are refused past the token's limit; another token is served", async () => {
+    const reader = await readerToken();
+    const first = open();
+    const one = await fillUntilRefused(first, reader.secret);
+    expect(one.refusal.info?.metadata.limit).toBe("connection");
+    // A second connection of the same token holds less than a connection may, yet is refused:
+    // the token's connections together hold its limit.
+    const second = open();
+    const two = await fillUntilRefused(second, reader.secret);
+    expect(two.refusal.code).toBe(status.RESOURCE_EXHAUSTED);
+    expect(two.refusal.info?.reason).toBe("UNREAD_ANSWERS");
+    expect(two.refusal.info?.metadata.limit).toBe("token");
+    expect(two.refusal.message).toContain("CERTMINT_UNREAD_ANSWER_BYTES_PER_TOKEN");
+    expect(Number(two.refusal.info?.metadata.connection_unread_bytes)).toBeLessThan(PER_CONNECTION);
+    expect(Number(two.refusal.info?.metadata.token_unread_bytes)).toBeGreaterThanOrEqual(PER_TOKEN);
+    expect(h.running.unreadAnswerBytes()).toBeLessThan(PER_SERVER);
+
+    // Another token, on its own connection, is answered in full.
+    const other = await readerToken();
+    const page = await call(other.clients.certificates, "listCertificates", fullPage());
+    expect(page.certificates).toHaveLength(CERTIFICATES);
+
+    first.destroy();
+    second.destroy();
+    await waitFor("the server to hold no unread answer", () => h.running.unreadAnswerBytes() === 0);
+  }, 120_000);
+
   it("past the server's budget, connections holding answers and large answers are refused; small ones pass; closing releases", async () => {
     const before = await scrape();
     const refusedBefore = (limit: string) =>
       sampleValue(before, "certmint_unread_answers_refused_total", { limit }) ?? 0;
-    const connectionBefore = refusedBefore("connection");
-    const serverBefore = refusedBefore("server");
-    const filled: Array<{ session: ClientHttp2Session; limit?: string }> = [];
+    const filled: ClientHttp2Session[] = [];
+    // A connection that holds one unread answer, below every limit of its own.
+    const fresh = await readerToken();
+    const early = open();
+    filled.push(early);
+    const first = rawCall(early, fresh.secret, fullPage());
+    expect((await first.headers)["grpc-status"]).toBeUndefined();
+    const refusedAt: string[] = [];
+    // Tokens fill connections, each token up to its own limit, until the server holds its budget.
     while (h.running.unreadAnswerBytes() < PER_SERVER) {
-      const session = open();
-      const { refusal } = await fillUntilRefused(session, h.adminToken);
-      filled.push({ session, limit: refusal.info?.metadata.limit });
-      expect(filled.length).toBeLessThan(10);
+      const reader = await readerToken();
+      for (;;) {
+        const session = open();
+        filled.push(session);
+        const { refusal } = await fillUntilRefused(session, reader.secret);
+        refusedAt.push(String(refusal.info?.metadata.limit));
+        if (refusal.info?.metadata.limit !== "connection") break;
+      }
+      expect(filled.length).toBeLessThan(12);
     }
-    // The last connection was stopped by the server's budget before its own.
-    expect(filled.at(-1)?.limit).toBe("server");
     const held = h.running.unreadAnswerBytes();
-    expect(held).toBeLessThan(PER_SERVER + PER_CONNECTION + answerBytes);
+    expect(held).toBeLessThan(PER_SERVER + PER_TOKEN + answerBytes);
 
-    // A fresh connection holding nothing: a large answer is refused...
-    const err = await rpcError(call(h.certificates, "listCertificates", fullPage()));
+    // A token holding nothing, on a fresh connection: a large answer is refused...
+    const other = await readerToken();
+    const err = await rpcError(call(other.clients.certificates, "listCertificates", fullPage()));
     expect(err.code).toBe(status.RESOURCE_EXHAUSTED);
     expect(err.reason).toBe("UNREAD_ANSWERS");
     expect(err.metadata.limit).toBe("server");
     expect(err.message).toContain("CERTMINT_UNREAD_ANSWER_BYTES");
-    // ...and one within HTTP/2's default window is answered.
-    const small = await call(
-      h.certificates,
-      "listCertificates",
-      ListCertificatesRequest.fromPartial({
-        pageSize: 5,
-        view: CertificateView.CERTIFICATE_VIEW_BASIC,
-      }),
-    );
-    expect(small.certificates).toHaveLength(5);
-    expect(h.running.unreadAnswerBytes()).toBe(held);
+    // ...and one within HTTP/2's default window is answered (a client takes it whole).
+    const small = await call(other.clients.certificates, "listCertificates", smallPage());
+    expect(small.certificates).toHaveLength(10);
+    await waitFor("the small answer taken", () => h.running.unreadAnswerBytes() === held);
+    // The connection that held one answer before the budget was reached: far below its own
+    // limits, yet refused now, even a small answer.
+    const late = rawCall(early, fresh.secret, smallPage());
+    const refusal = refusalOf(await late.headers);
+    expect(refusal.code).toBe(status.RESOURCE_EXHAUSTED);
+    expect(refusal.info?.metadata.limit).toBe("server");
+    // The answer and its 5-byte gRPC message prefix.
+    expect(Number(refusal.info?.metadata.connection_unread_bytes)).toBe(answerBytes + 5);
+    expect(refusal.message).toContain("this connection holds");
+    // Its first answer is still whole once read.
+    const { body, trailers } = await first.read();
+    expect(trailers["grpc-status"]).toBe("0");
+    expect(ListCertificatesResponse.decode(unframe(body)).certificates).toHaveLength(CERTIFICATES);
+
     const metrics = await scrape();
-    expect(sampleValue(metrics, "certmint_unread_answer_bytes")).toBe(held);
-    // One per connection stopped at its own limit, and two at the server's: the last
-    // connection filled, and the large answer above.
-    const refusals = (limit: string) =>
-      sampleValue(metrics, "certmint_unread_answers_refused_total", { limit }) ?? 0;
-    expect(refusals("connection") - connectionBefore).toBe(
-      filled.filter((f) => f.limit === "connection").length,
+    expect(sampleValue(metrics, "certmint_unread_answer_bytes")).toBe(
+      h.running.unreadAnswerBytes(),
     );
-    expect(refusals("server") - serverBefore).toBe(2);
+    const refusals = (limit: string) =>
+      (sampleValue(metrics, "certmint_unread_answers_refused_total", { limit }) ?? 0) -
+      refusedBefore(limit);
+    const count = (limit: string) => refusedAt.filter((l) => l === limit).length;
+    expect(refusals("connection")).toBe(count("connection"));
+    expect(refusals("token")).toBe(count("token"));
+    // Those of the fill, the large answer and the late connection's.
+    expect(refusals("server")).toBe(count("server") + 2);
 
     // Clients that go away release what they held, without reading it.
-    for (const { session } of filled) session.destroy();
+    for (const session of filled) session.destroy();
     await waitFor("the server to hold no unread answer", () => h.running.unreadAnswerBytes() === 0);
     expect(sampleValue(await scrape(), "certmint_unread_answer_bytes")).toBe(0);
-    const page = await call(h.certificates, "listCertificates", fullPage());
+    const page = await call(other.clients.certificates, "listCertificates", fullPage());
     expect(page.certificates).toHaveLength(CERTIFICATES);
   }, 120_000);
 });
