@@ -3,7 +3,7 @@ import { ConfigError, ENV, loadConfig } from "./config";
 import { secureDataDir } from "./data-dir";
 import { startBanner } from "./server/banner";
 import { loggableError } from "./server/log-errors";
-import { createLogger, type Logger, resolveLogFormat } from "./server/logger";
+import { createLogger, exitAfterLogs, type Logger, resolveLogFormat } from "./server/logger";
 import { certmintVersion } from "./server/paths";
 import { runSupervisor } from "./server/supervisor";
 import { isWorkerProcess, reportServing, workerStartOptions } from "./server/worker-process";
@@ -70,10 +70,10 @@ async function serve(
   };
   const shutdown = (certmint: NonNullable<typeof running>) =>
     certmint.shutdown().then(
-      () => process.exit(0),
+      () => exitAfterLogs(0),
       (err: unknown) => {
         logger.error({ err }, "shutdown failed");
-        process.exit(1);
+        return exitAfterLogs(1);
       },
     );
   process.once("SIGTERM", () => stop("SIGTERM"));

@@ -45,7 +45,7 @@ const DROP_REPORT_MS = 5_000;
  * buffer had no bound, so at 1,000 calls/s it grew ~300 KB/s for as long as the reader slept
  * (test/server/stalled-log-reader.test.ts). Past `bufferBytes` lines are dropped and counted,
  * and a warning says how many once a line gets through again. Lines still buffered at exit are
- * written before the process ends (pino flushes its destination on exit). Both formats go
+ * written before the process ends, within LOG_SETTLE_MS of a stop (settleLogOutput). Both formats go
  * this way: readable lines too may go to a pipe (CERTMINT_LOG_FORMAT=pretty under a service
  * manager).
  */
@@ -56,6 +56,7 @@ export function boundedStdoutLogger(
   fd = 1,
 ): Logger {
   const destination = pino.destination({ dest: fd, sync: false, maxLength: bufferBytes });
+  destinations.add(destination);
   let dropped = 0;
   let reported = 0;
   destination.on("drop", () => {
@@ -79,6 +80,53 @@ export function boundedStdoutLogger(
   }, DROP_REPORT_MS);
   report.unref();
   return logger;
+}
+
+type Destination = ReturnType<typeof pino.destination>;
+
+/** How long a stopping process waits for its log lines to be written before it drops them. */
+export const LOG_SETTLE_MS = 5_000;
+
+/** Every bounded stdout destination of this process (one, unless tests make more). */
+const destinations = new Set<Destination>();
+
+/** sonic-boom's own state (4.x): a write under way, and the bytes buffered behind it. */
+function unwritten(destination: Destination): boolean {
+  const state = destination as unknown as {
+    destroyed?: boolean;
+    _writing?: boolean;
+    _len?: number;
+  };
+  return state.destroyed !== true && (state._writing === true || (state._len ?? 0) > 0);
+}
+
+/**
+ * Waits up to `timeoutMs` for the lines buffered for stdout to be written, then drops what is
+ * left. Called before the process exits: pino writes what is left synchronously at exit, and
+ * a write to a pipe nobody reads (a log collector that stopped) blocks for good, so a stopped
+ * server would never exit (test/server/stalled-log-reader.test.ts). A destroyed destination is
+ * skipped by pino's exit handler. Returns whether every line was written.
+ */
+export async function settleLogOutput(timeoutMs: number): Promise<boolean> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const pending = [...destinations].filter(unwritten);
+    if (pending.length === 0) return true;
+    if (Date.now() >= until) {
+      for (const d of pending) d.destroy();
+      return false;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/**
+ * Exits once the buffered log lines are written, or after LOG_SETTLE_MS without them: a log
+ * reader that stopped must not keep a stopped server from exiting.
+ */
+export async function exitAfterLogs(code: number): Promise<never> {
+  await settleLogOutput(LOG_SETTLE_MS);
+  process.exit(code);
 }
 
 /** JSON lines on stdout, or readable lines (with colours on a terminal) in the pretty format. */

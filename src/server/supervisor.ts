@@ -5,6 +5,7 @@ import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
 import type { Config } from "../config";
 import { startBanner } from "./banner";
 import { ClusterMetrics } from "./cluster-metrics";
+import { exitAfterLogs } from "./logger";
 import { startMetricsServer } from "./metrics-server";
 import { certmintVersion } from "./paths";
 import { isServingReport, type ServingReport } from "./worker-process";
@@ -60,7 +61,7 @@ export function runSupervisor(config: Config, logger: Logger, pretty: boolean): 
       : Promise.resolve();
     void close.then(() => {
       logger.info({ code }, "stopped");
-      process.exit(code);
+      return exitAfterLogs(code);
     });
   };
   const stop = (reason: string, code: number) => {

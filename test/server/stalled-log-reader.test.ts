@@ -147,3 +147,33 @@ describe.each(["json", "pretty"])(
     }, 300_000);
   },
 );
+
+describe("a server stopped while its log reader sleeps", () => {
+  let db: TestDatabase;
+  let server: ServerProcess;
+
+  beforeAll(async () => {
+    db = await createTestDatabase({ migrated: true });
+    server = await startServerProcess({ DATABASE_URL: db.url, CERTMINT_LOG_FORMAT: "json" });
+  }, START_LIMIT_MS);
+  afterAll(async () => {
+    if (server?.child.exitCode === null) server.child.kill("SIGKILL");
+    server?.child.stdout?.resume();
+    await server?.stop();
+    await db?.drop();
+  });
+
+  it("exits, dropping the lines nobody read, instead of waiting for the reader for good", async () => {
+    // ~1 MB of lines: the kernel's buffers are full, the rest waits in the server's.
+    expect(await callWhileNobodyReads(server)).toEqual({ [status.NOT_FOUND]: CALLS });
+    // Before 2026-12-03 pino's exit handler wrote the buffered lines synchronously, and that
+    // write blocked as long as nobody read: the stopped server never exited.
+    let exitCode: number | null | undefined;
+    server.child.once("exit", (code) => {
+      exitCode = code;
+    });
+    server.child.kill("SIGTERM");
+    await waitFor("the server to exit with its log reader asleep", () => exitCode !== undefined);
+    expect(exitCode).toBe(0);
+  }, 300_000);
+});
