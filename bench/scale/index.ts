@@ -303,6 +303,7 @@ async function main(): Promise<void> {
   toolPath("ghz");
   const started = performance.now();
   const dir = mkdtempSync(join(tmpdir(), "certmint-bench-scale-"));
+  running.dir = dir;
   let pg: PostgresInstance | undefined;
   let server: CertmintServer | undefined;
   let db: Client | undefined;
@@ -417,12 +418,14 @@ async function main(): Promise<void> {
 
 /**
  * A signal to this process alone (not its process group, as Ctrl-C sends) would leave the
- * server and PostgreSQL running: they are stopped first.
+ * server and PostgreSQL running: they are stopped first, and the server's data directory goes
+ * as at the end of a run (PostgreSQL's goes with its stop).
  */
-const running: { server?: CertmintServer; pg?: PostgresInstance } = {};
+const running: { server?: CertmintServer; pg?: PostgresInstance; dir?: string } = {};
 const stopChildren = () => {
   if (running.server) process.kill(running.server.pid, "SIGTERM");
   running.pg?.stop();
+  if (running.dir) rmSync(running.dir, { recursive: true, force: true });
 };
 process.on("SIGINT", () => {
   stopChildren();
