@@ -9,7 +9,13 @@
  */
 import type { KeyObject } from "node:crypto";
 import { type CertmintErrorOptions, invalidArgument, invalidField } from "../errors";
-import { type KeyFamily, keyFamilyOf, RSA_MIN_BITS, rsaAlgorithmOfBits } from "../model/keys";
+import {
+  type KeyFamily,
+  keyFamilyOf,
+  RSA_MAX_EXPONENT_BITS,
+  RSA_MIN_BITS,
+  rsaAlgorithmOfBits,
+} from "../model/keys";
 import type { KeyAlgorithm, SignatureAlgorithm } from "../model/pki";
 import { type Asn1, nullValue, oid, seq, toDer } from "./der";
 
@@ -177,6 +183,13 @@ export function checkPublicKey(key: KeyObject): KeyCheck {
           ok: false,
           problem: "TOO_WEAK",
           message: `RSA key of ${bits} bits is below ${RSA_MIN_BITS}`,
+        };
+      }
+      if (e >= 2n ** BigInt(RSA_MAX_EXPONENT_BITS)) {
+        return {
+          ok: false,
+          problem: "UNSUPPORTED",
+          message: `an RSA public exponent of ${e.toString(2).length} bits is not supported (at most ${RSA_MAX_EXPONENT_BITS}); use 65537`,
         };
       }
       if (e < 65537n || e % 2n === 0n) {

@@ -31,6 +31,7 @@ import { decodePem, PemError } from "./pem";
 import {
   adoptImportedKey,
   isCanonicalSpki,
+  rsaSizeProblem,
   type SpkiImport,
   spkiFormProblem,
   spkiImportOf,
@@ -162,6 +163,10 @@ function readCsr(der: Buffer): CsrRead {
   // Explicit curve parameters and other non-RFC key encodings are refused, not re-encoded.
   const form = spkiFormProblem(spkiNode);
   if (form) throw csrError(`CSR_KEY_${form.problem}`, `the CSR key is refused: ${form.message}`);
+  // Before OpenSSL imports the key or verifies the signature with it (their cost grows with
+  // the key's numbers): the sizes certmint would refuse after the check anyway.
+  const size = rsaSizeProblem(spkiNode as Asn1);
+  if (size) throw csrError("CSR_KEY_UNSUPPORTED", `the CSR key is refused: ${size}`);
   let keyImport: SpkiImport;
   try {
     keyImport = spkiImportOf(spkiNode as Asn1);

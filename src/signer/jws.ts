@@ -11,6 +11,7 @@ import {
   timingSafeEqual,
   verify,
 } from "node:crypto";
+import { rsaExponentProblem, unsignedBitLength } from "../model/keys";
 
 /** The account-key algorithms certmint accepts (RFC 8555 6.2: ES256 and EdDSA at least, RS256). */
 export const JWS_ALGORITHMS = ["ES256", "ES384", "RS256", "EdDSA"] as const;
@@ -31,7 +32,7 @@ export interface AccountKey {
 
 /** RSA account keys below this size are refused (NIST SP 800-57: 2048 bits until 2030). */
 const RSA_MIN_BITS = 2048;
-const RSA_MAX_BITS = 8192;
+const RSA_MAX_BITS = 8192; // account keys, which certmint never certifies
 
 /**
  * Reads a JWK from a JWS header: EC P-256 (ES256), EC P-384 (ES384), RSA (RS256, 2048-8192
@@ -61,6 +62,14 @@ export function accountKeyFromJwk(jwk: unknown): AccountKey {
   } else if (j.kty === "RSA") {
     canonical = { e: str("e"), kty: "RSA", n: str("n") };
     algorithm = "RS256";
+    // Before OpenSSL imports the key: every request's signature is checked with it, at a cost
+    // that grows with its numbers (model/keys.ts RSA_MAX_EXPONENT_BITS). Unauthenticated.
+    const modulusBits = unsignedBitLength(Buffer.from(canonical.n as string, "base64url"));
+    if (modulusBits > RSA_MAX_BITS) {
+      throw new JwkError(`RSA keys must have ${RSA_MIN_BITS} to ${RSA_MAX_BITS} bits`);
+    }
+    const exponent = rsaExponentProblem(Buffer.from(canonical.e as string, "base64url"));
+    if (exponent) throw new JwkError(exponent);
   } else if (j.kty === "OKP") {
     if (j.crv !== "Ed25519") throw new JwkError("OKP keys must use Ed25519");
     canonical = { crv: "Ed25519", kty: "OKP", x: str("x") };

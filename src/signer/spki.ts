@@ -12,6 +12,7 @@
  * Any other key falls back to OpenSSL's encoding. A test checks byte equality with OpenSSL.
  */
 import { createPublicKey, type JsonWebKey, type KeyObject } from "node:crypto";
+import { RSA_MAX_BITS, rsaExponentProblem, unsignedBitLength } from "../model/keys";
 import type { KeyAlgorithm } from "../model/pki";
 import { OIDS, rememberKeyAlgorithm } from "./algorithms";
 import { createPublicKeyFrom, type SignatureTask } from "./csr-signature";
@@ -124,20 +125,49 @@ function jwkOfSpki(spki: Asn1): { jwk: JsonWebKey; algorithm?: KeyAlgorithm } | 
     return { jwk: { kty: "OKP", crv: "Ed25519", x: b64(bits) }, algorithm: "ED25519" };
   }
   if (o === OIDS.rsaEncryption) {
-    let rsa: Asn1;
-    try {
-      const parsed = parseDer(bits);
-      if (parsed.trailing > 0) return undefined;
-      rsa = parsed.node;
-    } catch {
-      return undefined;
-    }
-    const items = isTag(rsa, Class.UNIVERSAL, Type.SEQUENCE) ? children(rsa, "RSAPublicKey") : [];
+    const items = rsaPublicKeyItems(bits);
     const [n, e] = [minimalPositive(items[0]), minimalPositive(items[1])];
     if (items.length !== 2 || n === undefined || e === undefined) return undefined;
     return { jwk: { kty: "RSA", n: b64(n), e: b64(e) } };
   }
   return undefined;
+}
+
+/** The INTEGERs of an RSAPublicKey { n, e } (RFC 3279 2.3.1); none when it does not parse. */
+function rsaPublicKeyItems(bits: Buffer): Asn1[] {
+  try {
+    const parsed = parseDer(bits);
+    if (parsed.trailing > 0 || !isTag(parsed.node, Class.UNIVERSAL, Type.SEQUENCE)) return [];
+    return children(parsed.node, "RSAPublicKey");
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Why an rsaEncryption key is refused from the sizes of its numbers alone, before OpenSSL
+ * imports it or verifies anything with it: a modulus above the largest certmint certifies
+ * (RSA_MAX_BITS), or an exponent above RSA_MAX_EXPONENT_BITS, costs a verification many times
+ * a usual key's (model/keys.ts); checkPublicKey refuses both later anyway, with the same words.
+ * Undefined for other keys and for numbers this does not read (left to the import).
+ */
+export function rsaSizeProblem(spki: Asn1): string | undefined {
+  const [algorithm, subjectPublicKey] = children(spki, "SubjectPublicKeyInfo");
+  const [algOid] = children(algorithm, "SubjectPublicKeyInfo.algorithm");
+  if (readOid(algOid, "SubjectPublicKeyInfo.algorithm.algorithm") !== OIDS.rsaEncryption) return;
+  const bits = Buffer.from(readBitString(subjectPublicKey, "subjectPublicKey").bytes, "latin1");
+  const [n, e] = rsaPublicKeyItems(bits);
+  const octets = (node: Asn1 | undefined) =>
+    isTag(node, Class.UNIVERSAL, Type.INTEGER) && typeof node?.value === "string"
+      ? Buffer.from(node.value, "latin1")
+      : undefined;
+  const [modulus, exponent] = [octets(n), octets(e)];
+  if (modulus === undefined || exponent === undefined) return undefined;
+  const modulusBits = unsignedBitLength(modulus);
+  if (modulusBits > RSA_MAX_BITS) {
+    return `RSA key of ${modulusBits} bits is not supported; use 2048, 3072 or 4096 bits`;
+  }
+  return rsaExponentProblem(exponent);
 }
 
 /**
