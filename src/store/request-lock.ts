@@ -14,9 +14,15 @@ import { type HeldConnection, withConnection } from "./prepared";
  */
 const REQUEST_LOCK_CLASS = 0x63657274; // "cert"
 
-/** The second half of the key: the first 32 bits of the request's UUID, as a signed int4. */
+/**
+ * The second half of the key: the last 32 bits of the request's UUID, as a signed int4. They
+ * are random in a UUIDv7 (RFC 9562 5.7: rand_b) as in a v4. The first 32 bits, used until
+ * 2026-12-03, are a UUIDv7's time in units of 65.5 s, so every request created in the same
+ * minute or so shared one lock, and approvals and replays of unrelated requests waited on
+ * each other (up to their wait) on every replica.
+ */
 export function requestLockKey(requestId: string): number {
-  return Number.parseInt(requestId.replace(/-/g, "").slice(0, 8), 16) | 0;
+  return Number.parseInt(requestId.replace(/-/g, "").slice(-8), 16) | 0;
 }
 
 /** PostgreSQL's lock_not_available: lock_timeout ran out. */

@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { newRowId } from "../../src/issuance/common/ids";
 import type {
   AuditRecord,
   Certificate,
@@ -12,6 +13,7 @@ import type {
 } from "../../src/issuance/repositories";
 import { type Database, migrate, openDatabase } from "../../src/store/database";
 import { CertificateEntity, CertificateRequestEntity } from "../../src/store/entities";
+import { requestLockKey } from "../../src/store/request-lock";
 import { StatementBatches } from "../../src/store/statement-batches";
 import { createStore } from "../../src/store/store";
 import { createTestDatabase, type TestDatabase } from "../support/postgres";
@@ -116,6 +118,35 @@ describe("the issuance repository writes what the ORM reads", () => {
     expect(found.priorRequestId).toBe(first.id);
     expect(found.profile?.id).toBe(profileId);
     expect(found.ca).toBeNull();
+  });
+
+  it("two requests created in the same millisecond take separate locks", async () => {
+    // Row ids are UUIDv7 (newRowId): their first 48 bits are the creation time.
+    const at = Date.now();
+    const [a, b] = [request({ id: newRowId(at) }), request({ id: newRowId(at) })];
+    expect(a.id.slice(0, 13)).toBe(b.id.slice(0, 13));
+    expect(requestLockKey(a.id)).not.toBe(requestLockKey(b.id));
+    expect(await store.issuance.recordRequest(a)).toBe(true);
+    expect(await store.issuance.recordRequest(b)).toBe(true);
+    // While a's lock is held, b's is free at once: not "busy" after a 50 ms wait.
+    let release!: () => void;
+    const holding = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let held!: () => void;
+    const taken = new Promise<void>((resolve) => {
+      held = resolve;
+    });
+    const first = store.issuance.withRequestLock(a.id, 1000, async () => {
+      held();
+      await holding;
+      return "a";
+    });
+    await taken;
+    const second = await store.issuance.withRequestLock(b.id, 50, async () => "b");
+    release();
+    expect(await first).toBe("a");
+    expect(second).toBe("b");
   });
 
   it("stores a certificate under the request's lock, and marks a request FAILED", async () => {
