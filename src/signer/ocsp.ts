@@ -58,6 +58,11 @@ const HASHES: Record<string, "sha1" | "sha256" | "sha384" | "sha512"> = {
 export const OCSP_REQUEST_MAX_BYTES = 8 * 1024;
 /** CertIDs answered in one response (RFC 5019 2.1.1 clients send one). */
 export const OCSP_MAX_CERT_IDS = 8;
+/**
+ * Longest CertID serialNumber (INTEGER content octets) certmint reads: RFC 5280 4.1.2.2 lets
+ * no conforming CA use a longer serial, and certmint's own are 17 octets (serial.ts).
+ */
+export const OCSP_MAX_SERIAL_OCTETS = 20;
 
 /** One certificate asked about. */
 export interface OcspCertId {
@@ -125,6 +130,13 @@ function readCertId(node: Asn1 | undefined): OcspCertId {
   const hash = HASHES[readOid(children(algorithm, "hashAlgorithm")[0], "hashAlgorithm")];
   if (!hash) throw malformed("unsupported CertID hash algorithm");
   const serialBytes = readIntegerBytes(serial, "serialNumber");
+  // A longer serial cannot name a certificate any conforming CA issued. It is refused here, as
+  // a malformed request (RFC 6960 2.3 malformedRequest), like every other CertID the parser
+  // rejects: the whole request is answered unsigned, with no status query, no signature and
+  // nothing cached (before, ~900-octet serials made each cached answer ~20 KB).
+  if (serialBytes.length > OCSP_MAX_SERIAL_OCTETS) {
+    throw malformed(`a serialNumber has at most ${OCSP_MAX_SERIAL_OCTETS} octets (RFC 5280)`);
+  }
   return {
     hash,
     issuerNameHash: Buffer.from(

@@ -59,8 +59,18 @@ interface CaCache {
   /** The CA's revocation count its cached responses were signed at (as for CRLs). */
   revocationCount: string;
   checkedAt: number;
+  /** By request key, in the order they were signed (an entry is re-inserted when re-signed). */
   responses: Map<string, CachedResponse>;
 }
+
+/**
+ * Most responses cached in one process, over all CAs; past it the oldest signed is dropped
+ * first (FIFO). Only good/revoked answers to requests without a nonce are cached, each a few KB
+ * at most (8 CertIDs, serials of at most 20 octets, a delegated responder's certificate), so
+ * this bounds the cache to roughly 16 MiB; more distinct requests than this within one
+ * cacheSeconds are still answered, only signed again.
+ */
+export const OCSP_CACHE_MAX_ENTRIES = 4096;
 
 /**
  * How often a CA's cached responses are compared with its revocation count in the database
@@ -84,7 +94,9 @@ const ISSUER_RELOAD_MS = 1000;
  * certificates; a revocation drops them at once in this process, and within
  * REVOCATION_CHECK_MS when it went through another replica (the CA's revocation count, as
  * the published CRL does). A request with a nonce (RFC 8954) gets a fresh signature with the
- * nonce echoed.
+ * nonce echoed. Only good and revoked answers are cached (an `unknown` one is signed each
+ * time), entries past `cacheSeconds` are dropped, and at most OCSP_CACHE_MAX_ENTRIES are kept
+ * (oldest first out), so that requests for made-up serials cannot grow the process.
  */
 export class OcspResponder {
   private readonly cas = new Map<string, CaCache>();
@@ -92,6 +104,11 @@ export class OcspResponder {
   private issuersLoadedAt = Number.NEGATIVE_INFINITY;
   private readonly hashesByCa = new Map<string, Map<string, string>>();
   private readonly delegates?: DelegatedResponders;
+  /**
+   * The cap on this responder's cached responses: OCSP_CACHE_MAX_ENTRIES, not configurable.
+   * A test lowers it to reach it in a few requests instead of thousands of signatures.
+   */
+  maxCachedResponses = OCSP_CACHE_MAX_ENTRIES;
 
   constructor(
     private readonly deps: OcspDeps,
@@ -120,9 +137,11 @@ export class OcspResponder {
     const [caId] = [...caIds] as [string];
     const key = request.certIds.map((c) => `${c.hash}:${c.serialHex}`).join(",");
     if (!request.nonce) {
-      const hit = (await this.currentCache(caId))?.responses.get(key);
-      if (hit && performance.now() - hit.signedAt < this.settings.cacheSeconds * 1000) {
-        return hit.answer;
+      const cache = await this.currentCache(caId);
+      const hit = cache?.responses.get(key);
+      if (hit) {
+        if (this.fresh(hit)) return hit.answer;
+        cache!.responses.delete(key);
       }
     }
     const ca = await this.deps.store.cas.find({ id: caId });
@@ -150,14 +169,22 @@ export class OcspResponder {
       thisUpdate: now,
       ...(request.nonce ? {} : { cacheUntil: nextUpdate }),
     };
-    if (!request.nonce && this.settings.cacheSeconds > 0) {
+    // An answer with an `unknown` certificate is not cached: its serial is whatever the client
+    // made up (random ones would never be asked again, and each entry would stay until evicted),
+    // and a certificate issued later must not be answered `unknown` from the cache. It is
+    // signed for each request, as a request with a nonce is.
+    const cacheable = statuses.every((s) => s.kind !== "unknown");
+    if (!request.nonce && cacheable && this.settings.cacheSeconds > 0) {
       const entry = this.cas.get(caId) ?? {
         revocationCount: String(ca.revocationCount),
         checkedAt: performance.now(),
         responses: new Map(),
       };
+      // Deleted first so that the map stays in signing order (expiry and FIFO eviction).
+      entry.responses.delete(key);
       entry.responses.set(key, { answer, signedAt: performance.now() });
       this.cas.set(caId, entry);
+      this.evict();
     }
     return answer;
   }
@@ -165,6 +192,49 @@ export class OcspResponder {
   /** A revocation of something the CA issued: its cached responses are dropped. */
   forget(caId: string): void {
     this.cas.delete(caId);
+  }
+
+  /** Responses held in the cache now, over all CAs (at most maxCachedResponses). */
+  cachedResponseCount(): number {
+    let count = 0;
+    for (const entry of this.cas.values()) count += entry.responses.size;
+    return count;
+  }
+
+  /** Whether a cached response is still within cacheSeconds of its signature. */
+  private fresh(cached: CachedResponse): boolean {
+    return performance.now() - cached.signedAt < this.settings.cacheSeconds * 1000;
+  }
+
+  /**
+   * Drops responses past cacheSeconds (each CA's map is in signing order: only its expired
+   * head is visited), then the oldest signed over all CAs while more than maxCachedResponses
+   * remain. Runs at each insert, so at most one is over the cap.
+   */
+  private evict(): void {
+    let count = 0;
+    for (const [caId, entry] of this.cas) {
+      for (const [key, cached] of entry.responses) {
+        if (this.fresh(cached)) break;
+        entry.responses.delete(key);
+      }
+      if (entry.responses.size === 0) this.cas.delete(caId);
+      else count += entry.responses.size;
+    }
+    while (count > this.maxCachedResponses) {
+      let oldest: { entry: CaCache; key: string; signedAt: number } | undefined;
+      for (const entry of this.cas.values()) {
+        const first = entry.responses.entries().next();
+        if (first.done) continue;
+        const [key, cached] = first.value;
+        if (!oldest || cached.signedAt < oldest.signedAt) {
+          oldest = { entry, key, signedAt: cached.signedAt };
+        }
+      }
+      if (!oldest) break;
+      oldest.entry.responses.delete(oldest.key);
+      count--;
+    }
   }
 
   /** The CA's cache while no revocation was counted since it was filled; else none. */
