@@ -1,4 +1,4 @@
-import { lookup, Resolver } from "node:dns/promises";
+import { Resolver } from "node:dns/promises";
 import { BlockList, isIP } from "node:net";
 import { AcmeProblem } from "../problem";
 
@@ -19,7 +19,7 @@ export class ValidationTargets {
     private readonly allowed: BlockList | undefined,
     resolverServers: readonly string[] = [],
     /** How long one DNS query may take. */
-    timeoutMs = 5000,
+    private readonly timeoutMs = 5000,
   ) {
     if (resolverServers.length > 0) {
       this.resolver = new Resolver({ timeout: timeoutMs, tries: 2 });
@@ -29,7 +29,7 @@ export class ValidationTargets {
 
   /** The DNS resolver of dns-01 (the configured servers, else the system's). */
   dns(): Resolver {
-    this.systemResolver ??= new Resolver({ timeout: 5000, tries: 2 });
+    this.systemResolver ??= new Resolver({ timeout: this.timeoutMs, tries: 2 });
     return this.resolver ?? this.systemResolver;
   }
 
@@ -55,9 +55,13 @@ export class ValidationTargets {
       addresses = ["127.0.0.1"];
     } else {
       try {
-        addresses = this.resolver
-          ? await this.resolveWith(this.resolver, host)
-          : (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
+        // Always c-ares (off the thread pool, with a timeout per query), never getaddrinfo
+        // (dns.lookup): that runs on libuv's 4 pool threads, which also sign with RSA and
+        // P-384 CA keys and read files, and has no timeout of its own, so challenges for
+        // names whose DNS never answers could hold every pool thread (review, 2026-12-03).
+        // Without CERTMINT_ACME_DNS_RESOLVERS, the system's servers (/etc/resolv.conf); as
+        // with any CA's validation, /etc/hosts is not consulted.
+        addresses = await this.resolveWith(this.dns(), host);
       } catch {
         addresses = [];
       }
