@@ -1,4 +1,11 @@
-import { createServer, type RequestListener, type Server } from "node:http";
+import {
+  createServer,
+  type IncomingMessage,
+  type RequestListener,
+  type Server,
+  type ServerResponse,
+} from "node:http";
+import type { Socket } from "node:net";
 import type { Logger } from "pino";
 import type { ConnectionLimits } from "../config";
 import { capWarning } from "./connection-limits";
@@ -40,4 +47,78 @@ export function startHttpServer(
       resolve({ server, port: typeof address === "object" && address ? address.port : 0 });
     });
   });
+}
+
+/**
+ * Requests of one connection being answered at once on the publication port. Node's HTTP
+ * server runs the handler of every pipelined request as soon as it is parsed, so without this
+ * one TCP connection could start thousands of lookups with a single write. A few let a client
+ * that pipelines (or an HTTP proxy multiplexing relying parties) go on; browsers and CRL
+ * fetchers send one request at a time.
+ */
+export const MAX_REQUESTS_IN_FLIGHT_PER_CONNECTION = 4;
+
+/**
+ * Requests being answered at once on the publication port, all connections together: a bound
+ * on the database work (and memory) anonymous clients can cause, well above what relying
+ * parties need (each answer is one cached CRL or certificate, or one OCSP response), and below
+ * the database pool's queue growing without end.
+ */
+export const MAX_REQUESTS_IN_FLIGHT = 64;
+
+/** Retry-After (seconds) of a 503 for a request beyond either limit. */
+export const BUSY_RETRY_AFTER_SECONDS = 1;
+
+/**
+ * Wraps `handler` so that at most `perConnection` requests of a connection, and `total` of all
+ * connections, are being answered at once. A request beyond either limit is answered 503 with
+ * Retry-After at once, without running `handler` (no database work); pipelined answers keep
+ * their order (Node writes them in turn), and the connection stays open.
+ *
+ * A request counts until its handler ends its answer (`res.end`), even when the client has
+ * gone meanwhile: the work it started goes on, so closing a connection frees nothing early.
+ * The exception is a request whose body never arrived (POST /ocsp cut short): its handler
+ * waits for the body and will not answer, so it stops counting when its connection closes.
+ */
+export function limitRequestsInFlight(
+  handler: RequestListener,
+  limits = { perConnection: MAX_REQUESTS_IN_FLIGHT_PER_CONNECTION, total: MAX_REQUESTS_IN_FLIGHT },
+): RequestListener {
+  // Per connection: its requests being answered, each with what releases it.
+  const perSocket = new WeakMap<Socket, Map<() => void, IncomingMessage>>();
+  let total = 0;
+  return (req, res) => {
+    const socket = req.socket;
+    let mine = perSocket.get(socket);
+    if (!mine) {
+      const held = new Map<() => void, IncomingMessage>();
+      mine = held;
+      perSocket.set(socket, held);
+      socket.once("close", () => {
+        for (const [release, request] of [...held]) if (!request.complete) release();
+      });
+    }
+    if (mine.size >= limits.perConnection || total >= limits.total) {
+      const body = "too many requests in flight; retry shortly\n";
+      res.writeHead(503, {
+        "retry-after": String(BUSY_RETRY_AFTER_SECONDS),
+        "content-type": "text/plain; charset=utf-8",
+        "content-length": Buffer.byteLength(body),
+      });
+      res.end(req.method === "HEAD" ? undefined : body);
+      return;
+    }
+    const held = mine;
+    total += 1;
+    const release = () => {
+      if (held.delete(release)) total -= 1;
+    };
+    held.set(release, req);
+    const end = res.end;
+    res.end = function (this: ServerResponse, ...args: unknown[]) {
+      release();
+      return (end as (...a: unknown[]) => ServerResponse).apply(this, args);
+    } as ServerResponse["end"];
+    handler(req, res);
+  };
 }

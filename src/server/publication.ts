@@ -5,7 +5,7 @@ import { databaseOutage, OUTAGE_RETRY_SECONDS } from "../database-outage";
 import type { OcspResponder } from "../issuance/ca/ocsp";
 import type { CaPublisher, Published } from "../issuance/ca/publication";
 import { notModified } from "./conditional-get";
-import { startHttpServer } from "./http-server";
+import { limitRequestsInFlight, startHttpServer } from "./http-server";
 import { serveOcsp } from "./ocsp-http";
 
 /**
@@ -16,7 +16,11 @@ import { serveOcsp } from "./ocsp-http";
  * needs the CRL must not depend on TLS. GET and HEAD only; nothing else is served, except the
  * OCSP responder at /ocsp (GET and POST, server/ocsp-http.ts), when one is given.
  *
- * Connections are limited as on the gRPC port (server/http-server.ts). A database outage is a
+ * Connections are limited as on the gRPC port (server/http-server.ts), and so are the requests
+ * being answered at once: MAX_REQUESTS_IN_FLIGHT_PER_CONNECTION of one connection (pipelined
+ * requests run at once otherwise), MAX_REQUESTS_IN_FLIGHT of all; beyond either, 503 with
+ * Retry-After and no database work. A made-up CA id costs no query of its own either
+ * (issuance/ca/publication.ts, KNOWN_CA_REFRESH_MS). A database outage is a
  * 503 with Retry-After, never a 500. Answers carry an ETag (and, for CRLs, Last-Modified), and a
  * conditional GET of what the fetcher holds is a 304 (server/conditional-get.ts).
  */
@@ -27,7 +31,8 @@ export function startPublicationServer(
   limits: ConnectionLimits,
   ocsp?: { responder: OcspResponder; onAnswer?: (status: string) => void },
 ): Promise<{ server: Server; port: number }> {
-  return startHttpServer("publication", listen, limits, logger, (req, res) => {
+  // Bounds the requests being answered at once, OCSP included (server/http-server.ts).
+  const handler = limitRequestsInFlight((req, res) => {
     if (ocsp && serveOcsp(req, res, ocsp.responder, logger, ocsp.onAnswer)) return;
     const respond = (code: number, body: Buffer | string, type = "text/plain; charset=utf-8") => {
       res.writeHead(code, { "content-type": type, "content-length": Buffer.byteLength(body) });
@@ -91,4 +96,5 @@ export function startPublicationServer(
       },
     );
   });
+  return startHttpServer("publication", listen, limits, logger, handler);
 }

@@ -19,6 +19,15 @@ export interface Published {
 }
 
 /**
+ * How often the ids of the CAs that have a certificate are read again, at most (one query for
+ * all of them): an id not among them waits for the next reading, shared by every such request
+ * at the time, then answers 404. A made-up id (anyone may ask for /crl/<any uuid>.crl) so
+ * costs no query of its own and never reaches the CRL signing queue; a CA created a moment ago
+ * is found within about this time.
+ */
+export const KNOWN_CA_REFRESH_MS = 1_000;
+
+/**
  * What the publication endpoint (src/server/publication.ts) serves at the URLs certificates
  * carry (RFC 5280 4.2.1.13 CRL distribution points, 4.2.2.1 caIssuers). Relying parties fetch
  * CRLs often and without credentials: they get the CRL GetCertificateRevocationList returns,
@@ -26,14 +35,19 @@ export interface Published {
  * revocation, through this replica or another).
  */
 export class CaPublisher {
+  private readonly known: KnownCaIds;
+
   constructor(
-    private readonly cas: Pick<CaRepository, "find">,
+    private readonly cas: Pick<CaRepository, "find" | "withCertificates">,
     private readonly crls: CrlCache,
-  ) {}
+    refreshMs = KNOWN_CA_REFRESH_MS,
+  ) {
+    this.known = new KnownCaIds(cas, refreshMs);
+  }
 
   /** The CA's current CRL, DER; undefined when there is no such CA or it has no certificate. */
   async crl(caId: string): Promise<Published | undefined> {
-    if (!isUuid(caId)) return undefined;
+    if (!isUuid(caId) || !(await this.known.has(caId.toLowerCase()))) return undefined;
     const crl = await this.crls.get(caId.toLowerCase());
     return (
       crl && {
@@ -47,13 +61,65 @@ export class CaPublisher {
 
   /** The CA's certificate, DER; undefined when unknown or still pending its certificate. */
   async caCertificate(caId: string): Promise<Published | undefined> {
-    if (!isUuid(caId)) return undefined;
+    if (!isUuid(caId) || !(await this.known.has(caId.toLowerCase()))) return undefined;
     const ca = await this.cas.find({ id: caId.toLowerCase() });
     if (!ca?.certificatePem || !ca.notAfter) return undefined;
     const der = pemToDer(ca.certificatePem);
     const etag = `"${createHash("sha256").update(der).digest("base64url")}"`;
     return { der, expires: ca.notAfter, etag };
   }
+}
+
+/**
+ * The ids of the CAs that have a certificate, read with one query at most every `refreshMs`
+ * (KNOWN_CA_REFRESH_MS). An id in the set goes on to the real lookup (which still answers
+ * undefined for a CA deleted since); one not in it waits for a reading that began after it was
+ * asked for, so a CA created just before is found, and concurrent misses share that reading.
+ */
+class KnownCaIds {
+  private ids = new Set<string>();
+  /** When the last reading began (performance.now()), whether or not it succeeded. */
+  private lastStart = Number.NEGATIVE_INFINITY;
+  private loading?: Promise<void>;
+
+  constructor(
+    private readonly cas: Pick<CaRepository, "withCertificates">,
+    private readonly refreshMs: number,
+  ) {}
+
+  async has(id: string): Promise<boolean> {
+    const asked = performance.now();
+    for (;;) {
+      if (this.ids.has(id)) return true;
+      // A reading that began after the question answers it.
+      if (this.lastStart >= asked) return false;
+      await this.refresh();
+    }
+  }
+
+  /** The reading in flight, or the next one, no sooner than refreshMs after the last began. */
+  private refresh(): Promise<void> {
+    if (!this.loading) {
+      const wait = this.lastStart + this.refreshMs - performance.now();
+      const loading = (wait > 0 ? delay(wait) : Promise.resolve())
+        .then(() => this.load())
+        .finally(() => {
+          if (this.loading === loading) this.loading = undefined;
+        });
+      this.loading = loading;
+    }
+    return this.loading;
+  }
+
+  private async load(): Promise<void> {
+    this.lastStart = performance.now();
+    const rows = await this.cas.withCertificates();
+    this.ids = new Set(rows.map((r) => r.id.toLowerCase()));
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
 function pemToDer(pem: string): Buffer {
