@@ -8,8 +8,14 @@ import { type CrlDeps, currentCrl, type SignedCrl } from "./crl";
  */
 export const CRL_REVOCATION_CHECK_MS = 500;
 
-/** CRLs kept at once (least recently used first out): a CRL of 10^5 entries is about 5 MB. */
-export const MAX_CACHED_CRLS = 32;
+/**
+ * The DER bytes of the CRLs kept at once (least recently used first out; the newest is always
+ * kept): a CRL of 10^5 entries is about 5 MB, one of a CA with nothing revoked a few hundred
+ * bytes. A budget of bytes, not a count: with a count of 32 (until 2026-12-03), fetching the
+ * CRLs of 33 CAs in turn (anyone may, on the publication port) signed one afresh on every
+ * fetch, each reading every revoked row of its CA and taking a new cRLNumber.
+ */
+export const MAX_CACHED_CRL_BYTES = 64 * 1024 * 1024;
 
 /** What the cache reads besides what signing a CRL needs. */
 export type CrlCacheDeps = CrlDeps & {
@@ -41,6 +47,8 @@ interface Entry {
  */
 export class CrlCache {
   private readonly entries = new Map<string, Entry>();
+  /** The DER bytes of `entries` (MAX_CACHED_CRL_BYTES). */
+  private bytes = 0;
   private readonly signing = new Map<string, Promise<SignedCrl | undefined>>();
   /** Bumped by forget: a signing that began before a revocation is not kept. */
   private readonly generations = new Map<string, number>();
@@ -85,6 +93,8 @@ export class CrlCache {
 
   /** A revocation (through this process) makes the next call sign a fresh CRL. */
   forget(caId: string): void {
+    const entry = this.entries.get(caId);
+    if (entry) this.bytes -= entry.crl.der.length;
     this.entries.delete(caId);
     this.signing.delete(caId);
     this.generations.set(caId, (this.generations.get(caId) ?? 0) + 1);
@@ -116,11 +126,15 @@ export class CrlCache {
     const crl = await currentCrl(this.deps, id);
     if ((this.generations.get(id) ?? 0) === generation) {
       const now = performance.now();
+      const replaced = this.entries.get(id);
+      if (replaced) this.bytes -= replaced.crl.der.length;
       this.entries.delete(id);
       this.entries.set(id, { crl, signedAt: now, checkedAt: now });
-      while (this.entries.size > MAX_CACHED_CRLS) {
-        const oldest = this.entries.keys().next().value as string;
+      this.bytes += crl.der.length;
+      while (this.bytes > MAX_CACHED_CRL_BYTES && this.entries.size > 1) {
+        const [oldest, entry] = this.entries.entries().next().value as [string, Entry];
         this.entries.delete(oldest);
+        this.bytes -= entry.crl.der.length;
       }
     }
     return crl;
