@@ -40,7 +40,7 @@ GEN_DIRS := ts go/certmint python/certmint java/dev descriptor
 
 .PHONY: help deps tools system-tools go-tools python-tools java-tools grpcurl gen gen-check lint format \
         breaking typecheck test test-db run build bench-signer bench-issue bench-tools bench-peers \
-        bench-scale clean lego certbot
+        bench-scale bench-fairness clean lego certbot
 
 help: ## list every target (this text)
 	@echo "certmint: make <target>"
@@ -208,6 +208,10 @@ $(BIN)/vegeta-$(VEGETA_VERSION):
 ## bench/peers/index.ts). Starts its own PostgreSQL 15 instance and stops it afterwards.
 bench-peers: deps build bench-tools ## certmint beside step-ca and cfssl, one core each side (about 4 min)
 	node --require tsx/cjs bench/peers/index.ts
+
+## A lone client's latency alone and beside another token's flood of calls (about 1 min).
+bench-fairness: deps test-db build bench-tools ## one token's flood against another token's lone client (about 1 min)
+	node --require tsx/cjs bench/fairness/index.ts
 
 ## Issuance and reads at 0, 10^5 and 10^6 stored certificates (about 15 min; bench/scale).
 bench-scale: deps build bench-tools ## issuance and reads at 0, 10^5 and 10^6 stored certificates (about 15 min)

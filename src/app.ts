@@ -9,6 +9,7 @@ import { certificatePolicyHandlers } from "./api/certificate-policy-service";
 import { certificateProfileHandlers } from "./api/certificate-profile-service";
 import { certificateHandlers } from "./api/certificate-service";
 import { codeOf } from "./api/errors";
+import { FairAdmission } from "./api/fair-admission";
 import { registerServices } from "./api/services";
 import { InFlightCalls } from "./api/unary";
 import { UnreadAnswers } from "./api/unread-answers";
@@ -95,6 +96,8 @@ export interface RunningCertmint {
   watchStreams(): number;
   /** Answer bytes written and not yet read by their clients (certmint_unread_answer_bytes). */
   unreadAnswerBytes(): number;
+  /** Calls at work and calls waiting for their turn (certmint_calls). */
+  admission(): { inProgress: number; queued: number };
   /** Stop accepting, let in-flight calls finish within the grace period, close the database. */
   shutdown(): Promise<void>;
 }
@@ -148,7 +151,20 @@ export async function startCertmint(
   const runtime: { deps?: IssuanceDeps; security?: AccessControl; watch?: CertificateWatch } = {};
   const issuance = () => runtime.deps!;
   const calls = new InFlightCalls();
-  const handlerDeps = { logger, readiness, security: () => runtime.security!, calls };
+  const admission = new FairAdmission(
+    {
+      inProgress: config.connections.callsInProgress,
+      queuedPerToken: config.connections.callsQueuedPerToken,
+    },
+    metrics && (() => metrics.callsQueuedRefused()),
+  );
+  const handlerDeps = {
+    logger,
+    readiness,
+    security: () => runtime.security!,
+    calls,
+    admission,
+  };
   registerServices(server, handlerDeps, {
     "certmint.v1.AccessTokenService": accessTokenHandlers(handlerDeps, issuance),
     "certmint.v1.AuditService": auditHandlers(handlerDeps, issuance),
@@ -224,6 +240,7 @@ export async function startCertmint(
         ocspUrl: config.ocspUrl,
         observer: metrics,
         crlValiditySeconds: config.crlValiditySeconds,
+        listQueryTimeoutMs: config.listQueryTimeoutMs,
         generatedKeyReplaySeconds: config.generatedKeyReplaySeconds,
       };
       adminTokenCreated = (await ensureAdminCredential(deps, config.adminTokenFile, logger))
@@ -311,6 +328,7 @@ export async function startCertmint(
         databasePool: () => opened.poolState(),
         watchStreams: () => runtime.watch?.openStreams ?? 0,
         unreadAnswerBytes: () => unreadAnswers.bytes,
+        admission: () => ({ inProgress: admission.inProgress, queued: admission.queued }),
         expiring: () => expiringCertificates(deps),
       });
     }
@@ -375,6 +393,7 @@ export async function startCertmint(
     callsInFlight: () => calls.count,
     watchStreams: () => runtime.watch?.openStreams ?? 0,
     unreadAnswerBytes: () => unreadAnswers.bytes,
+    admission: () => ({ inProgress: admission.inProgress, queued: admission.queued }),
     shutdown() {
       stopping ??= (async () => {
         probe?.stop();

@@ -90,6 +90,11 @@ export interface Config {
   readonly csrWorkers: number;
   /** How often the database is probed; health is NOT_SERVING while it cannot be reached. */
   readonly databaseProbeIntervalMs: number;
+  /**
+   * How long the query of a ListCertificates page may run before PostgreSQL cancels it
+   * (RESOURCE_EXHAUSTED, LIST_QUERY_TIMEOUT); 0: no limit but the call's deadline.
+   */
+  readonly listQueryTimeoutMs: number;
   /** The ACME listener (RFC 8555, src/acme); absent: ACME is off. */
   readonly acme?: AcmeConfig;
   /** Server-driven renewal of certificates whose profile sets renewal.auto_renew. */
@@ -139,6 +144,11 @@ export interface AcmeConfig {
   readonly validationTimeoutMs: number;
   /** Requests per second each ACME account may make on average, and its burst. */
   readonly rateLimit: { readonly perSecond: number; readonly burst: number };
+  /**
+   * Accounts without External Account Binding each client address (IPv4 address, IPv6 /64) may
+   * create per hour on average, and at once; 0: no limit (src/acme/handlers/accounts.ts).
+   */
+  readonly newAccountsPerAddressPerHour: number;
 }
 
 /**
@@ -214,6 +224,13 @@ export interface ConnectionLimits {
   readonly unreadAnswerBytesPerToken: number;
   /** The same, summed over every connection of the process. */
   readonly unreadAnswerBytes: number;
+  /**
+   * Calls doing their work at once (past authentication); the rest wait for their turn, taken
+   * by access token in turn: src/api/fair-admission.ts.
+   */
+  readonly callsInProgress: number;
+  /** Calls one access token may have waiting for their turn; past it, RESOURCE_EXHAUSTED. */
+  readonly callsQueuedPerToken: number;
 }
 
 /** The server certificate, its key and the optional client CA bundle (absolute paths). */
@@ -275,10 +292,13 @@ export const ENV = {
   unreadAnswerBytesPerConnection: "CERTMINT_UNREAD_ANSWER_BYTES_PER_CONNECTION", // default 32 MiB
   unreadAnswerBytesPerToken: "CERTMINT_UNREAD_ANSWER_BYTES_PER_TOKEN", // default 64 MiB
   unreadAnswerBytes: "CERTMINT_UNREAD_ANSWER_BYTES", // default 256 MiB over all connections
+  callsInProgress: "CERTMINT_CALLS_IN_PROGRESS", // default 64 calls at work per process
+  callsQueuedPerToken: "CERTMINT_CALLS_QUEUED_PER_TOKEN", // default 1000 waiting per token
   keyGenerationWorkers: "CERTMINT_KEY_GENERATION_WORKERS", // default: cores / processes - 1, at least 1
   keyGenerationQueuePerToken: "CERTMINT_KEY_GENERATION_QUEUE_PER_TOKEN", // default 8
   csrWorkers: "CERTMINT_CSR_WORKERS", // default 0: CSRs are checked on the event loop
   databaseProbeIntervalMs: "CERTMINT_DATABASE_PROBE_INTERVAL_MS", // default 1000
+  listQueryTimeoutMs: "CERTMINT_LIST_QUERY_TIMEOUT_MS", // default 3000; 0: off
   acmeListen: "CERTMINT_ACME_LISTEN", // optional: the ACME listener (RFC 8555)
   acmeTlsCertFile: "CERTMINT_ACME_TLS_CERT_FILE", // default: CERTMINT_TLS_CERT_FILE
   acmeTlsKeyFile: "CERTMINT_ACME_TLS_KEY_FILE", // default: CERTMINT_TLS_KEY_FILE
@@ -289,6 +309,7 @@ export const ENV = {
   acmeValidationTimeoutMs: "CERTMINT_ACME_VALIDATION_TIMEOUT_MS", // default 10000
   acmeRateLimitPerSecond: "CERTMINT_ACME_RATE_LIMIT_PER_SECOND", // default 10 per account; 0: off
   acmeRateLimitBurst: "CERTMINT_ACME_RATE_LIMIT_BURST", // default 100
+  acmeNewAccountsPerAddressPerHour: "CERTMINT_ACME_NEW_ACCOUNTS_PER_ADDRESS_PER_HOUR", // default 10; 0: off
   metricsListen: "CERTMINT_METRICS_LISTEN", // optional: HTTP for GET /metrics (Prometheus)
   ocspUrl: "CERTMINT_OCSP_URL", // optional: OCSP URL in the AIA of issued certificates
   ocspCacheSeconds: "CERTMINT_OCSP_CACHE_SECONDS", // default 60
@@ -424,6 +445,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   // rate at 16 and 64 clients and 15 MiB of RSS (`make bench-issue` with CERTMINT_CSR_WORKERS=0
   // and 1, back to back); it can pay only where a process has cores no one else uses.
   const csrWorkers = parseInteger(env, ENV.csrWorkers, 0, 0, 64, problems);
+  // 3 s: about 10x the slowest page measured at 10^6 certificates (a name_contains of common
+  // trigrams, 303 ms on a slow day; pages are 3-40 ms p50, under 65 ms p99: README, bench-scale),
+  // and short of a walk of the whole table, which then holds a pooled connection for seconds.
+  const listQueryTimeoutMs = parseInteger(env, ENV.listQueryTimeoutMs, 3_000, 0, 600_000, problems);
   const databaseProbeIntervalMs = parseInteger(
     env,
     ENV.databaseProbeIntervalMs,
@@ -505,6 +530,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     keyGeneration: Object.freeze(keyGeneration),
     csrWorkers,
     databaseProbeIntervalMs,
+    listQueryTimeoutMs,
     acme: acme && Object.freeze(acme),
     metricsListen: metricsListen && Object.freeze(metricsListen),
     ocspUrl,
@@ -626,6 +652,15 @@ function parseAcme(
       perSecond,
       burst: parseInteger(env, ENV.acmeRateLimitBurst, 100, 1, 10_000_000, problems),
     },
+    // Let's Encrypt allows 10 new registrations per IP address per 3 hours.
+    newAccountsPerAddressPerHour: parseInteger(
+      env,
+      ENV.acmeNewAccountsPerAddressPerHour,
+      10,
+      0,
+      1_000_000,
+      problems,
+    ),
   };
 }
 
@@ -678,6 +713,8 @@ function parseConnectionLimits(env: NodeJS.ProcessEnv, problems: string[]): Conn
     ),
     unreadAnswerBytesPerToken: ms(ENV.unreadAnswerBytesPerToken, 64 * MIB, 64 * KIB, 64 * GIB),
     unreadAnswerBytes: ms(ENV.unreadAnswerBytes, 256 * MIB, 64 * KIB, 64 * GIB),
+    callsInProgress: ms(ENV.callsInProgress, 64, 1, 100_000),
+    callsQueuedPerToken: ms(ENV.callsQueuedPerToken, 1000, 1, 1_000_000),
   };
 }
 

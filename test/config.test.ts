@@ -59,9 +59,25 @@ describe("loadConfig", () => {
       'CERTMINT_PUBLICATION_LISTEN must be host:port, e.g. 127.0.0.1:50051 (got "8080")',
     ],
     [{ CERTMINT_CRL_CACHE_SECONDS: "-1" }, "CERTMINT_CRL_CACHE_SECONDS must be an integer from 0"],
+    [
+      {
+        CERTMINT_ACME_LISTEN: "127.0.0.1:8443",
+        CERTMINT_ACME_NEW_ACCOUNTS_PER_ADDRESS_PER_HOUR: "-1",
+      },
+      'CERTMINT_ACME_NEW_ACCOUNTS_PER_ADDRESS_PER_HOUR must be an integer from 0 to 1000000 (got "-1")',
+    ],
   ])("refuses %o", (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it.each([
+    [{}, 10],
+    [{ CERTMINT_ACME_NEW_ACCOUNTS_PER_ADDRESS_PER_HOUR: "3" }, 3],
+    [{ CERTMINT_ACME_NEW_ACCOUNTS_PER_ADDRESS_PER_HOUR: "0" }, 0],
+  ])("ACME new accounts per address per hour with %o: %d", (env, perHour) => {
+    const acme = loadConfig({ CERTMINT_ACME_LISTEN: "127.0.0.1:8443", ...env }).acme!;
+    expect(acme.newAccountsPerAddressPerHour).toBe(perHour);
   });
 
   it("security and publication defaults: 1000 calls/s per token (burst 2000), 10 failed authentications/s per address (burst 100), 4 MiB messages, no HTTP publication, admin token in the data dir", () => {
@@ -102,6 +118,8 @@ describe("loadConfig", () => {
       unreadAnswerBytesPerConnection: 32 * 1024 * 1024,
       unreadAnswerBytesPerToken: 64 * 1024 * 1024,
       unreadAnswerBytes: 256 * 1024 * 1024,
+      callsInProgress: 64,
+      callsQueuedPerToken: 1000,
     });
     expect(c.keyGeneration).toEqual({
       workers: Math.max(1, availableParallelism() - 1),
@@ -120,6 +138,8 @@ describe("loadConfig", () => {
       CERTMINT_UNREAD_ANSWER_BYTES_PER_CONNECTION: "1048576",
       CERTMINT_UNREAD_ANSWER_BYTES_PER_TOKEN: "2097152",
       CERTMINT_UNREAD_ANSWER_BYTES: "8388608",
+      CERTMINT_CALLS_IN_PROGRESS: "16",
+      CERTMINT_CALLS_QUEUED_PER_TOKEN: "50",
       CERTMINT_KEY_GENERATION_WORKERS: "3",
       CERTMINT_KEY_GENERATION_QUEUE_PER_TOKEN: "2",
       CERTMINT_DATABASE_PROBE_INTERVAL_MS: "250",
@@ -136,6 +156,8 @@ describe("loadConfig", () => {
       unreadAnswerBytesPerConnection: 1_048_576,
       unreadAnswerBytesPerToken: 2_097_152,
       unreadAnswerBytes: 8_388_608,
+      callsInProgress: 16,
+      callsQueuedPerToken: 50,
     });
     expect(set.keyGeneration).toEqual({ workers: 3, queuePerToken: 2 });
     expect(set.databaseProbeIntervalMs).toBe(250);
@@ -158,6 +180,8 @@ describe("loadConfig", () => {
     ["CERTMINT_MAX_CONNECTIONS", "0", "from 1 to 1000000"],
     ["CERTMINT_MAX_CONCURRENT_STREAMS", "0", "from 1 to 1000000"],
     ["CERTMINT_UNREAD_ANSWER_BYTES_PER_CONNECTION", "65535", "from 65536 to 68719476736"],
+    ["CERTMINT_CALLS_IN_PROGRESS", "0", "from 1 to 100000"],
+    ["CERTMINT_CALLS_QUEUED_PER_TOKEN", "0", "from 1 to 1000000"],
     ["CERTMINT_UNREAD_ANSWER_BYTES_PER_TOKEN", "68719476737", "from 65536 to 68719476736"],
     ["CERTMINT_UNREAD_ANSWER_BYTES", "1e9", "from 65536 to 68719476736"],
     ["CERTMINT_KEY_GENERATION_WORKERS", "0", "from 1 to 256"],
@@ -170,10 +194,20 @@ describe("loadConfig", () => {
     ["CERTMINT_WATCH_KEEPALIVE_MS", "1", "from 100 to 3600000"],
     ["CERTMINT_WATCH_RETENTION_SECONDS", "1", "from 60 to 31536000"],
     ["CERTMINT_LOG_BUFFER_BYTES", "4096", "from 16384 to 1073741824"],
+    ["CERTMINT_LIST_QUERY_TIMEOUT_MS", "-1", "from 0 to 600000"],
+    ["CERTMINT_LIST_QUERY_TIMEOUT_MS", "600001", "from 0 to 600000"],
   ])("refuses %s=%s", (name, value, range) => {
     expect(() => loadConfig({ [name]: value })).toThrow(
       `${name} must be an integer ${range} (got "${value}")`,
     );
+  });
+
+  it.each([
+    [{}, 3000],
+    [{ CERTMINT_LIST_QUERY_TIMEOUT_MS: "250" }, 250],
+    [{ CERTMINT_LIST_QUERY_TIMEOUT_MS: "0" }, 0],
+  ])("the list query timeout with %o: %i ms (0: off)", (env, ms) => {
+    expect(loadConfig(env).listQueryTimeoutMs).toBe(ms);
   });
 
   it("server-driven renewal and watches: defaults, settings, and a retry ceiling below the first retry refused", () => {

@@ -18,6 +18,8 @@ export interface LoadResult {
   seconds: number;
   p50Ms: number;
   p99Ms: number;
+  /** Mean latency (ghz only). */
+  meanMs?: number;
   /** The most frequent error, with its count. */
   topError?: string;
 }
@@ -74,6 +76,7 @@ export function writeGhzData(dir: string, csrs: string[]): string {
 
 interface GhzReport {
   total: number;
+  average?: number;
   statusCodeDistribution?: Record<string, number>;
   errorDistribution?: Record<string, number>;
   latencyDistribution?: { percentage: number; latency: number }[] | null;
@@ -83,7 +86,7 @@ interface GhzReport {
 export async function ghzIssue(
   target: GhzTarget,
   dataFile: string,
-  load: { clients: number; seconds: number; cpu?: number },
+  load: { clients: number; seconds: number; cpu?: number; connections?: number },
 ): Promise<LoadResult> {
   const args = [
     "--protoset",
@@ -97,7 +100,7 @@ export async function ghzIssue(
     "--concurrency",
     String(load.clients),
     "--connections",
-    String(load.clients),
+    String(load.connections ?? load.clients),
     "--duration",
     `${load.seconds}s`,
     "--duration-stop",
@@ -121,6 +124,7 @@ export async function ghzIssue(
     seconds: report.total / 1e9,
     p50Ms: pct(50),
     p99Ms: pct(99),
+    meanMs: (report.average ?? Number.NaN) / 1e6,
     topError: topOf(report.errorDistribution),
   };
 }

@@ -21,6 +21,11 @@ export interface AcmeContext {
    * known: new nonces and every POST. Ten times the account rate.
    */
   readonly addressLimiter: RateLimiter;
+  /**
+   * Accounts created without External Account Binding, per client address: a row that costs
+   * its client no credential (CERTMINT_ACME_NEW_ACCOUNTS_PER_ADDRESS_PER_HOUR).
+   */
+  readonly newAccountLimiter: RateLimiter;
   readonly logger: Logger;
   /** Validations running now, so shutdown can wait for them. */
   readonly validations: Set<Promise<void>>;

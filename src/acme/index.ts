@@ -42,6 +42,11 @@ export async function startAcme(
     tlsAlpn01Port: config.tlsAlpn01Port,
     rateLimiter: new RateLimiter(config.rateLimit.perSecond, config.rateLimit.burst),
     addressLimiter: new RateLimiter(10 * config.rateLimit.perSecond, 10 * config.rateLimit.burst),
+    // N per hour on average, N at once (an idle address: then one every 3600/N s).
+    newAccountLimiter: new RateLimiter(
+      config.newAccountsPerAddressPerHour / 3600,
+      config.newAccountsPerAddressPerHour,
+    ),
     logger,
     validations: new Set(),
   };

@@ -14,9 +14,10 @@ export function auditHandlers(
   return {
     listAuditRecords: unary(
       AuditServiceService.listAuditRecords.path,
-      async (req) => {
+      async (req, ctx) => {
         const page = await listAuditRecords(
           issuance(),
+          ctx.call,
           {
             actor: req.actor || undefined,
             method: req.method || undefined,

@@ -178,9 +178,9 @@ export function certificateHandlers(
 
     listCertificates: unary(
       CertificateServiceService.listCertificates.path,
-      async (req) => {
+      async (req, ctx) => {
         const d = issuance();
-        const page = await listCertificates(d, {
+        const page = await listCertificates(d, ctx.call, {
           pageSize: req.pageSize,
           pageToken: req.pageToken,
           profile: req.certificateProfile || undefined,

@@ -9,6 +9,7 @@ import { noteCallActor } from "../server/call-logging";
 import { type PeerIdentity, peerIdentity } from "../server/peer-identity";
 import { logCallFailure } from "./call-failure-log";
 import { asCertmintError, codeOf, toServiceError } from "./errors";
+import type { FairAdmission } from "./fair-admission";
 import { admitRequest } from "./request-check";
 
 /** What a handler knows of its call besides the request message. */
@@ -65,6 +66,8 @@ export interface HandlerDeps {
   security: () => CallSecurity;
   /** Counts handlers in flight, when given. */
   calls?: InFlightCalls;
+  /** Admits calls to their work in turn by access token, when given (fair-admission.ts). */
+  admission?: FairAdmission;
 }
 
 /**
@@ -75,7 +78,8 @@ export interface HandlerDeps {
  *     then authorize the method for the actor's role (PERMISSION_DENIED);
  *  3. refuse work the caller no longer waits for (DEADLINE_EXCEEDED, CANCELLED), and a request
  *     that breaks the contract's limits (INVALID_ARGUMENT; checked before it was decoded,
- *     request-check.ts);
+ *     request-check.ts); then wait for the call's turn among the calls at work, taken by
+ *     access token in turn (fair-admission.ts; RESOURCE_EXHAUSTED past a token's queue);
  *  4. run the handler with the call (src/issuance/call.ts), which it passes to its use case
  *     explicitly: per-profile checks, and the audit record written with the change;
  *  5. record a mutating call that failed (or did not record itself) in the audit trail;
@@ -120,9 +124,12 @@ export function unary<Req, Res>(
     };
     call.once("cancelled", onCancelled);
     deps.calls?.enter();
+    const { admission } = deps;
+    let admitted = false;
     const done = () => {
       call.removeListener("cancelled", onCancelled);
       deps.calls?.leave();
+      if (admitted) admission?.leave();
     };
     const run = async () => {
       if (!deps.readiness.ready) {
@@ -149,10 +156,16 @@ export function unary<Req, Res>(
           return signal();
         },
         statusCodeOf: codeOf,
+        whileOutside: admission && ((wait) => admission.whileOutside(wait)),
       };
       security.authorize(method, actor);
       refuseAbandonedCall(call, deadline);
       const request = admitRequest(call.request);
+      if (admission) {
+        const turn = admission.enter(actor, signal);
+        if (turn) await turn;
+        admitted = true;
+      }
       const ctx: CallContext = {
         traceId,
         metadata: call.metadata,

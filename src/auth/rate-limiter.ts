@@ -23,6 +23,13 @@ export class RateLimiter {
     return (1 - bucket.tokens) / this.ratePerSecond;
   }
 
+  /** Gives back one call counted by take whose work was not done after all (never past the burst). */
+  refund(identity: string): void {
+    if (this.ratePerSecond <= 0) return;
+    const bucket = this.refill(identity);
+    bucket.tokens = Math.min(this.burst, bucket.tokens + 1);
+  }
+
   /** Like take, without counting anything: 0 when a take would succeed now. */
   peek(identity: string): number {
     if (this.ratePerSecond <= 0) return 0;

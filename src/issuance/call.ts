@@ -37,6 +37,11 @@ export interface Call {
   readonly signal?: AbortSignal;
   /** True once the caller cancelled or its deadline passed. */
   readonly abandoned?: () => boolean;
+  /**
+   * Waits for `wait` outside the calls at work (src/api/fair-admission.ts): for a wait on
+   * something with its own fair queue (an RSA key), so the waiting call holds no place.
+   */
+  readonly whileOutside?: <T>(wait: Promise<T>) => Promise<T>;
   /** The gRPC status code an error reaches the caller with (src/api/errors.ts codeOf). */
   readonly statusCodeOf?: (err: unknown) => number;
   /**

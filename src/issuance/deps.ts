@@ -29,6 +29,12 @@ export interface IssuanceDeps {
   /** nextUpdate - thisUpdate of CRLs. */
   crlValiditySeconds: number;
   /**
+   * How long a ListCertificates or ListAuditRecords page's query may run
+   * (CERTMINT_LIST_QUERY_TIMEOUT_MS), or less when the call's deadline comes sooner; 0 or
+   * unset: only the deadline bounds it.
+   */
+  listQueryTimeoutMs?: number;
+  /**
    * The CAs' CRLs, signed once per cache period and after revocations, shared by
    * GetCertificateRevocationList and the publication endpoint; absent: signed on each call.
    */

@@ -69,10 +69,22 @@ export const MAX_REQUESTS_IN_FLIGHT = 64;
 /** Retry-After (seconds) of a 503 for a request beyond either limit. */
 export const BUSY_RETRY_AFTER_SECONDS = 1;
 
+/** The answer to a request beyond a limit: 503, Retry-After, a line of text. */
+function refuseBusy(req: IncomingMessage, res: ServerResponse): void {
+  const body = "too many requests in flight; retry shortly\n";
+  res.writeHead(503, {
+    "retry-after": String(BUSY_RETRY_AFTER_SECONDS),
+    "content-type": "text/plain; charset=utf-8",
+    "content-length": Buffer.byteLength(body),
+  });
+  res.end(req.method === "HEAD" ? undefined : body);
+}
+
 /**
  * Wraps `handler` so that at most `perConnection` requests of a connection, and `total` of all
- * connections, are being answered at once. A request beyond either limit is answered 503 with
- * Retry-After at once, without running `handler` (no database work); pipelined answers keep
+ * connections, are being answered at once. A request beyond either limit is answered at once by
+ * `refuse` (by default 503 with Retry-After and a line of text; the ACME listener answers a
+ * problem document), without running `handler` (no database work); pipelined answers keep
  * their order (Node writes them in turn), and the connection stays open.
  *
  * A request counts until its handler ends its answer (`res.end`), even when the client has
@@ -82,8 +94,12 @@ export const BUSY_RETRY_AFTER_SECONDS = 1;
  */
 export function limitRequestsInFlight(
   handler: RequestListener,
-  limits = { perConnection: MAX_REQUESTS_IN_FLIGHT_PER_CONNECTION, total: MAX_REQUESTS_IN_FLIGHT },
+  limits: { perConnection: number; total: number; refuse?: RequestListener } = {
+    perConnection: MAX_REQUESTS_IN_FLIGHT_PER_CONNECTION,
+    total: MAX_REQUESTS_IN_FLIGHT,
+  },
 ): RequestListener {
+  const refuse = limits.refuse ?? refuseBusy;
   // Per connection: its requests being answered, each with what releases it.
   const perSocket = new WeakMap<Socket, Map<() => void, IncomingMessage>>();
   let total = 0;
@@ -99,13 +115,7 @@ export function limitRequestsInFlight(
       });
     }
     if (mine.size >= limits.perConnection || total >= limits.total) {
-      const body = "too many requests in flight; retry shortly\n";
-      res.writeHead(503, {
-        "retry-after": String(BUSY_RETRY_AFTER_SECONDS),
-        "content-type": "text/plain; charset=utf-8",
-        "content-length": Buffer.byteLength(body),
-      });
-      res.end(req.method === "HEAD" ? undefined : body);
+      refuse(req, res);
       return;
     }
     const held = mine;

@@ -14,6 +14,8 @@ export interface MetricsSources {
   watchStreams(): number;
   /** Answer bytes written and not yet read by their clients (src/api/unread-answers.ts). */
   unreadAnswerBytes(): number;
+  /** Calls at work and calls waiting for their turn (src/api/fair-admission.ts). */
+  admission(): { inProgress: number; queued: number };
   /** The database pool now; undefined when it cannot be read. */
   databasePool(): { used: number; free: number; pending: number } | undefined;
   /** Certificates expiring within 7 and 30 days per profile (one query; cached, see below). */
@@ -51,6 +53,7 @@ export class CertmintMetrics implements IssuanceObserver {
   private readonly keyWait: Histogram<"bits">;
   private readonly ocsp: Counter<"status">;
   private readonly unreadRefusals: Counter<"limit">;
+  private readonly queuedRefusals: Counter;
 
   constructor(private readonly options: MetricsOptions) {
     const registers = [this.registry];
@@ -106,7 +109,24 @@ export class CertmintMetrics implements IssuanceObserver {
       labelNames: ["limit"],
       registers,
     });
+    this.queuedRefusals = new Counter({
+      name: "certmint_calls_queued_refused_total",
+      help: "Calls refused (RESOURCE_EXHAUSTED, CALLS_QUEUED) because their access token already had CERTMINT_CALLS_QUEUED_PER_TOKEN calls waiting for their turn",
+      registers,
+    });
     const metrics = this;
+    new Gauge({
+      name: "certmint_calls",
+      help: "Calls past authentication doing their work (in_progress, at most CERTMINT_CALLS_IN_PROGRESS) and waiting for their turn (queued)",
+      labelNames: ["state"],
+      registers,
+      collect() {
+        const now = metrics.sources?.admission();
+        if (!now) return;
+        this.set({ state: "in_progress" }, now.inProgress);
+        this.set({ state: "queued" }, now.queued);
+      },
+    });
     new Gauge({
       name: "certmint_key_generation_queue_depth",
       help: "RSA keys waiting for a key-generation thread",
@@ -257,6 +277,10 @@ export class CertmintMetrics implements IssuanceObserver {
 
   unreadAnswerRefused(limit: "connection" | "token" | "server"): void {
     this.unreadRefusals.inc({ limit });
+  }
+
+  callsQueuedRefused(): void {
+    this.queuedRefusals.inc();
   }
 
   ocspAnswered(status: string): void {

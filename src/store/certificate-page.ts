@@ -1,4 +1,6 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
+import type { ReadBound } from "../issuance/repositories";
+import { boundedRead } from "./bounded-read";
 import { TableColumns } from "./columns";
 import { CertificateEntity, type CertificateRow } from "./entities";
 
@@ -91,13 +93,15 @@ export interface PageRow {
   createdAtText: string;
 }
 
+/** The page, its statement within `bound` when given (bounded-read.ts; ReadStopped past it). */
 export async function readCertificatePage(
   em: EntityManager,
   f: CertificatePageFilter,
+  bound?: ReadBound,
 ): Promise<PageRow[]> {
   const columns = certificateColumns(em);
   const { sql, params } = certificatePageQuery(f, listedColumns(columns, f.withPem));
-  const rows = await em.getConnection().execute<Record<string, unknown>[]>(sql, params);
+  const rows = await boundedRead<Record<string, unknown>>(em, sql, params, bound);
   return rows.map((row) => ({
     // The columns not read stay undefined (fromColumns reads only those present).
     certificate: columns.fromColumns(row) as CertificateRow,

@@ -20,20 +20,23 @@ import { OrmRenewalRepository } from "./repositories/renewals";
  * and `transaction`, whose repositories share one transaction's EntityManager. The issuance
  * hot path's statements (repositories/issuance.ts) run on pooled connections of their own and
  * commit on their own, in a transaction or not. With `databaseUrl` (a real PostgreSQL that
- * replicas share) certificate events are announced with NOTIFY (repositories/certificate-events.ts).
+ * replicas share) certificate events are announced with NOTIFY (repositories/certificate-events.ts),
+ * and a ListCertificates or ListAuditRecords page honours its time bound (store/bounded-read.ts).
  */
 export function createStore(orm: MikroORM, options: { databaseUrl?: string } = {}): Store {
   const fresh = () => orm.em.fork();
+  // A PostgreSQL server cancels a statement at its statement_timeout; PGlite does not.
+  const boundedReads = options.databaseUrl !== undefined;
   const issuance = new OrmIssuanceRepository(orm.em.fork());
   const on = (em: () => EntityManager): Repositories => ({
     cas: new OrmCaRepository(em),
     policies: new OrmPolicyRepository(em),
     profiles: new OrmProfileRepository(em),
-    certificates: new OrmCertificateRepository(em),
+    certificates: new OrmCertificateRepository(em, { boundedReads }),
     requests: new OrmRequestRepository(em),
     issuance,
     tokens: new OrmAccessTokenRepository(em),
-    audit: new OrmAuditRepository(em),
+    audit: new OrmAuditRepository(em, { boundedReads }),
     acme: new OrmAcmeRepository(em),
     ocspResponders: new SqlOcspResponderRepository(em),
     renewals: new OrmRenewalRepository(em),

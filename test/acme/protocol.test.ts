@@ -29,7 +29,11 @@ describe("ACME protocol", () => {
 
   beforeAll(async () => {
     dns = await startTxtServer(txt);
-    s = await startAcmeServer({ CERTMINT_ACME_DNS_RESOLVERS: `127.0.0.1:${dns.port}` });
+    s = await startAcmeServer({
+      CERTMINT_ACME_DNS_RESOLVERS: `127.0.0.1:${dns.port}`,
+      // Its tests create a score of accounts from 127.0.0.1; acme-flood.test.ts tests the budget.
+      CERTMINT_ACME_NEW_ACCOUNTS_PER_ADDRESS_PER_HOUR: "0",
+    });
     challengeServer = createServer((req, res) => {
       requested.push(req.url ?? "");
       answer(req.url ?? "", res);

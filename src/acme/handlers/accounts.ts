@@ -1,4 +1,5 @@
-import { UniqueConflict } from "../../issuance/repositories";
+import { peerAddressKey } from "../../auth/failure-limiter";
+import { type AccountRow, UniqueConflict } from "../../issuance/repositories";
 import { jwkThumbprint, verifyJwsSignature } from "../../signer/jws";
 import { auditAs } from "../acting";
 import { verifyExternalAccountBinding } from "../eab";
@@ -32,7 +33,8 @@ function contactsOf(value: unknown): string[] {
 /**
  * newAccount (RFC 8555 7.3): the key's existing account (200), or a new one (201); with
  * onlyReturnExisting only an existing one (7.3.1). A profile that requires External Account
- * Binding refuses accounts without a valid binding (7.3.4: externalAccountRequired).
+ * Binding refuses accounts without a valid binding (7.3.4: externalAccountRequired). Accounts
+ * created without one are limited per client address (takeNewAccount); finding one is not.
  */
 export async function newAccount(x: AcmeExchange): Promise<AcmeResponse> {
   const request = await x.verify("jwk");
@@ -63,28 +65,38 @@ export async function newAccount(x: AcmeExchange): Promise<AcmeResponse> {
       `profile "${x.profile.slug}" requires an External Account Binding key (ask an admin for one)`,
     );
   }
-  const account = await x.ctx.store.transaction(async (tx) => {
-    const eabKeyId =
-      binding === undefined
-        ? null
-        : await verifyExternalAccountBinding(x, tx, binding, request.key.jwk);
-    const row = await tx.acme.insertAccount(
-      {
-        profile_id: x.profile.id,
-        key_thumbprint: request.key.thumbprint,
-        jwk: request.key.jwk,
-        contact,
-        eab_key_id: eabKeyId,
-      },
-      x.now,
-    );
-    if (row && eabKeyId) {
-      await tx.acme.bindExternalAccountKey(eabKeyId, row.id, x.now);
-    }
-    if (row) await auditAs(x, row, "newAccount", tx, { type: "acme_account", id: row.id });
-    return row;
-  });
+  // Without a binding a new account costs its client nothing: it spends its address's budget
+  // before the row is written, and gets it back if no row is (an error, or a lost race below).
+  const refund = binding === undefined ? takeNewAccount(x) : undefined;
+  let account: AccountRow | undefined;
+  try {
+    account = await x.ctx.store.transaction(async (tx) => {
+      const eabKeyId =
+        binding === undefined
+          ? null
+          : await verifyExternalAccountBinding(x, tx, binding, request.key.jwk);
+      const row = await tx.acme.insertAccount(
+        {
+          profile_id: x.profile.id,
+          key_thumbprint: request.key.thumbprint,
+          jwk: request.key.jwk,
+          contact,
+          eab_key_id: eabKeyId,
+        },
+        x.now,
+      );
+      if (row && eabKeyId) {
+        await tx.acme.bindExternalAccountKey(eabKeyId, row.id, x.now);
+      }
+      if (row) await auditAs(x, row, "newAccount", tx, { type: "acme_account", id: row.id });
+      return row;
+    });
+  } catch (err) {
+    refund?.();
+    throw err;
+  }
   if (!account) {
+    refund?.();
     // Another request created it meanwhile: answer as for an existing account.
     const winner = await x.ctx.store.acme.accountByKey(x.profile.id, request.key.thumbprint);
     return {
@@ -95,6 +107,27 @@ export async function newAccount(x: AcmeExchange): Promise<AcmeResponse> {
   }
   x.ctx.logger.info({ account: account.id, profile: x.profile.slug }, "ACME account created");
   return { status: 201, body: accountView(x.urls, account), location: x.urls.account(account.id) };
+}
+
+/**
+ * RFC 8555 6.6: accounts without External Account Binding, limited per client address (IPv4
+ * address, IPv6 /64) by CERTMINT_ACME_NEW_ACCOUNTS_PER_ADDRESS_PER_HOUR: rateLimited with
+ * Retry-After past it. Each is a row kept for good, which one address could otherwise add at
+ * its general rate (100 a second) with no credential. Returns what gives the creation back.
+ */
+function takeNewAccount(x: AcmeExchange): () => void {
+  const address = peerAddressKey(x.peer);
+  const wait = x.ctx.newAccountLimiter.take(address);
+  if (wait > 0) {
+    const retryAfter = Math.max(1, Math.ceil(wait));
+    throw new AcmeProblem(
+      "rateLimited",
+      `too many new accounts from this address; retry after ${retryAfter} s`,
+      429,
+      { retryAfter },
+    );
+  }
+  return () => x.ctx.newAccountLimiter.refund(address);
 }
 
 /** POST to an account URL (RFC 8555 7.3.2, 7.3.6): read it, change its contacts, or deactivate it. */

@@ -10,6 +10,7 @@ import type { ConnectionLimits, TlsConfig } from "../../config";
 import { databaseOutage } from "../../database-outage";
 import { isCertmintError } from "../../errors";
 import { capWarning } from "../../server/connection-limits";
+import { BUSY_RETRY_AFTER_SECONDS, limitRequestsInFlight } from "../../server/http-server";
 import { TLS_POLICY } from "../../server/tls";
 import {
   checkTlsFiles,
@@ -52,10 +53,27 @@ const PATH =
 const HOST = /^[A-Za-z0-9.-]{1,253}(?::\d{1,5})?$|^\[[0-9A-Fa-f:.]{2,45}\](?::\d{1,5})?$/;
 
 /**
+ * Requests of one connection being answered at once (server/http-server.ts
+ * limitRequestsInFlight). Node runs the handler of every pipelined request as soon as it is
+ * parsed, and each costs a database query (the profile, then a nonce, an account...), so one
+ * write could otherwise start thousands. ACME clients (certbot, lego) send one request at a time
+ * per connection; a few more leave room for any that pipeline.
+ */
+export const ACME_MAX_REQUESTS_IN_FLIGHT_PER_CONNECTION = 4;
+
+/**
+ * Requests being answered at once on the ACME port, all connections together: each takes a few
+ * database round trips (a finalize: one issuance), so 64 at once is far more than the database
+ * pool serves at a time, and bounds its queue (and memory) whatever anonymous clients send.
+ */
+export const ACME_MAX_REQUESTS_IN_FLIGHT = 64;
+
+/**
  * The ACME listener (CERTMINT_ACME_LISTEN): one directory per ACME profile at
  * /acme/<profile slug>/directory. HTTPS with the gRPC port's certificate files when TLS is
  * configured (reloaded the same way), else plain HTTP (loopback only, unless
- * CERTMINT_ALLOW_PLAINTEXT). The same connection bounds as the publication port.
+ * CERTMINT_ALLOW_PLAINTEXT). The same connection bounds as the publication port, and a bound
+ * on the requests being answered at once (ACME_MAX_REQUESTS_IN_FLIGHT*).
  */
 export function startAcmeServer(
   listen: { host: string; port: number },
@@ -69,8 +87,27 @@ export function startAcmeServer(
     keepAliveTimeout: Math.min(5000, limits.idleTimeoutMs),
     connectionsCheckingInterval: Math.max(10, Math.min(1000, limits.handshakeTimeoutMs / 2)),
   };
-  const handler = (req: IncomingMessage, res: ServerResponse) =>
-    void serve(ctx, tls !== undefined, req, res);
+  // A request is counted against the limits once its body has arrived (at most MAX_BODY_BYTES):
+  // a client that sends headers and then its body slowly (until Node's request timeout) holds
+  // its own connection, not a place others need. One whose connection is gone by then is not
+  // served at all.
+  const bodies = new WeakMap<IncomingMessage, Promise<Buffer>>();
+  const limited = limitRequestsInFlight(
+    (req, res) => void serve(ctx, tls !== undefined, req, res, bodies.get(req)!),
+    {
+      perConnection: ACME_MAX_REQUESTS_IN_FLIGHT_PER_CONNECTION,
+      total: ACME_MAX_REQUESTS_IN_FLIGHT,
+      refuse: (req, res) => refuseBusy(ctx, req, res),
+    },
+  );
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
+    const body = readBody(req);
+    bodies.set(req, body);
+    const admit = () => {
+      if (!req.socket.destroyed) limited(req, res);
+    };
+    body.then(admit, admit);
+  };
   let reload: NodeJS.Timeout | undefined;
   let server: Server;
   if (tls) {
@@ -119,6 +156,7 @@ async function serve(
   secure: boolean,
   req: IncomingMessage,
   res: ServerResponse,
+  requestBody: Promise<Buffer>,
 ): Promise<void> {
   const method = req.method ?? "GET";
   const path = (req.url ?? "").split("?")[0]!;
@@ -131,13 +169,14 @@ async function serve(
     if (!HOST.test(host)) throw malformed("the Host header is missing or invalid");
     const [, slug, resource, id, sub] = m;
     urls = new AcmeUrls(`${secure ? "https" : "http"}://${host}/acme/${slug}`);
+    // What costs a write before a key is known (new nonces, every POST) is limited per
+    // address, before the profile is read: a refused request costs no query.
+    if (method === "POST" || resource === "new-nonce") limitAddress(ctx, peerOf(req));
     const profile = await loadAcmeProfile(ctx, slug!);
     const now = ctx.deps.now();
     if (resource === "directory" && !id && (method === "GET" || method === "HEAD")) {
       return send(ctx, res, urls, false, method, directory(urls, profile));
     }
-    const writes = method === "POST" || resource === "new-nonce";
-    if (writes) limitAddress(ctx, peerOf(req));
     if (resource === "new-nonce" && !id && (method === "GET" || method === "HEAD")) {
       // RFC 8555 7.2: 200 for HEAD, 204 for GET, never cached.
       return send(ctx, res, urls, true, method, { status: method === "HEAD" ? 200 : 204 });
@@ -169,7 +208,7 @@ async function serve(
     if (type !== "application/jose+json") {
       throw new AcmeProblem("malformed", "Content-Type must be application/jose+json", 415);
     }
-    const body = await readBody(req);
+    const body = await requestBody;
     const url = `${urls.base}/${resource}${id ? `/${id}` : ""}${sub ? `/${sub}` : ""}`;
     const x = exchange(ctx, profile, urls, now, req, (keyFrom) =>
       verifyRequest(ctx.store.acme, parseFlattenedJws(parseJson(body, "the body")), {
@@ -234,7 +273,30 @@ function peerOf(req: IncomingMessage): string {
   return `${address.includes(":") ? `[${address}]` : address}:${req.socket.remotePort ?? ""}`;
 }
 
-/** RFC 8555 6.6: past its address's rate, rateLimited before anything is written. */
+/**
+ * A request beyond the requests in flight (ACME_MAX_REQUESTS_IN_FLIGHT*): 503 with Retry-After
+ * and a rateLimited problem document (RFC 8555 6.6, 6.7), without a nonce (storing one is the
+ * database work this spares).
+ */
+function refuseBusy(ctx: AcmeContext, req: IncomingMessage, res: ServerResponse): void {
+  const problem = new AcmeProblem(
+    "rateLimited",
+    "too many requests in flight; retry shortly",
+    503,
+    { retryAfter: BUSY_RETRY_AFTER_SECONDS },
+  );
+  void send(
+    ctx,
+    res,
+    undefined,
+    false,
+    req.method ?? "GET",
+    { status: problem.status, body: problem.document(), retryAfter: BUSY_RETRY_AFTER_SECONDS },
+    true,
+  );
+}
+
+/** RFC 8555 6.6: past its address's rate, rateLimited before anything is read or written. */
 function limitAddress(ctx: AcmeContext, peer: string): void {
   const wait = ctx.addressLimiter.take(peerAddressKey(peer));
   if (wait > 0) {

@@ -1,4 +1,6 @@
-import { type FieldViolation, fieldViolation, invalidArgument } from "../../errors";
+import { type FieldViolation, fieldViolation, invalidArgument, quoted } from "../../errors";
+import type { Call } from "../call";
+import { type ListQueryAdvice, listReadBound, readWithinBound } from "../common/list-bound";
 import { listPage, type Page, type PageRequest } from "../common/list-page";
 import type { PageScope, PageTokenKeys } from "../common/pagination";
 import { isUuid } from "../common/refs";
@@ -27,14 +29,23 @@ export interface AuditQueryDeps {
     tokens: Pick<AccessTokenRepository, "find">;
   };
   keyring: PageTokenKeys;
+  /**
+   * How long a page's query may run (CERTMINT_LIST_QUERY_TIMEOUT_MS), or less when the call's
+   * deadline comes sooner; 0 or unset: only the deadline bounds it.
+   */
+  listQueryTimeoutMs?: number;
 }
 
 /**
  * ListAuditRecords: newest first by (created_at, id), keyset pages; the actor, resource and
- * time filters are served by the indexes of Migration20261127000000AccessAudit.
+ * time filters are served by the indexes of Migration20261127000000AccessAudit. The method,
+ * resource_type and failures_only filters are not: one that matches little reads the trail
+ * back until a page is full, so the page's query is bounded as ListCertificates' is
+ * (common/list-bound.ts).
  */
 export async function listAuditRecords(
   deps: AuditQueryDeps,
+  call: Pick<Call, "deadline" | "signal">,
   filter: AuditFilter,
   page: PageRequest,
 ): Promise<Page<AuditRecord>> {
@@ -60,9 +71,44 @@ export async function listAuditRecords(
     endTime: filter.endTime,
     failuresOnly: filter.failuresOnly,
   };
+  const { bound, byDeadline } = listReadBound(deps.listQueryTimeoutMs ?? 0, call);
   return listPage(deps.keyring, page, scope, (query) =>
-    deps.store.audit.listNewestFirst(resolved, query),
+    readWithinBound(
+      deps.store.audit.listNewestFirst(resolved, { ...query, bound }),
+      bound,
+      byDeadline,
+      () => auditQueryAdvice(resolved),
+    ),
   );
+}
+
+/**
+ * How to narrow an audit query that ran out of time. Indexed (Migration20261127000000AccessAudit):
+ * the actor as a token id, the resource_id, and created_at (a time range bounds the scan).
+ */
+function auditQueryAdvice(filter: ResolvedAuditFilter): ListQueryAdvice {
+  const unindexed = [
+    filter.method && "method",
+    filter.resourceType && "resource_type",
+    filter.failuresOnly && "failures_only",
+  ].filter((f): f is string => Boolean(f));
+  const why: string[] = [];
+  if (filter.actorSlug !== undefined) {
+    why.push(
+      ` actor ${quoted(filter.actorSlug)} names no access token now, so records are matched by the slug they were written with, which no index serves.`,
+    );
+  }
+  if (unindexed.length > 0 && !filter.actorId && !filter.resourceId) {
+    why.push(
+      ` No index serves ${unindexed.join(", ")}: records are read newest first until a page is full, through the whole trail when few match.`,
+    );
+  }
+  return {
+    subject: "audit",
+    why: why.join(""),
+    narrow:
+      "Narrow it: a resource_id, an actor that names an access token (its id or current slug), or a start_time and end_time around the records wanted.",
+  };
 }
 
 /** A slug names the token as it is now; records keep the slug they were written with. */

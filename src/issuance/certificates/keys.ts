@@ -49,7 +49,11 @@ export async function generateKey(
   plan: IssuancePlan,
   who: { caller: string },
 ): Promise<CertifiedKey> {
-  const key = await certifiedKeyOf(deps, plan, { caller: who.caller, signal: call.signal });
+  const pending = certifiedKeyOf(deps, plan, { caller: who.caller, signal: call.signal });
+  // An RSA key waits for a worker thread (up to seconds): outside the calls at work
+  // (src/api/fair-admission.ts), so such calls do not hold the places of CSR issuances.
+  const slow = plan.key.kind === "GENERATE" && plan.key.keyAlgorithm.startsWith("RSA");
+  const key = await (slow && call.whileOutside ? call.whileOutside(pending) : pending);
   if (key.privateKey) refuseIfAbandoned(call); // generating it may have outlasted the caller
   return key;
 }

@@ -1,4 +1,6 @@
-import { invalidField } from "../../errors";
+import { invalidField, quoted } from "../../errors";
+import type { Call } from "../call";
+import { type ListQueryAdvice, listReadBound, readWithinBound } from "../common/list-bound";
 import { listPage, type Page } from "../common/list-page";
 import type { PageScope } from "../common/pagination";
 import { resolveRef } from "../common/refs";
@@ -40,6 +42,7 @@ export async function getCertificate(deps: IssuanceDeps, ref: string): Promise<C
  */
 export async function listCertificates(
   deps: IssuanceDeps,
+  call: Pick<Call, "deadline" | "signal">,
   input: ListCertificatesInput,
 ): Promise<Page<ListedCertificate>> {
   const scope: PageScope = {
@@ -84,9 +87,38 @@ export async function listCertificates(
     }
     filter.nameContains = needle;
   }
+  const { bound, byDeadline } = listReadBound(deps.listQueryTimeoutMs ?? 0, call);
   return listPage(deps.keyring, input, scope, (query) =>
-    deps.store.certificates.listNewestFirst(filter, query, input.view ?? "FULL"),
+    readWithinBound(
+      deps.store.certificates.listNewestFirst(filter, { ...query, bound }, input.view ?? "FULL"),
+      bound,
+      byDeadline,
+      () => certificateQueryAdvice(filter),
+    ),
   );
+}
+
+/** Where they were first defined; shared with ListAuditRecords now (common/list-bound.ts). */
+export { LIST_QUERY_TIMEOUT_SETTING, listReadBound } from "../common/list-bound";
+
+/**
+ * How to narrow a certificate query that ran out of time: a name_contains under 3 characters
+ * has no trigram for the name index, and one made of triples most names share narrows little
+ * (README "Benchmarks", name contains).
+ */
+function certificateQueryAdvice(filter: CertificateFilter): ListQueryAdvice {
+  const needle = filter.nameContains;
+  return {
+    subject: "certificate",
+    why:
+      needle === undefined
+        ? ""
+        : needle.length < 3
+          ? ` name_contains ${quoted(needle)} has fewer than 3 characters, so no index serves it and every certificate is read.`
+          : ` name_contains ${quoted(needle)} may be made of character triples most names share, which the name index cannot narrow.`,
+    narrow:
+      "Narrow it: a name_contains of at least 3 characters that only the wanted names contain (a host label, not the shared domain), or a certificate_profile, certificate_authority, status or expires_before filter.",
+  };
 }
 
 /** ACTIVE, REVOKED or EXPIRED, computed at read time. */

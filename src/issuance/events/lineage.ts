@@ -10,9 +10,10 @@ import {
 } from "../repositories";
 
 /**
- * GetCurrentCertificate: the newest certificate of a lineage, following renewed_by_id from
- * the certificate named (by id or serial). A profile-scoped token sees only the lineages of
- * its profiles.
+ * GetCurrentCertificate: the newest certificate of a lineage (the successors of the
+ * certificate named, by id or serial, along renewed_by_id), found in a constant number of
+ * lookups however long the lineage (newestSuccessorOf). A profile-scoped token sees only the
+ * lineages of its profiles.
  */
 export async function currentCertificate(
   deps: {

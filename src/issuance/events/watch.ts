@@ -17,6 +17,7 @@ import {
   type CertificateView,
   certificateView,
   type EventFilter,
+  type LineagePlace,
   type ProfileRepository,
   type RenewalRepository,
   type RequestRepository,
@@ -30,7 +31,7 @@ export type WatchDeps = Pick<IssuanceDeps, "keyring" | "now"> & {
     events: Pick<CertificateEventRepository, "eventsAfter" | "headPosition" | "horizonPosition">;
     certificates: Pick<
       CertificateRepository,
-      "findById" | "findByIds" | "findBySerial" | "newestSuccessorOf" | "lineageFrom"
+      "findById" | "findByIds" | "findBySerial" | "newestSuccessorOf" | "lineagePlace"
     >;
     requests: Pick<RequestRepository, "findByIds">;
     renewals: Pick<RenewalRepository, "renewalsOf">;
@@ -64,6 +65,12 @@ export interface WatchSettings {
 
 /** Events read per query. */
 const PAGE = 100;
+
+/** A lineage watch: the certificate named, and where it stands in its lineage. */
+interface WatchedLineage {
+  start: string;
+  place: LineagePlace;
+}
 
 /** A cursor: the decimal position of an event (feed.ts). */
 function parseCursor(cursor: string): number | undefined {
@@ -130,7 +137,7 @@ export class CertificateWatch {
     const after = parseCursor(afterCursor);
     const scoped = PROFILE_SCOPED_ROLES.includes(actor.role);
     const filter: EventFilter = scoped ? { profileIds: actor.profileIds } : {};
-    let lineage: Set<string> | undefined;
+    let lineage: WatchedLineage | undefined;
     if (target.kind === "PROFILE") {
       const profile = await resolveRef(
         target.profile,
@@ -143,7 +150,7 @@ export class CertificateWatch {
     } else if (target.kind === "LINEAGE") {
       const start = await findCertificate(store, target.certificate, "certificate_id");
       await requireProfileAccessById(store, call, start.profileId);
-      lineage = new Set(await store.certificates.lineageFrom(start.id));
+      lineage = { start: start.id, place: await store.certificates.lineagePlace(start.id) };
     }
     if (after !== undefined && after < (await store.events.horizonPosition())) {
       throw failedPrecondition(
@@ -170,7 +177,7 @@ export class CertificateWatch {
   private async *events(
     actor: Actor,
     filter: EventFilter,
-    lineage: Set<string> | undefined,
+    lineage: WatchedLineage | undefined,
     from: number,
     sendCurrent: boolean,
     gone?: AbortSignal,
@@ -178,7 +185,7 @@ export class CertificateWatch {
     const { store } = this.deps;
     let position = from;
     if (lineage && sendCurrent) {
-      const newest = await store.certificates.newestSuccessorOf([...lineage][0]!);
+      const newest = await store.certificates.newestSuccessorOf(lineage.start);
       const [event] = await this.hydrate(actor, [
         {
           position,
@@ -198,29 +205,19 @@ export class CertificateWatch {
       // The client went away (cancelled, or its connection closed): nothing more to read.
       if (gone?.aborted) return;
       const seen = this.generation;
+      // A lineage's events are chosen by its id and the watched certificate's depth in it, so
+      // successors made after the watch started are in without the watch holding any id.
       const events = await store.events.eventsAfter(
         position,
-        lineage ? { ...filter, certificateIds: [...lineage] } : filter,
+        lineage ? { ...filter, lineage: lineage.place } : filter,
         PAGE,
       );
       if (events.length > 0) {
-        // A renewal adds its successor to a lineage: later events of the batch were chosen
-        // without it, so the rest is read again from there.
-        let cut = events.length;
-        if (lineage) {
-          const grows = events.findIndex(
-            (e) => e.type === "RENEWED" && !lineage.has(e.certificateId),
-          );
-          if (grows >= 0) {
-            cut = grows + 1;
-            lineage.add(events[grows]!.certificateId);
-          }
-        }
-        for (const event of await this.hydrate(actor, events.slice(0, cut))) {
+        for (const event of await this.hydrate(actor, events)) {
           position = Number(event.cursor);
           yield event;
         }
-        position = Math.max(position, events[cut - 1]!.position);
+        position = Math.max(position, events.at(-1)!.position);
         lastSent = Date.now();
         continue;
       }

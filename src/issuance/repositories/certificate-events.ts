@@ -1,4 +1,5 @@
 import type { StoredError } from "./certificate-requests";
+import type { LineagePlace } from "./certificates";
 
 /** What happened to a certificate (proto CertificateEventType). */
 export type CertificateEventType = "ISSUED" | "RENEWED" | "REVOKED" | "RENEWAL_FAILED" | "EXPIRING";
@@ -18,8 +19,11 @@ export interface StoredEvent {
 export interface EventFilter {
   /** Only these profiles (a profile watch, or a profile-scoped token). */
   profileIds?: readonly string[];
-  /** Only these certificates, or renewals of them (a lineage watch). */
-  certificateIds?: readonly string[];
+  /**
+   * Only the certificates of this lineage from this place on (a lineage watch: the certificate
+   * watched and its successors, not its predecessors), and renewals of them.
+   */
+  lineage?: LineagePlace;
 }
 
 /** A subscription to the sequencer rounds of other replicas. */

@@ -138,8 +138,22 @@ export interface CertificateRepository {
     page: PageQuery,
     view: CertificateListView,
   ): Promise<ListedCertificate[]>;
-  /** The id of the newest successor of `id`, following renewedById (itself when never renewed). */
+  /**
+   * The id of the newest successor of `id`, following renewedById (itself when never renewed):
+   * the newest certificate of its lineage (a lineage is linear), found without walking it.
+   */
   newestSuccessorOf(id: string): Promise<string>;
-  /** Every certificate of the lineage from `id` on: it and its successors, oldest first. */
-  lineageFrom(id: string): Promise<string[]>;
+  /** Where `id` stands in its lineage (a lineage watch's filter); its own lineage if unknown. */
+  lineagePlace(id: string): Promise<LineagePlace>;
+}
+
+/**
+ * Where a certificate stands in its lineage: the certificates linked by renewals, each renewed
+ * at most once, so a lineage is a line from its first certificate to its newest.
+ */
+export interface LineagePlace {
+  /** The id of the lineage's first certificate (one renewed from no other). */
+  lineageId: string;
+  /** Renewals from the first certificate to this one: 0 for the first. */
+  depth: number;
 }

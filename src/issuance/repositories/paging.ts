@@ -18,6 +18,30 @@ export interface PageQuery {
   /** Rows strictly after (oldest first) or before (newest first) this one; none: from the start. */
   after?: PageCursor;
   limit: number;
+  /** How long the page's read may run, and what stops it early; none: unbounded. */
+  bound?: ReadBound;
+}
+
+/**
+ * A bound on one read that can scan (a list whose filter no index serves well): the store runs
+ * it with PostgreSQL's statement_timeout for that statement alone, and cancels it when `signal`
+ * aborts (the caller went away). Either ends the read with ReadStopped.
+ */
+export interface ReadBound {
+  /** Milliseconds the statement may run, lock waits included; 0: no limit. */
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
+/** A bounded read that PostgreSQL cancelled: its time ran out, or its caller went away. */
+export class ReadStopped extends Error {
+  override readonly name = "ReadStopped";
+  constructor(
+    readonly why: "timeout" | "cancelled",
+    options?: { cause?: unknown },
+  ) {
+    super(why === "timeout" ? "the read ran out of time" : "the read was cancelled", options);
+  }
 }
 
 /** A row named by its id (a lower-case UUID) or its slug, as every API reference may. */

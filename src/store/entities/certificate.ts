@@ -9,7 +9,12 @@ import type {
   SubjectName,
 } from "../../model/pki";
 
-/** An issued certificate and its metadata. Serial numbers are unique per issuing CA. */
+/**
+ * An issued certificate and its metadata. Serial numbers are unique per issuing CA. The table
+ * has columns of the database's own besides these, kept by triggers and read by the statements
+ * that need them: renewal state (Migration20261202100000RenewalAndEvents), CRL entries, and a
+ * certificate's lineage (lineage_id, lineage_depth: Migration20261204000000CertificateLineage).
+ */
 export const CertificateEntity = defineEntity({
   name: "Certificate",
   tableName: "certificate",

@@ -14,6 +14,7 @@ import { Migration20261202180000CrlEntries } from "./Migration20261202180000CrlE
 import { Migration20261203000000AcmeChallengeStarted } from "./Migration20261203000000AcmeChallengeStarted";
 import { Migration20261203100000FingerprintIndex } from "./Migration20261203100000FingerprintIndex";
 import { Migration20261203110000CertificateInline } from "./Migration20261203110000CertificateInline";
+import { Migration20261204000000CertificateLineage } from "./Migration20261204000000CertificateLineage";
 
 /**
  * Every migration, in order. Listed explicitly (not discovered on disk) so the same list
@@ -52,5 +53,9 @@ export const MIGRATIONS: MigrationObject[] = [
   {
     name: "Migration20261203110000CertificateInline",
     class: Migration20261203110000CertificateInline,
+  },
+  {
+    name: "Migration20261204000000CertificateLineage",
+    class: Migration20261204000000CertificateLineage,
   },
 ];

@@ -37,9 +37,18 @@ export class OrmCertificateEventRepository implements CertificateEventRepository
       where.push(`"profile_id" in (${UUIDS})`);
       params.push(JSON.stringify(filter.profileIds));
     }
-    if (filter.certificateIds) {
-      where.push(`("certificate_id" in (${UUIDS}) or "previous_certificate_id" in (${UUIDS}))`);
-      params.push(JSON.stringify(filter.certificateIds), JSON.stringify(filter.certificateIds));
+    if (filter.lineage) {
+      // The events of the lineage's certificates from this depth on, whatever its length: each
+      // event carries its certificate's lineage and depth (null on a lineage's first
+      // certificate, which is its own at depth 0; Migration20261204000000CertificateLineage).
+      const { lineageId, depth } = filter.lineage;
+      if (depth > 0) {
+        where.push(`"lineage_id" = ? and "lineage_depth" >= ?`);
+        params.push(lineageId, depth);
+      } else {
+        where.push(`("lineage_id" = ? or ("lineage_id" is null and "certificate_id" = ?))`);
+        params.push(lineageId, lineageId);
+      }
     }
     params.push(limit);
     const rows = await this.em().execute<

@@ -6,6 +6,7 @@ import type {
   CertificateRepository,
   EncodedCrlEntries,
   ExpiringByProfile,
+  LineagePlace,
   ListedCertificate,
   PageQuery,
   RevokedEntry,
@@ -48,7 +49,15 @@ const crlEntry = (r: CrlEntryRow): RevokedEntry => ({
 
 /** Issued certificates, on the ORM (`em()` is a fresh fork, or the transaction's). */
 export class OrmCertificateRepository implements CertificateRepository {
-  constructor(private readonly em: () => EntityManager) {}
+  /**
+   * `boundedReads`: a list page honours its PageQuery.bound (store/bounded-read.ts). Only on a
+   * PostgreSQL server: the embedded PGlite ignores statement_timeout and serves one session,
+   * so nothing could cancel a statement from beside it.
+   */
+  constructor(
+    private readonly em: () => EntityManager,
+    private readonly options: { boundedReads?: boolean } = {},
+  ) {}
 
   async findById(id: string): Promise<Certificate | null> {
     const row = await this.em().findOne(E, { id }, { refresh: true });
@@ -190,27 +199,33 @@ export class OrmCertificateRepository implements CertificateRepository {
   /**
    * Newest first, in the one statement of certificate-page.ts that stays flat to millions of
    * rows; each row carries its created_at to the microsecond for the next page's cursor.
+   * Within page.bound (ReadStopped past it) when boundedReads.
    */
   async listNewestFirst(
     filter: CertificateFilter,
     page: PageQuery,
     view: CertificateListView,
   ): Promise<Array<ListedCertificate & { createdAtText: string }>> {
-    const rows = await readCertificatePage(this.em(), {
-      profileId: filter.profileId,
-      caId: filter.caId,
-      status: filter.state,
-      now: filter.now,
-      expiresBefore: filter.expiresBefore,
-      // LIKE metacharacters in the needle are matched literally.
-      namePattern:
-        filter.nameContains === undefined
-          ? undefined
-          : `%${filter.nameContains.replace(/[\\%_]/g, (c) => `\\${c}`)}%`,
-      after: page.after,
-      limit: page.limit,
-      withPem: view === "FULL",
-    });
+    const bound = this.options.boundedReads ? page.bound : undefined;
+    const rows = await readCertificatePage(
+      this.em(),
+      {
+        profileId: filter.profileId,
+        caId: filter.caId,
+        status: filter.state,
+        now: filter.now,
+        expiresBefore: filter.expiresBefore,
+        // LIKE metacharacters in the needle are matched literally.
+        namePattern:
+          filter.nameContains === undefined
+            ? undefined
+            : `%${filter.nameContains.replace(/[\\%_]/g, (c) => `\\${c}`)}%`,
+        after: page.after,
+        limit: page.limit,
+        withPem: view === "FULL",
+      },
+      bound,
+    );
     return rows.map((r) => ({
       ...fromRow<ListedCertificate>(r.certificate),
       createdAtText: r.createdAtText,
@@ -218,30 +233,33 @@ export class OrmCertificateRepository implements CertificateRepository {
   }
 
   async newestSuccessorOf(id: string): Promise<string> {
-    const [row] = await this.em().execute<Array<{ id: string }>>(
-      `${LINEAGE_SQL} select "id" from "line" order by "depth" desc limit 1`,
-      [id, MAX_LINEAGE],
-    );
+    const [row] = await this.em().execute<Array<{ id: string }>>(NEWEST_OF_LINEAGE_SQL, [id]);
     return row?.id ?? id;
   }
 
-  async lineageFrom(id: string): Promise<string[]> {
-    const rows = await this.em().execute<Array<{ id: string }>>(
-      `${LINEAGE_SQL} select "id" from "line" order by "depth"`,
-      [id, MAX_LINEAGE],
+  async lineagePlace(id: string): Promise<LineagePlace> {
+    const [row] = await this.em().execute<Array<{ lineage_id: string; depth: number }>>(
+      LINEAGE_PLACE_SQL,
+      [id],
     );
-    return rows.map((r) => r.id);
+    return { lineageId: row?.lineage_id ?? id, depth: Number(row?.depth ?? 0) };
   }
 }
 
-/** Successor links followed at most, so a corrupted cycle cannot loop forever. */
-const MAX_LINEAGE = 100_000;
+/**
+ * The newest certificate of the lineage of a certificate (id): two index lookups whatever the
+ * lineage's length, the certificate by its primary key, then its lineage's newest by
+ * certificate_lineage_head_index (Migration20261204000000CertificateLineage). A lineage's
+ * first certificate has no lineage_id (it is its own); one never renewed is its own newest,
+ * and the index does not hold it.
+ */
+export const NEWEST_OF_LINEAGE_SQL = `select coalesce(
+     (select "h"."id" from "certificate" "h"
+       where "h"."lineage_id" = coalesce("s"."lineage_id", "s"."id") and "h"."renewed_by_id" is null
+       order by "h"."lineage_depth" desc limit 1),
+     "s"."id") as "id"
+   from "certificate" "s" where "s"."id" = ?`;
 
-/** A certificate (id, depth limit) and its successors by renewed_by_id, in one recursive statement. */
-const LINEAGE_SQL = `with recursive "line" ("id", "next", "depth") as (
-       select "id", "renewed_by_id", 0 from "certificate" where "id" = ?
-       union all
-       select "c"."id", "c"."renewed_by_id", "line"."depth" + 1
-         from "certificate" "c" join "line" on "c"."id" = "line"."next"
-        where "line"."depth" < ?
-     )`;
+/** A certificate's lineage and depth in it (id), by its primary key. */
+const LINEAGE_PLACE_SQL = `select coalesce("lineage_id", "id") as "lineage_id", coalesce("lineage_depth", 0) as "depth"
+   from "certificate" where "id" = ?`;

@@ -1,0 +1,418 @@
+import { readFileSync } from "node:fs";
+import { ServerResponse } from "node:http";
+import { Server as HttpsServer, request as httpsRequest } from "node:https";
+import { type TLSSocket, connect as tlsConnect } from "node:tls";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import {
+  ACME_MAX_REQUESTS_IN_FLIGHT,
+  ACME_MAX_REQUESTS_IN_FLIGHT_PER_CONNECTION,
+} from "../../src/acme/http/server";
+import { loadConfig } from "../../src/config";
+import { OrmAcmeRepository } from "../../src/store/repositories/acme";
+import { OrmProfileRepository } from "../../src/store/repositories/certificate-profiles";
+import { waitFor } from "../support/wait";
+import { type AcmeServer, createAcmeProfile, startAcmeServer } from "./helpers";
+import { AcmeTestClient, type HttpResult } from "./jws-client";
+
+const ACME = "urn:ietf:params:acme:error:";
+
+/** One answer read off a raw connection. */
+interface RawAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer;
+}
+
+/**
+ * A raw HTTP/1.1 connection over TLS to the ACME listener: `send` writes any number of requests
+ * in one write (pipelined), `answers` collects the answers in order (bodies by content-length;
+ * no HEAD requests).
+ */
+class RawConnection {
+  readonly answers: RawAnswer[] = [];
+  private buffer = Buffer.alloc(0);
+
+  private constructor(private readonly socket: TLSSocket) {
+    socket.on("data", (chunk: Buffer) => {
+      this.buffer = Buffer.concat([this.buffer, chunk]);
+      this.parse();
+    });
+    socket.on("error", () => undefined);
+  }
+
+  static open(port: number, ca: Buffer): Promise<RawConnection> {
+    return new Promise((resolve, reject) => {
+      const socket = tlsConnect({ host: "127.0.0.1", port, ca }, () =>
+        resolve(new RawConnection(socket)),
+      );
+      socket.once("error", reject);
+    });
+  }
+
+  /** GETs of `paths`, pipelined in one write. */
+  get(paths: string[]): void {
+    this.write(paths.map((p) => `GET ${p} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`).join(""));
+  }
+
+  write(data: string): void {
+    this.socket.write(data);
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  private parse(): void {
+    for (;;) {
+      const end = this.buffer.indexOf("\r\n\r\n");
+      if (end < 0) return;
+      const lines = this.buffer.subarray(0, end).toString("latin1").split("\r\n");
+      const headers: Record<string, string> = {};
+      for (const line of lines.slice(1)) {
+        const colon = line.indexOf(":");
+        headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+      }
+      const length = Number(headers["content-length"] ?? 0);
+      if (this.buffer.length < end + 4 + length) return;
+      this.answers.push({
+        status: Number(/^HTTP\/1\.1 (\d{3})/.exec(lines[0]!)?.[1]),
+        headers,
+        body: this.buffer.subarray(end + 4, end + 4 + length),
+      });
+      this.buffer = this.buffer.subarray(end + 4 + length);
+    }
+  }
+}
+
+/** The test client, from another local address (127.0.0.2 is loopback too). */
+class ClientFrom extends AcmeTestClient {
+  constructor(
+    directoryUrl: string,
+    private readonly caFile: string,
+    private readonly localAddress: string,
+  ) {
+    super(directoryUrl, caFile);
+  }
+
+  override http(method: string, url: string, body?: string): Promise<HttpResult> {
+    return new Promise((resolve, reject) => {
+      const req = httpsRequest(
+        url,
+        {
+          method,
+          ca: readFileSync(this.caFile),
+          localAddress: this.localAddress,
+          agent: false,
+          headers: body === undefined ? {} : { "content-type": "application/jose+json" },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (c: Buffer) => chunks.push(c));
+          res.on("end", () => {
+            const text = Buffer.concat(chunks).toString();
+            let json = {};
+            try {
+              json = JSON.parse(text);
+            } catch {}
+            resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
+          });
+        },
+      );
+      req.on("error", reject);
+      req.end(body);
+    });
+  }
+}
+
+/** A 503 from the requests-in-flight limit: Retry-After and a rateLimited problem document. */
+function expectBusy(a: { status: number; headers: Record<string, unknown>; body: string }): void {
+  expect(a.status).toBe(503);
+  expect(a.headers["retry-after"]).toBe("1");
+  expect(a.headers["content-type"]).toBe("application/problem+json");
+  expect(a.headers["replay-nonce"]).toBeUndefined();
+  expect(JSON.parse(a.body)).toMatchObject({ type: `${ACME}rateLimited`, status: 503 });
+}
+
+/**
+ * The ACME listener answers anyone before any credential: a connection's pipelined requests,
+ * the port's requests in flight, and bodies sent slowly must not start unbounded database work
+ * (beyond the limits: 503 with Retry-After and a problem document, no handler run), and new
+ * accounts without External Account Binding are a small budget per client address.
+ */
+describe("ACME listener under a flood", () => {
+  let s: AcmeServer;
+  let port = 0;
+  let ca: Buffer;
+  const open: RawConnection[] = [];
+  /** Releases of held lookups, so a failed test leaves no request holding a place. */
+  const gates: Array<() => void> = [];
+
+  beforeAll(async () => {
+    s = await startAcmeServer();
+    port = s.h.running.acmePort!;
+    ca = readFileSync(s.tlsCaFile);
+    await createAcmeProfile(s.h, "flood-other");
+  });
+  afterEach(() => {
+    vi.restoreAllMocks();
+    for (const release of gates.splice(0)) release();
+    for (const c of open.splice(0)) c.close();
+  });
+  afterAll(async () => {
+    await s?.h.stop();
+  });
+
+  const raw = async () => {
+    const c = await RawConnection.open(port, ca);
+    open.push(c);
+    return c;
+  };
+  const client = (profile = "web-acme") => new AcmeTestClient(s.directory(profile), s.tlsCaFile);
+  const count = async (table: string) =>
+    Number((await s.h.db.query<{ n: string }>(`select count(*) as n from ${table}`))[0]!.n);
+
+  /** Holds the lookups of profile `slug` (every ACME request starts with one) until released. */
+  const holdProfileLookups = (slug: string) => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const held = { count: 0, release };
+    gates.push(release);
+    const find = OrmProfileRepository.prototype.find;
+    vi.spyOn(OrmProfileRepository.prototype, "find").mockImplementation(async function (
+      this: OrmProfileRepository,
+      key,
+    ) {
+      if ((key as { slug?: string }).slug === slug) {
+        held.count += 1;
+        await gate;
+      }
+      return find.call(this, key);
+    });
+    return held;
+  };
+
+  /** The statuses of the answers the server has ended (written, or queued behind others). */
+  const endedStatuses = () => {
+    const statuses: number[] = [];
+    const end = ServerResponse.prototype.end;
+    vi.spyOn(ServerResponse.prototype, "end").mockImplementation(function (
+      this: ServerResponse,
+      ...args: unknown[]
+    ) {
+      statuses.push(this.statusCode);
+      return (end as (...a: unknown[]) => ServerResponse).apply(this, args);
+    });
+    return statuses;
+  };
+
+  it("a connection's pipelined requests beyond its limit are 503 problems, and others are served meanwhile", async () => {
+    const per = ACME_MAX_REQUESTS_IN_FLIGHT_PER_CONNECTION;
+    const held = holdProfileLookups("web-acme");
+    const statuses = endedStatuses();
+    const n = per + 26;
+    const c = await raw();
+    c.get(Array.from({ length: n }, () => "/acme/web-acme/directory"));
+    // Either the limit answered the rest (their answers wait behind the held ones on the
+    // socket), or more than the limit reached the database.
+    await waitFor(
+      "the requests beyond the limit answered, or more lookups held than the limit",
+      () =>
+        held.count > per ||
+        (held.count === per && statuses.filter((st) => st === 503).length === n - per),
+    );
+    expect(held.count).toBe(per);
+    expect(c.answers).toEqual([]);
+
+    // Meanwhile a client of another profile, on its own connections, is served.
+    const other = client("flood-other");
+    expect((await other.directory()).newAccount).toMatch(/\/acme\/flood-other\/new-account$/);
+    expect(await other.nonce()).toMatch(/^[A-Za-z0-9_-]+$/);
+    const lookup = await other.register({ onlyReturnExisting: true });
+    expect([lookup.status, lookup.json.type]).toEqual([400, `${ACME}accountDoesNotExist`]);
+    expect(held.count).toBe(per);
+
+    held.release();
+    await waitFor("every answer", () => c.answers.length === n);
+    const served = c.answers.filter((a) => a.status === 200);
+    expect(served).toHaveLength(per);
+    for (const a of served) {
+      expect(JSON.parse(a.body.toString()).newNonce).toMatch(/\/acme\/web-acme\/new-nonce$/);
+    }
+    const refused = c.answers.filter((a) => a.status !== 200);
+    expect(refused).toHaveLength(n - per);
+    for (const a of refused) expectBusy({ ...a, body: a.body.toString() });
+    // The connection is still open and its next request is served.
+    c.get(["/acme/web-acme/directory"]);
+    await waitFor("the next answer", () => c.answers.length === n + 1);
+    expect(c.answers[n]!.status).toBe(200);
+  });
+
+  it("beyond the port's limit a request is a 503 problem at once, with no lookup", async () => {
+    const per = ACME_MAX_REQUESTS_IN_FLIGHT_PER_CONNECTION;
+    const held = holdProfileLookups("web-acme");
+    const conns: RawConnection[] = [];
+    for (let i = 0; i < ACME_MAX_REQUESTS_IN_FLIGHT / per; i++) {
+      const c = await raw();
+      c.get(Array.from({ length: per }, (_, j) => `/acme/web-acme/renewal-info/made.up-${i}-${j}`));
+      conns.push(c);
+    }
+    await waitFor("the port's limit held", () => held.count >= ACME_MAX_REQUESTS_IN_FLIGHT);
+    // One more, on a connection of its own: answered at once, or held like the others.
+    const more = client().http("GET", s.directory());
+    const outcome = await Promise.race([
+      more.then((r) => ({ answered: r })),
+      waitFor("one more request held", () => held.count > ACME_MAX_REQUESTS_IN_FLIGHT).then(() => ({
+        answered: undefined,
+      })),
+    ]);
+    expect(held.count).toBe(ACME_MAX_REQUESTS_IN_FLIGHT);
+    expect(outcome.answered).toBeDefined();
+    expectBusy({ ...outcome.answered!, body: outcome.answered!.text });
+    held.release();
+    for (const c of conns) await waitFor("the held answers", () => c.answers.length === per);
+    // Each held request was answered by the handler (a made-up certificate id), none refused.
+    const statuses = conns.flatMap((c) => c.answers.map((a) => a.status));
+    expect(statuses.every((st) => st === 400 || st === 404)).toBe(true);
+    // Once they are answered, the port serves again.
+    expect((await client().http("GET", s.directory())).status).toBe(200);
+  });
+
+  it("requests whose bodies arrive slowly hold no place: the port still serves", async () => {
+    // Counts the requests the listener has parsed (their headers), before any handler runs.
+    let parsed = 0;
+    const emit = HttpsServer.prototype.emit;
+    vi.spyOn(HttpsServer.prototype, "emit").mockImplementation(function (
+      this: HttpsServer,
+      event: string | symbol,
+      ...args: unknown[]
+    ) {
+      if (event === "request") parsed += 1;
+      return (emit as (...a: unknown[]) => boolean).apply(this, [event, ...args]);
+    });
+    const find = vi.spyOn(OrmProfileRepository.prototype, "find");
+    for (let i = 0; i < ACME_MAX_REQUESTS_IN_FLIGHT + 2; i++) {
+      const c = await raw();
+      c.write(
+        "POST /acme/web-acme/new-account HTTP/1.1\r\nHost: 127.0.0.1\r\n" +
+          "Content-Type: application/jose+json\r\nContent-Length: 1000\r\n\r\n{",
+      );
+    }
+    await waitFor("every slow request parsed", () => parsed >= ACME_MAX_REQUESTS_IN_FLIGHT + 2);
+    const r = await client().http("GET", s.directory());
+    expect(r.status).toBe(200);
+    // None of the slow requests started any work: the one lookup is the directory's.
+    expect(find.mock.calls).toHaveLength(1);
+  });
+
+  // Last in this describe: it spends 127.0.0.1's budget of new accounts on this server.
+  it("new accounts without a binding are a budget per address; finding an account spends none", async () => {
+    const budget = loadConfig({ CERTMINT_ACME_LISTEN: "127.0.0.1:0" }).acme!
+      .newAccountsPerAddressPerHour;
+    expect(budget).toBe(10);
+    const before = await count("acme_account");
+
+    const first = client();
+    expect((await first.register()).status).toBe(201);
+    // Finding it again, by key or with onlyReturnExisting, any number of times.
+    for (let i = 0; i < budget + 2; i++) {
+      const again = await first.register(i % 2 ? { onlyReturnExisting: true } : {});
+      expect([again.status, again.headers.location]).toEqual([200, first.kid]);
+    }
+    const unknown = await client().register({ onlyReturnExisting: true });
+    expect(unknown.json.type).toBe(`${ACME}accountDoesNotExist`);
+
+    // A creation that fails writes no row and spends nothing.
+    vi.spyOn(OrmAcmeRepository.prototype, "insertAccount").mockRejectedValueOnce(
+      new Error("simulated failure of the insert"),
+    );
+    const failed = await client().register();
+    expect([failed.status, failed.json.type]).toEqual([500, `${ACME}serverInternal`]);
+    vi.restoreAllMocks();
+    expect(await count("acme_account")).toBe(before + 1);
+
+    for (let i = 1; i < budget; i++) {
+      const r = await client().register();
+      expect(r.status, r.text).toBe(201);
+    }
+    expect(await count("acme_account")).toBe(before + budget);
+
+    const refused = await client().register();
+    expect(refused.status).toBe(429);
+    expect(refused.json).toMatchObject({ type: `${ACME}rateLimited`, status: 429 });
+    const retryAfter = Number(refused.headers["retry-after"]);
+    // The next creation is one budget's share of the hour away.
+    expect(retryAfter).toBeGreaterThan(1);
+    expect(retryAfter).toBeLessThanOrEqual(3600 / budget);
+    expect(await count("acme_account")).toBe(before + budget);
+
+    // Existing accounts are still found, and used.
+    const again = await first.register();
+    expect([again.status, again.headers.location]).toEqual([200, first.kid]);
+    expect((await first.register({ onlyReturnExisting: true })).status).toBe(200);
+    expect((await first.newOrder(["after-budget.acme.localhost"])).status).toBe(201);
+
+    // Another address has its own budget.
+    const elsewhere = new ClientFrom(s.directory(), s.tlsCaFile, "127.0.0.2");
+    const r = await elsewhere.register();
+    expect(r.status, r.text).toBe(201);
+    const [row] = await s.h.db.query<{ n: string }>(
+      `select count(*) as n from audit_record where resource_id = $1 and peer like '127.0.0.2:%'`,
+      [elsewhere.kid!.split("/").at(-1)],
+    );
+    expect(Number(row!.n)).toBe(1);
+    expect(await count("acme_account")).toBe(before + budget + 1);
+    // ...while this one's is still spent.
+    expect((await client().register()).status).toBe(429);
+  });
+});
+
+/**
+ * The per-address rate of what costs a write before a key is known (new nonces, POSTs) is
+ * checked before the profile is read: a refused request costs no query at all.
+ */
+describe("ACME per-address rate limit", () => {
+  let s: AcmeServer;
+  let ca: Buffer;
+
+  beforeAll(async () => {
+    // 10 requests per second per address, bursts of 10.
+    s = await startAcmeServer({
+      CERTMINT_ACME_RATE_LIMIT_PER_SECOND: "1",
+      CERTMINT_ACME_RATE_LIMIT_BURST: "1",
+    });
+    ca = readFileSync(s.tlsCaFile);
+  });
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
+  afterAll(async () => {
+    await s?.h.stop();
+  });
+
+  it("refuses new nonces past the address's rate without reading the profile", async () => {
+    const find = vi.spyOn(OrmProfileRepository.prototype, "find");
+    const n = 40;
+    // One request per connection, all connected first and then written at once.
+    const conns = await Promise.all(
+      Array.from({ length: n }, () => RawConnection.open(s.h.running.acmePort!, ca)),
+    );
+    try {
+      for (const c of conns) c.get(["/acme/web-acme/new-nonce"]);
+      for (const c of conns) await waitFor("the answer", () => c.answers.length === 1);
+      const statuses = conns.map((c) => c.answers[0]!.status);
+      const limited = conns.map((c) => c.answers[0]!).filter((a) => a.status === 429);
+      expect(limited.length).toBeGreaterThan(0);
+      for (const a of limited) {
+        expect(JSON.parse(a.body.toString()).type).toBe(`${ACME}rateLimited`);
+        expect(Number(a.headers["retry-after"])).toBeGreaterThanOrEqual(1);
+      }
+      expect(statuses.every((st) => st === 204 || st === 429)).toBe(true);
+      // Only the requests let through read the profile.
+      expect(find.mock.calls).toHaveLength(statuses.filter((st) => st === 204).length);
+    } finally {
+      for (const c of conns) c.close();
+    }
+  });
+});
