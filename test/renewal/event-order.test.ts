@@ -67,4 +67,33 @@ describe("certificate event cursors", () => {
     expect(next.map((e) => e.position)).toEqual([Number(await positionOf(earlyId))]);
     expect(next[0]!.position).toBeGreaterThan(cursor);
   });
+
+  it("numbers the events of one round in the order of their ids, so an event written after another committed comes after it", async () => {
+    // Written in one transaction, then half of them rewritten (their row versions move to
+    // other pages of the table): the round that numbers them reads them in neither order.
+    const c = await session();
+    await c.query("begin");
+    const { rows } = await c.query<{ id: string }>(
+      `insert into certificate_event (type, certificate_id)
+         select 'EXPIRING', gen_random_uuid() from generate_series(1, 1500) returning id`,
+    );
+    await c.query(
+      `update certificate_event set error = '{"moved": true}'::jsonb where id = any($1::bigint[]) and id % 3 <> 0`,
+      [rows.map((r) => r.id)],
+    );
+    await c.query("commit");
+    const ids = rows.map((r) => Number(r.id)).sort((a, b) => a - b);
+    await waitFor("the 1,500 events numbered", async () => {
+      const [row] = await h.db.query<{ n: string }>(
+        "select count(*) as n from certificate_event where id = any($1::bigint[]) and position is null",
+        [ids],
+      );
+      return Number(row!.n) === 0;
+    });
+    const numbered = await h.db.query<{ id: string; position: string }>(
+      "select id, position from certificate_event where id = any($1::bigint[]) order by position",
+      [ids],
+    );
+    expect(numbered.map((r) => Number(r.id))).toEqual(ids);
+  });
 });

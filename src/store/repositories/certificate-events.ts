@@ -136,10 +136,17 @@ export class OrmCertificateEventRepository implements CertificateEventRepository
           return "busy";
         }
         // A new statement after the lock: its snapshot sees the previous round's commit.
+        // Numbered in id order within the round: an event written by a transaction that began
+        // after another's commit has the higher id, so it comes after it (numbered in the
+        // UPDATE's own order, the hash of a semi-join, a revocation could reach watchers after
+        // the renewal that followed it). nextval runs as the ordered subquery's rows come out.
         const rows = await connection.execute<Array<{ position: string }>>(
-          `update "certificate_event" set "position" = nextval('certificate_event_position_seq')
-          where "id" in (select "id" from "certificate_event" where "position" is null order by "id" limit ?)
-          returning "position"`,
+          `update "certificate_event" "e" set "position" = "n"."position"
+            from (select "id", nextval('certificate_event_position_seq') as "position"
+                    from (select "id" from "certificate_event" where "position" is null
+                           order by "id" limit ?) "due") "n"
+           where "e"."id" = "n"."id"
+          returning "e"."position"`,
           [BATCH],
         );
         const highest = rows.reduce((max, r) => Math.max(max, Number(r.position)), 0);
