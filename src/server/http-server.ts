@@ -69,6 +69,41 @@ export const MAX_REQUESTS_IN_FLIGHT = 64;
 /** Retry-After (seconds) of a 503 for a request beyond either limit. */
 export const BUSY_RETRY_AFTER_SECONDS = 1;
 
+/**
+ * A request's body, read whole up to `maxBytes`; "too large" past it (declared or sent), and
+ * then the rest is not read: the caller answers and closes the connection. For handlers whose
+ * request counts against limitRequestsInFlight only once its body has arrived, so a client that
+ * sends its headers and then its body slowly (until Node's request timeout) holds its own
+ * connection, not a place other clients need.
+ */
+export function readBoundedBody(
+  req: IncomingMessage,
+  maxBytes: number,
+): Promise<Buffer | "too large"> {
+  return new Promise((resolve) => {
+    if (Number(req.headers["content-length"] ?? 0) > maxBytes) {
+      resolve("too large");
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > maxBytes) {
+        req.off("data", onData);
+        req.pause();
+        resolve("too large");
+        return;
+      }
+      chunks.push(chunk);
+    };
+    req.on("data", onData);
+    req.on("end", () => resolve(Buffer.concat(chunks)));
+    // A connection gone mid-body: the caller sees the socket destroyed and answers nothing.
+    req.on("error", () => resolve(Buffer.concat(chunks)));
+  });
+}
+
 /** The answer to a request beyond a limit: 503, Retry-After, a line of text. */
 function refuseBusy(req: IncomingMessage, res: ServerResponse): void {
   const body = "too many requests in flight; retry shortly\n";

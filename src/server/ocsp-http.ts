@@ -18,6 +18,8 @@ export function serveOcsp(
   ocsp: OcspResponder,
   logger: Logger,
   onAnswer?: (status: string) => void,
+  /** A POST's body, read before the request counted (server/publication.ts). */
+  body?: Buffer | "too large",
 ): boolean {
   const path = (req.url ?? "").split("?")[0]!;
   if (path !== "/ocsp" && path !== "/ocsp/" && !path.startsWith("/ocsp/")) return false;
@@ -55,15 +57,11 @@ export function serveOcsp(
     send({ der: ocspErrorResponse("malformedRequest"), status: "malformedRequest" });
 
   if (req.method === "POST" && (path === "/ocsp" || path === "/ocsp/")) {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let tooLarge = false;
-    req.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > OCSP_REQUEST_MAX_BYTES) tooLarge = true;
-      else chunks.push(chunk);
-    });
-    req.on("end", () => (tooLarge ? malformed() : void answer(Buffer.concat(chunks))));
+    if (body === "too large") {
+      // The rest of the body was not read: the connection ends with this answer.
+      res.setHeader("connection", "close");
+      malformed();
+    } else void answer(body ?? Buffer.alloc(0));
     return true;
   }
   if ((req.method === "GET" || req.method === "HEAD") && path.startsWith("/ocsp/")) {

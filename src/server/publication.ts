@@ -1,11 +1,12 @@
-import type { Server } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import type { ConnectionLimits } from "../config";
 import { databaseOutage, OUTAGE_RETRY_SECONDS } from "../database-outage";
 import type { OcspResponder } from "../issuance/ca/ocsp";
 import type { CaPublisher, Published } from "../issuance/ca/publication";
+import { OCSP_REQUEST_MAX_BYTES } from "../signer";
 import { notModified } from "./conditional-get";
-import { limitRequestsInFlight, startHttpServer } from "./http-server";
+import { limitRequestsInFlight, readBoundedBody, startHttpServer } from "./http-server";
 import { serveOcsp } from "./ocsp-http";
 
 /**
@@ -31,9 +32,14 @@ export function startPublicationServer(
   limits: ConnectionLimits,
   ocsp?: { responder: OcspResponder; onAnswer?: (status: string) => void },
 ): Promise<{ server: Server; port: number }> {
-  // Bounds the requests being answered at once, OCSP included (server/http-server.ts).
-  const handler = limitRequestsInFlight((req, res) => {
-    if (ocsp && serveOcsp(req, res, ocsp.responder, logger, ocsp.onAnswer)) return;
+  // Bounds the requests being answered at once, OCSP included (server/http-server.ts). A POST
+  // (OCSP) counts once its body has arrived (at most OCSP_REQUEST_MAX_BYTES): bodies sent slowly
+  // hold their own connections, not the port's places; one whose connection is gone by then
+  // is not served.
+  const bodies = new WeakMap<IncomingMessage, Buffer | "too large">();
+  const limited = limitRequestsInFlight((req, res) => {
+    const body = bodies.get(req);
+    if (ocsp && serveOcsp(req, res, ocsp.responder, logger, ocsp.onAnswer, body)) return;
     const respond = (code: number, body: Buffer | string, type = "text/plain; charset=utf-8") => {
       res.writeHead(code, { "content-type": type, "content-length": Buffer.byteLength(body) });
       res.end(req.method === "HEAD" ? undefined : body);
@@ -96,5 +102,15 @@ export function startPublicationServer(
       },
     );
   });
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
+    if (req.method !== "POST") {
+      limited(req, res);
+      return;
+    }
+    void readBoundedBody(req, OCSP_REQUEST_MAX_BYTES).then((body) => {
+      bodies.set(req, body);
+      if (!req.socket.destroyed) limited(req, res);
+    });
+  };
   return startHttpServer("publication", listen, limits, logger, handler);
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { Agent, request as httpRequest, ServerResponse } from "node:http";
+import { Agent, Server as HttpServer, request as httpRequest, ServerResponse } from "node:http";
 import { connect, type Socket } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { CrlCache } from "../../src/issuance/ca/crl-cache";
@@ -49,6 +49,11 @@ class RawConnection {
 
   send(paths: string[]): void {
     this.socket.write(paths.map((p) => `GET ${p} HTTP/1.1\r\nHost: x\r\n\r\n`).join(""));
+  }
+
+  /** Writes raw bytes (a request's head and part of its body). */
+  write(text: string): void {
+    this.socket.write(text);
   }
 
   close(): void {
@@ -315,5 +320,45 @@ describe("publication port under a flood of requests", () => {
     } finally {
       agent.destroy();
     }
+  });
+
+  it("OCSP requests whose bodies arrive slowly hold no place, and a body too large is refused at once", async () => {
+    // Counts the requests the port has parsed (their heads), before any handler runs.
+    let parsed = 0;
+    const emit = HttpServer.prototype.emit;
+    vi.spyOn(HttpServer.prototype, "emit").mockImplementation(function (
+      this: HttpServer,
+      event: string | symbol,
+      ...args: unknown[]
+    ) {
+      if (event === "request") parsed += 1;
+      return (emit as (...a: unknown[]) => boolean).apply(this, [event, ...args]);
+    });
+    const slow = MAX_REQUESTS_IN_FLIGHT + 2;
+    for (let i = 0; i < slow; i++) {
+      const c = await raw();
+      c.write(
+        "POST /ocsp HTTP/1.1\r\nHost: x\r\nContent-Type: application/ocsp-request\r\n" +
+          "Content-Length: 1000\r\n\r\n0",
+      );
+    }
+    await waitFor("every slow request parsed", () => parsed >= slow);
+    // Counted at their heads, they would hold all 64 places: this would be a 503.
+    expect((await get(port, `/ca/${rootId}.crt`)).status).toBe(200);
+
+    // A body past OCSP's bound: malformedRequest at once, and the connection ends with it.
+    const big = await raw();
+    big.write(
+      "POST /ocsp HTTP/1.1\r\nHost: x\r\nContent-Type: application/ocsp-request\r\n" +
+        "Content-Length: 1000000\r\n\r\n0123456789",
+    );
+    await waitFor("the oversized request answered", () => big.answers.length === 1);
+    const [answer] = big.answers;
+    expect(answer!.status).toBe(200);
+    expect(answer!.headers["content-type"]).toBe("application/ocsp-response");
+    // OCSPResponse { responseStatus malformedRequest (1) } (RFC 6960 4.2.1).
+    expect(answer!.body.toString("hex")).toBe("30030a0101");
+    expect(answer!.headers.connection).toBe("close");
+    await waitFor("the oversized request's connection closed", () => big.closed);
   });
 });
