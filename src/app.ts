@@ -27,6 +27,11 @@ import { OcspResponder } from "./issuance/ca/ocsp";
 import { CaPublisher } from "./issuance/ca/publication";
 import { expiringCertificates } from "./issuance/certificates/expiring";
 import { heldKeySweepIntervalMs, startHeldKeySweep } from "./issuance/certificates/held-keys";
+import {
+  LIST_QUERIES_QUEUED_PER_TOKEN,
+  ListQueryGate,
+  listQueryCounts,
+} from "./issuance/common/list-gate";
 import type { IssuanceDeps } from "./issuance/deps";
 import { EventPump } from "./issuance/events/pump";
 import { CertificateWatch } from "./issuance/events/watch";
@@ -98,6 +103,8 @@ export interface RunningCertmint {
   unreadAnswerBytes(): number;
   /** Calls at work and calls waiting for their turn (certmint_calls). */
   admission(): { inProgress: number; queued: number };
+  /** List queries running and waiting for a place of their token (certmint_list_queries). */
+  listQueries(): { running: number; waiting: number };
   /** Stop accepting, let in-flight calls finish within the grace period, close the database. */
   shutdown(): Promise<void>;
 }
@@ -241,6 +248,10 @@ export async function startCertmint(
         observer: metrics,
         crlValiditySeconds: config.crlValiditySeconds,
         listQueryTimeoutMs: config.listQueryTimeoutMs,
+        listGate:
+          config.listQueriesPerToken > 0
+            ? new ListQueryGate(config.listQueriesPerToken, LIST_QUERIES_QUEUED_PER_TOKEN)
+            : undefined,
         generatedKeyReplaySeconds: config.generatedKeyReplaySeconds,
       };
       adminTokenCreated = (await ensureAdminCredential(deps, config.adminTokenFile, logger))
@@ -329,6 +340,7 @@ export async function startCertmint(
         watchStreams: () => runtime.watch?.openStreams ?? 0,
         unreadAnswerBytes: () => unreadAnswers.bytes,
         admission: () => ({ inProgress: admission.inProgress, queued: admission.queued }),
+        listQueries: () => listQueryCounts(deps.listGate),
         expiring: () => expiringCertificates(deps),
       });
     }
@@ -394,6 +406,7 @@ export async function startCertmint(
     watchStreams: () => runtime.watch?.openStreams ?? 0,
     unreadAnswerBytes: () => unreadAnswers.bytes,
     admission: () => ({ inProgress: admission.inProgress, queued: admission.queued }),
+    listQueries: () => listQueryCounts(runtime.deps?.listGate),
     shutdown() {
       stopping ??= (async () => {
         probe?.stop();

@@ -95,6 +95,11 @@ export interface Config {
    * (RESOURCE_EXHAUSTED, LIST_QUERY_TIMEOUT); 0: no limit but the call's deadline.
    */
   readonly listQueryTimeoutMs: number;
+  /**
+   * How many list queries (ListCertificates, ListAuditRecords pages) one access token runs at
+   * once; its others wait for one to end (issuance/common/list-gate.ts). 0: no cap.
+   */
+  readonly listQueriesPerToken: number;
   /** The ACME listener (RFC 8555, src/acme); absent: ACME is off. */
   readonly acme?: AcmeConfig;
   /** Server-driven renewal of certificates whose profile sets renewal.auto_renew. */
@@ -299,6 +304,7 @@ export const ENV = {
   csrWorkers: "CERTMINT_CSR_WORKERS", // default 0: CSRs are checked on the event loop
   databaseProbeIntervalMs: "CERTMINT_DATABASE_PROBE_INTERVAL_MS", // default 1000
   listQueryTimeoutMs: "CERTMINT_LIST_QUERY_TIMEOUT_MS", // default 3000; 0: off
+  listQueriesPerToken: "CERTMINT_LIST_QUERIES_PER_TOKEN", // default 2; 0: off
   acmeListen: "CERTMINT_ACME_LISTEN", // optional: the ACME listener (RFC 8555)
   acmeTlsCertFile: "CERTMINT_ACME_TLS_CERT_FILE", // default: CERTMINT_TLS_CERT_FILE
   acmeTlsKeyFile: "CERTMINT_ACME_TLS_KEY_FILE", // default: CERTMINT_TLS_KEY_FILE
@@ -449,6 +455,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   // trigrams, 303 ms on a slow day; pages are 3-40 ms p50, under 65 ms p99: README, bench-scale),
   // and short of a walk of the whole table, which then holds a pooled connection for seconds.
   const listQueryTimeoutMs = parseInteger(env, ENV.listQueryTimeoutMs, 3_000, 0, 600_000, problems);
+  // 2 of the default pool's 10 connections: a token paging through two lists at once (a UI and
+  // an export) is not slowed, and five tokens listing at once still leave room for issuance.
+  const listQueriesPerToken = parseInteger(env, ENV.listQueriesPerToken, 2, 0, 1_000, problems);
   const databaseProbeIntervalMs = parseInteger(
     env,
     ENV.databaseProbeIntervalMs,
@@ -531,6 +540,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     csrWorkers,
     databaseProbeIntervalMs,
     listQueryTimeoutMs,
+    listQueriesPerToken,
     acme: acme && Object.freeze(acme),
     metricsListen: metricsListen && Object.freeze(metricsListen),
     ocspUrl,

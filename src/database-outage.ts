@@ -37,6 +37,30 @@ const SOCKET_CODES = new Set([
 const SQLSTATES = new Set(["57P01", "57P02", "57P03", "53300"]);
 
 /**
+ * SQLSTATEs of a database that is up but could not run this statement now, for a reason that is
+ * the operator's, not the caller's or certmint's (PostgreSQL Appendix A). The statement (and its
+ * transaction) was rolled back and the same call may succeed when retried, so it is answered as
+ * an outage (UNAVAILABLE with RetryInfo; 503 on the HTTP ports), never INTERNAL:
+ * - 57014 query_canceled: an operator's pg_cancel_backend, or a statement_timeout set on the
+ *   role or database. (A list query certmint bounds itself is told apart before it gets here:
+ *   store/bounded-read.ts answers it as RESOURCE_EXHAUSTED LIST_QUERY_TIMEOUT.)
+ * - 57P04 database_dropped, 57P05 idle_session_timeout, 25P03
+ *   idle_in_transaction_session_timeout: the server ended the session.
+ * - class 53 insufficient resources: 53100 disk_full, 53200 out_of_memory, 53400
+ *   configuration_limit_exceeded (e.g. max_locks_per_transaction); 58030 io_error.
+ */
+const REFUSED_SQLSTATES = new Set([
+  "57014",
+  "57P04",
+  "57P05",
+  "25P03",
+  "53100",
+  "53200",
+  "53400",
+  "58030",
+]);
+
+/**
  * Messages of errors that carry no code: pg's for a connection that ended under it, knex's
  * for a pool that found no connection in time (DriverException keeps the message, prefixed by
  * the SQL, but not the error's name).
@@ -56,7 +80,12 @@ export function databaseOutage(err: unknown): string | undefined {
   for (const e of causeChain(err)) {
     const code = (e as { code?: unknown }).code;
     if (typeof code === "string") {
-      if (SOCKET_CODES.has(code) || SQLSTATES.has(code) || /^08[0-9A-Z]{3}$/.test(code)) {
+      if (
+        SOCKET_CODES.has(code) ||
+        SQLSTATES.has(code) ||
+        REFUSED_SQLSTATES.has(code) ||
+        /^08[0-9A-Z]{3}$/.test(code)
+      ) {
         return code;
       }
     }
@@ -81,13 +110,24 @@ function* causeChain(err: unknown): Generator<Error> {
  * undefined when it is not one (a CertmintError never is: it is already what it says).
  */
 export function outageError(err: unknown): CertmintError | undefined {
-  if (isCertmintError(err) || databaseOutage(err) === undefined) return undefined;
-  return new CertmintError(
-    "unavailable",
-    "DATABASE_UNAVAILABLE",
-    "certmint cannot reach its database right now; retry shortly (a retry with the same request_id never issues twice)",
-    { retryAfterSeconds: OUTAGE_RETRY_SECONDS },
-  );
+  if (isCertmintError(err)) return undefined;
+  const cause = databaseOutage(err);
+  if (cause === undefined) return undefined;
+  // The SQLSTATE goes to the client as ErrorInfo metadata: it names the condition without
+  // quoting the statement (a driver error's message can carry SQL and its values).
+  return REFUSED_SQLSTATES.has(cause)
+    ? new CertmintError(
+        "unavailable",
+        "DATABASE_UNAVAILABLE",
+        "certmint's database could not run this call's statement right now (it was cancelled or the database is short of a resource; the server log has the cause); retry shortly (a retry with the same request_id never issues twice)",
+        { retryAfterSeconds: OUTAGE_RETRY_SECONDS, metadata: { sqlstate: cause } },
+      )
+    : new CertmintError(
+        "unavailable",
+        "DATABASE_UNAVAILABLE",
+        "certmint cannot reach its database right now; retry shortly (a retry with the same request_id never issues twice)",
+        { retryAfterSeconds: OUTAGE_RETRY_SECONDS },
+      );
 }
 
 /**

@@ -196,6 +196,8 @@ describe("loadConfig", () => {
     ["CERTMINT_LOG_BUFFER_BYTES", "4096", "from 16384 to 1073741824"],
     ["CERTMINT_LIST_QUERY_TIMEOUT_MS", "-1", "from 0 to 600000"],
     ["CERTMINT_LIST_QUERY_TIMEOUT_MS", "600001", "from 0 to 600000"],
+    ["CERTMINT_LIST_QUERIES_PER_TOKEN", "-1", "from 0 to 1000"],
+    ["CERTMINT_LIST_QUERIES_PER_TOKEN", "1001", "from 0 to 1000"],
   ])("refuses %s=%s", (name, value, range) => {
     expect(() => loadConfig({ [name]: value })).toThrow(
       `${name} must be an integer ${range} (got "${value}")`,
@@ -208,6 +210,14 @@ describe("loadConfig", () => {
     [{ CERTMINT_LIST_QUERY_TIMEOUT_MS: "0" }, 0],
   ])("the list query timeout with %o: %i ms (0: off)", (env, ms) => {
     expect(loadConfig(env).listQueryTimeoutMs).toBe(ms);
+  });
+
+  it.each([
+    [{}, 2],
+    [{ CERTMINT_LIST_QUERIES_PER_TOKEN: "1" }, 1],
+    [{ CERTMINT_LIST_QUERIES_PER_TOKEN: "0" }, 0],
+  ])("list queries per token with %o: %i (0: no cap)", (env, n) => {
+    expect(loadConfig(env).listQueriesPerToken).toBe(n);
   });
 
   it("server-driven renewal and watches: defaults, settings, and a retry ceiling below the first retry refused", () => {

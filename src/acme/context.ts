@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import type { AddressRateLimiter } from "../auth/address-rate-limiter";
 import type { RateLimiter } from "../auth/rate-limiter";
 import type { IssuanceDeps } from "../issuance/deps";
 import type { Store } from "../issuance/repositories";
@@ -17,15 +18,15 @@ export interface AcmeContext {
   /** Requests per account (and per key for newAccount), RFC 8555 6.6 rateLimited. */
   readonly rateLimiter: RateLimiter;
   /**
-   * Requests per client address (IPv4 address, IPv6 /64) that cost a write before any key is
-   * known: new nonces and every POST. Ten times the account rate.
+   * Requests per client address (IPv4 address, IPv6 /64, and its /48 at 16 times) that cost a
+   * write before any key is known: new nonces and every POST. Ten times the account rate.
    */
-  readonly addressLimiter: RateLimiter;
+  readonly addressLimiter: AddressRateLimiter;
   /**
-   * Accounts created without External Account Binding, per client address: a row that costs
-   * its client no credential (CERTMINT_ACME_NEW_ACCOUNTS_PER_ADDRESS_PER_HOUR).
+   * Accounts created without External Account Binding, per client address (as addressLimiter):
+   * a row that costs its client no credential (CERTMINT_ACME_NEW_ACCOUNTS_PER_ADDRESS_PER_HOUR).
    */
-  readonly newAccountLimiter: RateLimiter;
+  readonly newAccountLimiter: AddressRateLimiter;
   readonly logger: Logger;
   /** Validations running now, so shutdown can wait for them. */
   readonly validations: Set<Promise<void>>;

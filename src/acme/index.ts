@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import { AddressRateLimiter } from "../auth/address-rate-limiter";
 import { RateLimiter } from "../auth/rate-limiter";
 import type { AcmeConfig, ConnectionLimits } from "../config";
 import type { IssuanceDeps } from "../issuance/deps";
@@ -7,6 +8,24 @@ import type { AcmeContext } from "./context";
 import { startAcmeServer } from "./http/server";
 import { DEFAULT_HTTP01_LIMITS } from "./validation/http01";
 import { parseNetworks, ValidationTargets } from "./validation/targets";
+
+/**
+ * The ACME rate limits (RFC 8555 6.6), apart so that tests can build them as the server does.
+ * Per client address: an IPv4 address, or an IPv6 /64 and (IPV6_RANGE_MULTIPLE times it) its /48.
+ */
+export function acmeLimiters(
+  config: Pick<AcmeConfig, "rateLimit" | "newAccountsPerAddressPerHour">,
+  clock?: () => number,
+): Pick<AcmeContext, "rateLimiter" | "addressLimiter" | "newAccountLimiter"> {
+  const { perSecond, burst } = config.rateLimit;
+  const perHour = config.newAccountsPerAddressPerHour;
+  return {
+    rateLimiter: new RateLimiter(perSecond, burst, clock),
+    addressLimiter: new AddressRateLimiter(10 * perSecond, 10 * burst, clock),
+    // N per hour on average, N at once (an idle address: then one every 3600/N s).
+    newAccountLimiter: new AddressRateLimiter(perHour / 3600, perHour, clock),
+  };
+}
 
 export interface RunningAcme {
   readonly port: number;
@@ -40,13 +59,7 @@ export async function startAcme(
       timeoutMs: config.validationTimeoutMs,
     },
     tlsAlpn01Port: config.tlsAlpn01Port,
-    rateLimiter: new RateLimiter(config.rateLimit.perSecond, config.rateLimit.burst),
-    addressLimiter: new RateLimiter(10 * config.rateLimit.perSecond, 10 * config.rateLimit.burst),
-    // N per hour on average, N at once (an idle address: then one every 3600/N s).
-    newAccountLimiter: new RateLimiter(
-      config.newAccountsPerAddressPerHour / 3600,
-      config.newAccountsPerAddressPerHour,
-    ),
+    ...acmeLimiters(config),
     logger,
     validations: new Set(),
   };

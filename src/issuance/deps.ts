@@ -1,6 +1,7 @@
 import type { CsrParser, KeyGenerator } from "../signer";
 import type { CrlCache } from "./ca/crl-cache";
 import type { CaKeyring } from "./ca/keyring";
+import type { ListQueryGate } from "./common/list-gate";
 import type { IssuanceObserver } from "./observer";
 import type { Store } from "./repositories";
 
@@ -34,6 +35,8 @@ export interface IssuanceDeps {
    * unset: only the deadline bounds it.
    */
   listQueryTimeoutMs?: number;
+  /** One caller's list queries running at once (CERTMINT_LIST_QUERIES_PER_TOKEN); unset: no cap. */
+  listGate?: ListQueryGate;
   /**
    * The CAs' CRLs, signed once per cache period and after revocations, shared by
    * GetCertificateRevocationList and the publication endpoint; absent: signed on each call.

@@ -115,30 +115,61 @@ function refuseBusy(req: IncomingMessage, res: ServerResponse): void {
   res.end(req.method === "HEAD" ? undefined : body);
 }
 
+/** Which limit a refused request was beyond (limitRequestsInFlight). */
+export type InFlightLimit = "connection" | "address" | "port";
+
+export interface InFlightLimits {
+  /** Requests of one connection being answered at once. */
+  readonly perConnection: number;
+  /** Requests of all connections being answered at once. */
+  readonly total: number;
+  /**
+   * Requests of one client address being answered at once, `key` naming the address a request
+   * counts against (e.g. auth/failure-limiter.ts peerAddressKey: IPv4 address, IPv6 /64).
+   * Without it one client opening total / perConnection connections holds every place; absent:
+   * no such limit.
+   */
+  readonly perAddress?: { readonly limit: number; readonly key: (req: IncomingMessage) => string };
+  /** The answer to a request beyond a limit; default: 503, Retry-After, a line of text. */
+  readonly refuse?: (req: IncomingMessage, res: ServerResponse, beyond: InFlightLimit) => void;
+}
+
+/** What limitRequestsInFlight holds now: requests, and addresses with at least one (tests). */
+export interface InFlight {
+  readonly total: number;
+  readonly addresses: number;
+}
+
 /**
- * Wraps `handler` so that at most `perConnection` requests of a connection, and `total` of all
- * connections, are being answered at once. A request beyond either limit is answered at once by
- * `refuse` (by default 503 with Retry-After and a line of text; the ACME listener answers a
- * problem document), without running `handler` (no database work); pipelined answers keep
- * their order (Node writes them in turn), and the connection stays open.
+ * Wraps `handler` so that at most `perConnection` requests of a connection, `perAddress.limit`
+ * of a client address, and `total` of all connections, are being answered at once. A request
+ * beyond any limit is answered at once by `refuse` (by default 503 with Retry-After and a line
+ * of text; the ACME listener answers a problem document), without running `handler` (no
+ * database work); pipelined answers keep their order (Node writes them in turn), and the
+ * connection stays open.
  *
  * A request counts until its handler ends its answer (`res.end`), even when the client has
  * gone meanwhile: the work it started goes on, so closing a connection frees nothing early.
  * The exception is a request whose body never arrived (POST /ocsp cut short): its handler
  * waits for the body and will not answer, so it stops counting when its connection closes.
+ * Either way one release gives back all three counts, once; an address whose count reaches 0
+ * is forgotten, so a stream of addresses cannot grow the map.
  */
 export function limitRequestsInFlight(
   handler: RequestListener,
-  limits: { perConnection: number; total: number; refuse?: RequestListener } = {
+  limits: InFlightLimits = {
     perConnection: MAX_REQUESTS_IN_FLIGHT_PER_CONNECTION,
     total: MAX_REQUESTS_IN_FLIGHT,
   },
-): RequestListener {
+): RequestListener & { inFlight(): InFlight } {
   const refuse = limits.refuse ?? refuseBusy;
+  const perAddress = limits.perAddress;
   // Per connection: its requests being answered, each with what releases it.
   const perSocket = new WeakMap<Socket, Map<() => void, IncomingMessage>>();
+  // Per address key: its requests being answered (never 0: such an entry is deleted).
+  const perKey = new Map<string, number>();
   let total = 0;
-  return (req, res) => {
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
     const socket = req.socket;
     let mine = perSocket.get(socket);
     if (!mine) {
@@ -149,14 +180,26 @@ export function limitRequestsInFlight(
         for (const [release, request] of [...held]) if (!request.complete) release();
       });
     }
-    if (mine.size >= limits.perConnection || total >= limits.total) {
-      refuse(req, res);
+    const key = perAddress?.key(req);
+    let beyond: InFlightLimit | undefined;
+    if (mine.size >= limits.perConnection) beyond = "connection";
+    else if (perAddress && key !== undefined && (perKey.get(key) ?? 0) >= perAddress.limit) {
+      beyond = "address";
+    } else if (total >= limits.total) beyond = "port";
+    if (beyond) {
+      refuse(req, res, beyond);
       return;
     }
     const held = mine;
     total += 1;
+    if (key !== undefined) perKey.set(key, (perKey.get(key) ?? 0) + 1);
     const release = () => {
-      if (held.delete(release)) total -= 1;
+      if (!held.delete(release)) return;
+      total -= 1;
+      if (key === undefined) return;
+      const left = (perKey.get(key) ?? 1) - 1;
+      if (left > 0) perKey.set(key, left);
+      else perKey.delete(key);
     };
     held.set(release, req);
     const end = res.end;
@@ -166,4 +209,5 @@ export function limitRequestsInFlight(
     } as ServerResponse["end"];
     handler(req, res);
   };
+  return Object.assign(listener, { inFlight: () => ({ total, addresses: perKey.size }) });
 }

@@ -16,6 +16,8 @@ export interface MetricsSources {
   unreadAnswerBytes(): number;
   /** Calls at work and calls waiting for their turn (src/api/fair-admission.ts). */
   admission(): { inProgress: number; queued: number };
+  /** List queries running and waiting for one of their token's places (issuance/common/list-gate.ts). */
+  listQueries(): { running: number; waiting: number };
   /** The database pool now; undefined when it cannot be read. */
   databasePool(): { used: number; free: number; pending: number } | undefined;
   /** Certificates expiring within 7 and 30 days per profile (one query; cached, see below). */
@@ -125,6 +127,18 @@ export class CertmintMetrics implements IssuanceObserver {
         if (!now) return;
         this.set({ state: "in_progress" }, now.inProgress);
         this.set({ state: "queued" }, now.queued);
+      },
+    });
+    new Gauge({
+      name: "certmint_list_queries",
+      help: "ListCertificates and ListAuditRecords queries running (at most CERTMINT_LIST_QUERIES_PER_TOKEN per access token) and waiting for one of their token's places",
+      labelNames: ["state"],
+      registers,
+      collect() {
+        const now = metrics.sources?.listQueries();
+        if (!now) return;
+        this.set({ state: "running" }, now.running);
+        this.set({ state: "waiting" }, now.waiting);
       },
     });
     new Gauge({

@@ -1,13 +1,22 @@
 import { readFileSync } from "node:fs";
-import { ServerResponse } from "node:http";
+import {
+  createServer as createHttpServer,
+  type Server as HttpServer,
+  type IncomingMessage,
+  ServerResponse,
+} from "node:http";
 import { Server as HttpsServer, request as httpsRequest } from "node:https";
+import { connect as netConnect, type Socket } from "node:net";
 import { type TLSSocket, connect as tlsConnect } from "node:tls";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import {
   ACME_MAX_REQUESTS_IN_FLIGHT,
+  ACME_MAX_REQUESTS_IN_FLIGHT_PER_ADDRESS,
   ACME_MAX_REQUESTS_IN_FLIGHT_PER_CONNECTION,
 } from "../../src/acme/http/server";
+import { peerAddressKey } from "../../src/auth/failure-limiter";
 import { loadConfig } from "../../src/config";
+import { limitRequestsInFlight } from "../../src/server/http-server";
 import { OrmAcmeRepository } from "../../src/store/repositories/acme";
 import { OrmProfileRepository } from "../../src/store/repositories/certificate-profiles";
 import { waitFor } from "../support/wait";
@@ -40,9 +49,11 @@ class RawConnection {
     socket.on("error", () => undefined);
   }
 
-  static open(port: number, ca: Buffer): Promise<RawConnection> {
+  /** A connection from `localAddress` (any of 127.0.0.0/8 is loopback on Linux). */
+  static open(port: number, ca: Buffer, localAddress = "127.0.0.1"): Promise<RawConnection> {
     return new Promise((resolve, reject) => {
-      const socket = tlsConnect({ host: "127.0.0.1", port, ca }, () =>
+      const tcp = netConnect({ host: "127.0.0.1", port, localAddress });
+      const socket = tlsConnect({ host: "127.0.0.1", socket: tcp, ca }, () =>
         resolve(new RawConnection(socket)),
       );
       socket.once("error", reject);
@@ -124,13 +135,20 @@ class ClientFrom extends AcmeTestClient {
   }
 }
 
-/** A 503 from the requests-in-flight limit: Retry-After and a rateLimited problem document. */
-function expectBusy(a: { status: number; headers: Record<string, unknown>; body: string }): void {
+/**
+ * A 503 from a requests-in-flight limit: Retry-After and a rateLimited problem document, whose
+ * detail names the limit (`from this address`...) when `detail` is given.
+ */
+function expectBusy(
+  a: { status: number; headers: Record<string, unknown>; body: string },
+  detail?: string,
+): void {
   expect(a.status).toBe(503);
   expect(a.headers["retry-after"]).toBe("1");
   expect(a.headers["content-type"]).toBe("application/problem+json");
   expect(a.headers["replay-nonce"]).toBeUndefined();
   expect(JSON.parse(a.body)).toMatchObject({ type: `${ACME}rateLimited`, status: 503 });
+  if (detail !== undefined) expect(JSON.parse(a.body).detail).toBe(detail);
 }
 
 /**
@@ -162,8 +180,8 @@ describe("ACME listener under a flood", () => {
     await s?.h.stop();
   });
 
-  const raw = async () => {
-    const c = await RawConnection.open(port, ca);
+  const raw = async (localAddress?: string) => {
+    const c = await RawConnection.open(port, ca, localAddress);
     open.push(c);
     return c;
   };
@@ -251,16 +269,23 @@ describe("ACME listener under a flood", () => {
 
   it("beyond the port's limit a request is a 503 problem at once, with no lookup", async () => {
     const per = ACME_MAX_REQUESTS_IN_FLIGHT_PER_CONNECTION;
+    const share = ACME_MAX_REQUESTS_IN_FLIGHT_PER_ADDRESS;
+    const addresses = ACME_MAX_REQUESTS_IN_FLIGHT / share;
     const held = holdProfileLookups("web-acme");
     const conns: RawConnection[] = [];
+    // Each address its share (one address alone cannot fill the port), from 127.0.0.1 on.
     for (let i = 0; i < ACME_MAX_REQUESTS_IN_FLIGHT / per; i++) {
-      const c = await raw();
+      const c = await raw(`127.0.0.${1 + Math.floor((i * per) / share)}`);
       c.get(Array.from({ length: per }, (_, j) => `/acme/web-acme/renewal-info/made.up-${i}-${j}`));
       conns.push(c);
     }
     await waitFor("the port's limit held", () => held.count >= ACME_MAX_REQUESTS_IN_FLIGHT);
-    // One more, on a connection of its own: answered at once, or held like the others.
-    const more = client().http("GET", s.directory());
+    // One more, on a connection of its own from an address holding nothing: answered at once,
+    // or held like the others.
+    const more = new ClientFrom(s.directory(), s.tlsCaFile, `127.0.0.${addresses + 1}`).http(
+      "GET",
+      s.directory(),
+    );
     const outcome = await Promise.race([
       more.then((r) => ({ answered: r })),
       waitFor("one more request held", () => held.count > ACME_MAX_REQUESTS_IN_FLIGHT).then(() => ({
@@ -269,7 +294,10 @@ describe("ACME listener under a flood", () => {
     ]);
     expect(held.count).toBe(ACME_MAX_REQUESTS_IN_FLIGHT);
     expect(outcome.answered).toBeDefined();
-    expectBusy({ ...outcome.answered!, body: outcome.answered!.text });
+    expectBusy(
+      { ...outcome.answered!, body: outcome.answered!.text },
+      "too many requests in flight; retry shortly",
+    );
     held.release();
     for (const c of conns) await waitFor("the held answers", () => c.answers.length === per);
     // Each held request was answered by the handler (a made-up certificate id), none refused.
@@ -277,6 +305,61 @@ describe("ACME listener under a flood", () => {
     expect(statuses.every((st) => st === 400 || st === 404)).toBe(true);
     // Once they are answered, the port serves again.
     expect((await client().http("GET", s.directory())).status).toBe(200);
+  });
+
+  it("one address holds at most its share of the port: its next request is a 503 problem, another address is served", async () => {
+    const per = ACME_MAX_REQUESTS_IN_FLIGHT_PER_CONNECTION;
+    const share = ACME_MAX_REQUESTS_IN_FLIGHT_PER_ADDRESS;
+    expect(share).toBeLessThan(ACME_MAX_REQUESTS_IN_FLIGHT);
+    // The two test addresses are two keys of the limit.
+    expect(peerAddressKey("127.0.0.1:40000")).not.toBe(peerAddressKey("127.0.0.2:40000"));
+
+    /** `share` requests from 127.0.0.1, held at their lookup; its next one (to a profile not held) refused. */
+    const fillShare = async (round: number) => {
+      const held = holdProfileLookups("web-acme");
+      const conns: RawConnection[] = [];
+      for (let i = 0; i < share / per; i++) {
+        const c = await raw("127.0.0.1");
+        c.get(
+          Array.from({ length: per }, (_, j) => `/acme/web-acme/renewal-info/r${round}.${i}-${j}`),
+        );
+        conns.push(c);
+      }
+      await waitFor("the address's share held", () => held.count >= share);
+      // Another profile's directory, not held: served at once (200) were it not refused.
+      const more = await raw("127.0.0.1");
+      more.get(["/acme/flood-other/directory"]);
+      await waitFor("the refusal", () => more.answers.length === 1);
+      expectBusy(
+        { ...more.answers[0]!, body: more.answers[0]!.body.toString() },
+        "too many requests in flight from this address; retry shortly",
+      );
+      expect(held.count).toBe(share);
+      return { held, conns };
+    };
+
+    const { held, conns } = await fillShare(1);
+    // Another address meanwhile: its request to the held profile is admitted (held too)...
+    const elsewhere = new ClientFrom(s.directory(), s.tlsCaFile, "127.0.0.2");
+    const admitted = elsewhere.http("GET", s.directory());
+    await waitFor("the other address's request held", () => held.count === share + 1);
+    // ...and one to another profile is served.
+    const other = await elsewhere.http("GET", s.directory("flood-other"));
+    expect(other.status, other.text).toBe(200);
+
+    held.release();
+    expect((await admitted).status).toBe(200);
+    for (const c of conns) await waitFor("the held answers", () => c.answers.length === per);
+    // Each held request was answered by the handler (a made-up certificate id), none refused.
+    const statuses = conns.flatMap((c) => c.answers.map((a) => a.status));
+    expect(statuses.every((st) => st === 400 || st === 404)).toBe(true);
+
+    // Every place was given back: the same address is served, and holds its whole share again.
+    vi.restoreAllMocks();
+    expect((await client().http("GET", s.directory())).status).toBe(200);
+    const again = await fillShare(2);
+    again.held.release();
+    for (const c of again.conns) await waitFor("the held answers", () => c.answers.length === per);
   });
 
   it("requests whose bodies arrive slowly hold no place: the port still serves", async () => {
@@ -408,11 +491,145 @@ describe("ACME per-address rate limit", () => {
         expect(JSON.parse(a.body.toString()).type).toBe(`${ACME}rateLimited`);
         expect(Number(a.headers["retry-after"])).toBeGreaterThanOrEqual(1);
       }
-      expect(statuses.every((st) => st === 204 || st === 429)).toBe(true);
+      // 503: beyond the address's requests in flight (all 40 come from one address).
+      expect(statuses.every((st) => st === 204 || st === 429 || st === 503)).toBe(true);
       // Only the requests let through read the profile.
       expect(find.mock.calls).toHaveLength(statuses.filter((st) => st === 204).length);
     } finally {
       for (const c of conns) c.close();
     }
+  });
+
+  it("refuses directory and renewal-info GETs past the address's rate without reading the profile", async () => {
+    const find = vi.spyOn(OrmProfileRepository.prototype, "find");
+    const n = 40;
+    const paths = Array.from({ length: n }, (_, i) =>
+      i % 2 ? "/acme/web-acme/directory" : `/acme/web-acme/renewal-info/made.up-${i}`,
+    );
+    const conns = await Promise.all(paths.map(() => RawConnection.open(s.h.running.acmePort!, ca)));
+    try {
+      conns.forEach((c, i) => {
+        c.get([paths[i]!]);
+      });
+      for (const c of conns) await waitFor("the answer", () => c.answers.length === 1);
+      const answers = conns.map((c) => c.answers[0]!);
+      const limited = answers.filter((a) => a.status === 429);
+      expect(limited.length).toBeGreaterThan(0);
+      for (const a of limited) {
+        expect(JSON.parse(a.body.toString())).toMatchObject({
+          type: `${ACME}rateLimited`,
+          status: 429,
+        });
+        expect(Number(a.headers["retry-after"])).toBeGreaterThanOrEqual(1);
+      }
+      // Directories were limited, not only renewal-info (odd indices are directories).
+      expect(answers.some((a, i) => i % 2 === 1 && a.status === 429)).toBe(true);
+      // Served: 200 (directory), 400 or 404 (made-up renewal-info); 503: the address's requests
+      // in flight.
+      const served = answers.filter((a) => a.status !== 429 && a.status !== 503);
+      answers.forEach((a, i) => {
+        if (a.status === 429 || a.status === 503) return;
+        expect(i % 2 ? [200] : [400, 404]).toContain(a.status);
+      });
+      // Only the requests let through read the profile.
+      expect(find.mock.calls).toHaveLength(served.length);
+    } finally {
+      for (const c of conns) c.close();
+    }
+  });
+});
+
+/**
+ * The per-address count of limitRequestsInFlight (what the ACME port uses) on a bare HTTP
+ * server: exact on every path that releases a place (the answer ended, the connection closed
+ * before the body arrived), and an address holding nothing is forgotten.
+ */
+describe("requests in flight per address", () => {
+  let server: HttpServer;
+  let port = 0;
+  const pending: ServerResponse[] = [];
+  const sockets: Socket[] = [];
+  const limited = limitRequestsInFlight(
+    (_req, res) => {
+      pending.push(res);
+    },
+    {
+      perConnection: 2,
+      total: 10,
+      perAddress: { limit: 3, key: (req: IncomingMessage) => req.socket.remoteAddress ?? "" },
+    },
+  );
+
+  beforeAll(async () => {
+    server = createHttpServer(limited);
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    port = (server.address() as { port: number }).port;
+  });
+  afterEach(() => {
+    for (const res of pending.splice(0)) res.end();
+    for (const socket of sockets.splice(0)) socket.destroy();
+  });
+  afterAll(async () => {
+    await new Promise((r) => server.close(r));
+  });
+
+  /** A raw connection from `localAddress`, its answers' status lines collected. */
+  const connect = async (localAddress: string) => {
+    const socket = netConnect({ host: "127.0.0.1", port, localAddress });
+    sockets.push(socket);
+    const statuses: number[] = [];
+    socket.on("data", (chunk: Buffer) => {
+      for (const m of chunk.toString("latin1").matchAll(/HTTP\/1\.1 (\d{3})/g)) {
+        statuses.push(Number(m[1]));
+      }
+    });
+    socket.on("error", () => undefined);
+    await new Promise((r) => socket.once("connect", r));
+    return { socket, statuses };
+  };
+
+  it("counts each address apart and forgets an address once its requests end", async () => {
+    const get = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+    const a = await connect("127.0.0.1");
+    const b = await connect("127.0.0.1");
+    a.socket.write(get + get);
+    b.socket.write(get);
+    await waitFor("three requests of 127.0.0.1 held", () => pending.length === 3);
+    expect(limited.inFlight()).toEqual({ total: 3, addresses: 1 });
+    // Its fourth, on a connection of its own (an answer on a busy one waits behind the held
+    // ones): refused.
+    const d = await connect("127.0.0.1");
+    d.socket.write(get);
+    await waitFor("the refusal", () => d.statuses.length === 1);
+    expect(d.statuses).toEqual([503]);
+    expect(limited.inFlight()).toEqual({ total: 3, addresses: 1 });
+    // Another address: admitted.
+    const c = await connect("127.0.0.2");
+    c.socket.write(get);
+    await waitFor("127.0.0.2's request held", () => pending.length === 4);
+    expect(limited.inFlight()).toEqual({ total: 4, addresses: 2 });
+
+    for (const res of pending.splice(0)) res.end();
+    expect(limited.inFlight()).toEqual({ total: 0, addresses: 0 });
+    // 127.0.0.1 again holds its whole share.
+    a.socket.write(get + get);
+    b.socket.write(get);
+    await waitFor("three requests held again", () => pending.length === 3);
+    expect(limited.inFlight()).toEqual({ total: 3, addresses: 1 });
+    for (const res of pending.splice(0)) res.end();
+    expect(limited.inFlight()).toEqual({ total: 0, addresses: 0 });
+  });
+
+  it("gives back the place of a request whose connection closed before its body arrived", async () => {
+    const a = await connect("127.0.0.3");
+    a.socket.write("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{");
+    await waitFor("the request held", () => pending.length === 1);
+    expect(limited.inFlight()).toEqual({ total: 1, addresses: 1 });
+    a.socket.destroy();
+    await waitFor("its place given back", () => limited.inFlight().total === 0);
+    expect(limited.inFlight()).toEqual({ total: 0, addresses: 0 });
+    // Its late answer releases nothing twice.
+    pending.splice(0)[0]!.end();
+    expect(limited.inFlight()).toEqual({ total: 0, addresses: 0 });
   });
 });

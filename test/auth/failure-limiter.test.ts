@@ -47,6 +47,32 @@ describe("FailureLimiter", () => {
     expect(limiter.failed("10.0.0.1:3", refusal)).not.toBe(refusal);
   });
 
+  it("counts an IPv6 peer against its /48 too: rotating /64s does not multiply the guesses", () => {
+    const limiter = new FailureLimiter(1, 3, () => 0);
+    // 16 /64s' worth: 48 failures from 16 /64s of 2001:db8:1::/48, then none from a 17th.
+    for (let subnet = 0; subnet < 16; subnet++) {
+      for (let i = 0; i < 3; i++) {
+        expect(limiter.failed(`[2001:db8:1:${subnet.toString(16)}::1]:1`, refusal)).toBe(refusal);
+      }
+    }
+    const limited = limiter.failed("[2001:db8:1:10::1]:1", refusal);
+    expect(limited).toMatchObject({ reason: "AUTHENTICATION_FAILURES_LIMITED" });
+    expect(limited.message).toContain("from 2001:db8:1:10::/64 or 2001:db8:1::/48;");
+    expect(() => limiter.checkBeforeLookup("[2001:db8:1:ffff::2]:1")).toThrow(/too many failed/);
+    expect(() => limiter.checkBeforeLookup("[2001:db8:2::1]:1")).not.toThrow();
+    expect(() => limiter.checkBeforeLookup("10.0.0.1:1")).not.toThrow();
+  });
+
+  it("a flood from 100,000 new addresses does not reset an address's failures", () => {
+    const limiter = new FailureLimiter(1, 3, () => 0);
+    for (let i = 0; i < 3; i++) limiter.failed("192.0.2.1:1", refusal);
+    for (let i = 0; i < 100_000; i++) {
+      limiter.failed(`10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}:1`, refusal);
+    }
+    expect(() => limiter.checkBeforeLookup("192.0.2.1:1")).toThrow(/too many failed/);
+    expect(limiter.failed("192.0.2.1:1", refusal)).not.toBe(refusal);
+  });
+
   it("a rate of 0 limits nothing", () => {
     const limiter = new FailureLimiter(0, 1);
     for (let i = 0; i < 100; i++) expect(limiter.failed("10.0.0.1:1", refusal)).toBe(refusal);

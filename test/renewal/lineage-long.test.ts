@@ -13,15 +13,12 @@
  * renewals inserted by plain SQL after it (as a replica still on the older code would) theirs.
  */
 import { randomUUID, X509Certificate } from "node:crypto";
-import type { ClientReadableStream, ServiceError } from "@grpc/grpc-js";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   CertificateEventType,
   RenewCertificateRequest,
-  WatchCertificatesRequest,
-  type WatchCertificatesResponse,
 } from "../../gen/ts/certmint/v1/certificate_service";
 import { RevocationReason } from "../../gen/ts/certmint/v1/common";
 import { type Database, openDatabase } from "../../src/store/database";
@@ -38,34 +35,12 @@ import {
   startTestCertmint,
   type TestCertmint,
 } from "../certificates/helpers";
-import type { CertmintClients } from "../support/harness";
 import { createTestDatabase, type TestDatabase } from "../support/postgres";
 import { waitFor } from "../support/wait";
+import { WatchStream as Watch } from "../support/watch-stream";
 
 const T = CertificateEventType;
 const LINEAGE_MIGRATION = "Migration20261204000000CertificateLineage";
-
-class Watch {
-  readonly events: WatchCertificatesResponse[] = [];
-  error?: ServiceError;
-  private readonly stream: ClientReadableStream<WatchCertificatesResponse>;
-  constructor(c: CertmintClients, req: Partial<WatchCertificatesRequest>) {
-    this.stream = c.certificates.watchCertificates(WatchCertificatesRequest.fromPartial(req));
-    this.stream.on("data", (e: WatchCertificatesResponse) => this.events.push(e));
-    this.stream.on("error", (err: ServiceError) => {
-      this.error = err;
-    });
-  }
-  /** [type, certificate id] of each event but KEEPALIVEs. */
-  seen() {
-    return this.events
-      .filter((e) => e.type !== T.CERTIFICATE_EVENT_TYPE_KEEPALIVE)
-      .map((e) => [e.type, e.certificate?.id] as const);
-  }
-  cancel() {
-    this.stream.cancel();
-  }
-}
 
 /** A lineage: its certificates' ids, oldest first, and its newest as RenewCertificate gave it. */
 interface Lineage {

@@ -1,20 +1,8 @@
-/**
- * Who sees what on WatchCertificates (issue 13: "authorization as for reads: a token sees
- * events of its profiles only; keys only for what it owns"), each as the attack it refuses:
- *  - an issuer watching everything it may see gets the events of its profile, never another
- *    profile's; it asks to watch that other profile and is refused PROFILE_NOT_GRANTED;
- *  - an auditor sees every profile's events but never a private key; the issuer, owner of the
- *    certificate it issued, gets that key;
- *  - a cursor the server never sent is INVALID_ARGUMENT.
- * And GetCurrentCertificate follows a lineage to its newest certificate.
- */
-import type { ClientReadableStream, ServiceError } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   CertificateEventType,
   RenewCertificateRequest,
-  WatchCertificatesRequest,
-  type WatchCertificatesResponse,
+  type WatchCertificatesRequest,
 } from "../../gen/ts/certmint/v1/certificate_service";
 import {
   attrRequest,
@@ -29,36 +17,10 @@ import {
 } from "../certificates/helpers";
 import { type CertmintClients, decodeError } from "../support/harness";
 import { waitFor } from "../support/wait";
+import { WatchStream as Watch } from "../support/watch-stream";
 import { MovableClock } from "./helpers";
 
 const T = CertificateEventType;
-
-class Watch {
-  readonly events: WatchCertificatesResponse[] = [];
-  error?: ServiceError;
-  open = false;
-  private readonly stream: ClientReadableStream<WatchCertificatesResponse>;
-  constructor(c: CertmintClients, req: Partial<WatchCertificatesRequest>) {
-    this.stream = c.certificates.watchCertificates(WatchCertificatesRequest.fromPartial(req));
-    // The server sends headers once the watch is checked and reading.
-    this.stream.on("metadata", () => {
-      this.open = true;
-    });
-    this.stream.on("data", (e: WatchCertificatesResponse) => this.events.push(e));
-    this.stream.on("error", (err: ServiceError) => {
-      this.error = err;
-    });
-  }
-  certificateIds(type: CertificateEventType) {
-    return this.events.filter((e) => e.type === type).map((e) => e.certificate!.id);
-  }
-  keepalivesAfter(count: number) {
-    return this.events.slice(count).some((e) => e.type === T.CERTIFICATE_EVENT_TYPE_KEEPALIVE);
-  }
-  cancel() {
-    this.stream.cancel();
-  }
-}
 
 describe("WatchCertificates: who sees what", () => {
   let h: TestCertmint;

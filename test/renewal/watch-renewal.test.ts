@@ -13,7 +13,7 @@ import { createPublicKey, randomBytes, X509Certificate } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Client, ClientReadableStream, ServiceError } from "@grpc/grpc-js";
+import type { Client } from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
 import { CreateRootCertificateAuthorityRequest } from "../../gen/ts/certmint/v1/certificate_authority_service";
 import {
@@ -27,8 +27,6 @@ import {
 import {
   CertificateEventType,
   IssueCertificateRequest,
-  WatchCertificatesRequest,
-  type WatchCertificatesResponse,
 } from "../../gen/ts/certmint/v1/certificate_service";
 import { KeyAlgorithm } from "../../gen/ts/certmint/v1/common";
 import { type CertmintClients, call, decodeError, makeClients } from "../support/harness";
@@ -36,29 +34,10 @@ import { openssl, TempDir } from "../support/openssl";
 import { createTestDatabase, type TestDatabase } from "../support/postgres";
 import { type ServerProcess, START_LIMIT_MS, startServerProcess } from "../support/server-process";
 import { waitFor } from "../support/wait";
+import { WatchStream as Watch } from "../support/watch-stream";
 
 const T = CertificateEventType;
 const seconds = (n: number) => ({ seconds: String(n), nanos: 0 });
-
-/** A watch whose events (and end) the test reads as they arrive. */
-class Watch {
-  readonly events: WatchCertificatesResponse[] = [];
-  error?: ServiceError;
-  private readonly stream: ClientReadableStream<WatchCertificatesResponse>;
-  constructor(c: CertmintClients, req: Partial<WatchCertificatesRequest>) {
-    this.stream = c.certificates.watchCertificates(WatchCertificatesRequest.fromPartial(req));
-    this.stream.on("data", (e: WatchCertificatesResponse) => this.events.push(e));
-    this.stream.on("error", (err: ServiceError) => {
-      this.error = err;
-    });
-  }
-  of(type: CertificateEventType) {
-    return this.events.filter((e) => e.type === type);
-  }
-  cancel() {
-    this.stream.cancel();
-  }
-}
 
 async function lifecycle(mode: "postgresql" | "embedded") {
   const tmp = new TempDir();

@@ -1,4 +1,3 @@
-import { peerAddressKey } from "../../auth/failure-limiter";
 import { type AccountRow, UniqueConflict } from "../../issuance/repositories";
 import { jwkThumbprint, verifyJwsSignature } from "../../signer/jws";
 import { auditAs } from "../acting";
@@ -111,13 +110,13 @@ export async function newAccount(x: AcmeExchange): Promise<AcmeResponse> {
 
 /**
  * RFC 8555 6.6: accounts without External Account Binding, limited per client address (IPv4
- * address, IPv6 /64) by CERTMINT_ACME_NEW_ACCOUNTS_PER_ADDRESS_PER_HOUR: rateLimited with
+ * address, IPv6 /64; and an IPv6 /48 to 16 times that, as Let's Encrypt limits registrations per
+ * /48) by CERTMINT_ACME_NEW_ACCOUNTS_PER_ADDRESS_PER_HOUR: rateLimited with
  * Retry-After past it. Each is a row kept for good, which one address could otherwise add at
  * its general rate (100 a second) with no credential. Returns what gives the creation back.
  */
 function takeNewAccount(x: AcmeExchange): () => void {
-  const address = peerAddressKey(x.peer);
-  const wait = x.ctx.newAccountLimiter.take(address);
+  const wait = x.ctx.newAccountLimiter.take(x.peer);
   if (wait > 0) {
     const retryAfter = Math.max(1, Math.ceil(wait));
     throw new AcmeProblem(
@@ -127,7 +126,7 @@ function takeNewAccount(x: AcmeExchange): () => void {
       { retryAfter },
     );
   }
-  return () => x.ctx.newAccountLimiter.refund(address);
+  return () => x.ctx.newAccountLimiter.refund(x.peer);
 }
 
 /** POST to an account URL (RFC 8555 7.3.2, 7.3.6): read it, change its contacts, or deactivate it. */

@@ -10,7 +10,11 @@ import type { ConnectionLimits, TlsConfig } from "../../config";
 import { databaseOutage } from "../../database-outage";
 import { isCertmintError } from "../../errors";
 import { capWarning } from "../../server/connection-limits";
-import { BUSY_RETRY_AFTER_SECONDS, limitRequestsInFlight } from "../../server/http-server";
+import {
+  BUSY_RETRY_AFTER_SECONDS,
+  type InFlightLimit,
+  limitRequestsInFlight,
+} from "../../server/http-server";
 import { TLS_POLICY } from "../../server/tls";
 import {
   checkTlsFiles,
@@ -69,11 +73,23 @@ export const ACME_MAX_REQUESTS_IN_FLIGHT_PER_CONNECTION = 4;
 export const ACME_MAX_REQUESTS_IN_FLIGHT = 64;
 
 /**
+ * Requests of one client address (IPv4 address, IPv6 /64: peerAddressKey) being answered at
+ * once on the ACME port. Without it one address opening ACME_MAX_REQUESTS_IN_FLIGHT /
+ * ACME_MAX_REQUESTS_IN_FLIGHT_PER_CONNECTION connections of slow requests holds every place,
+ * and every other client gets 503. A quarter of the port: at least four addresses are needed
+ * to fill it, and one host (or a NAT of clients that each send one request at a time) keeps
+ * 16 requests going. A constant like the two limits above (not a setting): it bounds this
+ * process's work, not what a client is entitled to (that is CERTMINT_ACME_RATE_LIMIT_*).
+ */
+export const ACME_MAX_REQUESTS_IN_FLIGHT_PER_ADDRESS = 16;
+
+/**
  * The ACME listener (CERTMINT_ACME_LISTEN): one directory per ACME profile at
  * /acme/<profile slug>/directory. HTTPS with the gRPC port's certificate files when TLS is
  * configured (reloaded the same way), else plain HTTP (loopback only, unless
- * CERTMINT_ALLOW_PLAINTEXT). The same connection bounds as the publication port, and a bound
- * on the requests being answered at once (ACME_MAX_REQUESTS_IN_FLIGHT*).
+ * CERTMINT_ALLOW_PLAINTEXT). The same connection bounds as the publication port, and bounds
+ * on the requests being answered at once (ACME_MAX_REQUESTS_IN_FLIGHT*: per connection, per
+ * client address, per port).
  */
 export function startAcmeServer(
   listen: { host: string; port: number },
@@ -97,7 +113,11 @@ export function startAcmeServer(
     {
       perConnection: ACME_MAX_REQUESTS_IN_FLIGHT_PER_CONNECTION,
       total: ACME_MAX_REQUESTS_IN_FLIGHT,
-      refuse: (req, res) => refuseBusy(ctx, req, res),
+      perAddress: {
+        limit: ACME_MAX_REQUESTS_IN_FLIGHT_PER_ADDRESS,
+        key: (req) => peerAddressKey(peerOf(req)),
+      },
+      refuse: (req, res, beyond) => refuseBusy(ctx, req, res, beyond),
     },
   );
   const handler = (req: IncomingMessage, res: ServerResponse) => {
@@ -169,9 +189,14 @@ async function serve(
     if (!HOST.test(host)) throw malformed("the Host header is missing or invalid");
     const [, slug, resource, id, sub] = m;
     urls = new AcmeUrls(`${secure ? "https" : "http"}://${host}/acme/${slug}`);
-    // What costs a write before a key is known (new nonces, every POST) is limited per
-    // address, before the profile is read: a refused request costs no query.
-    if (method === "POST" || resource === "new-nonce") limitAddress(ctx, peerOf(req));
+    // Every request below reads the profile from the database (renewal-info then certificates;
+    // new nonces and POSTs write before any key is known), so every one is limited per address
+    // first: a refused request costs no query (RFC 8555 6.6). GETs share the budget of nonces
+    // and POSTs: a client sends a few of them per order (a directory per run, a renewal-info
+    // per certificate now and then) against a dozen nonces and POSTs, so the shared budget
+    // barely changes what it may do, where a budget of their own would add to what one
+    // address may cost.
+    limitAddress(ctx, peerOf(req));
     const profile = await loadAcmeProfile(ctx, slug!);
     const now = ctx.deps.now();
     if (resource === "directory" && !id && (method === "GET" || method === "HEAD")) {
@@ -276,15 +301,23 @@ function peerOf(req: IncomingMessage): string {
 /**
  * A request beyond the requests in flight (ACME_MAX_REQUESTS_IN_FLIGHT*): 503 with Retry-After
  * and a rateLimited problem document (RFC 8555 6.6, 6.7), without a nonce (storing one is the
- * database work this spares).
+ * database work this spares). The detail says which limit, so a client behind a shared address
+ * can tell its neighbours' load from the server's.
  */
-function refuseBusy(ctx: AcmeContext, req: IncomingMessage, res: ServerResponse): void {
-  const problem = new AcmeProblem(
-    "rateLimited",
-    "too many requests in flight; retry shortly",
-    503,
-    { retryAfter: BUSY_RETRY_AFTER_SECONDS },
-  );
+function refuseBusy(
+  ctx: AcmeContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  beyond: InFlightLimit,
+): void {
+  const detail = {
+    connection: "too many requests in flight on this connection; retry shortly",
+    address: "too many requests in flight from this address; retry shortly",
+    port: "too many requests in flight; retry shortly",
+  }[beyond];
+  const problem = new AcmeProblem("rateLimited", detail, 503, {
+    retryAfter: BUSY_RETRY_AFTER_SECONDS,
+  });
   void send(
     ctx,
     res,
@@ -296,9 +329,12 @@ function refuseBusy(ctx: AcmeContext, req: IncomingMessage, res: ServerResponse)
   );
 }
 
-/** RFC 8555 6.6: past its address's rate, rateLimited before anything is read or written. */
+/**
+ * RFC 8555 6.6: past its address's rate (IPv4 address; IPv6 /64, and its /48 at 16 times that),
+ * rateLimited before anything is read or written.
+ */
 function limitAddress(ctx: AcmeContext, peer: string): void {
-  const wait = ctx.addressLimiter.take(peerAddressKey(peer));
+  const wait = ctx.addressLimiter.take(peer);
   if (wait > 0) {
     const retryAfter = Math.max(1, Math.ceil(wait));
     throw new AcmeProblem(

@@ -1,6 +1,7 @@
 import { type FieldViolation, fieldViolation, invalidArgument, quoted } from "../../errors";
 import type { Call } from "../call";
 import { type ListQueryAdvice, listReadBound, readWithinBound } from "../common/list-bound";
+import { type ListQueryGate, throughListGate } from "../common/list-gate";
 import { listPage, type Page, type PageRequest } from "../common/list-page";
 import type { PageScope, PageTokenKeys } from "../common/pagination";
 import { isUuid } from "../common/refs";
@@ -34,6 +35,8 @@ export interface AuditQueryDeps {
    * deadline comes sooner; 0 or unset: only the deadline bounds it.
    */
   listQueryTimeoutMs?: number;
+  /** One caller's list queries running at once (CERTMINT_LIST_QUERIES_PER_TOKEN); unset: no cap. */
+  listGate?: ListQueryGate;
 }
 
 /**
@@ -45,7 +48,7 @@ export interface AuditQueryDeps {
  */
 export async function listAuditRecords(
   deps: AuditQueryDeps,
-  call: Pick<Call, "deadline" | "signal">,
+  call: Pick<Call, "deadline" | "signal" | "actor" | "whileOutside">,
   filter: AuditFilter,
   page: PageRequest,
 ): Promise<Page<AuditRecord>> {
@@ -71,14 +74,17 @@ export async function listAuditRecords(
     endTime: filter.endTime,
     failuresOnly: filter.failuresOnly,
   };
-  const { bound, byDeadline } = listReadBound(deps.listQueryTimeoutMs ?? 0, call);
   return listPage(deps.keyring, page, scope, (query) =>
-    readWithinBound(
-      deps.store.audit.listNewestFirst(resolved, { ...query, bound }),
-      bound,
-      byDeadline,
-      () => auditQueryAdvice(resolved),
-    ),
+    // The bound is taken once the list has its place: the time it waited is not the query's.
+    throughListGate(deps.listGate, call, () => {
+      const { bound, byDeadline } = listReadBound(deps.listQueryTimeoutMs ?? 0, call);
+      return readWithinBound(
+        deps.store.audit.listNewestFirst(resolved, { ...query, bound }),
+        bound,
+        byDeadline,
+        () => auditQueryAdvice(resolved),
+      );
+    }),
   );
 }
 

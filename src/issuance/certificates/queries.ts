@@ -1,6 +1,7 @@
 import { invalidField, quoted } from "../../errors";
 import type { Call } from "../call";
 import { type ListQueryAdvice, listReadBound, readWithinBound } from "../common/list-bound";
+import { throughListGate } from "../common/list-gate";
 import { listPage, type Page } from "../common/list-page";
 import type { PageScope } from "../common/pagination";
 import { resolveRef } from "../common/refs";
@@ -42,7 +43,7 @@ export async function getCertificate(deps: IssuanceDeps, ref: string): Promise<C
  */
 export async function listCertificates(
   deps: IssuanceDeps,
-  call: Pick<Call, "deadline" | "signal">,
+  call: Pick<Call, "deadline" | "signal" | "actor" | "whileOutside">,
   input: ListCertificatesInput,
 ): Promise<Page<ListedCertificate>> {
   const scope: PageScope = {
@@ -87,14 +88,17 @@ export async function listCertificates(
     }
     filter.nameContains = needle;
   }
-  const { bound, byDeadline } = listReadBound(deps.listQueryTimeoutMs ?? 0, call);
   return listPage(deps.keyring, input, scope, (query) =>
-    readWithinBound(
-      deps.store.certificates.listNewestFirst(filter, { ...query, bound }, input.view ?? "FULL"),
-      bound,
-      byDeadline,
-      () => certificateQueryAdvice(filter),
-    ),
+    // The bound is taken once the list has its place: the time it waited is not the query's.
+    throughListGate(deps.listGate, call, () => {
+      const { bound, byDeadline } = listReadBound(deps.listQueryTimeoutMs ?? 0, call);
+      return readWithinBound(
+        deps.store.certificates.listNewestFirst(filter, { ...query, bound }, input.view ?? "FULL"),
+        bound,
+        byDeadline,
+        () => certificateQueryAdvice(filter),
+      );
+    }),
   );
 }
 

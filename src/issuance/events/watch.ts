@@ -28,7 +28,7 @@ import {
 /** What a watch reads: events, the certificates they name with their requests, the keyring. */
 export type WatchDeps = Pick<IssuanceDeps, "keyring" | "now"> & {
   store: {
-    events: Pick<CertificateEventRepository, "eventsAfter" | "headPosition" | "horizonPosition">;
+    events: Pick<CertificateEventRepository, "readAfter" | "headPosition" | "horizonPosition">;
     certificates: Pick<
       CertificateRepository,
       "findById" | "findByIds" | "findBySerial" | "newestSuccessorOf" | "lineagePlace"
@@ -65,6 +65,13 @@ export interface WatchSettings {
 
 /** Events read per query. */
 const PAGE = 100;
+
+/**
+ * Numbered events one query looks through, at most, for the PAGE that match: a watch on a
+ * quiet profile behind a week of other profiles' events (a reconnect) reads them in steps of
+ * this many, each a bounded index range, instead of in one query.
+ */
+const SCAN = 10_000;
 
 /** A lineage watch: the certificate named, and where it stands in its lineage. */
 interface WatchedLineage {
@@ -207,26 +214,33 @@ export class CertificateWatch {
       const seen = this.generation;
       // A lineage's events are chosen by its id and the watched certificate's depth in it, so
       // successors made after the watch started are in without the watch holding any id.
-      const events = await store.events.eventsAfter(
+      const read = await store.events.readAfter(
         position,
         lineage ? { ...filter, lineage: lineage.place } : filter,
         PAGE,
+        SCAN,
       );
-      if (events.length > 0) {
-        for (const event of await this.hydrate(actor, events)) {
+      if (read.events.length > 0) {
+        for (const event of await this.hydrate(actor, read.events)) {
           position = Number(event.cursor);
           yield event;
         }
-        position = Math.max(position, events.at(-1)!.position);
         lastSent = Date.now();
-        continue;
       }
-      const idle = this.settings.keepaliveMs - (Date.now() - lastSent);
-      if (idle <= 0) {
+      // Past the events that did not match too, so the next read (every sequencer round, every
+      // keepalive) starts where this one ended instead of re-reading every event of other
+      // profiles since this watch's last match. Safe: no event can appear later at or below
+      // `through` (readAfter, sequence in src/store/repositories/certificate-events.ts). A
+      // KEEPALIVE's cursor is this position, so a reconnect with it misses nothing either.
+      position = Math.max(position, read.through);
+      // Also while reading through a backlog that matches nothing: the client sees the stream
+      // is alive, and its cursor moves on.
+      if (Date.now() - lastSent >= this.settings.keepaliveMs) {
         yield { cursor: String(position), type: "KEEPALIVE", time: this.deps.now() };
         lastSent = Date.now();
-        continue;
       }
+      if (read.more) continue;
+      const idle = this.settings.keepaliveMs - (Date.now() - lastSent);
       await this.waitForWake(seen, idle, gone);
     }
   }

@@ -31,12 +31,6 @@ export interface EventSubscription {
   close(): Promise<void>;
 }
 
-/**
- * The certificate event feed behind WatchCertificates. Events are written without a position
- * by the transactions that cause them (triggers on certificate, the renewer); `sequence`
- * numbers the committed ones in the order they became visible, so a reader that has read up
- * to position P has seen every event that will ever get a position <= P.
- */
 /** What one sequencer round did. */
 export interface SequencerRound {
   /** The highest position it assigned; 0 when there was nothing to number. */
@@ -45,8 +39,38 @@ export interface SequencerRound {
   more: boolean;
 }
 
+/** One bounded read of the feed (CertificateEventRepository.readAfter). */
+export interface EventRead {
+  /** The events numbered after the position read from, as the filter allows, in order. */
+  events: StoredEvent[];
+  /**
+   * How far the read got, matched or not: no event with a position at or below it (and above
+   * the position read from) that the filter allows is missing from `events`, now or later (the
+   * sequencer never makes a lower position visible after a higher one). A reader continues
+   * from here, also when nothing matched; at least the position read from.
+   */
+  through: number;
+  /** It stopped at a bound (`limit` events or `scan` positions): read on from `through` now. */
+  more: boolean;
+}
+
+/**
+ * The certificate event feed behind WatchCertificates. Events are written without a position
+ * by the transactions that cause them (triggers on certificate, the renewer); `sequence`
+ * numbers the committed ones in the order they became visible, so a reader that has read up
+ * to position P has seen every event that will ever get a position <= P.
+ */
 export interface CertificateEventRepository {
-  /** Events numbered after `after`, in order, at most `limit`, as the filter allows. */
+  /**
+   * Events numbered after `after` as the filter allows, in order: at most `limit` of them,
+   * among at most the next `scan` numbered events, so a read costs at most `scan` index
+   * entries however few events match (a watch on a quiet profile of a busy server).
+   */
+  readAfter(after: number, filter: EventFilter, limit: number, scan: number): Promise<EventRead>;
+  /**
+   * The events of readAfter with `scan` = `limit`: fewer than `limit` does not mean none are
+   * left. Without a filter, the next `limit` events.
+   */
   eventsAfter(after: number, filter: EventFilter, limit: number): Promise<StoredEvent[]>;
   /** The highest position assigned so far (0: none): where a watch without a cursor starts. */
   headPosition(): Promise<number>;

@@ -3,6 +3,7 @@ import type {
   CertificateEventRepository,
   CertificateEventType,
   EventFilter,
+  EventRead,
   EventSubscription,
   SequencerRound,
   StoredError,
@@ -30,9 +31,31 @@ export class OrmCertificateEventRepository implements CertificateEventRepository
     private readonly databaseUrl?: string,
   ) {}
 
-  async eventsAfter(after: number, filter: EventFilter, limit: number): Promise<StoredEvent[]> {
-    const where: string[] = [`"position" > ?`];
-    const params: unknown[] = [after];
+  /**
+   * One statement, so one snapshot for the bound and the events (READ COMMITTED takes a
+   * snapshot per statement; two statements could see different rounds). The bound `through`:
+   * the position of the `scan`-th numbered event after `after`, or else the highest position
+   * this snapshot sees. It is safe to move a reader there although events may be numbered
+   * after this statement, because every such event gets a higher position than any this
+   * snapshot sees: numbers come only from `sequence`, whose rounds run one at a time under a
+   * transaction advisory lock, take their numbers with nextval inside that transaction, and
+   * hold the lock until their commit is visible (PostgreSQL releases a transaction's locks only
+   * after it shows as committed), so a round whose numbers this snapshot does not see took them
+   * after every round it does see. A rolled-back round's numbers are never seen; its events are
+   * numbered again, higher.
+   *
+   * The events: those of (after, through] the filter allows, by the position index. Without a
+   * filter every event matches and the window is the page itself. There is no index on
+   * profile or lineage here, so `scan` is what bounds a read on a quiet profile.
+   */
+  async readAfter(
+    after: number,
+    filter: EventFilter,
+    limit: number,
+    scan: number,
+  ): Promise<EventRead> {
+    const where: string[] = [];
+    const params: unknown[] = [];
     if (filter.profileIds) {
       where.push(`"profile_id" in (${UUIDS})`);
       params.push(JSON.stringify(filter.profileIds));
@@ -50,10 +73,12 @@ export class OrmCertificateEventRepository implements CertificateEventRepository
         params.push(lineageId, lineageId);
       }
     }
-    params.push(limit);
+    const window = where.length === 0 ? limit : Math.max(scan, 1);
     const rows = await this.em().execute<
       Array<{
-        position: string;
+        through: string | null;
+        more: boolean;
+        position: string | null;
         type: CertificateEventType;
         certificate_id: string;
         profile_id: string | null;
@@ -62,19 +87,49 @@ export class OrmCertificateEventRepository implements CertificateEventRepository
         created_at: Date;
       }>
     >(
-      `select "position", "type", "certificate_id", "profile_id", "previous_certificate_id", "error", "created_at"
-       from "certificate_event" where ${where.join(" and ")} order by "position" limit ?`,
-      params,
+      // "edge": the window's last event, when there are that many (an index-only scan of
+      // `window` entries); `offset 0` keeps it computed once. Left join: the bound comes back
+      // also when no event matched.
+      `with "bound" as materialized (
+         select "edge" is not null as "more",
+                coalesce("edge", (select max("position") from "certificate_event")) as "through"
+           from (select (select "position" from "certificate_event" where "position" > ?
+                          order by "position" offset ? limit 1) as "edge" offset 0) "k")
+       select "b"."through", "b"."more", "e".* from "bound" "b" left join lateral (
+         select "position", "type", "certificate_id", "profile_id", "previous_certificate_id", "error", "created_at"
+           from "certificate_event"
+          where "position" > ? and "position" <= "b"."through"${where.map((w) => ` and ${w}`).join("")}
+          order by "position" limit ?) "e" on true
+        order by "e"."position"`,
+      [after, window - 1, after, ...params, limit],
     );
-    return rows.map((r) => ({
-      position: Number(r.position),
-      type: r.type,
-      certificateId: r.certificate_id,
-      profileId: r.profile_id,
-      previousCertificateId: r.previous_certificate_id,
-      error: r.error,
-      createdAt: new Date(r.created_at),
-    }));
+    const events: StoredEvent[] = rows.flatMap((r) =>
+      r.position === null
+        ? []
+        : [
+            {
+              position: Number(r.position),
+              type: r.type,
+              certificateId: r.certificate_id,
+              profileId: r.profile_id,
+              previousCertificateId: r.previous_certificate_id,
+              error: r.error,
+              createdAt: new Date(r.created_at),
+            },
+          ],
+    );
+    // A full page may stop before the bound: the events between are unread.
+    const full = events.length >= limit;
+    const bound = Number(rows[0]?.through ?? after);
+    return {
+      events,
+      through: full ? events.at(-1)!.position : Math.max(after, bound),
+      more: full || rows[0]?.more === true,
+    };
+  }
+
+  async eventsAfter(after: number, filter: EventFilter, limit: number): Promise<StoredEvent[]> {
+    return (await this.readAfter(after, filter, limit, limit)).events;
   }
 
   async headPosition(): Promise<number> {
