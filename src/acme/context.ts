@@ -27,6 +27,11 @@ export interface AcmeContext {
    * a row that costs its client no credential (CERTMINT_ACME_NEW_ACCOUNTS_PER_ADDRESS_PER_HOUR).
    */
   readonly newAccountLimiter: AddressRateLimiter;
+  /**
+   * Authorizations (identifiers of new orders) per account (index.ts
+   * ACME_NEW_AUTHORIZATIONS_PER_ACCOUNT): each is a row, with its challenges, kept for good.
+   */
+  readonly newAuthorizationLimiter: RateLimiter;
   readonly logger: Logger;
   /** Validations running now, so shutdown can wait for them. */
   readonly validations: Set<Promise<void>>;

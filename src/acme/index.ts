@@ -3,9 +3,13 @@ import { AddressRateLimiter } from "../auth/address-rate-limiter";
 import { RateLimiter } from "../auth/rate-limiter";
 import type { AcmeConfig, ConnectionLimits } from "../config";
 import type { IssuanceDeps } from "../issuance/deps";
-import { NONCE_LIFETIME_MS } from "../issuance/repositories";
+import { type AcmeRepository, NONCE_LIFETIME_MS } from "../issuance/repositories";
 import type { AcmeContext } from "./context";
 import { startAcmeServer } from "./http/server";
+import {
+  ACME_NEW_AUTHORIZATIONS_PER_ACCOUNT,
+  ACME_NEW_AUTHORIZATIONS_WINDOW_SECONDS,
+} from "./limits";
 import { DEFAULT_HTTP01_LIMITS } from "./validation/http01";
 import { parseNetworks, ValidationTargets } from "./validation/targets";
 
@@ -16,7 +20,10 @@ import { parseNetworks, ValidationTargets } from "./validation/targets";
 export function acmeLimiters(
   config: Pick<AcmeConfig, "rateLimit" | "newAccountsPerAddressPerHour">,
   clock?: () => number,
-): Pick<AcmeContext, "rateLimiter" | "addressLimiter" | "newAccountLimiter"> {
+): Pick<
+  AcmeContext,
+  "rateLimiter" | "addressLimiter" | "newAccountLimiter" | "newAuthorizationLimiter"
+> {
   const { perSecond, burst } = config.rateLimit;
   const perHour = config.newAccountsPerAddressPerHour;
   return {
@@ -24,8 +31,15 @@ export function acmeLimiters(
     addressLimiter: new AddressRateLimiter(10 * perSecond, 10 * burst, clock),
     // N per hour on average, N at once (an idle address: then one every 3600/N s).
     newAccountLimiter: new AddressRateLimiter(perHour / 3600, perHour, clock),
+    newAuthorizationLimiter: new RateLimiter(
+      ACME_NEW_AUTHORIZATIONS_PER_ACCOUNT / ACME_NEW_AUTHORIZATIONS_WINDOW_SECONDS,
+      ACME_NEW_AUTHORIZATIONS_PER_ACCOUNT,
+      clock,
+    ),
   };
 }
+
+export { ACME_NEW_AUTHORIZATIONS_PER_ACCOUNT, ACME_NEW_AUTHORIZATIONS_WINDOW_SECONDS };
 
 export interface RunningAcme {
   readonly port: number;
@@ -64,18 +78,44 @@ export async function startAcme(
     validations: new Set(),
   };
   const server = await startAcmeServer(config.listen, config.tls, ctx, limits);
+  let closing = false;
   const sweep = setInterval(() => {
     store.acme
       .sweepNonces(deps.now())
       .catch((err: unknown) => logger.warn({ err }, "ACME: sweeping nonces failed"));
+    sweepOrders(store.acme, deps.now, () => closing).catch((err: unknown) =>
+      logger.warn({ err }, "ACME: sweeping expired orders failed"),
+    );
   }, NONCE_LIFETIME_MS);
   sweep.unref();
   logger.info({ port: server.port, tls: config.tls !== undefined }, "serving ACME");
   return {
     port: server.port,
     async close() {
+      closing = true;
       clearInterval(sweep);
       await server.close();
     },
   };
+}
+
+/** Orders deleted per statement of the sweep (sweepOrders). */
+const ORDER_SWEEP_BATCH = 1_000;
+
+/**
+ * Deletes the orders that never led to a certificate, ORDER_RETENTION_MS after they expired
+ * (with their authorizations and challenges), a batch at a time until none is left or the
+ * listener closes: what accounts leave behind does not grow for good.
+ */
+export async function sweepOrders(
+  acme: Pick<AcmeRepository, "sweepOrders">,
+  now: () => Date,
+  closing: () => boolean,
+): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const deleted = await acme.sweepOrders(now(), ORDER_SWEEP_BATCH);
+    total += deleted;
+    if (deleted < ORDER_SWEEP_BATCH || closing()) return total;
+  }
 }

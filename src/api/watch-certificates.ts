@@ -5,8 +5,8 @@ import {
   type WatchCertificatesRequest,
   type WatchCertificatesResponse,
 } from "../../gen/ts/certmint/v1/certificate_service";
-import { CertmintError } from "../errors";
-import type { Call } from "../issuance/call";
+import { CertmintError, unauthenticated } from "../errors";
+import type { Actor, Call } from "../issuance/call";
 import type { IssuanceDeps } from "../issuance/deps";
 import type { CertificateWatch, WatchEvent, WatchTarget } from "../issuance/events/watch";
 import { noteCallActor } from "../server/call-logging";
@@ -58,6 +58,8 @@ function eventToProto(e: WatchEvent, now: Date): WatchCertificatesResponse {
  * and so never audited. Its events come from the watch (src/issuance/events/watch.ts); the
  * stream follows the client's flow control (a slow reader holds the next event back), ends
  * when the client cancels, and ends with UNAVAILABLE (SERVER_STOPPING) when the server stops.
+ * Its credential is checked before every message, so it ends with UNAUTHENTICATED once the
+ * token is revoked or expires (or its client certificate is revoked).
  */
 export function watchCertificatesHandler(
   deps: HandlerDeps,
@@ -77,11 +79,8 @@ export function watchCertificatesHandler(
         );
       }
       const security = deps.security();
-      const actor = await security.authenticate(
-        call.metadata,
-        peerIdentity(call.getAuthContext()),
-        call.getPeer(),
-      );
+      const peer = peerIdentity(call.getAuthContext());
+      const actor = await security.authenticate(call.metadata, peer, call.getPeer());
       noteCallActor(call.metadata, actor.slug);
       security.admit(actor);
       security.authorize(METHOD, actor);
@@ -99,6 +98,11 @@ export function watchCertificatesHandler(
       // Headers now, so a client knows the watch is open before its first event.
       call.sendMetadata(new Metadata());
       for await (const event of withCancel(events, cancelled.signal)) {
+        // The credential is checked again before every message, KEEPALIVEs included (from the
+        // authentication cache: no round trip), so a stream ends once its token is revoked or
+        // expires, or its client certificate is revoked, and hands out no further event or key.
+        const still = await security.authenticate(call.metadata, peer, call.getPeer());
+        if (still.id !== actor.id) throw credentialChanged(actor);
         await write(call, eventToProto(event, issuance().now()), cancelled.signal);
       }
     };
@@ -111,6 +115,14 @@ export function watchCertificatesHandler(
       },
     );
   };
+}
+
+/** The stream's credential now authenticates as another token (a binding made again). */
+function credentialChanged(actor: Actor): CertmintError {
+  return unauthenticated(
+    "CREDENTIAL_CHANGED",
+    `the credential of this watch no longer authenticates as access token "${actor.slug}"; watch again`,
+  );
 }
 
 /**

@@ -18,7 +18,7 @@ export function peerAddressKeys(peer: string): [string] | [string, string] {
     const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(address);
     if (mapped) return [mapped[1]!];
     if (!isIPv6(address)) return [address];
-    const groups = expandV6(address);
+    const groups = ipv6Groups(address);
     return [`${groups.slice(0, 4).join(":")}::/64`, `${groups.slice(0, 3).join(":")}::/48`];
   }
   const v4 = /^(\d+\.\d+\.\d+\.\d+):\d+$/.exec(peer);
@@ -30,8 +30,11 @@ export function peerAddressKey(peer: string): string {
   return peerAddressKeys(peer)[0];
 }
 
-/** The eight 16-bit groups of an IPv6 address, in lower-case hex without leading zeros. */
-function expandV6(address: string): string[] {
+/**
+ * The eight 16-bit groups of an IPv6 address (as node:net's isIPv6 accepts it, without a zone
+ * id), in lower-case hex without leading zeros.
+ */
+export function ipv6Groups(address: string): string[] {
   const [head, tail] = address.includes("::") ? address.split("::") : [address, undefined];
   const part = (s: string | undefined) => (s ? s.split(":") : []);
   const toGroups = (groups: string[]) =>

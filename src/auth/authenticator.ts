@@ -4,6 +4,7 @@ import { hashTokenSecret, TOKEN_PATTERN } from "../issuance/access-tokens/secret
 import type { Actor } from "../issuance/call";
 import type { AccessTokenRepository, CertificateRepository } from "../issuance/repositories";
 import type { PeerIdentity } from "../server/peer-identity";
+import { parseCertificate } from "../signer";
 import type { CaDirectory } from "./ca-directory";
 import { type Credential, resolveClientCertificate } from "./client-certificates";
 import type { FailureLimiter } from "./failure-limiter";
@@ -33,11 +34,20 @@ export class Authenticator {
   private readonly refusals = new TtlCache<CertmintError>(CREDENTIAL_CACHE_MS, CACHE_ENTRIES);
   /** Revocation state of client certificates certmint issued, by SHA-256 fingerprint. */
   private readonly revokedCertificates = new TtlCache<boolean>(CREDENTIAL_CACHE_MS, CACHE_ENTRIES);
+  /**
+   * Bumped by every eviction (forget, forgetCertificate, tokenCreated, a CA revoked): a lookup
+   * that started before one may have read the row as it was before the change that caused it,
+   * so its result answers its own call but is not cached (it would outlive the eviction by
+   * CREDENTIAL_CACHE_MS: a revoked token working on, a new one refused).
+   */
+  private generation = 0;
+  /** A client certificate's notAfter (ms since the epoch), by SHA-256 fingerprint; NaN if unreadable. */
+  private readonly notAfters = new TtlCache<number>(3_600_000, CACHE_ENTRIES);
 
   constructor(
     private readonly store: {
-      tokens: Pick<AccessTokenRepository, "findBySecretHash" | "findBindings">;
-      certificates: Pick<CertificateRepository, "isRevoked">;
+      tokens: Pick<AccessTokenRepository, "findBySecretHash" | "findBindings" | "find">;
+      certificates: Pick<CertificateRepository, "isRevoked" | "findIssued">;
     },
     private readonly now: () => Date,
     private readonly failures: FailureLimiter,
@@ -62,6 +72,7 @@ export class Authenticator {
 
   /** Evicts a certificate's revocation state (after RevokeCertificate). */
   forgetCertificate(fingerprintSha256: string): void {
+    this.generation += 1;
     this.revokedCertificates.delete(fingerprintSha256);
   }
 
@@ -70,12 +81,14 @@ export class Authenticator {
    * results and the CA set are reloaded (other replicas see it within the caches' lifetimes).
    */
   certificateAuthorityRevoked(): void {
+    this.generation += 1;
     this.credentials.deleteWhere((_, key) => key.startsWith("c:"));
     this.cas.invalidate();
   }
 
   /** Evicts a token from the cache (after RevokeAccessToken). */
   forget(tokenId: string): void {
+    this.generation += 1;
     this.credentials.deleteWhere((credential) => credential.id === tokenId);
   }
 
@@ -85,6 +98,7 @@ export class Authenticator {
    * and so does the CA set (the binding may name a CA created since it was loaded).
    */
   tokenCreated(): void {
+    this.generation += 1;
     this.refusals.deleteWhere();
     this.credentials.deleteWhere((_, key) => key.startsWith("c:"));
     this.cas.invalidate();
@@ -129,6 +143,15 @@ export class Authenticator {
   }
 
   private async fromCertificate(peer: PeerIdentity, address: string): Promise<Actor> {
+    // TLS checked the validity when the connection was made; a connection (and a watch on
+    // it) can outlive the certificate, so its notAfter is checked on every call too.
+    const notAfter = this.notAfterOf(peer);
+    if (notAfter <= this.now().getTime()) {
+      throw unauthenticated(
+        "CLIENT_CERTIFICATE_EXPIRED",
+        `the client certificate (serial ${peer.serialNumber}) expired at ${new Date(notAfter).toISOString()}; connect again with its successor`,
+      );
+    }
     // TLS checked the chain and validity, not revocation: a client certificate certmint
     // issued and then revoked is refused here (certificates of other CAs are not known).
     if (await this.isRevokedHere(peer, address)) {
@@ -138,7 +161,13 @@ export class Authenticator {
       );
     }
     const credential = await this.cached(`c:${peer.fingerprintSha256}`, address, () =>
-      resolveClientCertificate(this.store.tokens, this.cas, peer, this.now()),
+      resolveClientCertificate(
+        this.store.tokens,
+        this.store.certificates,
+        this.cas,
+        peer,
+        this.now(),
+      ),
     );
     return this.actorOf(credential);
   }
@@ -157,25 +186,48 @@ export class Authenticator {
     const refused = this.refusals.get(key);
     if (refused) throw refused;
     this.failures.checkBeforeLookup(address);
+    const generation = this.generation;
     try {
       const credential = await load();
-      this.credentials.set(key, credential);
+      if (generation === this.generation) this.credentials.set(key, credential);
       return credential;
     } catch (err) {
-      if (isCertmintError(err) && err.kind === "unauthenticated") this.refusals.set(key, err);
+      if (
+        isCertmintError(err) &&
+        err.kind === "unauthenticated" &&
+        generation === this.generation
+      ) {
+        this.refusals.set(key, err);
+      }
       throw err;
     }
+  }
+
+  private notAfterOf(peer: PeerIdentity): number {
+    const hit = this.notAfters.get(peer.fingerprintSha256);
+    if (hit !== undefined) return hit;
+    let notAfter = Number.NaN;
+    try {
+      notAfter = parseCertificate(peer.der).notAfter.getTime();
+    } catch {
+      // The parser refused what OpenSSL verified: its names are unreadable too, so it is
+      // bound to no one (client-certificates.ts); TLS checked its dates.
+    }
+    this.notAfters.set(peer.fingerprintSha256, notAfter);
+    return notAfter;
   }
 
   private async isRevokedHere(peer: PeerIdentity, address: string): Promise<boolean> {
     const hit = this.revokedCertificates.get(peer.fingerprintSha256);
     if (hit !== undefined) return hit;
     this.failures.checkBeforeLookup(address);
+    const generation = this.generation;
     const revoked = await this.store.certificates.isRevoked(
       peer.serialNumber,
       peer.fingerprintSha256,
     );
-    this.revokedCertificates.set(peer.fingerprintSha256, revoked);
+    if (generation === this.generation)
+      this.revokedCertificates.set(peer.fingerprintSha256, revoked);
     return revoked;
   }
 

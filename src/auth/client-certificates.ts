@@ -2,6 +2,7 @@ import { unauthenticated } from "../errors";
 import { normalizeDnsName, normalizeUri } from "../issuance/policy-engine";
 import type {
   AccessTokenRepository,
+  CertificateRepository,
   Credential,
   PresentedIdentities,
 } from "../issuance/repositories";
@@ -21,6 +22,12 @@ import type { CaDirectory } from "./ca-directory";
  * No type falls back to another: a CN that spells a SPIFFE ID never matches a URI binding.
  * Exactly one active binding must match; two (say a URI and a CN binding of one certificate)
  * are refused as ambiguous rather than resolved by a precedence the admin never chose.
+ *
+ * A certificate certmint issued itself authenticates as a binding's token only if that token
+ * owns it (it requested it, or renewed it with a new key) or an admin token does: otherwise
+ * any token whose profile may issue the bound identity under the bound CA (an issuer whose
+ * policy allows `spiffe://prod.example/ns/*`, an ACME account) could mint itself the
+ * credential of a stronger token, an admin's say, or of another token, and act as it.
  */
 
 export type { Credential, PresentedIdentities };
@@ -62,13 +69,15 @@ function describe(p: PresentedIdentities, peer: PeerIdentity): string {
 /**
  * The credential a verified client certificate is bound to, or UNAUTHENTICATED:
  * CLIENT_CERTIFICATE_ISSUER_REVOKED (a CA on its issuing path was revoked),
- * CLIENT_CERTIFICATE_NOT_BOUND, CLIENT_CERTIFICATE_AMBIGUOUS, or
+ * CLIENT_CERTIFICATE_NOT_BOUND, CLIENT_CERTIFICATE_AMBIGUOUS, CLIENT_CERTIFICATE_NOT_ISSUED_TO_TOKEN
+ * (certmint issued it to another token: refuseIssuedToAnother), or
  * CLIENT_CERTIFICATE_BINDING_INCOMPLETE (only bindings made before bindings named a CA match).
  * A revoked or expired binding is returned as the credential, so the caller refuses it with
  * TOKEN_REVOKED or TOKEN_EXPIRED like a bearer token.
  */
 export async function resolveClientCertificate(
-  tokens: Pick<AccessTokenRepository, "findBindings">,
+  tokens: Pick<AccessTokenRepository, "findBindings" | "find">,
+  certificates: Pick<CertificateRepository, "findIssued">,
   cas: CaDirectory,
   peer: PeerIdentity,
   now: Date,
@@ -96,7 +105,10 @@ export async function resolveClientCertificate(
     );
   }
   const chosen = active[0] ?? matching[0];
-  if (chosen) return credentialOf(chosen);
+  if (chosen) {
+    await refuseIssuedToAnother(tokens, certificates, peer, chosen);
+    return credentialOf(chosen);
+  }
   if (candidates.length > withCa.length) {
     throw unauthenticated(
       "CLIENT_CERTIFICATE_BINDING_INCOMPLETE",
@@ -108,6 +120,29 @@ export async function resolveClientCertificate(
     candidates.length > 0
       ? `the client certificate (${describe(presented, peer)}) was not issued by the CA its binding names`
       : `the client certificate (${describe(presented, peer)}) is not bound to an access token; an admin can bind it with CreateAccessToken(client_certificate_binding)`,
+  );
+}
+
+/**
+ * CLIENT_CERTIFICATE_NOT_ISSUED_TO_TOKEN when certmint issued the certificate to a requester
+ * other than the bound token and not to an admin token (its owner: certificates/ownership.ts).
+ * An admin token that has since been revoked still counts (the first admin token is meant to
+ * be revoked once others exist). Certificates of outside CAs are not in certmint's records and
+ * are trusted as their CA issued them.
+ */
+async function refuseIssuedToAnother(
+  tokens: Pick<AccessTokenRepository, "find">,
+  certificates: Pick<CertificateRepository, "findIssued">,
+  peer: PeerIdentity,
+  bound: Credential,
+): Promise<void> {
+  const issued = await certificates.findIssued(peer.serialNumber, peer.fingerprintSha256);
+  if (!issued || issued.owner === bound.id) return;
+  const owner = await tokens.find({ id: issued.owner });
+  if (owner?.role === "ADMIN") return;
+  throw unauthenticated(
+    "CLIENT_CERTIFICATE_NOT_ISSUED_TO_TOKEN",
+    `the client certificate (serial ${peer.serialNumber}) presents the identity bound to access token "${bound.slug}", but certmint issued it to ${owner ? `access token "${owner.slug}"` : "another requester (not an access token)"}; only a certificate that "${bound.slug}" itself or an admin token requested authenticates as "${bound.slug}"`,
   );
 }
 

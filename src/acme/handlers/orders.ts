@@ -4,10 +4,15 @@ import { loadProfileForIssuance } from "../../issuance/profiles/load";
 import type { AccountRow, OrderRow } from "../../issuance/repositories";
 import { parseCsrDer } from "../../signer";
 import { toPem } from "../../signer/der";
+import { spkiThumbprint } from "../../signer/jws";
 import { accountCall, auditAs } from "../acting";
 import { type AcmeExchange, type AcmeResponse, requireAccount, takeRate } from "../http/exchange";
 import { decodeB64url } from "../http/jws-request";
 import { challengeTypesFor, checkIdentifiers, sameIdentifiers } from "../identifiers";
+import {
+  ACME_NEW_AUTHORIZATIONS_PER_ACCOUNT,
+  ACME_NEW_AUTHORIZATIONS_WINDOW_SECONDS,
+} from "../limits";
 import { AcmeProblem, malformed, notFoundProblem, problemOfDomainError } from "../problem";
 import { findReplaced } from "../renewal-info";
 import { orderView } from "../views";
@@ -57,22 +62,58 @@ export async function newOrder(x: AcmeExchange): Promise<AcmeResponse> {
     }
     replaces = payload.replaces;
   }
+  const refund = takeAuthorizations(x, account, identifiers.length);
   // The order, its authorizations and challenges, and its audit record commit together.
-  const order = await x.ctx.store.transaction(async (tx) => {
-    const row = await tx.acme.insertOrder(
-      { account_id: account.id, profile_id: x.profile.id, identifiers, replaces },
-      challengeTypesFor,
-      x.now,
-    );
-    await auditAs(x, account, "newOrder", tx, { type: "acme_order", id: row.id });
-    return row;
-  });
+  let order: OrderRow;
+  try {
+    order = await x.ctx.store.transaction(async (tx) => {
+      const row = await tx.acme.insertOrder(
+        { account_id: account.id, profile_id: x.profile.id, identifiers, replaces },
+        challengeTypesFor,
+        x.now,
+      );
+      await auditAs(x, account, "newOrder", tx, { type: "acme_order", id: row.id });
+      return row;
+    });
+  } catch (err) {
+    refund();
+    throw err;
+  }
   const authorizations = await x.ctx.store.acme.authorizationsOf(order.id);
   return {
     status: 201,
     body: orderView(x.urls, order, authorizations),
     location: x.urls.order(order.id),
   };
+}
+
+/**
+ * RFC 8555 6.6: an order of `count` identifiers spends as many of its account's authorizations
+ * (ACME_NEW_AUTHORIZATIONS_PER_ACCOUNT), all or none; past them rateLimited with Retry-After.
+ * Returns what gives them back (the order was not stored after all).
+ */
+function takeAuthorizations(x: AcmeExchange, account: AccountRow, count: number): () => void {
+  const limiter = x.ctx.newAuthorizationLimiter;
+  const identity = `account:${account.id}`;
+  const refund = (n: number) => {
+    for (let i = 0; i < n; i++) limiter.refund(identity);
+  };
+  for (let taken = 0; taken < count; taken++) {
+    const wait = limiter.take(identity);
+    if (wait > 0) {
+      refund(taken);
+      // The first missing authorization comes back in `wait` s, the others one per interval.
+      const interval = ACME_NEW_AUTHORIZATIONS_WINDOW_SECONDS / ACME_NEW_AUTHORIZATIONS_PER_ACCOUNT;
+      const retryAfter = Math.max(1, Math.ceil(wait + (count - taken - 1) * interval));
+      throw new AcmeProblem(
+        "rateLimited",
+        `this account has created too many authorizations; retry after ${retryAfter} s`,
+        429,
+        { retryAfter },
+      );
+    }
+  }
+  return () => refund(count);
 }
 
 /** The order of this account, its state brought up to date. */
@@ -215,6 +256,33 @@ export async function finalize(x: AcmeExchange, orderId: string): Promise<AcmeRe
   const commonName = parsed.subject.attributes.find((a) => a.type === "COMMON_NAME")?.value;
   const mismatch = sameIdentifiers(order.identifiers, { sans: parsed.sans, commonName });
   if (mismatch) throw new AcmeProblem("badCSR", mismatch);
+  // An emailAddress in the subject is a name no challenge proved; a policy that copies subject
+  // names into the SANs (subject_names_in_sans COPY) would certify it as an email SAN.
+  if (parsed.subject.attributes.some((a) => a.type === "EMAIL_ADDRESS")) {
+    throw new AcmeProblem("badCSR", "the CSR's subject may not carry an emailAddress");
+  }
+  // RFC 8555 11.1: never certify an account key (this account's, or another of the profile's).
+  const csrKey = spkiThumbprint(parsed.publicKey);
+  if (
+    csrKey !== undefined &&
+    (csrKey === account.key_thumbprint ||
+      (await x.ctx.store.acme.accountByKey(x.profile.id, csrKey)) !== undefined)
+  ) {
+    throw new AcmeProblem("badCSR", "the CSR's key is an ACME account key (RFC 8555 11.1)");
+  }
+  // Every authorization must still be valid and unexpired: one deactivated (RFC 8555 7.5.2)
+  // after the order became ready no longer authorizes its name.
+  const authorizations = await x.ctx.store.acme.authorizationsOf(order.id);
+  const lapsed = authorizations.filter(
+    (a) => a.status !== "valid" || a.expires_at.getTime() <= x.now.getTime(),
+  );
+  if (lapsed.length > 0 || authorizations.length === 0) {
+    throw new AcmeProblem(
+      "unauthorized",
+      `the order's authorization for ${lapsed.map((a) => a.identifier_value).join(", ") || "its names"} is no longer valid`,
+      403,
+    );
+  }
   if (!(await x.ctx.store.acme.startFinalize(order.id, x.now))) {
     throw new AcmeProblem("orderNotReady", "the order is being finalized already", 403);
   }

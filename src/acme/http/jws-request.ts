@@ -72,6 +72,11 @@ export function protectedHeaderOf(jws: FlattenedJws): ProtectedHeader {
   }
   const h = header as Record<string, unknown>;
   if (typeof h.alg !== "string") throw malformed("the protected header has no alg");
+  // RFC 7515 4.1.11: a "crit" extension must be understood or the JWS refused; certmint
+  // understands none (RFC 7797 b64=false would change what the signature covers).
+  if ("crit" in h || "b64" in h) {
+    throw malformed("JWS header extensions (crit, b64) are not supported");
+  }
   return h as unknown as ProtectedHeader;
 }
 
@@ -146,5 +151,13 @@ export async function verifyRequest(
   }
   const payload =
     jws.payload === "" ? undefined : parseJson(decodeB64url(jws.payload, "payload"), "payload");
+  // Every ACME request body is a JSON object (RFC 8555 7); null or an array is malformed, not a
+  // TypeError in a handler (a 500 logged as an internal error).
+  if (
+    payload !== undefined &&
+    (typeof payload !== "object" || payload === null || Array.isArray(payload))
+  ) {
+    throw malformed("the payload must be a JSON object");
+  }
   return { header, payload, key, account, jws };
 }

@@ -1,5 +1,6 @@
 import { Resolver } from "node:dns/promises";
 import { BlockList, isIP } from "node:net";
+import { ipv6Groups } from "../../auth/address-keys";
 import { AcmeProblem } from "../problem";
 
 /**
@@ -39,7 +40,10 @@ export class ValidationTargets {
     if (family === 0) return false;
     const type = family === 4 ? "ipv4" : "ipv6";
     if (this.allowed) return this.allowed.check(address, type);
-    return !DENIED_BY_DEFAULT.check(address, type);
+    if (DENIED_BY_DEFAULT.check(address, type)) return false;
+    // An IPv4 address reached through a NAT64 or 6to4 gateway is the IPv4 address's case.
+    const v4 = family === 6 ? embeddedIpv4(address) : undefined;
+    return v4 === undefined || !DENIED_BY_DEFAULT.check(v4, "ipv4");
   }
 
   /**
@@ -71,9 +75,11 @@ export class ValidationTargets {
     }
     const usable = addresses.filter((a) => this.allows(a));
     if (usable.length === 0) {
+      // The addresses are not named: a redirect may name any host, and its client would learn
+      // what internal names resolve to.
       throw new AcmeProblem(
         "connection",
-        `${host} resolves to ${addresses.join(", ")}, outside the networks certmint may validate (CERTMINT_ACME_VALIDATION_NETWORKS)`,
+        `${host} resolves only to addresses outside the networks certmint may validate (CERTMINT_ACME_VALIDATION_NETWORKS)`,
       );
     }
     return usable;
@@ -98,7 +104,35 @@ DENIED_BY_DEFAULT.addAddress("::1", "ipv6");
 DENIED_BY_DEFAULT.addAddress("::", "ipv6");
 DENIED_BY_DEFAULT.addSubnet("fe80::", 10, "ipv6");
 DENIED_BY_DEFAULT.addSubnet("ff00::", 8, "ipv6");
-DENIED_BY_DEFAULT.addSubnet("::ffff:0:0", 96, "ipv6");
+// No rule for IPv4-mapped addresses (::ffff:0:0/96): BlockList judges them by the IPv4 rules
+// above, and an IPv6 rule for them also matches every IPv4 address (it refused them all).
+// IPv4-compatible addresses (deprecated, RFC 4291 2.5.5.1), ::1 and :: among them.
+DENIED_BY_DEFAULT.addSubnet("::", 96, "ipv6");
+// Cloud metadata services outside link-local: AWS's IPv6 endpoint, Alibaba Cloud's.
+DENIED_BY_DEFAULT.addAddress("fd00:ec2::254", "ipv6");
+DENIED_BY_DEFAULT.addAddress("100.100.100.200", "ipv4");
+
+/** The 16 bytes of an IPv6 address in text form, or undefined. */
+function ipv6Bytes(address: string): Buffer | undefined {
+  const groups = ipv6Groups(address);
+  if (groups.length !== 8) return undefined;
+  const out = Buffer.alloc(16);
+  for (const [i, g] of groups.entries()) out.writeUInt16BE(Number.parseInt(g, 16) & 0xffff, 2 * i);
+  return out;
+}
+
+/**
+ * The IPv4 address a NAT64 (the well-known prefix 64:ff9b::/96, RFC 6052) or 6to4
+ * (2002::/16, RFC 3056) address reaches, or undefined.
+ */
+export function embeddedIpv4(address: string): string | undefined {
+  const b = ipv6Bytes(address);
+  if (!b) return undefined;
+  const v4 = (at: number) => [...b.subarray(at, at + 4)].join(".");
+  if (b.readUInt16BE(0) === 0x2002) return v4(2);
+  if (b.readUInt32BE(0) === 0x0064ff9b && b.subarray(4, 12).every((x) => x === 0)) return v4(12);
+  return undefined;
+}
 
 /** Parses CERTMINT_ACME_VALIDATION_NETWORKS: comma-separated CIDRs or addresses. */
 export function parseNetworks(value: string): { list?: BlockList; problem?: string } {

@@ -8,6 +8,14 @@
 
 /** How long a nonce may wait to be spent; older ones are refused and swept. */
 export const NONCE_LIFETIME_MS = 60 * 60 * 1000;
+
+/**
+ * How long an order that never led to a certificate is kept after it expired: long enough for a
+ * client (or an operator reading the audit trail) to look at why it failed, short enough that
+ * what accounts leave behind does not grow for good. Orders that issued, or still wait for an
+ * approver (processing), are kept.
+ */
+export const ORDER_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
 /** How long an order and its authorizations stay usable (RFC 8555 7.1.3 `expires`). */
 export const ORDER_LIFETIME_MS = 7 * 24 * 60 * 60 * 1000;
 
@@ -105,6 +113,12 @@ export interface AcmeRepository {
   spendNonce(value: string, now: Date): Promise<boolean>;
   /** Deletes the nonces older than their lifetime. */
   sweepNonces(now: Date): Promise<void>;
+  /**
+   * Deletes up to `limit` orders that never led to a certificate (pending, ready, invalid) and
+   * expired more than ORDER_RETENTION_MS ago, with their authorizations and challenges; returns
+   * how many orders it deleted.
+   */
+  sweepOrders(now: Date, limit: number): Promise<number>;
 
   // ---- accounts (RFC 8555 7.3) ----
   accountByKey(profileId: string, thumbprint: string): Promise<AccountRow | undefined>;

@@ -12,6 +12,7 @@ import {
   type ChallengeRow,
   NONCE_LIFETIME_MS,
   ORDER_LIFETIME_MS,
+  ORDER_RETENTION_MS,
   type OrderRow,
   type ProblemDocument,
 } from "../../issuance/repositories";
@@ -68,6 +69,22 @@ export class OrmAcmeRepository implements AcmeRepository {
     await this.query(`delete from acme_nonce where created_at <= ?`, [
       new Date(now.getTime() - NONCE_LIFETIME_MS),
     ]);
+  }
+
+  async sweepOrders(now: Date, limit: number): Promise<number> {
+    // Authorizations and challenges go with their order (on delete cascade,
+    // Migration20261202120000Acme). In batches of `limit`, so a large backlog holds no lock for
+    // long. No index serves the scan: a sequential scan of acme_order once an hour, which the
+    // sweep itself keeps to the orders of the last ORDER_RETENTION_MS and those that issued.
+    const rows = await this.query<{ id: string }>(
+      `delete from acme_order where id in (
+         select id from acme_order
+          where status in ('pending', 'ready', 'invalid') and expires_at < ?
+          limit ?)
+       returning id`,
+      [new Date(now.getTime() - ORDER_RETENTION_MS), limit],
+    );
+    return rows.length;
   }
 
   // ---- accounts (RFC 8555 7.3) ----------------------------------------------------------

@@ -555,7 +555,10 @@ private static final long serialVersionUID = 0L;
    * (mTLS) and that this binding matches: the named field equals the value, and the named CA
    * is on the certificate's issuing chain. Exactly one active binding must match a
    * certificate, or the call is UNAUTHENTICATED (CLIENT_CERTIFICATE_NOT_BOUND,
-   * CLIENT_CERTIFICATE_AMBIGUOUS). Identity type, value and CA are unique among active tokens.
+   * CLIENT_CERTIFICATE_AMBIGUOUS). A certificate certmint issued matches only if this token or
+   * an admin token requested it (else CLIENT_CERTIFICATE_NOT_ISSUED_TO_TOKEN); an expired one
+   * is refused from the next call (CLIENT_CERTIFICATE_EXPIRED). Identity type, value and CA
+   * are unique among active tokens.
    * </pre>
    *
    * <code>.certmint.v1.ClientCertificateBinding client_certificate_binding = 12 [json_name = "clientCertificateBinding"];</code>
@@ -572,7 +575,10 @@ private static final long serialVersionUID = 0L;
    * (mTLS) and that this binding matches: the named field equals the value, and the named CA
    * is on the certificate's issuing chain. Exactly one active binding must match a
    * certificate, or the call is UNAUTHENTICATED (CLIENT_CERTIFICATE_NOT_BOUND,
-   * CLIENT_CERTIFICATE_AMBIGUOUS). Identity type, value and CA are unique among active tokens.
+   * CLIENT_CERTIFICATE_AMBIGUOUS). A certificate certmint issued matches only if this token or
+   * an admin token requested it (else CLIENT_CERTIFICATE_NOT_ISSUED_TO_TOKEN); an expired one
+   * is refused from the next call (CLIENT_CERTIFICATE_EXPIRED). Identity type, value and CA
+   * are unique among active tokens.
    * </pre>
    *
    * <code>.certmint.v1.ClientCertificateBinding client_certificate_binding = 12 [json_name = "clientCertificateBinding"];</code>
@@ -589,7 +595,10 @@ private static final long serialVersionUID = 0L;
    * (mTLS) and that this binding matches: the named field equals the value, and the named CA
    * is on the certificate's issuing chain. Exactly one active binding must match a
    * certificate, or the call is UNAUTHENTICATED (CLIENT_CERTIFICATE_NOT_BOUND,
-   * CLIENT_CERTIFICATE_AMBIGUOUS). Identity type, value and CA are unique among active tokens.
+   * CLIENT_CERTIFICATE_AMBIGUOUS). A certificate certmint issued matches only if this token or
+   * an admin token requested it (else CLIENT_CERTIFICATE_NOT_ISSUED_TO_TOKEN); an expired one
+   * is refused from the next call (CLIENT_CERTIFICATE_EXPIRED). Identity type, value and CA
+   * are unique among active tokens.
    * </pre>
    *
    * <code>.certmint.v1.ClientCertificateBinding client_certificate_binding = 12 [json_name = "clientCertificateBinding"];</code>
@@ -2568,7 +2577,10 @@ private static final long serialVersionUID = 0L;
      * (mTLS) and that this binding matches: the named field equals the value, and the named CA
      * is on the certificate's issuing chain. Exactly one active binding must match a
      * certificate, or the call is UNAUTHENTICATED (CLIENT_CERTIFICATE_NOT_BOUND,
-     * CLIENT_CERTIFICATE_AMBIGUOUS). Identity type, value and CA are unique among active tokens.
+     * CLIENT_CERTIFICATE_AMBIGUOUS). A certificate certmint issued matches only if this token or
+     * an admin token requested it (else CLIENT_CERTIFICATE_NOT_ISSUED_TO_TOKEN); an expired one
+     * is refused from the next call (CLIENT_CERTIFICATE_EXPIRED). Identity type, value and CA
+     * are unique among active tokens.
      * </pre>
      *
      * <code>.certmint.v1.ClientCertificateBinding client_certificate_binding = 12 [json_name = "clientCertificateBinding"];</code>
@@ -2584,7 +2596,10 @@ private static final long serialVersionUID = 0L;
      * (mTLS) and that this binding matches: the named field equals the value, and the named CA
      * is on the certificate's issuing chain. Exactly one active binding must match a
      * certificate, or the call is UNAUTHENTICATED (CLIENT_CERTIFICATE_NOT_BOUND,
-     * CLIENT_CERTIFICATE_AMBIGUOUS). Identity type, value and CA are unique among active tokens.
+     * CLIENT_CERTIFICATE_AMBIGUOUS). A certificate certmint issued matches only if this token or
+     * an admin token requested it (else CLIENT_CERTIFICATE_NOT_ISSUED_TO_TOKEN); an expired one
+     * is refused from the next call (CLIENT_CERTIFICATE_EXPIRED). Identity type, value and CA
+     * are unique among active tokens.
      * </pre>
      *
      * <code>.certmint.v1.ClientCertificateBinding client_certificate_binding = 12 [json_name = "clientCertificateBinding"];</code>
@@ -2604,7 +2619,10 @@ private static final long serialVersionUID = 0L;
      * (mTLS) and that this binding matches: the named field equals the value, and the named CA
      * is on the certificate's issuing chain. Exactly one active binding must match a
      * certificate, or the call is UNAUTHENTICATED (CLIENT_CERTIFICATE_NOT_BOUND,
-     * CLIENT_CERTIFICATE_AMBIGUOUS). Identity type, value and CA are unique among active tokens.
+     * CLIENT_CERTIFICATE_AMBIGUOUS). A certificate certmint issued matches only if this token or
+     * an admin token requested it (else CLIENT_CERTIFICATE_NOT_ISSUED_TO_TOKEN); an expired one
+     * is refused from the next call (CLIENT_CERTIFICATE_EXPIRED). Identity type, value and CA
+     * are unique among active tokens.
      * </pre>
      *
      * <code>.certmint.v1.ClientCertificateBinding client_certificate_binding = 12 [json_name = "clientCertificateBinding"];</code>
@@ -2629,7 +2647,10 @@ private static final long serialVersionUID = 0L;
      * (mTLS) and that this binding matches: the named field equals the value, and the named CA
      * is on the certificate's issuing chain. Exactly one active binding must match a
      * certificate, or the call is UNAUTHENTICATED (CLIENT_CERTIFICATE_NOT_BOUND,
-     * CLIENT_CERTIFICATE_AMBIGUOUS). Identity type, value and CA are unique among active tokens.
+     * CLIENT_CERTIFICATE_AMBIGUOUS). A certificate certmint issued matches only if this token or
+     * an admin token requested it (else CLIENT_CERTIFICATE_NOT_ISSUED_TO_TOKEN); an expired one
+     * is refused from the next call (CLIENT_CERTIFICATE_EXPIRED). Identity type, value and CA
+     * are unique among active tokens.
      * </pre>
      *
      * <code>.certmint.v1.ClientCertificateBinding client_certificate_binding = 12 [json_name = "clientCertificateBinding"];</code>
@@ -2652,7 +2673,10 @@ private static final long serialVersionUID = 0L;
      * (mTLS) and that this binding matches: the named field equals the value, and the named CA
      * is on the certificate's issuing chain. Exactly one active binding must match a
      * certificate, or the call is UNAUTHENTICATED (CLIENT_CERTIFICATE_NOT_BOUND,
-     * CLIENT_CERTIFICATE_AMBIGUOUS). Identity type, value and CA are unique among active tokens.
+     * CLIENT_CERTIFICATE_AMBIGUOUS). A certificate certmint issued matches only if this token or
+     * an admin token requested it (else CLIENT_CERTIFICATE_NOT_ISSUED_TO_TOKEN); an expired one
+     * is refused from the next call (CLIENT_CERTIFICATE_EXPIRED). Identity type, value and CA
+     * are unique among active tokens.
      * </pre>
      *
      * <code>.certmint.v1.ClientCertificateBinding client_certificate_binding = 12 [json_name = "clientCertificateBinding"];</code>
@@ -2680,7 +2704,10 @@ private static final long serialVersionUID = 0L;
      * (mTLS) and that this binding matches: the named field equals the value, and the named CA
      * is on the certificate's issuing chain. Exactly one active binding must match a
      * certificate, or the call is UNAUTHENTICATED (CLIENT_CERTIFICATE_NOT_BOUND,
-     * CLIENT_CERTIFICATE_AMBIGUOUS). Identity type, value and CA are unique among active tokens.
+     * CLIENT_CERTIFICATE_AMBIGUOUS). A certificate certmint issued matches only if this token or
+     * an admin token requested it (else CLIENT_CERTIFICATE_NOT_ISSUED_TO_TOKEN); an expired one
+     * is refused from the next call (CLIENT_CERTIFICATE_EXPIRED). Identity type, value and CA
+     * are unique among active tokens.
      * </pre>
      *
      * <code>.certmint.v1.ClientCertificateBinding client_certificate_binding = 12 [json_name = "clientCertificateBinding"];</code>
@@ -2702,7 +2729,10 @@ private static final long serialVersionUID = 0L;
      * (mTLS) and that this binding matches: the named field equals the value, and the named CA
      * is on the certificate's issuing chain. Exactly one active binding must match a
      * certificate, or the call is UNAUTHENTICATED (CLIENT_CERTIFICATE_NOT_BOUND,
-     * CLIENT_CERTIFICATE_AMBIGUOUS). Identity type, value and CA are unique among active tokens.
+     * CLIENT_CERTIFICATE_AMBIGUOUS). A certificate certmint issued matches only if this token or
+     * an admin token requested it (else CLIENT_CERTIFICATE_NOT_ISSUED_TO_TOKEN); an expired one
+     * is refused from the next call (CLIENT_CERTIFICATE_EXPIRED). Identity type, value and CA
+     * are unique among active tokens.
      * </pre>
      *
      * <code>.certmint.v1.ClientCertificateBinding client_certificate_binding = 12 [json_name = "clientCertificateBinding"];</code>
@@ -2719,7 +2749,10 @@ private static final long serialVersionUID = 0L;
      * (mTLS) and that this binding matches: the named field equals the value, and the named CA
      * is on the certificate's issuing chain. Exactly one active binding must match a
      * certificate, or the call is UNAUTHENTICATED (CLIENT_CERTIFICATE_NOT_BOUND,
-     * CLIENT_CERTIFICATE_AMBIGUOUS). Identity type, value and CA are unique among active tokens.
+     * CLIENT_CERTIFICATE_AMBIGUOUS). A certificate certmint issued matches only if this token or
+     * an admin token requested it (else CLIENT_CERTIFICATE_NOT_ISSUED_TO_TOKEN); an expired one
+     * is refused from the next call (CLIENT_CERTIFICATE_EXPIRED). Identity type, value and CA
+     * are unique among active tokens.
      * </pre>
      *
      * <code>.certmint.v1.ClientCertificateBinding client_certificate_binding = 12 [json_name = "clientCertificateBinding"];</code>
@@ -2739,7 +2772,10 @@ private static final long serialVersionUID = 0L;
      * (mTLS) and that this binding matches: the named field equals the value, and the named CA
      * is on the certificate's issuing chain. Exactly one active binding must match a
      * certificate, or the call is UNAUTHENTICATED (CLIENT_CERTIFICATE_NOT_BOUND,
-     * CLIENT_CERTIFICATE_AMBIGUOUS). Identity type, value and CA are unique among active tokens.
+     * CLIENT_CERTIFICATE_AMBIGUOUS). A certificate certmint issued matches only if this token or
+     * an admin token requested it (else CLIENT_CERTIFICATE_NOT_ISSUED_TO_TOKEN); an expired one
+     * is refused from the next call (CLIENT_CERTIFICATE_EXPIRED). Identity type, value and CA
+     * are unique among active tokens.
      * </pre>
      *
      * <code>.certmint.v1.ClientCertificateBinding client_certificate_binding = 12 [json_name = "clientCertificateBinding"];</code>

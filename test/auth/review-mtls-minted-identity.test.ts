@@ -1,0 +1,181 @@
+/**
+ * Security review: a client certificate certmint issued is a credential only for the token it
+ * was issued to (or one an admin requested).
+ *
+ * The attack: an admin token is bound to the URI SAN spiffe://prod.example/ns/ops/sa/admin on
+ * certmint's root; an issuer token whose profile (on that root) allows URI SANs under
+ * spiffe://prod.example/ns/* issues itself a clientAuth certificate with exactly that URI and
+ * presents it over mTLS. Before, the binding matched (right identity type, right CA on the
+ * chain) and the issuer was the admin: it could create admin tokens.
+ */
+import { type Client, credentials, status } from "@grpc/grpc-js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  ClientCertificateIdentityType,
+  CreateAccessTokenRequest,
+  Role,
+} from "../../gen/ts/certmint/v1/access_token_service";
+import { IssueCertificateRequest } from "../../gen/ts/certmint/v1/certificate_service";
+import { KeyAlgorithm } from "../../gen/ts/certmint/v1/common";
+import { presetSpec } from "../../src/issuance/policy-engine";
+import { createToken } from "../certificates/helpers";
+import { createProfileRows, createRoot } from "../support/fixtures";
+import {
+  type CertmintClients,
+  call,
+  expectRpcError,
+  makeClients,
+  startTestCertmint,
+  type TestCertmint,
+} from "../support/harness";
+import { TempDir } from "../support/openssl";
+import { type Issued, makeCa, makeLeaf } from "../tls/pki";
+import { type LoggedCertmint, startLogged } from "../tls/server";
+
+const ADMIN_ID = "spiffe://prod.example/ns/ops/sa/admin";
+const APP_ID = "spiffe://prod.example/ns/team/sa/app";
+
+interface ClientCert {
+  certPem: string;
+  keyPem: string;
+}
+
+describe("a client certificate minted by one token for another token's bound identity", () => {
+  const dir = new TempDir();
+  let h: TestCertmint;
+  let tls: LoggedCertmint;
+  let serverCa: Issued;
+  let issuer: { id: string; clients: CertmintClients };
+  const opened: CertmintClients[] = [];
+
+  const over = (cert: ClientCert) => {
+    const c = makeClients(
+      `127.0.0.1:${tls.port}`,
+      undefined,
+      credentials.createSsl(
+        Buffer.from(serverCa.certPem),
+        Buffer.from(cert.keyPem),
+        Buffer.from(cert.certPem),
+      ),
+    );
+    opened.push(c);
+    return c;
+  };
+
+  async function mint(as: CertmintClients, uri: string): Promise<ClientCert> {
+    const res = await call(
+      as.certificates,
+      "issueCertificate",
+      IssueCertificateRequest.fromPartial({
+        certificateProfile: "workloads",
+        source: {
+          $case: "attributes",
+          value: {
+            subjectAlternativeNames: { uris: [uri] },
+            keyAlgorithm: KeyAlgorithm.KEY_ALGORITHM_EC_P256,
+          },
+        },
+      }),
+    );
+    return { certPem: res.certificate!.certificatePem, keyPem: res.privateKeyPem };
+  }
+
+  async function bind(slug: string, role: Role, uri: string, profiles: string[] = []) {
+    await call(
+      h.accessTokens,
+      "createAccessToken",
+      CreateAccessTokenRequest.fromPartial({
+        accessToken: {
+          slug,
+          role,
+          certificateProfiles: profiles,
+          clientCertificateBinding: {
+            identityType: ClientCertificateIdentityType.CLIENT_CERTIFICATE_IDENTITY_TYPE_URI_SAN,
+            value: uri,
+            certificateAuthority: "clients-root",
+          },
+        },
+      }),
+    );
+  }
+
+  const adminTokens = async () =>
+    Number(
+      (
+        await h.db.query<{ n: string }>(
+          "select count(*) as n from access_token where role = 'ADMIN'",
+        )
+      )[0]!.n,
+    );
+
+  beforeAll(async () => {
+    h = await startTestCertmint();
+    const root = await createRoot(h, "clients-root");
+    const spec = presetSpec("TLS_CLIENT");
+    spec.sans.uri = { allowed: ["spiffe://prod.example/ns/*"], denied: [], required: false };
+    const workloads = await createProfileRows(h, { slug: "workloads", caId: root.id, spec });
+    issuer = await createToken(h, "workload-issuer", Role.ROLE_ISSUER, [workloads.profileId]);
+    await bind("ops-admin", Role.ROLE_ADMIN, ADMIN_ID);
+    await bind("team-app", Role.ROLE_ISSUER, APP_ID, ["workloads"]);
+    serverCa = makeCa(dir, "server CA");
+    const server = makeLeaf(dir, serverCa, "certmint", "server");
+    tls = await startLogged(h.db.url, {
+      CERTMINT_DATA_DIR: h.dataDir,
+      CERTMINT_TLS_CERT_FILE: server.certFile,
+      CERTMINT_TLS_KEY_FILE: server.keyFile,
+      CERTMINT_TLS_CLIENT_CA_FILE: dir.file("clients-root.pem", root.certificatePem),
+      CERTMINT_TLS_REQUIRE_CLIENT_CERT: "true",
+    });
+  });
+  afterAll(async () => {
+    for (const set of opened) for (const c of Object.values(set)) (c as Client).close();
+    await tls?.running.shutdown();
+    await h?.stop();
+    dir.remove();
+  });
+
+  it("an issuer's certificate with the admin binding's URI is no admin: UNAUTHENTICATED, and creates no token", async () => {
+    const forged = await mint(issuer.clients, ADMIN_ID);
+    const before = await adminTokens();
+    const err = await expectRpcError(
+      call(
+        over(forged).accessTokens,
+        "createAccessToken",
+        CreateAccessTokenRequest.fromPartial({
+          accessToken: { slug: "escalated", role: Role.ROLE_ADMIN },
+        }),
+      ),
+    );
+    expect(err).toMatchObject({
+      code: status.UNAUTHENTICATED,
+      reason: "CLIENT_CERTIFICATE_NOT_ISSUED_TO_TOKEN",
+    });
+    expect(err.message).toContain('"workload-issuer"');
+    expect(await adminTokens()).toBe(before);
+  });
+
+  it("the same identity issued by an admin token authenticates as the admin binding", async () => {
+    const genuine = await mint(h, ADMIN_ID);
+    const res = await call(over(genuine).authorities, "listCertificateAuthorities", {
+      pageSize: 0,
+      pageToken: "",
+      status: 0,
+    });
+    expect(res.certificateAuthorities.map((c) => c.slug)).toEqual(["clients-root"]);
+  });
+
+  it("a bound token's own certificate works, and so does one it issues itself; another issuer's copy does not", async () => {
+    const fromAdmin = await mint(h, APP_ID);
+    // The bound issuer, over mTLS, issues itself its next certificate: it is that certificate's owner.
+    const ownNext = await mint(over(fromAdmin), APP_ID);
+    const again = await mint(over(ownNext), "spiffe://prod.example/ns/team/sa/other");
+    expect(again.certPem).toContain("BEGIN CERTIFICATE");
+
+    const copy = await mint(issuer.clients, APP_ID);
+    const err = await expectRpcError(mint(over(copy), "spiffe://prod.example/ns/team/sa/x"));
+    expect(err).toMatchObject({
+      code: status.UNAUTHENTICATED,
+      reason: "CLIENT_CERTIFICATE_NOT_ISSUED_TO_TOKEN",
+    });
+  });
+});
