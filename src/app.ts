@@ -62,6 +62,8 @@ export interface StartOptions {
   generateRsa?: GenerateRsa;
   /** How often the expiring-certificates metric may query the database (default 60 s). */
   metricsExpiringRefreshMs?: number;
+  /** How long a scrape waits for the expiring-certificates query (tests); default 2 s. */
+  metricsExpiringWaitMs?: number;
   /** The clock the use cases and the renewer read (default: the system clock); tests move it. */
   now?: () => Date;
   /**
@@ -128,6 +130,7 @@ export async function startCertmint(
     ? new (await import("./server/metrics")).CertmintMetrics({
         version: certmintVersion(),
         expiringRefreshMs: options.metricsExpiringRefreshMs,
+        expiringWaitMs: options.metricsExpiringWaitMs,
       })
     : undefined;
   const unreadAnswers = new UnreadAnswers(

@@ -27,6 +27,11 @@ export interface MetricsSources {
 export interface MetricsOptions {
   /** The expiring-certificates query runs at most this often (on a scrape); default 60 s. */
   expiringRefreshMs?: number;
+  /**
+   * How long a scrape waits for that query before it answers with the counts it has (the last
+   * ones, or none yet); default 2 s. The query goes on and its counts serve the next scrape.
+   */
+  expiringWaitMs?: number;
   version: string;
 }
 
@@ -47,6 +52,8 @@ export class CertmintMetrics implements IssuanceObserver {
   private sources?: MetricsSources;
   private readonly crls = new Map<string, CrlSeen>();
   private expiringCache?: { at: number; counts: ExpiringCount[] };
+  /** The expiring-certificates query running now, if any: one at a time, whoever scrapes. */
+  private expiringQuery?: Promise<ExpiringCount[] | undefined>;
 
   private readonly rpcs: Counter<"service" | "method" | "code">;
   private readonly rpcSeconds: Histogram<"service" | "method" | "code">;
@@ -323,18 +330,41 @@ export class CertmintMetrics implements IssuanceObserver {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
 
-  /** The last counts while they are fresh; a failed query keeps the previous ones. */
+  /**
+   * The last counts while they are fresh; else a new query's, if it answers within
+   * expiringWaitMs; else the last counts (none before the first answer). A failed query keeps
+   * the previous ones. The query reads the certificate table: when that waits (a lock, a slow
+   * database), a scrape used to wait with it, past Prometheus' scrape timeout, taking every
+   * other metric with it, and each scrape started another query on another pooled connection.
+   * Now one query runs at a time and a scrape waits for it at most expiringWaitMs.
+   */
   private async expiringCounts(): Promise<ExpiringCount[] | undefined> {
-    if (!this.sources) return undefined;
+    const sources = this.sources;
+    if (!sources) return undefined;
     const refreshMs = this.options.expiringRefreshMs ?? 60_000;
     const cached = this.expiringCache;
     if (cached && performance.now() - cached.at < refreshMs) return cached.counts;
+    this.expiringQuery ??= sources
+      .expiring()
+      .then(
+        (counts) => {
+          this.expiringCache = { at: performance.now(), counts };
+          return counts;
+        },
+        () => undefined,
+      )
+      .finally(() => {
+        this.expiringQuery = undefined;
+      });
+    const waitMs = this.options.expiringWaitMs ?? 2_000;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), waitMs);
+    });
     try {
-      const counts = await this.sources.expiring();
-      this.expiringCache = { at: performance.now(), counts };
-      return counts;
-    } catch {
-      return cached?.counts;
+      return (await Promise.race([this.expiringQuery, late])) ?? this.expiringCache?.counts;
+    } finally {
+      clearTimeout(timer);
     }
   }
 }

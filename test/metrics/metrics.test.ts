@@ -50,8 +50,9 @@ describe("Prometheus metrics", () => {
         CERTMINT_KEY_GENERATION_WORKERS: "1",
         CERTMINT_CSR_WORKERS: "1",
       },
-      // Every scrape queries the expiring certificates afresh (default: at most once a minute).
-      { generateRsa: rsa.generateRsa, metricsExpiringRefreshMs: 0 },
+      // Every scrape queries the expiring certificates afresh (default: at most once a minute)
+      // and waits for the answer however slow the machine (default: 2 s, then the last counts).
+      { generateRsa: rsa.generateRsa, metricsExpiringRefreshMs: 0, metricsExpiringWaitMs: 600_000 },
     );
     base = `http://127.0.0.1:${h.running.metricsPort}`;
     const root = await createRoot(h, "m-root");
