@@ -54,8 +54,9 @@ function eventToProto(e: WatchEvent, now: Date): WatchCertificatesResponse {
 
 /**
  * WatchCertificates, a server-streaming call, through the same gate as every unary call
- * (unary.ts steps 1-3: ready, authenticate, rate limit, authorize, request limits), read-only
- * and so never audited. Its events come from the watch (src/issuance/events/watch.ts); the
+ * (unary.ts steps 1-3: ready, authenticate, rate limit, authorize, request limits). A read, so
+ * the call itself is not audited; each private key it hands out is, before its event is sent
+ * (src/issuance/events/watch.ts, handOut). Its events come from the watch; the
  * stream follows the client's flow control (a slow reader holds the next event back), ends
  * when the client cancels, and ends with UNAVAILABLE (SERVER_STOPPING) when the server stops.
  * Its credential is checked before every message, so it ends with UNAUTHENTICATED once the

@@ -928,8 +928,11 @@ describe("right role (on its own profile): the call succeeds; a write is audited
     const c = clientsOfRole(role);
     if (rpc.right) await rpc.right(c, role);
     else await rpc.probe(c);
+    // The probe certificate of WatchCertificates is the admin's, its key kept: the admin's
+    // watch hands the key over in its CURRENT event, and that hand-over is audited.
+    const keyHandedOver = path === `${CERT}WatchCertificates` && role === "ADMIN";
     expect(await auditRowsAfter(auditBefore)).toEqual(
-      isReadOnly(path)
+      isReadOnly(path) && !keyHandedOver
         ? []
         : [{ actor_id: tokenIdOfRole(role), method: path, status_code: 0, error_reason: "" }],
     );

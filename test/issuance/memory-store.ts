@@ -304,6 +304,12 @@ export class MemoryStore {
         },
       },
     };
+    // Who a request's or certificate's owner is (approval and renewal check that the owner may
+    // still be served): no token or ACME account is revoked in memory.
+    Object.assign(partial, {
+      tokens: { find: async () => null },
+      acme: { account: async () => undefined },
+    });
     const unsupported = (repo: string) =>
       new Proxy(
         {},

@@ -1,10 +1,11 @@
-import { isCertmintError } from "../../errors";
+import { type CertmintError, failedPrecondition, isCertmintError } from "../../errors";
 import { auditRecordOf } from "../audit/record";
 import type { Actor, Call } from "../call";
 import { storedErrorOf } from "../certificates/outcome";
 import { renew } from "../certificates/renew";
 import type { IssuanceDeps } from "../deps";
 import type { ClaimedCertificate } from "../repositories";
+import { type CallerStanding, standingOf } from "./standing";
 
 /** What the renewer is told by the configuration (src/config.ts RenewalConfig). */
 export interface RenewerSettings {
@@ -151,6 +152,13 @@ export class Renewer {
     // A generated key of a RETURN_ONCE profile stays sealed for the owner's watch this long.
     const deps = { ...this.deps, generatedKeyReplaySeconds: this.settings.keyHoldSeconds };
     try {
+      // Not in the name of an owner that may no longer hold certificates (standing.ts): a
+      // revoked token (a CSR key that may be compromised would keep getting successors; a
+      // generated key would wait for a watch nobody may open), or a deactivated ACME account.
+      // Checked before renew, so a replay of an earlier attempt's request issues nothing
+      // either. An expired token is no reason: tokens are rotated, the service keeps working.
+      const standing = await standingOf(store, cert.owner);
+      if (standing.state !== "ACTIVE") throw ownerRefusal(cert.id, standing);
       const outcome = await renew(deps, call, {
         caller: cert.owner,
         certificateId: cert.id,
@@ -183,7 +191,12 @@ export class Renewer {
         await store.renewals.markSettled(cert.id);
         return { certificateId: cert.id, result: "SETTLED" };
       }
-      const retryAt = new Date(this.deps.now().getTime() + this.backoffSeconds(cert) * 1000);
+      // An owner's revocation is final: no doubling from retrySeconds (a record and an event
+      // each time), the longest wait at once; each retry checks the owner again, first.
+      const waitSeconds = OWNER_REASONS.has(err.reason)
+        ? this.settings.retryMaxSeconds
+        : this.backoffSeconds(cert);
+      const retryAt = new Date(this.deps.now().getTime() + waitSeconds * 1000);
       // The failure on the certificate, and the attempt's audit record unless the refusal
       // wrote one with the change it made (a FAILED request), commit together.
       await store.transaction(async (tx) => {
@@ -220,3 +233,48 @@ const TRANSIENT = new Set([
 
 /** The certificate was renewed or revoked by another path: nothing left to do. */
 const SETTLED_REASONS = new Set(["CERTIFICATE_ALREADY_RENEWED", "CERTIFICATE_REVOKED"]);
+
+/** The owner may no longer have certificates made in its name (ownerRefusal). */
+const OWNER_REASONS = new Set(["OWNER_REVOKED", "OWNER_DEACTIVATED"]);
+
+/**
+ * FAILED_PRECONDITION for a certificate whose owner is revoked (OWNER_REVOKED) or, for an ACME
+ * account, deactivated (OWNER_DEACTIVATED): recorded as the attempt's failure (renewal_error,
+ * a RENEWAL_FAILED event, the audit record), with what the operator can do.
+ */
+function ownerRefusal(
+  certificateId: string,
+  standing: Exclude<CallerStanding, { state: "ACTIVE" }>,
+): CertmintError {
+  const todo = `renew it with another token (RenewCertificate by an admin, with key_source NEW or CSR, so that the successor and its key are that token's) or revoke it (RevokeCertificate)`;
+  if (standing.state === "TOKEN_REVOKED") {
+    return failedPrecondition(
+      "OWNER_REVOKED",
+      `certificate ${certificateId} is owned by access token "${standing.slug}", which was revoked: certmint no longer renews it automatically; ${todo}`,
+      {
+        preconditions: [
+          {
+            type: "OWNER_STATUS",
+            subject: `access_tokens/${standing.slug}`,
+            description: "the owner access token is revoked",
+          },
+        ],
+        metadata: { certificate_id: certificateId, access_token: standing.slug },
+      },
+    );
+  }
+  return failedPrecondition(
+    "OWNER_DEACTIVATED",
+    `certificate ${certificateId} is owned by an ACME account that is ${standing.status}: certmint no longer renews it automatically; ${todo}`,
+    {
+      preconditions: [
+        {
+          type: "OWNER_STATUS",
+          subject: "acme_account",
+          description: `the owner ACME account is ${standing.status}`,
+        },
+      ],
+      metadata: { certificate_id: certificateId },
+    },
+  );
+}

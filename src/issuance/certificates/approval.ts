@@ -1,5 +1,6 @@
 import { failedPrecondition, isCertmintError, permissionDenied } from "../../errors";
 import { changeRecord } from "../audit/record";
+import { standingOf } from "../auto-renewal/standing";
 import type { Call } from "../call";
 import type { IssuanceDeps } from "../deps";
 import { requireProfileAccessById } from "../profiles/access";
@@ -16,7 +17,8 @@ import { planFromStored } from "./stored-plan";
  * ApproveCertificateRequest, the steps of issue.ts for a request that waited: the token that
  * made the request never approves it (an admin token neither: four eyes), unless its profile
  * sets allow_self_approval; approval is no way around the policy.
- *  1. the request, on a profile the caller may act on, not the caller's own;
+ *  1. the request, on a profile the caller may act on, not the caller's own, whose requester
+ *     is not revoked (a deactivated ACME account neither);
  *  2. claim it (one approver wins) and reserve its serial;
  *  3. plan from the stored request, checked against the policy as it is now; a refusal marks
  *     it FAILED (the approval itself succeeded);
@@ -31,6 +33,7 @@ export async function approve(
   const waiting = await findRequest(deps.store, id);
   await requireProfileAccessById(deps.store, call, waiting.profileId);
   await refuseSelfApproval(deps, call, waiting);
+  await refuseRevokedRequester(deps, waiting);
 
   // 2. Claim it, with its serial.
   if (!(await deps.store.requests.claimForSigning(waiting.id, reserveSerial(), deps.now()))) {
@@ -95,6 +98,52 @@ async function refuseSelfApproval(deps: IssuanceDeps, call: Call, request: Certi
     "SELF_APPROVAL_NOT_ALLOWED",
     `access token "${actor.slug}" made certificate request ${request.id} and may not approve it; another approver must (or set allow_self_approval on profile "${profile?.slug ?? request.profileId}")`,
     { metadata: { certificate_request_id: request.id, access_token: actor.slug } },
+  );
+}
+
+/**
+ * FAILED_PRECONDITION when the token that made a waiting request has been revoked since
+ * (REQUESTER_REVOKED), or the ACME account whose order made it is deactivated or revoked
+ * (REQUESTER_DEACTIVATED): a certificate, and a generated key, for a holder that may no
+ * longer have them. Nothing is written: the request stays PENDING_APPROVAL, for an approver
+ * to reject (RejectCertificateRequest), which records why. A requester whose token merely
+ * expired is approved as before (tokens are rotated). Only a PENDING_APPROVAL request is
+ * checked: anything else is REQUEST_NOT_PENDING_APPROVAL, as before.
+ */
+async function refuseRevokedRequester(deps: IssuanceDeps, request: CertificateRequest) {
+  if (request.status !== "PENDING_APPROVAL") return;
+  const standing = await standingOf(deps.store, request.caller);
+  if (standing.state === "ACTIVE") return;
+  const subject = `certificate_requests/${request.id}`;
+  if (standing.state === "TOKEN_REVOKED") {
+    throw failedPrecondition(
+      "REQUESTER_REVOKED",
+      `certificate request ${request.id} was made by access token "${standing.slug}", which has been revoked since; it cannot be approved: reject it (RejectCertificateRequest), and have a token that may hold the certificate request it again`,
+      {
+        preconditions: [
+          {
+            type: "REQUESTER_STATUS",
+            subject,
+            description: `the requesting access token "${standing.slug}" is revoked`,
+          },
+        ],
+        metadata: { certificate_request_id: request.id, access_token: standing.slug },
+      },
+    );
+  }
+  throw failedPrecondition(
+    "REQUESTER_DEACTIVATED",
+    `certificate request ${request.id} was made by an ACME account that is ${standing.status} now; it cannot be approved: reject it (RejectCertificateRequest)`,
+    {
+      preconditions: [
+        {
+          type: "REQUESTER_STATUS",
+          subject,
+          description: `the requesting ACME account is ${standing.status}`,
+        },
+      ],
+      metadata: { certificate_request_id: request.id },
+    },
   );
 }
 

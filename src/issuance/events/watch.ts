@@ -1,5 +1,6 @@
 import { CertmintError, failedPrecondition, invalidField } from "../../errors";
 import { exportPrivateKeyPem } from "../../signer";
+import { auditRecordOf, SUCCESS } from "../audit/record";
 import { type RenewalStatus, renewalStatuses } from "../auto-renewal/status";
 import { type Actor, type Call, PROFILE_SCOPED_ROLES, requireProfileAccess } from "../call";
 import { findCertificate } from "../certificates/find";
@@ -8,6 +9,7 @@ import { resolveRef } from "../common/refs";
 import type { IssuanceDeps } from "../deps";
 import { requireProfileAccessById } from "../profiles/access";
 import {
+  type AuditRepository,
   type CaRepository,
   type Certificate,
   type CertificateEventRepository,
@@ -25,9 +27,13 @@ import {
   type StoredEvent,
 } from "../repositories";
 
-/** What a watch reads: events, the certificates they name with their requests, the keyring. */
+/**
+ * What a watch reads: events, the certificates they name with their requests, the keyring;
+ * and the audit trail it writes a record to for each private key it hands out.
+ */
 export type WatchDeps = Pick<IssuanceDeps, "keyring" | "now"> & {
   store: {
+    audit: Pick<AuditRepository, "insert">;
     events: Pick<CertificateEventRepository, "readAfter" | "headPosition" | "horizonPosition">;
     certificates: Pick<
       CertificateRepository,
@@ -72,6 +78,12 @@ const PAGE = 100;
  * this many, each a bounded index range, instead of in one query.
  */
 const SCAN = 10_000;
+
+/** An event before it is sent, and the key it carries to this watcher, if any (handOut). */
+interface HydratedEvent {
+  event: WatchEvent;
+  key?: { certificateId: string; open: () => string };
+}
 
 /** A lineage watch: the certificate named, and where it stands in its lineage. */
 interface WatchedLineage {
@@ -166,9 +178,7 @@ export class CertificateWatch {
       );
     }
     const from = after ?? (await store.events.headPosition());
-    return this.counted(
-      this.events(actor, filter, lineage, from, after === undefined, call.signal),
-    );
+    return this.counted(this.events(call, filter, lineage, from, after === undefined));
   }
 
   /** A stream's events, counted in openStreams from its first read until it ends. */
@@ -182,18 +192,18 @@ export class CertificateWatch {
   }
 
   private async *events(
-    actor: Actor,
+    call: Call,
     filter: EventFilter,
     lineage: WatchedLineage | undefined,
     from: number,
     sendCurrent: boolean,
-    gone?: AbortSignal,
   ): AsyncGenerator<WatchEvent> {
     const { store } = this.deps;
+    const { actor, signal: gone } = call;
     let position = from;
     if (lineage && sendCurrent) {
       const newest = await store.certificates.newestSuccessorOf(lineage.start);
-      const [event] = await this.hydrate(actor, [
+      const [current] = await this.hydrate(actor, [
         {
           position,
           type: "CURRENT",
@@ -204,7 +214,7 @@ export class CertificateWatch {
           createdAt: this.deps.now(),
         },
       ]);
-      if (event) yield event;
+      if (current) yield await this.handOut(call, current);
     }
     let lastSent = Date.now();
     for (;;) {
@@ -221,7 +231,8 @@ export class CertificateWatch {
         SCAN,
       );
       if (read.events.length > 0) {
-        for (const event of await this.hydrate(actor, read.events)) {
+        for (const hydrated of await this.hydrate(actor, read.events)) {
+          const event = await this.handOut(call, hydrated);
           position = Number(event.cursor);
           yield event;
         }
@@ -268,11 +279,33 @@ export class CertificateWatch {
     });
   }
 
-  /** Events with their certificates, renewal status and (to the owner) generated keys. */
+  /**
+   * An event as it is sent: with its private key, when it has one for this watcher, once the
+   * audit record of that handout is written (actor: the watcher; resource: the certificate;
+   * the watch's method, trace id and peer; never the key). One insert per key handed out,
+   * none for other events. Fail closed: if the record cannot be written, the key is not
+   * opened and the event not sent; the error ends the stream (mapped as any error is, by the
+   * API layer), and a reconnect from the last cursor received gets that event again. A record
+   * may outlive a send that did not happen (the client left, or the stream's credential was
+   * refused, after it was written), never the reverse.
+   */
+  private async handOut(call: Call, hydrated: HydratedEvent): Promise<WatchEvent> {
+    const { event, key } = hydrated;
+    if (!key) return event;
+    await this.deps.store.audit.insert(
+      auditRecordOf(call, { type: "certificate", id: key.certificateId }, SUCCESS, this.deps.now()),
+    );
+    return { ...event, privateKeyPem: key.open() };
+  }
+
+  /**
+   * Events with their certificates and renewal status; for the owner, how to open the key a
+   * certificate has (opened only in handOut, after its audit record).
+   */
   private async hydrate(
     actor: Actor,
     events: Array<Omit<StoredEvent, "type"> & { type: CertificateEventType | "CURRENT" }>,
-  ): Promise<WatchEvent[]> {
+  ): Promise<HydratedEvent[]> {
     const rows = await this.certificatesOf(events.map((e) => e.certificateId));
     const statuses = await renewalStatuses(
       this.deps,
@@ -281,16 +314,18 @@ export class CertificateWatch {
     return events.map((e) => {
       const row = rows.get(e.certificateId);
       const withKey = e.type === "ISSUED" || e.type === "RENEWED" || e.type === "CURRENT";
+      const open = row && withKey ? this.keyFor(actor, row.certificate, row.request) : undefined;
       return {
-        cursor: String(e.position),
-        type: e.type,
-        time: e.createdAt,
-        certificate: row && certificateView(row.certificate),
-        renewal: row ? statuses.get(row.certificate.id) : undefined,
-        previousCertificateId: e.previousCertificateId ?? undefined,
-        privateKeyPem:
-          row && withKey ? this.keyFor(actor, row.certificate, row.request) : undefined,
-        error: e.error ?? undefined,
+        event: {
+          cursor: String(e.position),
+          type: e.type,
+          time: e.createdAt,
+          certificate: row && certificateView(row.certificate),
+          renewal: row ? statuses.get(row.certificate.id) : undefined,
+          previousCertificateId: e.previousCertificateId ?? undefined,
+          error: e.error ?? undefined,
+        },
+        key: row && open ? { certificateId: row.certificate.id, open } : undefined,
       };
     });
   }
@@ -315,27 +350,25 @@ export class CertificateWatch {
    * The private key of a certificate for its owner, as a replay of its request would return it
    * (outcome.ts): the key the profile keeps (STORE_ENCRYPTED), or the generated key held on the
    * request until its time runs out (an automatic renewal holds it for
-   * CERTMINT_RENEWAL_KEY_HOLD_SECONDS). Nobody else ever gets it.
+   * CERTMINT_RENEWAL_KEY_HOLD_SECONDS). Nobody else ever gets it. Returns how to open it
+   * (handOut opens it once its audit record is written), or undefined when there is none for
+   * this actor.
    */
   private keyFor(
     actor: Actor,
     cert: Certificate,
     request: CertificateRequest | null,
-  ): string | undefined {
+  ): (() => string) | undefined {
     if (actor.id !== cert.owner || request?.caller !== cert.owner) return undefined;
-    if (cert.sealedPrivateKey) {
-      return exportPrivateKeyPem(
-        this.deps.keyring.openWith(certificateKeyAad(cert.id), cert.sealedPrivateKey),
-      );
+    const { keyring } = this.deps;
+    const sealedOnCert = cert.sealedPrivateKey;
+    if (sealedOnCert) {
+      return () => exportPrivateKeyPem(keyring.openWith(certificateKeyAad(cert.id), sealedOnCert));
     }
-    if (
-      request.sealedPrivateKey &&
-      request.keyHeldUntil &&
-      request.keyHeldUntil > this.deps.now()
-    ) {
-      return exportPrivateKeyPem(
-        this.deps.keyring.openWith(requestKeyAad(request.id), request.sealedPrivateKey),
-      );
+    const sealedOnRequest = request.sealedPrivateKey;
+    if (sealedOnRequest && request.keyHeldUntil && request.keyHeldUntil > this.deps.now()) {
+      return () =>
+        exportPrivateKeyPem(keyring.openWith(requestKeyAad(request.id), sealedOnRequest));
     }
     return undefined;
   }
