@@ -1,23 +1,24 @@
 import { isCertmintError } from "../../errors";
 import type { ParsedCsr } from "../../signer/csr";
-import { type Call, refuseIfAbandoned } from "../call";
+import type { Call } from "../call";
 import { rowKeyOf } from "../common/refs";
 import type { IssuanceDeps } from "../deps";
 import { profileReferenceMissing } from "../profiles/load";
 import type { HeldRows, IssuanceRows } from "../repositories";
 import { checkPolicy } from "./check";
+import { decideAndIssue } from "./decide";
 import { requestNamed } from "./find";
 import { requestFingerprint } from "./idempotency";
-import { type RequestIdentity, recordRefusal, recordWaitingForApproval } from "./intent";
+import type { RequestIdentity } from "./intent";
 import { generateKey } from "./keys";
 import { issueFieldMapper, planIssue, requestCsr } from "./plan";
-import { findPrior, replay, replayWinner } from "./replay";
+import { findPrior, replay } from "./replay";
 import { HeldRowsChanged, signThenStore } from "./sign-then-store";
 import type { IssuancePlan, IssueInput, IssueOutcome } from "./types";
 
 /**
  * IssueCertificate, one linear function (after Boulder's ca.IssueCertificate); renew.ts and
- * approval.ts run the same steps:
+ * approval.ts run the same steps, and steps 3 to 6 are decide.ts's for both issue and renew:
  *  1. a repeated request_id returns what the first call decided (replay);
  *  2. plan: profile, policy and issuer; defaults filled; identity and key from CSR or attributes;
  *  3. check the policy (every violation) and the issuer's state; a refusal is recorded FAILED;
@@ -74,29 +75,12 @@ async function issueWith(
   // 2. Plan. Errors before the profile is known are not recorded (no row to own them).
   const plan = await planIssue(deps.store, call, input, rows, parsedCsr);
 
-  // 3. Check the policy. A caller that gave up meanwhile is refused before anything is written.
-  const refusal = checkPolicy(deps, plan, issueFieldMapper(plan.key.kind === "CSR"), "the request");
-  refuseIfAbandoned(call);
-  if (refusal) {
-    if (!input.validateOnly && (await recordRefusal(deps, call, plan, who, refusal))) {
-      return replayWinner(deps, call, who);
-    }
-    throw refusal;
-  }
-
-  // 4. Dry run, or wait for an approver.
-  if (input.validateOnly) return { certificateRequestId: "", status: "PENDING", validated: true };
-  if (plan.profile.requireApproval) {
-    const waiting = await recordWaitingForApproval(deps, call, plan, who);
-    if (waiting === "duplicate") return replayWinner(deps, call, who);
-    return { certificateRequestId: waiting.id, status: "PENDING_APPROVAL" };
-  }
-
-  // 5. The key, if certmint makes it.
-  const key = await generateKey(deps, call, plan, who);
-
-  // 6. Sign (a fresh serial), then store request, certificate and audit record in one commit.
-  return signThenStore(deps, call, plan, who, key);
+  // 3-6. Check, stop for a dry run or an approver, generate the key, sign and store.
+  return decideAndIssue(deps, call, plan, who, {
+    mapField: issueFieldMapper(plan.key.kind === "CSR"),
+    what: "the request",
+    validateOnly: input.validateOnly,
+  });
 }
 
 /**

@@ -1,21 +1,20 @@
-import { type Call, refuseIfAbandoned } from "../call";
+import type { Call } from "../call";
 import type { IssuanceDeps } from "../deps";
 import { requireProfileAccessById } from "../profiles/access";
-import { checkPolicy } from "./check";
+import { decideAndIssue } from "./decide";
 import { findCertificate, requestNamed } from "./find";
 import { requestFingerprint } from "./idempotency";
-import { type RequestIdentity, recordRefusal, recordWaitingForApproval } from "./intent";
-import { generateKey } from "./keys";
+import type { RequestIdentity } from "./intent";
 import { assertRenewable, planRenewal, renewFieldMapper } from "./renewal-plan";
-import { findPrior, replay, replayWinner } from "./replay";
-import { signThenStore } from "./sign-then-store";
+import { findPrior, replay } from "./replay";
 import type { IssueOutcome, RenewInput } from "./types";
 
 /**
  * RenewCertificate: a successor with the same profile, subject and SANs, the original lifetime
  * unless a TTL is given, checked against the policy as it is now. Refused for revoked or
  * already renewed certificates and disabled CAs, and for a caller that may not renew this
- * certificate (ownership.ts). The two certificates point at each other. The steps of issue.ts:
+ * certificate (ownership.ts). The two certificates point at each other. The steps of issue.ts
+ * (3 to 6 in decide.ts):
  *  1. the certificate, on a profile the caller may act on; a repeated request_id replays;
  *  2. plan (renewal-plan.ts);
  *  3. check the policy; a refusal is recorded FAILED;
@@ -55,30 +54,14 @@ export async function renew(
   // rows: read for every certificate with a profile, and assertRenewable refused any other.
   const plan = await planRenewal(deps, call, old, input, rows!);
 
-  // 3. Check the policy. A caller that gave up meanwhile is refused before anything is written.
-  const what = "the renewal (checked against the policy as it is now)";
-  const refusal = checkPolicy(deps, plan, renewFieldMapper, what);
-  refuseIfAbandoned(call);
-  if (refusal) {
-    if (!input.validateOnly && (await recordRefusal(deps, call, plan, who, refusal))) {
-      return replayWinner(deps, call, who);
-    }
-    throw refusal;
-  }
-
-  // 4. Dry run, or wait for an approver.
-  if (input.validateOnly) return { certificateRequestId: "", status: "PENDING", validated: true };
-  if (plan.profile.requireApproval) {
-    const waiting = await recordWaitingForApproval(deps, call, plan, who);
-    if (waiting === "duplicate") return replayWinner(deps, call, who);
-    return { certificateRequestId: waiting.id, status: "PENDING_APPROVAL" };
-  }
-
-  // 5. The key, if certmint makes it.
-  const key = await generateKey(deps, call, plan, who);
-
-  // 6. Sign (a fresh serial), then store request, certificate and audit record in one commit.
-  return signThenStore(deps, call, plan, who, key, old);
+  // 3-6. Check against the policy as it is now, stop for a dry run or an approver, generate
+  // the key, sign and store (with the old certificate's link to its successor).
+  return decideAndIssue(deps, call, plan, who, {
+    mapField: renewFieldMapper,
+    what: "the renewal (checked against the policy as it is now)",
+    validateOnly: input.validateOnly,
+    renewalOf: old,
+  });
 }
 
 function renewIdentity(input: RenewInput, oldId: string): RequestIdentity {

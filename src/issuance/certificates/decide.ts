@@ -1,0 +1,64 @@
+import { type Call, refuseIfAbandoned } from "../call";
+import type { IssuanceDeps } from "../deps";
+import type { Certificate } from "../repositories";
+import { checkPolicy } from "./check";
+import { type RequestIdentity, recordRefusal, recordWaitingForApproval } from "./intent";
+import { generateKey } from "./keys";
+import type { FieldMapper } from "./plan";
+import { replayWinner } from "./replay";
+import { signThenStore } from "./sign-then-store";
+import type { IssuancePlan, IssueOutcome } from "./types";
+
+/** How a planned request is checked and named (issue.ts, renew.ts). */
+export interface Decision {
+  /** Maps a plan field to the request field a violation names. */
+  mapField: FieldMapper;
+  /** How a refusal names what was checked: "the request", "the renewal ...". */
+  what: string;
+  validateOnly: boolean;
+  /** The certificate a renewal succeeds. */
+  renewalOf?: Certificate;
+}
+
+/**
+ * Steps 3 to 6 of IssueCertificate and RenewCertificate, the same for both once planned:
+ *  3. check the policy; a refusal is recorded FAILED (unless a dry run), or, when a concurrent
+ *     call with the same request_id recorded first, that call's outcome is answered;
+ *  4. validate_only stops here; a profile that needs approval records PENDING_APPROVAL;
+ *  5. the key, if certmint makes it;
+ *  6. sign under a fresh serial, then store request, certificate and audit record in one
+ *     commit (sign-then-store.ts).
+ */
+export async function decideAndIssue(
+  deps: IssuanceDeps,
+  call: Call,
+  plan: IssuancePlan,
+  who: RequestIdentity,
+  decision: Decision,
+): Promise<IssueOutcome> {
+  // 3. A caller that gave up meanwhile is refused before anything is written.
+  const refusal = checkPolicy(deps, plan, decision.mapField, decision.what);
+  refuseIfAbandoned(call);
+  if (refusal) {
+    if (!decision.validateOnly && (await recordRefusal(deps, call, plan, who, refusal))) {
+      return replayWinner(deps, call, who);
+    }
+    throw refusal;
+  }
+
+  // 4. Dry run, or wait for an approver.
+  if (decision.validateOnly) {
+    return { certificateRequestId: "", status: "PENDING", validated: true };
+  }
+  if (plan.profile.requireApproval) {
+    const waiting = await recordWaitingForApproval(deps, call, plan, who);
+    if (waiting === "duplicate") return replayWinner(deps, call, who);
+    return { certificateRequestId: waiting.id, status: "PENDING_APPROVAL" };
+  }
+
+  // 5. The key, if certmint makes it.
+  const key = await generateKey(deps, call, plan, who);
+
+  // 6. Sign (a fresh serial), then store request, certificate and audit record in one commit.
+  return signThenStore(deps, call, plan, who, key, decision.renewalOf);
+}
