@@ -9,7 +9,33 @@ import type {
 } from "../repositories";
 import { certificateNamed } from "./find";
 import { certificateKeyAad, openedKeyPem, requestKeyAad } from "./keys";
-import type { IssuedView, IssueOutcome } from "./types";
+import type { SignedCertificate } from "./sign";
+import type { IssuancePlan, IssuedView, IssueOutcome } from "./types";
+
+/**
+ * The answer for a certificate just signed and committed (sign-then-store.ts, sign-and-store.ts),
+ * counted by the observer (metrics) once it is stored, never before.
+ */
+export function issuedOutcome(
+  deps: Pick<IssuanceDeps, "observer">,
+  plan: IssuancePlan,
+  requestId: string,
+  signed: SignedCertificate,
+  renewal: boolean,
+): IssueOutcome {
+  deps.observer?.certificateIssued({
+    operation: renewal ? "renew" : "issue",
+    profile: plan.profile.slug,
+    ca: plan.ca?.slug ?? "self-signed",
+    keyAlgorithm: plan.keyAlgorithm,
+  });
+  return {
+    certificateRequestId: requestId,
+    status: "ISSUED",
+    certificate: signed.view,
+    privateKeyPem: signed.privateKeyPem,
+  };
+}
 
 /** The view of a stored certificate: PEM, chain, issuing CA, serial, validity. */
 export function viewOf(cert: IssuedViewSource): IssuedView {

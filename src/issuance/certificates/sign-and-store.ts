@@ -7,7 +7,7 @@ import { checkIssuerState } from "./check";
 import { certificateNamed, requestNamed } from "./find";
 import { lockWaitMs, requestInProgress } from "./idempotency";
 import { type CertifiedKey, certifiedKeyOf } from "./keys";
-import { outcomeOf, storedErrorOf } from "./outcome";
+import { issuedOutcome, outcomeOf, storedErrorOf } from "./outcome";
 import { type SignedCertificate, type SignOptions, sign } from "./sign";
 import type { IssuancePlan, IssueOutcome } from "./types";
 
@@ -77,18 +77,7 @@ export async function signAndStore(
   }
   if (result === "busy") throw requestInProgress(request.id);
   if (result instanceof CertmintError) throw result;
-  deps.observer?.certificateIssued({
-    operation: renewalOf ? "renew" : "issue",
-    profile: plan.profile.slug,
-    ca: plan.ca?.slug ?? "self-signed",
-    keyAlgorithm: plan.keyAlgorithm,
-  });
-  return {
-    certificateRequestId: request.id,
-    status: "ISSUED",
-    certificate: result.view,
-    privateKeyPem: result.privateKeyPem,
-  };
+  return issuedOutcome(deps, plan, request.id, result, renewalOf !== undefined);
 }
 
 /**

@@ -6,6 +6,7 @@ import type { Certificate, CertificateRequest } from "../repositories";
 import { checkIssuerState } from "./check";
 import { newRequest, type RequestIdentity, recordRefusal, reserveSerial } from "./intent";
 import type { CertifiedKey } from "./keys";
+import { issuedOutcome } from "./outcome";
 import { findPrior, replay, replayWinner } from "./replay";
 import { type SignedCertificate, sign } from "./sign";
 import type { IssuancePlan, IssueOutcome } from "./types";
@@ -85,18 +86,7 @@ export async function signThenStore(
       heldRows: plan.heldRows,
     });
     if (stored === "stored") {
-      deps.observer?.certificateIssued({
-        operation: renewalOf ? "renew" : "issue",
-        profile: plan.profile.slug,
-        ca: plan.ca?.slug ?? "self-signed",
-        keyAlgorithm: plan.keyAlgorithm,
-      });
-      return {
-        certificateRequestId: request.id,
-        status: "ISSUED",
-        certificate: signed.view,
-        privateKeyPem: signed.privateKeyPem,
-      };
+      return issuedOutcome(deps, plan, request.id, signed, renewalOf !== undefined);
     }
     // Nothing was written, the audit record neither: this call's certificate is dropped.
     forgetChangeRecord(call);
