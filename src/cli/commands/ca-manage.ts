@@ -8,10 +8,11 @@ import {
   UpdateCertificateAuthorityRequest,
 } from "../../../gen/ts/certmint/v1/certificate_authority_service";
 import type { CommandSpec, OptionSpec } from "../command";
-import { CA_STATUS, REVOCATION_REASON } from "../enums";
+import { CA_STATUS } from "../enums";
 import { writeFileAtomically } from "../files";
 import type { Invocation } from "../invocation";
 import { LIST_SECTION, listPages, noteMore } from "../options/list";
+import { REVOCATION_SECTION, revocationReason } from "../options/revocation";
 import { renderFields, renderJson } from "../output";
 import { formatTime } from "../values";
 import { CA_COLUMNS, caView } from "../views/ca";
@@ -144,25 +145,12 @@ export const caRevoke: CommandSpec = {
   summary:
     "revoke an intermediate CA signed here: onto its parent's CRL, disabled for good with every CA below it",
   positionals: [CA],
-  options: [
-    {
-      title: "Revocation",
-      specs: {
-        reason: {
-          type: "string",
-          value: "REASON",
-          description: "the RFC 5280 reason (default: unspecified)",
-          choices: REVOCATION_REASON.choices,
-        },
-      },
-    },
-  ],
+  options: [REVOCATION_SECTION],
   examples: ["certmint ca revoke issuing --reason ca-compromise"],
   async run(inv) {
-    const reason = inv.args.string("reason");
     const res = await inv.rpc(inv.clients.authorities, "revokeCertificateAuthority", {
       certificateAuthority: inv.args.positional(0, "CA"),
-      reason: reason === undefined ? 0 : REVOCATION_REASON.parse(reason, "reason"),
+      reason: revocationReason(inv.args),
     });
     printOne(inv, res.certificateAuthority!, caView());
   },

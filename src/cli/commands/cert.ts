@@ -1,8 +1,9 @@
 /** cert issue | renew | revoke | get | list | watch */
 import { ListCertificatesResponse } from "../../../gen/ts/certmint/v1/certificate_service";
 import type { CommandSpec, GroupSpec } from "../command";
-import { CERTIFICATE_STATUS, CERTIFICATE_VIEW, REVOCATION_REASON } from "../enums";
+import { CERTIFICATE_STATUS, CERTIFICATE_VIEW } from "../enums";
 import { LIST_SECTION, listPages, noteMore } from "../options/list";
+import { REVOCATION_SECTION, revocationReason } from "../options/revocation";
 import { parseTime } from "../values";
 import { CERTIFICATE_COLUMNS, certificateView } from "../views/certificate";
 import { printOne, printPage } from "../views/print";
@@ -19,25 +20,12 @@ export const certRevoke: CommandSpec = {
   name: "revoke",
   summary: "revoke a certificate: its serial is on its CA's next CRL (admin only)",
   positionals: [CERTIFICATE],
-  options: [
-    {
-      title: "Revocation",
-      specs: {
-        reason: {
-          type: "string",
-          value: "REASON",
-          description: "the RFC 5280 reason (default: unspecified)",
-          choices: REVOCATION_REASON.choices,
-        },
-      },
-    },
-  ],
+  options: [REVOCATION_SECTION],
   examples: ["certmint cert revoke 01a3c89cedfe0f8d5b87ec52ec884f461d --reason key-compromise"],
   async run(inv) {
-    const reason = inv.args.string("reason");
     const res = await inv.rpc(inv.clients.certificates, "revokeCertificate", {
       certificate: inv.args.positional(0, "CERTIFICATE"),
-      reason: reason === undefined ? 0 : REVOCATION_REASON.parse(reason, "reason"),
+      reason: revocationReason(inv.args),
     });
     printOne(inv, res.certificate!, certificateView());
   },
