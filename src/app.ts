@@ -34,7 +34,7 @@ import {
 } from "./issuance/common/list-gate";
 import type { IssuanceDeps } from "./issuance/deps";
 import { EventPump } from "./issuance/events/pump";
-import { CertificateWatch } from "./issuance/events/watch";
+import { CertificateWatch, WATCH_READS_PER_TOKEN } from "./issuance/events/watch";
 import { callLoggingInterceptor } from "./server/call-logging";
 import { callMetricsInterceptor } from "./server/call-metrics";
 import { connectionOptions, limitConnections } from "./server/connection-limits";
@@ -298,7 +298,11 @@ export async function startCertmint(
       (err) => logger.warn({ err }, "deleting expired replay keys failed; retrying"),
     );
     // Certificate events: numbered for watchers, who are woken as they arrive.
-    runtime.watch = new CertificateWatch(deps, { keepaliveMs: config.watch.keepaliveMs });
+    runtime.watch = new CertificateWatch(deps, {
+      keepaliveMs: config.watch.keepaliveMs,
+      streamsPerToken: config.watch.streamsPerToken,
+      readsPerToken: WATCH_READS_PER_TOKEN,
+    });
     pump = new EventPump(deps, runtime.watch, {
       pollMs: config.watch.pollMs,
       retentionSeconds: config.watch.retentionSeconds,

@@ -189,6 +189,8 @@ export interface WatchConfig {
    * LISTEN/NOTIFY wakes watchers at once and this is the fallback.
    */
   readonly pollMs: number;
+  /** WatchCertificates streams one access token may have open at once. */
+  readonly streamsPerToken: number;
 }
 
 /**
@@ -333,6 +335,7 @@ export const ENV = {
   watchKeepaliveMs: "CERTMINT_WATCH_KEEPALIVE_MS", // default 30000
   watchPollMs: "CERTMINT_WATCH_POLL_MS", // default 1000 (embedded: 250)
   watchRetentionSeconds: "CERTMINT_WATCH_RETENTION_SECONDS", // default 604800 (7 days)
+  watchStreamsPerToken: "CERTMINT_WATCH_STREAMS_PER_TOKEN", // default 100
   processes: "CERTMINT_PROCESSES", // default 1; auto: one per core (PostgreSQL only)
 } as const;
 
@@ -509,6 +512,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       365 * 86_400,
       problems,
     ),
+    // 100: a backend watching each of its certificates' lineages, or a few profiles, fits; one
+    // token holding thousands of streams does not (bench/fairness/watch-flood.ts).
+    streamsPerToken: parseInteger(env, ENV.watchStreamsPerToken, 100, 1, 100_000, problems),
   };
   if (problems.length > 0) throw new ConfigError(problems.join("; "));
   return Object.freeze({

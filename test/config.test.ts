@@ -231,7 +231,12 @@ describe("loadConfig", () => {
       retryMaxSeconds: 3600,
       keyHoldSeconds: 86_400,
     });
-    expect(defaults.watch).toEqual({ keepaliveMs: 30_000, pollMs: 250, retentionSeconds: 604_800 });
+    expect(defaults.watch).toEqual({
+      keepaliveMs: 30_000,
+      pollMs: 250,
+      retentionSeconds: 604_800,
+      streamsPerToken: 100,
+    });
     expect(loadConfig({ DATABASE_URL: "postgresql://h:5432/db" }).watch.pollMs).toBe(1000);
     expect(loadConfig({ CERTMINT_RENEWAL_ENABLED: "false" }).renewal.enabled).toBe(false);
     expect(() =>

@@ -95,16 +95,23 @@ export function watchCertificatesHandler(
         signal: cancelled.signal,
         statusCodeOf: codeOf,
       };
-      const events = await watch().open(watchCall, targetOf(request), request.afterCursor);
-      // Headers now, so a client knows the watch is open before its first event.
-      call.sendMetadata(new Metadata());
-      for await (const event of withCancel(events, cancelled.signal)) {
-        // The credential is checked again before every message, KEEPALIVEs included (from the
-        // authentication cache: no round trip), so a stream ends once its token is revoked or
-        // expires, or its client certificate is revoked, and hands out no further event or key.
-        const still = await security.authenticate(call.metadata, peer, call.getPeer());
-        if (still.id !== actor.id) throw credentialChanged(actor);
-        await write(call, eventToProto(event, issuance().now()), cancelled.signal);
+      // One of the token's places for open watches (CERTMINT_WATCH_STREAMS_PER_TOKEN), held
+      // until this call ends, however it ends.
+      const release = watch().admitStream(actor);
+      try {
+        const events = await watch().open(watchCall, targetOf(request), request.afterCursor);
+        // Headers now, so a client knows the watch is open before its first event.
+        call.sendMetadata(new Metadata());
+        for await (const event of withCancel(events, cancelled.signal)) {
+          // The credential is checked again before every message, KEEPALIVEs included (from the
+          // authentication cache: no round trip), so a stream ends once its token is revoked or
+          // expires, or its client certificate is revoked, and hands out no further event or key.
+          const still = await security.authenticate(call.metadata, peer, call.getPeer());
+          if (still.id !== actor.id) throw credentialChanged(actor);
+          await write(call, eventToProto(event, issuance().now()), cancelled.signal);
+        }
+      } finally {
+        release();
       }
     };
     run().then(

@@ -5,6 +5,7 @@ import { type RenewalStatus, renewalStatuses } from "../auto-renewal/status";
 import { type Actor, type Call, PROFILE_SCOPED_ROLES, requireProfileAccess } from "../call";
 import { findCertificate } from "../certificates/find";
 import { certificateKeyAad, requestKeyAad } from "../certificates/keys";
+import { ListQueryGate } from "../common/list-gate";
 import { resolveRef } from "../common/refs";
 import type { IssuanceDeps } from "../deps";
 import { requireProfileAccessById } from "../profiles/access";
@@ -67,7 +68,27 @@ export interface WatchEvent {
 
 export interface WatchSettings {
   keepaliveMs: number;
+  /**
+   * Streams one access token may have open at once (CERTMINT_WATCH_STREAMS_PER_TOKEN); past it
+   * a new watch is RESOURCE_EXHAUSTED. Undefined: no cap.
+   */
+  streamsPerToken?: number;
+  /**
+   * Reads (events, then their certificates) of one token's watches running at once; the
+   * others wait for one of them. Undefined: no gate.
+   */
+  readsPerToken?: number;
 }
+
+/**
+ * Reads of one token's watches running at once: as for lists (CERTMINT_LIST_QUERIES_PER_TOKEN),
+ * two of the default pool's ten connections, so a token's watches catching up from old cursors
+ * (each a different read, not shared) leave the rest of the pool to everyone else.
+ */
+export const WATCH_READS_PER_TOKEN = 2;
+
+/** The setting that caps one token's open watches. */
+export const WATCH_STREAMS_PER_TOKEN_SETTING = "CERTMINT_WATCH_STREAMS_PER_TOKEN";
 
 /** Events read per query. */
 const PAGE = 100;
@@ -123,11 +144,75 @@ export class CertificateWatch {
   private streams = 0;
   private readonly waiters = new Set<() => void>();
   private readonly stopping = new AbortController();
+  /** Open streams by access token id (admitStream); a token with none has no entry. */
+  private readonly streamsByToken = new Map<string, number>();
+  /** Reads in flight by what they read: a watch asking for the same joins it (shared). */
+  private readonly readsInFlight = new Map<string, Promise<unknown>>();
+  private readonly readGate?: ListQueryGate;
 
   constructor(
     private readonly deps: WatchDeps,
     private readonly settings: WatchSettings,
-  ) {}
+  ) {
+    if (settings.readsPerToken !== undefined) {
+      // Each stream waits for at most one read at a time, so a queue as long as the stream cap
+      // is never refused: a token's watches wait for its own reads, never fail for them.
+      this.readGate = new ListQueryGate(
+        settings.readsPerToken,
+        settings.streamsPerToken ?? Number.MAX_SAFE_INTEGER,
+      );
+    }
+  }
+
+  /**
+   * Takes a place for one stream of this token, or refuses it (RESOURCE_EXHAUSTED) when the
+   * token already has streamsPerToken open. Returns what gives the place back (once). Each
+   * open watch costs a read of every round of new events it may see and the CPU of each event
+   * it is sent: 2,000 watches of one token held another token's issuance at 0 per second
+   * (bench/fairness/watch-flood.ts), which the cap and the shared, gated reads below prevent.
+   */
+  admitStream(actor: Pick<Actor, "id" | "slug">): () => void {
+    const open = this.streamsByToken.get(actor.id) ?? 0;
+    const cap = this.settings.streamsPerToken;
+    if (cap !== undefined && open >= cap) {
+      throw new CertmintError(
+        "resource_exhausted",
+        "WATCH_STREAMS_EXHAUSTED",
+        `access token "${actor.slug}" already has ${open} watches open (${WATCH_STREAMS_PER_TOKEN_SETTING}); close one, or watch a whole profile with one stream instead of its certificates one by one`,
+        {
+          retryAfterSeconds: 1,
+          metadata: { setting: WATCH_STREAMS_PER_TOKEN_SETTING, open: String(open) },
+        },
+      );
+    }
+    this.streamsByToken.set(actor.id, open + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.streamsByToken.get(actor.id) ?? 1) - 1;
+      if (left > 0) this.streamsByToken.set(actor.id, left);
+      else this.streamsByToken.delete(actor.id);
+    };
+  }
+
+  /**
+   * `read` for this watch, shared by every watch that asks for the same `key` while it runs, and
+   * run in one of the reading token's places (readsPerToken). A round of new events wakes every
+   * watch at once, and the watches caught up with the same filter then ask for the same events
+   * and certificates: one query answers them all. The rows are read-only snapshots (positions
+   * below `through` never change, readAfter), each watch builds its own messages from them, and
+   * keys are opened per watcher (hydrate, keyFor). The read does not take the first asker's
+   * cancellation: another watch may be waiting for it.
+   */
+  private shared<T>(actor: Actor, key: string, read: () => Promise<T>): Promise<T> {
+    const running = this.readsInFlight.get(key);
+    if (running) return running as Promise<T>;
+    const gated = this.readGate ? this.readGate.run({ actor }, read) : read();
+    const promise = gated.finally(() => this.readsInFlight.delete(key));
+    this.readsInFlight.set(key, promise);
+    return promise;
+  }
 
   /** New events may be there: every waiting stream looks. */
   wake(): void {
@@ -224,11 +309,9 @@ export class CertificateWatch {
       const seen = this.generation;
       // A lineage's events are chosen by its id and the watched certificate's depth in it, so
       // successors made after the watch started are in without the watch holding any id.
-      const read = await store.events.readAfter(
-        position,
-        lineage ? { ...filter, lineage: lineage.place } : filter,
-        PAGE,
-        SCAN,
+      const readFilter = lineage ? { ...filter, lineage: lineage.place } : filter;
+      const read = await this.shared(actor, JSON.stringify(["events", position, readFilter]), () =>
+        store.events.readAfter(position, readFilter, PAGE, SCAN),
       );
       if (read.events.length > 0) {
         for (const hydrated of await this.hydrate(actor, read.events)) {
@@ -306,10 +389,15 @@ export class CertificateWatch {
     actor: Actor,
     events: Array<Omit<StoredEvent, "type"> & { type: CertificateEventType | "CURRENT" }>,
   ): Promise<HydratedEvent[]> {
-    const rows = await this.certificatesOf(events.map((e) => e.certificateId));
-    const statuses = await renewalStatuses(
-      this.deps,
-      [...rows.values()].map((r) => r.certificate),
+    const ids = events.map((e) => e.certificateId);
+    const { rows, statuses } = await this.shared(
+      actor,
+      JSON.stringify(["certificates", ids]),
+      async () => {
+        const rows = await this.certificatesOf(ids);
+        const certificates = [...rows.values()].map((r) => r.certificate);
+        return { rows, statuses: await renewalStatuses(this.deps, certificates) };
+      },
     );
     return events.map((e) => {
       const row = rows.get(e.certificateId);
