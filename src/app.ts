@@ -256,6 +256,7 @@ export async function startCertmint(
             ? new ListQueryGate(config.listQueriesPerToken, LIST_QUERIES_QUEUED_PER_TOKEN)
             : undefined,
         generatedKeyReplaySeconds: config.generatedKeyReplaySeconds,
+        pendingApprovalsPerToken: config.pendingApprovalsPerToken || undefined,
       };
       adminTokenCreated = (await ensureAdminCredential(deps, config.adminTokenFile, logger))
         .created;

@@ -100,6 +100,8 @@ export interface Config {
    * once; its others wait for one to end (issuance/common/list-gate.ts). 0: no cap.
    */
   readonly listQueriesPerToken: number;
+  /** Requests one access token may have waiting for approval; 0: no cap. */
+  readonly pendingApprovalsPerToken: number;
   /** The ACME listener (RFC 8555, src/acme); absent: ACME is off. */
   readonly acme?: AcmeConfig;
   /** Server-driven renewal of certificates whose profile sets renewal.auto_renew. */
@@ -307,6 +309,7 @@ export const ENV = {
   databaseProbeIntervalMs: "CERTMINT_DATABASE_PROBE_INTERVAL_MS", // default 1000
   listQueryTimeoutMs: "CERTMINT_LIST_QUERY_TIMEOUT_MS", // default 3000; 0: off
   listQueriesPerToken: "CERTMINT_LIST_QUERIES_PER_TOKEN", // default 2; 0: off
+  pendingApprovalsPerToken: "CERTMINT_PENDING_APPROVALS_PER_TOKEN", // default 1000; 0: off
   acmeListen: "CERTMINT_ACME_LISTEN", // optional: the ACME listener (RFC 8555)
   acmeTlsCertFile: "CERTMINT_ACME_TLS_CERT_FILE", // default: CERTMINT_TLS_CERT_FILE
   acmeTlsKeyFile: "CERTMINT_ACME_TLS_KEY_FILE", // default: CERTMINT_TLS_KEY_FILE
@@ -461,6 +464,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   // 2 of the default pool's 10 connections: a token paging through two lists at once (a UI and
   // an export) is not slowed, and five tokens listing at once still leave room for issuance.
   const listQueriesPerToken = parseInteger(env, ENV.listQueriesPerToken, 2, 0, 1_000, problems);
+  // 1,000: a backlog an approver works through, well past what a backend asks for between
+  // decisions, and far short of the rows a token at its rate limit writes in a minute.
+  const pendingApprovalsPerToken = parseInteger(
+    env,
+    ENV.pendingApprovalsPerToken,
+    1_000,
+    0,
+    10_000_000,
+    problems,
+  );
   const databaseProbeIntervalMs = parseInteger(
     env,
     ENV.databaseProbeIntervalMs,
@@ -547,6 +560,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     databaseProbeIntervalMs,
     listQueryTimeoutMs,
     listQueriesPerToken,
+    pendingApprovalsPerToken,
     acme: acme && Object.freeze(acme),
     metricsListen: metricsListen && Object.freeze(metricsListen),
     ocspUrl,

@@ -220,6 +220,23 @@ describe("loadConfig", () => {
     expect(loadConfig(env).listQueriesPerToken).toBe(n);
   });
 
+  it.each([
+    [{}, 1000],
+    [{ CERTMINT_PENDING_APPROVALS_PER_TOKEN: "5" }, 5],
+    [{ CERTMINT_PENDING_APPROVALS_PER_TOKEN: "0" }, 0],
+  ])("requests waiting for approval per token with %o: %i (0: no cap)", (env, n) => {
+    expect(loadConfig(env).pendingApprovalsPerToken).toBe(n);
+  });
+
+  it("refuses a watch cap of 0 and a negative approvals cap", () => {
+    expect(() => loadConfig({ CERTMINT_WATCH_STREAMS_PER_TOKEN: "0" })).toThrow(
+      /CERTMINT_WATCH_STREAMS_PER_TOKEN/,
+    );
+    expect(() => loadConfig({ CERTMINT_PENDING_APPROVALS_PER_TOKEN: "-1" })).toThrow(
+      /CERTMINT_PENDING_APPROVALS_PER_TOKEN/,
+    );
+  });
+
   it("server-driven renewal and watches: defaults, settings, and a retry ceiling below the first retry refused", () => {
     const defaults = loadConfig({});
     expect(defaults.renewal).toEqual({

@@ -35,6 +35,11 @@ export interface IssuanceDeps {
    * unset: only the deadline bounds it.
    */
   listQueryTimeoutMs?: number;
+  /**
+   * Requests one caller may have waiting for an approver (CERTMINT_PENDING_APPROVALS_PER_TOKEN);
+   * unset: no cap.
+   */
+  pendingApprovalsPerToken?: number;
   /** One caller's list queries running at once (CERTMINT_LIST_QUERIES_PER_TOKEN); unset: no cap. */
   listGate?: ListQueryGate;
   /**

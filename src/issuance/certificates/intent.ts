@@ -1,4 +1,4 @@
-import type { CertmintError } from "../../errors";
+import { CertmintError } from "../../errors";
 import { newSerialNumber, serialToHex } from "../../signer";
 import { changeRecord, forgetChangeRecord } from "../audit/record";
 import type { Call } from "../call";
@@ -24,8 +24,15 @@ export interface RequestIdentity {
 }
 
 export interface IntentDeps {
-  store: { issuance: Pick<IssuanceRepository, "recordRequest" | "markFailed"> };
+  store: {
+    issuance: Pick<IssuanceRepository, "recordRequest" | "markFailed" | "countWaitingForApproval">;
+  };
   now: () => Date;
+  /**
+   * Requests one caller may have waiting for an approver (CERTMINT_PENDING_APPROVALS_PER_TOKEN);
+   * unset: no cap.
+   */
+  pendingApprovalsPerToken?: number;
   /** Told of refusals (metrics), when given. */
   observer?: Pick<IssuanceObserver, "requestRefused">;
 }
@@ -44,13 +51,43 @@ export const reserveSerial = (): string => serialToHex(newSerialNumber());
  * concurrent call with the same (caller, idempotency key) recorded first: nothing was written,
  * and the caller replays that one.
  */
-export function recordWaitingForApproval(
+export async function recordWaitingForApproval(
   deps: IntentDeps,
   call: Call,
   plan: IssuancePlan,
   who: RequestIdentity,
 ): Promise<CertificateRequest | "duplicate"> {
+  await refuseIfTooManyWaiting(deps, call, who);
   return record(deps, call, newRequest(plan, who, "PENDING_APPROVAL", deps.now(), {}));
+}
+
+/** The setting that caps one caller's requests waiting for approval. */
+export const PENDING_APPROVALS_PER_TOKEN_SETTING = "CERTMINT_PENDING_APPROVALS_PER_TOKEN";
+
+/**
+ * Refuses (RESOURCE_EXHAUSTED, nothing written) a request that would wait for approval when
+ * its caller already has pendingApprovalsPerToken waiting. Each waiting request is a row that
+ * stays until an approver decides it, and approvers read them as a queue: without a cap one
+ * issuer token of an approval profile, at its rate limit, wrote a thousand a second, burying
+ * everyone else's requests in the approvers' queue and growing the table without end. A count
+ * before the insert, so concurrent calls of one caller may pass it together: at most the calls
+ * it has at work (CERTMINT_CALLS_IN_PROGRESS) more than the cap.
+ */
+async function refuseIfTooManyWaiting(
+  deps: IntentDeps,
+  call: Call,
+  who: RequestIdentity,
+): Promise<void> {
+  const cap = deps.pendingApprovalsPerToken;
+  if (cap === undefined) return;
+  const waiting = await deps.store.issuance.countWaitingForApproval(who.caller, cap);
+  if (waiting < cap) return;
+  throw new CertmintError(
+    "resource_exhausted",
+    "PENDING_APPROVALS_EXHAUSTED",
+    `access token "${call.actor.slug}" already has ${waiting} requests waiting for approval (${PENDING_APPROVALS_PER_TOKEN_SETTING}); an approver must approve or reject some of them first`,
+    { metadata: { setting: PENDING_APPROVALS_PER_TOKEN_SETTING, waiting: String(waiting) } },
+  );
 }
 
 /**

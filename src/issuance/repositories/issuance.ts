@@ -128,6 +128,11 @@ export interface IssuanceRepository {
    */
   recordRequest(request: CertificateRequest, audit?: AuditRecord): Promise<boolean>;
   /**
+   * How many requests of this caller wait for an approver (PENDING_APPROVAL), counted up to
+   * `atMost` (a bound on the rows read, not on the answer's meaning).
+   */
+  countWaitingForApproval(caller: string, atMost: number): Promise<number>;
+  /**
    * Stores a certificate signed before its request was recorded, in one autocommitted statement
    * (one durable commit): the request ISSUED, the certificate, the audit record and, for a
    * renewal, the renewed certificate's link to it; all of them or (see IssuanceStored) none.

@@ -133,6 +133,12 @@ export class OrmIssuanceRepository implements IssuanceRepository {
     return rows.length === 1;
   }
 
+  async countWaitingForApproval(caller: string, atMost: number): Promise<number> {
+    const { text, bindings } = this.sql.countWaitingForApproval(caller, atMost);
+    const rows = await executePrepared<Array<{ n: number }>>(this.em, text, bindings);
+    return Number(rows[0]?.n ?? 0);
+  }
+
   /**
    * New issuances of concurrent calls share a statement and a commit (statement-batches.ts); a
    * renewal (it locks the renewed certificate) goes alone.
@@ -456,6 +462,19 @@ function statements(em: EntityManager) {
           ],
         };
       },
+    },
+
+    /**
+     * A caller's requests waiting for approval, at most `atMost` of them read: the partial index
+     * on PENDING_APPROVAL rows serves it, and with every caller capped (intent.ts) there are
+     * never many such rows to look through.
+     */
+    countWaitingForApproval(caller: string, atMost: number) {
+      return {
+        text: `select count(*)::int as "n" from (select 1 from ${requests.table}
+           where ${r("status")} = 'PENDING_APPROVAL' and ${r("caller")} = ? limit ?) "w"`,
+        bindings: [caller, atMost],
+      };
     },
 
     /** INSERT ... ON CONFLICT (caller, idempotency key) DO NOTHING, the audit record riding along. */
