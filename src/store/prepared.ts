@@ -38,7 +38,15 @@ function preparedStatement(sql: string): { name: string; text: string } {
  * issuance read's planning cost ~0.4 ms of PostgreSQL's CPU per execution (EXPLAIN ANALYZE:
  * 0.35-0.57 ms planning, 0.10 ms executing). These statements have one good plan whatever the
  * values (keys, primary-key joins, an index range), so they are planned once per connection.
- * The ORM's own statements are unnamed, and PostgreSQL plans those per execution regardless.
+ *
+ * The setting is the session's, so it also applies to the ORM's statements on the connection
+ * once it is back in the pool: those are unnamed, but an unnamed statement with parameters gets
+ * a generic plan under force_generic_plan too (PostgreSQL's choose_custom_plan checks the
+ * setting before anything else). A generic plan is costed without the values, and one costed
+ * above jit_above_cost is JIT-compiled at every execution: a statement that ran in 2.3 ms on a
+ * fresh connection took 401 ms on such a connection (found while indexing the watch reads,
+ * bench/scale/watch-index.ts). certmint's statements are short OLTP reads and writes, which JIT
+ * never pays for, so the same round trip turns it off.
  */
 const genericPlans = new WeakSet<PgConnection>();
 
@@ -77,7 +85,7 @@ export async function withConnection<T>(
   let discarded = false;
   if (!genericPlans.has(connection)) {
     try {
-      await connection.query("set plan_cache_mode = force_generic_plan");
+      await connection.query("set plan_cache_mode = force_generic_plan; set jit = off");
       genericPlans.add(connection);
     } catch (err) {
       await pool.releaseConnection(connection);

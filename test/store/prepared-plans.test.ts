@@ -44,4 +44,17 @@ describe("named statements of the hot path", () => {
     const read = plans.find((p) => p.statement.includes("prior_id"));
     expect(read).toMatchObject({ generic: 8, custom: 0 });
   });
+
+  it("leave JIT off for the ORM's own statements on the same connection", async () => {
+    // The pool's one connection ran the hot path's statements above; the ORM's next statement,
+    // unnamed with a parameter, runs in that session (generic plans), never JIT-compiled.
+    const em = database.orm.em.fork();
+    const [settings] = await em
+      .getConnection()
+      .execute<Array<{ jit: string; mode: string }>>(
+        "select current_setting('jit') as jit, current_setting('plan_cache_mode') as mode where ? = 1",
+        [1],
+      );
+    expect(settings).toEqual({ jit: "off", mode: "force_generic_plan" });
+  });
 });

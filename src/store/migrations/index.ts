@@ -15,6 +15,7 @@ import { Migration20261203000000AcmeChallengeStarted } from "./Migration20261203
 import { Migration20261203100000FingerprintIndex } from "./Migration20261203100000FingerprintIndex";
 import { Migration20261203110000CertificateInline } from "./Migration20261203110000CertificateInline";
 import { Migration20261204000000CertificateLineage } from "./Migration20261204000000CertificateLineage";
+import { Migration20261204100000WatchAndSweepIndexes } from "./Migration20261204100000WatchAndSweepIndexes";
 
 /**
  * Every migration, in order. Listed explicitly (not discovered on disk) so the same list
@@ -57,5 +58,9 @@ export const MIGRATIONS: MigrationObject[] = [
   {
     name: "Migration20261204000000CertificateLineage",
     class: Migration20261204000000CertificateLineage,
+  },
+  {
+    name: "Migration20261204100000WatchAndSweepIndexes",
+    class: Migration20261204100000WatchAndSweepIndexes,
   },
 ];
