@@ -328,7 +328,11 @@ export async function startCertmint(
         publisher,
         logger,
         config.connections,
-        { responder: ocsp, onAnswer: metrics && ((status) => metrics.ocspAnswered(status)) },
+        {
+          responder: ocsp,
+          onAnswer: metrics && ((status) => metrics.ocspAnswered(status)),
+          signingsPerAddressPerSecond: config.ocspSigningsPerAddressPerSecond,
+        },
       );
       logger.info(
         { port: publication.port, publicBaseUrl: config.publicBaseUrl, ocspUrl: config.ocspUrl },

@@ -77,6 +77,11 @@ export interface Config {
   readonly ocspValiditySeconds: number;
   /** Who signs OCSP responses: the CA's key, or a delegated responder certificate per CA. */
   readonly ocspResponder: "ca" | "delegated";
+  /**
+   * OCSP responses signed per second for one client address (IPv4 address, IPv6 /64), bursts of
+   * ten seconds' worth; cached answers cost none. Past it, tryLater. 0: no limit.
+   */
+  readonly ocspSigningsPerAddressPerSecond: number;
   /** Log lines as JSON (one object per line), or readable text; "auto": text on a terminal. */
   readonly logFormat: "auto" | "json" | "pretty";
   /**
@@ -326,6 +331,7 @@ export const ENV = {
   ocspCacheSeconds: "CERTMINT_OCSP_CACHE_SECONDS", // default 60
   ocspValiditySeconds: "CERTMINT_OCSP_VALIDITY_SECONDS", // default 3600
   ocspResponder: "CERTMINT_OCSP_RESPONDER", // default ca; or delegated
+  ocspSigningsPerAddressPerSecond: "CERTMINT_OCSP_SIGNINGS_PER_ADDRESS_PER_SECOND", // default 10; 0: off
   logFormat: "CERTMINT_LOG_FORMAT", // default auto: text on a terminal, JSON otherwise
   logBufferBytes: "CERTMINT_LOG_BUFFER_BYTES", // default 8 MiB of log lines while stdout is not read
   renewalEnabled: "CERTMINT_RENEWAL_ENABLED", // default true
@@ -497,6 +503,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     7 * 86_400,
     problems,
   );
+  const ocspSigningsPerAddressPerSecond = parseInteger(
+    env,
+    ENV.ocspSigningsPerAddressPerSecond,
+    10,
+    0,
+    1_000_000,
+    problems,
+  );
   const ocspResponder = (env[ENV.ocspResponder] || "ca") as Config["ocspResponder"];
   if (ocspResponder !== "ca" && ocspResponder !== "delegated") {
     problems.push(`${ENV.ocspResponder} must be ca or delegated (got "${ocspResponder}")`);
@@ -567,6 +581,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     ocspCacheSeconds,
     ocspValiditySeconds,
     ocspResponder,
+    ocspSigningsPerAddressPerSecond,
     logFormat,
     logBufferBytes,
     renewal: Object.freeze(renewal),

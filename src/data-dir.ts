@@ -1,7 +1,8 @@
 import { chmodSync, existsSync, mkdirSync, type Stats, statSync } from "node:fs";
-import { relative, sep } from "node:path";
+import { join, relative, sep } from "node:path";
 import type { Logger } from "pino";
 import { type Config, ConfigError, ENV } from "./config";
+import { checkPath, modeOf } from "./safe-path";
 
 /**
  * Checks the data directory and the secrets in it before anything is opened (issue 10 item
@@ -12,13 +13,24 @@ import { type Config, ConfigError, ENV } from "./config";
  *   Someone else could already have planted a key-encryption key of their choosing (a new
  *   database seals its CA keys with whatever kek.key holds) or swapped the database; making
  *   the directory 0700 now would not undo that, so the operator has to look.
- * - Only readable or searchable by group or others: nothing can have been planted, but the
- *   files could be read: certmint makes it 0700 and warns (PostgreSQL itself refuses such a
- *   data directory; here the fix is safe and keeps `mkdir data && make run` working).
+ * - Only readable or searchable by group or others: certmint makes it 0700 and warns
+ *   (PostgreSQL itself refuses such a data directory; here the fix is safe and keeps
+ *   `mkdir data && make run` working), unless something in it could have been written
+ *   meanwhile: the embedded database (PGlite writes its files with mode 0666, so only pglite/
+ *   and this directory keep others out) or a kek.key others could write. Then it is refused,
+ *   as a directory others can write to is.
  * - The admin token and a key-encryption key file inside it: readable by anyone but us, they
  *   are made 0600 with a warning. A key-encryption key file elsewhere (a mounted secret,
  *   CERTMINT_KEK_FILE) is not ours to chmod: writable by group or others is refused, readable
  *   by them is a warning, as for the TLS key.
+ * - The directories above the data directory, the key-encryption key file and the TLS files,
+ *   and any symbolic link on the way (checkPath): owned by another user (not root), or writable
+ *   by others without the sticky bit, is refused; so is a symbolic link of another user in a
+ *   sticky directory such as /tmp, and a file outside the data directory that another user
+ *   owns. Whoever can replace an entry on the path can swap the whole directory for one of
+ *   their own (their kek.key, their database), at the next start or while certmint runs.
+ *   Writable by the group only is a warning (a volume shared with a group, e.g. Kubernetes
+ *   fsGroup).
  */
 export function secureDataDir(config: Config, logger: Logger): void {
   const dir = config.dataDir;
@@ -43,7 +55,9 @@ export function secureDataDir(config: Config, logger: Logger): void {
       `${ENV.dataDir}=${dir} is writable by other users (mode ${modeOf(stats)}): its key-encryption key or database may have been replaced; refusing to start (check its contents, then chmod 700 it)`,
     );
   }
+  if (uid !== undefined) checkPath(dir, `${ENV.dataDir}=${dir}`, uid, logger);
   if (stats.mode & 0o077) {
+    refuseIfWritten(config, stats);
     chmodSync(dir, 0o700);
     logger.warn(
       { dataDir: dir, mode: modeOf(stats) },
@@ -54,6 +68,84 @@ export function secureDataDir(config: Config, logger: Logger): void {
     if (file === undefined || !existsSync(file)) continue;
     if (isInside(dir, file)) tightenOwnFile(file, logger);
     else checkForeignKekFile(file, logger);
+  }
+  if (uid === undefined) return;
+  // Also when it does not exist yet: it would be created there.
+  const kekFile = config.kek.file;
+  if (kekFile !== undefined && !isInside(dir, kekFile)) {
+    checkOutsideFile(
+      kekFile,
+      ENV.kekFile,
+      "can choose the key CA keys are sealed with",
+      uid,
+      logger,
+    );
+  }
+  // Read again every CERTMINT_TLS_RELOAD_INTERVAL_MS: whoever can replace them serves the gRPC
+  // (and ACME) port with a key and certificate of their choosing, or adds a client CA.
+  const tls = config.tls;
+  if (tls) {
+    const files: Array<[string, string | undefined]> = [
+      [ENV.tlsCertFile, tls.certFile],
+      [ENV.tlsKeyFile, tls.keyFile],
+      [ENV.tlsClientCaFile, tls.clientCaFile],
+    ];
+    for (const [name, file] of files) {
+      if (file) checkOutsideFile(file, name, "can replace it", uid, logger);
+    }
+  }
+}
+
+/**
+ * A file certmint reads from outside its data directory (a mounted secret): nobody but root and
+ * `uid` may own it or replace it on its path (checkPath).
+ */
+function checkOutsideFile(
+  file: string,
+  name: string,
+  consequence: string,
+  uid: number,
+  logger: Logger,
+): void {
+  checkPath(file, `${name}=${file}`, uid, logger);
+  if (!existsSync(file)) return;
+  const owner = statSync(file).uid;
+  if (owner !== 0 && owner !== uid) {
+    throw new ConfigError(
+      `${name}=${file} belongs to uid ${owner}, who ${consequence}; refusing to start`,
+    );
+  }
+}
+
+/**
+ * A data directory others could enter: refused when they could have written something that
+ * matters in it meanwhile (the same reason as for a directory others can write to), before it is
+ * made 0700. Others (or the group) reach a file when the directory and every one between are
+ * searchable by them.
+ */
+function refuseIfWritten(config: Config, dirStats: Stats): void {
+  const dir = config.dataDir;
+  // The search bits (0o011) of others and group through the data directory.
+  const reach = dirStats.mode & 0o011;
+  const pglite = join(dir, "pglite");
+  if (existsSync(pglite)) {
+    const stats = statSync(pglite);
+    // PGlite writes its files with mode 0666: reaching them is writing them.
+    if (reach & stats.mode || stats.mode & 0o022) {
+      throw new ConfigError(
+        `${ENV.dataDir}=${dir}: the embedded database in ${pglite} was open to other users (mode ${modeOf(dirStats)}, pglite/ ${modeOf(stats)}; PGlite writes its files with mode 0666): it may have been changed; refusing to start (check it, or restore it from a backup, then chmod 700 both)`,
+      );
+    }
+  }
+  const kek = config.kek.file;
+  if (kek !== undefined && isInside(dir, kek) && existsSync(kek)) {
+    const stats = statSync(kek);
+    // Writable by others (0o002) or the group (0o020), and reachable by them.
+    if ((reach << 1) & stats.mode & 0o022) {
+      throw new ConfigError(
+        `${ENV.dataDir}=${dir}: ${kek} could be written by other users (mode ${modeOf(stats)}, the directory ${modeOf(dirStats)}): someone could have chosen the key CA keys are sealed with; refusing to start (check it, then chmod 600 it and chmod 700 the directory)`,
+      );
+    }
   }
 }
 
@@ -94,5 +186,3 @@ function isInside(dir: string, file: string): boolean {
   const rel = relative(dir, file);
   return rel !== "" && !rel.startsWith(`..${sep}`) && rel !== ".." && !rel.startsWith(sep);
 }
-
-const modeOf = (stats: Stats) => `0${(stats.mode & 0o777).toString(8)}`;

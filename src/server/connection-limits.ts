@@ -18,6 +18,7 @@ import type { Socket } from "node:net";
 import type { ChannelOptions, Server, ServerCredentials } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import type { ConnectionLimits } from "../config";
+import { limitConnectionsPerAddress } from "./connections-per-address";
 
 /** grpc-js server options for idle connections, connection age, keepalive and streams. */
 export function connectionOptions(limits: ConnectionLimits): ChannelOptions {
@@ -60,6 +61,8 @@ export function limitConnections(server: Server, limits: ConnectionLimits, logge
 function guard(http2Server: Http2Server, limits: ConnectionLimits, logger: Logger): void {
   http2Server.maxConnections = limits.maxConnections;
   http2Server.on("drop", capWarning(logger, "gRPC", limits.maxConnections));
+  // One client address holds at most a quarter of them (server/connections-per-address.ts).
+  limitConnectionsPerAddress(http2Server, limits.maxConnections, "gRPC", logger);
   // Connections not yet usable, by peer address and port: the raw socket the deadline
   // destroys, reached again from its session (whose socket is a TLS socket or a proxy).
   const pending = new Map<string, { socket: Socket; timer: NodeJS.Timeout }>();

@@ -7,8 +7,10 @@ import {
 } from "node:http";
 import type { Socket } from "node:net";
 import type { Logger } from "pino";
+import { peerAddressKey } from "../auth/address-keys";
 import type { ConnectionLimits } from "../config";
 import { capWarning } from "./connection-limits";
+import { limitConnectionsPerAddress, peerOf } from "./connections-per-address";
 
 /**
  * A plain-HTTP server under the connection limits of the gRPC port (issue 10 item 5): a
@@ -23,6 +25,8 @@ export function startHttpServer(
   limits: ConnectionLimits,
   logger: Logger,
   handler: RequestListener,
+  /** Cap each client address's open connections at connectionsPerAddress (publication port). */
+  options: { limitConnectionsPerAddress?: boolean } = {},
 ): Promise<{ server: Server; port: number }> {
   const server = createServer(
     {
@@ -40,6 +44,9 @@ export function startHttpServer(
   server.timeout = limits.idleTimeoutMs;
   server.maxConnections = limits.maxConnections;
   server.on("drop", capWarning(logger, name, limits.maxConnections));
+  if (options.limitConnectionsPerAddress) {
+    limitConnectionsPerAddress(server, limits.maxConnections, name, logger);
+  }
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(listen.port, listen.host, () => {
@@ -65,6 +72,23 @@ export const MAX_REQUESTS_IN_FLIGHT_PER_CONNECTION = 4;
  * the database pool's queue growing without end.
  */
 export const MAX_REQUESTS_IN_FLIGHT = 64;
+
+/**
+ * Requests of one client address (an IPv4 address, an IPv6 /64: auth/address-keys.ts) being
+ * answered at once on the publication port. Without it one address opening
+ * MAX_REQUESTS_IN_FLIGHT / MAX_REQUESTS_IN_FLIGHT_PER_CONNECTION connections of slow requests (a
+ * CRL being signed, a database slow to answer) held every place, and every other relying party
+ * got 503. A quarter of the port, as on the ACME port (ACME_MAX_REQUESTS_IN_FLIGHT_PER_ADDRESS):
+ * four addresses are needed to fill it. A constant, not a setting: it bounds this process's work.
+ * An HTTP cache or load balancer in front (one address for all) keeps 16 requests going, and a
+ * cached CRL, certificate or OCSP response is answered in well under a millisecond.
+ */
+export const MAX_REQUESTS_IN_FLIGHT_PER_ADDRESS = 16;
+
+/** The address key (IPv4 address, IPv6 /64) a request counts against. */
+export function requestAddressKey(req: IncomingMessage): string {
+  return peerAddressKey(peerOf(req.socket));
+}
 
 /** Retry-After (seconds) of a 503 for a request beyond either limit. */
 export const BUSY_RETRY_AFTER_SECONDS = 1;
@@ -104,9 +128,16 @@ export function readBoundedBody(
   });
 }
 
+/** What a 503 of refuseBusy says, by the limit the request was beyond. */
+const BUSY_TEXT: Record<InFlightLimit, string> = {
+  connection: "too many requests in flight on this connection; retry shortly\n",
+  address: "too many requests in flight from this address; retry shortly\n",
+  port: "too many requests in flight; retry shortly\n",
+};
+
 /** The answer to a request beyond a limit: 503, Retry-After, a line of text. */
-function refuseBusy(req: IncomingMessage, res: ServerResponse): void {
-  const body = "too many requests in flight; retry shortly\n";
+function refuseBusy(req: IncomingMessage, res: ServerResponse, beyond: InFlightLimit): void {
+  const body = BUSY_TEXT[beyond];
   res.writeHead(503, {
     "retry-after": String(BUSY_RETRY_AFTER_SECONDS),
     "content-type": "text/plain; charset=utf-8",

@@ -20,6 +20,8 @@ export function serveOcsp(
   onAnswer?: (status: string) => void,
   /** A POST's body, read before the request counted (server/publication.ts). */
   body?: Buffer | "too large",
+  /** Whether this client may have a response signed now (OcspResponder.respond). */
+  admit?: () => boolean,
 ): boolean {
   const path = (req.url ?? "").split("?")[0]!;
   if (path !== "/ocsp" && path !== "/ocsp/" && !path.startsWith("/ocsp/")) return false;
@@ -41,7 +43,7 @@ export function serveOcsp(
     res.end(req.method === "HEAD" ? undefined : answer.der);
   };
   const answer = (der: Buffer) =>
-    ocsp.respond(der).then(send, (err: unknown) => {
+    ocsp.respond(der, admit).then(send, (err: unknown) => {
       // RFC 6960 4.2.1: tryLater is the responder's "cannot answer now"; internalError says
       // it is in an inconsistent state. A database outage is the first, logged by its cause.
       const outage = databaseOutage(err);

@@ -1,12 +1,22 @@
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Logger } from "pino";
+import { AddressRateLimiter } from "../auth/address-rate-limiter";
 import type { ConnectionLimits } from "../config";
 import { databaseOutage, OUTAGE_RETRY_SECONDS } from "../database-outage";
 import type { OcspResponder } from "../issuance/ca/ocsp";
 import type { CaPublisher, Published } from "../issuance/ca/publication";
 import { OCSP_REQUEST_MAX_BYTES } from "../signer";
 import { notModified } from "./conditional-get";
-import { limitRequestsInFlight, readBoundedBody, startHttpServer } from "./http-server";
+import { peerOf } from "./connections-per-address";
+import {
+  limitRequestsInFlight,
+  MAX_REQUESTS_IN_FLIGHT,
+  MAX_REQUESTS_IN_FLIGHT_PER_ADDRESS,
+  MAX_REQUESTS_IN_FLIGHT_PER_CONNECTION,
+  readBoundedBody,
+  requestAddressKey,
+  startHttpServer,
+} from "./http-server";
 import { serveOcsp } from "./ocsp-http";
 
 /**
@@ -17,12 +27,16 @@ import { serveOcsp } from "./ocsp-http";
  * needs the CRL must not depend on TLS. GET and HEAD only; nothing else is served, except the
  * OCSP responder at /ocsp (GET and POST, server/ocsp-http.ts), when one is given.
  *
- * Connections are limited as on the gRPC port (server/http-server.ts), and so are the requests
+ * Connections are limited as on the gRPC port (server/http-server.ts), one client address
+ * holding a quarter of them at most (server/connections-per-address.ts). So are the requests
  * being answered at once: MAX_REQUESTS_IN_FLIGHT_PER_CONNECTION of one connection (pipelined
- * requests run at once otherwise), MAX_REQUESTS_IN_FLIGHT of all; beyond either, 503 with
- * Retry-After and no database work. A made-up CA id costs no query of its own either
- * (issuance/ca/publication.ts, KNOWN_CA_REFRESH_MS). A database outage is a
- * 503 with Retry-After, never a 500. Answers carry an ETag (and, for CRLs, Last-Modified), and a
+ * requests run at once otherwise), MAX_REQUESTS_IN_FLIGHT_PER_ADDRESS of one address,
+ * MAX_REQUESTS_IN_FLIGHT of all; beyond any, 503 with Retry-After and no database work. OCSP
+ * responses that cannot come from the cache are signed for one address at most
+ * `signingsPerAddressPerSecond` (past it, tryLater), and at most OCSP_MAX_SIGNINGS_IN_FLIGHT at
+ * once (issuance/ca/ocsp.ts). Neither a made-up CA id nor a CA certificate costs a query of its
+ * own (issuance/ca/publication.ts, KNOWN_CA_REFRESH_MS). A database outage is a 503 with
+ * Retry-After, never a 500. Answers carry an ETag (and, for CRLs, Last-Modified), and a
  * conditional GET of what the fetcher holds is a 304 (server/conditional-get.ts).
  */
 export function startPublicationServer(
@@ -30,16 +44,28 @@ export function startPublicationServer(
   publisher: CaPublisher,
   logger: Logger,
   limits: ConnectionLimits,
-  ocsp?: { responder: OcspResponder; onAnswer?: (status: string) => void },
+  ocsp?: {
+    responder: OcspResponder;
+    onAnswer?: (status: string) => void;
+    /** CERTMINT_OCSP_SIGNINGS_PER_ADDRESS_PER_SECOND (bursts of ten seconds' worth); 0: none. */
+    signingsPerAddressPerSecond?: number;
+  },
 ): Promise<{ server: Server; port: number }> {
+  const rate = ocsp?.signingsPerAddressPerSecond ?? 0;
+  const signings = rate > 0 ? new AddressRateLimiter(rate, 10 * rate) : undefined;
   // Bounds the requests being answered at once, OCSP included (server/http-server.ts). A POST
   // (OCSP) counts once its body has arrived (at most OCSP_REQUEST_MAX_BYTES): bodies sent slowly
   // hold their own connections, not the port's places; one whose connection is gone by then
   // is not served.
   const bodies = new WeakMap<IncomingMessage, Buffer | "too large">();
-  const limited = limitRequestsInFlight((req, res) => {
-    const body = bodies.get(req);
-    if (ocsp && serveOcsp(req, res, ocsp.responder, logger, ocsp.onAnswer, body)) return;
+  const limited = limitRequestsInFlight((req, res) => serve(req, res, bodies.get(req)), {
+    perConnection: MAX_REQUESTS_IN_FLIGHT_PER_CONNECTION,
+    total: MAX_REQUESTS_IN_FLIGHT,
+    perAddress: { limit: MAX_REQUESTS_IN_FLIGHT_PER_ADDRESS, key: requestAddressKey },
+  });
+  const serve = (req: IncomingMessage, res: ServerResponse, body?: Buffer | "too large") => {
+    const admit = signings && (() => signings.take(peerOf(req.socket)) === 0);
+    if (ocsp && serveOcsp(req, res, ocsp.responder, logger, ocsp.onAnswer, body, admit)) return;
     const respond = (code: number, body: Buffer | string, type = "text/plain; charset=utf-8") => {
       res.writeHead(code, { "content-type": type, "content-length": Buffer.byteLength(body) });
       res.end(req.method === "HEAD" ? undefined : body);
@@ -101,7 +127,7 @@ export function startPublicationServer(
         respond(500, "internal error\n");
       },
     );
-  });
+  };
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     if (req.method !== "POST") {
       limited(req, res);
@@ -112,5 +138,7 @@ export function startPublicationServer(
       if (!req.socket.destroyed) limited(req, res);
     });
   };
-  return startHttpServer("publication", listen, limits, logger, handler);
+  return startHttpServer("publication", listen, limits, logger, handler, {
+    limitConnectionsPerAddress: true,
+  });
 }

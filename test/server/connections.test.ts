@@ -31,9 +31,10 @@ interface RawConnection {
   isClosed(): boolean;
 }
 
-function openRaw(port: number): Promise<RawConnection> {
+/** A raw connection from `localAddress` (any of 127.0.0.0/8 is loopback on Linux). */
+function openRaw(port: number, localAddress = "127.0.0.1"): Promise<RawConnection> {
   return new Promise((resolve, reject) => {
-    const socket = connect(port, "127.0.0.1");
+    const socket = connect({ port, host: "127.0.0.1", localAddress });
     let data = "";
     let closed = false;
     socket.on("data", (d) => {
@@ -279,17 +280,20 @@ describe("the connection cap (CERTMINT_MAX_CONNECTIONS=4)", () => {
       );
     try {
       expect(await check()).toBe("SERVING");
-      // Three silent connections fill the cap of four.
+      // Three silent connections fill the cap of four (from other addresses: one address may
+      // hold only a quarter of the port's connections, here the client's one).
       const fill = [];
-      for (let i = 0; i < 3; i++) fill.push(await openRaw(h.running.port));
+      for (let i = 0; i < 3; i++) fill.push(await openRaw(h.running.port, `127.0.0.${11 + i}`));
       // The server accepts in order, so the next one finds four open and is closed at once.
-      const refused = await openRaw(h.running.port);
+      const refused = await openRaw(h.running.port, "127.0.0.14");
       await within("the connection beyond the cap to be closed", refused.closed);
       expect(fill.some((r) => r.isClosed())).toBe(false);
       // The client connected before is still served on its connection.
       expect(await check()).toBe("SERVING");
-      // Freed slots: once the silent connections are gone, new clients are served again.
+      // Freed slots: once the silent connections (and this client's) are gone, new clients
+      // are served again.
       for (const r of fill) r.socket.destroy();
+      client.close();
       await waitFor(
         "a new connection to be served",
         () =>
@@ -306,9 +310,10 @@ describe("the connection cap (CERTMINT_MAX_CONNECTIONS=4)", () => {
 
   it("the publication port has the same cap", async () => {
     const port = h.running.publicationPort!;
+    // From four addresses: one address may hold only a quarter of the port's connections.
     const fill = [];
-    for (let i = 0; i < 4; i++) fill.push(await openRaw(port));
-    const refused = await openRaw(port);
+    for (let i = 0; i < 4; i++) fill.push(await openRaw(port, `127.0.0.${11 + i}`));
+    const refused = await openRaw(port, "127.0.0.15");
     await within("the connection beyond the cap to be closed", refused.closed);
     expect(fill.some((r) => r.isClosed())).toBe(false);
     for (const r of fill) r.socket.destroy();

@@ -3,6 +3,7 @@ import { Agent, Server as HttpServer, request as httpRequest, ServerResponse } f
 import { connect, type Socket } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { CrlCache } from "../../src/issuance/ca/crl-cache";
+import { CaPublisher } from "../../src/issuance/ca/publication";
 import {
   MAX_REQUESTS_IN_FLIGHT,
   MAX_REQUESTS_IN_FLIGHT_PER_CONNECTION,
@@ -40,9 +41,12 @@ class RawConnection {
     });
   }
 
-  static open(port: number): Promise<RawConnection> {
+  /** A connection from `localAddress` (any of 127.0.0.0/8 is loopback on Linux). */
+  static open(port: number, localAddress = "127.0.0.1"): Promise<RawConnection> {
     return new Promise((resolve, reject) => {
-      const socket = connect(port, "127.0.0.1", () => resolve(new RawConnection(socket)));
+      const socket = connect({ port, host: "127.0.0.1", localAddress }, () =>
+        resolve(new RawConnection(socket)),
+      );
       socket.once("error", reject);
     });
   }
@@ -147,14 +151,15 @@ describe("publication port under a flood of requests", () => {
     await h?.stop();
   });
 
-  const raw = async () => {
-    const c = await RawConnection.open(port);
+  const raw = async (localAddress?: string) => {
+    const c = await RawConnection.open(port, localAddress);
     open.push(c);
     return c;
   };
 
   /**
-   * Holds the lookups of one CA's row (CaPublisher.caCertificate reads it) until released:
+   * Holds the lookups of one CA's certificate (CaPublisher.caCertificate; it reads the CA's
+   * row at most once a second, so the row's reads cannot be held per request) until released:
    * requests for /ca/<id>.crt stay in flight for as long as the test wants.
    */
   const holdCaLookups = (caId: string) => {
@@ -163,16 +168,16 @@ describe("publication port under a flood of requests", () => {
       release = r;
     });
     const held = { count: 0, release };
-    const find = OrmCaRepository.prototype.find;
-    vi.spyOn(OrmCaRepository.prototype, "find").mockImplementation(async function (
-      this: OrmCaRepository,
-      key,
+    const lookup = CaPublisher.prototype.caCertificate;
+    vi.spyOn(CaPublisher.prototype, "caCertificate").mockImplementation(async function (
+      this: CaPublisher,
+      id,
     ) {
-      if ((key as { id?: string }).id === caId) {
+      if (id === caId) {
         held.count += 1;
         await gate;
       }
-      return find.call(this, key);
+      return lookup.call(this, id);
     });
     return held;
   };
@@ -269,7 +274,8 @@ describe("publication port under a flood of requests", () => {
     const per = MAX_REQUESTS_IN_FLIGHT_PER_CONNECTION;
     const conns: RawConnection[] = [];
     for (let i = 0; i < MAX_REQUESTS_IN_FLIGHT / per; i++) {
-      const c = await raw();
+      // From four addresses: one address holds at most a quarter of the port's places.
+      const c = await raw(`127.0.0.${11 + (i % 4)}`);
       c.send(Array.from({ length: per }, () => `/ca/${rootId}.crt`));
       conns.push(c);
     }

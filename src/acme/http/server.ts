@@ -10,6 +10,7 @@ import type { ConnectionLimits, TlsConfig } from "../../config";
 import { databaseOutage } from "../../database-outage";
 import { isCertmintError } from "../../errors";
 import { capWarning } from "../../server/connection-limits";
+import { limitConnectionsPerAddress } from "../../server/connections-per-address";
 import {
   BUSY_RETRY_AFTER_SECONDS,
   type InFlightLimit,
@@ -153,6 +154,8 @@ export function startAcmeServer(
   server.timeout = limits.idleTimeoutMs;
   server.maxConnections = limits.maxConnections;
   server.on("drop", capWarning(ctx.logger, "acme", limits.maxConnections));
+  // One client address holds at most a quarter of them (server/connections-per-address.ts).
+  limitConnectionsPerAddress(server, limits.maxConnections, "acme", ctx.logger);
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(listen.port, listen.host, () => {

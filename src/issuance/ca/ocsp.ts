@@ -73,6 +73,17 @@ interface CaCache {
 export const OCSP_CACHE_MAX_ENTRIES = 4096;
 
 /**
+ * Responses worked out at once in one process: those not answered from the cache (a nonce, a
+ * serial the CA never issued, a cache period over), each three database reads and a signature.
+ * More wait their turn, in arrival order. Anyone may send OCSP requests, and each such one costs
+ * a database connection for its reads: without this bound 16 connections of them from one
+ * client (64 from four) held most of the pool (CERTMINT_DATABASE_POOL_SIZE, 10) and the event
+ * loop, and IssueCertificate became ~10 times slower. Four at once answer hundreds a second;
+ * cached answers never wait.
+ */
+export const OCSP_MAX_SIGNINGS_IN_FLIGHT = 4;
+
+/**
  * How often a CA's cached responses are compared with its revocation count in the database
  * (as its published CRL is): a revocation through another replica replaces them within this.
  */
@@ -96,7 +107,11 @@ const ISSUER_RELOAD_MS = 1000;
  * the published CRL does). A request with a nonce (RFC 8954) gets a fresh signature with the
  * nonce echoed. Only good and revoked answers are cached (an `unknown` one is signed each
  * time), entries past `cacheSeconds` are dropped, and at most OCSP_CACHE_MAX_ENTRIES are kept
- * (oldest first out), so that requests for made-up serials cannot grow the process.
+ * (oldest first out), so that requests for made-up serials cannot grow the process. At most
+ * OCSP_MAX_SIGNINGS_IN_FLIGHT responses are worked out at once (the rest wait), and the caller
+ * may refuse one (`admit`: a budget per client address, server/publication.ts), so that clients
+ * asking for responses the cache cannot hold do not take the database and the event loop from
+ * everyone else.
  */
 export class OcspResponder {
   private readonly cas = new Map<string, CaCache>();
@@ -109,6 +124,9 @@ export class OcspResponder {
    * A test lowers it to reach it in a few requests instead of thousands of signatures.
    */
   maxCachedResponses = OCSP_CACHE_MAX_ENTRIES;
+  /** Responses being worked out now (at most OCSP_MAX_SIGNINGS_IN_FLIGHT), and those waiting. */
+  private signing = 0;
+  private readonly waiting: Array<() => void> = [];
 
   constructor(
     private readonly deps: OcspDeps,
@@ -117,8 +135,12 @@ export class OcspResponder {
     if (settings.delegated) this.delegates = new DelegatedResponders(deps);
   }
 
-  /** A DER OCSPRequest in, a DER OCSPResponse out; never throws for a client's input. */
-  async respond(requestDer: Buffer): Promise<OcspAnswer> {
+  /**
+   * A DER OCSPRequest in, a DER OCSPResponse out; never throws for a client's input. `admit`
+   * is asked before a response is worked out rather than taken from the cache (the HTTP layer's
+   * budget of signatures per client address): false answers tryLater (RFC 6960 4.2.1), unsigned.
+   */
+  async respond(requestDer: Buffer, admit?: () => boolean): Promise<OcspAnswer> {
     let request: ReturnType<typeof parseOcspRequest>;
     try {
       request = parseOcspRequest(requestDer);
@@ -144,6 +166,24 @@ export class OcspResponder {
         cache!.responses.delete(key);
       }
     }
+    if (admit && !admit()) return failure("tryLater");
+    const release = await this.place();
+    try {
+      // The same request may have been signed (and cached) while this one waited its turn.
+      const signed = request.nonce ? undefined : this.cas.get(caId)?.responses.get(key);
+      if (signed && this.fresh(signed)) return signed.answer;
+      return await this.sign(caId, key, request);
+    } finally {
+      release();
+    }
+  }
+
+  /** Reads the statuses and signs the response (and caches it, when it may be). */
+  private async sign(
+    caId: string,
+    key: string,
+    request: ReturnType<typeof parseOcspRequest>,
+  ): Promise<OcspAnswer> {
     const ca = await this.deps.store.cas.find({ id: caId });
     if (!ca?.certificatePem) return failure("unauthorized");
     const statuses = await this.statuses(ca, request.certIds);
@@ -187,6 +227,23 @@ export class OcspResponder {
       this.evict();
     }
     return answer;
+  }
+
+  /**
+   * One of OCSP_MAX_SIGNINGS_IN_FLIGHT places, at once or after those waiting before; resolves
+   * with what gives it back (to the next waiting, if any).
+   */
+  private async place(): Promise<() => void> {
+    if (this.signing < OCSP_MAX_SIGNINGS_IN_FLIGHT) this.signing += 1;
+    else await new Promise<void>((resolve) => this.waiting.push(resolve));
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.signing -= 1;
+    };
   }
 
   /** A revocation of something the CA issued: its cached responses are dropped. */

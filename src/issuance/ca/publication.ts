@@ -36,11 +36,23 @@ export const KNOWN_CA_REFRESH_MS = 1_000;
  */
 export class CaPublisher {
   private readonly known: KnownCaIds;
+  /**
+   * Each CA's certificate as published, read at most once per `refreshMs` (concurrent requests
+   * share the reading): a CA's certificate is set once, when it becomes ACTIVE, and never
+   * changes. Until 2026-12-03 (fifth stop) every GET /ca/<id>.crt read the CA's row: 16
+   * keep-alive connections asking for one certificate made IssueCertificate ~9 times slower.
+   * One entry per CA that has a certificate (known ids only); expired entries are dropped as
+   * new ones are read.
+   */
+  private readonly certificates = new Map<
+    string,
+    { readAt: number; published: Promise<Published | undefined> }
+  >();
 
   constructor(
     private readonly cas: Pick<CaRepository, "find" | "withCertificates">,
     private readonly crls: CrlCache,
-    refreshMs = KNOWN_CA_REFRESH_MS,
+    private readonly refreshMs = KNOWN_CA_REFRESH_MS,
   ) {
     this.known = new KnownCaIds(cas, refreshMs);
   }
@@ -61,8 +73,25 @@ export class CaPublisher {
 
   /** The CA's certificate, DER; undefined when unknown or still pending its certificate. */
   async caCertificate(caId: string): Promise<Published | undefined> {
-    if (!isUuid(caId) || !(await this.known.has(caId.toLowerCase()))) return undefined;
-    const ca = await this.cas.find({ id: caId.toLowerCase() });
+    const id = caId.toLowerCase();
+    if (!isUuid(caId) || !(await this.known.has(id))) return undefined;
+    const now = performance.now();
+    const cached = this.certificates.get(id);
+    if (cached && now - cached.readAt < this.refreshMs) return cached.published;
+    for (const [key, entry] of this.certificates) {
+      if (now - entry.readAt >= this.refreshMs) this.certificates.delete(key);
+    }
+    const entry = { readAt: now, published: this.readCertificate(id) };
+    this.certificates.set(id, entry);
+    // A failed reading (a database outage) is not kept: the next request reads again.
+    entry.published.catch(() => {
+      if (this.certificates.get(id) === entry) this.certificates.delete(id);
+    });
+    return entry.published;
+  }
+
+  private async readCertificate(id: string): Promise<Published | undefined> {
+    const ca = await this.cas.find({ id });
     if (!ca?.certificatePem || !ca.notAfter) return undefined;
     const der = pemToDer(ca.certificatePem);
     const etag = `"${createHash("sha256").update(der).digest("base64url")}"`;

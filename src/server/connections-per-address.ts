@@ -1,0 +1,62 @@
+import type { Server, Socket } from "node:net";
+import type { Logger } from "pino";
+import { peerAddressKey } from "../auth/address-keys";
+
+/**
+ * Open connections one client address (an IPv4 address, an IPv6 /64: auth/address-keys.ts) may
+ * hold on a port that accepts `maxConnections` (CERTMINT_MAX_CONNECTIONS): a quarter of them.
+ * Without it one address opening that many connections, and opening them again as the
+ * handshake timeout closes them (a hundred a second at the default 10 s), kept the port full:
+ * every other client's new connection was closed at once, without any credential. Four
+ * addresses are needed to fill a port; a load balancer or NAT in front (one address) keeps 250
+ * of the default 1000.
+ */
+export function connectionsPerAddress(maxConnections: number): number {
+  return Math.max(1, Math.floor(maxConnections / 4));
+}
+
+/** The client as gRPC peers are written ("1.2.3.4:port", "[v6]:port"), for peerAddressKey. */
+export function peerOf(socket: Socket): string {
+  const address = socket.remoteAddress ?? "";
+  return `${address.includes(":") ? `[${address}]` : address}:${socket.remotePort ?? ""}`;
+}
+
+/**
+ * Closes at once a new connection from an address that already holds
+ * connectionsPerAddress(maxConnections) open connections, as net.Server closes one past
+ * maxConnections; logged at most once a minute. An address is forgotten when its last
+ * connection closes, so a stream of addresses cannot grow the map past the open connections.
+ * For any net.Server (HTTP, HTTPS, the http2 servers of the gRPC port).
+ */
+export function limitConnectionsPerAddress(
+  server: Server,
+  maxConnections: number,
+  name: string,
+  logger: Logger,
+): void {
+  const limit = connectionsPerAddress(maxConnections);
+  const open = new Map<string, number>();
+  let warnedAt = Number.NEGATIVE_INFINITY;
+  // Before the server's own listener: a refused socket gets no parser and no session.
+  server.prependListener("connection", (socket: Socket) => {
+    const key = peerAddressKey(peerOf(socket));
+    const count = open.get(key) ?? 0;
+    if (count >= limit) {
+      socket.destroy();
+      if (performance.now() - warnedAt >= 60_000) {
+        warnedAt = performance.now();
+        logger.warn(
+          { port: name, address: key, connectionsPerAddress: limit },
+          "a client address holds its share of connections (a quarter of CERTMINT_MAX_CONNECTIONS): its new connections are closed",
+        );
+      }
+      return;
+    }
+    open.set(key, count + 1);
+    socket.once("close", () => {
+      const left = (open.get(key) ?? 1) - 1;
+      if (left > 0) open.set(key, left);
+      else open.delete(key);
+    });
+  });
+}
