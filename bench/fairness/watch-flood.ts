@@ -14,34 +14,16 @@
  * settings go in BENCH_SERVER_ENV as KEY=VALUE pairs separated by spaces (e.g.
  * "CERTMINT_WATCH_STREAMS_PER_TOKEN=100000" to see the watches without the cap).
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { ClientReadableStream, ServiceError } from "@grpc/grpc-js";
-import {
-  AccessToken,
-  AccessTokenServiceClient,
-  Role,
-} from "../../gen/ts/certmint/v1/access_token_service";
 import {
   CertificateServiceClient,
   WatchCertificatesRequest,
   type WatchCertificatesResponse,
 } from "../../gen/ts/certmint/v1/certificate_service";
-import {
-  bearer,
-  type CertmintServer,
-  CLIENT_PROFILE,
-  call,
-  createClientProfile,
-  startCertmint,
-} from "../common/certmint";
-import { clientCsrs } from "../common/csr";
-import { ghzIssue, type LoadResult, writeGhzData } from "../common/load";
-import { freshDatabase } from "../issue/setup";
+import { bearer, type CertmintServer } from "../common/certmint";
+import { ghzIssue } from "../common/load";
+import { loadLine, ratio, setUpQuietBackend } from "./quiet-backend";
 
-const ADMIN_URL =
-  process.env.BENCH_DATABASE_URL ?? "postgresql://certmint:certmint@127.0.0.1:5432/certmint";
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const WATCHES = Number(process.env.BENCH_WATCHES ?? 2000);
 const PER_CONNECTION = Number(process.env.BENCH_WATCHES_PER_CONNECTION ?? 200);
@@ -115,56 +97,25 @@ async function openWatches(
 }
 
 async function main(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), "certmint-watch-flood-"));
-  const db = await freshDatabase(ADMIN_URL);
-  const server = await startCertmint({ databaseUrl: db.url, dir, env: SERVER_ENV }).catch(
-    async (err: unknown) => {
-      await db.drop();
-      throw err;
-    },
-  );
+  const bench = await setUpQuietBackend("watch-flood", { env: SERVER_ENV });
   try {
-    const profile = await createClientProfile(server);
-    const tokens = new AccessTokenServiceClient(server.address, server.credentials, {
-      ...server.channelOptions,
-      interceptors: [bearer(server.adminToken)],
-    });
-    const quiet = await call(tokens, "createAccessToken", {
-      accessToken: AccessToken.fromPartial({
-        slug: "bench-quiet",
-        role: Role.ROLE_ISSUER,
-        certificateProfiles: [CLIENT_PROFILE],
-      }),
-    });
-    tokens.close();
-    const data = writeGhzData(
-      dir,
-      clientCsrs(200).map((c) => c.pem),
-    );
-    const quietTarget = { address: server.address, token: quiet.secret };
-    await ghzIssue(quietTarget, data, { clients: 4, seconds: 2 }); // warm-up, not counted
-    const alone = await ghzIssue(quietTarget, data, { clients: 1, seconds: SECONDS });
-    const watches = await openWatches(server, profile.issuerToken, WATCHES, PER_CONNECTION);
-    const beside = await ghzIssue(quietTarget, data, { clients: 1, seconds: SECONDS });
+    const { server, quiet, data } = bench;
+    const alone = await ghzIssue(quiet, data, { clients: 1, seconds: SECONDS });
+    const watches = await openWatches(server, bench.noisyToken, WATCHES, PER_CONNECTION);
+    const beside = await ghzIssue(quiet, data, { clients: 1, seconds: SECONDS });
     const received = watches.events;
     watches.close();
-    const line = (name: string, r: LoadResult) =>
-      `${name}: ${r.successes} calls, ${(r.successes / r.seconds).toFixed(0)}/s, mean ${r.meanMs?.toFixed(1)} ms, p50 ${r.p50Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms, ${r.errors} errors${r.topError ? ` (${r.topError})` : ""}`;
-    console.log(line("quiet token alone (1 client)", alone));
-    console.log(line(`quiet token beside ${watches.opened} open watches (1 client)`, beside));
+    console.log(loadLine("quiet token alone (1 client)", alone));
+    console.log(loadLine(`quiet token beside ${watches.opened} open watches (1 client)`, beside));
     const refused = [...watches.refused].map(([why, n]) => `${n} x ${why}`).join("; ");
     console.log(
       `watching token: ${WATCHES} watches asked for, ${watches.opened} open, ${WATCHES - watches.opened} refused${refused ? ` (${refused})` : ""}; ${received} messages received meanwhile`,
     );
-    const ratio = (a: number | undefined, b: number | undefined) =>
-      a === undefined || b === undefined ? "-" : `${(a / b).toFixed(1)}x`;
     console.log(
       `quiet beside / alone: calls ${ratio(beside.successes, alone.successes)}, mean ${ratio(beside.meanMs, alone.meanMs)}, p50 ${ratio(beside.p50Ms, alone.p50Ms)}, p99 ${ratio(beside.p99Ms, alone.p99Ms)}`,
     );
   } finally {
-    await server.stop();
-    await db.drop();
-    rmSync(dir, { recursive: true, force: true });
+    await bench.close();
   }
 }
 
