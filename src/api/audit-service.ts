@@ -5,6 +5,7 @@ import {
 import { listAuditRecords } from "../issuance/audit/queries";
 import type { IssuanceDeps } from "../issuance/deps";
 import { auditRecordToProto } from "./convert/access";
+import { timestampFilter } from "./convert/time";
 import { type HandlerDeps, unary } from "./unary";
 
 export function auditHandlers(
@@ -23,8 +24,8 @@ export function auditHandlers(
             method: req.method || undefined,
             resourceType: req.resourceType || undefined,
             resourceId: req.resourceId || undefined,
-            startTime: req.startTime,
-            endTime: req.endTime,
+            startTime: timestampFilter(req.startTime, "start_time"),
+            endTime: timestampFilter(req.endTime, "end_time"),
             failuresOnly: req.failuresOnly,
           },
           { pageSize: req.pageSize, pageToken: req.pageToken },

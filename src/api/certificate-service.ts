@@ -35,7 +35,7 @@ import {
   signatureAlgorithmCodec,
 } from "./convert/enums";
 import { sansFromProto, subjectFromProto } from "./convert/subject";
-import { durationToSeconds } from "./convert/time";
+import { durationToSeconds, timestampFilter } from "./convert/time";
 import { type CallContext, type HandlerDeps, unary } from "./unary";
 import { watchCertificatesHandler } from "./watch-certificates";
 
@@ -186,7 +186,7 @@ export function certificateHandlers(
           profile: req.certificateProfile || undefined,
           ca: req.certificateAuthority || undefined,
           status: certificateStatusCodec.fromProto(req.status, "status"),
-          expiresBefore: req.expiresBefore,
+          expiresBefore: timestampFilter(req.expiresBefore, "expires_before"),
           nameContains: req.nameContains || undefined,
           view: certificateViewCodec.fromProto(req.view, "view"),
         });

@@ -16,6 +16,28 @@ export function durationToSeconds(d: Duration | undefined, field: string): numbe
   return seconds;
 }
 
+/** google.protobuf.Timestamp's range (timestamp.proto): 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999999Z. */
+const TIMESTAMP_MIN_MS = -62_135_596_800_000;
+const TIMESTAMP_MAX_MS = 253_402_300_800_000;
+
+/**
+ * A request Timestamp (ts-proto decodes it to a Date) -> the Date; unset -> undefined. Seconds
+ * outside the Timestamp range make an Invalid Date or a year PostgreSQL cannot read: refused.
+ */
+export function timestampFilter(d: Date | undefined, field: string): Date | undefined {
+  if (!d) return undefined;
+  const ms = d.getTime();
+  if (!(ms >= TIMESTAMP_MIN_MS && ms < TIMESTAMP_MAX_MS)) {
+    throw invalidField(
+      "TIMESTAMP_INVALID",
+      `${field} must be a time from 0001-01-01 to 9999-12-31 (google.protobuf.Timestamp)`,
+      field,
+      "a time from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z",
+    );
+  }
+  return d;
+}
+
 export const secondsToDuration = (seconds: number): Duration => ({
   seconds: String(seconds),
   nanos: 0,
