@@ -7,6 +7,14 @@
 import type { SubjectAltNames, SubjectAttribute } from "./pki";
 
 /**
+ * The longest lifetime (TTL, a policy's max_ttl) certmint accepts: google.protobuf.Duration's
+ * own range (duration.proto: +-315,576,000,000 s, about 10,000 years). Beyond it a duration is
+ * not a valid Duration, and `now + ttl` in milliseconds leaves what a Date can hold, so no
+ * validity could be computed from it.
+ */
+export const MAX_DURATION_SECONDS = 315_576_000_000;
+
+/**
  * Values per subject attribute. organization and organizationalUnit are repeated fields of
  * the API's Subject (one RDN each); every other attribute is a single field.
  */

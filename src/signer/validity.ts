@@ -28,6 +28,12 @@ export interface Validity {
 
 const floorSeconds = (ms: number): Date => new Date(Math.floor(ms / 1000) * 1000);
 
+/**
+ * The last time X.509 can express: GeneralizedTime has four year digits, and RFC 5280 4.1.2.5
+ * gives 99991231235959Z to a certificate with no well-defined expiration date.
+ */
+export const LAST_X509_TIME = new Date(Date.UTC(9999, 11, 31, 23, 59, 59));
+
 export function computeValidity(input: ValidityInput): Validity {
   const { now, ttlSeconds, backdateSeconds = 60, issuerNotAfter, onExceed = "fail" } = input;
   if (!Number.isInteger(ttlSeconds) || ttlSeconds <= 0) {
@@ -70,6 +76,16 @@ export function computeValidity(input: ValidityInput): Validity {
     }
     notAfter = limit;
     truncated = true;
+  }
+  // Past the last time a certificate can carry (a self-signed profile has no issuer to shorten
+  // it to): refused, naming the TTL, rather than failing to encode the certificate.
+  if (!(notAfter.getTime() <= LAST_X509_TIME.getTime())) {
+    throw invalidField(
+      "TTL_TOO_LONG",
+      `a lifetime of ${ttlSeconds}s would end after ${LAST_X509_TIME.toISOString()}, the last time a certificate can carry (RFC 5280 4.1.2.5); ask for a shorter TTL`,
+      "ttl",
+      "must end by 9999-12-31T23:59:59Z",
+    );
   }
   return { notBefore, notAfter, truncated };
 }

@@ -260,7 +260,9 @@ describe("bad input", () => {
   });
 
   it("refuses a TTL that is not a positive whole number of seconds", async () => {
-    for (const ttl of [seconds(0), seconds(-5), { seconds: "10", nanos: 5 }]) {
+    // Past google.protobuf.Duration's range (315,576,000,000 s) too: no validity ends there.
+    const tooLong = [seconds(315_576_000_001), { seconds: "9007199254740991", nanos: 0 }];
+    for (const ttl of [seconds(0), seconds(-5), { seconds: "10", nanos: 5 }, ...tooLong]) {
       const req = valid();
       req.ttl = ttl;
       const err = await rpcError(issue(h, req));

@@ -363,6 +363,25 @@ describe("CreateCertificatePolicy refusals", () => {
     expect(await countRows(h, "certificate_policy", "slug = 'no-ttl'")).toBe(0);
   });
 
+  it("refuses a max_ttl past google.protobuf.Duration's range (no certificate could end there)", async () => {
+    for (const seconds of ["315576000001", "9007199254740991"]) {
+      const err = await expectRpcError(
+        createPolicyRpc(h, { slug: "forever", maxTtl: { seconds, nanos: 0 } }),
+      );
+      expect(err).toMatchObject({ code: status.INVALID_ARGUMENT, reason: "POLICY_INVALID" });
+      expect(err.violations.map((v) => [v.field, v.reason])).toEqual([
+        ["certificate_policy.max_ttl", "POLICY_FIELD_INVALID"],
+      ]);
+    }
+    expect(await countRows(h, "certificate_policy", "slug = 'forever'")).toBe(0);
+    // The longest valid Duration is accepted (issuance then shortens or refuses per request).
+    const p = await createPolicyRpc(h, {
+      slug: "forever",
+      maxTtl: { seconds: "315576000000", nanos: 0 },
+    });
+    expect(p.maxTtl).toEqual({ seconds: "315576000000", nanos: 0 });
+  });
+
   it("refuses a preset that leads to a contradiction with the request's fields", async () => {
     // INTERMEDIATE_CA requires KEY_CERT_SIGN; basic_constraints DENIED contradicts it.
     const err = await expectRpcError(

@@ -75,3 +75,35 @@ describe("computeValidity", () => {
     expect(e.reason).toBe("TTL_INVALID");
   });
 });
+
+describe("computeValidity at the end of X.509 time", () => {
+  const lastSecond = Date.UTC(9999, 11, 31, 23, 59, 59);
+  const untilLast = Math.floor((lastSecond - Math.floor(now.getTime() / 1000) * 1000) / 1000);
+
+  it("ends at 9999-12-31T23:59:59Z at the latest; a second more is TTL_TOO_LONG on the ttl", () => {
+    expect(computeValidity({ now, ttlSeconds: untilLast }).notAfter.toISOString()).toBe(
+      "9999-12-31T23:59:59.000Z",
+    );
+    const e = error(() => computeValidity({ now, ttlSeconds: untilLast + 1 }));
+    expect(e.kind).toBe("invalid_argument");
+    expect(e.reason).toBe("TTL_TOO_LONG");
+    expect(e.violations.map((v) => v.field)).toEqual(["ttl"]);
+  });
+
+  it("refuses a TTL past what a Date holds (a stored ~2^53 s) the same way, not as an invalid date", () => {
+    const e = error(() => computeValidity({ now, ttlSeconds: Number.MAX_SAFE_INTEGER }));
+    expect(e.reason).toBe("TTL_TOO_LONG");
+  });
+
+  it("still shortens a very long TTL to the issuer's notAfter when asked to", () => {
+    const issuerNotAfter = new Date("2040-01-01T00:00:00Z");
+    const v = computeValidity({
+      now,
+      ttlSeconds: 315_576_000_000,
+      issuerNotAfter,
+      onExceed: "truncate",
+    });
+    expect(v.notAfter.toISOString()).toBe("2040-01-01T00:00:00.000Z");
+    expect(v.truncated).toBe(true);
+  });
+});

@@ -1,16 +1,25 @@
 import type { Duration } from "../../../gen/ts/google/protobuf/duration";
 import { invalidField } from "../../errors";
+import { MAX_DURATION_SECONDS } from "../../model/limits";
 
-/** google.protobuf.Duration -> whole seconds; unset -> undefined. Fractions are refused. */
+/**
+ * google.protobuf.Duration -> whole seconds; unset -> undefined. Fractions are refused, and so
+ * is anything past the Duration's own range (MAX_DURATION_SECONDS).
+ */
 export function durationToSeconds(d: Duration | undefined, field: string): number | undefined {
   if (!d) return undefined;
   const seconds = Number(d.seconds);
-  if (!Number.isSafeInteger(seconds) || d.nanos !== 0 || seconds <= 0) {
+  if (
+    !Number.isSafeInteger(seconds) ||
+    d.nanos !== 0 ||
+    seconds <= 0 ||
+    seconds > MAX_DURATION_SECONDS
+  ) {
     throw invalidField(
       "DURATION_INVALID",
-      `${field} must be a positive whole number of seconds, e.g. "86400s"`,
+      `${field} must be a positive whole number of seconds, at most ${MAX_DURATION_SECONDS} (google.protobuf.Duration's range), e.g. "86400s"`,
       field,
-      "positive whole seconds",
+      `positive whole seconds, at most ${MAX_DURATION_SECONDS}`,
     );
   }
   return seconds;

@@ -5,6 +5,7 @@
 
 import { invalidArgument } from "../../errors";
 import { RSA_MIN_BITS, rsaBitsOf } from "../../model/keys";
+import { MAX_DURATION_SECONDS } from "../../model/limits";
 import {
   EXTENDED_KEY_USAGES,
   type ExtendedKeyUsage,
@@ -182,7 +183,7 @@ export function compilePolicy(input: unknown): CompiledPolicy {
   ];
 
   // Lifetime.
-  const maxTtlSeconds = r.integer(root?.maxTtlSeconds, "maxTtlSeconds", 1, Number.MAX_SAFE_INTEGER);
+  const maxTtlSeconds = r.integer(root?.maxTtlSeconds, "maxTtlSeconds", 1, MAX_DURATION_SECONDS);
 
   // Basic constraints (RFC 5280 4.2.1.9).
   const bc = r.object(root?.basicConstraints, "basicConstraints", ["ca"], ["maxPathLength"]);
