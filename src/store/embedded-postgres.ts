@@ -20,6 +20,9 @@ export interface EmbeddedPostgres {
   stop(): Promise<void>;
 }
 
+/** The embedded database's buffer pool (PostgreSQL's default: 128MB). */
+export const EMBEDDED_SHARED_BUFFERS = "16MB";
+
 export async function startEmbeddedPostgres(
   dataDir: string,
   events: ConstructorParameters<typeof EmbeddedSessions>[1] = {},
@@ -33,8 +36,16 @@ export async function startEmbeddedPostgres(
   const lock = lockEmbeddedDatabase(dataDir);
   let db: PGlite;
   try {
-    // pg_trgm serves the name search index (see the NameSearch migration).
-    db = await PGlite.create(pgDir, { extensions: { pg_trgm } });
+    // pg_trgm serves the name search index (see the NameSearch migration). shared_buffers:
+    // PostgreSQL's default 128 MB lives in PGlite's WebAssembly memory, which never shrinks;
+    // one session on a small database needs far less, and the files are in the OS page cache
+    // anyway. Measured on a restarted server (make run's compiled server, 16 clients issuing
+    // for 10 s): RSS 215 MiB after start and 257 MiB after the load, instead of 325 and 391, at
+    // the same rate (121-141 issuances/s either way).
+    db = await PGlite.create(pgDir, {
+      extensions: { pg_trgm },
+      postgresqlconf: `shared_buffers = ${EMBEDDED_SHARED_BUFFERS}`,
+    });
   } catch (err) {
     lock.release();
     throw err;

@@ -9,7 +9,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type EmbeddedPostgres, startEmbeddedPostgres } from "../../src/store/embedded-postgres";
+import {
+  EMBEDDED_SHARED_BUFFERS,
+  type EmbeddedPostgres,
+  startEmbeddedPostgres,
+} from "../../src/store/embedded-postgres";
 
 describe("embedded database sessions", () => {
   const dataDir = mkdtempSync(join(tmpdir(), "certmint-embedded-"));
@@ -104,6 +108,17 @@ describe("embedded database sessions", () => {
       expect((await second.query("select 3 as n")).rows).toEqual([{ n: 3 }]);
     } finally {
       await second.end();
+    }
+  });
+
+  it("run with a 16 MB buffer pool, not PostgreSQL's 128 MB (its memory never shrinks)", async () => {
+    const client = await connect();
+    try {
+      const { rows } = await client.query("show shared_buffers");
+      expect(rows[0].shared_buffers).toBe(EMBEDDED_SHARED_BUFFERS);
+      expect(EMBEDDED_SHARED_BUFFERS).toBe("16MB");
+    } finally {
+      await client.end();
     }
   });
 });
