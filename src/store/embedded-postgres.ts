@@ -39,9 +39,8 @@ export async function startEmbeddedPostgres(
     // pg_trgm serves the name search index (see the NameSearch migration). shared_buffers:
     // PostgreSQL's default 128 MB lives in PGlite's WebAssembly memory, which never shrinks;
     // one session on a small database needs far less, and the files are in the OS page cache
-    // anyway. Measured on a restarted server (make run's compiled server, 16 clients issuing
-    // for 10 s): RSS 215 MiB after start and 257 MiB after the load, instead of 325 and 391, at
-    // the same rate (121-141 issuances/s either way).
+    // anyway. bench/embedded/memory.ts, on a restarted server: RSS 207 MiB after start and
+    // 228-291 after 10 s of 16 clients issuing, instead of 332 and 410, at the same rate.
     db = await PGlite.create(pgDir, {
       extensions: { pg_trgm },
       postgresqlconf: `shared_buffers = ${EMBEDDED_SHARED_BUFFERS}`,
