@@ -13,7 +13,7 @@
  * two matching bindings (refused), and a binding from before bindings named a CA.
  */
 import { randomUUID, X509Certificate } from "node:crypto";
-import { type Client, credentials, status } from "@grpc/grpc-js";
+import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   type ClientCertificateBinding,
@@ -38,13 +38,12 @@ import {
   type CertmintClients,
   call,
   expectRpcError,
-  makeClients,
   startTestCertmint,
   type TestCertmint,
 } from "../support/harness";
+import { type ClientCert, type MtlsServer, startMtlsServer } from "../support/mtls-server";
 import { TempDir } from "../support/openssl";
 import { type Issued, makeCa, makeLeaf } from "../tls/pki";
-import { type LoggedCertmint, startLogged } from "../tls/server";
 
 const { URI_SAN, DNS_SAN, COMMON_NAME } = {
   URI_SAN: ClientCertificateIdentityType.CLIENT_CERTIFICATE_IDENTITY_TYPE_URI_SAN,
@@ -54,36 +53,17 @@ const { URI_SAN, DNS_SAN, COMMON_NAME } = {
 const BATCH_JOB = "spiffe://prod.example/ns/batch/sa/job";
 const BATCH_READER = "spiffe://prod.example/ns/batch/sa/reader";
 
-interface ClientCert {
-  certPem: string;
-  keyPem: string;
-}
-
 describe("client certificate bindings over mTLS, certmint's CAs as the client CA bundle", () => {
   const dir = new TempDir();
   let h: TestCertmint;
-  let mtls: LoggedCertmint;
-  let serverCa: Issued;
+  let mtls: MtlsServer;
   let partnerCa: Issued;
   let otherPartnerCa: Issued;
   let teamA: CertmintClients;
   const ids: Record<string, string> = {};
-  const opened: CertmintClients[] = [];
 
   /** Clients of the mTLS server presenting `cert` (and no bearer token). */
-  const over = (cert: ClientCert): CertmintClients => {
-    const c = makeClients(
-      `127.0.0.1:${mtls.port}`,
-      undefined,
-      credentials.createSsl(
-        Buffer.from(serverCa.certPem),
-        Buffer.from(cert.keyPem),
-        Buffer.from(cert.certPem),
-      ),
-    );
-    opened.push(c);
-    return c;
-  };
+  const over = (cert: ClientCert): CertmintClients => mtls.over(cert);
 
   const count = async (table: string, where = "true", params: unknown[] = []) =>
     Number(
@@ -247,7 +227,6 @@ describe("client certificate bindings over mTLS, certmint's CAs as the client CA
     teamA = h.clientsAs(issuer.secret);
 
     // Outside CAs, made with openssl, trusted by the bundle too.
-    serverCa = makeCa(dir, "certmint server CA");
     partnerCa = makeCa(dir, "partner CA");
     otherPartnerCa = makeCa(dir, "other partner CA");
 
@@ -289,7 +268,6 @@ describe("client certificate bindings over mTLS, certmint's CAs as the client CA
       [randomUUID()],
     );
 
-    const server = makeLeaf(dir, serverCa, "certmint", "server");
     const bundle = [
       root.certificateAuthority!.certificatePem,
       issuing.certificateAuthority!.certificatePem,
@@ -297,17 +275,10 @@ describe("client certificate bindings over mTLS, certmint's CAs as the client CA
       partnerCa.certPem,
       otherPartnerCa.certPem,
     ].join("\n");
-    mtls = await startLogged(h.db.url, {
-      CERTMINT_DATA_DIR: h.dataDir,
-      CERTMINT_TLS_CERT_FILE: server.certFile,
-      CERTMINT_TLS_KEY_FILE: server.keyFile,
-      CERTMINT_TLS_CLIENT_CA_FILE: dir.file("client-cas.pem", bundle),
-      CERTMINT_TLS_REQUIRE_CLIENT_CERT: "true",
-    });
+    mtls = await startMtlsServer(h, dir, bundle);
   });
   afterAll(async () => {
-    for (const set of opened) for (const c of Object.values(set)) (c as Client).close();
-    await mtls?.running.shutdown();
+    await mtls?.stop();
     await h?.stop();
     dir.remove();
   });

@@ -6,7 +6,7 @@
  * the client CA by its certificate's SHA-256 (an outside CA). test/auth/mtls-escalation.test.ts
  * covers the binding rules with certmint's own CAs.
  */
-import { type Client, credentials, status } from "@grpc/grpc-js";
+import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   ClientCertificateIdentityType,
@@ -21,13 +21,12 @@ import {
   type CertmintClients,
   call,
   expectRpcError,
-  makeClients,
   startTestCertmint,
   type TestCertmint,
 } from "../support/harness";
+import { type MtlsServer, startMtlsServer } from "../support/mtls-server";
 import { TempDir } from "../support/openssl";
 import { type Issued, makeCa, makeLeaf } from "../tls/pki";
-import { type LoggedCertmint, startLogged } from "../tls/server";
 
 const SPIFFE = "spiffe://test.example/ns";
 const PAYMENTS = `${SPIFFE}/payments/sa/api`;
@@ -37,7 +36,7 @@ describe("client certificate identity (mTLS)", () => {
   /** Optional client certificates (CLIENT_CA_FILE, not required). */
   let h: TestCertmint;
   /** The same database behind a server that requires a client certificate. */
-  let strict: LoggedCertmint;
+  let strict: MtlsServer;
   let serverCa: Issued;
   let clientCa: Issued;
   let rogueCa: Issued;
@@ -46,20 +45,11 @@ describe("client certificate identity (mTLS)", () => {
   let stranger: Issued; // an unbound URI SAN, and PAYMENTS (a URI binding) as its CN
   let temp: Issued; // bound, then revoked
   let rogue: Issued; // PAYMENTS' names, from a CA certmint does not trust
-  const opened: CertmintClients[] = [];
   const ids: Record<string, string> = {};
 
   /** Clients of `address` over TLS, presenting `cert` (if any) and sending `token` (if any). */
-  function clients(address: string, cert?: Issued, token?: string): CertmintClients {
-    const creds = credentials.createSsl(
-      Buffer.from(serverCa.certPem),
-      cert ? Buffer.from(cert.keyPem) : null,
-      cert ? Buffer.from(cert.certPem) : null,
-    );
-    const c = makeClients(address, token, creds);
-    opened.push(c);
-    return c;
-  }
+  const clients = (address: string, cert?: Issued, token?: string): CertmintClients =>
+    strict.clientsAt(address, cert, token);
   const as = (cert?: Issued, token?: string) => clients(h.address, cert, token);
   const admin = () => as(undefined, h.adminToken);
 
@@ -161,10 +151,8 @@ describe("client certificate identity (mTLS)", () => {
       CERTMINT_TLS_CLIENT_CA_FILE: clientCa.certFile,
     };
     h = await startTestCertmint(tls);
-    strict = await startLogged(h.db.url, {
-      ...tls,
-      CERTMINT_DATA_DIR: h.dataDir,
-      CERTMINT_TLS_REQUIRE_CLIENT_CERT: "true",
+    strict = await startMtlsServer(h, dir, clientCa.certPem, {
+      server: { ca: serverCa, leaf: server },
     });
 
     await createRootAs(admin(), "root");
@@ -178,8 +166,7 @@ describe("client certificate identity (mTLS)", () => {
     await bind("temp", { type: "URI_SAN", value: `${SPIFFE}/x/sa/temp` }, Role.ROLE_AUDITOR);
   });
   afterAll(async () => {
-    for (const set of opened) for (const c of Object.values(set)) (c as Client).close();
-    await strict?.running.shutdown();
+    await strict?.stop();
     await h?.stop();
     dir.remove();
   });

@@ -4,7 +4,7 @@
  * stops authenticating the moment certmint revokes it, or revokes a CA above it (TLS checks the
  * chain's signatures and dates, not revocation).
  */
-import { type Client, credentials, status } from "@grpc/grpc-js";
+import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   ClientCertificateIdentityType,
@@ -20,35 +20,19 @@ import {
   type CertmintClients,
   call,
   expectRpcError,
-  makeClients,
   startTestCertmint,
   type TestCertmint,
 } from "../support/harness";
+import { type ClientCert, type MtlsServer, startMtlsServer } from "../support/mtls-server";
 import { TempDir } from "../support/openssl";
-import { type Issued, makeCa, makeLeaf } from "../tls/pki";
-import { type LoggedCertmint, startLogged } from "../tls/server";
 
 describe("a client certificate from certmint's own CA", () => {
   const dir = new TempDir();
   let h: TestCertmint;
-  let tls: LoggedCertmint;
-  let serverCa: Issued;
+  let tls: MtlsServer;
   let client: { certPem: string; keyPem: string; serial: string };
-  const opened: CertmintClients[] = [];
 
-  const over = (cert?: { certPem: string; keyPem: string }, token?: string) => {
-    const c = makeClients(
-      `127.0.0.1:${tls.port}`,
-      token,
-      credentials.createSsl(
-        Buffer.from(serverCa.certPem),
-        cert ? Buffer.from(cert.keyPem) : null,
-        cert ? Buffer.from(cert.certPem) : null,
-      ),
-    );
-    opened.push(c);
-    return c;
-  };
+  const over = (cert?: ClientCert, token?: string) => tls.over(cert, token);
   const list = (c: CertmintClients) =>
     call(c.authorities, "listCertificateAuthorities", { pageSize: 0, pageToken: "", status: 0 });
 
@@ -87,19 +71,10 @@ describe("a client certificate from certmint's own CA", () => {
     );
     // A second server on the same database and data dir, with TLS and certmint's root as the
     // only client CA.
-    serverCa = makeCa(dir, "server CA");
-    const server = makeLeaf(dir, serverCa, "certmint", "server");
-    tls = await startLogged(h.db.url, {
-      CERTMINT_DATA_DIR: h.dataDir,
-      CERTMINT_TLS_CERT_FILE: server.certFile,
-      CERTMINT_TLS_KEY_FILE: server.keyFile,
-      CERTMINT_TLS_CLIENT_CA_FILE: dir.file("clients-root.pem", root.certificatePem),
-      CERTMINT_TLS_REQUIRE_CLIENT_CERT: "true",
-    });
+    tls = await startMtlsServer(h, dir, root.certificatePem);
   });
   afterAll(async () => {
-    for (const set of opened) for (const c of Object.values(set)) (c as Client).close();
-    await tls?.running.shutdown();
+    await tls?.stop();
     await h?.stop();
     dir.remove();
   });
@@ -136,24 +111,10 @@ describe("a client certificate from certmint's own CA", () => {
 describe("a client certificate under an intermediate that certmint revokes", () => {
   const dir = new TempDir();
   let h: TestCertmint;
-  let tls: LoggedCertmint;
-  let serverCa: Issued;
-  let client: { certPem: string; keyPem: string };
-  const opened: CertmintClients[] = [];
+  let tls: MtlsServer;
+  let client: ClientCert;
 
-  const over = (cert: { certPem: string; keyPem: string }, token?: string) => {
-    const c = makeClients(
-      `127.0.0.1:${tls.port}`,
-      token,
-      credentials.createSsl(
-        Buffer.from(serverCa.certPem),
-        Buffer.from(cert.keyPem),
-        Buffer.from(cert.certPem),
-      ),
-    );
-    opened.push(c);
-    return c;
-  };
+  const over = (cert: ClientCert, token?: string) => tls.over(cert, token);
   const list = (c: CertmintClients) =>
     call(c.authorities, "listCertificateAuthorities", { pageSize: 0, pageToken: "", status: 0 });
 
@@ -186,22 +147,10 @@ describe("a client certificate under an intermediate that certmint revokes", () 
         },
       }),
     );
-    serverCa = makeCa(dir, "server CA");
-    const server = makeLeaf(dir, serverCa, "certmint", "server");
-    tls = await startLogged(h.db.url, {
-      CERTMINT_DATA_DIR: h.dataDir,
-      CERTMINT_TLS_CERT_FILE: server.certFile,
-      CERTMINT_TLS_KEY_FILE: server.keyFile,
-      CERTMINT_TLS_CLIENT_CA_FILE: dir.file(
-        "org-cas.pem",
-        `${root.certificatePem}\n${intermediate.certificatePem}`,
-      ),
-      CERTMINT_TLS_REQUIRE_CLIENT_CERT: "true",
-    });
+    tls = await startMtlsServer(h, dir, `${root.certificatePem}\n${intermediate.certificatePem}`);
   });
   afterAll(async () => {
-    for (const set of opened) for (const c of Object.values(set)) (c as Client).close();
-    await tls?.running.shutdown();
+    await tls?.stop();
     await h?.stop();
     dir.remove();
   });

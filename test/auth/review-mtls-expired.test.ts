@@ -6,16 +6,13 @@
  * reads a clock the test moves, so the certificate expires for certmint while the handshake
  * (the system clock) still accepts it.
  */
-import { type Client, credentials, status } from "@grpc/grpc-js";
-import pino from "pino";
+import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   ClientCertificateIdentityType,
   CreateAccessTokenRequest,
   Role,
 } from "../../gen/ts/certmint/v1/access_token_service";
-import { type RunningCertmint, startCertmint } from "../../src/app";
-import { loadConfig } from "../../src/config";
 import { presetSpec } from "../../src/issuance/policy-engine";
 import { attrRequest } from "../certificates/helpers";
 import { MovableClock } from "../renewal/helpers";
@@ -25,23 +22,20 @@ import {
   call,
   decodeError,
   expectRpcError,
-  makeClients,
   startTestCertmint,
   type TestCertmint,
 } from "../support/harness";
+import { type ClientCert, type MtlsServer, startMtlsServer } from "../support/mtls-server";
 import { TempDir } from "../support/openssl";
 import { waitFor } from "../support/wait";
 import { WatchStream } from "../support/watch-stream";
-import { type Issued, makeCa, makeLeaf } from "../tls/pki";
 
 describe("a client certificate that expires while its connection is open", () => {
   const dir = new TempDir();
   const clock = new MovableClock();
   let h: TestCertmint;
-  let tls: RunningCertmint;
-  let serverCa: Issued;
-  let client: { certPem: string; keyPem: string };
-  const opened: CertmintClients[] = [];
+  let tls: MtlsServer;
+  let client: ClientCert;
 
   const list = (c: CertmintClients) =>
     call(c.authorities, "listCertificateAuthorities", { pageSize: 0, pageToken: "", status: 0 });
@@ -74,39 +68,19 @@ describe("a client certificate that expires while its connection is open", () =>
         ttl: { seconds: String(30 * 86_400), nanos: 0 },
       }),
     );
-    serverCa = makeCa(dir, "server CA");
-    const server = makeLeaf(dir, serverCa, "certmint", "server");
-    const config = loadConfig({
-      CERTMINT_LISTEN: "127.0.0.1:0",
-      DATABASE_URL: h.db.url,
-      CERTMINT_DATA_DIR: h.dataDir,
-      CERTMINT_SHUTDOWN_GRACE_MS: "1000",
-      CERTMINT_WATCH_KEEPALIVE_MS: "200",
-      CERTMINT_TLS_CERT_FILE: server.certFile,
-      CERTMINT_TLS_KEY_FILE: server.keyFile,
-      CERTMINT_TLS_CLIENT_CA_FILE: dir.file("clients-root.pem", root.certificatePem),
-      CERTMINT_TLS_REQUIRE_CLIENT_CERT: "true",
+    tls = await startMtlsServer(h, dir, root.certificatePem, {
+      env: { CERTMINT_WATCH_KEEPALIVE_MS: "200" },
+      now: clock.now,
     });
-    tls = await startCertmint(config, pino({ level: "silent" }), { now: clock.now });
   });
   afterAll(async () => {
-    for (const set of opened) for (const c of Object.values(set)) (c as Client).close();
-    await tls?.shutdown();
+    await tls?.stop();
     await h?.stop();
     dir.remove();
   });
 
   it("calls on the open connection, and its watch, are UNAUTHENTICATED (CLIENT_CERTIFICATE_EXPIRED) once it has expired", async () => {
-    const c = makeClients(
-      `127.0.0.1:${tls.port}`,
-      undefined,
-      credentials.createSsl(
-        Buffer.from(serverCa.certPem),
-        Buffer.from(client.keyPem),
-        Buffer.from(client.certPem),
-      ),
-    );
-    opened.push(c);
+    const c = tls.over(client);
     expect((await list(c)).certificateAuthorities).toHaveLength(1);
     const w = new WatchStream(c, {});
     await waitFor("the watch open", () => w.open);

@@ -8,7 +8,7 @@
  * presents it over mTLS. Before, the binding matched (right identity type, right CA on the
  * chain) and the issuer was the admin: it could create admin tokens.
  */
-import { type Client, credentials, status } from "@grpc/grpc-js";
+import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   ClientCertificateIdentityType,
@@ -24,43 +24,22 @@ import {
   type CertmintClients,
   call,
   expectRpcError,
-  makeClients,
   startTestCertmint,
   type TestCertmint,
 } from "../support/harness";
+import { type ClientCert, type MtlsServer, startMtlsServer } from "../support/mtls-server";
 import { TempDir } from "../support/openssl";
-import { type Issued, makeCa, makeLeaf } from "../tls/pki";
-import { type LoggedCertmint, startLogged } from "../tls/server";
 
 const ADMIN_ID = "spiffe://prod.example/ns/ops/sa/admin";
 const APP_ID = "spiffe://prod.example/ns/team/sa/app";
 
-interface ClientCert {
-  certPem: string;
-  keyPem: string;
-}
-
 describe("a client certificate minted by one token for another token's bound identity", () => {
   const dir = new TempDir();
   let h: TestCertmint;
-  let tls: LoggedCertmint;
-  let serverCa: Issued;
+  let tls: MtlsServer;
   let issuer: { id: string; clients: CertmintClients };
-  const opened: CertmintClients[] = [];
 
-  const over = (cert: ClientCert) => {
-    const c = makeClients(
-      `127.0.0.1:${tls.port}`,
-      undefined,
-      credentials.createSsl(
-        Buffer.from(serverCa.certPem),
-        Buffer.from(cert.keyPem),
-        Buffer.from(cert.certPem),
-      ),
-    );
-    opened.push(c);
-    return c;
-  };
+  const over = (cert: ClientCert) => tls.over(cert);
 
   async function mint(as: CertmintClients, uri: string): Promise<ClientCert> {
     const res = await call(
@@ -117,19 +96,10 @@ describe("a client certificate minted by one token for another token's bound ide
     issuer = await createToken(h, "workload-issuer", Role.ROLE_ISSUER, [workloads.profileId]);
     await bind("ops-admin", Role.ROLE_ADMIN, ADMIN_ID);
     await bind("team-app", Role.ROLE_ISSUER, APP_ID, ["workloads"]);
-    serverCa = makeCa(dir, "server CA");
-    const server = makeLeaf(dir, serverCa, "certmint", "server");
-    tls = await startLogged(h.db.url, {
-      CERTMINT_DATA_DIR: h.dataDir,
-      CERTMINT_TLS_CERT_FILE: server.certFile,
-      CERTMINT_TLS_KEY_FILE: server.keyFile,
-      CERTMINT_TLS_CLIENT_CA_FILE: dir.file("clients-root.pem", root.certificatePem),
-      CERTMINT_TLS_REQUIRE_CLIENT_CERT: "true",
-    });
+    tls = await startMtlsServer(h, dir, root.certificatePem);
   });
   afterAll(async () => {
-    for (const set of opened) for (const c of Object.values(set)) (c as Client).close();
-    await tls?.running.shutdown();
+    await tls?.stop();
     await h?.stop();
     dir.remove();
   });
