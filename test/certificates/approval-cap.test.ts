@@ -115,4 +115,29 @@ describe("requests waiting for approval, per access token", () => {
     expect((await ask(issuer.clients, "gated", "w7.example.com")).status).toBe(PENDING_APPROVAL);
     expect(await waitingOf(issuer.id)).toBe(3);
   });
+
+  it("holds exactly when one token's calls arrive together", async () => {
+    // Counted before the insert (until 2026-12-04), calls at work together all counted the
+    // same rows and all passed: 24 at once wrote up to 24 waiting requests against a cap of 3.
+    const crowd = await createToken(h, "crowd-issuer", Role.ROLE_ISSUER, [
+      (
+        await h.db.query<{ id: string }>("select id from certificate_profile where slug = 'gated'")
+      )[0]!.id,
+    ]);
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 24 }, (_, i) => ask(crowd.clients, "gated", `c${i}.example.com`)),
+    );
+    const waited = outcomes.filter((o) => o.status === "fulfilled");
+    for (const o of waited) expect(o.value.status).toBe(PENDING_APPROVAL);
+    expect(waited).toHaveLength(3);
+    for (const o of outcomes) {
+      if (o.status === "rejected") {
+        expect((await rpcError(Promise.reject(o.reason))).reason).toBe(
+          "PENDING_APPROVALS_EXHAUSTED",
+        );
+      }
+    }
+    expect(await waitingOf(crowd.id)).toBe(3);
+    expect(await requestsOf(crowd.id)).toBe(3);
+  });
 });

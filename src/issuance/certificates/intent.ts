@@ -25,7 +25,7 @@ export interface RequestIdentity {
 
 export interface IntentDeps {
   store: {
-    issuance: Pick<IssuanceRepository, "recordRequest" | "markFailed" | "countWaitingForApproval">;
+    issuance: Pick<IssuanceRepository, "recordRequest" | "markFailed" | "recordWaitingRequest">;
   };
   now: () => Date;
   /**
@@ -57,32 +57,38 @@ export async function recordWaitingForApproval(
   plan: IssuancePlan,
   who: RequestIdentity,
 ): Promise<CertificateRequest | "duplicate"> {
-  await refuseIfTooManyWaiting(deps, call, who);
-  return record(deps, call, newRequest(plan, who, "PENDING_APPROVAL", deps.now(), {}));
+  const request = newRequest(plan, who, "PENDING_APPROVAL", deps.now(), {});
+  const cap = deps.pendingApprovalsPerToken;
+  if (cap === undefined) return record(deps, call, request);
+  const audit = changeRecord(
+    call,
+    { type: "certificate_request", id: request.id },
+    request.createdAt,
+  );
+  const recorded = await deps.store.issuance.recordWaitingRequest(request, audit, cap);
+  if (typeof recorded === "object") {
+    forgetChangeRecord(call);
+    throw tooManyWaiting(call, recorded.waiting);
+  }
+  if (recorded) return request;
+  forgetChangeRecord(call);
+  return "duplicate";
 }
 
 /** The setting that caps one caller's requests waiting for approval. */
 export const PENDING_APPROVALS_PER_TOKEN_SETTING = "CERTMINT_PENDING_APPROVALS_PER_TOKEN";
 
 /**
- * Refuses (RESOURCE_EXHAUSTED, nothing written) a request that would wait for approval when
- * its caller already has pendingApprovalsPerToken waiting. Each waiting request is a row that
- * stays until an approver decides it, and approvers read them as a queue: without a cap one
- * issuer token of an approval profile, at its rate limit, wrote a thousand a second, burying
- * everyone else's requests in the approvers' queue and growing the table without end. A count
- * before the insert, so concurrent calls of one caller may pass it together: at most the calls
- * it has at work (CERTMINT_CALLS_IN_PROGRESS) more than the cap.
+ * The refusal (RESOURCE_EXHAUSTED, nothing written) of a request that would wait for approval
+ * when its caller already has pendingApprovalsPerToken waiting. Each waiting request is a row
+ * that stays until an approver decides it, and approvers read them as a queue: without a cap
+ * one issuer token of an approval profile, at its rate limit, wrote a thousand a second,
+ * burying everyone else's requests in the approvers' queue and growing the table without end.
+ * The count and the insert are one transaction under a lock on the caller
+ * (recordWaitingRequest), so calls of one caller at work together cannot pass it together.
  */
-async function refuseIfTooManyWaiting(
-  deps: IntentDeps,
-  call: Call,
-  who: RequestIdentity,
-): Promise<void> {
-  const cap = deps.pendingApprovalsPerToken;
-  if (cap === undefined) return;
-  const waiting = await deps.store.issuance.countWaitingForApproval(who.caller, cap);
-  if (waiting < cap) return;
-  throw new CertmintError(
+function tooManyWaiting(call: Call, waiting: number): CertmintError {
+  return new CertmintError(
     "resource_exhausted",
     "PENDING_APPROVALS_EXHAUSTED",
     `access token "${call.actor.slug}" already has ${waiting} requests waiting for approval (${PENDING_APPROVALS_PER_TOKEN_SETTING}); an approver must approve or reject some of them first`,

@@ -128,10 +128,16 @@ export interface IssuanceRepository {
    */
   recordRequest(request: CertificateRequest, audit?: AuditRecord): Promise<boolean>;
   /**
-   * How many requests of this caller wait for an approver (PENDING_APPROVAL), counted up to
-   * `atMost` (a bound on the rows read, not on the answer's meaning).
+   * Records a request that waits for an approver (PENDING_APPROVAL) unless its caller already
+   * has `cap` of them waiting: then nothing is written and the answer is how many wait. Exact
+   * under concurrency, on every replica: calls of one caller count one after another. True and
+   * false as recordRequest.
    */
-  countWaitingForApproval(caller: string, atMost: number): Promise<number>;
+  recordWaitingRequest(
+    request: CertificateRequest,
+    audit: AuditRecord,
+    cap: number,
+  ): Promise<boolean | { waiting: number }>;
   /**
    * Stores a certificate signed before its request was recorded, in one autocommitted statement
    * (one durable commit): the request ISSUED, the certificate, the audit record and, for a

@@ -28,10 +28,16 @@ import {
   CertificateProfileEntity,
   CertificateRequestEntity,
 } from "../entities";
-import { executePrepared, type HeldConnection } from "../prepared";
+import { executePrepared, type HeldConnection, withConnection } from "../prepared";
 import { withRequestLock } from "../request-lock";
 import { fromRow } from "../rows";
 import { StatementBatches } from "../statement-batches";
+
+/**
+ * The advisory lock class (two-int4 key space) that serialises one caller's requests waiting
+ * for approval (recordWaitingRequest), keyed by hashtext(caller); request-lock.ts uses another.
+ */
+const WAITING_LOCK_CLASS = 0x77616974; // "wait"
 
 /**
  * The issuance hot path: each method one statement and one round trip, run as a named
@@ -133,10 +139,45 @@ export class OrmIssuanceRepository implements IssuanceRepository {
     return rows.length === 1;
   }
 
-  async countWaitingForApproval(caller: string, atMost: number): Promise<number> {
-    const { text, bindings } = this.sql.countWaitingForApproval(caller, atMost);
-    const rows = await executePrepared<Array<{ n: number }>>(this.em, text, bindings);
-    return Number(rows[0]?.n ?? 0);
+  /**
+   * The count and the insert in one transaction that holds an advisory lock on the caller, so
+   * that two calls of one caller never both count below the cap: the second counts after the
+   * first committed (each statement under READ COMMITTED sees what committed before it began,
+   * and the count begins once the lock is held). Only requests that wait for a person take this
+   * path, so its five round trips (begin, lock, count, insert, commit) stay off the hot path.
+   * On the embedded database the pool's one connection already serialises it.
+   */
+  async recordWaitingRequest(
+    request: CertificateRequest,
+    audit: AuditRecord,
+    cap: number,
+  ): Promise<boolean | { waiting: number }> {
+    const count = this.sql.countWaitingForApproval(request.caller, cap);
+    const insert = this.sql.recordRequest(request, audit);
+    return withConnection(this.em, async (connection) => {
+      await connection.command("begin");
+      try {
+        await connection.execute("select pg_advisory_xact_lock(?::int4, hashtext(?))", [
+          WAITING_LOCK_CLASS,
+          request.caller,
+        ]);
+        const [counted] = await connection.execute<Array<{ n: number }>>(
+          count.text,
+          count.bindings,
+        );
+        const waiting = Number(counted?.n ?? 0);
+        if (waiting >= cap) {
+          await connection.command("rollback");
+          return { waiting };
+        }
+        const rows = await connection.execute<Array<{ id: string }>>(insert.text, insert.bindings);
+        await connection.command("commit");
+        return rows.length === 1;
+      } catch (err) {
+        await connection.command("rollback").catch(() => connection.discard("rollback failed"));
+        throw err;
+      }
+    });
   }
 
   /**
