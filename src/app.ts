@@ -266,7 +266,7 @@ export async function startCertmint(
       deps.store,
       deps.now,
       new FailureLimiter(config.authFailureLimit.perSecond, config.authFailureLimit.burst),
-      new CaDirectory(deps.store.cas, transport.clientCaBundle),
+      new CaDirectory(deps.store.cas, transport),
     );
     runtime.security = new AccessControl(
       deps.store.audit,

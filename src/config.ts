@@ -255,6 +255,11 @@ export interface TlsConfig {
   readonly keyFile: string;
   /** PEM bundle of the CAs whose client certificates are accepted (mTLS). */
   readonly clientCaFile?: string;
+  /**
+   * PEM CRLs of CAs in clientCaFile: a client certificate they list is refused, and one whose
+   * issuer's CRL is past its nextUpdate too (src/auth/client-crls.ts).
+   */
+  readonly clientCrlFile?: string;
   /** Refuse the TLS handshake of clients without a certificate from clientCaFile. */
   readonly requireClientCert: boolean;
   /** How often the three files are re-read; a change applies to new connections. */
@@ -285,6 +290,7 @@ export const ENV = {
   tlsKeyFile: "CERTMINT_TLS_KEY_FILE", // optional; with the certificate: TLS
   tlsClientCaFile: "CERTMINT_TLS_CLIENT_CA_FILE", // optional: accept client certificates (mTLS)
   tlsRequireClientCert: "CERTMINT_TLS_REQUIRE_CLIENT_CERT", // default false
+  tlsClientCrlFile: "CERTMINT_TLS_CLIENT_CRL_FILE", // optional: CRLs of the client CA bundle's CAs
   tlsReloadIntervalMs: "CERTMINT_TLS_RELOAD_INTERVAL_MS", // default 30000
   allowPlaintext: "CERTMINT_ALLOW_PLAINTEXT", // default false: plaintext on loopback only
   rateLimitPerSecond: "CERTMINT_RATE_LIMIT_PER_SECOND", // default 1000 per access token; 0: off
@@ -653,7 +659,12 @@ function parseAcme(
           requireClientCert: false,
           reloadIntervalMs: grpcTls?.reloadIntervalMs ?? 30_000,
         }
-      : grpcTls && { ...grpcTls, clientCaFile: undefined, requireClientCert: false };
+      : grpcTls && {
+          ...grpcTls,
+          clientCaFile: undefined,
+          clientCrlFile: undefined,
+          requireClientCert: false,
+        };
   if (!tls && listen.host !== "" && !isLoopbackHost(listen.host) && !allowPlaintext) {
     problems.push(
       `${ENV.acmeListen}=${raw}: ACME without TLS is refused on a non-loopback address; ` +
@@ -783,6 +794,12 @@ function parseTls(env: NodeJS.ProcessEnv, cwd: string, problems: string[]): TlsC
   const keyFile = env[ENV.tlsKeyFile] || undefined;
   const clientCaFile = env[ENV.tlsClientCaFile] || undefined;
   const requireClientCert = parseBoolean(env, ENV.tlsRequireClientCert, problems);
+  const clientCrlFile = env[ENV.tlsClientCrlFile] || undefined;
+  if (clientCrlFile !== undefined && clientCaFile === undefined) {
+    problems.push(
+      `${ENV.tlsClientCrlFile} needs ${ENV.tlsClientCaFile} (the CAs whose CRLs it holds)`,
+    );
+  }
   const reloadIntervalMs = parseInteger(
     env,
     ENV.tlsReloadIntervalMs,
@@ -815,6 +832,9 @@ function parseTls(env: NodeJS.ProcessEnv, cwd: string, problems: string[]): TlsC
     certFile: resolve(cwd, certFile),
     keyFile: resolve(cwd, keyFile),
     ...(clientCaFile === undefined ? {} : { clientCaFile: resolve(cwd, clientCaFile) }),
+    ...(clientCrlFile === undefined || clientCaFile === undefined
+      ? {}
+      : { clientCrlFile: resolve(cwd, clientCrlFile) }),
     requireClientCert,
     reloadIntervalMs,
   };

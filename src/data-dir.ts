@@ -89,6 +89,8 @@ export function secureDataDir(config: Config, logger: Logger): void {
       [ENV.tlsCertFile, tls.certFile],
       [ENV.tlsKeyFile, tls.keyFile],
       [ENV.tlsClientCaFile, tls.clientCaFile],
+      // Whoever can replace the CRLs can un-revoke a client certificate.
+      [ENV.tlsClientCrlFile, tls.clientCrlFile],
     ];
     for (const [name, file] of files) {
       if (file) checkOutsideFile(file, name, "can replace it", uid, logger);

@@ -1,5 +1,6 @@
 import type { CaRepository } from "../issuance/repositories";
 import { CaCertificateSet } from "../signer";
+import { ClientCrls } from "./client-crls";
 
 /** The known CA certificates, and which of them certmint has revoked. */
 export interface KnownCas {
@@ -10,7 +11,21 @@ export interface KnownCas {
    * chain's signatures and dates, not revocation; RFC 5280 6.3 leaves that to the relying party).
    */
   readonly revoked: ReadonlySet<string>;
+  /** CRLs of the client CA bundle's CAs (CERTMINT_TLS_CLIENT_CRL_FILE), as last reloaded. */
+  readonly crls: ClientCrls;
 }
+
+/** The client CA bundle and its CRLs as the TLS files were last (re)loaded (src/server/tls.ts). */
+export interface ClientTrust {
+  clientCaBundle(): Buffer | undefined;
+  clientCrls(): ClientCrls;
+}
+
+/** No mTLS: no client CA bundle, no CRLs. */
+export const NO_CLIENT_TRUST: ClientTrust = {
+  clientCaBundle: () => undefined,
+  clientCrls: () => ClientCrls.NONE,
+};
 
 /**
  * The CA certificates a client certificate's issuing chain is rebuilt from (src/signer/chain.ts):
@@ -20,14 +35,19 @@ export interface KnownCas {
  * within that time; a revocation on this server invalidates it at once.
  */
 export class CaDirectory {
-  private cached?: { cas: KnownCas; bundle: Buffer | undefined; loadedAt: number };
+  private cached?: {
+    cas: KnownCas;
+    bundle: Buffer | undefined;
+    crls: ClientCrls;
+    loadedAt: number;
+  };
   private loading?: Promise<KnownCas>;
   /** Bumped by invalidate, so a load that started before it does not cache its result. */
   private generation = 0;
 
   constructor(
     private readonly cas: Pick<CaRepository, "withCertificates">,
-    private readonly clientCaBundle: () => Buffer | undefined,
+    private readonly client: ClientTrust,
     private readonly refreshMs = 5_000,
   ) {}
 
@@ -39,11 +59,19 @@ export class CaDirectory {
   }
 
   async current(): Promise<KnownCas> {
-    const bundle = this.clientCaBundle();
+    const bundle = this.client.clientCaBundle();
+    const crls = this.client.clientCrls();
     const c = this.cached;
-    if (c && c.bundle === bundle && performance.now() - c.loadedAt < this.refreshMs) return c.cas;
+    if (
+      c &&
+      c.bundle === bundle &&
+      c.crls === crls &&
+      performance.now() - c.loadedAt < this.refreshMs
+    ) {
+      return c.cas;
+    }
     if (!this.loading) {
-      const loading = this.load(bundle).finally(() => {
+      const loading = this.load(bundle, crls).finally(() => {
         if (this.loading === loading) this.loading = undefined;
       });
       this.loading = loading;
@@ -51,7 +79,7 @@ export class CaDirectory {
     return this.loading;
   }
 
-  private async load(bundle: Buffer | undefined): Promise<KnownCas> {
+  private async load(bundle: Buffer | undefined, crls: ClientCrls): Promise<KnownCas> {
     const generation = this.generation;
     const rows = await this.cas.withCertificates();
     const pems = rows.flatMap((r) => [r.certificatePem!, ...r.chainPem]);
@@ -60,8 +88,10 @@ export class CaDirectory {
     const revoked = new Set(
       rows.filter((r) => r.revokedAt).map((r) => CaCertificateSet.sha256Of(r.certificatePem!)),
     );
-    const cas = { set, revoked };
-    if (generation === this.generation) this.cached = { cas, bundle, loadedAt: performance.now() };
+    const cas = { set, revoked, crls };
+    if (generation === this.generation) {
+      this.cached = { cas, bundle, crls, loadedAt: performance.now() };
+    }
     return cas;
   }
 }

@@ -8,6 +8,7 @@ import type {
 } from "../issuance/repositories";
 import type { PeerIdentity } from "../server/peer-identity";
 import type { CaDirectory } from "./ca-directory";
+import type { CrlVerdict } from "./client-crls";
 
 /**
  * Client certificates as credentials (mTLS): which access token, if any, a verified client
@@ -84,7 +85,8 @@ export async function resolveClientCertificate(
 ): Promise<Credential> {
   const presented = presentedIdentities(peer);
   const known = await cas.current();
-  const chain = known.set.issuersOf(peer.der);
+  const links = known.set.issuingLinksOf(peer.der);
+  const chain = new Set(links.map((link) => link.issuerSha256));
   const revokedIssuer = [...chain].find((sha256) => known.revoked.has(sha256));
   if (revokedIssuer) {
     throw unauthenticated(
@@ -92,6 +94,7 @@ export async function resolveClientCertificate(
       `the client certificate (serial ${peer.serialNumber}) was issued under a certificate authority that certmint revoked (CA certificate SHA-256 ${revokedIssuer})`,
     );
   }
+  refuseRevokedByCrl(known.crls.check(links, now), peer);
   const candidates = await tokens.findBindings(presented);
   const withCa = candidates.filter((row) => row.clientCaSha256 !== null);
   const matching = withCa.filter((row) => chain.has(row.clientCaSha256!));
@@ -120,6 +123,32 @@ export async function resolveClientCertificate(
     candidates.length > 0
       ? `the client certificate (${describe(presented, peer)}) was not issued by the CA its binding names`
       : `the client certificate (${describe(presented, peer)}) is not bound to an access token; an admin can bind it with CreateAccessToken(client_certificate_binding)`,
+  );
+}
+
+/**
+ * UNAUTHENTICATED when a CRL of CERTMINT_TLS_CLIENT_CRL_FILE lists the certificate
+ * (CLIENT_CERTIFICATE_REVOKED) or a CA certificate above it (CLIENT_CERTIFICATE_ISSUER_REVOKED),
+ * or when the CRL of a CA on its path is no longer current (CLIENT_CERTIFICATE_CRL_STALE: its
+ * status cannot be known, RFC 5280 6.3.3, so it is refused until the operator refreshes the file).
+ */
+function refuseRevokedByCrl(verdict: CrlVerdict | undefined, peer: PeerIdentity): void {
+  if (verdict === undefined) return;
+  if (verdict.kind === "stale") {
+    throw unauthenticated(
+      "CLIENT_CERTIFICATE_CRL_STALE",
+      `the CRL of the client certificate's issuing CA (${verdict.issuer}) in CERTMINT_TLS_CLIENT_CRL_FILE is ${verdict.nextUpdate ? `past its nextUpdate (${verdict.nextUpdate.toISOString()})` : "without a nextUpdate"}, so its revocation status is unknown; the operator must put a current CRL in that file`,
+    );
+  }
+  if (verdict.depth === 0) {
+    throw unauthenticated(
+      "CLIENT_CERTIFICATE_REVOKED",
+      `the client certificate (serial ${peer.serialNumber}) is on its CA's CRL (CERTMINT_TLS_CLIENT_CRL_FILE)`,
+    );
+  }
+  throw unauthenticated(
+    "CLIENT_CERTIFICATE_ISSUER_REVOKED",
+    `the client certificate (serial ${peer.serialNumber}) was issued under a CA certificate (serial ${verdict.serialNumber}) that its own issuer's CRL lists (CERTMINT_TLS_CLIENT_CRL_FILE)`,
   );
 }
 

@@ -1,12 +1,14 @@
 /**
  * Reads and checks the TLS files of the gRPC port: the server certificate (with any
- * intermediates), its private key and the optional client CA bundle. Every problem is a
+ * intermediates), its private key, the optional client CA bundle and the optional CRLs of its
+ * CAs. Every problem is a
  * TlsFileError with one line naming the variable and the file, never the file's contents.
  */
 import { createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { createSecureContext } from "node:tls";
+import { ClientCrlError, ClientCrls } from "../auth/client-crls";
 import { ENV, type TlsConfig } from "../config";
 
 /** The bytes of the files, as read. */
@@ -14,6 +16,7 @@ export interface TlsFiles {
   readonly cert: Buffer;
   readonly key: Buffer;
   readonly ca?: Buffer;
+  readonly crl?: Buffer;
 }
 
 /** Files checked to form a usable certificate and key (and CA bundle). */
@@ -25,25 +28,33 @@ export interface TlsMaterial {
   readonly chainLength: number;
   /** The CAs whose client certificates are accepted. */
   readonly clientCas: readonly X509Certificate[];
+  /** The CRLs of those CAs (CERTMINT_TLS_CLIENT_CRL_FILE); NONE without the file. */
+  readonly clientCrls: ClientCrls;
 }
 
 export class TlsFileError extends Error {
   override readonly name = "TlsFileError";
 }
 
-type Which = "cert" | "key" | "ca";
+type Which = "cert" | "key" | "ca" | "crl";
 const VARIABLE: Record<Which, string> = {
   cert: ENV.tlsCertFile,
   key: ENV.tlsKeyFile,
   ca: ENV.tlsClientCaFile,
+  crl: ENV.tlsClientCrlFile,
 };
 
 function pathOf(config: TlsConfig, which: Which): string {
-  return which === "cert"
-    ? config.certFile
-    : which === "key"
-      ? config.keyFile
-      : (config.clientCaFile ?? "");
+  switch (which) {
+    case "cert":
+      return config.certFile;
+    case "key":
+      return config.keyFile;
+    case "ca":
+      return config.clientCaFile ?? "";
+    case "crl":
+      return config.clientCrlFile ?? "";
+  }
 }
 
 const named = (config: TlsConfig, which: Which) => `${VARIABLE[which]} (${pathOf(config, which)})`;
@@ -65,6 +76,7 @@ export function readTlsFilesSync(config: TlsConfig): TlsFiles {
     cert: read("cert"),
     key: read("key"),
     ...(config.clientCaFile === undefined ? {} : { ca: read("ca") }),
+    ...(config.clientCrlFile === undefined ? {} : { crl: read("crl") }),
   };
 }
 
@@ -73,12 +85,13 @@ export async function readTlsFiles(config: TlsConfig): Promise<TlsFiles> {
     readFile(pathOf(config, which)).catch((err: unknown) => {
       throw unreadable(config, which, err);
     });
-  const [cert, key, ca] = await Promise.all([
+  const [cert, key, ca, crl] = await Promise.all([
     read("cert"),
     read("key"),
     config.clientCaFile === undefined ? undefined : read("ca"),
+    config.clientCrlFile === undefined ? undefined : read("crl"),
   ]);
-  return { cert, key, ...(ca === undefined ? {} : { ca }) };
+  return { cert, key, ...(ca === undefined ? {} : { ca }), ...(crl === undefined ? {} : { crl }) };
 }
 
 /** Equal bytes, or both absent. */
@@ -86,7 +99,10 @@ export const sameBytes = (a: Buffer | undefined, b: Buffer | undefined): boolean
   a === undefined || b === undefined ? a === b : a.equals(b);
 
 export const sameTlsFiles = (a: TlsFiles, b: TlsFiles): boolean =>
-  sameBytes(a.cert, b.cert) && sameBytes(a.key, b.key) && sameBytes(a.ca, b.ca);
+  sameBytes(a.cert, b.cert) &&
+  sameBytes(a.key, b.key) &&
+  sameBytes(a.ca, b.ca) &&
+  sameBytes(a.crl, b.crl);
 
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 
@@ -120,8 +136,8 @@ function privateKey(config: TlsConfig, pem: Buffer): KeyObject {
 
 /**
  * Checks that the files can serve TLS: the certificate file holds certificates, the key is
- * the private key of the first one, the CA bundle holds certificates, and Node's TLS accepts
- * them together (what setSecureContext will do).
+ * the private key of the first one, the CA bundle holds certificates, each CRL is signed by
+ * one of them, and Node's TLS accepts them together (what setSecureContext will do).
  */
 export function checkTlsFiles(config: TlsConfig, files: TlsFiles): TlsMaterial {
   const chain = certificates(config, "cert", files.cert);
@@ -142,7 +158,24 @@ export function checkTlsFiles(config: TlsConfig, files: TlsFiles): TlsMaterial {
       `${named(config, "cert")} and ${VARIABLE.key} are not usable for TLS: ${reason}`,
     );
   }
-  return { files, leaf, chainLength: chain.length, clientCas };
+  return {
+    files,
+    leaf,
+    chainLength: chain.length,
+    clientCas,
+    clientCrls: crls(config, files, clientCas),
+  };
+}
+
+function crls(config: TlsConfig, files: TlsFiles, cas: readonly X509Certificate[]): ClientCrls {
+  if (files.crl === undefined) return ClientCrls.NONE;
+  try {
+    return ClientCrls.load(files.crl, cas);
+  } catch (err) {
+    if (err instanceof ClientCrlError)
+      throw new TlsFileError(`${named(config, "crl")}: ${err.message}`);
+    throw err;
+  }
 }
 
 /** "CN=a\nO=b" (Node's form) as "CN=a, O=b". */

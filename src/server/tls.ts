@@ -8,6 +8,7 @@ import { statSync } from "node:fs";
 import type { SecureContextOptions } from "node:tls";
 import { ServerCredentials } from "@grpc/grpc-js";
 import type { Logger } from "pino";
+import { ClientCrls } from "../auth/client-crls";
 import { type Config, ENV, isLoopbackHost, type TlsConfig } from "../config";
 import {
   checkTlsFiles,
@@ -64,6 +65,11 @@ export interface TlsTransport {
    * src/auth/ca-directory.ts).
    */
   clientCaBundle(): Buffer | undefined;
+  /**
+   * The CRLs of CERTMINT_TLS_CLIENT_CRL_FILE as last (re)loaded, checked against the bundle
+   * (ClientCrls.NONE without it); the same object until the files change.
+   */
+  clientCrls(): ClientCrls;
 }
 
 export function tlsTransport(config: Config, logger: Logger): TlsTransport {
@@ -74,10 +80,18 @@ export function tlsTransport(config: Config, logger: Logger): TlsTransport {
         `plaintext on a non-loopback address (${ENV.allowPlaintext}=true): calls, certificates and generated private keys cross the network unencrypted`,
       );
     }
-    return { credentials: ServerCredentials.createInsecure(), clientCaBundle: () => undefined };
+    return {
+      credentials: ServerCredentials.createInsecure(),
+      clientCaBundle: () => undefined,
+      clientCrls: () => ClientCrls.NONE,
+    };
   }
   const credentials = TlsFileCredentials.open(config.tls, logger);
-  return { credentials, clientCaBundle: () => credentials.clientCaBundle() };
+  return {
+    credentials,
+    clientCaBundle: () => credentials.clientCaBundle(),
+    clientCrls: () => credentials.clientCrls(),
+  };
 }
 
 /** The secure-context options of one checked set of files, with the cipher policy. */
@@ -130,12 +144,14 @@ class TlsFileCredentials extends ServerCredentials {
         ...describeCertificate(current.leaf),
         chainLength: current.chainLength,
         clientCas: current.clientCas.map((c) => describeCertificate(c).subject),
+        clientCrls: current.clientCrls.size,
         requireClientCert: config.requireClientCert,
         reloadIntervalMs: config.reloadIntervalMs,
       },
       "TLS enabled",
     );
     this.warnIfNotValidNow();
+    this.warnIfCrlsStale();
     this.warnIfKeyFileIsShared();
   }
 
@@ -159,6 +175,10 @@ class TlsFileCredentials extends ServerCredentials {
     return this.current.files.ca;
   }
 
+  clientCrls(): ClientCrls {
+    return this.current.clientCrls;
+  }
+
   _equals(other: ServerCredentials): boolean {
     return other === this;
   }
@@ -177,6 +197,10 @@ class TlsFileCredentials extends ServerCredentials {
       this.lastProblem = undefined;
       const identityChanged =
         !sameBytes(files.cert, previous.files.cert) || !sameBytes(files.key, previous.files.key);
+      if (!sameBytes(files.crl, previous.files.crl)) {
+        this.logger.info({ clientCrls: this.current.clientCrls.size }, "TLS client CRLs reloaded");
+        this.warnIfCrlsStale();
+      }
       if (!sameBytes(files.ca, previous.files.ca)) {
         this.logger.info(
           { clientCas: this.current.clientCas.map((c) => describeCertificate(c).subject) },
@@ -213,6 +237,16 @@ class TlsFileCredentials extends ServerCredentials {
       this.logger.warn({ subject, notAfter }, "the TLS certificate has expired");
     } else if (Date.parse(notBefore) > now) {
       this.logger.warn({ subject, notBefore }, "the TLS certificate is not valid yet");
+    }
+  }
+
+  /** A CRL already past its nextUpdate refuses every client certificate of its CA. */
+  private warnIfCrlsStale(): void {
+    for (const { issuer, nextUpdate } of this.current.clientCrls.stale(new Date())) {
+      this.logger.warn(
+        { issuer, nextUpdate: nextUpdate?.toISOString() ?? null, file: this.config.clientCrlFile },
+        `a CRL in ${ENV.tlsClientCrlFile} is past its nextUpdate: client certificates of its CA are refused until the file holds a current one`,
+      );
     }
   }
 

@@ -57,19 +57,31 @@ export class CaCertificateSet {
    * key) are all included. A certificate that does not parse has no issuers.
    */
   issuersOf(der: Buffer): Set<string> {
+    return new Set(this.issuingLinksOf(der).map((link) => link.issuerSha256));
+  }
+
+  /**
+   * Every link on the issuing paths of `der`: a certificate (the leaf, then each CA certificate
+   * found) with the known CA certificate that issued it. Revocation is checked per link: a
+   * CRL names serials of one issuer (RFC 5280 5.1.2.3, 6.3.3).
+   */
+  issuingLinksOf(der: Buffer): IssuingLink[] {
+    const links: IssuingLink[] = [];
     const found = new Set<string>();
     let frontier: X509Certificate[];
     try {
       frontier = [new X509Certificate(der)];
     } catch {
-      return found;
+      return links;
     }
     for (let depth = 0; depth < MAX_DEPTH && frontier.length > 0; depth++) {
       const next: X509Certificate[] = [];
       for (const child of frontier) {
         for (const ca of this.cas) {
-          if (found.has(ca.sha256)) continue;
+          if (ca.certificate === child) continue;
           if (child.checkIssued(ca.certificate) && child.verify(ca.certificate.publicKey)) {
+            links.push({ serialNumber: child.serialNumber, depth, issuerSha256: ca.sha256 });
+            if (found.has(ca.sha256)) continue;
             found.add(ca.sha256);
             next.push(ca.certificate);
           }
@@ -77,6 +89,16 @@ export class CaCertificateSet {
       }
       frontier = next;
     }
-    return found;
+    return links;
   }
+}
+
+/** A certificate on an issuing path and the CA certificate that issued it (issuingLinksOf). */
+export interface IssuingLink {
+  /** The issued certificate's serial, as Node's X509Certificate gives it (upper-case hex). */
+  readonly serialNumber: string;
+  /** 0: the certificate asked about; 1: a CA certificate that issued it; and so on. */
+  readonly depth: number;
+  /** SHA-256 (lower-case hex) of the issuing CA certificate. */
+  readonly issuerSha256: string;
 }

@@ -21,7 +21,7 @@ export {
   type IssuedCertificate,
   issueCertificate,
 } from "./certificate";
-export { CaCertificateSet } from "./chain";
+export { CaCertificateSet, type IssuingLink } from "./chain";
 export {
   type BuildCrlInput,
   buildCrl,

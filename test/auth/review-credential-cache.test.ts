@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { Authenticator } from "../../src/auth/authenticator";
-import { CaDirectory } from "../../src/auth/ca-directory";
+import { CaDirectory, NO_CLIENT_TRUST } from "../../src/auth/ca-directory";
 import { FailureLimiter } from "../../src/auth/failure-limiter";
 import { isCertmintError } from "../../src/errors";
 import { TOKEN_PREFIX } from "../../src/issuance/access-tokens/secret";
@@ -52,7 +52,7 @@ function authenticator(store: ConstructorParameters<typeof Authenticator>[0]) {
     store,
     () => new Date(),
     new FailureLimiter(1000, 1000),
-    new CaDirectory({ withCertificates: async () => [] }, () => undefined),
+    new CaDirectory({ withCertificates: async () => [] }, NO_CLIENT_TRUST),
   );
 }
 
