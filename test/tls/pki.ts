@@ -71,23 +71,38 @@ export function makeLeaf(
   extraSans: string[] = [],
   key: "ec" | "rsa" = "ec",
 ): Issued {
+  const sans = [...(usage === "server" ? ["IP:127.0.0.1", "DNS:localhost"] : []), ...extraSans];
+  return issueUnder(dir, ca, cn, key, [
+    "basicConstraints=critical,CA:FALSE",
+    // keyEncipherment lets an RSA key do static-RSA key transport, so that refusing those
+    // suites is the server's cipher policy, not the certificate's doing.
+    `keyUsage=critical,digitalSignature${key === "rsa" ? ",keyEncipherment" : ""}`,
+    `extendedKeyUsage=${usage === "server" ? "serverAuth" : "clientAuth"}`,
+    ...(sans.length > 0 ? [`subjectAltName=${sans.join(",")}`] : []),
+  ]);
+}
+
+/** An intermediate CA certificate (P-256, path length 0) signed by `ca`. */
+export function makeIntermediate(dir: TempDir, ca: Issued, cn: string): Issued {
+  return issueUnder(dir, ca, cn, "ec", [
+    "basicConstraints=critical,CA:TRUE,pathlen:0",
+    "keyUsage=critical,keyCertSign,cRLSign",
+  ]);
+}
+
+/** A new key and a certificate for it signed by `ca`, for one day, with these extensions. */
+function issueUnder(
+  dir: TempDir,
+  ca: Issued,
+  cn: string,
+  key: "ec" | "rsa",
+  extensions: string[],
+): Issued {
   const keyFile = dir.out("leaf.key");
   const csr = dir.out("leaf.csr");
   const certFile = dir.out("leaf.pem");
   const newKey = key === "rsa" ? RSA : EC;
   opensslOk(["req", "-new", ...newKey, "-keyout", keyFile, "-out", csr, "-subj", `/CN=${cn}`]);
-  const sans = [...(usage === "server" ? ["IP:127.0.0.1", "DNS:localhost"] : []), ...extraSans];
-  const ext = dir.file(
-    "leaf.ext",
-    [
-      "basicConstraints=critical,CA:FALSE",
-      // keyEncipherment lets an RSA key do static-RSA key transport, so that refusing those
-      // suites is the server's cipher policy, not the certificate's doing.
-      `keyUsage=critical,digitalSignature${key === "rsa" ? ",keyEncipherment" : ""}`,
-      `extendedKeyUsage=${usage === "server" ? "serverAuth" : "clientAuth"}`,
-      ...(sans.length > 0 ? [`subjectAltName=${sans.join(",")}`] : []),
-    ].join("\n"),
-  );
   opensslOk([
     "x509",
     "-req",
@@ -103,7 +118,7 @@ export function makeLeaf(
     "-days",
     "1",
     "-extfile",
-    ext,
+    dir.file("leaf.ext", extensions.join("\n")),
     "-out",
     certFile,
   ]);
