@@ -1,4 +1,4 @@
-import { CertmintError, permissionDenied } from "../errors";
+import { CertmintError, clip, permissionDenied, quoted } from "../errors";
 
 /** The four roles a token grants (proto certmint.v1.Role; the permission table is src/auth/permissions.ts). */
 export const ROLES = ["ADMIN", "ISSUER", "APPROVER", "AUDITOR"] as const;
@@ -93,13 +93,25 @@ export function mayActOnProfile(call: Call, profileId: string | null): boolean {
  * profile. Called by the use cases as soon as they know the profile, before they write
  * anything, so a refusal leaves no trace but its audit record. Admins and auditors act on
  * every profile (the method-level check in src/auth/permissions.ts decides what they may call).
+ * For a profile the caller named itself (it knows the profile exists); an object the caller
+ * names by id or serial is looked up with profiles/access.ts instead, where another profile's
+ * object is NOT_FOUND, as a missing one.
  */
-export function requireProfileAccess(call: Call, profile: { id: string | null; slug: string }) {
+export function requireProfileAccess(
+  call: Call,
+  profile: { id: string | null },
+  /**
+   * The profile as the caller named it (slug or id): the refusal repeats it and nothing else,
+   * so a caller that named a profile by id does not learn its slug.
+   */
+  named: string,
+) {
   if (mayActOnProfile(call, profile.id)) return;
   const { actor } = call;
+  const ref = named.trim();
   throw permissionDenied(
     "PROFILE_NOT_GRANTED",
-    `access token "${actor.slug}" (${actor.role.toLowerCase()}) may not act on certificate profile "${profile.slug}"; an admin can create a token that lists it`,
-    { metadata: { certificate_profile: profile.slug, access_token: actor.slug } },
+    `access token "${actor.slug}" (${actor.role.toLowerCase()}) may not act on certificate profile ${quoted(ref)}; an admin can create a token that lists it`,
+    { metadata: { certificate_profile: clip(ref, 64), access_token: actor.slug } },
   );
 }

@@ -6,7 +6,8 @@
  *    unknown, expired and revoked tokens: UNAUTHENTICATED, and not even an audit record;
  *  - a role the RPC is not open to: PERMISSION_DENIED ROLE_NOT_ALLOWED;
  *  - an issuer or approver acting on a profile its token does not list: PERMISSION_DENIED
- *    PROFILE_NOT_GRANTED;
+ *    PROFILE_NOT_GRANTED when it names the profile (IssueCertificate), and NOT_FOUND, as for a
+ *    missing id, when it names another profile's request or certificate by id;
  *  - the right role: the call goes through (a real request that succeeds).
  *
  * Who may call what is written down here from the proto (access_token_service.proto, Role),
@@ -15,7 +16,8 @@
  * successfully, so a refusal that let the call through would show as a changed row. Every
  * table but audit_record is compared (row count and an md5 of its rows) before and after each
  * refused call; audit_record must gain exactly one row (status 7) for a PERMISSION_DENIED
- * refusal of a mutating RPC, and none otherwise.
+ * refusal of a mutating RPC (status 5, reason PROFILE_NOT_GRANTED, for another profile's object
+ * named by id), and none otherwise.
  *
  * The cases run in file order: all refusals first, then the successful calls, which consume
  * the resources the probes aimed at (a CA to delete, a certificate to revoke, ...).
@@ -77,6 +79,7 @@ import { waitFor } from "../support/wait";
 
 const UNAUTHENTICATED = 16;
 const PERMISSION_DENIED = 7;
+const NOT_FOUND = 5;
 
 const ISSUED = CertificateRequestStatus.CERTIFICATE_REQUEST_STATUS_ISSUED;
 const PENDING_APPROVAL = CertificateRequestStatus.CERTIFICATE_REQUEST_STATUS_PENDING_APPROVAL;
@@ -640,7 +643,8 @@ function firstWatchEvent(
 async function expectRefusal(
   send: () => Promise<unknown>,
   expected: { code: number; reason: string },
-  audited?: { actorId: string; method: string },
+  /** The refusal's audit record; its reason is the client's unless `reason` says otherwise. */
+  audited?: { actorId: string; method: string; reason?: string },
 ): Promise<void> {
   const before = await snapshot();
   const auditBefore = await auditIds();
@@ -654,7 +658,7 @@ async function expectRefusal(
             actor_id: audited.actorId,
             method: audited.method,
             status_code: expected.code,
-            error_reason: expected.reason,
+            error_reason: audited.reason ?? expected.reason,
           },
         ]
       : [],
@@ -892,7 +896,22 @@ const OTHER_PROFILE_CASES: Case[] = ALL_RPCS.flatMap((path) =>
     .map((role): Case => [`${short(path)} as ${role} on profile B`, path, role]),
 );
 
-describe("right role, another profile: PERMISSION_DENIED PROFILE_NOT_GRANTED", () => {
+/**
+ * What an issuer or approver gets for profile B: PERMISSION_DENIED when it names the profile
+ * itself; NOT_FOUND, as for an id that does not exist, when it names one of B's objects by id
+ * (the audit record of a refused change says PROFILE_NOT_GRANTED, for admins).
+ */
+const OTHER_PROFILE_REFUSAL: Record<string, { code: number; reason: string }> = {
+  IssueCertificate: { code: PERMISSION_DENIED, reason: "PROFILE_NOT_GRANTED" },
+  RenewCertificate: { code: NOT_FOUND, reason: "CERTIFICATE_NOT_FOUND" },
+  GetRequestStatus: { code: NOT_FOUND, reason: "CERTIFICATE_REQUEST_NOT_FOUND" },
+  ApproveCertificateRequest: { code: NOT_FOUND, reason: "CERTIFICATE_REQUEST_NOT_FOUND" },
+  RejectCertificateRequest: { code: NOT_FOUND, reason: "CERTIFICATE_REQUEST_NOT_FOUND" },
+  WatchCertificates: { code: NOT_FOUND, reason: "CERTIFICATE_NOT_FOUND" },
+  GetCurrentCertificate: { code: NOT_FOUND, reason: "CERTIFICATE_NOT_FOUND" },
+};
+
+describe("right role, another profile: PERMISSION_DENIED by profile, NOT_FOUND by id", () => {
   it("covers the profile-scoped RPCs", () => {
     expect(OTHER_PROFILE_CASES.map(([, path, role]) => `${methodOf(path)} ${role}`)).toEqual([
       "IssueCertificate ISSUER",
@@ -911,8 +930,10 @@ describe("right role, another profile: PERMISSION_DENIED PROFILE_NOT_GRANTED", (
   test.each(OTHER_PROFILE_CASES)("%s", async (_name, path, role) => {
     await expectRefusal(
       () => REQUESTS[path]!.otherProfile!(clientsOfRole(role)),
-      { code: PERMISSION_DENIED, reason: "PROFILE_NOT_GRANTED" },
-      isReadOnly(path) ? undefined : { actorId: tokenIdOfRole(role), method: path },
+      OTHER_PROFILE_REFUSAL[methodOf(path)]!,
+      isReadOnly(path)
+        ? undefined
+        : { actorId: tokenIdOfRole(role), method: path, reason: "PROFILE_NOT_GRANTED" },
     );
   });
 });

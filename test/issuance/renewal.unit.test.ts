@@ -188,7 +188,11 @@ describe("renewal and revocation on the in-memory store", () => {
     expect((await currentCertificate(deps, callOf(owner), newest)).id).toBe(newest);
 
     const outsider: Actor = { id: randomUUID(), slug: "other", role: "ISSUER", profileIds: [] };
+    // Another profile's certificate is NOT_FOUND, exactly as one that does not exist.
     const err = await refusal(currentCertificate(deps, callOf(outsider), certificateId));
-    expect(err).toMatchObject({ kind: "permission_denied", reason: "PROFILE_NOT_GRANTED" });
+    const missingId = randomUUID();
+    const missing = await refusal(currentCertificate(deps, callOf(outsider), missingId));
+    expect(err).toMatchObject({ kind: "not_found", reason: "CERTIFICATE_NOT_FOUND", metadata: {} });
+    expect(err.message).toBe(missing.message.replace(missingId, certificateId));
   });
 });

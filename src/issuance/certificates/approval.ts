@@ -3,10 +3,10 @@ import { changeRecord } from "../audit/record";
 import { standingOf } from "../auto-renewal/standing";
 import type { Call } from "../call";
 import type { IssuanceDeps } from "../deps";
-import { requireProfileAccessById } from "../profiles/access";
+import { findRequestFor } from "../profiles/access";
 import { type CertificateRequest, type CertificateRequestView, requestView } from "../repositories";
 import { policyRefusal } from "./check";
-import { findRequest, requestNamed } from "./find";
+import { requestNamed } from "./find";
 import { markFailed, reserveSerial } from "./intent";
 import { storedErrorOf } from "./outcome";
 import { issueFieldMapper } from "./plan";
@@ -17,8 +17,8 @@ import { planFromStored } from "./stored-plan";
  * ApproveCertificateRequest, the steps of issue.ts for a request that waited: the token that
  * made the request never approves it (an admin token neither: four eyes), unless its profile
  * sets allow_self_approval; approval is no way around the policy.
- *  1. the request, on a profile the caller may act on, not the caller's own, whose requester
- *     is not revoked (a deactivated ACME account neither);
+ *  1. the request, on a profile the caller may act on (else NOT_FOUND, as a missing one), not
+ *     the caller's own, whose requester is not revoked (a deactivated ACME account neither);
  *  2. claim it (one approver wins) and reserve its serial;
  *  3. plan from the stored request, checked against the policy as it is now; a refusal marks
  *     it FAILED (the approval itself succeeded);
@@ -29,9 +29,8 @@ export async function approve(
   call: Call,
   id: string,
 ): Promise<CertificateRequestView> {
-  // 1. The request.
-  const waiting = await findRequest(deps.store, id);
-  await requireProfileAccessById(deps.store, call, waiting.profileId);
+  // 1. The request (another profile's is NOT_FOUND, as a missing one: profiles/access.ts).
+  const waiting = await findRequestFor(deps.store, call, id, deps);
   await refuseSelfApproval(deps, call, waiting);
   await refuseRevokedRequester(deps, waiting);
 
@@ -72,8 +71,7 @@ export async function reject(
   id: string,
   reason: string,
 ): Promise<CertificateRequestView> {
-  const request = await findRequest(deps.store, id);
-  await requireProfileAccessById(deps.store, call, request.profileId);
+  const request = await findRequestFor(deps.store, call, id, deps);
   const error = storedErrorOf(
     failedPrecondition(
       "REQUEST_REJECTED",

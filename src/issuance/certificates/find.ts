@@ -55,10 +55,20 @@ export async function findCertificate(
   }
   if (!found) {
     if (options.caSerialHint) await refuseCaSerial(store, trimmed, field);
-    throw notFound("CERTIFICATE_NOT_FOUND", `no certificate "${trimmed}"`);
+    throw certificateNotFound(trimmed);
   }
   return found;
 }
+
+/**
+ * NOT_FOUND for a certificate reference (as the caller gave it), and for a certificate request
+ * id. Also what an issuer or approver gets for an object on a profile its token does not list
+ * (profiles/access.ts): one builder each, so the two answers cannot drift apart.
+ */
+export const certificateNotFound = (ref: string) =>
+  notFound("CERTIFICATE_NOT_FOUND", `no certificate "${ref.trim()}"`);
+export const requestNotFound = (id: string) =>
+  notFound("CERTIFICATE_REQUEST_NOT_FOUND", `no certificate request ${id}`);
 
 /** A CA certificate's serial names no leaf: INVALID_ARGUMENT pointing at the RPC that revokes CAs. */
 async function refuseCaSerial(
@@ -92,7 +102,7 @@ export async function findRequest(
     );
   }
   const request = await store.requests.findById(id.trim().toLowerCase());
-  if (!request) throw notFound("CERTIFICATE_REQUEST_NOT_FOUND", `no certificate request ${id}`);
+  if (!request) throw requestNotFound(id);
   return request;
 }
 

@@ -106,9 +106,11 @@ export async function planIssue(
   /** The CSR's parse, started before the rows were read (issue.ts); parsed here otherwise. */
   parsedCsr?: Promise<ParsedCsr>,
 ): Promise<IssuancePlan> {
+  // Before anything else is checked: an issuer learns nothing about profiles not its own, not
+  // even whether one exists (a missing profile is refused as one it is not granted).
+  if (!rows.profile) requireProfileAccess(call, { id: null }, input.profile);
   const profile = foundProfile(input.profile, rows);
-  // Before anything else is checked: an issuer learns nothing about profiles not its own.
-  requireProfileAccess(call, profile);
+  requireProfileAccess(call, profile, input.profile);
   const { policy, defaults, ca } = await issuanceSettings(store, profile, rows);
   let subject: SubjectName;
   let key: KeySource;

@@ -1,8 +1,8 @@
 import type { Call } from "../call";
 import type { IssuanceDeps } from "../deps";
-import { requireProfileAccessById } from "../profiles/access";
+import { findCertificateFor } from "../profiles/access";
 import { decideAndIssue } from "./decide";
-import { findCertificate, requestNamed } from "./find";
+import { requestNamed } from "./find";
 import { requestFingerprint } from "./idempotency";
 import type { RequestIdentity } from "./intent";
 import { assertRenewable, planRenewal, renewFieldMapper } from "./renewal-plan";
@@ -29,10 +29,16 @@ export async function renew(
   call: Call,
   input: RenewInput,
 ): Promise<IssueOutcome> {
-  // 1. The certificate, and a replay. The prior request is read in the same round trip as the
-  // certificate's profile, its policy and its CA.
-  const old = await findCertificate(deps.store, input.certificateId, "certificate_id");
-  await requireProfileAccessById(deps.store, call, old.profileId);
+  // 1. The certificate (another profile's is NOT_FOUND, as a missing one: profiles/access.ts),
+  // and a replay. The prior request is read in the same round trip as the certificate's
+  // profile, its policy and its CA.
+  const old = await findCertificateFor(
+    deps.store,
+    call,
+    input.certificateId,
+    "certificate_id",
+    deps,
+  );
   const who = renewIdentity(input, old.id);
   const prior =
     who.idempotencyKey && !input.validateOnly

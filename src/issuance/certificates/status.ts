@@ -1,9 +1,9 @@
 import { changeRecord } from "../audit/record";
 import type { Call } from "../call";
 import type { IssuanceDeps } from "../deps";
-import { requireProfileAccessById } from "../profiles/access";
+import { findRequestFor } from "../profiles/access";
 import { type CertificateRequestView, requestView } from "../repositories";
-import { certificateNamed, findRequest } from "./find";
+import { certificateNamed } from "./find";
 import { openedKeyPem, requestKeyAad } from "./keys";
 import { viewOf } from "./outcome";
 import type { IssuedView } from "./types";
@@ -20,8 +20,8 @@ export async function requestStatus(
   call: Call,
   id: string,
 ): Promise<RequestStatusView> {
-  const request = await findRequest(deps.store, id);
-  await requireProfileAccessById(deps.store, call, request.profileId);
+  // Another profile's request is NOT_FOUND, as a missing one (profiles/access.ts).
+  const request = await findRequestFor(deps.store, call, id);
   if (request.status !== "ISSUED" || !request.certificateId) {
     return { request: requestView(request) };
   }

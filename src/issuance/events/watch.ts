@@ -1,14 +1,13 @@
-import { CertmintError, failedPrecondition, invalidField } from "../../errors";
+import { CertmintError, failedPrecondition, invalidField, isCertmintError } from "../../errors";
 import { exportPrivateKeyPem } from "../../signer";
 import { auditRecordOf, SUCCESS } from "../audit/record";
 import { type RenewalStatus, renewalStatuses } from "../auto-renewal/status";
 import { type Actor, type Call, PROFILE_SCOPED_ROLES, requireProfileAccess } from "../call";
-import { findCertificate } from "../certificates/find";
 import { certificateKeyAad, requestKeyAad } from "../certificates/keys";
 import { ListQueryGate } from "../common/list-gate";
 import { resolveRef } from "../common/refs";
 import type { IssuanceDeps } from "../deps";
-import { requireProfileAccessById } from "../profiles/access";
+import { findCertificateFor } from "../profiles/access";
 import {
   type AuditRepository,
   type CaRepository,
@@ -248,12 +247,20 @@ export class CertificateWatch {
         "certificate profile",
         "certificate_profile",
         (k) => store.profiles.find(k),
-      );
-      requireProfileAccess(call, profile);
+      ).catch((err: unknown) => {
+        // A profile-scoped token learns nothing of profiles not its own, not even whether one
+        // exists: a missing profile is refused as one it is not granted (as IssueCertificate).
+        if (isCertmintError(err) && err.kind === "not_found") {
+          requireProfileAccess(call, { id: null }, target.profile);
+        }
+        throw err;
+      });
+      requireProfileAccess(call, profile, target.profile);
       filter.profileIds = [profile.id];
     } else if (target.kind === "LINEAGE") {
-      const start = await findCertificate(store, target.certificate, "certificate_id");
-      await requireProfileAccessById(store, call, start.profileId);
+      // Another profile's certificate is NOT_FOUND, as a missing one (profiles/access.ts); a
+      // profile named by the caller is PERMISSION_DENIED above (the caller knows it exists).
+      const start = await findCertificateFor(store, call, target.certificate, "certificate_id");
       lineage = { start: start.id, place: await store.certificates.lineagePlace(start.id) };
     }
     if (after !== undefined && after < (await store.events.horizonPosition())) {

@@ -1,24 +1,101 @@
-import { permissionDenied } from "../../errors";
+import type { CertmintError } from "../../errors";
+import { type AuditResource, auditRecordOf } from "../audit/record";
 import { type Call, mayActOnProfile } from "../call";
-import type { ProfileRepository } from "../repositories";
+import {
+  certificateNotFound,
+  findCertificate,
+  findRequest,
+  requestNotFound,
+} from "../certificates/find";
+import type {
+  AuditRepository,
+  CaRepository,
+  Certificate,
+  CertificateRepository,
+  CertificateRequest,
+  RequestRepository,
+} from "../repositories";
 
 /**
- * requireProfileAccess for a row that holds only a profile id (a request, a certificate),
- * named by the caller by its own id or serial. The refusal does not name the row's profile:
- * the caller gave no profile, and an issuer or approver may not read the profiles it is not
- * granted (ListCertificateProfiles is for admins and auditors), so neither the slug nor the id
- * of one goes into its message or ErrorInfo. The allowed path costs no query.
+ * How a call that changes something records that it named an object it may not see (renew,
+ * approve, reject). Reads pass none: a read's refusal is not audited, for a missing id either.
  */
-export async function requireProfileAccessById(
-  _store: { profiles: Pick<ProfileRepository, "find"> },
+export interface HiddenObjectAudit {
+  store: { audit: Pick<AuditRepository, "insert"> };
+  now: () => Date;
+}
+
+/**
+ * A certificate the caller names by id or serial, on a profile the call may act on. For an
+ * issuer or approver, one on a profile its token does not list is NOT_FOUND exactly as a
+ * certificate that does not exist (the same error, built by the same function): a distinct
+ * refusal would tell the caller that the id or serial exists, on a profile it may not read.
+ * A caller that names a profile itself (IssueCertificate, a watch of a profile) already knows
+ * it exists and is refused PERMISSION_DENIED instead (requireProfileAccess).
+ */
+export async function findCertificateFor(
+  store: {
+    certificates: Pick<CertificateRepository, "findById" | "findBySerial">;
+    cas: Pick<CaRepository, "findBySerial">;
+  },
   call: Call,
-  profileId: string | null,
-): Promise<void> {
-  if (mayActOnProfile(call, profileId)) return;
-  const { actor } = call;
-  throw permissionDenied(
-    "PROFILE_NOT_GRANTED",
-    `access token "${actor.slug}" (${actor.role.toLowerCase()}) may not act on this object: it is on a certificate profile the token does not list; an admin can create a token that lists it`,
-    { metadata: { access_token: actor.slug } },
+  ref: string,
+  field: string,
+  audit?: HiddenObjectAudit,
+): Promise<Certificate> {
+  const certificate = await findCertificate(store, ref, field);
+  if (mayActOnProfile(call, certificate.profileId)) return certificate;
+  throw await hidden(
+    call,
+    certificateNotFound(ref),
+    { type: "certificate", id: certificate.id },
+    audit,
   );
+}
+
+/** A certificate request by id, on a profile the call may act on; else as findCertificateFor. */
+export async function findRequestFor(
+  store: { requests: Pick<RequestRepository, "findById"> },
+  call: Call,
+  id: string,
+  audit?: HiddenObjectAudit,
+): Promise<CertificateRequest> {
+  const request = await findRequest(store, id);
+  if (mayActOnProfile(call, request.profileId)) return request;
+  throw await hidden(
+    call,
+    requestNotFound(id),
+    { type: "certificate_request", id: request.id },
+    audit,
+  );
+}
+
+/** google.rpc.Code NOT_FOUND, for a call without statusCodeOf (the kind maps to it). */
+const NOT_FOUND = 5;
+
+/**
+ * The not-found answer for an object the caller may not see. A call that changes something has
+ * its refusal audited as a missing id's is (same method, status code, one record), but the
+ * record tells admins what the caller was not told: the reason PROFILE_NOT_GRANTED and the
+ * object it named. Written here (autocommitted) and noted on the call, so the API layer adds no
+ * second record for the same refusal (it checks the record exists: one round trip more than a
+ * missing id costs). The client never sees the trail (ListAuditRecords is for admins and
+ * auditors).
+ */
+async function hidden(
+  call: Call,
+  answer: CertmintError,
+  resource: AuditResource,
+  audit: HiddenObjectAudit | undefined,
+): Promise<CertmintError> {
+  if (audit) {
+    const outcome = {
+      statusCode: call.statusCodeOf?.(answer) ?? NOT_FOUND,
+      errorReason: "PROFILE_NOT_GRANTED",
+    };
+    const record = auditRecordOf(call, resource, outcome, audit.now());
+    await audit.store.audit.insert(record);
+    call.auditRecordId = record.id;
+  }
+  return answer;
 }

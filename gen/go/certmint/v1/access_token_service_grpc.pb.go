@@ -35,7 +35,9 @@ const (
 // identity (used when the server runs with mTLS). Admin only, except reads, which auditors
 // may do too. Every RPC of certmint except grpc.health.v1 and server reflection needs a
 // credential: without one, or with one that is malformed, unknown, expired or revoked, calls
-// answer UNAUTHENTICATED; outside the role or its profiles, PERMISSION_DENIED.
+// answer UNAUTHENTICATED; outside the role, or naming a profile the token does not list (or
+// one that does not exist), PERMISSION_DENIED; a request or certificate of such a profile,
+// named by id or serial, NOT_FOUND, as one that does not exist.
 type AccessTokenServiceClient interface {
 	// CreateAccessToken creates a token. The bearer secret is in the response and nowhere
 	// else: certmint stores only its SHA-256 hash, so it cannot be shown again.
@@ -110,7 +112,9 @@ func (c *accessTokenServiceClient) RevokeAccessToken(ctx context.Context, in *Re
 // identity (used when the server runs with mTLS). Admin only, except reads, which auditors
 // may do too. Every RPC of certmint except grpc.health.v1 and server reflection needs a
 // credential: without one, or with one that is malformed, unknown, expired or revoked, calls
-// answer UNAUTHENTICATED; outside the role or its profiles, PERMISSION_DENIED.
+// answer UNAUTHENTICATED; outside the role, or naming a profile the token does not list (or
+// one that does not exist), PERMISSION_DENIED; a request or certificate of such a profile,
+// named by id or serial, NOT_FOUND, as one that does not exist.
 type AccessTokenServiceServer interface {
 	// CreateAccessToken creates a token. The bearer secret is in the response and nowhere
 	// else: certmint stores only its SHA-256 hash, so it cannot be shown again.

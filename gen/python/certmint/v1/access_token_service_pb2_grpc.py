@@ -12,7 +12,9 @@ class AccessTokenServiceStub(object):
     identity (used when the server runs with mTLS). Admin only, except reads, which auditors
     may do too. Every RPC of certmint except grpc.health.v1 and server reflection needs a
     credential: without one, or with one that is malformed, unknown, expired or revoked, calls
-    answer UNAUTHENTICATED; outside the role or its profiles, PERMISSION_DENIED.
+    answer UNAUTHENTICATED; outside the role, or naming a profile the token does not list (or
+    one that does not exist), PERMISSION_DENIED; a request or certificate of such a profile,
+    named by id or serial, NOT_FOUND, as one that does not exist.
     """
 
     def __init__(self, channel):
@@ -50,7 +52,9 @@ class AccessTokenServiceServicer(object):
     identity (used when the server runs with mTLS). Admin only, except reads, which auditors
     may do too. Every RPC of certmint except grpc.health.v1 and server reflection needs a
     credential: without one, or with one that is malformed, unknown, expired or revoked, calls
-    answer UNAUTHENTICATED; outside the role or its profiles, PERMISSION_DENIED.
+    answer UNAUTHENTICATED; outside the role, or naming a profile the token does not list (or
+    one that does not exist), PERMISSION_DENIED; a request or certificate of such a profile,
+    named by id or serial, NOT_FOUND, as one that does not exist.
     """
 
     def CreateAccessToken(self, request, context):
@@ -123,7 +127,9 @@ class AccessTokenService(object):
     identity (used when the server runs with mTLS). Admin only, except reads, which auditors
     may do too. Every RPC of certmint except grpc.health.v1 and server reflection needs a
     credential: without one, or with one that is malformed, unknown, expired or revoked, calls
-    answer UNAUTHENTICATED; outside the role or its profiles, PERMISSION_DENIED.
+    answer UNAUTHENTICATED; outside the role, or naming a profile the token does not list (or
+    one that does not exist), PERMISSION_DENIED; a request or certificate of such a profile,
+    named by id or serial, NOT_FOUND, as one that does not exist.
     """
 
     @staticmethod

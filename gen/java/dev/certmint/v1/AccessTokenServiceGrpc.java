@@ -10,7 +10,9 @@ import static io.grpc.MethodDescriptor.generateFullMethodName;
  * identity (used when the server runs with mTLS). Admin only, except reads, which auditors
  * may do too. Every RPC of certmint except grpc.health.v1 and server reflection needs a
  * credential: without one, or with one that is malformed, unknown, expired or revoked, calls
- * answer UNAUTHENTICATED; outside the role or its profiles, PERMISSION_DENIED.
+ * answer UNAUTHENTICATED; outside the role, or naming a profile the token does not list (or
+ * one that does not exist), PERMISSION_DENIED; a request or certificate of such a profile,
+ * named by id or serial, NOT_FOUND, as one that does not exist.
  * </pre>
  */
 @javax.annotation.Generated(
@@ -200,7 +202,9 @@ public final class AccessTokenServiceGrpc {
    * identity (used when the server runs with mTLS). Admin only, except reads, which auditors
    * may do too. Every RPC of certmint except grpc.health.v1 and server reflection needs a
    * credential: without one, or with one that is malformed, unknown, expired or revoked, calls
-   * answer UNAUTHENTICATED; outside the role or its profiles, PERMISSION_DENIED.
+   * answer UNAUTHENTICATED; outside the role, or naming a profile the token does not list (or
+   * one that does not exist), PERMISSION_DENIED; a request or certificate of such a profile,
+   * named by id or serial, NOT_FOUND, as one that does not exist.
    * </pre>
    */
   public static abstract class AccessTokenServiceImplBase implements io.grpc.BindableService {
@@ -292,7 +296,9 @@ public final class AccessTokenServiceGrpc {
    * identity (used when the server runs with mTLS). Admin only, except reads, which auditors
    * may do too. Every RPC of certmint except grpc.health.v1 and server reflection needs a
    * credential: without one, or with one that is malformed, unknown, expired or revoked, calls
-   * answer UNAUTHENTICATED; outside the role or its profiles, PERMISSION_DENIED.
+   * answer UNAUTHENTICATED; outside the role, or naming a profile the token does not list (or
+   * one that does not exist), PERMISSION_DENIED; a request or certificate of such a profile,
+   * named by id or serial, NOT_FOUND, as one that does not exist.
    * </pre>
    */
   public static final class AccessTokenServiceStub extends io.grpc.stub.AbstractAsyncStub<AccessTokenServiceStub> {
@@ -365,7 +371,9 @@ public final class AccessTokenServiceGrpc {
    * identity (used when the server runs with mTLS). Admin only, except reads, which auditors
    * may do too. Every RPC of certmint except grpc.health.v1 and server reflection needs a
    * credential: without one, or with one that is malformed, unknown, expired or revoked, calls
-   * answer UNAUTHENTICATED; outside the role or its profiles, PERMISSION_DENIED.
+   * answer UNAUTHENTICATED; outside the role, or naming a profile the token does not list (or
+   * one that does not exist), PERMISSION_DENIED; a request or certificate of such a profile,
+   * named by id or serial, NOT_FOUND, as one that does not exist.
    * </pre>
    */
   public static final class AccessTokenServiceBlockingStub extends io.grpc.stub.AbstractBlockingStub<AccessTokenServiceBlockingStub> {
@@ -434,7 +442,9 @@ public final class AccessTokenServiceGrpc {
    * identity (used when the server runs with mTLS). Admin only, except reads, which auditors
    * may do too. Every RPC of certmint except grpc.health.v1 and server reflection needs a
    * credential: without one, or with one that is malformed, unknown, expired or revoked, calls
-   * answer UNAUTHENTICATED; outside the role or its profiles, PERMISSION_DENIED.
+   * answer UNAUTHENTICATED; outside the role, or naming a profile the token does not list (or
+   * one that does not exist), PERMISSION_DENIED; a request or certificate of such a profile,
+   * named by id or serial, NOT_FOUND, as one that does not exist.
    * </pre>
    */
   public static final class AccessTokenServiceFutureStub extends io.grpc.stub.AbstractFutureStub<AccessTokenServiceFutureStub> {
