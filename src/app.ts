@@ -354,6 +354,7 @@ export async function startCertmint(
         admission: () => ({ inProgress: admission.inProgress, queued: admission.queued }),
         listQueries: () => listQueryCounts(deps.listGate),
         expiring: () => expiringCertificates(deps),
+        clientCrls: () => transport.clientCrls().list(),
       });
     }
     if (options.worker) {

@@ -103,11 +103,19 @@ export class ClientCrls {
     return new ClientCrls(byCa);
   }
 
+  /** Each CRL in force: its CA's subject and its nextUpdate (metrics: alert before it passes). */
+  list(): Array<{ issuer: string; nextUpdate?: Date }> {
+    return [...this.byCa.values()].map(({ issuer, nextUpdate }) => ({
+      issuer,
+      ...(nextUpdate ? { nextUpdate } : {}),
+    }));
+  }
+
   /** The CRLs that are not current at `now` (past nextUpdate, or without one). */
   stale(now: Date): Array<{ issuer: string; nextUpdate?: Date }> {
-    return [...this.byCa.values()]
-      .filter((crl) => !isCurrent(crl, now))
-      .map(({ issuer, nextUpdate }) => ({ issuer, ...(nextUpdate ? { nextUpdate } : {}) }));
+    return this.list().filter(
+      (crl) => !crl.nextUpdate || crl.nextUpdate.getTime() <= now.getTime(),
+    );
   }
 
   /** The first link that fails, nearest the leaf first; undefined when none does. */

@@ -20,6 +20,8 @@ export interface MetricsSources {
   listQueries(): { running: number; waiting: number };
   /** The database pool now; undefined when it cannot be read. */
   databasePool(): { used: number; free: number; pending: number } | undefined;
+  /** The CRLs of CERTMINT_TLS_CLIENT_CRL_FILE in force: each CA's subject and nextUpdate. */
+  clientCrls(): Array<{ issuer: string; nextUpdate?: Date }>;
   /** Certificates expiring within 7 and 30 days per profile (one query; cached, see below). */
   expiring(): Promise<ExpiringCount[]>;
 }
@@ -260,6 +262,20 @@ export class CertmintMetrics implements IssuanceObserver {
       (c) => c.entries,
     );
     crlGauge("certmint_crl_bytes", "DER size of the CA's latest CRL", "max", (c) => c.bytes);
+    new Gauge({
+      name: "certmint_tls_client_crl_next_update_timestamp_seconds",
+      help: "nextUpdate of each client CA's CRL in CERTMINT_TLS_CLIENT_CRL_FILE (Unix time; 0: none). Past it, every client certificate of that CA is refused",
+      labelNames: ["issuer"],
+      registers,
+      // Every worker process reads the same file.
+      aggregator: "min",
+      collect() {
+        this.reset();
+        for (const crl of metrics.sources?.clientCrls() ?? []) {
+          this.set({ issuer: crl.issuer }, (crl.nextUpdate?.getTime() ?? 0) / 1000);
+        }
+      },
+    });
     new Gauge({
       name: "certmint_certificates_expiring",
       help: "Certificates in use (not revoked, not renewed) expiring within 7d or 30d, by profile",

@@ -7,7 +7,7 @@
  * certmint's CRL reader is checked against another implementation's CRLs.
  */
 import { X509Certificate } from "node:crypto";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -138,6 +138,7 @@ describe("CRLs of outside client CAs (CERTMINT_TLS_CLIENT_CRL_FILE)", () => {
         // The waits below poll with certificates that are refused (for up to the 5 s that a
         // refusal is cached): the per-address limit on failed authentications is not under test.
         CERTMINT_AUTH_FAILURE_LIMIT_PER_SECOND: "0",
+        CERTMINT_METRICS_LISTEN: "127.0.0.1:0",
       },
     });
     for (const cert of [kept, revoked]) {
@@ -164,6 +165,34 @@ describe("CRLs of outside client CAs (CERTMINT_TLS_CLIENT_CRL_FILE)", () => {
     await server?.stop();
     await h?.stop();
     dir.remove();
+  });
+
+  it("exports each client CA's CRL nextUpdate, for alerting before it passes", async () => {
+    const scrape = await (
+      await fetch(`http://127.0.0.1:${server.running.metricsPort}/metrics`)
+    ).text();
+    const gauge = "certmint_tls_client_crl_next_update_timestamp_seconds";
+    const seen = new Map(
+      [...scrape.matchAll(new RegExp(`^${gauge}\\{issuer="([^"]+)"\\} (\\d+)$`, "gm"))].map((m) => [
+        m[1]!,
+        Number(m[2]),
+      ]),
+    );
+    // openssl's reading of the same file: the CRLs, one after another.
+    const file = readFileSync(crlFile, "latin1");
+    const blocks = file.match(/-----BEGIN X509 CRL-----[\s\S]+?-----END X509 CRL-----\n?/g)!;
+    const expected = new Map(
+      blocks.map((pem) => {
+        const out = opensslOk(["crl", "-noout", "-issuer", "-nextupdate"], pem);
+        const issuer = /issuer=\s*(.+)/
+          .exec(out)![1]!
+          .replace(/\s*=\s*/g, "=")
+          .trim();
+        const next = Date.parse(/nextUpdate=(.+)/.exec(out)![1]!) / 1000;
+        return [issuer, next];
+      }),
+    );
+    expect(seen).toEqual(expected);
   });
 
   it("refuses a certificate once its CA's CRL lists it, re-read without a restart", async () => {
