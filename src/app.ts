@@ -20,6 +20,7 @@ import { CaDirectory } from "./auth/ca-directory";
 import { FailureLimiter } from "./auth/failure-limiter";
 import { RateLimiter } from "./auth/rate-limiter";
 import type { Config } from "./config";
+import { databaseOutage } from "./database-outage";
 import { Renewer } from "./issuance/auto-renewal/renewer";
 import { CrlCache } from "./issuance/ca/crl-cache";
 import { openKeyring } from "./issuance/ca/keyring";
@@ -45,6 +46,7 @@ import { startMetricsServer } from "./server/metrics-server";
 import { certmintVersion } from "./server/paths";
 import { startPublicationServer } from "./server/publication";
 import { addReflection } from "./server/reflection";
+import { throttledWarnings } from "./server/throttled-warnings";
 import { tlsTransport } from "./server/tls";
 import {
   CsrWorkers,
@@ -296,7 +298,7 @@ export async function startCertmint(
     sweep = startHeldKeySweep(
       deps,
       heldKeySweepIntervalMs(config.generatedKeyReplaySeconds),
-      (err) => logger.warn({ err }, "deleting expired replay keys failed; retrying"),
+      backgroundFailure(logger, "deleting expired replay keys failed; retrying"),
     );
     // Certificate events: numbered for watchers, who are woken as they arrive.
     runtime.watch = new CertificateWatch(deps, {
@@ -307,14 +309,16 @@ export async function startCertmint(
     pump = new EventPump(deps, runtime.watch, {
       pollMs: config.watch.pollMs,
       retentionSeconds: config.watch.retentionSeconds,
-      onError: (err) => logger.warn({ err }, "certificate events: database unavailable; retrying"),
+      onError: backgroundFailure(logger, "certificate events: database unavailable; retrying"),
     });
     pump.start();
     if (config.renewal.enabled) {
       renewer = new Renewer(deps, config.renewal, {
         statusCodeOf: codeOf,
         onError: (err, certificateId) =>
-          logger.warn({ err, certificateId }, "automatic renewal did not complete; retrying"),
+          backgroundFailure(logger, "automatic renewal did not complete; retrying", {
+            certificateId,
+          })(err),
         onOutcome: (o) => {
           if (o.result === "RENEWED" || o.result === "FAILED" || o.result === "AWAITING_APPROVAL")
             logger.info(o, "automatic renewal");
@@ -392,7 +396,7 @@ export async function startCertmint(
   // A PostgreSQL server can go away while certmint runs: health follows it. (The embedded
   // database lives in this process; its failures are reported per call.)
   const probe = config.databaseUrl
-    ? new DatabaseProbe(() => db.ping(), {
+    ? new DatabaseProbe((timeoutMs) => db.ping(timeoutMs), {
         intervalMs: config.databaseProbeIntervalMs,
         logger,
         onChange: (reachable) => {
@@ -427,7 +431,7 @@ export async function startCertmint(
         // Watches never end by themselves: they end now (UNAVAILABLE), so clients reconnect
         // elsewhere and the drain below waits only for unary calls.
         runtime.watch?.stop();
-        await drain(server, config.shutdownGraceMs, logger);
+        await drain(server, config.shutdownGraceMs, logger, calls);
         await new Promise((resolve) =>
           publication ? publication.server.close(resolve) : resolve(0),
         );
@@ -459,17 +463,54 @@ function bind(server: Server, address: string, credentials: ServerCredentials): 
   });
 }
 
-/** tryShutdown waits for in-flight calls; past the grace period they are cancelled. */
-function drain(server: Server, graceMs: number, logger: Logger): Promise<void> {
+/**
+ * tryShutdown waits for in-flight calls; past the grace period they are answered UNAVAILABLE
+ * (InFlightCalls), then the connections are closed.
+ */
+function drain(
+  server: Server,
+  graceMs: number,
+  logger: Logger,
+  calls: InFlightCalls,
+): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
-      logger.warn({ graceMs }, "grace period over: cancelling calls still in flight");
-      server.forceShutdown();
-      resolve();
+      const answered = calls.answerAllUnavailable();
+      logger.warn(
+        { graceMs, answered },
+        "grace period over: calls still in flight answered UNAVAILABLE",
+      );
+      // The answers are written before the sessions are destroyed.
+      setImmediate(() => {
+        server.forceShutdown();
+        resolve();
+      });
     }, graceMs);
     server.tryShutdown(() => {
       clearTimeout(timer);
       resolve();
     });
   });
+}
+
+/**
+ * The warning of a background task's failed round (the event pump and its LISTEN, the replay-key
+ * sweep, automatic renewal): during a database outage by its cause alone, once per cause per
+ * 10 s (server/throttled-warnings.ts; every round retries, and each logged a stack trace per
+ * retry for as long as the outage lasted), anything else with its error.
+ */
+function backgroundFailure(logger: Logger, message: string, fields: Record<string, unknown> = {}) {
+  return (err: unknown): void => {
+    const outage = databaseOutage(err);
+    if (outage) {
+      throttledWarnings(logger).warn(
+        logger,
+        `${message}:${outage}`,
+        { ...fields, cause: outage },
+        message,
+      );
+      return;
+    }
+    logger.warn({ ...fields, err }, message);
+  };
 }

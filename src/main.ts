@@ -63,7 +63,22 @@ async function serve(
   let running: Awaited<ReturnType<typeof startCertmint>> | undefined;
   let stopping = false;
   const stop = (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      // A second SIGTERM must not kill the drain under way: its calls would end INTERNAL or
+      // UNAVAILABLE mid-write. A worker of a supervisor usually gets every signal twice: the
+      // supervisor forwards its own, and a service manager signals every process of the
+      // service (systemd's default KillMode=control-group), as Ctrl-C signals the whole
+      // terminal group (test/probe/outage-processes.test.ts); it ignores the second, and a
+      // worker that does not stop in time is killed by its supervisor. A second Ctrl-C to a
+      // lone server is someone who does not want to wait: it exits at once, and says so.
+      if (signal === "SIGINT" && !worker) {
+        logger.warn({ signal }, "second interrupt: exiting without waiting for calls in flight");
+        void exitAfterLogs(130);
+        return;
+      }
+      logger.info({ signal }, "already shutting down");
+      return;
+    }
     stopping = true;
     logger.info({ signal }, "shutting down");
     if (running) shutdown(running);
@@ -76,8 +91,8 @@ async function serve(
         return exitAfterLogs(1);
       },
     );
-  process.once("SIGTERM", () => stop("SIGTERM"));
-  process.once("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
   try {
     // Loaded here, not at the top: a supervisor never serves and does not need the server's
     // modules in its memory. (require: the build emits CommonJS files, and an import() of one

@@ -94,6 +94,9 @@ export async function startCertmint(opts: StartCertmintOptions): Promise<Certmin
       DATABASE_URL: opts.databaseUrl,
       CERTMINT_DATA_DIR: join(opts.dir, "data"),
       CERTMINT_LISTEN: "127.0.0.1:0",
+      // One issuer token carries the whole load: the per-token default of 1,000 calls/s (a
+      // policy, RESOURCE_EXHAUSTED past it) would cap the figure, not the server.
+      CERTMINT_RATE_LIMIT_PER_SECOND: "1000000",
       ...(opts.tls
         ? { CERTMINT_TLS_CERT_FILE: opts.tls.cert, CERTMINT_TLS_KEY_FILE: opts.tls.key }
         : {}),

@@ -40,6 +40,9 @@ export async function startServer(opts: {
       ...process.env,
       CERTMINT_LISTEN: "127.0.0.1:0",
       CERTMINT_PROCESSES: String(processes),
+      // The benchmark's one issuer token would meet the per-token default of 1,000 calls/s
+      // (a policy, RESOURCE_EXHAUSTED past it), not the server's capacity: set far above.
+      CERTMINT_RATE_LIMIT_PER_SECOND: "1000000",
       ...opts.env,
     },
     stdio: ["ignore", fd, fd],

@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import { databaseOutage, transactionConflict } from "../database-outage";
 import { isCertmintError } from "../errors";
+import { throttledWarnings } from "../server/throttled-warnings";
 
 /** What a failed call met, as far as its log line and its audit record care. */
 export interface CallFailure {
@@ -12,7 +13,8 @@ export interface CallFailure {
 
 /**
  * Logs a failed call once, for unary calls and streams alike: an outage and a lost race by their
- * cause alone (a driver error's message can quote SQL), at warn; anything else that is not a
+ * cause alone (a driver error's message can quote SQL), at warn, an outage's once per cause per
+ * 10 s (server/throttled-warnings.ts: the others at debug); anything else that is not a
  * CertmintError at error, with its stack (a bug). A CertmintError is the caller's answer, not
  * the operator's problem, and the call's access line already carries its code.
  */
@@ -25,7 +27,12 @@ export function logCallFailure(
   if (isCertmintError(err)) return {};
   const outage = databaseOutage(err);
   if (outage) {
-    logger.warn({ cause: outage, method, requestId }, "database unavailable");
+    throttledWarnings(logger).warn(
+      logger,
+      `outage:${outage}`,
+      { cause: outage, method, requestId },
+      "database unavailable",
+    );
     return { outage };
   }
   const conflict = transactionConflict(err);

@@ -46,15 +46,27 @@ export interface Readiness {
  * cancel itself): this counts until the handler is done, audit record included.
  */
 export class InFlightCalls {
-  private running = 0;
+  /** Each call in flight, as the way to answer it UNAVAILABLE. */
+  private readonly calls = new Set<() => void>();
   get count(): number {
-    return this.running;
+    return this.calls.size;
   }
-  enter(): void {
-    this.running++;
+  /** A call started; `answerUnavailable` answers it if a stop cannot wait for it. */
+  enter(answerUnavailable: () => void): () => void {
+    this.calls.add(answerUnavailable);
+    return () => this.calls.delete(answerUnavailable);
   }
-  leave(): void {
-    this.running--;
+  /**
+   * The grace period of a stop is over: every call still in flight is answered UNAVAILABLE
+   * (SERVER_STOPPING: another replica, or this one restarted, may serve its retry; a retry
+   * with its request_id resolves a change that committed meanwhile) before the server's
+   * connections are closed, which would otherwise leave the client a CANCELLED it has no
+   * reason to retry. Returns how many were answered.
+   */
+  answerAllUnavailable(): number {
+    const calls = [...this.calls];
+    for (const answer of calls) answer();
+    return calls.length;
   }
 }
 
@@ -123,12 +135,29 @@ export function unary<Req, Res>(
       return abandon.signal;
     };
     call.once("cancelled", onCancelled);
-    deps.calls?.enter();
+    // One answer per call: the handler's, or UNAVAILABLE from a stop past its grace period.
+    let answered = false;
+    const answer: typeof callback = (err, response) => {
+      if (answered) return;
+      answered = true;
+      callback(err, response);
+    };
+    const leave = deps.calls?.enter(() =>
+      answer(
+        toServiceError(
+          new CertmintError(
+            "unavailable",
+            "SERVER_STOPPING",
+            "certmint stopped before this call finished; retry it (with the same request_id, a change that was made is answered, never made twice)",
+          ),
+        ) as ServiceError,
+      ),
+    );
     const { admission } = deps;
     let admitted = false;
     const done = () => {
       call.removeListener("cancelled", onCancelled);
-      deps.calls?.leave();
+      leave?.();
       if (admitted) admission?.leave();
     };
     const run = async () => {
@@ -185,7 +214,7 @@ export function unary<Req, Res>(
     run().then(
       (response) => {
         done();
-        callback(null, response);
+        answer(null, response);
       },
       async (err: unknown) => {
         const { outage } = logCallFailure(deps.logger, err, method, traceId);
@@ -228,7 +257,7 @@ export function unary<Req, Res>(
             );
         }
         done();
-        callback(toServiceError(err) as ServiceError);
+        answer(toServiceError(err) as ServiceError);
       },
     );
   };

@@ -6,7 +6,10 @@ import { databaseOutage } from "../database-outage";
  * interval; when it fails or does not answer within the timeout the database counts as
  * unreachable (load balancers and clients see NOT_SERVING within about one interval), and as
  * reachable again at the first probe that succeeds. Calls are not refused meanwhile: each
- * tries the database itself and, failing, answers UNAVAILABLE (src/api/errors.ts).
+ * tries the database itself and, failing, answers UNAVAILABLE (src/api/errors.ts). On
+ * PostgreSQL the check (store/database.ts, ping) runs on a connection of its own and, when
+ * it gets no answer within 3 s, cuts every connection of the process to the database: a
+ * network that stalls closes none, and calls would otherwise wait on them forever.
  */
 export class DatabaseProbe {
   private timer: NodeJS.Timeout | undefined;
@@ -14,7 +17,8 @@ export class DatabaseProbe {
   private probing = false;
 
   constructor(
-    private readonly check: () => Promise<unknown>,
+    /** The check, given how long it may take (the database's ping cuts a stalled network then). */
+    private readonly check: (timeoutMs: number) => Promise<unknown>,
     private readonly options: {
       intervalMs: number;
       /** Told on every change: true when the database answers again. */
@@ -45,7 +49,7 @@ export class DatabaseProbe {
     this.probing = true;
     let failure: string | undefined;
     try {
-      await withTimeout(this.check(), this.timeoutMs);
+      await withTimeout(this.check(this.timeoutMs), this.timeoutMs);
     } catch (err) {
       failure = err === TIMED_OUT ? "no answer in time" : (databaseOutage(err) ?? "probe failed");
     } finally {

@@ -1,8 +1,10 @@
+import { Socket } from "node:net";
 import { type Knex, MikroORM } from "@mikro-orm/postgresql";
 import type { Client as PgConnection } from "pg";
 import type { Logger } from "pino";
 import { type EmbeddedPostgres, startEmbeddedPostgres } from "./embedded-postgres";
 import { MIGRATIONS } from "./migrations";
+import { cutListenConnections } from "./notifications";
 import { ormOptions } from "./orm-config";
 
 export interface DatabaseOptions {
@@ -21,8 +23,11 @@ export interface DatabaseOptions {
 export interface Database {
   orm: MikroORM;
   embedded: boolean;
-  /** One round trip (`select 1`): resolves while the database answers. */
-  ping(): Promise<void>;
+  /**
+   * One round trip (`select 1`): resolves while the database answers. On PostgreSQL, no answer
+   * within `timeoutMs` (default PING_TIMEOUT_MS) cuts every connection (ProbeConnection).
+   */
+  ping(timeoutMs?: number): Promise<void>;
   /** The connection pool's connections now (metrics); undefined when it cannot be read. */
   poolState(): PoolState | undefined;
   close(): Promise<void>;
@@ -37,6 +42,7 @@ export interface PoolState {
 
 export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
   let embedded: EmbeddedPostgres | undefined;
+  const sockets = new Set<Socket>();
   if (!opts.databaseUrl) {
     embedded = await startEmbeddedPostgres(opts.dataDir, {
       opened: (session) => opts.logger?.debug({ session }, "embedded database session opened"),
@@ -51,18 +57,41 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
         poolMax: embedded ? 1 : (opts.poolMax ?? 10),
         idleTimeoutMs: opts.idleTimeoutMs ?? 30_000,
         stream: embedded?.stream,
+        logger: opts.logger,
+        // Every connection's socket, known until it closes: severSockets cuts them.
+        socket: () => {
+          const socket = new Socket();
+          sockets.add(socket);
+          socket.once("close", () => sockets.delete(socket));
+          return socket;
+        },
       }),
     );
+    if (embedded) {
+      return {
+        orm,
+        embedded: true,
+        async ping() {
+          await orm.em.getConnection().execute("select 1");
+        },
+        poolState: () => poolState(orm),
+        async close() {
+          await orm.close(true);
+          await embedded.stop();
+        },
+      };
+    }
+    nameConnectTimeouts(orm);
+    const sever = () => severSockets(sockets);
+    const probe = new ProbeConnection(orm, sever);
     return {
       orm,
-      embedded: embedded !== undefined,
-      async ping() {
-        await orm.em.getConnection().execute("select 1");
-      },
+      embedded: false,
+      ping: (timeoutMs) => probe.ping(timeoutMs),
       poolState: () => poolState(orm),
       async close() {
-        await orm.close(true);
-        await embedded?.stop();
+        probe.close();
+        await closeBounded(orm, sever);
       },
     };
   } catch (err) {
@@ -72,14 +101,162 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
 }
 
 /** knex's tarn pool, which MikroORM does not expose by type. */
+interface TarnPool {
+  numUsed(): number;
+  numFree(): number;
+  numPendingAcquires(): number;
+}
+
+function tarnPool(orm: MikroORM): TarnPool | undefined {
+  return (orm.em.getConnection().getKnex().client as { pool?: TarnPool }).pool;
+}
+
 function poolState(orm: MikroORM): PoolState | undefined {
-  const pool = (
-    orm.em.getConnection().getKnex().client as {
-      pool?: { numUsed(): number; numFree(): number; numPendingAcquires(): number };
-    }
-  ).pool;
+  const pool = tarnPool(orm);
   if (!pool) return undefined;
   return { used: pool.numUsed(), free: pool.numFree(), pending: pool.numPendingAcquires() };
+}
+
+/**
+ * node-postgres ends a connection attempt past connectionTimeoutMillis (orm-config.ts) with a
+ * bare Error("timeout expired"), which nothing tells from a bug: the call that waited for it
+ * was INTERNAL. It is given the code of a connection that timed out, ETIMEDOUT, so every
+ * layer above reports it as the outage it is (UNAVAILABLE, DATABASE_UNAVAILABLE). Every
+ * connection knex opens, the pool's and the raw ones (start-up lock, health probe), comes
+ * through acquireRawConnection.
+ */
+function nameConnectTimeouts(orm: MikroORM): void {
+  const client = orm.em.getConnection().getKnex().client as Knex.Client & {
+    acquireRawConnection(): Promise<PgConnection>;
+  };
+  const acquire = client.acquireRawConnection.bind(client);
+  client.acquireRawConnection = () =>
+    acquire().catch((err: unknown) => {
+      if (err instanceof Error && err.message === "timeout expired" && !("code" in err)) {
+        Object.assign(err, { code: "ETIMEDOUT" });
+      }
+      throw err;
+    });
+}
+
+/**
+ * How long a `select 1` may take before the database counts as stalled, unless the caller says:
+ * the health probe (server/database-health.ts) passes its own timeout, the README's "within
+ * 3 s (or three intervals)".
+ */
+export const PING_TIMEOUT_MS = 3000;
+/** How long a closing pool may wait for its connections before the stalled ones are cut. */
+const CLOSE_WAIT_MS = 5000;
+
+/** The socket under a node-postgres connection (pg's Client keeps it as connection.stream). */
+function socketOf(connection: PgConnection): { destroy(): void } | undefined {
+  return (connection as unknown as { connection?: { stream?: { destroy(): void } } }).connection
+    ?.stream;
+}
+
+/**
+ * Cuts every connection to PostgreSQL that knex opened, idle, in the middle of a statement or
+ * still connecting, when the database stopped answering without closing them (a network that
+ * drops packets, a hung host, seen by the probe below). node-postgres has no timeout of its own
+ * on a statement (certmint's run up to a minute on purpose: migrations, lock waits of a
+ * repeated request), so such a connection waited for its answer forever: the call that held it
+ * ended only at its deadline and kept the connection, the next calls took the others, and once
+ * the network was back every pooled connection was still waiting. Health said SERVING again
+ * (its probe opened a new connection) while every call ran into its deadline, until a restart,
+ * and a SIGTERM never ended the process (the pool's close waited for them). A cut connection
+ * fails its statement at once with "Connection terminated", an outage (UNAVAILABLE); its
+ * transaction is rolled back (PostgreSQL ends the session when it sees the close, or by its own
+ * keepalive); the pool opens new connections as calls need them.
+ */
+function severSockets(sockets: Set<Socket>): void {
+  for (const socket of sockets) socket.destroy();
+  cutListenConnections();
+}
+
+/**
+ * The health probe's connection, outside the pool: the probe measures whether PostgreSQL
+ * answers, not whether the pool has a connection free (on a pool busy with long statements a
+ * pooled probe would wait for one, and could report an outage that is not one), and a probe
+ * never takes a connection the calls need. A probe that gets no answer within PING_TIMEOUT_MS
+ * declares the network stalled: its connection and the pool's are cut (severSockets), and the
+ * next probe opens a new one.
+ */
+class ProbeConnection {
+  private connection: Promise<PgConnection> | undefined;
+  private inFlight: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly orm: MikroORM,
+    private readonly sever: () => void,
+  ) {}
+
+  ping(timeoutMs = PING_TIMEOUT_MS): Promise<void> {
+    this.inFlight ??= this.pingOnce(timeoutMs).finally(() => {
+      this.inFlight = undefined;
+    });
+    return this.inFlight;
+  }
+
+  close(): void {
+    this.closed = true;
+    this.drop();
+  }
+
+  private client(): Knex.Client {
+    return this.orm.em.getConnection().getKnex().client;
+  }
+
+  private async pingOnce(timeoutMs: number): Promise<void> {
+    if (this.closed) throw new Error("Client was closed and is not queryable");
+    this.connection ??= this.client().acquireRawConnection();
+    const connecting = this.connection;
+    let timer: NodeJS.Timeout | undefined;
+    const stalled = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const err = Object.assign(
+          new Error(`the database did not answer a probe within ${timeoutMs} ms`),
+          { code: "ETIMEDOUT" },
+        );
+        reject(err);
+      }, timeoutMs);
+    });
+    try {
+      await Promise.race([connecting.then((c) => c.query("select 1")), stalled]);
+    } catch (err) {
+      // The connection is given up on any failure: the next probe connects anew.
+      this.drop();
+      if ((err as { code?: unknown }).code === "ETIMEDOUT" && !this.closed) this.sever();
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private drop(): void {
+    const connection = this.connection;
+    this.connection = undefined;
+    // Cut, not ended: an end waits for the server's answer, which a stalled network never sends.
+    connection?.then(
+      (c) => socketOf(c)?.destroy(),
+      () => undefined,
+    );
+  }
+}
+
+/**
+ * Closes the pool, waiting for connections still in use (a call past the shutdown's grace
+ * period still writing) at most CLOSE_WAIT_MS; then cuts them (a stalled network: they would
+ * never be released, and the process never exit) and waits for the close once more, as long
+ * again.
+ */
+async function closeBounded(orm: MikroORM, sever: () => void): Promise<void> {
+  const closing = orm.close(true);
+  const wait = (ms: number) =>
+    new Promise<"waited">((resolve) => setTimeout(resolve, ms, "waited").unref());
+  if ((await Promise.race([closing, wait(CLOSE_WAIT_MS)])) !== "waited") return;
+  sever();
+  await Promise.race([closing, wait(CLOSE_WAIT_MS)]);
 }
 
 /** Applies every pending migration; returns the names applied (none when up to date). */

@@ -1,4 +1,26 @@
 import { Client } from "pg";
+import { NETWORK_CONNECTION_OPTIONS } from "./orm-config";
+
+/** The LISTEN connections of this process now: cutListenConnections ends them. */
+const connections = new Set<Client>();
+
+/**
+ * Cuts every LISTEN connection of this process, when the health probe found the network to
+ * PostgreSQL stalled (database.ts). A LISTEN connection waits for notifications and sends
+ * nothing, so nothing ever told it that its packets were being lost: after a stall it stayed
+ * open, deaf, and this process's watchers heard no other replica's events until a restart.
+ * Cut, it fails, and the listener connects again (and its watchers look again).
+ */
+export function cutListenConnections(): void {
+  for (const c of connections) socketOf(c)?.destroy();
+}
+
+function socketOf(c: Client): { destroy(): void } | undefined {
+  return (c as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream;
+}
+
+/** How long a closing listener waits for PostgreSQL to acknowledge its end. */
+const CLOSE_WAIT_MS = 2000;
 
 /** The channel the event sequencer notifies on (repositories/certificate-events.ts). */
 export const EVENTS_CHANNEL = "certmint_certificate_events";
@@ -25,8 +47,12 @@ export function listen(
   let retry: NodeJS.Timeout | undefined;
   const connect = async () => {
     if (closed) return;
-    const c = new Client({ connectionString: databaseUrl });
+    // The pool's network options: a connection attempt into a stalled network ends (and is
+    // retried) instead of waiting forever with no LISTEN in place.
+    const c = new Client({ connectionString: databaseUrl, ...NETWORK_CONNECTION_OPTIONS });
     client = c;
+    connections.add(c);
+    c.once("end", () => connections.delete(c));
     c.on("notification", () => onNotify());
     c.on("error", (err) => {
       onError(err);
@@ -58,7 +84,20 @@ export function listen(
     async close() {
       closed = true;
       clearTimeout(retry);
-      await client?.end().catch(() => undefined);
+      // An end waits for the server's answer, which a stalled network never sends (a stop then
+      // never finished): the connection is cut after a moment.
+      const c = client;
+      if (!c) return;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        c.end().catch(() => undefined),
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, CLOSE_WAIT_MS);
+        }),
+      ]);
+      clearTimeout(timer);
+      socketOf(c)?.destroy();
+      connections.delete(c);
     },
   };
 }

@@ -1,3 +1,4 @@
+import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import {
   DefaultLogger,
@@ -6,6 +7,8 @@ import {
   type LoggerOptions,
 } from "@mikro-orm/core";
 import { defineConfig, type Options } from "@mikro-orm/postgresql";
+import type { Logger } from "pino";
+import { clip } from "../errors";
 import { ALL_ENTITIES } from "./entities";
 import { MIGRATIONS } from "./migrations";
 
@@ -31,7 +34,48 @@ export interface PoolOptions {
   idleTimeoutMs: number;
   /** node-postgres's `stream` option: the embedded database's in-process connections. */
   stream?: () => Duplex;
+  /**
+   * For a real PostgreSQL: makes the socket of each new connection (node-postgres connects
+   * it), so that database.ts knows every socket, connecting or connected, and can cut them
+   * when the network stalls.
+   */
+  socket?: () => Socket;
+  /** Receives knex's own messages (see knexLog); without it knex prints them to stdout. */
+  logger?: Logger;
 }
+
+/**
+ * knex's messages through the server's log. knex prints them with console.log, in color: on a
+ * database outage "Connection Error: Connection ended unexpectedly" once for every pooled
+ * connection that died, plain text among the JSON lines on stdout that a log collector parses
+ * (test/probe/outage-refused.test.ts). The outage itself is reported already (the health
+ * probe's line, each call's code), so they are debug lines, clipped; errors are warnings.
+ */
+function knexLog(logger: Logger) {
+  const line = (level: "debug" | "warn") => (message: unknown) =>
+    logger[level]({ driverMessage: clip(String(message), 200) }, "database driver message");
+  return {
+    debug: line("debug"),
+    warn: line("debug"),
+    deprecate: line("debug"),
+    error: line("warn"),
+  };
+}
+
+/**
+ * node-postgres options of every connection to a real PostgreSQL (pooled, the start-up lock's,
+ * the health probe's, LISTEN). A connection attempt that gets no answer (a network that drops
+ * packets, a hung host) fails after connectionTimeoutMillis (database.ts names that failure an
+ * outage: UNAVAILABLE) instead of waiting forever: without it a call waited for the pool's 60 s
+ * acquire timeout or its deadline, and the attempt itself never ended. TCP keepalive lets the
+ * kernel find an idle connection whose peer vanished. A connection stalled in the middle of a
+ * statement is cut when the health probe finds the network stalled (database.ts: severSockets).
+ */
+export const NETWORK_CONNECTION_OPTIONS = {
+  connectionTimeoutMillis: 10_000,
+  keepAlive: true,
+  keepAliveInitialDelayMillis: 10_000,
+};
 
 /**
  * The MikroORM options certmint runs with. allowGlobalContext is off: every call works in its
@@ -48,7 +92,12 @@ export function ormOptions(pool: PoolOptions): Options {
     discovery: { warnWhenNoEntities: true },
     pool: { min: 0, max: pool.poolMax, idleTimeoutMillis: pool.idleTimeoutMs },
     // Merged into knex's connection settings, handed to each node-postgres Client.
-    driverOptions: pool.stream ? { connection: { stream: pool.stream } } : {},
+    driverOptions: {
+      connection: pool.stream
+        ? { stream: pool.stream }
+        : { ...NETWORK_CONNECTION_OPTIONS, ...(pool.socket ? { stream: pool.socket } : {}) },
+      ...(pool.logger ? { log: knexLog(pool.logger) } : {}),
+    },
     // The Migrator is not registered as an extension: database.ts loads it (umzug and its
     // dependencies) only when a migration is pending.
     migrations: {

@@ -99,9 +99,9 @@ describe("in-process server: request ids, error details and graceful shutdown", 
     client.close();
     expect(seen).toEqual(["SERVING", "NOT_SERVING"]);
     expect(ended).toBe(true);
-    expect(logs.some((l) => l.msg === "grace period over: cancelling calls still in flight")).toBe(
-      true,
-    );
+    expect(
+      logs.some((l) => l.msg === "grace period over: calls still in flight answered UNAVAILABLE"),
+    ).toBe(true);
     expect(logs.at(-1)).toMatchObject({ msg: "stopped" });
   });
 });

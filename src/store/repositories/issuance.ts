@@ -38,6 +38,8 @@ import { StatementBatches } from "../statement-batches";
  * for approval (recordWaitingRequest), keyed by hashtext(caller); request-lock.ts uses another.
  */
 const WAITING_LOCK_CLASS = 0x77616974; // "wait"
+/** How long a call waits for that lock: a holder's whole transaction takes milliseconds. */
+const WAITING_LOCK_TIMEOUT_MS = 5000;
 
 /**
  * The issuance hot path: each method one statement and one round trip, run as a named
@@ -157,10 +159,14 @@ export class OrmIssuanceRepository implements IssuanceRepository {
     return withConnection(this.em, async (connection) => {
       await connection.command("begin");
       try {
-        await connection.execute("select pg_advisory_xact_lock(?::int4, hashtext(?))", [
-          WAITING_LOCK_CLASS,
-          request.caller,
-        ]);
+        // Bounded (the subquery's setting is made before the row's lock is taken): a holder
+        // whose session hangs (a stalled network on another replica) fails this call ABORTED
+        // (lock_not_available) instead of holding it to its deadline.
+        await connection.execute(
+          `select pg_advisory_xact_lock(?::int4, hashtext(?))
+             from (select set_config('lock_timeout', '${WAITING_LOCK_TIMEOUT_MS}ms', true)) "t"`,
+          [WAITING_LOCK_CLASS, request.caller],
+        );
         const [counted] = await connection.execute<Array<{ n: number }>>(
           count.text,
           count.bindings,
@@ -259,12 +265,18 @@ export class OrmIssuanceRepository implements IssuanceRepository {
 }
 
 /**
- * Reads and group commits of new issuances (statement-batches.ts): up to two statements of a
- * kind at once (one runs or commits while the next gathers), up to 64 calls each (a store of
- * 64 is ~400 KB of JSON). Measured with bench/peers, 16 and 64 clients: one at a time gathered
- * more per statement but left PostgreSQL idle between them; four batched too little.
+ * Reads and group commits of new issuances (statement-batches.ts): one statement of a kind at
+ * a time, the calls that arrive meanwhile gathered into the next, up to 64 each (a store of 64
+ * is ~400 KB of JSON). Two at a time (one running or committing while the next gathered) was
+ * the choice until 2026-12-04; measured again then, alternately on the same build (bench/peers,
+ * certmint alone, server and PostgreSQL on one core): one at a time 726 / 744 issuances/s at
+ * 16 clients and 945 / 876 at 64, against 622 / 674 and 753 / 792, at 1.32-1.35 ms of server
+ * and PostgreSQL CPU per certificate instead of 1.46-1.59 (fewer, fuller statements and
+ * commits); a lone client the same (443-476/s against 431-468, bench/profile); on 2 cores
+ * (`make bench-issue`) 1,029 / 1,321 against 911 / 1,205 at 16 / 64 clients, and in a run in
+ * the other order 874 / 1,157 against 912 / 1,217.
  */
-const BATCHES = { maxInFlight: 2, maxBatch: 64, refused: refusedByPostgres };
+const BATCHES = { maxInFlight: 1, maxBatch: 64, refused: refusedByPostgres };
 
 /**
  * An error PostgreSQL reported for the statement (pg's DatabaseError, with its SQLSTATE): an

@@ -1,0 +1,276 @@
+/**
+ * Process faults of CERTMINT_PROCESSES=2 (a supervisor and two workers sharing the port)
+ * under load, on PostgreSQL:
+ *  - a worker killed with SIGKILL: the supervisor replaces it, the port keeps serving, every
+ *    call of the clients on the other worker succeeds, and every request_id sent (those in
+ *    flight on the dead worker too) resolves to one certificate on replay;
+ *  - SIGTERM to the supervisor with calls in flight: each completes or fails UNAVAILABLE, the
+ *    supervisor exits 0, nothing is half-written, and after a restart every request_id
+ *    resolves;
+ *  - SIGTERM to the supervisor and its workers at once, as systemd's default
+ *    KillMode=control-group sends it (and as a terminal's Ctrl-C sends SIGINT): a worker that
+ *    receives two stop signals still drains its calls instead of dying at the second.
+ */
+import { X509Certificate } from "node:crypto";
+import { status } from "@grpc/grpc-js";
+import { Client } from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { START_LIMIT_MS } from "../support/server-process";
+import { waitFor } from "../support/wait";
+import {
+  codeName,
+  type Deployment,
+  deploy,
+  issueOnce,
+  issuingLoops,
+  type Ledger,
+  logLines,
+  newIssuer,
+  newLedger,
+  replayAll,
+  unresolved,
+} from "./outage-support";
+
+/** The pids whose "call" lines show these request ids, by request id. */
+function servedBy(d: Deployment, prefix: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const l of logLines(d.server)) {
+    const id = l.requestId as string | undefined;
+    if (
+      l.pid !== undefined &&
+      id?.startsWith(prefix) &&
+      (l.msg === "call" || l.msg === "call failed")
+    )
+      out.set(id, l.pid);
+  }
+  return out;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Holds every issuance where it stores its certificate, until released. */
+async function holdCertificateInserts(d: Deployment): Promise<() => Promise<void>> {
+  const blocker = new Client({ connectionString: d.db.url });
+  await blocker.connect();
+  await blocker.query("begin");
+  await blocker.query("lock table certificate in share mode");
+  return async () => {
+    await blocker.query("rollback");
+    await blocker.end();
+  };
+}
+
+async function waitersOnLocks(d: Deployment): Promise<number> {
+  const [row] = await d.db.query<{ n: string }>(
+    "select count(*) as n from pg_locks l join pg_database dd on dd.oid = l.database where not l.granted and dd.datname = current_database()",
+  );
+  return Number(row!.n);
+}
+
+async function expectEveryRequestResolves(d: Deployment, ledger: Ledger): Promise<void> {
+  const ended = await replayAll(d, ledger.sent);
+  for (const [id, o] of ledger.outcomes) {
+    if ("ok" in o) expect(ended.get(id)).toBe(o.ok.certificate!.certificateId);
+  }
+  expect(await unresolved(d.db, ledger.sent)).toEqual({ notIssued: [], duplicates: 0 });
+}
+
+describe("a worker killed with SIGKILL under load", () => {
+  let d: Deployment;
+  beforeAll(async () => {
+    d = await deploy(2);
+  }, START_LIMIT_MS * 2);
+  afterAll(async () => {
+    await d?.stop();
+  });
+
+  it("is replaced; the other worker's calls all succeed; every request_id resolves", async () => {
+    const ledger = newLedger();
+    let stopped = false;
+    const count = (code: string) => ledger.codes.get(code) ?? 0;
+    const loops = issuingLoops(d, ledger, {
+      clients: 8,
+      tag: "kill",
+      deadlineMs: 60_000,
+      stopped: () => stopped,
+    });
+    const [victim, survivor] = d.servingPids();
+    // Both workers serve calls, so the kill meets calls in flight and spares others.
+    await waitFor("calls served by both workers", () => {
+      const pids = new Set(servedBy(d, "kill-").values());
+      return pids.has(victim!) && pids.has(survivor!) && count("OK") >= 30;
+    });
+    // Which client (its own connection) is on which worker, from its calls so far.
+    const clientWorker = new Map<string, number>();
+    for (const [id, pid] of servedBy(d, "kill-")) clientWorker.set(id.split("-")[1]!, pid);
+    const killedAt = ledger.sent.length;
+    process.kill(victim!, "SIGKILL");
+    await waitFor("a replacement worker to serve", () =>
+      logLines(d.server).some((l) => l.msg === "worker replaced"),
+    );
+    const okAfter = count("OK");
+    await waitFor("issuance to go on after the kill", () => count("OK") >= okAfter + 30);
+    stopped = true;
+    await loops.done;
+    loops.close();
+
+    const codes = Object.fromEntries(ledger.codes);
+    for (const code of Object.keys(codes)) {
+      expect(["OK", "UNAVAILABLE"], JSON.stringify(codes)).toContain(code);
+    }
+    // The clients on the surviving worker never saw an error.
+    const onSurvivor = [...clientWorker].filter(([, pid]) => pid === survivor).map(([c]) => c);
+    expect(onSurvivor.length).toBeGreaterThan(0);
+    for (const [id, o] of ledger.outcomes) {
+      if (onSurvivor.includes(id.split("-")[1]!)) expect(codeName(o), id).toBe("OK");
+    }
+    expect(d.servingPids()).toHaveLength(2);
+    expect(d.servingPids()).toContain(survivor);
+    console.log(
+      `kill: ${ledger.sent.length} calls ${JSON.stringify(codes)}, ${ledger.sent.length - killedAt} after the kill`,
+    );
+    await expectEveryRequestResolves(d, ledger);
+  });
+});
+
+describe("a worker that dies while PostgreSQL is down", () => {
+  let d: Deployment;
+  beforeAll(async () => {
+    d = await deploy(2);
+  }, START_LIMIT_MS * 2);
+  afterAll(async () => {
+    await d?.stop();
+  });
+
+  it("is replaced once the database is back, without a restart of the supervisor", async () => {
+    const [victim, survivor] = d.servingPids();
+    d.proxy.refuse();
+    await waitFor("both workers to report the database unreachable", () =>
+      [victim, survivor].every((pid) =>
+        logLines(d.server).some(
+          (l) => l.msg === "database unreachable: health NOT_SERVING" && l.pid === pid,
+        ),
+      ),
+    );
+    process.kill(victim!, "SIGKILL");
+    // Its replacements cannot start without the database: they fail and are tried again.
+    await waitFor("a replacement to fail its start", () =>
+      logLines(d.server).some(
+        (l) => l.msg === "start-up failed" && l.pid !== victim && l.pid !== survivor,
+      ),
+    );
+    expect(logLines(d.server).some((l) => l.msg === "all worker processes serving")).toBe(true);
+    d.proxy.pass();
+    await waitFor("a replacement worker to serve", () =>
+      logLines(d.server).some((l) => l.msg === "worker replaced"),
+    );
+    expect(d.servingPids()).toHaveLength(2);
+    expect(d.servingPids()).toContain(survivor);
+    const client = newIssuer(d);
+    const outcome = await issueOnce(client, d.profile, "after-replacement", 60_000);
+    client.close();
+    expect(codeName(outcome)).toBe("OK");
+  });
+});
+
+describe("SIGTERM to the supervisor with calls in flight", () => {
+  let d: Deployment;
+  beforeAll(async () => {
+    d = await deploy(2, { CERTMINT_SHUTDOWN_GRACE_MS: "300000" });
+  }, START_LIMIT_MS * 2);
+  afterAll(async () => {
+    await d?.stop();
+  });
+
+  for (const whom of ["the supervisor", "the supervisor and its workers"] as const) {
+    it(`${whom}: calls in flight complete or fail UNAVAILABLE; exit 0; every request_id resolves after a restart`, async () => {
+      const ledger = newLedger();
+      let stopped = false;
+      const loops = issuingLoops(d, ledger, {
+        clients: 6,
+        tag: whom === "the supervisor" ? "term" : "group",
+        deadlineMs: 120_000,
+        stopped: () => stopped,
+      });
+      await waitFor("certificates issued", () => (ledger.codes.get("OK") ?? 0) >= 20);
+      // Calls on each worker held where they store their certificates: in flight at the stop.
+      const release = await holdCertificateInserts(d);
+      const held = [newIssuer(d), newIssuer(d), newIssuer(d), newIssuer(d)];
+      const heldCalls = held.map((client, i) => {
+        const id = `${whom === "the supervisor" ? "term" : "group"}-held-${i}`;
+        ledger.sent.push(id);
+        return issueOnce(client, d.profile, id, 240_000).then((o) => {
+          ledger.outcomes.set(id, o);
+          return o;
+        });
+      });
+      // Each worker runs one statement of new issuances at a time (statement-batches.ts): one
+      // waits for the lock per worker, and the calls that came after it wait in its next batch.
+      await waitFor(
+        "the held calls to wait for the lock",
+        async () => (await waitersOnLocks(d)) >= 2,
+      );
+      const workers = d.servingPids();
+      if (whom === "the supervisor and its workers") {
+        // systemd signals every process of the unit; the supervisor forwards its own signal,
+        // so each worker gets a second one. The worst order, made certain here: the workers'
+        // own first, then the supervisor's, once they are stopping.
+        for (const pid of workers) process.kill(pid, "SIGTERM");
+        await waitFor("every worker to start shutting down on its own signal", () =>
+          workers.every((pid) =>
+            logLines(d.server).some((l) => l.msg === "shutting down" && l.pid === pid),
+          ),
+        );
+      }
+      const exited = d.server.stop("SIGTERM");
+      await waitFor("every worker to start shutting down", () =>
+        workers.every((pid) =>
+          logLines(d.server).some((l) => l.msg === "shutting down" && l.pid === pid),
+        ),
+      );
+      await release();
+      const heldOutcomes = await Promise.all(heldCalls);
+      for (const c of held) c.close();
+      const code = await exited;
+      stopped = true;
+      await loops.done;
+      loops.close();
+      expect(code, d.server.output().split("\n").slice(-12).join("\n")).toBe(0);
+      // A call in flight at the stop completes: it was admitted before the stop.
+      expect(heldOutcomes.map(codeName)).toEqual(["OK", "OK", "OK", "OK"]);
+      for (const o of heldOutcomes) {
+        if ("ok" in o) new X509Certificate(o.ok.certificate!.certificatePem);
+      }
+      const codes = Object.fromEntries(ledger.codes);
+      for (const name of Object.keys(codes)) {
+        expect(["OK", "UNAVAILABLE"], JSON.stringify(codes)).toContain(name);
+      }
+      for (const [, o] of ledger.outcomes) {
+        if (!("ok" in o)) expect(o.code).toBe(status.UNAVAILABLE);
+      }
+      for (const pid of workers) {
+        expect(logLines(d.server).some((l) => l.msg === "stopped" && l.pid === pid)).toBe(true);
+      }
+      await waitFor("every worker process to be gone", () => workers.every((p) => !isAlive(p)));
+      // Nothing half-written: no request waits PENDING, every ISSUED one has its certificate.
+      const [pending] = await d.db.query<{ n: string }>(
+        "select count(*) as n from certificate_request where status = 'PENDING'",
+      );
+      expect(Number(pending!.n)).toBe(0);
+      const [orphan] = await d.db.query<{ n: string }>(
+        "select count(*) as n from certificate_request r where r.status = 'ISSUED' and not exists (select 1 from certificate c where c.certificate_request_id = r.id)",
+      );
+      expect(Number(orphan!.n)).toBe(0);
+      console.log(`${whom}: ${ledger.sent.length} calls ${JSON.stringify(codes)}`);
+      await d.restart();
+      await expectEveryRequestResolves(d, ledger);
+    });
+  }
+});

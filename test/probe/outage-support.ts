@@ -1,0 +1,399 @@
+/**
+ * What the outage probes (test/probe/outage-*.test.ts) share: a TCP proxy between the server
+ * and PostgreSQL that can refuse (reset) or stall (take bytes, never answer), the compiled
+ * server started as a process on a database reached through it (one process, or a supervisor
+ * and workers), and issuing clients that remember every request_id they sent and how each
+ * call ended.
+ */
+import { randomBytes } from "node:crypto";
+import { createServer, connect as netConnect, type Socket } from "node:net";
+import {
+  type ChannelOptions,
+  credentials,
+  Metadata,
+  type ServiceError,
+  status,
+} from "@grpc/grpc-js";
+import { CertificateAuthorityServiceClient } from "../../gen/ts/certmint/v1/certificate_authority_service";
+import {
+  CertificateServiceClient,
+  IssueCertificateRequest,
+  type IssueCertificateResponse,
+} from "../../gen/ts/certmint/v1/certificate_service";
+import { KeyAlgorithm } from "../../gen/ts/certmint/v1/common";
+import { createProfileRows, createRoot } from "../support/fixtures";
+import { bearer, decodeError, type TestCertmint } from "../support/harness";
+import { HealthClient } from "../support/health-client";
+import { createTestDatabase, type TestDatabase } from "../support/postgres";
+import { type ServerProcess, START_LIMIT_MS, startServerProcess } from "../support/server-process";
+import { waitFor } from "../support/wait";
+
+/** Each client on a connection of its own, so the supervisor hands them to every worker. */
+export const OWN_CONNECTION: ChannelOptions = { "grpc.use_local_subchannel_pool": 1 };
+
+/**
+ * A TCP proxy with three modes. `pass`: bytes flow. `refuse`: every open connection is reset
+ * and new ones are reset on arrival (PostgreSQL stopped, a firewall that rejects). `stall`:
+ * open connections stop carrying bytes either way and new ones are accepted and never answered
+ * (a network partition that drops packets, a hung PostgreSQL host). A connection stalled stays
+ * stalled after `pass` (its packets were lost for good); its client must give it up. When the
+ * server closes its side, the proxy closes PostgreSQL's, so PostgreSQL rolls its transaction
+ * back, as it would when a partition heals.
+ */
+export interface FaultProxy {
+  readonly port: number;
+  refuse(): void;
+  stall(): void;
+  pass(): void;
+  /** Connections the server has open through the proxy now. */
+  open(): number;
+  close(): Promise<void>;
+}
+
+export async function startFaultProxy(target: { host: string; port: number }): Promise<FaultProxy> {
+  let mode: "pass" | "refuse" | "stall" = "pass";
+  const pairs = new Set<{ client: Socket; upstream?: Socket }>();
+  const blackHole = (s: Socket) => {
+    s.unpipe();
+    s.removeAllListeners("data");
+    s.on("data", () => undefined);
+  };
+  const server = createServer((client) => {
+    client.on("error", () => undefined);
+    if (mode === "refuse") {
+      client.resetAndDestroy();
+      return;
+    }
+    const pair: { client: Socket; upstream?: Socket } = { client };
+    pairs.add(pair);
+    client.once("close", () => {
+      pairs.delete(pair);
+      pair.upstream?.destroy();
+    });
+    if (mode === "stall") {
+      blackHole(client);
+      return;
+    }
+    const upstream = netConnect(target.port, target.host);
+    pair.upstream = upstream;
+    upstream.on("error", () => undefined);
+    client.pipe(upstream);
+    upstream.pipe(client);
+    upstream.once("close", () => client.destroy());
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", resolve);
+  });
+  const address = server.address();
+  return {
+    port: typeof address === "object" && address ? address.port : 0,
+    refuse() {
+      mode = "refuse";
+      for (const p of pairs) p.client.resetAndDestroy();
+    },
+    stall() {
+      mode = "stall";
+      for (const p of pairs) {
+        blackHole(p.client);
+        if (p.upstream) blackHole(p.upstream);
+      }
+    },
+    pass() {
+      mode = "pass";
+    },
+    open: () => pairs.size,
+    close() {
+      for (const p of pairs) {
+        p.client.destroy();
+        p.upstream?.destroy();
+      }
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+export type LogLine = Record<string, unknown> & { msg?: string; pid?: number };
+
+export function logLines(server: ServerProcess): LogLine[] {
+  return server
+    .output()
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l) as LogLine);
+}
+
+export interface Deployment {
+  db: TestDatabase;
+  proxy: FaultProxy;
+  server: ServerProcess;
+  token: string;
+  profile: string;
+  processes: number;
+  /** Pids of the processes that serve calls (the workers, or the one process). */
+  servingPids(): number[];
+  /** Starts the server again (after it stopped) on the same database, data directory and KEK. */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The compiled server as operators run it, on its own migrated database reached through a
+ * fault proxy: `processes` 1 (one process) or more (a supervisor and that many workers).
+ */
+export async function deploy(processes: number, env: Record<string, string> = {}) {
+  const db = await createTestDatabase({ migrated: true });
+  const direct = new URL(db.url);
+  const proxy = await startFaultProxy({
+    host: direct.hostname,
+    port: Number(direct.port || 5432),
+  });
+  const viaProxy = new URL(db.url);
+  viaProxy.hostname = "127.0.0.1";
+  viaProxy.port = String(proxy.port);
+  const serverEnv: Record<string, string> = {
+    DATABASE_URL: viaProxy.toString(),
+    CERTMINT_PROCESSES: String(processes),
+    CERTMINT_KEK: randomBytes(32).toString("base64"),
+    CERTMINT_LOG_FORMAT: "json",
+    CERTMINT_LOG_LEVEL: "info",
+    CERTMINT_DATABASE_PROBE_INTERVAL_MS: "200",
+    CERTMINT_RENEWAL_ENABLED: "false",
+    ...env,
+  };
+  const start = async (extra: Record<string, string> = {}) => {
+    const started = await startServerProcess({ ...serverEnv, ...extra });
+    if (processes > 1) {
+      await waitFor(
+        "every worker to serve",
+        () => started.output().includes('"msg":"all worker processes serving"'),
+        START_LIMIT_MS,
+      );
+    }
+    return started;
+  };
+  const server = await start();
+  const token = server.adminToken();
+  const authorities = new CertificateAuthorityServiceClient(
+    server.address,
+    credentials.createInsecure(),
+    { interceptors: [bearer(token)] },
+  );
+  // The fixtures use only these members of a TestCertmint.
+  const h = { db, authorities } as unknown as TestCertmint;
+  const root = await createRoot(h, "probe-root");
+  authorities.close();
+  const { slug: profile } = await createProfileRows(h, { slug: "probe-web", caId: root.id });
+  const servingPids = () => {
+    const server = deployment.server;
+    const lines = logLines(server);
+    const gone = new Set(
+      lines
+        .filter(
+          (l) =>
+            l.msg === "worker process exited: starting a new one" ||
+            l.msg === "worker process stopped",
+        )
+        .map((l) => l.pid),
+    );
+    if (processes === 1) return [server.child.pid!];
+    return [
+      ...new Set(
+        lines
+          .filter((l) => l.msg === "serving" && l.pid !== undefined && !gone.has(l.pid))
+          .map((l) => l.pid!),
+      ),
+    ];
+  };
+  const deployment: Deployment = {
+    db,
+    proxy,
+    server,
+    token,
+    profile,
+    processes,
+    servingPids,
+    async restart() {
+      // The same database, data directory (admin token) and key-encryption key.
+      deployment.server = await start({ CERTMINT_DATA_DIR: deployment.server.dataDir });
+    },
+    async stop() {
+      proxy.pass();
+      await deployment.server.stop();
+      await proxy.close();
+      await db.drop();
+    },
+  };
+  return deployment;
+}
+
+/** The pid a line was written by: a worker's lines carry theirs, one process's carry none. */
+export const pidOf = (d: Deployment, line: LogLine): number => line.pid ?? d.server.child.pid ?? 0;
+
+export function issueRequest(profile: string, requestId: string): IssueCertificateRequest {
+  const name = `${requestId}.example.com`;
+  return IssueCertificateRequest.fromPartial({
+    certificateProfile: profile,
+    requestId,
+    source: {
+      $case: "attributes",
+      value: {
+        subject: { commonName: name },
+        subjectAlternativeNames: { dnsNames: [name] },
+        keyAlgorithm: KeyAlgorithm.KEY_ALGORITHM_EC_P256,
+      },
+    },
+  });
+}
+
+export function newIssuer(d: Deployment): CertificateServiceClient {
+  return new CertificateServiceClient(d.server.address, credentials.createInsecure(), {
+    ...OWN_CONNECTION,
+    interceptors: [bearer(d.token)],
+  });
+}
+
+export type Outcome =
+  | { ok: IssueCertificateResponse }
+  | { code: number; reason?: string; details: string };
+
+/** One IssueCertificate with a deadline; resolves with its answer or its error, never throws. */
+export function issueOnce(
+  client: CertificateServiceClient,
+  profile: string,
+  requestId: string,
+  deadlineMs: number,
+): Promise<Outcome> {
+  const metadata = new Metadata();
+  metadata.set("x-request-id", requestId);
+  return new Promise((resolve) => {
+    client.issueCertificate(
+      issueRequest(profile, requestId),
+      metadata,
+      // Infinity: no deadline at all (grpc-js sends none).
+      { deadline: Number.isFinite(deadlineMs) ? Date.now() + deadlineMs : Infinity },
+      (err: ServiceError | null, res) => {
+        if (!err) resolve({ ok: res });
+        else resolve({ code: err.code, reason: decodeError(err).reason, details: err.details });
+      },
+    );
+  });
+}
+
+/** Every request_id sent and how its call ended, by gRPC code name. */
+export interface Ledger {
+  sent: string[];
+  outcomes: Map<string, Outcome>;
+  /** Calls answered with each code (OK, UNAVAILABLE, ...), counted as they end. */
+  codes: Map<string, number>;
+}
+
+export const newLedger = (): Ledger => ({ sent: [], outcomes: new Map(), codes: new Map() });
+
+export const codeName = (o: Outcome): string => ("ok" in o ? "OK" : status[o.code]);
+
+/**
+ * `clients` loops issuing one certificate after another (a fresh request_id per call) until
+ * `stopped()`; each call's request_id is recorded before it is sent.
+ */
+export function issuingLoops(
+  d: Deployment,
+  ledger: Ledger,
+  opts: { clients: number; tag: string; deadlineMs: number; stopped: () => boolean },
+): { done: Promise<void>; close(): void } {
+  const clients = Array.from({ length: opts.clients }, () => newIssuer(d));
+  const done = Promise.all(
+    clients.map(async (client, c) => {
+      for (let n = 0; !opts.stopped(); n++) {
+        const requestId = `${opts.tag}-${c}-${n}`;
+        ledger.sent.push(requestId);
+        const outcome = await issueOnce(client, d.profile, requestId, opts.deadlineMs);
+        ledger.outcomes.set(requestId, outcome);
+        const name = codeName(outcome);
+        ledger.codes.set(name, (ledger.codes.get(name) ?? 0) + 1);
+        // A refused call is retried by a real client after its RetryInfo; here the next
+        // request_id follows at once, so an outage meets many calls. Yield, though, so a
+        // loop of instant refusals does not starve the event loop of the test.
+        if (!("ok" in outcome)) await new Promise((r) => setTimeout(r, 10));
+      }
+    }),
+  ).then(() => undefined);
+  return {
+    done,
+    close: () => {
+      for (const c of clients) c.close();
+    },
+  };
+}
+
+/**
+ * grpc.health.v1 of the whole server over `connections` fresh connections (the supervisor
+ * hands new connections to the workers in turn, so several reach every worker); the statuses
+ * seen. A connection that fails (a worker stopping) counts as its error's code name.
+ */
+export async function healthOverConnections(
+  address: string,
+  connections: number,
+): Promise<string[]> {
+  const statuses: string[] = [];
+  for (let i = 0; i < connections; i++) {
+    const client = new HealthClient(address, credentials.createInsecure());
+    statuses.push(
+      await new Promise<string>((resolve) => {
+        client.check({ service: "" }, { deadline: Date.now() + 60_000 }, (err, res) =>
+          resolve(err ? status[err.code] : res.status),
+        );
+      }),
+    );
+    client.close();
+  }
+  return statuses;
+}
+
+/**
+ * Replays every request_id of the ledger (as a client would after a lost answer) until each
+ * is answered with a certificate; a replay refused as an outage or an in-progress request is
+ * retried. Returns the certificate id each request_id ended with.
+ */
+export async function replayAll(d: Deployment, requestIds: string[]): Promise<Map<string, string>> {
+  const client = newIssuer(d);
+  const ended = new Map<string, string>();
+  const queue = [...requestIds];
+  const worker = async () => {
+    for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
+      let answer: Outcome | undefined;
+      await waitFor(`a replay of ${id} to answer with a certificate`, async () => {
+        answer = await issueOnce(client, d.profile, id, 30_000);
+        if ("ok" in answer) return true;
+        // Refused for now (the outage is still ending, a request still in progress): again.
+        if (
+          answer.code === status.UNAVAILABLE ||
+          answer.code === status.ABORTED ||
+          answer.code === status.DEADLINE_EXCEEDED
+        )
+          return false;
+        throw new Error(`replay of ${id} failed: ${codeName(answer)} ${answer.details}`);
+      });
+      ended.set(id, (answer as { ok: IssueCertificateResponse }).ok.certificate!.certificateId);
+    }
+  };
+  await Promise.all(Array.from({ length: 4 }, worker));
+  client.close();
+  return ended;
+}
+
+/** Requests of these request_ids left in a state other than ISSUED, and request_ids with two rows. */
+export async function unresolved(
+  db: TestDatabase,
+  requestIds: string[],
+): Promise<{ notIssued: Array<{ request_id: string; status: string }>; duplicates: number }> {
+  const notIssued = await db.query<{ request_id: string; status: string }>(
+    "select request_id, status from certificate_request where request_id = any($1) and status <> 'ISSUED'",
+    [requestIds],
+  );
+  const [dup] = await db.query<{ n: string }>(
+    "select count(*) as n from (select request_id from certificate_request where request_id = any($1) group by request_id having count(*) > 1) d",
+    [requestIds],
+  );
+  return { notIssued, duplicates: Number(dup!.n) };
+}
