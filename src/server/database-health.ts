@@ -74,7 +74,10 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   return Promise.race([
     p,
     new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(TIMED_OUT), ms);
+      // After that turn's poll phase (setImmediate): a timer that fires late, the event loop
+      // held up past it, must not beat an answer already waiting in the socket
+      // (store/database.ts, ProbeConnection, does the same).
+      timer = setTimeout(() => setImmediate(() => reject(TIMED_OUT)), ms);
     }),
   ]).finally(() => clearTimeout(timer));
 }

@@ -218,7 +218,12 @@ class ProbeConnection {
           new Error(`the database did not answer a probe within ${timeoutMs} ms`),
           { code: "ETIMEDOUT" },
         );
-        reject(err);
+        // Only once the sockets were read: a timer that fires late, after the event loop was
+        // held up past the timeout (a long synchronous task, a starved CPU), runs before that
+        // turn's poll phase, which may hold the answer. setImmediate runs after it, and an
+        // answer read there settles the race first. Without this a busy process cut every
+        // connection to a database that had answered (a call's connection changed under it).
+        setImmediate(() => reject(err));
       }, timeoutMs);
     });
     try {
