@@ -1,4 +1,4 @@
-import { createHash, createPrivateKey, createPublicKey } from "node:crypto";
+import { createHash, createPrivateKey, createPublicKey, randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { createServer as createTlsServer } from "node:tls";
@@ -190,17 +190,35 @@ describe("ACME protocol", () => {
     expect(after?.key_thumbprint).toBe(before?.key_thumbprint);
   });
 
-  it("keeps each account to its own orders", async () => {
+  it("keeps each account to its own orders: another's reads exactly as a missing one", async () => {
     const a = client();
     await a.register();
     const order = await a.newOrder(["mine.acme.localhost"]);
     expect(order.status).toBe(201);
+    const authz = (order.json.authorizations as string[])[0]!;
+    const challenge = ((await a.post(authz, "")).json.challenges as Array<{ url: string }>)[0]!.url;
     const b = client();
     await b.register();
-    const peek = await b.post(order.headers.location as string, "");
-    expect([peek.status, peek.json.type]).toEqual([403, `${ACME}unauthorized`]);
-    const authz = (order.json.authorizations as string[])[0]!;
-    expect((await b.post(authz, "")).status).toBe(403);
+    // Each of a's URLs, read and acted on by b, against the same URL with an id nobody holds
+    // (as Boulder answers): 404 malformed, the same detail, and nothing changed.
+    for (const [url, payload] of [
+      [order.headers.location as string, ""],
+      [authz, ""],
+      [authz, { status: "deactivated" }],
+      [challenge, ""],
+      [challenge, {}],
+    ] as const) {
+      const foreign = await b.post(url, payload);
+      const missing = await b.post(url.replace(/[^/]+$/, randomUUID()), payload);
+      expect([foreign.status, foreign.json], url).toEqual([missing.status, missing.json]);
+      expect([foreign.status, foreign.json.type]).toEqual([404, `${ACME}malformed`]);
+    }
+    expect((await a.post(authz, "")).json.status).toBe("pending");
+    const [row] = await s.h.db.query<{ n: string }>(
+      `select count(*) as n from acme_challenge where authorization_id = $1 and status <> 'pending'`,
+      [authz.split("/").at(-1)],
+    );
+    expect(row?.n).toBe("0");
   });
 
   it("validates http-01 only within its bounds: a redirect loop and an oversized answer fail", async () => {
@@ -380,6 +398,12 @@ describe("ACME protocol", () => {
     const stranger = client();
     await stranger.register();
     const certDer = b64u(leaf.raw);
+    // Its download is the owner's only: a stranger reads it as a certificate nobody holds.
+    const certUrl = done.json.certificate as string;
+    const foreign = await stranger.post(certUrl, "");
+    const missing = await stranger.post(certUrl.replace(/[^/]+$/, randomUUID()), "");
+    expect([foreign.status, foreign.json]).toEqual([missing.status, missing.json]);
+    expect([foreign.status, foreign.json.type]).toEqual([404, `${ACME}malformed`]);
     const refused = await stranger.post(stranger.dir.revokeCert!, { certificate: certDer });
     expect([refused.status, refused.json.type]).toEqual([403, `${ACME}unauthorized`]);
     // Not a certificate: malformed. A certificate certmint did not issue (the leaf with one

@@ -1,6 +1,6 @@
 import type { AccountRow, AuthorizationRow, ChallengeRow } from "../../issuance/repositories";
 import { type AcmeExchange, type AcmeResponse, requireAccount, takeRate } from "../http/exchange";
-import { AcmeProblem, malformed, notFoundProblem } from "../problem";
+import { malformed, notFoundProblem } from "../problem";
 import { runValidation } from "../validation/run";
 import { authorizationView, challengeView } from "../views";
 
@@ -58,16 +58,19 @@ async function restartStalled(
   }
 }
 
+/**
+ * The authorization of this account. Another account's is answered as a missing one (as
+ * Boulder does), named as the caller named it: `named` "challenge" when it was reached through
+ * one of its challenges, so a foreign challenge reads exactly as a missing challenge.
+ */
 async function ownAuthorization(
   x: AcmeExchange,
   accountId: string,
   id: string,
+  named: "authorization" | "challenge" = "authorization",
 ): Promise<AuthorizationRow> {
   const authz = await x.ctx.store.acme.authorization(id);
-  if (!authz) throw notFoundProblem("authorization");
-  if (authz.account_id !== accountId) {
-    throw new AcmeProblem("unauthorized", "this authorization belongs to another account", 403);
-  }
+  if (!authz || authz.account_id !== accountId) throw notFoundProblem(named);
   if (authz.status === "pending" && authz.expires_at.getTime() <= x.now.getTime()) {
     return { ...authz, status: "expired" };
   }
@@ -106,7 +109,7 @@ export async function postChallenge(x: AcmeExchange, id: string): Promise<AcmeRe
   const account = requireAccount(request);
   const challenge = await x.ctx.store.acme.challenge(id);
   if (!challenge) throw notFoundProblem("challenge");
-  const authz = await ownAuthorization(x, account.id, challenge.authorization_id);
+  const authz = await ownAuthorization(x, account.id, challenge.authorization_id, "challenge");
   const up = [{ url: x.urls.authz(authz.id), rel: "up" }];
   if (request.payload === undefined) {
     return { status: 200, body: challengeView(x.urls, challenge), links: up };

@@ -20,9 +20,9 @@ export async function getCertificate(x: AcmeExchange, id: string): Promise<AcmeR
   const request = await x.verify("kid");
   const account = requireAccount(request);
   const cert = /^[0-9a-f-]{36}$/.test(id) ? await x.ctx.store.certificates.findById(id) : null;
-  if (!cert || cert.profileId !== x.profile.id) throw notFoundProblem("certificate");
-  if (cert.owner !== account.id) {
-    throw new AcmeProblem("unauthorized", "this certificate belongs to another account", 403);
+  // Another account's certificate is answered as a missing one, like its order.
+  if (!cert || cert.profileId !== x.profile.id || cert.owner !== account.id) {
+    throw notFoundProblem("certificate");
   }
   const pem = [cert.certificatePem, ...cert.chainPem].map((p) => `${p.trim()}\n`).join("");
   return { status: 200, pem };

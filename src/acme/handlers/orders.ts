@@ -119,9 +119,10 @@ function takeAuthorizations(x: AcmeExchange, account: AccountRow, count: number)
 /** The order of this account, its state brought up to date. */
 async function ownOrder(x: AcmeExchange, account: AccountRow, orderId: string): Promise<OrderRow> {
   const order = await x.ctx.store.acme.order(orderId);
-  if (!order || order.profile_id !== x.profile.id) throw notFoundProblem("order");
-  if (order.account_id !== account.id) {
-    throw new AcmeProblem("unauthorized", "this order belongs to another account", 403);
+  // Another account's order is answered as a missing one (as Boulder does): its id is not
+  // the caller's to learn anything about, not even that it exists.
+  if (!order || order.profile_id !== x.profile.id || order.account_id !== account.id) {
+    throw notFoundProblem("order");
   }
   return followRequest(x, account, order);
 }
