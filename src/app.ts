@@ -337,6 +337,10 @@ export async function startCertmint(
           onAnswer: metrics && ((status) => metrics.ocspAnswered(status)),
           signingsPerAddressPerSecond: config.ocspSigningsPerAddressPerSecond,
         },
+        {
+          perAddressPerSecond: config.publicationRequestsPerAddressPerSecond,
+          onRefused: metrics && (() => metrics.publicationRateLimited()),
+        },
       );
       logger.info(
         { port: publication.port, publicBaseUrl: config.publicBaseUrl, ocspUrl: config.ocspUrl },

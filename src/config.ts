@@ -82,6 +82,11 @@ export interface Config {
    * ten seconds' worth; cached answers cost none. Past it, tryLater. 0: no limit.
    */
   readonly ocspSigningsPerAddressPerSecond: number;
+  /**
+   * Requests per second one client address may send to the publication port (bursts of ten
+   * seconds' worth); past it 429, and its connections are not read for a second. 0: no limit.
+   */
+  readonly publicationRequestsPerAddressPerSecond: number;
   /** Log lines as JSON (one object per line), or readable text; "auto": text on a terminal. */
   readonly logFormat: "auto" | "json" | "pretty";
   /**
@@ -338,6 +343,7 @@ export const ENV = {
   ocspValiditySeconds: "CERTMINT_OCSP_VALIDITY_SECONDS", // default 3600
   ocspResponder: "CERTMINT_OCSP_RESPONDER", // default ca; or delegated
   ocspSigningsPerAddressPerSecond: "CERTMINT_OCSP_SIGNINGS_PER_ADDRESS_PER_SECOND", // default 10; 0: off
+  publicationRequestsPerAddressPerSecond: "CERTMINT_PUBLICATION_REQUESTS_PER_ADDRESS_PER_SECOND", // default 100; 0: off
   logFormat: "CERTMINT_LOG_FORMAT", // default auto: text on a terminal, JSON otherwise
   logBufferBytes: "CERTMINT_LOG_BUFFER_BYTES", // default 8 MiB of log lines while stdout is not read
   renewalEnabled: "CERTMINT_RENEWAL_ENABLED", // default true
@@ -517,6 +523,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     1_000_000,
     problems,
   );
+  const publicationRequestsPerAddressPerSecond = parseInteger(
+    env,
+    ENV.publicationRequestsPerAddressPerSecond,
+    100,
+    0,
+    1_000_000,
+    problems,
+  );
   const ocspResponder = (env[ENV.ocspResponder] || "ca") as Config["ocspResponder"];
   if (ocspResponder !== "ca" && ocspResponder !== "delegated") {
     problems.push(`${ENV.ocspResponder} must be ca or delegated (got "${ocspResponder}")`);
@@ -588,6 +602,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     ocspValiditySeconds,
     ocspResponder,
     ocspSigningsPerAddressPerSecond,
+    publicationRequestsPerAddressPerSecond,
     logFormat,
     logBufferBytes,
     renewal: Object.freeze(renewal),

@@ -34,6 +34,10 @@ export interface QuietBackend {
   noisyToken: string;
   /** ghz data file of 200 P-256 CSRs the profile allows. */
   data: string;
+  /** The intermediate CA the profile issues from. */
+  caId: string;
+  /** The run's directory (removed by close). */
+  dir: string;
   /** Stops the server, drops the database, removes the directory. */
   close(): Promise<void>;
 }
@@ -75,7 +79,15 @@ export async function setUpQuietBackend(
     );
     const quietTarget = { address: server.address, token: quiet.secret };
     await ghzIssue(quietTarget, data, { clients: 4, seconds: 2 }); // warm-up, not counted
-    return { server, quiet: quietTarget, noisyToken: profile.issuerToken, data, close };
+    return {
+      server,
+      quiet: quietTarget,
+      noisyToken: profile.issuerToken,
+      data,
+      caId: profile.caId,
+      dir,
+      close,
+    };
   } catch (err) {
     await close();
     throw err;

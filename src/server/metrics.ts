@@ -63,6 +63,7 @@ export class CertmintMetrics implements IssuanceObserver {
   private readonly refusals: Counter<"reason">;
   private readonly keyWait: Histogram<"bits">;
   private readonly ocsp: Counter<"status">;
+  private readonly publicationRateRefusals: Counter;
   private readonly unreadRefusals: Counter<"limit">;
   private readonly queuedRefusals: Counter;
 
@@ -112,6 +113,11 @@ export class CertmintMetrics implements IssuanceObserver {
       name: "certmint_ocsp_responses_total",
       help: "OCSP responses sent, by certificate status (good, revoked, unknown) or error status",
       labelNames: ["status"],
+      registers,
+    });
+    this.publicationRateRefusals = new Counter({
+      name: "certmint_publication_rate_limited_total",
+      help: "Publication-port requests answered 429 because their client address was past CERTMINT_PUBLICATION_REQUESTS_PER_ADDRESS_PER_SECOND",
       registers,
     });
     this.unreadRefusals = new Counter({
@@ -322,6 +328,10 @@ export class CertmintMetrics implements IssuanceObserver {
 
   ocspAnswered(status: string): void {
     this.ocsp.inc({ status });
+  }
+
+  publicationRateLimited(): void {
+    this.publicationRateRefusals.inc();
   }
 
   certificateIssued(e: Parameters<IssuanceObserver["certificateIssued"]>[0]): void {

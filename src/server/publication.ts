@@ -18,6 +18,7 @@ import {
   startHttpServer,
 } from "./http-server";
 import { serveOcsp } from "./ocsp-http";
+import { limitRequestRatePerAddress } from "./request-rate-per-address";
 
 /**
  * Plain HTTP for what relying parties fetch without credentials: CRLs at /crl/<ca id>.crl
@@ -39,7 +40,7 @@ import { serveOcsp } from "./ocsp-http";
  * Retry-After, never a 500. Answers carry an ETag (and, for CRLs, Last-Modified), and a
  * conditional GET of what the fetcher holds is a 304 (server/conditional-get.ts).
  */
-export function startPublicationServer(
+export async function startPublicationServer(
   listen: { host: string; port: number },
   publisher: CaPublisher,
   logger: Logger,
@@ -50,7 +51,18 @@ export function startPublicationServer(
     /** CERTMINT_OCSP_SIGNINGS_PER_ADDRESS_PER_SECOND (bursts of ten seconds' worth); 0: none. */
     signingsPerAddressPerSecond?: number;
   },
+  requestRate?: {
+    /** CERTMINT_PUBLICATION_REQUESTS_PER_ADDRESS_PER_SECOND (request-rate-per-address.ts); 0: none. */
+    perAddressPerSecond: number;
+    /** A request answered 429 (the metric). */
+    onRefused?: () => void;
+  },
 ): Promise<{ server: Server; port: number }> {
+  const perSecond = requestRate?.perAddressPerSecond ?? 0;
+  const rateLimit =
+    perSecond > 0
+      ? limitRequestRatePerAddress(perSecond, "publication", logger, requestRate?.onRefused)
+      : undefined;
   const rate = ocsp?.signingsPerAddressPerSecond ?? 0;
   const signings = rate > 0 ? new AddressRateLimiter(rate, 10 * rate) : undefined;
   // Bounds the requests being answered at once, OCSP included (server/http-server.ts). A POST
@@ -129,6 +141,8 @@ export function startPublicationServer(
     );
   };
   const handler = (req: IncomingMessage, res: ServerResponse) => {
+    // First, before a body is read or anything looked up: past its rate an address costs a 429.
+    if (rateLimit && !rateLimit.admit(req, res)) return;
     if (req.method !== "POST") {
       limited(req, res);
       return;
@@ -138,7 +152,9 @@ export function startPublicationServer(
       if (!req.socket.destroyed) limited(req, res);
     });
   };
-  return startHttpServer("publication", listen, limits, logger, handler, {
+  const started = await startHttpServer("publication", listen, limits, logger, handler, {
     limitConnectionsPerAddress: true,
   });
+  if (rateLimit) started.server.on("connection", rateLimit.onConnection);
+  return started;
 }

@@ -539,6 +539,66 @@ describe("ACME per-address rate limit", () => {
   });
 });
 
+describe("ACME per-address rate limit: unknown paths count, and refused connections are held", () => {
+  let s: AcmeServer;
+  let ca: Buffer;
+
+  beforeAll(async () => {
+    // 10 requests per second per address, bursts of 10.
+    s = await startAcmeServer({
+      CERTMINT_ACME_RATE_LIMIT_PER_SECOND: "1",
+      CERTMINT_ACME_RATE_LIMIT_BURST: "1",
+    });
+    ca = readFileSync(s.tlsCaFile);
+  });
+  afterAll(async () => {
+    await s?.h.stop();
+  });
+
+  it("a client that ignores Retry-After waits a second per refusal, whatever path it asks", async () => {
+    // Before 2026-12-04 a path that names no ACME resource was answered 404 before the
+    // address's rate was counted, and a refused connection was read again at once: a flood
+    // of either cost the event loop the gRPC calls share, without end.
+    const ask = async (c: RawConnection) => {
+      const n = c.answers.length;
+      c.get(["/acme/no-such-resource"]);
+      await waitFor("the answer", () => c.answers.length > n, 30_000);
+      return c.answers[n]!;
+    };
+    const started = performance.now();
+    const conns = await Promise.all(
+      Array.from({ length: 4 }, () => RawConnection.open(s.h.running.acmePort!, ca, "127.0.0.9")),
+    );
+    const counts = { served: 0, refused: 0 };
+    try {
+      await Promise.all(
+        conns.map(async (c) => {
+          for (let refused = 0; refused < 3; ) {
+            const a = await ask(c);
+            if (a.status === 429) {
+              refused++;
+              counts.refused++;
+              expect(JSON.parse(a.body.toString()).type).toBe(`${ACME}rateLimited`);
+            } else {
+              expect(a.status).toBe(404);
+              counts.served++;
+            }
+          }
+        }),
+      );
+    } finally {
+      for (const c of conns) c.close();
+    }
+    const seconds = (performance.now() - started) / 1000;
+    expect(counts.refused).toBe(12);
+    // The burst and what refilled meanwhile (10 a second), no more: every 404 counted.
+    expect(counts.served).toBeLessThanOrEqual(10 + Math.ceil(10 * seconds) + 1);
+    // Three refusals on a connection are two holds of a second apart at least; without the
+    // hold they came within milliseconds.
+    expect(seconds).toBeGreaterThanOrEqual(2);
+  });
+});
+
 /**
  * The per-address count of limitRequestsInFlight (what the ACME port uses) on a bare HTTP
  * server: exact on every path that releases a place (the answer ended, the connection closed

@@ -139,6 +139,9 @@ describe("publication port under a flood of requests", () => {
       CERTMINT_PUBLIC_BASE_URL: `http://127.0.0.1:${publicationPort}`,
       CERTMINT_PUBLICATION_LISTEN: `127.0.0.1:${publicationPort}`,
       CERTMINT_CRL_CACHE_SECONDS: "3600",
+      // This file floods from one address on purpose, to show what each request costs; the
+      // rate per address (test/server/publication-rate.test.ts) would turn most away first.
+      CERTMINT_PUBLICATION_REQUESTS_PER_ADDRESS_PER_SECOND: "0",
     });
     port = h.running.publicationPort!;
     rootId = (await createRoot(h, "flood-root")).id;

@@ -16,6 +16,7 @@ import {
   type InFlightLimit,
   limitRequestsInFlight,
 } from "../../server/http-server";
+import { holdConnection } from "../../server/request-rate-per-address";
 import { TLS_POLICY } from "../../server/tls";
 import {
   checkTlsFiles,
@@ -188,6 +189,9 @@ async function serve(
   let urls: AcmeUrls | undefined;
   let nonce = false;
   try {
+    // Every request counts against its address's rate first, whatever it asks (a flood of
+    // unknown paths cost nothing before 2026-12-04); past it, its connection is held.
+    limitAddress(ctx, req);
     if (!m) throw new AcmeProblem("malformed", "no such ACME resource", 404);
     if (!HOST.test(host)) throw malformed("the Host header is missing or invalid");
     const [, slug, resource, id, sub] = m;
@@ -199,7 +203,6 @@ async function serve(
     // per certificate now and then) against a dozen nonces and POSTs, so the shared budget
     // barely changes what it may do, where a budget of their own would add to what one
     // address may cost.
-    limitAddress(ctx, peerOf(req));
     const profile = await loadAcmeProfile(ctx, slug!);
     const now = ctx.deps.now();
     if (resource === "directory" && !id && (method === "GET" || method === "HEAD")) {
@@ -336,9 +339,12 @@ function refuseBusy(
  * RFC 8555 6.6: past its address's rate (IPv4 address; IPv6 /64, and its /48 at 16 times that),
  * rateLimited before anything is read or written.
  */
-function limitAddress(ctx: AcmeContext, peer: string): void {
-  const wait = ctx.addressLimiter.take(peer);
+function limitAddress(ctx: AcmeContext, req: IncomingMessage): void {
+  const wait = ctx.addressLimiter.take(peerOf(req));
   if (wait > 0) {
+    // Answering alone would not slow a client that ignores Retry-After: its next requests
+    // wait unread (server/request-rate-per-address.ts).
+    holdConnection(req.socket);
     const retryAfter = Math.max(1, Math.ceil(wait));
     throw new AcmeProblem(
       "rateLimited",
