@@ -14,21 +14,21 @@
 import { X509Certificate } from "node:crypto";
 import { status } from "@grpc/grpc-js";
 import { Client } from "pg";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { START_LIMIT_MS } from "../support/server-process";
+import { describe, expect, it } from "vitest";
 import { waitFor } from "../support/wait";
 import {
   codeName,
   type Deployment,
-  deploy,
+  deployForTests,
+  expectCodesWithin,
+  expectEveryRequestResolves,
   issueOnce,
-  issuingLoops,
-  type Ledger,
+  issueUnderLoad,
   logLines,
   newIssuer,
   newLedger,
-  replayAll,
-  unresolved,
+  UNREACHABLE_LINE,
+  waitForEveryProcessToLog,
 } from "./outage-support";
 
 /** The pids whose "call" lines show these request ids, by request id. */
@@ -74,38 +74,18 @@ async function waitersOnLocks(d: Deployment): Promise<number> {
   return Number(row!.n);
 }
 
-async function expectEveryRequestResolves(d: Deployment, ledger: Ledger): Promise<void> {
-  const ended = await replayAll(d, ledger.sent);
-  for (const [id, o] of ledger.outcomes) {
-    if ("ok" in o) expect(ended.get(id)).toBe(o.ok.certificate!.certificateId);
-  }
-  expect(await unresolved(d.db, ledger.sent)).toEqual({ notIssued: [], duplicates: 0 });
-}
-
 describe("a worker killed with SIGKILL under load", () => {
-  let d: Deployment;
-  beforeAll(async () => {
-    d = await deploy(2);
-  }, START_LIMIT_MS * 2);
-  afterAll(async () => {
-    await d?.stop();
-  });
+  const deployment = deployForTests(2);
 
   it("is replaced; the other worker's calls all succeed; every request_id resolves", async () => {
-    const ledger = newLedger();
-    let stopped = false;
-    const count = (code: string) => ledger.codes.get(code) ?? 0;
-    const loops = issuingLoops(d, ledger, {
-      clients: 8,
-      tag: "kill",
-      deadlineMs: 60_000,
-      stopped: () => stopped,
-    });
+    const d = deployment();
+    const load = issueUnderLoad(d, { clients: 8, tag: "kill", deadlineMs: 60_000 });
+    const { ledger } = load;
     const [victim, survivor] = d.servingPids();
     // Both workers serve calls, so the kill meets calls in flight and spares others.
     await waitFor("calls served by both workers", () => {
       const pids = new Set(servedBy(d, "kill-").values());
-      return pids.has(victim!) && pids.has(survivor!) && count("OK") >= 30;
+      return pids.has(victim!) && pids.has(survivor!) && load.count("OK") >= 30;
     });
     // Which client (its own connection) is on which worker, from its calls so far.
     const clientWorker = new Map<string, number>();
@@ -115,16 +95,10 @@ describe("a worker killed with SIGKILL under load", () => {
     await waitFor("a replacement worker to serve", () =>
       logLines(d.server).some((l) => l.msg === "worker replaced"),
     );
-    const okAfter = count("OK");
-    await waitFor("issuance to go on after the kill", () => count("OK") >= okAfter + 30);
-    stopped = true;
-    await loops.done;
-    loops.close();
+    await load.untilMoreOk("issuance to go on after the kill", 30);
+    const codes = await load.stop();
 
-    const codes = Object.fromEntries(ledger.codes);
-    for (const code of Object.keys(codes)) {
-      expect(["OK", "UNAVAILABLE"], JSON.stringify(codes)).toContain(code);
-    }
+    expectCodesWithin(codes, ["OK", "UNAVAILABLE"]);
     // The clients on the surviving worker never saw an error.
     const onSurvivor = [...clientWorker].filter(([, pid]) => pid === survivor).map(([c]) => c);
     expect(onSurvivor.length).toBeGreaterThan(0);
@@ -141,24 +115,15 @@ describe("a worker killed with SIGKILL under load", () => {
 });
 
 describe("a worker that dies while PostgreSQL is down", () => {
-  let d: Deployment;
-  beforeAll(async () => {
-    d = await deploy(2);
-  }, START_LIMIT_MS * 2);
-  afterAll(async () => {
-    await d?.stop();
-  });
+  const deployment = deployForTests(2);
 
   it("is replaced once the database is back, without a restart of the supervisor", async () => {
+    const d = deployment();
     const [victim, survivor] = d.servingPids();
     d.proxy.refuse();
-    await waitFor("both workers to report the database unreachable", () =>
-      [victim, survivor].every((pid) =>
-        logLines(d.server).some(
-          (l) => l.msg === "database unreachable: health NOT_SERVING" && l.pid === pid,
-        ),
-      ),
-    );
+    await waitForEveryProcessToLog(d, [victim!, survivor!], UNREACHABLE_LINE, {
+      what: "both workers to report the database unreachable",
+    });
     process.kill(victim!, "SIGKILL");
     // Its replacements cannot start without the database: they fail and are tried again.
     await waitFor("a replacement to fail its start", () =>
@@ -182,30 +147,21 @@ describe("a worker that dies while PostgreSQL is down", () => {
 });
 
 describe("SIGTERM to the supervisor with calls in flight", () => {
-  let d: Deployment;
-  beforeAll(async () => {
-    d = await deploy(2, { CERTMINT_SHUTDOWN_GRACE_MS: "300000" });
-  }, START_LIMIT_MS * 2);
-  afterAll(async () => {
-    await d?.stop();
-  });
+  const deployment = deployForTests(2, { CERTMINT_SHUTDOWN_GRACE_MS: "300000" });
 
   for (const whom of ["the supervisor", "the supervisor and its workers"] as const) {
     it(`${whom}: calls in flight complete or fail UNAVAILABLE; exit 0; every request_id resolves after a restart`, async () => {
+      const d = deployment();
       const ledger = newLedger();
       const tag = whom === "the supervisor" ? "term" : "group";
-      let stopped = false;
-      let paused = false;
-      const warmup = issuingLoops(d, ledger, {
+      const warmup = issueUnderLoad(d, {
         clients: 6,
         tag: `${tag}-warm`,
         deadlineMs: 120_000,
-        stopped: () => paused,
+        ledger,
       });
-      await waitFor("certificates issued", () => (ledger.codes.get("OK") ?? 0) >= 20);
-      paused = true;
-      await warmup.done;
-      warmup.close();
+      await warmup.untilMoreOk("certificates issued", 20);
+      await warmup.stop();
       // One call on each worker (the supervisor hands new connections to the workers in turn)
       // held where it stores its certificate: in flight at the stop. They are the only calls
       // then, so two statements waiting for the lock are theirs (each worker runs one
@@ -225,47 +181,33 @@ describe("SIGTERM to the supervisor with calls in flight", () => {
         async () => (await waitersOnLocks(d)) >= 2,
       );
       // Calls that keep coming while the stop is under way: OK or UNAVAILABLE.
-      const loops = issuingLoops(d, ledger, {
-        clients: 6,
-        tag,
-        deadlineMs: 120_000,
-        stopped: () => stopped,
-      });
+      const load = issueUnderLoad(d, { clients: 6, tag, deadlineMs: 120_000, ledger });
       const workers = d.servingPids();
       if (whom === "the supervisor and its workers") {
         // systemd signals every process of the unit; the supervisor forwards its own signal,
         // so each worker gets a second one. The worst order, made certain here: the workers'
         // own first, then the supervisor's, once they are stopping.
         for (const pid of workers) process.kill(pid, "SIGTERM");
-        await waitFor("every worker to start shutting down on its own signal", () =>
-          workers.every((pid) =>
-            logLines(d.server).some((l) => l.msg === "shutting down" && l.pid === pid),
-          ),
-        );
+        await waitForEveryProcessToLog(d, workers, "shutting down", {
+          what: "every worker to start shutting down on its own signal",
+        });
       }
       const exited = d.server.stop("SIGTERM");
-      await waitFor("every worker to start shutting down", () =>
-        workers.every((pid) =>
-          logLines(d.server).some((l) => l.msg === "shutting down" && l.pid === pid),
-        ),
-      );
+      await waitForEveryProcessToLog(d, workers, "shutting down", {
+        what: "every worker to start shutting down",
+      });
       await release();
       const heldOutcomes = await Promise.all(heldCalls);
       for (const c of held) c.close();
       const code = await exited;
-      stopped = true;
-      await loops.done;
-      loops.close();
+      const codes = await load.stop();
       expect(code, d.server.output().split("\n").slice(-12).join("\n")).toBe(0);
       // A call in flight at the stop completes: it was admitted before the stop.
       expect(heldOutcomes.map(codeName)).toEqual(["OK", "OK"]);
       for (const o of heldOutcomes) {
         if ("ok" in o) new X509Certificate(o.ok.certificate!.certificatePem);
       }
-      const codes = Object.fromEntries(ledger.codes);
-      for (const name of Object.keys(codes)) {
-        expect(["OK", "UNAVAILABLE"], JSON.stringify(codes)).toContain(name);
-      }
+      expectCodesWithin(codes, ["OK", "UNAVAILABLE"]);
       for (const [, o] of ledger.outcomes) {
         if (!("ok" in o)) expect(o.code).toBe(status.UNAVAILABLE);
       }

@@ -7,50 +7,38 @@
  * pool gives up its dead connections, health is SERVING again and issuance resumes without a
  * restart; every request_id sent resolves on replay and none is left PENDING.
  */
-import { status } from "@grpc/grpc-js";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { START_LIMIT_MS } from "../support/server-process";
+import { describe, expect, it } from "vitest";
 import { waitFor } from "../support/wait";
 import {
   codeName,
-  type Deployment,
-  deploy,
-  healthOverConnections,
+  deployForTests,
+  expectCodesWithin,
+  expectEveryRequestResolves,
+  expectOutageLeftNoTrace,
   issueOnce,
-  issuingLoops,
   logLines,
   newIssuer,
-  newLedger,
-  pidOf,
-  replayAll,
-  unresolved,
+  UNREACHABLE_LINE,
+  waitForDatabaseBack,
+  waitForDatabaseDown,
+  waitForEveryProcessToLog,
+  warmUp,
 } from "./outage-support";
 
 describe.each([2, 1])("the network to PostgreSQL stalls, CERTMINT_PROCESSES=%i", (processes) => {
-  let d: Deployment;
-
-  beforeAll(async () => {
-    // A grace period longer than any call may take here: the calls in flight at a stop must
-    // end by themselves (UNAVAILABLE), not be cancelled when the grace period runs out.
-    d = await deploy(processes, { CERTMINT_SHUTDOWN_GRACE_MS: "120000" });
-  }, START_LIMIT_MS * 2);
-  afterAll(async () => {
-    await d?.stop();
-  });
+  // A grace period longer than any call may take here: the calls in flight at a stop must
+  // end by themselves (UNAVAILABLE), not be cancelled when the grace period runs out.
+  const deployment = deployForTests(processes, { CERTMINT_SHUTDOWN_GRACE_MS: "120000" });
 
   it("ends every call, turns NOT_SERVING, and recovers the pool when the network returns", async () => {
-    const ledger = newLedger();
-    const count = (code: string) => ledger.codes.get(code) ?? 0;
-    let stopped = false;
-    const loops = issuingLoops(d, ledger, {
+    const d = deployment();
+    const { load, ledger, pids } = await warmUp(d, {
       clients: 6,
       tag: `stall${processes}`,
       deadlineMs: 15_000,
-      stopped: () => stopped,
+      ok: 20,
+      what: "certificates issued before the stall",
     });
-    const pids = d.servingPids();
-    expect(pids).toHaveLength(processes);
-    await waitFor("certificates issued before the stall", () => count("OK") >= 20);
 
     const [{ now: stalledAt }] = (await d.db.query<{ now: Date }>("select now()")) as [
       { now: Date },
@@ -62,37 +50,15 @@ describe.each([2, 1])("the network to PostgreSQL stalls, CERTMINT_PROCESSES=%i",
     const unbounded = issueOnce(noDeadline, d.profile, `stall${processes}-no-deadline`, Infinity);
     ledger.sent.push(`stall${processes}-no-deadline`);
 
-    await waitFor("every serving process to report the database unreachable", () => {
-      const lines = logLines(d.server).filter(
-        (l) => l.msg === "database unreachable: health NOT_SERVING",
-      );
-      return pids.every((pid) => lines.some((l) => pidOf(d, l) === pid));
-    });
-    await waitFor("health NOT_SERVING on every connection", async () =>
-      (await healthOverConnections(d.server.address, 2 * processes)).every(
-        (s) => s === "NOT_SERVING",
-      ),
-    );
+    await waitForDatabaseDown(d, pids);
     // Calls sent after the stall began end (none hangs): every loop gets past two of them.
-    await waitFor(
-      "calls sent during the stall to end",
-      () => ledger.sent.slice(stalledFrom).filter((id) => ledger.outcomes.has(id)).length >= 12,
-      120_000,
-    );
+    await load.untilAnswered("calls sent during the stall to end", stalledFrom, 12, 120_000);
     const unboundedOutcome = await unbounded;
     noDeadline.close();
     expect(codeName(unboundedOutcome)).toBe("UNAVAILABLE");
 
     d.proxy.pass();
-    await waitFor("every serving process to report the database reachable", () => {
-      const lines = logLines(d.server).filter(
-        (l) => l.msg === "database reachable again: health SERVING",
-      );
-      return pids.every((pid) => lines.some((l) => pidOf(d, l) === pid));
-    });
-    await waitFor("health SERVING on every connection", async () =>
-      (await healthOverConnections(d.server.address, 2 * processes)).every((s) => s === "SERVING"),
-    );
+    await waitForDatabaseBack(d, pids);
     // Each process listens for other replicas' certificate events again, on a new connection:
     // the one the stall left deaf was given up.
     await waitFor("one LISTEN session per process, each opened after the stall", async () => {
@@ -104,77 +70,39 @@ describe.each([2, 1])("the network to PostgreSQL stalls, CERTMINT_PROCESSES=%i",
         sessions.every((row) => row.backend_start.getTime() > stalledAt.getTime())
       );
     });
-    const okBefore = count("OK");
-    await waitFor(
-      "issuance to resume without a restart",
-      () => count("OK") >= okBefore + 20,
-      120_000,
-    );
-    stopped = true;
-    await loops.done;
-    loops.close();
+    await load.untilMoreOk("issuance to resume without a restart", 20, 120_000);
+    const codes = await load.stop();
 
-    const codes = Object.fromEntries(ledger.codes);
-    for (const code of Object.keys(codes)) {
-      expect(["OK", "UNAVAILABLE", "DEADLINE_EXCEEDED"], JSON.stringify(codes)).toContain(code);
-    }
-    for (const [, o] of ledger.outcomes) {
-      if (!("ok" in o) && o.code === status.UNAVAILABLE) {
-        expect(o.reason, o.details).toBe("DATABASE_UNAVAILABLE");
-      }
-    }
-    expect(d.servingPids().sort()).toEqual([...pids].sort());
-
-    const ended = await replayAll(d, ledger.sent);
-    for (const [id, o] of ledger.outcomes) {
-      if ("ok" in o) expect(ended.get(id)).toBe(o.ok.certificate!.certificateId);
-    }
-    expect(await unresolved(d.db, ledger.sent)).toEqual({ notIssued: [], duplicates: 0 });
-    const lines = logLines(d.server);
-    expect(lines.some((l) => l.msg === "unhandled error in handler")).toBe(false);
-    // Every line is a JSON log line: no driver's plain text among them.
-    const plain = d.server
-      .output()
-      .split("\n")
-      .filter((l) => l.trim() !== "" && !l.startsWith("{"));
-    expect(plain).toEqual([]);
+    expectCodesWithin(codes, ["OK", "UNAVAILABLE", "DEADLINE_EXCEEDED"]);
+    await expectOutageLeftNoTrace(d, ledger, pids);
     console.log(
       `processes=${processes}: ${ledger.sent.length} calls ${JSON.stringify(codes)}; proxy connections open at the end ${d.proxy.open()}`,
     );
   });
 
   it("stops on SIGTERM while the network is stalled (exit 0), its calls ending", async () => {
-    const ledger = newLedger();
-    let stopped = false;
-    const loops = issuingLoops(d, ledger, {
+    const d = deployment();
+    const { load, pids } = await warmUp(d, {
       clients: 4,
       tag: `stallterm${processes}`,
       deadlineMs: 60_000,
-      stopped: () => stopped,
+      ok: 10,
+      what: "certificates issued",
     });
-    await waitFor("certificates issued", () => (ledger.codes.get("OK") ?? 0) >= 10);
-    const pids = d.servingPids();
     const marker = logLines(d.server).length;
     d.proxy.stall();
-    await waitFor("every serving process to report the database unreachable", () => {
-      const lines = logLines(d.server)
-        .slice(marker)
-        .filter((l) => l.msg === "database unreachable: health NOT_SERVING");
-      return pids.every((pid) => lines.some((l) => pidOf(d, l) === pid));
+    await waitForEveryProcessToLog(d, pids, UNREACHABLE_LINE, {
+      what: "every serving process to report the database unreachable",
+      since: marker,
     });
     // Before, the pool's close waited for connections that never answered: no exit, ever.
     const code = await d.server.stop("SIGTERM");
-    stopped = true;
-    await loops.done;
-    loops.close();
+    const codes = await load.stop();
     expect(code, d.server.output().split("\n").slice(-12).join("\n")).toBe(0);
-    for (const name of ledger.codes.keys()) {
-      expect(["OK", "UNAVAILABLE", "DEADLINE_EXCEEDED"]).toContain(name);
-    }
+    expectCodesWithin(codes, ["OK", "UNAVAILABLE", "DEADLINE_EXCEEDED"]);
     // The requests cut off by the stall and the stop resolve once the server is back.
     d.proxy.pass();
     await d.restart();
-    await replayAll(d, ledger.sent);
-    expect(await unresolved(d.db, ledger.sent)).toEqual({ notIssued: [], duplicates: 0 });
+    await expectEveryRequestResolves(d, load.ledger);
   });
 });

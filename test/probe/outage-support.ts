@@ -2,8 +2,9 @@
  * What the outage probes (test/probe/outage-*.test.ts) share: a TCP proxy between the server
  * and PostgreSQL that can refuse (reset) or stall (take bytes, never answer), the compiled
  * server started as a process on a database reached through it (one process, or a supervisor
- * and workers), and issuing clients that remember every request_id they sent and how each
- * call ended.
+ * and workers), issuing clients that remember every request_id they sent and how each call
+ * ended, the waits of an outage's phases (warm-up, the database down, back) and what every
+ * outage must leave behind (every request_id resolves on replay, a clean log).
  */
 import { randomBytes } from "node:crypto";
 import { createServer, connect as netConnect, type Socket } from "node:net";
@@ -14,6 +15,7 @@ import {
   type ServiceError,
   status,
 } from "@grpc/grpc-js";
+import { afterAll, beforeAll, expect } from "vitest";
 import { CertificateAuthorityServiceClient } from "../../gen/ts/certmint/v1/certificate_authority_service";
 import {
   CertificateServiceClient,
@@ -292,19 +294,37 @@ export const newLedger = (): Ledger => ({ sent: [], outcomes: new Map(), codes: 
 
 export const codeName = (o: Outcome): string => ("ok" in o ? "OK" : status[o.code]);
 
+/** Clients issuing under load (see `issueUnderLoad`), and waits on what they have seen. */
+export interface Load {
+  /** The calls of these clients (shared with other loads when one was passed in). */
+  readonly ledger: Ledger;
+  /** Calls of the ledger answered with this code (OK, UNAVAILABLE, ...) so far. */
+  count(code: string): number;
+  /** Waits until `more` calls more than now have been answered OK. */
+  untilMoreOk(what: string, more: number, timeoutMs?: number): Promise<void>;
+  /** Request_ids sent since the ledger held `from` of them that have been answered. */
+  answeredSince(from: number): string[];
+  /** Waits until at least `atLeast` calls sent since `from` have been answered. */
+  untilAnswered(what: string, from: number, atLeast: number, timeoutMs?: number): Promise<void>;
+  /** Ends the loops (each after its call in flight) and closes their clients; the codes seen. */
+  stop(): Promise<Record<string, number>>;
+}
+
 /**
- * `clients` loops issuing one certificate after another (a fresh request_id per call) until
- * `stopped()`; each call's request_id is recorded before it is sent.
+ * `clients` loops issuing one certificate after another (a fresh request_id per call,
+ * `<tag>-<client>-<n>`) until `stop()`; each call's request_id is recorded in the ledger
+ * before it is sent, and its outcome when it ends.
  */
-export function issuingLoops(
+export function issueUnderLoad(
   d: Deployment,
-  ledger: Ledger,
-  opts: { clients: number; tag: string; deadlineMs: number; stopped: () => boolean },
-): { done: Promise<void>; close(): void } {
+  opts: { clients: number; tag: string; deadlineMs: number; ledger?: Ledger },
+): Load {
+  const ledger = opts.ledger ?? newLedger();
+  let stopped = false;
   const clients = Array.from({ length: opts.clients }, () => newIssuer(d));
   const done = Promise.all(
     clients.map(async (client, c) => {
-      for (let n = 0; !opts.stopped(); n++) {
+      for (let n = 0; !stopped; n++) {
         const requestId = `${opts.tag}-${c}-${n}`;
         ledger.sent.push(requestId);
         const outcome = await issueOnce(client, d.profile, requestId, opts.deadlineMs);
@@ -317,13 +337,73 @@ export function issuingLoops(
         if (!("ok" in outcome)) await new Promise((r) => setTimeout(r, 10));
       }
     }),
-  ).then(() => undefined);
+  );
+  const count = (code: string) => ledger.codes.get(code) ?? 0;
+  const codes = () => JSON.stringify(Object.fromEntries(ledger.codes));
+  const answeredSince = (from: number) =>
+    ledger.sent.slice(from).filter((id) => ledger.outcomes.has(id));
   return {
-    done,
-    close: () => {
+    ledger,
+    count,
+    answeredSince,
+    untilMoreOk(what, more, timeoutMs) {
+      const target = count("OK") + more;
+      return waitSaying(
+        what,
+        () => count("OK") >= target,
+        timeoutMs,
+        () => {
+          return `${count("OK")} of ${target} OK; calls by code ${codes()}`;
+        },
+      );
+    },
+    untilAnswered(what, from, atLeast, timeoutMs) {
+      return waitSaying(
+        what,
+        () => answeredSince(from).length >= atLeast,
+        timeoutMs,
+        () => {
+          const sent = ledger.sent.length - from;
+          return `${answeredSince(from).length} of ${sent} sent answered (${atLeast} wanted); calls by code ${codes()}`;
+        },
+      );
+    },
+    async stop() {
+      stopped = true;
+      await done;
       for (const c of clients) c.close();
+      return Object.fromEntries(ledger.codes);
     },
   };
+}
+
+/**
+ * Starts `issueUnderLoad` and waits for `ok` certificates issued (`what`, in a timeout's
+ * message); the pids that serve calls then, asserted one per process of the deployment.
+ */
+export async function warmUp(
+  d: Deployment,
+  opts: { clients: number; tag: string; deadlineMs: number; ok: number; what: string },
+): Promise<{ load: Load; ledger: Ledger; pids: number[] }> {
+  const load = issueUnderLoad(d, opts);
+  const pids = d.servingPids();
+  expect(pids, "the pids that serve calls").toHaveLength(d.processes);
+  await load.untilMoreOk(opts.what, opts.ok);
+  return { load, ledger: load.ledger, pids };
+}
+
+/** `waitFor`, its timeout error naming also `state()` at the end (what was seen instead). */
+async function waitSaying(
+  what: string,
+  probe: () => boolean | Promise<boolean>,
+  timeoutMs: number | undefined,
+  state: () => string,
+): Promise<void> {
+  try {
+    await waitFor(what, probe, timeoutMs);
+  } catch (e) {
+    throw new Error(`${(e as Error).message}: ${state()}`, { cause: e });
+  }
 }
 
 /**
@@ -396,4 +476,139 @@ export async function unresolved(
     [requestIds],
   );
   return { notIssued, duplicates: Number(dup!.n) };
+}
+
+/**
+ * Deploys (`deploy`) before the tests of the enclosing describe and stops the deployment
+ * after them. The function returned gives a test the deployment.
+ */
+export function deployForTests(
+  processes: number,
+  env: Record<string, string> = {},
+): () => Deployment {
+  let d: Deployment | undefined;
+  beforeAll(async () => {
+    d = await deploy(processes, env);
+  }, START_LIMIT_MS * 2);
+  afterAll(async () => {
+    await d?.stop();
+  });
+  return () => {
+    if (!d) throw new Error(`no deployment: deploy(${processes}) did not complete`);
+    return d;
+  };
+}
+
+export const UNREACHABLE_LINE = "database unreachable: health NOT_SERVING";
+export const REACHABLE_LINE = "database reachable again: health SERVING";
+
+/**
+ * Waits until every process of `pids` has written a log line `msg` (among the lines after the
+ * first `since` of the log, when given).
+ */
+export function waitForEveryProcessToLog(
+  d: Deployment,
+  pids: number[],
+  msg: string,
+  opts: { what: string; since?: number },
+): Promise<void> {
+  const missing = () => {
+    const lines = logLines(d.server)
+      .slice(opts.since ?? 0)
+      .filter((l) => l.msg === msg);
+    return pids.filter((pid) => !lines.some((l) => pidOf(d, l) === pid));
+  };
+  return waitSaying(
+    opts.what,
+    () => missing().length === 0,
+    undefined,
+    () => `no "${msg}" yet from pid ${missing().join(", ")}`,
+  );
+}
+
+/** Waits until grpc.health.v1 answers `expected` on each of two connections per process. */
+export async function waitForHealth(
+  d: Deployment,
+  expected: "SERVING" | "NOT_SERVING",
+): Promise<void> {
+  let seen: string[] = [];
+  await waitSaying(
+    `health ${expected} on every connection`,
+    async () => {
+      seen = await healthOverConnections(d.server.address, 2 * d.processes);
+      return seen.every((s) => s === expected);
+    },
+    undefined,
+    () => `last seen ${seen.join(", ")}`,
+  );
+}
+
+/**
+ * After the proxy refused or stalled: waits until every process of `pids` has reported the
+ * database unreachable and health answers NOT_SERVING on every connection.
+ */
+export async function waitForDatabaseDown(d: Deployment, pids: number[]): Promise<void> {
+  await waitForEveryProcessToLog(d, pids, UNREACHABLE_LINE, {
+    what: "every serving process to report the database unreachable",
+  });
+  await waitForHealth(d, "NOT_SERVING");
+}
+
+/**
+ * After the proxy passes again: waits until every process of `pids` has reported the database
+ * reachable and health answers SERVING on every connection.
+ */
+export async function waitForDatabaseBack(d: Deployment, pids: number[]): Promise<void> {
+  await waitForEveryProcessToLog(d, pids, REACHABLE_LINE, {
+    what: "every serving process to report the database reachable",
+  });
+  await waitForHealth(d, "SERVING");
+}
+
+/** Every call of the ledger ended with one of the `allowed` codes (`codes`: by code name). */
+export function expectCodesWithin(codes: Record<string, number>, allowed: string[]): void {
+  for (const code of Object.keys(codes)) expect(allowed, JSON.stringify(codes)).toContain(code);
+}
+
+/**
+ * Every request_id of the ledger resolves: a replay answers one certificate, the one its call
+ * got when it got one; no request is left other than ISSUED, none has two rows.
+ */
+export async function expectEveryRequestResolves(d: Deployment, ledger: Ledger): Promise<void> {
+  const ended = await replayAll(d, ledger.sent);
+  for (const [id, o] of ledger.outcomes) {
+    if ("ok" in o) {
+      expect(ended.get(id), `the certificate a replay of ${id} answers`).toBe(
+        o.ok.certificate!.certificateId,
+      );
+    }
+  }
+  expect(await unresolved(d.db, ledger.sent)).toEqual({ notIssued: [], duplicates: 0 });
+}
+
+/**
+ * What a database outage must leave once it is over: every call answered UNAVAILABLE was
+ * refused as the database's (DATABASE_UNAVAILABLE); the processes `pids` that served before
+ * still serve (none died of it); every request_id sent resolves on replay; the log holds no
+ * unhandled error and only JSON lines (a log collector parses them: no driver's plain text).
+ */
+export async function expectOutageLeftNoTrace(
+  d: Deployment,
+  ledger: Ledger,
+  pids: number[],
+): Promise<void> {
+  for (const [id, o] of ledger.outcomes) {
+    if (!("ok" in o) && o.code === status.UNAVAILABLE) {
+      expect(o.reason, `${id}: ${o.details}`).toBe("DATABASE_UNAVAILABLE");
+    }
+  }
+  expect(d.servingPids().sort()).toEqual([...pids].sort());
+  await expectEveryRequestResolves(d, ledger);
+  const unhandled = logLines(d.server).filter((l) => l.msg === "unhandled error in handler");
+  expect(unhandled).toEqual([]);
+  const plain = d.server
+    .output()
+    .split("\n")
+    .filter((l) => l.trim() !== "" && !l.startsWith("{"));
+  expect(plain).toEqual([]);
 }
