@@ -160,6 +160,24 @@ export function unary<Req, Res>(
       leave?.();
       if (admitted) admission?.leave();
     };
+    // A call refused before its turn (at the gate, or cancelled while waiting) still writes its
+    // refusal's audit record: that write waits for a place as the call's own work would. Else
+    // a token cancelling its calls at once got a row written per call outside the places, as
+    // many at once as it sent (RST_STREAM, 1 ms deadlines): rapid resets passed its share of
+    // CERTMINT_CALLS_IN_PROGRESS and held the database pool from other tokens. False (the
+    // record is not written, as for a rate-limited call) past the token's queue.
+    const turnToRecord = async (actor: Actor): Promise<boolean> => {
+      if (!admission || admitted) return true;
+      try {
+        // A signal nothing aborts: the caller already left, the record is written regardless.
+        const turn = admission.enter(actor, () => new AbortController().signal);
+        if (turn) await turn;
+      } catch {
+        return false;
+      }
+      admitted = true;
+      return true;
+    };
     const run = async () => {
       if (!deps.readiness.ready) {
         throw new CertmintError(
@@ -237,7 +255,9 @@ export function unary<Req, Res>(
                 "could not check the call's audit record; recording its outcome",
               );
               return false;
-            }))
+            })) &&
+          // Its record is work of its token like any other, so it takes its turn.
+          (await turnToRecord(scope.actor))
         ) {
           await deps
             .security()

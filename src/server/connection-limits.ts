@@ -13,7 +13,7 @@
  *    socket is destroyed. Node's own TLS handshake timeout is 120 s and cannot be set through
  *    grpc-js; a plaintext session is created at accept, before any byte arrived.
  */
-import type { Http2Server, Http2Session } from "node:http2";
+import { constants, type Http2Server, type Http2Session, type ServerHttp2Stream } from "node:http2";
 import type { Socket } from "node:net";
 import type { ChannelOptions, Server, ServerCredentials } from "@grpc/grpc-js";
 import type { Logger } from "pino";
@@ -77,6 +77,7 @@ function guard(http2Server: Http2Server, limits: ConnectionLimits, logger: Logge
       if (pending.get(key)?.socket === socket) pending.delete(key);
     });
   });
+  http2Server.on("session", limitResets(logger));
   http2Server.on("session", (session: Http2Session) => {
     const key = session.socket ? peerKey(session.socket) : undefined;
     if (key === undefined) return;
@@ -87,6 +88,48 @@ function guard(http2Server: Http2Server, limits: ConnectionLimits, logger: Logge
       pending.delete(key);
     });
   });
+}
+
+/**
+ * Streams one connection may see reset (RST_STREAM, both ways) at once, and refilled per
+ * second. Rapid Reset (CVE-2023-44487): a client opening calls and resetting them at once is
+ * never held by grpc.max_concurrent_streams, and each call it sends whole still runs its
+ * handler. nghttp2 (Node 20's 1.61) stops reading such a session after 1,000 resets at over 33
+ * a second, with a GOAWAY of NO_ERROR, but leaves its socket open until keepalive closes it
+ * (80 s by default), a place of the connection cap held per flood. Here the session is closed
+ * (GOAWAY ENHANCE_YOUR_CALM) just before nghttp2 would stop reading it: 900 resets, refilled at
+ * nghttp2's 33 a second, so no client nghttp2 would have served is closed (and a client whose
+ * 250 open calls all time out at once during a stall is far from it).
+ */
+const RESET_BURST = 900;
+const RESETS_PER_SECOND = 33;
+
+/** The "session" listener that closes a session resetting streams past RESET_BURST. */
+function limitResets(logger: Logger): (session: Http2Session) => void {
+  let warnedAt = Number.NEGATIVE_INFINITY;
+  return (session) => {
+    let tokens = RESET_BURST;
+    let at = performance.now();
+    session.on("stream", (stream: ServerHttp2Stream) => {
+      stream.once("close", () => {
+        if (!stream.rstCode || session.destroyed) return;
+        const now = performance.now();
+        tokens = Math.min(RESET_BURST, tokens + ((now - at) / 1000) * RESETS_PER_SECOND);
+        at = now;
+        tokens -= 1;
+        if (tokens >= 0) return;
+        session.goaway(constants.NGHTTP2_ENHANCE_YOUR_CALM);
+        session.destroy();
+        if (now - warnedAt >= 60_000) {
+          warnedAt = now;
+          logger.warn(
+            { address: session.socket?.remoteAddress, resetBurst: RESET_BURST },
+            "a gRPC connection reset streams faster than calls are made (HTTP/2 rapid reset): closed",
+          );
+        }
+      });
+    });
+  };
 }
 
 function peerKey(socket: { remoteAddress?: string; remotePort?: number }): string | undefined {
