@@ -61,6 +61,24 @@ const REFUSED_SQLSTATES = new Set([
 ]);
 
 /**
+ * What an operator has to do something about, in words, for the refused SQLSTATEs whose code
+ * alone says little to a reader of the log or of a client's error: a full disk used to reach
+ * both only as "53100" behind "short of a resource" (test/probe/disk-full-*.test.ts), so
+ * nobody looked at the disk. Said to the client too: it is the operator's condition, not data.
+ */
+const CONDITIONS: Record<string, string> = {
+  "53100": "the database's disk is full",
+  "53200": "the database is out of memory",
+  "53400": "the database reached a configuration limit",
+  "58030": "the database failed to read or write its files",
+};
+
+/** The words for an outage's cause (databaseOutage) when it names a condition, else undefined. */
+export function outageCondition(cause: string): string | undefined {
+  return CONDITIONS[cause];
+}
+
+/**
  * Messages of errors that carry no code: pg's for a connection that ended under it, knex's
  * for a pool that found no connection in time (DriverException keeps the message, prefixed by
  * the SQL, but not the error's name).
@@ -115,11 +133,14 @@ export function outageError(err: unknown): CertmintError | undefined {
   if (cause === undefined) return undefined;
   // The SQLSTATE goes to the client as ErrorInfo metadata: it names the condition without
   // quoting the statement (a driver error's message can carry SQL and its values).
+  const condition = outageCondition(cause);
   return REFUSED_SQLSTATES.has(cause)
     ? new CertmintError(
         "unavailable",
         "DATABASE_UNAVAILABLE",
-        "certmint's database could not run this call's statement right now (it was cancelled or the database is short of a resource; the server log has the cause); retry shortly (a retry with the same request_id never issues twice)",
+        condition
+          ? `certmint's database could not run this call's statement right now: ${condition} (an operator of certmint must fix that); retry later (a retry with the same request_id never issues twice)`
+          : "certmint's database could not run this call's statement right now (it was cancelled or the database is short of a resource; the server log has the cause); retry shortly (a retry with the same request_id never issues twice)",
         { retryAfterSeconds: OUTAGE_RETRY_SECONDS, metadata: { sqlstate: cause } },
       )
     : new CertmintError(

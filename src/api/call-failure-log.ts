@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { databaseOutage, transactionConflict } from "../database-outage";
+import { databaseOutage, outageCondition, transactionConflict } from "../database-outage";
 import { isCertmintError } from "../errors";
 import { throttledWarnings } from "../server/throttled-warnings";
 
@@ -30,7 +30,8 @@ export function logCallFailure(
     throttledWarnings(logger).warn(
       logger,
       `outage:${outage}`,
-      { cause: outage, method, requestId },
+      // condition: the cause in words (a full disk), for the operator who reads this line.
+      { cause: outage, condition: outageCondition(outage), method, requestId },
       "database unavailable",
     );
     return { outage };

@@ -8,7 +8,7 @@
  * the KEK from a secret store instead. Messages never contain key bytes.
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { link, mkdir, open, readFile, rm } from "node:fs/promises";
 import { dirname } from "node:path";
 import { failedPrecondition } from "../errors";
 import { KEK_LENGTH } from "./key-wrap";
@@ -70,16 +70,43 @@ export async function loadOrCreateKek(source: KekSource): Promise<LoadedKek> {
   );
 }
 
+/**
+ * Written whole under a temporary name, flushed, then linked to its name; never written in
+ * place. A write cut short (a full disk: ENOSPC) used to leave kek.key empty or partial, and
+ * every later start refused it until someone deleted it by hand; a partial file of exactly 32
+ * bytes would even have been taken for a raw key (test/probe/disk-full-startup.test.ts). The
+ * link, unlike a rename, fails when the name exists: a key another process created in the
+ * meantime is never overwritten (as the 'wx' flag on the name itself did).
+ */
 async function createKekFile(file: string): Promise<LoadedKek> {
   const key = randomBytes(KEK_LENGTH);
+  // Random, not the pid alone: a process killed before its rm leaves this name behind, and in a
+  // container the next start often has the same pid.
+  const tmp = `${file}.${process.pid}.${randomBytes(6).toString("hex")}.tmp`;
   try {
     await mkdir(dirname(file), { recursive: true, mode: 0o700 });
-    // 'wx': never overwrite a key another process created in the meantime.
-    await writeFile(file, `${key.toString("base64")}\n`, { mode: 0o600, flag: "wx" });
+    const handle = await open(tmp, "wx", 0o600);
+    try {
+      await handle.writeFile(`${key.toString("base64")}\n`);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await link(tmp, file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === "EEXIST") return loadOrCreateKek({ file, createIfMissing: false });
-    throw kekError(`the KEK file ${file} cannot be created (${code ?? "error"})`);
+    if (code === "EEXIST" && (e as NodeJS.ErrnoException).syscall === "link")
+      return loadOrCreateKek({ file, createIfMissing: false });
+    throw kekError(`the KEK file ${file} cannot be created (${describeCode(code)})`);
+  } finally {
+    await rm(tmp, { force: true });
   }
   return { key, created: true };
+}
+
+/** An errno code, in words for the ones an operator meets when creating a file. */
+function describeCode(code: string | undefined): string {
+  if (code === "ENOSPC") return "ENOSPC: no space left on device";
+  if (code === "EDQUOT") return "EDQUOT: disk quota exceeded";
+  return code ?? "error";
 }

@@ -27,6 +27,12 @@ export function lockEmbeddedDatabase(dataDir: string): EmbeddedLock {
       const fd = openSync(path, "wx", 0o600);
       try {
         writeSync(fd, `${process.pid}\n`);
+      } catch (err) {
+        // A full disk (ENOSPC) fails the write, not the create: the bare "ENOSPC: no space
+        // left on device, write" named no file (test/probe/disk-full-embedded.test.ts).
+        unlinkSync(path);
+        const { code, message } = err as NodeJS.ErrnoException;
+        throw Object.assign(new Error(`cannot write ${path}: ${message}`), { code, cause: err });
       } finally {
         closeSync(fd);
       }

@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync } from "node:fs";
+import { chmodSync, mkdirSync, statfsSync } from "node:fs";
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
 import { PGlite } from "@electric-sql/pglite";
@@ -47,7 +47,7 @@ export async function startEmbeddedPostgres(
     });
   } catch (err) {
     lock.release();
-    throw err;
+    throw pgliteStartError(err, pgDir);
   }
   const sessions = new EmbeddedSessions(db, events);
   return {
@@ -63,4 +63,54 @@ export async function startEmbeddedPostgres(
       }
     },
   };
+}
+
+/**
+ * Why PGlite could not start, in words an operator can act on. Its file system layer
+ * (Emscripten's) throws its own ErrnoError, which is not an Error and carries only a number: a
+ * first start on a disk without room for the database (initdb needs some 40 MB) used to end in
+ * "start-up failed: (a thrown value that is not an Error)". An existing database opened on a
+ * full disk aborts the WebAssembly instead ("Aborted(). Build with -sASSERTIONS for more
+ * info."), saying nothing of the disk; so when the disk has less room than PostgreSQL's next
+ * WAL segment (16 MiB), the message says that (test/probe/disk-full-*.test.ts).
+ */
+function pgliteStartError(err: unknown, pgDir: string): unknown {
+  const errno = (err as { errno?: unknown } | null)?.errno;
+  if (!(err instanceof Error) && typeof errno === "number") {
+    const known = EMSCRIPTEN_ERRNO[errno];
+    const error = new Error(
+      `the embedded database in ${pgDir} cannot be created or opened (${known ?? `file system error ${errno}`})`,
+    );
+    return known ? Object.assign(error, { code: known.split(":")[0] }) : error;
+  }
+  const free = freeBytes(pgDir);
+  if (free === undefined || free >= WAL_SEGMENT_BYTES) return err;
+  const what = err instanceof Error ? err.message : "a thrown value that is not an Error";
+  return Object.assign(
+    new Error(
+      `the embedded database in ${pgDir} cannot be opened: its disk is full or nearly (${free} bytes free); free space on it, then start again (PGlite: ${what})`,
+    ),
+    { code: "ENOSPC", cause: err },
+  );
+}
+
+/** Emscripten's numbers of the file errors an operator can act on, as Node names them. */
+const EMSCRIPTEN_ERRNO: Record<number, string> = {
+  2: "EACCES: permission denied",
+  19: "EDQUOT: disk quota exceeded",
+  29: "EIO: input/output error",
+  51: "ENOSPC: no space left on device",
+  69: "EROFS: read-only file system",
+};
+
+/** PostgreSQL's WAL segment: what it may have to create to open a database. */
+const WAL_SEGMENT_BYTES = 16 * 1024 * 1024;
+
+function freeBytes(dir: string): number | undefined {
+  try {
+    const s = statfsSync(dir);
+    return s.bavail * s.bsize;
+  } catch {
+    return undefined;
+  }
 }

@@ -1,0 +1,167 @@
+/**
+ * What the disk-full probes (test/probe/disk-full-*.test.ts) share: a small tmpfs mounted for
+ * one test file (the disk that fills), filled to the last block with a file and freed by
+ * deleting it; issuance set up over gRPC on a server started as a process; and a Deployment
+ * (outage-support.ts) of that server, so the outage probes' load, replays and waits apply.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdirSync, rmSync, statfsSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Client } from "@grpc/grpc-js";
+import { CreateRootCertificateAuthorityRequest } from "../../gen/ts/certmint/v1/certificate_authority_service";
+import {
+  CertificatePolicyPreset,
+  CreateCertificatePolicyRequest,
+} from "../../gen/ts/certmint/v1/certificate_policy_service";
+import { CreateCertificateProfileRequest } from "../../gen/ts/certmint/v1/certificate_profile_service";
+import { KeyAlgorithm } from "../../gen/ts/certmint/v1/common";
+import { call, makeClients } from "../support/harness";
+import type { TestDatabase } from "../support/postgres";
+import { ROOT, type ServerProcess, START_LIMIT_MS } from "../support/server-process";
+import type { Deployment } from "./outage-support";
+
+export interface SmallDisk {
+  dir: string;
+  /** Bytes an unprivileged writer can still write. */
+  free(): number;
+  /** Writes a file until the disk has no block left (dd ends with ENOSPC). */
+  fill(): void;
+  /** Deletes that file. */
+  unfill(): void;
+  /** Unmounts the tmpfs and removes its mount point (also when it is busy: lazily). */
+  remove(): void;
+}
+
+/**
+ * A tmpfs of `size` (mount's syntax: "96m") at /mnt/<name>; a string saying why not when this
+ * process is not root or the mount fails (the test skips with it).
+ */
+export function mountSmallDisk(name: string, size: string): SmallDisk | string {
+  if (process.getuid?.() !== 0) return "mounting a tmpfs needs root";
+  const dir = join("/mnt", name);
+  try {
+    mkdirSync(dir, { recursive: true });
+    execFileSync("mount", ["-t", "tmpfs", "-o", `size=${size},mode=0755`, "tmpfs", dir], {
+      stdio: "pipe",
+    });
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    return `cannot mount a tmpfs at ${dir}: ${(err as Error).message}`;
+  }
+  const fillFile = join(dir, "fill");
+  return {
+    dir,
+    free() {
+      const s = statfsSync(dir);
+      return s.bavail * s.bsize;
+    },
+    fill() {
+      try {
+        execFileSync("dd", ["if=/dev/zero", `of=${fillFile}`, "bs=64k"], { stdio: "pipe" });
+      } catch {
+        // dd ends with ENOSPC: that is the point.
+      }
+    },
+    unfill() {
+      rmSync(fillFile, { force: true });
+    },
+    remove() {
+      try {
+        execFileSync("umount", [dir], { stdio: "pipe" });
+      } catch {
+        execFileSync("umount", ["-l", dir], { stdio: "pipe" });
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Fills `disk` but for one 4 KiB page (the next small file written, e.g. embedded.pid, takes it). */
+export function fillButOnePage(disk: SmallDisk): void {
+  const spare = join(disk.dir, "spare");
+  writeFileSync(spare, Buffer.alloc(4096));
+  disk.fill();
+  rmSync(spare);
+}
+
+/** A root CA, a TLS server policy and a profile `web` on it, over gRPC as an admin would. */
+export async function setUpIssuance(address: string, token: string): Promise<string> {
+  const c = makeClients(address, token);
+  try {
+    await call(
+      c.authorities,
+      "createRootCertificateAuthority",
+      CreateRootCertificateAuthorityRequest.fromPartial({
+        slug: "disk-root",
+        subject: { commonName: "Disk Full Probe Root" },
+      }),
+    );
+    await call(
+      c.policies,
+      "createCertificatePolicy",
+      CreateCertificatePolicyRequest.fromPartial({
+        preset: CertificatePolicyPreset.CERTIFICATE_POLICY_PRESET_TLS_SERVER,
+        certificatePolicy: {
+          slug: "disk-tls",
+          sanRules: { dns: { allowed: ["**.example.com"] } },
+          subjectRules: { commonName: { allowed: ["*"] } },
+        },
+      }),
+    );
+    await call(
+      c.profiles,
+      "createCertificateProfile",
+      CreateCertificateProfileRequest.fromPartial({
+        certificateProfile: {
+          slug: "web",
+          certificatePolicy: "disk-tls",
+          issuer: { $case: "certificateAuthority", value: "disk-root" },
+          defaults: {
+            ttl: { seconds: "604800", nanos: 0 },
+            keyAlgorithm: KeyAlgorithm.KEY_ALGORITHM_EC_P256,
+          },
+        },
+      }),
+    );
+  } finally {
+    for (const client of Object.values(c)) (client as Client).close();
+  }
+  return "web";
+}
+
+/**
+ * The members of a Deployment that issueUnderLoad, replayAll and waitForHealth use, for a
+ * server started here (one process; `db` only where the probe can query the database).
+ */
+export function asDeployment(
+  server: ServerProcess,
+  token: string,
+  profile: string,
+  db?: TestDatabase,
+): Deployment {
+  return {
+    db,
+    server,
+    token,
+    profile,
+    processes: 1,
+    servingPids: () => [server.child.pid!],
+  } as unknown as Deployment;
+}
+
+/** The compiled server run until it exits (a start that fails): its exit code and output. */
+export function runToExit(env: Record<string, string>) {
+  const r = spawnSync(process.execPath, ["dist/src/main.js"], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      CERTMINT_LISTEN: "127.0.0.1:0",
+      CERTMINT_LOG_FORMAT: "json",
+      CERTMINT_RENEWAL_ENABLED: "false",
+      ...env,
+    },
+    encoding: "utf8",
+    timeout: START_LIMIT_MS,
+  });
+  return { code: r.status, stderr: r.stderr, stdout: r.stdout };
+}
