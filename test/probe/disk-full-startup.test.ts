@@ -63,7 +63,7 @@ describe.skipIf(skip !== undefined)(
     const splitDataDir = (name: string) => {
       const dataDir = join(disk.dir, name);
       mkdirSync(join(dataDir, "pglite"), { recursive: true, mode: 0o700 });
-      const pglite = mountSmallDisk(`cm-full-startup/${name}/pglite`, "96m");
+      const pglite = mountSmallDisk("pglite", "96m", join(dataDir, "pglite"));
       if (typeof pglite === "string") throw new Error(pglite);
       mounted.push(pglite);
       return dataDir;

@@ -5,7 +5,7 @@
  * (outage-support.ts) of that server, so the outage probes' load, replays and waits apply.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, rmSync, statfsSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, statfsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Client } from "@grpc/grpc-js";
 import { CreateRootCertificateAuthorityRequest } from "../../gen/ts/certmint/v1/certificate_authority_service";
@@ -33,20 +33,26 @@ export interface SmallDisk {
 }
 
 /**
- * A tmpfs of `size` (mount's syntax: "96m") at /mnt/<name>; a string saying why not when this
- * process is not root or the mount fails (the test skips with it).
+ * A tmpfs of `size` (mount's syntax: "96m") at a new directory /mnt/<name>-XXXXXX (unique:
+ * two test runs on one machine must not mount over or unmount each other's; seen when CI and
+ * `scripts/busy -- make test` ran side by side), or at `at` (an existing directory, e.g. inside
+ * another small disk); a string saying why not when this process is not root or the mount
+ * fails (the test skips with it).
  */
-export function mountSmallDisk(name: string, size: string): SmallDisk | string {
+export function mountSmallDisk(name: string, size: string, at?: string): SmallDisk | string {
   if (process.getuid?.() !== 0) return "mounting a tmpfs needs root";
-  const dir = join("/mnt", name);
+  let dir = at ?? "";
   try {
-    mkdirSync(dir, { recursive: true });
+    if (at === undefined) {
+      mkdirSync("/mnt", { recursive: true });
+      dir = mkdtempSync(join("/mnt", `${name}-`));
+    }
     execFileSync("mount", ["-t", "tmpfs", "-o", `size=${size},mode=0755`, "tmpfs", dir], {
       stdio: "pipe",
     });
   } catch (err) {
-    rmSync(dir, { recursive: true, force: true });
-    return `cannot mount a tmpfs at ${dir}: ${(err as Error).message}`;
+    if (at === undefined && dir) rmSync(dir, { recursive: true, force: true });
+    return `cannot mount a tmpfs at ${dir || "/mnt"}: ${(err as Error).message}`;
   }
   const fillFile = join(dir, "fill");
   return {
