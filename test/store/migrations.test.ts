@@ -137,4 +137,29 @@ describe("migrations on an empty PostgreSQL database", () => {
       db.query(`delete from certificate_authority where id = $1`, [caA]),
     ).rejects.toThrow(/foreign key/);
   });
+  it("certmint_renew_at is inlined where it is called, and computes what it did", async () => {
+    // Declared IMMUTABLE over a STABLE body (timestamptz - interval), PostgreSQL never inlined
+    // it: the SQL-function executor parsed and planned its body again in every transaction,
+    // the certificate_renew_at trigger of every issuance included (Migration20261204200000).
+    // Over columns, so that nothing is folded into a constant at plan time.
+    const plan = await db.query<{ "QUERY PLAN": string }>(
+      `explain (verbose, costs off)
+       select certmint_renew_at(p.renewal, p.created_at, p.updated_at) from certificate_profile p`,
+    );
+    const text = plan.map((row) => row["QUERY PLAN"]).join("\n");
+    expect(text).toContain("CASE");
+    expect(text).not.toContain("certmint_renew_at");
+
+    const renewAt = async (renewal: object) => {
+      const [row] = await db.query<{ at: Date }>(
+        `select certmint_renew_at($1::jsonb, $2::timestamptz, $3::timestamptz) as at`,
+        [JSON.stringify(renewal), "2026-01-01T00:00:00Z", "2026-01-31T00:00:00Z"],
+      );
+      return new Date(row!.at).toISOString();
+    };
+    expect(await renewAt({ renewBeforeSeconds: 3600 })).toBe("2026-01-30T23:00:00.000Z");
+    expect(await renewAt({ renewBeforeDays: 2 })).toBe("2026-01-29T00:00:00.000Z");
+    // Neither: two thirds of the lifetime, as cert-manager.
+    expect(await renewAt({})).toBe("2026-01-21T00:00:00.000Z");
+  });
 });

@@ -16,6 +16,7 @@ import { Migration20261203100000FingerprintIndex } from "./Migration202612031000
 import { Migration20261203110000CertificateInline } from "./Migration20261203110000CertificateInline";
 import { Migration20261204000000CertificateLineage } from "./Migration20261204000000CertificateLineage";
 import { Migration20261204100000WatchAndSweepIndexes } from "./Migration20261204100000WatchAndSweepIndexes";
+import { Migration20261204200000RenewAtStable } from "./Migration20261204200000RenewAtStable";
 
 /**
  * Every migration, in order. Listed explicitly (not discovered on disk) so the same list
@@ -63,4 +64,5 @@ export const MIGRATIONS: MigrationObject[] = [
     name: "Migration20261204100000WatchAndSweepIndexes",
     class: Migration20261204100000WatchAndSweepIndexes,
   },
+  { name: "Migration20261204200000RenewAtStable", class: Migration20261204200000RenewAtStable },
 ];
