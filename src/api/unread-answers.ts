@@ -62,7 +62,8 @@ export class UnreadAnswers {
   /** By token slug; an entry goes once its token holds nothing. */
   private readonly tokens = new Map<string, Held>();
   private refusedCount = 0;
-  private lastWarning = 0;
+  /** performance.now() of the last warning: a wall clock stepped back would silence it. */
+  private lastWarning = Number.NEGATIVE_INFINITY;
   private missingStreamLogged = false;
 
   constructor(
@@ -174,7 +175,7 @@ export class UnreadAnswers {
 
   /** One warning a minute at most: a client that does not read may be refused many times. */
   private warn(limit: UnreadAnswerLimit, connectionBytes: number, tokenBytes: number): void {
-    const now = Date.now();
+    const now = performance.now();
     if (now - this.lastWarning < 60_000) return;
     this.lastWarning = now;
     this.logger.warn(

@@ -14,6 +14,13 @@ export interface Validators {
  * otherwise If-Modified-Since, when it is a valid date, against lastModified. CRL fetchers and
  * the caches in front of them revalidate a CRL they hold this way: a CRL of 10^5 entries is
  * ~5 MB, and most fetches find it unchanged.
+ *
+ * If-Modified-Since matches only the date sent, to the second, not any later one as RFC 9110
+ * 13.1.3 has it: a CRL's Last-Modified is its thisUpdate, read from the wall clock, and after a
+ * clock stepped back (NTP, a VM resumed) the CRL signed for a new revocation has an earlier
+ * thisUpdate than the one a fetcher holds; "not modified since a later date" kept that fetcher
+ * on the CRL without the revocation. A date certmint did not send costs a full answer, never
+ * a stale one (RFC 9110 13.2.1 lets a server ignore the condition).
  */
 export function notModified(req: IncomingMessage, v: Validators): boolean {
   const ifNoneMatch = req.headers["if-none-match"];
@@ -27,5 +34,5 @@ export function notModified(req: IncomingMessage, v: Validators): boolean {
   if (ifModifiedSince === undefined || !v.lastModified) return false;
   const since = Date.parse(ifModifiedSince);
   if (Number.isNaN(since)) return false;
-  return Math.floor(v.lastModified.getTime() / 1000) * 1000 <= since;
+  return Math.floor(v.lastModified.getTime() / 1000) * 1000 === since;
 }

@@ -143,9 +143,10 @@ function peerKey(socket: { remoteAddress?: string; remotePort?: number }): strin
  * minute at most, so that a flood of connections does not become a flood of log lines.
  */
 export function capWarning(logger: Logger, port: string, maxConnections: number): () => void {
-  let last = 0;
+  // The monotonic clock: a wall clock stepped back would silence the warning that long.
+  let last = Number.NEGATIVE_INFINITY;
   return () => {
-    const now = Date.now();
+    const now = performance.now();
     if (now - last < 60_000) return;
     last = now;
     logger.warn(

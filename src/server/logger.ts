@@ -108,11 +108,12 @@ function unwritten(destination: Destination): boolean {
  * skipped by pino's exit handler. Returns whether every line was written.
  */
 export async function settleLogOutput(timeoutMs: number): Promise<boolean> {
-  const until = Date.now() + timeoutMs;
+  // The monotonic clock: a wall clock stepped back would hold a stopping server that long.
+  const until = performance.now() + timeoutMs;
   for (;;) {
     const pending = [...destinations].filter(unwritten);
     if (pending.length === 0) return true;
-    if (Date.now() >= until) {
+    if (performance.now() >= until) {
       for (const d of pending) d.destroy();
       return false;
     }

@@ -199,12 +199,13 @@ export class KeyGenerator {
   }
 
   private async run(job: Job): Promise<void> {
-    const started = Date.now();
+    // A duration: the monotonic clock (a wall clock step taught it hours, or less than nothing).
+    const started = performance.now();
     let result: KeyPair | Error;
     try {
       result = await this.runOnThread(job.bits);
       this.counts.generated++;
-      this.learn(job.bits, Date.now() - started);
+      this.learn(job.bits, performance.now() - started);
     } catch (err) {
       // A thread stopped by close() ends its key with the shutdown, not as a failure.
       result = this.closed ? stopping() : err instanceof Error ? err : new Error(String(err));

@@ -290,7 +290,7 @@ describe("certificate revocation lists", () => {
     expect(Math.floor(crl.thisUpdate!.getTime() / 1000) * 1000).toBe(last.getTime());
   });
 
-  it("lists each revoked, unexpired certificate of this CA with its serial, date and reason", async () => {
+  it("lists each revoked certificate of this CA with its serial, date and reason, until a CRL period after it expired", async () => {
     const requestId = randomUUID();
     await h.db.query(
       `insert into certificate_request (id, profile_id, caller, request_id, request_fingerprint, kind, status,
@@ -315,10 +315,15 @@ describe("certificate revocation lists", () => {
         [randomUUID(), s, ca, requestId, notAfter, randomUUID(), revokedAt, reason],
       );
     const future = new Date(Date.now() + 30 * 86_400_000);
+    // Expired a minute ago: still listed (RFC 5280 5.1.2.6, on a CRL issued beyond its
+    // validity; and a relying party whose clock runs behind still takes it for valid). Expired
+    // more than a CRL period (86,400 s) ago: no longer.
     const past = new Date(Date.now() - 60_000);
+    const longPast = new Date(Date.now() - 2 * 86_400_000);
     const compromised = serial();
     const superseded = serial();
     const unspecified = serial();
+    const justExpired = serial();
     const expired = serial();
     const valid = serial();
     const otherCa = serial();
@@ -327,7 +332,8 @@ describe("certificate revocation lists", () => {
     await insertCert(root.id, compromised, t1, "KEY_COMPROMISE", future);
     await insertCert(root.id, superseded, t2, "SUPERSEDED", future);
     await insertCert(root.id, unspecified, t2, "UNSPECIFIED", future);
-    await insertCert(root.id, expired, t1, "KEY_COMPROMISE", past);
+    await insertCert(root.id, justExpired, t1, "KEY_COMPROMISE", past);
+    await insertCert(root.id, expired, t1, "KEY_COMPROMISE", longPast);
     await insertCert(root.id, valid, null, null, future);
     await insertCert(inter.id, otherCa, t1, "CA_COMPROMISE", future);
     // Rows written behind certmint's back: count them as a revocation does, so the cached CRLs
@@ -350,12 +356,18 @@ describe("certificate revocation lists", () => {
         const reason = /CRL Reason Code:\s*\n\s*(.+)/.exec(block)?.[1]?.trim();
         return { serialHex, date: date && new Date(date).toISOString(), reason };
       });
-    expect(entries).toEqual([
-      { serialHex: compromised, date: t1.toISOString(), reason: "Key Compromise" },
-      { serialHex: superseded, date: t2.toISOString(), reason: "Superseded" },
-      // RFC 5280 5.3.1: no reasonCode extension instead of "unspecified".
-      { serialHex: unspecified, date: t2.toISOString(), reason: undefined },
-    ]);
+    // RFC 5280 5.1.2.6 sets no order for the entries.
+    const bySerial = (a: { serialHex: string }, b: { serialHex: string }) =>
+      a.serialHex.localeCompare(b.serialHex);
+    expect(entries.sort(bySerial)).toEqual(
+      [
+        { serialHex: compromised, date: t1.toISOString(), reason: "Key Compromise" },
+        { serialHex: superseded, date: t2.toISOString(), reason: "Superseded" },
+        // RFC 5280 5.3.1: no reasonCode extension instead of "unspecified".
+        { serialHex: unspecified, date: t2.toISOString(), reason: undefined },
+        { serialHex: justExpired, date: t1.toISOString(), reason: "Key Compromise" },
+      ].sort(bySerial),
+    );
     expect(text).not.toContain(expired.toUpperCase());
     expect(text).not.toContain(valid.toUpperCase());
     expect(text).not.toContain(otherCa.toUpperCase());

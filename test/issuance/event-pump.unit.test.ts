@@ -36,7 +36,7 @@ describe("EventPump", () => {
   const start = (events: ReturnType<typeof scriptedEvents>["events"], seen: { wakes: number }) => {
     const errors: unknown[] = [];
     pump = new EventPump(
-      { now: () => new Date(), store: { events } },
+      { store: { events } },
       { wake: () => seen.wakes++ },
       // A poll period no test waits out: every round after the first is a drain round.
       { pollMs: 3_600_000, retentionSeconds: 86_400, onError: (e) => errors.push(e) },

@@ -116,6 +116,71 @@ describe("OCSP responder on the in-memory store", () => {
     expect((await ask(responder, ["0b01"])).out).toMatch(/0x0b01: revoked[\s\S]*?superseded/);
   });
 
+  it("signs again once the wall clock is past a cached response's nextUpdate (a clock stepped forward)", async () => {
+    leaf("0d01");
+    // The server's wall clock, moved by the test; the cache period runs on the monotonic clock.
+    let offsetMs = 0;
+    const stepped = { ...deps, now: () => new Date(Date.now() + offsetMs) };
+    const responder = new OcspResponder(stepped, { cacheSeconds: 3600, validitySeconds: 600 });
+    const first = await ask(responder, ["0d01"]);
+    expect(first.out).toMatch(/0x0d01: good/);
+    const requestFile = tmp.out("req.der");
+    opensslOk([
+      "ocsp",
+      "-issuer",
+      caFile,
+      "-serial",
+      "0x0d01",
+      "-no_nonce",
+      "-reqout",
+      requestFile,
+    ]);
+    const request = readFileSync(requestFile);
+    // Within the period and before nextUpdate: the cached response.
+    expect((await responder.respond(request)).der).toEqual(first.answer.der);
+    // NTP steps the clock forward by an hour: the cached response's nextUpdate (10 minutes
+    // after it was signed) is past, and clients would refuse it as expired.
+    offsetMs = 3_600_000;
+    const next = await responder.respond(request);
+    expect(next.der).not.toEqual(first.answer.der);
+    expect(next.cacheUntil!.getTime()).toBeGreaterThan(stepped.now().getTime());
+    // A CERTMINT_OCSP_CACHE_SECONDS longer than the validity is bounded the same way.
+    expect((await responder.respond(request)).der).toEqual(next.der);
+  });
+
+  it("a delegated responder is replaced once half its lifetime has passed by the wall clock (a clock stepped forward, a host resumed)", async () => {
+    leaf("0e01");
+    let offsetMs = 0;
+    const stepped = { ...deps, now: () => new Date(Date.now() + offsetMs) };
+    const responder = new OcspResponder(stepped, {
+      cacheSeconds: 0,
+      validitySeconds: 3600,
+      delegated: true,
+    });
+    const requestFile = tmp.out("req.der");
+    opensslOk([
+      "ocsp",
+      "-issuer",
+      caFile,
+      "-serial",
+      "0x0e01",
+      "-no_nonce",
+      "-reqout",
+      requestFile,
+    ]);
+    const request = readFileSync(requestFile);
+    await responder.respond(request);
+    await responder.respond(request);
+    expect(memory.ocspResponders.size).toBe(1);
+    // Four days later by the wall clock (of a week's lifetime), not by the monotonic one.
+    offsetMs = 4 * 86_400_000;
+    const answer = await responder.respond(request);
+    expect(memory.ocspResponders.size).toBe(2);
+    const newest = [...memory.ocspResponders.values()].at(-1)!;
+    expect(newest.notAfter.getTime()).toBeGreaterThan(stepped.now().getTime());
+    expect(answer.cacheUntil!.getTime()).toBeGreaterThan(stepped.now().getTime());
+  });
+
   it("a delegated responder's certificate is recorded, then signs the responses", async () => {
     leaf("0c01");
     const responder = new OcspResponder(deps, {

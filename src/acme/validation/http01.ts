@@ -37,7 +37,9 @@ export async function validateHttp01(
   keyAuthorization: string,
   limits: Http01Limits,
 ): Promise<void> {
-  const deadline = Date.now() + limits.timeoutMs;
+  // On the monotonic clock (performance.now()): a wall clock stepped forward mid-validation (NTP)
+  // timed it out at once, and the challenge became invalid for good (RFC 8555 7.5.1).
+  const deadline = performance.now() + limits.timeoutMs;
   const host = isIP(identifier) === 6 ? `[${identifier}]` : identifier;
   let url = new URL(`http://${host}:${limits.port}/.well-known/acme-challenge/${token}`);
   for (let hop = 0; ; hop++) {
@@ -97,7 +99,7 @@ async function fetchOnce(
 ): Promise<FetchResult> {
   const hostname = url.hostname.replace(/^\[|\]$/g, "");
   const [address] = await targets.addressesOf(hostname);
-  const remaining = deadline - Date.now();
+  const remaining = deadline - performance.now();
   if (remaining <= 0) throw new AcmeProblem("connection", "http-01: timed out");
   const https = url.protocol === "https:";
   return new Promise<FetchResult>((resolve, reject) => {

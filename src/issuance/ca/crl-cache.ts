@@ -105,13 +105,18 @@ export class CrlCache {
    * the database at most every CRL_REVOCATION_CHECK_MS). AGED: past the period (not with a
    * period of 0: then every call signs) with nothing revoked, and before its nextUpdate.
    * REVOKED: a revocation was counted since, or it is too old to serve.
+   *
+   * The period is a duration, measured on the monotonic clock; nextUpdate is a time relying
+   * parties compare with their wall clocks (RFC 5280 5.1.2.5), so it is compared with the wall
+   * clock, within the period too: a wall clock stepped forward past it (NTP correcting a clock
+   * that ran behind), or a period longer than CERTMINT_CRL_VALIDITY_SECONDS, served a CRL past
+   * its nextUpdate, which relying parties refuse (OpenSSL: "CRL has expired").
    */
   private async state(id: string, hit: Entry): Promise<"CURRENT" | "AGED" | "REVOKED"> {
+    if (hit.crl.nextUpdate <= this.deps.now()) return "REVOKED";
     const now = performance.now();
     const aged = now - hit.signedAt >= this.cacheSeconds * 1000;
-    if (aged && (this.cacheSeconds === 0 || hit.crl.nextUpdate <= this.deps.now())) {
-      return "REVOKED";
-    }
+    if (aged && this.cacheSeconds === 0) return "REVOKED";
     if (!aged && now - hit.checkedAt < CRL_REVOCATION_CHECK_MS) return "CURRENT";
     const count = await this.deps.store.cas.revocationCount(id);
     if (count === null || count !== hit.crl.revocationCount) return "REVOKED";

@@ -40,12 +40,12 @@ export interface CrlDeps {
 async function encodedLeaves(
   deps: CrlDeps,
   caId: string,
-  thisUpdate: Date,
+  listedAfter: Date,
   subordinates: readonly RevokedEntry[],
 ): Promise<EncodedRevokedEntries | undefined> {
   const certificates = deps.store.certificates;
   if (!certificates.revokedEntriesDer) return undefined;
-  const encoded = await certificates.revokedEntriesDer(caId, thisUpdate);
+  const encoded = await certificates.revokedEntriesDer(caId, listedAfter);
   if (!encoded) return undefined;
   if (subordinates.length > 0) {
     const shared = await certificates.statusesIssuedBy(
@@ -58,10 +58,26 @@ async function encodedLeaves(
 }
 
 /**
+ * The notAfter a revoked certificate must be past for its entry to stay on a CRL signed at
+ * `thisUpdate`: one CRL validity period before it. RFC 5280 5.1.2.6 (and 3.3): an entry "MUST NOT
+ * be removed from the CRL until it appears on one regularly scheduled CRL issued beyond the
+ * revoked certificate's validity period". Until 2026-12-04 an entry was dropped from the first CRL
+ * signed after its notAfter by this server's clock, so a relying party whose clock ran behind
+ * the server's (or a server clock stepped forward, as NTP does) found a certificate that was
+ * still valid by its clock and revoked, but on no CRL: accepted. Kept for one validity period,
+ * the entry is on every CRL signed until a relying party holding a CRL from before the
+ * notAfter must have fetched a newer one, and a relying party up to that far behind still sees it.
+ */
+export function expiredEntriesKeptFrom(thisUpdate: Date, crlValiditySeconds: number): Date {
+  return new Date(thisUpdate.getTime() - crlValiditySeconds * 1000);
+}
+
+/**
  * GetCertificateRevocationList: a fresh X.509 v2 CRL of the CA (RFC 5280 5), with every
- * revoked certificate it issued that has not expired and every revoked intermediate CA it
- * signed, with its reason. The cRLNumber is taken atomically from the CA row, so it only ever
- * grows (5.2.3). A DISABLED (or revoked) CA still publishes its CRL.
+ * revoked certificate it issued and every revoked intermediate CA it signed, with its reason,
+ * until one CRL validity period after its notAfter (expiredEntriesKeptFrom). The cRLNumber is
+ * taken atomically from the CA row, so it only ever grows (5.2.3). A DISABLED (or revoked) CA
+ * still publishes its CRL.
  */
 export async function currentCrl(deps: CrlDeps, ref: string): Promise<SignedCrl> {
   const ca = await resolveRef(ref, "certificate authority", "certificate_authority", (k) =>
@@ -76,9 +92,10 @@ export async function currentCrl(deps: CrlDeps, ref: string): Promise<SignedCrl>
   const thisUpdate = deps.now();
   const nextUpdate = new Date(thisUpdate.getTime() + deps.crlValiditySeconds * 1000);
   const crlNumber = await deps.store.cas.nextCrlNumber(ca.id);
-  const subordinates = await deps.store.cas.revokedChildren(ca.id, thisUpdate);
-  const encoded = await encodedLeaves(deps, ca.id, thisUpdate, subordinates);
-  const leaves = encoded ? [] : await deps.store.certificates.revokedIssuedBy(ca.id, thisUpdate);
+  const listedAfter = expiredEntriesKeptFrom(thisUpdate, deps.crlValiditySeconds);
+  const subordinates = await deps.store.cas.revokedChildren(ca.id, listedAfter);
+  const encoded = await encodedLeaves(deps, ca.id, listedAfter, subordinates);
+  const leaves = encoded ? [] : await deps.store.certificates.revokedIssuedBy(ca.id, listedAfter);
   const entry = (c: RevokedEntry) => ({
     serial: c.serialNumber,
     revokedAt: c.revokedAt,

@@ -20,6 +20,8 @@ export interface DelegatedResponder {
   notAfter: Date;
   /** performance.now() past which a new one is made (half its lifetime). */
   renewAt: number;
+  /** The same half of its lifetime by the wall clock (see responderFor). */
+  renewAfter: Date;
 }
 
 export interface DelegateDeps {
@@ -45,10 +47,17 @@ export class DelegatedResponders {
 
   constructor(private readonly deps: DelegateDeps) {}
 
-  /** The CA's current responder, made when there is none or half its lifetime has passed. */
+  /**
+   * The CA's current responder, made when there is none or half its lifetime has passed, by
+   * either clock: the monotonic one alone (a duration) missed a wall clock stepped forward, and a
+   * host suspended (CLOCK_MONOTONIC stops while it sleeps, the wall clock does not) for half a
+   * week came back signing with an expired responder certificate, every response refused.
+   */
   async responderFor(ca: CertificateAuthority): Promise<DelegatedResponder> {
     const current = this.responders.get(ca.id);
-    if (current && performance.now() < current.renewAt) return current;
+    if (current && performance.now() < current.renewAt && this.deps.now() < current.renewAfter) {
+      return current;
+    }
     let pending = this.making.get(ca.id);
     if (!pending) {
       pending = this.make(ca).finally(() => this.making.delete(ca.id));
@@ -95,6 +104,7 @@ export class DelegatedResponders {
       certificatePem: issued.pem,
       notAfter: issued.notAfter,
       renewAt: performance.now() + lifetimeMs / 2,
+      renewAfter: new Date(now.getTime() + lifetimeMs / 2),
     };
     this.responders.set(ca.id, responder);
     return responder;

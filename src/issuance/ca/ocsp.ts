@@ -258,9 +258,19 @@ export class OcspResponder {
     return count;
   }
 
-  /** Whether a cached response is still within cacheSeconds of its signature. */
+  /**
+   * Whether a cached response is still within cacheSeconds of its signature (a duration: the
+   * monotonic clock) and before its nextUpdate by the wall clock (a time relying parties
+   * compare with theirs, RFC 6960 4.2.2.1): a wall clock stepped forward past it, or
+   * CERTMINT_OCSP_CACHE_SECONDS longer than CERTMINT_OCSP_VALIDITY_SECONDS, served responses
+   * past their nextUpdate, which clients refuse (OpenSSL: "status expired").
+   */
   private fresh(cached: CachedResponse): boolean {
-    return performance.now() - cached.signedAt < this.settings.cacheSeconds * 1000;
+    const { cacheUntil } = cached.answer;
+    return (
+      performance.now() - cached.signedAt < this.settings.cacheSeconds * 1000 &&
+      (cacheUntil === undefined || cacheUntil > this.deps.now())
+    );
   }
 
   /**

@@ -1,4 +1,3 @@
-import type { IssuanceDeps } from "../deps";
 import type { CertificateEventRepository, EventSubscription } from "../repositories";
 import type { CertificateWatch } from "./watch";
 
@@ -22,7 +21,7 @@ export class EventPump {
   private stopped = false;
 
   constructor(
-    private readonly deps: Pick<IssuanceDeps, "now"> & {
+    private readonly deps: {
       store: {
         events: Pick<CertificateEventRepository, "sequence" | "pruneOlderThan" | "subscribe">;
       };
@@ -65,8 +64,10 @@ export class EventPump {
     const { events } = this.deps.store;
     const result = await events.sequence();
     if (result === "busy" || result.highest > 0) this.watch.wake();
-    const cutoff = new Date(this.deps.now().getTime() - this.options.retentionSeconds * 1000);
-    const pruned = await events.pruneOlderThan(cutoff, PRUNE_BATCH);
+    // Aged by the database's clock, not this server's: an event's created_at is the database's
+    // (clock_timestamp()), and with this server's clock minutes ahead of it (another host) a
+    // cutoff taken here deleted events as soon as they were numbered, before a watcher read them.
+    const pruned = await events.pruneOlderThan(this.options.retentionSeconds, PRUNE_BATCH);
     return (result !== "busy" && result.more) || pruned >= PRUNE_BATCH;
   }
 

@@ -308,7 +308,10 @@ export class CertificateWatch {
       ]);
       if (current) yield await this.handOut(call, current);
     }
-    let lastSent = Date.now();
+    // A duration, so the monotonic clock: with Date.now() (until 2026-12-04) a wall clock stepped
+    // back 10 minutes (NTP, a VM resumed) sent no KEEPALIVE for 10 minutes, and clients and
+    // proxies that close a silent stream did (test/issuance/watch-clock-step.unit.test.ts).
+    let lastSent = performance.now();
     for (;;) {
       if (this.stopping.signal.aborted) throw serverStopping();
       // The client went away (cancelled, or its connection closed): nothing more to read.
@@ -326,7 +329,7 @@ export class CertificateWatch {
           position = Number(event.cursor);
           yield event;
         }
-        lastSent = Date.now();
+        lastSent = performance.now();
       }
       // Past the events that did not match too, so the next read (every sequencer round, every
       // keepalive) starts where this one ended instead of re-reading every event of other
@@ -336,12 +339,12 @@ export class CertificateWatch {
       position = Math.max(position, read.through);
       // Also while reading through a backlog that matches nothing: the client sees the stream
       // is alive, and its cursor moves on.
-      if (Date.now() - lastSent >= this.settings.keepaliveMs) {
+      if (performance.now() - lastSent >= this.settings.keepaliveMs) {
         yield { cursor: String(position), type: "KEEPALIVE", time: this.deps.now() };
-        lastSent = Date.now();
+        lastSent = performance.now();
       }
       if (read.more) continue;
-      const idle = this.settings.keepaliveMs - (Date.now() - lastSent);
+      const idle = this.settings.keepaliveMs - (performance.now() - lastSent);
       await this.waitForWake(seen, idle, gone);
     }
   }

@@ -76,8 +76,11 @@ export interface CertificateEventRepository {
   headPosition(): Promise<number>;
   /** The highest position deleted for age: cursors below it cannot be resumed from. */
   horizonPosition(): Promise<number>;
-  /** Deletes numbered events older than `before`, at most `limit`; returns how many. */
-  pruneOlderThan(before: Date, limit: number): Promise<number>;
+  /**
+   * Deletes numbered events older than `ageSeconds` by the database's clock (their created_at
+   * is the database's), at most `limit`; returns how many.
+   */
+  pruneOlderThan(ageSeconds: number, limit: number): Promise<number>;
   /**
    * One sequencer round (one at a time across replicas): returns the highest position
    * assigned (0 when there was nothing to do) and whether it left events unnumbered (a round

@@ -232,12 +232,19 @@ export class OrmCertificateEventRepository implements CertificateEventRepository
     return Number(row?.position ?? 0);
   }
 
-  /** Deletes the oldest numbered events and moves the horizon past them, in one statement. */
-  async pruneOlderThan(before: Date, limit: number): Promise<number> {
+  /**
+   * Deletes the oldest numbered events and moves the horizon past them, in one statement. The
+   * age is measured by the database's clock, as created_at was written (its column default,
+   * clock_timestamp()): the same clock on both sides, whatever the server's says.
+   * statement_timestamp(), not clock_timestamp(): stable within the statement, so the bound is
+   * one value (certificate_event_created_at_index may serve it), as the parameter was.
+   */
+  async pruneOlderThan(ageSeconds: number, limit: number): Promise<number> {
     const rows = await this.em().execute<Array<{ n: string }>>(
       `with "old" as (
        select "id", "position" from "certificate_event"
-        where "created_at" < ? and "position" is not null
+        where "created_at" < statement_timestamp() - ?::bigint * interval '1 second'
+          and "position" is not null
         order by "position" limit ?
      ), "gone" as (
        delete from "certificate_event" "e" using "old" where "e"."id" = "old"."id" returning "e"."position"
@@ -246,7 +253,7 @@ export class OrmCertificateEventRepository implements CertificateEventRepository
         where "id" = 1 and exists (select 1 from "gone") returning 1
      )
      select count(*) as "n" from "gone"`,
-      [before, limit],
+      [ageSeconds, limit],
     );
     return Number(rows[0]?.n ?? 0);
   }
