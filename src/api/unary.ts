@@ -5,7 +5,7 @@ import { ruleFor } from "../auth/permissions";
 import { CertmintError, isCertmintError } from "../errors";
 import type { AuditResource } from "../issuance/audit/record";
 import type { Actor, Call } from "../issuance/call";
-import { noteCallActor } from "../server/call-logging";
+import { noteCallActor, notedCallPeer } from "../server/call-logging";
 import { type PeerIdentity, peerIdentity } from "../server/peer-identity";
 import { logCallFailure } from "./call-failure-log";
 import { asCertmintError, codeOf, toServiceError } from "./errors";
@@ -113,7 +113,10 @@ export function unary<Req, Res>(
           ? new Date(rawDeadline)
           : undefined;
     const traceId = String(call.metadata.get("x-request-id")[0] ?? "");
-    const peerCertificate = peerIdentity(call.getAuthContext());
+    // As the log interceptor read it for this call, when it did (the same certificate).
+    const noted = notedCallPeer(call.metadata);
+    const peerCertificate =
+      noted === undefined ? peerIdentity(call.getAuthContext()) : (noted ?? undefined);
     const { mutating } = ruleFor(method);
     let scope: Call | undefined;
     // Aborted once nobody waits for the answer: grpc-js reports a client's cancel, and a

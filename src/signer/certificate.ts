@@ -3,7 +3,7 @@
  * (forge's createCertificate/sign are RSA-only and much slower), signed with Node's crypto
  * through the CaSigner port, and wrapped around the exact bytes that were signed.
  */
-import { createHash, type KeyObject } from "node:crypto";
+import type { KeyObject } from "node:crypto";
 import { invalidArgument } from "../errors";
 import type {
   ExtendedKeyUsage,
@@ -31,6 +31,7 @@ import {
   unsignedInteger,
   wrapSigned,
 } from "./der";
+import { digestHex } from "./digest";
 import {
   authorityInfoAccess,
   authorityKeyIdentifier,
@@ -192,7 +193,7 @@ export async function issueCertificate(input: IssueCertificateInput): Promise<Is
     serialHex: serialToHex(input.serial),
     notBefore,
     notAfter,
-    fingerprintSha256: createHash("sha256").update(der).digest("hex"),
+    fingerprintSha256: digestHex("sha256", der),
     subjectKeyIdentifier: spki.keyIdentifier,
   };
 }

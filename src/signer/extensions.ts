@@ -3,7 +3,6 @@
  * extension-readers.ts.
  * Extension ::= SEQUENCE { extnID OID, critical BOOLEAN DEFAULT FALSE, extnValue OCTET STRING }
  */
-import { createHash } from "node:crypto";
 import { invalidArgument, invalidField } from "../errors";
 import {
   EKU_OIDS,
@@ -25,6 +24,7 @@ import {
   smallInteger,
   Type,
 } from "./der";
+import { digestBytes } from "./digest";
 import forge from "./forge";
 import { sansToAsn1 } from "./general-names";
 
@@ -102,7 +102,7 @@ export const subjectAltName = (sans: SubjectAltNames, critical: boolean): Asn1 =
 
 /** 4.2.1.2 method (1): SHA-1 of the subjectPublicKey BIT STRING value (no tag, length, unused-bits). */
 export const keyIdentifierOf = (subjectPublicKey: Buffer): Buffer =>
-  createHash("sha1").update(subjectPublicKey).digest();
+  digestBytes("sha1", subjectPublicKey);
 
 export const subjectKeyIdentifier = (ski: Buffer): Asn1 =>
   extension(EXT.subjectKeyIdentifier, false, octetString(ski));

@@ -154,6 +154,37 @@ describe("lone issuances on held rows", () => {
     expect(await rowCounts(h)).toEqual(before);
   });
 
+  it("a profile's defaults changed by plain SQL since the last read: the next lone calls take the new ones", async () => {
+    // Planning reads the held profile's own (frozen) defaults, not a copy made per call
+    // (issuanceSettings): a changed row is a new record, so its defaults are the new ones.
+    const lifetime = (pem: string) => {
+      const cert = new X509Certificate(pem);
+      return (Date.parse(cert.validTo) - Date.parse(cert.validFrom)) / 1000;
+    };
+    const setTtl = (ttlSeconds: number | undefined) =>
+      h.db.query("update certificate_profile set defaults = $1 where slug = 'web'", [
+        JSON.stringify(ttlSeconds === undefined ? {} : { ttlSeconds }),
+      ]);
+    try {
+      for (const ttl of [3600, 7200]) {
+        await setTtl(ttl);
+        const before = held();
+        const read = await issueName(`ttl-${ttl}.example.com`);
+        expect(held().changed).toBe(before.changed + 1);
+        // Then on held rows: the record read above, with the same defaults.
+        const onHeld = await issueName(`ttl-${ttl}-held.example.com`);
+        expect(held().used).toBe(before.used + 2);
+        for (const res of [read, onHeld]) {
+          const seconds = lifetime(res.certificate!.certificatePem);
+          expect(seconds).toBeGreaterThanOrEqual(ttl);
+          expect(seconds).toBeLessThanOrEqual(ttl + 120);
+        }
+      }
+    } finally {
+      await setTtl(undefined);
+    }
+  });
+
   it("a repeated request_id on held rows answers the first certificate; another CSR under it is refused", async () => {
     const csr = csrFor("e.example.com");
     const first = await issue(h, csrRequest("web", csr, { requestId: "again" }));

@@ -1,4 +1,5 @@
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
+import { digestBytes } from "../../signer/digest";
 
 /**
  * Bearer token secrets: "certmint_" and 43 base64url characters (256 random bits). The prefix
@@ -14,5 +15,7 @@ export function newTokenSecret(): string {
 }
 
 export function hashTokenSecret(secret: string): Buffer {
-  return createHash("sha256").update(secret, "utf8").digest();
+  // Every call's token, one-shot (signer/digest.ts): createHash's Hash object was 18 of the
+  // 32 us this took per call in bench/profile (1 client, on a loaded machine).
+  return digestBytes("sha256", secret);
 }

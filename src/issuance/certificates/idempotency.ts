@@ -1,5 +1,5 @@
-import { createHash } from "node:crypto";
 import { alreadyExists, CertmintError } from "../../errors";
+import { digestHex } from "../../signer/digest";
 import type { Call } from "../call";
 import type { CertificateRequest, IssuanceRepository } from "../repositories";
 
@@ -16,7 +16,7 @@ const ANSWER_MARGIN_MS = 250;
 
 /** SHA-256 of the canonical request, so a reused request_id with another request is refused. */
 export function requestFingerprint(parts: unknown): string {
-  return createHash("sha256").update(JSON.stringify(parts)).digest("hex");
+  return digestHex("sha256", JSON.stringify(parts));
 }
 
 /** The same request_id with a different request: ALREADY_EXISTS, never a second certificate. */

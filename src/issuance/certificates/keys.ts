@@ -49,7 +49,13 @@ export async function generateKey(
   plan: IssuancePlan,
   who: { caller: string },
 ): Promise<CertifiedKey> {
-  const pending = certifiedKeyOf(deps, plan, { caller: who.caller, signal: call.signal });
+  // The call's AbortSignal only for a key to generate: made on first read (api/unary.ts), it
+  // was ~10 us of a CSR issuance's main-thread CPU at 1 client (bench/profile), for a key that
+  // never waits.
+  const pending =
+    plan.key.kind === "GENERATE"
+      ? certifiedKeyOf(deps, plan, { caller: who.caller, signal: call.signal })
+      : Promise.resolve<CertifiedKey>({ publicKey: plan.key.publicKey });
   // An RSA key waits for a worker thread (up to seconds): outside the calls at work
   // (src/api/fair-admission.ts), so such calls do not hold the places of CSR issuances.
   const slow = plan.key.kind === "GENERATE" && plan.key.keyAlgorithm.startsWith("RSA");

@@ -22,6 +22,13 @@ type StoredPolicy = Pick<CertificatePolicy, "id" | "slug" | "version" | "spec">;
 /** The compiled form of a stored policy row, from the cache when its spec is the one cached. */
 export function compiledPolicyOf(row: StoredPolicy): CompiledPolicy {
   const hit = cache.get(row.id);
+  // The issuance read's frozen record of the row the entry was made or last checked with: the
+  // same spec, and no new entry nor JSON to make (every lone issuance comes here).
+  if (hit !== undefined && hit.spec === row.spec && hit.version === row.version) {
+    cache.delete(row.id); // re-inserted: Map order is the eviction order
+    cache.set(row.id, hit);
+    return hit.policy;
+  }
   cache.delete(row.id); // re-inserted below: Map order is the eviction order
   const same =
     hit !== undefined &&
