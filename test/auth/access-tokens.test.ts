@@ -15,10 +15,10 @@ import {
   Role,
 } from "../../gen/ts/certmint/v1/access_token_service";
 import { CreateExternalIntermediateCertificateAuthorityRequest } from "../../gen/ts/certmint/v1/certificate_authority_service";
-import { IssueCertificateRequest } from "../../gen/ts/certmint/v1/certificate_service";
 import { KeyAlgorithm } from "../../gen/ts/certmint/v1/common";
 import { createProfileRows, createRoot } from "../support/fixtures";
 import { call, expectRpcError, startTestCertmint, type TestCertmint } from "../support/harness";
+import { generatedKeyRequest } from "../support/issue-request";
 import { clockPast } from "../support/wait";
 
 const TOKEN = /^certmint_[A-Za-z0-9_-]{43}$/;
@@ -66,21 +66,6 @@ const listAll = async (pageSize = 0) => {
 };
 const tokenCount = async () =>
   Number((await h.db.query<{ n: string }>("select count(*) as n from access_token"))[0]!.n);
-
-/** An IssueCertificate with generated EC P-256 key for `name` on `profile`. */
-const issueRequest = (profile: string, name: string, requestId = "") =>
-  IssueCertificateRequest.fromPartial({
-    certificateProfile: profile,
-    requestId,
-    source: {
-      $case: "attributes",
-      value: {
-        subject: { commonName: name },
-        subjectAlternativeNames: { dnsNames: [name] },
-        keyAlgorithm: KeyAlgorithm.KEY_ALGORITHM_EC_P256,
-      },
-    },
-  });
 
 describe("CreateAccessToken", () => {
   it("returns the secret once; Get and List never show it; only its SHA-256 is stored", async () => {
@@ -589,7 +574,7 @@ describe("an issuer token", () => {
     const ok = await call(
       as1.certificates,
       "issueCertificate",
-      issueRequest("web-a", "a.example.com"),
+      generatedKeyRequest("web-a", "a.example.com"),
     );
     expect(ok.certificate!.certificatePem).toContain("BEGIN CERTIFICATE");
     const [cert] = await h.db.query<{ profile_id: string }>(
@@ -602,12 +587,12 @@ describe("an issuer token", () => {
       (await h.db.query<{ n: string }>("select count(*) as n from certificate"))[0]!.n,
     );
     const err = await expectRpcError(
-      call(as1.certificates, "issueCertificate", issueRequest("web-b", "b.example.com")),
+      call(as1.certificates, "issueCertificate", generatedKeyRequest("web-b", "b.example.com")),
     );
     expect(err).toMatchObject({ code: status.PERMISSION_DENIED, reason: "PROFILE_NOT_GRANTED" });
     // Also by id.
     const err2 = await expectRpcError(
-      call(as1.certificates, "issueCertificate", issueRequest(profileB, "b.example.com")),
+      call(as1.certificates, "issueCertificate", generatedKeyRequest(profileB, "b.example.com")),
     );
     expect(err2).toMatchObject({ code: status.PERMISSION_DENIED, reason: "PROFILE_NOT_GRANTED" });
     const after = Number(
@@ -619,7 +604,9 @@ describe("an issuer token", () => {
   it("request_id idempotency is per token: two tokens use the same request_id independently", async () => {
     const as1 = h.clientsAs(issuer1);
     const as2 = h.clientsAs(issuer2);
-    const req = issueRequest("web-a", "same.example.com", "shared-request-id");
+    const req = generatedKeyRequest("web-a", "same.example.com", {
+      requestId: "shared-request-id",
+    });
     const one = await call(as1.certificates, "issueCertificate", req);
     const two = await call(as2.certificates, "issueCertificate", req);
     expect(two.certificateRequestId).not.toBe(one.certificateRequestId);

@@ -10,7 +10,6 @@ import type { AuditRecord } from "../../gen/ts/certmint/v1/audit_service";
 import { CreateRootCertificateAuthorityRequest } from "../../gen/ts/certmint/v1/certificate_authority_service";
 import { CertificatePolicy } from "../../gen/ts/certmint/v1/certificate_policy_service";
 import { CertificateProfile } from "../../gen/ts/certmint/v1/certificate_profile_service";
-import { IssueCertificateRequest } from "../../gen/ts/certmint/v1/certificate_service";
 import { KeyAlgorithm, RevocationReason } from "../../gen/ts/certmint/v1/common";
 import { ErrorInfo } from "../../gen/ts/google/rpc/error_details";
 import { Status } from "../../gen/ts/google/rpc/status";
@@ -22,6 +21,7 @@ import {
   startTestCertmint,
   type TestCertmint,
 } from "../support/harness";
+import { generatedKeyRequest } from "../support/issue-request";
 
 const SVC = {
   ca: "/certmint.v1.CertificateAuthorityService/",
@@ -93,19 +93,6 @@ const count = async (table: string, where = "true", params: unknown[] = []) =>
     )[0]!.n,
   );
 
-const issueRequest = (profile: string, name: string, requestId = "") =>
-  IssueCertificateRequest.fromPartial({
-    certificateProfile: profile,
-    requestId,
-    source: {
-      $case: "attributes",
-      value: {
-        subject: { commonName: name },
-        subjectAlternativeNames: { dnsNames: [name] },
-        keyAlgorithm: KeyAlgorithm.KEY_ALGORITHM_EC_P256,
-      },
-    },
-  });
 const policyMessage = (slug: string) =>
   CertificatePolicy.fromPartial({
     slug,
@@ -218,7 +205,13 @@ describe("each successful mutating RPC writes exactly one audit record", () => {
       "issue",
       `${SVC.cert}IssueCertificate`,
       "certificate_request",
-      (r) => callWith(h.certificates, "issueCertificate", issueRequest("web", "a.example.com"), r),
+      (r) =>
+        callWith(
+          h.certificates,
+          "issueCertificate",
+          generatedKeyRequest("web", "a.example.com"),
+          r,
+        ),
       (res) => res.certificateRequestId,
     );
     await track(
@@ -409,7 +402,7 @@ describe("each successful mutating RPC writes exactly one audit record", () => {
         await callWith(
           h.certificates,
           "issueCertificate",
-          issueRequest("web", "x.evil.example.com"),
+          generatedKeyRequest("web", "x.evil.example.com"),
           requestId,
         );
       } catch (e) {
@@ -459,7 +452,7 @@ describe("each successful mutating RPC writes exactly one audit record", () => {
           await callWith(
             h.certificates,
             "issueCertificate",
-            issueRequest("web", "y.evil.example.com"),
+            generatedKeyRequest("web", "y.evil.example.com"),
             requestId,
           );
         } catch (e) {
@@ -494,7 +487,7 @@ describe("each successful mutating RPC writes exactly one audit record", () => {
         callWith(
           none.certificates,
           "issueCertificate",
-          issueRequest("web", "b.example.com"),
+          generatedKeyRequest("web", "b.example.com"),
           rid("anon"),
         ),
       );
@@ -636,14 +629,14 @@ describe("ListAuditRecords", () => {
       await call(
         issuer.clients.certificates,
         "issueCertificate",
-        issueRequest("web", `${name}.example.com`),
+        generatedKeyRequest("web", `${name}.example.com`),
       );
     }
     await expectRpcError(
       call(
         issuer.clients.certificates,
         "issueCertificate",
-        issueRequest("web", "y.evil.example.com"),
+        generatedKeyRequest("web", "y.evil.example.com"),
       ),
     );
     await expectRpcError(
@@ -805,7 +798,7 @@ describe("the success record and the change commit together", () => {
         callWith(
           h.certificates,
           "issueCertificate",
-          issueRequest("web", "rb.example.com"),
+          generatedKeyRequest("web", "rb.example.com"),
           requestId,
         ),
       );

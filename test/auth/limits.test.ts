@@ -23,6 +23,7 @@ import {
   startTestCertmint,
   type TestCertmint,
 } from "../support/harness";
+import { generatedKeyRequest } from "../support/issue-request";
 import { TempDir } from "../support/openssl";
 import { until } from "../support/wait";
 
@@ -111,25 +112,6 @@ async function flood(
     elapsedSeconds,
   };
 }
-
-const issueRequest = (
-  profile: string,
-  name: string,
-  keyAlgorithm = KeyAlgorithm.KEY_ALGORITHM_EC_P256,
-  requestId = "",
-) =>
-  IssueCertificateRequest.fromPartial({
-    certificateProfile: profile,
-    requestId,
-    source: {
-      $case: "attributes",
-      value: {
-        subject: { commonName: name },
-        subjectAlternativeNames: { dnsNames: [name] },
-        keyAlgorithm,
-      },
-    },
-  });
 
 const count = async (h: TestCertmint, table: string, where = "true", params: unknown[] = []) =>
   Number(
@@ -392,7 +374,7 @@ describe("deadlines and message size (CERTMINT_MAX_MESSAGE_BYTES=65536)", () => 
       callWith(
         h.certificates,
         "issueCertificate",
-        issueRequest("web", "late.example.com"),
+        generatedKeyRequest("web", "late.example.com"),
         "past-deadline",
         { deadline: Date.now() - 1 },
       ),
@@ -403,7 +385,7 @@ describe("deadlines and message size (CERTMINT_MAX_MESSAGE_BYTES=65536)", () => 
     await callWith(
       h.certificates,
       "issueCertificate",
-      issueRequest("web", "next.example.com"),
+      generatedKeyRequest("web", "next.example.com"),
       "after-past-deadline",
     );
     await settled();
@@ -421,11 +403,11 @@ describe("deadlines and message size (CERTMINT_MAX_MESSAGE_BYTES=65536)", () => 
     const before = await count(h, "certificate_request");
     const statuses = await rawIssues(h, [
       {
-        request: issueRequest("web", "raw.example.com"),
+        request: generatedKeyRequest("web", "raw.example.com"),
         headers: { "grpc-timeout": "1n", "x-request-id": "raw-past-deadline" },
       },
       {
-        request: issueRequest("web", "raw-next.example.com"),
+        request: generatedKeyRequest("web", "raw-next.example.com"),
         headers: { "x-request-id": "raw-next" },
       },
     ]);
@@ -456,7 +438,10 @@ describe("deadlines and message size (CERTMINT_MAX_MESSAGE_BYTES=65536)", () => 
       callWith(
         h.certificates,
         "issueCertificate",
-        issueRequest("web", "slow.example.com", KeyAlgorithm.KEY_ALGORITHM_RSA_4096, "slow-1"),
+        generatedKeyRequest("web", "slow.example.com", {
+          keyAlgorithm: KeyAlgorithm.KEY_ALGORITHM_RSA_4096,
+          requestId: "slow-1",
+        }),
         "deadline-generating",
         { deadline: Date.now() + DEADLINE_MS },
       ),
@@ -484,7 +469,10 @@ describe("deadlines and message size (CERTMINT_MAX_MESSAGE_BYTES=65536)", () => 
     const holder = callWith(
       h.certificates,
       "issueCertificate",
-      issueRequest("web", "holder.example.com", KeyAlgorithm.KEY_ALGORITHM_RSA_2048, "holder"),
+      generatedKeyRequest("web", "holder.example.com", {
+        keyAlgorithm: KeyAlgorithm.KEY_ALGORITHM_RSA_2048,
+        requestId: "holder",
+      }),
       "holder",
     );
     await until("the holder's generation to start", () => gate.started.length === first + 1);
@@ -492,7 +480,10 @@ describe("deadlines and message size (CERTMINT_MAX_MESSAGE_BYTES=65536)", () => 
       callWith(
         h.certificates,
         "issueCertificate",
-        issueRequest("web", "queued.example.com", KeyAlgorithm.KEY_ALGORITHM_RSA_4096, "slow-2"),
+        generatedKeyRequest("web", "queued.example.com", {
+          keyAlgorithm: KeyAlgorithm.KEY_ALGORITHM_RSA_4096,
+          requestId: "slow-2",
+        }),
         "deadline-waiting",
         { deadline: Date.now() + DEADLINE_MS },
       ),
@@ -535,7 +526,7 @@ describe("deadlines and message size (CERTMINT_MAX_MESSAGE_BYTES=65536)", () => 
     await callWith(
       h.certificates,
       "issueCertificate",
-      issueRequest("web", "small.example.com"),
+      generatedKeyRequest("web", "small.example.com"),
       "after-big",
     );
     expect(await count(h, "certificate_request")).toBe(before.requests + 1);

@@ -14,7 +14,6 @@ import {
   Role,
 } from "../../gen/ts/certmint/v1/access_token_service";
 import { CreateRootCertificateAuthorityRequest } from "../../gen/ts/certmint/v1/certificate_authority_service";
-import { IssueCertificateRequest } from "../../gen/ts/certmint/v1/certificate_service";
 import { KeyAlgorithm } from "../../gen/ts/certmint/v1/common";
 import { createProfileRows } from "../support/fixtures";
 import {
@@ -24,6 +23,7 @@ import {
   startTestCertmint,
   type TestCertmint,
 } from "../support/harness";
+import { generatedKeyRequest } from "../support/issue-request";
 import { type MtlsServer, startMtlsServer } from "../support/mtls-server";
 import { TempDir } from "../support/openssl";
 import { type Issued, makeCa, makeLeaf } from "../tls/pki";
@@ -54,21 +54,7 @@ describe("client certificate identity (mTLS)", () => {
   const admin = () => as(undefined, h.adminToken);
 
   const issue = (c: CertmintClients, profile: string, name: string) =>
-    call(
-      c.certificates,
-      "issueCertificate",
-      IssueCertificateRequest.fromPartial({
-        certificateProfile: profile,
-        source: {
-          $case: "attributes",
-          value: {
-            subject: { commonName: name },
-            subjectAlternativeNames: { dnsNames: [name] },
-            keyAlgorithm: KeyAlgorithm.KEY_ALGORITHM_EC_P256,
-          },
-        },
-      }),
-    );
+    call(c.certificates, "issueCertificate", generatedKeyRequest(profile, name));
   const listCertificates = (c: CertmintClients) =>
     call(c.certificates, "listCertificates", {
       pageSize: 0,

@@ -55,7 +55,6 @@ import {
   CertificateEventType,
   CertificateRequestStatus,
   CertificateServiceService,
-  IssueCertificateRequest,
   ListCertificatesRequest,
   RenewCertificateRequest,
   WatchCertificatesRequest,
@@ -74,6 +73,7 @@ import {
   startTestCertmint,
   type TestCertmint,
 } from "../support/harness";
+import { generatedKeyRequest } from "../support/issue-request";
 import { TempDir } from "../support/openssl";
 import { waitFor } from "../support/wait";
 
@@ -171,21 +171,8 @@ const tmp = new TempDir();
 let tables: string[] = [];
 const clientsByCredential = new Map<string, CertmintClients>();
 
-const issueAttrs = (profile: string, name: string) =>
-  IssueCertificateRequest.fromPartial({
-    certificateProfile: profile,
-    source: {
-      $case: "attributes",
-      value: {
-        subject: { commonName: name },
-        subjectAlternativeNames: { dnsNames: [name] },
-        keyAlgorithm: KeyAlgorithm.KEY_ALGORITHM_EC_P256,
-      },
-    },
-  });
-
 async function issueAsAdmin(profile: string, name: string) {
-  return call(h.certificates, "issueCertificate", issueAttrs(profile, name));
+  return call(h.certificates, "issueCertificate", generatedKeyRequest(profile, name));
 }
 
 async function createToken(
@@ -232,18 +219,18 @@ interface RpcRequests {
 const REQUESTS: Record<string, RpcRequests> = {
   [`${CERT}IssueCertificate`]: {
     probe: (c) =>
-      call(c.certificates, "issueCertificate", issueAttrs("alpha", "probe.example.com")),
+      call(c.certificates, "issueCertificate", generatedKeyRequest("alpha", "probe.example.com")),
     right: async (c, role) => {
       const res = await call(
         c.certificates,
         "issueCertificate",
-        issueAttrs("alpha", `${role.toLowerCase()}.example.com`),
+        generatedKeyRequest("alpha", `${role.toLowerCase()}.example.com`),
       );
       expect(res.status).toBe(ISSUED);
       expect(res.certificate!.certificatePem).toContain("BEGIN CERTIFICATE");
     },
     otherProfile: (c) =>
-      call(c.certificates, "issueCertificate", issueAttrs("beta", "sneaky.example.com")),
+      call(c.certificates, "issueCertificate", generatedKeyRequest("beta", "sneaky.example.com")),
   },
   [`${CERT}RenewCertificate`]: {
     probe: (c) =>
@@ -730,7 +717,7 @@ beforeAll(async () => {
   const beta = await issueAsAdmin("beta", "beta.example.com");
   const pending = async (profile: string, name: string, as?: CertmintClients) => {
     const res = as
-      ? await call(as.certificates, "issueCertificate", issueAttrs(profile, name))
+      ? await call(as.certificates, "issueCertificate", generatedKeyRequest(profile, name))
       : await issueAsAdmin(profile, name);
     expect(res.status).toBe(PENDING_APPROVAL);
     return res.certificateRequestId;
@@ -756,7 +743,7 @@ beforeAll(async () => {
   const issuerRenew = await call(
     asIssuer.certificates,
     "issueCertificate",
-    issueAttrs("alpha", "issuer-renew.example.com"),
+    generatedKeyRequest("alpha", "issuer-renew.example.com"),
   );
   fx = {
     tokens: {
@@ -969,7 +956,7 @@ describe("a generated key waiting for approval", () => {
     const req = await call(
       issuer.certificates,
       "issueCertificate",
-      issueAttrs("alpha-gated", "key-for-issuer.example.com"),
+      generatedKeyRequest("alpha-gated", "key-for-issuer.example.com"),
     );
     expect(req.status).toBe(PENDING_APPROVAL);
     await call(clientsOfRole("APPROVER").certificates, "approveCertificateRequest", {

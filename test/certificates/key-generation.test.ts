@@ -9,9 +9,9 @@
 import { type ClientUnaryCall, Metadata, type ServiceError, status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CreateAccessTokenRequest, Role } from "../../gen/ts/certmint/v1/access_token_service";
-import {
+import type {
   IssueCertificateRequest,
-  type IssueCertificateResponse,
+  IssueCertificateResponse,
 } from "../../gen/ts/certmint/v1/certificate_service";
 import { KeyAlgorithm } from "../../gen/ts/certmint/v1/common";
 import { RetryInfo } from "../../gen/ts/google/rpc/error_details";
@@ -25,24 +25,14 @@ import {
   startTestCertmint,
   type TestCertmint,
 } from "../support/harness";
+import { generatedKeyRequest } from "../support/issue-request";
 import { until } from "../support/wait";
 
 const RSA_4096 = KeyAlgorithm.KEY_ALGORITHM_RSA_4096;
 const RSA_2048 = KeyAlgorithm.KEY_ALGORITHM_RSA_2048;
 
 const request = (name: string, keyAlgorithm: KeyAlgorithm, requestId: string) =>
-  IssueCertificateRequest.fromPartial({
-    certificateProfile: "web",
-    requestId,
-    source: {
-      $case: "attributes",
-      value: {
-        subject: { commonName: name },
-        subjectAlternativeNames: { dnsNames: [name] },
-        keyAlgorithm,
-      },
-    },
-  });
+  generatedKeyRequest("web", name, { keyAlgorithm, requestId });
 
 /** IssueCertificate with an x-request-id; returns the call (to cancel it) and its outcome. */
 function issue(

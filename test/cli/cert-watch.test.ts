@@ -11,9 +11,9 @@ import { createPrivateKey, X509Certificate } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startFaultProxy } from "../support/fault-proxy";
 import { startTestCertmint, type TestCertmint } from "../support/harness";
 import { openssl } from "../support/openssl";
-import { startTcpProxy } from "../support/tcp-proxy";
 import { waitFor } from "../support/wait";
 import { CLI, type CliSession, cliSession, modeOf, ok } from "./cli";
 
@@ -274,17 +274,17 @@ describe("certmint cert watch", () => {
 
   it("reconnects from its cursor when the connection drops: nothing missed, nothing twice", async () => {
     const [host, port] = h.address.split(":");
-    const proxy = await startTcpProxy({ host: host!, port: Number(port) });
+    const proxy = await startFaultProxy({ host: host!, port: Number(port) });
     try {
       const w = watch(["--profile", "short", "--output", "json"], `127.0.0.1:${proxy.port}`);
       const events = () => w.lines().map((l) => JSON.parse(l) as Record<string, unknown>);
       const seen = (serial: string) => events().some((e) => e.serialNumber === serial);
       const before = await issueUntilSeen(w, "before.example.com");
-      proxy.cut();
+      proxy.refuse();
       await waitFor("the watcher to notice and retry", () => w.stderr.includes("reconnecting"));
       // Issued while the watcher cannot reach the server: it arrives after the reconnection.
       const during = await issue("during.example.com");
-      proxy.restore();
+      proxy.pass();
       await waitFor("the event made while disconnected", () => seen(during.serialNumber));
       const cursors = events().map((e) => e.cursor);
       expect(new Set(cursors).size).toBe(cursors.length);

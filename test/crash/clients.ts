@@ -3,18 +3,15 @@
  * that remember every request they sent (before sending it) and every certificate they
  * received, until told to stop.
  */
-import { type ChannelOptions, credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
+import { Metadata, type ServiceError } from "@grpc/grpc-js";
 import {
-  CertificateServiceClient,
+  type CertificateServiceClient,
   IssueCertificateRequest,
   type IssueCertificateResponse,
 } from "../../gen/ts/certmint/v1/certificate_service";
 import { KeyAlgorithm } from "../../gen/ts/certmint/v1/common";
 import { createCsr, generateKeyPair } from "../../src/signer";
-import { bearer } from "../support/harness";
-
-/** Each client its own HTTP/2 connection (grpc-js otherwise shares one per address). */
-const OWN_CONNECTION: ChannelOptions = { "grpc.use_local_subchannel_pool": 1 };
+import { generatedKeyRequest } from "../support/issue-request";
 
 export type Source = "CSR" | "EC_P256" | "ED25519";
 
@@ -70,28 +67,13 @@ export function requestFor(
       source: { $case: "csrPem", value: csrs[n % csrs.length]! },
     });
   }
-  const name = `${requestId}.example.com`; // request ids here are DNS labels
-  return IssueCertificateRequest.fromPartial({
-    certificateProfile: profile,
+  // Request ids here are DNS labels.
+  return generatedKeyRequest(profile, `${requestId}.example.com`, {
     requestId,
-    source: {
-      $case: "attributes",
-      value: {
-        subject: { commonName: name },
-        subjectAlternativeNames: { dnsNames: [name] },
-        keyAlgorithm:
-          source === "EC_P256"
-            ? KeyAlgorithm.KEY_ALGORITHM_EC_P256
-            : KeyAlgorithm.KEY_ALGORITHM_ED25519,
-      },
-    },
-  });
-}
-
-export function newClient(address: string, token: string): CertificateServiceClient {
-  return new CertificateServiceClient(address, credentials.createInsecure(), {
-    ...OWN_CONNECTION,
-    interceptors: [bearer(token)],
+    keyAlgorithm:
+      source === "EC_P256"
+        ? KeyAlgorithm.KEY_ALGORITHM_EC_P256
+        : KeyAlgorithm.KEY_ALGORITHM_ED25519,
   });
 }
 

@@ -23,19 +23,16 @@ import { createPrivateKey, X509Certificate } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { credentials } from "@grpc/grpc-js";
 import { afterAll, describe, expect, it } from "vitest";
-import { CertificateAuthorityServiceClient } from "../../gen/ts/certmint/v1/certificate_authority_service";
 import { CertificateRequestStatus } from "../../gen/ts/certmint/v1/certificate_service";
-import { createProfileRows, createRoot } from "../support/fixtures";
-import { bearer, type TestCertmint } from "../support/harness";
+import { createRootAndProfile } from "../support/fixtures";
+import { certificateClientOnOwnConnection } from "../support/own-connection";
 import { createTestDatabase, type TestDatabase } from "../support/postgres";
 import { type ServerProcess, startServerProcess } from "../support/server-process";
 import {
   clientLoop,
   csrPool,
   issue,
-  newClient,
   newLedger,
   type Received,
   receivedOf,
@@ -82,16 +79,10 @@ describe("IssueCertificate survives SIGKILL of the server", () => {
     };
     server = await startServerProcess(env);
 
-    const authorities = new CertificateAuthorityServiceClient(
-      server.address,
-      credentials.createInsecure(),
-      { interceptors: [bearer(server.adminToken())] },
-    );
-    // The fixtures use only these members of a TestCertmint.
-    const h = { db, authorities } as unknown as TestCertmint;
-    const root = await createRoot(h, "crash-root");
-    authorities.close();
-    const { slug: profile } = await createProfileRows(h, { slug: "crash-web", caId: root.id });
+    const { profile } = await createRootAndProfile(server, db, server.adminToken(), {
+      root: "crash-root",
+      profile: "crash-web",
+    });
     const csrs = await csrPool(64);
 
     // 1. Load, then SIGKILL while calls are in flight.
@@ -102,7 +93,9 @@ describe("IssueCertificate survives SIGKILL of the server", () => {
     const killSignal = new Promise<void>((resolve) => {
       killNow = resolve;
     });
-    const clients = CLIENTS.map(() => newClient(server!.address, server!.adminToken()));
+    const clients = CLIENTS.map(() =>
+      certificateClientOnOwnConnection(server!.address, server!.adminToken()),
+    );
     const loops = CLIENTS.map((source, i) =>
       clientLoop({
         client: clients[i]!,
@@ -140,7 +133,7 @@ describe("IssueCertificate survives SIGKILL of the server", () => {
     // 3. Restart on the same database and replay every request_id sent, twice at once.
     server = await startServerProcess(env);
     const replayClients = Array.from({ length: REPLAY_CONCURRENCY }, () =>
-      newClient(server!.address, server!.adminToken()),
+      certificateClientOnOwnConnection(server!.address, server!.adminToken()),
     );
     const replays = new Map<string, [Received, Received]>();
     const replayErrors: string[] = [];

@@ -24,6 +24,7 @@ import { call, makeClients } from "../support/harness";
 import type { TestDatabase } from "../support/postgres";
 import {
   checkHealth,
+  logLines,
   type ServerProcess,
   START_LIMIT_MS,
   startServerProcess,
@@ -41,7 +42,6 @@ import {
   expectCodesWithin,
   issueUnderLoad,
   type Ledger,
-  logLines,
   replayAll,
   unresolved,
 } from "./outage-support";

@@ -20,6 +20,7 @@ import { call, makeClients } from "../support/harness";
 import { adminUrl, type TestDatabase } from "../support/postgres";
 import {
   checkHealth,
+  logLines,
   type ServerProcess,
   START_LIMIT_MS,
   startServerProcess,
@@ -30,7 +31,6 @@ import {
   expectCodesWithin,
   issueUnderLoad,
   type Ledger,
-  logLines,
   replayAll,
   unresolved,
 } from "./outage-support";

@@ -15,6 +15,7 @@ import { X509Certificate } from "node:crypto";
 import { status } from "@grpc/grpc-js";
 import { Client } from "pg";
 import { describe, expect, it } from "vitest";
+import { isAlive, logLines } from "../support/server-process";
 import { waitFor } from "../support/wait";
 import {
   codeName,
@@ -24,7 +25,6 @@ import {
   expectEveryRequestResolves,
   issueOnce,
   issueUnderLoad,
-  logLines,
   newIssuer,
   newLedger,
   UNREACHABLE_LINE,
@@ -44,15 +44,6 @@ function servedBy(d: Deployment, prefix: string): Map<string, number> {
       out.set(id, l.pid);
   }
   return out;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Holds every issuance where it stores its certificate, until released. */

@@ -8,11 +8,11 @@
  * outage per process, and never quotes the database URL or SQL.
  */
 import { describe, expect, it } from "vitest";
+import { logLines } from "../support/server-process";
 import {
   codeName,
   deployForTests,
   expectOutageLeftNoTrace,
-  logLines,
   pidOf,
   REACHABLE_LINE,
   UNREACHABLE_LINE,

@@ -8,6 +8,7 @@
  * restart; every request_id sent resolves on replay and none is left PENDING.
  */
 import { describe, expect, it } from "vitest";
+import { logLines } from "../support/server-process";
 import { waitFor } from "../support/wait";
 import {
   codeName,
@@ -16,7 +17,6 @@ import {
   expectEveryRequestResolves,
   expectOutageLeftNoTrace,
   issueOnce,
-  logLines,
   newIssuer,
   UNREACHABLE_LINE,
   waitForDatabaseBack,

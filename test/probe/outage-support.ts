@@ -1,129 +1,33 @@
 /**
- * What the outage probes (test/probe/outage-*.test.ts) share: a TCP proxy between the server
- * and PostgreSQL that can refuse (reset) or stall (take bytes, never answer), the compiled
+ * What the outage probes (test/probe/outage-*.test.ts) share: a fault proxy
+ * (test/support/fault-proxy.ts) between the server and PostgreSQL, the compiled
  * server started as a process on a database reached through it (one process, or a supervisor
  * and workers), issuing clients that remember every request_id they sent and how each call
  * ended, the waits of an outage's phases (warm-up, the database down, back) and what every
  * outage must leave behind (every request_id resolves on replay, a clean log).
  */
 import { randomBytes } from "node:crypto";
-import { createServer, connect as netConnect, type Socket } from "node:net";
-import {
-  type ChannelOptions,
-  credentials,
-  Metadata,
-  type ServiceError,
-  status,
-} from "@grpc/grpc-js";
+import { credentials, Metadata, type ServiceError, status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, expect } from "vitest";
-import { CertificateAuthorityServiceClient } from "../../gen/ts/certmint/v1/certificate_authority_service";
-import {
+import type {
   CertificateServiceClient,
-  IssueCertificateRequest,
-  type IssueCertificateResponse,
+  IssueCertificateResponse,
 } from "../../gen/ts/certmint/v1/certificate_service";
-import { KeyAlgorithm } from "../../gen/ts/certmint/v1/common";
-import { createProfileRows, createRoot } from "../support/fixtures";
-import { bearer, decodeError, type TestCertmint } from "../support/harness";
+import { type FaultProxy, startFaultProxy } from "../support/fault-proxy";
+import { createRootAndProfile } from "../support/fixtures";
+import { decodeError } from "../support/harness";
 import { HealthClient } from "../support/health-client";
+import { generatedKeyRequest } from "../support/issue-request";
+import { certificateClientOnOwnConnection } from "../support/own-connection";
 import { createTestDatabase, type TestDatabase } from "../support/postgres";
-import { type ServerProcess, START_LIMIT_MS, startServerProcess } from "../support/server-process";
+import {
+  type LogLine,
+  logLines,
+  type ServerProcess,
+  START_LIMIT_MS,
+  startServerProcess,
+} from "../support/server-process";
 import { waitFor } from "../support/wait";
-
-/** Each client on a connection of its own, so the supervisor hands them to every worker. */
-export const OWN_CONNECTION: ChannelOptions = { "grpc.use_local_subchannel_pool": 1 };
-
-/**
- * A TCP proxy with three modes. `pass`: bytes flow. `refuse`: every open connection is reset
- * and new ones are reset on arrival (PostgreSQL stopped, a firewall that rejects). `stall`:
- * open connections stop carrying bytes either way and new ones are accepted and never answered
- * (a network partition that drops packets, a hung PostgreSQL host). A connection stalled stays
- * stalled after `pass` (its packets were lost for good); its client must give it up. When the
- * server closes its side, the proxy closes PostgreSQL's, so PostgreSQL rolls its transaction
- * back, as it would when a partition heals.
- */
-export interface FaultProxy {
-  readonly port: number;
-  refuse(): void;
-  stall(): void;
-  pass(): void;
-  /** Connections the server has open through the proxy now. */
-  open(): number;
-  close(): Promise<void>;
-}
-
-export async function startFaultProxy(target: { host: string; port: number }): Promise<FaultProxy> {
-  let mode: "pass" | "refuse" | "stall" = "pass";
-  const pairs = new Set<{ client: Socket; upstream?: Socket }>();
-  const blackHole = (s: Socket) => {
-    s.unpipe();
-    s.removeAllListeners("data");
-    s.on("data", () => undefined);
-  };
-  const server = createServer((client) => {
-    client.on("error", () => undefined);
-    if (mode === "refuse") {
-      client.resetAndDestroy();
-      return;
-    }
-    const pair: { client: Socket; upstream?: Socket } = { client };
-    pairs.add(pair);
-    client.once("close", () => {
-      pairs.delete(pair);
-      pair.upstream?.destroy();
-    });
-    if (mode === "stall") {
-      blackHole(client);
-      return;
-    }
-    const upstream = netConnect(target.port, target.host);
-    pair.upstream = upstream;
-    upstream.on("error", () => undefined);
-    client.pipe(upstream);
-    upstream.pipe(client);
-    upstream.once("close", () => client.destroy());
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", resolve);
-  });
-  const address = server.address();
-  return {
-    port: typeof address === "object" && address ? address.port : 0,
-    refuse() {
-      mode = "refuse";
-      for (const p of pairs) p.client.resetAndDestroy();
-    },
-    stall() {
-      mode = "stall";
-      for (const p of pairs) {
-        blackHole(p.client);
-        if (p.upstream) blackHole(p.upstream);
-      }
-    },
-    pass() {
-      mode = "pass";
-    },
-    open: () => pairs.size,
-    close() {
-      for (const p of pairs) {
-        p.client.destroy();
-        p.upstream?.destroy();
-      }
-      return new Promise((resolve) => server.close(() => resolve()));
-    },
-  };
-}
-
-export type LogLine = Record<string, unknown> & { msg?: string; pid?: number };
-
-export function logLines(server: ServerProcess): LogLine[] {
-  return server
-    .output()
-    .split("\n")
-    .filter((l) => l.startsWith("{"))
-    .map((l) => JSON.parse(l) as LogLine);
-}
 
 export interface Deployment {
   db: TestDatabase;
@@ -176,16 +80,10 @@ export async function deploy(processes: number, env: Record<string, string> = {}
   };
   const server = await start();
   const token = server.adminToken();
-  const authorities = new CertificateAuthorityServiceClient(
-    server.address,
-    credentials.createInsecure(),
-    { interceptors: [bearer(token)] },
-  );
-  // The fixtures use only these members of a TestCertmint.
-  const h = { db, authorities } as unknown as TestCertmint;
-  const root = await createRoot(h, "probe-root");
-  authorities.close();
-  const { slug: profile } = await createProfileRows(h, { slug: "probe-web", caId: root.id });
+  const { profile } = await createRootAndProfile(server, db, token, {
+    root: "probe-root",
+    profile: "probe-web",
+  });
   const servingPids = () => {
     const server = deployment.server;
     const lines = logLines(server);
@@ -232,28 +130,9 @@ export async function deploy(processes: number, env: Record<string, string> = {}
 /** The pid a line was written by: a worker's lines carry theirs, one process's carry none. */
 export const pidOf = (d: Deployment, line: LogLine): number => line.pid ?? d.server.child.pid ?? 0;
 
-export function issueRequest(profile: string, requestId: string): IssueCertificateRequest {
-  const name = `${requestId}.example.com`;
-  return IssueCertificateRequest.fromPartial({
-    certificateProfile: profile,
-    requestId,
-    source: {
-      $case: "attributes",
-      value: {
-        subject: { commonName: name },
-        subjectAlternativeNames: { dnsNames: [name] },
-        keyAlgorithm: KeyAlgorithm.KEY_ALGORITHM_EC_P256,
-      },
-    },
-  });
-}
-
-export function newIssuer(d: Deployment): CertificateServiceClient {
-  return new CertificateServiceClient(d.server.address, credentials.createInsecure(), {
-    ...OWN_CONNECTION,
-    interceptors: [bearer(d.token)],
-  });
-}
+/** Each client on a connection of its own, so the supervisor hands them to every worker. */
+export const newIssuer = (d: Deployment): CertificateServiceClient =>
+  certificateClientOnOwnConnection(d.server.address, d.token);
 
 export type Outcome =
   | { ok: IssueCertificateResponse }
@@ -270,7 +149,7 @@ export function issueOnce(
   metadata.set("x-request-id", requestId);
   return new Promise((resolve) => {
     client.issueCertificate(
-      issueRequest(profile, requestId),
+      generatedKeyRequest(profile, `${requestId}.example.com`, { requestId }),
       metadata,
       // Infinity: no deadline at all (grpc-js sends none).
       { deadline: Number.isFinite(deadlineMs) ? Date.now() + deadlineMs : Infinity },

@@ -15,29 +15,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Client } from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
-import { CreateRootCertificateAuthorityRequest } from "../../gen/ts/certmint/v1/certificate_authority_service";
-import {
-  CertificatePolicyPreset,
-  CreateCertificatePolicyRequest,
-} from "../../gen/ts/certmint/v1/certificate_policy_service";
-import {
-  CreateCertificateProfileRequest,
-  UpdateCertificateProfileRequest,
-} from "../../gen/ts/certmint/v1/certificate_profile_service";
-import {
-  CertificateEventType,
-  IssueCertificateRequest,
-} from "../../gen/ts/certmint/v1/certificate_service";
-import { KeyAlgorithm } from "../../gen/ts/certmint/v1/common";
-import { type CertmintClients, call, decodeError, makeClients } from "../support/harness";
+import { CertificateEventType } from "../../gen/ts/certmint/v1/certificate_service";
+import { type CertmintClients, decodeError, makeClients } from "../support/harness";
 import { openssl, TempDir } from "../support/openssl";
 import { createTestDatabase, type TestDatabase } from "../support/postgres";
+import { issueCertificateDueForRenewal, renewAutomatically } from "../support/renewal-due";
 import { type ServerProcess, START_LIMIT_MS, startServerProcess } from "../support/server-process";
 import { waitFor } from "../support/wait";
 import { WatchStream as Watch } from "../support/watch-stream";
 
 const T = CertificateEventType;
-const seconds = (n: number) => ({ seconds: String(n), nanos: 0 });
 
 async function lifecycle(mode: "postgresql" | "embedded") {
   const tmp = new TempDir();
@@ -56,61 +43,10 @@ async function lifecycle(mode: "postgresql" | "embedded") {
       CERTMINT_WATCH_KEEPALIVE_MS: "1000",
     });
     c = makeClients(server.address, server.adminToken());
-    const root = (
-      await call(
-        c.authorities,
-        "createRootCertificateAuthority",
-        CreateRootCertificateAuthorityRequest.fromPartial({
-          slug: "root",
-          subject: { commonName: "Watch Root" },
-        }),
-      )
-    ).certificateAuthority!;
-    await call(
-      c.policies,
-      "createCertificatePolicy",
-      CreateCertificatePolicyRequest.fromPartial({
-        preset: CertificatePolicyPreset.CERTIFICATE_POLICY_PRESET_TLS_SERVER,
-        certificatePolicy: {
-          slug: "web-tls",
-          sanRules: { dns: { allowed: ["**.example.com"] } },
-          subjectRules: { commonName: { allowed: ["*"] } },
-          maxTtl: seconds(3600),
-        },
-      }),
-    );
-    await call(
-      c.profiles,
-      "createCertificateProfile",
-      CreateCertificateProfileRequest.fromPartial({
-        certificateProfile: {
-          slug: "short",
-          certificatePolicy: "web-tls",
-          issuer: { $case: "certificateAuthority", value: "root" },
-          // The successor gets the profile's hour: not due again while the test runs.
-          defaults: { ttl: seconds(3600), keyAlgorithm: KeyAlgorithm.KEY_ALGORITHM_EC_P256 },
-          // Off until the watch is open (switched on below).
-          renewal: { autoRenew: false, renewBefore: seconds(600) },
-        },
-      }),
-    );
-    // 5 minutes: inside the 10-minute renewal window from the start, renewed as soon as the
-    // profile renews automatically.
-    const issued = await call(
-      c.certificates,
-      "issueCertificate",
-      IssueCertificateRequest.fromPartial({
-        certificateProfile: "short",
-        source: {
-          $case: "attributes",
-          value: {
-            subject: { commonName: "svc.example.com" },
-            subjectAlternativeNames: { dnsNames: ["svc.example.com"] },
-          },
-        },
-        ttl: seconds(300),
-      }),
-    );
+    const { root, issued } = await issueCertificateDueForRenewal(c, {
+      rootName: "Watch Root",
+      name: "svc.example.com",
+    });
     const originalId = issued.certificate!.certificateId;
 
     // From here on the client only watches.
@@ -122,14 +58,7 @@ async function lifecycle(mode: "postgresql" | "embedded") {
     expect(watch.of(T.CERTIFICATE_EVENT_TYPE_RENEWED)).toEqual([]);
 
     // The profile starts renewing automatically: the certificate is due at once.
-    await call(
-      c.profiles,
-      "updateCertificateProfile",
-      UpdateCertificateProfileRequest.fromPartial({
-        certificateProfile: { slug: "short", renewal: { autoRenew: true } },
-        updateMask: ["renewal.auto_renew"],
-      }),
-    );
+    await renewAutomatically(c);
     await waitFor(
       "the server to renew the certificate and the watch to receive it",
       () => watch.of(T.CERTIFICATE_EVENT_TYPE_RENEWED).length > 0 || watch.error !== undefined,

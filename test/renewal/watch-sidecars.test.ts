@@ -12,20 +12,10 @@ import { join } from "node:path";
 import type { Client } from "@grpc/grpc-js";
 import { buildSync } from "esbuild";
 import { describe, expect, it } from "vitest";
-import { CreateRootCertificateAuthorityRequest } from "../../gen/ts/certmint/v1/certificate_authority_service";
-import {
-  CertificatePolicyPreset,
-  CreateCertificatePolicyRequest,
-} from "../../gen/ts/certmint/v1/certificate_policy_service";
-import {
-  CreateCertificateProfileRequest,
-  UpdateCertificateProfileRequest,
-} from "../../gen/ts/certmint/v1/certificate_profile_service";
-import { IssueCertificateRequest } from "../../gen/ts/certmint/v1/certificate_service";
-import { KeyAlgorithm } from "../../gen/ts/certmint/v1/common";
-import { type CertmintClients, call, makeClients } from "../support/harness";
+import { type CertmintClients, makeClients } from "../support/harness";
 import { openssl, TempDir } from "../support/openssl";
 import { createTestDatabase, type TestDatabase } from "../support/postgres";
+import { issueCertificateDueForRenewal, renewAutomatically } from "../support/renewal-due";
 import {
   ROOT,
   type ServerProcess,
@@ -35,7 +25,6 @@ import {
 import { waitFor } from "../support/wait";
 
 const EXAMPLES = join(ROOT, "examples", "watch-sidecar");
-const seconds = (n: number) => ({ seconds: String(n), nanos: 0 });
 
 /** The TypeScript sidecar bundled into one file for node. */
 function buildTsSidecar(outdir: string): string {
@@ -72,60 +61,10 @@ describe("the example watch sidecars", { timeout: START_LIMIT_MS + 300_000 }, ()
         CERTMINT_RENEWAL_TICK_MS: "200",
       });
       c = makeClients(server.address, server.adminToken());
-      const root = (
-        await call(
-          c.authorities,
-          "createRootCertificateAuthority",
-          CreateRootCertificateAuthorityRequest.fromPartial({
-            slug: "root",
-            subject: { commonName: "Sidecar Root" },
-          }),
-        )
-      ).certificateAuthority!;
-      await call(
-        c.policies,
-        "createCertificatePolicy",
-        CreateCertificatePolicyRequest.fromPartial({
-          preset: CertificatePolicyPreset.CERTIFICATE_POLICY_PRESET_TLS_SERVER,
-          certificatePolicy: {
-            slug: "web-tls",
-            sanRules: { dns: { allowed: ["**.example.com"] } },
-            subjectRules: { commonName: { allowed: ["*"] } },
-            maxTtl: seconds(3600),
-          },
-        }),
-      );
-      await call(
-        c.profiles,
-        "createCertificateProfile",
-        CreateCertificateProfileRequest.fromPartial({
-          certificateProfile: {
-            slug: "short",
-            certificatePolicy: "web-tls",
-            issuer: { $case: "certificateAuthority", value: "root" },
-            // The successor gets the profile's hour: not due again while the test runs.
-            defaults: { ttl: seconds(3600), keyAlgorithm: KeyAlgorithm.KEY_ALGORITHM_EC_P256 },
-            // Off until both sidecars watch (switched on below): no timing involved.
-            renewal: { autoRenew: false, renewBefore: seconds(600) },
-          },
-        }),
-      );
-      const issued = await call(
-        c.certificates,
-        "issueCertificate",
-        IssueCertificateRequest.fromPartial({
-          certificateProfile: "short",
-          source: {
-            $case: "attributes",
-            value: {
-              subject: { commonName: "side.example.com" },
-              subjectAlternativeNames: { dnsNames: ["side.example.com"] },
-            },
-          },
-          // Inside the 10-minute renewal window from the start.
-          ttl: seconds(300),
-        }),
-      );
+      const { root, issued } = await issueCertificateDueForRenewal(c, {
+        rootName: "Sidecar Root",
+        name: "side.example.com",
+      });
       const original = new X509Certificate(issued.certificate!.certificatePem);
 
       const env = { ...process.env, CERTMINT_TOKEN: server.adminToken() };
@@ -166,14 +105,7 @@ describe("the example watch sidecars", { timeout: START_LIMIT_MS + 300_000 }, ()
           throw new Error(`${err}\n${lang} sidecar output:\n${output[lang]}`);
         });
       }
-      await call(
-        c.profiles,
-        "updateCertificateProfile",
-        UpdateCertificateProfileRequest.fromPartial({
-          certificateProfile: { slug: "short", renewal: { autoRenew: true } },
-          updateMask: ["renewal.auto_renew"],
-        }),
-      );
+      await renewAutomatically(c);
       for (const lang of ["ts", "go"] as const) {
         const certFile = join(dirs[lang], "cert.pem");
         await waitFor(

@@ -14,7 +14,6 @@ import { createPrivateKey, randomBytes, X509Certificate } from "node:crypto";
 import { credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CertificateAuthorityServiceClient } from "../../gen/ts/certmint/v1/certificate_authority_service";
 import {
   CertificateServiceClient,
   type IssueCertificateRequest,
@@ -22,8 +21,8 @@ import {
 } from "../../gen/ts/certmint/v1/certificate_service";
 import { KeyAlgorithm, RevocationReason } from "../../gen/ts/certmint/v1/common";
 import { attrRequest } from "../certificates/helpers";
-import { createProfileRows, createRoot } from "../support/fixtures";
-import { bearer, call, type TestCertmint } from "../support/harness";
+import { createRootAndProfile } from "../support/fixtures";
+import { bearer, call } from "../support/harness";
 import { opensslOk } from "../support/openssl";
 import { createTestDatabase, type TestDatabase } from "../support/postgres";
 import { type ServerProcess, startServerProcess } from "../support/server-process";
@@ -89,16 +88,11 @@ describe("two replicas on one database", () => {
     };
     a = await startServerProcess(env);
     token = a.adminToken();
-    const authorities = new CertificateAuthorityServiceClient(
-      a.address,
-      credentials.createInsecure(),
-      { interceptors: [bearer(token)] },
-    );
-    clients.push(authorities);
-    // The fixtures use only these members of a TestCertmint.
-    const h = { db, authorities } as unknown as TestCertmint;
-    rootId = (await createRoot(h, "replica-root")).id;
-    await createProfileRows(h, { slug: "web", caId: rootId });
+    const { root } = await createRootAndProfile(a, db, token, {
+      root: "replica-root",
+      profile: "web",
+    });
+    rootId = root.id;
   });
   afterAll(async () => {
     for (const c of clients) c.close();

@@ -11,13 +11,13 @@ import { request as httpsRequest } from "node:https";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { acmeSettings, createAcmeProfile } from "../acme/helpers";
 import { attrRequest } from "../certificates/helpers";
+import { type FaultProxy, startFaultProxy } from "../support/fault-proxy";
 import { createProfileRows, createRoot } from "../support/fixtures";
 import { call, startTestCertmint, type TestCertmint } from "../support/harness";
 import { openssl, opensslOk, TempDir } from "../support/openssl";
 import { unusedPort } from "../support/ports";
 import { adminUrl } from "../support/postgres";
 import { checkHealth } from "../support/server-process";
-import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy";
 import { until } from "../support/wait";
 
 interface HttpAnswer {
@@ -42,7 +42,7 @@ function httpsCall(url: string, method: string, caFile: string): Promise<HttpAns
 }
 
 describe("PostgreSQL goes away: the HTTP ports say so (probe every 200 ms)", () => {
-  let proxy: TcpProxy;
+  let proxy: FaultProxy;
   let h: TestCertmint;
   const tmp = new TempDir();
   let base = "";
@@ -54,7 +54,7 @@ describe("PostgreSQL goes away: the HTTP ports say so (probe every 200 ms)", () 
 
   beforeAll(async () => {
     const pg = new URL(adminUrl());
-    proxy = await startTcpProxy({ host: pg.hostname, port: Number(pg.port || 5432) });
+    proxy = await startFaultProxy({ host: pg.hostname, port: Number(pg.port || 5432) });
     const port = await unusedPort();
     base = `http://127.0.0.1:${port}`;
     const acme = await acmeSettings();
@@ -84,7 +84,7 @@ describe("PostgreSQL goes away: the HTTP ports say so (probe every 200 ms)", () 
     leafFile = tmp.file("leaf.pem", leaf.certificate!.certificatePem);
   });
   afterAll(async () => {
-    proxy?.restore();
+    proxy?.pass();
     await h?.stop();
     await proxy?.close();
     tmp.remove();
@@ -116,7 +116,7 @@ describe("PostgreSQL goes away: the HTTP ports say so (probe every 200 ms)", () 
 
   it("answers 503 with Retry-After (publication, ACME) and tryLater (OCSP); after the database returns, each succeeds", async () => {
     expect(await checkHealth(h.address)).toBe("SERVING");
-    proxy.cut();
+    proxy.refuse();
     await until("health NOT_SERVING", async () => (await checkHealth(h.address)) === "NOT_SERVING");
     const logsBefore = h.logs.length;
 
@@ -153,7 +153,7 @@ describe("PostgreSQL goes away: the HTTP ports say so (probe every 200 ms)", () 
       ).toBe(false);
     }
 
-    proxy.restore();
+    proxy.pass();
     await until("health SERVING", async () => (await checkHealth(h.address)) === "SERVING");
     await until("the CRL served", async () => (await crl(otherId)).status === 200);
     const crlAfter = Buffer.from(await (await crl(rootId)).arrayBuffer());

@@ -3,32 +3,21 @@
  * UNAVAILABLE with a google.rpc.RetryInfo (never INTERNAL), health turns NOT_SERVING, and once
  * the database is back health is SERVING again and the same calls succeed, without a restart.
  * The server reaches PostgreSQL through a proxy the test cuts and restores
- * (test/support/tcp-proxy.ts); the shared cluster keeps running.
+ * (test/support/fault-proxy.ts); the shared cluster keeps running.
  */
 import { Metadata, type ServiceError, status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  IssueCertificateRequest,
-  type IssueCertificateResponse,
-} from "../../gen/ts/certmint/v1/certificate_service";
+import type { IssueCertificateResponse } from "../../gen/ts/certmint/v1/certificate_service";
+import { KeyAlgorithm } from "../../gen/ts/certmint/v1/common";
 import { RetryInfo } from "../../gen/ts/google/rpc/error_details";
 import { Status } from "../../gen/ts/google/rpc/status";
+import { type FaultProxy, startFaultProxy } from "../support/fault-proxy";
 import { createProfileRows, createRoot } from "../support/fixtures";
 import { call, decodeError, startTestCertmint, type TestCertmint } from "../support/harness";
+import { generatedKeyRequest } from "../support/issue-request";
 import { adminUrl } from "../support/postgres";
 import { checkHealth } from "../support/server-process";
-import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy";
 import { until } from "../support/wait";
-
-const issueRequest = (name: string, requestId: string) =>
-  IssueCertificateRequest.fromPartial({
-    certificateProfile: "web",
-    requestId,
-    source: {
-      $case: "attributes",
-      value: { subject: { commonName: name }, subjectAlternativeNames: { dnsNames: [name] } },
-    },
-  });
 
 /** The outcome of a call: its response, or the error it failed with. */
 async function outcome<T>(p: Promise<T>): Promise<{ ok: T } | { err: ServiceError }> {
@@ -50,15 +39,21 @@ function retryDelaySeconds(err: ServiceError): number | undefined {
 }
 
 describe("PostgreSQL goes away and comes back (probe every 200 ms)", () => {
-  let proxy: TcpProxy;
+  let proxy: FaultProxy;
   let h: TestCertmint;
 
   const issue = (name: string, requestId: string) => {
     const metadata = new Metadata();
     metadata.set("x-request-id", requestId);
     return new Promise<IssueCertificateResponse>((resolve, reject) =>
-      h.certificates.issueCertificate(issueRequest(name, requestId), metadata, (err, res) =>
-        err ? reject(err) : resolve(res),
+      h.certificates.issueCertificate(
+        // No key algorithm: the profile's default.
+        generatedKeyRequest("web", name, {
+          requestId,
+          keyAlgorithm: KeyAlgorithm.KEY_ALGORITHM_UNSPECIFIED,
+        }),
+        metadata,
+        (err, res) => (err ? reject(err) : resolve(res)),
       ),
     );
   };
@@ -66,7 +61,7 @@ describe("PostgreSQL goes away and comes back (probe every 200 ms)", () => {
 
   beforeAll(async () => {
     const pg = new URL(adminUrl());
-    proxy = await startTcpProxy({ host: pg.hostname, port: Number(pg.port || 5432) });
+    proxy = await startFaultProxy({ host: pg.hostname, port: Number(pg.port || 5432) });
     h = await startTestCertmint(
       { CERTMINT_DATABASE_PROBE_INTERVAL_MS: "200" },
       { databasePort: proxy.port },
@@ -75,7 +70,7 @@ describe("PostgreSQL goes away and comes back (probe every 200 ms)", () => {
     await createProfileRows(h, { caId: root.id, slug: "web" });
   });
   afterAll(async () => {
-    proxy?.restore();
+    proxy?.pass();
     await h?.stop();
     await proxy?.close();
   });
@@ -84,7 +79,7 @@ describe("PostgreSQL goes away and comes back (probe every 200 ms)", () => {
     await issue("before.example.com", "before-outage");
     expect(await health()).toBe("SERVING");
 
-    proxy.cut();
+    proxy.refuse();
     await until("health NOT_SERVING", async () => (await health()) === "NOT_SERVING");
 
     // A write and a read: both need the database, both say so, neither is INTERNAL.
@@ -108,7 +103,7 @@ describe("PostgreSQL goes away and comes back (probe every 200 ms)", () => {
     expect(h.logs.some((l) => l.msg === "unhandled error in handler")).toBe(false);
     expect(h.logs.some((l) => l.msg === "database unreachable: health NOT_SERVING")).toBe(true);
 
-    proxy.restore();
+    proxy.pass();
     await until("health SERVING", async () => (await health()) === "SERVING");
     // The call that met the outage succeeds when retried with its request_id.
     let issued: IssueCertificateResponse | undefined;

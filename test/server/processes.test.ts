@@ -15,52 +15,27 @@ import { existsSync, mkdtempSync, readdirSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
-import { type ChannelOptions, credentials, Metadata, type ServiceError } from "@grpc/grpc-js";
+import { Metadata, type ServiceError } from "@grpc/grpc-js";
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CertificateAuthorityServiceClient } from "../../gen/ts/certmint/v1/certificate_authority_service";
-import {
-  CertificateServiceClient,
-  type IssueCertificateResponse,
-} from "../../gen/ts/certmint/v1/certificate_service";
-import { KeyAlgorithm } from "../../gen/ts/certmint/v1/common";
+import type { IssueCertificateResponse } from "../../gen/ts/certmint/v1/certificate_service";
 import { ConfigError, defaultKeyGenerationWorkers, loadConfig } from "../../src/config";
 import { MIGRATIONS } from "../../src/store/migrations";
-import { attrRequest } from "../certificates/helpers";
 import { parseExposition } from "../metrics/prometheus";
-import { createProfileRows, createRoot } from "../support/fixtures";
-import { bearer, type TestCertmint } from "../support/harness";
+import { createRootAndProfile } from "../support/fixtures";
+import { generatedKeyRequest } from "../support/issue-request";
+import { certificateClientOnOwnConnection } from "../support/own-connection";
 import { createTestDatabase, type TestDatabase } from "../support/postgres";
 import {
   checkHealth,
+  isAlive,
+  logLines,
   type ServerProcess,
   START_LIMIT_MS,
   serverCommand,
   startServerProcess,
 } from "../support/server-process";
 import { waitFor } from "../support/wait";
-
-/** Each client on a connection of its own, so the supervisor can hand them to both workers. */
-const OWN_CONNECTION: ChannelOptions = { "grpc.use_local_subchannel_pool": 1 };
-
-type LogLine = Record<string, unknown> & { msg?: string; pid?: number };
-
-function logLines(server: ServerProcess): LogLine[] {
-  return server
-    .output()
-    .split("\n")
-    .filter((l) => l.startsWith("{"))
-    .map((l) => JSON.parse(l) as LogLine);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe("CERTMINT_PROCESSES=2 on PostgreSQL", () => {
   let db: TestDatabase;
@@ -105,20 +80,11 @@ describe("CERTMINT_PROCESSES=2 on PostgreSQL", () => {
   const issueFrom = async (connections: number, perClient: number, tag: string) => {
     const all: Array<Promise<{ requestId: string; res: IssueCertificateResponse }>> = [];
     for (let c = 0; c < connections; c++) {
-      const client = new CertificateServiceClient(server.address, credentials.createInsecure(), {
-        ...OWN_CONNECTION,
-        interceptors: [bearer(token)],
-      });
+      const client = certificateClientOnOwnConnection(server.address, token);
       clients.push(client);
       for (let n = 0; n < perClient; n++) {
         const requestId = `${tag}-${c}-${n}`;
-        const name = `${tag}-${c}-${n}.example.com`;
-        const request = attrRequest("web", {
-          cn: name,
-          dns: [name],
-          keyAlgorithm: KeyAlgorithm.KEY_ALGORITHM_EC_P256,
-          requestId,
-        });
+        const request = generatedKeyRequest("web", `${requestId}.example.com`, { requestId });
         const metadata = new Metadata();
         // The call log line carries it: which worker served which call.
         metadata.set("x-request-id", requestId);
@@ -181,17 +147,11 @@ describe("CERTMINT_PROCESSES=2 on PostgreSQL", () => {
     );
     metricsBase = `http://127.0.0.1:${metricsLine!.port}`;
     token = server.adminToken();
-    const authorities = new CertificateAuthorityServiceClient(
-      server.address,
-      credentials.createInsecure(),
-      { interceptors: [bearer(token)] },
-    );
-    clients.push(authorities);
-    // The fixtures use only these members of a TestCertmint.
-    const h = { db, authorities } as unknown as TestCertmint;
-    const root = await createRoot(h, "procs-root");
+    const { root } = await createRootAndProfile(server, db, token, {
+      root: "procs-root",
+      profile: "web",
+    });
     rootPem = root.certificatePem;
-    await createProfileRows(h, { slug: "web", caId: root.id });
   }, START_LIMIT_MS * 2);
   afterAll(async () => {
     for (const c of clients) c.close();

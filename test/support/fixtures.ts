@@ -3,11 +3,16 @@ import { randomUUID } from "node:crypto";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CreateRootCertificateAuthorityRequest } from "../../gen/ts/certmint/v1/certificate_authority_service";
+import { credentials } from "@grpc/grpc-js";
+import {
+  CertificateAuthorityServiceClient,
+  CreateRootCertificateAuthorityRequest,
+} from "../../gen/ts/certmint/v1/certificate_authority_service";
 import { KeyAlgorithm } from "../../gen/ts/certmint/v1/common";
 import { compilePolicy, type PolicySpec, presetSpec } from "../../src/issuance/policy-engine";
 import type { ProfileDefaults } from "../../src/issuance/profiles/types";
-import { call, type TestCertmint } from "./harness";
+import { bearer, call, type TestCertmint } from "./harness";
+import type { TestDatabase } from "./postgres";
 
 /** A root CA, by slug, created over gRPC. */
 export async function createRoot(
@@ -84,6 +89,32 @@ export async function createProfileRows(
     ],
   );
   return { profileId, policyId, slug };
+}
+
+/**
+ * On a server started as a process (no TestCertmint): a root CA created over its gRPC API with
+ * `token`, and a profile on it written into its database `db` (createRoot, createProfileRows).
+ */
+export async function createRootAndProfile(
+  server: { address: string },
+  db: TestDatabase,
+  token: string,
+  slugs: { root: string; profile: string },
+) {
+  const authorities = new CertificateAuthorityServiceClient(
+    server.address,
+    credentials.createInsecure(),
+    { interceptors: [bearer(token)] },
+  );
+  try {
+    // The fixtures use only these members of a TestCertmint.
+    const h = { db, authorities } as unknown as TestCertmint;
+    const root = await createRoot(h, slugs.root);
+    const { slug: profile } = await createProfileRows(h, { slug: slugs.profile, caId: root.id });
+    return { root, profile };
+  } finally {
+    authorities.close();
+  }
 }
 
 /** A CSR made by openssl (an independent implementation), with its private key. */

@@ -117,3 +117,25 @@ export function checkHealth(address: string, service = ""): Promise<string> {
     });
   });
 }
+
+/** A line of the server's JSON log (CERTMINT_LOG_FORMAT=json); a worker's lines carry its pid. */
+export type LogLine = Record<string, unknown> & { msg?: string; pid?: number };
+
+/** The JSON lines the server process has written so far (other lines left out). */
+export function logLines(server: ServerProcess): LogLine[] {
+  return server
+    .output()
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l) as LogLine);
+}
+
+/** Whether a process of this pid exists (signal 0 checks without sending anything). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
