@@ -38,6 +38,7 @@ import { EventPump } from "./issuance/events/pump";
 import { CertificateWatch, WATCH_READS_PER_TOKEN } from "./issuance/events/watch";
 import { callLoggingInterceptor } from "./server/call-logging";
 import { callMetricsInterceptor } from "./server/call-metrics";
+import { DatabaseClockSkew } from "./server/clock-skew";
 import { connectionOptions, limitConnections } from "./server/connection-limits";
 import { DatabaseProbe } from "./server/database-health";
 import { HealthReporter } from "./server/health";
@@ -207,6 +208,8 @@ export async function startCertmint(
   });
   const csrWorkers = config.csrWorkers > 0 ? new CsrWorkers(config.csrWorkers) : undefined;
   const csrs = csrWorkers ?? inlineCsrParser;
+  // PostgreSQL's clock against this server's, from each health probe (PostgreSQL only).
+  const clockSkew = new DatabaseClockSkew(logger, options.now ?? (() => new Date()));
   let database: Database | undefined;
   let publication: { server: HttpServer; port: number } | undefined;
   let metricsEndpoint: { server: HttpServer; port: number } | undefined;
@@ -363,6 +366,7 @@ export async function startCertmint(
         listQueries: () => listQueryCounts(deps.listGate),
         expiring: () => expiringCertificates(deps),
         clientCrls: () => transport.clientCrls().list(),
+        databaseClockSkew: () => clockSkew.skewSeconds,
       });
     }
     if (options.worker) {
@@ -406,6 +410,7 @@ export async function startCertmint(
         onChange: (reachable) => {
           if (!stopping) health.set(reachable ? "SERVING" : "NOT_SERVING");
         },
+        onClock: (reading) => clockSkew.note(reading),
       })
     : undefined;
   probe?.start();

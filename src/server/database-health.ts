@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import { databaseOutage } from "../database-outage";
+import type { DatabaseClockReading } from "../store/database";
 
 /**
  * Keeps the health status in step with the database (issue 11): a probe (`select 1`) every
@@ -18,11 +19,13 @@ export class DatabaseProbe {
 
   constructor(
     /** The check, given how long it may take (the database's ping cuts a stalled network then). */
-    private readonly check: (timeoutMs: number) => Promise<unknown>,
+    private readonly check: (timeoutMs: number) => Promise<DatabaseClockReading | undefined>,
     private readonly options: {
       intervalMs: number;
       /** Told on every change: true when the database answers again. */
       onChange: (reachable: boolean) => void;
+      /** Told each answer's reading of the database's clock, when the check gives one. */
+      onClock?: (reading: DatabaseClockReading) => void;
       logger: Logger;
     },
   ) {}
@@ -49,7 +52,8 @@ export class DatabaseProbe {
     this.probing = true;
     let failure: string | undefined;
     try {
-      await withTimeout(this.check(this.timeoutMs), this.timeoutMs);
+      const reading = await withTimeout(this.check(this.timeoutMs), this.timeoutMs);
+      if (reading) this.options.onClock?.(reading);
     } catch (err) {
       failure = err === TIMED_OUT ? "no answer in time" : (databaseOutage(err) ?? "probe failed");
     } finally {

@@ -18,6 +18,8 @@ export interface MetricsSources {
   admission(): { inProgress: number; queued: number };
   /** List queries running and waiting for one of their token's places (issuance/common/list-gate.ts). */
   listQueries(): { running: number; waiting: number };
+  /** PostgreSQL's clock minus this server's, seconds (server/clock-skew.ts); none embedded. */
+  databaseClockSkew(): number | undefined;
   /** The database pool now; undefined when it cannot be read. */
   databasePool(): { used: number; free: number; pending: number } | undefined;
   /** The CRLs of CERTMINT_TLS_CLIENT_CRL_FILE in force: each CA's subject and nextUpdate. */
@@ -211,6 +213,16 @@ export class CertmintMetrics implements IssuanceObserver {
         this.set({ state: "in_use" }, pool.used);
         this.set({ state: "idle" }, pool.free);
         this.set({ state: "waiting" }, pool.pending);
+      },
+    });
+    new Gauge({
+      name: "certmint_database_clock_skew_seconds",
+      help: "PostgreSQL's clock minus this server's, as the last health probe read it (positive: this server is behind); certificates are dated by this server's clock",
+      registers,
+      aggregator: "first",
+      collect() {
+        const skew = metrics.sources?.databaseClockSkew();
+        if (skew !== undefined) this.set(skew);
       },
     });
     new Gauge({

@@ -24,13 +24,25 @@ export interface Database {
   orm: MikroORM;
   embedded: boolean;
   /**
-   * One round trip (`select 1`): resolves while the database answers. On PostgreSQL, no answer
-   * within `timeoutMs` (default PING_TIMEOUT_MS) cuts every connection (ProbeConnection).
+   * One round trip: resolves while the database answers. On PostgreSQL, no answer within
+   * `timeoutMs` (default PING_TIMEOUT_MS) cuts every connection (ProbeConnection), and the
+   * answer is the database's clock (DatabaseClockReading); the embedded database runs on this
+   * process's clock and answers nothing.
    */
-  ping(timeoutMs?: number): Promise<void>;
+  ping(timeoutMs?: number): Promise<DatabaseClockReading | undefined>;
   /** The connection pool's connections now (metrics); undefined when it cannot be read. */
   poolState(): PoolState | undefined;
   close(): Promise<void>;
+}
+
+/**
+ * PostgreSQL's wall clock as a probe read it: `databaseMs` (clock_timestamp(), ms since the
+ * epoch) taken between the probe's send and its answer, `roundTripMs` apart on the monotonic
+ * clock (server/clock-skew.ts compares it with this server's clock).
+ */
+export interface DatabaseClockReading {
+  databaseMs: number;
+  roundTripMs: number;
 }
 
 /** Connections in use, idle, and callers waiting for one. */
@@ -73,6 +85,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
         embedded: true,
         async ping() {
           await orm.em.getConnection().execute("select 1");
+          return undefined;
         },
         poolState: () => poolState(orm),
         async close() {
@@ -173,6 +186,9 @@ function severSockets(sockets: Set<Socket>): void {
   cutListenConnections();
 }
 
+/** The probe's one round trip, which also reads the database's clock (DatabaseClockReading). */
+const DATABASE_CLOCK_QUERY = `select (extract(epoch from clock_timestamp()) * 1000)::float8 as "ms"`;
+
 /**
  * The health probe's connection, outside the pool: the probe measures whether PostgreSQL
  * answers, not whether the pool has a connection free (on a pool busy with long statements a
@@ -183,7 +199,7 @@ function severSockets(sockets: Set<Socket>): void {
  */
 class ProbeConnection {
   private connection: Promise<PgConnection> | undefined;
-  private inFlight: Promise<void> | undefined;
+  private inFlight: Promise<DatabaseClockReading> | undefined;
   private closed = false;
 
   constructor(
@@ -191,7 +207,7 @@ class ProbeConnection {
     private readonly sever: () => void,
   ) {}
 
-  ping(timeoutMs = PING_TIMEOUT_MS): Promise<void> {
+  ping(timeoutMs = PING_TIMEOUT_MS): Promise<DatabaseClockReading> {
     this.inFlight ??= this.pingOnce(timeoutMs).finally(() => {
       this.inFlight = undefined;
     });
@@ -207,7 +223,7 @@ class ProbeConnection {
     return this.orm.em.getConnection().getKnex().client;
   }
 
-  private async pingOnce(timeoutMs: number): Promise<void> {
+  private async pingOnce(timeoutMs: number): Promise<DatabaseClockReading> {
     if (this.closed) throw new Error("Client was closed and is not queryable");
     this.connection ??= this.client().acquireRawConnection();
     const connecting = this.connection;
@@ -227,7 +243,13 @@ class ProbeConnection {
       }, timeoutMs);
     });
     try {
-      await Promise.race([connecting.then((c) => c.query("select 1")), stalled]);
+      const sent = performance.now();
+      const result = await Promise.race([
+        connecting.then((c) => c.query<{ ms: number }>(DATABASE_CLOCK_QUERY)),
+        stalled,
+      ]);
+      const databaseMs = Number(result.rows[0]?.ms);
+      return { databaseMs, roundTripMs: performance.now() - sent };
     } catch (err) {
       // The connection is given up on any failure: the next probe connects anew.
       this.drop();

@@ -6,6 +6,7 @@
  */
 import { Client } from "pg";
 import { afterEach, describe, expect, it } from "vitest";
+import { parseExposition, sampleValue } from "../metrics/prometheus";
 import { createRoot } from "../support/fixtures";
 import { call, startTestCertmint, type TestCertmint } from "../support/harness";
 import { unusedPort } from "../support/ports";
@@ -117,5 +118,38 @@ describe("clock steps", () => {
       )
     ).rows;
     expect(Number(horizon?.position ?? 0)).toBe(0);
+  });
+
+  it("a server clock minutes off PostgreSQL's shows in a gauge and one warning, and one line when it agrees again", async () => {
+    clock.offsetMs = 5 * 60_000; // this server runs 5 minutes ahead of the database
+    h = await startTestCertmint(
+      { CERTMINT_METRICS_LISTEN: "127.0.0.1:0", CERTMINT_DATABASE_PROBE_INTERVAL_MS: "50" },
+      { now },
+    );
+    const base = `http://127.0.0.1:${h.running.metricsPort}`;
+    const skew = async () =>
+      sampleValue(
+        parseExposition(await (await fetch(`${base}/metrics`)).text()),
+        "certmint_database_clock_skew_seconds",
+      );
+    const warnings = () =>
+      h!.logs.filter((l) => String(l.msg).startsWith("this server's clock is ahead of"));
+    // The first probe's reading: the gauge reads 0 until one (an unlabelled gauge has a value).
+    await waitFor("the warning", () => warnings().length > 0);
+    expect(warnings()[0]).toMatchObject({ level: 40 });
+    // Database minus server: 5 minutes behind this server, to within a probe's round trip.
+    expect(Math.abs((await skew())! + 300)).toBeLessThan(5);
+    // Later probes (each reading differs by its round trip) warn no more.
+    for (let i = 0; i < 3; i++) {
+      const seen = await skew();
+      await waitFor("another probe", async () => (await skew()) !== seen);
+    }
+    expect(warnings()).toHaveLength(1);
+    clock.offsetMs = 0;
+    await waitFor("the clocks agree again", async () => Math.abs((await skew())!) < 5);
+    await waitFor("the line saying so", () =>
+      h!.logs.some((l) => l.msg === "this server's clock agrees with the database's again"),
+    );
+    expect(warnings()).toHaveLength(1);
   });
 });
