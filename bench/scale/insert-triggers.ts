@@ -21,6 +21,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { migrate, openDatabase } from "../../src/store/database";
+import { RENEW_AT_BODY } from "../../src/store/migrations/Migration20261204200000RenewAtStable";
 import { startPostgres } from "../common/postgres";
 
 const COUNT = Number(process.argv[2] ?? 5000);
@@ -31,14 +32,7 @@ const DATABASE = "certmint_insert_triggers";
 
 const RENEW_AT = (volatility: "stable" | "immutable") => `create or replace function
   "certmint_renew_at"("renewal" jsonb, "nb" timestamptz, "na" timestamptz)
-  returns timestamptz language sql ${volatility} as $$
-  select case
-    when coalesce(("renewal"->>'renewBeforeSeconds')::bigint, 0) > 0
-      then "na" - ("renewal"->>'renewBeforeSeconds')::bigint * interval '1 second'
-    when coalesce(("renewal"->>'renewBeforeDays')::bigint, 0) > 0
-      then "na" - ("renewal"->>'renewBeforeDays')::bigint * interval '1 day'
-    else "na" - ("na" - "nb") / 3
-  end $$`;
+  returns timestamptz language sql ${volatility} as $$ ${RENEW_AT_BODY} $$`;
 
 interface Setup {
   label: string;

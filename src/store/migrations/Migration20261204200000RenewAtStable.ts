@@ -1,7 +1,7 @@
 import { Migration } from "@mikro-orm/migrations";
 
 /** The body of certmint_renew_at (Migration20261202100000RenewalAndEvents), unchanged. */
-const RENEW_AT_BODY = `select case
+export const RENEW_AT_BODY = `select case
     when coalesce(("renewal"->>'renewBeforeSeconds')::bigint, 0) > 0
       then "na" - ("renewal"->>'renewBeforeSeconds')::bigint * interval '1 second'
     when coalesce(("renewal"->>'renewBeforeDays')::bigint, 0) > 0
