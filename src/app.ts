@@ -20,7 +20,7 @@ import { CaDirectory } from "./auth/ca-directory";
 import { FailureLimiter } from "./auth/failure-limiter";
 import { RateLimiter } from "./auth/rate-limiter";
 import type { Config } from "./config";
-import { databaseOutage } from "./database-outage";
+import { databaseOutage, outageCondition } from "./database-outage";
 import { Renewer } from "./issuance/auto-renewal/renewer";
 import { CrlCache } from "./issuance/ca/crl-cache";
 import { openKeyring } from "./issuance/ca/keyring";
@@ -41,12 +41,14 @@ import { callMetricsInterceptor } from "./server/call-metrics";
 import { DatabaseClockSkew } from "./server/clock-skew";
 import { connectionOptions, limitConnections } from "./server/connection-limits";
 import { DatabaseProbe } from "./server/database-health";
+import { fileDescriptorLimit, fitConnectionsToFdLimit } from "./server/fd-budget";
 import { HealthReporter } from "./server/health";
 import type { CertmintMetrics } from "./server/metrics";
 import { startMetricsServer } from "./server/metrics-server";
 import { certmintVersion } from "./server/paths";
 import { startPublicationServer } from "./server/publication";
 import { addReflection } from "./server/reflection";
+import { PendingRequestBytes, requestByteLimits } from "./server/request-bytes";
 import { throttledWarnings } from "./server/throttled-warnings";
 import { tlsTransport } from "./server/tls";
 import {
@@ -119,10 +121,13 @@ export interface RunningCertmint {
  * the database and applies migrations, then reports SERVING.
  */
 export async function startCertmint(
-  config: Config,
+  given: Config,
   logger: Logger,
   options: StartOptions = {},
 ): Promise<RunningCertmint> {
+  // The connection caps leave room under the process's file-descriptor limit (or say they do
+  // not) before any port is bound.
+  const config = fitConnectionsToFdLimit(given, fileDescriptorLimit(), logger);
   const health = new HealthReporter();
   const readiness = { ready: false };
   // prom-client (88 modules with @opentelemetry/api) and the ACME server (its HTTP stack, JWS
@@ -156,7 +161,12 @@ export async function startCertmint(
     // (watches) running (test/server/shutdown.test.ts).
     ...connectionOptions(config.connections),
   });
-  limitConnections(server, config.connections, logger);
+  limitConnections(
+    server,
+    config.connections,
+    logger,
+    new PendingRequestBytes(requestByteLimits(config.maxMessageBytes), logger),
+  );
   health.addToServer(server);
   addReflection(server);
   // Use-case dependencies exist once the database is open; handlers reach them through this
@@ -205,6 +215,16 @@ export async function startCertmint(
     queuePerCaller: config.keyGeneration.queuePerToken,
     generateRsa: options.generateRsa,
     onWaited: metrics && ((seconds, bits) => metrics.keyWaited(seconds, bits)),
+    // Once per cause per 10 s, in words: every RSA call meets it while the cause lasts.
+    onThreadFailed: (err) => {
+      const cause = /\b(E[A-Z]+)\b/.exec(err.message)?.[1] ?? err.message;
+      throttledWarnings(logger).warn(
+        logger,
+        `keygen-thread:${cause}`,
+        { cause, condition: outageCondition(cause) },
+        "could not start an RSA key-generation thread: RSA calls are answered UNAVAILABLE",
+      );
+    },
   });
   const csrWorkers = config.csrWorkers > 0 ? new CsrWorkers(config.csrWorkers) : undefined;
   const csrs = csrWorkers ?? inlineCsrParser;

@@ -62,6 +62,12 @@ export interface Config {
   /** Timeouts and the cap of connections on the gRPC and publication ports. */
   readonly connections: ConnectionLimits;
   /**
+   * Whether CERTMINT_MAX_CONNECTIONS was set. Unset, the cap is lowered at start-up to what the
+   * process's file-descriptor limit leaves room for (server/fd-budget.ts); set, it is kept and
+   * a warning says when it exceeds that room.
+   */
+  readonly maxConnectionsSet: boolean;
+  /**
    * host:port of the plain-HTTP Prometheus endpoint (GET /metrics); absent: off. Off by
    * default: the metrics name profiles and CAs, so an operator chooses where they are exposed.
    */
@@ -589,6 +595,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     crlCacheSeconds,
     generatedKeyReplaySeconds,
     connections: Object.freeze(connections),
+    maxConnectionsSet: Boolean(env[ENV.maxConnections]),
     keyGeneration: Object.freeze(keyGeneration),
     csrWorkers,
     databaseProbeIntervalMs,

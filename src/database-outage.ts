@@ -71,6 +71,11 @@ const CONDITIONS: Record<string, string> = {
   "53200": "the database is out of memory",
   "53400": "the database reached a configuration limit",
   "58030": "the database failed to read or write its files",
+  // Not the database's: this process's own limit (or the system's), which its connections,
+  // its threads and the embedded database's files draw on (server/fd-budget.ts).
+  EMFILE:
+    "certmint has as many files and connections open as its file-descriptor limit allows (ulimit -n)",
+  ENFILE: "the system has as many files open as it allows (fs.file-max)",
 };
 
 /** The words for an outage's cause (databaseOutage) when it names a condition, else undefined. */

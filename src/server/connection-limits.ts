@@ -19,6 +19,7 @@ import type { ChannelOptions, Server, ServerCredentials } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import type { ConnectionLimits } from "../config";
 import { limitConnectionsPerAddress } from "./connections-per-address";
+import type { PendingRequestBytes } from "./request-bytes";
 
 /** grpc-js server options for idle connections, connection age, keepalive and streams. */
 export function connectionOptions(limits: ConnectionLimits): ChannelOptions {
@@ -42,7 +43,12 @@ type CreateHttp2Server = (credentials: ServerCredentials) => Http2Server;
  * them; @grpc/grpc-js is pinned, and a version without the method stops the start-up here
  * rather than serving without limits. test/server/connections.test.ts covers both ports.
  */
-export function limitConnections(server: Server, limits: ConnectionLimits, logger: Logger): void {
+export function limitConnections(
+  server: Server,
+  limits: ConnectionLimits,
+  logger: Logger,
+  requestBytes: PendingRequestBytes,
+): void {
   const internals = server as unknown as { createHttp2Server?: CreateHttp2Server };
   const create = internals.createHttp2Server;
   if (typeof create !== "function") {
@@ -53,6 +59,8 @@ export function limitConnections(server: Server, limits: ConnectionLimits, logge
   internals.createHttp2Server = function (this: Server, credentials: ServerCredentials) {
     const http2Server = create.call(this, credentials);
     guard(http2Server, limits, logger);
+    // Unfinished requests' bytes, bounded per connection and per process (request-bytes.ts).
+    http2Server.on("session", requestBytes.watch);
     return http2Server;
   };
 }

@@ -34,6 +34,8 @@ export interface KeyGeneratorOptions {
   generateRsa?: GenerateRsa;
   /** Told how long each RSA key waited for a thread before its generation started (metrics). */
   onWaited?: (seconds: number, bits: number) => void;
+  /** Told when a thread could not be started (its error names the cause, e.g. EMFILE): logs. */
+  onThreadFailed?: (err: Error) => void;
 }
 
 export interface KeyRequest {
@@ -209,6 +211,10 @@ export class KeyGenerator {
     } catch (err) {
       // A thread stopped by close() ends its key with the shutdown, not as a failure.
       result = this.closed ? stopping() : err instanceof Error ? err : new Error(String(err));
+      if (!this.closed && threadNotStarted(result)) {
+        this.options.onThreadFailed?.(result);
+        result = threadUnavailable();
+      }
     }
     this.running--;
     job.caller.running--;
@@ -262,6 +268,24 @@ const abandoned = () =>
     "deadline_exceeded",
     "DEADLINE_EXCEEDED",
     "the call's deadline passed (or the caller cancelled) before its key was generated; nothing was written",
+  );
+
+/**
+ * A worker thread Node could not start: its event loop needs file descriptors and memory, so a
+ * process at its file-descriptor limit gets "Worker initialization failure: EMFILE". The next
+ * key starts another thread; this one's caller may retry (it answered INTERNAL, with a stack
+ * in the log, until test/probe/fd-limit.test.ts).
+ */
+function threadNotStarted(err: Error): boolean {
+  return (err as { code?: unknown }).code === "ERR_WORKER_INIT_FAILED";
+}
+
+const threadUnavailable = () =>
+  new CertmintError(
+    "unavailable",
+    "KEY_GENERATION_UNAVAILABLE",
+    "certmint could not start a thread to generate the RSA key right now (the server is short of file descriptors or memory; its log says which); retry shortly, or send a CSR",
+    { retryAfterSeconds: 1 },
   );
 
 const stopping = () =>

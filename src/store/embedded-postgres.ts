@@ -23,6 +23,16 @@ export interface EmbeddedPostgres {
 /** The embedded database's buffer pool (PostgreSQL's default: 128MB). */
 export const EMBEDDED_SHARED_BUFFERS = "16MB";
 
+/**
+ * Files PGlite keeps open at most (PostgreSQL's max_files_per_process; it closes the least
+ * recently used beyond it). Each is a file descriptor of this process, which its connections
+ * draw on too. PostgreSQL's default, 1000, is sized for a backend process of its own: here it
+ * let the database keep hundreds of relation files open (150 after start-up, 180 after a few
+ * calls, up to 1000 as it touches more tables and indexes), which at a `ulimit -n` of 1024 left
+ * the ports almost nothing (server/fd-budget.ts). 256 holds what certmint's calls touch.
+ */
+export const EMBEDDED_MAX_FILES = 256;
+
 export async function startEmbeddedPostgres(
   dataDir: string,
   events: ConstructorParameters<typeof EmbeddedSessions>[1] = {},
@@ -43,7 +53,10 @@ export async function startEmbeddedPostgres(
     // 228-291 after 10 s of 16 clients issuing, instead of 332 and 410, at the same rate.
     db = await PGlite.create(pgDir, {
       extensions: { pg_trgm },
-      postgresqlconf: `shared_buffers = ${EMBEDDED_SHARED_BUFFERS}`,
+      postgresqlconf: [
+        `shared_buffers = ${EMBEDDED_SHARED_BUFFERS}`,
+        `max_files_per_process = ${EMBEDDED_MAX_FILES}`,
+      ].join("\n"),
     });
   } catch (err) {
     lock.release();

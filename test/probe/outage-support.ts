@@ -21,6 +21,7 @@ import { generatedKeyRequest } from "../support/issue-request";
 import { certificateClientOnOwnConnection } from "../support/own-connection";
 import { createTestDatabase, type TestDatabase } from "../support/postgres";
 import {
+  type LaunchOptions,
   type LogLine,
   logLines,
   type ServerProcess,
@@ -47,7 +48,11 @@ export interface Deployment {
  * The compiled server as operators run it, on its own migrated database reached through a
  * fault proxy: `processes` 1 (one process) or more (a supervisor and that many workers).
  */
-export async function deploy(processes: number, env: Record<string, string> = {}) {
+export async function deploy(
+  processes: number,
+  env: Record<string, string> = {},
+  launch: LaunchOptions = {},
+) {
   const db = await createTestDatabase({ migrated: true });
   const direct = new URL(db.url);
   const proxy = await startFaultProxy({
@@ -68,7 +73,7 @@ export async function deploy(processes: number, env: Record<string, string> = {}
     ...env,
   };
   const start = async (extra: Record<string, string> = {}) => {
-    const started = await startServerProcess({ ...serverEnv, ...extra });
+    const started = await startServerProcess({ ...serverEnv, ...extra }, launch);
     if (processes > 1) {
       await waitFor(
         "every worker to serve",

@@ -45,10 +45,32 @@ export interface ServerProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
+/** How a server process is launched besides its environment (resource probes). */
+export interface LaunchOptions {
+  /**
+   * Its file-descriptor limit, soft and hard (RLIMIT_NOFILE), set by util-linux's prlimit,
+   * which execs node: the child's pid is the server's.
+   */
+  nofile?: number;
+  /** Flags for node before the entry point (e.g. --max-old-space-size=160). */
+  nodeArgs?: string[];
+}
+
 /** Runs the compiled server as `make run` does, on a free port, and waits until it serves. */
-export async function startServerProcess(env: Record<string, string> = {}): Promise<ServerProcess> {
+export async function startServerProcess(
+  env: Record<string, string> = {},
+  launch: LaunchOptions = {},
+): Promise<ServerProcess> {
   const dataDir = env.CERTMINT_DATA_DIR ?? mkdtempSync(join(tmpdir(), "certmint-data-"));
-  const { command, args } = serverCommand();
+  const node = serverCommand();
+  const nodeArgs = [...(launch.nodeArgs ?? []), ...node.args];
+  const { command, args } =
+    launch.nofile === undefined
+      ? { command: node.command, args: nodeArgs }
+      : {
+          command: "prlimit",
+          args: [`--nofile=${launch.nofile}:${launch.nofile}`, node.command, ...nodeArgs],
+        };
   const child = spawn(command, args, {
     cwd: ROOT,
     env: { ...process.env, CERTMINT_LISTEN: "127.0.0.1:0", CERTMINT_DATA_DIR: dataDir, ...env },
