@@ -14,10 +14,11 @@
  *    grpc-js; a plaintext session is created at accept, before any byte arrived.
  */
 import { constants, type Http2Server, type Http2Session, type ServerHttp2Stream } from "node:http2";
-import type { Socket } from "node:net";
+import type { Server as NetServer, Socket } from "node:net";
 import type { ChannelOptions, Server, ServerCredentials } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import type { ConnectionLimits } from "../config";
+import { outageCondition } from "../database-outage";
 import { limitConnectionsPerAddress } from "./connections-per-address";
 import type { PendingRequestBytes } from "./request-bytes";
 
@@ -69,6 +70,7 @@ export function limitConnections(
 function guard(http2Server: Http2Server, limits: ConnectionLimits, logger: Logger): void {
   http2Server.maxConnections = limits.maxConnections;
   http2Server.on("drop", capWarning(logger, "gRPC", limits.maxConnections));
+  surviveAcceptErrors(http2Server, logger, "gRPC");
   // One client address holds at most a quarter of them (server/connections-per-address.ts).
   limitConnectionsPerAddress(http2Server, limits.maxConnections, "gRPC", logger);
   // Connections not yet usable, by peer address and port: the raw socket the deadline
@@ -144,6 +146,29 @@ function peerKey(socket: { remoteAddress?: string; remotePort?: number }): strin
   return socket.remoteAddress === undefined || socket.remotePort === undefined
     ? undefined
     : `${socket.remoteAddress}|${socket.remotePort}`;
+}
+
+/**
+ * A listening server's "error" events are its failed accepts (Node's net.Server, onconnection):
+ * EMFILE once libuv's spare descriptor is gone too (uv__emfile_trick could not reopen it because
+ * another thread took the descriptor it freed), ENFILE, ENOMEM. With no listener such an event is
+ * an uncaught exception, and the process ends: grpc-js removes its own listener once bound, and
+ * the HTTP ports' listen promise holds theirs only until the first error. The server keeps
+ * accepting after a failed accept; so does certmint, with a warning at most once a minute. Errors
+ * before the server listens (EADDRINUSE) are the start-up's, which its own listener reports.
+ */
+export function surviveAcceptErrors(server: NetServer, logger: Logger, port: string): void {
+  let last = Number.NEGATIVE_INFINITY;
+  server.on("error", (err: NodeJS.ErrnoException) => {
+    if (!server.listening) return;
+    const now = performance.now();
+    if (now - last < 60_000) return;
+    last = now;
+    logger.warn(
+      { port, cause: err.code ?? err.message, condition: outageCondition(err.code ?? "") },
+      "could not accept a connection: the port goes on serving",
+    );
+  });
 }
 
 /**

@@ -9,7 +9,7 @@ import type { Socket } from "node:net";
 import type { Logger } from "pino";
 import { peerAddressKey } from "../auth/address-keys";
 import type { ConnectionLimits } from "../config";
-import { capWarning } from "./connection-limits";
+import { capWarning, surviveAcceptErrors } from "./connection-limits";
 import { limitConnectionsPerAddress, peerOf } from "./connections-per-address";
 
 /**
@@ -44,6 +44,7 @@ export function startHttpServer(
   server.timeout = limits.idleTimeoutMs;
   server.maxConnections = limits.maxConnections;
   server.on("drop", capWarning(logger, name, limits.maxConnections));
+  surviveAcceptErrors(server, logger, name);
   if (options.limitConnectionsPerAddress) {
     limitConnectionsPerAddress(server, limits.maxConnections, name, logger);
   }

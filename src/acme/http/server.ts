@@ -9,7 +9,7 @@ import { peerAddressKey } from "../../auth/failure-limiter";
 import type { ConnectionLimits, TlsConfig } from "../../config";
 import { databaseOutage } from "../../database-outage";
 import { isCertmintError } from "../../errors";
-import { capWarning } from "../../server/connection-limits";
+import { capWarning, surviveAcceptErrors } from "../../server/connection-limits";
 import { limitConnectionsPerAddress } from "../../server/connections-per-address";
 import {
   BUSY_RETRY_AFTER_SECONDS,
@@ -155,6 +155,7 @@ export function startAcmeServer(
   server.timeout = limits.idleTimeoutMs;
   server.maxConnections = limits.maxConnections;
   server.on("drop", capWarning(ctx.logger, "acme", limits.maxConnections));
+  surviveAcceptErrors(server, ctx.logger, "acme");
   // One client address holds at most a quarter of them (server/connections-per-address.ts).
   limitConnectionsPerAddress(server, limits.maxConnections, "acme", ctx.logger);
   return new Promise((resolve, reject) => {
