@@ -86,9 +86,11 @@ interface GhzReport {
 export async function ghzIssue(
   target: GhzTarget,
   dataFile: string,
-  load: { clients: number; seconds: number; cpu?: number; connections?: number },
+  load: { clients: number; seconds: number; cpu?: number; connections?: number; rps?: number },
 ): Promise<LoadResult> {
   const args = [
+    // A fixed rate (calls/s over all workers) instead of as fast as the server answers.
+    ...(load.rps ? ["--rps", String(load.rps)] : []),
     "--protoset",
     join(ROOT, "gen", "descriptor", "certmint.binpb"),
     "--call",

@@ -24,7 +24,7 @@ import {
   readSignatureAlgorithm,
 } from "./csr-fields";
 import { importAndVerify, type SignatureOutcome, type SignatureTask } from "./csr-signature";
-import { type Asn1, Class, firstInnerElement, parseDer, toDer } from "./der";
+import { type Asn1, Class, firstInnerElement, isForgeDer, parseDer } from "./der";
 import { children, DerShapeError, readBitString, readOid, readSmallInt } from "./der-read";
 import { subjectFromAsn1, UnrepresentableNameError } from "./name";
 import { decodePem, PemError } from "./pem";
@@ -145,7 +145,7 @@ function readCsr(der: Buffer): CsrRead {
   }
   // DER is the only encoding whose bytes are unambiguous; refusing BER also guarantees that
   // re-encoding any parsed element reproduces exactly the bytes that were signed.
-  if (!toDer(node).equals(der)) throw malformed("not DER-encoded (BER lengths or forms)");
+  if (!isForgeDer(der)) throw malformed("not DER-encoded (BER lengths or forms)");
 
   const top = children(node, "CertificationRequest");
   if (top.length !== 3) throw malformed("expected certificationRequestInfo, algorithm, signature");

@@ -6,7 +6,7 @@
 import { failedPrecondition, invalidArgument } from "../errors";
 import type { SubjectAltNames, SubjectName } from "../model/pki";
 import type { CaSigner } from "./ca-signer";
-import { type Asn1, parseDer } from "./der";
+import { type Asn1, parseDer, toDer } from "./der";
 import { children } from "./der-read";
 import { authorityKeyIdentifier } from "./extensions";
 import { subjectToDer } from "./name";
@@ -30,6 +30,8 @@ export class Issuer {
   readonly name: Asn1;
   /** The authorityKeyIdentifier extension (RFC 5280 4.2.1.1, 5.2.1), built once. */
   readonly authorityKeyIdentifierExtension: Asn1;
+  /** Its DER, for TBSCertificates assembled from bytes (certificate.ts). */
+  readonly authorityKeyIdentifierDer: Buffer;
 
   private constructor(
     readonly signer: CaSigner,
@@ -39,6 +41,7 @@ export class Issuer {
   ) {
     this.name = parseDer(nameDer).node;
     this.authorityKeyIdentifierExtension = authorityKeyIdentifier(keyIdentifier);
+    this.authorityKeyIdentifierDer = toDer(this.authorityKeyIdentifierExtension);
   }
 
   static from(init: Issuer | IssuerInit): Issuer {

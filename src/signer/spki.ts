@@ -38,6 +38,23 @@ export interface Spki {
   keyIdentifier: Buffer;
 }
 
+/** DER of the Spkis encoded once (spkiDer): never written to, so shared. */
+const spkiDers = new WeakMap<Spki, Buffer>();
+
+/**
+ * The DER of `spki.node`, encoded once per Spki: a CSR's key is encoded for the canonical
+ * check (isCanonicalSpki) and its certificate's TBS takes the same bytes (spkiOf keeps the
+ * Spki with the key).
+ */
+export function spkiDer(spki: Spki): Buffer {
+  let der = spkiDers.get(spki);
+  if (der === undefined) {
+    der = toDer(spki.node);
+    spkiDers.set(spki, der);
+  }
+  return der;
+}
+
 const CURVE_OIDS: Record<string, string> = {
   "P-256": "1.2.840.10045.3.1.7",
   "P-384": "1.3.132.0.34",
@@ -300,4 +317,4 @@ export function spkiFormProblem(spki: Asn1 | undefined): SpkiProblem | undefined
  * spkiFormProblem does not name, such as an RSA modulus with superfluous leading zeros.
  */
 export const isCanonicalSpki = (spki: Asn1, key: KeyObject): boolean =>
-  toDer(spki).equals(toDer(spkiOf(key).node));
+  toDer(spki).equals(spkiDer(spkiOf(key)));

@@ -95,27 +95,34 @@ export class TableColumns {
   private columnListText?: string;
   private placeholderListText?: string;
 
-  /** Every column of a composite value of the table's row type: `(<value>)."col", ...`. */
-  fieldsOf(value: string): string {
-    return this.columns.map((c) => `(${value}).${c.sql}`).join(", ");
+  /**
+   * Every column of a composite value of the table's row type: `(<value>)."col", ...`; a
+   * property in `instead` is read from that SQL expression.
+   */
+  fieldsOf(value: string, instead: Readonly<Record<string, string>> = {}): string {
+    return this.columns.map((c) => instead[c.prop] ?? `(${value}).${c.sql}`).join(", ");
   }
 
   /**
    * `record` as a JSON object of its row (column names as keys), read back with
    * jsonb_populate_record(null::<table>, ...): jsonb values nested as they are, bytea as
-   * PostgreSQL's hex text, timestamps as ISO 8601 (Date's toJSON), a missing value as null.
+   * PostgreSQL's hex text, timestamps as ISO 8601 (what Date's toJSON writes), a missing value
+   * left out (the null record's field: null), and `except` left out too (the caller sends it
+   * another way). Dates go in as their text already: JSON.stringify calls toJSON on every
+   * Date object, which took it off its fast path (6 Date objects per stored issuance: 13.9 us
+   * per batch item against 7.0 with the same text, bench on the batch's rows).
    */
-  jsonRow(record: object): Record<string, unknown> {
+  jsonRow(record: object, except?: string): Record<string, unknown> {
     const values = record as Record<string, unknown>;
     const row: Record<string, unknown> = {};
     for (const c of this.columns) {
       const v = values[c.prop];
-      row[c.name] =
-        v === undefined || v === null
-          ? null
-          : c.bytes
-            ? `\\x${Buffer.from(v as Uint8Array).toString("hex")}`
-            : v;
+      if (v === undefined || v === null || c.prop === except) continue;
+      if (c.bytes) row[c.name] = `\\x${Buffer.from(v as Uint8Array).toString("hex")}`;
+      else if (v instanceof Date) {
+        // toJSON's null for an invalid date: the field left out is null as well.
+        if (!Number.isNaN(v.getTime())) row[c.name] = v.toISOString();
+      } else row[c.name] = v;
     }
     return row;
   }

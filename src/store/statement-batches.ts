@@ -19,7 +19,7 @@ export class StatementBatches<T, R> {
   /** Batches of every kind that failed as a whole and ran one by one, since start (tests). */
   static fallbacks = 0;
 
-  private readonly queue: Array<{ item: T; done: (r: Promise<R>) => void }> = [];
+  private readonly queue: Array<Waiting<T, R>> = [];
   private running = 0;
 
   constructor(
@@ -40,8 +40,8 @@ export class StatementBatches<T, R> {
   }
 
   run(item: T): Promise<R> {
-    return new Promise<R>((resolve) => {
-      this.queue.push({ item, done: resolve });
+    return new Promise<R>((resolve, reject) => {
+      this.queue.push({ item, resolve, reject });
       this.pump();
     });
   }
@@ -57,11 +57,11 @@ export class StatementBatches<T, R> {
     }
   }
 
-  private async runBatch(batch: Array<{ item: T; done: (r: Promise<R>) => void }>): Promise<void> {
+  private async runBatch(batch: Array<Waiting<T, R>>): Promise<void> {
     if (batch.length === 1) {
       const [only] = batch;
       const result = this.runOne(only!.item);
-      only!.done(result);
+      only!.resolve(result);
       await result.catch(() => undefined);
       return;
     }
@@ -70,19 +70,28 @@ export class StatementBatches<T, R> {
       results = await this.runMany(batch.map((b) => b.item));
     } catch (err) {
       if (!this.limits.refused(err)) {
-        for (const b of batch) b.done(Promise.reject(err));
+        for (const b of batch) b.reject(err);
         return;
       }
       StatementBatches.fallbacks++;
       // Nothing of the batch was written: each on its own, so an error stays with its call.
       const alone = batch.map((b) => {
         const result = this.runOne(b.item);
-        b.done(result);
+        b.resolve(result);
         return result.catch(() => undefined);
       });
       await Promise.all(alone);
       return;
     }
-    for (const [i, b] of batch.entries()) b.done(Promise.resolve(results[i]!));
+    // Each call's outcome as a value: resolving with a promise (Promise.resolve(r)) costs the
+    // waiting call two more microtask turns to adopt it.
+    for (let i = 0; i < batch.length; i++) batch[i]!.resolve(results[i]!);
   }
+}
+
+/** A call waiting for its statement: its item and how its promise settles. */
+interface Waiting<T, R> {
+  item: T;
+  resolve: (r: R | Promise<R>) => void;
+  reject: (err: unknown) => void;
 }
