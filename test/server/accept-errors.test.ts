@@ -48,7 +48,11 @@ describe("a failed accept on a listening port", () => {
     expect(warnings[0]).toMatchObject({ cause: "EMFILE", level: 40 });
     expect(String(warnings[0]!.condition)).toMatch(/file-descriptor limit/);
 
-    await call(h.authorities, "listCertificateAuthorities", { pageSize: 1, pageToken: "", status: 0 });
+    await call(h.authorities, "listCertificateAuthorities", {
+      pageSize: 1,
+      pageToken: "",
+      status: 0,
+    });
     const res = await fetch(`http://127.0.0.1:${publicationPort}/ca/unknown.crt`);
     expect(res.status).toBe(404);
   });
