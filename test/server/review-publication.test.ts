@@ -322,8 +322,18 @@ describe("the publication port: one address against everyone else", () => {
     expect(signed).toBeLessThanOrEqual(burst + Math.ceil(seconds * SIGNINGS_PER_SECOND) + 1);
     expect(statuses.filter((s) => s === TRY_LATER).length).toBe(statuses.length - signed);
     expect(statuses.at(-1)).toBe(TRY_LATER);
-    // Unsigned tryLater (RFC 6960 4.2.1): the status alone.
-    const refused = await ocsp(ocspRequest(issuer, goodSerial, randomBytes(16)), "127.0.0.3");
+    // Unsigned tryLater (RFC 6960 4.2.1): the status alone. On a busy machine the bucket may
+    // have refilled a token since the last refusal: ask until refused, and no more were signed
+    // than the time taken allows.
+    const asked = performance.now();
+    let refused = await ocsp(ocspRequest(issuer, goodSerial, randomBytes(16)), "127.0.0.3");
+    let signedSince = 0;
+    while (responseStatus(refused) === SUCCESSFUL) {
+      signedSince++;
+      refused = await ocsp(ocspRequest(issuer, goodSerial, randomBytes(16)), "127.0.0.3");
+    }
+    const since = (performance.now() - asked) / 1000;
+    expect(signedSince).toBeLessThanOrEqual(Math.ceil(since * SIGNINGS_PER_SECOND) + 1);
     expect(refused).toEqual(hex("30 03 0a 01 03"));
     // The same address still gets the cached answer (it costs no signature)...
     expect((await ocsp(plain, "127.0.0.3")).equals(cached)).toBe(true);
