@@ -19,32 +19,18 @@ import { join } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { pg_trgm } from "@electric-sql/pglite/contrib/pg_trgm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ListCertificatesRequest } from "../../gen/ts/certmint/v1/certificate_service";
-import { call, makeClients } from "../support/harness";
 import type { TestDatabase } from "../support/postgres";
-import {
-  checkHealth,
-  logLines,
-  type ServerProcess,
-  START_LIMIT_MS,
-  startServerProcess,
-} from "../support/server-process";
-import { waitFor } from "../support/wait";
+import { type ServerProcess, START_LIMIT_MS, startServerProcess } from "../support/server-process";
 import {
   asDeployment,
   fillButOnePage,
+  fillDiskUnderLoad,
   mountSmallDisk,
   runToExit,
   type SmallDisk,
   setUpIssuance,
 } from "./disk-full-support";
-import {
-  expectCodesWithin,
-  issueUnderLoad,
-  type Ledger,
-  replayAll,
-  unresolved,
-} from "./outage-support";
+import { type Ledger, replayAll, unresolved } from "./outage-support";
 
 // PGlite's first database takes some 40 MB (a 16 MB WAL segment among it): room for it and a
 // little more, filled before the test issues.
@@ -91,56 +77,12 @@ describe.skipIf(skip !== undefined)(
     });
 
     it("answers UNAVAILABLE naming the full disk while full, keeps reads, and resumes once space is freed", async () => {
-      const d = asDeployment(server!, token, profile);
-      const load = issueUnderLoad(d, { clients: 3, tag: "disk", deadlineMs: 10_000 });
-      ledger = load.ledger;
-      try {
-        await load.untilMoreOk("issuance before the disk fills", 20);
-        const filledAt = Date.now();
-        small.fill();
-        expect(small.free()).toBe(0);
-        await waitFor("20 calls refused on the full disk", () => load.count("UNAVAILABLE") >= 20);
-
-        // Reads and health while full.
-        expect(await checkHealth(server!.address)).toBe("SERVING");
-        const c = makeClients(server!.address, token);
-        const listed = await call(
-          c.certificates,
-          "listCertificates",
-          ListCertificatesRequest.fromPartial({ pageSize: 5 }),
-        );
-        c.certificates.close();
-        expect(listed.certificates.length).toBeGreaterThan(0);
-
-        small.unfill();
-        const fullMs = Date.now() - filledAt;
-        await load.untilMoreOk("issuance once space is freed, without a restart", 20);
-        const codes = await load.stop();
-        expectCodesWithin(codes, ["OK", "UNAVAILABLE"]);
-        for (const [id, o] of ledger.outcomes) {
-          if ("ok" in o) continue;
-          expect(o.reason, `${id}: ${o.details}`).toBe("DATABASE_UNAVAILABLE");
-          expect(o.details, id).toMatch(/disk is full/);
-          expect(o.details, id).not.toMatch(/insert|update|select|\bat \S+:\d+/i);
-        }
-
-        // The log: in words, once per cause per 10 s, no unhandled error, JSON lines only.
-        const lines = logLines(server!);
-        const full = lines.filter((l) => l.msg === "database unavailable");
-        expect(full.length).toBeGreaterThan(0);
-        expect(full.length).toBeLessThanOrEqual(Math.ceil(fullMs / 10_000) + 1);
-        for (const l of full) {
-          expect(l).toMatchObject({ cause: "53100", condition: "the database's disk is full" });
-        }
-        expect(lines.filter((l) => (l.level as number) >= 50)).toEqual([]);
-        const plain = server!
-          .output()
-          .split("\n")
-          .filter((l) => l.trim() !== "" && !l.startsWith("{"));
-        expect(plain).toEqual([]);
-      } finally {
-        await load.stop();
-      }
+      ledger = await fillDiskUnderLoad(
+        server!,
+        asDeployment(server!, token, profile),
+        small,
+        "disk",
+      );
     });
 
     it("resolves every request_id sent to the certificate its call got, on replay", async () => {

@@ -15,25 +15,16 @@ import { chownSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ListCertificatesRequest } from "../../gen/ts/certmint/v1/certificate_service";
-import { call, makeClients } from "../support/harness";
 import { adminUrl, type TestDatabase } from "../support/postgres";
+import { type ServerProcess, START_LIMIT_MS, startServerProcess } from "../support/server-process";
 import {
-  checkHealth,
-  logLines,
-  type ServerProcess,
-  START_LIMIT_MS,
-  startServerProcess,
-} from "../support/server-process";
-import { waitFor } from "../support/wait";
-import { asDeployment, mountSmallDisk, type SmallDisk, setUpIssuance } from "./disk-full-support";
-import {
-  expectCodesWithin,
-  issueUnderLoad,
-  type Ledger,
-  replayAll,
-  unresolved,
-} from "./outage-support";
+  asDeployment,
+  fillDiskUnderLoad,
+  mountSmallDisk,
+  type SmallDisk,
+  setUpIssuance,
+} from "./disk-full-support";
+import { type Ledger, replayAll, unresolved } from "./outage-support";
 
 /** SQL as PostgreSQL's superuser (the tests' role may not create tablespaces). */
 const asPostgres = (sql: string) =>
@@ -103,48 +94,12 @@ describe.skipIf(skip !== undefined)(
     });
 
     it("answers UNAVAILABLE naming the full disk while full, keeps reads, and resumes once space is freed", async () => {
-      const d = asDeployment(server!, token, profile, db);
-      const load = issueUnderLoad(d, { clients: 3, tag: "pgdisk", deadlineMs: 10_000 });
-      ledger = load.ledger;
-      try {
-        await load.untilMoreOk("issuance before the disk fills", 20);
-        const filledAt = Date.now();
-        small.fill();
-        expect(small.free()).toBe(0);
-        await waitFor("20 calls refused on the full disk", () => load.count("UNAVAILABLE") >= 20);
-
-        expect(await checkHealth(server!.address)).toBe("SERVING");
-        const c = makeClients(server!.address, token);
-        const listed = await call(
-          c.certificates,
-          "listCertificates",
-          ListCertificatesRequest.fromPartial({ pageSize: 5 }),
-        );
-        c.certificates.close();
-        expect(listed.certificates.length).toBeGreaterThan(0);
-
-        small.unfill();
-        const fullMs = Date.now() - filledAt;
-        await load.untilMoreOk("issuance once space is freed, without a restart", 20);
-        const codes = await load.stop();
-        expectCodesWithin(codes, ["OK", "UNAVAILABLE"]);
-        for (const [id, o] of ledger.outcomes) {
-          if ("ok" in o) continue;
-          expect(o.reason, `${id}: ${o.details}`).toBe("DATABASE_UNAVAILABLE");
-          expect(o.details, id).toMatch(/disk is full/);
-        }
-
-        const lines = logLines(server!);
-        const full = lines.filter((l) => l.msg === "database unavailable");
-        expect(full.length).toBeGreaterThan(0);
-        expect(full.length).toBeLessThanOrEqual(Math.ceil(fullMs / 10_000) + 1);
-        for (const l of full) {
-          expect(l).toMatchObject({ cause: "53100", condition: "the database's disk is full" });
-        }
-        expect(lines.filter((l) => (l.level as number) >= 50)).toEqual([]);
-      } finally {
-        await load.stop();
-      }
+      ledger = await fillDiskUnderLoad(
+        server!,
+        asDeployment(server!, token, profile, db),
+        small,
+        "pgdisk",
+      );
     });
 
     it("resolves every request_id to the certificate its call got, none PENDING or half-written", async () => {

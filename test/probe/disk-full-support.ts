@@ -1,24 +1,34 @@
 /**
  * What the disk-full probes (test/probe/disk-full-*.test.ts) share: a small tmpfs mounted for
  * one test file (the disk that fills), filled to the last block with a file and freed by
- * deleting it; issuance set up over gRPC on a server started as a process; and a Deployment
- * (outage-support.ts) of that server, so the outage probes' load, replays and waits apply.
+ * deleting it; issuance set up over gRPC on a server started as a process; a Deployment
+ * (outage-support.ts) of that server, so the outage probes' load, replays and waits apply; and
+ * the fill-under-load phase with what must hold while the disk is full.
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, statfsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Client } from "@grpc/grpc-js";
+import { expect } from "vitest";
 import { CreateRootCertificateAuthorityRequest } from "../../gen/ts/certmint/v1/certificate_authority_service";
 import {
   CertificatePolicyPreset,
   CreateCertificatePolicyRequest,
 } from "../../gen/ts/certmint/v1/certificate_policy_service";
 import { CreateCertificateProfileRequest } from "../../gen/ts/certmint/v1/certificate_profile_service";
+import { ListCertificatesRequest } from "../../gen/ts/certmint/v1/certificate_service";
 import { KeyAlgorithm } from "../../gen/ts/certmint/v1/common";
 import { call, makeClients } from "../support/harness";
 import type { TestDatabase } from "../support/postgres";
-import { ROOT, type ServerProcess, START_LIMIT_MS } from "../support/server-process";
-import type { Deployment } from "./outage-support";
+import {
+  checkHealth,
+  logLines,
+  ROOT,
+  type ServerProcess,
+  START_LIMIT_MS,
+} from "../support/server-process";
+import { waitFor } from "../support/wait";
+import { type Deployment, expectCodesWithin, issueUnderLoad, type Ledger } from "./outage-support";
 
 export interface SmallDisk {
   dir: string;
@@ -153,6 +163,70 @@ export function asDeployment(
     processes: 1,
     servingPids: () => [server.child.pid!],
   } as unknown as Deployment;
+}
+
+/**
+ * The phase both disk-full probes run: issuance under load, the disk filled to its last block,
+ * then freed. While full every issuance is answered UNAVAILABLE (DATABASE_UNAVAILABLE) naming
+ * the full disk, with no SQL or stack in its details, while reads and health go on (SERVING);
+ * once freed, issuance resumes without a restart. The log says it in words (cause 53100), at
+ * most once per 10 s, with no error-level line and nothing but JSON lines. Returns the load's
+ * ledger, for the replays that follow.
+ */
+export async function fillDiskUnderLoad(
+  server: ServerProcess,
+  d: Deployment,
+  disk: SmallDisk,
+  tag: string,
+): Promise<Ledger> {
+  const load = issueUnderLoad(d, { clients: 3, tag, deadlineMs: 10_000 });
+  try {
+    await load.untilMoreOk("issuance before the disk fills", 20);
+    const filledAt = Date.now();
+    disk.fill();
+    expect(disk.free()).toBe(0);
+    await waitFor("20 calls refused on the full disk", () => load.count("UNAVAILABLE") >= 20);
+
+    // Reads and health while full.
+    expect(await checkHealth(server.address)).toBe("SERVING");
+    const c = makeClients(server.address, d.token);
+    const listed = await call(
+      c.certificates,
+      "listCertificates",
+      ListCertificatesRequest.fromPartial({ pageSize: 5 }),
+    );
+    c.certificates.close();
+    expect(listed.certificates.length).toBeGreaterThan(0);
+
+    disk.unfill();
+    const fullMs = Date.now() - filledAt;
+    await load.untilMoreOk("issuance once space is freed, without a restart", 20);
+    const codes = await load.stop();
+    expectCodesWithin(codes, ["OK", "UNAVAILABLE"]);
+    for (const [id, o] of load.ledger.outcomes) {
+      if ("ok" in o) continue;
+      expect(o.reason, `${id}: ${o.details}`).toBe("DATABASE_UNAVAILABLE");
+      expect(o.details, id).toMatch(/disk is full/);
+      expect(o.details, id).not.toMatch(/insert|update|select|\bat \S+:\d+/i);
+    }
+
+    const lines = logLines(server);
+    const full = lines.filter((l) => l.msg === "database unavailable");
+    expect(full.length).toBeGreaterThan(0);
+    expect(full.length).toBeLessThanOrEqual(Math.ceil(fullMs / 10_000) + 1);
+    for (const l of full) {
+      expect(l).toMatchObject({ cause: "53100", condition: "the database's disk is full" });
+    }
+    expect(lines.filter((l) => (l.level as number) >= 50)).toEqual([]);
+    const plain = server
+      .output()
+      .split("\n")
+      .filter((l) => l.trim() !== "" && !l.startsWith("{"));
+    expect(plain).toEqual([]);
+    return load.ledger;
+  } finally {
+    await load.stop();
+  }
 }
 
 /** The compiled server run until it exits (a start that fails): its exit code and output. */
