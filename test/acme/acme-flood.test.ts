@@ -7,7 +7,6 @@ import {
 } from "node:http";
 import { Server as HttpsServer, request as httpsRequest } from "node:https";
 import { connect as netConnect, type Socket } from "node:net";
-import { type TLSSocket, connect as tlsConnect } from "node:tls";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import {
   ACME_MAX_REQUESTS_IN_FLIGHT,
@@ -19,81 +18,12 @@ import { loadConfig } from "../../src/config";
 import { limitRequestsInFlight } from "../../src/server/http-server";
 import { OrmAcmeRepository } from "../../src/store/repositories/acme";
 import { OrmProfileRepository } from "../../src/store/repositories/certificate-profiles";
+import { RawHttpConnection } from "../support/raw-http";
 import { waitFor } from "../support/wait";
 import { type AcmeServer, createAcmeProfile, startAcmeServer } from "./helpers";
 import { AcmeTestClient, type HttpResult } from "./jws-client";
 
 const ACME = "urn:ietf:params:acme:error:";
-
-/** One answer read off a raw connection. */
-interface RawAnswer {
-  status: number;
-  headers: Record<string, string>;
-  body: Buffer;
-}
-
-/**
- * A raw HTTP/1.1 connection over TLS to the ACME listener: `send` writes any number of requests
- * in one write (pipelined), `answers` collects the answers in order (bodies by content-length;
- * no HEAD requests).
- */
-class RawConnection {
-  readonly answers: RawAnswer[] = [];
-  private buffer = Buffer.alloc(0);
-
-  private constructor(private readonly socket: TLSSocket) {
-    socket.on("data", (chunk: Buffer) => {
-      this.buffer = Buffer.concat([this.buffer, chunk]);
-      this.parse();
-    });
-    socket.on("error", () => undefined);
-  }
-
-  /** A connection from `localAddress` (any of 127.0.0.0/8 is loopback on Linux). */
-  static open(port: number, ca: Buffer, localAddress = "127.0.0.1"): Promise<RawConnection> {
-    return new Promise((resolve, reject) => {
-      const tcp = netConnect({ host: "127.0.0.1", port, localAddress });
-      const socket = tlsConnect({ host: "127.0.0.1", socket: tcp, ca }, () =>
-        resolve(new RawConnection(socket)),
-      );
-      socket.once("error", reject);
-    });
-  }
-
-  /** GETs of `paths`, pipelined in one write. */
-  get(paths: string[]): void {
-    this.write(paths.map((p) => `GET ${p} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`).join(""));
-  }
-
-  write(data: string): void {
-    this.socket.write(data);
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
-
-  private parse(): void {
-    for (;;) {
-      const end = this.buffer.indexOf("\r\n\r\n");
-      if (end < 0) return;
-      const lines = this.buffer.subarray(0, end).toString("latin1").split("\r\n");
-      const headers: Record<string, string> = {};
-      for (const line of lines.slice(1)) {
-        const colon = line.indexOf(":");
-        headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
-      }
-      const length = Number(headers["content-length"] ?? 0);
-      if (this.buffer.length < end + 4 + length) return;
-      this.answers.push({
-        status: Number(/^HTTP\/1\.1 (\d{3})/.exec(lines[0]!)?.[1]),
-        headers,
-        body: this.buffer.subarray(end + 4, end + 4 + length),
-      });
-      this.buffer = this.buffer.subarray(end + 4 + length);
-    }
-  }
-}
 
 /** The test client, from another local address (127.0.0.2 is loopback too). */
 class ClientFrom extends AcmeTestClient {
@@ -161,7 +91,7 @@ describe("ACME listener under a flood", () => {
   let s: AcmeServer;
   let port = 0;
   let ca: Buffer;
-  const open: RawConnection[] = [];
+  const open: RawHttpConnection[] = [];
   /** Releases of held lookups, so a failed test leaves no request holding a place. */
   const gates: Array<() => void> = [];
 
@@ -181,7 +111,7 @@ describe("ACME listener under a flood", () => {
   });
 
   const raw = async (localAddress?: string) => {
-    const c = await RawConnection.open(port, ca, localAddress);
+    const c = await RawHttpConnection.open(port, { ca, localAddress });
     open.push(c);
     return c;
   };
@@ -231,7 +161,7 @@ describe("ACME listener under a flood", () => {
     const statuses = endedStatuses();
     const n = per + 26;
     const c = await raw();
-    c.get(Array.from({ length: n }, () => "/acme/web-acme/directory"));
+    c.send(Array.from({ length: n }, () => "/acme/web-acme/directory"));
     // Either the limit answered the rest (their answers wait behind the held ones on the
     // socket), or more than the limit reached the database.
     await waitFor(
@@ -262,7 +192,7 @@ describe("ACME listener under a flood", () => {
     expect(refused).toHaveLength(n - per);
     for (const a of refused) expectBusy({ ...a, body: a.body.toString() });
     // The connection is still open and its next request is served.
-    c.get(["/acme/web-acme/directory"]);
+    c.send(["/acme/web-acme/directory"]);
     await waitFor("the next answer", () => c.answers.length === n + 1);
     expect(c.answers[n]!.status).toBe(200);
   });
@@ -272,11 +202,13 @@ describe("ACME listener under a flood", () => {
     const share = ACME_MAX_REQUESTS_IN_FLIGHT_PER_ADDRESS;
     const addresses = ACME_MAX_REQUESTS_IN_FLIGHT / share;
     const held = holdProfileLookups("web-acme");
-    const conns: RawConnection[] = [];
+    const conns: RawHttpConnection[] = [];
     // Each address its share (one address alone cannot fill the port), from 127.0.0.1 on.
     for (let i = 0; i < ACME_MAX_REQUESTS_IN_FLIGHT / per; i++) {
       const c = await raw(`127.0.0.${1 + Math.floor((i * per) / share)}`);
-      c.get(Array.from({ length: per }, (_, j) => `/acme/web-acme/renewal-info/made.up-${i}-${j}`));
+      c.send(
+        Array.from({ length: per }, (_, j) => `/acme/web-acme/renewal-info/made.up-${i}-${j}`),
+      );
       conns.push(c);
     }
     await waitFor("the port's limit held", () => held.count >= ACME_MAX_REQUESTS_IN_FLIGHT);
@@ -317,10 +249,10 @@ describe("ACME listener under a flood", () => {
     /** `share` requests from 127.0.0.1, held at their lookup; its next one (to a profile not held) refused. */
     const fillShare = async (round: number) => {
       const held = holdProfileLookups("web-acme");
-      const conns: RawConnection[] = [];
+      const conns: RawHttpConnection[] = [];
       for (let i = 0; i < share / per; i++) {
         const c = await raw("127.0.0.1");
-        c.get(
+        c.send(
           Array.from({ length: per }, (_, j) => `/acme/web-acme/renewal-info/r${round}.${i}-${j}`),
         );
         conns.push(c);
@@ -328,7 +260,7 @@ describe("ACME listener under a flood", () => {
       await waitFor("the address's share held", () => held.count >= share);
       // Another profile's directory, not held: served at once (200) were it not refused.
       const more = await raw("127.0.0.1");
-      more.get(["/acme/flood-other/directory"]);
+      more.send(["/acme/flood-other/directory"]);
       await waitFor("the refusal", () => more.answers.length === 1);
       expectBusy(
         { ...more.answers[0]!, body: more.answers[0]!.body.toString() },
@@ -479,10 +411,10 @@ describe("ACME per-address rate limit", () => {
     const n = 40;
     // One request per connection, all connected first and then written at once.
     const conns = await Promise.all(
-      Array.from({ length: n }, () => RawConnection.open(s.h.running.acmePort!, ca)),
+      Array.from({ length: n }, () => RawHttpConnection.open(s.h.running.acmePort!, { ca })),
     );
     try {
-      for (const c of conns) c.get(["/acme/web-acme/new-nonce"]);
+      for (const c of conns) c.send(["/acme/web-acme/new-nonce"]);
       for (const c of conns) await waitFor("the answer", () => c.answers.length === 1);
       const statuses = conns.map((c) => c.answers[0]!.status);
       const limited = conns.map((c) => c.answers[0]!).filter((a) => a.status === 429);
@@ -506,10 +438,12 @@ describe("ACME per-address rate limit", () => {
     const paths = Array.from({ length: n }, (_, i) =>
       i % 2 ? "/acme/web-acme/directory" : `/acme/web-acme/renewal-info/made.up-${i}`,
     );
-    const conns = await Promise.all(paths.map(() => RawConnection.open(s.h.running.acmePort!, ca)));
+    const conns = await Promise.all(
+      paths.map(() => RawHttpConnection.open(s.h.running.acmePort!, { ca })),
+    );
     try {
       conns.forEach((c, i) => {
-        c.get([paths[i]!]);
+        c.send([paths[i]!]);
       });
       for (const c of conns) await waitFor("the answer", () => c.answers.length === 1);
       const answers = conns.map((c) => c.answers[0]!);
@@ -559,15 +493,17 @@ describe("ACME per-address rate limit: unknown paths count, and refused connecti
     // Before 2026-12-04 a path that names no ACME resource was answered 404 before the
     // address's rate was counted, and a refused connection was read again at once: a flood
     // of either cost the event loop the gRPC calls share, without end.
-    const ask = async (c: RawConnection) => {
+    const ask = async (c: RawHttpConnection) => {
       const n = c.answers.length;
-      c.get(["/acme/no-such-resource"]);
+      c.send(["/acme/no-such-resource"]);
       await waitFor("the answer", () => c.answers.length > n, 30_000);
       return c.answers[n]!;
     };
     const started = performance.now();
     const conns = await Promise.all(
-      Array.from({ length: 4 }, () => RawConnection.open(s.h.running.acmePort!, ca, "127.0.0.9")),
+      Array.from({ length: 4 }, () =>
+        RawHttpConnection.open(s.h.running.acmePort!, { ca, localAddress: "127.0.0.9" }),
+      ),
     );
     const counts = { served: 0, refused: 0 };
     try {

@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
 import { Agent, Server as HttpServer, request as httpRequest, ServerResponse } from "node:http";
-import { connect, type Socket } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { CrlCache } from "../../src/issuance/ca/crl-cache";
 import { CaPublisher } from "../../src/issuance/ca/publication";
@@ -12,80 +11,8 @@ import { OrmCaRepository } from "../../src/store/repositories/certificate-author
 import { createRoot } from "../support/fixtures";
 import { startTestCertmint, type TestCertmint } from "../support/harness";
 import { unusedPort } from "../support/ports";
+import { RawHttpConnection } from "../support/raw-http";
 import { waitFor } from "../support/wait";
-
-/** One answer read off a raw connection. */
-interface RawAnswer {
-  status: number;
-  headers: Record<string, string>;
-  body: Buffer;
-}
-
-/**
- * A raw HTTP/1.1 connection: `send` writes any number of requests in one write (pipelined),
- * `answers` collects the answers in order as they arrive (bodies by content-length).
- */
-class RawConnection {
-  readonly answers: RawAnswer[] = [];
-  private buffer = Buffer.alloc(0);
-  closed = false;
-
-  private constructor(private readonly socket: Socket) {
-    socket.on("data", (chunk: Buffer) => {
-      this.buffer = Buffer.concat([this.buffer, chunk]);
-      this.parse();
-    });
-    socket.on("error", () => undefined);
-    socket.on("close", () => {
-      this.closed = true;
-    });
-  }
-
-  /** A connection from `localAddress` (any of 127.0.0.0/8 is loopback on Linux). */
-  static open(port: number, localAddress = "127.0.0.1"): Promise<RawConnection> {
-    return new Promise((resolve, reject) => {
-      const socket = connect({ port, host: "127.0.0.1", localAddress }, () =>
-        resolve(new RawConnection(socket)),
-      );
-      socket.once("error", reject);
-    });
-  }
-
-  send(paths: string[]): void {
-    this.socket.write(paths.map((p) => `GET ${p} HTTP/1.1\r\nHost: x\r\n\r\n`).join(""));
-  }
-
-  /** Writes raw bytes (a request's head and part of its body). */
-  write(text: string): void {
-    this.socket.write(text);
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
-
-  private parse(): void {
-    for (;;) {
-      const end = this.buffer.indexOf("\r\n\r\n");
-      if (end < 0) return;
-      const lines = this.buffer.subarray(0, end).toString("latin1").split("\r\n");
-      const headers: Record<string, string> = {};
-      for (const line of lines.slice(1)) {
-        const colon = line.indexOf(":");
-        headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
-      }
-      const length = Number(headers["content-length"] ?? 0);
-      if (this.buffer.length < end + 4 + length) return;
-      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(lines[0]!)?.[1]);
-      this.answers.push({
-        status,
-        headers,
-        body: this.buffer.subarray(end + 4, end + 4 + length),
-      });
-      this.buffer = this.buffer.subarray(end + 4 + length);
-    }
-  }
-}
 
 /** A GET (or HEAD) over node:http: status, headers, body, and whether the socket was reused. */
 function get(
@@ -131,7 +58,7 @@ describe("publication port under a flood of requests", () => {
   let h: TestCertmint;
   let port = 0;
   let rootId = "";
-  const open: RawConnection[] = [];
+  const open: RawHttpConnection[] = [];
 
   beforeAll(async () => {
     const publicationPort = await unusedPort();
@@ -155,7 +82,7 @@ describe("publication port under a flood of requests", () => {
   });
 
   const raw = async (localAddress?: string) => {
-    const c = await RawConnection.open(port, localAddress);
+    const c = await RawHttpConnection.open(port, { localAddress });
     open.push(c);
     return c;
   };
@@ -275,7 +202,7 @@ describe("publication port under a flood of requests", () => {
   it("beyond the port's limit a request is answered 503 with Retry-After at once", async () => {
     const held = holdCaLookups(rootId);
     const per = MAX_REQUESTS_IN_FLIGHT_PER_CONNECTION;
-    const conns: RawConnection[] = [];
+    const conns: RawHttpConnection[] = [];
     for (let i = 0; i < MAX_REQUESTS_IN_FLIGHT / per; i++) {
       // From four addresses: one address holds at most a quarter of the port's places.
       const c = await raw(`127.0.0.${11 + (i % 4)}`);
