@@ -15,24 +15,14 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import type { Client } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CreateRootCertificateAuthorityRequest } from "../gen/ts/certmint/v1/certificate_authority_service";
-import {
-  CertificatePolicyPreset,
-  CreateCertificatePolicyRequest,
-} from "../gen/ts/certmint/v1/certificate_policy_service";
-import {
-  CreateCertificateProfileRequest,
-  UpdateCertificateProfileRequest,
-} from "../gen/ts/certmint/v1/certificate_profile_service";
 import {
   CertificateEventType,
-  IssueCertificateRequest,
   WatchCertificatesRequest,
   type WatchCertificatesResponse,
 } from "../gen/ts/certmint/v1/certificate_service";
-import { KeyAlgorithm } from "../gen/ts/certmint/v1/common";
-import { type CertmintClients, call, makeClients } from "./support/harness";
+import { type CertmintClients, makeClients } from "./support/harness";
 import { createTestDatabase, type TestDatabase } from "./support/postgres";
+import { issueCertificateDueForRenewal, renewAutomatically } from "./support/renewal-due";
 import {
   ROOT,
   type ServerProcess,
@@ -265,7 +255,6 @@ describe("the four clients watch one certificate that the server renews", {
   let server: ServerProcess;
   let c: CertmintClients;
   const tmp = mkdtempSync(join(tmpdir(), "certmint-clientwatch-"));
-  const seconds = (n: number) => ({ seconds: String(n), nanos: 0 });
 
   beforeAll(async () => {
     db = await createTestDatabase({ migrated: true });
@@ -298,62 +287,12 @@ describe("the four clients watch one certificate that the server renews", {
     });
     const python = requirePython();
 
-    const root = (
-      await call(
-        c.authorities,
-        "createRootCertificateAuthority",
-        CreateRootCertificateAuthorityRequest.fromPartial({
-          slug: "watch-root",
-          subject: { commonName: "Client Watch Root" },
-          keyAlgorithm: KeyAlgorithm.KEY_ALGORITHM_EC_P256,
-        }),
-      )
-    ).certificateAuthority!;
-    await call(
-      c.policies,
-      "createCertificatePolicy",
-      CreateCertificatePolicyRequest.fromPartial({
-        preset: CertificatePolicyPreset.CERTIFICATE_POLICY_PRESET_TLS_SERVER,
-        certificatePolicy: {
-          slug: "watch-tls",
-          sanRules: { dns: { allowed: ["**.example.com"] } },
-          subjectRules: { commonName: { allowed: ["*"] } },
-          maxTtl: seconds(3600),
-        },
-      }),
-    );
-    await call(
-      c.profiles,
-      "createCertificateProfile",
-      CreateCertificateProfileRequest.fromPartial({
-        certificateProfile: {
-          slug: "watch-short",
-          certificatePolicy: "watch-tls",
-          issuer: { $case: "certificateAuthority", value: "watch-root" },
-          // The successor gets the profile's hour: not due again while the test runs.
-          defaults: { ttl: seconds(3600), keyAlgorithm: KeyAlgorithm.KEY_ALGORITHM_EC_P256 },
-          // Off until the watchers run (switched on below), so nothing depends on timing.
-          renewal: { autoRenew: false, renewBefore: seconds(600) },
-        },
-      }),
-    );
-    // 5 minutes: inside the 10-minute renewal window from the start, renewed as soon as the
-    // profile renews automatically.
-    const issued = await call(
-      c.certificates,
-      "issueCertificate",
-      IssueCertificateRequest.fromPartial({
-        certificateProfile: "watch-short",
-        source: {
-          $case: "attributes",
-          value: {
-            subject: { commonName: "watched.example.com" },
-            subjectAlternativeNames: { dnsNames: ["watched.example.com"] },
-          },
-        },
-        ttl: seconds(300),
-      }),
-    );
+    // A certificate inside its renewal window, on a profile that renews automatically once the
+    // watchers run.
+    const { root, issued } = await issueCertificateDueForRenewal(c, {
+      rootName: "Client Watch Root",
+      name: "watched.example.com",
+    });
     const original = issued.certificate!;
 
     // The watchers resume after the cursor of this watch's CURRENT event: one that starts late
@@ -403,14 +342,7 @@ describe("the four clients watch one certificate that the server renews", {
     watchers.catch(() => undefined);
     // The profile starts renewing automatically: the certificate is due at once. A watcher
     // that connects after the renewal still receives it, from its cursor.
-    await call(
-      c.profiles,
-      "updateCertificateProfile",
-      UpdateCertificateProfileRequest.fromPartial({
-        certificateProfile: { slug: "watch-short", renewal: { autoRenew: true } },
-        updateMask: ["renewal.auto_renew"],
-      }),
-    );
+    await renewAutomatically(c);
     const outputs = await watchers;
 
     // The one successor certmint stored, and the link from the original to it.
