@@ -11,12 +11,12 @@ import { credentials } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestCertmint, type TestCertmint } from "../support/harness";
 import { TempDir } from "../support/openssl";
+import { OWN_CONNECTION } from "../support/own-connection";
 import {
   HealthClientWithOptions,
   healthCheckWith,
   makeCa,
   makeLeaf,
-  NEW_CONNECTION,
   tlsHealthCheck,
   waitFor,
 } from "../tls/pki";
@@ -270,7 +270,7 @@ describe("the connection cap (CERTMINT_MAX_CONNECTIONS=4)", () => {
     const client = new HealthClientWithOptions(
       h.address,
       credentials.createInsecure(),
-      NEW_CONNECTION,
+      OWN_CONNECTION,
     );
     const check = () =>
       new Promise<string>((resolve, reject) =>

@@ -14,7 +14,8 @@ import { loadConfig } from "../../src/config";
 import { peerIdentity } from "../../src/server/peer-identity";
 import { serverCredentials } from "../../src/server/tls";
 import { TempDir } from "../support/openssl";
-import { type Issued, makeCa, makeLeaf, NEW_CONNECTION } from "./pki";
+import { OWN_CONNECTION } from "../support/own-connection";
+import { type Issued, makeCa, makeLeaf } from "./pki";
 
 // A one-method service whose handler, wrapped by `unary` as every certmint handler is,
 // returns what its CallContext says about the peer.
@@ -47,7 +48,7 @@ function whoAmI(
         client ? Buffer.from(client.certPem) : null,
       )
     : credentials.createInsecure();
-  const c = new PeerClient(`127.0.0.1:${port}`, creds, NEW_CONNECTION) as unknown as Client & {
+  const c = new PeerClient(`127.0.0.1:${port}`, creds, OWN_CONNECTION) as unknown as Client & {
     whoAmI(req: unknown, cb: (err: Error | null, res: unknown) => void): void;
   };
   return new Promise((resolve, reject) =>

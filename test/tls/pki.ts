@@ -8,6 +8,7 @@ import { connect } from "node:tls";
 import { type ChannelCredentials, type ChannelOptions, credentials } from "@grpc/grpc-js";
 import { HealthClient } from "../support/health-client";
 import { opensslOk, type TempDir } from "../support/openssl";
+import { OWN_CONNECTION } from "../support/own-connection";
 import { WAIT_TIMEOUT_MS } from "../support/wait";
 
 export interface Issued {
@@ -144,9 +145,6 @@ export function servedFingerprint(port: number, ca: string): Promise<string> {
   });
 }
 
-/** Options for a fresh channel: its own subchannel pool, so it opens a new connection. */
-export const NEW_CONNECTION = { "grpc.use_local_subchannel_pool": 1 };
-
 /** grpc.health.v1 Check over TLS on a new connection; resolves the status or rejects the error. */
 export function tlsHealthCheck(
   port: number,
@@ -169,7 +167,7 @@ export const HealthClientWithOptions = HealthClient as unknown as new (
 ) => InstanceType<typeof HealthClient>;
 
 export function healthCheckWith(address: string, creds: ChannelCredentials): Promise<string> {
-  const client = new HealthClientWithOptions(address, creds, NEW_CONNECTION);
+  const client = new HealthClientWithOptions(address, creds, OWN_CONNECTION);
   return new Promise((resolve, reject) => {
     client.check({ service: "" }, { deadline: Date.now() + WAIT_TIMEOUT_MS }, (err, res) => {
       client.close();

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { type ClientReadableStream, credentials } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TempDir } from "../support/openssl";
+import { OWN_CONNECTION } from "../support/own-connection";
 import { createTestDatabase, type TestDatabase } from "../support/postgres";
 import { WAIT_TIMEOUT_MS } from "../support/wait";
 import {
@@ -10,7 +11,6 @@ import {
   type Issued,
   makeCa,
   makeLeaf,
-  NEW_CONNECTION,
   replaceAtomically,
   servedFingerprint,
   tlsHealthCheck,
@@ -56,7 +56,7 @@ describe("the TLS certificate is replaced while calls are in flight", () => {
     const channel = new HealthClientWithOptions(
       `127.0.0.1:${server.port}`,
       credentials.createSsl(Buffer.from(ca.certPem)),
-      NEW_CONNECTION,
+      OWN_CONNECTION,
     );
     // A stream open across the whole rotation.
     const watch = (
