@@ -11,13 +11,10 @@ import { join } from "node:path";
 import type { Client } from "@grpc/grpc-js";
 import { expect } from "vitest";
 import { CreateRootCertificateAuthorityRequest } from "../../gen/ts/certmint/v1/certificate_authority_service";
-import {
-  CertificatePolicyPreset,
-  CreateCertificatePolicyRequest,
-} from "../../gen/ts/certmint/v1/certificate_policy_service";
 import { CreateCertificateProfileRequest } from "../../gen/ts/certmint/v1/certificate_profile_service";
 import { ListCertificatesRequest } from "../../gen/ts/certmint/v1/certificate_service";
 import { KeyAlgorithm } from "../../gen/ts/certmint/v1/common";
+import { createTlsServerPolicy } from "../support/fixtures";
 import { call, makeClients } from "../support/harness";
 import type { TestDatabase } from "../support/postgres";
 import {
@@ -112,18 +109,7 @@ export async function setUpIssuance(address: string, token: string): Promise<str
         subject: { commonName: "Disk Full Probe Root" },
       }),
     );
-    await call(
-      c.policies,
-      "createCertificatePolicy",
-      CreateCertificatePolicyRequest.fromPartial({
-        preset: CertificatePolicyPreset.CERTIFICATE_POLICY_PRESET_TLS_SERVER,
-        certificatePolicy: {
-          slug: "disk-tls",
-          sanRules: { dns: { allowed: ["**.example.com"] } },
-          subjectRules: { commonName: { allowed: ["*"] } },
-        },
-      }),
-    );
+    await createTlsServerPolicy(c, "disk-tls", 2_592_000);
     await call(
       c.profiles,
       "createCertificateProfile",

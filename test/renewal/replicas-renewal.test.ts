@@ -12,13 +12,10 @@ import { randomBytes } from "node:crypto";
 import type { Client } from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
 import { CreateRootCertificateAuthorityRequest } from "../../gen/ts/certmint/v1/certificate_authority_service";
-import {
-  CertificatePolicyPreset,
-  CreateCertificatePolicyRequest,
-} from "../../gen/ts/certmint/v1/certificate_policy_service";
 import { CreateCertificateProfileRequest } from "../../gen/ts/certmint/v1/certificate_profile_service";
 import { IssueCertificateRequest } from "../../gen/ts/certmint/v1/certificate_service";
 import { KeyAlgorithm } from "../../gen/ts/certmint/v1/common";
+import { createTlsServerPolicy } from "../support/fixtures";
 import { type CertmintClients, call, makeClients } from "../support/harness";
 import { createTestDatabase, type TestDatabase } from "../support/postgres";
 import { type ServerProcess, START_LIMIT_MS, startServerProcess } from "../support/server-process";
@@ -37,19 +34,7 @@ async function issueDueCertificates(c: CertmintClients): Promise<string[]> {
       subject: { commonName: "Root" },
     }),
   );
-  await call(
-    c.policies,
-    "createCertificatePolicy",
-    CreateCertificatePolicyRequest.fromPartial({
-      preset: CertificatePolicyPreset.CERTIFICATE_POLICY_PRESET_TLS_SERVER,
-      certificatePolicy: {
-        slug: "web-tls",
-        sanRules: { dns: { allowed: ["**.example.com"] } },
-        subjectRules: { commonName: { allowed: ["*"] } },
-        maxTtl: seconds(86_400),
-      },
-    }),
-  );
+  await createTlsServerPolicy(c, "web-tls", 86_400);
   // auto_renew off while the certificates are issued; renew_before > their lifetime: all due
   // the moment it is switched on. Their successors get the profile's hour: not due again.
   await call(

@@ -22,10 +22,6 @@ import {
   CreateRootCertificateAuthorityRequest,
   ListCertificateAuthoritiesRequest,
 } from "../../gen/ts/certmint/v1/certificate_authority_service";
-import {
-  CertificatePolicyPreset,
-  CreateCertificatePolicyRequest,
-} from "../../gen/ts/certmint/v1/certificate_policy_service";
 import { CreateCertificateProfileRequest } from "../../gen/ts/certmint/v1/certificate_profile_service";
 import {
   ApproveCertificateRequestRequest,
@@ -38,7 +34,7 @@ import {
   RenewCertificateRequest,
 } from "../../gen/ts/certmint/v1/certificate_service";
 import { KeyAlgorithm, RevocationReason } from "../../gen/ts/certmint/v1/common";
-import { opensslCsr } from "../support/fixtures";
+import { createTlsServerPolicy, opensslCsr } from "../support/fixtures";
 import { type CertmintClients, call, makeClients } from "../support/harness";
 import { openssl, opensslOk, TempDir } from "../support/openssl";
 import {
@@ -182,19 +178,7 @@ describe("the embedded default (make run without DATABASE_URL), end to end", {
         }),
       )
     ).certificateAuthority!;
-    await call(
-      c.policies,
-      "createCertificatePolicy",
-      CreateCertificatePolicyRequest.fromPartial({
-        preset: CertificatePolicyPreset.CERTIFICATE_POLICY_PRESET_TLS_SERVER,
-        certificatePolicy: {
-          slug: "web-tls",
-          sanRules: { dns: { allowed: ["**.example.com"] } },
-          subjectRules: { commonName: { allowed: ["*"] } },
-          maxTtl: { seconds: "2592000", nanos: 0 },
-        },
-      }),
-    );
+    await createTlsServerPolicy(c, "web-tls", 2_592_000);
     for (const [slug, requireApproval, keyAlgorithm] of [
       ["web", false, KeyAlgorithm.KEY_ALGORITHM_EC_P256],
       // RSA-4096 keys take long to generate: the SIGKILL below finds a request PENDING.

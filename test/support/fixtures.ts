@@ -8,10 +8,14 @@ import {
   CertificateAuthorityServiceClient,
   CreateRootCertificateAuthorityRequest,
 } from "../../gen/ts/certmint/v1/certificate_authority_service";
+import {
+  CertificatePolicyPreset,
+  CreateCertificatePolicyRequest,
+} from "../../gen/ts/certmint/v1/certificate_policy_service";
 import { KeyAlgorithm } from "../../gen/ts/certmint/v1/common";
 import { compilePolicy, type PolicySpec, presetSpec } from "../../src/issuance/policy-engine";
 import type { ProfileDefaults } from "../../src/issuance/profiles/types";
-import { bearer, call, type TestCertmint } from "./harness";
+import { bearer, type CertmintClients, call, type TestCertmint } from "./harness";
 import type { TestDatabase } from "./postgres";
 
 /** A root CA, by slug, created over gRPC. */
@@ -30,6 +34,31 @@ export async function createRoot(
     }),
   );
   return res.certificateAuthority!;
+}
+
+/**
+ * Over the gRPC API, as an admin of a server started as a process would: a TLS-server policy
+ * `slug` allowing DNS names under example.com and any common name, certificates of at most
+ * `maxTtlSeconds`.
+ */
+export async function createTlsServerPolicy(
+  c: Pick<CertmintClients, "policies">,
+  slug: string,
+  maxTtlSeconds: number,
+): Promise<void> {
+  await call(
+    c.policies,
+    "createCertificatePolicy",
+    CreateCertificatePolicyRequest.fromPartial({
+      preset: CertificatePolicyPreset.CERTIFICATE_POLICY_PRESET_TLS_SERVER,
+      certificatePolicy: {
+        slug,
+        sanRules: { dns: { allowed: ["**.example.com"] } },
+        subjectRules: { commonName: { allowed: ["*"] } },
+        maxTtl: { seconds: String(maxTtlSeconds), nanos: 0 },
+      },
+    }),
+  );
 }
 
 /** TLS-server policy allowing names under example.com (and denying *.evil.example.com). */

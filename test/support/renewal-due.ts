@@ -5,15 +5,12 @@
  */
 import { CreateRootCertificateAuthorityRequest } from "../../gen/ts/certmint/v1/certificate_authority_service";
 import {
-  CertificatePolicyPreset,
-  CreateCertificatePolicyRequest,
-} from "../../gen/ts/certmint/v1/certificate_policy_service";
-import {
   CreateCertificateProfileRequest,
   UpdateCertificateProfileRequest,
 } from "../../gen/ts/certmint/v1/certificate_profile_service";
 import { IssueCertificateRequest } from "../../gen/ts/certmint/v1/certificate_service";
 import { KeyAlgorithm } from "../../gen/ts/certmint/v1/common";
+import { createTlsServerPolicy } from "./fixtures";
 import { type CertmintClients, call } from "./harness";
 
 /** The profile of the certificate issueCertificateDueForRenewal issues. */
@@ -42,19 +39,7 @@ export async function issueCertificateDueForRenewal(
       }),
     )
   ).certificateAuthority!;
-  await call(
-    c.policies,
-    "createCertificatePolicy",
-    CreateCertificatePolicyRequest.fromPartial({
-      preset: CertificatePolicyPreset.CERTIFICATE_POLICY_PRESET_TLS_SERVER,
-      certificatePolicy: {
-        slug: "web-tls",
-        sanRules: { dns: { allowed: ["**.example.com"] } },
-        subjectRules: { commonName: { allowed: ["*"] } },
-        maxTtl: seconds(3600),
-      },
-    }),
-  );
+  await createTlsServerPolicy(c, "web-tls", 3600);
   await call(
     c.profiles,
     "createCertificateProfile",
