@@ -39,7 +39,7 @@ import { CertificateWatch, WATCH_READS_PER_TOKEN } from "./issuance/events/watch
 import { callLoggingInterceptor } from "./server/call-logging";
 import { callMetricsInterceptor } from "./server/call-metrics";
 import { DatabaseClockSkew } from "./server/clock-skew";
-import { connectionOptions, limitConnections } from "./server/connection-limits";
+import { connectionOptions, limitConnections, type OpenSessions } from "./server/connection-limits";
 import { DatabaseProbe } from "./server/database-health";
 import { fileDescriptorLimit, fitConnectionsToFdLimit } from "./server/fd-budget";
 import { HealthReporter } from "./server/health";
@@ -155,13 +155,15 @@ export async function startCertmint(
     ],
     // Requests are small (a CSR with many SANs is a few KiB; CSRs are capped at 64 KiB).
     "grpc.max_receive_message_length": config.maxMessageBytes,
-    // channelz stays on although nothing serves it (turning it off saved 1.6% of CPU per
-    // IssueCertificate): grpc-js 1.x keeps the sessions that forceShutdown destroys only in its
-    // channelz bookkeeping, so without it a shutdown past the grace period left open streams
-    // (watches) running (test/server/shutdown.test.ts).
+    // channelz off: nothing serves it, and its bookkeeping (a tracker of closures and clock
+    // reads per call) cost 1.6% of the CPU of an IssueCertificate. grpc-js 1.x keeps the
+    // sessions forceShutdown destroys only in that bookkeeping: OpenSessions (limitConnections)
+    // destroys them instead, or a shutdown past its grace period left open streams (watches)
+    // running (test/server/shutdown.test.ts).
+    "grpc.enable_channelz": 0,
     ...connectionOptions(config.connections),
   });
-  limitConnections(
+  const sessions = limitConnections(
     server,
     config.connections,
     logger,
@@ -412,6 +414,7 @@ export async function startCertmint(
     await csrs.close();
     await database?.close().catch(() => undefined);
     server.forceShutdown();
+    sessions.destroyAll();
     throw err;
   }
   const db = database!;
@@ -460,7 +463,7 @@ export async function startCertmint(
         // Watches never end by themselves: they end now (UNAVAILABLE), so clients reconnect
         // elsewhere and the drain below waits only for unary calls.
         runtime.watch?.stop();
-        await drain(server, config.shutdownGraceMs, logger, calls);
+        await drain(server, sessions, config.shutdownGraceMs, logger, calls);
         await new Promise((resolve) =>
           publication ? publication.server.close(resolve) : resolve(0),
         );
@@ -498,6 +501,7 @@ function bind(server: Server, address: string, credentials: ServerCredentials): 
  */
 function drain(
   server: Server,
+  sessions: OpenSessions,
   graceMs: number,
   logger: Logger,
   calls: InFlightCalls,
@@ -512,6 +516,7 @@ function drain(
       // The answers are written before the sessions are destroyed.
       setImmediate(() => {
         server.forceShutdown();
+        sessions.destroyAll();
         resolve();
       });
     }, graceMs);

@@ -39,17 +39,49 @@ export function connectionOptions(limits: ConnectionLimits): ChannelOptions {
 type CreateHttp2Server = (credentials: ServerCredentials) => Http2Server;
 
 /**
+ * The HTTP/2 sessions of the gRPC ports still open. grpc-js's forceShutdown destroys only the
+ * sessions its channelz bookkeeping holds, and certmint runs with channelz off (app.ts): what a
+ * shutdown past its grace period must still close (watch streams never end on their own) is
+ * destroyed from here, as grpc-js would (NGHTTP2_CANCEL).
+ */
+export class OpenSessions {
+  readonly #sessions = new Set<Http2Session>();
+
+  readonly watch = (session: Http2Session): void => {
+    this.#sessions.add(session);
+    session.once("close", () => this.#sessions.delete(session));
+  };
+
+  get size(): number {
+    return this.#sessions.size;
+  }
+
+  destroyAll(): void {
+    for (const session of this.#sessions) {
+      // Node's Http2Session.destroy takes a bare error code in its first argument (its types
+      // do not say so); the session's error goes to the server's sessionError, as grpc-js's.
+      (session.destroy as unknown as (code: number) => void).call(
+        session,
+        constants.NGHTTP2_CANCEL,
+      );
+    }
+    this.#sessions.clear();
+  }
+}
+
+/**
  * Applies the cap and the handshake deadline to every port `server` binds from now on. grpc-js
  * has no public hook for its http2 servers, so this wraps the (private) method that creates
  * them; @grpc/grpc-js is pinned, and a version without the method stops the start-up here
  * rather than serving without limits. test/server/connections.test.ts covers both ports.
+ * Returns the sessions of those ports still open, for forceShutdown to destroy (OpenSessions).
  */
 export function limitConnections(
   server: Server,
   limits: ConnectionLimits,
   logger: Logger,
   requestBytes: PendingRequestBytes,
-): void {
+): OpenSessions {
   const internals = server as unknown as { createHttp2Server?: CreateHttp2Server };
   const create = internals.createHttp2Server;
   if (typeof create !== "function") {
@@ -57,13 +89,16 @@ export function limitConnections(
       "this @grpc/grpc-js has no Server.createHttp2Server: connection limits cannot be applied",
     );
   }
+  const sessions = new OpenSessions();
   internals.createHttp2Server = function (this: Server, credentials: ServerCredentials) {
     const http2Server = create.call(this, credentials);
     guard(http2Server, limits, logger);
     // Unfinished requests' bytes, bounded per connection and per process (request-bytes.ts).
     http2Server.on("session", requestBytes.watch);
+    http2Server.on("session", sessions.watch);
     return http2Server;
   };
+  return sessions;
 }
 
 /** Cap and handshake deadline on one listening http2 server (plaintext or TLS). */
