@@ -17,8 +17,8 @@ import { AccessControl } from "./auth/access-control";
 import { Authenticator } from "./auth/authenticator";
 import { ensureAdminCredential } from "./auth/bootstrap";
 import { CaDirectory } from "./auth/ca-directory";
-import { FailureLimiter } from "./auth/failure-limiter";
-import { RateLimiter } from "./auth/rate-limiter";
+import { FailureLimiter, SharedFailureLimiter } from "./auth/failure-limiter";
+import { type Limits, localLimits } from "./auth/limits";
 import type { Config } from "./config";
 import { databaseOutage, outageCondition } from "./database-outage";
 import { Renewer } from "./issuance/auto-renewal/renewer";
@@ -75,9 +75,11 @@ export interface StartOptions {
    * Set in a worker process of CERTMINT_PROCESSES > 1 (server/supervisor.ts). The gRPC port is
    * bound only once the database is ready: the supervisor hands connections to every worker
    * listening, and a worker still starting would answer them UNAVAILABLE. The metrics go to
-   * the supervisor, which serves /metrics for all workers, instead of a listener here.
+   * the supervisor, which serves /metrics for all workers, instead of a listener here. The
+   * limits on what one caller may consume or hold are kept by the supervisor for the whole
+   * server (`limits`: server/shared-limits-client.ts).
    */
-  worker?: { shareMetrics(metrics: CertmintMetrics): void };
+  worker?: { shareMetrics(metrics: CertmintMetrics): void; limits?: Limits };
 }
 
 export interface RunningCertmint {
@@ -176,6 +178,10 @@ export async function startCertmint(
   const runtime: { deps?: IssuanceDeps; security?: AccessControl; watch?: CertificateWatch } = {};
   const issuance = () => runtime.deps!;
   const calls = new InFlightCalls();
+  const sharedLimits = options.worker?.limits;
+  const limits = sharedLimits ?? localLimits();
+  // Per process on purpose: it shares this process's event loop, pool and memory among the
+  // tokens (src/api/fair-admission.ts); each worker has its own to protect.
   const admission = new FairAdmission(
     {
       inProgress: config.connections.callsInProgress,
@@ -289,16 +295,30 @@ export async function startCertmint(
         .created;
       return deps;
     });
+    // What one caller may consume (failed authentications per address, calls per token, open
+    // watches per token, the ACME budgets) is limited for the whole server: with
+    // CERTMINT_PROCESSES above 1 the supervisor keeps those limits, else this process does.
+    // What protects this process's own event loop, memory and pool (calls in progress, fair
+    // admission, list and watch reads, request and unread-answer bytes, connections, the
+    // publication port's rates) stays per process.
+    const { authFailureLimit: failures, rateLimit } = config;
     const authenticator = new Authenticator(
       deps.store,
       deps.now,
-      new FailureLimiter(config.authFailureLimit.perSecond, config.authFailureLimit.burst),
+      sharedLimits
+        ? new SharedFailureLimiter(
+            // Exact: a lease would strand a part of a small budget in one worker.
+            sharedLimits.addressRate("auth-failures", failures.perSecond, failures.burst, {
+              exact: true,
+            }),
+          )
+        : new FailureLimiter(failures.perSecond, failures.burst),
       new CaDirectory(deps.store.cas, transport),
     );
     runtime.security = new AccessControl(
       deps.store.audit,
       authenticator,
-      new RateLimiter(config.rateLimit.perSecond, config.rateLimit.burst),
+      limits.rate("access-token-calls", rateLimit.perSecond, rateLimit.burst),
     );
     runtime.deps = deps;
     const crls = new CrlCache(deps, config.crlCacheSeconds);
@@ -329,6 +349,7 @@ export async function startCertmint(
     runtime.watch = new CertificateWatch(deps, {
       keepaliveMs: config.watch.keepaliveMs,
       streamsPerToken: config.watch.streamsPerToken,
+      places: limits.places("watch-streams"),
       readsPerToken: WATCH_READS_PER_TOKEN,
     });
     pump = new EventPump(deps, runtime.watch, {
@@ -374,7 +395,7 @@ export async function startCertmint(
     }
     if (config.acme) {
       const { startAcme } = await import("./acme");
-      acme = await startAcme(config.acme, deps, logger, config.connections);
+      acme = await startAcme(config.acme, deps, logger, config.connections, limits);
     }
     if (config.metricsListen && metrics) {
       metrics.attach({

@@ -98,7 +98,11 @@ async function serve(
     // modules in its memory. (require: the build emits CommonJS files, and an import() of one
     // would go through Node's ESM loader.)
     const app = require("./app") as typeof import("./app");
-    running = await app.startCertmint(config, logger, worker ? workerStartOptions() : {});
+    running = await app.startCertmint(
+      config,
+      logger,
+      worker ? workerStartOptions(config.processes.count, logger) : {},
+    );
   } catch (err) {
     // loggableError: a failed first write (the admin token) must not log its values.
     const { message } = loggableError(err);

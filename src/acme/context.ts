@@ -1,6 +1,5 @@
 import type { Logger } from "pino";
-import type { AddressRateLimiter } from "../auth/address-rate-limiter";
-import type { RateLimiter } from "../auth/rate-limiter";
+import type { RateLimit } from "../auth/rate-limiter";
 import type { IssuanceDeps } from "../issuance/deps";
 import type { Store } from "../issuance/repositories";
 import type { Http01Limits } from "./validation/http01";
@@ -15,23 +14,27 @@ export interface AcmeContext {
   readonly http01: Http01Limits;
   /** The port tls-alpn-01 connects to (RFC 8737 3: 443; tests use another). */
   readonly tlsAlpn01Port: number;
-  /** Requests per account (and per key for newAccount), RFC 8555 6.6 rateLimited. */
-  readonly rateLimiter: RateLimiter;
+  /**
+   * Requests per account (and per key for newAccount), RFC 8555 6.6 rateLimited. These four are
+   * what one client may consume, so with CERTMINT_PROCESSES above 1 they are kept for the whole
+   * server (auth/limits.ts): a client spreading its requests over connections gets them once.
+   */
+  readonly rateLimiter: RateLimit;
   /**
    * Requests per client address (IPv4 address, IPv6 /64, and its /48 at 16 times) that cost a
    * write before any key is known: new nonces and every POST. Ten times the account rate.
    */
-  readonly addressLimiter: AddressRateLimiter;
+  readonly addressLimiter: RateLimit;
   /**
    * Accounts created without External Account Binding, per client address (as addressLimiter):
    * a row that costs its client no credential (CERTMINT_ACME_NEW_ACCOUNTS_PER_ADDRESS_PER_HOUR).
    */
-  readonly newAccountLimiter: AddressRateLimiter;
+  readonly newAccountLimiter: RateLimit;
   /**
    * Authorizations (identifiers of new orders) per account (index.ts
    * ACME_NEW_AUTHORIZATIONS_PER_ACCOUNT): each is a row, with its challenges, kept for good.
    */
-  readonly newAuthorizationLimiter: RateLimiter;
+  readonly newAuthorizationLimiter: RateLimit;
   readonly logger: Logger;
   /** Validations running now, so shutdown can wait for them. */
   readonly validations: Set<Promise<void>>;

@@ -1,6 +1,5 @@
 import type { Logger } from "pino";
-import { AddressRateLimiter } from "../auth/address-rate-limiter";
-import { RateLimiter } from "../auth/rate-limiter";
+import { type Limits, localLimits } from "../auth/limits";
 import type { AcmeConfig, ConnectionLimits } from "../config";
 import type { IssuanceDeps } from "../issuance/deps";
 import { type AcmeRepository, NONCE_LIFETIME_MS } from "../issuance/repositories";
@@ -20,6 +19,7 @@ import { parseNetworks, ValidationTargets } from "./validation/targets";
 export function acmeLimiters(
   config: Pick<AcmeConfig, "rateLimit" | "newAccountsPerAddressPerHour">,
   clock?: () => number,
+  limits: Limits = localLimits(clock),
 ): Pick<
   AcmeContext,
   "rateLimiter" | "addressLimiter" | "newAccountLimiter" | "newAuthorizationLimiter"
@@ -27,14 +27,18 @@ export function acmeLimiters(
   const { perSecond, burst } = config.rateLimit;
   const perHour = config.newAccountsPerAddressPerHour;
   return {
-    rateLimiter: new RateLimiter(perSecond, burst, clock),
-    addressLimiter: new AddressRateLimiter(10 * perSecond, 10 * burst, clock),
-    // N per hour on average, N at once (an idle address: then one every 3600/N s).
-    newAccountLimiter: new AddressRateLimiter(perHour / 3600, perHour, clock),
-    newAuthorizationLimiter: new RateLimiter(
+    rateLimiter: limits.rate("acme-account-requests", perSecond, burst),
+    addressLimiter: limits.addressRate("acme-address-requests", 10 * perSecond, 10 * burst),
+    // N per hour on average, N at once (an idle address: then one every 3600/N s). Exact: a
+    // budget of ten would be spread over the workers' leases.
+    newAccountLimiter: limits.addressRate("acme-new-accounts", perHour / 3600, perHour, {
+      exact: true,
+    }),
+    newAuthorizationLimiter: limits.rate(
+      "acme-new-authorizations",
       ACME_NEW_AUTHORIZATIONS_PER_ACCOUNT / ACME_NEW_AUTHORIZATIONS_WINDOW_SECONDS,
       ACME_NEW_AUTHORIZATIONS_PER_ACCOUNT,
-      clock,
+      { exact: true },
     ),
   };
 }
@@ -55,6 +59,7 @@ export async function startAcme(
   deps: IssuanceDeps,
   logger: Logger,
   limits: ConnectionLimits,
+  rateLimits: Limits = localLimits(),
 ): Promise<RunningAcme> {
   const store = deps.store;
   const ctx: AcmeContext = {
@@ -73,7 +78,7 @@ export async function startAcme(
       timeoutMs: config.validationTimeoutMs,
     },
     tlsAlpn01Port: config.tlsAlpn01Port,
-    ...acmeLimiters(config),
+    ...acmeLimiters(config, undefined, rateLimits),
     logger,
     validations: new Set(),
   };

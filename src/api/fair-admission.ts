@@ -26,8 +26,11 @@ interface Waiter {
  * A call admitted at once (fewer than `inProgress` at work and nobody waiting) costs a counter;
  * past `queuedPerToken` waiting calls a token's next call is refused (RESOURCE_EXHAUSTED,
  * CALLS_QUEUED) instead of holding its request in memory. A waiting call whose caller stops
- * waiting (cancel, deadline) leaves its queue. Per process: with CERTMINT_PROCESSES above 1
- * each worker admits its own calls, as with the rate limits.
+ * waiting (cancel, deadline) leaves its queue. Per process on purpose, unlike the rate limits
+ * (auth/limits.ts): what it shares out is the process's own (its event loop, its database pool,
+ * its memory for waiting requests), so with CERTMINT_PROCESSES above 1 each worker admits its
+ * own calls. A token spreading calls over workers gains no more than it would from a replica;
+ * what it may consume is bounded by its rate limit, which holds for the whole server.
  */
 export class FairAdmission {
   private running = 0;

@@ -193,7 +193,8 @@ export function unary<Req, Res>(
       const actor = await security.authenticate(call.metadata, peerCertificate, call.getPeer());
       noteCallActor(call.metadata, actor.slug);
       // Before anything else the call does (authorization, audit records): see CallSecurity.
-      security.admit(actor);
+      const rated = security.admit(actor);
+      if (rated) await rated;
       scope = {
         actor,
         method,

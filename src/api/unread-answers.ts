@@ -23,6 +23,9 @@
  *
  * Streamed answers (WatchCertificates) are counted but never refused here: the watch writes
  * an event only once the previous one drained (src/api/watch-certificates.ts).
+ *
+ * Per process on purpose, the token's budget too: the bytes are held in this process's memory,
+ * and a token's connections on another worker of CERTMINT_PROCESSES hold that worker's.
  */
 import type { Http2Session, ServerHttp2Stream } from "node:http2";
 import {

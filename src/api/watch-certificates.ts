@@ -83,7 +83,8 @@ export function watchCertificatesHandler(
       const peer = peerIdentity(call.getAuthContext());
       const actor = await security.authenticate(call.metadata, peer, call.getPeer());
       noteCallActor(call.metadata, actor.slug);
-      security.admit(actor);
+      const admitted = security.admit(actor);
+      if (admitted) await admitted;
       security.authorize(METHOD, actor);
       const request = admitRequest(call.request);
       const watchCall: Call = {
@@ -97,7 +98,8 @@ export function watchCertificatesHandler(
       };
       // One of the token's places for open watches (CERTMINT_WATCH_STREAMS_PER_TOKEN), held
       // until this call ends, however it ends.
-      const release = watch().admitStream(actor);
+      const place = watch().admitStream(actor);
+      const release = place instanceof Promise ? await place : place;
       try {
         const events = await watch().open(watchCall, targetOf(request), request.afterCursor);
         // Headers now, so a client knows the watch is open before its first event.

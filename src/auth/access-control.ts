@@ -6,7 +6,7 @@ import type { AuditRepository } from "../issuance/repositories";
 import type { PeerIdentity } from "../server/peer-identity";
 import type { Authenticator } from "./authenticator";
 import { ruleFor } from "./permissions";
-import type { RateLimiter } from "./rate-limiter";
+import type { RateLimit } from "./rate-limiter";
 
 /**
  * What the API layer asks of security for every call (src/api/unary.ts), in this order:
@@ -21,8 +21,12 @@ export interface CallSecurity {
    * failed authentication too often.
    */
   authenticate(metadata: Metadata, peer: PeerIdentity | undefined, address: string): Promise<Actor>;
-  /** Takes one call from the actor's rate limit: RESOURCE_EXHAUSTED when it is spent. */
-  admit(actor: Actor): void;
+  /**
+   * Takes one call from the actor's rate limit: RESOURCE_EXHAUSTED when it is spent. A Promise
+   * only when the limit is kept by the supervisor and the worker must ask it (CERTMINT_PROCESSES
+   * > 1); callers await only then, so a single process pays nothing for it.
+   */
+  admit(actor: Actor): void | Promise<void>;
   /** Whether the actor's role may call the method: PERMISSION_DENIED. */
   authorize(method: string, actor: Actor): void;
   /** Records a mutating call whose use case did not (a refusal, mostly). */
@@ -40,7 +44,7 @@ export class AccessControl implements CallSecurity {
   constructor(
     private readonly audit: Pick<AuditRepository, "insert" | "exists">,
     private readonly authenticator: Authenticator,
-    private readonly rateLimiter: RateLimiter,
+    private readonly rateLimiter: RateLimit,
   ) {}
 
   authenticate(
@@ -51,16 +55,10 @@ export class AccessControl implements CallSecurity {
     return this.authenticator.authenticate(metadata, peer, address);
   }
 
-  admit(actor: Actor): void {
+  admit(actor: Actor): void | Promise<void> {
     const wait = this.rateLimiter.take(actor.id);
-    if (wait > 0) {
-      throw new CertmintError(
-        "resource_exhausted",
-        "RATE_LIMITED",
-        `access token "${actor.slug}" is over its rate limit; retry in ${Math.ceil(wait * 1000)} ms`,
-        { retryAfterSeconds: Math.max(1, Math.ceil(wait)), metadata: { access_token: actor.slug } },
-      );
-    }
+    if (typeof wait !== "number") return wait.then((w) => refuseOverRate(actor, w));
+    refuseOverRate(actor, wait);
   }
 
   authorize(method: string, actor: Actor): void {
@@ -91,5 +89,16 @@ export class AccessControl implements CallSecurity {
 
   tokenCreated(): void {
     this.authenticator.tokenCreated();
+  }
+}
+
+function refuseOverRate(actor: Actor, wait: number): void {
+  if (wait > 0) {
+    throw new CertmintError(
+      "resource_exhausted",
+      "RATE_LIMITED",
+      `access token "${actor.slug}" is over its rate limit; retry in ${Math.ceil(wait * 1000)} ms`,
+      { retryAfterSeconds: Math.max(1, Math.ceil(wait)), metadata: { access_token: actor.slug } },
+    );
   }
 }

@@ -1,5 +1,5 @@
 import { peerAddressKeys } from "./address-keys";
-import { RateLimiter, type RateLimiterOptions } from "./rate-limiter";
+import { type Grant, type RateLimit, RateLimiter, type RateLimiterOptions } from "./rate-limiter";
 
 /**
  * How many /64s' worth of budget an IPv6 /48 gets, in rate and in burst. Let's Encrypt counts
@@ -18,7 +18,7 @@ export const IPV6_RANGE_MULTIPLE = 16;
  * IPV6_RANGE_MULTIPLE times the rate and burst, its /48. A call proceeds only if every key
  * allows it, and a refused call counts against none of them.
  */
-export class AddressRateLimiter {
+export class AddressRateLimiter implements RateLimit {
   private readonly address: RateLimiter;
   private readonly range: RateLimiter;
 
@@ -50,11 +50,24 @@ export class AddressRateLimiter {
     return addressWait;
   }
 
-  /** Gives back one call counted by take whose work was not done after all. */
-  refund(peer: string): void {
+  /** Up to `max` calls at once (RateLimiter.takeUpTo), within both keys' budgets. */
+  takeUpTo(peer: string, max: number): Grant {
     const [address, range] = peerAddressKeys(peer);
-    this.address.refund(address);
-    if (range !== undefined) this.range.refund(range);
+    if (range === undefined) return this.address.takeUpTo(address, max);
+    const ranged = this.range.takeUpTo(range, max);
+    if (ranged.granted === 0) {
+      return { granted: 0, waitSeconds: Math.max(ranged.waitSeconds, this.address.peek(address)) };
+    }
+    const grant = this.address.takeUpTo(address, ranged.granted);
+    if (grant.granted < ranged.granted) this.range.refund(range, ranged.granted - grant.granted);
+    return grant;
+  }
+
+  /** Gives back `count` (default one) calls counted by take whose work was not done after all. */
+  refund(peer: string, count = 1): void {
+    const [address, range] = peerAddressKeys(peer);
+    this.address.refund(address, count);
+    if (range !== undefined) this.range.refund(range, count);
   }
 
   /** Like take, without counting anything: 0 when a take would succeed now. */

@@ -7,7 +7,7 @@ import type { PeerIdentity } from "../server/peer-identity";
 import { parseCertificate } from "../signer";
 import type { CaDirectory } from "./ca-directory";
 import { type Credential, resolveClientCertificate } from "./client-certificates";
-import type { FailureLimiter } from "./failure-limiter";
+import type { AuthFailureLimit } from "./failure-limiter";
 import { TtlCache } from "./ttl-cache";
 
 /** How long credentials, refusals and certificate revocation states are cached per process. */
@@ -50,7 +50,7 @@ export class Authenticator {
       certificates: Pick<CertificateRepository, "isRevoked" | "findIssued">;
     },
     private readonly now: () => Date,
-    private readonly failures: FailureLimiter,
+    private readonly failures: AuthFailureLimit,
     private readonly cas: CaDirectory,
   ) {}
 
@@ -64,7 +64,9 @@ export class Authenticator {
       return await this.identify(metadata, peer, address);
     } catch (err) {
       if (isCertmintError(err) && err.kind === "unauthenticated") {
-        throw this.failures.failed(address, err);
+        const answer = this.failures.failed(address, err);
+        // Awaited only when the limit is kept by the supervisor (CERTMINT_PROCESSES > 1).
+        throw answer instanceof Promise ? await answer : answer;
       }
       throw err;
     }
@@ -185,7 +187,8 @@ export class Authenticator {
     if (hit) return hit;
     const refused = this.refusals.get(key);
     if (refused) throw refused;
-    this.failures.checkBeforeLookup(address);
+    const check = this.failures.checkBeforeLookup(address);
+    if (check) await check;
     const generation = this.generation;
     try {
       const credential = await load();
@@ -220,7 +223,8 @@ export class Authenticator {
   private async isRevokedHere(peer: PeerIdentity, address: string): Promise<boolean> {
     const hit = this.revokedCertificates.get(peer.fingerprintSha256);
     if (hit !== undefined) return hit;
-    this.failures.checkBeforeLookup(address);
+    const check = this.failures.checkBeforeLookup(address);
+    if (check) await check;
     const generation = this.generation;
     const revoked = await this.store.certificates.isRevoked(
       peer.serialNumber,

@@ -1,10 +1,18 @@
 import { CertmintError } from "../errors";
 import { peerAddressKeys } from "./address-keys";
 import { AddressRateLimiter } from "./address-rate-limiter";
-import type { RateLimiterOptions } from "./rate-limiter";
+import type { RateLimit, RateLimiterOptions } from "./rate-limiter";
 
 // The keys were derived here first; the ACME server and handlers import them from here.
 export { peerAddressKey, peerAddressKeys } from "./address-keys";
+
+/** What the authenticator asks of the failure limit (Authenticator). */
+export interface AuthFailureLimit {
+  /** Before a database lookup of a credential: RESOURCE_EXHAUSTED while `peer` is over its limit. */
+  checkBeforeLookup(peer: string): void | Promise<void>;
+  /** Counts a failed authentication of `peer`: the refusal to send, or RESOURCE_EXHAUSTED. */
+  failed(peer: string, refusal: CertmintError): CertmintError | Promise<CertmintError>;
+}
 
 /**
  * Failed authentication, limited per peer address (issue 10 item 6). Every call refused as
@@ -16,7 +24,7 @@ export { peerAddressKey, peerAddressKeys } from "./address-keys";
  * holds it. An IPv6 peer counts against its /64 and its /48 (AddressRateLimiter), so a holder of
  * many /64s cannot multiply its guesses by rotating them.
  */
-export class FailureLimiter {
+export class FailureLimiter implements AuthFailureLimit {
   private readonly buckets: AddressRateLimiter;
 
   constructor(
@@ -51,4 +59,30 @@ function limited(peer: string, waitSeconds: number): CertmintError {
     `too many failed authentications from ${peerAddressKeys(peer).join(" or ")}; retry in ${Math.ceil(waitSeconds * 1000)} ms with valid credentials`,
     { retryAfterSeconds: Math.max(1, Math.ceil(waitSeconds)) },
   );
+}
+
+/**
+ * The same limit on buckets kept elsewhere: with CERTMINT_PROCESSES above 1, by the supervisor for
+ * the whole server (auth/limits.ts), so that a guesser spreading its attempts over connections,
+ * and so over workers, gets the configured budget once, not once per worker. The buckets answer
+ * at once from what they know and otherwise after an IPC round trip.
+ */
+export class SharedFailureLimiter implements AuthFailureLimit {
+  constructor(private readonly buckets: RateLimit) {}
+
+  checkBeforeLookup(peer: string): void | Promise<void> {
+    const wait = this.buckets.peek(peer);
+    if (typeof wait !== "number") {
+      return wait.then((w) => {
+        if (w > 0) throw limited(peer, w);
+      });
+    }
+    if (wait > 0) throw limited(peer, wait);
+  }
+
+  failed(peer: string, refusal: CertmintError): CertmintError | Promise<CertmintError> {
+    const wait = this.buckets.take(peer);
+    if (typeof wait !== "number") return wait.then((w) => (w > 0 ? limited(peer, w) : refusal));
+    return wait > 0 ? limited(peer, wait) : refusal;
+  }
 }

@@ -1,3 +1,24 @@
+/**
+ * What the code that applies a limit asks of it. The in-process RateLimiter answers at once (a
+ * number); with CERTMINT_PROCESSES above 1 a limit kept for the whole server
+ * (server/shared-limits-client.ts) answers at once from its lease and otherwise after asking the
+ * supervisor (a Promise). Callers await only a Promise, so a single process pays nothing for it.
+ */
+export interface RateLimit {
+  /** 0 when the call may proceed (and it is counted); otherwise the seconds until it could. */
+  take(identity: string): number | Promise<number>;
+  /** Gives back one call counted by take whose work was not done after all. */
+  refund(identity: string): void;
+  /** Like take, without counting anything: 0 when a take would succeed now. */
+  peek(identity: string): number | Promise<number>;
+}
+
+/** What takeUpTo grants: `granted` calls (0 to its `max`), or, when none, the seconds until one. */
+export interface Grant {
+  granted: number;
+  waitSeconds: number;
+}
+
 interface Bucket {
   tokens: number;
   /** When `tokens` was last brought up to date (clock milliseconds). */
@@ -16,7 +37,9 @@ export interface RateLimiterOptions {
 
 /**
  * A token bucket per identity: `ratePerSecond` calls per second on average, bursts of up to
- * `burst`. In memory, per server process.
+ * `burst`. In memory, in one process: with CERTMINT_PROCESSES above 1 the limits that must hold for
+ * the whole server keep theirs in the supervisor, which leases them to the workers
+ * (server/shared-limits-authority.ts).
  *
  * At most `maxBuckets` identities have a bucket of their own. A bucket is dropped only once it is
  * full again (then it is the same as an absent one), so no budget is ever reset to make room:
@@ -26,7 +49,7 @@ export interface RateLimiterOptions {
  * single budget, and cannot evade or reset the identities already tracked. Legitimate newcomers
  * share that budget too until the flood's buckets refill; that is the price of bounded memory.
  */
-export class RateLimiter {
+export class RateLimiter implements RateLimit {
   private readonly buckets = new Map<string, Bucket>();
   private readonly overflow: Bucket;
   private readonly maxBuckets: number;
@@ -63,16 +86,33 @@ export class RateLimiter {
   }
 
   /**
-   * Gives back one call counted by take whose work was not done after all (never past the
-   * burst). An identity without a bucket was counted in the overflow bucket, so it is given back
+   * Takes up to `max` calls at once, as many as the bucket holds: what the supervisor grants a
+   * worker's lease (server/shared-limits-authority.ts). Nothing when it holds less than one.
+   */
+  takeUpTo(identity: string, max: number): Grant {
+    if (this.ratePerSecond <= 0) return { granted: max, waitSeconds: 0 };
+    const now = this.clock();
+    const bucket = this.bucketOf(identity, now, true)!;
+    this.refill(bucket, now);
+    const granted = Math.min(max, Math.floor(bucket.tokens));
+    if (granted >= 1) {
+      bucket.tokens -= granted;
+      return { granted, waitSeconds: 0 };
+    }
+    return { granted: 0, waitSeconds: (1 - bucket.tokens) / this.ratePerSecond };
+  }
+
+  /**
+   * Gives back `count` (default one) calls counted by take whose work was not done after all
+   * (never past the burst). An identity without a bucket was counted in the overflow bucket, so it is given back
    * there (or its own bucket was full again and dropped, and then there is nothing to give back:
    * the overflow bucket gains at most one token it did not lose, within its burst).
    */
-  refund(identity: string): void {
+  refund(identity: string, count = 1): void {
     if (this.ratePerSecond <= 0) return;
     const bucket = this.buckets.get(identity) ?? this.overflow;
     this.refill(bucket, this.clock());
-    bucket.tokens = Math.min(this.burst, bucket.tokens + 1);
+    bucket.tokens = Math.min(this.burst, bucket.tokens + count);
   }
 
   /** Like take, without counting anything: 0 when a take would succeed now. */

@@ -9,7 +9,8 @@ import { peerAddressKey } from "../auth/address-keys";
  * handshake timeout closes them (a hundred a second at the default 10 s), kept the port full:
  * every other client's new connection was closed at once, without any credential. Four
  * addresses are needed to fill a port; a load balancer or NAT in front (one address) keeps 250
- * of the default 1000.
+ * of the default 1000. Per process on purpose: each worker of CERTMINT_PROCESSES has its own
+ * descriptors and its own cap, and an address holding a quarter of each fills none of them.
  */
 export function connectionsPerAddress(maxConnections: number): number {
   return Math.max(1, Math.floor(maxConnections / 4));

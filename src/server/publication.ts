@@ -64,6 +64,8 @@ export async function startPublicationServer(
       ? limitRequestRatePerAddress(perSecond, "publication", logger, requestRate?.onRefused)
       : undefined;
   const rate = ocsp?.signingsPerAddressPerSecond ?? 0;
+  // Per process on purpose, as the request rate: it bounds the signing CPU of this process's
+  // event loop, and signing more elsewhere costs that address nothing it could misuse.
   const signings = rate > 0 ? new AddressRateLimiter(rate, 10 * rate) : undefined;
   // Bounds the requests being answered at once, OCSP included (server/http-server.ts). A POST
   // (OCSP) counts once its body has arrived (at most OCSP_REQUEST_MAX_BYTES): bodies sent slowly

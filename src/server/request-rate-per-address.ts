@@ -36,6 +36,12 @@ export interface RequestRateLimit {
  * anyone else. A new connection from an address past its rate is held the same way before its
  * first byte is read. Requests already read in the same packet (pipelined) are answered 429
  * too. Other addresses are served as before.
+ *
+ * Per process on purpose: it protects the event loop that serves the requests (and the gRPC
+ * calls beside them), and an address's connections spread over the workers of
+ * CERTMINT_PROCESSES load each worker's loop only with its own share. Nothing it serves is
+ * secret or costs a write (signed CRLs and CA certificates, OCSP from a cache), so the rate is
+ * a cost bound, not a budget a caller could turn into more than load.
  */
 export function limitRequestRatePerAddress(
   ratePerSecond: number,

@@ -8,6 +8,7 @@ import { ClusterMetrics } from "./cluster-metrics";
 import { exitAfterLogs } from "./logger";
 import { startMetricsServer } from "./metrics-server";
 import { certmintVersion } from "./paths";
+import { SharedLimitsAuthority } from "./shared-limits-authority";
 import { isServingReport, type ServingReport } from "./worker-process";
 
 /** A dead worker is replaced after this, doubling per death in a row, up to the maximum. */
@@ -38,8 +39,11 @@ interface Slot {
  * The first worker starts alone; the others start once it serves. What the workers share is
  * coordinated as between replicas on one PostgreSQL (README: Running in production): start-up
  * initialisation under an advisory lock (migrations once, one first admin token), renewal
- * claims, certificate events (LISTEN/NOTIFY), CRL freshness. Rate limits, the RSA queue and
- * the database pool are per worker.
+ * claims, certificate events (LISTEN/NOTIFY), CRL freshness. The limits on what one caller may
+ * consume or hold (rates per token, address and ACME account, failed authentications, open
+ * watches) are kept here for all workers (shared-limits-authority.ts); what protects a worker's
+ * own event loop, memory and pool (calls in progress, queues, the RSA queue, the pool) is per
+ * worker.
  *
  * A worker that fails before any worker ever served is a failed start (a bad database URL, a
  * port in use): the others are stopped and this process exits 1, as a single process would.
@@ -53,6 +57,8 @@ export function runSupervisor(config: Config, logger: Logger, pretty: boolean): 
   let announced = false;
   let stopping = false;
   let failedWorker = false;
+  // The limits on what one caller may consume, for all workers together.
+  const limits = new SharedLimitsAuthority();
 
   const live = () => slots.flatMap((s) => (s.worker ? [s.worker] : []));
   const finish = (code: number) => {
@@ -88,6 +94,7 @@ export function runSupervisor(config: Config, logger: Logger, pretty: boolean): 
     slot.startedAt = performance.now();
     const worker = cluster.fork();
     slot.worker = worker;
+    limits.attach(worker);
     worker.on("message", (message: unknown) => {
       if (!isServingReport(message)) return;
       slot.serving = message;

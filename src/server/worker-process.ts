@@ -1,6 +1,8 @@
 import cluster from "node:cluster";
+import type { Logger } from "pino";
 import type { RunningCertmint, StartOptions } from "../app";
 import { answerMetricsQuestions } from "./cluster-metrics";
+import { SharedLimitsClient } from "./shared-limits-client";
 
 /**
  * The worker side of CERTMINT_PROCESSES > 1 (server/supervisor.ts is the other): a worker is
@@ -27,9 +29,20 @@ export function isServingReport(message: unknown): message is ServingReport {
   return (message as ServingReport | undefined)?.type === SERVING;
 }
 
-/** startCertmint's options in a worker (app.ts StartOptions.worker). */
-export function workerStartOptions(): Pick<StartOptions, "worker"> {
-  return { worker: { shareMetrics: (metrics) => answerMetricsQuestions(metrics.registry) } };
+/**
+ * startCertmint's options in a worker (app.ts StartOptions.worker): its limits on callers are
+ * kept by the supervisor for all `processes` workers (server/shared-limits-authority.ts).
+ */
+export function workerStartOptions(
+  processes: number,
+  logger: Logger,
+): Pick<StartOptions, "worker"> {
+  return {
+    worker: {
+      shareMetrics: (metrics) => answerMetricsQuestions(metrics.registry),
+      limits: new SharedLimitsClient(processes, logger),
+    },
+  };
 }
 
 export function reportServing(running: RunningCertmint): void {

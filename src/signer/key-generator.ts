@@ -7,7 +7,9 @@
  *    the pool first, in arrival order), so one caller's burst delays another caller's key by at
  *    most the generations already running, not by the whole burst;
  *  - bounded: a caller with `queuePerCaller` keys already waiting is refused at once
- *    (RESOURCE_EXHAUSTED with a retry delay) instead of queueing without end;
+ *    (RESOURCE_EXHAUSTED with a retry delay) instead of queueing without end. Per process on
+ *    purpose: the queue is this process's memory in front of its own threads, and keys waiting
+ *    in another worker of CERTMINT_PROCESSES wait for that worker's threads;
  *  - cancellable: a key whose caller stopped waiting (the request's AbortSignal: cancel or
  *    deadline) is dropped before it is generated. A generation already running cannot be
  *    interrupted (OpenSSL does not return to JavaScript until it is done); its caller is

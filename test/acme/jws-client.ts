@@ -1,6 +1,6 @@
 import { createHash, generateKeyPairSync, type KeyObject, sign } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { request } from "node:https";
+import { type Agent, request } from "node:https";
 
 /**
  * A minimal ACME client written from RFC 8555 for the tests that must send what a real
@@ -67,6 +67,8 @@ export class AcmeTestClient {
   readonly key: { privateKey: KeyObject; publicKey: KeyObject };
   kid?: string;
   dir: Record<string, string> = {};
+  /** false: every request on a connection of its own (a supervisor hands out connections). */
+  agent?: Agent | false;
   private readonly ca: Buffer;
 
   constructor(
@@ -91,6 +93,7 @@ export class AcmeTestClient {
         {
           method,
           ca: this.ca,
+          agent: this.agent,
           headers: body === undefined ? {} : { "content-type": type },
         },
         (res) => {

@@ -37,7 +37,7 @@ function contactsOf(value: unknown): string[] {
  */
 export async function newAccount(x: AcmeExchange): Promise<AcmeResponse> {
   const request = await x.verify("jwk");
-  takeRate(x, `key:${request.key.thumbprint}`);
+  await takeRate(x, `key:${request.key.thumbprint}`);
   const payload = (request.payload ?? {}) as Record<string, unknown>;
   const existing = await x.ctx.store.acme.accountByKey(x.profile.id, request.key.thumbprint);
   if (existing) {
@@ -66,7 +66,7 @@ export async function newAccount(x: AcmeExchange): Promise<AcmeResponse> {
   }
   // Without a binding a new account costs its client nothing: it spends its address's budget
   // before the row is written, and gets it back if no row is (an error, or a lost race below).
-  const refund = binding === undefined ? takeNewAccount(x) : undefined;
+  const refund = binding === undefined ? await takeNewAccount(x) : undefined;
   let account: AccountRow | undefined;
   try {
     account = await x.ctx.store.transaction(async (tx) => {
@@ -115,8 +115,8 @@ export async function newAccount(x: AcmeExchange): Promise<AcmeResponse> {
  * Retry-After past it. Each is a row kept for good, which one address could otherwise add at
  * its general rate (100 a second) with no credential. Returns what gives the creation back.
  */
-function takeNewAccount(x: AcmeExchange): () => void {
-  const wait = x.ctx.newAccountLimiter.take(x.peer);
+async function takeNewAccount(x: AcmeExchange): Promise<() => void> {
+  const wait = await x.ctx.newAccountLimiter.take(x.peer);
   if (wait > 0) {
     const retryAfter = Math.max(1, Math.ceil(wait));
     throw new AcmeProblem(
@@ -133,7 +133,7 @@ function takeNewAccount(x: AcmeExchange): () => void {
 export async function updateAccount(x: AcmeExchange, accountId: string): Promise<AcmeResponse> {
   const request = await x.verify("kid");
   const account = requireAccount(request, accountId);
-  takeRate(x, `account:${account.id}`);
+  await takeRate(x, `account:${account.id}`);
   if (request.payload === undefined) return { status: 200, body: accountView(x.urls, account) };
   const payload = request.payload as Record<string, unknown>;
   if (payload.status !== undefined && payload.status !== "deactivated") {
@@ -170,7 +170,7 @@ export async function listOrders(x: AcmeExchange, accountId: string): Promise<Ac
 export async function keyChange(x: AcmeExchange): Promise<AcmeResponse> {
   const request = await x.verify("kid");
   const account = requireAccount(request);
-  takeRate(x, `account:${account.id}`);
+  await takeRate(x, `account:${account.id}`);
   const inner = parseFlattenedJws(request.payload);
   const header = protectedHeaderOf(inner);
   if (header.jwk === undefined || header.kid !== undefined) {

@@ -114,7 +114,7 @@ export async function postChallenge(x: AcmeExchange, id: string): Promise<AcmeRe
   if (request.payload === undefined) {
     return { status: 200, body: challengeView(x.urls, challenge), links: up };
   }
-  takeRate(x, `account:${account.id}`);
+  await takeRate(x, `account:${account.id}`);
   if (authz.status !== "pending") {
     throw malformed(`the authorization is ${authz.status}; only a pending one can be validated`);
   }

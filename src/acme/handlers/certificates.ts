@@ -61,7 +61,7 @@ export async function revokeCertificate(x: AcmeExchange): Promise<AcmeResponse> 
   try {
     if (request.account) {
       const account = requireAccount(request);
-      takeRate(x, `account:${account.id}`);
+      await takeRate(x, `account:${account.id}`);
       if (cert.owner !== account.id) {
         throw new AcmeProblem("unauthorized", "the account does not hold this certificate", 403);
       }

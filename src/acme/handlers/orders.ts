@@ -42,7 +42,7 @@ const finalizeRequestId = (orderId: string) => `acme-order-${orderId}`;
 export async function newOrder(x: AcmeExchange): Promise<AcmeResponse> {
   const request = await x.verify("kid");
   const account = requireAccount(request);
-  takeRate(x, `account:${account.id}`);
+  await takeRate(x, `account:${account.id}`);
   const payload = (request.payload ?? {}) as Record<string, unknown>;
   if (payload.notBefore !== undefined || payload.notAfter !== undefined) {
     throw malformed("notBefore and notAfter are not supported: the profile sets the validity");
@@ -62,7 +62,7 @@ export async function newOrder(x: AcmeExchange): Promise<AcmeResponse> {
     }
     replaces = payload.replaces;
   }
-  const refund = takeAuthorizations(x, account, identifiers.length);
+  const refund = await takeAuthorizations(x, account, identifiers.length);
   // The order, its authorizations and challenges, and its audit record commit together.
   let order: OrderRow;
   try {
@@ -92,14 +92,18 @@ export async function newOrder(x: AcmeExchange): Promise<AcmeResponse> {
  * (ACME_NEW_AUTHORIZATIONS_PER_ACCOUNT), all or none; past them rateLimited with Retry-After.
  * Returns what gives them back (the order was not stored after all).
  */
-function takeAuthorizations(x: AcmeExchange, account: AccountRow, count: number): () => void {
+async function takeAuthorizations(
+  x: AcmeExchange,
+  account: AccountRow,
+  count: number,
+): Promise<() => void> {
   const limiter = x.ctx.newAuthorizationLimiter;
   const identity = `account:${account.id}`;
   const refund = (n: number) => {
     for (let i = 0; i < n; i++) limiter.refund(identity);
   };
   for (let taken = 0; taken < count; taken++) {
-    const wait = limiter.take(identity);
+    const wait = await limiter.take(identity);
     if (wait > 0) {
       refund(taken);
       // The first missing authorization comes back in `wait` s, the others one per interval.
@@ -235,7 +239,7 @@ async function orderResponse(x: AcmeExchange, order: OrderRow): Promise<AcmeResp
 export async function finalize(x: AcmeExchange, orderId: string): Promise<AcmeResponse> {
   const request = await x.verify("kid");
   const account = requireAccount(request);
-  takeRate(x, `account:${account.id}`);
+  await takeRate(x, `account:${account.id}`);
   const order = await ownOrder(x, account, orderId);
   if (order.status !== "ready") {
     throw new AcmeProblem(

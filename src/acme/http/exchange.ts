@@ -39,9 +39,17 @@ export function requireAccount(request: VerifiedRequest, accountId?: string): Ac
   return account;
 }
 
-/** RFC 8555 6.6: past the per-account rate, rateLimited with Retry-After. */
-export function takeRate(x: AcmeExchange, identity: string): void {
+/**
+ * RFC 8555 6.6: past the per-account rate, rateLimited with Retry-After. Callers await it: a
+ * Promise only when the limit is kept by the supervisor (CERTMINT_PROCESSES > 1) and asked.
+ */
+export function takeRate(x: AcmeExchange, identity: string): void | Promise<void> {
   const wait = x.ctx.rateLimiter.take(identity);
+  if (typeof wait !== "number") return wait.then((w) => refuseOverRate(w));
+  refuseOverRate(wait);
+}
+
+function refuseOverRate(wait: number): void {
   if (wait > 0) {
     const retryAfter = Math.max(1, Math.ceil(wait));
     throw new AcmeProblem(

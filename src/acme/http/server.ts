@@ -192,7 +192,7 @@ async function serve(
   try {
     // Every request counts against its address's rate first, whatever it asks (a flood of
     // unknown paths cost nothing before 2026-12-04); past it, its connection is held.
-    limitAddress(ctx, req);
+    await limitAddress(ctx, req);
     if (!m) throw new AcmeProblem("malformed", "no such ACME resource", 404);
     if (!HOST.test(host)) throw malformed("the Host header is missing or invalid");
     const [, slug, resource, id, sub] = m;
@@ -340,8 +340,8 @@ function refuseBusy(
  * RFC 8555 6.6: past its address's rate (IPv4 address; IPv6 /64, and its /48 at 16 times that),
  * rateLimited before anything is read or written.
  */
-function limitAddress(ctx: AcmeContext, req: IncomingMessage): void {
-  const wait = ctx.addressLimiter.take(peerOf(req));
+async function limitAddress(ctx: AcmeContext, req: IncomingMessage): Promise<void> {
+  const wait = await ctx.addressLimiter.take(peerOf(req));
   if (wait > 0) {
     // Answering alone would not slow a client that ignores Retry-After: its next requests
     // wait unread (server/request-rate-per-address.ts).

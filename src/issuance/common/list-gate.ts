@@ -35,7 +35,10 @@ export const LIST_QUERIES_PER_TOKEN_SETTING = "CERTMINT_LIST_QUERIES_PER_TOKEN";
  *
  * Past `queuedPerCaller` waiting lists a token's next list is refused (RESOURCE_EXHAUSTED,
  * LIST_QUERIES_QUEUED, RetryInfo) rather than held in memory; a waiting list whose caller stops
- * waiting (cancel, deadline) leaves its queue. Per process, as the other limits.
+ * waiting (cancel, deadline) leaves its queue. Per process on purpose: what it protects is the
+ * process's own database pool, so each worker of CERTMINT_PROCESSES gates its own (a token's
+ * lists spread over workers hold at most `perCaller` connections of each pool); what one token
+ * may consume over time is bounded by its rate limit, which holds for the whole server.
  */
 export class ListQueryGate {
   private readonly callers = new Map<string, CallerLists>();

@@ -4,6 +4,7 @@ import { auditRecordOf, SUCCESS } from "../audit/record";
 import { type RenewalStatus, renewalStatuses } from "../auto-renewal/status";
 import { type Actor, type Call, PROFILE_SCOPED_ROLES, requireProfileAccess } from "../call";
 import { certificateKeyAad, requestKeyAad } from "../certificates/keys";
+import { type HeldPlaces, LocalPlaces } from "../common/held-places";
 import { ListQueryGate } from "../common/list-gate";
 import { resolveRef } from "../common/refs";
 import type { IssuanceDeps } from "../deps";
@@ -73,6 +74,12 @@ export interface WatchSettings {
    */
   streamsPerToken?: number;
   /**
+   * Where the streams per token are counted: this process (the default), or the whole server
+   * (auth/limits.ts). A cap on what one token holds at once, so it holds for the whole server;
+   * the reads below protect this process's database pool and stay per process.
+   */
+  places?: HeldPlaces;
+  /**
    * Reads (events, then their certificates) of one token's watches running at once; the
    * others wait for one of them. Undefined: no gate.
    */
@@ -82,7 +89,8 @@ export interface WatchSettings {
 /**
  * Reads of one token's watches running at once: as for lists (CERTMINT_LIST_QUERIES_PER_TOKEN),
  * two of the default pool's ten connections, so a token's watches catching up from old cursors
- * (each a different read, not shared) leave the rest of the pool to everyone else.
+ * (each a different read, not shared) leave the rest of the pool to everyone else. Per process
+ * on purpose: the pool it protects is the process's own.
  */
 export const WATCH_READS_PER_TOKEN = 2;
 
@@ -143,8 +151,11 @@ export class CertificateWatch {
   private streams = 0;
   private readonly waiters = new Set<() => void>();
   private readonly stopping = new AbortController();
-  /** Open streams by access token id (admitStream); a token with none has no entry. */
-  private readonly streamsByToken = new Map<string, number>();
+  /**
+   * Open streams by access token id (admitStream): in this process, or with CERTMINT_PROCESSES
+   * above 1 counted by the supervisor for the whole server (WatchSettings.places).
+   */
+  private readonly places: HeldPlaces;
   /** Reads in flight by what they read: a watch asking for the same joins it (shared). */
   private readonly readsInFlight = new Map<string, Promise<unknown>>();
   private readonly readGate?: ListQueryGate;
@@ -153,6 +164,7 @@ export class CertificateWatch {
     private readonly deps: WatchDeps,
     private readonly settings: WatchSettings,
   ) {
+    this.places = settings.places ?? new LocalPlaces();
     if (settings.readsPerToken !== undefined) {
       // Each stream waits for at most one read at a time, so a queue as long as the stream cap
       // is never refused: a token's watches wait for its own reads, never fail for them.
@@ -170,28 +182,32 @@ export class CertificateWatch {
    * it is sent: 2,000 watches of one token held another token's issuance at 0 per second
    * (bench/fairness/watch-flood.ts), which the cap and the shared, gated reads below prevent.
    */
-  admitStream(actor: Pick<Actor, "id" | "slug">): () => void {
-    const open = this.streamsByToken.get(actor.id) ?? 0;
+  admitStream(actor: Pick<Actor, "id" | "slug">): (() => void) | Promise<() => void> {
     const cap = this.settings.streamsPerToken;
-    if (cap !== undefined && open >= cap) {
+    if (cap === undefined) return () => undefined;
+    const held = this.places.take(actor.id, cap);
+    if (held instanceof Promise) return held.then((h) => this.placeOrRefusal(actor, h));
+    return this.placeOrRefusal(actor, held);
+  }
+
+  /** What gives a place back (once), or the refusal when `held` places were held already. */
+  private placeOrRefusal(actor: Pick<Actor, "id" | "slug">, held: number | undefined): () => void {
+    if (held !== undefined) {
       throw new CertmintError(
         "resource_exhausted",
         "WATCH_STREAMS_EXHAUSTED",
-        `access token "${actor.slug}" already has ${open} watches open (${WATCH_STREAMS_PER_TOKEN_SETTING}); close one, or watch a whole profile with one stream instead of its certificates one by one`,
+        `access token "${actor.slug}" already has ${held} watches open (${WATCH_STREAMS_PER_TOKEN_SETTING}); close one, or watch a whole profile with one stream instead of its certificates one by one`,
         {
           retryAfterSeconds: 1,
-          metadata: { setting: WATCH_STREAMS_PER_TOKEN_SETTING, open: String(open) },
+          metadata: { setting: WATCH_STREAMS_PER_TOKEN_SETTING, open: String(held) },
         },
       );
     }
-    this.streamsByToken.set(actor.id, open + 1);
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      const left = (this.streamsByToken.get(actor.id) ?? 1) - 1;
-      if (left > 0) this.streamsByToken.set(actor.id, left);
-      else this.streamsByToken.delete(actor.id);
+      this.places.release(actor.id);
     };
   }
 
