@@ -4,8 +4,8 @@ import type { CallSecurity } from "../auth/access-control";
 import { ruleFor } from "../auth/permissions";
 import { CertmintError, isCertmintError } from "../errors";
 import type { AuditResource } from "../issuance/audit/record";
-import type { Actor, Call } from "../issuance/call";
-import { noteCallActor, notedCallPeer } from "../server/call-logging";
+import { type Actor, type Call, monotonicDeadline, remainingMs } from "../issuance/call";
+import { noteCallActor, notedCallDeadline, notedCallPeer } from "../server/call-logging";
 import { type PeerIdentity, peerIdentity } from "../server/peer-identity";
 import { logCallFailure } from "./call-failure-log";
 import { asCertmintError, codeOf, toServiceError } from "./errors";
@@ -21,8 +21,6 @@ export interface CallContext {
    */
   readonly traceId: string;
   readonly metadata: Metadata;
-  /** When the caller stops waiting, if it set a deadline. */
-  readonly deadline?: Date;
   /**
    * The client certificate the TLS handshake verified against CERTMINT_TLS_CLIENT_CA_FILE
    * (mTLS); absent on plaintext, without a client certificate, or with one not verified.
@@ -105,13 +103,15 @@ export function unary<Req, Res>(
   deps: HandlerDeps,
 ): handleUnaryCall<Req, Res> {
   return (call, callback) => {
-    const rawDeadline = call.getDeadline();
-    const deadline =
-      rawDeadline instanceof Date
-        ? rawDeadline
-        : Number.isFinite(rawDeadline)
-          ? new Date(rawDeadline)
-          : undefined;
+    // On the monotonic clock, converted once as the call arrived (by the log interceptor, when
+    // it saw the call: server/call-logging.ts says why not here): every later check of it
+    // (below, and the use cases' lock waits and statement bounds) compares with
+    // performance.now(), so a wall clock stepped during the call moves none of them.
+    const notedDeadline = notedCallDeadline(call.metadata);
+    const deadlineAt =
+      notedDeadline === undefined
+        ? monotonicDeadline(call.getDeadline())
+        : (notedDeadline ?? undefined);
     const traceId = String(call.metadata.get("x-request-id")[0] ?? "");
     // As the log interceptor read it for this call, when it did (the same certificate).
     const noted = notedCallPeer(call.metadata);
@@ -200,9 +200,8 @@ export function unary<Req, Res>(
         method,
         traceId,
         peer: call.getPeer(),
-        abandoned: () =>
-          call.cancelled || (deadline !== undefined && deadline.getTime() <= Date.now()),
-        deadline,
+        abandoned: () => call.cancelled || remainingMs({ deadlineAt }) <= 0,
+        deadlineAt,
         get signal() {
           return signal();
         },
@@ -210,7 +209,7 @@ export function unary<Req, Res>(
         whileOutside: admission && ((wait) => admission.whileOutside(wait)),
       };
       security.authorize(method, actor);
-      refuseAbandonedCall(call, deadline);
+      refuseAbandonedCall(call, deadlineAt);
       const request = admitRequest(call.request);
       if (admission) {
         const turn = admission.enter(actor, signal);
@@ -220,7 +219,6 @@ export function unary<Req, Res>(
       const ctx: CallContext = {
         traceId,
         metadata: call.metadata,
-        deadline,
         peerCertificate,
         actor,
         call: scope,
@@ -297,11 +295,14 @@ function resourceOf(err: unknown): AuditResource | undefined {
 }
 
 /** grpc-js ends a call at its deadline or when the client cancels; do not start its work then. */
-function refuseAbandonedCall(call: ServerUnaryCall<unknown, unknown>, deadline?: Date): void {
+function refuseAbandonedCall(
+  call: ServerUnaryCall<unknown, unknown>,
+  deadlineAt: number | undefined,
+): void {
   if (call.cancelled) {
     throw new CertmintError("deadline_exceeded", "CALL_CANCELLED", "the caller cancelled the call");
   }
-  if (deadline && deadline.getTime() <= Date.now()) {
+  if (remainingMs({ deadlineAt }) <= 0) {
     throw new CertmintError(
       "deadline_exceeded",
       "DEADLINE_EXCEEDED",

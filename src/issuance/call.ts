@@ -31,8 +31,12 @@ export interface Call {
   readonly traceId: string;
   /** The caller's address (grpc-js getPeer()). */
   readonly peer: string;
-  /** When the caller stops waiting, if it set a deadline (bounds waits for another call). */
-  readonly deadline?: Date;
+  /**
+   * When the caller stops waiting, if it set a deadline (bounds waits for another call): a time
+   * of the monotonic clock (performance.now(), ms), converted once when the call arrived
+   * (monotonicDeadline). Read it through remainingMs, never against Date.now().
+   */
+  readonly deadlineAt?: number;
   /** Aborted once nobody waits for the answer (a key queued for generation is dropped). */
   readonly signal?: AbortSignal;
   /** True once the caller cancelled or its deadline passed. */
@@ -67,6 +71,42 @@ export const systemCall = (method: string): Call => ({
   traceId: "",
   peer: "",
 });
+
+/**
+ * A gRPC deadline as a time of the monotonic clock (performance.now(), ms); undefined for none
+ * (grpc-js says Infinity). grpc-js hands the handler a wall-clock time, Date.now() at the
+ * call's arrival plus its grpc-timeout (server-interceptors.ts), and ends the call itself on a
+ * monotonic timer. Compared with Date.now() later (until 2026-12-04), a wall clock stepped
+ * forward during the call (NTP correcting a clock that ran behind, a VM resumed) made
+ * certmint refuse a call its caller still waited for (DEADLINE_EXCEEDED, an hour early for a
+ * step of an hour), and one stepped back let lock waits and statement bounds outlast the
+ * deadline by the step. What the caller sent is a duration (grpc-timeout, gRPC's
+ * PROTOCOL-HTTP2.md), so it is kept as one: the time left when the call arrived, counted from
+ * the monotonic clock's reading then. Called once per call, as it arrives
+ * (server/call-logging.ts; api/unary.ts for a call that interceptor did not see).
+ */
+export function monotonicDeadline(
+  deadline: Date | number | undefined,
+  wallNow = Date.now(),
+  monotonicNow = performance.now(),
+): number | undefined {
+  const at = deadline instanceof Date ? deadline.getTime() : deadline;
+  if (at === undefined || !Number.isFinite(at)) return undefined;
+  return monotonicNow + (at - wallNow);
+}
+
+/**
+ * Milliseconds left before the call's deadline, on the monotonic clock (0 or less once it
+ * passed); Infinity when the caller set none. The one place a call's remaining time is
+ * computed: the abandoned-call checks (api/unary.ts), lock waits (lockWaitMs) and statement
+ * bounds (listReadBound) all read it.
+ */
+export function remainingMs(
+  call: Pick<Call, "deadlineAt">,
+  monotonicNow = performance.now(),
+): number {
+  return call.deadlineAt === undefined ? Infinity : call.deadlineAt - monotonicNow;
+}
 
 /**
  * Refuses (DEADLINE_EXCEEDED) to start a write the caller no longer waits for. Called before

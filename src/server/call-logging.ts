@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { Metadata, ServerInterceptingCall, type ServerInterceptor, status } from "@grpc/grpc-js";
 import type { Logger } from "pino";
+import { monotonicDeadline } from "../issuance/call";
 import { type PeerIdentity, peerIdentity } from "./peer-identity";
 
 /** The metadata key of the per-call request id (read from the client or generated). */
@@ -38,6 +39,20 @@ export function notedCallPeer(metadata: Metadata): PeerIdentity | null | undefin
 }
 
 /**
+ * Each call's deadline on the monotonic clock (issuance/call.ts monotonicDeadline; null: none),
+ * taken by the interceptor as the call arrives, by the call's metadata. grpc-js dates the
+ * deadline by the wall clock when the call's headers arrive, and runs the handler (api/unary.ts)
+ * only once its whole request has arrived too, which for a large request sent slowly is seconds
+ * later: converted then, a wall clock stepped in between moved the deadline by the step (a step
+ * forward refused the call at once). Undefined for a call the interceptor did not see.
+ */
+const deadlines = new WeakMap<Metadata, number | null>();
+
+export function notedCallDeadline(metadata: Metadata): number | null | undefined {
+  return deadlines.get(metadata);
+}
+
+/**
  * One log line per call: method, status code, duration, request id and, under mTLS, the
  * verified client certificate's common name and URI SANs (`peer`), and the slug of the
  * access token that authenticated it (`actor`). The request id comes
@@ -52,6 +67,8 @@ export function callLoggingInterceptor(logger: Logger): ServerInterceptor {
   const access = logger.child({}, { redact: [] });
   return (method, call) => {
     const started = process.hrtime.bigint();
+    // Now, as grpc-js has just dated it: see `deadlines`.
+    const deadlineAt = monotonicDeadline(call.getDeadline()) ?? null;
     const identity = peerIdentity(call.getAuthContext());
     const peer = identity && {
       ...(identity.commonName === undefined ? {} : { cn: identity.commonName }),
@@ -70,6 +87,7 @@ export function callLoggingInterceptor(logger: Logger): ServerInterceptor {
             metadata.set(REQUEST_ID_HEADER, requestId);
             received = metadata;
             peers.set(metadata, identity ?? null);
+            deadlines.set(metadata, deadlineAt);
             nextMetadata(metadata);
           },
         });

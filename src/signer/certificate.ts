@@ -15,7 +15,17 @@ import type {
 } from "../model/pki";
 import { algorithmIdentifierDer, assertSignatureFits, keyAlgorithmOf } from "./algorithms";
 import type { CaSigner } from "./ca-signer";
-import { type Asn1, TAG, timeDer, tlv, toDer, toPem, unsignedIntegerDer, wrapSigned } from "./der";
+import {
+  type Asn1,
+  TAG,
+  timeDer,
+  tlv,
+  toDer,
+  toPem,
+  unsignedIntegerDer,
+  wholeSeconds,
+  wrapSigned,
+} from "./der";
 import { digestHex } from "./digest";
 import {
   authorityInfoAccess,
@@ -75,8 +85,6 @@ export interface IssuedCertificate {
   fingerprintSha256: string;
   subjectKeyIdentifier: Buffer;
 }
-
-const wholeSeconds = (d: Date): Date => new Date(Math.floor(d.getTime() / 1000) * 1000);
 
 export async function issueCertificate(input: IssueCertificateInput): Promise<IssuedCertificate> {
   // 1. The request on its own: serial, validity, key, usages, names.

@@ -242,6 +242,12 @@ export function timeText(date: Date): { tag: number; text: string } {
     : { tag: TAG.GENERALIZED_TIME, text: `${year}${rest}Z` };
 }
 
+/**
+ * `d` to the second below: what timeText writes. RFC 5280 4.1.2.5 and 5.1.2.4: certificate and
+ * CRL times are encoded to the second, with no fractions.
+ */
+export const wholeSeconds = (d: Date): Date => new Date(Math.floor(d.getTime() / 1000) * 1000);
+
 /** The DER of `time(date)`, written directly. */
 export function timeDer(date: Date): Buffer {
   const { tag, text } = timeText(date);

@@ -41,6 +41,7 @@ export {
 } from "./csr";
 export { type CreateCsrInput, createCsr } from "./csr-create";
 export { type CsrParser, CsrWorkers, inlineCsrParser } from "./csr-workers";
+export { wholeSeconds } from "./der";
 export { canonicalIp, ipFromBytes, ipToBytes } from "./ip";
 export { assertNamesPermitted, Issuer, type IssuerInit } from "./issuer";
 export { type KekSource, type LoadedKek, loadOrCreateKek } from "./kek";

@@ -19,6 +19,7 @@ const signed = (size: number): SignedCrl => ({
   thisUpdate: new Date("2026-12-02T10:00:00Z"),
   nextUpdate: new Date("2026-12-03T10:00:00Z"),
   revocationCount: "7",
+  sharesThisUpdate: false,
 });
 const serialize = encodingReusableOnce((m: GetCertificateRevocationListResponse) =>
   Buffer.from(GetCertificateRevocationListResponse.encode(m).finish()),

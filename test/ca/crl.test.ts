@@ -13,6 +13,7 @@ import {
   type CertificateAuthority as PbCa,
 } from "../../gen/ts/certmint/v1/certificate_authority_service";
 import { call, expectRpcError, startTestCertmint, type TestCertmint } from "../support/harness";
+import { crlFields } from "../support/openssl";
 import { waitFor } from "../support/wait";
 import {
   createIntermediate,
@@ -25,26 +26,6 @@ import {
   opensslOk,
   TempDir,
 } from "./helpers";
-
-/** `openssl crl -lastupdate -nextupdate` as Dates. */
-function crlDates(tmp: TempDir, pem: string): { last: Date; next: Date } {
-  const out = opensslOk([
-    "crl",
-    "-noout",
-    "-lastupdate",
-    "-nextupdate",
-    "-dateopt",
-    "iso_8601",
-    "-in",
-    tmp.file("dates.crl", pem),
-  ]);
-  const get = (k: string) => {
-    const m = new RegExp(`${k}=(\\S+) (\\S+)`).exec(out);
-    if (!m) throw new Error(`no ${k} in ${out}`);
-    return new Date(`${m[1]}T${m[2]}`);
-  };
-  return { last: get("lastUpdate"), next: get("nextUpdate") };
-}
 
 /** Decodes a PEM body to DER. */
 const pemToDer = (pem: string) =>
@@ -149,13 +130,8 @@ describe("certificate revocation lists", () => {
     },
   );
 
-  /** The CA's cRLNumber as openssl prints it (hex: crlNumber=0x0A). */
-  const printedNumber = (pem: string) =>
-    BigInt(
-      opensslOk(["crl", "-noout", "-crlnumber", "-in", tmp.file("n.crl", pem)])
-        .trim()
-        .replace(/^crlNumber=/, ""),
-    );
+  /** The CA's cRLNumber as openssl prints it. */
+  const printedNumber = (pem: string) => crlFields(tmp, pem).number;
   /** What a revocation through another replica leaves in the database for this one to notice. */
   const countRevocationInDatabase = (caId: string) =>
     h.db.query(
@@ -283,7 +259,7 @@ describe("certificate revocation lists", () => {
   it("nextUpdate - thisUpdate is 86400 s by default, in the response and in the CRL", async () => {
     const crl = await getCrl(root.slug);
     expect(crl.nextUpdate!.getTime() - crl.thisUpdate!.getTime()).toBe(86_400_000);
-    const { last, next } = crlDates(tmp, crl.crlPem);
+    const { last, next } = crlFields(tmp, crl.crlPem);
     expect(next.getTime() - last.getTime()).toBe(86_400_000);
     expect(Math.abs(last.getTime() - Date.now())).toBeLessThan(5 * 60_000);
     // The response's thisUpdate is the CRL's, to the second (X.509 times have no fraction).
@@ -429,7 +405,7 @@ describe("CRL validity and publication URLs from the configuration", () => {
       knownCrlNumber: "",
     });
     expect(crl.nextUpdate!.getTime() - crl.thisUpdate!.getTime()).toBe(3_600_000);
-    const { last, next } = crlDates(tmp, crl.crlPem);
+    const { last, next } = crlFields(tmp, crl.crlPem);
     expect(next.getTime() - last.getTime()).toBe(3_600_000);
   });
 

@@ -2,13 +2,21 @@
  * Clocks that step (review of 2026-12): NTP steps a server's wall clock by minutes in either
  * direction, a VM resumes behind, and PostgreSQL's clock (another host) disagrees with the
  * server's. The server runs in process with its wall clock (`now`, the seam every use case
- * reads) moved by the test; durations run on the monotonic clock, as they should.
+ * reads) moved by the test; durations run on the monotonic clock, as they should. The tests of
+ * call deadlines move Date.now() itself too (vi.spyOn), by which grpc-js dates a deadline.
  */
+import { connect } from "node:http2";
+import { Metadata, type ServiceError } from "@grpc/grpc-js";
 import { Client } from "pg";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import type { IssueCertificateResponse } from "../../gen/ts/certmint/v1/certificate_service";
+import { KeyAlgorithm, RevocationReason } from "../../gen/ts/certmint/v1/common";
 import { parseExposition, sampleValue } from "../metrics/prometheus";
-import { createRoot } from "../support/fixtures";
+import { createProfileRows, createRoot } from "../support/fixtures";
+import { gatedRsa } from "../support/gated-keygen";
 import { call, startTestCertmint, type TestCertmint } from "../support/harness";
+import { generatedKeyRequest } from "../support/issue-request";
+import { crlFields, opensslOk, TempDir } from "../support/openssl";
 import { unusedPort } from "../support/ports";
 import { waitFor } from "../support/wait";
 
@@ -19,6 +27,7 @@ describe("clock steps", () => {
   const clock = { offsetMs: 0 };
   const now = () => new Date(Date.now() + clock.offsetMs);
   afterEach(async () => {
+    vi.restoreAllMocks();
     for (const c of clients.splice(0)) await c.end();
     await h?.stop();
     h = undefined;
@@ -64,16 +73,103 @@ describe("clock steps", () => {
     expect(held.status).toBe(200);
     const lastModified = held.headers.get("last-modified")!;
     await held.arrayBuffer();
-    // NTP steps it back: the next CRL (a higher cRLNumber, it may list a new revocation) has an
-    // earlier thisUpdate than the one held.
+    // NTP steps it back: the next CRL (a higher cRLNumber, it may list a new revocation) keeps
+    // the thisUpdate of the one held (until 2026-12-04 it was earlier), so the two share their
+    // Last-Modified, and the date validates neither.
     clock.offsetMs = 0;
     const res = await fetch(url, { headers: { "if-modified-since": lastModified } });
     expect(res.status).toBe(200);
     expect(res.headers.get("etag")).not.toBe(held.headers.get("etag"));
-    expect(new Date(res.headers.get("last-modified")!).getTime()).toBeLessThan(
-      new Date(lastModified).getTime(),
-    );
+    expect(res.headers.get("last-modified")).toBe(lastModified);
     await res.arrayBuffer();
+  });
+
+  it("after the wall clock steps back, a CA's next CRL has a higher number and a thisUpdate no earlier than the last", async () => {
+    const tmp = new TempDir();
+    try {
+      // The clock ran 10 minutes ahead when the CA's CRL was signed.
+      clock.offsetMs = 10 * 60_000;
+      h = await startTestCertmint({ CERTMINT_CRL_VALIDITY_SECONDS: "3600" }, { now });
+      const root = await createRoot(h, "back-root");
+      const { slug } = await createProfileRows(h, { slug: "back-web", caId: root.id });
+      const { certificate } = await call(
+        h.certificates,
+        "issueCertificate",
+        generatedKeyRequest(slug, "back.example.com"),
+      );
+      const before = crlFields(tmp, (await getCrl(root.id)).crlPem);
+      // NTP steps it back; a revocation makes the next fetch sign a new CRL.
+      clock.offsetMs = 0;
+      await call(h.certificates, "revokeCertificate", {
+        certificate: certificate!.certificateId,
+        reason: RevocationReason.REVOCATION_REASON_KEY_COMPROMISE,
+      });
+      const crl = await getCrl(root.id);
+      const after = crlFields(tmp, crl.crlPem);
+      // Read from the CRL as openssl parses it, not from the response's fields.
+      expect(after.number).toBeGreaterThan(before.number);
+      // Until 2026-12-04 it was 10 minutes earlier: relying parties that keep the newest CRL
+      // by thisUpdate kept the one without the revocation.
+      expect(after.last.getTime()).toBeGreaterThanOrEqual(before.last.getTime());
+      expect(after.next.getTime() - after.last.getTime()).toBe(3_600_000);
+      const text = opensslOk(["crl", "-noout", "-text", "-in", tmp.file("t.crl", crl.crlPem)]);
+      expect(text).toContain(`Serial Number: ${certificate!.serialNumber.toUpperCase()}`);
+    } finally {
+      tmp.remove();
+    }
+  });
+
+  it("two CRLs of a CA signed in one second share a Last-Modified that then validates neither; the next second's does", async () => {
+    const port = await unusedPort();
+    // A wall clock that stands still: every CRL below is signed in its second, whatever the
+    // machine's speed, until the test moves it.
+    const at = { ms: Math.floor(Date.now() / 1000) * 1000 };
+    // A cache period no test run reaches: a CRL is signed again only after a revocation.
+    h = await startTestCertmint(
+      { CERTMINT_PUBLICATION_LISTEN: `127.0.0.1:${port}`, CERTMINT_CRL_CACHE_SECONDS: "86400" },
+      { now: () => new Date(at.ms) },
+    );
+    const root = await createRoot(h, "second-root");
+    const { slug } = await createProfileRows(h, { slug: "second-web", caId: root.id });
+    const url = `http://127.0.0.1:${port}/crl/${root.id}.crl`;
+    const revokeOne = async (name: string) => {
+      const { certificate } = await call(
+        h!.certificates,
+        "issueCertificate",
+        generatedKeyRequest(slug, name),
+      );
+      await call(h!.certificates, "revokeCertificate", {
+        certificate: certificate!.certificateId,
+        reason: RevocationReason.REVOCATION_REASON_UNSPECIFIED,
+      });
+    };
+    const fetchCrl = async (headers: Record<string, string> = {}) => {
+      const res = await fetch(url, { headers });
+      await res.arrayBuffer();
+      return res;
+    };
+    const held = await fetchCrl();
+    const lastModified = held.headers.get("last-modified")!;
+    // The CRL is cached: its own date validates it.
+    expect((await fetchCrl({ "if-modified-since": lastModified })).status).toBe(304);
+    // A revocation in the same second: the next CRL has the same thisUpdate.
+    await revokeOne("same-second.example.com");
+    const next = await fetchCrl({ "if-modified-since": lastModified });
+    expect(next.status).toBe(200);
+    expect(next.headers.get("etag")).not.toBe(held.headers.get("etag"));
+    expect(next.headers.get("last-modified")).toBe(lastModified);
+    // Its date names two CRLs: a fetcher holding either gets the full answer by date, and a
+    // 304 by its entity tag (the cRLNumber).
+    expect((await fetchCrl({ "if-modified-since": lastModified })).status).toBe(200);
+    expect((await fetchCrl({ "if-none-match": next.headers.get("etag")! })).status).toBe(304);
+    // A CRL signed in a later second has a date of its own again.
+    at.ms += 1000;
+    await revokeOne("next-second.example.com");
+    const later = await fetchCrl();
+    expect(later.status).toBe(200);
+    const laterModified = later.headers.get("last-modified")!;
+    expect(new Date(laterModified).getTime()).toBe(at.ms);
+    expect((await fetchCrl({ "if-modified-since": laterModified })).status).toBe(304);
   });
 
   it("events are aged by PostgreSQL's clock: a server clock ahead of it does not delete them unread", async () => {
@@ -151,5 +247,89 @@ describe("clock steps", () => {
       h!.logs.some((l) => l.msg === "this server's clock agrees with the database's again"),
     );
     expect(warnings()).toHaveLength(1);
+  });
+
+  it("a call's deadline is a duration: the wall clock stepped forward an hour during the call does not end it", async () => {
+    // The whole wall clock of this process: Date.now() (grpc-js dates the deadline by it as
+    // the call arrives) and the server's `now`, which reads it.
+    const realNow = Date.now.bind(Date);
+    let stepMs = 0;
+    vi.spyOn(Date, "now").mockImplementation(() => realNow() + stepMs);
+    const gate = gatedRsa();
+    h = await startTestCertmint(
+      {},
+      { now: () => new Date(Date.now()), generateRsa: gate.generateRsa },
+    );
+    const root = await createRoot(h, "deadline-root");
+    const { slug } = await createProfileRows(h, { slug: "deadline-web", caId: root.id });
+    const request = generatedKeyRequest(slug, "deadline.example.com", {
+      keyAlgorithm: KeyAlgorithm.KEY_ALGORITHM_RSA_2048,
+    });
+    // Seconds of deadline (enough for a busy machine), far less than the step; the key is held
+    // until the step.
+    const issued = new Promise<IssueCertificateResponse>((resolve, reject) =>
+      h!.certificates.issueCertificate(
+        request,
+        new Metadata(),
+        { deadline: Date.now() + 30_000 },
+        (err: ServiceError | null, res: IssueCertificateResponse) =>
+          err ? reject(err) : resolve(res),
+      ),
+    );
+    await waitFor("the call's key generation", () => gate.started.length === 1);
+    // NTP corrects a clock that ran an hour behind while the call waits for its key. Until
+    // 2026-12-04 the call was then refused DEADLINE_EXCEEDED before signing: its deadline, a
+    // wall-clock time, was an hour past by the new clock.
+    stepMs = 3_600_000;
+    gate.started[0]!.release();
+    const res = await issued;
+    expect(res.certificate?.serialNumber).toBeTruthy();
+  });
+
+  it("a call's deadline is taken as its headers arrive: the wall clock stepped forward while its request arrives does not refuse it", async () => {
+    const realNow = Date.now.bind(Date);
+    let stepMs = 0;
+    vi.spyOn(Date, "now").mockImplementation(() => realNow() + stepMs);
+    h = await startTestCertmint({}, { now: () => new Date(Date.now()) });
+    const session = connect(`http://${h.address}`);
+    session.on("error", () => undefined);
+    try {
+      await new Promise((resolve) => session.once("connect", resolve));
+      const stream = session.request({
+        ":method": "POST",
+        ":path": "/certmint.v1.CertificateAuthorityService/ListCertificateAuthorities",
+        "content-type": "application/grpc",
+        te: "trailers",
+        authorization: `Bearer ${h.adminToken}`,
+        "grpc-timeout": "30S",
+      });
+      stream.on("error", () => undefined);
+      // The call's status: in the trailers, or in the headers of a trailers-only answer.
+      const ended = new Promise<Record<string, unknown>>((resolve) => {
+        stream.once("response", (r) => {
+          if (r["grpc-status"] !== undefined) resolve(r);
+        });
+        stream.once("trailers", (t) => resolve(t));
+      });
+      stream.resume();
+      // A message of two bytes (page_size 10), all but its last byte sent.
+      const message = Buffer.from([0, 0, 0, 0, 2, 0x08, 0x0a]);
+      stream.write(message.subarray(0, 6));
+      // The server reads frames in order: once it answers a PING sent after the headers,
+      // grpc-js has taken the call, and dated its deadline by the wall clock then.
+      await new Promise<void>((resolve, reject) =>
+        session.ping((err) => (err ? reject(err) : resolve())),
+      );
+      // NTP steps the clock forward an hour before the rest of the request arrives. Until
+      // 2026-12-04 the deadline was converted when the handler started, once the whole message
+      // had arrived: by the stepped clock it had passed an hour ago, and the call was refused
+      // at once (DEADLINE_EXCEEDED).
+      stepMs = 3_600_000;
+      stream.end(message.subarray(6));
+      const status = await ended;
+      expect(status["grpc-status"], String(status["grpc-message"])).toBe("0");
+    } finally {
+      session.destroy();
+    }
   });
 });

@@ -36,6 +36,15 @@ describe("notModified", () => {
     expect(notModified(request(headers), v)).toBe(expected);
   });
 
+  it("a Last-Modified another CRL had too validates nothing; the entity tag still does", () => {
+    // Two CRLs of a CA signed in one second (RFC 9110 8.8.2.2): the date names both.
+    const shared = { ...v, lastModifiedShared: true };
+    expect(notModified(request({ "if-modified-since": lastModified.toUTCString() }), shared)).toBe(
+      false,
+    );
+    expect(notModified(request({ "if-none-match": '"crl-42"' }), shared)).toBe(true);
+  });
+
   it("without a last-modified time, If-Modified-Since never matches", () => {
     const tagOnly = { etag: '"abc"' };
     expect(notModified(request({ "if-modified-since": lastModified.toUTCString() }), tagOnly)).toBe(

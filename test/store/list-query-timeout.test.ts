@@ -190,7 +190,7 @@ describe("ListCertificates with CERTMINT_LIST_QUERY_TIMEOUT_MS=0 (off)", () => {
 
 describe("listReadBound: the setting, or the call's time left when that is shorter", () => {
   const now = 1_000_000;
-  const at = (ms: number) => ({ deadline: new Date(now + ms) });
+  const at = (ms: number) => ({ deadlineAt: now + ms });
   it.each([
     ["setting, no deadline", 3000, {}, 3000, false],
     ["setting before the deadline", 3000, at(5000), 3000, false],

@@ -51,7 +51,32 @@ export class TempDir {
   }
 }
 
-/** A proto Subject with only the given fields set. */
+/**
+ * What openssl reads in a CRL (PEM): its thisUpdate (`-lastupdate`), nextUpdate and cRLNumber
+ * (printed in hex: crlNumber=0x0A).
+ */
+export function crlFields(tmp: TempDir, pem: string): { last: Date; next: Date; number: bigint } {
+  const out = opensslOk([
+    "crl",
+    "-noout",
+    "-lastupdate",
+    "-nextupdate",
+    "-crlnumber",
+    "-dateopt",
+    "iso_8601",
+    "-in",
+    tmp.file("fields.crl", pem),
+  ]);
+  const get = (k: string) => {
+    const m = new RegExp(`${k}=(\\S+) (\\S+)`).exec(out);
+    if (!m) throw new Error(`no ${k} in ${out}`);
+    return new Date(`${m[1]}T${m[2]}`);
+  };
+  const number = /crlNumber=(0x[0-9A-Fa-f]+)/.exec(out);
+  if (!number) throw new Error(`no crlNumber in ${out}`);
+  return { last: get("lastUpdate"), next: get("nextUpdate"), number: BigInt(number[1]!) };
+}
+
 /** The lines of the named X509v3 extension in `openssl x509|crl -text` output: header and body. */
 export function extensionBlock(text: string, name: string): { critical: boolean; body: string } {
   const lines = text.split("\n");

@@ -48,7 +48,7 @@ export interface AuditQueryDeps {
  */
 export async function listAuditRecords(
   deps: AuditQueryDeps,
-  call: Pick<Call, "deadline" | "signal" | "actor" | "whileOutside">,
+  call: Pick<Call, "deadlineAt" | "signal" | "actor" | "whileOutside">,
   filter: AuditFilter,
   page: PageRequest,
 ): Promise<Page<AuditRecord>> {

@@ -1,5 +1,5 @@
 import { failedPrecondition } from "../../errors";
-import { buildCrl, type EncodedRevokedEntries } from "../../signer";
+import { buildCrl, type EncodedRevokedEntries, wholeSeconds } from "../../signer";
 import { resolveRef } from "../common/refs";
 import type { IssuanceObserver } from "../observer";
 import type { CaRepository, CertificateRepository, RevokedEntry } from "../repositories";
@@ -13,11 +13,17 @@ export interface SignedCrl {
   nextUpdate: Date;
   /** The CA's revocation count read before the revoked serials: every one it counts is listed. */
   revocationCount: string;
+  /**
+   * The CA's CRL numbered before this one has the same thisUpdate (two signed within one
+   * second, or the clock still behind a thisUpdate it stepped back from): the HTTP date of
+   * this CRL (Last-Modified) names that one too, so it is no validator (conditional-get.ts).
+   */
+  sharesThisUpdate: boolean;
 }
 
 export interface CrlDeps {
   store: {
-    cas: Pick<CaRepository, "find" | "nextCrlNumber" | "revokedChildren">;
+    cas: Pick<CaRepository, "find" | "nextCrl" | "revokedChildren">;
     certificates: Pick<
       CertificateRepository,
       "revokedIssuedBy" | "revokedEntriesDer" | "statusesIssuedBy"
@@ -75,9 +81,9 @@ export function expiredEntriesKeptFrom(thisUpdate: Date, crlValiditySeconds: num
 /**
  * GetCertificateRevocationList: a fresh X.509 v2 CRL of the CA (RFC 5280 5), with every
  * revoked certificate it issued and every revoked intermediate CA it signed, with its reason,
- * until one CRL validity period after its notAfter (expiredEntriesKeptFrom). The cRLNumber is
- * taken atomically from the CA row, so it only ever grows (5.2.3). A DISABLED (or revoked) CA
- * still publishes its CRL.
+ * until one CRL validity period after its notAfter (expiredEntriesKeptFrom). The cRLNumber and
+ * thisUpdate are taken atomically from the CA row, so the number only ever grows (5.2.3) and
+ * the thisUpdate never goes back. A DISABLED (or revoked) CA still publishes its CRL.
  */
 export async function currentCrl(deps: CrlDeps, ref: string): Promise<SignedCrl> {
   const ca = await resolveRef(ref, "certificate authority", "certificate_authority", (k) =>
@@ -89,9 +95,31 @@ export async function currentCrl(deps: CrlDeps, ref: string): Promise<SignedCrl>
       `certificate authority "${ca.slug}" has no certificate yet, so no CRL`,
     );
   }
-  const thisUpdate = deps.now();
+  // thisUpdate is the later of now and the previous CRL's thisUpdate, taken with the number
+  // (nextCrl), so a CA's CRLs never go back in time: RFC 5280 5.1.2.4 and 5.2.3 order a CA's
+  // CRLs by both, and a relying party that keeps the newest by thisUpdate kept, after a wall
+  // clock stepped back (NTP, a VM resumed behind), the CRL before a new revocation (until
+  // 2026-12-04). After such a step the CRLs keep the thisUpdate they had reached until the
+  // clock passes it (a relying party whose clock is right refuses them as not yet valid until
+  // then, as it refused the CRL signed before the step); nextUpdate stays one validity period
+  // after thisUpdate.
+  //
+  // Two CRLs signed within one second share their thisUpdate, and so their HTTP Last-Modified
+  // (RFC 9110 8.8.2: an HTTP-date, to the second). Dating the second one a second later would
+  // keep them apart, but would date a CRL after the signing clock: OpenSSL refuses a CRL whose
+  // thisUpdate is after its own clock with no leeway ("CRL is not yet valid"), which a relying
+  // party fetching right after a revocation would meet, and CRLs signed faster than one a
+  // second (a burst of revocations, CERTMINT_CRL_CACHE_SECONDS=0) would run ahead of the clock
+  // without bound. Instead the second one is marked (sharesThisUpdate), and its Last-Modified
+  // validates nothing: RFC 9110 8.8.2.2 lets a date validate only when the server knows the
+  // representation did not change twice in that second (conditional-get.ts). The ETag, the
+  // cRLNumber, is exact either way.
+  // (Times are whole seconds: 5.1.2.4 encodes them with no fractions.)
+  const { crlNumber, thisUpdate, previousThisUpdate } = await deps.store.cas.nextCrl(
+    ca.id,
+    wholeSeconds(deps.now()),
+  );
   const nextUpdate = new Date(thisUpdate.getTime() + deps.crlValiditySeconds * 1000);
-  const crlNumber = await deps.store.cas.nextCrlNumber(ca.id);
   const listedAfter = expiredEntriesKeptFrom(thisUpdate, deps.crlValiditySeconds);
   const subordinates = await deps.store.cas.revokedChildren(ca.id, listedAfter);
   const encoded = await encodedLeaves(deps, ca.id, listedAfter, subordinates);
@@ -128,5 +156,6 @@ export async function currentCrl(deps: CrlDeps, ref: string): Promise<SignedCrl>
     thisUpdate,
     nextUpdate,
     revocationCount: String(ca.revocationCount),
+    sharesThisUpdate: previousThisUpdate?.getTime() === thisUpdate.getTime(),
   };
 }

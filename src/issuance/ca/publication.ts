@@ -16,6 +16,8 @@ export interface Published {
   etag: string;
   /** For CRLs, their thisUpdate. */
   lastModified?: Date;
+  /** lastModified also dates another CRL of the CA (SignedCrl.sharesThisUpdate). */
+  lastModifiedShared?: boolean;
 }
 
 /**
@@ -67,6 +69,7 @@ export class CaPublisher {
         expires: crl.nextUpdate,
         etag: `"crl-${crl.crlNumber}"`,
         lastModified: crl.thisUpdate,
+        lastModifiedShared: crl.sharesThisUpdate,
       }
     );
   }

@@ -1,6 +1,6 @@
 import { alreadyExists, CertmintError } from "../../errors";
 import { digestHex } from "../../signer/digest";
-import type { Call } from "../call";
+import { type Call, remainingMs } from "../call";
 import type { CertificateRequest, IssuanceRepository } from "../repositories";
 
 /** The longest request_id (idempotency rows are kept, beyond Google CA Service's 60 minutes). */
@@ -34,11 +34,15 @@ export function assertSameRequest(
   }
 }
 
-/** How long this call may wait for a request's lock: until shortly before its deadline. */
-export function lockWaitMs(call: Pick<Call, "deadline">, now = Date.now()): number {
-  const deadline = call.deadline;
-  if (!deadline) return IN_PROGRESS_WAIT_MS;
-  return Math.max(1, deadline.getTime() - now - ANSWER_MARGIN_MS);
+/**
+ * How long this call may wait for a request's lock: until shortly before its deadline, on the
+ * monotonic clock (remainingMs), so a wall clock stepped back does not let the wait (and the
+ * pooled connection it holds) outlast the caller. `monotonicNow`: performance.now(), for tests.
+ */
+export function lockWaitMs(call: Pick<Call, "deadlineAt">, monotonicNow?: number): number {
+  const left = remainingMs(call, monotonicNow);
+  if (left === Infinity) return IN_PROGRESS_WAIT_MS;
+  return Math.max(1, left - ANSWER_MARGIN_MS);
 }
 
 /** The request is still being finished by another call after this call's wait. */

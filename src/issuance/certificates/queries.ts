@@ -43,7 +43,7 @@ export async function getCertificate(deps: IssuanceDeps, ref: string): Promise<C
  */
 export async function listCertificates(
   deps: IssuanceDeps,
-  call: Pick<Call, "deadline" | "signal" | "actor" | "whileOutside">,
+  call: Pick<Call, "deadlineAt" | "signal" | "actor" | "whileOutside">,
   input: ListCertificatesInput,
 ): Promise<Page<ListedCertificate>> {
   const scope: PageScope = {

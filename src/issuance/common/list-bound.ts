@@ -1,5 +1,5 @@
 import { CertmintError } from "../../errors";
-import type { Call } from "../call";
+import { type Call, remainingMs } from "../call";
 import { type ReadBound, ReadStopped } from "../repositories";
 
 /**
@@ -13,15 +13,16 @@ export const LIST_QUERY_TIMEOUT_SETTING = "CERTMINT_LIST_QUERY_TIMEOUT_MS";
 
 /**
  * How long a page's query may run: `settingMs` (0: no limit), or the time left before the
- * call's deadline when that is shorter (`byDeadline`); stopped early when the caller goes away.
+ * call's deadline when that is shorter (`byDeadline`; on the monotonic clock, remainingMs);
+ * stopped early when the caller goes away. `monotonicNow`: performance.now(), for tests.
  */
 export function listReadBound(
   settingMs: number,
-  call: Pick<Call, "deadline" | "signal">,
-  now = Date.now(),
+  call: Pick<Call, "deadlineAt" | "signal">,
+  monotonicNow?: number,
 ): { bound: ReadBound; byDeadline: boolean } {
-  const left = call.deadline && call.deadline.getTime() - now;
-  const byDeadline = left !== undefined && (settingMs === 0 || left < settingMs);
+  const left = remainingMs(call, monotonicNow);
+  const byDeadline = left !== Infinity && (settingMs === 0 || left < settingMs);
   return {
     bound: { timeoutMs: byDeadline ? Math.max(1, left) : settingMs, signal: call.signal },
     byDeadline,

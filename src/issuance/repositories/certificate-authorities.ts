@@ -48,6 +48,17 @@ export type CertificateAuthorityView = Omit<CertificateAuthority, "sealedPrivate
 export const caView = ({ sealedPrivateKey: _, ...view }: CertificateAuthority) =>
   view as CertificateAuthorityView;
 
+/** The number and thisUpdate of a CRL a CA is about to sign (CaRepository.nextCrl). */
+export interface CrlSlot {
+  crlNumber: bigint;
+  thisUpdate: Date;
+  /**
+   * The thisUpdate of the CA's CRL numbered just before this one; null for its first CRL (or
+   * the first since thisUpdates were recorded, Migration20261204300000CrlThisUpdate).
+   */
+  previousThisUpdate: Date | null;
+}
+
 /** A revoked certificate or CA, as a CRL lists it (RFC 5280 5.1.2.6). */
 export interface RevokedEntry {
   serialNumber: string;
@@ -89,8 +100,13 @@ export interface CaRepository {
   countRevocation(id: string): Promise<void>;
   /** The CA's revocation count now; null when there is no such CA. */
   revocationCount(id: string): Promise<string | null>;
-  /** Takes the next cRLNumber (atomically, so it only ever grows: RFC 5280 5.2.3). */
-  nextCrlNumber(id: string): Promise<bigint>;
+  /**
+   * Takes the CA's next cRLNumber and that CRL's thisUpdate, together and atomically (one
+   * statement on the CA's row, whichever replica signs): the number only ever grows (RFC 5280
+   * 5.2.3), and the thisUpdate is the later of `now` (whole seconds) and the thisUpdate of the
+   * CRL numbered before it, so it never goes back either (ca/crl.ts says why).
+   */
+  nextCrl(id: string, now: Date): Promise<CrlSlot>;
   /** CAs signed by this one that are revoked and not expired at `now`. */
   revokedChildren(id: string, now: Date): Promise<RevokedEntry[]>;
   /** The CAs signed by this one whose certificate has one of these serials. */

@@ -33,7 +33,11 @@ export const CertificateAuthorityEntity = defineEntity({
     csrPem: p.text().nullable(),
     /** Sealed PKCS#8 private key: version | nonce | ciphertext | tag, bound to the CA id. */
     sealedPrivateKey: p.blob(),
-    /** Last cRLNumber issued (RFC 5280 5.2.3: monotonically increasing). */
+    /**
+     * Last cRLNumber issued (RFC 5280 5.2.3: monotonically increasing). The thisUpdate of that
+     * CRL is the column crl_this_update, read and written only by CaRepository.nextCrl's
+     * statement (Migration20261204300000CrlThisUpdate).
+     */
     crlNumber: p.bigint("string").default("0"),
     /** When its parent revoked it (listed in the parent's CRL); null for a CA in good standing. */
     revokedAt: p.datetime().nullable(),

@@ -17,6 +17,7 @@ import { Migration20261203110000CertificateInline } from "./Migration20261203110
 import { Migration20261204000000CertificateLineage } from "./Migration20261204000000CertificateLineage";
 import { Migration20261204100000WatchAndSweepIndexes } from "./Migration20261204100000WatchAndSweepIndexes";
 import { Migration20261204200000RenewAtStable } from "./Migration20261204200000RenewAtStable";
+import { Migration20261204300000CrlThisUpdate } from "./Migration20261204300000CrlThisUpdate";
 
 /**
  * Every migration, in order. Listed explicitly (not discovered on disk) so the same list
@@ -65,4 +66,5 @@ export const MIGRATIONS: MigrationObject[] = [
     class: Migration20261204100000WatchAndSweepIndexes,
   },
   { name: "Migration20261204200000RenewAtStable", class: Migration20261204200000RenewAtStable },
+  { name: "Migration20261204300000CrlThisUpdate", class: Migration20261204300000CrlThisUpdate },
 ];

@@ -5,6 +5,7 @@ import type {
   CaRepository,
   CaStatus,
   CertificateAuthority,
+  CrlSlot,
   PageQuery,
   RevokedEntry,
   RowKey,
@@ -97,14 +98,34 @@ export class OrmCaRepository implements CaRepository {
     return row ? String(row.revocationCount) : null;
   }
 
-  async nextCrlNumber(id: string): Promise<bigint> {
+  async nextCrl(id: string, now: Date): Promise<CrlSlot> {
+    // One statement, autocommitted: the number and the thisUpdate move together on the CA's
+    // row, so CRLs signed at once by two replicas are ordered alike by both. The subquery
+    // locks the row before it is updated and reads it as it is then (a concurrent signing's
+    // commit waited for), which is how the previous thisUpdate is returned: PostgreSQL 15's
+    // RETURNING sees only the new row. Without "for update", the subquery's row is the one of
+    // the statement's snapshot: 382 of 400 signings at once returned a previous thisUpdate from
+    // before the signing that committed just ahead of them (test/store/crl-slot.test.ts).
+    // greatest() ignores the NULL of a CA's first CRL.
     const rows = await this.em()
       .getConnection()
-      .execute<Array<{ crl_number: string }>>(
-        `update "certificate_authority" set "crl_number" = "crl_number" + 1 where "id" = ? returning "crl_number"`,
-        [id],
+      .execute<
+        Array<{ crl_number: string; crl_this_update: Date; previous_this_update: Date | null }>
+      >(
+        `update "certificate_authority" as "ca"
+            set "crl_number" = "ca"."crl_number" + 1,
+                "crl_this_update" = greatest("ca"."crl_this_update", ?::timestamptz)
+           from (select "id", "crl_this_update" from "certificate_authority" where "id" = ? for update) as "previous"
+          where "ca"."id" = "previous"."id"
+      returning "ca"."crl_number", "ca"."crl_this_update", "previous"."crl_this_update" as "previous_this_update"`,
+        [now, id],
       );
-    return BigInt(rows[0]!.crl_number);
+    const row = rows[0]!;
+    return {
+      crlNumber: BigInt(row.crl_number),
+      thisUpdate: new Date(row.crl_this_update),
+      previousThisUpdate: row.previous_this_update && new Date(row.previous_this_update),
+    };
   }
 
   async revokedChildren(id: string, now: Date): Promise<RevokedEntry[]> {
