@@ -2,6 +2,7 @@ import type { startCertmint } from "./app";
 import { ConfigError, ENV, loadConfig } from "./config";
 import { secureDataDir } from "./data-dir";
 import { startBanner } from "./server/banner";
+import { disableAsyncLocalStorageWhenIdle } from "./server/idle-async-context";
 import { loggableError } from "./server/log-errors";
 import { createLogger, exitAfterLogs, type Logger, resolveLogFormat } from "./server/logger";
 import { certmintVersion } from "./server/paths";
@@ -14,6 +15,9 @@ import { isWorkerProcess, reportServing, workerStartOptions } from "./server/wor
  * each of which runs this same file and serves (server/supervisor.ts).
  */
 async function main(): Promise<void> {
+  // Before the ORM runs anything: its AsyncLocalStorages keep Node's promise hooks on only
+  // while one of its runs is in progress (server/idle-async-context.ts).
+  disableAsyncLocalStorageWhenIdle();
   let config: ReturnType<typeof loadConfig>;
   try {
     config = loadConfig();
