@@ -35,6 +35,13 @@ export interface AcmeContext {
    * ACME_NEW_AUTHORIZATIONS_PER_ACCOUNT): each is a row, with its challenges, kept for good.
    */
   readonly newAuthorizationLimiter: RateLimit;
+  /**
+   * POST-as-GET reads of an account's resources (orders, authorizations, certificates, its
+   * orders list; RFC 8555 6.3), per account, ten times the account rate: clients poll these
+   * while orders are processed, and until 2026-12-04 only addressLimiter bounded them, so an
+   * account polling from many addresses had no bound of its own.
+   */
+  readonly readLimiter: RateLimit;
   readonly logger: Logger;
   /** Validations running now, so shutdown can wait for them. */
   readonly validations: Set<Promise<void>>;

@@ -22,12 +22,15 @@ export function acmeLimiters(
   limits: Limits = localLimits(clock),
 ): Pick<
   AcmeContext,
-  "rateLimiter" | "addressLimiter" | "newAccountLimiter" | "newAuthorizationLimiter"
+  "rateLimiter" | "addressLimiter" | "newAccountLimiter" | "newAuthorizationLimiter" | "readLimiter"
 > {
   const { perSecond, burst } = config.rateLimit;
   const perHour = config.newAccountsPerAddressPerHour;
   return {
     rateLimiter: limits.rate("acme-account-requests", perSecond, burst),
+    // Polling an order or authorization (POST-as-GET) is cheap and frequent (a client with many
+    // orders in progress polls each): a budget of its own, as generous as an address's.
+    readLimiter: limits.rate("acme-account-reads", 10 * perSecond, 10 * burst),
     addressLimiter: limits.addressRate("acme-address-requests", 10 * perSecond, 10 * burst),
     // N per hour on average, N at once (an idle address: then one every 3600/N s). Exact: a
     // budget of ten would be spread over the workers' leases.

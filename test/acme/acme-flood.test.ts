@@ -5,7 +5,7 @@ import {
   type IncomingMessage,
   ServerResponse,
 } from "node:http";
-import { Server as HttpsServer, request as httpsRequest } from "node:https";
+import { Server as HttpsServer } from "node:https";
 import { connect as netConnect, type Socket } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import {
@@ -21,48 +21,16 @@ import { OrmProfileRepository } from "../../src/store/repositories/certificate-p
 import { RawHttpConnection } from "../support/raw-http";
 import { waitFor } from "../support/wait";
 import { type AcmeServer, createAcmeProfile, startAcmeServer } from "./helpers";
-import { AcmeTestClient, type HttpResult } from "./jws-client";
+import { AcmeTestClient } from "./jws-client";
 
 const ACME = "urn:ietf:params:acme:error:";
 
-/** The test client, from another local address (127.0.0.2 is loopback too). */
-class ClientFrom extends AcmeTestClient {
-  constructor(
-    directoryUrl: string,
-    private readonly caFile: string,
-    private readonly localAddress: string,
-  ) {
-    super(directoryUrl, caFile);
-  }
-
-  override http(method: string, url: string, body?: string): Promise<HttpResult> {
-    return new Promise((resolve, reject) => {
-      const req = httpsRequest(
-        url,
-        {
-          method,
-          ca: readFileSync(this.caFile),
-          localAddress: this.localAddress,
-          agent: false,
-          headers: body === undefined ? {} : { "content-type": "application/jose+json" },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("end", () => {
-            const text = Buffer.concat(chunks).toString();
-            let json = {};
-            try {
-              json = JSON.parse(text);
-            } catch {}
-            resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
-          });
-        },
-      );
-      req.on("error", reject);
-      req.end(body);
-    });
-  }
+/** The test client, from another local address (127.0.0.2 is loopback too), on new connections. */
+function clientFrom(directoryUrl: string, caFile: string, localAddress: string): AcmeTestClient {
+  const client = new AcmeTestClient(directoryUrl, caFile);
+  client.localAddress = localAddress;
+  client.agent = false;
+  return client;
 }
 
 /**
@@ -214,7 +182,7 @@ describe("ACME listener under a flood", () => {
     await waitFor("the port's limit held", () => held.count >= ACME_MAX_REQUESTS_IN_FLIGHT);
     // One more, on a connection of its own from an address holding nothing: answered at once,
     // or held like the others.
-    const more = new ClientFrom(s.directory(), s.tlsCaFile, `127.0.0.${addresses + 1}`).http(
+    const more = clientFrom(s.directory(), s.tlsCaFile, `127.0.0.${addresses + 1}`).http(
       "GET",
       s.directory(),
     );
@@ -272,7 +240,7 @@ describe("ACME listener under a flood", () => {
 
     const { held, conns } = await fillShare(1);
     // Another address meanwhile: its request to the held profile is admitted (held too)...
-    const elsewhere = new ClientFrom(s.directory(), s.tlsCaFile, "127.0.0.2");
+    const elsewhere = clientFrom(s.directory(), s.tlsCaFile, "127.0.0.2");
     const admitted = elsewhere.http("GET", s.directory());
     await waitFor("the other address's request held", () => held.count === share + 1);
     // ...and one to another profile is served.
@@ -369,7 +337,7 @@ describe("ACME listener under a flood", () => {
     expect((await first.newOrder(["after-budget.acme.localhost"])).status).toBe(201);
 
     // Another address has its own budget.
-    const elsewhere = new ClientFrom(s.directory(), s.tlsCaFile, "127.0.0.2");
+    const elsewhere = clientFrom(s.directory(), s.tlsCaFile, "127.0.0.2");
     const r = await elsewhere.register();
     expect(r.status, r.text).toBe(201);
     const [row] = await s.h.db.query<{ n: string }>(

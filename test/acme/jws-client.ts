@@ -69,6 +69,8 @@ export class AcmeTestClient {
   dir: Record<string, string> = {};
   /** false: every request on a connection of its own (a supervisor hands out connections). */
   agent?: Agent | false;
+  /** The address requests come from (any of 127.0.0.0/8 is loopback on Linux). */
+  localAddress?: string;
   private readonly ca: Buffer;
 
   constructor(
@@ -94,6 +96,7 @@ export class AcmeTestClient {
           method,
           ca: this.ca,
           agent: this.agent,
+          ...(this.localAddress === undefined ? {} : { localAddress: this.localAddress }),
           headers: body === undefined ? {} : { "content-type": type },
         },
         (res) => {

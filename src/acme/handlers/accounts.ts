@@ -158,6 +158,7 @@ export async function updateAccount(x: AcmeExchange, accountId: string): Promise
 export async function listOrders(x: AcmeExchange, accountId: string): Promise<AcmeResponse> {
   const request = await x.verify("kid");
   const account = requireAccount(request, accountId);
+  await takeRate(x, `account:${account.id}`, x.ctx.readLimiter);
   const orders = await x.ctx.store.acme.ordersOf(account.id);
   return { status: 200, body: { orders: orders.map((o) => x.urls.order(o.id)) } };
 }

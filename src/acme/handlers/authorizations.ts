@@ -81,6 +81,9 @@ async function ownAuthorization(
 export async function getAuthorization(x: AcmeExchange, id: string): Promise<AcmeResponse> {
   const request = await x.verify("kid");
   const account = requireAccount(request);
+  // A read (POST-as-GET) from the reads' budget; a deactivation changes it: the account rate.
+  const limiter = request.payload === undefined ? x.ctx.readLimiter : x.ctx.rateLimiter;
+  await takeRate(x, `account:${account.id}`, limiter);
   let authz = await ownAuthorization(x, account.id, id);
   if (request.payload !== undefined) {
     const payload = request.payload as Record<string, unknown>;

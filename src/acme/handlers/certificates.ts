@@ -19,6 +19,7 @@ const RENEWAL_INFO_RETRY_SECONDS = 6 * 3600;
 export async function getCertificate(x: AcmeExchange, id: string): Promise<AcmeResponse> {
   const request = await x.verify("kid");
   const account = requireAccount(request);
+  await takeRate(x, `account:${account.id}`, x.ctx.readLimiter);
   const cert = /^[0-9a-f-]{36}$/.test(id) ? await x.ctx.store.certificates.findById(id) : null;
   // Another account's certificate is answered as a missing one, like its order.
   if (!cert || cert.profileId !== x.profile.id || cert.owner !== account.id) {

@@ -215,6 +215,7 @@ async function resumeFinalize(
 export async function getOrder(x: AcmeExchange, orderId: string): Promise<AcmeResponse> {
   const request = await x.verify("kid");
   const account = requireAccount(request);
+  await takeRate(x, `account:${account.id}`, x.ctx.readLimiter);
   const order = await ownOrder(x, account, orderId);
   return orderResponse(x, order);
 }

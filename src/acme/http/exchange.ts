@@ -1,3 +1,4 @@
+import type { RateLimit } from "../../auth/rate-limiter";
 import type { AccountRow } from "../../issuance/repositories";
 import type { AcmeContext, AcmeProfile, AcmeUrls } from "../context";
 import { AcmeProblem } from "../problem";
@@ -40,11 +41,16 @@ export function requireAccount(request: VerifiedRequest, accountId?: string): Ac
 }
 
 /**
- * RFC 8555 6.6: past the per-account rate, rateLimited with Retry-After. Callers await it: a
- * Promise only when the limit is kept by the supervisor (CERTMINT_PROCESSES > 1) and asked.
+ * RFC 8555 6.6: past the per-account rate (`limiter`: requests that change something, or the
+ * POST-as-GET reads' readLimiter), rateLimited with Retry-After. Callers await it: a Promise
+ * only when the limit is kept by the supervisor (CERTMINT_PROCESSES > 1) and asked.
  */
-export function takeRate(x: AcmeExchange, identity: string): void | Promise<void> {
-  const wait = x.ctx.rateLimiter.take(identity);
+export function takeRate(
+  x: AcmeExchange,
+  identity: string,
+  limiter: RateLimit = x.ctx.rateLimiter,
+): void | Promise<void> {
+  const wait = limiter.take(identity);
   if (typeof wait !== "number") return wait.then((w) => refuseOverRate(w));
   refuseOverRate(wait);
 }
