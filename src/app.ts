@@ -114,6 +114,8 @@ export interface RunningCertmint {
   admission(): { inProgress: number; queued: number };
   /** List queries running and waiting for a place of their token (certmint_list_queries). */
   listQueries(): { running: number; waiting: number };
+  /** ACME validations connecting out and queued for a place (certmint_acme_validations). */
+  acmeValidations(): { running: number; queued: number } | undefined;
   /** Stop accepting, let in-flight calls finish within the grace period, close the database. */
   shutdown(): Promise<void>;
 }
@@ -195,6 +197,7 @@ export async function startCertmint(
     security: () => runtime.security!,
     calls,
     admission,
+    unreadAnswers,
   };
   registerServices(server, handlerDeps, {
     "certmint.v1.AccessTokenService": accessTokenHandlers(handlerDeps, issuance),
@@ -285,8 +288,12 @@ export async function startCertmint(
         crlValiditySeconds: config.crlValiditySeconds,
         listQueryTimeoutMs: config.listQueryTimeoutMs,
         listGate:
-          config.listQueriesPerToken > 0
-            ? new ListQueryGate(config.listQueriesPerToken, LIST_QUERIES_QUEUED_PER_TOKEN)
+          config.listQueriesPerToken > 0 || config.listQueries > 0
+            ? new ListQueryGate(
+                config.listQueriesPerToken || Number.POSITIVE_INFINITY,
+                LIST_QUERIES_QUEUED_PER_TOKEN,
+                config.listQueries || Number.POSITIVE_INFINITY,
+              )
             : undefined,
         generatedKeyReplaySeconds: config.generatedKeyReplaySeconds,
         pendingApprovalsPerToken: config.pendingApprovalsPerToken || undefined,
@@ -407,6 +414,7 @@ export async function startCertmint(
         unreadAnswerBytes: () => unreadAnswers.bytes,
         admission: () => ({ inProgress: admission.inProgress, queued: admission.queued }),
         listQueries: () => listQueryCounts(deps.listGate),
+        acmeValidations: () => acme?.validationCounts(),
         expiring: () => expiringCertificates(deps),
         clientCrls: () => transport.clientCrls().list(),
         databaseClockSkew: () => clockSkew.skewSeconds,
@@ -477,6 +485,7 @@ export async function startCertmint(
     unreadAnswerBytes: () => unreadAnswers.bytes,
     admission: () => ({ inProgress: admission.inProgress, queued: admission.queued }),
     listQueries: () => listQueryCounts(runtime.deps?.listGate),
+    acmeValidations: () => acme?.validationCounts(),
     shutdown() {
       stopping ??= (async () => {
         probe?.stop();

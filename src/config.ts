@@ -116,6 +116,11 @@ export interface Config {
    * once; its others wait for one to end (issuance/common/list-gate.ts). 0: no cap.
    */
   readonly listQueriesPerToken: number;
+  /**
+   * How many list queries of every token run at once, per process (each may hold a page of
+   * certificates in memory until its answer is built); the others wait. 0: no cap.
+   */
+  readonly listQueries: number;
   /** Requests one access token may have waiting for approval; 0: no cap. */
   readonly pendingApprovalsPerToken: number;
   /** The ACME listener (RFC 8555, src/acme); absent: ACME is off. */
@@ -165,6 +170,11 @@ export interface AcmeConfig {
   readonly tlsAlpn01Port: number;
   /** Bound of one validation, redirects included. */
   readonly validationTimeoutMs: number;
+  /**
+   * Validations connecting out at once, per process; more wait in a bounded queue
+   * (src/acme/validation/slots.ts). Each holds an outbound socket: fd-budget.ts counts them.
+   */
+  readonly maxValidations: number;
   /** Requests per second each ACME account may make on average, and its burst. */
   readonly rateLimit: { readonly perSecond: number; readonly burst: number };
   /**
@@ -331,6 +341,7 @@ export const ENV = {
   databaseProbeIntervalMs: "CERTMINT_DATABASE_PROBE_INTERVAL_MS", // default 1000
   listQueryTimeoutMs: "CERTMINT_LIST_QUERY_TIMEOUT_MS", // default 3000; 0: off
   listQueriesPerToken: "CERTMINT_LIST_QUERIES_PER_TOKEN", // default 2; 0: off
+  listQueries: "CERTMINT_LIST_QUERIES", // default 4 per process; 0: off
   pendingApprovalsPerToken: "CERTMINT_PENDING_APPROVALS_PER_TOKEN", // default 1000; 0: off
   acmeListen: "CERTMINT_ACME_LISTEN", // optional: the ACME listener (RFC 8555)
   acmeTlsCertFile: "CERTMINT_ACME_TLS_CERT_FILE", // default: CERTMINT_TLS_CERT_FILE
@@ -340,6 +351,7 @@ export const ENV = {
   acmeHttp01Port: "CERTMINT_ACME_HTTP01_PORT", // default 80
   acmeTlsAlpn01Port: "CERTMINT_ACME_TLS_ALPN01_PORT", // default 443
   acmeValidationTimeoutMs: "CERTMINT_ACME_VALIDATION_TIMEOUT_MS", // default 10000
+  acmeMaxValidations: "CERTMINT_ACME_MAX_VALIDATIONS", // default 100 per process
   acmeRateLimitPerSecond: "CERTMINT_ACME_RATE_LIMIT_PER_SECOND", // default 10 per account; 0: off
   acmeRateLimitBurst: "CERTMINT_ACME_RATE_LIMIT_BURST", // default 100
   acmeNewAccountsPerAddressPerHour: "CERTMINT_ACME_NEW_ACCOUNTS_PER_ADDRESS_PER_HOUR", // default 10; 0: off
@@ -488,6 +500,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   // 2 of the default pool's 10 connections: a token paging through two lists at once (a UI and
   // an export) is not slowed, and five tokens listing at once still leave room for issuance.
   const listQueriesPerToken = parseInteger(env, ENV.listQueriesPerToken, 2, 0, 1_000, problems);
+  // Each running list may hold a page of 1,000 certificates with their PEMs, some 10 MB of heap,
+  // until its answer is built (issuance/common/list-gate.ts): 4 of them fit beside the rest of
+  // a server whose heap is bounded at 160 MB (bench/memory/probe.ts).
+  const listQueries = parseInteger(env, ENV.listQueries, 4, 0, 1_000, problems);
   // 1,000: a backlog an approver works through, well past what a backend asks for between
   // decisions, and far short of the rows a token at its rate limit writes in a minute.
   const pendingApprovalsPerToken = parseInteger(
@@ -601,6 +617,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     databaseProbeIntervalMs,
     listQueryTimeoutMs,
     listQueriesPerToken,
+    listQueries,
     pendingApprovalsPerToken,
     acme: acme && Object.freeze(acme),
     metricsListen: metricsListen && Object.freeze(metricsListen),
@@ -726,6 +743,7 @@ function parseAcme(
       120_000,
       problems,
     ),
+    maxValidations: parseInteger(env, ENV.acmeMaxValidations, 100, 1, 10_000, problems),
     rateLimit: {
       perSecond,
       burst: parseInteger(env, ENV.acmeRateLimitBurst, 100, 1, 10_000_000, problems),

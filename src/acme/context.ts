@@ -3,6 +3,7 @@ import type { RateLimit } from "../auth/rate-limiter";
 import type { IssuanceDeps } from "../issuance/deps";
 import type { Store } from "../issuance/repositories";
 import type { Http01Limits } from "./validation/http01";
+import type { ValidationSlots } from "./validation/slots";
 import type { ValidationTargets } from "./validation/targets";
 
 /** What every ACME handler may use, built once at start-up (src/acme/http/server.ts). */
@@ -43,6 +44,11 @@ export interface AcmeContext {
    */
   readonly readLimiter: RateLimit;
   readonly logger: Logger;
+  /**
+   * Validations connecting out at once, and those queued for a place
+   * (CERTMINT_ACME_MAX_VALIDATIONS, validation/slots.ts).
+   */
+  readonly validationSlots: ValidationSlots;
   /** Validations running now, so shutdown can wait for them. */
   readonly validations: Set<Promise<void>>;
 }

@@ -10,6 +10,7 @@ import {
   ACME_NEW_AUTHORIZATIONS_WINDOW_SECONDS,
 } from "./limits";
 import { DEFAULT_HTTP01_LIMITS } from "./validation/http01";
+import { QUEUE_PER_PLACE, ValidationSlots, WAIT_PER_TIMEOUT } from "./validation/slots";
 import { parseNetworks, ValidationTargets } from "./validation/targets";
 
 /**
@@ -50,6 +51,8 @@ export { ACME_NEW_AUTHORIZATIONS_PER_ACCOUNT, ACME_NEW_AUTHORIZATIONS_WINDOW_SEC
 
 export interface RunningAcme {
   readonly port: number;
+  /** Validations connecting out now, and queued for a place (validation/slots.ts). */
+  validationCounts(): { running: number; queued: number };
   close(): Promise<void>;
 }
 
@@ -83,6 +86,11 @@ export async function startAcme(
     tlsAlpn01Port: config.tlsAlpn01Port,
     ...acmeLimiters(config, undefined, rateLimits),
     logger,
+    validationSlots: new ValidationSlots(
+      config.maxValidations,
+      QUEUE_PER_PLACE * config.maxValidations,
+      WAIT_PER_TIMEOUT * config.validationTimeoutMs,
+    ),
     validations: new Set(),
   };
   const server = await startAcmeServer(config.listen, config.tls, ctx, limits);
@@ -99,6 +107,7 @@ export async function startAcme(
   logger.info({ port: server.port, tls: config.tls !== undefined }, "serving ACME");
   return {
     port: server.port,
+    validationCounts: () => ctx.validationSlots.counts(),
     async close() {
       closing = true;
       clearInterval(sweep);

@@ -191,9 +191,8 @@ export function certificateHandlers(
           view: certificateViewCodec.fromProto(req.view, "view"),
         });
         const now = d.now();
-        const renewal = await renewalStatuses(d, page.items);
         return {
-          certificates: page.items.map((c) => certificateToProto(c, now, renewal.get(c.id))),
+          certificates: page.items.map((c) => certificateToProto(c, now, page.renewal.get(c.id))),
           nextPageToken: page.nextPageToken,
         };
       },

@@ -11,6 +11,7 @@ import { logCallFailure } from "./call-failure-log";
 import { asCertmintError, codeOf, toServiceError } from "./errors";
 import type { FairAdmission } from "./fair-admission";
 import { admitRequest } from "./request-check";
+import type { UnreadAnswers } from "./unread-answers";
 
 /** What a handler knows of its call besides the request message. */
 export interface CallContext {
@@ -78,6 +79,8 @@ export interface HandlerDeps {
   calls?: InFlightCalls;
   /** Admits calls to their work in turn by access token, when given (fair-admission.ts). */
   admission?: FairAdmission;
+  /** What a call's connection and token leave unread, when counted (unread-answers.ts). */
+  unreadAnswers?: Pick<UnreadAnswers, "checkAnswerable">;
 }
 
 /**
@@ -207,6 +210,8 @@ export function unary<Req, Res>(
         },
         statusCodeOf: codeOf,
         whileOutside: admission && ((wait) => admission.whileOutside(wait)),
+        checkAnswerable:
+          deps.unreadAnswers && (() => deps.unreadAnswers?.checkAnswerable(call.metadata)),
       };
       security.authorize(method, actor);
       refuseAbandonedCall(call, deadlineAt);

@@ -21,6 +21,9 @@
  * process's budget by opening connections. Past the process's budget, the most it adds is one
  * default window per connection (CERTMINT_MAX_CONNECTIONS).
  *
+ * A list (the list gate, issuance/common/list-gate.ts) asks checkAnswerable when its turn
+ * comes, and is refused then with the same error rather than after its page was read for nobody.
+ *
  * Streamed answers (WatchCertificates) are counted but never refused here: the watch writes
  * an event only once the previous one drained (src/api/watch-certificates.ts).
  *
@@ -64,6 +67,8 @@ export class UnreadAnswers {
   private readonly connections = new WeakMap<Http2Session, Held>();
   /** By token slug; an entry goes once its token holds nothing. */
   private readonly tokens = new Map<string, Held>();
+  /** Each counted call's account, by the metadata its handler sees (checkAnswerable). */
+  private readonly accounts = new WeakMap<Metadata, CallAccount>();
   private refusedCount = 0;
   /** performance.now() of the last warning: a wall clock stepped back would silence it. */
   private lastWarning = Number.NEGATIVE_INFINITY;
@@ -97,11 +102,28 @@ export class UnreadAnswers {
         connection = { bytes: 0 };
         this.connections.set(session, connection);
       }
-      const account = new CallAccount(this, connection, stream);
+      const account = new CallAccount(this, connection, stream, (metadata) =>
+        this.accounts.set(metadata, account),
+      );
       return new BudgetedCall(call, account, (message) =>
-        method.responseStream ? undefined : this.refusal(account, () => sizeOf(method, message)),
+        method.responseStream
+          ? undefined
+          : this.refusal(account, () => sizeOf(method, message))?.status,
       );
     };
+  }
+
+  /**
+   * Throws the refusal this call's answer would get now, before any answer size is known: its
+   * connection or its token at its budget, or the process at its budget while this connection
+   * holds some of it. Unary calls only check it before expensive work (the list gate): an
+   * answer refused after the work was done cost the work for nothing.
+   */
+  checkAnswerable(metadata: Metadata): void {
+    const account = this.accounts.get(metadata);
+    if (!account) return;
+    const refused = this.refusal(account, () => 0);
+    if (refused) throw refused.error;
   }
 
   /** What a token holds now (0 for none, or a call not authenticated). */
@@ -123,7 +145,10 @@ export class UnreadAnswers {
     if (token.bytes <= 0) this.tokens.delete(slug);
   }
 
-  private refusal(account: CallAccount, answerBytes: () => number): StatusObject | undefined {
+  private refusal(
+    account: CallAccount,
+    answerBytes: () => number,
+  ): { status: StatusObject; error: CertmintError } | undefined {
     const { connection, slug } = account;
     const token = this.tokenHeld(slug)?.bytes ?? 0;
     const limits = this.limits;
@@ -170,9 +195,12 @@ export class UnreadAnswers {
     });
     const { code, details, metadata } = toServiceError(error);
     return {
-      code: code ?? status.RESOURCE_EXHAUSTED,
-      details: details ?? message,
-      metadata: metadata ?? new Metadata(),
+      status: {
+        code: code ?? status.RESOURCE_EXHAUSTED,
+        details: details ?? message,
+        metadata: metadata ?? new Metadata(),
+      },
+      error,
     };
   }
 
@@ -213,6 +241,8 @@ class CallAccount {
     private readonly budget: UnreadAnswers,
     readonly connection: Held,
     readonly stream: ServerHttp2Stream,
+    /** Registers the call's metadata (UnreadAnswers.checkAnswerable finds the account by it). */
+    readonly onMetadata: (metadata: Metadata) => void,
   ) {
     // Releases what is left when the stream ends. Node 20 completes a write that is under way
     // when its stream closes (test/server/unread-answers.test.ts closes such connections), but
@@ -257,6 +287,7 @@ class BudgetedCall extends ServerInterceptingCall {
         nextStart({
           onReceiveMetadata: (metadata, nextMetadata) => {
             account.metadata = metadata;
+            account.onMetadata(metadata);
             nextMetadata(metadata);
           },
         }),

@@ -46,6 +46,13 @@ export interface Call {
    * something with its own fair queue (an RSA key), so the waiting call holds no place.
    */
   readonly whileOutside?: <T>(wait: Promise<T>) => Promise<T>;
+  /**
+   * Throws (RESOURCE_EXHAUSTED, UNREAD_ANSWERS) when this call's answer would be refused anyway
+   * because its connection or token already leaves too many answers unread
+   * (src/api/unread-answers.ts): checked before expensive work (a list page), which is then not
+   * done for an answer nobody will take.
+   */
+  readonly checkAnswerable?: () => void;
   /** The gRPC status code an error reaches the caller with (src/api/errors.ts codeOf). */
   readonly statusCodeOf?: (err: unknown) => number;
   /**

@@ -25,8 +25,8 @@ export const DEFAULT_MAX_CONNECTIONS = 1000;
 /**
  * Descriptors kept for everything but connections and the database: stdin/stdout/stderr, Node's
  * own (epoll, eventfds, signal pipes, libuv's spare descriptor for EMFILE), the listening
- * sockets, files opened while serving (TLS files re-read, the KEK, the admin token) and ACME
- * validation requests.
+ * sockets and files opened while serving (TLS files re-read, the KEK, the admin token). ACME
+ * validations are counted apart (reservedDescriptors).
  */
 export const BASE_DESCRIPTORS = 64;
 
@@ -50,7 +50,10 @@ export function reservedDescriptors(config: Config): number {
   // The pool, and one LISTEN connection of the event pump; embedded, PGlite's open files.
   const database = config.databaseUrl ? config.databasePoolSize + 1 : EMBEDDED_MAX_FILES;
   const threads = config.keyGeneration.workers + config.csrWorkers;
-  return BASE_DESCRIPTORS + database + threads * DESCRIPTORS_PER_THREAD;
+  // Each ACME validation connecting out holds one socket (CERTMINT_ACME_MAX_VALIDATIONS; a
+  // queued one holds none, acme/validation/slots.ts).
+  const validations = config.acme?.maxValidations ?? 0;
+  return BASE_DESCRIPTORS + database + threads * DESCRIPTORS_PER_THREAD + validations;
 }
 
 /** The listening ports whose connections count against CERTMINT_MAX_CONNECTIONS each. */

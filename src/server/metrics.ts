@@ -16,6 +16,8 @@ export interface MetricsSources {
   unreadAnswerBytes(): number;
   /** Calls at work and calls waiting for their turn (src/api/fair-admission.ts). */
   admission(): { inProgress: number; queued: number };
+  /** ACME validations connecting out and queued for a place (acme/validation/slots.ts); none without ACME. */
+  acmeValidations?(): { running: number; queued: number } | undefined;
   /** List queries running and waiting for one of their token's places (issuance/common/list-gate.ts). */
   listQueries(): { running: number; waiting: number };
   /** PostgreSQL's clock minus this server's, seconds (server/clock-skew.ts); none embedded. */
@@ -148,7 +150,7 @@ export class CertmintMetrics implements IssuanceObserver {
     });
     new Gauge({
       name: "certmint_list_queries",
-      help: "ListCertificates and ListAuditRecords queries running (at most CERTMINT_LIST_QUERIES_PER_TOKEN per access token) and waiting for one of their token's places",
+      help: "ListCertificates and ListAuditRecords queries running (at most CERTMINT_LIST_QUERIES_PER_TOKEN per access token, CERTMINT_LIST_QUERIES in all) and waiting for one of their token's or the process's places",
       labelNames: ["state"],
       registers,
       collect() {
@@ -156,6 +158,18 @@ export class CertmintMetrics implements IssuanceObserver {
         if (!now) return;
         this.set({ state: "running" }, now.running);
         this.set({ state: "waiting" }, now.waiting);
+      },
+    });
+    new Gauge({
+      name: "certmint_acme_validations",
+      help: "ACME challenge validations connecting out (running, at most CERTMINT_ACME_MAX_VALIDATIONS per process) and waiting for a place (queued)",
+      labelNames: ["state"],
+      registers,
+      collect() {
+        const now = metrics.sources?.acmeValidations?.();
+        if (!now) return;
+        this.set({ state: "running" }, now.running);
+        this.set({ state: "queued" }, now.queued);
       },
     });
     new Gauge({

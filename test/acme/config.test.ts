@@ -11,6 +11,7 @@ describe("ACME configuration", () => {
       http01Port: 80,
       tlsAlpn01Port: 443,
       validationTimeoutMs: 10_000,
+      maxValidations: 100,
       rateLimit: { perSecond: 10, burst: 100 },
       dnsResolvers: [],
     });

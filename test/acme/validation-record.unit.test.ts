@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AcmeContext } from "../../src/acme/context";
 import { DEFAULT_HTTP01_LIMITS } from "../../src/acme/validation/http01";
 import { runValidation } from "../../src/acme/validation/run";
+import { ValidationSlots } from "../../src/acme/validation/slots";
 import { parseNetworks, ValidationTargets } from "../../src/acme/validation/targets";
 import type {
   AccountRow,
@@ -83,11 +84,13 @@ describe("recording an ACME validation's outcome", () => {
     expires_at: new Date(Date.now() + 3_600_000),
   } as AuthorizationRow;
   const account = { id: "acc1", key_thumbprint: THUMBPRINT } as AccountRow;
+  /** A free place of its own for one validation (slots.ts). */
+  const place = () => new ValidationSlots(1, 0, 1_000).reserve()!;
 
   it("tries a failed record again, with the same valid outcome, until it is stored", async () => {
     answer = `${TOKEN}.${THUMBPRINT}`;
     const { ctx, calls, warnings } = contextFailing(3);
-    await runValidation(ctx, challenge, authorization, account, [1, 1, 1, 1, 1]);
+    await runValidation(ctx, challenge, authorization, account, place(), [1, 1, 1, 1, 1]);
     expect(calls).toEqual([{ valid: true }, { valid: true }, { valid: true }, { valid: true }]);
     expect(warnings).toHaveLength(3);
   });
@@ -95,7 +98,7 @@ describe("recording an ACME validation's outcome", () => {
   it("records a failed validation as invalid, tried again the same way", async () => {
     answer = "something else";
     const { ctx, calls } = contextFailing(1);
-    await runValidation(ctx, challenge, authorization, account, [1, 1]);
+    await runValidation(ctx, challenge, authorization, account, place(), [1, 1]);
     expect(calls).toHaveLength(2);
     for (const result of calls) {
       expect(result).toMatchObject({
@@ -108,9 +111,9 @@ describe("recording an ACME validation's outcome", () => {
   it("gives up after the last delay, with the database's error (logged by the caller)", async () => {
     answer = `${TOKEN}.${THUMBPRINT}`;
     const { ctx, calls } = contextFailing(10);
-    await expect(runValidation(ctx, challenge, authorization, account, [1, 1])).rejects.toThrow(
-      "connection terminated unexpectedly",
-    );
+    await expect(
+      runValidation(ctx, challenge, authorization, account, place(), [1, 1]),
+    ).rejects.toThrow("connection terminated unexpectedly");
     // Never recorded as a failed validation.
     expect(calls).toEqual([{ valid: true }, { valid: true }, { valid: true }]);
   });

@@ -163,3 +163,53 @@ describe("list queries per access token (CERTMINT_LIST_QUERIES_PER_TOKEN)", () =
     expect(await secondResult).toBe("second");
   });
 });
+
+describe("list queries of every token, per process (CERTMINT_LIST_QUERIES)", () => {
+  it("runs at most maxRunning reads of all callers; the next caller's starts when one ends, first come first served", async () => {
+    const gate = new ListQueryGate(2, 100, 2);
+    const log: string[] = [];
+    const reads = ["a", "b", "c", "d"].map((slug) => ({ slug, held: heldRead(slug, log) }));
+    const results = reads.map(({ slug, held }) => gate.run({ actor: actor(slug) }, held.read));
+    await settle();
+    expect(log).toEqual(["a", "b"]);
+    // c and d hold a place of their token and wait for the process's.
+    expect({ running: gate.running, waiting: gate.waiting }).toEqual({ running: 2, waiting: 2 });
+    reads[1]!.held.end();
+    expect(await results[1]).toBe("b");
+    await settle();
+    expect(log).toEqual(["a", "b", "c"]);
+    expect({ running: gate.running, waiting: gate.waiting }).toEqual({ running: 2, waiting: 1 });
+    for (const i of [0, 2]) reads[i]!.held.end();
+    await settle();
+    reads[3]!.held.end();
+    expect(await Promise.all(results)).toEqual(["a", "b", "c", "d"]);
+    expect({ running: gate.running, waiting: gate.waiting }).toEqual({ running: 0, waiting: 0 });
+  });
+
+  it("a list that stops waiting for the process's place gives its token's place back and never reads", async () => {
+    const gate = new ListQueryGate(1, 100, 1);
+    const log: string[] = [];
+    const first = heldRead("first", log);
+    const firstResult = gate.run({ actor: actor("one") }, first.read);
+    const controller = new AbortController();
+    const cancelled = heldRead("cancelled", log);
+    const cancelledResult = gate
+      .run({ actor: actor("two"), signal: controller.signal }, cancelled.read)
+      .catch((err: unknown) => err);
+    await settle();
+    expect(gate.waiting).toBe(1);
+    controller.abort();
+    const err = await cancelledResult;
+    expect(isCertmintError(err) && err.reason).toBe("CALL_CANCELLED");
+    expect(cancelled.started).toBe(false);
+    // Token "two" holds no place now: its next list starts as soon as the process has one.
+    const next = heldRead("next", log);
+    const nextResult = gate.run({ actor: actor("two") }, next.read);
+    first.end();
+    await settle();
+    expect(next.started).toBe(true);
+    next.end();
+    expect([await firstResult, await nextResult]).toEqual(["first", "next"]);
+    expect({ running: gate.running, waiting: gate.waiting }).toEqual({ running: 0, waiting: 0 });
+  });
+});

@@ -28,6 +28,7 @@ import {
   type TestCertmint,
 } from "../certificates/helpers";
 import { parseExposition, sampleValue } from "../metrics/prometheus";
+import { tableLockHolder } from "../support/table-lock";
 import { waitFor } from "../support/wait";
 
 const KIB = 1024;
@@ -352,4 +353,35 @@ describe("answers a client leaves unread (CERTMINT_UNREAD_ANSWER_BYTES*)", () =>
     const page = await call(other.clients.certificates, "listCertificates", fullPage());
     expect(page.certificates).toHaveLength(CERTIFICATES);
   }, 120_000);
+
+  it("a list whose connection is past its limit is refused when its turn comes, before its page is read", async () => {
+    const { secret } = await readerToken();
+    const session = open();
+    const { refusal } = await fillUntilRefused(session, secret);
+    expect(refusal.info?.metadata.limit).toBe("connection");
+    // The page's query could not finish now: a list that ran it would wait on the lock, in its
+    // list place (h.running.listQueries()), until the lock goes.
+    const holder = await tableLockHolder(h, "certificate");
+    await holder.lock();
+    try {
+      const raw = rawCall(session, secret, fullPage());
+      let headers: Record<string, string | string[] | undefined> | undefined;
+      void raw.headers.then((got) => {
+        headers = got;
+      });
+      await waitFor("the list refused, or running its query", () => {
+        // Without the check before the work it runs and waits: fail then rather than wait.
+        expect(h.running.listQueries().running).toBe(0);
+        return headers !== undefined;
+      });
+      const early = refusalOf(headers!);
+      expect(early.code).toBe(status.RESOURCE_EXHAUSTED);
+      expect(early.info?.reason).toBe("UNREAD_ANSWERS");
+      expect(early.info?.metadata.limit).toBe("connection");
+    } finally {
+      await holder.release();
+      await holder.end();
+      session.destroy();
+    }
+  });
 });

@@ -1,7 +1,9 @@
 import type { AccountRow, AuthorizationRow, ChallengeRow } from "../../issuance/repositories";
+import { throttledWarnings } from "../../server/throttled-warnings";
 import { type AcmeExchange, type AcmeResponse, requireAccount, takeRate } from "../http/exchange";
-import { malformed, notFoundProblem } from "../problem";
+import { AcmeProblem, malformed, notFoundProblem } from "../problem";
 import { runValidation } from "../validation/run";
+import type { ValidationSlot } from "../validation/slots";
 import { authorizationView, challengeView } from "../views";
 
 /** How often a client should poll an authorization being validated (seconds). */
@@ -16,16 +18,23 @@ const POLL_SECONDS = 1;
  */
 const stalledAfterMs = (x: AcmeExchange) => Math.max(120_000, 10 * x.ctx.http01.timeoutMs);
 
-/** Runs a challenge's validation after the answer; its outcome is recorded by runValidation. */
+/** How long a client refused for want of a validation place waits before posting again (s). */
+const BUSY_RETRY_AFTER_SECONDS = 5;
+
+/**
+ * Runs a challenge's validation after the answer, in the place `slot` reserved for it
+ * (validation/slots.ts); its outcome is recorded by runValidation.
+ */
 function launchValidation(
   x: AcmeExchange,
   challenge: ChallengeRow,
   authz: AuthorizationRow,
   account: AccountRow,
+  slot: ValidationSlot,
 ): void {
   // A failure to record the outcome (the database gone) is logged here, never left as an
   // unhandled rejection.
-  const running = runValidation(x.ctx, challenge, authz, account)
+  const running = runValidation(x.ctx, challenge, authz, account, slot)
     .catch((err: unknown) =>
       x.ctx.logger.error({ err, challenge: challenge.id }, "ACME: recording a validation failed"),
     )
@@ -37,7 +46,8 @@ function launchValidation(
  * Runs again each validation of a pending authorization that stalled (stalledAfterMs); the
  * claim is a compare-and-set on its start time, so one poll among replicas runs it. Running a
  * validation twice is safe: it only reads the client's answer, and the record moves only
- * what is still pending.
+ * what is still pending. Without a validation place free or queueable it is left as it is, for
+ * a later poll.
  */
 async function restartStalled(
   x: AcmeExchange,
@@ -51,11 +61,45 @@ async function restartStalled(
     if (c.status !== "processing" || (c.started_at !== null && c.started_at >= startedBefore)) {
       continue;
     }
+    const slot = x.ctx.validationSlots.reserve();
+    if (!slot) return;
     if (await x.ctx.store.acme.restartStalledChallenge(c.id, startedBefore, x.now)) {
       x.ctx.logger.warn({ challenge: c.id }, "ACME: a stalled validation runs again");
-      launchValidation(x, c, authz, account);
+      launchValidation(x, c, authz, account, slot);
+    } else {
+      slot.release();
     }
   }
+}
+
+/** Frees `slot` and rethrows: its challenge did not start. */
+const releasing =
+  (slot: ValidationSlot) =>
+  (err: unknown): never => {
+    slot.release();
+    throw err;
+  };
+
+/**
+ * Every validation place and queue place is taken (CERTMINT_ACME_MAX_VALIDATIONS): 503
+ * rateLimited with Retry-After, as the listener refuses requests past its own in-flight cap
+ * (http/server.ts, RFC 8555 6.6); nothing was written, so the client posts the challenge again.
+ */
+function noValidationPlace(x: AcmeExchange): AcmeProblem {
+  const { max, maxQueued } = x.ctx.validationSlots;
+  // One warning per 10 s (the rest at debug): a flood of refusals must not flood the log.
+  throttledWarnings(x.ctx.logger).warn(
+    x.ctx.logger,
+    "acme-validation-places",
+    { maxValidations: max, queued: maxQueued },
+    "ACME: a challenge was refused: every validation place and queue place is taken (CERTMINT_ACME_MAX_VALIDATIONS)",
+  );
+  return new AcmeProblem(
+    "rateLimited",
+    `the server is validating as many challenges as it may; post this challenge again after ${BUSY_RETRY_AFTER_SECONDS} s`,
+    503,
+    { retryAfter: BUSY_RETRY_AFTER_SECONDS },
+  );
 }
 
 /**
@@ -121,11 +165,15 @@ export async function postChallenge(x: AcmeExchange, id: string): Promise<AcmeRe
   if (authz.status !== "pending") {
     throw malformed(`the authorization is ${authz.status}; only a pending one can be validated`);
   }
-  if (
-    challenge.status === "pending" &&
-    (await x.ctx.store.acme.startChallenge(challenge.id, x.now))
-  ) {
-    launchValidation(x, challenge, authz, account);
+  if (challenge.status === "pending") {
+    // The place is reserved before the challenge is started, so a refusal leaves it pending.
+    const slot = x.ctx.validationSlots.reserve();
+    if (!slot) throw noValidationPlace(x);
+    if (await x.ctx.store.acme.startChallenge(challenge.id, x.now).catch(releasing(slot))) {
+      launchValidation(x, challenge, authz, account, slot);
+    } else {
+      slot.release();
+    }
   } else {
     await restartStalled(x, authz, account, [challenge]);
   }

@@ -168,6 +168,8 @@ export function startAcmeServer(
         async close() {
           if (reload) clearInterval(reload);
           await new Promise((r) => server.close(r));
+          // Those still queued for a place will not run here (validation/slots.ts).
+          ctx.validationSlots.close();
           // Validations already started finish (and record their outcome) before the database closes.
           await Promise.allSettled([...ctx.validations]);
         },

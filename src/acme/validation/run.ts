@@ -9,6 +9,7 @@ import { AcmeProblem, problemOfDomainError } from "../problem";
 import { identifierOf } from "../views";
 import { validateDns01 } from "./dns01";
 import { validateHttp01 } from "./http01";
+import type { ValidationSlot } from "./slots";
 import { validateTlsAlpn01 } from "./tls-alpn01";
 
 /**
@@ -28,15 +29,32 @@ export const RECORD_RETRY_DELAYS_MS: readonly number[] = [250, 500, 1_000, 2_000
  * fails is tried again (RECORD_RETRY_DELAYS_MS; the record is the same each time, and the
  * statements only move what is still pending), so a passing database fault does not leave the
  * challenge "processing" until its order expires while the client polls.
+ *
+ * It connects out only once `slot` (reserved by the handler, slots.ts) has a place, and frees
+ * the place before recording (the record holds no socket); a validation whose place did not
+ * come within its wait is recorded invalid (serverInternal) without connecting, and one still
+ * queued when the listener closes is not recorded at all (it runs again after a poll).
  */
 export async function runValidation(
   ctx: AcmeContext,
   challenge: ChallengeRow,
   authorization: AuthorizationRow,
   account: AccountRow,
+  slot: ValidationSlot,
   retryDelaysMs: readonly number[] = RECORD_RETRY_DELAYS_MS,
 ): Promise<void> {
-  const result = await validate(ctx, challenge, authorization, account);
+  let result: ChallengeResult;
+  try {
+    const outcome = await slot.ready;
+    // Closing: not recorded, so the challenge stays "processing" for a later poll to run again.
+    if (outcome === "closing") return;
+    result =
+      outcome === "run"
+        ? await validate(ctx, challenge, authorization, account)
+        : noPlaceInTime(ctx, authorization);
+  } finally {
+    slot.release();
+  }
   for (let attempt = 0; ; attempt++) {
     try {
       await ctx.store.acme.finishChallenge(challenge, result, ctx.deps.now());
@@ -51,6 +69,24 @@ export async function runValidation(
       await new Promise((resolve) => setTimeout(resolve, delay));
     }
   }
+}
+
+/**
+ * The outcome of a validation that waited past its bound for a place (slots.ts): invalid with
+ * serverInternal, as Boulder records a validation its VA did not take in time; the client
+ * orders again.
+ */
+function noPlaceInTime(ctx: AcmeContext, authorization: AuthorizationRow): ChallengeResult {
+  const seconds = Math.round(ctx.validationSlots.maxWaitMs / 1000);
+  const problem = new AcmeProblem(
+    "serverInternal",
+    `the server is validating as many challenges as it may at once, and this one found no place within ${seconds} s; create a new order to try again`,
+    500,
+  );
+  return {
+    valid: false,
+    error: { ...problem.document(), identifier: identifierOf(authorization) },
+  };
 }
 
 async function validate(

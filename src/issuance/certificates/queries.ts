@@ -1,4 +1,5 @@
 import { invalidField, quoted } from "../../errors";
+import { type RenewalStatus, renewalStatuses } from "../auto-renewal/status";
 import type { Call } from "../call";
 import { type ListQueryAdvice, listReadBound, readWithinBound } from "../common/list-bound";
 import { throughListGate } from "../common/list-gate";
@@ -45,7 +46,7 @@ export async function listCertificates(
   deps: IssuanceDeps,
   call: Pick<Call, "deadlineAt" | "signal" | "actor" | "whileOutside">,
   input: ListCertificatesInput,
-): Promise<Page<ListedCertificate>> {
+): Promise<Page<ListedCertificate> & { renewal: Map<string, RenewalStatus> }> {
   const scope: PageScope = {
     list: "ListCertificates",
     filter: {
@@ -88,18 +89,25 @@ export async function listCertificates(
     }
     filter.nameContains = needle;
   }
-  return listPage(deps.keyring, input, scope, (query) =>
+  let renewal = new Map<string, RenewalStatus>();
+  const page = await listPage(deps.keyring, input, scope, (query) =>
     // The bound is taken once the list has its place: the time it waited is not the query's.
-    throughListGate(deps.listGate, call, () => {
+    throughListGate(deps.listGate, call, async () => {
       const { bound, byDeadline } = listReadBound(deps.listQueryTimeoutMs ?? 0, call);
-      return readWithinBound(
+      const rows = await readWithinBound(
         deps.store.certificates.listNewestFirst(filter, { ...query, bound }, input.view ?? "FULL"),
         bound,
         byDeadline,
         () => certificateQueryAdvice(filter),
       );
+      // In the same place: the page stays in memory until its answer is built, and its renewal
+      // statuses are a query of their own. Read after the place was given back, pages of many
+      // callers waited for a pooled connection in memory together (list-gate.ts).
+      renewal = await renewalStatuses(deps, rows);
+      return rows;
     }),
   );
+  return { ...page, renewal };
 }
 
 /** Where they were first defined; shared with ListAuditRecords now (common/list-bound.ts). */

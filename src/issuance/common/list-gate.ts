@@ -21,6 +21,9 @@ export const LIST_QUERIES_QUEUED_PER_TOKEN = 100;
 /** The setting that caps one caller's list queries running at once. */
 export const LIST_QUERIES_PER_TOKEN_SETTING = "CERTMINT_LIST_QUERIES_PER_TOKEN";
 
+/** The setting that caps the list queries of every caller running at once (per process). */
+export const LIST_QUERIES_SETTING = "CERTMINT_LIST_QUERIES";
+
 /**
  * How many list queries (ListCertificates, ListAuditRecords pages) one access token runs at once.
  *
@@ -39,32 +42,48 @@ export const LIST_QUERIES_PER_TOKEN_SETTING = "CERTMINT_LIST_QUERIES_PER_TOKEN";
  * process's own database pool, so each worker of CERTMINT_PROCESSES gates its own (a token's
  * lists spread over workers hold at most `perCaller` connections of each pool); what one token
  * may consume over time is bounded by its rate limit, which holds for the whole server.
+ *
+ * `maxRunning` caps the places of every caller together (CERTMINT_LIST_QUERIES). A place is held
+ * while a page is in memory and becoming its answer (the query, then what its answer reads
+ * besides: ListCertificates' renewal statuses), and a page of 1,000 certificates with their
+ * PEMs is some 10 MB of heap. With the per-token cap alone, callers of many tokens held a page
+ * each: 64 full pages asked at once by 32 auditor tokens took a server started with
+ * --max-old-space-size=160 out of memory (V8 fatal error, the process gone: bench/memory/probe.ts,
+ * 2026-12-04); the pool bounded the queries running, not the pages read and waiting for a
+ * connection for their renewal statuses. A list with a place of its token waits for one of the
+ * process's outside the calls at work too, first come first served; every token has at most
+ * `perCaller` lists waiting there, so no token's lists can starve another's.
  */
 export class ListQueryGate {
   private readonly callers = new Map<string, CallerLists>();
+  /** Process places taken, and the lists (holding a place of their token) waiting for one. */
+  private processRunning = 0;
+  private readonly processWaiting: Waiter[] = [];
 
   constructor(
     private readonly perCaller: number,
     private readonly queuedPerCaller: number,
+    private readonly maxRunning = Number.POSITIVE_INFINITY,
   ) {}
 
   /** List queries running now, of every caller (for tests and metrics). */
   get running(): number {
+    // A list holding a place of its token and waiting for the process's is waiting, not running.
     let n = 0;
     for (const c of this.callers.values()) n += c.running;
-    return n;
+    return n - this.processWaiting.length;
   }
 
-  /** List calls waiting for a place now, of every caller. */
+  /** List calls waiting for a place now, of every caller (their token's, or the process's). */
   get waiting(): number {
-    let n = 0;
+    let n = this.processWaiting.length;
     for (const c of this.callers.values()) n += c.waiting.length;
     return n;
   }
 
   /** Runs `read` in one of the caller's places, waiting for one first if they are all taken. */
   async run<T>(
-    call: Pick<Call, "actor" | "signal" | "whileOutside">,
+    call: Pick<Call, "actor" | "signal" | "whileOutside" | "checkAnswerable">,
     read: () => Promise<T>,
   ): Promise<T> {
     const id = call.actor.id;
@@ -80,10 +99,39 @@ export class ListQueryGate {
       await (call.whileOutside ? call.whileOutside(turn) : turn);
     }
     try {
+      if (this.processRunning < this.maxRunning) {
+        this.processRunning++;
+      } else {
+        const turn = this.waitForProcessPlace(call);
+        await (call.whileOutside ? call.whileOutside(turn) : turn);
+      }
+    } catch (err) {
+      this.release(id, lists);
+      throw err;
+    }
+    try {
+      // Its turn may have come long after it was sent: a caller that meanwhile left answers
+      // unread past its budget would have this one refused after the work, so it is refused
+      // now, before a page is read for nobody (bench/memory/probe.ts: lists never read by 5
+      // tokens held the places of the process, and everyone else's pages came 4 times slower).
+      call.checkAnswerable?.();
       return await read();
     } finally {
+      this.releaseProcessPlace();
       this.release(id, lists);
     }
+  }
+
+  /** Resolves when a process place is handed to this call (processRunning already counts it). */
+  private waitForProcessPlace(call: Pick<Call, "signal">): Promise<void> {
+    return this.queueUp(this.processWaiting, call.signal);
+  }
+
+  /** A process place freed: it goes to the first list waiting for one, or the count drops. */
+  private releaseProcessPlace(): void {
+    const next = this.processWaiting.shift();
+    if (next) next.start();
+    else this.processRunning--;
   }
 
   /** Resolves when a place of `lists` is handed to this call (its `running` already counts it). */
@@ -103,11 +151,15 @@ export class ListQueryGate {
         },
       );
     }
-    const signal = call.signal;
+    return this.queueUp(lists.waiting, call.signal);
+  }
+
+  /** Waits in `queue` until started; leaves it if the caller stops waiting first. */
+  private queueUp(queue: Waiter[], signal: AbortSignal | undefined): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const abandon = () => {
-        const at = lists.waiting.indexOf(waiter);
-        if (at >= 0) lists.waiting.splice(at, 1);
+        const at = queue.indexOf(waiter);
+        if (at >= 0) queue.splice(at, 1);
         reject(
           new CertmintError(
             "deadline_exceeded",
@@ -123,7 +175,7 @@ export class ListQueryGate {
         },
       };
       if (signal?.aborted) return abandon();
-      lists.waiting.push(waiter);
+      queue.push(waiter);
       signal?.addEventListener("abort", abandon, { once: true });
     });
   }
@@ -151,7 +203,7 @@ export function listQueryCounts(gate: ListQueryGate | undefined): {
 /** `read` within the gate when there is one (PostgreSQL), as it is otherwise. */
 export function throughListGate<T>(
   gate: ListQueryGate | undefined,
-  call: Pick<Call, "actor" | "signal" | "whileOutside">,
+  call: Pick<Call, "actor" | "signal" | "whileOutside" | "checkAnswerable">,
   read: () => Promise<T>,
 ): Promise<T> {
   return gate ? gate.run(call, read) : read();

@@ -1,0 +1,140 @@
+/**
+ * The validations that may connect out at once (CERTMINT_ACME_MAX_VALIDATIONS), process-wide.
+ *
+ * Each http-01 or tls-alpn-01 validation holds an outbound socket (a file descriptor) for up to
+ * CERTMINT_ACME_VALIDATION_TIMEOUT_MS, and a dns-01 one a resolver query; before this cap only
+ * the per-account rates bounded them, so many accounts, or one account's many authorizations
+ * at once, aimed at targets that accept and never answer, held as many sockets as they liked
+ * (server/fd-budget.ts: past `ulimit -n` the process fails whatever opens a descriptor next).
+ *
+ * Boulder does not let its front end open validation connections itself: the RA hands each
+ * validation to the VA, a separate service, over gRPC (ra/ra.go PerformValidation), and when
+ * that call fails records the challenge invalid with serverInternal ("Could not communicate
+ * with VA"). certmint runs the VA in-process, so its bound is here, with these outcomes:
+ *  - a place is reserved when the client POSTs the challenge (RFC 8555 7.5.1), before anything
+ *    is written: with every place and every queue place taken, the POST is refused 503
+ *    rateLimited with Retry-After (RFC 8555 6.6, as the listener's own in-flight cap does,
+ *    http/server.ts), the challenge stays pending and the client posts it again later;
+ *  - a queued validation that gets no place within its wait is recorded invalid with
+ *    serverInternal (run.ts), as Boulder records a VA that did not answer in time.
+ * The queue is FIFO and bounded (QUEUE_PER_PLACE places per running place), so what waits
+ * costs a closure each, and a waiter's wait (WAIT_PER_TIMEOUT validation timeouts) ends well
+ * before the poll that would think it stalled runs it again (handlers/authorizations.ts).
+ */
+
+/** Queued validations allowed per running one. */
+export const QUEUE_PER_PLACE = 4;
+
+/**
+ * A queued validation waits at most this many validation timeouts: with QUEUE_PER_PLACE
+ * validations ahead of it per place, each ending within its timeout, it gets one in time.
+ */
+export const WAIT_PER_TIMEOUT = QUEUE_PER_PLACE + 1;
+
+/**
+ * What a queued validation's wait came to: a place ("run"), none within its wait ("late": also
+ * when it was released while queued), or none because the listener is closing ("closing").
+ */
+export type SlotOutcome = "run" | "late" | "closing";
+
+/** A place reserved for one validation: running now, or queued for a place. */
+export interface ValidationSlot {
+  /** Resolves once the validation may connect out ("run"), or will not. */
+  readonly ready: Promise<SlotOutcome>;
+  /** Frees the place (running) or leaves the queue (queued); idempotent. */
+  release(): void;
+}
+
+/** One reserved place; the queue holds these while they wait. */
+class Slot implements ValidationSlot {
+  readonly ready: Promise<SlotOutcome>;
+  state: "running" | "queued" | "done";
+  timer?: NodeJS.Timeout;
+  private grant!: (outcome: SlotOutcome) => void;
+
+  constructor(
+    private readonly slots: ValidationSlots,
+    running: boolean,
+  ) {
+    this.state = running ? "running" : "queued";
+    this.ready = new Promise<SlotOutcome>((resolve) => {
+      this.grant = resolve;
+    });
+    if (running) this.grant("run");
+  }
+
+  /** Called by the slots: a place is this queued slot's now ("run"), or it will have none. */
+  settle(outcome: SlotOutcome): void {
+    clearTimeout(this.timer);
+    this.state = outcome === "run" ? "running" : "done";
+    this.grant(outcome);
+  }
+
+  release(): void {
+    if (this.state === "running") {
+      this.state = "done";
+      this.slots.free();
+    } else if (this.state === "queued") {
+      this.slots.leave(this);
+    }
+  }
+}
+
+export class ValidationSlots {
+  private running = 0;
+  private readonly queue: Slot[] = [];
+
+  constructor(
+    /** Validations connecting out at once. */
+    readonly max: number,
+    /** Validations waiting for a place, at most. */
+    readonly maxQueued: number,
+    /** How long a queued validation waits for a place. */
+    readonly maxWaitMs: number,
+  ) {}
+
+  /** Running and queued validations now (the certmint_acme_validations gauge). */
+  counts(): { running: number; queued: number } {
+    return { running: this.running, queued: this.queue.length };
+  }
+
+  /**
+   * A place, running or queued, taken synchronously (so concurrent POSTs cannot all pass a
+   * check and then overfill the queue); undefined when every place and queue place is taken.
+   */
+  reserve(): ValidationSlot | undefined {
+    if (this.running < this.max) {
+      this.running++;
+      return new Slot(this, true);
+    }
+    if (this.queue.length >= this.maxQueued) return undefined;
+    const slot = new Slot(this, false);
+    slot.timer = setTimeout(() => this.leave(slot, "late"), this.maxWaitMs);
+    this.queue.push(slot);
+    return slot;
+  }
+
+  /** A running place ended: the first in the queue takes it, else it is free. */
+  free(): void {
+    const next = this.queue.shift();
+    if (next) next.settle("run");
+    else this.running--;
+  }
+
+  /** A queued slot leaves the queue without a place (its wait ran out, or it was released). */
+  leave(slot: Slot, outcome: SlotOutcome = "late"): void {
+    const at = this.queue.indexOf(slot);
+    if (at >= 0) this.queue.splice(at, 1);
+    slot.settle(outcome);
+  }
+
+  /**
+   * The listener is closing: the queued validations will not run here. Shutdown waits for the
+   * running ones (their timeout bounds them), not for a queue that could hold it up to
+   * WAIT_PER_TIMEOUT validation timeouts; the queued challenges stay "processing", as after a
+   * stop mid-validation, and a later poll runs them again (handlers/authorizations.ts).
+   */
+  close(): void {
+    for (const slot of this.queue.splice(0)) slot.settle("closing");
+  }
+}
