@@ -122,7 +122,12 @@ describe("publication of CRLs and CA certificates over HTTP", () => {
   });
 
   it("revalidates: ETag and Last-Modified, 304 for what the fetcher holds, 200 with the new CRL after a revocation", async () => {
-    const url = `${base}/crl/${caId}.crl`;
+    // A CA of its own, whose first CRL this is: a CRL signed in the same second as the CA's
+    // previous one shares its Last-Modified and validates no If-Modified-Since (RFC 9110
+    // 8.8.2.2; conditional-get.ts), which the tests above would make depend on the clock.
+    const own = await createRoot(h, "reval-root");
+    await createProfileRows(h, { slug: "reval", caId: own.id });
+    const url = `${base}/crl/${own.id}.crl`;
     const first = await fetch(url);
     const etag = first.headers.get("etag")!;
     const lastModified = first.headers.get("last-modified")!;
@@ -151,7 +156,7 @@ describe("publication of CRLs and CA certificates over HTTP", () => {
     expect(Buffer.from(await other.arrayBuffer()).equals(der)).toBe(true);
 
     // The CA's certificate: a tag of its bytes.
-    const caUrl = `${base}/ca/${caId}.crt`;
+    const caUrl = `${base}/ca/${own.id}.crt`;
     const ca = await fetch(caUrl);
     const caDer = Buffer.from(await ca.arrayBuffer());
     const caTag = `"${createHash("sha256").update(caDer).digest("base64url")}"`;
@@ -163,7 +168,7 @@ describe("publication of CRLs and CA certificates over HTTP", () => {
     const leaf = await call(
       h.certificates,
       "issueCertificate",
-      attrRequest("web", { cn, dns: [cn] }),
+      attrRequest("reval", { cn, dns: [cn] }),
     );
     await call(h.certificates, "revokeCertificate", {
       certificate: leaf.certificate!.serialNumber,
