@@ -412,6 +412,7 @@ export async function startCertmint(
         databasePool: () => opened.poolState(),
         watchStreams: () => runtime.watch?.openStreams ?? 0,
         unreadAnswerBytes: () => unreadAnswers.bytes,
+        unreadAnswerTokens: () => unreadAnswers.tokenCount,
         admission: () => ({ inProgress: admission.inProgress, queued: admission.queued }),
         listQueries: () => listQueryCounts(deps.listGate),
         acmeValidations: () => acme?.validationCounts(),

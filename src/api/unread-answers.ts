@@ -11,15 +11,35 @@
  * until its bytes have left (grpc-js calls back once the HTTP/2 stream took them) or its stream
  * closed. A unary answer is refused with RESOURCE_EXHAUSTED, its work done but its bytes never
  * held, when
- *  - its connection already holds `unreadAnswerBytesPerConnection`, or
- *  - its access token, over all its connections, holds `unreadAnswerBytesPerToken`, or
- *  - the process holds `unreadAnswerBytes` and the connection holds some of them, or the answer
- *    is larger than HTTP/2's default window (RFC 9113 section 6.9.2), which a client that reads
- *    nothing still takes at once.
+ *  - its connection already holds `unreadAnswerBytesPerConnection` (limit `connection`), or
+ *  - its access token, over all its connections, holds `unreadAnswerBytesPerToken` (`token`), or
+ *  - the process holds `unreadAnswerBytes`, its ceiling, and the connection holds some of
+ *    them, or the answer is larger than HTTP/2's default window (RFC 9113 section 6.9.2),
+ *    which a client that reads nothing still takes at once (`server`), or
+ *  - the process is under pressure, holding three quarters of its ceiling or more, and the
+ *    token holds its fair share of the room left or more (`share`, fairShare below).
+ *
+ * Why the fair share: bytes already written cannot be taken back, so a budget shared first come
+ * first served belongs to whoever fills it. Before it, five tokens at their 64 MiB each passed
+ * the 256 MiB, and from then on every token's answers over 64 KiB were refused, the tokens that
+ * read theirs included, until the five read or left (bench/memory/probe.ts). As Linux does for
+ * socket buffers (tcp_mem's pressure and hard limits, net/core/sock.c __sk_mem_raise_allocated:
+ * under pressure a socket may grow only below its share of the hard limit), the last quarter of
+ * the budget is kept for the tokens holding little: under pressure a token is answered only
+ * while it holds less than (ceiling - bytes held) / (tokens holding bytes, itself included), or
+ * less than a small floor (1/256 of the ceiling, at least 64 KiB). Tokens that do not read stop
+ * at their share, which shrinks as they fill, so together they leave room below the ceiling: to
+ * reach it takes more tokens, each let in only while it holds less than its share of what is
+ * left or the floor, and so holding at most that and one answer (19 tokens that never read, at
+ * the default sizes and 2.3 MB pages, where five did: test/api/unread-answers-share.unit.test.ts).
+ * A token that reads its answers holds nothing between them, and is answered until the ceiling.
+ * The price: tokens that all hold the same stop at three quarters of the ceiling.
+ * The ceiling itself is as before: past it, the most the process adds is the answer that
+ * crossed it and one default window per connection (CERTMINT_MAX_CONNECTIONS).
+ *
  * A connection whose client reads holds nothing between its answers, so it is not refused for
- * what other clients leave unread unless its answers are large; one token cannot reach the
- * process's budget by opening connections. Past the process's budget, the most it adds is one
- * default window per connection (CERTMINT_MAX_CONNECTIONS).
+ * what other clients leave unread unless the process is at its ceiling and its answers are
+ * large; one token cannot reach the process's budget by opening connections.
  *
  * A list (the list gate, issuance/common/list-gate.ts) asks checkAnswerable when its turn
  * comes, and is refused then with the same error rather than after its page was read for nobody.
@@ -50,16 +70,70 @@ export interface UnreadAnswerLimits {
   readonly unreadAnswerBytes: number;
 }
 
-/** Which budget refused an answer: its connection's, its access token's or the process's. */
-export type UnreadAnswerLimit = "connection" | "token" | "server";
+/**
+ * Which budget refused an answer: its connection's, its access token's, the process's ceiling,
+ * or the token's fair share of the process's budget under pressure.
+ */
+export type UnreadAnswerLimit = "connection" | "token" | "server" | "share";
 
 /** HTTP/2's initial flow-control window (RFC 9113 section 6.9.2). */
 const DEFAULT_WINDOW_BYTES = 65_535;
 const RETRY_AFTER_SECONDS = 1;
 
+/** The process is under pressure from this share of its ceiling (`unreadAnswerBytes`) on. */
+export const PRESSURE_FRACTION = 3 / 4;
+
+/**
+ * The bytes a token may hold and still be answered while the process holds `held` of its
+ * `ceiling`, `holders` tokens holding some (the asking one included): an even share of the room
+ * left, or a floor of 1/256 of the ceiling (at least 64 KiB). Undefined below the pressure
+ * point: then only the connection's and the token's own budgets apply.
+ */
+export function fairShare(ceiling: number, held: number, holders: number): number | undefined {
+  if (held < Math.floor(ceiling * PRESSURE_FRACTION)) return undefined;
+  const floor = Math.max(64 * 1024, Math.floor(ceiling / 256));
+  return Math.max(floor, Math.floor((ceiling - held) / Math.max(1, holders)));
+}
+
 /** The bytes counted for one connection, one token or the process. */
 interface Held {
   bytes: number;
+}
+
+/** What is held when a call's answer is about to be written. */
+export interface HeldNow {
+  /** By the call's connection. */
+  readonly connection: number;
+  /** By the call's access token over all its connections (0 for a call without one). */
+  readonly token: number;
+  /** By the process. */
+  readonly server: number;
+  /** How many access tokens hold some. */
+  readonly tokens: number;
+  /** The call has no token (health, reflection): its connection counts as one more holder. */
+  readonly tokenless: boolean;
+}
+
+/**
+ * The limit that refuses an answer now, in the order of the module comment, or undefined to
+ * answer it. `answerBytes` is asked only past the ceiling, for a connection holding nothing.
+ */
+export function unreadAnswerLimitReached(
+  limits: UnreadAnswerLimits,
+  now: HeldNow,
+  answerBytes: () => number,
+): { limit: UnreadAnswerLimit; size?: number; share?: number; holders?: number } | undefined {
+  if (now.connection >= limits.unreadAnswerBytesPerConnection) return { limit: "connection" };
+  if (now.token >= limits.unreadAnswerBytesPerToken) return { limit: "token" };
+  if (now.server >= limits.unreadAnswerBytes) {
+    if (now.connection > 0) return { limit: "server" };
+    const size = answerBytes();
+    return size > DEFAULT_WINDOW_BYTES ? { limit: "server", size } : undefined;
+  }
+  const own = now.tokenless ? now.connection : now.token;
+  const holders = now.tokens + (now.tokenless || now.token === 0 ? 1 : 0);
+  const share = fairShare(limits.unreadAnswerBytes, now.server, holders);
+  return share !== undefined && own >= share ? { limit: "share", share, holders } : undefined;
 }
 
 export class UnreadAnswers {
@@ -83,6 +157,11 @@ export class UnreadAnswers {
   /** Answer bytes written and not yet taken by their clients, over every connection. */
   get bytes(): number {
     return this.server.bytes;
+  }
+
+  /** Access tokens holding answer bytes their clients have not taken. */
+  get tokenCount(): number {
+    return this.tokens.size;
   }
 
   /**
@@ -115,8 +194,8 @@ export class UnreadAnswers {
 
   /**
    * Throws the refusal this call's answer would get now, before any answer size is known: its
-   * connection or its token at its budget, or the process at its budget while this connection
-   * holds some of it. Unary calls only check it before expensive work (the list gate): an
+   * connection or its token at its budget, the process at its ceiling while this connection
+   * holds some of it, or the token at its fair share. Unary calls only check it before expensive work (the list gate): an
    * answer refused after the work was done cost the work for nothing.
    */
   checkAnswerable(metadata: Metadata): void {
@@ -152,35 +231,53 @@ export class UnreadAnswers {
     const { connection, slug } = account;
     const token = this.tokenHeld(slug)?.bytes ?? 0;
     const limits = this.limits;
-    let limit: UnreadAnswerLimit | undefined;
-    let message = "";
-    if (connection.bytes >= limits.unreadAnswerBytesPerConnection) {
-      limit = "connection";
-      message =
-        `this connection holds ${mib(connection.bytes)} of answers its client has not read ` +
-        `(limit ${mib(limits.unreadAnswerBytesPerConnection)}, ` +
-        "CERTMINT_UNREAD_ANSWER_BYTES_PER_CONNECTION); read the answers of earlier calls on " +
-        "it, then retry";
-    } else if (token >= limits.unreadAnswerBytesPerToken) {
-      limit = "token";
-      message =
-        `this access token's connections hold ${mib(token)} of answers not read ` +
-        `(limit ${mib(limits.unreadAnswerBytesPerToken)}, ` +
-        "CERTMINT_UNREAD_ANSWER_BYTES_PER_TOKEN); read the answers of earlier calls, then retry";
-    } else if (this.server.bytes >= limits.unreadAnswerBytes) {
-      const held = connection.bytes;
-      const size = held > 0 ? 0 : answerBytes();
-      if (held > 0 || size > DEFAULT_WINDOW_BYTES) {
-        limit = "server";
+    const server = this.server.bytes;
+    const now: HeldNow = {
+      connection: connection.bytes,
+      token,
+      server,
+      tokens: this.tokens.size,
+      tokenless: slug === undefined,
+    };
+    const reached = unreadAnswerLimitReached(limits, now, answerBytes);
+    if (reached === undefined) return undefined;
+    const { limit, size = 0, share = 0, holders = 0 } = reached;
+    let message: string;
+    switch (limit) {
+      case "connection":
         message =
-          `the server holds ${mib(this.server.bytes)} of answers its clients have not read ` +
+          `this connection holds ${mib(connection.bytes)} of answers its client has not read ` +
+          `(limit ${mib(limits.unreadAnswerBytesPerConnection)}, ` +
+          "CERTMINT_UNREAD_ANSWER_BYTES_PER_CONNECTION); read the answers of earlier calls on " +
+          "it, then retry";
+        break;
+      case "token":
+        message =
+          `this access token's connections hold ${mib(token)} of answers not read ` +
+          `(limit ${mib(limits.unreadAnswerBytesPerToken)}, ` +
+          "CERTMINT_UNREAD_ANSWER_BYTES_PER_TOKEN); read the answers of earlier calls, then retry";
+        break;
+      case "server":
+        message =
+          `the server holds ${mib(server)} of answers its clients have not read ` +
           `(limit ${mib(limits.unreadAnswerBytes)}, CERTMINT_UNREAD_ANSWER_BYTES), and ` +
-          (held > 0
-            ? `this connection holds ${mib(held)} of them; read them, then retry`
+          (connection.bytes > 0
+            ? `this connection holds ${mib(connection.bytes)} of them; read them, then retry`
             : `this answer is ${mib(size)}; retry once clients read theirs`);
-      }
+        break;
+      case "share":
+        message =
+          `the server holds ${mib(server)} of answers its clients have not read, ` +
+          `${PRESSURE_FRACTION * 100}% or more of its limit (${mib(limits.unreadAnswerBytes)}, ` +
+          "CERTMINT_UNREAD_ANSWER_BYTES), and " +
+          (slug === undefined
+            ? `this connection holds ${mib(connection.bytes)}`
+            : `this access token's connections hold ${mib(token)}`) +
+          ` of them, its fair share (${mib(share)}: the room left below the limit shared among ` +
+          `${holders} tokens, or a floor) or more; answers go first to tokens holding less: ` +
+          "read the answers of earlier calls, then retry";
+        break;
     }
-    if (limit === undefined) return undefined;
     this.refusedCount++;
     this.onRefused?.(limit);
     this.warn(limit, connection.bytes, token);
@@ -189,7 +286,8 @@ export class UnreadAnswers {
         limit,
         connection_unread_bytes: String(connection.bytes),
         token_unread_bytes: String(token),
-        server_unread_bytes: String(this.server.bytes),
+        server_unread_bytes: String(server),
+        ...(limit === "share" ? { fair_share_bytes: String(share) } : {}),
       },
       retryAfterSeconds: RETRY_AFTER_SECONDS,
     });

@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { UnreadAnswerLimit } from "../api/unread-answers";
 import type { ExpiringCount } from "../issuance/certificates/expiring";
 import type { IssuanceObserver } from "../issuance/observer";
 import type { KeyGenerationStats } from "../signer";
@@ -14,6 +15,8 @@ export interface MetricsSources {
   watchStreams(): number;
   /** Answer bytes written and not yet read by their clients (src/api/unread-answers.ts). */
   unreadAnswerBytes(): number;
+  /** Access tokens holding answer bytes their clients have not read (the fair share divides by it). */
+  unreadAnswerTokens(): number;
   /** Calls at work and calls waiting for their turn (src/api/fair-admission.ts). */
   admission(): { inProgress: number; queued: number };
   /** ACME validations connecting out and queued for a place (acme/validation/slots.ts); none without ACME. */
@@ -126,7 +129,7 @@ export class CertmintMetrics implements IssuanceObserver {
     });
     this.unreadRefusals = new Counter({
       name: "certmint_unread_answers_refused_total",
-      help: "Answers refused (RESOURCE_EXHAUSTED) because clients left too many unread, by the limit reached: connection, token, server",
+      help: "Answers refused (RESOURCE_EXHAUSTED) because clients left too many unread, by the limit reached: connection, token, server (the process's ceiling), share (the token's fair share, the process under pressure)",
       labelNames: ["limit"],
       registers,
     });
@@ -257,6 +260,15 @@ export class CertmintMetrics implements IssuanceObserver {
         if (bytes !== undefined) this.set(bytes);
       },
     });
+    new Gauge({
+      name: "certmint_unread_answer_tokens",
+      help: "Access tokens holding answer bytes not yet taken by their clients; under pressure each may hold an even share of the room left (src/api/unread-answers.ts)",
+      registers,
+      collect() {
+        const tokens = metrics.sources?.unreadAnswerTokens();
+        if (tokens !== undefined) this.set(tokens);
+      },
+    });
     const crlGauge = (
       name: string,
       help: string,
@@ -344,7 +356,7 @@ export class CertmintMetrics implements IssuanceObserver {
     this.keyWait.observe({ bits: String(bits) }, seconds);
   }
 
-  unreadAnswerRefused(limit: "connection" | "token" | "server"): void {
+  unreadAnswerRefused(limit: UnreadAnswerLimit): void {
     this.unreadRefusals.inc({ limit });
   }
 

@@ -281,7 +281,72 @@ describe("answers a client leaves unread (CERTMINT_UNREAD_ANSWER_BYTES*)", () =>
     await waitFor("the server to hold no unread answer", () => h.running.unreadAnswerBytes() === 0);
   }, 120_000);
 
-  it("past the server's budget, connections holding answers and large answers are refused; small ones pass; closing releases", async () => {
+  it("under pressure, tokens that never read stop at their fair share, and a token that reads is still answered", async () => {
+    const before = await scrape();
+    const sharesBefore =
+      sampleValue(before, "certmint_unread_answers_refused_total", { limit: "share" }) ?? 0;
+    const hogs = [await readerToken(), await readerToken(), await readerToken()];
+    const innocent = await readerToken();
+    const filled: ClientHttp2Session[] = [];
+    const refusals: Array<ReturnType<typeof refusalOf> | undefined> = hogs.map(() => undefined);
+    // In turns, one unread answer each on a connection of its own (no connection's limit binds),
+    // each hog until refused. Before the fair share they filled their own budgets (3 x 384 KiB),
+    // past the server's (1 MiB), and from then on every large answer was refused.
+    for (let round = 0; refusals.includes(undefined); round++) {
+      expect(round).toBeLessThan(10);
+      for (const [i, hog] of hogs.entries()) {
+        if (refusals[i]) continue;
+        const session = open();
+        filled.push(session);
+        const headers = await rawCall(session, hog.secret, fullPage()).headers;
+        if (headers["grpc-status"] !== undefined) refusals[i] = refusalOf(headers);
+      }
+    }
+    const held = h.running.unreadAnswerBytes();
+
+    // A token that reads its answers gets its large pages, one after another.
+    for (let i = 0; i < 3; i++) {
+      const page = await call(innocent.clients.certificates, "listCertificates", fullPage());
+      expect(page.certificates).toHaveLength(CERTIFICATES);
+    }
+    await waitFor("the pages taken", () => h.running.unreadAnswerBytes() === held);
+
+    // The hogs hold three quarters of the server's budget or more, not all of it, and were each
+    // refused at their share of the room left, below their own budgets.
+    expect(held).toBeGreaterThanOrEqual(PER_SERVER * 0.75);
+    expect(held).toBeLessThan(PER_SERVER);
+    for (const refusal of refusals) {
+      expect(refusal?.code).toBe(status.RESOURCE_EXHAUSTED);
+      expect(refusal?.info?.reason).toBe("UNREAD_ANSWERS");
+      expect(refusal?.info?.metadata.limit).toBe("share");
+      const token = Number(refusal?.info?.metadata.token_unread_bytes);
+      expect(token).toBeGreaterThanOrEqual(Number(refusal?.info?.metadata.fair_share_bytes));
+      expect(token).toBeLessThan(PER_TOKEN);
+      expect(refusal?.message).toContain("fair share");
+      expect(refusal?.message).toContain("CERTMINT_UNREAD_ANSWER_BYTES");
+      expect(Number(refusal?.retry?.retryDelay?.seconds)).toBeGreaterThan(0);
+    }
+    // Asking again, on a fresh connection, each is refused the same way.
+    for (const hog of hogs) {
+      const session = open();
+      filled.push(session);
+      const again = refusalOf(await rawCall(session, hog.secret, fullPage()).headers);
+      expect(again.info?.reason).toBe("UNREAD_ANSWERS");
+      expect(again.info?.metadata.limit).toBe("share");
+    }
+    const metrics = await scrape();
+    expect(sampleValue(metrics, "certmint_unread_answer_tokens")).toBe(hogs.length);
+    expect(
+      (sampleValue(metrics, "certmint_unread_answers_refused_total", { limit: "share" }) ?? 0) -
+        sharesBefore,
+    ).toBe(2 * hogs.length);
+
+    for (const session of filled) session.destroy();
+    await waitFor("the server to hold no unread answer", () => h.running.unreadAnswerBytes() === 0);
+    expect(sampleValue(await scrape(), "certmint_unread_answer_tokens")).toBe(0);
+  }, 120_000);
+
+  it("past the server's ceiling, connections holding answers and large answers are refused; small ones pass; closing releases", async () => {
     const before = await scrape();
     const refusedBefore = (limit: string) =>
       sampleValue(before, "certmint_unread_answers_refused_total", { limit }) ?? 0;
@@ -293,7 +358,9 @@ describe("answers a client leaves unread (CERTMINT_UNREAD_ANSWER_BYTES*)", () =>
     const first = rawCall(early, fresh.secret, fullPage());
     expect((await first.headers)["grpc-status"]).toBeUndefined();
     const refusedAt: string[] = [];
-    // Tokens fill connections, each token up to its own limit, until the server holds its budget.
+    // Tokens fill connections, each token up to its own limit or, past three quarters of the
+    // server's budget, its fair share of the room left, until the server holds its budget: each
+    // newcomer holds nothing, so it gets an answer (past its share by up to one answer).
     while (h.running.unreadAnswerBytes() < PER_SERVER) {
       const reader = await readerToken();
       for (;;) {
@@ -343,6 +410,8 @@ describe("answers a client leaves unread (CERTMINT_UNREAD_ANSWER_BYTES*)", () =>
     const count = (limit: string) => refusedAt.filter((l) => l === limit).length;
     expect(refusals("connection")).toBe(count("connection"));
     expect(refusals("token")).toBe(count("token"));
+    expect(refusals("share")).toBe(count("share"));
+    expect(count("share")).toBeGreaterThan(0);
     // Those of the fill, the large answer and the late connection's.
     expect(refusals("server")).toBe(count("server") + 2);
 
