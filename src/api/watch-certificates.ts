@@ -7,6 +7,7 @@ import {
 } from "../../gen/ts/certmint/v1/certificate_service";
 import { CertmintError, unauthenticated } from "../errors";
 import type { Actor, Call } from "../issuance/call";
+import { certificateStatus } from "../issuance/certificates/queries";
 import type { IssuanceDeps } from "../issuance/deps";
 import type { CertificateWatch, WatchEvent, WatchTarget } from "../issuance/events/watch";
 import { noteCallActor } from "../server/call-logging";
@@ -16,6 +17,7 @@ import { certificateToProto, storedErrorToStatus } from "./convert/certificate";
 import { enumCodec } from "./convert/enums";
 import { codeOf, toServiceError } from "./errors";
 import { admitRequest } from "./request-check";
+import { reusableResponse } from "./reusable-response";
 import type { HandlerDeps } from "./unary";
 
 const METHOD = CertificateServiceService.watchCertificates.path;
@@ -50,6 +52,35 @@ function eventToProto(e: WatchEvent, now: Date): WatchCertificatesResponse {
       ? (e.certificate.chainPem.at(-1) ?? e.certificate.certificatePem)
       : "",
   };
+}
+
+/**
+ * Messages of events that many streams send (one WatchEvent object for every watch that read
+ * it together, watch.ts hydrate), by that object: built once and encoded once
+ * (reusableResponse), instead of once per stream. With 500 streams open, each issuance was
+ * built and encoded 500 times (bench/fairness/watch-flood.ts). Held weakly: a message goes
+ * with its event. Kept with the status it was built with: a stream that sends it after the
+ * certificate expired builds its own.
+ */
+const sharedMessages = new WeakMap<
+  WatchEvent,
+  { message: WatchCertificatesResponse; status: ReturnType<typeof certificateStatus> | undefined }
+>();
+
+/**
+ * An event's message for one stream. Never shared: a message with a private key (its owner's
+ * alone), a KEEPALIVE or a CURRENT (one stream's own position); those are built per stream.
+ */
+export function watchMessageOf(e: WatchEvent, now: Date): WatchCertificatesResponse {
+  if (e.privateKeyPem !== undefined || e.type === "KEEPALIVE" || e.type === "CURRENT") {
+    return eventToProto(e, now);
+  }
+  const status = e.certificate ? certificateStatus(e.certificate, now) : undefined;
+  const held = sharedMessages.get(e);
+  if (held && held.status === status) return held.message;
+  const message = reusableResponse(eventToProto(e, now));
+  sharedMessages.set(e, { message, status });
+  return message;
 }
 
 /**
@@ -110,7 +141,7 @@ export function watchCertificatesHandler(
           // expires, or its client certificate is revoked, and hands out no further event or key.
           const still = await security.authenticate(call.metadata, peer, call.getPeer());
           if (still.id !== actor.id) throw credentialChanged(actor);
-          await write(call, eventToProto(event, issuance().now()), cancelled.signal);
+          await write(call, watchMessageOf(event, issuance().now()), cancelled.signal);
         }
       } finally {
         release();

@@ -24,6 +24,8 @@ const T = CertificateEventType;
 describe("WatchCertificates: who sees what", () => {
   let h: TestCertmint;
   let issuer: { id: string; clients: CertmintClients };
+  let issuer2: { clients: CertmintClients };
+  let betaIssuer: { clients: CertmintClients };
   let auditor: { clients: CertmintClients };
   const watches: Watch[] = [];
   const watch = (c: CertmintClients, req: Partial<WatchCertificatesRequest>) => {
@@ -40,8 +42,10 @@ describe("WatchCertificates: who sees what", () => {
     });
     const root = await createRoot(h, "root");
     const alpha = await createProfileRows(h, { slug: "alpha", caId: root.id });
-    await createProfileRows(h, { slug: "beta", caId: root.id });
+    const beta = await createProfileRows(h, { slug: "beta", caId: root.id });
     issuer = await createToken(h, "alpha-issuer", Role.ROLE_ISSUER, [alpha.profileId]);
+    issuer2 = await createToken(h, "alpha-issuer-2", Role.ROLE_ISSUER, [alpha.profileId]);
+    betaIssuer = await createToken(h, "beta-issuer", Role.ROLE_ISSUER, [beta.profileId]);
     auditor = await createToken(h, "auditor", Role.ROLE_AUDITOR);
   });
   afterAll(async () => {
@@ -87,6 +91,63 @@ describe("WatchCertificates: who sees what", () => {
     const ownEvent = mine.events.find((e) => e.certificate?.id === ownId)!;
     expect(ownEvent.privateKeyPem).toBe(own.privateKeyPem);
     expect(audit.events.filter((e) => e.privateKeyPem !== "")).toEqual([]);
+  });
+
+  // An event's message is built and encoded once for the watches that read it together
+  // (src/api/watch-certificates.ts, watchMessageOf): watches of tokens that see different things,
+  // several each, open at once on the same events, must each still get exactly their own.
+  it("watches of tokens with different visibility, open together, each get exactly theirs", async () => {
+    const tokens = { issuer, issuer2, betaIssuer, auditor };
+    const open = Object.fromEntries(
+      Object.entries(tokens).map(([name, t]) => [name, [0, 1, 2].map(() => watch(t.clients, {}))]),
+    ) as Record<keyof typeof tokens, Watch[]>;
+    await waitFor("every watch open", () =>
+      Object.values(open).every((ws) => ws.every((w) => w.open)),
+    );
+
+    const ec = KeyAlgorithm.KEY_ALGORITHM_EC_P256;
+    const issue = (c: CertmintClients, profile: string, cn: string) =>
+      call(
+        c.certificates,
+        "issueCertificate",
+        attrRequest(profile, { cn, dns: [cn], keyAlgorithm: ec }),
+      );
+    const mine = await issue(issuer.clients, "alpha", "v1.example.com");
+    const theirs = await issue(issuer2.clients, "alpha", "v2.example.com");
+    const beta = await issue(betaIssuer.clients, "beta", "v3.example.com");
+    const [mineId, theirsId, betaId] = [mine, theirs, beta].map(
+      (r) => r.certificate!.certificateId,
+    );
+
+    // What each may see, and the key each event carries to it (its own certificates' only).
+    const expected: Record<keyof typeof tokens, Record<string, string>> = {
+      issuer: { [mineId!]: mine.privateKeyPem, [theirsId!]: "" },
+      issuer2: { [mineId!]: "", [theirsId!]: theirs.privateKeyPem },
+      betaIssuer: { [betaId!]: beta.privateKeyPem },
+      auditor: { [mineId!]: "", [theirsId!]: "", [betaId!]: "" },
+    };
+    expect(mine.privateKeyPem).not.toBe("");
+    expect(theirs.privateKeyPem).not.toBe("");
+    for (const [name, ws] of Object.entries(open) as Array<[keyof typeof tokens, Watch[]]>) {
+      const want = expected[name];
+      for (const w of ws) {
+        await waitFor(`${name}'s watch to see its issuances`, () =>
+          Object.keys(want).every((id) =>
+            w.certificateIds(T.CERTIFICATE_EVENT_TYPE_ISSUED).includes(id),
+          ),
+        );
+        // Caught up past all three (a keepalive comes only when nothing is left to send).
+        const seen = w.events.length;
+        await waitFor(`${name}'s watch idle again`, () => w.keepalivesAfter(seen));
+        expect(w.error).toBeUndefined();
+        const issued = w.of(T.CERTIFICATE_EVENT_TYPE_ISSUED);
+        expect(Object.fromEntries(issued.map((e) => [e.certificate!.id, e.privateKeyPem]))).toEqual(
+          want,
+        );
+        const named = w.events.flatMap((e) => (e.certificate ? [e.certificate.id] : []));
+        expect(named.filter((id) => !(id in want))).toEqual([]);
+      }
+    }
   });
 
   it("refuses a profile the token does not list, and a cursor the server never sent", async () => {

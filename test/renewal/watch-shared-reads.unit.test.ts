@@ -1,7 +1,14 @@
+import { generateKeyPairSync } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import type { Actor, Call } from "../../src/issuance/call";
 import { CertificateWatch, type WatchDeps, type WatchEvent } from "../../src/issuance/events/watch";
-import type { EventFilter, EventRead, StoredEvent } from "../../src/issuance/repositories";
+import type {
+  Certificate,
+  CertificateRequest,
+  EventFilter,
+  EventRead,
+  StoredEvent,
+} from "../../src/issuance/repositories";
 import { waitFor } from "../support/wait";
 
 const A = "00000000-0000-4000-8000-00000000000a";
@@ -94,11 +101,56 @@ describe("CertificateWatch reads (fake feed)", () => {
     expect(feed.reads).toBe(1);
     feed.release();
     const got = (await Promise.all(firsts)).map((r) => r.value as WatchEvent);
-    // Each watch got the first event from the one read, as its own message.
+    // Each watch got the first event from the one read: one object for all of them (it holds
+    // no key), whose message the API layer builds and encodes once (watch-certificates.ts).
     expect(got.map((e) => e.cursor)).toEqual(Array(50).fill("1"));
-    expect(new Set(got).size).toBe(50);
+    expect(new Set(got).size).toBe(1);
+    expect(got[0]!.privateKeyPem).toBeUndefined();
     expect(feed.reads).toBe(1);
     for (const s of streams) await s.return(undefined);
+  });
+
+  it("the owner's key goes to the owner's watch alone, not to the event other watches share", async () => {
+    const feed = new HeldFeed(1);
+    const certificateId = feed.events[0]!.certificateId;
+    feed.events[0]!.type = "ISSUED";
+    const { privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const certificate = {
+      id: certificateId,
+      owner: "t1",
+      certificateRequestId: "r1",
+      sealedPrivateKey: new Uint8Array([1]),
+      renewedById: null,
+    } as unknown as Certificate;
+    const request = { id: "r1", caller: "t1", sealedPrivateKey: null } as CertificateRequest;
+    const audited: string[] = [];
+    const deps = {
+      now: () => new Date(),
+      keyring: { openWith: () => privateKey },
+      store: {
+        events: feed,
+        audit: { insert: async () => void audited.push("key") },
+        certificates: { findByIds: async () => [certificate] },
+        requests: { findByIds: async () => [request] },
+        renewals: { renewalsOf: async () => new Map() },
+      },
+    } as unknown as WatchDeps;
+    const watch = new CertificateWatch(deps, { keepaliveMs: 60_000, streamsPerToken: 10 });
+    const owner = await watch.open(issuer("t1"), { kind: "ALL" }, "0");
+    const other = await watch.open(issuer("t2"), { kind: "ALL" }, "0");
+    const firsts = [owner.next(), other.next()];
+    await waitFor("the read asked for", () => feed.waiting > 0);
+    feed.release();
+    // The owner's event first: whatever its key did, the other watch's event comes after.
+    const own = (await firsts[0]!).value as WatchEvent;
+    const theirs = (await firsts[1]!).value as WatchEvent;
+    expect(feed.reads).toBe(1);
+    expect(own.privateKeyPem).toMatch(/BEGIN PRIVATE KEY/);
+    expect(audited).toEqual(["key"]);
+    expect(theirs.certificate?.id).toBe(certificateId);
+    expect(theirs.privateKeyPem).toBeUndefined();
+    expect(theirs).not.toBe(own);
+    for (const s of [owner, other]) await s.return(undefined);
   });
 
   it("one token's different reads run two at a time; another token's do not wait for them", async () => {

@@ -410,38 +410,60 @@ export class CertificateWatch {
   /**
    * Events with their certificates and renewal status; for the owner, how to open the key a
    * certificate has (opened only in handOut, after its audit record).
+   *
+   * Every watch that joined the same read of certificates gets the same WatchEvent object for
+   * a numbered event (read-only: never changed after it is made), so the API layer builds and
+   * encodes its message once for all of them (watch-certificates.ts): a round of new events
+   * woke every watch, and each built and encoded its own copy of each event, the cost that
+   * grew with the number of streams (bench/fairness/watch-flood.ts). Which events a watch gets
+   * is still its own read's (its filter); the object holds nothing caller-specific: a key is
+   * added per watch, to a copy (handOut). CURRENT (a watch's own position) is never shared.
    */
   private async hydrate(
     actor: Actor,
     events: Array<Omit<StoredEvent, "type"> & { type: CertificateEventType | "CURRENT" }>,
   ): Promise<HydratedEvent[]> {
     const ids = events.map((e) => e.certificateId);
-    const { rows, statuses } = await this.shared(
+    const { rows, statuses, made } = await this.shared(
       actor,
       JSON.stringify(["certificates", ids]),
       async () => {
         const rows = await this.certificatesOf(ids);
         const certificates = [...rows.values()].map((r) => r.certificate);
-        return { rows, statuses: await renewalStatuses(this.deps, certificates) };
+        const statuses = await renewalStatuses(this.deps, certificates);
+        return { rows, statuses, made: new Map<number, WatchEvent>() };
       },
     );
     return events.map((e) => {
       const row = rows.get(e.certificateId);
       const withKey = e.type === "ISSUED" || e.type === "RENEWED" || e.type === "CURRENT";
       const open = row && withKey ? this.keyFor(actor, row.certificate, row.request) : undefined;
+      const event = e.type === "CURRENT" ? undefined : made.get(e.position);
       return {
-        event: {
-          cursor: String(e.position),
-          type: e.type,
-          time: e.createdAt,
-          certificate: row && certificateView(row.certificate),
-          renewal: row ? statuses.get(row.certificate.id) : undefined,
-          previousCertificateId: e.previousCertificateId ?? undefined,
-          error: e.error ?? undefined,
-        },
+        event: event ?? this.eventOf(e, row?.certificate, statuses, made),
         key: row && open ? { certificateId: row.certificate.id, open } : undefined,
       };
     });
+  }
+
+  /** A stored event as a watch sends it (without a key); kept in `made` unless CURRENT. */
+  private eventOf(
+    e: Omit<StoredEvent, "type"> & { type: CertificateEventType | "CURRENT" },
+    certificate: Certificate | undefined,
+    statuses: Map<string, RenewalStatus>,
+    made: Map<number, WatchEvent>,
+  ): WatchEvent {
+    const event: WatchEvent = {
+      cursor: String(e.position),
+      type: e.type,
+      time: e.createdAt,
+      certificate: certificate && certificateView(certificate),
+      renewal: certificate ? statuses.get(certificate.id) : undefined,
+      previousCertificateId: e.previousCertificateId ?? undefined,
+      error: e.error ?? undefined,
+    };
+    if (e.type !== "CURRENT") made.set(e.position, event);
+    return event;
   }
 
   /** The certificates events name, with the requests that made them, by id. */
