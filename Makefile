@@ -169,15 +169,18 @@ test: deps python-tools java-tools grpcurl lego certbot test-db ## run every tes
 	if [ -f $(TOOLS)/test-report.json ]; then node scripts/test-summary.cjs $(TOOLS)/test-report.json; fi; \
 	exit $$rc
 
-## --max-semi-space-size=8: V8's young generation at 2 x 8 MiB instead of 2 x 16. Measured with
-## bench/profile (64 clients, 12 s, two runs each): peak RSS 160-175 MiB instead of 183-197, the
-## same CPU per issuance; 4 MiB promoted more short-lived objects and peaked higher (211-237).
+## --max-semi-space-size=4: V8's young generation at 2 x 4 MiB instead of 2 x 16. On 2026-12-02
+## (bench/profile, 64 clients) 8 MiB peaked at 160-175 MiB of RSS against 183-197 for 16 and
+## 211-237 for 4, which promoted more short-lived objects. Since the issuance path allocates less
+## (2026-12-05, bench/profile, the two alternately, three runs each): 4 MiB peaks at 140-143
+## against 149-153 for 8 at 64 clients (130-134 against 138-141 at 16), at the same CPU per
+## issuance (0.79-0.92 ms against 0.79-0.91 at 64 clients); 2 MiB costs 4-9% more CPU.
 ## --heap-growing-percent=50: after a full GC the old generation may grow by half its live size
 ## (V8 allows up to 4x under load) before the next one. Under 64 concurrent issuers the heap holds
 ## about 45 MiB live and the rest is garbage promoted by calls in flight: bench/profile at 64
 ## clients, 10 s, four runs each: peak RSS 144-148 MiB instead of 175-208, server CPU per issuance
 ## 4.6 ms instead of 4.3 (means; single runs vary by 15%), throughput 225/s instead of 239/s.
-SERVER_NODE_FLAGS = --max-semi-space-size=8 --heap-growing-percent=50
+SERVER_NODE_FLAGS = --max-semi-space-size=4 --heap-growing-percent=50
 run: build ## start certmint on the embedded database (127.0.0.1:50051)
 	node $(SERVER_NODE_FLAGS) dist/src/main.js
 

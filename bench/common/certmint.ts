@@ -43,7 +43,7 @@ import { ROOT } from "./tools";
 
 export const CLIENT_PROFILE = "client";
 /** The node flags `make run` and `npm start` give the server (see the Makefile's `run`). */
-export const SERVER_NODE_FLAGS = ["--max-semi-space-size=8", "--heap-growing-percent=50"];
+export const SERVER_NODE_FLAGS = ["--max-semi-space-size=4", "--heap-growing-percent=50"];
 /** Names the client policy allows: the benchmark CSRs' svc-<i>.bench.example.com. */
 const ALLOWED_DNS = "**.bench.example.com";
 /** Lifetime of the issued certificates, the same for every server compared (bench/peers). */

@@ -1,8 +1,7 @@
 import { chmodSync, mkdirSync, statfsSync } from "node:fs";
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
-import { PGlite } from "@electric-sql/pglite";
-import { pg_trgm } from "@electric-sql/pglite/contrib/pg_trgm";
+import type { PGlite } from "@electric-sql/pglite";
 import { lockEmbeddedDatabase } from "./embedded-lock";
 import { EmbeddedSessions } from "./embedded-wire";
 
@@ -51,6 +50,12 @@ export async function startEmbeddedPostgres(
     // one session on a small database needs far less, and the files are in the OS page cache
     // anyway. bench/embedded/memory.ts, on a restarted server: RSS 207 MiB after start and
     // 228-291 after 10 s of 16 clients issuing, instead of 332 and 410, at the same rate.
+    // Loaded here, not with this module: a server on a PostgreSQL server never needs PGlite,
+    // whose code held ~1 MiB of its heap from start-up on (fd-budget.ts reads this module).
+    const [{ PGlite }, { pg_trgm }] = await Promise.all([
+      import("@electric-sql/pglite"),
+      import("@electric-sql/pglite/contrib/pg_trgm"),
+    ]);
     db = await PGlite.create(pgDir, {
       extensions: { pg_trgm },
       postgresqlconf: [
