@@ -6,6 +6,7 @@
  *   node --require tsx/cjs bench/scale/index.ts [seconds of issuance per stage, default 10]
  *   BENCH_SCALE_STAGES=0,20000,60000  other stages (e.g. a quick try)
  *   BENCH_SCALE_HOLD=1                keep the database and server up afterwards, until Ctrl-C
+ *   BENCH_NODE_FLAGS="..."            node flags for the server, after those of `make run`
  *
  * Setup: a dedicated PostgreSQL 15 instance (durable commits; checkpoint_timeout 30min and
  * max_wal_size 8GB so that no checkpoint falls inside a measurement: each issuance row starts
@@ -57,6 +58,8 @@ const STAGES = (process.env.BENCH_SCALE_STAGES ?? "0,100000,1000000").split(",")
 const HOLD = process.env.BENCH_SCALE_HOLD === "1";
 const SERVER_CPU = Number(process.env.BENCH_SERVER_CPU ?? 0);
 const LOAD_CPU = Number(process.env.BENCH_LOAD_CPU ?? 1);
+/** Node flags for the server after those of `make run` (e.g. "--max-semi-space-size=8"). */
+const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? "").split(" ").filter(Boolean);
 const CLIENTS = 16;
 const TTL_SECONDS = 365 * 24 * 3600;
 const DATABASE = "certmint_scale";
@@ -320,7 +323,12 @@ async function main(): Promise<void> {
     });
     running.pg = pg;
     await pg.query(`create database ${DATABASE}`);
-    server = await startCertmint({ databaseUrl: pg.url(DATABASE), dir, cpu: SERVER_CPU });
+    server = await startCertmint({
+      databaseUrl: pg.url(DATABASE),
+      dir,
+      cpu: SERVER_CPU,
+      nodeFlags: NODE_FLAGS,
+    });
     running.server = server;
     const { caId, issuerToken } = await createClientProfile(server, TTL_SECONDS);
     db = new Client({ connectionString: pg.url(DATABASE) });
