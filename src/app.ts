@@ -42,6 +42,7 @@ import { DatabaseClockSkew } from "./server/clock-skew";
 import { connectionOptions, limitConnections, type OpenSessions } from "./server/connection-limits";
 import { DatabaseProbe } from "./server/database-health";
 import { fileDescriptorLimit, fitConnectionsToFdLimit } from "./server/fd-budget";
+import { installFramedResponses } from "./server/framed-responses";
 import { HealthReporter } from "./server/health";
 import type { CertmintMetrics } from "./server/metrics";
 import { startMetricsServer } from "./server/metrics-server";
@@ -150,6 +151,9 @@ export async function startCertmint(
     logger,
     metrics && ((limit) => metrics.unreadAnswerRefused(limit)),
   );
+  // The same framed bytes of a response sent many times (a cached CRL, a watch event) to each
+  // stream, instead of grpc-js's copy per send.
+  installFramedResponses();
   const server = new Server({
     interceptors: [
       callLoggingInterceptor(logger),

@@ -2,7 +2,7 @@ import { BinaryWriter } from "@bufbuild/protobuf/wire";
 import { GetCertificateRevocationListResponse } from "../../gen/ts/certmint/v1/certificate_authority_service";
 import type { SignedCrl } from "../issuance/ca/crl";
 import { crlPemLength, writeCrlPem } from "../signer";
-import { preEncodedResponse } from "./reusable-response";
+import { MESSAGE_PREFIX_BYTES, preEncodedResponse } from "./reusable-response";
 
 /**
  * The answer for a CRL, made once per CRL: the cache returns the same SignedCrl while it holds
@@ -79,10 +79,11 @@ function smallFields(crl: SignedCrl) {
 async function encodeDerOnly(crl: SignedCrl): Promise<GetCertificateRevocationListResponse> {
   const { small, head } = smallFields(crl);
   const derField = fieldHeader(2, crl.der.length); // crl_der
-  const bytes = Buffer.allocUnsafe(head.length + derField.length + crl.der.length);
-  bytes.set(head, 0);
-  bytes.set(derField, head.length);
-  crl.der.copy(bytes, head.length + derField.length);
+  const lead = MESSAGE_PREFIX_BYTES; // the gRPC message prefix, written by preEncodedResponse
+  const bytes = Buffer.allocUnsafe(lead + head.length + derField.length + crl.der.length);
+  bytes.set(head, lead);
+  bytes.set(derField, lead + head.length);
+  crl.der.copy(bytes, lead + head.length + derField.length);
   return preEncodedResponse({ ...small, crlDer: crl.der, crlPem: "" }, bytes);
 }
 
@@ -97,10 +98,10 @@ async function encode(
   const derField = withDer ? fieldHeader(2, crl.der.length) : new Uint8Array(0); // crl_der
   const derLength = withDer ? crl.der.length : 0;
   const bytes = Buffer.allocUnsafe(
-    head.length + pemField.length + pemLength + derField.length + derLength,
+    MESSAGE_PREFIX_BYTES + head.length + pemField.length + pemLength + derField.length + derLength,
   );
-  bytes.set(head, 0);
-  let at = head.length;
+  bytes.set(head, MESSAGE_PREFIX_BYTES);
+  let at = MESSAGE_PREFIX_BYTES + head.length;
   bytes.set(pemField, at);
   at += pemField.length;
   const pemStart = at;
