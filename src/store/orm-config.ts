@@ -98,8 +98,10 @@ export function ormOptions(pool: PoolOptions): Options {
         : { ...NETWORK_CONNECTION_OPTIONS, ...(pool.socket ? { stream: pool.socket } : {}) },
       ...(pool.logger ? { log: knexLog(pool.logger) } : {}),
     },
-    // The Migrator is not registered as an extension: database.ts loads it (umzug and its
-    // dependencies) only when a migration is pending.
+    // The Migrator is not registered as an extension: database.ts runs it only when a
+    // migration is pending. Its package (with umzug) is loaded at every start all the same:
+    // each migration class extends its Migration. Unloading it after start-up was measured at
+    // 0.3-0.6 MiB of heap (2026-12-05) and not kept.
     migrations: {
       migrationsList: MIGRATIONS,
       tableName: "mikro_orm_migrations",
