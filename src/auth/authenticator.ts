@@ -47,7 +47,7 @@ export class Authenticator {
   constructor(
     private readonly store: {
       tokens: Pick<AccessTokenRepository, "findBySecretHash" | "findBindings" | "find">;
-      certificates: Pick<CertificateRepository, "isRevoked" | "findIssued">;
+      certificates: Pick<CertificateRepository, "isRevoked" | "findIssued" | "findById">;
     },
     private readonly now: () => Date,
     private readonly failures: AuthFailureLimit,

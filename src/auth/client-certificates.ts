@@ -1,7 +1,10 @@
+import { X509Certificate } from "node:crypto";
 import { unauthenticated } from "../errors";
 import { normalizeDnsName, normalizeUri } from "../issuance/policy-engine";
 import type {
   AccessTokenRepository,
+  BoundCredential,
+  Certificate,
   CertificateRepository,
   Credential,
   PresentedIdentities,
@@ -78,7 +81,7 @@ function describe(p: PresentedIdentities, peer: PeerIdentity): string {
  */
 export async function resolveClientCertificate(
   tokens: Pick<AccessTokenRepository, "findBindings" | "find">,
-  certificates: Pick<CertificateRepository, "findIssued">,
+  certificates: Pick<CertificateRepository, "findIssued" | "findById">,
   cas: CaDirectory,
   peer: PeerIdentity,
   now: Date,
@@ -104,7 +107,7 @@ export async function resolveClientCertificate(
   if (active.length > 1) {
     throw unauthenticated(
       "CLIENT_CERTIFICATE_AMBIGUOUS",
-      `the client certificate (${describe(presented, peer)}) matches ${active.length} access token bindings (${active.map((r) => `"${r.slug}"`).join(", ")}); an admin must revoke all but one`,
+      `the client certificate (${describe(presented, peer)}) matches ${active.length} access token bindings; an admin must revoke all but one (ListAccessTokens shows each token's binding)`,
     );
   }
   const chosen = active[0] ?? matching[0];
@@ -120,9 +123,9 @@ export async function resolveClientCertificate(
   }
   throw unauthenticated(
     "CLIENT_CERTIFICATE_NOT_BOUND",
-    candidates.length > 0
-      ? `the client certificate (${describe(presented, peer)}) was not issued by the CA its binding names`
-      : `the client certificate (${describe(presented, peer)}) is not bound to an access token; an admin can bind it with CreateAccessToken(client_certificate_binding)`,
+    // One message whether or not a binding of another CA names the identity: the peer is not
+    // authenticated, and which identities are bound is not for it to learn.
+    `the client certificate (${describe(presented, peer)}) is not bound to an access token under a CA on its issuing chain; an admin can bind it with CreateAccessToken(client_certificate_binding)`,
   );
 }
 
@@ -161,19 +164,56 @@ function refuseRevokedByCrl(verdict: CrlVerdict | undefined, peer: PeerIdentity)
  */
 async function refuseIssuedToAnother(
   tokens: Pick<AccessTokenRepository, "find">,
-  certificates: Pick<CertificateRepository, "findIssued">,
+  certificates: Pick<CertificateRepository, "findIssued" | "findById">,
   peer: PeerIdentity,
-  bound: Credential,
+  bound: BoundCredential,
 ): Promise<void> {
   const issued = await certificates.findIssued(peer.serialNumber, peer.fingerprintSha256);
   if (!issued || issued.owner === bound.id) return;
   const owner = await tokens.find({ id: issued.owner });
-  if (owner?.role === "ADMIN") return;
-  throw unauthenticated(
-    "CLIENT_CERTIFICATE_NOT_ISSUED_TO_TOKEN",
-    `the client certificate (serial ${peer.serialNumber}) presents the identity bound to access token "${bound.slug}", but certmint issued it to ${owner ? `access token "${owner.slug}"` : "another requester (not an access token)"}; only a certificate that "${bound.slug}" itself or an admin token requested authenticates as "${bound.slug}"`,
-  );
+  // The message names neither token: the peer is not authenticated yet, and which identities
+  // are bound, and to which token, is not for it to learn.
+  const notIssuedToToken = () =>
+    unauthenticated(
+      "CLIENT_CERTIFICATE_NOT_ISSUED_TO_TOKEN",
+      `the client certificate (serial ${peer.serialNumber}) presents an identity bound to an access token, but certmint did not issue it to that token or to an admin token for it; only a certificate that the bound token itself requested, or that an admin token requested after the binding was made, authenticates as it`,
+    );
+  if (owner?.role !== "ADMIN") throw notIssuedToToken();
+  if (await keyPredatesBinding(certificates, issued, bound.createdAt)) throw notIssuedToToken();
 }
+
+/** How far back keyPredatesBinding follows renewals that kept the key; past it, refused. */
+const MAX_KEY_RENEWALS = 1_000;
+
+/**
+ * Whether an admin-owned certificate, or its key, was certified before the binding it presents
+ * was made. An admin token's certificate counts for the binding as it stands, never for a later
+ * one: otherwise the certificate of a workload whose token was revoked (held by whoever kept its
+ * key) would authenticate as whatever token the identity is bound to next, an admin's say. A
+ * renewal that kept the key (renewedFromId, same public key) is as old as the first certificate
+ * of that key.
+ */
+async function keyPredatesBinding(
+  certificates: Pick<CertificateRepository, "findById">,
+  issued: Certificate,
+  boundAt: Date,
+): Promise<boolean> {
+  // The same millisecond counts as before: which came first cannot be told.
+  if (issued.createdAt.getTime() <= boundAt.getTime()) return true;
+  const key = publicKeyDer(issued.certificatePem);
+  let previousId = issued.renewedFromId;
+  for (let step = 0; previousId; step++) {
+    if (step >= MAX_KEY_RENEWALS) return true;
+    const previous = await certificates.findById(previousId);
+    if (!previous || !publicKeyDer(previous.certificatePem).equals(key)) return false;
+    if (previous.createdAt.getTime() <= boundAt.getTime()) return true;
+    previousId = previous.renewedFromId;
+  }
+  return false;
+}
+
+const publicKeyDer = (pem: string): Buffer =>
+  new X509Certificate(pem).publicKey.export({ type: "spki", format: "der" });
 
 export function credentialOf(row: Credential): Credential {
   return {

@@ -66,7 +66,7 @@ export class ClientCrls {
         throw new ClientCrlError(`${at} is malformed: ${(err as CrlReadError).message}`);
       }
       const issuers = subjects.filter((s) => s.subject?.equals(crl.issuerDer));
-      const issuer = issuers[0]?.ca.subject.split("\n").join(", ") ?? "";
+      const issuer = issuers[0]?.ca.subject?.split("\n").join(", ") ?? "";
       if (issuers.length === 0) {
         throw new ClientCrlError(
           `${at}: its issuer is the subject of no CA certificate in the client CA bundle`,

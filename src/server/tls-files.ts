@@ -178,8 +178,11 @@ function crls(config: TlsConfig, files: TlsFiles, cas: readonly X509Certificate[
   }
 }
 
-/** "CN=a\nO=b" (Node's form) as "CN=a, O=b". */
-const subjectLine = (name: string) => name.split("\n").join(", ");
+/**
+ * "CN=a\nO=b" (Node's form) as "CN=a, O=b". Node gives undefined for an empty name: a SAN-only
+ * certificate (RFC 5280 4.1.2.6, what certmint issues when no subject is asked for) has one.
+ */
+const subjectLine = (name: string | undefined) => (name ? name.split("\n").join(", ") : "(empty)");
 
 /** What the logs say about a certificate: never anything secret. */
 export function describeCertificate(cert: X509Certificate) {

@@ -44,16 +44,7 @@ describe("a client certificate from certmint's own CA", () => {
     spec.sans.dns = { allowed: ["**.example.com", "batch-job"], denied: [], required: false };
     spec.subject.COMMON_NAME = { allowed: ["*"], denied: [], required: false };
     await createProfileRows(h, { slug: "clients", caId: root.id, spec });
-    const issued = await call(
-      h.certificates,
-      "issueCertificate",
-      attrRequest("clients", { cn: "batch-job", dns: ["batch-job.example.com"] }),
-    );
-    client = {
-      certPem: issued.certificate!.certificatePem,
-      keyPem: issued.privateKeyPem,
-      serial: issued.certificate!.serialNumber,
-    };
+    // Bound first, then issued: an admin's certificate counts only for a binding made before it.
     await call(
       h.accessTokens,
       "createAccessToken",
@@ -69,6 +60,16 @@ describe("a client certificate from certmint's own CA", () => {
         },
       }),
     );
+    const issued = await call(
+      h.certificates,
+      "issueCertificate",
+      attrRequest("clients", { cn: "batch-job", dns: ["batch-job.example.com"] }),
+    );
+    client = {
+      certPem: issued.certificate!.certificatePem,
+      keyPem: issued.privateKeyPem,
+      serial: issued.certificate!.serialNumber,
+    };
     // A second server on the same database and data dir, with TLS and certmint's root as the
     // only client CA.
     tls = await startMtlsServer(h, dir, root.certificatePem);
@@ -125,12 +126,7 @@ describe("a client certificate under an intermediate that certmint revokes", () 
     const spec = presetSpec("TLS_CLIENT");
     spec.sans.dns = { allowed: ["**.example.com"], denied: [], required: false };
     await createProfileRows(h, { slug: "team-clients", caId: intermediate.id, spec });
-    const issued = await call(
-      h.certificates,
-      "issueCertificate",
-      attrRequest("team-clients", { dns: ["deployer.example.com"] }),
-    );
-    client = { certPem: issued.certificate!.certificatePem, keyPem: issued.privateKeyPem };
+    // Bound first, then issued: an admin's certificate counts only for a binding made before it.
     // The binding names the root: the certificate's issuing path runs through the intermediate.
     await call(
       h.accessTokens,
@@ -147,6 +143,12 @@ describe("a client certificate under an intermediate that certmint revokes", () 
         },
       }),
     );
+    const issued = await call(
+      h.certificates,
+      "issueCertificate",
+      attrRequest("team-clients", { dns: ["deployer.example.com"] }),
+    );
+    client = { certPem: issued.certificate!.certificatePem, keyPem: issued.privateKeyPem };
     tls = await startMtlsServer(h, dir, `${root.certificatePem}\n${intermediate.certificatePem}`);
   });
   afterAll(async () => {

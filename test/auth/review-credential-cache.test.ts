@@ -69,7 +69,11 @@ describe("the authentication cache and evictions that race a lookup", () => {
         findBindings: async () => [],
         find: async () => null,
       },
-      certificates: { isRevoked: async () => false, findIssued: async () => null },
+      certificates: {
+        isRevoked: async () => false,
+        findIssued: async () => null,
+        findById: async () => null,
+      },
     });
     // A call looks the token up; the row it reads is from before the revocation.
     const inFlight = auth.authenticate(headers(secret) as never, undefined, "ipv4:10.0.0.1:1");
@@ -94,7 +98,11 @@ describe("the authentication cache and evictions that race a lookup", () => {
         findBindings: async () => [],
         find: async () => null,
       },
-      certificates: { isRevoked: async () => false, findIssued: async () => null },
+      certificates: {
+        isRevoked: async () => false,
+        findIssued: async () => null,
+        findById: async () => null,
+      },
     });
     const inFlight = auth.authenticate(headers(secret) as never, undefined, "ipv4:10.0.0.1:1");
     auth.tokenCreated();
@@ -128,6 +136,7 @@ describe("the authentication cache and evictions that race a lookup", () => {
           return lookups === 1 ? first.promise : Promise.resolve(true);
         },
         findIssued: async () => null,
+        findById: async () => null,
       },
     });
     const inFlight = auth.authenticate({ get: () => [] } as never, peer, "ipv4:10.0.0.1:1");

@@ -46,12 +46,7 @@ describe("a client certificate that expires while its connection is open", () =>
     const spec = presetSpec("TLS_CLIENT");
     spec.sans.dns = { allowed: ["**.example.com"], denied: [], required: false };
     await createProfileRows(h, { slug: "clients", caId: root.id, spec });
-    const issued = await call(
-      h.certificates,
-      "issueCertificate",
-      attrRequest("clients", { dns: ["job.example.com"], ttlSeconds: 3600 }),
-    );
-    client = { certPem: issued.certificate!.certificatePem, keyPem: issued.privateKeyPem };
+    // Bound first, then issued: an admin's certificate counts only for a binding made before it.
     await call(
       h.accessTokens,
       "createAccessToken",
@@ -68,6 +63,12 @@ describe("a client certificate that expires while its connection is open", () =>
         ttl: { seconds: String(30 * 86_400), nanos: 0 },
       }),
     );
+    const issued = await call(
+      h.certificates,
+      "issueCertificate",
+      attrRequest("clients", { dns: ["job.example.com"], ttlSeconds: 3600 }),
+    );
+    client = { certPem: issued.certificate!.certificatePem, keyPem: issued.privateKeyPem };
     tls = await startMtlsServer(h, dir, root.certificatePem, {
       env: { CERTMINT_WATCH_KEEPALIVE_MS: "200" },
       now: clock.now,

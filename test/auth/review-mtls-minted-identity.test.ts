@@ -15,7 +15,10 @@ import {
   CreateAccessTokenRequest,
   Role,
 } from "../../gen/ts/certmint/v1/access_token_service";
-import { IssueCertificateRequest } from "../../gen/ts/certmint/v1/certificate_service";
+import {
+  IssueCertificateRequest,
+  RenewalKeySource,
+} from "../../gen/ts/certmint/v1/certificate_service";
 import { KeyAlgorithm } from "../../gen/ts/certmint/v1/common";
 import { presetSpec } from "../../src/issuance/policy-engine";
 import { createToken } from "../certificates/helpers";
@@ -120,8 +123,86 @@ describe("a client certificate minted by one token for another token's bound ide
       code: status.UNAUTHENTICATED,
       reason: "CLIENT_CERTIFICATE_NOT_ISSUED_TO_TOKEN",
     });
-    expect(err.message).toContain('"workload-issuer"');
+    // The peer is not authenticated: the refusal names neither the bound token nor the owner.
+    expect(err.message).not.toContain("workload-issuer");
+    expect(err.message).not.toContain("ops-admin");
     expect(await adminTokens()).toBe(before);
+  });
+
+  /**
+   * Found by an outside probe (2026-12-05): an admin's certificate for a workload, kept by that
+   * workload after its token was revoked, authenticated as whichever token the identity was
+   * bound to next, an admin's say. A certificate of an admin token counts only for the binding
+   * that existed when it (or the first certificate of its key) was issued.
+   */
+  it("an admin's certificate for a revoked token's identity is no credential for the token bound next, nor is a renewal that kept its key", async () => {
+    const BATCH_ID = "spiffe://prod.example/ns/team/sa/batch";
+    await bind("batch", Role.ROLE_ISSUER, BATCH_ID, ["workloads"]);
+    const issued = await call(
+      h.certificates,
+      "issueCertificate",
+      IssueCertificateRequest.fromPartial({
+        certificateProfile: "workloads",
+        source: {
+          $case: "attributes",
+          value: {
+            subjectAlternativeNames: { uris: [BATCH_ID] },
+            keyAlgorithm: KeyAlgorithm.KEY_ALGORITHM_EC_P256,
+          },
+        },
+      }),
+    );
+    const old: ClientCert = {
+      certPem: issued.certificate!.certificatePem,
+      keyPem: issued.privateKeyPem,
+    };
+    // The mTLS server is another instance, which caches what a certificate authenticates as
+    // for up to 5 s (CREDENTIAL_CACHE_MS): the certificate is first presented to it after the
+    // identity was bound again, so what it answers is the binding as it now stands.
+    await call(h.accessTokens, "revokeAccessToken", { accessToken: "batch" });
+    await bind("batch-admin", Role.ROLE_ADMIN, BATCH_ID);
+    const before = await adminTokens();
+    const createAdmin = (as: ClientCert, slug: string) =>
+      call(
+        over(as).accessTokens,
+        "createAccessToken",
+        CreateAccessTokenRequest.fromPartial({ accessToken: { slug, role: Role.ROLE_ADMIN } }),
+      );
+    const refused = await expectRpcError(createAdmin(old, "escalated-by-old"));
+    expect(refused).toMatchObject({
+      code: status.UNAUTHENTICATED,
+      reason: "CLIENT_CERTIFICATE_NOT_ISSUED_TO_TOKEN",
+    });
+    expect(refused.message).not.toContain("batch-admin");
+
+    // A renewal made after the new binding that kept the old key: as old as that key.
+    const reused = await call(h.certificates, "renewCertificate", {
+      certificateId: issued.certificate!.certificateId,
+      requestId: "batch-reuse",
+      keySource: RenewalKeySource.RENEWAL_KEY_SOURCE_REUSE,
+      csrPem: "",
+      keyAlgorithm: 0,
+      validateOnly: false,
+    });
+    expect(reused.privateKeyPem).toBe("");
+    const reusedCert: ClientCert = {
+      certPem: reused.certificate!.certificatePem,
+      keyPem: old.keyPem,
+    };
+    expect(await expectRpcError(createAdmin(reusedCert, "escalated-by-reuse"))).toMatchObject({
+      code: status.UNAUTHENTICATED,
+      reason: "CLIENT_CERTIFICATE_NOT_ISSUED_TO_TOKEN",
+    });
+    expect(await adminTokens()).toBe(before);
+
+    // An admin's certificate issued now, under the binding as it stands, is the new admin.
+    const current = await mint(h, BATCH_ID);
+    await createAdmin(current, "made-by-current");
+    expect(await adminTokens()).toBe(before + 1);
+    const rows = await h.db.query<{ creator: string }>(
+      "select c.slug as creator from access_token t join access_token c on c.id = t.creator_id where t.slug = 'made-by-current'",
+    );
+    expect(rows).toEqual([{ creator: "batch-admin" }]);
   });
 
   it("the same identity issued by an admin token authenticates as the admin binding", async () => {

@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process";
+import { X509Certificate } from "node:crypto";
 import { chmodSync, readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, isLoopbackHost, loadConfig } from "../../src/config";
@@ -220,6 +221,41 @@ describe("TLS at start-up (src/main.ts)", () => {
       { unprivileged: true },
     );
     expectOneLine(res, 1, `CERTMINT_TLS_KEY_FILE (${copy}) cannot be read (EACCES)`);
+  });
+
+  // Node's X509Certificate.subject is undefined for an empty name: start-up once failed on it.
+  it("a SAN-only server certificate (empty subject) starts, serves TLS and is logged", async () => {
+    const sanOnly = makeLeaf(dir, ca, "", "server");
+    expect(new X509Certificate(sanOnly.certPem).subject).toBeUndefined();
+    const proc = await startServerProcess({
+      DATABASE_URL: db.url,
+      CERTMINT_DATA_DIR: dataDir.path,
+      CERTMINT_TLS_CERT_FILE: sanOnly.certFile,
+      CERTMINT_TLS_KEY_FILE: sanOnly.keyFile,
+    });
+    try {
+      const port = Number(proc.address.split(":").at(-1));
+      expect(await tlsHealthCheck(port, ca.certPem)).toBe("SERVING");
+      const enabled = proc
+        .output()
+        .split("\n")
+        .filter((l) => l.startsWith("{"))
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .find((l) => l.msg === "TLS enabled");
+      expect(JSON.stringify(enabled)).toContain(`"serial":"${sanOnly.serial}"`);
+      expect(JSON.stringify(enabled)).toContain('"subject":"(empty)"');
+    } finally {
+      expect(await proc.stop()).toBe(0);
+    }
+  });
+
+  it("a key that does not match a SAN-only certificate exits 1 with one clear line", () => {
+    const sanOnly = makeLeaf(dir, ca, "", "server");
+    expectOneLine(
+      run({ CERTMINT_TLS_CERT_FILE: sanOnly.certFile, CERTMINT_TLS_KEY_FILE: other.keyFile }),
+      1,
+      "(subject (empty))",
+    );
   });
 
   it("CERTMINT_ALLOW_PLAINTEXT=true starts on 0.0.0.0 and warns", async () => {

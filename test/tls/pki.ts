@@ -103,7 +103,9 @@ function issueUnder(
   const csr = dir.out("leaf.csr");
   const certFile = dir.out("leaf.pem");
   const newKey = key === "rsa" ? RSA : EC;
-  opensslOk(["req", "-new", ...newKey, "-keyout", keyFile, "-out", csr, "-subj", `/CN=${cn}`]);
+  // An empty cn: an empty subject, as a SAN-only certificate has (RFC 5280 4.1.2.6).
+  const subject = cn === "" ? "/" : `/CN=${cn}`;
+  opensslOk(["req", "-new", ...newKey, "-keyout", keyFile, "-out", csr, "-subj", subject]);
   opensslOk([
     "x509",
     "-req",

@@ -28,12 +28,21 @@ function normalizedSanTexts(policy: CompiledPolicy, sans: PolicyRequest["sans"])
   return { dns: norm("dns"), ip: norm("ip"), email: norm("email"), uri: norm("uri") };
 }
 
+/**
+ * Extended key usages an empty `allowed` list does not grant: the policy must name them (in
+ * `allowed` or `required`). A certificate with id-kp-OCSPSigning signed by a CA answers OCSP for
+ * every certificate of that CA (RFC 6960 4.2.2.2, delegated responder): granted by default, any
+ * issuer of any profile on the CA could answer "good" for a revoked certificate of another.
+ */
+const EXPLICIT_ONLY_EKUS: readonly ExtendedKeyUsage[] = ["OCSP_SIGNING"];
+
 function evaluateUsages<T extends string>(
   requested: readonly T[],
   rule: CompiledUsageRule<T>,
   members: readonly T[],
   field: string,
   prefix: "KEY_USAGE" | "EXTENDED_KEY_USAGE",
+  explicitOnly: readonly T[] = [],
 ): FieldViolation[] {
   const out: FieldViolation[] = [];
   const reason = (r: "INVALID" | "NOT_ALLOWED" | "DENIED" | "REQUIRED") =>
@@ -50,6 +59,18 @@ function evaluateUsages<T extends string>(
           at,
           reason("NOT_ALLOWED"),
           `${u} is not among the allowed usages (${rule.allowed.join(", ")})`,
+        ),
+      );
+    } else if (
+      rule.allowed.length === 0 &&
+      explicitOnly.includes(u) &&
+      !rule.required.includes(u)
+    ) {
+      out.push(
+        violation(
+          at,
+          reason("NOT_ALLOWED"),
+          `${u} must be named in the policy's allowed usages: a certificate with it signed by the CA answers OCSP for all of that CA's certificates (RFC 6960 4.2.2.2)`,
         ),
       );
     }
@@ -267,6 +288,7 @@ export function evaluate(policy: CompiledPolicy, request: PolicyRequest): FieldV
       EXTENDED_KEY_USAGES as readonly ExtendedKeyUsage[],
       "extended_key_usages",
       "EXTENDED_KEY_USAGE",
+      EXPLICIT_ONLY_EKUS as readonly ExtendedKeyUsage[],
     ),
   );
   out.push(...evaluateTtl(policy, request.ttlSeconds));

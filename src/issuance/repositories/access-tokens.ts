@@ -38,9 +38,9 @@ export type Credential = Pick<
   "id" | "slug" | "role" | "profileIds" | "expiresAt" | "revokedAt"
 >;
 
-/** A credential with its client certificate binding. */
+/** A credential with its client certificate binding, and when it was made (with its token). */
 export type BoundCredential = Credential &
-  Pick<AccessToken, "clientIdentityType" | "clientIdentity" | "clientCaSha256">;
+  Pick<AccessToken, "clientIdentityType" | "clientIdentity" | "clientCaSha256" | "createdAt">;
 
 /** The identities a client certificate presents, by type, normalised as binding values are. */
 export interface PresentedIdentities {

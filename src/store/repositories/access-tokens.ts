@@ -79,11 +79,18 @@ export class OrmAccessTokenRepository implements AccessTokenRepository {
       E,
       { $or: or },
       {
-        fields: [...CREDENTIAL_FIELDS, "clientIdentityType", "clientIdentity", "clientCaSha256"],
+        fields: [
+          ...CREDENTIAL_FIELDS,
+          "clientIdentityType",
+          "clientIdentity",
+          "clientCaSha256",
+          "createdAt",
+        ],
       },
     );
     return rows.map((row) => ({
       ...credentialOf(row),
+      createdAt: row.createdAt,
       clientIdentityType: row.clientIdentityType ?? null,
       clientIdentity: row.clientIdentity ?? null,
       clientCaSha256: row.clientCaSha256 ?? null,

@@ -585,6 +585,41 @@ const cases: Case[] = [
     },
     expect: ["extended_key_usages[2] EXTENDED_KEY_USAGE_DENIED"],
   },
+  {
+    // A delegated OCSP responder answers for every certificate of its CA (RFC 6960 4.2.2.2).
+    name: "eku: OCSP_SIGNING is never granted by an empty allowed list",
+    spec: (s) => {
+      s.extendedKeyUsages.allowed = [];
+      s.extendedKeyUsages.denied = [];
+    },
+    req: (r) => {
+      r.extendedKeyUsages = ["SERVER_AUTH", "OCSP_SIGNING"];
+    },
+    expect: ["extended_key_usages[1] EXTENDED_KEY_USAGE_NOT_ALLOWED"],
+  },
+  {
+    name: "eku: OCSP_SIGNING named in allowed",
+    spec: (s) => {
+      s.extendedKeyUsages.allowed = ["SERVER_AUTH", "OCSP_SIGNING"];
+      s.extendedKeyUsages.denied = [];
+    },
+    req: (r) => {
+      r.extendedKeyUsages = ["SERVER_AUTH", "OCSP_SIGNING"];
+    },
+    expect: [],
+  },
+  {
+    name: "eku: OCSP_SIGNING named in required (allowed empty)",
+    spec: (s) => {
+      s.extendedKeyUsages.allowed = [];
+      s.extendedKeyUsages.denied = [];
+      s.extendedKeyUsages.required = ["OCSP_SIGNING"];
+    },
+    req: (r) => {
+      r.extendedKeyUsages = ["OCSP_SIGNING"];
+    },
+    expect: [],
+  },
 
   // Algorithms.
   {
