@@ -12,6 +12,7 @@ import { getCa, listCas } from "../issuance/ca/queries";
 import { revokeCa } from "../issuance/ca/revoke";
 import type { CaStatus } from "../issuance/ca/types";
 import { updateCa } from "../issuance/ca/update";
+import { updateTarget } from "../issuance/common/refs";
 import type { IssuanceDeps } from "../issuance/deps";
 import {
   caStatusCodec,
@@ -143,8 +144,10 @@ export function certificateAuthorityHandlers(
             unknown.length ? `unknown paths: ${unknown.map((p) => quoted(p)).join(", ")}` : "empty",
           );
         }
+        const target = updateTarget(given);
         const row = await updateCa(ca(), ctx.call, {
-          ca: given.id || given.slug,
+          ca: target.ref,
+          namedSlug: target.namedSlug,
           // A masked status must name one: UNSPECIFIED is refused by updateCa, never ignored.
           status: mask.includes("status")
             ? (caStatusCodec.fromProto(given.status, "certificate_authority.status") ??

@@ -2,6 +2,7 @@ import {
   type CertificatePolicyServiceServer,
   CertificatePolicyServiceService,
 } from "../../gen/ts/certmint/v1/certificate_policy_service";
+import { updateTarget } from "../issuance/common/refs";
 import type { IssuanceDeps } from "../issuance/deps";
 import { createPolicy } from "../issuance/policies/create";
 import { deletePolicy } from "../issuance/policies/delete";
@@ -59,7 +60,7 @@ export function certificatePolicyHandlers(
       async (req, ctx) => {
         const given = req.certificatePolicy;
         const row = await updatePolicy(issuance(), ctx.call, {
-          ref: given?.id || given?.slug || "",
+          ...updateTarget(given),
           etag: given?.etag ?? "",
           mask: req.updateMask ?? [],
           description: given?.description ?? "",

@@ -3,6 +3,7 @@ import {
   CertificateProfileServiceService,
 } from "../../gen/ts/certmint/v1/certificate_profile_service";
 import { createExternalAccountKey } from "../acme/eab";
+import { updateTarget } from "../issuance/common/refs";
 import type { IssuanceDeps } from "../issuance/deps";
 import { createProfile } from "../issuance/profiles/create";
 import { deleteProfile } from "../issuance/profiles/delete";
@@ -58,7 +59,7 @@ export function certificateProfileHandlers(
       async (req, ctx) => {
         const given = req.certificateProfile;
         const row = await updateProfile(issuance(), ctx.call, {
-          ref: given?.id || given?.slug || "",
+          ...updateTarget(given),
           etag: given?.etag ?? "",
           mask: req.updateMask ?? [],
           draft: profileDraftFromProto(given),

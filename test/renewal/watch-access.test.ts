@@ -159,6 +159,19 @@ describe("WatchCertificates: who sees what", () => {
     const forged = watch(auditor.clients, { afterCursor: "not-a-cursor" });
     await waitFor("the refusal", () => forged.error !== undefined);
     expect(decodeError(forged.error)).toMatchObject({ code: 3, reason: "CURSOR_INVALID" });
+
+    // Well formed but ahead of the newest event (found by an outside probe, 2026-12-05): it was
+    // taken as the resume point, and the watch then missed every event up to it, silently.
+    const [newest] = await h.db.query<{ position: string | null }>(
+      "select max(position) as position from certificate_event",
+    );
+    const ahead = String(Number(newest!.position ?? 0) + 1000);
+    const early = watch(auditor.clients, { afterCursor: ahead });
+    await waitFor("the refusal", () => early.error !== undefined);
+    const refusal = decodeError(early.error);
+    expect(refusal).toMatchObject({ code: 3, reason: "CURSOR_INVALID" });
+    expect(refusal.message).toContain("ahead of the newest event");
+    expect(early.events).toEqual([]);
   });
 
   it("GetCurrentCertificate follows renewals to the newest certificate", async () => {

@@ -34,6 +34,8 @@ export interface ImportCaCertificateInput {
 
 export interface UpdateCaInput {
   ca: string;
+  /** The slug the request gave beside an id: must be that CA's (refs.ts updateTarget). */
+  namedSlug?: string;
   /** Only the fields present change. */
   status?: CaStatus;
   description?: string;

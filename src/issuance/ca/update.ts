@@ -2,7 +2,7 @@ import { CertmintError, failedPrecondition, invalidField } from "../../errors";
 import { changeRecord } from "../audit/record";
 import type { Call } from "../call";
 import { checkEtag } from "../common/etag";
-import { resolveRef } from "../common/refs";
+import { checkNamedSlug, resolveRef } from "../common/refs";
 import { stillThere } from "../common/row-lock";
 import {
   type AuditRepository,
@@ -32,6 +32,7 @@ export async function updateCa(
   const ca = await resolveRef(input.ca, "certificate authority", "certificate_authority.id", (k) =>
     deps.store.cas.find(k),
   );
+  checkNamedSlug(input.namedSlug, ca, "certificate_authority", "certificate authority");
   checkEtag(input.etag, ca.version, `certificate authority "${ca.slug}"`);
   const changes: Partial<CertificateAuthority> = {};
   if (input.status !== undefined) {

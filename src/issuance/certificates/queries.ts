@@ -3,7 +3,7 @@ import { type RenewalStatus, renewalStatuses } from "../auto-renewal/status";
 import type { Call } from "../call";
 import { type ListQueryAdvice, listReadBound, readWithinBound } from "../common/list-bound";
 import { throughListGate } from "../common/list-gate";
-import { listPage, type Page } from "../common/list-page";
+import { listPage, type Page, type PageByteBudget } from "../common/list-page";
 import type { PageScope } from "../common/pagination";
 import { resolveRef } from "../common/refs";
 import { hasControlCharacters } from "../common/text";
@@ -90,25 +90,53 @@ export async function listCertificates(
     filter.nameContains = needle;
   }
   let renewal = new Map<string, RenewalStatus>();
-  const page = await listPage(deps.keyring, input, scope, (query) =>
-    // The bound is taken once the list has its place: the time it waited is not the query's.
-    throughListGate(deps.listGate, call, async () => {
-      const { bound, byDeadline } = listReadBound(deps.listQueryTimeoutMs ?? 0, call);
-      const rows = await readWithinBound(
-        deps.store.certificates.listNewestFirst(filter, { ...query, bound }, input.view ?? "FULL"),
-        bound,
-        byDeadline,
-        () => certificateQueryAdvice(filter),
-      );
-      // In the same place: the page stays in memory until its answer is built, and its renewal
-      // statuses are a query of their own. Read after the place was given back, pages of many
-      // callers waited for a pooled connection in memory together (list-gate.ts).
-      renewal = await renewalStatuses(deps, rows);
-      return rows;
-    }),
+  const page = await listPage(
+    deps.keyring,
+    input,
+    scope,
+    (query) =>
+      // The bound is taken once the list has its place: the time it waited is not the query's.
+      throughListGate(deps.listGate, call, async () => {
+        const { bound, byDeadline } = listReadBound(deps.listQueryTimeoutMs ?? 0, call);
+        const rows = await readWithinBound(
+          deps.store.certificates.listNewestFirst(
+            filter,
+            { ...query, bound },
+            input.view ?? "FULL",
+          ),
+          bound,
+          byDeadline,
+          () => certificateQueryAdvice(filter),
+        );
+        // In the same place: the page stays in memory until its answer is built, and its renewal
+        // statuses are a query of their own. Read after the place was given back, pages of many
+        // callers waited for a pooled connection in memory together (list-gate.ts).
+        renewal = await renewalStatuses(deps, rows);
+        return rows;
+      }),
+    CERTIFICATE_PAGE_BUDGET,
   );
   return { ...page, renewal };
 }
+
+/**
+ * 3 MiB of certificates per page at most, under the 4 MiB that gRPC clients accept by default
+ * (grpc-js, grpc-go, grpcurl), with room for what the estimate leaves out (field tags, a
+ * multi-byte character counted as one). The estimate: the PEMs, every SAN twice over (the names
+ * and the DER inside the PEM are counted by the PEM; the repeated fields again), and a fixed
+ * part for the rest of the message.
+ */
+const CERTIFICATE_PAGE_BUDGET: PageByteBudget<ListedCertificate> = {
+  bytes: 3 * 1024 * 1024,
+  sizeOf: (c) => {
+    let n = 1024 + (c.certificatePem?.length ?? 0);
+    for (const pem of c.chainPem ?? []) n += pem.length;
+    for (const names of [c.sans.dns, c.sans.ip, c.sans.email, c.sans.uri]) {
+      for (const name of names) n += name.length + 4;
+    }
+    return n;
+  },
+};
 
 /** Where they were first defined; shared with ListAuditRecords now (common/list-bound.ts). */
 export { LIST_QUERY_TIMEOUT_SETTING, listReadBound } from "../common/list-bound";

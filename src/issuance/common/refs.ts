@@ -48,6 +48,38 @@ export async function resolveRef<T>(
   return found;
 }
 
+/**
+ * What an Update names with its message's `id` and `slug`: either names the object; when both
+ * are given, `slug` is kept here and checked against the object `id` names (checkNamedSlug).
+ * Before 2026-12-05 the slug was ignored, and an update naming two objects changed the one of
+ * the id without a word.
+ */
+export function updateTarget(given: { id?: string; slug?: string } | undefined): {
+  ref: string;
+  namedSlug?: string;
+} {
+  const id = given?.id?.trim() ?? "";
+  const slug = given?.slug?.trim() ?? "";
+  if (id && slug) return { ref: id, namedSlug: slug };
+  return { ref: id || slug };
+}
+
+/** INVALID_ARGUMENT when an update's `slug` is not the slug of the object its `id` names. */
+export function checkNamedSlug(
+  namedSlug: string | undefined,
+  row: { id: string; slug: string },
+  message: string,
+  what: string,
+): void {
+  if (namedSlug === undefined || namedSlug === row.slug) return;
+  throw invalidField(
+    "REFERENCE_CONFLICT",
+    `${message}.id and ${message}.slug name different ${what}s (the id is "${row.slug}"'s, not ${quoted(namedSlug)}'s); send one of them, or both of the same ${what}`,
+    `${message}.slug`,
+    `not the slug of ${message}.id`,
+  );
+}
+
 /** INVALID_ARGUMENT for an empty reference (resolveRef, and the issuance read that bypasses it). */
 export function referenceMissing(what: string, field: string) {
   return invalidField(

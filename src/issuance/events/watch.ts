@@ -285,7 +285,18 @@ export class CertificateWatch {
         "the events after this cursor were deleted (CERTMINT_WATCH_RETENTION_SECONDS); read the current certificate (GetCurrentCertificate) and watch again without a cursor",
       );
     }
-    const from = after ?? (await store.events.headPosition());
+    const head = await store.events.headPosition();
+    // A cursor no watch sent (ahead of the newest event) would wait, silently, until the feed
+    // reached it, and every event before that would be lost to this watch.
+    if (after !== undefined && after > head) {
+      throw invalidField(
+        "CURSOR_INVALID",
+        `after_cursor ${after} is ahead of the newest event (${head}): it is not a cursor a watch of this server sent; watch from the last cursor you received, or without one`,
+        "after_cursor",
+        "ahead of the newest event",
+      );
+    }
+    const from = after ?? head;
     return this.counted(this.events(call, filter, lineage, from, after === undefined));
   }
 

@@ -33,6 +33,8 @@ export interface NewPolicyInput {
 export interface UpdatePolicyInput {
   /** The policy, by id or slug. */
   ref: string;
+  /** The slug the request gave beside an id: must be that policy's (refs.ts updateTarget). */
+  namedSlug?: string;
   /** "" for no check; else must be current (ABORTED otherwise). */
   etag: string;
   /** Proto field paths ("san_rules.dns", "max_ttl", "description", "*"). */

@@ -1,7 +1,7 @@
 import { changeRecord } from "../audit/record";
 import type { Call } from "../call";
 import { checkEtag } from "../common/etag";
-import { resolveRef } from "../common/refs";
+import { checkNamedSlug, resolveRef } from "../common/refs";
 import { concurrentUpdate, stillThere } from "../common/row-lock";
 import type {
   AuditRepository,
@@ -46,6 +46,7 @@ export async function updatePolicy(
       tx.policies.find(k),
     );
     const row = stillThere(await tx.policies.lock(found.id, "update"));
+    checkNamedSlug(input.namedSlug, row, "certificate_policy", "certificate policy");
     const what = `certificate policy "${row.slug}"`;
     checkEtag(input.etag, row.version, what);
 

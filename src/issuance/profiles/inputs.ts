@@ -38,6 +38,8 @@ export interface NewProfileInput extends ProfileDraft {
 export interface UpdateProfileInput {
   /** The profile, by id or slug. */
   ref: string;
+  /** The slug the request gave beside an id: must be that profile's (refs.ts updateTarget). */
+  namedSlug?: string;
   /** "" for no check; else must be current (ABORTED otherwise). */
   etag: string;
   /** Proto field paths ("defaults.ttl", "require_approval", "certificate_authority", "*"). */

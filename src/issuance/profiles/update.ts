@@ -1,7 +1,7 @@
 import { changeRecord } from "../audit/record";
 import type { Call } from "../call";
 import { checkEtag } from "../common/etag";
-import { resolveRef } from "../common/refs";
+import { checkNamedSlug, resolveRef } from "../common/refs";
 import { concurrentUpdate, stillThere } from "../common/row-lock";
 import type {
   AuditRepository,
@@ -45,6 +45,7 @@ export async function updateProfile(
       (k) => tx.profiles.find(k),
     );
     const row = stillThere(await tx.profiles.lockForUpdate(found.id));
+    checkNamedSlug(input.namedSlug, row, "certificate_profile", "certificate profile");
     const what = `certificate profile "${row.slug}"`;
     checkEtag(input.etag, row.version, what);
 
