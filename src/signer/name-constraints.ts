@@ -228,7 +228,7 @@ const WITHIN: Record<Kind, (name: string, base: string, excluded: boolean) => bo
 /**
  * The names of a certificate that the constraints refuse, as "type name" strings. Besides the
  * SANs, a subject emailAddress is an email name (4.2.1.10), and a CN that is a host name with a
- * dot counts as a DNS name when there is no DNS SAN, as OpenSSL checks it.
+ * dot counts as a DNS name (OpenSSL checks it only when there is no DNS SAN; certmint always).
  */
 export function namesOutside(
   nc: NameConstraints,
@@ -243,11 +243,10 @@ export function namesOutside(
   };
   for (const { type, value } of subject.attributes) {
     if (type === "EMAIL_ADDRESS") names.email.push(value);
-    if (
-      type === "COMMON_NAME" &&
-      sans.dns.length === 0 &&
-      /^[a-z0-9-]+(\.[a-z0-9-]+)+$/i.test(value)
-    ) {
+    // Checked whether or not there are DNS SANs: OpenSSL skips the CN when there are, but a
+    // relying party that takes its identity from the CN (a CN binding, database certificate
+    // authentication) would then trust a name the CA may not issue.
+    if (type === "COMMON_NAME" && /^[a-z0-9-]+(\.[a-z0-9-]+)+$/i.test(value)) {
       names.dns.push(value);
     }
   }

@@ -114,11 +114,16 @@ describe("nameConstraints", () => {
     expect(outside({ uri: ["spiffe://prod.example.com/x", "https://example.com/"] })).toEqual([
       "uri https://example.com/",
     ]);
-    // A subject emailAddress is an email name; a host-like CN is a DNS name when there is no DNS SAN.
+    // A subject emailAddress is an email name; a host-like CN is a DNS name, with or without DNS
+    // SANs (an outside probe, 2026-12-05: beside a permitted DNS SAN it was signed).
     expect(
       outside({}, { attributes: [{ type: "EMAIL_ADDRESS", value: "ceo@example.com" }] }),
     ).toHaveLength(1);
     expect(outside({}, cn("api.other.org"))).toEqual(["dns api.other.org"]);
+    expect(outside({ dns: ["api.example.com"] }, cn("api.other.org"))).toEqual([
+      "dns api.other.org",
+    ]);
+    expect(outside({ dns: ["api.example.com"] }, cn("api.example.com"))).toEqual([]);
   });
 
   it("is enforced by certmint before signing, and by OpenSSL on a leaf signed around it", async () => {

@@ -56,7 +56,8 @@
  * - Patterns are CIDR ranges; a bare address is a /32 or /128; host bits must be zero
  *   ("10.0.0.1/8" is rejected as a likely typo); prefix lengths are plain decimals.
  * - IPv4 in IPv6 clothing (ip-match.ts embeddedIpv4): IPv4-mapped ::ffff:0:0/96, IPv4-compatible
- *   ::/96 (but :: and ::1), NAT64 64:ff9b::/96 (RFC 6052) and 64:ff9b:1::/48 (RFC 8215), 6to4
+ *   ::/96 (but :: and ::1), IPv4-translated ::ffff:0:0:0/96 (RFC 2765), NAT64 64:ff9b::/96
+ *   (RFC 6052) and 64:ff9b:1::/48 (RFC 8215: any of four layouts, embeddedIpv4Candidates), 6to4
  *   2002::/16 (RFC 3056, the router's IPv4 address) and Teredo 2001::/32 (RFC 4380, the
  *   client's IPv4 address) carry an IPv4 address, and meet the IPv4 rules too:
  *   - denied when an IPv4 deny range holds the IPv4 address, or an IPv6 deny range the address;
