@@ -1,5 +1,10 @@
 import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  ClientCertificateIdentityType,
+  CreateAccessTokenRequest,
+  Role,
+} from "../../gen/ts/certmint/v1/access_token_service";
 import { CreateIntermediateCertificateAuthorityRequest } from "../../gen/ts/certmint/v1/certificate_authority_service";
 import { IssueCertificateRequest } from "../../gen/ts/certmint/v1/certificate_service";
 import { createProfileRows, createRoot } from "../support/fixtures";
@@ -90,6 +95,52 @@ describe("DeleteCertificateAuthority", () => {
     expect(
       await h.db.query("select id from certificate_authority where id = $1", [root.id]),
     ).toHaveLength(1);
+  });
+
+  // Found by an outside probe (2026-12-05): the CA went, and the token stayed bound to it.
+  it("refuses while a token in force has a client certificate binding that names it", async () => {
+    const ca = await createRoot(h, "bound-root");
+    await call(
+      h.accessTokens,
+      "createAccessToken",
+      CreateAccessTokenRequest.fromPartial({
+        accessToken: {
+          slug: "bound-to-root",
+          role: Role.ROLE_AUDITOR,
+          clientCertificateBinding: {
+            identityType: ClientCertificateIdentityType.CLIENT_CERTIFICATE_IDENTITY_TYPE_URI_SAN,
+            value: "spiffe://prod.example/ns/a/sa/b",
+            certificateAuthority: "bound-root",
+          },
+        },
+      }),
+    );
+    const err = await expectRpcError(
+      call(h.authorities, "deleteCertificateAuthority", {
+        certificateAuthority: "bound-root",
+        etag: ca.etag,
+      }),
+    );
+    expect(err).toMatchObject({ code: status.FAILED_PRECONDITION, reason: "CA_IN_USE" });
+    expect(err.preconditions).toEqual([
+      expect.objectContaining({
+        type: "CA_NAMED_BY_BINDING",
+        subject: "access_tokens/bound-to-root",
+      }),
+    ]);
+    expect(
+      await h.db.query("select id from certificate_authority where id = $1", [ca.id]),
+    ).toHaveLength(1);
+
+    // Once the token is revoked, nothing holds the CA.
+    await call(h.accessTokens, "revokeAccessToken", { accessToken: "bound-to-root" });
+    await call(h.authorities, "deleteCertificateAuthority", {
+      certificateAuthority: "bound-root",
+      etag: ca.etag,
+    });
+    expect(await h.db.query("select id from certificate_authority where id = $1", [ca.id])).toEqual(
+      [],
+    );
   });
 
   it("refuses a stale etag with ABORTED and an unknown CA with NOT_FOUND", async () => {

@@ -343,6 +343,17 @@ describe("approval of certificate requests", () => {
       expect((await approve(id)).status).toBe(ISSUED);
     });
 
+    // Found by an outside probe (2026-12-05): the requester of a request already finished was
+    // told SELF_APPROVAL_NOT_ALLOWED and pointed at allow_self_approval, which would not help.
+    it("a request that waits for no approval is REQUEST_NOT_PENDING_APPROVAL, for its requester too", async () => {
+      const id = await pending("self-done.example.com");
+      expect((await approve(id)).status).toBe(ISSUED);
+      const err = await rpcError(approveAs(h, id));
+      expect(err.code).toBe(Code.FAILED_PRECONDITION);
+      expect(err.reason).toBe("REQUEST_NOT_PENDING_APPROVAL");
+      expect(err.message).not.toContain("allow_self_approval");
+    });
+
     it("a CSR request and a renewal are no exception", async () => {
       const { csrPem } = makeCsr(tmp, "/CN=self-csr.example.com", ["DNS:self-csr.example.com"]);
       const res = await issue(h, csrRequest("gated", csrPem));

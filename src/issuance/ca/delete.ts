@@ -5,6 +5,7 @@ import { checkEtag } from "../common/etag";
 import { resolveRef } from "../common/refs";
 import { concurrentUpdate, stillThere } from "../common/row-lock";
 import {
+  type AccessTokenRepository,
   type AuditRepository,
   type CaRepository,
   type CertificateRepository,
@@ -18,6 +19,7 @@ export interface DeleteCaDeps {
     cas: Pick<CaRepository, "find" | "lockForUpdate" | "childSlugs" | "delete">;
     profiles: Pick<ProfileRepository, "slugsUsingCa">;
     certificates: Pick<CertificateRepository, "countIssuedBy">;
+    tokens: Pick<AccessTokenRepository, "slugsBoundToCa">;
     audit: Pick<AuditRepository, "insert">;
   }>;
   now: () => Date;
@@ -25,8 +27,10 @@ export interface DeleteCaDeps {
 
 /**
  * Deletes a CA and its sealed key. Refused while anything depends on it: profiles that issue
- * with it, CAs below it, and certificates it issued (whose revocation status it must keep
- * publishing). The row is locked while the dependents are counted; the foreign keys
+ * with it, CAs below it, certificates it issued (whose revocation status it must keep
+ * publishing), and access tokens in force whose client certificate binding names it (a token
+ * left naming a deleted CA, as until 2026-12-05, goes on authenticating whatever certificate
+ * chains to that CA's certificate in the TLS client bundle). The row is locked while the dependents are counted; the foreign keys
  * (on delete restrict) are the last line should anything slip past.
  */
 export async function deleteCa(
@@ -51,7 +55,8 @@ export async function deleteCa(
       const profiles = await tx.profiles.slugsUsingCa(ca.id);
       const children = await tx.cas.childSlugs(ca.id);
       const issued = await tx.certificates.countIssuedBy(ca.id);
-      const blockers = blockersOf(ca.slug, profiles, children, issued);
+      const bound = await tx.tokens.slugsBoundToCa(ca.id, deps.now());
+      const blockers = blockersOf(ca.slug, profiles, children, issued, bound);
       if (blockers.length > 0) throw inUse(ca.slug, blockers);
       if (!(await tx.cas.delete(ca.id, ca.version))) {
         throw concurrentUpdate(`certificate authority "${ca.slug}"`);
@@ -72,6 +77,7 @@ function blockersOf(
   profiles: string[],
   children: string[],
   issued: number,
+  bound: string[],
 ): PreconditionViolation[] {
   return [
     ...profiles.map((p) => ({
@@ -93,6 +99,11 @@ function blockersOf(
           },
         ]
       : []),
+    ...bound.map((t) => ({
+      type: "CA_NAMED_BY_BINDING",
+      subject: `access_tokens/${t}`,
+      description: `access token "${t}" has a client certificate binding that names this CA: revoke it first`,
+    })),
   ];
 }
 

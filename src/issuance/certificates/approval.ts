@@ -31,6 +31,10 @@ export async function approve(
 ): Promise<CertificateRequestView> {
   // 1. The request (another profile's is NOT_FOUND, as a missing one: profiles/access.ts).
   const waiting = await findRequestFor(deps.store, call, id, deps);
+  // The state first: a request that waits for no approval is FAILED_PRECONDITION for everyone,
+  // its requester included (self-approval's answer pointed at a setting that would not help).
+  // claimForSigning checks it again, atomically.
+  if (waiting.status !== "PENDING_APPROVAL") throw notPendingApproval(waiting);
   await refuseSelfApproval(deps, call, waiting);
   await refuseRevokedRequester(deps, waiting);
 
@@ -94,7 +98,7 @@ async function refuseSelfApproval(deps: IssuanceDeps, call: Call, request: Certi
   if (profile?.allowSelfApproval) return;
   throw permissionDenied(
     "SELF_APPROVAL_NOT_ALLOWED",
-    `access token "${actor.slug}" made certificate request ${request.id} and may not approve it; another approver must (or set allow_self_approval on profile "${profile?.slug ?? request.profileId}")`,
+    `access token "${actor.slug}" made certificate request ${request.id} and may not approve it; another approver must${profile ? ` (or set allow_self_approval on profile "${profile.slug}")` : ""}`,
     { metadata: { certificate_request_id: request.id, access_token: actor.slug } },
   );
 }

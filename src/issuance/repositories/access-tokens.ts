@@ -65,5 +65,7 @@ export interface AccessTokenRepository {
   findBySecretHash(secretHash: Uint8Array): Promise<Credential | null>;
   /** Every token whose binding names one of the presented identities (one query). */
   findBindings(presented: PresentedIdentities): Promise<BoundCredential[]>;
+  /** Slugs of the tokens in force (not revoked, not expired at `now`) whose binding names this CA. */
+  slugsBoundToCa(caId: string, now: Date): Promise<string[]>;
   listOldestFirst(page: PageQuery): Promise<AccessToken[]>;
 }

@@ -97,6 +97,15 @@ export class OrmAccessTokenRepository implements AccessTokenRepository {
     }));
   }
 
+  async slugsBoundToCa(caId: string, now: Date): Promise<string[]> {
+    const rows = await this.em().find(
+      E,
+      { clientCaId: caId, revokedAt: null, expiresAt: { $gt: now } },
+      { fields: ["slug"], orderBy: { slug: "asc" } },
+    );
+    return rows.map((r) => r.slug);
+  }
+
   async listOldestFirst(page: PageQuery): Promise<AccessToken[]> {
     const rows = await this.em().find(E, afterCursor(page.after, "asc"), {
       orderBy: keysetOrder("asc"),
