@@ -13,7 +13,13 @@
  *    socket is destroyed. Node's own TLS handshake timeout is 120 s and cannot be set through
  *    grpc-js; a plaintext session is created at accept, before any byte arrived.
  */
-import { constants, type Http2Server, type Http2Session, type ServerHttp2Stream } from "node:http2";
+import {
+  constants,
+  type Http2Server,
+  type Http2Session,
+  type IncomingHttpHeaders,
+  type ServerHttp2Stream,
+} from "node:http2";
 import type { Server as NetServer, Socket } from "node:net";
 import type { ChannelOptions, Server, ServerCredentials } from "@grpc/grpc-js";
 import type { Logger } from "pino";
@@ -93,12 +99,37 @@ export function limitConnections(
   internals.createHttp2Server = function (this: Server, credentials: ServerCredentials) {
     const http2Server = create.call(this, credentials);
     guard(http2Server, limits, logger);
+    // Before grpc-js's own "stream" listener, which reads the headers this one completes.
+    http2Server.prependListener("stream", keepRepeatedAuthorization);
     // Unfinished requests' bytes, bounded per connection and per process (request-bytes.ts).
     http2Server.on("session", requestBytes.watch);
     http2Server.on("session", sessions.watch);
     return http2Server;
   };
   return sessions;
+}
+
+/**
+ * Node keeps only the first value of a header it holds single-valued, authorization among them,
+ * so grpc-js never saw a second `authorization` header: the first silently won (found by an
+ * outside probe, 2026-12-05), and a proxy that appends its own after a client's did not
+ * override it. The raw header list still has every value: they go back into the headers
+ * grpc-js reads, and the authenticator refuses the call (CREDENTIALS_AMBIGUOUS).
+ */
+export function keepRepeatedAuthorization(
+  _stream: unknown,
+  headers: IncomingHttpHeaders,
+  _flags: number,
+  rawHeaders: readonly string[] | undefined,
+): void {
+  if (!rawHeaders) return;
+  let values: string[] | undefined;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (rawHeaders[i] === "authorization") (values ??= []).push(rawHeaders[i + 1]!);
+  }
+  if (values !== undefined && values.length > 1) {
+    (headers as Record<string, string | string[] | undefined>).authorization = values;
+  }
 }
 
 /** Cap and handshake deadline on one listening http2 server (plaintext or TLS). */
