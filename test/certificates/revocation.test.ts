@@ -15,15 +15,21 @@ import {
   CertificateStatus,
   Code,
   call,
+  countRows,
   createProfileRows,
   createRoot,
+  csrRequest,
   decodeStatus,
   FAILED,
   getCert,
   issue,
+  KeyAlgorithm,
+  makeCsr,
   openssl,
   opensslOk,
+  RenewalKeySource,
   RevocationReason,
+  renewRequest,
   requestStatus,
   rowCounts,
   rpcError,
@@ -100,6 +106,68 @@ describe("revocation and the CRL", () => {
     const entry = text.slice(text.indexOf(`Serial Number: ${upper}`)).split("Serial Number:")[1]!;
     expect(entry).toMatch(/Key Compromise/);
     expect(text).not.toContain(bystander.serialNumber.toUpperCase());
+  });
+
+  // Found by an outside probe (2026-12-05): a key compromise revoked only the certificate named,
+  // and its predecessor with the same key stayed ACTIVE (and a client credential over mTLS).
+  it("KEY_COMPROMISE revokes every certificate of the lineage with that key, and no other", async () => {
+    const { csrPem } = makeCsr(tmp, "/CN=kc.example.com", ["DNS:kc.example.com"]);
+    const first = (await issue(h, csrRequest("web", csrPem))).certificate!;
+    const reuse = (certificateId: string) =>
+      call(
+        h.certificates,
+        "renewCertificate",
+        renewRequest({ certificateId, keySource: RenewalKeySource.RENEWAL_KEY_SOURCE_REUSE }),
+      ).then((r) => r.certificate!);
+    const second = await reuse(first.certificateId);
+    const third = await reuse(second.certificateId);
+    // A renewal with a new key ends the key's part of the lineage.
+    const fresh = (
+      await call(
+        h.certificates,
+        "renewCertificate",
+        renewRequest({
+          certificateId: third.certificateId,
+          keySource: RenewalKeySource.RENEWAL_KEY_SOURCE_NEW,
+          keyAlgorithm: KeyAlgorithm.KEY_ALGORITHM_EC_P256,
+        }),
+      )
+    ).certificate!;
+    const bystander = await newCert("bystander.example.com");
+
+    const res = await revoke(
+      second.certificateId,
+      RevocationReason.REVOCATION_REASON_KEY_COMPROMISE,
+    );
+    expect(res.status).toBe(CertificateStatus.CERTIFICATE_STATUS_REVOKED);
+    const rows = await h.db.query<{ id: string; revocation_reason: string | null }>(
+      "select id, revocation_reason from certificate where id = any($1)",
+      [[first, second, third, fresh, bystander].map((c) => c.certificateId)],
+    );
+    const reason = Object.fromEntries(rows.map((r) => [r.id, r.revocation_reason]));
+    expect(reason).toEqual({
+      [first.certificateId]: "KEY_COMPROMISE",
+      [second.certificateId]: "KEY_COMPROMISE",
+      [third.certificateId]: "KEY_COMPROMISE",
+      [fresh.certificateId]: null,
+      [bystander.certificateId]: null,
+    });
+    // Each has its audit record, and the CA's next CRL lists the three serials.
+    for (const c of [first, second, third]) {
+      expect(
+        await countRows(
+          h,
+          "audit_record",
+          `resource_id = '${c.certificateId}' and method like '%RevokeCertificate'`,
+        ),
+      ).toBe(1);
+    }
+    const { text, verifyOutput } = await crlText();
+    expect(verifyOutput).toContain("verify OK");
+    for (const c of [first, second, third]) {
+      expect(text).toContain(`Serial Number: ${c.serialNumber.toUpperCase()}`);
+    }
+    expect(text).not.toContain(`Serial Number: ${fresh.serialNumber.toUpperCase()}`);
   });
 
   it("revoking a revoked certificate changes nothing", async () => {

@@ -23,7 +23,12 @@ const settle = () => new Promise((r) => setImmediate(r));
 describe("ListCertificates' renewal statuses", () => {
   it("are read in the page's list place: the next list waits until they are", async () => {
     const gate = new ListQueryGate(2, 100, 1);
-    const cert = { id: "c1", createdAt: new Date(), renewedById: null };
+    const cert = {
+      id: "c1",
+      createdAt: new Date(),
+      renewedById: null,
+      sans: { dns: [], ip: [], email: [], uri: [] },
+    };
     let releaseRenewals: () => void = () => undefined;
     let renewalReads = 0;
     const deps = {
