@@ -123,11 +123,11 @@ export function keepRepeatedAuthorization(
   rawHeaders: readonly string[] | undefined,
 ): void {
   if (!rawHeaders) return;
-  let values: string[] | undefined;
+  const values: string[] = [];
   for (let i = 0; i < rawHeaders.length; i += 2) {
-    if (rawHeaders[i] === "authorization") (values ??= []).push(rawHeaders[i + 1]!);
+    if (rawHeaders[i] === "authorization") values.push(rawHeaders[i + 1]!);
   }
-  if (values !== undefined && values.length > 1) {
+  if (values.length > 1) {
     (headers as Record<string, string | string[] | undefined>).authorization = values;
   }
 }

@@ -25,7 +25,7 @@ export async function sameKeyLineage(
       const other = await certificates.findById(id);
       if (!other) break;
       const otherKey = publicKeyOf(other);
-      if (!otherKey || !otherKey.equals(key)) break;
+      if (!otherKey?.equals(key)) break;
       found.push(other);
       id = other[next];
     }
