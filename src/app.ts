@@ -52,6 +52,7 @@ import { addReflection } from "./server/reflection";
 import { PendingRequestBytes, requestByteLimits } from "./server/request-bytes";
 import { throttledWarnings } from "./server/throttled-warnings";
 import { tlsTransport } from "./server/tls";
+import { installTransportStatuses } from "./server/transport-statuses";
 import {
   CsrWorkers,
   type GenerateRsa,
@@ -154,6 +155,8 @@ export async function startCertmint(
   // The same framed bytes of a response sent many times (a cached CRL, a watch event) to each
   // stream, instead of grpc-js's copy per send.
   installFramedResponses();
+  // grpc-js's own refusals of malformed calls as INVALID_ARGUMENT, not INTERNAL (transport-statuses.ts).
+  installTransportStatuses();
   const server = new Server({
     interceptors: [
       callLoggingInterceptor(logger),
