@@ -13,9 +13,11 @@ import {
   UpdateCertificateAuthorityRequest,
 } from "../../gen/ts/certmint/v1/certificate_authority_service";
 import { UpdateCertificateProfileRequest } from "../../gen/ts/certmint/v1/certificate_profile_service";
+import { reserveSerial } from "../../src/issuance/certificates/intent";
 import type { CertmintClients } from "../support/harness";
 import {
   attrRequest,
+  CertificateRequestStatus,
   Code,
   call,
   compilePolicy,
@@ -101,6 +103,40 @@ describe("approval of certificate requests", () => {
     expect(st.certificate).toBeUndefined();
     expect(st.privateKeyPem).toBe("");
     expect(st.certificateRequest!.subjectAlternativeNames!.dnsNames).toEqual(["wait.example.com"]);
+  });
+
+  // Found by an outside probe (2026-12-05): an approval whose process was killed after it claimed
+  // the request (PENDING, serial reserved) and before the certificate was stored left it PENDING
+  // for good: Approve and Reject answered REQUEST_NOT_PENDING_APPROVAL. The claim is made here
+  // as claimForSigning makes it, with no call left to finish it.
+  it("an approval cut off after its claim is finished by the next Approve, under the reserved serial", async () => {
+    const id = await pending("orphan.example.com");
+    const serial = reserveSerial();
+    await h.db.query(
+      "update certificate_request set status = 'PENDING', reserved_serial = $2 where id = $1 and status = 'PENDING_APPROVAL'",
+      [id, serial],
+    );
+    expect((await requestStatus(h, id)).certificateRequest!.status).toBe(
+      CertificateRequestStatus.CERTIFICATE_REQUEST_STATUS_PENDING,
+    );
+    // The requester still may not approve it.
+    expect((await rpcError(approveAs(h, id))).reason).toBe("SELF_APPROVAL_NOT_ALLOWED");
+
+    const finished = await approve(id);
+    expect(finished.status).toBe(ISSUED);
+    const [cert] = await h.db.query<{ serial_number: string }>(
+      "select serial_number from certificate where id = $1",
+      [finished.certificateId],
+    );
+    expect(cert!.serial_number).toBe(serial);
+    // The generated key waits for the requester, as an approval's does, and fits the certificate.
+    const st = await requestStatus(h, id);
+    expect(st.certificate!.certificateId).toBe(finished.certificateId);
+    const x = new X509Certificate(st.certificate!.certificatePem);
+    expect(x.checkPrivateKey(createPrivateKey(st.privateKeyPem))).toBe(true);
+    expect(verifyLeaf(tmp, root.certificatePem, st.certificate!.certificatePem).code).toBe(0);
+    // Approving again changes nothing.
+    expect((await rpcError(approve(id))).reason).toBe("REQUEST_NOT_PENDING_APPROVAL");
   });
 
   it("approval issues it; GetRequestStatus returns the generated key exactly once", async () => {

@@ -7,11 +7,13 @@ import { findRequestFor } from "../profiles/access";
 import { type CertificateRequest, type CertificateRequestView, requestView } from "../repositories";
 import { policyRefusal } from "./check";
 import { requestNamed } from "./find";
+import { statusOnceFree } from "./idempotency";
 import { markFailed, reserveSerial } from "./intent";
 import { storedErrorOf } from "./outcome";
 import { issueFieldMapper } from "./plan";
 import { signAndStore } from "./sign-and-store";
 import { planFromStored } from "./stored-plan";
+import { takeOver } from "./takeover";
 
 /**
  * ApproveCertificateRequest, the steps of issue.ts for a request that waited: the token that
@@ -34,6 +36,10 @@ export async function approve(
   // The state first: a request that waits for no approval is FAILED_PRECONDITION for everyone,
   // its requester included (self-approval's answer pointed at a setting that would not help).
   // claimForSigning checks it again, atomically.
+  if (waiting.status === "PENDING") {
+    await refuseSelfApproval(deps, call, waiting);
+    return finishClaimed(deps, call, waiting);
+  }
   if (waiting.status !== "PENDING_APPROVAL") throw notPendingApproval(waiting);
   await refuseSelfApproval(deps, call, waiting);
   await refuseRevokedRequester(deps, waiting);
@@ -64,6 +70,33 @@ export async function approve(
   } catch (err) {
     // A refusal on the merits was recorded FAILED; the approval call itself succeeded.
     if (!isCertmintError(err) || err.kind === "internal") throw err;
+  }
+  return requestView(await requestNamed(deps, request.id));
+}
+
+/**
+ * Approve of a PENDING request: an approver claimed it (its serial is reserved), and that call
+ * may have ended before the certificate was stored (its process killed, or stopped past its
+ * grace period). Found by an outside probe (2026-12-05): such a request stayed PENDING for good,
+ * since Approve and Reject answered REQUEST_NOT_PENDING_APPROVAL and only the requester's replay
+ * of its request_id finished it. Now an approver's retry does what the replay does: if the
+ * claiming call still signs (it holds the request's lock), this waits for it, bounded by the
+ * deadline, and answers what it stored; if nobody holds it, this call finishes the approval
+ * (takeover.ts: checked against the policy as it is now, signed under the reserved serial, a
+ * generated key held for the requester to fetch, as an approval holds it).
+ */
+async function finishClaimed(
+  deps: IssuanceDeps,
+  call: Call,
+  request: CertificateRequest,
+): Promise<CertificateRequestView> {
+  if ((await statusOnceFree(deps, call, request.id)) === "PENDING") {
+    try {
+      await takeOver(deps, call, request, { holdKeyForFetch: true });
+    } catch (err) {
+      // A refusal on the merits was recorded FAILED; the approval call itself succeeded.
+      if (!isCertmintError(err) || err.kind === "internal") throw err;
+    }
   }
   return requestView(await requestNamed(deps, request.id));
 }

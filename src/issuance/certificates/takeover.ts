@@ -23,12 +23,13 @@ export async function takeOver(
   deps: IssuanceDeps,
   call: Call,
   request: CertificateRequest,
+  options: { holdKeyForFetch?: boolean } = {},
 ): Promise<IssueOutcome> {
   const plan = await planFromStored(deps.store, request);
   const mapField =
     request.kind === "RENEW" ? renewFieldMapper : issueFieldMapper(plan.key.kind === "CSR");
   const refusal = policyRefusal(plan, mapField, "the request (checked again)");
-  if (!refusal) return signAndStore(deps, call, plan, request);
+  if (!refusal) return signAndStore(deps, call, plan, request, options);
   if (await markFailed(deps, call, request.id, refusal)) {
     refusal.metadata.certificate_request_id = request.id;
     throw refusal;
