@@ -499,7 +499,9 @@ export async function startCertmint(
         probe?.stop();
         health.set("NOT_SERVING");
         // Watches never end by themselves: they end now (UNAVAILABLE), so clients reconnect
-        // elsewhere and the drain below waits only for unary calls.
+        // elsewhere and the drain below waits only for unary calls. Health watches too, once
+        // they have been sent NOT_SERVING.
+        health.endWatches();
         runtime.watch?.stop();
         await drain(server, sessions, config.shutdownGraceMs, logger, calls);
         await new Promise((resolve) =>

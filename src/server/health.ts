@@ -1,5 +1,11 @@
-import type { Server } from "@grpc/grpc-js";
-import { HealthImplementation, type ServingStatus } from "grpc-health-check";
+import {
+  type Server,
+  type ServerUnaryCall,
+  type ServerWritableStream,
+  type sendUnaryData,
+  status,
+} from "@grpc/grpc-js";
+import { service as healthService, type ServingStatus } from "grpc-health-check";
 
 /** The services whose health is reported; "" is the server as a whole (grpc.health.v1). */
 export const HEALTH_SERVICES = [
@@ -10,17 +16,94 @@ export const HEALTH_SERVICES = [
   "certmint.v1.CertificateProfileService",
 ];
 
-/** grpc.health.v1: NOT_SERVING until migrations ran, SERVING, then NOT_SERVING at shutdown. */
+/** How much of an unknown service name a NOT_FOUND repeats. */
+const NAME_SHOWN = 128;
+
+interface HealthRequest {
+  service: string;
+}
+interface HealthResponse {
+  status: ServingStatus | "SERVICE_UNKNOWN";
+}
+
+/**
+ * grpc.health.v1: NOT_SERVING until migrations ran, SERVING, then NOT_SERVING at shutdown.
+ *
+ * The handlers are certmint's, on grpc-health-check's service definition, instead of that
+ * package's HealthImplementation, for two things an outside probe found (2026-12-05):
+ *  - an open Watch never ended, so one `grpcurl ... Health/Watch` held every graceful stop for
+ *    the whole grace period (11.3 s against 1.5 s idle), and was then cut CANCELLED. At
+ *    shutdown a Watch is now sent NOT_SERVING and ended UNAVAILABLE, as WatchCertificates is;
+ *  - a NOT_FOUND repeated the requested service name whole, in the status trailer: a 200 KB
+ *    name made a trailer grpc-js clients cannot read, and they hung until their deadline.
+ */
 export class HealthReporter {
-  private readonly impl = new HealthImplementation(
-    Object.fromEntries(HEALTH_SERVICES.map((s) => [s, "NOT_SERVING" as ServingStatus])),
+  private readonly statuses = new Map<string, ServingStatus>(
+    HEALTH_SERVICES.map((s) => [s, "NOT_SERVING"]),
   );
+  private readonly watches = new Set<{
+    service: string;
+    call: ServerWritableStream<HealthRequest, HealthResponse>;
+  }>();
+  private ended = false;
 
   addToServer(server: Server): void {
-    this.impl.addToServer(server);
+    server.addService(healthService, {
+      check: (
+        call: ServerUnaryCall<HealthRequest, HealthResponse>,
+        callback: sendUnaryData<HealthResponse>,
+      ) => {
+        const known = this.statuses.get(call.request.service);
+        if (known) callback(null, { status: known });
+        else callback({ code: status.NOT_FOUND, details: unknownService(call.request.service) });
+      },
+      watch: (call: ServerWritableStream<HealthRequest, HealthResponse>) => {
+        const service = call.request.service;
+        if (this.ended) {
+          call.emit("error", stopping());
+          return;
+        }
+        const watch = { service, call };
+        this.watches.add(watch);
+        call.on("cancelled", () => this.watches.delete(watch));
+        call.write({ status: this.statuses.get(service) ?? "SERVICE_UNKNOWN" });
+      },
+      list: (
+        _call: ServerUnaryCall<unknown, unknown>,
+        callback: sendUnaryData<{ statuses: Record<string, HealthResponse> }>,
+      ) => {
+        const statuses: Record<string, HealthResponse> = {};
+        for (const [service, s] of this.statuses) statuses[service] = { status: s };
+        callback(null, { statuses });
+      },
+    });
   }
 
   set(state: ServingStatus): void {
-    for (const s of HEALTH_SERVICES) this.impl.setStatus(s, state);
+    for (const s of HEALTH_SERVICES) this.statuses.set(s, state);
+    for (const { service, call } of this.watches) {
+      const s = this.statuses.get(service);
+      if (s) call.write({ status: s });
+    }
+  }
+
+  /**
+   * At shutdown, after set("NOT_SERVING"): every Watch ends UNAVAILABLE once its NOT_SERVING is
+   * written, and a Watch opened from now on is refused the same way, so none holds the drain.
+   */
+  endWatches(): void {
+    this.ended = true;
+    for (const { call } of this.watches) call.emit("error", stopping());
+    this.watches.clear();
   }
 }
+
+function unknownService(name: string): string {
+  const shown = name.length > NAME_SHOWN ? `${name.slice(0, NAME_SHOWN)}...` : name;
+  return `health status unknown for service ${JSON.stringify(shown)}`;
+}
+
+const stopping = () => ({
+  code: status.UNAVAILABLE,
+  details: "the server is stopping; watch again (another replica, or this one once restarted)",
+});

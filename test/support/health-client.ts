@@ -10,6 +10,12 @@ interface HealthClientType extends grpc.Client {
     options: grpc.CallOptions,
     cb: (err: grpc.ServiceError | null, res: { status: string }) => void,
   ): void;
+  watch(
+    req: { service: string },
+    options?: grpc.CallOptions,
+  ): grpc.ClientReadableStream<{
+    status: string;
+  }>;
 }
 
 const definition = loadSync(protoPath, { keepCase: true, enums: String, defaults: true });
