@@ -47,7 +47,12 @@ const SQLSTATES = new Set(["57P01", "57P02", "57P03", "53300"]);
  * - 57P04 database_dropped, 57P05 idle_session_timeout, 25P03
  *   idle_in_transaction_session_timeout: the server ended the session.
  * - class 53 insufficient resources: 53100 disk_full, 53200 out_of_memory, 53400
- *   configuration_limit_exceeded (e.g. max_locks_per_transaction); 58030 io_error.
+ *   configuration_limit_exceeded (e.g. max_locks_per_transaction);
+ * - class 58 system errors: 58000 system_error, 58030 io_error, 58P01 undefined_file, 58P02
+ *   duplicate_file (the database's own files);
+ * - 42501 insufficient_privilege: certmint's role lost a privilege, or (the embedded database)
+ *   its files' modes deny it. An outside probe (2026-12-05) saw the last three answered INTERNAL,
+ *   with a stack trace in the log per call, while an operator had made the data read-only.
  */
 const REFUSED_SQLSTATES = new Set([
   "57014",
@@ -57,7 +62,11 @@ const REFUSED_SQLSTATES = new Set([
   "53100",
   "53200",
   "53400",
+  "58000",
   "58030",
+  "58P01",
+  "58P02",
+  "42501",
 ]);
 
 /**
@@ -71,6 +80,11 @@ const CONDITIONS: Record<string, string> = {
   "53200": "the database is out of memory",
   "53400": "the database reached a configuration limit",
   "58030": "the database failed to read or write its files",
+  "58000": "the database hit a system error",
+  "58P01": "a file of the database is missing",
+  "58P02": "a file of the database is in the way (it exists already)",
+  "42501":
+    "the database refused certmint's role or process access (a privilege revoked, or its files' modes)",
   // Not the database's: this process's own limit (or the system's), which its connections,
   // its threads and the embedded database's files draw on (server/fd-budget.ts).
   EMFILE:

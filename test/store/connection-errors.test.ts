@@ -83,6 +83,12 @@ describe("database outages are told apart from other failures", () => {
     ["08006 connection_failure", driverError("08006", "connection failure")],
     ["08P01 protocol_violation", driverError("08P01", "protocol violation")],
     ["53300 too_many_connections", driverError("53300", "sorry, too many clients already")],
+    // What the embedded database answered once its files were made read-only (an outside
+    // probe, 2026-12-05): INTERNAL, with a stack trace per call, until then.
+    ["42501 insufficient_privilege", driverError("42501", "permission denied")],
+    ["58P02 duplicate_file", driverError("58P02", 'could not create file "base/5/16707_fsm"')],
+    ["58P01 undefined_file", driverError("58P01", 'could not open file "pg_wal/000000010000"')],
+    ["58000 system_error", driverError("58000", "system error")],
     ["ECONNRESET", driverError("ECONNRESET", "read ECONNRESET")],
     [
       "EMFILE",
