@@ -65,6 +65,13 @@ import { createStore, kekCheckStore } from "./store/store";
 
 /** What a caller may substitute when starting certmint in-process (tests). */
 export interface StartOptions {
+  /**
+   * Called once when this process cannot go on serving and must stop and be started again: the
+   * embedded database stopped after a PostgreSQL PANIC (store/embedded-panic.ts). main.ts stops
+   * the server then, and exits 1. Without it the server reports NOT_SERVING and answers
+   * UNAVAILABLE until it is stopped.
+   */
+  onFatal?: (err: Error) => void;
   /** Runs one RSA key generation (default: the pool's low-priority worker threads). */
   generateRsa?: GenerateRsa;
   /** How often the expiring-certificates metric may query the database (default 60 s). */
@@ -263,6 +270,13 @@ export async function startCertmint(
       poolMax: config.databasePoolSize,
       idleTimeoutMs: config.databaseIdleTimeoutMs,
       logger,
+      // The embedded database cannot go on after a PANIC (store/embedded-panic.ts): nothing
+      // is served from here on, and the process stops so that it is started again.
+      onEmbeddedFailure: (err) => {
+        logger.fatal({ err }, "the embedded database stopped: certmint stops; start it again");
+        health.set("NOT_SERVING");
+        options.onFatal?.(err);
+      },
     });
     const opened = database;
     // Replicas starting together take turns here (store/database.ts).

@@ -87,9 +87,12 @@ async function serve(
     logger.info({ signal }, "shutting down");
     if (running) shutdown(running);
   };
+  // Set when the server had to stop (StartOptions.onFatal): the exit code says it did not stop
+  // of its own will, so a service manager starts it again.
+  let fatal: Error | undefined;
   const shutdown = (certmint: NonNullable<typeof running>) =>
     certmint.shutdown().then(
-      () => exitAfterLogs(0),
+      () => exitAfterLogs(fatal ? 1 : 0),
       (err: unknown) => {
         logger.error({ err }, "shutdown failed");
         return exitAfterLogs(1);
@@ -102,11 +105,13 @@ async function serve(
     // modules in its memory. (require: the build emits CommonJS files, and an import() of one
     // would go through Node's ESM loader.)
     const app = require("./app") as typeof import("./app");
-    running = await app.startCertmint(
-      config,
-      logger,
-      worker ? workerStartOptions(config.processes.count, logger) : {},
-    );
+    running = await app.startCertmint(config, logger, {
+      ...(worker ? workerStartOptions(config.processes.count, logger) : {}),
+      onFatal: (err) => {
+        fatal = err;
+        stop("FATAL");
+      },
+    });
   } catch (err) {
     // loggableError: a failed first write (the admin token) must not log its values.
     const { message } = loggableError(err);

@@ -17,6 +17,8 @@ export interface DatabaseOptions {
   idleTimeoutMs?: number;
   /** Receives the embedded database's session changes (debug level). */
   logger?: Logger;
+  /** Called once if the embedded database stops for good (a PostgreSQL PANIC: embedded-panic.ts). */
+  onEmbeddedFailure?: (err: Error) => void;
 }
 
 /** An open database: the ORM (fork its em per call) and how it was reached. */
@@ -59,6 +61,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
     embedded = await startEmbeddedPostgres(opts.dataDir, {
       opened: (session) => opts.logger?.debug({ session }, "embedded database session opened"),
       closed: (session) => opts.logger?.debug({ session }, "embedded database session closed"),
+      failed: (err) => opts.onEmbeddedFailure?.(err),
     });
   }
   try {

@@ -16,6 +16,8 @@ export interface EmbeddedPostgres {
   stream(): Duplex;
   /** How many connections were opened so far (each on a reset session). */
   readonly sessionsOpened: number;
+  /** Why the database stopped for good (a PostgreSQL PANIC), if it did. */
+  readonly failed: Error | undefined;
   stop(): Promise<void>;
 }
 
@@ -73,9 +75,14 @@ export async function startEmbeddedPostgres(
     get sessionsOpened() {
       return sessions.sessionsOpened;
     },
+    get failed() {
+      return sessions.failed;
+    },
     async stop() {
       try {
-        await db.close();
+        // After a PANIC a call into PGlite never returns: its files are left as the last
+        // commit wrote them, and the next start recovers from them (embedded-panic.ts).
+        if (!sessions.failed) await db.close();
       } finally {
         lock.release();
       }

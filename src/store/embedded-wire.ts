@@ -1,5 +1,6 @@
 import { Duplex } from "node:stream";
 import type { PGlite } from "@electric-sql/pglite";
+import { PanicScanner } from "./embedded-panic";
 
 /**
  * The embedded database's only door: node-postgres connections made inside this process,
@@ -32,14 +33,32 @@ export class EmbeddedSessions {
   /** Resolves when the connection that holds the session (if any) has closed. */
   private free: Promise<void> = Promise.resolve();
   private opened = 0;
+  /** Set once PostgreSQL reported a PANIC: PGlite is never called again (embedded-panic.ts). */
+  private failure?: EmbeddedDatabaseFailed;
 
   constructor(
     private readonly db: PGlite,
     private readonly events: {
       opened?(session: number): void;
       closed?(session: number): void;
+      /** The embedded database stopped for good (a PANIC); the process must restart. */
+      failed?(err: Error): void;
     } = {},
   ) {}
+
+  /** Why the embedded database stopped, if it did. */
+  get failed(): Error | undefined {
+    return this.failure;
+  }
+
+  /** Records the PANIC (the first one) and tells the owner; returns the error calls get. */
+  fail(panic: string): Error {
+    if (!this.failure) {
+      this.failure = new EmbeddedDatabaseFailed(panic);
+      this.events.failed?.(this.failure);
+    }
+    return this.failure;
+  }
 
   /** How many connections have been opened so far (the session number of the latest). */
   get sessionsOpened(): number {
@@ -48,7 +67,7 @@ export class EmbeddedSessions {
 
   /** A new connection; node-postgres calls it for each client (its `stream` option). */
   connect(): Duplex {
-    return new EmbeddedConnection(this.db, () => this.takeTurn());
+    return new EmbeddedConnection(this.db, () => this.takeTurn(), this);
   }
 
   /**
@@ -57,6 +76,7 @@ export class EmbeddedSessions {
    * node-postgres creates the stream, so a client that never connects blocks nobody.
    */
   private async takeTurn(): Promise<() => void> {
+    if (this.failure) throw this.failure;
     const previous = this.free;
     let release!: () => void;
     this.free = new Promise((resolve) => {
@@ -64,6 +84,7 @@ export class EmbeddedSessions {
     });
     await previous;
     try {
+      if (this.failure) throw this.failure;
       await this.db.runExclusive(() => resetSession(this.db));
     } catch (err) {
       release();
@@ -75,6 +96,21 @@ export class EmbeddedSessions {
       this.events.closed?.(session);
       release();
     };
+  }
+}
+
+/**
+ * What every call gets once the embedded database stopped after a PANIC. Its code is
+ * PostgreSQL's crash_shutdown (57P02), what a real server's sessions get when it restarts after
+ * one: an outage (UNAVAILABLE, database-outage.ts), never INTERNAL.
+ */
+export class EmbeddedDatabaseFailed extends Error {
+  readonly code = "57P02";
+  constructor(readonly panic: string) {
+    super(
+      `the embedded database stopped after a PostgreSQL PANIC (${panic}); certmint stops, and must be started again (every commit before it is on disk)`,
+    );
+    this.name = "EmbeddedDatabaseFailed";
   }
 }
 
@@ -94,10 +130,12 @@ class EmbeddedConnection extends Duplex {
   /** Hands the session on; set once this connection's turn has come. */
   private release?: () => void;
   private finished = false;
+  private readonly panics = new PanicScanner();
 
   constructor(
     private readonly db: PGlite,
     private readonly attach: () => Promise<() => void>,
+    private readonly sessions: Pick<EmbeddedSessions, "failed" | "fail">,
   ) {
     super();
   }
@@ -182,14 +220,19 @@ class EmbeddedConnection extends Duplex {
         }
         if (code !== PROTOCOL_3) throw new Error(`unsupported startup code ${code}`);
       }
+      // After a PANIC, a call into PGlite never returns (embedded-panic.ts).
+      const failed = this.sessions.failed;
+      if (failed) throw failed;
       await this.db.runExclusive(() =>
         this.db.execProtocolRawStream(new Uint8Array(message), {
           // PGlite hands out a view of its own buffer: copy before it is reused.
           onRawData: (data) => {
+            this.panics.feed(data);
             if (!this.finished) this.push(Buffer.from(data));
           },
         }),
       );
+      if (this.panics.panic !== undefined) throw this.sessions.fail(this.panics.panic);
     }
   }
 

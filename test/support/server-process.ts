@@ -54,6 +54,11 @@ export interface LaunchOptions {
   nofile?: number;
   /** Flags for node before the entry point (e.g. --max-old-space-size=160). */
   nodeArgs?: string[];
+  /**
+   * Without root's power to read and write any file (withoutFileOverride): the data
+   * directory's modes apply to the server, as to any service user (CI runs as root).
+   */
+  unprivileged?: boolean;
 }
 
 /** Runs the compiled server as `make run` does, on a free port, and waits until it serves. */
@@ -64,13 +69,14 @@ export async function startServerProcess(
   const dataDir = env.CERTMINT_DATA_DIR ?? mkdtempSync(join(tmpdir(), "certmint-data-"));
   const node = serverCommand();
   const nodeArgs = [...(launch.nodeArgs ?? []), ...node.args];
-  const { command, args } =
+  const limited =
     launch.nofile === undefined
       ? { command: node.command, args: nodeArgs }
       : {
           command: "prlimit",
           args: [`--nofile=${launch.nofile}:${launch.nofile}`, node.command, ...nodeArgs],
         };
+  const [command, args] = withoutFileOverride(launch.unprivileged === true, limited);
   const child = spawn(command, args, {
     cwd: ROOT,
     env: { ...process.env, CERTMINT_LISTEN: "127.0.0.1:0", CERTMINT_DATA_DIR: dataDir, ...env },
@@ -160,4 +166,26 @@ export function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * The command and arguments that run `command` without CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH
+ * (capabilities(7): what lets root read a file whatever its mode), when `drop` is set and this
+ * process has them; setpriv(1) removes them from the bounding and inheritable sets, so the
+ * program cannot get them back at exec. Anyone else is subject to file modes already.
+ */
+export function withoutFileOverride(
+  drop: boolean,
+  { command, args }: { command: string; args: string[] },
+): [string, string[]] {
+  if (!drop || !hasFileOverride()) return [command, args];
+  const caps = "-dac_override,-dac_read_search";
+  return ["setpriv", ["--bounding-set", caps, "--inh-caps", caps, "--", command, ...args]];
+}
+
+/** Whether this process's effective capabilities include CAP_DAC_OVERRIDE (bit 1) or CAP_DAC_READ_SEARCH (bit 2). */
+function hasFileOverride(): boolean {
+  const line = readFileSync("/proc/self/status", "utf8").match(/^CapEff:\s*([0-9a-f]+)$/m);
+  if (!line) return process.getuid?.() === 0;
+  return (BigInt(`0x${line[1]}`) & 0b110n) !== 0n;
 }

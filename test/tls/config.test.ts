@@ -1,6 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { X509Certificate } from "node:crypto";
-import { chmodSync, readFileSync } from "node:fs";
+import { chmodSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, isLoopbackHost, loadConfig } from "../../src/config";
 import { TempDir } from "../support/openssl";
@@ -11,6 +11,7 @@ import {
   START_TIMEOUT_MS,
   serverCommand,
   startServerProcess,
+  withoutFileOverride,
 } from "../support/server-process";
 import { type Issued, makeCa, makeLeaf, tlsHealthCheck } from "./pki";
 
@@ -300,25 +301,3 @@ describe("TLS at start-up (src/main.ts)", () => {
     }
   });
 });
-
-/**
- * The command and arguments that run `command` without CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH
- * (capabilities(7): what lets root read a file whatever its mode), when `drop` is set and this
- * process has them; setpriv(1) removes them from the bounding and inheritable sets, so the
- * program cannot get them back at exec. Anyone else is subject to file modes already.
- */
-function withoutFileOverride(
-  drop: boolean,
-  { command, args }: { command: string; args: string[] },
-): [string, string[]] {
-  if (!drop || !hasFileOverride()) return [command, args];
-  const caps = "-dac_override,-dac_read_search";
-  return ["setpriv", ["--bounding-set", caps, "--inh-caps", caps, "--", command, ...args]];
-}
-
-/** Whether this process's effective capabilities include CAP_DAC_OVERRIDE (bit 1) or CAP_DAC_READ_SEARCH (bit 2). */
-function hasFileOverride(): boolean {
-  const line = readFileSync("/proc/self/status", "utf8").match(/^CapEff:\s*([0-9a-f]+)$/m);
-  if (!line) return process.getuid?.() === 0;
-  return (BigInt(`0x${line[1]}`) & 0b110n) !== 0n;
-}
