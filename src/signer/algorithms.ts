@@ -8,7 +8,7 @@
  * - Ed25519: parameters MUST be absent (RFC 8410 section 3).
  */
 import type { KeyObject } from "node:crypto";
-import { type CertmintErrorOptions, invalidArgument, invalidField } from "../errors";
+import { type CertmintErrorOptions, invalidArgument, invalidField, withArticle } from "../errors";
 import {
   type KeyFamily,
   keyFamilyOf,
@@ -135,7 +135,7 @@ export function assertSignatureFits(keyAlg: KeyAlgorithm, sigAlg: SignatureAlgor
   if (info.family !== keyFamilyOf(keyAlg)) {
     throw invalidField(
       "SIGNATURE_ALGORITHM_MISMATCH",
-      `signature algorithm ${sigAlg} cannot be used with a ${keyAlg} key; use ${defaultSignatureAlgorithm(keyAlg)}`,
+      `signature algorithm ${sigAlg} cannot be used with ${withArticle(keyAlg)} key; use ${defaultSignatureAlgorithm(keyAlg)}`,
       "signature_algorithm",
       `${sigAlg} does not fit a ${keyAlg} key`,
     );

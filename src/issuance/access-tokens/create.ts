@@ -4,6 +4,7 @@ import {
   failedPrecondition,
   fieldViolation,
   invalidArgument,
+  withArticle,
 } from "../../errors";
 import { parseCertificate } from "../../signer";
 import { changeRecord } from "../audit/record";
@@ -142,7 +143,7 @@ function checkNewToken(input: NewAccessTokenInput): CheckedBinding | undefined {
       fieldViolation(
         "access_token.certificate_profiles",
         "PROFILES_REQUIRED",
-        `a ${role.toLowerCase()} token acts on the profiles it lists: name at least one`,
+        `${withArticle(role.toLowerCase())} token acts on the profiles it lists: name at least one`,
       ),
     );
   } else if (!scoped && input.profiles.length > 0) {
@@ -150,7 +151,7 @@ function checkNewToken(input: NewAccessTokenInput): CheckedBinding | undefined {
       fieldViolation(
         "access_token.certificate_profiles",
         "PROFILES_NOT_ALLOWED",
-        `a ${role.toLowerCase()} token acts on every profile: leave this empty`,
+        `${withArticle(role.toLowerCase())} token acts on every profile: leave this empty`,
       ),
     );
   }

@@ -164,7 +164,7 @@ function sanVerdict(
   }
   if (v.allowed) return undefined;
   if (rule.allowsNothing)
-    return { reason: "SAN_NOT_ALLOWED", why: `${shown}: the policy allows no ${noun}s` };
+    return { reason: "SAN_NOT_ALLOWED", why: `${shown}: the policy allows no ${plural(noun)}` };
   const subAddress = type === "email" && !rule.allowSubAddresses && isSubAddressText(v.text);
   const note = subAddress
     ? " (a '+' sub-address needs an allowed pattern naming it exactly, or allow_sub_addresses)"
@@ -222,3 +222,6 @@ export function evaluateSans(
   }
   return out;
 }
+
+/** "IP addresses", "DNS names": a noun of SAN_KINDS in the plural. */
+const plural = (noun: string): string => (noun.endsWith("s") ? `${noun}es` : `${noun}s`);

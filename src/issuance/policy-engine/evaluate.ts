@@ -4,7 +4,7 @@
  * are stable for callers and tests.
  */
 
-import { type FieldViolation, internalError } from "../../errors";
+import { type FieldViolation, internalError, withArticle } from "../../errors";
 import { isKeyAlgorithm, keyUsagesAllowedFor, rsaBitsOf } from "../../model/keys";
 import {
   EXTENDED_KEY_USAGES,
@@ -112,7 +112,7 @@ function keyUsageConsistency(req: PolicyRequest): FieldViolation[] {
         violation(
           at,
           "KEY_USAGE_INCONSISTENT",
-          `${u} cannot be used with a ${req.keyAlgorithm} key (RFC 3279, 5480, 8410)`,
+          `${u} cannot be used with ${withArticle(req.keyAlgorithm)} key (RFC 3279, 5480, 8410)`,
         ),
       );
     }
