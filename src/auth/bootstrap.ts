@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { chmodSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
+import { basename, dirname } from "node:path";
 import type { Logger } from "pino";
 import { isCertmintError } from "../errors";
 import {
@@ -56,7 +56,9 @@ async function createBootstrapToken(
     try {
       return await createAccessToken(deps, call, {
         slug: `bootstrap-admin-${randomBytes(4).toString("hex")}`,
-        description: `created at start-up (no active admin credential); its secret is in ${file}`,
+        // The file by its name, not its path: auditors read descriptions, and the server's
+        // file layout is not theirs to learn (an outside probe, 2026-12-05).
+        description: `created at start-up (no active admin credential); its secret is in the data directory's ${basename(file)} file`,
         role: "ADMIN",
         profiles: [],
         creatorId: null,

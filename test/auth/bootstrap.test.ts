@@ -123,10 +123,14 @@ describe("the first admin token", () => {
       creator_id: string | null;
       revoked_at: Date | null;
       slug: string;
+      description: string;
     }>("select * from access_token");
     expect(rows).toHaveLength(1);
     const [row] = rows;
     expect(row!.role).toBe("ADMIN");
+    // Auditors read descriptions: the file by its name, not the server's path to it.
+    expect(row!.description).toContain("the data directory's admin-token file");
+    expect(row!.description).not.toContain(dataDir);
     expect(Buffer.from(row!.secret_hash).equals(sha256(firstToken))).toBe(true);
     expect(row!.client_identity).toBeNull();
     expect(row!.creator_id).toBeNull();
