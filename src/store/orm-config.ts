@@ -86,6 +86,10 @@ export function ormOptions(pool: PoolOptions): Options {
     clientUrl: pool.clientUrl,
     entities: ALL_ENTITIES,
     allowGlobalContext: false,
+    // A database DATABASE_URL names must exist: MikroORM's default created a missing one, so a
+    // typo in its name started a healthy replica with an empty PKI, a key-encryption key and an
+    // admin token of its own (an outside probe, 2026-12-05). Start-up now fails, naming it.
+    ensureDatabase: false,
     debug: false,
     loggerFactory: (options: LoggerOptions) => new NoQueryLogger(options),
     // Entities are plain schemas (defineEntity): no reflection, no discovery on disk.
