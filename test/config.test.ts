@@ -311,6 +311,9 @@ describe("bad configuration at start-up", () => {
     });
     expect(res.status).toBe(1);
     expect(res.stderr).toMatch(/^certmint: start-up failed: .*ECONNREFUSED.*\n$/);
+    // Where it looked, and what to check (the driver's words named no database: a probe, 2026-12-05).
+    expect(res.stderr).toContain('cannot reach PostgreSQL at 127.0.0.1:1 (database "certmint")');
+    expect(res.stderr).toContain("check that it runs and accepts connections from here");
     expect(res.stderr + res.stdout).not.toContain("hunter2");
   });
 });
