@@ -13,6 +13,7 @@ import {
   UpdateCertificateAuthorityRequest,
 } from "../../gen/ts/certmint/v1/certificate_authority_service";
 import { UpdateCertificateProfileRequest } from "../../gen/ts/certmint/v1/certificate_profile_service";
+import { CLAIM_TAKEOVER_AFTER_MS } from "../../src/issuance/certificates/approval";
 import { reserveSerial } from "../../src/issuance/certificates/intent";
 import type { CertmintClients } from "../support/harness";
 import {
@@ -112,10 +113,18 @@ describe("approval of certificate requests", () => {
   it("an approval cut off after its claim is finished by the next Approve, under the reserved serial", async () => {
     const id = await pending("orphan.example.com");
     const serial = reserveSerial();
-    await h.db.query(
-      "update certificate_request set status = 'PENDING', reserved_serial = $2 where id = $1 and status = 'PENDING_APPROVAL'",
-      [id, serial],
-    );
+    const claim = (at: Date) =>
+      h.db.query(
+        "update certificate_request set status = 'PENDING', reserved_serial = $2, updated_at = $3 where id = $1",
+        [id, serial, at],
+      );
+    // A fresh claim is an approval under way (its call may be about to sign): refused, saying when.
+    await claim(new Date());
+    const underWay = await rpcError(approve(id));
+    expect(underWay.reason).toBe("REQUEST_NOT_PENDING_APPROVAL");
+    expect(underWay.message).toContain("an approval of it is under way");
+    // A claim older than CLAIM_TAKEOVER_AFTER_MS, whose call is gone.
+    await claim(new Date(Date.now() - CLAIM_TAKEOVER_AFTER_MS - 60_000));
     expect((await requestStatus(h, id)).certificateRequest!.status).toBe(
       CertificateRequestStatus.CERTIFICATE_REQUEST_STATUS_PENDING,
     );

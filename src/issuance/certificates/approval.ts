@@ -75,28 +75,46 @@ export async function approve(
 }
 
 /**
+ * How long after an approval claimed a request (PENDING, serial reserved) another approval may
+ * take it over. A claim younger than this is an approval under way: the claiming call plans,
+ * may generate an RSA key, and then takes the request's lock to sign, so a free lock alone does
+ * not tell a claim in progress from one whose call is gone.
+ */
+export const CLAIM_TAKEOVER_AFTER_MS = 120_000;
+
+/**
  * Approve of a PENDING request: an approver claimed it (its serial is reserved), and that call
  * may have ended before the certificate was stored (its process killed, or stopped past its
  * grace period). Found by an outside probe (2026-12-05): such a request stayed PENDING for good,
  * since Approve and Reject answered REQUEST_NOT_PENDING_APPROVAL and only the requester's replay
- * of its request_id finished it. Now an approver's retry does what the replay does: if the
- * claiming call still signs (it holds the request's lock), this waits for it, bounded by the
- * deadline, and answers what it stored; if nobody holds it, this call finishes the approval
+ * of its request_id finished it. Now an approval of a claim older than CLAIM_TAKEOVER_AFTER_MS
+ * does what the replay does: if a call still signs it (it holds the request's lock), this waits
+ * for it, bounded by the deadline; if nobody holds it, this call finishes the approval
  * (takeover.ts: checked against the policy as it is now, signed under the reserved serial, a
- * generated key held for the requester to fetch, as an approval holds it).
+ * generated key held for the requester to fetch, as an approval holds it). A younger claim, or
+ * one finished meanwhile, is REQUEST_NOT_PENDING_APPROVAL, as for any later approval: one
+ * approval wins (approvers racing on a busy machine all saw the claim, and all succeeded).
  */
 async function finishClaimed(
   deps: IssuanceDeps,
   call: Call,
   request: CertificateRequest,
 ): Promise<CertificateRequestView> {
-  if ((await statusOnceFree(deps, call, request.id)) === "PENDING") {
-    try {
-      await takeOver(deps, call, request, { holdKeyForFetch: true });
-    } catch (err) {
-      // A refusal on the merits was recorded FAILED; the approval call itself succeeded.
-      if (!isCertmintError(err) || err.kind === "internal") throw err;
-    }
+  const age = deps.now().getTime() - request.updatedAt.getTime();
+  if (age < CLAIM_TAKEOVER_AFTER_MS) {
+    throw notPendingApproval(
+      request,
+      `: an approval of it is under way (claimed at ${request.updatedAt.toISOString()}); if it does not finish, approve it again after ${new Date(request.updatedAt.getTime() + CLAIM_TAKEOVER_AFTER_MS).toISOString()}`,
+    );
+  }
+  if ((await statusOnceFree(deps, call, request.id)) !== "PENDING") {
+    throw notPendingApproval(await requestNamed(deps, request.id));
+  }
+  try {
+    await takeOver(deps, call, request, { holdKeyForFetch: true });
+  } catch (err) {
+    // A refusal on the merits was recorded FAILED; the approval call itself succeeded.
+    if (!isCertmintError(err) || err.kind === "internal") throw err;
   }
   return requestView(await requestNamed(deps, request.id));
 }
@@ -182,10 +200,10 @@ async function refuseRevokedRequester(deps: IssuanceDeps, request: CertificateRe
   );
 }
 
-function notPendingApproval(request: CertificateRequest) {
+function notPendingApproval(request: CertificateRequest, more = "") {
   return failedPrecondition(
     "REQUEST_NOT_PENDING_APPROVAL",
-    `certificate request ${request.id} is ${request.status}, not PENDING_APPROVAL`,
+    `certificate request ${request.id} is ${request.status}, not PENDING_APPROVAL${more}`,
     {
       preconditions: [
         {
