@@ -90,6 +90,9 @@ export function problemOfDomainError(err: unknown): AcmeProblem {
     }
     return new AcmeProblem("badCSR", e.message);
   }
+  // RFC 8555 6.7: badPublicKey, "the JWS was signed by a public key the server does not
+  // support", is also what Boulder answers for a CSR of a blocked key.
+  if (e.reason === "KEY_BLOCKED") return new AcmeProblem("badPublicKey", e.message);
   if (e.reason.startsWith("CSR_")) {
     return new AcmeProblem(e.reason === "CSR_KEY_TOO_WEAK" ? "badPublicKey" : "badCSR", e.message);
   }

@@ -43,7 +43,7 @@ import { assertNamesPermitted, Issuer, type IssuerInit } from "./issuer";
 import { subjectToDer } from "./name";
 import { hasNameConstraints, nameConstraintsExtension } from "./name-constraints";
 import { assertValidSerial, serialToHex } from "./serial";
-import { spkiDer, spkiOf } from "./spki";
+import { spkiDer, spkiOf, spkiSha256 } from "./spki";
 import { checkKeyUsages } from "./usage";
 
 export interface IssueCertificateInput {
@@ -83,6 +83,8 @@ export interface IssuedCertificate {
   notBefore: Date;
   notAfter: Date;
   fingerprintSha256: string;
+  /** SHA-256 (hex) of the certified key's SubjectPublicKeyInfo (spki.ts spkiSha256). */
+  spkiSha256: string;
   subjectKeyIdentifier: Buffer;
 }
 
@@ -204,6 +206,7 @@ export async function issueCertificate(input: IssueCertificateInput): Promise<Is
     notBefore,
     notAfter,
     fingerprintSha256: digestHex("sha256", der),
+    spkiSha256: spkiSha256(spki),
     subjectKeyIdentifier: spki.keyIdentifier,
   };
 }

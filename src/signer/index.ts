@@ -84,5 +84,6 @@ export {
 } from "./ocsp";
 export { type ParsedCertificate, parseCertificate } from "./parse-certificate";
 export { assertValidSerial, newSerialNumber, serialFromHex, serialToHex } from "./serial";
+export { spkiSha256Of } from "./spki";
 export { allowedKeyUsagesFor, checkKeyUsages } from "./usage";
 export { computeValidity, type Validity, type ValidityInput } from "./validity";

@@ -11,7 +11,7 @@
  *   RSAPublicKey { n, e }.
  * Any other key falls back to OpenSSL's encoding. A test checks byte equality with OpenSSL.
  */
-import { createPublicKey, type JsonWebKey, type KeyObject } from "node:crypto";
+import { createHash, createPublicKey, type JsonWebKey, type KeyObject } from "node:crypto";
 import { RSA_MAX_BITS, rsaExponentProblem, unsignedBitLength } from "../model/keys";
 import type { KeyAlgorithm } from "../model/pki";
 import { OIDS, rememberKeyAlgorithm } from "./algorithms";
@@ -103,6 +103,20 @@ export function spkiOf(key: KeyObject): Spki {
   const [, subjectPublicKey] = children(node, "SubjectPublicKeyInfo");
   const { bytes } = readBitString(subjectPublicKey, "subjectPublicKey");
   return { node, keyIdentifier: keyIdentifierOf(Buffer.from(bytes, "latin1")) };
+}
+
+/**
+ * The SHA-256 (hex) of a key's SubjectPublicKeyInfo as certmint encodes it (spkiOf): one key,
+ * one hash, whatever form a CSR sent it in. What certificate.spki_sha256 and blocked_key hold
+ * (Migration20261205000000BlockedKeys).
+ */
+export function spkiSha256(spki: Spki): string {
+  return createHash("sha256").update(spkiDer(spki)).digest("hex");
+}
+
+/** spkiSha256 of a key (a certificate's, a CSR's). */
+export function spkiSha256Of(key: KeyObject): string {
+  return spkiSha256(spkiOf(key));
 }
 
 function spkiFromParts([algorithm, bits]: [Asn1, Buffer]): Spki {

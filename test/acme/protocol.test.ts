@@ -438,6 +438,12 @@ describe("ACME protocol", () => {
       [leaf.serialNumber.toLowerCase()],
     );
     expect(row?.revocation_reason).toBe("KEY_COMPROMISE");
+    // Signed by the key itself, a keyCompromise proves the key's compromise: it is blocked.
+    const spki = createHash("sha256")
+      .update(leaf.publicKey.export({ type: "spki", format: "der" }))
+      .digest("hex");
+    const blocked = await s.h.db.query("select 1 from blocked_key where spki_sha256 = $1", [spki]);
+    expect(blocked).toHaveLength(1);
   });
 
   it("waits for approval like IssueCertificate: the order is processing until an approver decides", async () => {

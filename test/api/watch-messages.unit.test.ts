@@ -37,6 +37,7 @@ const certificate: CertificateView = {
   notBefore: new Date("2026-12-01T00:00:00Z"),
   notAfter: NOT_AFTER,
   fingerprintSha256: "ab",
+  spkiSha256: null,
   certificatePem: "-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n",
   chainPem: [],
   revokedAt: null,

@@ -32,6 +32,8 @@ export class MemoryStore {
   readonly profiles = new Map<string, CertificateProfile>();
   readonly requests = new Map<string, CertificateRequest>();
   readonly certificates = new Map<string, Certificate>();
+  /** blocked_key: SubjectPublicKeyInfo SHA-256s revoked for key compromise. */
+  readonly blockedKeys = new Set<string>();
   readonly audit: AuditRecord[] = [];
   readonly ocspResponders = new Map<
     string,
@@ -126,6 +128,12 @@ export class MemoryStore {
           [...new Set(ids)].flatMap((id) => this.copy(this.certificates.get(id)) ?? []),
         lineageFrom: async (id: string) => this.lineageFrom(id),
         newestSuccessorOf: async (id: string) => this.lineageFrom(id).at(-1) ?? id,
+        blockKey: async (spkiSha256: string) => {
+          this.blockedKeys.add(spkiSha256);
+          return [...this.certificates.values()]
+            .filter((c) => c.spkiSha256 === spkiSha256 && !c.revokedAt)
+            .map((c) => structuredClone(c));
+        },
         markRevoked: async (id: string, reason: Certificate["revocationReason"], now: Date) => {
           const cert = this.certificates.get(id);
           if (!cert || cert.revokedAt) return false;
@@ -237,6 +245,9 @@ export class MemoryStore {
             (c) => c.caId === certificate.caId && c.serialNumber === certificate.serialNumber,
           );
           if (taken) return "serial-taken";
+          if (certificate.spkiSha256 && this.blockedKeys.has(certificate.spkiSha256)) {
+            return "key-blocked";
+          }
           if (renewed) renewed.renewedById = certificate.id;
           this.requests.set(request.id, structuredClone(request));
           this.certificates.set(certificate.id, structuredClone(certificate));
@@ -264,6 +275,7 @@ export class MemoryStore {
           try {
             const value = await fn({
               status: this.requests.get(id)?.status ?? null,
+              keyBlocked: async (spkiSha256) => this.blockedKeys.has(spkiSha256),
               storeIssued: async (certificate, request, audit) => {
                 if (!pending()) return false;
                 writes.push(() => {

@@ -168,6 +168,40 @@ describe("renewal and revocation on the in-memory store", () => {
     expect(memory.certificates.size).toBe(1);
   });
 
+  it("keyCompromise on an ACME account's word (LINEAGE) revokes the key's renewals only and blocks nothing; on an admin's, every certificate of the key", async () => {
+    // The profile is self-signed (no REUSE renewal): its certificate's renewal that kept the
+    // key, and the same key outside the lineage (the same CSR sent twice), written as stored.
+    const first = memory.certificates.get(certificateId)!;
+    const copyOf = (over: Partial<typeof first>) => {
+      const id = randomUUID();
+      memory.certificates.set(id, {
+        ...structuredClone(first),
+        id,
+        serialNumber: randomBytes(16).toString("hex"),
+        renewedById: null,
+        ...over,
+      });
+      return id;
+    };
+    const reusedId = copyOf({ renewedFromId: certificateId });
+    first.renewedById = reusedId;
+    const twinId = copyOf({});
+    expect(first.spkiSha256).toMatch(/^[0-9a-f]{64}$/);
+
+    await revoke(deps, callOf(owner), {
+      certificate: certificateId,
+      reason: "KEY_COMPROMISE",
+      keyCompromiseScope: "LINEAGE",
+    });
+    expect(memory.certificates.get(reusedId)!.revocationReason).toBe("KEY_COMPROMISE");
+    expect(memory.certificates.get(twinId)!.revokedAt).toBeNull();
+    expect(memory.blockedKeys.size).toBe(0);
+
+    await revoke(deps, callOf(admin), { certificate: reusedId, reason: "KEY_COMPROMISE" });
+    expect(memory.certificates.get(twinId)!.revocationReason).toBe("KEY_COMPROMISE");
+    expect([...memory.blockedKeys]).toEqual([first.spkiSha256]);
+  });
+
   it("GetCurrentCertificate follows renewals to the newest certificate, for tokens of the profile only", async () => {
     const first = await renew(deps, callOf(owner), {
       caller: owner.id,

@@ -54,6 +54,11 @@ describe("certificate listing indexes", () => {
       "certificate_search_names_trgm_index",
     ],
     [
+      "unrevoked certificates of a key (a key-compromise revocation, repositories/certificates.ts blockKey)",
+      `select "id" from "certificate" where "certmint_key_prefix"("spki_sha256") = "certmint_key_prefix"('${"ab".repeat(32)}') and "spki_sha256" = '${"ab".repeat(32)}' and "revoked_at" is null`,
+      "certificate_spki_prefix_index",
+    ],
+    [
       "revoked of a CA (CRL)",
       `select serial_number from certificate where ca_id = '00000000-0000-0000-0000-000000000001' and revoked_at is not null and not_after > now()`,
       "certificate_crl_entries_index",

@@ -51,6 +51,7 @@ describe("migrations on an empty PostgreSQL database", () => {
       "acme_nonce",
       "acme_order",
       "audit_record",
+      "blocked_key",
       "certificate",
       "certificate_authority",
       "certificate_event",

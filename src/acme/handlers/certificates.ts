@@ -66,7 +66,11 @@ export async function revokeCertificate(x: AcmeExchange): Promise<AcmeResponse> 
       if (cert.owner !== account.id) {
         throw new AcmeProblem("unauthorized", "the account does not hold this certificate", 403);
       }
-      await revoke(x.ctx.deps, accountCall(x, account, "revokeCert"), input);
+      // An account proves no hold of the key: its keyCompromise blocks nothing (revoke.ts).
+      await revoke(x.ctx.deps, accountCall(x, account, "revokeCert"), {
+        ...input,
+        keyCompromiseScope: "LINEAGE",
+      });
     } else {
       const certKey = spkiThumbprint(parsed.publicKey);
       if (certKey !== request.key.thumbprint) {

@@ -10,9 +10,12 @@ import type { RevokeInput } from "./types";
 /**
  * Revokes a certificate with an RFC 5280 5.3.1 reason; its serial is in its CA's next CRL.
  * Revoking a revoked certificate changes nothing (the first time and reason stand). For
- * keyCompromise, every other certificate of its lineage with the same key is revoked with it,
- * in the same transaction, each with its own audit record (same-key.ts). An intermediate CA is
- * revoked with RevokeCertificateAuthority (ca/revoke.ts).
+ * keyCompromise the key is compromised, not one certificate: every other unrevoked certificate
+ * of the key (any profile, any CA: the same CSR sent twice, a REUSE renewal) is revoked with
+ * it, in the same transaction, each with its own audit record, and the key is blocked from
+ * later issuance (blocked-keys.ts). An ACME account's keyCompromise (keyCompromiseScope
+ * LINEAGE) reaches only the renewals of its certificate that kept the key (same-key.ts) and
+ * blocks nothing. An intermediate CA is revoked with RevokeCertificateAuthority (ca/revoke.ts).
  */
 export async function revoke(
   deps: IssuanceDeps,
@@ -23,10 +26,17 @@ export async function revoke(
   const cert = await findCertificate(deps.store, input.certificate, "certificate", {
     caSerialHint: true,
   });
-  const sameKey =
-    input.reason === "KEY_COMPROMISE" ? await sameKeyLineage(deps.store.certificates, cert) : [];
+  const compromised = input.reason === "KEY_COMPROMISE";
+  const blocking = compromised && input.keyCompromiseScope !== "LINEAGE" && cert.spkiSha256;
+  let sameKey = compromised && !blocking ? await sameKeyLineage(deps.store.certificates, cert) : [];
   const now = deps.now();
   await deps.store.transaction(async (tx) => {
+    if (blocking) {
+      // After the key's lock: certificates of the key whose store raced this one are here.
+      sameKey = (await tx.certificates.blockKey(blocking, cert.id, now)).filter(
+        (c) => c.id !== cert.id,
+      );
+    }
     for (const c of [cert, ...sameKey]) {
       const revoked = await tx.certificates.markRevoked(c.id, input.reason, now);
       // Counted against the CA whose CRL lists it, in the revoking transaction: every replica's

@@ -1,8 +1,10 @@
 import { CertmintError, failedPrecondition, isCertmintError } from "../../errors";
+import { spkiSha256Of } from "../../signer";
 import { changeRecord, forgetChangeRecord } from "../audit/record";
 import { type Call, refuseIfAbandoned } from "../call";
 import type { IssuanceDeps } from "../deps";
 import type { Certificate, CertificateRequest, LockedRequest } from "../repositories";
+import { keyBlocked } from "./blocked-keys";
 import { checkIssuerState } from "./check";
 import { certificateNamed, requestNamed } from "./find";
 import { lockWaitMs, requestInProgress } from "./idempotency";
@@ -99,6 +101,9 @@ async function signAndStoreLocked(
   // approval signs for a requester who is not on this call, so the approver's deadline does
   // not apply.
   if (!options.holdKeyForFetch) refuseIfAbandoned(call);
+  // Asked here, not left to the store's trigger: its refusal would end the lock's transaction,
+  // and the request could not be marked FAILED in it. The key's lock is held to the commit.
+  if (await locked.keyBlocked(spkiSha256Of(key.publicKey))) throw keyBlocked(plan);
   const signed = await sign(deps, plan, request, key, validity, options);
   await store(call, locked, signed, options.renewalOf);
   return signed;

@@ -3,6 +3,7 @@ import { changeRecord, forgetChangeRecord } from "../audit/record";
 import { type Call, refuseIfAbandoned } from "../call";
 import type { IssuanceDeps } from "../deps";
 import type { Certificate, CertificateRequest } from "../repositories";
+import { keyBlocked } from "./blocked-keys";
 import { checkIssuerState } from "./check";
 import { newRequest, type RequestIdentity, recordRefusal, reserveSerial } from "./intent";
 import type { CertifiedKey } from "./keys";
@@ -91,6 +92,11 @@ export async function signThenStore(
     // Nothing was written, the audit record neither: this call's certificate is dropped.
     forgetChangeRecord(call);
     if (stored === "rows-changed") throw new HeldRowsChanged();
+    if (stored === "key-blocked") {
+      const refusal = keyBlocked(plan);
+      if (await recordRefusal(deps, call, plan, who, refusal)) return replayWinner(deps, call, who);
+      throw refusal;
+    }
     if (stored === "serial-taken" && attempt < SERIAL_ATTEMPTS) continue;
     if (stored === "duplicate") return replayWinner(deps, call, who);
     if (stored === "renewed-meanwhile") return renewedMeanwhile(deps, call, who);

@@ -77,6 +77,7 @@ export async function sign(
     notBefore: issued.notBefore,
     notAfter: issued.notAfter,
     fingerprintSha256: issued.fingerprintSha256,
+    spkiSha256: issued.spkiSha256,
     certificatePem: issued.pem,
     chainPem,
     revokedAt: null,

@@ -122,4 +122,12 @@ export interface IssueOutcome {
 export interface RevokeInput {
   certificate: string;
   reason: RevocationReason;
+  /**
+   * For KEY_COMPROMISE, which certificates of the key go with it: "KEY" (the default), every
+   * certificate of the key, and the key is blocked (blocked-keys.ts); "LINEAGE", only the
+   * renewals of the one named that kept its key, and nothing is blocked: an ACME account's
+   * word, which proves no hold of the key (the account may hold a certificate for a key it
+   * never had, from a CSR it replayed).
+   */
+  keyCompromiseScope?: "KEY" | "LINEAGE";
 }

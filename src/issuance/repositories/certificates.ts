@@ -42,6 +42,8 @@ export interface Certificate {
   notBefore: Date;
   notAfter: Date;
   fingerprintSha256: string;
+  /** SHA-256 (hex) of the certified key's SubjectPublicKeyInfo; null only for a row the backfill could not parse. */
+  spkiSha256: string | null;
   certificatePem: string;
   chainPem: string[];
   revokedAt: Date | null;
@@ -106,6 +108,13 @@ export interface CertificateRepository {
    * WAL per issuance at 10^6 certificates, issue 14).
    */
   findIssued(serialNumber: string, fingerprintSha256: string): Promise<Certificate | null>;
+  /**
+   * Blocks a key revoked for key compromise (its SubjectPublicKeyInfo's SHA-256): no
+   * certificate of it is stored again (Migration20261205000000BlockedKeys). In the revoking
+   * transaction only; returns the key's certificates not revoked yet, those whose issuance
+   * raced the block included (it waits for them to commit).
+   */
+  blockKey(spkiSha256: string, certificateId: string, now: Date): Promise<Certificate[]>;
   /** Sets revokedAt and the reason unless it is revoked already; false then. */
   markRevoked(id: string, reason: RevocationReason, now: Date): Promise<boolean>;
   /** Certificates of this CA that are revoked and not expired at `now`, soonest expiry first. */

@@ -83,7 +83,9 @@ export type IssuanceStored =
   | "duplicate"
   | "renewed-meanwhile"
   | "serial-taken"
-  | "rows-changed";
+  | "rows-changed"
+  /** The certificate's key was revoked for key compromise (blocked_key): nothing was written. */
+  | "key-blocked";
 
 /** A request whose lock this call holds: what it may write, in the lock's transaction. */
 export interface LockedRequest {
@@ -98,6 +100,12 @@ export interface LockedRequest {
     request: IssuedRequest,
     audit: AuditRecord,
   ): Promise<boolean>;
+  /**
+   * Whether a key (its SubjectPublicKeyInfo's SHA-256) was revoked for key compromise; asked
+   * before storeIssued, whose insert would otherwise fail the lock's transaction. Holds the
+   * key's shared lock to the commit, so the answer stands until then (blocked-keys.ts).
+   */
+  keyBlocked(spkiSha256: string): Promise<boolean>;
   /** Links a renewed certificate to its successor unless it was renewed or revoked meanwhile. */
   linkRenewal(renewedId: string, successorId: string): Promise<boolean>;
   /** markFailed, in the lock's transaction. */

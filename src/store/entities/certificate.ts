@@ -47,6 +47,12 @@ export const CertificateEntity = defineEntity({
     notAfter: p.datetime(),
     /** No index: looked up with the serial, by the serial's (Migration20261203100000FingerprintIndex). */
     fingerprintSha256: p.text(),
+    /**
+     * SHA-256 of the certified key's SubjectPublicKeyInfo (signer/spki.ts spkiSha256): the
+     * certificates of one key, for a key-compromise revocation (Migration20261205000000BlockedKeys).
+     * Null only for a stored certificate the backfill could not parse.
+     */
+    spkiSha256: p.text().nullable(),
     certificatePem: p.text(),
     chainPem: p.json<string[]>(),
     revokedAt: p.datetime().nullable(),

@@ -87,6 +87,29 @@ export class OrmCertificateRepository implements CertificateRepository {
     return n > 0;
   }
 
+  async blockKey(spkiSha256: string, certificateId: string, now: Date): Promise<Certificate[]> {
+    const em = this.em();
+    if (!em.isInTransaction()) throw new Error("blockKey runs in the revoking transaction");
+    const run = (sql: string, params: unknown[]) =>
+      em.getConnection().execute(sql, params, "all", em.getTransactionContext()) as Promise<
+        Array<Record<string, unknown>>
+      >;
+    // The key's lock, exclusively: issuances of the key that looked before (they hold it
+    // shared, certmint_key_blocked) commit first, and the statements below see them.
+    await run(`select pg_advisory_xact_lock(1801812339, "certmint_key_lock"(?))`, [spkiSha256]);
+    await run(
+      `insert into "blocked_key" ("spki_sha256", "blocked_at", "certificate_id") values (?, ?, ?)
+         on conflict ("spki_sha256") do nothing`,
+      [spkiSha256, now, certificateId],
+    );
+    const rows = await run(
+      `select "id" from "certificate" where "certmint_key_prefix"("spki_sha256") = "certmint_key_prefix"(?)
+         and "spki_sha256" = ? and "revoked_at" is null`,
+      [spkiSha256, spkiSha256],
+    );
+    return this.findByIds(rows.map((r) => r.id as string));
+  }
+
   async revokedIssuedBy(caId: string, now: Date): Promise<RevokedEntry[]> {
     // Plain rows, not entities: a CRL may list 10^5 certificates (issue 14). Served from the
     // index alone (certificate_crl_entries_index); the time as epoch seconds, a float8 that

@@ -223,6 +223,7 @@ export class OrmIssuanceRepository implements IssuanceRepository {
     } catch (err) {
       // The statement is atomic: a serial conflict wrote nothing, and the caller signs again.
       if (isSerialConflict(err)) return "serial-taken";
+      if (isKeyBlocked(err)) return "key-blocked";
       throw err;
     }
     if (row?.held === 0) {
@@ -258,6 +259,12 @@ export class OrmIssuanceRepository implements IssuanceRepository {
       status,
       storeIssued: (certificate, request, audit) =>
         changed(sql.storeIssued(certificate, request, audit)),
+      keyBlocked: async (spkiSha256) => {
+        const [row] = await connection.execute<Array<{ blocked: boolean }>>(KEY_BLOCKED_SQL, [
+          spkiSha256,
+        ]);
+        return row?.blocked === true;
+      },
       linkRenewal: (renewedId, successorId) => changed(sql.linkRenewal(renewedId, successorId)),
       markFailed: (failure, audit) => changed(sql.markFailed(failure, audit)),
     };
@@ -431,6 +438,19 @@ function isSerialConflict(err: unknown): boolean {
     (e.constraint === SERIAL_INDEX || String(e.message).includes(SERIAL_INDEX))
   );
 }
+
+/**
+ * The trigger certificate_blocked_key's refusal of a certificate whose key was revoked for key
+ * compromise (Migration20261205000000BlockedKeys): the statement wrote nothing.
+ */
+function isKeyBlocked(err: unknown): boolean {
+  return (err as { code?: string } | null)?.code === KEY_BLOCKED_SQLSTATE;
+}
+
+const KEY_BLOCKED_SQLSTATE = "CMK01";
+
+/** The trigger's look, as a statement: the key's shared lock, then whether it is blocked. */
+const KEY_BLOCKED_SQL = `select "certmint_key_blocked"(?) as "blocked"`;
 
 /** A record read by the statement: the same properties and types as the ORM's (columns.ts). */
 const asRecord = <T extends object>(values: Record<string, unknown>): T => fromRow<T>(values as T);
