@@ -79,10 +79,29 @@ const clipPrecondition = (p: PreconditionViolation): PreconditionViolation => ({
   description: clip(p.description, DETAIL_TEXT_MAX_CHARS),
 });
 
+/**
+ * A FAILED_PRECONDITION always carries a PreconditionFailure (AIP-193): where the use case named
+ * none, the one it failed, by its reason, about the resource the error names, if any.
+ */
+function preconditionsOf(err: CertmintError): PreconditionViolation[] {
+  if (err.kind !== "failed_precondition" || err.preconditions.length > 0) return err.preconditions;
+  const request = err.metadata.certificate_request_id;
+  return [
+    {
+      type: err.reason,
+      subject: request ? `certificate_requests/${request}` : "",
+      description: err.message,
+    },
+  ];
+}
+
 /** Builds the google.rpc.Status that describes a domain error, details included (bounded, above). */
 export function toRpcStatus(err: CertmintError): Status {
   const [violations, violationsOmitted] = withinBudget(err.violations, clipViolation);
-  const [preconditions, preconditionsOmitted] = withinBudget(err.preconditions, clipPrecondition);
+  const [preconditions, preconditionsOmitted] = withinBudget(
+    preconditionsOf(err),
+    clipPrecondition,
+  );
   const metadata: Record<string, string> = {};
   for (const [key, value] of Object.entries(err.metadata))
     metadata[key] = clip(value, METADATA_VALUE_MAX_CHARS);

@@ -82,6 +82,28 @@ describe("domain errors to gRPC status", () => {
     });
   });
 
+  // Found by an outside probe (2026-12-05): CERTIFICATE_REVOKED, CERTIFICATE_ALREADY_RENEWED and
+  // others reached the client with an ErrorInfo and no PreconditionFailure.
+  it("gives a failed_precondition that names none a PreconditionFailure of its reason and request", () => {
+    const bare = new CertmintError(
+      "failed_precondition",
+      "PROFILE_DELETED",
+      "the profile was deleted",
+    );
+    bare.metadata.certificate_request_id = "0193a0b4-0000-7000-8000-000000000001";
+    const details = decodeDetails(toServiceError(bare)).byType;
+    expect(PreconditionFailure.decode(details.PreconditionFailure!).violations).toEqual([
+      {
+        type: "PROFILE_DELETED",
+        subject: "certificate_requests/0193a0b4-0000-7000-8000-000000000001",
+        description: "the profile was deleted",
+      },
+    ]);
+    // Other kinds get none.
+    const other = decodeDetails(toServiceError(new CertmintError("not_found", "R", "m"))).byType;
+    expect(other.PreconditionFailure).toBeUndefined();
+  });
+
   it.each([
     ["not_found", status.NOT_FOUND],
     ["already_exists", status.ALREADY_EXISTS],

@@ -482,6 +482,14 @@ describe("bad create requests: precise errors and no row written", () => {
         "subject.common_name",
         "SUBJECT_VALUE_INVALID",
       );
+      // Found by an outside probe (2026-12-05): any text went into the CA's emailAddress.
+      await refused(
+        () => create({ subject: { ...subject("X"), emailAddress: "not-an-email" } }),
+        status.INVALID_ARGUMENT,
+        "SUBJECT_INVALID",
+        "subject.email_address",
+        "SUBJECT_VALUE_INVALID",
+      );
     },
   );
 

@@ -264,6 +264,13 @@ describe("RenewCertificate", () => {
     const err = await rpcError(renew({ certificateId: old.certificateId }));
     expect(err.code).toBe(Code.FAILED_PRECONDITION);
     expect(err.reason).toBe("CERTIFICATE_REVOKED");
+    expect(err.preconditions).toEqual([
+      {
+        type: "CERTIFICATE_STATE",
+        subject: `certificates/${old.certificateId}`,
+        description: "revoked",
+      },
+    ]);
     expect(await rowCounts(h)).toEqual(before);
   });
 

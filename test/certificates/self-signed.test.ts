@@ -9,6 +9,7 @@ import {
   akiOf,
   attrRequest,
   Code,
+  call,
   certText,
   createProfileRows,
   csrRequest,
@@ -21,6 +22,8 @@ import {
   KeyAlgorithm,
   makeCsr,
   openssl,
+  RenewalKeySource,
+  renewRequest,
   requestStatus,
   rowCounts,
   rpcError,
@@ -103,6 +106,7 @@ describe("self-signed profiles", () => {
     const err = await rpcError(issue(h, csrRequest("self", csrPem)));
     expect(err.code).toBe(Code.FAILED_PRECONDITION);
     expect(err.reason).toBe("SELF_SIGNED_NEEDS_GENERATED_KEY");
+    expect(err.message).toContain("send attributes instead of a CSR");
     const after = await rowCounts(h);
     expect(after.certificates).toBe(before.certificates);
     expect(after.requests).toBe(before.requests + 1);
@@ -111,5 +115,34 @@ describe("self-signed profiles", () => {
     expect(decodeStatus(st.certificateRequest!.error).reason).toBe(
       "SELF_SIGNED_NEEDS_GENERATED_KEY",
     );
+  });
+
+  // Found by an outside probe (2026-12-05): a REUSE renewal, which sends no CSR, was told to
+  // "send attributes instead of a CSR".
+  it("refuses a REUSE renewal with what to do instead, and issues nothing", async () => {
+    const first = await issue(
+      h,
+      attrRequest("self", {
+        cn: "self.example.com",
+        dns: ["self.example.com"],
+        keyAlgorithm: KeyAlgorithm.KEY_ALGORITHM_EC_P256,
+      }),
+    );
+    const before = await rowCounts(h);
+    const err = await rpcError(
+      call(
+        h.certificates,
+        "renewCertificate",
+        renewRequest({
+          certificateId: first.certificate!.certificateId,
+          keySource: RenewalKeySource.RENEWAL_KEY_SOURCE_REUSE,
+        }),
+      ),
+    );
+    expect(err.code).toBe(Code.FAILED_PRECONDITION);
+    expect(err.reason).toBe("SELF_SIGNED_NEEDS_GENERATED_KEY");
+    expect(err.message).toContain("RENEWAL_KEY_SOURCE_NEW");
+    expect(err.message).not.toContain("CSR");
+    expect((await rowCounts(h)).certificates).toBe(before.certificates);
   });
 });

@@ -278,7 +278,12 @@ describe("CreateCertificateProfile refusals", () => {
         }),
       );
     const equal = await attempt(days(10), 10);
-    expect(equal).toMatchObject({ code: status.INVALID_ARGUMENT, reason: "PROFILE_BREAKS_POLICY" });
+    // No policy is involved (until 2026-12-05 this said the defaults broke the policy).
+    expect(equal).toMatchObject({
+      code: status.INVALID_ARGUMENT,
+      reason: "PROFILE_RENEWAL_INVALID",
+    });
+    expect(equal.message).toBe("the profile's renewal settings are invalid (1 problem)");
     expect(equal.violations.map((v) => [v.field, v.reason])).toEqual([
       ["certificate_profile.renewal.renew_before_days", "RENEW_BEFORE_TOO_LONG"],
     ]);

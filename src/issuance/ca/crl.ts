@@ -93,6 +93,15 @@ export async function currentCrl(deps: CrlDeps, ref: string): Promise<SignedCrl>
     throw failedPrecondition(
       "CA_PENDING_CERTIFICATE",
       `certificate authority "${ca.slug}" has no certificate yet, so no CRL`,
+      {
+        preconditions: [
+          {
+            type: "CA_STATUS",
+            subject: `certificate_authorities/${ca.slug}`,
+            description: "status is PENDING_CERTIFICATE",
+          },
+        ],
+      },
     );
   }
   // thisUpdate is the later of now and the previous CRL's thisUpdate, taken with the number

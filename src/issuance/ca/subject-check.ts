@@ -1,6 +1,7 @@
 import { type FieldViolation, fieldViolation, invalidArgument } from "../../errors";
 import { SUBJECT_ATTRIBUTE_UPPER_BOUNDS, type SubjectName } from "../../model/pki";
 import { hasControlCharacters } from "../common/text";
+import { parseEmail } from "../policy-engine/email-match";
 
 const UPPER_BOUND = SUBJECT_ATTRIBUTE_UPPER_BOUNDS;
 
@@ -30,6 +31,12 @@ export function checkCaSubject(subject: SubjectName, field = "subject"): void {
           `at most ${UPPER_BOUND[type]} characters (RFC 5280 Appendix A)`,
         ),
       );
+    } else if (type === "EMAIL_ADDRESS" && !parseEmail(value).ok) {
+      // Read as a leaf's is (policy-engine/email-match.ts); until 2026-12-05 any text went
+      // into the CA certificate's emailAddress.
+      const parsed = parseEmail(value);
+      const why = parsed.ok ? "" : `: it ${parsed.error}`;
+      violations.push(fieldViolation(f, "SUBJECT_VALUE_INVALID", `must be an email address${why}`));
     } else if (type === "COUNTRY" && !/^[A-Z]{2}$/.test(value)) {
       violations.push(
         fieldViolation(

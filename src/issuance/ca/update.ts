@@ -78,6 +78,15 @@ async function checkStatusChange(
     throw failedPrecondition(
       "CA_PENDING_CERTIFICATE",
       `certificate authority "${ca.slug}" has no certificate yet; import it first`,
+      {
+        preconditions: [
+          {
+            type: "CA_STATUS",
+            subject: `certificate_authorities/${ca.slug}`,
+            description: "status is PENDING_CERTIFICATE",
+          },
+        ],
+      },
     );
   }
   // Revocation is final: a revoked CA, or one below it, stays disabled.

@@ -75,9 +75,24 @@ export function checkIssuerState(
 ): { notBefore: Date; notAfter: Date } {
   if (plan.ca) requireActive(plan.ca);
   if (!plan.ca && plan.key.kind !== "GENERATE") {
+    // A self-signed certificate is signed with its own private key, which certmint holds only
+    // for a key it generates now: not a CSR's, and not the key a REUSE renewal keeps.
+    const instead =
+      plan.key.kind === "CSR"
+        ? "send attributes instead of a CSR (a renewal: key_source RENEWAL_KEY_SOURCE_NEW)"
+        : "renew with a new key (key_source RENEWAL_KEY_SOURCE_NEW) instead of reusing it";
     throw failedPrecondition(
       "SELF_SIGNED_NEEDS_GENERATED_KEY",
-      `profile "${plan.profile.slug}" issues self-signed certificates: certmint must generate the key, so send attributes instead of a CSR`,
+      `profile "${plan.profile.slug}" issues self-signed certificates: certmint must generate the key, so ${instead}`,
+      {
+        preconditions: [
+          {
+            type: "PROFILE_SELF_SIGNED",
+            subject: `certificate_profiles/${plan.profile.slug}`,
+            description: "issues self-signed certificates: only with a key certmint generates",
+          },
+        ],
+      },
     );
   }
   const validity = computeValidity({

@@ -22,6 +22,13 @@ const BACKDATE_SECONDS = 60;
 export const renewFieldMapper = (path: string) =>
   path.startsWith("subject") || path.startsWith("sans.") ? "certificate_id" : path;
 
+/** The renewed certificate's state, as a refused renewal's PreconditionFailure names it. */
+const certificateState = (id: string, description: string) => ({
+  type: "CERTIFICATE_STATE",
+  subject: `certificates/${id}`,
+  description,
+});
+
 /** Refused for a revoked or already renewed certificate, or one whose profile is gone. */
 export function assertRenewable(
   old: Certificate,
@@ -30,12 +37,14 @@ export function assertRenewable(
     throw failedPrecondition(
       "CERTIFICATE_REVOKED",
       `certificate ${old.id} is revoked and cannot be renewed`,
+      { preconditions: [certificateState(old.id, "revoked")] },
     );
   }
   if (old.renewedById) {
     throw failedPrecondition(
       "CERTIFICATE_ALREADY_RENEWED",
       `certificate ${old.id} was already renewed by ${old.renewedById}; renew that one`,
+      { preconditions: [certificateState(old.id, `renewed by ${old.renewedById}`)] },
     );
   }
   if (!old.profileId) {

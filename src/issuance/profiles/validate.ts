@@ -14,7 +14,7 @@ export type CheckedProfile = ProfileSettings;
  * Checks a profile, in this order: what needs no database (INVALID_ARGUMENT, every problem at
  * once); the policy and CA it names (NOT_FOUND); its defaults and renewal against the policy and
  * the CA's key (INVALID_ARGUMENT PROFILE_BREAKS_POLICY, every problem at once, on
- * `certificate_profile.*` paths). The policy row stays locked (FOR SHARE) until `tx` commits, so
+ * `certificate_profile.*` paths; PROFILE_RENEWAL_INVALID when only the renewal window is wrong). The policy row stays locked (FOR SHARE) until `tx` commits, so
  * the policy cannot change between this check and the write of the profile.
  *
  * A CA of any status is accepted: a DISABLED one may be enabled again, and one waiting for its
@@ -49,9 +49,15 @@ export async function checkProfile(
   });
   if (violations.length > 0) {
     const n = violations.length;
+    const problems = `(${n} problem${n === 1 ? "" : "s"})`;
+    // Renewal settings are checked here because the renewal window is measured against the
+    // default TTL, but they break no policy: said so when they are all that is wrong.
+    const renewalOnly = violations.every((v) => v.field.startsWith("renewal."));
     throw invalidArgument(
-      "PROFILE_BREAKS_POLICY",
-      `the profile's defaults break certificate policy "${policyRow.slug}" (${n} problem${n === 1 ? "" : "s"})`,
+      renewalOnly ? "PROFILE_RENEWAL_INVALID" : "PROFILE_BREAKS_POLICY",
+      renewalOnly
+        ? `the profile's renewal settings are invalid ${problems}`
+        : `the profile's defaults break certificate policy "${policyRow.slug}" ${problems}`,
       {
         violations: violations.map((v) => ({ ...v, field: `certificate_profile.${v.field}` })),
       },
