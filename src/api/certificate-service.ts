@@ -9,6 +9,7 @@ import { REQUEST_ID_MAX_LENGTH } from "../issuance/certificates/idempotency";
 import { issue } from "../issuance/certificates/issue";
 import { getCertificate, listCertificates } from "../issuance/certificates/queries";
 import { renew } from "../issuance/certificates/renew";
+import { listRequests } from "../issuance/certificates/request-list";
 import { revoke } from "../issuance/certificates/revoke";
 import { requestStatus } from "../issuance/certificates/status";
 import type { IssueOutcome } from "../issuance/certificates/types";
@@ -193,6 +194,23 @@ export function certificateHandlers(
         const now = d.now();
         return {
           certificates: page.items.map((c) => certificateToProto(c, now, page.renewal.get(c.id))),
+          nextPageToken: page.nextPageToken,
+        };
+      },
+      deps,
+    ),
+
+    listCertificateRequests: unary(
+      CertificateServiceService.listCertificateRequests.path,
+      async (req, ctx) => {
+        const page = await listRequests(issuance(), ctx.call, {
+          pageSize: req.pageSize,
+          pageToken: req.pageToken,
+          status: requestStatusCodec.fromProto(req.status, "status"),
+          profile: req.certificateProfile || undefined,
+        });
+        return {
+          certificateRequests: page.items.map(requestToProto),
           nextPageToken: page.nextPageToken,
         };
       },

@@ -99,6 +99,8 @@ export const REQUEST_FIELD_LIMITS: Readonly<Record<string, FieldLimit>> = {
   "certmint.v1.RenewCertificateRequest.csr_pem": PEM,
   "certmint.v1.GetRequestStatusRequest.certificate_request_id": REFERENCE,
   "certmint.v1.GetCertificateRequest.certificate": REFERENCE,
+  "certmint.v1.ListCertificateRequestsRequest.page_token": PAGE_TOKEN,
+  "certmint.v1.ListCertificateRequestsRequest.certificate_profile": REFERENCE,
   "certmint.v1.ListCertificatesRequest.page_token": PAGE_TOKEN,
   "certmint.v1.ListCertificatesRequest.certificate_profile": REFERENCE,
   "certmint.v1.ListCertificatesRequest.certificate_authority": REFERENCE,

@@ -32,6 +32,9 @@ const certificateRules: RulesOf<typeof CertificateServiceService> = {
   listCertificates: READ,
   revokeCertificate: ADMIN_WRITE,
   approveCertificateRequest: { roles: ["ADMIN", "APPROVER"], mutating: true },
+  // Approvers' queue; issuers see their own requests only, approvers their profiles' (the use
+  // case filters: certificates/request-list.ts).
+  listCertificateRequests: { roles: ["ADMIN", "AUDITOR", "ISSUER", "APPROVER"], mutating: false },
   rejectCertificateRequest: { roles: ["ADMIN", "APPROVER"], mutating: true },
   // Reads a sidecar makes with its issuer token; issuers and approvers see their profiles only
   // (the use cases check), and a private key goes to a certificate's owner only.

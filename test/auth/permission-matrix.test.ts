@@ -55,6 +55,7 @@ import {
   CertificateEventType,
   CertificateRequestStatus,
   CertificateServiceService,
+  ListCertificateRequestsRequest,
   ListCertificatesRequest,
   RenewCertificateRequest,
   WatchCertificatesRequest,
@@ -111,8 +112,19 @@ const methodOf = (path: string) => path.split("/").at(-1)!;
 const isReadOnly = (path: string) => /^(Get|List|Watch)/.test(methodOf(path));
 /** What the certificate's holder reads (CertificateService.WatchCertificates' comment). */
 const HOLDER_READS = ["GetRequestStatus", "WatchCertificates", "GetCurrentCertificate"];
-const ISSUER_RPCS = ["IssueCertificate", "RenewCertificate", ...HOLDER_READS];
-const APPROVER_RPCS = ["ApproveCertificateRequest", "RejectCertificateRequest", ...HOLDER_READS];
+/** Issuers list their own requests, approvers their profiles' (the proto's Role comment). */
+const ISSUER_RPCS = [
+  "IssueCertificate",
+  "RenewCertificate",
+  "ListCertificateRequests",
+  ...HOLDER_READS,
+];
+const APPROVER_RPCS = [
+  "ApproveCertificateRequest",
+  "RejectCertificateRequest",
+  "ListCertificateRequests",
+  ...HOLDER_READS,
+];
 
 function allowedRoles(path: string): Role[] {
   const m = methodOf(path);
@@ -281,6 +293,30 @@ const REQUESTS: Record<string, RpcRequests> = {
     // The first message of a watch of one certificate is its lineage's current certificate.
     probe: (c) => firstWatchEvent(c, { certificateId: fx.renewProbeCert }),
     otherProfile: (c) => firstWatchEvent(c, { certificateId: fx.betaCert }),
+  },
+  [`${CERT}ListCertificateRequests`]: {
+    probe: (c) =>
+      call(
+        c.certificates,
+        "listCertificateRequests",
+        ListCertificateRequestsRequest.fromPartial({ certificateProfile: "alpha-gated" }),
+      ),
+    // Each role sees alpha-gated's requests that were not issued (the reject probe's stays
+    // so, waiting or rejected): an issuer its own, and the issuer made them all.
+    right: async (c) => {
+      const res = await call(
+        c.certificates,
+        "listCertificateRequests",
+        ListCertificateRequestsRequest.fromPartial({ certificateProfile: "alpha-gated" }),
+      );
+      expect(res.certificateRequests.map((r) => r.id)).toContain(fx.rejectProbe);
+    },
+    otherProfile: (c) =>
+      call(
+        c.certificates,
+        "listCertificateRequests",
+        ListCertificateRequestsRequest.fromPartial({ certificateProfile: "beta-gated" }),
+      ),
   },
   [`${CERT}ListCertificates`]: {
     probe: (c) => call(c.certificates, "listCertificates", ListCertificatesRequest.fromPartial({})),
@@ -811,10 +847,10 @@ afterAll(async () => {
 // ---- The matrix -----------------------------------------------------------------------------
 
 describe("the RPCs of the matrix", () => {
-  it("are every certmint.v1 RPC: 36 in the generated services, each in METHOD_RULES and here", () => {
+  it("are every certmint.v1 RPC: 37 in the generated services, each in METHOD_RULES and here", () => {
     const counts = SERVICE_DEFINITIONS.map((s) => Object.keys(s).length);
-    expect(counts).toEqual([10, 10, 5, 6, 4, 1]);
-    expect(new Set(ALL_RPCS).size).toBe(36);
+    expect(counts).toEqual([11, 10, 5, 6, 4, 1]);
+    expect(new Set(ALL_RPCS).size).toBe(37);
     expect([...ALL_RPCS].sort()).toEqual(Object.keys(METHOD_RULES).sort());
     expect([...ALL_RPCS].sort()).toEqual(Object.keys(REQUESTS).sort());
   });
@@ -892,6 +928,7 @@ const OTHER_PROFILE_REFUSAL: Record<string, { code: number; reason: string }> = 
   IssueCertificate: { code: PERMISSION_DENIED, reason: "PROFILE_NOT_GRANTED" },
   RenewCertificate: { code: NOT_FOUND, reason: "CERTIFICATE_NOT_FOUND" },
   GetRequestStatus: { code: NOT_FOUND, reason: "CERTIFICATE_REQUEST_NOT_FOUND" },
+  ListCertificateRequests: { code: PERMISSION_DENIED, reason: "PROFILE_NOT_GRANTED" },
   ApproveCertificateRequest: { code: NOT_FOUND, reason: "CERTIFICATE_REQUEST_NOT_FOUND" },
   RejectCertificateRequest: { code: NOT_FOUND, reason: "CERTIFICATE_REQUEST_NOT_FOUND" },
   WatchCertificates: { code: NOT_FOUND, reason: "CERTIFICATE_NOT_FOUND" },
@@ -907,6 +944,8 @@ describe("right role, another profile: PERMISSION_DENIED by profile, NOT_FOUND b
       "GetRequestStatus APPROVER",
       "ApproveCertificateRequest APPROVER",
       "RejectCertificateRequest APPROVER",
+      "ListCertificateRequests ISSUER",
+      "ListCertificateRequests APPROVER",
       "WatchCertificates ISSUER",
       "WatchCertificates APPROVER",
       "GetCurrentCertificate ISSUER",

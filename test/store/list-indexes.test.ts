@@ -59,6 +59,11 @@ describe("certificate listing indexes", () => {
       "certificate_spki_prefix_index",
     ],
     [
+      "requests not issued, oldest first (ListCertificateRequests)",
+      `select "id" from "certificate_request" where "status" <> 'ISSUED' order by "created_at", "id" limit 51`,
+      "certificate_request_unissued_index",
+    ],
+    [
       "revoked of a CA (CRL)",
       `select serial_number from certificate where ca_id = '00000000-0000-0000-0000-000000000001' and revoked_at is not null and not_after > now()`,
       "certificate_crl_entries_index",

@@ -110,6 +110,7 @@ export function requestToProto(r: CertificateRequestView): PbCertificateRequest 
     error: storedErrorToStatus(r.error),
     createTime: r.createdAt,
     updateTime: r.updatedAt,
+    requester: r.caller,
   };
 }
 

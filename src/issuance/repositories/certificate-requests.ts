@@ -7,6 +7,7 @@ import type {
   SubjectAltNames,
   SubjectName,
 } from "../../model/pki";
+import type { PageQuery } from "./paging";
 
 export type RequestStatus = "PENDING_APPROVAL" | "PENDING" | "ISSUED" | "FAILED" | "REJECTED";
 
@@ -76,8 +77,23 @@ export type CertificateRequestView = Omit<CertificateRequest, "sealedPrivateKey"
 export const requestView = ({ sealedPrivateKey: _, ...view }: CertificateRequest) =>
   view as CertificateRequestView;
 
+/** What ListCertificateRequests reads: requests that did not end ISSUED, filters with AND. */
+export interface RequestFilter {
+  /** One status (never ISSUED); every status but ISSUED when undefined. */
+  status?: Exclude<RequestStatus, "ISSUED">;
+  /** Only requests to one of these profiles (an empty list: none). */
+  profileIds?: readonly string[];
+  /** Only requests this caller made. */
+  caller?: string;
+}
+
 export interface RequestRepository {
   findById(id: string): Promise<CertificateRequest | null>;
+  /**
+   * Requests that did not end ISSUED, oldest first by (created_at, id), after the page's cursor:
+   * each page a range of certificate_request_unissued_index.
+   */
+  listUnissued(filter: RequestFilter, page: PageQuery): Promise<CertificateRequest[]>;
   /** The requests with these ids that exist, in no particular order. */
   findByIds(ids: readonly string[]): Promise<CertificateRequest[]>;
   /** The request a caller made with this idempotency key, read fresh. */

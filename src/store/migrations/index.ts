@@ -19,6 +19,7 @@ import { Migration20261204100000WatchAndSweepIndexes } from "./Migration20261204
 import { Migration20261204200000RenewAtStable } from "./Migration20261204200000RenewAtStable";
 import { Migration20261204300000CrlThisUpdate } from "./Migration20261204300000CrlThisUpdate";
 import { Migration20261205000000BlockedKeys } from "./Migration20261205000000BlockedKeys";
+import { Migration20261205100000RequestQueue } from "./Migration20261205100000RequestQueue";
 
 /**
  * Every migration, in order. Listed explicitly (not discovered on disk) so the same list
@@ -69,4 +70,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: "Migration20261204200000RenewAtStable", class: Migration20261204200000RenewAtStable },
   { name: "Migration20261204300000CrlThisUpdate", class: Migration20261204300000CrlThisUpdate },
   { name: "Migration20261205000000BlockedKeys", class: Migration20261205000000BlockedKeys },
+  { name: "Migration20261205100000RequestQueue", class: Migration20261205100000RequestQueue },
 ];

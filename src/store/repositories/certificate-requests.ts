@@ -1,10 +1,13 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
 import type {
   CertificateRequest,
+  PageQuery,
+  RequestFilter,
   RequestRepository,
   StoredError,
 } from "../../issuance/repositories";
 import { CertificateRequestEntity } from "../entities";
+import { afterCursor, keysetOrder } from "../keyset";
 import { fromRow } from "../rows";
 
 const E = CertificateRequestEntity;
@@ -16,6 +19,26 @@ export class OrmRequestRepository implements RequestRepository {
   async findById(id: string): Promise<CertificateRequest | null> {
     const row = await this.em().findOne(E, { id }, { refresh: true });
     return row && fromRow<CertificateRequest>(row);
+  }
+
+  async listUnissued(filter: RequestFilter, page: PageQuery): Promise<CertificateRequest[]> {
+    if (filter.profileIds?.length === 0) return [];
+    // status <> 'ISSUED' in every query, also with one status: it is the partial index's
+    // predicate, which the planner matches only when the query states it.
+    const rows = await this.em().find(
+      E,
+      {
+        $and: [
+          { status: { $ne: "ISSUED" } },
+          ...(filter.status ? [{ status: filter.status }] : []),
+          ...(filter.profileIds ? [{ profileId: { $in: [...filter.profileIds] } }] : []),
+          ...(filter.caller ? [{ caller: filter.caller }] : []),
+          afterCursor(page.after, "asc"),
+        ],
+      },
+      { orderBy: keysetOrder("asc"), limit: page.limit },
+    );
+    return rows.map((row) => fromRow<CertificateRequest>(row));
   }
 
   async findByIds(ids: readonly string[]): Promise<CertificateRequest[]> {

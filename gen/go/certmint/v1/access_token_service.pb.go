@@ -33,11 +33,12 @@ const (
 	// but never approving its own request (unless the profile allows self-approval), nor
 	// receiving a private key of a certificate it does not own.
 	Role_ROLE_ADMIN Role = 1
-	// IssueCertificate, RenewCertificate and GetRequestStatus, on the token's profiles only;
-	// RenewCertificate only for certificates it owns, unless the profile shares renewal.
+	// IssueCertificate, RenewCertificate, GetRequestStatus and ListCertificateRequests (its own
+	// requests), on the token's profiles only; RenewCertificate only for certificates it owns,
+	// unless the profile shares renewal.
 	Role_ROLE_ISSUER Role = 2
-	// ApproveCertificateRequest, RejectCertificateRequest and GetRequestStatus, on the token's
-	// profiles only.
+	// ApproveCertificateRequest, RejectCertificateRequest, GetRequestStatus and
+	// ListCertificateRequests, on the token's profiles only.
 	Role_ROLE_APPROVER Role = 3
 	// Every read-only RPC (Get*, List*, GetRequestStatus, GetCertificateRevocationList,
 	// ListAuditRecords) on every resource; nothing that changes anything.

@@ -1069,7 +1069,9 @@ type CertificateRequest struct {
 	// When the request was made.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	// When the status last changed.
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// Who made the request: the id of its access token (or of its ACME account).
+	Requester     string `protobuf:"bytes,12,opt,name=requester,proto3" json:"requester,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1179,6 +1181,13 @@ func (x *CertificateRequest) GetUpdateTime() *timestamppb.Timestamp {
 		return x.UpdateTime
 	}
 	return nil
+}
+
+func (x *CertificateRequest) GetRequester() string {
+	if x != nil {
+		return x.Requester
+	}
+	return ""
 }
 
 // GetRequestStatusRequest names a certificate request.
@@ -1972,6 +1981,140 @@ func (x *GetCertificateResponse) GetCertificate() *Certificate {
 	return nil
 }
 
+// ListCertificateRequestsRequest asks for a page of requests; filters combine with AND.
+type ListCertificateRequestsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// At most this many requests; 50 when 0, at most 1000.
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The next_page_token of the previous page, sent with the same filters (page_size may
+	// change); empty for the first page. Tokens are signed: one that was altered, that another
+	// list returned, or that came with other filters is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
+	// At most 512 characters.
+	PageToken string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Only requests with this status: PENDING_APPROVAL, PENDING (being signed), FAILED or
+	// REJECTED; UNSPECIFIED lists all of them. ISSUED is INVALID_ARGUMENT: ListCertificates
+	// lists what was issued.
+	Status CertificateRequestStatus `protobuf:"varint,3,opt,name=status,proto3,enum=certmint.v1.CertificateRequestStatus" json:"status,omitempty"`
+	// Only requests to this profile (id or slug).
+	// At most 64 characters.
+	CertificateProfile string `protobuf:"bytes,4,opt,name=certificate_profile,json=certificateProfile,proto3" json:"certificate_profile,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *ListCertificateRequestsRequest) Reset() {
+	*x = ListCertificateRequestsRequest{}
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListCertificateRequestsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListCertificateRequestsRequest) ProtoMessage() {}
+
+func (x *ListCertificateRequestsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListCertificateRequestsRequest.ProtoReflect.Descriptor instead.
+func (*ListCertificateRequestsRequest) Descriptor() ([]byte, []int) {
+	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *ListCertificateRequestsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListCertificateRequestsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListCertificateRequestsRequest) GetStatus() CertificateRequestStatus {
+	if x != nil {
+		return x.Status
+	}
+	return CertificateRequestStatus_CERTIFICATE_REQUEST_STATUS_UNSPECIFIED
+}
+
+func (x *ListCertificateRequestsRequest) GetCertificateProfile() string {
+	if x != nil {
+		return x.CertificateProfile
+	}
+	return ""
+}
+
+// ListCertificateRequestsResponse returns a page of certificate requests.
+type ListCertificateRequestsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The requests of this page.
+	CertificateRequests []*CertificateRequest `protobuf:"bytes,1,rep,name=certificate_requests,json=certificateRequests,proto3" json:"certificate_requests,omitempty"`
+	// Pass as page_token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListCertificateRequestsResponse) Reset() {
+	*x = ListCertificateRequestsResponse{}
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListCertificateRequestsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListCertificateRequestsResponse) ProtoMessage() {}
+
+func (x *ListCertificateRequestsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListCertificateRequestsResponse.ProtoReflect.Descriptor instead.
+func (*ListCertificateRequestsResponse) Descriptor() ([]byte, []int) {
+	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *ListCertificateRequestsResponse) GetCertificateRequests() []*CertificateRequest {
+	if x != nil {
+		return x.CertificateRequests
+	}
+	return nil
+}
+
+func (x *ListCertificateRequestsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 // ListCertificatesRequest asks for a page of certificates; filters combine with AND.
 type ListCertificatesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2004,7 +2147,7 @@ type ListCertificatesRequest struct {
 
 func (x *ListCertificatesRequest) Reset() {
 	*x = ListCertificatesRequest{}
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[17]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2016,7 +2159,7 @@ func (x *ListCertificatesRequest) String() string {
 func (*ListCertificatesRequest) ProtoMessage() {}
 
 func (x *ListCertificatesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[17]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2029,7 +2172,7 @@ func (x *ListCertificatesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCertificatesRequest.ProtoReflect.Descriptor instead.
 func (*ListCertificatesRequest) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{17}
+	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ListCertificatesRequest) GetPageSize() int32 {
@@ -2101,7 +2244,7 @@ type ListCertificatesResponse struct {
 
 func (x *ListCertificatesResponse) Reset() {
 	*x = ListCertificatesResponse{}
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[18]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2113,7 +2256,7 @@ func (x *ListCertificatesResponse) String() string {
 func (*ListCertificatesResponse) ProtoMessage() {}
 
 func (x *ListCertificatesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[18]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2126,7 +2269,7 @@ func (x *ListCertificatesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCertificatesResponse.ProtoReflect.Descriptor instead.
 func (*ListCertificatesResponse) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{18}
+	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListCertificatesResponse) GetCertificates() []*Certificate {
@@ -2158,7 +2301,7 @@ type RevokeCertificateRequest struct {
 
 func (x *RevokeCertificateRequest) Reset() {
 	*x = RevokeCertificateRequest{}
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[19]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2170,7 +2313,7 @@ func (x *RevokeCertificateRequest) String() string {
 func (*RevokeCertificateRequest) ProtoMessage() {}
 
 func (x *RevokeCertificateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[19]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2183,7 +2326,7 @@ func (x *RevokeCertificateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeCertificateRequest.ProtoReflect.Descriptor instead.
 func (*RevokeCertificateRequest) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{19}
+	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *RevokeCertificateRequest) GetCertificate() string {
@@ -2211,7 +2354,7 @@ type RevokeCertificateResponse struct {
 
 func (x *RevokeCertificateResponse) Reset() {
 	*x = RevokeCertificateResponse{}
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[20]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2223,7 +2366,7 @@ func (x *RevokeCertificateResponse) String() string {
 func (*RevokeCertificateResponse) ProtoMessage() {}
 
 func (x *RevokeCertificateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[20]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2236,7 +2379,7 @@ func (x *RevokeCertificateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeCertificateResponse.ProtoReflect.Descriptor instead.
 func (*RevokeCertificateResponse) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{20}
+	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *RevokeCertificateResponse) GetCertificate() *Certificate {
@@ -2261,7 +2404,7 @@ type ApproveCertificateRequestRequest struct {
 
 func (x *ApproveCertificateRequestRequest) Reset() {
 	*x = ApproveCertificateRequestRequest{}
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[21]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2273,7 +2416,7 @@ func (x *ApproveCertificateRequestRequest) String() string {
 func (*ApproveCertificateRequestRequest) ProtoMessage() {}
 
 func (x *ApproveCertificateRequestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[21]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2286,7 +2429,7 @@ func (x *ApproveCertificateRequestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApproveCertificateRequestRequest.ProtoReflect.Descriptor instead.
 func (*ApproveCertificateRequestRequest) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{21}
+	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ApproveCertificateRequestRequest) GetCertificateRequestId() string {
@@ -2314,7 +2457,7 @@ type ApproveCertificateRequestResponse struct {
 
 func (x *ApproveCertificateRequestResponse) Reset() {
 	*x = ApproveCertificateRequestResponse{}
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[22]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2326,7 +2469,7 @@ func (x *ApproveCertificateRequestResponse) String() string {
 func (*ApproveCertificateRequestResponse) ProtoMessage() {}
 
 func (x *ApproveCertificateRequestResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[22]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2339,7 +2482,7 @@ func (x *ApproveCertificateRequestResponse) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use ApproveCertificateRequestResponse.ProtoReflect.Descriptor instead.
 func (*ApproveCertificateRequestResponse) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{22}
+	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ApproveCertificateRequestResponse) GetCertificateRequest() *CertificateRequest {
@@ -2364,7 +2507,7 @@ type RejectCertificateRequestRequest struct {
 
 func (x *RejectCertificateRequestRequest) Reset() {
 	*x = RejectCertificateRequestRequest{}
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[23]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2376,7 +2519,7 @@ func (x *RejectCertificateRequestRequest) String() string {
 func (*RejectCertificateRequestRequest) ProtoMessage() {}
 
 func (x *RejectCertificateRequestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[23]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2389,7 +2532,7 @@ func (x *RejectCertificateRequestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RejectCertificateRequestRequest.ProtoReflect.Descriptor instead.
 func (*RejectCertificateRequestRequest) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{23}
+	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *RejectCertificateRequestRequest) GetCertificateRequestId() string {
@@ -2417,7 +2560,7 @@ type RejectCertificateRequestResponse struct {
 
 func (x *RejectCertificateRequestResponse) Reset() {
 	*x = RejectCertificateRequestResponse{}
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[24]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2429,7 +2572,7 @@ func (x *RejectCertificateRequestResponse) String() string {
 func (*RejectCertificateRequestResponse) ProtoMessage() {}
 
 func (x *RejectCertificateRequestResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[24]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2442,7 +2585,7 @@ func (x *RejectCertificateRequestResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RejectCertificateRequestResponse.ProtoReflect.Descriptor instead.
 func (*RejectCertificateRequestResponse) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{24}
+	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *RejectCertificateRequestResponse) GetCertificateRequest() *CertificateRequest {
@@ -2509,7 +2652,7 @@ const file_certmint_v1_certificate_service_proto_rawDesc = "" +
 	"\x16certificate_request_id\x18\x01 \x01(\tR\x14certificateRequestId\x12=\n" +
 	"\x06status\x18\x02 \x01(\x0e2%.certmint.v1.CertificateRequestStatusR\x06status\x12@\n" +
 	"\vcertificate\x18\x03 \x01(\v2\x1e.certmint.v1.IssuedCertificateR\vcertificate\x12&\n" +
-	"\x0fprivate_key_pem\x18\x04 \x01(\tR\rprivateKeyPem\"\xd0\x04\n" +
+	"\x0fprivate_key_pem\x18\x04 \x01(\tR\rprivateKeyPem\"\xee\x04\n" +
 	"\x12CertificateRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12=\n" +
 	"\x06status\x18\x02 \x01(\x0e2%.certmint.v1.CertificateRequestStatusR\x06status\x124\n" +
@@ -2525,7 +2668,8 @@ const file_certmint_v1_certificate_service_proto_rawDesc = "" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"O\n" +
+	"updateTime\x12\x1c\n" +
+	"\trequester\x18\f \x01(\tR\trequester\"O\n" +
 	"\x17GetRequestStatusRequest\x124\n" +
 	"\x16certificate_request_id\x18\x01 \x01(\tR\x14certificateRequestId\"\xd6\x01\n" +
 	"\x18GetRequestStatusResponse\x12P\n" +
@@ -2587,7 +2731,16 @@ const file_certmint_v1_certificate_service_proto_rawDesc = "" +
 	"\x15GetCertificateRequest\x12 \n" +
 	"\vcertificate\x18\x01 \x01(\tR\vcertificate\"T\n" +
 	"\x16GetCertificateResponse\x12:\n" +
-	"\vcertificate\x18\x01 \x01(\v2\x18.certmint.v1.CertificateR\vcertificate\"\x8d\x03\n" +
+	"\vcertificate\x18\x01 \x01(\v2\x18.certmint.v1.CertificateR\vcertificate\"\xcc\x01\n" +
+	"\x1eListCertificateRequestsRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\x12=\n" +
+	"\x06status\x18\x03 \x01(\x0e2%.certmint.v1.CertificateRequestStatusR\x06status\x12/\n" +
+	"\x13certificate_profile\x18\x04 \x01(\tR\x12certificateProfile\"\x9d\x01\n" +
+	"\x1fListCertificateRequestsResponse\x12R\n" +
+	"\x14certificate_requests\x18\x01 \x03(\v2\x1f.certmint.v1.CertificateRequestR\x13certificateRequests\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x8d\x03\n" +
 	"\x17ListCertificatesRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
@@ -2652,7 +2805,7 @@ const file_certmint_v1_certificate_service_proto_rawDesc = "" +
 	"%CERTIFICATE_EVENT_TYPE_RENEWAL_FAILED\x10\x04\x12#\n" +
 	"\x1fCERTIFICATE_EVENT_TYPE_EXPIRING\x10\x05\x12$\n" +
 	" CERTIFICATE_EVENT_TYPE_KEEPALIVE\x10\x06\x12\"\n" +
-	"\x1eCERTIFICATE_EVENT_TYPE_CURRENT\x10\a2\xa2\b\n" +
+	"\x1eCERTIFICATE_EVENT_TYPE_CURRENT\x10\a2\x98\t\n" +
 	"\x12CertificateService\x12_\n" +
 	"\x10IssueCertificate\x12$.certmint.v1.IssueCertificateRequest\x1a%.certmint.v1.IssueCertificateResponse\x12_\n" +
 	"\x10RenewCertificate\x12$.certmint.v1.RenewCertificateRequest\x1a%.certmint.v1.RenewCertificateResponse\x12_\n" +
@@ -2661,7 +2814,8 @@ const file_certmint_v1_certificate_service_proto_rawDesc = "" +
 	"\x10ListCertificates\x12$.certmint.v1.ListCertificatesRequest\x1a%.certmint.v1.ListCertificatesResponse\x12b\n" +
 	"\x11RevokeCertificate\x12%.certmint.v1.RevokeCertificateRequest\x1a&.certmint.v1.RevokeCertificateResponse\x12z\n" +
 	"\x19ApproveCertificateRequest\x12-.certmint.v1.ApproveCertificateRequestRequest\x1a..certmint.v1.ApproveCertificateRequestResponse\x12w\n" +
-	"\x18RejectCertificateRequest\x12,.certmint.v1.RejectCertificateRequestRequest\x1a-.certmint.v1.RejectCertificateRequestResponse\x12d\n" +
+	"\x18RejectCertificateRequest\x12,.certmint.v1.RejectCertificateRequestRequest\x1a-.certmint.v1.RejectCertificateRequestResponse\x12t\n" +
+	"\x17ListCertificateRequests\x12+.certmint.v1.ListCertificateRequestsRequest\x1a,.certmint.v1.ListCertificateRequestsResponse\x12d\n" +
 	"\x11WatchCertificates\x12%.certmint.v1.WatchCertificatesRequest\x1a&.certmint.v1.WatchCertificatesResponse0\x01\x12n\n" +
 	"\x15GetCurrentCertificate\x12).certmint.v1.GetCurrentCertificateRequest\x1a*.certmint.v1.GetCurrentCertificateResponseBh\n" +
 	"\x0fdev.certmint.v1B\x17CertificateServiceProtoP\x01Z:github.com/certmint/certmint/gen/go/certmint/v1;certmintv1b\x06proto3"
@@ -2679,7 +2833,7 @@ func file_certmint_v1_certificate_service_proto_rawDescGZIP() []byte {
 }
 
 var file_certmint_v1_certificate_service_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_certmint_v1_certificate_service_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_certmint_v1_certificate_service_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_certmint_v1_certificate_service_proto_goTypes = []any{
 	(CertificateRequestStatus)(0),             // 0: certmint.v1.CertificateRequestStatus
 	(CertificateStatus)(0),                    // 1: certmint.v1.CertificateStatus
@@ -2704,106 +2858,112 @@ var file_certmint_v1_certificate_service_proto_goTypes = []any{
 	(*GetCurrentCertificateResponse)(nil),     // 20: certmint.v1.GetCurrentCertificateResponse
 	(*GetCertificateRequest)(nil),             // 21: certmint.v1.GetCertificateRequest
 	(*GetCertificateResponse)(nil),            // 22: certmint.v1.GetCertificateResponse
-	(*ListCertificatesRequest)(nil),           // 23: certmint.v1.ListCertificatesRequest
-	(*ListCertificatesResponse)(nil),          // 24: certmint.v1.ListCertificatesResponse
-	(*RevokeCertificateRequest)(nil),          // 25: certmint.v1.RevokeCertificateRequest
-	(*RevokeCertificateResponse)(nil),         // 26: certmint.v1.RevokeCertificateResponse
-	(*ApproveCertificateRequestRequest)(nil),  // 27: certmint.v1.ApproveCertificateRequestRequest
-	(*ApproveCertificateRequestResponse)(nil), // 28: certmint.v1.ApproveCertificateRequestResponse
-	(*RejectCertificateRequestRequest)(nil),   // 29: certmint.v1.RejectCertificateRequestRequest
-	(*RejectCertificateRequestResponse)(nil),  // 30: certmint.v1.RejectCertificateRequestResponse
-	(*Subject)(nil),                           // 31: certmint.v1.Subject
-	(*SubjectAlternativeNames)(nil),           // 32: certmint.v1.SubjectAlternativeNames
-	(KeyAlgorithm)(0),                         // 33: certmint.v1.KeyAlgorithm
-	(SignatureAlgorithm)(0),                   // 34: certmint.v1.SignatureAlgorithm
-	(KeyUsage)(0),                             // 35: certmint.v1.KeyUsage
-	(ExtendedKeyUsage)(0),                     // 36: certmint.v1.ExtendedKeyUsage
-	(*durationpb.Duration)(nil),               // 37: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),             // 38: google.protobuf.Timestamp
-	(*status.Status)(nil),                     // 39: google.rpc.Status
-	(RevocationReason)(0),                     // 40: certmint.v1.RevocationReason
+	(*ListCertificateRequestsRequest)(nil),    // 23: certmint.v1.ListCertificateRequestsRequest
+	(*ListCertificateRequestsResponse)(nil),   // 24: certmint.v1.ListCertificateRequestsResponse
+	(*ListCertificatesRequest)(nil),           // 25: certmint.v1.ListCertificatesRequest
+	(*ListCertificatesResponse)(nil),          // 26: certmint.v1.ListCertificatesResponse
+	(*RevokeCertificateRequest)(nil),          // 27: certmint.v1.RevokeCertificateRequest
+	(*RevokeCertificateResponse)(nil),         // 28: certmint.v1.RevokeCertificateResponse
+	(*ApproveCertificateRequestRequest)(nil),  // 29: certmint.v1.ApproveCertificateRequestRequest
+	(*ApproveCertificateRequestResponse)(nil), // 30: certmint.v1.ApproveCertificateRequestResponse
+	(*RejectCertificateRequestRequest)(nil),   // 31: certmint.v1.RejectCertificateRequestRequest
+	(*RejectCertificateRequestResponse)(nil),  // 32: certmint.v1.RejectCertificateRequestResponse
+	(*Subject)(nil),                           // 33: certmint.v1.Subject
+	(*SubjectAlternativeNames)(nil),           // 34: certmint.v1.SubjectAlternativeNames
+	(KeyAlgorithm)(0),                         // 35: certmint.v1.KeyAlgorithm
+	(SignatureAlgorithm)(0),                   // 36: certmint.v1.SignatureAlgorithm
+	(KeyUsage)(0),                             // 37: certmint.v1.KeyUsage
+	(ExtendedKeyUsage)(0),                     // 38: certmint.v1.ExtendedKeyUsage
+	(*durationpb.Duration)(nil),               // 39: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),             // 40: google.protobuf.Timestamp
+	(*status.Status)(nil),                     // 41: google.rpc.Status
+	(RevocationReason)(0),                     // 42: certmint.v1.RevocationReason
 }
 var file_certmint_v1_certificate_service_proto_depIdxs = []int32{
-	31, // 0: certmint.v1.CertificateAttributes.subject:type_name -> certmint.v1.Subject
-	32, // 1: certmint.v1.CertificateAttributes.subject_alternative_names:type_name -> certmint.v1.SubjectAlternativeNames
-	33, // 2: certmint.v1.CertificateAttributes.key_algorithm:type_name -> certmint.v1.KeyAlgorithm
+	33, // 0: certmint.v1.CertificateAttributes.subject:type_name -> certmint.v1.Subject
+	34, // 1: certmint.v1.CertificateAttributes.subject_alternative_names:type_name -> certmint.v1.SubjectAlternativeNames
+	35, // 2: certmint.v1.CertificateAttributes.key_algorithm:type_name -> certmint.v1.KeyAlgorithm
 	6,  // 3: certmint.v1.IssueCertificateRequest.attributes:type_name -> certmint.v1.CertificateAttributes
-	34, // 4: certmint.v1.IssueCertificateRequest.signature_algorithm:type_name -> certmint.v1.SignatureAlgorithm
-	35, // 5: certmint.v1.IssueCertificateRequest.key_usages:type_name -> certmint.v1.KeyUsage
-	36, // 6: certmint.v1.IssueCertificateRequest.extended_key_usages:type_name -> certmint.v1.ExtendedKeyUsage
-	37, // 7: certmint.v1.IssueCertificateRequest.ttl:type_name -> google.protobuf.Duration
+	36, // 4: certmint.v1.IssueCertificateRequest.signature_algorithm:type_name -> certmint.v1.SignatureAlgorithm
+	37, // 5: certmint.v1.IssueCertificateRequest.key_usages:type_name -> certmint.v1.KeyUsage
+	38, // 6: certmint.v1.IssueCertificateRequest.extended_key_usages:type_name -> certmint.v1.ExtendedKeyUsage
+	39, // 7: certmint.v1.IssueCertificateRequest.ttl:type_name -> google.protobuf.Duration
 	7,  // 8: certmint.v1.IssueCertificateRequest.ca_certificate:type_name -> certmint.v1.CaCertificateOptions
-	38, // 9: certmint.v1.IssuedCertificate.not_before:type_name -> google.protobuf.Timestamp
-	38, // 10: certmint.v1.IssuedCertificate.not_after:type_name -> google.protobuf.Timestamp
+	40, // 9: certmint.v1.IssuedCertificate.not_before:type_name -> google.protobuf.Timestamp
+	40, // 10: certmint.v1.IssuedCertificate.not_after:type_name -> google.protobuf.Timestamp
 	0,  // 11: certmint.v1.IssueCertificateResponse.status:type_name -> certmint.v1.CertificateRequestStatus
 	9,  // 12: certmint.v1.IssueCertificateResponse.certificate:type_name -> certmint.v1.IssuedCertificate
 	3,  // 13: certmint.v1.RenewCertificateRequest.key_source:type_name -> certmint.v1.RenewalKeySource
-	33, // 14: certmint.v1.RenewCertificateRequest.key_algorithm:type_name -> certmint.v1.KeyAlgorithm
-	37, // 15: certmint.v1.RenewCertificateRequest.ttl:type_name -> google.protobuf.Duration
+	35, // 14: certmint.v1.RenewCertificateRequest.key_algorithm:type_name -> certmint.v1.KeyAlgorithm
+	39, // 15: certmint.v1.RenewCertificateRequest.ttl:type_name -> google.protobuf.Duration
 	0,  // 16: certmint.v1.RenewCertificateResponse.status:type_name -> certmint.v1.CertificateRequestStatus
 	9,  // 17: certmint.v1.RenewCertificateResponse.certificate:type_name -> certmint.v1.IssuedCertificate
 	0,  // 18: certmint.v1.CertificateRequest.status:type_name -> certmint.v1.CertificateRequestStatus
-	31, // 19: certmint.v1.CertificateRequest.subject:type_name -> certmint.v1.Subject
-	32, // 20: certmint.v1.CertificateRequest.subject_alternative_names:type_name -> certmint.v1.SubjectAlternativeNames
-	39, // 21: certmint.v1.CertificateRequest.error:type_name -> google.rpc.Status
-	38, // 22: certmint.v1.CertificateRequest.create_time:type_name -> google.protobuf.Timestamp
-	38, // 23: certmint.v1.CertificateRequest.update_time:type_name -> google.protobuf.Timestamp
+	33, // 19: certmint.v1.CertificateRequest.subject:type_name -> certmint.v1.Subject
+	34, // 20: certmint.v1.CertificateRequest.subject_alternative_names:type_name -> certmint.v1.SubjectAlternativeNames
+	41, // 21: certmint.v1.CertificateRequest.error:type_name -> google.rpc.Status
+	40, // 22: certmint.v1.CertificateRequest.create_time:type_name -> google.protobuf.Timestamp
+	40, // 23: certmint.v1.CertificateRequest.update_time:type_name -> google.protobuf.Timestamp
 	13, // 24: certmint.v1.GetRequestStatusResponse.certificate_request:type_name -> certmint.v1.CertificateRequest
 	9,  // 25: certmint.v1.GetRequestStatusResponse.certificate:type_name -> certmint.v1.IssuedCertificate
 	1,  // 26: certmint.v1.Certificate.status:type_name -> certmint.v1.CertificateStatus
-	31, // 27: certmint.v1.Certificate.subject:type_name -> certmint.v1.Subject
-	32, // 28: certmint.v1.Certificate.subject_alternative_names:type_name -> certmint.v1.SubjectAlternativeNames
-	33, // 29: certmint.v1.Certificate.key_algorithm:type_name -> certmint.v1.KeyAlgorithm
-	34, // 30: certmint.v1.Certificate.signature_algorithm:type_name -> certmint.v1.SignatureAlgorithm
-	35, // 31: certmint.v1.Certificate.key_usages:type_name -> certmint.v1.KeyUsage
-	36, // 32: certmint.v1.Certificate.extended_key_usages:type_name -> certmint.v1.ExtendedKeyUsage
-	38, // 33: certmint.v1.Certificate.not_before:type_name -> google.protobuf.Timestamp
-	38, // 34: certmint.v1.Certificate.not_after:type_name -> google.protobuf.Timestamp
-	38, // 35: certmint.v1.Certificate.revoke_time:type_name -> google.protobuf.Timestamp
-	40, // 36: certmint.v1.Certificate.revocation_reason:type_name -> certmint.v1.RevocationReason
-	38, // 37: certmint.v1.Certificate.create_time:type_name -> google.protobuf.Timestamp
+	33, // 27: certmint.v1.Certificate.subject:type_name -> certmint.v1.Subject
+	34, // 28: certmint.v1.Certificate.subject_alternative_names:type_name -> certmint.v1.SubjectAlternativeNames
+	35, // 29: certmint.v1.Certificate.key_algorithm:type_name -> certmint.v1.KeyAlgorithm
+	36, // 30: certmint.v1.Certificate.signature_algorithm:type_name -> certmint.v1.SignatureAlgorithm
+	37, // 31: certmint.v1.Certificate.key_usages:type_name -> certmint.v1.KeyUsage
+	38, // 32: certmint.v1.Certificate.extended_key_usages:type_name -> certmint.v1.ExtendedKeyUsage
+	40, // 33: certmint.v1.Certificate.not_before:type_name -> google.protobuf.Timestamp
+	40, // 34: certmint.v1.Certificate.not_after:type_name -> google.protobuf.Timestamp
+	40, // 35: certmint.v1.Certificate.revoke_time:type_name -> google.protobuf.Timestamp
+	42, // 36: certmint.v1.Certificate.revocation_reason:type_name -> certmint.v1.RevocationReason
+	40, // 37: certmint.v1.Certificate.create_time:type_name -> google.protobuf.Timestamp
 	4,  // 38: certmint.v1.Certificate.renewal_state:type_name -> certmint.v1.CertificateRenewalState
-	39, // 39: certmint.v1.Certificate.last_renewal_error:type_name -> google.rpc.Status
-	38, // 40: certmint.v1.Certificate.next_renewal_attempt_time:type_name -> google.protobuf.Timestamp
+	41, // 39: certmint.v1.Certificate.last_renewal_error:type_name -> google.rpc.Status
+	40, // 40: certmint.v1.Certificate.next_renewal_attempt_time:type_name -> google.protobuf.Timestamp
 	5,  // 41: certmint.v1.WatchCertificatesResponse.type:type_name -> certmint.v1.CertificateEventType
-	38, // 42: certmint.v1.WatchCertificatesResponse.event_time:type_name -> google.protobuf.Timestamp
+	40, // 42: certmint.v1.WatchCertificatesResponse.event_time:type_name -> google.protobuf.Timestamp
 	16, // 43: certmint.v1.WatchCertificatesResponse.certificate:type_name -> certmint.v1.Certificate
-	39, // 44: certmint.v1.WatchCertificatesResponse.error:type_name -> google.rpc.Status
+	41, // 44: certmint.v1.WatchCertificatesResponse.error:type_name -> google.rpc.Status
 	16, // 45: certmint.v1.GetCurrentCertificateResponse.certificate:type_name -> certmint.v1.Certificate
 	16, // 46: certmint.v1.GetCertificateResponse.certificate:type_name -> certmint.v1.Certificate
-	1,  // 47: certmint.v1.ListCertificatesRequest.status:type_name -> certmint.v1.CertificateStatus
-	38, // 48: certmint.v1.ListCertificatesRequest.expires_before:type_name -> google.protobuf.Timestamp
-	2,  // 49: certmint.v1.ListCertificatesRequest.view:type_name -> certmint.v1.CertificateView
-	16, // 50: certmint.v1.ListCertificatesResponse.certificates:type_name -> certmint.v1.Certificate
-	40, // 51: certmint.v1.RevokeCertificateRequest.reason:type_name -> certmint.v1.RevocationReason
-	16, // 52: certmint.v1.RevokeCertificateResponse.certificate:type_name -> certmint.v1.Certificate
-	13, // 53: certmint.v1.ApproveCertificateRequestResponse.certificate_request:type_name -> certmint.v1.CertificateRequest
-	13, // 54: certmint.v1.RejectCertificateRequestResponse.certificate_request:type_name -> certmint.v1.CertificateRequest
-	8,  // 55: certmint.v1.CertificateService.IssueCertificate:input_type -> certmint.v1.IssueCertificateRequest
-	11, // 56: certmint.v1.CertificateService.RenewCertificate:input_type -> certmint.v1.RenewCertificateRequest
-	14, // 57: certmint.v1.CertificateService.GetRequestStatus:input_type -> certmint.v1.GetRequestStatusRequest
-	21, // 58: certmint.v1.CertificateService.GetCertificate:input_type -> certmint.v1.GetCertificateRequest
-	23, // 59: certmint.v1.CertificateService.ListCertificates:input_type -> certmint.v1.ListCertificatesRequest
-	25, // 60: certmint.v1.CertificateService.RevokeCertificate:input_type -> certmint.v1.RevokeCertificateRequest
-	27, // 61: certmint.v1.CertificateService.ApproveCertificateRequest:input_type -> certmint.v1.ApproveCertificateRequestRequest
-	29, // 62: certmint.v1.CertificateService.RejectCertificateRequest:input_type -> certmint.v1.RejectCertificateRequestRequest
-	17, // 63: certmint.v1.CertificateService.WatchCertificates:input_type -> certmint.v1.WatchCertificatesRequest
-	19, // 64: certmint.v1.CertificateService.GetCurrentCertificate:input_type -> certmint.v1.GetCurrentCertificateRequest
-	10, // 65: certmint.v1.CertificateService.IssueCertificate:output_type -> certmint.v1.IssueCertificateResponse
-	12, // 66: certmint.v1.CertificateService.RenewCertificate:output_type -> certmint.v1.RenewCertificateResponse
-	15, // 67: certmint.v1.CertificateService.GetRequestStatus:output_type -> certmint.v1.GetRequestStatusResponse
-	22, // 68: certmint.v1.CertificateService.GetCertificate:output_type -> certmint.v1.GetCertificateResponse
-	24, // 69: certmint.v1.CertificateService.ListCertificates:output_type -> certmint.v1.ListCertificatesResponse
-	26, // 70: certmint.v1.CertificateService.RevokeCertificate:output_type -> certmint.v1.RevokeCertificateResponse
-	28, // 71: certmint.v1.CertificateService.ApproveCertificateRequest:output_type -> certmint.v1.ApproveCertificateRequestResponse
-	30, // 72: certmint.v1.CertificateService.RejectCertificateRequest:output_type -> certmint.v1.RejectCertificateRequestResponse
-	18, // 73: certmint.v1.CertificateService.WatchCertificates:output_type -> certmint.v1.WatchCertificatesResponse
-	20, // 74: certmint.v1.CertificateService.GetCurrentCertificate:output_type -> certmint.v1.GetCurrentCertificateResponse
-	65, // [65:75] is the sub-list for method output_type
-	55, // [55:65] is the sub-list for method input_type
-	55, // [55:55] is the sub-list for extension type_name
-	55, // [55:55] is the sub-list for extension extendee
-	0,  // [0:55] is the sub-list for field type_name
+	0,  // 47: certmint.v1.ListCertificateRequestsRequest.status:type_name -> certmint.v1.CertificateRequestStatus
+	13, // 48: certmint.v1.ListCertificateRequestsResponse.certificate_requests:type_name -> certmint.v1.CertificateRequest
+	1,  // 49: certmint.v1.ListCertificatesRequest.status:type_name -> certmint.v1.CertificateStatus
+	40, // 50: certmint.v1.ListCertificatesRequest.expires_before:type_name -> google.protobuf.Timestamp
+	2,  // 51: certmint.v1.ListCertificatesRequest.view:type_name -> certmint.v1.CertificateView
+	16, // 52: certmint.v1.ListCertificatesResponse.certificates:type_name -> certmint.v1.Certificate
+	42, // 53: certmint.v1.RevokeCertificateRequest.reason:type_name -> certmint.v1.RevocationReason
+	16, // 54: certmint.v1.RevokeCertificateResponse.certificate:type_name -> certmint.v1.Certificate
+	13, // 55: certmint.v1.ApproveCertificateRequestResponse.certificate_request:type_name -> certmint.v1.CertificateRequest
+	13, // 56: certmint.v1.RejectCertificateRequestResponse.certificate_request:type_name -> certmint.v1.CertificateRequest
+	8,  // 57: certmint.v1.CertificateService.IssueCertificate:input_type -> certmint.v1.IssueCertificateRequest
+	11, // 58: certmint.v1.CertificateService.RenewCertificate:input_type -> certmint.v1.RenewCertificateRequest
+	14, // 59: certmint.v1.CertificateService.GetRequestStatus:input_type -> certmint.v1.GetRequestStatusRequest
+	21, // 60: certmint.v1.CertificateService.GetCertificate:input_type -> certmint.v1.GetCertificateRequest
+	25, // 61: certmint.v1.CertificateService.ListCertificates:input_type -> certmint.v1.ListCertificatesRequest
+	27, // 62: certmint.v1.CertificateService.RevokeCertificate:input_type -> certmint.v1.RevokeCertificateRequest
+	29, // 63: certmint.v1.CertificateService.ApproveCertificateRequest:input_type -> certmint.v1.ApproveCertificateRequestRequest
+	31, // 64: certmint.v1.CertificateService.RejectCertificateRequest:input_type -> certmint.v1.RejectCertificateRequestRequest
+	23, // 65: certmint.v1.CertificateService.ListCertificateRequests:input_type -> certmint.v1.ListCertificateRequestsRequest
+	17, // 66: certmint.v1.CertificateService.WatchCertificates:input_type -> certmint.v1.WatchCertificatesRequest
+	19, // 67: certmint.v1.CertificateService.GetCurrentCertificate:input_type -> certmint.v1.GetCurrentCertificateRequest
+	10, // 68: certmint.v1.CertificateService.IssueCertificate:output_type -> certmint.v1.IssueCertificateResponse
+	12, // 69: certmint.v1.CertificateService.RenewCertificate:output_type -> certmint.v1.RenewCertificateResponse
+	15, // 70: certmint.v1.CertificateService.GetRequestStatus:output_type -> certmint.v1.GetRequestStatusResponse
+	22, // 71: certmint.v1.CertificateService.GetCertificate:output_type -> certmint.v1.GetCertificateResponse
+	26, // 72: certmint.v1.CertificateService.ListCertificates:output_type -> certmint.v1.ListCertificatesResponse
+	28, // 73: certmint.v1.CertificateService.RevokeCertificate:output_type -> certmint.v1.RevokeCertificateResponse
+	30, // 74: certmint.v1.CertificateService.ApproveCertificateRequest:output_type -> certmint.v1.ApproveCertificateRequestResponse
+	32, // 75: certmint.v1.CertificateService.RejectCertificateRequest:output_type -> certmint.v1.RejectCertificateRequestResponse
+	24, // 76: certmint.v1.CertificateService.ListCertificateRequests:output_type -> certmint.v1.ListCertificateRequestsResponse
+	18, // 77: certmint.v1.CertificateService.WatchCertificates:output_type -> certmint.v1.WatchCertificatesResponse
+	20, // 78: certmint.v1.CertificateService.GetCurrentCertificate:output_type -> certmint.v1.GetCurrentCertificateResponse
+	68, // [68:79] is the sub-list for method output_type
+	57, // [57:68] is the sub-list for method input_type
+	57, // [57:57] is the sub-list for extension type_name
+	57, // [57:57] is the sub-list for extension extendee
+	0,  // [0:57] is the sub-list for field type_name
 }
 
 func init() { file_certmint_v1_certificate_service_proto_init() }
@@ -2827,7 +2987,7 @@ func file_certmint_v1_certificate_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_certmint_v1_certificate_service_proto_rawDesc), len(file_certmint_v1_certificate_service_proto_rawDesc)),
 			NumEnums:      6,
-			NumMessages:   25,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

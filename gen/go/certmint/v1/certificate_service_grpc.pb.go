@@ -27,6 +27,7 @@ const (
 	CertificateService_RevokeCertificate_FullMethodName         = "/certmint.v1.CertificateService/RevokeCertificate"
 	CertificateService_ApproveCertificateRequest_FullMethodName = "/certmint.v1.CertificateService/ApproveCertificateRequest"
 	CertificateService_RejectCertificateRequest_FullMethodName  = "/certmint.v1.CertificateService/RejectCertificateRequest"
+	CertificateService_ListCertificateRequests_FullMethodName   = "/certmint.v1.CertificateService/ListCertificateRequests"
 	CertificateService_WatchCertificates_FullMethodName         = "/certmint.v1.CertificateService/WatchCertificates"
 	CertificateService_GetCurrentCertificate_FullMethodName     = "/certmint.v1.CertificateService/GetCurrentCertificate"
 )
@@ -80,6 +81,11 @@ type CertificateServiceClient interface {
 	ApproveCertificateRequest(ctx context.Context, in *ApproveCertificateRequestRequest, opts ...grpc.CallOption) (*ApproveCertificateRequestResponse, error)
 	// RejectCertificateRequest rejects a PENDING_APPROVAL request; nothing is issued.
 	RejectCertificateRequest(ctx context.Context, in *RejectCertificateRequestRequest, opts ...grpc.CallOption) (*RejectCertificateRequestResponse, error)
+	// ListCertificateRequests lists the certificate requests that did not end in a certificate,
+	// oldest first, a page at a time: with status PENDING_APPROVAL, an approver's queue. Issued
+	// requests are listed as their certificates (ListCertificates). Admins and auditors see every
+	// profile's requests, approvers those of the profiles their token lists, issuers their own.
+	ListCertificateRequests(ctx context.Context, in *ListCertificateRequestsRequest, opts ...grpc.CallOption) (*ListCertificateRequestsResponse, error)
 	// WatchCertificates streams what happens to certificates as it happens: issuance, renewal
 	// (by a client or by certmint, profile renewal.auto_renew), revocation, a failed automatic
 	// renewal, and a certificate nearing its renewal time. It watches one certificate and its
@@ -183,6 +189,16 @@ func (c *certificateServiceClient) RejectCertificateRequest(ctx context.Context,
 	return out, nil
 }
 
+func (c *certificateServiceClient) ListCertificateRequests(ctx context.Context, in *ListCertificateRequestsRequest, opts ...grpc.CallOption) (*ListCertificateRequestsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListCertificateRequestsResponse)
+	err := c.cc.Invoke(ctx, CertificateService_ListCertificateRequests_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *certificateServiceClient) WatchCertificates(ctx context.Context, in *WatchCertificatesRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchCertificatesResponse], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	stream, err := c.cc.NewStream(ctx, &CertificateService_ServiceDesc.Streams[0], CertificateService_WatchCertificates_FullMethodName, cOpts...)
@@ -261,6 +277,11 @@ type CertificateServiceServer interface {
 	ApproveCertificateRequest(context.Context, *ApproveCertificateRequestRequest) (*ApproveCertificateRequestResponse, error)
 	// RejectCertificateRequest rejects a PENDING_APPROVAL request; nothing is issued.
 	RejectCertificateRequest(context.Context, *RejectCertificateRequestRequest) (*RejectCertificateRequestResponse, error)
+	// ListCertificateRequests lists the certificate requests that did not end in a certificate,
+	// oldest first, a page at a time: with status PENDING_APPROVAL, an approver's queue. Issued
+	// requests are listed as their certificates (ListCertificates). Admins and auditors see every
+	// profile's requests, approvers those of the profiles their token lists, issuers their own.
+	ListCertificateRequests(context.Context, *ListCertificateRequestsRequest) (*ListCertificateRequestsResponse, error)
 	// WatchCertificates streams what happens to certificates as it happens: issuance, renewal
 	// (by a client or by certmint, profile renewal.auto_renew), revocation, a failed automatic
 	// renewal, and a certificate nearing its renewal time. It watches one certificate and its
@@ -307,6 +328,9 @@ func (UnimplementedCertificateServiceServer) ApproveCertificateRequest(context.C
 }
 func (UnimplementedCertificateServiceServer) RejectCertificateRequest(context.Context, *RejectCertificateRequestRequest) (*RejectCertificateRequestResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RejectCertificateRequest not implemented")
+}
+func (UnimplementedCertificateServiceServer) ListCertificateRequests(context.Context, *ListCertificateRequestsRequest) (*ListCertificateRequestsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListCertificateRequests not implemented")
 }
 func (UnimplementedCertificateServiceServer) WatchCertificates(*WatchCertificatesRequest, grpc.ServerStreamingServer[WatchCertificatesResponse]) error {
 	return status.Error(codes.Unimplemented, "method WatchCertificates not implemented")
@@ -479,6 +503,24 @@ func _CertificateService_RejectCertificateRequest_Handler(srv interface{}, ctx c
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CertificateService_ListCertificateRequests_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListCertificateRequestsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CertificateServiceServer).ListCertificateRequests(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CertificateService_ListCertificateRequests_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CertificateServiceServer).ListCertificateRequests(ctx, req.(*ListCertificateRequestsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _CertificateService_WatchCertificates_Handler(srv interface{}, stream grpc.ServerStream) error {
 	m := new(WatchCertificatesRequest)
 	if err := stream.RecvMsg(m); err != nil {
@@ -546,6 +588,10 @@ var CertificateService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RejectCertificateRequest",
 			Handler:    _CertificateService_RejectCertificateRequest_Handler,
+		},
+		{
+			MethodName: "ListCertificateRequests",
+			Handler:    _CertificateService_ListCertificateRequests_Handler,
 		},
 		{
 			MethodName: "GetCurrentCertificate",

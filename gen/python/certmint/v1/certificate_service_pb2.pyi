@@ -130,13 +130,14 @@ class CertificateAttributes(_message.Message):
     def __init__(self, subject: _Optional[_Union[_common_pb2.Subject, _Mapping]] = ..., subject_alternative_names: _Optional[_Union[_common_pb2.SubjectAlternativeNames, _Mapping]] = ..., key_algorithm: _Optional[_Union[_common_pb2.KeyAlgorithm, str]] = ...) -> None: ...
 
 class CertificateRequest(_message.Message):
-    __slots__ = ["certificate_id", "certificate_profile_id", "create_time", "error", "id", "renewal_of_certificate_id", "request_id", "status", "subject", "subject_alternative_names", "update_time"]
+    __slots__ = ["certificate_id", "certificate_profile_id", "create_time", "error", "id", "renewal_of_certificate_id", "request_id", "requester", "status", "subject", "subject_alternative_names", "update_time"]
     CERTIFICATE_ID_FIELD_NUMBER: _ClassVar[int]
     CERTIFICATE_PROFILE_ID_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
     ID_FIELD_NUMBER: _ClassVar[int]
     RENEWAL_OF_CERTIFICATE_ID_FIELD_NUMBER: _ClassVar[int]
+    REQUESTER_FIELD_NUMBER: _ClassVar[int]
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     SUBJECT_ALTERNATIVE_NAMES_FIELD_NUMBER: _ClassVar[int]
@@ -149,11 +150,12 @@ class CertificateRequest(_message.Message):
     id: str
     renewal_of_certificate_id: str
     request_id: str
+    requester: str
     status: CertificateRequestStatus
     subject: _common_pb2.Subject
     subject_alternative_names: _common_pb2.SubjectAlternativeNames
     update_time: _timestamp_pb2.Timestamp
-    def __init__(self, id: _Optional[str] = ..., status: _Optional[_Union[CertificateRequestStatus, str]] = ..., certificate_profile_id: _Optional[str] = ..., request_id: _Optional[str] = ..., subject: _Optional[_Union[_common_pb2.Subject, _Mapping]] = ..., subject_alternative_names: _Optional[_Union[_common_pb2.SubjectAlternativeNames, _Mapping]] = ..., certificate_id: _Optional[str] = ..., renewal_of_certificate_id: _Optional[str] = ..., error: _Optional[_Union[_status_pb2.Status, _Mapping]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., status: _Optional[_Union[CertificateRequestStatus, str]] = ..., certificate_profile_id: _Optional[str] = ..., request_id: _Optional[str] = ..., subject: _Optional[_Union[_common_pb2.Subject, _Mapping]] = ..., subject_alternative_names: _Optional[_Union[_common_pb2.SubjectAlternativeNames, _Mapping]] = ..., certificate_id: _Optional[str] = ..., renewal_of_certificate_id: _Optional[str] = ..., error: _Optional[_Union[_status_pb2.Status, _Mapping]] = ..., create_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., requester: _Optional[str] = ...) -> None: ...
 
 class GetCertificateRequest(_message.Message):
     __slots__ = ["certificate"]
@@ -248,6 +250,26 @@ class IssuedCertificate(_message.Message):
     not_before: _timestamp_pb2.Timestamp
     serial_number: str
     def __init__(self, certificate_id: _Optional[str] = ..., certificate_pem: _Optional[str] = ..., certificate_chain_pem: _Optional[_Iterable[str]] = ..., issuing_ca_certificate_pem: _Optional[str] = ..., serial_number: _Optional[str] = ..., not_before: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ..., not_after: _Optional[_Union[_timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ListCertificateRequestsRequest(_message.Message):
+    __slots__ = ["certificate_profile", "page_size", "page_token", "status"]
+    CERTIFICATE_PROFILE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    certificate_profile: str
+    page_size: int
+    page_token: str
+    status: CertificateRequestStatus
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., status: _Optional[_Union[CertificateRequestStatus, str]] = ..., certificate_profile: _Optional[str] = ...) -> None: ...
+
+class ListCertificateRequestsResponse(_message.Message):
+    __slots__ = ["certificate_requests", "next_page_token"]
+    CERTIFICATE_REQUESTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    certificate_requests: _containers.RepeatedCompositeFieldContainer[CertificateRequest]
+    next_page_token: str
+    def __init__(self, certificate_requests: _Optional[_Iterable[_Union[CertificateRequest, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class ListCertificatesRequest(_message.Message):
     __slots__ = ["certificate_authority", "certificate_profile", "expires_before", "name_contains", "page_size", "page_token", "status", "view"]

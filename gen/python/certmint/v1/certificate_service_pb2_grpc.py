@@ -66,6 +66,11 @@ class CertificateServiceStub(object):
                 request_serializer=certmint_dot_v1_dot_certificate__service__pb2.RejectCertificateRequestRequest.SerializeToString,
                 response_deserializer=certmint_dot_v1_dot_certificate__service__pb2.RejectCertificateRequestResponse.FromString,
                 )
+        self.ListCertificateRequests = channel.unary_unary(
+                '/certmint.v1.CertificateService/ListCertificateRequests',
+                request_serializer=certmint_dot_v1_dot_certificate__service__pb2.ListCertificateRequestsRequest.SerializeToString,
+                response_deserializer=certmint_dot_v1_dot_certificate__service__pb2.ListCertificateRequestsResponse.FromString,
+                )
         self.WatchCertificates = channel.unary_stream(
                 '/certmint.v1.CertificateService/WatchCertificates',
                 request_serializer=certmint_dot_v1_dot_certificate__service__pb2.WatchCertificatesRequest.SerializeToString,
@@ -165,6 +170,16 @@ class CertificateServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListCertificateRequests(self, request, context):
+        """ListCertificateRequests lists the certificate requests that did not end in a certificate,
+        oldest first, a page at a time: with status PENDING_APPROVAL, an approver's queue. Issued
+        requests are listed as their certificates (ListCertificates). Admins and auditors see every
+        profile's requests, approvers those of the profiles their token lists, issuers their own.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def WatchCertificates(self, request, context):
         """WatchCertificates streams what happens to certificates as it happens: issuance, renewal
         (by a client or by certmint, profile renewal.auto_renew), revocation, a failed automatic
@@ -230,6 +245,11 @@ def add_CertificateServiceServicer_to_server(servicer, server):
                     servicer.RejectCertificateRequest,
                     request_deserializer=certmint_dot_v1_dot_certificate__service__pb2.RejectCertificateRequestRequest.FromString,
                     response_serializer=certmint_dot_v1_dot_certificate__service__pb2.RejectCertificateRequestResponse.SerializeToString,
+            ),
+            'ListCertificateRequests': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCertificateRequests,
+                    request_deserializer=certmint_dot_v1_dot_certificate__service__pb2.ListCertificateRequestsRequest.FromString,
+                    response_serializer=certmint_dot_v1_dot_certificate__service__pb2.ListCertificateRequestsResponse.SerializeToString,
             ),
             'WatchCertificates': grpc.unary_stream_rpc_method_handler(
                     servicer.WatchCertificates,
@@ -396,6 +416,23 @@ class CertificateService(object):
         return grpc.experimental.unary_unary(request, target, '/certmint.v1.CertificateService/RejectCertificateRequest',
             certmint_dot_v1_dot_certificate__service__pb2.RejectCertificateRequestRequest.SerializeToString,
             certmint_dot_v1_dot_certificate__service__pb2.RejectCertificateRequestResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def ListCertificateRequests(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/certmint.v1.CertificateService/ListCertificateRequests',
+            certmint_dot_v1_dot_certificate__service__pb2.ListCertificateRequestsRequest.SerializeToString,
+            certmint_dot_v1_dot_certificate__service__pb2.ListCertificateRequestsResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
 

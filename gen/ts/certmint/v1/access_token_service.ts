@@ -36,13 +36,14 @@ export enum Role {
    */
   ROLE_ADMIN = 1,
   /**
-   * ROLE_ISSUER - IssueCertificate, RenewCertificate and GetRequestStatus, on the token's profiles only;
-   * RenewCertificate only for certificates it owns, unless the profile shares renewal.
+   * ROLE_ISSUER - IssueCertificate, RenewCertificate, GetRequestStatus and ListCertificateRequests (its own
+   * requests), on the token's profiles only; RenewCertificate only for certificates it owns,
+   * unless the profile shares renewal.
    */
   ROLE_ISSUER = 2,
   /**
-   * ROLE_APPROVER - ApproveCertificateRequest, RejectCertificateRequest and GetRequestStatus, on the token's
-   * profiles only.
+   * ROLE_APPROVER - ApproveCertificateRequest, RejectCertificateRequest, GetRequestStatus and
+   * ListCertificateRequests, on the token's profiles only.
    */
   ROLE_APPROVER = 3,
   /**

@@ -624,7 +624,11 @@ export interface CertificateRequest {
     | Date
     | undefined;
   /** When the status last changed. */
-  updateTime?: Date | undefined;
+  updateTime?:
+    | Date
+    | undefined;
+  /** Who made the request: the id of its access token (or of its ACME account). */
+  requester: string;
 }
 
 /** GetRequestStatusRequest names a certificate request. */
@@ -814,6 +818,38 @@ export interface GetCertificateRequest {
 export interface GetCertificateResponse {
   /** The certificate. */
   certificate?: Certificate | undefined;
+}
+
+/** ListCertificateRequestsRequest asks for a page of requests; filters combine with AND. */
+export interface ListCertificateRequestsRequest {
+  /** At most this many requests; 50 when 0, at most 1000. */
+  pageSize: number;
+  /**
+   * The next_page_token of the previous page, sent with the same filters (page_size may
+   * change); empty for the first page. Tokens are signed: one that was altered, that another
+   * list returned, or that came with other filters is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
+   * At most 512 characters.
+   */
+  pageToken: string;
+  /**
+   * Only requests with this status: PENDING_APPROVAL, PENDING (being signed), FAILED or
+   * REJECTED; UNSPECIFIED lists all of them. ISSUED is INVALID_ARGUMENT: ListCertificates
+   * lists what was issued.
+   */
+  status: CertificateRequestStatus;
+  /**
+   * Only requests to this profile (id or slug).
+   * At most 64 characters.
+   */
+  certificateProfile: string;
+}
+
+/** ListCertificateRequestsResponse returns a page of certificate requests. */
+export interface ListCertificateRequestsResponse {
+  /** The requests of this page. */
+  certificateRequests: CertificateRequest[];
+  /** Pass as page_token for the next page; empty on the last page. */
+  nextPageToken: string;
 }
 
 /** ListCertificatesRequest asks for a page of certificates; filters combine with AND. */
@@ -2072,6 +2108,7 @@ function createBaseCertificateRequest(): CertificateRequest {
     error: undefined,
     createTime: undefined,
     updateTime: undefined,
+    requester: "",
   };
 }
 
@@ -2109,6 +2146,9 @@ export const CertificateRequest: MessageFns<CertificateRequest> = {
     }
     if (message.updateTime !== undefined) {
       Timestamp.encode(toTimestamp(message.updateTime), writer.uint32(90).fork()).join();
+    }
+    if (message.requester !== "") {
+      writer.uint32(98).string(message.requester);
     }
     return writer;
   },
@@ -2214,6 +2254,14 @@ export const CertificateRequest: MessageFns<CertificateRequest> = {
             message.updateTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.requester = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2267,6 +2315,7 @@ export const CertificateRequest: MessageFns<CertificateRequest> = {
         : isSet(object.update_time)
         ? fromJsonTimestamp(object.update_time)
         : undefined,
+      requester: isSet(object.requester) ? globalThis.String(object.requester) : "",
     };
   },
 
@@ -2305,6 +2354,9 @@ export const CertificateRequest: MessageFns<CertificateRequest> = {
     if (message.updateTime !== undefined) {
       obj.updateTime = message.updateTime.toISOString();
     }
+    if (message.requester !== "") {
+      obj.requester = message.requester;
+    }
     return obj;
   },
 
@@ -2331,6 +2383,7 @@ export const CertificateRequest: MessageFns<CertificateRequest> = {
       : undefined;
     message.createTime = object.createTime ?? undefined;
     message.updateTime = object.updateTime ?? undefined;
+    message.requester = object.requester ?? "";
     return message;
   },
 };
@@ -3772,6 +3825,228 @@ export const GetCertificateResponse: MessageFns<GetCertificateResponse> = {
   },
 };
 
+function createBaseListCertificateRequestsRequest(): ListCertificateRequestsRequest {
+  return { pageSize: 0, pageToken: "", status: 0, certificateProfile: "" };
+}
+
+export const ListCertificateRequestsRequest: MessageFns<ListCertificateRequestsRequest> = {
+  encode(message: ListCertificateRequestsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pageSize !== 0) {
+      writer.uint32(8).int32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(18).string(message.pageToken);
+    }
+    if (message.status !== 0) {
+      writer.uint32(24).int32(message.status);
+    }
+    if (message.certificateProfile !== "") {
+      writer.uint32(34).string(message.certificateProfile);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListCertificateRequestsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListCertificateRequestsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.pageSize = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.status = reader.int32() as any;
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.certificateProfile = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListCertificateRequestsRequest {
+    return {
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+      status: isSet(object.status) ? certificateRequestStatusFromJSON(object.status) : 0,
+      certificateProfile: isSet(object.certificateProfile)
+        ? globalThis.String(object.certificateProfile)
+        : isSet(object.certificate_profile)
+        ? globalThis.String(object.certificate_profile)
+        : "",
+    };
+  },
+
+  toJSON(message: ListCertificateRequestsRequest): unknown {
+    const obj: any = {};
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
+    if (message.status !== 0) {
+      obj.status = certificateRequestStatusToJSON(message.status);
+    }
+    if (message.certificateProfile !== "") {
+      obj.certificateProfile = message.certificateProfile;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListCertificateRequestsRequest>): ListCertificateRequestsRequest {
+    return ListCertificateRequestsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListCertificateRequestsRequest>): ListCertificateRequestsRequest {
+    const message = createBaseListCertificateRequestsRequest();
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
+    message.status = object.status ?? 0;
+    message.certificateProfile = object.certificateProfile ?? "";
+    return message;
+  },
+};
+
+function createBaseListCertificateRequestsResponse(): ListCertificateRequestsResponse {
+  return { certificateRequests: [], nextPageToken: "" };
+}
+
+export const ListCertificateRequestsResponse: MessageFns<ListCertificateRequestsResponse> = {
+  encode(message: ListCertificateRequestsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.certificateRequests) {
+      CertificateRequest.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListCertificateRequestsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListCertificateRequestsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.certificateRequests.push(CertificateRequest.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListCertificateRequestsResponse {
+    return {
+      certificateRequests: globalThis.Array.isArray(object?.certificateRequests)
+        ? object.certificateRequests.map((e: any) => CertificateRequest.fromJSON(e))
+        : globalThis.Array.isArray(object?.certificate_requests)
+        ? object.certificate_requests.map((e: any) => CertificateRequest.fromJSON(e))
+        : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListCertificateRequestsResponse): unknown {
+    const obj: any = {};
+    if (message.certificateRequests?.length) {
+      obj.certificateRequests = message.certificateRequests.map((e) => CertificateRequest.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListCertificateRequestsResponse>): ListCertificateRequestsResponse {
+    return ListCertificateRequestsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListCertificateRequestsResponse>): ListCertificateRequestsResponse {
+    const message = createBaseListCertificateRequestsResponse();
+    message.certificateRequests = object.certificateRequests?.map((e) => CertificateRequest.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
+    return message;
+  },
+};
+
 function createBaseListCertificatesRequest(): ListCertificatesRequest {
   return {
     pageSize: 0,
@@ -4702,6 +4977,24 @@ export const CertificateServiceService = {
       RejectCertificateRequestResponse.decode(value),
   },
   /**
+   * ListCertificateRequests lists the certificate requests that did not end in a certificate,
+   * oldest first, a page at a time: with status PENDING_APPROVAL, an approver's queue. Issued
+   * requests are listed as their certificates (ListCertificates). Admins and auditors see every
+   * profile's requests, approvers those of the profiles their token lists, issuers their own.
+   */
+  listCertificateRequests: {
+    path: "/certmint.v1.CertificateService/ListCertificateRequests" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListCertificateRequestsRequest): Buffer =>
+      Buffer.from(ListCertificateRequestsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListCertificateRequestsRequest => ListCertificateRequestsRequest.decode(value),
+    responseSerialize: (value: ListCertificateRequestsResponse): Buffer =>
+      Buffer.from(ListCertificateRequestsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListCertificateRequestsResponse =>
+      ListCertificateRequestsResponse.decode(value),
+  },
+  /**
    * WatchCertificates streams what happens to certificates as it happens: issuance, renewal
    * (by a client or by certmint, profile renewal.auto_renew), revocation, a failed automatic
    * renewal, and a certificate nearing its renewal time. It watches one certificate and its
@@ -4783,6 +5076,13 @@ export interface CertificateServiceServer extends UntypedServiceImplementation {
   approveCertificateRequest: handleUnaryCall<ApproveCertificateRequestRequest, ApproveCertificateRequestResponse>;
   /** RejectCertificateRequest rejects a PENDING_APPROVAL request; nothing is issued. */
   rejectCertificateRequest: handleUnaryCall<RejectCertificateRequestRequest, RejectCertificateRequestResponse>;
+  /**
+   * ListCertificateRequests lists the certificate requests that did not end in a certificate,
+   * oldest first, a page at a time: with status PENDING_APPROVAL, an approver's queue. Issued
+   * requests are listed as their certificates (ListCertificates). Admins and auditors see every
+   * profile's requests, approvers those of the profiles their token lists, issuers their own.
+   */
+  listCertificateRequests: handleUnaryCall<ListCertificateRequestsRequest, ListCertificateRequestsResponse>;
   /**
    * WatchCertificates streams what happens to certificates as it happens: issuance, renewal
    * (by a client or by certmint, profile renewal.auto_renew), revocation, a failed automatic
@@ -4956,6 +5256,27 @@ export interface CertificateServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RejectCertificateRequestResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * ListCertificateRequests lists the certificate requests that did not end in a certificate,
+   * oldest first, a page at a time: with status PENDING_APPROVAL, an approver's queue. Issued
+   * requests are listed as their certificates (ListCertificates). Admins and auditors see every
+   * profile's requests, approvers those of the profiles their token lists, issuers their own.
+   */
+  listCertificateRequests(
+    request: ListCertificateRequestsRequest,
+    callback: (error: ServiceError | null, response: ListCertificateRequestsResponse) => void,
+  ): ClientUnaryCall;
+  listCertificateRequests(
+    request: ListCertificateRequestsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListCertificateRequestsResponse) => void,
+  ): ClientUnaryCall;
+  listCertificateRequests(
+    request: ListCertificateRequestsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListCertificateRequestsResponse) => void,
   ): ClientUnaryCall;
   /**
    * WatchCertificates streams what happens to certificates as it happens: issuance, renewal

@@ -26,6 +26,7 @@ private static final long serialVersionUID = 0L;
     requestId_ = "";
     certificateId_ = "";
     renewalOfCertificateId_ = "";
+    requester_ = "";
   }
 
   @java.lang.Override
@@ -504,6 +505,53 @@ private static final long serialVersionUID = 0L;
     return updateTime_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : updateTime_;
   }
 
+  public static final int REQUESTER_FIELD_NUMBER = 12;
+  @SuppressWarnings("serial")
+  private volatile java.lang.Object requester_ = "";
+  /**
+   * <pre>
+   * Who made the request: the id of its access token (or of its ACME account).
+   * </pre>
+   *
+   * <code>string requester = 12 [json_name = "requester"];</code>
+   * @return The requester.
+   */
+  @java.lang.Override
+  public java.lang.String getRequester() {
+    java.lang.Object ref = requester_;
+    if (ref instanceof java.lang.String) {
+      return (java.lang.String) ref;
+    } else {
+      com.google.protobuf.ByteString bs = 
+          (com.google.protobuf.ByteString) ref;
+      java.lang.String s = bs.toStringUtf8();
+      requester_ = s;
+      return s;
+    }
+  }
+  /**
+   * <pre>
+   * Who made the request: the id of its access token (or of its ACME account).
+   * </pre>
+   *
+   * <code>string requester = 12 [json_name = "requester"];</code>
+   * @return The bytes for requester.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getRequesterBytes() {
+    java.lang.Object ref = requester_;
+    if (ref instanceof java.lang.String) {
+      com.google.protobuf.ByteString b = 
+          com.google.protobuf.ByteString.copyFromUtf8(
+              (java.lang.String) ref);
+      requester_ = b;
+      return b;
+    } else {
+      return (com.google.protobuf.ByteString) ref;
+    }
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -550,6 +598,9 @@ private static final long serialVersionUID = 0L;
     }
     if (updateTime_ != null) {
       output.writeMessage(11, getUpdateTime());
+    }
+    if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(requester_)) {
+      com.google.protobuf.GeneratedMessageV3.writeString(output, 12, requester_);
     }
     getUnknownFields().writeTo(output);
   }
@@ -598,6 +649,9 @@ private static final long serialVersionUID = 0L;
     if (updateTime_ != null) {
       size += com.google.protobuf.CodedOutputStream
         .computeMessageSize(11, getUpdateTime());
+    }
+    if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(requester_)) {
+      size += com.google.protobuf.GeneratedMessageV3.computeStringSize(12, requester_);
     }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
@@ -650,6 +704,8 @@ private static final long serialVersionUID = 0L;
       if (!getUpdateTime()
           .equals(other.getUpdateTime())) return false;
     }
+    if (!getRequester()
+        .equals(other.getRequester())) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -693,6 +749,8 @@ private static final long serialVersionUID = 0L;
       hash = (37 * hash) + UPDATE_TIME_FIELD_NUMBER;
       hash = (53 * hash) + getUpdateTime().hashCode();
     }
+    hash = (37 * hash) + REQUESTER_FIELD_NUMBER;
+    hash = (53 * hash) + getRequester().hashCode();
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -857,6 +915,7 @@ private static final long serialVersionUID = 0L;
         updateTimeBuilder_.dispose();
         updateTimeBuilder_ = null;
       }
+      requester_ = "";
       return this;
     }
 
@@ -932,6 +991,9 @@ private static final long serialVersionUID = 0L;
         result.updateTime_ = updateTimeBuilder_ == null
             ? updateTime_
             : updateTimeBuilder_.build();
+      }
+      if (((from_bitField0_ & 0x00000800) != 0)) {
+        result.requester_ = requester_;
       }
     }
 
@@ -1021,6 +1083,11 @@ private static final long serialVersionUID = 0L;
       }
       if (other.hasUpdateTime()) {
         mergeUpdateTime(other.getUpdateTime());
+      }
+      if (!other.getRequester().isEmpty()) {
+        requester_ = other.requester_;
+        bitField0_ |= 0x00000800;
+        onChanged();
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -1113,6 +1180,11 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000400;
               break;
             } // case 90
+            case 98: {
+              requester_ = input.readStringRequireUtf8();
+              bitField0_ |= 0x00000800;
+              break;
+            } // case 98
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -2436,6 +2508,98 @@ private static final long serialVersionUID = 0L;
         updateTime_ = null;
       }
       return updateTimeBuilder_;
+    }
+
+    private java.lang.Object requester_ = "";
+    /**
+     * <pre>
+     * Who made the request: the id of its access token (or of its ACME account).
+     * </pre>
+     *
+     * <code>string requester = 12 [json_name = "requester"];</code>
+     * @return The requester.
+     */
+    public java.lang.String getRequester() {
+      java.lang.Object ref = requester_;
+      if (!(ref instanceof java.lang.String)) {
+        com.google.protobuf.ByteString bs =
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        requester_ = s;
+        return s;
+      } else {
+        return (java.lang.String) ref;
+      }
+    }
+    /**
+     * <pre>
+     * Who made the request: the id of its access token (or of its ACME account).
+     * </pre>
+     *
+     * <code>string requester = 12 [json_name = "requester"];</code>
+     * @return The bytes for requester.
+     */
+    public com.google.protobuf.ByteString
+        getRequesterBytes() {
+      java.lang.Object ref = requester_;
+      if (ref instanceof String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        requester_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+    /**
+     * <pre>
+     * Who made the request: the id of its access token (or of its ACME account).
+     * </pre>
+     *
+     * <code>string requester = 12 [json_name = "requester"];</code>
+     * @param value The requester to set.
+     * @return This builder for chaining.
+     */
+    public Builder setRequester(
+        java.lang.String value) {
+      if (value == null) { throw new NullPointerException(); }
+      requester_ = value;
+      bitField0_ |= 0x00000800;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Who made the request: the id of its access token (or of its ACME account).
+     * </pre>
+     *
+     * <code>string requester = 12 [json_name = "requester"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearRequester() {
+      requester_ = getDefaultInstance().getRequester();
+      bitField0_ = (bitField0_ & ~0x00000800);
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Who made the request: the id of its access token (or of its ACME account).
+     * </pre>
+     *
+     * <code>string requester = 12 [json_name = "requester"];</code>
+     * @param value The bytes for requester to set.
+     * @return This builder for chaining.
+     */
+    public Builder setRequesterBytes(
+        com.google.protobuf.ByteString value) {
+      if (value == null) { throw new NullPointerException(); }
+      checkByteStringIsUtf8(value);
+      requester_ = value;
+      bitField0_ |= 0x00000800;
+      onChanged();
+      return this;
     }
     @java.lang.Override
     public final Builder setUnknownFields(

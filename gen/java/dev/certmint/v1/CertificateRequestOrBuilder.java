@@ -260,4 +260,24 @@ public interface CertificateRequestOrBuilder extends
    * <code>.google.protobuf.Timestamp update_time = 11 [json_name = "updateTime"];</code>
    */
   com.google.protobuf.TimestampOrBuilder getUpdateTimeOrBuilder();
+
+  /**
+   * <pre>
+   * Who made the request: the id of its access token (or of its ACME account).
+   * </pre>
+   *
+   * <code>string requester = 12 [json_name = "requester"];</code>
+   * @return The requester.
+   */
+  java.lang.String getRequester();
+  /**
+   * <pre>
+   * Who made the request: the id of its access token (or of its ACME account).
+   * </pre>
+   *
+   * <code>string requester = 12 [json_name = "requester"];</code>
+   * @return The bytes for requester.
+   */
+  com.google.protobuf.ByteString
+      getRequesterBytes();
 }

@@ -275,6 +275,37 @@ public final class CertificateServiceGrpc {
     return getRejectCertificateRequestMethod;
   }
 
+  private static volatile io.grpc.MethodDescriptor<dev.certmint.v1.ListCertificateRequestsRequest,
+      dev.certmint.v1.ListCertificateRequestsResponse> getListCertificateRequestsMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "ListCertificateRequests",
+      requestType = dev.certmint.v1.ListCertificateRequestsRequest.class,
+      responseType = dev.certmint.v1.ListCertificateRequestsResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<dev.certmint.v1.ListCertificateRequestsRequest,
+      dev.certmint.v1.ListCertificateRequestsResponse> getListCertificateRequestsMethod() {
+    io.grpc.MethodDescriptor<dev.certmint.v1.ListCertificateRequestsRequest, dev.certmint.v1.ListCertificateRequestsResponse> getListCertificateRequestsMethod;
+    if ((getListCertificateRequestsMethod = CertificateServiceGrpc.getListCertificateRequestsMethod) == null) {
+      synchronized (CertificateServiceGrpc.class) {
+        if ((getListCertificateRequestsMethod = CertificateServiceGrpc.getListCertificateRequestsMethod) == null) {
+          CertificateServiceGrpc.getListCertificateRequestsMethod = getListCertificateRequestsMethod =
+              io.grpc.MethodDescriptor.<dev.certmint.v1.ListCertificateRequestsRequest, dev.certmint.v1.ListCertificateRequestsResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "ListCertificateRequests"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.certmint.v1.ListCertificateRequestsRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.certmint.v1.ListCertificateRequestsResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new CertificateServiceMethodDescriptorSupplier("ListCertificateRequests"))
+              .build();
+        }
+      }
+    }
+    return getListCertificateRequestsMethod;
+  }
+
   private static volatile io.grpc.MethodDescriptor<dev.certmint.v1.WatchCertificatesRequest,
       dev.certmint.v1.WatchCertificatesResponse> getWatchCertificatesMethod;
 
@@ -495,6 +526,19 @@ public final class CertificateServiceGrpc {
 
     /**
      * <pre>
+     * ListCertificateRequests lists the certificate requests that did not end in a certificate,
+     * oldest first, a page at a time: with status PENDING_APPROVAL, an approver's queue. Issued
+     * requests are listed as their certificates (ListCertificates). Admins and auditors see every
+     * profile's requests, approvers those of the profiles their token lists, issuers their own.
+     * </pre>
+     */
+    public void listCertificateRequests(dev.certmint.v1.ListCertificateRequestsRequest request,
+        io.grpc.stub.StreamObserver<dev.certmint.v1.ListCertificateRequestsResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getListCertificateRequestsMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
      * WatchCertificates streams what happens to certificates as it happens: issuance, renewal
      * (by a client or by certmint, profile renewal.auto_renew), revocation, a failed automatic
      * renewal, and a certificate nearing its renewal time. It watches one certificate and its
@@ -580,6 +624,13 @@ public final class CertificateServiceGrpc {
                 dev.certmint.v1.RejectCertificateRequestRequest,
                 dev.certmint.v1.RejectCertificateRequestResponse>(
                   this, METHODID_REJECT_CERTIFICATE_REQUEST)))
+          .addMethod(
+            getListCertificateRequestsMethod(),
+            io.grpc.stub.ServerCalls.asyncUnaryCall(
+              new MethodHandlers<
+                dev.certmint.v1.ListCertificateRequestsRequest,
+                dev.certmint.v1.ListCertificateRequestsResponse>(
+                  this, METHODID_LIST_CERTIFICATE_REQUESTS)))
           .addMethod(
             getWatchCertificatesMethod(),
             io.grpc.stub.ServerCalls.asyncServerStreamingCall(
@@ -726,6 +777,20 @@ public final class CertificateServiceGrpc {
         io.grpc.stub.StreamObserver<dev.certmint.v1.RejectCertificateRequestResponse> responseObserver) {
       io.grpc.stub.ClientCalls.asyncUnaryCall(
           getChannel().newCall(getRejectCertificateRequestMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
+     * ListCertificateRequests lists the certificate requests that did not end in a certificate,
+     * oldest first, a page at a time: with status PENDING_APPROVAL, an approver's queue. Issued
+     * requests are listed as their certificates (ListCertificates). Admins and auditors see every
+     * profile's requests, approvers those of the profiles their token lists, issuers their own.
+     * </pre>
+     */
+    public void listCertificateRequests(dev.certmint.v1.ListCertificateRequestsRequest request,
+        io.grpc.stub.StreamObserver<dev.certmint.v1.ListCertificateRequestsResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getListCertificateRequestsMethod(), getCallOptions()), request, responseObserver);
     }
 
     /**
@@ -880,6 +945,19 @@ public final class CertificateServiceGrpc {
     public dev.certmint.v1.RejectCertificateRequestResponse rejectCertificateRequest(dev.certmint.v1.RejectCertificateRequestRequest request) {
       return io.grpc.stub.ClientCalls.blockingUnaryCall(
           getChannel(), getRejectCertificateRequestMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * ListCertificateRequests lists the certificate requests that did not end in a certificate,
+     * oldest first, a page at a time: with status PENDING_APPROVAL, an approver's queue. Issued
+     * requests are listed as their certificates (ListCertificates). Admins and auditors see every
+     * profile's requests, approvers those of the profiles their token lists, issuers their own.
+     * </pre>
+     */
+    public dev.certmint.v1.ListCertificateRequestsResponse listCertificateRequests(dev.certmint.v1.ListCertificateRequestsRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getListCertificateRequestsMethod(), getCallOptions(), request);
     }
 
     /**
@@ -1045,6 +1123,20 @@ public final class CertificateServiceGrpc {
 
     /**
      * <pre>
+     * ListCertificateRequests lists the certificate requests that did not end in a certificate,
+     * oldest first, a page at a time: with status PENDING_APPROVAL, an approver's queue. Issued
+     * requests are listed as their certificates (ListCertificates). Admins and auditors see every
+     * profile's requests, approvers those of the profiles their token lists, issuers their own.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<dev.certmint.v1.ListCertificateRequestsResponse> listCertificateRequests(
+        dev.certmint.v1.ListCertificateRequestsRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getListCertificateRequestsMethod(), getCallOptions()), request);
+    }
+
+    /**
+     * <pre>
      * GetCurrentCertificate returns the newest certificate of a lineage: the certificate named,
      * or the successor that renewed it, or that one's successor, and so on.
      * </pre>
@@ -1064,8 +1156,9 @@ public final class CertificateServiceGrpc {
   private static final int METHODID_REVOKE_CERTIFICATE = 5;
   private static final int METHODID_APPROVE_CERTIFICATE_REQUEST = 6;
   private static final int METHODID_REJECT_CERTIFICATE_REQUEST = 7;
-  private static final int METHODID_WATCH_CERTIFICATES = 8;
-  private static final int METHODID_GET_CURRENT_CERTIFICATE = 9;
+  private static final int METHODID_LIST_CERTIFICATE_REQUESTS = 8;
+  private static final int METHODID_WATCH_CERTIFICATES = 9;
+  private static final int METHODID_GET_CURRENT_CERTIFICATE = 10;
 
   private static final class MethodHandlers<Req, Resp> implements
       io.grpc.stub.ServerCalls.UnaryMethod<Req, Resp>,
@@ -1115,6 +1208,10 @@ public final class CertificateServiceGrpc {
         case METHODID_REJECT_CERTIFICATE_REQUEST:
           serviceImpl.rejectCertificateRequest((dev.certmint.v1.RejectCertificateRequestRequest) request,
               (io.grpc.stub.StreamObserver<dev.certmint.v1.RejectCertificateRequestResponse>) responseObserver);
+          break;
+        case METHODID_LIST_CERTIFICATE_REQUESTS:
+          serviceImpl.listCertificateRequests((dev.certmint.v1.ListCertificateRequestsRequest) request,
+              (io.grpc.stub.StreamObserver<dev.certmint.v1.ListCertificateRequestsResponse>) responseObserver);
           break;
         case METHODID_WATCH_CERTIFICATES:
           serviceImpl.watchCertificates((dev.certmint.v1.WatchCertificatesRequest) request,
@@ -1193,6 +1290,7 @@ public final class CertificateServiceGrpc {
               .addMethod(getRevokeCertificateMethod())
               .addMethod(getApproveCertificateRequestMethod())
               .addMethod(getRejectCertificateRequestMethod())
+              .addMethod(getListCertificateRequestsMethod())
               .addMethod(getWatchCertificatesMethod())
               .addMethod(getGetCurrentCertificateMethod())
               .build();

@@ -100,6 +100,16 @@ public final class CertificateServiceProto {
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
       internal_static_certmint_v1_GetCertificateResponse_fieldAccessorTable;
   static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_certmint_v1_ListCertificateRequestsRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_certmint_v1_ListCertificateRequestsRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_certmint_v1_ListCertificateRequestsResponse_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_certmint_v1_ListCertificateRequestsResponse_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
     internal_static_certmint_v1_ListCertificatesRequest_descriptor;
   static final 
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
@@ -205,7 +215,7 @@ public final class CertificateServiceProto {
       "stStatusR\006status\022@\n\013certificate\030\003 \001(\0132\036." +
       "certmint.v1.IssuedCertificateR\013certifica" +
       "te\022&\n\017private_key_pem\030\004 \001(\tR\rprivateKeyP" +
-      "em\"\320\004\n\022CertificateRequest\022\016\n\002id\030\001 \001(\tR\002i" +
+      "em\"\356\004\n\022CertificateRequest\022\016\n\002id\030\001 \001(\tR\002i" +
       "d\022=\n\006status\030\002 \001(\0162%.certmint.v1.Certific" +
       "ateRequestStatusR\006status\0224\n\026certificate_" +
       "profile_id\030\003 \001(\tR\024certificateProfileId\022\035" +
@@ -219,170 +229,182 @@ public final class CertificateServiceProto {
       "or\030\t \001(\0132\022.google.rpc.StatusR\005error\022;\n\013c" +
       "reate_time\030\n \001(\0132\032.google.protobuf.Times" +
       "tampR\ncreateTime\022;\n\013update_time\030\013 \001(\0132\032." +
-      "google.protobuf.TimestampR\nupdateTime\"O\n" +
-      "\027GetRequestStatusRequest\0224\n\026certificate_" +
-      "request_id\030\001 \001(\tR\024certificateRequestId\"\326" +
-      "\001\n\030GetRequestStatusResponse\022P\n\023certifica" +
-      "te_request\030\001 \001(\0132\037.certmint.v1.Certifica" +
-      "teRequestR\022certificateRequest\022@\n\013certifi" +
-      "cate\030\002 \001(\0132\036.certmint.v1.IssuedCertifica" +
-      "teR\013certificate\022&\n\017private_key_pem\030\003 \001(\t" +
-      "R\rprivateKeyPem\"\313\014\n\013Certificate\022\016\n\002id\030\001 " +
-      "\001(\tR\002id\022#\n\rserial_number\030\002 \001(\tR\014serialNu" +
-      "mber\0226\n\006status\030\003 \001(\0162\036.certmint.v1.Certi" +
-      "ficateStatusR\006status\0228\n\030certificate_auth" +
-      "ority_id\030\004 \001(\tR\026certificateAuthorityId\0224" +
-      "\n\026certificate_profile_id\030\005 \001(\tR\024certific" +
-      "ateProfileId\0224\n\026certificate_request_id\030\006" +
-      " \001(\tR\024certificateRequestId\022.\n\007subject\030\007 " +
-      "\001(\0132\024.certmint.v1.SubjectR\007subject\022`\n\031su" +
-      "bject_alternative_names\030\010 \001(\0132$.certmint" +
-      ".v1.SubjectAlternativeNamesR\027subjectAlte" +
-      "rnativeNames\022>\n\rkey_algorithm\030\t \001(\0162\031.ce" +
-      "rtmint.v1.KeyAlgorithmR\014keyAlgorithm\022P\n\023" +
-      "signature_algorithm\030\n \001(\0162\037.certmint.v1." +
-      "SignatureAlgorithmR\022signatureAlgorithm\0224" +
-      "\n\nkey_usages\030\013 \003(\0162\025.certmint.v1.KeyUsag" +
-      "eR\tkeyUsages\022M\n\023extended_key_usages\030\014 \003(" +
-      "\0162\035.certmint.v1.ExtendedKeyUsageR\021extend" +
-      "edKeyUsages\0229\n\nnot_before\030\r \001(\0132\032.google" +
-      ".protobuf.TimestampR\tnotBefore\0227\n\tnot_af" +
-      "ter\030\016 \001(\0132\032.google.protobuf.TimestampR\010n" +
-      "otAfter\022-\n\022fingerprint_sha256\030\017 \001(\tR\021fin" +
-      "gerprintSha256\022\'\n\017certificate_pem\030\020 \001(\tR" +
-      "\016certificatePem\0222\n\025certificate_chain_pem" +
-      "\030\021 \003(\tR\023certificateChainPem\022;\n\013revoke_ti" +
-      "me\030\022 \001(\0132\032.google.protobuf.TimestampR\nre" +
-      "vokeTime\022J\n\021revocation_reason\030\023 \001(\0162\035.ce" +
-      "rtmint.v1.RevocationReasonR\020revocationRe" +
-      "ason\022=\n\033renewed_from_certificate_id\030\024 \001(" +
-      "\tR\030renewedFromCertificateId\0229\n\031renewed_b" +
-      "y_certificate_id\030\025 \001(\tR\026renewedByCertifi" +
-      "cateId\022;\n\013create_time\030\026 \001(\0132\032.google.pro" +
-      "tobuf.TimestampR\ncreateTime\0221\n\025owner_acc" +
-      "ess_token_id\030\027 \001(\tR\022ownerAccessTokenId\022I" +
-      "\n\rrenewal_state\030\036 \001(\0162$.certmint.v1.Cert" +
-      "ificateRenewalStateR\014renewalState\022@\n\022las" +
-      "t_renewal_error\030\037 \001(\0132\022.google.rpc.Statu" +
-      "sR\020lastRenewalError\022)\n\020renewal_failures\030" +
-      "  \001(\005R\017renewalFailures\022U\n\031next_renewal_a" +
-      "ttempt_time\030! \001(\0132\032.google.protobuf.Time" +
-      "stampR\026nextRenewalAttemptTime\"\242\001\n\030WatchC" +
-      "ertificatesRequest\022\'\n\016certificate_id\030\001 \001" +
-      "(\tH\000R\rcertificateId\0221\n\023certificate_profi" +
-      "le\030\002 \001(\tH\000R\022certificateProfile\022!\n\014after_" +
-      "cursor\030\003 \001(\tR\013afterCursorB\007\n\005scope\"\266\003\n\031W" +
-      "atchCertificatesResponse\022\026\n\006cursor\030\001 \001(\t" +
-      "R\006cursor\0225\n\004type\030\002 \001(\0162!.certmint.v1.Cer" +
-      "tificateEventTypeR\004type\0229\n\nevent_time\030\003 " +
-      "\001(\0132\032.google.protobuf.TimestampR\teventTi" +
-      "me\022:\n\013certificate\030\004 \001(\0132\030.certmint.v1.Ce" +
-      "rtificateR\013certificate\0226\n\027previous_certi" +
-      "ficate_id\030\005 \001(\tR\025previousCertificateId\022&" +
-      "\n\017private_key_pem\030\006 \001(\tR\rprivateKeyPem\022(" +
-      "\n\005error\030\007 \001(\0132\022.google.rpc.StatusR\005error" +
-      "\022I\n!issuing_certificate_authority_pem\030\010 " +
-      "\001(\tR\036issuingCertificateAuthorityPem\"@\n\034G" +
-      "etCurrentCertificateRequest\022 \n\013certifica" +
-      "te\030\001 \001(\tR\013certificate\"[\n\035GetCurrentCerti" +
-      "ficateResponse\022:\n\013certificate\030\001 \001(\0132\030.ce" +
-      "rtmint.v1.CertificateR\013certificate\"9\n\025Ge" +
-      "tCertificateRequest\022 \n\013certificate\030\001 \001(\t" +
-      "R\013certificate\"T\n\026GetCertificateResponse\022" +
-      ":\n\013certificate\030\001 \001(\0132\030.certmint.v1.Certi" +
-      "ficateR\013certificate\"\215\003\n\027ListCertificates" +
-      "Request\022\033\n\tpage_size\030\001 \001(\005R\010pageSize\022\035\n\n" +
-      "page_token\030\002 \001(\tR\tpageToken\022/\n\023certifica" +
-      "te_profile\030\003 \001(\tR\022certificateProfile\0223\n\025" +
-      "certificate_authority\030\004 \001(\tR\024certificate" +
-      "Authority\0226\n\006status\030\005 \001(\0162\036.certmint.v1." +
-      "CertificateStatusR\006status\022A\n\016expires_bef" +
-      "ore\030\006 \001(\0132\032.google.protobuf.TimestampR\re" +
-      "xpiresBefore\022#\n\rname_contains\030\007 \001(\tR\014nam" +
-      "eContains\0220\n\004view\030\010 \001(\0162\034.certmint.v1.Ce" +
-      "rtificateViewR\004view\"\200\001\n\030ListCertificates" +
-      "Response\022<\n\014certificates\030\001 \003(\0132\030.certmin" +
-      "t.v1.CertificateR\014certificates\022&\n\017next_p" +
-      "age_token\030\002 \001(\tR\rnextPageToken\"s\n\030Revoke" +
-      "CertificateRequest\022 \n\013certificate\030\001 \001(\tR" +
-      "\013certificate\0225\n\006reason\030\002 \001(\0162\035.certmint." +
-      "v1.RevocationReasonR\006reason\"W\n\031RevokeCer" +
-      "tificateResponse\022:\n\013certificate\030\001 \001(\0132\030." +
-      "certmint.v1.CertificateR\013certificate\"r\n " +
-      "ApproveCertificateRequestRequest\0224\n\026cert" +
-      "ificate_request_id\030\001 \001(\tR\024certificateReq" +
-      "uestId\022\030\n\007comment\030\002 \001(\tR\007comment\"u\n!Appr" +
-      "oveCertificateRequestResponse\022P\n\023certifi" +
-      "cate_request\030\001 \001(\0132\037.certmint.v1.Certifi" +
-      "cateRequestR\022certificateRequest\"o\n\037Rejec" +
-      "tCertificateRequestRequest\0224\n\026certificat" +
-      "e_request_id\030\001 \001(\tR\024certificateRequestId" +
-      "\022\026\n\006reason\030\002 \001(\tR\006reason\"t\n RejectCertif" +
-      "icateRequestResponse\022P\n\023certificate_requ" +
-      "est\030\001 \001(\0132\037.certmint.v1.CertificateReque" +
-      "stR\022certificateRequest*\226\002\n\030CertificateRe" +
-      "questStatus\022*\n&CERTIFICATE_REQUEST_STATU" +
-      "S_UNSPECIFIED\020\000\022/\n+CERTIFICATE_REQUEST_S" +
-      "TATUS_PENDING_APPROVAL\020\001\022&\n\"CERTIFICATE_" +
-      "REQUEST_STATUS_PENDING\020\002\022%\n!CERTIFICATE_" +
-      "REQUEST_STATUS_ISSUED\020\003\022%\n!CERTIFICATE_R" +
-      "EQUEST_STATUS_FAILED\020\004\022\'\n#CERTIFICATE_RE" +
-      "QUEST_STATUS_REJECTED\020\005*\226\001\n\021CertificateS" +
-      "tatus\022\"\n\036CERTIFICATE_STATUS_UNSPECIFIED\020" +
-      "\000\022\035\n\031CERTIFICATE_STATUS_ACTIVE\020\001\022\036\n\032CERT" +
-      "IFICATE_STATUS_REVOKED\020\002\022\036\n\032CERTIFICATE_" +
-      "STATUS_EXPIRED\020\003*j\n\017CertificateView\022 \n\034C" +
-      "ERTIFICATE_VIEW_UNSPECIFIED\020\000\022\032\n\026CERTIFI" +
-      "CATE_VIEW_BASIC\020\001\022\031\n\025CERTIFICATE_VIEW_FU" +
-      "LL\020\002*\214\001\n\020RenewalKeySource\022\"\n\036RENEWAL_KEY" +
-      "_SOURCE_UNSPECIFIED\020\000\022\032\n\026RENEWAL_KEY_SOU" +
-      "RCE_NEW\020\001\022\034\n\030RENEWAL_KEY_SOURCE_REUSE\020\002\022" +
-      "\032\n\026RENEWAL_KEY_SOURCE_CSR\020\003*\216\002\n\027Certific" +
-      "ateRenewalState\022)\n%CERTIFICATE_RENEWAL_S" +
-      "TATE_UNSPECIFIED\020\000\022\"\n\036CERTIFICATE_RENEWA" +
-      "L_STATE_IDLE\020\001\022&\n\"CERTIFICATE_RENEWAL_ST" +
-      "ATE_RENEWING\020\002\022%\n!CERTIFICATE_RENEWAL_ST" +
-      "ATE_RENEWED\020\003\022$\n CERTIFICATE_RENEWAL_STA" +
-      "TE_FAILED\020\004\022/\n+CERTIFICATE_RENEWAL_STATE" +
-      "_AWAITING_APPROVAL\020\005*\303\002\n\024CertificateEven" +
-      "tType\022&\n\"CERTIFICATE_EVENT_TYPE_UNSPECIF" +
-      "IED\020\000\022!\n\035CERTIFICATE_EVENT_TYPE_ISSUED\020\001" +
-      "\022\"\n\036CERTIFICATE_EVENT_TYPE_RENEWED\020\002\022\"\n\036" +
-      "CERTIFICATE_EVENT_TYPE_REVOKED\020\003\022)\n%CERT" +
-      "IFICATE_EVENT_TYPE_RENEWAL_FAILED\020\004\022#\n\037C" +
-      "ERTIFICATE_EVENT_TYPE_EXPIRING\020\005\022$\n CERT" +
-      "IFICATE_EVENT_TYPE_KEEPALIVE\020\006\022\"\n\036CERTIF" +
-      "ICATE_EVENT_TYPE_CURRENT\020\0072\242\010\n\022Certifica" +
-      "teService\022_\n\020IssueCertificate\022$.certmint" +
-      ".v1.IssueCertificateRequest\032%.certmint.v" +
-      "1.IssueCertificateResponse\022_\n\020RenewCerti" +
-      "ficate\022$.certmint.v1.RenewCertificateReq" +
-      "uest\032%.certmint.v1.RenewCertificateRespo" +
-      "nse\022_\n\020GetRequestStatus\022$.certmint.v1.Ge" +
-      "tRequestStatusRequest\032%.certmint.v1.GetR" +
-      "equestStatusResponse\022Y\n\016GetCertificate\022\"" +
-      ".certmint.v1.GetCertificateRequest\032#.cer" +
-      "tmint.v1.GetCertificateResponse\022_\n\020ListC" +
-      "ertificates\022$.certmint.v1.ListCertificat" +
-      "esRequest\032%.certmint.v1.ListCertificates" +
-      "Response\022b\n\021RevokeCertificate\022%.certmint" +
-      ".v1.RevokeCertificateRequest\032&.certmint." +
-      "v1.RevokeCertificateResponse\022z\n\031ApproveC" +
-      "ertificateRequest\022-.certmint.v1.ApproveC" +
-      "ertificateRequestRequest\032..certmint.v1.A" +
-      "pproveCertificateRequestResponse\022w\n\030Reje" +
-      "ctCertificateRequest\022,.certmint.v1.Rejec" +
-      "tCertificateRequestRequest\032-.certmint.v1" +
-      ".RejectCertificateRequestResponse\022d\n\021Wat" +
-      "chCertificates\022%.certmint.v1.WatchCertif" +
-      "icatesRequest\032&.certmint.v1.WatchCertifi" +
-      "catesResponse0\001\022n\n\025GetCurrentCertificate" +
-      "\022).certmint.v1.GetCurrentCertificateRequ" +
-      "est\032*.certmint.v1.GetCurrentCertificateR" +
-      "esponseBh\n\017dev.certmint.v1B\027CertificateS" +
-      "erviceProtoP\001Z:github.com/certmint/certm" +
-      "int/gen/go/certmint/v1;certmintv1b\006proto" +
-      "3"
+      "google.protobuf.TimestampR\nupdateTime\022\034\n" +
+      "\trequester\030\014 \001(\tR\trequester\"O\n\027GetReques" +
+      "tStatusRequest\0224\n\026certificate_request_id" +
+      "\030\001 \001(\tR\024certificateRequestId\"\326\001\n\030GetRequ" +
+      "estStatusResponse\022P\n\023certificate_request" +
+      "\030\001 \001(\0132\037.certmint.v1.CertificateRequestR" +
+      "\022certificateRequest\022@\n\013certificate\030\002 \001(\013" +
+      "2\036.certmint.v1.IssuedCertificateR\013certif" +
+      "icate\022&\n\017private_key_pem\030\003 \001(\tR\rprivateK" +
+      "eyPem\"\313\014\n\013Certificate\022\016\n\002id\030\001 \001(\tR\002id\022#\n" +
+      "\rserial_number\030\002 \001(\tR\014serialNumber\0226\n\006st" +
+      "atus\030\003 \001(\0162\036.certmint.v1.CertificateStat" +
+      "usR\006status\0228\n\030certificate_authority_id\030\004" +
+      " \001(\tR\026certificateAuthorityId\0224\n\026certific" +
+      "ate_profile_id\030\005 \001(\tR\024certificateProfile" +
+      "Id\0224\n\026certificate_request_id\030\006 \001(\tR\024cert" +
+      "ificateRequestId\022.\n\007subject\030\007 \001(\0132\024.cert" +
+      "mint.v1.SubjectR\007subject\022`\n\031subject_alte" +
+      "rnative_names\030\010 \001(\0132$.certmint.v1.Subjec" +
+      "tAlternativeNamesR\027subjectAlternativeNam" +
+      "es\022>\n\rkey_algorithm\030\t \001(\0162\031.certmint.v1." +
+      "KeyAlgorithmR\014keyAlgorithm\022P\n\023signature_" +
+      "algorithm\030\n \001(\0162\037.certmint.v1.SignatureA" +
+      "lgorithmR\022signatureAlgorithm\0224\n\nkey_usag" +
+      "es\030\013 \003(\0162\025.certmint.v1.KeyUsageR\tkeyUsag" +
+      "es\022M\n\023extended_key_usages\030\014 \003(\0162\035.certmi" +
+      "nt.v1.ExtendedKeyUsageR\021extendedKeyUsage" +
+      "s\0229\n\nnot_before\030\r \001(\0132\032.google.protobuf." +
+      "TimestampR\tnotBefore\0227\n\tnot_after\030\016 \001(\0132" +
+      "\032.google.protobuf.TimestampR\010notAfter\022-\n" +
+      "\022fingerprint_sha256\030\017 \001(\tR\021fingerprintSh" +
+      "a256\022\'\n\017certificate_pem\030\020 \001(\tR\016certifica" +
+      "tePem\0222\n\025certificate_chain_pem\030\021 \003(\tR\023ce" +
+      "rtificateChainPem\022;\n\013revoke_time\030\022 \001(\0132\032" +
+      ".google.protobuf.TimestampR\nrevokeTime\022J" +
+      "\n\021revocation_reason\030\023 \001(\0162\035.certmint.v1." +
+      "RevocationReasonR\020revocationReason\022=\n\033re" +
+      "newed_from_certificate_id\030\024 \001(\tR\030renewed" +
+      "FromCertificateId\0229\n\031renewed_by_certific" +
+      "ate_id\030\025 \001(\tR\026renewedByCertificateId\022;\n\013" +
+      "create_time\030\026 \001(\0132\032.google.protobuf.Time" +
+      "stampR\ncreateTime\0221\n\025owner_access_token_" +
+      "id\030\027 \001(\tR\022ownerAccessTokenId\022I\n\rrenewal_" +
+      "state\030\036 \001(\0162$.certmint.v1.CertificateRen" +
+      "ewalStateR\014renewalState\022@\n\022last_renewal_" +
+      "error\030\037 \001(\0132\022.google.rpc.StatusR\020lastRen" +
+      "ewalError\022)\n\020renewal_failures\030  \001(\005R\017ren" +
+      "ewalFailures\022U\n\031next_renewal_attempt_tim" +
+      "e\030! \001(\0132\032.google.protobuf.TimestampR\026nex" +
+      "tRenewalAttemptTime\"\242\001\n\030WatchCertificate" +
+      "sRequest\022\'\n\016certificate_id\030\001 \001(\tH\000R\rcert" +
+      "ificateId\0221\n\023certificate_profile\030\002 \001(\tH\000" +
+      "R\022certificateProfile\022!\n\014after_cursor\030\003 \001" +
+      "(\tR\013afterCursorB\007\n\005scope\"\266\003\n\031WatchCertif" +
+      "icatesResponse\022\026\n\006cursor\030\001 \001(\tR\006cursor\0225" +
+      "\n\004type\030\002 \001(\0162!.certmint.v1.CertificateEv" +
+      "entTypeR\004type\0229\n\nevent_time\030\003 \001(\0132\032.goog" +
+      "le.protobuf.TimestampR\teventTime\022:\n\013cert" +
+      "ificate\030\004 \001(\0132\030.certmint.v1.CertificateR" +
+      "\013certificate\0226\n\027previous_certificate_id\030" +
+      "\005 \001(\tR\025previousCertificateId\022&\n\017private_" +
+      "key_pem\030\006 \001(\tR\rprivateKeyPem\022(\n\005error\030\007 " +
+      "\001(\0132\022.google.rpc.StatusR\005error\022I\n!issuin" +
+      "g_certificate_authority_pem\030\010 \001(\tR\036issui" +
+      "ngCertificateAuthorityPem\"@\n\034GetCurrentC" +
+      "ertificateRequest\022 \n\013certificate\030\001 \001(\tR\013" +
+      "certificate\"[\n\035GetCurrentCertificateResp" +
+      "onse\022:\n\013certificate\030\001 \001(\0132\030.certmint.v1." +
+      "CertificateR\013certificate\"9\n\025GetCertifica" +
+      "teRequest\022 \n\013certificate\030\001 \001(\tR\013certific" +
+      "ate\"T\n\026GetCertificateResponse\022:\n\013certifi" +
+      "cate\030\001 \001(\0132\030.certmint.v1.CertificateR\013ce" +
+      "rtificate\"\314\001\n\036ListCertificateRequestsReq" +
+      "uest\022\033\n\tpage_size\030\001 \001(\005R\010pageSize\022\035\n\npag" +
+      "e_token\030\002 \001(\tR\tpageToken\022=\n\006status\030\003 \001(\016" +
+      "2%.certmint.v1.CertificateRequestStatusR" +
+      "\006status\022/\n\023certificate_profile\030\004 \001(\tR\022ce" +
+      "rtificateProfile\"\235\001\n\037ListCertificateRequ" +
+      "estsResponse\022R\n\024certificate_requests\030\001 \003" +
+      "(\0132\037.certmint.v1.CertificateRequestR\023cer" +
+      "tificateRequests\022&\n\017next_page_token\030\002 \001(" +
+      "\tR\rnextPageToken\"\215\003\n\027ListCertificatesReq" +
+      "uest\022\033\n\tpage_size\030\001 \001(\005R\010pageSize\022\035\n\npag" +
+      "e_token\030\002 \001(\tR\tpageToken\022/\n\023certificate_" +
+      "profile\030\003 \001(\tR\022certificateProfile\0223\n\025cer" +
+      "tificate_authority\030\004 \001(\tR\024certificateAut" +
+      "hority\0226\n\006status\030\005 \001(\0162\036.certmint.v1.Cer" +
+      "tificateStatusR\006status\022A\n\016expires_before" +
+      "\030\006 \001(\0132\032.google.protobuf.TimestampR\rexpi" +
+      "resBefore\022#\n\rname_contains\030\007 \001(\tR\014nameCo" +
+      "ntains\0220\n\004view\030\010 \001(\0162\034.certmint.v1.Certi" +
+      "ficateViewR\004view\"\200\001\n\030ListCertificatesRes" +
+      "ponse\022<\n\014certificates\030\001 \003(\0132\030.certmint.v" +
+      "1.CertificateR\014certificates\022&\n\017next_page" +
+      "_token\030\002 \001(\tR\rnextPageToken\"s\n\030RevokeCer" +
+      "tificateRequest\022 \n\013certificate\030\001 \001(\tR\013ce" +
+      "rtificate\0225\n\006reason\030\002 \001(\0162\035.certmint.v1." +
+      "RevocationReasonR\006reason\"W\n\031RevokeCertif" +
+      "icateResponse\022:\n\013certificate\030\001 \001(\0132\030.cer" +
+      "tmint.v1.CertificateR\013certificate\"r\n App" +
+      "roveCertificateRequestRequest\0224\n\026certifi" +
+      "cate_request_id\030\001 \001(\tR\024certificateReques" +
+      "tId\022\030\n\007comment\030\002 \001(\tR\007comment\"u\n!Approve" +
+      "CertificateRequestResponse\022P\n\023certificat" +
+      "e_request\030\001 \001(\0132\037.certmint.v1.Certificat" +
+      "eRequestR\022certificateRequest\"o\n\037RejectCe" +
+      "rtificateRequestRequest\0224\n\026certificate_r" +
+      "equest_id\030\001 \001(\tR\024certificateRequestId\022\026\n" +
+      "\006reason\030\002 \001(\tR\006reason\"t\n RejectCertifica" +
+      "teRequestResponse\022P\n\023certificate_request" +
+      "\030\001 \001(\0132\037.certmint.v1.CertificateRequestR" +
+      "\022certificateRequest*\226\002\n\030CertificateReque" +
+      "stStatus\022*\n&CERTIFICATE_REQUEST_STATUS_U" +
+      "NSPECIFIED\020\000\022/\n+CERTIFICATE_REQUEST_STAT" +
+      "US_PENDING_APPROVAL\020\001\022&\n\"CERTIFICATE_REQ" +
+      "UEST_STATUS_PENDING\020\002\022%\n!CERTIFICATE_REQ" +
+      "UEST_STATUS_ISSUED\020\003\022%\n!CERTIFICATE_REQU" +
+      "EST_STATUS_FAILED\020\004\022\'\n#CERTIFICATE_REQUE" +
+      "ST_STATUS_REJECTED\020\005*\226\001\n\021CertificateStat" +
+      "us\022\"\n\036CERTIFICATE_STATUS_UNSPECIFIED\020\000\022\035" +
+      "\n\031CERTIFICATE_STATUS_ACTIVE\020\001\022\036\n\032CERTIFI" +
+      "CATE_STATUS_REVOKED\020\002\022\036\n\032CERTIFICATE_STA" +
+      "TUS_EXPIRED\020\003*j\n\017CertificateView\022 \n\034CERT" +
+      "IFICATE_VIEW_UNSPECIFIED\020\000\022\032\n\026CERTIFICAT" +
+      "E_VIEW_BASIC\020\001\022\031\n\025CERTIFICATE_VIEW_FULL\020" +
+      "\002*\214\001\n\020RenewalKeySource\022\"\n\036RENEWAL_KEY_SO" +
+      "URCE_UNSPECIFIED\020\000\022\032\n\026RENEWAL_KEY_SOURCE" +
+      "_NEW\020\001\022\034\n\030RENEWAL_KEY_SOURCE_REUSE\020\002\022\032\n\026" +
+      "RENEWAL_KEY_SOURCE_CSR\020\003*\216\002\n\027Certificate" +
+      "RenewalState\022)\n%CERTIFICATE_RENEWAL_STAT" +
+      "E_UNSPECIFIED\020\000\022\"\n\036CERTIFICATE_RENEWAL_S" +
+      "TATE_IDLE\020\001\022&\n\"CERTIFICATE_RENEWAL_STATE" +
+      "_RENEWING\020\002\022%\n!CERTIFICATE_RENEWAL_STATE" +
+      "_RENEWED\020\003\022$\n CERTIFICATE_RENEWAL_STATE_" +
+      "FAILED\020\004\022/\n+CERTIFICATE_RENEWAL_STATE_AW" +
+      "AITING_APPROVAL\020\005*\303\002\n\024CertificateEventTy" +
+      "pe\022&\n\"CERTIFICATE_EVENT_TYPE_UNSPECIFIED" +
+      "\020\000\022!\n\035CERTIFICATE_EVENT_TYPE_ISSUED\020\001\022\"\n" +
+      "\036CERTIFICATE_EVENT_TYPE_RENEWED\020\002\022\"\n\036CER" +
+      "TIFICATE_EVENT_TYPE_REVOKED\020\003\022)\n%CERTIFI" +
+      "CATE_EVENT_TYPE_RENEWAL_FAILED\020\004\022#\n\037CERT" +
+      "IFICATE_EVENT_TYPE_EXPIRING\020\005\022$\n CERTIFI" +
+      "CATE_EVENT_TYPE_KEEPALIVE\020\006\022\"\n\036CERTIFICA" +
+      "TE_EVENT_TYPE_CURRENT\020\0072\230\t\n\022CertificateS" +
+      "ervice\022_\n\020IssueCertificate\022$.certmint.v1" +
+      ".IssueCertificateRequest\032%.certmint.v1.I" +
+      "ssueCertificateResponse\022_\n\020RenewCertific" +
+      "ate\022$.certmint.v1.RenewCertificateReques" +
+      "t\032%.certmint.v1.RenewCertificateResponse" +
+      "\022_\n\020GetRequestStatus\022$.certmint.v1.GetRe" +
+      "questStatusRequest\032%.certmint.v1.GetRequ" +
+      "estStatusResponse\022Y\n\016GetCertificate\022\".ce" +
+      "rtmint.v1.GetCertificateRequest\032#.certmi" +
+      "nt.v1.GetCertificateResponse\022_\n\020ListCert" +
+      "ificates\022$.certmint.v1.ListCertificatesR" +
+      "equest\032%.certmint.v1.ListCertificatesRes" +
+      "ponse\022b\n\021RevokeCertificate\022%.certmint.v1" +
+      ".RevokeCertificateRequest\032&.certmint.v1." +
+      "RevokeCertificateResponse\022z\n\031ApproveCert" +
+      "ificateRequest\022-.certmint.v1.ApproveCert" +
+      "ificateRequestRequest\032..certmint.v1.Appr" +
+      "oveCertificateRequestResponse\022w\n\030RejectC" +
+      "ertificateRequest\022,.certmint.v1.RejectCe" +
+      "rtificateRequestRequest\032-.certmint.v1.Re" +
+      "jectCertificateRequestResponse\022t\n\027ListCe" +
+      "rtificateRequests\022+.certmint.v1.ListCert" +
+      "ificateRequestsRequest\032,.certmint.v1.Lis" +
+      "tCertificateRequestsResponse\022d\n\021WatchCer" +
+      "tificates\022%.certmint.v1.WatchCertificate" +
+      "sRequest\032&.certmint.v1.WatchCertificates" +
+      "Response0\001\022n\n\025GetCurrentCertificate\022).ce" +
+      "rtmint.v1.GetCurrentCertificateRequest\032*" +
+      ".certmint.v1.GetCurrentCertificateRespon" +
+      "seBh\n\017dev.certmint.v1B\027CertificateServic" +
+      "eProtoP\001Z:github.com/certmint/certmint/g" +
+      "en/go/certmint/v1;certmintv1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -439,7 +461,7 @@ public final class CertificateServiceProto {
     internal_static_certmint_v1_CertificateRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_CertificateRequest_descriptor,
-        new java.lang.String[] { "Id", "Status", "CertificateProfileId", "RequestId", "Subject", "SubjectAlternativeNames", "CertificateId", "RenewalOfCertificateId", "Error", "CreateTime", "UpdateTime", });
+        new java.lang.String[] { "Id", "Status", "CertificateProfileId", "RequestId", "Subject", "SubjectAlternativeNames", "CertificateId", "RenewalOfCertificateId", "Error", "CreateTime", "UpdateTime", "Requester", });
     internal_static_certmint_v1_GetRequestStatusRequest_descriptor =
       getDescriptor().getMessageTypes().get(8);
     internal_static_certmint_v1_GetRequestStatusRequest_fieldAccessorTable = new
@@ -494,50 +516,62 @@ public final class CertificateServiceProto {
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_GetCertificateResponse_descriptor,
         new java.lang.String[] { "Certificate", });
-    internal_static_certmint_v1_ListCertificatesRequest_descriptor =
+    internal_static_certmint_v1_ListCertificateRequestsRequest_descriptor =
       getDescriptor().getMessageTypes().get(17);
+    internal_static_certmint_v1_ListCertificateRequestsRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_certmint_v1_ListCertificateRequestsRequest_descriptor,
+        new java.lang.String[] { "PageSize", "PageToken", "Status", "CertificateProfile", });
+    internal_static_certmint_v1_ListCertificateRequestsResponse_descriptor =
+      getDescriptor().getMessageTypes().get(18);
+    internal_static_certmint_v1_ListCertificateRequestsResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_certmint_v1_ListCertificateRequestsResponse_descriptor,
+        new java.lang.String[] { "CertificateRequests", "NextPageToken", });
+    internal_static_certmint_v1_ListCertificatesRequest_descriptor =
+      getDescriptor().getMessageTypes().get(19);
     internal_static_certmint_v1_ListCertificatesRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_ListCertificatesRequest_descriptor,
         new java.lang.String[] { "PageSize", "PageToken", "CertificateProfile", "CertificateAuthority", "Status", "ExpiresBefore", "NameContains", "View", });
     internal_static_certmint_v1_ListCertificatesResponse_descriptor =
-      getDescriptor().getMessageTypes().get(18);
+      getDescriptor().getMessageTypes().get(20);
     internal_static_certmint_v1_ListCertificatesResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_ListCertificatesResponse_descriptor,
         new java.lang.String[] { "Certificates", "NextPageToken", });
     internal_static_certmint_v1_RevokeCertificateRequest_descriptor =
-      getDescriptor().getMessageTypes().get(19);
+      getDescriptor().getMessageTypes().get(21);
     internal_static_certmint_v1_RevokeCertificateRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_RevokeCertificateRequest_descriptor,
         new java.lang.String[] { "Certificate", "Reason", });
     internal_static_certmint_v1_RevokeCertificateResponse_descriptor =
-      getDescriptor().getMessageTypes().get(20);
+      getDescriptor().getMessageTypes().get(22);
     internal_static_certmint_v1_RevokeCertificateResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_RevokeCertificateResponse_descriptor,
         new java.lang.String[] { "Certificate", });
     internal_static_certmint_v1_ApproveCertificateRequestRequest_descriptor =
-      getDescriptor().getMessageTypes().get(21);
+      getDescriptor().getMessageTypes().get(23);
     internal_static_certmint_v1_ApproveCertificateRequestRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_ApproveCertificateRequestRequest_descriptor,
         new java.lang.String[] { "CertificateRequestId", "Comment", });
     internal_static_certmint_v1_ApproveCertificateRequestResponse_descriptor =
-      getDescriptor().getMessageTypes().get(22);
+      getDescriptor().getMessageTypes().get(24);
     internal_static_certmint_v1_ApproveCertificateRequestResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_ApproveCertificateRequestResponse_descriptor,
         new java.lang.String[] { "CertificateRequest", });
     internal_static_certmint_v1_RejectCertificateRequestRequest_descriptor =
-      getDescriptor().getMessageTypes().get(23);
+      getDescriptor().getMessageTypes().get(25);
     internal_static_certmint_v1_RejectCertificateRequestRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_RejectCertificateRequestRequest_descriptor,
         new java.lang.String[] { "CertificateRequestId", "Reason", });
     internal_static_certmint_v1_RejectCertificateRequestResponse_descriptor =
-      getDescriptor().getMessageTypes().get(24);
+      getDescriptor().getMessageTypes().get(26);
     internal_static_certmint_v1_RejectCertificateRequestResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_RejectCertificateRequestResponse_descriptor,

@@ -32,8 +32,9 @@ public enum Role
   ROLE_ADMIN(1),
   /**
    * <pre>
-   * IssueCertificate, RenewCertificate and GetRequestStatus, on the token's profiles only;
-   * RenewCertificate only for certificates it owns, unless the profile shares renewal.
+   * IssueCertificate, RenewCertificate, GetRequestStatus and ListCertificateRequests (its own
+   * requests), on the token's profiles only; RenewCertificate only for certificates it owns,
+   * unless the profile shares renewal.
    * </pre>
    *
    * <code>ROLE_ISSUER = 2;</code>
@@ -41,8 +42,8 @@ public enum Role
   ROLE_ISSUER(2),
   /**
    * <pre>
-   * ApproveCertificateRequest, RejectCertificateRequest and GetRequestStatus, on the token's
-   * profiles only.
+   * ApproveCertificateRequest, RejectCertificateRequest, GetRequestStatus and
+   * ListCertificateRequests, on the token's profiles only.
    * </pre>
    *
    * <code>ROLE_APPROVER = 3;</code>
@@ -80,8 +81,9 @@ public enum Role
   public static final int ROLE_ADMIN_VALUE = 1;
   /**
    * <pre>
-   * IssueCertificate, RenewCertificate and GetRequestStatus, on the token's profiles only;
-   * RenewCertificate only for certificates it owns, unless the profile shares renewal.
+   * IssueCertificate, RenewCertificate, GetRequestStatus and ListCertificateRequests (its own
+   * requests), on the token's profiles only; RenewCertificate only for certificates it owns,
+   * unless the profile shares renewal.
    * </pre>
    *
    * <code>ROLE_ISSUER = 2;</code>
@@ -89,8 +91,8 @@ public enum Role
   public static final int ROLE_ISSUER_VALUE = 2;
   /**
    * <pre>
-   * ApproveCertificateRequest, RejectCertificateRequest and GetRequestStatus, on the token's
-   * profiles only.
+   * ApproveCertificateRequest, RejectCertificateRequest, GetRequestStatus and
+   * ListCertificateRequests, on the token's profiles only.
    * </pre>
    *
    * <code>ROLE_APPROVER = 3;</code>

@@ -1,0 +1,65 @@
+import { invalidField } from "../../errors";
+import { type Call, PROFILE_SCOPED_ROLES, requireProfileAccess } from "../call";
+import { listPage, type Page, type PageRequest } from "../common/list-page";
+import { resolveRef } from "../common/refs";
+import type { IssuanceDeps } from "../deps";
+import {
+  type CertificateRequestView,
+  type RequestFilter,
+  type RequestStatus,
+  requestView,
+} from "../repositories";
+
+export interface ListRequestsInput extends PageRequest {
+  /** One status; every status but ISSUED when undefined. */
+  status?: RequestStatus;
+  /** A profile, by id or slug. */
+  profile?: string;
+}
+
+/**
+ * ListCertificateRequests: the requests that did not end in a certificate, oldest first, a
+ * keyset page at a time (with status PENDING_APPROVAL, an approver's queue, which until
+ * 2026-12-05 no RPC listed: an approver had to be handed each request's id). What a caller
+ * sees is what it may act on: admins and auditors every profile's requests, approvers those of
+ * the profiles on their token, issuers their own requests on those profiles. A profile the
+ * caller names but may not see is PERMISSION_DENIED (it named it), as in IssueCertificate.
+ */
+export async function listRequests(
+  deps: Pick<IssuanceDeps, "store" | "keyring">,
+  call: Pick<Call, "actor">,
+  input: ListRequestsInput,
+): Promise<Page<CertificateRequestView>> {
+  if (input.status === "ISSUED") {
+    throw invalidField(
+      "REQUEST_STATUS_ISSUED",
+      "issued requests are listed as their certificates: use ListCertificates",
+      "status",
+      "PENDING_APPROVAL, PENDING, FAILED or REJECTED, or unset for all of them",
+    );
+  }
+  const filter: RequestFilter = { status: input.status };
+  const { actor } = call;
+  const scoped = PROFILE_SCOPED_ROLES.includes(actor.role);
+  if (input.profile) {
+    const profile = await resolveRef(
+      input.profile,
+      "certificate profile",
+      "certificate_profile",
+      (k) => deps.store.profiles.find(k),
+    );
+    requireProfileAccess(call as Call, profile, input.profile);
+    filter.profileIds = [profile.id];
+  } else if (scoped) {
+    filter.profileIds = actor.profileIds;
+  }
+  if (actor.role === "ISSUER") filter.caller = actor.id;
+  const page = await listPage(
+    deps.keyring,
+    input,
+    // The filters the caller sent; what its token lets it see is applied on every page anew.
+    { list: "ListCertificateRequests", filter: { status: input.status, profile: input.profile } },
+    (query) => deps.store.requests.listUnissued(filter, query),
+  );
+  return { items: page.items.map(requestView), nextPageToken: page.nextPageToken };
+}
