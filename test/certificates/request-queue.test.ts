@@ -158,4 +158,41 @@ describe("the queue of certificate requests", () => {
     );
     expect([err.code, err.reason]).toEqual([Code.INVALID_ARGUMENT, "PAGE_TOKEN_INVALID"]);
   });
+
+  // Found by an outside probe (2026-12-05): a profile deleted under waiting requests left them
+  // to fail when approved (CERTIFICATE_PROFILE_NOT_FOUND).
+  it("refuses to delete a profile while requests wait for approval on it; deletes it once they are decided", async () => {
+    const deleteGatedA = () =>
+      call(h.profiles, "deleteCertificateProfile", { certificateProfile: "gated-a", etag: "" });
+    const refused = await rpcError(deleteGatedA());
+    expect([refused.code, refused.reason]).toEqual([
+      Code.FAILED_PRECONDITION,
+      "PROFILE_HAS_WAITING_REQUESTS",
+    ]);
+    expect(refused.preconditions).toEqual([
+      {
+        type: "PROFILE_HAS_WAITING_REQUESTS",
+        subject: "certificate_profiles/gated-a",
+        description: "2 request(s) waiting for approval",
+      },
+    ]);
+    expect(
+      await h.db.query("select 1 from certificate_profile where slug = 'gated-a'"),
+    ).toHaveLength(1);
+    const waiting = await all(h, {
+      certificateProfile: "gated-a",
+      status: CertificateRequestStatus.CERTIFICATE_REQUEST_STATUS_PENDING_APPROVAL,
+    });
+    expect(waiting.map((r) => r.id).sort()).toEqual([waitingA[0]!, waitingA[3]!].sort());
+    for (const r of waiting) {
+      await call(approver.certificates, "rejectCertificateRequest", {
+        certificateRequestId: r.id,
+        reason: "profile retired",
+      });
+    }
+    await deleteGatedA();
+    expect(
+      await h.db.query("select 1 from certificate_profile where slug = 'gated-a'"),
+    ).toHaveLength(0);
+  });
 });

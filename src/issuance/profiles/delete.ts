@@ -1,14 +1,21 @@
+import { failedPrecondition } from "../../errors";
 import { changeRecord } from "../audit/record";
 import type { Call } from "../call";
 import { checkEtag } from "../common/etag";
 import { resolveRef } from "../common/refs";
 import { concurrentUpdate, stillThere } from "../common/row-lock";
-import type { AuditRepository, ProfileRepository, StoreWith } from "../repositories";
+import type {
+  AuditRepository,
+  ProfileRepository,
+  RequestRepository,
+  StoreWith,
+} from "../repositories";
 import type { DeleteProfileInput } from "./inputs";
 
 export interface DeleteProfileDeps {
   store: StoreWith<{
     profiles: Pick<ProfileRepository, "find" | "lockForUpdate" | "delete">;
+    requests: Pick<RequestRepository, "countWaiting">;
     audit: Pick<AuditRepository, "insert">;
   }>;
   now: () => Date;
@@ -17,6 +24,10 @@ export interface DeleteProfileDeps {
 /**
  * Deletes a profile (ABORTED on a stale etag). Its certificate requests and certificates are
  * kept: they reference profile_id without a foreign key, so their history outlives the profile.
+ * Not while requests wait for an approver's decision on it (FAILED_PRECONDITION
+ * PROFILE_HAS_WAITING_REQUESTS): approving one needs the profile, and until 2026-12-05 each
+ * such request failed when approved (CERTIFICATE_PROFILE_NOT_FOUND) after its requester had
+ * waited for nothing. Approve or reject them first (ListCertificateRequests lists them).
  */
 export async function deleteProfile(
   deps: DeleteProfileDeps,
@@ -30,6 +41,22 @@ export async function deleteProfile(
     const row = stillThere(await tx.profiles.lockForUpdate(found.id));
     const what = `certificate profile "${row.slug}"`;
     checkEtag(input.etag, row.version, what);
+    const waiting = await tx.requests.countWaiting(row.id);
+    if (waiting > 0) {
+      throw failedPrecondition(
+        "PROFILE_HAS_WAITING_REQUESTS",
+        `${what} cannot be deleted: ${waiting} request(s) wait for approval on it; approve or reject them first (ListCertificateRequests with certificate_profile "${row.slug}" lists them)`,
+        {
+          preconditions: [
+            {
+              type: "PROFILE_HAS_WAITING_REQUESTS",
+              subject: `certificate_profiles/${row.slug}`,
+              description: `${waiting} request(s) waiting for approval`,
+            },
+          ],
+        },
+      );
+    }
     if (!(await tx.profiles.delete(row.id, row.version))) throw concurrentUpdate(what);
     // The audit record commits with the deletion (issue 6).
     await tx.audit.insert(

@@ -94,6 +94,8 @@ export interface RequestRepository {
    * each page a range of certificate_request_unissued_index.
    */
   listUnissued(filter: RequestFilter, page: PageQuery): Promise<CertificateRequest[]>;
+  /** Requests of a profile waiting for approval or being signed after one (PENDING_APPROVAL, PENDING). */
+  countWaiting(profileId: string): Promise<number>;
   /** The requests with these ids that exist, in no particular order. */
   findByIds(ids: readonly string[]): Promise<CertificateRequest[]>;
   /** The request a caller made with this idempotency key, read fresh. */

@@ -41,6 +41,10 @@ export class OrmRequestRepository implements RequestRepository {
     return rows.map((row) => fromRow<CertificateRequest>(row));
   }
 
+  countWaiting(profileId: string): Promise<number> {
+    return this.em().count(E, { profileId, status: { $in: ["PENDING_APPROVAL", "PENDING"] } });
+  }
+
   async findByIds(ids: readonly string[]): Promise<CertificateRequest[]> {
     if (ids.length === 0) return [];
     const rows = await this.em().find(E, { id: { $in: [...new Set(ids)] } });
