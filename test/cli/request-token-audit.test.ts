@@ -113,6 +113,24 @@ describe("certmint token, request and audit", () => {
       (await h.db.query("select status from certificate_request where id = $1", [id]))[0],
     ).toEqual({ status: "PENDING_APPROVAL" });
 
+    // The admin finds it in the queue, with who asked; the issuer sees it as its own.
+    const queue = ok(await admin.run(["request", "list", "--status", "pending-approval"]));
+    expect(queue.stdout).toMatch(/^ID +STATUS +SUBJECT +NAMES +PROFILE +REQUESTER +CREATED$/m);
+    const [payments] = await h.db.query<{ id: string }>(
+      "select id from access_token where slug = 'payments'",
+    );
+    expect(queue.stdout).toMatch(
+      new RegExp(`^${id} +pending-approval .*pay\\.example\\.com.* ${payments!.id} `, "m"),
+    );
+    const listed = await admin.json<{ certificateRequests: Array<{ id: string }> }>([
+      "request",
+      "list",
+      "--profile",
+      "approved",
+    ]);
+    expect(listed.certificateRequests.map((r) => r.id)).toContain(id);
+    expect(ok(await issuer(["request", "list"])).stdout).toContain(id);
+
     const approved = ok(await admin.run(["request", "approve", id, "--comment", "expected"]));
     expect(approved.stdout).toMatch(/^status: +issued$/m);
     expect(approved.stderr).toContain(`certmint request status ${id}`);

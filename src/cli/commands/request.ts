@@ -1,10 +1,12 @@
-/** request status | approve | reject */
+/** request list | status | approve | reject */
 import {
   type CertificateRequest,
   CertificateRequestStatus,
   GetRequestStatusResponse,
+  ListCertificateRequestsResponse,
 } from "../../../gen/ts/certmint/v1/certificate_service";
 import type { CommandSpec, GroupSpec } from "../command";
+import { REQUEST_STATUS } from "../enums";
 import type { Invocation } from "../invocation";
 import {
   checkOutputs,
@@ -13,13 +15,65 @@ import {
   filesAsked,
   outputPaths,
 } from "../options/issued-files";
+import { LIST_SECTION, listPages, noteMore } from "../options/list";
 import { reportIssued } from "../views/issued";
-import { printOne } from "../views/print";
-import { REQUEST_VIEW } from "../views/request";
+import { printOne, printPage } from "../views/print";
+import { REQUEST_COLUMNS, REQUEST_VIEW } from "../views/request";
 
 const REQUEST = {
   name: "REQUEST",
   description: "the certificate request id (cert issue prints it)",
+};
+
+export const requestList: CommandSpec = {
+  name: "list",
+  summary: "list requests that did not end in a certificate, oldest first: the approval queue",
+  description:
+    "Approvers see the requests of the profiles on their token, issuers their own, admins and " +
+    "auditors every one. Issued requests are listed as certificates ('certmint cert list').",
+  options: [
+    {
+      title: "Filters (combined with AND)",
+      specs: {
+        status: {
+          type: "string",
+          value: "STATUS",
+          description: "only requests with this status (pending-approval: waiting for a decision)",
+          choices: REQUEST_STATUS.choices.filter((c) => c !== "issued"),
+        },
+        profile: {
+          type: "string",
+          value: "PROFILE",
+          description: "only requests to this profile (id or slug)",
+        },
+      },
+    },
+    LIST_SECTION,
+  ],
+  examples: ["certmint request list --status pending-approval --profile web"],
+  async run(inv) {
+    const status = inv.args.string("status");
+    const filters = {
+      status: status === undefined ? 0 : REQUEST_STATUS.parse(status, "status"),
+      certificateProfile: inv.args.string("profile") ?? "",
+    };
+    const page = await listPages(inv.args, async (pageSize, pageToken) => {
+      const res = await inv.rpc(inv.clients.certificates, "listCertificateRequests", {
+        pageSize,
+        pageToken,
+        ...filters,
+      });
+      return { items: res.certificateRequests, nextPageToken: res.nextPageToken };
+    });
+    printPage(
+      inv,
+      page.items,
+      REQUEST_COLUMNS,
+      { certificateRequests: page.items, nextPageToken: page.nextPageToken },
+      ListCertificateRequestsResponse,
+    );
+    noteMore(inv, page);
+  },
 };
 
 export const requestStatus: CommandSpec = {
@@ -134,6 +188,6 @@ export const requestReject: CommandSpec = {
 
 export const REQUEST_GROUP: GroupSpec = {
   name: "request",
-  summary: "certificate requests: status, approval, rejection",
-  commands: [requestStatus, requestApprove, requestReject],
+  summary: "certificate requests: the approval queue, status, approval, rejection",
+  commands: [requestList, requestStatus, requestApprove, requestReject],
 };

@@ -1,5 +1,6 @@
 import { CertificateRequest } from "../../../gen/ts/certmint/v1/certificate_service";
 import { REQUEST_STATUS } from "../enums";
+import type { Column } from "../output";
 import { codeName, describeDetails } from "../rpc-error";
 import { formatTime } from "../values";
 import { formatSans, formatSubject } from "./names";
@@ -28,5 +29,17 @@ export const REQUEST_VIEW: OneView<CertificateRequest> = {
     ],
     ["created", formatTime(r.createTime)],
     ["updated", formatTime(r.updateTime)],
+    ["requester", r.requester],
   ],
 };
+
+/** Requests as `certmint request list` shows them: the queue an approver works through. */
+export const REQUEST_COLUMNS: ReadonlyArray<Column<CertificateRequest>> = [
+  { header: "ID", value: (r) => r.id },
+  { header: "STATUS", value: (r) => REQUEST_STATUS.name(r.status) },
+  { header: "SUBJECT", value: (r) => formatSubject(r.subject) },
+  { header: "NAMES", value: (r) => formatSans(r.subjectAlternativeNames) },
+  { header: "PROFILE", value: (r) => r.certificateProfileId },
+  { header: "REQUESTER", value: (r) => r.requester },
+  { header: "CREATED", value: (r) => formatTime(r.createTime) },
+];
