@@ -1,4 +1,12 @@
-import { chmodSync, existsSync, mkdirSync, type Stats, statSync } from "node:fs";
+import {
+  accessSync,
+  chmodSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  type Stats,
+  statSync,
+} from "node:fs";
 import { join, relative, sep } from "node:path";
 import type { Logger } from "pino";
 import { type Config, ConfigError, ENV } from "./config";
@@ -56,6 +64,7 @@ export function secureDataDir(config: Config, logger: Logger): void {
     );
   }
   if (uid !== undefined) checkPath(dir, `${ENV.dataDir}=${dir}`, uid, logger);
+  checkUsable(config, stats, uid);
   if (stats.mode & 0o077) {
     refuseIfWritten(config, stats);
     chmodSync(dir, 0o700);
@@ -117,6 +126,59 @@ function checkOutsideFile(
       `${name}=${file} belongs to uid ${owner}, who ${consequence}; refusing to start`,
     );
   }
+}
+
+/**
+ * What certmint itself must be able to do in the data directory, checked before anything is
+ * created in it: enter, read and write it, and find each of its entries of the kind it is.
+ * Until 2026-12-05 these failed later, as raw errno text and exit 1 (EACCES on mkdir pglite,
+ * EISDIR on embedded.pid), and a directory named kek.key was first chmod'ed as a secret file,
+ * then a whole new database was made before its read failed.
+ */
+function checkUsable(config: Config, stats: Stats, uid: number | undefined): void {
+  const dir = config.dataDir;
+  try {
+    accessSync(dir, constants.R_OK | constants.W_OK | constants.X_OK);
+  } catch {
+    throw new ConfigError(
+      `${ENV.dataDir}=${dir} must be readable, writable and searchable by uid ${uid ?? "?"} that certmint runs as (it is mode ${modeOf(stats)}); chmod 700 it`,
+    );
+  }
+  const files: Array<[string | undefined, string]> = [
+    [config.kek.file, "the key-encryption key"],
+    [config.adminTokenFile, "the first admin token"],
+    [join(dir, "embedded.pid"), "the embedded database's owner process id"],
+  ];
+  for (const [path, what] of files) {
+    if (path === undefined || !isInside(dir, path)) continue;
+    const kind = entryKind(path);
+    if (kind !== undefined && kind !== "file") {
+      throw new ConfigError(
+        `${path} is a ${kind}, not a file: certmint keeps ${what} there; move it away`,
+      );
+    }
+  }
+  if (config.databaseUrl === undefined) {
+    const pglite = join(dir, "pglite");
+    const kind = entryKind(pglite);
+    if (kind !== undefined && kind !== "directory") {
+      throw new ConfigError(
+        `${pglite} is a ${kind}, not a directory: certmint keeps the embedded database there; move it away`,
+      );
+    }
+  }
+}
+
+/** What is at `path` (a symbolic link followed), or undefined when nothing is. */
+function entryKind(path: string): string | undefined {
+  let stats: Stats;
+  try {
+    stats = statSync(path);
+  } catch {
+    return undefined;
+  }
+  if (stats.isFile()) return "file";
+  return stats.isDirectory() ? "directory" : "special file";
 }
 
 /**

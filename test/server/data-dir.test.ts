@@ -9,6 +9,7 @@ import { spawnSync } from "node:child_process";
 import {
   chmodSync,
   chownSync,
+  mkdirSync,
   mkdtempSync,
   readdirSync,
   rmSync,
@@ -19,14 +20,23 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../support/postgres";
-import { ROOT, START_LIMIT_MS, startServerProcess } from "../support/server-process";
+import {
+  ROOT,
+  START_LIMIT_MS,
+  startServerProcess,
+  withoutFileOverride,
+} from "../support/server-process";
 
 const isRoot = process.getuid?.() === 0;
 const modeOf = (path: string) => (statSync(path).mode & 0o777).toString(8);
 
 /** Starts the compiled server as `make run` does, for a start that must fail; returns at exit. */
-function startExpectingExit(env: Record<string, string>) {
-  const r = spawnSync(process.execPath, ["dist/src/main.js"], {
+function startExpectingExit(env: Record<string, string>, unprivileged = false) {
+  const [command, args] = withoutFileOverride(unprivileged, {
+    command: process.execPath,
+    args: ["dist/src/main.js"],
+  });
+  const r = spawnSync(command, args, {
     cwd: ROOT,
     env: { ...process.env, CERTMINT_LISTEN: "127.0.0.1:0", ...env },
     encoding: "utf8",
@@ -83,6 +93,54 @@ describe("the data directory's permissions at start-up", { timeout: 2 * START_LI
       expect(await publicTables()).toBe(0); // not even migrated
     },
   );
+
+  // Found by an outside probe (2026-12-05): these failed later, as errno text and exit 1, and
+  // a directory named kek.key was chmod'ed 0600 and a whole database made before the failure.
+  it.each([
+    [
+      "kek.key",
+      "directory",
+      /kek\.key is a directory, not a file: certmint keeps the key-encryption key there; move it away$/,
+    ],
+    [
+      "admin-token",
+      "directory",
+      /admin-token is a directory, not a file: certmint keeps the first admin token there/,
+    ],
+    ["embedded.pid", "directory", /embedded\.pid is a directory, not a file/],
+    [
+      "pglite",
+      "file",
+      /pglite is a file, not a directory: certmint keeps the embedded database there; move it away$/,
+    ],
+  ])(
+    "refuses %s as a %s in it with one line, exit 2, before anything is made",
+    (name, kind, message) => {
+      const dir = newDir(0o700);
+      const entry = join(dir, name);
+      if (kind === "directory") mkdirSync(entry, { mode: 0o755 });
+      else writeFileSync(entry, "x");
+      const run = startExpectingExit({ CERTMINT_DATA_DIR: dir, DATABASE_URL: "" });
+      expect(run.code).toBe(2);
+      expect(run.stderr.trim().split("\n")).toEqual([expect.stringMatching(message)]);
+      expect(readdirSync(dir)).toEqual([name]); // no database, no token, no key made
+      expect(modeOf(entry)).toBe(kind === "directory" ? "755" : "644"); // not chmod'ed as a secret
+    },
+  );
+
+  // As root only the bounding set can take away root's bypass of file modes (setpriv).
+  it("refuses a directory its own user may not write, with one line, exit 2", () => {
+    const dir = newDir(0o500);
+    const run = startExpectingExit({ CERTMINT_DATA_DIR: dir, DATABASE_URL: "" }, true);
+    expect(run.code).toBe(2);
+    expect(run.stderr.trim().split("\n")).toEqual([
+      expect.stringMatching(
+        /^certmint: CERTMINT_DATA_DIR=.* must be readable, writable and searchable by uid \d+ that certmint runs as \(it is mode 0500\); chmod 700 it$/,
+      ),
+    ]);
+    chmodSync(dir, 0o700);
+    expect(readdirSync(dir)).toEqual([]);
+  });
 
   it("refuses a group-writable directory", async () => {
     const dir = newDir(0o770);
