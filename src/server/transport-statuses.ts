@@ -10,10 +10,13 @@
  *  - a unary call with no request message, or two: UNIMPLEMENTED "... for server streaming
  *    method", which names the wrong kind of method too;
  *  - an encoding it does not support: UNIMPLEMENTED, without the `grpc-accept-encoding` header
- *    the gRPC compression spec asks that answer to carry.
+ *    the gRPC compression spec asks that answer to carry;
+ *  - a request message over the size limit: RESOURCE_EXHAUSTED, rightly, but with no ErrorInfo
+ *    and a message that names neither the method nor what to do.
  * Each is the client's doing: INVALID_ARGUMENT with a message it can act on and an ErrorInfo
  * (REQUEST_MALFORMED, GRPC_TIMEOUT_INVALID), like every refusal certmint makes itself. The
- * UNIMPLEMENTED of an unsupported encoding stays, with the header added.
+ * UNIMPLEMENTED of an unsupported encoding stays, with the header added; the RESOURCE_EXHAUSTED
+ * of an over-size message stays, with an ErrorInfo (REQUEST_TOO_LARGE, the size and the limit).
  *
  * This wraps sendStatus of grpc-js's internal call class, in the version package.json pins
  * (1.14.7), as framed-responses.ts wraps serializeMessage; the statuses are recognised by their
@@ -22,7 +25,7 @@
  */
 import { Metadata, status } from "@grpc/grpc-js";
 import { toServiceError } from "../api/errors";
-import { invalidArgument } from "../errors";
+import { CertmintError, invalidArgument } from "../errors";
 
 interface StatusObject {
   code: number;
@@ -64,6 +67,25 @@ export function clientStatusFor(
       );
     }
     return undefined;
+  }
+  if (s.code === status.RESOURCE_EXHAUSTED) {
+    const size = /^Received message larger than max \((\d+) vs (\d+)\)$/.exec(s.details);
+    const inflated = /^Received message that decompresses to a size larger than (\d+)$/.exec(
+      s.details,
+    );
+    if (!size && !inflated) return undefined;
+    const limit = size ? size[2]! : inflated![1]!;
+    const e = toServiceError(
+      new CertmintError(
+        "resource_exhausted",
+        "REQUEST_TOO_LARGE",
+        size
+          ? `the request message to ${method} is ${size[1]} bytes, over the server's limit of ${limit} (CERTMINT_MAX_MESSAGE_BYTES): send less in one call`
+          : `the request message to ${method} decompresses to more than the server's limit of ${limit} bytes (CERTMINT_MAX_MESSAGE_BYTES): send less in one call`,
+        { metadata: { limit_bytes: limit, ...(size ? { message_bytes: size[1]! } : {}) } },
+      ),
+    );
+    return { code: e.code!, details: e.details!, metadata: e.metadata ?? null };
   }
   if (s.code === status.UNIMPLEMENTED) {
     const count = /^Received (a second|no) request message for server streaming method /.exec(

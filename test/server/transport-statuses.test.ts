@@ -126,6 +126,23 @@ describe("grpc-js's own refusals of malformed calls", () => {
     expect(a.acceptEncoding).toBe("identity,deflate,gzip");
   });
 
+  it("a message over the size limit: RESOURCE_EXHAUSTED with an ErrorInfo naming the method and the limit", async () => {
+    const big = 4 * 1024 * 1024 + 100;
+    const a = await send("/grpc.health.v1.Health/Check", [frame(Buffer.alloc(big))]);
+    expect(a.status).toBe(8);
+    expect(a.reason).toBe("REQUEST_TOO_LARGE");
+    expect(a.message).toBe(
+      `the request message to /grpc.health.v1.Health/Check is ${big} bytes, over the server's limit of 4194304 (CERTMINT_MAX_MESSAGE_BYTES): send less in one call`,
+    );
+    // Compressed small, inflated past the limit.
+    const bomb = await send(
+      "/grpc.health.v1.Health/Check",
+      [frame(gzipSync(Buffer.alloc(big)), true)],
+      { "grpc-encoding": "gzip" },
+    );
+    expect([bomb.status, bomb.reason]).toEqual([8, "REQUEST_TOO_LARGE"]);
+  });
+
   it("a well-formed call is untouched (the control)", async () => {
     const a = await send("/grpc.health.v1.Health/Check", [frame(Buffer.alloc(0))]);
     expect(a.status).toBe(0);
