@@ -8,6 +8,9 @@
  *  - a string is at most maxChars characters, valid UTF-8 (proto3 requires it; JavaScript
  *    decoders silently replace bad bytes with U+FFFD, so only the bytes can tell), and free of
  *    NUL, which PostgreSQL cannot store in text or jsonb;
+ *  - a google.protobuf.Timestamp's nanos is in [0, 999999999], as timestamp.proto defines it
+ *    (ts-proto folds nanos into the Date it decodes, so past this point -1 or 2e9 no longer
+ *    shows; until 2026-12-05 they were taken as a second earlier or two later);
  *  - the bytes must be well-formed protobuf.
  *
  * A request that breaks any of this is never decoded: the deserializer hands the handler a
@@ -38,6 +41,8 @@ import { type FieldLimit, fieldLimit } from "./request-limits";
 
 /** Field violations reported at most; the walk goes on only to count repeated fields. */
 const MAX_VIOLATIONS = 20;
+/** google.protobuf.Timestamp.nanos at most (timestamp.proto). */
+const MAX_NANOS = 999_999_999;
 /** Message nesting the contract never comes near; deeper input is malformed. */
 const MAX_DEPTH = 32;
 
@@ -47,6 +52,8 @@ interface FieldCheck {
   readonly repeated: boolean;
   readonly limit: FieldLimit;
   readonly message?: MessageCheck;
+  /** google.protobuf.Timestamp.nanos: held to [0, 999999999]. */
+  readonly timestampNanos?: boolean;
 }
 type MessageCheck = Map<number, FieldCheck>;
 
@@ -94,6 +101,7 @@ function compileMessage(desc: DescMessage, compiled: Map<string, MessageCheck>):
       // A field the table does not name yet is held to the default (request-limits.ts).
       limit: fieldLimit(`${desc.typeName}.${field.name}`),
       message,
+      timestampNanos: desc.typeName === "google.protobuf.Timestamp" && field.number === 2,
     });
   }
   return check;
@@ -158,6 +166,17 @@ class Scan {
       if (at === undefined) {
         at = path ? `${path}.${field.name}` : field.name;
         paths.set(number, at);
+      }
+      if (field.timestampNanos && wireType === WireType.Varint) {
+        const nanos = wire.varint64();
+        if (nanos > MAX_NANOS) {
+          this.flag(
+            at,
+            "TIMESTAMP_INVALID",
+            "nanos must be from 0 to 999999999 (google.protobuf.Timestamp)",
+          );
+        }
+        continue;
       }
       if (field.kind === "enum" || field.kind === "other") {
         if (field.repeated && wireType === WireType.LengthDelimited) {
@@ -276,6 +295,21 @@ class Wire {
       }
     }
     throw new Error("varint overflows 32 bits");
+  }
+
+  /**
+   * A varint of up to 64 bits, as a number (exact to 2^53, which is all a range check needs);
+   * a negative int32 is ten bytes on the wire and reads as about 1.8e19.
+   */
+  varint64(): number {
+    let value = 0;
+    for (let shift = 0; shift < 70; shift += 7) {
+      if (this.pos >= this.bytes.length) throw new Error("premature EOF");
+      const b = this.bytes[this.pos++]!;
+      value += (b & 0x7f) * 2 ** shift;
+      if ((b & 0x80) === 0) return value;
+    }
+    throw new Error("invalid varint");
   }
 
   /** [start, end) of a length-delimited value. */
