@@ -32,6 +32,7 @@ import {
   adoptImportedKey,
   isCanonicalSpki,
   rsaSizeProblem,
+  rsaWeakModulusProblem,
   type SpkiImport,
   spkiFormProblem,
   spkiImportOf,
@@ -167,6 +168,8 @@ function readCsr(der: Buffer): CsrRead {
   // the key's numbers): the sizes certmint would refuse after the check anyway.
   const size = rsaSizeProblem(spkiNode as Asn1);
   if (size) throw csrError("CSR_KEY_UNSUPPORTED", `the CSR key is refused: ${size}`);
+  const weak = rsaWeakModulusProblem(spkiNode as Asn1);
+  if (weak) throw csrError("CSR_KEY_TOO_WEAK", `the CSR key is refused: ${weak}`);
   let keyImport: SpkiImport;
   try {
     keyImport = spkiImportOf(spkiNode as Asn1);

@@ -12,6 +12,7 @@ import {
   verify,
 } from "node:crypto";
 import { rsaExponentProblem, unsignedBitLength } from "../model/keys";
+import { rsaModulusProblem } from "./rsa-modulus";
 
 /** The account-key algorithms certmint accepts (RFC 8555 6.2: ES256 and EdDSA at least, RS256). */
 export const JWS_ALGORITHMS = ["ES256", "ES384", "RS256", "EdDSA"] as const;
@@ -70,6 +71,9 @@ export function accountKeyFromJwk(jwk: unknown): AccountKey {
     }
     const exponent = rsaExponentProblem(Buffer.from(canonical.e as string, "base64url"));
     if (exponent) throw new JwkError(exponent);
+    // An account key anyone can factor is anyone's account (rsa-modulus.ts).
+    const weak = rsaModulusProblem(Buffer.from(canonical.n as string, "base64url"));
+    if (weak) throw new JwkError(weak);
   } else if (j.kty === "OKP") {
     if (j.crv !== "Ed25519") throw new JwkError("OKP keys must use Ed25519");
     canonical = { crv: "Ed25519", kty: "OKP", x: str("x") };

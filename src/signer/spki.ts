@@ -30,6 +30,7 @@ import {
 } from "./der";
 import { children, isTag, readBitString, readOid } from "./der-read";
 import { keyIdentifierOf } from "./extensions";
+import { rsaModulusProblem } from "./rsa-modulus";
 
 export interface Spki {
   /** forge node for embedding in a TBSCertificate / CertificationRequestInfo. */
@@ -199,6 +200,21 @@ export function rsaSizeProblem(spki: Asn1): string | undefined {
     return `RSA key of ${modulusBits} bits is not supported; use 2048, 3072 or 4096 bits`;
   }
   return rsaExponentProblem(exponent);
+}
+
+/**
+ * Why an RSA SubjectPublicKeyInfo's modulus is known weak (rsa-modulus.ts: a small factor, or
+ * primes close enough for Fermat's method); undefined for other keys, a sound modulus, and
+ * numbers this does not read (left to the import).
+ */
+export function rsaWeakModulusProblem(spki: Asn1): string | undefined {
+  const [algorithm, subjectPublicKey] = children(spki, "SubjectPublicKeyInfo");
+  const [algOid] = children(algorithm, "SubjectPublicKeyInfo.algorithm");
+  if (readOid(algOid, "SubjectPublicKeyInfo.algorithm.algorithm") !== OIDS.rsaEncryption) return;
+  const bits = Buffer.from(readBitString(subjectPublicKey, "subjectPublicKey").bytes, "latin1");
+  const [n] = rsaPublicKeyItems(bits);
+  if (!isTag(n, Class.UNIVERSAL, Type.INTEGER) || typeof n?.value !== "string") return undefined;
+  return rsaModulusProblem(Buffer.from(n.value, "latin1"));
 }
 
 /**
