@@ -33,7 +33,7 @@ export function createStore(orm: MikroORM, options: { databaseUrl?: string } = {
     policies: new OrmPolicyRepository(em),
     profiles: new OrmProfileRepository(em),
     certificates: new OrmCertificateRepository(em, { boundedReads }),
-    requests: new OrmRequestRepository(em),
+    requests: new OrmRequestRepository(em, { boundedReads }),
     issuance,
     tokens: new OrmAccessTokenRepository(em),
     audit: new OrmAuditRepository(em, { boundedReads }),

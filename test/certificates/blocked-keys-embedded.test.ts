@@ -9,8 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CreateRootCertificateAuthorityRequest } from "../../gen/ts/certmint/v1/certificate_authority_service";
 import { CertificateProfile } from "../../gen/ts/certmint/v1/certificate_profile_service";
 import {
+  CertificateRequestStatus,
   CertificateStatus,
   IssueCertificateRequest,
+  ListCertificateRequestsRequest,
 } from "../../gen/ts/certmint/v1/certificate_service";
 import { RevocationReason } from "../../gen/ts/certmint/v1/common";
 import { createTlsServerPolicy, opensslCsr } from "../support/fixtures";
@@ -72,6 +74,16 @@ describe("blocked keys on the embedded database", { timeout: 2 * START_LIMIT_MS 
       (err: unknown) => decodeError(err),
     );
     expect(refused?.reason).toBe("KEY_BLOCKED");
+    // The refusal is a FAILED request, in the list of requests not issued, with why.
+    const failed = await call(
+      c.certificates,
+      "listCertificateRequests",
+      ListCertificateRequestsRequest.fromPartial({
+        status: CertificateRequestStatus.CERTIFICATE_REQUEST_STATUS_FAILED,
+      }),
+    );
+    expect(failed.certificateRequests).toHaveLength(1);
+    expect(failed.certificateRequests[0]!.error?.message).toContain("revoked for key compromise");
     // The server keeps serving.
     const other = opensslCsr("/CN=ok.example.com", ["DNS:ok.example.com"]);
     const ok = await call(

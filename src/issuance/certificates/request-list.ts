@@ -1,5 +1,7 @@
 import { invalidField } from "../../errors";
 import { type Call, PROFILE_SCOPED_ROLES, requireProfileAccess } from "../call";
+import { listReadBound, readWithinBound } from "../common/list-bound";
+import { throughListGate } from "../common/list-gate";
 import { listPage, type Page, type PageRequest } from "../common/list-page";
 import { resolveRef } from "../common/refs";
 import type { IssuanceDeps } from "../deps";
@@ -26,8 +28,8 @@ export interface ListRequestsInput extends PageRequest {
  * caller names but may not see is PERMISSION_DENIED (it named it), as in IssueCertificate.
  */
 export async function listRequests(
-  deps: Pick<IssuanceDeps, "store" | "keyring">,
-  call: Pick<Call, "actor">,
+  deps: Pick<IssuanceDeps, "store" | "keyring" | "listGate" | "listQueryTimeoutMs">,
+  call: Pick<Call, "actor" | "deadlineAt" | "signal" | "whileOutside">,
   input: ListRequestsInput,
 ): Promise<Page<CertificateRequestView>> {
   if (input.status === "ISSUED") {
@@ -59,7 +61,22 @@ export async function listRequests(
     input,
     // The filters the caller sent; what its token lets it see is applied on every page anew.
     { list: "ListCertificateRequests", filter: { status: input.status, profile: input.profile } },
-    (query) => deps.store.requests.listUnissued(filter, query),
+    (query) =>
+      // One place of the caller's token at a time, and a bounded read, as every list
+      // (common/list-gate.ts, common/list-bound.ts).
+      throughListGate(deps.listGate, call, () => {
+        const { bound, byDeadline } = listReadBound(deps.listQueryTimeoutMs ?? 0, call);
+        return readWithinBound(
+          deps.store.requests.listUnissued(filter, { ...query, bound }),
+          bound,
+          byDeadline,
+          () => ({
+            subject: "certificate request",
+            why: " Requests are read oldest first until a page is full, through every request not issued when few match.",
+            narrow: "Narrow it: a certificate_profile, or a status.",
+          }),
+        );
+      }),
   );
   return { items: page.items.map(requestView), nextPageToken: page.nextPageToken };
 }

@@ -6,39 +6,71 @@ import type {
   RequestRepository,
   StoredError,
 } from "../../issuance/repositories";
+import { boundedRead } from "../bounded-read";
+import { TableColumns } from "../columns";
 import { CertificateRequestEntity } from "../entities";
-import { afterCursor, keysetOrder } from "../keyset";
-import { fromRow } from "../rows";
+import { fromRow, fromRows } from "../rows";
 
 const E = CertificateRequestEntity;
 
 /** Certificate requests off the hot path (issuance.ts has that), on the ORM. */
 export class OrmRequestRepository implements RequestRepository {
-  constructor(private readonly em: () => EntityManager) {}
+  /** `boundedReads`: as OrmAuditRepository's (a list page honours its PageQuery.bound). */
+  constructor(
+    private readonly em: () => EntityManager,
+    private readonly options: { boundedReads?: boolean } = {},
+  ) {}
 
   async findById(id: string): Promise<CertificateRequest | null> {
     const row = await this.em().findOne(E, { id }, { refresh: true });
     return row && fromRow<CertificateRequest>(row);
   }
 
+  /**
+   * As SQL, so that boundedRead runs it within page.bound (ReadStopped past it) when
+   * boundedReads: a filter few rows match (one issuer's requests among 10^5 failed ones) walks
+   * certificate_request_unissued_index until the page is full.
+   */
   async listUnissued(filter: RequestFilter, page: PageQuery): Promise<CertificateRequest[]> {
     if (filter.profileIds?.length === 0) return [];
+    const em = this.em();
+    const columns = requestColumns(em);
+    const c = (prop: keyof CertificateRequest) => columns.column(prop);
     // status <> 'ISSUED' in every query, also with one status: it is the partial index's
     // predicate, which the planner matches only when the query states it.
-    const rows = await this.em().find(
-      E,
-      {
-        $and: [
-          { status: { $ne: "ISSUED" } },
-          ...(filter.status ? [{ status: filter.status }] : []),
-          ...(filter.profileIds ? [{ profileId: { $in: [...filter.profileIds] } }] : []),
-          ...(filter.caller ? [{ caller: filter.caller }] : []),
-          afterCursor(page.after, "asc"),
-        ],
-      },
-      { orderBy: keysetOrder("asc"), limit: page.limit },
+    const where = [`${c("status")} <> 'ISSUED'`];
+    const params: unknown[] = [];
+    const add = (sql: string, ...values: unknown[]) => {
+      where.push(sql);
+      params.push(...values);
+    };
+    if (filter.status) add(`${c("status")} = ?`, filter.status);
+    if (filter.profileIds) {
+      add(
+        `${c("profileId")} in (${filter.profileIds.map(() => "?").join(", ")})`,
+        ...filter.profileIds,
+      );
+    }
+    if (filter.caller) add(`${c("caller")} = ?`, filter.caller);
+    if (page.after) {
+      // afterCursor (keyset.ts): the first bound starts the index range scan, the OR is exact.
+      const { createdAt: at, id } = page.after;
+      add(
+        `${c("createdAt")} >= ? and (${c("createdAt")} > ? or (${c("createdAt")} = ? and ${c("id")} > ?))`,
+        at,
+        at,
+        at,
+        id,
+      );
+    }
+    params.push(page.limit);
+    const sql = `select ${columns.columnList} from ${columns.table} where ${where.join(" and ")}
+      order by ${c("createdAt")}, ${c("id")} limit ?`;
+    const bound = this.options.boundedReads ? page.bound : undefined;
+    const rows = await boundedRead<Record<string, unknown>>(em, sql, params, bound);
+    return fromRows<CertificateRequest>(
+      rows.map((row) => columns.fromColumns(row) as unknown as CertificateRequest),
     );
-    return rows.map((row) => fromRow<CertificateRequest>(row));
   }
 
   countWaiting(profileId: string): Promise<number> {
@@ -101,4 +133,17 @@ export class OrmRequestRepository implements RequestRepository {
       );
     return rows.length;
   }
+}
+
+/** The request table's columns, made once per metadata (every fork shares it). */
+const columnsByMetadata = new WeakMap<object, TableColumns>();
+
+function requestColumns(em: EntityManager): TableColumns {
+  const metadata = em.getMetadata();
+  let columns = columnsByMetadata.get(metadata);
+  if (!columns) {
+    columns = new TableColumns(metadata.get(E.meta.className), em.getPlatform());
+    columnsByMetadata.set(metadata, columns);
+  }
+  return columns;
 }
