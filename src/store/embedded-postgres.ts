@@ -1,6 +1,7 @@
-import { chmodSync, mkdirSync, statfsSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, statfsSync } from "node:fs";
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
+import { Worker } from "node:worker_threads";
 import type { PGlite } from "@electric-sql/pglite";
 import { lockEmbeddedDatabase } from "./embedded-lock";
 import { EmbeddedSessions } from "./embedded-wire";
@@ -58,13 +59,12 @@ export async function startEmbeddedPostgres(
       import("@electric-sql/pglite"),
       import("@electric-sql/pglite/contrib/pg_trgm"),
     ]);
-    db = await PGlite.create(pgDir, {
-      extensions: { pg_trgm },
-      postgresqlconf: [
-        `shared_buffers = ${EMBEDDED_SHARED_BUFFERS}`,
-        `max_files_per_process = ${EMBEDDED_MAX_FILES}`,
-      ].join("\n"),
-    });
+    const postgresqlconf = [
+      `shared_buffers = ${EMBEDDED_SHARED_BUFFERS}`,
+      `max_files_per_process = ${EMBEDDED_MAX_FILES}`,
+    ].join("\n");
+    if (!existsSync(join(pgDir, "PG_VERSION"))) await initdbOffThread(pgDir, postgresqlconf);
+    db = await PGlite.create(pgDir, { extensions: { pg_trgm }, postgresqlconf });
   } catch (err) {
     lock.release();
     throw pgliteStartError(err, pgDir);
@@ -89,6 +89,51 @@ export async function startEmbeddedPostgres(
     },
   };
 }
+
+/**
+ * A new embedded database's initdb, on a worker thread. PGlite runs it synchronously in
+ * WebAssembly: on the event loop it held the server for 5-6 s of a first start, during which
+ * a health Check got no answer at all instead of NOT_SERVING (found by an outside probe,
+ * 2026-12-05; `node` on this machine: a 5.3 s stall, against 57 ms with the thread, and the
+ * open that follows 0.5 s). The thread ends with it, and with this process: no process outlives
+ * the server to write the files after embedded.pid is released. Whatever goes wrong on the
+ * thread, the in-process create that follows meets it again and reports it (pgliteStartError).
+ */
+function initdbOffThread(pgDir: string, postgresqlconf: string): Promise<void> {
+  return new Promise((resolve) => {
+    let worker: Worker;
+    try {
+      worker = new Worker(INITDB_SOURCE, {
+        eval: true,
+        workerData: {
+          pgDir,
+          postgresqlconf,
+          pglite: require.resolve("@electric-sql/pglite"),
+          pgTrgm: require.resolve("@electric-sql/pglite/contrib/pg_trgm"),
+        },
+      });
+    } catch {
+      resolve();
+      return;
+    }
+    const done = () => {
+      void worker.terminate().finally(resolve);
+    };
+    worker.once("message", done);
+    worker.once("error", done);
+    worker.once("exit", () => resolve());
+  });
+}
+
+/** The thread's code, evaluated: PGlite's CommonJS build, by the paths this process resolved. */
+const INITDB_SOURCE = `
+const { parentPort, workerData } = require("node:worker_threads");
+const { PGlite } = require(workerData.pglite);
+const { pg_trgm } = require(workerData.pgTrgm);
+PGlite.create(workerData.pgDir, { extensions: { pg_trgm }, postgresqlconf: workerData.postgresqlconf })
+  .then((db) => db.close())
+  .then(() => parentPort.postMessage("created"), () => parentPort.postMessage("failed"));
+`;
 
 /**
  * Why PGlite could not start, in words an operator can act on. Its file system layer
