@@ -107,12 +107,33 @@ export function spkiOf(key: KeyObject): Spki {
 }
 
 /**
- * The SHA-256 (hex) of a key's SubjectPublicKeyInfo as certmint encodes it (spkiOf): one key,
- * one hash, whatever form a CSR sent it in. What certificate.spki_sha256 and blocked_key hold
- * (Migration20261205000000BlockedKeys).
+ * The SHA-256 (hex) that names a key in certificate.spki_sha256 and blocked_key
+ * (Migration20261205000000BlockedKeys): of its SubjectPublicKeyInfo as certmint encodes it
+ * (spkiOf), so one key has one hash whatever form a CSR sent it in. For RSA, of the modulus
+ * alone ("rsa-modulus:" and its octets): whoever holds a compromised RSA key knows its primes,
+ * and can pair the modulus with any other public exponent; hashed with its exponent, a blocked
+ * modulus came back as a new key with e = 65539 (found by an outside probe, 2026-12-05).
  */
 export function spkiSha256(spki: Spki): string {
-  return createHash("sha256").update(spkiDer(spki)).digest("hex");
+  const modulus = rsaModulusOf(spki.node);
+  const hash = createHash("sha256");
+  if (modulus) hash.update("rsa-modulus:").update(modulus);
+  else hash.update(spkiDer(spki));
+  return hash.digest("hex");
+}
+
+/** An rsaEncryption key's modulus octets (no leading zero), or undefined for other keys. */
+function rsaModulusOf(spki: Asn1): Buffer | undefined {
+  const [algorithm, subjectPublicKey] = children(spki, "SubjectPublicKeyInfo");
+  const [algOid] = children(algorithm, "SubjectPublicKeyInfo.algorithm");
+  if (readOid(algOid, "SubjectPublicKeyInfo.algorithm.algorithm") !== OIDS.rsaEncryption) return;
+  const bits = Buffer.from(readBitString(subjectPublicKey, "subjectPublicKey").bytes, "latin1");
+  const [n] = rsaPublicKeyItems(bits);
+  if (!isTag(n, Class.UNIVERSAL, Type.INTEGER) || typeof n?.value !== "string") return undefined;
+  const octets = Buffer.from(n.value, "latin1");
+  let start = 0;
+  while (start < octets.length - 1 && octets[start] === 0) start++;
+  return octets.subarray(start);
 }
 
 /** spkiSha256 of a key (a certificate's, a CSR's). */

@@ -10,10 +10,11 @@
  * Node's OpenSSL encodes the certificate's SubjectPublicKeyInfo, and each CA's CRL read and
  * verified by openssl.
  */
-import { createHash, X509Certificate } from "node:crypto";
+import { createHash, generateKeyPairSync, X509Certificate } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CertificateAuthority } from "../../gen/ts/certmint/v1/certificate_authority_service";
 import type { CertmintClients } from "../support/harness";
+import { rsaKeyOfPrimes } from "../support/weak-rsa";
 import {
   attrRequest,
   CertificateStatus,
@@ -217,6 +218,56 @@ describe("keys revoked for key compromise", () => {
     expect(status.certificateRequest!.status).toBe(FAILED);
     expect(status.certificate).toBeUndefined();
     expect(await countRows(h, "certificate")).toBe(certificates);
+  });
+
+  // Found by an outside probe (2026-12-05): the holder of a compromised RSA key knows its primes,
+  // and the same modulus with another exponent was certified as a new key.
+  it("blocks an RSA key by its modulus: the same modulus with another exponent is refused", async () => {
+    const jwk = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({
+      format: "jwk",
+    });
+    const prime = (b64: string | undefined) =>
+      BigInt(`0x${Buffer.from(b64 as string, "base64url").toString("hex")}`);
+    const [p, q] = [prime(jwk.p), prime(jwk.q)];
+    const csrOf = (e: bigint, name: string) => {
+      const key = rsaKeyOfPrimes(p, q, e);
+      const file = tmp.file(`${name}.key`, key.export({ type: "pkcs8", format: "pem" }) as string);
+      return opensslOk([
+        "req",
+        "-new",
+        "-key",
+        file,
+        "-subj",
+        `/CN=${name}.example.com`,
+        "-addext",
+        `subjectAltName=DNS:${name}.example.com`,
+      ]);
+    };
+    const first = (await issue(h, csrRequest("web", csrOf(65537n, "rsa-a")))).certificate!;
+    await revokeForKeyCompromise(first.certificateId);
+    const other = await rpcError(issue(h, csrRequest("api", csrOf(65539n, "rsa-b"))));
+    expect([other.code, other.reason]).toEqual([Code.INVALID_ARGUMENT, "KEY_BLOCKED"]);
+  });
+
+  // Found by an outside probe (2026-12-05): these answered as if the key were fine.
+  it("refuses a blocked key in a dry run and before it joins the approval queue", async () => {
+    const { csrPem } = makeCsr(tmp, "/CN=dry.example.com", ["DNS:dry.example.com"]);
+    const first = (await issue(h, csrRequest("web", csrPem))).certificate!;
+    await revokeForKeyCompromise(first.certificateId);
+    const requests = await countRows(h, "certificate_request");
+    const dry = await rpcError(issue(h, csrRequest("web", csrPem, { validateOnly: true })));
+    expect([dry.code, dry.reason]).toEqual([Code.INVALID_ARGUMENT, "KEY_BLOCKED"]);
+    expect(await countRows(h, "certificate_request")).toBe(requests); // a dry run records nothing
+    const waiting = () => countRows(h, "certificate_request", "status = 'PENDING_APPROVAL'");
+    const waitingBefore = await waiting();
+    const gated = await rpcError(issue(h, csrRequest("gated", csrPem)));
+    expect([gated.code, gated.reason]).toEqual([Code.INVALID_ARGUMENT, "KEY_BLOCKED"]);
+    expect(await waiting()).toBe(waitingBefore);
+    const [failed] = await h.db.query<{ status: string }>(
+      "select status from certificate_request where id = $1",
+      [gated.metadata.certificate_request_id],
+    );
+    expect(failed?.status).toBe("FAILED");
   });
 
   // The store's trigger and the revocation take the key's lock (shared / exclusive): whichever

@@ -121,6 +121,11 @@ describe("the queue of certificate requests", () => {
       7 /* PERMISSION_DENIED */,
       "PROFILE_NOT_GRANTED",
     ]);
+    // A profile that does not exist gets the same answer: NOT_FOUND would tell which exist.
+    const missing = await rpcError(list(approver, { certificateProfile: "no-such-profile" }));
+    expect([missing.code, missing.reason]).toEqual([7, "PROFILE_NOT_GRANTED"]);
+    // An admin is told it does not exist.
+    expect((await rpcError(list(h, { certificateProfile: "no-such-profile" }))).code).toBe(5);
   });
 
   it("keeps a decided request listed with its new status, and never an issued one", async () => {

@@ -128,6 +128,7 @@ export class MemoryStore {
           [...new Set(ids)].flatMap((id) => this.copy(this.certificates.get(id)) ?? []),
         lineageFrom: async (id: string) => this.lineageFrom(id),
         newestSuccessorOf: async (id: string) => this.lineageFrom(id).at(-1) ?? id,
+        isKeyBlocked: async (spkiSha256: string) => this.blockedKeys.has(spkiSha256),
         blockKey: async (spkiSha256: string) => {
           this.blockedKeys.add(spkiSha256);
           return [...this.certificates.values()]

@@ -364,9 +364,15 @@ describe("CreateCertificatePolicy refusals", () => {
   });
 
   it("refuses a max_ttl past google.protobuf.Duration's range (no certificate could end there)", async () => {
-    for (const seconds of ["315576000001", "9007199254740991"]) {
+    // The last two: nanos past its range, which until 2026-12-05 was added as seconds (62 s).
+    for (const [seconds, nanos] of [
+      ["315576000001", 0],
+      ["9007199254740991", 0],
+      ["60", 2_000_000_000],
+      ["60", -2_000_000_000],
+    ] as const) {
       const err = await expectRpcError(
-        createPolicyRpc(h, { slug: "forever", maxTtl: { seconds, nanos: 0 } }),
+        createPolicyRpc(h, { slug: "forever", maxTtl: { seconds, nanos } }),
       );
       expect(err).toMatchObject({ code: status.INVALID_ARGUMENT, reason: "POLICY_INVALID" });
       expect(err.violations.map((v) => [v.field, v.reason])).toEqual([

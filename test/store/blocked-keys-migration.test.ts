@@ -6,8 +6,9 @@ import { createTestDatabase, type TestDatabase } from "../support/postgres";
 
 /**
  * Migration20261205000000BlockedKeys on a database that already holds certificates: each gets
- * spki_sha256, the SHA-256 of its SubjectPublicKeyInfo as Node's OpenSSL encodes it (EC, RSA
- * and Ed25519 keys, made by openssl); one whose PEM does not parse keeps none. Then the
+ * spki_sha256, the SHA-256 of its SubjectPublicKeyInfo as Node's OpenSSL encodes it, of an RSA
+ * key's modulus alone (EC, RSA and Ed25519 keys, made by openssl); one whose PEM does not
+ * parse keeps none. Then the
  * trigger: a certificate of a blocked key is refused (SQLSTATE CMK01) whoever inserts it.
  */
 describe("the blocked-keys migration on existing certificates", () => {
@@ -51,10 +52,20 @@ describe("the blocked-keys migration on existing certificates", () => {
       "-days",
       "1",
     ]);
-  const spkiSha256 = (pem: string) =>
-    createHash("sha256")
-      .update(new X509Certificate(pem).publicKey.export({ type: "spki", format: "der" }))
+  /**
+   * The key's hash as Node's OpenSSL encodes it: of the SubjectPublicKeyInfo, and for RSA of
+   * the modulus alone, after "rsa-modulus:" (signer/spki.ts spkiSha256).
+   */
+  const spkiSha256 = (pem: string) => {
+    const key = new X509Certificate(pem).publicKey;
+    if (key.asymmetricKeyType === "rsa") {
+      const n = Buffer.from(key.export({ format: "jwk" }).n as string, "base64url");
+      return createHash("sha256").update("rsa-modulus:").update(n).digest("hex");
+    }
+    return createHash("sha256")
+      .update(key.export({ type: "spki", format: "der" }))
       .digest("hex");
+  };
 
   beforeAll(async () => {
     db = await createTestDatabase();

@@ -5,8 +5,7 @@ import { checkPrimeSync, createPrivateKey, generatePrimeSync, type KeyObject } f
  * close together (Fermat's method factors the modulus at once), or a small prime factor. Node's
  * OpenSSL signs with them like any key (a JWK with every CRT member), so a CSR of one is valid.
  */
-export function rsaKeyOfPrimes(p: bigint, q: bigint): KeyObject {
-  const e = 65537n;
+export function rsaKeyOfPrimes(p: bigint, q: bigint, e = 65537n): KeyObject {
   const n = p * q;
   const d = modInverse(e, (p - 1n) * (q - 1n));
   return createPrivateKey({

@@ -125,7 +125,13 @@ export function policyRulesFromProto(pb: PbPolicy | undefined): PolicyRulesDraft
     const names = enumNames(PbSignatureAlgorithm, "SIGNATURE_ALGORITHM_");
     rules.signatureAlgorithms = { allowed: names(pb.signatureAlgorithms.allowed) };
   }
-  if (pb.maxTtl) rules.maxTtlSeconds = Number(pb.maxTtl.seconds) + pb.maxTtl.nanos / 1e9;
+  if (pb.maxTtl) {
+    const { seconds, nanos } = pb.maxTtl;
+    // nanos past a Duration's own range (|nanos| < 10^9) is no duration: NaN, which the policy's
+    // whole-seconds check refuses on max_ttl. Until 2026-12-05 60 s and 2e9 ns became 62 s.
+    rules.maxTtlSeconds =
+      Math.abs(nanos) > 999_999_999 ? Number.NaN : Number(seconds) + nanos / 1e9;
+  }
   if (pb.basicConstraints) {
     const { ca, maxPathLength } = pb.basicConstraints;
     rules.basicConstraints = {

@@ -1,6 +1,9 @@
+import type { CertmintError } from "../../errors";
+import { spkiSha256Of } from "../../signer";
 import { type Call, refuseIfAbandoned } from "../call";
 import type { IssuanceDeps } from "../deps";
 import type { Certificate } from "../repositories";
+import { keyBlocked } from "./blocked-keys";
 import { checkPolicy } from "./check";
 import { type RequestIdentity, recordRefusal, recordWaitingForApproval } from "./intent";
 import { generateKey } from "./keys";
@@ -21,6 +24,23 @@ export interface Decision {
 }
 
 /**
+ * A key revoked for key compromise, for the answers that store no certificate now: a dry run,
+ * and a request that would wait for an approver (it would only fail when approved, after
+ * filling the queue). Issuance itself is refused by the store (blocked-keys.ts), at no read's
+ * cost. Until 2026-12-05 both answered as if the key were fine (found by an outside probe).
+ */
+async function blockedKeyRefusal(
+  deps: IssuanceDeps,
+  plan: IssuancePlan,
+  decision: Decision,
+): Promise<CertmintError | undefined> {
+  if (plan.key.kind === "GENERATE") return undefined;
+  if (!decision.validateOnly && !plan.profile.requireApproval) return undefined;
+  const blocked = await deps.store.certificates.isKeyBlocked(spkiSha256Of(plan.key.publicKey));
+  return blocked ? keyBlocked(plan) : undefined;
+}
+
+/**
  * Steps 3 to 6 of IssueCertificate and RenewCertificate, the same for both once planned:
  *  3. check the policy; a refusal is recorded FAILED (unless a dry run), or, when a concurrent
  *     call with the same request_id recorded first, that call's outcome is answered;
@@ -37,7 +57,9 @@ export async function decideAndIssue(
   decision: Decision,
 ): Promise<IssueOutcome> {
   // 3. A caller that gave up meanwhile is refused before anything is written.
-  const refusal = checkPolicy(deps, plan, decision.mapField, decision.what);
+  const refusal =
+    checkPolicy(deps, plan, decision.mapField, decision.what) ??
+    (await blockedKeyRefusal(deps, plan, decision));
   refuseIfAbandoned(call);
   if (refusal) {
     if (!decision.validateOnly && (await recordRefusal(deps, call, plan, who, refusal))) {

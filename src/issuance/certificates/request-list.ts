@@ -1,4 +1,4 @@
-import { invalidField } from "../../errors";
+import { invalidField, isCertmintError } from "../../errors";
 import { type Call, PROFILE_SCOPED_ROLES, requireProfileAccess } from "../call";
 import { listReadBound, readWithinBound } from "../common/list-bound";
 import { throughListGate } from "../common/list-gate";
@@ -44,14 +44,21 @@ export async function listRequests(
   const { actor } = call;
   const scoped = PROFILE_SCOPED_ROLES.includes(actor.role);
   if (input.profile) {
-    const profile = await resolveRef(
-      input.profile,
-      "certificate profile",
-      "certificate_profile",
-      (k) => deps.store.profiles.find(k),
-    );
+    // For an issuer or approver, a profile that does not exist is refused as one not on its
+    // token (PERMISSION_DENIED), as IssueCertificate refuses it: NOT_FOUND would tell which
+    // profiles exist (found by an outside probe, 2026-12-05).
+    const profile = scoped
+      ? await resolveRef(input.profile, "certificate profile", "certificate_profile", (k) =>
+          deps.store.profiles.find(k),
+        ).catch((err: unknown) => {
+          if (isCertmintError(err) && err.kind === "not_found") return { id: null };
+          throw err;
+        })
+      : await resolveRef(input.profile, "certificate profile", "certificate_profile", (k) =>
+          deps.store.profiles.find(k),
+        );
     requireProfileAccess(call as Call, profile, input.profile);
-    filter.profileIds = [profile.id];
+    filter.profileIds = [profile.id!];
   } else if (scoped) {
     filter.profileIds = actor.profileIds;
   }

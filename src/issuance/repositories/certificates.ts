@@ -115,6 +115,8 @@ export interface CertificateRepository {
    * raced the block included (it waits for them to commit).
    */
   blockKey(spkiSha256: string, certificateId: string, now: Date): Promise<Certificate[]>;
+  /** Whether a key was blocked (a plain read, for answers that store no certificate). */
+  isKeyBlocked(spkiSha256: string): Promise<boolean>;
   /** Sets revokedAt and the reason unless it is revoked already; false then. */
   markRevoked(id: string, reason: RevocationReason, now: Date): Promise<boolean>;
   /** Certificates of this CA that are revoked and not expired at `now`, soonest expiry first. */

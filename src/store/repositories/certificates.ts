@@ -110,6 +110,19 @@ export class OrmCertificateRepository implements CertificateRepository {
     return this.findByIds(rows.map((r) => r.id as string));
   }
 
+  async isKeyBlocked(spkiSha256: string): Promise<boolean> {
+    const em = this.em();
+    const rows = (await em
+      .getConnection()
+      .execute(
+        `select 1 from "blocked_key" where "spki_sha256" = ?`,
+        [spkiSha256],
+        "all",
+        em.getTransactionContext(),
+      )) as unknown[];
+    return rows.length > 0;
+  }
+
   async revokedIssuedBy(caId: string, now: Date): Promise<RevokedEntry[]> {
     // Plain rows, not entities: a CRL may list 10^5 certificates (issue 14). Served from the
     // index alone (certificate_crl_entries_index); the time as epoch seconds, a float8 that
