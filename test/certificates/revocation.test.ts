@@ -190,6 +190,53 @@ describe("revocation and the CRL", () => {
     expect(row!.revocation_reason).toBe("KEY_COMPROMISE");
   });
 
+  // Left open until 2026-12-05 (third stop): a certificate revoked as superseded and then
+  // reported compromised kept "superseded" on the CRL, so relying parties never learned that
+  // its key was compromised (Boulder updates the reason the same way).
+  it("a later KEY_COMPROMISE gives a revoked certificate that reason, at its first time", async () => {
+    const cert = await newCert("upgrade.example.com");
+    const first = await revoke(cert.certificateId, RevocationReason.REVOCATION_REASON_SUPERSEDED);
+    await clockPast(first.revokeTime!);
+    const crlBefore = await crlText();
+    const upper = cert.serialNumber.toUpperCase();
+    const entryOf = (text: string) =>
+      text.slice(text.indexOf(`Serial Number: ${upper}`)).split("Serial Number:")[1]!;
+    expect(entryOf(crlBefore.text)).toMatch(/Superseded/);
+    const audited = await countRows(h, "audit_record");
+
+    const second = await revoke(
+      cert.serialNumber,
+      RevocationReason.REVOCATION_REASON_KEY_COMPROMISE,
+    );
+    expect(second.revocationReason).toBe(RevocationReason.REVOCATION_REASON_KEY_COMPROMISE);
+    expect(second.revokeTime!.getTime()).toBe(first.revokeTime!.getTime());
+    const [row] = await h.db.query(
+      "select revoked_at, revocation_reason, spki_sha256 from certificate where id = $1",
+      [cert.certificateId],
+    );
+    expect((row!.revoked_at as Date).getTime()).toBe(first.revokeTime!.getTime());
+    expect(row!.revocation_reason).toBe("KEY_COMPROMISE");
+    const [blocked] = await h.db.query(
+      "select count(*)::int as n from blocked_key where spki_sha256 = $1",
+      [row!.spki_sha256],
+    );
+    expect(blocked!.n).toBe(1);
+    expect(await countRows(h, "audit_record")).toBe(audited + 1);
+
+    // The CRL is signed again at once (not at the end of its cache period) with the new reason.
+    const crlAfter = await crlText();
+    expect(crlAfter.verifyOutput).toMatch(/verify OK/);
+    expect(entryOf(crlAfter.text)).toMatch(/Key Compromise/);
+    expect(entryOf(crlAfter.text)).not.toMatch(/Superseded/);
+
+    // Any other reason later still changes nothing.
+    const third = await revoke(
+      cert.certificateId,
+      RevocationReason.REVOCATION_REASON_AFFILIATION_CHANGED,
+    );
+    expect(third.revocationReason).toBe(RevocationReason.REVOCATION_REASON_KEY_COMPROMISE);
+  });
+
   it("revokes by serial number written with colons in upper case", async () => {
     const cert = await newCert("colons.example.com");
     const colons = cert.serialNumber.toUpperCase().match(/../g)!.join(":");

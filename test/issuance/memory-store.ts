@@ -141,6 +141,12 @@ export class MemoryStore {
           Object.assign(cert, { revokedAt: now, revocationReason: reason });
           return true;
         },
+        markKeyCompromised: async (id: string) => {
+          const cert = this.certificates.get(id);
+          if (!cert?.revokedAt || cert.revocationReason === "KEY_COMPROMISE") return false;
+          cert.revocationReason = "KEY_COMPROMISE";
+          return true;
+        },
         findBySerial: async (serial: string, limit: number) =>
           [...this.certificates.values()]
             .filter((c) => c.serialNumber === serial)

@@ -9,7 +9,11 @@ import type { RevokeInput } from "./types";
 
 /**
  * Revokes a certificate with an RFC 5280 5.3.1 reason; its serial is in its CA's next CRL.
- * Revoking a revoked certificate changes nothing (the first time and reason stand). For
+ * Revoking a revoked certificate changes nothing (the first time and reason stand), except
+ * that a key-compromise revocation that blocks the key also gives the certificate named the
+ * reason keyCompromise, at its first revocation time (as Boulder's UpdateRevokedCertificate):
+ * relying parties that treat that reason apart (RFC 5280 5.3.1, invalidity back-dating) learn
+ * that the key is compromised, not only that the certificate was superseded. For
  * keyCompromise the key is compromised, not one certificate: every other unrevoked certificate
  * of the key (any profile, any CA: the same CSR sent twice, a REUSE renewal) is revoked with
  * it, in the same transaction, each with its own audit record, and the key is blocked from
@@ -38,7 +42,10 @@ export async function revoke(
       );
     }
     for (const c of [cert, ...sameKey]) {
-      const revoked = await tx.certificates.markRevoked(c.id, input.reason, now);
+      const revoked =
+        (await tx.certificates.markRevoked(c.id, input.reason, now)) ||
+        // Only with the key blocked: an ACME account's keyCompromise proves no hold of the key.
+        (c === cert && Boolean(blocking) && (await tx.certificates.markKeyCompromised(c.id)));
       // Counted against the CA whose CRL lists it, in the revoking transaction: every replica's
       // published CRL compares this count with the one it was signed at (ca/publication.ts).
       if (revoked && c.caId) await tx.cas.countRevocation(c.caId);

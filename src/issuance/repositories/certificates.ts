@@ -119,6 +119,11 @@ export interface CertificateRepository {
   isKeyBlocked(spkiSha256: string): Promise<boolean>;
   /** Sets revokedAt and the reason unless it is revoked already; false then. */
   markRevoked(id: string, reason: RevocationReason, now: Date): Promise<boolean>;
+  /**
+   * A revoked certificate whose reason was not keyCompromise gets that reason, keeping its
+   * revocation time (RFC 5280 5.3.1); false when it is not revoked or has that reason already.
+   */
+  markKeyCompromised(id: string): Promise<boolean>;
   /** Certificates of this CA that are revoked and not expired at `now`, soonest expiry first. */
   revokedIssuedBy(caId: string, now: Date): Promise<RevokedEntry[]>;
   /**

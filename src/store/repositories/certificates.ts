@@ -87,6 +87,15 @@ export class OrmCertificateRepository implements CertificateRepository {
     return n > 0;
   }
 
+  async markKeyCompromised(id: string): Promise<boolean> {
+    const n = await this.em().nativeUpdate(
+      E,
+      { id, revokedAt: { $ne: null }, revocationReason: { $ne: "KEY_COMPROMISE" } },
+      { revocationReason: "KEY_COMPROMISE" },
+    );
+    return n > 0;
+  }
+
   async blockKey(spkiSha256: string, certificateId: string, now: Date): Promise<Certificate[]> {
     const em = this.em();
     if (!em.isInTransaction()) throw new Error("blockKey runs in the revoking transaction");
