@@ -58,7 +58,7 @@ describe("OCSP responder", () => {
     const root = await createRoot(h, "ocsp-root");
     caFile = tmp.file("ca.pem", root.certificatePem);
     await createProfileRows(h, { slug: "web", caId: root.id });
-    for (const name of ["good", "revoked", "cached", "py"]) {
+    for (const name of ["good", "revoked", "cached", "py", "upgraded"]) {
       const cn = `${name}.example.com`;
       const res = await call(
         h.certificates,
@@ -151,6 +151,28 @@ describe("OCSP responder", () => {
     const at = /Revocation Time: (.+)/.exec(after.stdout)?.[1];
     expect(new Date(at!).getTime()).toBe(
       Math.floor(revoked.certificate!.revokeTime!.getTime() / 1000) * 1000,
+    );
+  });
+
+  it("a later KEY_COMPROMISE replaces a cached revoked answer's reason, keeping its time", async () => {
+    const first = await call(h.certificates, "revokeCertificate", {
+      certificate: leaves.upgraded!.id,
+      reason: RevocationReason.REVOCATION_REASON_SUPERSEDED,
+    });
+    const before = await ask("upgraded", ["-no_nonce"]); // cached for an hour
+    expect(before.stdout).toContain("Reason: superseded");
+    await call(h.certificates, "revokeCertificate", {
+      certificate: leaves.upgraded!.id,
+      reason: RevocationReason.REVOCATION_REASON_KEY_COMPROMISE,
+    });
+    const after = await ask("upgraded", ["-no_nonce"]);
+    expect(after.code, after.stderr).toBe(0);
+    expect(after.stderr).toContain("Response verify OK");
+    expect(after.stdout).toContain(`${leaves.upgraded!.file}: revoked`);
+    expect(after.stdout).toContain("Reason: keyCompromise");
+    const at = /Revocation Time: (.+)/.exec(after.stdout)?.[1];
+    expect(new Date(at!).getTime()).toBe(
+      Math.floor(first.certificate!.revokeTime!.getTime() / 1000) * 1000,
     );
   });
 
