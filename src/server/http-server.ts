@@ -91,6 +91,18 @@ export function requestAddressKey(req: IncomingMessage): string {
   return peerAddressKey(peerOf(req.socket));
 }
 
+/**
+ * The path of a request's target, without its query. A target in absolute form
+ * (`http://host/crl/x.crl`) is a path too: RFC 9112 3.2.2 says a server MUST accept it,
+ * though clients send it mostly to proxies (Node's parser passes it through as it came).
+ */
+export function requestPath(req: Pick<IncomingMessage, "url">): string {
+  const target = req.url ?? "";
+  const absolute = /^https?:\/\/[^/?#]*/i.exec(target);
+  const path = absolute ? target.slice(absolute[0].length) || "/" : target;
+  return path.split("?")[0]!;
+}
+
 /** Retry-After (seconds) of a 503 for a request beyond either limit. */
 export const BUSY_RETRY_AFTER_SECONDS = 1;
 

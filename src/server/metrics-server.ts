@@ -1,7 +1,7 @@
 import type { Server } from "node:http";
 import type { Logger } from "pino";
 import type { ConnectionLimits } from "../config";
-import { startHttpServer } from "./http-server";
+import { requestPath, startHttpServer } from "./http-server";
 
 /** What /metrics serves: one process's metrics (server/metrics.ts) or all workers' (server/cluster-metrics.ts). */
 export interface MetricsSource {
@@ -28,7 +28,7 @@ export function startMetricsServer(
       respond(405, "only GET and HEAD\n");
       return;
     }
-    if ((req.url ?? "").split("?")[0] !== "/metrics") {
+    if (requestPath(req) !== "/metrics") {
       respond(404, "not found: the metrics are at /metrics\n");
       return;
     }

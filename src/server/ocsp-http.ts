@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import { databaseOutage } from "../database-outage";
 import type { OcspAnswer, OcspResponder } from "../issuance/ca/ocsp";
 import { OCSP_REQUEST_MAX_BYTES, ocspErrorResponse } from "../signer";
+import { requestPath } from "./http-server";
 
 const OCSP_RESPONSE_TYPE = "application/ocsp-response";
 
@@ -23,7 +24,7 @@ export function serveOcsp(
   /** Whether this client may have a response signed now (OcspResponder.respond). */
   admit?: () => boolean,
 ): boolean {
-  const path = (req.url ?? "").split("?")[0]!;
+  const path = requestPath(req);
   if (path !== "/ocsp" && path !== "/ocsp/" && !path.startsWith("/ocsp/")) return false;
   const send = (answer: OcspAnswer) => {
     onAnswer?.(answer.status);

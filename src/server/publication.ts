@@ -15,6 +15,7 @@ import {
   MAX_REQUESTS_IN_FLIGHT_PER_CONNECTION,
   readBoundedBody,
   requestAddressKey,
+  requestPath,
   startHttpServer,
 } from "./http-server";
 import { serveOcsp } from "./ocsp-http";
@@ -89,7 +90,7 @@ export async function startPublicationServer(
       respond(405, "only GET and HEAD\n");
       return;
     }
-    const path = (req.url ?? "").split("?")[0]!;
+    const path = requestPath(req);
     const m = /^\/(crl|ca)\/([0-9a-fA-F-]{36})\.(crl|crt)$/.exec(path);
     if (!m || (m[1] === "crl") !== (m[3] === "crl")) {
       respond(404, "not found\n");

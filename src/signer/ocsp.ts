@@ -45,6 +45,19 @@ import { serialToHex } from "./serial";
 
 const OCSP_BASIC = "1.3.6.1.5.5.7.48.1.1";
 const OCSP_NONCE = "1.3.6.1.5.5.7.48.1.2";
+/**
+ * Request extensions this responder understands (RFC 6960 4.4): the nonce; acceptable response
+ * types (4.4.3: every client accepts the basic response, the only one certmint sends); preferred
+ * signature algorithms (4.4.7: a preference, answered with the CA key's own algorithm); the
+ * service locator (4.4.6: certmint answers for its own CAs only). A critical extension outside
+ * these cannot be honoured, so the request is refused rather than answered as if it were absent.
+ */
+const OCSP_UNDERSTOOD_EXTENSIONS = new Set([
+  OCSP_NONCE,
+  "1.3.6.1.5.5.7.48.1.4",
+  "1.3.6.1.5.5.7.48.1.8",
+  "1.3.6.1.5.5.7.48.1.7",
+]);
 
 /** CertID hash algorithms certmint answers for: SHA-1 (what most clients send) and SHA-2. */
 const HASHES: Record<string, "sha1" | "sha256" | "sha384" | "sha512"> = {
@@ -110,11 +123,20 @@ export function parseOcspRequest(der: Uint8Array): OcspRequest {
     if (list.length > OCSP_MAX_CERT_IDS) {
       throw malformed(`more than ${OCSP_MAX_CERT_IDS} certificates in one request`);
     }
-    const certIds = list.map((request) => readCertId(children(request, "Request")[0]));
+    const certIds = list.map((request) => {
+      const [certId, single] = children(request, "Request");
+      if (single) {
+        const [extensions] = children(single, "singleRequestExtensions", Class.CONTEXT_SPECIFIC, 0);
+        checkCriticalExtensions(children(extensions, "Extensions"));
+      }
+      return readCertId(certId);
+    });
     let nonce: Buffer | undefined;
     if (isTag(fields[i], Class.CONTEXT_SPECIFIC, 2)) {
       const [extensions] = children(fields[i], "requestExtensions", Class.CONTEXT_SPECIFIC, 2);
-      nonce = readNonce(children(extensions, "Extensions"));
+      const list = children(extensions, "Extensions");
+      checkCriticalExtensions(list);
+      nonce = readNonce(list);
       i++;
     }
     if (i !== fields.length) throw malformed("unexpected fields in TBSRequest");
@@ -150,6 +172,24 @@ function readCertId(node: Asn1 | undefined): OcspCertId {
     serialHex: serialToHex(serialBytes),
     node: node!,
   };
+}
+
+/**
+ * RFC 6960 4.4: an unrecognised extension is ignored unless it is critical; RFC 5280 4.2: an
+ * extension appears at most once. Either fault is a malformed request.
+ */
+function checkCriticalExtensions(extensions: Asn1[]): void {
+  const seen = new Set<string>();
+  for (const ext of extensions) {
+    const parts = children(ext, "Extension");
+    const id = readOid(parts[0], "extnID");
+    if (seen.has(id)) throw malformed(`the extension ${id} appears twice`);
+    seen.add(id);
+    const critical = parts.length === 3 && readBoolean(parts[1], "critical");
+    if (critical && !OCSP_UNDERSTOOD_EXTENSIONS.has(id)) {
+      throw malformed(`the critical extension ${id} is not supported (RFC 6960 4.4)`);
+    }
+  }
 }
 
 /**

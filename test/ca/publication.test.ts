@@ -1,4 +1,5 @@
 import { createHash, X509Certificate } from "node:crypto";
+import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RevocationReason } from "../../gen/ts/certmint/v1/common";
 import { attrRequest } from "../certificates/helpers";
@@ -195,6 +196,28 @@ describe("publication of CRLs and CA certificates over HTTP", () => {
     const post = await fetch(`${base}/crl/${caId}.crl`, { method: "POST", body: "x" });
     expect(post.status).toBe(405);
     expect(post.headers.get("allow")).toBe("GET, HEAD");
+  });
+
+  // Found by an outside probe (2026-12-05, third stop): a request target in absolute form was 404.
+  it("accepts a request target in absolute form (RFC 9112 3.2.2), as a proxy sends it", async () => {
+    const port = Number(new URL(base).port);
+    const raw = (target: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = connect(port, "127.0.0.1", () =>
+          socket.write(`GET ${target} HTTP/1.1\r\nHost: pki.example\r\nConnection: close\r\n\r\n`),
+        );
+        const chunks: Buffer[] = [];
+        socket.on("data", (c: Buffer) => chunks.push(c));
+        socket.on("error", reject);
+        socket.on("close", () => resolve(Buffer.concat(chunks).toString("latin1")));
+      });
+    const crl = await raw(`http://pki.example/crl/${caId}.crl`);
+    expect(crl).toMatch(/^HTTP\/1\.1 200 /);
+    expect(crl).toMatch(/content-type: application\/pkix-crl/i);
+    const ca = await raw(`HTTP://pki.example:80/ca/${caId}.crt?x=1`);
+    expect(ca).toMatch(/^HTTP\/1\.1 200 /);
+    expect(await raw("http://pki.example")).toMatch(/^HTTP\/1\.1 404 /);
+    expect(await raw(`http://pki.example/crl/${caId}.crt`)).toMatch(/^HTTP\/1\.1 404 /);
   });
 
   /** openssl verify -CRLfile reads PEM. */

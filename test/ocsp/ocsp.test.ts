@@ -15,6 +15,7 @@ import { attrRequest } from "../certificates/helpers";
 import { parseExposition, sampleValue } from "../metrics/prometheus";
 import { createProfileRows, createRoot } from "../support/fixtures";
 import { call, startTestCertmint, type TestCertmint } from "../support/harness";
+import { withOcspExtension } from "../support/ocsp-request";
 import { openssl, opensslOk, type RunResult, TempDir } from "../support/openssl";
 import { unusedPort } from "../support/ports";
 
@@ -238,6 +239,19 @@ describe("OCSP responder", () => {
     const tampered = Buffer.from(request);
     tampered[at] = tampered[at]! ^ 0xff;
     expect(responseStatus(await post(tampered))).toBe("unauthorized");
+    // A critical extension the responder does not understand (RFC 6960 4.4), and a repeated one.
+    const critical = withOcspExtension(request, {
+      oid: "1.3.6.1.4.1.55555.1",
+      critical: true,
+      value: Buffer.from([0x05, 0x00]),
+    });
+    expect(responseStatus(await post(critical))).toBe("malformedrequest");
+    const unknown = withOcspExtension(request, {
+      oid: "1.3.6.1.4.1.55555.1",
+      critical: false,
+      value: Buffer.from([0x05, 0x00]),
+    });
+    expect(responseStatus(await post(unknown))).toBe("successful");
     // Wrong methods and paths.
     expect((await fetch(url, { method: "PUT", body: "x" })).status).toBe(405);
   });
