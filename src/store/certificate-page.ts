@@ -74,7 +74,15 @@ export function certificatePageQuery(
   if (f.status === "ACTIVE") add(`"revoked_at" is null and "not_after" > ?`, f.now);
   if (f.status === "EXPIRED") add(`"revoked_at" is null and "not_after" <= ?`, f.now);
   if (f.expiresBefore) add(`"not_after" < ?`, f.expiresBefore);
-  if (f.namePattern !== undefined) add(`"search_names" like ?`, f.namePattern);
+  // The key's condition is the one the trigram index serves; the plain one keeps the result
+  // exact (Migration20261205200000NameSearchWords).
+  if (f.namePattern !== undefined) {
+    add(
+      `"certmint_search_key"("search_names") like "certmint_search_key"(?) and "search_names" like ?`,
+      f.namePattern,
+      f.namePattern,
+    );
+  }
   if (f.after) {
     const at = f.after.createdAtText ?? f.after.createdAt;
     add(`("created_at", "id") < (?::timestamptz, ?::uuid)`, at, f.after.id);

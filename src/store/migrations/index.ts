@@ -20,6 +20,7 @@ import { Migration20261204200000RenewAtStable } from "./Migration20261204200000R
 import { Migration20261204300000CrlThisUpdate } from "./Migration20261204300000CrlThisUpdate";
 import { Migration20261205000000BlockedKeys } from "./Migration20261205000000BlockedKeys";
 import { Migration20261205100000RequestQueue } from "./Migration20261205100000RequestQueue";
+import { Migration20261205200000NameSearchWords } from "./Migration20261205200000NameSearchWords";
 
 /**
  * Every migration, in order. Listed explicitly (not discovered on disk) so the same list
@@ -71,4 +72,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: "Migration20261204300000CrlThisUpdate", class: Migration20261204300000CrlThisUpdate },
   { name: "Migration20261205000000BlockedKeys", class: Migration20261205000000BlockedKeys },
   { name: "Migration20261205100000RequestQueue", class: Migration20261205100000RequestQueue },
+  { name: "Migration20261205200000NameSearchWords", class: Migration20261205200000NameSearchWords },
 ];
