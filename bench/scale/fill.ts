@@ -81,7 +81,7 @@ export async function fill(
       await db.query<{ r: string }>(
         "select revocation_reason as r from certificate where revoked_at is not null limit 1",
       )
-    ).rows[0]?.r ?? "KEY_COMPROMISE";
+    ).rows[0]?.r ?? "SUPERSEDED";
   const stamp = opts.stamp.toISOString();
   // The fill's own session: bulk-load settings that change nothing of what is measured.
   await db.query("set synchronous_commit = off");

@@ -8,7 +8,8 @@
  * and every event's cursor replaces `cursor`, so a restarted watcher resumes where it stopped.
  * Each file is replaced atomically (written aside, renamed over), so a reader never sees half a
  * file; the key first, so a reader that sees the new certificate finds its key already there,
- * and the cursor last, so a watcher killed mid-way receives the event again.
+ * and the cursor last, so a watcher killed mid-way receives the event again. A certificate
+ * that key.pem does not match, delivered without its key, is never written (writeCertificate).
  */
 import { createPrivateKey, X509Certificate } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
@@ -45,18 +46,26 @@ export class LineageFiles {
   }
 
   /**
-   * Writes a delivered certificate (and its key, when the event carries one). Returns a warning
-   * when the key.pem left in place does not belong to the new certificate: the key went to
-   * another token, or certmint no longer holds it.
+   * Writes a delivered certificate (and its key, when the event carries one). A certificate that
+   * comes without a key while the key.pem in place is not its key is not written, and the watch
+   * stops with an error (CliError): the key went to another token (renewed with a new key by an
+   * admin, or by a peer on a profile with shared renewal) or certmint no longer holds it, and a
+   * cert.pem that key.pem does not match would take down the TLS server that reloads them.
+   * Until 2026-12-05 (third stop) it was written, with a warning.
    */
-  writeCertificate(cert: Certificate, privateKeyPem: string): string | undefined {
+  writeCertificate(cert: Certificate, privateKeyPem: string): void {
+    if (!privateKeyPem && existsSync(this.key) && !this.keyMatches(cert.certificatePem)) {
+      throw new CliError(
+        `certificate ${cert.serialNumber} (${cert.id}) is not for the key in ${this.key}, and this ` +
+          "watch did not receive its key: another token renewed it with a new key (that token " +
+          "holds the key), or certmint no longer holds it. cert.pem and key.pem are left as they " +
+          "were, still a matching pair; renew the certificate with this token " +
+          "(certmint cert renew) to get a certificate and key again",
+      );
+    }
     if (privateKeyPem) writeFileAtomically(this.key, privateKeyPem, { secret: true, force: true });
     writeFileAtomically(this.chain, joinPem(cert.certificateChainPem), REPLACE);
     writeFileAtomically(this.certificate, joinPem([cert.certificatePem]), REPLACE);
-    if (privateKeyPem || !existsSync(this.key)) return undefined;
-    return this.keyMatches(cert.certificatePem)
-      ? undefined
-      : `${this.key} is not the key of certificate ${cert.serialNumber}: this watch did not receive its key`;
   }
 
   saveCursor(cursor: string): void {

@@ -62,7 +62,7 @@ export {
   type KeyPair,
 } from "./keys";
 export { MessageAuthenticator } from "./mac";
-export { nameToString, subjectToDer, subjectToString } from "./name";
+export { nameToString, sameDistinguishedName, subjectToDer, subjectToString } from "./name";
 export {
   canonicalNameConstraints,
   hasNameConstraints,

@@ -95,6 +95,21 @@ export function subjectToAsn1(name: SubjectName): Asn1 {
 export const subjectToDer = (name: SubjectName): Buffer => toDer(subjectToAsn1(name));
 
 /**
+ * Whether two names match as RFC 5280 7.1 compares them (the same attribute types in the same
+ * order, values equal ignoring case and insignificant white space, after compatibility
+ * normalisation, as LDAP StringPrep does), so a name a validator takes for another is caught
+ * even when its bytes differ.
+ */
+export function sameDistinguishedName(a: SubjectName, b: SubjectName): boolean {
+  if (a.attributes.length !== b.attributes.length) return false;
+  const fold = (v: string) => v.normalize("NFKC").toLowerCase().trim().replace(/\s+/g, " ");
+  return a.attributes.every((x, i) => {
+    const y = b.attributes[i]!;
+    return x.type === y.type && fold(x.value) === fold(y.value);
+  });
+}
+
+/**
  * Name -> SubjectName. Throws DerShapeError for malformed names, and UnrepresentableNameError
  * for well-formed names that SubjectName cannot carry (multi-valued RDNs, attribute types
  * outside SUBJECT_ATTRIBUTES): callers decide whether that is an error.

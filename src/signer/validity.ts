@@ -4,8 +4,11 @@
  *
  * notBefore is backdated a little (default 60 s) so relying parties whose clocks run slightly
  * behind accept a fresh certificate; notAfter is `now + ttl`, so "valid for 24 h" means it
- * expires 24 h after the request, as the caller expects. (The encoded period is therefore
- * ttl + backdate; policy maxima should be checked on the ttl.)
+ * expires 24 h after the request, as the caller expects. The encoded period is therefore
+ * ttl + backdate + 1 s (both ends inclusive); where that would pass a policy's maximum
+ * (`maxPeriodSeconds`), notAfter comes earlier so that the period is exactly the maximum: a
+ * limit set for compliance counts the backdated part too (RFC 5280 4.1.2.5; the CA/Browser
+ * Forum's validity period is counted the same way).
  */
 import { failedPrecondition, invalidArgument, invalidField } from "../errors";
 
@@ -17,6 +20,8 @@ export interface ValidityInput {
   issuerNotAfter?: Date;
   /** What to do when now + ttl passes issuerNotAfter: refuse (default) or shorten. */
   onExceed?: "fail" | "truncate";
+  /** The longest period notBefore..notAfter (inclusive) may span: the policy's max_ttl. */
+  maxPeriodSeconds?: number;
 }
 
 export interface Validity {
@@ -51,8 +56,19 @@ export function computeValidity(input: ValidityInput): Validity {
     );
   }
   const nowMs = now.getTime();
-  const notBefore = floorSeconds(nowMs - backdateSeconds * 1000);
+  const maxPeriod = input.maxPeriodSeconds;
+  // A maximum shorter than twice the backdate (a policy of a minute or two) takes half of it
+  // for the backdate, so the certificate is still valid for the other half after it is signed.
+  const backdate =
+    maxPeriod === undefined
+      ? backdateSeconds
+      : Math.min(backdateSeconds, Math.floor((maxPeriod - 1) / 2));
+  const notBefore = floorSeconds(nowMs - backdate * 1000);
   let notAfter = floorSeconds(nowMs + ttlSeconds * 1000);
+  if (maxPeriod !== undefined) {
+    const last = notBefore.getTime() + (maxPeriod - 1) * 1000;
+    if (notAfter.getTime() > last) notAfter = new Date(last);
+  }
   let truncated = false;
   if (issuerNotAfter !== undefined && notAfter > issuerNotAfter) {
     const limit = floorSeconds(issuerNotAfter.getTime());

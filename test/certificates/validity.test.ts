@@ -14,6 +14,7 @@ import {
   Code,
   call,
   createProfileRows,
+  createRoot,
   DAY,
   FAILED,
   ISSUED,
@@ -91,6 +92,38 @@ describe("validity against the issuing CA", () => {
     // TTL after the moment of issuance, which lies within the call (validTo has whole seconds).
     expect(new Date(x.validTo).getTime()).toBeGreaterThan(sent + DAY * 1000 - 1000);
     expect(new Date(x.validTo).getTime()).toBeLessThanOrEqual(answered + DAY * 1000);
+  });
+
+  // Found by an outside probe (2026-12-05, third stop): ttl = max_ttl made a period of
+  // max_ttl + 61 s (the backdate uncounted).
+  it("a TTL of the policy's maximum: notBefore..notAfter, both inclusive, is that maximum", async () => {
+    const longRoot = await createRoot(h, "long");
+    await createProfileRows(h, { caId: longRoot.id, slug: "max" });
+    const policy = await h.db.query<{ spec: { maxTtlSeconds: number } }>(
+      "select p.spec from certificate_policy p join certificate_profile f on f.policy_id = p.id where f.slug = 'max'",
+    );
+    const maxTtl = policy[0]!.spec.maxTtlSeconds;
+    expect(maxTtl).toBeGreaterThan(DAY);
+    for (const [cn, ttl] of [
+      ["max.example.com", maxTtl],
+      ["near.example.com", maxTtl - 30],
+    ] as const) {
+      const res = await issue(h, attrRequest("max", { cn, dns: [cn], ttlSeconds: ttl }));
+      const x = new X509Certificate(res.certificate!.certificatePem);
+      const period = (Date.parse(x.validTo) - Date.parse(x.validFrom)) / 1000 + 1;
+      expect(period).toBe(maxTtl);
+      const verified = verifyLeaf(tmp, longRoot.certificatePem, res.certificate!.certificatePem);
+      expect(verified.code, verified.stderr).toBe(0);
+    }
+    // Further below the maximum than the backdate: notAfter is now + ttl, as asked.
+    const sent = Date.now();
+    const res = await issue(
+      h,
+      attrRequest("max", { cn: "day.example.com", dns: ["day.example.com"], ttlSeconds: DAY }),
+    );
+    const x = new X509Certificate(res.certificate!.certificatePem);
+    expect(Date.parse(x.validTo)).toBeGreaterThan(sent + DAY * 1000 - 1000);
+    expect((Date.parse(x.validTo) - Date.parse(x.validFrom)) / 1000).toBe(DAY + 60);
   });
 
   it("TRUNCATE: the certificate ends exactly when the CA does", async () => {

@@ -11,8 +11,13 @@ import { createPrivateKey, X509Certificate } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AccessToken, Role } from "../../gen/ts/certmint/v1/access_token_service";
+import {
+  RenewalKeySource,
+  RenewCertificateRequest,
+} from "../../gen/ts/certmint/v1/certificate_service";
 import { startFaultProxy } from "../support/fault-proxy";
-import { startTestCertmint, type TestCertmint } from "../support/harness";
+import { call, startTestCertmint, type TestCertmint } from "../support/harness";
 import { openssl } from "../support/openssl";
 import { waitFor } from "../support/wait";
 import { CLI, type CliSession, cliSession, modeOf, ok } from "./cli";
@@ -293,6 +298,52 @@ describe("certmint cert watch", () => {
     } finally {
       await proxy.close();
     }
+  });
+
+  // Found by an outside probe (2026-12-05, third stop): the watcher wrote the new cert.pem beside
+  // the old key.pem, a pair no TLS server loads, and only printed a warning.
+  it("--out-dir: a renewal whose new key went to another token is not written; exit 1, files kept", async () => {
+    const first = await issue("moved.example.com", "renewing");
+    const dir = mkdtempSync(join(cli.dir, "moved-"));
+    const w = watch([first.certificateId, "--out-dir", dir]);
+    const certFile = join(dir, "cert.pem");
+    const keyFile = join(dir, "key.pem");
+    await waitFor(
+      "the watcher to write the current certificate and its key",
+      () => existsSync(certFile) && existsSync(keyFile) && existsSync(join(dir, "cursor")),
+    );
+    const before = {
+      cert: readFileSync(certFile, "utf8"),
+      key: readFileSync(keyFile, "utf8"),
+    };
+    // Another admin renews it with a new key: the key is that token's, not the watcher's.
+    const other = await call(h.accessTokens, "createAccessToken", {
+      accessToken: AccessToken.fromPartial({ slug: "other-admin", role: Role.ROLE_ADMIN }),
+    });
+    const renewed = await call(
+      h.clientsAs(other.secret).certificates,
+      "renewCertificate",
+      RenewCertificateRequest.fromPartial({
+        certificateId: first.certificateId,
+        keySource: RenewalKeySource.RENEWAL_KEY_SOURCE_NEW,
+      }),
+    );
+    expect(renewed.privateKeyPem).toContain("PRIVATE KEY");
+
+    expect(await w.exited).toBe(1);
+    expect(w.stderr).toContain(
+      `certificate ${renewed.certificate!.serialNumber} (${renewed.certificate!.certificateId}) is not for the key in`,
+    );
+    expect(readFileSync(certFile, "utf8")).toBe(before.cert);
+    expect(readFileSync(keyFile, "utf8")).toBe(before.key);
+    expect(new X509Certificate(before.cert).checkPrivateKey(createPrivateKey(before.key))).toBe(
+      true,
+    );
+    // Started again, it stops at the same event: the pair stays as it was until someone acts.
+    const again = await cli.run(["cert", "watch", first.certificateId, "--out-dir", dir]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain("is not for the key in");
+    expect(readFileSync(certFile, "utf8")).toBe(before.cert);
   });
 
   it("a certificate that does not exist: NOT_FOUND with the code, exit 1, nothing written", async () => {

@@ -12,7 +12,12 @@ import { join } from "node:path";
 import type { Client } from "@grpc/grpc-js";
 import { buildSync } from "esbuild";
 import { describe, expect, it } from "vitest";
-import { type CertmintClients, makeClients } from "../support/harness";
+import { AccessToken, Role } from "../../gen/ts/certmint/v1/access_token_service";
+import {
+  RenewalKeySource,
+  RenewCertificateRequest,
+} from "../../gen/ts/certmint/v1/certificate_service";
+import { type CertmintClients, call, makeClients } from "../support/harness";
 import { openssl, TempDir } from "../support/openssl";
 import { createTestDatabase, type TestDatabase } from "../support/postgres";
 import { issueCertificateDueForRenewal, renewAutomatically } from "../support/renewal-due";
@@ -53,6 +58,7 @@ describe("the example watch sidecars", { timeout: START_LIMIT_MS + 300_000 }, ()
     let c: CertmintClients | undefined;
     const sidecars: ChildProcess[] = [];
     const output: Record<string, string> = { ts: "", go: "" };
+    const exits: Record<string, number | null | undefined> = {};
     try {
       db = await createTestDatabase({ migrated: true });
       server = await startServerProcess({
@@ -90,6 +96,9 @@ describe("the example watch sidecars", { timeout: START_LIMIT_MS + 300_000 }, ()
         });
         child.stderr?.on("data", (d) => {
           output[lang] += d;
+        });
+        child.on("exit", (code) => {
+          exits[lang] = code;
         });
         sidecars.push(child);
       }
@@ -140,6 +149,58 @@ describe("the example watch sidecars", { timeout: START_LIMIT_MS + 300_000 }, ()
         await waitFor(`the ${lang} sidecar to print the RENEWED event`, () =>
           output[lang].includes("CERTIFICATE_EVENT_TYPE_RENEWED"),
         );
+      }
+
+      // Another admin renews the successor with a new key: the key is that token's, and the
+      // sidecars (the first admin's) get the certificate without it. They must not write it
+      // beside a key it does not match (found by an outside probe, 2026-12-05): each stops with
+      // exit 1, its pair as it was.
+      const pairs = Object.fromEntries(
+        (["ts", "go"] as const).map((lang) => [
+          lang,
+          {
+            cert: readFileSync(join(dirs[lang], "cert.pem"), "utf8"),
+            key: readFileSync(join(dirs[lang], "key.pem"), "utf8"),
+          },
+        ]),
+      );
+      const successorId = (
+        await call(c.certificates, "getCurrentCertificate", {
+          certificate: issued.certificate!.certificateId,
+        })
+      ).certificate!.id;
+      const other = await call(c.accessTokens, "createAccessToken", {
+        accessToken: AccessToken.fromPartial({ slug: "other-admin", role: Role.ROLE_ADMIN }),
+      });
+      const otherClients = makeClients(server.address, other.secret);
+      try {
+        const moved = await call(
+          otherClients.certificates,
+          "renewCertificate",
+          RenewCertificateRequest.fromPartial({
+            certificateId: successorId,
+            keySource: RenewalKeySource.RENEWAL_KEY_SOURCE_NEW,
+          }),
+        );
+        expect(moved.privateKeyPem).toContain("PRIVATE KEY");
+      } finally {
+        for (const client of Object.values(otherClients)) (client as Client).close();
+      }
+      for (const lang of ["ts", "go"] as const) {
+        await waitFor(
+          `the ${lang} sidecar to stop`,
+          () => exits[lang] !== undefined,
+          120_000,
+        ).catch((err) => {
+          throw new Error(`${err}\n${lang} sidecar output:\n${output[lang]}`);
+        });
+        expect(exits[lang], output[lang]).toBe(1);
+        expect(output[lang]).toMatch(/came without its key/);
+        const cert = readFileSync(join(dirs[lang], "cert.pem"), "utf8");
+        const key = readFileSync(join(dirs[lang], "key.pem"), "utf8");
+        expect(cert).toBe(pairs[lang]!.cert);
+        expect(key).toBe(pairs[lang]!.key);
+        expect(firstCert(cert).checkPrivateKey(createPrivateKey(key))).toBe(true);
       }
     } finally {
       for (const s of sidecars) s.kill("SIGTERM");

@@ -31,6 +31,30 @@ describe("computeValidity", () => {
     ).toBe("2030-06-01T12:00:00.000Z");
   });
 
+  // Found by an outside probe (2026-12-05, third stop): ttl = max_ttl gave a period of
+  // max_ttl + 61 s, the backdate uncounted.
+  it("keeps the period notBefore..notAfter (inclusive) within the policy's maximum", () => {
+    const periodOf = (v: { notBefore: Date; notAfter: Date }) =>
+      (v.notAfter.getTime() - v.notBefore.getTime()) / 1000 + 1;
+    const atMax = computeValidity({ now, ttlSeconds: 2_592_000, maxPeriodSeconds: 2_592_000 });
+    expect(atMax.notBefore.toISOString()).toBe("2030-06-01T11:59:00.000Z");
+    expect(periodOf(atMax)).toBe(2_592_000);
+    // Below the maximum by more than the backdate: unchanged, notAfter = now + ttl.
+    const below = computeValidity({ now, ttlSeconds: 3600, maxPeriodSeconds: 7200 });
+    expect(below.notAfter.toISOString()).toBe("2030-06-01T13:00:00.000Z");
+    expect(periodOf(below)).toBe(3661);
+    // Within the backdate of the maximum: notAfter earlier, by what the period would exceed.
+    const near = computeValidity({ now, ttlSeconds: 3590, maxPeriodSeconds: 3600 });
+    expect(periodOf(near)).toBe(3600);
+    expect(near.notAfter.toISOString()).toBe("2030-06-01T12:58:59.000Z");
+    // A maximum of a minute: half for the backdate, and still valid after signing.
+    const tiny = computeValidity({ now, ttlSeconds: 60, maxPeriodSeconds: 60 });
+    expect(periodOf(tiny)).toBe(60);
+    expect(tiny.notAfter.getTime()).toBeGreaterThan(now.getTime());
+    expect(tiny.notBefore.getTime()).toBeLessThan(now.getTime());
+    expect(periodOf(computeValidity({ now, ttlSeconds: 1, maxPeriodSeconds: 1 }))).toBe(1);
+  });
+
   const issuerNotAfter = new Date("2030-06-02T00:00:00Z");
 
   it("fails by default when the certificate would outlive its issuer", () => {

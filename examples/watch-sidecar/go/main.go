@@ -18,6 +18,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -106,6 +107,22 @@ func watch(ctx context.Context, client certmintv1.CertificateServiceClient, cert
 	}
 }
 
+// keyOnDiskMatches says whether key.pem, if there is one (the key may live elsewhere), is the
+// certificate's key.
+func keyOnDiskMatches(dir, certificatePem string) error {
+	key, err := os.ReadFile(filepath.Join(dir, "key.pem"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := tls.X509KeyPair([]byte(certificatePem), key); err != nil {
+		return fmt.Errorf("is not for %s (%v)", filepath.Join(dir, "key.pem"), err)
+	}
+	return nil
+}
+
 // handle writes what an event carries, then remembers its cursor.
 func handle(event *certmintv1.WatchCertificatesResponse, dir string) error {
 	cert := event.GetCertificate()
@@ -114,6 +131,14 @@ func handle(event *certmintv1.WatchCertificatesResponse, dir string) error {
 		certmintv1.CertificateEventType_CERTIFICATE_EVENT_TYPE_RENEWED,
 		certmintv1.CertificateEventType_CERTIFICATE_EVENT_TYPE_ISSUED:
 		if cert != nil {
+			// A certificate without its key (another token renewed it with a new key, or certmint
+			// no longer holds it) that key.pem does not match is never written: the pair would
+			// stop the TLS server that reloads them. Stop instead, the old pair left as it was.
+			if event.GetPrivateKeyPem() == "" {
+				if err := keyOnDiskMatches(dir, cert.GetCertificatePem()); err != nil {
+					return fmt.Errorf("certificate %s came without its key and %w: files left as they were; renew it with this token", cert.GetSerialNumber(), err)
+				}
+			}
 			// The key first: a reader that sees the new certificate finds its key already there.
 			if key := event.GetPrivateKeyPem(); key != "" {
 				if err := replaceFile(dir, "key.pem", key, 0o600); err != nil {

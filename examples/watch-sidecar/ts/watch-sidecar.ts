@@ -7,6 +7,8 @@
  *   <dir>/key.pem    the private key, mode 0600, when certmint generated it (sent to the owner only)
  *   <dir>/cursor     the last event's cursor, so a restart resumes where it stopped
  * each replaced atomically (written aside, then renamed), so a reader never sees half a file.
+ * A certificate that comes without its key and does not match key.pem is not written: the
+ * sidecar stops (exit 1) with the files as they were, a pair that still matches.
  * It reconnects with backoff when the stream ends for a reason worth retrying (the server
  * stopping, the network), and stops on SIGTERM.
  *
@@ -14,6 +16,7 @@
  * (the token comes from the environment, never the command line, where ps would show it).
  * Plaintext for brevity; use credentials.createSsl(...) against a TLS listener.
  */
+import { createPrivateKey, X509Certificate } from "node:crypto";
 import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
@@ -63,6 +66,19 @@ function replaceFile(name: string, content: string, mode: number): void {
 const cursorFile = join(dir, "cursor");
 let cursor = existsSync(cursorFile) ? readFileSync(cursorFile, "utf8").trim() : "";
 
+/** Whether key.pem (if there is one: the certificate's key may live elsewhere) is its key. */
+function keyOnDiskMatches(certificatePem: string): boolean {
+  const keyFile = join(dir!, "key.pem");
+  if (!existsSync(keyFile)) return true;
+  try {
+    return new X509Certificate(certificatePem).checkPrivateKey(
+      createPrivateKey(readFileSync(keyFile, "utf8")),
+    );
+  } catch {
+    return false;
+  }
+}
+
 /** Writes what an event carries; returns after the files are in place. */
 function handle(event: WatchCertificatesResponse): void {
   const cert = event.certificate;
@@ -71,6 +87,15 @@ function handle(event: WatchCertificatesResponse): void {
     event.type === CertificateEventType.CERTIFICATE_EVENT_TYPE_RENEWED ||
     event.type === CertificateEventType.CERTIFICATE_EVENT_TYPE_ISSUED;
   if (cert && delivers) {
+    // A certificate without its key (another token renewed it with a new key, or certmint no
+    // longer holds it) that the key.pem in place does not match is never written: the pair
+    // would stop the TLS server that reloads them. Stop instead, the old pair left as it was.
+    if (!event.privateKeyPem && !keyOnDiskMatches(cert.certificatePem)) {
+      console.error(
+        `certificate ${cert.serialNumber} is not for ${join(dir!, "key.pem")} and came without its key (renewed with a new key by another token?): files left as they were; renew it with this token`,
+      );
+      process.exit(1);
+    }
     // The key first: a reader that sees the new certificate finds its key already there.
     if (event.privateKeyPem) replaceFile("key.pem", event.privateKeyPem, 0o600);
     replaceFile("cert.pem", [cert.certificatePem, ...cert.certificateChainPem].join(""), 0o644);

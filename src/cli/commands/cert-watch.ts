@@ -66,8 +66,7 @@ function handleEvent(inv: Invocation, plan: WatchPlan, event: WatchCertificatesR
   const keepalive = event.type === CertificateEventType.CERTIFICATE_EVENT_TYPE_KEEPALIVE;
   if (keepalive && !plan.keepalives) return;
   if (plan.files && event.certificate && DELIVERS.has(event.type)) {
-    const warning = plan.files.writeCertificate(event.certificate, event.privateKeyPem);
-    if (warning) inv.note(`warning: ${warning}`);
+    plan.files.writeCertificate(event.certificate, event.privateKeyPem);
   }
   if (plan.files && event.cursor && !keepalive) plan.files.saveCursor(event.cursor);
   inv.print(inv.output === "json" ? eventJson(event) : eventLine(event));

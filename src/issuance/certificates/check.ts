@@ -100,6 +100,7 @@ export function checkIssuerState(
     ttlSeconds: plan.ttlSeconds,
     issuerNotAfter: plan.ca?.notAfter ?? undefined,
     onExceed: plan.profile.validityOverflow === "TRUNCATE" ? "truncate" : "fail",
+    maxPeriodSeconds: plan.policy.maxTtlSeconds,
   });
   if (plan.ca) {
     // The signer checks these again as it signs.

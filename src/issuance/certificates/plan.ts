@@ -11,6 +11,7 @@ import {
   defaultSignatureAlgorithm,
   inlineCsrParser,
   type ParsedCsr,
+  sameDistinguishedName,
 } from "../../signer";
 import { type Call, requireProfileAccess } from "../call";
 import {
@@ -223,6 +224,18 @@ export function checkPlan(
     isCa: plan.isCa ?? false,
     ...(plan.pathLength === undefined ? {} : { pathLength: plan.pathLength }),
   }).map((v) => ({ ...v, field: mapField(v.field) }));
+  // A certificate named as its issuer is self-issued (RFC 5280 6.1): validators may take it for
+  // the CA in chain building or as an indirect CRL's issuer (5.2.5). Found by an outside probe,
+  // 2026-12-05: an issuer could get a leaf named as the issuing CA.
+  if (plan.ca && sameDistinguishedName(plan.subject, plan.ca.subject)) {
+    violations.push(
+      fieldViolation(
+        mapField("subject"),
+        "SUBJECT_IS_ISSUER",
+        "the subject is the issuing CA's own name; a certificate named as its issuer is self-issued (RFC 5280 6.1): choose another subject",
+      ),
+    );
+  }
   const signingKey = plan.ca ? (plan.ca.keyAlgorithm as KeyAlgorithm) : plan.keyAlgorithm;
   try {
     assertSignatureFits(signingKey, plan.signatureAlgorithm);

@@ -11,6 +11,7 @@ import {
   type ExtendedKeyUsage,
   KEY_ALGORITHMS,
   KEY_USAGES,
+  type KeyUsage,
   SIGNATURE_ALGORITHMS,
 } from "../../model/pki";
 import { type CompiledPolicy, type CompiledUsageRule, isCompiledPolicy } from "./compile";
@@ -35,6 +36,22 @@ function normalizedSanTexts(policy: CompiledPolicy, sans: PolicyRequest["sans"])
  * issuer of any profile on the CA could answer "good" for a revoked certificate of another.
  */
 const EXPLICIT_ONLY_EKUS: readonly ExtendedKeyUsage[] = ["OCSP_SIGNING"];
+
+/**
+ * Key usages an empty `allowed` list does not grant on a certificate that is not a CA's: a leaf
+ * with cRLSign signed by the CA can sign CRLs that validators supporting indirect CRLs (RFC 5280
+ * 5.2.5, 6.3.3) accept for the CA's certificates, as OCSP_SIGNING answers OCSP for them. A CA
+ * certificate signs CRLs by nature (4.2.1.3).
+ */
+const EXPLICIT_ONLY_LEAF_KEY_USAGES: readonly KeyUsage[] = ["CRL_SIGN"];
+
+/** Why a usage must be named by the policy (evaluateUsages' explicitOnly). */
+const EXPLICIT_ONLY_WHY: Record<string, string> = {
+  OCSP_SIGNING:
+    "a certificate with it signed by the CA answers OCSP for all of that CA's certificates (RFC 6960 4.2.2.2)",
+  CRL_SIGN:
+    "a certificate that is not a CA's, with it, can sign CRLs that relying parties accept for the CA's certificates (RFC 5280 5.2.5)",
+};
 
 function evaluateUsages<T extends string>(
   requested: readonly T[],
@@ -70,7 +87,7 @@ function evaluateUsages<T extends string>(
         violation(
           at,
           reason("NOT_ALLOWED"),
-          `${u} must be named in the policy's allowed usages: a certificate with it signed by the CA answers OCSP for all of that CA's certificates (RFC 6960 4.2.2.2)`,
+          `${u} must be named in the policy's allowed usages: ${EXPLICIT_ONLY_WHY[u] ?? "it is never granted by default"}`,
         ),
       );
     }
@@ -278,7 +295,14 @@ export function evaluate(policy: CompiledPolicy, request: PolicyRequest): FieldV
   out.push(...evaluateKey(policy, request));
   out.push(...evaluateSignature(policy, request));
   out.push(
-    ...evaluateUsages(request.keyUsages, policy.keyUsages, KEY_USAGES, "key_usages", "KEY_USAGE"),
+    ...evaluateUsages(
+      request.keyUsages,
+      policy.keyUsages,
+      KEY_USAGES,
+      "key_usages",
+      "KEY_USAGE",
+      request.isCa ? [] : EXPLICIT_ONLY_LEAF_KEY_USAGES,
+    ),
   );
   out.push(...keyUsageConsistency(request));
   out.push(

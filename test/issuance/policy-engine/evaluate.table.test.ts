@@ -621,6 +621,41 @@ const cases: Case[] = [
     expect: [],
   },
 
+  {
+    // A leaf that signs CRLs for its CA (RFC 5280 5.2.5); found by an outside probe, 2026-12-05.
+    name: "ku: CRL_SIGN on a leaf is never granted by an empty allowed list",
+    spec: (s) => {
+      s.keyUsages = { allowed: [], required: [], denied: [] };
+    },
+    req: (r) => {
+      r.keyUsages = ["DIGITAL_SIGNATURE", "CRL_SIGN"];
+    },
+    expect: ["key_usages[1] KEY_USAGE_NOT_ALLOWED"],
+  },
+  {
+    name: "ku: CRL_SIGN on a leaf named in allowed",
+    spec: (s) => {
+      s.keyUsages = { allowed: ["DIGITAL_SIGNATURE", "CRL_SIGN"], required: [], denied: [] };
+    },
+    req: (r) => {
+      r.keyUsages = ["DIGITAL_SIGNATURE", "CRL_SIGN"];
+    },
+    expect: [],
+  },
+  {
+    name: "ku: CRL_SIGN on a CA certificate with an empty allowed list",
+    spec: (s) => {
+      s.keyUsages = { allowed: [], required: [], denied: [] };
+      s.basicConstraints = { ca: "ALLOWED", maxPathLength: 1 };
+    },
+    req: (r) => {
+      r.isCa = true;
+      r.pathLength = 0;
+      r.keyUsages = ["KEY_CERT_SIGN", "CRL_SIGN"];
+    },
+    expect: [],
+  },
+
   // Algorithms.
   {
     name: "alg: RSA below minRsaBits",
