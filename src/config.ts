@@ -182,6 +182,12 @@ export interface AcmeConfig {
    * create per hour on average, and at once; 0: no limit (src/acme/handlers/accounts.ts).
    */
   readonly newAccountsPerAddressPerHour: number;
+  /**
+   * The listener's public origin (scheme, host, port; no path), e.g. https://acme.example.com:
+   * every ACME URL is built from it and the request's Host is ignored. Absent: URLs follow the
+   * request's scheme and Host (src/acme/http/server.ts originOf).
+   */
+  readonly baseUrl?: string;
 }
 
 /**
@@ -355,6 +361,7 @@ export const ENV = {
   acmeRateLimitPerSecond: "CERTMINT_ACME_RATE_LIMIT_PER_SECOND", // default 10 per account; 0: off
   acmeRateLimitBurst: "CERTMINT_ACME_RATE_LIMIT_BURST", // default 100
   acmeNewAccountsPerAddressPerHour: "CERTMINT_ACME_NEW_ACCOUNTS_PER_ADDRESS_PER_HOUR", // default 10; 0: off
+  acmeBaseUrl: "CERTMINT_ACME_BASE_URL", // optional: the ACME listener's public origin
   metricsListen: "CERTMINT_METRICS_LISTEN", // optional: HTTP for GET /metrics (Prometheus)
   ocspUrl: "CERTMINT_OCSP_URL", // optional: OCSP URL in the AIA of issued certificates
   ocspCacheSeconds: "CERTMINT_OCSP_CACHE_SECONDS", // default 60
@@ -728,8 +735,10 @@ function parseAcme(
     .map((r) => r.trim())
     .filter((r) => r !== "");
   const perSecond = parseInteger(env, ENV.acmeRateLimitPerSecond, 10, 0, 1_000_000, problems);
+  const baseUrl = parseAcmeBaseUrl(env[ENV.acmeBaseUrl], problems);
   return {
     listen,
+    ...(baseUrl === undefined ? {} : { baseUrl }),
     ...(tls ? { tls } : {}),
     ...(networks === undefined ? {} : { validationNetworks: networks }),
     dnsResolvers: Object.freeze(resolvers),
@@ -886,6 +895,31 @@ function parseBoolean(env: NodeJS.ProcessEnv, name: string, problems: string[]):
   if (raw === "true") return true;
   problems.push(`${name} must be true or false (got "${raw}")`);
   return false;
+}
+
+/**
+ * CERTMINT_ACME_BASE_URL: an http(s) origin, its trailing slash dropped. A path, query,
+ * fragment or user info is refused: the listener serves /acme/<profile>/... at its root, and
+ * the URLs it hands out are this origin followed by that path.
+ */
+function parseAcmeBaseUrl(value: string | undefined, problems: string[]): string | undefined {
+  const checked = parseHttpUrl(value, ENV.acmeBaseUrl, problems);
+  if (checked === undefined) return undefined;
+  const url = new URL(checked);
+  if (
+    url.pathname !== "/" ||
+    url.search !== "" ||
+    url.hash !== "" ||
+    url.username !== "" ||
+    url.password !== "" ||
+    /[?#]$/.test(checked)
+  ) {
+    problems.push(
+      `${ENV.acmeBaseUrl} must be an origin without a path, e.g. https://acme.example.com or https://acme.example.com:8443 (got "${checked}")`,
+    );
+    return undefined;
+  }
+  return url.origin;
 }
 
 function parsePublicBaseUrl(value: string | undefined, problems: string[]): string | undefined {

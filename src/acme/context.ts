@@ -45,6 +45,11 @@ export interface AcmeContext {
   readonly readLimiter: RateLimit;
   readonly logger: Logger;
   /**
+   * CERTMINT_ACME_BASE_URL (scheme, host and port, no path): every ACME URL is built from it,
+   * never from the request's Host. Absent: from the request's scheme and Host.
+   */
+  readonly baseUrl?: string;
+  /**
    * Validations connecting out at once, and those queued for a place
    * (CERTMINT_ACME_MAX_VALIDATIONS, validation/slots.ts).
    */
@@ -63,7 +68,10 @@ export interface AcmeProfile {
   renewBeforeDays: number;
 }
 
-/** The URLs of one profile's ACME resources, from the request's scheme and Host. */
+/**
+ * The URLs of one profile's ACME resources, under CERTMINT_ACME_BASE_URL or else the request's
+ * scheme and Host (http/server.ts originOf).
+ */
 export class AcmeUrls {
   constructor(readonly base: string) {}
   directory = () => `${this.base}/directory`;

@@ -1,4 +1,5 @@
 import { isIP } from "node:net";
+import { domainToASCII } from "node:url";
 import type { CompiledPolicy } from "../issuance/policy-engine";
 import { evaluateSans } from "../issuance/policy-engine/evaluate-names";
 import type { AcmeChallengeType as ChallengeType } from "../issuance/repositories";
@@ -30,6 +31,7 @@ export function checkIdentifiers(value: unknown, policy: CompiledPolicy): AcmeId
     }
     let identifier: AcmeIdentifier;
     if (id.type === "dns") {
+      refuseNonAscii(id.value);
       identifier = { type: "dns", value: id.value.toLowerCase().replace(/\.$/, "") };
     } else if (id.type === "ip") {
       const canonical = isIP(id.value) === 0 ? undefined : canonicalIp(id.value);
@@ -54,6 +56,32 @@ export function checkIdentifiers(value: unknown, policy: CompiledPolicy): AcmeId
     );
   }
   return identifiers;
+}
+
+/**
+ * A DNS identifier is its ASCII form: A-labels (xn--...) for an internationalized name (RFC
+ * 5890 2.3.2.1; RFC 5280 4.2.1.6 and RFC 9549: a dNSName carries A-labels, and RFC 8555 7.4:
+ * the CSR must name the order's identifiers). A U-label (bücher), a fullwidth dot or a
+ * compatibility character (ﬀ) is refused at newOrder, with the ASCII form to send: until
+ * 2026-12-05 such an order was validated and then could never be finalized, and one order
+ * could hold a name twice (bücher... and xn--bcher-kva...).
+ */
+function refuseNonAscii(value: string): void {
+  if (/^[\p{ASCII}]*$/u.test(value)) return;
+  const ascii = domainToASCII(value);
+  const instead = ascii
+    ? `send its ASCII form ${JSON.stringify(ascii)}`
+    : "send its A-labels (xn--...)";
+  const detail = `${JSON.stringify(value)} is not in ASCII: DNS identifiers are A-labels (RFC 5890); ${instead}`;
+  throw new AcmeProblem("rejectedIdentifier", detail, 400, {
+    subproblems: [
+      {
+        type: "urn:ietf:params:acme:error:rejectedIdentifier",
+        detail,
+        identifier: { type: "dns", value },
+      },
+    ],
+  });
 }
 
 function policyRefusals(identifiers: AcmeIdentifier[], policy: CompiledPolicy): ProblemDocument[] {

@@ -86,6 +86,7 @@ export async function startAcme(
     tlsAlpn01Port: config.tlsAlpn01Port,
     ...acmeLimiters(config, undefined, rateLimits),
     logger,
+    ...(config.baseUrl === undefined ? {} : { baseUrl: config.baseUrl }),
     validationSlots: new ValidationSlots(
       config.maxValidations,
       QUEUE_PER_PLACE * config.maxValidations,

@@ -23,6 +23,7 @@ export type AcmeErrorType =
   | "serverInternal"
   | "tls"
   | "unauthorized"
+  | "unsupportedContact"
   | "unsupportedIdentifier";
 
 // Stored with orders and challenges, so defined with the ACME repository.
@@ -67,6 +68,14 @@ export const unauthorized = (detail: string) => new AcmeProblem("unauthorized", 
 export const notFoundProblem = (what: string) =>
   new AcmeProblem("malformed", `no such ${what}`, 404);
 
+/** Policy violations (policy-engine/evaluate-names.ts) that refuse a name itself. */
+const IDENTIFIER_REFUSALS = new Set([
+  "SAN_DENIED",
+  "SAN_NOT_ALLOWED",
+  "SAN_INVALID",
+  "WILDCARD_NOT_ALLOWED",
+]);
+
 /**
  * A domain error met while serving ACME (the issuance and revocation use cases): policy
  * violations become rejectedIdentifier (RFC 8555 7.4) or badCSR, the rest keep their message
@@ -79,7 +88,13 @@ export function problemOfDomainError(err: unknown): AcmeProblem {
   const e = (isCertmintError(err) ? err : outageError(err)) as CertmintError | undefined;
   if (!e) return new AcmeProblem("serverInternal", "internal error", 500);
   if (e.reason === "POLICY_VIOLATION") {
-    const names = e.violations.filter((v) => /^(csr_pem|sans|subject)/.test(v.field));
+    // Only a refused name is a refused identifier. A subject attribute the policy does not
+    // allow (O=, a common name its subject rules refuse) is a fault of the CSR, badCSR (RFC 8555
+    // 7.4), which the client fixes with another CSR; until 2026-12-05 it was rejectedIdentifier
+    // (every violation of a CSR names the field csr_pem, so the field told them apart no more).
+    const names = e.violations.filter(
+      (v) => /^(csr_pem|sans)/.test(v.field) && IDENTIFIER_REFUSALS.has(v.reason ?? ""),
+    );
     if (names.length > 0 && names.length === e.violations.length) {
       return new AcmeProblem("rejectedIdentifier", e.message, 400, {
         subproblems: names.map((v) => ({

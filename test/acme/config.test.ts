@@ -59,9 +59,37 @@ describe("ACME configuration", () => {
       { CERTMINT_ACME_LISTEN: "127.0.0.1:80", CERTMINT_ACME_HTTP01_PORT: "0" },
       'CERTMINT_ACME_HTTP01_PORT must be an integer from 1 to 65535 (got "0")',
     ],
+    [
+      { CERTMINT_ACME_LISTEN: "127.0.0.1:80", CERTMINT_ACME_BASE_URL: "acme.example.com" },
+      'CERTMINT_ACME_BASE_URL must be an http(s) URL, e.g. http://pki.example.internal (got "acme.example.com")',
+    ],
+    [
+      {
+        CERTMINT_ACME_LISTEN: "127.0.0.1:80",
+        CERTMINT_ACME_BASE_URL: "https://acme.example.com/x",
+      },
+      'CERTMINT_ACME_BASE_URL must be an origin without a path, e.g. https://acme.example.com or https://acme.example.com:8443 (got "https://acme.example.com/x")',
+    ],
+    [
+      {
+        CERTMINT_ACME_LISTEN: "127.0.0.1:80",
+        CERTMINT_ACME_BASE_URL: "https://u:p@acme.example.com",
+      },
+      "CERTMINT_ACME_BASE_URL must be an origin without a path",
+    ],
   ])("refuses %o", (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it("builds ACME URLs from CERTMINT_ACME_BASE_URL when set: its origin, trailing slash dropped", () => {
+    const at = (value: string) =>
+      loadConfig({ CERTMINT_ACME_LISTEN: "127.0.0.1:8443", CERTMINT_ACME_BASE_URL: value }).acme!
+        .baseUrl;
+    expect(at("https://ACME.example.com/")).toBe("https://acme.example.com");
+    expect(at("https://acme.example.com:443")).toBe("https://acme.example.com");
+    expect(at("https://acme.example.com:8443")).toBe("https://acme.example.com:8443");
+    expect(loadConfig({ CERTMINT_ACME_LISTEN: "127.0.0.1:8443" }).acme!.baseUrl).toBeUndefined();
   });
 
   it("accepts plaintext ACME on a public address only when told to", () => {

@@ -1,9 +1,17 @@
 import { type AccountRow, UniqueConflict } from "../../issuance/repositories";
-import { jwkThumbprint, verifyJwsSignature } from "../../signer/jws";
+import { spkiSha256Of } from "../../signer";
+import { type AccountKey, jwkThumbprint, verifyJwsSignature } from "../../signer/jws";
 import { auditAs } from "../acting";
 import { verifyExternalAccountBinding } from "../eab";
-import { type AcmeExchange, type AcmeResponse, requireAccount, takeRate } from "../http/exchange";
 import {
+  type AcmeExchange,
+  type AcmeResponse,
+  requireAccount,
+  requireEmptyPayload,
+  takeRate,
+} from "../http/exchange";
+import {
+  checkAlgFitsKey,
   decodeB64url,
   keyOfJwk,
   parseFlattenedJws,
@@ -15,18 +23,51 @@ import { accountView } from "../views";
 
 const MAX_CONTACTS = 10;
 
-/** RFC 8555 7.3: contacts are mailto: URLs (certmint sends no mail; they are kept for operators). */
+/**
+ * RFC 8555 7.3: contacts are mailto: URLs (certmint sends no mail; they are kept for operators).
+ * A URL of another scheme (tel:, https:) is unsupportedContact, as 7.3 requires ("MUST"); until
+ * 2026-12-05 it was invalidContact. A mailto: URL that is not one plain address (hfields, two
+ * addresses) stays invalidContact.
+ */
 function contactsOf(value: unknown): string[] {
   if (value === undefined) return [];
   if (!Array.isArray(value) || value.length > MAX_CONTACTS) {
     throw malformed(`contact must be an array of at most ${MAX_CONTACTS} mailto: URLs`);
   }
   return value.map((c) => {
-    if (typeof c !== "string" || !/^mailto:[^\s,?]{3,254}$/.test(c)) {
-      throw new AcmeProblem("invalidContact", "contact must be mailto: URLs");
+    if (typeof c !== "string") {
+      throw new AcmeProblem("invalidContact", "each contact must be a mailto: URL string");
+    }
+    const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(c)?.[1]?.toLowerCase();
+    if (scheme !== undefined && scheme !== "mailto") {
+      throw new AcmeProblem(
+        "unsupportedContact",
+        `contact scheme "${scheme}:" is not supported: only mailto: URLs are`,
+      );
+    }
+    if (!/^mailto:[^\s,?]{3,254}$/.test(c)) {
+      throw new AcmeProblem(
+        "invalidContact",
+        "contact must be mailto: URLs of one address each, without hfields (?...)",
+      );
     }
     return c;
   });
+}
+
+/**
+ * RFC 8555 7.3 and 7.3.5: an account key revoked for key compromise (the blocked_key table,
+ * issuance/certificates/blocked-keys.ts) is badPublicKey, as Boulder checks account keys
+ * against its blocked keys: that key is publicly known to be compromised, so whoever holds it
+ * could act as the account. Until 2026-12-05 such a key opened an account.
+ */
+async function refuseBlockedKey(x: AcmeExchange, key: AccountKey, what: string): Promise<void> {
+  if (await x.ctx.store.certificates.isKeyBlocked(spkiSha256Of(key.key))) {
+    throw new AcmeProblem(
+      "badPublicKey",
+      `${what} was revoked for key compromise (RFC 5280 keyCompromise) and is blocked: generate a new key pair`,
+    );
+  }
 }
 
 /**
@@ -38,7 +79,14 @@ function contactsOf(value: unknown): string[] {
 export async function newAccount(x: AcmeExchange): Promise<AcmeResponse> {
   const request = await x.verify("jwk");
   await takeRate(x, `key:${request.key.thumbprint}`);
-  const payload = (request.payload ?? {}) as Record<string, unknown>;
+  // RFC 8555 7.3: newAccount's payload is a JSON object; an empty one (the POST-as-GET form)
+  // created an account until 2026-12-05.
+  if (request.payload === undefined) {
+    throw malformed(
+      'newAccount needs a JSON object payload (RFC 8555 7.3), e.g. {"termsOfServiceAgreed": true}',
+    );
+  }
+  const payload = request.payload as Record<string, unknown>;
   const existing = await x.ctx.store.acme.accountByKey(x.profile.id, request.key.thumbprint);
   if (existing) {
     if (existing.status !== "valid") {
@@ -57,6 +105,7 @@ export async function newAccount(x: AcmeExchange): Promise<AcmeResponse> {
     throw malformed("termsOfServiceAgreed must not be false");
   }
   const contact = contactsOf(payload.contact);
+  await refuseBlockedKey(x, request.key, "this account key");
   const binding = payload.externalAccountBinding;
   if (binding === undefined && x.profile.requireExternalAccountBinding) {
     throw new AcmeProblem(
@@ -158,6 +207,7 @@ export async function updateAccount(x: AcmeExchange, accountId: string): Promise
 export async function listOrders(x: AcmeExchange, accountId: string): Promise<AcmeResponse> {
   const request = await x.verify("kid");
   const account = requireAccount(request, accountId);
+  requireEmptyPayload(request, "an orders list");
   await takeRate(x, `account:${account.id}`, x.ctx.readLimiter);
   const orders = await x.ctx.store.acme.ordersOf(account.id);
   return { status: 200, body: { orders: orders.map((o) => x.urls.order(o.id)) } };
@@ -180,6 +230,7 @@ export async function keyChange(x: AcmeExchange): Promise<AcmeResponse> {
   if (header.url !== x.url) throw malformed("the inner JWS url must equal the outer one");
   if ("nonce" in header) throw malformed("the inner JWS must not carry a nonce");
   const newKey = keyOfJwk(header.jwk);
+  checkAlgFitsKey(header.alg, newKey);
   if (
     !verifyJwsSignature(
       newKey,
@@ -206,6 +257,7 @@ export async function keyChange(x: AcmeExchange): Promise<AcmeResponse> {
   if (oldThumbprint !== account.key_thumbprint) {
     throw malformed("oldKey is not the account's current key");
   }
+  await refuseBlockedKey(x, newKey, "the new key");
   const holder = await x.ctx.store.acme.accountByKey(x.profile.id, newKey.thumbprint);
   if (holder) {
     throw new AcmeProblem("malformed", "the new key belongs to another account", 409, {

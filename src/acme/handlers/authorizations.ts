@@ -1,3 +1,4 @@
+import { isUuid } from "../../issuance/common/refs";
 import type { AccountRow, AuthorizationRow, ChallengeRow } from "../../issuance/repositories";
 import { throttledWarnings } from "../../server/throttled-warnings";
 import { type AcmeExchange, type AcmeResponse, requireAccount, takeRate } from "../http/exchange";
@@ -113,7 +114,8 @@ async function ownAuthorization(
   id: string,
   named: "authorization" | "challenge" = "authorization",
 ): Promise<AuthorizationRow> {
-  const authz = await x.ctx.store.acme.authorization(id);
+  // A non-UUID id names nothing: no query (see orders.ts ownOrder).
+  const authz = isUuid(id) ? await x.ctx.store.acme.authorization(id) : undefined;
   if (!authz || authz.account_id !== accountId) throw notFoundProblem(named);
   if (authz.status === "pending" && authz.expires_at.getTime() <= x.now.getTime()) {
     return { ...authz, status: "expired" };
@@ -147,6 +149,25 @@ export async function getAuthorization(x: AcmeExchange, id: string): Promise<Acm
 }
 
 /**
+ * A challenge that did not start: if it is still pending, another challenge of its
+ * authorization is being validated (or the authorization is no longer pending). RFC 8555 7.1.6:
+ * once one challenge is valid the authorization is valid; so one validation runs at a time per
+ * authorization (as Boulder), and the client polls the authorization for its outcome. A
+ * concurrent POST of this same challenge started it: then it answers as usual.
+ */
+async function refuseBesideAnother(x: AcmeExchange, challenge: ChallengeRow): Promise<void> {
+  const current = await x.ctx.store.acme.challenge(challenge.id);
+  if (current?.status !== "pending") return;
+  const authz = await x.ctx.store.acme.authorization(challenge.authorization_id);
+  if (authz && authz.status !== "pending") {
+    throw malformed(`the authorization is ${authz.status}; only a pending one can be validated`);
+  }
+  throw malformed(
+    "another challenge of this authorization is being validated: poll the authorization for its outcome (one validation at a time per authorization, RFC 8555 7.1.6)",
+  );
+}
+
+/**
  * POST to a challenge (RFC 8555 7.5.1): an empty object starts its validation, once; the
  * answer is the challenge "processing" and the client polls the authorization. POST-as-GET
  * reads it.
@@ -154,7 +175,7 @@ export async function getAuthorization(x: AcmeExchange, id: string): Promise<Acm
 export async function postChallenge(x: AcmeExchange, id: string): Promise<AcmeResponse> {
   const request = await x.verify("kid");
   const account = requireAccount(request);
-  const challenge = await x.ctx.store.acme.challenge(id);
+  const challenge = isUuid(id) ? await x.ctx.store.acme.challenge(id) : undefined;
   if (!challenge) throw notFoundProblem("challenge");
   const authz = await ownAuthorization(x, account.id, challenge.authorization_id, "challenge");
   const up = [{ url: x.urls.authz(authz.id), rel: "up" }];
@@ -173,6 +194,7 @@ export async function postChallenge(x: AcmeExchange, id: string): Promise<AcmeRe
       launchValidation(x, challenge, authz, account, slot);
     } else {
       slot.release();
+      await refuseBesideAnother(x, challenge);
     }
   } else {
     await restartStalled(x, authz, account, [challenge]);

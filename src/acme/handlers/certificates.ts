@@ -1,10 +1,18 @@
 import { createHash } from "node:crypto";
 import { revoke } from "../../issuance/certificates/revoke";
+import { isUuid } from "../../issuance/common/refs";
+import type { AccountRow } from "../../issuance/repositories";
 import { REVOCATION_REASONS, type RevocationReason } from "../../model/pki";
-import { parseCertificate } from "../../signer";
+import { canonicalIp, parseCertificate } from "../../signer";
 import { spkiThumbprint } from "../../signer/jws";
 import { accountCall, actorCall } from "../acting";
-import { type AcmeExchange, type AcmeResponse, requireAccount, takeRate } from "../http/exchange";
+import {
+  type AcmeExchange,
+  type AcmeResponse,
+  requireAccount,
+  requireEmptyPayload,
+  takeRate,
+} from "../http/exchange";
 import { decodeB64url } from "../http/jws-request";
 import { AcmeProblem, malformed, notFoundProblem, problemOfDomainError } from "../problem";
 import { certificateOfCertId, suggestedWindow } from "../renewal-info";
@@ -19,8 +27,10 @@ const RENEWAL_INFO_RETRY_SECONDS = 6 * 3600;
 export async function getCertificate(x: AcmeExchange, id: string): Promise<AcmeResponse> {
   const request = await x.verify("kid");
   const account = requireAccount(request);
+  requireEmptyPayload(request, "a certificate");
   await takeRate(x, `account:${account.id}`, x.ctx.readLimiter);
-  const cert = /^[0-9a-f-]{36}$/.test(id) ? await x.ctx.store.certificates.findById(id) : null;
+  // Only a UUID may reach the uuid column: "-" x 36 passed the former /^[0-9a-f-]{36}$/.
+  const cert = isUuid(id) ? await x.ctx.store.certificates.findById(id) : null;
   // Another account's certificate is answered as a missing one, like its order.
   if (!cert || cert.profileId !== x.profile.id || cert.owner !== account.id) {
     throw notFoundProblem("certificate");
@@ -33,9 +43,10 @@ export async function getCertificate(x: AcmeExchange, id: string): Promise<AcmeR
 const ACME_REASONS = new Set([0, 1, 3, 4, 5, 9]);
 
 /**
- * revokeCert (RFC 8555 7.6), signed either by the account that holds the certificate (kid) or
- * by the certificate's own key (jwk). Revoked by the same use case as RevokeCertificate (CRL,
- * audit record), as that account or key.
+ * revokeCert (RFC 8555 7.6), signed by the account that holds the certificate (kid), by an
+ * account that holds valid authorizations for all of its names (kid; requireAuthorizationsFor),
+ * or by the certificate's own key (jwk). Revoked by the same use case as RevokeCertificate
+ * (CRL, audit record), as that account or key.
  */
 export async function revokeCertificate(x: AcmeExchange): Promise<AcmeResponse> {
   const request = await x.verify("either");
@@ -63,14 +74,24 @@ export async function revokeCertificate(x: AcmeExchange): Promise<AcmeResponse> 
     if (request.account) {
       const account = requireAccount(request);
       await takeRate(x, `account:${account.id}`);
-      if (cert.owner !== account.id) {
-        throw new AcmeProblem("unauthorized", "the account does not hold this certificate", 403);
+      if (cert.owner === account.id) {
+        // An account proves no hold of the key: its keyCompromise blocks nothing (revoke.ts).
+        await revoke(x.ctx.deps, accountCall(x, account, "revokeCert"), {
+          ...input,
+          keyCompromiseScope: "LINEAGE",
+        });
+      } else {
+        await requireAuthorizationsFor(x, account, parsed);
+        // Another account that proves control of every name (RFC 8555 7.6), as Boulder's
+        // RevokeCertByApplicant: the reason is cessationOfOperation whatever it asked (CA/B BR
+        // 7.2.2: the subscriber no longer controls the names), so this certificate alone is
+        // revoked: it proves no hold of the key (no block, no other certificate of the key)
+        // nor any say over the holder's other certificates (not even their lineage).
+        await revoke(x.ctx.deps, accountCall(x, account, "revokeCert"), {
+          certificate: cert.id,
+          reason: "CESSATION_OF_OPERATION",
+        });
       }
-      // An account proves no hold of the key: its keyCompromise blocks nothing (revoke.ts).
-      await revoke(x.ctx.deps, accountCall(x, account, "revokeCert"), {
-        ...input,
-        keyCompromiseScope: "LINEAGE",
-      });
     } else {
       const certKey = spkiThumbprint(parsed.publicKey);
       if (certKey !== request.key.thumbprint) {
@@ -84,6 +105,49 @@ export async function revokeCertificate(x: AcmeExchange): Promise<AcmeResponse> 
   }
   x.ctx.logger.info({ certificate: cert.id, reason }, "ACME certificate revoked");
   return { status: 200 };
+}
+
+/**
+ * RFC 8555 7.6: an account that "holds authorizations for all of the identifiers in the
+ * certificate" may revoke it: a valid, unexpired authorization of this account for each DNS
+ * name (a wildcard one for *.name) and IP address, and a common name among them. Anything else
+ * is 403 unauthorized, naming the identifiers it lacks. Until 2026-12-05 only the account
+ * that holds the certificate could.
+ */
+async function requireAuthorizationsFor(
+  x: AcmeExchange,
+  account: AccountRow,
+  parsed: ReturnType<typeof parseCertificate>,
+): Promise<void> {
+  const { sans } = parsed;
+  const wanted = [
+    ...sans.dns.map((d) => d.toLowerCase().replace(/\.$/, "")).map((d) => `dns:${d}`),
+    ...sans.ip.map((ip) => `ip:${canonicalIp(ip) ?? ip}`),
+  ];
+  const cn = parsed.subject?.attributes.find((a) => a.type === "COMMON_NAME")?.value;
+  const cnCovered =
+    cn === undefined || wanted.includes(`dns:${cn.toLowerCase()}`) || wanted.includes(`ip:${cn}`);
+  if (wanted.length === 0 || sans.email.length > 0 || sans.uri.length > 0 || !cnCovered) {
+    throw new AcmeProblem(
+      "unauthorized",
+      "the account does not hold this certificate, and its names are not all DNS names and IP addresses an authorization could cover",
+      403,
+    );
+  }
+  const values = [...new Set(wanted.map((w) => w.slice(w.indexOf(":") + 1).replace(/^\*\./, "")))];
+  const held = new Set(
+    (await x.ctx.store.acme.validAuthorizationsFor(account.id, values, x.now)).map(
+      (a) => `${a.identifier_type}:${a.wildcard ? "*." : ""}${a.identifier_value}`,
+    ),
+  );
+  const missing = [...new Set(wanted)].filter((w) => !held.has(w));
+  if (missing.length > 0) {
+    throw new AcmeProblem(
+      "unauthorized",
+      `the account does not hold this certificate, nor valid authorizations for all of its names (RFC 8555 7.6); missing: ${missing.join(", ")}`,
+      403,
+    );
+  }
 }
 
 /** GET renewal-info/<certID> (RFC 9773 4.2): the suggested renewal window. */

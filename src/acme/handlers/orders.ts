@@ -1,12 +1,19 @@
 import { issue } from "../../issuance/certificates/issue";
 import { requestStatus } from "../../issuance/certificates/status";
+import { isUuid } from "../../issuance/common/refs";
 import { loadProfileForIssuance } from "../../issuance/profiles/load";
 import type { AccountRow, OrderRow } from "../../issuance/repositories";
 import { parseCsrDer } from "../../signer";
 import { toPem } from "../../signer/der";
 import { spkiThumbprint } from "../../signer/jws";
 import { accountCall, auditAs } from "../acting";
-import { type AcmeExchange, type AcmeResponse, requireAccount, takeRate } from "../http/exchange";
+import {
+  type AcmeExchange,
+  type AcmeResponse,
+  requireAccount,
+  requireEmptyPayload,
+  takeRate,
+} from "../http/exchange";
 import { decodeB64url } from "../http/jws-request";
 import { challengeTypesFor, checkIdentifiers, sameIdentifiers } from "../identifiers";
 import {
@@ -122,7 +129,9 @@ async function takeAuthorizations(
 
 /** The order of this account, its state brought up to date. */
 async function ownOrder(x: AcmeExchange, account: AccountRow, orderId: string): Promise<OrderRow> {
-  const order = await x.ctx.store.acme.order(orderId);
+  // An id that is no UUID names no order: answered as an unknown one without a query (the
+  // uuid column refused it, a 500 and an error-level log each time, until 2026-12-05).
+  const order = isUuid(orderId) ? await x.ctx.store.acme.order(orderId) : undefined;
   // Another account's order is answered as a missing one (as Boulder does): its id is not
   // the caller's to learn anything about, not even that it exists.
   if (!order || order.profile_id !== x.profile.id || order.account_id !== account.id) {
@@ -215,6 +224,7 @@ async function resumeFinalize(
 export async function getOrder(x: AcmeExchange, orderId: string): Promise<AcmeResponse> {
   const request = await x.verify("kid");
   const account = requireAccount(request);
+  requireEmptyPayload(request, "an order");
   await takeRate(x, `account:${account.id}`, x.ctx.readLimiter);
   const order = await ownOrder(x, account, orderId);
   return orderResponse(x, order);
@@ -231,11 +241,43 @@ async function orderResponse(x: AcmeExchange, order: OrderRow): Promise<AcmeResp
 }
 
 /**
+ * The issuance use case's dry run (validate_only: nothing recorded) of a finalize's request,
+ * on the order this finalize claimed. A CSR the policy refuses (a subject attribute it does
+ * not allow) or a blocked key is badCSR or badPublicKey, and the order is ready again for a
+ * corrected CSR, as after the CSR faults finalize finds itself (RFC 8555 7.4). Refused by the
+ * issuance itself, the refusal was recorded FAILED under the order's request_id, which no
+ * other CSR may reuse: the order became invalid and the client had to validate every name
+ * again (until 2026-12-05). A name the policy refuses now (rejectedIdentifier) is one no CSR
+ * can carry: the order is invalid.
+ */
+async function checkBeforeIssuing(
+  x: AcmeExchange,
+  order: OrderRow,
+  call: ReturnType<typeof accountCall>,
+  input: Parameters<typeof issue>[2],
+): Promise<void> {
+  try {
+    await issue(x.ctx.deps, call, { ...input, validateOnly: true });
+  } catch (err) {
+    const problem = problemOfDomainError(err);
+    await x.ctx.store.acme.finishOrder(
+      order.id,
+      problem.type === "rejectedIdentifier"
+        ? { status: "invalid", error: problem.document() }
+        : { status: "ready" },
+      x.now,
+    );
+    throw problem;
+  }
+}
+
+/**
  * finalize (RFC 8555 7.4): the CSR must name exactly the order's identifiers (badCSR), then it
  * goes to the issuance use case, the same one IssueCertificate calls (policy engine, approval,
- * audit record, inventory), as this account. A policy refusal is rejectedIdentifier and makes
- * the order invalid; a profile that needs approval leaves it processing until the request is
- * decided (the order follows it, see followRequest).
+ * audit record, inventory), as this account: first as a dry run (checkBeforeIssuing), where a
+ * CSR fault is badCSR and leaves the order ready; a name the policy refuses is
+ * rejectedIdentifier and makes the order invalid. A profile that needs approval leaves it
+ * processing until the request is decided (the order follows it, see followRequest).
  */
 export async function finalize(x: AcmeExchange, orderId: string): Promise<AcmeResponse> {
   const request = await x.verify("kid");
@@ -292,17 +334,20 @@ export async function finalize(x: AcmeExchange, orderId: string): Promise<AcmeRe
   if (!(await x.ctx.store.acme.startFinalize(order.id, x.now))) {
     throw new AcmeProblem("orderNotReady", "the order is being finalized already", 403);
   }
+  const call = accountCall(x, account, "finalize");
+  const input = {
+    caller: account.id,
+    profile: x.profile.id,
+    // One request per order: a finalize retried after a transient failure replays it.
+    idempotencyKey: finalizeRequestId(order.id),
+    source: { kind: "CSR" as const, csrPem: toPem("CERTIFICATE REQUEST", der) },
+    keyUsages: [],
+    extendedKeyUsages: [],
+    validateOnly: false,
+  };
+  await checkBeforeIssuing(x, order, call, input);
   try {
-    const outcome = await issue(x.ctx.deps, accountCall(x, account, "finalize"), {
-      caller: account.id,
-      profile: x.profile.id,
-      // One request per order: a finalize retried after a transient failure replays it.
-      idempotencyKey: finalizeRequestId(order.id),
-      source: { kind: "CSR", csrPem: toPem("CERTIFICATE REQUEST", der) },
-      keyUsages: [],
-      extendedKeyUsages: [],
-      validateOnly: false,
-    });
+    const outcome = await issue(x.ctx.deps, call, input);
     const issued = outcome.status === "ISSUED" ? outcome.certificate?.certificateId : undefined;
     await x.ctx.store.acme.finishOrder(
       order.id,

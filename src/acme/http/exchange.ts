@@ -1,7 +1,7 @@
 import type { RateLimit } from "../../auth/rate-limiter";
 import type { AccountRow } from "../../issuance/repositories";
 import type { AcmeContext, AcmeProfile, AcmeUrls } from "../context";
-import { AcmeProblem } from "../problem";
+import { AcmeProblem, malformed } from "../problem";
 import type { VerifiedRequest } from "./jws-request";
 
 /** One ACME request as a handler sees it: the profile, its URLs, and the verified JWS. */
@@ -28,6 +28,19 @@ export interface AcmeResponse {
   /** Seconds (RFC 8555 7.5.1, 8.2: when to poll again). */
   retryAfter?: number;
   links?: Array<{ url: string; rel: string }>;
+}
+
+/**
+ * RFC 8555 6.3: a POST-as-GET's payload is the empty string. Resources that are only read
+ * (an order, a certificate, an account's orders list) refuse any other, `{}` included, which
+ * they ignored until 2026-12-05; lego and certbot send the empty string.
+ */
+export function requireEmptyPayload(request: VerifiedRequest, what: string): void {
+  if (request.payload !== undefined) {
+    throw malformed(
+      `${what} is read with POST-as-GET: the JWS payload must be the empty string (RFC 8555 6.3)`,
+    );
+  }
 }
 
 /** The verified request's account, which must exist (kid requests) and be the one named. */

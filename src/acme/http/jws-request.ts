@@ -1,3 +1,4 @@
+import { isUuid } from "../../issuance/common/refs";
 import type { AccountRow, AcmeRepository } from "../../issuance/repositories";
 import {
   type AccountKey,
@@ -90,10 +91,31 @@ export function keyOfJwk(jwk: unknown): AccountKey {
 }
 
 /**
+ * RFC 7518 3.1, RFC 8555 6.2: a JWS alg is the key's own (ES256 for P-256, ES384 for P-384,
+ * RS256 for RSA, EdDSA for Ed25519). Another one (ES384 over a P-256 key) is
+ * badSignatureAlgorithm, as Boulder and Pebble answer; until 2026-12-05 it was malformed "the
+ * signature does not verify", which sent clients looking for a broken signature.
+ */
+export function checkAlgFitsKey(alg: string, key: AccountKey): void {
+  if (alg !== key.algorithm) {
+    throw new AcmeProblem(
+      "badSignatureAlgorithm",
+      `alg ${alg} does not fit this key: a ${keyKind(key)} key signs with ${key.algorithm}`,
+      400,
+      { algorithms: [...JWS_ALGORITHMS] },
+    );
+  }
+}
+
+function keyKind(key: AccountKey): string {
+  return { ES256: "P-256", ES384: "P-384", RS256: "RSA", EdDSA: "Ed25519" }[key.algorithm];
+}
+
+/**
  * RFC 8555 6.2-6.5, in order: alg (badSignatureAlgorithm lists the accepted ones), exactly
  * one of jwk and kid (jwk only for newAccount and revokeCert), the url of this request, the
  * nonce (spent here: a replay is badNonce), the key (a kid names an account of this profile
- * that is valid), then the signature.
+ * that is valid), the alg fitting that key (checkAlgFitsKey), then the signature.
  */
 export async function verifyRequest(
   store: Pick<AcmeRepository, "spendNonce" | "account">,
@@ -136,7 +158,7 @@ export async function verifyRequest(
     const id = kid.startsWith(options.accountUrlPrefix)
       ? kid.slice(options.accountUrlPrefix.length)
       : "";
-    account = /^[0-9a-f-]{36}$/.test(id) ? await store.account(id) : undefined;
+    account = isUuid(id) ? await store.account(id) : undefined;
     if (!account || account.profile_id !== options.profileId) {
       throw new AcmeProblem("accountDoesNotExist", "no account at this kid", 400);
     }
@@ -145,6 +167,7 @@ export async function verifyRequest(
     }
     key = keyOfJwk(account.jwk);
   }
+  checkAlgFitsKey(header.alg, key);
   const signature = decodeB64url(jws.signature, "signature");
   if (!verifyJwsSignature(key, header.alg, `${jws.protected}.${jws.payload}`, signature)) {
     throw malformed("the JWS signature does not verify with the account key");

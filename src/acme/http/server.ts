@@ -196,9 +196,8 @@ async function serve(
     // unknown paths cost nothing before 2026-12-04); past it, its connection is held.
     await limitAddress(ctx, req);
     if (!m) throw new AcmeProblem("malformed", "no such ACME resource", 404);
-    if (!HOST.test(host)) throw malformed("the Host header is missing or invalid");
     const [, slug, resource, id, sub] = m;
-    urls = new AcmeUrls(`${secure ? "https" : "http"}://${host}/acme/${slug}`);
+    urls = new AcmeUrls(`${originOf(ctx, secure, host)}/acme/${slug}`);
     // Every request below reads the profile from the database (renewal-info then certificates;
     // new nonces and POSTs write before any key is known), so every one is limited per address
     // first: a refused request costs no query (RFC 8555 6.6). GETs share the budget of nonces
@@ -208,10 +207,16 @@ async function serve(
     // address may cost.
     const profile = await loadAcmeProfile(ctx, slug!);
     const now = ctx.deps.now();
-    if (resource === "directory" && !id && (method === "GET" || method === "HEAD")) {
-      return send(ctx, res, urls, false, method, directory(urls, profile));
-    }
-    if (resource === "new-nonce" && !id && (method === "GET" || method === "HEAD")) {
+    if ((resource === "directory" || resource === "new-nonce") && !id) {
+      if (method !== "GET" && method !== "HEAD") {
+        // RFC 9110 15.5.6: a resource that exists answers another method 405 with Allow (RFC
+        // 8555 7.1.1, 7.2: both are read with GET or HEAD); until 2026-12-05, a 404.
+        res.setHeader("allow", "GET, HEAD");
+        throw new AcmeProblem("malformed", `${resource} is read with GET or HEAD`, 405);
+      }
+      if (resource === "directory") {
+        return send(ctx, res, urls, false, method, directory(urls, profile));
+      }
       // RFC 8555 7.2: 200 for HEAD, 204 for GET, never cached.
       return send(ctx, res, urls, true, method, { status: method === "HEAD" ? 200 : 204 });
     }
@@ -279,6 +284,18 @@ async function serve(
       true,
     );
   }
+}
+
+/**
+ * Where the ACME URLs point (the directory's, Location headers, and what a JWS url must be,
+ * RFC 8555 6.4): CERTMINT_ACME_BASE_URL when set, whatever Host the client sent; else the
+ * request's own scheme and Host, which a client chooses (a shared cache or a proxy that passes
+ * Host through can then hand other clients URLs of the host an attacker named: README).
+ */
+function originOf(ctx: AcmeContext, secure: boolean, host: string): string {
+  if (ctx.baseUrl !== undefined) return ctx.baseUrl;
+  if (!HOST.test(host)) throw malformed("the Host header is missing or invalid");
+  return `${secure ? "https" : "http"}://${host}`;
 }
 
 function exchange(

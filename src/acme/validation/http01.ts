@@ -25,7 +25,7 @@ export const DEFAULT_HTTP01_LIMITS: Http01Limits = {
 
 /**
  * http-01 (RFC 8555 8.3): GET http://<identifier>/.well-known/acme-challenge/<token> must
- * answer 200 with the key authorization (surrounding whitespace ignored). Redirects are
+ * answer 200 with the key authorization (trailing whitespace ignored). Redirects are
  * followed to http on the challenge port or https on 443, each target's address checked
  * again (targets.ts); the certificate of an https redirect target is not checked (as Let's
  * Encrypt does: the key authorization is what proves control).
@@ -74,7 +74,9 @@ export async function validateHttp01(
         403,
       );
     }
-    if (response.body.trim() !== keyAuthorization) {
+    // RFC 8555 8.3: the server SHOULD ignore whitespace at the end of the body; at its start
+    // it is not the key authorization (until 2026-12-05 trim() accepted " " + keyAuth).
+    if (withoutTrailingWhitespace(response.body) !== keyAuthorization) {
       throw new AcmeProblem(
         "incorrectResponse",
         "http-01: the response is not the key authorization of this challenge",
@@ -83,6 +85,13 @@ export async function validateHttp01(
     }
     return;
   }
+}
+
+/** `text` without its trailing spaces, tabs and line breaks (a loop: no regex backtracking). */
+function withoutTrailingWhitespace(text: string): string {
+  let end = text.length;
+  while (end > 0 && " \t\r\n".includes(text[end - 1]!)) end--;
+  return text.slice(0, end);
 }
 
 interface FetchResult {

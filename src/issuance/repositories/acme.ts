@@ -161,7 +161,11 @@ export interface AcmeRepository {
   authorization(id: string): Promise<AuthorizationRow | undefined>;
   challengesOf(authorizationId: string): Promise<ChallengeRow[]>;
   challenge(id: string): Promise<ChallengeRow | undefined>;
-  /** pending -> processing, once: false when another request already started it. */
+  /**
+   * pending -> processing, once, and only while its authorization is pending with no other
+   * challenge processing (RFC 8555 7.1.6: one validation at a time per authorization, so a
+   * failing one cannot make it invalid after another made it valid); false otherwise.
+   */
   startChallenge(id: string, now: Date): Promise<boolean>;
   /**
    * Claims a challenge whose validation started before `startedBefore` (or at an unknown time)
@@ -193,6 +197,17 @@ export interface AcmeRepository {
     now: Date,
   ): Promise<void>;
   deactivateAuthorization(id: string): Promise<void>;
+  /**
+   * The account's authorizations that are valid and unexpired at `now`, of these identifier
+   * values (RFC 8555 7.6: an account holding them for every name of a certificate may revoke
+   * it); a wildcard one names its base name with `wildcard` set. Only orders created within
+   * ORDER_LIFETIME_MS are looked at: an authorization expires with its order.
+   */
+  validAuthorizationsFor(
+    accountId: string,
+    values: readonly string[],
+    now: Date,
+  ): Promise<Array<Pick<AuthorizationRow, "identifier_type" | "identifier_value" | "wildcard">>>;
   /** RFC 9773 7: the order (not invalid) that replaces this certificate, if any. */
   replacedBy(replaces: string): Promise<string | undefined>;
 

@@ -249,13 +249,33 @@ export class OrmAcmeRepository implements AcmeRepository {
     return row;
   }
 
-  /** pending -> processing, once: false when another request already started it. */
+  /**
+   * pending -> processing, once, while its authorization is pending and no other challenge of
+   * it is processing (RFC 8555 7.1.6). The authorization's row lock orders concurrent starts of
+   * its challenges: the second waits for the first to commit, and its update (a statement of
+   * its own, so a fresh snapshot under READ COMMITTED) then sees that challenge processing.
+   * The check and the update in one statement would not do: both would read the snapshot from
+   * before either committed. Until 2026-12-05 two challenges of one authorization could run at
+   * once, and a failing one written last left it invalid beside a valid challenge.
+   */
   async startChallenge(id: string, now: Date): Promise<boolean> {
-    const rows = await this.query(
-      `update acme_challenge set status = 'processing', started_at = ? where id = ? and status = 'pending' returning id`,
-      [now, id],
-    );
-    return rows.length === 1;
+    return this.em().transactional(async (tx) => {
+      const [authz] = await this.query<{ id: string }>(
+        `select a.id from acme_challenge c join acme_authorization a on a.id = c.authorization_id
+          where c.id = ? and a.status = 'pending' for update of a`,
+        [id],
+        tx,
+      );
+      if (!authz) return false;
+      const rows = await this.query(
+        `update acme_challenge set status = 'processing', started_at = ? where id = ? and status = 'pending'
+           and not exists (select 1 from acme_challenge where authorization_id = ? and status = 'processing')
+         returning id`,
+        [now, id, authz.id],
+        tx,
+      );
+      return rows.length === 1;
+    });
   }
 
   async restartStalledChallenge(id: string, startedBefore: Date, now: Date): Promise<boolean> {
@@ -360,6 +380,22 @@ export class OrmAcmeRepository implements AcmeRepository {
     await this.query(
       `update acme_authorization set status = 'deactivated' where id = ? and status in ('pending', 'valid')`,
       [id],
+    );
+  }
+
+  async validAuthorizationsFor(
+    accountId: string,
+    values: readonly string[],
+    now: Date,
+  ): Promise<Array<Pick<AuthorizationRow, "identifier_type" | "identifier_value" | "wildcard">>> {
+    // Through the account's recent orders (acme_order_account_index): acme_authorization has
+    // no index of its account.
+    return this.query(
+      `select distinct a.identifier_type, a.identifier_value, a.wildcard
+         from acme_order o join acme_authorization a on a.order_id = o.id
+        where o.account_id = ? and o.created_at > ? and a.status = 'valid' and a.expires_at > ?
+          and a.identifier_value in (select jsonb_array_elements_text(?::jsonb))`,
+      [accountId, new Date(now.getTime() - ORDER_LIFETIME_MS), now, JSON.stringify(values)],
     );
   }
 
