@@ -189,6 +189,56 @@ describe("RenewCertificate", () => {
     expect(lifetimeOf(res.certificate!.certificatePem)).toBe(lifetimeOf(old.certificatePem));
   });
 
+  // Found by an outside probe (2026-12-05, third stop): a CSR sent with NEW (or with no
+  // key_source, NEW for a generated key) was dropped and a generated key certified; a
+  // key_algorithm sent with CSR was dropped. REUSE already refused both.
+  it("refuses fields that do not go with the key source, and stores nothing", async () => {
+    const { cert: old } = await generated("fields.example.com");
+    const csr = makeCsr(tmp, "/CN=fields.example.com", ["DNS:fields.example.com", "IP:10.1.2.3"]);
+    const before = await rowCounts(h);
+    for (const [req, field, says] of [
+      [
+        { keySource: RenewalKeySource.RENEWAL_KEY_SOURCE_NEW, csrPem: csr.csrPem },
+        "csr_pem",
+        /not NEW/,
+      ],
+      [{ csrPem: csr.csrPem }, "csr_pem", /an unset key_source is NEW/],
+      [
+        {
+          keySource: RenewalKeySource.RENEWAL_KEY_SOURCE_CSR,
+          csrPem: csr.csrPem,
+          keyAlgorithm: KeyAlgorithm.KEY_ALGORITHM_RSA_2048,
+        },
+        "key_algorithm",
+        /not CSR/,
+      ],
+      [
+        {
+          keySource: RenewalKeySource.RENEWAL_KEY_SOURCE_NEW,
+          csrPem: csr.csrPem,
+          validateOnly: true,
+        },
+        "csr_pem",
+        /not NEW/,
+      ],
+    ] as const) {
+      const err = await rpcError(renew({ certificateId: old.certificateId, ...req }));
+      expect(err.code).toBe(Code.INVALID_ARGUMENT);
+      expect(err.reason).toBe("RENEWAL_FIELDS_CONFLICT");
+      expect(err.violations.map((v) => v.field)).toEqual([field]);
+      expect(err.message).toMatch(says);
+    }
+    expect(await rowCounts(h)).toEqual(before);
+    // With key_source CSR alone, the CSR's key is certified.
+    const res = await renew({
+      certificateId: old.certificateId,
+      keySource: RenewalKeySource.RENEWAL_KEY_SOURCE_CSR,
+      csrPem: csr.csrPem,
+    });
+    expect(spkiOf(res.certificate!.certificatePem).equals(spkiOf(csr.keyPem))).toBe(true);
+    expect(res.privateKeyPem).toBe("");
+  });
+
   it("CSR: a different subject is refused too", async () => {
     const { cert: old, keyPem } = await fromCsr("subj.example.com");
     const csrPem = csrForKey(tmp, keyPem, "/CN=subj.example.com/O=Other", ["DNS:subj.example.com"]);

@@ -77,6 +77,16 @@ export async function planRenewal(
   let key: KeySource;
   let keyAlgorithm = old.keyAlgorithm as KeyAlgorithm;
   if (keySource === "NEW") {
+    // A CSR sent with NEW (or with no key_source, which is NEW for a key certmint made) would be
+    // dropped and a generated key certified instead of the CSR's: refused, as with REUSE.
+    if (input.csrPem) {
+      throw invalidField(
+        "RENEWAL_FIELDS_CONFLICT",
+        `csr_pem goes with key_source RENEWAL_KEY_SOURCE_CSR, not NEW${input.keySource ? "" : " (an unset key_source is NEW for a certificate whose key certmint generated)"}: set key_source to RENEWAL_KEY_SOURCE_CSR to certify the CSR's key`,
+        "csr_pem",
+        "not used with NEW",
+      );
+    }
     keyAlgorithm = input.keyAlgorithm ?? keyAlgorithm;
     key = { kind: "GENERATE", keyAlgorithm };
   } else if (keySource === "REUSE") {
@@ -90,6 +100,14 @@ export async function planRenewal(
     }
     key = { kind: "REUSE", publicKey: parseCertificate(old.certificatePem).publicKey };
   } else {
+    if (input.keyAlgorithm) {
+      throw invalidField(
+        "RENEWAL_FIELDS_CONFLICT",
+        "key_algorithm goes with key_source NEW, not CSR: the certificate gets the CSR's key, whatever its algorithm",
+        "key_algorithm",
+        "not used with CSR",
+      );
+    }
     if (!input.csrPem) {
       throw invalidField(
         "CSR_REQUIRED",
