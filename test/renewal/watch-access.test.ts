@@ -171,6 +171,9 @@ describe("WatchCertificates: who sees what", () => {
     const refusal = decodeError(early.error);
     expect(refusal).toMatchObject({ code: 3, reason: "CURSOR_INVALID" });
     expect(refusal.message).toContain("ahead of the newest event");
+    // Not the newest position: it counts every profile's events.
+    expect(refusal.message).not.toContain(`(${newest!.position ?? 0})`);
+    expect(refusal.message).not.toMatch(new RegExp(`\\b${newest!.position ?? 0}\\b`));
     expect(early.events).toEqual([]);
   });
 

@@ -291,7 +291,9 @@ export class CertificateWatch {
     if (after !== undefined && after > head) {
       throw invalidField(
         "CURSOR_INVALID",
-        `after_cursor ${after} is ahead of the newest event (${head}): it is not a cursor a watch of this server sent; watch from the last cursor you received, or without one`,
+        // Without the newest position: it counts every profile's events (second API probe,
+        // 2026-12-05), more than this caller may learn of the others'.
+        `after_cursor ${after} is ahead of the newest event: it is not a cursor a watch of this server sent; watch from the last cursor you received, or without one`,
         "after_cursor",
         "ahead of the newest event",
       );
