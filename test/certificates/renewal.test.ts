@@ -26,6 +26,7 @@ import {
   issue,
   KeyAlgorithm,
   makeCsr,
+  opensslOk,
   RenewalKeySource,
   RevocationReason,
   renewRequest,
@@ -237,6 +238,37 @@ describe("RenewCertificate", () => {
     });
     expect(spkiOf(res.certificate!.certificatePem).equals(spkiOf(csr.keyPem))).toBe(true);
     expect(res.privateKeyPem).toBe("");
+  });
+
+  // An outside probe's note (2026-12-05): IssueCertificate refuses such a CSR, a renewal
+  // signed it as an end entity, its request ignored.
+  it("CSR: a CSR asking for a CA certificate does not renew an end entity's", async () => {
+    const { cert: old, keyPem } = await fromCsr("ca-ask.example.com");
+    const keyFile = tmp.file("ca-ask.key", keyPem);
+    const csrPem = opensslOk([
+      "req",
+      "-new",
+      "-key",
+      keyFile,
+      "-subj",
+      "/CN=ca-ask.example.com",
+      "-addext",
+      "subjectAltName=DNS:ca-ask.example.com",
+      "-addext",
+      "basicConstraints=critical,CA:TRUE",
+    ]);
+    const before = await rowCounts(h);
+    const err = await rpcError(
+      renew({
+        certificateId: old.certificateId,
+        keySource: RenewalKeySource.RENEWAL_KEY_SOURCE_CSR,
+        csrPem,
+      }),
+    );
+    expect(err.code).toBe(Code.INVALID_ARGUMENT);
+    expect(err.reason).toBe("CSR_IDENTITY_MISMATCH");
+    expect(err.message).toContain("asks for a CA certificate");
+    expect(await rowCounts(h)).toEqual(before);
   });
 
   it("CSR: a different subject is refused too", async () => {

@@ -127,6 +127,19 @@ export async function planRenewal(
         "subject or SANs differ from the original certificate",
       );
     }
+    // A renewal keeps the certificate's kind: a CSR asking for a CA certificate to renew an end
+    // entity's asks for something else, refused as IssueCertificate refuses it where CA
+    // certificates are not allowed, rather than signed as an end entity with its request
+    // ignored (an outside probe, 2026-12-05). A CSR without the request renews a CA certificate
+    // as IssueCertificate issues one where the policy requires CA certificates.
+    if (csr.requestedExtensions.basicConstraints?.isCa === true && !old.isCa) {
+      throw invalidField(
+        "CSR_IDENTITY_MISMATCH",
+        "the CSR asks for a CA certificate (basicConstraints cA=TRUE) and the certificate renewed is not one; send a CSR without that request",
+        "csr_pem",
+        "asks for a CA certificate",
+      );
+    }
     keyAlgorithm = csr.keyAlgorithm;
     key = { kind: "CSR", csrPem: input.csrPem, publicKey: csr.publicKey };
   }
