@@ -198,3 +198,32 @@ export function conflictError(err: unknown): CertmintError | undefined {
     { retryAfterSeconds: OUTAGE_RETRY_SECONDS },
   );
 }
+
+/**
+ * The store's refusal of a certificate or CA whose signing CA was revoked or disabled while it
+ * was being signed (SQLSTATE CMC01, Migration20261205300000CaSigningGuard): nothing was
+ * written, and the call fails as it would have had it started after the change.
+ */
+export function signingGuardError(err: unknown): CertmintError | undefined {
+  if (isCertmintError(err)) return undefined;
+  if (![...causeChain(err)].some((e) => (e as { code?: unknown }).code === CA_SIGNING_REFUSED)) {
+    return undefined;
+  }
+  return new CertmintError(
+    "failed_precondition",
+    "CA_NOT_ACTIVE",
+    "the signing certificate authority was revoked or disabled while this call signed; nothing was stored",
+    {
+      preconditions: [
+        {
+          type: "CA_STATUS",
+          subject: "issuer",
+          description: "revoked or disabled during the call",
+        },
+      ],
+    },
+  );
+}
+
+/** SQLSTATE of certmint_refuse_inactive_issuer (Migration20261205300000CaSigningGuard). */
+export const CA_SIGNING_REFUSED = "CMC01";

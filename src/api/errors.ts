@@ -7,7 +7,7 @@ import {
   RetryInfo,
 } from "../../gen/ts/google/rpc/error_details";
 import { Status } from "../../gen/ts/google/rpc/status";
-import { conflictError, outageError } from "../database-outage";
+import { conflictError, outageError, signingGuardError } from "../database-outage";
 import {
   type CertmintError,
   clip,
@@ -152,7 +152,9 @@ export function toRpcStatus(err: CertmintError): Status {
  * (a deadlock, a serialization failure) as ABORTED with a RetryInfo; undefined for anything else.
  */
 export function asCertmintError(err: unknown): CertmintError | undefined {
-  return isCertmintError(err) ? err : (outageError(err) ?? conflictError(err));
+  return isCertmintError(err)
+    ? err
+    : (outageError(err) ?? conflictError(err) ?? signingGuardError(err));
 }
 
 /** The gRPC status code a thrown error reaches the client with. */

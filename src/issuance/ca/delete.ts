@@ -8,6 +8,7 @@ import {
   type AccessTokenRepository,
   type AuditRepository,
   type CaRepository,
+  type CertificateAuthority,
   type CertificateRepository,
   type ProfileRepository,
   StillReferenced,
@@ -28,7 +29,7 @@ export interface DeleteCaDeps {
 /**
  * Deletes a CA and its sealed key. Refused while anything depends on it: profiles that issue
  * with it, CAs below it, certificates it issued (whose revocation status it must keep
- * publishing), and access tokens in force whose client certificate binding names it (a token
+ * publishing), a revoked CA while its certificate is valid (it is on its parent's CRL), and access tokens in force whose client certificate binding names it (a token
  * left naming a deleted CA, as until 2026-12-05, goes on authenticating whatever certificate
  * chains to that CA's certificate in the TLS client bundle). The row is locked while the dependents are counted; the foreign keys
  * (on delete restrict) are the last line should anything slip past.
@@ -58,6 +59,7 @@ export async function deleteCa(
       const bound = await tx.tokens.slugsBoundToCa(ca.id, deps.now());
       const blockers = blockersOf(ca.slug, profiles, children, issued, bound);
       if (blockers.length > 0) throw inUse(ca.slug, blockers);
+      refuseWhileListed(ca, deps.now());
       if (!(await tx.cas.delete(ca.id, ca.version))) {
         throw concurrentUpdate(`certificate authority "${ca.slug}"`);
       }
@@ -70,6 +72,31 @@ export async function deleteCa(
     if (err instanceof StillReferenced) throw inUse(slug, []);
     throw err;
   }
+}
+
+/**
+ * A revoked CA whose certificate has not expired is on its parent's CRL, read from its row
+ * (ca/crl.ts): deleted, it would drop off the next CRL and its certificate, revoked perhaps for
+ * key compromise, pass revocation checks again. RFC 5280 5.1.2.6 keeps an entry until the
+ * certificate expires. Found by the third outside probe of 2026-12-05: until then it could be
+ * deleted, and `openssl verify -crl_check` accepted it after the parent's next CRL.
+ */
+function refuseWhileListed(ca: CertificateAuthority, now: Date): void {
+  const notAfter = ca.notAfter;
+  if (!ca.revokedAt || !notAfter || notAfter.getTime() <= now.getTime()) return;
+  throw failedPrecondition(
+    "CA_REVOKED_LISTED",
+    `certificate authority "${ca.slug}" is revoked and stays on its parent's CRL until its certificate expires (${notAfter.toISOString()}); it can be deleted after that`,
+    {
+      preconditions: [
+        {
+          type: "CA_STATUS",
+          subject: `certificate_authorities/${ca.slug}`,
+          description: `revoked at ${ca.revokedAt.toISOString()}, listed until ${notAfter.toISOString()}`,
+        },
+      ],
+    },
+  );
 }
 
 function blockersOf(

@@ -26,7 +26,7 @@ export interface RevokeCaDeps {
   store: StoreWith<{
     cas: Pick<
       CaRepository,
-      "find" | "lockForUpdate" | "update" | "disableDescendants" | "countRevocation"
+      "find" | "lockForUpdate" | "update" | "disableDescendants" | "countRevocation" | "lockSigning"
     >;
     audit: Pick<AuditRepository, "insert">;
   }>;
@@ -40,7 +40,9 @@ export interface RevokeCaDeps {
  * its parent's CRL (ca/crl.ts), so relying parties that check CRLs refuse everything below it
  * (`openssl verify -crl_check_all`); the CA and every CA below it are DISABLED in the same
  * transaction and sign nothing more, while their own CRLs are still served. Final: a revoked
- * CA (or one below it) is never enabled again. Revoking a revoked CA changes nothing.
+ * CA (or one below it) is never enabled again. Revoking a revoked CA changes nothing but
+ * disabling any CA below it still enabled. A certificate or CA the tree signs while the
+ * revocation runs is stored before it commits, or refused (CA_REVOKED): the signing locks.
  *
  * Refused (FAILED_PRECONDITION) for
  *  - a root: a trust anchor is not validated against any CRL (RFC 5280 6.1: the path starts
@@ -61,9 +63,17 @@ export async function revokeCa(
   const now = deps.now();
   const audit = () => changeRecord(call, { type: "certificate_authority", id: found.id }, now);
   const revoked = await deps.store.transaction(async (tx) => {
+    // Before the status changes: a certificate or CA this tree is signing now is stored before
+    // the revocation commits (and its CAs are disabled below), or refused (certmint_ca_signs).
+    // Before the row's lock, too: an insert takes the signing lock first and the row's key
+    // share (its foreign key) after, so the other order would deadlock with it.
+    await tx.cas.lockSigning(found.id);
     const ca = stillThere(await tx.cas.lockForUpdate(found.id));
     refuseUnrevocable(ca);
     if (ca.revokedAt) {
+      // Revoked before: the tree stays disabled (a CA stored under it before the signing locks
+      // existed, 2026-12-05, is disabled now).
+      await tx.cas.disableDescendants(ca.id, now);
       await tx.audit.insert(audit());
       return undefined;
     }

@@ -17,7 +17,7 @@ import type { UpdateCaInput } from "./types";
 
 export interface UpdateCaDeps {
   store: StoreWith<{
-    cas: Pick<CaRepository, "find" | "update">;
+    cas: Pick<CaRepository, "find" | "update" | "lockSigning">;
     audit: Pick<AuditRepository, "insert">;
   }>;
   now: () => Date;
@@ -44,6 +44,8 @@ export async function updateCa(
   const now = deps.now();
   // The audit record commits with the change (issue 6).
   await deps.store.transaction(async (tx) => {
+    // Disabling: what the CA is signing now is stored before, or refused (revoke.ts).
+    if (changes.status === "DISABLED" && ca.status !== "DISABLED") await tx.cas.lockSigning(ca.id);
     const updated = await tx.cas.update(
       { id: ca.id, version: ca.version },
       { ...changes, version: ca.version + 1, updatedAt: now },

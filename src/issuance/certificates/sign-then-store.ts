@@ -1,5 +1,7 @@
+import { CA_SIGNING_REFUSED, signingGuardError } from "../../database-outage";
 import { CertmintError, failedPrecondition, isCertmintError } from "../../errors";
 import { changeRecord, forgetChangeRecord } from "../audit/record";
+import { requireActive } from "../ca/load";
 import { type Call, refuseIfAbandoned } from "../call";
 import type { IssuanceDeps } from "../deps";
 import type { Certificate, CertificateRequest } from "../repositories";
@@ -92,8 +94,8 @@ export async function signThenStore(
     // Nothing was written, the audit record neither: this call's certificate is dropped.
     forgetChangeRecord(call);
     if (stored === "rows-changed") throw new HeldRowsChanged();
-    if (stored === "key-blocked") {
-      const refusal = keyBlocked(plan);
+    if (stored === "key-blocked" || stored === "ca-inactive") {
+      const refusal = stored === "key-blocked" ? keyBlocked(plan) : await issuerRefusal(deps, plan);
       if (await recordRefusal(deps, call, plan, who, refusal)) return replayWinner(deps, call, who);
       throw refusal;
     }
@@ -135,4 +137,20 @@ async function renewedMeanwhile(
     "CERTIFICATE_ALREADY_RENEWED",
     "the certificate was renewed or revoked meanwhile",
   );
+}
+
+/**
+ * Why the store refused a certificate whose CA was revoked or disabled while it was signed
+ * (certmint_ca_signs): the CA as it is now says so (CA_REVOKED, CA_DISABLED), as it would have
+ * to a call that started after the change.
+ */
+async function issuerRefusal(deps: IssuanceDeps, plan: IssuancePlan): Promise<CertmintError> {
+  const now = plan.ca ? await deps.store.cas.find({ id: plan.ca.id }) : null;
+  try {
+    if (now) requireActive(now);
+  } catch (err) {
+    if (isCertmintError(err)) return err;
+    throw err;
+  }
+  return signingGuardError({ code: CA_SIGNING_REFUSED }) as CertmintError;
 }

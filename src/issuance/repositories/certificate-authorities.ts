@@ -98,6 +98,13 @@ export interface CaRepository {
   disableDescendants(id: string, now: Date): Promise<void>;
   /** Counts a revocation against the CA whose CRL lists it (ca/publication.ts compares it). */
   countRevocation(id: string): Promise<void>;
+  /**
+   * In a transaction that revokes or disables a CA: takes the signing locks of the CA and of
+   * every CA below it exclusively, until the transaction ends. An insert of a certificate or a
+   * CA they sign (the store's trigger takes the lock shared, then reads the signer's status)
+   * is then either committed before, or refused after (CaSigningRefused).
+   */
+  lockSigning(id: string): Promise<void>;
   /** The CA's revocation count now; null when there is no such CA. */
   revocationCount(id: string): Promise<string | null>;
   /**

@@ -85,7 +85,9 @@ export type IssuanceStored =
   | "serial-taken"
   | "rows-changed"
   /** The certificate's key was revoked for key compromise (blocked_key): nothing was written. */
-  | "key-blocked";
+  | "key-blocked"
+  /** Its CA was revoked or disabled while it was signed (certmint_ca_signs): nothing written. */
+  | "ca-inactive";
 
 /** A request whose lock this call holds: what it may write, in the lock's transaction. */
 export interface LockedRequest {

@@ -21,6 +21,7 @@ import { Migration20261204300000CrlThisUpdate } from "./Migration20261204300000C
 import { Migration20261205000000BlockedKeys } from "./Migration20261205000000BlockedKeys";
 import { Migration20261205100000RequestQueue } from "./Migration20261205100000RequestQueue";
 import { Migration20261205200000NameSearchWords } from "./Migration20261205200000NameSearchWords";
+import { Migration20261205300000CaSigningGuard } from "./Migration20261205300000CaSigningGuard";
 
 /**
  * Every migration, in order. Listed explicitly (not discovered on disk) so the same list
@@ -73,4 +74,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: "Migration20261205000000BlockedKeys", class: Migration20261205000000BlockedKeys },
   { name: "Migration20261205100000RequestQueue", class: Migration20261205100000RequestQueue },
   { name: "Migration20261205200000NameSearchWords", class: Migration20261205200000NameSearchWords },
+  { name: "Migration20261205300000CaSigningGuard", class: Migration20261205300000CaSigningGuard },
 ];

@@ -81,6 +81,35 @@ export class OrmCaRepository implements CaRepository {
     );
   }
 
+  async lockSigning(id: string): Promise<void> {
+    const em = this.em();
+    if (!em.isInTransaction()) throw new Error("lockSigning runs in the changing transaction");
+    const run = (sql: string, params: unknown[]) =>
+      em.getConnection().execute(sql, params, "all", em.getTransactionContext()) as Promise<
+        Array<{ id: string }>
+      >;
+    // The CA and every CA below it, exclusively, in the order found; then again, for a CA
+    // created below one of them before its lock was taken (each new CA waits for its parent's
+    // lock in its insert's trigger, so the tree is final once a round finds nothing new).
+    const locked = new Set<string>();
+    for (;;) {
+      const tree = await run(
+        `with recursive tree as (
+             select "id" from "certificate_authority" where "id" = ?
+             union all
+             select c."id" from "certificate_authority" c join tree t on c."parent_id" = t."id")
+         select "id" from tree`,
+        [id],
+      );
+      const fresh = tree.map((r) => r.id).filter((x) => !locked.has(x));
+      if (fresh.length === 0) return;
+      for (const x of fresh) {
+        await run(`select pg_advisory_xact_lock(${CA_SIGNING_LOCK_CLASS}, hashtext(?::text))`, [x]);
+        locked.add(x);
+      }
+    }
+  }
+
   async countRevocation(id: string): Promise<void> {
     const em = this.em();
     await em
@@ -187,3 +216,6 @@ export class OrmCaRepository implements CaRepository {
     return fromRows<CertificateAuthority>(rows);
   }
 }
+
+/** The advisory lock class of certmint_ca_signs (Migration20261205300000CaSigningGuard). */
+const CA_SIGNING_LOCK_CLASS = 1128354631;

@@ -1,5 +1,6 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { DatabaseError } from "pg";
+import { CA_SIGNING_REFUSED } from "../../database-outage";
 import type {
   AuditRecord,
   Certificate,
@@ -224,6 +225,7 @@ export class OrmIssuanceRepository implements IssuanceRepository {
       // The statement is atomic: a serial conflict wrote nothing, and the caller signs again.
       if (isSerialConflict(err)) return "serial-taken";
       if (isKeyBlocked(err)) return "key-blocked";
+      if ((err as { code?: string } | null)?.code === CA_SIGNING_REFUSED) return "ca-inactive";
       throw err;
     }
     if (row?.held === 0) {
