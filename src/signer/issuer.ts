@@ -23,6 +23,11 @@ export interface IssuerInit {
   subject?: SubjectName;
   /** Without a certificate: defaults to RFC 5280 4.2.1.2 method (1) over the signer's key. */
   subjectKeyIdentifier?: Buffer;
+  /**
+   * The CA certificates above this one (its parent first, then up to the root, an outside
+   * chain's included): their nameConstraints bind everything below them too (RFC 5280 6.1.3).
+   */
+  chain?: Array<string | Uint8Array>;
 }
 
 export class Issuer {
@@ -38,6 +43,8 @@ export class Issuer {
     readonly nameDer: Buffer,
     readonly keyIdentifier: Buffer,
     readonly certificate: ParsedCertificate | undefined,
+    /** The CAs above it that have nameConstraints, nearest first. */
+    readonly constrainingAncestors: ParsedCertificate[] = [],
   ) {
     this.name = parseDer(nameDer).node;
     this.authorityKeyIdentifierExtension = authorityKeyIdentifier(keyIdentifier);
@@ -53,7 +60,10 @@ export class Issuer {
           ? parseCertificate(init.certificate)
           : init.certificate;
       assertCanIssue(signer, cert);
-      return new Issuer(signer, cert.subjectDer, cert.subjectKeyIdentifier, cert);
+      const ancestors = (init.chain ?? [])
+        .map((c) => parseCertificate(c))
+        .filter((c) => c.nameConstraints !== undefined);
+      return new Issuer(signer, cert.subjectDer, cert.subjectKeyIdentifier, cert, ancestors);
     }
     let nameDer: Buffer;
     if (init.subjectDer !== undefined) {
@@ -113,22 +123,36 @@ export class Issuer {
 
 /**
  * RFC 5280 4.2.1.10 and 6.1.3 (b, c): every name of a certificate below a CA with
- * nameConstraints lies in its permitted and outside its excluded subtrees; a validator would
- * refuse anything else, so it is not signed.
+ * nameConstraints lies in its permitted and outside its excluded subtrees, for the issuing CA
+ * and every CA above it (until the third stop of 2026-12-05 only the issuing CA's were checked,
+ * and a CA below a constrained one, with none or wider ones of its own, issued names a
+ * validator refuses); a validator would refuse anything else, so it is not signed.
  */
 export function assertNamesPermitted(
   issuer: Issuer,
   subject: SubjectName,
   sans: SubjectAltNames,
 ): void {
-  const nc = issuer.certificate?.nameConstraints;
-  if (!nc) return;
-  const outside = namesOutside(nc, subject, sans);
-  if (outside.length === 0) return;
-  const ca = `certificate_authorities/${issuer.certificate!.subjectString}`;
+  const own = issuer.certificate?.nameConstraints ? [issuer.certificate] : [];
+  for (const [i, constraining] of [...own, ...issuer.constrainingAncestors].entries()) {
+    const outside = namesOutside(constraining.nameConstraints!, subject, sans);
+    if (outside.length > 0)
+      throw outsideConstraints(constraining, outside, i === 0 && own.length > 0);
+  }
+}
+
+function outsideConstraints(
+  constraining: ParsedCertificate,
+  outside: string[],
+  issuing: boolean,
+): never {
+  const ca = `certificate_authorities/${constraining.subjectString}`;
+  const where = issuing
+    ? "the issuing CA's name constraints"
+    : `the name constraints of ${constraining.subjectString} (above the issuing CA)`;
   throw failedPrecondition(
     "ISSUER_NAME_CONSTRAINTS",
-    `the issuing CA's name constraints do not permit ${outside.slice(0, 5).join(", ")}${outside.length > 5 ? ", ..." : ""}`,
+    `${where} do not permit ${outside.slice(0, 5).join(", ")}${outside.length > 5 ? ", ..." : ""}`,
     {
       preconditions: outside.slice(0, 20).map((name) => ({
         type: "CA_NAME_CONSTRAINTS",

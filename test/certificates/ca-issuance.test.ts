@@ -387,6 +387,62 @@ describe("name constraints on certmint's own intermediates", () => {
     }
   });
 
+  // Found by the third outside probe (2026-12-05): only the issuing CA's own constraints were
+  // checked; a CA below a constrained one, with none (or wider ones) of its own, issued names
+  // openssl then refused ("permitted subtree violation").
+  it("holds a CA below a constrained one to its ancestor's constraints too", async () => {
+    const create = (slug: string, parent: string, permitted?: string[]) =>
+      call(
+        h.authorities,
+        "createIntermediateCertificateAuthority",
+        CreateIntermediateCertificateAuthorityRequest.fromPartial({
+          slug,
+          parentCertificateAuthority: parent,
+          subject: { commonName: `${slug} CA` },
+          ...(permitted ? { nameConstraints: { permitted: { dnsNames: permitted } } } : {}),
+        }),
+      ).then((r) => r.certificateAuthority!);
+    const upper = await create("nc-upper", "root", ["upper.example.com"]);
+    const free = await create("nc-free", "nc-upper");
+    const wider = await create("nc-wider", "nc-upper", ["example.org"]);
+    const spec = tlsServerSpec();
+    spec.sans.dns = { allowed: ["**"], denied: [], required: false };
+    for (const ca of [free, wider]) {
+      await createProfileRows(h, { caId: ca.id, slug: `${ca.slug}-web`, spec });
+    }
+    const attr = (profile: string, dns: string) =>
+      issueRequest({
+        certificateProfile: profile,
+        source: {
+          $case: "attributes",
+          value: { subject: { commonName: dns }, subjectAlternativeNames: { dnsNames: [dns] } },
+        },
+      });
+    for (const [profile, name] of [
+      ["nc-free-web", "www.evil.org"],
+      ["nc-wider-web", "www.example.org"],
+    ] as const) {
+      const before = await countRows(h, "certificate");
+      const err = await rpcError(issue(h, attr(profile, name)));
+      expect(err.code).toBe(Code.FAILED_PRECONDITION);
+      expect(err.reason).toBe("ISSUER_NAME_CONSTRAINTS");
+      expect(err.message).toContain("above the issuing CA");
+      expect(await countRows(h, "certificate")).toBe(before);
+    }
+    // Inside every constraint: issued, and openssl verifies the whole chain.
+    const inside = await issue(h, attr("nc-free-web", "api.upper.example.com"));
+    const verified = openssl([
+      "verify",
+      "-x509_strict",
+      "-CAfile",
+      tmp.file("nc-root.pem", rootPem),
+      "-untrusted",
+      tmp.file("nc-chain.pem", free.certificatePem + upper.certificatePem),
+      tmp.file("nc-leaf.pem", inside.certificate!.certificatePem),
+    ]);
+    expect(verified.stdout + verified.stderr).toMatch(/: OK/);
+  });
+
   it("refuses a malformed subtree with its field and creates nothing", async () => {
     const before = await countRows(h, "certificate_authority");
     const err = await rpcError(

@@ -57,7 +57,11 @@ export function caIssuer(deps: { keyring: Keyring }, ca: CertificateAuthority): 
   const key = `${ca.id}:${ca.serialNumber}`;
   let issuer = cache.get(key);
   if (!issuer) {
-    issuer = Issuer.from({ signer: deps.keyring.signerFor(ca), certificate: ca.certificatePem! });
+    issuer = Issuer.from({
+      signer: deps.keyring.signerFor(ca),
+      certificate: ca.certificatePem!,
+      chain: ca.chainPem,
+    });
     cache.set(key, issuer);
   }
   return issuer;
