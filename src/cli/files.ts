@@ -1,6 +1,17 @@
 /** Reading inputs and writing outputs: certificates, chains, keys, secrets. */
 import { randomBytes } from "node:crypto";
-import { chmodSync, linkSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
+import {
+  accessSync,
+  chmodSync,
+  constants,
+  linkSync,
+  lstatSync,
+  readFileSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { CliError } from "./command";
 
@@ -27,6 +38,38 @@ export interface WriteOptions {
   secret: boolean;
   /** Replace a file that exists (atomically); otherwise an existing file is an error. */
   force: boolean;
+}
+
+/**
+ * Refuses, before the server is asked for anything, an output file writeFileAtomically would
+ * then refuse: one that exists (without --force; a symlink counts, even a dangling one, which
+ * existsSync does not see), or one whose directory does not exist or cannot be written. A token
+ * or CA created and its secret or CSR then not written (as until the third stop of 2026-12-05,
+ * `token create` with SLUG.token present) leaves a credential nobody holds and its slug taken.
+ * "-" (stdout) is always writable.
+ */
+export function assertWritable(path: string, force: boolean): void {
+  if (path === "-") return;
+  let exists = true;
+  try {
+    lstatSync(path);
+  } catch {
+    exists = false;
+  }
+  if (exists && !force) {
+    throw new CliError(
+      `${path} exists: remove it, pass --force to replace it, or name another file`,
+    );
+  }
+  const dir = dirname(path);
+  try {
+    if (!statSync(dir).isDirectory()) throw Object.assign(new Error(), { code: "ENOTDIR" });
+    accessSync(dir, constants.W_OK | constants.X_OK);
+  } catch (err) {
+    throw new CliError(
+      `cannot write ${path}: its directory ${dir} ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "does not exist" : "cannot be written"}; nothing was done`,
+    );
+  }
 }
 
 /**

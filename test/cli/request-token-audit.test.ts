@@ -4,7 +4,7 @@
  * admin creates with the CLI and hands over as a file.
  */
 import { createHash, createPrivateKey, createPublicKey, X509Certificate } from "node:crypto";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestCertmint, type TestCertmint } from "../support/harness";
@@ -96,6 +96,31 @@ describe("certmint token, request and audit", () => {
     }>(["token", "get", "payments"]);
     expect(got).toMatchObject({ role: "ROLE_ISSUER", description: "payments team" });
     expect(got.certificateProfiles).toHaveLength(2);
+  });
+
+  // Found by the third outside probe (2026-12-05): the token was created, then its secret file
+  // refused, leaving an active credential nobody held and its slug taken.
+  it("token create checks where the secret goes before the token exists", async () => {
+    writeFileSync(file("taken.token"), "something else\n");
+    symlinkSync(file("nowhere/at/all"), file("dangling.token"));
+    for (const [slug, extra, says] of [
+      ["taken", [], /taken\.token exists/],
+      ["dangling", [], /dangling\.token exists/],
+      [
+        "nodir",
+        ["--secret-out", "missing-dir/nodir.token"],
+        /directory missing-dir does not exist/,
+      ],
+    ] as const) {
+      const r = await admin.run(["token", "create", slug, "--role", "auditor", ...extra]);
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toMatch(says);
+      expect(await h.db.query("select id from access_token where slug = $1", [slug])).toEqual([]);
+    }
+    expect(readFileSync(file("taken.token"), "utf8")).toBe("something else\n");
+    // With --force the existing file is replaced, and the token is created.
+    ok(await admin.run(["token", "create", "taken", "--role", "auditor", "--force"]));
+    expect(readFileSync(file("taken.token"), "utf8")).toMatch(/^certmint_/);
   });
 
   it("a request that needs approval waits; the admin approves; request status writes the key once, 0600", async () => {

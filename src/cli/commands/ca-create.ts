@@ -7,7 +7,7 @@ import {
 } from "../../../gen/ts/certmint/v1/certificate_authority_service";
 import type { Args } from "../args";
 import { type CommandSpec, type OptionSection, UsageError } from "../command";
-import { readInput, splitPem, writeFileAtomically } from "../files";
+import { assertWritable, readInput, splitPem, writeFileAtomically } from "../files";
 import {
   keyAlgorithmOption,
   readKeyAlgorithm,
@@ -168,6 +168,9 @@ export const caCreateExternal: CommandSpec = {
   ],
   async run(inv) {
     const a = inv.args;
+    const csrOut = a.string("csr-out");
+    // Before the CA exists (files.ts assertWritable).
+    if (csrOut) assertWritable(csrOut, a.flag("force") === true);
     const res = await inv.rpc(
       inv.clients.authorities,
       "createExternalIntermediateCertificateAuthority",
@@ -179,7 +182,6 @@ export const caCreateExternal: CommandSpec = {
         signatureAlgorithm: readSignatureAlgorithm(a),
       }),
     );
-    const csrOut = a.string("csr-out");
     if (csrOut) {
       writeFileAtomically(csrOut, res.csrPem, { secret: false, force: a.flag("force") === true });
       inv.note(

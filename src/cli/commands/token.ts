@@ -4,9 +4,9 @@ import {
   ListAccessTokensResponse,
 } from "../../../gen/ts/certmint/v1/access_token_service";
 import type { Args } from "../args";
-import { type CommandSpec, type GroupSpec, UsageError } from "../command";
+import { CliError, type CommandSpec, type GroupSpec, UsageError } from "../command";
 import { IDENTITY_TYPE, ROLE } from "../enums";
-import { writeFileAtomically } from "../files";
+import { assertWritable, writeFileAtomically } from "../files";
 import { LIST_SECTION, listPages, noteMore } from "../options/list";
 import { renderFields, renderJson } from "../output";
 import { parseDuration } from "../values";
@@ -110,6 +110,9 @@ export const tokenCreate: CommandSpec = {
     const a = inv.args;
     const slug = a.positional(0, "SLUG");
     const ttl = a.string("ttl");
+    const secretOut = a.string("secret-out") ?? `${slug}.token`;
+    // Before the token exists: a secret that cannot be written leaves a credential nobody holds.
+    assertWritable(secretOut, a.flag("force") === true);
     const res = await inv.rpc(
       inv.clients.accessTokens,
       "createAccessToken",
@@ -125,13 +128,22 @@ export const tokenCreate: CommandSpec = {
       }),
     );
     const token = res.accessToken!;
-    const secretOut = a.string("secret-out") ?? `${slug}.token`;
     let secretFile: string | undefined;
     if (res.secret && secretOut !== "-") {
-      writeFileAtomically(secretOut, `${res.secret}\n`, {
-        secret: true,
-        force: a.flag("force") === true,
-      });
+      try {
+        writeFileAtomically(secretOut, `${res.secret}\n`, {
+          secret: true,
+          force: a.flag("force") === true,
+        });
+      } catch (err) {
+        // Changed since the check (a race): nobody would hold the secret, so the token goes.
+        await inv
+          .rpc(inv.clients.accessTokens, "revokeAccessToken", { accessToken: token.id })
+          .catch(() => undefined);
+        throw new CliError(
+          `${(err as Error).message}; token ${slug} was revoked, since nobody holds its secret: create it again (under another slug)`,
+        );
+      }
       secretFile = secretOut;
     }
     if (inv.output === "json") {

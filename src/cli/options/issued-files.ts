@@ -5,12 +5,11 @@
  */
 
 import { X509Certificate } from "node:crypto";
-import { existsSync } from "node:fs";
 import { basename } from "node:path";
 import type { IssuedCertificate } from "../../../gen/ts/certmint/v1/certificate_service";
 import type { Args } from "../args";
-import { CliError, type OptionSection, UsageError } from "../command";
-import { writeFileAtomically } from "../files";
+import { type OptionSection, UsageError } from "../command";
+import { assertWritable, writeFileAtomically } from "../files";
 import type { Invocation } from "../invocation";
 import { joinPem } from "../views/print";
 
@@ -88,13 +87,8 @@ function refuseKeyOnJsonStdout(inv: Invocation, keyPath: string | undefined): vo
 }
 
 function refuseExisting(inv: Invocation, paths: ReadonlyArray<string | undefined>): void {
-  if (inv.args.flag("force")) return;
-  const taken = paths.find((p) => p !== undefined && p !== "-" && existsSync(p));
-  if (taken) {
-    throw new CliError(
-      `${taken} exists: remove it, pass --force to replace it, or name other files (see --help)`,
-    );
-  }
+  const force = inv.args.flag("force") === true;
+  for (const p of paths) if (p !== undefined) assertWritable(p, force);
 }
 
 /**
