@@ -104,7 +104,18 @@ const count = (s: GeneralSubtrees) => s.dns.length + s.ip.length + s.email.lengt
 /** Every subtree checked and canonical (lower case); throws NAME_CONSTRAINTS_INVALID. */
 export function canonicalNameConstraints(nc: NameConstraints, field = "name_constraints") {
   const canon = (s: GeneralSubtrees, prefix: string): GeneralSubtrees => ({
-    dns: s.dns.map((v, i) => baseOctets("dns", v, `${prefix}.dns_names[${i}]`)),
+    dns: s.dns.map((v, i) => {
+      // Permitted, an empty name permits every DNS name: a no-op that reads as a limit (a
+      // probe, 2026-12-05). Excluded, it forbids the type (as policy-derived sub-CAs use it).
+      if (v === "" && prefix.endsWith(".permitted")) {
+        throw invalid(
+          `${prefix}.dns_names[${i}]`,
+          v,
+          "permits every DNS name; leave DNS names out of permitted instead (an empty name in excluded forbids them)",
+        );
+      }
+      return baseOctets("dns", v, `${prefix}.dns_names[${i}]`);
+    }),
     ip: s.ip.map((v, i) => {
       const octets = ipSubtree(v, `${prefix}.ip_ranges[${i}]`);
       return subtreeIpText(octets);

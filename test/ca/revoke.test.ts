@@ -235,6 +235,15 @@ describe("revoking an intermediate CA", () => {
       code: INVALID_ARGUMENT,
       reason: "REVOCATION_REASON_INVALID",
     });
+    // A hold is temporary (RFC 5280 5.3.1); a CA's revocation is final (a probe, 2026-12-05).
+    const hold = await expectRpcError(
+      revokeCa("r3-issuing", RevocationReason.REVOCATION_REASON_CERTIFICATE_HOLD),
+    );
+    expect({ code: hold.code, reason: hold.reason }).toEqual({
+      code: INVALID_ARGUMENT,
+      reason: "REVOCATION_REASON_INVALID",
+    });
+    expect(hold.message).toContain("final");
     const unknown = await expectRpcError(revokeCa("no-such-ca"));
     expect(unknown.code).toBe(5);
     expect(await caRows()).toEqual(before);

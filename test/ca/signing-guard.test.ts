@@ -12,6 +12,15 @@
  */
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  AccessToken,
+  ClientCertificateIdentityType,
+  Role,
+} from "../../gen/ts/certmint/v1/access_token_service";
+import {
+  CreateCertificateProfileRequest,
+  UpdateCertificateProfileRequest,
+} from "../../gen/ts/certmint/v1/certificate_profile_service";
 import { RevocationReason } from "../../gen/ts/certmint/v1/common";
 import { attrRequest } from "../certificates/helpers";
 import { createProfileRows } from "../support/fixtures";
@@ -37,6 +46,14 @@ describe("signing by a CA that is being revoked", () => {
     await h?.stop();
     tmp.remove();
   });
+
+  const policySlugOf = async (profile: string) =>
+    (
+      await h.db.query<{ slug: string }>(
+        "select p.slug from certificate_policy p join certificate_profile f on f.policy_id = p.id where f.slug = $1",
+        [profile],
+      )
+    )[0]!.slug;
 
   /** Advisory locks of the signing class that some session waits for. */
   const waitingOnSigningLock = async () =>
@@ -168,6 +185,63 @@ describe("signing by a CA that is being revoked", () => {
       [child.id],
     );
     expect(row!.status).toBe("DISABLED");
+  });
+
+  it("no profile or client certificate binding is pointed at a revoked CA, or one below it", async () => {
+    await createRoot(h, "g6-root", { maxPathLength: 2 });
+    const parent = await createIntermediate(h, "g6-parent", "g6-root", { maxPathLength: 1 });
+    const child = await createIntermediate(h, "g6-child", "g6-parent");
+    await createProfileRows(h, { slug: "g6-kept", caId: parent.id });
+    await call(h.authorities, "revokeCertificateAuthority", {
+      certificateAuthority: parent.id,
+      reason: RevocationReason.REVOCATION_REASON_KEY_COMPROMISE,
+    });
+    for (const ca of [parent, child]) {
+      const profile = await expectRpcError(
+        call(
+          h.profiles,
+          "createCertificateProfile",
+          CreateCertificateProfileRequest.fromPartial({
+            certificateProfile: {
+              slug: `g6-on-${ca.slug}`,
+              certificatePolicy: await policySlugOf("g6-kept"),
+              issuer: { $case: "certificateAuthority", value: ca.slug },
+            },
+          }),
+        ),
+      );
+      expect({ code: profile.code, reason: profile.reason }).toEqual({
+        code: FAILED_PRECONDITION,
+        reason: "CA_REVOKED",
+      });
+      const token = await expectRpcError(
+        call(h.accessTokens, "createAccessToken", {
+          accessToken: AccessToken.fromPartial({
+            slug: `g6-bound-${ca.slug}`,
+            role: Role.ROLE_AUDITOR,
+            clientCertificateBinding: {
+              identityType: ClientCertificateIdentityType.CLIENT_CERTIFICATE_IDENTITY_TYPE_URI_SAN,
+              value: "spiffe://prod.example/ns/a",
+              certificateAuthority: ca.slug,
+            },
+          }),
+        }),
+      );
+      expect({ code: token.code, reason: token.reason }).toEqual({
+        code: FAILED_PRECONDITION,
+        reason: "CA_REVOKED",
+      });
+    }
+    // A profile left on the revoked CA can still be changed (and moved off it).
+    const kept = await call(h.profiles, "getCertificateProfile", { certificateProfile: "g6-kept" });
+    await call(
+      h.profiles,
+      "updateCertificateProfile",
+      UpdateCertificateProfileRequest.fromPartial({
+        certificateProfile: { ...kept.certificateProfile!, description: "left behind" },
+        updateMask: ["description"],
+      }),
+    );
   });
 
   it("a revoked CA whose certificate is valid is not deleted: it stays on its parent's CRL", async () => {

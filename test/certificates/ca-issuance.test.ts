@@ -461,7 +461,35 @@ describe("name constraints on certmint's own intermediates", () => {
     expect(violationKeys(err.violations)).toEqual([
       "name_constraints.permitted.ip_ranges[0] NAME_CONSTRAINTS_INVALID",
     ]);
+    // A permitted empty DNS name permits everything (a probe, 2026-12-05): refused; excluded,
+    // it forbids DNS names, and is taken.
+    const empty = await rpcError(
+      call(
+        h.authorities,
+        "createIntermediateCertificateAuthority",
+        CreateIntermediateCertificateAuthorityRequest.fromPartial({
+          slug: "empty-nc",
+          parentCertificateAuthority: "root",
+          subject: { commonName: "Empty CA" },
+          nameConstraints: { permitted: { dnsNames: [""] } },
+        }),
+      ),
+    );
+    expect(violationKeys(empty.violations)).toEqual([
+      "name_constraints.permitted.dns_names[0] NAME_CONSTRAINTS_INVALID",
+    ]);
     expect(await countRows(h, "certificate_authority")).toBe(before);
+    const noDns = await call(
+      h.authorities,
+      "createIntermediateCertificateAuthority",
+      CreateIntermediateCertificateAuthorityRequest.fromPartial({
+        slug: "no-dns",
+        parentCertificateAuthority: "root",
+        subject: { commonName: "No DNS CA" },
+        nameConstraints: { excluded: { dnsNames: [""] } },
+      }),
+    );
+    expect(noDns.certificateAuthority!.nameConstraints!.excluded!.dnsNames).toEqual([""]);
   });
 });
 

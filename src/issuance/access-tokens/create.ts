@@ -8,6 +8,7 @@ import {
 } from "../../errors";
 import { parseCertificate } from "../../signer";
 import { changeRecord } from "../audit/record";
+import { refuseRevokedCa } from "../ca/revoke";
 import { type Call, PROFILE_SCOPED_ROLES, type Role } from "../call";
 import { newRowId } from "../common/ids";
 import { checkSlug, resolveRef } from "../common/refs";
@@ -206,6 +207,7 @@ async function resolveBindingCa(
     "access_token.client_certificate_binding.certificate_authority",
     (k) => store.cas.find(k),
   );
+  await refuseRevokedCa(store.cas, ca, "a client certificate binding");
   if (!ca.certificatePem) {
     throw failedPrecondition(
       "CA_HAS_NO_CERTIFICATE",

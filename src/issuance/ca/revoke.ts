@@ -1,4 +1,4 @@
-import { failedPrecondition } from "../../errors";
+import { failedPrecondition, invalidField } from "../../errors";
 import type { RevocationReason } from "../../model/pki";
 import { parseCertificate } from "../../signer";
 import { changeRecord } from "../audit/record";
@@ -57,6 +57,16 @@ export async function revokeCa(
   input: RevokeCaInput,
 ): Promise<CertificateAuthorityView> {
   assertRevocationReason(input.reason);
+  // RFC 5280 5.3.1: certificateHold is a temporary status, and a CA's revocation here is final
+  // (it and everything below it stay disabled). Accepted until the third stop of 2026-12-05.
+  if (input.reason === "CERTIFICATE_HOLD") {
+    throw invalidField(
+      "REVOCATION_REASON_INVALID",
+      "a certificate authority's revocation is final, and certificateHold is a temporary status (RFC 5280 5.3.1); choose another reason, or disable the CA with UpdateCertificateAuthority to stop it for a while",
+      "reason",
+      "CERTIFICATE_HOLD is not accepted for a CA",
+    );
+  }
   const found = await resolveRef(input.ca, "certificate authority", "certificate_authority", (k) =>
     deps.store.cas.find(k),
   );
@@ -136,4 +146,34 @@ export async function revokedAbove(
     current = current.parentId ? await cas.find({ id: current.parentId }) : null;
   }
   return undefined;
+}
+
+/**
+ * Refuses (FAILED_PRECONDITION CA_REVOKED) to point something new at a CA that was revoked, or
+ * one below a revoked CA: it signs nothing for good, so a profile on it could never issue and
+ * a client certificate binding on it never authenticate. Found by the third outside probe of
+ * 2026-12-05: both were accepted.
+ */
+export async function refuseRevokedCa(
+  cas: Pick<CaRepository, "find">,
+  ca: CertificateAuthority,
+  what: string,
+): Promise<void> {
+  const revoked = await revokedAbove(cas, ca);
+  if (!revoked) return;
+  const below =
+    revoked.id === ca.id ? "was revoked" : `is below "${revoked.slug}", which was revoked`;
+  throw failedPrecondition(
+    "CA_REVOKED",
+    `certificate authority "${ca.slug}" ${below}: it signs nothing for good, so ${what} cannot use it; choose another CA`,
+    {
+      preconditions: [
+        {
+          type: "CA_STATUS",
+          subject: `certificate_authorities/${ca.slug}`,
+          description: `revoked at ${revoked.revokedAt!.toISOString()}`,
+        },
+      ],
+    },
+  );
 }

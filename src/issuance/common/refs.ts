@@ -74,7 +74,7 @@ export function checkNamedSlug(
   if (namedSlug === undefined || namedSlug === row.slug) return;
   throw invalidField(
     "REFERENCE_CONFLICT",
-    `${message}.id and ${message}.slug name different ${what}s (the id is "${row.slug}"'s, not ${quoted(namedSlug)}'s); send one of them, or both of the same ${what}`,
+    `${message}.id and ${message}.slug name two different objects (the id is "${row.slug}"'s, not ${quoted(namedSlug)}'s); send one of them, or both of the same ${what}`,
     `${message}.slug`,
     `not the slug of ${message}.id`,
   );

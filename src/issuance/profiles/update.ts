@@ -51,7 +51,7 @@ export async function updateProfile(
 
     const next = draftOf(row);
     for (const change of changes) change(next, input.draft);
-    const checked = await checkProfile(tx, next);
+    const checked = await checkProfile(tx, next, row.caId);
     const now = deps.now();
     const updated = await tx.profiles.update(row.id, row.version, {
       ...checked,

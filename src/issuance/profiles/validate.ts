@@ -1,4 +1,5 @@
 import { type FieldViolation, fieldViolation, invalidArgument } from "../../errors";
+import { refuseRevokedCa } from "../ca/revoke";
 import { resolveRef } from "../common/refs";
 import { stillThere } from "../common/row-lock";
 import { compiledPolicyOf } from "../policies/compiled-cache";
@@ -17,12 +18,15 @@ export type CheckedProfile = ProfileSettings;
  * `certificate_profile.*` paths; PROFILE_RENEWAL_INVALID when only the renewal window is wrong). The policy row stays locked (FOR SHARE) until `tx` commits, so
  * the policy cannot change between this check and the write of the profile.
  *
- * A CA of any status is accepted: a DISABLED one may be enabled again, and one waiting for its
- * certificate (PENDING_CERTIFICATE) already has its key; issuance refuses until it is ACTIVE.
+ * A CA of any status is accepted but a revoked one (or one below it: it signs nothing for
+ * good): a DISABLED one may be enabled again, and one waiting for its certificate
+ * (PENDING_CERTIFICATE) already has its key; issuance refuses until it is ACTIVE.
  */
 export async function checkProfile(
   tx: { policies: Pick<PolicyRepository, "find" | "lock">; cas: Pick<CaRepository, "find"> },
   draft: ProfileDraft,
+  /** The CA the profile has now (an update): kept, it is not refused for being revoked. */
+  currentCaId?: string | null,
 ): Promise<CheckedProfile> {
   assertShape(draft);
   const found = await resolveRef(
@@ -42,6 +46,8 @@ export async function checkProfile(
           (k) => tx.cas.find(k),
         )
       : null;
+  // Only a CA the profile is given: one revoked under it may still be left while it moves on.
+  if (ca && ca.id !== currentCaId) await refuseRevokedCa(tx.cas, ca, "a profile");
   const violations = profileViolations(compiledPolicyOf(policyRow), {
     defaults: draft.defaults,
     renewal: draft.renewal,
