@@ -45,6 +45,12 @@ export class Issuer {
     readonly certificate: ParsedCertificate | undefined,
     /** The CAs above it that have nameConstraints, nearest first. */
     readonly constrainingAncestors: ParsedCertificate[] = [],
+    /**
+     * The earliest notAfter on its path (its own and its chain's): nothing it signs may outlive
+     * any CA above it, whose expiry ends every path through it (RFC 5280 6.1.3 (a)(2)). An
+     * outside chain may end before the CA it signed (a probe, 2026-12-05).
+     */
+    readonly pathNotAfter: Date | undefined = certificate?.notAfter,
   ) {
     this.name = parseDer(nameDer).node;
     this.authorityKeyIdentifierExtension = authorityKeyIdentifier(keyIdentifier);
@@ -60,10 +66,18 @@ export class Issuer {
           ? parseCertificate(init.certificate)
           : init.certificate;
       assertCanIssue(signer, cert);
-      const ancestors = (init.chain ?? [])
-        .map((c) => parseCertificate(c))
-        .filter((c) => c.nameConstraints !== undefined);
-      return new Issuer(signer, cert.subjectDer, cert.subjectKeyIdentifier, cert, ancestors);
+      const chain = (init.chain ?? []).map((c) => parseCertificate(c));
+      const pathNotAfter = new Date(
+        Math.min(cert.notAfter.getTime(), ...chain.map((c) => c.notAfter.getTime())),
+      );
+      return new Issuer(
+        signer,
+        cert.subjectDer,
+        cert.subjectKeyIdentifier,
+        cert,
+        chain.filter((c) => c.nameConstraints !== undefined),
+        pathNotAfter,
+      );
     }
     let nameDer: Buffer;
     if (init.subjectDer !== undefined) {

@@ -10,6 +10,8 @@ import {
   CertificateAuthorityType,
   type CertificateAuthority as PbCa,
 } from "../../gen/ts/certmint/v1/certificate_authority_service";
+import { attrRequest } from "../certificates/helpers";
+import { createProfileRows } from "../support/fixtures";
 import { call, expectRpcError, startTestCertmint, type TestCertmint } from "../support/harness";
 import {
   ACTIVE,
@@ -501,6 +503,81 @@ describe("external intermediate CA", () => {
         parent = { slug, pem: child.certificatePem };
       }
     });
+  });
+});
+
+// Found by the third outside probe (2026-12-05): an outside CA may sign a certificate that
+// outlives it; what certmint signed below it then outlived the outside root too.
+describe("an external intermediate that outlives its outside chain", () => {
+  let h: TestCertmint;
+  const tmp = new TempDir();
+
+  beforeAll(async () => {
+    h = await startTestCertmint();
+  });
+  afterAll(async () => {
+    await h?.stop();
+    tmp.remove();
+  });
+
+  it("signs nothing that outlives the outside root", async () => {
+    const root = opensslRoot(tmp, { cn: "Short Outside Root", days: 20 });
+    const rootNotAfter = new Date(new X509Certificate(root.pem).validTo).getTime();
+    const res = await createExternal(h, "outlives");
+    const imported = await call(h.authorities, "importCertificateAuthorityCertificate", {
+      certificateAuthority: "outlives",
+      certificatePem: opensslSign(tmp, res.csrPem, root, CA_EXTENSIONS, 700),
+      certificateChainPem: [root.pem],
+    });
+    expect(imported.certificateAuthority!.notAfter!.getTime()).toBeGreaterThan(rootNotAfter);
+
+    const tooLong = await expectRpcError(
+      createIntermediate(h, "below-too-long", "outlives", { ttlSeconds: 30 * 86_400 }),
+    );
+    expect(tooLong).toMatchObject({
+      code: status.FAILED_PRECONDITION,
+      reason: "VALIDITY_EXCEEDS_ISSUER",
+    });
+    const cut = await call(h.authorities, "createIntermediateCertificateAuthority", {
+      slug: "below-default",
+      description: "",
+      parentCertificateAuthority: "outlives",
+      subject: subject("Below Default"),
+      keyAlgorithm: 0,
+      signatureAlgorithm: SignatureAlgorithm.SIGNATURE_ALGORITHM_UNSPECIFIED,
+      ttl: undefined,
+      maxPathLength: undefined,
+    });
+    expect(cut.certificateAuthority!.notAfter!.getTime()).toBeLessThanOrEqual(rootNotAfter);
+
+    await createProfileRows(h, { slug: "outlives-web", caId: imported.certificateAuthority!.id });
+    const leafTooLong = await expectRpcError(
+      call(
+        h.certificates,
+        "issueCertificate",
+        attrRequest("outlives-web", {
+          cn: "long.example.com",
+          dns: ["long.example.com"],
+          ttlSeconds: 25 * 86_400,
+        }),
+      ),
+    );
+    expect(leafTooLong).toMatchObject({
+      code: status.FAILED_PRECONDITION,
+      reason: "VALIDITY_EXCEEDS_ISSUER",
+    });
+    const leaf = await call(
+      h.certificates,
+      "issueCertificate",
+      attrRequest("outlives-web", {
+        cn: "short.example.com",
+        dns: ["short.example.com"],
+        ttlSeconds: 5 * 86_400,
+      }),
+    );
+    expect(
+      new Date(new X509Certificate(leaf.certificate!.certificatePem).validTo).getTime(),
+    ).toBeLessThanOrEqual(rootNotAfter);
   });
 });
 

@@ -61,7 +61,7 @@ export async function createIntermediateCa(
     sans: { dns: [], ip: [], email: [], uri: [] },
     publicKey,
     serial: newSerialNumber(),
-    ...intermediateValidity(parent, input.ttlSeconds, plan, now),
+    ...intermediateValidity(issuer.pathNotAfter ?? parent.notAfter, input.ttlSeconds, plan, now),
     isCa: true,
     pathLength: maxPathLength,
     nameConstraints,
@@ -142,13 +142,14 @@ const below = (parentPathLength: number | null) =>
  * ttl past the parent's notAfter is refused (RFC 5280 6.1: validity nests).
  */
 function intermediateValidity(
-  parent: CertificateAuthority,
+  /** The parent's, or the earliest on its path (an outside chain's): signer/issuer.ts. */
+  parentNotAfter: Date | null,
   ttlSeconds: number | undefined,
   plan: NewCaPlan,
   now: Date,
 ) {
-  const remaining = parent.notAfter
-    ? Math.floor((parent.notAfter.getTime() - now.getTime()) / 1000)
+  const remaining = parentNotAfter
+    ? Math.floor((parentNotAfter.getTime() - now.getTime()) / 1000)
     : Infinity;
   return computeValidity({
     now,
@@ -156,6 +157,6 @@ function intermediateValidity(
       ttlSeconds === undefined
         ? Math.max(1, Math.min(plan.ttlSeconds, remaining))
         : plan.ttlSeconds,
-    issuerNotAfter: parent.notAfter ?? undefined,
+    issuerNotAfter: parentNotAfter ?? undefined,
   });
 }

@@ -95,16 +95,17 @@ export function checkIssuerState(
       },
     );
   }
+  const issuer = plan.ca ? caIssuer(deps, plan.ca) : undefined;
   const validity = computeValidity({
     now: deps.now(),
     ttlSeconds: plan.ttlSeconds,
-    issuerNotAfter: plan.ca?.notAfter ?? undefined,
+    // The earliest expiry on the CA's path, an outside chain's included (signer/issuer.ts).
+    issuerNotAfter: issuer?.pathNotAfter ?? plan.ca?.notAfter ?? undefined,
     onExceed: plan.profile.validityOverflow === "TRUNCATE" ? "truncate" : "fail",
     maxPeriodSeconds: plan.policy.maxTtlSeconds,
   });
-  if (plan.ca) {
+  if (issuer) {
     // The signer checks these again as it signs.
-    const issuer = caIssuer(deps, plan.ca);
     issuer.assertMayIssue(validity.notAfter, plan.isCa ?? false, plan.pathLength);
     assertNamesPermitted(issuer, plan.subject, plan.sans);
   }
