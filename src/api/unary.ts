@@ -10,6 +10,7 @@ import { type PeerIdentity, peerIdentity } from "../server/peer-identity";
 import { logCallFailure } from "./call-failure-log";
 import { asCertmintError, codeOf, toServiceError } from "./errors";
 import type { FairAdmission } from "./fair-admission";
+import { namedResource } from "./refusal-resource";
 import { admitRequest } from "./request-check";
 import type { UnreadAnswers } from "./unread-answers";
 
@@ -274,7 +275,7 @@ export function unary<Req, Res>(
                 statusCode: codeOf(err),
                 errorReason: asCertmintError(err)?.reason ?? "INTERNAL",
               },
-              resourceOf(err),
+              resourceOf(err) ?? namedResource(method, call.request),
             )
             .catch((auditErr: unknown) =>
               deps.logger.error(

@@ -383,8 +383,9 @@ describe("each successful mutating RPC writes exactly one audit record", () => {
           actor_id: auditor.id,
           actor_slug: auditor.slug,
           method: `${SVC.policy}CreateCertificatePolicy`,
-          resource_type: "",
-          resource_id: "",
+          // The object the call named (since the third stop of 2026-12-05: nothing before).
+          resource_type: "certificate_policy",
+          resource_id: "sneaky",
           status_code: status.PERMISSION_DENIED,
           error_reason: "ROLE_NOT_ALLOWED",
           request_id: requestId,

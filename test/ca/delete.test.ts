@@ -5,6 +5,7 @@ import {
   CreateAccessTokenRequest,
   Role,
 } from "../../gen/ts/certmint/v1/access_token_service";
+import { ListAuditRecordsRequest } from "../../gen/ts/certmint/v1/audit_service";
 import { CreateIntermediateCertificateAuthorityRequest } from "../../gen/ts/certmint/v1/certificate_authority_service";
 import { IssueCertificateRequest } from "../../gen/ts/certmint/v1/certificate_service";
 import { createProfileRows, createRoot } from "../support/fixtures";
@@ -64,6 +65,21 @@ describe("DeleteCertificateAuthority", () => {
       ["CA_HAS_SUBORDINATE", "certificate_authorities/busy-child"],
     ]);
     expect(await caCount()).toBe(before);
+    // The refusal's audit record names the CA as the call did (a probe, 2026-12-05: it named
+    // nothing, and a CA's failures could not be listed).
+    const records = await call(
+      h.audit,
+      "listAuditRecords",
+      ListAuditRecordsRequest.fromPartial({
+        resourceType: "certificate_authority",
+        resourceId: "busy-root",
+        failuresOnly: true,
+        pageSize: 10,
+      }),
+    );
+    expect(
+      records.auditRecords.map((r) => [r.method.split("/").at(-1), r.errorReason]),
+    ).toContainEqual(["DeleteCertificateAuthority", "CA_IN_USE"]);
 
     // Once it has issued a certificate, it is kept for good (its CRL must stay available).
     await call(

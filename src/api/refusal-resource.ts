@@ -1,0 +1,35 @@
+/**
+ * The object a refused call named, for its audit record: a refusal before the use case found
+ * the object (a CA still in use, a stale etag, a role not allowed) is recorded against the
+ * reference the caller sent, an id or a slug, so "who tried to revoke CA X" is answered by
+ * ListAuditRecords' resource filters. Found by the third outside probe of 2026-12-05: such
+ * records had no resource, and a failures-only list of a CA's records found none.
+ */
+import type { AuditResource, AuditResourceType } from "../issuance/audit/record";
+
+/** Per service: the resource type, and the request field that names it. */
+const NAMED_BY: Record<string, [AuditResourceType, string]> = {
+  CertificateAuthorityService: ["certificate_authority", "certificateAuthority"],
+  CertificatePolicyService: ["certificate_policy", "certificatePolicy"],
+  CertificateProfileService: ["certificate_profile", "certificateProfile"],
+  AccessTokenService: ["access_token", "accessToken"],
+  CertificateService: ["certificate", "certificate"],
+};
+
+/** At most this much of a reference is recorded (ids and slugs are far shorter). */
+const MAX_REFERENCE = 128;
+
+export function namedResource(method: string, request: unknown): AuditResource | undefined {
+  const service = /\.(\w+Service)\//.exec(method)?.[1];
+  const named = service ? NAMED_BY[service] : undefined;
+  if (!named || typeof request !== "object" || request === null) return undefined;
+  const value = (request as Record<string, unknown>)[named[1]];
+  let ref = "";
+  if (typeof value === "string") ref = value;
+  else if (typeof value === "object" && value !== null) {
+    const { id, slug } = value as { id?: unknown; slug?: unknown };
+    ref = typeof id === "string" && id.trim() ? id : typeof slug === "string" ? slug : "";
+  }
+  ref = ref.trim();
+  return ref ? { type: named[0], id: ref.slice(0, MAX_REFERENCE) } : undefined;
+}
