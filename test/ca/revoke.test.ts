@@ -197,6 +197,32 @@ describe("revoking an intermediate CA", () => {
       RevocationReason.REVOCATION_REASON_CA_COMPROMISE,
     );
     expect(await caRows()).toEqual(before);
+    // A compromise recorded stands, even against the other kind.
+    const kc = await revokeCa("r2-issuing", RevocationReason.REVOCATION_REASON_KEY_COMPROMISE);
+    expect(kc.certificateAuthority!.revocationReason).toBe(
+      RevocationReason.REVOCATION_REASON_CA_COMPROMISE,
+    );
+  });
+
+  // The probe of 2026-12-05 (third stop): a later key compromise was a no-op on a revoked CA.
+  it("raises a revoked CA's reason to keyCompromise at its first time, and its parent's CRL says so", async () => {
+    const root = await createRoot(h, "r5-root");
+    const ca = await createIntermediate(h, "r5-issuing", "r5-root");
+    const first = await revokeCa("r5-issuing", RevocationReason.REVOCATION_REASON_SUPERSEDED);
+    const entry = async () => {
+      const text = opensslOk(["crl", "-noout", "-text"], await crlPem(root.id));
+      const serial = new X509Certificate(ca.certificatePem).serialNumber;
+      return text.slice(text.indexOf(`Serial Number: ${serial}`)).split("Serial Number:")[1]!;
+    };
+    expect(await entry()).toMatch(/Superseded/);
+    const raised = await revokeCa("r5-issuing", RevocationReason.REVOCATION_REASON_KEY_COMPROMISE);
+    expect(raised.certificateAuthority!.revocationReason).toBe(
+      RevocationReason.REVOCATION_REASON_KEY_COMPROMISE,
+    );
+    expect(raised.certificateAuthority!.revokeTime!.getTime()).toBe(
+      first.certificateAuthority!.revokeTime!.getTime(),
+    );
+    expect(await entry()).toMatch(/Key Compromise/);
   });
 
   it("refuses a root, an external intermediate and REMOVE_FROM_CRL, writing nothing", async () => {

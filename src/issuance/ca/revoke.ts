@@ -41,7 +41,7 @@ export interface RevokeCaDeps {
  * (`openssl verify -crl_check_all`); the CA and every CA below it are DISABLED in the same
  * transaction and sign nothing more, while their own CRLs are still served. Final: a revoked
  * CA (or one below it) is never enabled again. Revoking a revoked CA changes nothing but
- * disabling any CA below it still enabled. A certificate or CA the tree signs while the
+ * disabling any CA below it still enabled, and raising its reason to keyCompromise. A certificate or CA the tree signs while the
  * revocation runs is stored before it commits, or refused (CA_REVOKED): the signing locks.
  *
  * Refused (FAILED_PRECONDITION) for
@@ -84,8 +84,20 @@ export async function revokeCa(
       // Revoked before: the tree stays disabled (a CA stored under it before the signing locks
       // existed, 2026-12-05, is disabled now).
       await tx.cas.disableDescendants(ca.id, now);
+      // A key compromise learnt later (keyCompromise, or cACompromise) is what relying parties
+      // must see (RFC 5280 5.3.1), at the first revocation's time, as for certificates
+      // (certificates/revoke.ts); a compromise already recorded stands.
+      const compromise = (r: string | null) => r === "KEY_COMPROMISE" || r === "CA_COMPROMISE";
+      const raised = compromise(input.reason) && !compromise(ca.revocationReason);
+      if (raised) {
+        await tx.cas.update(
+          { id: ca.id },
+          { revocationReason: input.reason, version: ca.version + 1, updatedAt: now },
+        );
+        await tx.cas.countRevocation(ca.parentId!);
+      }
       await tx.audit.insert(audit());
-      return undefined;
+      return raised ? ca : undefined;
     }
     await tx.cas.update(
       { id: ca.id },
