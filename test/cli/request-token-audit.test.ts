@@ -233,7 +233,8 @@ describe("certmint token, request and audit", () => {
       /^TIME +ACTOR +METHOD +RESOURCE +CODE +REASON +REQUEST ID$/,
     );
     expect(table).toMatch(
-      / payments +CertificatePolicyService\/CreateCertificatePolicy +PERMISSION_DENIED +ROLE_NOT_ALLOWED /,
+      // The refused create names the policy it tried to make (since the third stop of 2026-12-05).
+      / payments +CertificatePolicyService\/CreateCertificatePolicy +certificate_policy mine +PERMISSION_DENIED +ROLE_NOT_ALLOWED /,
     );
     expect(table).toMatch(
       / payments +CertificateService\/IssueCertificate +certificate_request [0-9a-f-]{36} +OK /,
