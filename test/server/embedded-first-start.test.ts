@@ -5,12 +5,18 @@
  * Check timed out, so an orchestrator saw a hung process rather than one starting
  * (src/store/embedded-postgres.ts now runs it on a worker thread).
  *
- * Each Check has 4 s: the stall it replaced was 5.3 s on a quiet machine and grows with load;
- * what remains of the first start on the event loop (the open, the migrations) stalls it about
- * 1 s at most there.
+ * What it asserts is a state, not a duration: Checks are answered while the database is being
+ * created (its directory exists, its PG_VERSION not yet), NOT_SERVING, then SERVING. Until the
+ * third stop of 2026-12-05 each Check had a 4 s deadline instead, and a run beside a busy one
+ * failed it: a process starved of CPU is slow to answer, not stalled. The state does not tell
+ * a short stall from none: with initdb back on the event loop (PGlite 0.3 yields between its
+ * steps) 32 of 51 Checks were still answered in the window on this machine, against 3,130 of
+ * 3,371 with the worker, so this test fails only for a start that answers nothing while it
+ * creates the database. How long its event loop stalls is not asserted: a test has no timing
+ * assertions (`scripts/measure-startup.sh` measures the first start's time to SERVING).
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { credentials } from "@grpc/grpc-js";
@@ -18,7 +24,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import { HealthClient } from "../support/health-client";
 import { ROOT, START_LIMIT_MS, serverCommand } from "../support/server-process";
 
-const CHECK_DEADLINE_MS = 4_000;
+/** A bound for a hung server, not an expectation: the test waits for states. */
+const CHECK_DEADLINE_MS = 60_000;
 
 describe("the first start on the embedded database", { timeout: 2 * START_LIMIT_MS }, () => {
   const dataDir = mkdtempSync(join(tmpdir(), "certmint-first-start-"));
@@ -55,7 +62,11 @@ describe("the first start on the embedded database", { timeout: 2 * START_LIMIT_
         if (!address) await new Promise((r) => setTimeout(r, 20));
       }
       const client = new HealthClient(address, credentials.createInsecure());
+      const pglite = join(dataDir, "pglite");
+      /** The database is being created: its directory is there, its PG_VERSION not yet. */
+      const creating = () => existsSync(pglite) && !existsSync(join(pglite, "PG_VERSION"));
       const answers: string[] = [];
+      let answeredWhileCreating = 0;
       try {
         while (answers.at(-1) !== "SERVING") {
           if (Date.now() - started > START_LIMIT_MS) throw new Error(`never served:\n${out}`);
@@ -64,8 +75,10 @@ describe("the first start on the embedded database", { timeout: 2 * START_LIMIT_
               client.check(
                 { service: "" },
                 { deadline: Date.now() + CHECK_DEADLINE_MS },
-                (err, res) =>
-                  resolve(err ? `error ${err.code}: ${err.details}` : String(res.status)),
+                (err, res) => {
+                  if (!err && creating()) answeredWhileCreating++;
+                  resolve(err ? `error ${err.code}: ${err.details}` : String(res.status));
+                },
               ),
             ),
           );
@@ -76,6 +89,7 @@ describe("the first start on the embedded database", { timeout: 2 * START_LIMIT_
       // Collapsed runs: e.g. NOT_SERVING x40, SERVING.
       const distinct = answers.filter((a, i) => a !== answers[i - 1]);
       expect(distinct).toEqual(["NOT_SERVING", "SERVING"]);
+      expect(answeredWhileCreating, answers.join(", ")).toBeGreaterThan(0);
       // Its "serving" line follows (health turns SERVING first; the line may still be on its way).
       while (!out.includes('"msg":"serving"')) {
         if (child.exitCode !== null) throw new Error(`exited:\n${out}`);
