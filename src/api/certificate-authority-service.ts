@@ -134,12 +134,16 @@ export function certificateAuthorityHandlers(
       CertificateAuthorityServiceService.updateCertificateAuthority.path,
       async (req, ctx) => {
         const given = req.certificateAuthority;
-        const mask = req.updateMask ?? [];
+        // "*" is a full replacement (AIP-134): of a CA, only status and description change.
+        const sent = req.updateMask ?? [];
+        const mask = sent.includes("*")
+          ? ["status", "description", ...sent.filter((p) => p !== "*")]
+          : sent;
         const unknown = mask.filter((p) => p !== "status" && p !== "description");
         if (!given || mask.length === 0 || unknown.length > 0) {
           throw invalidField(
             "UPDATE_MASK_INVALID",
-            'update_mask must list "status" and/or "description"',
+            'update_mask must list "status" and/or "description", or "*" for both',
             "update_mask",
             unknown.length ? `unknown paths: ${unknown.map((p) => quoted(p)).join(", ")}` : "empty",
           );

@@ -173,6 +173,28 @@ describe("status and etags", () => {
     expect(await rowOf(root.id)).toEqual(row);
   });
 
+  it('update_mask "*" replaces status and description together (AIP-134)', async () => {
+    const root = await createRoot(h, "star-root");
+    const updated = await update(changed(root, { status: DISABLED, description: "replaced" }), [
+      "*",
+    ]);
+    expect(updated).toMatchObject({ status: DISABLED, description: "replaced", slug: "star-root" });
+    expect(await rowOf(root.id)).toMatchObject({ status: "DISABLED", description: "replaced" });
+    // A full replacement must name a status: UNSPECIFIED is refused, nothing changes.
+    const row = await rowOf(root.id);
+    const err = await expectRpcError(
+      update(
+        changed(await get(root.id), {
+          status: CertificateAuthorityStatus.CERTIFICATE_AUTHORITY_STATUS_UNSPECIFIED,
+          description: "again",
+        }),
+        ["*"],
+      ),
+    );
+    expect(err).toMatchObject({ code: status.INVALID_ARGUMENT, reason: "CA_STATUS_INVALID" });
+    expect(await rowOf(root.id)).toEqual(row);
+  });
+
   it("status can only be set to ACTIVE or DISABLED", async () => {
     const root = await createRoot(h, "status-value-root");
     const row = await rowOf(root.id);

@@ -117,6 +117,31 @@ describe("UpdateCertificatePolicy", () => {
     expect(row?.spec).toMatchObject({ sans: { dns: { allowed: ["**.example.org"] } } });
   });
 
+  it('replaces every field with update_mask "*" (AIP-134 full replacement)', async () => {
+    const created = await createPolicyRpc(h, {
+      ...webPolicy("upd-star"),
+      description: "before",
+      sanRules: { dns: { allowed: ["**.example.com"] }, ip: { allowed: ["10.0.0.0/8"] } },
+    });
+    const updated = await update(
+      {
+        slug: "upd-star",
+        etag: created.etag,
+        sanRules: { dns: { allowed: ["**.example.org"] } },
+        maxTtl: days(2),
+      },
+      ["*"],
+    );
+    expect(updated.etag).toBe('"2"');
+    expect(updated.description).toBe("");
+    expect(updated.sanRules?.dns?.allowed).toEqual(["**.example.org"]);
+    expect(updated.sanRules?.ip).toBeUndefined();
+    expect(updated.maxTtl).toEqual(days(2));
+    const row = await policyRow(h, "upd-star");
+    expect(row?.version).toBe(2);
+    expect(row?.spec).not.toHaveProperty("sans.ip");
+  });
+
   it("removes a masked rule the request leaves unset, and sets rule fields by id", async () => {
     const created = await createPolicyRpc(h, webPolicy("upd-unset"));
     const updated = await update(

@@ -194,6 +194,42 @@ describe("UpdateCertificateProfile", () => {
     expect(await profileRow("upd-break")).toEqual(before);
   });
 
+  it('replaces every field with update_mask "*" (AIP-134 full replacement)', async () => {
+    const created = await createProfileRpc(h, {
+      slug: "upd-star",
+      certificatePolicy: "web",
+      issuer: byCa("root"),
+      description: "before",
+      requireApproval: true,
+      defaults: { ttl: days(30), subject: { commonName: "a.example.com" } },
+    });
+    const updated = await update(
+      {
+        slug: "upd-star",
+        etag: created.etag,
+        certificatePolicy: "short",
+        issuer: selfSigned,
+        defaults: { ttl: days(3) },
+      },
+      ["*"],
+    );
+    // Every field not sent takes its default: description empty, approval off.
+    expect(updated).toMatchObject({
+      etag: '"2"',
+      description: "",
+      requireApproval: false,
+      issuer: selfSigned,
+      defaults: { ttl: days(3) },
+    });
+    expect(updated.defaults?.subject).toBeUndefined();
+    expect(await profileRow("upd-star")).toMatchObject({
+      ca_id: null,
+      self_signed: true,
+      require_approval: false,
+      version: 2,
+    });
+  });
+
   it("refuses a bad mask and a stale etag with nothing changed", async () => {
     const created = await createProfileRpc(h, {
       slug: "upd-etag",

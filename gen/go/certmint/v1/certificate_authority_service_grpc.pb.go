@@ -63,7 +63,7 @@ type CertificateAuthorityServiceClient interface {
 	// ListCertificateAuthorities lists CAs, oldest first, a page at a time.
 	ListCertificateAuthorities(ctx context.Context, in *ListCertificateAuthoritiesRequest, opts ...grpc.CallOption) (*ListCertificateAuthoritiesResponse, error)
 	// UpdateCertificateAuthority changes the fields named in update_mask ("status",
-	// "description"): enable or disable a CA. A DISABLED CA signs nothing.
+	// "description", or "*" for both): enable or disable a CA. A DISABLED CA signs nothing.
 	// ABORTED when etag is given and stale.
 	UpdateCertificateAuthority(ctx context.Context, in *UpdateCertificateAuthorityRequest, opts ...grpc.CallOption) (*UpdateCertificateAuthorityResponse, error)
 	// GetCertificateRevocationList returns the CA's current X.509 v2 CRL (RFC 5280 section 5)
@@ -228,7 +228,7 @@ type CertificateAuthorityServiceServer interface {
 	// ListCertificateAuthorities lists CAs, oldest first, a page at a time.
 	ListCertificateAuthorities(context.Context, *ListCertificateAuthoritiesRequest) (*ListCertificateAuthoritiesResponse, error)
 	// UpdateCertificateAuthority changes the fields named in update_mask ("status",
-	// "description"): enable or disable a CA. A DISABLED CA signs nothing.
+	// "description", or "*" for both): enable or disable a CA. A DISABLED CA signs nothing.
 	// ABORTED when etag is given and stale.
 	UpdateCertificateAuthority(context.Context, *UpdateCertificateAuthorityRequest) (*UpdateCertificateAuthorityResponse, error)
 	// GetCertificateRevocationList returns the CA's current X.509 v2 CRL (RFC 5280 section 5)

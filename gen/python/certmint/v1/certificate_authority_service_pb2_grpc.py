@@ -133,7 +133,7 @@ class CertificateAuthorityServiceServicer(object):
 
     def UpdateCertificateAuthority(self, request, context):
         """UpdateCertificateAuthority changes the fields named in update_mask ("status",
-        "description"): enable or disable a CA. A DISABLED CA signs nothing.
+        "description", or "*" for both): enable or disable a CA. A DISABLED CA signs nothing.
         ABORTED when etag is given and stale.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)

@@ -3326,7 +3326,7 @@ export const CertificateAuthorityServiceService = {
   },
   /**
    * UpdateCertificateAuthority changes the fields named in update_mask ("status",
-   * "description"): enable or disable a CA. A DISABLED CA signs nothing.
+   * "description", or "*" for both): enable or disable a CA. A DISABLED CA signs nothing.
    * ABORTED when etag is given and stale.
    */
   updateCertificateAuthority: {
@@ -3449,7 +3449,7 @@ export interface CertificateAuthorityServiceServer extends UntypedServiceImpleme
   listCertificateAuthorities: handleUnaryCall<ListCertificateAuthoritiesRequest, ListCertificateAuthoritiesResponse>;
   /**
    * UpdateCertificateAuthority changes the fields named in update_mask ("status",
-   * "description"): enable or disable a CA. A DISABLED CA signs nothing.
+   * "description", or "*" for both): enable or disable a CA. A DISABLED CA signs nothing.
    * ABORTED when etag is given and stale.
    */
   updateCertificateAuthority: handleUnaryCall<UpdateCertificateAuthorityRequest, UpdateCertificateAuthorityResponse>;
@@ -3599,7 +3599,7 @@ export interface CertificateAuthorityServiceClient extends Client {
   ): ClientUnaryCall;
   /**
    * UpdateCertificateAuthority changes the fields named in update_mask ("status",
-   * "description"): enable or disable a CA. A DISABLED CA signs nothing.
+   * "description", or "*" for both): enable or disable a CA. A DISABLED CA signs nothing.
    * ABORTED when etag is given and stale.
    */
   updateCertificateAuthority(

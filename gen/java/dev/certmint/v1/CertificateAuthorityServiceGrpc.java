@@ -458,7 +458,7 @@ public final class CertificateAuthorityServiceGrpc {
     /**
      * <pre>
      * UpdateCertificateAuthority changes the fields named in update_mask ("status",
-     * "description"): enable or disable a CA. A DISABLED CA signs nothing.
+     * "description", or "*" for both): enable or disable a CA. A DISABLED CA signs nothing.
      * ABORTED when etag is given and stale.
      * </pre>
      */
@@ -685,7 +685,7 @@ public final class CertificateAuthorityServiceGrpc {
     /**
      * <pre>
      * UpdateCertificateAuthority changes the fields named in update_mask ("status",
-     * "description"): enable or disable a CA. A DISABLED CA signs nothing.
+     * "description", or "*" for both): enable or disable a CA. A DISABLED CA signs nothing.
      * ABORTED when etag is given and stale.
      * </pre>
      */
@@ -835,7 +835,7 @@ public final class CertificateAuthorityServiceGrpc {
     /**
      * <pre>
      * UpdateCertificateAuthority changes the fields named in update_mask ("status",
-     * "description"): enable or disable a CA. A DISABLED CA signs nothing.
+     * "description", or "*" for both): enable or disable a CA. A DISABLED CA signs nothing.
      * ABORTED when etag is given and stale.
      * </pre>
      */
@@ -987,7 +987,7 @@ public final class CertificateAuthorityServiceGrpc {
     /**
      * <pre>
      * UpdateCertificateAuthority changes the fields named in update_mask ("status",
-     * "description"): enable or disable a CA. A DISABLED CA signs nothing.
+     * "description", or "*" for both): enable or disable a CA. A DISABLED CA signs nothing.
      * ABORTED when etag is given and stale.
      * </pre>
      */
