@@ -1,9 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Role } from "../../gen/ts/certmint/v1/access_token_service";
 import { KeyAlgorithm } from "../../gen/ts/certmint/v1/common";
 import { loadProfileForIssuance } from "../../src/issuance/profiles/load";
 import { createStore } from "../../src/store/store";
+import { createToken } from "../certificates/helpers";
 import { countRows, createPolicyRpc, DAY, days, webPolicy } from "../policies/helpers";
 import { call, expectRpcError, startTestCertmint, type TestCertmint } from "../support/harness";
 import { byCa, createProfileRpc, createRootCa, profileMessage, selfSigned } from "./helpers";
@@ -252,6 +254,37 @@ describe("UpdateCertificateProfile", () => {
 });
 
 describe("DeleteCertificateProfile", () => {
+  it("takes the deleted profile out of every token's profile list, and nothing else", async () => {
+    const gone = await createProfileRpc(h, {
+      slug: "del-tok",
+      certificatePolicy: "web",
+      issuer: byCa("root"),
+    });
+    const kept = await createProfileRpc(h, {
+      slug: "del-tok-kept",
+      certificatePolicy: "web",
+      issuer: byCa("root"),
+    });
+    const both = await createToken(h, "del-tok-both", Role.ROLE_ISSUER, [
+      "del-tok",
+      "del-tok-kept",
+    ]);
+    await createToken(h, "del-tok-other", Role.ROLE_APPROVER, ["del-tok-kept"]);
+    await call(h.profiles, "deleteCertificateProfile", {
+      certificateProfile: "del-tok",
+      etag: gone.etag,
+    });
+    const got = await call(h.accessTokens, "getAccessToken", { accessToken: both.id });
+    expect(got.accessToken!.certificateProfiles).toEqual([kept.id]);
+    const rows = await h.db.query<{ slug: string; profile_ids: string[] }>(
+      "select slug, profile_ids from access_token where slug like 'del-tok-%' order by slug",
+    );
+    expect(rows).toEqual([
+      { slug: "del-tok-both", profile_ids: [kept.id] },
+      { slug: "del-tok-other", profile_ids: [kept.id] },
+    ]);
+  });
+
   it("honours the etag, deletes, and keeps the profile's certificate requests", async () => {
     const created = await createProfileRpc(h, {
       slug: "del",

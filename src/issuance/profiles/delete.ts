@@ -5,6 +5,7 @@ import { checkEtag } from "../common/etag";
 import { resolveRef } from "../common/refs";
 import { concurrentUpdate, stillThere } from "../common/row-lock";
 import type {
+  AccessTokenRepository,
   AuditRepository,
   ProfileRepository,
   RequestRepository,
@@ -16,6 +17,7 @@ export interface DeleteProfileDeps {
   store: StoreWith<{
     profiles: Pick<ProfileRepository, "find" | "lockForUpdate" | "delete">;
     requests: Pick<RequestRepository, "countWaiting">;
+    tokens: Pick<AccessTokenRepository, "forgetProfile">;
     audit: Pick<AuditRepository, "insert">;
   }>;
   now: () => Date;
@@ -58,6 +60,10 @@ export async function deleteProfile(
       );
     }
     if (!(await tx.profiles.delete(row.id, row.version))) throw concurrentUpdate(what);
+    // Tokens that listed it list it no more: an id that names nothing grants nothing, but
+    // GetAccessToken showed it until 2026-12-05 (an outside probe), and an auditor reading a
+    // token's scope should see only profiles that exist.
+    await tx.tokens.forgetProfile(row.id);
     // The audit record commits with the deletion (issue 6).
     await tx.audit.insert(
       changeRecord(call, { type: "certificate_profile", id: row.id }, deps.now()),

@@ -56,6 +56,8 @@ export interface AccessTokenRepository {
   /** Sets revokedAt unless it is revoked already. */
   markRevoked(id: string, now: Date): Promise<void>;
   delete(id: string): Promise<void>;
+  /** Takes a deleted profile's id out of every token's profile list; how many tokens named it. */
+  forgetProfile(profileId: string): Promise<number>;
   /**
    * How many admin credentials work at `now`: not revoked or expired, and not a client
    * certificate binding that names no CA (it authenticates nobody).

@@ -42,6 +42,15 @@ export class OrmAccessTokenRepository implements AccessTokenRepository {
     await this.em().nativeDelete(E, { id });
   }
 
+  async forgetProfile(profileId: string): Promise<number> {
+    const res = await this.em().execute(
+      `update "access_token" set "profile_ids" = (select coalesce(jsonb_agg(e), '[]'::jsonb) from jsonb_array_elements("profile_ids") e where e <> to_jsonb(?::text)) where "profile_ids" @> jsonb_build_array(?::text)`,
+      [profileId, profileId],
+      "run",
+    );
+    return (res as { affectedRows?: number }).affectedRows ?? 0;
+  }
+
   countActiveAdmins(now: Date): Promise<number> {
     return this.em().count(E, {
       role: "ADMIN",
