@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import { AddressRateLimiter } from "../auth/address-rate-limiter";
 import type { ConnectionLimits } from "../config";
 import { databaseOutage, OUTAGE_RETRY_SECONDS } from "../database-outage";
+import { isCertmintError } from "../errors";
 import type { OcspResponder } from "../issuance/ca/ocsp";
 import type { CaPublisher, Published } from "../issuance/ca/publication";
 import { OCSP_REQUEST_MAX_BYTES } from "../signer";
@@ -136,6 +137,14 @@ export async function startPublicationServer(
           logger.warn({ cause: outage, path }, "database unavailable");
           res.setHeader("retry-after", String(OUTAGE_RETRY_SECONDS));
           respond(503, "certmint cannot reach its database right now; retry shortly\n");
+          return;
+        }
+        // A CA that cannot sign a CRL (a certificate without cRLSign, adopted before imports
+        // refused it) has none to publish: a 404 with the reason, not a 500 (an outside lint
+        // probe, 2026-12-05).
+        if (isCertmintError(err) && err.kind === "failed_precondition") {
+          logger.warn({ reason: err.reason, path }, "nothing to publish");
+          respond(404, `${err.message}\n`);
           return;
         }
         logger.error({ err, path }, "publication failed");

@@ -47,6 +47,8 @@ export interface ParsedCertificate {
   notBefore: Date;
   notAfter: Date;
   isCa: boolean;
+  /** Whether basicConstraints is present and marked critical (RFC 5280 4.2.1.9 requires it of a CA). */
+  basicConstraintsCritical: boolean;
   pathLength?: number;
   /** undefined when the certificate has no keyUsage extension (then any usage is permitted). */
   keyUsages?: KeyUsage[];
@@ -55,6 +57,8 @@ export interface ParsedCertificate {
   nameConstraints?: NameConstraints;
   /** From the extension if present, else computed by RFC 5280 4.2.1.2 method (1). */
   subjectKeyIdentifier: Buffer;
+  /** Whether the certificate carries the extension (RFC 5280 4.2.1.2: a CA certificate MUST). */
+  hasSubjectKeyIdentifier: boolean;
   authorityKeyIdentifier?: Buffer;
   publicKey: KeyObject;
   /** undefined when certmint cannot sign with this key type. */
@@ -143,6 +147,7 @@ function readFields(der: Buffer, x509: X509Certificate): ParsedCertificate {
     notBefore: readTime(nb, "notBefore"),
     notAfter: readTime(na, "notAfter"),
     isCa,
+    basicConstraintsCritical: bc?.critical === true,
     ...(pathLength === undefined ? {} : { pathLength }),
     ...(ku ? { keyUsages: readKeyUsage(ku.value) } : {}),
     sans: san ? readSubjectAltName(san.value, true) : emptySans(),
@@ -153,6 +158,7 @@ function readFields(der: Buffer, x509: X509Certificate): ParsedCertificate {
           "latin1",
         )
       : spkiOf(publicKey).keyIdentifier,
+    hasSubjectKeyIdentifier: ski !== undefined,
     ...(aki ? { authorityKeyIdentifier: readAuthorityKeyId(aki.value) } : {}),
     publicKey,
     ...(check.ok ? { keyAlgorithm: check.algorithm } : {}),

@@ -139,6 +139,9 @@ describe("external intermediate CA", () => {
       otherKey: string;
       leaf: string;
       noCertSign: string;
+      noCrlSign: string;
+      bcNotCritical: string;
+      noSki: string;
       midKey: string;
       midPem: string;
       viaMid: string;
@@ -179,6 +182,22 @@ describe("external intermediate CA", () => {
       bad.noCertSign = opensslSign(tmp, csrPem, outside, [
         "basicConstraints=critical,CA:TRUE",
         "keyUsage=critical,digitalSignature,cRLSign",
+      ]);
+      // A CA certificate that may sign certificates but not the CRL they point to.
+      bad.noCrlSign = opensslSign(tmp, csrPem, outside, [
+        "basicConstraints=critical,CA:TRUE",
+        "keyUsage=critical,keyCertSign",
+      ]);
+      // RFC 5280 MUSTs of CA certificates broken by the outside CA.
+      bad.bcNotCritical = opensslSign(tmp, csrPem, outside, [
+        "basicConstraints=CA:TRUE",
+        "keyUsage=critical,keyCertSign,cRLSign",
+      ]);
+      bad.noSki = opensslSign(tmp, csrPem, outside, [
+        "basicConstraints=critical,CA:TRUE",
+        "keyUsage=critical,keyCertSign,cRLSign",
+        "subjectKeyIdentifier=none",
+        "authorityKeyIdentifier=keyid:always",
       ]);
       // outside root -> outside intermediate -> this CA (for chains that omit the root).
       const midKey = tmp.out("mid.key");
@@ -258,6 +277,21 @@ describe("external intermediate CA", () => {
       expect(err2.violations.map((v) => v.reason)).not.toContain("CERTIFICATE_NOT_CA");
     });
 
+    it("refuses a CA certificate without cRLSign, or breaking RFC 5280's CA-certificate MUSTs", async () => {
+      // Its leaves would name a CRL it can never sign (an outside lint probe, 2026-12-05).
+      const noCrl = await rejected(bad.noCrlSign, [outside.pem]);
+      expect(noCrl.violations.map((v) => v.reason)).toEqual(["CERTIFICATE_NO_CRL_SIGN"]);
+      const bc = await rejected(bad.bcNotCritical, [outside.pem]);
+      expect(bc.violations.map((v) => v.reason)).toEqual([
+        "CERTIFICATE_BASIC_CONSTRAINTS_NOT_CRITICAL",
+      ]);
+      const ski = await rejected(bad.noSki, [outside.pem]);
+      expect(ski.violations.map((v) => v.reason)).toEqual([
+        "CERTIFICATE_NO_SUBJECT_KEY_IDENTIFIER",
+      ]);
+      expect(ski.violations[0]!.description).toContain("RFC 5280 4.2.1.2");
+    });
+
     it("refuses a missing chain (CHAIN_MISSING)", async () => {
       const err = await rejected(signed, []);
       expect(err.reason).toBe("CA_CERTIFICATE_REJECTED");
@@ -329,7 +363,11 @@ describe("external intermediate CA", () => {
     it("each refusal names exactly the rules broken, nothing else", async () => {
       const cases: Array<[string, string[], string[]]> = [
         [bad.otherKey, [outside.pem], ["CERTIFICATE_KEY_MISMATCH"]],
-        [bad.leaf, [outside.pem], ["CERTIFICATE_NOT_CA", "CERTIFICATE_NO_KEY_CERT_SIGN"]],
+        [
+          bad.leaf,
+          [outside.pem],
+          ["CERTIFICATE_NOT_CA", "CERTIFICATE_NO_CRL_SIGN", "CERTIFICATE_NO_KEY_CERT_SIGN"],
+        ],
         [bad.noCertSign, [outside.pem], ["CERTIFICATE_NO_KEY_CERT_SIGN"]],
         [bad.viaMid, [bad.midPem], ["CHAIN_NO_TRUST_ANCHOR"]],
         [bad.viaTight, [bad.tightRoot], ["CHAIN_PATH_LENGTH_EXCEEDED"]],

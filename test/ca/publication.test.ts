@@ -7,6 +7,7 @@ import { createProfileRows, createRoot } from "../support/fixtures";
 import { call, startTestCertmint, type TestCertmint } from "../support/harness";
 import { opensslOk, TempDir } from "../support/openssl";
 import { unusedPort } from "../support/ports";
+import { opensslRoot, opensslSign, subject } from "./helpers";
 
 /**
  * The CRL distribution point and caIssuers URLs that certificates carry are served: a relying
@@ -235,4 +236,40 @@ describe("publication of CRLs and CA certificates over HTTP", () => {
       return String((err as Error).message);
     }
   }
+
+  // Regression test for a bug once in src/server/publication.ts.
+  it("a CA whose certificate lacks cRLSign (adopted before imports refused it) answers 404, not 500", async () => {
+    const ext = await call(h.authorities, "createExternalIntermediateCertificateAuthority", {
+      slug: "pub-no-crl-sign",
+      description: "",
+      subject: subject("Legacy No cRLSign", ["certmint tests"]),
+      keyAlgorithm: 0,
+      signatureAlgorithm: 0,
+    });
+    const outside = opensslRoot(tmp, { cn: "Legacy Outside Root" });
+    const pem = opensslSign(tmp, ext.csrPem, outside, [
+      "basicConstraints=critical,CA:TRUE",
+      "keyUsage=critical,keyCertSign",
+    ]);
+    // What an import stored before it checked cRLSign (src/issuance/ca/import-certificate.ts).
+    const cert = new X509Certificate(pem);
+    await h.db.query(
+      `update certificate_authority set status = 'ACTIVE', certificate_pem = $2, chain_pem = $3,
+         serial_number = $4, not_before = $5, not_after = $6, csr_pem = null, version = version + 1
+       where id = $1`,
+      [
+        ext.certificateAuthority!.id,
+        pem,
+        JSON.stringify([outside.pem]),
+        cert.serialNumber.toLowerCase(),
+        new Date(cert.validFrom),
+        new Date(cert.validTo),
+      ],
+    );
+    const res = await fetch(`${base}/crl/${ext.certificateAuthority!.id}.crl`);
+    expect(res.status).toBe(404);
+    expect(await res.text()).toContain("cRLSign");
+    // The server stays healthy: the other CA's CRL is still served.
+    expect((await fetch(`${base}/crl/${caId}.crl`)).status).toBe(200);
+  });
 });

@@ -129,6 +129,29 @@ function certificateProblems(
   if (cert.keyUsages && !cert.keyUsages.includes("KEY_CERT_SIGN")) {
     flag("CERTIFICATE_NO_KEY_CERT_SIGN", "keyUsage lacks keyCertSign (RFC 5280 4.2.1.3)");
   }
+  // Every certificate this CA signs names its CRL; without cRLSign that CRL can never be signed,
+  // so none of them could ever be revoked by CRL (until 2026-12-05 such a CA was adopted, and its
+  // CRL URL answered 500: an outside lint probe).
+  if (cert.keyUsages && !cert.keyUsages.includes("CRL_SIGN")) {
+    flag(
+      "CERTIFICATE_NO_CRL_SIGN",
+      "keyUsage lacks cRLSign, so this CA could never sign the CRL its certificates point to (RFC 5280 4.2.1.3); have the outside CA add it",
+    );
+  }
+  // RFC 5280 MUSTs of a CA certificate, which strict verifiers (openssl verify -x509_strict)
+  // enforce on every chain certmint would hand out.
+  if (cert.isCa && !cert.basicConstraintsCritical) {
+    flag(
+      "CERTIFICATE_BASIC_CONSTRAINTS_NOT_CRITICAL",
+      "basicConstraints must be marked critical in a CA certificate (RFC 5280 4.2.1.9)",
+    );
+  }
+  if (!cert.hasSubjectKeyIdentifier) {
+    flag(
+      "CERTIFICATE_NO_SUBJECT_KEY_IDENTIFIER",
+      "a CA certificate must carry subjectKeyIdentifier (RFC 5280 4.2.1.2)",
+    );
+  }
   if (cert.notBefore > now || cert.notAfter <= now) {
     flag(
       "CERTIFICATE_NOT_VALID_NOW",
