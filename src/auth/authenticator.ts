@@ -13,6 +13,12 @@ import { TtlCache } from "./ttl-cache";
 /** How long credentials, refusals and certificate revocation states are cached per process. */
 export const CREDENTIAL_CACHE_MS = 5_000;
 const CACHE_ENTRIES = 10_000;
+/**
+ * How long a credential that authenticated stays known: while its address is over the failure
+ * limit, a known credential is still looked up (one lookup per CREDENTIAL_CACHE_MS at most, as
+ * usual), and only unknown ones are refused unread.
+ */
+export const KNOWN_CREDENTIAL_MS = 24 * 3_600_000;
 
 /**
  * Turns a call's credentials into its Actor, or refuses with UNAUTHENTICATED. A bearer token
@@ -41,6 +47,15 @@ export class Authenticator {
    * CREDENTIAL_CACHE_MS: a revoked token working on, a new one refused).
    */
   private generation = 0;
+  /**
+   * Keys ("s:"/"c:") of credentials that authenticated (neither revoked nor expired) within
+   * KNOWN_CREDENTIAL_MS. Until 2026-12-05 the failure limit refused every lookup from an
+   * address over it, so anyone sharing a tenant's address (a NAT, an egress proxy), with no
+   * credential at all, could lock that tenant out by sending made-up tokens: its credential
+   * stayed usable only while cached, 5 s (an outside probe). Only a success adds a key, so a
+   * guesser cannot use this set.
+   */
+  private readonly known = new TtlCache<true>(KNOWN_CREDENTIAL_MS, CACHE_ENTRIES);
   /** A client certificate's notAfter (ms since the epoch), by SHA-256 fingerprint; NaN if unreadable. */
   private readonly notAfters = new TtlCache<number>(3_600_000, CACHE_ENTRIES);
 
@@ -156,7 +171,7 @@ export class Authenticator {
     }
     // TLS checked the chain and validity, not revocation: a client certificate certmint
     // issued and then revoked is refused here (certificates of other CAs are not known).
-    if (await this.isRevokedHere(peer, address)) {
+    if (await this.isRevokedHere(peer, `c:${peer.fingerprintSha256}`, address)) {
       throw unauthenticated(
         "CLIENT_CERTIFICATE_REVOKED",
         `the client certificate (serial ${peer.serialNumber}) was revoked`,
@@ -187,12 +202,16 @@ export class Authenticator {
     if (hit) return hit;
     const refused = this.refusals.get(key);
     if (refused) throw refused;
-    const check = this.failures.checkBeforeLookup(address);
-    if (check) await check;
+    // Read before any await: an eviction from then on keeps this lookup's result out of the cache.
     const generation = this.generation;
+    const check = this.checkLookup(key, address);
+    if (check) await check;
     try {
       const credential = await load();
       if (generation === this.generation) this.credentials.set(key, credential);
+      if (!credential.revokedAt && credential.expiresAt.getTime() > this.now().getTime()) {
+        this.known.set(key, true);
+      }
       return credential;
     } catch (err) {
       if (
@@ -220,12 +239,21 @@ export class Authenticator {
     return notAfter;
   }
 
-  private async isRevokedHere(peer: PeerIdentity, address: string): Promise<boolean> {
+  /**
+   * Before a database lookup for `key`: the failure limit of `address` applies to credentials
+   * not known to have authenticated (RESOURCE_EXHAUSTED past it).
+   */
+  private checkLookup(key: string, address: string): void | Promise<void> {
+    if (this.known.get(key)) return;
+    return this.failures.checkBeforeLookup(address);
+  }
+
+  private async isRevokedHere(peer: PeerIdentity, key: string, address: string): Promise<boolean> {
     const hit = this.revokedCertificates.get(peer.fingerprintSha256);
     if (hit !== undefined) return hit;
-    const check = this.failures.checkBeforeLookup(address);
-    if (check) await check;
     const generation = this.generation;
+    const check = this.checkLookup(key, address);
+    if (check) await check;
     const revoked = await this.store.certificates.isRevoked(
       peer.serialNumber,
       peer.fingerprintSha256,
