@@ -1,4 +1,13 @@
-import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import {
+  linkSync,
+  mkdirSync,
+  readFileSync,
+  rmdirSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 
 /**
@@ -16,26 +25,36 @@ export interface EmbeddedLock {
   release(): void;
 }
 
+/** For tests: runs between reading a dead owner's file and taking it over. */
+export interface TakeoverHooks {
+  beforeTakeover?: () => void;
+}
+
 /** Paths this process holds: a second start inside one process is refused like another's. */
 const held = new Set<string>();
 
-export function lockEmbeddedDatabase(dataDir: string): EmbeddedLock {
+/** How long a start waits for another start's takeover (or half-written lock) to settle. */
+const SETTLE_WAIT_MS = 5_000;
+/** A takeover directory older than this was left by a start that died while taking over. */
+const STALE_TAKEOVER_MS = 10_000;
+/** An empty lock file older than this was left by an older certmint killed while writing it. */
+const STALE_EMPTY_MS = 2_000;
+
+/**
+ * Takes the lock. The lock file appears whole (written under a temporary name, then linked
+ * into place: link(2) fails if the name exists), and a dead owner's file is replaced only
+ * under `embedded.pid.takeover`, a directory made with mkdir(2), which one start at a time
+ * creates, and only after reading the file again there: until 2026-12-05 two starts racing
+ * after a crash could both unlink and recreate it (the second unlinking the first's fresh
+ * lock), and both servers then ran on one database: certificates issued by one were lost, and
+ * their request ids issued again (an outside probe).
+ */
+export function lockEmbeddedDatabase(dataDir: string, hooks: TakeoverHooks = {}): EmbeddedLock {
   const path = join(dataDir, "embedded.pid");
   if (held.has(path)) throw inUse(path, process.pid);
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const fd = openSync(path, "wx", 0o600);
-      try {
-        writeSync(fd, `${process.pid}\n`);
-      } catch (err) {
-        // A full disk (ENOSPC) fails the write, not the create: the bare "ENOSPC: no space
-        // left on device, write" named no file (test/probe/disk-full-embedded.test.ts).
-        unlinkSync(path);
-        const { code, message } = err as NodeJS.ErrnoException;
-        throw Object.assign(new Error(`cannot write ${path}: ${message}`), { code, cause: err });
-      } finally {
-        closeSync(fd);
-      }
+  const settleBy = Date.now() + SETTLE_WAIT_MS;
+  for (;;) {
+    if (createLock(path)) {
       held.add(path);
       return {
         release() {
@@ -47,24 +66,114 @@ export function lockEmbeddedDatabase(dataDir: string): EmbeddedLock {
           }
         },
       };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST" || attempt > 0) throw err;
     }
     const owner = ownerOf(path);
-    if (owner !== undefined && owner !== process.pid && isAlive(owner)) throw inUse(path, owner);
-    // Left by a server that is gone: take it over (one retry; a racing start wins or loses
-    // on the exclusive create).
-    unlinkSync(path);
+    if (typeof owner === "number" && owner !== process.pid && isAlive(owner)) {
+      throw inUse(path, owner);
+    }
+    // Gone since (released): create it again. Otherwise a dead owner's, or unreadable.
+    if (owner !== "gone") {
+      hooks.beforeTakeover?.();
+      const outcome = takeOver(path, owner);
+      if (outcome.live !== undefined) throw inUse(path, outcome.live);
+      if (outcome.done) continue;
+    }
+    if (Date.now() > settleBy) {
+      throw new Error(
+        `cannot take over ${path}: another start is taking it over (or left ${path}.takeover behind; if no certmint runs, delete both)`,
+      );
+    }
+    sleepMs(20);
   }
 }
 
-function ownerOf(path: string): number | undefined {
+/** Creates the lock file holding this process's id; false if it exists. */
+function createLock(path: string): boolean {
+  const temp = `${path}.${process.pid}.${randomBytes(4).toString("hex")}`;
   try {
-    const pid = Number.parseInt(readFileSync(path, "utf8").trim(), 10);
-    return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
+    writeFileSync(temp, `${process.pid}\n`, { mode: 0o600, flag: "wx" });
+  } catch (err) {
+    // A full disk (ENOSPC) fails the write: name the lock file, not the temporary one
+    // (test/probe/disk-full-embedded.test.ts).
+    removeQuietly(temp);
+    const { code, message } = err as NodeJS.ErrnoException;
+    throw Object.assign(new Error(`cannot write ${path}: ${message}`), { code, cause: err });
   }
+  try {
+    linkSync(temp, path);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw err;
+  } finally {
+    removeQuietly(temp);
+  }
+}
+
+/**
+ * Removes a dead owner's lock file under the takeover directory, after reading it again:
+ * `done` once it is gone (the caller creates its own), `live` if a live start holds it now,
+ * neither while another start is taking it over.
+ */
+function takeOver(path: string, seen: number | "empty" | "gone"): { done: boolean; live?: number } {
+  const guard = `${path}.takeover`;
+  try {
+    mkdirSync(guard, { mode: 0o700 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    // Another start is taking over; one that died doing so left the directory behind.
+    if (ageMs(guard) > STALE_TAKEOVER_MS) removeQuietly(guard, true);
+    return { done: false };
+  }
+  try {
+    const now = ownerOf(path);
+    if (typeof now === "number" && now !== process.pid && isAlive(now))
+      return { done: false, live: now };
+    if (now === "gone") return { done: true };
+    // A file with no id yet is one being written by an older certmint; let it finish.
+    if (now === "empty" && (seen !== "empty" || ageMs(path) < STALE_EMPTY_MS)) {
+      return { done: false };
+    }
+    unlinkSync(path);
+    return { done: true };
+  } finally {
+    removeQuietly(guard, true);
+  }
+}
+
+function ageMs(path: string): number {
+  try {
+    return Date.now() - statSync(path).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
+function removeQuietly(path: string, directory = false): void {
+  try {
+    if (directory) rmdirSync(path);
+    else unlinkSync(path);
+  } catch {
+    // Not there: nothing to remove.
+  }
+}
+
+/** Blocks the thread: start-up is synchronous here, and nothing else runs yet. */
+function sleepMs(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** The owner's process id; "empty" when the file holds none; "gone" when there is no file. */
+function ownerOf(path: string): number | "empty" | "gone" {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return "gone";
+    throw err;
+  }
+  const pid = Number.parseInt(text.trim(), 10);
+  return Number.isSafeInteger(pid) && pid > 0 ? pid : "empty";
 }
 
 function isAlive(pid: number): boolean {
