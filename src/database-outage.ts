@@ -53,6 +53,9 @@ const SQLSTATES = new Set(["57P01", "57P02", "57P03", "53300"]);
  * - 42501 insufficient_privilege: certmint's role lost a privilege, or (the embedded database)
  *   its files' modes deny it. An outside probe (2026-12-05) saw the last three answered INTERNAL,
  *   with a stack trace in the log per call, while an operator had made the data read-only.
+ * - 25006 read_only_sql_transaction: a write on a hot standby (a failover left certmint on
+ *   one, or a stale DNS name or pooler points at the old primary) or under
+ *   default_transaction_read_only; answered INTERNAL until stop 39 of 2026-12-05 (a probe).
  */
 const REFUSED_SQLSTATES = new Set([
   "57014",
@@ -67,6 +70,7 @@ const REFUSED_SQLSTATES = new Set([
   "58P01",
   "58P02",
   "42501",
+  "25006",
 ]);
 
 /**
@@ -85,6 +89,8 @@ const CONDITIONS: Record<string, string> = {
   "58P02": "a file of the database is in the way (it exists already)",
   "42501":
     "the database refused certmint's role or process access (a privilege revoked, or its files' modes)",
+  "25006":
+    "the database is read-only (a hot standby after a failover, or default_transaction_read_only)",
   // Not the database's: this process's own limit (or the system's), which its connections,
   // its threads and the embedded database's files draw on (server/fd-budget.ts).
   EMFILE:

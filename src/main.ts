@@ -2,6 +2,7 @@ import type { startCertmint } from "./app";
 import { ConfigError, ENV, loadConfig } from "./config";
 import { secureDataDir } from "./data-dir";
 import { startBanner } from "./server/banner";
+import { ignoreHangUp } from "./server/hang-up";
 import { disableAsyncLocalStorageWhenIdle } from "./server/idle-async-context";
 import { loggableError } from "./server/log-errors";
 import { createLogger, exitAfterLogs, type Logger, resolveLogFormat } from "./server/logger";
@@ -100,6 +101,7 @@ async function serve(
     );
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGHUP", () => ignoreHangUp(logger));
   try {
     // Loaded here, not at the top: a supervisor never serves and does not need the server's
     // modules in its memory. (require: the build emits CommonJS files, and an import() of one

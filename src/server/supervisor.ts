@@ -5,6 +5,7 @@ import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
 import type { Config } from "../config";
 import { startBanner } from "./banner";
 import { ClusterMetrics } from "./cluster-metrics";
+import { ignoreHangUp } from "./hang-up";
 import { exitAfterLogs } from "./logger";
 import { startMetricsServer } from "./metrics-server";
 import { certmintVersion } from "./paths";
@@ -145,6 +146,7 @@ export function runSupervisor(config: Config, logger: Logger, pretty: boolean): 
 
   process.once("SIGTERM", () => stop("SIGTERM", 0));
   process.once("SIGINT", () => stop("SIGINT", 0));
+  process.on("SIGHUP", () => ignoreHangUp(logger));
   logger.info(
     { processes: count, keyGenerationWorkersEach: config.keyGeneration.workers },
     "starting worker processes",

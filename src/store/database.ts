@@ -189,8 +189,12 @@ function severSockets(sockets: Set<Socket>): void {
   cutListenConnections();
 }
 
-/** The probe's one round trip, which also reads the database's clock (DatabaseClockReading). */
-const DATABASE_CLOCK_QUERY = `select (extract(epoch from clock_timestamp()) * 1000)::float8 as "ms"`;
+/**
+ * The probe's one round trip, which also reads the database's clock (DatabaseClockReading) and
+ * whether it takes writes: `select 1` succeeds on a hot standby, where every write fails, so a
+ * read-only database counts as unreachable (health NOT_SERVING) like a stopped one.
+ */
+const DATABASE_CLOCK_QUERY = `select (extract(epoch from clock_timestamp()) * 1000)::float8 as "ms", (pg_is_in_recovery() or current_setting('transaction_read_only') = 'on') as "readOnly"`;
 
 /**
  * The health probe's connection, outside the pool: the probe measures whether PostgreSQL
@@ -248,9 +252,12 @@ class ProbeConnection {
     try {
       const sent = performance.now();
       const result = await Promise.race([
-        connecting.then((c) => c.query<{ ms: number }>(DATABASE_CLOCK_QUERY)),
+        connecting.then((c) => c.query<{ ms: number; readOnly: boolean }>(DATABASE_CLOCK_QUERY)),
         stalled,
       ]);
+      if (result.rows[0]?.readOnly) {
+        throw Object.assign(new Error("the database is read-only"), { code: "25006" });
+      }
       const databaseMs = Number(result.rows[0]?.ms);
       return { databaseMs, roundTripMs: performance.now() - sent };
     } catch (err) {

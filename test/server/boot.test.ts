@@ -111,6 +111,17 @@ describe("server on PostgreSQL (DATABASE_URL)", () => {
     expect(server.output()).not.toContain(db.url);
   });
 
+  // Regression test for a bug once in src/main.ts: SIGHUP's default action killed the server.
+  it("keeps serving after SIGHUP, and says it ignored it", async () => {
+    server.child.kill("SIGHUP");
+    await waitFor("the SIGHUP log line", () =>
+      logLines(server.output()).some((l) => l.signal === "SIGHUP"),
+    );
+    expect(server.child.exitCode).toBeNull();
+    expect(await checkHealth(server.address)).toBe("SERVING");
+    expect(logLines(server.output()).map((l) => l.msg)).not.toContain("shutting down");
+  });
+
   it("exits 0 on SIGINT after a graceful stop", async () => {
     expect(await server.stop("SIGINT")).toBe(0);
     const msgs = logLines(server.output()).map((l) => l.msg);
