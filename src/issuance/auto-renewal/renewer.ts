@@ -61,8 +61,9 @@ const PARALLEL_ATTEMPTS = 4;
 
 /**
  * Server-driven renewal (issue 13): every tick, claims due certificates of auto_renew profiles
- * (claims.ts: row locks and a lease, so across replicas each is renewed by one of them), at
- * most perSecond * tickMs / 1000 of them, and renews each through the RenewCertificate use
+ * (claimDue: row locks and a lease, so across replicas each is renewed by one of them), at
+ * most perSecond * tickMs / 1000 of them, in turn between profiles (one profile's backlog
+ * takes its share of a tick, not all of it), and renews each through the RenewCertificate use
  * case in its owner's name: same profile, subject and SANs, the profile's TTL, the policy as it
  * is now; a CSR certificate's public key is kept (REUSE), a generated one gets a new key pair.
  *
@@ -77,6 +78,8 @@ export class Renewer {
   private timer?: NodeJS.Timeout;
   private running: Promise<unknown> = Promise.resolve();
   private stopped = false;
+  /** The profile this replica's last claim ended on: the next claim's turn starts after it. */
+  private lastProfileId: string | null = null;
 
   constructor(
     private readonly deps: IssuanceDeps,
@@ -115,11 +118,14 @@ export class Renewer {
   /** One round: claim a batch, renew each, then note certificates nearing expiry. */
   async tick(): Promise<AttemptOutcome[]> {
     const { renewals } = this.deps.store;
+    // Round robin between profiles (claimDue), continued from the last tick's claim.
     const claimed = await renewals.claimDue(
       this.deps.now(),
       this.batchSize,
       this.settings.leaseSeconds,
+      this.lastProfileId,
     );
+    this.lastProfileId = claimed.at(-1)?.profileId ?? this.lastProfileId;
     const outcomes: AttemptOutcome[] = [];
     let next = 0;
     const worker = async () => {

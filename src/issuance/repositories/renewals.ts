@@ -4,6 +4,7 @@ import type { StoredError } from "./certificate-requests";
 export interface ClaimedCertificate {
   id: string;
   owner: string;
+  profileId: string;
   /** Failed attempts so far: the attempt number, which names the renewal's idempotency key. */
   failures: number;
   /** The profile's default TTL, if it has one (the successor gets it). */
@@ -30,9 +31,19 @@ export interface StoredRenewal {
 export interface RenewalRepository {
   /**
    * Claims at most `limit` due certificates of auto_renew profiles (active, renewal time come,
-   * not held by a lease, backoff over), earliest renewal time first, for `leaseSeconds`.
+   * not held by a lease, backoff over) for `leaseSeconds`, fairly between profiles: round
+   * robin, each profile's earliest renewal time first, so every profile with a due certificate
+   * gets one of `limit` (when there are no more such profiles than `limit`) whatever the
+   * backlog of another. The turn starts after `afterProfileId` (the profile of the last
+   * certificate the previous claim returned), so across claims the remainder goes round too,
+   * and profiles beyond `limit` get theirs in the next claims. Returned in round-robin order.
    */
-  claimDue(now: Date, limit: number, leaseSeconds: number): Promise<ClaimedCertificate[]>;
+  claimDue(
+    now: Date,
+    limit: number,
+    leaseSeconds: number,
+    afterProfileId?: string | null,
+  ): Promise<ClaimedCertificate[]>;
   /** Renewed (or settled by another path): the lease and any failure are cleared. */
   markSettled(id: string): Promise<void>;
   /** The renewal waits for an approver: not claimed again until its request is settled. */

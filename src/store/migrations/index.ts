@@ -22,6 +22,7 @@ import { Migration20261205000000BlockedKeys } from "./Migration20261205000000Blo
 import { Migration20261205100000RequestQueue } from "./Migration20261205100000RequestQueue";
 import { Migration20261205200000NameSearchWords } from "./Migration20261205200000NameSearchWords";
 import { Migration20261205300000CaSigningGuard } from "./Migration20261205300000CaSigningGuard";
+import { Migration20261205400000RenewalClaimByProfile } from "./Migration20261205400000RenewalClaimByProfile";
 
 /**
  * Every migration, in order. Listed explicitly (not discovered on disk) so the same list
@@ -75,4 +76,8 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: "Migration20261205100000RequestQueue", class: Migration20261205100000RequestQueue },
   { name: "Migration20261205200000NameSearchWords", class: Migration20261205200000NameSearchWords },
   { name: "Migration20261205300000CaSigningGuard", class: Migration20261205300000CaSigningGuard },
+  {
+    name: "Migration20261205400000RenewalClaimByProfile",
+    class: Migration20261205400000RenewalClaimByProfile,
+  },
 ];

@@ -8,13 +8,13 @@ import type {
 import { UUIDS } from "../uuid-list";
 
 /**
- * Active (not revoked, not renewed, not expired) certificates of auto_renew profiles whose
- * renewal time has come: a range of certificate_auto_renew_at_index (auto_renew_at is kept by
- * triggers, see the RenewalAndEvents migration). The profile is checked again, as it is now.
+ * Active (not revoked, not renewed, not expired) certificates whose renewal time has come, of a
+ * profile that renewed automatically when they were stored: a range of
+ * certificate_profile_auto_renew_at_index per profile (auto_renew_at is kept by triggers, see
+ * the RenewalAndEvents migration). The profile is checked again, as it is now, by the claim.
  */
-const DUE_AUTO_RENEW = `"c"."auto_renew_at" <= ? and "c"."renewed_by_id" is null
-    and "c"."revoked_at" is null and "c"."not_after" > ?
-    and "p"."renewal" @> '{"autoRenew": true}'::jsonb`;
+const DUE = `"c"."auto_renew_at" <= ? and "c"."renewed_by_id" is null
+    and "c"."revoked_at" is null and "c"."not_after" > ?`;
 
 /**
  * A certificate nobody is renewing now and whose backoff (if it failed) is over; one waiting
@@ -28,6 +28,66 @@ const FREE = `("c"."renewal_lease_until" is null or "c"."renewal_lease_until" <=
                      where "r"."id" = "c"."renewal_request_id" and "r"."status" in ('REJECTED', 'FAILED')))`;
 
 /**
+ * The claim, fair between profiles (probe39 MEDIUM-5: in plain auto_renew_at order one
+ * profile's backlog held every other profile's renewals back until they expired):
+ *  - `turns`: the auto_renew profiles with a certificate to claim now, in turn: those after the
+ *    profile the last claim ended on first (a replica's round robin across ticks), then by id;
+ *  - `candidates`: each one's earliest due certificates, a range of
+ *    certificate_profile_auto_renew_at_index, at most limit - profiles + 1 (what one profile can
+ *    get when every other gets one), ranked;
+ *  - `picked`: round robin: every profile's first, then every profile's second, ..., in turn,
+ *    `limit` in all. A profile gets its share whatever the others' backlogs, and the remainder
+ *    of limit / profiles goes round with the turn. Rows read: those of the profiles and at most
+ *    (limit + 1)^2 / 4 candidates, whatever the size of certificate or of a backlog (but the
+ *    due certificates of a profile that are all leased or backing off are read through, as
+ *    the claim in auto_renew_at order read those ahead of the first free one);
+ *  - `claimed`: the picked rows locked, `FOR UPDATE SKIP LOCKED`, their conditions checked again
+ *    on the row as it is now (so a row another replica claimed meanwhile is not claimed twice),
+ *    then leased. Only the claimed rows are locked; one another replica claims at the same
+ *    moment is left out of this claim (fewer than limit), not replaced.
+ */
+export const CLAIM_DUE_SQL = `with "turns" as (
+       select "p"."id", ("p"."defaults"->>'ttlSeconds')::bigint as "ttl",
+              row_number() over (order by coalesce("p"."id" > ?::uuid, false) desc, "p"."id") as "turn",
+              count(*) over () as "profiles"
+         from "certificate_profile" "p"
+        where "p"."renewal" @> '{"autoRenew": true}'::jsonb
+          and exists (select 1 from "certificate" "c" where "c"."profile_id" = "p"."id" and ${DUE} and ${FREE})
+     ), "candidates" as (
+       select "d"."id", "t"."ttl", "t"."turn",
+              row_number() over (partition by "t"."turn" order by "d"."auto_renew_at") as "rank"
+         from "turns" "t" cross join lateral (
+           select "c"."id", "c"."auto_renew_at" from "certificate" "c"
+            where "c"."profile_id" = "t"."id" and ${DUE} and ${FREE}
+            order by "c"."auto_renew_at"
+            limit greatest(1, ?::int - "t"."profiles" + 1)
+         ) "d"
+     ), "picked" as (
+       select "id", "ttl", row_number() over (order by "rank", "turn") as "n"
+         from "candidates" order by "rank", "turn" limit ?
+     ), "claimed" as (
+       select "c"."id", "k"."ttl", "k"."n"
+         from "picked" "k" join "certificate" "c" on "c"."id" = "k"."id"
+        where ${DUE} and ${FREE}
+        for update of "c" skip locked
+     )
+     update "certificate" "c" set "renewal_lease_until" = ?
+       from "claimed" where "c"."id" = "claimed"."id"
+     returning "c"."id", "c"."owner", "c"."profile_id", "c"."renewal_failures" as "failures",
+       "claimed"."ttl", "claimed"."n"`;
+
+/** CLAIM_DUE_SQL's parameters, in the order of its placeholders. */
+export function claimParams(
+  now: Date,
+  limit: number,
+  leaseUntil: Date,
+  afterProfileId: string | null,
+): unknown[] {
+  const dueAndFree = [now, now, now, now];
+  return [afterProfileId, ...dueAndFree, ...dueAndFree, limit, limit, ...dueAndFree, leaseUntil];
+}
+
+/**
  * The renewer's statements on certificate, on the ORM's connection (`em().execute` joins the
  * transaction of a store transaction). A claim takes row locks with `FOR UPDATE SKIP LOCKED`
  * in one statement (its own transaction: the locks last only for the claim, the lease after).
@@ -35,27 +95,30 @@ const FREE = `("c"."renewal_lease_until" is null or "c"."renewal_lease_until" <=
 export class OrmRenewalRepository implements RenewalRepository {
   constructor(private readonly em: () => EntityManager) {}
 
-  async claimDue(now: Date, limit: number, leaseSeconds: number): Promise<ClaimedCertificate[]> {
+  async claimDue(
+    now: Date,
+    limit: number,
+    leaseSeconds: number,
+    afterProfileId: string | null = null,
+  ): Promise<ClaimedCertificate[]> {
     const leaseUntil = new Date(now.getTime() + leaseSeconds * 1000);
     const rows = await this.em().execute<
-      Array<{ id: string; owner: string; failures: number; ttl: string | null }>
-    >(
-      `with "due" as (
-       select "c"."id", ("p"."defaults"->>'ttlSeconds')::bigint as "ttl"
-         from "certificate" "c" join "certificate_profile" "p" on "p"."id" = "c"."profile_id"
-        where ${DUE_AUTO_RENEW} and ${FREE}
-        order by "c"."auto_renew_at"
-        limit ?
-        for update of "c" skip locked
-     )
-     update "certificate" "c" set "renewal_lease_until" = ?
-       from "due" where "c"."id" = "due"."id"
-     returning "c"."id", "c"."owner", "c"."renewal_failures" as "failures", "due"."ttl"`,
-      [now, now, now, now, limit, leaseUntil],
-    );
+      Array<{
+        id: string;
+        owner: string;
+        profile_id: string;
+        failures: number;
+        ttl: string | null;
+        n: string;
+      }>
+    >(CLAIM_DUE_SQL, claimParams(now, limit, leaseUntil, afterProfileId));
+    // In the round robin's order: the renewer starts them in it, and its next claim's turn
+    // begins after the profile of the last.
+    rows.sort((a, b) => Number(a.n) - Number(b.n));
     return rows.map((r) => ({
       id: r.id,
       owner: r.owner,
+      profileId: r.profile_id,
       failures: Number(r.failures),
       profileTtlSeconds: r.ttl === null ? null : Number(r.ttl),
     }));
