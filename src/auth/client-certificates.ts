@@ -73,8 +73,8 @@ function describe(p: PresentedIdentities, peer: PeerIdentity): string {
 /**
  * The credential a verified client certificate is bound to, or UNAUTHENTICATED:
  * CLIENT_CERTIFICATE_ISSUER_REVOKED (a CA on its issuing path was revoked),
- * CLIENT_CERTIFICATE_NOT_BOUND, CLIENT_CERTIFICATE_AMBIGUOUS, CLIENT_CERTIFICATE_NOT_ISSUED_TO_TOKEN
- * (certmint issued it to another token: refuseIssuedToAnother), or
+ * CLIENT_CERTIFICATE_NOT_BOUND (also when certmint issued it to another token:
+ * refuseIssuedToAnother), CLIENT_CERTIFICATE_AMBIGUOUS, or
  * CLIENT_CERTIFICATE_BINDING_INCOMPLETE (only bindings made before bindings named a CA match).
  * A revoked or expired binding is returned as the credential, so the caller refuses it with
  * TOKEN_REVOKED or TOKEN_EXPIRED like a bearer token.
@@ -112,7 +112,7 @@ export async function resolveClientCertificate(
   }
   const chosen = active[0] ?? matching[0];
   if (chosen) {
-    await refuseIssuedToAnother(tokens, certificates, peer, chosen);
+    await refuseIssuedToAnother(tokens, certificates, peer, chosen, describe(presented, peer));
     return credentialOf(chosen);
   }
   if (candidates.length > withCa.length) {
@@ -121,11 +121,21 @@ export async function resolveClientCertificate(
       `the client certificate (${describe(presented, peer)}) matches a binding that names no issuing CA (made before bindings named one); an admin must bind it again with its CA (client_certificate_binding) and revoke the old binding`,
     );
   }
-  throw unauthenticated(
+  throw notBound(describe(presented, peer));
+}
+
+/**
+ * The one refusal of a certificate that authenticates as no token: whether no binding names its
+ * identity, a binding of another CA does, or one does but certmint issued the certificate to
+ * another token (refuseIssuedToAnother). The peer is not authenticated, and which identities
+ * are bound is not for it to learn: until 2026-12-05 the last case had a reason of its own, so
+ * an issuer allowed a bound identity's name could mint certificates for guessed identities and
+ * learn which were bound, an admin's included (an outside probe).
+ */
+function notBound(certificate: string) {
+  return unauthenticated(
     "CLIENT_CERTIFICATE_NOT_BOUND",
-    // One message whether or not a binding of another CA names the identity: the peer is not
-    // authenticated, and which identities are bound is not for it to learn.
-    `the client certificate (${describe(presented, peer)}) is not bound to an access token under a CA on its issuing chain; an admin can bind it with CreateAccessToken(client_certificate_binding)`,
+    `the client certificate (${certificate}) authenticates as no access token: no binding under a CA on its chain names it, or certmint issued it to another token than the bound one (which must request it itself, or an admin token after the binding); an admin can check ListAccessTokens and GetCertificate, and bind it with CreateAccessToken(client_certificate_binding)`,
   );
 }
 
@@ -156,7 +166,7 @@ function refuseRevokedByCrl(verdict: CrlVerdict | undefined, peer: PeerIdentity)
 }
 
 /**
- * CLIENT_CERTIFICATE_NOT_ISSUED_TO_TOKEN when certmint issued the certificate to a requester
+ * CLIENT_CERTIFICATE_NOT_BOUND when certmint issued the certificate to a requester
  * other than the bound token and not to an admin token (its owner: certificates/ownership.ts).
  * An admin token that has since been revoked still counts (the first admin token is meant to
  * be revoked once others exist). Certificates of outside CAs are not in certmint's records and
@@ -167,17 +177,15 @@ async function refuseIssuedToAnother(
   certificates: Pick<CertificateRepository, "findIssued" | "findById">,
   peer: PeerIdentity,
   bound: BoundCredential,
+  /** How the refusal describes the certificate: as an unbound one's is (notBound). */
+  described: string,
 ): Promise<void> {
   const issued = await certificates.findIssued(peer.serialNumber, peer.fingerprintSha256);
   if (!issued || issued.owner === bound.id) return;
   const owner = await tokens.find({ id: issued.owner });
-  // The message names neither token: the peer is not authenticated yet, and which identities
-  // are bound, and to which token, is not for it to learn.
-  const notIssuedToToken = () =>
-    unauthenticated(
-      "CLIENT_CERTIFICATE_NOT_ISSUED_TO_TOKEN",
-      `the client certificate (serial ${peer.serialNumber}) presents an identity bound to an access token, but certmint did not issue it to that token or to an admin token for it; only a certificate that the bound token itself requested, or that an admin token requested after the binding was made, authenticates as it`,
-    );
+  // The same refusal as an unbound identity's (notBound): it names no token, and does not tell
+  // a bound identity from an unbound one.
+  const notIssuedToToken = () => notBound(described);
   if (owner?.role !== "ADMIN") throw notIssuedToToken();
   if (await keyPredatesBinding(certificates, issued, bound.createdAt)) throw notIssuedToToken();
 }

@@ -376,7 +376,7 @@ describe("client certificate bindings over mTLS, certmint's CAs as the client CA
       // The same words as for an identity bound nowhere: an unauthenticated peer does not learn
       // that a binding of another CA names it.
       expect(err.message).toContain(
-        "is not bound to an access token under a CA on its issuing chain",
+        "authenticates as no access token: no binding under a CA on its chain names it",
       );
       expect(await count("access_token", "slug = 'from-elsewhere'")).toBe(0);
     });

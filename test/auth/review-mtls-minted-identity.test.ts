@@ -121,12 +121,35 @@ describe("a client certificate minted by one token for another token's bound ide
     );
     expect(err).toMatchObject({
       code: status.UNAUTHENTICATED,
-      reason: "CLIENT_CERTIFICATE_NOT_ISSUED_TO_TOKEN",
+      reason: "CLIENT_CERTIFICATE_NOT_BOUND",
     });
     // The peer is not authenticated: the refusal names neither the bound token nor the owner.
     expect(err.message).not.toContain("workload-issuer");
     expect(err.message).not.toContain("ops-admin");
     expect(await adminTokens()).toBe(before);
+  });
+
+  // Regression test for a bug once in src/auth/client-certificates.ts.
+  it("a minted certificate of a bound identity is refused exactly as one of an unbound identity", async () => {
+    // Before, the bound one had a reason of its own, so an issuer learned which identities
+    // were bound (an outside probe, 2026-12-05).
+    const UNBOUND = "spiffe://prod.example/ns/ops/sa/nobody";
+    const refusal = async (uri: string) => {
+      const err = await expectRpcError(
+        call(over(await mint(issuer.clients, uri)).accessTokens, "listAccessTokens", {
+          pageSize: 1,
+          pageToken: "",
+        }),
+      );
+      return { code: err.code, reason: err.reason, message: err.message.replace(uri, "<uri>") };
+    };
+    const bound = await refusal(ADMIN_ID);
+    expect(bound).toMatchObject({
+      code: status.UNAUTHENTICATED,
+      reason: "CLIENT_CERTIFICATE_NOT_BOUND",
+    });
+    const unbound = await refusal(UNBOUND);
+    expect(bound).toEqual(unbound);
   });
 
   /**
@@ -171,7 +194,7 @@ describe("a client certificate minted by one token for another token's bound ide
     const refused = await expectRpcError(createAdmin(old, "escalated-by-old"));
     expect(refused).toMatchObject({
       code: status.UNAUTHENTICATED,
-      reason: "CLIENT_CERTIFICATE_NOT_ISSUED_TO_TOKEN",
+      reason: "CLIENT_CERTIFICATE_NOT_BOUND",
     });
     expect(refused.message).not.toContain("batch-admin");
 
@@ -191,7 +214,7 @@ describe("a client certificate minted by one token for another token's bound ide
     };
     expect(await expectRpcError(createAdmin(reusedCert, "escalated-by-reuse"))).toMatchObject({
       code: status.UNAUTHENTICATED,
-      reason: "CLIENT_CERTIFICATE_NOT_ISSUED_TO_TOKEN",
+      reason: "CLIENT_CERTIFICATE_NOT_BOUND",
     });
     expect(await adminTokens()).toBe(before);
 
@@ -226,7 +249,7 @@ describe("a client certificate minted by one token for another token's bound ide
     const err = await expectRpcError(mint(over(copy), "spiffe://prod.example/ns/team/sa/x"));
     expect(err).toMatchObject({
       code: status.UNAUTHENTICATED,
-      reason: "CLIENT_CERTIFICATE_NOT_ISSUED_TO_TOKEN",
+      reason: "CLIENT_CERTIFICATE_NOT_BOUND",
     });
   });
 });
