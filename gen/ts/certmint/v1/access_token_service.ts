@@ -278,7 +278,7 @@ export interface AccessToken {
    * is on the certificate's issuing chain. Exactly one active binding must match a
    * certificate, or the call is UNAUTHENTICATED (CLIENT_CERTIFICATE_NOT_BOUND,
    * CLIENT_CERTIFICATE_AMBIGUOUS). A certificate certmint issued matches only if this token or
-   * an admin token requested it (else CLIENT_CERTIFICATE_NOT_ISSUED_TO_TOKEN); an expired one
+   * an admin token requested it (else CLIENT_CERTIFICATE_NOT_BOUND too); an expired one
    * is refused from the next call (CLIENT_CERTIFICATE_EXPIRED). Identity type, value and CA
    * are unique among active tokens.
    */

@@ -556,7 +556,7 @@ private static final long serialVersionUID = 0L;
    * is on the certificate's issuing chain. Exactly one active binding must match a
    * certificate, or the call is UNAUTHENTICATED (CLIENT_CERTIFICATE_NOT_BOUND,
    * CLIENT_CERTIFICATE_AMBIGUOUS). A certificate certmint issued matches only if this token or
-   * an admin token requested it (else CLIENT_CERTIFICATE_NOT_ISSUED_TO_TOKEN); an expired one
+   * an admin token requested it (else CLIENT_CERTIFICATE_NOT_BOUND too); an expired one
    * is refused from the next call (CLIENT_CERTIFICATE_EXPIRED). Identity type, value and CA
    * are unique among active tokens.
    * </pre>
@@ -576,7 +576,7 @@ private static final long serialVersionUID = 0L;
    * is on the certificate's issuing chain. Exactly one active binding must match a
    * certificate, or the call is UNAUTHENTICATED (CLIENT_CERTIFICATE_NOT_BOUND,
    * CLIENT_CERTIFICATE_AMBIGUOUS). A certificate certmint issued matches only if this token or
-   * an admin token requested it (else CLIENT_CERTIFICATE_NOT_ISSUED_TO_TOKEN); an expired one
+   * an admin token requested it (else CLIENT_CERTIFICATE_NOT_BOUND too); an expired one
    * is refused from the next call (CLIENT_CERTIFICATE_EXPIRED). Identity type, value and CA
    * are unique among active tokens.
    * </pre>
@@ -596,7 +596,7 @@ private static final long serialVersionUID = 0L;
    * is on the certificate's issuing chain. Exactly one active binding must match a
    * certificate, or the call is UNAUTHENTICATED (CLIENT_CERTIFICATE_NOT_BOUND,
    * CLIENT_CERTIFICATE_AMBIGUOUS). A certificate certmint issued matches only if this token or
-   * an admin token requested it (else CLIENT_CERTIFICATE_NOT_ISSUED_TO_TOKEN); an expired one
+   * an admin token requested it (else CLIENT_CERTIFICATE_NOT_BOUND too); an expired one
    * is refused from the next call (CLIENT_CERTIFICATE_EXPIRED). Identity type, value and CA
    * are unique among active tokens.
    * </pre>
@@ -2578,7 +2578,7 @@ private static final long serialVersionUID = 0L;
      * is on the certificate's issuing chain. Exactly one active binding must match a
      * certificate, or the call is UNAUTHENTICATED (CLIENT_CERTIFICATE_NOT_BOUND,
      * CLIENT_CERTIFICATE_AMBIGUOUS). A certificate certmint issued matches only if this token or
-     * an admin token requested it (else CLIENT_CERTIFICATE_NOT_ISSUED_TO_TOKEN); an expired one
+     * an admin token requested it (else CLIENT_CERTIFICATE_NOT_BOUND too); an expired one
      * is refused from the next call (CLIENT_CERTIFICATE_EXPIRED). Identity type, value and CA
      * are unique among active tokens.
      * </pre>
@@ -2597,7 +2597,7 @@ private static final long serialVersionUID = 0L;
      * is on the certificate's issuing chain. Exactly one active binding must match a
      * certificate, or the call is UNAUTHENTICATED (CLIENT_CERTIFICATE_NOT_BOUND,
      * CLIENT_CERTIFICATE_AMBIGUOUS). A certificate certmint issued matches only if this token or
-     * an admin token requested it (else CLIENT_CERTIFICATE_NOT_ISSUED_TO_TOKEN); an expired one
+     * an admin token requested it (else CLIENT_CERTIFICATE_NOT_BOUND too); an expired one
      * is refused from the next call (CLIENT_CERTIFICATE_EXPIRED). Identity type, value and CA
      * are unique among active tokens.
      * </pre>
@@ -2620,7 +2620,7 @@ private static final long serialVersionUID = 0L;
      * is on the certificate's issuing chain. Exactly one active binding must match a
      * certificate, or the call is UNAUTHENTICATED (CLIENT_CERTIFICATE_NOT_BOUND,
      * CLIENT_CERTIFICATE_AMBIGUOUS). A certificate certmint issued matches only if this token or
-     * an admin token requested it (else CLIENT_CERTIFICATE_NOT_ISSUED_TO_TOKEN); an expired one
+     * an admin token requested it (else CLIENT_CERTIFICATE_NOT_BOUND too); an expired one
      * is refused from the next call (CLIENT_CERTIFICATE_EXPIRED). Identity type, value and CA
      * are unique among active tokens.
      * </pre>
@@ -2648,7 +2648,7 @@ private static final long serialVersionUID = 0L;
      * is on the certificate's issuing chain. Exactly one active binding must match a
      * certificate, or the call is UNAUTHENTICATED (CLIENT_CERTIFICATE_NOT_BOUND,
      * CLIENT_CERTIFICATE_AMBIGUOUS). A certificate certmint issued matches only if this token or
-     * an admin token requested it (else CLIENT_CERTIFICATE_NOT_ISSUED_TO_TOKEN); an expired one
+     * an admin token requested it (else CLIENT_CERTIFICATE_NOT_BOUND too); an expired one
      * is refused from the next call (CLIENT_CERTIFICATE_EXPIRED). Identity type, value and CA
      * are unique among active tokens.
      * </pre>
@@ -2674,7 +2674,7 @@ private static final long serialVersionUID = 0L;
      * is on the certificate's issuing chain. Exactly one active binding must match a
      * certificate, or the call is UNAUTHENTICATED (CLIENT_CERTIFICATE_NOT_BOUND,
      * CLIENT_CERTIFICATE_AMBIGUOUS). A certificate certmint issued matches only if this token or
-     * an admin token requested it (else CLIENT_CERTIFICATE_NOT_ISSUED_TO_TOKEN); an expired one
+     * an admin token requested it (else CLIENT_CERTIFICATE_NOT_BOUND too); an expired one
      * is refused from the next call (CLIENT_CERTIFICATE_EXPIRED). Identity type, value and CA
      * are unique among active tokens.
      * </pre>
@@ -2705,7 +2705,7 @@ private static final long serialVersionUID = 0L;
      * is on the certificate's issuing chain. Exactly one active binding must match a
      * certificate, or the call is UNAUTHENTICATED (CLIENT_CERTIFICATE_NOT_BOUND,
      * CLIENT_CERTIFICATE_AMBIGUOUS). A certificate certmint issued matches only if this token or
-     * an admin token requested it (else CLIENT_CERTIFICATE_NOT_ISSUED_TO_TOKEN); an expired one
+     * an admin token requested it (else CLIENT_CERTIFICATE_NOT_BOUND too); an expired one
      * is refused from the next call (CLIENT_CERTIFICATE_EXPIRED). Identity type, value and CA
      * are unique among active tokens.
      * </pre>
@@ -2730,7 +2730,7 @@ private static final long serialVersionUID = 0L;
      * is on the certificate's issuing chain. Exactly one active binding must match a
      * certificate, or the call is UNAUTHENTICATED (CLIENT_CERTIFICATE_NOT_BOUND,
      * CLIENT_CERTIFICATE_AMBIGUOUS). A certificate certmint issued matches only if this token or
-     * an admin token requested it (else CLIENT_CERTIFICATE_NOT_ISSUED_TO_TOKEN); an expired one
+     * an admin token requested it (else CLIENT_CERTIFICATE_NOT_BOUND too); an expired one
      * is refused from the next call (CLIENT_CERTIFICATE_EXPIRED). Identity type, value and CA
      * are unique among active tokens.
      * </pre>
@@ -2750,7 +2750,7 @@ private static final long serialVersionUID = 0L;
      * is on the certificate's issuing chain. Exactly one active binding must match a
      * certificate, or the call is UNAUTHENTICATED (CLIENT_CERTIFICATE_NOT_BOUND,
      * CLIENT_CERTIFICATE_AMBIGUOUS). A certificate certmint issued matches only if this token or
-     * an admin token requested it (else CLIENT_CERTIFICATE_NOT_ISSUED_TO_TOKEN); an expired one
+     * an admin token requested it (else CLIENT_CERTIFICATE_NOT_BOUND too); an expired one
      * is refused from the next call (CLIENT_CERTIFICATE_EXPIRED). Identity type, value and CA
      * are unique among active tokens.
      * </pre>
@@ -2773,7 +2773,7 @@ private static final long serialVersionUID = 0L;
      * is on the certificate's issuing chain. Exactly one active binding must match a
      * certificate, or the call is UNAUTHENTICATED (CLIENT_CERTIFICATE_NOT_BOUND,
      * CLIENT_CERTIFICATE_AMBIGUOUS). A certificate certmint issued matches only if this token or
-     * an admin token requested it (else CLIENT_CERTIFICATE_NOT_ISSUED_TO_TOKEN); an expired one
+     * an admin token requested it (else CLIENT_CERTIFICATE_NOT_BOUND too); an expired one
      * is refused from the next call (CLIENT_CERTIFICATE_EXPIRED). Identity type, value and CA
      * are unique among active tokens.
      * </pre>
