@@ -6,6 +6,11 @@
 
 export { type CompiledPolicy, compilePolicy, isCompiledPolicy, RSA_FLOOR_BITS } from "./compile";
 export { evaluate } from "./evaluate";
+export {
+  MAX_NON_ASCII_PER_REQUEST,
+  nameNormalisationBudget,
+  normalisedCharacters,
+} from "./idna-budget";
 export { nameConstraintsFor } from "./name-constraints";
 export {
   type NormalizeResult,
