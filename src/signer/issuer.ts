@@ -51,6 +51,12 @@ export class Issuer {
      * outside chain may end before the CA it signed (a probe, 2026-12-05).
      */
     readonly pathNotAfter: Date | undefined = certificate?.notAfter,
+    /**
+     * The latest notBefore on its path: nothing it signs starts before a CA above it does, or
+     * the path fails validation for those seconds (RFC 5280 6.1.3 (a)(2)). An outside CA signed
+     * "now" is not backdated as certmint's own are (an outside lint probe, 2026-12-05).
+     */
+    readonly pathNotBefore: Date | undefined = certificate?.notBefore,
   ) {
     this.name = parseDer(nameDer).node;
     this.authorityKeyIdentifierExtension = authorityKeyIdentifier(keyIdentifier);
@@ -70,6 +76,9 @@ export class Issuer {
       const pathNotAfter = new Date(
         Math.min(cert.notAfter.getTime(), ...chain.map((c) => c.notAfter.getTime())),
       );
+      const pathNotBefore = new Date(
+        Math.max(cert.notBefore.getTime(), ...chain.map((c) => c.notBefore.getTime())),
+      );
       return new Issuer(
         signer,
         cert.subjectDer,
@@ -77,6 +86,7 @@ export class Issuer {
         cert,
         chain.filter((c) => c.nameConstraints !== undefined),
         pathNotAfter,
+        pathNotBefore,
       );
     }
     let nameDer: Buffer;

@@ -18,6 +18,8 @@ export interface ValidityInput {
   backdateSeconds?: number;
   /** The issuing CA's notAfter: a certificate must not outlive its issuer. */
   issuerNotAfter?: Date;
+  /** The latest notBefore on the issuer's path: the backdate never reaches before it. */
+  issuerNotBefore?: Date;
   /** What to do when now + ttl passes issuerNotAfter: refuse (default) or shorten. */
   onExceed?: "fail" | "truncate";
   /** The longest period notBefore..notAfter (inclusive) may span: the policy's max_ttl. */
@@ -63,7 +65,12 @@ export function computeValidity(input: ValidityInput): Validity {
     maxPeriod === undefined
       ? backdateSeconds
       : Math.min(backdateSeconds, Math.floor((maxPeriod - 1) / 2));
-  const notBefore = floorSeconds(nowMs - backdate * 1000);
+  // Never before the issuer (or a CA above it) is valid: an outside CA signed "now" starts
+  // after certmint's backdate would (RFC 5280 6.1.3 (a)(2); an outside lint probe, 2026-12-05).
+  const earliest = input.issuerNotBefore
+    ? Math.min(input.issuerNotBefore.getTime(), nowMs)
+    : -Infinity;
+  const notBefore = floorSeconds(Math.max(nowMs - backdate * 1000, earliest));
   let notAfter = floorSeconds(nowMs + ttlSeconds * 1000);
   if (maxPeriod !== undefined) {
     const last = notBefore.getTime() + (maxPeriod - 1) * 1000;

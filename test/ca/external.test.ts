@@ -434,6 +434,9 @@ describe("external intermediate CA", () => {
       expect(v.stderr + v.stdout).toMatch(/: OK/);
       expect(v.code).toBe(0);
       expect(child.notAfter!.getTime()).toBeLessThanOrEqual(ca.notAfter!.getTime());
+      // The outside CA was signed "now", not backdated: the child starts no earlier than it
+      // (it started up to 60 s before: an outside lint probe, 2026-12-05).
+      expect(child.notBefore!.getTime()).toBeGreaterThanOrEqual(ca.notBefore!.getTime());
 
       // Its CRL verifies with the outside-signed certificate.
       const crl = await call(h.authorities, "getCertificateRevocationList", {

@@ -31,6 +31,20 @@ describe("computeValidity", () => {
     ).toBe("2030-06-01T12:00:00.000Z");
   });
 
+  it("never starts before the issuer's path does (an outside CA signed without a backdate)", () => {
+    const issuerNotBefore = new Date("2030-06-01T11:59:40.000Z");
+    const v = computeValidity({ now, ttlSeconds: 3600, issuerNotBefore });
+    expect(v.notBefore.toISOString()).toBe("2030-06-01T11:59:40.000Z");
+    expect(v.notAfter.toISOString()).toBe("2030-06-01T13:00:00.000Z");
+    // An issuer valid long before keeps the usual backdate; one not valid yet moves it to now
+    // at the latest (such an issuer is refused elsewhere).
+    const older = computeValidity({ now, ttlSeconds: 60, issuerNotBefore: new Date(0) });
+    expect(older.notBefore.toISOString()).toBe("2030-06-01T11:59:00.000Z");
+    const future = new Date("2030-06-02T00:00:00.000Z");
+    const early = computeValidity({ now, ttlSeconds: 60, issuerNotBefore: future });
+    expect(early.notBefore.toISOString()).toBe("2030-06-01T12:00:00.000Z");
+  });
+
   // Found by an outside probe (2026-12-05, third stop): ttl = max_ttl gave a period of
   // max_ttl + 61 s, the backdate uncounted.
   it("keeps the period notBefore..notAfter (inclusive) within the policy's maximum", () => {

@@ -61,7 +61,13 @@ export async function createIntermediateCa(
     sans: { dns: [], ip: [], email: [], uri: [] },
     publicKey,
     serial: newSerialNumber(),
-    ...intermediateValidity(issuer.pathNotAfter ?? parent.notAfter, input.ttlSeconds, plan, now),
+    ...intermediateValidity(
+      issuer.pathNotAfter ?? parent.notAfter,
+      issuer.pathNotBefore ?? parent.notBefore ?? undefined,
+      input.ttlSeconds,
+      plan,
+      now,
+    ),
     isCa: true,
     pathLength: maxPathLength,
     nameConstraints,
@@ -144,6 +150,8 @@ const below = (parentPathLength: number | null) =>
 function intermediateValidity(
   /** The parent's, or the earliest on its path (an outside chain's): signer/issuer.ts. */
   parentNotAfter: Date | null,
+  /** The latest notBefore on the parent's path: the child starts no earlier. */
+  parentNotBefore: Date | undefined,
   ttlSeconds: number | undefined,
   plan: NewCaPlan,
   now: Date,
@@ -158,5 +166,6 @@ function intermediateValidity(
         ? Math.max(1, Math.min(plan.ttlSeconds, remaining))
         : plan.ttlSeconds,
     issuerNotAfter: parentNotAfter ?? undefined,
+    issuerNotBefore: parentNotBefore,
   });
 }

@@ -101,6 +101,7 @@ export function checkIssuerState(
     ttlSeconds: plan.ttlSeconds,
     // The earliest expiry on the CA's path, an outside chain's included (signer/issuer.ts).
     issuerNotAfter: issuer?.pathNotAfter ?? plan.ca?.notAfter ?? undefined,
+    issuerNotBefore: issuer?.pathNotBefore ?? plan.ca?.notBefore ?? undefined,
     onExceed: plan.profile.validityOverflow === "TRUNCATE" ? "truncate" : "fail",
     maxPeriodSeconds: plan.policy.maxTtlSeconds,
   });
