@@ -248,11 +248,13 @@ describe("revocation and the CRL", () => {
     expect((await crlText()).text).toMatch(/Cessation Of Operation/);
   });
 
-  it("refuses REMOVE_FROM_CRL and leaves the certificate ACTIVE", async () => {
-    const cert = await newCert("remove.example.com");
-    const err = await rpcError(
-      revoke(cert.certificateId, RevocationReason.REVOCATION_REASON_REMOVE_FROM_CRL),
-    );
+  it.each([
+    ["REMOVE_FROM_CRL", RevocationReason.REVOCATION_REASON_REMOVE_FROM_CRL],
+    // For attribute certificates only (RFC 5280 5.3.1); accepted until 2026-12-05.
+    ["AA_COMPROMISE", RevocationReason.REVOCATION_REASON_AA_COMPROMISE],
+  ])("refuses %s and leaves the certificate ACTIVE", async (name, reason) => {
+    const cert = await newCert(`${name.toLowerCase().replaceAll("_", "-")}.example.com`);
+    const err = await rpcError(revoke(cert.certificateId, reason));
     expect(err.code).toBe(Code.INVALID_ARGUMENT);
     expect(err.reason).toBe("REVOCATION_REASON_INVALID");
     expect(err.violations.map((v) => v.field)).toEqual(["reason"]);

@@ -1,13 +1,20 @@
 import { invalidField } from "../../errors";
 import type { RevocationReason } from "../../model/pki";
 
-/** removeFromCRL belongs to delta CRLs only (RFC 5280 5.3.1): never a revocation reason here. */
+/**
+ * Reasons certmint refuses (RFC 5280 5.3.1): removeFromCRL belongs to delta CRLs only, and
+ * aACompromise to attribute certificates (RFC 5755), never to a public-key certificate, where
+ * it means nothing to a relying party (openssl shows it as "(UNKNOWN)"). Until 2026-12-05
+ * aACompromise was accepted and published (an outside lint probe).
+ */
+const REFUSED: Partial<Record<RevocationReason, string>> = {
+  REMOVE_FROM_CRL: "removeFromCRL is only for delta CRLs (RFC 5280 5.3.1); choose another reason",
+  AA_COMPROMISE:
+    "aACompromise is for attribute certificates (RFC 5280 5.3.1, RFC 5755), not certificates of keys; choose keyCompromise or cACompromise",
+};
+
 export function assertRevocationReason(reason: RevocationReason): void {
-  if (reason !== "REMOVE_FROM_CRL") return;
-  throw invalidField(
-    "REVOCATION_REASON_INVALID",
-    "removeFromCRL is only for delta CRLs (RFC 5280 5.3.1); choose another reason",
-    "reason",
-    "REMOVE_FROM_CRL is not accepted",
-  );
+  const why = REFUSED[reason];
+  if (why === undefined) return;
+  throw invalidField("REVOCATION_REASON_INVALID", why, "reason", `${reason} is not accepted`);
 }

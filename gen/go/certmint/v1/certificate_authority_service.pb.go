@@ -1593,7 +1593,7 @@ type RevokeCertificateAuthorityRequest struct {
 	// The intermediate CA, by id or slug.
 	// At most 64 characters.
 	CertificateAuthority string `protobuf:"bytes,1,opt,name=certificate_authority,json=certificateAuthority,proto3" json:"certificate_authority,omitempty"`
-	// The RFC 5280 reason, e.g. KEY_COMPROMISE or CA_COMPROMISE; REMOVE_FROM_CRL is not accepted.
+	// The RFC 5280 reason, e.g. KEY_COMPROMISE or CA_COMPROMISE; REMOVE_FROM_CRL and AA_COMPROMISE are not accepted.
 	Reason        RevocationReason `protobuf:"varint,2,opt,name=reason,proto3,enum=certmint.v1.RevocationReason" json:"reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

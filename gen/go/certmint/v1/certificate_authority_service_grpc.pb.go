@@ -84,7 +84,7 @@ type CertificateAuthorityServiceClient interface {
 	// revoked CA changes nothing and returns it as it is. Admin only; audited.
 	// FAILED_PRECONDITION for a root (a trust anchor is on no CRL: remove it from the trust
 	// stores and disable it) and for an external intermediate (its parent is outside certmint:
-	// have that CA revoke it, and disable it here); INVALID_ARGUMENT for REMOVE_FROM_CRL.
+	// have that CA revoke it, and disable it here); INVALID_ARGUMENT for REMOVE_FROM_CRL and AA_COMPROMISE.
 	RevokeCertificateAuthority(ctx context.Context, in *RevokeCertificateAuthorityRequest, opts ...grpc.CallOption) (*RevokeCertificateAuthorityResponse, error)
 }
 
@@ -249,7 +249,7 @@ type CertificateAuthorityServiceServer interface {
 	// revoked CA changes nothing and returns it as it is. Admin only; audited.
 	// FAILED_PRECONDITION for a root (a trust anchor is on no CRL: remove it from the trust
 	// stores and disable it) and for an external intermediate (its parent is outside certmint:
-	// have that CA revoke it, and disable it here); INVALID_ARGUMENT for REMOVE_FROM_CRL.
+	// have that CA revoke it, and disable it here); INVALID_ARGUMENT for REMOVE_FROM_CRL and AA_COMPROMISE.
 	RevokeCertificateAuthority(context.Context, *RevokeCertificateAuthorityRequest) (*RevokeCertificateAuthorityResponse, error)
 	mustEmbedUnimplementedCertificateAuthorityServiceServer()
 }

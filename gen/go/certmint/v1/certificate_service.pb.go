@@ -2293,7 +2293,7 @@ type RevokeCertificateRequest struct {
 	// RevokeCertificateAuthority).
 	// At most 64 characters.
 	Certificate string `protobuf:"bytes,1,opt,name=certificate,proto3" json:"certificate,omitempty"`
-	// The RFC 5280 reason; REMOVE_FROM_CRL is not accepted.
+	// The RFC 5280 reason; REMOVE_FROM_CRL and AA_COMPROMISE are not accepted.
 	Reason        RevocationReason `protobuf:"varint,2,opt,name=reason,proto3,enum=certmint.v1.RevocationReason" json:"reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

@@ -337,7 +337,8 @@ const (
 	RevocationReason_REVOCATION_REASON_REMOVE_FROM_CRL RevocationReason = 8
 	// privilegeWithdrawn (9): a privilege asserted by the certificate was withdrawn.
 	RevocationReason_REVOCATION_REASON_PRIVILEGE_WITHDRAWN RevocationReason = 9
-	// aACompromise (10): an attribute authority was compromised.
+	// aACompromise (10): an attribute authority was compromised; for attribute certificates only
+	// (RFC 5755): not accepted by RevokeCertificate or RevokeCertificateAuthority.
 	RevocationReason_REVOCATION_REASON_AA_COMPROMISE RevocationReason = 10
 )
 

@@ -169,7 +169,7 @@ class CertificateAuthorityServiceServicer(object):
         revoked CA changes nothing and returns it as it is. Admin only; audited.
         FAILED_PRECONDITION for a root (a trust anchor is on no CRL: remove it from the trust
         stores and disable it) and for an external intermediate (its parent is outside certmint:
-        have that CA revoke it, and disable it here); INVALID_ARGUMENT for REMOVE_FROM_CRL.
+        have that CA revoke it, and disable it here); INVALID_ARGUMENT for REMOVE_FROM_CRL and AA_COMPROMISE.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

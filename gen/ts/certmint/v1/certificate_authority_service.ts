@@ -558,7 +558,7 @@ export interface RevokeCertificateAuthorityRequest {
    * At most 64 characters.
    */
   certificateAuthority: string;
-  /** The RFC 5280 reason, e.g. KEY_COMPROMISE or CA_COMPROMISE; REMOVE_FROM_CRL is not accepted. */
+  /** The RFC 5280 reason, e.g. KEY_COMPROMISE or CA_COMPROMISE; REMOVE_FROM_CRL and AA_COMPROMISE are not accepted. */
   reason: RevocationReason;
 }
 
@@ -3389,7 +3389,7 @@ export const CertificateAuthorityServiceService = {
    * revoked CA changes nothing and returns it as it is. Admin only; audited.
    * FAILED_PRECONDITION for a root (a trust anchor is on no CRL: remove it from the trust
    * stores and disable it) and for an external intermediate (its parent is outside certmint:
-   * have that CA revoke it, and disable it here); INVALID_ARGUMENT for REMOVE_FROM_CRL.
+   * have that CA revoke it, and disable it here); INVALID_ARGUMENT for REMOVE_FROM_CRL and AA_COMPROMISE.
    */
   revokeCertificateAuthority: {
     path: "/certmint.v1.CertificateAuthorityService/RevokeCertificateAuthority" as const,
@@ -3479,7 +3479,7 @@ export interface CertificateAuthorityServiceServer extends UntypedServiceImpleme
    * revoked CA changes nothing and returns it as it is. Admin only; audited.
    * FAILED_PRECONDITION for a root (a trust anchor is on no CRL: remove it from the trust
    * stores and disable it) and for an external intermediate (its parent is outside certmint:
-   * have that CA revoke it, and disable it here); INVALID_ARGUMENT for REMOVE_FROM_CRL.
+   * have that CA revoke it, and disable it here); INVALID_ARGUMENT for REMOVE_FROM_CRL and AA_COMPROMISE.
    */
   revokeCertificateAuthority: handleUnaryCall<RevokeCertificateAuthorityRequest, RevokeCertificateAuthorityResponse>;
 }
@@ -3668,7 +3668,7 @@ export interface CertificateAuthorityServiceClient extends Client {
    * revoked CA changes nothing and returns it as it is. Admin only; audited.
    * FAILED_PRECONDITION for a root (a trust anchor is on no CRL: remove it from the trust
    * stores and disable it) and for an external intermediate (its parent is outside certmint:
-   * have that CA revoke it, and disable it here); INVALID_ARGUMENT for REMOVE_FROM_CRL.
+   * have that CA revoke it, and disable it here); INVALID_ARGUMENT for REMOVE_FROM_CRL and AA_COMPROMISE.
    */
   revokeCertificateAuthority(
     request: RevokeCertificateAuthorityRequest,

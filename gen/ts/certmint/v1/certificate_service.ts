@@ -907,7 +907,7 @@ export interface RevokeCertificateRequest {
    * At most 64 characters.
    */
   certificate: string;
-  /** The RFC 5280 reason; REMOVE_FROM_CRL is not accepted. */
+  /** The RFC 5280 reason; REMOVE_FROM_CRL and AA_COMPROMISE are not accepted. */
   reason: RevocationReason;
 }
 

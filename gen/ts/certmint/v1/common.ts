@@ -349,7 +349,10 @@ export enum RevocationReason {
   REVOCATION_REASON_REMOVE_FROM_CRL = 8,
   /** REVOCATION_REASON_PRIVILEGE_WITHDRAWN - privilegeWithdrawn (9): a privilege asserted by the certificate was withdrawn. */
   REVOCATION_REASON_PRIVILEGE_WITHDRAWN = 9,
-  /** REVOCATION_REASON_AA_COMPROMISE - aACompromise (10): an attribute authority was compromised. */
+  /**
+   * REVOCATION_REASON_AA_COMPROMISE - aACompromise (10): an attribute authority was compromised; for attribute certificates only
+   * (RFC 5755): not accepted by RevokeCertificate or RevokeCertificateAuthority.
+   */
   REVOCATION_REASON_AA_COMPROMISE = 10,
   UNRECOGNIZED = -1,
 }

@@ -503,7 +503,7 @@ public final class CertificateAuthorityServiceGrpc {
      * revoked CA changes nothing and returns it as it is. Admin only; audited.
      * FAILED_PRECONDITION for a root (a trust anchor is on no CRL: remove it from the trust
      * stores and disable it) and for an external intermediate (its parent is outside certmint:
-     * have that CA revoke it, and disable it here); INVALID_ARGUMENT for REMOVE_FROM_CRL.
+     * have that CA revoke it, and disable it here); INVALID_ARGUMENT for REMOVE_FROM_CRL and AA_COMPROMISE.
      * </pre>
      */
     public void revokeCertificateAuthority(dev.certmint.v1.RevokeCertificateAuthorityRequest request,
@@ -733,7 +733,7 @@ public final class CertificateAuthorityServiceGrpc {
      * revoked CA changes nothing and returns it as it is. Admin only; audited.
      * FAILED_PRECONDITION for a root (a trust anchor is on no CRL: remove it from the trust
      * stores and disable it) and for an external intermediate (its parent is outside certmint:
-     * have that CA revoke it, and disable it here); INVALID_ARGUMENT for REMOVE_FROM_CRL.
+     * have that CA revoke it, and disable it here); INVALID_ARGUMENT for REMOVE_FROM_CRL and AA_COMPROMISE.
      * </pre>
      */
     public void revokeCertificateAuthority(dev.certmint.v1.RevokeCertificateAuthorityRequest request,
@@ -880,7 +880,7 @@ public final class CertificateAuthorityServiceGrpc {
      * revoked CA changes nothing and returns it as it is. Admin only; audited.
      * FAILED_PRECONDITION for a root (a trust anchor is on no CRL: remove it from the trust
      * stores and disable it) and for an external intermediate (its parent is outside certmint:
-     * have that CA revoke it, and disable it here); INVALID_ARGUMENT for REMOVE_FROM_CRL.
+     * have that CA revoke it, and disable it here); INVALID_ARGUMENT for REMOVE_FROM_CRL and AA_COMPROMISE.
      * </pre>
      */
     public dev.certmint.v1.RevokeCertificateAuthorityResponse revokeCertificateAuthority(dev.certmint.v1.RevokeCertificateAuthorityRequest request) {
@@ -1035,7 +1035,7 @@ public final class CertificateAuthorityServiceGrpc {
      * revoked CA changes nothing and returns it as it is. Admin only; audited.
      * FAILED_PRECONDITION for a root (a trust anchor is on no CRL: remove it from the trust
      * stores and disable it) and for an external intermediate (its parent is outside certmint:
-     * have that CA revoke it, and disable it here); INVALID_ARGUMENT for REMOVE_FROM_CRL.
+     * have that CA revoke it, and disable it here); INVALID_ARGUMENT for REMOVE_FROM_CRL and AA_COMPROMISE.
      * </pre>
      */
     public com.google.common.util.concurrent.ListenableFuture<dev.certmint.v1.RevokeCertificateAuthorityResponse> revokeCertificateAuthority(

@@ -86,7 +86,8 @@ public enum RevocationReason
   REVOCATION_REASON_PRIVILEGE_WITHDRAWN(9),
   /**
    * <pre>
-   * aACompromise (10): an attribute authority was compromised.
+   * aACompromise (10): an attribute authority was compromised; for attribute certificates only
+   * (RFC 5755): not accepted by RevokeCertificate or RevokeCertificateAuthority.
    * </pre>
    *
    * <code>REVOCATION_REASON_AA_COMPROMISE = 10;</code>
@@ -169,7 +170,8 @@ public enum RevocationReason
   public static final int REVOCATION_REASON_PRIVILEGE_WITHDRAWN_VALUE = 9;
   /**
    * <pre>
-   * aACompromise (10): an attribute authority was compromised.
+   * aACompromise (10): an attribute authority was compromised; for attribute certificates only
+   * (RFC 5755): not accepted by RevokeCertificate or RevokeCertificateAuthority.
    * </pre>
    *
    * <code>REVOCATION_REASON_AA_COMPROMISE = 10;</code>

@@ -31,7 +31,7 @@ public interface RevokeCertificateAuthorityRequestOrBuilder extends
 
   /**
    * <pre>
-   * The RFC 5280 reason, e.g. KEY_COMPROMISE or CA_COMPROMISE; REMOVE_FROM_CRL is not accepted.
+   * The RFC 5280 reason, e.g. KEY_COMPROMISE or CA_COMPROMISE; REMOVE_FROM_CRL and AA_COMPROMISE are not accepted.
    * </pre>
    *
    * <code>.certmint.v1.RevocationReason reason = 2 [json_name = "reason"];</code>
@@ -40,7 +40,7 @@ public interface RevokeCertificateAuthorityRequestOrBuilder extends
   int getReasonValue();
   /**
    * <pre>
-   * The RFC 5280 reason, e.g. KEY_COMPROMISE or CA_COMPROMISE; REMOVE_FROM_CRL is not accepted.
+   * The RFC 5280 reason, e.g. KEY_COMPROMISE or CA_COMPROMISE; REMOVE_FROM_CRL and AA_COMPROMISE are not accepted.
    * </pre>
    *
    * <code>.certmint.v1.RevocationReason reason = 2 [json_name = "reason"];</code>

@@ -104,7 +104,7 @@ private static final long serialVersionUID = 0L;
   private int reason_ = 0;
   /**
    * <pre>
-   * The RFC 5280 reason; REMOVE_FROM_CRL is not accepted.
+   * The RFC 5280 reason; REMOVE_FROM_CRL and AA_COMPROMISE are not accepted.
    * </pre>
    *
    * <code>.certmint.v1.RevocationReason reason = 2 [json_name = "reason"];</code>
@@ -115,7 +115,7 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * The RFC 5280 reason; REMOVE_FROM_CRL is not accepted.
+   * The RFC 5280 reason; REMOVE_FROM_CRL and AA_COMPROMISE are not accepted.
    * </pre>
    *
    * <code>.certmint.v1.RevocationReason reason = 2 [json_name = "reason"];</code>
@@ -581,7 +581,7 @@ private static final long serialVersionUID = 0L;
     private int reason_ = 0;
     /**
      * <pre>
-     * The RFC 5280 reason; REMOVE_FROM_CRL is not accepted.
+     * The RFC 5280 reason; REMOVE_FROM_CRL and AA_COMPROMISE are not accepted.
      * </pre>
      *
      * <code>.certmint.v1.RevocationReason reason = 2 [json_name = "reason"];</code>
@@ -592,7 +592,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The RFC 5280 reason; REMOVE_FROM_CRL is not accepted.
+     * The RFC 5280 reason; REMOVE_FROM_CRL and AA_COMPROMISE are not accepted.
      * </pre>
      *
      * <code>.certmint.v1.RevocationReason reason = 2 [json_name = "reason"];</code>
@@ -607,7 +607,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The RFC 5280 reason; REMOVE_FROM_CRL is not accepted.
+     * The RFC 5280 reason; REMOVE_FROM_CRL and AA_COMPROMISE are not accepted.
      * </pre>
      *
      * <code>.certmint.v1.RevocationReason reason = 2 [json_name = "reason"];</code>
@@ -620,7 +620,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The RFC 5280 reason; REMOVE_FROM_CRL is not accepted.
+     * The RFC 5280 reason; REMOVE_FROM_CRL and AA_COMPROMISE are not accepted.
      * </pre>
      *
      * <code>.certmint.v1.RevocationReason reason = 2 [json_name = "reason"];</code>
@@ -638,7 +638,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The RFC 5280 reason; REMOVE_FROM_CRL is not accepted.
+     * The RFC 5280 reason; REMOVE_FROM_CRL and AA_COMPROMISE are not accepted.
      * </pre>
      *
      * <code>.certmint.v1.RevocationReason reason = 2 [json_name = "reason"];</code>

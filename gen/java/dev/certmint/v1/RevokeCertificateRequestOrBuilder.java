@@ -33,7 +33,7 @@ public interface RevokeCertificateRequestOrBuilder extends
 
   /**
    * <pre>
-   * The RFC 5280 reason; REMOVE_FROM_CRL is not accepted.
+   * The RFC 5280 reason; REMOVE_FROM_CRL and AA_COMPROMISE are not accepted.
    * </pre>
    *
    * <code>.certmint.v1.RevocationReason reason = 2 [json_name = "reason"];</code>
@@ -42,7 +42,7 @@ public interface RevokeCertificateRequestOrBuilder extends
   int getReasonValue();
   /**
    * <pre>
-   * The RFC 5280 reason; REMOVE_FROM_CRL is not accepted.
+   * The RFC 5280 reason; REMOVE_FROM_CRL and AA_COMPROMISE are not accepted.
    * </pre>
    *
    * <code>.certmint.v1.RevocationReason reason = 2 [json_name = "reason"];</code>
