@@ -4,19 +4,22 @@
  * through the CaSigner port, and wrapped around the exact bytes that were signed.
  */
 import type { KeyObject } from "node:crypto";
-import { invalidArgument } from "../errors";
-import type {
-  ExtendedKeyUsage,
-  KeyUsage,
-  NameConstraints,
-  SignatureAlgorithm,
-  SubjectAltNames,
-  SubjectName,
+import { invalidArgument, invalidField } from "../errors";
+import {
+  EKU_OIDS,
+  type ExtendedKeyUsage,
+  type KeyUsage,
+  type NameConstraints,
+  type SignatureAlgorithm,
+  type SubjectAltNames,
+  type SubjectName,
 } from "../model/pki";
 import { algorithmIdentifierDer, assertSignatureFits, keyAlgorithmOf } from "./algorithms";
 import type { CaSigner } from "./ca-signer";
 import {
   type Asn1,
+  oid,
+  seq,
   TAG,
   timeDer,
   tlv,
@@ -32,6 +35,8 @@ import {
   authorityKeyIdentifier,
   basicConstraints,
   crlDistributionPoints,
+  EXT,
+  extension,
   extKeyUsage,
   keyUsage,
   ocspNoCheck,
@@ -97,6 +102,7 @@ export async function issueCertificate(input: IssueCertificateInput): Promise<Is
     throw invalidArgument("VALIDITY_INVALID", "notAfter must be a valid date later than notBefore");
   }
   const usages = checkKeyUsages(input.keyUsages, input.isCa, keyAlgorithmOf(input.publicKey));
+  checkTimeStamping(input.extendedKeyUsages, input.isCa);
   checkPathLength(input.isCa, input.pathLength);
   if (hasNameConstraints(input.nameConstraints) && !input.isCa) {
     throw invalidArgument(
@@ -158,7 +164,7 @@ export async function issueCertificate(input: IssueCertificateInput): Promise<Is
     extensions.push(constantDer(`ku:${JSON.stringify(usages)}`, () => keyUsage(usages)));
   if (input.extendedKeyUsages.length > 0) {
     const ekus = input.extendedKeyUsages;
-    extensions.push(constantDer(`eku:${JSON.stringify(ekus)}`, () => extKeyUsage(ekus)));
+    extensions.push(constantDer(`eku:${JSON.stringify(ekus)}`, () => extendedKeyUsage(ekus)));
   }
   if (sanCount(input.sans) > 0) extensions.push(toDer(subjectAltName(input.sans, !hasSubject)));
   if (hasNameConstraints(input.nameConstraints)) {
@@ -232,6 +238,33 @@ function constantDer(key: string, build: () => Asn1): Buffer {
     constantDers.set(key, der);
   }
   return der;
+}
+
+/**
+ * RFC 3161 2.3: a time-stamping authority's certificate "MUST contain only one instance of the
+ * extended key usage field extension ... with KeyPurposeID having value id-kp-timeStamping.
+ * This extension MUST be critical." (OpenSSL's timestampsign purpose requires both.) The
+ * policy engine refuses the mix with a field violation; this is the signer's last line of
+ * defence. A CA certificate's extKeyUsage constrains what it certifies and may hold more.
+ */
+function checkTimeStamping(ekus: readonly ExtendedKeyUsage[], isCa: boolean): void {
+  if (isCa || !ekus.includes("TIME_STAMPING")) return;
+  const others = [...new Set(ekus)].filter((e) => e !== "TIME_STAMPING");
+  if (others.length > 0) {
+    const message = `TIME_STAMPING must be the only extended key usage of a time-stamping certificate, not with ${others.join(", ")} (RFC 3161 2.3)`;
+    throw invalidField(
+      "EXTENDED_KEY_USAGE_TIME_STAMPING_NOT_ALONE",
+      message,
+      "extended_key_usages",
+      message,
+    );
+  }
+}
+
+/** extKeyUsage (RFC 5280 4.2.1.12): non-critical, but critical when it is exactly id-kp-timeStamping (RFC 3161 2.3). */
+function extendedKeyUsage(ekus: readonly ExtendedKeyUsage[]): Asn1 {
+  if (!ekus.every((e) => e === "TIME_STAMPING")) return extKeyUsage(ekus);
+  return extension(EXT.extKeyUsage, true, seq([oid(EKU_OIDS.TIME_STAMPING)]));
 }
 
 function checkPathLength(isCa: boolean, pathLength: number | undefined): void {

@@ -194,7 +194,7 @@ describe("CA certificates through a profile", () => {
     const sub = (await issue(h, csrRequest("dns-only-ca", csrPem))).certificate!;
     const nc = extensionBlock(certText(tmp, sub.certificatePem), "X509v3 Name Constraints").body;
     expect(nc).toMatch(
-      /Permitted:\s+DNS:example.com\s+email:invalid\s+URI:invalid\s+Excluded:\s+IP:0.0.0.0\/0.0.0.0\s+IP:0:0:0:0:0:0:0:0\/0:0:0:0:0:0:0:0$/,
+      /Permitted:\s+DNS:example.com\s+email:nowhere\.invalid\s+URI:nowhere\.invalid\s+Excluded:\s+IP:0.0.0.0\/0.0.0.0\s+IP:0:0:0:0:0:0:0:0\/0:0:0:0:0:0:0:0$/,
     );
     const subKeyPem = privateKey.export({ type: "pkcs8", format: "pem" }).toString();
     const chain = [sub.certificatePem];

@@ -1,6 +1,7 @@
 /**
  * evaluate: every way a request breaks a compiled policy, never only the first. The order is
- * fixed (subject, SANs, key, signature, usages, lifetime, basic constraints) so that results
+ * fixed (subject, SANs, key, signature, usages, usages against purposes, lifetime, basic
+ * constraints) so that results
  * are stable for callers and tests.
  */
 
@@ -18,6 +19,7 @@ import { type CompiledPolicy, type CompiledUsageRule, isCompiledPolicy } from ".
 import { evaluateSans, evaluateSubject, quote, violation } from "./evaluate-names";
 import { subjectNamesToCopy } from "./subject-names";
 import { type PolicyRequest, SAN_TYPES, type ViolationReason } from "./types";
+import { purposeViolations } from "./usage-purposes";
 
 /** The requested SANs normalised by their rules (invalid ones as given). */
 function normalizedSanTexts(policy: CompiledPolicy, sans: PolicyRequest["sans"]) {
@@ -266,6 +268,12 @@ function evaluateBasicConstraints(policy: CompiledPolicy, req: PolicyRequest): F
   return out;
 }
 
+/** The usages of `list` that no violation names by index (`field[i]`). */
+function unrefused<T>(list: readonly T[], violations: FieldViolation[], field: string): T[] {
+  const refused = new Set(violations.map((v) => v.field));
+  return (list ?? []).filter((_, i) => !refused.has(`${field}[${i}]`));
+}
+
 /**
  * Every violation of `policy` by `request`; empty when the request conforms. Throws (internal)
  * only when `policy` did not come from compilePolicy.
@@ -294,7 +302,7 @@ export function evaluate(policy: CompiledPolicy, request: PolicyRequest): FieldV
   }
   out.push(...evaluateKey(policy, request));
   out.push(...evaluateSignature(policy, request));
-  out.push(
+  const keyUsageViolations = [
     ...evaluateUsages(
       request.keyUsages,
       policy.keyUsages,
@@ -303,18 +311,26 @@ export function evaluate(policy: CompiledPolicy, request: PolicyRequest): FieldV
       "KEY_USAGE",
       request.isCa ? [] : EXPLICIT_ONLY_LEAF_KEY_USAGES,
     ),
+    ...keyUsageConsistency(request),
+  ];
+  const ekuViolations = evaluateUsages(
+    request.extendedKeyUsages,
+    policy.extendedKeyUsages,
+    EXTENDED_KEY_USAGES as readonly ExtendedKeyUsage[],
+    "extended_key_usages",
+    "EXTENDED_KEY_USAGE",
+    EXPLICIT_ONLY_EKUS as readonly ExtendedKeyUsage[],
   );
-  out.push(...keyUsageConsistency(request));
-  out.push(
-    ...evaluateUsages(
-      request.extendedKeyUsages,
-      policy.extendedKeyUsages,
-      EXTENDED_KEY_USAGES as readonly ExtendedKeyUsage[],
-      "extended_key_usages",
-      "EXTENDED_KEY_USAGE",
-      EXPLICIT_ONLY_EKUS as readonly ExtendedKeyUsage[],
-    ),
-  );
+  out.push(...keyUsageViolations, ...ekuViolations);
+  // RFC 3161 2.3 and RFC 5280 4.2.1.12 (usage-purposes.ts), over the usages no rule above
+  // refused: a usage the request must drop anyway is reported once, and what remains is what
+  // the certificate could carry.
+  const kept = {
+    ...request,
+    keyUsages: unrefused(request.keyUsages, keyUsageViolations, "key_usages"),
+    extendedKeyUsages: unrefused(request.extendedKeyUsages, ekuViolations, "extended_key_usages"),
+  };
+  out.push(...purposeViolations(kept, policy.keyUsages));
   out.push(...evaluateTtl(policy, request.ttlSeconds));
   out.push(...evaluateBasicConstraints(policy, request));
   return out;

@@ -26,7 +26,7 @@
  *   pattern excludes its whole host.
  * A type with no allowed pattern is forbidden to the sub-CA: DNS and IP by the excluded
  * subtrees that hold every name (a zero-length dNSName; 0.0.0.0/0 and ::/0), as CA/B BR
- * 7.1.2.10.8 does; email and URI by a permitted subtree of the host "invalid" (RFC 6761: it
+ * 7.1.2.10.8 does; email and URI by a permitted subtree of the host "nowhere.invalid" (RFC 6761: it
  * never exists), since OpenSSL reads a zero-length rfc822Name or URI subtree as matching
  * nothing rather than everything;
  * a catch-all allowed pattern ("**", "@**", a "**" URI host, 0.0.0.0/0 with ::/0) leaves the
@@ -51,8 +51,12 @@ const EMBEDDING_V6 = [
   "2001::/32",
 ];
 const NEVER_V4 = ["0.0.0.0/32", "255.255.255.255/32"];
-/** A host that never exists (RFC 6761 6.4): a permitted subtree of it permits nothing. */
-const NOWHERE = "invalid";
+/**
+ * A host that never exists (RFC 6761 6.4): a permitted subtree of it permits nothing. Two labels,
+ * since a URI constraint's host MUST be a fully qualified domain name (RFC 5280 4.2.1.10); the
+ * single label "invalid" was flagged by zlint and pkilint until 2026-12-05 (an outside probe).
+ */
+const NOWHERE = "nowhere.invalid";
 
 const dnsSubtree = (p: DnsPattern): string => (p.kind === "any" ? "" : p.base.join("."));
 const hostSubtree = (p: DnsPattern): string =>

@@ -132,6 +132,17 @@
  * - Independently of the policy: keyCertSign only with isCa (RFC 5280 4.2.1.9); encipherOnly /
  *   decipherOnly only with keyAgreement (4.2.1.3); key encipherment / data encipherment only
  *   for RSA keys, key agreement only for EC keys (RFC 3279 2.3.1, RFC 5480 3, RFC 8410 5).
+ * - Independently of the policy, for end-entity certificates (usage-purposes.ts): with
+ *   TIME_STAMPING no other extended key usage (RFC 3161 2.3; the signer marks an extKeyUsage of
+ *   exactly TIME_STAMPING critical); and when both lists are non-empty, the key usages must be
+ *   consistent with the extended key usages (RFC 5280 4.2.1.12) as zlint's
+ *   e_key_usage_and_extended_key_usage_inconsistent decides: exactly one of a purpose's
+ *   combinations (SERVER_AUTH: digitalSignature and/or one of keyEncipherment, keyAgreement;
+ *   CLIENT_AUTH: digitalSignature and/or keyAgreement; CODE_SIGNING: digitalSignature;
+ *   EMAIL_PROTECTION: digitalSignature, nonRepudiation, and/or one of keyEncipherment,
+ *   keyAgreement; TIME_STAMPING, OCSP_SIGNING: digitalSignature and/or nonRepudiation), or with
+ *   several purposes a union zlint accepts in every run. Checked on the final lists, after
+ *   defaults and required usages were added. CA certificates are exempt from both.
  *
  * Algorithms, lifetime, basic constraints
  * - `keyAlgorithms.allowed` / `signatureAlgorithms.allowed`: empty means any.
@@ -276,10 +287,12 @@ export const VIOLATION_REASONS = [
   "KEY_USAGE_DENIED",
   "KEY_USAGE_REQUIRED",
   "KEY_USAGE_INCONSISTENT",
+  "KEY_USAGE_INCONSISTENT_WITH_EKU",
   "EXTENDED_KEY_USAGE_INVALID",
   "EXTENDED_KEY_USAGE_NOT_ALLOWED",
   "EXTENDED_KEY_USAGE_DENIED",
   "EXTENDED_KEY_USAGE_REQUIRED",
+  "EXTENDED_KEY_USAGE_TIME_STAMPING_NOT_ALONE",
   "KEY_ALGORITHM_INVALID",
   "KEY_ALGORITHM_NOT_ALLOWED",
   "RSA_KEY_TOO_SMALL",

@@ -581,7 +581,7 @@ const cases: Case[] = [
       s.extendedKeyUsages.allowed = [];
     },
     req: (r) => {
-      r.extendedKeyUsages = ["SERVER_AUTH", "TIME_STAMPING", "CODE_SIGNING"];
+      r.extendedKeyUsages = ["SERVER_AUTH", "EMAIL_PROTECTION", "CODE_SIGNING"];
     },
     expect: ["extended_key_usages[2] EXTENDED_KEY_USAGE_DENIED"],
   },
@@ -636,9 +636,12 @@ const cases: Case[] = [
     name: "ku: CRL_SIGN on a leaf named in allowed",
     spec: (s) => {
       s.keyUsages = { allowed: ["DIGITAL_SIGNATURE", "CRL_SIGN"], required: [], denied: [] };
+      s.extendedKeyUsages.required = [];
     },
     req: (r) => {
       r.keyUsages = ["DIGITAL_SIGNATURE", "CRL_SIGN"];
+      // With an EKU, cRLSign fits none of its purposes (RFC 5280 4.2.1.12; zlint's table).
+      r.extendedKeyUsages = [];
     },
     expect: [],
   },
