@@ -47,7 +47,12 @@ describe("nameConstraintsFor", () => {
       ip: { allowed: ["0.0.0.0/0", "::/0"], denied: [], required: false },
     };
     const nc = nameConstraintsFor(compilePolicy(spec));
-    expect(nc.permitted).toEqual({ dns: [], ip: [], email: ["nowhere.invalid"], uri: ["nowhere.invalid"] });
+    expect(nc.permitted).toEqual({
+      dns: [],
+      ip: [],
+      email: ["nowhere.invalid"],
+      uri: ["nowhere.invalid"],
+    });
     expect(nc.excluded.dns).toEqual(["internal"]);
     spec.sans = {};
     const none = nameConstraintsFor(compilePolicy(spec));
