@@ -377,7 +377,8 @@ describe("bad create requests: precise errors and no row written", () => {
     call(h.authorities, "createRootCertificateAuthority", {
       slug: "bad-root",
       description: "",
-      subject: subject("Bad"),
+      // One name per CA: an issuer's CAs have distinct names (CA_SUBJECT_TAKEN).
+      subject: subject(`Bad ${(r.slug ?? "root").slice(0, 50)}`),
       keyAlgorithm: KeyAlgorithm.KEY_ALGORITHM_EC_P256,
       signatureAlgorithm: 0,
       ...r,
@@ -387,7 +388,7 @@ describe("bad create requests: precise errors and no row written", () => {
       slug: "bad-inter",
       description: "",
       parentCertificateAuthority: r.parent ?? parent.id,
-      subject: subject("Bad"),
+      subject: subject(`Bad ${(r.slug ?? "inter").slice(0, 50)}`),
       keyAlgorithm: KeyAlgorithm.KEY_ALGORITHM_EC_P256,
       signatureAlgorithm: 0,
       ...r,
@@ -454,6 +455,52 @@ describe("bad create requests: precise errors and no row written", () => {
       await refused(() => create({ slug: "taken" }), status.ALREADY_EXISTS, "CA_SLUG_TAKEN");
     }
     const rows = await h.db.query("select id from certificate_authority where slug = 'taken'");
+    expect(rows).toHaveLength(1);
+  });
+
+  // Regression test for a bug once in src/issuance/ca/new-ca.ts (an outside lint probe).
+  it("a second CA of one name under one issuer is ALREADY_EXISTS (CA_SUBJECT_TAKEN), even racing", async () => {
+    const name = subject("Same Name", ["certmint tests"]);
+    await root({ slug: "same-root-1", subject: name });
+    const err = await refused(
+      () => root({ slug: "same-root-2", subject: subject("same  NAME", ["Certmint Tests"]) }),
+      status.ALREADY_EXISTS,
+      "CA_SUBJECT_TAKEN",
+    );
+    expect(err.message).toContain('"same-root-1"');
+    await inter({ slug: "same-inter-1", subject: name });
+    await refused(
+      () => inter({ slug: "same-inter-2", subject: name }),
+      status.ALREADY_EXISTS,
+      "CA_SUBJECT_TAKEN",
+    );
+    // Under another parent the name is another issuer's to certify; an external CA's issuer is
+    // outside, and not checked.
+    await inter({ slug: "same-inter-3", subject: name, parent: "same-root-1" });
+    await external({ slug: "same-external", subject: name });
+    // Two creates racing for one name under one parent: one wins.
+    const raced = subject("Raced Name", ["certmint tests"]);
+    const results = await Promise.allSettled([
+      inter({
+        slug: "raced-name-1",
+        subject: raced,
+        keyAlgorithm: KeyAlgorithm.KEY_ALGORITHM_ED25519,
+      }),
+      inter({
+        slug: "raced-name-2",
+        subject: raced,
+        keyAlgorithm: KeyAlgorithm.KEY_ALGORITHM_ED25519,
+      }),
+    ]);
+    expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+    const lost = results.find((r) => r.status === "rejected") as PromiseRejectedResult;
+    expect(await expectRpcError(Promise.reject(lost.reason))).toMatchObject({
+      code: status.ALREADY_EXISTS,
+      reason: "CA_SUBJECT_TAKEN",
+    });
+    const rows = await h.db.query(
+      "select id from certificate_authority where slug in ('raced-name-1', 'raced-name-2')",
+    );
     expect(rows).toHaveLength(1);
   });
 

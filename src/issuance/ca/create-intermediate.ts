@@ -14,6 +14,7 @@ import type { CaKeyring } from "./keyring";
 import { caIssuer, requireActive } from "./load";
 import {
   assertSlugFree,
+  assertSubjectFree,
   CA_KEYS,
   checkNewCa,
   type NewCaPlan,
@@ -51,6 +52,7 @@ export async function createIntermediateCa(
   );
   checkParent(parent, input.maxPathLength);
   await assertSlugFree(deps.store, input.slug);
+  await assertSubjectFree(deps.store.cas, parent.id, input.subject);
   // 3. The key pair, and the certificate the parent signs.
   const issuer = caIssuer(deps, parent);
   const { privateKey, publicKey } = await deps.keys.generate(plan.keyAlgorithm, CA_KEYS);

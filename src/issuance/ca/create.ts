@@ -12,6 +12,7 @@ import type { CertificateAuthorityView } from "../repositories";
 import type { CaKeyring } from "./keyring";
 import {
   assertSlugFree,
+  assertSubjectFree,
   CA_KEYS,
   checkNewCa,
   type NewCaStore,
@@ -37,6 +38,7 @@ export async function createRootCa(
   // 1. Every check that needs no database; the slug is free.
   const plan = checkNewCa(input, ROOT_DEFAULT_TTL);
   await assertSlugFree(deps.store, input.slug);
+  await assertSubjectFree(deps.store.cas, null, input.subject);
   // 2. The key pair (RSA generation runs on a worker thread, never on the event loop).
   const { privateKey, publicKey } = await deps.keys.generate(plan.keyAlgorithm, CA_KEYS);
   // 3. The certificate, signed by its own key.

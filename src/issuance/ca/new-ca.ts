@@ -1,7 +1,12 @@
 import { alreadyExists, invalidField } from "../../errors";
 import { CA_KEY_USAGES } from "../../model/keys";
 import type { KeyAlgorithm, KeyUsage, SignatureAlgorithm } from "../../model/pki";
-import { assertSignatureFits, defaultSignatureAlgorithm, type KeyRequest } from "../../signer";
+import {
+  assertSignatureFits,
+  defaultSignatureAlgorithm,
+  type KeyRequest,
+  sameDistinguishedName,
+} from "../../signer";
 import { changeRecord } from "../audit/record";
 import type { Call } from "../call";
 import { checkSlug } from "../common/refs";
@@ -66,12 +71,42 @@ export function checkNewCa(input: NewCaInput, defaultTtl: number): NewCaPlan {
 }
 
 export type NewCaStore = StoreWith<{
-  cas: Pick<CaRepository, "slugTaken" | "insert">;
+  cas: Pick<CaRepository, "slugTaken" | "insert" | "siblingSubjects">;
   audit: Pick<AuditRepository, "insert">;
 }>;
 
 export async function assertSlugFree(store: NewCaStore, slug: string): Promise<void> {
   if (await store.cas.slugTaken(slug)) throw slugTaken(slug);
+}
+
+/**
+ * ALREADY_EXISTS (CA_SUBJECT_TAKEN) when the issuer of a new CA (its parent, or for a root: no
+ * one, among roots) has certified another CA under the same name, compared as RFC 5280 7.1
+ * compares names. RFC 5280 4.1.2.6: a DN MUST be unique for each subject entity certified by
+ * one CA; two CAs of one name under one issuer (different keys, CRLs, revocation states) leave
+ * relying parties that look issuers up by name (certificate stores, CRL caches) to pick the
+ * wrong one. Until 2026-12-05 they were created (an outside lint probe). An external
+ * intermediate's issuer is outside, and is not checked.
+ */
+export async function assertSubjectFree(
+  cas: Pick<CaRepository, "siblingSubjects">,
+  parentId: string | null,
+  subject: CertificateAuthority["subject"],
+): Promise<void> {
+  subjectTaken(await cas.siblingSubjects(parentId), parentId, subject);
+}
+
+function subjectTaken(
+  siblings: Array<Pick<CertificateAuthority, "slug" | "subject">>,
+  parentId: string | null,
+  subject: CertificateAuthority["subject"],
+): void {
+  const same = siblings.find((c) => sameDistinguishedName(c.subject, subject));
+  if (!same) return;
+  throw alreadyExists(
+    "CA_SUBJECT_TAKEN",
+    `certificate authority "${same.slug}" has this subject name already, under the same ${parentId === null ? "trust anchor set (roots)" : "parent"}: a CA's name must be unique among the CAs its issuer certifies (RFC 5280 4.1.2.6); choose another common name`,
+  );
 }
 
 /** A new CA's row: what the caller gives, and a fresh CRL number, version and counters. */
@@ -97,6 +132,13 @@ export async function storeNewCa(
 ): Promise<CertificateAuthorityView> {
   try {
     await store.transaction(async (tx) => {
+      // Again under the issuer's names lock: a create racing this one waits, then sees it
+      // (its slug first, which the unique index decides in the end anyway).
+      if (ca.type !== "EXTERNAL_INTERMEDIATE") {
+        const names = await tx.cas.siblingSubjects(ca.parentId);
+        if (await tx.cas.slugTaken(ca.slug)) throw slugTaken(ca.slug);
+        subjectTaken(names, ca.parentId, ca.subject);
+      }
       await tx.cas.insert(ca);
       await tx.audit.insert(
         changeRecord(call, { type: "certificate_authority", id: ca.id }, ca.createdAt),

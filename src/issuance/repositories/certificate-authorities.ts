@@ -86,6 +86,14 @@ export interface CaRepository {
   /** The CA whose certificate has this serial (a CA certificate named where a leaf was meant). */
   findBySerial(serialNumber: string): Promise<CertificateAuthority | null>;
   slugTaken(slug: string): Promise<boolean>;
+  /**
+   * The subjects and slugs of the CAs one issuer has certified: the intermediates below
+   * `parentId`, or with null every root. In a transaction, a lock on that issuer's names is
+   * taken first (until the transaction ends), so two creates of one name cannot both pass.
+   */
+  siblingSubjects(
+    parentId: string | null,
+  ): Promise<Array<Pick<CertificateAuthority, "slug" | "subject">>>;
   /** UniqueConflict("slug") when a racing create took the slug. */
   insert(ca: CertificateAuthority): Promise<void>;
   /** Re-reads the row locked until the transaction ends (FOR UPDATE); null when it is gone. */

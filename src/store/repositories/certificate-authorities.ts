@@ -40,6 +40,28 @@ export class OrmCaRepository implements CaRepository {
     return (await this.em().count(E, { slug })) > 0;
   }
 
+  async siblingSubjects(
+    parentId: string | null,
+  ): Promise<Array<Pick<CertificateAuthority, "slug" | "subject">>> {
+    const em = this.em();
+    if (em.isInTransaction()) {
+      await em
+        .getConnection()
+        .execute(
+          `select pg_advisory_xact_lock(${CA_NAMES_LOCK_CLASS}, hashtext(?::text))`,
+          [parentId ?? "roots"],
+          "all",
+          em.getTransactionContext(),
+        );
+    }
+    const rows = await em.find(
+      E,
+      parentId === null ? { parentId: null, type: "ROOT" } : { parentId },
+      { fields: ["slug", "subject"], refresh: true },
+    );
+    return rows.map((r) => ({ slug: r.slug, subject: r.subject }));
+  }
+
   async insert(ca: CertificateAuthority): Promise<void> {
     const em = this.em();
     await translatingConflicts(() => em.insert(E, ca), { certificate_authority_slug_key: "slug" });
@@ -219,3 +241,8 @@ export class OrmCaRepository implements CaRepository {
 
 /** The advisory lock class of certmint_ca_signs (Migration20261205300000CaSigningGuard). */
 const CA_SIGNING_LOCK_CLASS = 1128354631;
+/**
+ * The advisory lock class of a CA issuer's names (siblingSubjects): "canm", distinct from
+ * request locks ("cert") and the signing guard's class.
+ */
+const CA_NAMES_LOCK_CLASS = 0x63616e6d;
