@@ -16,6 +16,7 @@ import {
   assertSlugFree,
   assertSubjectFree,
   CA_KEYS,
+  caSubjectAltNames,
   checkNewCa,
   type NewCaPlan,
   type NewCaStore,
@@ -60,7 +61,7 @@ export async function createIntermediateCa(
   const maxPathLength = input.maxPathLength ?? below(parent.maxPathLength);
   const cert = await issueCertificate({
     subject: input.subject,
-    sans: { dns: [], ip: [], email: [], uri: [] },
+    sans: caSubjectAltNames(input.subject),
     publicKey,
     serial: newSerialNumber(),
     ...intermediateValidity(

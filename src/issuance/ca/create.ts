@@ -14,6 +14,7 @@ import {
   assertSlugFree,
   assertSubjectFree,
   CA_KEYS,
+  caSubjectAltNames,
   checkNewCa,
   type NewCaStore,
   newCaRecord,
@@ -45,7 +46,7 @@ export async function createRootCa(
   const now = deps.now();
   const cert = await issueCertificate({
     subject: input.subject,
-    sans: { dns: [], ip: [], email: [], uri: [] },
+    sans: caSubjectAltNames(input.subject),
     publicKey,
     serial: newSerialNumber(),
     ...computeValidity({ now, ttlSeconds: plan.ttlSeconds }),

@@ -1,6 +1,6 @@
 import { alreadyExists, invalidField } from "../../errors";
 import { CA_KEY_USAGES } from "../../model/keys";
-import type { KeyAlgorithm, KeyUsage, SignatureAlgorithm } from "../../model/pki";
+import type { KeyAlgorithm, KeyUsage, SignatureAlgorithm, SubjectAltNames } from "../../model/pki";
 import {
   assertSignatureFits,
   defaultSignatureAlgorithm,
@@ -154,3 +154,14 @@ export async function storeNewCa(
 
 const slugTaken = (slug: string) =>
   alreadyExists("CA_SLUG_TAKEN", `a certificate authority "${slug}" already exists`);
+
+/**
+ * A CA certificate's subjectAltName: the subject's emailAddress values as rfc822Names. RFC 5280
+ * 4.1.2.6: a certificate with an email address MUST carry it as an rfc822Name SAN (the subject
+ * attribute alone is only for legacy). Leaves already got it; CA certificates did not until
+ * 2026-12-05 (an outside lint probe: zlint e_subj_email_not_in_san, pkilint).
+ */
+export function caSubjectAltNames(subject: NewCaInput["subject"]): SubjectAltNames {
+  const email = subject.attributes.filter((a) => a.type === "EMAIL_ADDRESS").map((a) => a.value);
+  return { dns: [], ip: [], email, uri: [] };
+}
