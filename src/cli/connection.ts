@@ -4,10 +4,11 @@
  * source, and the per-call deadline.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { DEFAULT_SERVER, isLoopbackHost, parseServerAddress } from "./address";
 import type { Args } from "./args";
 import { CliError, UsageError } from "./command";
+import { assertTrustedTokenFile } from "./trusted-path";
 import { parseDurationSeconds } from "./values";
 
 export type Transport =
@@ -76,6 +77,10 @@ function resolveTransport(args: Args, loopback: boolean): Transport {
  * The token, first found: --token-file, $CERTMINT_TOKEN, and only for a loopback server reached
  * without a client certificate (a bearer token would override the certificate's identity), the
  * admin-token file of the local data directory. The token never comes from argv: `ps` shows argv.
+ * A token file another local user could have written is refused (UsageError), the admin token
+ * also when its data directory is writable by group or others: until 2026-12-05 (probe39 F2) a
+ * ./data/admin-token planted in a shared working directory made the operator's commands run as
+ * the planter's token, who then received the private keys certmint generated for them.
  */
 function resolveToken(
   args: Args,
@@ -84,8 +89,14 @@ function resolveToken(
   transport: Transport,
 ): ConnectionSettings["token"] {
   const tokenFile = args.string("token-file");
-  if (tokenFile !== undefined)
+  if (tokenFile !== undefined) {
+    assertTrustedTokenFile(
+      tokenFile,
+      `--token-file ${tokenFile}`,
+      "keep the token in a file only you (or root) can change: chown it to yourself, chmod 600 it, in a directory others cannot write",
+    );
     return { secret: readToken(tokenFile, "--token-file"), source: tokenFile };
+  }
   if (env.CERTMINT_TOKEN) return { secret: env.CERTMINT_TOKEN.trim(), source: "$CERTMINT_TOKEN" };
   const explicitDir = args.string("data-dir");
   if (!loopback) {
@@ -103,6 +114,18 @@ function resolveToken(
     if (explicitDir !== undefined) throw new CliError(`--data-dir: ${file} does not exist`);
     return undefined;
   }
+  const from =
+    explicitDir !== undefined
+      ? "--data-dir"
+      : env.CERTMINT_DATA_DIR
+        ? "$CERTMINT_DATA_DIR"
+        : "./data, the default data directory";
+  assertTrustedTokenFile(
+    file,
+    `the admin token ${resolve(file)} (from ${from})`,
+    "pass --token-file FILE or set CERTMINT_TOKEN, or use a data directory only you (or root) can change",
+    dir,
+  );
   return { secret: readToken(file, "the admin token"), source: file };
 }
 

@@ -14,6 +14,7 @@ import {
 } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { CliError } from "./command";
+import { assertTrustedOutput } from "./trusted-path";
 
 /** The text of a file, or of stdin for "-". */
 export function readInput(path: string, what: string): string {
@@ -46,7 +47,8 @@ export interface WriteOptions {
  * existsSync does not see), or one whose directory does not exist or cannot be written. A token
  * or CA created and its secret or CSR then not written (as until the third stop of 2026-12-05,
  * `token create` with SLUG.token present) leaves a credential nobody holds and its slug taken.
- * "-" (stdout) is always writable.
+ * Also one another user could replace (trusted-path.ts assertTrustedOutput: a directory on the
+ * way that is theirs or that anyone may write to). "-" (stdout) is always writable.
  */
 export function assertWritable(path: string, force: boolean): void {
   if (path === "-") return;
@@ -70,19 +72,22 @@ export function assertWritable(path: string, force: boolean): void {
       `cannot write ${path}: its directory ${dir} ${(err as NodeJS.ErrnoException).code === "ENOENT" ? "does not exist" : "cannot be written"}; nothing was done`,
     );
   }
+  assertTrustedOutput(path, "; nothing was done");
 }
 
 /**
  * Writes a file atomically: a temporary sibling created exclusively (mode 0600 for secrets from
  * the first byte), then linked into place (fails if the target exists, so nothing is overwritten
  * by accident) or, with force, renamed over it (a symlink at the target is replaced, never
- * followed).
+ * followed). Refused where another user could replace it (assertTrustedOutput), as checked
+ * before the server was asked, and for the files named only from its answer (cert renew).
  */
 export function writeFileAtomically(
   path: string,
   content: string | Uint8Array,
   options: WriteOptions,
 ): void {
+  assertTrustedOutput(path);
   const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`);
   try {
     writeFileSync(tmp, content, { mode: options.secret ? 0o600 : 0o644, flag: "wx" });

@@ -10,13 +10,17 @@
  * file; the key first, so a reader that sees the new certificate finds its key already there,
  * and the cursor last, so a watcher killed mid-way receives the event again. A certificate
  * that key.pem does not match, delivered without its key, is never written (writeCertificate).
+ * The directory must be one only this user (or root) can replace anything in (trusted-path.ts):
+ * until 2026-12-05 (probe39 F6) a symbolic link or a directory another user planted in /tmp was
+ * followed, and the four files replaced wherever it pointed.
  */
 import { createPrivateKey, X509Certificate } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Certificate } from "../../gen/ts/certmint/v1/certificate_service";
 import { CliError } from "./command";
 import { writeFileAtomically } from "./files";
+import { makePrivateDirectory } from "./trusted-path";
 import { joinPem } from "./views/print";
 
 const REPLACE = { secret: false, force: true } as const;
@@ -28,11 +32,7 @@ export class LineageFiles {
   private readonly cursorFile: string;
 
   constructor(readonly dir: string) {
-    try {
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
-    } catch (err) {
-      throw new CliError(`--out-dir: cannot create ${dir}: ${(err as NodeJS.ErrnoException).code}`);
-    }
+    makePrivateDirectory(dir, "--out-dir");
     this.certificate = join(dir, "cert.pem");
     this.chain = join(dir, "chain.pem");
     this.key = join(dir, "key.pem");

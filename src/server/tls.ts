@@ -10,6 +10,7 @@ import { ServerCredentials } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { ClientCrls } from "../auth/client-crls";
 import { type Config, ENV, isLoopbackHost, type TlsConfig } from "../config";
+import { checkOwnedFile } from "../safe-path";
 import {
   checkTlsFiles,
   describeCertificate,
@@ -93,6 +94,9 @@ export function tlsTransport(config: Config, logger: Logger): TlsTransport {
     clientCrls: () => credentials.clientCrls(),
   };
 }
+
+/** For checks whose warnings were already logged at start-up. */
+const SILENT = { warn: () => undefined };
 
 /** The secure-context options of one checked set of files, with the cipher policy. */
 function contextOptionsOf(material: TlsMaterial): SecureContextOptions {
@@ -187,6 +191,7 @@ class TlsFileCredentials extends ServerCredentials {
     if (this.reading) return;
     this.reading = true;
     try {
+      this.checkOwners();
       const files = await readTlsFiles(this.config);
       if (sameTlsFiles(files, this.current.files)) {
         this.lastProblem = undefined;
@@ -227,6 +232,36 @@ class TlsFileCredentials extends ServerCredentials {
       }
     } finally {
       this.reading = false;
+    }
+  }
+
+  /**
+   * The start-up check of the files (data-dir.ts secureDataDir: each owned by root or by
+   * certmint's user, on a path nobody else can change; src/safe-path.ts), made again before each
+   * reload, so that files the next start would refuse are never served: until 2026-12-05
+   * (probe39 F7) a file another user owned was loaded here, its owner could then serve the port
+   * with a key of their choosing, and the next restart failed (exit 2). A refusal keeps the
+   * previous files, logged once like any unusable change (reload's catch). A directory writable
+   * by its group was a warning at start-up; it is not repeated at every interval.
+   */
+  private checkOwners(): void {
+    const uid = process.geteuid?.();
+    if (uid === undefined) return;
+    const files: Array<[string, string | undefined]> = [
+      [ENV.tlsCertFile, this.config.certFile],
+      [ENV.tlsKeyFile, this.config.keyFile],
+      [ENV.tlsClientCaFile, this.config.clientCaFile],
+      [ENV.tlsClientCrlFile, this.config.clientCrlFile],
+    ];
+    for (const [name, file] of files) {
+      if (file === undefined) continue;
+      checkOwnedFile(
+        file,
+        `${name}=${file}`,
+        uid,
+        SILENT,
+        "not loading it (certmint would refuse it at start-up)",
+      );
     }
   }
 
