@@ -9,6 +9,8 @@
 import { readFileSync } from "node:fs";
 import { request as httpsRequest } from "node:https";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CRL_REVOCATION_CHECK_MS } from "../../src/issuance/ca/crl-cache";
+import { KNOWN_CA_REFRESH_MS } from "../../src/issuance/ca/publication";
 import { acmeSettings, createAcmeProfile } from "../acme/helpers";
 import { attrRequest } from "../certificates/helpers";
 import { type FaultProxy, startFaultProxy } from "../support/fault-proxy";
@@ -116,9 +118,30 @@ describe("PostgreSQL goes away: the HTTP ports say so (probe every 200 ms)", () 
 
   it("answers 503 with Retry-After (publication, ACME) and tryLater (OCSP); after the database returns, each succeeds", async () => {
     expect(await checkHealth(h.address)).toBe("SERVING");
+    // The root's CRL and certificate, fetched before the outage, are cached.
+    const crlBefore = Buffer.from(await (await crl(rootId)).arrayBuffer());
+    const caBefore = Buffer.from(await (await fetch(`${base}/ca/${rootId}.crt`)).arrayBuffer());
     proxy.refuse();
+    const outageStarted = performance.now();
     await until("health NOT_SERVING", async () => (await checkHealth(h.address)) === "NOT_SERVING");
     const logsBefore = h.logs.length;
+
+    // Served from the cache through the outage, past the CRL's revocation check (every
+    // CRL_REVOCATION_CHECK_MS) and the CA certificate's refresh (KNOWN_CA_REFRESH_MS), which
+    // cannot reach the database: until 2026-12-05 these fetches answered 503 (an outside probe).
+    // Fetched for a while, not waited on: every answer must be 200, however slow the machine.
+    const servedFor = 2 * Math.max(CRL_REVOCATION_CHECK_MS, KNOWN_CA_REFRESH_MS) + 200;
+    let fetches = 0;
+    while (performance.now() - outageStarted < servedFor || fetches < 3) {
+      const cached = await crl(rootId);
+      expect(cached.status).toBe(200);
+      expect(Buffer.from(await cached.arrayBuffer()).equals(crlBefore)).toBe(true);
+      const ca = await fetch(`${base}/ca/${rootId}.crt`);
+      expect(ca.status).toBe(200);
+      expect(Buffer.from(await ca.arrayBuffer()).equals(caBefore)).toBe(true);
+      fetches += 1;
+      await new Promise((r) => setTimeout(r, 50));
+    }
 
     // A CRL no call has asked for yet: it must be read, and cannot be.
     const crlDuring = await crl(otherId);

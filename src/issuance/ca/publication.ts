@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { databaseOutage } from "../../database-outage";
 import { isUuid } from "../common/refs";
 import type { CaRepository } from "../repositories";
 import type { CrlCache } from "./crl-cache";
@@ -51,6 +52,9 @@ export class CaPublisher {
     { readAt: number; published: Promise<Published | undefined> }
   >();
 
+  /** Each CA certificate last read, served while the database cannot be reached. */
+  private readonly lastRead = new Map<string, Published>();
+
   constructor(
     private readonly cas: Pick<CaRepository, "find" | "withCertificates">,
     private readonly crls: CrlCache,
@@ -84,7 +88,15 @@ export class CaPublisher {
     for (const [key, entry] of this.certificates) {
       if (now - entry.readAt >= this.refreshMs) this.certificates.delete(key);
     }
-    const entry = { readAt: now, published: this.readCertificate(id) };
+    const entry = {
+      readAt: now,
+      // A CA certificate never changes: during a database outage the last one read is served.
+      published: this.readCertificate(id).catch((err: unknown) => {
+        const last = this.lastRead.get(id);
+        if (last && databaseOutage(err)) return last;
+        throw err;
+      }),
+    };
     this.certificates.set(id, entry);
     // A failed reading (a database outage) is not kept: the next request reads again.
     entry.published.catch(() => {
@@ -95,10 +107,15 @@ export class CaPublisher {
 
   private async readCertificate(id: string): Promise<Published | undefined> {
     const ca = await this.cas.find({ id });
-    if (!ca?.certificatePem || !ca.notAfter) return undefined;
+    if (!ca?.certificatePem || !ca.notAfter) {
+      this.lastRead.delete(id);
+      return undefined;
+    }
     const der = pemToDer(ca.certificatePem);
     const etag = `"${createHash("sha256").update(der).digest("base64url")}"`;
-    return { der, expires: ca.notAfter, etag };
+    const published = { der, expires: ca.notAfter, etag };
+    this.lastRead.set(id, published);
+    return published;
   }
 }
 
