@@ -19,6 +19,7 @@ import {
   ISSUED,
   KeyAlgorithm,
   RenewalKeySource,
+  RevocationReason,
   Role,
   renewRequest,
   requestStatus,
@@ -126,6 +127,27 @@ describe("a generated key survives a lost answer", () => {
     expect(replay.certificate!.certificateId).toBe(first.certificate!.certificateId);
     expect(replay.privateKeyPem).toBe(first.privateKeyPem);
     expectKeyOf(replay.certificate!.certificatePem, replay.privateKeyPem);
+  });
+
+  // Regression test for a bug once in src/issuance/certificates/revoke.ts (an outside probe).
+  it("a key revoked as compromised is deleted at once: a replay returns the certificate without it", async () => {
+    const kc = attrRequest("web", {
+      cn: "kc-replay.example.com",
+      dns: ["kc-replay.example.com"],
+      keyAlgorithm: KeyAlgorithm.KEY_ALGORITHM_EC_P256,
+      requestId: "kc-replay-1",
+    });
+    const first = await call(issuer.certificates, "issueCertificate", kc);
+    expect(first.privateKeyPem).toContain("PRIVATE KEY");
+    expect((await heldRow(h, first.certificateRequestId)).sealed).toBe(true);
+    await call(h.certificates, "revokeCertificate", {
+      certificate: first.certificate!.certificateId,
+      reason: RevocationReason.REVOCATION_REASON_KEY_COMPROMISE,
+    });
+    expect(await heldRow(h, first.certificateRequestId)).toEqual({ sealed: false, until: null });
+    const replay = await call(issuer.certificates, "issueCertificate", kc);
+    expect(replay.certificate!.certificateId).toBe(first.certificate!.certificateId);
+    expect(replay.privateKeyPem).toBe("");
   });
 
   it("after the window the key is no longer returned, and the sweep deletes it", async () => {

@@ -55,6 +55,11 @@ export async function revoke(
         await tx.audit.insert(changeRecord(call, { type: "certificate", id: c.id }, now));
       }
     }
+    // A key revoked as compromised is handed out no more: not on a replay of its request_id,
+    // nor by GetRequestStatus after an approval, nor on a watch (until 2026-12-05 each still
+    // returned it to its owner: an outside probe). Nor is it kept sealed.
+    if (compromised)
+      await tx.certificates.forgetPrivateKeys([cert.id, ...sameKey.map((c) => c.id)]);
   });
   for (const c of [cert, ...sameKey]) {
     deps.onCertificateRevoked?.({ caId: c.caId, fingerprintSha256: c.fingerprintSha256 });

@@ -124,6 +124,12 @@ export interface CertificateRepository {
    * revocation time (RFC 5280 5.3.1); false when it is not revoked or has that reason already.
    */
   markKeyCompromised(id: string): Promise<boolean>;
+  /**
+   * Deletes every private key certmint holds sealed for these certificates: the certificate's
+   * own (STORE_ENCRYPTED) and the one its request keeps for replays, for a renewal's owner, or
+   * for the requester of an approved request. A key declared compromised is handed out no more.
+   */
+  forgetPrivateKeys(ids: readonly string[]): Promise<void>;
   /** Certificates of this CA that are revoked and not expired at `now`, soonest expiry first. */
   revokedIssuedBy(caId: string, now: Date): Promise<RevokedEntry[]>;
   /**

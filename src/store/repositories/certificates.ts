@@ -18,6 +18,7 @@ import { crlEntriesDerSql } from "../crl-entries-sql";
 import { CertificateEntity } from "../entities";
 import { withConnection } from "../prepared";
 import { fromRow, fromRows } from "../rows";
+import { UUIDS } from "../uuid-list";
 
 const E = CertificateEntity;
 
@@ -94,6 +95,22 @@ export class OrmCertificateRepository implements CertificateRepository {
       { revocationReason: "KEY_COMPROMISE" },
     );
     return n > 0;
+  }
+
+  async forgetPrivateKeys(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    const em = this.em();
+    const run = (sql: string) =>
+      em.getConnection().execute(sql, [JSON.stringify(ids)], "run", em.getTransactionContext());
+    await run(
+      `update "certificate" set "sealed_private_key" = null
+        where "id" in (${UUIDS}) and "sealed_private_key" is not null`,
+    );
+    await run(
+      `update "certificate_request" set "sealed_private_key" = null, "key_held_until" = null
+        where "id" in (select "certificate_request_id" from "certificate" where "id" in (${UUIDS}))
+          and "sealed_private_key" is not null`,
+    );
   }
 
   async blockKey(spkiSha256: string, certificateId: string, now: Date): Promise<Certificate[]> {
