@@ -181,14 +181,19 @@ describe("audit records of policy, profile and CA changes", () => {
   });
 
   it("a create that loses a slug race on the unique index writes no record", async () => {
-    // As if a racing create had passed the slug check first: the pre-insert count sees nothing,
-    // the insert inside the transaction hits the unique index and rolls the record back too.
+    // As if a racing create had passed the slug check first: the pre-insert checks see nothing;
+    // inside the transaction the slug is taken (the CA's check under its issuer's names lock,
+    // the policy's unique index), and the record rolls back too.
     const racing: IssuanceDeps = {
       ...deps,
       store: {
         ...deps.store,
         policies: { ...deps.store.policies, slugTaken: async () => false },
-        cas: { ...deps.store.cas, slugTaken: async () => false },
+        // A prototype, not a spread: the repository's methods are its class's.
+        cas: Object.assign(Object.create(deps.store.cas), {
+          slugTaken: async () => false,
+          siblingSubjects: async () => [],
+        }),
       },
     };
     const policy = { slug: "race", description: "", rules: {}, preset: "TLS_SERVER" as const };

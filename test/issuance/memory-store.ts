@@ -101,6 +101,14 @@ export class MemoryStore {
         findBySerial: async (serial: string) =>
           this.copy([...this.cas.values()].find((ca) => ca.serialNumber === serial)),
         slugTaken: async (slug: string) => [...this.cas.values()].some((ca) => ca.slug === slug),
+        siblingSubjects: async (parentId: string | null) =>
+          [...this.cas.values()]
+            .filter((ca) =>
+              parentId === null
+                ? ca.parentId === null && ca.type === "ROOT"
+                : ca.parentId === parentId,
+            )
+            .map((ca) => ({ slug: ca.slug, subject: structuredClone(ca.subject) })),
         insert: async (ca: CertificateAuthority) => {
           if ([...this.cas.values()].some((c) => c.slug === ca.slug)) {
             throw new UniqueConflict("slug");
@@ -140,6 +148,18 @@ export class MemoryStore {
           if (!cert || cert.revokedAt) return false;
           Object.assign(cert, { revokedAt: now, revocationReason: reason });
           return true;
+        },
+        forgetPrivateKeys: async (ids: readonly string[]) => {
+          for (const id of ids) {
+            const cert = this.certificates.get(id);
+            if (!cert) continue;
+            cert.sealedPrivateKey = null;
+            const request = this.requests.get(cert.certificateRequestId);
+            if (request) {
+              request.sealedPrivateKey = null;
+              request.keyHeldUntil = null;
+            }
+          }
         },
         markKeyCompromised: async (id: string) => {
           const cert = this.certificates.get(id);
