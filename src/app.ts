@@ -348,6 +348,13 @@ export async function startCertmint(
       authenticator,
       limits.rate("access-token-calls", rateLimit.perSecond, rateLimit.burst),
     );
+    if (config.refusalLimit.perSecond > 0) {
+      deps.refusalLimit = limits.rate(
+        "recorded-refusals",
+        config.refusalLimit.perSecond,
+        config.refusalLimit.burst,
+      );
+    }
     runtime.deps = deps;
     const crls = new CrlCache(deps, config.crlCacheSeconds);
     deps.crls = crls;

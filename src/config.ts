@@ -123,6 +123,8 @@ export interface Config {
   readonly listQueries: number;
   /** Requests one access token may have waiting for approval; 0: no cap. */
   readonly pendingApprovalsPerToken: number;
+  /** Refused requests one access token may have recorded (FAILED rows), per second and at once. */
+  readonly refusalLimit: { readonly perSecond: number; readonly burst: number };
   /** The ACME listener (RFC 8555, src/acme); absent: ACME is off. */
   readonly acme?: AcmeConfig;
   /** Server-driven renewal of certificates whose profile sets renewal.auto_renew. */
@@ -349,6 +351,8 @@ export const ENV = {
   listQueriesPerToken: "CERTMINT_LIST_QUERIES_PER_TOKEN", // default 2; 0: off
   listQueries: "CERTMINT_LIST_QUERIES", // default 4 per process; 0: off
   pendingApprovalsPerToken: "CERTMINT_PENDING_APPROVALS_PER_TOKEN", // default 1000; 0: off
+  refusalLimitPerSecond: "CERTMINT_REFUSAL_LIMIT_PER_SECOND", // default 10 per access token; 0: off
+  refusalLimitBurst: "CERTMINT_REFUSAL_LIMIT_BURST", // default 100
   acmeListen: "CERTMINT_ACME_LISTEN", // optional: the ACME listener (RFC 8555)
   acmeTlsCertFile: "CERTMINT_ACME_TLS_CERT_FILE", // default: CERTMINT_TLS_CERT_FILE
   acmeTlsKeyFile: "CERTMINT_ACME_TLS_KEY_FILE", // default: CERTMINT_TLS_KEY_FILE
@@ -521,6 +525,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     10_000_000,
     problems,
   );
+  // Each refused request is a FAILED row and an audit record: 10 a second (a burst of 100) is
+  // far more than a backend that fixes its requests sends, and bounds what one token writes to
+  // 864,000 rows a day where its call rate (1,000/s) allowed 86 million.
+  const refusalLimit = Object.freeze({
+    perSecond: parseInteger(env, ENV.refusalLimitPerSecond, 10, 0, 1_000_000, problems),
+    burst: parseInteger(env, ENV.refusalLimitBurst, 100, 1, 10_000_000, problems),
+  });
   const databaseProbeIntervalMs = parseInteger(
     env,
     ENV.databaseProbeIntervalMs,
@@ -626,6 +637,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     listQueriesPerToken,
     listQueries,
     pendingApprovalsPerToken,
+    refusalLimit,
     acme: acme && Object.freeze(acme),
     metricsListen: metricsListen && Object.freeze(metricsListen),
     ocspUrl,

@@ -1,3 +1,4 @@
+import type { RateLimit } from "../auth/rate-limiter";
 import type { CsrParser, KeyGenerator } from "../signer";
 import type { CrlCache } from "./ca/crl-cache";
 import type { CaKeyring } from "./ca/keyring";
@@ -40,6 +41,11 @@ export interface IssuanceDeps {
    * unset: no cap.
    */
   pendingApprovalsPerToken?: number;
+  /**
+   * Refused requests one caller may have recorded (CERTMINT_REFUSAL_LIMIT_*), keyed by access
+   * token id; past it a refusal is RESOURCE_EXHAUSTED and records nothing. Unset: no limit.
+   */
+  refusalLimit?: RateLimit;
   /** One caller's list queries running at once (CERTMINT_LIST_QUERIES_PER_TOKEN); unset: no cap. */
   listGate?: ListQueryGate;
   /**

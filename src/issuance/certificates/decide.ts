@@ -1,4 +1,4 @@
-import type { CertmintError } from "../../errors";
+import { CertmintError } from "../../errors";
 import { spkiSha256Of } from "../../signer";
 import { type Call, refuseIfAbandoned } from "../call";
 import type { IssuanceDeps } from "../deps";
@@ -62,9 +62,9 @@ export async function decideAndIssue(
     (await blockedKeyRefusal(deps, plan, decision));
   refuseIfAbandoned(call);
   if (refusal) {
-    if (!decision.validateOnly && (await recordRefusal(deps, call, plan, who, refusal))) {
-      return replayWinner(deps, call, who);
-    }
+    if (decision.validateOnly) throw refusal;
+    await refuseUnrecorded(deps, call, refusal);
+    if (await recordRefusal(deps, call, plan, who, refusal)) return replayWinner(deps, call, who);
     throw refusal;
   }
 
@@ -83,4 +83,32 @@ export async function decideAndIssue(
 
   // 6. Sign (a fresh serial), then store request, certificate and audit record in one commit.
   return signThenStore(deps, call, plan, who, key, decision.renewalOf);
+}
+
+/**
+ * RESOURCE_EXHAUSTED (REFUSALS_LIMITED) once the caller's token has had more refusals recorded
+ * than CERTMINT_REFUSAL_LIMIT_* allows: each is a FAILED request and an audit record, and until
+ * 2026-12-05 one issuer wrote 315 of each a second, with no bound but its call rate (an
+ * outside probe). Such a refusal records nothing; its message still says why the request was
+ * refused, so the caller can fix it.
+ */
+async function refuseUnrecorded(
+  deps: IssuanceDeps,
+  call: Call,
+  refusal: CertmintError,
+): Promise<void> {
+  if (!deps.refusalLimit) return;
+  const taken = deps.refusalLimit.take(call.actor.id);
+  const wait = typeof taken === "number" ? taken : await taken;
+  if (wait <= 0) return;
+  throw new CertmintError(
+    "resource_exhausted",
+    "REFUSALS_LIMITED",
+    `access token "${call.actor.slug}" has had too many refused requests recorded (CERTMINT_REFUSAL_LIMIT_PER_SECOND); retry in ${Math.ceil(wait * 1000)} ms once the requests are fixed. This one was refused too: ${refusal.message}`,
+    {
+      retryAfterSeconds: Math.max(1, Math.ceil(wait)),
+      metadata: { refusal_reason: refusal.reason },
+      violations: refusal.violations,
+    },
+  );
 }
