@@ -4,6 +4,7 @@ import { secureDataDir } from "./data-dir";
 import { startBanner } from "./server/banner";
 import { ignoreHangUp } from "./server/hang-up";
 import { disableAsyncLocalStorageWhenIdle } from "./server/idle-async-context";
+import { assertListenAddressesFree } from "./server/listen-check";
 import { loggableError } from "./server/log-errors";
 import { createLogger, exitAfterLogs, type Logger, resolveLogFormat } from "./server/logger";
 import { certmintVersion } from "./server/paths";
@@ -39,6 +40,14 @@ async function main(): Promise<void> {
       secureDataDir(config, logger);
     } catch (err) {
       // An unsafe or unusable data directory: one line, as for a bad setting.
+      process.stderr.write(`certmint: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(2);
+    }
+  }
+  if (!worker) {
+    try {
+      await assertListenAddressesFree(config);
+    } catch (err) {
       process.stderr.write(`certmint: ${err instanceof Error ? err.message : String(err)}\n`);
       process.exit(2);
     }
