@@ -105,6 +105,17 @@ export function secureDataDir(config: Config, logger: Logger): void {
       if (file) checkOutsideFile(file, name, "can replace it", uid, logger);
     }
   }
+  // The ACME listener's own pair, when it has one (re-read like the gRPC port's): unchecked
+  // until 2026-12-05 (an outside probe's helper found it).
+  const acmeTls = config.acme?.tls;
+  if (acmeTls && acmeTls !== tls) {
+    for (const [name, file] of [
+      [ENV.acmeTlsCertFile, acmeTls.certFile],
+      [ENV.acmeTlsKeyFile, acmeTls.keyFile],
+    ] as Array<[string, string | undefined]>) {
+      if (file) checkOutsideFile(file, name, "can replace it", uid, logger);
+    }
+  }
 }
 
 /**

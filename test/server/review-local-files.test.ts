@@ -280,4 +280,21 @@ describe("the TLS files (CERTMINT_TLS_*: read again every 30 s)", () => {
     const data = newDir(0o700);
     expect(secure({ CERTMINT_DATA_DIR: data, ...pair(newDir(0o755)) })).toEqual([]);
   });
+
+  // Regression test for a bug once in src/data-dir.ts: the ACME listener's own pair went unchecked.
+  it.skipIf(!isRoot)("the ACME listener's own pair is checked the same way", () => {
+    const data = newDir(0o700);
+    const files = pair(newDir(0o755));
+    chownSync(files.CERTMINT_TLS_KEY_FILE, NOBODY, NOBODY);
+    expect(
+      refusal({
+        CERTMINT_DATA_DIR: data,
+        CERTMINT_ACME_LISTEN: "127.0.0.1:0",
+        CERTMINT_ACME_TLS_CERT_FILE: files.CERTMINT_TLS_CERT_FILE,
+        CERTMINT_ACME_TLS_KEY_FILE: files.CERTMINT_TLS_KEY_FILE,
+      }),
+    ).toMatch(
+      new RegExp(`^CERTMINT_ACME_TLS_KEY_FILE=.* belongs to uid ${NOBODY}.*refusing to start`),
+    );
+  });
 });

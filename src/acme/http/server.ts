@@ -9,6 +9,7 @@ import { peerAddressKey } from "../../auth/failure-limiter";
 import type { ConnectionLimits, TlsConfig } from "../../config";
 import { databaseOutage } from "../../database-outage";
 import { isCertmintError } from "../../errors";
+import { checkOwnedFile } from "../../safe-path";
 import { capWarning, surviveAcceptErrors } from "../../server/connection-limits";
 import { limitConnectionsPerAddress } from "../../server/connections-per-address";
 import {
@@ -137,6 +138,9 @@ export function startAcmeServer(
     const contextOf = () => ({ cert: material.files.cert, key: material.files.key, ...TLS_POLICY });
     const https = createHttpsServer({ ...options, ...contextOf() }, handler);
     reload = setInterval(() => {
+      // The start-up check again: a file another user can replace is not loaded (as on the
+      // gRPC port, server/tls.ts); the previous pair is kept.
+      if (!trustedTlsFiles(tls)) return;
       readTlsFiles(tls).then(
         (files) => {
           if (sameTlsFiles(files, material.files)) return;
@@ -453,3 +457,19 @@ async function send(
   if (body !== undefined) res.setHeader("content-length", Buffer.byteLength(body));
   res.end(method === "HEAD" ? undefined : body);
 }
+
+/** Whether the ACME pair passes the start-up ownership check (checkOwnedFile) now. */
+function trustedTlsFiles(tls: TlsConfig): boolean {
+  const uid = process.geteuid?.();
+  if (uid === undefined) return true;
+  try {
+    for (const file of [tls.certFile, tls.keyFile]) {
+      if (file) checkOwnedFile(file, file, uid, SILENT_LOGGER, "not loading it");
+    }
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const SILENT_LOGGER = { warn: () => undefined };
