@@ -30,6 +30,12 @@ const callOf = (actor: Actor): Call => ({
   peer: "test",
 });
 
+/** An approval's call: audited under its own method, as the server's are. */
+const approveCallOf = (actor: Actor): Call => ({
+  ...callOf(actor),
+  method: "/certmint.v1.CertificateService/ApproveCertificateRequest",
+});
+
 /** A self-signed TLS server profile: certmint makes the key (P-256), DNS names under example.test. */
 function seed(memory: MemoryStore, settings: { requireApproval?: boolean } = {}) {
   const spec = presetSpec("TLS_SERVER");
@@ -194,10 +200,10 @@ describe("issuance use cases on the in-memory store", () => {
     expect(waiting.status).toBe("PENDING_APPROVAL");
     expect(memory.requests.get(waiting.certificateRequestId)!.reservedSerial).toBeNull();
 
-    const self = await refusal(approve(deps, callOf(requester), waiting.certificateRequestId));
+    const self = await refusal(approve(deps, approveCallOf(requester), waiting.certificateRequestId));
     expect(self).toMatchObject({ kind: "permission_denied", reason: "SELF_APPROVAL_NOT_ALLOWED" });
 
-    const approved = await approve(deps, callOf(approver), waiting.certificateRequestId);
+    const approved = await approve(deps, approveCallOf(approver), waiting.certificateRequestId);
     expect(approved.status).toBe("ISSUED");
     expect(approved).not.toHaveProperty("sealedPrivateKey");
     const stored = memory.requests.get(approved.id)!;
@@ -214,8 +220,11 @@ describe("issuance use cases on the in-memory store", () => {
     const again = await requestStatus(deps, callOf(requester), approved.id);
     expect(again.privateKeyPem).toBeUndefined();
 
-    const twice = await refusal(approve(deps, callOf(approver), approved.id));
-    expect(twice).toMatchObject({ reason: "REQUEST_NOT_PENDING_APPROVAL" });
+    // The approver's retry answers as its approval did; the requester's is still refused.
+    const twice = await approve(deps, approveCallOf(approver), approved.id);
+    expect(twice).toMatchObject({ id: approved.id, status: "ISSUED" });
+    const other = await refusal(approve(deps, approveCallOf(requester), approved.id));
+    expect(other).toMatchObject({ reason: "REQUEST_NOT_PENDING_APPROVAL" });
   });
 
   it("a rejected request keeps the approver's reason and can no longer be approved", async () => {
@@ -224,7 +233,7 @@ describe("issuance use cases on the in-memory store", () => {
     const rejected = await reject(deps, callOf(approver), waiting.certificateRequestId, "no");
     expect(rejected).toMatchObject({ status: "REJECTED" });
     expect(rejected.error?.message).toBe("rejected by an approver: no");
-    const late = await refusal(approve(deps, callOf(approver), rejected.id));
+    const late = await refusal(approve(deps, approveCallOf(approver), rejected.id));
     expect(late).toMatchObject({ reason: "REQUEST_NOT_PENDING_APPROVAL" });
     expect(memory.certificates.size).toBe(0);
   });

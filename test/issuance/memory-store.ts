@@ -224,6 +224,22 @@ export class MemoryStore {
         insert: async (record: AuditRecord) => {
           this.audit.push(structuredClone(record));
         },
+        // Only the filters the use cases pass (approval.ts), newest first.
+        listNewestFirst: async (
+          f: { actorId?: string; method?: string; resourceType?: string; resourceId?: string },
+          page: { limit: number },
+        ) =>
+          this.audit
+            .filter(
+              (r) =>
+                (f.actorId === undefined || r.actorId === f.actorId) &&
+                (f.method === undefined || r.method === f.method) &&
+                (f.resourceType === undefined || r.resourceType === f.resourceType) &&
+                (f.resourceId === undefined || r.resourceId === f.resourceId),
+            )
+            .reverse()
+            .slice(0, page.limit)
+            .map((r) => structuredClone(r)),
       },
       issuance: {
         findProfileAndPrior: async (

@@ -40,7 +40,10 @@ export async function approve(
     await refuseSelfApproval(deps, call, waiting);
     return finishClaimed(deps, call, waiting);
   }
-  if (waiting.status !== "PENDING_APPROVAL") throw notPendingApproval(waiting);
+  if (waiting.status !== "PENDING_APPROVAL") {
+    if (await approvedBySameCaller(deps, call, waiting)) return requestView(waiting);
+    throw notPendingApproval(waiting);
+  }
   await refuseSelfApproval(deps, call, waiting);
   await refuseRevokedRequester(deps, waiting);
 
@@ -139,6 +142,32 @@ export async function reject(
     await tx.audit.insert(changeRecord(call, { type: "certificate_request", id: request.id }, now));
   });
   return requestView(await requestNamed(deps, request.id));
+}
+
+/**
+ * Whether this caller's own approval issued the request: a retry of an approval whose answer was
+ * lost (UNAVAILABLE after the commit, a dropped connection) then answers as the approval did,
+ * not FAILED_PRECONDITION, so an approver's retry loop does not take its success for a failure
+ * (an outside probe, 2026-12-05). Read from the audit trail, where the approval's record (this
+ * token, this method and request, status OK) commits with the certificate.
+ */
+async function approvedBySameCaller(
+  deps: IssuanceDeps,
+  call: Call,
+  request: CertificateRequest,
+): Promise<boolean> {
+  if (request.status !== "ISSUED") return false;
+  const records = await deps.store.audit.listNewestFirst(
+    {
+      actorId: call.actor.id,
+      method: call.method,
+      resourceType: "certificate_request",
+      resourceId: request.id,
+      failuresOnly: false,
+    },
+    { limit: 10 },
+  );
+  return records.some((r) => r.statusCode === 0);
 }
 
 /** PERMISSION_DENIED when the caller made the request and its profile does not allow that. */
