@@ -200,7 +200,9 @@ describe("issuance use cases on the in-memory store", () => {
     expect(waiting.status).toBe("PENDING_APPROVAL");
     expect(memory.requests.get(waiting.certificateRequestId)!.reservedSerial).toBeNull();
 
-    const self = await refusal(approve(deps, approveCallOf(requester), waiting.certificateRequestId));
+    const self = await refusal(
+      approve(deps, approveCallOf(requester), waiting.certificateRequestId),
+    );
     expect(self).toMatchObject({ kind: "permission_denied", reason: "SELF_APPROVAL_NOT_ALLOWED" });
 
     const approved = await approve(deps, approveCallOf(approver), waiting.certificateRequestId);
