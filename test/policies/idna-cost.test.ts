@@ -45,6 +45,13 @@ describe("refusals before UTS #46", () => {
     expect(toASCII).not.toHaveBeenCalled();
   });
 
+  // A reviewer's bypass of the first version: hyphens were not counted.
+  it("counts hyphens: a label of one non-ASCII letter and 100 hyphens is refused without UTS #46", () => {
+    const r = normalizeDnsName(unique(`x0é${"-".repeat(100)}.example.com`));
+    expect(r).toEqual({ ok: false, error: expect.stringMatching(/label longer than 63 octets/) });
+    expect(toASCII).not.toHaveBeenCalled();
+  });
+
   it("leaves to UTS #46 a long label that maps to a short one (ignored and combining code points)", () => {
     // 40 x (u + U+0308 + soft hyphen) is 120 code points; UTS #46 makes it 40 x ü.
     const long = "u\u0308\u00ad".repeat(40);
@@ -135,15 +142,17 @@ describe("ordinary internationalised names", () => {
 });
 
 describe("the per-request budget of internationalised characters", () => {
-  it("counts non-ASCII code points and A-label letters, not plain ASCII", () => {
+  it("counts every code point of a name that leaves the ASCII fast path, none of plain ASCII", () => {
     expect(normalisedCharacters("api.example.com")).toBe(0);
-    expect(normalisedCharacters("bücher.example.com")).toBe(1);
-    expect(normalisedCharacters("😀.example")).toBe(1);
-    expect(normalisedCharacters("xn--bcher-kva.example.com")).toBe(9);
-    expect(normalisedCharacters("a.XN--bcher-kva.example")).toBe(9);
-    expect(normalisedCharacters("bob@xn--bcher-kva.example")).toBe(9);
-    expect(normalisedCharacters("https://xn--bcher-kva.example/axn--b")).toBe(9);
+    expect(normalisedCharacters("bücher.example.com")).toBe(18);
+    expect(normalisedCharacters("😀.example")).toBe(9);
+    expect(normalisedCharacters("xn--bcher-kva.example.com")).toBe(25);
+    expect(normalisedCharacters("a.XN--bcher-kva.example")).toBe(23);
+    expect(normalisedCharacters("bob@xn--bcher-kva.example")).toBe(25);
+    expect(normalisedCharacters("https://xn--bcher-kva.example/axn--b")).toBe(36);
     expect(normalisedCharacters("axn--bcher.example")).toBe(0);
+    // A reviewer's bypass of the first version: one "é" and a thousand hyphens counted 1.
+    expect(normalisedCharacters(`x0é${"-".repeat(1000)}`)).toBe(1003);
   });
 
   it("refuses the probe's request (100 names of 6 x 36 ü) on the first name past the budget", () => {
@@ -151,13 +160,18 @@ describe("the per-request budget of internationalised characters", () => {
       [...Array.from({ length: 6 }, () => `${i}${"ü".repeat(35)}`), "evil.com"].join("."),
     );
     const vs = nameNormalisationBudget(noSubject, sans(dns));
-    // 210 non-ASCII characters per name: the tenth passes 2,048.
+    // Every code point of each name counts: the first name past 4,096 in all is refused.
+    let total = 0;
+    const over = dns.findIndex((n) => (total += [...n].length) > MAX_NON_ASCII_PER_REQUEST);
+    expect(over).toBeGreaterThan(0);
     expect(vs).toEqual([
       {
-        field: "sans.dns_names[9]",
+        field: `sans.dns_names[${over}]`,
         reason: "SAN_INVALID",
         description: expect.stringMatching(
-          /brings the internationalised characters of this request's names .* to 2100, more than the 2048 .*another certificate request/,
+          new RegExp(
+            `brings the internationalised characters of this request's names .* to ${total}, more than the 4096 .*another certificate request`,
+          ),
         ),
       },
     ]);
@@ -166,9 +180,9 @@ describe("the per-request budget of internationalised characters", () => {
 
   it("counts A-labels, the subject and every SAN type", () => {
     const label = `xn--${"a".repeat(59)}`;
-    const name = `${label}.${label}.${label}.example`; // 177 A-label letters
+    const name = `${label}.${label}.${label}.example`; // 203 code points with "bob@"
     const vs = nameNormalisationBudget(
-      { attributes: [{ type: "COMMON_NAME", value: "ü".repeat(2000) }] },
+      { attributes: [{ type: "COMMON_NAME", value: "ü".repeat(4000) }] },
       { dns: [], ip: [], email: [`bob@${name}`], uri: [] },
     );
     expect(vs.map((v) => `${v.field} ${v.reason}`)).toEqual([

@@ -12,7 +12,6 @@
 import { spawn } from "node:child_process";
 import { randomBytes, X509Certificate } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync } from "node:fs";
-import { createServer, type Server } from "node:net";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Metadata, type ServiceError } from "@grpc/grpc-js";
@@ -247,28 +246,25 @@ describe("CERTMINT_PROCESSES=2 on PostgreSQL", () => {
 
 describe("a worker that cannot start", () => {
   let db: TestDatabase;
-  let blocker: Server;
 
   beforeAll(async () => {
     db = await createTestDatabase({ migrated: true });
-    blocker = createServer();
-    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
   });
   afterAll(async () => {
-    blocker?.close();
     await db?.drop();
   });
 
   it(
     "fails the whole start: exit code 1, no worker left running",
     async () => {
-      const port = (blocker.address() as { port: number }).port;
+      // A database that does not exist: only the workers open the database (the supervisor
+      // checks the listen addresses before it forks, so a port in use no longer reaches them).
+      const missing = new URL(db.url);
+      missing.pathname = `/${db.name}_missing`;
       const start = startServerProcess({
-        DATABASE_URL: db.url,
+        DATABASE_URL: missing.toString(),
         CERTMINT_PROCESSES: "2",
         CERTMINT_KEK: randomBytes(32).toString("base64"),
-        // Taken by this test: the publication listener cannot bind it.
-        CERTMINT_PUBLICATION_LISTEN: `127.0.0.1:${port}`,
         CERTMINT_LOG_FORMAT: "json",
       });
       const err = await start.then(

@@ -51,7 +51,9 @@ const SEPARATORS = /[.\u3002\uff0e\uff61]/;
  * characters, symbols mapping to text with a '.'). test/policies/idna-cost.test.ts checks the
  * claim against tr46 for every code point.
  */
-const COUNTED = /[\p{L}\p{Nd}]/u;
+// '-' too: it stays one octet of the A-label (until 2026-12-05 it was not counted, so a label of
+// one letter and a thousand hyphens went through UTS #46: a reviewer).
+const COUNTED = /[\p{L}\p{Nd}-]/u;
 const NOT_COUNTED =
   /[\u1100-\u11ff\u3130-\u318f\ua960-\ua97f\ud7b0-\ud7ff\uff9e-\uffdc\u{16d63}-\u{16d6a}]/u;
 
