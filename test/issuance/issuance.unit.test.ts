@@ -6,7 +6,9 @@
  */
 import { randomBytes, randomUUID, X509Certificate } from "node:crypto";
 import { beforeEach, describe, expect, it } from "vitest";
+import { RateLimiter } from "../../src/auth/rate-limiter";
 import { isCertmintError } from "../../src/errors";
+import { AUTO_RENEWAL_ACTOR } from "../../src/issuance/auto-renewal/renewer";
 import { CaKeyring } from "../../src/issuance/ca/keyring";
 import type { Actor, Call } from "../../src/issuance/call";
 import { approve, reject } from "../../src/issuance/certificates/approval";
@@ -116,6 +118,34 @@ describe("issuance use cases on the in-memory store", () => {
       crlValiditySeconds: 3600,
       generatedKeyReplaySeconds: 600,
     };
+  });
+
+  it("limits the refusals a token has recorded, not certmint's own (automatic renewal)", async () => {
+    seed(memory);
+    deps.refusalLimit = new RateLimiter(1, 1, () => 0);
+    const bad = (caller: string) =>
+      request({
+        caller,
+        source: {
+          kind: "ATTRIBUTES",
+          subject: { attributes: [{ type: "COMMON_NAME", value: "api.example.org" }] },
+          sans: { dns: ["api.example.org"], ip: [], email: [], uri: [] },
+          keyAlgorithm: "EC_P256",
+        },
+      });
+    const first = await refusal(issue(deps, callOf(requester), bad(requester.id)));
+    expect(first).toMatchObject({ kind: "invalid_argument" });
+    const second = await refusal(issue(deps, callOf(requester), bad(requester.id)));
+    expect(second).toMatchObject({ kind: "resource_exhausted", reason: "REFUSALS_LIMITED" });
+    expect(second.violations).toEqual(first.violations);
+    const failed = () => [...memory.requests.values()].filter((r) => r.status === "FAILED");
+    expect(failed()).toHaveLength(1);
+    // certmint's own calls (the renewer's actor) are never limited: each refusal is recorded.
+    for (let i = 0; i < 3; i++) {
+      const own = await refusal(issue(deps, callOf(AUTO_RENEWAL_ACTOR), bad(requester.id)));
+      expect(own).toMatchObject({ kind: "invalid_argument" });
+    }
+    expect(failed()).toHaveLength(4);
   });
 
   it("issue signs, then stores the request ISSUED (its serial kept), the certificate and the audit record at once", async () => {

@@ -1,6 +1,6 @@
 import { CertmintError } from "../../errors";
 import { spkiSha256Of } from "../../signer";
-import { type Call, refuseIfAbandoned } from "../call";
+import { type Call, refuseIfAbandoned, SYSTEM_ACTOR } from "../call";
 import type { IssuanceDeps } from "../deps";
 import type { Certificate } from "../repositories";
 import { keyBlocked } from "./blocked-keys";
@@ -97,7 +97,10 @@ async function refuseUnrecorded(
   call: Call,
   refusal: CertmintError,
 ): Promise<void> {
-  if (!deps.refusalLimit) return;
+  // Not certmint's own calls (automatic renewal): their refusals are recorded, with a backoff
+  // per certificate, and one bucket shared by every tenant's renewals would turn them into
+  // unrecorded retries (a reviewer of the first version).
+  if (!deps.refusalLimit || call.actor.id === SYSTEM_ACTOR.id) return;
   const taken = deps.refusalLimit.take(call.actor.id);
   const wait = typeof taken === "number" ? taken : await taken;
   if (wait <= 0) return;
