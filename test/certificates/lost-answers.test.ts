@@ -150,6 +150,40 @@ describe("a generated key survives a lost answer", () => {
     expect(replay.privateKeyPem).toBe("");
   });
 
+  // Regression test for a bug once in src/issuance/certificates/outcome.ts (a reviewer).
+  it("a key blocked as compromised through another certificate is not returned by a replay either", async () => {
+    const a = attrRequest("web", {
+      cn: "kc-other.example.com",
+      dns: ["kc-other.example.com"],
+      keyAlgorithm: KeyAlgorithm.KEY_ALGORITHM_EC_P256,
+      requestId: "kc-other-a",
+    });
+    const first = await call(issuer.certificates, "issueCertificate", a);
+    expect(first.privateKeyPem).toContain("PRIVATE KEY");
+    // B certifies the same key (a renewal that kept it); A is revoked first, for another reason.
+    const b = await call(
+      issuer.certificates,
+      "renewCertificate",
+      renewRequest({
+        certificateId: first.certificate!.certificateId,
+        keySource: RenewalKeySource.RENEWAL_KEY_SOURCE_REUSE,
+        requestId: "kc-other-b",
+      }),
+    );
+    await call(h.certificates, "revokeCertificate", {
+      certificate: first.certificate!.certificateId,
+      reason: RevocationReason.REVOCATION_REASON_SUPERSEDED,
+    });
+    await call(h.certificates, "revokeCertificate", {
+      certificate: b.certificate!.certificateId,
+      reason: RevocationReason.REVOCATION_REASON_KEY_COMPROMISE,
+    });
+    // A's held key is the blocked key: its replay returns the certificate alone.
+    const replay = await call(issuer.certificates, "issueCertificate", a);
+    expect(replay.certificate!.certificateId).toBe(first.certificate!.certificateId);
+    expect(replay.privateKeyPem).toBe("");
+  });
+
   it("after the window the key is no longer returned, and the sweep deletes it", async () => {
     const late = attrRequest("web", {
       cn: "late.example.com",

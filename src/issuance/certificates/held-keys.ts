@@ -1,4 +1,5 @@
 import type { IssuanceDeps } from "../deps";
+import type { CertificateRepository } from "../repositories";
 
 /**
  * Deletes the generated keys kept for replays whose time ran out (sign.ts keeps a
@@ -43,4 +44,19 @@ export function startHeldKeySweep(
       await running;
     },
   };
+}
+
+/**
+ * Whether the key of a certificate is blocked as compromised (blocked-keys.ts), so that no
+ * held copy of it is handed out: not on a replay, by GetRequestStatus, nor on a watch. A
+ * keyCompromise revocation deletes the keys of the certificates it revokes (revoke.ts); a
+ * certificate of the same key revoked before for another reason keeps its held key until its
+ * window ends, and this check covers it (a reviewer, 2026-12-05). One indexed read, only when
+ * a key would be handed out.
+ */
+export async function keyHandOutBlocked(
+  deps: { store: { certificates: Pick<CertificateRepository, "isKeyBlocked"> } },
+  spkiSha256: string | null,
+): Promise<boolean> {
+  return spkiSha256 !== null && (await deps.store.certificates.isKeyBlocked(spkiSha256));
 }

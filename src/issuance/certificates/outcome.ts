@@ -8,6 +8,7 @@ import type {
   StoredError,
 } from "../repositories";
 import { certificateNamed } from "./find";
+import { keyHandOutBlocked } from "./held-keys";
 import { certificateKeyAad, openedKeyPem, requestKeyAad } from "./keys";
 import type { SignedCertificate } from "./sign";
 import type { IssuancePlan, IssuedView, IssueOutcome } from "./types";
@@ -67,7 +68,7 @@ export function errorFromStored(stored: StoredError): CertmintError {
 }
 
 export interface OutcomeDeps {
-  store: { certificates: Pick<CertificateRepository, "findById"> };
+  store: { certificates: Pick<CertificateRepository, "findById" | "isKeyBlocked"> };
   keyring: IssuanceDeps["keyring"];
   now: () => Date;
 }
@@ -97,7 +98,12 @@ export async function outcomeOf(
   const cert = await certificateNamed(deps.store, request.certificateId);
   const asker = call.actor.id;
   let privateKeyPem: string | undefined;
-  if (asker === request.caller && asker === cert.owner) {
+  if (
+    asker === request.caller &&
+    asker === cert.owner &&
+    (cert.sealedPrivateKey || request.sealedPrivateKey) &&
+    !(await keyHandOutBlocked(deps, cert.spkiSha256))
+  ) {
     if (cert.sealedPrivateKey) {
       privateKeyPem = openedKeyPem(deps, certificateKeyAad(cert.id), cert.sealedPrivateKey);
     } else if (

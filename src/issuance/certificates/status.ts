@@ -4,6 +4,7 @@ import type { IssuanceDeps } from "../deps";
 import { findRequestFor } from "../profiles/access";
 import { type CertificateRequestView, requestView } from "../repositories";
 import { certificateNamed } from "./find";
+import { keyHandOutBlocked } from "./held-keys";
 import { openedKeyPem, requestKeyAad } from "./keys";
 import { viewOf } from "./outcome";
 import type { IssuedView } from "./types";
@@ -30,7 +31,12 @@ export async function requestStatus(
   // Only the token that made the request may take its waiting key (anyone else who may read
   // the request, an auditor or approver say, sees the certificate without it). A key kept
   // for replays (key_held_until set) is the replay's to return, not this read's.
-  if (request.sealedPrivateKey && !request.keyHeldUntil && call.actor.id === request.caller) {
+  if (
+    request.sealedPrivateKey &&
+    !request.keyHeldUntil &&
+    call.actor.id === request.caller &&
+    !(await keyHandOutBlocked(deps, cert.spkiSha256))
+  ) {
     // Take the sealed key and delete it in one statement: exactly one caller ever gets it.
     // Handing out a private key is audited, in the transaction that deletes it.
     const sealed = await deps.store.transaction(async (tx) => {

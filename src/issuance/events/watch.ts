@@ -3,6 +3,7 @@ import { exportPrivateKeyPem } from "../../signer";
 import { auditRecordOf, SUCCESS } from "../audit/record";
 import { type RenewalStatus, renewalStatuses } from "../auto-renewal/status";
 import { type Actor, type Call, PROFILE_SCOPED_ROLES, requireProfileAccess } from "../call";
+import { keyHandOutBlocked } from "../certificates/held-keys";
 import { certificateKeyAad, requestKeyAad } from "../certificates/keys";
 import { type HeldPlaces, LocalPlaces } from "../common/held-places";
 import { ListQueryGate } from "../common/list-gate";
@@ -38,7 +39,12 @@ export type WatchDeps = Pick<IssuanceDeps, "keyring" | "now"> & {
     events: Pick<CertificateEventRepository, "readAfter" | "headPosition" | "horizonPosition">;
     certificates: Pick<
       CertificateRepository,
-      "findById" | "findByIds" | "findBySerial" | "newestSuccessorOf" | "lineagePlace"
+      | "findById"
+      | "findByIds"
+      | "findBySerial"
+      | "newestSuccessorOf"
+      | "lineagePlace"
+      | "isKeyBlocked"
     >;
     requests: Pick<RequestRepository, "findByIds">;
     renewals: Pick<RenewalRepository, "renewalsOf">;
@@ -110,7 +116,7 @@ const SCAN = 10_000;
 /** An event before it is sent, and the key it carries to this watcher, if any (handOut). */
 interface HydratedEvent {
   event: WatchEvent;
-  key?: { certificateId: string; open: () => string };
+  key?: { certificateId: string; spkiSha256: string | null; open: () => string };
 }
 
 /** A lineage watch: the certificate named, and where it stands in its lineage. */
@@ -414,6 +420,9 @@ export class CertificateWatch {
   private async handOut(call: Call, hydrated: HydratedEvent): Promise<WatchEvent> {
     const { event, key } = hydrated;
     if (!key) return event;
+    // A key blocked as compromised is handed out no more, whichever certificate it is on
+    // (certificates/held-keys.ts keyHandOutBlocked).
+    if (await keyHandOutBlocked(this.deps, key.spkiSha256)) return event;
     await this.deps.store.audit.insert(
       auditRecordOf(call, { type: "certificate", id: key.certificateId }, SUCCESS, this.deps.now()),
     );
@@ -454,7 +463,10 @@ export class CertificateWatch {
       const event = e.type === "CURRENT" ? undefined : made.get(e.position);
       return {
         event: event ?? this.eventOf(e, row?.certificate, statuses, made),
-        key: row && open ? { certificateId: row.certificate.id, open } : undefined,
+        key:
+          row && open
+            ? { certificateId: row.certificate.id, spkiSha256: row.certificate.spkiSha256, open }
+            : undefined,
       };
     });
   }
