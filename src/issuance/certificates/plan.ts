@@ -244,6 +244,7 @@ export function checkPlan(
     ttlSeconds: plan.ttlSeconds,
     isCa: plan.isCa ?? false,
     ...(plan.pathLength === undefined ? {} : { pathLength: plan.pathLength }),
+    ...(plan.usagesOfRenewed ? { usagesOfRenewed: true } : {}),
   }).map((v) => ({ ...v, field: mapField(v.field) }));
   // A certificate named as its issuer is self-issued (RFC 5280 6.1): validators may take it for
   // the CA in chain building or as an indirect CRL's issuer (5.2.5). Found by an outside probe,

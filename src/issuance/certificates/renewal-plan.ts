@@ -163,6 +163,7 @@ export async function planRenewal(
     signatureAlgorithm,
     keyUsages: old.keyUsages,
     extendedKeyUsages: old.extendedKeyUsages,
+    usagesOfRenewed: true,
     ttlSeconds: input.ttlSeconds ?? Math.max(lifetime, 1),
     // A CA certificate's successor is one too, with its path length and the policy's constraints.
     ...caPlan(policy, old.isCa, parseCertificate(old.certificatePem).pathLength),

@@ -86,6 +86,8 @@ export interface IssuancePlan {
   keyUsages: KeyUsage[];
   extendedKeyUsages: ExtendedKeyUsage[];
   ttlSeconds: number;
+  /** The usages are the renewed certificate's own (PolicyRequest.usagesOfRenewed). */
+  usagesOfRenewed?: boolean;
   /** A CA certificate (basicConstraints cA=TRUE); absent = end entity. */
   isCa?: boolean;
   /** pathLenConstraint of a CA certificate; absent = unlimited. */

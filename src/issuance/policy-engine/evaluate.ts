@@ -330,7 +330,7 @@ export function evaluate(policy: CompiledPolicy, request: PolicyRequest): FieldV
     keyUsages: unrefused(request.keyUsages, keyUsageViolations, "key_usages"),
     extendedKeyUsages: unrefused(request.extendedKeyUsages, ekuViolations, "extended_key_usages"),
   };
-  out.push(...purposeViolations(kept, policy.keyUsages));
+  if (!request.usagesOfRenewed) out.push(...purposeViolations(kept, policy.keyUsages));
   out.push(...evaluateTtl(policy, request.ttlSeconds));
   out.push(...evaluateBasicConstraints(policy, request));
   return out;

@@ -257,6 +257,12 @@ export interface PolicyRequest {
   isCa: boolean;
   /** pathLenConstraint; absent = unlimited. Only for CA requests. */
   pathLength?: number;
+  /**
+   * The usages are those of a certificate being renewed, certified before: they are not held to
+   * the rule that key usages agree with extended key usages (usage-purposes.ts), which came on
+   * 2026-12-05, so a certificate issued before it is still renewed (a reviewer).
+   */
+  usagesOfRenewed?: boolean;
 }
 
 /** Result of a normalisation or parse: the value, or why the input is invalid. */
