@@ -103,10 +103,29 @@ function createLock(path: string): boolean {
     linkSync(temp, path);
     return true;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "EEXIST") return false;
+    // A file system without hard links (some network and FUSE mounts): create it exclusively
+    // and write it, as before 2026-12-05; an empty file is then briefly visible to a racing
+    // start, which takes it for one being written (takeOver).
+    if (code === "EPERM" || code === "ENOTSUP" || code === "EOPNOTSUPP" || code === "ENOSYS") {
+      return createInPlace(path);
+    }
     throw err;
   } finally {
     removeQuietly(temp);
+  }
+}
+
+function createInPlace(path: string): boolean {
+  try {
+    writeFileSync(path, `${process.pid}\n`, { mode: 0o600, flag: "wx" });
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
+    removeQuietly(path);
+    const { code, message } = err as NodeJS.ErrnoException;
+    throw Object.assign(new Error(`cannot write ${path}: ${message}`), { code, cause: err });
   }
 }
 

@@ -33,7 +33,8 @@ describe("a CA subject's emailAddress", () => {
       slug: "mail-inter",
       description: "",
       parentCertificateAuthority: "mail-root",
-      subject: { ...subject("Mail Intermediate"), emailAddress: "issuing@example.com" },
+      // The SAN is normalised as a leaf's: the domain's case and trailing dot go.
+      subject: { ...subject("Mail Intermediate"), emailAddress: "issuing@Example.COM." },
       keyAlgorithm: KeyAlgorithm.KEY_ALGORITHM_EC_P256,
       signatureAlgorithm: SignatureAlgorithm.SIGNATURE_ALGORITHM_UNSPECIFIED,
     });

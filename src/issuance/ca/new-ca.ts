@@ -10,6 +10,7 @@ import {
 import { changeRecord } from "../audit/record";
 import type { Call } from "../call";
 import { checkSlug } from "../common/refs";
+import { normalizeEmail } from "../policy-engine";
 import {
   type AuditRepository,
   type CaRepository,
@@ -162,6 +163,13 @@ const slugTaken = (slug: string) =>
  * 2026-12-05 (an outside lint probe: zlint e_subj_email_not_in_san, pkilint).
  */
 export function caSubjectAltNames(subject: NewCaInput["subject"]): SubjectAltNames {
-  const email = subject.attributes.filter((a) => a.type === "EMAIL_ADDRESS").map((a) => a.value);
+  // Normalised as a leaf's email SANs are (the domain as a DNS name: lower case, no trailing
+  // dot); checkCaSubject has refused an address that does not parse.
+  const email = subject.attributes
+    .filter((a) => a.type === "EMAIL_ADDRESS")
+    .map((a) => {
+      const normalised = normalizeEmail(a.value);
+      return normalised.ok ? normalised.value : a.value;
+    });
   return { dns: [], ip: [], email, uri: [] };
 }
