@@ -58,5 +58,6 @@ export async function keyHandOutBlocked(
   deps: { store: { certificates: Pick<CertificateRepository, "isKeyBlocked"> } },
   spkiSha256: string | null,
 ): Promise<boolean> {
-  return spkiSha256 !== null && (await deps.store.certificates.isKeyBlocked(spkiSha256));
+  if (!spkiSha256) return false;
+  return deps.store.certificates.isKeyBlocked(spkiSha256);
 }
