@@ -200,6 +200,28 @@ describe("ACME conformance", () => {
     expect(row?.key_thumbprint).toBe(thumbprint(publicJwk(c.key.publicKey)));
   });
 
+  it("refuses every kid request of an account whose key was blocked after it was opened", async () => {
+    const c = await client();
+    const before = await c.newOrder(["before-block.acme.localhost"]);
+    expect(before.status, before.text).toBe(201);
+    const spki = createHash("sha256")
+      .update(c.key.publicKey.export({ type: "spki", format: "der" }))
+      .digest("hex");
+    await s.h.db.query("insert into blocked_key (spki_sha256, blocked_at) values ($1, now())", [
+      spki,
+    ]);
+    const orders = await count("acme_order");
+    const order = await c.newOrder(["after-block.acme.localhost"]);
+    expect([order.status, order.json.type]).toEqual([401, `${ACME}unauthorized`]);
+    expect(order.json.detail).toContain("revoked for key compromise");
+    expect(await count("acme_order")).toBe(orders);
+    // Reading its own account or its earlier order is refused too: the key no longer proves it.
+    const account = await c.post(c.kid!, "");
+    expect([account.status, account.json.type]).toEqual([401, `${ACME}unauthorized`]);
+    const earlier = await c.post(before.headers.location as string, "");
+    expect(earlier.status).toBe(401);
+  });
+
   it("answers a subject the policy refuses at finalize with badCSR, and leaves the order ready", async () => {
     const c = await client();
     const name = "subject.acme.localhost";

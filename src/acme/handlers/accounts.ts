@@ -1,7 +1,7 @@
 import { type AccountRow, UniqueConflict } from "../../issuance/repositories";
-import { spkiSha256Of } from "../../signer";
 import { type AccountKey, jwkThumbprint, verifyJwsSignature } from "../../signer/jws";
 import { auditAs } from "../acting";
+import { isAccountKeyBlocked } from "../blocked-account-key";
 import { verifyExternalAccountBinding } from "../eab";
 import {
   type AcmeExchange,
@@ -62,7 +62,7 @@ function contactsOf(value: unknown): string[] {
  * could act as the account. Until 2026-12-05 such a key opened an account.
  */
 async function refuseBlockedKey(x: AcmeExchange, key: AccountKey, what: string): Promise<void> {
-  if (await x.ctx.store.certificates.isKeyBlocked(spkiSha256Of(key.key))) {
+  if (await isAccountKeyBlocked(x.ctx.store.certificates, key)) {
     throw new AcmeProblem(
       "badPublicKey",
       `${what} was revoked for key compromise (RFC 5280 keyCompromise) and is blocked: generate a new key pair`,

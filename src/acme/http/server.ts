@@ -25,6 +25,7 @@ import {
   readTlsFilesSync,
   sameTlsFiles,
 } from "../../server/tls-files";
+import { refuseBlockedAccount } from "../blocked-account-key";
 import { type AcmeContext, type AcmeProfile, AcmeUrls } from "../context";
 import { keyChange, listOrders, newAccount, updateAccount } from "../handlers/accounts";
 import { getAuthorization, postChallenge } from "../handlers/authorizations";
@@ -253,15 +254,15 @@ async function serve(
     }
     const body = await requestBody;
     const url = `${urls.base}/${resource}${id ? `/${id}` : ""}${sub ? `/${sub}` : ""}`;
-    const x = exchange(ctx, profile, urls, now, req, (keyFrom) =>
-      verifyRequest(ctx.store.acme, parseFlattenedJws(parseJson(body, "the body")), {
-        url,
-        accountUrlPrefix: urls!.accountPrefix(),
-        profileId: profile.id,
-        now,
-        keyFrom,
-      }),
-    );
+    const x = exchange(ctx, profile, urls, now, req, async (keyFrom) => {
+      const request = await verifyRequest(
+        ctx.store.acme,
+        parseFlattenedJws(parseJson(body, "the body")),
+        { url, accountUrlPrefix: urls!.accountPrefix(), profileId: profile.id, now, keyFrom },
+      );
+      if (request.account) await refuseBlockedAccount(ctx.store.certificates, request.key);
+      return request;
+    });
     return send(ctx, res, urls, true, method, await route(x, id ?? ""));
   } catch (err) {
     const problem = problemOfDomainError(err);
