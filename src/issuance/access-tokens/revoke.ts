@@ -1,3 +1,4 @@
+import { failedPrecondition } from "../../errors";
 import { changeRecord } from "../audit/record";
 import type { Call } from "../call";
 import { resolveRef } from "../common/refs";
@@ -12,7 +13,10 @@ import {
 
 export interface RevokeAccessTokenDeps {
   store: StoreWith<{
-    tokens: Pick<AccessTokenRepository, "find" | "markRevoked">;
+    tokens: Pick<
+      AccessTokenRepository,
+      "find" | "markRevoked" | "countActiveAdmins" | "lockAdminCredentials"
+    >;
     audit: Pick<AuditRepository, "insert">;
   }>;
   now: () => Date;
@@ -22,7 +26,11 @@ export interface RevokeAccessTokenDeps {
 
 /**
  * RevokeAccessToken; revoking a revoked token changes nothing (the first revocation time
- * stands).
+ * stands). The last admin credential in force is not revoked (LAST_ADMIN_CREDENTIAL): that
+ * would leave nobody able to create tokens, revoke a leaked one or manage CAs until a restart
+ * writes a new admin token to the data directory, which a remote operator may not reach. To
+ * replace a leaked last admin token, create another admin token first. Until stop 40 of
+ * 2026-12-05 the last admin could revoke itself.
  */
 export async function revokeAccessToken(
   deps: RevokeAccessTokenDeps,
@@ -34,9 +42,29 @@ export async function revokeAccessToken(
   );
   const now = deps.now();
   await deps.store.transaction(async (tx) => {
+    const admin = token.role === "ADMIN";
+    if (admin) await tx.tokens.lockAdminCredentials();
+    const before = admin ? await tx.tokens.countActiveAdmins(now) : 0;
     await tx.tokens.markRevoked(token.id, now);
+    if (before > 0 && (await tx.tokens.countActiveAdmins(now)) === 0) throw lastAdmin(token.slug);
     await tx.audit.insert(changeRecord(call, { type: "access_token", id: token.id }, now));
   });
   deps.forgetCredential(token.id);
   return accessTokenView(stillThere(await deps.store.tokens.find({ id: token.id })));
+}
+
+function lastAdmin(slug: string) {
+  return failedPrecondition(
+    "LAST_ADMIN_CREDENTIAL",
+    `access token "${slug}" is the last admin credential in force: create another admin token (CreateAccessToken with role ROLE_ADMIN) first, then revoke this one`,
+    {
+      preconditions: [
+        {
+          type: "LAST_ADMIN_CREDENTIAL",
+          subject: `access_tokens/${slug}`,
+          description: "no other admin token or admin client certificate binding is in force",
+        },
+      ],
+    },
+  );
 }

@@ -63,6 +63,12 @@ export interface AccessTokenRepository {
    * certificate binding that names no CA (it authenticates nobody).
    */
   countActiveAdmins(now: Date): Promise<number>;
+  /**
+   * Inside a transaction: waits for any other transaction changing the set of admin
+   * credentials (a revocation of one), so two admins revoking each other cannot both pass
+   * the last-admin check.
+   */
+  lockAdminCredentials(): Promise<void>;
   /** The credential of a bearer token, by the SHA-256 of its secret. */
   findBySecretHash(secretHash: Uint8Array): Promise<Credential | null>;
   /** Every token whose binding names one of the presented identities (one query). */

@@ -62,6 +62,10 @@ export class OrmAccessTokenRepository implements AccessTokenRepository {
     });
   }
 
+  async lockAdminCredentials(): Promise<void> {
+    await this.em().execute(`select pg_advisory_xact_lock(${ADMIN_SET_LOCK_CLASS}, 0)`, [], "run");
+  }
+
   async findBySecretHash(secretHash: Uint8Array): Promise<Credential | null> {
     const row = await this.em().findOne(
       E,
@@ -136,3 +140,6 @@ function credentialOf(
     revokedAt: row.revokedAt ?? null,
   };
 }
+
+/** The advisory lock class of the set of admin credentials: "admn" (lockAdminCredentials). */
+const ADMIN_SET_LOCK_CLASS = 0x61646d6e;
