@@ -60,6 +60,7 @@ import {
   type KeyGenerationStats,
   KeyGenerator,
 } from "./signer";
+import { startUpFailureOf } from "./start-up-failure";
 import { type Database, migrate, openDatabase, withStartupLock } from "./store/database";
 import { createStore, kekCheckStore } from "./store/store";
 
@@ -473,7 +474,7 @@ export async function startCertmint(
     await database?.close().catch(() => undefined);
     server.forceShutdown();
     sessions.destroyAll();
-    throw unreachableAtStart(err, config.databaseUrl);
+    throw startUpFailureOf(err, config.databaseUrl);
   }
   const db = database!;
   const address = `${host}:${port}`;
@@ -608,28 +609,4 @@ function backgroundFailure(logger: Logger, message: string, fields: Record<strin
     }
     logger.warn({ ...fields, err }, message);
   };
-}
-
-/**
- * A start-up that could not reach PostgreSQL, said so with where it looked: the driver's own
- * words ("connect ECONNREFUSED 127.0.0.1:5999", "Connection terminated unexpectedly") named no
- * database, or only an address (an outside probe, 2026-12-05). The URL's host, port and
- * database only, never its password. Anything else is thrown as it is.
- */
-function unreachableAtStart(err: unknown, databaseUrl: string | undefined): unknown {
-  if (!databaseUrl || databaseOutage(err) === undefined) return err;
-  let where = "the PostgreSQL of DATABASE_URL";
-  try {
-    const url = new URL(databaseUrl);
-    where = `PostgreSQL at ${url.hostname}:${url.port || "5432"} (database "${decodeURIComponent(url.pathname.slice(1))}")`;
-  } catch {
-    // config.ts checked the URL; keep the plain words if it reads otherwise here.
-  }
-  const why = err instanceof Error ? err.message : String(err);
-  return Object.assign(
-    new Error(
-      `cannot reach ${where}: ${why}; check that it runs and accepts connections from here, and that DATABASE_URL names it`,
-    ),
-    { cause: err },
-  );
 }

@@ -10,6 +10,7 @@ import { createLogger, exitAfterLogs, type Logger, resolveLogFormat } from "./se
 import { certmintVersion } from "./server/paths";
 import { runSupervisor } from "./server/supervisor";
 import { isWorkerProcess, reportServing, workerStartOptions } from "./server/worker-process";
+import { StartUpFailure } from "./start-up-failure";
 
 /**
  * Entry point: parse config, open the database, start the server, stop on SIGTERM/SIGINT.
@@ -124,6 +125,16 @@ async function serve(
       },
     });
   } catch (err) {
+    if (err instanceof StartUpFailure) {
+      // Outside certmint (the database's address, login or name): one line to act on, without
+      // certmint's stack frames; exit 2 when only a configuration change helps.
+      logger.fatal(
+        { reason: err.message, code: err.code, exitCode: err.exitCode },
+        "start-up failed",
+      );
+      process.stderr.write(`certmint: start-up failed: ${err.message}\n`);
+      process.exit(err.exitCode);
+    }
     // loggableError: a failed first write (the admin token) must not log its values.
     const { message } = loggableError(err);
     logger.fatal({ err }, "start-up failed");

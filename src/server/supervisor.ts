@@ -129,7 +129,8 @@ export function runSupervisor(config: Config, logger: Logger, pretty: boolean): 
         process.stderr.write(
           `certmint: start-up failed: worker process ${pid} exited (${signal ?? `code ${code}`}) before serving; its log is above\n`,
         );
-        stop("start-up failed", 1);
+        // Exit 2 (only a configuration change helps: server/start-up-failure.ts) passes through.
+        stop("start-up failed", code === 2 ? 2 : 1);
         return;
       }
       if (performance.now() - slot.startedAt >= RESTART_STABLE_MS) slot.deaths = 0;

@@ -1,8 +1,9 @@
-import { chmodSync, existsSync, mkdirSync, statfsSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, statfsSync } from "node:fs";
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
 import { Worker } from "node:worker_threads";
 import type { PGlite } from "@electric-sql/pglite";
+import { StartUpFailure } from "../start-up-failure";
 import { lockEmbeddedDatabase } from "./embedded-lock";
 import { EmbeddedSessions } from "./embedded-wire";
 
@@ -63,7 +64,10 @@ export async function startEmbeddedPostgres(
       `shared_buffers = ${EMBEDDED_SHARED_BUFFERS}`,
       `max_files_per_process = ${EMBEDDED_MAX_FILES}`,
     ].join("\n");
-    if (!existsSync(join(pgDir, "PG_VERSION"))) await initdbOffThread(pgDir, postgresqlconf);
+    if (!existsSync(join(pgDir, "PG_VERSION"))) {
+      refuseDamagedDatabase(pgDir);
+      await initdbOffThread(pgDir, postgresqlconf);
+    }
     db = await PGlite.create(pgDir, { extensions: { pg_trgm }, postgresqlconf });
   } catch (err) {
     lock.release();
@@ -136,6 +140,31 @@ PGlite.create(workerData.pgDir, { extensions: { pg_trgm }, postgresqlconf: worke
 `;
 
 /**
+ * A database directory without PG_VERSION is new, unless initdb got past writing it: initdb
+ * writes PG_VERSION before its bootstrap creates global/pg_control and the first database under
+ * base/, so either of those without PG_VERSION is a database that lost files (a partial copy or
+ * restore, a cleanup that went too far). PGlite would run initdb over it and start an empty
+ * PKI beside the old files, with a new admin token: until stop 40 of 2026-12-05 it did (an
+ * outside probe's case, a data directory restored without PG_VERSION). An initdb interrupted
+ * before the bootstrap left neither, and starts again.
+ */
+function refuseDamagedDatabase(pgDir: string): void {
+  const hasControl = existsSync(join(pgDir, "global", "pg_control"));
+  let databases = 0;
+  try {
+    databases = readdirSync(join(pgDir, "base")).length;
+  } catch {
+    // No base/: nothing was bootstrapped.
+  }
+  if (!hasControl && databases === 0) return;
+  throw new StartUpFailure(
+    `the embedded database in ${pgDir} is damaged: it has ${hasControl ? "global/pg_control" : "databases under base/"} but no PG_VERSION, so files are missing (a partial copy or restore?). certmint will not create a new database over it: restore the data directory from a backup, or move ${pgDir} aside to start with an empty database (its CAs, keys and certificates are not in the new one)`,
+    2,
+    "EMBEDDED_DATABASE_DAMAGED",
+  );
+}
+
+/**
  * Why PGlite could not start, in words an operator can act on. Its file system layer
  * (Emscripten's) throws its own ErrnoError, which is not an Error and carries only a number: a
  * first start on a disk without room for the database (initdb needs some 40 MB) used to end in
@@ -153,9 +182,19 @@ function pgliteStartError(err: unknown, pgDir: string): unknown {
     );
     return known ? Object.assign(error, { code: known.split(":")[0] }) : error;
   }
+  if (err instanceof StartUpFailure) return err;
   const free = freeBytes(pgDir);
-  if (free === undefined || free >= WAL_SEGMENT_BYTES) return err;
   const what = err instanceof Error ? err.message : "a thrown value that is not an Error";
+  if (free !== undefined && free >= WAL_SEGMENT_BYTES && DAMAGED.test(what)) {
+    // PGlite's words for a database whose files it cannot read as one (a damaged pg_control,
+    // a missing catalog), with room on the disk: a restart meets the same files.
+    return new StartUpFailure(
+      `the embedded database in ${pgDir} cannot be opened (PGlite: ${what}): its files look damaged (an interrupted copy or restore, a disk error). Restore the data directory from a backup, or move ${pgDir} aside to start with an empty database (its CAs, keys and certificates are not in the new one)`,
+      2,
+      "EMBEDDED_DATABASE_DAMAGED",
+    );
+  }
+  if (free === undefined || free >= WAL_SEGMENT_BYTES) return err;
   return Object.assign(
     new Error(
       `the embedded database in ${pgDir} cannot be opened: its disk is full or nearly (${free} bytes free); free space on it, then start again (PGlite: ${what})`,
@@ -172,6 +211,9 @@ const EMSCRIPTEN_ERRNO: Record<number, string> = {
   51: "ENOSPC: no space left on device",
   69: "EROFS: read-only file system",
 };
+
+/** What PGlite says when the files it opens are not a database it can start. */
+const DAMAGED = /failed to initialize properly/;
 
 /** PostgreSQL's WAL segment: what it may have to create to open a database. */
 const WAL_SEGMENT_BYTES = 16 * 1024 * 1024;

@@ -35,10 +35,20 @@ describe("a DATABASE_URL naming a database that does not exist", () => {
       encoding: "utf8",
       timeout: START_LIMIT_MS,
     });
-    expect(r.status).toBe(1);
+    // Exit 2: only a configuration change helps (a service manager need not retry at once);
+    // one line that says what to do, and the log line has no stack trace.
+    expect(r.status).toBe(2);
     expect(r.stderr.trim().split("\n")).toEqual([
-      `certmint: start-up failed: database "${name}" does not exist`,
+      `certmint: start-up failed: PostgreSQL at ${url.hostname}:${url.port || "5432"} (database "${name}") has no such database: create it (createdb, owned by the DATABASE_URL user) or fix the name in DATABASE_URL (database "${name}" does not exist)`,
     ]);
+    const fatal = r.stdout
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l.msg === "start-up failed");
+    expect(fatal).toHaveLength(1);
+    expect(fatal[0]).toMatchObject({ code: "3D000", exitCode: 2 });
+    expect(JSON.stringify(fatal[0])).not.toContain("    at ");
     // No database, and nothing in the data directory: no key-encryption key, no admin token.
     const admin = new Client({ connectionString: adminUrl() });
     await admin.connect();
@@ -48,6 +58,32 @@ describe("a DATABASE_URL naming a database that does not exist", () => {
     } finally {
       await admin.end();
     }
+    expect(readdirSync(dataDir)).toEqual([]);
+  });
+
+  it("a wrong password exits 2 with one line naming the user, never the password", () => {
+    const wrong = new URL(adminUrl());
+    wrong.password = "not-the-password-x7";
+    const { command, args } = serverCommand();
+    const r = spawnSync(command, args, {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        DATABASE_URL: wrong.toString(),
+        CERTMINT_DATA_DIR: dataDir,
+        CERTMINT_LISTEN: "127.0.0.1:0",
+      },
+      encoding: "utf8",
+      timeout: START_LIMIT_MS,
+    });
+    expect(r.status).toBe(2);
+    const lines = r.stderr.trim().split("\n");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(
+      `refused the password of user "${decodeURIComponent(wrong.username)}": check the user and password in DATABASE_URL`,
+    );
+    expect(r.stdout + r.stderr).not.toContain("not-the-password-x7");
+    expect(r.stdout).not.toMatch(/\\n\s+at /);
     expect(readdirSync(dataDir)).toEqual([]);
   });
 });
