@@ -319,6 +319,10 @@ export class MemoryStore {
             const value = await fn({
               status: this.requests.get(id)?.status ?? null,
               keyBlocked: async (spkiSha256) => this.blockedKeys.has(spkiSha256),
+              issuerNow: async (caId) => {
+                const ca = this.cas.get(caId);
+                return ca ? { status: ca.status, revokedAt: ca.revokedAt } : null;
+              },
               storeIssued: async (certificate, request, audit) => {
                 if (!pending()) return false;
                 writes.push(() => {

@@ -1,6 +1,7 @@
 import { CertmintError, failedPrecondition, isCertmintError } from "../../errors";
 import { spkiSha256Of } from "../../signer";
 import { changeRecord, forgetChangeRecord } from "../audit/record";
+import { requireActive } from "../ca/load";
 import { type Call, refuseIfAbandoned } from "../call";
 import type { IssuanceDeps } from "../deps";
 import type { Certificate, CertificateRequest, LockedRequest } from "../repositories";
@@ -104,6 +105,15 @@ async function signAndStoreLocked(
   // Asked here, not left to the store's trigger: its refusal would end the lock's transaction,
   // and the request could not be marked FAILED in it. The key's lock is held to the commit.
   if (await locked.keyBlocked(spkiSha256Of(key.publicKey))) throw keyBlocked(plan);
+  // The same for the issuer: plan.ca was read before the lock, and a disable or revocation
+  // committed since would make the store's trigger refuse the insert (the request then stayed
+  // PENDING, its approver told CA_NOT_ACTIVE: an outside probe, stop 40 of 2026-12-05). Read
+  // under the CA's signing lock, held to the commit, and refused with the request marked FAILED.
+  if (plan.ca) {
+    const now = await locked.issuerNow(plan.ca.id);
+    if (!now) throw caGone(plan.ca.slug);
+    requireActive({ ...plan.ca, ...now });
+  }
   const signed = await sign(deps, plan, request, key, validity, options);
   await store(call, locked, signed, options.renewalOf);
   return signed;
@@ -135,4 +145,21 @@ async function store(
   if (!(await locked.storeIssued(signed.certificate, signed.request, audit))) {
     throw new RequestSettled();
   }
+}
+
+/** The issuing CA was deleted after the request was planned (its row is gone). */
+function caGone(slug: string): CertmintError {
+  return failedPrecondition(
+    "CA_NOT_ACTIVE",
+    `certificate authority "${slug}" was deleted while the request waited; it signs nothing`,
+    {
+      preconditions: [
+        {
+          type: "CA_STATUS",
+          subject: `certificate_authorities/${slug}`,
+          description: "deleted",
+        },
+      ],
+    },
+  );
 }

@@ -108,6 +108,14 @@ export interface LockedRequest {
    * key's shared lock to the commit, so the answer stands until then (blocked-keys.ts).
    */
   keyBlocked(spkiSha256: string): Promise<boolean>;
+  /**
+   * The issuing CA as it is now (status and revocation), or null if it is gone; holds the CA's
+   * shared signing lock to the commit (certmint_ca_signs), so a disable or revocation waits for
+   * this transaction and the answer stands until then. Asked before storeIssued, whose insert
+   * the store's trigger would otherwise refuse by failing the lock's transaction, leaving the
+   * request PENDING (an outside probe, stop 40 of 2026-12-05).
+   */
+  issuerNow(caId: string): Promise<Pick<CertificateAuthority, "status" | "revokedAt"> | null>;
   /** Links a renewed certificate to its successor unless it was renewed or revoked meanwhile. */
   linkRenewal(renewedId: string, successorId: string): Promise<boolean>;
   /** markFailed, in the lock's transaction. */

@@ -267,6 +267,20 @@ export class OrmIssuanceRepository implements IssuanceRepository {
         ]);
         return row?.blocked === true;
       },
+      issuerNow: async (caId) => {
+        const [lock] = await connection.execute<Array<{ signs: boolean }>>(CA_SIGNS_SQL, [caId]);
+        if (lock?.signs === true) return { status: "ACTIVE", revokedAt: null };
+        // Not signing: why, read after the lock (a statement of its own, so a fresh snapshot).
+        const [row] = await connection.execute<
+          Array<{ status: CertificateAuthority["status"]; revoked_at: Date | string | null }>
+        >(ISSUER_STATE_SQL, [caId]);
+        return row
+          ? {
+              status: row.status,
+              revokedAt: row.revoked_at === null ? null : new Date(row.revoked_at),
+            }
+          : null;
+      },
       linkRenewal: (renewedId, successorId) => changed(sql.linkRenewal(renewedId, successorId)),
       markFailed: (failure, audit) => changed(sql.markFailed(failure, audit)),
     };
@@ -453,6 +467,14 @@ const KEY_BLOCKED_SQLSTATE = "CMK01";
 
 /** The trigger's look, as a statement: the key's shared lock, then whether it is blocked. */
 const KEY_BLOCKED_SQL = `select "certmint_key_blocked"(?) as "blocked"`;
+
+/**
+ * Whether the CA signs, after its shared signing lock (certmint_ca_signs takes it and holds it
+ * to the commit, Migration20261205300000CaSigningGuard): a disable or revocation committed
+ * before is seen, and one after waits for this transaction.
+ */
+const CA_SIGNS_SQL = `select "certmint_ca_signs"(?::uuid) as "signs"`;
+const ISSUER_STATE_SQL = `select "status", "revoked_at" from "certificate_authority" where "id" = ?`;
 
 /** A record read by the statement: the same properties and types as the ORM's (columns.ts). */
 const asRecord = <T extends object>(values: Record<string, unknown>): T => fromRow<T>(values as T);
