@@ -3,7 +3,7 @@
  * address, plaintext or TLS (with an optional client certificate), the access token and its
  * source, and the per-call deadline.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { DEFAULT_SERVER, isLoopbackHost, parseServerAddress } from "./address";
 import type { Args } from "./args";
@@ -22,7 +22,15 @@ export interface ConnectionSettings {
   target: string;
   transport: Transport;
   /** The bearer token and where it came from (for messages, never the token itself). */
-  token?: { secret: string; source: string };
+  token?: {
+    secret: string;
+    source: string;
+    /**
+     * The data directory's admin token, found by the CLI itself, to a plaintext loopback
+     * server: sent only to a server process of one of these uids (loopback-peer.ts).
+     */
+    localServer?: { dataDir: string; uids: number[] };
+  };
   deadlineMs: number;
 }
 
@@ -126,7 +134,23 @@ function resolveToken(
     "pass --token-file FILE or set CERTMINT_TOKEN, or use a data directory only you (or root) can change",
     dir,
   );
-  return { secret: readToken(file, "the admin token"), source: file };
+  return {
+    secret: readToken(file, "the admin token"),
+    source: file,
+    ...(transport.kind === "plaintext" ? { localServer: localServerOf(dir) } : {}),
+  };
+}
+
+/**
+ * Who may receive the data directory's admin token in plaintext: a server process of the data
+ * directory's owner (who wrote the token), of this user, or of root; never another local user
+ * who took the port (loopback-peer.ts).
+ */
+function localServerOf(dir: string): { dataDir: string; uids: number[] } {
+  const uids = new Set<number>([0, statSync(dir).uid]);
+  const own = process.geteuid?.();
+  if (own !== undefined) uids.add(own);
+  return { dataDir: resolve(dir), uids: [...uids] };
 }
 
 function readFile(path: string, what: string): Buffer {
