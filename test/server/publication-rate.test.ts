@@ -107,8 +107,9 @@ describe("requests per second of one address on the publication port", () => {
     expect(sampleValue(metrics, "certmint_publication_rate_limited_total")).toBe(24);
   });
 
-  it("pipelined requests past the rate are all answered 429, in order, and the connection stays open", async () => {
+  it("pipelined requests past the rate are answered 429 beyond what the rate refills, and the connection stays open", async () => {
     // 127.0.0.3 spends its burst, then one connection pipelines 200 requests in one write.
+    const started = performance.now();
     for (let i = 0; i < BURST; i++) {
       expect((await get(port, caPath, false, "127.0.0.3")).status).toBe(200);
     }
@@ -126,7 +127,13 @@ describe("requests per second of one address on the publication port", () => {
     await new Promise((r) => socket.once("connect", r));
     socket.write(`GET ${caPath} HTTP/1.1\r\nHost: x\r\n\r\n`.repeat(200));
     await waitFor("200 answers", () => statuses.length === 200, 60_000);
-    expect(new Set(statuses)).toEqual(new Set([429]));
+    const seconds = (performance.now() - started) / 1000;
+    // Every answer is 200 or 429, and the 200s are only what the address's rate refilled while
+    // the test ran (none on a fast machine; a busy one that took seconds for the burst refills
+    // some: a bound, not an exact count, so the test holds on a slow machine too).
+    expect(statuses.every((s) => s === 200 || s === 429)).toBe(true);
+    const served = statuses.filter((s) => s === 200).length;
+    expect(served).toBeLessThanOrEqual(Math.ceil(PER_SECOND * seconds) + 1);
     expect(closed).toBe(false);
     socket.destroy();
   });
