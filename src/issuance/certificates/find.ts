@@ -8,11 +8,26 @@ import type {
   RequestRepository,
 } from "../repositories";
 
-/** Serial numbers are written as hex, with or without colons, any case. */
+/**
+ * A serial number as a person or a program writes it: hex, any case, with or without colons
+ * (OpenSSL) or a 0x prefix (Python's hex()), with or without leading zeros (Go's Text(16),
+ * Python's format(n, "x") and Java's toString(16) drop them), into the form certmint stores:
+ * the DER INTEGER's content octets (RFC 5280 4.1.2.2: positive, so a 00 sign octet before a
+ * first octet with its high bit set, and no other leading zero octet). Until stop 40 of
+ * 2026-12-05 only whole octets were accepted, and every certmint serial (017b..., 33
+ * significant digits) as those languages print it was refused (an outside probe).
+ */
 export function normalizeSerial(s: string): string | undefined {
-  const hex = s.trim().replace(/:/g, "").toLowerCase();
-  // Whole octets only: certmint writes serials as even-length hex (17 bytes).
-  return /^(?:[0-9a-f]{2}){1,20}$/.test(hex) ? hex : undefined;
+  let hex = s.trim().replace(/:/g, "").toLowerCase();
+  if (hex.startsWith("0x")) hex = hex.slice(2);
+  if (!/^[0-9a-f]{1,42}$/.test(hex)) return undefined;
+  hex = hex.replace(/^0+/, "");
+  if (hex === "") return "00";
+  if (hex.length % 2 === 1) hex = `0${hex}`;
+  if (Number.parseInt(hex[0]!, 16) >= 8) hex = `00${hex}`;
+  // At most 20 octets of value (4.1.2.2), besides the sign octet.
+  const value = hex.startsWith("00") && hex.length > 2 ? hex.slice(2) : hex;
+  return value.length <= 40 ? hex : undefined;
 }
 
 /**

@@ -1891,7 +1891,8 @@ func (x *GetCurrentCertificateResponse) GetCertificate() *Certificate {
 // GetCertificateRequest names one certificate.
 type GetCertificateRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The certificate, by id (UUID) or serial number (hex, colons allowed).
+	// The certificate, by id (UUID) or serial number (hex, any case, with colons, a 0x prefix or
+	// without leading zeros, as OpenSSL, Python, Go and Java print serials).
 	// At most 64 characters.
 	Certificate   string `protobuf:"bytes,1,opt,name=certificate,proto3" json:"certificate,omitempty"`
 	unknownFields protoimpl.UnknownFields

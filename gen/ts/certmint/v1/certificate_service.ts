@@ -808,7 +808,8 @@ export interface GetCurrentCertificateResponse {
 /** GetCertificateRequest names one certificate. */
 export interface GetCertificateRequest {
   /**
-   * The certificate, by id (UUID) or serial number (hex, colons allowed).
+   * The certificate, by id (UUID) or serial number (hex, any case, with colons, a 0x prefix or
+   * without leading zeros, as OpenSSL, Python, Go and Java print serials).
    * At most 64 characters.
    */
   certificate: string;

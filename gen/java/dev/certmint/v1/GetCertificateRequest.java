@@ -53,7 +53,8 @@ private static final long serialVersionUID = 0L;
   private volatile java.lang.Object certificate_ = "";
   /**
    * <pre>
-   * The certificate, by id (UUID) or serial number (hex, colons allowed).
+   * The certificate, by id (UUID) or serial number (hex, any case, with colons, a 0x prefix or
+   * without leading zeros, as OpenSSL, Python, Go and Java print serials).
    * At most 64 characters.
    * </pre>
    *
@@ -75,7 +76,8 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * The certificate, by id (UUID) or serial number (hex, colons allowed).
+   * The certificate, by id (UUID) or serial number (hex, any case, with colons, a 0x prefix or
+   * without leading zeros, as OpenSSL, Python, Go and Java print serials).
    * At most 64 characters.
    * </pre>
    *
@@ -428,7 +430,8 @@ private static final long serialVersionUID = 0L;
     private java.lang.Object certificate_ = "";
     /**
      * <pre>
-     * The certificate, by id (UUID) or serial number (hex, colons allowed).
+     * The certificate, by id (UUID) or serial number (hex, any case, with colons, a 0x prefix or
+     * without leading zeros, as OpenSSL, Python, Go and Java print serials).
      * At most 64 characters.
      * </pre>
      *
@@ -449,7 +452,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The certificate, by id (UUID) or serial number (hex, colons allowed).
+     * The certificate, by id (UUID) or serial number (hex, any case, with colons, a 0x prefix or
+     * without leading zeros, as OpenSSL, Python, Go and Java print serials).
      * At most 64 characters.
      * </pre>
      *
@@ -471,7 +475,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The certificate, by id (UUID) or serial number (hex, colons allowed).
+     * The certificate, by id (UUID) or serial number (hex, any case, with colons, a 0x prefix or
+     * without leading zeros, as OpenSSL, Python, Go and Java print serials).
      * At most 64 characters.
      * </pre>
      *
@@ -489,7 +494,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The certificate, by id (UUID) or serial number (hex, colons allowed).
+     * The certificate, by id (UUID) or serial number (hex, any case, with colons, a 0x prefix or
+     * without leading zeros, as OpenSSL, Python, Go and Java print serials).
      * At most 64 characters.
      * </pre>
      *
@@ -504,7 +510,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * The certificate, by id (UUID) or serial number (hex, colons allowed).
+     * The certificate, by id (UUID) or serial number (hex, any case, with colons, a 0x prefix or
+     * without leading zeros, as OpenSSL, Python, Go and Java print serials).
      * At most 64 characters.
      * </pre>
      *

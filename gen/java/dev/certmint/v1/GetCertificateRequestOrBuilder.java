@@ -9,7 +9,8 @@ public interface GetCertificateRequestOrBuilder extends
 
   /**
    * <pre>
-   * The certificate, by id (UUID) or serial number (hex, colons allowed).
+   * The certificate, by id (UUID) or serial number (hex, any case, with colons, a 0x prefix or
+   * without leading zeros, as OpenSSL, Python, Go and Java print serials).
    * At most 64 characters.
    * </pre>
    *
@@ -19,7 +20,8 @@ public interface GetCertificateRequestOrBuilder extends
   java.lang.String getCertificate();
   /**
    * <pre>
-   * The certificate, by id (UUID) or serial number (hex, colons allowed).
+   * The certificate, by id (UUID) or serial number (hex, any case, with colons, a 0x prefix or
+   * without leading zeros, as OpenSSL, Python, Go and Java print serials).
    * At most 64 characters.
    * </pre>
    *
