@@ -3,6 +3,7 @@ import { newSerialNumber, serialToHex } from "../../signer";
 import { changeRecord, forgetChangeRecord } from "../audit/record";
 import type { Call } from "../call";
 import { newRowId } from "../common/ids";
+import { referenceNotFound } from "../common/refs";
 import type { IssuanceObserver } from "../observer";
 import type {
   CertificateRequest,
@@ -58,14 +59,20 @@ export async function recordWaitingForApproval(
   who: RequestIdentity,
 ): Promise<CertificateRequest | "duplicate"> {
   const request = newRequest(plan, who, "PENDING_APPROVAL", deps.now(), {});
-  const cap = deps.pendingApprovalsPerToken;
-  if (cap === undefined) return record(deps, call, request);
   const audit = changeRecord(
     call,
     { type: "certificate_request", id: request.id },
     request.createdAt,
   );
-  const recorded = await deps.store.issuance.recordWaitingRequest(request, audit, cap);
+  const recorded = await deps.store.issuance.recordWaitingRequest(
+    request,
+    audit,
+    deps.pendingApprovalsPerToken,
+  );
+  if (recorded === "profile-gone") {
+    forgetChangeRecord(call);
+    throw referenceNotFound("certificate profile", plan.profile.slug);
+  }
   if (typeof recorded === "object") {
     forgetChangeRecord(call);
     throw tooManyWaiting(call, recorded.waiting);

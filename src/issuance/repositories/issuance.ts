@@ -147,15 +147,17 @@ export interface IssuanceRepository {
   recordRequest(request: CertificateRequest, audit?: AuditRecord): Promise<boolean>;
   /**
    * Records a request that waits for an approver (PENDING_APPROVAL) unless its caller already
-   * has `cap` of them waiting: then nothing is written and the answer is how many wait. Exact
-   * under concurrency, on every replica: calls of one caller count one after another. True and
-   * false as recordRequest.
+   * has `cap` of them waiting (no cap: undefined): then nothing is written and the answer is
+   * how many wait. Exact under concurrency, on every replica: calls of one caller count one
+   * after another. Holds the profile's row against its deletion until the commit;
+   * "profile-gone" when it was deleted meanwhile (nothing written). True and false as
+   * recordRequest.
    */
   recordWaitingRequest(
     request: CertificateRequest,
     audit: AuditRecord,
-    cap: number,
-  ): Promise<boolean | { waiting: number }>;
+    cap: number | undefined,
+  ): Promise<boolean | { waiting: number } | "profile-gone">;
   /**
    * Stores a certificate signed before its request was recorded, in one autocommitted statement
    * (one durable commit): the request ISSUED, the certificate, the audit record and, for a

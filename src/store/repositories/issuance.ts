@@ -153,9 +153,10 @@ export class OrmIssuanceRepository implements IssuanceRepository {
   async recordWaitingRequest(
     request: CertificateRequest,
     audit: AuditRecord,
-    cap: number,
-  ): Promise<boolean | { waiting: number }> {
-    const count = this.sql.countWaitingForApproval(request.caller, cap);
+    cap: number | undefined,
+  ): Promise<boolean | { waiting: number } | "profile-gone"> {
+    const count =
+      cap === undefined ? undefined : this.sql.countWaitingForApproval(request.caller, cap);
     const insert = this.sql.recordRequest(request, audit);
     return withConnection(this.em, async (connection) => {
       await connection.command("begin");
@@ -168,14 +169,28 @@ export class OrmIssuanceRepository implements IssuanceRepository {
              from (select set_config('lock_timeout', '${WAITING_LOCK_TIMEOUT_MS}ms', true)) "t"`,
           [WAITING_LOCK_CLASS, request.caller],
         );
-        const [counted] = await connection.execute<Array<{ n: number }>>(
-          count.text,
-          count.bindings,
-        );
-        const waiting = Number(counted?.n ?? 0);
-        if (waiting >= cap) {
+        // The profile's row, key-share locked to the commit: a DeleteCertificateProfile (FOR
+        // UPDATE, then it counts the waiting requests) either waits for this insert and counts
+        // it, or deleted the row first and this request is refused. Without it a request
+        // recorded between the delete's count and its commit waited on a deleted profile (an
+        // outside probe, stop 40 of 2026-12-05: 40 such requests in six rounds).
+        const profile = await connection.execute<Array<{ id: string }>>(PROFILE_KEY_SHARE_SQL, [
+          request.profileId,
+        ]);
+        if (profile.length === 0) {
           await connection.command("rollback");
-          return { waiting };
+          return "profile-gone";
+        }
+        if (count && cap !== undefined) {
+          const [counted] = await connection.execute<Array<{ n: number }>>(
+            count.text,
+            count.bindings,
+          );
+          const waiting = Number(counted?.n ?? 0);
+          if (waiting >= cap) {
+            await connection.command("rollback");
+            return { waiting };
+          }
         }
         const rows = await connection.execute<Array<{ id: string }>>(insert.text, insert.bindings);
         await connection.command("commit");
@@ -467,6 +482,9 @@ const KEY_BLOCKED_SQLSTATE = "CMK01";
 
 /** The trigger's look, as a statement: the key's shared lock, then whether it is blocked. */
 const KEY_BLOCKED_SQL = `select "certmint_key_blocked"(?) as "blocked"`;
+
+/** recordWaitingRequest: the profile's row, locked against its deletion to the commit. */
+const PROFILE_KEY_SHARE_SQL = `select "id" from "certificate_profile" where "id" = ? for key share`;
 
 /**
  * Whether the CA signs, after its shared signing lock (certmint_ca_signs takes it and holds it
