@@ -1,4 +1,4 @@
-import { alreadyExists, invalidField } from "../../errors";
+import { alreadyExists, invalidField, notFound } from "../../errors";
 import { CA_KEY_USAGES } from "../../model/keys";
 import type { KeyAlgorithm, KeyUsage, SignatureAlgorithm, SubjectAltNames } from "../../model/pki";
 import {
@@ -17,6 +17,7 @@ import {
   type CertificateAuthority,
   type CertificateAuthorityView,
   caView,
+  StillReferenced,
   type StoreWith,
   UniqueConflict,
 } from "../repositories";
@@ -148,6 +149,15 @@ export async function storeNewCa(
   } catch (err) {
     // Two creates racing for one slug: the unique index decides.
     if (err instanceof UniqueConflict) throw slugTaken(ca.slug);
+    // The only foreign key of a new CA is its parent: deleted while this one was signed (its
+    // row went after the checks above). Until stop 40 of 2026-12-05 this was INTERNAL (an
+    // outside probe, 5 of 8 rounds).
+    if (err instanceof StillReferenced && ca.parentId) {
+      throw notFound(
+        "CERTIFICATE_AUTHORITY_NOT_FOUND",
+        "the parent certificate authority was deleted while this one was created; nothing was stored",
+      );
+    }
     throw err;
   }
   return caView(ca);
