@@ -120,6 +120,31 @@ describe("IssueCertificate idempotency", () => {
     expect(await rowCounts(h)).toEqual(before);
   });
 
+  it("is the same request whether the profile is named by slug or by id, either way round", async () => {
+    const [web] = await h.db.query<{ id: string }>(
+      "select id from certificate_profile where slug = 'web'",
+    );
+    const named = (profile: string, requestId: string) =>
+      attrRequest(profile, { cn: "forms.example.com", dns: ["forms.example.com"], requestId });
+    for (const [first, then, requestId] of [
+      ["web", web!.id, "idem-forms-1"],
+      [web!.id, "web", "idem-forms-2"],
+    ] as const) {
+      const a = await issue(h, named(first, requestId));
+      const b = await issue(h, named(then, requestId));
+      expect(b.certificateRequestId).toBe(a.certificateRequestId);
+      expect(b.certificate!.certificateId).toBe(a.certificate!.certificateId);
+      expect(b.privateKeyPem).toBe(a.privateKeyPem);
+      expect(await certsFor(requestId)).toBe(1);
+    }
+    // Another profile by id is still another request.
+    const [other] = await h.db.query<{ id: string }>(
+      "select id from certificate_profile where slug = 'other'",
+    );
+    const err = await rpcError(issue(h, named(other!.id, "idem-forms-1")));
+    expect([err.code, err.reason]).toEqual([Code.ALREADY_EXISTS, "REQUEST_ID_REUSED"]);
+  });
+
   it("issues exactly one certificate when 16 calls with one request_id race", async () => {
     const req = attrRequest("web", {
       cn: "race.example.com",

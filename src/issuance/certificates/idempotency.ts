@@ -19,19 +19,39 @@ export function requestFingerprint(parts: unknown): string {
   return digestHex("sha256", JSON.stringify(parts));
 }
 
+/**
+ * Other fingerprints of the same request: the profile named by id where it was named by slug,
+ * or the other way round (every reference accepts either). Computed only when the fingerprint
+ * differs (two digests, off the hot path), and only for a prior request on that same profile.
+ */
+export interface EquivalentRequests {
+  profileId: string;
+  fingerprints: () => string[];
+}
+
 /** The same request_id with a different request: ALREADY_EXISTS, never a second certificate. */
 export function assertSameRequest(
-  prior: Pick<CertificateRequest, "id" | "requestFingerprint">,
+  prior: Pick<CertificateRequest, "id" | "requestFingerprint" | "profileId">,
   fingerprint: string,
   requestId: string,
+  equivalent?: EquivalentRequests,
 ): void {
-  if (prior.requestFingerprint !== fingerprint) {
-    throw alreadyExists(
-      "REQUEST_ID_REUSED",
-      `request_id "${requestId}" was already used for a different request (certificate request ${prior.id}); use a new request_id`,
-      { metadata: { certificate_request_id: prior.id } },
-    );
+  if (prior.requestFingerprint === fingerprint) return;
+  // Until stop 40 of 2026-12-05 a replay naming the profile by id after the first call named it
+  // by slug was "a different request" (an outside probe): a client layer that resolves slugs
+  // could never get its certificate and key back.
+  if (
+    equivalent &&
+    prior.profileId === equivalent.profileId &&
+    equivalent.fingerprints().includes(prior.requestFingerprint)
+  ) {
+    return;
   }
+  throw alreadyExists(
+    "REQUEST_ID_REUSED",
+    `request_id "${requestId}" was already used for a different request (certificate request ${prior.id}); use a new request_id`,
+    { metadata: { certificate_request_id: prior.id } },
+  );
 }
 
 /**

@@ -11,6 +11,7 @@ import type {
   RequestStatus,
   StoredParams,
 } from "../repositories";
+import type { EquivalentRequests } from "./idempotency";
 import { storedErrorOf } from "./outcome";
 import type { IssuancePlan } from "./types";
 
@@ -20,6 +21,8 @@ export interface RequestIdentity {
   /** The caller's idempotency key (request_id in the API). */
   idempotencyKey?: string;
   fingerprint: string;
+  /** The same request written otherwise (the profile by id or slug): replays accept these too. */
+  equivalent?: EquivalentRequests;
   kind: "ISSUE" | "RENEW";
   renewalOfCertificateId?: string;
 }

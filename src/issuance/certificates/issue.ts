@@ -56,6 +56,7 @@ async function issueWith(
   // and its CA (the store's issuance repository), and decides before anything about the
   // profile is checked.
   const rows = await readProfileAndPrior(deps, input, who, mayUseHeld);
+  if (rows?.profile) who = withProfileForms(input, who, rows.profile);
   if (rows?.held) {
     // Undefined: nothing was written, and the request is decided again on rows read now.
     return (
@@ -124,9 +125,18 @@ async function issueOnHeldRows(
 
 /** The request's identity: its caller, idempotency key and fingerprint. */
 function issueIdentity(input: IssueInput): RequestIdentity {
-  const fingerprint = requestFingerprint([
+  return {
+    caller: input.caller,
+    idempotencyKey: input.idempotencyKey,
+    fingerprint: issueFingerprint(input, input.profile),
+    kind: "ISSUE",
+  };
+}
+
+function issueFingerprint(input: IssueInput, profileRef: string): string {
+  return requestFingerprint([
     "issue",
-    input.profile,
+    profileRef,
     input.source,
     input.signatureAlgorithm ?? null,
     input.keyUsages,
@@ -135,7 +145,22 @@ function issueIdentity(input: IssueInput): RequestIdentity {
     // Only when set, so that fingerprints stored before CA requests existed still match.
     ...(input.ca ? [{ ca: input.ca }] : []),
   ]);
-  return { caller: input.caller, idempotencyKey: input.idempotencyKey, fingerprint, kind: "ISSUE" };
+}
+
+/** Once the profile is known: the same request naming it by id or by slug (assertSameRequest). */
+function withProfileForms(
+  input: IssueInput,
+  who: RequestIdentity,
+  profile: { id: string; slug: string } | null,
+): RequestIdentity {
+  if (!profile) return who;
+  return {
+    ...who,
+    equivalent: {
+      profileId: profile.id,
+      fingerprints: () => [profile.id, profile.slug].map((ref) => issueFingerprint(input, ref)),
+    },
+  };
 }
 
 /**

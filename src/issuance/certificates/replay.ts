@@ -25,9 +25,9 @@ export async function replay(
   deps: IssuanceDeps,
   call: Call,
   prior: CertificateRequest,
-  who: Pick<RequestIdentity, "fingerprint" | "idempotencyKey">,
+  who: Pick<RequestIdentity, "fingerprint" | "idempotencyKey" | "equivalent">,
 ): Promise<IssueOutcome> {
-  assertSameRequest(prior, who.fingerprint, who.idempotencyKey!);
+  assertSameRequest(prior, who.fingerprint, who.idempotencyKey!, who.equivalent);
   if (prior.status === "PENDING") {
     // Only an approved request (or one a version that recorded the intent before signing
     // left) is ever PENDING. Another call is signing it (it holds the request's lock: wait for
