@@ -270,6 +270,23 @@ export class MemoryStore {
           if (audit) this.audit.push(structuredClone(audit));
           return true;
         },
+        recordWaitingRequest: async (
+          request: CertificateRequest,
+          audit: AuditRecord,
+          cap: number | undefined,
+        ) => {
+          if (!this.profiles.has(request.profileId)) return "profile-gone" as const;
+          const waiting = [...this.requests.values()].filter(
+            (r) => r.caller === request.caller && r.status === "PENDING_APPROVAL",
+          ).length;
+          if (cap !== undefined && waiting >= cap) return { waiting };
+          if (request.idempotencyKey && this.priorOf(request.caller, request.idempotencyKey)) {
+            return false;
+          }
+          this.requests.set(request.id, structuredClone(request));
+          this.audit.push(structuredClone(audit));
+          return true;
+        },
         storeIssuance: async ({
           request,
           certificate,
