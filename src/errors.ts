@@ -129,10 +129,6 @@ export function clip(text: string, max: number): string {
 }
 
 /**
- * Client input quoted in a message: JSON-escaped (control characters visible, never raw) and
- * at most 64 characters of it, so an error never carries a caller's megabytes back.
- */
-/**
  * `word` after "a" or "an", as a message says it: "an admin token", "an issuer token", "an
  * EC_P256 key", "an RSA_2048 key", "a P-256 key". A word in capitals (an enum name) is read
  * letter by letter, so it takes "an" where its first letter's name starts with a vowel sound.
@@ -142,4 +138,8 @@ export const withArticle = (word: string): string => {
   return `${spelled || /^[aeiou]/i.test(word) ? "an" : "a"} ${word}`;
 };
 
+/**
+ * Client input quoted in a message: JSON-escaped (control characters visible, never raw) and
+ * at most 64 characters of it, so an error never carries a caller's megabytes back.
+ */
 export const quoted = (input: string, max = 64): string => JSON.stringify(clip(input, max));

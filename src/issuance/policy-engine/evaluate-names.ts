@@ -4,7 +4,7 @@
  */
 
 import type { FieldViolation } from "../../errors";
-import { fieldViolation } from "../../errors";
+import { fieldViolation, quoted } from "../../errors";
 import {
   SUBJECT_ATTRIBUTES,
   type SubjectAltNames,
@@ -24,11 +24,12 @@ export const violation = (
   description: string,
 ): FieldViolation => fieldViolation(field, reason, description);
 
-/** A user-supplied string for a description: JSON-quoted (escapes controls), length-capped. */
-export const quote = (s: unknown): string => {
-  const str = String(s);
-  return JSON.stringify(str.length > 200 ? `${str.slice(0, 200)}...` : str);
-};
+/**
+ * A user-supplied string for a description: errors.ts quoted (JSON-escaped, at most 64 code
+ * points, as the README promises). Until stop 40 of 2026-12-05 the policy engine kept its own
+ * copy that quoted 200 characters (an outside probe).
+ */
+export const quote = (s: unknown): string => quoted(String(s));
 
 /** Proto field names of the subject attributes; O and OU are repeated in the API. */
 const SUBJECT_FIELDS: Record<SubjectAttribute, { name: string; repeated: boolean }> = {
