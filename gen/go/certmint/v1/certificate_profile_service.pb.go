@@ -199,7 +199,8 @@ func (PrivateKeyRetention) EnumDescriptor() ([]byte, []int) {
 // ProfileDefaults fill what a request leaves empty.
 type ProfileDefaults struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Certificate lifetime when the request gives none.
+	// Certificate lifetime when the request gives none. Unset: 30 days, or the policy's
+	// max_ttl when that is shorter.
 	Ttl *durationpb.Duration `protobuf:"bytes,1,opt,name=ttl,proto3" json:"ttl,omitempty"`
 	// Subject attributes for requests without a CSR that leave them empty.
 	Subject *Subject `protobuf:"bytes,2,opt,name=subject,proto3" json:"subject,omitempty"`

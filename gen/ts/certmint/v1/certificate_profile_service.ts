@@ -192,7 +192,10 @@ export function privateKeyRetentionToJSON(object: PrivateKeyRetention): string {
 
 /** ProfileDefaults fill what a request leaves empty. */
 export interface ProfileDefaults {
-  /** Certificate lifetime when the request gives none. */
+  /**
+   * Certificate lifetime when the request gives none. Unset: 30 days, or the policy's
+   * max_ttl when that is shorter.
+   */
   ttl?:
     | Duration
     | undefined;

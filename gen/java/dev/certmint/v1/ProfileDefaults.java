@@ -55,7 +55,8 @@ private static final long serialVersionUID = 0L;
   private com.google.protobuf.Duration ttl_;
   /**
    * <pre>
-   * Certificate lifetime when the request gives none.
+   * Certificate lifetime when the request gives none. Unset: 30 days, or the policy's
+   * max_ttl when that is shorter.
    * </pre>
    *
    * <code>.google.protobuf.Duration ttl = 1 [json_name = "ttl"];</code>
@@ -67,7 +68,8 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * Certificate lifetime when the request gives none.
+   * Certificate lifetime when the request gives none. Unset: 30 days, or the policy's
+   * max_ttl when that is shorter.
    * </pre>
    *
    * <code>.google.protobuf.Duration ttl = 1 [json_name = "ttl"];</code>
@@ -79,7 +81,8 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * Certificate lifetime when the request gives none.
+   * Certificate lifetime when the request gives none. Unset: 30 days, or the policy's
+   * max_ttl when that is shorter.
    * </pre>
    *
    * <code>.google.protobuf.Duration ttl = 1 [json_name = "ttl"];</code>
@@ -891,7 +894,8 @@ private static final long serialVersionUID = 0L;
         com.google.protobuf.Duration, com.google.protobuf.Duration.Builder, com.google.protobuf.DurationOrBuilder> ttlBuilder_;
     /**
      * <pre>
-     * Certificate lifetime when the request gives none.
+     * Certificate lifetime when the request gives none. Unset: 30 days, or the policy's
+     * max_ttl when that is shorter.
      * </pre>
      *
      * <code>.google.protobuf.Duration ttl = 1 [json_name = "ttl"];</code>
@@ -902,7 +906,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Certificate lifetime when the request gives none.
+     * Certificate lifetime when the request gives none. Unset: 30 days, or the policy's
+     * max_ttl when that is shorter.
      * </pre>
      *
      * <code>.google.protobuf.Duration ttl = 1 [json_name = "ttl"];</code>
@@ -917,7 +922,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Certificate lifetime when the request gives none.
+     * Certificate lifetime when the request gives none. Unset: 30 days, or the policy's
+     * max_ttl when that is shorter.
      * </pre>
      *
      * <code>.google.protobuf.Duration ttl = 1 [json_name = "ttl"];</code>
@@ -937,7 +943,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Certificate lifetime when the request gives none.
+     * Certificate lifetime when the request gives none. Unset: 30 days, or the policy's
+     * max_ttl when that is shorter.
      * </pre>
      *
      * <code>.google.protobuf.Duration ttl = 1 [json_name = "ttl"];</code>
@@ -955,7 +962,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Certificate lifetime when the request gives none.
+     * Certificate lifetime when the request gives none. Unset: 30 days, or the policy's
+     * max_ttl when that is shorter.
      * </pre>
      *
      * <code>.google.protobuf.Duration ttl = 1 [json_name = "ttl"];</code>
@@ -978,7 +986,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Certificate lifetime when the request gives none.
+     * Certificate lifetime when the request gives none. Unset: 30 days, or the policy's
+     * max_ttl when that is shorter.
      * </pre>
      *
      * <code>.google.protobuf.Duration ttl = 1 [json_name = "ttl"];</code>
@@ -995,7 +1004,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Certificate lifetime when the request gives none.
+     * Certificate lifetime when the request gives none. Unset: 30 days, or the policy's
+     * max_ttl when that is shorter.
      * </pre>
      *
      * <code>.google.protobuf.Duration ttl = 1 [json_name = "ttl"];</code>
@@ -1007,7 +1017,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Certificate lifetime when the request gives none.
+     * Certificate lifetime when the request gives none. Unset: 30 days, or the policy's
+     * max_ttl when that is shorter.
      * </pre>
      *
      * <code>.google.protobuf.Duration ttl = 1 [json_name = "ttl"];</code>
@@ -1022,7 +1033,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Certificate lifetime when the request gives none.
+     * Certificate lifetime when the request gives none. Unset: 30 days, or the policy's
+     * max_ttl when that is shorter.
      * </pre>
      *
      * <code>.google.protobuf.Duration ttl = 1 [json_name = "ttl"];</code>

@@ -9,7 +9,8 @@ public interface ProfileDefaultsOrBuilder extends
 
   /**
    * <pre>
-   * Certificate lifetime when the request gives none.
+   * Certificate lifetime when the request gives none. Unset: 30 days, or the policy's
+   * max_ttl when that is shorter.
    * </pre>
    *
    * <code>.google.protobuf.Duration ttl = 1 [json_name = "ttl"];</code>
@@ -18,7 +19,8 @@ public interface ProfileDefaultsOrBuilder extends
   boolean hasTtl();
   /**
    * <pre>
-   * Certificate lifetime when the request gives none.
+   * Certificate lifetime when the request gives none. Unset: 30 days, or the policy's
+   * max_ttl when that is shorter.
    * </pre>
    *
    * <code>.google.protobuf.Duration ttl = 1 [json_name = "ttl"];</code>
@@ -27,7 +29,8 @@ public interface ProfileDefaultsOrBuilder extends
   com.google.protobuf.Duration getTtl();
   /**
    * <pre>
-   * Certificate lifetime when the request gives none.
+   * Certificate lifetime when the request gives none. Unset: 30 days, or the policy's
+   * max_ttl when that is shorter.
    * </pre>
    *
    * <code>.google.protobuf.Duration ttl = 1 [json_name = "ttl"];</code>
