@@ -10,6 +10,7 @@ import { checkIssuerState } from "./check";
 import { newRequest, type RequestIdentity, recordRefusal, reserveSerial } from "./intent";
 import type { CertifiedKey } from "./keys";
 import { issuedOutcome } from "./outcome";
+import { assertRenewable } from "./renewal-plan";
 import { findPrior, replay, replayWinner } from "./replay";
 import { type SignedCertificate, sign } from "./sign";
 import type { IssuancePlan, IssueOutcome } from "./types";
@@ -133,6 +134,14 @@ async function renewedMeanwhile(
 ): Promise<IssueOutcome> {
   const winner = who.idempotencyKey ? await findPrior(deps, who) : null;
   if (winner) return replay(deps, call, winner, who);
+  // Which of the two, as a renewal that started after it is told: CERTIFICATE_REVOKED, or
+  // CERTIFICATE_ALREADY_RENEWED naming the successor. Until stop 40 of 2026-12-05 a renewal
+  // that lost to a revocation was told ALREADY_RENEWED, and a client looked for a successor
+  // that does not exist (an outside probe).
+  const now = who.renewalOfCertificateId
+    ? await deps.store.certificates.findById(who.renewalOfCertificateId)
+    : null;
+  if (now) assertRenewable(now);
   throw failedPrecondition(
     "CERTIFICATE_ALREADY_RENEWED",
     "the certificate was renewed or revoked meanwhile",
