@@ -50,7 +50,12 @@ export async function revokeAccessToken(
     await tx.audit.insert(changeRecord(call, { type: "access_token", id: token.id }, now));
   });
   deps.forgetCredential(token.id);
-  return accessTokenView(stillThere(await deps.store.tokens.find({ id: token.id })));
+  return accessTokenView(
+    stillThere(await deps.store.tokens.find({ id: token.id }), {
+      what: "access token",
+      ref: token.slug,
+    }),
+  );
 }
 
 function lastAdmin(slug: string) {

@@ -48,7 +48,10 @@ export async function deleteCa(
         "certificate_authority",
         (k) => tx.cas.find(k),
       );
-      const ca = stillThere(await tx.cas.lockForUpdate(found.id));
+      const ca = stillThere(await tx.cas.lockForUpdate(found.id), {
+        what: "certificate authority",
+        ref: found.slug,
+      });
       slug = ca.slug;
       checkEtag(input.etag, ca.version, `certificate authority "${ca.slug}"`);
       // One after another: a transaction is one connection, and pg runs one query at a time

@@ -78,7 +78,10 @@ export async function revokeCa(
     // Before the row's lock, too: an insert takes the signing lock first and the row's key
     // share (its foreign key) after, so the other order would deadlock with it.
     await tx.cas.lockSigning(found.id);
-    const ca = stillThere(await tx.cas.lockForUpdate(found.id));
+    const ca = stillThere(await tx.cas.lockForUpdate(found.id), {
+      what: "certificate authority",
+      ref: found.slug,
+    });
     refuseUnrevocable(ca);
     if (ca.revokedAt) {
       // Revoked before: the tree stays disabled (a CA stored under it before the signing locks
@@ -121,7 +124,12 @@ export async function revokeCa(
       certificateAuthority: true,
     });
   }
-  return caView(stillThere(await deps.store.cas.find({ id: found.id })));
+  return caView(
+    stillThere(await deps.store.cas.find({ id: found.id }), {
+      what: "certificate authority",
+      ref: found.slug,
+    }),
+  );
 }
 
 function refuseUnrevocable(ca: CertificateAuthority): void {

@@ -59,7 +59,12 @@ export async function updateCa(
     }
     await tx.audit.insert(changeRecord(call, { type: "certificate_authority", id: ca.id }, now));
   });
-  return caView(stillThere(await deps.store.cas.find({ id: ca.id })));
+  return caView(
+    stillThere(await deps.store.cas.find({ id: ca.id }), {
+      what: "certificate authority",
+      ref: ca.slug,
+    }),
+  );
 }
 
 /** ACTIVE or DISABLED only; never for a CA without its certificate, nor a revoked one. */

@@ -40,7 +40,10 @@ export async function deletePolicy(
       const found = await resolveRef(input.ref, "certificate policy", "certificate_policy", (k) =>
         tx.policies.find(k),
       );
-      const row = stillThere(await tx.policies.lock(found.id, "update"));
+      const row = stillThere(await tx.policies.lock(found.id, "update"), {
+        what: "certificate policy",
+        ref: found.slug,
+      });
       slug = row.slug;
       checkEtag(input.etag, row.version, `certificate policy "${row.slug}"`);
       const users = await tx.profiles.usingPolicy(row.id);

@@ -45,7 +45,10 @@ export async function updatePolicy(
     const found = await resolveRef(input.ref, "certificate policy", "certificate_policy.id", (k) =>
       tx.policies.find(k),
     );
-    const row = stillThere(await tx.policies.lock(found.id, "update"));
+    const row = stillThere(await tx.policies.lock(found.id, "update"), {
+      what: "certificate policy",
+      ref: found.slug,
+    });
     checkNamedSlug(input.namedSlug, row, "certificate_policy", "certificate policy");
     const what = `certificate policy "${row.slug}"`;
     checkEtag(input.etag, row.version, what);
@@ -70,6 +73,9 @@ export async function updatePolicy(
     // The audit record commits with the change (issue 6).
     await tx.audit.insert(changeRecord(call, { type: "certificate_policy", id: row.id }, now));
     forgetCompiledPolicy(row.id);
-    return stillThere(await tx.policies.find({ id: row.id }));
+    return stillThere(await tx.policies.find({ id: row.id }), {
+      what: "certificate policy",
+      ref: row.slug,
+    });
   });
 }

@@ -40,7 +40,10 @@ export async function deleteProfile(
     const found = await resolveRef(input.ref, "certificate profile", "certificate_profile", (k) =>
       tx.profiles.find(k),
     );
-    const row = stillThere(await tx.profiles.lockForUpdate(found.id));
+    const row = stillThere(await tx.profiles.lockForUpdate(found.id), {
+      what: "certificate profile",
+      ref: found.slug,
+    });
     const what = `certificate profile "${row.slug}"`;
     checkEtag(input.etag, row.version, what);
     const waiting = await tx.requests.countWaiting(row.id);

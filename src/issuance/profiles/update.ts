@@ -44,7 +44,10 @@ export async function updateProfile(
       "certificate_profile.id",
       (k) => tx.profiles.find(k),
     );
-    const row = stillThere(await tx.profiles.lockForUpdate(found.id));
+    const row = stillThere(await tx.profiles.lockForUpdate(found.id), {
+      what: "certificate profile",
+      ref: found.slug,
+    });
     checkNamedSlug(input.namedSlug, row, "certificate_profile", "certificate profile");
     const what = `certificate profile "${row.slug}"`;
     checkEtag(input.etag, row.version, what);
@@ -61,7 +64,10 @@ export async function updateProfile(
     if (!updated) throw concurrentUpdate(what);
     // The audit record commits with the change (issue 6).
     await tx.audit.insert(changeRecord(call, { type: "certificate_profile", id: row.id }, now));
-    return stillThere(await tx.profiles.find({ id: row.id }));
+    return stillThere(await tx.profiles.find({ id: row.id }), {
+      what: "certificate profile",
+      ref: row.slug,
+    });
   });
 }
 

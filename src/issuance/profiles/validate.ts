@@ -35,7 +35,10 @@ export async function checkProfile(
     "certificate_profile.certificate_policy",
     (k) => tx.policies.find(k),
   );
-  const policyRow = stillThere(await tx.policies.lock(found.id, "share"));
+  const policyRow = stillThere(await tx.policies.lock(found.id, "share"), {
+    what: "certificate policy",
+    ref: found.slug,
+  });
   const issuer = draft.issuer;
   const ca =
     issuer.kind === "CA"
