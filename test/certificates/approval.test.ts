@@ -235,6 +235,31 @@ describe("approval of certificate requests", () => {
     expect(old.certificate!.renewedByCertificateId).toBe(approved.certificateId);
   });
 
+  it("one renewal of a certificate waits at a time: a second is FAILED_PRECONDITION naming the first", async () => {
+    const original = await approve(await pending("one-renewal.example.com"));
+    const renew = (requestId: string) =>
+      call(
+        h.certificates,
+        "renewCertificate",
+        renewRequest({ certificateId: original.certificateId, requestId }),
+      );
+    const first = await renew("renew-a");
+    expect(first.status).toBe(PENDING_APPROVAL);
+    const before = await rowCounts(h);
+    const err = await rpcError(renew("renew-b"));
+    expect(err).toMatchObject({
+      code: Code.FAILED_PRECONDITION,
+      reason: "RENEWAL_ALREADY_WAITING",
+    });
+    expect(err.metadata.certificate_request_id).toBe(first.certificateRequestId);
+    expect(await rowCounts(h)).toEqual(before);
+    // The first's replay is the first, not a second renewal.
+    expect((await renew("renew-a")).certificateRequestId).toBe(first.certificateRequestId);
+    // Once it is decided (rejected here), a renewal may wait again.
+    await reject(first.certificateRequestId, "not now");
+    expect((await renew("renew-c")).status).toBe(PENDING_APPROVAL);
+  });
+
   it("approves a CSR request without any private key to hand out", async () => {
     const { csrPem, keyPem } = makeCsr(tmp, "/CN=csr.example.com", ["DNS:csr.example.com"]);
     const res = await issue(h, csrRequest("gated", csrPem));

@@ -279,6 +279,14 @@ export class MemoryStore {
           const waiting = [...this.requests.values()].filter(
             (r) => r.caller === request.caller && r.status === "PENDING_APPROVAL",
           ).length;
+          const otherRenewal = [...this.requests.values()].find(
+            (r) =>
+              request.renewalOfCertificateId &&
+              r.renewalOfCertificateId === request.renewalOfCertificateId &&
+              r.status === "PENDING_APPROVAL" &&
+              !(r.caller === request.caller && r.idempotencyKey === request.idempotencyKey),
+          );
+          if (otherRenewal) return { renewalWaiting: otherRenewal.id };
           if (cap !== undefined && waiting >= cap) return { waiting };
           if (request.idempotencyKey && this.priorOf(request.caller, request.idempotencyKey)) {
             return false;

@@ -78,11 +78,32 @@ export async function recordWaitingForApproval(
   }
   if (typeof recorded === "object") {
     forgetChangeRecord(call);
+    if ("renewalWaiting" in recorded) throw renewalWaiting(who, recorded.renewalWaiting);
     throw tooManyWaiting(call, recorded.waiting);
   }
   if (recorded) return request;
   forgetChangeRecord(call);
   return "duplicate";
+}
+
+/** A second renewal of one certificate while one waits for approval: decide that one first. */
+function renewalWaiting(who: RequestIdentity, waitingId: string): CertmintError {
+  const renewed = who.renewalOfCertificateId ?? "";
+  return new CertmintError(
+    "failed_precondition",
+    "RENEWAL_ALREADY_WAITING",
+    `certificate ${renewed} already has a renewal waiting for approval (certificate request ${waitingId}); an approver decides that one first (or its requester replays its request_id)`,
+    {
+      metadata: { certificate_request_id: waitingId },
+      preconditions: [
+        {
+          type: "CERTIFICATE_STATE",
+          subject: `certificates/${renewed}`,
+          description: `renewal ${waitingId} waits for approval`,
+        },
+      ],
+    },
+  );
 }
 
 /** The setting that caps one caller's requests waiting for approval. */

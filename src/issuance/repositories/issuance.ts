@@ -150,14 +150,15 @@ export interface IssuanceRepository {
    * has `cap` of them waiting (no cap: undefined): then nothing is written and the answer is
    * how many wait. Exact under concurrency, on every replica: calls of one caller count one
    * after another. Holds the profile's row against its deletion until the commit;
-   * "profile-gone" when it was deleted meanwhile (nothing written). True and false as
-   * recordRequest.
+   * "profile-gone" when it was deleted meanwhile (nothing written). A renewal is refused while
+   * another renewal of the same certificate waits ({ renewalWaiting: its id }). True and false
+   * as recordRequest.
    */
   recordWaitingRequest(
     request: CertificateRequest,
     audit: AuditRecord,
     cap: number | undefined,
-  ): Promise<boolean | { waiting: number } | "profile-gone">;
+  ): Promise<boolean | { waiting: number } | { renewalWaiting: string } | "profile-gone">;
   /**
    * Stores a certificate signed before its request was recorded, in one autocommitted statement
    * (one durable commit): the request ISSUED, the certificate, the audit record and, for a

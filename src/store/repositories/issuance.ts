@@ -154,7 +154,7 @@ export class OrmIssuanceRepository implements IssuanceRepository {
     request: CertificateRequest,
     audit: AuditRecord,
     cap: number | undefined,
-  ): Promise<boolean | { waiting: number } | "profile-gone"> {
+  ): Promise<boolean | { waiting: number } | { renewalWaiting: string } | "profile-gone"> {
     const count =
       cap === undefined ? undefined : this.sql.countWaitingForApproval(request.caller, cap);
     const insert = this.sql.recordRequest(request, audit);
@@ -180,6 +180,26 @@ export class OrmIssuanceRepository implements IssuanceRepository {
         if (profile.length === 0) {
           await connection.command("rollback");
           return "profile-gone";
+        }
+        // One renewal of a certificate waits for approval at a time, whoever asks: approving a
+        // second gave one certificate and failed the rest (an outside probe, stop 40 of
+        // 2026-12-05: six waiting renewals of one certificate, five approvals wasted). Under a
+        // lock on the certificate, so two callers racing cannot both pass; the same caller's
+        // replay (its request_id) is left to the insert's ON CONFLICT.
+        if (request.renewalOfCertificateId) {
+          await connection.execute("select pg_advisory_xact_lock(?::int4, hashtext(?))", [
+            RENEWAL_WAIT_LOCK_CLASS,
+            request.renewalOfCertificateId,
+          ]);
+          const [other] = await connection.execute<Array<{ id: string }>>(WAITING_RENEWAL_SQL, [
+            request.renewalOfCertificateId,
+            request.caller,
+            request.idempotencyKey ?? null,
+          ]);
+          if (other) {
+            await connection.command("rollback");
+            return { renewalWaiting: other.id };
+          }
         }
         if (count && cap !== undefined) {
           const [counted] = await connection.execute<Array<{ n: number }>>(
@@ -482,6 +502,17 @@ const KEY_BLOCKED_SQLSTATE = "CMK01";
 
 /** The trigger's look, as a statement: the key's shared lock, then whether it is blocked. */
 const KEY_BLOCKED_SQL = `select "certmint_key_blocked"(?) as "blocked"`;
+
+/** The advisory lock class of one certificate's waiting renewal (recordWaitingRequest): "rnwl". */
+const RENEWAL_WAIT_LOCK_CLASS = 0x726e776c;
+
+/**
+ * Another request waiting for approval to renew the same certificate; the same caller's same
+ * request_id is a replay, not another. Served by certificate_request_pending_approval_index.
+ */
+const WAITING_RENEWAL_SQL = `select "id" from "certificate_request"
+  where "status" = 'PENDING_APPROVAL' and "renewal_of_certificate_id" = ?::uuid
+    and not ("caller" = ? and "request_id" is not distinct from ?::text) limit 1`;
 
 /** recordWaitingRequest: the profile's row, locked against its deletion to the commit. */
 const PROFILE_KEY_SHARE_SQL = `select "id" from "certificate_profile" where "id" = ? for key share`;
