@@ -28,6 +28,7 @@ import { OcspResponder } from "./issuance/ca/ocsp";
 import { CaPublisher } from "./issuance/ca/publication";
 import { expiringCertificates } from "./issuance/certificates/expiring";
 import { heldKeySweepIntervalMs, startHeldKeySweep } from "./issuance/certificates/held-keys";
+import { blockKeysRevokedBeforeBlocking } from "./issuance/certificates/key-block-backfill";
 import {
   LIST_QUERIES_QUEUED_PER_TOKEN,
   ListQueryGate,
@@ -322,6 +323,7 @@ export async function startCertmint(
       };
       adminTokenCreated = (await ensureAdminCredential(deps, config.adminTokenFile, logger))
         .created;
+      await blockKeysRevokedBeforeBlocking(deps, logger);
       return deps;
     });
     // What one caller may consume (failed authentications per address, calls per token, open

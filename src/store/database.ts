@@ -2,6 +2,7 @@ import { Socket } from "node:net";
 import { type Knex, MikroORM } from "@mikro-orm/postgresql";
 import type { Client as PgConnection } from "pg";
 import type { Logger } from "pino";
+import { StartUpFailure } from "../start-up-failure";
 import { type EmbeddedPostgres, startEmbeddedPostgres } from "./embedded-postgres";
 import { MIGRATIONS } from "./migrations";
 import { cutListenConnections } from "./notifications";
@@ -300,14 +301,34 @@ async function closeBounded(orm: MikroORM, sever: () => void): Promise<void> {
 export async function migrate(orm: MikroORM): Promise<string[]> {
   // Every start but the first finds nothing to do: one query says so, where the migrator
   // lists every table of the schema first (about 0.3 s of the embedded database's start-up).
-  if ((await pendingMigrations(orm)).length === 0) return [];
+  const { pending, unknown } = await migrationState(orm);
+  if (unknown.length > 0) throw newerDatabase(unknown);
+  if (pending.length === 0) return [];
   const { Migrator } = await import("@mikro-orm/migrations");
   const applied = await new Migrator(orm.em).up();
   return applied.map((m) => m.name);
 }
 
-/** The names in MIGRATIONS that mikro_orm_migrations does not list (all of them on a new database). */
-async function pendingMigrations(orm: MikroORM): Promise<string[]> {
+/**
+ * A database a newer certmint migrated: this build would run on a schema it does not know,
+ * without what the newer one keeps true (its triggers may expect columns this build never
+ * writes). Until stop 40 of 2026-12-05 an older build started on it and served (an outside
+ * probe: its certificates carried no key hash, so a later key-compromise revocation missed
+ * them). Exit 2: only the newer build, or a backup from before the upgrade, helps.
+ */
+function newerDatabase(unknown: string[]): StartUpFailure {
+  return new StartUpFailure(
+    `the database was migrated by a newer certmint (it has ${unknown.length} migration(s) this build does not know, the last ${unknown.at(-1)}): run that version or a later one, or restore a backup taken before the upgrade; an older build must not write to it`,
+    2,
+    "DATABASE_NEWER",
+  );
+}
+
+/**
+ * The names in MIGRATIONS that mikro_orm_migrations does not list (all of them on a new
+ * database), and the names it lists that MIGRATIONS does not (a newer build's).
+ */
+async function migrationState(orm: MikroORM): Promise<{ pending: string[]; unknown: string[] }> {
   const connection = orm.em.getConnection();
   const [table] = await connection.execute<Array<{ present: boolean }>>(
     "select to_regclass('mikro_orm_migrations') is not null as present",
@@ -317,7 +338,11 @@ async function pendingMigrations(orm: MikroORM): Promise<string[]> {
         await connection.execute<Array<{ name: string }>>("select name from mikro_orm_migrations")
       ).map((r) => r.name)
     : [];
-  return MIGRATIONS.map((m) => m.name).filter((name) => !done.includes(name));
+  const known = new Set(MIGRATIONS.map((m) => m.name));
+  return {
+    pending: [...known].filter((name) => !done.includes(name)),
+    unknown: done.filter((name) => !known.has(name)).sort(),
+  };
 }
 
 /** The advisory lock key of start-up initialisation: the bytes of "certmint" as an int8. */

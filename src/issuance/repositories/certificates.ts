@@ -117,6 +117,13 @@ export interface CertificateRepository {
   blockKey(spkiSha256: string, certificateId: string, now: Date): Promise<Certificate[]>;
   /** Whether a key was blocked (a plain read, for answers that store no certificate). */
   isKeyBlocked(spkiSha256: string): Promise<boolean>;
+  /**
+   * Certificates revoked for key compromise before keys were blocked, whose key is still to be
+   * blocked (Migration20261205500000KeyCompromiseBackfill); empty once done.
+   */
+  keyBlockBackfill(): Promise<string[]>;
+  /** One of those done. */
+  forgetKeyBlockBackfill(certificateId: string): Promise<void>;
   /** Sets revokedAt and the reason unless it is revoked already; false then. */
   markRevoked(id: string, reason: RevocationReason, now: Date): Promise<boolean>;
   /**

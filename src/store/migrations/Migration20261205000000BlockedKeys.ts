@@ -113,7 +113,7 @@ export async function backfillSpkiHashes(
   }
 }
 
-function hashOf(pem: string): string | undefined {
+export function hashOf(pem: string): string | undefined {
   try {
     return spkiSha256Of(parseCertificate(pem).publicKey);
   } catch {

@@ -23,6 +23,7 @@ import { Migration20261205100000RequestQueue } from "./Migration20261205100000Re
 import { Migration20261205200000NameSearchWords } from "./Migration20261205200000NameSearchWords";
 import { Migration20261205300000CaSigningGuard } from "./Migration20261205300000CaSigningGuard";
 import { Migration20261205400000RenewalClaimByProfile } from "./Migration20261205400000RenewalClaimByProfile";
+import { Migration20261205500000KeyCompromiseBackfill } from "./Migration20261205500000KeyCompromiseBackfill";
 
 /**
  * Every migration, in order. Listed explicitly (not discovered on disk) so the same list
@@ -79,5 +80,9 @@ export const MIGRATIONS: MigrationObject[] = [
   {
     name: "Migration20261205400000RenewalClaimByProfile",
     class: Migration20261205400000RenewalClaimByProfile,
+  },
+  {
+    name: "Migration20261205500000KeyCompromiseBackfill",
+    class: Migration20261205500000KeyCompromiseBackfill,
   },
 ];

@@ -136,6 +136,25 @@ export class OrmCertificateRepository implements CertificateRepository {
     return this.findByIds(rows.map((r) => r.id as string));
   }
 
+  async keyBlockBackfill(): Promise<string[]> {
+    const rows = (await this.em()
+      .getConnection()
+      .execute(`select "certificate_id" from "key_block_backfill" order by 1`)) as Array<{
+      certificate_id: string;
+    }>;
+    return rows.map((r) => r.certificate_id);
+  }
+
+  async forgetKeyBlockBackfill(certificateId: string): Promise<void> {
+    await this.em()
+      .getConnection()
+      .execute(
+        `delete from "key_block_backfill" where "certificate_id" = ?`,
+        [certificateId],
+        "run",
+      );
+  }
+
   async isKeyBlocked(spkiSha256: string): Promise<boolean> {
     const em = this.em();
     const rows = (await em
