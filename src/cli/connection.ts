@@ -37,8 +37,12 @@ export interface ConnectionSettings {
 const DEFAULT_DEADLINE_SECONDS = 60;
 
 export function resolveConnection(args: Args, env: NodeJS.ProcessEnv): ConnectionSettings {
-  const server = args.string("server") ?? (env.CERTMINT_SERVER || DEFAULT_SERVER);
-  const { host, target } = parseServerAddress(server);
+  const given = args.string("server");
+  const server = given ?? (env.CERTMINT_SERVER || DEFAULT_SERVER);
+  const { host, target } = parseServerAddress(
+    server,
+    given === undefined && env.CERTMINT_SERVER ? "$CERTMINT_SERVER" : "--server",
+  );
   const loopback = isLoopbackHost(host);
   const transport = resolveTransport(args, loopback);
   const timeout = args.string("timeout");

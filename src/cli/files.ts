@@ -41,6 +41,16 @@ export interface WriteOptions {
   force: boolean;
 }
 
+/** Whether something is at `path`: a symlink counts, even a dangling one (existsSync misses it). */
+export function pathExists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Refuses, before the server is asked for anything, an output file writeFileAtomically would
  * then refuse: one that exists (without --force; a symlink counts, even a dangling one, which
@@ -52,13 +62,7 @@ export interface WriteOptions {
  */
 export function assertWritable(path: string, force: boolean): void {
   if (path === "-") return;
-  let exists = true;
-  try {
-    lstatSync(path);
-  } catch {
-    exists = false;
-  }
-  if (exists && !force) {
+  if (!force && pathExists(path)) {
     throw new CliError(
       `${path} exists: remove it, pass --force to replace it, or name another file`,
     );

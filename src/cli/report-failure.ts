@@ -1,7 +1,8 @@
-import { status } from "@grpc/grpc-js";
+import { type ServiceError, status } from "@grpc/grpc-js";
 import { CliError, UsageError } from "./command";
 import { PROGRAM } from "./help";
 import type { Invocation } from "./invocation";
+import { AnswerLostError } from "./issuing-call";
 import { UsageWithHelp } from "./parse";
 import { isServiceError } from "./rpc";
 import { describeServiceError } from "./rpc-error";
@@ -24,14 +25,25 @@ export function reportFailure(
     stderr(`${PROGRAM}: ${err.message}\n`);
     return 1;
   }
-  if (isServiceError(err)) {
-    const lines = describeServiceError(err);
-    const hint = invocation && hintFor(err.code, invocation);
-    stderr(`${PROGRAM}: ${[...lines, ...(hint ? [`  hint: ${hint}`] : [])].join("\n")}\n`);
-    return 1;
+  if (err instanceof AnswerLostError) {
+    return reportServiceError(err.failure, invocation, stderr, [`  ${err.recovery}`]);
   }
+  if (isServiceError(err)) return reportServiceError(err, invocation, stderr, []);
   const detail = invocation?.env.CERTMINT_DEBUG ? (err as Error)?.stack : (err as Error)?.message;
   stderr(`${PROGRAM}: unexpected error: ${detail ?? String(err)}\n`);
+  return 1;
+}
+
+/** A failed call: its code, message and details, a hint, then `more`; exit code 1. */
+function reportServiceError(
+  err: ServiceError,
+  invocation: Invocation | undefined,
+  stderr: (text: string) => void,
+  more: readonly string[],
+): number {
+  const hint = invocation && hintFor(err.code, invocation);
+  const lines = [...describeServiceError(err), ...(hint ? [`  hint: ${hint}`] : []), ...more];
+  stderr(`${PROGRAM}: ${lines.join("\n")}\n`);
   return 1;
 }
 

@@ -329,26 +329,18 @@ describe("certmint cert", () => {
     expect(status).toMatch(/^ +field attributes\.subject_alternative_names\.dns_names\[0\]: /m);
   });
 
-  it("renew: files of the same name need --force, and the answer can be fetched again with its request id", async () => {
+  it("renew: files of the same name are refused before anything is renewed; --force replaces them", async () => {
     const clash = await cli.run(["cert", "renew", first.certificate.certificateId]);
     expect(clash.code).toBe(1);
-    expect(clash.stderr).toContain("api.example.com.key exists");
-    const requestId = /--request-id ([0-9a-f-]{36})/.exec(clash.stderr)![1]!;
+    expect(clash.stderr).toContain("api.example.com.crt exists");
+    expect(clash.stderr).not.toContain("--request-id");
+    expect(
+      await count("certificate", `renewed_from_id = '${first.certificate.certificateId}'`),
+    ).toBe(0);
     const renewed = JSON.parse(
-      ok(
-        await cli.run([
-          "cert",
-          "renew",
-          first.certificate.certificateId,
-          "--request-id",
-          requestId,
-          "--force",
-          "-o",
-          "json",
-        ]),
-      ).stdout,
+      ok(await cli.run(["cert", "renew", first.certificate.certificateId, "--force", "-o", "json"]))
+        .stdout,
     ) as IssueJson;
-    // The replay returns the renewal that the first call made: one successor, not two.
     expect(
       await count("certificate", `renewed_from_id = '${first.certificate.certificateId}'`),
     ).toBe(1);

@@ -7,6 +7,7 @@ import type { Args } from "../args";
 import { type CommandSpec, UsageError } from "../command";
 import { EXTENDED_KEY_USAGE, KEY_USAGE } from "../enums";
 import { readInput } from "../files";
+import { issuingCall } from "../issuing-call";
 import {
   keyAlgorithmOption,
   readKeyAlgorithm,
@@ -160,7 +161,19 @@ export const certIssue: CommandSpec = {
               keyAlgorithm: readKeyAlgorithm(a),
             },
           };
-    const res = await inv.rpc(inv.clients.certificates, "issueCertificate", request);
+    const res = await issuingCall(
+      inv,
+      inv.clients.certificates,
+      "issueCertificate",
+      request,
+      validateOnly
+        ? undefined
+        : {
+            requestId,
+            returns: "that certificate (and its key)",
+            without: "a second certificate is issued, with another key",
+          },
+    );
     reportIssued(
       inv,
       res,

@@ -100,13 +100,6 @@ export function checkOutputs(inv: Invocation, paths: OutputPaths, withKey: boole
   refuseExisting(inv, [paths.certificate, paths.chain, withKey ? paths.privateKey : undefined]);
 }
 
-/** checkOutputs for the files the options name, when the others' names are known only later. */
-export function checkNamedOutputs(inv: Invocation): void {
-  const a = inv.args;
-  refuseKeyOnJsonStdout(inv, a.string("key-out"));
-  refuseExisting(inv, [a.string("cert-out"), a.string("chain-out"), a.string("key-out")]);
-}
-
 function isSelfSigned(pem: string): boolean {
   const x = new X509Certificate(pem);
   return x.issuer === x.subject && x.verify(x.publicKey);

@@ -3,7 +3,7 @@ import { REQUEST_STATUS } from "../enums";
 import type { Column } from "../output";
 import { codeName, describeDetails } from "../rpc-error";
 import { formatTime } from "../values";
-import { formatSans, formatSubject } from "./names";
+import { formatSans, formatSansCell, formatSubject } from "./names";
 import type { OneView } from "./print";
 
 /** A request; a FAILED or REJECTED one with its error and every detail (field violations...). */
@@ -38,7 +38,7 @@ export const REQUEST_COLUMNS: ReadonlyArray<Column<CertificateRequest>> = [
   { header: "ID", value: (r) => r.id },
   { header: "STATUS", value: (r) => REQUEST_STATUS.name(r.status) },
   { header: "SUBJECT", value: (r) => formatSubject(r.subject) },
-  { header: "NAMES", value: (r) => formatSans(r.subjectAlternativeNames) },
+  { header: "NAMES", value: (r) => formatSansCell(r.subjectAlternativeNames) },
   { header: "PROFILE", value: (r) => r.certificateProfileId },
   { header: "REQUESTER", value: (r) => r.requester },
   { header: "CREATED", value: (r) => formatTime(r.createTime) },
