@@ -122,7 +122,7 @@ export class Issuer {
     if (notAfter > cert.notAfter) {
       throw failedPrecondition(
         "VALIDITY_EXCEEDS_ISSUER",
-        `the certificate would outlive its issuer (${cert.notAfter.toISOString()}); shorten the TTL or renew the CA`,
+        `the certificate would outlive its issuer (${cert.notAfter.toISOString()}); shorten the TTL or roll the profile over to a CA that lasts longer`,
         {
           preconditions: [
             { type: "CA_VALIDITY", subject, description: "notAfter exceeds the issuer's notAfter" },

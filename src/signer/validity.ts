@@ -84,8 +84,8 @@ export function computeValidity(input: ValidityInput): Validity {
       throw failedPrecondition(
         expired ? "ISSUER_EXPIRED" : "VALIDITY_EXCEEDS_ISSUER",
         expired
-          ? `the issuing CA expired at ${issuerNotAfter.toISOString()}; renew the CA`
-          : `the requested TTL would end after the issuing CA expires (${issuerNotAfter.toISOString()}); request at most ${Math.floor((limit.getTime() - nowMs) / 1000)} seconds or renew the CA`,
+          ? `the issuing CA expired at ${issuerNotAfter.toISOString()}; roll the profile over to a new CA (README: Rolling a CA over)`
+          : `the requested TTL would end after the issuing CA expires (${issuerNotAfter.toISOString()}); request at most ${Math.floor((limit.getTime() - nowMs) / 1000)} seconds, or roll the profile over to a CA that lasts longer (README: Rolling a CA over)`,
         {
           preconditions: [
             {

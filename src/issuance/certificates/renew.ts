@@ -1,13 +1,16 @@
+import { failedPrecondition } from "../../errors";
+import { caIssuer } from "../ca/load";
 import type { Call } from "../call";
 import type { IssuanceDeps } from "../deps";
 import { findCertificateFor } from "../profiles/access";
+import type { Certificate } from "../repositories";
 import { decideAndIssue } from "./decide";
 import { requestNamed } from "./find";
 import { requestFingerprint } from "./idempotency";
 import type { RequestIdentity } from "./intent";
 import { assertRenewable, planRenewal, renewFieldMapper } from "./renewal-plan";
 import { findPrior, replay } from "./replay";
-import type { IssueOutcome, RenewInput } from "./types";
+import type { IssuancePlan, IssueOutcome, RenewInput } from "./types";
 
 /**
  * RenewCertificate: a successor with the same profile, subject and SANs, the original lifetime
@@ -59,6 +62,7 @@ export async function renew(
   assertRenewable(old);
   // rows: read for every certificate with a profile, and assertRenewable refused any other.
   const plan = await planRenewal(deps, call, old, input, rows!);
+  refuseRenewalThatEndsNoLater(deps, plan, old);
 
   // 3-6. Check against the policy as it is now, stop for a dry run or an approver, generate
   // the key, sign and store (with the old certificate's link to its successor).
@@ -86,4 +90,40 @@ function renewIdentity(input: RenewInput, oldId: string): RequestIdentity {
     kind: "RENEW",
     renewalOfCertificateId: oldId,
   };
+}
+
+/**
+ * A renewal whose certificate would end no later than the one it renews: its issuing CA (or a
+ * CA above it) ends first, and a profile that truncates validity to it cuts every successor to
+ * that same end. Refused (FAILED_PRECONDITION RENEWAL_WOULD_NOT_EXTEND), so server-driven renewal
+ * records the failure (RENEWAL_FAILED to watchers, retried with backoff) instead of renewing on
+ * every tick: once a successor was cut to the CA's end its renewal time had passed, and until
+ * stop 40 of 2026-12-05 the renewer made a new certificate and key every second until the CA
+ * expired (an outside probe: 57 successors of one certificate in the CA's last minute).
+ * The way out is a new CA for the profile (see the README, "Rolling a CA over").
+ */
+function refuseRenewalThatEndsNoLater(
+  deps: IssuanceDeps,
+  plan: IssuancePlan,
+  old: Pick<Certificate, "id" | "notAfter">,
+): void {
+  if (!plan.ca) return;
+  // The earliest end on the CA's path, an outside chain's included (signer/issuer.ts). A
+  // renewal with a shorter TTL that ends before the old certificate is fine (rotating a key
+  // early): only an issuer that ends no later than the old certificate makes every successor so.
+  const issuerEnd = caIssuer(deps, plan.ca).pathNotAfter ?? plan.ca.notAfter;
+  if (!issuerEnd || issuerEnd.getTime() > old.notAfter.getTime()) return;
+  throw failedPrecondition(
+    "RENEWAL_WOULD_NOT_EXTEND",
+    `certificate ${old.id} lasts until ${old.notAfter.toISOString()}, and certificate authority "${plan.ca.slug}" (or a CA above it) ends at ${issuerEnd.toISOString()}: no renewal can end later; give profile "${plan.profile.slug}" a CA that lasts longer (create one, then UpdateCertificateProfile certificate_authority) and renew then`,
+    {
+      preconditions: [
+        {
+          type: "ISSUER_VALIDITY",
+          subject: `certificate_authorities/${plan.ca.slug}`,
+          description: `ends at ${issuerEnd.toISOString()}, no later than certificate ${old.id}`,
+        },
+      ],
+    },
+  );
 }
