@@ -141,6 +141,11 @@ export class Renewer {
     };
     await Promise.all(Array.from({ length: Math.min(PARALLEL_ATTEMPTS, claimed.length) }, worker));
     await renewals.noteExpiring(this.deps.now(), this.batchSize);
+    await renewals.noteExpiredUnrenewed(
+      this.deps.now(),
+      this.batchSize,
+      storedErrorOf(expiredBeforeRenewal()),
+    );
     return outcomes;
   }
 
@@ -226,6 +231,21 @@ export class Renewer {
     const { retrySeconds, retryMaxSeconds } = this.settings;
     return Math.min(retryMaxSeconds, retrySeconds * 2 ** Math.min(cert.failures, 30));
   }
+}
+
+/**
+ * Why a certificate of an auto_renew profile ended without a successor although no attempt
+ * failed: certmint was down (or its database) through its renewal time and its end, and the
+ * renewer renews only certificates still valid. Told once, as a failed renewal (RENEWAL_FAILED
+ * to watchers, renewal_state FAILED), so a sidecar and an operator learn the lineage stopped;
+ * until stop 40 of 2026-12-05 it stayed IDLE with no event at all (an outside probe). An expired
+ * certificate can still be renewed by hand (RenewCertificate), which continues its lineage.
+ */
+function expiredBeforeRenewal(): CertmintError {
+  return failedPrecondition(
+    "EXPIRED_BEFORE_RENEWAL",
+    "the certificate expired before certmint could renew it (the server or its database was down through its renewal time and its end); automatic renewal renews only valid certificates: renew it with RenewCertificate (certmint cert renew), which continues its lineage",
+  );
 }
 
 /** Failures that say nothing about the certificate: retried once the lease runs out. */

@@ -64,6 +64,12 @@ export interface RenewalRepository {
    * `limit`. Returns how many were written.
    */
   noteExpiring(now: Date, limit: number): Promise<number>;
+  /**
+   * Certificates of auto_renew profiles that expired before anything renewed them and before
+   * any attempt failed (the server was down through their renewal time and their end): marked
+   * FAILED with `error` and a RENEWAL_FAILED event, once each; at most `limit`. Returns how many.
+   */
+  noteExpiredUnrenewed(now: Date, limit: number, error: StoredError): Promise<number>;
   /** The renewal columns of these certificates, by id. */
   renewalsOf(ids: readonly string[]): Promise<Map<string, StoredRenewal>>;
 }

@@ -183,6 +183,35 @@ export class OrmRenewalRepository implements RenewalRepository {
     return rows.length;
   }
 
+  async noteExpiredUnrenewed(now: Date, limit: number, error: StoredError): Promise<number> {
+    const rows = await this.em().execute<Array<{ id: string }>>(
+      `with "due" as (
+       select "c"."id" from "certificate_profile" "p" cross join lateral (
+         select "c"."id" from "certificate" "c"
+          where "c"."profile_id" = "p"."id" and "c"."auto_renew_at" <= ?
+            and "c"."renewed_by_id" is null and "c"."revoked_at" is null
+            and "c"."not_after" <= ? and "c"."expiry_notified_at" is null
+            and "c"."renewal_state" is null
+          limit ?) "c"
+        where "p"."renewal" @> '{"autoRenew": true}'::jsonb
+        limit ?
+     ), "locked" as (
+       select "c"."id" from "certificate" "c" join "due" on "due"."id" = "c"."id"
+        for update of "c" skip locked
+     ), "failed" as (
+       update "certificate" "c" set "renewal_state" = 'FAILED', "renewal_error" = ?::jsonb,
+           "expiry_notified_at" = ?
+         from "locked" where "c"."id" = "locked"."id" and "c"."renewal_state" is null
+       returning "c"."id", "c"."profile_id"
+     )
+     insert into "certificate_event" ("type", "certificate_id", "profile_id", "error")
+       select 'RENEWAL_FAILED', "id", "profile_id", ?::jsonb from "failed"
+     returning "certificate_id" as "id"`,
+      [now, now, limit, limit, JSON.stringify(error), now, JSON.stringify(error)],
+    );
+    return rows.length;
+  }
+
   async renewalsOf(ids: readonly string[]): Promise<Map<string, StoredRenewal>> {
     const out = new Map<string, StoredRenewal>();
     if (ids.length === 0) return out;
