@@ -749,6 +749,12 @@ beforeAll(async () => {
   const importCertificatePem = opensslSign(tmp, ext.csrPem, outside, CA_EXTENSIONS);
 
   const renewProbe = await issueAsAdmin("alpha", "renew-probe.example.com");
+  // Its generated key is held for replays, and GetRequestStatus hands a held key to its
+  // requester (an audited hand-out): dropped here, so the read probed below is a plain read.
+  await h.db.query(
+    "update certificate_request set sealed_private_key = null, key_held_until = null where id = $1",
+    [renewProbe.certificateRequestId],
+  );
   const toRevoke = await issueAsAdmin("alpha", "revoke-me.example.com");
   const beta = await issueAsAdmin("beta", "beta.example.com");
   const pending = async (profile: string, name: string, as?: CertmintClients) => {

@@ -212,11 +212,17 @@ export class MemoryStore {
           Object.assign(request, { status: "REJECTED", error, updatedAt: now });
           return true;
         },
-        takeKeyAfterApproval: async (id: string) => {
+        handOutApprovedKey: async (id: string, until: Date | null, now: Date) => {
           const request = this.requests.get(id);
-          if (!request?.sealedPrivateKey || request.keyHeldUntil) return undefined;
+          if (!request?.sealedPrivateKey) return undefined;
           const sealed = request.sealedPrivateKey;
-          request.sealedPrivateKey = null;
+          if (until === null) {
+            if (request.keyHeldUntil) return undefined;
+            request.sealedPrivateKey = null;
+            return sealed;
+          }
+          if (request.keyHeldUntil && request.keyHeldUntil <= now) return undefined;
+          request.keyHeldUntil ??= until;
           return sealed;
         },
       },

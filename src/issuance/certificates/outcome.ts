@@ -7,6 +7,7 @@ import type {
   CertificateRequest,
   StoredError,
 } from "../repositories";
+import { type ApprovedKeyDeps, handOutApprovedKey } from "./approved-key";
 import { certificateNamed } from "./find";
 import { keyHandOutBlocked } from "./held-keys";
 import { certificateKeyAad, openedKeyPem, requestKeyAad } from "./keys";
@@ -67,10 +68,10 @@ export function errorFromStored(stored: StoredError): CertmintError {
   });
 }
 
-export interface OutcomeDeps {
-  store: { certificates: Pick<CertificateRepository, "findById" | "isKeyBlocked"> };
-  keyring: IssuanceDeps["keyring"];
-  now: () => Date;
+export interface OutcomeDeps extends ApprovedKeyDeps {
+  store: ApprovedKeyDeps["store"] & {
+    certificates: Pick<CertificateRepository, "findById" | "isKeyBlocked">;
+  };
 }
 
 /**
@@ -106,6 +107,10 @@ export async function outcomeOf(
   ) {
     if (cert.sealedPrivateKey) {
       privateKeyPem = openedKeyPem(deps, certificateKeyAad(cert.id), cert.sealedPrivateKey);
+    } else if (request.sealedPrivateKey && !request.keyHeldUntil) {
+      // Signed by an approval, its window not started: the replay starts it, as
+      // GetRequestStatus does (approved-key.ts).
+      privateKeyPem = await handOutApprovedKey(deps, call, request);
     } else if (
       request.sealedPrivateKey &&
       request.keyHeldUntil &&

@@ -1,11 +1,10 @@
-import { changeRecord } from "../audit/record";
 import type { Call } from "../call";
 import type { IssuanceDeps } from "../deps";
 import { findRequestFor } from "../profiles/access";
 import { type CertificateRequestView, requestView } from "../repositories";
+import { handOutApprovedKey } from "./approved-key";
 import { certificateNamed } from "./find";
 import { keyHandOutBlocked } from "./held-keys";
-import { openedKeyPem, requestKeyAad } from "./keys";
 import { viewOf } from "./outcome";
 import type { IssuedView } from "./types";
 
@@ -15,7 +14,7 @@ export interface RequestStatusView {
   privateKeyPem?: string;
 }
 
-/** GetRequestStatus: the request, its certificate once ISSUED, and a waiting key exactly once. */
+/** GetRequestStatus: the request, its certificate once ISSUED, and its requester's approved key. */
 export async function requestStatus(
   deps: IssuanceDeps,
   call: Call,
@@ -28,27 +27,17 @@ export async function requestStatus(
   }
   const cert = await certificateNamed(deps.store, request.certificateId);
   let privateKeyPem: string | undefined;
-  // Only the token that made the request may take its waiting key (anyone else who may read
-  // the request, an auditor or approver say, sees the certificate without it). A key kept
-  // for replays (key_held_until set) is the replay's to return, not this read's.
+  // Only the token that made the request may take its held key (anyone else who may read the
+  // request, an auditor or approver say, sees the certificate without it): the key an approval
+  // signed, kept for the replay window after its first hand-out, or the key an issuance keeps
+  // for its replays (approved-key.ts). Until stop 40 of 2026-12-05 only the first read of an
+  // approval's key got it, and a replay-held key was the replay's alone.
   if (
     request.sealedPrivateKey &&
-    !request.keyHeldUntil &&
     call.actor.id === request.caller &&
     !(await keyHandOutBlocked(deps, cert.spkiSha256))
   ) {
-    // Take the sealed key and delete it in one statement: exactly one caller ever gets it.
-    // Handing out a private key is audited, in the transaction that deletes it.
-    const sealed = await deps.store.transaction(async (tx) => {
-      const taken = await tx.requests.takeKeyAfterApproval(request.id);
-      if (taken) {
-        await tx.audit.insert(
-          changeRecord(call, { type: "certificate_request", id: request.id }, deps.now()),
-        );
-      }
-      return taken;
-    });
-    if (sealed) privateKeyPem = openedKeyPem(deps, requestKeyAad(request.id), sealed);
+    privateKeyPem = await handOutApprovedKey(deps, call, request);
   }
   return {
     request: requestView(request),

@@ -105,10 +105,14 @@ export interface RequestRepository {
   /** PENDING_APPROVAL -> REJECTED with the approver's reason; false when it was not waiting. */
   reject(id: string, error: StoredError, now: Date): Promise<boolean>;
   /**
-   * Takes the generated key waiting for its requester after approval (no keyHeldUntil) and
-   * deletes it, in one statement: exactly one caller ever gets it. Undefined when none waits.
+   * A generated key held sealed on its request, for its requester: one an approval signed
+   * starts its replay window at its first hand-out (keyHeldUntil = `until`); one an issuance
+   * without approval holds has had its window since it was stored. Every hand-out until the
+   * window ends returns it, in one statement, so a requester whose answer was lost fetches it
+   * again; the sweep deletes it after. With `until` null (no replay window) the first hand-out
+   * of an approval's key deletes it: exactly one caller gets it. Undefined when none is held.
    */
-  takeKeyAfterApproval(id: string): Promise<Uint8Array | undefined>;
+  handOutApprovedKey(id: string, until: Date | null, now: Date): Promise<Uint8Array | undefined>;
   /** Deletes the generated keys kept for replays whose time ran out; how many. */
   deleteExpiredHeldKeys(now: Date): Promise<number>;
 }

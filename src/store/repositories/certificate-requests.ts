@@ -109,17 +109,33 @@ export class OrmRequestRepository implements RequestRepository {
     return n > 0;
   }
 
-  async takeKeyAfterApproval(id: string): Promise<Uint8Array | undefined> {
+  async handOutApprovedKey(
+    id: string,
+    until: Date | null,
+    now: Date,
+  ): Promise<Uint8Array | undefined> {
     const em = this.em();
-    const rows = await em.getConnection().execute<Array<{ sealed: Buffer }>>(
-      `update "certificate_request" r set "sealed_private_key" = null
-           from (select "id", "sealed_private_key" as "sealed" from "certificate_request"
-                  where "id" = ? and "key_held_until" is null for update) old
-          where r."id" = old."id" and old."sealed" is not null returning old."sealed"`,
-      [id],
-      "all",
-      em.getTransactionContext(),
-    );
+    const run = (sql: string, params: unknown[]) =>
+      em
+        .getConnection()
+        .execute<Array<{ sealed: Buffer }>>(sql, params, "all", em.getTransactionContext());
+    const rows =
+      until === null
+        ? await run(
+            `update "certificate_request" r set "sealed_private_key" = null
+               from (select "id", "sealed_private_key" as "sealed" from "certificate_request"
+                      where "id" = ? and "key_held_until" is null
+                      for update) old
+              where r."id" = old."id" and old."sealed" is not null returning old."sealed"`,
+            [id],
+          )
+        : await run(
+            `update "certificate_request" set "key_held_until" = coalesce("key_held_until", ?)
+              where "id" = ? and "sealed_private_key" is not null
+                and ("key_held_until" is null or "key_held_until" > ?)
+              returning "sealed_private_key" as "sealed"`,
+            [until, id, now],
+          );
     return rows[0]?.sealed ?? undefined;
   }
 

@@ -804,6 +804,8 @@ type IssueCertificateResponse struct {
 	// by the same access token returns the same certificate with the same key: while the profile
 	// keeps keys (STORE_ENCRYPTED), or within CERTMINT_GENERATED_KEY_REPLAY_SECONDS (default 60
 	// minutes) for RETURN_ONCE profiles, after which the key is deleted (PrivateKeyRetention).
+	// After an approval the window starts at the key's first hand-out (this replay, or
+	// GetRequestStatus).
 	PrivateKeyPem string `protobuf:"bytes,4,opt,name=private_key_pem,json=privateKeyPem,proto3" json:"private_key_pem,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1244,8 +1246,10 @@ type GetRequestStatusResponse struct {
 	CertificateRequest *CertificateRequest `protobuf:"bytes,1,opt,name=certificate_request,json=certificateRequest,proto3" json:"certificate_request,omitempty"`
 	// The certificate, once ISSUED.
 	Certificate *IssuedCertificate `protobuf:"bytes,2,opt,name=certificate,proto3" json:"certificate,omitempty"`
-	// A server-generated private key (PKCS #8 PEM) that waited for approval: returned on the
-	// first fetch after issuance, then deleted.
+	// A server-generated private key (PKCS #8 PEM), to the requester only, while certmint holds
+	// it: one that waited for approval from its first hand-out (this call or a replay of the
+	// request_id) for CERTMINT_GENERATED_KEY_REPLAY_SECONDS, then deleted; one of an issuance
+	// without approval for that time after issuance.
 	PrivateKeyPem string `protobuf:"bytes,3,opt,name=private_key_pem,json=privateKeyPem,proto3" json:"private_key_pem,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

@@ -542,6 +542,8 @@ export interface IssueCertificateResponse {
    * by the same access token returns the same certificate with the same key: while the profile
    * keeps keys (STORE_ENCRYPTED), or within CERTMINT_GENERATED_KEY_REPLAY_SECONDS (default 60
    * minutes) for RETURN_ONCE profiles, after which the key is deleted (PrivateKeyRetention).
+   * After an approval the window starts at the key's first hand-out (this replay, or
+   * GetRequestStatus).
    */
   privateKeyPem: string;
 }
@@ -651,8 +653,10 @@ export interface GetRequestStatusResponse {
     | IssuedCertificate
     | undefined;
   /**
-   * A server-generated private key (PKCS #8 PEM) that waited for approval: returned on the
-   * first fetch after issuance, then deleted.
+   * A server-generated private key (PKCS #8 PEM), to the requester only, while certmint holds
+   * it: one that waited for approval from its first hand-out (this call or a replay of the
+   * request_id) for CERTMINT_GENERATED_KEY_REPLAY_SECONDS, then deleted; one of an issuance
+   * without approval for that time after issuance.
    */
   privateKeyPem: string;
 }

@@ -129,8 +129,10 @@ private static final long serialVersionUID = 0L;
   private volatile java.lang.Object privateKeyPem_ = "";
   /**
    * <pre>
-   * A server-generated private key (PKCS #8 PEM) that waited for approval: returned on the
-   * first fetch after issuance, then deleted.
+   * A server-generated private key (PKCS #8 PEM), to the requester only, while certmint holds
+   * it: one that waited for approval from its first hand-out (this call or a replay of the
+   * request_id) for CERTMINT_GENERATED_KEY_REPLAY_SECONDS, then deleted; one of an issuance
+   * without approval for that time after issuance.
    * </pre>
    *
    * <code>string private_key_pem = 3 [json_name = "privateKeyPem"];</code>
@@ -151,8 +153,10 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * A server-generated private key (PKCS #8 PEM) that waited for approval: returned on the
-   * first fetch after issuance, then deleted.
+   * A server-generated private key (PKCS #8 PEM), to the requester only, while certmint holds
+   * it: one that waited for approval from its first hand-out (this call or a replay of the
+   * request_id) for CERTMINT_GENERATED_KEY_REPLAY_SECONDS, then deleted; one of an issuance
+   * without approval for that time after issuance.
    * </pre>
    *
    * <code>string private_key_pem = 3 [json_name = "privateKeyPem"];</code>
@@ -886,8 +890,10 @@ private static final long serialVersionUID = 0L;
     private java.lang.Object privateKeyPem_ = "";
     /**
      * <pre>
-     * A server-generated private key (PKCS #8 PEM) that waited for approval: returned on the
-     * first fetch after issuance, then deleted.
+     * A server-generated private key (PKCS #8 PEM), to the requester only, while certmint holds
+     * it: one that waited for approval from its first hand-out (this call or a replay of the
+     * request_id) for CERTMINT_GENERATED_KEY_REPLAY_SECONDS, then deleted; one of an issuance
+     * without approval for that time after issuance.
      * </pre>
      *
      * <code>string private_key_pem = 3 [json_name = "privateKeyPem"];</code>
@@ -907,8 +913,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * A server-generated private key (PKCS #8 PEM) that waited for approval: returned on the
-     * first fetch after issuance, then deleted.
+     * A server-generated private key (PKCS #8 PEM), to the requester only, while certmint holds
+     * it: one that waited for approval from its first hand-out (this call or a replay of the
+     * request_id) for CERTMINT_GENERATED_KEY_REPLAY_SECONDS, then deleted; one of an issuance
+     * without approval for that time after issuance.
      * </pre>
      *
      * <code>string private_key_pem = 3 [json_name = "privateKeyPem"];</code>
@@ -929,8 +937,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * A server-generated private key (PKCS #8 PEM) that waited for approval: returned on the
-     * first fetch after issuance, then deleted.
+     * A server-generated private key (PKCS #8 PEM), to the requester only, while certmint holds
+     * it: one that waited for approval from its first hand-out (this call or a replay of the
+     * request_id) for CERTMINT_GENERATED_KEY_REPLAY_SECONDS, then deleted; one of an issuance
+     * without approval for that time after issuance.
      * </pre>
      *
      * <code>string private_key_pem = 3 [json_name = "privateKeyPem"];</code>
@@ -947,8 +957,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * A server-generated private key (PKCS #8 PEM) that waited for approval: returned on the
-     * first fetch after issuance, then deleted.
+     * A server-generated private key (PKCS #8 PEM), to the requester only, while certmint holds
+     * it: one that waited for approval from its first hand-out (this call or a replay of the
+     * request_id) for CERTMINT_GENERATED_KEY_REPLAY_SECONDS, then deleted; one of an issuance
+     * without approval for that time after issuance.
      * </pre>
      *
      * <code>string private_key_pem = 3 [json_name = "privateKeyPem"];</code>
@@ -962,8 +974,10 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * A server-generated private key (PKCS #8 PEM) that waited for approval: returned on the
-     * first fetch after issuance, then deleted.
+     * A server-generated private key (PKCS #8 PEM), to the requester only, while certmint holds
+     * it: one that waited for approval from its first hand-out (this call or a replay of the
+     * request_id) for CERTMINT_GENERATED_KEY_REPLAY_SECONDS, then deleted; one of an issuance
+     * without approval for that time after issuance.
      * </pre>
      *
      * <code>string private_key_pem = 3 [json_name = "privateKeyPem"];</code>

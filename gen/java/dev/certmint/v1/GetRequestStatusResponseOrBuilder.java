@@ -63,8 +63,10 @@ public interface GetRequestStatusResponseOrBuilder extends
 
   /**
    * <pre>
-   * A server-generated private key (PKCS #8 PEM) that waited for approval: returned on the
-   * first fetch after issuance, then deleted.
+   * A server-generated private key (PKCS #8 PEM), to the requester only, while certmint holds
+   * it: one that waited for approval from its first hand-out (this call or a replay of the
+   * request_id) for CERTMINT_GENERATED_KEY_REPLAY_SECONDS, then deleted; one of an issuance
+   * without approval for that time after issuance.
    * </pre>
    *
    * <code>string private_key_pem = 3 [json_name = "privateKeyPem"];</code>
@@ -73,8 +75,10 @@ public interface GetRequestStatusResponseOrBuilder extends
   java.lang.String getPrivateKeyPem();
   /**
    * <pre>
-   * A server-generated private key (PKCS #8 PEM) that waited for approval: returned on the
-   * first fetch after issuance, then deleted.
+   * A server-generated private key (PKCS #8 PEM), to the requester only, while certmint holds
+   * it: one that waited for approval from its first hand-out (this call or a replay of the
+   * request_id) for CERTMINT_GENERATED_KEY_REPLAY_SECONDS, then deleted; one of an issuance
+   * without approval for that time after issuance.
    * </pre>
    *
    * <code>string private_key_pem = 3 [json_name = "privateKeyPem"];</code>

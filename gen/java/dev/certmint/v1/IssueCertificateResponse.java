@@ -174,6 +174,8 @@ private static final long serialVersionUID = 0L;
    * by the same access token returns the same certificate with the same key: while the profile
    * keeps keys (STORE_ENCRYPTED), or within CERTMINT_GENERATED_KEY_REPLAY_SECONDS (default 60
    * minutes) for RETURN_ONCE profiles, after which the key is deleted (PrivateKeyRetention).
+   * After an approval the window starts at the key's first hand-out (this replay, or
+   * GetRequestStatus).
    * </pre>
    *
    * <code>string private_key_pem = 4 [json_name = "privateKeyPem"];</code>
@@ -198,6 +200,8 @@ private static final long serialVersionUID = 0L;
    * by the same access token returns the same certificate with the same key: while the profile
    * keeps keys (STORE_ENCRYPTED), or within CERTMINT_GENERATED_KEY_REPLAY_SECONDS (default 60
    * minutes) for RETURN_ONCE profiles, after which the key is deleted (PrivateKeyRetention).
+   * After an approval the window starts at the key's first hand-out (this replay, or
+   * GetRequestStatus).
    * </pre>
    *
    * <code>string private_key_pem = 4 [json_name = "privateKeyPem"];</code>
@@ -965,6 +969,8 @@ private static final long serialVersionUID = 0L;
      * by the same access token returns the same certificate with the same key: while the profile
      * keeps keys (STORE_ENCRYPTED), or within CERTMINT_GENERATED_KEY_REPLAY_SECONDS (default 60
      * minutes) for RETURN_ONCE profiles, after which the key is deleted (PrivateKeyRetention).
+     * After an approval the window starts at the key's first hand-out (this replay, or
+     * GetRequestStatus).
      * </pre>
      *
      * <code>string private_key_pem = 4 [json_name = "privateKeyPem"];</code>
@@ -988,6 +994,8 @@ private static final long serialVersionUID = 0L;
      * by the same access token returns the same certificate with the same key: while the profile
      * keeps keys (STORE_ENCRYPTED), or within CERTMINT_GENERATED_KEY_REPLAY_SECONDS (default 60
      * minutes) for RETURN_ONCE profiles, after which the key is deleted (PrivateKeyRetention).
+     * After an approval the window starts at the key's first hand-out (this replay, or
+     * GetRequestStatus).
      * </pre>
      *
      * <code>string private_key_pem = 4 [json_name = "privateKeyPem"];</code>
@@ -1012,6 +1020,8 @@ private static final long serialVersionUID = 0L;
      * by the same access token returns the same certificate with the same key: while the profile
      * keeps keys (STORE_ENCRYPTED), or within CERTMINT_GENERATED_KEY_REPLAY_SECONDS (default 60
      * minutes) for RETURN_ONCE profiles, after which the key is deleted (PrivateKeyRetention).
+     * After an approval the window starts at the key's first hand-out (this replay, or
+     * GetRequestStatus).
      * </pre>
      *
      * <code>string private_key_pem = 4 [json_name = "privateKeyPem"];</code>
@@ -1032,6 +1042,8 @@ private static final long serialVersionUID = 0L;
      * by the same access token returns the same certificate with the same key: while the profile
      * keeps keys (STORE_ENCRYPTED), or within CERTMINT_GENERATED_KEY_REPLAY_SECONDS (default 60
      * minutes) for RETURN_ONCE profiles, after which the key is deleted (PrivateKeyRetention).
+     * After an approval the window starts at the key's first hand-out (this replay, or
+     * GetRequestStatus).
      * </pre>
      *
      * <code>string private_key_pem = 4 [json_name = "privateKeyPem"];</code>
@@ -1049,6 +1061,8 @@ private static final long serialVersionUID = 0L;
      * by the same access token returns the same certificate with the same key: while the profile
      * keeps keys (STORE_ENCRYPTED), or within CERTMINT_GENERATED_KEY_REPLAY_SECONDS (default 60
      * minutes) for RETURN_ONCE profiles, after which the key is deleted (PrivateKeyRetention).
+     * After an approval the window starts at the key's first hand-out (this replay, or
+     * GetRequestStatus).
      * </pre>
      *
      * <code>string private_key_pem = 4 [json_name = "privateKeyPem"];</code>

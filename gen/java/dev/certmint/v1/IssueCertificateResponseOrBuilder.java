@@ -83,6 +83,8 @@ public interface IssueCertificateResponseOrBuilder extends
    * by the same access token returns the same certificate with the same key: while the profile
    * keeps keys (STORE_ENCRYPTED), or within CERTMINT_GENERATED_KEY_REPLAY_SECONDS (default 60
    * minutes) for RETURN_ONCE profiles, after which the key is deleted (PrivateKeyRetention).
+   * After an approval the window starts at the key's first hand-out (this replay, or
+   * GetRequestStatus).
    * </pre>
    *
    * <code>string private_key_pem = 4 [json_name = "privateKeyPem"];</code>
@@ -95,6 +97,8 @@ public interface IssueCertificateResponseOrBuilder extends
    * by the same access token returns the same certificate with the same key: while the profile
    * keeps keys (STORE_ENCRYPTED), or within CERTMINT_GENERATED_KEY_REPLAY_SECONDS (default 60
    * minutes) for RETURN_ONCE profiles, after which the key is deleted (PrivateKeyRetention).
+   * After an approval the window starts at the key's first hand-out (this replay, or
+   * GetRequestStatus).
    * </pre>
    *
    * <code>string private_key_pem = 4 [json_name = "privateKeyPem"];</code>
