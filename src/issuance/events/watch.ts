@@ -125,6 +125,17 @@ interface WatchedLineage {
   place: LineagePlace;
 }
 
+/**
+ * Whether a numbered event is the issuance of this certificate (ISSUED for a lineage's first,
+ * RENEWED for a successor): what a lineage watch already sent as CURRENT, when the event was
+ * numbered only after the position CURRENT carried.
+ */
+function issuanceOf(event: StoredEvent, certificateId: string): boolean {
+  return (
+    (event.type === "ISSUED" || event.type === "RENEWED") && event.certificateId === certificateId
+  );
+}
+
 /** A cursor: the decimal position of an event (feed.ts). */
 function parseCursor(cursor: string): number | undefined {
   if (cursor === "") return undefined;
@@ -328,6 +339,9 @@ export class CertificateWatch {
     const { store } = this.deps;
     const { actor, signal: gone } = call;
     let position = from;
+    // The certificate this stream sent as CURRENT, until its own ISSUED or RENEWED event has
+    // gone by (skipped below): one per certificate, written in the transaction that stored it.
+    let sentAsCurrent: string | undefined;
     if (lineage && sendCurrent) {
       const newest = await store.certificates.newestSuccessorOf(lineage.start);
       const [current] = await this.hydrate(actor, [
@@ -341,7 +355,10 @@ export class CertificateWatch {
           createdAt: this.deps.now(),
         },
       ]);
-      if (current) yield await this.handOut(call, current);
+      if (current) {
+        sentAsCurrent = newest;
+        yield await this.handOut(call, current);
+      }
     }
     // A duration, so the monotonic clock: with Date.now() (until 2026-12-04) a wall clock stepped
     // back 10 minutes (NTP, a VM resumed) sent no KEEPALIVE for 10 minutes, and clients and
@@ -359,8 +376,21 @@ export class CertificateWatch {
         store.events.readAfter(position, readFilter, PAGE, SCAN),
       );
       if (read.events.length > 0) {
-        for (const hydrated of await this.hydrate(actor, read.events)) {
-          const event = await this.handOut(call, hydrated);
+        const hydrated = await this.hydrate(actor, read.events);
+        for (const [i, stored] of read.events.entries()) {
+          if (sentAsCurrent !== undefined && issuanceOf(stored, sentAsCurrent)) {
+            // The certificate sent as CURRENT, committed before this stream started but
+            // numbered after the position CURRENT carried (the sequencer numbers events after
+            // their commit): it was sent, with its key, once already. In its place a KEEPALIVE
+            // at its cursor, so a reconnect with the last cursor received starts past it too.
+            // Until stop 40 of 2026-12-05 the stream sent it again, key included (CURRENT, then
+            // ISSUED; test/renewal/watch-current-once.test.ts).
+            sentAsCurrent = undefined;
+            position = stored.position;
+            yield { cursor: String(position), type: "KEEPALIVE", time: this.deps.now() };
+            continue;
+          }
+          const event = await this.handOut(call, hydrated[i]!);
           position = Number(event.cursor);
           yield event;
         }
