@@ -105,7 +105,8 @@ export class CrlCache {
    * CURRENT: within the cache period, no revocation counted since it was signed (compared with
    * the database at most every CRL_REVOCATION_CHECK_MS). AGED: past the period (not with a
    * period of 0: then every call signs) with nothing revoked, and before its nextUpdate.
-   * REVOKED: a revocation was counted since, or it is too old to serve.
+   * REVOKED: a revocation was counted since, or it is too old to serve. The final CRL of a CA
+   * that has ended is CURRENT past its nextUpdate (it has no successor) until a revocation.
    *
    * The period is a duration, measured on the monotonic clock; nextUpdate is a time relying
    * parties compare with their wall clocks (RFC 5280 5.1.2.5), so it is compared with the wall
@@ -114,9 +115,16 @@ export class CrlCache {
    * its nextUpdate, which relying parties refuse (OpenSSL: "CRL has expired").
    */
   private async state(id: string, hit: Entry): Promise<"CURRENT" | "AGED" | "REVOKED"> {
-    if (hit.crl.nextUpdate <= this.deps.now()) return "REVOKED";
+    // A CRL whose nextUpdate is its CA's notAfter, once that has passed: the CA has ended, and
+    // this is its final CRL (crl.ts crlDates). Another one would carry the same dates and
+    // entries under a new number, so it is served as it is, whatever the cache period, until a
+    // revocation is counted (RFC 5280 5.1.2.5: no CA can promise a next CRL past its end).
+    // Until stop 40 of 2026-12-05 the CA's expired key signed a fresh CRL every cache period,
+    // dated after its certificate's end, which no relying party could validate.
+    const ended = hit.crl.endsWithCa && hit.crl.nextUpdate <= this.deps.now();
+    if (hit.crl.nextUpdate <= this.deps.now() && !ended) return "REVOKED";
     const now = performance.now();
-    const aged = now - hit.signedAt >= this.cacheSeconds * 1000;
+    const aged = !ended && now - hit.signedAt >= this.cacheSeconds * 1000;
     if (aged && this.cacheSeconds === 0) return "REVOKED";
     if (!aged && now - hit.checkedAt < CRL_REVOCATION_CHECK_MS) return "CURRENT";
     let count: string | null;

@@ -19,6 +19,12 @@ export interface SignedCrl {
    * this CRL (Last-Modified) names that one too, so it is no validator (conditional-get.ts).
    */
   sharesThisUpdate: boolean;
+  /**
+   * nextUpdate is the CA's own notAfter (crlDates): no CRL of this CA can be valid past it, so
+   * once that time has passed this is the CA's final CRL, served as it is (crl-cache.ts) until
+   * a revocation is counted, not signed again every cache period.
+   */
+  endsWithCa?: boolean;
 }
 
 export interface CrlDeps {
@@ -79,11 +85,85 @@ export function expiredEntriesKeptFrom(thisUpdate: Date, crlValiditySeconds: num
 }
 
 /**
+ * thisUpdate and nextUpdate of a CRL of a CA that ends at `caNotAfter` (its certificate's
+ * notAfter): what to ask nextCrl for as thisUpdate, and how to date the CRL once nextCrl has
+ * answered.
+ *
+ * A CRL is checked, like a certificate, with a path to its issuer's certificate valid at the
+ * time of the check (RFC 5280 6.3.3 (f)), and its nextUpdate is "the date by which the next CRL
+ * will be issued" (5.1.2.5). A CA whose certificate has expired issues nothing a relying party
+ * can validate, so:
+ * - a CRL's nextUpdate is never later than the CA's notAfter. Until stop 40 of 2026-12-05 it was
+ *   always thisUpdate + CERTMINT_CRL_VALIDITY_SECONDS, past the CA's end for a CA in its last
+ *   period: a promise of a next CRL that the CA can no longer sign (an outside probe).
+ * - once the CA has ended, its CRL keeps the dates of its last one: thisUpdate that of the CA's
+ *   latest CRL (nextCrl's greatest(); never earlier than one validity period before the end, nor
+ *   than the CA's notBefore), nextUpdate the CA's notAfter. It lists every revocation counted
+ *   (one made after the end too: a superset is what a relying party should act on). Until stop
+ *   40 such a CRL was dated now with nextUpdate a day ahead: a CRL whose thisUpdate is after
+ *   its signer's notAfter, which no relying party can validate, and a "next CRL" promised by a
+ *   CA that has none to give. Dated within the CA's life it is still what a relying party whose
+ *   clock runs behind the server's (still within the CA's life by its clock), or one validating
+ *   at a time in the past (`openssl verify -attime`), can use; at the present time everything
+ *   under the CA fails its path check with the CA certificate anyway (6.1.3 (a)(2)). cRLNumbers
+ *   still grow (5.2.3). Boulder and the CA/Browser Forum's Baseline Requirements (4.9.7) keep a
+ *   CA's CRLs published for as long as certificates under it can be checked; certmint keeps
+ *   serving the final one (crl-cache.ts: not re-signed each cache period) rather than refusing.
+ */
+export function crlDates(
+  caNotBefore: Date | null,
+  caNotAfter: Date | null,
+  now: Date,
+  crlValiditySeconds: number,
+): {
+  /** The thisUpdate to ask nextCrl for (whole seconds). */
+  requested: Date;
+  /** From nextCrl's thisUpdate, the dates the CRL carries. */
+  dates: (slotThisUpdate: Date) => {
+    thisUpdate: Date;
+    nextUpdate: Date;
+    endsWithCa: boolean;
+    /** thisUpdate is not the one nextCrl recorded (a CRL dated at or after the CA's end). */
+    redated: boolean;
+  };
+} {
+  const validityMs = crlValiditySeconds * 1000;
+  const at = wholeSeconds(now);
+  const end = caNotAfter && wholeSeconds(caNotAfter);
+  let requested = at;
+  if (end && at >= end) {
+    // Ended: dated as its last CRL, which nextCrl's greatest() picks out of the CA's row.
+    const lastSecond = end.getTime() - 1000;
+    const floor = Math.max(end.getTime() - validityMs, caNotBefore?.getTime() ?? lastSecond);
+    requested = wholeSeconds(new Date(Math.min(floor, lastSecond)));
+  }
+  return {
+    requested,
+    dates: (slotThisUpdate) => {
+      let thisUpdate = slotThisUpdate;
+      let redated = false;
+      // A CRL dated at or after the CA's end was signed by a build before stop 40 (or the clock
+      // ran past the end and back): CRLs from then on are dated at the CA's last second, the
+      // latest time a CRL of it can be valid (nextUpdate must be later than thisUpdate).
+      if (end && thisUpdate >= end) {
+        thisUpdate = new Date(end.getTime() - 1000);
+        redated = true;
+      }
+      let nextUpdate = new Date(thisUpdate.getTime() + validityMs);
+      const endsWithCa = end !== null && nextUpdate >= end;
+      if (end && endsWithCa) nextUpdate = end;
+      return { thisUpdate, nextUpdate, endsWithCa, redated };
+    },
+  };
+}
+
+/**
  * GetCertificateRevocationList: a fresh X.509 v2 CRL of the CA (RFC 5280 5), with every
  * revoked certificate it issued and every revoked intermediate CA it signed, with its reason,
  * until one CRL validity period after its notAfter (expiredEntriesKeptFrom). The cRLNumber and
  * thisUpdate are taken atomically from the CA row, so the number only ever grows (5.2.3) and
- * the thisUpdate never goes back. A DISABLED (or revoked) CA still publishes its CRL.
+ * the thisUpdate never goes back. A DISABLED (or revoked) CA still publishes its CRL, and so
+ * does one whose certificate has expired, dated within its life (crlDates).
  */
 export async function currentCrl(deps: CrlDeps, ref: string): Promise<SignedCrl> {
   const ca = await resolveRef(ref, "certificate authority", "certificate_authority", (k) =>
@@ -124,11 +204,13 @@ export async function currentCrl(deps: CrlDeps, ref: string): Promise<SignedCrl>
   // representation did not change twice in that second (conditional-get.ts). The ETag, the
   // cRLNumber, is exact either way.
   // (Times are whole seconds: 5.1.2.4 encodes them with no fractions.)
-  const { crlNumber, thisUpdate, previousThisUpdate } = await deps.store.cas.nextCrl(
-    ca.id,
-    wholeSeconds(deps.now()),
-  );
-  const nextUpdate = new Date(thisUpdate.getTime() + deps.crlValiditySeconds * 1000);
+  //
+  // Near and past the CA's end the dates follow crlDates: nextUpdate never after the CA's
+  // notAfter, and a CA that has ended keeps the dates of its last CRL.
+  const dating = crlDates(ca.notBefore, ca.notAfter, deps.now(), deps.crlValiditySeconds);
+  const slot = await deps.store.cas.nextCrl(ca.id, dating.requested);
+  const { crlNumber, previousThisUpdate } = slot;
+  const { thisUpdate, nextUpdate, endsWithCa, redated } = dating.dates(slot.thisUpdate);
   const listedAfter = expiredEntriesKeptFrom(thisUpdate, deps.crlValiditySeconds);
   const subordinates = await deps.store.cas.revokedChildren(ca.id, listedAfter);
   const encoded = await encodedLeaves(deps, ca.id, listedAfter, subordinates);
@@ -165,6 +247,8 @@ export async function currentCrl(deps: CrlDeps, ref: string): Promise<SignedCrl>
     thisUpdate,
     nextUpdate,
     revocationCount: String(ca.revocationCount),
-    sharesThisUpdate: previousThisUpdate?.getTime() === thisUpdate.getTime(),
+    // A redated CRL shares its thisUpdate with every redated one before it.
+    sharesThisUpdate: redated || previousThisUpdate?.getTime() === thisUpdate.getTime(),
+    endsWithCa,
   };
 }

@@ -1,3 +1,4 @@
+import { failedPrecondition } from "../../errors";
 import type { SignatureAlgorithm } from "../../model/pki";
 import {
   type CaSigner,
@@ -6,6 +7,7 @@ import {
   newSerialNumber,
   SoftwareSigner,
   serialToHex,
+  wholeSeconds,
 } from "../../signer";
 import { newRowId } from "../common/ids";
 import type { CertificateAuthority, OcspResponderRepository } from "../repositories";
@@ -30,7 +32,10 @@ export interface DelegateDeps {
   now: () => Date;
 }
 
-/** How long a responder certificate is valid: a week, or less if its CA ends sooner. */
+/**
+ * How long a responder certificate is valid: a week, or less if its CA ends sooner (then it is
+ * kept until it ends, not replaced at half its lifetime).
+ */
 export const RESPONDER_LIFETIME_SECONDS = 7 * 86_400;
 
 /**
@@ -53,25 +58,46 @@ export class DelegatedResponders {
    * host suspended (CLOCK_MONOTONIC stops while it sleeps, the wall clock does not) for half a
    * week came back signing with an expired responder certificate, every response refused.
    */
-  async responderFor(ca: CertificateAuthority): Promise<DelegatedResponder> {
+  async responderFor(
+    ca: CertificateAuthority,
+    now: Date = this.deps.now(),
+  ): Promise<DelegatedResponder> {
     const current = this.responders.get(ca.id);
-    if (current && performance.now() < current.renewAt && this.deps.now() < current.renewAfter) {
+    if (current && performance.now() < current.renewAt && now < current.renewAfter) {
       return current;
     }
     let pending = this.making.get(ca.id);
     if (!pending) {
-      pending = this.make(ca).finally(() => this.making.delete(ca.id));
+      pending = this.make(ca, now).finally(() => this.making.delete(ca.id));
       this.making.set(ca.id, pending);
     }
     return pending;
   }
 
-  private async make(ca: CertificateAuthority): Promise<DelegatedResponder> {
-    const { publicKey, privateKey } = await generateKeyPair("EC_P256");
-    const now = this.deps.now();
+  /** The CA has ended (ocsp.ts answers `unauthorized` for it): its responder is dropped. */
+  forget(caId: string): void {
+    this.responders.delete(caId);
+  }
+
+  /**
+   * A responder certificate for the CA, valid from a minute before `now` (the time the response
+   * is dated) until a week later or the CA's end, whichever is first. The caller has checked
+   * that the CA has not ended at `now` (ocsp.ts caEnded); one that has cannot certify a
+   * responder (a validity ending before it begins), and is refused here before any key, row or
+   * signature is made: until stop 40 of 2026-12-05 each OCSP request about an expired CA
+   * recorded a responder row and then failed to sign it, an error-level log line per request.
+   */
+  private async make(ca: CertificateAuthority, now: Date): Promise<DelegatedResponder> {
     const notBefore = new Date(now.getTime() - 60_000); // clock skew, as for leaves
     const limit = now.getTime() + RESPONDER_LIFETIME_SECONDS * 1000;
     const notAfter = new Date(Math.min(limit, ca.notAfter?.getTime() ?? limit));
+    if (wholeSeconds(notAfter) <= now) {
+      throw failedPrecondition(
+        "ISSUER_EXPIRED",
+        `certificate authority "${ca.slug}" expired at ${notAfter.toISOString()}; it certifies no OCSP responder`,
+      );
+    }
+    const { publicKey, privateKey } = await generateKeyPair("EC_P256");
     const serial = newSerialNumber();
     const id = newRowId();
     const responders = this.deps.store.ocspResponders;
@@ -98,13 +124,18 @@ export class DelegatedResponders {
     });
     await responders.storeCertificate(id, issued.pem);
     const lifetimeMs = issued.notAfter.getTime() - now.getTime();
+    // A responder that ends with its CA is kept to the end: a new one could not last longer,
+    // and replacing it at each half of what is left made a certificate (a row and a CA
+    // signature) every few seconds of the CA's last minutes.
+    const endsWithCa = limit > notAfter.getTime();
+    const renewInMs = endsWithCa ? lifetimeMs : lifetimeMs / 2;
     const responder: DelegatedResponder = {
       signer: new SoftwareSigner(privateKey),
       signatureAlgorithm: "ECDSA_WITH_SHA256",
       certificatePem: issued.pem,
       notAfter: issued.notAfter,
-      renewAt: performance.now() + lifetimeMs / 2,
-      renewAfter: new Date(now.getTime() + lifetimeMs / 2),
+      renewAt: performance.now() + renewInMs,
+      renewAfter: new Date(now.getTime() + renewInMs),
     };
     this.responders.set(ca.id, responder);
     return responder;

@@ -99,7 +99,9 @@ const ISSUER_RELOAD_MS = 1000;
  * certificate), with its key hash as ResponderID, or by a delegated responder the CA
  * certified (ocsp-delegate.ts), whose certificate the response carries. A certificate the CA never issued is
  * `unknown`, a revoked one `revoked` with its time and reason; an issuer certmint does not
- * hold is `unauthorized` (RFC 5019 2.2.3), a malformed request `malformedRequest`.
+ * hold is `unauthorized` (RFC 5019 2.2.3), and so is one whose certificate has expired
+ * (`ended`), a malformed request `malformedRequest`. No response's nextUpdate is later than
+ * the CA's notAfter.
  *
  * Responses to requests without a nonce are signed at most once per `cacheSeconds` per set of
  * certificates; a revocation drops them at once in this process, and within
@@ -116,6 +118,11 @@ const ISSUER_RELOAD_MS = 1000;
 export class OcspResponder {
   private readonly cas = new Map<string, CaCache>();
   private issuers = new Map<string, string>();
+  /**
+   * Each CA's notAfter, as sign() last read its row (a CA's certificate never changes): a CA
+   * past its end is answered without reading or waiting for anything.
+   */
+  private readonly ends = new Map<string, Date | null>();
   private issuersLoadedAt = Number.NEGATIVE_INFINITY;
   private readonly hashesByCa = new Map<string, Map<string, string>>();
   private readonly delegates?: DelegatedResponders;
@@ -157,6 +164,9 @@ export class OcspResponder {
     // One response is signed by one CA: a request about certificates of several is refused.
     if (caIds.size !== 1) return failure("unauthorized");
     const [caId] = [...caIds] as [string];
+    // A CA past its end (as a signing here found it): refused before the cache, the client's
+    // signing budget or a place in line; the first request after the end finds it in sign().
+    if (caEnded(this.ends.get(caId), this.deps.now())) return this.ended(caId);
     const key = request.certIds.map((c) => `${c.hash}:${c.serialHex}`).join(",");
     if (!request.nonce) {
       const cache = await this.currentCache(caId);
@@ -186,12 +196,17 @@ export class OcspResponder {
   ): Promise<OcspAnswer> {
     const ca = await this.deps.store.cas.find({ id: caId });
     if (!ca?.certificatePem) return failure("unauthorized");
-    const statuses = await this.statuses(ca, request.certIds);
-    const delegate = await this.delegates?.responderFor(ca);
+    this.ends.set(caId, ca.notAfter);
     const now = this.deps.now();
+    if (caEnded(ca.notAfter, now)) return this.ended(caId);
+    const statuses = await this.statuses(ca, request.certIds);
+    const delegate = await this.delegates?.responderFor(ca, now);
     let nextUpdate = new Date(now.getTime() + this.settings.validitySeconds * 1000);
-    // A response says nothing past its responder's certificate.
+    // A response says nothing past its responder's certificate: the delegated one's, or the
+    // CA's own (RFC 6960 4.2.2.1: nextUpdate is when newer information will be available; a
+    // CA past its end has none to give, above). caEnded: the CA's end is after now.
     if (delegate && delegate.notAfter < nextUpdate) nextUpdate = delegate.notAfter;
+    if (ca.notAfter && ca.notAfter < nextUpdate) nextUpdate = ca.notAfter;
     const der = await buildOcspResponse({
       signer: delegate?.signer ?? caIssuer(this.deps, ca).signer,
       signatureAlgorithm: delegate?.signatureAlgorithm ?? ca.signatureAlgorithm,
@@ -249,6 +264,23 @@ export class OcspResponder {
   /** A revocation of something the CA issued: its cached responses are dropped. */
   forget(caId: string): void {
     this.cas.delete(caId);
+  }
+
+  /**
+   * The answer about a CA whose certificate has expired: `unauthorized` (RFC 6960 2.3, RFC 5019
+   * 2.2.3: the responder cannot answer authoritatively for this issuer), unsigned, not cached
+   * (the same constant bytes each time) and not logged: it is an expected state, final for that
+   * CA, and anyone may ask. A response signed by the expired CA key (or by a responder it
+   * certified, whose certificate cannot outlive the CA) fails every relying party's check of
+   * its signer; until stop 40 of 2026-12-05 the CA key signed good/revoked answers after its
+   * end, and with CERTMINT_OCSP_RESPONDER=delegated each request tried to certify a responder
+   * valid until the CA's past end: `internalError` and an error-level log line per request
+   * (an outside probe). What was cached for the CA, and its delegated responder, are dropped.
+   */
+  private ended(caId: string): OcspAnswer {
+    this.cas.delete(caId);
+    this.delegates?.forget(caId);
+    return failure("unauthorized");
   }
 
   /** Responses held in the cache now, over all CAs (at most maxCachedResponses). */
@@ -378,6 +410,15 @@ export class OcspResponder {
     }
     return key;
   }
+}
+
+/**
+ * Whether a CA's certificate has expired at `now`: its notAfter (whole seconds, as its
+ * certificate carries it) is not after now, so nothing it signs from now on can be checked
+ * against it (RFC 5280 4.1.2.5).
+ */
+function caEnded(notAfter: Date | null | undefined, now: Date): boolean {
+  return notAfter != null && notAfter <= now;
 }
 
 const failure = (status: OcspErrorStatus): OcspAnswer => ({
