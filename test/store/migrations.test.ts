@@ -60,6 +60,7 @@ describe("migrations on an empty PostgreSQL database", () => {
       "certificate_profile",
       "certificate_request",
       "kek_check",
+      "key_block_backfill",
       "mikro_orm_migrations",
       "ocsp_responder_certificate",
     ]);
