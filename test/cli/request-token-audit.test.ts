@@ -123,7 +123,7 @@ describe("certmint token, request and audit", () => {
     expect(readFileSync(file("taken.token"), "utf8")).toMatch(/^certmint_/);
   });
 
-  it("a request that needs approval waits; the admin approves; request status writes the key once, 0600", async () => {
+  it("a request that needs approval waits; the admin approves; request status writes the key, 0600, and leaves it on a second look", async () => {
     const issued = ok(
       await issuer(["cert", "issue", "--profile", "approved", "--dns", "pay.example.com"]),
     );
@@ -171,7 +171,8 @@ describe("certmint token, request and audit", () => {
       cert.publicKey.export({ type: "spki", format: "der" }),
     );
 
-    // The key was handed out once: the next look writes nothing unless asked, and has no key.
+    // The next look (the server still holds the key for its replay window) finds the key file
+    // holding it already: only the files asked for are written.
     const again = ok(
       await issuer(["request", "status", id, "--cert-out", "again.crt", "-o", "json"]),
     );

@@ -1,4 +1,5 @@
 /** request list | status | approve | reject */
+import { readFileSync } from "node:fs";
 import {
   type CertificateRequest,
   CertificateRequestStatus,
@@ -82,37 +83,44 @@ export const requestStatus: CommandSpec = {
   description:
     "Once the request is ISSUED, the certificate and its chain are written when a file option " +
     "is given (only the files named), and always when the answer carries a private key certmint " +
-    "generated: the server hands such a key out once, on the first fetch after approval, so the " +
-    "key (mode 0600, never to the terminal), the certificate and the chain are written, by " +
-    "default to REQUEST.key, REQUEST.crt and REQUEST.chain.pem.",
+    "generated that the key file does not hold yet: the server holds such a key for a while after " +
+    "its first fetch after approval, then deletes it, so the key (mode 0600, never to the " +
+    "terminal), the certificate and the chain are written, by default to REQUEST.key, " +
+    "REQUEST.crt and REQUEST.chain.pem.",
   positionals: [REQUEST],
   options: [FILES_SECTION],
   outputs: ["table", "json", "pem"],
   async run(inv) {
     const id = inv.args.positional(0, "REQUEST");
-    // Only the files the options name; but a key certmint generated is handed out once, so it
-    // and its certificate always land in files, by default named after the request (new names).
+    // Only the files the options name; but a key certmint generated is held only for a while,
+    // so it and its certificate always land in files, by default named after the request.
     const named = outputPaths(inv.args, undefined);
     checkOutputs(inv, named, true);
     const res = await inv.rpc(inv.clients.certificates, "getRequestStatus", {
       certificateRequestId: id,
     });
     const request = res.certificateRequest!;
-    const paths = res.privateKeyPem ? outputPaths(inv.args, fileBase(id)) : named;
-    if (res.certificate && (filesAsked(inv.args) || res.privateKeyPem)) {
+    // The server holds the key for its replay window after the first hand-out, so a second
+    // look gets it again: a key file that already holds it (an earlier look wrote it) is left
+    // as it is, and only the files asked for are written.
+    const keyPem = alreadyWritten(outputPaths(inv.args, fileBase(id)).privateKey, res.privateKeyPem)
+      ? ""
+      : res.privateKeyPem;
+    const paths = keyPem ? outputPaths(inv.args, fileBase(id)) : named;
+    if (res.certificate && (filesAsked(inv.args) || keyPem)) {
       reportIssued(
         inv,
         {
           certificateRequestId: request.id,
           status: request.status,
           certificate: res.certificate,
-          privateKeyPem: res.privateKeyPem,
+          privateKeyPem: keyPem,
         },
         () => GetRequestStatusResponse.toJSON({ ...res, privateKeyPem: "" }),
         {
           paths: () => paths,
-          recovery: res.privateKeyPem
-            ? "the private key certmint generated was handed out this once and is gone: renew the certificate with --key-source new"
+          recovery: keyPem
+            ? "certmint holds the key it generated for CERTMINT_GENERATED_KEY_REPLAY_SECONDS (60 minutes by default) after its first hand-out: run it again with --force or other file names within that time; after it, renew the certificate with --key-source new"
             : "run it again with other file names",
         },
       );
@@ -191,3 +199,13 @@ export const REQUEST_GROUP: GroupSpec = {
   summary: "certificate requests: the approval queue, status, approval, rejection",
   commands: [requestList, requestStatus, requestApprove, requestReject],
 };
+
+/** Whether `path` already holds exactly this key (an earlier look at the request wrote it). */
+function alreadyWritten(path: string | undefined, keyPem: string): boolean {
+  if (!keyPem || path === undefined || path === "-") return false;
+  try {
+    return readFileSync(path, "utf8").trim() === keyPem.trim();
+  } catch {
+    return false;
+  }
+}
