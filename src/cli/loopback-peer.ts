@@ -63,7 +63,13 @@ function readTcpTables(): TcpSocket[] | undefined {
     for (const line of text.split("\n").slice(1)) {
       const f = line.trim().split(/\s+/);
       if (f.length < 10) continue;
-      out.push({ local: f[1]!, remote: f[2]!, state: f[3]!, uid: Number(f[7]), inode: f[9]! });
+      out.push({
+        local: ipv4Form(f[1]!),
+        remote: ipv4Form(f[2]!),
+        state: f[3]!,
+        uid: Number(f[7]),
+        inode: f[9]!,
+      });
     }
   }
   return found ? out : undefined;
@@ -86,4 +92,17 @@ function ownSocketInodes(): Set<string> {
     }
   }
   return inodes;
+}
+
+/**
+ * An address:port of /proc/net/tcp6 that is an IPv4-mapped IPv6 address (::ffff:a.b.c.d, a server
+ * on [::] that accepted an IPv4 connection) in /proc/net/tcp's form: the kernel prints the
+ * address as four 32-bit words, so its last word is the IPv4 address as tcp prints it. Without
+ * this the server side of an IPv4 connection to a server on [::] matched nothing, and the CLI
+ * refused the token to a legitimate server (found by the review of stop 40).
+ */
+export function ipv4Form(addressPort: string): string {
+  const [address = "", port = ""] = addressPort.split(":");
+  const mapped = /^0{16}FFFF0000([0-9A-F]{8})$/i.exec(address);
+  return mapped ? `${mapped[1]!.toUpperCase()}:${port}` : addressPort;
 }

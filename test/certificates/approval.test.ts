@@ -299,6 +299,19 @@ describe("approval of certificate requests", () => {
     // Once it is decided (rejected here), a renewal may wait again.
     await reject(first.certificateRequestId, "not now");
     expect((await renew("renew-c")).status).toBe(PENDING_APPROVAL);
+
+    // Without request_ids: a renewal that names none is never another's replay (until the
+    // review of stop 40 the second of two id-less renewals was let through).
+    const other = await approve(await pending("one-renewal-idless.example.com"));
+    const renewIdless = () =>
+      call(
+        h.certificates,
+        "renewCertificate",
+        renewRequest({ certificateId: other.certificateId }),
+      );
+    expect((await renewIdless()).status).toBe(PENDING_APPROVAL);
+    const idless = await rpcError(renewIdless());
+    expect(idless.reason).toBe("RENEWAL_ALREADY_WAITING");
   });
 
   it("approves a CSR request without any private key to hand out", async () => {

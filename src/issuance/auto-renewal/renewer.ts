@@ -176,6 +176,7 @@ export class Renewer {
         idempotencyKey,
         ttlSeconds: cert.profileTtlSeconds ?? undefined,
         validateOnly: false,
+        automatic: true,
       });
       if (outcome.status === "PENDING_APPROVAL") {
         await store.renewals.markAwaitingApproval(cert.id, outcome.certificateRequestId);

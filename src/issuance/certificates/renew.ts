@@ -62,7 +62,7 @@ export async function renew(
   assertRenewable(old);
   // rows: read for every certificate with a profile, and assertRenewable refused any other.
   const plan = await planRenewal(deps, call, old, input, rows!);
-  refuseRenewalThatEndsNoLater(deps, plan, old);
+  if (input.automatic) refuseRenewalThatEndsNoLater(deps, plan, old);
 
   // 3-6. Check against the policy as it is now, stop for a dry run or an approver, generate
   // the key, sign and store (with the old certificate's link to its successor).
@@ -93,10 +93,10 @@ function renewIdentity(input: RenewInput, oldId: string): RequestIdentity {
 }
 
 /**
- * A renewal whose certificate would end no later than the one it renews: its issuing CA (or a
- * CA above it) ends first, and a profile that truncates validity to it cuts every successor to
- * that same end. Refused (FAILED_PRECONDITION RENEWAL_WOULD_NOT_EXTEND), so server-driven renewal
- * records the failure (RENEWAL_FAILED to watchers, retried with backoff) instead of renewing on
+ * A server-driven renewal whose certificate would end no later than the one it renews: its
+ * issuing CA (or a CA above it) ends first, and a profile that truncates validity to it cuts
+ * every successor to that same end. Refused (FAILED_PRECONDITION RENEWAL_WOULD_NOT_EXTEND), so
+ * the renewer records the failure (RENEWAL_FAILED to watchers, retried with backoff) instead of renewing on
  * every tick: once a successor was cut to the CA's end its renewal time had passed, and until
  * stop 40 of 2026-12-05 the renewer made a new certificate and key every second until the CA
  * expired (an outside probe: 57 successors of one certificate in the CA's last minute).

@@ -61,6 +61,12 @@ export interface RenewInput {
   keyAlgorithm?: KeyAlgorithm;
   ttlSeconds?: number;
   validateOnly: boolean;
+  /**
+   * Made by server-driven renewal (auto-renewal/renewer.ts): refused when it could not end
+   * later than the certificate (renew.ts refuseRenewalThatEndsNoLater). A client's renewal is
+   * not: re-keying a certificate that ends with its CA is a reason to renew.
+   */
+  automatic?: boolean;
 }
 
 /**

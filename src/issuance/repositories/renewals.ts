@@ -65,9 +65,10 @@ export interface RenewalRepository {
    */
   noteExpiring(now: Date, limit: number): Promise<number>;
   /**
-   * Certificates of auto_renew profiles that expired before anything renewed them and before
-   * any attempt failed (the server was down through their renewal time and their end): marked
-   * FAILED with `error` and a RENEWAL_FAILED event, once each; at most `limit`. Returns how many.
+   * Certificates of auto_renew profiles that expired unrenewed leave the renewer's index; those
+   * nothing told yet (no attempt failed: the server was down through their renewal time and
+   * their end) are marked FAILED with `error` and get a RENEWAL_FAILED event, once each; at
+   * most `limit` a call. Returns how many were told.
    */
   noteExpiredUnrenewed(now: Date, limit: number, error: StoredError): Promise<number>;
   /** The renewal columns of these certificates, by id. */

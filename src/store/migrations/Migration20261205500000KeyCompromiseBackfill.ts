@@ -17,9 +17,13 @@ import { hashOf } from "./Migration20261205000000BlockedKeys";
  *   with the same use case as a key-compromise revocation: each key blocked, its other
  *   unrevoked certificates revoked with their own audit records, on their CAs' next CRLs, and
  *   their held keys forgotten. After the cutoff a KEY_COMPROMISE revocation without a block is
- *   one an ACME account made without holding the key (it blocks nothing, by design). Before it
- *   the two cannot be told apart; both are blocked, since a key reported compromised is safer
+ *   one an ACME account made without holding the key (it blocks nothing, by design), or one an
+ *   older replica made during a rolling upgrade (which cannot be told apart from it, and is
+ *   left). Before the cutoff both kinds are blocked, since a key reported compromised is safer
  *   replaced.
+ * - It also lists every unrevoked certificate of a key already blocked: one an older replica
+ *   stored during a rolling upgrade without a key hash (filled in above), which the block
+ *   trigger could not see; the start-up step revokes it with its key.
  */
 export class Migration20261205500000KeyCompromiseBackfill extends Migration {
   override async up(): Promise<void> {
@@ -33,7 +37,10 @@ export class Migration20261205500000KeyCompromiseBackfill extends Migration {
          and "c"."revoked_at" < coalesce(
            (select min("executed_at") from "mikro_orm_migrations"
              where "name" = 'Migration20261205000000BlockedKeys'), now())
-         and not exists (select 1 from "blocked_key" "b" where "b"."spki_sha256" = "c"."spki_sha256")`);
+         and not exists (select 1 from "blocked_key" "b" where "b"."spki_sha256" = "c"."spki_sha256")
+      union
+      select "c"."id" from "certificate" "c" join "blocked_key" "b" on "b"."spki_sha256" = "c"."spki_sha256"
+       where "c"."revoked_at" is null`);
   }
 
   override async down(): Promise<void> {

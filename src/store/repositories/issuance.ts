@@ -195,6 +195,7 @@ export class OrmIssuanceRepository implements IssuanceRepository {
             request.renewalOfCertificateId,
             request.caller,
             request.idempotencyKey ?? null,
+            request.idempotencyKey ?? null,
           ]);
           if (other) {
             await connection.command("rollback");
@@ -508,11 +509,13 @@ const RENEWAL_WAIT_LOCK_CLASS = 0x726e776c;
 
 /**
  * Another request waiting for approval to renew the same certificate; the same caller's same
- * request_id is a replay, not another. Served by certificate_request_pending_approval_index.
+ * request_id is a replay, not another (a request without one is never a replay: until the
+ * review of stop 40, NULL matched every other id-less request of the caller). It reads the
+ * waiting requests (certificate_request_pending_approval_index), a set the per-token cap bounds.
  */
 const WAITING_RENEWAL_SQL = `select "id" from "certificate_request"
   where "status" = 'PENDING_APPROVAL' and "renewal_of_certificate_id" = ?::uuid
-    and not ("caller" = ? and "request_id" is not distinct from ?::text) limit 1`;
+    and not ("caller" = ? and ?::text is not null and "request_id" = ?::text) limit 1`;
 
 /** recordWaitingRequest: the profile's row, locked against its deletion to the commit. */
 const PROFILE_KEY_SHARE_SQL = `select "id" from "certificate_profile" where "id" = ? for key share`;

@@ -76,6 +76,41 @@ export const CLAIM_DUE_SQL = `with "turns" as (
      returning "c"."id", "c"."owner", "c"."profile_id", "c"."renewal_failures" as "failures",
        "claimed"."ttl", "claimed"."n"`;
 
+/**
+ * The renewer's sweep of certificates of auto_renew profiles that expired unrenewed
+ * (noteExpiredUnrenewed): read from the head of each profile's range of
+ * certificate_profile_auto_renew_at_index (at most 100 entries per profile a tick: what expired
+ * came due long ago and sorts first), so a backlog of valid due certificates is not read through.
+ * Each leaves that index (auto_renew_at null: the renewer renews only valid certificates), so
+ * neither this sweep nor the claim reads it again; one nothing told yet (no failed attempt, no
+ * EXPIRING) is marked FAILED with a RENEWAL_FAILED event, once. One a renewal holds (its lease)
+ * is left to that renewal.
+ */
+const EXPIRED_UNRENEWED_SQL = `with "head" as (
+       select "c"."id" from "certificate_profile" "p" cross join lateral (
+         select "c"."id", "c"."not_after" from "certificate" "c"
+          where "c"."profile_id" = "p"."id" and "c"."auto_renew_at" <= ?
+            and "c"."renewed_by_id" is null and "c"."revoked_at" is null
+          order by "c"."auto_renew_at" limit 100) "c"
+        where "p"."renewal" @> '{"autoRenew": true}'::jsonb and "c"."not_after" <= ?
+     ), "expired" as (
+       select "c"."id", ("c"."renewal_state" is null and "c"."expiry_notified_at" is null) as "untold"
+         from "certificate" "c" join "head" on "head"."id" = "c"."id"
+        where "c"."renewal_lease_until" is null or "c"."renewal_lease_until" <= ?
+        limit ?
+        for update of "c" skip locked
+     ), "swept" as (
+       update "certificate" "c" set "auto_renew_at" = null,
+           "renewal_state" = case when "e"."untold" then 'FAILED' else "c"."renewal_state" end,
+           "renewal_error" = case when "e"."untold" then ?::jsonb else "c"."renewal_error" end,
+           "expiry_notified_at" = coalesce("c"."expiry_notified_at", ?)
+         from "expired" "e" where "c"."id" = "e"."id"
+       returning "c"."id", "c"."profile_id", "e"."untold"
+     )
+     insert into "certificate_event" ("type", "certificate_id", "profile_id", "error")
+       select 'RENEWAL_FAILED', "id", "profile_id", ?::jsonb from "swept" where "untold"
+     returning "certificate_id" as "id"`;
+
 /** CLAIM_DUE_SQL's parameters, in the order of its placeholders. */
 export function claimParams(
   now: Date,
@@ -184,31 +219,15 @@ export class OrmRenewalRepository implements RenewalRepository {
   }
 
   async noteExpiredUnrenewed(now: Date, limit: number, error: StoredError): Promise<number> {
-    const rows = await this.em().execute<Array<{ id: string }>>(
-      `with "due" as (
-       select "c"."id" from "certificate_profile" "p" cross join lateral (
-         select "c"."id" from "certificate" "c"
-          where "c"."profile_id" = "p"."id" and "c"."auto_renew_at" <= ?
-            and "c"."renewed_by_id" is null and "c"."revoked_at" is null
-            and "c"."not_after" <= ? and "c"."expiry_notified_at" is null
-            and "c"."renewal_state" is null
-          limit ?) "c"
-        where "p"."renewal" @> '{"autoRenew": true}'::jsonb
-        limit ?
-     ), "locked" as (
-       select "c"."id" from "certificate" "c" join "due" on "due"."id" = "c"."id"
-        for update of "c" skip locked
-     ), "failed" as (
-       update "certificate" "c" set "renewal_state" = 'FAILED', "renewal_error" = ?::jsonb,
-           "expiry_notified_at" = ?
-         from "locked" where "c"."id" = "locked"."id" and "c"."renewal_state" is null
-       returning "c"."id", "c"."profile_id"
-     )
-     insert into "certificate_event" ("type", "certificate_id", "profile_id", "error")
-       select 'RENEWAL_FAILED', "id", "profile_id", ?::jsonb from "failed"
-     returning "certificate_id" as "id"`,
-      [now, now, limit, limit, JSON.stringify(error), now, JSON.stringify(error)],
-    );
+    const rows = await this.em().execute<Array<{ id: string }>>(EXPIRED_UNRENEWED_SQL, [
+      now,
+      now,
+      now,
+      limit,
+      JSON.stringify(error),
+      now,
+      JSON.stringify(error),
+    ]);
     return rows.length;
   }
 
