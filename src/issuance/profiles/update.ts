@@ -18,7 +18,7 @@ import { checkProfile } from "./validate";
 
 export interface UpdateProfileDeps {
   store: StoreWith<{
-    profiles: Pick<ProfileRepository, "find" | "lockForUpdate" | "update">;
+    profiles: Pick<ProfileRepository, "find" | "lockForEdit" | "update">;
     policies: Pick<PolicyRepository, "find" | "lock">;
     cas: Pick<CaRepository, "find">;
     audit: Pick<AuditRepository, "insert">;
@@ -44,7 +44,7 @@ export async function updateProfile(
       "certificate_profile.id",
       (k) => tx.profiles.find(k),
     );
-    const row = stillThere(await tx.profiles.lockForUpdate(found.id), {
+    const row = stillThere(await tx.profiles.lockForEdit(found.id), {
       what: "certificate profile",
       ref: found.slug,
     });

@@ -45,6 +45,12 @@ export interface ProfileRepository {
   insert(profile: CertificateProfile): Promise<void>;
   /** Re-reads the row locked until the transaction ends (FOR UPDATE); null when it is gone. */
   lockForUpdate(id: string): Promise<CertificateProfile | null>;
+  /**
+   * Re-reads the row locked against other edits and its deletion until the transaction ends,
+   * but not against the requests that wait for approval, which hold it FOR KEY SHARE (FOR NO
+   * KEY UPDATE); null when it is gone.
+   */
+  lockForEdit(id: string): Promise<CertificateProfile | null>;
   /** Changes the row if it still has `version`; false otherwise. */
   update(
     id: string,
