@@ -4,7 +4,7 @@ import { resolveRef } from "../common/refs";
 import type { IssuanceObserver } from "../observer";
 import type { CaRepository, CertificateRepository, RevokedEntry } from "../repositories";
 import type { CaKeyring } from "./keyring";
-import { caIssuer } from "./load";
+import { caIssuer, caPathEnd } from "./load";
 
 export interface SignedCrl {
   der: Buffer;
@@ -206,8 +206,10 @@ export async function currentCrl(deps: CrlDeps, ref: string): Promise<SignedCrl>
   // (Times are whole seconds: 5.1.2.4 encodes them with no fractions.)
   //
   // Near and past the CA's end the dates follow crlDates: nextUpdate never after the CA's
-  // notAfter, and a CA that has ended keeps the dates of its last CRL.
-  const dating = crlDates(ca.notBefore, ca.notAfter, deps.now(), deps.crlValiditySeconds);
+  // notAfter, nor after that of a CA above it (caPathEnd), and a CA that has ended keeps the
+  // dates of its last CRL.
+  const path = caPathEnd(deps, ca);
+  const dating = crlDates(path.notBefore, path.notAfter, deps.now(), deps.crlValiditySeconds);
   const slot = await deps.store.cas.nextCrl(ca.id, dating.requested);
   const { crlNumber, previousThisUpdate } = slot;
   const { thisUpdate, nextUpdate, endsWithCa, redated } = dating.dates(slot.thisUpdate);

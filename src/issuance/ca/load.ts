@@ -66,3 +66,21 @@ export function caIssuer(deps: { keyring: Keyring }, ca: CertificateAuthority): 
   }
   return issuer;
 }
+
+/**
+ * The end of every path through a CA with a certificate: the earliest notAfter of its
+ * certificate and of the chain above it (an outside chain may end first). Past it nothing the
+ * CA signs validates (RFC 5280 6.1.3 (a)(2)), so its CRLs and OCSP responses promise nothing
+ * later (until stop 41 of 2026-12-06 they were capped at the CA's own notAfter only).
+ */
+export function caPathEnd(
+  deps: { keyring: Keyring },
+  ca: CertificateAuthority,
+): { notBefore: Date | null; notAfter: Date | null } {
+  if (!ca.certificatePem) return { notBefore: ca.notBefore, notAfter: ca.notAfter };
+  const issuer = caIssuer(deps, ca);
+  return {
+    notBefore: issuer.pathNotBefore ?? ca.notBefore,
+    notAfter: issuer.pathNotAfter ?? ca.notAfter,
+  };
+}

@@ -12,7 +12,7 @@ import {
 import { newRowId } from "../common/ids";
 import type { CertificateAuthority, OcspResponderRepository } from "../repositories";
 import type { CaKeyring } from "./keyring";
-import { caIssuer } from "./load";
+import { caIssuer, caPathEnd } from "./load";
 
 /** A delegated responder of one CA: its key (this process only) and its certificate. */
 export interface DelegatedResponder {
@@ -90,7 +90,8 @@ export class DelegatedResponders {
   private async make(ca: CertificateAuthority, now: Date): Promise<DelegatedResponder> {
     const notBefore = new Date(now.getTime() - 60_000); // clock skew, as for leaves
     const limit = now.getTime() + RESPONDER_LIFETIME_SECONDS * 1000;
-    const notAfter = new Date(Math.min(limit, ca.notAfter?.getTime() ?? limit));
+    const caEnd = caPathEnd(this.deps, ca).notAfter;
+    const notAfter = new Date(Math.min(limit, caEnd?.getTime() ?? limit));
     if (wholeSeconds(notAfter) <= now) {
       throw failedPrecondition(
         "ISSUER_EXPIRED",

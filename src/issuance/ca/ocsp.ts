@@ -15,7 +15,7 @@ import type {
   OcspResponderRepository,
 } from "../repositories";
 import type { CaKeyring } from "./keyring";
-import { caIssuer } from "./load";
+import { caIssuer, caPathEnd } from "./load";
 import { DelegatedResponders } from "./ocsp-delegate";
 
 /** What the responder reads (and, with delegated responders, records). */
@@ -100,8 +100,8 @@ const ISSUER_RELOAD_MS = 1000;
  * certified (ocsp-delegate.ts), whose certificate the response carries. A certificate the CA never issued is
  * `unknown`, a revoked one `revoked` with its time and reason; an issuer certmint does not
  * hold is `unauthorized` (RFC 5019 2.2.3), and so is one whose certificate has expired
- * (`ended`), a malformed request `malformedRequest`. No response's nextUpdate is later than
- * the CA's notAfter.
+ * (`ended`: its path ends, caPathEnd), a malformed request `malformedRequest`. No response's
+ * nextUpdate is later than the end of the CA's path.
  *
  * Responses to requests without a nonce are signed at most once per `cacheSeconds` per set of
  * certificates; a revocation drops them at once in this process, and within
@@ -196,9 +196,11 @@ export class OcspResponder {
   ): Promise<OcspAnswer> {
     const ca = await this.deps.store.cas.find({ id: caId });
     if (!ca?.certificatePem) return failure("unauthorized");
-    this.ends.set(caId, ca.notAfter);
+    // The end of every path through the CA, an earlier end of a CA above it included.
+    const end = caPathEnd(this.deps, ca).notAfter;
+    this.ends.set(caId, end);
     const now = this.deps.now();
-    if (caEnded(ca.notAfter, now)) return this.ended(caId);
+    if (caEnded(end, now)) return this.ended(caId);
     const statuses = await this.statuses(ca, request.certIds);
     const delegate = await this.delegates?.responderFor(ca, now);
     let nextUpdate = new Date(now.getTime() + this.settings.validitySeconds * 1000);
@@ -206,7 +208,7 @@ export class OcspResponder {
     // CA's own (RFC 6960 4.2.2.1: nextUpdate is when newer information will be available; a
     // CA past its end has none to give, above). caEnded: the CA's end is after now.
     if (delegate && delegate.notAfter < nextUpdate) nextUpdate = delegate.notAfter;
-    if (ca.notAfter && ca.notAfter < nextUpdate) nextUpdate = ca.notAfter;
+    if (end && end < nextUpdate) nextUpdate = end;
     const der = await buildOcspResponse({
       signer: delegate?.signer ?? caIssuer(this.deps, ca).signer,
       signatureAlgorithm: delegate?.signatureAlgorithm ?? ca.signatureAlgorithm,
