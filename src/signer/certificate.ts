@@ -146,7 +146,7 @@ export async function issueCertificate(input: IssueCertificateInput): Promise<Is
   } else {
     const issuer = Issuer.from(input.issuer);
     issuer.assertMayIssue(notAfter, input.isCa, input.pathLength);
-    assertNamesPermitted(issuer, input.subject, input.sans);
+    assertNamesPermitted(issuer, input.subject, input.sans, input.isCa);
     signer = issuer.signer;
     issuerNameDer = issuer.nameDer;
     akiDer = issuer.authorityKeyIdentifierDer;

@@ -156,10 +156,11 @@ export function assertNamesPermitted(
   issuer: Issuer,
   subject: SubjectName,
   sans: SubjectAltNames,
+  isCa = false,
 ): void {
   const own = issuer.certificate?.nameConstraints ? [issuer.certificate] : [];
   for (const [i, constraining] of [...own, ...issuer.constrainingAncestors].entries()) {
-    const outside = namesOutside(constraining.nameConstraints!, subject, sans);
+    const outside = namesOutside(constraining.nameConstraints!, subject, sans, isCa);
     if (outside.length > 0)
       throw outsideConstraints(constraining, outside, i === 0 && own.length > 0);
   }

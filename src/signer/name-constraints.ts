@@ -183,9 +183,25 @@ export function readNameConstraints(value: Asn1): NameConstraints {
 
 // ---- Matching (RFC 5280 4.2.1.10) -----------------------------------------------------------
 
-const hostWithin = (host: string, base: string): boolean =>
+/**
+ * A host against a subtree that names hosts: ".d" is every host below d; "d" is that host and
+ * every host below it for a dNSName (RFC 5280 4.2.1.10: "adding zero or more labels"), but
+ * only the host d itself for a URI's host and an email address's domain ("When the constraint
+ * does not begin with a period, it specifies a host"). Go's crypto/x509 reads a URI or email
+ * "d" as d and every host below it too.
+ *
+ * So a name is within a permitted URI or email host subtree by RFC 5280's narrower reading,
+ * and within an excluded one by the wider: certmint signs only what both readings accept (until
+ * stop 41 of 2026-12-06 a permitted URI host "d" let it sign URIs on every host below d, which
+ * OpenSSL refuses: an outside probe).
+ */
+const hostOrBelow = (host: string, base: string): boolean =>
   base === "" ||
   (base.startsWith(".") ? host.endsWith(base) : host === base || host.endsWith(`.${base}`));
+const hostOnly = (host: string, base: string): boolean =>
+  base === "" || (base.startsWith(".") ? host.endsWith(base) : host === base);
+const hostWithin = (host: string, base: string, excluded: boolean): boolean =>
+  excluded ? hostOrBelow(host, base.toLowerCase()) : hostOnly(host, base.toLowerCase());
 
 /**
  * A DNS name against a dNSName subtree. A wildcard "*.P" stands for every name one label below
@@ -196,7 +212,7 @@ function dnsWithin(name: string, base: string, excluded: boolean): boolean {
   if (base === "") return true;
   const n = name.toLowerCase();
   const bare = base.replace(/^\./, "");
-  if (!n.startsWith("*.")) return hostWithin(n, base);
+  if (!n.startsWith("*.")) return hostOrBelow(n, base);
   const parent = n.slice(2);
   if (parent === bare || parent.endsWith(`.${bare}`)) return true;
   const oneBelow = bare.endsWith(`.${parent}`) && !bare.slice(0, -parent.length - 1).includes(".");
@@ -212,39 +228,75 @@ function ipWithin(address: string, cidr: string): boolean {
   return a.value >> shift === r.value >> shift;
 }
 
-function emailWithin(address: string, base: string): boolean {
+/**
+ * An email address against an rfc822Name subtree: a mailbox, or a host (hostWithin). An
+ * excluded mailbox also excludes it in any case and each of its '+' sub-addresses, as a denied
+ * mailbox in a policy does (validators compare mailboxes exactly, RFC 5280 4.2.1.10, so this
+ * refuses more than they would; until stop 41 of 2026-12-06 "CEO@" and "ceo+x@" passed an
+ * excluded "ceo@": an outside probe).
+ */
+function emailWithin(address: string, base: string, excluded: boolean): boolean {
   if (base === "") return true;
   const at = address.lastIndexOf("@");
+  const local = address.slice(0, at);
   const host = address.slice(at + 1).toLowerCase();
-  if (base.includes("@")) {
-    const b = base.lastIndexOf("@");
-    return address.slice(0, at) === base.slice(0, b) && host === base.slice(b + 1);
-  }
-  return base.startsWith(".") ? host.endsWith(base) : host === base;
+  if (!base.includes("@")) return hostWithin(host, base, excluded);
+  const b = base.lastIndexOf("@");
+  const baseLocal = base.slice(0, b);
+  if (host !== base.slice(b + 1).toLowerCase()) return false;
+  if (!excluded) return local === baseLocal;
+  const l = local.toLowerCase();
+  const bl = baseLocal.toLowerCase();
+  return l === bl || l.startsWith(`${bl}+`);
 }
 
-function uriWithin(uri: string, base: string): boolean {
+function uriWithin(uri: string, base: string, excluded: boolean): boolean {
   if (base === "") return true;
   const m = /^[a-z][a-z0-9+.-]*:\/\/([^/?#:@]+)/i.exec(uri);
-  return m ? hostWithin(m[1]!.toLowerCase(), base) : false;
+  return m ? hostWithin(m[1]!.toLowerCase(), base, excluded) : false;
 }
 
 const WITHIN: Record<Kind, (name: string, base: string, excluded: boolean) => boolean> = {
   dns: dnsWithin,
   ip: (n, b) => ipWithin(n, b),
-  email: (n, b) => emailWithin(n, b),
-  uri: (n, b) => uriWithin(n, b),
+  email: emailWithin,
+  uri: uriWithin,
 };
+
+const DOTTED_HOST = /^[a-z0-9-]+(\.[a-z0-9-]+)+$/i;
+const SINGLE_LABEL = /^[a-z0-9-]+$/i;
+
+/**
+ * The names a leaf's CN reads as, as the policy engine reads it (policy-engine/subject-names.ts,
+ * which has already normalised it): a URI, an IP address, an email address, or a host name of
+ * one label ("db", "localhost": a resolver finds them). A CN with white space is free text.
+ * A policy may let such a CN stand without a SAN (subject_names_in_sans NOT_REQUIRED), and a
+ * relying party that takes its identity from the CN reads it as that name, so the CA's
+ * constraints on that kind hold for it; until stop 41 of 2026-12-06 only a dotted host name
+ * was checked (an outside probe). A CA's CN names the CA, not a host, and is left to the dotted
+ * rule above.
+ */
+function commonNameReadings(cn: string): Array<[Kind, string]> {
+  if (/\s/u.test(cn)) return [];
+  if (cn.includes("://")) return [["uri", cn]];
+  if (parseIp(cn).ok) return [["ip", cn]];
+  if (cn.includes("@")) return [["email", cn]];
+  if (SINGLE_LABEL.test(cn)) return [["dns", cn]];
+  return [];
+}
 
 /**
  * The names of a certificate that the constraints refuse, as "type name" strings. Besides the
  * SANs, a subject emailAddress is an email name (4.2.1.10), and a CN that is a host name with a
  * dot counts as a DNS name (OpenSSL checks it only when there is no DNS SAN; certmint always).
+ * In a certificate that is not a CA's, a CN that reads as another name (commonNameReadings)
+ * counts as that name too.
  */
 export function namesOutside(
   nc: NameConstraints,
   subject: SubjectName,
   sans: SubjectAltNames,
+  isCa = false,
 ): string[] {
   const names: Record<Kind, string[]> = {
     dns: [...sans.dns],
@@ -254,12 +306,12 @@ export function namesOutside(
   };
   for (const { type, value } of subject.attributes) {
     if (type === "EMAIL_ADDRESS") names.email.push(value);
+    if (type !== "COMMON_NAME") continue;
     // Checked whether or not there are DNS SANs: OpenSSL skips the CN when there are, but a
     // relying party that takes its identity from the CN (a CN binding, database certificate
     // authentication) would then trust a name the CA may not issue.
-    if (type === "COMMON_NAME" && /^[a-z0-9-]+(\.[a-z0-9-]+)+$/i.test(value)) {
-      names.dns.push(value);
-    }
+    if (DOTTED_HOST.test(value)) names.dns.push(value);
+    if (!isCa) for (const [kind, name] of commonNameReadings(value)) names[kind].push(name);
   }
   const out: string[] = [];
   for (const kind of KINDS) {

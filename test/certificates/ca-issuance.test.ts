@@ -177,6 +177,25 @@ describe("CA certificates through a profile", () => {
     const e = opensslVerify(excluded, chain);
     expect(e.code).not.toBe(0);
     expect(e.stdout + e.stderr).toMatch(/excluded subtree violation/);
+    // Hosts below the allowed URI host and email domain: OpenSSL (RFC 5280) refuses them by
+    // the permitted subtrees, and Go, which reads a permitted "prod.example" / "example.com" as
+    // every host below it too, by the excluded ".prod.example" / ".example.com" (until stop 41
+    // of 2026-12-06 Go accepted them: an outside probe).
+    expect(nc.body).toMatch(/Excluded:[\s\S]*email:\.example\.com[\s\S]*URI:\.prod\.example/);
+    const onHost = leafFromSubCa(sub.certificatePem, subKeyPem, "URI:spiffe://prod.example/ns/a");
+    expect(opensslVerify(onHost, chain).code).toBe(0);
+    expect(goVerify(onHost, chain)).toEqual({ ok: true });
+    for (const below of [
+      "URI:spiffe://sub.prod.example/ns/a",
+      "DNS:api.example.com,email:a@sub.example.com",
+    ]) {
+      const leaf = leafFromSubCa(sub.certificatePem, subKeyPem, below);
+      const r = opensslVerify(leaf, chain);
+      expect(`${r.stdout}${r.stderr}`, below).toMatch(/subtree violation/);
+      const g = goVerify(leaf, chain);
+      expect(g.ok, below).toBe(false);
+      expect(g.error, below).toMatch(/excluded by constraint/);
+    }
     expect(goVerify(inside, chain)).toEqual({ ok: true });
     const goOutside = goVerify(outside, chain);
     expect(goOutside.ok).toBe(false);
@@ -385,6 +404,47 @@ describe("name constraints on certmint's own intermediates", () => {
       expect(err.reason).toBe("ISSUER_NAME_CONSTRAINTS");
       expect(await countRows(h, "certificate")).toBe(before);
     }
+  });
+
+  // An outside probe (stop 41 of 2026-12-06): a permitted URI host "prod.example" was read as
+  // that host and every host below it, and certmint signed spiffe://sub.prod.example/x, which
+  // OpenSSL refuses (RFC 5280 4.2.1.10: a URI constraint without a leading period is a host).
+  it("signs URIs on a permitted URI host only, not on the hosts below it", async () => {
+    const res = await call(
+      h.authorities,
+      "createIntermediateCertificateAuthority",
+      CreateIntermediateCertificateAuthorityRequest.fromPartial({
+        slug: "spiffe-prod",
+        parentCertificateAuthority: "root",
+        subject: { commonName: "SPIFFE prod CA" },
+        nameConstraints: { permitted: { uriHosts: ["prod.example"] } },
+      }),
+    );
+    const ca = res.certificateAuthority!;
+    const spec = tlsServerSpec();
+    spec.subject = {};
+    spec.sans = {
+      uri: {
+        allowed: ["spiffe://prod.example/ns/a/sa/*", "spiffe://*.prod.example/ns/a/sa/*"],
+        denied: [],
+        required: true,
+      },
+    };
+    await createProfileRows(h, { caId: ca.id, slug: "spiffe-prod-svid", spec });
+    const svid = (uri: string) =>
+      issueRequest({
+        certificateProfile: "spiffe-prod-svid",
+        source: { $case: "attributes", value: { subjectAlternativeNames: { uris: [uri] } } },
+      });
+    const inside = await issue(h, svid("spiffe://prod.example/ns/a/sa/web"));
+    expect(
+      opensslVerify(tmp, rootPem, ca.certificatePem, inside.certificate!.certificatePem).code,
+    ).toBe(0);
+    const before = await countRows(h, "certificate");
+    const err = await rpcError(issue(h, svid("spiffe://sub.prod.example/ns/a/sa/web")));
+    expect(err.code).toBe(Code.FAILED_PRECONDITION);
+    expect(err.reason).toBe("ISSUER_NAME_CONSTRAINTS");
+    expect(await countRows(h, "certificate")).toBe(before);
   });
 
   // Found by the third outside probe (2026-12-05): only the issuing CA's own constraints were

@@ -126,6 +126,67 @@ describe("nameConstraints", () => {
     expect(outside({ dns: ["api.example.com"] }, cn("api.example.com"))).toEqual([]);
   });
 
+  it("reads URI and email hosts narrowly when permitted and widely when excluded; mailboxes in any case", () => {
+    // An outside probe (stop 41 of 2026-12-06): a permitted URI host "prod.example" let certmint
+    // sign spiffe://sub.prod.example/x, which OpenSSL refuses (RFC 5280: a host without a
+    // leading period is that host only); Go reads it as the host and every host below it, so
+    // an excluded one is read that way.
+    const nc = canonicalNameConstraints({
+      permitted: { dns: [], ip: [], email: ["example.com"], uri: ["prod.example"] },
+      excluded: { dns: [], ip: [], email: ["ceo@example.com"], uri: ["admin.prod.example"] },
+    });
+    const outside = (sans: Partial<NameConstraints["permitted"]>) =>
+      namesOutside(nc, cn("Free Text"), { dns: [], ip: [], email: [], uri: [], ...sans });
+    expect(outside({ uri: ["spiffe://prod.example/ns/a", "SPIFFE://Prod.Example/x"] })).toEqual([]);
+    expect(outside({ uri: ["spiffe://sub.prod.example/x"] })).toEqual([
+      "uri spiffe://sub.prod.example/x",
+    ]);
+    const wide = canonicalNameConstraints({
+      permitted: { dns: [], ip: [], email: [], uri: [".prod.example"] },
+      excluded: { dns: [], ip: [], email: ["corp.example"], uri: ["admin.prod.example"] },
+    });
+    expect(
+      namesOutside(wide, cn("Free Text"), {
+        dns: [],
+        ip: [],
+        email: ["a@corp.example", "a@x.corp.example", "a@other.example"],
+        uri: ["spiffe://x.admin.prod.example/y", "spiffe://web.prod.example/y"],
+      }),
+    ).toEqual([
+      "email a@corp.example",
+      "email a@x.corp.example",
+      "uri spiffe://x.admin.prod.example/y",
+    ]);
+    // An excluded mailbox, as a denied one in a policy: any case, every '+' sub-address.
+    expect(
+      outside({ email: ["CEO@example.com", "ceo+x@example.com", "Ceo@EXAMPLE.com"] }),
+    ).toHaveLength(3);
+    expect(outside({ email: ["ceox@example.com", "alice@example.com"] })).toEqual([]);
+    expect(outside({ email: ["a@sub.example.com"] })).toEqual(["email a@sub.example.com"]);
+  });
+
+  it("checks a leaf's CN as the name it reads as; a CA's CN only when it is a dotted host name", () => {
+    // An outside probe (stop 41 of 2026-12-06): with the CN not copied into a SAN, CNs the
+    // policy reads as names (one label, a URI, an email address) were signed under constraints
+    // that exclude them.
+    const nc = canonicalNameConstraints(CONSTRAINTS);
+    const leaf = (value: string) =>
+      namesOutside(nc, cn(value), { dns: [], ip: [], email: [], uri: [] });
+    expect(leaf("db")).toEqual(["dns db"]);
+    expect(leaf("localhost")).toEqual(["dns localhost"]);
+    expect(leaf("spiffe://evil.com/ns/admin")).toEqual(["uri spiffe://evil.com/ns/admin"]);
+    expect(leaf("a@evil.com")).toEqual(["email a@evil.com"]);
+    expect(leaf("192.0.2.1")).toEqual(["dns 192.0.2.1", "ip 192.0.2.1"]);
+    expect(leaf("spiffe://x.example.com/ns/a")).toEqual([]);
+    expect(leaf("alice@example.com")).toEqual([]);
+    expect(leaf("10.1.2.3")).toEqual(["dns 10.1.2.3"]);
+    expect(leaf("Free Text")).toEqual([]);
+    const ca = (value: string) =>
+      namesOutside(nc, cn(value), { dns: [], ip: [], email: [], uri: [] }, true);
+    expect(ca("IssuingCA")).toEqual([]);
+    expect(ca("ca.other.org")).toEqual(["dns ca.other.org"]);
+  });
+
   it("is enforced by certmint before signing, and by OpenSSL on a leaf signed around it", async () => {
     const inter = await constrainedIntermediate(CONSTRAINTS);
     const leafKey = await keys.get("EC_P256", 2);

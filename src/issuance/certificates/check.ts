@@ -108,7 +108,7 @@ export function checkIssuerState(
   if (issuer) {
     // The signer checks these again as it signs.
     issuer.assertMayIssue(validity.notAfter, plan.isCa ?? false, plan.pathLength);
-    assertNamesPermitted(issuer, plan.subject, plan.sans);
+    assertNamesPermitted(issuer, plan.subject, plan.sans, plan.isCa ?? false);
   }
   return validity;
 }

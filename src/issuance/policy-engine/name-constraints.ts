@@ -20,8 +20,9 @@
  * Email (rfc822Name): "alice@example.com" -> that mailbox; "@example.com" -> "example.com";
  *   "@*.example.com" and "@**.example.com" -> ".example.com" (any host below). A denied
  *   mailbox's '+' sub-addresses cannot be expressed: validators compare mailboxes exactly.
- * URI (the host only, RFC 5280 4.2.1.10): a host "prod.example" -> "prod.example"; "*.d" and
- *   "**.d" -> ".d". Schemes, ports and paths cannot be constrained: an allowed
+ * URI (the host only, RFC 5280 4.2.1.10): a host "prod.example" -> "prod.example", and the
+ *   exclusion ".prod.example" unless a wildcard allows hosts below it (hostsBelowExact; the same
+ *   for an email host "@example.com"); "*.d" and "**.d" -> ".d". Schemes, ports and paths cannot be constrained: an allowed
  *   "spiffe://prod.example/ns/a/*" permits every URI on host prod.example, and a denied URI
  *   pattern excludes its whole host.
  * A type with no allowed pattern is forbidden to the sub-CA: DNS and IP by the excluded
@@ -61,6 +62,28 @@ const NOWHERE = "nowhere.invalid";
 const dnsSubtree = (p: DnsPattern): string => (p.kind === "any" ? "" : p.base.join("."));
 const hostSubtree = (p: DnsPattern): string =>
   p.kind === "any" ? "" : p.kind === "exact" ? p.base.join(".") : `.${p.base.join(".")}`;
+
+/**
+ * For URI and email host subtrees: ".h" for each exactly allowed host h that no allowed
+ * wildcard reaches below. A permitted "h" is the host h only (RFC 5280 4.2.1.10; OpenSSL), but
+ * Go's crypto/x509 (go-spiffe, most mTLS code in Go) reads it as h and every host below it, so
+ * a sub-CA allowed spiffe://h/... could mint spiffe://x.h/... that Go accepts. The exclusion
+ * ".h" (every host below h) means the same to both. Until stop 41 of 2026-12-06 it was not
+ * added (an outside probe).
+ */
+function hostsBelowExact(hosts: readonly DnsPattern[]): string[] {
+  const wildcards = hosts.filter((h) => h.kind === "one" || h.kind === "many");
+  return hosts
+    .filter((h) => h.kind === "exact")
+    .map((h) => h.base.join("."))
+    .filter((h) =>
+      wildcards.every((w) => {
+        const b = w.base.join(".");
+        return h !== b && !h.endsWith(`.${b}`);
+      }),
+    )
+    .map((h) => `.${h}`);
+}
 
 function parsed<T>(
   texts: readonly string[],
@@ -108,6 +131,8 @@ export function nameConstraintsFor(policy: CompiledPolicy): NameConstraints {
   if (emailAllowed.length === 0) permitted.email.push(NOWHERE);
   else if (!emailAllowed.some((p) => p.local === undefined && p.domain.kind === "any")) {
     permitted.email.push(...emailAllowed.map(mailbox));
+    const hosts = emailAllowed.filter((p) => p.local === undefined).map((p) => p.domain);
+    excluded.email.push(...hostsBelowExact(hosts));
   }
   excluded.email.push(...emailDenied.map(mailbox));
 
@@ -117,6 +142,7 @@ export function nameConstraintsFor(policy: CompiledPolicy): NameConstraints {
   if (uriAllowed.length === 0) permitted.uri.push(NOWHERE);
   else if (!uriAllowed.some((p) => p.host.kind === "any")) {
     permitted.uri.push(...uriAllowed.map((p) => hostSubtree(p.host)));
+    excluded.uri.push(...hostsBelowExact(uriAllowed.map((p) => p.host)));
   }
   excluded.uri.push(...uriDenied.map((p) => hostSubtree(p.host)));
 

@@ -35,9 +35,42 @@ describe("nameConstraintsFor", () => {
     expect(nc.excluded).toEqual({
       dns: ["admin.svc.example.com", "secret.apps.example.com"],
       ip: ["10.0.0.0/24", "2001:db8:dead::/48", "0.0.0.0/32", "255.255.255.255/32", ...EMBEDDING],
-      email: ["root@example.com"],
-      uri: ["prod.example", "admin.example.com"],
+      // ".example.com" and ".prod.example": hosts below an exactly allowed host, which Go reads
+      // a permitted "example.com" / "prod.example" as allowing (api.example.com is below the
+      // allowed *.example.com, so nothing is excluded for it).
+      email: [".example.com", "root@example.com"],
+      uri: [".prod.example", "prod.example", "admin.example.com"],
     });
+  });
+
+  it("excludes the hosts below an exact URI or email host unless a wildcard allows them", () => {
+    const spec: PolicySpec = caSpec();
+    spec.sans = {
+      uri: {
+        allowed: [
+          "spiffe://prod.example/ns/a/*",
+          "spiffe://x.corp.example/*",
+          "spiffe://*.corp.example/*",
+        ],
+        denied: [],
+        required: false,
+      },
+      email: {
+        allowed: ["@example.com", "@a.corp.example", "@**.corp.example", "bob@b.example"],
+        denied: [],
+        required: false,
+      },
+    };
+    const nc = nameConstraintsFor(compilePolicy(spec));
+    expect(nc.permitted.uri).toEqual(["prod.example", "x.corp.example", ".corp.example"]);
+    expect(nc.excluded.uri).toEqual([".prod.example"]);
+    expect(nc.permitted.email).toEqual([
+      "example.com",
+      "a.corp.example",
+      ".corp.example",
+      "bob@b.example",
+    ]);
+    expect(nc.excluded.email).toEqual([".example.com"]);
   });
 
   it("leaves a catch-all type free and forbids a type with no allowed pattern", () => {
