@@ -34,12 +34,17 @@ PY_GRPCIO := 1.85.3
 PY_PROTOBUF := 5.29.5
 PY_GOOGLEAPIS := 1.70.0
 PY_CRYPTOGRAPHY := 50.0.2
+# protoc-gen-mypy (buf.gen.yaml): gen/python's .pyi stubs, with the proto comments as docstrings.
+# 3.7.0 runs on PY_PROTOBUF (4.0.0 and 5.1.0 load only on protobuf 6: their gencode is 6.32);
+# types-protobuf is its dependency, pinned to the PY_PROTOBUF line.
+PY_MYPY_PROTOBUF := 3.7.0
+PY_TYPES_PROTOBUF := 5.29.1.20250403
 
 BUF := node_modules/.bin/buf
 GEN_DIRS := ts go/certmint python/certmint java/dev descriptor
 
 .PHONY: help deps tools system-tools go-tools python-tools java-tools grpcurl gen gen-check lint format \
-        breaking typecheck test test-db run build bench-signer bench-issue bench-tools bench-peers \
+        breaking typecheck test test-db run build pack bench-signer bench-issue bench-tools bench-peers \
         bench-scale bench-fairness clean lego certbot
 
 help: ## list every target (this text)
@@ -54,7 +59,7 @@ node_modules/.deps-stamp: package.json package-lock.json
 
 ## Code generators: protoc and the grpc python/java plugins from Debian packages (checked
 ## against PROTOC_VERSION), protoc-gen-go and protoc-gen-go-grpc built from the Go module proxy.
-tools: system-tools go-tools ## install the code generators (system-tools and go-tools)
+tools: system-tools go-tools python-tools ## install the code generators (system-tools, go-tools, python-tools)
 system-tools: ## protoc and the grpc Python/Java plugins (Debian packages), version checked
 	@if ! command -v protoc >/dev/null || ! command -v grpc_python_plugin >/dev/null \
 	    || ! command -v grpc_java_plugin >/dev/null; then \
@@ -72,15 +77,16 @@ $(BIN)/protoc-gen-go-grpc-$(PROTOC_GEN_GO_GRPC_VERSION):
 	GOBIN=$(BIN) go install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)
 	@touch $@
 
-## Python runtime for the generated Python client, and `cryptography` (CSRs, chain and CRL
-## checks) for the Python client test.
-PY_STAMP := $(VENV)/.stamp-$(PY_GRPCIO)-$(PY_PROTOBUF)-$(PY_GOOGLEAPIS)-$(PY_CRYPTOGRAPHY)
-python-tools: $(PY_STAMP) ## the Python virtualenv of the client tests (.tools/venv)
+## Python runtime for the generated Python client, `cryptography` (CSRs, chain and CRL
+## checks) for the Python client test, and mypy-protobuf's protoc-gen-mypy for `make gen`.
+PY_STAMP := $(VENV)/.stamp-$(PY_GRPCIO)-$(PY_PROTOBUF)-$(PY_GOOGLEAPIS)-$(PY_CRYPTOGRAPHY)-$(PY_MYPY_PROTOBUF)-$(PY_TYPES_PROTOBUF)
+python-tools: $(PY_STAMP) ## the Python virtualenv of the client tests and protoc-gen-mypy (.tools/venv)
 $(PY_STAMP):
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --disable-pip-version-check grpcio==$(PY_GRPCIO) \
 	  protobuf==$(PY_PROTOBUF) googleapis-common-protos==$(PY_GOOGLEAPIS) \
-	  cryptography==$(PY_CRYPTOGRAPHY)
+	  cryptography==$(PY_CRYPTOGRAPHY) mypy-protobuf==$(PY_MYPY_PROTOBUF) \
+	  types-protobuf==$(PY_TYPES_PROTOBUF)
 	@touch $@
 
 ## Java runtime for the generated Java client and the Java client test: the jars pinned in
@@ -157,6 +163,12 @@ dist/.build-stamp: $(SERVER_SOURCES) scripts/build-server.cjs
 	node scripts/build-server.cjs
 	@touch $@
 build: deps dist/.build-stamp ## compile the server and the certmint CLI into dist/ (when sources changed)
+
+## The certmint CLI as an npm package (scripts/pack-cli.cjs): packaging/cli/package.json (no
+## dependencies, Node >= 20) and the bundled dist/cli/certmint.js, packed into
+## certmint-<version>.tgz here; `npm install -g certmint-<version>.tgz` fetches nothing.
+pack: deps ## pack the certmint CLI into certmint-<version>.tgz (one file, no dependencies)
+	node scripts/pack-cli.cjs
 
 ## PostgreSQL for the tests: TEST_DATABASE_URL if set, else the local cluster, started here.
 test-db: ## make sure the PostgreSQL of the tests runs (TEST_DATABASE_URL, else the local cluster)

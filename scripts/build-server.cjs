@@ -7,7 +7,7 @@
 //
 // It also bundles the command-line client (src/cli, on gen/ts) into one file, dist/cli/certmint.js,
 // with @grpc/grpc-js and @bufbuild/protobuf inside: package.json's `bin`, so `npx certmint` runs it
-// from a clone and `npm install -g` from a packed tarball (`npm pack` runs this first, `prepack`).
+// from a clone and `npm install -g` from the tarball `make pack` makes of it alone (scripts/pack-cli.cjs).
 // One file loads in a fraction of the time of the ~100 modules it replaces, which a command run
 // many times in scripts notices.
 const { buildSync } = require("esbuild");

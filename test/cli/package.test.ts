@@ -1,10 +1,20 @@
 /**
- * The CLI as it is shipped: `npm pack` (whose prepack script builds it) and `npm install -g` from
- * the tarball into a temporary prefix, then the installed `certmint`; and `npx certmint` in the
- * clone. Both run the compiled JavaScript: no tsx, nothing transpiled at run time.
+ * The CLI as it is shipped: `make pack`'s scripts/pack-cli.cjs (it builds the bundle and packs it
+ * with packaging/cli/package.json: no dependencies) and `npm install -g` from the tarball into a
+ * temporary prefix, offline with an empty cache (nothing to fetch), then the installed
+ * `certmint`; and `npx certmint` in the clone. Both run the compiled JavaScript: no tsx, nothing
+ * transpiled at run time. `npm pack` of the clone's own package.json (the server's) refuses.
  */
 import { execFile } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+} from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -24,15 +34,16 @@ describe("the certmint package", () => {
   const work = mkdtempSync(join(tmpdir(), "certmint-pack-"));
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-  it("npm pack builds the CLI; npm install -g of the tarball gives a `certmint` that runs", async () => {
-    // A copy of what the build reads, so that prepack rebuilds there and never replaces the
-    // dist/ that other test files are running at the same time.
+  it("make pack's script packs the CLI alone; npm install -g of it offline gives a `certmint` that runs", async () => {
+    // A copy of what the build reads, so that the pack script rebuilds there and never replaces
+    // the dist/ that other test files are running at the same time.
     const copy = join(work, "certmint");
     for (const path of [
       "package.json",
       "package-lock.json",
       "README.md",
       "scripts",
+      "packaging",
       "src",
       join("gen", "ts"),
     ]) {
@@ -41,26 +52,25 @@ describe("the certmint package", () => {
     symlinkSync(join(ROOT, "node_modules"), join(copy, "node_modules"));
     const out = join(work, "out");
     mkdirSync(out);
-    const packed = await run("npm", ["pack", "--json", "--pack-destination", out], {
-      cwd: copy,
-      env: NPM_ENV,
-      maxBuffer: 16 << 20,
-    });
+    const packed = await run(
+      "node",
+      [join("scripts", "pack-cli.cjs"), "--json", "--pack-destination", out],
+      { cwd: copy, env: NPM_ENV, maxBuffer: 16 << 20 },
+    );
     const [manifest] = JSON.parse(packed.stdout) as Array<{
       filename: string;
       files: Array<{ path: string; mode: number }>;
     }>;
+    expect(manifest!.filename).toBe("certmint-0.1.0.tgz");
     expect(manifest!.files.map((f) => f.path).sort()).toEqual([
       "README.md",
-      "dist/cli/certmint.js",
+      "certmint.js",
       "package.json",
     ]);
-    expect(manifest!.files.find((f) => f.path === "dist/cli/certmint.js")!.mode & 0o111).toBe(
-      0o111,
-    );
+    expect(manifest!.files.find((f) => f.path === "certmint.js")!.mode & 0o111).toBe(0o111);
 
     const prefix = join(work, "prefix");
-    // The dependencies come from npm's cache (`npm ci` filled it) where it can.
+    // No dependencies: it installs offline from an empty cache.
     await run(
       "npm",
       [
@@ -68,14 +78,18 @@ describe("the certmint package", () => {
         "--global",
         "--prefix",
         prefix,
-        "--prefer-offline",
+        "--offline",
+        "--cache",
+        join(work, "empty-npm-cache"),
         join(out, manifest!.filename),
       ],
-      {
-        env: NPM_ENV,
-        maxBuffer: 16 << 20,
-      },
+      { env: NPM_ENV, maxBuffer: 16 << 20 },
     );
+    const installed = join(prefix, "lib", "node_modules", "certmint");
+    expect(existsSync(join(installed, "node_modules"))).toBe(false);
+    const pkg = JSON.parse(readFileSync(join(installed, "package.json"), "utf8"));
+    expect(pkg.dependencies).toBeUndefined();
+    expect(pkg.engines).toEqual({ node: ">=20.0.0" });
     const certmint = join(prefix, "bin", "certmint");
     const help = await run(certmint, ["--help"], { cwd: work });
     expect(help.stdout).toContain("Usage: certmint <command> <subcommand> [options]");
@@ -93,6 +107,14 @@ describe("the certmint package", () => {
     }).catch((e) => e);
     expect(failed.code).toBe(1);
     expect(failed.stderr).toMatch(/^certmint: UNAVAILABLE: /);
+
+    // `npm pack` of the clone itself would ship the server's dependencies: it refuses.
+    const refused = await run("npm", ["pack", "--pack-destination", out], {
+      cwd: copy,
+      env: NPM_ENV,
+    }).catch((e) => e);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain("make pack");
   }, 300_000);
 
   it("npx certmint runs the clone's CLI, from the clone and from a directory inside it", async () => {
