@@ -62,7 +62,9 @@ import {
   KeyGenerator,
 } from "./signer";
 import { startUpFailureOf } from "./start-up-failure";
+import { CredentialChanges } from "./store/credential-changes";
 import { type Database, migrate, openDatabase, withStartupLock } from "./store/database";
+import type { Listener } from "./store/notifications";
 import { createStore, kekCheckStore } from "./store/store";
 
 /** What a caller may substitute when starting certmint in-process (tests). */
@@ -115,6 +117,11 @@ export interface RunningCertmint {
   csrCheckCounts(): CsrWorkers["counts"] | undefined;
   /** Lone issuances on held rows since start-up, and those whose rows had changed. */
   heldRowCounts(): { used: number; changed: number } | undefined;
+  /**
+   * Credential changes received from the database's server processes (this one's included), by
+   * kind ("unknown": the listener connected, and dropped everything cached).
+   */
+  credentialChangesReceived(): ReadonlyMap<string, number>;
   /** certmint handlers running now, including ones whose call grpc-js already ended. */
   callsInFlight(): number;
   /** WatchCertificates streams open on the server now (certmint_watch_streams). */
@@ -265,6 +272,8 @@ export async function startCertmint(
   let acme: RunningAcme | undefined;
   let renewer: Renewer | undefined;
   let pump: EventPump | undefined;
+  let credentialListener: Listener | undefined;
+  const credentialChangesReceived = new Map<string, number>();
   try {
     database = await openDatabase({
       databaseUrl: config.databaseUrl,
@@ -346,10 +355,16 @@ export async function startCertmint(
         : new FailureLimiter(failures.perSecond, failures.burst),
       new CaDirectory(deps.store.cas, transport),
     );
+    const credentialChanges = new CredentialChanges(
+      opened.orm,
+      config.databaseUrl,
+      backgroundFailure(logger, "credential changes: database unavailable; retrying"),
+    );
     runtime.security = new AccessControl(
       deps.store.audit,
       authenticator,
       limits.rate("access-token-calls", rateLimit.perSecond, rateLimit.burst),
+      credentialChanges,
     );
     if (config.refusalLimit.perSecond > 0) {
       deps.refusalLimit = limits.rate(
@@ -369,7 +384,11 @@ export async function startCertmint(
           delegated: config.ocspResponder === "delegated",
         })
       : undefined;
-    deps.onCertificateRevoked = (certificate) => {
+    const certificateRevoked = (certificate: {
+      fingerprintSha256: string;
+      caId?: string | null;
+      certificateAuthority?: boolean;
+    }) => {
       authenticator.forgetCertificate(certificate.fingerprintSha256);
       if (certificate.certificateAuthority) authenticator.certificateAuthorityRevoked();
       if (certificate.caId) {
@@ -377,6 +396,25 @@ export async function startCertmint(
         ocsp?.forget(certificate.caId);
       }
     };
+    deps.onCertificateRevoked = (certificate) => {
+      certificateRevoked(certificate);
+      credentialChanges.announce({
+        kind: "certificate-revoked",
+        fingerprintSha256: certificate.fingerprintSha256,
+        caId: certificate.caId ?? undefined,
+        certificateAuthority: certificate.certificateAuthority ?? false,
+      });
+    };
+    // Other processes' changes, applied here as they are announced (store/credential-changes.ts).
+    credentialListener = credentialChanges.subscribe((change) => {
+      const kind = change?.kind ?? "unknown";
+      credentialChangesReceived.set(kind, (credentialChangesReceived.get(kind) ?? 0) + 1);
+      metrics?.credentialChangeReceived(kind);
+      if (change === undefined) authenticator.forgetAll();
+      else if (change.kind === "token-revoked") authenticator.forget(change.tokenId);
+      else if (change.kind === "token-created") authenticator.tokenCreated();
+      else certificateRevoked(change);
+    });
     // Generated keys kept for replays are deleted once their time runs out.
     sweep = startHeldKeySweep(
       deps,
@@ -468,6 +506,7 @@ export async function startCertmint(
     await acme?.close();
     await renewer?.stop();
     await pump?.stop();
+    await credentialListener?.close();
     await sweep?.stop();
     publication?.server.close();
     metricsEndpoint?.server.close();
@@ -508,6 +547,7 @@ export async function startCertmint(
     database: db,
     keyGenerationStats: () => keys.stats(),
     csrCheckCounts: () => csrWorkers?.counts,
+    credentialChangesReceived: () => credentialChangesReceived,
     heldRowCounts: () => {
       const counts = runtime.deps?.store.issuance.heldRowCounts;
       return counts && { ...counts };
@@ -538,6 +578,7 @@ export async function startCertmint(
         readiness.ready = false;
         await renewer?.stop();
         await pump?.stop();
+        await credentialListener?.close();
         await sweep?.stop();
         await keys.close();
         await csrs.close();

@@ -4,6 +4,7 @@ import { type AuditOutcome, type AuditResource, auditRecordOf } from "../issuanc
 import type { Actor, Call } from "../issuance/call";
 import type { AuditRepository } from "../issuance/repositories";
 import type { PeerIdentity } from "../server/peer-identity";
+import type { CredentialChanges } from "../store/credential-changes";
 import type { Authenticator } from "./authenticator";
 import { ruleFor } from "./permissions";
 import type { RateLimit } from "./rate-limiter";
@@ -45,6 +46,8 @@ export class AccessControl implements CallSecurity {
     private readonly audit: Pick<AuditRepository, "insert" | "exists">,
     private readonly authenticator: Authenticator,
     private readonly rateLimiter: RateLimit,
+    /** Tells the other server processes (store/credential-changes.ts). */
+    private readonly changes?: Pick<CredentialChanges, "announce">,
   ) {}
 
   authenticate(
@@ -85,10 +88,12 @@ export class AccessControl implements CallSecurity {
 
   forgetCredential(tokenId: string): void {
     this.authenticator.forget(tokenId);
+    this.changes?.announce({ kind: "token-revoked", tokenId });
   }
 
   tokenCreated(): void {
     this.authenticator.tokenCreated();
+    this.changes?.announce({ kind: "token-created" });
   }
 }
 

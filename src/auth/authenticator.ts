@@ -103,6 +103,18 @@ export class Authenticator {
     this.cas.invalidate();
   }
 
+  /**
+   * Drops everything cached about credentials: another process's changes may have been missed
+   * (its notifications' listener reconnected, store/credential-changes.ts).
+   */
+  forgetAll(): void {
+    this.generation += 1;
+    this.credentials.deleteWhere();
+    this.refusals.deleteWhere();
+    this.revokedCertificates.deleteWhere();
+    this.cas.invalidate();
+  }
+
   /** Evicts a token from the cache (after RevokeAccessToken). */
   forget(tokenId: string): void {
     this.generation += 1;

@@ -71,6 +71,7 @@ export class CertmintMetrics implements IssuanceObserver {
   private readonly keyWait: Histogram<"bits">;
   private readonly ocsp: Counter<"status">;
   private readonly publicationRateRefusals: Counter;
+  private readonly credentialChanges: Counter;
   private readonly unreadRefusals: Counter<"limit">;
   private readonly queuedRefusals: Counter;
 
@@ -125,6 +126,12 @@ export class CertmintMetrics implements IssuanceObserver {
     this.publicationRateRefusals = new Counter({
       name: "certmint_publication_rate_limited_total",
       help: "Publication-port requests answered 429 because their client address was past CERTMINT_PUBLICATION_REQUESTS_PER_ADDRESS_PER_SECOND",
+      registers,
+    });
+    this.credentialChanges = new Counter({
+      name: "certmint_credential_changes_received_total",
+      help: "Credential changes (a token revoked or created, a certificate revoked) announced by any server process on the database and applied to this process's caches; kind unknown: the listener reconnected and dropped everything cached",
+      labelNames: ["kind"],
       registers,
     });
     this.unreadRefusals = new Counter({
@@ -366,6 +373,10 @@ export class CertmintMetrics implements IssuanceObserver {
 
   ocspAnswered(status: string): void {
     this.ocsp.inc({ status });
+  }
+
+  credentialChangeReceived(kind: string): void {
+    this.credentialChanges.inc({ kind });
   }
 
   publicationRateLimited(): void {

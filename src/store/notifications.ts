@@ -25,6 +25,9 @@ const CLOSE_WAIT_MS = 2000;
 /** The channel the event sequencer notifies on (repositories/certificate-events.ts). */
 export const EVENTS_CHANNEL = "certmint_certificate_events";
 
+/** The channel of credential changes (credential-changes.ts). */
+export const CREDENTIALS_CHANNEL = "certmint_credentials";
+
 export interface Listener {
   close(): Promise<void>;
 }
@@ -38,7 +41,7 @@ export interface Listener {
 export function listen(
   databaseUrl: string,
   channel: string,
-  onNotify: () => void,
+  onNotify: (payload?: string) => void,
   onError: (err: unknown) => void,
   retryMs = 1000,
 ): Listener {
@@ -53,7 +56,7 @@ export function listen(
     client = c;
     connections.add(c);
     c.once("end", () => connections.delete(c));
-    c.on("notification", () => onNotify());
+    c.on("notification", (message) => onNotify(message.payload ?? ""));
     c.on("error", (err) => {
       onError(err);
       c.end().catch(() => undefined);
@@ -63,7 +66,7 @@ export function listen(
       await c.connect();
       // The identifier is ours (a constant): quoted as one.
       await c.query(`LISTEN "${channel}"`);
-      // Whatever was notified while this connection was down: watchers look again.
+      // Whatever was notified while this connection was down (no payload): look again.
       onNotify();
     } catch (err) {
       onError(err);
