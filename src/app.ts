@@ -54,6 +54,7 @@ import { PendingRequestBytes, requestByteLimits } from "./server/request-bytes";
 import { throttledWarnings } from "./server/throttled-warnings";
 import { tlsTransport } from "./server/tls";
 import { installTransportStatuses } from "./server/transport-statuses";
+import { answerUnknownMethods } from "./server/unknown-methods";
 import {
   CsrWorkers,
   type GenerateRsa,
@@ -196,6 +197,14 @@ export async function startCertmint(
     logger,
     new PendingRequestBytes(requestByteLimits(config.maxMessageBytes), logger),
   );
+  // A method the server does not have: UNIMPLEMENTED with an ErrorInfo, logged and counted.
+  answerUnknownMethods(server, (path) => {
+    logger.info(
+      { method: path, code: "UNIMPLEMENTED" },
+      "call of a method this server does not have",
+    );
+    metrics?.unknownMethodCalled();
+  });
   health.addToServer(server);
   addReflection(server);
   // Use-case dependencies exist once the database is open; handlers reach them through this

@@ -359,6 +359,14 @@ export class CertmintMetrics implements IssuanceObserver {
     this.rpcSeconds.observe(labels, seconds);
   }
 
+  /**
+   * A call of a method the server does not have (unknown-methods.ts): counted under service and
+   * method "unknown", never under the caller's text (one series per name it made up).
+   */
+  unknownMethodCalled(): void {
+    this.rpcs.inc({ service: "unknown", method: "unknown", code: "UNIMPLEMENTED" });
+  }
+
   keyWaited(seconds: number, bits: number): void {
     this.keyWait.observe({ bits: String(bits) }, seconds);
   }
