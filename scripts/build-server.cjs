@@ -57,5 +57,9 @@ buildSync({
   platform: "node",
   target: "node20",
   logLevel: "warning",
+  // `certmint --version` (src/cli/version.ts).
+  define: {
+    CERTMINT_CLI_VERSION: JSON.stringify(require(join(root, "package.json")).version),
+  },
 });
 chmodSync(cli, 0o755);

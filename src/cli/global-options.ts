@@ -61,6 +61,7 @@ export const CONNECTION_OPTIONS: OptionSpecs = {
 
 export const HELP_OPTION: OptionSpecs = {
   help: { type: "boolean", short: "h", description: "show this help" },
+  version: { type: "boolean", description: "print this program's version and exit" },
 };
 
 export const GLOBAL_SECTIONS: readonly OptionSection[] = [

@@ -3,6 +3,7 @@
  * positionals (`certmint ca list`), then parse strictly with the command's options, the output
  * option and the connection options (accepted before or after the command).
  */
+
 import { parseArgs } from "node:util";
 import { Args } from "./args";
 import {
@@ -15,6 +16,7 @@ import {
 } from "./command";
 import { DEFAULT_OUTPUTS, GLOBAL_SECTIONS, outputSection } from "./global-options";
 import { commandHelp, groupHelp, PROGRAM, rootHelp } from "./help";
+import { cliVersion } from "./version";
 
 export type ParseResult =
   | { kind: "help"; text: string }
@@ -81,6 +83,10 @@ export function parseCommandLine(
   });
   let [groupName, commandName] = lenient.positionals;
   const helpAsked = lenient.values.help === true;
+  // `certmint --version` (before any command): until stop 41 of 2026-12-06 a usage error.
+  if (lenient.values.version === true && groupName === undefined && !helpAsked) {
+    return { kind: "help", text: `${PROGRAM} ${cliVersion()}\n` };
+  }
   if (groupName === "help") {
     [groupName, commandName] = lenient.positionals.slice(1);
     if (groupName === undefined) return { kind: "help", text: rootHelp(groups) };

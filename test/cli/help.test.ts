@@ -2,6 +2,8 @@
  * --help on every command and subcommand, as the issue lists them, and the usage errors a
  * person meets first. No server: help and usage errors never connect (nor read a token).
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runCli } from "./cli";
 
@@ -84,6 +86,19 @@ describe("certmint --help", () => {
       /--bind-type TYPE[\s\S]*uri-san, dns-san,\s+common-name/,
     );
     expect(await help("ca", "revoke")).toContain("key-compromise");
+  });
+});
+
+describe("certmint --version", () => {
+  // Until stop 41 of 2026-12-06 a usage error (an outside probe).
+  it("prints package.json's version, exit 0", async () => {
+    const { version } = JSON.parse(
+      readFileSync(join(__dirname, "..", "..", "package.json"), "utf8"),
+    );
+    const r = await runCli(["--version"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(`certmint ${version}\n`);
+    expect(r.stderr).toBe("");
   });
 });
 
