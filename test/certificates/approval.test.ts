@@ -29,6 +29,7 @@ import {
   csrRequest,
   decodeStatus,
   FAILED,
+  getCert,
   ISSUED,
   issue,
   makeCsr,
@@ -454,6 +455,35 @@ describe("approval of certificate requests", () => {
     expect(st.certificate).toBeUndefined();
     expect(st.privateKeyPem).toBe("");
     expect(decodeStatus(st.certificateRequest!.error).reason).toBe("POLICY_VIOLATION");
+  });
+
+  // An outside probe (stop 41 of 2026-12-06): a usage the policy came to require while the
+  // request waited refused it at approval ("the policy requires CLIENT_AUTH"), where a fresh
+  // request gets the required usages added.
+  it("adds the usages the policy requires at approval, as a fresh request gets them", async () => {
+    const spec = tlsServerSpec();
+    spec.extendedKeyUsages = {
+      allowed: ["SERVER_AUTH", "CLIENT_AUTH"],
+      required: ["SERVER_AUTH"],
+      denied: [],
+    };
+    const { policyId } = await createProfileRows(h, {
+      caId: root.id,
+      slug: "gated-usage",
+      requireApproval: true,
+      spec,
+    });
+    const id = await pending("usage.example.com", "gated-usage");
+    spec.extendedKeyUsages.required.push("CLIENT_AUTH");
+    await h.db.query(
+      "update certificate_policy set spec = $2, version = version + 1, updated_at = now() where id = $1",
+      [policyId, JSON.stringify(compilePolicy(spec).spec)],
+    );
+    const res = await approve(id);
+    expect(res.status).toBe(ISSUED);
+    const cert = await getCert(h, res.certificateId);
+    const ekus = new X509Certificate(cert.certificatePem).keyUsage;
+    expect([...ekus].sort()).toEqual(["1.3.6.1.5.5.7.3.1", "1.3.6.1.5.5.7.3.2"]);
   });
 
   describe("the requester does not approve its own request", () => {

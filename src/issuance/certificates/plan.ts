@@ -292,4 +292,4 @@ function withDefaultSubject(subject: SubjectName, defaults: ProfileDefaults): Su
   return { attributes };
 }
 
-const union = <T>(a: T[], b: T[]): T[] => [...new Set([...a, ...b])];
+export const union = <T>(a: readonly T[], b: readonly T[]): T[] => [...new Set([...a, ...b])];

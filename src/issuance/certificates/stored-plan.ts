@@ -1,5 +1,6 @@
 import { createPublicKey } from "node:crypto";
 import { parseCsr } from "../../signer";
+import { defaultUsagesFor } from "../policy-engine";
 import { loadProfileForIssuance, requireCa } from "../profiles/load";
 import type {
   CaRepository,
@@ -7,7 +8,7 @@ import type {
   PolicyRepository,
   ProfileRepository,
 } from "../repositories";
-import { caPlan } from "./plan";
+import { caPlan, union } from "./plan";
 import type { IssuancePlan, KeySource, StoredParams } from "./types";
 
 /**
@@ -40,6 +41,7 @@ export async function planFromStored(
   } else {
     key = { kind: "GENERATE", keyAlgorithm: params.keyAlgorithm };
   }
+  const required = defaultUsagesFor(policy);
   return {
     profile,
     policy,
@@ -49,8 +51,11 @@ export async function planFromStored(
     key,
     keyAlgorithm: params.keyAlgorithm,
     signatureAlgorithm: params.signatureAlgorithm,
-    keyUsages: params.keyUsages,
-    extendedKeyUsages: params.extendedKeyUsages,
+    // The policy's required usages as it is now are added, as at a fresh request (plan.ts):
+    // until stop 41 of 2026-12-06 a usage the policy came to require while the request waited
+    // refused it at approval instead (an outside probe).
+    keyUsages: union(params.keyUsages, required.keyUsages),
+    extendedKeyUsages: union(params.extendedKeyUsages, required.extendedKeyUsages),
     ttlSeconds: params.ttlSeconds,
     ...caPlan(policy, params.isCa ?? false, params.pathLength),
   };
