@@ -106,12 +106,13 @@ export async function startPublicationServer(
           respond(404, "no such certificate authority\n");
           return;
         }
-        // Caches may keep a CRL until its nextUpdate at the latest (RFC 5019 style), a
-        // certificate for a day.
+        // Caches may keep a CRL one CRL cache period at most (never past its nextUpdate;
+        // issuance/ca/publication.ts), a certificate for a day.
         const maxAge =
-          kind === "crl"
+          published.maxAgeSeconds ??
+          (kind === "crl"
             ? Math.max(0, Math.floor((published.expires.getTime() - Date.now()) / 1000))
-            : 86_400;
+            : 86_400);
         res.setHeader("cache-control", `public, max-age=${maxAge}`);
         res.setHeader("etag", published.etag);
         if (published.lastModified) {

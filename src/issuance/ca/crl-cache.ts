@@ -57,7 +57,7 @@ export class CrlCache {
 
   constructor(
     private readonly deps: CrlCacheDeps,
-    private readonly cacheSeconds: number,
+    readonly cacheSeconds: number,
   ) {}
 
   /** The CA's current CRL; undefined when no CA has this id or it has no certificate yet. */

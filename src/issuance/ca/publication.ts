@@ -15,6 +15,14 @@ export interface Published {
    * certificate's SHA-256.
    */
   etag: string;
+  /**
+   * How long an HTTP cache may keep it without asking again (Cache-Control max-age), when not
+   * until `expires`: a CRL at most one CRL cache period (CERTMINT_CRL_CACHE_SECONDS), since a
+   * revocation is published at once (crl-cache.ts). Until stop 41 of 2026-12-06 a CRL's
+   * max-age ran to its nextUpdate, a day by default, so a cache in front of the publication
+   * port could serve a CRL without a revocation for a day after it (an outside probe).
+   */
+  maxAgeSeconds?: number;
   /** For CRLs, their thisUpdate. */
   lastModified?: Date;
   /** lastModified also dates another CRL of the CA (SignedCrl.sharesThisUpdate). */
@@ -71,6 +79,13 @@ export class CaPublisher {
       crl && {
         der: crl.der,
         expires: crl.nextUpdate,
+        maxAgeSeconds: Math.max(
+          0,
+          Math.min(
+            this.crls.cacheSeconds,
+            Math.floor((crl.nextUpdate.getTime() - Date.now()) / 1000),
+          ),
+        ),
         etag: `"crl-${crl.crlNumber}"`,
         lastModified: crl.thisUpdate,
         lastModifiedShared: crl.sharesThisUpdate,
