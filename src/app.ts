@@ -65,6 +65,7 @@ import {
 import { startUpFailureOf } from "./start-up-failure";
 import { CredentialChanges } from "./store/credential-changes";
 import { type Database, migrate, openDatabase, withStartupLock } from "./store/database";
+import { poolUsesTls } from "./store/database-tls";
 import type { Listener } from "./store/notifications";
 import { createStore, kekCheckStore } from "./store/store";
 
@@ -306,6 +307,8 @@ export async function startCertmint(
         {
           embedded: opened.embedded,
           dataDir: opened.embedded ? config.dataDir : undefined,
+          // Whether statements reach PostgreSQL over TLS (DATABASE_URL's sslmode).
+          tls: opened.embedded ? undefined : await poolUsesTls(opened.orm),
           applied,
         },
         "database ready",

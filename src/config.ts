@@ -1,3 +1,4 @@
+import { accessSync, constants } from "node:fs";
 import { BlockList, isIP } from "node:net";
 import { availableParallelism } from "node:os";
 import { isAbsolute, resolve } from "node:path";
@@ -989,8 +990,29 @@ function parseDatabaseUrl(value: string | undefined, problems: string[]): string
   } else if (!url.hostname || url.pathname.length <= 1) {
     problems.push(`${ENV.databaseUrl} must name a host and a database (postgresql://host:port/db)`);
   }
+  // TLS to PostgreSQL (store/database-tls.ts): a mode node-postgres does not know would be
+  // taken as verify-full, and a certificate file it cannot read fails later, at the first
+  // connection; both are named here instead.
+  const mode = url.searchParams.get("sslmode");
+  if (mode !== null && !SSL_MODES.includes(mode)) {
+    problems.push(
+      `${ENV.databaseUrl}'s sslmode must be one of ${SSL_MODES.join(", ")} (got ${JSON.stringify(mode.slice(0, 32))})`,
+    );
+  }
+  for (const file of ["sslrootcert", "sslcert", "sslkey"]) {
+    const path = url.searchParams.get(file);
+    if (path === null) continue;
+    try {
+      accessSync(path, constants.R_OK);
+    } catch {
+      problems.push(`${ENV.databaseUrl}'s ${file} (${JSON.stringify(path)}) cannot be read`);
+    }
+  }
   return value;
 }
+
+/** The sslmode values of a DATABASE_URL (node-postgres's reading of them: store/database-tls.ts). */
+const SSL_MODES = ["disable", "prefer", "require", "verify-ca", "verify-full", "no-verify"];
 
 function parseInteger(
   env: NodeJS.ProcessEnv,

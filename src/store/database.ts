@@ -3,6 +3,7 @@ import { type Knex, MikroORM } from "@mikro-orm/postgresql";
 import type { Client as PgConnection } from "pg";
 import type { Logger } from "pino";
 import { StartUpFailure } from "../start-up-failure";
+import { databaseTls } from "./database-tls";
 import { type EmbeddedPostgres, startEmbeddedPostgres } from "./embedded-postgres";
 import { MIGRATIONS } from "./migrations";
 import { cutListenConnections } from "./notifications";
@@ -74,6 +75,7 @@ export async function openDatabase(opts: DatabaseOptions): Promise<Database> {
         idleTimeoutMs: opts.idleTimeoutMs ?? 30_000,
         stream: embedded?.stream,
         logger: opts.logger,
+        ssl: opts.databaseUrl ? databaseTls(opts.databaseUrl) : undefined,
         // Every connection's socket, known until it closes: severSockets cuts them.
         socket: () => {
           const socket = new Socket();

@@ -1,5 +1,6 @@
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
+import type { ConnectionOptions } from "node:tls";
 import {
   DefaultLogger,
   type LogContext,
@@ -42,6 +43,8 @@ export interface PoolOptions {
   socket?: () => Socket;
   /** Receives knex's own messages (see knexLog); without it knex prints them to stdout. */
   logger?: Logger;
+  /** TLS to a real PostgreSQL, from DATABASE_URL (database-tls.ts). */
+  ssl?: boolean | ConnectionOptions;
 }
 
 /**
@@ -99,7 +102,11 @@ export function ormOptions(pool: PoolOptions): Options {
     driverOptions: {
       connection: pool.stream
         ? { stream: pool.stream }
-        : { ...NETWORK_CONNECTION_OPTIONS, ...(pool.socket ? { stream: pool.socket } : {}) },
+        : {
+            ...NETWORK_CONNECTION_OPTIONS,
+            ...(pool.socket ? { stream: pool.socket } : {}),
+            ...(pool.ssl === undefined ? {} : { ssl: pool.ssl }),
+          },
       ...(pool.logger ? { log: knexLog(pool.logger) } : {}),
     },
     // The Migrator is not registered as an extension: database.ts runs it only when a
