@@ -494,6 +494,45 @@ describe("the key-encryption key across restarts (real server process)", () => {
     expect(await snapshot()).toBe(before);
   });
 
+  // An outside probe (stop 41 of 2026-12-06): with the check value gone (a partial restore),
+  // a wrong KEK started SERVING unable to sign and wrote a check value of its own, after which
+  // the right KEK was refused; a missing KEK file was generated anew.
+  it("without its KEK check value, the CA keys prove the KEK: a wrong or missing one is refused and nothing is written", async () => {
+    await db.query("delete from kek_check");
+    const aside = join(dataDir, "kek.key.aside");
+    try {
+      const other = randomBytes(32).toString("base64");
+      const wrong = await runServerExpectingExit(env({ CERTMINT_KEK: other }));
+      outputs.push(wrong.stdout + wrong.stderr);
+      expect(wrong.served).toBe(false);
+      expect(wrong.code).not.toBe(0);
+      const lines = wrong.stderr.split("\n").filter((l) => l.trim() !== "");
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(
+        /does not unseal the key of certificate authority "persistent-root", and this database has no KEK check value/,
+      );
+      expect(await db.query("select 1 from kek_check")).toEqual([]);
+
+      renameSync(kekPath, aside);
+      const missing = await runServerExpectingExit(env());
+      outputs.push(missing.stdout + missing.stderr);
+      expect(missing.served).toBe(false);
+      expect(missing.stderr).toMatch(/this database holds CA keys sealed with one/);
+      expect(existsSync(kekPath)).toBe(false);
+      expect(await db.query("select 1 from kek_check")).toEqual([]);
+      renameSync(aside, kekPath);
+
+      // The right key starts, and writes the check value again.
+      server = await startServerProcess(env());
+      expect(await db.query("select 1 from kek_check")).toHaveLength(1);
+      expect(await server.stop()).toBe(0);
+      outputs.push(server.output());
+      server = undefined;
+    } finally {
+      if (existsSync(aside)) renameSync(aside, kekPath);
+    }
+  });
+
   it("a modified kek.key file refuses to start and is left as it is", async () => {
     const before = await snapshot();
     const other = `${randomBytes(32).toString("base64")}\n`;
@@ -583,7 +622,7 @@ describe("the key-encryption key across restarts (real server process)", () => {
 
     const kek = Buffer.from(kekBase64, "base64");
     const all = outputs.join("\n");
-    expect(outputs.length).toBe(7);
+    expect(outputs.length).toBe(10);
     for (const form of [
       kekBase64,
       kekBase64.replace(/=+$/, ""),

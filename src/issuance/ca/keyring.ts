@@ -78,15 +78,21 @@ export async function openKeyring(
   now = new Date(),
 ): Promise<{ keyring: CaKeyring; created: boolean }> {
   const check = await kekCheck.sealedCheck();
+  // Without a check value, a CA key sealed before it was lost (a partial restore, a table
+  // emptied by hand) proves the KEK instead (below), and no new KEK is made for it.
+  const sealedCa = check === null ? await kekCheck.anySealedCaKey() : null;
   let loaded: Awaited<ReturnType<typeof loadOrCreateKek>>;
   try {
-    loaded = await loadOrCreateKek({ ...config.kek, createIfMissing: check === null });
+    loaded = await loadOrCreateKek({
+      ...config.kek,
+      createIfMissing: check === null && sealedCa === null,
+    });
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     throw new CertmintError(
       "failed_precondition",
       "KEK_UNAVAILABLE",
-      check === null
+      check === null && sealedCa === null
         ? `cannot load the key-encryption key: ${message}`
         : `cannot load the key-encryption key, and this database holds CA keys sealed with one: ${message}`,
     );
@@ -104,6 +110,21 @@ export async function openKeyring(
       );
     }
   } else {
+    if (sealedCa) {
+      // Until stop 41 of 2026-12-06 a missing check value was written anew with whatever KEK
+      // was given: a wrong one started SERVING unable to sign, and from then on the right one
+      // was refused as a mismatch (an outside probe).
+      try {
+        openPrivateKey(loaded.key, Buffer.from(sealedCa.sealedPrivateKey), caKeyAad(sealedCa.id));
+      } catch (err) {
+        throw new CertmintError(
+          "failed_precondition",
+          "KEK_MISMATCH",
+          `the key-encryption key does not unseal the key of certificate authority "${sealedCa.slug}", and this database has no KEK check value to compare it with (lost in a partial restore?); refusing to start (nothing was changed): give the key its CA keys were sealed with`,
+          { cause: err },
+        );
+      }
+    }
     // The check value is a throwaway Ed25519 key: sealing it exercises exactly the AES-GCM
     // path CA keys use, and its plaintext means nothing.
     const { privateKey } = await generateKeyPair("ED25519");

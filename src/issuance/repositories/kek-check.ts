@@ -6,4 +6,6 @@ export interface KekCheckRepository {
   /** The sealed check value; null on a database that holds no sealed key yet. */
   sealedCheck(): Promise<Uint8Array | null>;
   saveCheck(sealed: Uint8Array, now: Date): Promise<void>;
+  /** One CA's sealed key, any; null when the database holds none. */
+  anySealedCaKey(): Promise<{ id: string; slug: string; sealedPrivateKey: Uint8Array } | null>;
 }
