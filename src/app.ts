@@ -199,13 +199,18 @@ export async function startCertmint(
     new PendingRequestBytes(requestByteLimits(config.maxMessageBytes), logger),
   );
   // A method the server does not have: UNIMPLEMENTED with an ErrorInfo, logged and counted.
-  answerUnknownMethods(server, (path) => {
+  const unknownAnswered = answerUnknownMethods(server, (path, peer) => {
     logger.info(
-      { method: path, code: "UNIMPLEMENTED" },
+      { method: path, code: "UNIMPLEMENTED", ...(peer ? { peer } : {}) },
       "call of a method this server does not have",
     );
     metrics?.unknownMethodCalled();
   });
+  if (!unknownAnswered) {
+    logger.warn(
+      "grpc-js is not the version certmint expects: calls of unknown methods are answered by grpc-js alone, unlogged",
+    );
+  }
   health.addToServer(server);
   addReflection(server);
   // Use-case dependencies exist once the database is open; handlers reach them through this
@@ -370,7 +375,14 @@ export async function startCertmint(
     const credentialChanges = new CredentialChanges(
       opened.orm,
       config.databaseUrl,
-      backgroundFailure(logger, "credential changes: database unavailable; retrying"),
+      deps.keyring.macFor("credential-changes"),
+      {
+        announce: backgroundFailure(
+          logger,
+          "a credential change was not announced to the other server processes; they apply it when their cached credentials expire (5 s)",
+        ),
+        listen: backgroundFailure(logger, "credential changes: database unavailable; retrying"),
+      },
     );
     runtime.security = new AccessControl(
       deps.store.audit,
@@ -418,15 +430,31 @@ export async function startCertmint(
       });
     };
     // Other processes' changes, applied here as they are announced (store/credential-changes.ts).
-    credentialListener = credentialChanges.subscribe((change) => {
-      const kind = change?.kind ?? "unknown";
-      credentialChangesReceived.set(kind, (credentialChangesReceived.get(kind) ?? 0) + 1);
-      metrics?.credentialChangeReceived(kind);
-      if (change === undefined) authenticator.forgetAll();
-      else if (change.kind === "token-revoked") authenticator.forget(change.tokenId);
-      else if (change.kind === "token-created") authenticator.tokenCreated();
-      else certificateRevoked(change);
-    });
+    credentialListener = credentialChanges.subscribe(
+      (change) => {
+        const kind = change?.kind ?? "unknown";
+        credentialChangesReceived.set(kind, (credentialChangesReceived.get(kind) ?? 0) + 1);
+        metrics?.credentialChangeReceived(kind);
+        if (change === undefined) authenticator.forgetAll();
+        else if (change.kind === "token-revoked") authenticator.forget(change.tokenId);
+        else if (change.kind === "token-created") authenticator.tokenCreated();
+        else certificateRevoked(change);
+      },
+      () => {
+        // Not signed with this database's KEK: anyone who may connect may NOTIFY (ignored).
+        credentialChangesReceived.set(
+          "rejected",
+          (credentialChangesReceived.get("rejected") ?? 0) + 1,
+        );
+        metrics?.credentialChangeReceived("rejected");
+        throttledWarnings(logger).warn(
+          logger,
+          "credential-change-rejected",
+          { channel: "certmint_credentials" },
+          "ignored a notification on the credential-changes channel that certmint did not sign: another database user sent it",
+        );
+      },
+    );
     // Generated keys kept for replays are deleted once their time runs out.
     sweep = startHeldKeySweep(
       deps,

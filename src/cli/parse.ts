@@ -83,8 +83,14 @@ export function parseCommandLine(
   });
   let [groupName, commandName] = lenient.positionals;
   const helpAsked = lenient.values.help === true;
-  // `certmint --version` (before any command): until stop 41 of 2026-12-06 a usage error.
-  if (lenient.values.version === true && groupName === undefined && !helpAsked) {
+  // `certmint --version`, alone (until stop 41 of 2026-12-06 a usage error). With a command it
+  // is refused, never ignored: `cert revoke X --version` must not revoke.
+  if (lenient.values.version === true) {
+    if (groupName !== undefined || helpAsked) {
+      throw new UsageError(
+        `--version takes no command or other option: run '${PROGRAM} --version'`,
+      );
+    }
     return { kind: "help", text: `${PROGRAM} ${cliVersion()}\n` };
   }
   if (groupName === "help") {

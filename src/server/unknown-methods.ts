@@ -43,7 +43,10 @@ export function unknownMethodStatus(path: string): StatusLike {
 }
 
 /** Installs the answer on `server`; true when it is in place. */
-export function answerUnknownMethods(server: Server, onUnknown: (path: string) => void): boolean {
+export function answerUnknownMethods(
+  server: Server,
+  onUnknown: (path: string, peer: string | undefined) => void,
+): boolean {
   const target = server as unknown as { _respondWithError?: RespondWithError };
   const respond = target._respondWithError;
   if (typeof respond !== "function") return false;
@@ -51,7 +54,14 @@ export function answerUnknownMethods(server: Server, onUnknown: (path: string) =
     const unknown = err.code === status.UNIMPLEMENTED ? UNKNOWN.exec(err.details ?? "") : null;
     if (!unknown) return respond.call(this, err, stream, info);
     const path = unknown[1]!;
-    onUnknown(path.length > SHOWN_CHARACTERS ? `${path.slice(0, SHOWN_CHARACTERS)}...` : path);
+    const socket = (
+      stream as { session?: { socket?: { remoteAddress?: string; remotePort?: number } } }
+    ).session?.socket;
+    const peer = socket?.remoteAddress && `${socket.remoteAddress}:${socket.remotePort ?? ""}`;
+    onUnknown(
+      path.length > SHOWN_CHARACTERS ? `${path.slice(0, SHOWN_CHARACTERS)}...` : path,
+      peer || undefined,
+    );
     return respond.call(this, unknownMethodStatus(path), stream, info);
   };
   return true;

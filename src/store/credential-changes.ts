@@ -17,24 +17,60 @@ export type CredentialChange =
       readonly certificateAuthority: boolean;
     };
 
-/** The payload of a NOTIFY (at most 8000 bytes; these are well under 200). */
-export function encodeCredentialChange(change: CredentialChange): string {
-  switch (change.kind) {
-    case "token-revoked":
-      return `t ${change.tokenId}`;
-    case "token-created":
-      return "n";
-    case "certificate-revoked":
-      return `c ${change.fingerprintSha256} ${change.caId ?? "-"} ${change.certificateAuthority ? 1 : 0}`;
-  }
+/**
+ * Signs and checks payloads: the key-encryption key's MAC for "credential-changes"
+ * (CaKeyring.macFor), which every process sharing the database derives alike.
+ */
+export interface PayloadAuthenticator {
+  tag(...parts: string[]): Buffer;
+  verify(tag: Buffer, ...parts: string[]): boolean;
 }
 
-/** The change a payload names; undefined for one this build does not know (a newer replica's). */
-export function decodeCredentialChange(payload: string): CredentialChange | undefined {
-  const [kind, a, b, c] = payload.split(" ");
-  if (kind === "t" && a) return { kind: "token-revoked", tokenId: a };
-  if (kind === "n") return { kind: "token-created" };
-  if (kind === "c" && a && b && c) {
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+
+/** The payload of a NOTIFY (at most 8000 bytes; these are well under 250): the change and its MAC. */
+export function encodeCredentialChange(
+  change: CredentialChange,
+  mac: PayloadAuthenticator,
+): string {
+  let body: string;
+  switch (change.kind) {
+    case "token-revoked":
+      body = `t ${change.tokenId}`;
+      break;
+    case "token-created":
+      body = "n";
+      break;
+    case "certificate-revoked":
+      body = `c ${change.fingerprintSha256} ${change.caId ?? "-"} ${change.certificateAuthority ? 1 : 0}`;
+      break;
+  }
+  return `${body} ${mac.tag(CREDENTIALS_CHANNEL, body).toString("base64url")}`;
+}
+
+/**
+ * The change a payload names; undefined for one whose MAC does not verify (anyone who may
+ * connect to the database may NOTIFY on any channel of it: a review of stop 41 forged 5,000
+ * changes from a plain client, each dropping a cached CRL), or that this build does not read.
+ */
+export function decodeCredentialChange(
+  payload: string,
+  mac: PayloadAuthenticator,
+): CredentialChange | undefined {
+  const space = payload.lastIndexOf(" ");
+  if (space <= 0 || payload.length > 512) return undefined;
+  const body = payload.slice(0, space);
+  const tag = Buffer.from(payload.slice(space + 1), "base64url");
+  if (tag.length === 0 || !mac.verify(tag, CREDENTIALS_CHANNEL, body)) return undefined;
+  const [kind, a, b, c, ...rest] = body.split(" ");
+  if (rest.length > 0) return undefined;
+  if (kind === "t" && a && UUID.test(a) && b === undefined) {
+    return { kind: "token-revoked", tokenId: a };
+  }
+  if (kind === "n" && a === undefined) return { kind: "token-created" };
+  if (kind === "c" && a && SHA256_HEX.test(a) && b && (b === "-" || UUID.test(b))) {
+    if (c !== "0" && c !== "1") return undefined;
     return {
       kind: "certificate-revoked",
       fingerprintSha256: a,
@@ -59,7 +95,13 @@ export class CredentialChanges {
   constructor(
     private readonly orm: MikroORM,
     private readonly databaseUrl: string | undefined,
-    private readonly onError: (err: unknown) => void,
+    private readonly mac: PayloadAuthenticator,
+    private readonly onError: {
+      /** A NOTIFY that failed: the other processes apply the change within their cache's lifetime. */
+      announce: (err: unknown) => void;
+      /** The LISTEN connection failed; it connects again. */
+      listen: (err: unknown) => void;
+    },
   ) {}
 
   /** Tells the other processes (and this one's listener) of a committed change. */
@@ -67,16 +109,23 @@ export class CredentialChanges {
     if (this.databaseUrl === undefined) return;
     this.orm.em
       .getConnection()
-      .execute("select pg_notify(?, ?)", [CREDENTIALS_CHANNEL, encodeCredentialChange(change)])
-      .catch(this.onError);
+      .execute("select pg_notify(?, ?)", [
+        CREDENTIALS_CHANNEL,
+        encodeCredentialChange(change, this.mac),
+      ])
+      .catch(this.onError.announce);
   }
 
   /**
    * Calls `apply` with each change announced by any process, and with undefined when the
    * listener connected again and may have missed some. (Not on its first connection: what was
    * cached before it is bounded by the cache's lifetime, as it was before any listener.)
+   * `rejected` gets each payload that is not a change signed with this database's KEK.
    */
-  subscribe(apply: (change: CredentialChange | undefined) => void): Listener | undefined {
+  subscribe(
+    apply: (change: CredentialChange | undefined) => void,
+    rejected: () => void,
+  ): Listener | undefined {
     if (this.databaseUrl === undefined) return undefined;
     let connected = false;
     return listen(
@@ -88,10 +137,11 @@ export class CredentialChanges {
           connected = true;
           return;
         }
-        const change = decodeCredentialChange(payload);
+        const change = decodeCredentialChange(payload, this.mac);
         if (change) apply(change);
+        else rejected();
       },
-      this.onError,
+      this.onError.listen,
     );
   }
 }

@@ -100,6 +100,20 @@ describe("certmint --version", () => {
     expect(r.stdout).toBe(`certmint ${version}\n`);
     expect(r.stderr).toBe("");
   });
+
+  it("with a command it is a usage error, and the command does not run", async () => {
+    // A review of stop 41: `cert revoke X --version` ran the revocation.
+    for (const args of [
+      ["ca", "list", "--version"],
+      ["cert", "revoke", "0123", "--version"],
+      ["--version", "--help"],
+    ]) {
+      const r = await runCli(args);
+      expect(r.code, args.join(" ")).toBe(2);
+      expect(r.stdout).toBe("");
+      expect(r.stderr).toContain("--version takes no command or other option");
+    }
+  });
 });
 
 describe("usage errors", () => {

@@ -7,13 +7,18 @@
  * and B's next call with the token is UNAUTHENTICATED.
  */
 
+import { randomBytes } from "node:crypto";
 import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CreateAccessTokenRequest, Role } from "../../gen/ts/certmint/v1/access_token_service";
+import { MessageAuthenticator } from "../../src/signer";
 import { decodeCredentialChange, encodeCredentialChange } from "../../src/store/credential-changes";
 import { rpcError } from "../certificates/helpers";
 import { call, startTestCertmint, type TestCertmint } from "../support/harness";
 import { waitFor } from "../support/wait";
+
+const mac = new MessageAuthenticator(randomBytes(32), "credential-changes");
+const otherMac = new MessageAuthenticator(randomBytes(32), "credential-changes");
 
 describe("credential changes between two processes on one database", () => {
   let a: TestCertmint;
@@ -80,9 +85,32 @@ describe("credential changes between two processes on one database", () => {
         certificateAuthority: true,
       },
     ] as const) {
-      expect(decodeCredentialChange(encodeCredentialChange(change))).toEqual(change);
+      const payload = encodeCredentialChange(change, mac);
+      expect(decodeCredentialChange(payload, mac)).toEqual(change);
+      // Another database's key, or a payload altered: not a change.
+      expect(decodeCredentialChange(payload, otherMac)).toBeUndefined();
+      expect(decodeCredentialChange(payload.replace(/^./, "x"), mac)).toBeUndefined();
     }
-    expect(decodeCredentialChange("x something")).toBeUndefined();
-    expect(decodeCredentialChange("")).toBeUndefined();
+    expect(decodeCredentialChange("x something", mac)).toBeUndefined();
+    expect(decodeCredentialChange("", mac)).toBeUndefined();
+  });
+
+  it("ignores and counts a change another database user sends unsigned", async () => {
+    // A review of stop 41: anyone who may connect may NOTIFY on any channel of the database.
+    const rejectedBefore = received(b, "rejected");
+    const revokedBefore = received(b, "token-revoked");
+    await a.db.query("select pg_notify('certmint_credentials', $1)", [
+      "c " + "ab".repeat(32) + " 0193e3b2-0000-7000-8000-000000000009 1",
+    ]);
+    await waitFor("B to count the forged change", async () => {
+      return received(b, "rejected") > rejectedBefore;
+    });
+    expect(received(b, "token-revoked")).toBe(revokedBefore);
+    expect(received(b, "certificate-revoked")).toBe(0);
+    expect(
+      b.logs.some((l) =>
+        String(l.msg).includes("that certmint did not sign: another database user"),
+      ),
+    ).toBe(true);
   });
 });

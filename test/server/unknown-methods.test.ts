@@ -53,6 +53,9 @@ describe("calls of methods the server does not have", () => {
       paths[1],
       `${paths[2]!.slice(0, 200)}...`,
     ]);
+    expect(
+      lines.every((l) => typeof l.peer === "string" && String(l.peer).startsWith("127.0.0.1:")),
+    ).toBe(true);
     const text = await (await fetch(`http://127.0.0.1:${h.running.metricsPort}/metrics`)).text();
     expect(text).toContain(
       'certmint_grpc_requests_total{service="unknown",method="unknown",code="UNIMPLEMENTED"} 3',

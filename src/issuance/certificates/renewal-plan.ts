@@ -8,11 +8,12 @@ import type {
 import { assertSignatureFits, inlineCsrParser, parseCertificate } from "../../signer";
 import type { Call } from "../call";
 import type { IssuanceDeps } from "../deps";
+import { defaultUsagesFor } from "../policy-engine";
 import { foundProfile, issuanceSettings } from "../profiles/load";
 import type { Certificate, IssuanceRows } from "../repositories";
 import { certifiedNames } from "./names";
 import { assertMayRenew } from "./ownership";
-import { caPlan, caSignatureDefault, requestCsr } from "./plan";
+import { caPlan, caSignatureDefault, requestCsr, union } from "./plan";
 import type { IssuancePlan, KeySource, RenewInput } from "./types";
 
 /** Backdate the signer applies to notBefore; the original lifetime is notAfter - notBefore - this. */
@@ -152,6 +153,7 @@ export async function planRenewal(
   }
   const lifetime =
     Math.round((old.notAfter.getTime() - old.notBefore.getTime()) / 1000) - BACKDATE_SECONDS;
+  const required = defaultUsagesFor(policy);
   return {
     profile,
     policy,
@@ -161,8 +163,11 @@ export async function planRenewal(
     key,
     keyAlgorithm,
     signatureAlgorithm,
-    keyUsages: old.keyUsages,
-    extendedKeyUsages: old.extendedKeyUsages,
+    // The renewed certificate's usages, and those the policy requires now, as a new request
+    // gets them (plan.ts): until stop 41 of 2026-12-06 a usage the policy came to require
+    // refused every renewal, server-driven ones included, until the certificates expired.
+    keyUsages: union(old.keyUsages, required.keyUsages),
+    extendedKeyUsages: union(old.extendedKeyUsages, required.extendedKeyUsages),
     usagesOfRenewed: true,
     ttlSeconds: input.ttlSeconds ?? Math.max(lifetime, 1),
     // A CA certificate's successor is one too, with its path length and the policy's constraints.

@@ -64,22 +64,27 @@ const hostSubtree = (p: DnsPattern): string =>
   p.kind === "any" ? "" : p.kind === "exact" ? p.base.join(".") : `.${p.base.join(".")}`;
 
 /**
- * For URI and email host subtrees: ".h" for each exactly allowed host h that no allowed
- * wildcard reaches below. A permitted "h" is the host h only (RFC 5280 4.2.1.10; OpenSSL), but
+ * For URI and email host subtrees: ".h" for each exactly allowed host h below which the policy
+ * allows nothing else. A permitted "h" is the host h only (RFC 5280 4.2.1.10; OpenSSL), but
  * Go's crypto/x509 (go-spiffe, most mTLS code in Go) reads it as h and every host below it, so
  * a sub-CA allowed spiffe://h/... could mint spiffe://x.h/... that Go accepts. The exclusion
- * ".h" (every host below h) means the same to both. Until stop 41 of 2026-12-06 it was not
- * added (an outside probe).
+ * ".h" (every host below h) means the same to both. Not when another allowed pattern (a
+ * wildcard reaching below h, a host or a mailbox below it) names something below h: an
+ * exclusion overrides every permitted subtree, and would forbid what the policy allows (Go then
+ * reads "h" as before). Until stop 41 of 2026-12-06 it was never added (an outside probe).
  */
-function hostsBelowExact(hosts: readonly DnsPattern[]): string[] {
-  const wildcards = hosts.filter((h) => h.kind === "one" || h.kind === "many");
+function hostsBelowExact(hosts: readonly { pattern: DnsPattern; exactHost: boolean }[]): string[] {
+  const below = (name: string, h: string) => name.endsWith(`.${h}`);
   return hosts
-    .filter((h) => h.kind === "exact")
-    .map((h) => h.base.join("."))
+    .filter((x) => x.exactHost && x.pattern.kind === "exact")
+    .map((x) => x.pattern.base.join("."))
     .filter((h) =>
-      wildcards.every((w) => {
-        const b = w.base.join(".");
-        return h !== b && !h.endsWith(`.${b}`);
+      hosts.every((other) => {
+        if (other.pattern.kind === "any") return false;
+        const b = other.pattern.base.join(".");
+        // A wildcard reaching h or below it, or any other allowed host below h.
+        if (other.pattern.kind !== "exact") return !(b === h || below(b, h) || below(h, b));
+        return !below(b, h);
       }),
     )
     .map((h) => `.${h}`);
@@ -131,8 +136,11 @@ export function nameConstraintsFor(policy: CompiledPolicy): NameConstraints {
   if (emailAllowed.length === 0) permitted.email.push(NOWHERE);
   else if (!emailAllowed.some((p) => p.local === undefined && p.domain.kind === "any")) {
     permitted.email.push(...emailAllowed.map(mailbox));
-    const hosts = emailAllowed.filter((p) => p.local === undefined).map((p) => p.domain);
-    excluded.email.push(...hostsBelowExact(hosts));
+    excluded.email.push(
+      ...hostsBelowExact(
+        emailAllowed.map((p) => ({ pattern: p.domain, exactHost: p.local === undefined })),
+      ),
+    );
   }
   excluded.email.push(...emailDenied.map(mailbox));
 
@@ -142,7 +150,9 @@ export function nameConstraintsFor(policy: CompiledPolicy): NameConstraints {
   if (uriAllowed.length === 0) permitted.uri.push(NOWHERE);
   else if (!uriAllowed.some((p) => p.host.kind === "any")) {
     permitted.uri.push(...uriAllowed.map((p) => hostSubtree(p.host)));
-    excluded.uri.push(...hostsBelowExact(uriAllowed.map((p) => p.host)));
+    excluded.uri.push(
+      ...hostsBelowExact(uriAllowed.map((p) => ({ pattern: p.host, exactHost: true }))),
+    );
   }
   excluded.uri.push(...uriDenied.map((p) => hostSubtree(p.host)));
 

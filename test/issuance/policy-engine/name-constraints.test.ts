@@ -73,6 +73,27 @@ describe("nameConstraintsFor", () => {
     expect(nc.excluded.email).toEqual([".example.com"]);
   });
 
+  it("adds no such exclusion where the policy allows names below the host (it would forbid them)", () => {
+    // A review of stop 41: an exclusion overrides every permitted subtree.
+    const spec: PolicySpec = caSpec();
+    spec.sans = {
+      uri: {
+        allowed: [
+          "spiffe://prod.example/*",
+          "spiffe://*.ns.prod.example/*",
+          "spiffe://corp.example/*",
+          "spiffe://x.corp.example/*",
+        ],
+        denied: [],
+        required: false,
+      },
+      email: { allowed: ["@prod.example", "alice@sub.prod.example"], denied: [], required: false },
+    };
+    const nc = nameConstraintsFor(compilePolicy(spec));
+    expect(nc.excluded.uri).toEqual([".x.corp.example"]);
+    expect(nc.excluded.email).toEqual([]);
+  });
+
   it("leaves a catch-all type free and forbids a type with no allowed pattern", () => {
     const spec: PolicySpec = caSpec();
     spec.sans = {
