@@ -198,10 +198,21 @@ class TlsFileCredentials extends ServerCredentials {
         return;
       }
       const previous = this.current;
-      this.current = checkTlsFiles(this.config, files);
-      this.lastProblem = undefined;
+      const next = checkTlsFiles(this.config, files);
       const identityChanged =
         !sameBytes(files.cert, previous.files.cert) || !sameBytes(files.key, previous.files.key);
+      // A certificate that is not valid now (expired, or not yet valid) does not replace one
+      // that is: every client would refuse the handshake. Until stop 41 of 2026-12-06 it was
+      // served, with a warning (an outside probe: a renewal job that wrote back an old pair).
+      // One that replaces an invalid certificate is served: nothing better is there.
+      if (identityChanged && validNow(previous.leaf) && !validNow(next.leaf)) {
+        const { notBefore, notAfter } = describeCertificate(next.leaf);
+        throw new Error(
+          `${ENV.tlsCertFile}=${this.config.certFile} now holds a certificate that is not valid now (notBefore ${notBefore}, notAfter ${notAfter})`,
+        );
+      }
+      this.current = next;
+      this.lastProblem = undefined;
       if (!sameBytes(files.crl, previous.files.crl)) {
         this.logger.info({ clientCrls: this.current.clientCrls.size }, "TLS client CRLs reloaded");
         this.warnIfCrlsStale();
@@ -266,6 +277,7 @@ class TlsFileCredentials extends ServerCredentials {
   }
 
   private warnIfNotValidNow(): void {
+    if (validNow(this.current.leaf)) return;
     const { notBefore, notAfter, subject } = describeCertificate(this.current.leaf);
     const now = Date.now();
     if (Date.parse(notAfter) <= now) {
@@ -294,4 +306,11 @@ class TlsFileCredentials extends ServerCredentials {
       );
     }
   }
+}
+
+/** Whether a certificate is within its validity period now (wall clock, as clients check it). */
+function validNow(leaf: Parameters<typeof describeCertificate>[0]): boolean {
+  const { notBefore, notAfter } = describeCertificate(leaf);
+  const now = Date.now();
+  return Date.parse(notBefore) <= now && now < Date.parse(notAfter);
 }
