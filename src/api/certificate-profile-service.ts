@@ -72,7 +72,11 @@ export function certificateProfileHandlers(
     deleteCertificateProfile: unary(
       CertificateProfileServiceService.deleteCertificateProfile.path,
       async (req, ctx) => {
-        await deleteProfile(issuance(), ctx.call, { ref: req.certificateProfile, etag: req.etag });
+        await deleteProfile(issuance(), ctx.call, {
+          ref: req.certificateProfile,
+          etag: req.etag,
+          force: req.force,
+        });
         return {};
       },
       deps,

@@ -519,7 +519,11 @@ const REQUESTS: Record<string, RpcRequests> = {
   },
   [`${PROFILE}DeleteCertificateProfile`]: {
     probe: (c) =>
-      call(c.profiles, "deleteCertificateProfile", { certificateProfile: "doomed", etag: "" }),
+      call(c.profiles, "deleteCertificateProfile", {
+        certificateProfile: "doomed",
+        etag: "",
+        force: false,
+      }),
   },
   [`${PROFILE}CreateAcmeExternalAccountKey`]: {
     probe: (c) =>

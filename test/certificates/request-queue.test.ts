@@ -167,8 +167,12 @@ describe("the queue of certificate requests", () => {
   // Found by an outside probe (2026-12-05): a profile deleted under waiting requests left them
   // to fail when approved (CERTIFICATE_PROFILE_NOT_FOUND).
   it("refuses to delete a profile while requests wait for approval on it; deletes it once they are decided", async () => {
-    const deleteGatedA = () =>
-      call(h.profiles, "deleteCertificateProfile", { certificateProfile: "gated-a", etag: "" });
+    const deleteGatedA = (force = false) =>
+      call(h.profiles, "deleteCertificateProfile", {
+        certificateProfile: "gated-a",
+        etag: "",
+        force,
+      });
     const refused = await rpcError(deleteGatedA());
     expect([refused.code, refused.reason]).toEqual([
       Code.FAILED_PRECONDITION,
@@ -195,7 +199,13 @@ describe("the queue of certificate requests", () => {
         reason: "profile retired",
       });
     }
-    await deleteGatedA();
+    // Its approved requests' certificates are still valid: only with force (stop 41).
+    const valid = await rpcError(deleteGatedA());
+    expect([valid.code, valid.reason]).toEqual([
+      Code.FAILED_PRECONDITION,
+      "PROFILE_HAS_CERTIFICATES",
+    ]);
+    await deleteGatedA(true);
     expect(
       await h.db.query("select 1 from certificate_profile where slug = 'gated-a'"),
     ).toHaveLength(0);

@@ -31,7 +31,11 @@ it("a delete behind another delete of the same profile is NOT_FOUND", async () =
     await holder.query("delete from certificate_profile where id = $1", [profileId]);
     let settled = false;
     const second = expectRpcError(
-      call(h.profiles, "deleteCertificateProfile", { certificateProfile: "doomed", etag: "" }),
+      call(h.profiles, "deleteCertificateProfile", {
+        certificateProfile: "doomed",
+        etag: "",
+        force: false,
+      }),
     );
     void second.then(
       () => {

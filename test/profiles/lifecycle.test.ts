@@ -273,6 +273,7 @@ describe("DeleteCertificateProfile", () => {
     await call(h.profiles, "deleteCertificateProfile", {
       certificateProfile: "del-tok",
       etag: gone.etag,
+      force: false,
     });
     const got = await call(h.accessTokens, "getAccessToken", { accessToken: both.id });
     expect(got.accessToken!.certificateProfiles).toEqual([kept.id]);
@@ -298,13 +299,18 @@ describe("DeleteCertificateProfile", () => {
       [requestId, created.id],
     );
     const stale = await expectRpcError(
-      call(h.profiles, "deleteCertificateProfile", { certificateProfile: "del", etag: '"5"' }),
+      call(h.profiles, "deleteCertificateProfile", {
+        certificateProfile: "del",
+        etag: '"5"',
+        force: false,
+      }),
     );
     expect(stale).toMatchObject({ code: status.ABORTED, reason: "ETAG_MISMATCH" });
     expect(await countRows(h, "certificate_profile", "slug = 'del'")).toBe(1);
     await call(h.profiles, "deleteCertificateProfile", {
       certificateProfile: "del",
       etag: created.etag,
+      force: false,
     });
     expect(await countRows(h, "certificate_profile", "slug = 'del'")).toBe(0);
     expect(await countRows(h, "certificate_request", `id = '${requestId}'`)).toBe(1);
@@ -315,7 +321,11 @@ describe("DeleteCertificateProfile", () => {
       certificatePolicy: "lonely",
       issuer: selfSigned,
     });
-    await call(h.profiles, "deleteCertificateProfile", { certificateProfile: p.id, etag: "" });
+    await call(h.profiles, "deleteCertificateProfile", {
+      certificateProfile: p.id,
+      etag: "",
+      force: false,
+    });
     await call(h.policies, "deleteCertificatePolicy", { certificatePolicy: "lonely", etag: "" });
     expect(await countRows(h, "certificate_policy", "slug = 'lonely'")).toBe(0);
   });

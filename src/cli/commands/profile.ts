@@ -165,14 +165,27 @@ export const profileUpdate: CommandSpec = {
 
 export const profileDelete: CommandSpec = {
   name: "delete",
-  summary: "delete a profile (its certificates are kept)",
+  summary: "delete a profile (its certificates are kept, but can no longer be renewed)",
   positionals: [PROFILE],
-  options: [{ title: "Concurrency", specs: { etag: ETAG } }],
+  options: [
+    {
+      title: "Delete",
+      specs: {
+        force: {
+          type: "boolean",
+          description:
+            "delete it although certificates issued under it are still valid (none of them can be renewed afterwards; refused without it)",
+        },
+      },
+    },
+    { title: "Concurrency", specs: { etag: ETAG } },
+  ],
   async run(inv) {
     const ref = inv.args.positional(0, "PROFILE");
     await inv.rpc(inv.clients.profiles, "deleteCertificateProfile", {
       certificateProfile: ref,
       etag: inv.args.string("etag") ?? "",
+      force: inv.args.flag("force") === true,
     });
     inv.note(`deleted profile ${ref}`);
   },

@@ -7,6 +7,7 @@ import { concurrentUpdate, stillThere } from "../common/row-lock";
 import type {
   AccessTokenRepository,
   AuditRepository,
+  CertificateRepository,
   ProfileRepository,
   RequestRepository,
   StoreWith,
@@ -17,6 +18,7 @@ export interface DeleteProfileDeps {
   store: StoreWith<{
     profiles: Pick<ProfileRepository, "find" | "lockForUpdate" | "delete">;
     requests: Pick<RequestRepository, "countWaiting">;
+    certificates: Pick<CertificateRepository, "countValidOfProfile">;
     tokens: Pick<AccessTokenRepository, "forgetProfile">;
     audit: Pick<AuditRepository, "insert">;
   }>;
@@ -31,6 +33,9 @@ export interface DeleteProfileDeps {
  * such request failed when approved (CERTIFICATE_PROFILE_NOT_FOUND) after its requester had
  * waited for nothing. Approve or reject them first (ListCertificateRequests lists them).
  */
+/** Valid certificates are counted up to this (the message says "N+" beyond). */
+const VALID_COUNTED_UP_TO = 10_001;
+
 export async function deleteProfile(
   deps: DeleteProfileDeps,
   call: Call,
@@ -61,6 +66,34 @@ export async function deleteProfile(
           ],
         },
       );
+    }
+    // Its valid certificates could no longer be renewed, by their clients or by the server:
+    // every service on automatic renewal would go down as its certificate expired. Until stop
+    // 41 of 2026-12-06 such a profile went at one command (an outside probe); now only with
+    // force.
+    if (!input.force) {
+      const valid = await tx.certificates.countValidOfProfile(
+        row.id,
+        deps.now(),
+        VALID_COUNTED_UP_TO,
+      );
+      if (valid > 0) {
+        const count = valid >= VALID_COUNTED_UP_TO ? `${VALID_COUNTED_UP_TO - 1}+` : String(valid);
+        throw failedPrecondition(
+          "PROFILE_HAS_CERTIFICATES",
+          `${what} has ${count} certificate(s) that are still valid: deleted, it could renew none of them, and their automatic renewal would stop; revoke them or let them expire, or delete with force (CLI: --force)`,
+          {
+            preconditions: [
+              {
+                type: "PROFILE_HAS_CERTIFICATES",
+                subject: `certificate_profiles/${row.slug}`,
+                description: `${count} valid certificate(s)`,
+              },
+            ],
+            metadata: { valid_certificates: count },
+          },
+        );
+      }
     }
     if (!(await tx.profiles.delete(row.id, row.version))) throw concurrentUpdate(what);
     // Tokens that listed it list it no more: an id that names nothing grants nothing, but

@@ -50,4 +50,6 @@ export interface UpdateProfileInput {
 export interface DeleteProfileInput {
   ref: string;
   etag: string;
+  /** Delete even though certificates issued under it are still valid. */
+  force?: boolean;
 }

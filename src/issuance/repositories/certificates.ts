@@ -102,6 +102,11 @@ export interface CertificateRepository {
   /** At most `limit` certificates with this serial (serials are unique per CA only). */
   findBySerial(serialNumber: string, limit: number): Promise<Certificate[]>;
   /**
+   * How many certificates of the profile are still valid at `now` (not expired, revoked or
+   * renewed), counting up to `atMost`.
+   */
+  countValidOfProfile(profileId: string, now: Date, atMost: number): Promise<number>;
+  /**
    * The certificate with this serial and SHA-256 fingerprint (of its DER), if certmint issued it.
    * Looked up by the serial's index, the fingerprint telling same-serial certificates of other
    * CAs apart: the fingerprint has no index of its own (a random key, an 8 KB page image in the

@@ -74,6 +74,21 @@ export class OrmCertificateRepository implements CertificateRepository {
     return fromRows<Certificate>(await this.em().find(E, { serialNumber }, { limit }));
   }
 
+  async countValidOfProfile(profileId: string, now: Date, atMost: number): Promise<number> {
+    // Bounded: a profile's certificate index (profile_id, created_at desc, id desc) is read
+    // until `atMost` rows qualify, not the profile's whole history.
+    const em = this.em();
+    const rows = await em.getConnection().execute<{ n: string }[]>(
+      `select count(*) as "n" from (select 1 from "certificate"
+         where "profile_id" = ? and "revoked_at" is null and "renewed_by_id" is null
+           and "not_after" > ? limit ?) "valid"`,
+      [profileId, now, atMost],
+      "all",
+      em.getTransactionContext(),
+    );
+    return Number(rows[0]?.n ?? 0);
+  }
+
   async findIssued(serialNumber: string, fingerprintSha256: string): Promise<Certificate | null> {
     const row = await this.em().findOne(E, { serialNumber, fingerprintSha256 }, { refresh: true });
     return row && fromRow<Certificate>(row);

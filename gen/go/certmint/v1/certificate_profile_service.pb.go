@@ -1167,7 +1167,11 @@ type DeleteCertificateProfileRequest struct {
 	CertificateProfile string `protobuf:"bytes,1,opt,name=certificate_profile,json=certificateProfile,proto3" json:"certificate_profile,omitempty"`
 	// When set, the delete happens only if it matches the current etag (ABORTED otherwise).
 	// At most 64 characters.
-	Etag          string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	Etag string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	// Delete the profile even though certificates issued under it are still valid: none of them
+	// can be renewed afterwards, and automatic renewal of them stops. Without it such a delete is
+	// FAILED_PRECONDITION PROFILE_HAS_CERTIFICATES, with their count.
+	Force         bool `protobuf:"varint,3,opt,name=force,proto3" json:"force,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1214,6 +1218,13 @@ func (x *DeleteCertificateProfileRequest) GetEtag() string {
 		return x.Etag
 	}
 	return ""
+}
+
+func (x *DeleteCertificateProfileRequest) GetForce() bool {
+	if x != nil {
+		return x.Force
+	}
+	return false
 }
 
 // DeleteCertificateProfileResponse is empty on success.
@@ -1323,10 +1334,11 @@ const file_certmint_v1_certificate_profile_service_proto_rawDesc = "" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
 	"updateMask\"t\n" +
 	" UpdateCertificateProfileResponse\x12P\n" +
-	"\x13certificate_profile\x18\x01 \x01(\v2\x1f.certmint.v1.CertificateProfileR\x12certificateProfile\"f\n" +
+	"\x13certificate_profile\x18\x01 \x01(\v2\x1f.certmint.v1.CertificateProfileR\x12certificateProfile\"|\n" +
 	"\x1fDeleteCertificateProfileRequest\x12/\n" +
 	"\x13certificate_profile\x18\x01 \x01(\tR\x12certificateProfile\x12\x12\n" +
-	"\x04etag\x18\x02 \x01(\tR\x04etag\"\"\n" +
+	"\x04etag\x18\x02 \x01(\tR\x04etag\x12\x14\n" +
+	"\x05force\x18\x03 \x01(\bR\x05force\"\"\n" +
 	" DeleteCertificateProfileResponse*\x87\x01\n" +
 	"\x10EnrollmentMethod\x12!\n" +
 	"\x1dENROLLMENT_METHOD_UNSPECIFIED\x10\x00\x12\x19\n" +

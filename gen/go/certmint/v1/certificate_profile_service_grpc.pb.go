@@ -45,7 +45,11 @@ type CertificateProfileServiceClient interface {
 	ListCertificateProfiles(ctx context.Context, in *ListCertificateProfilesRequest, opts ...grpc.CallOption) (*ListCertificateProfilesResponse, error)
 	// UpdateCertificateProfile replaces the fields named in update_mask. ABORTED when the etag is stale.
 	UpdateCertificateProfile(ctx context.Context, in *UpdateCertificateProfileRequest, opts ...grpc.CallOption) (*UpdateCertificateProfileResponse, error)
-	// DeleteCertificateProfile deletes a profile; certificates issued under it are kept.
+	// DeleteCertificateProfile deletes a profile; certificates issued under it are kept, but can
+	// no longer be renewed (by their clients or by the server). FAILED_PRECONDITION
+	// PROFILE_HAS_CERTIFICATES while certificates issued under it are still valid (not expired,
+	// revoked or renewed), unless force is set; PROFILE_HAS_WAITING_REQUESTS while requests wait
+	// for approval on it.
 	DeleteCertificateProfile(ctx context.Context, in *DeleteCertificateProfileRequest, opts ...grpc.CallOption) (*DeleteCertificateProfileResponse, error)
 	// CreateAcmeExternalAccountKey makes an External Account Binding key (RFC 8555 7.3.4) for an
 	// ACME profile: hand its key_id and hmac_key to whoever may open one ACME account there (the
@@ -140,7 +144,11 @@ type CertificateProfileServiceServer interface {
 	ListCertificateProfiles(context.Context, *ListCertificateProfilesRequest) (*ListCertificateProfilesResponse, error)
 	// UpdateCertificateProfile replaces the fields named in update_mask. ABORTED when the etag is stale.
 	UpdateCertificateProfile(context.Context, *UpdateCertificateProfileRequest) (*UpdateCertificateProfileResponse, error)
-	// DeleteCertificateProfile deletes a profile; certificates issued under it are kept.
+	// DeleteCertificateProfile deletes a profile; certificates issued under it are kept, but can
+	// no longer be renewed (by their clients or by the server). FAILED_PRECONDITION
+	// PROFILE_HAS_CERTIFICATES while certificates issued under it are still valid (not expired,
+	// revoked or renewed), unless force is set; PROFILE_HAS_WAITING_REQUESTS while requests wait
+	// for approval on it.
 	DeleteCertificateProfile(context.Context, *DeleteCertificateProfileRequest) (*DeleteCertificateProfileResponse, error)
 	// CreateAcmeExternalAccountKey makes an External Account Binding key (RFC 8555 7.3.4) for an
 	// ACME profile: hand its key_id and hmac_key to whoever may open one ACME account there (the

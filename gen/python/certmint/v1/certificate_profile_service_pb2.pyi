@@ -584,6 +584,7 @@ class DeleteCertificateProfileRequest(google.protobuf.message.Message):
 
     CERTIFICATE_PROFILE_FIELD_NUMBER: builtins.int
     ETAG_FIELD_NUMBER: builtins.int
+    FORCE_FIELD_NUMBER: builtins.int
     certificate_profile: builtins.str
     """The profile, by id or slug.
     At most 64 characters.
@@ -592,13 +593,19 @@ class DeleteCertificateProfileRequest(google.protobuf.message.Message):
     """When set, the delete happens only if it matches the current etag (ABORTED otherwise).
     At most 64 characters.
     """
+    force: builtins.bool
+    """Delete the profile even though certificates issued under it are still valid: none of them
+    can be renewed afterwards, and automatic renewal of them stops. Without it such a delete is
+    FAILED_PRECONDITION PROFILE_HAS_CERTIFICATES, with their count.
+    """
     def __init__(
         self,
         *,
         certificate_profile: builtins.str = ...,
         etag: builtins.str = ...,
+        force: builtins.bool = ...,
     ) -> None: ...
-    def ClearField(self, field_name: typing.Literal["certificate_profile", b"certificate_profile", "etag", b"etag"]) -> None: ...
+    def ClearField(self, field_name: typing.Literal["certificate_profile", b"certificate_profile", "etag", b"etag", "force", b"force"]) -> None: ...
 
 Global___DeleteCertificateProfileRequest: typing_extensions.TypeAlias = DeleteCertificateProfileRequest
 

@@ -87,7 +87,11 @@ class CertificateProfileServiceServicer(object):
         raise NotImplementedError('Method not implemented!')
 
     def DeleteCertificateProfile(self, request, context):
-        """DeleteCertificateProfile deletes a profile; certificates issued under it are kept.
+        """DeleteCertificateProfile deletes a profile; certificates issued under it are kept, but can
+        no longer be renewed (by their clients or by the server). FAILED_PRECONDITION
+        PROFILE_HAS_CERTIFICATES while certificates issued under it are still valid (not expired,
+        revoked or renewed), unless force is set; PROFILE_HAS_WAITING_REQUESTS while requests wait
+        for approval on it.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

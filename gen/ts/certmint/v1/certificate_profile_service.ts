@@ -425,6 +425,12 @@ export interface DeleteCertificateProfileRequest {
    * At most 64 characters.
    */
   etag: string;
+  /**
+   * Delete the profile even though certificates issued under it are still valid: none of them
+   * can be renewed afterwards, and automatic renewal of them stops. Without it such a delete is
+   * FAILED_PRECONDITION PROFILE_HAS_CERTIFICATES, with their count.
+   */
+  force: boolean;
 }
 
 /** DeleteCertificateProfileResponse is empty on success. */
@@ -2082,7 +2088,7 @@ export const UpdateCertificateProfileResponse: MessageFns<UpdateCertificateProfi
 };
 
 function createBaseDeleteCertificateProfileRequest(): DeleteCertificateProfileRequest {
-  return { certificateProfile: "", etag: "" };
+  return { certificateProfile: "", etag: "", force: false };
 }
 
 export const DeleteCertificateProfileRequest: MessageFns<DeleteCertificateProfileRequest> = {
@@ -2092,6 +2098,9 @@ export const DeleteCertificateProfileRequest: MessageFns<DeleteCertificateProfil
     }
     if (message.etag !== "") {
       writer.uint32(18).string(message.etag);
+    }
+    if (message.force !== false) {
+      writer.uint32(24).bool(message.force);
     }
     return writer;
   },
@@ -2125,6 +2134,14 @@ export const DeleteCertificateProfileRequest: MessageFns<DeleteCertificateProfil
             message.etag = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.force = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2145,6 +2162,7 @@ export const DeleteCertificateProfileRequest: MessageFns<DeleteCertificateProfil
         ? globalThis.String(object.certificate_profile)
         : "",
       etag: isSet(object.etag) ? globalThis.String(object.etag) : "",
+      force: isSet(object.force) ? globalThis.Boolean(object.force) : false,
     };
   },
 
@@ -2156,6 +2174,9 @@ export const DeleteCertificateProfileRequest: MessageFns<DeleteCertificateProfil
     if (message.etag !== "") {
       obj.etag = message.etag;
     }
+    if (message.force !== false) {
+      obj.force = message.force;
+    }
     return obj;
   },
 
@@ -2166,6 +2187,7 @@ export const DeleteCertificateProfileRequest: MessageFns<DeleteCertificateProfil
     const message = createBaseDeleteCertificateProfileRequest();
     message.certificateProfile = object.certificateProfile ?? "";
     message.etag = object.etag ?? "";
+    message.force = object.force ?? false;
     return message;
   },
 };
@@ -2286,7 +2308,13 @@ export const CertificateProfileServiceService = {
     responseDeserialize: (value: Buffer): UpdateCertificateProfileResponse =>
       UpdateCertificateProfileResponse.decode(value),
   },
-  /** DeleteCertificateProfile deletes a profile; certificates issued under it are kept. */
+  /**
+   * DeleteCertificateProfile deletes a profile; certificates issued under it are kept, but can
+   * no longer be renewed (by their clients or by the server). FAILED_PRECONDITION
+   * PROFILE_HAS_CERTIFICATES while certificates issued under it are still valid (not expired,
+   * revoked or renewed), unless force is set; PROFILE_HAS_WAITING_REQUESTS while requests wait
+   * for approval on it.
+   */
   deleteCertificateProfile: {
     path: "/certmint.v1.CertificateProfileService/DeleteCertificateProfile" as const,
     requestStream: false as const,
@@ -2333,7 +2361,13 @@ export interface CertificateProfileServiceServer extends UntypedServiceImplement
   listCertificateProfiles: handleUnaryCall<ListCertificateProfilesRequest, ListCertificateProfilesResponse>;
   /** UpdateCertificateProfile replaces the fields named in update_mask. ABORTED when the etag is stale. */
   updateCertificateProfile: handleUnaryCall<UpdateCertificateProfileRequest, UpdateCertificateProfileResponse>;
-  /** DeleteCertificateProfile deletes a profile; certificates issued under it are kept. */
+  /**
+   * DeleteCertificateProfile deletes a profile; certificates issued under it are kept, but can
+   * no longer be renewed (by their clients or by the server). FAILED_PRECONDITION
+   * PROFILE_HAS_CERTIFICATES while certificates issued under it are still valid (not expired,
+   * revoked or renewed), unless force is set; PROFILE_HAS_WAITING_REQUESTS while requests wait
+   * for approval on it.
+   */
   deleteCertificateProfile: handleUnaryCall<DeleteCertificateProfileRequest, DeleteCertificateProfileResponse>;
   /**
    * CreateAcmeExternalAccountKey makes an External Account Binding key (RFC 8555 7.3.4) for an
@@ -2415,7 +2449,13 @@ export interface CertificateProfileServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: UpdateCertificateProfileResponse) => void,
   ): ClientUnaryCall;
-  /** DeleteCertificateProfile deletes a profile; certificates issued under it are kept. */
+  /**
+   * DeleteCertificateProfile deletes a profile; certificates issued under it are kept, but can
+   * no longer be renewed (by their clients or by the server). FAILED_PRECONDITION
+   * PROFILE_HAS_CERTIFICATES while certificates issued under it are still valid (not expired,
+   * revoked or renewed), unless force is set; PROFILE_HAS_WAITING_REQUESTS while requests wait
+   * for approval on it.
+   */
   deleteCertificateProfile(
     request: DeleteCertificateProfileRequest,
     callback: (error: ServiceError | null, response: DeleteCertificateProfileResponse) => void,

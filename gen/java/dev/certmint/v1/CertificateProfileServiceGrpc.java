@@ -302,7 +302,11 @@ public final class CertificateProfileServiceGrpc {
 
     /**
      * <pre>
-     * DeleteCertificateProfile deletes a profile; certificates issued under it are kept.
+     * DeleteCertificateProfile deletes a profile; certificates issued under it are kept, but can
+     * no longer be renewed (by their clients or by the server). FAILED_PRECONDITION
+     * PROFILE_HAS_CERTIFICATES while certificates issued under it are still valid (not expired,
+     * revoked or renewed), unless force is set; PROFILE_HAS_WAITING_REQUESTS while requests wait
+     * for approval on it.
      * </pre>
      */
     public void deleteCertificateProfile(dev.certmint.v1.DeleteCertificateProfileRequest request,
@@ -437,7 +441,11 @@ public final class CertificateProfileServiceGrpc {
 
     /**
      * <pre>
-     * DeleteCertificateProfile deletes a profile; certificates issued under it are kept.
+     * DeleteCertificateProfile deletes a profile; certificates issued under it are kept, but can
+     * no longer be renewed (by their clients or by the server). FAILED_PRECONDITION
+     * PROFILE_HAS_CERTIFICATES while certificates issued under it are still valid (not expired,
+     * revoked or renewed), unless force is set; PROFILE_HAS_WAITING_REQUESTS while requests wait
+     * for approval on it.
      * </pre>
      */
     public void deleteCertificateProfile(dev.certmint.v1.DeleteCertificateProfileRequest request,
@@ -523,7 +531,11 @@ public final class CertificateProfileServiceGrpc {
 
     /**
      * <pre>
-     * DeleteCertificateProfile deletes a profile; certificates issued under it are kept.
+     * DeleteCertificateProfile deletes a profile; certificates issued under it are kept, but can
+     * no longer be renewed (by their clients or by the server). FAILED_PRECONDITION
+     * PROFILE_HAS_CERTIFICATES while certificates issued under it are still valid (not expired,
+     * revoked or renewed), unless force is set; PROFILE_HAS_WAITING_REQUESTS while requests wait
+     * for approval on it.
      * </pre>
      */
     public dev.certmint.v1.DeleteCertificateProfileResponse deleteCertificateProfile(dev.certmint.v1.DeleteCertificateProfileRequest request) {
@@ -611,7 +623,11 @@ public final class CertificateProfileServiceGrpc {
 
     /**
      * <pre>
-     * DeleteCertificateProfile deletes a profile; certificates issued under it are kept.
+     * DeleteCertificateProfile deletes a profile; certificates issued under it are kept, but can
+     * no longer be renewed (by their clients or by the server). FAILED_PRECONDITION
+     * PROFILE_HAS_CERTIFICATES while certificates issued under it are still valid (not expired,
+     * revoked or renewed), unless force is set; PROFILE_HAS_WAITING_REQUESTS while requests wait
+     * for approval on it.
      * </pre>
      */
     public com.google.common.util.concurrent.ListenableFuture<dev.certmint.v1.DeleteCertificateProfileResponse> deleteCertificateProfile(

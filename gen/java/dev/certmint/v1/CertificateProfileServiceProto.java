@@ -177,42 +177,42 @@ public final class CertificateProfileServiceProto {
       "sk\"t\n UpdateCertificateProfileResponse\022P" +
       "\n\023certificate_profile\030\001 \001(\0132\037.certmint.v" +
       "1.CertificateProfileR\022certificateProfile" +
-      "\"f\n\037DeleteCertificateProfileRequest\022/\n\023c" +
+      "\"|\n\037DeleteCertificateProfileRequest\022/\n\023c" +
       "ertificate_profile\030\001 \001(\tR\022certificatePro" +
-      "file\022\022\n\004etag\030\002 \001(\tR\004etag\"\"\n DeleteCertif" +
-      "icateProfileResponse*\207\001\n\020EnrollmentMetho" +
-      "d\022!\n\035ENROLLMENT_METHOD_UNSPECIFIED\020\000\022\031\n\025" +
-      "ENROLLMENT_METHOD_API\020\001\022\032\n\026ENROLLMENT_ME" +
-      "THOD_ACME\020\002\022\031\n\025ENROLLMENT_METHOD_EST\020\003*q" +
-      "\n\020ValidityOverflow\022!\n\035VALIDITY_OVERFLOW_" +
-      "UNSPECIFIED\020\000\022\032\n\026VALIDITY_OVERFLOW_FAIL\020" +
-      "\001\022\036\n\032VALIDITY_OVERFLOW_TRUNCATE\020\002*\216\001\n\023Pr" +
-      "ivateKeyRetention\022%\n!PRIVATE_KEY_RETENTI" +
-      "ON_UNSPECIFIED\020\000\022%\n!PRIVATE_KEY_RETENTIO" +
-      "N_RETURN_ONCE\020\001\022)\n%PRIVATE_KEY_RETENTION" +
-      "_STORE_ENCRYPTED\020\0022\362\005\n\031CertificateProfil" +
-      "eService\022w\n\030CreateCertificateProfile\022,.c" +
-      "ertmint.v1.CreateCertificateProfileReque" +
-      "st\032-.certmint.v1.CreateCertificateProfil" +
-      "eResponse\022n\n\025GetCertificateProfile\022).cer" +
-      "tmint.v1.GetCertificateProfileRequest\032*." +
-      "certmint.v1.GetCertificateProfileRespons" +
-      "e\022t\n\027ListCertificateProfiles\022+.certmint." +
-      "v1.ListCertificateProfilesRequest\032,.cert" +
-      "mint.v1.ListCertificateProfilesResponse\022" +
-      "w\n\030UpdateCertificateProfile\022,.certmint.v" +
-      "1.UpdateCertificateProfileRequest\032-.cert" +
-      "mint.v1.UpdateCertificateProfileResponse" +
-      "\022w\n\030DeleteCertificateProfile\022,.certmint." +
-      "v1.DeleteCertificateProfileRequest\032-.cer" +
-      "tmint.v1.DeleteCertificateProfileRespons" +
-      "e\022\203\001\n\034CreateAcmeExternalAccountKey\0220.cer" +
-      "tmint.v1.CreateAcmeExternalAccountKeyReq" +
-      "uest\0321.certmint.v1.CreateAcmeExternalAcc" +
-      "ountKeyResponseBo\n\017dev.certmint.v1B\036Cert" +
-      "ificateProfileServiceProtoP\001Z:github.com" +
-      "/certmint/certmint/gen/go/certmint/v1;ce" +
-      "rtmintv1b\006proto3"
+      "file\022\022\n\004etag\030\002 \001(\tR\004etag\022\024\n\005force\030\003 \001(\010R" +
+      "\005force\"\"\n DeleteCertificateProfileRespon" +
+      "se*\207\001\n\020EnrollmentMethod\022!\n\035ENROLLMENT_ME" +
+      "THOD_UNSPECIFIED\020\000\022\031\n\025ENROLLMENT_METHOD_" +
+      "API\020\001\022\032\n\026ENROLLMENT_METHOD_ACME\020\002\022\031\n\025ENR" +
+      "OLLMENT_METHOD_EST\020\003*q\n\020ValidityOverflow" +
+      "\022!\n\035VALIDITY_OVERFLOW_UNSPECIFIED\020\000\022\032\n\026V" +
+      "ALIDITY_OVERFLOW_FAIL\020\001\022\036\n\032VALIDITY_OVER" +
+      "FLOW_TRUNCATE\020\002*\216\001\n\023PrivateKeyRetention\022" +
+      "%\n!PRIVATE_KEY_RETENTION_UNSPECIFIED\020\000\022%" +
+      "\n!PRIVATE_KEY_RETENTION_RETURN_ONCE\020\001\022)\n" +
+      "%PRIVATE_KEY_RETENTION_STORE_ENCRYPTED\020\002" +
+      "2\362\005\n\031CertificateProfileService\022w\n\030Create" +
+      "CertificateProfile\022,.certmint.v1.CreateC" +
+      "ertificateProfileRequest\032-.certmint.v1.C" +
+      "reateCertificateProfileResponse\022n\n\025GetCe" +
+      "rtificateProfile\022).certmint.v1.GetCertif" +
+      "icateProfileRequest\032*.certmint.v1.GetCer" +
+      "tificateProfileResponse\022t\n\027ListCertifica" +
+      "teProfiles\022+.certmint.v1.ListCertificate" +
+      "ProfilesRequest\032,.certmint.v1.ListCertif" +
+      "icateProfilesResponse\022w\n\030UpdateCertifica" +
+      "teProfile\022,.certmint.v1.UpdateCertificat" +
+      "eProfileRequest\032-.certmint.v1.UpdateCert" +
+      "ificateProfileResponse\022w\n\030DeleteCertific" +
+      "ateProfile\022,.certmint.v1.DeleteCertifica" +
+      "teProfileRequest\032-.certmint.v1.DeleteCer" +
+      "tificateProfileResponse\022\203\001\n\034CreateAcmeEx" +
+      "ternalAccountKey\0220.certmint.v1.CreateAcm" +
+      "eExternalAccountKeyRequest\0321.certmint.v1" +
+      ".CreateAcmeExternalAccountKeyResponseBo\n" +
+      "\017dev.certmint.v1B\036CertificateProfileServ" +
+      "iceProtoP\001Z:github.com/certmint/certmint" +
+      "/gen/go/certmint/v1;certmintv1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -311,7 +311,7 @@ public final class CertificateProfileServiceProto {
     internal_static_certmint_v1_DeleteCertificateProfileRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_DeleteCertificateProfileRequest_descriptor,
-        new java.lang.String[] { "CertificateProfile", "Etag", });
+        new java.lang.String[] { "CertificateProfile", "Etag", "Force", });
     internal_static_certmint_v1_DeleteCertificateProfileResponse_descriptor =
       getDescriptor().getMessageTypes().get(15);
     internal_static_certmint_v1_DeleteCertificateProfileResponse_fieldAccessorTable = new

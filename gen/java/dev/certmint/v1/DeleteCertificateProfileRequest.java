@@ -147,6 +147,23 @@ private static final long serialVersionUID = 0L;
     }
   }
 
+  public static final int FORCE_FIELD_NUMBER = 3;
+  private boolean force_ = false;
+  /**
+   * <pre>
+   * Delete the profile even though certificates issued under it are still valid: none of them
+   * can be renewed afterwards, and automatic renewal of them stops. Without it such a delete is
+   * FAILED_PRECONDITION PROFILE_HAS_CERTIFICATES, with their count.
+   * </pre>
+   *
+   * <code>bool force = 3 [json_name = "force"];</code>
+   * @return The force.
+   */
+  @java.lang.Override
+  public boolean getForce() {
+    return force_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -167,6 +184,9 @@ private static final long serialVersionUID = 0L;
     if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(etag_)) {
       com.google.protobuf.GeneratedMessageV3.writeString(output, 2, etag_);
     }
+    if (force_ != false) {
+      output.writeBool(3, force_);
+    }
     getUnknownFields().writeTo(output);
   }
 
@@ -181,6 +201,10 @@ private static final long serialVersionUID = 0L;
     }
     if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(etag_)) {
       size += com.google.protobuf.GeneratedMessageV3.computeStringSize(2, etag_);
+    }
+    if (force_ != false) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeBoolSize(3, force_);
     }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
@@ -201,6 +225,8 @@ private static final long serialVersionUID = 0L;
         .equals(other.getCertificateProfile())) return false;
     if (!getEtag()
         .equals(other.getEtag())) return false;
+    if (getForce()
+        != other.getForce()) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -216,6 +242,9 @@ private static final long serialVersionUID = 0L;
     hash = (53 * hash) + getCertificateProfile().hashCode();
     hash = (37 * hash) + ETAG_FIELD_NUMBER;
     hash = (53 * hash) + getEtag().hashCode();
+    hash = (37 * hash) + FORCE_FIELD_NUMBER;
+    hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
+        getForce());
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -351,6 +380,7 @@ private static final long serialVersionUID = 0L;
       bitField0_ = 0;
       certificateProfile_ = "";
       etag_ = "";
+      force_ = false;
       return this;
     }
 
@@ -389,6 +419,9 @@ private static final long serialVersionUID = 0L;
       }
       if (((from_bitField0_ & 0x00000002) != 0)) {
         result.etag_ = etag_;
+      }
+      if (((from_bitField0_ & 0x00000004) != 0)) {
+        result.force_ = force_;
       }
     }
 
@@ -446,6 +479,9 @@ private static final long serialVersionUID = 0L;
         bitField0_ |= 0x00000002;
         onChanged();
       }
+      if (other.getForce() != false) {
+        setForce(other.getForce());
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -482,6 +518,11 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000002;
               break;
             } // case 18
+            case 24: {
+              force_ = input.readBool();
+              bitField0_ |= 0x00000004;
+              break;
+            } // case 24
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -689,6 +730,56 @@ private static final long serialVersionUID = 0L;
       checkByteStringIsUtf8(value);
       etag_ = value;
       bitField0_ |= 0x00000002;
+      onChanged();
+      return this;
+    }
+
+    private boolean force_ ;
+    /**
+     * <pre>
+     * Delete the profile even though certificates issued under it are still valid: none of them
+     * can be renewed afterwards, and automatic renewal of them stops. Without it such a delete is
+     * FAILED_PRECONDITION PROFILE_HAS_CERTIFICATES, with their count.
+     * </pre>
+     *
+     * <code>bool force = 3 [json_name = "force"];</code>
+     * @return The force.
+     */
+    @java.lang.Override
+    public boolean getForce() {
+      return force_;
+    }
+    /**
+     * <pre>
+     * Delete the profile even though certificates issued under it are still valid: none of them
+     * can be renewed afterwards, and automatic renewal of them stops. Without it such a delete is
+     * FAILED_PRECONDITION PROFILE_HAS_CERTIFICATES, with their count.
+     * </pre>
+     *
+     * <code>bool force = 3 [json_name = "force"];</code>
+     * @param value The force to set.
+     * @return This builder for chaining.
+     */
+    public Builder setForce(boolean value) {
+      
+      force_ = value;
+      bitField0_ |= 0x00000004;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Delete the profile even though certificates issued under it are still valid: none of them
+     * can be renewed afterwards, and automatic renewal of them stops. Without it such a delete is
+     * FAILED_PRECONDITION PROFILE_HAS_CERTIFICATES, with their count.
+     * </pre>
+     *
+     * <code>bool force = 3 [json_name = "force"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearForce() {
+      bitField0_ = (bitField0_ & ~0x00000004);
+      force_ = false;
       onChanged();
       return this;
     }

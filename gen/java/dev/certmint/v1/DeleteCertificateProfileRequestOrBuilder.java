@@ -50,4 +50,16 @@ public interface DeleteCertificateProfileRequestOrBuilder extends
    */
   com.google.protobuf.ByteString
       getEtagBytes();
+
+  /**
+   * <pre>
+   * Delete the profile even though certificates issued under it are still valid: none of them
+   * can be renewed afterwards, and automatic renewal of them stops. Without it such a delete is
+   * FAILED_PRECONDITION PROFILE_HAS_CERTIFICATES, with their count.
+   * </pre>
+   *
+   * <code>bool force = 3 [json_name = "force"];</code>
+   * @return The force.
+   */
+  boolean getForce();
 }
