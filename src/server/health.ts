@@ -16,6 +16,16 @@ export const HEALTH_SERVICES = [
   "certmint.v1.CertificateProfileService",
 ];
 
+/**
+ * The liveness check's service name: SERVING for as long as the process answers, whatever the
+ * database: for a liveness probe, which restarts a process that fails it. The others (and "")
+ * are readiness: NOT_SERVING while migrations wait or run and while PostgreSQL does not answer,
+ * when a restart would only start them over (until stop 41 of 2026-12-06 the README advised ""
+ * for liveness too, and a probe restarted replicas in the middle of a long migration: an
+ * outside probe).
+ */
+export const LIVENESS_SERVICE = "certmint.liveness";
+
 /** How much of an unknown service name a NOT_FOUND repeats. */
 const NAME_SHOWN = 128;
 
@@ -38,9 +48,10 @@ interface HealthResponse {
  *    name made a trailer grpc-js clients cannot read, and they hung until their deadline.
  */
 export class HealthReporter {
-  private readonly statuses = new Map<string, ServingStatus>(
-    HEALTH_SERVICES.map((s) => [s, "NOT_SERVING"]),
-  );
+  private readonly statuses = new Map<string, ServingStatus>([
+    ...HEALTH_SERVICES.map((s): [string, ServingStatus] => [s, "NOT_SERVING"]),
+    [LIVENESS_SERVICE, "SERVING"],
+  ]);
   private readonly watches = new Set<{
     service: string;
     call: ServerWritableStream<HealthRequest, HealthResponse>;

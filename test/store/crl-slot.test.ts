@@ -37,33 +37,45 @@ const slot = (s: CrlSlot) => ({
 
 /** The same sequence on either database. */
 function sequenceTest(open: () => { database: Database; store: Store }) {
-  it("numbers go up by one, and thisUpdate is the later of now and the last CRL's", async () => {
+  it("numbers go up, at least to the thisUpdate in milliseconds, and thisUpdate is the later of now and the last CRL's", async () => {
     const { database, store } = open();
     const id = await insertCa(database);
     const next = async (now: Date) => slot(await store.cas.nextCrl(id, now));
+    const ms = (d: Date) => BigInt(d.getTime());
     expect(await next(at(0))).toEqual({
-      crlNumber: 1n,
+      crlNumber: ms(at(0)),
       thisUpdate: at(0).toISOString(),
       previousThisUpdate: null,
     });
-    // Within the same second: the same thisUpdate, and the repository says so.
+    // Within the same second: the same thisUpdate, and the repository says so; the number one more.
     expect(await next(at(0))).toEqual({
-      crlNumber: 2n,
+      crlNumber: ms(at(0)) + 1n,
       thisUpdate: at(0).toISOString(),
       previousThisUpdate: at(0).toISOString(),
     });
-    // The clock stepped back an hour: thisUpdate stays where it was.
+    // The clock stepped back an hour: thisUpdate stays where it was, the number still grows.
     expect(await next(at(-3600))).toEqual({
-      crlNumber: 3n,
+      crlNumber: ms(at(0)) + 2n,
       thisUpdate: at(0).toISOString(),
       previousThisUpdate: at(0).toISOString(),
     });
     // Once the clock is past it again, the clock's time.
     expect(await next(at(5))).toEqual({
-      crlNumber: 4n,
+      crlNumber: ms(at(5)),
       thisUpdate: at(5).toISOString(),
       previousThisUpdate: at(0).toISOString(),
     });
+    // A restore from a backup taken before those CRLs (its counter behind them): the next
+    // number is still above every number published, since stop 41 of 2026-12-06.
+    await database.orm.em
+      .fork()
+      .execute(
+        `update "certificate_authority" set "crl_number" = 1, "crl_this_update" = ? where "id" = ?`,
+        [at(0), id],
+      );
+    const restored = await next(at(6));
+    expect(restored.crlNumber).toBe(ms(at(6)));
+    expect(restored.crlNumber > ms(at(5))).toBe(true);
   });
 }
 
@@ -96,9 +108,8 @@ describe("nextCrl on PostgreSQL", () => {
     const byNumber = slots
       .map((s, i) => ({ ...s, now: nows[i]! }))
       .sort((a, b) => Number(a.crlNumber - b.crlNumber));
-    expect(byNumber.map((s) => s.crlNumber)).toEqual(
-      Array.from({ length: n }, (_, i) => BigInt(i + 1)),
-    );
+    // One number each.
+    expect(new Set(byNumber.map((s) => s.crlNumber)).size).toBe(n);
     for (const [i, s] of byNumber.entries()) {
       const previous = byNumber[i - 1];
       // What the statement says came before is the CRL numbered just before it...

@@ -158,18 +158,27 @@ export class OrmCaRepository implements CaRepository {
     // the statement's snapshot: 382 of 400 signings at once returned a previous thisUpdate from
     // before the signing that committed just ahead of them (test/store/crl-slot.test.ts).
     // greatest() ignores the NULL of a CA's first CRL.
+    //
+    // The number is at least the thisUpdate in milliseconds since 1970 (as Boulder derives its
+    // CRL numbers from time), and one more than the previous: still one per CRL and growing
+    // (RFC 5280 5.2.3), but also across a restore of the database from a backup, whose counter
+    // is behind the numbers published since. Until stop 41 of 2026-12-06 it was a counter from
+    // 1: a restored CA signed CRLs under numbers it had already used, or lower, and relying
+    // parties that keep the CRL with the highest number ignored them (an outside probe).
     const rows = await this.em()
       .getConnection()
       .execute<
         Array<{ crl_number: string; crl_this_update: Date; previous_this_update: Date | null }>
       >(
         `update "certificate_authority" as "ca"
-            set "crl_number" = "ca"."crl_number" + 1,
+            set "crl_number" = greatest(
+                  "ca"."crl_number" + 1,
+                  floor(extract(epoch from ?::timestamptz) * 1000)::bigint),
                 "crl_this_update" = greatest("ca"."crl_this_update", ?::timestamptz)
            from (select "id", "crl_this_update" from "certificate_authority" where "id" = ? for update) as "previous"
           where "ca"."id" = "previous"."id"
       returning "ca"."crl_number", "ca"."crl_this_update", "previous"."crl_this_update" as "previous_this_update"`,
-        [now, id],
+        [now, now, id],
       );
     const row = rows[0]!;
     return {
