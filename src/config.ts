@@ -392,8 +392,207 @@ export const ENV = {
 
 const LOG_FORMATS = ["auto", "json", "pretty"] as const;
 
+/**
+ * CERTMINT_* variables that are not server settings but are legitimately found in the server's
+ * environment, so the check of names below lets them be: the CLI's (a shell or a unit file that
+ * runs both), the test suite's and the scripts' own (servers started by them inherit them).
+ */
+export const OTHER_CERTMINT_VARIABLES = [
+  "CERTMINT_SERVER", // the CLI: certmint's gRPC address (src/cli/connection.ts)
+  "CERTMINT_TOKEN", // the CLI: the access token (src/cli/connection.ts)
+  "CERTMINT_DEBUG", // the CLI: stack traces of failures (src/cli/report-failure.ts)
+  "CERTMINT_TEST_LOG_DIR", // the tests: where server logs are collected (test/support)
+  "CERTMINT_TEST_RUN", // the tests: the run's database tag (test/support/postgres.ts)
+  "CERTMINT_MEASURE_PORT", // scripts/measure-startup.sh
+  "CERTMINT_MEASURE_REV", // scripts/measure-startup.sh
+] as const;
+
+/**
+ * Names someone may have meant DATABASE_URL by. Set while DATABASE_URL is not, they are refused:
+ * certmint would otherwise start a new, empty embedded PKI in the data directory (an outside
+ * probe: DATABASE_URI=... served a second PKI with a new admin token and no CAs).
+ */
+export const DATABASE_URL_NEAR_MISSES = [
+  "DATABASE_URI",
+  "DATABASE_URL_",
+  "DATABASEURL",
+  "DATABSE_URL",
+  "DATABASE_ULR",
+  "DB_URL",
+  "DB_URI",
+  "POSTGRES_URL",
+  "POSTGRES_URI",
+  "POSTGRESQL_URL",
+  "POSTGRESQL_URI",
+  "PG_URL",
+  "PG_URI",
+  "PGURL",
+  "PGURI",
+] as const;
+
+const CERTMINT_PREFIX = "CERTMINT_";
+
+/**
+ * Every CERTMINT_* variable must be one certmint knows: a misspelt one (CERTMINT_LISTN,
+ * CERTMINT_TLS_REQUIRE_CLIENT_CERTS) used to be ignored, its setting left at the default (mTLS
+ * optional, a KEK generated beside the database). Names are compared case-insensitively with
+ * the prefix, so certmint_listen is caught too. A near miss of DATABASE_URL without
+ * DATABASE_URL is refused as well. Values are never echoed.
+ */
+function checkVariableNames(env: NodeJS.ProcessEnv, problems: string[]): void {
+  const settings: readonly string[] = Object.values(ENV);
+  const known = new Set<string>([...settings, ...OTHER_CERTMINT_VARIABLES]);
+  for (const name of Object.keys(env).sort()) {
+    if (env[name] === undefined) continue;
+    if (name.toUpperCase().startsWith(CERTMINT_PREFIX) && !known.has(name)) {
+      problems.push(
+        `${name} is not a certmint setting; did you mean ${closestName(name, [...known])}?`,
+      );
+    }
+  }
+  if (env[ENV.databaseUrl]) return;
+  for (const name of Object.keys(env).sort()) {
+    if (env[name] === undefined || name === ENV.databaseUrl) continue;
+    const upper = name.toUpperCase();
+    if (
+      upper === ENV.databaseUrl ||
+      (DATABASE_URL_NEAR_MISSES as readonly string[]).includes(upper)
+    ) {
+      problems.push(
+        `${name} is set but certmint reads ${ENV.databaseUrl}; without it certmint would start a new, empty embedded database: rename it to ${ENV.databaseUrl}, or unset ${name} to use the embedded database`,
+      );
+    }
+  }
+}
+
+/**
+ * The known name closest to a misspelt one (optimal string alignment distance, case-insensitive:
+ * a swap of two letters counts once); CERTMINT_DATABASE_URL is taken for DATABASE_URL.
+ */
+function closestName(name: string, known: readonly string[]): string {
+  const upper = name.toUpperCase();
+  if (upper === CERTMINT_PREFIX + ENV.databaseUrl) return ENV.databaseUrl;
+  let best = known[0]!;
+  let bestDistance = Number.POSITIVE_INFINITY;
+  for (const candidate of [...known].sort()) {
+    const d = editDistance(upper, candidate);
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      }
+      d[i]![j] = v;
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/**
+ * What src/signer/kek.ts (decodeBase64Kek) accepts for a base64 KEK, once trimmed: 32 bytes in
+ * canonical padded base64. Kept the same here, so a key it would refuse is refused before
+ * anything is created.
+ */
+const BASE64_KEK = /^[A-Za-z0-9+/]{43}=$/;
+
+/**
+ * A burst set for a limit whose rate is 0 (off) means nothing: refused, rather than leaving the
+ * operator to believe the limit is on.
+ */
+function burstWithoutRate(
+  env: NodeJS.ProcessEnv,
+  rateName: string,
+  burstName: string,
+  rate: number,
+  problems: string[],
+): void {
+  if (rate === 0 && env[rateName] && env[burstName]) {
+    problems.push(
+      `${burstName} is set but ${rateName}=0 turns that limit off: set a rate, or unset ${burstName}`,
+    );
+  }
+}
+
+type ListenAddress = { readonly host: string; readonly port: number };
+
+/**
+ * Two of certmint's own listen addresses on one port (port 0 aside) fail the start (EADDRINUSE)
+ * only after a first start created the key-encryption key, the admin token and the database:
+ * the check that binds each address (server/listen-check.ts) closes it before the next.
+ * Refused here, naming both variables. Hosts clash when they are the same address, when one
+ * is a wildcard (:: takes the port on every address, 0.0.0.0 on every IPv4 one), or for
+ * localhost and a loopback address.
+ */
+function checkListenConflicts(
+  addresses: ReadonlyArray<readonly [string, ListenAddress | undefined]>,
+  problems: string[],
+): void {
+  for (let i = 0; i < addresses.length; i++) {
+    const [nameA, a] = addresses[i]!;
+    if (!a || a.port === 0 || a.host === "") continue;
+    for (let j = i + 1; j < addresses.length; j++) {
+      const [nameB, b] = addresses[j]!;
+      if (!b || b.port !== a.port || b.host === "" || !hostsClash(a.host, b.host)) continue;
+      problems.push(
+        `${nameA}=${formatListen(a)} and ${nameB}=${formatListen(b)} take the same port: give each its own port`,
+      );
+    }
+  }
+}
+
+function formatListen({ host, port }: ListenAddress): string {
+  return `${host.includes(":") ? `[${host}]` : host}:${port}`;
+}
+
+/** A listen host in one spelling: lower case, IPv6 compressed, IPv4-mapped IPv6 as IPv4. */
+function canonicalHost(host: string): string {
+  const h = host.toLowerCase().replace(/\.$/, "");
+  if (isIP(h) !== 6) return h;
+  const compressed = new URL(`http://[${h}]/`).hostname.slice(1, -1);
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(compressed);
+  if (!mapped) return compressed;
+  const hi = Number.parseInt(mapped[1]!, 16);
+  const lo = Number.parseInt(mapped[2]!, 16);
+  return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+}
+
+function hostsClash(first: string, second: string): boolean {
+  const a = canonicalHost(first);
+  const b = canonicalHost(second);
+  if (a === b || a === "::" || b === "::") return true;
+  // 0.0.0.0 takes the port on every IPv4 address; a name may resolve to one.
+  if (a === "0.0.0.0" || b === "0.0.0.0") return isIP(a === "0.0.0.0" ? b : a) !== 6;
+  const loopback = (h: string) => h === "localhost" || h === "127.0.0.1" || h === "::1";
+  return (a === "localhost" || b === "localhost") && loopback(a) && loopback(b);
+}
+
+/**
+ * The warning to log at start when /metrics listens where more than this machine can reach it:
+ * the endpoint has no authentication, and its series name profiles, CAs and the issuers of
+ * outside client CAs. Undefined when it is off or on a loopback address.
+ */
+export function metricsExposureWarning(config: Pick<Config, "metricsListen">): string | undefined {
+  const metrics = config.metricsListen;
+  if (!metrics || isLoopbackHost(metrics.host)) return undefined;
+  return `${ENV.metricsListen}=${formatListen(metrics)} is not a loopback address: /metrics has no authentication and names profiles and CAs; make sure only Prometheus can reach it (a firewall, or a loopback or private address)`;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
   const problems: string[] = [];
+  checkVariableNames(env, problems);
   const rawListen = env[ENV.listen] ?? "127.0.0.1:50051";
   const listen = parseListen(rawListen, problems);
   const databaseUrl = parseDatabaseUrl(env[ENV.databaseUrl], problems);
@@ -419,10 +618,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   if (kekBase64 !== undefined && kekFile !== undefined) {
     problems.push(`set ${ENV.kek} or ${ENV.kekFile}, not both`);
   }
-  if (kekBase64 !== undefined && Buffer.from(kekBase64, "base64").length !== 32) {
-    // Never echo the value: it is the key.
+  if (kekBase64 !== undefined && !BASE64_KEK.test(kekBase64.trim())) {
+    // Never echo the value, nor its length: it is the key. Node's Buffer.from(x, "base64")
+    // skips characters outside the alphabet, so a key with stray characters passed here and
+    // failed only after the embedded database was created (an outside probe, F3).
     problems.push(
-      `${ENV.kek} must be the base64 of exactly 32 random bytes (openssl rand -base64 32)`,
+      `${ENV.kek} must be the base64 of exactly 32 random bytes: 44 characters of A-Z a-z 0-9 + / ending in '=' (openssl rand -base64 32)`,
     );
   }
   const publicBaseUrl = parsePublicBaseUrl(env[ENV.publicBaseUrl], problems);
@@ -467,6 +668,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     problems,
   );
   const failureBurst = parseInteger(env, ENV.authFailureLimitBurst, 100, 1, 10_000_000, problems);
+  burstWithoutRate(env, ENV.rateLimitPerSecond, ENV.rateLimitBurst, perSecond, problems);
+  burstWithoutRate(
+    env,
+    ENV.authFailureLimitPerSecond,
+    ENV.authFailureLimitBurst,
+    failuresPerSecond,
+    problems,
+  );
   const maxMessageBytes = parseInteger(
     env,
     ENV.maxMessageBytes,
@@ -533,6 +742,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     perSecond: parseInteger(env, ENV.refusalLimitPerSecond, 10, 0, 1_000_000, problems),
     burst: parseInteger(env, ENV.refusalLimitBurst, 100, 1, 10_000_000, problems),
   });
+  burstWithoutRate(
+    env,
+    ENV.refusalLimitPerSecond,
+    ENV.refusalLimitBurst,
+    refusalLimit.perSecond,
+    problems,
+  );
   const databaseProbeIntervalMs = parseInteger(
     env,
     ENV.databaseProbeIntervalMs,
@@ -546,7 +762,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   const metricsListen = rawMetrics
     ? parseListen(rawMetrics, problems, ENV.metricsListen)
     : undefined;
-  const ocspUrl = parseHttpUrl(env[ENV.ocspUrl], ENV.ocspUrl, problems);
+  const ocspUrl = withoutUserInfo(
+    parseHttpUrl(env[ENV.ocspUrl], ENV.ocspUrl, problems),
+    ENV.ocspUrl,
+    problems,
+  );
   const ocspCacheSeconds = parseInteger(env, ENV.ocspCacheSeconds, 60, 0, 86_400, problems);
   const ocspValiditySeconds = parseInteger(
     env,
@@ -604,6 +824,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     // token holding thousands of streams does not (bench/fairness/watch-flood.ts).
     streamsPerToken: parseInteger(env, ENV.watchStreamsPerToken, 100, 1, 100_000, problems),
   };
+  checkListenConflicts(
+    [
+      [ENV.listen, listen],
+      [ENV.publicationListen, publicationListen],
+      [ENV.metricsListen, metricsListen],
+      [ENV.acmeListen, acme?.listen],
+    ],
+    problems,
+  );
   if (problems.length > 0) throw new ConfigError(problems.join("; "));
   return Object.freeze({
     listen: Object.freeze(listen),
@@ -748,6 +977,7 @@ function parseAcme(
     .map((r) => r.trim())
     .filter((r) => r !== "");
   const perSecond = parseInteger(env, ENV.acmeRateLimitPerSecond, 10, 0, 1_000_000, problems);
+  burstWithoutRate(env, ENV.acmeRateLimitPerSecond, ENV.acmeRateLimitBurst, perSecond, problems);
   const baseUrl = parseAcmeBaseUrl(env[ENV.acmeBaseUrl], problems);
   return {
     listen,
@@ -928,7 +1158,7 @@ function parseAcmeBaseUrl(value: string | undefined, problems: string[]): string
     /[?#]$/.test(checked)
   ) {
     problems.push(
-      `${ENV.acmeBaseUrl} must be an origin without a path, e.g. https://acme.example.com or https://acme.example.com:8443 (got "${checked}")`,
+      `${ENV.acmeBaseUrl} must be an origin without a path, e.g. https://acme.example.com or https://acme.example.com:8443 (got "${withoutPassword(checked)}")`,
     );
     return undefined;
   }
@@ -936,7 +1166,37 @@ function parseAcmeBaseUrl(value: string | undefined, problems: string[]): string
 }
 
 function parsePublicBaseUrl(value: string | undefined, problems: string[]): string | undefined {
-  return parseHttpUrl(value, ENV.publicBaseUrl, problems)?.replace(/\/+$/, "");
+  return withoutUserInfo(
+    parseHttpUrl(value, ENV.publicBaseUrl, problems),
+    ENV.publicBaseUrl,
+    problems,
+  )?.replace(/\/+$/, "");
+}
+
+/**
+ * A URL written into every certificate issued (CRL distribution point, AIA) must not carry a
+ * user name or password (http://user:pw@host/): anyone holding a certificate would read them.
+ * The value is not echoed: it holds the password.
+ */
+function withoutUserInfo(
+  value: string | undefined,
+  name: string,
+  problems: string[],
+): string | undefined {
+  if (value === undefined) return undefined;
+  const url = new URL(value);
+  if (url.username === "" && url.password === "" && !/^[^/]*\/\/[^/?#]*@/.test(value)) {
+    return value;
+  }
+  problems.push(
+    `${name} must not hold a user name or password (user:password@): it is written into every certificate issued, where anyone can read it`,
+  );
+  return undefined;
+}
+
+/** A URL as a message may show it: any user info (user:password@) replaced by "...@". */
+function withoutPassword(value: string): string {
+  return value.replace(/^([^/]*\/\/)[^/?#]*@/, "$1...@");
 }
 
 function parseHttpUrl(
@@ -951,7 +1211,7 @@ function parseHttpUrl(
     return value;
   } catch {
     problems.push(
-      `${name} must be an http(s) URL, e.g. http://pki.example.internal (got "${value}")`,
+      `${name} must be an http(s) URL, e.g. http://pki.example.internal (got "${withoutPassword(value)}")`,
     );
     return undefined;
   }

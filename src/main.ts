@@ -1,5 +1,5 @@
 import type { startCertmint } from "./app";
-import { ConfigError, ENV, loadConfig } from "./config";
+import { ConfigError, ENV, loadConfig, metricsExposureWarning } from "./config";
 import { secureDataDir } from "./data-dir";
 import { startBanner } from "./server/banner";
 import { ignoreHangUp } from "./server/hang-up";
@@ -52,6 +52,10 @@ async function main(): Promise<void> {
       process.stderr.write(`certmint: ${err instanceof Error ? err.message : String(err)}\n`);
       process.exit(2);
     }
+    // /metrics has no authentication: on an address others reach, say so (the process that
+    // serves it: this one, or the supervisor of the workers).
+    const exposed = metricsExposureWarning(config);
+    if (exposed) logger.warn({ host: config.metricsListen?.host }, exposed);
   }
   if (!worker && config.processes.count > 1) {
     runSupervisor(config, logger, format === "pretty");

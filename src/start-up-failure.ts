@@ -3,9 +3,11 @@
  * the login, or does not exist): one line that says what to fix, no stack trace (it would only
  * show certmint's own frames), and an exit code a service manager can act on: 2 when retrying
  * cannot help until someone changes the configuration (as for an invalid setting), 1 when it
- * may (the database is down or still starting).
+ * may (the database is down or still starting). A missing or wrong key-encryption key is
+ * such a failure too (kekFailureOf).
  */
 import { databaseOutage } from "./database-outage";
+import { CertmintError } from "./errors";
 
 export class StartUpFailure extends Error {
   constructor(
@@ -40,6 +42,8 @@ const CONFIGURATION_CODES: Record<string, (where: string, user: string) => strin
  * logged: they are certmint's bugs).
  */
 export function startUpFailureOf(err: unknown, databaseUrl: string | undefined): unknown {
+  const kek = kekFailureOf(err);
+  if (kek) return kek;
   if (!databaseUrl) return err;
   const { where, user } = describeDatabase(databaseUrl);
   const code = (err as { code?: unknown })?.code;
@@ -54,6 +58,25 @@ export function startUpFailureOf(err: unknown, databaseUrl: string | undefined):
     1,
     typeof code === "string" ? code : undefined,
   );
+}
+
+/**
+ * The key-encryption key is wrong (KEK_MISMATCH) or cannot be loaded (KEK_UNAVAILABLE: missing,
+ * unreadable, malformed), src/issuance/ca/keyring.ts: only a change of configuration (the right
+ * key, its file's name or mode) helps, so exit 2; a service manager that restarts on failure
+ * used to retry a wrong key forever (exit 1, an outside probe). Its message is one line that
+ * never holds the key; the stack would show only certmint's frames. A key file that could not be
+ * read or created for want of room or resources (ENOSPC, EDQUOT, EIO, EMFILE...) may succeed on
+ * a later start once the disk has room: exit 1, as for any other full disk.
+ */
+const KEK_REASONS = new Set(["KEK_MISMATCH", "KEK_UNAVAILABLE"]);
+const PASSING_FILE_ERRORS =
+  /cannot be (?:read|created) \((?:ENOSPC|EDQUOT|EIO|EMFILE|ENFILE|EAGAIN|EBUSY|ENOMEM)\b/;
+
+function kekFailureOf(err: unknown): StartUpFailure | undefined {
+  if (!(err instanceof CertmintError) || !KEK_REASONS.has(err.reason)) return undefined;
+  const passing = err.reason === "KEK_UNAVAILABLE" && PASSING_FILE_ERRORS.test(err.message);
+  return new StartUpFailure(err.message, passing ? 1 : 2, err.reason);
 }
 
 /** "PostgreSQL at host:port (database "x")" and the user, never the password. */

@@ -108,7 +108,10 @@ describe("the README's examples work exactly as written", () => {
     const root = new X509Certificate(issued.certificate.certificateChainPem[1]!);
     expect(leaf.subjectAltName).toBe("DNS:api.example.com");
     expect(leaf.verify(issuing.publicKey) && issuing.verify(root.publicKey)).toBe(true);
-    expect(docs[5]).toMatchObject({ crlNumber: "1" });
+    // The CA's first CRL: its number is its thisUpdate in milliseconds (since stop 41).
+    const crl = docs[5] as { crlNumber: string; crlPem: string };
+    expect(BigInt(crl.crlNumber)).toBeGreaterThan(BigInt(Date.parse("2026-01-01T00:00:00Z")));
+    expect(crl.crlPem).toContain("BEGIN X509 CRL");
     const fromCsr = docs[6] as { status: string; certificate: { certificatePem: string } };
     expect(fromCsr.status).toBe("CERTIFICATE_REQUEST_STATUS_ISSUED");
     const csrLeaf = new X509Certificate(fromCsr.certificate.certificatePem);
