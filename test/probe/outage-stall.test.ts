@@ -59,14 +59,14 @@ describe.each([2, 1])("the network to PostgreSQL stalls, CERTMINT_PROCESSES=%i",
 
     d.proxy.pass();
     await waitForDatabaseBack(d, pids);
-    // Each process listens for other replicas' certificate events again, on a new connection:
-    // the one the stall left deaf was given up.
-    await waitFor("one LISTEN session per process, each opened after the stall", async () => {
+    // Each process listens for other replicas' certificate events and credential changes
+    // again, on new connections: the ones the stall left deaf were given up.
+    await waitFor("two LISTEN sessions per process, each opened after the stall", async () => {
       const sessions = await d.db.query<{ backend_start: Date }>(
         "select backend_start from pg_stat_activity where datname = current_database() and query like 'LISTEN %'",
       );
       return (
-        sessions.length === processes &&
+        sessions.length === 2 * processes &&
         sessions.every((row) => row.backend_start.getTime() > stalledAt.getTime())
       );
     });
