@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import type { MikroORM } from "@mikro-orm/postgresql";
 import { CREDENTIALS_CHANNEL, type Listener, listen } from "./notifications";
 
@@ -33,6 +34,7 @@ const SHA256_HEX = /^[0-9a-f]{64}$/;
 export function encodeCredentialChange(
   change: CredentialChange,
   mac: PayloadAuthenticator,
+  origin = "-",
 ): string {
   let body: string;
   switch (change.kind) {
@@ -46,6 +48,8 @@ export function encodeCredentialChange(
       body = `c ${change.fingerprintSha256} ${change.caId ?? "-"} ${change.certificateAuthority ? 1 : 0}`;
       break;
   }
+  // The announcing process first: it applied the change already, and skips its own.
+  body = `${origin} ${body}`;
   return `${body} ${mac.tag(CREDENTIALS_CHANNEL, body).toString("base64url")}`;
 }
 
@@ -58,12 +62,26 @@ export function decodeCredentialChange(
   payload: string,
   mac: PayloadAuthenticator,
 ): CredentialChange | undefined {
+  return decodeAnnouncement(payload, mac)?.change;
+}
+
+/** The change a payload names, and the process that announced it. */
+function decodeAnnouncement(
+  payload: string,
+  mac: PayloadAuthenticator,
+): { origin: string; change: CredentialChange } | undefined {
   const space = payload.lastIndexOf(" ");
   if (space <= 0 || payload.length > 512) return undefined;
   const body = payload.slice(0, space);
   const tag = Buffer.from(payload.slice(space + 1), "base64url");
   if (tag.length === 0 || !mac.verify(tag, CREDENTIALS_CHANNEL, body)) return undefined;
-  const [kind, a, b, c, ...rest] = body.split(" ");
+  const [origin, ...fields] = body.split(" ");
+  const change = changeOf(fields);
+  return origin && change ? { origin, change } : undefined;
+}
+
+function changeOf(fields: string[]): CredentialChange | undefined {
+  const [kind, a, b, c, ...rest] = fields;
   if (rest.length > 0) return undefined;
   if (kind === "t" && a && UUID.test(a) && b === undefined) {
     return { kind: "token-revoked", tokenId: a };
@@ -92,6 +110,9 @@ export function decodeCredentialChange(
  * know what it missed). The embedded database has one process and needs none of this.
  */
 export class CredentialChanges {
+  /** This process, in its announcements. */
+  private readonly origin = randomBytes(9).toString("base64url");
+
   constructor(
     private readonly orm: MikroORM,
     private readonly databaseUrl: string | undefined,
@@ -111,7 +132,7 @@ export class CredentialChanges {
       .getConnection()
       .execute("select pg_notify(?, ?)", [
         CREDENTIALS_CHANNEL,
-        encodeCredentialChange(change, this.mac),
+        encodeCredentialChange(change, this.mac, this.origin),
       ])
       .catch(this.onError.announce);
   }
@@ -137,9 +158,11 @@ export class CredentialChanges {
           connected = true;
           return;
         }
-        const change = decodeCredentialChange(payload, this.mac);
-        if (change) apply(change);
-        else rejected();
+        const announced = decodeAnnouncement(payload, this.mac);
+        if (!announced) rejected();
+        // Its own: applied when it was made. Applied again it dropped the CRL signed since
+        // (crl-cache.ts), and a fetch right after a revocation got a CRL signed once more.
+        else if (announced.origin !== this.origin) apply(announced.change);
       },
       this.onError.listen,
     );
