@@ -356,7 +356,21 @@ describe("a generated private key reaches its owner only", () => {
     // Five minutes, inside the profile's 20-minute window: certmint renews it at once.
     const first = await issueAs(alice, "auto", "auto.example.com", "", 300);
     const original = first.certificate!.certificateId;
-    const bobLineage = watch(bob.clients, { scope: { $case: "certificateId", value: original } });
+    // The lineage watch resumes after the issuance's event (as a watcher that reconnects does):
+    // opened after the issuance, it may open after the renewal too, which a busy machine's
+    // renewer made first (a busy test run, stop 41: it waited in vain for the RENEWED event).
+    let issuedCursor = "";
+    await waitFor("bob's profile watch to see the issuance", () => {
+      const e = others.bob
+        .of(T.CERTIFICATE_EVENT_TYPE_ISSUED)
+        .find((x) => x.certificate?.id === original);
+      issuedCursor = e?.cursor ?? "";
+      return issuedCursor !== "";
+    });
+    const bobLineage = watch(bob.clients, {
+      scope: { $case: "certificateId", value: original },
+      afterCursor: issuedCursor,
+    });
     all.push(bobLineage);
     const renewedIn = (w: WatchStream) =>
       w.of(T.CERTIFICATE_EVENT_TYPE_RENEWED).find((e) => e.previousCertificateId === original);
