@@ -46,8 +46,11 @@ describe.skipIf(!isRoot)("the local admin token and who listens on the port", ()
     writeFileSync(join(dataDir, "admin-token"), `${h.adminToken}\n`, { mode: 0o600 });
     const script = join(base, "stand-in.js");
     writeFileSync(script, STAND_IN, { mode: 0o644 });
+    // A process group of its own: runuser forks node, and a SIGKILL of runuser alone left the
+    // stand-in running as nobody after the test (seen at stop 41: one per run).
     standIn = spawn("runuser", ["-u", "nobody", "--", process.execPath, script], {
       stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
     });
     standIn.stdout?.on("data", (d) => {
       standInOut += d;
@@ -55,7 +58,13 @@ describe.skipIf(!isRoot)("the local admin token and who listens on the port", ()
     await waitFor("the stand-in to listen", () => /PORT \d+/.test(standInOut));
   });
   afterAll(async () => {
-    standIn?.kill("SIGKILL");
+    if (standIn?.pid !== undefined) {
+      try {
+        process.kill(-standIn.pid, "SIGKILL");
+      } catch {
+        // Gone already.
+      }
+    }
     await h?.stop();
     rmSync(base, { recursive: true, force: true });
   });
