@@ -61,11 +61,12 @@ function run(cmd: string, args: string[], cpu?: number): void {
 }
 
 /**
- * Starts the instance pinned to `cpu`. `settings` go into postgresql.conf after the defaults
+ * Starts the instance (pinned to `cpu`, if given). `settings` go into postgresql.conf after the defaults
  * here (e.g. max_wal_size for a bulk load).
  */
 export async function startPostgres(opts: {
-  cpu: number;
+  /** Pin it to this core (default: no pinning, as a test's scratch instance). */
+  cpu?: number;
   settings?: Record<string, string>;
 }): Promise<PostgresInstance> {
   if (!existsSync(join(BIN, "initdb"))) {

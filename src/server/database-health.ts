@@ -1,10 +1,11 @@
 import type { Logger } from "pino";
 import { databaseOutage } from "../database-outage";
-import type { DatabaseClockReading } from "../store/database";
+import type { DatabaseClockReading, StalledCommits } from "../store/database";
 
 /**
  * Keeps the health status in step with the database (issue 11): a probe (`select 1`) every
- * interval; when it fails or does not answer within the timeout the database counts as
+ * interval; when it fails, does not answer within the timeout, or finds certmint's commits
+ * waiting longer than that for a standby or the disk, the database counts as
  * unreachable (load balancers and clients see NOT_SERVING within about one interval), and as
  * reachable again at the first probe that succeeds. Calls are not refused meanwhile: each
  * tries the database itself and, failing, answers UNAVAILABLE (src/api/errors.ts). On
@@ -54,6 +55,7 @@ export class DatabaseProbe {
     try {
       const reading = await withTimeout(this.check(this.timeoutMs), this.timeoutMs);
       if (reading) this.options.onClock?.(reading);
+      if (reading?.stalledCommits) failure = stalledCause(reading.stalledCommits);
     } catch (err) {
       failure = err === TIMED_OUT ? "no answer in time" : (databaseOutage(err) ?? "probe failed");
     } finally {
@@ -67,11 +69,22 @@ export class DatabaseProbe {
     } else {
       this.options.logger.warn({ cause: failure }, "database unreachable: health NOT_SERVING");
     }
+    // A commit that does not complete is an outage though the database answers: writes hang
+    // until their deadlines (store/database.ts, StalledCommits).
     this.options.onChange(reachable);
   }
 }
 
 const TIMED_OUT = Symbol("timed out");
+
+/** The log's cause for commits that do not complete, in words an operator can act on. */
+function stalledCause(stalled: StalledCommits): string {
+  const what =
+    stalled.waitEvent === "SyncRep"
+      ? "a synchronous standby to confirm them (synchronous_standby_names names a standby that is not connected?)"
+      : `the WAL to be written to disk (${stalled.waitEvent})`;
+  return `${stalled.count} commit(s) waiting for ${what}, the longest for ${Math.round(stalled.seconds)} s`;
+}
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

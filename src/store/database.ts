@@ -47,6 +47,28 @@ export interface Database {
 export interface DatabaseClockReading {
   databaseMs: number;
   roundTripMs: number;
+  /**
+   * This database's sessions of certmint's role whose statement (a COMMIT, most often) has
+   * waited for its WAL to be flushed or replicated for longer than the probe's timeout: writes
+   * that do not complete, though the database answers (StalledCommits).
+   */
+  stalledCommits?: StalledCommits;
+}
+
+/**
+ * Commits that hang while reads answer: a synchronous standby that is gone
+ * (`synchronous_standby_names`: each COMMIT waits in `SyncRep` until a standby confirms, with
+ * no timeout of PostgreSQL's own), or a WAL disk that stopped answering (`WALSync`,
+ * `WALWrite`). `select 1` succeeds throughout, so until stop 42 of 2026-12-06 health said
+ * SERVING while every write waited for its deadline.
+ */
+export interface StalledCommits {
+  /** Sessions waiting so. */
+  count: number;
+  /** What the longest waiting one waits for (`SyncRep`, `WALSync`, `WALWrite`). */
+  waitEvent: string;
+  /** How long it has waited. */
+  seconds: number;
 }
 
 /** Connections in use, idle, and callers waiting for one. */
@@ -195,9 +217,17 @@ function severSockets(sockets: Set<Socket>): void {
 /**
  * The probe's one round trip, which also reads the database's clock (DatabaseClockReading) and
  * whether it takes writes: `select 1` succeeds on a hot standby, where every write fails, so a
- * read-only database counts as unreachable (health NOT_SERVING) like a stopped one.
+ * read-only database counts as unreachable (health NOT_SERVING) like a stopped one. And it
+ * counts this database's sessions of certmint's role (pg_stat_activity shows them to it
+ * without any grant) that have waited in one statement for their WAL to be replicated or
+ * flushed longer than `stalledMs` (StalledCommits): a normal COMMIT waits milliseconds. Only
+ * a commit's waits count, never a lock wait or a long read, which are the calls' own business
+ * and bounded by their deadlines.
  */
-const DATABASE_CLOCK_QUERY = `select (extract(epoch from clock_timestamp()) * 1000)::float8 as "ms", (pg_is_in_recovery() or current_setting('transaction_read_only') = 'on') as "readOnly"`;
+function probeQuery(stalledMs: number): string {
+  const ms = Math.max(1, Math.floor(stalledMs));
+  return `with stalled as (select wait_event, extract(epoch from clock_timestamp() - query_start)::float8 as "seconds" from pg_stat_activity where datname = current_database() and usename = current_user and pid <> pg_backend_pid() and state = 'active' and wait_event in ('SyncRep', 'WALSync', 'WALWrite') and query_start < clock_timestamp() - interval '${ms} milliseconds') select (extract(epoch from clock_timestamp()) * 1000)::float8 as "ms", (pg_is_in_recovery() or current_setting('transaction_read_only') = 'on') as "readOnly", (select count(*)::int from stalled) as "stalled", (select wait_event from stalled order by "seconds" desc limit 1) as "stalledWait", (select max("seconds") from stalled) as "stalledSeconds"`;
+}
 
 /**
  * The health probe's connection, outside the pool: the probe measures whether PostgreSQL
@@ -255,14 +285,31 @@ class ProbeConnection {
     try {
       const sent = performance.now();
       const result = await Promise.race([
-        connecting.then((c) => c.query<{ ms: number; readOnly: boolean }>(DATABASE_CLOCK_QUERY)),
+        connecting.then((c) =>
+          c.query<{
+            ms: number;
+            readOnly: boolean;
+            stalled: number;
+            stalledWait: string | null;
+            stalledSeconds: number | null;
+          }>(probeQuery(timeoutMs)),
+        ),
         stalled,
       ]);
-      if (result.rows[0]?.readOnly) {
+      const row = result.rows[0];
+      if (row?.readOnly) {
         throw Object.assign(new Error("the database is read-only"), { code: "25006" });
       }
-      const databaseMs = Number(result.rows[0]?.ms);
-      return { databaseMs, roundTripMs: performance.now() - sent };
+      const databaseMs = Number(row?.ms);
+      const reading: DatabaseClockReading = { databaseMs, roundTripMs: performance.now() - sent };
+      if (row && row.stalled > 0) {
+        reading.stalledCommits = {
+          count: row.stalled,
+          waitEvent: row.stalledWait ?? "unknown",
+          seconds: Number(row.stalledSeconds ?? 0),
+        };
+      }
+      return reading;
     } catch (err) {
       // The connection is given up on any failure: the next probe connects anew.
       this.drop();
