@@ -42,6 +42,7 @@ import { callMetricsInterceptor } from "./server/call-metrics";
 import { DatabaseClockSkew } from "./server/clock-skew";
 import { connectionOptions, limitConnections, type OpenSessions } from "./server/connection-limits";
 import { DatabaseProbe } from "./server/database-health";
+import { DrainDelay } from "./server/drain";
 import { fileDescriptorLimit, fitConnectionsToFdLimit } from "./server/fd-budget";
 import { installFramedResponses } from "./server/framed-responses";
 import { HealthReporter } from "./server/health";
@@ -120,7 +121,7 @@ export interface RunningCertmint {
   /** Lone issuances on held rows since start-up, and those whose rows had changed. */
   heldRowCounts(): { used: number; changed: number } | undefined;
   /**
-   * Credential changes received from the database's server processes (this one's included), by
+   * Credential changes received from the database's server processes (not this one's own: it applied them when it made them), by
    * kind ("unknown": the listener connected, and dropped everything cached).
    */
   credentialChangesReceived(): ReadonlyMap<string, number>;
@@ -136,8 +137,14 @@ export interface RunningCertmint {
   listQueries(): { running: number; waiting: number };
   /** ACME validations connecting out and queued for a place (certmint_acme_validations). */
   acmeValidations(): { running: number; queued: number } | undefined;
-  /** Stop accepting, let in-flight calls finish within the grace period, close the database. */
+  /**
+   * Health NOT_SERVING; serve on for the drain delay (CERTMINT_SHUTDOWN_DRAIN_DELAY_MS,
+   * server/drain.ts); then stop accepting, let in-flight calls finish within the grace period,
+   * close the database.
+   */
   shutdown(): Promise<void>;
+  /** Ends the drain delay now (a second signal); true when one was under way. */
+  skipDrainDelay(): boolean;
 }
 
 /**
@@ -527,6 +534,8 @@ export async function startCertmint(
         acmeValidations: () => acme?.validationCounts(),
         expiring: () => expiringCertificates(deps),
         clientCrls: () => transport.clientCrls().list(),
+        tlsCertificate: () => transport.servingCertificate(),
+        caCertificates: () => deps.store.cas.withCertificates(),
         databaseClockSkew: () => clockSkew.skewSeconds,
       });
     }
@@ -564,6 +573,7 @@ export async function startCertmint(
   logger.info({ address }, "serving");
 
   let stopping: Promise<void> | undefined;
+  const drainDelay = new DrainDelay(config.shutdownDrainDelayMs);
   // A PostgreSQL server can go away while certmint runs: health follows it. (The embedded
   // database lives in this process; its failures are reported per call.)
   const probe = config.databaseUrl
@@ -598,10 +608,21 @@ export async function startCertmint(
     admission: () => ({ inProgress: admission.inProgress, queued: admission.queued }),
     listQueries: () => listQueryCounts(runtime.deps?.listGate),
     acmeValidations: () => acme?.validationCounts(),
+    skipDrainDelay: () => drainDelay.skip(),
     shutdown() {
       stopping ??= (async () => {
         probe?.stop();
         health.set("NOT_SERVING");
+        // Routers learn of NOT_SERVING late and send new connections meanwhile: they are
+        // accepted and served until the delay is over (server/drain.ts).
+        if (drainDelay.ms > 0) {
+          logger.info(
+            { drainDelayMs: drainDelay.ms },
+            "health NOT_SERVING; accepting and serving calls for the drain delay",
+          );
+          const ended = await drainDelay.wait();
+          logger.info({ ended }, "drain delay over: no longer accepting connections");
+        }
         // Watches never end by themselves: they end now (UNAVAILABLE), so clients reconnect
         // elsewhere and the drain below waits only for unary calls. Health watches too, once
         // they have been sent NOT_SERVING.

@@ -14,6 +14,11 @@ export interface Config {
   readonly logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
   /** How long in-flight calls may run after SIGTERM before they are cancelled. */
   readonly shutdownGraceMs: number;
+  /**
+   * At SIGTERM/SIGINT, how long the server goes on accepting and serving with health
+   * NOT_SERVING before it stops accepting (server/drain.ts); 0: it stops accepting at once.
+   */
+  readonly shutdownDrainDelayMs: number;
   /** Connections to a real PostgreSQL. */
   readonly databasePoolSize: number;
   /** A pooled database connection idle this long is closed (both databases). */
@@ -310,6 +315,7 @@ export const ENV = {
   dataDir: "CERTMINT_DATA_DIR", // default ./data
   logLevel: "CERTMINT_LOG_LEVEL", // default info
   shutdownGraceMs: "CERTMINT_SHUTDOWN_GRACE_MS", // default 10000
+  shutdownDrainDelayMs: "CERTMINT_SHUTDOWN_DRAIN_DELAY_MS", // default 0
   databasePoolSize: "CERTMINT_DATABASE_POOL_SIZE", // default 10
   databaseIdleTimeoutMs: "CERTMINT_DATABASE_IDLE_TIMEOUT_MS", // default 30000
   kek: "CERTMINT_KEK", // base64 of 32 bytes; or:
@@ -604,6 +610,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     problems.push(`${ENV.logLevel} must be one of ${LOG_LEVELS.join(", ")} (got "${logLevel}")`);
   }
   const shutdownGraceMs = parseInteger(env, ENV.shutdownGraceMs, 10_000, 0, 600_000, problems);
+  // 0 by default: the right delay is how long the deployment's router (Kubernetes endpoints,
+  // a load balancer's health checks) takes to stop sending new connections, which only the
+  // deployment knows; without such a router (systemd, a terminal) a delay only slows every stop.
+  const shutdownDrainDelayMs = parseInteger(env, ENV.shutdownDrainDelayMs, 0, 0, 300_000, problems);
   const databasePoolSize = parseInteger(env, ENV.databasePoolSize, 10, 1, 200, problems);
   const databaseIdleTimeoutMs = parseInteger(
     env,
@@ -840,6 +850,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     dataDir,
     logLevel,
     shutdownGraceMs,
+    shutdownDrainDelayMs,
     databasePoolSize,
     databaseIdleTimeoutMs,
     kek: Object.freeze(

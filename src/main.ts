@@ -9,7 +9,12 @@ import { loggableError } from "./server/log-errors";
 import { createLogger, exitAfterLogs, type Logger, resolveLogFormat } from "./server/logger";
 import { certmintVersion } from "./server/paths";
 import { runSupervisor } from "./server/supervisor";
-import { isWorkerProcess, reportServing, workerStartOptions } from "./server/worker-process";
+import {
+  isWorkerProcess,
+  onSkipDrainDelay,
+  reportServing,
+  workerStartOptions,
+} from "./server/worker-process";
 import { StartUpFailure } from "./start-up-failure";
 
 /**
@@ -83,6 +88,16 @@ async function serve(
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {
+      // A second signal during the drain delay (server/drain.ts) ends the delay: someone who
+      // does not want to wait for the routers. A worker's come from its supervisor as a message
+      // instead (below): it gets every signal twice (see next), and the second one is not a wish.
+      if (!worker && signal !== "FATAL" && running?.skipDrainDelay()) {
+        logger.info(
+          { signal },
+          "second signal: drain delay ended; no longer accepting connections",
+        );
+        return;
+      }
       // A second SIGTERM must not kill the drain under way: its calls would end INTERNAL or
       // UNAVAILABLE mid-write. A worker of a supervisor usually gets every signal twice: the
       // supervisor forwards its own, and a service manager signals every process of the
@@ -101,6 +116,8 @@ async function serve(
     stopping = true;
     logger.info({ signal }, "shutting down");
     if (running) shutdown(running);
+    // Nothing is served any more: no drain delay (it ends before it starts).
+    if (signal === "FATAL") running?.skipDrainDelay();
   };
   // Set when the server had to stop (StartOptions.onFatal): the exit code says it did not stop
   // of its own will, so a service manager starts it again.
@@ -116,6 +133,11 @@ async function serve(
   process.on("SIGTERM", () => stop("SIGTERM"));
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGHUP", () => ignoreHangUp(logger));
+  if (worker) {
+    onSkipDrainDelay(() => {
+      if (running?.skipDrainDelay()) logger.info("drain delay ended by the supervisor");
+    });
+  }
   try {
     // Loaded here, not at the top: a supervisor never serves and does not need the server's
     // modules in its memory. (require: the build emits CommonJS files, and an import() of one

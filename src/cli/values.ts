@@ -12,12 +12,23 @@ const UNIT_SECONDS: Record<string, number> = {
 };
 const DURATION = /^(?:\d+[smhdwy])+$/;
 
-/** "90d", "12h", "1h30m", "3600s" or plain seconds ("3600"); y is 365 days. */
+/**
+ * "90d", "12h", "1h30m", "3600s"; y is 365 days. Every flag that takes a duration (--ttl,
+ * --max-ttl, --renew-before, --timeout, and --since, --until, --expires-before counted from now)
+ * reads it here. A number without a unit is refused (exit 2), 0 aside (the same in every unit):
+ * until stop 42 of 2026-12-06 it was seconds, and `audit list --since 24` meant 24 seconds to a
+ * user who meant hours.
+ */
 export function parseDurationSeconds(text: string, flag: string): number {
   const t = text.trim().toLowerCase();
   let seconds = 0;
-  if (/^\d+$/.test(t)) seconds = Number(t);
-  else if (DURATION.test(t)) {
+  if (/^\d+$/.test(t)) {
+    if (Number(t) !== 0) {
+      throw new UsageError(
+        `--${flag}: "${text}" has no unit: add one, e.g. ${t}s, ${t}m, ${t}h or ${t}d (seconds, minutes, hours, days)`,
+      );
+    }
+  } else if (DURATION.test(t)) {
     for (const [, n, unit] of t.matchAll(/(\d+)([smhdwy])/g))
       seconds += Number(n) * UNIT_SECONDS[unit!]!;
   } else {

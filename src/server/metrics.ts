@@ -1,3 +1,4 @@
+import { X509Certificate } from "node:crypto";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import type { UnreadAnswerLimit } from "../api/unread-answers";
 import type { ExpiringCount } from "../issuance/certificates/expiring";
@@ -31,6 +32,15 @@ export interface MetricsSources {
   clientCrls(): Array<{ issuer: string; nextUpdate?: Date }>;
   /** Certificates expiring within 7 and 30 days per profile (one query; cached, see below). */
   expiring(): Promise<ExpiringCount[]>;
+  /**
+   * The certificate the gRPC port serves now (server/tls.ts: the one loaded at start-up or by
+   * the last reload); undefined without TLS.
+   */
+  tlsCertificate?(): { readonly validTo: string } | undefined;
+  /** Every CA's certificate in the database (CaRepository.withCertificates: a few rows). */
+  caCertificates?(): Promise<
+    ReadonlyArray<{ id: string; certificatePem: string | null; revokedAt: Date | null }>
+  >;
 }
 
 export interface MetricsOptions {
@@ -63,6 +73,9 @@ export class CertmintMetrics implements IssuanceObserver {
   private expiringCache?: { at: number; counts: ExpiringCount[] };
   /** The expiring-certificates query running now, if any: one at a time, whoever scrapes. */
   private expiringQuery?: Promise<ExpiringCount[] | undefined>;
+  /** Each CA's notAfter, read at most every expiringRefreshMs (caNotAfters). */
+  private caCache?: { at: number; notAfters: CaNotAfter[] };
+  private caQuery?: Promise<CaNotAfter[] | undefined>;
 
   private readonly rpcs: Counter<"service" | "method" | "code">;
   private readonly rpcSeconds: Histogram<"service" | "method" | "code">;
@@ -328,6 +341,34 @@ export class CertmintMetrics implements IssuanceObserver {
       },
     });
     new Gauge({
+      name: "certmint_tls_certificate_not_after_seconds",
+      help: "notAfter of the TLS certificate the listener serves now (Unix time), as loaded at start-up or by the last reload of its files",
+      labelNames: ["listener"],
+      registers,
+      // Every worker process serves the same files; the earliest, while one has not reloaded yet.
+      aggregator: "min",
+      collect() {
+        this.reset();
+        const served = metrics.sources?.tlsCertificate?.();
+        if (served) this.set({ listener: "grpc" }, Date.parse(served.validTo) / 1000);
+      },
+    });
+    new Gauge({
+      name: "certmint_ca_not_after_seconds",
+      help: "notAfter of each CA's certificate (Unix time), by CA id; what it signs ends by then. Revoked CAs and CAs without a certificate yet are left out",
+      // The CA's id: made by certmint, one per CA, never a caller's text.
+      labelNames: ["ca_id"],
+      registers,
+      // Every worker process reads the same rows.
+      aggregator: "min",
+      async collect() {
+        const notAfters = await metrics.caNotAfters();
+        if (!notAfters) return;
+        this.reset();
+        for (const c of notAfters) this.set({ ca_id: c.id }, c.notAfter / 1000);
+      },
+    });
+    new Gauge({
       name: "certmint_certificates_expiring",
       help: "Certificates in use (not revoked, not renewed) expiring within 7d or 30d, by profile",
       labelNames: ["profile", "within"],
@@ -414,6 +455,49 @@ export class CertmintMetrics implements IssuanceObserver {
   }
 
   /**
+   * Each CA certificate's notAfter: as the expiring counts below, the last ones while fresh
+   * (expiringRefreshMs), else a new read's if it answers within expiringWaitMs, else the last
+   * ones; one read at a time.
+   */
+  private async caNotAfters(): Promise<CaNotAfter[] | undefined> {
+    const read = this.sources?.caCertificates;
+    if (!read) return undefined;
+    const refreshMs = this.options.expiringRefreshMs ?? 60_000;
+    const cached = this.caCache;
+    if (cached && performance.now() - cached.at < refreshMs) return cached.notAfters;
+    this.caQuery ??= read()
+      .then(
+        (cas) => {
+          const notAfters = cas.flatMap((ca) => {
+            if (ca.revokedAt || !ca.certificatePem) return [];
+            try {
+              const notAfter = Date.parse(new X509Certificate(ca.certificatePem).validTo);
+              return Number.isNaN(notAfter) ? [] : [{ id: ca.id, notAfter }];
+            } catch {
+              return [];
+            }
+          });
+          this.caCache = { at: performance.now(), notAfters };
+          return notAfters;
+        },
+        () => undefined,
+      )
+      .finally(() => {
+        this.caQuery = undefined;
+      });
+    const waitMs = this.options.expiringWaitMs ?? 2_000;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), waitMs);
+    });
+    try {
+      return (await Promise.race([this.caQuery, late])) ?? this.caCache?.notAfters;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
    * The last counts while they are fresh; else a new query's, if it answers within
    * expiringWaitMs; else the last counts (none before the first answer). A failed query keeps
    * the previous ones. The query reads the certificate table: when that waits (a lock, a slow
@@ -453,3 +537,5 @@ export class CertmintMetrics implements IssuanceObserver {
 }
 
 type CrlSeen = Parameters<IssuanceObserver["crlSigned"]>[0];
+/** A CA's id and its certificate's notAfter (milliseconds since 1970). */
+type CaNotAfter = { id: string; notAfter: number };

@@ -5,6 +5,7 @@ import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
 import type { Config } from "../config";
 import { startBanner } from "./banner";
 import { ClusterMetrics } from "./cluster-metrics";
+import { SKIP_DRAIN_DELAY } from "./drain";
 import { ignoreHangUp } from "./hang-up";
 import { exitAfterLogs } from "./logger";
 import { startMetricsServer } from "./metrics-server";
@@ -71,9 +72,12 @@ export function runSupervisor(config: Config, logger: Logger, pretty: boolean): 
       return exitAfterLogs(code);
     });
   };
+  // Until when the workers serve on with health NOT_SERVING (server/drain.ts), once stopping.
+  let drainDelayUntil = 0;
   const stop = (reason: string, code: number) => {
     if (stopping) return;
     stopping = true;
+    if (code === 0) drainDelayUntil = performance.now() + config.shutdownDrainDelayMs;
     if (code !== 0) failedWorker = true;
     logger.info({ reason, workers: live().map((w) => w.process.pid) }, "shutting down");
     for (const slot of slots) clearTimeout(slot.restart);
@@ -81,12 +85,31 @@ export function runSupervisor(config: Config, logger: Logger, pretty: boolean): 
     if (workers.length === 0) return finish(code);
     for (const worker of workers) worker.process.kill("SIGTERM");
     // A worker that has not closed long after its grace period is hung: it is killed.
-    setTimeout(() => {
-      for (const worker of live()) {
-        logger.warn({ pid: worker.process.pid }, "worker did not stop in time: killing it");
-        worker.process.kill("SIGKILL");
-      }
-    }, config.shutdownGraceMs + STOP_MARGIN_MS).unref();
+    setTimeout(
+      () => {
+        for (const worker of live()) {
+          logger.warn({ pid: worker.process.pid }, "worker did not stop in time: killing it");
+          worker.process.kill("SIGKILL");
+        }
+      },
+      config.shutdownDrainDelayMs + config.shutdownGraceMs + STOP_MARGIN_MS,
+    ).unref();
+  };
+  // A second SIGTERM/SIGINT during the drain delay ends the workers' delays, by a message (a
+  // worker ignores a second signal: main.ts). After the delay it ends this process at once, as
+  // before (the default action of the signal).
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (!stopping) return stop(signal, 0);
+    if (performance.now() < drainDelayUntil) {
+      drainDelayUntil = 0;
+      logger.info({ signal }, "second signal: drain delay ended; workers stop accepting");
+      for (const worker of live())
+        if (worker.isConnected()) worker.send({ type: SKIP_DRAIN_DELAY });
+      return;
+    }
+    process.off("SIGTERM", onSignal);
+    process.off("SIGINT", onSignal);
+    process.kill(process.pid, signal);
   };
 
   const fork = (slot: Slot) => {
@@ -145,8 +168,8 @@ export function runSupervisor(config: Config, logger: Logger, pretty: boolean): 
     });
   };
 
-  process.once("SIGTERM", () => stop("SIGTERM", 0));
-  process.once("SIGINT", () => stop("SIGINT", 0));
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
   process.on("SIGHUP", () => ignoreHangUp(logger));
   logger.info(
     { processes: count, keyGenerationWorkersEach: config.keyGeneration.workers },

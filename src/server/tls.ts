@@ -4,6 +4,7 @@
  * setSecureContext (grpc-js calls it for each watcher), which applies to new TLS handshakes
  * only, so connections and calls in flight keep the context they started with.
  */
+import type { X509Certificate } from "node:crypto";
 import { statSync } from "node:fs";
 import type { SecureContextOptions } from "node:tls";
 import { ServerCredentials } from "@grpc/grpc-js";
@@ -71,6 +72,11 @@ export interface TlsTransport {
    * (ClientCrls.NONE without it); the same object until the files change.
    */
   clientCrls(): ClientCrls;
+  /**
+   * The certificate served now: the one loaded at start-up or by the last reload (its notAfter
+   * is a metric: server/metrics.ts); undefined without TLS.
+   */
+  servingCertificate(): X509Certificate | undefined;
 }
 
 export function tlsTransport(config: Config, logger: Logger): TlsTransport {
@@ -85,6 +91,7 @@ export function tlsTransport(config: Config, logger: Logger): TlsTransport {
       credentials: ServerCredentials.createInsecure(),
       clientCaBundle: () => undefined,
       clientCrls: () => ClientCrls.NONE,
+      servingCertificate: () => undefined,
     };
   }
   const credentials = TlsFileCredentials.open(config.tls, logger);
@@ -92,6 +99,7 @@ export function tlsTransport(config: Config, logger: Logger): TlsTransport {
     credentials,
     clientCaBundle: () => credentials.clientCaBundle(),
     clientCrls: () => credentials.clientCrls(),
+    servingCertificate: () => credentials.servingCertificate(),
   };
 }
 
@@ -121,6 +129,8 @@ class TlsFileCredentials extends ServerCredentials {
   private reading = false;
   /** The problem last logged, so that a lasting bad state is logged once, not every interval. */
   private lastProblem: string | undefined;
+  /** The group and other permission bits of the key file the served key was read from. */
+  private keyFileShared = 0;
 
   /** Reads and checks the files (a TlsFileError stops the start-up) and logs what is served. */
   static open(config: TlsConfig, logger: Logger): TlsFileCredentials {
@@ -156,7 +166,7 @@ class TlsFileCredentials extends ServerCredentials {
     );
     this.warnIfNotValidNow();
     this.warnIfCrlsStale();
-    this.warnIfKeyFileIsShared();
+    this.keyFileShared = this.warnIfKeyFileIsShared();
   }
 
   /** A bound port watches the credentials: poll the files while any does. */
@@ -183,6 +193,10 @@ class TlsFileCredentials extends ServerCredentials {
     return this.current.clientCrls;
   }
 
+  servingCertificate(): X509Certificate {
+    return this.current.leaf;
+  }
+
   _equals(other: ServerCredentials): boolean {
     return other === this;
   }
@@ -192,6 +206,7 @@ class TlsFileCredentials extends ServerCredentials {
     this.reading = true;
     try {
       this.checkOwners();
+      const keyFileShared = this.checkKeyFileMode();
       const files = await readTlsFiles(this.config);
       if (sameTlsFiles(files, this.current.files)) {
         this.lastProblem = undefined;
@@ -213,6 +228,7 @@ class TlsFileCredentials extends ServerCredentials {
       }
       this.current = next;
       this.lastProblem = undefined;
+      this.keyFileShared = keyFileShared;
       if (!sameBytes(files.crl, previous.files.crl)) {
         this.logger.info({ clientCrls: this.current.clientCrls.size }, "TLS client CRLs reloaded");
         this.warnIfCrlsStale();
@@ -276,6 +292,34 @@ class TlsFileCredentials extends ServerCredentials {
     }
   }
 
+  /**
+   * The start-up check of the key file's mode (warnIfKeyFileIsShared), made again before each
+   * reload: a key file that has become readable by group or others since the served key was
+   * read from it (a renewal job that writes with the default umask, a chmod by mistake) is not
+   * loaded, and the previous pair is kept, logged once like any unusable change (reload's
+   * catch), until the file is 0600 or 0400 again. Until stop 42 of 2026-12-06 it was loaded
+   * without a word (the mode was only checked at start-up). A server started on a shared key
+   * file (warned about then) reloads files of that same mode, or it could never rotate; more
+   * readable than that is refused too. Returns the file's group and other bits.
+   */
+  private checkKeyFileMode(): number {
+    const file = this.config.keyFile;
+    let mode: number;
+    try {
+      mode = statSync(file).mode & 0o777;
+    } catch {
+      // A missing or unreadable file: readTlsFiles names it.
+      return this.keyFileShared;
+    }
+    const shared = mode & 0o077;
+    if ((shared & ~this.keyFileShared) !== 0) {
+      throw new Error(
+        `${ENV.tlsKeyFile}=${file} has become readable by group or others (mode ${mode.toString(8).padStart(4, "0")}): not loading it; make it 0600 or 0400`,
+      );
+    }
+    return shared;
+  }
+
   private warnIfNotValidNow(): void {
     if (validNow(this.current.leaf)) return;
     const { notBefore, notAfter, subject } = describeCertificate(this.current.leaf);
@@ -297,7 +341,8 @@ class TlsFileCredentials extends ServerCredentials {
     }
   }
 
-  private warnIfKeyFileIsShared(): void {
+  /** Returns the file's group and other permission bits. */
+  private warnIfKeyFileIsShared(): number {
     const mode = statSync(this.config.keyFile).mode & 0o777;
     if ((mode & 0o077) !== 0) {
       this.logger.warn(
@@ -305,6 +350,7 @@ class TlsFileCredentials extends ServerCredentials {
         "the TLS key file is readable by group or others: make it 0600 or 0400",
       );
     }
+    return mode & 0o077;
   }
 }
 

@@ -2,6 +2,7 @@ import cluster from "node:cluster";
 import type { Logger } from "pino";
 import type { RunningCertmint, StartOptions } from "../app";
 import { answerMetricsQuestions } from "./cluster-metrics";
+import { isSkipDrainDelay } from "./drain";
 import { SharedLimitsClient } from "./shared-limits-client";
 
 /**
@@ -55,4 +56,15 @@ export function reportServing(running: RunningCertmint): void {
     adminTokenCreated: running.adminTokenCreated,
   };
   process.send?.(report);
+}
+
+/**
+ * The supervisor's second signal during the drain delay (server/drain.ts): sent as a message,
+ * since a worker usually gets every signal twice (main.ts) and cannot tell a second wish from
+ * the same signal delivered to it again.
+ */
+export function onSkipDrainDelay(skip: () => void): void {
+  process.on("message", (message: unknown) => {
+    if (isSkipDrainDelay(message)) skip();
+  });
 }
