@@ -7,6 +7,7 @@ import { findAccessToken, listAccessTokens } from "../issuance/access-tokens/que
 import { revokeAccessToken } from "../issuance/access-tokens/revoke";
 import type { IssuanceDeps } from "../issuance/deps";
 import { accessTokenToProto, bindingFromProto, roleCodec } from "./convert/access";
+import { requestIdOf } from "./convert/request-id";
 import { durationToSeconds } from "./convert/time";
 import { type HandlerDeps, unary } from "./unary";
 
@@ -29,6 +30,7 @@ export function accessTokenHandlers(
           legacyIdentity: given?.clientCertificateIdentity ?? "",
           ttlSeconds: durationToSeconds(req.ttl, "ttl"),
           creatorId: ctx.actor.id,
+          requestId: requestIdOf(req.requestId),
         });
         deps.security().tokenCreated();
         return {
@@ -52,10 +54,11 @@ export function accessTokenHandlers(
 
     listAccessTokens: unary(
       AccessTokenServiceService.listAccessTokens.path,
-      async (req) => {
+      async (req, ctx) => {
         const page = await listAccessTokens(issuance(), {
           pageSize: req.pageSize,
           pageToken: req.pageToken,
+          caller: ctx.actor.id,
         });
         const now = issuance().now();
         return {

@@ -116,10 +116,11 @@ export function certificateAuthorityHandlers(
 
     listCertificateAuthorities: unary(
       CertificateAuthorityServiceService.listCertificateAuthorities.path,
-      async (req) => {
+      async (req, ctx) => {
         const page = await listCas(ca(), {
           pageSize: req.pageSize,
           pageToken: req.pageToken,
+          caller: ctx.actor.id,
           status: caStatusCodec.fromProto(req.status, "status"),
         });
         return {

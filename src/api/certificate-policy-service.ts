@@ -42,10 +42,11 @@ export function certificatePolicyHandlers(
 
     listCertificatePolicies: unary(
       CertificatePolicyServiceService.listCertificatePolicies.path,
-      async (req) => {
+      async (req, ctx) => {
         const page = await listPolicies(issuance(), {
           pageSize: req.pageSize,
           pageToken: req.pageToken,
+          caller: ctx.actor.id,
         });
         return {
           certificatePolicies: page.items.map(policyToProto),

@@ -41,10 +41,11 @@ export function certificateProfileHandlers(
 
     listCertificateProfiles: unary(
       CertificateProfileServiceService.listCertificateProfiles.path,
-      async (req) => {
+      async (req, ctx) => {
         const page = await listProfiles(issuance(), {
           pageSize: req.pageSize,
           pageToken: req.pageToken,
+          caller: ctx.actor.id,
         });
         return {
           certificateProfiles: page.items.map(profileToProto),

@@ -5,15 +5,14 @@ import {
 import { invalidField } from "../errors";
 import { renewalStatuses } from "../issuance/auto-renewal/status";
 import { approve, reject } from "../issuance/certificates/approval";
-import { REQUEST_ID_MAX_LENGTH } from "../issuance/certificates/idempotency";
 import { issue } from "../issuance/certificates/issue";
 import { getCertificate, listCertificates } from "../issuance/certificates/queries";
+import { releaseHold } from "../issuance/certificates/release-hold";
 import { renew } from "../issuance/certificates/renew";
 import { listRequests } from "../issuance/certificates/request-list";
 import { revoke } from "../issuance/certificates/revoke";
 import { requestStatus } from "../issuance/certificates/status";
 import type { IssueOutcome } from "../issuance/certificates/types";
-import { hasControlCharacters } from "../issuance/common/text";
 import type { IssuanceDeps } from "../issuance/deps";
 import { currentCertificate } from "../issuance/events/lineage";
 import type { CertificateWatch } from "../issuance/events/watch";
@@ -35,6 +34,7 @@ import {
   revocationReasonCodec,
   signatureAlgorithmCodec,
 } from "./convert/enums";
+import { requestIdOf } from "./convert/request-id";
 import { sansFromProto, subjectFromProto } from "./convert/subject";
 import { durationToSeconds, timestampFilter } from "./convert/time";
 import { type CallContext, type HandlerDeps, unary } from "./unary";
@@ -42,19 +42,6 @@ import { watchCertificatesHandler } from "./watch-certificates";
 
 /** request_id is an idempotency key per caller: the access token that makes the call. */
 const callerOf = (ctx: CallContext) => ctx.actor.id;
-
-function requestIdOf(value: string): string | undefined {
-  if (value === "") return undefined;
-  if (value.length > REQUEST_ID_MAX_LENGTH || hasControlCharacters(value)) {
-    throw invalidField(
-      "REQUEST_ID_INVALID",
-      `request_id must be 1-${REQUEST_ID_MAX_LENGTH} printable characters`,
-      "request_id",
-      "too long or not printable",
-    );
-  }
-  return value;
-}
 
 const outcomeToProto = (o: IssueOutcome) => ({
   certificateRequestId: o.certificateRequestId,
@@ -225,6 +212,16 @@ export function certificateHandlers(
           certificate: req.certificate,
           reason: revocationReasonCodec.fromProto(req.reason, "reason"),
         });
+        return { certificate: await withRenewal(d, cert) };
+      },
+      deps,
+    ),
+
+    releaseCertificateHold: unary(
+      CertificateServiceService.releaseCertificateHold.path,
+      async (req, ctx) => {
+        const d = issuance();
+        const cert = await releaseHold(d, ctx.call, req.certificate);
         return { certificate: await withRenewal(d, cert) };
       },
       deps,

@@ -106,6 +106,7 @@ export const REQUEST_FIELD_LIMITS: Readonly<Record<string, FieldLimit>> = {
   "certmint.v1.ListCertificatesRequest.certificate_authority": REFERENCE,
   "certmint.v1.ListCertificatesRequest.name_contains": { maxChars: 253 },
   "certmint.v1.RevokeCertificateRequest.certificate": REFERENCE,
+  "certmint.v1.ReleaseCertificateHoldRequest.certificate": REFERENCE,
   "certmint.v1.RevokeCertificateAuthorityRequest.certificate_authority": REFERENCE,
   "certmint.v1.ApproveCertificateRequestRequest.certificate_request_id": REFERENCE,
   "certmint.v1.ApproveCertificateRequestRequest.comment": TEXT,
@@ -193,6 +194,7 @@ export const REQUEST_FIELD_LIMITS: Readonly<Record<string, FieldLimit>> = {
   // What src/issuance/access-tokens/create.ts accepts (MAX_IDENTITY_LENGTH).
   "certmint.v1.AccessToken.client_certificate_identity": { maxChars: 1024 },
   "certmint.v1.AccessToken.creator": REFERENCE,
+  "certmint.v1.CreateAccessTokenRequest.request_id": { maxChars: REQUEST_ID_MAX_LENGTH },
   "certmint.v1.ClientCertificateBinding.value": { maxChars: 1024 },
   "certmint.v1.ClientCertificateBinding.certificate_authority": REFERENCE,
   /** 64 hex digits, with the colons openssl prints between pairs. */

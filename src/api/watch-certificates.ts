@@ -31,6 +31,7 @@ const eventTypeCodec = enumCodec(PbEventType, "CERTIFICATE_EVENT_TYPE_", [
   "EXPIRING",
   "KEEPALIVE",
   "CURRENT",
+  "HOLD_RELEASED",
 ] as const satisfies readonly WatchEvent["type"][]);
 
 function targetOf(req: WatchCertificatesRequest): WatchTarget {

@@ -31,6 +31,8 @@ const certificateRules: RulesOf<typeof CertificateServiceService> = {
   getCertificate: READ,
   listCertificates: READ,
   revokeCertificate: ADMIN_WRITE,
+  // Undoes a CERTIFICATE_HOLD revocation: whoever may revoke, and no one else.
+  releaseCertificateHold: ADMIN_WRITE,
   approveCertificateRequest: { roles: ["ADMIN", "APPROVER"], mutating: true },
   // Approvers' queue; issuers see their own requests only, approvers their profiles' (the use
   // case filters: certificates/request-list.ts).

@@ -60,9 +60,11 @@ export interface IssuanceDeps {
    */
   generatedKeyReplaySeconds?: number;
   /**
-   * Told after a certificate (or an intermediate CA, with its parent as `caId`) is revoked:
-   * the published CRL of its CA is re-signed, and a client certificate stops authenticating
-   * at once.
+   * Told after a certificate (or an intermediate CA, with its parent as `caId`) is revoked, or
+   * a certificate on hold is released (or its hold made final): the published CRL of its CA is
+   * re-signed, OCSP answers of the CA are dropped, and a client certificate's cached state is
+   * dropped (a revoked one stops authenticating at once, a released one authenticates again).
+   * The other processes are told the same (store/credential-changes.ts, certificate-revoked).
    */
   onCertificateRevoked?: (certificate: {
     caId: string | null;

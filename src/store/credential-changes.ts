@@ -6,7 +6,12 @@ import { CREDENTIALS_CHANNEL, type Listener, listen } from "./notifications";
  * A change that other server processes sharing the database must apply to what they cache about
  * credentials (auth/authenticator.ts keeps token rows, refusals and certificate states for
  * CREDENTIAL_CACHE_MS): a token revoked or created, a certificate (a client certificate, or a
- * CA's) revoked.
+ * CA's) revoked. "certificate-revoked" also announces a certificate whose revocation status
+ * changed otherwise, a hold released or made final (certificates/release-hold.ts, revoke.ts):
+ * what a process does with it is the same (drop the certificate's cached state, the CA's CRL
+ * and OCSP answers, which are then read again), and processes of a build from before releases
+ * existed apply it as well, which a kind of its own would not give them during a rolling
+ * upgrade (they ignore a kind they do not read).
  */
 export type CredentialChange =
   | { readonly kind: "token-revoked"; readonly tokenId: string }

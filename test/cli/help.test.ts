@@ -25,7 +25,7 @@ const TREE: Record<string, string[]> = {
   ],
   policy: ["create", "list", "get", "update", "delete"],
   profile: ["create", "list", "get", "update", "delete", "acme-key"],
-  cert: ["issue", "renew", "revoke", "get", "list", "watch"],
+  cert: ["issue", "renew", "revoke", "release", "get", "list", "watch"],
   request: ["list", "status", "approve", "reject"],
   token: ["create", "list", "get", "revoke"],
   audit: ["list"],

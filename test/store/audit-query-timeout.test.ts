@@ -79,6 +79,7 @@ async function expectedRecords(
     error_reason: string;
     request_id: string;
     peer: string;
+    changes: unknown[] | null;
   }>(`select * from audit_record where ${where} order by created_at desc, id desc`, params);
   return rows.map((r) => ({
     id: r.id,
@@ -92,6 +93,7 @@ async function expectedRecords(
     errorReason: r.error_reason,
     requestId: r.request_id,
     peer: r.peer,
+    changes: (r.changes ?? []) as AuditRecord["changes"],
   }));
 }
 

@@ -9,6 +9,7 @@ import type { AuditRecord } from "../../../gen/ts/certmint/v1/audit_service";
 import type { RequestedBinding } from "../../issuance/access-tokens/binding";
 import { IDENTITY_TYPES, type IdentityType } from "../../issuance/access-tokens/binding";
 import { accessTokenState } from "../../issuance/access-tokens/queries";
+import { changesOf } from "../../issuance/audit/changes";
 import { type Role as DomainRole, ROLES } from "../../issuance/call";
 import type {
   AccessTokenView,
@@ -85,5 +86,7 @@ export function auditRecordToProto(row: DomainAuditRecord): AuditRecord {
     errorReason: row.errorReason,
     requestId: row.traceId,
     peer: row.peer,
+    // What an administrative change set (FieldChange: JSON values as google.protobuf.Value).
+    changes: changesOf(row),
   };
 }

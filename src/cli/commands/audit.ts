@@ -3,6 +3,7 @@ import { AccessTokenServiceService } from "../../../gen/ts/certmint/v1/access_to
 import {
   type AuditRecord,
   AuditServiceService,
+  type FieldChange,
   ListAuditRecordsResponse,
 } from "../../../gen/ts/certmint/v1/audit_service";
 import { CertificateAuthorityServiceService } from "../../../gen/ts/certmint/v1/certificate_authority_service";
@@ -58,9 +59,33 @@ const COLUMNS: ReadonlyArray<Column<AuditRecord>> = [
   { header: "REQUEST ID", value: (r) => r.requestId },
 ];
 
+/**
+ * What an administrative change set, last and unpadded; shown when a record of the page has
+ * one (a page of issuances has none). The JSON output has every value whole.
+ */
+const CHANGES: Column<AuditRecord> = {
+  header: "CHANGES",
+  value: (r) => r.changes.map(changeText).join("; "),
+};
+
+/** Values longer than this are cut in the table ("..."): a created policy's whole spec, say. */
+const CHANGE_VALUE_CHARS = 80;
+
+/** "field: before -> after"; "+field: after" for a field created, "-field: before" for one removed. */
+function changeText(change: FieldChange): string {
+  const value = (v: unknown) => {
+    const text = JSON.stringify(v) ?? "null";
+    return text.length > CHANGE_VALUE_CHARS ? `${text.slice(0, CHANGE_VALUE_CHARS - 3)}...` : text;
+  };
+  if (change.before === undefined) return `+${change.field}: ${value(change.after)}`;
+  if (change.after === undefined) return `-${change.field}: ${value(change.before)}`;
+  return `${change.field}: ${value(change.before)} -> ${value(change.after)}`;
+}
+
 export const auditList: CommandSpec = {
   name: "list",
-  summary: "the audit trail, newest first: who changed what, with what outcome",
+  summary:
+    "the audit trail, newest first: who changed what (fields before and after), with what outcome",
   options: [
     {
       title: "Filters (combined with AND)",
@@ -131,7 +156,7 @@ export const auditList: CommandSpec = {
     printPage(
       inv,
       page.items,
-      COLUMNS,
+      page.items.some((r) => r.changes.length > 0) ? [...COLUMNS, CHANGES] : COLUMNS,
       { auditRecords: page.items, nextPageToken: page.nextPageToken },
       ListAuditRecordsResponse,
     );

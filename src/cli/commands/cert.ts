@@ -1,4 +1,4 @@
-/** cert issue | renew | revoke | get | list | watch */
+/** cert issue | renew | revoke | release | get | list | watch */
 import { ListCertificatesResponse } from "../../../gen/ts/certmint/v1/certificate_service";
 import type { CommandSpec, GroupSpec } from "../command";
 import { CERTIFICATE_STATUS, CERTIFICATE_VIEW } from "../enums";
@@ -26,6 +26,21 @@ export const certRevoke: CommandSpec = {
     const res = await inv.rpc(inv.clients.certificates, "revokeCertificate", {
       certificate: inv.args.positional(0, "CERTIFICATE"),
       reason: revocationReason(inv.args),
+    });
+    printOne(inv, res.certificate!, certificateView());
+  },
+};
+
+export const certRelease: CommandSpec = {
+  name: "release",
+  summary:
+    "release a certificate on hold (revoked with --reason certificate-hold): valid again, off its CA's next CRL (admin only)",
+  positionals: [CERTIFICATE],
+  options: [],
+  examples: ["certmint cert release 01a3c89cedfe0f8d5b87ec52ec884f461d"],
+  async run(inv) {
+    const res = await inv.rpc(inv.clients.certificates, "releaseCertificateHold", {
+      certificate: inv.args.positional(0, "CERTIFICATE"),
     });
     printOne(inv, res.certificate!, certificateView());
   },
@@ -139,6 +154,6 @@ export const certList: CommandSpec = {
 
 export const CERT_GROUP: GroupSpec = {
   name: "cert",
-  summary: "certificates: issue, renew, revoke, inspect",
-  commands: [certIssue, certRenew, certRevoke, certGet, certList, certWatch],
+  summary: "certificates: issue, renew, revoke, release a hold, inspect",
+  commands: [certIssue, certRenew, certRevoke, certRelease, certGet, certList, certWatch],
 };

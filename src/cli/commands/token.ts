@@ -98,6 +98,12 @@ export const tokenCreate: CommandSpec = {
           description: "write the secret to FILE (mode 0600; default SLUG.token; '-' prints it)",
         },
         force: { type: "boolean", description: "replace FILE if it exists" },
+        "request-id": {
+          type: "string",
+          value: "ID",
+          description:
+            "idempotency key: the same command with the same ID after a lost answer gets the same token and secret (within CERTMINT_GENERATED_KEY_REPLAY_SECONDS, 60 minutes by default), never a second token",
+        },
       },
     },
   ],
@@ -125,6 +131,7 @@ export const tokenCreate: CommandSpec = {
           clientCertificateBinding: readBinding(a),
         },
         ttl: ttl === undefined ? undefined : parseDuration(ttl, "ttl"),
+        requestId: a.string("request-id"),
       }),
     );
     const token = res.accessToken!;

@@ -7,17 +7,17 @@ import {
   withArticle,
 } from "../../errors";
 import { parseCertificate } from "../../signer";
+import { createdFields } from "../audit/changes";
 import { changeRecord } from "../audit/record";
 import { refuseRevokedCa } from "../ca/revoke";
 import { type Call, PROFILE_SCOPED_ROLES, type Role } from "../call";
 import { newRowId } from "../common/ids";
 import { checkSlug, resolveRef } from "../common/refs";
+import { DEFAULT_GENERATED_KEY_REPLAY_SECONDS } from "../deps";
 import {
-  type AccessToken,
   type AccessTokenRepository,
   type AccessTokenView,
   type AuditRepository,
-  accessTokenView,
   type CaRepository,
   type ProfileRepository,
   type StoreWith,
@@ -29,6 +29,16 @@ import {
   checkRequestedBinding,
   type RequestedBinding,
 } from "./binding";
+import {
+  derivedTokenSecret,
+  newSecretSalt,
+  replayedSecret,
+  type TokenKeyring,
+  type TokenWithRequest,
+  tokenIdForRequest,
+  tokenRequestFingerprint,
+  tokenView,
+} from "./request-id";
 import { hashTokenSecret, newTokenSecret } from "./secret";
 
 /** Tokens live 90 days unless the request says otherwise, at most ten years. */
@@ -51,6 +61,11 @@ export interface NewAccessTokenInput {
   ttlSeconds?: number;
   /** The token that creates it; null for the first admin token. */
   creatorId: string | null;
+  /**
+   * Idempotency key of the creator (request-id.ts): a retry gets the same token and secret.
+   * Checked by the API layer (1-128 printable characters).
+   */
+  requestId?: string;
 }
 
 export interface CreatedAccessToken {
@@ -61,17 +76,22 @@ export interface CreatedAccessToken {
 
 export interface CreateAccessTokenDeps {
   store: StoreWith<{
-    tokens: Pick<AccessTokenRepository, "insert">;
+    tokens: Pick<AccessTokenRepository, "insert" | "find">;
     profiles: Pick<ProfileRepository, "find">;
     cas: Pick<CaRepository, "find" | "withCertificates">;
     audit: Pick<AuditRepository, "insert">;
   }>;
   now: () => Date;
+  /** Derives the id and secret of a token made with a request_id; needed only then. */
+  keyring?: TokenKeyring;
+  /** How long a retry gets the secret again (request-id.ts); DEFAULT_GENERATED_KEY_REPLAY_SECONDS when unset. */
+  generatedKeyReplaySeconds?: number;
 }
 
 /**
  * CreateAccessToken. Every problem with the request is reported at once; the secret is made
- * here, returned once, and only its SHA-256 is stored (secret.ts).
+ * here, returned once, and only its SHA-256 is stored (secret.ts). With a request_id, a retry
+ * returns the same token and secret (request-id.ts).
  */
 export async function createAccessToken(
   deps: CreateAccessTokenDeps,
@@ -84,11 +104,46 @@ export async function createAccessToken(
   // 2. What it names: its profiles, its binding's CA.
   const profileIds = await resolveProfiles(deps.store, input.profiles);
   const bound = binding && (await resolveBindingCa(deps.store, binding));
-  // 3. The token, its secret's hash only, with its audit record.
-  const secret = bound ? undefined : newTokenSecret();
   const now = deps.now();
-  const token: AccessToken = {
-    id: newRowId(),
+  const request = input.requestId
+    ? {
+        requestId: input.requestId,
+        fingerprint: tokenRequestFingerprint({
+          slug: input.slug,
+          description: input.description,
+          role: input.role!,
+          profileIds,
+          binding: bound
+            ? { type: bound.type, value: bound.value, caId: bound.caId, caSha256: bound.caSha256 }
+            : null,
+          ttlSeconds: ttl,
+        }),
+      }
+    : undefined;
+  const keyring = deps.keyring;
+  if (request && !keyring) throw new Error("createAccessToken: a request_id needs the keyring");
+  const id = request ? tokenIdForRequest(keyring!, input.creatorId, request.requestId) : newRowId();
+  // 3. A retry of a request_id: the token it made, and its secret again.
+  const replay = async () => {
+    const prior = request && ((await deps.store.tokens.find({ id })) as TokenWithRequest | null);
+    if (!prior) return undefined;
+    const replaySeconds = deps.generatedKeyReplaySeconds ?? DEFAULT_GENERATED_KEY_REPLAY_SECONDS;
+    const secret = replayedSecret(keyring!, prior, request!, now, replaySeconds);
+    // Recorded as a call that changed nothing, naming the token it returned.
+    await deps.store.audit.insert(changeRecord(call, { type: "access_token", id }, now));
+    return { token: tokenView(prior), secret };
+  };
+  const replayed = await replay();
+  if (replayed) return replayed;
+  // 4. The token, its secret's hash only, with its audit record.
+  const salt = request && !bound ? newSecretSalt() : undefined;
+  const secret = bound
+    ? undefined
+    : salt
+      ? derivedTokenSecret(keyring!, id, salt)
+      : newTokenSecret();
+  const token: TokenWithRequest = {
+    id,
     slug: input.slug,
     description: input.description,
     role: input.role!,
@@ -102,17 +157,31 @@ export async function createAccessToken(
     createdAt: now,
     expiresAt: new Date(now.getTime() + ttl * 1000),
     revokedAt: null,
+    requestFingerprint: request?.fingerprint ?? null,
+    secretSalt: salt ?? null,
   };
   try {
     await deps.store.transaction(async (tx) => {
       await tx.tokens.insert(token);
-      await tx.audit.insert(changeRecord(call, { type: "access_token", id: token.id }, now));
+      await tx.audit.insert(
+        changeRecord(
+          call,
+          { type: "access_token", id: token.id },
+          now,
+          undefined,
+          createdFields(token, ["requestFingerprint"]),
+        ),
+      );
     });
   } catch (err) {
+    // Two calls with one request_id at once: the first insert won (its id, or its slug), and
+    // this one answers as its retry.
+    const lost = request && (await replay());
+    if (lost) return lost;
     if (err instanceof UniqueConflict) throw taken(err.key, input.slug, bound);
     throw err;
   }
-  return { token: accessTokenView(token), secret };
+  return { token: tokenView(token), secret };
 }
 
 function taken(key: string, slug: string, bound: ClientCertificateBinding | undefined) {

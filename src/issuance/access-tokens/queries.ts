@@ -1,12 +1,8 @@
 import { listPage, type Page, type PageRequest } from "../common/list-page";
 import type { PageTokenKeys } from "../common/pagination";
 import { resolveRef } from "../common/refs";
-import {
-  type AccessToken,
-  type AccessTokenRepository,
-  type AccessTokenView,
-  accessTokenView,
-} from "../repositories";
+import type { AccessToken, AccessTokenRepository, AccessTokenView } from "../repositories";
+import { tokenView } from "./request-id";
 
 export type AccessTokenState = "ACTIVE" | "EXPIRED" | "REVOKED";
 
@@ -28,17 +24,18 @@ export async function findAccessToken(
   ref: string,
   field = "access_token",
 ): Promise<AccessTokenView> {
-  return accessTokenView(
-    await resolveRef(ref, "access token", field, (k) => deps.store.tokens.find(k)),
-  );
+  return tokenView(await resolveRef(ref, "access token", field, (k) => deps.store.tokens.find(k)));
 }
 
 export async function listAccessTokens(
   deps: AccessTokenQueryDeps,
-  request: PageRequest,
+  request: PageRequest & { caller: string },
 ): Promise<Page<AccessTokenView>> {
-  const page = await listPage(deps.keyring, request, { list: "ListAccessTokens" }, (query) =>
-    deps.store.tokens.listOldestFirst(query),
+  const page = await listPage(
+    deps.keyring,
+    request,
+    { list: "ListAccessTokens", filter: { caller: request.caller } },
+    (query) => deps.store.tokens.listOldestFirst(query),
   );
-  return { ...page, items: page.items.map(accessTokenView) };
+  return { ...page, items: page.items.map(tokenView) };
 }

@@ -1,15 +1,16 @@
 import { failedPrecondition } from "../../errors";
+import { updatedFields } from "../audit/changes";
 import { changeRecord } from "../audit/record";
 import type { Call } from "../call";
 import { resolveRef } from "../common/refs";
 import { stillThere } from "../common/row-lock";
-import {
-  type AccessTokenRepository,
-  type AccessTokenView,
-  type AuditRepository,
-  accessTokenView,
-  type StoreWith,
+import type {
+  AccessTokenRepository,
+  AccessTokenView,
+  AuditRepository,
+  StoreWith,
 } from "../repositories";
+import { tokenView } from "./request-id";
 
 export interface RevokeAccessTokenDeps {
   store: StoreWith<{
@@ -41,21 +42,36 @@ export async function revokeAccessToken(
     deps.store.tokens.find(k),
   );
   const now = deps.now();
-  await deps.store.transaction(async (tx) => {
+  const revoked = await deps.store.transaction(async (tx) => {
     const admin = token.role === "ADMIN";
     if (admin) await tx.tokens.lockAdminCredentials();
     const before = admin ? await tx.tokens.countActiveAdmins(now) : 0;
     await tx.tokens.markRevoked(token.id, now);
     if (before > 0 && (await tx.tokens.countActiveAdmins(now)) === 0) throw lastAdmin(token.slug);
-    await tx.audit.insert(changeRecord(call, { type: "access_token", id: token.id }, now));
-  });
-  deps.forgetCredential(token.id);
-  return accessTokenView(
-    stillThere(await deps.store.tokens.find({ id: token.id }), {
+    // Read in the transaction (the read that followed it before): the record says what the
+    // revocation changed, revoke_time from none to now, or nothing when it was revoked already.
+    const after = stillThere(await tx.tokens.find({ id: token.id }), {
       what: "access token",
       ref: token.slug,
-    }),
-  );
+    });
+    // markRevoked sets revoked_at only where it was null: to `now` by this call.
+    const revokedByThis = after.revokedAt?.getTime() === now.getTime();
+    await tx.audit.insert(
+      changeRecord(
+        call,
+        { type: "access_token", id: token.id },
+        now,
+        undefined,
+        updatedFields(
+          { revokedAt: revokedByThis ? null : after.revokedAt },
+          { revokedAt: after.revokedAt },
+        ),
+      ),
+    );
+    return after;
+  });
+  deps.forgetCredential(token.id);
+  return tokenView(revoked);
 }
 
 function lastAdmin(slug: string) {

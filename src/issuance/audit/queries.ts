@@ -56,6 +56,8 @@ export async function listAuditRecords(
   const scope: PageScope = {
     list: "ListAuditRecords",
     filter: {
+      // AIP-158: valid for the caller it was returned to (since stop 42 of 2026-12-06).
+      caller: call.actor.id,
       actor: filter.actor,
       method: filter.method,
       resource_type: filter.resourceType,

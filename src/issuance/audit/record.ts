@@ -2,6 +2,7 @@ import type { CertmintError } from "../../errors";
 import type { Call } from "../call";
 import { newRowId } from "../common/ids";
 import type { AuditRecord } from "../repositories";
+import type { AuditRecordWithChanges, FieldChange } from "./changes";
 
 /** The kinds of resource an audit record can name (proto AuditRecord.resource_type). */
 export const AUDIT_RESOURCE_TYPES = [
@@ -58,17 +59,24 @@ export function auditRecordOf(
  * statement), so neither exists without the other: success, or the refusal the change records
  * (a FAILED request). Noted on the call; the API layer records the call itself when no change
  * did, and checks the record committed before recording a failure.
+ *
+ * `changes`: what an administrative change set (changes.ts: createdFields, updatedFields,
+ * removedFields), so an auditor sees the fields before and after, never a secret. Issuance
+ * records carry none: the request and certificate rows are the change, and their statement
+ * (store/repositories/issuance.ts) binds the column as null, with no round trip more.
  */
 export function changeRecord(
   call: Call,
   resource: AuditResource,
   now: Date,
   failure?: CertmintError,
-): AuditRecord {
+  changes?: FieldChange[],
+): AuditRecordWithChanges {
   const outcome: AuditOutcome = failure
     ? { statusCode: call.statusCodeOf?.(failure) ?? 2, errorReason: failure.reason }
     : SUCCESS;
-  const record = auditRecordOf(call, resource, outcome, now);
+  const record: AuditRecordWithChanges = auditRecordOf(call, resource, outcome, now);
+  if (changes) record.changes = changes;
   call.auditRecordId = record.id;
   return record;
 }

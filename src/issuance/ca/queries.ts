@@ -24,9 +24,12 @@ export async function getCa(deps: CaQueryDeps, ref: string): Promise<Certificate
 /** CAs oldest first, a keyset page at a time. */
 export async function listCas(
   deps: CaQueryDeps,
-  input: { pageSize: number; pageToken: string; status?: CaStatus },
+  input: { pageSize: number; pageToken: string; status?: CaStatus; caller: string },
 ): Promise<Page<CertificateAuthorityView>> {
-  const scope = { list: "ListCertificateAuthorities", filter: { status: input.status } };
+  const scope = {
+    list: "ListCertificateAuthorities",
+    filter: { caller: input.caller, status: input.status },
+  };
   const page = await listPage(deps.keyring, input, scope, (query) =>
     deps.store.cas.listOldestFirst({ ...query, status: input.status }),
   );

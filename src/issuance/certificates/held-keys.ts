@@ -1,4 +1,4 @@
-import type { IssuanceDeps } from "../deps";
+import { DEFAULT_GENERATED_KEY_REPLAY_SECONDS, type IssuanceDeps } from "../deps";
 import type { CertificateRepository } from "../repositories";
 
 /**
@@ -6,12 +6,19 @@ import type { CertificateRepository } from "../repositories";
  * generated key of a RETURN_ONCE profile sealed on its request for
  * CERTMINT_GENERATED_KEY_REPLAY_SECONDS, so a lost answer can be fetched again by replaying
  * the request_id). Keys waiting for approval (no key_held_until) are left alone. Returns how
- * many were deleted. Any replica may run it; the statement is idempotent.
+ * many were deleted. Any replica may run it; the statements are idempotent.
+ *
+ * The same window ends the replay of an access token's secret (a CreateAccessToken retried
+ * with its request_id, access-tokens/request-id.ts): past it the secret's salt is dropped, so
+ * the secret exists nowhere any more but with its holder.
  */
 export async function deleteExpiredHeldKeys(
-  deps: Pick<IssuanceDeps, "store" | "now">,
+  deps: Pick<IssuanceDeps, "store" | "now" | "generatedKeyReplaySeconds">,
 ): Promise<number> {
-  return deps.store.requests.deleteExpiredHeldKeys(deps.now());
+  const now = deps.now();
+  const replaySeconds = deps.generatedKeyReplaySeconds ?? DEFAULT_GENERATED_KEY_REPLAY_SECONDS;
+  await deps.store.tokens.forgetSecretSalts(new Date(now.getTime() - replaySeconds * 1000));
+  return deps.store.requests.deleteExpiredHeldKeys(now);
 }
 
 /** How often the sweep runs: as often as the window is long, at most once a second, at least once a minute. */

@@ -50,6 +50,9 @@ export async function listCertificates(
   const scope: PageScope = {
     list: "ListCertificates",
     filter: {
+      // AIP-158: a token is valid for the caller it was returned to. Until stop 42 of
+      // 2026-12-06 a token passed to another access token continued the list for it.
+      caller: call.actor.id,
       certificate_profile: input.profile,
       certificate_authority: input.ca,
       status: input.status,

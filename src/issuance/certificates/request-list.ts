@@ -66,8 +66,13 @@ export async function listRequests(
   const page = await listPage(
     deps.keyring,
     input,
-    // The filters the caller sent; what its token lets it see is applied on every page anew.
-    { list: "ListCertificateRequests", filter: { status: input.status, profile: input.profile } },
+    // The filters the caller sent, and the caller (AIP-158: a token another access token
+    // returned is refused, since stop 42 of 2026-12-06); what its token lets it see is applied
+    // on every page anew.
+    {
+      list: "ListCertificateRequests",
+      filter: { caller: actor.id, status: input.status, profile: input.profile },
+    },
     (query) =>
       // One place of the caller's token at a time, and a bounded read, as every list
       // (common/list-gate.ts, common/list-bound.ts).

@@ -10,7 +10,9 @@ import type { RevokeInput } from "./types";
 /**
  * Revokes a certificate with an RFC 5280 5.3.1 reason; its serial is in its CA's next CRL.
  * Revoking a revoked certificate changes nothing (the first time and reason stand), except
- * that a key-compromise revocation that blocks the key also gives the certificate named the
+ * that a certificate on hold (certificateHold, the one reversible reason; released by
+ * release-hold.ts) takes any other reason given, at its hold's time, and is then revoked for
+ * good; and that a key-compromise revocation that blocks the key also gives the certificate named the
  * reason keyCompromise, at its first revocation time (as Boulder's UpdateRevokedCertificate):
  * relying parties that treat that reason apart (RFC 5280 5.3.1, invalidity back-dating) learn
  * that the key is compromised, not only that the certificate was superseded. For
@@ -44,6 +46,14 @@ export async function revoke(
     for (const c of [cert, ...sameKey]) {
       const revoked =
         (await tx.certificates.markRevoked(c.id, input.reason, now)) ||
+        // A hold made final: any other reason replaces certificateHold (RFC 5280 5.3.1), at the
+        // hold's time. Until stop 42 of 2026-12-06 the hold stood, and a certificate revoked
+        // for good while on hold could be released. Not judged by the row read before the
+        // transaction (a hold placed since would stand): the update is conditional on the
+        // hold, and only a revoked certificate gets here, so it costs a statement only when a
+        // revoked certificate is revoked again.
+        (input.reason !== "CERTIFICATE_HOLD" &&
+          (await tx.certificates.finishHold(c.id, input.reason))) ||
         // Only with the key blocked: an ACME account's keyCompromise proves no hold of the key.
         (c === cert && Boolean(blocking) && (await tx.certificates.markKeyCompromised(c.id)));
       // Counted against the CA whose CRL lists it, in the revoking transaction: every replica's

@@ -1,3 +1,4 @@
+import { createCipheriv } from "node:crypto";
 import { invalidField } from "../../errors";
 import type { MessageAuthenticator } from "../../signer";
 import type { PageCursor } from "../repositories";
@@ -42,22 +43,36 @@ export interface PageTokenKeys {
   macFor(purpose: string): MessageAuthenticator;
 }
 
-const VERSION = 1;
+/** 2 since stop 42 of 2026-12-06: the cursor is encrypted (1: in the clear). */
+const VERSION = 2;
 const MAX_TOKEN_LENGTH = 512;
 
 /**
- * Page tokens are tamper-evident: base64url of a version byte, an HMAC tag and the cursor,
- * the tag covering the cursor and the scope (src/signer/mac.ts; the key is derived from the
- * KEK, so every process sharing the database accepts the tokens of the others). A changed
- * byte, a token of another list or of other filters is INVALID_ARGUMENT PAGE_TOKEN_INVALID,
- * never a shifted page.
+ * Page tokens are opaque and tamper-evident (AIP-158): base64url of a version byte, an HMAC tag
+ * and the cursor encrypted, the tag covering the cursor and the scope (src/signer/mac.ts; the
+ * keys are derived from the KEK, so every process sharing the database accepts the tokens of
+ * the others). The encryption is SIV-like (RFC 5297's construction with HMAC): AES-128-CTR
+ * under its own derived key with the tag as IV, so a token shows nothing of the row it
+ * continues from (until stop 42 of 2026-12-06 it held the row's id and creation time in the
+ * clear), and equal cursors of one scope give equal tokens, which reveals nothing more. A
+ * changed byte, a token of another list, of other filters or of another caller is
+ * INVALID_ARGUMENT PAGE_TOKEN_INVALID, never a shifted page.
  */
 export function encodePageToken(keys: PageTokenKeys, scope: PageScope, cursor: PageCursor): string {
   const payload = Buffer.from(
     JSON.stringify([cursor.createdAtText ?? cursor.createdAt.toISOString(), cursor.id]),
   );
   const tag = mac(keys).tag(scopeText(scope), payload);
-  return Buffer.concat([Buffer.from([VERSION]), tag, payload]).toString("base64url");
+  return Buffer.concat([Buffer.from([VERSION]), tag, ctr(keys, tag, payload)]).toString(
+    "base64url",
+  );
+}
+
+/** AES-128-CTR with the tag as IV: its own inverse. */
+function ctr(keys: PageTokenKeys, iv: Buffer, data: Buffer): Buffer {
+  const key = keys.macFor("page-token-cipher").tag("key");
+  const cipher = createCipheriv("aes-128-ctr", key, iv);
+  return Buffer.concat([cipher.update(data), cipher.final()]);
 }
 
 export function decodePageToken(
@@ -80,10 +95,11 @@ export function decodePageToken(
   ) {
     throw pageTokenInvalid("not a page token certmint returned");
   }
-  const payload = bytes.subarray(tagEnd);
-  if (!mac(keys).verify(bytes.subarray(1, tagEnd), scopeText(scope), payload)) {
+  const tag = bytes.subarray(1, tagEnd);
+  const payload = ctr(keys, tag, bytes.subarray(tagEnd));
+  if (!mac(keys).verify(tag, scopeText(scope), payload)) {
     throw pageTokenInvalid(
-      `not a page token that ${scope.list} returned for these filters (altered, or from another list or other filters)`,
+      `not a page token that ${scope.list} returned to this caller for these filters (altered, or from another list, other filters or another caller)`,
     );
   }
   try {

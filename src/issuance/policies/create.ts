@@ -1,4 +1,5 @@
 import { alreadyExists } from "../../errors";
+import { createdFields } from "../audit/changes";
 import { changeRecord } from "../audit/record";
 import type { Call } from "../call";
 import { newRowId } from "../common/ids";
@@ -51,7 +52,15 @@ export async function createPolicy(
     // The audit record commits with the row (issue 6).
     await deps.store.transaction(async (tx) => {
       await tx.policies.insert(policy);
-      await tx.audit.insert(changeRecord(call, { type: "certificate_policy", id: policy.id }, now));
+      await tx.audit.insert(
+        changeRecord(
+          call,
+          { type: "certificate_policy", id: policy.id },
+          now,
+          undefined,
+          createdFields(policy),
+        ),
+      );
     });
   } catch (err) {
     // Two creates racing for one slug: the unique index decides.

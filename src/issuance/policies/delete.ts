@@ -1,4 +1,5 @@
 import { failedPrecondition } from "../../errors";
+import { removedFields } from "../audit/changes";
 import { changeRecord } from "../audit/record";
 import type { Call } from "../call";
 import { checkEtag } from "../common/etag";
@@ -58,7 +59,13 @@ export async function deletePolicy(
       }
       // The audit record commits with the deletion (issue 6).
       await tx.audit.insert(
-        changeRecord(call, { type: "certificate_policy", id: row.id }, deps.now()),
+        changeRecord(
+          call,
+          { type: "certificate_policy", id: row.id },
+          deps.now(),
+          undefined,
+          removedFields(row, ["slug", "description"]),
+        ),
       );
       forgetCompiledPolicy(row.id);
     });

@@ -18,9 +18,12 @@ export function getPolicy(deps: PolicyQueryDeps, ref: string): Promise<Certifica
 /** Policies oldest first, a keyset page at a time. */
 export function listPolicies(
   deps: PolicyQueryDeps,
-  request: PageRequest,
+  request: PageRequest & { caller: string },
 ): Promise<Page<CertificatePolicy>> {
-  return listPage(deps.keyring, request, { list: "ListCertificatePolicies" }, (page) =>
-    deps.store.policies.listOldestFirst(page),
+  return listPage(
+    deps.keyring,
+    request,
+    { list: "ListCertificatePolicies", filter: { caller: request.caller } },
+    (page) => deps.store.policies.listOldestFirst(page),
   );
 }

@@ -1,3 +1,4 @@
+import { updatedFields } from "../audit/changes";
 import { changeRecord } from "../audit/record";
 import type { Call } from "../call";
 import { checkEtag } from "../common/etag";
@@ -63,15 +64,28 @@ export async function updatePolicy(
     await assertProfilesStillFit(tx, row.id, row.slug, compiled);
 
     const now = deps.now();
+    const spec = structuredClone(compiled.spec);
     const updated = await tx.policies.update(row.id, row.version, {
-      spec: structuredClone(compiled.spec),
+      spec,
       description: next.description,
       version: row.version + 1,
       updatedAt: now,
     });
     if (!updated) throw concurrentUpdate(what);
-    // The audit record commits with the change (issue 6).
-    await tx.audit.insert(changeRecord(call, { type: "certificate_policy", id: row.id }, now));
+    // The audit record commits with the change (issue 6), and says what changed: the fields
+    // of the stored spec and description that differ (a masked field sent unchanged is none).
+    await tx.audit.insert(
+      changeRecord(
+        call,
+        { type: "certificate_policy", id: row.id },
+        now,
+        undefined,
+        updatedFields(
+          { description: row.description, spec: row.spec },
+          { description: next.description, spec },
+        ),
+      ),
+    );
     forgetCompiledPolicy(row.id);
     return stillThere(await tx.policies.find({ id: row.id }), {
       what: "certificate policy",

@@ -1,4 +1,5 @@
 import { alreadyExists } from "../../errors";
+import { createdFields } from "../audit/changes";
 import { changeRecord } from "../audit/record";
 import type { Call } from "../call";
 import { newRowId } from "../common/ids";
@@ -52,7 +53,13 @@ export async function createProfile(
       await tx.profiles.insert(profile);
       // The audit record commits with the row (issue 6).
       await tx.audit.insert(
-        changeRecord(call, { type: "certificate_profile", id: profile.id }, now),
+        changeRecord(
+          call,
+          { type: "certificate_profile", id: profile.id },
+          now,
+          undefined,
+          createdFields(profile),
+        ),
       );
       return profile;
     });

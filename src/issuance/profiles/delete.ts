@@ -1,4 +1,5 @@
 import { failedPrecondition } from "../../errors";
+import { removedFields } from "../audit/changes";
 import { changeRecord } from "../audit/record";
 import type { Call } from "../call";
 import { checkEtag } from "../common/etag";
@@ -102,7 +103,13 @@ export async function deleteProfile(
     await tx.tokens.forgetProfile(row.id);
     // The audit record commits with the deletion (issue 6).
     await tx.audit.insert(
-      changeRecord(call, { type: "certificate_profile", id: row.id }, deps.now()),
+      changeRecord(
+        call,
+        { type: "certificate_profile", id: row.id },
+        deps.now(),
+        undefined,
+        removedFields(row, ["slug", "policyId", "caId", "selfSigned"]),
+      ),
     );
   });
 }

@@ -17,9 +17,12 @@ export function getProfile(deps: ProfileQueryDeps, ref: string): Promise<Certifi
 /** Profiles oldest first, a keyset page at a time. */
 export function listProfiles(
   deps: ProfileQueryDeps,
-  request: PageRequest,
+  request: PageRequest & { caller: string },
 ): Promise<Page<CertificateProfile>> {
-  return listPage(deps.keyring, request, { list: "ListCertificateProfiles" }, (page) =>
-    deps.store.profiles.listOldestFirst(page),
+  return listPage(
+    deps.keyring,
+    request,
+    { list: "ListCertificateProfiles", filter: { caller: request.caller } },
+    (page) => deps.store.profiles.listOldestFirst(page),
   );
 }

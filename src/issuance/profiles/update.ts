@@ -1,3 +1,4 @@
+import { updatedFields } from "../audit/changes";
 import { changeRecord } from "../audit/record";
 import type { Call } from "../call";
 import { checkEtag } from "../common/etag";
@@ -9,6 +10,7 @@ import type {
   CertificateProfile,
   PolicyRepository,
   ProfileRepository,
+  ProfileSettings,
   StoreWith,
 } from "../repositories";
 import type { ProfileDraft, UpdateProfileInput } from "./inputs";
@@ -62,13 +64,28 @@ export async function updateProfile(
       updatedAt: now,
     });
     if (!updated) throw concurrentUpdate(what);
-    // The audit record commits with the change (issue 6).
-    await tx.audit.insert(changeRecord(call, { type: "certificate_profile", id: row.id }, now));
+    // The audit record commits with the change (issue 6), and says what changed: the stored
+    // settings that differ, before and after.
+    await tx.audit.insert(
+      changeRecord(
+        call,
+        { type: "certificate_profile", id: row.id },
+        now,
+        undefined,
+        updatedFields(settingsOf(row), checked),
+      ),
+    );
     return stillThere(await tx.profiles.find({ id: row.id }), {
       what: "certificate profile",
       ref: row.slug,
     });
   });
+}
+
+/** The settings of a stored profile, as checkProfile returns them (identity and bookkeeping aside). */
+function settingsOf(row: CertificateProfile): ProfileSettings {
+  const { id: _id, slug: _slug, version: _v, createdAt: _c, updatedAt: _u, ...settings } = row;
+  return settings;
 }
 
 /** A stored profile as the draft an update starts from (references by id). */

@@ -76,4 +76,10 @@ export interface AccessTokenRepository {
   /** Slugs of the tokens in force (not revoked, not expired at `now`) whose binding names this CA. */
   slugsBoundToCa(caId: string, now: Date): Promise<string[]>;
   listOldestFirst(page: PageQuery): Promise<AccessToken[]>;
+  /**
+   * Drops the secret salt of the tokens created with a request_id before `createdBefore` (their
+   * replay window over): their secrets can no longer be recomputed, even with the KEK and the
+   * database (access-tokens/request-id.ts). How many were cleared.
+   */
+  forgetSecretSalts(createdBefore: Date): Promise<number>;
 }

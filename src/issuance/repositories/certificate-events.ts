@@ -2,7 +2,13 @@ import type { StoredError } from "./certificate-requests";
 import type { LineagePlace } from "./certificates";
 
 /** What happened to a certificate (proto CertificateEventType). */
-export type CertificateEventType = "ISSUED" | "RENEWED" | "REVOKED" | "RENEWAL_FAILED" | "EXPIRING";
+export type CertificateEventType =
+  | "ISSUED"
+  | "RENEWED"
+  | "REVOKED"
+  | "RENEWAL_FAILED"
+  | "EXPIRING"
+  | "HOLD_RELEASED";
 
 /** One numbered certificate event; `position` is its cursor. */
 export interface StoredEvent {

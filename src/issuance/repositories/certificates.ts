@@ -116,7 +116,7 @@ export interface CertificateRepository {
   /**
    * Blocks a key revoked for key compromise (its SubjectPublicKeyInfo's SHA-256): no
    * certificate of it is stored again (Migration20261205000000BlockedKeys). In the revoking
-   * transaction only; returns the key's certificates not revoked yet, those whose issuance
+   * transaction only; returns the key's certificates not revoked yet or on hold, those whose issuance
    * raced the block included (it waits for them to commit).
    */
   blockKey(spkiSha256: string, certificateId: string, now: Date): Promise<Certificate[]>;
@@ -136,6 +136,17 @@ export interface CertificateRepository {
    * revocation time (RFC 5280 5.3.1); false when it is not revoked or has that reason already.
    */
   markKeyCompromised(id: string): Promise<boolean>;
+  /**
+   * A certificate on hold (CERTIFICATE_HOLD) gets another reason, keeping its revocation time
+   * (RFC 5280 5.3.1 lets a hold become final); false when it is not on hold.
+   */
+  finishHold(id: string, reason: RevocationReason): Promise<boolean>;
+  /**
+   * A certificate on hold is not revoked any more (its reason and time cleared), unless its key
+   * is blocked (read under the key's lock, as an issuance reads it); false when it is not on
+   * hold or its key is blocked.
+   */
+  releaseHold(id: string): Promise<boolean>;
   /**
    * Deletes every private key certmint holds sealed for these certificates: the certificate's
    * own (STORE_ENCRYPTED) and the one its request keeps for replays, for a renewal's owner, or

@@ -32,6 +32,18 @@ export const AccessTokenEntity = defineEntity({
     createdAt: p.datetime(),
     expiresAt: p.datetime(),
     revokedAt: p.datetime().nullable(),
+    /**
+     * SHA-256 of the CreateAccessToken request made with a request_id (its id is derived from
+     * the creator and the request_id: src/issuance/access-tokens/request-id.ts), so that a
+     * reuse of the request_id for another request is refused; null without a request_id.
+     */
+    requestFingerprint: p.text().nullable(),
+    /**
+     * For a bearer token made with a request_id: the random salt its secret is derived from
+     * (HMAC under a key derived from the KEK), so a retry of the lost answer gets the same
+     * secret; null otherwise. Never leaves the server.
+     */
+    secretSalt: p.blob().nullable(),
   }),
 });
 export type AccessTokenRow = InferEntity<typeof AccessTokenEntity>;

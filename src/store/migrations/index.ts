@@ -24,6 +24,8 @@ import { Migration20261205200000NameSearchWords } from "./Migration2026120520000
 import { Migration20261205300000CaSigningGuard } from "./Migration20261205300000CaSigningGuard";
 import { Migration20261205400000RenewalClaimByProfile } from "./Migration20261205400000RenewalClaimByProfile";
 import { Migration20261205500000KeyCompromiseBackfill } from "./Migration20261205500000KeyCompromiseBackfill";
+import { Migration20261206100000HoldRelease } from "./Migration20261206100000HoldRelease";
+import { Migration20261206110000AuditChangesTokenRequests } from "./Migration20261206110000AuditChangesTokenRequests";
 
 /**
  * Every migration, in order. Listed explicitly (not discovered on disk) so the same list
@@ -84,5 +86,10 @@ export const MIGRATIONS: MigrationObject[] = [
   {
     name: "Migration20261205500000KeyCompromiseBackfill",
     class: Migration20261205500000KeyCompromiseBackfill,
+  },
+  { name: "Migration20261206100000HoldRelease", class: Migration20261206100000HoldRelease },
+  {
+    name: "Migration20261206110000AuditChangesTokenRequests",
+    class: Migration20261206110000AuditChangesTokenRequests,
   },
 ];

@@ -51,6 +51,15 @@ export class OrmAccessTokenRepository implements AccessTokenRepository {
     return (res as { affectedRows?: number }).affectedRows ?? 0;
   }
 
+  async forgetSecretSalts(createdBefore: Date): Promise<number> {
+    const res = await this.em().execute(
+      `update "access_token" set "secret_salt" = null where "secret_salt" is not null and "created_at" < ?`,
+      [createdBefore],
+      "run",
+    );
+    return (res as { affectedRows?: number }).affectedRows ?? 0;
+  }
+
   countActiveAdmins(now: Date): Promise<number> {
     return this.em().count(E, {
       role: "ADMIN",

@@ -112,6 +112,33 @@ export class OrmCertificateRepository implements CertificateRepository {
     return n > 0;
   }
 
+  async finishHold(id: string, reason: RevocationReason): Promise<boolean> {
+    const n = await this.em().nativeUpdate(
+      E,
+      { id, revokedAt: { $ne: null }, revocationReason: "CERTIFICATE_HOLD" },
+      { revocationReason: reason },
+    );
+    return n > 0;
+  }
+
+  async releaseHold(id: string): Promise<boolean> {
+    const em = this.em();
+    // certmint_key_blocked takes the key's lock shared, as an issuance of the key does: a
+    // key-compromise revocation (blockKey, exclusive) either committed before, and this
+    // releases nothing, or waits for this and then finds the certificate valid and revokes it.
+    // The CRL entry is cleared by a trigger (Migration20261206100000HoldRelease).
+    const rows = await em.getConnection().execute<Array<{ id: string }>>(
+      `update "certificate" set "revoked_at" = null, "revocation_reason" = null
+        where "id" = ? and "revoked_at" is not null and "revocation_reason" = 'CERTIFICATE_HOLD'
+          and not ("spki_sha256" is not null and "certmint_key_blocked"("spki_sha256"))
+        returning "id"`,
+      [id],
+      "all",
+      em.getTransactionContext(),
+    );
+    return rows.length > 0;
+  }
+
   async forgetPrivateKeys(ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return;
     const em = this.em();
@@ -145,7 +172,7 @@ export class OrmCertificateRepository implements CertificateRepository {
     );
     const rows = await run(
       `select "id" from "certificate" where "certmint_key_prefix"("spki_sha256") = "certmint_key_prefix"(?)
-         and "spki_sha256" = ? and "revoked_at" is null`,
+         and "spki_sha256" = ? and ("revoked_at" is null or "revocation_reason" = 'CERTIFICATE_HOLD')`,
       [spkiSha256, spkiSha256],
     );
     return this.findByIds(rows.map((r) => r.id as string));

@@ -478,7 +478,19 @@ type CreateAccessTokenRequest struct {
 	// ignored.
 	AccessToken *AccessToken `protobuf:"bytes,1,opt,name=access_token,json=accessToken,proto3" json:"access_token,omitempty"`
 	// How long the token is valid: 90 days when unset, at most 3650 days.
-	Ttl           *durationpb.Duration `protobuf:"bytes,2,opt,name=ttl,proto3" json:"ttl,omitempty"`
+	Ttl *durationpb.Duration `protobuf:"bytes,2,opt,name=ttl,proto3" json:"ttl,omitempty"`
+	// Idempotency key chosen by the caller (1-128 printable characters), scoped to the access
+	// token that makes the call. Repeating the call with the same request_id returns the same
+	// token, and for a bearer token the same secret, for CERTMINT_GENERATED_KEY_REPLAY_SECONDS
+	// (60 minutes by default) after its creation; later, FAILED_PRECONDITION
+	// (TOKEN_SECRET_REPLAY_ENDED, ErrorInfo access_token_id): revoke that token and create
+	// another. Never a second token. The same request_id with a different request is
+	// ALREADY_EXISTS (REQUEST_ID_REUSED, ErrorInfo access_token_id). Without it, a retry after a
+	// lost answer is ALREADY_EXISTS (ACCESS_TOKEN_SLUG_TAKEN) and the secret is lost. Empty is
+	// the same as unset. (optional: added after v1 was published, so that code building this
+	// message without it still compiles in every language.)
+	// At most 128 characters.
+	RequestId     *string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3,oneof" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -525,6 +537,13 @@ func (x *CreateAccessTokenRequest) GetTtl() *durationpb.Duration {
 		return x.Ttl
 	}
 	return nil
+}
+
+func (x *CreateAccessTokenRequest) GetRequestId() string {
+	if x != nil && x.RequestId != nil {
+		return *x.RequestId
+	}
+	return ""
 }
 
 // CreateAccessTokenResponse returns the token and, for a bearer token, its secret.
@@ -907,10 +926,13 @@ const file_certmint_v1_access_token_service_proto_rawDesc = "" +
 	"\ridentity_type\x18\x01 \x01(\x0e2*.certmint.v1.ClientCertificateIdentityTypeR\fidentityType\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value\x123\n" +
 	"\x15certificate_authority\x18\x03 \x01(\tR\x14certificateAuthority\x12:\n" +
-	"\x19issuer_certificate_sha256\x18\x04 \x01(\tR\x17issuerCertificateSha256\"\x84\x01\n" +
+	"\x19issuer_certificate_sha256\x18\x04 \x01(\tR\x17issuerCertificateSha256\"\xb7\x01\n" +
 	"\x18CreateAccessTokenRequest\x12;\n" +
 	"\faccess_token\x18\x01 \x01(\v2\x18.certmint.v1.AccessTokenR\vaccessToken\x12+\n" +
-	"\x03ttl\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x03ttl\"p\n" +
+	"\x03ttl\x18\x02 \x01(\v2\x19.google.protobuf.DurationR\x03ttl\x12\"\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tH\x00R\trequestId\x88\x01\x01B\r\n" +
+	"\v_request_id\"p\n" +
 	"\x19CreateAccessTokenResponse\x12;\n" +
 	"\faccess_token\x18\x01 \x01(\v2\x18.certmint.v1.AccessTokenR\vaccessToken\x12\x16\n" +
 	"\x06secret\x18\x02 \x01(\tR\x06secret\":\n" +
@@ -1018,6 +1040,7 @@ func file_certmint_v1_access_token_service_proto_init() {
 	if File_certmint_v1_access_token_service_proto != nil {
 		return
 	}
+	file_certmint_v1_access_token_service_proto_msgTypes[2].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

@@ -40,7 +40,8 @@ const (
 // named by id or serial, NOT_FOUND, as one that does not exist.
 type AccessTokenServiceClient interface {
 	// CreateAccessToken creates a token. The bearer secret is in the response and nowhere
-	// else: certmint stores only its SHA-256 hash, so it cannot be shown again.
+	// else: certmint stores only its SHA-256 hash, so it cannot be shown again, except to a
+	// repeat of the call with the same request_id within the replay window.
 	// ALREADY_EXISTS for a taken slug or an active binding of the same identity and CA;
 	// NOT_FOUND for an unknown profile or CA.
 	CreateAccessToken(ctx context.Context, in *CreateAccessTokenRequest, opts ...grpc.CallOption) (*CreateAccessTokenResponse, error)
@@ -117,7 +118,8 @@ func (c *accessTokenServiceClient) RevokeAccessToken(ctx context.Context, in *Re
 // named by id or serial, NOT_FOUND, as one that does not exist.
 type AccessTokenServiceServer interface {
 	// CreateAccessToken creates a token. The bearer secret is in the response and nowhere
-	// else: certmint stores only its SHA-256 hash, so it cannot be shown again.
+	// else: certmint stores only its SHA-256 hash, so it cannot be shown again, except to a
+	// repeat of the call with the same request_id within the replay window.
 	// ALREADY_EXISTS for a taken slug or an active binding of the same identity and CA;
 	// NOT_FOUND for an unknown profile or CA.
 	CreateAccessToken(context.Context, *CreateAccessTokenRequest) (*CreateAccessTokenResponse, error)

@@ -9,6 +9,7 @@ package certmintv1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	structpb "google.golang.org/protobuf/types/known/structpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -49,7 +50,16 @@ type AuditRecord struct {
 	// The call's x-request-id.
 	RequestId string `protobuf:"bytes,10,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	// The caller's address as the server saw it.
-	Peer          string `protobuf:"bytes,11,opt,name=peer,proto3" json:"peer,omitempty"`
+	Peer string `protobuf:"bytes,11,opt,name=peer,proto3" json:"peer,omitempty"`
+	// What an administrative change set, for records of successful changes to certificate
+	// authorities, policies, profiles and access tokens: for a create, each field of the new
+	// object; for an update, the fields that changed (a field sent unchanged is not listed); for
+	// a delete, the fields that identified the object removed; for a revocation, revoke_time.
+	// Never a secret: no private key, token secret, hash or salt, no key-encryption key. Empty
+	// for issuance and other certificate records (the certificate and request are the change),
+	// for refusals, for replays that changed nothing, and for records written before
+	// 2026-12-06.
+	Changes       []*FieldChange `protobuf:"bytes,12,rep,name=changes,proto3" json:"changes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -161,6 +171,81 @@ func (x *AuditRecord) GetPeer() string {
 	return ""
 }
 
+func (x *AuditRecord) GetChanges() []*FieldChange {
+	if x != nil {
+		return x.Changes
+	}
+	return nil
+}
+
+// FieldChange is one field an administrative change set.
+type FieldChange struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The field's path in the object as certmint stores it, snake_case, nested objects joined by
+	// ".", e.g. "description", "spec.max_ttl_seconds", "spec.sans.dns.allowed",
+	// "renewal.auto_renew". A list is one field: a list that changed is given whole. The names
+	// are those of the stored object, which may differ from the API's (a profile's "policy_id"
+	// is certificate_policy, "ca_id" its issuer, a policy's "spec.sans" its san_rules).
+	Field string `protobuf:"bytes,1,opt,name=field,proto3" json:"field,omitempty"`
+	// The value before the change, as JSON; unset when the change created the field.
+	Before *structpb.Value `protobuf:"bytes,2,opt,name=before,proto3" json:"before,omitempty"`
+	// The value after the change, as JSON; unset when the change removed the field.
+	After         *structpb.Value `protobuf:"bytes,3,opt,name=after,proto3" json:"after,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FieldChange) Reset() {
+	*x = FieldChange{}
+	mi := &file_certmint_v1_audit_service_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FieldChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FieldChange) ProtoMessage() {}
+
+func (x *FieldChange) ProtoReflect() protoreflect.Message {
+	mi := &file_certmint_v1_audit_service_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FieldChange.ProtoReflect.Descriptor instead.
+func (*FieldChange) Descriptor() ([]byte, []int) {
+	return file_certmint_v1_audit_service_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *FieldChange) GetField() string {
+	if x != nil {
+		return x.Field
+	}
+	return ""
+}
+
+func (x *FieldChange) GetBefore() *structpb.Value {
+	if x != nil {
+		return x.Before
+	}
+	return nil
+}
+
+func (x *FieldChange) GetAfter() *structpb.Value {
+	if x != nil {
+		return x.After
+	}
+	return nil
+}
+
 // ListAuditRecordsRequest asks for a page of records. Filters combine with AND. A filter that
 // could never match (an unknown resource_type, a method not in its full form, end_time not
 // after start_time) is INVALID_ARGUMENT, naming each field.
@@ -197,7 +282,7 @@ type ListAuditRecordsRequest struct {
 
 func (x *ListAuditRecordsRequest) Reset() {
 	*x = ListAuditRecordsRequest{}
-	mi := &file_certmint_v1_audit_service_proto_msgTypes[1]
+	mi := &file_certmint_v1_audit_service_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -209,7 +294,7 @@ func (x *ListAuditRecordsRequest) String() string {
 func (*ListAuditRecordsRequest) ProtoMessage() {}
 
 func (x *ListAuditRecordsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_audit_service_proto_msgTypes[1]
+	mi := &file_certmint_v1_audit_service_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -222,7 +307,7 @@ func (x *ListAuditRecordsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditRecordsRequest.ProtoReflect.Descriptor instead.
 func (*ListAuditRecordsRequest) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_audit_service_proto_rawDescGZIP(), []int{1}
+	return file_certmint_v1_audit_service_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *ListAuditRecordsRequest) GetPageSize() int32 {
@@ -301,7 +386,7 @@ type ListAuditRecordsResponse struct {
 
 func (x *ListAuditRecordsResponse) Reset() {
 	*x = ListAuditRecordsResponse{}
-	mi := &file_certmint_v1_audit_service_proto_msgTypes[2]
+	mi := &file_certmint_v1_audit_service_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -313,7 +398,7 @@ func (x *ListAuditRecordsResponse) String() string {
 func (*ListAuditRecordsResponse) ProtoMessage() {}
 
 func (x *ListAuditRecordsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_audit_service_proto_msgTypes[2]
+	mi := &file_certmint_v1_audit_service_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -326,7 +411,7 @@ func (x *ListAuditRecordsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditRecordsResponse.ProtoReflect.Descriptor instead.
 func (*ListAuditRecordsResponse) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_audit_service_proto_rawDescGZIP(), []int{2}
+	return file_certmint_v1_audit_service_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *ListAuditRecordsResponse) GetAuditRecords() []*AuditRecord {
@@ -347,7 +432,7 @@ var File_certmint_v1_audit_service_proto protoreflect.FileDescriptor
 
 const file_certmint_v1_audit_service_proto_rawDesc = "" +
 	"\n" +
-	"\x1fcertmint/v1/audit_service.proto\x12\vcertmint.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe4\x02\n" +
+	"\x1fcertmint/v1/audit_service.proto\x12\vcertmint.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x98\x03\n" +
 	"\vAuditRecord\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12;\n" +
 	"\vcreate_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
@@ -365,7 +450,12 @@ const file_certmint_v1_audit_service_proto_rawDesc = "" +
 	"\n" +
 	"request_id\x18\n" +
 	" \x01(\tR\trequestId\x12\x12\n" +
-	"\x04peer\x18\v \x01(\tR\x04peer\"\xe0\x02\n" +
+	"\x04peer\x18\v \x01(\tR\x04peer\x122\n" +
+	"\achanges\x18\f \x03(\v2\x18.certmint.v1.FieldChangeR\achanges\"\x81\x01\n" +
+	"\vFieldChange\x12\x14\n" +
+	"\x05field\x18\x01 \x01(\tR\x05field\x12.\n" +
+	"\x06before\x18\x02 \x01(\v2\x16.google.protobuf.ValueR\x06before\x12,\n" +
+	"\x05after\x18\x03 \x01(\v2\x16.google.protobuf.ValueR\x05after\"\xe0\x02\n" +
 	"\x17ListAuditRecordsRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
@@ -398,25 +488,30 @@ func file_certmint_v1_audit_service_proto_rawDescGZIP() []byte {
 	return file_certmint_v1_audit_service_proto_rawDescData
 }
 
-var file_certmint_v1_audit_service_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_certmint_v1_audit_service_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_certmint_v1_audit_service_proto_goTypes = []any{
 	(*AuditRecord)(nil),              // 0: certmint.v1.AuditRecord
-	(*ListAuditRecordsRequest)(nil),  // 1: certmint.v1.ListAuditRecordsRequest
-	(*ListAuditRecordsResponse)(nil), // 2: certmint.v1.ListAuditRecordsResponse
-	(*timestamppb.Timestamp)(nil),    // 3: google.protobuf.Timestamp
+	(*FieldChange)(nil),              // 1: certmint.v1.FieldChange
+	(*ListAuditRecordsRequest)(nil),  // 2: certmint.v1.ListAuditRecordsRequest
+	(*ListAuditRecordsResponse)(nil), // 3: certmint.v1.ListAuditRecordsResponse
+	(*timestamppb.Timestamp)(nil),    // 4: google.protobuf.Timestamp
+	(*structpb.Value)(nil),           // 5: google.protobuf.Value
 }
 var file_certmint_v1_audit_service_proto_depIdxs = []int32{
-	3, // 0: certmint.v1.AuditRecord.create_time:type_name -> google.protobuf.Timestamp
-	3, // 1: certmint.v1.ListAuditRecordsRequest.start_time:type_name -> google.protobuf.Timestamp
-	3, // 2: certmint.v1.ListAuditRecordsRequest.end_time:type_name -> google.protobuf.Timestamp
-	0, // 3: certmint.v1.ListAuditRecordsResponse.audit_records:type_name -> certmint.v1.AuditRecord
-	1, // 4: certmint.v1.AuditService.ListAuditRecords:input_type -> certmint.v1.ListAuditRecordsRequest
-	2, // 5: certmint.v1.AuditService.ListAuditRecords:output_type -> certmint.v1.ListAuditRecordsResponse
-	5, // [5:6] is the sub-list for method output_type
-	4, // [4:5] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	4, // 0: certmint.v1.AuditRecord.create_time:type_name -> google.protobuf.Timestamp
+	1, // 1: certmint.v1.AuditRecord.changes:type_name -> certmint.v1.FieldChange
+	5, // 2: certmint.v1.FieldChange.before:type_name -> google.protobuf.Value
+	5, // 3: certmint.v1.FieldChange.after:type_name -> google.protobuf.Value
+	4, // 4: certmint.v1.ListAuditRecordsRequest.start_time:type_name -> google.protobuf.Timestamp
+	4, // 5: certmint.v1.ListAuditRecordsRequest.end_time:type_name -> google.protobuf.Timestamp
+	0, // 6: certmint.v1.ListAuditRecordsResponse.audit_records:type_name -> certmint.v1.AuditRecord
+	2, // 7: certmint.v1.AuditService.ListAuditRecords:input_type -> certmint.v1.ListAuditRecordsRequest
+	3, // 8: certmint.v1.AuditService.ListAuditRecords:output_type -> certmint.v1.ListAuditRecordsResponse
+	8, // [8:9] is the sub-list for method output_type
+	7, // [7:8] is the sub-list for method input_type
+	7, // [7:7] is the sub-list for extension type_name
+	7, // [7:7] is the sub-list for extension extendee
+	0, // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_certmint_v1_audit_service_proto_init() }
@@ -430,7 +525,7 @@ func file_certmint_v1_audit_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_certmint_v1_audit_service_proto_rawDesc), len(file_certmint_v1_audit_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   3,
+			NumMessages:   4,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

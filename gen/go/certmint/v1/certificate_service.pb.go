@@ -335,7 +335,8 @@ const (
 	// A certificate was renewed: certificate is the successor, previous_certificate_id the one
 	// it replaces.
 	CertificateEventType_CERTIFICATE_EVENT_TYPE_RENEWED CertificateEventType = 2
-	// A certificate was revoked.
+	// A certificate was revoked, or a certificate on hold was revoked for good (its reason
+	// changed from CERTIFICATE_HOLD to another).
 	CertificateEventType_CERTIFICATE_EVENT_TYPE_REVOKED CertificateEventType = 3
 	// An automatic renewal attempt failed; error says why; certmint retries with backoff.
 	CertificateEventType_CERTIFICATE_EVENT_TYPE_RENEWAL_FAILED CertificateEventType = 4
@@ -347,6 +348,9 @@ const (
 	// The first message of a watch of one certificate: the current certificate of its lineage
 	// (see GetCurrentCertificate) as of cursor.
 	CertificateEventType_CERTIFICATE_EVENT_TYPE_CURRENT CertificateEventType = 7
+	// A certificate on hold (revoked with CERTIFICATE_HOLD) was released: valid again
+	// (ReleaseCertificateHold).
+	CertificateEventType_CERTIFICATE_EVENT_TYPE_HOLD_RELEASED CertificateEventType = 8
 )
 
 // Enum value maps for CertificateEventType.
@@ -360,6 +364,7 @@ var (
 		5: "CERTIFICATE_EVENT_TYPE_EXPIRING",
 		6: "CERTIFICATE_EVENT_TYPE_KEEPALIVE",
 		7: "CERTIFICATE_EVENT_TYPE_CURRENT",
+		8: "CERTIFICATE_EVENT_TYPE_HOLD_RELEASED",
 	}
 	CertificateEventType_value = map[string]int32{
 		"CERTIFICATE_EVENT_TYPE_UNSPECIFIED":    0,
@@ -370,6 +375,7 @@ var (
 		"CERTIFICATE_EVENT_TYPE_EXPIRING":       5,
 		"CERTIFICATE_EVENT_TYPE_KEEPALIVE":      6,
 		"CERTIFICATE_EVENT_TYPE_CURRENT":        7,
+		"CERTIFICATE_EVENT_TYPE_HOLD_RELEASED":  8,
 	}
 )
 
@@ -2394,6 +2400,99 @@ func (x *RevokeCertificateResponse) GetCertificate() *Certificate {
 	return nil
 }
 
+// ReleaseCertificateHoldRequest releases one certificate on hold.
+type ReleaseCertificateHoldRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The certificate, by id or serial number.
+	// At most 64 characters.
+	Certificate   string `protobuf:"bytes,1,opt,name=certificate,proto3" json:"certificate,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReleaseCertificateHoldRequest) Reset() {
+	*x = ReleaseCertificateHoldRequest{}
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReleaseCertificateHoldRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReleaseCertificateHoldRequest) ProtoMessage() {}
+
+func (x *ReleaseCertificateHoldRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReleaseCertificateHoldRequest.ProtoReflect.Descriptor instead.
+func (*ReleaseCertificateHoldRequest) Descriptor() ([]byte, []int) {
+	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *ReleaseCertificateHoldRequest) GetCertificate() string {
+	if x != nil {
+		return x.Certificate
+	}
+	return ""
+}
+
+// ReleaseCertificateHoldResponse returns the released certificate.
+type ReleaseCertificateHoldResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The certificate, ACTIVE (or EXPIRED, if it expired while on hold).
+	Certificate   *Certificate `protobuf:"bytes,1,opt,name=certificate,proto3" json:"certificate,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReleaseCertificateHoldResponse) Reset() {
+	*x = ReleaseCertificateHoldResponse{}
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReleaseCertificateHoldResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReleaseCertificateHoldResponse) ProtoMessage() {}
+
+func (x *ReleaseCertificateHoldResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReleaseCertificateHoldResponse.ProtoReflect.Descriptor instead.
+func (*ReleaseCertificateHoldResponse) Descriptor() ([]byte, []int) {
+	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *ReleaseCertificateHoldResponse) GetCertificate() *Certificate {
+	if x != nil {
+		return x.Certificate
+	}
+	return nil
+}
+
 // ApproveCertificateRequestRequest approves a pending request.
 type ApproveCertificateRequestRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2409,7 +2508,7 @@ type ApproveCertificateRequestRequest struct {
 
 func (x *ApproveCertificateRequestRequest) Reset() {
 	*x = ApproveCertificateRequestRequest{}
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[23]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2421,7 +2520,7 @@ func (x *ApproveCertificateRequestRequest) String() string {
 func (*ApproveCertificateRequestRequest) ProtoMessage() {}
 
 func (x *ApproveCertificateRequestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[23]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2434,7 +2533,7 @@ func (x *ApproveCertificateRequestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApproveCertificateRequestRequest.ProtoReflect.Descriptor instead.
 func (*ApproveCertificateRequestRequest) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{23}
+	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ApproveCertificateRequestRequest) GetCertificateRequestId() string {
@@ -2462,7 +2561,7 @@ type ApproveCertificateRequestResponse struct {
 
 func (x *ApproveCertificateRequestResponse) Reset() {
 	*x = ApproveCertificateRequestResponse{}
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[24]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2474,7 +2573,7 @@ func (x *ApproveCertificateRequestResponse) String() string {
 func (*ApproveCertificateRequestResponse) ProtoMessage() {}
 
 func (x *ApproveCertificateRequestResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[24]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2487,7 +2586,7 @@ func (x *ApproveCertificateRequestResponse) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use ApproveCertificateRequestResponse.ProtoReflect.Descriptor instead.
 func (*ApproveCertificateRequestResponse) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{24}
+	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ApproveCertificateRequestResponse) GetCertificateRequest() *CertificateRequest {
@@ -2512,7 +2611,7 @@ type RejectCertificateRequestRequest struct {
 
 func (x *RejectCertificateRequestRequest) Reset() {
 	*x = RejectCertificateRequestRequest{}
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[25]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2524,7 +2623,7 @@ func (x *RejectCertificateRequestRequest) String() string {
 func (*RejectCertificateRequestRequest) ProtoMessage() {}
 
 func (x *RejectCertificateRequestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[25]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2537,7 +2636,7 @@ func (x *RejectCertificateRequestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RejectCertificateRequestRequest.ProtoReflect.Descriptor instead.
 func (*RejectCertificateRequestRequest) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{25}
+	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *RejectCertificateRequestRequest) GetCertificateRequestId() string {
@@ -2565,7 +2664,7 @@ type RejectCertificateRequestResponse struct {
 
 func (x *RejectCertificateRequestResponse) Reset() {
 	*x = RejectCertificateRequestResponse{}
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[26]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2577,7 +2676,7 @@ func (x *RejectCertificateRequestResponse) String() string {
 func (*RejectCertificateRequestResponse) ProtoMessage() {}
 
 func (x *RejectCertificateRequestResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_certificate_service_proto_msgTypes[26]
+	mi := &file_certmint_v1_certificate_service_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2590,7 +2689,7 @@ func (x *RejectCertificateRequestResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RejectCertificateRequestResponse.ProtoReflect.Descriptor instead.
 func (*RejectCertificateRequestResponse) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{26}
+	return file_certmint_v1_certificate_service_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *RejectCertificateRequestResponse) GetCertificateRequest() *CertificateRequest {
@@ -2763,6 +2862,10 @@ const file_certmint_v1_certificate_service_proto_rawDesc = "" +
 	"\vcertificate\x18\x01 \x01(\tR\vcertificate\x125\n" +
 	"\x06reason\x18\x02 \x01(\x0e2\x1d.certmint.v1.RevocationReasonR\x06reason\"W\n" +
 	"\x19RevokeCertificateResponse\x12:\n" +
+	"\vcertificate\x18\x01 \x01(\v2\x18.certmint.v1.CertificateR\vcertificate\"A\n" +
+	"\x1dReleaseCertificateHoldRequest\x12 \n" +
+	"\vcertificate\x18\x01 \x01(\tR\vcertificate\"\\\n" +
+	"\x1eReleaseCertificateHoldResponse\x12:\n" +
 	"\vcertificate\x18\x01 \x01(\v2\x18.certmint.v1.CertificateR\vcertificate\"r\n" +
 	" ApproveCertificateRequestRequest\x124\n" +
 	"\x16certificate_request_id\x18\x01 \x01(\tR\x14certificateRequestId\x12\x18\n" +
@@ -2801,7 +2904,7 @@ const file_certmint_v1_certificate_service_proto_rawDesc = "" +
 	"\"CERTIFICATE_RENEWAL_STATE_RENEWING\x10\x02\x12%\n" +
 	"!CERTIFICATE_RENEWAL_STATE_RENEWED\x10\x03\x12$\n" +
 	" CERTIFICATE_RENEWAL_STATE_FAILED\x10\x04\x12/\n" +
-	"+CERTIFICATE_RENEWAL_STATE_AWAITING_APPROVAL\x10\x05*\xc3\x02\n" +
+	"+CERTIFICATE_RENEWAL_STATE_AWAITING_APPROVAL\x10\x05*\xed\x02\n" +
 	"\x14CertificateEventType\x12&\n" +
 	"\"CERTIFICATE_EVENT_TYPE_UNSPECIFIED\x10\x00\x12!\n" +
 	"\x1dCERTIFICATE_EVENT_TYPE_ISSUED\x10\x01\x12\"\n" +
@@ -2810,14 +2913,17 @@ const file_certmint_v1_certificate_service_proto_rawDesc = "" +
 	"%CERTIFICATE_EVENT_TYPE_RENEWAL_FAILED\x10\x04\x12#\n" +
 	"\x1fCERTIFICATE_EVENT_TYPE_EXPIRING\x10\x05\x12$\n" +
 	" CERTIFICATE_EVENT_TYPE_KEEPALIVE\x10\x06\x12\"\n" +
-	"\x1eCERTIFICATE_EVENT_TYPE_CURRENT\x10\a2\x98\t\n" +
+	"\x1eCERTIFICATE_EVENT_TYPE_CURRENT\x10\a\x12(\n" +
+	"$CERTIFICATE_EVENT_TYPE_HOLD_RELEASED\x10\b2\x8b\n" +
+	"\n" +
 	"\x12CertificateService\x12_\n" +
 	"\x10IssueCertificate\x12$.certmint.v1.IssueCertificateRequest\x1a%.certmint.v1.IssueCertificateResponse\x12_\n" +
 	"\x10RenewCertificate\x12$.certmint.v1.RenewCertificateRequest\x1a%.certmint.v1.RenewCertificateResponse\x12_\n" +
 	"\x10GetRequestStatus\x12$.certmint.v1.GetRequestStatusRequest\x1a%.certmint.v1.GetRequestStatusResponse\x12Y\n" +
 	"\x0eGetCertificate\x12\".certmint.v1.GetCertificateRequest\x1a#.certmint.v1.GetCertificateResponse\x12_\n" +
 	"\x10ListCertificates\x12$.certmint.v1.ListCertificatesRequest\x1a%.certmint.v1.ListCertificatesResponse\x12b\n" +
-	"\x11RevokeCertificate\x12%.certmint.v1.RevokeCertificateRequest\x1a&.certmint.v1.RevokeCertificateResponse\x12z\n" +
+	"\x11RevokeCertificate\x12%.certmint.v1.RevokeCertificateRequest\x1a&.certmint.v1.RevokeCertificateResponse\x12q\n" +
+	"\x16ReleaseCertificateHold\x12*.certmint.v1.ReleaseCertificateHoldRequest\x1a+.certmint.v1.ReleaseCertificateHoldResponse\x12z\n" +
 	"\x19ApproveCertificateRequest\x12-.certmint.v1.ApproveCertificateRequestRequest\x1a..certmint.v1.ApproveCertificateRequestResponse\x12w\n" +
 	"\x18RejectCertificateRequest\x12,.certmint.v1.RejectCertificateRequestRequest\x1a-.certmint.v1.RejectCertificateRequestResponse\x12t\n" +
 	"\x17ListCertificateRequests\x12+.certmint.v1.ListCertificateRequestsRequest\x1a,.certmint.v1.ListCertificateRequestsResponse\x12d\n" +
@@ -2838,7 +2944,7 @@ func file_certmint_v1_certificate_service_proto_rawDescGZIP() []byte {
 }
 
 var file_certmint_v1_certificate_service_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_certmint_v1_certificate_service_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_certmint_v1_certificate_service_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
 var file_certmint_v1_certificate_service_proto_goTypes = []any{
 	(CertificateRequestStatus)(0),             // 0: certmint.v1.CertificateRequestStatus
 	(CertificateStatus)(0),                    // 1: certmint.v1.CertificateStatus
@@ -2869,106 +2975,111 @@ var file_certmint_v1_certificate_service_proto_goTypes = []any{
 	(*ListCertificatesResponse)(nil),          // 26: certmint.v1.ListCertificatesResponse
 	(*RevokeCertificateRequest)(nil),          // 27: certmint.v1.RevokeCertificateRequest
 	(*RevokeCertificateResponse)(nil),         // 28: certmint.v1.RevokeCertificateResponse
-	(*ApproveCertificateRequestRequest)(nil),  // 29: certmint.v1.ApproveCertificateRequestRequest
-	(*ApproveCertificateRequestResponse)(nil), // 30: certmint.v1.ApproveCertificateRequestResponse
-	(*RejectCertificateRequestRequest)(nil),   // 31: certmint.v1.RejectCertificateRequestRequest
-	(*RejectCertificateRequestResponse)(nil),  // 32: certmint.v1.RejectCertificateRequestResponse
-	(*Subject)(nil),                           // 33: certmint.v1.Subject
-	(*SubjectAlternativeNames)(nil),           // 34: certmint.v1.SubjectAlternativeNames
-	(KeyAlgorithm)(0),                         // 35: certmint.v1.KeyAlgorithm
-	(SignatureAlgorithm)(0),                   // 36: certmint.v1.SignatureAlgorithm
-	(KeyUsage)(0),                             // 37: certmint.v1.KeyUsage
-	(ExtendedKeyUsage)(0),                     // 38: certmint.v1.ExtendedKeyUsage
-	(*durationpb.Duration)(nil),               // 39: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil),             // 40: google.protobuf.Timestamp
-	(*status.Status)(nil),                     // 41: google.rpc.Status
-	(RevocationReason)(0),                     // 42: certmint.v1.RevocationReason
+	(*ReleaseCertificateHoldRequest)(nil),     // 29: certmint.v1.ReleaseCertificateHoldRequest
+	(*ReleaseCertificateHoldResponse)(nil),    // 30: certmint.v1.ReleaseCertificateHoldResponse
+	(*ApproveCertificateRequestRequest)(nil),  // 31: certmint.v1.ApproveCertificateRequestRequest
+	(*ApproveCertificateRequestResponse)(nil), // 32: certmint.v1.ApproveCertificateRequestResponse
+	(*RejectCertificateRequestRequest)(nil),   // 33: certmint.v1.RejectCertificateRequestRequest
+	(*RejectCertificateRequestResponse)(nil),  // 34: certmint.v1.RejectCertificateRequestResponse
+	(*Subject)(nil),                           // 35: certmint.v1.Subject
+	(*SubjectAlternativeNames)(nil),           // 36: certmint.v1.SubjectAlternativeNames
+	(KeyAlgorithm)(0),                         // 37: certmint.v1.KeyAlgorithm
+	(SignatureAlgorithm)(0),                   // 38: certmint.v1.SignatureAlgorithm
+	(KeyUsage)(0),                             // 39: certmint.v1.KeyUsage
+	(ExtendedKeyUsage)(0),                     // 40: certmint.v1.ExtendedKeyUsage
+	(*durationpb.Duration)(nil),               // 41: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil),             // 42: google.protobuf.Timestamp
+	(*status.Status)(nil),                     // 43: google.rpc.Status
+	(RevocationReason)(0),                     // 44: certmint.v1.RevocationReason
 }
 var file_certmint_v1_certificate_service_proto_depIdxs = []int32{
-	33, // 0: certmint.v1.CertificateAttributes.subject:type_name -> certmint.v1.Subject
-	34, // 1: certmint.v1.CertificateAttributes.subject_alternative_names:type_name -> certmint.v1.SubjectAlternativeNames
-	35, // 2: certmint.v1.CertificateAttributes.key_algorithm:type_name -> certmint.v1.KeyAlgorithm
+	35, // 0: certmint.v1.CertificateAttributes.subject:type_name -> certmint.v1.Subject
+	36, // 1: certmint.v1.CertificateAttributes.subject_alternative_names:type_name -> certmint.v1.SubjectAlternativeNames
+	37, // 2: certmint.v1.CertificateAttributes.key_algorithm:type_name -> certmint.v1.KeyAlgorithm
 	6,  // 3: certmint.v1.IssueCertificateRequest.attributes:type_name -> certmint.v1.CertificateAttributes
-	36, // 4: certmint.v1.IssueCertificateRequest.signature_algorithm:type_name -> certmint.v1.SignatureAlgorithm
-	37, // 5: certmint.v1.IssueCertificateRequest.key_usages:type_name -> certmint.v1.KeyUsage
-	38, // 6: certmint.v1.IssueCertificateRequest.extended_key_usages:type_name -> certmint.v1.ExtendedKeyUsage
-	39, // 7: certmint.v1.IssueCertificateRequest.ttl:type_name -> google.protobuf.Duration
+	38, // 4: certmint.v1.IssueCertificateRequest.signature_algorithm:type_name -> certmint.v1.SignatureAlgorithm
+	39, // 5: certmint.v1.IssueCertificateRequest.key_usages:type_name -> certmint.v1.KeyUsage
+	40, // 6: certmint.v1.IssueCertificateRequest.extended_key_usages:type_name -> certmint.v1.ExtendedKeyUsage
+	41, // 7: certmint.v1.IssueCertificateRequest.ttl:type_name -> google.protobuf.Duration
 	7,  // 8: certmint.v1.IssueCertificateRequest.ca_certificate:type_name -> certmint.v1.CaCertificateOptions
-	40, // 9: certmint.v1.IssuedCertificate.not_before:type_name -> google.protobuf.Timestamp
-	40, // 10: certmint.v1.IssuedCertificate.not_after:type_name -> google.protobuf.Timestamp
+	42, // 9: certmint.v1.IssuedCertificate.not_before:type_name -> google.protobuf.Timestamp
+	42, // 10: certmint.v1.IssuedCertificate.not_after:type_name -> google.protobuf.Timestamp
 	0,  // 11: certmint.v1.IssueCertificateResponse.status:type_name -> certmint.v1.CertificateRequestStatus
 	9,  // 12: certmint.v1.IssueCertificateResponse.certificate:type_name -> certmint.v1.IssuedCertificate
 	3,  // 13: certmint.v1.RenewCertificateRequest.key_source:type_name -> certmint.v1.RenewalKeySource
-	35, // 14: certmint.v1.RenewCertificateRequest.key_algorithm:type_name -> certmint.v1.KeyAlgorithm
-	39, // 15: certmint.v1.RenewCertificateRequest.ttl:type_name -> google.protobuf.Duration
+	37, // 14: certmint.v1.RenewCertificateRequest.key_algorithm:type_name -> certmint.v1.KeyAlgorithm
+	41, // 15: certmint.v1.RenewCertificateRequest.ttl:type_name -> google.protobuf.Duration
 	0,  // 16: certmint.v1.RenewCertificateResponse.status:type_name -> certmint.v1.CertificateRequestStatus
 	9,  // 17: certmint.v1.RenewCertificateResponse.certificate:type_name -> certmint.v1.IssuedCertificate
 	0,  // 18: certmint.v1.CertificateRequest.status:type_name -> certmint.v1.CertificateRequestStatus
-	33, // 19: certmint.v1.CertificateRequest.subject:type_name -> certmint.v1.Subject
-	34, // 20: certmint.v1.CertificateRequest.subject_alternative_names:type_name -> certmint.v1.SubjectAlternativeNames
-	41, // 21: certmint.v1.CertificateRequest.error:type_name -> google.rpc.Status
-	40, // 22: certmint.v1.CertificateRequest.create_time:type_name -> google.protobuf.Timestamp
-	40, // 23: certmint.v1.CertificateRequest.update_time:type_name -> google.protobuf.Timestamp
+	35, // 19: certmint.v1.CertificateRequest.subject:type_name -> certmint.v1.Subject
+	36, // 20: certmint.v1.CertificateRequest.subject_alternative_names:type_name -> certmint.v1.SubjectAlternativeNames
+	43, // 21: certmint.v1.CertificateRequest.error:type_name -> google.rpc.Status
+	42, // 22: certmint.v1.CertificateRequest.create_time:type_name -> google.protobuf.Timestamp
+	42, // 23: certmint.v1.CertificateRequest.update_time:type_name -> google.protobuf.Timestamp
 	13, // 24: certmint.v1.GetRequestStatusResponse.certificate_request:type_name -> certmint.v1.CertificateRequest
 	9,  // 25: certmint.v1.GetRequestStatusResponse.certificate:type_name -> certmint.v1.IssuedCertificate
 	1,  // 26: certmint.v1.Certificate.status:type_name -> certmint.v1.CertificateStatus
-	33, // 27: certmint.v1.Certificate.subject:type_name -> certmint.v1.Subject
-	34, // 28: certmint.v1.Certificate.subject_alternative_names:type_name -> certmint.v1.SubjectAlternativeNames
-	35, // 29: certmint.v1.Certificate.key_algorithm:type_name -> certmint.v1.KeyAlgorithm
-	36, // 30: certmint.v1.Certificate.signature_algorithm:type_name -> certmint.v1.SignatureAlgorithm
-	37, // 31: certmint.v1.Certificate.key_usages:type_name -> certmint.v1.KeyUsage
-	38, // 32: certmint.v1.Certificate.extended_key_usages:type_name -> certmint.v1.ExtendedKeyUsage
-	40, // 33: certmint.v1.Certificate.not_before:type_name -> google.protobuf.Timestamp
-	40, // 34: certmint.v1.Certificate.not_after:type_name -> google.protobuf.Timestamp
-	40, // 35: certmint.v1.Certificate.revoke_time:type_name -> google.protobuf.Timestamp
-	42, // 36: certmint.v1.Certificate.revocation_reason:type_name -> certmint.v1.RevocationReason
-	40, // 37: certmint.v1.Certificate.create_time:type_name -> google.protobuf.Timestamp
+	35, // 27: certmint.v1.Certificate.subject:type_name -> certmint.v1.Subject
+	36, // 28: certmint.v1.Certificate.subject_alternative_names:type_name -> certmint.v1.SubjectAlternativeNames
+	37, // 29: certmint.v1.Certificate.key_algorithm:type_name -> certmint.v1.KeyAlgorithm
+	38, // 30: certmint.v1.Certificate.signature_algorithm:type_name -> certmint.v1.SignatureAlgorithm
+	39, // 31: certmint.v1.Certificate.key_usages:type_name -> certmint.v1.KeyUsage
+	40, // 32: certmint.v1.Certificate.extended_key_usages:type_name -> certmint.v1.ExtendedKeyUsage
+	42, // 33: certmint.v1.Certificate.not_before:type_name -> google.protobuf.Timestamp
+	42, // 34: certmint.v1.Certificate.not_after:type_name -> google.protobuf.Timestamp
+	42, // 35: certmint.v1.Certificate.revoke_time:type_name -> google.protobuf.Timestamp
+	44, // 36: certmint.v1.Certificate.revocation_reason:type_name -> certmint.v1.RevocationReason
+	42, // 37: certmint.v1.Certificate.create_time:type_name -> google.protobuf.Timestamp
 	4,  // 38: certmint.v1.Certificate.renewal_state:type_name -> certmint.v1.CertificateRenewalState
-	41, // 39: certmint.v1.Certificate.last_renewal_error:type_name -> google.rpc.Status
-	40, // 40: certmint.v1.Certificate.next_renewal_attempt_time:type_name -> google.protobuf.Timestamp
+	43, // 39: certmint.v1.Certificate.last_renewal_error:type_name -> google.rpc.Status
+	42, // 40: certmint.v1.Certificate.next_renewal_attempt_time:type_name -> google.protobuf.Timestamp
 	5,  // 41: certmint.v1.WatchCertificatesResponse.type:type_name -> certmint.v1.CertificateEventType
-	40, // 42: certmint.v1.WatchCertificatesResponse.event_time:type_name -> google.protobuf.Timestamp
+	42, // 42: certmint.v1.WatchCertificatesResponse.event_time:type_name -> google.protobuf.Timestamp
 	16, // 43: certmint.v1.WatchCertificatesResponse.certificate:type_name -> certmint.v1.Certificate
-	41, // 44: certmint.v1.WatchCertificatesResponse.error:type_name -> google.rpc.Status
+	43, // 44: certmint.v1.WatchCertificatesResponse.error:type_name -> google.rpc.Status
 	16, // 45: certmint.v1.GetCurrentCertificateResponse.certificate:type_name -> certmint.v1.Certificate
 	16, // 46: certmint.v1.GetCertificateResponse.certificate:type_name -> certmint.v1.Certificate
 	0,  // 47: certmint.v1.ListCertificateRequestsRequest.status:type_name -> certmint.v1.CertificateRequestStatus
 	13, // 48: certmint.v1.ListCertificateRequestsResponse.certificate_requests:type_name -> certmint.v1.CertificateRequest
 	1,  // 49: certmint.v1.ListCertificatesRequest.status:type_name -> certmint.v1.CertificateStatus
-	40, // 50: certmint.v1.ListCertificatesRequest.expires_before:type_name -> google.protobuf.Timestamp
+	42, // 50: certmint.v1.ListCertificatesRequest.expires_before:type_name -> google.protobuf.Timestamp
 	2,  // 51: certmint.v1.ListCertificatesRequest.view:type_name -> certmint.v1.CertificateView
 	16, // 52: certmint.v1.ListCertificatesResponse.certificates:type_name -> certmint.v1.Certificate
-	42, // 53: certmint.v1.RevokeCertificateRequest.reason:type_name -> certmint.v1.RevocationReason
+	44, // 53: certmint.v1.RevokeCertificateRequest.reason:type_name -> certmint.v1.RevocationReason
 	16, // 54: certmint.v1.RevokeCertificateResponse.certificate:type_name -> certmint.v1.Certificate
-	13, // 55: certmint.v1.ApproveCertificateRequestResponse.certificate_request:type_name -> certmint.v1.CertificateRequest
-	13, // 56: certmint.v1.RejectCertificateRequestResponse.certificate_request:type_name -> certmint.v1.CertificateRequest
-	8,  // 57: certmint.v1.CertificateService.IssueCertificate:input_type -> certmint.v1.IssueCertificateRequest
-	11, // 58: certmint.v1.CertificateService.RenewCertificate:input_type -> certmint.v1.RenewCertificateRequest
-	14, // 59: certmint.v1.CertificateService.GetRequestStatus:input_type -> certmint.v1.GetRequestStatusRequest
-	21, // 60: certmint.v1.CertificateService.GetCertificate:input_type -> certmint.v1.GetCertificateRequest
-	25, // 61: certmint.v1.CertificateService.ListCertificates:input_type -> certmint.v1.ListCertificatesRequest
-	27, // 62: certmint.v1.CertificateService.RevokeCertificate:input_type -> certmint.v1.RevokeCertificateRequest
-	29, // 63: certmint.v1.CertificateService.ApproveCertificateRequest:input_type -> certmint.v1.ApproveCertificateRequestRequest
-	31, // 64: certmint.v1.CertificateService.RejectCertificateRequest:input_type -> certmint.v1.RejectCertificateRequestRequest
-	23, // 65: certmint.v1.CertificateService.ListCertificateRequests:input_type -> certmint.v1.ListCertificateRequestsRequest
-	17, // 66: certmint.v1.CertificateService.WatchCertificates:input_type -> certmint.v1.WatchCertificatesRequest
-	19, // 67: certmint.v1.CertificateService.GetCurrentCertificate:input_type -> certmint.v1.GetCurrentCertificateRequest
-	10, // 68: certmint.v1.CertificateService.IssueCertificate:output_type -> certmint.v1.IssueCertificateResponse
-	12, // 69: certmint.v1.CertificateService.RenewCertificate:output_type -> certmint.v1.RenewCertificateResponse
-	15, // 70: certmint.v1.CertificateService.GetRequestStatus:output_type -> certmint.v1.GetRequestStatusResponse
-	22, // 71: certmint.v1.CertificateService.GetCertificate:output_type -> certmint.v1.GetCertificateResponse
-	26, // 72: certmint.v1.CertificateService.ListCertificates:output_type -> certmint.v1.ListCertificatesResponse
-	28, // 73: certmint.v1.CertificateService.RevokeCertificate:output_type -> certmint.v1.RevokeCertificateResponse
-	30, // 74: certmint.v1.CertificateService.ApproveCertificateRequest:output_type -> certmint.v1.ApproveCertificateRequestResponse
-	32, // 75: certmint.v1.CertificateService.RejectCertificateRequest:output_type -> certmint.v1.RejectCertificateRequestResponse
-	24, // 76: certmint.v1.CertificateService.ListCertificateRequests:output_type -> certmint.v1.ListCertificateRequestsResponse
-	18, // 77: certmint.v1.CertificateService.WatchCertificates:output_type -> certmint.v1.WatchCertificatesResponse
-	20, // 78: certmint.v1.CertificateService.GetCurrentCertificate:output_type -> certmint.v1.GetCurrentCertificateResponse
-	68, // [68:79] is the sub-list for method output_type
-	57, // [57:68] is the sub-list for method input_type
-	57, // [57:57] is the sub-list for extension type_name
-	57, // [57:57] is the sub-list for extension extendee
-	0,  // [0:57] is the sub-list for field type_name
+	16, // 55: certmint.v1.ReleaseCertificateHoldResponse.certificate:type_name -> certmint.v1.Certificate
+	13, // 56: certmint.v1.ApproveCertificateRequestResponse.certificate_request:type_name -> certmint.v1.CertificateRequest
+	13, // 57: certmint.v1.RejectCertificateRequestResponse.certificate_request:type_name -> certmint.v1.CertificateRequest
+	8,  // 58: certmint.v1.CertificateService.IssueCertificate:input_type -> certmint.v1.IssueCertificateRequest
+	11, // 59: certmint.v1.CertificateService.RenewCertificate:input_type -> certmint.v1.RenewCertificateRequest
+	14, // 60: certmint.v1.CertificateService.GetRequestStatus:input_type -> certmint.v1.GetRequestStatusRequest
+	21, // 61: certmint.v1.CertificateService.GetCertificate:input_type -> certmint.v1.GetCertificateRequest
+	25, // 62: certmint.v1.CertificateService.ListCertificates:input_type -> certmint.v1.ListCertificatesRequest
+	27, // 63: certmint.v1.CertificateService.RevokeCertificate:input_type -> certmint.v1.RevokeCertificateRequest
+	29, // 64: certmint.v1.CertificateService.ReleaseCertificateHold:input_type -> certmint.v1.ReleaseCertificateHoldRequest
+	31, // 65: certmint.v1.CertificateService.ApproveCertificateRequest:input_type -> certmint.v1.ApproveCertificateRequestRequest
+	33, // 66: certmint.v1.CertificateService.RejectCertificateRequest:input_type -> certmint.v1.RejectCertificateRequestRequest
+	23, // 67: certmint.v1.CertificateService.ListCertificateRequests:input_type -> certmint.v1.ListCertificateRequestsRequest
+	17, // 68: certmint.v1.CertificateService.WatchCertificates:input_type -> certmint.v1.WatchCertificatesRequest
+	19, // 69: certmint.v1.CertificateService.GetCurrentCertificate:input_type -> certmint.v1.GetCurrentCertificateRequest
+	10, // 70: certmint.v1.CertificateService.IssueCertificate:output_type -> certmint.v1.IssueCertificateResponse
+	12, // 71: certmint.v1.CertificateService.RenewCertificate:output_type -> certmint.v1.RenewCertificateResponse
+	15, // 72: certmint.v1.CertificateService.GetRequestStatus:output_type -> certmint.v1.GetRequestStatusResponse
+	22, // 73: certmint.v1.CertificateService.GetCertificate:output_type -> certmint.v1.GetCertificateResponse
+	26, // 74: certmint.v1.CertificateService.ListCertificates:output_type -> certmint.v1.ListCertificatesResponse
+	28, // 75: certmint.v1.CertificateService.RevokeCertificate:output_type -> certmint.v1.RevokeCertificateResponse
+	30, // 76: certmint.v1.CertificateService.ReleaseCertificateHold:output_type -> certmint.v1.ReleaseCertificateHoldResponse
+	32, // 77: certmint.v1.CertificateService.ApproveCertificateRequest:output_type -> certmint.v1.ApproveCertificateRequestResponse
+	34, // 78: certmint.v1.CertificateService.RejectCertificateRequest:output_type -> certmint.v1.RejectCertificateRequestResponse
+	24, // 79: certmint.v1.CertificateService.ListCertificateRequests:output_type -> certmint.v1.ListCertificateRequestsResponse
+	18, // 80: certmint.v1.CertificateService.WatchCertificates:output_type -> certmint.v1.WatchCertificatesResponse
+	20, // 81: certmint.v1.CertificateService.GetCurrentCertificate:output_type -> certmint.v1.GetCurrentCertificateResponse
+	70, // [70:82] is the sub-list for method output_type
+	58, // [58:70] is the sub-list for method input_type
+	58, // [58:58] is the sub-list for extension type_name
+	58, // [58:58] is the sub-list for extension extendee
+	0,  // [0:58] is the sub-list for field type_name
 }
 
 func init() { file_certmint_v1_certificate_service_proto_init() }
@@ -2992,7 +3103,7 @@ func file_certmint_v1_certificate_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_certmint_v1_certificate_service_proto_rawDesc), len(file_certmint_v1_certificate_service_proto_rawDesc)),
 			NumEnums:      6,
-			NumMessages:   27,
+			NumMessages:   29,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

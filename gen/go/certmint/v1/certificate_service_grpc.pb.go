@@ -25,6 +25,7 @@ const (
 	CertificateService_GetCertificate_FullMethodName            = "/certmint.v1.CertificateService/GetCertificate"
 	CertificateService_ListCertificates_FullMethodName          = "/certmint.v1.CertificateService/ListCertificates"
 	CertificateService_RevokeCertificate_FullMethodName         = "/certmint.v1.CertificateService/RevokeCertificate"
+	CertificateService_ReleaseCertificateHold_FullMethodName    = "/certmint.v1.CertificateService/ReleaseCertificateHold"
 	CertificateService_ApproveCertificateRequest_FullMethodName = "/certmint.v1.CertificateService/ApproveCertificateRequest"
 	CertificateService_RejectCertificateRequest_FullMethodName  = "/certmint.v1.CertificateService/RejectCertificateRequest"
 	CertificateService_ListCertificateRequests_FullMethodName   = "/certmint.v1.CertificateService/ListCertificateRequests"
@@ -70,10 +71,19 @@ type CertificateServiceClient interface {
 	// ListCertificates lists certificates with filters, newest first, a page at a time.
 	ListCertificates(ctx context.Context, in *ListCertificatesRequest, opts ...grpc.CallOption) (*ListCertificatesResponse, error)
 	// RevokeCertificate revokes a certificate with an RFC 5280 reason; its serial appears in its
-	// CA's next CRL. Revoking a revoked certificate changes nothing and returns it as it is.
-	// Admin only. An intermediate CA is revoked with
+	// CA's next CRL. Revoking a revoked certificate changes nothing and returns it as it is,
+	// except a certificate on hold (CERTIFICATE_HOLD), which takes any other reason given (RFC
+	// 5280 5.3.1), at its first revocation time. Admin only. An intermediate CA is revoked with
 	// CertificateAuthorityService.RevokeCertificateAuthority (its serial here: INVALID_ARGUMENT).
 	RevokeCertificate(ctx context.Context, in *RevokeCertificateRequest, opts ...grpc.CallOption) (*RevokeCertificateResponse, error)
+	// ReleaseCertificateHold releases a certificate revoked with CERTIFICATE_HOLD, the one
+	// reversible reason (RFC 5280 5.3.1): it is ACTIVE again, its CA's next CRL leaves it out (a
+	// full CRL simply drops the entry; removeFromCRL is for delta CRLs), OCSP answers good, and
+	// watchers get a HOLD_RELEASED event. A certificate that is not on hold (valid, or revoked
+	// for another reason, including a hold later made final) is FAILED_PRECONDITION
+	// (CERTIFICATE_NOT_ON_HOLD), and one whose key was revoked for key compromise is
+	// FAILED_PRECONDITION (KEY_BLOCKED); neither changes anything. Admin only, as revoking.
+	ReleaseCertificateHold(ctx context.Context, in *ReleaseCertificateHoldRequest, opts ...grpc.CallOption) (*ReleaseCertificateHoldResponse, error)
 	// ApproveCertificateRequest approves a PENDING_APPROVAL request. The request is checked
 	// again against the policy as it is now, then issued. The access token that made the request
 	// may not approve it (PERMISSION_DENIED, SELF_APPROVAL_NOT_ALLOWED), an admin token neither,
@@ -163,6 +173,16 @@ func (c *certificateServiceClient) RevokeCertificate(ctx context.Context, in *Re
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(RevokeCertificateResponse)
 	err := c.cc.Invoke(ctx, CertificateService_RevokeCertificate_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *certificateServiceClient) ReleaseCertificateHold(ctx context.Context, in *ReleaseCertificateHoldRequest, opts ...grpc.CallOption) (*ReleaseCertificateHoldResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReleaseCertificateHoldResponse)
+	err := c.cc.Invoke(ctx, CertificateService_ReleaseCertificateHold_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -266,10 +286,19 @@ type CertificateServiceServer interface {
 	// ListCertificates lists certificates with filters, newest first, a page at a time.
 	ListCertificates(context.Context, *ListCertificatesRequest) (*ListCertificatesResponse, error)
 	// RevokeCertificate revokes a certificate with an RFC 5280 reason; its serial appears in its
-	// CA's next CRL. Revoking a revoked certificate changes nothing and returns it as it is.
-	// Admin only. An intermediate CA is revoked with
+	// CA's next CRL. Revoking a revoked certificate changes nothing and returns it as it is,
+	// except a certificate on hold (CERTIFICATE_HOLD), which takes any other reason given (RFC
+	// 5280 5.3.1), at its first revocation time. Admin only. An intermediate CA is revoked with
 	// CertificateAuthorityService.RevokeCertificateAuthority (its serial here: INVALID_ARGUMENT).
 	RevokeCertificate(context.Context, *RevokeCertificateRequest) (*RevokeCertificateResponse, error)
+	// ReleaseCertificateHold releases a certificate revoked with CERTIFICATE_HOLD, the one
+	// reversible reason (RFC 5280 5.3.1): it is ACTIVE again, its CA's next CRL leaves it out (a
+	// full CRL simply drops the entry; removeFromCRL is for delta CRLs), OCSP answers good, and
+	// watchers get a HOLD_RELEASED event. A certificate that is not on hold (valid, or revoked
+	// for another reason, including a hold later made final) is FAILED_PRECONDITION
+	// (CERTIFICATE_NOT_ON_HOLD), and one whose key was revoked for key compromise is
+	// FAILED_PRECONDITION (KEY_BLOCKED); neither changes anything. Admin only, as revoking.
+	ReleaseCertificateHold(context.Context, *ReleaseCertificateHoldRequest) (*ReleaseCertificateHoldResponse, error)
 	// ApproveCertificateRequest approves a PENDING_APPROVAL request. The request is checked
 	// again against the policy as it is now, then issued. The access token that made the request
 	// may not approve it (PERMISSION_DENIED, SELF_APPROVAL_NOT_ALLOWED), an admin token neither,
@@ -322,6 +351,9 @@ func (UnimplementedCertificateServiceServer) ListCertificates(context.Context, *
 }
 func (UnimplementedCertificateServiceServer) RevokeCertificate(context.Context, *RevokeCertificateRequest) (*RevokeCertificateResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RevokeCertificate not implemented")
+}
+func (UnimplementedCertificateServiceServer) ReleaseCertificateHold(context.Context, *ReleaseCertificateHoldRequest) (*ReleaseCertificateHoldResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReleaseCertificateHold not implemented")
 }
 func (UnimplementedCertificateServiceServer) ApproveCertificateRequest(context.Context, *ApproveCertificateRequestRequest) (*ApproveCertificateRequestResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ApproveCertificateRequest not implemented")
@@ -467,6 +499,24 @@ func _CertificateService_RevokeCertificate_Handler(srv interface{}, ctx context.
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CertificateService_ReleaseCertificateHold_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReleaseCertificateHoldRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CertificateServiceServer).ReleaseCertificateHold(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CertificateService_ReleaseCertificateHold_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CertificateServiceServer).ReleaseCertificateHold(ctx, req.(*ReleaseCertificateHoldRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _CertificateService_ApproveCertificateRequest_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ApproveCertificateRequestRequest)
 	if err := dec(in); err != nil {
@@ -580,6 +630,10 @@ var CertificateService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RevokeCertificate",
 			Handler:    _CertificateService_RevokeCertificate_Handler,
+		},
+		{
+			MethodName: "ReleaseCertificateHold",
+			Handler:    _CertificateService_ReleaseCertificateHold_Handler,
 		},
 		{
 			MethodName: "ApproveCertificateRequest",

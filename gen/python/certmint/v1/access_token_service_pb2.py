@@ -15,7 +15,7 @@ from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&certmint/v1/access_token_service.proto\x12\x0b\x63\x65rtmint.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xdc\x04\n\x0b\x41\x63\x63\x65ssToken\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n\x04slug\x18\x02 \x01(\tR\x04slug\x12 \n\x0b\x64\x65scription\x18\x03 \x01(\tR\x0b\x64\x65scription\x12%\n\x04role\x18\x04 \x01(\x0e\x32\x11.certmint.v1.RoleR\x04role\x12\x31\n\x14\x63\x65rtificate_profiles\x18\x05 \x03(\tR\x13\x63\x65rtificateProfiles\x12\x42\n\x1b\x63lient_certificate_identity\x18\x06 \x01(\tB\x02\x18\x01R\x19\x63lientCertificateIdentity\x12\x33\n\x05state\x18\x07 \x01(\x0e\x32\x1d.certmint.v1.AccessTokenStateR\x05state\x12;\n\x0b\x63reate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12;\n\x0b\x65xpire_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nexpireTime\x12;\n\x0brevoke_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nrevokeTime\x12\x18\n\x07\x63reator\x18\x0b \x01(\tR\x07\x63reator\x12\x63\n\x1a\x63lient_certificate_binding\x18\x0c \x01(\x0b\x32%.certmint.v1.ClientCertificateBindingR\x18\x63lientCertificateBinding\"\xf2\x01\n\x18\x43lientCertificateBinding\x12O\n\ridentity_type\x18\x01 \x01(\x0e\x32*.certmint.v1.ClientCertificateIdentityTypeR\x0cidentityType\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value\x12\x33\n\x15\x63\x65rtificate_authority\x18\x03 \x01(\tR\x14\x63\x65rtificateAuthority\x12:\n\x19issuer_certificate_sha256\x18\x04 \x01(\tR\x17issuerCertificateSha256\"\x84\x01\n\x18\x43reateAccessTokenRequest\x12;\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\x0b\x32\x18.certmint.v1.AccessTokenR\x0b\x61\x63\x63\x65ssToken\x12+\n\x03ttl\x18\x02 \x01(\x0b\x32\x19.google.protobuf.DurationR\x03ttl\"p\n\x19\x43reateAccessTokenResponse\x12;\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\x0b\x32\x18.certmint.v1.AccessTokenR\x0b\x61\x63\x63\x65ssToken\x12\x16\n\x06secret\x18\x02 \x01(\tR\x06secret\":\n\x15GetAccessTokenRequest\x12!\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\tR\x0b\x61\x63\x63\x65ssToken\"U\n\x16GetAccessTokenResponse\x12;\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\x0b\x32\x18.certmint.v1.AccessTokenR\x0b\x61\x63\x63\x65ssToken\"U\n\x17ListAccessTokensRequest\x12\x1b\n\tpage_size\x18\x01 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x02 \x01(\tR\tpageToken\"\x81\x01\n\x18ListAccessTokensResponse\x12=\n\raccess_tokens\x18\x01 \x03(\x0b\x32\x18.certmint.v1.AccessTokenR\x0c\x61\x63\x63\x65ssTokens\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"=\n\x18RevokeAccessTokenRequest\x12!\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\tR\x0b\x61\x63\x63\x65ssToken\"X\n\x19RevokeAccessTokenResponse\x12;\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\x0b\x32\x18.certmint.v1.AccessTokenR\x0b\x61\x63\x63\x65ssToken*b\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\x0e\n\nROLE_ADMIN\x10\x01\x12\x0f\n\x0bROLE_ISSUER\x10\x02\x12\x11\n\rROLE_APPROVER\x10\x03\x12\x10\n\x0cROLE_AUDITOR\x10\x04*\x95\x01\n\x10\x41\x63\x63\x65ssTokenState\x12\"\n\x1e\x41\x43\x43\x45SS_TOKEN_STATE_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x41\x43\x43\x45SS_TOKEN_STATE_ACTIVE\x10\x01\x12\x1e\n\x1a\x41\x43\x43\x45SS_TOKEN_STATE_EXPIRED\x10\x02\x12\x1e\n\x1a\x41\x43\x43\x45SS_TOKEN_STATE_REVOKED\x10\x03*\xdf\x01\n\x1d\x43lientCertificateIdentityType\x12\x30\n,CLIENT_CERTIFICATE_IDENTITY_TYPE_UNSPECIFIED\x10\x00\x12,\n(CLIENT_CERTIFICATE_IDENTITY_TYPE_URI_SAN\x10\x01\x12,\n(CLIENT_CERTIFICATE_IDENTITY_TYPE_DNS_SAN\x10\x02\x12\x30\n,CLIENT_CERTIFICATE_IDENTITY_TYPE_COMMON_NAME\x10\x03\x32\x98\x03\n\x12\x41\x63\x63\x65ssTokenService\x12\x62\n\x11\x43reateAccessToken\x12%.certmint.v1.CreateAccessTokenRequest\x1a&.certmint.v1.CreateAccessTokenResponse\x12Y\n\x0eGetAccessToken\x12\".certmint.v1.GetAccessTokenRequest\x1a#.certmint.v1.GetAccessTokenResponse\x12_\n\x10ListAccessTokens\x12$.certmint.v1.ListAccessTokensRequest\x1a%.certmint.v1.ListAccessTokensResponse\x12\x62\n\x11RevokeAccessToken\x12%.certmint.v1.RevokeAccessTokenRequest\x1a&.certmint.v1.RevokeAccessTokenResponseBh\n\x0f\x64\x65v.certmint.v1B\x17\x41\x63\x63\x65ssTokenServiceProtoP\x01Z:github.com/certmint/certmint/gen/go/certmint/v1;certmintv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&certmint/v1/access_token_service.proto\x12\x0b\x63\x65rtmint.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xdc\x04\n\x0b\x41\x63\x63\x65ssToken\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n\x04slug\x18\x02 \x01(\tR\x04slug\x12 \n\x0b\x64\x65scription\x18\x03 \x01(\tR\x0b\x64\x65scription\x12%\n\x04role\x18\x04 \x01(\x0e\x32\x11.certmint.v1.RoleR\x04role\x12\x31\n\x14\x63\x65rtificate_profiles\x18\x05 \x03(\tR\x13\x63\x65rtificateProfiles\x12\x42\n\x1b\x63lient_certificate_identity\x18\x06 \x01(\tB\x02\x18\x01R\x19\x63lientCertificateIdentity\x12\x33\n\x05state\x18\x07 \x01(\x0e\x32\x1d.certmint.v1.AccessTokenStateR\x05state\x12;\n\x0b\x63reate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12;\n\x0b\x65xpire_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nexpireTime\x12;\n\x0brevoke_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nrevokeTime\x12\x18\n\x07\x63reator\x18\x0b \x01(\tR\x07\x63reator\x12\x63\n\x1a\x63lient_certificate_binding\x18\x0c \x01(\x0b\x32%.certmint.v1.ClientCertificateBindingR\x18\x63lientCertificateBinding\"\xf2\x01\n\x18\x43lientCertificateBinding\x12O\n\ridentity_type\x18\x01 \x01(\x0e\x32*.certmint.v1.ClientCertificateIdentityTypeR\x0cidentityType\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value\x12\x33\n\x15\x63\x65rtificate_authority\x18\x03 \x01(\tR\x14\x63\x65rtificateAuthority\x12:\n\x19issuer_certificate_sha256\x18\x04 \x01(\tR\x17issuerCertificateSha256\"\xb7\x01\n\x18\x43reateAccessTokenRequest\x12;\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\x0b\x32\x18.certmint.v1.AccessTokenR\x0b\x61\x63\x63\x65ssToken\x12+\n\x03ttl\x18\x02 \x01(\x0b\x32\x19.google.protobuf.DurationR\x03ttl\x12\"\n\nrequest_id\x18\x03 \x01(\tH\x00R\trequestId\x88\x01\x01\x42\r\n\x0b_request_id\"p\n\x19\x43reateAccessTokenResponse\x12;\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\x0b\x32\x18.certmint.v1.AccessTokenR\x0b\x61\x63\x63\x65ssToken\x12\x16\n\x06secret\x18\x02 \x01(\tR\x06secret\":\n\x15GetAccessTokenRequest\x12!\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\tR\x0b\x61\x63\x63\x65ssToken\"U\n\x16GetAccessTokenResponse\x12;\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\x0b\x32\x18.certmint.v1.AccessTokenR\x0b\x61\x63\x63\x65ssToken\"U\n\x17ListAccessTokensRequest\x12\x1b\n\tpage_size\x18\x01 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x02 \x01(\tR\tpageToken\"\x81\x01\n\x18ListAccessTokensResponse\x12=\n\raccess_tokens\x18\x01 \x03(\x0b\x32\x18.certmint.v1.AccessTokenR\x0c\x61\x63\x63\x65ssTokens\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"=\n\x18RevokeAccessTokenRequest\x12!\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\tR\x0b\x61\x63\x63\x65ssToken\"X\n\x19RevokeAccessTokenResponse\x12;\n\x0c\x61\x63\x63\x65ss_token\x18\x01 \x01(\x0b\x32\x18.certmint.v1.AccessTokenR\x0b\x61\x63\x63\x65ssToken*b\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\x0e\n\nROLE_ADMIN\x10\x01\x12\x0f\n\x0bROLE_ISSUER\x10\x02\x12\x11\n\rROLE_APPROVER\x10\x03\x12\x10\n\x0cROLE_AUDITOR\x10\x04*\x95\x01\n\x10\x41\x63\x63\x65ssTokenState\x12\"\n\x1e\x41\x43\x43\x45SS_TOKEN_STATE_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x41\x43\x43\x45SS_TOKEN_STATE_ACTIVE\x10\x01\x12\x1e\n\x1a\x41\x43\x43\x45SS_TOKEN_STATE_EXPIRED\x10\x02\x12\x1e\n\x1a\x41\x43\x43\x45SS_TOKEN_STATE_REVOKED\x10\x03*\xdf\x01\n\x1d\x43lientCertificateIdentityType\x12\x30\n,CLIENT_CERTIFICATE_IDENTITY_TYPE_UNSPECIFIED\x10\x00\x12,\n(CLIENT_CERTIFICATE_IDENTITY_TYPE_URI_SAN\x10\x01\x12,\n(CLIENT_CERTIFICATE_IDENTITY_TYPE_DNS_SAN\x10\x02\x12\x30\n,CLIENT_CERTIFICATE_IDENTITY_TYPE_COMMON_NAME\x10\x03\x32\x98\x03\n\x12\x41\x63\x63\x65ssTokenService\x12\x62\n\x11\x43reateAccessToken\x12%.certmint.v1.CreateAccessTokenRequest\x1a&.certmint.v1.CreateAccessTokenResponse\x12Y\n\x0eGetAccessToken\x12\".certmint.v1.GetAccessTokenRequest\x1a#.certmint.v1.GetAccessTokenResponse\x12_\n\x10ListAccessTokens\x12$.certmint.v1.ListAccessTokensRequest\x1a%.certmint.v1.ListAccessTokensResponse\x12\x62\n\x11RevokeAccessToken\x12%.certmint.v1.RevokeAccessTokenRequest\x1a&.certmint.v1.RevokeAccessTokenResponseBh\n\x0f\x64\x65v.certmint.v1B\x17\x41\x63\x63\x65ssTokenServiceProtoP\x01Z:github.com/certmint/certmint/gen/go/certmint/v1;certmintv1b\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'certmint.v1.access_token_service_pb2', globals())
@@ -25,32 +25,32 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   DESCRIPTOR._serialized_options = b'\n\017dev.certmint.v1B\027AccessTokenServiceProtoP\001Z:github.com/certmint/certmint/gen/go/certmint/v1;certmintv1'
   _ACCESSTOKEN.fields_by_name['client_certificate_identity']._options = None
   _ACCESSTOKEN.fields_by_name['client_certificate_identity']._serialized_options = b'\030\001'
-  _ROLE._serialized_start=1740
-  _ROLE._serialized_end=1838
-  _ACCESSTOKENSTATE._serialized_start=1841
-  _ACCESSTOKENSTATE._serialized_end=1990
-  _CLIENTCERTIFICATEIDENTITYTYPE._serialized_start=1993
-  _CLIENTCERTIFICATEIDENTITYTYPE._serialized_end=2216
+  _ROLE._serialized_start=1791
+  _ROLE._serialized_end=1889
+  _ACCESSTOKENSTATE._serialized_start=1892
+  _ACCESSTOKENSTATE._serialized_end=2041
+  _CLIENTCERTIFICATEIDENTITYTYPE._serialized_start=2044
+  _CLIENTCERTIFICATEIDENTITYTYPE._serialized_end=2267
   _ACCESSTOKEN._serialized_start=121
   _ACCESSTOKEN._serialized_end=725
   _CLIENTCERTIFICATEBINDING._serialized_start=728
   _CLIENTCERTIFICATEBINDING._serialized_end=970
   _CREATEACCESSTOKENREQUEST._serialized_start=973
-  _CREATEACCESSTOKENREQUEST._serialized_end=1105
-  _CREATEACCESSTOKENRESPONSE._serialized_start=1107
-  _CREATEACCESSTOKENRESPONSE._serialized_end=1219
-  _GETACCESSTOKENREQUEST._serialized_start=1221
-  _GETACCESSTOKENREQUEST._serialized_end=1279
-  _GETACCESSTOKENRESPONSE._serialized_start=1281
-  _GETACCESSTOKENRESPONSE._serialized_end=1366
-  _LISTACCESSTOKENSREQUEST._serialized_start=1368
-  _LISTACCESSTOKENSREQUEST._serialized_end=1453
-  _LISTACCESSTOKENSRESPONSE._serialized_start=1456
-  _LISTACCESSTOKENSRESPONSE._serialized_end=1585
-  _REVOKEACCESSTOKENREQUEST._serialized_start=1587
-  _REVOKEACCESSTOKENREQUEST._serialized_end=1648
-  _REVOKEACCESSTOKENRESPONSE._serialized_start=1650
-  _REVOKEACCESSTOKENRESPONSE._serialized_end=1738
-  _ACCESSTOKENSERVICE._serialized_start=2219
-  _ACCESSTOKENSERVICE._serialized_end=2627
+  _CREATEACCESSTOKENREQUEST._serialized_end=1156
+  _CREATEACCESSTOKENRESPONSE._serialized_start=1158
+  _CREATEACCESSTOKENRESPONSE._serialized_end=1270
+  _GETACCESSTOKENREQUEST._serialized_start=1272
+  _GETACCESSTOKENREQUEST._serialized_end=1330
+  _GETACCESSTOKENRESPONSE._serialized_start=1332
+  _GETACCESSTOKENRESPONSE._serialized_end=1417
+  _LISTACCESSTOKENSREQUEST._serialized_start=1419
+  _LISTACCESSTOKENSREQUEST._serialized_end=1504
+  _LISTACCESSTOKENSRESPONSE._serialized_start=1507
+  _LISTACCESSTOKENSRESPONSE._serialized_end=1636
+  _REVOKEACCESSTOKENREQUEST._serialized_start=1638
+  _REVOKEACCESSTOKENREQUEST._serialized_end=1699
+  _REVOKEACCESSTOKENRESPONSE._serialized_start=1701
+  _REVOKEACCESSTOKENRESPONSE._serialized_end=1789
+  _ACCESSTOKENSERVICE._serialized_start=2270
+  _ACCESSTOKENSERVICE._serialized_end=2678
 # @@protoc_insertion_point(module_scope)

@@ -311,6 +311,20 @@ class CreateAccessTokenRequest(google.protobuf.message.Message):
 
     ACCESS_TOKEN_FIELD_NUMBER: builtins.int
     TTL_FIELD_NUMBER: builtins.int
+    REQUEST_ID_FIELD_NUMBER: builtins.int
+    request_id: builtins.str
+    """Idempotency key chosen by the caller (1-128 printable characters), scoped to the access
+    token that makes the call. Repeating the call with the same request_id returns the same
+    token, and for a bearer token the same secret, for CERTMINT_GENERATED_KEY_REPLAY_SECONDS
+    (60 minutes by default) after its creation; later, FAILED_PRECONDITION
+    (TOKEN_SECRET_REPLAY_ENDED, ErrorInfo access_token_id): revoke that token and create
+    another. Never a second token. The same request_id with a different request is
+    ALREADY_EXISTS (REQUEST_ID_REUSED, ErrorInfo access_token_id). Without it, a retry after a
+    lost answer is ALREADY_EXISTS (ACCESS_TOKEN_SLUG_TAKEN) and the secret is lost. Empty is
+    the same as unset. (optional: added after v1 was published, so that code building this
+    message without it still compiles in every language.)
+    At most 128 characters.
+    """
     @property
     def access_token(self) -> Global___AccessToken:
         """slug, description, role, certificate_profiles and client_certificate_binding are read
@@ -327,9 +341,11 @@ class CreateAccessTokenRequest(google.protobuf.message.Message):
         *,
         access_token: Global___AccessToken | None = ...,
         ttl: google.protobuf.duration_pb2.Duration | None = ...,
+        request_id: builtins.str | None = ...,
     ) -> None: ...
-    def HasField(self, field_name: typing.Literal["access_token", b"access_token", "ttl", b"ttl"]) -> builtins.bool: ...
-    def ClearField(self, field_name: typing.Literal["access_token", b"access_token", "ttl", b"ttl"]) -> None: ...
+    def HasField(self, field_name: typing.Literal["_request_id", b"_request_id", "access_token", b"access_token", "request_id", b"request_id", "ttl", b"ttl"]) -> builtins.bool: ...
+    def ClearField(self, field_name: typing.Literal["_request_id", b"_request_id", "access_token", b"access_token", "request_id", b"request_id", "ttl", b"ttl"]) -> None: ...
+    def WhichOneof(self, oneof_group: typing.Literal["_request_id", b"_request_id"]) -> typing.Literal["request_id"] | None: ...
 
 Global___CreateAccessTokenRequest: typing_extensions.TypeAlias = CreateAccessTokenRequest
 

@@ -11,10 +11,11 @@ from google.protobuf import symbol_database as _symbol_database
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x63\x65rtmint/v1/audit_service.proto\x12\x0b\x63\x65rtmint.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe4\x02\n\x0b\x41uditRecord\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12;\n\x0b\x63reate_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12\x14\n\x05\x61\x63tor\x18\x03 \x01(\tR\x05\x61\x63tor\x12\x1d\n\nactor_slug\x18\x04 \x01(\tR\tactorSlug\x12\x16\n\x06method\x18\x05 \x01(\tR\x06method\x12#\n\rresource_type\x18\x06 \x01(\tR\x0cresourceType\x12\x1f\n\x0bresource_id\x18\x07 \x01(\tR\nresourceId\x12\x1f\n\x0bstatus_code\x18\x08 \x01(\x05R\nstatusCode\x12!\n\x0c\x65rror_reason\x18\t \x01(\tR\x0b\x65rrorReason\x12\x1d\n\nrequest_id\x18\n \x01(\tR\trequestId\x12\x12\n\x04peer\x18\x0b \x01(\tR\x04peer\"\xe0\x02\n\x17ListAuditRecordsRequest\x12\x1b\n\tpage_size\x18\x01 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x02 \x01(\tR\tpageToken\x12\x14\n\x05\x61\x63tor\x18\x03 \x01(\tR\x05\x61\x63tor\x12\x16\n\x06method\x18\x04 \x01(\tR\x06method\x12#\n\rresource_type\x18\x05 \x01(\tR\x0cresourceType\x12\x1f\n\x0bresource_id\x18\x06 \x01(\tR\nresourceId\x12\x39\n\nstart_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tstartTime\x12\x35\n\x08\x65nd_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x07\x65ndTime\x12#\n\rfailures_only\x18\t \x01(\x08R\x0c\x66\x61iluresOnly\"\x81\x01\n\x18ListAuditRecordsResponse\x12=\n\raudit_records\x18\x01 \x03(\x0b\x32\x18.certmint.v1.AuditRecordR\x0c\x61uditRecords\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2o\n\x0c\x41uditService\x12_\n\x10ListAuditRecords\x12$.certmint.v1.ListAuditRecordsRequest\x1a%.certmint.v1.ListAuditRecordsResponseBb\n\x0f\x64\x65v.certmint.v1B\x11\x41uditServiceProtoP\x01Z:github.com/certmint/certmint/gen/go/certmint/v1;certmintv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1f\x63\x65rtmint/v1/audit_service.proto\x12\x0b\x63\x65rtmint.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x98\x03\n\x0b\x41uditRecord\x12\x0e\n\x02id\x18\x01 \x01(\tR\x02id\x12;\n\x0b\x63reate_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12\x14\n\x05\x61\x63tor\x18\x03 \x01(\tR\x05\x61\x63tor\x12\x1d\n\nactor_slug\x18\x04 \x01(\tR\tactorSlug\x12\x16\n\x06method\x18\x05 \x01(\tR\x06method\x12#\n\rresource_type\x18\x06 \x01(\tR\x0cresourceType\x12\x1f\n\x0bresource_id\x18\x07 \x01(\tR\nresourceId\x12\x1f\n\x0bstatus_code\x18\x08 \x01(\x05R\nstatusCode\x12!\n\x0c\x65rror_reason\x18\t \x01(\tR\x0b\x65rrorReason\x12\x1d\n\nrequest_id\x18\n \x01(\tR\trequestId\x12\x12\n\x04peer\x18\x0b \x01(\tR\x04peer\x12\x32\n\x07\x63hanges\x18\x0c \x03(\x0b\x32\x18.certmint.v1.FieldChangeR\x07\x63hanges\"\x81\x01\n\x0b\x46ieldChange\x12\x14\n\x05\x66ield\x18\x01 \x01(\tR\x05\x66ield\x12.\n\x06\x62\x65\x66ore\x18\x02 \x01(\x0b\x32\x16.google.protobuf.ValueR\x06\x62\x65\x66ore\x12,\n\x05\x61\x66ter\x18\x03 \x01(\x0b\x32\x16.google.protobuf.ValueR\x05\x61\x66ter\"\xe0\x02\n\x17ListAuditRecordsRequest\x12\x1b\n\tpage_size\x18\x01 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x02 \x01(\tR\tpageToken\x12\x14\n\x05\x61\x63tor\x18\x03 \x01(\tR\x05\x61\x63tor\x12\x16\n\x06method\x18\x04 \x01(\tR\x06method\x12#\n\rresource_type\x18\x05 \x01(\tR\x0cresourceType\x12\x1f\n\x0bresource_id\x18\x06 \x01(\tR\nresourceId\x12\x39\n\nstart_time\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\tstartTime\x12\x35\n\x08\x65nd_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.TimestampR\x07\x65ndTime\x12#\n\rfailures_only\x18\t \x01(\x08R\x0c\x66\x61iluresOnly\"\x81\x01\n\x18ListAuditRecordsResponse\x12=\n\raudit_records\x18\x01 \x03(\x0b\x32\x18.certmint.v1.AuditRecordR\x0c\x61uditRecords\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2o\n\x0c\x41uditService\x12_\n\x10ListAuditRecords\x12$.certmint.v1.ListAuditRecordsRequest\x1a%.certmint.v1.ListAuditRecordsResponseBb\n\x0f\x64\x65v.certmint.v1B\x11\x41uditServiceProtoP\x01Z:github.com/certmint/certmint/gen/go/certmint/v1;certmintv1b\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'certmint.v1.audit_service_pb2', globals())
@@ -22,12 +23,14 @@ if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
   DESCRIPTOR._serialized_options = b'\n\017dev.certmint.v1B\021AuditServiceProtoP\001Z:github.com/certmint/certmint/gen/go/certmint/v1;certmintv1'
-  _AUDITRECORD._serialized_start=82
-  _AUDITRECORD._serialized_end=438
-  _LISTAUDITRECORDSREQUEST._serialized_start=441
-  _LISTAUDITRECORDSREQUEST._serialized_end=793
-  _LISTAUDITRECORDSRESPONSE._serialized_start=796
-  _LISTAUDITRECORDSRESPONSE._serialized_end=925
-  _AUDITSERVICE._serialized_start=927
-  _AUDITSERVICE._serialized_end=1038
+  _AUDITRECORD._serialized_start=112
+  _AUDITRECORD._serialized_end=520
+  _FIELDCHANGE._serialized_start=523
+  _FIELDCHANGE._serialized_end=652
+  _LISTAUDITRECORDSREQUEST._serialized_start=655
+  _LISTAUDITRECORDSREQUEST._serialized_end=1007
+  _LISTAUDITRECORDSRESPONSE._serialized_start=1010
+  _LISTAUDITRECORDSRESPONSE._serialized_end=1139
+  _AUDITSERVICE._serialized_start=1141
+  _AUDITSERVICE._serialized_end=1252
 # @@protoc_insertion_point(module_scope)

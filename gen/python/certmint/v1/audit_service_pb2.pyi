@@ -8,6 +8,7 @@ import collections.abc
 import google.protobuf.descriptor
 import google.protobuf.internal.containers
 import google.protobuf.message
+import google.protobuf.struct_pb2
 import google.protobuf.timestamp_pb2
 import sys
 import typing
@@ -36,6 +37,7 @@ class AuditRecord(google.protobuf.message.Message):
     ERROR_REASON_FIELD_NUMBER: builtins.int
     REQUEST_ID_FIELD_NUMBER: builtins.int
     PEER_FIELD_NUMBER: builtins.int
+    CHANGES_FIELD_NUMBER: builtins.int
     id: builtins.str
     """Server-assigned UUID."""
     actor: builtins.str
@@ -64,6 +66,18 @@ class AuditRecord(google.protobuf.message.Message):
     def create_time(self) -> google.protobuf.timestamp_pb2.Timestamp:
         """When the call was decided."""
 
+    @property
+    def changes(self) -> google.protobuf.internal.containers.RepeatedCompositeFieldContainer[Global___FieldChange]:
+        """What an administrative change set, for records of successful changes to certificate
+        authorities, policies, profiles and access tokens: for a create, each field of the new
+        object; for an update, the fields that changed (a field sent unchanged is not listed); for
+        a delete, the fields that identified the object removed; for a revocation, revoke_time.
+        Never a secret: no private key, token secret, hash or salt, no key-encryption key. Empty
+        for issuance and other certificate records (the certificate and request are the change),
+        for refusals, for replays that changed nothing, and for records written before
+        2026-12-06.
+        """
+
     def __init__(
         self,
         *,
@@ -78,11 +92,48 @@ class AuditRecord(google.protobuf.message.Message):
         error_reason: builtins.str = ...,
         request_id: builtins.str = ...,
         peer: builtins.str = ...,
+        changes: collections.abc.Iterable[Global___FieldChange] | None = ...,
     ) -> None: ...
     def HasField(self, field_name: typing.Literal["create_time", b"create_time"]) -> builtins.bool: ...
-    def ClearField(self, field_name: typing.Literal["actor", b"actor", "actor_slug", b"actor_slug", "create_time", b"create_time", "error_reason", b"error_reason", "id", b"id", "method", b"method", "peer", b"peer", "request_id", b"request_id", "resource_id", b"resource_id", "resource_type", b"resource_type", "status_code", b"status_code"]) -> None: ...
+    def ClearField(self, field_name: typing.Literal["actor", b"actor", "actor_slug", b"actor_slug", "changes", b"changes", "create_time", b"create_time", "error_reason", b"error_reason", "id", b"id", "method", b"method", "peer", b"peer", "request_id", b"request_id", "resource_id", b"resource_id", "resource_type", b"resource_type", "status_code", b"status_code"]) -> None: ...
 
 Global___AuditRecord: typing_extensions.TypeAlias = AuditRecord
+
+@typing.final
+class FieldChange(google.protobuf.message.Message):
+    """FieldChange is one field an administrative change set."""
+
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    FIELD_FIELD_NUMBER: builtins.int
+    BEFORE_FIELD_NUMBER: builtins.int
+    AFTER_FIELD_NUMBER: builtins.int
+    field: builtins.str
+    """The field's path in the object as certmint stores it, snake_case, nested objects joined by
+    ".", e.g. "description", "spec.max_ttl_seconds", "spec.sans.dns.allowed",
+    "renewal.auto_renew". A list is one field: a list that changed is given whole. The names
+    are those of the stored object, which may differ from the API's (a profile's "policy_id"
+    is certificate_policy, "ca_id" its issuer, a policy's "spec.sans" its san_rules).
+    """
+    @property
+    def before(self) -> google.protobuf.struct_pb2.Value:
+        """The value before the change, as JSON; unset when the change created the field."""
+
+    @property
+    def after(self) -> google.protobuf.struct_pb2.Value:
+        """The value after the change, as JSON; unset when the change removed the field."""
+
+    def __init__(
+        self,
+        *,
+        field: builtins.str = ...,
+        before: google.protobuf.struct_pb2.Value | None = ...,
+        after: google.protobuf.struct_pb2.Value | None = ...,
+    ) -> None: ...
+    def HasField(self, field_name: typing.Literal["after", b"after", "before", b"before"]) -> builtins.bool: ...
+    def ClearField(self, field_name: typing.Literal["after", b"after", "before", b"before", "field", b"field"]) -> None: ...
+
+Global___FieldChange: typing_extensions.TypeAlias = FieldChange
 
 @typing.final
 class ListAuditRecordsRequest(google.protobuf.message.Message):

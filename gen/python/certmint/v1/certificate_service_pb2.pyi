@@ -200,7 +200,9 @@ class _CertificateEventTypeEnumTypeWrapper(google.protobuf.internal.enum_type_wr
     it replaces.
     """
     CERTIFICATE_EVENT_TYPE_REVOKED: _CertificateEventType.ValueType  # 3
-    """A certificate was revoked."""
+    """A certificate was revoked, or a certificate on hold was revoked for good (its reason
+    changed from CERTIFICATE_HOLD to another).
+    """
     CERTIFICATE_EVENT_TYPE_RENEWAL_FAILED: _CertificateEventType.ValueType  # 4
     """An automatic renewal attempt failed; error says why; certmint retries with backoff."""
     CERTIFICATE_EVENT_TYPE_EXPIRING: _CertificateEventType.ValueType  # 5
@@ -212,6 +214,10 @@ class _CertificateEventTypeEnumTypeWrapper(google.protobuf.internal.enum_type_wr
     CERTIFICATE_EVENT_TYPE_CURRENT: _CertificateEventType.ValueType  # 7
     """The first message of a watch of one certificate: the current certificate of its lineage
     (see GetCurrentCertificate) as of cursor.
+    """
+    CERTIFICATE_EVENT_TYPE_HOLD_RELEASED: _CertificateEventType.ValueType  # 8
+    """A certificate on hold (revoked with CERTIFICATE_HOLD) was released: valid again
+    (ReleaseCertificateHold).
     """
 
 class CertificateEventType(_CertificateEventType, metaclass=_CertificateEventTypeEnumTypeWrapper):
@@ -226,7 +232,9 @@ CERTIFICATE_EVENT_TYPE_RENEWED: CertificateEventType.ValueType  # 2
 it replaces.
 """
 CERTIFICATE_EVENT_TYPE_REVOKED: CertificateEventType.ValueType  # 3
-"""A certificate was revoked."""
+"""A certificate was revoked, or a certificate on hold was revoked for good (its reason
+changed from CERTIFICATE_HOLD to another).
+"""
 CERTIFICATE_EVENT_TYPE_RENEWAL_FAILED: CertificateEventType.ValueType  # 4
 """An automatic renewal attempt failed; error says why; certmint retries with backoff."""
 CERTIFICATE_EVENT_TYPE_EXPIRING: CertificateEventType.ValueType  # 5
@@ -238,6 +246,10 @@ event's cursor.
 CERTIFICATE_EVENT_TYPE_CURRENT: CertificateEventType.ValueType  # 7
 """The first message of a watch of one certificate: the current certificate of its lineage
 (see GetCurrentCertificate) as of cursor.
+"""
+CERTIFICATE_EVENT_TYPE_HOLD_RELEASED: CertificateEventType.ValueType  # 8
+"""A certificate on hold (revoked with CERTIFICATE_HOLD) was released: valid again
+(ReleaseCertificateHold).
 """
 Global___CertificateEventType: typing_extensions.TypeAlias = CertificateEventType
 
@@ -1210,6 +1222,47 @@ class RevokeCertificateResponse(google.protobuf.message.Message):
     def ClearField(self, field_name: typing.Literal["certificate", b"certificate"]) -> None: ...
 
 Global___RevokeCertificateResponse: typing_extensions.TypeAlias = RevokeCertificateResponse
+
+@typing.final
+class ReleaseCertificateHoldRequest(google.protobuf.message.Message):
+    """ReleaseCertificateHoldRequest releases one certificate on hold."""
+
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    CERTIFICATE_FIELD_NUMBER: builtins.int
+    certificate: builtins.str
+    """The certificate, by id or serial number.
+    At most 64 characters.
+    """
+    def __init__(
+        self,
+        *,
+        certificate: builtins.str = ...,
+    ) -> None: ...
+    def ClearField(self, field_name: typing.Literal["certificate", b"certificate"]) -> None: ...
+
+Global___ReleaseCertificateHoldRequest: typing_extensions.TypeAlias = ReleaseCertificateHoldRequest
+
+@typing.final
+class ReleaseCertificateHoldResponse(google.protobuf.message.Message):
+    """ReleaseCertificateHoldResponse returns the released certificate."""
+
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    CERTIFICATE_FIELD_NUMBER: builtins.int
+    @property
+    def certificate(self) -> Global___Certificate:
+        """The certificate, ACTIVE (or EXPIRED, if it expired while on hold)."""
+
+    def __init__(
+        self,
+        *,
+        certificate: Global___Certificate | None = ...,
+    ) -> None: ...
+    def HasField(self, field_name: typing.Literal["certificate", b"certificate"]) -> builtins.bool: ...
+    def ClearField(self, field_name: typing.Literal["certificate", b"certificate"]) -> None: ...
+
+Global___ReleaseCertificateHoldResponse: typing_extensions.TypeAlias = ReleaseCertificateHoldResponse
 
 @typing.final
 class ApproveCertificateRequestRequest(google.protobuf.message.Message):

@@ -56,6 +56,11 @@ class CertificateServiceStub(object):
                 request_serializer=certmint_dot_v1_dot_certificate__service__pb2.RevokeCertificateRequest.SerializeToString,
                 response_deserializer=certmint_dot_v1_dot_certificate__service__pb2.RevokeCertificateResponse.FromString,
                 )
+        self.ReleaseCertificateHold = channel.unary_unary(
+                '/certmint.v1.CertificateService/ReleaseCertificateHold',
+                request_serializer=certmint_dot_v1_dot_certificate__service__pb2.ReleaseCertificateHoldRequest.SerializeToString,
+                response_deserializer=certmint_dot_v1_dot_certificate__service__pb2.ReleaseCertificateHoldResponse.FromString,
+                )
         self.ApproveCertificateRequest = channel.unary_unary(
                 '/certmint.v1.CertificateService/ApproveCertificateRequest',
                 request_serializer=certmint_dot_v1_dot_certificate__service__pb2.ApproveCertificateRequestRequest.SerializeToString,
@@ -145,9 +150,23 @@ class CertificateServiceServicer(object):
 
     def RevokeCertificate(self, request, context):
         """RevokeCertificate revokes a certificate with an RFC 5280 reason; its serial appears in its
-        CA's next CRL. Revoking a revoked certificate changes nothing and returns it as it is.
-        Admin only. An intermediate CA is revoked with
+        CA's next CRL. Revoking a revoked certificate changes nothing and returns it as it is,
+        except a certificate on hold (CERTIFICATE_HOLD), which takes any other reason given (RFC
+        5280 5.3.1), at its first revocation time. Admin only. An intermediate CA is revoked with
         CertificateAuthorityService.RevokeCertificateAuthority (its serial here: INVALID_ARGUMENT).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReleaseCertificateHold(self, request, context):
+        """ReleaseCertificateHold releases a certificate revoked with CERTIFICATE_HOLD, the one
+        reversible reason (RFC 5280 5.3.1): it is ACTIVE again, its CA's next CRL leaves it out (a
+        full CRL simply drops the entry; removeFromCRL is for delta CRLs), OCSP answers good, and
+        watchers get a HOLD_RELEASED event. A certificate that is not on hold (valid, or revoked
+        for another reason, including a hold later made final) is FAILED_PRECONDITION
+        (CERTIFICATE_NOT_ON_HOLD), and one whose key was revoked for key compromise is
+        FAILED_PRECONDITION (KEY_BLOCKED); neither changes anything. Admin only, as revoking.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -235,6 +254,11 @@ def add_CertificateServiceServicer_to_server(servicer, server):
                     servicer.RevokeCertificate,
                     request_deserializer=certmint_dot_v1_dot_certificate__service__pb2.RevokeCertificateRequest.FromString,
                     response_serializer=certmint_dot_v1_dot_certificate__service__pb2.RevokeCertificateResponse.SerializeToString,
+            ),
+            'ReleaseCertificateHold': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReleaseCertificateHold,
+                    request_deserializer=certmint_dot_v1_dot_certificate__service__pb2.ReleaseCertificateHoldRequest.FromString,
+                    response_serializer=certmint_dot_v1_dot_certificate__service__pb2.ReleaseCertificateHoldResponse.SerializeToString,
             ),
             'ApproveCertificateRequest': grpc.unary_unary_rpc_method_handler(
                     servicer.ApproveCertificateRequest,
@@ -382,6 +406,23 @@ class CertificateService(object):
         return grpc.experimental.unary_unary(request, target, '/certmint.v1.CertificateService/RevokeCertificate',
             certmint_dot_v1_dot_certificate__service__pb2.RevokeCertificateRequest.SerializeToString,
             certmint_dot_v1_dot_certificate__service__pb2.RevokeCertificateResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def ReleaseCertificateHold(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/certmint.v1.CertificateService/ReleaseCertificateHold',
+            certmint_dot_v1_dot_certificate__service__pb2.ReleaseCertificateHoldRequest.SerializeToString,
+            certmint_dot_v1_dot_certificate__service__pb2.ReleaseCertificateHoldResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
 

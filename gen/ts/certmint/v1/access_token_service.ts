@@ -330,7 +330,23 @@ export interface CreateAccessTokenRequest {
     | AccessToken
     | undefined;
   /** How long the token is valid: 90 days when unset, at most 3650 days. */
-  ttl?: Duration | undefined;
+  ttl?:
+    | Duration
+    | undefined;
+  /**
+   * Idempotency key chosen by the caller (1-128 printable characters), scoped to the access
+   * token that makes the call. Repeating the call with the same request_id returns the same
+   * token, and for a bearer token the same secret, for CERTMINT_GENERATED_KEY_REPLAY_SECONDS
+   * (60 minutes by default) after its creation; later, FAILED_PRECONDITION
+   * (TOKEN_SECRET_REPLAY_ENDED, ErrorInfo access_token_id): revoke that token and create
+   * another. Never a second token. The same request_id with a different request is
+   * ALREADY_EXISTS (REQUEST_ID_REUSED, ErrorInfo access_token_id). Without it, a retry after a
+   * lost answer is ALREADY_EXISTS (ACCESS_TOKEN_SLUG_TAKEN) and the secret is lost. Empty is
+   * the same as unset. (optional: added after v1 was published, so that code building this
+   * message without it still compiles in every language.)
+   * At most 128 characters.
+   */
+  requestId?: string | undefined;
 }
 
 /** CreateAccessTokenResponse returns the token and, for a bearer token, its secret. */
@@ -811,7 +827,7 @@ export const ClientCertificateBinding: MessageFns<ClientCertificateBinding> = {
 };
 
 function createBaseCreateAccessTokenRequest(): CreateAccessTokenRequest {
-  return { accessToken: undefined, ttl: undefined };
+  return { accessToken: undefined, ttl: undefined, requestId: undefined };
 }
 
 export const CreateAccessTokenRequest: MessageFns<CreateAccessTokenRequest> = {
@@ -821,6 +837,9 @@ export const CreateAccessTokenRequest: MessageFns<CreateAccessTokenRequest> = {
     }
     if (message.ttl !== undefined) {
       Duration.encode(message.ttl, writer.uint32(18).fork()).join();
+    }
+    if (message.requestId !== undefined) {
+      writer.uint32(26).string(message.requestId);
     }
     return writer;
   },
@@ -854,6 +873,14 @@ export const CreateAccessTokenRequest: MessageFns<CreateAccessTokenRequest> = {
             message.ttl = Duration.decode(reader, reader.uint32());
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.requestId = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -874,6 +901,11 @@ export const CreateAccessTokenRequest: MessageFns<CreateAccessTokenRequest> = {
         ? AccessToken.fromJSON(object.access_token)
         : undefined,
       ttl: isSet(object.ttl) ? Duration.fromJSON(object.ttl) : undefined,
+      requestId: isSet(object.requestId)
+        ? globalThis.String(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.String(object.request_id)
+        : undefined,
     };
   },
 
@@ -884,6 +916,9 @@ export const CreateAccessTokenRequest: MessageFns<CreateAccessTokenRequest> = {
     }
     if (message.ttl !== undefined) {
       obj.ttl = Duration.toJSON(message.ttl);
+    }
+    if (message.requestId !== undefined) {
+      obj.requestId = message.requestId;
     }
     return obj;
   },
@@ -897,6 +932,7 @@ export const CreateAccessTokenRequest: MessageFns<CreateAccessTokenRequest> = {
       ? AccessToken.fromPartial(object.accessToken)
       : undefined;
     message.ttl = (object.ttl !== undefined && object.ttl !== null) ? Duration.fromPartial(object.ttl) : undefined;
+    message.requestId = object.requestId ?? undefined;
     return message;
   },
 };
@@ -1489,7 +1525,8 @@ export type AccessTokenServiceService = typeof AccessTokenServiceService;
 export const AccessTokenServiceService = {
   /**
    * CreateAccessToken creates a token. The bearer secret is in the response and nowhere
-   * else: certmint stores only its SHA-256 hash, so it cannot be shown again.
+   * else: certmint stores only its SHA-256 hash, so it cannot be shown again, except to a
+   * repeat of the call with the same request_id within the replay window.
    * ALREADY_EXISTS for a taken slug or an active binding of the same identity and CA;
    * NOT_FOUND for an unknown profile or CA.
    */
@@ -1551,7 +1588,8 @@ export const AccessTokenServiceService = {
 export interface AccessTokenServiceServer extends UntypedServiceImplementation {
   /**
    * CreateAccessToken creates a token. The bearer secret is in the response and nowhere
-   * else: certmint stores only its SHA-256 hash, so it cannot be shown again.
+   * else: certmint stores only its SHA-256 hash, so it cannot be shown again, except to a
+   * repeat of the call with the same request_id within the replay window.
    * ALREADY_EXISTS for a taken slug or an active binding of the same identity and CA;
    * NOT_FOUND for an unknown profile or CA.
    */
@@ -1573,7 +1611,8 @@ export interface AccessTokenServiceServer extends UntypedServiceImplementation {
 export interface AccessTokenServiceClient extends Client {
   /**
    * CreateAccessToken creates a token. The bearer secret is in the response and nowhere
-   * else: certmint stores only its SHA-256 hash, so it cannot be shown again.
+   * else: certmint stores only its SHA-256 hash, so it cannot be shown again, except to a
+   * repeat of the call with the same request_id within the replay window.
    * ALREADY_EXISTS for a taken slug or an active binding of the same identity and CA;
    * NOT_FOUND for an unknown profile or CA.
    */

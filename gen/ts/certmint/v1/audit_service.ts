@@ -18,6 +18,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import { Value } from "../../google/protobuf/struct";
 import { Timestamp } from "../../google/protobuf/timestamp";
 
 export const protobufPackage = "certmint.v1";
@@ -55,6 +56,35 @@ export interface AuditRecord {
   requestId: string;
   /** The caller's address as the server saw it. */
   peer: string;
+  /**
+   * What an administrative change set, for records of successful changes to certificate
+   * authorities, policies, profiles and access tokens: for a create, each field of the new
+   * object; for an update, the fields that changed (a field sent unchanged is not listed); for
+   * a delete, the fields that identified the object removed; for a revocation, revoke_time.
+   * Never a secret: no private key, token secret, hash or salt, no key-encryption key. Empty
+   * for issuance and other certificate records (the certificate and request are the change),
+   * for refusals, for replays that changed nothing, and for records written before
+   * 2026-12-06.
+   */
+  changes: FieldChange[];
+}
+
+/** FieldChange is one field an administrative change set. */
+export interface FieldChange {
+  /**
+   * The field's path in the object as certmint stores it, snake_case, nested objects joined by
+   * ".", e.g. "description", "spec.max_ttl_seconds", "spec.sans.dns.allowed",
+   * "renewal.auto_renew". A list is one field: a list that changed is given whole. The names
+   * are those of the stored object, which may differ from the API's (a profile's "policy_id"
+   * is certificate_policy, "ca_id" its issuer, a policy's "spec.sans" its san_rules).
+   */
+  field: string;
+  /** The value before the change, as JSON; unset when the change created the field. */
+  before?:
+    | any
+    | undefined;
+  /** The value after the change, as JSON; unset when the change removed the field. */
+  after?: any | undefined;
 }
 
 /**
@@ -125,6 +155,7 @@ function createBaseAuditRecord(): AuditRecord {
     errorReason: "",
     requestId: "",
     peer: "",
+    changes: [],
   };
 }
 
@@ -162,6 +193,9 @@ export const AuditRecord: MessageFns<AuditRecord> = {
     }
     if (message.peer !== "") {
       writer.uint32(90).string(message.peer);
+    }
+    for (const v of message.changes) {
+      FieldChange.encode(v!, writer.uint32(98).fork()).join();
     }
     return writer;
   },
@@ -267,6 +301,14 @@ export const AuditRecord: MessageFns<AuditRecord> = {
             message.peer = reader.string();
             continue;
           }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.changes.push(FieldChange.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -320,6 +362,9 @@ export const AuditRecord: MessageFns<AuditRecord> = {
         ? globalThis.String(object.request_id)
         : "",
       peer: isSet(object.peer) ? globalThis.String(object.peer) : "",
+      changes: globalThis.Array.isArray(object?.changes)
+        ? object.changes.map((e: any) => FieldChange.fromJSON(e))
+        : [],
     };
   },
 
@@ -358,6 +403,9 @@ export const AuditRecord: MessageFns<AuditRecord> = {
     if (message.peer !== "") {
       obj.peer = message.peer;
     }
+    if (message.changes?.length) {
+      obj.changes = message.changes.map((e) => FieldChange.toJSON(e));
+    }
     return obj;
   },
 
@@ -377,6 +425,108 @@ export const AuditRecord: MessageFns<AuditRecord> = {
     message.errorReason = object.errorReason ?? "";
     message.requestId = object.requestId ?? "";
     message.peer = object.peer ?? "";
+    message.changes = object.changes?.map((e) => FieldChange.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseFieldChange(): FieldChange {
+  return { field: "", before: undefined, after: undefined };
+}
+
+export const FieldChange: MessageFns<FieldChange> = {
+  encode(message: FieldChange, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.field !== "") {
+      writer.uint32(10).string(message.field);
+    }
+    if (message.before !== undefined) {
+      Value.encode(Value.wrap(message.before), writer.uint32(18).fork()).join();
+    }
+    if (message.after !== undefined) {
+      Value.encode(Value.wrap(message.after), writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FieldChange {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFieldChange();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.field = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.before = Value.unwrap(Value.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.after = Value.unwrap(Value.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): FieldChange {
+    return {
+      field: isSet(object.field) ? globalThis.String(object.field) : "",
+      before: isSet(object?.before) ? object.before : undefined,
+      after: isSet(object?.after) ? object.after : undefined,
+    };
+  },
+
+  toJSON(message: FieldChange): unknown {
+    const obj: any = {};
+    if (message.field !== "") {
+      obj.field = message.field;
+    }
+    if (message.before !== undefined) {
+      obj.before = message.before;
+    }
+    if (message.after !== undefined) {
+      obj.after = message.after;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<FieldChange>): FieldChange {
+    return FieldChange.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<FieldChange>): FieldChange {
+    const message = createBaseFieldChange();
+    message.field = object.field ?? "";
+    message.before = object.before === undefined ? undefined : object.before;
+    message.after = object.after === undefined ? undefined : object.after;
     return message;
   },
 };

@@ -336,7 +336,10 @@ export enum CertificateEventType {
    * it replaces.
    */
   CERTIFICATE_EVENT_TYPE_RENEWED = 2,
-  /** CERTIFICATE_EVENT_TYPE_REVOKED - A certificate was revoked. */
+  /**
+   * CERTIFICATE_EVENT_TYPE_REVOKED - A certificate was revoked, or a certificate on hold was revoked for good (its reason
+   * changed from CERTIFICATE_HOLD to another).
+   */
   CERTIFICATE_EVENT_TYPE_REVOKED = 3,
   /** CERTIFICATE_EVENT_TYPE_RENEWAL_FAILED - An automatic renewal attempt failed; error says why; certmint retries with backoff. */
   CERTIFICATE_EVENT_TYPE_RENEWAL_FAILED = 4,
@@ -352,6 +355,11 @@ export enum CertificateEventType {
    * (see GetCurrentCertificate) as of cursor.
    */
   CERTIFICATE_EVENT_TYPE_CURRENT = 7,
+  /**
+   * CERTIFICATE_EVENT_TYPE_HOLD_RELEASED - A certificate on hold (revoked with CERTIFICATE_HOLD) was released: valid again
+   * (ReleaseCertificateHold).
+   */
+  CERTIFICATE_EVENT_TYPE_HOLD_RELEASED = 8,
   UNRECOGNIZED = -1,
 }
 
@@ -381,6 +389,9 @@ export function certificateEventTypeFromJSON(object: any): CertificateEventType 
     case 7:
     case "CERTIFICATE_EVENT_TYPE_CURRENT":
       return CertificateEventType.CERTIFICATE_EVENT_TYPE_CURRENT;
+    case 8:
+    case "CERTIFICATE_EVENT_TYPE_HOLD_RELEASED":
+      return CertificateEventType.CERTIFICATE_EVENT_TYPE_HOLD_RELEASED;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -406,6 +417,8 @@ export function certificateEventTypeToJSON(object: CertificateEventType): string
       return "CERTIFICATE_EVENT_TYPE_KEEPALIVE";
     case CertificateEventType.CERTIFICATE_EVENT_TYPE_CURRENT:
       return "CERTIFICATE_EVENT_TYPE_CURRENT";
+    case CertificateEventType.CERTIFICATE_EVENT_TYPE_HOLD_RELEASED:
+      return "CERTIFICATE_EVENT_TYPE_HOLD_RELEASED";
     case CertificateEventType.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -919,6 +932,21 @@ export interface RevokeCertificateRequest {
 /** RevokeCertificateResponse returns the revoked certificate. */
 export interface RevokeCertificateResponse {
   /** The certificate, REVOKED. */
+  certificate?: Certificate | undefined;
+}
+
+/** ReleaseCertificateHoldRequest releases one certificate on hold. */
+export interface ReleaseCertificateHoldRequest {
+  /**
+   * The certificate, by id or serial number.
+   * At most 64 characters.
+   */
+  certificate: string;
+}
+
+/** ReleaseCertificateHoldResponse returns the released certificate. */
+export interface ReleaseCertificateHoldResponse {
+  /** The certificate, ACTIVE (or EXPIRED, if it expired while on hold). */
   certificate?: Certificate | undefined;
 }
 
@@ -4511,6 +4539,142 @@ export const RevokeCertificateResponse: MessageFns<RevokeCertificateResponse> = 
   },
 };
 
+function createBaseReleaseCertificateHoldRequest(): ReleaseCertificateHoldRequest {
+  return { certificate: "" };
+}
+
+export const ReleaseCertificateHoldRequest: MessageFns<ReleaseCertificateHoldRequest> = {
+  encode(message: ReleaseCertificateHoldRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.certificate !== "") {
+      writer.uint32(10).string(message.certificate);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReleaseCertificateHoldRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReleaseCertificateHoldRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.certificate = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReleaseCertificateHoldRequest {
+    return { certificate: isSet(object.certificate) ? globalThis.String(object.certificate) : "" };
+  },
+
+  toJSON(message: ReleaseCertificateHoldRequest): unknown {
+    const obj: any = {};
+    if (message.certificate !== "") {
+      obj.certificate = message.certificate;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ReleaseCertificateHoldRequest>): ReleaseCertificateHoldRequest {
+    return ReleaseCertificateHoldRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ReleaseCertificateHoldRequest>): ReleaseCertificateHoldRequest {
+    const message = createBaseReleaseCertificateHoldRequest();
+    message.certificate = object.certificate ?? "";
+    return message;
+  },
+};
+
+function createBaseReleaseCertificateHoldResponse(): ReleaseCertificateHoldResponse {
+  return { certificate: undefined };
+}
+
+export const ReleaseCertificateHoldResponse: MessageFns<ReleaseCertificateHoldResponse> = {
+  encode(message: ReleaseCertificateHoldResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.certificate !== undefined) {
+      Certificate.encode(message.certificate, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReleaseCertificateHoldResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReleaseCertificateHoldResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.certificate = Certificate.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ReleaseCertificateHoldResponse {
+    return { certificate: isSet(object.certificate) ? Certificate.fromJSON(object.certificate) : undefined };
+  },
+
+  toJSON(message: ReleaseCertificateHoldResponse): unknown {
+    const obj: any = {};
+    if (message.certificate !== undefined) {
+      obj.certificate = Certificate.toJSON(message.certificate);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ReleaseCertificateHoldResponse>): ReleaseCertificateHoldResponse {
+    return ReleaseCertificateHoldResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ReleaseCertificateHoldResponse>): ReleaseCertificateHoldResponse {
+    const message = createBaseReleaseCertificateHoldResponse();
+    message.certificate = (object.certificate !== undefined && object.certificate !== null)
+      ? Certificate.fromPartial(object.certificate)
+      : undefined;
+    return message;
+  },
+};
+
 function createBaseApproveCertificateRequestRequest(): ApproveCertificateRequestRequest {
   return { certificateRequestId: "", comment: "" };
 }
@@ -4933,8 +5097,9 @@ export const CertificateServiceService = {
   },
   /**
    * RevokeCertificate revokes a certificate with an RFC 5280 reason; its serial appears in its
-   * CA's next CRL. Revoking a revoked certificate changes nothing and returns it as it is.
-   * Admin only. An intermediate CA is revoked with
+   * CA's next CRL. Revoking a revoked certificate changes nothing and returns it as it is,
+   * except a certificate on hold (CERTIFICATE_HOLD), which takes any other reason given (RFC
+   * 5280 5.3.1), at its first revocation time. Admin only. An intermediate CA is revoked with
    * CertificateAuthorityService.RevokeCertificateAuthority (its serial here: INVALID_ARGUMENT).
    */
   revokeCertificate: {
@@ -4947,6 +5112,27 @@ export const CertificateServiceService = {
     responseSerialize: (value: RevokeCertificateResponse): Buffer =>
       Buffer.from(RevokeCertificateResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RevokeCertificateResponse => RevokeCertificateResponse.decode(value),
+  },
+  /**
+   * ReleaseCertificateHold releases a certificate revoked with CERTIFICATE_HOLD, the one
+   * reversible reason (RFC 5280 5.3.1): it is ACTIVE again, its CA's next CRL leaves it out (a
+   * full CRL simply drops the entry; removeFromCRL is for delta CRLs), OCSP answers good, and
+   * watchers get a HOLD_RELEASED event. A certificate that is not on hold (valid, or revoked
+   * for another reason, including a hold later made final) is FAILED_PRECONDITION
+   * (CERTIFICATE_NOT_ON_HOLD), and one whose key was revoked for key compromise is
+   * FAILED_PRECONDITION (KEY_BLOCKED); neither changes anything. Admin only, as revoking.
+   */
+  releaseCertificateHold: {
+    path: "/certmint.v1.CertificateService/ReleaseCertificateHold" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ReleaseCertificateHoldRequest): Buffer =>
+      Buffer.from(ReleaseCertificateHoldRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ReleaseCertificateHoldRequest => ReleaseCertificateHoldRequest.decode(value),
+    responseSerialize: (value: ReleaseCertificateHoldResponse): Buffer =>
+      Buffer.from(ReleaseCertificateHoldResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ReleaseCertificateHoldResponse =>
+      ReleaseCertificateHoldResponse.decode(value),
   },
   /**
    * ApproveCertificateRequest approves a PENDING_APPROVAL request. The request is checked
@@ -5067,11 +5253,22 @@ export interface CertificateServiceServer extends UntypedServiceImplementation {
   listCertificates: handleUnaryCall<ListCertificatesRequest, ListCertificatesResponse>;
   /**
    * RevokeCertificate revokes a certificate with an RFC 5280 reason; its serial appears in its
-   * CA's next CRL. Revoking a revoked certificate changes nothing and returns it as it is.
-   * Admin only. An intermediate CA is revoked with
+   * CA's next CRL. Revoking a revoked certificate changes nothing and returns it as it is,
+   * except a certificate on hold (CERTIFICATE_HOLD), which takes any other reason given (RFC
+   * 5280 5.3.1), at its first revocation time. Admin only. An intermediate CA is revoked with
    * CertificateAuthorityService.RevokeCertificateAuthority (its serial here: INVALID_ARGUMENT).
    */
   revokeCertificate: handleUnaryCall<RevokeCertificateRequest, RevokeCertificateResponse>;
+  /**
+   * ReleaseCertificateHold releases a certificate revoked with CERTIFICATE_HOLD, the one
+   * reversible reason (RFC 5280 5.3.1): it is ACTIVE again, its CA's next CRL leaves it out (a
+   * full CRL simply drops the entry; removeFromCRL is for delta CRLs), OCSP answers good, and
+   * watchers get a HOLD_RELEASED event. A certificate that is not on hold (valid, or revoked
+   * for another reason, including a hold later made final) is FAILED_PRECONDITION
+   * (CERTIFICATE_NOT_ON_HOLD), and one whose key was revoked for key compromise is
+   * FAILED_PRECONDITION (KEY_BLOCKED); neither changes anything. Admin only, as revoking.
+   */
+  releaseCertificateHold: handleUnaryCall<ReleaseCertificateHoldRequest, ReleaseCertificateHoldResponse>;
   /**
    * ApproveCertificateRequest approves a PENDING_APPROVAL request. The request is checked
    * again against the policy as it is now, then issued. The access token that made the request
@@ -5206,8 +5403,9 @@ export interface CertificateServiceClient extends Client {
   ): ClientUnaryCall;
   /**
    * RevokeCertificate revokes a certificate with an RFC 5280 reason; its serial appears in its
-   * CA's next CRL. Revoking a revoked certificate changes nothing and returns it as it is.
-   * Admin only. An intermediate CA is revoked with
+   * CA's next CRL. Revoking a revoked certificate changes nothing and returns it as it is,
+   * except a certificate on hold (CERTIFICATE_HOLD), which takes any other reason given (RFC
+   * 5280 5.3.1), at its first revocation time. Admin only. An intermediate CA is revoked with
    * CertificateAuthorityService.RevokeCertificateAuthority (its serial here: INVALID_ARGUMENT).
    */
   revokeCertificate(
@@ -5224,6 +5422,30 @@ export interface CertificateServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RevokeCertificateResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * ReleaseCertificateHold releases a certificate revoked with CERTIFICATE_HOLD, the one
+   * reversible reason (RFC 5280 5.3.1): it is ACTIVE again, its CA's next CRL leaves it out (a
+   * full CRL simply drops the entry; removeFromCRL is for delta CRLs), OCSP answers good, and
+   * watchers get a HOLD_RELEASED event. A certificate that is not on hold (valid, or revoked
+   * for another reason, including a hold later made final) is FAILED_PRECONDITION
+   * (CERTIFICATE_NOT_ON_HOLD), and one whose key was revoked for key compromise is
+   * FAILED_PRECONDITION (KEY_BLOCKED); neither changes anything. Admin only, as revoking.
+   */
+  releaseCertificateHold(
+    request: ReleaseCertificateHoldRequest,
+    callback: (error: ServiceError | null, response: ReleaseCertificateHoldResponse) => void,
+  ): ClientUnaryCall;
+  releaseCertificateHold(
+    request: ReleaseCertificateHoldRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ReleaseCertificateHoldResponse) => void,
+  ): ClientUnaryCall;
+  releaseCertificateHold(
+    request: ReleaseCertificateHoldRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ReleaseCertificateHoldResponse) => void,
   ): ClientUnaryCall;
   /**
    * ApproveCertificateRequest approves a PENDING_APPROVAL request. The request is checked

@@ -212,7 +212,8 @@ public final class AccessTokenServiceGrpc {
     /**
      * <pre>
      * CreateAccessToken creates a token. The bearer secret is in the response and nowhere
-     * else: certmint stores only its SHA-256 hash, so it cannot be shown again.
+     * else: certmint stores only its SHA-256 hash, so it cannot be shown again, except to a
+     * repeat of the call with the same request_id within the replay window.
      * ALREADY_EXISTS for a taken slug or an active binding of the same identity and CA;
      * NOT_FOUND for an unknown profile or CA.
      * </pre>
@@ -316,7 +317,8 @@ public final class AccessTokenServiceGrpc {
     /**
      * <pre>
      * CreateAccessToken creates a token. The bearer secret is in the response and nowhere
-     * else: certmint stores only its SHA-256 hash, so it cannot be shown again.
+     * else: certmint stores only its SHA-256 hash, so it cannot be shown again, except to a
+     * repeat of the call with the same request_id within the replay window.
      * ALREADY_EXISTS for a taken slug or an active binding of the same identity and CA;
      * NOT_FOUND for an unknown profile or CA.
      * </pre>
@@ -391,7 +393,8 @@ public final class AccessTokenServiceGrpc {
     /**
      * <pre>
      * CreateAccessToken creates a token. The bearer secret is in the response and nowhere
-     * else: certmint stores only its SHA-256 hash, so it cannot be shown again.
+     * else: certmint stores only its SHA-256 hash, so it cannot be shown again, except to a
+     * repeat of the call with the same request_id within the replay window.
      * ALREADY_EXISTS for a taken slug or an active binding of the same identity and CA;
      * NOT_FOUND for an unknown profile or CA.
      * </pre>
@@ -462,7 +465,8 @@ public final class AccessTokenServiceGrpc {
     /**
      * <pre>
      * CreateAccessToken creates a token. The bearer secret is in the response and nowhere
-     * else: certmint stores only its SHA-256 hash, so it cannot be shown again.
+     * else: certmint stores only its SHA-256 hash, so it cannot be shown again, except to a
+     * repeat of the call with the same request_id within the replay window.
      * ALREADY_EXISTS for a taken slug or an active binding of the same identity and CA;
      * NOT_FOUND for an unknown profile or CA.
      * </pre>

@@ -97,51 +97,52 @@ public final class AccessTokenServiceProto {
       "alue\030\002 \001(\tR\005value\0223\n\025certificate_authori" +
       "ty\030\003 \001(\tR\024certificateAuthority\022:\n\031issuer" +
       "_certificate_sha256\030\004 \001(\tR\027issuerCertifi" +
-      "cateSha256\"\204\001\n\030CreateAccessTokenRequest\022" +
+      "cateSha256\"\267\001\n\030CreateAccessTokenRequest\022" +
       ";\n\014access_token\030\001 \001(\0132\030.certmint.v1.Acce" +
       "ssTokenR\013accessToken\022+\n\003ttl\030\002 \001(\0132\031.goog" +
-      "le.protobuf.DurationR\003ttl\"p\n\031CreateAcces" +
-      "sTokenResponse\022;\n\014access_token\030\001 \001(\0132\030.c" +
-      "ertmint.v1.AccessTokenR\013accessToken\022\026\n\006s" +
-      "ecret\030\002 \001(\tR\006secret\":\n\025GetAccessTokenReq" +
-      "uest\022!\n\014access_token\030\001 \001(\tR\013accessToken\"" +
-      "U\n\026GetAccessTokenResponse\022;\n\014access_toke" +
+      "le.protobuf.DurationR\003ttl\022\"\n\nrequest_id\030" +
+      "\003 \001(\tH\000R\trequestId\210\001\001B\r\n\013_request_id\"p\n\031" +
+      "CreateAccessTokenResponse\022;\n\014access_toke" +
       "n\030\001 \001(\0132\030.certmint.v1.AccessTokenR\013acces" +
-      "sToken\"U\n\027ListAccessTokensRequest\022\033\n\tpag" +
-      "e_size\030\001 \001(\005R\010pageSize\022\035\n\npage_token\030\002 \001" +
-      "(\tR\tpageToken\"\201\001\n\030ListAccessTokensRespon" +
-      "se\022=\n\raccess_tokens\030\001 \003(\0132\030.certmint.v1." +
-      "AccessTokenR\014accessTokens\022&\n\017next_page_t" +
-      "oken\030\002 \001(\tR\rnextPageToken\"=\n\030RevokeAcces" +
-      "sTokenRequest\022!\n\014access_token\030\001 \001(\tR\013acc" +
-      "essToken\"X\n\031RevokeAccessTokenResponse\022;\n" +
-      "\014access_token\030\001 \001(\0132\030.certmint.v1.Access" +
-      "TokenR\013accessToken*b\n\004Role\022\024\n\020ROLE_UNSPE" +
-      "CIFIED\020\000\022\016\n\nROLE_ADMIN\020\001\022\017\n\013ROLE_ISSUER\020" +
-      "\002\022\021\n\rROLE_APPROVER\020\003\022\020\n\014ROLE_AUDITOR\020\004*\225" +
-      "\001\n\020AccessTokenState\022\"\n\036ACCESS_TOKEN_STAT" +
-      "E_UNSPECIFIED\020\000\022\035\n\031ACCESS_TOKEN_STATE_AC" +
-      "TIVE\020\001\022\036\n\032ACCESS_TOKEN_STATE_EXPIRED\020\002\022\036" +
-      "\n\032ACCESS_TOKEN_STATE_REVOKED\020\003*\337\001\n\035Clien" +
-      "tCertificateIdentityType\0220\n,CLIENT_CERTI" +
-      "FICATE_IDENTITY_TYPE_UNSPECIFIED\020\000\022,\n(CL" +
-      "IENT_CERTIFICATE_IDENTITY_TYPE_URI_SAN\020\001" +
-      "\022,\n(CLIENT_CERTIFICATE_IDENTITY_TYPE_DNS" +
-      "_SAN\020\002\0220\n,CLIENT_CERTIFICATE_IDENTITY_TY" +
-      "PE_COMMON_NAME\020\0032\230\003\n\022AccessTokenService\022" +
-      "b\n\021CreateAccessToken\022%.certmint.v1.Creat" +
-      "eAccessTokenRequest\032&.certmint.v1.Create" +
-      "AccessTokenResponse\022Y\n\016GetAccessToken\022\"." +
-      "certmint.v1.GetAccessTokenRequest\032#.cert" +
-      "mint.v1.GetAccessTokenResponse\022_\n\020ListAc" +
-      "cessTokens\022$.certmint.v1.ListAccessToken" +
-      "sRequest\032%.certmint.v1.ListAccessTokensR" +
-      "esponse\022b\n\021RevokeAccessToken\022%.certmint." +
-      "v1.RevokeAccessTokenRequest\032&.certmint.v" +
-      "1.RevokeAccessTokenResponseBh\n\017dev.certm" +
-      "int.v1B\027AccessTokenServiceProtoP\001Z:githu" +
-      "b.com/certmint/certmint/gen/go/certmint/" +
-      "v1;certmintv1b\006proto3"
+      "sToken\022\026\n\006secret\030\002 \001(\tR\006secret\":\n\025GetAcc" +
+      "essTokenRequest\022!\n\014access_token\030\001 \001(\tR\013a" +
+      "ccessToken\"U\n\026GetAccessTokenResponse\022;\n\014" +
+      "access_token\030\001 \001(\0132\030.certmint.v1.AccessT" +
+      "okenR\013accessToken\"U\n\027ListAccessTokensReq" +
+      "uest\022\033\n\tpage_size\030\001 \001(\005R\010pageSize\022\035\n\npag" +
+      "e_token\030\002 \001(\tR\tpageToken\"\201\001\n\030ListAccessT" +
+      "okensResponse\022=\n\raccess_tokens\030\001 \003(\0132\030.c" +
+      "ertmint.v1.AccessTokenR\014accessTokens\022&\n\017" +
+      "next_page_token\030\002 \001(\tR\rnextPageToken\"=\n\030" +
+      "RevokeAccessTokenRequest\022!\n\014access_token" +
+      "\030\001 \001(\tR\013accessToken\"X\n\031RevokeAccessToken" +
+      "Response\022;\n\014access_token\030\001 \001(\0132\030.certmin" +
+      "t.v1.AccessTokenR\013accessToken*b\n\004Role\022\024\n" +
+      "\020ROLE_UNSPECIFIED\020\000\022\016\n\nROLE_ADMIN\020\001\022\017\n\013R" +
+      "OLE_ISSUER\020\002\022\021\n\rROLE_APPROVER\020\003\022\020\n\014ROLE_" +
+      "AUDITOR\020\004*\225\001\n\020AccessTokenState\022\"\n\036ACCESS" +
+      "_TOKEN_STATE_UNSPECIFIED\020\000\022\035\n\031ACCESS_TOK" +
+      "EN_STATE_ACTIVE\020\001\022\036\n\032ACCESS_TOKEN_STATE_" +
+      "EXPIRED\020\002\022\036\n\032ACCESS_TOKEN_STATE_REVOKED\020" +
+      "\003*\337\001\n\035ClientCertificateIdentityType\0220\n,C" +
+      "LIENT_CERTIFICATE_IDENTITY_TYPE_UNSPECIF" +
+      "IED\020\000\022,\n(CLIENT_CERTIFICATE_IDENTITY_TYP" +
+      "E_URI_SAN\020\001\022,\n(CLIENT_CERTIFICATE_IDENTI" +
+      "TY_TYPE_DNS_SAN\020\002\0220\n,CLIENT_CERTIFICATE_" +
+      "IDENTITY_TYPE_COMMON_NAME\020\0032\230\003\n\022AccessTo" +
+      "kenService\022b\n\021CreateAccessToken\022%.certmi" +
+      "nt.v1.CreateAccessTokenRequest\032&.certmin" +
+      "t.v1.CreateAccessTokenResponse\022Y\n\016GetAcc" +
+      "essToken\022\".certmint.v1.GetAccessTokenReq" +
+      "uest\032#.certmint.v1.GetAccessTokenRespons" +
+      "e\022_\n\020ListAccessTokens\022$.certmint.v1.List" +
+      "AccessTokensRequest\032%.certmint.v1.ListAc" +
+      "cessTokensResponse\022b\n\021RevokeAccessToken\022" +
+      "%.certmint.v1.RevokeAccessTokenRequest\032&" +
+      ".certmint.v1.RevokeAccessTokenResponseBh" +
+      "\n\017dev.certmint.v1B\027AccessTokenServicePro" +
+      "toP\001Z:github.com/certmint/certmint/gen/g" +
+      "o/certmint/v1;certmintv1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -166,7 +167,7 @@ public final class AccessTokenServiceProto {
     internal_static_certmint_v1_CreateAccessTokenRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_CreateAccessTokenRequest_descriptor,
-        new java.lang.String[] { "AccessToken", "Ttl", });
+        new java.lang.String[] { "AccessToken", "Ttl", "RequestId", "RequestId", });
     internal_static_certmint_v1_CreateAccessTokenResponse_descriptor =
       getDescriptor().getMessageTypes().get(3);
     internal_static_certmint_v1_CreateAccessTokenResponse_fieldAccessorTable = new

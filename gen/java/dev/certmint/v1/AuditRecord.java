@@ -29,6 +29,7 @@ private static final long serialVersionUID = 0L;
     errorReason_ = "";
     requestId_ = "";
     peer_ = "";
+    changes_ = java.util.Collections.emptyList();
   }
 
   @java.lang.Override
@@ -538,6 +539,102 @@ private static final long serialVersionUID = 0L;
     }
   }
 
+  public static final int CHANGES_FIELD_NUMBER = 12;
+  @SuppressWarnings("serial")
+  private java.util.List<dev.certmint.v1.FieldChange> changes_;
+  /**
+   * <pre>
+   * What an administrative change set, for records of successful changes to certificate
+   * authorities, policies, profiles and access tokens: for a create, each field of the new
+   * object; for an update, the fields that changed (a field sent unchanged is not listed); for
+   * a delete, the fields that identified the object removed; for a revocation, revoke_time.
+   * Never a secret: no private key, token secret, hash or salt, no key-encryption key. Empty
+   * for issuance and other certificate records (the certificate and request are the change),
+   * for refusals, for replays that changed nothing, and for records written before
+   * 2026-12-06.
+   * </pre>
+   *
+   * <code>repeated .certmint.v1.FieldChange changes = 12 [json_name = "changes"];</code>
+   */
+  @java.lang.Override
+  public java.util.List<dev.certmint.v1.FieldChange> getChangesList() {
+    return changes_;
+  }
+  /**
+   * <pre>
+   * What an administrative change set, for records of successful changes to certificate
+   * authorities, policies, profiles and access tokens: for a create, each field of the new
+   * object; for an update, the fields that changed (a field sent unchanged is not listed); for
+   * a delete, the fields that identified the object removed; for a revocation, revoke_time.
+   * Never a secret: no private key, token secret, hash or salt, no key-encryption key. Empty
+   * for issuance and other certificate records (the certificate and request are the change),
+   * for refusals, for replays that changed nothing, and for records written before
+   * 2026-12-06.
+   * </pre>
+   *
+   * <code>repeated .certmint.v1.FieldChange changes = 12 [json_name = "changes"];</code>
+   */
+  @java.lang.Override
+  public java.util.List<? extends dev.certmint.v1.FieldChangeOrBuilder> 
+      getChangesOrBuilderList() {
+    return changes_;
+  }
+  /**
+   * <pre>
+   * What an administrative change set, for records of successful changes to certificate
+   * authorities, policies, profiles and access tokens: for a create, each field of the new
+   * object; for an update, the fields that changed (a field sent unchanged is not listed); for
+   * a delete, the fields that identified the object removed; for a revocation, revoke_time.
+   * Never a secret: no private key, token secret, hash or salt, no key-encryption key. Empty
+   * for issuance and other certificate records (the certificate and request are the change),
+   * for refusals, for replays that changed nothing, and for records written before
+   * 2026-12-06.
+   * </pre>
+   *
+   * <code>repeated .certmint.v1.FieldChange changes = 12 [json_name = "changes"];</code>
+   */
+  @java.lang.Override
+  public int getChangesCount() {
+    return changes_.size();
+  }
+  /**
+   * <pre>
+   * What an administrative change set, for records of successful changes to certificate
+   * authorities, policies, profiles and access tokens: for a create, each field of the new
+   * object; for an update, the fields that changed (a field sent unchanged is not listed); for
+   * a delete, the fields that identified the object removed; for a revocation, revoke_time.
+   * Never a secret: no private key, token secret, hash or salt, no key-encryption key. Empty
+   * for issuance and other certificate records (the certificate and request are the change),
+   * for refusals, for replays that changed nothing, and for records written before
+   * 2026-12-06.
+   * </pre>
+   *
+   * <code>repeated .certmint.v1.FieldChange changes = 12 [json_name = "changes"];</code>
+   */
+  @java.lang.Override
+  public dev.certmint.v1.FieldChange getChanges(int index) {
+    return changes_.get(index);
+  }
+  /**
+   * <pre>
+   * What an administrative change set, for records of successful changes to certificate
+   * authorities, policies, profiles and access tokens: for a create, each field of the new
+   * object; for an update, the fields that changed (a field sent unchanged is not listed); for
+   * a delete, the fields that identified the object removed; for a revocation, revoke_time.
+   * Never a secret: no private key, token secret, hash or salt, no key-encryption key. Empty
+   * for issuance and other certificate records (the certificate and request are the change),
+   * for refusals, for replays that changed nothing, and for records written before
+   * 2026-12-06.
+   * </pre>
+   *
+   * <code>repeated .certmint.v1.FieldChange changes = 12 [json_name = "changes"];</code>
+   */
+  @java.lang.Override
+  public dev.certmint.v1.FieldChangeOrBuilder getChangesOrBuilder(
+      int index) {
+    return changes_.get(index);
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -585,6 +682,9 @@ private static final long serialVersionUID = 0L;
     if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(peer_)) {
       com.google.protobuf.GeneratedMessageV3.writeString(output, 11, peer_);
     }
+    for (int i = 0; i < changes_.size(); i++) {
+      output.writeMessage(12, changes_.get(i));
+    }
     getUnknownFields().writeTo(output);
   }
 
@@ -629,6 +729,10 @@ private static final long serialVersionUID = 0L;
     if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(peer_)) {
       size += com.google.protobuf.GeneratedMessageV3.computeStringSize(11, peer_);
     }
+    for (int i = 0; i < changes_.size(); i++) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(12, changes_.get(i));
+    }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
     return size;
@@ -669,6 +773,8 @@ private static final long serialVersionUID = 0L;
         .equals(other.getRequestId())) return false;
     if (!getPeer()
         .equals(other.getPeer())) return false;
+    if (!getChangesList()
+        .equals(other.getChangesList())) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -704,6 +810,10 @@ private static final long serialVersionUID = 0L;
     hash = (53 * hash) + getRequestId().hashCode();
     hash = (37 * hash) + PEER_FIELD_NUMBER;
     hash = (53 * hash) + getPeer().hashCode();
+    if (getChangesCount() > 0) {
+      hash = (37 * hash) + CHANGES_FIELD_NUMBER;
+      hash = (53 * hash) + getChangesList().hashCode();
+    }
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -852,6 +962,13 @@ private static final long serialVersionUID = 0L;
       errorReason_ = "";
       requestId_ = "";
       peer_ = "";
+      if (changesBuilder_ == null) {
+        changes_ = java.util.Collections.emptyList();
+      } else {
+        changes_ = null;
+        changesBuilder_.clear();
+      }
+      bitField0_ = (bitField0_ & ~0x00000800);
       return this;
     }
 
@@ -878,9 +995,22 @@ private static final long serialVersionUID = 0L;
     @java.lang.Override
     public dev.certmint.v1.AuditRecord buildPartial() {
       dev.certmint.v1.AuditRecord result = new dev.certmint.v1.AuditRecord(this);
+      buildPartialRepeatedFields(result);
       if (bitField0_ != 0) { buildPartial0(result); }
       onBuilt();
       return result;
+    }
+
+    private void buildPartialRepeatedFields(dev.certmint.v1.AuditRecord result) {
+      if (changesBuilder_ == null) {
+        if (((bitField0_ & 0x00000800) != 0)) {
+          changes_ = java.util.Collections.unmodifiableList(changes_);
+          bitField0_ = (bitField0_ & ~0x00000800);
+        }
+        result.changes_ = changes_;
+      } else {
+        result.changes_ = changesBuilder_.build();
+      }
     }
 
     private void buildPartial0(dev.certmint.v1.AuditRecord result) {
@@ -1017,6 +1147,32 @@ private static final long serialVersionUID = 0L;
         bitField0_ |= 0x00000400;
         onChanged();
       }
+      if (changesBuilder_ == null) {
+        if (!other.changes_.isEmpty()) {
+          if (changes_.isEmpty()) {
+            changes_ = other.changes_;
+            bitField0_ = (bitField0_ & ~0x00000800);
+          } else {
+            ensureChangesIsMutable();
+            changes_.addAll(other.changes_);
+          }
+          onChanged();
+        }
+      } else {
+        if (!other.changes_.isEmpty()) {
+          if (changesBuilder_.isEmpty()) {
+            changesBuilder_.dispose();
+            changesBuilder_ = null;
+            changes_ = other.changes_;
+            bitField0_ = (bitField0_ & ~0x00000800);
+            changesBuilder_ = 
+              com.google.protobuf.GeneratedMessageV3.alwaysUseFieldBuilders ?
+                 getChangesFieldBuilder() : null;
+          } else {
+            changesBuilder_.addAllMessages(other.changes_);
+          }
+        }
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -1100,6 +1256,19 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000400;
               break;
             } // case 90
+            case 98: {
+              dev.certmint.v1.FieldChange m =
+                  input.readMessage(
+                      dev.certmint.v1.FieldChange.parser(),
+                      extensionRegistry);
+              if (changesBuilder_ == null) {
+                ensureChangesIsMutable();
+                changes_.add(m);
+              } else {
+                changesBuilder_.addMessage(m);
+              }
+              break;
+            } // case 98
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -2157,6 +2326,444 @@ private static final long serialVersionUID = 0L;
       bitField0_ |= 0x00000400;
       onChanged();
       return this;
+    }
+
+    private java.util.List<dev.certmint.v1.FieldChange> changes_ =
+      java.util.Collections.emptyList();
+    private void ensureChangesIsMutable() {
+      if (!((bitField0_ & 0x00000800) != 0)) {
+        changes_ = new java.util.ArrayList<dev.certmint.v1.FieldChange>(changes_);
+        bitField0_ |= 0x00000800;
+       }
+    }
+
+    private com.google.protobuf.RepeatedFieldBuilderV3<
+        dev.certmint.v1.FieldChange, dev.certmint.v1.FieldChange.Builder, dev.certmint.v1.FieldChangeOrBuilder> changesBuilder_;
+
+    /**
+     * <pre>
+     * What an administrative change set, for records of successful changes to certificate
+     * authorities, policies, profiles and access tokens: for a create, each field of the new
+     * object; for an update, the fields that changed (a field sent unchanged is not listed); for
+     * a delete, the fields that identified the object removed; for a revocation, revoke_time.
+     * Never a secret: no private key, token secret, hash or salt, no key-encryption key. Empty
+     * for issuance and other certificate records (the certificate and request are the change),
+     * for refusals, for replays that changed nothing, and for records written before
+     * 2026-12-06.
+     * </pre>
+     *
+     * <code>repeated .certmint.v1.FieldChange changes = 12 [json_name = "changes"];</code>
+     */
+    public java.util.List<dev.certmint.v1.FieldChange> getChangesList() {
+      if (changesBuilder_ == null) {
+        return java.util.Collections.unmodifiableList(changes_);
+      } else {
+        return changesBuilder_.getMessageList();
+      }
+    }
+    /**
+     * <pre>
+     * What an administrative change set, for records of successful changes to certificate
+     * authorities, policies, profiles and access tokens: for a create, each field of the new
+     * object; for an update, the fields that changed (a field sent unchanged is not listed); for
+     * a delete, the fields that identified the object removed; for a revocation, revoke_time.
+     * Never a secret: no private key, token secret, hash or salt, no key-encryption key. Empty
+     * for issuance and other certificate records (the certificate and request are the change),
+     * for refusals, for replays that changed nothing, and for records written before
+     * 2026-12-06.
+     * </pre>
+     *
+     * <code>repeated .certmint.v1.FieldChange changes = 12 [json_name = "changes"];</code>
+     */
+    public int getChangesCount() {
+      if (changesBuilder_ == null) {
+        return changes_.size();
+      } else {
+        return changesBuilder_.getCount();
+      }
+    }
+    /**
+     * <pre>
+     * What an administrative change set, for records of successful changes to certificate
+     * authorities, policies, profiles and access tokens: for a create, each field of the new
+     * object; for an update, the fields that changed (a field sent unchanged is not listed); for
+     * a delete, the fields that identified the object removed; for a revocation, revoke_time.
+     * Never a secret: no private key, token secret, hash or salt, no key-encryption key. Empty
+     * for issuance and other certificate records (the certificate and request are the change),
+     * for refusals, for replays that changed nothing, and for records written before
+     * 2026-12-06.
+     * </pre>
+     *
+     * <code>repeated .certmint.v1.FieldChange changes = 12 [json_name = "changes"];</code>
+     */
+    public dev.certmint.v1.FieldChange getChanges(int index) {
+      if (changesBuilder_ == null) {
+        return changes_.get(index);
+      } else {
+        return changesBuilder_.getMessage(index);
+      }
+    }
+    /**
+     * <pre>
+     * What an administrative change set, for records of successful changes to certificate
+     * authorities, policies, profiles and access tokens: for a create, each field of the new
+     * object; for an update, the fields that changed (a field sent unchanged is not listed); for
+     * a delete, the fields that identified the object removed; for a revocation, revoke_time.
+     * Never a secret: no private key, token secret, hash or salt, no key-encryption key. Empty
+     * for issuance and other certificate records (the certificate and request are the change),
+     * for refusals, for replays that changed nothing, and for records written before
+     * 2026-12-06.
+     * </pre>
+     *
+     * <code>repeated .certmint.v1.FieldChange changes = 12 [json_name = "changes"];</code>
+     */
+    public Builder setChanges(
+        int index, dev.certmint.v1.FieldChange value) {
+      if (changesBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        ensureChangesIsMutable();
+        changes_.set(index, value);
+        onChanged();
+      } else {
+        changesBuilder_.setMessage(index, value);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * What an administrative change set, for records of successful changes to certificate
+     * authorities, policies, profiles and access tokens: for a create, each field of the new
+     * object; for an update, the fields that changed (a field sent unchanged is not listed); for
+     * a delete, the fields that identified the object removed; for a revocation, revoke_time.
+     * Never a secret: no private key, token secret, hash or salt, no key-encryption key. Empty
+     * for issuance and other certificate records (the certificate and request are the change),
+     * for refusals, for replays that changed nothing, and for records written before
+     * 2026-12-06.
+     * </pre>
+     *
+     * <code>repeated .certmint.v1.FieldChange changes = 12 [json_name = "changes"];</code>
+     */
+    public Builder setChanges(
+        int index, dev.certmint.v1.FieldChange.Builder builderForValue) {
+      if (changesBuilder_ == null) {
+        ensureChangesIsMutable();
+        changes_.set(index, builderForValue.build());
+        onChanged();
+      } else {
+        changesBuilder_.setMessage(index, builderForValue.build());
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * What an administrative change set, for records of successful changes to certificate
+     * authorities, policies, profiles and access tokens: for a create, each field of the new
+     * object; for an update, the fields that changed (a field sent unchanged is not listed); for
+     * a delete, the fields that identified the object removed; for a revocation, revoke_time.
+     * Never a secret: no private key, token secret, hash or salt, no key-encryption key. Empty
+     * for issuance and other certificate records (the certificate and request are the change),
+     * for refusals, for replays that changed nothing, and for records written before
+     * 2026-12-06.
+     * </pre>
+     *
+     * <code>repeated .certmint.v1.FieldChange changes = 12 [json_name = "changes"];</code>
+     */
+    public Builder addChanges(dev.certmint.v1.FieldChange value) {
+      if (changesBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        ensureChangesIsMutable();
+        changes_.add(value);
+        onChanged();
+      } else {
+        changesBuilder_.addMessage(value);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * What an administrative change set, for records of successful changes to certificate
+     * authorities, policies, profiles and access tokens: for a create, each field of the new
+     * object; for an update, the fields that changed (a field sent unchanged is not listed); for
+     * a delete, the fields that identified the object removed; for a revocation, revoke_time.
+     * Never a secret: no private key, token secret, hash or salt, no key-encryption key. Empty
+     * for issuance and other certificate records (the certificate and request are the change),
+     * for refusals, for replays that changed nothing, and for records written before
+     * 2026-12-06.
+     * </pre>
+     *
+     * <code>repeated .certmint.v1.FieldChange changes = 12 [json_name = "changes"];</code>
+     */
+    public Builder addChanges(
+        int index, dev.certmint.v1.FieldChange value) {
+      if (changesBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        ensureChangesIsMutable();
+        changes_.add(index, value);
+        onChanged();
+      } else {
+        changesBuilder_.addMessage(index, value);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * What an administrative change set, for records of successful changes to certificate
+     * authorities, policies, profiles and access tokens: for a create, each field of the new
+     * object; for an update, the fields that changed (a field sent unchanged is not listed); for
+     * a delete, the fields that identified the object removed; for a revocation, revoke_time.
+     * Never a secret: no private key, token secret, hash or salt, no key-encryption key. Empty
+     * for issuance and other certificate records (the certificate and request are the change),
+     * for refusals, for replays that changed nothing, and for records written before
+     * 2026-12-06.
+     * </pre>
+     *
+     * <code>repeated .certmint.v1.FieldChange changes = 12 [json_name = "changes"];</code>
+     */
+    public Builder addChanges(
+        dev.certmint.v1.FieldChange.Builder builderForValue) {
+      if (changesBuilder_ == null) {
+        ensureChangesIsMutable();
+        changes_.add(builderForValue.build());
+        onChanged();
+      } else {
+        changesBuilder_.addMessage(builderForValue.build());
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * What an administrative change set, for records of successful changes to certificate
+     * authorities, policies, profiles and access tokens: for a create, each field of the new
+     * object; for an update, the fields that changed (a field sent unchanged is not listed); for
+     * a delete, the fields that identified the object removed; for a revocation, revoke_time.
+     * Never a secret: no private key, token secret, hash or salt, no key-encryption key. Empty
+     * for issuance and other certificate records (the certificate and request are the change),
+     * for refusals, for replays that changed nothing, and for records written before
+     * 2026-12-06.
+     * </pre>
+     *
+     * <code>repeated .certmint.v1.FieldChange changes = 12 [json_name = "changes"];</code>
+     */
+    public Builder addChanges(
+        int index, dev.certmint.v1.FieldChange.Builder builderForValue) {
+      if (changesBuilder_ == null) {
+        ensureChangesIsMutable();
+        changes_.add(index, builderForValue.build());
+        onChanged();
+      } else {
+        changesBuilder_.addMessage(index, builderForValue.build());
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * What an administrative change set, for records of successful changes to certificate
+     * authorities, policies, profiles and access tokens: for a create, each field of the new
+     * object; for an update, the fields that changed (a field sent unchanged is not listed); for
+     * a delete, the fields that identified the object removed; for a revocation, revoke_time.
+     * Never a secret: no private key, token secret, hash or salt, no key-encryption key. Empty
+     * for issuance and other certificate records (the certificate and request are the change),
+     * for refusals, for replays that changed nothing, and for records written before
+     * 2026-12-06.
+     * </pre>
+     *
+     * <code>repeated .certmint.v1.FieldChange changes = 12 [json_name = "changes"];</code>
+     */
+    public Builder addAllChanges(
+        java.lang.Iterable<? extends dev.certmint.v1.FieldChange> values) {
+      if (changesBuilder_ == null) {
+        ensureChangesIsMutable();
+        com.google.protobuf.AbstractMessageLite.Builder.addAll(
+            values, changes_);
+        onChanged();
+      } else {
+        changesBuilder_.addAllMessages(values);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * What an administrative change set, for records of successful changes to certificate
+     * authorities, policies, profiles and access tokens: for a create, each field of the new
+     * object; for an update, the fields that changed (a field sent unchanged is not listed); for
+     * a delete, the fields that identified the object removed; for a revocation, revoke_time.
+     * Never a secret: no private key, token secret, hash or salt, no key-encryption key. Empty
+     * for issuance and other certificate records (the certificate and request are the change),
+     * for refusals, for replays that changed nothing, and for records written before
+     * 2026-12-06.
+     * </pre>
+     *
+     * <code>repeated .certmint.v1.FieldChange changes = 12 [json_name = "changes"];</code>
+     */
+    public Builder clearChanges() {
+      if (changesBuilder_ == null) {
+        changes_ = java.util.Collections.emptyList();
+        bitField0_ = (bitField0_ & ~0x00000800);
+        onChanged();
+      } else {
+        changesBuilder_.clear();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * What an administrative change set, for records of successful changes to certificate
+     * authorities, policies, profiles and access tokens: for a create, each field of the new
+     * object; for an update, the fields that changed (a field sent unchanged is not listed); for
+     * a delete, the fields that identified the object removed; for a revocation, revoke_time.
+     * Never a secret: no private key, token secret, hash or salt, no key-encryption key. Empty
+     * for issuance and other certificate records (the certificate and request are the change),
+     * for refusals, for replays that changed nothing, and for records written before
+     * 2026-12-06.
+     * </pre>
+     *
+     * <code>repeated .certmint.v1.FieldChange changes = 12 [json_name = "changes"];</code>
+     */
+    public Builder removeChanges(int index) {
+      if (changesBuilder_ == null) {
+        ensureChangesIsMutable();
+        changes_.remove(index);
+        onChanged();
+      } else {
+        changesBuilder_.remove(index);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * What an administrative change set, for records of successful changes to certificate
+     * authorities, policies, profiles and access tokens: for a create, each field of the new
+     * object; for an update, the fields that changed (a field sent unchanged is not listed); for
+     * a delete, the fields that identified the object removed; for a revocation, revoke_time.
+     * Never a secret: no private key, token secret, hash or salt, no key-encryption key. Empty
+     * for issuance and other certificate records (the certificate and request are the change),
+     * for refusals, for replays that changed nothing, and for records written before
+     * 2026-12-06.
+     * </pre>
+     *
+     * <code>repeated .certmint.v1.FieldChange changes = 12 [json_name = "changes"];</code>
+     */
+    public dev.certmint.v1.FieldChange.Builder getChangesBuilder(
+        int index) {
+      return getChangesFieldBuilder().getBuilder(index);
+    }
+    /**
+     * <pre>
+     * What an administrative change set, for records of successful changes to certificate
+     * authorities, policies, profiles and access tokens: for a create, each field of the new
+     * object; for an update, the fields that changed (a field sent unchanged is not listed); for
+     * a delete, the fields that identified the object removed; for a revocation, revoke_time.
+     * Never a secret: no private key, token secret, hash or salt, no key-encryption key. Empty
+     * for issuance and other certificate records (the certificate and request are the change),
+     * for refusals, for replays that changed nothing, and for records written before
+     * 2026-12-06.
+     * </pre>
+     *
+     * <code>repeated .certmint.v1.FieldChange changes = 12 [json_name = "changes"];</code>
+     */
+    public dev.certmint.v1.FieldChangeOrBuilder getChangesOrBuilder(
+        int index) {
+      if (changesBuilder_ == null) {
+        return changes_.get(index);  } else {
+        return changesBuilder_.getMessageOrBuilder(index);
+      }
+    }
+    /**
+     * <pre>
+     * What an administrative change set, for records of successful changes to certificate
+     * authorities, policies, profiles and access tokens: for a create, each field of the new
+     * object; for an update, the fields that changed (a field sent unchanged is not listed); for
+     * a delete, the fields that identified the object removed; for a revocation, revoke_time.
+     * Never a secret: no private key, token secret, hash or salt, no key-encryption key. Empty
+     * for issuance and other certificate records (the certificate and request are the change),
+     * for refusals, for replays that changed nothing, and for records written before
+     * 2026-12-06.
+     * </pre>
+     *
+     * <code>repeated .certmint.v1.FieldChange changes = 12 [json_name = "changes"];</code>
+     */
+    public java.util.List<? extends dev.certmint.v1.FieldChangeOrBuilder> 
+         getChangesOrBuilderList() {
+      if (changesBuilder_ != null) {
+        return changesBuilder_.getMessageOrBuilderList();
+      } else {
+        return java.util.Collections.unmodifiableList(changes_);
+      }
+    }
+    /**
+     * <pre>
+     * What an administrative change set, for records of successful changes to certificate
+     * authorities, policies, profiles and access tokens: for a create, each field of the new
+     * object; for an update, the fields that changed (a field sent unchanged is not listed); for
+     * a delete, the fields that identified the object removed; for a revocation, revoke_time.
+     * Never a secret: no private key, token secret, hash or salt, no key-encryption key. Empty
+     * for issuance and other certificate records (the certificate and request are the change),
+     * for refusals, for replays that changed nothing, and for records written before
+     * 2026-12-06.
+     * </pre>
+     *
+     * <code>repeated .certmint.v1.FieldChange changes = 12 [json_name = "changes"];</code>
+     */
+    public dev.certmint.v1.FieldChange.Builder addChangesBuilder() {
+      return getChangesFieldBuilder().addBuilder(
+          dev.certmint.v1.FieldChange.getDefaultInstance());
+    }
+    /**
+     * <pre>
+     * What an administrative change set, for records of successful changes to certificate
+     * authorities, policies, profiles and access tokens: for a create, each field of the new
+     * object; for an update, the fields that changed (a field sent unchanged is not listed); for
+     * a delete, the fields that identified the object removed; for a revocation, revoke_time.
+     * Never a secret: no private key, token secret, hash or salt, no key-encryption key. Empty
+     * for issuance and other certificate records (the certificate and request are the change),
+     * for refusals, for replays that changed nothing, and for records written before
+     * 2026-12-06.
+     * </pre>
+     *
+     * <code>repeated .certmint.v1.FieldChange changes = 12 [json_name = "changes"];</code>
+     */
+    public dev.certmint.v1.FieldChange.Builder addChangesBuilder(
+        int index) {
+      return getChangesFieldBuilder().addBuilder(
+          index, dev.certmint.v1.FieldChange.getDefaultInstance());
+    }
+    /**
+     * <pre>
+     * What an administrative change set, for records of successful changes to certificate
+     * authorities, policies, profiles and access tokens: for a create, each field of the new
+     * object; for an update, the fields that changed (a field sent unchanged is not listed); for
+     * a delete, the fields that identified the object removed; for a revocation, revoke_time.
+     * Never a secret: no private key, token secret, hash or salt, no key-encryption key. Empty
+     * for issuance and other certificate records (the certificate and request are the change),
+     * for refusals, for replays that changed nothing, and for records written before
+     * 2026-12-06.
+     * </pre>
+     *
+     * <code>repeated .certmint.v1.FieldChange changes = 12 [json_name = "changes"];</code>
+     */
+    public java.util.List<dev.certmint.v1.FieldChange.Builder> 
+         getChangesBuilderList() {
+      return getChangesFieldBuilder().getBuilderList();
+    }
+    private com.google.protobuf.RepeatedFieldBuilderV3<
+        dev.certmint.v1.FieldChange, dev.certmint.v1.FieldChange.Builder, dev.certmint.v1.FieldChangeOrBuilder> 
+        getChangesFieldBuilder() {
+      if (changesBuilder_ == null) {
+        changesBuilder_ = new com.google.protobuf.RepeatedFieldBuilderV3<
+            dev.certmint.v1.FieldChange, dev.certmint.v1.FieldChange.Builder, dev.certmint.v1.FieldChangeOrBuilder>(
+                changes_,
+                ((bitField0_ & 0x00000800) != 0),
+                getParentForChildren(),
+                isClean());
+        changes_ = null;
+      }
+      return changesBuilder_;
     }
     @java.lang.Override
     public final Builder setUnknownFields(

@@ -229,4 +229,83 @@ public interface AuditRecordOrBuilder extends
    */
   com.google.protobuf.ByteString
       getPeerBytes();
+
+  /**
+   * <pre>
+   * What an administrative change set, for records of successful changes to certificate
+   * authorities, policies, profiles and access tokens: for a create, each field of the new
+   * object; for an update, the fields that changed (a field sent unchanged is not listed); for
+   * a delete, the fields that identified the object removed; for a revocation, revoke_time.
+   * Never a secret: no private key, token secret, hash or salt, no key-encryption key. Empty
+   * for issuance and other certificate records (the certificate and request are the change),
+   * for refusals, for replays that changed nothing, and for records written before
+   * 2026-12-06.
+   * </pre>
+   *
+   * <code>repeated .certmint.v1.FieldChange changes = 12 [json_name = "changes"];</code>
+   */
+  java.util.List<dev.certmint.v1.FieldChange> 
+      getChangesList();
+  /**
+   * <pre>
+   * What an administrative change set, for records of successful changes to certificate
+   * authorities, policies, profiles and access tokens: for a create, each field of the new
+   * object; for an update, the fields that changed (a field sent unchanged is not listed); for
+   * a delete, the fields that identified the object removed; for a revocation, revoke_time.
+   * Never a secret: no private key, token secret, hash or salt, no key-encryption key. Empty
+   * for issuance and other certificate records (the certificate and request are the change),
+   * for refusals, for replays that changed nothing, and for records written before
+   * 2026-12-06.
+   * </pre>
+   *
+   * <code>repeated .certmint.v1.FieldChange changes = 12 [json_name = "changes"];</code>
+   */
+  dev.certmint.v1.FieldChange getChanges(int index);
+  /**
+   * <pre>
+   * What an administrative change set, for records of successful changes to certificate
+   * authorities, policies, profiles and access tokens: for a create, each field of the new
+   * object; for an update, the fields that changed (a field sent unchanged is not listed); for
+   * a delete, the fields that identified the object removed; for a revocation, revoke_time.
+   * Never a secret: no private key, token secret, hash or salt, no key-encryption key. Empty
+   * for issuance and other certificate records (the certificate and request are the change),
+   * for refusals, for replays that changed nothing, and for records written before
+   * 2026-12-06.
+   * </pre>
+   *
+   * <code>repeated .certmint.v1.FieldChange changes = 12 [json_name = "changes"];</code>
+   */
+  int getChangesCount();
+  /**
+   * <pre>
+   * What an administrative change set, for records of successful changes to certificate
+   * authorities, policies, profiles and access tokens: for a create, each field of the new
+   * object; for an update, the fields that changed (a field sent unchanged is not listed); for
+   * a delete, the fields that identified the object removed; for a revocation, revoke_time.
+   * Never a secret: no private key, token secret, hash or salt, no key-encryption key. Empty
+   * for issuance and other certificate records (the certificate and request are the change),
+   * for refusals, for replays that changed nothing, and for records written before
+   * 2026-12-06.
+   * </pre>
+   *
+   * <code>repeated .certmint.v1.FieldChange changes = 12 [json_name = "changes"];</code>
+   */
+  java.util.List<? extends dev.certmint.v1.FieldChangeOrBuilder> 
+      getChangesOrBuilderList();
+  /**
+   * <pre>
+   * What an administrative change set, for records of successful changes to certificate
+   * authorities, policies, profiles and access tokens: for a create, each field of the new
+   * object; for an update, the fields that changed (a field sent unchanged is not listed); for
+   * a delete, the fields that identified the object removed; for a revocation, revoke_time.
+   * Never a secret: no private key, token secret, hash or salt, no key-encryption key. Empty
+   * for issuance and other certificate records (the certificate and request are the change),
+   * for refusals, for replays that changed nothing, and for records written before
+   * 2026-12-06.
+   * </pre>
+   *
+   * <code>repeated .certmint.v1.FieldChange changes = 12 [json_name = "changes"];</code>
+   */
+  dev.certmint.v1.FieldChangeOrBuilder getChangesOrBuilder(
+      int index);
 }

@@ -20,6 +20,11 @@ public final class AuditServiceProto {
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
       internal_static_certmint_v1_AuditRecord_fieldAccessorTable;
   static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_certmint_v1_FieldChange_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_certmint_v1_FieldChange_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
     internal_static_certmint_v1_ListAuditRecordsRequest_descriptor;
   static final 
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
@@ -39,38 +44,44 @@ public final class AuditServiceProto {
   static {
     java.lang.String[] descriptorData = {
       "\n\037certmint/v1/audit_service.proto\022\013certm" +
-      "int.v1\032\037google/protobuf/timestamp.proto\"" +
-      "\344\002\n\013AuditRecord\022\016\n\002id\030\001 \001(\tR\002id\022;\n\013creat" +
-      "e_time\030\002 \001(\0132\032.google.protobuf.Timestamp" +
-      "R\ncreateTime\022\024\n\005actor\030\003 \001(\tR\005actor\022\035\n\nac" +
-      "tor_slug\030\004 \001(\tR\tactorSlug\022\026\n\006method\030\005 \001(" +
-      "\tR\006method\022#\n\rresource_type\030\006 \001(\tR\014resour" +
-      "ceType\022\037\n\013resource_id\030\007 \001(\tR\nresourceId\022" +
-      "\037\n\013status_code\030\010 \001(\005R\nstatusCode\022!\n\014erro" +
-      "r_reason\030\t \001(\tR\013errorReason\022\035\n\nrequest_i" +
-      "d\030\n \001(\tR\trequestId\022\022\n\004peer\030\013 \001(\tR\004peer\"\340" +
-      "\002\n\027ListAuditRecordsRequest\022\033\n\tpage_size\030" +
-      "\001 \001(\005R\010pageSize\022\035\n\npage_token\030\002 \001(\tR\tpag" +
-      "eToken\022\024\n\005actor\030\003 \001(\tR\005actor\022\026\n\006method\030\004" +
-      " \001(\tR\006method\022#\n\rresource_type\030\005 \001(\tR\014res" +
-      "ourceType\022\037\n\013resource_id\030\006 \001(\tR\nresource" +
-      "Id\0229\n\nstart_time\030\007 \001(\0132\032.google.protobuf" +
-      ".TimestampR\tstartTime\0225\n\010end_time\030\010 \001(\0132" +
-      "\032.google.protobuf.TimestampR\007endTime\022#\n\r" +
-      "failures_only\030\t \001(\010R\014failuresOnly\"\201\001\n\030Li" +
-      "stAuditRecordsResponse\022=\n\raudit_records\030" +
-      "\001 \003(\0132\030.certmint.v1.AuditRecordR\014auditRe" +
-      "cords\022&\n\017next_page_token\030\002 \001(\tR\rnextPage" +
-      "Token2o\n\014AuditService\022_\n\020ListAuditRecord" +
-      "s\022$.certmint.v1.ListAuditRecordsRequest\032" +
-      "%.certmint.v1.ListAuditRecordsResponseBb" +
-      "\n\017dev.certmint.v1B\021AuditServiceProtoP\001Z:" +
-      "github.com/certmint/certmint/gen/go/cert" +
-      "mint/v1;certmintv1b\006proto3"
+      "int.v1\032\034google/protobuf/struct.proto\032\037go" +
+      "ogle/protobuf/timestamp.proto\"\230\003\n\013AuditR" +
+      "ecord\022\016\n\002id\030\001 \001(\tR\002id\022;\n\013create_time\030\002 \001" +
+      "(\0132\032.google.protobuf.TimestampR\ncreateTi" +
+      "me\022\024\n\005actor\030\003 \001(\tR\005actor\022\035\n\nactor_slug\030\004" +
+      " \001(\tR\tactorSlug\022\026\n\006method\030\005 \001(\tR\006method\022" +
+      "#\n\rresource_type\030\006 \001(\tR\014resourceType\022\037\n\013" +
+      "resource_id\030\007 \001(\tR\nresourceId\022\037\n\013status_" +
+      "code\030\010 \001(\005R\nstatusCode\022!\n\014error_reason\030\t" +
+      " \001(\tR\013errorReason\022\035\n\nrequest_id\030\n \001(\tR\tr" +
+      "equestId\022\022\n\004peer\030\013 \001(\tR\004peer\0222\n\007changes\030" +
+      "\014 \003(\0132\030.certmint.v1.FieldChangeR\007changes" +
+      "\"\201\001\n\013FieldChange\022\024\n\005field\030\001 \001(\tR\005field\022." +
+      "\n\006before\030\002 \001(\0132\026.google.protobuf.ValueR\006" +
+      "before\022,\n\005after\030\003 \001(\0132\026.google.protobuf." +
+      "ValueR\005after\"\340\002\n\027ListAuditRecordsRequest" +
+      "\022\033\n\tpage_size\030\001 \001(\005R\010pageSize\022\035\n\npage_to" +
+      "ken\030\002 \001(\tR\tpageToken\022\024\n\005actor\030\003 \001(\tR\005act" +
+      "or\022\026\n\006method\030\004 \001(\tR\006method\022#\n\rresource_t" +
+      "ype\030\005 \001(\tR\014resourceType\022\037\n\013resource_id\030\006" +
+      " \001(\tR\nresourceId\0229\n\nstart_time\030\007 \001(\0132\032.g" +
+      "oogle.protobuf.TimestampR\tstartTime\0225\n\010e" +
+      "nd_time\030\010 \001(\0132\032.google.protobuf.Timestam" +
+      "pR\007endTime\022#\n\rfailures_only\030\t \001(\010R\014failu" +
+      "resOnly\"\201\001\n\030ListAuditRecordsResponse\022=\n\r" +
+      "audit_records\030\001 \003(\0132\030.certmint.v1.AuditR" +
+      "ecordR\014auditRecords\022&\n\017next_page_token\030\002" +
+      " \001(\tR\rnextPageToken2o\n\014AuditService\022_\n\020L" +
+      "istAuditRecords\022$.certmint.v1.ListAuditR" +
+      "ecordsRequest\032%.certmint.v1.ListAuditRec" +
+      "ordsResponseBb\n\017dev.certmint.v1B\021AuditSe" +
+      "rviceProtoP\001Z:github.com/certmint/certmi" +
+      "nt/gen/go/certmint/v1;certmintv1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
         new com.google.protobuf.Descriptors.FileDescriptor[] {
+          com.google.protobuf.StructProto.getDescriptor(),
           com.google.protobuf.TimestampProto.getDescriptor(),
         });
     internal_static_certmint_v1_AuditRecord_descriptor =
@@ -78,19 +89,26 @@ public final class AuditServiceProto {
     internal_static_certmint_v1_AuditRecord_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_AuditRecord_descriptor,
-        new java.lang.String[] { "Id", "CreateTime", "Actor", "ActorSlug", "Method", "ResourceType", "ResourceId", "StatusCode", "ErrorReason", "RequestId", "Peer", });
-    internal_static_certmint_v1_ListAuditRecordsRequest_descriptor =
+        new java.lang.String[] { "Id", "CreateTime", "Actor", "ActorSlug", "Method", "ResourceType", "ResourceId", "StatusCode", "ErrorReason", "RequestId", "Peer", "Changes", });
+    internal_static_certmint_v1_FieldChange_descriptor =
       getDescriptor().getMessageTypes().get(1);
+    internal_static_certmint_v1_FieldChange_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_certmint_v1_FieldChange_descriptor,
+        new java.lang.String[] { "Field", "Before", "After", });
+    internal_static_certmint_v1_ListAuditRecordsRequest_descriptor =
+      getDescriptor().getMessageTypes().get(2);
     internal_static_certmint_v1_ListAuditRecordsRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_ListAuditRecordsRequest_descriptor,
         new java.lang.String[] { "PageSize", "PageToken", "Actor", "Method", "ResourceType", "ResourceId", "StartTime", "EndTime", "FailuresOnly", });
     internal_static_certmint_v1_ListAuditRecordsResponse_descriptor =
-      getDescriptor().getMessageTypes().get(2);
+      getDescriptor().getMessageTypes().get(3);
     internal_static_certmint_v1_ListAuditRecordsResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_ListAuditRecordsResponse_descriptor,
         new java.lang.String[] { "AuditRecords", "NextPageToken", });
+    com.google.protobuf.StructProto.getDescriptor();
     com.google.protobuf.TimestampProto.getDescriptor();
   }
 

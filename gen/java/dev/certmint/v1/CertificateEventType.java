@@ -39,7 +39,8 @@ public enum CertificateEventType
   CERTIFICATE_EVENT_TYPE_RENEWED(2),
   /**
    * <pre>
-   * A certificate was revoked.
+   * A certificate was revoked, or a certificate on hold was revoked for good (its reason
+   * changed from CERTIFICATE_HOLD to another).
    * </pre>
    *
    * <code>CERTIFICATE_EVENT_TYPE_REVOKED = 3;</code>
@@ -79,6 +80,15 @@ public enum CertificateEventType
    * <code>CERTIFICATE_EVENT_TYPE_CURRENT = 7;</code>
    */
   CERTIFICATE_EVENT_TYPE_CURRENT(7),
+  /**
+   * <pre>
+   * A certificate on hold (revoked with CERTIFICATE_HOLD) was released: valid again
+   * (ReleaseCertificateHold).
+   * </pre>
+   *
+   * <code>CERTIFICATE_EVENT_TYPE_HOLD_RELEASED = 8;</code>
+   */
+  CERTIFICATE_EVENT_TYPE_HOLD_RELEASED(8),
   UNRECOGNIZED(-1),
   ;
 
@@ -109,7 +119,8 @@ public enum CertificateEventType
   public static final int CERTIFICATE_EVENT_TYPE_RENEWED_VALUE = 2;
   /**
    * <pre>
-   * A certificate was revoked.
+   * A certificate was revoked, or a certificate on hold was revoked for good (its reason
+   * changed from CERTIFICATE_HOLD to another).
    * </pre>
    *
    * <code>CERTIFICATE_EVENT_TYPE_REVOKED = 3;</code>
@@ -149,6 +160,15 @@ public enum CertificateEventType
    * <code>CERTIFICATE_EVENT_TYPE_CURRENT = 7;</code>
    */
   public static final int CERTIFICATE_EVENT_TYPE_CURRENT_VALUE = 7;
+  /**
+   * <pre>
+   * A certificate on hold (revoked with CERTIFICATE_HOLD) was released: valid again
+   * (ReleaseCertificateHold).
+   * </pre>
+   *
+   * <code>CERTIFICATE_EVENT_TYPE_HOLD_RELEASED = 8;</code>
+   */
+  public static final int CERTIFICATE_EVENT_TYPE_HOLD_RELEASED_VALUE = 8;
 
 
   public final int getNumber() {
@@ -183,6 +203,7 @@ public enum CertificateEventType
       case 5: return CERTIFICATE_EVENT_TYPE_EXPIRING;
       case 6: return CERTIFICATE_EVENT_TYPE_KEEPALIVE;
       case 7: return CERTIFICATE_EVENT_TYPE_CURRENT;
+      case 8: return CERTIFICATE_EVENT_TYPE_HOLD_RELEASED;
       default: return null;
     }
   }

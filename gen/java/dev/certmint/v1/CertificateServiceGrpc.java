@@ -213,6 +213,37 @@ public final class CertificateServiceGrpc {
     return getRevokeCertificateMethod;
   }
 
+  private static volatile io.grpc.MethodDescriptor<dev.certmint.v1.ReleaseCertificateHoldRequest,
+      dev.certmint.v1.ReleaseCertificateHoldResponse> getReleaseCertificateHoldMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "ReleaseCertificateHold",
+      requestType = dev.certmint.v1.ReleaseCertificateHoldRequest.class,
+      responseType = dev.certmint.v1.ReleaseCertificateHoldResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<dev.certmint.v1.ReleaseCertificateHoldRequest,
+      dev.certmint.v1.ReleaseCertificateHoldResponse> getReleaseCertificateHoldMethod() {
+    io.grpc.MethodDescriptor<dev.certmint.v1.ReleaseCertificateHoldRequest, dev.certmint.v1.ReleaseCertificateHoldResponse> getReleaseCertificateHoldMethod;
+    if ((getReleaseCertificateHoldMethod = CertificateServiceGrpc.getReleaseCertificateHoldMethod) == null) {
+      synchronized (CertificateServiceGrpc.class) {
+        if ((getReleaseCertificateHoldMethod = CertificateServiceGrpc.getReleaseCertificateHoldMethod) == null) {
+          CertificateServiceGrpc.getReleaseCertificateHoldMethod = getReleaseCertificateHoldMethod =
+              io.grpc.MethodDescriptor.<dev.certmint.v1.ReleaseCertificateHoldRequest, dev.certmint.v1.ReleaseCertificateHoldResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "ReleaseCertificateHold"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.certmint.v1.ReleaseCertificateHoldRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.certmint.v1.ReleaseCertificateHoldResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new CertificateServiceMethodDescriptorSupplier("ReleaseCertificateHold"))
+              .build();
+        }
+      }
+    }
+    return getReleaseCertificateHoldMethod;
+  }
+
   private static volatile io.grpc.MethodDescriptor<dev.certmint.v1.ApproveCertificateRequestRequest,
       dev.certmint.v1.ApproveCertificateRequestResponse> getApproveCertificateRequestMethod;
 
@@ -491,14 +522,31 @@ public final class CertificateServiceGrpc {
     /**
      * <pre>
      * RevokeCertificate revokes a certificate with an RFC 5280 reason; its serial appears in its
-     * CA's next CRL. Revoking a revoked certificate changes nothing and returns it as it is.
-     * Admin only. An intermediate CA is revoked with
+     * CA's next CRL. Revoking a revoked certificate changes nothing and returns it as it is,
+     * except a certificate on hold (CERTIFICATE_HOLD), which takes any other reason given (RFC
+     * 5280 5.3.1), at its first revocation time. Admin only. An intermediate CA is revoked with
      * CertificateAuthorityService.RevokeCertificateAuthority (its serial here: INVALID_ARGUMENT).
      * </pre>
      */
     public void revokeCertificate(dev.certmint.v1.RevokeCertificateRequest request,
         io.grpc.stub.StreamObserver<dev.certmint.v1.RevokeCertificateResponse> responseObserver) {
       io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getRevokeCertificateMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
+     * ReleaseCertificateHold releases a certificate revoked with CERTIFICATE_HOLD, the one
+     * reversible reason (RFC 5280 5.3.1): it is ACTIVE again, its CA's next CRL leaves it out (a
+     * full CRL simply drops the entry; removeFromCRL is for delta CRLs), OCSP answers good, and
+     * watchers get a HOLD_RELEASED event. A certificate that is not on hold (valid, or revoked
+     * for another reason, including a hold later made final) is FAILED_PRECONDITION
+     * (CERTIFICATE_NOT_ON_HOLD), and one whose key was revoked for key compromise is
+     * FAILED_PRECONDITION (KEY_BLOCKED); neither changes anything. Admin only, as revoking.
+     * </pre>
+     */
+    public void releaseCertificateHold(dev.certmint.v1.ReleaseCertificateHoldRequest request,
+        io.grpc.stub.StreamObserver<dev.certmint.v1.ReleaseCertificateHoldResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getReleaseCertificateHoldMethod(), responseObserver);
     }
 
     /**
@@ -610,6 +658,13 @@ public final class CertificateServiceGrpc {
                 dev.certmint.v1.RevokeCertificateRequest,
                 dev.certmint.v1.RevokeCertificateResponse>(
                   this, METHODID_REVOKE_CERTIFICATE)))
+          .addMethod(
+            getReleaseCertificateHoldMethod(),
+            io.grpc.stub.ServerCalls.asyncUnaryCall(
+              new MethodHandlers<
+                dev.certmint.v1.ReleaseCertificateHoldRequest,
+                dev.certmint.v1.ReleaseCertificateHoldResponse>(
+                  this, METHODID_RELEASE_CERTIFICATE_HOLD)))
           .addMethod(
             getApproveCertificateRequestMethod(),
             io.grpc.stub.ServerCalls.asyncUnaryCall(
@@ -743,8 +798,9 @@ public final class CertificateServiceGrpc {
     /**
      * <pre>
      * RevokeCertificate revokes a certificate with an RFC 5280 reason; its serial appears in its
-     * CA's next CRL. Revoking a revoked certificate changes nothing and returns it as it is.
-     * Admin only. An intermediate CA is revoked with
+     * CA's next CRL. Revoking a revoked certificate changes nothing and returns it as it is,
+     * except a certificate on hold (CERTIFICATE_HOLD), which takes any other reason given (RFC
+     * 5280 5.3.1), at its first revocation time. Admin only. An intermediate CA is revoked with
      * CertificateAuthorityService.RevokeCertificateAuthority (its serial here: INVALID_ARGUMENT).
      * </pre>
      */
@@ -752,6 +808,23 @@ public final class CertificateServiceGrpc {
         io.grpc.stub.StreamObserver<dev.certmint.v1.RevokeCertificateResponse> responseObserver) {
       io.grpc.stub.ClientCalls.asyncUnaryCall(
           getChannel().newCall(getRevokeCertificateMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
+     * ReleaseCertificateHold releases a certificate revoked with CERTIFICATE_HOLD, the one
+     * reversible reason (RFC 5280 5.3.1): it is ACTIVE again, its CA's next CRL leaves it out (a
+     * full CRL simply drops the entry; removeFromCRL is for delta CRLs), OCSP answers good, and
+     * watchers get a HOLD_RELEASED event. A certificate that is not on hold (valid, or revoked
+     * for another reason, including a hold later made final) is FAILED_PRECONDITION
+     * (CERTIFICATE_NOT_ON_HOLD), and one whose key was revoked for key compromise is
+     * FAILED_PRECONDITION (KEY_BLOCKED); neither changes anything. Admin only, as revoking.
+     * </pre>
+     */
+    public void releaseCertificateHold(dev.certmint.v1.ReleaseCertificateHoldRequest request,
+        io.grpc.stub.StreamObserver<dev.certmint.v1.ReleaseCertificateHoldResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getReleaseCertificateHoldMethod(), getCallOptions()), request, responseObserver);
     }
 
     /**
@@ -914,14 +987,31 @@ public final class CertificateServiceGrpc {
     /**
      * <pre>
      * RevokeCertificate revokes a certificate with an RFC 5280 reason; its serial appears in its
-     * CA's next CRL. Revoking a revoked certificate changes nothing and returns it as it is.
-     * Admin only. An intermediate CA is revoked with
+     * CA's next CRL. Revoking a revoked certificate changes nothing and returns it as it is,
+     * except a certificate on hold (CERTIFICATE_HOLD), which takes any other reason given (RFC
+     * 5280 5.3.1), at its first revocation time. Admin only. An intermediate CA is revoked with
      * CertificateAuthorityService.RevokeCertificateAuthority (its serial here: INVALID_ARGUMENT).
      * </pre>
      */
     public dev.certmint.v1.RevokeCertificateResponse revokeCertificate(dev.certmint.v1.RevokeCertificateRequest request) {
       return io.grpc.stub.ClientCalls.blockingUnaryCall(
           getChannel(), getRevokeCertificateMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * ReleaseCertificateHold releases a certificate revoked with CERTIFICATE_HOLD, the one
+     * reversible reason (RFC 5280 5.3.1): it is ACTIVE again, its CA's next CRL leaves it out (a
+     * full CRL simply drops the entry; removeFromCRL is for delta CRLs), OCSP answers good, and
+     * watchers get a HOLD_RELEASED event. A certificate that is not on hold (valid, or revoked
+     * for another reason, including a hold later made final) is FAILED_PRECONDITION
+     * (CERTIFICATE_NOT_ON_HOLD), and one whose key was revoked for key compromise is
+     * FAILED_PRECONDITION (KEY_BLOCKED); neither changes anything. Admin only, as revoking.
+     * </pre>
+     */
+    public dev.certmint.v1.ReleaseCertificateHoldResponse releaseCertificateHold(dev.certmint.v1.ReleaseCertificateHoldRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getReleaseCertificateHoldMethod(), getCallOptions(), request);
     }
 
     /**
@@ -1085,8 +1175,9 @@ public final class CertificateServiceGrpc {
     /**
      * <pre>
      * RevokeCertificate revokes a certificate with an RFC 5280 reason; its serial appears in its
-     * CA's next CRL. Revoking a revoked certificate changes nothing and returns it as it is.
-     * Admin only. An intermediate CA is revoked with
+     * CA's next CRL. Revoking a revoked certificate changes nothing and returns it as it is,
+     * except a certificate on hold (CERTIFICATE_HOLD), which takes any other reason given (RFC
+     * 5280 5.3.1), at its first revocation time. Admin only. An intermediate CA is revoked with
      * CertificateAuthorityService.RevokeCertificateAuthority (its serial here: INVALID_ARGUMENT).
      * </pre>
      */
@@ -1094,6 +1185,23 @@ public final class CertificateServiceGrpc {
         dev.certmint.v1.RevokeCertificateRequest request) {
       return io.grpc.stub.ClientCalls.futureUnaryCall(
           getChannel().newCall(getRevokeCertificateMethod(), getCallOptions()), request);
+    }
+
+    /**
+     * <pre>
+     * ReleaseCertificateHold releases a certificate revoked with CERTIFICATE_HOLD, the one
+     * reversible reason (RFC 5280 5.3.1): it is ACTIVE again, its CA's next CRL leaves it out (a
+     * full CRL simply drops the entry; removeFromCRL is for delta CRLs), OCSP answers good, and
+     * watchers get a HOLD_RELEASED event. A certificate that is not on hold (valid, or revoked
+     * for another reason, including a hold later made final) is FAILED_PRECONDITION
+     * (CERTIFICATE_NOT_ON_HOLD), and one whose key was revoked for key compromise is
+     * FAILED_PRECONDITION (KEY_BLOCKED); neither changes anything. Admin only, as revoking.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<dev.certmint.v1.ReleaseCertificateHoldResponse> releaseCertificateHold(
+        dev.certmint.v1.ReleaseCertificateHoldRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getReleaseCertificateHoldMethod(), getCallOptions()), request);
     }
 
     /**
@@ -1154,11 +1262,12 @@ public final class CertificateServiceGrpc {
   private static final int METHODID_GET_CERTIFICATE = 3;
   private static final int METHODID_LIST_CERTIFICATES = 4;
   private static final int METHODID_REVOKE_CERTIFICATE = 5;
-  private static final int METHODID_APPROVE_CERTIFICATE_REQUEST = 6;
-  private static final int METHODID_REJECT_CERTIFICATE_REQUEST = 7;
-  private static final int METHODID_LIST_CERTIFICATE_REQUESTS = 8;
-  private static final int METHODID_WATCH_CERTIFICATES = 9;
-  private static final int METHODID_GET_CURRENT_CERTIFICATE = 10;
+  private static final int METHODID_RELEASE_CERTIFICATE_HOLD = 6;
+  private static final int METHODID_APPROVE_CERTIFICATE_REQUEST = 7;
+  private static final int METHODID_REJECT_CERTIFICATE_REQUEST = 8;
+  private static final int METHODID_LIST_CERTIFICATE_REQUESTS = 9;
+  private static final int METHODID_WATCH_CERTIFICATES = 10;
+  private static final int METHODID_GET_CURRENT_CERTIFICATE = 11;
 
   private static final class MethodHandlers<Req, Resp> implements
       io.grpc.stub.ServerCalls.UnaryMethod<Req, Resp>,
@@ -1200,6 +1309,10 @@ public final class CertificateServiceGrpc {
         case METHODID_REVOKE_CERTIFICATE:
           serviceImpl.revokeCertificate((dev.certmint.v1.RevokeCertificateRequest) request,
               (io.grpc.stub.StreamObserver<dev.certmint.v1.RevokeCertificateResponse>) responseObserver);
+          break;
+        case METHODID_RELEASE_CERTIFICATE_HOLD:
+          serviceImpl.releaseCertificateHold((dev.certmint.v1.ReleaseCertificateHoldRequest) request,
+              (io.grpc.stub.StreamObserver<dev.certmint.v1.ReleaseCertificateHoldResponse>) responseObserver);
           break;
         case METHODID_APPROVE_CERTIFICATE_REQUEST:
           serviceImpl.approveCertificateRequest((dev.certmint.v1.ApproveCertificateRequestRequest) request,
@@ -1288,6 +1401,7 @@ public final class CertificateServiceGrpc {
               .addMethod(getGetCertificateMethod())
               .addMethod(getListCertificatesMethod())
               .addMethod(getRevokeCertificateMethod())
+              .addMethod(getReleaseCertificateHoldMethod())
               .addMethod(getApproveCertificateRequestMethod())
               .addMethod(getRejectCertificateRequestMethod())
               .addMethod(getListCertificateRequestsMethod())

@@ -130,6 +130,16 @@ public final class CertificateServiceProto {
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
       internal_static_certmint_v1_RevokeCertificateResponse_fieldAccessorTable;
   static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_certmint_v1_ReleaseCertificateHoldRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_certmint_v1_ReleaseCertificateHoldRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_certmint_v1_ReleaseCertificateHoldResponse_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_certmint_v1_ReleaseCertificateHoldResponse_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
     internal_static_certmint_v1_ApproveCertificateRequestRequest_descriptor;
   static final 
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
@@ -328,83 +338,91 @@ public final class CertificateServiceProto {
       "rtificate\0225\n\006reason\030\002 \001(\0162\035.certmint.v1." +
       "RevocationReasonR\006reason\"W\n\031RevokeCertif" +
       "icateResponse\022:\n\013certificate\030\001 \001(\0132\030.cer" +
-      "tmint.v1.CertificateR\013certificate\"r\n App" +
-      "roveCertificateRequestRequest\0224\n\026certifi" +
-      "cate_request_id\030\001 \001(\tR\024certificateReques" +
-      "tId\022\030\n\007comment\030\002 \001(\tR\007comment\"u\n!Approve" +
-      "CertificateRequestResponse\022P\n\023certificat" +
-      "e_request\030\001 \001(\0132\037.certmint.v1.Certificat" +
-      "eRequestR\022certificateRequest\"o\n\037RejectCe" +
-      "rtificateRequestRequest\0224\n\026certificate_r" +
-      "equest_id\030\001 \001(\tR\024certificateRequestId\022\026\n" +
-      "\006reason\030\002 \001(\tR\006reason\"t\n RejectCertifica" +
-      "teRequestResponse\022P\n\023certificate_request" +
-      "\030\001 \001(\0132\037.certmint.v1.CertificateRequestR" +
-      "\022certificateRequest*\226\002\n\030CertificateReque" +
-      "stStatus\022*\n&CERTIFICATE_REQUEST_STATUS_U" +
-      "NSPECIFIED\020\000\022/\n+CERTIFICATE_REQUEST_STAT" +
-      "US_PENDING_APPROVAL\020\001\022&\n\"CERTIFICATE_REQ" +
-      "UEST_STATUS_PENDING\020\002\022%\n!CERTIFICATE_REQ" +
-      "UEST_STATUS_ISSUED\020\003\022%\n!CERTIFICATE_REQU" +
-      "EST_STATUS_FAILED\020\004\022\'\n#CERTIFICATE_REQUE" +
-      "ST_STATUS_REJECTED\020\005*\226\001\n\021CertificateStat" +
-      "us\022\"\n\036CERTIFICATE_STATUS_UNSPECIFIED\020\000\022\035" +
-      "\n\031CERTIFICATE_STATUS_ACTIVE\020\001\022\036\n\032CERTIFI" +
-      "CATE_STATUS_REVOKED\020\002\022\036\n\032CERTIFICATE_STA" +
-      "TUS_EXPIRED\020\003*j\n\017CertificateView\022 \n\034CERT" +
-      "IFICATE_VIEW_UNSPECIFIED\020\000\022\032\n\026CERTIFICAT" +
-      "E_VIEW_BASIC\020\001\022\031\n\025CERTIFICATE_VIEW_FULL\020" +
-      "\002*\214\001\n\020RenewalKeySource\022\"\n\036RENEWAL_KEY_SO" +
-      "URCE_UNSPECIFIED\020\000\022\032\n\026RENEWAL_KEY_SOURCE" +
-      "_NEW\020\001\022\034\n\030RENEWAL_KEY_SOURCE_REUSE\020\002\022\032\n\026" +
-      "RENEWAL_KEY_SOURCE_CSR\020\003*\216\002\n\027Certificate" +
-      "RenewalState\022)\n%CERTIFICATE_RENEWAL_STAT" +
-      "E_UNSPECIFIED\020\000\022\"\n\036CERTIFICATE_RENEWAL_S" +
-      "TATE_IDLE\020\001\022&\n\"CERTIFICATE_RENEWAL_STATE" +
-      "_RENEWING\020\002\022%\n!CERTIFICATE_RENEWAL_STATE" +
-      "_RENEWED\020\003\022$\n CERTIFICATE_RENEWAL_STATE_" +
-      "FAILED\020\004\022/\n+CERTIFICATE_RENEWAL_STATE_AW" +
-      "AITING_APPROVAL\020\005*\303\002\n\024CertificateEventTy" +
-      "pe\022&\n\"CERTIFICATE_EVENT_TYPE_UNSPECIFIED" +
-      "\020\000\022!\n\035CERTIFICATE_EVENT_TYPE_ISSUED\020\001\022\"\n" +
-      "\036CERTIFICATE_EVENT_TYPE_RENEWED\020\002\022\"\n\036CER" +
-      "TIFICATE_EVENT_TYPE_REVOKED\020\003\022)\n%CERTIFI" +
-      "CATE_EVENT_TYPE_RENEWAL_FAILED\020\004\022#\n\037CERT" +
-      "IFICATE_EVENT_TYPE_EXPIRING\020\005\022$\n CERTIFI" +
-      "CATE_EVENT_TYPE_KEEPALIVE\020\006\022\"\n\036CERTIFICA" +
-      "TE_EVENT_TYPE_CURRENT\020\0072\230\t\n\022CertificateS" +
-      "ervice\022_\n\020IssueCertificate\022$.certmint.v1" +
-      ".IssueCertificateRequest\032%.certmint.v1.I" +
-      "ssueCertificateResponse\022_\n\020RenewCertific" +
-      "ate\022$.certmint.v1.RenewCertificateReques" +
-      "t\032%.certmint.v1.RenewCertificateResponse" +
-      "\022_\n\020GetRequestStatus\022$.certmint.v1.GetRe" +
-      "questStatusRequest\032%.certmint.v1.GetRequ" +
-      "estStatusResponse\022Y\n\016GetCertificate\022\".ce" +
-      "rtmint.v1.GetCertificateRequest\032#.certmi" +
-      "nt.v1.GetCertificateResponse\022_\n\020ListCert" +
-      "ificates\022$.certmint.v1.ListCertificatesR" +
-      "equest\032%.certmint.v1.ListCertificatesRes" +
-      "ponse\022b\n\021RevokeCertificate\022%.certmint.v1" +
-      ".RevokeCertificateRequest\032&.certmint.v1." +
-      "RevokeCertificateResponse\022z\n\031ApproveCert" +
-      "ificateRequest\022-.certmint.v1.ApproveCert" +
-      "ificateRequestRequest\032..certmint.v1.Appr" +
-      "oveCertificateRequestResponse\022w\n\030RejectC" +
-      "ertificateRequest\022,.certmint.v1.RejectCe" +
-      "rtificateRequestRequest\032-.certmint.v1.Re" +
-      "jectCertificateRequestResponse\022t\n\027ListCe" +
-      "rtificateRequests\022+.certmint.v1.ListCert" +
-      "ificateRequestsRequest\032,.certmint.v1.Lis" +
-      "tCertificateRequestsResponse\022d\n\021WatchCer" +
-      "tificates\022%.certmint.v1.WatchCertificate" +
-      "sRequest\032&.certmint.v1.WatchCertificates" +
-      "Response0\001\022n\n\025GetCurrentCertificate\022).ce" +
-      "rtmint.v1.GetCurrentCertificateRequest\032*" +
-      ".certmint.v1.GetCurrentCertificateRespon" +
-      "seBh\n\017dev.certmint.v1B\027CertificateServic" +
-      "eProtoP\001Z:github.com/certmint/certmint/g" +
-      "en/go/certmint/v1;certmintv1b\006proto3"
+      "tmint.v1.CertificateR\013certificate\"A\n\035Rel" +
+      "easeCertificateHoldRequest\022 \n\013certificat" +
+      "e\030\001 \001(\tR\013certificate\"\\\n\036ReleaseCertifica" +
+      "teHoldResponse\022:\n\013certificate\030\001 \001(\0132\030.ce" +
+      "rtmint.v1.CertificateR\013certificate\"r\n Ap" +
+      "proveCertificateRequestRequest\0224\n\026certif" +
+      "icate_request_id\030\001 \001(\tR\024certificateReque" +
+      "stId\022\030\n\007comment\030\002 \001(\tR\007comment\"u\n!Approv" +
+      "eCertificateRequestResponse\022P\n\023certifica" +
+      "te_request\030\001 \001(\0132\037.certmint.v1.Certifica" +
+      "teRequestR\022certificateRequest\"o\n\037RejectC" +
+      "ertificateRequestRequest\0224\n\026certificate_" +
+      "request_id\030\001 \001(\tR\024certificateRequestId\022\026" +
+      "\n\006reason\030\002 \001(\tR\006reason\"t\n RejectCertific" +
+      "ateRequestResponse\022P\n\023certificate_reques" +
+      "t\030\001 \001(\0132\037.certmint.v1.CertificateRequest" +
+      "R\022certificateRequest*\226\002\n\030CertificateRequ" +
+      "estStatus\022*\n&CERTIFICATE_REQUEST_STATUS_" +
+      "UNSPECIFIED\020\000\022/\n+CERTIFICATE_REQUEST_STA" +
+      "TUS_PENDING_APPROVAL\020\001\022&\n\"CERTIFICATE_RE" +
+      "QUEST_STATUS_PENDING\020\002\022%\n!CERTIFICATE_RE" +
+      "QUEST_STATUS_ISSUED\020\003\022%\n!CERTIFICATE_REQ" +
+      "UEST_STATUS_FAILED\020\004\022\'\n#CERTIFICATE_REQU" +
+      "EST_STATUS_REJECTED\020\005*\226\001\n\021CertificateSta" +
+      "tus\022\"\n\036CERTIFICATE_STATUS_UNSPECIFIED\020\000\022" +
+      "\035\n\031CERTIFICATE_STATUS_ACTIVE\020\001\022\036\n\032CERTIF" +
+      "ICATE_STATUS_REVOKED\020\002\022\036\n\032CERTIFICATE_ST" +
+      "ATUS_EXPIRED\020\003*j\n\017CertificateView\022 \n\034CER" +
+      "TIFICATE_VIEW_UNSPECIFIED\020\000\022\032\n\026CERTIFICA" +
+      "TE_VIEW_BASIC\020\001\022\031\n\025CERTIFICATE_VIEW_FULL" +
+      "\020\002*\214\001\n\020RenewalKeySource\022\"\n\036RENEWAL_KEY_S" +
+      "OURCE_UNSPECIFIED\020\000\022\032\n\026RENEWAL_KEY_SOURC" +
+      "E_NEW\020\001\022\034\n\030RENEWAL_KEY_SOURCE_REUSE\020\002\022\032\n" +
+      "\026RENEWAL_KEY_SOURCE_CSR\020\003*\216\002\n\027Certificat" +
+      "eRenewalState\022)\n%CERTIFICATE_RENEWAL_STA" +
+      "TE_UNSPECIFIED\020\000\022\"\n\036CERTIFICATE_RENEWAL_" +
+      "STATE_IDLE\020\001\022&\n\"CERTIFICATE_RENEWAL_STAT" +
+      "E_RENEWING\020\002\022%\n!CERTIFICATE_RENEWAL_STAT" +
+      "E_RENEWED\020\003\022$\n CERTIFICATE_RENEWAL_STATE" +
+      "_FAILED\020\004\022/\n+CERTIFICATE_RENEWAL_STATE_A" +
+      "WAITING_APPROVAL\020\005*\355\002\n\024CertificateEventT" +
+      "ype\022&\n\"CERTIFICATE_EVENT_TYPE_UNSPECIFIE" +
+      "D\020\000\022!\n\035CERTIFICATE_EVENT_TYPE_ISSUED\020\001\022\"" +
+      "\n\036CERTIFICATE_EVENT_TYPE_RENEWED\020\002\022\"\n\036CE" +
+      "RTIFICATE_EVENT_TYPE_REVOKED\020\003\022)\n%CERTIF" +
+      "ICATE_EVENT_TYPE_RENEWAL_FAILED\020\004\022#\n\037CER" +
+      "TIFICATE_EVENT_TYPE_EXPIRING\020\005\022$\n CERTIF" +
+      "ICATE_EVENT_TYPE_KEEPALIVE\020\006\022\"\n\036CERTIFIC" +
+      "ATE_EVENT_TYPE_CURRENT\020\007\022(\n$CERTIFICATE_" +
+      "EVENT_TYPE_HOLD_RELEASED\020\0102\213\n\n\022Certifica" +
+      "teService\022_\n\020IssueCertificate\022$.certmint" +
+      ".v1.IssueCertificateRequest\032%.certmint.v" +
+      "1.IssueCertificateResponse\022_\n\020RenewCerti" +
+      "ficate\022$.certmint.v1.RenewCertificateReq" +
+      "uest\032%.certmint.v1.RenewCertificateRespo" +
+      "nse\022_\n\020GetRequestStatus\022$.certmint.v1.Ge" +
+      "tRequestStatusRequest\032%.certmint.v1.GetR" +
+      "equestStatusResponse\022Y\n\016GetCertificate\022\"" +
+      ".certmint.v1.GetCertificateRequest\032#.cer" +
+      "tmint.v1.GetCertificateResponse\022_\n\020ListC" +
+      "ertificates\022$.certmint.v1.ListCertificat" +
+      "esRequest\032%.certmint.v1.ListCertificates" +
+      "Response\022b\n\021RevokeCertificate\022%.certmint" +
+      ".v1.RevokeCertificateRequest\032&.certmint." +
+      "v1.RevokeCertificateResponse\022q\n\026ReleaseC" +
+      "ertificateHold\022*.certmint.v1.ReleaseCert" +
+      "ificateHoldRequest\032+.certmint.v1.Release" +
+      "CertificateHoldResponse\022z\n\031ApproveCertif" +
+      "icateRequest\022-.certmint.v1.ApproveCertif" +
+      "icateRequestRequest\032..certmint.v1.Approv" +
+      "eCertificateRequestResponse\022w\n\030RejectCer" +
+      "tificateRequest\022,.certmint.v1.RejectCert" +
+      "ificateRequestRequest\032-.certmint.v1.Reje" +
+      "ctCertificateRequestResponse\022t\n\027ListCert" +
+      "ificateRequests\022+.certmint.v1.ListCertif" +
+      "icateRequestsRequest\032,.certmint.v1.ListC" +
+      "ertificateRequestsResponse\022d\n\021WatchCerti" +
+      "ficates\022%.certmint.v1.WatchCertificatesR" +
+      "equest\032&.certmint.v1.WatchCertificatesRe" +
+      "sponse0\001\022n\n\025GetCurrentCertificate\022).cert" +
+      "mint.v1.GetCurrentCertificateRequest\032*.c" +
+      "ertmint.v1.GetCurrentCertificateResponse" +
+      "Bh\n\017dev.certmint.v1B\027CertificateServiceP" +
+      "rotoP\001Z:github.com/certmint/certmint/gen" +
+      "/go/certmint/v1;certmintv1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -552,26 +570,38 @@ public final class CertificateServiceProto {
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_RevokeCertificateResponse_descriptor,
         new java.lang.String[] { "Certificate", });
-    internal_static_certmint_v1_ApproveCertificateRequestRequest_descriptor =
+    internal_static_certmint_v1_ReleaseCertificateHoldRequest_descriptor =
       getDescriptor().getMessageTypes().get(23);
+    internal_static_certmint_v1_ReleaseCertificateHoldRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_certmint_v1_ReleaseCertificateHoldRequest_descriptor,
+        new java.lang.String[] { "Certificate", });
+    internal_static_certmint_v1_ReleaseCertificateHoldResponse_descriptor =
+      getDescriptor().getMessageTypes().get(24);
+    internal_static_certmint_v1_ReleaseCertificateHoldResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_certmint_v1_ReleaseCertificateHoldResponse_descriptor,
+        new java.lang.String[] { "Certificate", });
+    internal_static_certmint_v1_ApproveCertificateRequestRequest_descriptor =
+      getDescriptor().getMessageTypes().get(25);
     internal_static_certmint_v1_ApproveCertificateRequestRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_ApproveCertificateRequestRequest_descriptor,
         new java.lang.String[] { "CertificateRequestId", "Comment", });
     internal_static_certmint_v1_ApproveCertificateRequestResponse_descriptor =
-      getDescriptor().getMessageTypes().get(24);
+      getDescriptor().getMessageTypes().get(26);
     internal_static_certmint_v1_ApproveCertificateRequestResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_ApproveCertificateRequestResponse_descriptor,
         new java.lang.String[] { "CertificateRequest", });
     internal_static_certmint_v1_RejectCertificateRequestRequest_descriptor =
-      getDescriptor().getMessageTypes().get(25);
+      getDescriptor().getMessageTypes().get(27);
     internal_static_certmint_v1_RejectCertificateRequestRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_RejectCertificateRequestRequest_descriptor,
         new java.lang.String[] { "CertificateRequestId", "Reason", });
     internal_static_certmint_v1_RejectCertificateRequestResponse_descriptor =
-      getDescriptor().getMessageTypes().get(26);
+      getDescriptor().getMessageTypes().get(28);
     internal_static_certmint_v1_RejectCertificateRequestResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_RejectCertificateRequestResponse_descriptor,

@@ -20,6 +20,7 @@ private static final long serialVersionUID = 0L;
     super(builder);
   }
   private CreateAccessTokenRequest() {
+    requestId_ = "";
   }
 
   @java.lang.Override
@@ -47,6 +48,7 @@ private static final long serialVersionUID = 0L;
             dev.certmint.v1.CreateAccessTokenRequest.class, dev.certmint.v1.CreateAccessTokenRequest.Builder.class);
   }
 
+  private int bitField0_;
   public static final int ACCESS_TOKEN_FIELD_NUMBER = 1;
   private dev.certmint.v1.AccessToken accessToken_;
   /**
@@ -129,6 +131,95 @@ private static final long serialVersionUID = 0L;
     return ttl_ == null ? com.google.protobuf.Duration.getDefaultInstance() : ttl_;
   }
 
+  public static final int REQUEST_ID_FIELD_NUMBER = 3;
+  @SuppressWarnings("serial")
+  private volatile java.lang.Object requestId_ = "";
+  /**
+   * <pre>
+   * Idempotency key chosen by the caller (1-128 printable characters), scoped to the access
+   * token that makes the call. Repeating the call with the same request_id returns the same
+   * token, and for a bearer token the same secret, for CERTMINT_GENERATED_KEY_REPLAY_SECONDS
+   * (60 minutes by default) after its creation; later, FAILED_PRECONDITION
+   * (TOKEN_SECRET_REPLAY_ENDED, ErrorInfo access_token_id): revoke that token and create
+   * another. Never a second token. The same request_id with a different request is
+   * ALREADY_EXISTS (REQUEST_ID_REUSED, ErrorInfo access_token_id). Without it, a retry after a
+   * lost answer is ALREADY_EXISTS (ACCESS_TOKEN_SLUG_TAKEN) and the secret is lost. Empty is
+   * the same as unset. (optional: added after v1 was published, so that code building this
+   * message without it still compiles in every language.)
+   * At most 128 characters.
+   * </pre>
+   *
+   * <code>optional string request_id = 3 [json_name = "requestId"];</code>
+   * @return Whether the requestId field is set.
+   */
+  @java.lang.Override
+  public boolean hasRequestId() {
+    return ((bitField0_ & 0x00000001) != 0);
+  }
+  /**
+   * <pre>
+   * Idempotency key chosen by the caller (1-128 printable characters), scoped to the access
+   * token that makes the call. Repeating the call with the same request_id returns the same
+   * token, and for a bearer token the same secret, for CERTMINT_GENERATED_KEY_REPLAY_SECONDS
+   * (60 minutes by default) after its creation; later, FAILED_PRECONDITION
+   * (TOKEN_SECRET_REPLAY_ENDED, ErrorInfo access_token_id): revoke that token and create
+   * another. Never a second token. The same request_id with a different request is
+   * ALREADY_EXISTS (REQUEST_ID_REUSED, ErrorInfo access_token_id). Without it, a retry after a
+   * lost answer is ALREADY_EXISTS (ACCESS_TOKEN_SLUG_TAKEN) and the secret is lost. Empty is
+   * the same as unset. (optional: added after v1 was published, so that code building this
+   * message without it still compiles in every language.)
+   * At most 128 characters.
+   * </pre>
+   *
+   * <code>optional string request_id = 3 [json_name = "requestId"];</code>
+   * @return The requestId.
+   */
+  @java.lang.Override
+  public java.lang.String getRequestId() {
+    java.lang.Object ref = requestId_;
+    if (ref instanceof java.lang.String) {
+      return (java.lang.String) ref;
+    } else {
+      com.google.protobuf.ByteString bs = 
+          (com.google.protobuf.ByteString) ref;
+      java.lang.String s = bs.toStringUtf8();
+      requestId_ = s;
+      return s;
+    }
+  }
+  /**
+   * <pre>
+   * Idempotency key chosen by the caller (1-128 printable characters), scoped to the access
+   * token that makes the call. Repeating the call with the same request_id returns the same
+   * token, and for a bearer token the same secret, for CERTMINT_GENERATED_KEY_REPLAY_SECONDS
+   * (60 minutes by default) after its creation; later, FAILED_PRECONDITION
+   * (TOKEN_SECRET_REPLAY_ENDED, ErrorInfo access_token_id): revoke that token and create
+   * another. Never a second token. The same request_id with a different request is
+   * ALREADY_EXISTS (REQUEST_ID_REUSED, ErrorInfo access_token_id). Without it, a retry after a
+   * lost answer is ALREADY_EXISTS (ACCESS_TOKEN_SLUG_TAKEN) and the secret is lost. Empty is
+   * the same as unset. (optional: added after v1 was published, so that code building this
+   * message without it still compiles in every language.)
+   * At most 128 characters.
+   * </pre>
+   *
+   * <code>optional string request_id = 3 [json_name = "requestId"];</code>
+   * @return The bytes for requestId.
+   */
+  @java.lang.Override
+  public com.google.protobuf.ByteString
+      getRequestIdBytes() {
+    java.lang.Object ref = requestId_;
+    if (ref instanceof java.lang.String) {
+      com.google.protobuf.ByteString b = 
+          com.google.protobuf.ByteString.copyFromUtf8(
+              (java.lang.String) ref);
+      requestId_ = b;
+      return b;
+    } else {
+      return (com.google.protobuf.ByteString) ref;
+    }
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -149,6 +240,9 @@ private static final long serialVersionUID = 0L;
     if (ttl_ != null) {
       output.writeMessage(2, getTtl());
     }
+    if (((bitField0_ & 0x00000001) != 0)) {
+      com.google.protobuf.GeneratedMessageV3.writeString(output, 3, requestId_);
+    }
     getUnknownFields().writeTo(output);
   }
 
@@ -165,6 +259,9 @@ private static final long serialVersionUID = 0L;
     if (ttl_ != null) {
       size += com.google.protobuf.CodedOutputStream
         .computeMessageSize(2, getTtl());
+    }
+    if (((bitField0_ & 0x00000001) != 0)) {
+      size += com.google.protobuf.GeneratedMessageV3.computeStringSize(3, requestId_);
     }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
@@ -191,6 +288,11 @@ private static final long serialVersionUID = 0L;
       if (!getTtl()
           .equals(other.getTtl())) return false;
     }
+    if (hasRequestId() != other.hasRequestId()) return false;
+    if (hasRequestId()) {
+      if (!getRequestId()
+          .equals(other.getRequestId())) return false;
+    }
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -209,6 +311,10 @@ private static final long serialVersionUID = 0L;
     if (hasTtl()) {
       hash = (37 * hash) + TTL_FIELD_NUMBER;
       hash = (53 * hash) + getTtl().hashCode();
+    }
+    if (hasRequestId()) {
+      hash = (37 * hash) + REQUEST_ID_FIELD_NUMBER;
+      hash = (53 * hash) + getRequestId().hashCode();
     }
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
@@ -353,6 +459,7 @@ private static final long serialVersionUID = 0L;
         ttlBuilder_.dispose();
         ttlBuilder_ = null;
       }
+      requestId_ = "";
       return this;
     }
 
@@ -396,6 +503,12 @@ private static final long serialVersionUID = 0L;
             ? ttl_
             : ttlBuilder_.build();
       }
+      int to_bitField0_ = 0;
+      if (((from_bitField0_ & 0x00000004) != 0)) {
+        result.requestId_ = requestId_;
+        to_bitField0_ |= 0x00000001;
+      }
+      result.bitField0_ |= to_bitField0_;
     }
 
     @java.lang.Override
@@ -448,6 +561,11 @@ private static final long serialVersionUID = 0L;
       if (other.hasTtl()) {
         mergeTtl(other.getTtl());
       }
+      if (other.hasRequestId()) {
+        requestId_ = other.requestId_;
+        bitField0_ |= 0x00000004;
+        onChanged();
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -488,6 +606,11 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000002;
               break;
             } // case 18
+            case 26: {
+              requestId_ = input.readStringRequireUtf8();
+              bitField0_ |= 0x00000004;
+              break;
+            } // case 26
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -831,6 +954,169 @@ private static final long serialVersionUID = 0L;
         ttl_ = null;
       }
       return ttlBuilder_;
+    }
+
+    private java.lang.Object requestId_ = "";
+    /**
+     * <pre>
+     * Idempotency key chosen by the caller (1-128 printable characters), scoped to the access
+     * token that makes the call. Repeating the call with the same request_id returns the same
+     * token, and for a bearer token the same secret, for CERTMINT_GENERATED_KEY_REPLAY_SECONDS
+     * (60 minutes by default) after its creation; later, FAILED_PRECONDITION
+     * (TOKEN_SECRET_REPLAY_ENDED, ErrorInfo access_token_id): revoke that token and create
+     * another. Never a second token. The same request_id with a different request is
+     * ALREADY_EXISTS (REQUEST_ID_REUSED, ErrorInfo access_token_id). Without it, a retry after a
+     * lost answer is ALREADY_EXISTS (ACCESS_TOKEN_SLUG_TAKEN) and the secret is lost. Empty is
+     * the same as unset. (optional: added after v1 was published, so that code building this
+     * message without it still compiles in every language.)
+     * At most 128 characters.
+     * </pre>
+     *
+     * <code>optional string request_id = 3 [json_name = "requestId"];</code>
+     * @return Whether the requestId field is set.
+     */
+    public boolean hasRequestId() {
+      return ((bitField0_ & 0x00000004) != 0);
+    }
+    /**
+     * <pre>
+     * Idempotency key chosen by the caller (1-128 printable characters), scoped to the access
+     * token that makes the call. Repeating the call with the same request_id returns the same
+     * token, and for a bearer token the same secret, for CERTMINT_GENERATED_KEY_REPLAY_SECONDS
+     * (60 minutes by default) after its creation; later, FAILED_PRECONDITION
+     * (TOKEN_SECRET_REPLAY_ENDED, ErrorInfo access_token_id): revoke that token and create
+     * another. Never a second token. The same request_id with a different request is
+     * ALREADY_EXISTS (REQUEST_ID_REUSED, ErrorInfo access_token_id). Without it, a retry after a
+     * lost answer is ALREADY_EXISTS (ACCESS_TOKEN_SLUG_TAKEN) and the secret is lost. Empty is
+     * the same as unset. (optional: added after v1 was published, so that code building this
+     * message without it still compiles in every language.)
+     * At most 128 characters.
+     * </pre>
+     *
+     * <code>optional string request_id = 3 [json_name = "requestId"];</code>
+     * @return The requestId.
+     */
+    public java.lang.String getRequestId() {
+      java.lang.Object ref = requestId_;
+      if (!(ref instanceof java.lang.String)) {
+        com.google.protobuf.ByteString bs =
+            (com.google.protobuf.ByteString) ref;
+        java.lang.String s = bs.toStringUtf8();
+        requestId_ = s;
+        return s;
+      } else {
+        return (java.lang.String) ref;
+      }
+    }
+    /**
+     * <pre>
+     * Idempotency key chosen by the caller (1-128 printable characters), scoped to the access
+     * token that makes the call. Repeating the call with the same request_id returns the same
+     * token, and for a bearer token the same secret, for CERTMINT_GENERATED_KEY_REPLAY_SECONDS
+     * (60 minutes by default) after its creation; later, FAILED_PRECONDITION
+     * (TOKEN_SECRET_REPLAY_ENDED, ErrorInfo access_token_id): revoke that token and create
+     * another. Never a second token. The same request_id with a different request is
+     * ALREADY_EXISTS (REQUEST_ID_REUSED, ErrorInfo access_token_id). Without it, a retry after a
+     * lost answer is ALREADY_EXISTS (ACCESS_TOKEN_SLUG_TAKEN) and the secret is lost. Empty is
+     * the same as unset. (optional: added after v1 was published, so that code building this
+     * message without it still compiles in every language.)
+     * At most 128 characters.
+     * </pre>
+     *
+     * <code>optional string request_id = 3 [json_name = "requestId"];</code>
+     * @return The bytes for requestId.
+     */
+    public com.google.protobuf.ByteString
+        getRequestIdBytes() {
+      java.lang.Object ref = requestId_;
+      if (ref instanceof String) {
+        com.google.protobuf.ByteString b = 
+            com.google.protobuf.ByteString.copyFromUtf8(
+                (java.lang.String) ref);
+        requestId_ = b;
+        return b;
+      } else {
+        return (com.google.protobuf.ByteString) ref;
+      }
+    }
+    /**
+     * <pre>
+     * Idempotency key chosen by the caller (1-128 printable characters), scoped to the access
+     * token that makes the call. Repeating the call with the same request_id returns the same
+     * token, and for a bearer token the same secret, for CERTMINT_GENERATED_KEY_REPLAY_SECONDS
+     * (60 minutes by default) after its creation; later, FAILED_PRECONDITION
+     * (TOKEN_SECRET_REPLAY_ENDED, ErrorInfo access_token_id): revoke that token and create
+     * another. Never a second token. The same request_id with a different request is
+     * ALREADY_EXISTS (REQUEST_ID_REUSED, ErrorInfo access_token_id). Without it, a retry after a
+     * lost answer is ALREADY_EXISTS (ACCESS_TOKEN_SLUG_TAKEN) and the secret is lost. Empty is
+     * the same as unset. (optional: added after v1 was published, so that code building this
+     * message without it still compiles in every language.)
+     * At most 128 characters.
+     * </pre>
+     *
+     * <code>optional string request_id = 3 [json_name = "requestId"];</code>
+     * @param value The requestId to set.
+     * @return This builder for chaining.
+     */
+    public Builder setRequestId(
+        java.lang.String value) {
+      if (value == null) { throw new NullPointerException(); }
+      requestId_ = value;
+      bitField0_ |= 0x00000004;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Idempotency key chosen by the caller (1-128 printable characters), scoped to the access
+     * token that makes the call. Repeating the call with the same request_id returns the same
+     * token, and for a bearer token the same secret, for CERTMINT_GENERATED_KEY_REPLAY_SECONDS
+     * (60 minutes by default) after its creation; later, FAILED_PRECONDITION
+     * (TOKEN_SECRET_REPLAY_ENDED, ErrorInfo access_token_id): revoke that token and create
+     * another. Never a second token. The same request_id with a different request is
+     * ALREADY_EXISTS (REQUEST_ID_REUSED, ErrorInfo access_token_id). Without it, a retry after a
+     * lost answer is ALREADY_EXISTS (ACCESS_TOKEN_SLUG_TAKEN) and the secret is lost. Empty is
+     * the same as unset. (optional: added after v1 was published, so that code building this
+     * message without it still compiles in every language.)
+     * At most 128 characters.
+     * </pre>
+     *
+     * <code>optional string request_id = 3 [json_name = "requestId"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearRequestId() {
+      requestId_ = getDefaultInstance().getRequestId();
+      bitField0_ = (bitField0_ & ~0x00000004);
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Idempotency key chosen by the caller (1-128 printable characters), scoped to the access
+     * token that makes the call. Repeating the call with the same request_id returns the same
+     * token, and for a bearer token the same secret, for CERTMINT_GENERATED_KEY_REPLAY_SECONDS
+     * (60 minutes by default) after its creation; later, FAILED_PRECONDITION
+     * (TOKEN_SECRET_REPLAY_ENDED, ErrorInfo access_token_id): revoke that token and create
+     * another. Never a second token. The same request_id with a different request is
+     * ALREADY_EXISTS (REQUEST_ID_REUSED, ErrorInfo access_token_id). Without it, a retry after a
+     * lost answer is ALREADY_EXISTS (ACCESS_TOKEN_SLUG_TAKEN) and the secret is lost. Empty is
+     * the same as unset. (optional: added after v1 was published, so that code building this
+     * message without it still compiles in every language.)
+     * At most 128 characters.
+     * </pre>
+     *
+     * <code>optional string request_id = 3 [json_name = "requestId"];</code>
+     * @param value The bytes for requestId to set.
+     * @return This builder for chaining.
+     */
+    public Builder setRequestIdBytes(
+        com.google.protobuf.ByteString value) {
+      if (value == null) { throw new NullPointerException(); }
+      checkByteStringIsUtf8(value);
+      requestId_ = value;
+      bitField0_ |= 0x00000004;
+      onChanged();
+      return this;
     }
     @java.lang.Override
     public final Builder setUnknownFields(

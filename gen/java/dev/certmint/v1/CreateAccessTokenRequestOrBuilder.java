@@ -66,4 +66,63 @@ public interface CreateAccessTokenRequestOrBuilder extends
    * <code>.google.protobuf.Duration ttl = 2 [json_name = "ttl"];</code>
    */
   com.google.protobuf.DurationOrBuilder getTtlOrBuilder();
+
+  /**
+   * <pre>
+   * Idempotency key chosen by the caller (1-128 printable characters), scoped to the access
+   * token that makes the call. Repeating the call with the same request_id returns the same
+   * token, and for a bearer token the same secret, for CERTMINT_GENERATED_KEY_REPLAY_SECONDS
+   * (60 minutes by default) after its creation; later, FAILED_PRECONDITION
+   * (TOKEN_SECRET_REPLAY_ENDED, ErrorInfo access_token_id): revoke that token and create
+   * another. Never a second token. The same request_id with a different request is
+   * ALREADY_EXISTS (REQUEST_ID_REUSED, ErrorInfo access_token_id). Without it, a retry after a
+   * lost answer is ALREADY_EXISTS (ACCESS_TOKEN_SLUG_TAKEN) and the secret is lost. Empty is
+   * the same as unset. (optional: added after v1 was published, so that code building this
+   * message without it still compiles in every language.)
+   * At most 128 characters.
+   * </pre>
+   *
+   * <code>optional string request_id = 3 [json_name = "requestId"];</code>
+   * @return Whether the requestId field is set.
+   */
+  boolean hasRequestId();
+  /**
+   * <pre>
+   * Idempotency key chosen by the caller (1-128 printable characters), scoped to the access
+   * token that makes the call. Repeating the call with the same request_id returns the same
+   * token, and for a bearer token the same secret, for CERTMINT_GENERATED_KEY_REPLAY_SECONDS
+   * (60 minutes by default) after its creation; later, FAILED_PRECONDITION
+   * (TOKEN_SECRET_REPLAY_ENDED, ErrorInfo access_token_id): revoke that token and create
+   * another. Never a second token. The same request_id with a different request is
+   * ALREADY_EXISTS (REQUEST_ID_REUSED, ErrorInfo access_token_id). Without it, a retry after a
+   * lost answer is ALREADY_EXISTS (ACCESS_TOKEN_SLUG_TAKEN) and the secret is lost. Empty is
+   * the same as unset. (optional: added after v1 was published, so that code building this
+   * message without it still compiles in every language.)
+   * At most 128 characters.
+   * </pre>
+   *
+   * <code>optional string request_id = 3 [json_name = "requestId"];</code>
+   * @return The requestId.
+   */
+  java.lang.String getRequestId();
+  /**
+   * <pre>
+   * Idempotency key chosen by the caller (1-128 printable characters), scoped to the access
+   * token that makes the call. Repeating the call with the same request_id returns the same
+   * token, and for a bearer token the same secret, for CERTMINT_GENERATED_KEY_REPLAY_SECONDS
+   * (60 minutes by default) after its creation; later, FAILED_PRECONDITION
+   * (TOKEN_SECRET_REPLAY_ENDED, ErrorInfo access_token_id): revoke that token and create
+   * another. Never a second token. The same request_id with a different request is
+   * ALREADY_EXISTS (REQUEST_ID_REUSED, ErrorInfo access_token_id). Without it, a retry after a
+   * lost answer is ALREADY_EXISTS (ACCESS_TOKEN_SLUG_TAKEN) and the secret is lost. Empty is
+   * the same as unset. (optional: added after v1 was published, so that code building this
+   * message without it still compiles in every language.)
+   * At most 128 characters.
+   * </pre>
+   *
+   * <code>optional string request_id = 3 [json_name = "requestId"];</code>
+   * @return The bytes for requestId.
+   */
+  com.google.protobuf.ByteString
+      getRequestIdBytes();
 }
