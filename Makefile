@@ -39,13 +39,18 @@ PY_CRYPTOGRAPHY := 50.0.2
 # types-protobuf is its dependency, pinned to the PY_PROTOBUF line.
 PY_MYPY_PROTOBUF := 3.7.0
 PY_TYPES_PROTOBUF := 5.29.1.20250403
+# The standards linters of test/standards: zlint (Go module proxy) and pkilint (PyPI, in a
+# virtualenv of its own, .tools/pkilint; it and its dependencies pinned in
+# test/standards/pkilint-requirements.txt, PKILINT_VERSION must match it).
+ZLINT_VERSION := v3.7.3
+PKILINT_VERSION := 0.13.3
 
 BUF := node_modules/.bin/buf
 GEN_DIRS := ts go/certmint python/certmint java/dev descriptor
 
 .PHONY: help deps tools system-tools go-tools python-tools java-tools grpcurl gen gen-check lint format \
         breaking typecheck test test-db run build pack bench-signer bench-issue bench-tools bench-peers \
-        bench-scale bench-fairness clean lego certbot
+        bench-scale bench-fairness clean lego certbot pki-lint-tools
 
 help: ## list every target (this text)
 	@echo "certmint: make <target>"
@@ -118,6 +123,20 @@ $(CERTBOT_VENV)/.stamp-$(CERTBOT_VERSION):
 	  acme==$(CERTBOT_ACME_VERSION) josepy==$(CERTBOT_JOSEPY_VERSION)
 	@rm -f $(CERTBOT_VENV)/.stamp-* && touch $@
 
+## The standards linters of test/standards (RFC 5280 and related lints of every certificate, CRL
+## and OCSP response certmint signs): zlint into .tools/bin, pkilint in its own virtualenv.
+PKILINT_VENV := $(TOOLS)/pkilint
+pki-lint-tools: $(BIN)/zlint-$(ZLINT_VERSION) $(PKILINT_VENV)/.stamp-$(PKILINT_VERSION) ## install zlint and pkilint (pinned) for test/standards
+$(BIN)/zlint-$(ZLINT_VERSION):
+	GOBIN=$(BIN) go install github.com/zmap/zlint/v3/cmd/zlint@$(ZLINT_VERSION)
+	@touch $@
+# Every package pinned (test/standards/pkilint-requirements.txt, pip freeze of a working venv):
+# a new release of one of pkilint's dependencies cannot change what the test judges.
+$(PKILINT_VENV)/.stamp-$(PKILINT_VERSION): test/standards/pkilint-requirements.txt
+	python3 -m venv $(PKILINT_VENV)
+	$(PKILINT_VENV)/bin/pip install -q --disable-pip-version-check -r test/standards/pkilint-requirements.txt
+	@rm -f $(PKILINT_VENV)/.stamp-* && touch $@
+
 ## grpcurl, for the README's examples.
 grpcurl: $(BIN)/grpcurl-$(GRPCURL_VERSION) ## grpcurl into .tools/bin, for the README's examples
 $(BIN)/grpcurl-$(GRPCURL_VERSION):
@@ -174,7 +193,7 @@ pack: deps ## pack the certmint CLI into certmint-<version>.tgz (one file, no de
 test-db: ## make sure the PostgreSQL of the tests runs (TEST_DATABASE_URL, else the local cluster)
 	@bash scripts/ensure-test-postgres.sh
 
-test: deps python-tools java-tools grpcurl lego certbot test-db ## run every test
+test: deps python-tools java-tools grpcurl lego certbot pki-lint-tools test-db ## run every test
 	@mkdir -p $(TOOLS); rc=0; \
 	PATH="$(VENV)/bin:$$PATH" TEST_DATABASE_URL="$${TEST_DATABASE_URL:-postgresql://certmint:certmint@127.0.0.1:5432/certmint}" \
 	  vitest run --reporter=default --reporter=json --outputFile.json=$(TOOLS)/test-report.json || rc=$$?; \

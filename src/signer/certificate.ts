@@ -44,7 +44,7 @@ import {
   subjectKeyIdentifier,
 } from "./extensions";
 import { sanCount } from "./general-names";
-import { assertNamesPermitted, Issuer, type IssuerInit } from "./issuer";
+import { assertConstraintsWithin, assertNamesPermitted, Issuer, type IssuerInit } from "./issuer";
 import { subjectToDer } from "./name";
 import { hasNameConstraints, nameConstraintsExtension } from "./name-constraints";
 import { assertValidSerial, serialToHex } from "./serial";
@@ -76,7 +76,10 @@ export interface IssueCertificateInput {
   caIssuersUrl?: string;
   /** The OCSP responder's URL (AIA id-ad-ocsp, RFC 5280 4.2.2.1). */
   ocspUrl?: string;
-  /** A delegated OCSP responder's certificate: adds id-pkix-ocsp-nocheck (RFC 6960 4.2.2.2.1). */
+  /**
+   * A delegated OCSP responder's certificate: adds id-pkix-ocsp-nocheck (RFC 6960 4.2.2.2.1).
+   * Implied by id-kp-OCSPSigning on a certificate that is not a CA's (ocspNoCheckOf).
+   */
   ocspNoCheck?: boolean;
 }
 
@@ -147,6 +150,7 @@ export async function issueCertificate(input: IssueCertificateInput): Promise<Is
     const issuer = Issuer.from(input.issuer);
     issuer.assertMayIssue(notAfter, input.isCa, input.pathLength);
     assertNamesPermitted(issuer, input.subject, input.sans, input.isCa);
+    if (input.isCa) assertConstraintsWithin(issuer, input.nameConstraints);
     signer = issuer.signer;
     issuerNameDer = issuer.nameDer;
     akiDer = issuer.authorityKeyIdentifierDer;
@@ -175,7 +179,7 @@ export async function issueCertificate(input: IssueCertificateInput): Promise<Is
   if (crlUrl !== undefined) {
     extensions.push(constantDer(`cdp:${crlUrl}`, () => crlDistributionPoints(crlUrl)));
   }
-  if (input.ocspNoCheck) extensions.push(constantDer("ocsp-nocheck", ocspNoCheck));
+  if (ocspNoCheckOf(input)) extensions.push(constantDer("ocsp-nocheck", ocspNoCheck));
   if (input.caIssuersUrl !== undefined || input.ocspUrl !== undefined) {
     const urls = { caIssuersUrl: input.caIssuersUrl, ocspUrl: input.ocspUrl };
     extensions.push(
@@ -215,6 +219,22 @@ export async function issueCertificate(input: IssueCertificateInput): Promise<Is
     spkiSha256: spkiSha256(spki),
     subjectKeyIdentifier: spki.keyIdentifier,
   };
+}
+
+/**
+ * id-pkix-ocsp-nocheck on every certificate that is not a CA's and carries id-kp-OCSPSigning,
+ * however it was asked for: a delegated responder's own revocation status can only be had from
+ * itself (RFC 6960 4.2.2.2.1 leaves the CA three options, and a responder that must be checked
+ * by OCSP is a loop), so a responder certificate issued through a profile is marked as the ones
+ * certmint makes for itself (ocsp-delegate.ts) always were, and as public CAs must (CA/B BR
+ * 7.1.2.8). Until stop 42 of 2026-12-06 one issued through a profile carried none. The price
+ * RFC 6960 names: such a certificate cannot be revoked in practice, so its lifetime is what its
+ * profile's policy allows (keep it short).
+ */
+function ocspNoCheckOf(input: IssueCertificateInput): boolean {
+  return (
+    input.ocspNoCheck === true || (!input.isCa && input.extendedKeyUsages.includes("OCSP_SIGNING"))
+  );
 }
 
 /** [0] EXPLICIT Version v3 (RFC 5280 4.1.2.1): the same five octets in every certificate. */

@@ -43,7 +43,12 @@ export { type CreateCsrInput, createCsr } from "./csr-create";
 export { type CsrParser, CsrWorkers, inlineCsrParser } from "./csr-workers";
 export { wholeSeconds } from "./der";
 export { canonicalIp, ipFromBytes, ipToBytes } from "./ip";
-export { assertNamesPermitted, Issuer, type IssuerInit } from "./issuer";
+export {
+  assertConstraintsWithin,
+  assertNamesPermitted,
+  Issuer,
+  type IssuerInit,
+} from "./issuer";
 export { type KekSource, type LoadedKek, loadOrCreateKek } from "./kek";
 export {
   type GenerateRsa,
@@ -68,6 +73,8 @@ export {
   hasNameConstraints,
   namesOutside,
   readNameConstraints,
+  type SubtreeOutside,
+  subtreesOutside,
 } from "./name-constraints";
 export {
   type BuildOcspResponseInput,

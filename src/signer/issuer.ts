@@ -3,14 +3,14 @@
  * repeats (issuer Name DER, authority key identifier). Build one per CA and keep it; building
  * it parses the CA certificate and checks that it may sign.
  */
-import { failedPrecondition, invalidArgument } from "../errors";
-import type { SubjectAltNames, SubjectName } from "../model/pki";
+import { failedPrecondition, fieldViolation, invalidArgument, quoted } from "../errors";
+import type { NameConstraints, SubjectAltNames, SubjectName } from "../model/pki";
 import type { CaSigner } from "./ca-signer";
 import { type Asn1, parseDer, toDer } from "./der";
 import { children } from "./der-read";
 import { authorityKeyIdentifier } from "./extensions";
 import { subjectToDer } from "./name";
-import { namesOutside } from "./name-constraints";
+import { hasNameConstraints, namesOutside, subtreesOutside } from "./name-constraints";
 import { type ParsedCertificate, parseCertificate } from "./parse-certificate";
 import { spkiOf } from "./spki";
 
@@ -164,6 +164,50 @@ export function assertNamesPermitted(
     if (outside.length > 0)
       throw outsideConstraints(constraining, outside, i === 0 && own.length > 0);
   }
+}
+
+/**
+ * RFC 5280 6.1.4 (g): a subordinate CA's permitted subtrees are within those of the issuing CA
+ * and of every CA above it, and none lies wholly in an excluded subtree of theirs. A validator
+ * intersects them, so a wider subtree permits nothing and only misleads: the CA would be shown,
+ * and its profiles written, for names every certificate under it is refused for (until stop 42
+ * of 2026-12-06 a child of a CA constrained to example.com could be created permitting org).
+ * INVALID_ARGUMENT (NAME_CONSTRAINTS_EXCEED_ISSUER), one field violation per subtree, naming
+ * the CA whose constraints it exceeds.
+ */
+export function assertConstraintsWithin(
+  issuer: Issuer,
+  nameConstraints: NameConstraints | undefined,
+  field = "name_constraints",
+): void {
+  if (!hasNameConstraints(nameConstraints)) return;
+  const own = issuer.certificate?.nameConstraints ? [issuer.certificate] : [];
+  const violations = new Map<string, ReturnType<typeof fieldViolation>>();
+  for (const [i, constraining] of [...own, ...issuer.constrainingAncestors].entries()) {
+    const whose =
+      i === 0 && own.length > 0
+        ? `the issuing CA's (${constraining.subjectString})`
+        : `those of ${constraining.subjectString}, above the issuing CA`;
+    for (const o of subtreesOutside(constraining.nameConstraints!, nameConstraints)) {
+      const at = `${field}.${o.field}`;
+      if (violations.has(at)) continue; // the nearest CA's reason is enough
+      violations.set(
+        at,
+        fieldViolation(
+          at,
+          "NAME_CONSTRAINTS_EXCEED_ISSUER",
+          `${quoted(o.value)} ${o.why} of ${whose} name constraints (RFC 5280 6.1.4)`,
+        ),
+      );
+    }
+  }
+  if (violations.size === 0) return;
+  const list = [...violations.values()];
+  throw invalidArgument(
+    "NAME_CONSTRAINTS_EXCEED_ISSUER",
+    `the name constraints are not within those of the CAs above: ${list[0]!.field} ${list[0]!.description}${list.length > 1 ? ` (and ${list.length - 1} more)` : ""}`,
+    { violations: list.slice(0, 20) },
+  );
 }
 
 function outsideConstraints(

@@ -325,3 +325,77 @@ export function namesOutside(
   }
   return out;
 }
+
+// ---- A subordinate CA's constraints within its issuers' (RFC 5280 6.1.4 (g)) -----------------
+
+/** A subtree of a subordinate CA that its issuer's constraints do not contain. */
+export interface SubtreeOutside {
+  /** Where it is in NameConstraints, in proto field-path form: "permitted.dns_names[0]". */
+  field: string;
+  value: string;
+  /** Why, after the quoted value: "is not within the permitted dns_names (example.com)". */
+  why: string;
+}
+
+/** The host a subtree base stands for: ".d" is every host below d, written as "*.d". */
+const subtreeHost = (base: string): string => (base.startsWith(".") ? `*${base}` : base);
+
+/**
+ * Whether every name of subtree `base` lies in subtree `outer` of the same kind: read as a
+ * permitted subtree (RFC 5280's narrower reading of a URI or email host) or as an excluded one
+ * (the wider: WITHIN's readings). A subtree below another is a name of it; a host subtree
+ * ".d" is written as the wildcard host "*.d", which a within-check accepts only when all of the
+ * hosts below d are inside.
+ */
+function subtreeWithin(kind: Kind, base: string, outer: string, excluded: boolean): boolean {
+  switch (kind) {
+    case "ip": {
+      const [address = "", prefix = "0"] = base.split("/");
+      const outerPrefix = Number(outer.split("/")[1] ?? "0");
+      return Number(prefix) >= outerPrefix && ipWithin(address, outer);
+    }
+    case "dns":
+      return dnsWithin(base, outer, excluded);
+    case "email":
+      return emailWithin(base.includes("@") ? base : `*@${subtreeHost(base)}`, outer, excluded);
+    case "uri":
+      return outer === "" || hostWithin(subtreeHost(base), outer, excluded);
+  }
+}
+
+/**
+ * The permitted subtrees of `child` (the nameConstraints of a CA certificate about to be
+ * signed) that the constraints `parent` of a CA above it do not contain: not within any of its
+ * permitted subtrees of that kind, or wholly inside one of its excluded ones. RFC 5280 6.1.4
+ * (g) intersects the permitted subtrees of a path, so a wider subtree below permits nothing
+ * more, and a CA certmint signs with one would be promised names no validator accepts. A child
+ * without permitted subtrees of a kind inherits its issuers'; its excluded subtrees only
+ * narrow, so they are not checked.
+ */
+export function subtreesOutside(parent: NameConstraints, child: NameConstraints): SubtreeOutside[] {
+  const out: SubtreeOutside[] = [];
+  for (const kind of KINDS) {
+    const permitted = parent.permitted[kind];
+    child.permitted[kind].forEach((base, i) => {
+      const field = `permitted.${FIELDS[kind]}[${i}]`;
+      if (permitted.length > 0 && !permitted.some((p) => subtreeWithin(kind, base, p, false))) {
+        const list = permitted.slice(0, 5).join(", ") + (permitted.length > 5 ? ", ..." : "");
+        out.push({
+          field,
+          value: base,
+          why: `is not within the permitted ${FIELDS[kind]} (${list})`,
+        });
+        return;
+      }
+      const inside = parent.excluded[kind].find((p) => subtreeWithin(kind, base, p, true));
+      if (inside !== undefined) {
+        const why =
+          inside === ""
+            ? `is of a kind the excluded ${FIELDS[kind]} forbid (an empty name: every ${kind} name)`
+            : `lies inside the excluded ${FIELDS[kind]} ${inside}`;
+        out.push({ field, value: base, why });
+      }
+    });
+  }
+  return out;
+}

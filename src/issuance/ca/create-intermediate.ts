@@ -1,5 +1,6 @@
 import { failedPrecondition, invalidField } from "../../errors";
 import {
+  assertConstraintsWithin,
   canonicalNameConstraints,
   computeValidity,
   issueCertificate,
@@ -54,8 +55,10 @@ export async function createIntermediateCa(
   checkParent(parent, input.maxPathLength);
   await assertSlugFree(deps.store, input.slug);
   await assertSubjectFree(deps.store.cas, parent.id, input.subject);
-  // 3. The key pair, and the certificate the parent signs.
+  // 3. The parent's (and its ancestors') name constraints contain the new CA's; then the key
+  // pair, and the certificate the parent signs.
   const issuer = caIssuer(deps, parent);
+  assertConstraintsWithin(issuer, nameConstraints);
   const { privateKey, publicKey } = await deps.keys.generate(plan.keyAlgorithm, CA_KEYS);
   const now = deps.now();
   const maxPathLength = input.maxPathLength ?? below(parent.maxPathLength);

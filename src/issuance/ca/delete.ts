@@ -1,4 +1,5 @@
 import { failedPrecondition, type PreconditionViolation } from "../../errors";
+import { removedFields } from "../audit/changes";
 import { changeRecord } from "../audit/record";
 import type { Call } from "../call";
 import { checkEtag } from "../common/etag";
@@ -68,7 +69,13 @@ export async function deleteCa(
       }
       // The audit record commits with the deletion (issue 6).
       await tx.audit.insert(
-        changeRecord(call, { type: "certificate_authority", id: ca.id }, deps.now()),
+        changeRecord(
+          call,
+          { type: "certificate_authority", id: ca.id },
+          deps.now(),
+          undefined,
+          removedFields(ca, ["slug", "subject", "serialNumber", "parentId"]),
+        ),
       );
     });
   } catch (err) {

@@ -6,6 +6,7 @@ import {
   invalidField,
 } from "../../errors";
 import { type ParsedCertificate, parseCertificate } from "../../signer";
+import { updatedFields } from "../audit/changes";
 import { changeRecord } from "../audit/record";
 import type { Call } from "../call";
 import { resolveRef } from "../common/refs";
@@ -84,7 +85,18 @@ export async function importCaCertificate(
         `certificate authority "${ca.slug}" changed during the import; read it again`,
       );
     }
-    await tx.audit.insert(changeRecord(call, { type: "certificate_authority", id: ca.id }, now));
+    await tx.audit.insert(
+      changeRecord(
+        call,
+        { type: "certificate_authority", id: ca.id },
+        now,
+        undefined,
+        updatedFields(
+          { status: ca.status, serialNumber: ca.serialNumber },
+          { status: "ACTIVE", serialNumber: cert.serialHex },
+        ),
+      ),
+    );
   });
   return caView((await deps.store.cas.find({ id: ca.id })) ?? ca);
 }

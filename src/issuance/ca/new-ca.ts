@@ -7,6 +7,7 @@ import {
   type KeyRequest,
   sameDistinguishedName,
 } from "../../signer";
+import { createdFields } from "../audit/changes";
 import { changeRecord } from "../audit/record";
 import type { Call } from "../call";
 import { checkSlug } from "../common/refs";
@@ -143,7 +144,14 @@ export async function storeNewCa(
       }
       await tx.cas.insert(ca);
       await tx.audit.insert(
-        changeRecord(call, { type: "certificate_authority", id: ca.id }, ca.createdAt),
+        changeRecord(
+          call,
+          { type: "certificate_authority", id: ca.id },
+          ca.createdAt,
+          undefined,
+          // Its PEMs are public but long; the sealed key never appears (audit/changes.ts).
+          createdFields(ca, ["certificatePem", "chainPem", "csrPem"]),
+        ),
       );
     });
   } catch (err) {

@@ -1,6 +1,7 @@
 import { failedPrecondition, invalidField } from "../../errors";
 import type { RevocationReason } from "../../model/pki";
 import { parseCertificate } from "../../signer";
+import { type FieldChange, updatedFields } from "../audit/changes";
 import { changeRecord } from "../audit/record";
 import type { Call } from "../call";
 import { assertRevocationReason } from "../certificates/revocation-reason";
@@ -71,7 +72,8 @@ export async function revokeCa(
     deps.store.cas.find(k),
   );
   const now = deps.now();
-  const audit = () => changeRecord(call, { type: "certificate_authority", id: found.id }, now);
+  const audit = (changes?: FieldChange[]) =>
+    changeRecord(call, { type: "certificate_authority", id: found.id }, now, undefined, changes);
   const revoked = await deps.store.transaction(async (tx) => {
     // Before the status changes: a certificate or CA this tree is signing now is stored before
     // the revocation commits (and its CAs are disabled below), or refused (certmint_ca_signs).
@@ -99,7 +101,16 @@ export async function revokeCa(
         );
         await tx.cas.countRevocation(ca.parentId!);
       }
-      await tx.audit.insert(audit());
+      await tx.audit.insert(
+        audit(
+          raised
+            ? updatedFields(
+                { revocationReason: ca.revocationReason },
+                { revocationReason: input.reason },
+              )
+            : undefined,
+        ),
+      );
       return raised ? ca : undefined;
     }
     await tx.cas.update(
@@ -114,7 +125,14 @@ export async function revokeCa(
     );
     await tx.cas.disableDescendants(ca.id, now);
     await tx.cas.countRevocation(ca.parentId!);
-    await tx.audit.insert(audit());
+    await tx.audit.insert(
+      audit(
+        updatedFields(
+          { revokedAt: null, revocationReason: null, status: ca.status },
+          { revokedAt: now, revocationReason: input.reason, status: "DISABLED" },
+        ),
+      ),
+    );
     return ca;
   });
   if (revoked) {

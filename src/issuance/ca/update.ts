@@ -1,4 +1,5 @@
 import { CertmintError, failedPrecondition, invalidField } from "../../errors";
+import { updatedFields } from "../audit/changes";
 import { changeRecord } from "../audit/record";
 import type { Call } from "../call";
 import { checkEtag } from "../common/etag";
@@ -57,7 +58,18 @@ export async function updateCa(
         `certificate authority "${ca.slug}" changed meanwhile; read it again and retry`,
       );
     }
-    await tx.audit.insert(changeRecord(call, { type: "certificate_authority", id: ca.id }, now));
+    const before = Object.fromEntries(
+      Object.keys(changes).map((k) => [k, ca[k as keyof typeof ca]]),
+    );
+    await tx.audit.insert(
+      changeRecord(
+        call,
+        { type: "certificate_authority", id: ca.id },
+        now,
+        undefined,
+        updatedFields(before, changes),
+      ),
+    );
   });
   return caView(
     stillThere(await deps.store.cas.find({ id: ca.id }), {
