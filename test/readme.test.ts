@@ -171,7 +171,7 @@ describe("the README's examples work exactly as written", () => {
     expect(statSync(file("internal-issuer.token")).mode & 0o777).toBe(0o600);
     const revoked = new X509Certificate(readFileSync(file("cache.internal.example.com.crt")));
     expect(out.replace(/:/g, "").toLowerCase()).toContain(revoked.serialNumber.toLowerCase());
-    expect(out).toMatch(/^TIME +ACTOR +METHOD +RESOURCE +CODE +REASON +REQUEST ID$/m);
+    expect(out).toMatch(/^TIME +ACTOR +METHOD +RESOURCE +CODE +REASON +REQUEST ID( +CHANGES)?$/m);
     expect(out).toMatch(/CertificateService\/RevokeCertificate +certificate [0-9a-f-]{36} +OK/);
     expect(existsSync(file("cache.internal.example.com.key"))).toBe(true);
   }, 200_000);

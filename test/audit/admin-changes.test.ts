@@ -9,6 +9,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CreateAccessTokenRequest, Role } from "../../gen/ts/certmint/v1/access_token_service";
 import type { AuditRecord, FieldChange } from "../../gen/ts/certmint/v1/audit_service";
+import { UpdateCertificateAuthorityRequest } from "../../gen/ts/certmint/v1/certificate_authority_service";
+import { RevocationReason } from "../../gen/ts/certmint/v1/common";
+import { createIntermediate } from "../ca/helpers";
 import { cliSession, ok } from "../cli/cli";
 import { createPolicyRpc, days, policyMessage, webPolicy } from "../policies/helpers";
 import { byCa, createProfileRpc, createRootCa, profileMessage } from "../profiles/helpers";
@@ -233,5 +236,62 @@ describe("an access token's records", () => {
       expect(revoked.changes[0]!.before).toBeNull();
       expect(typeof revoked.changes[0]!.after).toBe("string");
     }
+  });
+});
+
+describe("a certificate authority's records", () => {
+  const CA = "/certmint.v1.CertificateAuthorityService/";
+
+  it("create, update and revoke say what changed, and never the key", async () => {
+    const inter = await createIntermediate(h, "changes-inter", "root");
+    const created = byField(
+      (await recordOf(`${CA}CreateIntermediateCertificateAuthority`, inter.id)).changes,
+    );
+    expect(created.get("slug")).toEqual({ field: "slug", after: "changes-inter" });
+    expect(created.get("description")?.after).toBe("intermediate changes-inter");
+    expect(created.get("parent_id")?.after).toBe(inter.parentCertificateAuthorityId);
+    for (const field of created.keys()) expect(field).not.toMatch(/private|pem|secret|sealed/i);
+    const [sealed] = await h.db.query<{ key: Buffer }>(
+      "select sealed_private_key as key from certificate_authority where id = $1",
+      [inter.id],
+    );
+    const stored = JSON.stringify(
+      await storedChanges(
+        (await recordOf(`${CA}CreateIntermediateCertificateAuthority`, inter.id)).id,
+      ),
+    );
+    expect(stored).not.toContain("BEGIN");
+    expect(stored).not.toContain(sealed!.key.toString("base64").slice(0, 24));
+    expect(stored).not.toContain(sealed!.key.toString("hex").slice(0, 24));
+
+    await call(
+      h.authorities,
+      "updateCertificateAuthority",
+      UpdateCertificateAuthorityRequest.fromPartial({
+        certificateAuthority: { id: inter.id, description: "renamed" },
+        updateMask: ["description"],
+      }),
+    );
+    const updated = await recordOf(`${CA}UpdateCertificateAuthority`, inter.id);
+    expect(updated.changes).toEqual([
+      { field: "description", before: "intermediate changes-inter", after: "renamed" },
+    ]);
+    expect(await storedChanges(updated.id)).toEqual([
+      { field: "description", before: "intermediate changes-inter", after: "renamed" },
+    ]);
+
+    await call(h.authorities, "revokeCertificateAuthority", {
+      certificateAuthority: inter.id,
+      reason: RevocationReason.REVOCATION_REASON_SUPERSEDED,
+    });
+    const revoked = byField((await recordOf(`${CA}RevokeCertificateAuthority`, inter.id)).changes);
+    expect(revoked.get("revocation_reason")).toEqual({
+      field: "revocation_reason",
+      before: null,
+      after: "SUPERSEDED",
+    });
+    expect(revoked.get("status")).toEqual({ field: "status", before: "ACTIVE", after: "DISABLED" });
+    expect(revoked.get("revoked_at")?.before).toBeNull();
+    expect(typeof revoked.get("revoked_at")?.after).toBe("string");
   });
 });
