@@ -165,6 +165,10 @@ describe("name constraints of an intermediate within its issuers'", () => {
     expect(err.code).toBe(Code.INVALID_ARGUMENT);
     expect(err.reason).toBe("NAME_CONSTRAINTS_EXCEED_ISSUER");
     expect(err.violations[0]!.description).toMatch(/"org" is not within the permitted dns_names/);
+    // Refused as the request is checked, before signing, naming the request's part.
+    expect(err.violations[0]!.field).toMatch(
+      /^ca_certificate\.name_constraints\.permitted\.dns_names/,
+    );
     expect(await h.db.query("select id from certificate")).toEqual(before);
   });
 
