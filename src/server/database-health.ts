@@ -5,7 +5,7 @@ import type { DatabaseClockReading, StalledCommits } from "../store/database";
 /**
  * Keeps the health status in step with the database (issue 11): a probe (`select 1`) every
  * interval; when it fails, does not answer within the timeout, or finds certmint's commits
- * waiting longer than that for a standby or the disk, the database counts as
+ * waiting longer than that for a synchronous standby, the database counts as
  * unreachable (load balancers and clients see NOT_SERVING within about one interval), and as
  * reachable again at the first probe that succeeds. Calls are not refused meanwhile: each
  * tries the database itself and, failing, answers UNAVAILABLE (src/api/errors.ts). On
@@ -79,11 +79,7 @@ const TIMED_OUT = Symbol("timed out");
 
 /** The log's cause for commits that do not complete, in words an operator can act on. */
 function stalledCause(stalled: StalledCommits): string {
-  const what =
-    stalled.waitEvent === "SyncRep"
-      ? "a synchronous standby to confirm them (synchronous_standby_names names a standby that is not connected?)"
-      : `the WAL to be written to disk (${stalled.waitEvent})`;
-  return `${stalled.count} commit(s) waiting for ${what}, the longest for ${Math.round(stalled.seconds)} s`;
+  return `${stalled.count} commit(s) waiting for a synchronous standby to confirm them (synchronous_standby_names names a standby that is not connected?), the longest for ${Math.round(stalled.seconds)} s or more`;
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {

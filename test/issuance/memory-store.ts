@@ -143,6 +143,7 @@ export class MemoryStore {
             .filter((c) => c.spkiSha256 === spkiSha256 && !c.revokedAt)
             .map((c) => structuredClone(c));
         },
+        lockRevocation: async () => undefined,
         markRevoked: async (id: string, reason: Certificate["revocationReason"], now: Date) => {
           const cert = this.certificates.get(id);
           if (!cert || cert.revokedAt) return false;

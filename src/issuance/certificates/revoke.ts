@@ -44,6 +44,11 @@ export async function revoke(
       );
     }
     for (const c of [cert, ...sameKey]) {
+      // Each statement below reads its own snapshot and skips a row that does not qualify in
+      // it without waiting: a hold released meanwhile (release-hold.ts) made markRevoked skip
+      // the row as still revoked and finishHold find it valid, and the revocation answered OK
+      // with the certificate valid (a review of stop 42). Locked first, they see the release.
+      await tx.certificates.lockRevocation(c.id);
       const revoked =
         (await tx.certificates.markRevoked(c.id, input.reason, now)) ||
         // A hold made final: any other reason replaces certificateHold (RFC 5280 5.3.1), at the

@@ -129,6 +129,12 @@ export interface CertificateRepository {
   keyBlockBackfill(): Promise<string[]>;
   /** One of those done. */
   forgetKeyBlockBackfill(certificateId: string): Promise<void>;
+  /**
+   * Inside a transaction: waits for any other transaction changing the certificate's
+   * revocation (a hold released, a revocation) and holds it off until this one ends, so the
+   * statements after it judge its latest state.
+   */
+  lockRevocation(id: string): Promise<void>;
   /** Sets revokedAt and the reason unless it is revoked already; false then. */
   markRevoked(id: string, reason: RevocationReason, now: Date): Promise<boolean>;
   /**

@@ -94,6 +94,20 @@ export class OrmCertificateRepository implements CertificateRepository {
     return row && fromRow<Certificate>(row);
   }
 
+  async lockRevocation(id: string): Promise<void> {
+    // NO KEY UPDATE: as the UPDATEs after it, so inserts whose foreign key names the row
+    // (a renewal's renewed_from_id) do not wait for it.
+    const em = this.em();
+    await em
+      .getConnection()
+      .execute(
+        `select 1 from "certificate" where "id" = ? for no key update`,
+        [id],
+        "all",
+        em.getTransactionContext(),
+      );
+  }
+
   async markRevoked(id: string, reason: RevocationReason, now: Date): Promise<boolean> {
     const n = await this.em().nativeUpdate(
       E,
