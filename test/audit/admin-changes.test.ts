@@ -239,6 +239,30 @@ describe("an access token's records", () => {
   });
 });
 
+describe("a large change", () => {
+  it("records a value past 1 KiB by its size and SHA-256, and a record within 16 KiB", async () => {
+    // 100 URI patterns of ~300 characters: the policy's spec is some 30 KB of JSON.
+    const patterns = Array.from(
+      { length: 100 },
+      (_, i) => `spiffe://example.com/${"segment/".repeat(36)}workload-${i}`,
+    );
+    const policy = await createPolicyRpc(
+      h,
+      webPolicy("changes-big", { sanRules: { uri: { allowed: patterns } } }),
+    );
+    const created = await recordOf(`${SVC.policy}CreateCertificatePolicy`, policy.id);
+    const spec = byField(created.changes).get("spec")!.after as Record<string, unknown>;
+    expect(spec.omitted).toBe("too long to record");
+    expect(spec.json_chars).toBeGreaterThan(30_000);
+    expect(spec.sha256).toMatch(/^[0-9a-f]{64}$/);
+    // The small fields of the same record are kept as they are.
+    expect(byField(created.changes).get("slug")?.after).toBe("changes-big");
+    const stored = JSON.stringify(await storedChanges(created.id));
+    expect(stored.length).toBeLessThan(16 * 1024 + 1024);
+    expect(stored).not.toContain("workload-99");
+  });
+});
+
 describe("a certificate authority's records", () => {
   const CA = "/certmint.v1.CertificateAuthorityService/";
 

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { AuditRecord } from "../repositories";
 
 /** A JSON value as an audit record stores it (jsonb) and the API returns it (google.protobuf.Value). */
@@ -19,6 +20,50 @@ export interface FieldChange {
   field: string;
   before?: JsonValue;
   after?: JsonValue;
+}
+
+/**
+ * What one recorded value may take, in characters of its JSON, and a record's changes in all.
+ * A policy's lists hold up to 100 patterns of up to 2048 characters each, and an update records a
+ * list before and after: unbounded, one ADMIN's edit made an audit row of a megabyte, and a page
+ * of such rows more than a client accepts (a review of stop 42). A larger value is recorded by
+ * its size and SHA-256, which tells that it changed and lets an auditor check a copy against it.
+ */
+export const MAX_VALUE_JSON_CHARS = 1024;
+export const MAX_CHANGES_JSON_CHARS = 16 * 1024;
+
+/** A value recorded by its size and digest only (boundedChanges). */
+function omitted(json: string): JsonValue {
+  return {
+    omitted: "too long to record",
+    json_chars: json.length,
+    sha256: createHash("sha256").update(json).digest("hex"),
+  };
+}
+
+/**
+ * `changes` within MAX_VALUE_JSON_CHARS per value and MAX_CHANGES_JSON_CHARS in all: past the
+ * total every further value is recorded as omitted too, so every changed field is still named.
+ */
+export function boundedChanges(changes: readonly FieldChange[]): FieldChange[] {
+  let total = 0;
+  const bound = (value: JsonValue | undefined): JsonValue | undefined => {
+    if (value === undefined) return undefined;
+    const json = JSON.stringify(value);
+    const kept =
+      json.length <= MAX_VALUE_JSON_CHARS && total + json.length <= MAX_CHANGES_JSON_CHARS;
+    const recorded = kept ? value : omitted(json);
+    total += kept ? json.length : 120;
+    return recorded;
+  };
+  return changes.map((c) => {
+    const out: FieldChange = { field: c.field };
+    const before = bound(c.before);
+    const after = bound(c.after);
+    if (before !== undefined) out.before = before;
+    if (after !== undefined) out.after = after;
+    return out;
+  });
 }
 
 /** An audit record with the change it made (audit_record.changes; Migration20261206110000). */

@@ -2,7 +2,7 @@ import { type FieldViolation, fieldViolation, invalidArgument, quoted } from "..
 import type { Call } from "../call";
 import { type ListQueryAdvice, listReadBound, readWithinBound } from "../common/list-bound";
 import { type ListQueryGate, throughListGate } from "../common/list-gate";
-import { listPage, type Page, type PageRequest } from "../common/list-page";
+import { listPage, type Page, type PageByteBudget, type PageRequest } from "../common/list-page";
 import type { PageScope, PageTokenKeys } from "../common/pagination";
 import { isUuid } from "../common/refs";
 import type {
@@ -11,7 +11,20 @@ import type {
   AuditRepository,
   AuditFilter as ResolvedAuditFilter,
 } from "../repositories";
+import { type AuditRecordWithChanges, MAX_CHANGES_JSON_CHARS } from "./changes";
 import { AUDIT_RESOURCE_TYPES } from "./record";
+
+/**
+ * 3 MiB of records per page at most, under the 4 MiB gRPC clients accept by default, as
+ * ListCertificates' pages: a record is a few hundred bytes, but one with changes up to
+ * MAX_CHANGES_JSON_CHARS more (audit/changes.ts), so a page of 1,000 could pass it.
+ */
+const AUDIT_PAGE_BUDGET: PageByteBudget<AuditRecordWithChanges> = {
+  bytes: 3 * 1024 * 1024,
+  sizeOf: (r) =>
+    1024 +
+    (r.changes ? Math.min(JSON.stringify(r.changes).length * 2, 4 * MAX_CHANGES_JSON_CHARS) : 0),
+};
 
 export interface AuditFilter {
   /** Access token id or slug. */
@@ -76,17 +89,22 @@ export async function listAuditRecords(
     endTime: filter.endTime,
     failuresOnly: filter.failuresOnly,
   };
-  return listPage(deps.keyring, page, scope, (query) =>
-    // The bound is taken once the list has its place: the time it waited is not the query's.
-    throughListGate(deps.listGate, call, () => {
-      const { bound, byDeadline } = listReadBound(deps.listQueryTimeoutMs ?? 0, call);
-      return readWithinBound(
-        deps.store.audit.listNewestFirst(resolved, { ...query, bound }),
-        bound,
-        byDeadline,
-        () => auditQueryAdvice(resolved),
-      );
-    }),
+  return listPage(
+    deps.keyring,
+    page,
+    scope,
+    (query) =>
+      // The bound is taken once the list has its place: the time it waited is not the query's.
+      throughListGate(deps.listGate, call, () => {
+        const { bound, byDeadline } = listReadBound(deps.listQueryTimeoutMs ?? 0, call);
+        return readWithinBound(
+          deps.store.audit.listNewestFirst(resolved, { ...query, bound }),
+          bound,
+          byDeadline,
+          () => auditQueryAdvice(resolved),
+        );
+      }),
+    AUDIT_PAGE_BUDGET,
   );
 }
 

@@ -2,7 +2,7 @@ import type { CertmintError } from "../../errors";
 import type { Call } from "../call";
 import { newRowId } from "../common/ids";
 import type { AuditRecord } from "../repositories";
-import type { AuditRecordWithChanges, FieldChange } from "./changes";
+import { type AuditRecordWithChanges, boundedChanges, type FieldChange } from "./changes";
 
 /** The kinds of resource an audit record can name (proto AuditRecord.resource_type). */
 export const AUDIT_RESOURCE_TYPES = [
@@ -76,7 +76,7 @@ export function changeRecord(
     ? { statusCode: call.statusCodeOf?.(failure) ?? 2, errorReason: failure.reason }
     : SUCCESS;
   const record: AuditRecordWithChanges = auditRecordOf(call, resource, outcome, now);
-  if (changes) record.changes = changes;
+  if (changes) record.changes = boundedChanges(changes);
   call.auditRecordId = record.id;
   return record;
 }
