@@ -88,10 +88,13 @@ async function serve(
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {
-      // A second signal during the drain delay (server/drain.ts) ends the delay: someone who
-      // does not want to wait for the routers. A worker's come from its supervisor as a message
-      // instead (below): it gets every signal twice (see next), and the second one is not a wish.
-      if (!worker && signal !== "FATAL" && running?.skipDrainDelay()) {
+      // A Ctrl-C during the drain delay (server/drain.ts) ends the delay: someone at a terminal
+      // who does not want to wait for the routers. Not a second SIGTERM: that one is the same
+      // wish delivered twice as often as not (a lone server under `npm start` and systemd gets
+      // one from systemd and one forwarded by npm), and it ended the delay at once (a review of
+      // stop 42). A worker's come from its supervisor as a message instead (below): it gets
+      // every signal twice (see next), and the second one is not a wish.
+      if (!worker && signal === "SIGINT" && running?.skipDrainDelay()) {
         logger.info(
           { signal },
           "second signal: drain delay ended; no longer accepting connections",

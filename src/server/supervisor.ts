@@ -95,11 +95,16 @@ export function runSupervisor(config: Config, logger: Logger, pretty: boolean): 
       config.shutdownDrainDelayMs + config.shutdownGraceMs + STOP_MARGIN_MS,
     ).unref();
   };
-  // A second SIGTERM/SIGINT during the drain delay ends the workers' delays, by a message (a
-  // worker ignores a second signal: main.ts). After the delay it ends this process at once, as
-  // before (the default action of the signal).
+  // A SIGINT during the drain delay ends the workers' delays, by a message (a worker ignores a
+  // second signal: main.ts); a second SIGTERM is the same wish delivered twice (npm and systemd
+  // both send one) and is ignored there (main.ts says why). After the delay a second signal
+  // ends this process at once, as before (the default action of the signal).
   const onSignal = (signal: NodeJS.Signals) => {
     if (!stopping) return stop(signal, 0);
+    if (performance.now() < drainDelayUntil && signal !== "SIGINT") {
+      logger.info({ signal }, "already shutting down: the drain delay goes on (SIGINT ends it)");
+      return;
+    }
     if (performance.now() < drainDelayUntil) {
       drainDelayUntil = 0;
       logger.info({ signal }, "second signal: drain delay ended; workers stop accepting");

@@ -138,6 +138,21 @@ describe("CreateAccessToken with a request_id", () => {
     expect(await tokenRows("slug = $1", ["late-auditor"])).toHaveLength(1);
   });
 
+  it("a retry after the token was revoked is FAILED_PRECONDITION, and its salt is gone", async () => {
+    const first = await create(h, "revoked-auditor", "revoked-1");
+    await call(h.accessTokens, "revokeAccessToken", { accessToken: first.accessToken!.id });
+    const [row] = await h.db.query<{ salted: boolean }>(
+      "select secret_salt is not null as salted from access_token where id = $1",
+      [first.accessToken!.id],
+    );
+    expect(row!.salted).toBe(false);
+    const e = await expectRpcError(create(h, "revoked-auditor", "revoked-1"));
+    expect(e.code).toBe(status.FAILED_PRECONDITION);
+    expect(e.reason).toBe("TOKEN_REVOKED");
+    expect(e.message).not.toContain(first.secret);
+    expect(await tokenRows("slug = $1", ["revoked-auditor"])).toHaveLength(1);
+  });
+
   it("request_ids are per calling token", async () => {
     const admin2 = await call(
       h.accessTokens,

@@ -224,13 +224,23 @@ describe("releasing a certificate on hold", () => {
       actor_id: string;
       actor_slug: string;
       status_code: number;
+      changes: Array<{ field: string; before?: unknown; after?: unknown }>;
     }>(
-      `select actor_id, actor_slug, status_code from audit_record
+      `select actor_id, actor_slug, status_code, changes from audit_record
         where resource_id = $1 and method = '/certmint.v1.CertificateService/ReleaseCertificateHold'`,
       [cert.certificateId],
     );
     expect(records).toHaveLength(1);
     expect(records[0]!.status_code).toBe(0);
+    // What the release changed: the hold's reason and time, gone.
+    const changes = new Map(records[0]!.changes.map((c) => [c.field, c]));
+    expect(changes.get("revocation_reason")).toEqual({
+      field: "revocation_reason",
+      before: "CERTIFICATE_HOLD",
+      after: null,
+    });
+    expect(changes.get("revoked_at")?.after).toBeNull();
+    expect(typeof changes.get("revoked_at")?.before).toBe("string");
     const [adminRow] = await h.db.query<{ id: string; slug: string }>(
       "select id, slug from access_token where role = 'ADMIN' order by created_at limit 1",
     );

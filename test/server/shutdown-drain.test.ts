@@ -2,10 +2,10 @@
  * The drain delay at SIGTERM (CERTMINT_SHUTDOWN_DRAIN_DELAY_MS, src/server/drain.ts): health
  * turns NOT_SERVING at once (the whole server "" and every certmint service), while a new
  * connection is still accepted and its calls served for the delay, since routers (Kubernetes
- * endpoints, load balancers) learn of the stop late. A second SIGTERM/SIGINT ends the delay;
+ * endpoints, load balancers) learn of the stop late. A SIGINT ends the delay (a second SIGTERM does not: npm and systemd each send one);
  * then the port closes, calls in flight finish and the process exits 0. Until stop 42 of
  * 2026-12-06 the port closed at the first SIGTERM, and the connections routers still sent were
- * refused. The same with CERTMINT_PROCESSES=2 (the supervisor's second signal reaches the
+ * refused. The same with CERTMINT_PROCESSES=2 (the supervisor's SIGINT reaches the
  * workers as a message).
  */
 import { randomBytes, X509Certificate } from "node:crypto";
@@ -116,7 +116,7 @@ describe.each([
     await db?.drop();
   });
 
-  it("answers NOT_SERVING and still serves new connections until a second SIGTERM; exits 0", async () => {
+  it("answers NOT_SERVING and still serves new connections, a second SIGTERM too, until a SIGINT; exits 0", async () => {
     const servers = () =>
       logLines(server).filter((l) => l.msg === "serving" && l.address !== undefined).length;
     const serving = servers();
@@ -145,8 +145,21 @@ describe.each([
       logLines(server).some((l) => l.msg === "drain delay over: no longer accepting connections"),
     ).toBe(false);
 
-    // A second signal ends the delay: the port closes and the process exits 0.
+    // A second SIGTERM is the same wish delivered twice (npm and systemd each send one): the
+    // delay goes on, and a new connection is still served.
     server.child.kill("SIGTERM");
+    await waitFor("the second SIGTERM to be logged and ignored", () =>
+      logLines(server).some(
+        (l) => l.signal === "SIGTERM" && String(l.msg).startsWith("already shutting down"),
+      ),
+    );
+    await issueOnNewConnection(server, db, token, rootPem, "after-second-sigterm.example.com");
+    expect(
+      logLines(server).some((l) => l.msg === "drain delay over: no longer accepting connections"),
+    ).toBe(false);
+
+    // A Ctrl-C ends the delay: the port closes and the process exits 0.
+    server.child.kill("SIGINT");
     const code = await exited;
     expect(code, server.output().split("\n").slice(-15).join("\n")).toBe(0);
     const over = logLines(server).filter(

@@ -125,6 +125,15 @@ export function replayedSecret(
       { metadata: { access_token_id: prior.id, access_token: prior.slug } },
     );
   }
+  // Revoked since: its retry is no success, whatever it would hand out (a review of stop 42:
+  // it answered OK with the dead secret). Its salt went with the revocation.
+  if (prior.revokedAt) {
+    throw failedPrecondition(
+      "TOKEN_REVOKED",
+      `access token "${prior.slug}" (${prior.id}) was created by this request_id and has been revoked since; create another with a new request_id`,
+      { metadata: { access_token_id: prior.id, access_token: prior.slug } },
+    );
+  }
   if (!prior.secretHash) return undefined; // a client certificate binding: no secret
   const salt = prior.secretSalt;
   const within = now.getTime() - prior.createdAt.getTime() < replaySeconds * 1000;

@@ -17,8 +17,14 @@ export async function deleteExpiredHeldKeys(
 ): Promise<number> {
   const now = deps.now();
   const replaySeconds = deps.generatedKeyReplaySeconds ?? DEFAULT_GENERATED_KEY_REPLAY_SECONDS;
-  await deps.store.tokens.forgetSecretSalts(new Date(now.getTime() - replaySeconds * 1000));
-  return deps.store.requests.deleteExpiredHeldKeys(now);
+  // Each on its own: a failure of one leaves the other done (the sweep reports the first).
+  const [salts, keys] = await Promise.allSettled([
+    deps.store.tokens.forgetSecretSalts(new Date(now.getTime() - replaySeconds * 1000)),
+    deps.store.requests.deleteExpiredHeldKeys(now),
+  ]);
+  if (keys.status === "rejected") throw keys.reason;
+  if (salts.status === "rejected") throw salts.reason;
+  return keys.value;
 }
 
 /** How often the sweep runs: as often as the window is long, at most once a second, at least once a minute. */

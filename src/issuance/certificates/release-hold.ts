@@ -1,4 +1,5 @@
 import { failedPrecondition } from "../../errors";
+import { updatedFields } from "../audit/changes";
 import { changeRecord } from "../audit/record";
 import type { Call } from "../call";
 import type { IssuanceDeps } from "../deps";
@@ -62,7 +63,18 @@ export async function releaseHold(
       throw notOnHold((await tx.certificates.findById(cert.id)) ?? cert);
     }
     if (cert.caId) await tx.cas.countRevocation(cert.caId);
-    await tx.audit.insert(changeRecord(call, { type: "certificate", id: cert.id }, now));
+    await tx.audit.insert(
+      changeRecord(
+        call,
+        { type: "certificate", id: cert.id },
+        now,
+        undefined,
+        updatedFields(
+          { revokedAt: cert.revokedAt, revocationReason: "CERTIFICATE_HOLD" },
+          { revokedAt: null, revocationReason: null },
+        ),
+      ),
+    );
   });
   deps.onCertificateRevoked?.({ caId: cert.caId, fingerprintSha256: cert.fingerprintSha256 });
   return certificateView(await certificateNamed(deps.store, cert.id));

@@ -26,6 +26,7 @@ import { Migration20261205400000RenewalClaimByProfile } from "./Migration2026120
 import { Migration20261205500000KeyCompromiseBackfill } from "./Migration20261205500000KeyCompromiseBackfill";
 import { Migration20261206100000HoldRelease } from "./Migration20261206100000HoldRelease";
 import { Migration20261206110000AuditChangesTokenRequests } from "./Migration20261206110000AuditChangesTokenRequests";
+import { Migration20261206120000TokenSaltIndex } from "./Migration20261206120000TokenSaltIndex";
 
 /**
  * Every migration, in order. Listed explicitly (not discovered on disk) so the same list
@@ -92,4 +93,5 @@ export const MIGRATIONS: MigrationObject[] = [
     name: "Migration20261206110000AuditChangesTokenRequests",
     class: Migration20261206110000AuditChangesTokenRequests,
   },
+  { name: "Migration20261206120000TokenSaltIndex", class: Migration20261206120000TokenSaltIndex },
 ];

@@ -35,7 +35,8 @@ export class OrmAccessTokenRepository implements AccessTokenRepository {
   }
 
   async markRevoked(id: string, now: Date): Promise<void> {
-    await this.em().nativeUpdate(E, { id, revokedAt: null }, { revokedAt: now });
+    // A revoked token's secret is never handed out again: its salt goes with it (request-id.ts).
+    await this.em().nativeUpdate(E, { id, revokedAt: null }, { revokedAt: now, secretSalt: null });
   }
 
   async delete(id: string): Promise<void> {

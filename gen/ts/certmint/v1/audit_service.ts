@@ -60,11 +60,13 @@ export interface AuditRecord {
    * What an administrative change set, for records of successful changes to certificate
    * authorities, policies, profiles and access tokens: for a create, each field of the new
    * object; for an update, the fields that changed (a field sent unchanged is not listed); for
-   * a delete, the fields that identified the object removed; for a revocation, revoke_time.
-   * Never a secret: no private key, token secret, hash or salt, no key-encryption key. Empty
-   * for issuance and other certificate records (the certificate and request are the change),
-   * for refusals, for replays that changed nothing, and for records written before
-   * 2026-12-06.
+   * a delete, the fields that identified the object removed; for a revocation, revoked_at
+   * (and a CA's revocation_reason and status); for a certificate's hold released, revoked_at
+   * and revocation_reason. A value whose JSON passes 1 KiB, and every value past 16 KiB of a
+   * record, is an object {omitted, json_chars, sha256} instead. Never a secret: no private
+   * key, token secret, hash or salt, no key-encryption key. Empty for issuance and other
+   * certificate records (the certificate and request are the change), for refusals, for
+   * replays that changed nothing, and for records written before 2026-12-06.
    */
   changes: FieldChange[];
 }

@@ -547,11 +547,13 @@ private static final long serialVersionUID = 0L;
    * What an administrative change set, for records of successful changes to certificate
    * authorities, policies, profiles and access tokens: for a create, each field of the new
    * object; for an update, the fields that changed (a field sent unchanged is not listed); for
-   * a delete, the fields that identified the object removed; for a revocation, revoke_time.
-   * Never a secret: no private key, token secret, hash or salt, no key-encryption key. Empty
-   * for issuance and other certificate records (the certificate and request are the change),
-   * for refusals, for replays that changed nothing, and for records written before
-   * 2026-12-06.
+   * a delete, the fields that identified the object removed; for a revocation, revoked_at
+   * (and a CA's revocation_reason and status); for a certificate's hold released, revoked_at
+   * and revocation_reason. A value whose JSON passes 1 KiB, and every value past 16 KiB of a
+   * record, is an object {omitted, json_chars, sha256} instead. Never a secret: no private
+   * key, token secret, hash or salt, no key-encryption key. Empty for issuance and other
+   * certificate records (the certificate and request are the change), for refusals, for
+   * replays that changed nothing, and for records written before 2026-12-06.
    * </pre>
    *
    * <code>repeated .certmint.v1.FieldChange changes = 12 [json_name = "changes"];</code>
@@ -565,11 +567,13 @@ private static final long serialVersionUID = 0L;
    * What an administrative change set, for records of successful changes to certificate
    * authorities, policies, profiles and access tokens: for a create, each field of the new
    * object; for an update, the fields that changed (a field sent unchanged is not listed); for
-   * a delete, the fields that identified the object removed; for a revocation, revoke_time.
-   * Never a secret: no private key, token secret, hash or salt, no key-encryption key. Empty
-   * for issuance and other certificate records (the certificate and request are the change),
-   * for refusals, for replays that changed nothing, and for records written before
-   * 2026-12-06.
+   * a delete, the fields that identified the object removed; for a revocation, revoked_at
+   * (and a CA's revocation_reason and status); for a certificate's hold released, revoked_at
+   * and revocation_reason. A value whose JSON passes 1 KiB, and every value past 16 KiB of a
+   * record, is an object {omitted, json_chars, sha256} instead. Never a secret: no private
+   * key, token secret, hash or salt, no key-encryption key. Empty for issuance and other
+   * certificate records (the certificate and request are the change), for refusals, for
+   * replays that changed nothing, and for records written before 2026-12-06.
    * </pre>
    *
    * <code>repeated .certmint.v1.FieldChange changes = 12 [json_name = "changes"];</code>
@@ -584,11 +588,13 @@ private static final long serialVersionUID = 0L;
    * What an administrative change set, for records of successful changes to certificate
    * authorities, policies, profiles and access tokens: for a create, each field of the new
    * object; for an update, the fields that changed (a field sent unchanged is not listed); for
-   * a delete, the fields that identified the object removed; for a revocation, revoke_time.
-   * Never a secret: no private key, token secret, hash or salt, no key-encryption key. Empty
-   * for issuance and other certificate records (the certificate and request are the change),
-   * for refusals, for replays that changed nothing, and for records written before
-   * 2026-12-06.
+   * a delete, the fields that identified the object removed; for a revocation, revoked_at
+   * (and a CA's revocation_reason and status); for a certificate's hold released, revoked_at
+   * and revocation_reason. A value whose JSON passes 1 KiB, and every value past 16 KiB of a
+   * record, is an object {omitted, json_chars, sha256} instead. Never a secret: no private
+   * key, token secret, hash or salt, no key-encryption key. Empty for issuance and other
+   * certificate records (the certificate and request are the change), for refusals, for
+   * replays that changed nothing, and for records written before 2026-12-06.
    * </pre>
    *
    * <code>repeated .certmint.v1.FieldChange changes = 12 [json_name = "changes"];</code>
@@ -602,11 +608,13 @@ private static final long serialVersionUID = 0L;
    * What an administrative change set, for records of successful changes to certificate
    * authorities, policies, profiles and access tokens: for a create, each field of the new
    * object; for an update, the fields that changed (a field sent unchanged is not listed); for
-   * a delete, the fields that identified the object removed; for a revocation, revoke_time.
-   * Never a secret: no private key, token secret, hash or salt, no key-encryption key. Empty
-   * for issuance and other certificate records (the certificate and request are the change),
-   * for refusals, for replays that changed nothing, and for records written before
-   * 2026-12-06.
+   * a delete, the fields that identified the object removed; for a revocation, revoked_at
+   * (and a CA's revocation_reason and status); for a certificate's hold released, revoked_at
+   * and revocation_reason. A value whose JSON passes 1 KiB, and every value past 16 KiB of a
+   * record, is an object {omitted, json_chars, sha256} instead. Never a secret: no private
+   * key, token secret, hash or salt, no key-encryption key. Empty for issuance and other
+   * certificate records (the certificate and request are the change), for refusals, for
+   * replays that changed nothing, and for records written before 2026-12-06.
    * </pre>
    *
    * <code>repeated .certmint.v1.FieldChange changes = 12 [json_name = "changes"];</code>
@@ -620,11 +628,13 @@ private static final long serialVersionUID = 0L;
    * What an administrative change set, for records of successful changes to certificate
    * authorities, policies, profiles and access tokens: for a create, each field of the new
    * object; for an update, the fields that changed (a field sent unchanged is not listed); for
-   * a delete, the fields that identified the object removed; for a revocation, revoke_time.
-   * Never a secret: no private key, token secret, hash or salt, no key-encryption key. Empty
-   * for issuance and other certificate records (the certificate and request are the change),
-   * for refusals, for replays that changed nothing, and for records written before
-   * 2026-12-06.
+   * a delete, the fields that identified the object removed; for a revocation, revoked_at
+   * (and a CA's revocation_reason and status); for a certificate's hold released, revoked_at
+   * and revocation_reason. A value whose JSON passes 1 KiB, and every value past 16 KiB of a
+   * record, is an object {omitted, json_chars, sha256} instead. Never a secret: no private
+   * key, token secret, hash or salt, no key-encryption key. Empty for issuance and other
+   * certificate records (the certificate and request are the change), for refusals, for
+   * replays that changed nothing, and for records written before 2026-12-06.
    * </pre>
    *
    * <code>repeated .certmint.v1.FieldChange changes = 12 [json_name = "changes"];</code>
@@ -2345,11 +2355,13 @@ private static final long serialVersionUID = 0L;
      * What an administrative change set, for records of successful changes to certificate
      * authorities, policies, profiles and access tokens: for a create, each field of the new
      * object; for an update, the fields that changed (a field sent unchanged is not listed); for
-     * a delete, the fields that identified the object removed; for a revocation, revoke_time.
-     * Never a secret: no private key, token secret, hash or salt, no key-encryption key. Empty
-     * for issuance and other certificate records (the certificate and request are the change),
-     * for refusals, for replays that changed nothing, and for records written before
-     * 2026-12-06.
+     * a delete, the fields that identified the object removed; for a revocation, revoked_at
+     * (and a CA's revocation_reason and status); for a certificate's hold released, revoked_at
+     * and revocation_reason. A value whose JSON passes 1 KiB, and every value past 16 KiB of a
+     * record, is an object {omitted, json_chars, sha256} instead. Never a secret: no private
+     * key, token secret, hash or salt, no key-encryption key. Empty for issuance and other
+     * certificate records (the certificate and request are the change), for refusals, for
+     * replays that changed nothing, and for records written before 2026-12-06.
      * </pre>
      *
      * <code>repeated .certmint.v1.FieldChange changes = 12 [json_name = "changes"];</code>
@@ -2366,11 +2378,13 @@ private static final long serialVersionUID = 0L;
      * What an administrative change set, for records of successful changes to certificate
      * authorities, policies, profiles and access tokens: for a create, each field of the new
      * object; for an update, the fields that changed (a field sent unchanged is not listed); for
-     * a delete, the fields that identified the object removed; for a revocation, revoke_time.
-     * Never a secret: no private key, token secret, hash or salt, no key-encryption key. Empty
-     * for issuance and other certificate records (the certificate and request are the change),
-     * for refusals, for replays that changed nothing, and for records written before
-     * 2026-12-06.
+     * a delete, the fields that identified the object removed; for a revocation, revoked_at
+     * (and a CA's revocation_reason and status); for a certificate's hold released, revoked_at
+     * and revocation_reason. A value whose JSON passes 1 KiB, and every value past 16 KiB of a
+     * record, is an object {omitted, json_chars, sha256} instead. Never a secret: no private
+     * key, token secret, hash or salt, no key-encryption key. Empty for issuance and other
+     * certificate records (the certificate and request are the change), for refusals, for
+     * replays that changed nothing, and for records written before 2026-12-06.
      * </pre>
      *
      * <code>repeated .certmint.v1.FieldChange changes = 12 [json_name = "changes"];</code>
@@ -2387,11 +2401,13 @@ private static final long serialVersionUID = 0L;
      * What an administrative change set, for records of successful changes to certificate
      * authorities, policies, profiles and access tokens: for a create, each field of the new
      * object; for an update, the fields that changed (a field sent unchanged is not listed); for
-     * a delete, the fields that identified the object removed; for a revocation, revoke_time.
-     * Never a secret: no private key, token secret, hash or salt, no key-encryption key. Empty
-     * for issuance and other certificate records (the certificate and request are the change),
-     * for refusals, for replays that changed nothing, and for records written before
-     * 2026-12-06.
+     * a delete, the fields that identified the object removed; for a revocation, revoked_at
+     * (and a CA's revocation_reason and status); for a certificate's hold released, revoked_at
+     * and revocation_reason. A value whose JSON passes 1 KiB, and every value past 16 KiB of a
+     * record, is an object {omitted, json_chars, sha256} instead. Never a secret: no private
+     * key, token secret, hash or salt, no key-encryption key. Empty for issuance and other
+     * certificate records (the certificate and request are the change), for refusals, for
+     * replays that changed nothing, and for records written before 2026-12-06.
      * </pre>
      *
      * <code>repeated .certmint.v1.FieldChange changes = 12 [json_name = "changes"];</code>
@@ -2408,11 +2424,13 @@ private static final long serialVersionUID = 0L;
      * What an administrative change set, for records of successful changes to certificate
      * authorities, policies, profiles and access tokens: for a create, each field of the new
      * object; for an update, the fields that changed (a field sent unchanged is not listed); for
-     * a delete, the fields that identified the object removed; for a revocation, revoke_time.
-     * Never a secret: no private key, token secret, hash or salt, no key-encryption key. Empty
-     * for issuance and other certificate records (the certificate and request are the change),
-     * for refusals, for replays that changed nothing, and for records written before
-     * 2026-12-06.
+     * a delete, the fields that identified the object removed; for a revocation, revoked_at
+     * (and a CA's revocation_reason and status); for a certificate's hold released, revoked_at
+     * and revocation_reason. A value whose JSON passes 1 KiB, and every value past 16 KiB of a
+     * record, is an object {omitted, json_chars, sha256} instead. Never a secret: no private
+     * key, token secret, hash or salt, no key-encryption key. Empty for issuance and other
+     * certificate records (the certificate and request are the change), for refusals, for
+     * replays that changed nothing, and for records written before 2026-12-06.
      * </pre>
      *
      * <code>repeated .certmint.v1.FieldChange changes = 12 [json_name = "changes"];</code>
@@ -2436,11 +2454,13 @@ private static final long serialVersionUID = 0L;
      * What an administrative change set, for records of successful changes to certificate
      * authorities, policies, profiles and access tokens: for a create, each field of the new
      * object; for an update, the fields that changed (a field sent unchanged is not listed); for
-     * a delete, the fields that identified the object removed; for a revocation, revoke_time.
-     * Never a secret: no private key, token secret, hash or salt, no key-encryption key. Empty
-     * for issuance and other certificate records (the certificate and request are the change),
-     * for refusals, for replays that changed nothing, and for records written before
-     * 2026-12-06.
+     * a delete, the fields that identified the object removed; for a revocation, revoked_at
+     * (and a CA's revocation_reason and status); for a certificate's hold released, revoked_at
+     * and revocation_reason. A value whose JSON passes 1 KiB, and every value past 16 KiB of a
+     * record, is an object {omitted, json_chars, sha256} instead. Never a secret: no private
+     * key, token secret, hash or salt, no key-encryption key. Empty for issuance and other
+     * certificate records (the certificate and request are the change), for refusals, for
+     * replays that changed nothing, and for records written before 2026-12-06.
      * </pre>
      *
      * <code>repeated .certmint.v1.FieldChange changes = 12 [json_name = "changes"];</code>
@@ -2461,11 +2481,13 @@ private static final long serialVersionUID = 0L;
      * What an administrative change set, for records of successful changes to certificate
      * authorities, policies, profiles and access tokens: for a create, each field of the new
      * object; for an update, the fields that changed (a field sent unchanged is not listed); for
-     * a delete, the fields that identified the object removed; for a revocation, revoke_time.
-     * Never a secret: no private key, token secret, hash or salt, no key-encryption key. Empty
-     * for issuance and other certificate records (the certificate and request are the change),
-     * for refusals, for replays that changed nothing, and for records written before
-     * 2026-12-06.
+     * a delete, the fields that identified the object removed; for a revocation, revoked_at
+     * (and a CA's revocation_reason and status); for a certificate's hold released, revoked_at
+     * and revocation_reason. A value whose JSON passes 1 KiB, and every value past 16 KiB of a
+     * record, is an object {omitted, json_chars, sha256} instead. Never a secret: no private
+     * key, token secret, hash or salt, no key-encryption key. Empty for issuance and other
+     * certificate records (the certificate and request are the change), for refusals, for
+     * replays that changed nothing, and for records written before 2026-12-06.
      * </pre>
      *
      * <code>repeated .certmint.v1.FieldChange changes = 12 [json_name = "changes"];</code>
@@ -2488,11 +2510,13 @@ private static final long serialVersionUID = 0L;
      * What an administrative change set, for records of successful changes to certificate
      * authorities, policies, profiles and access tokens: for a create, each field of the new
      * object; for an update, the fields that changed (a field sent unchanged is not listed); for
-     * a delete, the fields that identified the object removed; for a revocation, revoke_time.
-     * Never a secret: no private key, token secret, hash or salt, no key-encryption key. Empty
-     * for issuance and other certificate records (the certificate and request are the change),
-     * for refusals, for replays that changed nothing, and for records written before
-     * 2026-12-06.
+     * a delete, the fields that identified the object removed; for a revocation, revoked_at
+     * (and a CA's revocation_reason and status); for a certificate's hold released, revoked_at
+     * and revocation_reason. A value whose JSON passes 1 KiB, and every value past 16 KiB of a
+     * record, is an object {omitted, json_chars, sha256} instead. Never a secret: no private
+     * key, token secret, hash or salt, no key-encryption key. Empty for issuance and other
+     * certificate records (the certificate and request are the change), for refusals, for
+     * replays that changed nothing, and for records written before 2026-12-06.
      * </pre>
      *
      * <code>repeated .certmint.v1.FieldChange changes = 12 [json_name = "changes"];</code>
@@ -2516,11 +2540,13 @@ private static final long serialVersionUID = 0L;
      * What an administrative change set, for records of successful changes to certificate
      * authorities, policies, profiles and access tokens: for a create, each field of the new
      * object; for an update, the fields that changed (a field sent unchanged is not listed); for
-     * a delete, the fields that identified the object removed; for a revocation, revoke_time.
-     * Never a secret: no private key, token secret, hash or salt, no key-encryption key. Empty
-     * for issuance and other certificate records (the certificate and request are the change),
-     * for refusals, for replays that changed nothing, and for records written before
-     * 2026-12-06.
+     * a delete, the fields that identified the object removed; for a revocation, revoked_at
+     * (and a CA's revocation_reason and status); for a certificate's hold released, revoked_at
+     * and revocation_reason. A value whose JSON passes 1 KiB, and every value past 16 KiB of a
+     * record, is an object {omitted, json_chars, sha256} instead. Never a secret: no private
+     * key, token secret, hash or salt, no key-encryption key. Empty for issuance and other
+     * certificate records (the certificate and request are the change), for refusals, for
+     * replays that changed nothing, and for records written before 2026-12-06.
      * </pre>
      *
      * <code>repeated .certmint.v1.FieldChange changes = 12 [json_name = "changes"];</code>
@@ -2541,11 +2567,13 @@ private static final long serialVersionUID = 0L;
      * What an administrative change set, for records of successful changes to certificate
      * authorities, policies, profiles and access tokens: for a create, each field of the new
      * object; for an update, the fields that changed (a field sent unchanged is not listed); for
-     * a delete, the fields that identified the object removed; for a revocation, revoke_time.
-     * Never a secret: no private key, token secret, hash or salt, no key-encryption key. Empty
-     * for issuance and other certificate records (the certificate and request are the change),
-     * for refusals, for replays that changed nothing, and for records written before
-     * 2026-12-06.
+     * a delete, the fields that identified the object removed; for a revocation, revoked_at
+     * (and a CA's revocation_reason and status); for a certificate's hold released, revoked_at
+     * and revocation_reason. A value whose JSON passes 1 KiB, and every value past 16 KiB of a
+     * record, is an object {omitted, json_chars, sha256} instead. Never a secret: no private
+     * key, token secret, hash or salt, no key-encryption key. Empty for issuance and other
+     * certificate records (the certificate and request are the change), for refusals, for
+     * replays that changed nothing, and for records written before 2026-12-06.
      * </pre>
      *
      * <code>repeated .certmint.v1.FieldChange changes = 12 [json_name = "changes"];</code>
@@ -2566,11 +2594,13 @@ private static final long serialVersionUID = 0L;
      * What an administrative change set, for records of successful changes to certificate
      * authorities, policies, profiles and access tokens: for a create, each field of the new
      * object; for an update, the fields that changed (a field sent unchanged is not listed); for
-     * a delete, the fields that identified the object removed; for a revocation, revoke_time.
-     * Never a secret: no private key, token secret, hash or salt, no key-encryption key. Empty
-     * for issuance and other certificate records (the certificate and request are the change),
-     * for refusals, for replays that changed nothing, and for records written before
-     * 2026-12-06.
+     * a delete, the fields that identified the object removed; for a revocation, revoked_at
+     * (and a CA's revocation_reason and status); for a certificate's hold released, revoked_at
+     * and revocation_reason. A value whose JSON passes 1 KiB, and every value past 16 KiB of a
+     * record, is an object {omitted, json_chars, sha256} instead. Never a secret: no private
+     * key, token secret, hash or salt, no key-encryption key. Empty for issuance and other
+     * certificate records (the certificate and request are the change), for refusals, for
+     * replays that changed nothing, and for records written before 2026-12-06.
      * </pre>
      *
      * <code>repeated .certmint.v1.FieldChange changes = 12 [json_name = "changes"];</code>
@@ -2592,11 +2622,13 @@ private static final long serialVersionUID = 0L;
      * What an administrative change set, for records of successful changes to certificate
      * authorities, policies, profiles and access tokens: for a create, each field of the new
      * object; for an update, the fields that changed (a field sent unchanged is not listed); for
-     * a delete, the fields that identified the object removed; for a revocation, revoke_time.
-     * Never a secret: no private key, token secret, hash or salt, no key-encryption key. Empty
-     * for issuance and other certificate records (the certificate and request are the change),
-     * for refusals, for replays that changed nothing, and for records written before
-     * 2026-12-06.
+     * a delete, the fields that identified the object removed; for a revocation, revoked_at
+     * (and a CA's revocation_reason and status); for a certificate's hold released, revoked_at
+     * and revocation_reason. A value whose JSON passes 1 KiB, and every value past 16 KiB of a
+     * record, is an object {omitted, json_chars, sha256} instead. Never a secret: no private
+     * key, token secret, hash or salt, no key-encryption key. Empty for issuance and other
+     * certificate records (the certificate and request are the change), for refusals, for
+     * replays that changed nothing, and for records written before 2026-12-06.
      * </pre>
      *
      * <code>repeated .certmint.v1.FieldChange changes = 12 [json_name = "changes"];</code>
@@ -2616,11 +2648,13 @@ private static final long serialVersionUID = 0L;
      * What an administrative change set, for records of successful changes to certificate
      * authorities, policies, profiles and access tokens: for a create, each field of the new
      * object; for an update, the fields that changed (a field sent unchanged is not listed); for
-     * a delete, the fields that identified the object removed; for a revocation, revoke_time.
-     * Never a secret: no private key, token secret, hash or salt, no key-encryption key. Empty
-     * for issuance and other certificate records (the certificate and request are the change),
-     * for refusals, for replays that changed nothing, and for records written before
-     * 2026-12-06.
+     * a delete, the fields that identified the object removed; for a revocation, revoked_at
+     * (and a CA's revocation_reason and status); for a certificate's hold released, revoked_at
+     * and revocation_reason. A value whose JSON passes 1 KiB, and every value past 16 KiB of a
+     * record, is an object {omitted, json_chars, sha256} instead. Never a secret: no private
+     * key, token secret, hash or salt, no key-encryption key. Empty for issuance and other
+     * certificate records (the certificate and request are the change), for refusals, for
+     * replays that changed nothing, and for records written before 2026-12-06.
      * </pre>
      *
      * <code>repeated .certmint.v1.FieldChange changes = 12 [json_name = "changes"];</code>
@@ -2640,11 +2674,13 @@ private static final long serialVersionUID = 0L;
      * What an administrative change set, for records of successful changes to certificate
      * authorities, policies, profiles and access tokens: for a create, each field of the new
      * object; for an update, the fields that changed (a field sent unchanged is not listed); for
-     * a delete, the fields that identified the object removed; for a revocation, revoke_time.
-     * Never a secret: no private key, token secret, hash or salt, no key-encryption key. Empty
-     * for issuance and other certificate records (the certificate and request are the change),
-     * for refusals, for replays that changed nothing, and for records written before
-     * 2026-12-06.
+     * a delete, the fields that identified the object removed; for a revocation, revoked_at
+     * (and a CA's revocation_reason and status); for a certificate's hold released, revoked_at
+     * and revocation_reason. A value whose JSON passes 1 KiB, and every value past 16 KiB of a
+     * record, is an object {omitted, json_chars, sha256} instead. Never a secret: no private
+     * key, token secret, hash or salt, no key-encryption key. Empty for issuance and other
+     * certificate records (the certificate and request are the change), for refusals, for
+     * replays that changed nothing, and for records written before 2026-12-06.
      * </pre>
      *
      * <code>repeated .certmint.v1.FieldChange changes = 12 [json_name = "changes"];</code>
@@ -2658,11 +2694,13 @@ private static final long serialVersionUID = 0L;
      * What an administrative change set, for records of successful changes to certificate
      * authorities, policies, profiles and access tokens: for a create, each field of the new
      * object; for an update, the fields that changed (a field sent unchanged is not listed); for
-     * a delete, the fields that identified the object removed; for a revocation, revoke_time.
-     * Never a secret: no private key, token secret, hash or salt, no key-encryption key. Empty
-     * for issuance and other certificate records (the certificate and request are the change),
-     * for refusals, for replays that changed nothing, and for records written before
-     * 2026-12-06.
+     * a delete, the fields that identified the object removed; for a revocation, revoked_at
+     * (and a CA's revocation_reason and status); for a certificate's hold released, revoked_at
+     * and revocation_reason. A value whose JSON passes 1 KiB, and every value past 16 KiB of a
+     * record, is an object {omitted, json_chars, sha256} instead. Never a secret: no private
+     * key, token secret, hash or salt, no key-encryption key. Empty for issuance and other
+     * certificate records (the certificate and request are the change), for refusals, for
+     * replays that changed nothing, and for records written before 2026-12-06.
      * </pre>
      *
      * <code>repeated .certmint.v1.FieldChange changes = 12 [json_name = "changes"];</code>
@@ -2679,11 +2717,13 @@ private static final long serialVersionUID = 0L;
      * What an administrative change set, for records of successful changes to certificate
      * authorities, policies, profiles and access tokens: for a create, each field of the new
      * object; for an update, the fields that changed (a field sent unchanged is not listed); for
-     * a delete, the fields that identified the object removed; for a revocation, revoke_time.
-     * Never a secret: no private key, token secret, hash or salt, no key-encryption key. Empty
-     * for issuance and other certificate records (the certificate and request are the change),
-     * for refusals, for replays that changed nothing, and for records written before
-     * 2026-12-06.
+     * a delete, the fields that identified the object removed; for a revocation, revoked_at
+     * (and a CA's revocation_reason and status); for a certificate's hold released, revoked_at
+     * and revocation_reason. A value whose JSON passes 1 KiB, and every value past 16 KiB of a
+     * record, is an object {omitted, json_chars, sha256} instead. Never a secret: no private
+     * key, token secret, hash or salt, no key-encryption key. Empty for issuance and other
+     * certificate records (the certificate and request are the change), for refusals, for
+     * replays that changed nothing, and for records written before 2026-12-06.
      * </pre>
      *
      * <code>repeated .certmint.v1.FieldChange changes = 12 [json_name = "changes"];</code>
@@ -2701,11 +2741,13 @@ private static final long serialVersionUID = 0L;
      * What an administrative change set, for records of successful changes to certificate
      * authorities, policies, profiles and access tokens: for a create, each field of the new
      * object; for an update, the fields that changed (a field sent unchanged is not listed); for
-     * a delete, the fields that identified the object removed; for a revocation, revoke_time.
-     * Never a secret: no private key, token secret, hash or salt, no key-encryption key. Empty
-     * for issuance and other certificate records (the certificate and request are the change),
-     * for refusals, for replays that changed nothing, and for records written before
-     * 2026-12-06.
+     * a delete, the fields that identified the object removed; for a revocation, revoked_at
+     * (and a CA's revocation_reason and status); for a certificate's hold released, revoked_at
+     * and revocation_reason. A value whose JSON passes 1 KiB, and every value past 16 KiB of a
+     * record, is an object {omitted, json_chars, sha256} instead. Never a secret: no private
+     * key, token secret, hash or salt, no key-encryption key. Empty for issuance and other
+     * certificate records (the certificate and request are the change), for refusals, for
+     * replays that changed nothing, and for records written before 2026-12-06.
      * </pre>
      *
      * <code>repeated .certmint.v1.FieldChange changes = 12 [json_name = "changes"];</code>
@@ -2719,11 +2761,13 @@ private static final long serialVersionUID = 0L;
      * What an administrative change set, for records of successful changes to certificate
      * authorities, policies, profiles and access tokens: for a create, each field of the new
      * object; for an update, the fields that changed (a field sent unchanged is not listed); for
-     * a delete, the fields that identified the object removed; for a revocation, revoke_time.
-     * Never a secret: no private key, token secret, hash or salt, no key-encryption key. Empty
-     * for issuance and other certificate records (the certificate and request are the change),
-     * for refusals, for replays that changed nothing, and for records written before
-     * 2026-12-06.
+     * a delete, the fields that identified the object removed; for a revocation, revoked_at
+     * (and a CA's revocation_reason and status); for a certificate's hold released, revoked_at
+     * and revocation_reason. A value whose JSON passes 1 KiB, and every value past 16 KiB of a
+     * record, is an object {omitted, json_chars, sha256} instead. Never a secret: no private
+     * key, token secret, hash or salt, no key-encryption key. Empty for issuance and other
+     * certificate records (the certificate and request are the change), for refusals, for
+     * replays that changed nothing, and for records written before 2026-12-06.
      * </pre>
      *
      * <code>repeated .certmint.v1.FieldChange changes = 12 [json_name = "changes"];</code>
@@ -2738,11 +2782,13 @@ private static final long serialVersionUID = 0L;
      * What an administrative change set, for records of successful changes to certificate
      * authorities, policies, profiles and access tokens: for a create, each field of the new
      * object; for an update, the fields that changed (a field sent unchanged is not listed); for
-     * a delete, the fields that identified the object removed; for a revocation, revoke_time.
-     * Never a secret: no private key, token secret, hash or salt, no key-encryption key. Empty
-     * for issuance and other certificate records (the certificate and request are the change),
-     * for refusals, for replays that changed nothing, and for records written before
-     * 2026-12-06.
+     * a delete, the fields that identified the object removed; for a revocation, revoked_at
+     * (and a CA's revocation_reason and status); for a certificate's hold released, revoked_at
+     * and revocation_reason. A value whose JSON passes 1 KiB, and every value past 16 KiB of a
+     * record, is an object {omitted, json_chars, sha256} instead. Never a secret: no private
+     * key, token secret, hash or salt, no key-encryption key. Empty for issuance and other
+     * certificate records (the certificate and request are the change), for refusals, for
+     * replays that changed nothing, and for records written before 2026-12-06.
      * </pre>
      *
      * <code>repeated .certmint.v1.FieldChange changes = 12 [json_name = "changes"];</code>

@@ -235,11 +235,13 @@ public interface AuditRecordOrBuilder extends
    * What an administrative change set, for records of successful changes to certificate
    * authorities, policies, profiles and access tokens: for a create, each field of the new
    * object; for an update, the fields that changed (a field sent unchanged is not listed); for
-   * a delete, the fields that identified the object removed; for a revocation, revoke_time.
-   * Never a secret: no private key, token secret, hash or salt, no key-encryption key. Empty
-   * for issuance and other certificate records (the certificate and request are the change),
-   * for refusals, for replays that changed nothing, and for records written before
-   * 2026-12-06.
+   * a delete, the fields that identified the object removed; for a revocation, revoked_at
+   * (and a CA's revocation_reason and status); for a certificate's hold released, revoked_at
+   * and revocation_reason. A value whose JSON passes 1 KiB, and every value past 16 KiB of a
+   * record, is an object {omitted, json_chars, sha256} instead. Never a secret: no private
+   * key, token secret, hash or salt, no key-encryption key. Empty for issuance and other
+   * certificate records (the certificate and request are the change), for refusals, for
+   * replays that changed nothing, and for records written before 2026-12-06.
    * </pre>
    *
    * <code>repeated .certmint.v1.FieldChange changes = 12 [json_name = "changes"];</code>
@@ -251,11 +253,13 @@ public interface AuditRecordOrBuilder extends
    * What an administrative change set, for records of successful changes to certificate
    * authorities, policies, profiles and access tokens: for a create, each field of the new
    * object; for an update, the fields that changed (a field sent unchanged is not listed); for
-   * a delete, the fields that identified the object removed; for a revocation, revoke_time.
-   * Never a secret: no private key, token secret, hash or salt, no key-encryption key. Empty
-   * for issuance and other certificate records (the certificate and request are the change),
-   * for refusals, for replays that changed nothing, and for records written before
-   * 2026-12-06.
+   * a delete, the fields that identified the object removed; for a revocation, revoked_at
+   * (and a CA's revocation_reason and status); for a certificate's hold released, revoked_at
+   * and revocation_reason. A value whose JSON passes 1 KiB, and every value past 16 KiB of a
+   * record, is an object {omitted, json_chars, sha256} instead. Never a secret: no private
+   * key, token secret, hash or salt, no key-encryption key. Empty for issuance and other
+   * certificate records (the certificate and request are the change), for refusals, for
+   * replays that changed nothing, and for records written before 2026-12-06.
    * </pre>
    *
    * <code>repeated .certmint.v1.FieldChange changes = 12 [json_name = "changes"];</code>
@@ -266,11 +270,13 @@ public interface AuditRecordOrBuilder extends
    * What an administrative change set, for records of successful changes to certificate
    * authorities, policies, profiles and access tokens: for a create, each field of the new
    * object; for an update, the fields that changed (a field sent unchanged is not listed); for
-   * a delete, the fields that identified the object removed; for a revocation, revoke_time.
-   * Never a secret: no private key, token secret, hash or salt, no key-encryption key. Empty
-   * for issuance and other certificate records (the certificate and request are the change),
-   * for refusals, for replays that changed nothing, and for records written before
-   * 2026-12-06.
+   * a delete, the fields that identified the object removed; for a revocation, revoked_at
+   * (and a CA's revocation_reason and status); for a certificate's hold released, revoked_at
+   * and revocation_reason. A value whose JSON passes 1 KiB, and every value past 16 KiB of a
+   * record, is an object {omitted, json_chars, sha256} instead. Never a secret: no private
+   * key, token secret, hash or salt, no key-encryption key. Empty for issuance and other
+   * certificate records (the certificate and request are the change), for refusals, for
+   * replays that changed nothing, and for records written before 2026-12-06.
    * </pre>
    *
    * <code>repeated .certmint.v1.FieldChange changes = 12 [json_name = "changes"];</code>
@@ -281,11 +287,13 @@ public interface AuditRecordOrBuilder extends
    * What an administrative change set, for records of successful changes to certificate
    * authorities, policies, profiles and access tokens: for a create, each field of the new
    * object; for an update, the fields that changed (a field sent unchanged is not listed); for
-   * a delete, the fields that identified the object removed; for a revocation, revoke_time.
-   * Never a secret: no private key, token secret, hash or salt, no key-encryption key. Empty
-   * for issuance and other certificate records (the certificate and request are the change),
-   * for refusals, for replays that changed nothing, and for records written before
-   * 2026-12-06.
+   * a delete, the fields that identified the object removed; for a revocation, revoked_at
+   * (and a CA's revocation_reason and status); for a certificate's hold released, revoked_at
+   * and revocation_reason. A value whose JSON passes 1 KiB, and every value past 16 KiB of a
+   * record, is an object {omitted, json_chars, sha256} instead. Never a secret: no private
+   * key, token secret, hash or salt, no key-encryption key. Empty for issuance and other
+   * certificate records (the certificate and request are the change), for refusals, for
+   * replays that changed nothing, and for records written before 2026-12-06.
    * </pre>
    *
    * <code>repeated .certmint.v1.FieldChange changes = 12 [json_name = "changes"];</code>
@@ -297,11 +305,13 @@ public interface AuditRecordOrBuilder extends
    * What an administrative change set, for records of successful changes to certificate
    * authorities, policies, profiles and access tokens: for a create, each field of the new
    * object; for an update, the fields that changed (a field sent unchanged is not listed); for
-   * a delete, the fields that identified the object removed; for a revocation, revoke_time.
-   * Never a secret: no private key, token secret, hash or salt, no key-encryption key. Empty
-   * for issuance and other certificate records (the certificate and request are the change),
-   * for refusals, for replays that changed nothing, and for records written before
-   * 2026-12-06.
+   * a delete, the fields that identified the object removed; for a revocation, revoked_at
+   * (and a CA's revocation_reason and status); for a certificate's hold released, revoked_at
+   * and revocation_reason. A value whose JSON passes 1 KiB, and every value past 16 KiB of a
+   * record, is an object {omitted, json_chars, sha256} instead. Never a secret: no private
+   * key, token secret, hash or salt, no key-encryption key. Empty for issuance and other
+   * certificate records (the certificate and request are the change), for refusals, for
+   * replays that changed nothing, and for records written before 2026-12-06.
    * </pre>
    *
    * <code>repeated .certmint.v1.FieldChange changes = 12 [json_name = "changes"];</code>
