@@ -160,6 +160,8 @@ interface Fixtures {
   issuerRenewCert: string;
   /** An alpha certificate to revoke. */
   revokeCert: string;
+  /** An alpha certificate on hold, to release. */
+  holdCert: string;
   /** An ISSUED alpha request (nothing waiting), for GetRequestStatus. */
   alphaRequest: string;
   /** PENDING_APPROVAL requests in alpha-gated. */
@@ -327,6 +329,9 @@ const REQUESTS: Record<string, RpcRequests> = {
         certificate: fx.revokeCert,
         reason: RevocationReason.REVOCATION_REASON_SUPERSEDED,
       }),
+  },
+  [`${CERT}ReleaseCertificateHold`]: {
+    probe: (c) => call(c.certificates, "releaseCertificateHold", { certificate: fx.holdCert }),
   },
   [`${CERT}ApproveCertificateRequest`]: {
     probe: (c) =>
@@ -760,6 +765,11 @@ beforeAll(async () => {
     [renewProbe.certificateRequestId],
   );
   const toRevoke = await issueAsAdmin("alpha", "revoke-me.example.com");
+  const onHold = await issueAsAdmin("alpha", "hold-me.example.com");
+  await call(h.certificates, "revokeCertificate", {
+    certificate: onHold.certificate!.certificateId,
+    reason: RevocationReason.REVOCATION_REASON_CERTIFICATE_HOLD,
+  });
   const beta = await issueAsAdmin("beta", "beta.example.com");
   const pending = async (profile: string, name: string, as?: CertmintClients) => {
     const res = as
@@ -804,6 +814,7 @@ beforeAll(async () => {
     renewProbeCert: renewProbe.certificate!.certificateId,
     issuerRenewCert: issuerRenew.certificate!.certificateId,
     revokeCert: toRevoke.certificate!.certificateId,
+    holdCert: onHold.certificate!.certificateId,
     alphaRequest: renewProbe.certificateRequestId,
     approveProbe: await pending("alpha-gated", "approve-probe.example.com", asIssuer),
     approverApproves: await pending("alpha-gated", "approver-approves.example.com", asIssuer),
@@ -857,10 +868,10 @@ afterAll(async () => {
 // ---- The matrix -----------------------------------------------------------------------------
 
 describe("the RPCs of the matrix", () => {
-  it("are every certmint.v1 RPC: 37 in the generated services, each in METHOD_RULES and here", () => {
+  it("are every certmint.v1 RPC: 38 in the generated services, each in METHOD_RULES and here", () => {
     const counts = SERVICE_DEFINITIONS.map((s) => Object.keys(s).length);
-    expect(counts).toEqual([11, 10, 5, 6, 4, 1]);
-    expect(new Set(ALL_RPCS).size).toBe(37);
+    expect(counts).toEqual([12, 10, 5, 6, 4, 1]);
+    expect(new Set(ALL_RPCS).size).toBe(38);
     expect([...ALL_RPCS].sort()).toEqual(Object.keys(METHOD_RULES).sort());
     expect([...ALL_RPCS].sort()).toEqual(Object.keys(REQUESTS).sort());
   });

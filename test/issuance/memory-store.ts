@@ -162,6 +162,12 @@ export class MemoryStore {
             }
           }
         },
+        finishHold: async (id: string, reason: Certificate["revocationReason"]) => {
+          const cert = this.certificates.get(id);
+          if (!cert?.revokedAt || cert.revocationReason !== "CERTIFICATE_HOLD") return false;
+          cert.revocationReason = reason;
+          return true;
+        },
         markKeyCompromised: async (id: string) => {
           const cert = this.certificates.get(id);
           if (!cert?.revokedAt || cert.revocationReason === "KEY_COMPROMISE") return false;
