@@ -19,12 +19,14 @@ import { createProfileRows, createRoot } from "../support/fixtures";
 import {
   type CertmintClients,
   call,
+  decodeError,
   expectRpcError,
   startTestCertmint,
   type TestCertmint,
 } from "../support/harness";
 import { type ClientCert, type MtlsServer, startMtlsServer } from "../support/mtls-server";
 import { TempDir } from "../support/openssl";
+import { until } from "../support/wait";
 
 describe("a client certificate from certmint's own CA", () => {
   const dir = new TempDir();
@@ -78,6 +80,39 @@ describe("a client certificate from certmint's own CA", () => {
     await tls?.stop();
     await h?.stop();
     dir.remove();
+  });
+
+  // A hold is the one reversible revocation (ReleaseCertificateHold, since stop 42 of
+  // 2026-12-06): put on hold and released through the other server process, the certificate is
+  // refused and then accepted again by this one, as each process hears of the change.
+  it("is refused while on hold and authenticates again once the hold is released", async () => {
+    expect((await list(over(client))).certificateAuthorities).toHaveLength(1);
+    await call(h.certificates, "revokeCertificate", {
+      certificate: client.serial,
+      reason: RevocationReason.REVOCATION_REASON_CERTIFICATE_HOLD,
+    });
+    await until("the mTLS server to refuse the held certificate", async () => {
+      try {
+        await list(over(client));
+        return false;
+      } catch (err) {
+        expect(decodeError(err)).toMatchObject({
+          code: status.UNAUTHENTICATED,
+          reason: "CLIENT_CERTIFICATE_REVOKED",
+        });
+        return true;
+      }
+    });
+    await call(h.certificates, "releaseCertificateHold", { certificate: client.serial });
+    await until("the mTLS server to accept the released certificate", async () => {
+      try {
+        await list(over(client));
+        return true;
+      } catch (err) {
+        expect(decodeError(err).reason).toBe("CLIENT_CERTIFICATE_REVOKED");
+        return false;
+      }
+    });
   });
 
   it("authenticates as its binding, then is refused once certmint revokes it", async () => {
