@@ -18,6 +18,7 @@ import { RevocationReason } from "../../gen/ts/certmint/v1/common";
 import { cliSession, ok } from "../cli/cli";
 import { type CertmintClients, expectRpcError, makeClients } from "../support/harness";
 import { openssl, opensslOk, type RunResult, TempDir } from "../support/openssl";
+import { unusedPort } from "../support/ports";
 import { waitFor } from "../support/wait";
 import { WatchStream } from "../support/watch-stream";
 import { type LoggedCertmint, startLogged } from "../tls/server";
@@ -48,8 +49,6 @@ function run(command: string, args: string[]): Promise<RunResult> {
   });
 }
 
-/** The publication (CRL, OCSP) port, from this task's range. */
-const PUBLICATION_PORT = 53100;
 const HOLD = RevocationReason.REVOCATION_REASON_CERTIFICATE_HOLD;
 
 describe("releasing a certificate on hold", () => {
@@ -60,12 +59,16 @@ describe("releasing a certificate on hold", () => {
   let watch: WatchStream;
   const tmp = new TempDir();
   let caFile = "";
-  const ocspUrl = `http://127.0.0.1:${PUBLICATION_PORT}/ocsp`;
+  let ocspUrl = "";
 
   beforeAll(async () => {
+    // A port nobody listens on now: a fixed one collided with another test's ephemeral port in
+    // CI (EADDRINUSE).
+    const publicationPort = await unusedPort();
+    ocspUrl = `http://127.0.0.1:${publicationPort}/ocsp`;
     h = await startTestCertmint({
-      CERTMINT_PUBLIC_BASE_URL: `http://127.0.0.1:${PUBLICATION_PORT}`,
-      CERTMINT_PUBLICATION_LISTEN: `127.0.0.1:${PUBLICATION_PORT}`,
+      CERTMINT_PUBLIC_BASE_URL: `http://127.0.0.1:${publicationPort}`,
+      CERTMINT_PUBLICATION_LISTEN: `127.0.0.1:${publicationPort}`,
       CERTMINT_OCSP_URL: ocspUrl,
       // Long: only a change of revocation status may change a cached CRL or OCSP answer.
       CERTMINT_OCSP_CACHE_SECONDS: "3600",
