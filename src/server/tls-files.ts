@@ -5,8 +5,8 @@
  * TlsFileError with one line naming the variable and the file, never the file's contents.
  */
 import { createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
-import { readFileSync } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { closeSync, fstatSync, openSync, readFileSync } from "node:fs";
+import { open, readFile } from "node:fs/promises";
 import { createSecureContext } from "node:tls";
 import { ClientCrlError, ClientCrls } from "../auth/client-crls";
 import { ENV, type TlsConfig } from "../config";
@@ -17,6 +17,13 @@ export interface TlsFiles {
   readonly key: Buffer;
   readonly ca?: Buffer;
   readonly crl?: Buffer;
+  /**
+   * The key file's permission bits (mode & 0o777), from an fstat of the descriptor its bytes
+   * were read through: the mode judged is the mode of the file whose key is served. Until
+   * stop 43 of 2026-12-06 the path was stat'ed and then read again by path, so a file renamed
+   * into place between the two was loaded with another file's mode judged.
+   */
+  readonly keyMode: number;
 }
 
 /** Files checked to form a usable certificate and key (and CA bundle). */
@@ -72,12 +79,35 @@ export function readTlsFilesSync(config: TlsConfig): TlsFiles {
       throw unreadable(config, which, err);
     }
   };
+  let key: { bytes: Buffer; mode: number };
+  try {
+    const fd = openSync(config.keyFile, "r");
+    try {
+      key = { mode: fstatSync(fd).mode & 0o777, bytes: readFileSync(fd) };
+    } finally {
+      closeSync(fd);
+    }
+  } catch (err) {
+    throw unreadable(config, "key", err);
+  }
   return {
     cert: read("cert"),
-    key: read("key"),
+    key: key.bytes,
+    keyMode: key.mode,
     ...(config.clientCaFile === undefined ? {} : { ca: read("ca") }),
     ...(config.clientCrlFile === undefined ? {} : { crl: read("crl") }),
   };
+}
+
+/** The key file's bytes and mode, through one descriptor (TlsFiles.keyMode). */
+async function readKeyFile(path: string): Promise<{ bytes: Buffer; mode: number }> {
+  const handle = await open(path, "r");
+  try {
+    const stats = await handle.stat();
+    return { mode: stats.mode & 0o777, bytes: await handle.readFile() };
+  } finally {
+    await handle.close();
+  }
 }
 
 export async function readTlsFiles(config: TlsConfig): Promise<TlsFiles> {
@@ -87,11 +117,19 @@ export async function readTlsFiles(config: TlsConfig): Promise<TlsFiles> {
     });
   const [cert, key, ca, crl] = await Promise.all([
     read("cert"),
-    read("key"),
+    readKeyFile(config.keyFile).catch((err: unknown) => {
+      throw unreadable(config, "key", err);
+    }),
     config.clientCaFile === undefined ? undefined : read("ca"),
     config.clientCrlFile === undefined ? undefined : read("crl"),
   ]);
-  return { cert, key, ...(ca === undefined ? {} : { ca }), ...(crl === undefined ? {} : { crl }) };
+  return {
+    cert,
+    key: key.bytes,
+    keyMode: key.mode,
+    ...(ca === undefined ? {} : { ca }),
+    ...(crl === undefined ? {} : { crl }),
+  };
 }
 
 /** Equal bytes, or both absent. */

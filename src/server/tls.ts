@@ -5,7 +5,6 @@
  * only, so connections and calls in flight keep the context they started with.
  */
 import type { X509Certificate } from "node:crypto";
-import { statSync } from "node:fs";
 import type { SecureContextOptions } from "node:tls";
 import { ServerCredentials } from "@grpc/grpc-js";
 import type { Logger } from "pino";
@@ -206,8 +205,8 @@ class TlsFileCredentials extends ServerCredentials {
     this.reading = true;
     try {
       this.checkOwners();
-      const keyFileShared = this.checkKeyFileMode();
       const files = await readTlsFiles(this.config);
+      const keyFileShared = this.checkKeyFileMode(files.keyMode);
       if (sameTlsFiles(files, this.current.files)) {
         this.lastProblem = undefined;
         return;
@@ -300,21 +299,14 @@ class TlsFileCredentials extends ServerCredentials {
    * catch), until the file is 0600 or 0400 again. Until stop 42 of 2026-12-06 it was loaded
    * without a word (the mode was only checked at start-up). A server started on a shared key
    * file (warned about then) reloads files of that same mode, or it could never rotate; more
-   * readable than that is refused too. Returns the file's group and other bits.
+   * readable than that is refused too. The mode is the one of the file the key was read from
+   * (TlsFiles.keyMode). Returns the file's group and other bits.
    */
-  private checkKeyFileMode(): number {
-    const file = this.config.keyFile;
-    let mode: number;
-    try {
-      mode = statSync(file).mode & 0o777;
-    } catch {
-      // A missing or unreadable file: readTlsFiles names it.
-      return this.keyFileShared;
-    }
+  private checkKeyFileMode(mode: number): number {
     const shared = mode & 0o077;
     if ((shared & ~this.keyFileShared) !== 0) {
       throw new Error(
-        `${ENV.tlsKeyFile}=${file} has become readable by group or others (mode ${mode.toString(8).padStart(4, "0")}): not loading it; make it 0600 or 0400`,
+        `${ENV.tlsKeyFile}=${this.config.keyFile} has become readable by group or others (mode ${mode.toString(8).padStart(4, "0")}): not loading it; make it 0600 or 0400`,
       );
     }
     return shared;
@@ -343,7 +335,7 @@ class TlsFileCredentials extends ServerCredentials {
 
   /** Returns the file's group and other permission bits. */
   private warnIfKeyFileIsShared(): number {
-    const mode = statSync(this.config.keyFile).mode & 0o777;
+    const mode = this.current.files.keyMode;
     if ((mode & 0o077) !== 0) {
       this.logger.warn(
         { file: this.config.keyFile, mode: mode.toString(8).padStart(4, "0") },
