@@ -160,3 +160,62 @@ export function ipFromOctets(bytes: Uint8Array): IpValue | undefined {
   for (const b of bytes) value = (value << 8n) | BigInt(b);
   return { version: bytes.length === 4 ? 4 : 6, value };
 }
+
+const LOW32 = 0xffffffffn;
+
+/**
+ * How an IPv6 address carries an IPv4 address. Each form reaches (or, for 6to4 and Teredo,
+ * is routed through) the IPv4 host it embeds:
+ * - mapped ::ffff:0:0/96 (RFC 4291 2.5.5.2): the IPv4 host itself, on a dual-stack socket;
+ * - compatible ::/96 (RFC 4291 2.5.5.1, deprecated), except :: and ::1;
+ * - NAT64 64:ff9b::/96 (RFC 6052 2.1) and the local-use 64:ff9b:1::/48 (RFC 8215, with the
+ *   RFC 6052 2.2 layout for a /48 prefix): translated to the IPv4 host by the NAT64 gateway
+ *   (the operator may carve the local-use /48 into longer prefixes: embeddedIpv4Candidates);
+ * - IPv4-translated ::ffff:0:0:0/96 (SIIT, RFC 2765 2.1): the IPv4 host, through a translator;
+ * - 6to4 2002::/16 (RFC 3056 2): the IPv4 address of the site's 6to4 router, bits 16-47;
+ * - Teredo 2001::/32 (RFC 4380 4): the client's public IPv4 address, inverted, in bits 96-127.
+ * Operator-chosen NAT64 prefixes (RFC 6052 network-specific prefixes) cannot be recognised.
+ */
+export type EmbeddingForm = "mapped" | "compatible" | "nat64" | "translated" | "6to4" | "teredo";
+
+export function embeddedIpv4(a: IpValue): { form: EmbeddingForm; v4: bigint } | undefined {
+  if (a.version !== 6) return undefined;
+  const v = a.value;
+  if (v >> 32n === MAPPED_PREFIX) return { form: "mapped", v4: v & LOW32 };
+  if (v >> 32n === 0n && v > 1n) return { form: "compatible", v4: v & LOW32 };
+  if (v >> 32n === 0x64ff9b0000000000000000n) return { form: "nat64", v4: v & LOW32 };
+  if (v >> 80n === 0x64ff9b0001n && ((v >> 56n) & 0xffn) === 0n) {
+    return { form: "nat64", v4: (((v >> 64n) & 0xffffn) << 16n) | ((v >> 40n) & 0xffffn) };
+  }
+  if (v >> 32n === TRANSLATED_PREFIX) return { form: "translated", v4: v & LOW32 };
+  if (v >> 112n === 0x2002n) return { form: "6to4", v4: (v >> 80n) & LOW32 };
+  if (v >> 96n === 0x20010000n) return { form: "teredo", v4: ~v & LOW32 };
+  return undefined;
+}
+
+/** ::ffff:0:0:0/96, the SIIT IPv4-translated prefix (RFC 2765 2.1), shifted right 32 bits. */
+const TRANSLATED_PREFIX = 0xffff0000n;
+
+/**
+ * Every IPv4 address an IPv6 address may carry. For the local-use NAT64 prefix 64:ff9b:1::/48
+ * (RFC 8215) the operator chooses the prefix length inside it (a /96 such as 64:ff9b:1:abcd::/96
+ * is the usual deployment), and the layout of RFC 6052 2.2 differs per length, so the address
+ * carries one of four: the /48, /56, /64 and /96 layouts (u octet, bits 64-71, skipped). A deny
+ * rule denies it if it denies any of them, and an allow rule must allow all of them. Before
+ * 2026-12-05 only the /48 layout was read, and 64:ff9b:1:abcd::127.0.0.1 passed a denied
+ * 127.0.0.0/8.
+ */
+export function embeddedIpv4Candidates(a: IpValue): bigint[] {
+  const one = embeddedIpv4(a);
+  if (a.version !== 6 || a.value >> 80n !== 0x64ff9b0001n) return one ? [one.v4] : [];
+  const v = a.value;
+  const bits = (from: number, count: number) =>
+    (v >> BigInt(128 - from - count)) & ((1n << BigInt(count)) - 1n);
+  const layouts = [
+    (bits(48, 16) << 16n) | bits(72, 16), // /48: bits 48-63, then 72-87
+    (bits(56, 8) << 24n) | bits(72, 24), // /56: bits 56-63, then 72-95
+    bits(72, 32), // /64: bits 72-103
+    bits(96, 32), // /96: bits 96-127
+  ];
+  return [...new Set(layouts)];
+}

@@ -9,7 +9,14 @@
  * (minimum and maximum are never used with these name forms, 4.2.1.10.)
  */
 import { invalidField } from "../errors";
-import { formatIp, ipFromOctets, ipToOctets, parseIp } from "../model/ip";
+import {
+  embeddedIpv4Candidates,
+  formatIp,
+  formatIpv4,
+  ipFromOctets,
+  ipToOctets,
+  parseIp,
+} from "../model/ip";
 import {
   emptySubtrees,
   type GeneralSubtrees,
@@ -229,6 +236,22 @@ function ipWithin(address: string, cidr: string): boolean {
 }
 
 /**
+ * The forms an IP name is read in: itself, and the IPv4 addresses an IPv6 address carries
+ * (model/ip.ts embeddedIpv4Candidates: mapped, compatible, NAT64, SIIT, 6to4, Teredo, as the
+ * policy engine reads them). Validators compare an iPAddress only with subtrees of its own
+ * length (RFC 5280 4.2.1.10), but hostname matching in Go (net.IP.Equal) and Java
+ * (InetAddress) takes ::ffff:10.0.0.1 for 10.0.0.1. So each form is checked: the name is
+ * excluded when any form is, and permitted only when every form is. Until stop 43 of
+ * 2026-12-06 only the address itself was, and a CA excluding 10.0.0.0/8 signed ::ffff:10.0.0.1,
+ * which a Go client accepted for https://10.0.0.1 (an outside probe;
+ * test/ca/name-constraints-embedded-ipv4.test.ts).
+ */
+function ipReadings(address: string): string[] {
+  const parsed = parseIp(address);
+  return parsed.ok ? [address, ...embeddedIpv4Candidates(parsed).map(formatIpv4)] : [address];
+}
+
+/**
  * An email address against an rfc822Name subtree: a mailbox, or a host (hostWithin). An
  * excluded mailbox also excludes it in any case and each of its '+' sub-addresses, as a denied
  * mailbox in a policy does (validators compare mailboxes exactly, RFC 5280 4.2.1.10, so this
@@ -316,10 +339,13 @@ export function namesOutside(
   const out: string[] = [];
   for (const kind of KINDS) {
     for (const name of names[kind]) {
-      const within = (base: string, excluded: boolean) => WITHIN[kind](name, base, excluded);
-      const excluded = nc.excluded[kind].some((b) => within(b, true));
+      const readings = kind === "ip" ? ipReadings(name) : [name];
+      const within = (form: string, base: string, excluded: boolean) =>
+        WITHIN[kind](form, base, excluded);
+      const excluded = readings.some((f) => nc.excluded[kind].some((b) => within(f, b, true)));
       const permitted =
-        nc.permitted[kind].length === 0 || nc.permitted[kind].some((b) => within(b, false));
+        nc.permitted[kind].length === 0 ||
+        readings.every((f) => nc.permitted[kind].some((b) => within(f, b, false)));
       if (excluded || !permitted) out.push(`${kind} ${name}`);
     }
   }
