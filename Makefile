@@ -50,7 +50,7 @@ GEN_DIRS := ts go/certmint python/certmint java/dev descriptor
 
 .PHONY: help deps tools system-tools go-tools python-tools java-tools grpcurl gen gen-check lint format \
         breaking typecheck test test-db run build pack bench-signer bench-issue bench-tools bench-peers \
-        bench-scale bench-fairness clean lego certbot pki-lint-tools
+        bench-scale bench-fairness clean lego certbot pki-lint-tools rotate-kek
 
 help: ## list every target (this text)
 	@echo "certmint: make <target>"
@@ -214,6 +214,16 @@ test: deps python-tools java-tools grpcurl lego certbot pki-lint-tools test-db #
 SERVER_NODE_FLAGS = --max-semi-space-size=4 --heap-growing-percent=50
 run: build ## start certmint on the embedded database (127.0.0.1:50051)
 	node $(SERVER_NODE_FLAGS) dist/src/main.js
+
+## Offline KEK rotation (src/kek-rotation/main.ts): stop every certmint on the database first.
+## The server's configuration (DATABASE_URL or CERTMINT_DATA_DIR, the current KEK) from the
+## environment; the new key from NEW_KEK_FILE, or GENERATE_NEW_KEK_FILE to write a fresh one.
+rotate-kek: build ## re-seal every kept key under a new KEK (NEW_KEK_FILE=... or GENERATE_NEW_KEK_FILE=...)
+	@if [ -n "$(GENERATE_NEW_KEK_FILE)" ]; then \
+	  node dist/src/kek-rotation/main.js --generate-new-kek-file "$(GENERATE_NEW_KEK_FILE)"; \
+	elif [ -n "$(NEW_KEK_FILE)" ]; then \
+	  node dist/src/kek-rotation/main.js --new-kek-file "$(NEW_KEK_FILE)"; \
+	else echo "make rotate-kek NEW_KEK_FILE=path (or GENERATE_NEW_KEK_FILE=path)"; exit 2; fi
 
 bench-signer: deps ## leaf certificates per second per CA key type
 	node --require tsx/cjs bench/signer/index.ts

@@ -78,7 +78,7 @@ export async function loadOrCreateKek(source: KekSource): Promise<LoadedKek> {
  * link, unlike a rename, fails when the name exists: a key another process created in the
  * meantime is never overwritten (as the 'wx' flag on the name itself did).
  */
-async function createKekFile(file: string): Promise<LoadedKek> {
+async function createKekFile(file: string, exclusive = false): Promise<LoadedKek> {
   const key = randomBytes(KEK_LENGTH);
   // Random, not the pid alone: a process killed before its rm leaves this name behind, and in a
   // container the next start often has the same pid.
@@ -95,13 +95,25 @@ async function createKekFile(file: string): Promise<LoadedKek> {
     await link(tmp, file);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === "EEXIST" && (e as NodeJS.ErrnoException).syscall === "link")
+    if (code === "EEXIST" && (e as NodeJS.ErrnoException).syscall === "link") {
+      if (exclusive) throw kekError(`the KEK file ${file} already exists: it is never overwritten`);
       return loadOrCreateKek({ file, createIfMissing: false });
+    }
     throw kekError(`the KEK file ${file} cannot be created (${describeCode(code)})`);
   } finally {
     await rm(tmp, { force: true });
   }
   return { key, created: true };
+}
+
+/**
+ * A new key file for a KEK rotation (src/kek-rotation): written as a first start writes kek.key
+ * (base64 text, mode 0600, parent directory 0700, whole or not at all), but an existing file is
+ * refused rather than read: the operator asked for a fresh key, and a file already there may be
+ * the current KEK or another database's.
+ */
+export async function generateKekFile(file: string): Promise<Buffer> {
+  return (await createKekFile(file, true)).key;
 }
 
 /** An errno code, in words for the ones an operator meets when creating a file. */

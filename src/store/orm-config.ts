@@ -65,6 +65,9 @@ function knexLog(logger: Logger) {
   };
 }
 
+/** pg_stat_activity.application_name of a certmint server's connections (below). */
+export const SERVER_APPLICATION_NAME = "certmint";
+
 /**
  * node-postgres options of every connection to a real PostgreSQL (pooled, the start-up lock's,
  * the health probe's, LISTEN). A connection attempt that gets no answer (a network that drops
@@ -75,6 +78,12 @@ function knexLog(logger: Logger) {
  * statement is cut when the health probe finds the network stalled (database.ts: severSockets).
  */
 export const NETWORK_CONNECTION_OPTIONS = {
+  /**
+   * Every connection of a server names itself (pg_stat_activity.application_name), so that the
+   * offline KEK rotation (src/kek-rotation) can refuse to run while a server still uses the
+   * database. Since stop 43 of 2026-12-06; a server of an older build is not seen so.
+   */
+  application_name: SERVER_APPLICATION_NAME,
   connectionTimeoutMillis: 10_000,
   keepAlive: true,
   keepAliveInitialDelayMillis: 10_000,

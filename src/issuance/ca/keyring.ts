@@ -13,8 +13,9 @@ import {
 import type { KekCheckRepository } from "../repositories";
 
 /** The associated data that binds a sealed CA key to its CA (AES-GCM AAD). */
-const caKeyAad = (caId: string) => `certmint:ca:${caId}`;
-const KEK_CHECK_AAD = "certmint:kek-check";
+export const caKeyAad = (caId: string) => `certmint:ca:${caId}`;
+/** The associated data of the KEK check value (kek_check.sealed). */
+export const KEK_CHECK_AAD = "certmint:kek-check";
 
 /**
  * Holds the key-encryption key and the CA signers unsealed with it. A CA key is unsealed
@@ -97,38 +98,53 @@ export async function openKeyring(
         : `cannot load the key-encryption key, and this database holds CA keys sealed with one: ${message}`,
     );
   }
-  if (check) {
-    try {
-      openPrivateKey(loaded.key, Buffer.from(check), KEK_CHECK_AAD);
-    } catch (err) {
-      // The cause says why (a wrong key, or a check value that is not one), never the key.
-      throw new CertmintError(
-        "failed_precondition",
-        "KEK_MISMATCH",
-        "the key-encryption key does not match the one this database's CA keys were sealed with; refusing to start (nothing was changed)",
-        { cause: err },
-      );
-    }
-  } else {
-    if (sealedCa) {
-      // Until stop 41 of 2026-12-06 a missing check value was written anew with whatever KEK
-      // was given: a wrong one started SERVING unable to sign, and from then on the right one
-      // was refused as a mismatch (an outside probe).
-      try {
-        openPrivateKey(loaded.key, Buffer.from(sealedCa.sealedPrivateKey), caKeyAad(sealedCa.id));
-      } catch (err) {
-        throw new CertmintError(
-          "failed_precondition",
-          "KEK_MISMATCH",
-          `the key-encryption key does not unseal the key of certificate authority "${sealedCa.slug}", and this database has no KEK check value to compare it with (lost in a partial restore?); refusing to start (nothing was changed): give the key its CA keys were sealed with`,
-          { cause: err },
-        );
-      }
-    }
+  proveKek(loaded.key, check, sealedCa);
+  if (!check) {
     // The check value is a throwaway Ed25519 key: sealing it exercises exactly the AES-GCM
     // path CA keys use, and its plaintext means nothing.
     const { privateKey } = await generateKeyPair("ED25519");
     await kekCheck.saveCheck(sealPrivateKey(loaded.key, privateKey, KEK_CHECK_AAD), now);
   }
   return { keyring: new CaKeyring(loaded.key), created: loaded.created };
+}
+
+/**
+ * Throws KEK_MISMATCH (failed_precondition) unless `kek` is the key this database was sealed
+ * with: it must open the check value, or, without one, the oldest CA's sealed key. Neither
+ * (an empty database) proves nothing and passes. Shared by start-up (openKeyring) and the KEK
+ * rotation (src/kek-rotation), so both refuse exactly the same keys.
+ */
+export function proveKek(
+  kek: Buffer,
+  check: Uint8Array | null,
+  sealedCa: { id: string; slug: string; sealedPrivateKey: Uint8Array } | null,
+  refusing = "refusing to start",
+): void {
+  if (check) {
+    try {
+      openPrivateKey(kek, Buffer.from(check), KEK_CHECK_AAD);
+    } catch (err) {
+      // The cause says why (a wrong key, or a check value that is not one), never the key.
+      throw new CertmintError(
+        "failed_precondition",
+        "KEK_MISMATCH",
+        `the key-encryption key does not match the one this database's CA keys were sealed with; ${refusing} (nothing was changed)`,
+        { cause: err },
+      );
+    }
+  } else if (sealedCa) {
+    // Until stop 41 of 2026-12-06 a missing check value was written anew with whatever KEK
+    // was given: a wrong one started SERVING unable to sign, and from then on the right one
+    // was refused as a mismatch (an outside probe).
+    try {
+      openPrivateKey(kek, Buffer.from(sealedCa.sealedPrivateKey), caKeyAad(sealedCa.id));
+    } catch (err) {
+      throw new CertmintError(
+        "failed_precondition",
+        "KEK_MISMATCH",
+        `the key-encryption key does not unseal the key of certificate authority "${sealedCa.slug}", and this database has no KEK check value to compare it with (lost in a partial restore?); ${refusing} (nothing was changed): give the key its CA keys were sealed with`,
+        { cause: err },
+      );
+    }
+  }
 }
