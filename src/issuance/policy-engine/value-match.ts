@@ -18,6 +18,8 @@ export interface ValuePattern {
 // Control, format (zero-width, bidi overrides), surrogate, private-use, unassigned.
 const FORBIDDEN = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}]/u;
 const SPACES = /\s+/gu;
+/** White space (any: U+00A0 and U+3000 too) at the start or the end of a value. */
+const EDGE_SPACE = /^\s|\s$/u;
 
 /** RFC 5280 Appendix A upper bounds (street and postal code: X.520), in characters. */
 const MAX_LENGTH = SUBJECT_ATTRIBUTE_UPPER_BOUNDS;
@@ -37,6 +39,14 @@ export function subjectValueError(type: SubjectAttribute, value: string): string
   }
   if (FORBIDDEN.test(value)) return "contains a control, format or unassigned character";
   if (foldValue(value).length === 0) return "is empty";
+  // "evil.org " read as free text (white space: no host name has it), so it passed the DNS
+  // rules and the CA's name constraints, while whatever trims the value (a log pipeline, an
+  // inventory, a validator following RFC 4518's insignificant-space handling) reads "evil.org".
+  // Until stop 43 of 2026-12-06 it was signed, with no SAN (an outside probe); zlint flags it
+  // (w_subject_dn_leading_whitespace, w_subject_dn_trailing_whitespace).
+  if (EDGE_SPACE.test(value)) {
+    return "starts or ends with white space, which readers that trim it would take for another value: remove it";
+  }
   if (foldValue(value).includes("*")) {
     return "contains '*'; wildcard names belong in DNS SANs under a rule that allows them";
   }
