@@ -150,7 +150,7 @@ export function watchCertificatesHandler(
         const target = targetOf(request);
         const events = await watch().open(watchCall, target, request.afterCursor);
         let first: IteratorResult<WatchEvent> | undefined;
-        if (firstAtOnce(target, request)) {
+        if (firstAtOnce(request)) {
           // Not raced with a cancel: the place is held until this work is done, as a unary
           // call's is until its handler returns.
           first = await events.next();
@@ -211,13 +211,14 @@ async function setUpTurn(
 }
 
 /**
- * Whether a watch sends its first message at once, from reads of its own (a lineage watch
- * without a cursor: its CURRENT), so that message is part of its set-up. Any other watch's
- * first message waits for an event; its reads, like every later read of a live stream, are
- * shared and gated per token (CertificateWatch.shared).
+ * Whether a watch sends its first message at once, so that message is part of its set-up: a
+ * watch without a cursor (a lineage's CURRENT, from reads of its own; any other's KEEPALIVE at
+ * the position it starts from, which gives the client a cursor before any event). A watch
+ * resumed from a cursor sends its first message when an event comes; its reads, like every
+ * later read of a live stream, are shared and gated per token (CertificateWatch.shared).
  */
-function firstAtOnce(target: WatchTarget, request: WatchCertificatesRequest): boolean {
-  return target.kind === "LINEAGE" && request.afterCursor === "";
+function firstAtOnce(request: WatchCertificatesRequest): boolean {
+  return request.afterCursor === "";
 }
 
 /** The stream's credential now authenticates as another token (a binding made again). */

@@ -97,8 +97,9 @@ function watchUntilStopped(inv: Invocation, plan: WatchPlan): Promise<void> {
     process.on("SIGTERM", stop);
 
     const reconnect = (why: string) => {
-      // Before its first event a watch "from now" has no cursor: it resumes from now again (a
-      // lineage watch always has one, from its CURRENT event).
+      // A watch "from now" has a cursor from its first message (a KEEPALIVE, or a lineage's
+      // CURRENT) since stop 43 of 2026-12-06; one that ended before any message resumes from
+      // now again.
       const from = cursor ? `after cursor ${cursor}` : "from now";
       inv.note(`watch ended (${why}); reconnecting in ${backoffMs} ms, ${from}`);
       retryTimer = setTimeout(open, backoffMs);

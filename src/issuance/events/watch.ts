@@ -360,6 +360,15 @@ export class CertificateWatch {
         yield await this.handOut(call, current);
       }
     }
+    if (sendCurrent && sentAsCurrent === undefined) {
+      // A watch started without a cursor gets one at once: a KEEPALIVE at the position it
+      // starts from. Until stop 43 of 2026-12-06 its first cursor came with its first event or
+      // KEEPALIVE (CERTMINT_WATCH_KEEPALIVE_MS, 30 s), and a stream ended before that (a
+      // restart: "reconnect with the last cursor") had none to resume from: the certificates
+      // issued while the server stopped never reached it (an outside probe;
+      // test/renewal/watch-start-cursor.test.ts). A lineage watch's CURRENT carries this cursor.
+      yield { cursor: String(position), type: "KEEPALIVE", time: this.deps.now() };
+    }
     // A duration, so the monotonic clock: with Date.now() (until 2026-12-04) a wall clock stepped
     // back 10 minutes (NTP, a VM resumed) sent no KEEPALIVE for 10 minutes, and clients and
     // proxies that close a silent stream did (test/issuance/watch-clock-step.unit.test.ts).

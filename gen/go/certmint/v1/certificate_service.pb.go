@@ -342,8 +342,9 @@ const (
 	CertificateEventType_CERTIFICATE_EVENT_TYPE_RENEWAL_FAILED CertificateEventType = 4
 	// A certificate reached its renewal time and has no successor yet.
 	CertificateEventType_CERTIFICATE_EVENT_TYPE_EXPIRING CertificateEventType = 5
-	// Nothing happened; sent on idle streams so proxies keep them open. cursor is the last
-	// event's cursor.
+	// Nothing happened; sent on idle streams so proxies keep them open, and as the first
+	// message of a watch without after_cursor (not of one certificate: its CURRENT). cursor is
+	// the position the stream has reached: resume after it.
 	CertificateEventType_CERTIFICATE_EVENT_TYPE_KEEPALIVE CertificateEventType = 6
 	// The first message of a watch of one certificate: the current certificate of its lineage
 	// (see GetCurrentCertificate) as of cursor.

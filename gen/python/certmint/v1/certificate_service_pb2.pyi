@@ -208,8 +208,9 @@ class _CertificateEventTypeEnumTypeWrapper(google.protobuf.internal.enum_type_wr
     CERTIFICATE_EVENT_TYPE_EXPIRING: _CertificateEventType.ValueType  # 5
     """A certificate reached its renewal time and has no successor yet."""
     CERTIFICATE_EVENT_TYPE_KEEPALIVE: _CertificateEventType.ValueType  # 6
-    """Nothing happened; sent on idle streams so proxies keep them open. cursor is the last
-    event's cursor.
+    """Nothing happened; sent on idle streams so proxies keep them open, and as the first
+    message of a watch without after_cursor (not of one certificate: its CURRENT). cursor is
+    the position the stream has reached: resume after it.
     """
     CERTIFICATE_EVENT_TYPE_CURRENT: _CertificateEventType.ValueType  # 7
     """The first message of a watch of one certificate: the current certificate of its lineage
@@ -240,8 +241,9 @@ CERTIFICATE_EVENT_TYPE_RENEWAL_FAILED: CertificateEventType.ValueType  # 4
 CERTIFICATE_EVENT_TYPE_EXPIRING: CertificateEventType.ValueType  # 5
 """A certificate reached its renewal time and has no successor yet."""
 CERTIFICATE_EVENT_TYPE_KEEPALIVE: CertificateEventType.ValueType  # 6
-"""Nothing happened; sent on idle streams so proxies keep them open. cursor is the last
-event's cursor.
+"""Nothing happened; sent on idle streams so proxies keep them open, and as the first
+message of a watch without after_cursor (not of one certificate: its CURRENT). cursor is
+the position the stream has reached: resume after it.
 """
 CERTIFICATE_EVENT_TYPE_CURRENT: CertificateEventType.ValueType  # 7
 """The first message of a watch of one certificate: the current certificate of its lineage

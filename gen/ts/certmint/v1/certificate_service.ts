@@ -346,8 +346,9 @@ export enum CertificateEventType {
   /** CERTIFICATE_EVENT_TYPE_EXPIRING - A certificate reached its renewal time and has no successor yet. */
   CERTIFICATE_EVENT_TYPE_EXPIRING = 5,
   /**
-   * CERTIFICATE_EVENT_TYPE_KEEPALIVE - Nothing happened; sent on idle streams so proxies keep them open. cursor is the last
-   * event's cursor.
+   * CERTIFICATE_EVENT_TYPE_KEEPALIVE - Nothing happened; sent on idle streams so proxies keep them open, and as the first
+   * message of a watch without after_cursor (not of one certificate: its CURRENT). cursor is
+   * the position the stream has reached: resume after it.
    */
   CERTIFICATE_EVENT_TYPE_KEEPALIVE = 6,
   /**

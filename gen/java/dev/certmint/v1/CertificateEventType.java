@@ -64,8 +64,9 @@ public enum CertificateEventType
   CERTIFICATE_EVENT_TYPE_EXPIRING(5),
   /**
    * <pre>
-   * Nothing happened; sent on idle streams so proxies keep them open. cursor is the last
-   * event's cursor.
+   * Nothing happened; sent on idle streams so proxies keep them open, and as the first
+   * message of a watch without after_cursor (not of one certificate: its CURRENT). cursor is
+   * the position the stream has reached: resume after it.
    * </pre>
    *
    * <code>CERTIFICATE_EVENT_TYPE_KEEPALIVE = 6;</code>
@@ -144,8 +145,9 @@ public enum CertificateEventType
   public static final int CERTIFICATE_EVENT_TYPE_EXPIRING_VALUE = 5;
   /**
    * <pre>
-   * Nothing happened; sent on idle streams so proxies keep them open. cursor is the last
-   * event's cursor.
+   * Nothing happened; sent on idle streams so proxies keep them open, and as the first
+   * message of a watch without after_cursor (not of one certificate: its CURRENT). cursor is
+   * the position the stream has reached: resume after it.
    * </pre>
    *
    * <code>CERTIFICATE_EVENT_TYPE_KEEPALIVE = 6;</code>
