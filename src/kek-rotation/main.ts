@@ -28,6 +28,7 @@ import { StartUpFailure, startUpFailureOf } from "../start-up-failure";
 import { databaseTls } from "../store/database-tls";
 import { type EmbeddedPostgres, startEmbeddedPostgres } from "../store/embedded-postgres";
 import { MIGRATIONS } from "../store/migrations";
+import { SERVER_PRESENCE_LOCK_KEY } from "../store/notifications";
 import { NETWORK_CONNECTION_OPTIONS, SERVER_APPLICATION_NAME } from "../store/orm-config";
 import { describeRotation, refuseSameKek, rotateInTransaction, type SqlSession } from "./rotate";
 
@@ -154,9 +155,10 @@ const session = (client: Client): SqlSession => ({
 });
 
 /**
- * PostgreSQL: refuses while another session on this database calls itself a certmint server.
- * Best effort: a server of a build before stop 43 of 2026-12-06 does not set application_name
- * and is not seen (the lock timeout in rotate.ts still stops the rotation from waiting on a
+ * PostgreSQL: refuses while another session on this database calls itself a certmint server,
+ * or a server holds the presence lock (store/notifications.ts: its LISTEN connections hold it
+ * whatever their application_name). Best effort: a server of a build before stop 43 of
+ * 2026-12-06 does neither and is not seen (the lock timeout in rotate.ts still stops the rotation from waiting on a
  * table it writes). Names each session's pid and address so the operator can find it.
  */
 async function refuseRunningServers(client: Client): Promise<void> {
@@ -166,7 +168,20 @@ async function refuseRunningServers(client: Client): Promise<void> {
       order by pid`,
     [SERVER_APPLICATION_NAME],
   );
-  if (rows.length === 0) return;
+  if (rows.length === 0) {
+    // Every LISTEN connection of a server holds this lock shared (store/notifications.ts),
+    // whatever application_name its DATABASE_URL sets. Taken here for the rest of this session
+    // (the whole rotation): a server that starts meanwhile waits for it.
+    const { rows: locked } = await client.query<{ locked: boolean }>(
+      "select pg_try_advisory_lock($1::int8) as locked",
+      [SERVER_PRESENCE_LOCK_KEY],
+    );
+    if (locked[0]?.locked === true) return;
+    throw operatorError(
+      "DATABASE_IN_USE",
+      "a certmint server is using this database (it holds certmint's presence lock; its sessions carry another application_name); stop every certmint process on it first; nothing was changed",
+    );
+  }
   const sessions = rows
     .map((r) => `pid ${r.pid} from ${r.addr ? `${r.addr}:${r.port}` : "a local socket"}`)
     .join(", ");

@@ -28,6 +28,16 @@ export const EVENTS_CHANNEL = "certmint_certificate_events";
 /** The channel of credential changes (credential-changes.ts). */
 export const CREDENTIALS_CHANNEL = "certmint_credentials";
 
+/**
+ * The advisory lock (int8 key space: the bytes of "certmsrv") every LISTEN connection of a
+ * server holds shared for as long as it is open, so that the offline KEK rotation
+ * (src/kek-rotation), which takes it exclusively, is refused while any server of this build
+ * runs on the database, whatever its sessions' application_name (a DATABASE_URL may set its
+ * own). Since stop 43 of 2026-12-06. Session-level: a pooler in transaction mode between a
+ * server and PostgreSQL would not keep it.
+ */
+export const SERVER_PRESENCE_LOCK_KEY = "7162256626780697206";
+
 export interface Listener {
   close(): Promise<void>;
 }
@@ -68,6 +78,11 @@ export function listen(
       await c.query(`LISTEN "${channel}"`);
       // Whatever was notified while this connection was down (no payload): look again.
       onNotify();
+      // Not awaited: during a KEK rotation (which holds the lock exclusively) it waits, and the
+      // LISTEN above is in place meanwhile. A failure is the connection's, reported above.
+      c.query("select pg_advisory_lock_shared($1::int8)", [SERVER_PRESENCE_LOCK_KEY]).catch(
+        () => undefined,
+      );
     } catch (err) {
       onError(err);
       c.end().catch(() => undefined);

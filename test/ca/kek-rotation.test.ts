@@ -22,6 +22,7 @@ import {
 } from "../../gen/ts/certmint/v1/certificate_profile_service";
 import { ListCertificatesRequest } from "../../gen/ts/certmint/v1/certificate_service";
 import { startEmbeddedPostgres } from "../../src/store/embedded-postgres";
+import { SERVER_PRESENCE_LOCK_KEY } from "../../src/store/notifications";
 import { attrRequest } from "../certificates/helpers";
 import { createTlsServerPolicy } from "../support/fixtures";
 import { type CertmintClients, call, expectRpcError, makeClients } from "../support/harness";
@@ -500,3 +501,78 @@ const KNOWN_UNSEALED: string[] = [
   "access_token.secret_salt", // random; the secret is an HMAC of it (request-id.ts)
   "certificate.crl_entry", // the DER of the certificate's CRL entry: public
 ];
+
+describe("KEK rotation on PostgreSQL and the servers' presence lock", () => {
+  // Every LISTEN connection of a server holds an advisory lock shared (src/store/notifications.ts)
+  // and the rotation takes it exclusively, so a server is seen even where its sessions' names
+  // are not "certmint" (a pooler or proxy that renames them, PGAPPNAME tricks): here a session
+  // holding the lock under another name stands for such a server. Since stop 43 of 2026-12-06.
+  const dir = mkdtempSync(join(tmpdir(), "certmint-kek-presence-"));
+  const oldKek = join(dir, "old.key");
+  const newKek = join(dir, "new.key");
+  let db: TestDatabase;
+  let server: ServerProcess | undefined;
+  const env = () => ({
+    DATABASE_URL: db.url,
+    CERTMINT_DATA_DIR: join(dir, "data"),
+    CERTMINT_KEK_FILE: oldKek,
+  });
+  /** Sessions holding the presence lock (int8 key: classid high 32 bits, objid low 32 bits). */
+  const holders = async () => {
+    const key = BigInt(SERVER_PRESENCE_LOCK_KEY);
+    const [row] = await db.query<{ n: string }>(
+      `select count(*) as n from pg_locks where locktype = 'advisory' and granted and mode = 'ShareLock'
+         and classid = $1::bigint::oid and objid = $2::bigint::oid and objsubid = 1
+         and database = (select oid from pg_database where datname = current_database())`,
+      [String(key >> 32n), String(key & 0xffffffffn)],
+    );
+    return Number(row!.n);
+  };
+
+  beforeAll(async () => {
+    writeFileSync(oldKek, `${randomBytes(32).toString("base64")}\n`, { mode: 0o600 });
+    db = await createTestDatabase({ migrated: true });
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await db?.drop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("is held by a running server's LISTEN connections, and released when it stops", {
+    timeout: 4 * START_LIMIT_MS,
+  }, async () => {
+    server = await startServerProcess({ ...env(), CERTMINT_LOG_FORMAT: "json" });
+    await waitFor(
+      "the server's LISTEN connections to hold the presence lock",
+      async () => (await holders()) > 0,
+    );
+    expect(await server.stop()).toBe(0);
+    server = undefined;
+    await waitFor("the lock to be released", async () => (await holders()) === 0);
+  });
+
+  it("refuses the rotation while a session of another name holds it, and runs once it is let go", async () => {
+    const other = new Client({ connectionString: db.url, application_name: "a-renamed-server" });
+    await other.connect();
+    try {
+      await other.query("select pg_advisory_lock_shared($1::int8)", [SERVER_PRESENCE_LOCK_KEY]);
+      const checkBefore = await db.query("select encode(sealed, 'hex') as s from kek_check");
+      const refused = await rotate(env(), ["--generate-new-kek-file", newKek]);
+      expect(refused.code, refused.stdout + refused.stderr).toBe(2);
+      expect(refused.stderr).toMatch(/holds certmint's presence lock.*\(DATABASE_IN_USE\)\n$/);
+      expect(existsSync(newKek)).toBe(false);
+      expect(await db.query("select encode(sealed, 'hex') as s from kek_check")).toEqual(
+        checkBefore,
+      );
+      await other.query("select pg_advisory_unlock_shared($1::int8)", [SERVER_PRESENCE_LOCK_KEY]);
+      const done = await rotate(env(), ["--generate-new-kek-file", newKek]);
+      expect(done.code, done.stderr).toBe(0);
+      expect(await db.query("select encode(sealed, 'hex') as s from kek_check")).not.toEqual(
+        checkBefore,
+      );
+    } finally {
+      await other.end();
+    }
+  });
+});
