@@ -68,7 +68,13 @@ export async function createExternalAccountKey(
   const now = deps.now();
   await deps.store.transaction(async (tx) => {
     await tx.acme.insertExternalAccountKey(keyId, profile.id, call.actor.id, now);
-    await tx.audit.insert(changeRecord(call, { type: "certificate_profile", id: profile.id }, now));
+    // The key id it created (never the HMAC key): which binding was minted by whom. Until stop
+    // 43 of 2026-12-06 the record named only the profile (an outside probe).
+    await tx.audit.insert(
+      changeRecord(call, { type: "certificate_profile", id: profile.id }, now, undefined, [
+        { field: "external_account_key_id", after: keyId },
+      ]),
+    );
   });
   return {
     keyId,

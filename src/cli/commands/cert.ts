@@ -16,12 +16,32 @@ const CERTIFICATE = {
   description: "the certificate, by id or serial number (hex, colons allowed)",
 };
 
+/**
+ * --reason of `cert revoke`: as `ca revoke`'s, and its help says that a certificate on hold is
+ * revoked for good only with an explicit reason (the server refuses unspecified there,
+ * REVOCATION_REASON_REQUIRED, since stop 43 of 2026-12-06).
+ */
+const CERT_REVOCATION_SECTION: typeof REVOCATION_SECTION = {
+  ...REVOCATION_SECTION,
+  specs: {
+    reason: {
+      ...REVOCATION_SECTION.specs.reason!,
+      description:
+        "the RFC 5280 reason (default: unspecified; a certificate on hold is revoked for good only with an explicit reason, e.g. key-compromise, or released with `cert release`)",
+    },
+  },
+};
+
 export const certRevoke: CommandSpec = {
   name: "revoke",
-  summary: "revoke a certificate: its serial is on its CA's next CRL (admin only)",
+  summary:
+    "revoke a certificate: its serial is on its CA's next CRL (admin only); a certificate on hold needs an explicit --reason to be revoked for good",
   positionals: [CERTIFICATE],
-  options: [REVOCATION_SECTION],
-  examples: ["certmint cert revoke 01a3c89cedfe0f8d5b87ec52ec884f461d --reason key-compromise"],
+  options: [CERT_REVOCATION_SECTION],
+  examples: [
+    "certmint cert revoke 01a3c89cedfe0f8d5b87ec52ec884f461d --reason key-compromise",
+    "certmint cert revoke 01a3c89cedfe0f8d5b87ec52ec884f461d --reason certificate-hold",
+  ],
   async run(inv) {
     const res = await inv.rpc(inv.clients.certificates, "revokeCertificate", {
       certificate: inv.args.positional(0, "CERTIFICATE"),

@@ -109,6 +109,9 @@ export async function createIntermediateCa(
       createdAt: now,
       updatedAt: now,
     }),
+    // Its name constraints live only in its certificate, which the record leaves out: until
+    // stop 43 of 2026-12-06 an auditor could not see them in the trail (an outside probe).
+    nameConstraints ? { nameConstraints } : {},
   );
 }
 

@@ -132,6 +132,11 @@ export async function storeNewCa(
   store: NewCaStore,
   call: Call,
   ca: CertificateAuthority,
+  /**
+   * Settings the CA's row does not hold, recorded with its creation: an intermediate's name
+   * constraints, which live only in its certificate (left out of the record, below).
+   */
+  settings: Record<string, unknown> = {},
 ): Promise<CertificateAuthorityView> {
   try {
     await store.transaction(async (tx) => {
@@ -150,7 +155,10 @@ export async function storeNewCa(
           ca.createdAt,
           undefined,
           // Its PEMs are public but long; the sealed key never appears (audit/changes.ts).
-          createdFields(ca, ["certificatePem", "chainPem", "csrPem"]),
+          [
+            ...createdFields(ca, ["certificatePem", "chainPem", "csrPem"]),
+            ...createdFields(settings),
+          ],
         ),
       );
     });

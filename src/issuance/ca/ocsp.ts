@@ -1,4 +1,5 @@
 import { isCertmintError } from "../../errors";
+import type { RevocationReason } from "../../model/pki";
 import {
   buildOcspResponse,
   type OcspCertId,
@@ -17,6 +18,7 @@ import type {
 import type { CaKeyring } from "./keyring";
 import { caIssuer, caPathEnd } from "./load";
 import { DelegatedResponders } from "./ocsp-delegate";
+import { revokedAbove } from "./revoke";
 
 /** What the responder reads (and, with delegated responders, records). */
 export interface OcspDeps {
@@ -201,7 +203,10 @@ export class OcspResponder {
     this.ends.set(caId, end);
     const now = this.deps.now();
     if (caEnded(end, now)) return this.ended(caId);
-    const statuses = await this.statuses(ca, request.certIds);
+    const statuses = underRevokedCa(
+      await this.statuses(ca, request.certIds),
+      await revokedAbove(this.deps.store.cas, ca),
+    );
     const delegate = await this.delegates?.responderFor(ca, now);
     let nextUpdate = new Date(now.getTime() + this.settings.validitySeconds * 1000);
     // A response says nothing past its responder's certificate: the delegated one's, or the
@@ -412,6 +417,38 @@ export class OcspResponder {
     }
     return key;
   }
+}
+
+/**
+ * The statuses of what a CA signed, when that CA or one above it was revoked (`revoked`):
+ * every certificate it knows is `revoked`, at the CA's revocation time, with reason
+ * cACompromise when the CA was revoked for keyCompromise or cACompromise (RFC 5280 5.3.1: the
+ * key of a CA that issued the certificate is compromised), else the CA's own reason, as EJBCA
+ * answers for the certificates of a revoked CA (RFC 6960 2.2: "revoked" also when the
+ * certificate's issuer is). A certificate revoked on its own for good (not certificateHold) no
+ * later than the CA keeps its own time and reason, the first and more precise fact; a hold is
+ * replaced (a temporary status under a final one). `unknown` stays unknown: a serial the CA
+ * never signed. Until stop 43 of 2026-12-06 the leaves of a revoked CA were answered `good`,
+ * signed with that CA's (possibly compromised) key, and a hold released under it too (an
+ * outside probe).
+ */
+export function underRevokedCa(
+  statuses: OcspCertStatus[],
+  revoked: Pick<CertificateAuthority, "revokedAt" | "revocationReason"> | undefined,
+): OcspCertStatus[] {
+  if (!revoked?.revokedAt) return statuses;
+  const caReason: RevocationReason =
+    revoked.revocationReason === "KEY_COMPROMISE" || revoked.revocationReason === "CA_COMPROMISE"
+      ? "CA_COMPROMISE"
+      : (revoked.revocationReason ?? "UNSPECIFIED");
+  const caRevokedAt = revoked.revokedAt;
+  return statuses.map((s) => {
+    if (s.kind === "unknown") return s;
+    if (s.kind === "revoked" && s.reason !== "CERTIFICATE_HOLD" && s.revokedAt <= caRevokedAt) {
+      return s;
+    }
+    return { kind: "revoked", revokedAt: caRevokedAt, reason: caReason };
+  });
 }
 
 /**

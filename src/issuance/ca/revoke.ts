@@ -27,7 +27,13 @@ export interface RevokeCaDeps {
   store: StoreWith<{
     cas: Pick<
       CaRepository,
-      "find" | "lockForUpdate" | "update" | "disableDescendants" | "countRevocation" | "lockSigning"
+      | "find"
+      | "lockForUpdate"
+      | "update"
+      | "disableDescendants"
+      | "countRevocation"
+      | "lockSigning"
+      | "childSlugs"
     >;
     audit: Pick<AuditRepository, "insert">;
   }>;
@@ -74,7 +80,10 @@ export async function revokeCa(
   const now = deps.now();
   const audit = (changes?: FieldChange[]) =>
     changeRecord(call, { type: "certificate_authority", id: found.id }, now, undefined, changes);
+  /** The revoked CA and every CA below it, whose OCSP answers change (countRevocationBelow). */
+  let tree: string[] = [];
   const revoked = await deps.store.transaction(async (tx) => {
+    tree = [];
     // Before the status changes: a certificate or CA this tree is signing now is stored before
     // the revocation commits (and its CAs are disabled below), or refused (certmint_ca_signs).
     // Before the row's lock, too: an insert takes the signing lock first and the row's key
@@ -100,6 +109,7 @@ export async function revokeCa(
           { revocationReason: input.reason, version: ca.version + 1, updatedAt: now },
         );
         await tx.cas.countRevocation(ca.parentId!);
+        tree = await countRevocationBelow(tx.cas, ca.id);
       }
       await tx.audit.insert(
         audit(
@@ -125,6 +135,7 @@ export async function revokeCa(
     );
     await tx.cas.disableDescendants(ca.id, now);
     await tx.cas.countRevocation(ca.parentId!);
+    tree = await countRevocationBelow(tx.cas, ca.id);
     await tx.audit.insert(
       audit(
         updatedFields(
@@ -136,11 +147,16 @@ export async function revokeCa(
     return ca;
   });
   if (revoked) {
+    const fingerprintSha256 = parseCertificate(revoked.certificatePem!).fingerprintSha256;
     deps.onCertificateRevoked?.({
       caId: revoked.parentId ?? null,
-      fingerprintSha256: parseCertificate(revoked.certificatePem!).fingerprintSha256,
+      fingerprintSha256,
       certificateAuthority: true,
     });
+    // The revoked CA's own answers, and those of every CA below it, dropped at once here.
+    for (const caId of tree) {
+      deps.onCertificateRevoked?.({ caId, fingerprintSha256, certificateAuthority: true });
+    }
   }
   return caView(
     stillThere(await deps.store.cas.find({ id: found.id }), {
@@ -148,6 +164,33 @@ export async function revokeCa(
       ref: found.slug,
     }),
   );
+}
+
+/**
+ * Counts a revocation against the CA and every CA below it (returns their ids): OCSP answers
+ * `revoked` for everything they signed from now on (ocsp.ts underRevokedCa), and each
+ * replica's cached answers of these CAs are compared with this count (and their cached CRLs,
+ * which are only signed again). Until stop 43 of 2026-12-06 only the parent's count moved, and
+ * cached `good` answers about the leaves of a revoked CA were served for their cache period.
+ */
+async function countRevocationBelow(
+  cas: Pick<CaRepository, "find" | "countRevocation" | "childSlugs">,
+  id: string,
+): Promise<string[]> {
+  const ids: string[] = [];
+  const queue = [id];
+  // A chain is a handful of CAs; the bound only guards against a cycle no parent_id can make.
+  while (queue.length > 0 && ids.length < 1024) {
+    const current = queue.shift()!;
+    if (ids.includes(current)) continue;
+    ids.push(current);
+    await cas.countRevocation(current);
+    for (const slug of await cas.childSlugs(current)) {
+      const child = await cas.find({ slug });
+      if (child) queue.push(child.id);
+    }
+  }
+  return ids;
 }
 
 function refuseUnrevocable(ca: CertificateAuthority): void {

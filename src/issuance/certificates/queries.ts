@@ -146,6 +146,7 @@ const CERTIFICATE_PAGE_BUDGET: PageByteBudget<ListedCertificate> = {
 export { LIST_QUERY_TIMEOUT_SETTING, listReadBound } from "../common/list-bound";
 
 // Non-ASCII, and otherwise only what a host name holds (letters, digits, '-', '.').
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the complement of ASCII
 const NON_ASCII = /[^\x00-\x7f]/;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: every ASCII character but [A-Za-z0-9.-]
 const NOT_HOST_ASCII = /[\x00-\x2c\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]/;

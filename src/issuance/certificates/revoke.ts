@@ -1,7 +1,10 @@
+import { failedPrecondition } from "../../errors";
+import type { RevocationReason } from "../../model/pki";
+import { type FieldChange, updatedFields } from "../audit/changes";
 import { changeRecord } from "../audit/record";
 import type { Call } from "../call";
 import type { IssuanceDeps } from "../deps";
-import { type CertificateView, certificateView } from "../repositories";
+import { type Certificate, type CertificateView, certificateView } from "../repositories";
 import { certificateNamed, findCertificate } from "./find";
 import { assertRevocationReason } from "./revocation-reason";
 import { sameKeyLineage } from "./same-key";
@@ -23,6 +26,46 @@ import type { RevokeInput } from "./types";
  * LINEAGE) reaches only the renewals of its certificate that kept the key (same-key.ts) and
  * blocks nothing. An intermediate CA is revoked with RevokeCertificateAuthority (ca/revoke.ts).
  */
+/**
+ * Refuses (FAILED_PRECONDITION REVOCATION_REASON_REQUIRED) to make a hold final without a
+ * reason: UNSPECIFIED is the proto's default and the CLI's, what a client that forgot the field
+ * (or a careless retry) sends, and a hold made final can never be released. Until stop 43 of
+ * 2026-12-06 it made the hold final silently (an outside probe).
+ */
+function reasonRequired(cert: Pick<Certificate, "id">) {
+  return failedPrecondition(
+    "REVOCATION_REASON_REQUIRED",
+    `certificate ${cert.id} is on hold (certificateHold): revoking it for good needs an explicit reason (for example KEY_COMPROMISE, SUPERSEDED, CESSATION_OF_OPERATION), or release the hold with ReleaseCertificateHold; nothing was changed`,
+    {
+      preconditions: [
+        {
+          type: "CERTIFICATE_STATE",
+          subject: `certificates/${cert.id}`,
+          description: "revoked (CERTIFICATE_HOLD)",
+        },
+      ],
+    },
+  );
+}
+
+/**
+ * What a revocation changed on one certificate, for its audit record: its revocation time and
+ * reason before and after, and for a certificate revoked because another certificate of its
+ * key was revoked for key compromise, that certificate (`key_compromise_certificate_id`).
+ */
+function revocationChanges(
+  before: Pick<Certificate, "revokedAt" | "revocationReason">,
+  after: { revokedAt: Date | null; revocationReason: RevocationReason | null },
+  causedBy?: string,
+): FieldChange[] {
+  const changes = updatedFields(
+    { revokedAt: before.revokedAt, revocationReason: before.revocationReason },
+    after,
+  );
+  if (causedBy) changes.push({ field: "key_compromise_certificate_id", after: causedBy });
+  return changes;
+}
+
 export async function revoke(
   deps: IssuanceDeps,
   call: Call,
@@ -32,6 +75,10 @@ export async function revoke(
   const cert = await findCertificate(deps.store, input.certificate, "certificate", {
     caSerialHint: true,
   });
+  const unspecified = input.reason === "UNSPECIFIED";
+  if (unspecified && cert.revokedAt && cert.revocationReason === "CERTIFICATE_HOLD") {
+    throw reasonRequired(cert);
+  }
   const compromised = input.reason === "KEY_COMPROMISE";
   const blocking = compromised && input.keyCompromiseScope !== "LINEAGE" && cert.spkiSha256;
   let sameKey = compromised && !blocking ? await sameKeyLineage(deps.store.certificates, cert) : [];
@@ -49,25 +96,56 @@ export async function revoke(
       // the row as still revoked and finishHold find it valid, and the revocation answered OK
       // with the certificate valid (a review of stop 42). Locked first, they see the release.
       await tx.certificates.lockRevocation(c.id);
-      const revoked =
-        (await tx.certificates.markRevoked(c.id, input.reason, now)) ||
+      // The row as it is under the lock: what the audit record says it was before.
+      const before = (await tx.certificates.findById(c.id)) ?? c;
+      let after: { revokedAt: Date | null; revocationReason: RevocationReason | null } | undefined;
+      if (await tx.certificates.markRevoked(c.id, input.reason, now)) {
+        after = { revokedAt: now, revocationReason: input.reason };
+      } else if (
         // A hold made final: any other reason replaces certificateHold (RFC 5280 5.3.1), at the
         // hold's time. Until stop 42 of 2026-12-06 the hold stood, and a certificate revoked
         // for good while on hold could be released. Not judged by the row read before the
         // transaction (a hold placed since would stand): the update is conditional on the
-        // hold, and only a revoked certificate gets here, so it costs a statement only when a
-        // revoked certificate is revoked again.
-        (input.reason !== "CERTIFICATE_HOLD" &&
-          (await tx.certificates.finishHold(c.id, input.reason))) ||
+        // hold, and only a revoked certificate gets here. Never without a reason
+        // (reasonRequired): a hold placed since the first read is refused here too.
+        input.reason !== "CERTIFICATE_HOLD" &&
+        !(unspecified && before.revocationReason === "CERTIFICATE_HOLD") &&
+        (await tx.certificates.finishHold(c.id, input.reason))
+      ) {
+        after = { revokedAt: before.revokedAt, revocationReason: input.reason };
+      } else if (
         // Only with the key blocked: an ACME account's keyCompromise proves no hold of the key.
-        (c === cert && Boolean(blocking) && (await tx.certificates.markKeyCompromised(c.id)));
+        c === cert &&
+        blocking &&
+        (await tx.certificates.markKeyCompromised(c.id))
+      ) {
+        after = { revokedAt: before.revokedAt, revocationReason: "KEY_COMPROMISE" };
+      } else if (
+        unspecified &&
+        c === cert &&
+        before.revokedAt &&
+        before.revocationReason === "CERTIFICATE_HOLD"
+      ) {
+        throw reasonRequired(cert);
+      }
+      const revoked = after !== undefined;
       // Counted against the CA whose CRL lists it, in the revoking transaction: every replica's
       // published CRL compares this count with the one it was signed at (ca/publication.ts).
       if (revoked && c.caId) await tx.cas.countRevocation(c.caId);
       // Only the certificate named, and those this call revoked: one revoked before keeps its
-      // own record and reason.
+      // own record and reason. Each says what it changed (revoked_at, revocation_reason), and
+      // one revoked with the key of the certificate named, which certificate that was; until
+      // stop 43 of 2026-12-06 these records carried no change at all (an outside probe).
       if (c === cert || revoked) {
-        await tx.audit.insert(changeRecord(call, { type: "certificate", id: c.id }, now));
+        await tx.audit.insert(
+          changeRecord(
+            call,
+            { type: "certificate", id: c.id },
+            now,
+            undefined,
+            after ? revocationChanges(before, after, c === cert ? undefined : cert.id) : undefined,
+          ),
+        );
       }
     }
     // A key revoked as compromised is handed out no more: not on a replay of its request_id,
