@@ -1,4 +1,6 @@
+import { existsSync } from "node:fs";
 import type { Server as HttpServer } from "node:http";
+import { join } from "node:path";
 import { Server, type ServerCredentials } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import type { RunningAcme } from "./acme";
@@ -63,10 +65,11 @@ import {
   type KeyGenerationStats,
   KeyGenerator,
 } from "./signer";
-import { startUpFailureOf } from "./start-up-failure";
+import { StartInterrupted, startUpFailureOf } from "./start-up-failure";
 import { CredentialChanges } from "./store/credential-changes";
 import { type Database, migrate, openDatabase, withStartupLock } from "./store/database";
 import { poolUsesTls } from "./store/database-tls";
+import { reserveEmbeddedDatabase } from "./store/embedded-lock";
 import type { Listener } from "./store/notifications";
 import { createStore, kekCheckStore } from "./store/store";
 
@@ -96,6 +99,14 @@ export interface StartOptions {
    * server (`limits`: server/shared-limits-client.ts).
    */
   worker?: { shareMetrics(metrics: CertmintMetrics): void; limits?: Limits };
+  /**
+   * Aborted when a stop is asked for during start-up (main.ts, at SIGTERM or SIGINT): start-up
+   * ends at the next point where what is on disk is whole, throwing StartInterrupted
+   * (start-up-failure.ts), before it writes new secrets or reports SERVING. An embedded
+   * database being created is waited for: an initdb cut short leaves a directory no later start
+   * can use (embedded-postgres.ts, refuseDamagedDatabase).
+   */
+  stop?: AbortSignal;
 }
 
 export interface RunningCertmint {
@@ -264,7 +275,18 @@ export async function startCertmint(
     logger.info({ address: `${host}:${bound}` }, "listening");
     return bound;
   };
-  let port = options.worker ? 0 : await listen();
+  // One server per embedded database: the lock is taken before the port is bound, so a second
+  // server on the same data directory is refused (exit 2, one line) before it says "listening"
+  // (store/embedded-lock.ts). startEmbeddedPostgres claims it.
+  const embeddedLock =
+    !config.databaseUrl && !options.worker ? reserveEmbeddedDatabase(config.dataDir) : undefined;
+  let port: number;
+  try {
+    port = options.worker ? 0 : await listen();
+  } catch (err) {
+    embeddedLock?.cancel();
+    throw err;
+  }
 
   const keys = new KeyGenerator({
     workers: config.keyGeneration.workers,
@@ -296,7 +318,43 @@ export async function startCertmint(
   let pump: EventPump | undefined;
   let credentialListener: Listener | undefined;
   const credentialChangesReceived = new Map<string, number>();
+  // A stop asked for during start-up: said at once, acted on where start-up can end with
+  // nothing half made (stopIfAsked).
+  const creatingEmbedded =
+    !config.databaseUrl && !existsSync(join(config.dataDir, "pglite", "PG_VERSION"));
+  let openingDatabase = false;
+  const stopIfAsked = () => {
+    if (options.stop?.aborted) throw new StartInterrupted();
+  };
+  options.stop?.addEventListener(
+    "abort",
+    () => {
+      if (!openingDatabase) return;
+      logger.info(
+        creatingEmbedded
+          ? "stopping: waiting for the embedded database to finish being created"
+          : "stopping: waiting for the database to open",
+      );
+    },
+    { once: true },
+  );
   try {
+    // Process metrics (and the counters, which count from here) from the start: a start stuck
+    // in database creation or migrations is visible to Prometheus, not only as `up == 0`
+    // (until stop 43 of 2026-12-06 /metrics was refused until the database was ready; an
+    // outside probe). The gauges that read the database's side answer once it is open
+    // (metrics.attach below).
+    if (!options.worker && config.metricsListen && metrics) {
+      metricsEndpoint = await startMetricsServer(
+        config.metricsListen,
+        metrics,
+        logger,
+        config.connections,
+      );
+      logger.info({ port: metricsEndpoint.port }, "serving Prometheus metrics at /metrics");
+    }
+    stopIfAsked();
+    openingDatabase = true;
     database = await openDatabase({
       databaseUrl: config.databaseUrl,
       dataDir: config.dataDir,
@@ -312,6 +370,9 @@ export async function startCertmint(
       },
     });
     const opened = database;
+    openingDatabase = false;
+    // The database is whole (created, or opened): a stop asked for meanwhile ends here.
+    stopIfAsked();
     // Replicas starting together take turns here (store/database.ts).
     const deps = await withStartupLock(opened, logger, async () => {
       const applied = await migrate(opened.orm);
@@ -325,6 +386,8 @@ export async function startCertmint(
         },
         "database ready",
       );
+      // Before the first secrets (a new key-encryption key, the admin token) are written.
+      stopIfAsked();
       const { keyring, created } = await openKeyring(config, kekCheckStore(opened.orm));
       if (created) {
         logger.warn(
@@ -542,15 +605,9 @@ export async function startCertmint(
     if (options.worker) {
       if (metrics) options.worker.shareMetrics(metrics);
       port = await listen();
-    } else if (config.metricsListen && metrics) {
-      metricsEndpoint = await startMetricsServer(
-        config.metricsListen,
-        metrics,
-        logger,
-        config.connections,
-      );
-      logger.info({ port: metricsEndpoint.port }, "serving Prometheus metrics at /metrics");
     }
+    // Nothing is announced as serving after a stop was asked for.
+    stopIfAsked();
   } catch (err) {
     await acme?.close();
     await renewer?.stop();
@@ -564,6 +621,7 @@ export async function startCertmint(
     await database?.close().catch(() => undefined);
     server.forceShutdown();
     sessions.destroyAll();
+    embeddedLock?.cancel();
     throw startUpFailureOf(err, config.databaseUrl);
   }
   const db = database!;

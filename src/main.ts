@@ -15,7 +15,7 @@ import {
   reportServing,
   workerStartOptions,
 } from "./server/worker-process";
-import { StartUpFailure } from "./start-up-failure";
+import { StartInterrupted, StartUpFailure } from "./start-up-failure";
 
 /**
  * Entry point: parse config, open the database, start the server, stop on SIGTERM/SIGINT.
@@ -86,6 +86,9 @@ async function serve(
   // never the default action that kills the process mid-write.
   let running: Awaited<ReturnType<typeof startCertmint>> | undefined;
   let stopping = false;
+  // A stop during start-up ends the start-up where nothing is left half made (app.ts
+  // StartOptions.stop), instead of after it wrote new secrets and logged "serving".
+  const startUp = new AbortController();
   const stop = (signal: string) => {
     if (stopping) {
       // A Ctrl-C during the drain delay (server/drain.ts) ends the delay: someone at a terminal
@@ -119,6 +122,7 @@ async function serve(
     stopping = true;
     logger.info({ signal }, "shutting down");
     if (running) shutdown(running);
+    else startUp.abort();
     // Nothing is served any more: no drain delay (it ends before it starts).
     if (signal === "FATAL") running?.skipDrainDelay();
   };
@@ -148,12 +152,19 @@ async function serve(
     const app = require("./app") as typeof import("./app");
     running = await app.startCertmint(config, logger, {
       ...(worker ? workerStartOptions(config.processes.count, logger) : {}),
+      stop: startUp.signal,
       onFatal: (err) => {
         fatal = err;
         stop("FATAL");
       },
     });
   } catch (err) {
+    if (err instanceof StartInterrupted) {
+      // Asked to stop while starting: stopped where what is on disk is whole; the next start
+      // goes on from there. Exit 1 when the stop was the embedded database's failure.
+      logger.info("stopped before serving");
+      await exitAfterLogs(fatal ? 1 : 0);
+    }
     if (err instanceof StartUpFailure) {
       // Outside certmint (the database's address, login or name): one line to act on, without
       // certmint's stack frames; exit 2 when only a configuration change helps.

@@ -22,6 +22,20 @@ export class StartUpFailure extends Error {
 }
 
 /**
+ * A stop (SIGTERM, Ctrl-C) asked for while the server was starting: start-up ended at the next
+ * point where what is on disk is whole (the embedded database created, migrations applied),
+ * before it wrote new secrets (the key-encryption key, the admin token) or said "serving".
+ * Not a failure: main.ts exits 0. Until stop 43 of 2026-12-06 start-up went on to the end,
+ * wrote both and logged "serving" before it stopped (an outside probe).
+ */
+export class StartInterrupted extends Error {
+  constructor() {
+    super("stopped before serving: a stop was asked for during start-up");
+    this.name = "StartInterrupted";
+  }
+}
+
+/**
  * PostgreSQL errors at connection time that no retry fixes (PostgreSQL's SQLSTATE classes 28,
  * invalid authorization, and 3D000, invalid catalog name; 42501 when the role may not connect
  * or create the schema).
@@ -42,6 +56,7 @@ const CONFIGURATION_CODES: Record<string, (where: string, user: string) => strin
  * logged: they are certmint's bugs).
  */
 export function startUpFailureOf(err: unknown, databaseUrl: string | undefined): unknown {
+  if (err instanceof StartUpFailure || err instanceof StartInterrupted) return err;
   const kek = kekFailureOf(err);
   if (kek) return kek;
   if (!databaseUrl) return err;

@@ -70,6 +70,14 @@ export class InFlightCalls {
   }
 }
 
+/**
+ * The RetryInfo delay of SERVER_NOT_READY and SERVER_STOPPING: a retry may succeed in a moment
+ * (this server once ready, or another replica, or this one restarted). README, Errors:
+ * "RetryInfo ... when a retry may succeed"; until stop 43 of 2026-12-06 both came without one
+ * (an outside probe).
+ */
+export const STARTING_OR_STOPPING_RETRY_SECONDS = 1;
+
 /** What every handler module gets from the server. */
 export interface HandlerDeps {
   logger: Logger;
@@ -156,6 +164,7 @@ export function unary<Req, Res>(
             "unavailable",
             "SERVER_STOPPING",
             "certmint stopped before this call finished; retry it (with the same request_id, a change that was made is answered, never made twice)",
+            { retryAfterSeconds: STARTING_OR_STOPPING_RETRY_SECONDS },
           ),
         ) as ServiceError,
       ),
@@ -191,6 +200,7 @@ export function unary<Req, Res>(
           "unavailable",
           "SERVER_NOT_READY",
           "certmint is starting or stopping; retry shortly",
+          { retryAfterSeconds: STARTING_OR_STOPPING_RETRY_SECONDS },
         );
       }
       const security = deps.security();

@@ -5,7 +5,7 @@ import type { Invocation } from "./invocation";
 import { AnswerLostError } from "./issuing-call";
 import { UsageWithHelp } from "./parse";
 import { isServiceError } from "./rpc";
-import { describeServiceError } from "./rpc-error";
+import { describeServiceError, errorReason, statusMessage } from "./rpc-error";
 
 /** Prints why a command failed on stderr and returns the exit code. */
 export function reportFailure(
@@ -41,14 +41,15 @@ function reportServiceError(
   stderr: (text: string) => void,
   more: readonly string[],
 ): number {
-  const hint = invocation && hintFor(err.code, invocation);
+  const hint = invocation && hintFor(err, invocation);
   const lines = [...describeServiceError(err), ...(hint ? [`  hint: ${hint}`] : []), ...more];
   stderr(`${PROGRAM}: ${lines.join("\n")}\n`);
   return 1;
 }
 
 /** What to try next for the failures a person at the terminal can fix. */
-function hintFor(code: number, invocation: Invocation): string | undefined {
+function hintFor(err: ServiceError, invocation: Invocation): string | undefined {
+  const { code } = err;
   const settings = invocation.settings;
   if (code === status.UNAUTHENTICATED && !settings.token) {
     return (
@@ -57,6 +58,16 @@ function hintFor(code: number, invocation: Invocation): string | undefined {
     );
   }
   if (code === status.UNAVAILABLE) {
+    // certmint answered: it runs, and the connection works (until stop 43 of 2026-12-06 the
+    // hint below sent the user to the TLS options; an outside probe).
+    const reason = errorReason(err);
+    if (reason === "SERVER_NOT_READY" || reason === "SERVER_STOPPING") {
+      return `certmint at ${settings.server} is starting or stopping: retry in a moment`;
+    }
+    // grpc-js: "Name resolution failed for target dns:HOST:PORT".
+    if (/^Name resolution failed\b/.test(statusMessage(err))) {
+      return `the host name of ${settings.server} does not resolve (DNS or /etc/hosts): check --server or CERTMINT_SERVER`;
+    }
     const transport = settings.transport.kind === "tls" ? "TLS" : "plaintext";
     return (
       `could not talk to certmint at ${settings.server} over ${transport}: is it running ` +

@@ -84,9 +84,32 @@ function formatRetryDelay(info: RetryInfo): string {
   return millis % 1000 === 0 ? formatDuration(d) : `${millis} ms`;
 }
 
+/**
+ * A status message as a person reads it. grpc-js ends the message of a connection that failed
+ * with "Resolution note: " and the resolver's note, which is most often empty: a dangling
+ * label (an outside probe, stop 43 of 2026-12-06). Only an empty one is dropped.
+ */
+export function statusMessage(err: Pick<ServiceError, "details">): string {
+  return (err.details ?? "").replace(/\s*Resolution note:\s*$/, "");
+}
+
+/** The ErrorInfo reason certmint sent with a failed call, if any. */
+export function errorReason(err: ServiceError): string | undefined {
+  const raw = err.metadata?.get("grpc-status-details-bin")[0];
+  if (!(raw instanceof Buffer)) return undefined;
+  try {
+    for (const any of Status.decode(raw).details) {
+      if (any.typeUrl.endsWith("/google.rpc.ErrorInfo")) return ErrorInfo.decode(any.value).reason;
+    }
+  } catch {
+    // Undecodable details: no reason (describeServiceError says so).
+  }
+  return undefined;
+}
+
 /** The lines of a failed call: code and message, details, and the request id when returned. */
 export function describeServiceError(err: ServiceError): string[] {
-  const lines = [`${codeName(err.code)}: ${err.details || "(no message)"}`];
+  const lines = [`${codeName(err.code)}: ${statusMessage(err) || "(no message)"}`];
   const raw = err.metadata?.get("grpc-status-details-bin")[0];
   if (raw instanceof Buffer) {
     try {

@@ -6,15 +6,16 @@ import {
   status,
 } from "@grpc/grpc-js";
 import { service as healthService, type ServingStatus } from "grpc-health-check";
+import { CERTMINT_SERVICES } from "../api/services";
 
-/** The services whose health is reported; "" is the server as a whole (grpc.health.v1). */
-export const HEALTH_SERVICES = [
-  "",
-  "certmint.v1.CertificateService",
-  "certmint.v1.CertificateAuthorityService",
-  "certmint.v1.CertificatePolicyService",
-  "certmint.v1.CertificateProfileService",
-];
+/**
+ * The services whose health is reported; "" is the server as a whole (grpc.health.v1). Every
+ * certmint service, from the list registerServices registers (api/services.ts): until stop 43
+ * of 2026-12-06 this was a list of its own that had missed AccessTokenService and AuditService
+ * when they were added, and a per-service health check of either (Envoy, Istio) got NOT_FOUND
+ * (an outside probe).
+ */
+export const HEALTH_SERVICES: readonly string[] = ["", ...CERTMINT_SERVICES.map(([name]) => name)];
 
 /**
  * The liveness check's service name: SERVING for as long as the process answers, whatever the

@@ -9,6 +9,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
+import { StartUpFailure } from "../start-up-failure";
 
 /**
  * One server per embedded database. PGlite is PostgreSQL in this process, with no postmaster
@@ -33,6 +34,30 @@ export interface TakeoverHooks {
 /** Paths this process holds: a second start inside one process is refused like another's. */
 const held = new Set<string>();
 
+/** Locks taken by reserveEmbeddedDatabase that no start has claimed yet, by path. */
+const reserved = new Map<string, EmbeddedLock>();
+
+/**
+ * Takes the lock ahead of the database's start (app.ts, before any port is bound): a second
+ * server on a data directory in use is refused before it logs "listening" (until stop 43 of
+ * 2026-12-06 it logged it, then failed; an outside probe). The next lockEmbeddedDatabase of
+ * this directory in this process (startEmbeddedPostgres) claims it; `cancel` releases it if
+ * none has (a start that failed before).
+ */
+export function reserveEmbeddedDatabase(dataDir: string): { cancel(): void } {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const path = join(dataDir, "embedded.pid");
+  const lock = lockEmbeddedDatabase(dataDir);
+  reserved.set(path, lock);
+  return {
+    cancel() {
+      if (reserved.get(path) !== lock) return;
+      reserved.delete(path);
+      lock.release();
+    },
+  };
+}
+
 /** How long a start waits for another start's takeover (or half-written lock) to settle. */
 const SETTLE_WAIT_MS = 5_000;
 /** A takeover directory older than this was left by a start that died while taking over. */
@@ -51,6 +76,11 @@ const STALE_EMPTY_MS = 2_000;
  */
 export function lockEmbeddedDatabase(dataDir: string, hooks: TakeoverHooks = {}): EmbeddedLock {
   const path = join(dataDir, "embedded.pid");
+  const mine = reserved.get(path);
+  if (mine) {
+    reserved.delete(path);
+    return mine;
+  }
   if (held.has(path)) throw inUse(path, process.pid);
   const settleBy = Date.now() + SETTLE_WAIT_MS;
   for (;;) {
@@ -79,8 +109,11 @@ export function lockEmbeddedDatabase(dataDir: string, hooks: TakeoverHooks = {})
       if (outcome.done) continue;
     }
     if (Date.now() > settleBy) {
-      throw new Error(
+      // One line, exit 1: the other start may finish (start-up-failure.ts).
+      throw new StartUpFailure(
         `cannot take over ${path}: another start is taking it over (or left ${path}.takeover behind; if no certmint runs, delete both)`,
+        1,
+        "EMBEDDED_DATABASE_IN_USE",
       );
     }
     sleepMs(20);
@@ -205,8 +238,15 @@ function isAlive(pid: number): boolean {
   }
 }
 
-function inUse(path: string, pid: number): Error {
-  return new Error(
+/**
+ * Only a change of configuration (another data directory) or of what runs helps: one line and
+ * exit 2, as README "Start-up failures" says (until stop 43 of 2026-12-06 a stack trace and
+ * exit 1, and a service manager started it again and again; an outside probe).
+ */
+function inUse(path: string, pid: number): StartUpFailure {
+  return new StartUpFailure(
     `the embedded database in this data directory is in use by another certmint (process ${pid}): stop it first, or give this one another CERTMINT_DATA_DIR or a DATABASE_URL (if no certmint runs, delete ${path})`,
+    2,
+    "EMBEDDED_DATABASE_IN_USE",
   );
 }
