@@ -15,7 +15,7 @@
  * row); 1 for trouble that may pass (the database unreachable, a full disk) and for bugs.
  * Prints counts, never a key byte; the old key file is left as it is.
  */
-import { existsSync, statSync } from "node:fs";
+import { closeSync, constants, existsSync, fstatSync, openSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Client } from "pg";
 import pino from "pino";
@@ -23,7 +23,8 @@ import { type Config, ConfigError, ENV, loadConfig } from "../config";
 import { secureDataDir } from "../data-dir";
 import { CertmintError } from "../errors";
 import { proveKek } from "../issuance/ca/keyring";
-import { generateKekFile, loadOrCreateKek } from "../signer/kek";
+import { checkPath } from "../safe-path";
+import { generateKekFile, kekOfFileContent, loadOrCreateKek } from "../signer/kek";
 import { StartUpFailure, startUpFailureOf } from "../start-up-failure";
 import { databaseTls } from "../store/database-tls";
 import { type EmbeddedPostgres, startEmbeddedPostgres } from "../store/embedded-postgres";
@@ -156,12 +157,16 @@ const session = (client: Client): SqlSession => ({
 
 /**
  * PostgreSQL: refuses while another session on this database calls itself a certmint server,
- * or a server holds the presence lock (store/notifications.ts: its LISTEN connections hold it
- * whatever their application_name). Best effort: a server of a build before stop 43 of
- * 2026-12-06 does neither and is not seen (the lock timeout in rotate.ts still stops the rotation from waiting on a
- * table it writes). Names each session's pid and address so the operator can find it.
+ * or holds or waits for the presence lock (store/notifications.ts: a server's LISTEN
+ * connections hold it whatever their application_name). Run before the rotation's transaction
+ * and again inside it once its tables are locked: a server that started in between (its
+ * start-up read the old check value before the lock) is seen then, and nothing commits.
+ * Best effort: a server of a build before stop 43 of 2026-12-06 does neither, nor does one
+ * behind a pooler in transaction mode; such a server, idle, is not seen (the lock timeout in
+ * rotate.ts only stops the rotation waiting on a table one holds), and would go on sealing
+ * with the old key: stop them all. Names each session's pid and address.
  */
-async function refuseRunningServers(client: Client): Promise<void> {
+export async function refuseRunningServers(client: Client): Promise<void> {
   const { rows } = await client.query<{ pid: number; addr: string | null; port: number | null }>(
     `select "pid", host(client_addr) as "addr", client_port as "port" from pg_stat_activity
       where datname = current_database() and application_name = $1 and pid <> pg_backend_pid()
@@ -170,13 +175,21 @@ async function refuseRunningServers(client: Client): Promise<void> {
   );
   if (rows.length === 0) {
     // Every LISTEN connection of a server holds this lock shared (store/notifications.ts),
-    // whatever application_name its DATABASE_URL sets. Taken here for the rest of this session
-    // (the whole rotation): a server that starts meanwhile waits for it.
+    // whatever its sessions are called: held, or waited for (a server that started while this
+    // rotation holds it exclusively), by any other session.
+    const key = BigInt(SERVER_PRESENCE_LOCK_KEY);
+    const { rows: others } = await client.query<{ n: string }>(
+      `select count(*) as n from pg_locks where locktype = 'advisory' and objsubid = 1
+         and classid = $1::bigint::oid and objid = $2::bigint::oid and pid <> pg_backend_pid()
+         and database = (select oid from pg_database where datname = current_database())`,
+      [String(key >> 32n), String(key & 0xffffffffn)],
+    );
+    // Taken for the rest of this session (the whole rotation; taking it again is harmless).
     const { rows: locked } = await client.query<{ locked: boolean }>(
       "select pg_try_advisory_lock($1::int8) as locked",
       [SERVER_PRESENCE_LOCK_KEY],
     );
-    if (locked[0]?.locked === true) return;
+    if (Number(others[0]?.n ?? 0) === 0 && locked[0]?.locked === true) return;
     throw operatorError(
       "DATABASE_IN_USE",
       "a certmint server is using this database (it holds certmint's presence lock; its sessions carry another application_name); stop every certmint process on it first; nothing was changed",
@@ -229,36 +242,86 @@ async function loadCurrentKek(config: Config): Promise<Buffer> {
   }
 }
 
+/** Who may own the new key file and the directories above it: root, or this process's user. */
+const ownUid = () => process.getuid?.() ?? 0;
+
 /**
- * The new key file's mode, before anything is sealed with it: a key others can write could be
- * swapped for one of their choosing (a server's start refuses such a CERTMINT_KEK_FILE, data-dir.ts),
- * and a key others can read is leaked before it is used, which is what a rotation is for.
+ * The new key file's place, as a server checks CERTMINT_KEK_FILE's (safe-path.ts checkPath):
+ * no directory on the way another user owns, or may write to without the sticky bit. For
+ * --generate-new-kek-file, before the file is written: the only copy of the key every CA key is
+ * about to be sealed with must not be somewhere others can replace or delete it.
  */
-function refuseSharedNewKekFile(file: string): void {
-  let mode: number;
+function checkNewKekPlace(file: string): void {
   try {
-    mode = statSync(file).mode & 0o777;
-  } catch {
-    return; // loadOrCreateKek names a missing or unreadable file
-  }
-  if ((mode & 0o077) !== 0) {
-    throw operatorError(
-      "NEW_KEK_INVALID",
-      `the new key-encryption key file ${file} is readable or writable by other users (mode 0${mode.toString(8)}): make it 0600 or 0400 first; nothing was changed`,
+    checkPath(
+      file,
+      `the new key-encryption key file ${file}`,
+      ownUid(),
+      quietLogger,
+      "refusing to rotate",
     );
+  } catch (err) {
+    if (err instanceof ConfigError)
+      throw operatorError("NEW_KEK_INVALID", `${err.message}; nothing was changed`);
+    throw err;
   }
 }
 
-async function loadNewKek(file: string): Promise<Buffer> {
-  refuseSharedNewKekFile(file);
-  try {
-    return (await loadOrCreateKek({ file, createIfMissing: false })).key;
-  } catch (err) {
-    throw operatorError(
+const quietLogger = { warn: () => undefined };
+
+/** Distinct byte values below which a 32-byte key is not random (a random one has about 30). */
+const MIN_DISTINCT_BYTES = 16;
+
+/**
+ * The new key, read through one descriptor opened without blocking (a FIFO or a device at the
+ * path is refused, not waited on or read without end), from a regular file that belongs to
+ * root or this user, that nobody else may read or write (a key others could read is leaked
+ * before it is used, which is what a rotation is for; one they could write, theirs), and that
+ * holds a key that looks random. Until a review of stop 43 of 2026-12-06 the mode alone was
+ * checked, by path, and a key file of another user, an all-zero key and a FIFO were taken.
+ */
+function loadNewKek(file: string): Buffer {
+  const invalid = (why: string) =>
+    operatorError(
       "NEW_KEK_INVALID",
-      `cannot load the new key-encryption key: ${err instanceof Error ? err.message : String(err)}`,
+      `the new key-encryption key file ${file} ${why}; nothing was changed`,
     );
+  checkNewKekPlace(file);
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (err) {
+    throw invalid(`cannot be read (${(err as NodeJS.ErrnoException).code ?? "error"})`);
   }
+  let content: Buffer;
+  try {
+    const stats = fstatSync(fd);
+    if (!stats.isFile()) throw invalid("is not a regular file");
+    if (stats.uid !== 0 && stats.uid !== ownUid()) {
+      throw invalid(`belongs to uid ${stats.uid}, who could replace the key`);
+    }
+    const mode = stats.mode & 0o777;
+    if ((mode & 0o077) !== 0) {
+      throw invalid(
+        `is readable or writable by other users (mode 0${mode.toString(8)}): make it 0600 or 0400 first`,
+      );
+    }
+    if (stats.size > 128)
+      throw invalid(`is ${stats.size} bytes: a key file holds 32 bytes or their base64`);
+    content = readFileSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  let key: Buffer;
+  try {
+    key = kekOfFileContent(content, file);
+  } catch (err) {
+    throw invalid(`does not hold a key (${err instanceof Error ? err.message : String(err)})`);
+  }
+  if (new Set(key).size < MIN_DISTINCT_BYTES) {
+    throw invalid("does not hold a random key (make one with openssl rand -base64 32)");
+  }
+  return key;
 }
 
 export async function runRotation(argv: string[], out: (line: string) => void): Promise<void> {
@@ -273,13 +336,16 @@ export async function runRotation(argv: string[], out: (line: string) => void): 
   const current = await loadCurrentKek(config);
   let next: Buffer | undefined;
   if (!args.generate) {
-    next = await loadNewKek(args.newKekFile);
+    next = loadNewKek(args.newKekFile);
     refuseSameKek(current, next);
-  } else if (existsSync(args.newKekFile)) {
-    throw operatorError(
-      "NEW_KEK_INVALID",
-      `${args.newKekFile} already exists: --generate-new-kek-file never overwrites a file (give --new-kek-file to use it)`,
-    );
+  } else {
+    checkNewKekPlace(args.newKekFile);
+    if (existsSync(args.newKekFile)) {
+      throw operatorError(
+        "NEW_KEK_INVALID",
+        `${args.newKekFile} already exists: --generate-new-kek-file never overwrites a file (give --new-kek-file to use it)`,
+      );
+    }
   }
   const opened = await openConnection(config).catch((err: unknown) => {
     throw startUpFailureOf(err, config.databaseUrl);
@@ -306,7 +372,9 @@ export async function runRotation(argv: string[], out: (line: string) => void): 
     let result: Awaited<ReturnType<typeof rotateInTransaction>>;
     try {
       await opened.client.query("begin");
-      result = await rotateInTransaction(sql, current, next);
+      result = await rotateInTransaction(sql, current, next, () =>
+        opened.embedded ? Promise.resolve() : refuseRunningServers(opened.client),
+      );
     } catch (err) {
       await opened.client.query("rollback").catch(() => undefined);
       // A key file this run wrote holds a key nothing was sealed with: say so, so that the next

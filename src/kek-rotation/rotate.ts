@@ -141,6 +141,8 @@ export async function rotateInTransaction(
   sql: SqlSession,
   current: Buffer,
   next: Buffer,
+  /** Refuses, once the tables are locked, when a server is (still, or newly) on the database. */
+  refuseServers: () => Promise<void> = () => Promise.resolve(),
 ): Promise<RotationResult> {
   refuseSameKek(current, next);
   // Waiting forever behind a session that holds a table (a server nobody saw) would look like
@@ -154,6 +156,9 @@ export async function rotateInTransaction(
   const others = LOCKED_TABLES.filter((t) => t !== "kek_check").map((t) => `"${t}"`);
   await sql.query(`lock table ${others.join(", ")} in exclusive mode`);
   await sql.query(`lock table "kek_check" in access exclusive mode`);
+  // A server that started after the caller's first look read the old check value before these
+  // locks; it is on the database now (its sessions, its presence lock): refused, rolled back.
+  await refuseServers();
 
   const [checkRow] = await sql.query<{ sealed: Buffer }>(
     `select "sealed" from "kek_check" where "id" = 1`,

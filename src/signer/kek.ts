@@ -60,10 +60,15 @@ export async function loadOrCreateKek(source: KekSource): Promise<LoadedKek> {
     if (!createIfMissing) throw kekError(`the KEK file ${file} does not exist`);
     return createKekFile(file);
   }
-  if (content.length === KEK_LENGTH) return { key: content, created: false };
+  return { key: kekOfFileContent(content, file), created: false };
+}
+
+/** The key a KEK file holds: 32 raw bytes, or their base64 (44 characters, white space around). */
+export function kekOfFileContent(content: Buffer, file: string): Buffer {
+  if (content.length === KEK_LENGTH) return content;
   const text = content.toString("latin1");
   if (/^[\x21-\x7e\s]*$/.test(text) && text.trim().length === 44) {
-    return { key: decodeBase64Kek(text, `the KEK file ${file}`), created: false };
+    return decodeBase64Kek(text, `the KEK file ${file}`);
   }
   throw kekError(
     `the KEK file ${file} must hold exactly ${KEK_LENGTH} bytes, or their base64 (44 characters); it has ${content.length} bytes`,
@@ -93,6 +98,12 @@ async function createKekFile(file: string, exclusive = false): Promise<LoadedKek
       await handle.close();
     }
     await link(tmp, file);
+    await rm(tmp, { force: true });
+    // The new name durable too, not only the file's bytes: a KEK rotation commits a database
+    // sealed under this key seconds later, and a crash before the file system's next journal
+    // commit could otherwise lose the only copy of the key every CA key is then sealed with (a
+    // review, stop 43 of 2026-12-06).
+    await syncDirectory(dirname(file));
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === "EEXIST" && (e as NodeJS.ErrnoException).syscall === "link") {
@@ -104,6 +115,16 @@ async function createKekFile(file: string, exclusive = false): Promise<LoadedKek
     await rm(tmp, { force: true });
   }
   return { key, created: true };
+}
+
+/** fsync(2) of a directory, so that the entries made in it survive a crash. */
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
 }
 
 /**

@@ -7,9 +7,20 @@
  * server running, a wrong current key, a new key equal to the current one, and a row that does
  * not open (a failure mid-way, after other tables were already rewritten in the transaction).
  */
-import { type ChildProcess, spawn } from "node:child_process";
+
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { createPrivateKey, randomBytes, X509Certificate } from "node:crypto";
-import { chmodSync, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Client as GrpcClient } from "@grpc/grpc-js";
@@ -21,6 +32,8 @@ import {
   PrivateKeyRetention,
 } from "../../gen/ts/certmint/v1/certificate_profile_service";
 import { ListCertificatesRequest } from "../../gen/ts/certmint/v1/certificate_service";
+import { refuseRunningServers } from "../../src/kek-rotation/main";
+import { rotateInTransaction } from "../../src/kek-rotation/rotate";
 import { startEmbeddedPostgres } from "../../src/store/embedded-postgres";
 import { SERVER_PRESENCE_LOCK_KEY } from "../../src/store/notifications";
 import { attrRequest } from "../certificates/helpers";
@@ -550,6 +563,65 @@ describe("KEK rotation on PostgreSQL and the servers' presence lock", () => {
     expect(await server.stop()).toBe(0);
     server = undefined;
     await waitFor("the lock to be released", async () => (await holders()) === 0);
+  });
+
+  it("refuses, after the tables are locked, a server that came meanwhile, and commits nothing", async () => {
+    // A server that started between the first look for servers and the rotation's locks read
+    // the old check value: inside the transaction, once locked, it is looked for again. Here a
+    // session named as servers name theirs stands for it, present when the locks are taken.
+    const rotation = new Client({ connectionString: db.url });
+    const server = new Client({ connectionString: db.url, application_name: "certmint" });
+    await rotation.connect();
+    await server.connect();
+    try {
+      const before = await db.query("select encode(sealed, 'hex') as s from kek_check");
+      await rotation.query("begin");
+      const current = readFileSync(oldKek, "utf8");
+      const err = await rotateInTransaction(
+        { query: async (sql, params) => (await rotation.query(sql, params)).rows },
+        Buffer.from(current.trim(), "base64"),
+        randomBytes(32),
+        () => refuseRunningServers(rotation),
+      ).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      await rotation.query("rollback");
+      expect(String(err)).toMatch(/a certmint server is using this database \(1 session/);
+      expect(await db.query("select encode(sealed, 'hex') as s from kek_check")).toEqual(before);
+    } finally {
+      await server.end();
+      await rotation.end();
+    }
+  });
+
+  it("refuses a new key file another user owns, one in a directory others may write, an all-zero key and a FIFO, changing nothing", async () => {
+    const before = await db.query("select encode(sealed, 'hex') as s from kek_check");
+    const refusedWith = async (args: string[], why: RegExp) => {
+      const r = await rotate(env(), args);
+      expect(r.code, r.stdout + r.stderr).toBe(2);
+      expect(r.stderr).toMatch(why);
+      expect(r.stderr).toMatch(/\(NEW_KEK_INVALID\)\n$/);
+    };
+    const foreign = join(dir, "foreign.key");
+    writeFileSync(foreign, `${randomBytes(32).toString("base64")}\n`, { mode: 0o600 });
+    chownSync(foreign, 65534, 65534);
+    await refusedWith(["--new-kek-file", foreign], /belongs to uid 65534/);
+    const open = join(dir, "open");
+    mkdirSync(open);
+    chmodSync(open, 0o777);
+    await refusedWith(
+      ["--generate-new-kek-file", join(open, "gen.key")],
+      /writable by other users/,
+    );
+    expect(existsSync(join(open, "gen.key"))).toBe(false);
+    const zero = join(dir, "zero.key");
+    writeFileSync(zero, Buffer.alloc(32), { mode: 0o600 });
+    await refusedWith(["--new-kek-file", zero], /does not hold a random key/);
+    const fifo = join(dir, "fifo.key");
+    execFileSync("mkfifo", ["-m", "0600", fifo]);
+    await refusedWith(["--new-kek-file", fifo], /is not a regular file/);
+    expect(await db.query("select encode(sealed, 'hex') as s from kek_check")).toEqual(before);
   });
 
   it("refuses the rotation while a session of another name holds it, and runs once it is let go", async () => {
