@@ -5,8 +5,8 @@
  * TlsFileError with one line naming the variable and the file, never the file's contents.
  */
 import { createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
-import { closeSync, fstatSync, openSync, readFileSync } from "node:fs";
-import { open, readFile } from "node:fs/promises";
+import { closeSync, constants, fstatSync, openSync, readFileSync, type Stats } from "node:fs";
+import { open } from "node:fs/promises";
 import { createSecureContext } from "node:tls";
 import { ClientCrlError, ClientCrls } from "../auth/client-crls";
 import { ENV, type TlsConfig } from "../config";
@@ -71,25 +71,81 @@ function unreadable(config: TlsConfig, which: Which, err: unknown): TlsFileError
   return new TlsFileError(`${named(config, which)} cannot be read (${code})`);
 }
 
-export function readTlsFilesSync(config: TlsConfig): TlsFiles {
-  const read = (which: Which) => {
-    try {
-      return readFileSync(pathOf(config, which));
-    } catch (err) {
-      throw unreadable(config, which, err);
-    }
-  };
-  let key: { bytes: Buffer; mode: number };
-  try {
-    const fd = openSync(config.keyFile, "r");
-    try {
-      key = { mode: fstatSync(fd).mode & 0o777, bytes: readFileSync(fd) };
-    } finally {
-      closeSync(fd);
-    }
-  } catch (err) {
-    throw unreadable(config, "key", err);
+/**
+ * The most each file may hold: far above any real one, so that a path that became a huge file
+ * is refused instead of read into memory.
+ */
+const MAX_BYTES: Record<Which, number> = {
+  cert: 4 << 20,
+  key: 1 << 20,
+  ca: 16 << 20,
+  crl: 128 << 20,
+};
+
+/**
+ * Opened without blocking and checked through the descriptor before anything is read: a
+ * regular file (a FIFO would block the read for good, holding every later reload; a device
+ * such as /dev/zero would be read without end), no larger than MAX_BYTES. The key's mode comes
+ * from the same descriptor (TlsFiles.keyMode). Until a review of stop 43 of 2026-12-06 a key
+ * path pointing at /dev/zero was read until memory ran out.
+ */
+const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;
+
+function checkedStats(config: TlsConfig, which: Which, stats: Stats): void {
+  if (!stats.isFile()) throw new TlsFileError(`${named(config, which)} is not a regular file`);
+  if (stats.size > MAX_BYTES[which]) {
+    throw new TlsFileError(
+      `${named(config, which)} is ${stats.size} bytes, more than the ${MAX_BYTES[which]} such a file may hold`,
+    );
   }
+}
+
+interface FileRead {
+  bytes: Buffer;
+  mode: number;
+}
+
+function readFileSyncChecked(config: TlsConfig, which: Which): FileRead {
+  let fd: number;
+  try {
+    fd = openSync(pathOf(config, which), OPEN_FLAGS);
+  } catch (err) {
+    throw unreadable(config, which, err);
+  }
+  try {
+    const stats = fstatSync(fd);
+    checkedStats(config, which, stats);
+    return { bytes: readFileSync(fd), mode: stats.mode & 0o777 };
+  } catch (err) {
+    if (err instanceof TlsFileError) throw err;
+    throw unreadable(config, which, err);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+async function readFileChecked(config: TlsConfig, which: Which): Promise<FileRead> {
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(pathOf(config, which), OPEN_FLAGS);
+  } catch (err) {
+    throw unreadable(config, which, err);
+  }
+  try {
+    const stats = await handle.stat();
+    checkedStats(config, which, stats);
+    return { bytes: await handle.readFile(), mode: stats.mode & 0o777 };
+  } catch (err) {
+    if (err instanceof TlsFileError) throw err;
+    throw unreadable(config, which, err);
+  } finally {
+    await handle.close();
+  }
+}
+
+export function readTlsFilesSync(config: TlsConfig): TlsFiles {
+  const read = (which: Which) => readFileSyncChecked(config, which).bytes;
+  const key = readFileSyncChecked(config, "key");
   return {
     cert: read("cert"),
     key: key.bytes,
@@ -99,27 +155,11 @@ export function readTlsFilesSync(config: TlsConfig): TlsFiles {
   };
 }
 
-/** The key file's bytes and mode, through one descriptor (TlsFiles.keyMode). */
-async function readKeyFile(path: string): Promise<{ bytes: Buffer; mode: number }> {
-  const handle = await open(path, "r");
-  try {
-    const stats = await handle.stat();
-    return { mode: stats.mode & 0o777, bytes: await handle.readFile() };
-  } finally {
-    await handle.close();
-  }
-}
-
 export async function readTlsFiles(config: TlsConfig): Promise<TlsFiles> {
-  const read = (which: Which) =>
-    readFile(pathOf(config, which)).catch((err: unknown) => {
-      throw unreadable(config, which, err);
-    });
+  const read = async (which: Which) => (await readFileChecked(config, which)).bytes;
   const [cert, key, ca, crl] = await Promise.all([
     read("cert"),
-    readKeyFile(config.keyFile).catch((err: unknown) => {
-      throw unreadable(config, "key", err);
-    }),
+    readFileChecked(config, "key"),
     config.clientCaFile === undefined ? undefined : read("ca"),
     config.clientCrlFile === undefined ? undefined : read("crl"),
   ]);

@@ -11,8 +11,8 @@
  * whenever a rename falls between them; through one descriptor it cannot break, however the
  * machine schedules the two processes (no timing is assumed: the loop counts reads, not time).
  */
-import { spawn } from "node:child_process";
-import { chmodSync, copyFileSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { chmodSync, copyFileSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type { TlsConfig } from "../../src/config";
@@ -89,6 +89,29 @@ describe("the TLS key file's mode", () => {
       }
     } finally {
       renamer.kill("SIGKILL");
+    }
+  });
+
+  it("is read only from a regular file of bounded size: a device, a FIFO or a huge file is refused before a byte is read", async () => {
+    // Until a review of stop 43 of 2026-12-06 a key path pointing at /dev/zero was read until
+    // memory ran out, and a FIFO blocked every later reload.
+    const cert = join(dir.path, "bounded-cert.pem");
+    writeFileSync(cert, "certificate bytes");
+    const device = join(dir.path, "device.pem");
+    symlinkSync("/dev/zero", device);
+    const fifo = join(dir.path, "fifo.pem");
+    execFileSync("mkfifo", ["-m", "0600", fifo]);
+    const huge = join(dir.path, "huge.pem");
+    writeFileSync(huge, "");
+    truncateSync(huge, 2 << 20);
+    chmodSync(huge, 0o600);
+    for (const [key, why] of [
+      [device, /is not a regular file/],
+      [fifo, /is not a regular file/],
+      [huge, /is 2097152 bytes, more than the 1048576/],
+    ] as const) {
+      expect(() => readTlsFilesSync(configFor(cert, key)), key).toThrow(why);
+      await expect(readTlsFiles(configFor(cert, key)), key).rejects.toThrow(why);
     }
   });
 });
