@@ -9,9 +9,12 @@
  */
 import { X509Certificate } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CreateRootCertificateAuthorityRequest } from "../../gen/ts/certmint/v1/certificate_authority_service";
+import { KeyAlgorithm } from "../../gen/ts/certmint/v1/common";
 import {
   attrRequest,
   Code,
+  call,
   createProfileRows,
   createRoot,
   issue,
@@ -37,11 +40,13 @@ describe("a common name with white space at an end", () => {
     ["a trailing no-break space", "evil.org\u00a0"],
     ["a trailing ideographic space", "evil.org\u3000"],
     ["a name of the policy's own, padded", "api.example.com "],
+    ["a line separator inside (U+2028)", "evil.org\u2028x"],
+    ["a paragraph separator inside (U+2029)", "evil.org\u2029x"],
   ])("is refused with %s, signing nothing", async (_what, value) => {
     const before = await rowCounts(h);
     const err = await rpcError(issue(h, attrRequest("web", { cn: value })));
     expect([Code.INVALID_ARGUMENT, Code.FAILED_PRECONDITION]).toContain(err.code);
-    expect(err.message).toMatch(/starts or ends with white space/);
+    expect(err.message).toMatch(/starts or ends with white space|line-separator/);
     // A policy refusal is recorded as a FAILED request (as every refusal of the policy is); no
     // certificate.
     const after = await rowCounts(h);
@@ -60,4 +65,33 @@ describe("a common name with white space at an end", () => {
     );
     expect(new X509Certificate(text.certificate!.certificatePem).subject).toBe("CN=Build Agent 7");
   });
+});
+
+describe("a CA's subject", () => {
+  it.each([
+    ["a trailing space", "Issuing CA "],
+    ["a leading no-break space", "\u00a0Issuing CA"],
+    ["a line separator", "Issuing\u2028CA"],
+  ])(
+    "is refused with %s (INVALID_ARGUMENT, SUBJECT_VALUE_INVALID), creating nothing",
+    async (_what, value) => {
+      const before = await h.db.query("select id from certificate_authority");
+      const err = await rpcError(
+        call(
+          h.authorities,
+          "createRootCertificateAuthority",
+          CreateRootCertificateAuthorityRequest.fromPartial({
+            slug: "padded",
+            subject: { commonName: value },
+            keyAlgorithm: KeyAlgorithm.KEY_ALGORITHM_EC_P256,
+          }),
+        ),
+      );
+      expect(err.code).toBe(Code.INVALID_ARGUMENT);
+      expect(err.violations.map((v) => [v.field, v.reason])).toEqual([
+        ["subject.common_name", "SUBJECT_VALUE_INVALID"],
+      ]);
+      expect(await h.db.query("select id from certificate_authority")).toEqual(before);
+    },
+  );
 });

@@ -4,6 +4,8 @@ import { hasControlCharacters } from "../common/text";
 import { parseEmail } from "../policy-engine/email-match";
 
 const UPPER_BOUND = SUBJECT_ATTRIBUTE_UPPER_BOUNDS;
+/** U+2028 and U+2029: a viewer or log pipeline that splits lines on them shows another value. */
+const LINE_BREAKS = /[\p{Zl}\p{Zp}]/u;
 
 /** Checks a CA subject: not empty (RFC 5280 4.1.2.6), values within their bounds. */
 export function checkCaSubject(subject: SubjectName, field = "subject"): void {
@@ -22,6 +24,16 @@ export function checkCaSubject(subject: SubjectName, field = "subject"): void {
     if (value.trim() === "" || hasControlCharacters(value)) {
       violations.push(
         fieldViolation(f, "SUBJECT_VALUE_INVALID", "must be non-empty printable text"),
+      );
+    } else if (value.trim() !== value || LINE_BREAKS.test(value)) {
+      // As a leaf's values (policy-engine/value-match.ts); until a review of stop 43 of
+      // 2026-12-06 a CA could be named "Issuing CA " (zlint: w_subject_dn_trailing_whitespace).
+      violations.push(
+        fieldViolation(
+          f,
+          "SUBJECT_VALUE_INVALID",
+          "must not start or end with white space, nor hold a line or paragraph separator",
+        ),
       );
     } else if (value.length > (UPPER_BOUND[type] ?? 64)) {
       violations.push(

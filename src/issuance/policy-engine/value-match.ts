@@ -15,8 +15,11 @@ export interface ValuePattern {
   readonly pieces: readonly string[];
 }
 
-// Control, format (zero-width, bidi overrides), surrogate, private-use, unassigned.
-const FORBIDDEN = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}]/u;
+// Control, format (zero-width, bidi overrides), surrogate, private-use, unassigned; and the
+// line and paragraph separators U+2028 and U+2029, which viewers and log pipelines split lines
+// on ("evil.org\u2028x" shows "evil.org" as its first line; allowed until a review of stop 43 of
+// 2026-12-06).
+const FORBIDDEN = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}]/u;
 const SPACES = /\s+/gu;
 /** White space (any: U+00A0 and U+3000 too) at the start or the end of a value. */
 const EDGE_SPACE = /^\s|\s$/u;
@@ -37,7 +40,9 @@ export function subjectValueError(type: SubjectAttribute, value: string): string
   if (value.length > 4 * MAX_LENGTH[type] || [...value].length > MAX_LENGTH[type]) {
     return `is longer than ${MAX_LENGTH[type]} characters (RFC 5280 Appendix A)`;
   }
-  if (FORBIDDEN.test(value)) return "contains a control, format or unassigned character";
+  if (FORBIDDEN.test(value)) {
+    return "contains a control, format, line-separator or unassigned character";
+  }
   if (foldValue(value).length === 0) return "is empty";
   // "evil.org " read as free text (white space: no host name has it), so it passed the DNS
   // rules and the CA's name constraints, while whatever trims the value (a log pipeline, an
