@@ -244,11 +244,16 @@ function ipWithin(address: string, cidr: string): boolean {
  * excluded when any form is, and permitted only when every form is. Until stop 43 of
  * 2026-12-06 only the address itself was, and a CA excluding 10.0.0.0/8 signed ::ffff:10.0.0.1,
  * which a Go client accepted for https://10.0.0.1 (an outside probe;
- * test/ca/name-constraints-embedded-ipv4.test.ts).
+ * test/ca/name-constraints-embedded-ipv4.test.ts). The other way round, an IPv4 address is
+ * also its mapped form ::ffff:a.b.c.d for an excluded subtree written in that form (a client
+ * dialling [::ffff:10.0.0.1] accepts a certificate for 10.0.0.1), but not for a permitted one:
+ * an IPv4 address permitted by an IPv4 subtree is permitted (until a review of stop 43).
  */
-function ipReadings(address: string): string[] {
+function ipReadings(address: string, excluded: boolean): string[] {
   const parsed = parseIp(address);
-  return parsed.ok ? [address, ...embeddedIpv4Candidates(parsed).map(formatIpv4)] : [address];
+  if (!parsed.ok) return [address];
+  if (parsed.version === 4) return excluded ? [address, `::ffff:${address}`] : [address];
+  return [address, ...embeddedIpv4Candidates(parsed).map(formatIpv4)];
 }
 
 /**
@@ -339,13 +344,15 @@ export function namesOutside(
   const out: string[] = [];
   for (const kind of KINDS) {
     for (const name of names[kind]) {
-      const readings = kind === "ip" ? ipReadings(name) : [name];
+      const readings = (excluded: boolean) => (kind === "ip" ? ipReadings(name, excluded) : [name]);
       const within = (form: string, base: string, excluded: boolean) =>
         WITHIN[kind](form, base, excluded);
-      const excluded = readings.some((f) => nc.excluded[kind].some((b) => within(f, b, true)));
+      const excluded = readings(true).some((f) =>
+        nc.excluded[kind].some((b) => within(f, b, true)),
+      );
       const permitted =
         nc.permitted[kind].length === 0 ||
-        readings.every((f) => nc.permitted[kind].some((b) => within(f, b, false)));
+        readings(false).every((f) => nc.permitted[kind].some((b) => within(f, b, false)));
       if (excluded || !permitted) out.push(`${kind} ${name}`);
     }
   }

@@ -49,6 +49,13 @@ describe("iPAddress name constraints and IPv6 forms of IPv4 addresses (namesOuts
     expect(outside(excluded10, ["::ffff:192.0.2.1", "2001:db8::1", "192.0.2.1"])).toEqual([]);
   });
 
+  it("excludes an IPv4 address under an excluded subtree written in the mapped form, and permits it under an IPv4 one", () => {
+    // A client dialling [::ffff:10.0.0.1] accepts a certificate for 10.0.0.1 (a review, stop 43).
+    expect(outside({ excluded: ["::ffff:10.0.0.0/104"] }, ["10.0.0.1"])).toEqual(["ip 10.0.0.1"]);
+    expect(outside({ excluded: ["::ffff:10.0.0.0/104"] }, ["192.0.2.1"])).toEqual([]);
+    expect(outside({ permitted: ["10.0.0.0/8"] }, ["10.0.0.1"])).toEqual([]);
+  });
+
   it("permits an IPv6 form of an IPv4 address only where both readings are permitted", () => {
     const both = { permitted: ["10.0.0.0/8", "::/0"] };
     expect(outside(both, ["::ffff:10.0.0.1", "2001:db8::1", "10.1.1.1"])).toEqual([]);
