@@ -50,6 +50,17 @@ describe("a watch without a cursor", () => {
   ])(
     "%s gets a KEEPALIVE with its starting cursor first, and resumes from it after a gap with every certificate issued meanwhile",
     async (_what, scope) => {
+      // Issued, and its event numbered, before the watch: the watch's cursor lies past it, so a
+      // resume does not send it (a cursor of "0" would).
+      const before = (await issue(h, attrRequest("web", { cn: "before.example.com" }))).certificate!
+        .certificateId;
+      await waitFor("its event to be numbered", async () => {
+        const rows = await h.db.query<{ n: string }>(
+          `select count(*) as n from certificate_event where certificate_id = $1 and "position" is not null`,
+          [before],
+        );
+        return rows[0]!.n === "1";
+      });
       const first = watch(scope);
       await waitFor("the watch's first message", () => first.events.length > 0);
       const [start] = first.events;
@@ -70,6 +81,7 @@ describe("a watch without a cursor", () => {
       );
       const delivered = resumed.certificateIds(T.CERTIFICATE_EVENT_TYPE_ISSUED);
       for (const id of ids) expect(delivered.filter((d) => d === id)).toHaveLength(1);
+      expect(delivered).not.toContain(before);
       resumed.cancel();
     },
   );
