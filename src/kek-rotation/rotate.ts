@@ -14,10 +14,17 @@
  * and its public key compared with the one opened with the old: a bug here must not commit keys
  * nobody can open. Any failure rolls everything back; the caller reports one line.
  */
-import { createHash, createPublicKey, type KeyObject, timingSafeEqual } from "node:crypto";
+import {
+  createHash,
+  createHmac,
+  createPublicKey,
+  type KeyObject,
+  timingSafeEqual,
+} from "node:crypto";
 import { CertmintError, failedPrecondition } from "../errors";
 import { caKeyAad, KEK_CHECK_AAD, proveKek } from "../issuance/ca/keyring";
 import { certificateKeyAad, requestKeyAad } from "../issuance/certificates/keys";
+import { newRowId } from "../issuance/common/ids";
 import { generateKeyPair } from "../signer";
 import { openPrivateKey, sealPrivateKey } from "../signer/key-wrap";
 
@@ -231,7 +238,40 @@ export async function rotateInTransaction(
   }
 
   await verifyResealed(sql, next, expected, spkiHash(checkKey));
+  await recordRotation(sql, current, next, counts);
   return { counts, effects: await derivedEffects(sql) };
+}
+
+/**
+ * An identifier of a KEK that says nothing of it: the first 8 octets of an HMAC under the key
+ * (never the key, nor a plain hash of it), so an auditor can tell which key a record names.
+ */
+export const kekId = (kek: Buffer): string =>
+  createHmac("sha256", kek).update("certmint kek id").digest("hex").slice(0, 16);
+
+/**
+ * The rotation in the audit trail, in its transaction: a key-management event (NIST SP 800-57
+ * Part 1 8.2.3), by "rotate-kek" (no access token: an operator on the database's host), with
+ * the old and new keys' ids and the counts. Since a review of stop 43 of 2026-12-06.
+ */
+async function recordRotation(
+  sql: SqlSession,
+  current: Buffer,
+  next: Buffer,
+  counts: RotationCounts,
+): Promise<void> {
+  const changes = [
+    { field: "kek_id", before: kekId(current), after: kekId(next) },
+    { field: "ca_keys_resealed", after: counts.caKeys },
+    { field: "request_keys_resealed", after: counts.requestKeys },
+    { field: "certificate_keys_resealed", after: counts.certificateKeys },
+  ];
+  await sql.query(
+    `insert into "audit_record" ("id", "created_at", "actor_id", "actor_slug", "method",
+       "resource_type", "resource_id", "status_code", "error_reason", "request_id", "peer", "changes")
+     values ($1::uuid, now(), null, 'rotate-kek', 'rotate-kek', 'key_encryption_key', $2, 0, '', '', 'local', $3::jsonb)`,
+    [newRowId(), kekId(next), JSON.stringify(changes)],
+  );
 }
 
 /** Calls `each` with the rows of `target` that hold a blob, BATCH at a time, in id order. */

@@ -640,6 +640,19 @@ describe("KEK rotation on PostgreSQL and the servers' presence lock", () => {
       await other.query("select pg_advisory_unlock_shared($1::int8)", [SERVER_PRESENCE_LOCK_KEY]);
       const done = await rotate(env(), ["--generate-new-kek-file", newKek]);
       expect(done.code, done.stderr).toBe(0);
+      // The rotation is in the audit trail: which key replaced which (ids, never keys), counts.
+      const records = await db.query<{
+        actor_slug: string;
+        changes: Array<Record<string, unknown>>;
+      }>(`select actor_slug, changes from audit_record where resource_type = 'key_encryption_key'`);
+      expect(records).toHaveLength(1);
+      expect(records[0]!.actor_slug).toBe("rotate-kek");
+      const kekIds = records[0]!.changes.find((c) => c.field === "kek_id")!;
+      expect(kekIds.before).toMatch(/^[0-9a-f]{16}$/);
+      expect(kekIds.after).toMatch(/^[0-9a-f]{16}$/);
+      expect(kekIds.after).not.toBe(kekIds.before);
+      const keyText = readFileSync(newKek, "utf8").trim();
+      expect(JSON.stringify(records)).not.toContain(keyText);
       expect(await db.query("select encode(sealed, 'hex') as s from kek_check")).not.toEqual(
         checkBefore,
       );

@@ -44,6 +44,9 @@ const RESOURCE_TYPES = [
   "certificate_request",
   "certificate",
   "access_token",
+  "acme_account",
+  "acme_order",
+  "key_encryption_key",
 ];
 
 const COLUMNS: ReadonlyArray<Column<AuditRecord>> = [

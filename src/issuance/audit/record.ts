@@ -15,6 +15,8 @@ export const AUDIT_RESOURCE_TYPES = [
   // ACME (src/acme): accounts (created, deactivated, key rolled over) and orders.
   "acme_account",
   "acme_order",
+  // A KEK rotation (src/kek-rotation: method and actor_slug "rotate-kek", no access token).
+  "key_encryption_key",
 ] as const;
 export type AuditResourceType = (typeof AUDIT_RESOURCE_TYPES)[number];
 

@@ -291,7 +291,8 @@ private static final long serialVersionUID = 0L;
    * The kind of resource the call acted on: "certificate_authority", "certificate_policy",
    * "certificate_profile", "certificate_request", "certificate", "access_token", or for ACME
    * requests (method "/acme/&lt;resource&gt;", actor the ACME account) "acme_account" and
-   * "acme_order"; empty when the call failed before naming one.
+   * "acme_order", or "key_encryption_key" for a KEK rotation (method and actor_slug
+   * "rotate-kek", no actor); empty when the call failed before naming one.
    * </pre>
    *
    * <code>string resource_type = 6 [json_name = "resourceType"];</code>
@@ -315,7 +316,8 @@ private static final long serialVersionUID = 0L;
    * The kind of resource the call acted on: "certificate_authority", "certificate_policy",
    * "certificate_profile", "certificate_request", "certificate", "access_token", or for ACME
    * requests (method "/acme/&lt;resource&gt;", actor the ACME account) "acme_account" and
-   * "acme_order"; empty when the call failed before naming one.
+   * "acme_order", or "key_encryption_key" for a KEK rotation (method and actor_slug
+   * "rotate-kek", no actor); empty when the call failed before naming one.
    * </pre>
    *
    * <code>string resource_type = 6 [json_name = "resourceType"];</code>
@@ -1825,7 +1827,8 @@ private static final long serialVersionUID = 0L;
      * The kind of resource the call acted on: "certificate_authority", "certificate_policy",
      * "certificate_profile", "certificate_request", "certificate", "access_token", or for ACME
      * requests (method "/acme/&lt;resource&gt;", actor the ACME account) "acme_account" and
-     * "acme_order"; empty when the call failed before naming one.
+     * "acme_order", or "key_encryption_key" for a KEK rotation (method and actor_slug
+     * "rotate-kek", no actor); empty when the call failed before naming one.
      * </pre>
      *
      * <code>string resource_type = 6 [json_name = "resourceType"];</code>
@@ -1848,7 +1851,8 @@ private static final long serialVersionUID = 0L;
      * The kind of resource the call acted on: "certificate_authority", "certificate_policy",
      * "certificate_profile", "certificate_request", "certificate", "access_token", or for ACME
      * requests (method "/acme/&lt;resource&gt;", actor the ACME account) "acme_account" and
-     * "acme_order"; empty when the call failed before naming one.
+     * "acme_order", or "key_encryption_key" for a KEK rotation (method and actor_slug
+     * "rotate-kek", no actor); empty when the call failed before naming one.
      * </pre>
      *
      * <code>string resource_type = 6 [json_name = "resourceType"];</code>
@@ -1872,7 +1876,8 @@ private static final long serialVersionUID = 0L;
      * The kind of resource the call acted on: "certificate_authority", "certificate_policy",
      * "certificate_profile", "certificate_request", "certificate", "access_token", or for ACME
      * requests (method "/acme/&lt;resource&gt;", actor the ACME account) "acme_account" and
-     * "acme_order"; empty when the call failed before naming one.
+     * "acme_order", or "key_encryption_key" for a KEK rotation (method and actor_slug
+     * "rotate-kek", no actor); empty when the call failed before naming one.
      * </pre>
      *
      * <code>string resource_type = 6 [json_name = "resourceType"];</code>
@@ -1892,7 +1897,8 @@ private static final long serialVersionUID = 0L;
      * The kind of resource the call acted on: "certificate_authority", "certificate_policy",
      * "certificate_profile", "certificate_request", "certificate", "access_token", or for ACME
      * requests (method "/acme/&lt;resource&gt;", actor the ACME account) "acme_account" and
-     * "acme_order"; empty when the call failed before naming one.
+     * "acme_order", or "key_encryption_key" for a KEK rotation (method and actor_slug
+     * "rotate-kek", no actor); empty when the call failed before naming one.
      * </pre>
      *
      * <code>string resource_type = 6 [json_name = "resourceType"];</code>
@@ -1909,7 +1915,8 @@ private static final long serialVersionUID = 0L;
      * The kind of resource the call acted on: "certificate_authority", "certificate_policy",
      * "certificate_profile", "certificate_request", "certificate", "access_token", or for ACME
      * requests (method "/acme/&lt;resource&gt;", actor the ACME account) "acme_account" and
-     * "acme_order"; empty when the call failed before naming one.
+     * "acme_order", or "key_encryption_key" for a KEK rotation (method and actor_slug
+     * "rotate-kek", no actor); empty when the call failed before naming one.
      * </pre>
      *
      * <code>string resource_type = 6 [json_name = "resourceType"];</code>
