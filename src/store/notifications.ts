@@ -74,15 +74,13 @@ export function listen(
     });
     try {
       await c.connect();
+      // First: during a KEK rotation, which holds it exclusively, this waits (and the rotation,
+      // which looks for waiters too, refuses to commit while this server is here).
+      await c.query("select pg_advisory_lock_shared($1::int8)", [SERVER_PRESENCE_LOCK_KEY]);
       // The identifier is ours (a constant): quoted as one.
       await c.query(`LISTEN "${channel}"`);
       // Whatever was notified while this connection was down (no payload): look again.
       onNotify();
-      // Not awaited: during a KEK rotation (which holds the lock exclusively) it waits, and the
-      // LISTEN above is in place meanwhile. A failure is the connection's, reported above.
-      c.query("select pg_advisory_lock_shared($1::int8)", [SERVER_PRESENCE_LOCK_KEY]).catch(
-        () => undefined,
-      );
     } catch (err) {
       onError(err);
       c.end().catch(() => undefined);
