@@ -143,3 +143,11 @@ export const withArticle = (word: string): string => {
  * at most 64 characters of it, so an error never carries a caller's megabytes back.
  */
 export const quoted = (input: string, max = 64): string => JSON.stringify(clip(input, max));
+
+/**
+ * The RetryInfo delay of SERVER_NOT_READY and SERVER_STOPPING, wherever they are raised (unary
+ * calls, watches, key generation): a retry may succeed in a moment (this server once ready, or
+ * another replica, or this one restarted). README, Errors: "RetryInfo ... when a retry may
+ * succeed"; until stop 43 of 2026-12-06 none came with one (an outside probe).
+ */
+export const STARTING_OR_STOPPING_RETRY_SECONDS = 1;

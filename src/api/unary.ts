@@ -2,7 +2,7 @@ import type { handleUnaryCall, Metadata, ServerUnaryCall, ServiceError } from "@
 import type { Logger } from "pino";
 import type { CallSecurity } from "../auth/access-control";
 import { ruleFor } from "../auth/permissions";
-import { CertmintError, isCertmintError } from "../errors";
+import { CertmintError, isCertmintError, STARTING_OR_STOPPING_RETRY_SECONDS } from "../errors";
 import type { AuditResource } from "../issuance/audit/record";
 import { type Actor, type Call, monotonicDeadline, remainingMs } from "../issuance/call";
 import { noteCallActor, notedCallDeadline, notedCallPeer } from "../server/call-logging";
@@ -69,14 +69,6 @@ export class InFlightCalls {
     return calls.length;
   }
 }
-
-/**
- * The RetryInfo delay of SERVER_NOT_READY and SERVER_STOPPING: a retry may succeed in a moment
- * (this server once ready, or another replica, or this one restarted). README, Errors:
- * "RetryInfo ... when a retry may succeed"; until stop 43 of 2026-12-06 both came without one
- * (an outside probe).
- */
-export const STARTING_OR_STOPPING_RETRY_SECONDS = 1;
 
 /** What every handler module gets from the server. */
 export interface HandlerDeps {

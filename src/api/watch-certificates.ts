@@ -5,7 +5,7 @@ import {
   type WatchCertificatesRequest,
   type WatchCertificatesResponse,
 } from "../../gen/ts/certmint/v1/certificate_service";
-import { CertmintError, unauthenticated } from "../errors";
+import { CertmintError, STARTING_OR_STOPPING_RETRY_SECONDS, unauthenticated } from "../errors";
 import type { Actor, Call } from "../issuance/call";
 import { certificateStatus } from "../issuance/certificates/queries";
 import type { IssuanceDeps } from "../issuance/deps";
@@ -112,6 +112,7 @@ export function watchCertificatesHandler(
           "unavailable",
           "SERVER_NOT_READY",
           "certmint is starting or stopping; retry shortly",
+          { retryAfterSeconds: STARTING_OR_STOPPING_RETRY_SECONDS },
         );
       }
       const security = deps.security();

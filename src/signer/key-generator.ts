@@ -18,7 +18,7 @@
  * piscina would give the threads and cancellation, but its queue is FIFO and the fair queue
  * has to sit in front of it anyway; the threads left to manage are a handful of lines here.
  */
-import { CertmintError } from "../errors";
+import { CertmintError, STARTING_OR_STOPPING_RETRY_SECONDS } from "../errors";
 import { RSA_KEY_BITS } from "../model/keys";
 import type { KeyAlgorithm } from "../model/pki";
 import { generateKeyPair, type KeyPair } from "./keys";
@@ -291,4 +291,6 @@ const threadUnavailable = () =>
   );
 
 const stopping = () =>
-  new CertmintError("unavailable", "SERVER_STOPPING", "certmint is stopping; retry shortly");
+  new CertmintError("unavailable", "SERVER_STOPPING", "certmint is stopping; retry shortly", {
+    retryAfterSeconds: STARTING_OR_STOPPING_RETRY_SECONDS,
+  });

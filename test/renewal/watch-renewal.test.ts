@@ -128,9 +128,11 @@ async function lifecycle(mode: "postgresql" | "embedded") {
     await server.stop();
     await waitFor("the watch to end", () => watch.error !== undefined);
     const ended = decodeError(watch.error);
-    expect({ code: ended.code, reason: ended.reason }).toEqual({
+    // With a RetryInfo since stop 43 of 2026-12-06 (an outside probe: none said when to retry).
+    expect({ code: ended.code, reason: ended.reason, retry: ended.retryDelaySeconds }).toEqual({
       code: 14,
       reason: "SERVER_STOPPING",
+      retry: 1,
     });
   } finally {
     for (const w of watches) w.cancel();

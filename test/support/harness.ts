@@ -16,7 +16,12 @@ import { CertificateAuthorityServiceClient } from "../../gen/ts/certmint/v1/cert
 import { CertificatePolicyServiceClient } from "../../gen/ts/certmint/v1/certificate_policy_service";
 import { CertificateProfileServiceClient } from "../../gen/ts/certmint/v1/certificate_profile_service";
 import { CertificateServiceClient } from "../../gen/ts/certmint/v1/certificate_service";
-import { BadRequest, ErrorInfo, PreconditionFailure } from "../../gen/ts/google/rpc/error_details";
+import {
+  BadRequest,
+  ErrorInfo,
+  PreconditionFailure,
+  RetryInfo,
+} from "../../gen/ts/google/rpc/error_details";
 import { Status } from "../../gen/ts/google/rpc/status";
 import { type RunningCertmint, type StartOptions, startCertmint } from "../../src/app";
 import { loadConfig } from "../../src/config";
@@ -186,6 +191,8 @@ export interface DecodedError {
   reason?: string;
   violations: Array<{ field: string; description: string; reason: string }>;
   preconditions: Array<{ type: string; subject: string; description: string }>;
+  /** RetryInfo's delay, in seconds, when the error carried one. */
+  retryDelaySeconds?: number;
 }
 
 export function decodeError(err: unknown): DecodedError {
@@ -199,6 +206,10 @@ export function decodeError(err: unknown): DecodedError {
     if (type === "BadRequest") out.violations = BadRequest.decode(d.value).fieldViolations;
     if (type === "PreconditionFailure")
       out.preconditions = PreconditionFailure.decode(d.value).violations;
+    if (type === "RetryInfo") {
+      const delay = RetryInfo.decode(d.value).retryDelay;
+      out.retryDelaySeconds = Number(delay?.seconds ?? 0) + (delay?.nanos ?? 0) / 1e9;
+    }
   }
   return out;
 }

@@ -1,4 +1,10 @@
-import { CertmintError, failedPrecondition, invalidField, isCertmintError } from "../../errors";
+import {
+  CertmintError,
+  failedPrecondition,
+  invalidField,
+  isCertmintError,
+  STARTING_OR_STOPPING_RETRY_SECONDS,
+} from "../../errors";
 import { exportPrivateKeyPem } from "../../signer";
 import { auditRecordOf, SUCCESS } from "../audit/record";
 import { type RenewalStatus, renewalStatuses } from "../auto-renewal/status";
@@ -155,6 +161,7 @@ export const serverStopping = () =>
     "unavailable",
     "SERVER_STOPPING",
     "certmint is stopping; reconnect (to another replica) with the last cursor",
+    { retryAfterSeconds: STARTING_OR_STOPPING_RETRY_SECONDS },
   );
 
 /**
