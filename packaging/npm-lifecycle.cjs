@@ -15,6 +15,19 @@
 // Until stop 42 of 2026-12-06 the refusal was one line saying "pack the CLI with make pack",
 // without where to run it or where the tarball appears, and it did not say that an install from
 // a git URL is not supported.
+//  - prepare in a directory install (`npm install /path/to/certmint`, a file: dependency, npm
+//    link, npm install -g of the clone): npm 7 and later run prepare in that directory, linked
+//    (npm_package_resolved is the string "null") or packed by pacote's directory fetcher
+//    (--install-links: npm_package_resolved is the directory), with INIT_CWD and
+//    npm_config_local_prefix the installing project's. Refused too, saying to run make pack in
+//    that directory. A git install is told apart by where the package is: pacote's git fetcher
+//    clones (or unpacks) into npm's cache, <npm_config_cache>/_cacache/tmp/git-clone<random>,
+//    and prepares it there; _PACOTE_NO_PREPARE_ is only pacote's list of git dependencies being
+//    prepared, inherited by every npm below it (a directory dependency of a git dependency sees
+//    it too), so it marks a git install only where npm was started in this package's directory.
+// Until stop 44 of 2026-12-06 a directory install was refused with the git message: any
+// _PACOTE_NO_PREPARE_, and any npm_package_resolved (even "null") outside INIT_CWD, was taken
+// as a git install.
 "use strict";
 const { readFileSync } = require("node:fs");
 const { isAbsolute, join, relative } = require("node:path");
@@ -23,14 +36,48 @@ const root = join(__dirname, "..");
 const env = process.env;
 const event = env.npm_lifecycle_event ?? process.argv[2] ?? "";
 
+/** Whether path is dir or inside it. */
+function inside(path, dir) {
+  const rel = relative(dir, path);
+  return rel === "" || !(rel.startsWith("..") || isAbsolute(rel));
+}
+
+/** The package's directory as npm gave it (npm_package_resolved), if npm gave one: a path. */
+function resolvedDir() {
+  const resolved = env.npm_package_resolved;
+  if (!resolved || resolved === "null" || !isAbsolute(resolved)) return undefined;
+  return resolved;
+}
+
+/** Whether dir is where pacote's git fetcher clones (or unpacks) a git dependency. */
+function pacoteGitClone(dir) {
+  if (env.npm_config_cache && inside(dir, join(env.npm_config_cache, "_cacache", "tmp"))) return true;
+  return /[\\/]_cacache[\\/]tmp[\\/]git-clone[^\\/]*([\\/]|$)/.test(dir);
+}
+
 /** Whether npm runs this for a project installing certmint from a git URL (see above). */
 function gitInstall() {
-  if (env._PACOTE_NO_PREPARE_) return true;
-  const resolved = env.npm_package_resolved;
-  const started = env.INIT_CWD;
-  if (!resolved || !started) return false;
-  const rel = relative(resolved, started);
-  return rel.startsWith("..") || isAbsolute(rel);
+  if (pacoteGitClone(root)) return true;
+  const resolved = resolvedDir();
+  if (resolved && pacoteGitClone(resolved)) return true;
+  // pacote's `npm install --force` in its clone: started there, with its list of git dependencies.
+  if (env._PACOTE_NO_PREPARE_ && env.INIT_CWD && inside(env.INIT_CWD, root) && inside(root, env.INIT_CWD))
+    return true;
+  return false;
+}
+
+/** Whether this is the clone's own install (npm install or npm ci in it), not another project's. */
+function ownInstall() {
+  if (env.npm_config_global === "true") return false;
+  if (env.npm_package_resolved) return false;
+  const prefix = env.npm_config_local_prefix || env.INIT_CWD;
+  return !prefix || inside(prefix, root);
+}
+
+/** prepack (npm 6, yarn, pnpm pack a git dependency's clone): started outside the package. */
+function packedForAnother() {
+  const resolved = resolvedDir();
+  return Boolean(resolved && env.INIT_CWD && !inside(env.INIT_CWD, resolved));
 }
 
 function version() {
@@ -41,22 +88,29 @@ function version() {
   }
 }
 
-function refuse(fromGit) {
+function refuse(kind) {
   const tgz = `certmint-${version()}.tgz`;
   const lines = [
-    fromGit
+    kind === "git"
       ? "certmint: installing certmint from a git URL is not supported: the repository's package.json is the server, with its dependencies, not the CLI."
-      : "certmint: this package.json is the server, with its dependencies: it is not packed or published.",
-    "To install the certmint CLI with npm, pack it with make pack in a clone of the repository:",
-    "  git clone <the repository URL> certmint && cd certmint && make pack",
+      : kind === "directory"
+        ? `certmint: installing certmint from a directory (npm install <path>, a file: dependency, npm link, npm install -g of a clone; here ${root}) is not supported: the repository's package.json is the server, with its dependencies, not the CLI.`
+        : "certmint: this package.json is the server, with its dependencies: it is not packed or published.",
+    kind === "directory"
+      ? "To install the certmint CLI with npm, pack it with make pack in that directory:"
+      : "To install the certmint CLI with npm, pack it with make pack in a clone of the repository:",
+    kind === "directory"
+      ? `  cd ${root} && make pack`
+      : "  git clone <the repository URL> certmint && cd certmint && make pack",
     `make pack (scripts/pack-cli.cjs, packaging/cli/package.json) writes ${tgz} in the clone's top directory: the CLI alone, one file, no dependencies. Then:`,
-    `  npm install -g ./${tgz}`,
+    kind === "directory" ? `  npm install -g ${join(root, tgz)}` : `  npm install -g ./${tgz}`,
     "To run the server, run it from the clone (make run; README: Running in production).",
   ];
   process.stderr.write(`${lines.join("\n")}\n`);
   process.exit(1);
 }
 
-if (event === "prepack") refuse(gitInstall());
-else if (event === "prepare" && gitInstall()) refuse(true);
+if (event === "prepack") refuse(gitInstall() || packedForAnother() ? "git" : "pack");
+else if (event === "prepare" && gitInstall()) refuse("git");
+else if (event === "prepare" && !ownInstall()) refuse("directory");
 // prepare in the clone itself (npm install, npm ci): nothing to do.

@@ -219,3 +219,81 @@ export function embeddedIpv4Candidates(a: IpValue): bigint[] {
   ];
   return [...new Set(layouts)];
 }
+
+/** An IPv6 prefix that carries an IPv4 address (as embeddedIpv4Candidates reads an address), and where. */
+interface Embedding {
+  form: string;
+  /** The prefix, its bits in place, and its length. */
+  prefix: bigint;
+  length: number;
+  /** The IPv4 address's bits, most significant first: [first bit (0 = the most significant), count]. */
+  fields: Array<[number, number]>;
+  inverted?: boolean;
+}
+
+const LOCAL_NAT64 = 0x64ff9b0001n << 80n;
+const EMBEDDINGS: readonly Embedding[] = [
+  { form: "mapped", prefix: 0xffffn << 32n, length: 96, fields: [[96, 32]] },
+  { form: "compatible", prefix: 0n, length: 96, fields: [[96, 32]] },
+  { form: "NAT64", prefix: 0x64ff9bn << 96n, length: 96, fields: [[96, 32]] },
+  // 64:ff9b:1::/48 (RFC 8215): the /48, /56, /64 and /96 layouts of RFC 6052 2.2.
+  {
+    form: "NAT64",
+    prefix: LOCAL_NAT64,
+    length: 48,
+    fields: [
+      [48, 16],
+      [72, 16],
+    ],
+  },
+  {
+    form: "NAT64",
+    prefix: LOCAL_NAT64,
+    length: 48,
+    fields: [
+      [56, 8],
+      [72, 24],
+    ],
+  },
+  { form: "NAT64", prefix: LOCAL_NAT64, length: 48, fields: [[72, 32]] },
+  { form: "NAT64", prefix: LOCAL_NAT64, length: 48, fields: [[96, 32]] },
+  { form: "IPv4-translated", prefix: 0xffff0000n << 32n, length: 96, fields: [[96, 32]] },
+  { form: "6to4", prefix: 0x2002n << 112n, length: 16, fields: [[16, 32]] },
+  { form: "Teredo", prefix: 0x20010000n << 96n, length: 32, fields: [[96, 32]], inverted: true },
+];
+
+/**
+ * The IPv4 ranges an IPv6 subtree carries, as embeddedIpv4Candidates reads each of its addresses (for the sub-CA check of
+ * signer/name-constraints.ts subtreesOutside):
+ * one range per reading, when every address of the subtree carries one in the same place (the
+ * subtree lies in one embedding prefix: ::ffff:10.0.0.0/104 carries 10.0.0.0/8). A subtree wider
+ * than an embedding prefix (::/0), or holding :: or ::1 (not IPv4-compatible), carries none.
+ */
+export function embeddedIpv4Ranges(cidr: string): Array<{ form: string; range: string }> {
+  const [text = "", p = "0"] = cidr.split("/");
+  const a = parseIp(text);
+  if (!a.ok || a.version !== 6) return [];
+  const prefix = Number(p);
+  const out: Array<{ form: string; range: string }> = [];
+  for (const e of EMBEDDINGS) {
+    if (
+      prefix < e.length ||
+      a.value >> BigInt(128 - e.length) !== e.prefix >> BigInt(128 - e.length)
+    )
+      continue;
+    if (e.form === "compatible" && a.value <= 1n) continue;
+    let v4 = 0n;
+    let fixed = 0;
+    for (const [from, count] of e.fields) {
+      v4 =
+        (v4 << BigInt(count)) |
+        ((a.value >> BigInt(128 - from - count)) & ((1n << BigInt(count)) - 1n));
+      fixed += Math.min(Math.max(prefix - from, 0), count);
+    }
+    if (e.inverted) v4 = ~v4 & 0xffffffffn;
+    const mask = fixed === 0 ? 0n : ((1n << BigInt(fixed)) - 1n) << BigInt(32 - fixed);
+    const range = `${formatIpv4(v4 & mask)}/${fixed}`;
+    if (!out.some((o) => o.range === range)) out.push({ form: e.form, range });
+  }
+  return out;
+}

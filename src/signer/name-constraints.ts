@@ -11,6 +11,7 @@
 import { invalidField } from "../errors";
 import {
   embeddedIpv4Candidates,
+  embeddedIpv4Ranges,
   formatIp,
   formatIpv4,
   ipFromOctets,
@@ -186,6 +187,60 @@ export function readNameConstraints(value: Asn1): NameConstraints {
     }
   }
   return nc;
+}
+
+const GENERAL_NAME_FORMS = [
+  "otherName",
+  "rfc822Name",
+  "dNSName",
+  "x400Address",
+  "directoryName",
+  "ediPartyName",
+  "uniformResourceIdentifier",
+  "iPAddress",
+  "registeredID",
+];
+
+/**
+ * What of a nameConstraints extension value readNameConstraints cannot represent, one
+ * description per subtree, naming where it is ("name_constraints.permitted[1]: a directoryName
+ * subtree"): a name form other than dNSName, iPAddress, rfc822Name and URI (readNameConstraints
+ * skips them, so certmint could not keep what it signs within them), or a minimum other than 0
+ * or a maximum (RFC 5280 4.2.1.10: never used; certmint reads a subtree as if they were absent).
+ * Empty when it can represent all of it.
+ */
+export function unsupportedNameConstraints(value: Asn1): string[] {
+  const out: string[] = [];
+  for (const part of children(value, "NameConstraints")) {
+    if (part.tagClass !== Class.CONTEXT_SPECIFIC || (part.type !== 0 && part.type !== 1)) continue;
+    const which = part.type === 0 ? "permitted" : "excluded";
+    children(part, "GeneralSubtrees", Class.CONTEXT_SPECIFIC, part.type).forEach((subtree, i) => {
+      const [base, ...bounds] = children(subtree, "GeneralSubtree");
+      const at = `name_constraints.${which}[${i}]`;
+      if (!base || base.tagClass !== Class.CONTEXT_SPECIFIC) {
+        out.push(`${at}: a subtree whose base is not a GeneralName`);
+        return;
+      }
+      const form = GENERAL_NAME_FORMS[base.type] ?? `GeneralName [${base.type}]`;
+      const supported = KINDS.some((k) => TAG[k] === base.type) && typeof base.value === "string";
+      if (!supported) {
+        out.push(`${at}: a ${form} subtree, which certmint cannot check names against`);
+        return;
+      }
+      for (const b of bounds) {
+        const zero =
+          b.tagClass === Class.CONTEXT_SPECIFIC &&
+          b.type === 0 &&
+          typeof b.value === "string" &&
+          [...b.value].every((c) => c === "\0");
+        if (!zero) {
+          const name = b.type === 0 ? "a minimum other than 0" : "a maximum";
+          out.push(`${at}: a ${form} subtree with ${name} (RFC 5280 4.2.1.10: never used)`);
+        }
+      }
+    });
+  }
+  return out;
 }
 
 // ---- Matching (RFC 5280 4.2.1.10) -----------------------------------------------------------
@@ -397,13 +452,41 @@ function subtreeWithin(kind: Kind, base: string, outer: string, excluded: boolea
 }
 
 /**
+ * The forms a subtree of a subordinate CA is read in for an excluded subtree above it, as the
+ * leaf check reads a name (ipReadings): itself; an IPv4 subtree also in the mapped form
+ * (::ffff:10.0.0.0/104 for 10.0.0.0/8); an IPv6 subtree also as each IPv4 range it carries.
+ */
+function excludedSubtreeReadings(kind: Kind, base: string): Array<{ as?: string; range: string }> {
+  if (kind !== "ip") return [{ range: base }];
+  const [text = "", p = "0"] = base.split("/");
+  const a = parseIp(text);
+  if (a.ok && a.version === 4) {
+    const mapped = `::ffff:${text}/${96 + Number(p)}`;
+    return [{ range: base }, { as: `its mapped form ${mapped}`, range: mapped }];
+  }
+  return [
+    { range: base },
+    ...embeddedIpv4Ranges(base).map((r) => ({
+      as: `the IPv4 addresses it carries (${r.form}), ${r.range}`,
+      range: r.range,
+    })),
+  ];
+}
+
+/**
  * The permitted subtrees of `child` (the nameConstraints of a CA certificate about to be
  * signed) that the constraints `parent` of a CA above it do not contain: not within any of its
  * permitted subtrees of that kind, or wholly inside one of its excluded ones. RFC 5280 6.1.4
  * (g) intersects the permitted subtrees of a path, so a wider subtree below permits nothing
  * more, and a CA certmint signs with one would be promised names no validator accepts. A child
  * without permitted subtrees of a kind inherits its issuers'; its excluded subtrees only
- * narrow, so they are not checked.
+ * narrow, so they are not checked. iPAddress subtrees are read as the leaf check reads an
+ * address (ipReadings): an IPv6 subtree that carries IPv4 addresses (::ffff:192.168.0.0/112)
+ * is within only if those are permitted too, and lies in an excluded subtree when they do
+ * (10.0.0.0/8 excludes ::ffff:10.1.0.0/112); an IPv4 subtree lies in an excluded one written in
+ * the mapped form (::ffff:10.0.0.0/104 excludes 10.1.0.0/16). Until stop 44 of 2026-12-06 only
+ * subtrees of the same length were compared, so such a child was created, promising addresses
+ * the leaf check then refused under it.
  */
 export function subtreesOutside(parent: NameConstraints, child: NameConstraints): SubtreeOutside[] {
   const out: SubtreeOutside[] = [];
@@ -420,13 +503,34 @@ export function subtreesOutside(parent: NameConstraints, child: NameConstraints)
         });
         return;
       }
-      const inside = parent.excluded[kind].find((p) => subtreeWithin(kind, base, p, true));
-      if (inside !== undefined) {
+      // An IPv6 subtree carrying IPv4 addresses: the leaf check permits its addresses only where
+      // the IPv4 addresses are permitted too (ipReadings), so they must be.
+      if (kind === "ip" && permitted.length > 0) {
+        const stray = embeddedIpv4Ranges(base).find(
+          (r) => !permitted.some((p) => subtreeWithin(kind, r.range, p, false)),
+        );
+        if (stray) {
+          const list = permitted.slice(0, 5).join(", ") + (permitted.length > 5 ? ", ..." : "");
+          out.push({
+            field,
+            value: base,
+            why: `carries the IPv4 addresses ${stray.range} (${stray.form}), which are not within the permitted ${FIELDS[kind]} (${list})`,
+          });
+          return;
+        }
+      }
+      for (const reading of excludedSubtreeReadings(kind, base)) {
+        const inside = parent.excluded[kind].find((p) =>
+          subtreeWithin(kind, reading.range, p, true),
+        );
+        if (inside === undefined) continue;
+        const as = reading.as ? ` (read as ${reading.as})` : "";
         const why =
           inside === ""
             ? `is of a kind the excluded ${FIELDS[kind]} forbid (an empty name: every ${kind} name)`
-            : `lies inside the excluded ${FIELDS[kind]} ${inside}`;
+            : `lies inside the excluded ${FIELDS[kind]} ${inside}${as}`;
         out.push({ field, value: base, why });
+        break;
       }
     });
   }

@@ -27,7 +27,7 @@ import {
 import { EXT } from "./extensions";
 import { emptySans } from "./general-names";
 import { nameToString, subjectFromAsn1 } from "./name";
-import { readNameConstraints } from "./name-constraints";
+import { readNameConstraints, unsupportedNameConstraints } from "./name-constraints";
 import { decodePem, PemError } from "./pem";
 import { serialToHex } from "./serial";
 import { type SpkiProblem, spkiFormProblem, spkiOf } from "./spki";
@@ -55,6 +55,11 @@ export interface ParsedCertificate {
   sans: SubjectAltNames;
   /** A CA's nameConstraints (DNS, IP, email and URI subtrees; other name forms skipped). */
   nameConstraints?: NameConstraints;
+  /**
+   * What of its nameConstraints certmint cannot represent (unsupportedNameConstraints: a
+   * directoryName or otherName subtree, a minimum or maximum); empty or absent when none.
+   */
+  nameConstraintsUnsupported?: string[];
   /** From the extension if present, else computed by RFC 5280 4.2.1.2 method (1). */
   subjectKeyIdentifier: Buffer;
   /** Whether the certificate carries the extension (RFC 5280 4.2.1.2: a CA certificate MUST). */
@@ -151,7 +156,12 @@ function readFields(der: Buffer, x509: X509Certificate): ParsedCertificate {
     ...(pathLength === undefined ? {} : { pathLength }),
     ...(ku ? { keyUsages: readKeyUsage(ku.value) } : {}),
     sans: san ? readSubjectAltName(san.value, true) : emptySans(),
-    ...(nc ? { nameConstraints: readNameConstraints(nc.value) } : {}),
+    ...(nc
+      ? {
+          nameConstraints: readNameConstraints(nc.value),
+          nameConstraintsUnsupported: unsupportedNameConstraints(nc.value),
+        }
+      : {}),
     subjectKeyIdentifier: ski
       ? Buffer.from(
           primitive(ski.value, "subjectKeyIdentifier", Class.UNIVERSAL, Type.OCTETSTRING),

@@ -164,6 +164,17 @@ function certificateProblems(
       "a CA certificate must carry subjectKeyIdentifier (RFC 5280 4.2.1.2)",
     );
   }
+  // Name constraints (RFC 5280 4.2.1.10) are read from the certificate, shown and enforced as a
+  // created CA's; a subtree certmint cannot represent (a directoryName, an otherName, a minimum
+  // or maximum) could not be kept to, and verifiers would refuse what it signed outside it.
+  // Until stop 44 of 2026-12-06 such subtrees were skipped and the CA activated.
+  const unsupported = cert.nameConstraintsUnsupported ?? [];
+  if (unsupported.length > 0) {
+    flag(
+      "CERTIFICATE_NAME_CONSTRAINTS_UNSUPPORTED",
+      `nameConstraints certmint cannot represent or enforce: ${unsupported.join("; ")} (it checks dNSName, iPAddress, rfc822Name and uniformResourceIdentifier subtrees, RFC 5280 4.2.1.10); have the outside CA leave them out`,
+    );
+  }
   if (cert.notBefore > now || cert.notAfter <= now) {
     flag(
       "CERTIFICATE_NOT_VALID_NOW",
@@ -213,6 +224,15 @@ function chainProblems(
     }
     if (parent.notAfter <= now) {
       flag(field, "CHAIN_EXPIRED", `expired at ${parent.notAfter.toISOString()}`);
+    }
+    // Constraints of a CA above bind what this CA signs as well (issuer.ts constrainingAncestors).
+    const unsupported = parent.nameConstraintsUnsupported ?? [];
+    if (unsupported.length > 0) {
+      flag(
+        field,
+        "CHAIN_NAME_CONSTRAINTS_UNSUPPORTED",
+        `nameConstraints certmint cannot represent or enforce: ${unsupported.join("; ")} (RFC 5280 4.2.1.10)`,
+      );
     }
   }
   const anchor = path.at(-1)!;

@@ -44,7 +44,12 @@ export const RESPONDER_LIFETIME_SECONDS = 7 * 86_400;
  * signs the OCSP responses, so the CA key signs once a few days instead of once per response.
  * The certificate's row and serial are committed before the CA signs it (the database knows
  * every certificate a CA key signs); the private key is never stored and dies with the
- * process. Each replica makes its own.
+ * process. Each replica makes its own. A revoked CA, or one below a revoked CA, certifies none:
+ * its responses are signed by the responder it certified before, while that is in the first
+ * half of its life in this process, then by the CA key itself (ocsp.ts). Until stop 44 of
+ * 2026-12-06 the revoked CA's key certified a new responder at each half-life (and in each
+ * replica started after the revocation): a new certificate from a revoked, possibly
+ * compromised, CA.
  */
 export class DelegatedResponders {
   private readonly responders = new Map<string, DelegatedResponder>();
@@ -62,16 +67,26 @@ export class DelegatedResponders {
     ca: CertificateAuthority,
     now: Date = this.deps.now(),
   ): Promise<DelegatedResponder> {
-    const current = this.responders.get(ca.id);
-    if (current && performance.now() < current.renewAt && now < current.renewAfter) {
-      return current;
-    }
+    const current = this.current(ca.id, now);
+    if (current) return current;
     let pending = this.making.get(ca.id);
     if (!pending) {
       pending = this.make(ca, now).finally(() => this.making.delete(ca.id));
       this.making.set(ca.id, pending);
     }
     return pending;
+  }
+
+  /**
+   * The CA's responder if this process has one still in the first half of its lifetime (by
+   * both clocks, as responderFor reads it); never makes one. For a revoked CA (or one below a
+   * revoked CA), which certifies no new responder: ocsp.ts signs with the CA key itself when
+   * there is none (RFC 6960 4.2.2.2: the CA is an authorized responder).
+   */
+  current(caId: string, now: Date = this.deps.now()): DelegatedResponder | undefined {
+    const current = this.responders.get(caId);
+    if (current && performance.now() < current.renewAt && now < current.renewAfter) return current;
+    return undefined;
   }
 
   /** The CA has ended (ocsp.ts answers `unauthorized` for it): its responder is dropped. */
@@ -88,6 +103,14 @@ export class DelegatedResponders {
    * recorded a responder row and then failed to sign it, an error-level log line per request.
    */
   private async make(ca: CertificateAuthority, now: Date): Promise<DelegatedResponder> {
+    // A revoked CA signs no new certificate (ocsp.ts asks current() for it, never this); its
+    // revocation is checked here too, before any key, row or signature is made.
+    if (ca.revokedAt) {
+      throw failedPrecondition(
+        "CA_REVOKED",
+        `certificate authority "${ca.slug}" was revoked at ${ca.revokedAt.toISOString()}; it certifies no OCSP responder`,
+      );
+    }
     const notBefore = new Date(now.getTime() - 60_000); // clock skew, as for leaves
     const limit = now.getTime() + RESPONDER_LIFETIME_SECONDS * 1000;
     const caEnd = caPathEnd(this.deps, ca).notAfter;

@@ -203,11 +203,14 @@ export class OcspResponder {
     this.ends.set(caId, end);
     const now = this.deps.now();
     if (caEnded(end, now)) return this.ended(caId);
-    const statuses = underRevokedCa(
-      await this.statuses(ca, request.certIds),
-      await revokedAbove(this.deps.store.cas, ca),
-    );
-    const delegate = await this.delegates?.responderFor(ca, now);
+    const revoked = await revokedAbove(this.deps.store.cas, ca);
+    const statuses = underRevokedCa(await this.statuses(ca, request.certIds), revoked);
+    // A revoked CA (or one below a revoked CA) certifies no new responder: the one it certified
+    // before, while still in the first half of its life, or else the CA key signs (RFC 6960
+    // 4.2.2.2), as without delegation.
+    const delegate = revoked
+      ? this.delegates?.current(ca.id, now)
+      : await this.delegates?.responderFor(ca, now);
     let nextUpdate = new Date(now.getTime() + this.settings.validitySeconds * 1000);
     // A response says nothing past its responder's certificate: the delegated one's, or the
     // CA's own (RFC 6960 4.2.2.1: nextUpdate is when newer information will be available; a
