@@ -97,6 +97,9 @@ export async function startCertmint(opts: StartCertmintOptions): Promise<Certmin
       // One issuer token carries the whole load: the per-token default of 1,000 calls/s (a
       // policy, RESOURCE_EXHAUSTED past it) would cap the figure, not the server.
       CERTMINT_RATE_LIMIT_PER_SECOND: "1000000",
+      // The start is recognised by its info lines (below): a CERTMINT_LOG_LEVEL of warn in the
+      // caller's environment would hide them.
+      CERTMINT_LOG_LEVEL: "info",
       ...(opts.tls
         ? { CERTMINT_TLS_CERT_FILE: opts.tls.cert, CERTMINT_TLS_KEY_FILE: opts.tls.key }
         : {}),
@@ -123,6 +126,9 @@ export async function startCertmint(opts: StartCertmintOptions): Promise<Certmin
       break;
     }
     if (gone || Date.now() > deadline) {
+      // A server that never said it serves (a timeout, or CERTMINT_LOG_LEVEL above info hiding
+      // the lines this waits for) is stopped, not left running behind the failed run.
+      if (!gone) child.kill("SIGKILL");
       throw new Error(`certmint did not start (${gone ? "exited" : "timeout"}):\n${log}`);
     }
     await new Promise((r) => setTimeout(r, 50));
