@@ -1,11 +1,33 @@
 import { isIP } from "node:net";
 import { domainToASCII } from "node:url";
 import type { CompiledPolicy } from "../issuance/policy-engine";
+import { parseDnsName } from "../issuance/policy-engine/dns-match";
 import { evaluateSans } from "../issuance/policy-engine/evaluate-names";
 import type { AcmeChallengeType as ChallengeType } from "../issuance/repositories";
 import type { SubjectAltNames } from "../model/pki";
 import { canonicalIp } from "../signer";
 import { type AcmeIdentifier, AcmeProblem, malformed, type ProblemDocument } from "./problem";
+
+/**
+ * A dns identifier's value as the order keeps it: lower case, one trailing dot (the root)
+ * removed. What is left must be a host name by the rule IssueCertificate applies to a DNS SAN
+ * (parseDnsName), checked here because the policy's own normalisation removes a trailing dot
+ * again: "x.example.." passed it as "x.example", and the order kept a second identifier,
+ * "x.example.", no CSR could ever match (until stop 44 of 2026-12-06).
+ */
+function dnsIdentifier(value: string): string {
+  const name = value.toLowerCase().replace(/\.$/, "");
+  const parsed = name.endsWith(".")
+    ? { ok: false as const, error: "has an empty label" }
+    : parseDnsName(name);
+  if (!parsed.ok) {
+    throw rejectedDnsIdentifier(
+      value,
+      `${JSON.stringify(value)} is not a valid DNS name: it ${parsed.error}`,
+    );
+  }
+  return name;
+}
 
 /** At most this many identifiers per order (the issuance use case's SAN bound is 100). */
 export const MAX_IDENTIFIERS = 100;
@@ -32,7 +54,7 @@ export function checkIdentifiers(value: unknown, policy: CompiledPolicy): AcmeId
     let identifier: AcmeIdentifier;
     if (id.type === "dns") {
       refuseNonAscii(id.value);
-      identifier = { type: "dns", value: id.value.toLowerCase().replace(/\.$/, "") };
+      identifier = { type: "dns", value: dnsIdentifier(id.value) };
     } else if (id.type === "ip") {
       const canonical = isIP(id.value) === 0 ? undefined : canonicalIp(id.value);
       if (!canonical) throw malformed(`${JSON.stringify(id.value)} is not an IP address`);
@@ -72,8 +94,15 @@ function refuseNonAscii(value: string): void {
   const instead = ascii
     ? `send its ASCII form ${JSON.stringify(ascii)}`
     : "send its A-labels (xn--...)";
-  const detail = `${JSON.stringify(value)} is not in ASCII: DNS identifiers are A-labels (RFC 5890); ${instead}`;
-  throw new AcmeProblem("rejectedIdentifier", detail, 400, {
+  throw rejectedDnsIdentifier(
+    value,
+    `${JSON.stringify(value)} is not in ASCII: DNS identifiers are A-labels (RFC 5890); ${instead}`,
+  );
+}
+
+/** rejectedIdentifier for one dns identifier, with its subproblem naming it (RFC 8555 6.7.1). */
+function rejectedDnsIdentifier(value: string, detail: string): AcmeProblem {
+  return new AcmeProblem("rejectedIdentifier", detail, 400, {
     subproblems: [
       {
         type: "urn:ietf:params:acme:error:rejectedIdentifier",

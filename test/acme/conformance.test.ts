@@ -170,6 +170,35 @@ describe("ACME conformance", () => {
     expect((await c.newOrder(["xn--bcher-kva.acme.localhost"])).status).toBe(201);
   });
 
+  it("refuses a DNS identifier that is no host name once its trailing dot is gone (rejectedIdentifier)", async () => {
+    const c = await client();
+    const orders = await count("acme_order");
+    const authorizations = await count("acme_authorization");
+    // Until stop 44 of 2026-12-06 "x.acme.localhost.." went through: newOrder removed one dot,
+    // the policy another, and the order held "x.acme.localhost." too, which no CSR could match.
+    for (const [value, why] of [
+      ["x.acme.localhost..", "has an empty label"],
+      ["x..acme.localhost", "has an empty label"],
+      [
+        "x_y.acme.localhost",
+        `contains the character "_"; only letters, digits, '-' and '.' are allowed`,
+      ],
+    ] as const) {
+      const r = await c.newOrder(["x.acme.localhost", value]);
+      expect([r.status, r.json.type], value).toEqual([400, `${ACME}rejectedIdentifier`]);
+      expect(r.json.detail).toBe(`${JSON.stringify(value)} is not a valid DNS name: it ${why}`);
+      const [sub] = r.json.subproblems as Array<{ identifier: { value: string } }>;
+      expect(sub?.identifier.value).toBe(value);
+    }
+    expect(await count("acme_order")).toBe(orders);
+    expect(await count("acme_authorization")).toBe(authorizations);
+    // One trailing dot is the root: the same identifier as without it, one authorization.
+    const r = await c.newOrder(["y.acme.localhost.", "y.acme.localhost"]);
+    expect(r.status).toBe(201);
+    expect(r.json.identifiers).toEqual([{ type: "dns", value: "y.acme.localhost" }]);
+    expect((r.json.authorizations as string[]).length).toBe(1);
+  });
+
   it("refuses an account key blocked for key compromise (badPublicKey), new or rolled over to", async () => {
     const blocked = generateKeyPairSync("ec", { namedCurve: "P-256" });
     const spki = createHash("sha256")

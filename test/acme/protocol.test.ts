@@ -178,6 +178,13 @@ describe("ACME protocol", () => {
     const taken = await a.post(a.dir.keyChange!, inner(b));
     expect([taken.status, taken.json.type]).toEqual([409, `${ACME}malformed`]);
     expect(taken.headers.location).toBe(b.kid);
+    expect(taken.json.detail).toBe("the new key belongs to another account");
+    // A rollover to the key the account already has: 409 with its own Location, saying so
+    // (until stop 44 of 2026-12-06 it said the key belonged to another account).
+    const own = await a.post(a.dir.keyChange!, inner(a));
+    expect([own.status, own.json.type]).toEqual([409, `${ACME}malformed`]);
+    expect(own.headers.location).toBe(a.kid);
+    expect(own.json.detail).toBe("the new key is already this account's key: nothing to roll over");
     // Signed by a key other than the one it names: refused too.
     const fresh = client("ES384");
     const forged = inner(fresh);

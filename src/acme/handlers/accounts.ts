@@ -260,7 +260,13 @@ export async function keyChange(x: AcmeExchange): Promise<AcmeResponse> {
   await refuseBlockedKey(x, newKey, "the new key");
   const holder = await x.ctx.store.acme.accountByKey(x.profile.id, newKey.thumbprint);
   if (holder) {
-    throw new AcmeProblem("malformed", "the new key belongs to another account", 409, {
+    // RFC 8555 7.3.5: 409 with the Location of the account holding the key, which may be
+    // this one (a rollover to the key it already has).
+    const whose =
+      holder.id === account.id
+        ? "the new key is already this account's key: nothing to roll over"
+        : "the new key belongs to another account";
+    throw new AcmeProblem("malformed", whose, 409, {
       location: x.urls.account(holder.id),
     });
   }
