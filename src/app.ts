@@ -350,6 +350,7 @@ export async function startCertmint(
         metrics,
         logger,
         config.connections,
+        config.metricsTokenFile,
       );
       logger.info({ port: metricsEndpoint.port }, "serving Prometheus metrics at /metrics");
     }

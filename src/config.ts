@@ -79,6 +79,11 @@ export interface Config {
    */
   readonly metricsListen?: { readonly host: string; readonly port: number };
   /**
+   * A file holding the bearer token /metrics asks for (`Authorization: Bearer ...`); absent: no
+   * authentication. Loopback is not private on a host with other users.
+   */
+  readonly metricsTokenFile?: string;
+  /**
    * The OCSP responder's URL (RFC 6960) put in the AIA of certificates issued from now on
    * (RFC 5280 4.2.2.1 id-ad-ocsp); absent: none. The publication server answers at /ocsp.
    */
@@ -374,6 +379,7 @@ export const ENV = {
   acmeNewAccountsPerAddressPerHour: "CERTMINT_ACME_NEW_ACCOUNTS_PER_ADDRESS_PER_HOUR", // default 10; 0: off
   acmeBaseUrl: "CERTMINT_ACME_BASE_URL", // optional: the ACME listener's public origin
   metricsListen: "CERTMINT_METRICS_LISTEN", // optional: HTTP for GET /metrics (Prometheus)
+  metricsTokenFile: "CERTMINT_METRICS_TOKEN_FILE", // optional: the bearer token /metrics asks for
   ocspUrl: "CERTMINT_OCSP_URL", // optional: OCSP URL in the AIA of issued certificates
   ocspCacheSeconds: "CERTMINT_OCSP_CACHE_SECONDS", // default 60
   ocspValiditySeconds: "CERTMINT_OCSP_VALIDITY_SECONDS", // default 3600
@@ -590,10 +596,15 @@ function hostsClash(first: string, second: string): boolean {
  * the endpoint has no authentication, and its series name profiles, CAs and the issuers of
  * outside client CAs. Undefined when it is off or on a loopback address.
  */
-export function metricsExposureWarning(config: Pick<Config, "metricsListen">): string | undefined {
+export function metricsExposureWarning(
+  config: Pick<Config, "metricsListen" | "metricsTokenFile">,
+): string | undefined {
   const metrics = config.metricsListen;
   if (!metrics || isLoopbackHost(metrics.host)) return undefined;
-  return `${ENV.metricsListen}=${formatListen(metrics)} is not a loopback address: /metrics has no authentication and names profiles and CAs; make sure only Prometheus can reach it (a firewall, or a loopback or private address)`;
+  if (config.metricsTokenFile) {
+    return `${ENV.metricsListen}=${formatListen(metrics)} is not a loopback address: /metrics is plain HTTP, so the bearer token of ${ENV.metricsTokenFile} crosses the network readable; make sure only Prometheus can reach it (a firewall, or a loopback or private address)`;
+  }
+  return `${ENV.metricsListen}=${formatListen(metrics)} is not a loopback address: /metrics has no authentication and names profiles and CAs; make sure only Prometheus can reach it (a firewall, or a loopback or private address), and set ${ENV.metricsTokenFile}`;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
@@ -772,6 +783,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   const metricsListen = rawMetrics
     ? parseListen(rawMetrics, problems, ENV.metricsListen)
     : undefined;
+  const rawMetricsToken = env[ENV.metricsTokenFile] || undefined;
+  if (rawMetricsToken && !rawMetrics) {
+    problems.push(
+      `${ENV.metricsTokenFile} is set but ${ENV.metricsListen} is not: there is no /metrics for the token to protect`,
+    );
+  }
+  const metricsTokenFile =
+    rawMetricsToken &&
+    (isAbsolute(rawMetricsToken) ? rawMetricsToken : resolve(cwd, rawMetricsToken));
   const ocspUrl = withoutUserInfo(
     parseHttpUrl(env[ENV.ocspUrl], ENV.ocspUrl, problems),
     ENV.ocspUrl,
@@ -881,6 +901,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     refusalLimit,
     acme: acme && Object.freeze(acme),
     metricsListen: metricsListen && Object.freeze(metricsListen),
+    ...(metricsTokenFile ? { metricsTokenFile } : {}),
     ocspUrl,
     ocspCacheSeconds,
     ocspValiditySeconds,

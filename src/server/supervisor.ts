@@ -3,6 +3,7 @@ import type { Server } from "node:http";
 import type { Logger } from "pino";
 import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
 import type { Config } from "../config";
+import { StartUpFailure } from "../start-up-failure";
 import { startBanner } from "./banner";
 import { ClusterMetrics } from "./cluster-metrics";
 import { SKIP_DRAIN_DELAY } from "./drain";
@@ -188,6 +189,7 @@ export function runSupervisor(config: Config, logger: Logger, pretty: boolean): 
         metrics,
         logger,
         config.connections,
+        config.metricsTokenFile,
       );
       logger.info(
         { port: metricsEndpoint.port },
@@ -201,9 +203,14 @@ export function runSupervisor(config: Config, logger: Logger, pretty: boolean): 
   };
   start().catch((err: unknown) => {
     const message = err instanceof Error ? err.message : String(err);
-    logger.fatal({ err }, "start-up failed");
+    // A refused setting's file (the metrics token) is a configuration failure: exit 2, no stack.
+    if (err instanceof StartUpFailure) {
+      logger.fatal({ reason: message, exitCode: err.exitCode }, "start-up failed");
+    } else {
+      logger.fatal({ err }, "start-up failed");
+    }
     process.stderr.write(`certmint: start-up failed: ${message}\n`);
-    process.exit(1);
+    process.exit(err instanceof StartUpFailure ? err.exitCode : 1);
   });
 }
 

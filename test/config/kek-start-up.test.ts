@@ -75,7 +75,13 @@ describe("metricsExposureWarning", () => {
     ["prometheus.internal", 0, "CERTMINT_METRICS_LISTEN=prometheus.internal:0"],
   ])("%s is warned about", (host, port, shown) => {
     expect(metricsExposureWarning({ metricsListen: { host, port } })).toBe(
-      `${shown} is not a loopback address: /metrics has no authentication and names profiles and CAs; make sure only Prometheus can reach it (a firewall, or a loopback or private address)`,
+      `${shown} is not a loopback address: /metrics has no authentication and names profiles and CAs; make sure only Prometheus can reach it (a firewall, or a loopback or private address), and set CERTMINT_METRICS_TOKEN_FILE`,
+    );
+    // With a token: the token itself crosses the network in plain HTTP.
+    expect(
+      metricsExposureWarning({ metricsListen: { host, port }, metricsTokenFile: "/etc/t" }),
+    ).toBe(
+      `${shown} is not a loopback address: /metrics is plain HTTP, so the bearer token of CERTMINT_METRICS_TOKEN_FILE crosses the network readable; make sure only Prometheus can reach it (a firewall, or a loopback or private address)`,
     );
   });
 
