@@ -45,6 +45,7 @@ export { wholeSeconds } from "./der";
 export { canonicalIp, ipFromBytes, ipToBytes } from "./ip";
 export {
   assertConstraintsWithin,
+  assertExtendedKeyUsagesPermitted,
   assertNamesPermitted,
   Issuer,
   type IssuerInit,

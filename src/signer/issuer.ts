@@ -4,7 +4,13 @@
  * it parses the CA certificate and checks that it may sign.
  */
 import { failedPrecondition, fieldViolation, invalidArgument, quoted } from "../errors";
-import type { NameConstraints, SubjectAltNames, SubjectName } from "../model/pki";
+import {
+  EKU_OIDS,
+  type ExtendedKeyUsage,
+  type NameConstraints,
+  type SubjectAltNames,
+  type SubjectName,
+} from "../model/pki";
 import type { CaSigner } from "./ca-signer";
 import { type Asn1, parseDer, toDer } from "./der";
 import { children } from "./der-read";
@@ -57,6 +63,12 @@ export class Issuer {
      * "now" is not backdated as certmint's own are (an outside lint probe, 2026-12-05).
      */
     readonly pathNotBefore: Date | undefined = certificate?.notBefore,
+    /**
+     * The certificates on its path, its own first, then up to the root, whose
+     * extendedKeyUsage limits what it may certify (none lists anyExtendedKeyUsage): OpenSSL,
+     * Go and Windows refuse a certificate whose purposes are not within every EKU above it.
+     */
+    readonly extendedKeyUsageLimits: ParsedCertificate[] = [],
   ) {
     this.name = parseDer(nameDer).node;
     this.authorityKeyIdentifierExtension = authorityKeyIdentifier(keyIdentifier);
@@ -87,6 +99,7 @@ export class Issuer {
         chain.filter((c) => c.nameConstraints !== undefined),
         pathNotAfter,
         pathNotBefore,
+        [cert, ...chain].filter(limitsExtendedKeyUsage),
       );
     }
     let nameDer: Buffer;
@@ -230,6 +243,54 @@ function outsideConstraints(
       })),
     },
   );
+}
+
+const ANY_EXTENDED_KEY_USAGE = "2.5.29.37.0";
+const EKU_BY_OID = new Map(Object.entries(EKU_OIDS).map(([name, oid]) => [oid, name]));
+
+/** An extendedKeyUsage without anyExtendedKeyUsage (RFC 5280 4.2.1.12): it restricts. */
+const limitsExtendedKeyUsage = (c: ParsedCertificate): boolean =>
+  c.extendedKeyUsageOids !== undefined && !c.extendedKeyUsageOids.includes(ANY_EXTENDED_KEY_USAGE);
+
+/**
+ * A certificate's extended key usages all within the extendedKeyUsage of the issuing CA and
+ * of every CA above it that carries one (anyExtendedKeyUsage in one: no limit from it). RFC
+ * 5280 4.2.1.12 leaves EKU in CA certificates to applications; OpenSSL's purpose checks, Go's
+ * crypto/x509 and Windows treat it as a limit on the whole path (CA/Browser Forum Baseline
+ * Requirements 7.1.2.10.6 for subordinate CAs), so a serverAuth leaf under a clientAuth-only
+ * CA fails every TLS client. Until stop 44 of 2026-12-06 such leaves were signed (an outside
+ * CA certificate's EKU was not read). A certificate without EKU is within any (a verifier
+ * uses it for the CA's purposes). FAILED_PRECONDITION ISSUER_EXTENDED_KEY_USAGE naming the
+ * CA and what it allows.
+ */
+export function assertExtendedKeyUsagesPermitted(
+  issuer: Issuer,
+  extendedKeyUsages: readonly ExtendedKeyUsage[],
+): void {
+  if (extendedKeyUsages.length === 0) return;
+  for (const limiting of issuer.extendedKeyUsageLimits) {
+    const allowed = limiting.extendedKeyUsageOids!;
+    const outside = extendedKeyUsages.filter((u) => !allowed.includes(EKU_OIDS[u]));
+    if (outside.length === 0) continue;
+    const names = allowed.map((o) => EKU_BY_OID.get(o) ?? o).join(", ") || "none";
+    const whose =
+      limiting === issuer.certificate
+        ? `the issuing CA ${limiting.subjectString}`
+        : `${limiting.subjectString}, above the issuing CA,`;
+    throw failedPrecondition(
+      "ISSUER_EXTENDED_KEY_USAGE",
+      `${whose} allows only the extended key usages ${names}: ${outside.join(", ")} ${outside.length === 1 ? "is" : "are"} outside them, and verifiers (OpenSSL, Go, Windows) would refuse the certificate; request only ${names}, or use a profile on another CA`,
+      {
+        preconditions: [
+          {
+            type: "CA_EXTENDED_KEY_USAGE",
+            subject: `certificate_authorities/${limiting.subjectString}`,
+            description: `extendedKeyUsage ${names} does not include ${outside.join(", ")}`,
+          },
+        ],
+      },
+    );
+  }
 }
 
 /** The CA certificate must be a CA (RFC 5280 4.2.1.9), may sign certificates (4.2.1.3), and

@@ -16,7 +16,15 @@ import type {
 } from "../model/pki";
 import { checkPublicKey } from "./algorithms";
 import { type Asn1, Class, parseDer, Type, toDer, toPem } from "./der";
-import { children, isTag, primitive, readIntegerBytes, readTime } from "./der-read";
+import {
+  children,
+  isTag,
+  primitive,
+  readIntegerBytes,
+  readOid,
+  readString,
+  readTime,
+} from "./der-read";
 import {
   readAuthorityKeyId,
   readBasicConstraints,
@@ -30,7 +38,7 @@ import { nameToString, subjectFromAsn1 } from "./name";
 import { readNameConstraints, unsupportedNameConstraints } from "./name-constraints";
 import { decodePem, PemError } from "./pem";
 import { serialToHex } from "./serial";
-import { type SpkiProblem, spkiFormProblem, spkiOf } from "./spki";
+import { rsaWeakModulusProblem, type SpkiProblem, spkiFormProblem, spkiOf } from "./spki";
 
 export interface ParsedCertificate {
   der: Buffer;
@@ -75,7 +83,42 @@ export interface ParsedCertificate {
    */
   keyEncodingProblem?: SpkiProblem;
   fingerprintSha256: string;
+  /** The OID of the outer signatureAlgorithm (RFC 5280 4.1.1.2). */
+  signatureAlgorithmOid: string;
+  /**
+   * Set when that signature uses a digest verifiers refuse (MD2, MD5, SHA-1, also RSASSA-PSS
+   * over SHA-1, its default parameters): the algorithm's name.
+   */
+  weakSignatureAlgorithm?: string;
+  /** OIDs of the extensions marked critical (RFC 5280 4.2: a validator must know each). */
+  criticalExtensions: string[];
+  /**
+   * The extendedKeyUsage KeyPurposeIds (RFC 5280 4.2.1.12), undefined without the extension.
+   * In a CA certificate it limits the purposes of everything below it for OpenSSL, Go and
+   * Windows (the CA/Browser Forum practice).
+   */
+  extendedKeyUsageOids?: string[];
+  /** policyConstraints (RFC 5280 4.2.1.11), undefined without the extension. */
+  policyConstraints?: { requireExplicitPolicy?: number; inhibitPolicyMapping?: number };
+  /**
+   * Every attribute value of the subject as text, whatever its type (DC, multi-valued RDNs
+   * included); undefined when one is not text (a NUL, invalid UTF-8, not a string type).
+   */
+  subjectValues?: string[];
 }
+
+/** Signature algorithms over digests that verifiers refuse (collisions are practical). */
+const WEAK_SIGNATURE_ALGORITHMS: Record<string, string> = {
+  "1.2.840.113549.1.1.2": "md2WithRSAEncryption",
+  "1.2.840.113549.1.1.4": "md5WithRSAEncryption",
+  "1.2.840.113549.1.1.5": "sha1WithRSAEncryption",
+  "1.3.14.3.2.29": "sha1WithRSASignature",
+  "1.2.840.10045.4.1": "ecdsa-with-SHA1",
+  "1.2.840.10040.4.3": "dsa-with-sha1",
+};
+const RSASSA_PSS = "1.2.840.113549.1.1.10";
+const SHA1 = "1.3.14.3.2.26";
+const EXT_POLICY_CONSTRAINTS = "2.5.29.36";
 
 const bad = (why: string) =>
   invalidArgument("CERTIFICATE_MALFORMED", `the certificate is malformed: ${why}`);
@@ -113,6 +156,7 @@ function readFields(der: Buffer, x509: X509Certificate): ParsedCertificate {
   // version [0] is optional (v1); skip it so the remaining fields line up.
   const f = isTag(items[0], Class.CONTEXT_SPECIFIC, 0) ? items.slice(1) : items;
   const [serialNode, , issuerNode, validityNode, subjectNode, spkiNode] = f;
+  const [, outerAlgorithm] = children(node, "Certificate");
   const [nb, na] = children(validityNode, "Validity");
   const extsWrapper = f.slice(6).find((n) => isTag(n, Class.CONTEXT_SPECIFIC, 3));
   const exts = extsWrapper
@@ -134,6 +178,14 @@ function readFields(der: Buffer, x509: X509Certificate): ParsedCertificate {
   const ski = exts.get(EXT.subjectKeyIdentifier);
   const aki = exts.get(EXT.authorityKeyIdentifier);
   const nc = exts.get(EXT.nameConstraints);
+  const eku = exts.get(EXT.extKeyUsage);
+  const pc = exts.get(EXT_POLICY_CONSTRAINTS);
+  const signatureAlgorithmOid = readOid(
+    children(outerAlgorithm, "signatureAlgorithm")[0],
+    "signatureAlgorithm.algorithm",
+  );
+  const weakSignatureAlgorithm = weakSignatureOf(outerAlgorithm as Asn1, signatureAlgorithmOid);
+  const subjectValues = readSubjectValues(subjectNode as Asn1);
   const publicKey = x509.publicKey;
   const check = checkPublicKey(publicKey);
   const keyEncodingProblem = spkiFormProblem(spkiNode);
@@ -174,5 +226,90 @@ function readFields(der: Buffer, x509: X509Certificate): ParsedCertificate {
     ...(check.ok ? { keyAlgorithm: check.algorithm } : {}),
     ...(keyEncodingProblem ? { keyEncodingProblem } : {}),
     fingerprintSha256: createHash("sha256").update(der).digest("hex"),
+    signatureAlgorithmOid,
+    ...(weakSignatureAlgorithm ? { weakSignatureAlgorithm } : {}),
+    criticalExtensions: [...exts].filter(([, e]) => e.critical).map(([id]) => id),
+    ...(eku
+      ? {
+          extendedKeyUsageOids: children(eku.value, "extKeyUsage").map((n) =>
+            readOid(n, "KeyPurposeId"),
+          ),
+        }
+      : {}),
+    ...(pc ? { policyConstraints: readPolicyConstraints(pc.value) } : {}),
+    ...(subjectValues ? { subjectValues } : {}),
   };
+}
+
+/**
+ * Why a certificate's key is too weak to be trusted in a chain certmint hands out, or
+ * undefined: checkPublicKey's TOO_WEAK (RSA under 2048 bits, a small or even exponent) and
+ * rsaWeakModulusProblem (a modulus anyone can factor), as for a CSR's key. A key certmint
+ * merely cannot sign with (P-521, RSA-8192) is not weak. Computed on demand (the modulus test
+ * costs BigInt arithmetic that other readers of certificates do not need).
+ */
+export function keyWeaknessOf(cert: ParsedCertificate): string | undefined {
+  const check = checkPublicKey(cert.publicKey);
+  if (!check.ok && check.problem === "TOO_WEAK") return check.message;
+  const [tbs] = children(parseDer(cert.der).node, "Certificate");
+  const items = children(tbs, "TBSCertificate");
+  const f = isTag(items[0], Class.CONTEXT_SPECIFIC, 0) ? items.slice(1) : items;
+  return rsaWeakModulusProblem(f[5] as Asn1);
+}
+
+/** The weak algorithm's name, or undefined (RSASSA-PSS: its hashAlgorithm, SHA-1 by default). */
+function weakSignatureOf(algorithm: Asn1, oid: string): string | undefined {
+  const weak = WEAK_SIGNATURE_ALGORITHMS[oid];
+  if (weak) return weak;
+  if (oid !== RSASSA_PSS) return undefined;
+  // RSASSA-PSS-params (RFC 4055 3.1): hashAlgorithm [0] EXPLICIT AlgorithmIdentifier DEFAULT sha1.
+  const params = children(algorithm, "signatureAlgorithm")[1];
+  const tagged = isTag(params, Class.UNIVERSAL, Type.SEQUENCE)
+    ? children(params, "RSASSA-PSS-params").find((n) => isTag(n, Class.CONTEXT_SPECIFIC, 0))
+    : undefined;
+  const hashOid = tagged
+    ? readOid(
+        children(
+          children(tagged, "hashAlgorithm", Class.CONTEXT_SPECIFIC, 0)[0],
+          "hashAlgorithm",
+        )[0],
+        "hashAlgorithm.algorithm",
+      )
+    : SHA1;
+  return hashOid === SHA1 ? "RSASSA-PSS over SHA-1" : undefined;
+}
+
+/**
+ * PolicyConstraints ::= SEQUENCE { requireExplicitPolicy [0] SkipCerts OPTIONAL,
+ * inhibitPolicyMapping [1] SkipCerts OPTIONAL }, SkipCerts ::= INTEGER (0..MAX), implicitly tagged.
+ */
+function readPolicyConstraints(value: Asn1): ParsedCertificate["policyConstraints"] & {} {
+  const out: ParsedCertificate["policyConstraints"] & {} = {};
+  const skipCerts = (item: Asn1, tag: number) => {
+    const v = primitive(item, "SkipCerts", Class.CONTEXT_SPECIFIC, tag);
+    if (v.length === 0 || v.charCodeAt(0) & 0x80)
+      throw new Error("SkipCerts: not a non-negative INTEGER");
+    // A huge SkipCerts constrains nothing in practice; cap it rather than overflow.
+    let n = 0;
+    for (let i = 0; i < v.length; i++) n = Math.min(n * 256 + v.charCodeAt(i), 2 ** 31);
+    return n;
+  };
+  for (const item of children(value, "policyConstraints")) {
+    if (isTag(item, Class.CONTEXT_SPECIFIC, 0)) out.requireExplicitPolicy = skipCerts(item, 0);
+    else if (isTag(item, Class.CONTEXT_SPECIFIC, 1)) out.inhibitPolicyMapping = skipCerts(item, 1);
+  }
+  return out;
+}
+
+/** Every attribute value of a Name as text; undefined when one is not (readString refuses it). */
+function readSubjectValues(name: Asn1): string[] | undefined {
+  try {
+    return children(name, "Name").flatMap((rdn) =>
+      children(rdn, "RelativeDistinguishedName", Class.UNIVERSAL, Type.SET).map((atv) =>
+        readString(children(atv, "AttributeTypeAndValue")[1], "attribute value"),
+      ),
+    );
+  } catch {
+    return undefined;
+  }
 }

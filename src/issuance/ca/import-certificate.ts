@@ -5,7 +5,10 @@ import {
   invalidArgument,
   invalidField,
 } from "../../errors";
-import { type ParsedCertificate, parseCertificate } from "../../signer";
+import { type ParsedCertificate, parseCertificate, sameDistinguishedName } from "../../signer";
+import { type Asn1, parseDer } from "../../signer/der";
+import { subjectFromAsn1 } from "../../signer/name";
+import { keyWeaknessOf } from "../../signer/parse-certificate";
 import { updatedFields } from "../audit/changes";
 import { changeRecord } from "../audit/record";
 import type { Call } from "../call";
@@ -19,11 +22,12 @@ import {
   type StoreWith,
 } from "../repositories";
 import type { CaKeyring } from "./keyring";
+import { caNameValueProblem, caSubjectViolations } from "./subject-check";
 import type { ImportCaCertificateInput } from "./types";
 
 export interface ImportCaCertificateDeps {
   store: StoreWith<{
-    cas: Pick<CaRepository, "find" | "update">;
+    cas: Pick<CaRepository, "find" | "update" | "withCertificates">;
     audit: Pick<AuditRepository, "insert">;
   }>;
   keyring: Pick<CaKeyring, "signerFor">;
@@ -34,7 +38,12 @@ export interface ImportCaCertificateDeps {
  * ImportCertificateAuthorityCertificate: activates an external intermediate with the
  * certificate signed outside. It must certify the CA's own key, be a CA certificate, be valid
  * now, and chain through the given certificates to a self-signed trust anchor, each link
- * verified by signature and name (RFC 5280 6.1).
+ * verified by signature and name (RFC 5280 6.1). Nothing on that path may make what certmint
+ * signs under it fail path validation in OpenSSL (-x509_strict), Go or Java: an unknown
+ * critical extension, a missing keyUsage or authorityKeyIdentifier, a SHA-1 or MD5
+ * signature, a weak key, a chain certificate not valid now, a required explicit policy, an
+ * empty or unprintable name. Until stop 44 of 2026-12-06 such certificates were adopted and
+ * every leaf then failed (outside probes C F1-F5, F9 and E F10, F11).
  */
 export async function importCaCertificate(
   deps: ImportCaCertificateDeps,
@@ -52,6 +61,7 @@ export async function importCaCertificate(
   const now = deps.now();
   const violations = [
     ...certificateProblems(cert, ca, deps.keyring, now),
+    ...(await subjectTakenProblems(deps.store.cas, ca, cert)),
     ...chainProblems(cert, chain, now),
   ];
   if (violations.length > 0) {
@@ -138,6 +148,14 @@ function certificateProblems(
     );
   }
   if (!cert.isCa) flag("CERTIFICATE_NOT_CA", "basicConstraints cA is not TRUE (RFC 5280 4.2.1.9)");
+  // RFC 5280 4.2.1.3: a CA certificate MUST carry keyUsage; openssl verify -x509_strict refuses
+  // every chain through one without it (error 92). Until stop 44 of 2026-12-06 absence passed.
+  if (cert.keyUsages === undefined) {
+    flag(
+      "CERTIFICATE_NO_KEY_USAGE",
+      "a CA certificate must carry keyUsage with keyCertSign and cRLSign (RFC 5280 4.2.1.3); have the outside CA add it",
+    );
+  }
   if (cert.keyUsages && !cert.keyUsages.includes("KEY_CERT_SIGN")) {
     flag("CERTIFICATE_NO_KEY_CERT_SIGN", "keyUsage lacks keyCertSign (RFC 5280 4.2.1.3)");
   }
@@ -164,6 +182,17 @@ function certificateProblems(
       "a CA certificate must carry subjectKeyIdentifier (RFC 5280 4.2.1.2)",
     );
   }
+  // RFC 5280 4.2.1.1: every certificate but a self-signed one MUST carry the
+  // authorityKeyIdentifier's keyIdentifier; strict verifiers refuse the path without it.
+  if (!isSelfSigned(cert) && cert.authorityKeyIdentifier === undefined) {
+    flag(
+      "CERTIFICATE_NO_AUTHORITY_KEY_IDENTIFIER",
+      "a certificate signed by another CA must carry authorityKeyIdentifier with its keyIdentifier (RFC 5280 4.2.1.1)",
+    );
+  }
+  for (const [reason, description] of pathProblems(cert, false))
+    flag(`CERTIFICATE_${reason}`, description);
+  flagSubject(cert, flag);
   // Name constraints (RFC 5280 4.2.1.10) are read from the certificate, shown and enforced as a
   // created CA's; a subtree certmint cannot represent (a directoryName, an otherName, a minimum
   // or maximum) could not be kept to, and verifiers would refuse what it signed outside it.
@@ -205,8 +234,19 @@ function chainProblems(
     const child = path[i - 1]!;
     const parent = path[i]!;
     const field = `certificate_chain_pem[${i - 1}]`;
-    // X509Certificate.checkIssued(other): "was this certificate issued by other".
-    if (!child.x509.checkIssued(parent.x509) || !child.x509.verify(parent.publicKey)) {
+    const isAnchor = i === path.length - 1;
+    // A certificate given twice: a verifier builds its path once; the copies only lengthen
+    // every chain certmint hands out (an outside probe gave the root three times, C F4).
+    const first = path.findIndex((c) => c.der.equals(parent.der));
+    if (first < i) {
+      flag(
+        field,
+        "CHAIN_DUPLICATE",
+        `the same certificate as ${first === 0 ? "certificate_pem" : `certificate_chain_pem[${first - 1}]`}; give each certificate of the chain once`,
+      );
+      continue;
+    }
+    if (!issuedBy(child, parent)) {
       flag(
         field,
         "CHAIN_BROKEN",
@@ -214,13 +254,57 @@ function chainProblems(
       );
     }
     if (!parent.isCa) flag(field, "CHAIN_NOT_CA", "not a CA certificate");
-    // pathLenConstraint: at most that many CA certificates may follow it (RFC 5280 4.2.1.9).
+    // RFC 5280 4.2.1.3 / 4.2.1.9 MUSTs of a CA certificate, which openssl verify -x509_strict
+    // enforces on every certificate of the path, the self-signed root's included (errors 92,
+    // 89, 86); Node's checkIssued reads a keyUsage without keyCertSign as "not the issuer",
+    // which until stop 44 of 2026-12-06 was reported as a broken chain (C F5).
+    if (parent.keyUsages === undefined) {
+      flag(
+        field,
+        "CHAIN_NO_KEY_USAGE",
+        "a CA certificate must carry keyUsage with keyCertSign (RFC 5280 4.2.1.3)",
+      );
+    } else if (!parent.keyUsages.includes("KEY_CERT_SIGN")) {
+      flag(
+        field,
+        "CHAIN_NO_KEY_CERT_SIGN",
+        "keyUsage lacks keyCertSign, so it may not sign certificates (RFC 5280 4.2.1.3)",
+      );
+    }
+    if (parent.isCa && !parent.basicConstraintsCritical) {
+      flag(
+        field,
+        "CHAIN_BASIC_CONSTRAINTS_NOT_CRITICAL",
+        "basicConstraints must be marked critical in a CA certificate (RFC 5280 4.2.1.9)",
+      );
+    }
+    if (!parent.hasSubjectKeyIdentifier) {
+      flag(
+        field,
+        "CHAIN_NO_SUBJECT_KEY_IDENTIFIER",
+        "a CA certificate must carry subjectKeyIdentifier (RFC 5280 4.2.1.2)",
+      );
+    }
+    if (!isSelfSigned(parent) && parent.authorityKeyIdentifier === undefined) {
+      flag(
+        field,
+        "CHAIN_NO_AUTHORITY_KEY_IDENTIFIER",
+        "a certificate signed by another CA must carry authorityKeyIdentifier with its keyIdentifier (RFC 5280 4.2.1.1)",
+      );
+    }
+    // pathLenConstraint: at most that many CAs may follow it (RFC 5280 4.2.1.9).
     if (parent.pathLength !== undefined && parent.pathLength < i) {
       flag(
         field,
         "CHAIN_PATH_LENGTH_EXCEEDED",
         `pathLenConstraint ${parent.pathLength} allows fewer CAs below it`,
       );
+    }
+    // RFC 5280 6.1.3 (a)(2): every certificate of the path valid at the time of validation;
+    // certmint signs "now", so a chain certificate that starts later fails every leaf until
+    // then (C F2).
+    if (parent.notBefore > now) {
+      flag(field, "CHAIN_NOT_YET_VALID", `not valid before ${parent.notBefore.toISOString()}`);
     }
     if (parent.notAfter <= now) {
       flag(field, "CHAIN_EXPIRED", `expired at ${parent.notAfter.toISOString()}`);
@@ -234,12 +318,16 @@ function chainProblems(
         `nameConstraints certmint cannot represent or enforce: ${unsupported.join("; ")} (RFC 5280 4.2.1.10)`,
       );
     }
+    // The trust anchor's own signature is not verified by anyone (RFC 5280 6.1: it is an
+    // input), nor its policyConstraints processed (OpenSSL, Go and Java start policy
+    // processing below it): those two are not held against it.
+    const anchorSelfSigned = isAnchor && isSelfSigned(parent);
+    for (const [reason, description] of pathProblems(parent, anchorSelfSigned)) {
+      flag(field, `CHAIN_${reason}`, description);
+    }
   }
   const anchor = path.at(-1)!;
-  if (
-    chain.length > 0 &&
-    !(anchor.x509.checkIssued(anchor.x509) && anchor.x509.verify(anchor.publicKey))
-  ) {
+  if (chain.length > 0 && !isSelfSigned(anchor)) {
     flag(
       `certificate_chain_pem[${chain.length - 1}]`,
       "CHAIN_NO_TRUST_ANCHOR",
@@ -247,6 +335,198 @@ function chainProblems(
     );
   }
   return out;
+}
+
+/** Whether `parent` may sign certificates by its keyUsage (absent: no limit, RFC 5280 4.2.1.3). */
+const maySignCertificates = (c: ParsedCertificate) =>
+  c.keyUsages === undefined || c.keyUsages.includes("KEY_CERT_SIGN");
+
+/**
+ * Whether `parent` signed `child`: the signature verifies with its key, and the names (and key
+ * identifiers) link as OpenSSL's X509_check_issued links them. That check also says no for an
+ * issuer whose keyUsage lacks keyCertSign; such a link is judged by signature and name alone,
+ * so the refusal names the keyUsage (CHAIN_NO_KEY_CERT_SIGN), not a broken chain.
+ */
+function issuedBy(child: ParsedCertificate, parent: ParsedCertificate): boolean {
+  if (!child.x509.verify(parent.publicKey)) return false;
+  return maySignCertificates(parent)
+    ? child.x509.checkIssued(parent.x509)
+    : child.issuerDer.equals(parent.subjectDer);
+}
+
+const isSelfSigned = (c: ParsedCertificate) => issuedBy(c, c);
+
+/**
+ * Critical extensions (RFC 5280 4.2: a validator MUST reject a certificate with a critical
+ * extension it does not recognise) that OpenSSL, Go and Java all process, and that certmint
+ * either reads and keeps to or that restrict nothing it signs:
+ * - basicConstraints, keyUsage: read and checked here, pathLenConstraint kept to (issuer.ts);
+ * - nameConstraints: read and enforced on every name certmint signs below (issuer.ts), the
+ *   forms it cannot enforce refused above;
+ * - extendedKeyUsage: read, and every certificate certmint signs below kept within it
+ *   (issuer.ts assertExtendedKeyUsagesPermitted);
+ * - subjectAltName: names the CA itself (critical when its subject is empty, 4.2.1.6); limits
+ *   nothing below it;
+ * - certificatePolicies, policyMappings, inhibitAnyPolicy, policyConstraints: only policy
+ *   processing (6.1.3 (d)-(f), 6.1.4 (a)-(b), (i)-(j)); certmint's certificates carry no
+ *   policies, and without a required explicit policy (refused below) a path whose policy tree
+ *   ends empty is valid (6.1.5 (g)). RFC 5280 has policyConstraints and inhibitAnyPolicy MUST
+ *   be critical, policyMappings SHOULD.
+ * Anything else critical is refused: certmint would not keep to it, and verifiers refuse the
+ * certificate (OpenSSL error 34, Go "unhandled critical extension", Java UNRECOGNIZED_CRIT_EXT);
+ * that includes a critical subjectKeyIdentifier, authorityKeyIdentifier, authorityInfoAccess or
+ * cRLDistributionPoints, which RFC 5280 has non-critical and OpenSSL or Java do not accept
+ * critical.
+ */
+const RECOGNISED_CRITICAL = new Set([
+  "2.5.29.19", // basicConstraints
+  "2.5.29.15", // keyUsage
+  "2.5.29.30", // nameConstraints
+  "2.5.29.37", // extendedKeyUsage
+  "2.5.29.17", // subjectAltName
+  "2.5.29.32", // certificatePolicies
+  "2.5.29.33", // policyMappings
+  "2.5.29.36", // policyConstraints
+  "2.5.29.54", // inhibitAnyPolicy
+]);
+const EXTENSION_NAMES: Record<string, string> = {
+  "2.5.29.14": "subjectKeyIdentifier",
+  "2.5.29.35": "authorityKeyIdentifier",
+  "2.5.29.31": "cRLDistributionPoints",
+  "1.3.6.1.5.5.7.1.1": "authorityInfoAccess",
+  "2.16.840.1.113730.1.1": "netscapeCertType",
+  "1.3.6.1.5.5.7.1.7": "ipAddrBlocks",
+  "1.3.6.1.5.5.7.1.8": "autonomousSysIds",
+};
+
+/**
+ * What of a certificate on the path makes verifiers refuse everything below it, as [reason
+ * suffix, description]: an unknown critical extension, a weak signature or key, a required
+ * explicit policy. `anchor`: a self-signed trust anchor (its own signature and
+ * policyConstraints are not processed by a verifier).
+ */
+function pathProblems(c: ParsedCertificate, anchor: boolean): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  const unknown = c.criticalExtensions.filter((o) => !RECOGNISED_CRITICAL.has(o));
+  if (unknown.length > 0) {
+    const names = unknown.map((o) => (EXTENSION_NAMES[o] ? `${EXTENSION_NAMES[o]} (${o})` : o));
+    out.push([
+      "CRITICAL_EXTENSION_UNKNOWN",
+      `critical extension${unknown.length > 1 ? "s" : ""} ${names.join(", ")} that certmint does not keep to and verifiers refuse (RFC 5280 4.2); have the outside CA leave ${unknown.length > 1 ? "them" : "it"} out or mark ${unknown.length > 1 ? "them" : "it"} non-critical`,
+    ]);
+  }
+  // SHA-1 and MD5 signatures: collisions are practical (SHAttered, 2017), and Go, browsers and
+  // OpenSSL from security level 1 (its TLS default) refuse them in a path (error 68).
+  if (c.weakSignatureAlgorithm && !anchor) {
+    out.push([
+      "SIGNATURE_WEAK",
+      `signed with ${c.weakSignatureAlgorithm}, which verifiers refuse; have it signed with SHA-256 or better`,
+    ]);
+  }
+  // The floor certmint holds every key it certifies to (CSRs, imported keys), here for keys
+  // that every chain it hands out would carry (OpenSSL security level 2: error 67, C F3).
+  const weak = keyWeaknessOf(c);
+  if (weak) out.push(["KEY_TOO_WEAK", `its key is too weak: ${weak}`]);
+  // RFC 5280 4.2.1.11, 6.1.5 (g): with requireExplicitPolicy the path needs a policy in every
+  // certificate; certmint's certificates carry no certificatePolicies, so every one it signed
+  // below would fail Go, Java and openssl -policy_check (E F10).
+  if (c.policyConstraints?.requireExplicitPolicy !== undefined && !anchor) {
+    out.push([
+      "EXPLICIT_POLICY_REQUIRED",
+      `policyConstraints requireExplicitPolicy ${c.policyConstraints.requireExplicitPolicy}: every certificate below would need certificatePolicies, which certmint does not put in what it signs (RFC 5280 4.2.1.11, 6.1.5); have the outside CA leave requireExplicitPolicy out`,
+    ]);
+  }
+  return out;
+}
+
+/**
+ * The subject every certificate this CA signs carries as its issuer: non-empty (RFC 5280
+ * 4.1.2.6: a CA's subject MUST be), and held to the rules certmint's own CA subjects are
+ * (checkCaSubject: no control characters, line or paragraph separators or edge white space,
+ * which would inject lines into every display and log of it; C F9).
+ */
+function flagSubject(
+  cert: ParsedCertificate,
+  flag: (reason: string, description: string) => void,
+): void {
+  const values = cert.subjectValues;
+  if (values === undefined) {
+    flag(
+      "CERTIFICATE_SUBJECT_INVALID",
+      "the subject holds a value that is not text (a NUL, invalid UTF-8, or not a string type)",
+    );
+    return;
+  }
+  if (values.length === 0) {
+    flag(
+      "CERTIFICATE_SUBJECT_EMPTY",
+      "the subject is empty, and every certificate this CA signed would carry an empty issuer name (RFC 5280 4.1.2.6: a CA's subject MUST be non-empty)",
+    );
+    return;
+  }
+  if (cert.subject !== undefined) {
+    for (const v of caSubjectViolations(cert.subject, "subject")) {
+      flag("CERTIFICATE_SUBJECT_INVALID", `${v.field}: ${v.description}`);
+    }
+    return;
+  }
+  // Attributes certmint has no SubjectName form for (DC, multi-valued RDNs): their text.
+  for (const value of values) {
+    const problem = caNameValueProblem(value);
+    if (problem)
+      flag("CERTIFICATE_SUBJECT_INVALID", `subject value ${JSON.stringify(value)} ${problem}`);
+  }
+}
+
+/**
+ * RFC 5280 4.1.2.6: a DN MUST be unique for each subject entity one CA certifies. Another
+ * certmint CA, with another key, whose certificate has the same issuer and the same subject
+ * (compared as RFC 5280 7.1 compares names, as new-ca.ts does for the CAs certmint creates)
+ * would leave relying parties that look issuers up by name (certificate stores, CRL caches)
+ * to pick the wrong one for everything both sign.
+ */
+async function subjectTakenProblems(
+  cas: Pick<CaRepository, "find" | "withCertificates">,
+  ca: CertificateAuthority,
+  cert: ParsedCertificate,
+): Promise<FieldViolation[]> {
+  const key = spki(cert);
+  for (const other of await cas.withCertificates()) {
+    if (other.id === ca.id || !other.certificatePem) continue;
+    let theirs: ParsedCertificate;
+    try {
+      theirs = parseCertificate(other.certificatePem);
+    } catch {
+      continue;
+    }
+    if (
+      !sameName(theirs.issuerDer, cert.issuerDer) ||
+      !sameName(theirs.subjectDer, cert.subjectDer) ||
+      spki(theirs).equals(key)
+    ) {
+      continue;
+    }
+    const slug = (await cas.find({ id: other.id }))?.slug ?? other.id;
+    return [
+      fieldViolation(
+        "certificate_pem",
+        "CERTIFICATE_SUBJECT_TAKEN",
+        `certificate authority "${slug}" has this subject name already, with another key, under the same issuer: a CA's name must be unique among the CAs its issuer certifies (RFC 5280 4.1.2.6); have the outside CA certify another name`,
+      ),
+    ];
+  }
+  return [];
+}
+
+/** Two Name DERs equal as RFC 5280 7.1 compares names (sameDistinguishedName), else bytewise. */
+function sameName(a: Buffer, b: Buffer): boolean {
+  if (a.equals(b)) return true;
+  try {
+    const [x, y] = [a, b].map((d) => subjectFromAsn1(parseDer(d).node as Asn1));
+    return sameDistinguishedName(x!, y!);
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -1,4 +1,4 @@
-import { type FieldViolation, fieldViolation, invalidArgument } from "../../errors";
+import { CertmintError, type FieldViolation, fieldViolation, invalidArgument } from "../../errors";
 import { SUBJECT_ATTRIBUTE_UPPER_BOUNDS, type SubjectName } from "../../model/pki";
 import { hasControlCharacters } from "../common/text";
 import { parseEmail } from "../policy-engine/email-match";
@@ -66,4 +66,32 @@ export function checkCaSubject(subject: SubjectName, field = "subject"): void {
       { violations },
     );
   }
+}
+
+/**
+ * checkCaSubject's findings as field violations instead of a refusal, for a caller that
+ * reports them with others (the import of a CA certificate signed outside); empty when the
+ * subject passes.
+ */
+export function caSubjectViolations(subject: SubjectName, field = "subject"): FieldViolation[] {
+  try {
+    checkCaSubject(subject, field);
+    return [];
+  } catch (err) {
+    if (err instanceof CertmintError) return err.violations;
+    throw err;
+  }
+}
+
+/**
+ * Why a value of a CA name that certmint cannot represent as a SubjectName (a DC attribute, a
+ * multi-valued RDN) is refused, by the rules checkCaSubject applies to every value so nothing
+ * injects a line or a blank into a display or log; undefined when it passes.
+ */
+export function caNameValueProblem(value: string): string | undefined {
+  if (value.trim() === "" || hasControlCharacters(value)) return "must be non-empty printable text";
+  if (value.trim() !== value || LINE_BREAKS.test(value)) {
+    return "must not start or end with white space, nor hold a line or paragraph separator";
+  }
+  return undefined;
 }

@@ -5,7 +5,12 @@ import {
   invalidArgument,
   isCertmintError,
 } from "../../errors";
-import { assertConstraintsWithin, assertNamesPermitted, computeValidity } from "../../signer";
+import {
+  assertConstraintsWithin,
+  assertExtendedKeyUsagesPermitted,
+  assertNamesPermitted,
+  computeValidity,
+} from "../../signer";
 import { caIssuer, requireActive } from "../ca/load";
 import type { IssuanceDeps } from "../deps";
 import { checkPlan, type FieldMapper } from "./plan";
@@ -109,6 +114,8 @@ export function checkIssuerState(
     // The signer checks these again as it signs.
     issuer.assertMayIssue(validity.notAfter, plan.isCa ?? false, plan.pathLength);
     assertNamesPermitted(issuer, plan.subject, plan.sans, plan.isCa ?? false);
+    // Its EKUs within every EKU on the CA's path, an outside chain's included (signer/issuer.ts).
+    assertExtendedKeyUsagesPermitted(issuer, plan.extendedKeyUsages);
     // A sub-CA's constraints (from its policy) within its issuers': refused before signing,
     // naming the request's part (RFC 5280 6.1.4 (g); the signer checks again).
     if (plan.isCa) {
