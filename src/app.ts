@@ -244,6 +244,8 @@ export async function startCertmint(
     {
       inProgress: config.connections.callsInProgress,
       queuedPerToken: config.connections.callsQueuedPerToken,
+      listRowsPerSecond: config.connections.listRowsPerTokenPerSecond,
+      listRowsBurst: config.connections.listRowsBurstPerToken,
     },
     metrics && (() => metrics.callsQueuedRefused()),
   );
@@ -538,6 +540,8 @@ export async function startCertmint(
       streamsPerToken: config.watch.streamsPerToken,
       places: limits.places("watch-streams"),
       readsPerToken: WATCH_READS_PER_TOKEN,
+      keysPerTokenPerSecond: config.watch.keysPerTokenPerSecond,
+      keysBurstPerToken: config.watch.keysBurstPerToken,
     });
     pump = new EventPump(deps, runtime.watch, {
       pollMs: config.watch.pollMs,

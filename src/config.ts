@@ -238,6 +238,12 @@ export interface WatchConfig {
   readonly pollMs: number;
   /** WatchCertificates streams one access token may have open at once. */
   readonly streamsPerToken: number;
+  /**
+   * Private keys one access token's watches are handed per second on average, per process, and
+   * its burst; past it the token's next key waits (src/issuance/events/watch.ts). Rate 0: off.
+   */
+  readonly keysPerTokenPerSecond: number;
+  readonly keysBurstPerToken: number;
 }
 
 /**
@@ -285,6 +291,13 @@ export interface ConnectionLimits {
   readonly callsInProgress: number;
   /** Calls one access token may have waiting for their turn; past it, RESOURCE_EXHAUSTED. */
   readonly callsQueuedPerToken: number;
+  /**
+   * Rows of list answers one access token is served per second on average, per process, and
+   * its burst; a list of a token past it is RESOURCE_EXHAUSTED (src/api/fair-admission.ts,
+   * ListRowBudget). Rate 0: off.
+   */
+  readonly listRowsPerTokenPerSecond: number;
+  readonly listRowsBurstPerToken: number;
 }
 
 /** The server certificate, its key and the optional client CA bundle (absolute paths). */
@@ -355,6 +368,8 @@ export const ENV = {
   unreadAnswerBytes: "CERTMINT_UNREAD_ANSWER_BYTES", // default 256 MiB over all connections
   callsInProgress: "CERTMINT_CALLS_IN_PROGRESS", // default 64 calls at work per process
   callsQueuedPerToken: "CERTMINT_CALLS_QUEUED_PER_TOKEN", // default 1000 waiting per token
+  listRowsPerTokenPerSecond: "CERTMINT_LIST_ROWS_PER_TOKEN_PER_SECOND", // default 2000 per process; 0: off
+  listRowsBurstPerToken: "CERTMINT_LIST_ROWS_BURST_PER_TOKEN", // default 10000
   keyGenerationWorkers: "CERTMINT_KEY_GENERATION_WORKERS", // default: cores / processes - 1, at least 1
   keyGenerationQueuePerToken: "CERTMINT_KEY_GENERATION_QUEUE_PER_TOKEN", // default 8
   csrWorkers: "CERTMINT_CSR_WORKERS", // default 0: CSRs are checked on the event loop
@@ -399,6 +414,8 @@ export const ENV = {
   watchPollMs: "CERTMINT_WATCH_POLL_MS", // default 1000 (embedded: 250)
   watchRetentionSeconds: "CERTMINT_WATCH_RETENTION_SECONDS", // default 604800 (7 days)
   watchStreamsPerToken: "CERTMINT_WATCH_STREAMS_PER_TOKEN", // default 100
+  watchKeysPerTokenPerSecond: "CERTMINT_WATCH_KEYS_PER_TOKEN_PER_SECOND", // default 50 per process; 0: off
+  watchKeysBurstPerToken: "CERTMINT_WATCH_KEYS_BURST_PER_TOKEN", // default 500
   processes: "CERTMINT_PROCESSES", // default 1; auto: one per core (PostgreSQL only)
 } as const;
 
@@ -853,7 +870,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     // 100: a backend watching each of its certificates' lineages, or a few profiles, fits; one
     // token holding thousands of streams does not (bench/fairness/watch-flood.ts).
     streamsPerToken: parseInteger(env, ENV.watchStreamsPerToken, 100, 1, 100_000, problems),
+    // Each key handed out is an audit record, a blocked-key read and an unseal: one issuer's
+    // streams replaying every held key made ~560 a second and everyone else 40 times slower
+    // (an outside probe, 2026-12-06; src/issuance/events/watch.ts WATCH_KEYS_PER_TOKEN_PER_SECOND).
+    keysPerTokenPerSecond: parseInteger(
+      env,
+      ENV.watchKeysPerTokenPerSecond,
+      50,
+      0,
+      1_000_000,
+      problems,
+    ),
+    keysBurstPerToken: parseInteger(env, ENV.watchKeysBurstPerToken, 500, 1, 10_000_000, problems),
   };
+  burstWithoutRate(
+    env,
+    ENV.watchKeysPerTokenPerSecond,
+    ENV.watchKeysBurstPerToken,
+    watch.keysPerTokenPerSecond,
+    problems,
+  );
   checkListenConflicts(
     [
       [ENV.listen, listen],
@@ -1076,6 +1112,14 @@ function parseConnectionLimits(env: NodeJS.ProcessEnv, problems: string[]): Conn
   const KIB = 1024;
   const MIB = 1024 * KIB;
   const GIB = 1024 * MIB;
+  const listRowsPerTokenPerSecond = ms(ENV.listRowsPerTokenPerSecond, 2000, 0, 100_000_000);
+  burstWithoutRate(
+    env,
+    ENV.listRowsPerTokenPerSecond,
+    ENV.listRowsBurstPerToken,
+    listRowsPerTokenPerSecond,
+    problems,
+  );
   return {
     handshakeTimeoutMs: ms(ENV.handshakeTimeoutMs, 10_000, 50, 600_000),
     idleTimeoutMs: ms(ENV.connectionIdleTimeoutMs, 300_000, 50, 24 * HOUR_MS),
@@ -1095,6 +1139,11 @@ function parseConnectionLimits(env: NodeJS.ProcessEnv, problems: string[]): Conn
     unreadAnswerBytes: ms(ENV.unreadAnswerBytes, 256 * MIB, 64 * KIB, 64 * GIB),
     callsInProgress: ms(ENV.callsInProgress, 64, 1, 100_000),
     callsQueuedPerToken: ms(ENV.callsQueuedPerToken, 1000, 1, 1_000_000),
+    // Two full pages of ListCertificates a second, ten at once: one auditor looping full pages
+    // (~19,000 rows a second) made another token's calls 6-25 times slower (an outside probe,
+    // 2026-12-06; src/api/fair-admission.ts LIST_ROWS_PER_TOKEN_PER_SECOND).
+    listRowsPerTokenPerSecond,
+    listRowsBurstPerToken: ms(ENV.listRowsBurstPerToken, 10_000, 1, 100_000_000),
   };
 }
 

@@ -120,6 +120,8 @@ describe("loadConfig", () => {
       unreadAnswerBytes: 256 * 1024 * 1024,
       callsInProgress: 64,
       callsQueuedPerToken: 1000,
+      listRowsPerTokenPerSecond: 2000,
+      listRowsBurstPerToken: 10_000,
     });
     expect(c.keyGeneration).toEqual({
       workers: Math.max(1, availableParallelism() - 1),
@@ -158,6 +160,8 @@ describe("loadConfig", () => {
       unreadAnswerBytes: 8_388_608,
       callsInProgress: 16,
       callsQueuedPerToken: 50,
+      listRowsPerTokenPerSecond: 2000,
+      listRowsBurstPerToken: 10_000,
     });
     expect(set.keyGeneration).toEqual({ workers: 3, queuePerToken: 2 });
     expect(set.databaseProbeIntervalMs).toBe(250);
@@ -253,6 +257,8 @@ describe("loadConfig", () => {
       pollMs: 250,
       retentionSeconds: 604_800,
       streamsPerToken: 100,
+      keysPerTokenPerSecond: 50,
+      keysBurstPerToken: 500,
     });
     expect(loadConfig({ DATABASE_URL: "postgresql://h:5432/db" }).watch.pollMs).toBe(1000);
     expect(loadConfig({ CERTMINT_RENEWAL_ENABLED: "false" }).renewal.enabled).toBe(false);

@@ -97,6 +97,9 @@ export async function startCertmint(opts: StartCertmintOptions): Promise<Certmin
       // One issuer token carries the whole load: the per-token default of 1,000 calls/s (a
       // policy, RESOURCE_EXHAUSTED past it) would cap the figure, not the server.
       CERTMINT_RATE_LIMIT_PER_SECOND: "1000000",
+      // The same for the rows one token's lists may be served (bench/scale and bench/memory
+      // page through 10^5-10^6 rows as fast as they come).
+      CERTMINT_LIST_ROWS_PER_TOKEN_PER_SECOND: "0",
       // The start is recognised by its info lines (below): a CERTMINT_LOG_LEVEL of warn in the
       // caller's environment would hide them.
       CERTMINT_LOG_LEVEL: "info",

@@ -92,8 +92,10 @@ export interface HandlerDeps {
  *     then authorize the method for the actor's role (PERMISSION_DENIED);
  *  3. refuse work the caller no longer waits for (DEADLINE_EXCEEDED, CANCELLED), and a request
  *     that breaks the contract's limits (INVALID_ARGUMENT; checked before it was decoded,
- *     request-check.ts); then wait for the call's turn among the calls at work, taken by
- *     access token in turn (fair-admission.ts; RESOURCE_EXHAUSTED past a token's queue);
+ *     request-check.ts); a list of a token whose list-row budget is spent (RESOURCE_EXHAUSTED,
+ *     LIST_ROWS_EXHAUSTED; fair-admission.ts ListRowBudget: its answer's rows are charged when
+ *     it is done); then wait for the call's turn among the calls at work, taken by access
+ *     token in turn (fair-admission.ts; RESOURCE_EXHAUSTED past a token's queue);
  *  4. run the handler with the call (src/issuance/call.ts), which it passes to its use case
  *     explicitly: per-profile checks, and the audit record written with the change;
  *  5. record a mutating call that failed (or did not record itself) in the audit trail;
@@ -163,6 +165,9 @@ export function unary<Req, Res>(
     );
     const { admission } = deps;
     let admitted = false;
+    // A list's rows reserved in its token's budget, settled with the rows of its answer (none
+    // when it failed).
+    let settleRows: ((response: unknown) => void) | undefined;
     const done = () => {
       call.removeListener("cancelled", onCancelled);
       leave?.();
@@ -219,6 +224,8 @@ export function unary<Req, Res>(
       security.authorize(method, actor);
       refuseAbandonedCall(call, deadlineAt);
       const request = admitRequest(call.request);
+      // Before its turn: a list refused for its rows waits for nothing and changes nothing.
+      settleRows = admission?.reserveListRows(actor, method, request);
       if (admission) {
         const turn = admission.enter(actor, signal);
         if (turn) await turn;
@@ -233,6 +240,7 @@ export function unary<Req, Res>(
       };
       const s = scope;
       const response = await handler(request, ctx);
+      settleRows?.(response);
       if (mutating && !s.auditRecordId) {
         // A change whose use case wrote no record (or a replay that changed nothing).
         await security.recordOutcome(s, { statusCode: 0, errorReason: "" });
@@ -245,6 +253,7 @@ export function unary<Req, Res>(
         answer(null, response);
       },
       async (err: unknown) => {
+        settleRows?.(undefined);
         const { outage } = logCallFailure(deps.logger, err, method, traceId);
         // Refusals of mutating calls are audited; a rate-limited flood is not (writing a
         // row per refused call would make the limit a way to load the database), nor a call

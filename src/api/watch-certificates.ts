@@ -70,11 +70,14 @@ const sharedMessages = new WeakMap<
 >();
 
 /**
- * An event's message for one stream. Never shared: a message with a private key (its owner's
- * alone), a KEEPALIVE or a CURRENT (one stream's own position); those are built per stream.
+ * An event's message for one stream. Never shared: a KEEPALIVE or a CURRENT (one stream's own
+ * position); those are built per stream. An event with a private key is an object of the
+ * key owner's token alone (watch.ts sharedHandOut: one per event and token), so its message is
+ * shared by that token's streams only: built and encoded once, not once per stream (an issuer
+ * with 100 streams had each key's message built 100 times; an outside probe, 2026-12-06).
  */
 export function watchMessageOf(e: WatchEvent, now: Date): WatchCertificatesResponse {
-  if (e.privateKeyPem !== undefined || e.type === "KEEPALIVE" || e.type === "CURRENT") {
+  if (e.type === "KEEPALIVE" || e.type === "CURRENT") {
     return eventToProto(e, now);
   }
   const status = e.certificate ? certificateStatus(e.certificate, now) : undefined;

@@ -107,6 +107,22 @@ export function errorReason(err: ServiceError): string | undefined {
   return undefined;
 }
 
+/** The RetryInfo delay certmint sent with a failed call, in milliseconds, if any. */
+export function retryDelayMs(err: ServiceError): number | undefined {
+  const raw = err.metadata?.get("grpc-status-details-bin")[0];
+  if (!(raw instanceof Buffer)) return undefined;
+  try {
+    for (const any of Status.decode(raw).details) {
+      if (!any.typeUrl.endsWith("/google.rpc.RetryInfo")) continue;
+      const d = RetryInfo.decode(any.value).retryDelay;
+      return d ? Number(d.seconds) * 1000 + Math.round(d.nanos / 1e6) : 0;
+    }
+  } catch {
+    // Undecodable details: no delay.
+  }
+  return undefined;
+}
+
 /** The lines of a failed call: code and message, details, and the request id when returned. */
 export function describeServiceError(err: ServiceError): string[] {
   const lines = [`${codeName(err.code)}: ${statusMessage(err) || "(no message)"}`];

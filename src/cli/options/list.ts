@@ -1,7 +1,9 @@
 /** Paging of List RPCs: --limit, --all and --page-token, and the note when more results exist. */
+import { type ServiceError, status } from "@grpc/grpc-js";
 import type { Args } from "../args";
 import { type OptionSection, UsageError } from "../command";
 import type { Invocation } from "../invocation";
+import { errorReason, retryDelayMs } from "../rpc-error";
 import { parseInteger } from "../values";
 
 const DEFAULT_LIMIT = 100;
@@ -48,11 +50,36 @@ export async function listPages<T>(
   let token = args.string("page-token") ?? "";
   do {
     // Each page asks for exactly what is missing, so the last token continues right after it.
-    const page = await fetch(Math.min(MAX_PAGE_SIZE, limit - items.length), token);
+    const page = await paced(() => fetch(Math.min(MAX_PAGE_SIZE, limit - items.length), token));
     items.push(...page.items);
     token = page.nextPageToken;
   } while (token && items.length < limit);
   return { items, nextPageToken: token };
+}
+
+/** How many times one page is asked again after the token's list-row budget was spent. */
+const MAX_BUDGET_WAITS = 60;
+
+/**
+ * A page, asked again after the RetryInfo delay while the server says the token's list-row
+ * budget is spent (RESOURCE_EXHAUSTED LIST_ROWS_EXHAUSTED, CERTMINT_LIST_ROWS_PER_TOKEN_PER_SECOND):
+ * `--all` over more rows than the burst is paced to the budget instead of failing midway.
+ * Any other error, or the budget still spent after MAX_BUDGET_WAITS waits, is the caller's.
+ */
+async function paced<T>(ask: () => Promise<T>): Promise<T> {
+  for (let waits = 0; ; waits++) {
+    try {
+      return await ask();
+    } catch (err) {
+      const e = err as ServiceError;
+      const delay =
+        e?.code === status.RESOURCE_EXHAUSTED && errorReason(e) === "LIST_ROWS_EXHAUSTED"
+          ? retryDelayMs(e)
+          : undefined;
+      if (delay === undefined || waits >= MAX_BUDGET_WAITS) throw err;
+      await new Promise((resolve) => setTimeout(resolve, Math.max(delay, 50)));
+    }
+  }
 }
 
 /** On stderr, for tables: there is more, and how to get it. */

@@ -1,3 +1,4 @@
+import { RateLimiter } from "../../auth/rate-limiter";
 import {
   CertmintError,
   failedPrecondition,
@@ -93,10 +94,35 @@ export interface WatchSettings {
   places?: HeldPlaces;
   /**
    * Reads (events, then their certificates) of one token's watches running at once; the
-   * others wait for one of them. Undefined: no gate.
+   * others wait for one of them. Undefined: no gate. The database work of its key hand-outs
+   * (the blocked-key check, the audit record) takes the same places.
    */
   readsPerToken?: number;
+  /**
+   * Private keys one token's watches are handed per second on average, per process
+   * (CERTMINT_WATCH_KEYS_PER_TOKEN_PER_SECOND), in bursts of up to keysBurstPerToken
+   * (CERTMINT_WATCH_KEYS_BURST_PER_TOKEN). Past it the token's next key waits (its stream sends
+   * nothing meanwhile) until the budget has one again. Undefined: the defaults; 0: no budget.
+   */
+  keysPerTokenPerSecond?: number;
+  keysBurstPerToken?: number;
+  /** The budget's clock (milliseconds, monotonic); tests move it. */
+  clock?: () => number;
 }
+
+/**
+ * A token's key hand-outs a second, and their burst (see WatchSettings). One hand-out is an
+ * audit record, a blocked-key read and an unseal; one issuer token's 100 streams, each handed
+ * every key again from cursor 1, made ~560 of them a second and another caller's GetCertificate
+ * 40 times slower (an outside probe, 2026-12-06). 50 a second is more than one token's own
+ * issuance with generated keys needs on a single stream (each issuance hands its key out once
+ * per token, below), and a renewal wave of hundreds of keys is taken in one burst.
+ */
+export const WATCH_KEYS_PER_TOKEN_PER_SECOND = 50;
+export const WATCH_KEYS_BURST_PER_TOKEN = 500;
+
+/** The setting of the key hand-out budget (WatchSettings.keysPerTokenPerSecond). */
+export const WATCH_KEYS_PER_TOKEN_SETTING = "CERTMINT_WATCH_KEYS_PER_TOKEN_PER_SECOND";
 
 /**
  * Reads of one token's watches running at once: as for lists (CERTMINT_LIST_QUERIES_PER_TOKEN),
@@ -119,10 +145,33 @@ const PAGE = 100;
  */
 const SCAN = 10_000;
 
+/** A key a certificate has for its owner, and how to open it (keyFor). */
+interface OwnersKey {
+  certificateId: string;
+  spkiSha256: string | null;
+  open: () => string;
+}
+
 /** An event before it is sent, and the key it carries to this watcher, if any (handOut). */
 interface HydratedEvent {
   event: WatchEvent;
-  key?: { certificateId: string; spkiSha256: string | null; open: () => string };
+  /** The event as this watcher's token gets it, with the key (shared by its streams). */
+  handOut?: (call: Call) => Promise<WatchEvent>;
+}
+
+/**
+ * What the watches that joined one read of certificates share (hydrate): the rows, the events
+ * made of them, and per token the keys handed out and the events carrying them, so that the
+ * streams of one token reading an event together cost one hand-out, not one each.
+ */
+interface SharedCertificates {
+  rows: Map<string, { certificate: Certificate; request: CertificateRequest | null }>;
+  statuses: Map<string, RenewalStatus>;
+  made: Map<number, WatchEvent>;
+  /** By token and certificate: the key opened once its record is written (undefined: blocked). */
+  keys: Map<string, Promise<string | undefined>>;
+  /** By token and position: the event with the token's key, one object for its streams. */
+  owned: Map<string, WatchEvent>;
 }
 
 /** A lineage watch: the certificate named, and where it stands in its lineage. */
@@ -156,6 +205,18 @@ function parseCursor(cursor: string): number | undefined {
   return Number(cursor);
 }
 
+/** A stream's client left while its next key waited (keyTurn, or the token's read places). */
+const callCancelled = () =>
+  new CertmintError(
+    "deadline_exceeded",
+    "CALL_CANCELLED",
+    "the caller stopped waiting (cancel or deadline) while the watch waited to hand out a key",
+  );
+
+/** Whether `err` is a call's own cancellation (keyTurn, or ListQueryGate's queue). */
+const isCallCancelled = (err: unknown): boolean =>
+  isCertmintError(err) && err.reason === "CALL_CANCELLED";
+
 export const serverStopping = () =>
   new CertmintError(
     "unavailable",
@@ -183,6 +244,12 @@ export class CertificateWatch {
   /** Reads in flight by what they read: a watch asking for the same joins it (shared). */
   private readonly readsInFlight = new Map<string, Promise<unknown>>();
   private readonly readGate?: ListQueryGate;
+  /** Each token's key hand-outs (WatchSettings.keysPerTokenPerSecond); none when off. */
+  private readonly keyBudget?: RateLimiter;
+  /** Streams whose next key waits for their token's budget (keysWaiting). */
+  private waitingForKeys = 0;
+  /** Key hand-outs made: audit records written and keys opened (tests). */
+  private handOuts = 0;
 
   constructor(
     private readonly deps: WatchDeps,
@@ -197,6 +264,24 @@ export class CertificateWatch {
         settings.streamsPerToken ?? Number.MAX_SAFE_INTEGER,
       );
     }
+    const rate = settings.keysPerTokenPerSecond ?? WATCH_KEYS_PER_TOKEN_PER_SECOND;
+    if (rate > 0) {
+      this.keyBudget = new RateLimiter(
+        rate,
+        settings.keysBurstPerToken ?? WATCH_KEYS_BURST_PER_TOKEN,
+        settings.clock,
+      );
+    }
+  }
+
+  /** Streams whose next key waits for their token's key budget now. */
+  get keysWaiting(): number {
+    return this.waitingForKeys;
+  }
+
+  /** Keys handed out by this process's watches: one per audit record and unseal. */
+  get keysHandedOut(): number {
+    return this.handOuts;
   }
 
   /**
@@ -240,9 +325,9 @@ export class CertificateWatch {
    * run in one of the reading token's places (readsPerToken). A round of new events wakes every
    * watch at once, and the watches caught up with the same filter then ask for the same events
    * and certificates: one query answers them all. The rows are read-only snapshots (positions
-   * below `through` never change, readAfter), each watch builds its own messages from them, and
-   * keys are opened per watcher (hydrate, keyFor). The read does not take the first asker's
-   * cancellation: another watch may be waiting for it.
+   * below `through` never change, readAfter), and keys are handed out per token, once for the
+   * token's streams that share the read (hydrate, sharedHandOut, keyFor). The read does not
+   * take the first asker's cancellation: another watch may be waiting for it.
    */
   private shared<T>(actor: Actor, key: string, read: () => Promise<T>): Promise<T> {
     const running = this.readsInFlight.get(key);
@@ -454,30 +539,141 @@ export class CertificateWatch {
   }
 
   /**
-   * An event as it is sent: with its private key, when it has one for this watcher, once the
-   * audit record of that handout is written (actor: the watcher; resource: the certificate;
-   * the watch's method, trace id and peer; never the key). One insert per key handed out,
-   * none for other events. Fail closed: if the record cannot be written, the key is not
-   * opened and the event not sent; the error ends the stream (mapped as any error is, by the
-   * API layer), and a reconnect from the last cursor received gets that event again. A record
-   * may outlive a send that did not happen (the client left, or the stream's credential was
-   * refused, after it was written), never the reverse.
+   * An event as it is sent: with its private key, when it has one for this watcher's token.
+   * The key is handed out once per event and token to the streams of that token that read the
+   * event together (sharedHandOut), not once per stream: until stop 44 of 2026-12-06 each of
+   * an issuer's 100 streams wrote its own audit record, read the blocked keys and unsealed the
+   * key for every issuance, and another caller's GetCertificate went from 3-5 ms to 150-170 ms
+   * (an outside probe; test/watch/key-hand-outs.unit.test.ts).
    */
   private async handOut(call: Call, hydrated: HydratedEvent): Promise<WatchEvent> {
-    const { event, key } = hydrated;
-    if (!key) return event;
-    // A key blocked as compromised is handed out no more, whichever certificate it is on
-    // (certificates/held-keys.ts keyHandOutBlocked).
-    if (await keyHandOutBlocked(this.deps, key.spkiSha256)) return event;
-    await this.deps.store.audit.insert(
-      auditRecordOf(call, { type: "certificate", id: key.certificateId }, SUCCESS, this.deps.now()),
-    );
-    return { ...event, privateKeyPem: key.open() };
+    return hydrated.handOut ? hydrated.handOut(call) : hydrated.event;
   }
 
   /**
-   * Events with their certificates and renewal status; for the owner, how to open the key a
-   * certificate has (opened only in handOut, after its audit record).
+   * The event with this token's key, shared by the token's streams that joined the same read
+   * (`shared`): the first opens the key (openKey: one audit record, one blocked-key read, one
+   * unseal) and every stream of the token gets the same event object, whose message the API
+   * layer builds and encodes once (watch-certificates.ts watchMessageOf). Never across tokens:
+   * the maps are keyed by the token, and the key goes to the certificate's owner only (keyFor).
+   * A CURRENT is a stream's own (its position): it gets its own copy, with the shared key.
+   */
+  private async sharedHandOut(
+    call: Call,
+    shared: SharedCertificates,
+    e: { position: number; type: CertificateEventType | "CURRENT" },
+    event: WatchEvent,
+    key: OwnersKey,
+  ): Promise<WatchEvent> {
+    const keyId = `${call.actor.id} ${key.certificateId}`;
+    let pem: string | undefined;
+    for (;;) {
+      let opening = shared.keys.get(keyId);
+      const mine = opening === undefined;
+      if (opening === undefined) {
+        opening = this.openKey(call, key);
+        const made = opening;
+        shared.keys.set(keyId, made);
+        // A hand-out that failed is not kept: a stream reading the event later tries again.
+        made.catch(() => {
+          if (shared.keys.get(keyId) === made) shared.keys.delete(keyId);
+        });
+      }
+      try {
+        pem = await opening;
+        break;
+      } catch (err) {
+        // The stream that opened it left (its client cancelled) before its turn: that ends its
+        // stream, not this one; this one hands the key out itself.
+        if (!mine && isCallCancelled(err) && !call.signal?.aborted) continue;
+        throw err;
+      }
+    }
+    if (pem === undefined) return event;
+    if (e.type === "CURRENT") return { ...event, privateKeyPem: pem };
+    const ownedId = `${call.actor.id} ${e.position}`;
+    let owned = shared.owned.get(ownedId);
+    if (!owned) {
+      owned = { ...event, privateKeyPem: pem };
+      shared.owned.set(ownedId, owned);
+    }
+    return owned;
+  }
+
+  /**
+   * One hand-out of a key to a token: once the token's key budget allows it (keyTurn), in one
+   * of the token's read places (readsPerToken), the blocked-key check and the audit record
+   * (actor: the watcher; resource: the certificate; the method, trace id and peer of the stream
+   * that opened it; never the key), then the key opened. One record per key handed to a token
+   * (its streams that read the event together share it), none for other events. Fail closed:
+   * if the record cannot be written, the key is not opened and the event not sent; the error
+   * ends the streams waiting for it (mapped as any error is, by the API layer), and a reconnect
+   * from the last cursor received gets that event again. A record may outlive a send that did
+   * not happen (the clients left, or the stream's credential was refused, after it was
+   * written), never the reverse. Undefined: the key is blocked as compromised
+   * (certificates/held-keys.ts keyHandOutBlocked), whichever certificate it is on.
+   */
+  private async openKey(call: Call, key: OwnersKey): Promise<string | undefined> {
+    await this.keyTurn(call);
+    const work = async () => {
+      if (await keyHandOutBlocked(this.deps, key.spkiSha256)) return undefined;
+      await this.deps.store.audit.insert(
+        auditRecordOf(
+          call,
+          { type: "certificate", id: key.certificateId },
+          SUCCESS,
+          this.deps.now(),
+        ),
+      );
+      this.handOuts++;
+      return key.open();
+    };
+    return this.readGate ? this.readGate.run(call, work) : work();
+  }
+
+  /**
+   * Waits until the token's key budget (WatchSettings.keysPerTokenPerSecond) has a key for this
+   * hand-out, and takes it. A stream waiting here sends nothing and holds no place of the pool;
+   * its client sees the keys come at the budget's pace, in order, none lost. So a token's
+   * streams resumed again and again from an old cursor (every key still held handed out anew
+   * each time) cost everyone else at most the budget's hand-outs a second, not ~560 (an outside
+   * probe, 2026-12-06). Ends with the stream: UNAVAILABLE when the server stops, CALL_CANCELLED
+   * when its client left.
+   */
+  private async keyTurn(call: Call): Promise<void> {
+    const budget = this.keyBudget;
+    if (!budget) return;
+    for (;;) {
+      if (this.stopping.signal.aborted) throw serverStopping();
+      if (call.signal?.aborted) throw callCancelled();
+      const wait = budget.take(call.actor.id);
+      if (wait === 0) return;
+      this.waitingForKeys++;
+      try {
+        await this.pause(Math.ceil(wait * 1000), call.signal);
+      } finally {
+        this.waitingForKeys--;
+      }
+    }
+  }
+
+  /** Resolves after `ms`, or at once when the server stops or the client is gone. */
+  private pause(ms: number, gone?: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const signals = [this.stopping.signal, gone].filter((s) => s !== undefined);
+      const done = () => {
+        clearTimeout(timer);
+        for (const s of signals) s.removeEventListener("abort", done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      for (const s of signals) s.addEventListener("abort", done, { once: true });
+    });
+  }
+
+  /**
+   * Events with their certificates and renewal status; for the owner, how its token gets the
+   * event with its key (sharedHandOut; opened only after its audit record).
    *
    * Every watch that joined the same read of certificates gets the same WatchEvent object for
    * a numbered event (read-only: never changed after it is made), so the API layer builds and
@@ -485,38 +681,40 @@ export class CertificateWatch {
    * woke every watch, and each built and encoded its own copy of each event, the cost that
    * grew with the number of streams (bench/fairness/watch-flood.ts). Which events a watch gets
    * is still its own read's (its filter); the object holds nothing caller-specific: a key is
-   * added per watch, to a copy (handOut). CURRENT (a watch's own position) is never shared.
+   * added to a copy made for the owner's token (sharedHandOut). CURRENT (a watch's own
+   * position) is never shared.
    */
   private async hydrate(
     actor: Actor,
     events: Array<Omit<StoredEvent, "type"> & { type: CertificateEventType | "CURRENT" }>,
   ): Promise<HydratedEvent[]> {
     const ids = events.map((e) => e.certificateId);
-    const { rows, statuses, made } = await this.shared(
+    const shared = await this.shared(
       actor,
       JSON.stringify(["certificates", ids]),
-      async () => {
+      async (): Promise<SharedCertificates> => {
         const rows = await this.certificatesOf(ids);
         const certificates = [...rows.values()].map((r) => r.certificate);
         const statuses = await renewalStatuses(this.deps, certificates);
-        return { rows, statuses, made: new Map<number, WatchEvent>() };
+        return { rows, statuses, made: new Map(), keys: new Map(), owned: new Map() };
       },
     );
+    const { rows, statuses, made } = shared;
     return events.map((e) => {
       const row = rows.get(e.certificateId);
       const withKey = e.type === "ISSUED" || e.type === "RENEWED" || e.type === "CURRENT";
       const open = row && withKey ? this.keyFor(actor, row.certificate, row.request) : undefined;
-      const event = e.type === "CURRENT" ? undefined : made.get(e.position);
-      return {
-        event: event ?? this.eventOf(e, row?.certificate, statuses, made),
-        key:
-          row && open
-            ? { certificateId: row.certificate.id, spkiSha256: row.certificate.spkiSha256, open }
-            : undefined,
+      const held = e.type === "CURRENT" ? undefined : made.get(e.position);
+      const event = held ?? this.eventOf(e, row?.certificate, statuses, made);
+      if (!row || !open) return { event };
+      const key: OwnersKey = {
+        certificateId: row.certificate.id,
+        spkiSha256: row.certificate.spkiSha256,
+        open,
       };
+      return { event, handOut: (call: Call) => this.sharedHandOut(call, shared, e, event, key) };
     });
   }
-
   /** A stored event as a watch sends it (without a key); kept in `made` unless CURRENT. */
   private eventOf(
     e: Omit<StoredEvent, "type"> & { type: CertificateEventType | "CURRENT" },
@@ -558,7 +756,7 @@ export class CertificateWatch {
    * (outcome.ts): the key the profile keeps (STORE_ENCRYPTED), or the generated key held on the
    * request until its time runs out (an automatic renewal holds it for
    * CERTMINT_RENEWAL_KEY_HOLD_SECONDS). Nobody else ever gets it. Returns how to open it
-   * (handOut opens it once its audit record is written), or undefined when there is none for
+   * (openKey opens it once its audit record is written), or undefined when there is none for
    * this actor.
    */
   private keyFor(
