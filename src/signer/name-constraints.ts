@@ -411,7 +411,27 @@ export function namesOutside(
       if (excluded || !permitted) out.push(`${kind} ${name}`);
     }
   }
-  return out;
+  // Each name once: a subject emailAddress is usually also the email SAN copied from it (the
+  // SAN's domain normalised), and the refusal listed it twice until stop 44 of 2026-12-06 (an
+  // outside probe, E F5). The SANs come first, so the normalised form is the one kept.
+  const seen = new Set<string>();
+  return out.filter((n) => {
+    const key = n.startsWith("email ") ? emailKey(n) : n;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/** An "email local@domain" entry with its domain compared as a DNS name (case, trailing dot). */
+function emailKey(entry: string): string {
+  const at = entry.lastIndexOf("@");
+  return at < 0
+    ? entry
+    : `${entry.slice(0, at)}@${entry
+        .slice(at + 1)
+        .toLowerCase()
+        .replace(/\.$/, "")}`;
 }
 
 // ---- A subordinate CA's constraints within its issuers' (RFC 5280 6.1.4 (g)) -----------------

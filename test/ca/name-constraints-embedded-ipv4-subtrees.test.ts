@@ -128,7 +128,11 @@ describe("creating a sub-CA whose iPAddress subtrees carry IPv4 addresses", () =
   beforeAll(async () => {
     h = await startTestCertmint();
     rootPem = (await createRoot(h, "root")).certificatePem;
-    await create("both", "root", { permitted: { ipRanges: ["10.0.0.0/8", "::/0"] } });
+    // DNS names too: a CA that permits only IP ranges certifies no DNS name (since stop 44 of
+    // 2026-12-06, CreateIntermediate forbids the kinds left out), and the leaf below has one.
+    await create("both", "root", {
+      permitted: { ipRanges: ["10.0.0.0/8", "::/0"], dnsNames: ["example.com"] },
+    });
     await create("no10", "root", { excluded: { ipRanges: ["10.0.0.0/8"] } });
     await create("nomapped10", "root", { excluded: { ipRanges: ["::ffff:10.0.0.0/104"] } });
   });
@@ -160,7 +164,7 @@ describe("creating a sub-CA whose iPAddress subtrees carry IPv4 addresses", () =
 
   it("a child carrying permitted IPv4 addresses is created, and its leaves verify on the chain", async () => {
     const child = await create("mapped10", "both", {
-      permitted: { ipRanges: ["10.1.0.0/16", "::ffff:10.1.0.0/112"] },
+      permitted: { ipRanges: ["10.1.0.0/16", "::ffff:10.1.0.0/112"], dnsNames: ["example.com"] },
     });
     const [row] = await h.db.query<{ id: string }>(
       "select id from certificate_authority where slug = 'mapped10'",

@@ -358,12 +358,14 @@ describe("name constraints on certmint's own intermediates", () => {
       }),
     );
     const ca = res.certificateAuthority!;
+    // Email and URI names, not given, are forbidden (since stop 44 of 2026-12-06), as a sub-CA
+    // issued through a profile forbids what its policy allows nothing of.
     expect(ca.nameConstraints).toEqual({
       permitted: {
         dnsNames: ["team-a.example.com"],
         ipRanges: ["10.1.0.0/16"],
-        emailAddresses: [],
-        uriHosts: [],
+        emailAddresses: ["nowhere.invalid"],
+        uriHosts: ["nowhere.invalid"],
       },
       excluded: {
         dnsNames: ["db.team-a.example.com"],

@@ -90,8 +90,14 @@ describe("certmint ca", () => {
       "10.0.0.0/8",
     ]);
     expect(issuing.parentCertificateAuthorityId).toBe(root.id);
+    // Email and URI names, given no option, are forbidden (since stop 44 of 2026-12-06).
     expect(issuing.nameConstraints).toEqual({
-      permitted: { dnsNames: ["example.com"], ipRanges: ["10.0.0.0/8"] },
+      permitted: {
+        dnsNames: ["example.com"],
+        ipRanges: ["10.0.0.0/8"],
+        emailAddresses: ["nowhere.invalid"],
+        uriHosts: ["nowhere.invalid"],
+      },
       excluded: { dnsNames: ["evil.example.com"] },
     });
     expect(await caRow("issuing")).toMatchObject({
@@ -107,13 +113,15 @@ describe("certmint ca", () => {
     const constraints = extensionBlock(text, "X509v3 Name Constraints");
     expect(constraints.critical).toBe(true);
     expect(constraints.body).toMatch(
-      /Permitted:\s+DNS:example.com\s+IP:10.0.0.0\/255.0.0.0\s+Excluded:\s+DNS:evil.example.com/,
+      /Permitted:\s+DNS:example.com\s+IP:10.0.0.0\/255.0.0.0\s+email:nowhere.invalid\s+URI:nowhere.invalid\s+Excluded:\s+DNS:evil.example.com/,
     );
     const withChain = ok(await cli.run(["ca", "get", "issuing", "-o", "pem", "--chain"])).stdout;
     expect(withChain).toBe(readFileSync(issuingPem, "utf8") + readFileSync(rootPem, "utf8"));
 
     const table = ok(await cli.run(["ca", "get", "issuing"])).stdout;
-    expect(table).toMatch(/^name constraints: +permitted DNS:example.com, IP:10.0.0.0\/8$/m);
+    expect(table).toMatch(
+      /^name constraints: +permitted DNS:example.com, IP:10.0.0.0\/8, email:nowhere.invalid, URI:nowhere.invalid$/m,
+    );
     expect(table).toMatch(/^ +excluded DNS:evil.example.com$/m);
   });
 

@@ -12,7 +12,8 @@ import { newRowId } from "../common/ids";
 import { resolveRef } from "../common/refs";
 import type { CaRepository, CertificateAuthority, CertificateAuthorityView } from "../repositories";
 import type { CaKeyring } from "./keyring";
-import { caIssuer, requireActive } from "./load";
+import { caIssuer, noteRevokedAbove, requireActive } from "./load";
+import { forbidUnlistedKinds } from "./name-constraints";
 import {
   assertSlugFree,
   assertSubjectFree,
@@ -44,7 +45,7 @@ export async function createIntermediateCa(
 ): Promise<CertificateAuthorityView> {
   // 1. Every check that needs no database; every subtree checked (INVALID_ARGUMENT naming it).
   const plan = checkNewCa(input, INTERMEDIATE_DEFAULT_TTL);
-  const nameConstraints = input.nameConstraints && canonicalNameConstraints(input.nameConstraints);
+  const requested = input.nameConstraints && canonicalNameConstraints(input.nameConstraints);
   // 2. The parent may sign it; the slug is free.
   const parent = await resolveRef(
     input.parent,
@@ -52,12 +53,20 @@ export async function createIntermediateCa(
     "parent_certificate_authority",
     (k) => deps.store.cas.find(k),
   );
+  await noteRevokedAbove(deps.store.cas, parent);
   checkParent(parent, input.maxPathLength);
   await assertSlugFree(deps.store, input.slug);
-  await assertSubjectFree(deps.store.cas, parent.id, input.subject);
-  // 3. The parent's (and its ancestors') name constraints contain the new CA's; then the key
-  // pair, and the certificate the parent signs.
+  await assertSubjectFree(deps.store.cas, parent.id, input.subject, deps.store.certificates);
+  // 3. The kinds of name the caller left out are forbidden when some are permitted
+  // (forbidUnlistedKinds); the parent's (and its ancestors') name constraints contain the new
+  // CA's; then the key pair, and the certificate the parent signs.
   const issuer = caIssuer(deps, parent);
+  const nameConstraints =
+    requested &&
+    forbidUnlistedKinds(requested, [
+      issuer.certificate?.nameConstraints,
+      ...issuer.constrainingAncestors.map((c) => c.nameConstraints),
+    ]);
   assertConstraintsWithin(issuer, nameConstraints);
   const { privateKey, publicKey } = await deps.keys.generate(plan.keyAlgorithm, CA_KEYS);
   const now = deps.now();

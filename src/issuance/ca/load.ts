@@ -1,12 +1,72 @@
 import { failedPrecondition } from "../../errors";
 import { Issuer } from "../../signer";
-import type { CertificateAuthority } from "../repositories";
+import type { CaRepository, CertificateAuthority } from "../repositories";
 import type { CaKeyring } from "./keyring";
+import { revokedAbove } from "./revoke";
 
-/** A CA signs only while ACTIVE (a revoked, DISABLED or PENDING_CERTIFICATE CA signs nothing). */
+/** The revoked CA above a CA (noteRevokedAbove), as a refusal names it. */
+interface RevokedAncestor {
+  slug: string;
+  revokedAt: Date;
+  revocationReason: string | null;
+}
+
+/**
+ * CAs below a revoked CA, by id, with that CA. Revocation is final and a CA's parents never
+ * change, so an entry never goes stale; there are as many as CAs below revoked ones.
+ */
+const belowRevoked = new Map<string, RevokedAncestor>();
+
+/**
+ * Looks, for a DISABLED CA, for a revoked CA above it (revoke.ts disables every CA below a
+ * revoked one), so that requireActive (synchronous, called from every issuance path) can name
+ * it. Every path that loads an issuing CA calls this first (profiles/load.ts, create-
+ * intermediate.ts); an ACTIVE CA costs nothing. Until stop 44 of 2026-12-06 issuing under such
+ * a CA answered "is disabled; enable it with UpdateCertificateAuthority", and enabling it was
+ * then refused CA_REVOKED (an outside probe, E F4).
+ */
+export async function noteRevokedAbove(
+  cas: Pick<CaRepository, "find">,
+  ca: CertificateAuthority,
+): Promise<void> {
+  if (ca.status !== "DISABLED" || ca.revokedAt || !ca.parentId || belowRevoked.has(ca.id)) return;
+  const revoked = await revokedAbove(cas, ca);
+  if (revoked?.revokedAt) {
+    belowRevoked.set(ca.id, {
+      slug: revoked.slug,
+      revokedAt: revoked.revokedAt,
+      revocationReason: revoked.revocationReason,
+    });
+  }
+}
+
+/**
+ * A CA signs only while ACTIVE (a revoked, DISABLED or PENDING_CERTIFICATE CA signs nothing).
+ * A CA below a revoked CA (noteRevokedAbove) is refused CA_REVOKED naming that CA, as enabling
+ * it is (update.ts): it can never sign again, so "enable it" would be false advice.
+ */
 export function requireActive(
-  ca: Pick<CertificateAuthority, "slug" | "status" | "revokedAt" | "certificatePem">,
+  ca: Pick<CertificateAuthority, "slug" | "status" | "revokedAt" | "certificatePem"> & {
+    id?: string;
+  },
 ): void {
+  const above = !ca.revokedAt && ca.id !== undefined ? belowRevoked.get(ca.id) : undefined;
+  if (above) {
+    const reason = above.revocationReason ? ` (${above.revocationReason})` : "";
+    throw failedPrecondition(
+      "CA_REVOKED",
+      `certificate authority "${ca.slug}" is below the revoked CA "${above.slug}", revoked at ${above.revokedAt.toISOString()}${reason}: it signs nothing, and cannot be enabled again; use another CA`,
+      {
+        preconditions: [
+          {
+            type: "CA_REVOKED",
+            subject: `certificate_authorities/${above.slug}`,
+            description: `revoked at ${above.revokedAt.toISOString()}${reason}`,
+          },
+        ],
+      },
+    );
+  }
   if (ca.revokedAt) {
     throw failedPrecondition(
       "CA_REVOKED",

@@ -15,8 +15,10 @@ import { normalizeEmail } from "../policy-engine";
 import {
   type AuditRepository,
   type CaRepository,
+  type Certificate,
   type CertificateAuthority,
   type CertificateAuthorityView,
+  type CertificateRepository,
   caView,
   StillReferenced,
   type StoreWith,
@@ -75,6 +77,7 @@ export function checkNewCa(input: NewCaInput, defaultTtl: number): NewCaPlan {
 
 export type NewCaStore = StoreWith<{
   cas: Pick<CaRepository, "slugTaken" | "insert" | "siblingSubjects">;
+  certificates: Pick<CertificateRepository, "caCertificatesIssuedBy">;
   audit: Pick<AuditRepository, "insert">;
 }>;
 
@@ -85,30 +88,62 @@ export async function assertSlugFree(store: NewCaStore, slug: string): Promise<v
 /**
  * ALREADY_EXISTS (CA_SUBJECT_TAKEN) when the issuer of a new CA (its parent, or for a root: no
  * one, among roots) has certified another CA under the same name, compared as RFC 5280 7.1
- * compares names. RFC 5280 4.1.2.6: a DN MUST be unique for each subject entity certified by
- * one CA; two CAs of one name under one issuer (different keys, CRLs, revocation states) leave
- * relying parties that look issuers up by name (certificate stores, CRL caches) to pick the
- * wrong one. Until 2026-12-05 they were created (an outside lint probe). An external
- * intermediate's issuer is outside, and is not checked.
+ * compares names: a CA here, or a CA certificate it signed through a profile (`certificates`;
+ * until stop 44 of 2026-12-06 those were not looked at, an outside probe, E F7). RFC 5280
+ * 4.1.2.6: a DN MUST be unique for each subject entity certified by one CA; two CAs of one name
+ * under one issuer (different keys, CRLs, revocation states) leave relying parties that look
+ * issuers up by name (certificate stores, CRL caches) to pick the wrong one. Until 2026-12-05
+ * they were created (an outside lint probe). An external intermediate's issuer is outside, and
+ * is not checked.
  */
 export async function assertSubjectFree(
   cas: Pick<CaRepository, "siblingSubjects">,
   parentId: string | null,
   subject: CertificateAuthority["subject"],
+  certificates?: Pick<CertificateRepository, "caCertificatesIssuedBy">,
 ): Promise<void> {
-  subjectTaken(await cas.siblingSubjects(parentId), parentId, subject);
+  const issued =
+    certificates && parentId !== null ? await certificates.caCertificatesIssuedBy(parentId) : [];
+  subjectTaken(await cas.siblingSubjects(parentId), parentId, subject, issued);
+}
+
+/**
+ * The same rule for a CA certificate about to be signed through a profile by the CA `issuerId`
+ * (certificates/plan.ts): refused when a CA here under that issuer, or another CA certificate
+ * it signed through a profile for another key, has the subject. The same key under the same
+ * name is the same entity (a certificate issued again for it), and is not refused; a renewal
+ * continues its certificate's entity and is not checked.
+ */
+export async function assertCaNameFree(
+  store: {
+    cas: Pick<CaRepository, "siblingSubjects">;
+    certificates: Pick<CertificateRepository, "caCertificatesIssuedBy">;
+  },
+  issuerId: string,
+  subject: CertificateAuthority["subject"],
+  spkiSha256: string | undefined,
+): Promise<void> {
+  const issued = (await store.certificates.caCertificatesIssuedBy(issuerId)).filter(
+    (c) => spkiSha256 === undefined || c.spkiSha256 !== spkiSha256,
+  );
+  subjectTaken(await store.cas.siblingSubjects(issuerId), issuerId, subject, issued);
 }
 
 function subjectTaken(
   siblings: Array<Pick<CertificateAuthority, "slug" | "subject">>,
   parentId: string | null,
   subject: CertificateAuthority["subject"],
+  issued: Array<Pick<Certificate, "id" | "subject">> = [],
 ): void {
   const same = siblings.find((c) => sameDistinguishedName(c.subject, subject));
-  if (!same) return;
+  const cert = same ? undefined : issued.find((c) => sameDistinguishedName(c.subject, subject));
+  if (!same && !cert) return;
+  const holder = same
+    ? `certificate authority "${same.slug}" has this subject name already`
+    : `CA certificate ${cert!.id}, which the issuer signed through a profile, has this subject name already`;
   throw alreadyExists(
     "CA_SUBJECT_TAKEN",
-    `certificate authority "${same.slug}" has this subject name already, under the same ${parentId === null ? "trust anchor set (roots)" : "parent"}: a CA's name must be unique among the CAs its issuer certifies (RFC 5280 4.1.2.6); choose another common name`,
+    `${holder}, under the same ${parentId === null ? "trust anchor set (roots)" : "issuer"}: a CA's name must be unique among the CAs its issuer certifies (RFC 5280 4.1.2.6); choose another common name`,
   );
 }
 
@@ -145,7 +180,8 @@ export async function storeNewCa(
       if (ca.type !== "EXTERNAL_INTERMEDIATE") {
         const names = await tx.cas.siblingSubjects(ca.parentId);
         if (await tx.cas.slugTaken(ca.slug)) throw slugTaken(ca.slug);
-        subjectTaken(names, ca.parentId, ca.subject);
+        const issued = ca.parentId ? await tx.certificates.caCertificatesIssuedBy(ca.parentId) : [];
+        subjectTaken(names, ca.parentId, ca.subject, issued);
       }
       await tx.cas.insert(ca);
       await tx.audit.insert(

@@ -1,12 +1,14 @@
-import { failedPrecondition } from "../../errors";
+import { CertmintError, failedPrecondition } from "../../errors";
 import type { SignatureAlgorithm } from "../../model/pki";
 import {
   type CaSigner,
+  computeValidity,
   generateKeyPair,
   issueCertificate,
   newSerialNumber,
   SoftwareSigner,
   serialToHex,
+  type Validity,
   wholeSeconds,
 } from "../../signer";
 import { newRowId } from "../common/ids";
@@ -33,8 +35,9 @@ export interface DelegateDeps {
 }
 
 /**
- * How long a responder certificate is valid: a week, or less if its CA ends sooner (then it is
- * kept until it ends, not replaced at half its lifetime).
+ * How long a responder certificate is valid: a week, notBefore to notAfter inclusive with the
+ * backdated minute counted (README: "7 days at most"), or less if its CA ends sooner (then it
+ * is kept until it ends, not replaced at half its lifetime).
  */
 export const RESPONDER_LIFETIME_SECONDS = 7 * 86_400;
 
@@ -96,7 +99,8 @@ export class DelegatedResponders {
 
   /**
    * A responder certificate for the CA, valid from a minute before `now` (the time the response
-   * is dated) until a week later or the CA's end, whichever is first. The caller has checked
+   * is dated; never before the CA or a CA above it) for a week in all, or until the CA's end,
+   * whichever is first. The caller has checked
    * that the CA has not ended at `now` (ocsp.ts caEnded); one that has cannot certify a
    * responder (a validity ending before it begins), and is refused here before any key, row or
    * signature is made: until stop 40 of 2026-12-05 each OCSP request about an expired CA
@@ -111,16 +115,32 @@ export class DelegatedResponders {
         `certificate authority "${ca.slug}" was revoked at ${ca.revokedAt.toISOString()}; it certifies no OCSP responder`,
       );
     }
-    const notBefore = new Date(now.getTime() - 60_000); // clock skew, as for leaves
-    const limit = now.getTime() + RESPONDER_LIFETIME_SECONDS * 1000;
-    const caEnd = caPathEnd(this.deps, ca).notAfter;
-    const notAfter = new Date(Math.min(limit, caEnd?.getTime() ?? limit));
-    if (wholeSeconds(notAfter) <= now) {
-      throw failedPrecondition(
-        "ISSUER_EXPIRED",
-        `certificate authority "${ca.slug}" expired at ${notAfter.toISOString()}; it certifies no OCSP responder`,
-      );
+    // The leaves' clamped validity (computeValidity): the backdated minute never reaches before
+    // the CA or a CA above it (an outside CA signed "now" has none), the end never passes the
+    // path's end, and the whole inclusive period, backdate counted, is at most a week (RFC 5280
+    // 4.1.2.5). Until stop 44 of 2026-12-06 the responder backdated on its own: it could start
+    // up to a minute before a just-imported outside CA, and lasted a week and 61 s.
+    const path = caPathEnd(this.deps, ca);
+    let validity: Validity;
+    try {
+      validity = computeValidity({
+        now,
+        ttlSeconds: RESPONDER_LIFETIME_SECONDS,
+        issuerNotBefore: path.notBefore ?? undefined,
+        issuerNotAfter: path.notAfter ?? undefined,
+        onExceed: "truncate",
+        maxPeriodSeconds: RESPONDER_LIFETIME_SECONDS,
+      });
+    } catch (err) {
+      if (err instanceof CertmintError && err.reason === "ISSUER_EXPIRED") {
+        throw failedPrecondition(
+          "ISSUER_EXPIRED",
+          `certificate authority "${ca.slug}" expired at ${path.notAfter?.toISOString()}; it certifies no OCSP responder`,
+        );
+      }
+      throw err;
     }
+    const { notBefore, notAfter } = validity;
     const { publicKey, privateKey } = await generateKeyPair("EC_P256");
     const serial = newSerialNumber();
     const id = newRowId();
@@ -151,7 +171,9 @@ export class DelegatedResponders {
     // A responder that ends with its CA is kept to the end: a new one could not last longer,
     // and replacing it at each half of what is left made a certificate (a row and a CA
     // signature) every few seconds of the CA's last minutes.
-    const endsWithCa = limit > notAfter.getTime();
+    const endsWithCa =
+      validity.truncated ||
+      (path.notAfter !== null && notAfter.getTime() >= wholeSeconds(path.notAfter).getTime());
     const renewInMs = endsWithCa ? lifetimeMs : lifetimeMs / 2;
     const responder: DelegatedResponder = {
       signer: new SoftwareSigner(privateKey),

@@ -18,7 +18,9 @@ import {
   inlineCsrParser,
   type ParsedCsr,
   sameDistinguishedName,
+  spkiSha256Of,
 } from "../../signer";
+import { assertCaNameFree } from "../ca/new-ca";
 import { type Call, requireProfileAccess } from "../call";
 import {
   CA_KEY_USAGES,
@@ -35,6 +37,7 @@ import type { ProfileDefaults } from "../profiles/types";
 import type {
   CaRepository,
   CertificateAuthority,
+  CertificateRepository,
   IssuanceRows,
   PolicyRepository,
 } from "../repositories";
@@ -108,7 +111,11 @@ function caRequest(
  * is separate (checkPlan), so a refusal can be recorded.
  */
 export async function planIssue(
-  store: { policies: Pick<PolicyRepository, "find">; cas: Pick<CaRepository, "find"> },
+  store: {
+    policies: Pick<PolicyRepository, "find">;
+    cas: Pick<CaRepository, "find" | "siblingSubjects">;
+    certificates: Pick<CertificateRepository, "caCertificatesIssuedBy">;
+  },
   call: Call,
   input: IssueInput,
   rows: IssuanceRows,
@@ -179,7 +186,7 @@ export async function planIssue(
   const signatureAlgorithm =
     input.signatureAlgorithm ?? defaults.signatureAlgorithm ?? caSignatureDefault(ca, keyAlgorithm);
   const certified = certifiedNames(policy, subject, sans);
-  return {
+  const plan: IssuancePlan = {
     profile,
     policy,
     ca,
@@ -195,6 +202,16 @@ export async function planIssue(
     ttlSeconds: input.ttlSeconds ?? defaultTtlSeconds(defaults, policy),
     ...caPlan(policy, caAsk.isCa, caAsk.pathLength),
   };
+  // A CA certificate: one name per CA under one issuer, as for CAs created here (ca/new-ca.ts;
+  // RFC 5280 4.1.2.6). Until stop 44 of 2026-12-06 a profile certified a CA under the name of
+  // another CA of the same issuer, with another key (an outside probe, E F7). Refused before
+  // anything is written (ALREADY_EXISTS CA_SUBJECT_TAKEN), once the policy would let it through:
+  // a request that breaks the policy is refused for that, and recorded, as before.
+  if (ca && plan.isCa && checkPlan(plan, issueFieldMapper(key.kind === "CSR")).length === 0) {
+    const spki = key.kind === "GENERATE" ? undefined : spkiSha256Of(key.publicKey);
+    await assertCaNameFree(store, ca.id, plan.subject, spki);
+  }
+  return plan;
 }
 
 /**

@@ -26,6 +26,24 @@ export interface SignOptions {
 }
 
 /**
+ * The publication URLs a certificate carries. A responder certificate (id-kp-OCSPSigning, not a
+ * CA's) carries id-pkix-ocsp-nocheck (signer/certificate.ts ocspNoCheckOf): relying parties do
+ * not check its status (RFC 6960 4.2.2.2.1), so a CRL distribution point in it is dead weight
+ * and an OCSP URL invites a circular lookup (the responder asked about its own certificate; CA/B
+ * BR 7.1.2.8 forbids the CDP in one). It keeps caIssuers, which builds its path. certmint's own
+ * responder certificates (ocsp-delegate.ts) carry neither. Until stop 44 of 2026-12-06 one issued
+ * through a profile carried both (an outside probe, E F3).
+ */
+function statusPointers(
+  plan: Pick<IssuancePlan, "isCa" | "extendedKeyUsages">,
+  urls: ReturnType<typeof publicationUrls>,
+): ReturnType<typeof publicationUrls> {
+  const noCheck = !plan.isCa && plan.extendedKeyUsages.includes("OCSP_SIGNING");
+  if (!noCheck) return urls;
+  return urls.caIssuersUrl ? { caIssuersUrl: urls.caIssuersUrl } : {};
+}
+
+/**
  * The signing step: the plan signed under the request's reserved serial with the validity
  * checkIssuerState computed, and the certificate record built (nothing is written here).
  */
@@ -51,7 +69,7 @@ export async function sign(
     extendedKeyUsages: plan.extendedKeyUsages,
     signatureAlgorithm: plan.signatureAlgorithm,
     issuer: plan.ca ? caIssuer(deps, plan.ca) : { selfSigned: new SoftwareSigner(privateKey!) },
-    ...(plan.ca ? publicationUrls(deps, plan.ca.id) : {}),
+    ...(plan.ca ? statusPointers(plan, publicationUrls(deps, plan.ca.id)) : {}),
   });
   const id = newRowId();
   const now = deps.now();

@@ -11,7 +11,7 @@ export {
   nameNormalisationBudget,
   normalisedCharacters,
 } from "./idna-budget";
-export { nameConstraintsFor } from "./name-constraints";
+export { forbidKind, nameConstraintsFor } from "./name-constraints";
 export {
   type NormalizeResult,
   normalizeDnsName,

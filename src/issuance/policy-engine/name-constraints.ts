@@ -59,6 +59,22 @@ const NEVER_V4 = ["0.0.0.0/32", "255.255.255.255/32"];
  */
 const NOWHERE = "nowhere.invalid";
 
+/**
+ * Makes constraints forbid every name of one kind to the CA that carries them (see the top of
+ * this file): DNS and IP by excluded subtrees that hold every name, email and URI by a
+ * permitted subtree of a host that never exists. Shared by the policy-derived constraints here
+ * and CreateIntermediate's (ca/create-intermediate.ts, the kinds its caller left out).
+ */
+export function forbidKind(
+  kind: keyof GeneralSubtrees,
+  permitted: GeneralSubtrees,
+  excluded: GeneralSubtrees,
+): void {
+  if (kind === "dns") excluded.dns.push("");
+  else if (kind === "ip") excluded.ip.push("0.0.0.0/0", "::/0");
+  else permitted[kind].push(NOWHERE);
+}
+
 const dnsSubtree = (p: DnsPattern): string => (p.kind === "any" ? "" : p.base.join("."));
 const hostSubtree = (p: DnsPattern): string =>
   p.kind === "any" ? "" : p.kind === "exact" ? p.base.join(".") : `.${p.base.join(".")}`;
@@ -110,7 +126,7 @@ export function nameConstraintsFor(policy: CompiledPolicy): NameConstraints {
   // DNS.
   const dnsAllowed = parsed(rules.dns?.allowed ?? [], parseDnsPattern);
   const dnsDenied = parsed(rules.dns?.denied ?? [], parseDnsPattern);
-  if (dnsAllowed.length === 0) excluded.dns.push("");
+  if (dnsAllowed.length === 0) forbidKind("dns", permitted, excluded);
   else if (!dnsAllowed.some((p) => p.kind === "any"))
     permitted.dns.push(...dnsAllowed.map(dnsSubtree));
   excluded.dns.push(...dnsDenied.map(dnsSubtree));
@@ -122,7 +138,7 @@ export function nameConstraintsFor(policy: CompiledPolicy): NameConstraints {
   const ipDenied = parsed(rules.ip?.denied ?? [], parseIpRange);
   const anyV4 = ipAllowed.some((r) => r.version === 4 && r.prefix === 0);
   const anyV6 = ipAllowed.some((r) => r.version === 6 && r.prefix === 0);
-  if (ipAllowed.length === 0) excluded.ip.push("0.0.0.0/0", "::/0");
+  if (ipAllowed.length === 0) forbidKind("ip", permitted, excluded);
   else if (!(anyV4 && anyV6)) permitted.ip.push(...ipAllowed.map(ipText));
   excluded.ip.push(...ipDenied.map(ipText));
   if (ipAllowed.some((r) => r.version === 4)) excluded.ip.push(...NEVER_V4);
@@ -133,7 +149,7 @@ export function nameConstraintsFor(policy: CompiledPolicy): NameConstraints {
     p.local !== undefined ? `${p.local}@${p.domain.base.join(".")}` : hostSubtree(p.domain);
   const emailAllowed = parsed(rules.email?.allowed ?? [], parseEmailPattern);
   const emailDenied = parsed(rules.email?.denied ?? [], parseEmailPattern);
-  if (emailAllowed.length === 0) permitted.email.push(NOWHERE);
+  if (emailAllowed.length === 0) forbidKind("email", permitted, excluded);
   else if (!emailAllowed.some((p) => p.local === undefined && p.domain.kind === "any")) {
     permitted.email.push(...emailAllowed.map(mailbox));
     excluded.email.push(
@@ -147,7 +163,7 @@ export function nameConstraintsFor(policy: CompiledPolicy): NameConstraints {
   // URI hosts.
   const uriAllowed = parsed(rules.uri?.allowed ?? [], parseUriPattern);
   const uriDenied = parsed(rules.uri?.denied ?? [], parseUriPattern);
-  if (uriAllowed.length === 0) permitted.uri.push(NOWHERE);
+  if (uriAllowed.length === 0) forbidKind("uri", permitted, excluded);
   else if (!uriAllowed.some((p) => p.host.kind === "any")) {
     permitted.uri.push(...uriAllowed.map((p) => hostSubtree(p.host)));
     excluded.uri.push(

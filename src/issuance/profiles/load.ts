@@ -1,4 +1,5 @@
 import type { CertmintError } from "../../errors";
+import { noteRevokedAbove } from "../ca/load";
 import { referenceMissing, referenceNotFound, resolveRef } from "../common/refs";
 import { compiledPolicyOf, loadCompiledPolicy } from "../policies/compiled-cache";
 import type { CompiledPolicy } from "../policy-engine";
@@ -99,6 +100,8 @@ export async function issuanceSettings(
     ? compiledPolicyOf(rows.policy)
     : await loadCompiledPolicy(store.policies, profile.policyId);
   const ca = profile.caId ? (rows.ca ?? (await requireCa(store.cas, profile.caId))) : null;
+  // requireCa notes it itself; a CA below a revoked one is refused naming it (ca/load.ts).
+  if (rows.ca) await noteRevokedAbove(store.cas, rows.ca);
   return {
     profile,
     policy,
@@ -115,5 +118,7 @@ export async function requireCa(
 ): Promise<CertificateAuthority> {
   const ca = await cas.find({ id });
   if (!ca) throw new Error(`certificate authority ${id} vanished`);
+  // A CA below a revoked one is refused naming it (ca/load.ts requireActive).
+  await noteRevokedAbove(cas, ca);
   return ca;
 }

@@ -97,6 +97,13 @@ export interface ExpiringByProfile {
 
 export interface CertificateRepository {
   findById(id: string): Promise<Certificate | null>;
+  /**
+   * The CA certificates (basicConstraints cA) the CA `caId` signed through profiles, whatever
+   * their state: their subjects and keys, for the one-name-per-CA rule (ca/new-ca.ts).
+   */
+  caCertificatesIssuedBy(
+    caId: string,
+  ): Promise<Array<Pick<Certificate, "id" | "subject" | "spkiSha256">>>;
   /** The certificates with these ids that exist, in no particular order. */
   findByIds(ids: readonly string[]): Promise<Certificate[]>;
   /** At most `limit` certificates with this serial (serials are unique per CA only). */

@@ -27,6 +27,7 @@ import { Migration20261205500000KeyCompromiseBackfill } from "./Migration2026120
 import { Migration20261206100000HoldRelease } from "./Migration20261206100000HoldRelease";
 import { Migration20261206110000AuditChangesTokenRequests } from "./Migration20261206110000AuditChangesTokenRequests";
 import { Migration20261206120000TokenSaltIndex } from "./Migration20261206120000TokenSaltIndex";
+import { Migration20261206130000CaCertificateIndex } from "./Migration20261206130000CaCertificateIndex";
 
 /**
  * Every migration, in order. Listed explicitly (not discovered on disk) so the same list
@@ -94,4 +95,8 @@ export const MIGRATIONS: MigrationObject[] = [
     class: Migration20261206110000AuditChangesTokenRequests,
   },
   { name: "Migration20261206120000TokenSaltIndex", class: Migration20261206120000TokenSaltIndex },
+  {
+    name: "Migration20261206130000CaCertificateIndex",
+    class: Migration20261206130000CaCertificateIndex,
+  },
 ];

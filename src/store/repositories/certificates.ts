@@ -65,6 +65,20 @@ export class OrmCertificateRepository implements CertificateRepository {
     return row && fromRow<Certificate>(row);
   }
 
+  async caCertificatesIssuedBy(
+    caId: string,
+  ): Promise<Array<Pick<Certificate, "id" | "subject" | "spkiSha256">>> {
+    // Read through the partial index of CA certificates by issuer
+    // (Migration20261206130000CaCertificateIndex): only CreateIntermediate and the issuance of a
+    // CA certificate ask, never a leaf's issuance, and an issuer's leaves are not read.
+    const rows = await this.em().find(
+      E,
+      { caId, isCa: true },
+      { fields: ["id", "subject", "spkiSha256"], refresh: true },
+    );
+    return rows.map((r) => ({ id: r.id, subject: r.subject, spkiSha256: r.spkiSha256 ?? null }));
+  }
+
   async findByIds(ids: readonly string[]): Promise<Certificate[]> {
     if (ids.length === 0) return [];
     return fromRows<Certificate>(await this.em().find(E, { id: { $in: [...new Set(ids)] } }));
