@@ -151,3 +151,33 @@ export const quoted = (input: string, max = 64): string => JSON.stringify(clip(i
  * succeed"; until stop 43 of 2026-12-06 none came with one (an outside probe).
  */
 export const STARTING_OR_STOPPING_RETRY_SECONDS = 1;
+
+/**
+ * SQLSTATE of certmint_refuse_stale_kek (Migration20261206140000KekIdGuard): a sealed key whose
+ * key-encryption key is no longer the database's current one (kek_check.kek_id).
+ */
+export const KEK_ROTATED_SQLSTATE = "CMR01";
+
+/**
+ * The database's refusal of a key sealed under a KEK that a rotation replaced while this server
+ * ran (src/kek-rotation): the statement stored nothing. FAILED_PRECONDITION, not UNAVAILABLE:
+ * retrying on this server can never succeed (it holds the old KEK until restarted), and the
+ * operator, not the caller, has to act. A call that seals no key (a CSR) still works. Found by
+ * reading the driver's SQLSTATE on the error or a cause it wraps; undefined for anything else.
+ */
+export function kekRotatedError(err: unknown): CertmintError | undefined {
+  let current: unknown = err;
+  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
+    if (isCertmintError(current)) return undefined;
+    if ((current as { code?: unknown }).code === KEK_ROTATED_SQLSTATE) {
+      const message =
+        "the key-encryption key was rotated while this server ran: restart it with the new CERTMINT_KEK_FILE (or CERTMINT_KEK); nothing was stored";
+      return failedPrecondition("KEK_ROTATED", message, {
+        preconditions: [{ type: "KEK", subject: "key-encryption key", description: message }],
+        cause: err,
+      });
+    }
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}

@@ -24,6 +24,17 @@ export function logCallFailure(
   method: string,
   requestId: string,
 ): CallFailure {
+  // The one refusal the operator must act on: this server's KEK was rotated away under it
+  // (Migration20261206140000KekIdGuard); every new sealed key is refused until it restarts.
+  if (isCertmintError(err) && err.reason === "KEK_ROTATED") {
+    throttledWarnings(logger).warn(
+      logger,
+      "kek-rotated",
+      { method, requestId },
+      "the key-encryption key was rotated while this server ran: restart it with the new CERTMINT_KEK_FILE",
+    );
+    return {};
+  }
   if (isCertmintError(err)) return {};
   const outage = databaseOutage(err);
   if (outage) {

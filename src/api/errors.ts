@@ -15,6 +15,7 @@ import {
   type FieldViolation,
   fieldViolation,
   isCertmintError,
+  kekRotatedError,
   type PreconditionViolation,
 } from "../errors";
 
@@ -154,7 +155,7 @@ export function toRpcStatus(err: CertmintError): Status {
 export function asCertmintError(err: unknown): CertmintError | undefined {
   return isCertmintError(err)
     ? err
-    : (outageError(err) ?? conflictError(err) ?? signingGuardError(err));
+    : (outageError(err) ?? conflictError(err) ?? signingGuardError(err) ?? kekRotatedError(err));
 }
 
 /** The gRPC status code a thrown error reaches the client with. */

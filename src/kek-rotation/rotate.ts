@@ -9,24 +9,22 @@
  * the old one while this commits (or fail to open the new ones afterwards). The caller (main.ts)
  * makes sure no server uses the database; here the tables are locked all the same, so that a
  * writer nobody saw waits for (or times out against) this transaction instead of interleaving.
+ * A server of stop 44 or later that was not seen all the same (behind a pooler in transaction
+ * mode) is refused every key it seals with the old KEK after the commit: this transaction sets
+ * kek_check.kek_id, and the database's trigger accepts only blobs of that id
+ * (Migration20261206140000KekIdGuard; test/ca/kek-rotation-guard.test.ts).
  *
  * Before commit every re-sealed blob is read back from the database, opened with the NEW key
  * and its public key compared with the one opened with the old: a bug here must not commit keys
  * nobody can open. Any failure rolls everything back; the caller reports one line.
  */
-import {
-  createHash,
-  createHmac,
-  createPublicKey,
-  type KeyObject,
-  timingSafeEqual,
-} from "node:crypto";
+import { createHash, createPublicKey, type KeyObject, timingSafeEqual } from "node:crypto";
 import { CertmintError, failedPrecondition } from "../errors";
 import { caKeyAad, KEK_CHECK_AAD, proveKek } from "../issuance/ca/keyring";
 import { certificateKeyAad, requestKeyAad } from "../issuance/certificates/keys";
 import { newRowId } from "../issuance/common/ids";
 import { generateKeyPair } from "../signer";
-import { openPrivateKey, sealPrivateKey } from "../signer/key-wrap";
+import { kekId, kekIdBytes, openPrivateKey, sealPrivateKey } from "../signer/key-wrap";
 
 /** One SQL round trip on the rotation's single connection (node-postgres semantics). */
 export interface SqlSession {
@@ -195,6 +193,29 @@ export async function rotateInTransaction(
     certificateKeys: 0,
     checkValue: check ? "resealed" : "created",
   };
+  // The check value first: the same throwaway key (its plaintext means nothing), sealed anew;
+  // or a new one when the database had lost it (openKeyring would write one at the next
+  // start). With it the current KEK's id (kek_check.kek_id), before any blob is re-sealed: the
+  // trigger of Migration20261206140000KekIdGuard accepts a version 2 blob only under the id
+  // stored there, the re-sealed ones below included. Once this commits, a server that still
+  // holds the old KEK (behind a pooler in transaction mode, or unseen) is refused every new
+  // sealed key (KEK_ROTATED) instead of storing keys that die with the old KEK file.
+  const checkKey = check
+    ? openPrivateKey(current, check, KEK_CHECK_AAD)
+    : (await generateKeyPair("ED25519")).privateKey;
+  const newCheck = sealPrivateKey(next, checkKey, KEK_CHECK_AAD);
+  if (check) {
+    await sql.query(`update "kek_check" set "sealed" = $1, "kek_id" = $2 where "id" = 1`, [
+      newCheck,
+      kekIdBytes(next),
+    ]);
+  } else {
+    await sql.query(
+      `insert into "kek_check" ("id", "sealed", "kek_id", "created_at") values (1, $1, $2, now())`,
+      [newCheck, kekIdBytes(next)],
+    );
+  }
+
   const expected = new Map<string, Map<string, Buffer>>();
   for (const target of SEALED_COLUMNS) {
     const hashes = new Map<string, Buffer>();
@@ -222,32 +243,16 @@ export async function rotateInTransaction(
     });
   }
 
-  // The check value: the same throwaway key (its plaintext means nothing), sealed anew; or a
-  // new one when the database had lost it (openKeyring would write one at the next start).
-  const checkKey = check
-    ? openPrivateKey(current, check, KEK_CHECK_AAD)
-    : (await generateKeyPair("ED25519")).privateKey;
-  const newCheck = sealPrivateKey(next, checkKey, KEK_CHECK_AAD);
-  if (check) {
-    await sql.query(`update "kek_check" set "sealed" = $1 where "id" = 1`, [newCheck]);
-  } else {
-    await sql.query(
-      `insert into "kek_check" ("id", "sealed", "created_at") values (1, $1, now())`,
-      [newCheck],
-    );
-  }
-
   await verifyResealed(sql, next, expected, spkiHash(checkKey));
   await recordRotation(sql, current, next, counts);
   return { counts, effects: await derivedEffects(sql) };
 }
 
 /**
- * An identifier of a KEK that says nothing of it: the first 8 octets of an HMAC under the key
- * (never the key, nor a plain hash of it), so an auditor can tell which key a record names.
+ * An identifier of a KEK that says nothing of it (src/signer/key-wrap.ts, where every version 2
+ * blob carries it since stop 44 of 2026-12-06), so an auditor can tell which key a record names.
  */
-export const kekId = (kek: Buffer): string =>
-  createHmac("sha256", kek).update("certmint kek id").digest("hex").slice(0, 16);
+export { kekId };
 
 /**
  * The rotation in the audit trail, in its transaction: a key-management event (NIST SP 800-57
@@ -327,9 +332,12 @@ async function verifyResealed(
       throw verifyFailed(target.table, `(${hashes.size - seen} rows)`, "went missing");
     }
   }
-  const [checkRow] = await sql.query<{ sealed: Buffer }>(
-    `select "sealed" from "kek_check" where "id" = 1`,
+  const [checkRow] = await sql.query<{ sealed: Buffer; kek_id: Buffer | null }>(
+    `select "sealed", "kek_id" from "kek_check" where "id" = 1`,
   );
+  if (!checkRow?.kek_id?.equals(kekIdBytes(next))) {
+    throw verifyFailed("kek_check", "1", "does not name the new key's id");
+  }
   let checkKey: KeyObject;
   try {
     checkKey = openPrivateKey(next, checkRow!.sealed, KEK_CHECK_AAD);
@@ -369,6 +377,7 @@ export function describeRotation(result: RotationResult, replaySeconds: number):
     `  access tokens made with a request_id: ${effects.tokensWithRequestId} still work, but a CreateAccessToken retry of a request_id from before the rotation (within ${replaySeconds} s of it) is no longer recognised: it gets ALREADY_EXISTS (ACCESS_TOKEN_SLUG_TAKEN), not the secret again; revoke such a token and create another`,
     "  page tokens from before the rotation are refused: INVALID_ARGUMENT (PAGE_TOKEN_INVALID); clients list again from the first page",
     "  credential-change notifications are signed with the new key; with every server stopped none was in flight",
+    "  a server still running with the old key (one the checks did not see) is refused every new sealed key (CA creation, generated keys): FAILED_PRECONDITION (KEK_ROTATED) until it is restarted with the new key; certificates from CSRs still issue",
     "Next: start the servers with the NEW key (CERTMINT_KEK_FILE or CERTMINT_KEK); a start with the old one is refused (KEK_MISMATCH). Keep the old key until a backup taken now has been restored and checked, then destroy it.",
   ];
   return lines;

@@ -291,7 +291,7 @@ describe("no plaintext key material in the database", () => {
     ];
     for (const [name, blob] of blobs) {
       expect(Buffer.isBuffer(blob), name).toBe(true);
-      expect(blob[0], name).toBe(0x01);
+      expect(blob[0], name).toBe(0x02); // version 2 (the KEK's id follows) since stop 44
       expect(blob.length, name).toBeGreaterThan(1 + 12 + 16 + 40);
       const attempts = [
         () => createPrivateKey({ key: blob, format: "der", type: "pkcs8" }),

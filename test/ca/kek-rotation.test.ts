@@ -513,6 +513,7 @@ const KNOWN_UNSEALED: string[] = [
   "access_token.secret_hash", // SHA-256 of a token's secret
   "access_token.secret_salt", // random; the secret is an HMAC of it (request-id.ts)
   "certificate.crl_entry", // the DER of the certificate's CRL entry: public
+  "kek_check.kek_id", // the current KEK's id, an HMAC under it (since stop 44 of 2026-12-06)
 ];
 
 describe("KEK rotation on PostgreSQL and the servers' presence lock", () => {

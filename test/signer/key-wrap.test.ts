@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CertmintError } from "../../src/errors";
 import type { KeyAlgorithm } from "../../src/model/pki";
 import { loadOrCreateKek, openPrivateKey, sealPrivateKey } from "../../src/signer";
+import { kekIdBytes } from "../../src/signer/key-wrap";
 import { KeyPool, TempDir } from "./helpers";
 
 const keys = new KeyPool();
@@ -32,7 +33,9 @@ describe("sealPrivateKey / openPrivateKey", () => {
       const { privateKey, publicKey } = await keys.get(alg);
       const kek = randomBytes(32);
       const sealed = sealPrivateKey(kek, privateKey, "ca/root-1");
-      expect(sealed[0]).toBe(1);
+      // Format version 2 since stop 44 of 2026-12-06: the KEK's id follows the version octet.
+      expect(sealed[0]).toBe(2);
+      expect(sealed.subarray(1, 9).equals(kekIdBytes(kek))).toBe(true);
       const opened = openPrivateKey(kek, sealed, "ca/root-1");
       expect(opened.equals(privateKey)).toBe(true);
       const data = Buffer.from("proof");
@@ -51,9 +54,9 @@ describe("sealPrivateKey / openPrivateKey", () => {
       expect(sealed.includes(pkcs8)).toBe(false);
       expect(sealed.includes(pkcs8.subarray(pkcs8.length - 32))).toBe(false); // the raw scalar region
       expect(sealed.toString("latin1")).not.toContain("PRIVATE KEY");
-      expect(sealed.length).toBe(1 + 12 + pkcs8.length + 16);
+      expect(sealed.length).toBe(1 + 8 + 12 + pkcs8.length + 16);
     }
-    expect(a.subarray(1, 13).equals(b.subarray(1, 13))).toBe(false);
+    expect(a.subarray(9, 21).equals(b.subarray(9, 21))).toBe(false);
   });
 
   it("fails with KEY_UNWRAP_FAILED on a wrong KEK, another CA id, or any tampering", async () => {
@@ -63,13 +66,14 @@ describe("sealPrivateKey / openPrivateKey", () => {
     const attempts: Array<() => unknown> = [
       () => openPrivateKey(randomBytes(32), sealed, "ca/a"),
       () => openPrivateKey(kek, sealed, "ca/b"),
-      ...[1, 14, sealed.length - 1].map((i) => () => {
+      ...[1, 10, 22, sealed.length - 1].map((i) => () => {
         const t = Buffer.from(sealed);
         t[i] = (t[i] ?? 0) ^ 0x40;
         return openPrivateKey(kek, t, "ca/a");
       }),
       () => openPrivateKey(kek, sealed.subarray(0, 20), "ca/a"),
-      () => openPrivateKey(kek, Buffer.concat([Buffer.from([2]), sealed.subarray(1)]), "ca/a"),
+      () => openPrivateKey(kek, Buffer.concat([Buffer.from([1]), sealed.subarray(1)]), "ca/a"),
+      () => openPrivateKey(kek, Buffer.concat([Buffer.from([3]), sealed.subarray(1)]), "ca/a"),
     ];
     const pkcs8Hex = privateKey.export({ type: "pkcs8", format: "der" }).toString("hex");
     for (const attempt of attempts) {

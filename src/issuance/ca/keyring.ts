@@ -10,6 +10,7 @@ import {
   SoftwareSigner,
   sealPrivateKey,
 } from "../../signer";
+import { kekIdBytes } from "../../signer/key-wrap";
 import type { KekCheckRepository } from "../repositories";
 
 /** The associated data that binds a sealed CA key to its CA (AES-GCM AAD). */
@@ -103,7 +104,17 @@ export async function openKeyring(
     // The check value is a throwaway Ed25519 key: sealing it exercises exactly the AES-GCM
     // path CA keys use, and its plaintext means nothing.
     const { privateKey } = await generateKeyPair("ED25519");
-    await kekCheck.saveCheck(sealPrivateKey(loaded.key, privateKey, KEK_CHECK_AAD), now);
+    await kekCheck.saveCheck(
+      sealPrivateKey(loaded.key, privateKey, KEK_CHECK_AAD),
+      now,
+      kekIdBytes(loaded.key),
+    );
+  } else {
+    // The KEK is proven: its id is the one the database accepts new sealed keys under (the
+    // trigger of Migration20261206140000KekIdGuard). A database last started by an older build
+    // has none yet. Only while the check value is the one just proven: a rotation that
+    // committed since keeps its own id, and this server fails its seals (KEK_ROTATED).
+    await kekCheck.fillKekId(check, kekIdBytes(loaded.key));
   }
   return { keyring: new CaKeyring(loaded.key), created: loaded.created };
 }

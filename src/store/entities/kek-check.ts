@@ -10,6 +10,11 @@ export const KekCheckEntity = defineEntity({
   properties: (p) => ({
     id: p.integer().primary(),
     sealed: p.blob(),
+    /**
+     * The current KEK's id (src/signer/key-wrap.ts kekIdBytes); null until a server of stop 44
+     * or later starts. Sealed keys of another id are refused (Migration20261206140000KekIdGuard).
+     */
+    kekId: p.blob().nullable(),
     createdAt: p.datetime(),
   }),
 });

@@ -28,6 +28,7 @@ import { Migration20261206100000HoldRelease } from "./Migration20261206100000Hol
 import { Migration20261206110000AuditChangesTokenRequests } from "./Migration20261206110000AuditChangesTokenRequests";
 import { Migration20261206120000TokenSaltIndex } from "./Migration20261206120000TokenSaltIndex";
 import { Migration20261206130000CaCertificateIndex } from "./Migration20261206130000CaCertificateIndex";
+import { Migration20261206140000KekIdGuard } from "./Migration20261206140000KekIdGuard";
 
 /**
  * Every migration, in order. Listed explicitly (not discovered on disk) so the same list
@@ -99,4 +100,5 @@ export const MIGRATIONS: MigrationObject[] = [
     name: "Migration20261206130000CaCertificateIndex",
     class: Migration20261206130000CaCertificateIndex,
   },
+  { name: "Migration20261206140000KekIdGuard", class: Migration20261206140000KekIdGuard },
 ];

@@ -14,6 +14,7 @@ import type {
 import { CertificateAuthorityEntity } from "../entities";
 import { afterCursor, keysetOrder } from "../keyset";
 import { fromRow, fromRows, translatingConflicts } from "../rows";
+import { staleKekRefusal } from "./kek-check";
 
 const E = CertificateAuthorityEntity;
 
@@ -64,7 +65,12 @@ export class OrmCaRepository implements CaRepository {
 
   async insert(ca: CertificateAuthority): Promise<void> {
     const em = this.em();
-    await translatingConflicts(() => em.insert(E, ca), { certificate_authority_slug_key: "slug" });
+    // A CA key sealed under a KEK rotated since this server started: KEK_ROTATED, nothing stored.
+    await translatingConflicts(() => em.insert(E, ca), {
+      certificate_authority_slug_key: "slug",
+    }).catch((err: unknown) => {
+      throw staleKekRefusal(err);
+    });
   }
 
   async lockForUpdate(id: string): Promise<CertificateAuthority | null> {

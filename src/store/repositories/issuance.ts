@@ -33,6 +33,7 @@ import { executePrepared, type HeldConnection, withConnection } from "../prepare
 import { withRequestLock } from "../request-lock";
 import { fromRow } from "../rows";
 import { StatementBatches } from "../statement-batches";
+import { staleKekRefusal } from "./kek-check";
 
 /**
  * The advisory lock class (two-int4 key space) that serialises one caller's requests waiting
@@ -262,7 +263,10 @@ export class OrmIssuanceRepository implements IssuanceRepository {
       if (isSerialConflict(err)) return "serial-taken";
       if (isKeyBlocked(err)) return "key-blocked";
       if ((err as { code?: string } | null)?.code === CA_SIGNING_REFUSED) return "ca-inactive";
-      throw err;
+      // A generated key sealed under a KEK rotated since this server started: KEK_ROTATED. In
+      // a batch (storeMany) the statement failed whole and each issuance came here alone, so a
+      // CSR issuance of the same batch is stored.
+      throw staleKekRefusal(err);
     }
     if (row?.held === 0) {
       this.heldRowCounts.changed++;
@@ -296,7 +300,9 @@ export class OrmIssuanceRepository implements IssuanceRepository {
     return {
       status,
       storeIssued: (certificate, request, audit) =>
-        changed(sql.storeIssued(certificate, request, audit)),
+        changed(sql.storeIssued(certificate, request, audit)).catch((err: unknown) => {
+          throw staleKekRefusal(err);
+        }),
       keyBlocked: async (spkiSha256) => {
         const [row] = await connection.execute<Array<{ blocked: boolean }>>(KEY_BLOCKED_SQL, [
           spkiSha256,
