@@ -106,13 +106,14 @@ export class ListRowBudget {
   reserve(token: { id: string; slug: string }, rows: number): (served: number) => void {
     const bucket = this.current(token.id);
     if (bucket.rows < 1) {
-      const wait = (1 - bucket.rows) / this.perSecond;
+      // Whole seconds, as RetryInfo carries them here: the message says the same delay.
+      const retryAfterSeconds = Math.max(1, Math.ceil((1 - bucket.rows) / this.perSecond));
       throw new CertmintError(
         "resource_exhausted",
         "LIST_ROWS_EXHAUSTED",
-        `access token "${token.slug}" was served more list rows than its budget of ${this.perSecond} a second (bursts of ${this.burst}; ${LIST_ROWS_PER_TOKEN_SETTING}, ${LIST_ROWS_BURST_SETTING}); retry in ${Math.ceil(wait * 1000)} ms, or ask for smaller pages`,
+        `access token "${token.slug}" was served more list rows than its budget of ${this.perSecond} a second (bursts of ${this.burst}; ${LIST_ROWS_PER_TOKEN_SETTING}, ${LIST_ROWS_BURST_SETTING}); retry in ${retryAfterSeconds} s, or ask for smaller pages`,
         {
-          retryAfterSeconds: Math.max(1, Math.ceil(wait)),
+          retryAfterSeconds,
           metadata: {
             access_token: token.slug,
             setting: LIST_ROWS_PER_TOKEN_SETTING,

@@ -18,7 +18,7 @@ const digest = (token: string | Buffer) => createHash("sha256").update(token).di
 
 /**
  * Reads the token file once, at start: a regular file (opened without blocking: a FIFO would
- * hold the start), of root or this user, readable by neither group nor others, holding one
+ * hold the start), of root or this user, at most group-readable (0640), holding one
  * token (surrounding white space and a final newline ignored). Anything else stops the start
  * (exit 2: only a change of the file helps). Returns the token's SHA-256 digest, which is all
  * the check keeps.
@@ -40,10 +40,13 @@ export function readMetricsToken(file: string): Buffer {
     if (stats.uid !== 0 && stats.uid !== uid) {
       throw refuse(`belongs to uid ${stats.uid}, who could replace the token`);
     }
+    // Readable by its group (0640, 0440): Prometheus runs as a user of its own and reads the
+    // same file (credentials_file), through a group the operator gives it. Never writable by
+    // the group, never anything for others.
     const mode = stats.mode & 0o777;
-    if ((mode & 0o077) !== 0) {
+    if ((mode & 0o037) !== 0) {
       throw refuse(
-        `is readable or writable by group or others (mode 0${mode.toString(8)}): make it 0600 or 0400`,
+        `is writable by its group or open to others (mode 0${mode.toString(8)}): make it 0640 (its group the one Prometheus runs in) or 0600`,
       );
     }
     if (stats.size > MAX_FILE_BYTES) {

@@ -44,7 +44,13 @@ import {
   subjectKeyIdentifier,
 } from "./extensions";
 import { sanCount } from "./general-names";
-import { assertConstraintsWithin, assertNamesPermitted, Issuer, type IssuerInit } from "./issuer";
+import {
+  assertConstraintsWithin,
+  assertExtendedKeyUsagesPermitted,
+  assertNamesPermitted,
+  Issuer,
+  type IssuerInit,
+} from "./issuer";
 import { subjectToDer } from "./name";
 import { hasNameConstraints, nameConstraintsExtension } from "./name-constraints";
 import { assertValidSerial, serialToHex } from "./serial";
@@ -150,6 +156,9 @@ export async function issueCertificate(input: IssueCertificateInput): Promise<Is
     const issuer = Issuer.from(input.issuer);
     issuer.assertMayIssue(notAfter, input.isCa, input.pathLength);
     assertNamesPermitted(issuer, input.subject, input.sans, input.isCa);
+    // Checked before signing on every path (issuance/certificates/check.ts); again here, as the
+    // names are, for what signs without that check (delegated OCSP responders, ocsp.ts).
+    assertExtendedKeyUsagesPermitted(issuer, input.extendedKeyUsages);
     if (input.isCa) assertConstraintsWithin(issuer, input.nameConstraints);
     signer = issuer.signer;
     issuerNameDer = issuer.nameDer;

@@ -13,7 +13,8 @@ import { children, DerShapeError } from "./der-read";
 import { ipFromBytes, ipToBytes } from "./ip";
 
 const TAG = { email: 1, dns: 2, uri: 6, ip: 7 } as const;
-const GENERAL_NAME_KINDS = [
+/** GeneralName's CHOICE alternatives by context tag (RFC 5280 4.2.1.6). */
+export const GENERAL_NAME_KINDS = [
   "otherName",
   "rfc822Name",
   "dNSName",

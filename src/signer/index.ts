@@ -49,6 +49,7 @@ export {
   assertNamesPermitted,
   Issuer,
   type IssuerInit,
+  mayCertifyResponders,
 } from "./issuer";
 export { type KekSource, type LoadedKek, loadOrCreateKek } from "./kek";
 export {

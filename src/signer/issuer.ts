@@ -293,6 +293,17 @@ export function assertExtendedKeyUsagesPermitted(
   }
 }
 
+/**
+ * Whether the CA may certify a delegated OCSP responder (RFC 6960 4.2.2.2, id-kp-OCSPSigning):
+ * not when an extendedKeyUsage on its path leaves OCSPSigning out (assertExtendedKeyUsagesPermitted
+ * would refuse it, and verifiers the responses); the CA key then signs its responses itself.
+ */
+export function mayCertifyResponders(issuer: Issuer): boolean {
+  return issuer.extendedKeyUsageLimits.every((c) =>
+    c.extendedKeyUsageOids!.includes(EKU_OIDS.OCSP_SIGNING),
+  );
+}
+
 /** The CA certificate must be a CA (RFC 5280 4.2.1.9), may sign certificates (4.2.1.3), and
  * must certify the very key the signer holds. */
 function assertCanIssue(signer: CaSigner, cert: ParsedCertificate): void {

@@ -28,6 +28,7 @@ import {
 import { type Asn1, Class, contextConstructed, contextPrimitive, seq } from "./der";
 import { children, DerShapeError } from "./der-read";
 import { EXT, extension } from "./extensions";
+import { GENERAL_NAME_KINDS } from "./general-names";
 
 const TAG = { email: 1, dns: 2, uri: 6, ip: 7 } as const;
 type Kind = keyof typeof TAG;
@@ -189,18 +190,6 @@ export function readNameConstraints(value: Asn1): NameConstraints {
   return nc;
 }
 
-const GENERAL_NAME_FORMS = [
-  "otherName",
-  "rfc822Name",
-  "dNSName",
-  "x400Address",
-  "directoryName",
-  "ediPartyName",
-  "uniformResourceIdentifier",
-  "iPAddress",
-  "registeredID",
-];
-
 /**
  * What of a nameConstraints extension value readNameConstraints cannot represent, one
  * description per subtree, naming where it is ("name_constraints.permitted[1]: a directoryName
@@ -221,7 +210,7 @@ export function unsupportedNameConstraints(value: Asn1): string[] {
         out.push(`${at}: a subtree whose base is not a GeneralName`);
         return;
       }
-      const form = GENERAL_NAME_FORMS[base.type] ?? `GeneralName [${base.type}]`;
+      const form = GENERAL_NAME_KINDS[base.type] ?? `GeneralName [${base.type}]`;
       const supported = KINDS.some((k) => TAG[k] === base.type) && typeof base.value === "string";
       if (!supported) {
         out.push(`${at}: a ${form} subtree, which certmint cannot check names against`);

@@ -34,7 +34,8 @@ describe("the bearer token of /metrics", { timeout: 2 * START_LIMIT_MS }, () => 
   beforeAll(async () => {
     h = await startTestCertmint({
       CERTMINT_METRICS_LISTEN: "127.0.0.1:0",
-      CERTMINT_METRICS_TOKEN_FILE: file("token", `${token}\n`),
+      // Group-readable, as for a Prometheus in the file's group.
+      CERTMINT_METRICS_TOKEN_FILE: file("token", `${token}\n`, 0o640),
     });
     url = `http://127.0.0.1:${h.running.metricsPort}/metrics`;
     db = await createTestDatabase({ migrated: true });
@@ -80,7 +81,16 @@ describe("the bearer token of /metrics", { timeout: 2 * START_LIMIT_MS }, () => 
 
   const fifo = join(dir, "fifo");
   it.each([
-    ["readable by others", () => file("shared", token, 0o644), "(mode 0644): make it 0600 or 0400"],
+    [
+      "readable by others",
+      () => file("shared", token, 0o644),
+      "(mode 0644): make it 0640 (its group the one Prometheus runs in) or 0600",
+    ],
+    [
+      "writable by its group",
+      () => file("group-writable", token, 0o660),
+      "is writable by its group or open to others (mode 0660)",
+    ],
     [
       "a FIFO",
       () => {

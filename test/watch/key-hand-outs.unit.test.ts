@@ -116,11 +116,11 @@ function watchOn(feed: Feed, settings: Partial<WatchSettings> = {}) {
   return { watch, counts };
 }
 
-const issuer = (token: string, signal?: AbortSignal): Call => ({
+const issuer = (token: string, signal?: AbortSignal, peer = "10.0.0.1:40000"): Call => ({
   actor: { id: token, slug: token, role: "ISSUER", profileIds: [PROFILE] } satisfies Actor,
   method: "/certmint.v1.CertificateService/WatchCertificates",
   traceId: "",
-  peer: "test",
+  peer,
   signal,
 });
 
@@ -159,6 +159,33 @@ describe("WatchCertificates key hand-outs", () => {
     expect(counts.audits).toEqual([`t1 ${id(1)}`, `t1 ${id(2)}`, `t1 ${id(3)}`]);
     expect(counts.unseals).toBe(3);
     for (const s of [...mine, other]) await s.return(undefined);
+  });
+
+  it("streams of one token from two hosts: a hand-out and a record per host; one host's connections share one", async () => {
+    // Until a review of stop 44 of 2026-12-06 the token's streams shared one record whatever
+    // their address: a stolen token read from a second host left no record naming that host.
+    const feed = new Feed(["t1"]);
+    feed.hold = true;
+    const { watch, counts } = watchOn(feed);
+    const hostA = [
+      await watch.open(issuer("t1", undefined, "10.0.0.1:40000"), { kind: "ALL" }, "0"),
+      await watch.open(issuer("t1", undefined, "10.0.0.1:40001"), { kind: "ALL" }, "0"),
+    ];
+    const hostB = await watch.open(
+      issuer("t1", undefined, "192.0.2.7:50000"),
+      { kind: "ALL" },
+      "0",
+    );
+    const firsts = [...hostA, hostB].map((s) => s.next());
+    await waitFor("the read asked for", () => feed.waiting > 0);
+    feed.release();
+    const got = await Promise.all(firsts.map(value));
+    expect(got.every((e) => e.privateKeyPem?.includes("BEGIN PRIVATE KEY"))).toBe(true);
+    expect(got[0]).toBe(got[1]);
+    expect(got[2]).not.toBe(got[0]);
+    expect(counts.audits).toEqual([`t1 ${id(1)}`, `t1 ${id(1)}`]);
+    expect(counts.unseals).toBe(2);
+    for (const s of [...hostA, hostB]) await s.return(undefined);
   });
 
   it("a token's keys wait for its budget: a replay from an old cursor hands out the burst, then the rate; another token's keys do not wait", async () => {

@@ -2,6 +2,7 @@ import { isCertmintError } from "../../errors";
 import type { RevocationReason } from "../../model/pki";
 import {
   buildOcspResponse,
+  mayCertifyResponders,
   type OcspCertId,
   type OcspCertStatus,
   type OcspErrorStatus,
@@ -208,9 +209,14 @@ export class OcspResponder {
     // A revoked CA (or one below a revoked CA) certifies no new responder: the one it certified
     // before, while still in the first half of its life, or else the CA key signs (RFC 6960
     // 4.2.2.2), as without delegation.
-    const delegate = revoked
-      ? this.delegates?.current(ca.id, now)
-      : await this.delegates?.responderFor(ca, now);
+    // A CA whose path limits extended key usages without id-kp-OCSPSigning (an outside CA's EKU,
+    // signer/issuer.ts) may certify no responder: verifiers would refuse it, so the CA key signs.
+    const mayDelegate = mayCertifyResponders(caIssuer(this.deps, ca));
+    const delegate = !mayDelegate
+      ? undefined
+      : revoked
+        ? this.delegates?.current(ca.id, now)
+        : await this.delegates?.responderFor(ca, now);
     let nextUpdate = new Date(now.getTime() + this.settings.validitySeconds * 1000);
     // A response says nothing past its responder's certificate: the delegated one's, or the
     // CA's own (RFC 6960 4.2.2.1: nextUpdate is when newer information will be available; a

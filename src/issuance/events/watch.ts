@@ -1,3 +1,4 @@
+import { peerAddressKey } from "../../auth/address-keys";
 import { RateLimiter } from "../../auth/rate-limiter";
 import {
   CertmintError,
@@ -551,8 +552,8 @@ export class CertificateWatch {
   }
 
   /**
-   * The event with this token's key, shared by the token's streams that joined the same read
-   * (`shared`): the first opens the key (openKey: one audit record, one blocked-key read, one
+   * The event with this token's key, shared by the token's streams from one client address that
+   * joined the same read (`shared`): the first opens the key (openKey: one audit record, one blocked-key read, one
    * unseal) and every stream of the token gets the same event object, whose message the API
    * layer builds and encodes once (watch-certificates.ts watchMessageOf). Never across tokens:
    * the maps are keyed by the token, and the key goes to the certificate's owner only (keyFor).
@@ -565,7 +566,10 @@ export class CertificateWatch {
     event: WatchEvent,
     key: OwnersKey,
   ): Promise<WatchEvent> {
-    const keyId = `${call.actor.id} ${key.certificateId}`;
+    // Per token AND client address (peerAddressKey: the IPv4 address, the IPv6 /64): a stolen
+    // token reading from a second host gets an audit record of its own, naming that host (a
+    // review of stop 44 of 2026-12-06); one host's many streams still share one.
+    const keyId = `${call.actor.id} ${peerAddressKey(call.peer)} ${key.certificateId}`;
     let pem: string | undefined;
     for (;;) {
       let opening = shared.keys.get(keyId);
@@ -591,7 +595,7 @@ export class CertificateWatch {
     }
     if (pem === undefined) return event;
     if (e.type === "CURRENT") return { ...event, privateKeyPem: pem };
-    const ownedId = `${call.actor.id} ${e.position}`;
+    const ownedId = `${call.actor.id} ${peerAddressKey(call.peer)} ${e.position}`;
     let owned = shared.owned.get(ownedId);
     if (!owned) {
       owned = { ...event, privateKeyPem: pem };
