@@ -112,12 +112,16 @@ describe("commits waiting for a synchronous standby that is gone", {
     );
     // Still waiting: the write neither failed nor completed while health said NOT_SERVING.
     expect(settled).toBeUndefined();
-    const warning = logLines(server).find(
-      (l) =>
-        l.msg === "database unreachable: health NOT_SERVING" &&
-        String(l.cause).includes("synchronous standby"),
-    );
-    expect(warning?.cause).toMatch(/^1 commit\(s\) waiting for a synchronous standby/);
+    // The line reaches the log file a moment after health changed (the server's stdout is
+    // written off its event loop): waited for, not read at once (it failed under a busy CI run).
+    const standbyWarning = () =>
+      logLines(server).find(
+        (l) =>
+          l.msg === "database unreachable: health NOT_SERVING" &&
+          String(l.cause).includes("synchronous standby"),
+      );
+    await until("the warning logged", async () => standbyWarning() !== undefined);
+    expect(standbyWarning()?.cause).toMatch(/^1 commit\(s\) waiting for a synchronous standby/);
 
     await requireStandby(false);
     await pending;

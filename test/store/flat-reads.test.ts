@@ -50,6 +50,9 @@ describe("flat reads on a filled inventory", () => {
       CERTMINT_PUBLICATION_LISTEN: `127.0.0.1:${port}`,
       // Long: only a revocation may make a call see a new CRL.
       CERTMINT_CRL_CACHE_SECONDS: "3600",
+      // The walks below read the whole inventory with one token as fast as it comes: they test
+      // the reads, not the list-row budget (test/api/list-row-budget*.test.ts does).
+      CERTMINT_LIST_ROWS_PER_TOKEN_PER_SECOND: "0",
     });
     caId = (await createRoot(h, "flat-root")).id;
     await createProfileRows(h, { slug: "web", caId });
