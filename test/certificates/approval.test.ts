@@ -397,7 +397,11 @@ describe("approval of certificate requests", () => {
     expect(bad.reason).toBe("CERTIFICATE_REQUEST_ID_INVALID");
   });
 
-  it("approval under a CA disabled meanwhile ends FAILED with CA_DISABLED", async () => {
+  // Until stop 44 of 2026-12-06 this ended the request FAILED (CA_DISABLED) for good; a disabled
+  // CA can be enabled again, so the approval is refused and the request keeps waiting
+  // (approval-ca-disabled.test.ts). A CA disabled during the approval still ends it FAILED
+  // (approval-ca-race.test.ts).
+  it("approval under a CA disabled meanwhile is refused with CA_DISABLED; the request keeps waiting", async () => {
     const ca = await createRoot(h, "soon-off");
     await createProfileRows(h, { caId: ca.id, slug: "gated-off", requireApproval: true });
     const id = await pending("off.example.com", "gated-off");
@@ -412,9 +416,10 @@ describe("approval of certificate requests", () => {
         updateMask: ["status"],
       }),
     );
-    const res = await approve(id);
-    expect(res.status).toBe(FAILED);
-    expect(decodeStatus(res.error).reason).toBe("CA_DISABLED");
+    const err = await rpcError(approve(id));
+    expect(err.code).toBe(Code.FAILED_PRECONDITION);
+    expect(err.reason).toBe("CA_DISABLED");
+    expect((await requestRow(id)).status).toBe("PENDING_APPROVAL");
     expect(await countRows(h, "certificate", `certificate_request_id = '${id}'`)).toBe(0);
   });
 

@@ -203,9 +203,10 @@ export class Renewer {
         await store.renewals.markSettled(cert.id);
         return { certificateId: cert.id, result: "SETTLED" };
       }
-      // An owner's revocation is final: no doubling from retrySeconds (a record and an event
-      // each time), the longest wait at once; each retry checks the owner again, first.
-      const waitSeconds = OWNER_REASONS.has(err.reason)
+      // An owner's revocation is final, and a profile switched to another enrollment method
+      // is an admin's decision: no doubling from retrySeconds (a record and an event each
+      // time), the longest wait at once; each retry checks again, first.
+      const waitSeconds = LONGEST_WAIT_REASONS.has(err.reason)
         ? this.settings.retryMaxSeconds
         : this.backoffSeconds(cert);
       const retryAt = new Date(this.deps.now().getTime() + waitSeconds * 1000);
@@ -261,8 +262,17 @@ const TRANSIENT = new Set([
 /** The certificate was renewed or revoked by another path: nothing left to do. */
 const SETTLED_REASONS = new Set(["CERTIFICATE_ALREADY_RENEWED", "CERTIFICATE_REVOKED"]);
 
-/** The owner may no longer have certificates made in its name (ownerRefusal). */
-const OWNER_REASONS = new Set(["OWNER_REVOKED", "OWNER_DEACTIVATED"]);
+/**
+ * Refusals retried after CERTMINT_RENEWAL_RETRY_MAX_SECONDS at once: the owner may no longer
+ * have certificates made in its name (ownerRefusal), or the profile now enrolls by ACME
+ * (certificates/plan.ts refuseOtherEnrollment: its certificates are renewed by ACME orders,
+ * whose challenges prove the names again; renewal resumes if it is switched back to API).
+ */
+const LONGEST_WAIT_REASONS = new Set([
+  "OWNER_REVOKED",
+  "OWNER_DEACTIVATED",
+  "ENROLLMENT_METHOD_MISMATCH",
+]);
 
 /**
  * FAILED_PRECONDITION for a certificate whose owner is revoked (OWNER_REVOKED) or, for an ACME

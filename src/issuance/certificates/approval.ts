@@ -1,16 +1,18 @@
 import { failedPrecondition, isCertmintError, permissionDenied } from "../../errors";
 import { changeRecord } from "../audit/record";
 import { standingOf } from "../auto-renewal/standing";
+import { requireActive } from "../ca/load";
 import type { Call } from "../call";
 import type { IssuanceDeps } from "../deps";
 import { findRequestFor } from "../profiles/access";
+import { requireCa } from "../profiles/load";
 import { type CertificateRequest, type CertificateRequestView, requestView } from "../repositories";
 import { policyRefusal } from "./check";
 import { requestNamed } from "./find";
 import { statusOnceFree } from "./idempotency";
 import { markFailed, reserveSerial } from "./intent";
 import { storedErrorOf } from "./outcome";
-import { issueFieldMapper } from "./plan";
+import { issueFieldMapper, refuseOtherEnrollment } from "./plan";
 import { signAndStore } from "./sign-and-store";
 import { planFromStored } from "./stored-plan";
 import { takeOver } from "./takeover";
@@ -20,7 +22,9 @@ import { takeOver } from "./takeover";
  * made the request never approves it (an admin token neither: four eyes), unless its profile
  * sets allow_self_approval; approval is no way around the policy.
  *  1. the request, on a profile the caller may act on (else NOT_FOUND, as a missing one), not
- *     the caller's own, whose requester is not revoked (a deactivated ACME account neither);
+ *     the caller's own, whose requester is not revoked (a deactivated ACME account neither),
+ *     made the way its profile enrolls now, and whose CA can sign now (refuseWhileUnsignable:
+ *     each refusal leaves it PENDING_APPROVAL, unchanged);
  *  2. claim it (one approver wins) and reserve its serial;
  *  3. plan from the stored request, checked against the policy as it is now; a refusal marks
  *     it FAILED (the approval itself succeeded);
@@ -46,6 +50,7 @@ export async function approve(
   }
   await refuseSelfApproval(deps, call, waiting);
   await refuseRevokedRequester(deps, waiting);
+  await refuseWhileUnsignable(deps, waiting);
 
   // 2. Claim it, with its serial.
   if (!(await deps.store.requests.claimForSigning(waiting.id, reserveSerial(), deps.now()))) {
@@ -229,6 +234,85 @@ async function refuseRevokedRequester(deps: IssuanceDeps, request: CertificateRe
   );
 }
 
+/**
+ * Refusals that leave a waiting request PENDING_APPROVAL, unchanged (nothing is written; the
+ * API layer audits the refused call), for what the approver cannot decide on the request's
+ * merits and an admin can change:
+ *  - the profile enrolls by ACME now and the request came through the certmint API (its names
+ *    proved by nothing): ENROLLMENT_METHOD_MISMATCH (plan.ts refuseOtherEnrollment); approve
+ *    it once the profile enrolls by API again, or reject it. A request an ACME order made
+ *    (its caller an ACME account) was proved by its challenges and is approved as before.
+ *  - the profile's CA is DISABLED (a reversible state: UpdateCertificateAuthority) or still
+ *    waits for its certificate: CA_DISABLED / CA_PENDING_CERTIFICATE, saying to make it active
+ *    and approve again. Until stop 44 of 2026-12-06 the approval ended such a request FAILED
+ *    for good, and its requester's replay still answered "CA is disabled" once the CA was
+ *    active again: a new request and a second approval were needed (an outside probe).
+ * A revoked CA (or one below a revoked CA) is not refused here: a CA's revocation is final
+ * (certificateHold is refused for a CA, ca/revoke.ts; RFC 5280 5.3.1), the CA never signs again
+ * and cannot be enabled, so the approval ends the request FAILED with CA_REVOKED as before
+ * (signAndStore), which its requester's replay reports; pointing the profile at another CA is
+ * a new decision about a new issuer, made on a new request. A CA
+ * disabled or revoked after this check (the race with its signing lock) also ends the request
+ * FAILED, under that lock (sign-and-store.ts).
+ */
+async function refuseWhileUnsignable(deps: IssuanceDeps, request: CertificateRequest) {
+  const profile = await deps.store.profiles.find({ id: request.profileId });
+  // A profile gone meanwhile: the plan (planFromStored) ends the request FAILED, as before.
+  if (!profile) return;
+  if (profile.enrollmentMethod !== "API") {
+    // An ACME order's request has an ACME account as its caller (src/acme/acting.ts).
+    const byAccount =
+      UUID.test(request.caller) && (await deps.store.acme.account(request.caller)) !== undefined;
+    try {
+      refuseOtherEnrollment(
+        byAccount ? "ACME" : "API",
+        profile,
+        `approving a request made through ${byAccount ? "ACME" : "the certmint API"}`,
+      );
+    } catch (err) {
+      if (!isCertmintError(err)) throw err;
+      throw failedPrecondition(
+        err.reason,
+        `${err.message}. Certificate request ${request.id} still waits for approval, unchanged: reject it (RejectCertificateRequest), or approve it once the profile enrolls by ${byAccount ? "ACME" : "API"} again`,
+        {
+          preconditions: err.preconditions,
+          metadata: { ...err.metadata, certificate_request_id: request.id },
+        },
+      );
+    }
+  }
+  if (!profile.caId) return;
+  const ca = await requireCa(deps.store.cas, profile.caId);
+  try {
+    requireActive(ca);
+  } catch (err) {
+    if (!isCertmintError(err) || err.reason === "CA_REVOKED") return;
+    const state =
+      err.reason === "CA_DISABLED"
+        ? "enable it (UpdateCertificateAuthority, status CERTIFICATE_AUTHORITY_STATUS_ACTIVE)"
+        : "import its certificate (ImportCertificateAuthorityCertificate)";
+    throw failedPrecondition(
+      err.reason,
+      `${err.message.replace(/;.*$/, "")}, so certificate request ${request.id} cannot be signed now; it still waits for approval, unchanged: ${state} and approve it again (or reject it with RejectCertificateRequest)`,
+      {
+        preconditions: [
+          ...err.preconditions,
+          {
+            type: "REQUEST_STATUS",
+            subject: `certificate_requests/${request.id}`,
+            description: "still PENDING_APPROVAL",
+          },
+        ],
+        metadata: {
+          certificate_request_id: request.id,
+          certificate_authority: ca.slug,
+          certificate_profile: profile.slug,
+        },
+      },
+    );
+  }
+}
+
 function notPendingApproval(request: CertificateRequest, more = "") {
   return failedPrecondition(
     "REQUEST_NOT_PENDING_APPROVAL",
@@ -244,3 +328,6 @@ function notPendingApproval(request: CertificateRequest, more = "") {
     },
   );
 }
+
+/** Token and ACME account ids are UUIDs; a caller of another form names neither. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -1,5 +1,6 @@
 import {
   type FieldViolation,
+  failedPrecondition,
   fieldViolation,
   invalidArgument,
   invalidField,
@@ -33,10 +34,11 @@ import {
 } from "../policy-engine";
 import { defaultKeyAlgorithm, defaultTtlSeconds } from "../profiles/effective-defaults";
 import { foundProfile, issuanceSettings } from "../profiles/load";
-import type { ProfileDefaults } from "../profiles/types";
+import type { EnrollmentMethod, ProfileDefaults } from "../profiles/types";
 import type {
   CaRepository,
   CertificateAuthority,
+  CertificateProfile,
   CertificateRepository,
   IssuanceRows,
   PolicyRepository,
@@ -127,6 +129,10 @@ export async function planIssue(
   if (!rows.profile) requireProfileAccess(call, { id: null }, input.profile);
   const profile = foundProfile(input.profile, rows);
   requireProfileAccess(call, profile, input.profile);
+  // Before the policy, the CSR or the key: a profile that enrolls another way issues nothing
+  // here, whatever the request says.
+  const path = enrollmentOf(call);
+  refuseOtherEnrollment(path, profile, path === "ACME" ? "this ACME order" : "IssueCertificate");
   const { policy, defaults, ca } = await issuanceSettings(store, profile, rows);
   let subject: SubjectName;
   let key: KeySource;
@@ -310,3 +316,57 @@ function withDefaultSubject(subject: SubjectName, defaults: ProfileDefaults): Su
 }
 
 export const union = <T>(a: readonly T[], b: readonly T[]): T[] => [...new Set([...a, ...b])];
+
+/**
+ * The enrollment method (proto EnrollmentMethod) a call comes by: ACME for the use cases
+ * src/acme runs for an account (src/acme/acting.ts names their method "/acme/<action>"), API
+ * for everything else: the gRPC CertificateService, and certmint's own server-driven renewal,
+ * which renews as RenewCertificate does.
+ */
+export function enrollmentOf(call: Pick<Call, "method">): EnrollmentMethod {
+  return call.method.startsWith("/acme/") ? "ACME" : "API";
+}
+
+/**
+ * FAILED_PRECONDITION (ENROLLMENT_METHOD_MISMATCH) when `profile` does not enroll by the way
+ * the request comes (`path`), before anything is planned or written. A profile's enrollment
+ * method says how its certificates are obtained (proto EnrollmentMethod): an ACME profile's
+ * names are proved by a challenge for each order (RFC 8555 7.1.4, 8) and its policy is usually
+ * broad for that reason, so IssueCertificate, RenewCertificate, an approval of a request made
+ * through them, or a server-driven renewal there would certify names nothing proved. The ACME side refused
+ * other profiles already (src/acme/http/server.ts, src/acme/eab.ts); until stop 44 of
+ * 2026-12-06 an issuer token listing an ACME profile (one switched from API to ACME included)
+ * issued any name its policy allowed through gRPC, with no challenge (an outside probe).
+ * EST profiles cannot be created yet (profiles/validate.ts); one would be refused here too.
+ */
+export function refuseOtherEnrollment(
+  /** The way the request comes (enrollmentOf its call). */
+  path: EnrollmentMethod,
+  profile: Pick<CertificateProfile, "slug" | "enrollmentMethod">,
+  /** What was refused, as the message names it: "IssueCertificate", "the renewal of ...". */
+  what: string,
+): void {
+  const method = profile.enrollmentMethod;
+  if (method === path) return;
+  // Kept short: a gRPC message is clipped at 512 characters (src/api/errors.ts).
+  const how =
+    method === "ACME"
+      ? `ACME challenges prove its names (RFC 8555), and ${what} would certify names nothing proved. Use an ACME client with /acme/${profile.slug}/directory, or set its enrollment_method to ENROLLMENT_METHOD_API (UpdateCertificateProfile)`
+      : method === "EST"
+        ? `certmint does not serve EST yet; set its enrollment_method to ENROLLMENT_METHOD_API or ENROLLMENT_METHOD_ACME (UpdateCertificateProfile)`
+        : `${what} comes by ${path}; use the certmint API, or set its enrollment_method to ENROLLMENT_METHOD_${path} (UpdateCertificateProfile)`;
+  throw failedPrecondition(
+    "ENROLLMENT_METHOD_MISMATCH",
+    `certificate profile "${profile.slug}" enrolls by ${method}, not ${path}: ${how}`,
+    {
+      preconditions: [
+        {
+          type: "ENROLLMENT_METHOD",
+          subject: `certificate_profiles/${profile.slug}`,
+          description: `the enrollment method is ${method}; ${what} needs ${path}`,
+        },
+      ],
+      metadata: { certificate_profile: profile.slug, enrollment_method: method },
+    },
+  );
+}

@@ -13,7 +13,14 @@ import { foundProfile, issuanceSettings } from "../profiles/load";
 import type { Certificate, IssuanceRows } from "../repositories";
 import { certifiedNames } from "./names";
 import { assertMayRenew } from "./ownership";
-import { caPlan, caSignatureDefault, requestCsr, union } from "./plan";
+import {
+  caPlan,
+  caSignatureDefault,
+  enrollmentOf,
+  refuseOtherEnrollment,
+  requestCsr,
+  union,
+} from "./plan";
 import type { IssuancePlan, KeySource, RenewInput } from "./types";
 
 /** Backdate the signer applies to notBefore; the original lifetime is notAfter - notBefore - this. */
@@ -73,6 +80,21 @@ export async function planRenewal(
     rows,
   );
   assertMayRenew(call, old, renewal);
+  // The profile's enrollment method as it is now, before a key is made: a certificate issued
+  // through the API before its profile switched to ACME is renewed through ACME too (a new
+  // order, whose challenges prove its names again: RFC 8555 7.1.4), not by RenewCertificate
+  // nor by certmint itself, which would certify the names again with nothing proving them;
+  // and an ACME certificate's server-driven renewal would keep certifying names whose proof
+  // was never renewed. The renewer records the refusal as a failed attempt (RENEWAL_FAILED to
+  // watchers, retried with backoff), so the owner learns why, and renewal resumes if the
+  // profile is switched back to API.
+  refuseOtherEnrollment(
+    enrollmentOf(call),
+    profile,
+    input.automatic
+      ? `certmint's server-driven renewal of certificate ${old.id}`
+      : `RenewCertificate of certificate ${old.id}`,
+  );
   const keySource = input.keySource ?? (await defaultKeySource(deps, old));
 
   let key: KeySource;

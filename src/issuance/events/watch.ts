@@ -16,7 +16,7 @@ import { certificateKeyAad, requestKeyAad } from "../certificates/keys";
 import { type HeldPlaces, LocalPlaces } from "../common/held-places";
 import { ListQueryGate } from "../common/list-gate";
 import { resolveRef } from "../common/refs";
-import type { IssuanceDeps } from "../deps";
+import { DEFAULT_GENERATED_KEY_REPLAY_SECONDS, type IssuanceDeps } from "../deps";
 import { findCertificateFor } from "../profiles/access";
 import {
   type AuditRepository,
@@ -41,8 +41,15 @@ import {
  * What a watch reads: events, the certificates they name with their requests, the keyring;
  * and the audit trail it writes a record to for each private key it hands out.
  */
-export type WatchDeps = Pick<IssuanceDeps, "keyring" | "now"> & {
+export type WatchDeps = Pick<IssuanceDeps, "keyring" | "now" | "generatedKeyReplaySeconds"> & {
   store: {
+    /** An approved request's key is handed out with its audit record in one transaction. */
+    transaction<T>(
+      fn: (tx: {
+        audit: Pick<AuditRepository, "insert">;
+        requests: Pick<RequestRepository, "handOutApprovedKey">;
+      }) => Promise<T>,
+    ): Promise<T>;
     audit: Pick<AuditRepository, "insert">;
     events: Pick<CertificateEventRepository, "readAfter" | "headPosition" | "horizonPosition">;
     certificates: Pick<
@@ -150,7 +157,18 @@ const SCAN = 10_000;
 interface OwnersKey {
   certificateId: string;
   spkiSha256: string | null;
+  open: OwnersKeyOpener;
+}
+
+/**
+ * How a key is opened (keyFor): `open` unseals a key the watch may hand out as it is (kept
+ * with the certificate, or held for replays until a time not yet past); `approvedRequestId`
+ * names the request whose approval signed it, whose key waits for its requester's first
+ * hand-out to start its replay window (certificates/approved-key.ts).
+ */
+interface OwnersKeyOpener {
   open: () => string;
+  approvedRequestId?: string;
 }
 
 /** An event before it is sent, and the key it carries to this watcher, if any (handOut). */
@@ -621,18 +639,48 @@ export class CertificateWatch {
     await this.keyTurn(call);
     const work = async () => {
       if (await keyHandOutBlocked(this.deps, key.spkiSha256)) return undefined;
-      await this.deps.store.audit.insert(
-        auditRecordOf(
-          call,
-          { type: "certificate", id: key.certificateId },
-          SUCCESS,
-          this.deps.now(),
-        ),
+      const record = auditRecordOf(
+        call,
+        { type: "certificate", id: key.certificateId },
+        SUCCESS,
+        this.deps.now(),
       );
+      const { approvedRequestId } = key.open;
+      if (approvedRequestId !== undefined) {
+        if (!(await this.startApprovedHold(approvedRequestId, record))) return undefined;
+      } else {
+        await this.deps.store.audit.insert(record);
+      }
       this.handOuts++;
-      return key.open();
+      return key.open.open();
     };
     return this.readGate ? this.readGate.run(call, work) : work();
+  }
+
+  /**
+   * The first hand-out of a key an approval signed, as GetRequestStatus makes it
+   * (certificates/approved-key.ts): starts the key's replay window
+   * (CERTMINT_GENERATED_KEY_REPLAY_SECONDS; with none, takes the key off the request), with the
+   * watch's audit record, in one transaction (fail closed: no record, no key). Later hand-outs
+   * within the window, by the watch, GetRequestStatus or a replay, return the same key. False
+   * when the key is no longer held (its window ended, or a hand-out with no window took it).
+   * Until stop 44 of 2026-12-06 a watch never handed such a key out, so the owner's watch got
+   * an approved server-driven renewal's RENEWED event without its new key, and the README's
+   * sidecar (certmint cert watch --out-dir) stopped with a wrong explanation (an outside probe).
+   */
+  private async startApprovedHold(
+    requestId: string,
+    record: ReturnType<typeof auditRecordOf>,
+  ): Promise<boolean> {
+    const now = this.deps.now();
+    const seconds = this.deps.generatedKeyReplaySeconds ?? DEFAULT_GENERATED_KEY_REPLAY_SECONDS;
+    const until = seconds > 0 ? new Date(now.getTime() + seconds * 1000) : null;
+    return this.deps.store.transaction(async (tx) => {
+      const taken = await tx.requests.handOutApprovedKey(requestId, until, now);
+      if (!taken) return false;
+      await tx.audit.insert(record);
+      return true;
+    });
   }
 
   /**
@@ -767,18 +815,24 @@ export class CertificateWatch {
     actor: Actor,
     cert: Certificate,
     request: CertificateRequest | null,
-  ): (() => string) | undefined {
+  ): OwnersKeyOpener | undefined {
     if (actor.id !== cert.owner || request?.caller !== cert.owner) return undefined;
     const { keyring } = this.deps;
     const sealedOnCert = cert.sealedPrivateKey;
     if (sealedOnCert) {
-      return () => exportPrivateKeyPem(keyring.openWith(certificateKeyAad(cert.id), sealedOnCert));
+      return {
+        open: () => exportPrivateKeyPem(keyring.openWith(certificateKeyAad(cert.id), sealedOnCert)),
+      };
     }
     const sealedOnRequest = request.sealedPrivateKey;
-    if (sealedOnRequest && request.keyHeldUntil && request.keyHeldUntil > this.deps.now()) {
-      return () =>
-        exportPrivateKeyPem(keyring.openWith(requestKeyAad(request.id), sealedOnRequest));
+    if (!sealedOnRequest) return undefined;
+    const open = () =>
+      exportPrivateKeyPem(keyring.openWith(requestKeyAad(request.id), sealedOnRequest));
+    if (request.keyHeldUntil === null) {
+      // Signed by an approval (a server-driven renewal's included), held for its requester,
+      // who owns the certificate: its window starts with this hand-out (startApprovedHold).
+      return { open, approvedRequestId: request.id };
     }
-    return undefined;
+    return request.keyHeldUntil > this.deps.now() ? { open } : undefined;
   }
 }
