@@ -10,17 +10,21 @@ import {
 } from "../issuance/access-tokens/create";
 import { systemCall } from "../issuance/call";
 import type { AccessTokenRepository, StoreWith } from "../issuance/repositories";
+import { type AdminCredentialStore, hasUsableAdminCredential } from "./admin-credentials";
 
 type BootstrapDeps = CreateAccessTokenDeps & {
-  store: StoreWith<{ tokens: Pick<AccessTokenRepository, "countActiveAdmins" | "delete"> }>;
+  store: StoreWith<AdminCredentialStore & { tokens: Pick<AccessTokenRepository, "delete"> }>;
 };
 
 /**
- * First start (or every admin credential revoked or expired): creates an admin token and
- * writes its secret to <dataDir>/admin-token with mode 0600, so whoever can read the data
- * directory (and so the key-encryption key beside it) can administer certmint, and nobody
- * else. The log names the file, never the token. With an active admin credential, nothing
- * happens and an existing file is left as it is.
+ * First start (or no usable admin credential left: every admin token revoked or expired, or
+ * only client certificate bindings nobody can present): creates an admin token and writes its
+ * secret to <dataDir>/admin-token with mode 0600, so whoever can read the data directory (and
+ * so the key-encryption key beside it) can administer certmint, and nobody else. The log
+ * names the file, never the token. With a usable admin credential (admin-credentials.ts, the
+ * definition the last-admin guard shares), nothing happens and an existing file is left as it
+ * is. Until stop 44 of 2026-12-06 any binding that named a CA counted, so a database locked
+ * out through one (no certificate, or only revoked ones) stayed locked out after a restart.
  */
 export async function ensureAdminCredential(
   deps: BootstrapDeps,
@@ -28,8 +32,7 @@ export async function ensureAdminCredential(
   file: string,
   logger: Logger,
 ): Promise<{ created: boolean; file?: string }> {
-  const active = await deps.store.tokens.countActiveAdmins(deps.now());
-  if (active > 0) return { created: false };
+  if (await hasUsableAdminCredential(deps.store, deps.now())) return { created: false };
   const created = await createBootstrapToken(deps, file);
   try {
     writeSecretFile(file, `${created.secret}\n`);
@@ -58,7 +61,7 @@ async function createBootstrapToken(
         slug: `bootstrap-admin-${randomBytes(4).toString("hex")}`,
         // The file by its name, not its path: auditors read descriptions, and the server's
         // file layout is not theirs to learn (an outside probe, 2026-12-05).
-        description: `created at start-up (no active admin credential); its secret is in the data directory's ${basename(file)} file`,
+        description: `created at start-up (no usable admin credential); its secret is in the data directory's ${basename(file)} file`,
         role: "ADMIN",
         profiles: [],
         creatorId: null,

@@ -37,7 +37,9 @@ const certificateRules: RulesOf<typeof CertificateServiceService> = {
   // Approvers' queue; issuers see their own requests only, approvers their profiles' (the use
   // case filters: certificates/request-list.ts).
   listCertificateRequests: { roles: ["ADMIN", "AUDITOR", "ISSUER", "APPROVER"], mutating: false },
-  rejectCertificateRequest: { roles: ["ADMIN", "APPROVER"], mutating: true },
+  // Issuers too, for their own requests only (a requester withdraws one: the use case checks,
+  // certificates/approval.ts reject).
+  rejectCertificateRequest: { roles: ["ADMIN", "APPROVER", "ISSUER"], mutating: true },
   // Reads a sidecar makes with its issuer token; issuers and approvers see their profiles only
   // (the use cases check), and a private key goes to a certificate's owner only.
   watchCertificates: { roles: ["ADMIN", "AUDITOR", "ISSUER", "APPROVER"], mutating: false },

@@ -112,11 +112,16 @@ const methodOf = (path: string) => path.split("/").at(-1)!;
 const isReadOnly = (path: string) => /^(Get|List|Watch)/.test(methodOf(path));
 /** What the certificate's holder reads (CertificateService.WatchCertificates' comment). */
 const HOLDER_READS = ["GetRequestStatus", "WatchCertificates", "GetCurrentCertificate"];
-/** Issuers list their own requests, approvers their profiles' (the proto's Role comment). */
+/**
+ * Issuers list their own requests, approvers their profiles' (the proto's Role comment). Since
+ * stop 44 of 2026-12-06 an issuer also withdraws its own waiting request
+ * (RejectCertificateRequest), and reads only its own requests by id (GetRequestStatus).
+ */
 const ISSUER_RPCS = [
   "IssueCertificate",
   "RenewCertificate",
   "ListCertificateRequests",
+  "RejectCertificateRequest",
   ...HOLDER_READS,
 ];
 const APPROVER_RPCS = [
@@ -164,11 +169,15 @@ interface Fixtures {
   holdCert: string;
   /** An ISSUED alpha request (nothing waiting), for GetRequestStatus. */
   alphaRequest: string;
+  /** The issuer's own ISSUED alpha request (nothing waiting): what an issuer reads by id. */
+  issuerRequest: string;
   /** PENDING_APPROVAL requests in alpha-gated. */
   approveProbe: string;
   approverApproves: string;
   rejectProbe: string;
   approverRejects: string;
+  /** The issuer's own PENDING_APPROVAL request in alpha-gated, which it withdraws. */
+  issuerWithdraws: string;
   /** A beta certificate, a beta request whose generated key waits, a pending beta request. */
   betaCert: string;
   betaKeyWaiting: string;
@@ -273,9 +282,11 @@ const REQUESTS: Record<string, RpcRequests> = {
   [`${CERT}GetRequestStatus`]: {
     probe: (c) =>
       call(c.certificates, "getRequestStatus", { certificateRequestId: fx.alphaRequest }),
-    right: async (c) => {
+    right: async (c, role) => {
+      // An issuer reads its own requests only (another's is NOT_FOUND, as ListCertificateRequests
+      // does not show it: certificates/request-list.ts).
       const res = await call(c.certificates, "getRequestStatus", {
-        certificateRequestId: fx.alphaRequest,
+        certificateRequestId: role === "ISSUER" ? fx.issuerRequest : fx.alphaRequest,
       });
       expect(res.certificateRequest!.status).toBe(ISSUED);
     },
@@ -360,7 +371,12 @@ const REQUESTS: Record<string, RpcRequests> = {
       }),
     right: async (c, role) => {
       const res = await call(c.certificates, "rejectCertificateRequest", {
-        certificateRequestId: role === "ADMIN" ? fx.rejectProbe : fx.approverRejects,
+        certificateRequestId:
+          role === "ADMIN"
+            ? fx.rejectProbe
+            : role === "ISSUER"
+              ? fx.issuerWithdraws
+              : fx.approverRejects,
         reason: "no",
       });
       expect(res.certificateRequest!.status).toBe(REJECTED);
@@ -801,6 +817,11 @@ beforeAll(async () => {
     "issueCertificate",
     generatedKeyRequest("alpha", "issuer-renew.example.com"),
   );
+  // As renewProbe's: the read of the issuer's own request below is a plain read.
+  await h.db.query(
+    "update certificate_request set sealed_private_key = null, key_held_until = null where id = $1",
+    [issuerRenew.certificateRequestId],
+  );
   fx = {
     tokens: {
       auditor: await createToken("auditor", TokenRole.ROLE_AUDITOR),
@@ -816,10 +837,12 @@ beforeAll(async () => {
     revokeCert: toRevoke.certificate!.certificateId,
     holdCert: onHold.certificate!.certificateId,
     alphaRequest: renewProbe.certificateRequestId,
+    issuerRequest: issuerRenew.certificateRequestId,
     approveProbe: await pending("alpha-gated", "approve-probe.example.com", asIssuer),
     approverApproves: await pending("alpha-gated", "approver-approves.example.com", asIssuer),
     rejectProbe: await pending("alpha-gated", "reject-probe.example.com", asIssuer),
     approverRejects: await pending("alpha-gated", "approver-rejects.example.com", asIssuer),
+    issuerWithdraws: await pending("alpha-gated", "issuer-withdraws.example.com", asIssuer),
     betaCert: beta.certificate!.certificateId,
     betaKeyWaiting,
     betaPending: await pending("beta-gated", "beta-pending.example.com"),
@@ -964,6 +987,7 @@ describe("right role, another profile: PERMISSION_DENIED by profile, NOT_FOUND b
       "GetRequestStatus ISSUER",
       "GetRequestStatus APPROVER",
       "ApproveCertificateRequest APPROVER",
+      "RejectCertificateRequest ISSUER",
       "RejectCertificateRequest APPROVER",
       "ListCertificateRequests ISSUER",
       "ListCertificateRequests APPROVER",

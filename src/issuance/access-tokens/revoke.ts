@@ -1,4 +1,3 @@
-import { failedPrecondition } from "../../errors";
 import { updatedFields } from "../audit/changes";
 import { changeRecord } from "../audit/record";
 import type { Call } from "../call";
@@ -10,16 +9,16 @@ import type {
   AuditRepository,
   StoreWith,
 } from "../repositories";
+import { guardLastAdmin, type LastAdminStore, lastAdminCredential } from "./last-admin";
 import { tokenView } from "./request-id";
 
 export interface RevokeAccessTokenDeps {
-  store: StoreWith<{
-    tokens: Pick<
-      AccessTokenRepository,
-      "find" | "markRevoked" | "countActiveAdmins" | "lockAdminCredentials"
-    >;
-    audit: Pick<AuditRepository, "insert">;
-  }>;
+  store: StoreWith<
+    LastAdminStore & {
+      tokens: Pick<AccessTokenRepository, "find" | "markRevoked">;
+      audit: Pick<AuditRepository, "insert">;
+    }
+  >;
   now: () => Date;
   /** Evicts the token from the authentication cache of this process at once. */
   forgetCredential: (tokenId: string) => void;
@@ -31,7 +30,8 @@ export interface RevokeAccessTokenDeps {
  * would leave nobody able to create tokens, revoke a leaked one or manage CAs until a restart
  * writes a new admin token to the data directory, which a remote operator may not reach. To
  * replace a leaked last admin token, create another admin token first. Until stop 40 of
- * 2026-12-05 the last admin could revoke itself.
+ * 2026-12-05 the last admin could revoke itself; until stop 44 of 2026-12-06 a binding nobody
+ * could present counted as a credential (access-tokens/last-admin.ts says which count).
  */
 export async function revokeAccessToken(
   deps: RevokeAccessTokenDeps,
@@ -43,11 +43,18 @@ export async function revokeAccessToken(
   );
   const now = deps.now();
   const revoked = await deps.store.transaction(async (tx) => {
-    const admin = token.role === "ADMIN";
-    if (admin) await tx.tokens.lockAdminCredentials();
-    const before = admin ? await tx.tokens.countActiveAdmins(now) : 0;
-    await tx.tokens.markRevoked(token.id, now);
-    if (before > 0 && (await tx.tokens.countActiveAdmins(now)) === 0) throw lastAdmin(token.slug);
+    const revoke = () => tx.tokens.markRevoked(token.id, now);
+    if (token.role === "ADMIN") {
+      await guardLastAdmin(tx, now, revoke, (before) =>
+        lastAdminCredential(
+          `access_tokens/${token.slug}`,
+          `revoking access token "${token.slug}"`,
+          before,
+        ),
+      );
+    } else {
+      await revoke();
+    }
     // Read in the transaction (the read that followed it before): the record says what the
     // revocation changed, revoke_time from none to now, or nothing when it was revoked already.
     const after = stillThere(await tx.tokens.find({ id: token.id }), {
@@ -72,20 +79,4 @@ export async function revokeAccessToken(
   });
   deps.forgetCredential(token.id);
   return tokenView(revoked);
-}
-
-function lastAdmin(slug: string) {
-  return failedPrecondition(
-    "LAST_ADMIN_CREDENTIAL",
-    `access token "${slug}" is the last admin credential in force: create another admin token (CreateAccessToken with role ROLE_ADMIN) first, then revoke this one`,
-    {
-      preconditions: [
-        {
-          type: "LAST_ADMIN_CREDENTIAL",
-          subject: `access_tokens/${slug}`,
-          description: "no other admin token or admin client certificate binding is in force",
-        },
-      ],
-    },
-  );
 }

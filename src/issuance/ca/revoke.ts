@@ -1,6 +1,11 @@
 import { failedPrecondition, invalidField } from "../../errors";
 import type { RevocationReason } from "../../model/pki";
 import { parseCertificate } from "../../signer";
+import {
+  type LastAdminStore,
+  lastAdminCredential,
+  openLastAdminGuard,
+} from "../access-tokens/last-admin";
 import { type FieldChange, updatedFields } from "../audit/changes";
 import { changeRecord } from "../audit/record";
 import type { Call } from "../call";
@@ -24,19 +29,21 @@ export interface RevokeCaInput {
 }
 
 export interface RevokeCaDeps {
-  store: StoreWith<{
-    cas: Pick<
-      CaRepository,
-      | "find"
-      | "lockForUpdate"
-      | "update"
-      | "disableDescendants"
-      | "countRevocation"
-      | "lockSigning"
-      | "childSlugs"
-    >;
-    audit: Pick<AuditRepository, "insert">;
-  }>;
+  store: StoreWith<
+    LastAdminStore & {
+      cas: Pick<
+        CaRepository,
+        | "find"
+        | "lockForUpdate"
+        | "update"
+        | "disableDescendants"
+        | "countRevocation"
+        | "lockSigning"
+        | "childSlugs"
+      >;
+      audit: Pick<AuditRepository, "insert">;
+    }
+  >;
   now: () => Date;
   /** Told after a CA is revoked (with its parent as `caId`): the parent's CRL is re-signed. */
   onCertificateRevoked?: IssuanceDeps["onCertificateRevoked"];
@@ -84,6 +91,11 @@ export async function revokeCa(
   let tree: string[] = [];
   const revoked = await deps.store.transaction(async (tx) => {
     tree = [];
+    // Every client certificate below the CA stops authenticating (auth/client-certificates.ts),
+    // so the revocation is held to the last-admin rule (access-tokens/last-admin.ts): refused
+    // when admin bindings with certificates under it are the last usable admin credentials.
+    // The admin set's lock comes first, before the signing lock and the row's.
+    const lastAdmin = await openLastAdminGuard(tx, now);
     // Before the status changes: a certificate or CA this tree is signing now is stored before
     // the revocation commits (and its CAs are disabled below), or refused (certmint_ca_signs).
     // Before the row's lock, too: an insert takes the signing lock first and the row's key
@@ -142,6 +154,13 @@ export async function revokeCa(
           { revokedAt: null, revocationReason: null, status: ca.status },
           { revokedAt: now, revocationReason: input.reason, status: "DISABLED" },
         ),
+      ),
+    );
+    await lastAdmin.check((before) =>
+      lastAdminCredential(
+        `certificate_authorities/${ca.slug}`,
+        `revoking certificate authority "${ca.slug}" (every client certificate below it stops authenticating)`,
+        before,
       ),
     );
     return ca;

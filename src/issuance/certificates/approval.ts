@@ -8,11 +8,12 @@ import { findRequestFor } from "../profiles/access";
 import { requireCa } from "../profiles/load";
 import { type CertificateRequest, type CertificateRequestView, requestView } from "../repositories";
 import { policyRefusal } from "./check";
-import { requestNamed } from "./find";
+import { requestNamed, requestNotFound } from "./find";
 import { statusOnceFree } from "./idempotency";
 import { markFailed, reserveSerial } from "./intent";
 import { storedErrorOf } from "./outcome";
 import { issueFieldMapper, refuseOtherEnrollment } from "./plan";
+import { mayReadRequest } from "./request-list";
 import { signAndStore } from "./sign-and-store";
 import { planFromStored } from "./stored-plan";
 import { takeOver } from "./takeover";
@@ -127,7 +128,14 @@ async function finishClaimed(
   return requestView(await requestNamed(deps, request.id));
 }
 
-/** RejectCertificateRequest: a PENDING_APPROVAL request REJECTED with the approver's reason. */
+/**
+ * RejectCertificateRequest: a PENDING_APPROVAL request REJECTED with the approver's reason. Its
+ * requester may withdraw it too (an issuer included: src/auth/permissions.ts), REJECTED as
+ * "withdrawn by its requester"; a withdrawn request no longer counts against the requester's
+ * CERTMINT_PENDING_APPROVALS_PER_TOKEN. An issuer names only its own requests: another's is
+ * NOT_FOUND, as a missing id (request-list.ts mayReadRequest). Until stop 44 of 2026-12-06 an
+ * issuer could not withdraw a wrong request and had to wait for an approver (an outside probe).
+ */
 export async function reject(
   deps: IssuanceDeps,
   call: Call,
@@ -135,12 +143,12 @@ export async function reject(
   reason: string,
 ): Promise<CertificateRequestView> {
   const request = await findRequestFor(deps.store, call, id, deps);
-  const error = storedErrorOf(
-    failedPrecondition(
-      "REQUEST_REJECTED",
-      reason.trim() ? `rejected by an approver: ${reason.trim()}` : "rejected by an approver",
-    ),
-  );
+  if (!mayReadRequest(call.actor, request)) throw requestNotFound(id);
+  const why = reason.trim();
+  const withdrawn = request.caller === call.actor.id;
+  // One reason for both (REQUEST_REJECTED, what clients already check); the message says who.
+  const by = withdrawn ? "withdrawn by its requester" : "rejected by an approver";
+  const error = storedErrorOf(failedPrecondition("REQUEST_REJECTED", why ? `${by}: ${why}` : by));
   const now = deps.now();
   await deps.store.transaction(async (tx) => {
     if (!(await tx.requests.reject(request.id, error, now))) throw notPendingApproval(request);

@@ -1,5 +1,5 @@
 import { permissionDenied } from "../../errors";
-import type { Call } from "../call";
+import type { Actor, Call } from "../call";
 import type { RenewalSettings } from "../profiles/types";
 import type { Certificate } from "../repositories";
 
@@ -16,18 +16,42 @@ import type { Certificate } from "../repositories";
  * the same names); what needs guarding is the key and the lineage: a stored private key is
  * returned only to the owner (outcome.ts), whoever renews, and a refused renewal writes
  * nothing, so the owner can still renew. RevokeCertificate stays admin-only.
+ *
+ * Also open to the token a client certificate authenticated as, for exactly that certificate
+ * (the one it presented on this call): the TLS handshake proved that the caller holds its key,
+ * and authentication accepted it as this token's (issued to it, or by an admin after the
+ * binding: auth/client-certificates.ts), so the key and lineage are the caller's own. This is
+ * the README's mTLS bootstrap (an admin issues a bound workload's first client certificate,
+ * the workload renews it itself, as step-ca's `step ca renew` renews a certificate with its own
+ * mTLS identity). Until stop 44 of 2026-12-06 that renewal was CERTIFICATE_NOT_OWNED (an
+ * outside probe): the admin that issued it owned it. Another certificate the workload did not
+ * present stays refused.
  */
 export function assertMayRenew(
   call: Call,
-  certificate: Pick<Certificate, "id" | "owner">,
+  certificate: Pick<Certificate, "id" | "owner" | "fingerprintSha256">,
   renewal: RenewalSettings,
 ): void {
   const { actor } = call;
   if (actor.id === certificate.owner || actor.role === "ADMIN") return;
+  if (presentedCertificateOf(actor) === certificate.fingerprintSha256) return;
   if (renewal.allowSharedRenewal) return;
   throw permissionDenied(
     "CERTIFICATE_NOT_OWNED",
     `access token "${actor.slug}" does not own certificate ${certificate.id} and its profile does not allow shared renewal (renewal.allow_shared_renewal); only the token that holds its key, or an admin, may renew it`,
     { metadata: { certificate_id: certificate.id, access_token: actor.slug } },
   );
+}
+
+/**
+ * An actor a client certificate authenticated (src/auth/authenticator.ts) also carries that
+ * certificate's SHA-256 fingerprint (lower-case hex, as Certificate.fingerprintSha256).
+ */
+export interface ClientCertificateActor extends Actor {
+  readonly clientCertificateSha256?: string;
+}
+
+/** The fingerprint of the client certificate this actor authenticated with, if it did. */
+export function presentedCertificateOf(actor: Actor): string | undefined {
+  return (actor as ClientCertificateActor).clientCertificateSha256;
 }

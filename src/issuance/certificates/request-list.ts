@@ -1,11 +1,12 @@
 import { invalidField, isCertmintError } from "../../errors";
-import { type Call, PROFILE_SCOPED_ROLES, requireProfileAccess } from "../call";
+import { type Actor, type Call, PROFILE_SCOPED_ROLES, requireProfileAccess } from "../call";
 import { listReadBound, readWithinBound } from "../common/list-bound";
 import { throughListGate } from "../common/list-gate";
 import { listPage, type Page, type PageRequest } from "../common/list-page";
 import { resolveRef } from "../common/refs";
 import type { IssuanceDeps } from "../deps";
 import {
+  type CertificateRequest,
   type CertificateRequestView,
   type RequestFilter,
   type RequestStatus,
@@ -62,7 +63,8 @@ export async function listRequests(
   } else if (scoped) {
     filter.profileIds = actor.profileIds;
   }
-  if (actor.role === "ISSUER") filter.caller = actor.id;
+  const own = ownRequestsOnly(actor);
+  if (own !== undefined) filter.caller = own;
   const page = await listPage(
     deps.keyring,
     input,
@@ -91,4 +93,26 @@ export async function listRequests(
       }),
   );
   return { items: page.items.map(requestView), nextPageToken: page.nextPageToken };
+}
+
+/**
+ * The one rule of which requests a caller sees, on the profiles it may act on (the profile
+ * check is profiles/access.ts): an issuer its own requests only, everyone else every request
+ * there. ListCertificateRequests filters by it, GetRequestStatus and RejectCertificateRequest
+ * answer another issuer's request NOT_FOUND by it, exactly as a missing id (mayReadRequest).
+ * Until stop 44 of 2026-12-06 GetRequestStatus showed a co-issuer of the profile any request
+ * by id (its subject, names, requester and error) that the list hid (an outside probe).
+ * Returns the requester the caller is limited to, or undefined for no limit.
+ */
+export function ownRequestsOnly(actor: Pick<Actor, "id" | "role">): string | undefined {
+  return actor.role === "ISSUER" ? actor.id : undefined;
+}
+
+/** Whether the caller sees this request (ownRequestsOnly), its profile granted already. */
+export function mayReadRequest(
+  actor: Pick<Actor, "id" | "role">,
+  request: Pick<CertificateRequest, "caller">,
+): boolean {
+  const own = ownRequestsOnly(actor);
+  return own === undefined || request.caller === own;
 }

@@ -1,5 +1,6 @@
 import { failedPrecondition } from "../../errors";
 import type { RevocationReason } from "../../model/pki";
+import { lastAdminCredential, openLastAdminGuard } from "../access-tokens/last-admin";
 import { type FieldChange, updatedFields } from "../audit/changes";
 import { changeRecord } from "../audit/record";
 import type { Call } from "../call";
@@ -84,6 +85,13 @@ export async function revoke(
   let sameKey = compromised && !blocking ? await sameKeyLineage(deps.store.certificates, cert) : [];
   const now = deps.now();
   await deps.store.transaction(async (tx) => {
+    // The last client certificate that authenticates as an admin binding is the last admin
+    // credential as much as a bearer token is (access-tokens/last-admin.ts): judged only for a
+    // certificate a TLS client could present, and for a key compromise (its revocation reaches
+    // every certificate of the key), so other revocations take no global lock. First, before
+    // the key's and the rows' locks.
+    const lastAdmin =
+      compromised || mayAuthenticateClients(cert) ? await openLastAdminGuard(tx, now) : undefined;
     if (blocking) {
       // After the key's lock: certificates of the key whose store raced this one are here.
       sameKey = (await tx.certificates.blockKey(blocking, cert.id, now)).filter(
@@ -153,9 +161,23 @@ export async function revoke(
     // returned it to its owner: an outside probe). Nor is it kept sealed.
     if (compromised)
       await tx.certificates.forgetPrivateKeys([cert.id, ...sameKey.map((c) => c.id)]);
+    await lastAdmin?.check((before) =>
+      lastAdminCredential(`certificates/${cert.id}`, `revoking certificate ${cert.id}`, before),
+    );
   });
   for (const c of [cert, ...sameKey]) {
     deps.onCertificateRevoked?.({ caId: c.caId, fingerprintSha256: c.fingerprintSha256 });
   }
   return certificateView(await certificateNamed(deps.store, cert.id));
+}
+
+/**
+ * Whether a TLS client could authenticate with the certificate: not a CA, and no extended key
+ * usage or clientAuth among them (RFC 5280 4.2.1.12).
+ */
+function mayAuthenticateClients(
+  cert: Pick<Certificate, "isCa" | "extendedKeyUsages" | "caId">,
+): boolean {
+  if (cert.isCa || cert.caId === null) return false;
+  return cert.extendedKeyUsages.length === 0 || cert.extendedKeyUsages.includes("CLIENT_AUTH");
 }

@@ -3,9 +3,10 @@ import type { IssuanceDeps } from "../deps";
 import { findRequestFor } from "../profiles/access";
 import { type CertificateRequestView, requestView } from "../repositories";
 import { handOutApprovedKey } from "./approved-key";
-import { certificateNamed } from "./find";
+import { certificateNamed, requestNotFound } from "./find";
 import { keyHandOutBlocked } from "./held-keys";
 import { viewOf } from "./outcome";
+import { mayReadRequest } from "./request-list";
 import type { IssuedView } from "./types";
 
 export interface RequestStatusView {
@@ -20,8 +21,10 @@ export async function requestStatus(
   call: Call,
   id: string,
 ): Promise<RequestStatusView> {
-  // Another profile's request is NOT_FOUND, as a missing one (profiles/access.ts).
+  // Another profile's request is NOT_FOUND, as a missing one (profiles/access.ts); so is
+  // another issuer's, which ListCertificateRequests does not show either (request-list.ts).
   const request = await findRequestFor(deps.store, call, id);
+  if (!mayReadRequest(call.actor, request)) throw requestNotFound(id);
   if (request.status !== "ISSUED" || !request.certificateId) {
     return { request: requestView(request) };
   }

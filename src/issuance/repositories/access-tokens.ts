@@ -1,5 +1,6 @@
 import type { IdentityType } from "../access-tokens/binding";
 import type { Role } from "../call";
+import type { Certificate } from "./certificates";
 import type { PageQuery, RowKey } from "./paging";
 
 /**
@@ -59,16 +60,29 @@ export interface AccessTokenRepository {
   /** Takes a deleted profile's id out of every token's profile list; how many tokens named it. */
   forgetProfile(profileId: string): Promise<number>;
   /**
-   * How many admin credentials work at `now`: not revoked or expired, and not a client
-   * certificate binding that names no CA (it authenticates nobody).
-   */
-  countActiveAdmins(now: Date): Promise<number>;
-  /**
    * Inside a transaction: waits for any other transaction changing the set of admin
    * credentials (a revocation of one), so two admins revoking each other cannot both pass
    * the last-admin check.
    */
   lockAdminCredentials(): Promise<void>;
+  /**
+   * The admin tokens in force at `now` (not revoked, not expired), bearer tokens and client
+   * certificate bindings alike: the candidates of a usable admin credential
+   * (src/auth/admin-credentials.ts decides which are usable).
+   */
+  adminsInForce(now: Date): Promise<AccessToken[]>;
+  /**
+   * Certificates certmint issued that could present this binding at `now`: under its CA (or a
+   * CA below it), not revoked (a hold included), valid at `now`, not a CA, usable for TLS client
+   * authentication (no EKU, or clientAuth: RFC 5280 4.2.1.12), naming the bound identity in
+   * their CN or SANs; the newest first, at most `limit`. Authentication itself decides which
+   * of them authenticates as the token (src/auth/admin-credentials.ts).
+   */
+  certificatesPresenting(
+    binding: Pick<AccessToken, "clientCaId" | "clientIdentity">,
+    now: Date,
+    limit: number,
+  ): Promise<Certificate[]>;
   /** The credential of a bearer token, by the SHA-256 of its secret. */
   findBySecretHash(secretHash: Uint8Array): Promise<Credential | null>;
   /** Every token whose binding names one of the presented identities (one query). */

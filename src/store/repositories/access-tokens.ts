@@ -4,12 +4,13 @@ import type {
   AccessToken,
   AccessTokenRepository,
   BoundCredential,
+  Certificate,
   Credential,
   PageQuery,
   PresentedIdentities,
   RowKey,
 } from "../../issuance/repositories";
-import { AccessTokenEntity } from "../entities";
+import { AccessTokenEntity, CertificateEntity } from "../entities";
 import { afterCursor, keysetOrder } from "../keyset";
 import { fromRow, fromRows, type Loaded, translatingConflicts } from "../rows";
 
@@ -61,19 +62,53 @@ export class OrmAccessTokenRepository implements AccessTokenRepository {
     return (res as { affectedRows?: number }).affectedRows ?? 0;
   }
 
-  countActiveAdmins(now: Date): Promise<number> {
-    return this.em().count(E, {
-      role: "ADMIN",
-      revokedAt: null,
-      expiresAt: { $gt: now },
-      // A client certificate binding that names no CA (made before bindings did) authenticates
-      // nobody (src/auth/client-certificates.ts): it is no admin credential.
-      $or: [{ clientIdentity: null }, { clientCaSha256: { $ne: null } }],
-    });
-  }
-
   async lockAdminCredentials(): Promise<void> {
     await this.em().execute(`select pg_advisory_xact_lock(${ADMIN_SET_LOCK_CLASS}, 0)`, [], "run");
+  }
+
+  async adminsInForce(now: Date): Promise<AccessToken[]> {
+    const rows = await this.em().find(
+      E,
+      { role: "ADMIN", revokedAt: null, expiresAt: { $gt: now } },
+      { orderBy: { createdAt: "asc", id: "asc" }, refresh: true },
+    );
+    return fromRows<AccessToken>(rows);
+  }
+
+  async certificatesPresenting(
+    binding: Pick<AccessToken, "clientCaId" | "clientIdentity">,
+    now: Date,
+    limit: number,
+  ): Promise<Certificate[]> {
+    if (!binding.clientCaId || !binding.clientIdentity) return [];
+    // The CA and the CAs below it (a chain is a handful of CAs; the depth bound only guards
+    // against a cycle no parent_id can make). search_names holds the lower-cased CN and SANs
+    // (certificates/names.ts); which of them the certificate presents, and whether it
+    // authenticates as the token, is decided by authentication's own code afterwards.
+    const rows = (await this.em().execute(
+      `with recursive "tree" ("id", "depth") as (
+         select "id", 0 from "certificate_authority" where "id" = ?
+         union all
+         select ca."id", t."depth" + 1 from "certificate_authority" ca join "tree" t on ca."parent_id" = t."id" where t."depth" < 32
+       )
+       select c."id" from "certificate" c
+       where c."ca_id" in (select "id" from "tree")
+         and c."revoked_at" is null and c."not_before" <= ? and c."not_after" > ?
+         and not c."is_ca"
+         and (jsonb_array_length(c."extended_key_usages") = 0 or c."extended_key_usages" @> '["CLIENT_AUTH"]'::jsonb)
+         and position(lower(?) in c."search_names") > 0
+       order by c."not_after" desc, c."id" desc
+       limit ?`,
+      [binding.clientCaId, now, now, binding.clientIdentity, limit],
+      "all",
+    )) as Array<{ id: string }>;
+    if (rows.length === 0) return [];
+    const certs = await this.em().find(
+      CertificateEntity,
+      { id: { $in: rows.map((r) => r.id) } },
+      { refresh: true },
+    );
+    return fromRows<Certificate>(certs);
   }
 
   async findBySecretHash(secretHash: Uint8Array): Promise<Credential | null> {

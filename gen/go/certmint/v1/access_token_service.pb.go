@@ -33,9 +33,10 @@ const (
 	// but never approving its own request (unless the profile allows self-approval), nor
 	// receiving a private key of a certificate it does not own.
 	Role_ROLE_ADMIN Role = 1
-	// IssueCertificate, RenewCertificate, GetRequestStatus and ListCertificateRequests (its own
-	// requests), on the token's profiles only; RenewCertificate only for certificates it owns,
-	// unless the profile shares renewal.
+	// IssueCertificate, RenewCertificate, GetRequestStatus, ListCertificateRequests and
+	// RejectCertificateRequest (its own requests only: a withdrawal), on the token's profiles
+	// only; RenewCertificate only for certificates it owns or presents as its mTLS client
+	// certificate, unless the profile shares renewal.
 	Role_ROLE_ISSUER Role = 2
 	// ApproveCertificateRequest, RejectCertificateRequest, GetRequestStatus and
 	// ListCertificateRequests, on the token's profiles only.

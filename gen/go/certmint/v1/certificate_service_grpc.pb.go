@@ -89,7 +89,8 @@ type CertificateServiceClient interface {
 	// may not approve it (PERMISSION_DENIED, SELF_APPROVAL_NOT_ALLOWED), an admin token neither,
 	// unless the profile sets allow_self_approval.
 	ApproveCertificateRequest(ctx context.Context, in *ApproveCertificateRequestRequest, opts ...grpc.CallOption) (*ApproveCertificateRequestResponse, error)
-	// RejectCertificateRequest rejects a PENDING_APPROVAL request; nothing is issued.
+	// RejectCertificateRequest rejects a PENDING_APPROVAL request (an approver), or withdraws it
+	// (its requester, an issuer included); nothing is issued.
 	RejectCertificateRequest(ctx context.Context, in *RejectCertificateRequestRequest, opts ...grpc.CallOption) (*RejectCertificateRequestResponse, error)
 	// ListCertificateRequests lists the certificate requests that did not end in a certificate,
 	// oldest first, a page at a time: with status PENDING_APPROVAL, an approver's queue. Issued
@@ -304,7 +305,8 @@ type CertificateServiceServer interface {
 	// may not approve it (PERMISSION_DENIED, SELF_APPROVAL_NOT_ALLOWED), an admin token neither,
 	// unless the profile sets allow_self_approval.
 	ApproveCertificateRequest(context.Context, *ApproveCertificateRequestRequest) (*ApproveCertificateRequestResponse, error)
-	// RejectCertificateRequest rejects a PENDING_APPROVAL request; nothing is issued.
+	// RejectCertificateRequest rejects a PENDING_APPROVAL request (an approver), or withdraws it
+	// (its requester, an issuer included); nothing is issued.
 	RejectCertificateRequest(context.Context, *RejectCertificateRequestRequest) (*RejectCertificateRequestResponse, error)
 	// ListCertificateRequests lists the certificate requests that did not end in a certificate,
 	// oldest first, a page at a time: with status PENDING_APPROVAL, an approver's queue. Issued

@@ -35,9 +35,10 @@ class _RoleEnumTypeWrapper(google.protobuf.internal.enum_type_wrapper._EnumTypeW
     receiving a private key of a certificate it does not own.
     """
     ROLE_ISSUER: _Role.ValueType  # 2
-    """IssueCertificate, RenewCertificate, GetRequestStatus and ListCertificateRequests (its own
-    requests), on the token's profiles only; RenewCertificate only for certificates it owns,
-    unless the profile shares renewal.
+    """IssueCertificate, RenewCertificate, GetRequestStatus, ListCertificateRequests and
+    RejectCertificateRequest (its own requests only: a withdrawal), on the token's profiles
+    only; RenewCertificate only for certificates it owns or presents as its mTLS client
+    certificate, unless the profile shares renewal.
     """
     ROLE_APPROVER: _Role.ValueType  # 3
     """ApproveCertificateRequest, RejectCertificateRequest, GetRequestStatus and
@@ -59,9 +60,10 @@ but never approving its own request (unless the profile allows self-approval), n
 receiving a private key of a certificate it does not own.
 """
 ROLE_ISSUER: Role.ValueType  # 2
-"""IssueCertificate, RenewCertificate, GetRequestStatus and ListCertificateRequests (its own
-requests), on the token's profiles only; RenewCertificate only for certificates it owns,
-unless the profile shares renewal.
+"""IssueCertificate, RenewCertificate, GetRequestStatus, ListCertificateRequests and
+RejectCertificateRequest (its own requests only: a withdrawal), on the token's profiles
+only; RenewCertificate only for certificates it owns or presents as its mTLS client
+certificate, unless the profile shares renewal.
 """
 ROLE_APPROVER: Role.ValueType  # 3
 """ApproveCertificateRequest, RejectCertificateRequest, GetRequestStatus and

@@ -183,7 +183,8 @@ class CertificateServiceServicer(object):
         raise NotImplementedError('Method not implemented!')
 
     def RejectCertificateRequest(self, request, context):
-        """RejectCertificateRequest rejects a PENDING_APPROVAL request; nothing is issued.
+        """RejectCertificateRequest rejects a PENDING_APPROVAL request (an approver), or withdraws it
+        (its requester, an issuer included); nothing is issued.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

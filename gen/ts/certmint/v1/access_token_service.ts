@@ -36,9 +36,10 @@ export enum Role {
    */
   ROLE_ADMIN = 1,
   /**
-   * ROLE_ISSUER - IssueCertificate, RenewCertificate, GetRequestStatus and ListCertificateRequests (its own
-   * requests), on the token's profiles only; RenewCertificate only for certificates it owns,
-   * unless the profile shares renewal.
+   * ROLE_ISSUER - IssueCertificate, RenewCertificate, GetRequestStatus, ListCertificateRequests and
+   * RejectCertificateRequest (its own requests only: a withdrawal), on the token's profiles
+   * only; RenewCertificate only for certificates it owns or presents as its mTLS client
+   * certificate, unless the profile shares renewal.
    */
   ROLE_ISSUER = 2,
   /**

@@ -5154,7 +5154,10 @@ export const CertificateServiceService = {
     responseDeserialize: (value: Buffer): ApproveCertificateRequestResponse =>
       ApproveCertificateRequestResponse.decode(value),
   },
-  /** RejectCertificateRequest rejects a PENDING_APPROVAL request; nothing is issued. */
+  /**
+   * RejectCertificateRequest rejects a PENDING_APPROVAL request (an approver), or withdraws it
+   * (its requester, an issuer included); nothing is issued.
+   */
   rejectCertificateRequest: {
     path: "/certmint.v1.CertificateService/RejectCertificateRequest" as const,
     requestStream: false as const,
@@ -5277,7 +5280,10 @@ export interface CertificateServiceServer extends UntypedServiceImplementation {
    * unless the profile sets allow_self_approval.
    */
   approveCertificateRequest: handleUnaryCall<ApproveCertificateRequestRequest, ApproveCertificateRequestResponse>;
-  /** RejectCertificateRequest rejects a PENDING_APPROVAL request; nothing is issued. */
+  /**
+   * RejectCertificateRequest rejects a PENDING_APPROVAL request (an approver), or withdraws it
+   * (its requester, an issuer included); nothing is issued.
+   */
   rejectCertificateRequest: handleUnaryCall<RejectCertificateRequestRequest, RejectCertificateRequestResponse>;
   /**
    * ListCertificateRequests lists the certificate requests that did not end in a certificate,
@@ -5469,7 +5475,10 @@ export interface CertificateServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ApproveCertificateRequestResponse) => void,
   ): ClientUnaryCall;
-  /** RejectCertificateRequest rejects a PENDING_APPROVAL request; nothing is issued. */
+  /**
+   * RejectCertificateRequest rejects a PENDING_APPROVAL request (an approver), or withdraws it
+   * (its requester, an issuer included); nothing is issued.
+   */
   rejectCertificateRequest(
     request: RejectCertificateRequestRequest,
     callback: (error: ServiceError | null, response: RejectCertificateRequestResponse) => void,

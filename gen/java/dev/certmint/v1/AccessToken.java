@@ -309,7 +309,7 @@ private static final long serialVersionUID = 0L;
    *
    * <code>string client_certificate_identity = 6 [json_name = "clientCertificateIdentity", deprecated = true];</code>
    * @deprecated certmint.v1.AccessToken.client_certificate_identity is deprecated.
-   *     See certmint/v1/access_token_service.proto;l=96
+   *     See certmint/v1/access_token_service.proto;l=97
    * @return The clientCertificateIdentity.
    */
   @java.lang.Override
@@ -339,7 +339,7 @@ private static final long serialVersionUID = 0L;
    *
    * <code>string client_certificate_identity = 6 [json_name = "clientCertificateIdentity", deprecated = true];</code>
    * @deprecated certmint.v1.AccessToken.client_certificate_identity is deprecated.
-   *     See certmint/v1/access_token_service.proto;l=96
+   *     See certmint/v1/access_token_service.proto;l=97
    * @return The bytes for clientCertificateIdentity.
    */
   @java.lang.Override
@@ -1810,7 +1810,7 @@ private static final long serialVersionUID = 0L;
      *
      * <code>string client_certificate_identity = 6 [json_name = "clientCertificateIdentity", deprecated = true];</code>
      * @deprecated certmint.v1.AccessToken.client_certificate_identity is deprecated.
-     *     See certmint/v1/access_token_service.proto;l=96
+     *     See certmint/v1/access_token_service.proto;l=97
      * @return The clientCertificateIdentity.
      */
     @java.lang.Deprecated public java.lang.String getClientCertificateIdentity() {
@@ -1839,7 +1839,7 @@ private static final long serialVersionUID = 0L;
      *
      * <code>string client_certificate_identity = 6 [json_name = "clientCertificateIdentity", deprecated = true];</code>
      * @deprecated certmint.v1.AccessToken.client_certificate_identity is deprecated.
-     *     See certmint/v1/access_token_service.proto;l=96
+     *     See certmint/v1/access_token_service.proto;l=97
      * @return The bytes for clientCertificateIdentity.
      */
     @java.lang.Deprecated public com.google.protobuf.ByteString
@@ -1869,7 +1869,7 @@ private static final long serialVersionUID = 0L;
      *
      * <code>string client_certificate_identity = 6 [json_name = "clientCertificateIdentity", deprecated = true];</code>
      * @deprecated certmint.v1.AccessToken.client_certificate_identity is deprecated.
-     *     See certmint/v1/access_token_service.proto;l=96
+     *     See certmint/v1/access_token_service.proto;l=97
      * @param value The clientCertificateIdentity to set.
      * @return This builder for chaining.
      */
@@ -1895,7 +1895,7 @@ private static final long serialVersionUID = 0L;
      *
      * <code>string client_certificate_identity = 6 [json_name = "clientCertificateIdentity", deprecated = true];</code>
      * @deprecated certmint.v1.AccessToken.client_certificate_identity is deprecated.
-     *     See certmint/v1/access_token_service.proto;l=96
+     *     See certmint/v1/access_token_service.proto;l=97
      * @return This builder for chaining.
      */
     @java.lang.Deprecated public Builder clearClientCertificateIdentity() {
@@ -1918,7 +1918,7 @@ private static final long serialVersionUID = 0L;
      *
      * <code>string client_certificate_identity = 6 [json_name = "clientCertificateIdentity", deprecated = true];</code>
      * @deprecated certmint.v1.AccessToken.client_certificate_identity is deprecated.
-     *     See certmint/v1/access_token_service.proto;l=96
+     *     See certmint/v1/access_token_service.proto;l=97
      * @param value The bytes for clientCertificateIdentity to set.
      * @return This builder for chaining.
      */

@@ -159,7 +159,7 @@ public interface AccessTokenOrBuilder extends
    *
    * <code>string client_certificate_identity = 6 [json_name = "clientCertificateIdentity", deprecated = true];</code>
    * @deprecated certmint.v1.AccessToken.client_certificate_identity is deprecated.
-   *     See certmint/v1/access_token_service.proto;l=96
+   *     See certmint/v1/access_token_service.proto;l=97
    * @return The clientCertificateIdentity.
    */
   @java.lang.Deprecated java.lang.String getClientCertificateIdentity();
@@ -177,7 +177,7 @@ public interface AccessTokenOrBuilder extends
    *
    * <code>string client_certificate_identity = 6 [json_name = "clientCertificateIdentity", deprecated = true];</code>
    * @deprecated certmint.v1.AccessToken.client_certificate_identity is deprecated.
-   *     See certmint/v1/access_token_service.proto;l=96
+   *     See certmint/v1/access_token_service.proto;l=97
    * @return The bytes for clientCertificateIdentity.
    */
   @java.lang.Deprecated com.google.protobuf.ByteString

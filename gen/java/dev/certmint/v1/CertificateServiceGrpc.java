@@ -564,7 +564,8 @@ public final class CertificateServiceGrpc {
 
     /**
      * <pre>
-     * RejectCertificateRequest rejects a PENDING_APPROVAL request; nothing is issued.
+     * RejectCertificateRequest rejects a PENDING_APPROVAL request (an approver), or withdraws it
+     * (its requester, an issuer included); nothing is issued.
      * </pre>
      */
     public void rejectCertificateRequest(dev.certmint.v1.RejectCertificateRequestRequest request,
@@ -843,7 +844,8 @@ public final class CertificateServiceGrpc {
 
     /**
      * <pre>
-     * RejectCertificateRequest rejects a PENDING_APPROVAL request; nothing is issued.
+     * RejectCertificateRequest rejects a PENDING_APPROVAL request (an approver), or withdraws it
+     * (its requester, an issuer included); nothing is issued.
      * </pre>
      */
     public void rejectCertificateRequest(dev.certmint.v1.RejectCertificateRequestRequest request,
@@ -1029,7 +1031,8 @@ public final class CertificateServiceGrpc {
 
     /**
      * <pre>
-     * RejectCertificateRequest rejects a PENDING_APPROVAL request; nothing is issued.
+     * RejectCertificateRequest rejects a PENDING_APPROVAL request (an approver), or withdraws it
+     * (its requester, an issuer included); nothing is issued.
      * </pre>
      */
     public dev.certmint.v1.RejectCertificateRequestResponse rejectCertificateRequest(dev.certmint.v1.RejectCertificateRequestRequest request) {
@@ -1220,7 +1223,8 @@ public final class CertificateServiceGrpc {
 
     /**
      * <pre>
-     * RejectCertificateRequest rejects a PENDING_APPROVAL request; nothing is issued.
+     * RejectCertificateRequest rejects a PENDING_APPROVAL request (an approver), or withdraws it
+     * (its requester, an issuer included); nothing is issued.
      * </pre>
      */
     public com.google.common.util.concurrent.ListenableFuture<dev.certmint.v1.RejectCertificateRequestResponse> rejectCertificateRequest(

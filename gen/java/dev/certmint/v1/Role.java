@@ -32,9 +32,10 @@ public enum Role
   ROLE_ADMIN(1),
   /**
    * <pre>
-   * IssueCertificate, RenewCertificate, GetRequestStatus and ListCertificateRequests (its own
-   * requests), on the token's profiles only; RenewCertificate only for certificates it owns,
-   * unless the profile shares renewal.
+   * IssueCertificate, RenewCertificate, GetRequestStatus, ListCertificateRequests and
+   * RejectCertificateRequest (its own requests only: a withdrawal), on the token's profiles
+   * only; RenewCertificate only for certificates it owns or presents as its mTLS client
+   * certificate, unless the profile shares renewal.
    * </pre>
    *
    * <code>ROLE_ISSUER = 2;</code>
@@ -81,9 +82,10 @@ public enum Role
   public static final int ROLE_ADMIN_VALUE = 1;
   /**
    * <pre>
-   * IssueCertificate, RenewCertificate, GetRequestStatus and ListCertificateRequests (its own
-   * requests), on the token's profiles only; RenewCertificate only for certificates it owns,
-   * unless the profile shares renewal.
+   * IssueCertificate, RenewCertificate, GetRequestStatus, ListCertificateRequests and
+   * RejectCertificateRequest (its own requests only: a withdrawal), on the token's profiles
+   * only; RenewCertificate only for certificates it owns or presents as its mTLS client
+   * certificate, unless the profile shares renewal.
    * </pre>
    *
    * <code>ROLE_ISSUER = 2;</code>

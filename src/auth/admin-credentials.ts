@@ -1,0 +1,139 @@
+import type { PeerCertificate } from "node:tls";
+import { isCertmintError } from "../errors";
+import type {
+  AccessToken,
+  AccessTokenRepository,
+  CaRepository,
+  CertificateRepository,
+} from "../issuance/repositories";
+import { peerIdentity } from "../server/peer-identity";
+import { CaDirectory, NO_CLIENT_TRUST } from "./ca-directory";
+import { resolveClientCertificate } from "./client-certificates";
+
+/**
+ * Which admin credentials are usable: the one definition the last-admin guard
+ * (access-tokens/last-admin.ts: RevokeAccessToken, RevokeCertificate,
+ * RevokeCertificateAuthority) and the start-up's first admin token (bootstrap.ts) share.
+ *
+ * An admin token in force (not revoked, not expired) is usable when
+ *  - it is a bearer token (no client certificate binding): its secret authenticates it;
+ *  - its binding names a CA outside certmint (issuer_certificate_sha256): certmint never sees
+ *    that CA's certificates, and its operator can issue one at any time;
+ *  - its binding names a certmint CA and at least one certificate certmint issued
+ *    authenticates as it now: not revoked (a hold included), valid now, usable for TLS
+ *    client authentication (RFC 5280 4.2.1.12), and accepted by authentication's own code
+ *    (client-certificates.ts resolveClientCertificate: the identity presented, no CA on its
+ *    issuing path revoked, issued to the token or to an admin after the binding, no
+ *    ambiguity), against the CAs as the caller's transaction sees them.
+ * A binding no certificate was ever issued for, or whose certificates are all revoked, expired
+ * or below a revoked CA, is not: nobody can present it. Until stop 44 of 2026-12-06 every
+ * binding that named a CA counted, so the last bearer admin token could be revoked into a
+ * lockout that even a restart did not end (an outside probe).
+ *
+ * Not judged here: whether this server's TLS client CA bundle (CERTMINT_TLS_CLIENT_CA_FILE)
+ * trusts the chain, which is each replica's own configuration.
+ */
+export interface UsableAdmin {
+  readonly id: string;
+  readonly slug: string;
+  /** "bearer", "outside-ca", or the id of a certificate that authenticates as it. */
+  readonly via: string;
+}
+
+export interface AdminCredentialStore {
+  tokens: Pick<
+    AccessTokenRepository,
+    "adminsInForce" | "certificatesPresenting" | "findBindings" | "find"
+  >;
+  certificates: Pick<CertificateRepository, "findIssued" | "findById">;
+  cas: Pick<CaRepository, "withCertificates">;
+}
+
+/** How many certificates of one binding are tried, the newest first. */
+const CANDIDATES_PER_BINDING = 16;
+
+/**
+ * The usable admin credentials at `now`, read through `store` (a transaction's, so that the
+ * revocation it holds counts). `firstOnly` stops at the first one found.
+ */
+export async function usableAdminCredentials(
+  store: AdminCredentialStore,
+  now: Date,
+  firstOnly = false,
+): Promise<UsableAdmin[]> {
+  const admins = await store.tokens.adminsInForce(now);
+  const found: UsableAdmin[] = [];
+  // Bearer tokens and outside-CA bindings first: no certificate to look at.
+  for (const admin of admins) {
+    const via = withoutCertificate(admin);
+    if (via) {
+      found.push({ id: admin.id, slug: admin.slug, via });
+      if (firstOnly) return found;
+    }
+  }
+  const bound = admins.filter((a) => a.clientIdentity && a.clientCaId && a.clientCaSha256);
+  if (bound.length === 0) return found;
+  // The CAs as this transaction sees them (a CA revoked in it included), not the cache of
+  // authentication, which another replica's revocation reaches within seconds only.
+  const cas = new CaDirectory(store.cas, NO_CLIENT_TRUST, 0);
+  for (const admin of bound) {
+    const certificate = await presentedCertificate(store, cas, admin, now);
+    if (certificate) {
+      found.push({ id: admin.id, slug: admin.slug, via: certificate });
+      if (firstOnly) return found;
+    }
+  }
+  return found;
+}
+
+export async function hasUsableAdminCredential(
+  store: AdminCredentialStore,
+  now: Date,
+): Promise<boolean> {
+  return (await usableAdminCredentials(store, now, true)).length > 0;
+}
+
+function withoutCertificate(admin: AccessToken): string | undefined {
+  if (admin.clientIdentity === null) return "bearer";
+  // A binding that names no CA authenticates nobody (client-certificates.ts).
+  if (admin.clientCaSha256 === null) return undefined;
+  return admin.clientCaId === null ? "outside-ca" : undefined;
+}
+
+/** The id of a certificate certmint issued that authenticates as `admin` now, if any. */
+async function presentedCertificate(
+  store: AdminCredentialStore,
+  cas: CaDirectory,
+  admin: AccessToken,
+  now: Date,
+): Promise<string | undefined> {
+  const candidates = await store.tokens.certificatesPresenting(admin, now, CANDIDATES_PER_BINDING);
+  for (const certificate of candidates) {
+    const der = Buffer.from(
+      certificate.certificatePem.replace(/-----[^-]+-----|\s+/g, ""),
+      "base64",
+    );
+    // The identity exactly as a TLS peer's is read (server/peer-identity.ts).
+    const peer = peerIdentity({
+      sslPeerCertificate: {
+        raw: der,
+        serialNumber: certificate.serialNumber,
+        fingerprint256: certificate.fingerprintSha256,
+      } as PeerCertificate,
+    });
+    if (!peer) continue;
+    try {
+      const credential = await resolveClientCertificate(
+        store.tokens,
+        store.certificates,
+        cas,
+        peer,
+        now,
+      );
+      if (credential.id === admin.id) return certificate.id;
+    } catch (err) {
+      if (!isCertmintError(err) || err.kind !== "unauthenticated") throw err;
+    }
+  }
+  return undefined;
+}
