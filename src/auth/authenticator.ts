@@ -2,7 +2,6 @@ import type { Metadata } from "@grpc/grpc-js";
 import { type CertmintError, isCertmintError, unauthenticated } from "../errors";
 import { hashTokenSecret, TOKEN_PATTERN } from "../issuance/access-tokens/secret";
 import type { Actor } from "../issuance/call";
-import type { ClientCertificateActor } from "../issuance/certificates/ownership";
 import type { AccessTokenRepository, CertificateRepository } from "../issuance/repositories";
 import type { PeerIdentity } from "../server/peer-identity";
 import { parseCertificate } from "../signer";
@@ -201,11 +200,7 @@ export class Authenticator {
     );
     // Which certificate it presented: the token may renew exactly that one
     // (certificates/ownership.ts), as the README's mTLS bootstrap has a workload do.
-    const actor: ClientCertificateActor = {
-      ...this.actorOf(credential),
-      clientCertificateSha256: peer.fingerprintSha256,
-    };
-    return actor;
+    return { ...this.actorOf(credential), clientCertificateSha256: peer.fingerprintSha256 };
   }
 
   /**

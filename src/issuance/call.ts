@@ -14,6 +14,12 @@ export interface Actor {
   readonly role: Role;
   /** For ISSUER and APPROVER: the only profiles the actor may act on. */
   readonly profileIds: readonly string[];
+  /**
+   * When a client certificate authenticated the call (src/auth/authenticator.ts): its SHA-256
+   * fingerprint (lower-case hex, as Certificate.fingerprintSha256). The token may renew that
+   * very certificate (certificates/ownership.ts).
+   */
+  readonly clientCertificateSha256?: string;
 }
 
 /**

@@ -43,15 +43,7 @@ export function assertMayRenew(
   );
 }
 
-/**
- * An actor a client certificate authenticated (src/auth/authenticator.ts) also carries that
- * certificate's SHA-256 fingerprint (lower-case hex, as Certificate.fingerprintSha256).
- */
-export interface ClientCertificateActor extends Actor {
-  readonly clientCertificateSha256?: string;
-}
-
 /** The fingerprint of the client certificate this actor authenticated with, if it did. */
 export function presentedCertificateOf(actor: Actor): string | undefined {
-  return (actor as ClientCertificateActor).clientCertificateSha256;
+  return actor.clientCertificateSha256;
 }
