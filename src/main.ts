@@ -7,6 +7,7 @@ import { disableAsyncLocalStorageWhenIdle } from "./server/idle-async-context";
 import { assertListenAddressesFree } from "./server/listen-check";
 import { loggableError } from "./server/log-errors";
 import { createLogger, exitAfterLogs, type Logger, resolveLogFormat } from "./server/logger";
+import { readMetricsToken } from "./server/metrics-token";
 import { certmintVersion } from "./server/paths";
 import { runSupervisor } from "./server/supervisor";
 import {
@@ -41,6 +42,18 @@ async function main(): Promise<void> {
   const base = createLogger(config.logLevel, format, config.logBufferBytes);
   // A worker's lines say which process wrote them (several share stdout).
   const logger = worker ? base.child({ pid: process.pid }) : base;
+  if (!worker && config.metricsTokenFile) {
+    // A setting's file: checked with the settings, before anything is created or bound (the
+    // data directory, the ports). Read again when /metrics starts (metrics-server.ts).
+    try {
+      readMetricsToken(config.metricsTokenFile);
+    } catch (err) {
+      process.stderr.write(
+        `certmint: invalid configuration: ${err instanceof Error ? err.message : String(err)}\n`,
+      );
+      process.exit(2);
+    }
+  }
   if (!worker) {
     try {
       secureDataDir(config, logger);

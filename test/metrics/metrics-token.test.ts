@@ -8,7 +8,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -105,12 +105,13 @@ describe("the bearer token of /metrics", { timeout: 2 * START_LIMIT_MS }, () => 
   ])("stops the start (exit 2) on a token file %s, one process or a supervisor", (_, make, why) => {
     const path = make();
     for (const processes of ["1", "2"]) {
+      const dataDir = join(mkdtempSync(join(dir, "data-")), "data");
       const r = spawnSync(process.execPath, ["dist/src/main.js"], {
         cwd: ROOT,
         env: {
           ...process.env,
           DATABASE_URL: db.url,
-          CERTMINT_DATA_DIR: mkdtempSync(join(dir, "data-")),
+          CERTMINT_DATA_DIR: dataDir,
           CERTMINT_LISTEN: "127.0.0.1:0",
           CERTMINT_METRICS_LISTEN: "127.0.0.1:0",
           CERTMINT_METRICS_TOKEN_FILE: path,
@@ -123,6 +124,9 @@ describe("the bearer token of /metrics", { timeout: 2 * START_LIMIT_MS }, () => 
       expect(r.stderr + r.stdout).toContain(`CERTMINT_METRICS_TOKEN_FILE=${path} `);
       expect(r.stderr + r.stdout).toContain(why);
       expect(r.stderr + r.stdout).not.toContain("    at ");
+      // Refused with the settings: nothing bound, nothing created (an outside probe of stop 44).
+      expect(r.stdout).not.toContain('"msg":"listening"');
+      expect(existsSync(dataDir)).toBe(false);
     }
   });
 });
