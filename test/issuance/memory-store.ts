@@ -404,7 +404,16 @@ export class MemoryStore {
     // Who a request's or certificate's owner is (approval and renewal check that the owner may
     // still be served): no token or ACME account is revoked in memory.
     Object.assign(partial, {
-      tokens: { find: async () => null },
+      // The admin set that revocations must not empty (access-tokens/last-admin.ts): one admin
+      // token in force, so no revocation here is the last admin credential's.
+      tokens: {
+        find: async () => null,
+        lockAdminCredentials: async () => {},
+        adminsInForce: async () => [
+          { id: "memory-admin", slug: "memory-admin", role: "ADMIN", revokedAt: null },
+        ],
+        certificatesPresenting: async () => [],
+      },
       acme: { account: async () => undefined },
     });
     const unsupported = (repo: string) =>
