@@ -17,8 +17,6 @@ import { resolveClientCertificate } from "./client-certificates";
  *
  * An admin token in force (not revoked, not expired) is usable when
  *  - it is a bearer token (no client certificate binding): its secret authenticates it;
- *  - its binding names a CA outside certmint (issuer_certificate_sha256): certmint never sees
- *    that CA's certificates, and its operator can issue one at any time;
  *  - its binding names a certmint CA and at least one certificate certmint issued
  *    authenticates as it now: not revoked (a hold included), valid now, usable for TLS
  *    client authentication (RFC 5280 4.2.1.12), and accepted by authentication's own code
@@ -26,7 +24,10 @@ import { resolveClientCertificate } from "./client-certificates";
  *    issuing path revoked, issued to the token or to an admin after the binding, no
  *    ambiguity), against the CAs as the caller's transaction sees them.
  * A binding no certificate was ever issued for, or whose certificates are all revoked, expired
- * or below a revoked CA, is not: nobody can present it. Until stop 44 of 2026-12-06 every
+ * or below a revoked CA, is not: nobody can present it. Nor is a binding to a CA outside
+ * certmint (issuer_certificate_sha256): certmint cannot see that CA's certificates, so it cannot
+ * tell a working one from one whose hash was mistyped (an outside probe of stop 44 locked a
+ * database out for good with a binding to a hash of 64 zeros). Until stop 44 of 2026-12-06 every
  * binding that named a CA counted, so the last bearer admin token could be revoked into a
  * lockout that even a restart did not end (an outside probe).
  *
@@ -36,7 +37,7 @@ import { resolveClientCertificate } from "./client-certificates";
 export interface UsableAdmin {
   readonly id: string;
   readonly slug: string;
-  /** "bearer", "outside-ca", or the id of a certificate that authenticates as it. */
+  /** "bearer", or the id of a certificate that authenticates as it. */
   readonly via: string;
 }
 
@@ -63,7 +64,7 @@ export async function usableAdminCredentials(
 ): Promise<UsableAdmin[]> {
   const admins = await store.tokens.adminsInForce(now);
   const found: UsableAdmin[] = [];
-  // Bearer tokens and outside-CA bindings first: no certificate to look at.
+  // Bearer tokens first: no certificate to look at.
   for (const admin of admins) {
     const via = withoutCertificate(admin);
     if (via) {
@@ -86,18 +87,20 @@ export async function usableAdminCredentials(
   return found;
 }
 
-export async function hasUsableAdminCredential(
-  store: AdminCredentialStore,
-  now: Date,
-): Promise<boolean> {
-  return (await usableAdminCredentials(store, now, true)).length > 0;
+function withoutCertificate(admin: AccessToken): string | undefined {
+  return admin.clientIdentity === null ? "bearer" : undefined;
 }
 
-function withoutCertificate(admin: AccessToken): string | undefined {
-  if (admin.clientIdentity === null) return "bearer";
-  // A binding that names no CA authenticates nobody (client-certificates.ts).
-  if (admin.clientCaSha256 === null) return undefined;
-  return admin.clientCaId === null ? "outside-ca" : undefined;
+/**
+ * Whether an admin bearer token is in force: what the start-up's recovery asks (bootstrap.ts).
+ * A binding, however usable it looks from the database, may not be presentable to this server
+ * (no mTLS here, a client CA bundle without its CA): a restart must end any lockout.
+ */
+export async function hasAdminBearerToken(
+  store: Pick<AdminCredentialStore, "tokens">,
+  now: Date,
+): Promise<boolean> {
+  return (await store.tokens.adminsInForce(now)).some((a) => a.clientIdentity === null);
 }
 
 /** The id of a certificate certmint issued that authenticates as `admin` now, if any. */

@@ -10,21 +10,23 @@ import {
 } from "../issuance/access-tokens/create";
 import { systemCall } from "../issuance/call";
 import type { AccessTokenRepository, StoreWith } from "../issuance/repositories";
-import { type AdminCredentialStore, hasUsableAdminCredential } from "./admin-credentials";
+import { type AdminCredentialStore, hasAdminBearerToken } from "./admin-credentials";
 
 type BootstrapDeps = CreateAccessTokenDeps & {
   store: StoreWith<AdminCredentialStore & { tokens: Pick<AccessTokenRepository, "delete"> }>;
 };
 
 /**
- * First start (or no usable admin credential left: every admin token revoked or expired, or
- * only client certificate bindings nobody can present): creates an admin token and writes its
- * secret to <dataDir>/admin-token with mode 0600, so whoever can read the data directory (and
- * so the key-encryption key beside it) can administer certmint, and nobody else. The log
- * names the file, never the token. With a usable admin credential (admin-credentials.ts, the
- * definition the last-admin guard shares), nothing happens and an existing file is left as it
- * is. Until stop 44 of 2026-12-06 any binding that named a CA counted, so a database locked
- * out through one (no certificate, or only revoked ones) stayed locked out after a restart.
+ * First start, or no admin bearer token in force (every one revoked or expired): creates an
+ * admin token and writes its secret to <dataDir>/admin-token with mode 0600, so whoever can read
+ * the data directory (and so the key-encryption key beside it) can administer certmint, and
+ * nobody else. The log names the file, never the token. With an admin bearer token in force,
+ * nothing happens and an existing file is left as it is. Client certificate bindings do not
+ * count here, usable or not: whether one can be presented depends on this server's TLS
+ * configuration, and a restart must end any lockout. Until stop 44 of 2026-12-06 any binding
+ * that named a CA counted, so a database locked out through one (no certificate, only revoked
+ * ones, a mistyped outside CA hash, a server without mTLS) stayed locked out after a restart
+ * (outside probes). The last-admin guard (admin-credentials.ts) still counts usable bindings.
  */
 export async function ensureAdminCredential(
   deps: BootstrapDeps,
@@ -32,7 +34,7 @@ export async function ensureAdminCredential(
   file: string,
   logger: Logger,
 ): Promise<{ created: boolean; file?: string }> {
-  if (await hasUsableAdminCredential(deps.store, deps.now())) return { created: false };
+  if (await hasAdminBearerToken(deps.store, deps.now())) return { created: false };
   const created = await createBootstrapToken(deps, file);
   try {
     writeSecretFile(file, `${created.secret}\n`);

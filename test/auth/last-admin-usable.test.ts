@@ -207,6 +207,21 @@ describe("the last usable admin credential", () => {
     await listTokens(h);
   });
 
+  it("path 1b: an admin binding to an outside CA is no credential, whatever its hash: the last bearer token stays", async () => {
+    // Until a probe of stop 44's fixes it counted: a binding to a hash of 64 zeros let the last
+    // bearer token go, into a lockout a restart did not end.
+    await bindAdmin("adm-outside", {
+      identityType: URI_SAN,
+      value: `${SPIFFE}/outside`,
+      issuerCertificateSha256: "0".repeat(64),
+    });
+    const err = await expectRpcError(
+      call(h.accessTokens, "revokeAccessToken", { accessToken: bootstrapId }),
+    );
+    expectLastAdmin(err);
+    expect((await tokenRow(bootstrapId)).revoked_at).toBeNull();
+  });
+
   let admM: ClientCert & { id: string };
   it("path 2: a binding with a certificate may replace the bearer token, but not revoke its only certificate, nor its CA", async () => {
     await bindAdmin("adm-m", {
