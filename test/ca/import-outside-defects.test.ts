@@ -246,6 +246,15 @@ describe("importing an outside CA certificate that verifiers would refuse", () =
       ],
       [["certificate_pem", "CERTIFICATE_EXPLICIT_POLICY_REQUIRED", /certificatePolicies/]],
     ],
+    [
+      "requireExplicitPolicy 1 on a pathLen-0 CA (its leaves are 1 below it)",
+      [
+        "basicConstraints=critical,CA:TRUE,pathlen:0",
+        ...CA_EXTENSIONS.slice(1),
+        "policyConstraints=critical,requireExplicitPolicy:1",
+      ],
+      [["certificate_pem", "CERTIFICATE_EXPLICIT_POLICY_REQUIRED", /requireExplicitPolicy 1/]],
+    ],
   ])("refuses a certificate with %s, changing nothing", async (_what, extensions, expected) => {
     const slug = `def-${++n}`;
     const ca = await createExternal(slug);
@@ -447,6 +456,38 @@ describe("importing an outside CA certificate that verifiers would refuse", () =
       "-untrusted",
       tmp.file("inter-p.pem", pem),
       tmp.file("leaf-p.pem", leafPem),
+    ]);
+    expect(policy.code, policy.stdout + policy.stderr).toBe(0);
+  });
+
+  it("accepts requireExplicitPolicy that skips every certificate certmint may sign below (pathLen 0, 10); its leaves verify with -policy_check", async () => {
+    // Until an outside probe of stop 44's fixes any requireExplicitPolicy below the root was
+    // refused; RFC 5280 6.1 needs a policy only k certificates down, past a pathLen-0 CA's leaves.
+    const ca = await createExternal("skip-policy");
+    const pem = sign(ca.csrPem, root, [
+      "basicConstraints=critical,CA:TRUE,pathlen:0",
+      ...CA_EXTENSIONS.slice(1),
+      "policyConstraints=critical,requireExplicitPolicy:10",
+    ]);
+    expect((await importCert("skip-policy", pem, [root.pem])).status).toBe(ACTIVE);
+    await createProfileRows(h, { slug: "skip-policy-web", caId: ca.id, spec: tlsServerSpec() });
+    const leafPem = (
+      await issue(
+        h,
+        attrRequest("skip-policy-web", { cn: "s.example.com", dns: ["s.example.com"] }),
+      )
+    ).certificate!.certificatePem;
+    const policy = openssl([
+      "verify",
+      "-x509_strict",
+      "-policy_check",
+      "-purpose",
+      "sslserver",
+      "-CAfile",
+      tmp.file("anchor-s.pem", root.pem),
+      "-untrusted",
+      tmp.file("inter-s.pem", pem),
+      tmp.file("leaf-s.pem", leafPem),
     ]);
     expect(policy.code, policy.stdout + policy.stderr).toBe(0);
   });

@@ -190,7 +190,7 @@ function certificateProblems(
       "a certificate signed by another CA must carry authorityKeyIdentifier with its keyIdentifier (RFC 5280 4.2.1.1)",
     );
   }
-  for (const [reason, description] of pathProblems(cert, false))
+  for (const [reason, description] of pathProblems(cert, false, certificatesBelow(cert, 0)))
     flag(`CERTIFICATE_${reason}`, description);
   flagSubject(cert, flag);
   // Name constraints (RFC 5280 4.2.1.10) are read from the certificate, shown and enforced as a
@@ -322,7 +322,11 @@ function chainProblems(
     // input), nor its policyConstraints processed (OpenSSL, Go and Java start policy
     // processing below it): those two are not held against it.
     const anchorSelfSigned = isAnchor && isSelfSigned(parent);
-    for (const [reason, description] of pathProblems(parent, anchorSelfSigned)) {
+    for (const [reason, description] of pathProblems(
+      parent,
+      anchorSelfSigned,
+      certificatesBelow(cert, i),
+    )) {
       flag(field, `CHAIN_${reason}`, description);
     }
   }
@@ -400,12 +404,26 @@ const EXTENSION_NAMES: Record<string, string> = {
 };
 
 /**
+ * How many certificates lie below path[index] ([imported certificate, ...its chain]) down to
+ * the deepest certmint may sign under the imported CA: those between (index of them), the
+ * imported CA's own sub-CAs its pathLenConstraint allows (RFC 5280 4.2.1.9; none counted when
+ * it has none: see the README), and a leaf.
+ */
+function certificatesBelow(imported: ParsedCertificate, index: number): number {
+  return index + (imported.pathLength ?? 0) + 1;
+}
+
+/**
  * What of a certificate on the path makes verifiers refuse everything below it, as [reason
  * suffix, description]: an unknown critical extension, a weak signature or key, a required
  * explicit policy. `anchor`: a self-signed trust anchor (its own signature and
  * policyConstraints are not processed by a verifier).
  */
-function pathProblems(c: ParsedCertificate, anchor: boolean): Array<[string, string]> {
+function pathProblems(
+  c: ParsedCertificate,
+  anchor: boolean,
+  below: number,
+): Array<[string, string]> {
   const out: Array<[string, string]> = [];
   const unknown = c.criticalExtensions.filter((o) => !RECOGNISED_CRITICAL.has(o));
   if (unknown.length > 0) {
@@ -427,13 +445,17 @@ function pathProblems(c: ParsedCertificate, anchor: boolean): Array<[string, str
   // that every chain it hands out would carry (OpenSSL security level 2: error 67, C F3).
   const weak = keyWeaknessOf(c);
   if (weak) out.push(["KEY_TOO_WEAK", `its key is too weak: ${weak}`]);
-  // RFC 5280 4.2.1.11, 6.1.5 (g): with requireExplicitPolicy the path needs a policy in every
-  // certificate; certmint's certificates carry no certificatePolicies, so every one it signed
-  // below would fail Go, Java and openssl -policy_check (E F10).
-  if (c.policyConstraints?.requireExplicitPolicy !== undefined && !anchor) {
+  // RFC 5280 4.2.1.11, 6.1.4 (h)-(i), 6.1.5 (a), (g): requireExplicitPolicy k in a certificate
+  // with `below` certificates under it down to the deepest certmint may sign makes the path need
+  // a policy in every certificate when k <= below; certmint's certificates carry no
+  // certificatePolicies, so every one it signed there would fail Go, Java and openssl
+  // -policy_check (E F10). A larger k skips them: until an outside probe of stop 44's fixes any
+  // k was refused, also a pathLen-0 CA's requireExplicitPolicy 10 that verifiers accept.
+  const k = c.policyConstraints?.requireExplicitPolicy;
+  if (k !== undefined && k <= below && !anchor) {
     out.push([
       "EXPLICIT_POLICY_REQUIRED",
-      `policyConstraints requireExplicitPolicy ${c.policyConstraints.requireExplicitPolicy}: every certificate below would need certificatePolicies, which certmint does not put in what it signs (RFC 5280 4.2.1.11, 6.1.5); have the outside CA leave requireExplicitPolicy out`,
+      `policyConstraints requireExplicitPolicy ${k}: every certificate below would need certificatePolicies, which certmint does not put in what it signs (RFC 5280 4.2.1.11, 6.1.5); have the outside CA leave requireExplicitPolicy out`,
     ]);
   }
   return out;

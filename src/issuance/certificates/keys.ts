@@ -2,6 +2,7 @@ import type { KeyObject } from "node:crypto";
 import type { KeyRequest } from "../../signer";
 import { type Call, refuseIfAbandoned } from "../call";
 import type { IssuanceDeps } from "../deps";
+import { refuseOtherEnrollment } from "./plan";
 import type { IssuancePlan } from "./types";
 
 /** AAD binding a sealed private key to the row that holds it. */
@@ -61,5 +62,24 @@ export async function generateKey(
   const slow = plan.key.kind === "GENERATE" && plan.key.keyAlgorithm.startsWith("RSA");
   const key = await (slow && call.whileOutside ? call.whileOutside(pending) : pending);
   if (key.privateKey) refuseIfAbandoned(call); // generating it may have outlasted the caller
+  if (slow) await refuseIfEnrollmentChanged(deps, plan);
   return key;
+}
+
+/**
+ * An RSA key takes up to seconds: a profile switched to ACME meanwhile must not sign what was
+ * checked against API enrollment before (plan.ts refuseOtherEnrollment). Read again once the key
+ * is made; one read, on the RSA path only (a fast key leaves no window worth a round trip).
+ * Until an outside probe of stop 44's fixes an RSA-4096 issuance or approval sent 250 ms before
+ * the switch was signed 1-2.5 s after it.
+ */
+async function refuseIfEnrollmentChanged(deps: IssuanceDeps, plan: IssuancePlan): Promise<void> {
+  const now = await deps.store.profiles.find({ id: plan.profile.id });
+  if (now && now.enrollmentMethod !== plan.profile.enrollmentMethod) {
+    refuseOtherEnrollment(
+      plan.profile.enrollmentMethod,
+      now,
+      "this request, checked before its key was made,",
+    );
+  }
 }
