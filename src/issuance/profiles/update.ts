@@ -11,6 +11,7 @@ import type {
   PolicyRepository,
   ProfileRepository,
   ProfileSettings,
+  RenewalRepository,
   StoreWith,
 } from "../repositories";
 import type { ProfileDraft, UpdateProfileInput } from "./inputs";
@@ -24,6 +25,7 @@ export interface UpdateProfileDeps {
     policies: Pick<PolicyRepository, "find" | "lock">;
     cas: Pick<CaRepository, "find">;
     audit: Pick<AuditRepository, "insert">;
+    renewals: Pick<RenewalRepository, "retryEnrollmentRefusals">;
   }>;
   now: () => Date;
 }
@@ -64,6 +66,12 @@ export async function updateProfile(
       updatedAt: now,
     });
     if (!updated) throw concurrentUpdate(what);
+    // Back to API enrollment: the server-driven renewals refused while it enrolled by ACME
+    // (auto-renewal waits CERTMINT_RENEWAL_RETRY_MAX_SECONDS after such a refusal) are due now,
+    // or a short-lived certificate would expire waiting (an outside probe of stop 44's fixes).
+    if (row.enrollmentMethod !== "API" && checked.enrollmentMethod === "API") {
+      await tx.renewals.retryEnrollmentRefusals(row.id, now);
+    }
     // The audit record commits with the change (issue 6), and says what changed: the stored
     // settings that differ, before and after.
     await tx.audit.insert(

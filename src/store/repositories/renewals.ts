@@ -196,6 +196,18 @@ export class OrmRenewalRepository implements RenewalRepository {
     return rows.length === 1;
   }
 
+  async retryEnrollmentRefusals(profileId: string, now: Date): Promise<number> {
+    const rows = await this.em().execute<Array<{ id: string }>>(
+      `update "certificate" set "renewal_retry_at" = ?
+        where "profile_id" = ? and "renewal_state" = 'FAILED'
+          and "renewal_error"->>'reason' = 'ENROLLMENT_METHOD_MISMATCH'
+          and "renewed_by_id" is null and "revoked_at" is null and "renewal_retry_at" > ?
+        returning "id"`,
+      [now, profileId, now],
+    );
+    return rows.length;
+  }
+
   async noteExpiring(now: Date, limit: number): Promise<number> {
     const rows = await this.em().execute<Array<{ id: string }>>(
       `with "due" as (
