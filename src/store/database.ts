@@ -223,6 +223,9 @@ function severSockets(sockets: Set<Socket>): void {
  * statement on a healthy disk is often in one (a review of stop 42 saw 11 of 83 samples of a
  * bulk insert in `WALWrite`), so they tell a stall from a busy disk only by guesswork.
  */
+/** The probe's answer: the database's clock, whether it is read-only, commits waiting for a standby. */
+type ProbeRow = { ms: number; readOnly: boolean; syncRep: string[] };
+
 const PROBE_QUERY = `select (extract(epoch from clock_timestamp()) * 1000)::float8 as "ms", (pg_is_in_recovery() or current_setting('transaction_read_only') = 'on') as "readOnly", (select coalesce(json_agg(pid::text || '@' || query_start::text), '[]') from pg_stat_activity where datname = current_database() and usename = current_user and pid <> pg_backend_pid() and wait_event = 'SyncRep') as "syncRep"`;
 
 /**
@@ -263,6 +266,8 @@ export class CommitWaits {
  */
 class ProbeConnection {
   private connection: Promise<PgConnection> | undefined;
+  /** The connection once open (until dropped): the probe's query goes out at once on it. */
+  private open: PgConnection | undefined;
   private inFlight: Promise<DatabaseClockReading> | undefined;
   private readonly commitWaits = new CommitWaits();
   private closed = false;
@@ -290,8 +295,21 @@ class ProbeConnection {
 
   private async pingOnce(timeoutMs: number): Promise<DatabaseClockReading> {
     if (this.closed) throw new Error("Client was closed and is not queryable");
-    this.connection ??= this.client().acquireRawConnection();
+    if (!this.connection) {
+      const connecting: Promise<PgConnection> = this.client()
+        .acquireRawConnection()
+        .then((c: PgConnection) => {
+          if (this.connection === connecting) this.open = c;
+          return c;
+        });
+      this.connection = connecting;
+    }
     const connecting = this.connection;
+    // Below, an open connection is sent the query now, not in a later microtask: a caller that holds
+    // the event loop after asking (a long synchronous task) then finds the answer in the
+    // socket when it lets go, instead of a query not yet sent and a timer already late (until
+    // stop 45 of 2026-12-06 the query always went out after such a task, and the probe
+    // mistook the busy process for a silent database; test/store/probe-connection.test.ts).
     let timer: NodeJS.Timeout | undefined;
     const stalled = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
@@ -309,12 +327,11 @@ class ProbeConnection {
     });
     try {
       const sent = performance.now();
-      const result = await Promise.race([
-        connecting.then((c) =>
-          c.query<{ ms: number; readOnly: boolean; syncRep: string[] }>(PROBE_QUERY),
-        ),
-        stalled,
-      ]);
+      const open = this.open;
+      const query = open
+        ? open.query<ProbeRow>(PROBE_QUERY)
+        : connecting.then((c) => c.query<ProbeRow>(PROBE_QUERY));
+      const result = await Promise.race([query, stalled]);
       const row = result.rows[0];
       if (row?.readOnly) {
         throw Object.assign(new Error("the database is read-only"), { code: "25006" });
@@ -341,6 +358,7 @@ class ProbeConnection {
   private drop(): void {
     const connection = this.connection;
     this.connection = undefined;
+    this.open = undefined;
     // Cut, not ended: an end waits for the server's answer, which a stalled network never sends.
     connection?.then(
       (c) => socketOf(c)?.destroy(),

@@ -1,5 +1,6 @@
 import type {
   AuditRecord,
+  CaNamesUnder,
   Certificate,
   CertificateAuthority,
   CertificatePolicy,
@@ -92,6 +93,18 @@ export class MemoryStore {
       cert = cert.renewedById ? this.certificates.get(cert.renewedById) : undefined;
     }
     return line;
+  }
+
+  /** The names a CA certifies (the store's CaNamesUnder): CAs below it, CA certificates it signed. */
+  private caNamesUnder(issuerId: string): CaNamesUnder {
+    return {
+      cas: [...this.cas.values()]
+        .filter((ca) => ca.parentId === issuerId)
+        .map((ca) => ({ slug: ca.slug, subject: structuredClone(ca.subject) })),
+      certificates: [...this.certificates.values()]
+        .filter((c) => c.caId === issuerId && c.isCa)
+        .map((c) => ({ id: c.id, subject: structuredClone(c.subject), spkiSha256: c.spkiSha256 })),
+    };
   }
 
   private repositories(): Repositories {
@@ -335,6 +348,14 @@ export class MemoryStore {
           this.audit.push(structuredClone(audit));
           return "stored";
         },
+        storeCaIssuance: async (
+          issuance: SignedIssuance,
+          issuerId: string,
+          check: (names: CaNamesUnder) => void,
+        ): Promise<IssuanceStored> => {
+          check(this.caNamesUnder(issuerId));
+          return this.repositories().issuance.storeIssuance(issuance);
+        },
         markFailed: async (
           failure: { id: string; error: CertificateRequest["error"]; updatedAt: Date },
           audit: AuditRecord,
@@ -357,6 +378,7 @@ export class MemoryStore {
             const value = await fn({
               status: this.requests.get(id)?.status ?? null,
               keyBlocked: async (spkiSha256) => this.blockedKeys.has(spkiSha256),
+              caNames: async (issuerId) => this.caNamesUnder(issuerId),
               issuerNow: async (caId) => {
                 const ca = this.cas.get(caId);
                 return ca ? { status: ca.status, revokedAt: ca.revokedAt } : null;

@@ -14,6 +14,7 @@ import { checkSlug } from "../common/refs";
 import { normalizeEmail } from "../policy-engine";
 import {
   type AuditRepository,
+  type CaNamesUnder,
   type CaRepository,
   type Certificate,
   type CertificateAuthority,
@@ -123,10 +124,34 @@ export async function assertCaNameFree(
   subject: CertificateAuthority["subject"],
   spkiSha256: string | undefined,
 ): Promise<void> {
-  const issued = (await store.certificates.caCertificatesIssuedBy(issuerId)).filter(
+  refuseTakenCaName(
+    {
+      certificates: await store.certificates.caCertificatesIssuedBy(issuerId),
+      cas: await store.cas.siblingSubjects(issuerId),
+    },
+    issuerId,
+    subject,
+    spkiSha256,
+  );
+}
+
+/**
+ * assertCaNameFree's rule on names already read: those the store read under the issuer's names
+ * lock, just before a CA certificate is stored (the issuance repository's storeCaIssuance, an
+ * approval's LockedRequest.caNames). Checked there again because the check at planning reads
+ * outside any transaction: until stop 45 of 2026-12-06 two CA certificates of one name issued
+ * at the same moment (two replicas, or one racing a CreateIntermediate) both passed it.
+ */
+export function refuseTakenCaName(
+  names: CaNamesUnder,
+  issuerId: string,
+  subject: CertificateAuthority["subject"],
+  spkiSha256: string | undefined,
+): void {
+  const issued = names.certificates.filter(
     (c) => spkiSha256 === undefined || c.spkiSha256 !== spkiSha256,
   );
-  subjectTaken(await store.cas.siblingSubjects(issuerId), issuerId, subject, issued);
+  subjectTaken(names.cas, issuerId, subject, issued);
 }
 
 function subjectTaken(

@@ -2,6 +2,7 @@ import { CertmintError, failedPrecondition, isCertmintError } from "../../errors
 import { spkiSha256Of } from "../../signer";
 import { changeRecord, forgetChangeRecord } from "../audit/record";
 import { requireActive } from "../ca/load";
+import { refuseTakenCaName } from "../ca/new-ca";
 import { type Call, refuseIfAbandoned } from "../call";
 import type { IssuanceDeps } from "../deps";
 import type { Certificate, CertificateRequest, LockedRequest } from "../repositories";
@@ -102,6 +103,17 @@ async function signAndStoreLocked(
   // approval signs for a requester who is not on this call, so the approver's deadline does
   // not apply.
   if (!options.holdKeyForFetch) refuseIfAbandoned(call);
+  // A new CA certificate: one name per CA under one issuer (RFC 5280 4.1.2.6), decided again
+  // under the issuer's names lock, held to the commit (stored-plan.ts read outside it). First,
+  // before the locks below: a CreateIntermediate takes this lock before its CA's signing lock.
+  if (plan.ca && plan.isCa && !options.renewalOf) {
+    refuseTakenCaName(
+      await locked.caNames(plan.ca.id),
+      plan.ca.id,
+      plan.subject,
+      spkiSha256Of(key.publicKey),
+    );
+  }
   // Asked here, not left to the store's trigger: its refusal would end the lock's transaction,
   // and the request could not be marked FAILED in it. The key's lock is held to the commit.
   if (await locked.keyBlocked(spkiSha256Of(key.publicKey))) throw keyBlocked(plan);

@@ -1,10 +1,17 @@
 import { CA_SIGNING_REFUSED, signingGuardError } from "../../database-outage";
 import { CertmintError, failedPrecondition, isCertmintError } from "../../errors";
+import { spkiSha256Of } from "../../signer";
 import { changeRecord, forgetChangeRecord } from "../audit/record";
 import { requireActive } from "../ca/load";
+import { refuseTakenCaName } from "../ca/new-ca";
 import { type Call, refuseIfAbandoned } from "../call";
 import type { IssuanceDeps } from "../deps";
-import type { Certificate, CertificateRequest } from "../repositories";
+import type {
+  Certificate,
+  CertificateRequest,
+  IssuanceStored,
+  SignedIssuance,
+} from "../repositories";
 import { keyBlocked } from "./blocked-keys";
 import { checkIssuerState } from "./check";
 import { newRequest, type RequestIdentity, recordRefusal, reserveSerial } from "./intent";
@@ -79,7 +86,7 @@ export async function signThenStore(
       if (await recordRefusal(deps, call, plan, who, err)) return replayWinner(deps, call, who);
       throw err;
     }
-    const stored = await deps.store.issuance.storeIssuance({
+    const stored = await storeSigned(deps, call, plan, key, renewalOf, {
       request: issuedRow(request, signed),
       certificate: signed.certificate,
       audit: changeRecord(
@@ -108,6 +115,34 @@ export async function signThenStore(
       "SERIAL_CONFLICT",
       `${SERIAL_ATTEMPTS} fresh serials in a row were already taken`,
     );
+  }
+}
+
+/**
+ * Stores the signed issuance. A new CA certificate is stored under its issuer's names lock,
+ * after the one-name-per-CA rule is decided again on the names committed by then (RFC 5280
+ * 4.1.2.6; plan.ts decided it outside any transaction). A refusal there (ALREADY_EXISTS
+ * CA_SUBJECT_TAKEN) writes nothing, as the one at planning does. A renewal continues its
+ * certificate's entity and is not checked.
+ */
+async function storeSigned(
+  deps: IssuanceDeps,
+  call: Call,
+  plan: IssuancePlan,
+  key: CertifiedKey,
+  renewalOf: Certificate | undefined,
+  issuance: SignedIssuance,
+): Promise<IssuanceStored> {
+  const ca = plan.ca;
+  if (!ca || !plan.isCa || renewalOf) return deps.store.issuance.storeIssuance(issuance);
+  const spki = spkiSha256Of(key.publicKey);
+  try {
+    return await deps.store.issuance.storeCaIssuance(issuance, ca.id, (names) =>
+      refuseTakenCaName(names, ca.id, plan.subject, spki),
+    );
+  } catch (err) {
+    forgetChangeRecord(call);
+    throw err;
   }
 }
 

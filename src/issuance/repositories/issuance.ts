@@ -89,6 +89,16 @@ export type IssuanceStored =
   /** Its CA was revoked or disabled while it was signed (certmint_ca_signs): nothing written. */
   | "ca-inactive";
 
+/**
+ * The names a CA certifies, as committed when they were read under its names lock: the CAs
+ * created below it, and the CA certificates it signed through profiles (with their keys). What
+ * the one-name-per-CA rule (RFC 5280 4.1.2.6, ca/new-ca.ts) is decided on.
+ */
+export interface CaNamesUnder {
+  cas: Array<Pick<CertificateAuthority, "slug" | "subject">>;
+  certificates: Array<Pick<Certificate, "id" | "subject" | "spkiSha256">>;
+}
+
 /** A request whose lock this call holds: what it may write, in the lock's transaction. */
 export interface LockedRequest {
   /** The request's status once the lock was held (null: no such request). */
@@ -116,6 +126,13 @@ export interface LockedRequest {
    * request PENDING (an outside probe, stop 40 of 2026-12-05).
    */
   issuerNow(caId: string): Promise<Pick<CertificateAuthority, "status" | "revokedAt"> | null>;
+  /**
+   * The names the CA `issuerId` certifies, read after taking its names lock (the one a
+   * CreateIntermediate's store takes, held to the commit): a CA or CA certificate of that issuer
+   * committed before is seen, and one racing this transaction waits for it. Asked before
+   * storeIssued by an approval of a CA certificate.
+   */
+  caNames(issuerId: string): Promise<CaNamesUnder>;
   /** Links a renewed certificate to its successor unless it was renewed or revoked meanwhile. */
   linkRenewal(renewedId: string, successorId: string): Promise<boolean>;
   /** markFailed, in the lock's transaction. */
@@ -165,6 +182,18 @@ export interface IssuanceRepository {
    * renewal, the renewed certificate's link to it; all of them or (see IssuanceStored) none.
    */
   storeIssuance(issuance: SignedIssuance): Promise<IssuanceStored>;
+  /**
+   * storeIssuance for a new CA certificate of the CA `issuerId` (no renewal), in a transaction
+   * of its own that first takes the issuer's names lock (LockedRequest.caNames) and hands
+   * `check` the names the issuer certifies now; `check` throws to refuse, and then nothing is
+   * written. Two CA certificates of one name (or one racing a CreateIntermediate), on one
+   * replica or two, are so decided one after the other: the second sees the first.
+   */
+  storeCaIssuance(
+    issuance: SignedIssuance,
+    issuerId: string,
+    check: (names: CaNamesUnder) => void,
+  ): Promise<IssuanceStored>;
   /** Marks a PENDING request FAILED with its audit record (autocommitted); false if not PENDING. */
   markFailed(failure: RequestFailure, audit: AuditRecord): Promise<boolean>;
   /**

@@ -48,12 +48,7 @@ export class OrmCaRepository implements CaRepository {
     if (em.isInTransaction()) {
       await em
         .getConnection()
-        .execute(
-          `select pg_advisory_xact_lock(${CA_NAMES_LOCK_CLASS}, hashtext(?::text))`,
-          [parentId ?? "roots"],
-          "all",
-          em.getTransactionContext(),
-        );
+        .execute(CA_NAMES_LOCK_SQL, [parentId ?? "roots"], "all", em.getTransactionContext());
     }
     const rows = await em.find(
       E,
@@ -261,3 +256,10 @@ const CA_SIGNING_LOCK_CLASS = 1128354631;
  * request locks ("cert") and the signing guard's class.
  */
 const CA_NAMES_LOCK_CLASS = 0x63616e6d;
+
+/**
+ * Takes the names lock of one issuer (its id; "roots" for roots) to the commit: a CA created
+ * below it (storeNewCa) and a CA certificate it signs through a profile (the issuance
+ * repository's storeCaIssuance, an approval's LockedRequest.caNames) read its names after it.
+ */
+export const CA_NAMES_LOCK_SQL = `select pg_advisory_xact_lock(${CA_NAMES_LOCK_CLASS}, hashtext(?::text))`;

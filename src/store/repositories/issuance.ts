@@ -3,6 +3,7 @@ import { DatabaseError } from "pg";
 import { CA_SIGNING_REFUSED } from "../../database-outage";
 import type {
   AuditRecord,
+  CaNamesUnder,
   Certificate,
   CertificateAuthority,
   CertificatePolicy,
@@ -20,6 +21,7 @@ import type {
   RowTag,
   SignedIssuance,
 } from "../../issuance/repositories";
+import type { SubjectName } from "../../model/pki";
 import { TableColumns } from "../columns";
 import {
   AuditRecordEntity,
@@ -33,6 +35,7 @@ import { executePrepared, type HeldConnection, withConnection } from "../prepare
 import { withRequestLock } from "../request-lock";
 import { fromRow } from "../rows";
 import { StatementBatches } from "../statement-batches";
+import { CA_NAMES_LOCK_SQL } from "./certificate-authorities";
 import { staleKekRefusal } from "./kek-check";
 
 /**
@@ -249,15 +252,18 @@ export class OrmIssuanceRepository implements IssuanceRepository {
     });
   }
 
-  private async storeOne(issuance: SignedIssuance): Promise<IssuanceStored> {
+  /** One issuance's statement, autocommitted or on `connection` (in its transaction). */
+  private async storeOne(
+    issuance: SignedIssuance,
+    connection?: HeldConnection,
+  ): Promise<IssuanceStored> {
     const { text, bindings } = this.sql.storeIssuance(issuance);
-    let row: { stored: number; renewable?: number; held?: number } | undefined;
+    type Counts = Array<{ stored: number; renewable?: number; held?: number }>;
+    let row: Counts[number] | undefined;
     try {
-      [row] = await executePrepared<Array<{ stored: number; renewable?: number; held?: number }>>(
-        this.em,
-        text,
-        bindings,
-      );
+      [row] = connection
+        ? await connection.execute<Counts>(text, bindings)
+        : await executePrepared<Counts>(this.em, text, bindings);
     } catch (err) {
       // The statement is atomic: a serial conflict wrote nothing, and the caller signs again.
       if (isSerialConflict(err)) return "serial-taken";
@@ -274,6 +280,30 @@ export class OrmIssuanceRepository implements IssuanceRepository {
     }
     if (row?.renewable === 0) return "renewed-meanwhile";
     return row?.stored === 1 ? "stored" : "duplicate";
+  }
+
+  /**
+   * Four round trips besides the begin and commit (lock, names, store): only CA certificates
+   * take this path, never a leaf.
+   */
+  storeCaIssuance(
+    issuance: SignedIssuance,
+    issuerId: string,
+    check: (names: CaNamesUnder) => void,
+  ): Promise<IssuanceStored> {
+    return withConnection(this.em, async (connection) => {
+      await connection.command("begin");
+      try {
+        check(await caNamesOn(connection, issuerId));
+        const stored = await this.storeOne(issuance, connection);
+        // A statement that failed (a serial conflict) ended the transaction: nothing to keep.
+        await connection.command(stored === "stored" ? "commit" : "rollback");
+        return stored;
+      } catch (err) {
+        await connection.command("rollback").catch(() => connection.discard("rollback failed"));
+        throw err;
+      }
+    });
   }
 
   async markFailed(failure: RequestFailure, audit: AuditRecord): Promise<boolean> {
@@ -323,6 +353,7 @@ export class OrmIssuanceRepository implements IssuanceRepository {
             }
           : null;
       },
+      caNames: (issuerId) => caNamesOn(connection, issuerId),
       linkRenewal: (renewedId, successorId) => changed(sql.linkRenewal(renewedId, successorId)),
       markFailed: (failure, audit) => changed(sql.markFailed(failure, audit)),
     };
@@ -533,6 +564,30 @@ const PROFILE_KEY_SHARE_SQL = `select "id" from "certificate_profile" where "id"
  */
 const CA_SIGNS_SQL = `select "certmint_ca_signs"(?::uuid) as "signs"`;
 const ISSUER_STATE_SQL = `select "status", "revoked_at" from "certificate_authority" where "id" = ?`;
+
+/**
+ * The names an issuer certifies (CaNamesUnder), read on a connection in its transaction after
+ * its names lock (CA_NAMES_LOCK_SQL), in a statement of their own: under READ COMMITTED that
+ * statement's snapshot holds whatever the lock's last holder committed. The CA certificates are
+ * read through their partial index (Migration20261206130000CaCertificateIndex).
+ */
+async function caNamesOn(connection: HeldConnection, issuerId: string): Promise<CaNamesUnder> {
+  await connection.execute(CA_NAMES_LOCK_SQL, [issuerId]);
+  const rows = await connection.execute<
+    Array<{ slug: string | null; subject: SubjectName; id: string | null; spki: string | null }>
+  >(CA_NAMES_SQL, [issuerId, issuerId]);
+  const names: CaNamesUnder = { cas: [], certificates: [] };
+  for (const row of rows) {
+    if (row.slug !== null) names.cas.push({ slug: row.slug, subject: row.subject });
+    else names.certificates.push({ id: row.id!, subject: row.subject, spkiSha256: row.spki });
+  }
+  return names;
+}
+
+const CA_NAMES_SQL = `select "slug", "subject", null::uuid as "id", null::text as "spki"
+    from "certificate_authority" where "parent_id" = ?::uuid
+  union all
+  select null, "subject", "id", "spki_sha256" from "certificate" where "ca_id" = ?::uuid and "is_ca"`;
 
 /** A record read by the statement: the same properties and types as the ORM's (columns.ts). */
 const asRecord = <T extends object>(values: Record<string, unknown>): T => fromRow<T>(values as T);
