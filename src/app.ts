@@ -647,6 +647,7 @@ export async function startCertmint(
           if (!stopping) health.set(reachable ? "SERVING" : "NOT_SERVING");
         },
         onClock: (reading) => clockSkew.note(reading),
+        kekId: runtime.deps?.keyring.kekId,
       })
     : undefined;
   probe?.start();

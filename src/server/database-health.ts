@@ -4,8 +4,9 @@ import type { DatabaseClockReading, StalledCommits } from "../store/database";
 
 /**
  * Keeps the health status in step with the database (issue 11): a probe (`select 1`) every
- * interval; when it fails, does not answer within the timeout, or finds certmint's commits
- * waiting longer than that for a synchronous standby, the database counts as
+ * interval; when it fails, does not answer within the timeout, finds certmint's commits
+ * waiting longer than that for a synchronous standby, or names a key-encryption key other
+ * than this server's (kekCause), the database counts as
  * unreachable (load balancers and clients see NOT_SERVING within about one interval), and as
  * reachable again at the first probe that succeeds. Calls are not refused meanwhile: each
  * tries the database itself and, failing, answers UNAVAILABLE (src/api/errors.ts). On
@@ -27,6 +28,8 @@ export class DatabaseProbe {
       onChange: (reachable: boolean) => void;
       /** Told each answer's reading of the database's clock, when the check gives one. */
       onClock?: (reading: DatabaseClockReading) => void;
+      /** This server's KEK id, compared with the one the database names (kekCause). */
+      kekId?: Buffer;
       logger: Logger;
     },
   ) {}
@@ -52,10 +55,16 @@ export class DatabaseProbe {
     if (this.probing) return;
     this.probing = true;
     let failure: string | undefined;
+    let kekStale = false;
     try {
       const reading = await withTimeout(this.check(this.timeoutMs), this.timeoutMs);
       if (reading) this.options.onClock?.(reading);
       if (reading?.stalledCommits) failure = stalledCause(reading.stalledCommits);
+      const stale = kekCause(this.options.kekId, reading?.kekId);
+      if (stale) {
+        failure = failure ? `${failure}; ${stale}` : stale;
+        kekStale = true;
+      }
     } catch (err) {
       failure = err === TIMED_OUT ? "no answer in time" : (databaseOutage(err) ?? "probe failed");
     } finally {
@@ -66,6 +75,11 @@ export class DatabaseProbe {
     this.reachable = reachable;
     if (reachable) {
       this.options.logger.info("database reachable again: health SERVING");
+    } else if (kekStale) {
+      this.options.logger.error(
+        { cause: failure },
+        "key-encryption key rotated while this server ran: health NOT_SERVING",
+      );
     } else {
       this.options.logger.warn({ cause: failure }, "database unreachable: health NOT_SERVING");
     }
@@ -76,6 +90,20 @@ export class DatabaseProbe {
 }
 
 const TIMED_OUT = Symbol("timed out");
+
+/**
+ * Why a server whose KEK is not the one the database names may not serve: a KEK rotation
+ * committed while it ran (one the rotation's look for running servers missed: README "Rotating
+ * the key-encryption key"). Its KEK opens none of the keys re-sealed under the new one, the
+ * store refuses every key it seals (KEK_ROTATED), and the values it derives from the KEK (page
+ * tokens, External Account Binding keys, request-id tokens) are not the other servers'; only a
+ * restart with the new KEK file mends it. A database that names no KEK yet (older builds) or
+ * whose name could not be read without waiting (a rotation in progress) says nothing.
+ */
+function kekCause(own: Buffer | undefined, named: Buffer | null | undefined): string | undefined {
+  if (!own || !named || own.equals(named)) return undefined;
+  return `the database names key-encryption key ${named.toString("hex")}, this server holds ${own.toString("hex")}: a KEK rotation committed while it ran; restart it with the new CERTMINT_KEK_FILE`;
+}
 
 /** The log's cause for commits that do not complete, in words an operator can act on. */
 function stalledCause(stalled: StalledCommits): string {

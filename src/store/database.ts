@@ -53,6 +53,13 @@ export interface DatabaseClockReading {
    * though the database answers (StalledCommits).
    */
   stalledCommits?: StalledCommits;
+  /**
+   * The id of the key-encryption key the database names as current (kek_check.kek_id; null:
+   * none yet), read after the probe; absent when it could not be read without waiting (a KEK
+   * rotation in progress holds its table). A server whose own KEK has another id missed a
+   * rotation (server/database-health.ts).
+   */
+  kekId?: Buffer | null;
 }
 
 /**
@@ -223,6 +230,38 @@ function severSockets(sockets: Set<Socket>): void {
  * statement on a healthy disk is often in one (a review of stop 42 saw 11 of 83 samples of a
  * bulk insert in `WALWrite`), so they tell a stall from a busy disk only by guesswork.
  */
+/**
+ * `answer`, or ETIMEDOUT once `timeoutMs` passed without it (its timer goes into `timers`, for
+ * the caller to clear). Only once the sockets were read: a timer that fires late, after the
+ * event loop was held up past the timeout (a long synchronous task, a starved CPU), runs before
+ * that turn's poll phase, which may hold the answer. setImmediate runs after it, and an answer
+ * read there settles the race first. Without this a busy process cut every connection to a
+ * database that had answered (a call's connection changed under it).
+ */
+function answeredWithin<T>(
+  answer: Promise<T>,
+  timeoutMs: number,
+  timers: NodeJS.Timeout[],
+): Promise<T> {
+  const stalled = new Promise<never>((_, reject) => {
+    timers.push(
+      setTimeout(() => {
+        const err = Object.assign(
+          new Error(`the database did not answer a probe within ${timeoutMs} ms`),
+          { code: "ETIMEDOUT" },
+        );
+        setImmediate(() => reject(err));
+      }, timeoutMs),
+    );
+  });
+  return Promise.race([answer, stalled]);
+}
+
+/** The KEK id the database names (Migration20261206140000KekIdGuard). */
+const KEK_ID_SQL = `select "kek_id" from "kek_check" where "id" = 1`;
+/** How long the probe's read of it waits for a lock held by a KEK rotation in progress. */
+const KEK_ID_LOCK_TIMEOUT_MS = 200;
+
 /** The probe's answer: the database's clock, whether it is read-only, commits waiting for a standby. */
 type ProbeRow = { ms: number; readOnly: boolean; syncRep: string[] };
 
@@ -298,40 +337,30 @@ class ProbeConnection {
     if (!this.connection) {
       const connecting: Promise<PgConnection> = this.client()
         .acquireRawConnection()
-        .then((c: PgConnection) => {
+        .then(async (c: PgConnection) => {
+          // The KEK id's read (below) never waits on a rotation's lock of kek_check: it gives
+          // up at once, and the next probe reads again. The probe's own query locks nothing
+          // another session holds.
+          await c.query(`set lock_timeout = ${KEK_ID_LOCK_TIMEOUT_MS}`);
           if (this.connection === connecting) this.open = c;
           return c;
         });
       this.connection = connecting;
     }
     const connecting = this.connection;
-    // Below, an open connection is sent the query now, not in a later microtask: a caller that holds
-    // the event loop after asking (a long synchronous task) then finds the answer in the
-    // socket when it lets go, instead of a query not yet sent and a timer already late (until
-    // stop 45 of 2026-12-06 the query always went out after such a task, and the probe
-    // mistook the busy process for a silent database; test/store/probe-connection.test.ts).
-    let timer: NodeJS.Timeout | undefined;
-    const stalled = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        const err = Object.assign(
-          new Error(`the database did not answer a probe within ${timeoutMs} ms`),
-          { code: "ETIMEDOUT" },
-        );
-        // Only once the sockets were read: a timer that fires late, after the event loop was
-        // held up past the timeout (a long synchronous task, a starved CPU), runs before that
-        // turn's poll phase, which may hold the answer. setImmediate runs after it, and an
-        // answer read there settles the race first. Without this a busy process cut every
-        // connection to a database that had answered (a call's connection changed under it).
-        setImmediate(() => reject(err));
-      }, timeoutMs);
-    });
+    const timers: NodeJS.Timeout[] = [];
     try {
       const sent = performance.now();
+      // An open connection is sent the query now, not in a later microtask: a caller that
+      // holds the event loop after asking (a long synchronous task) then finds the answer in
+      // the socket when it lets go, instead of a query not yet sent and a timer already late
+      // (until stop 45 of 2026-12-06 the query always went out after such a task, and the
+      // probe mistook the busy process for a silent database; test/store/probe-connection.test.ts).
       const open = this.open;
       const query = open
         ? open.query<ProbeRow>(PROBE_QUERY)
         : connecting.then((c) => c.query<ProbeRow>(PROBE_QUERY));
-      const result = await Promise.race([query, stalled]);
+      const result = await answeredWithin(query, timeoutMs, timers);
       const row = result.rows[0];
       if (row?.readOnly) {
         throw Object.assign(new Error("the database is read-only"), { code: "25006" });
@@ -344,6 +373,10 @@ class ProbeConnection {
         timeoutMs,
       );
       if (stalledCommits) reading.stalledCommits = stalledCommits;
+      // Its own bound, counted from now: the first one may have run out while the event loop
+      // was held, the answer above notwithstanding.
+      const kekId = await answeredWithin(this.readKekId(await connecting), timeoutMs, timers);
+      if (kekId !== undefined) reading.kekId = kekId;
       return reading;
     } catch (err) {
       // The connection is given up on any failure: the next probe connects anew.
@@ -351,7 +384,22 @@ class ProbeConnection {
       if ((err as { code?: unknown }).code === "ETIMEDOUT" && !this.closed) this.sever();
       throw err;
     } finally {
-      clearTimeout(timer);
+      for (const timer of timers) clearTimeout(timer);
+    }
+  }
+
+  /**
+   * kek_check.kek_id (null: none named yet); undefined when a rotation's transaction holds the
+   * table (lock_not_available after KEK_ID_LOCK_TIMEOUT_MS) or the table is not there yet.
+   */
+  private async readKekId(c: PgConnection): Promise<Buffer | null | undefined> {
+    try {
+      const { rows } = await c.query<{ kek_id: Buffer | null }>(KEK_ID_SQL);
+      return rows.length === 0 ? null : rows[0]!.kek_id;
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (code === "55P03" || code === "42P01" || code === "42703") return undefined;
+      throw err;
     }
   }
 

@@ -29,6 +29,11 @@ export class CaKeyring {
 
   constructor(private readonly kek: Buffer) {}
 
+  /** The KEK's id (an HMAC under it, never the key): what kek_check.kek_id names when current. */
+  get kekId(): Buffer {
+    return kekIdBytes(this.kek);
+  }
+
   seal(caId: string, privateKey: KeyObject): Buffer {
     return sealPrivateKey(this.kek, privateKey, caKeyAad(caId));
   }
