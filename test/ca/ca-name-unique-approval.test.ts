@@ -7,8 +7,6 @@
  * signed, beside an intermediate of that name created meanwhile: three CAs of one name.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CreateIntermediateCertificateAuthorityRequest } from "../../gen/ts/certmint/v1/certificate_authority_service";
-import { type PolicySpec, presetSpec } from "../../src/issuance/policy-engine";
 import {
   Code,
   createToken,
@@ -27,24 +25,7 @@ import {
   startTestCertmint,
   type TestCertmint,
 } from "../support/harness";
-
-function subCaSpec(): PolicySpec {
-  const spec = presetSpec("INTERMEDIATE_CA");
-  spec.basicConstraints = { ca: "ALLOWED", maxPathLength: 0 };
-  spec.keyUsages = {
-    allowed: ["DIGITAL_SIGNATURE", "KEY_CERT_SIGN", "CRL_SIGN"],
-    required: ["DIGITAL_SIGNATURE"],
-    denied: [],
-  };
-  spec.subject = { COMMON_NAME: { allowed: ["*"], denied: [], required: true } };
-  spec.sans = {
-    dns: { allowed: ["**.example.com"], denied: [], required: false },
-    ip: { allowed: [], denied: [], required: false },
-    email: { allowed: [], denied: [], required: false },
-    uri: { allowed: [], denied: [], required: false },
-  };
-  return spec;
-}
+import { createNamedIntermediate, subCaSpec } from "./helpers";
 
 describe("one name per CA under one issuer, at approval", () => {
   let h: TestCertmint;
@@ -64,16 +45,8 @@ describe("one name per CA under one issuer, at approval", () => {
   beforeAll(async () => {
     h = await startTestCertmint();
     await createRoot(h, "root");
-    const int = await call(
-      h.authorities,
-      "createIntermediateCertificateAuthority",
-      CreateIntermediateCertificateAuthorityRequest.fromPartial({
-        slug: "int",
-        parentCertificateAuthority: "root",
-        subject: { commonName: "Int CA" },
-      }),
-    );
-    intId = int.certificateAuthority!.id;
+    const int = await createNamedIntermediate(h, "int", "root", "Int CA");
+    intId = int.id;
     const { profileId } = await createProfileRows(h, {
       slug: "subca",
       caId: intId,
@@ -109,32 +82,14 @@ describe("one name per CA under one issuer, at approval", () => {
     expect(second.error?.message).toMatch(/has this subject name already/);
     expect(await caCertificates("Dup Sub")).toBe(1);
     // And an intermediate of that name under the same issuer is refused (new-ca.ts).
-    const created = await rpcError(
-      call(
-        h.authorities,
-        "createIntermediateCertificateAuthority",
-        CreateIntermediateCertificateAuthorityRequest.fromPartial({
-          slug: "dup",
-          parentCertificateAuthority: "int",
-          subject: { commonName: "Dup Sub" },
-        }),
-      ),
-    );
+    const created = await rpcError(createNamedIntermediate(h, "dup", "int", "Dup Sub"));
     expect([created.code, created.reason]).toEqual([Code.ALREADY_EXISTS, "CA_SUBJECT_TAKEN"]);
   });
 
   it("fails a pending request whose name an intermediate took while it waited", async () => {
     const waiting = await request("Later Sub");
     expect(waiting.status).toBe(PENDING_APPROVAL);
-    await call(
-      h.authorities,
-      "createIntermediateCertificateAuthority",
-      CreateIntermediateCertificateAuthorityRequest.fromPartial({
-        slug: "later",
-        parentCertificateAuthority: "int",
-        subject: { commonName: "Later Sub" },
-      }),
-    );
+    await createNamedIntermediate(h, "later", "int", "Later Sub");
     const approved = (await approve(waiting.certificateRequestId)).certificateRequest!;
     expect(approved.status).toBe(FAILED);
     expect(approved.error?.message).toMatch(/certificate authority "later" has this subject name/);

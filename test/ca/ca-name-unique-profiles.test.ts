@@ -9,9 +9,7 @@
  * (an outside probe, E F7).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CreateIntermediateCertificateAuthorityRequest } from "../../gen/ts/certmint/v1/certificate_authority_service";
 import { KeyAlgorithm } from "../../gen/ts/certmint/v1/common";
-import { type PolicySpec, presetSpec } from "../../src/issuance/policy-engine";
 import {
   Code,
   csrRequest,
@@ -22,26 +20,8 @@ import {
 } from "../certificates/helpers";
 import { buildCsr } from "../support/der-csr";
 import { createProfileRows, createRoot } from "../support/fixtures";
-import { call, startTestCertmint, type TestCertmint } from "../support/harness";
-import { countCas } from "./helpers";
-
-function subCaSpec(): PolicySpec {
-  const spec = presetSpec("INTERMEDIATE_CA");
-  spec.basicConstraints = { ca: "ALLOWED", maxPathLength: 0 };
-  spec.keyUsages = {
-    allowed: ["DIGITAL_SIGNATURE", "KEY_CERT_SIGN", "CRL_SIGN"],
-    required: ["DIGITAL_SIGNATURE"],
-    denied: [],
-  };
-  spec.subject = { COMMON_NAME: { allowed: ["*"], denied: [], required: true } };
-  spec.sans = {
-    dns: { allowed: ["**.example.com"], denied: [], required: false },
-    ip: { allowed: [], denied: [], required: false },
-    email: { allowed: [], denied: [], required: false },
-    uri: { allowed: [], denied: [], required: false },
-  };
-  return spec;
-}
+import { startTestCertmint, type TestCertmint } from "../support/harness";
+import { countCas, createNamedIntermediate, subCaSpec } from "./helpers";
 
 describe("one name per CA under one issuer, CA certificates issued through profiles included", () => {
   let h: TestCertmint;
@@ -49,29 +29,18 @@ describe("one name per CA under one issuer, CA certificates issued through profi
   beforeAll(async () => {
     h = await startTestCertmint();
     await createRoot(h, "root");
-    const int = await createIntermediate("int", "root", "Int CA");
+    const int = await createNamedIntermediate(h, "int", "root", "Int CA");
     await createProfileRows(h, { slug: "subca", caId: int.id, spec: subCaSpec() });
   });
   afterAll(async () => {
     await h?.stop();
   });
 
-  function createIntermediate(slug: string, parent: string, cn: string) {
-    return call(
-      h.authorities,
-      "createIntermediateCertificateAuthority",
-      CreateIntermediateCertificateAuthorityRequest.fromPartial({
-        slug,
-        parentCertificateAuthority: parent,
-        subject: { commonName: cn },
-      }),
-    ).then((r) => r.certificateAuthority!);
-  }
   const subCa = (csr: { csrPem: string }) => issue(h, csrRequest("subca", csr.csrPem));
   const counts = async () => ({ ...(await rowCounts(h)), cas: await countCas(h) });
 
   it("a profile refuses a CA certificate named as a CA created under the same issuer", async () => {
-    await createIntermediate("child", "int", "Probe Child CA");
+    await createNamedIntermediate(h, "child", "int", "Probe Child CA");
     const before = await counts();
     const err = await rpcError(subCa(buildCsr({ subject: [["CN", "Probe Child CA"]], ca: {} })));
     expect(err.code).toBe(Code.ALREADY_EXISTS);
@@ -119,12 +88,12 @@ describe("one name per CA under one issuer, CA certificates issued through profi
     const sub = (await subCa(buildCsr({ subject: [["CN", "Probe Third Sub"]], ca: {} })))
       .certificate!;
     const before = await counts();
-    const err = await rpcError(createIntermediate("child2", "int", "Probe Third Sub"));
+    const err = await rpcError(createNamedIntermediate(h, "child2", "int", "Probe Third Sub"));
     expect(err.code).toBe(Code.ALREADY_EXISTS);
     expect(err.reason).toBe("CA_SUBJECT_TAKEN");
     expect(err.message).toContain(`CA certificate ${sub.certificateId}`);
     expect(await counts()).toEqual(before);
     // Under another issuer the name is free.
-    await createIntermediate("elsewhere", "root", "Probe Third Sub");
+    await createNamedIntermediate(h, "elsewhere", "root", "Probe Third Sub");
   });
 });

@@ -8,8 +8,6 @@
  * issuer certified several CAs of one name with different keys.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CreateIntermediateCertificateAuthorityRequest } from "../../gen/ts/certmint/v1/certificate_authority_service";
-import { type PolicySpec, presetSpec } from "../../src/issuance/policy-engine";
 import {
   Code,
   createToken,
@@ -29,18 +27,7 @@ import {
   startTestCertmint,
   type TestCertmint,
 } from "../support/harness";
-
-function subCaSpec(): PolicySpec {
-  const spec = presetSpec("INTERMEDIATE_CA");
-  spec.basicConstraints = { ca: "ALLOWED", maxPathLength: 0 };
-  spec.keyUsages = {
-    allowed: ["DIGITAL_SIGNATURE", "KEY_CERT_SIGN", "CRL_SIGN"],
-    required: ["DIGITAL_SIGNATURE"],
-    denied: [],
-  };
-  spec.subject = { COMMON_NAME: { allowed: ["*"], denied: [], required: true } };
-  return spec;
-}
+import { createNamedIntermediate, subCaSpec } from "./helpers";
 
 /** How many calls race for one name: enough that, unguarded, several pass the planning check. */
 const RACERS = 8;
@@ -54,7 +41,7 @@ describe("one name per CA under one issuer, for calls racing for it", () => {
   beforeAll(async () => {
     h = await startTestCertmint();
     await createRoot(h, "root");
-    intId = (await createIntermediate("int", "root", "Int CA")).id;
+    intId = (await createNamedIntermediate(h, "int", "root", "Int CA")).id;
     await createProfileRows(h, { slug: "subca", caId: intId, spec: subCaSpec() });
     const { profileId } = await createProfileRows(h, {
       slug: "subca-approved",
@@ -69,17 +56,6 @@ describe("one name per CA under one issuer, for calls racing for it", () => {
     await h?.stop();
   });
 
-  function createIntermediate(slug: string, parent: string, cn: string) {
-    return call(
-      h.authorities,
-      "createIntermediateCertificateAuthority",
-      CreateIntermediateCertificateAuthorityRequest.fromPartial({
-        slug,
-        parentCertificateAuthority: parent,
-        subject: { commonName: cn },
-      }),
-    ).then((r) => r.certificateAuthority!);
-  }
   // Each with a key of its own: another entity under the same name.
   const subCa = (cn: string) =>
     call(
@@ -132,7 +108,7 @@ describe("one name per CA under one issuer, for calls racing for it", () => {
   it("a CreateIntermediate racing profile issuances of its name: one CA of the name in the end", async () => {
     const { won, lost } = await race<unknown>([
       ...Array.from({ length: RACERS / 2 }, () => subCa("Contested Sub")),
-      createIntermediate("contested", "int", "Contested Sub"),
+      createNamedIntermediate(h, "contested", "int", "Contested Sub"),
       ...Array.from({ length: RACERS / 2 }, () => subCa("Contested Sub")),
     ]);
     expect(won).toHaveLength(1);

@@ -16,6 +16,7 @@ import { call, expectRpcError, startTestCertmint, type TestCertmint } from "../s
 import {
   ACTIVE,
   CA_EXTENSIONS,
+  createExternalResponse,
   createIntermediate,
   createRoot,
   extensionBlock,
@@ -33,16 +34,6 @@ import {
 
 /** DER of a PEM certificate, to compare certificates independent of PEM line layout. */
 const der = (pem: string) => new X509Certificate(pem).raw.toString("hex");
-
-async function createExternal(h: TestCertmint, slug: string, keyAlgorithm = 0) {
-  return call(h.authorities, "createExternalIntermediateCertificateAuthority", {
-    slug,
-    description: "signed outside",
-    subject: subject(`External ${slug}`, ["certmint tests", "external"]),
-    keyAlgorithm,
-    signatureAlgorithm: SignatureAlgorithm.SIGNATURE_ALGORITHM_UNSPECIFIED,
-  });
-}
 
 describe("external intermediate CA", () => {
   let h: TestCertmint;
@@ -77,7 +68,7 @@ describe("external intermediate CA", () => {
     "%s: returns a pending CA and a CSR that openssl verifies and that asks for a CA certificate",
     async (name, alg, keyText, sigText) => {
       const slug = `csr-${name.split(" ")[0]!.toLowerCase().replace("_", "-")}`;
-      const res = await createExternal(h, slug, alg);
+      const res = await createExternalResponse(h, slug, alg);
       const ca = res.certificateAuthority!;
       expect(ca).toMatchObject({
         slug,
@@ -151,7 +142,7 @@ describe("external intermediate CA", () => {
     };
 
     beforeAll(async () => {
-      const res = await createExternal(h, "outside-signed");
+      const res = await createExternalResponse(h, "outside-signed");
       ext = res.certificateAuthority!;
       csrPem = res.csrPem;
       signed = opensslSign(tmp, csrPem, outside, CA_EXTENSIONS);
@@ -458,7 +449,7 @@ describe("external intermediate CA", () => {
 
     // Regression test for a bug once in src/issuance/ca/import-certificate.ts.
     it("imports with a two-certificate chain (outside intermediate, then root)", async () => {
-      const res = await createExternal(h, "outside-two-levels");
+      const res = await createExternalResponse(h, "outside-two-levels");
       const cert = opensslSign(
         tmp,
         res.csrPem,
@@ -515,7 +506,7 @@ describe("external intermediate CA", () => {
     // Regression test for a bug once in src/issuance/ca/import-certificate.ts.
     it("never issues a CA certificate whose path breaks an outside root's pathLenConstraint", async () => {
       const tight = opensslRoot(tmp, { cn: "Pathlen One Root", pathlen: 1 });
-      const res = await createExternal(h, "under-pathlen-one");
+      const res = await createExternalResponse(h, "under-pathlen-one");
       const cert = opensslSign(tmp, res.csrPem, tight, CA_EXTENSIONS);
       const imported = await call(h.authorities, "importCertificateAuthorityCertificate", {
         certificateAuthority: "under-pathlen-one",
@@ -564,7 +555,7 @@ describe("an external intermediate that outlives its outside chain", () => {
   it("signs nothing that outlives the outside root", async () => {
     const root = opensslRoot(tmp, { cn: "Short Outside Root", days: 20 });
     const rootNotAfter = new Date(new X509Certificate(root.pem).validTo).getTime();
-    const res = await createExternal(h, "outlives");
+    const res = await createExternalResponse(h, "outlives");
     const imported = await call(h.authorities, "importCertificateAuthorityCertificate", {
       certificateAuthority: "outlives",
       certificatePem: opensslSign(tmp, res.csrPem, root, CA_EXTENSIONS, 700),

@@ -5,7 +5,14 @@
  */
 import { spawn } from "node:child_process";
 import { CertificateAuthorityStatus } from "../../gen/ts/certmint/v1/certificate_authority_service";
-import { KeyAlgorithm, SignatureAlgorithm, type Subject } from "../../gen/ts/certmint/v1/common";
+import { IssueCertificateRequest } from "../../gen/ts/certmint/v1/certificate_service";
+import {
+  type ExtendedKeyUsage,
+  KeyAlgorithm,
+  SignatureAlgorithm,
+  type Subject,
+} from "../../gen/ts/certmint/v1/common";
+import { type PolicySpec, presetSpec } from "../../src/issuance/policy-engine";
 import { call, type TestCertmint } from "../support/harness";
 import { ROOT, START_TIMEOUT_MS, serverCommand } from "../support/server-process";
 
@@ -72,19 +79,81 @@ export async function createIntermediate(
   h: Pick<TestCertmint, "authorities">,
   slug: string,
   parent: string,
-  opts: { keyAlgorithm?: KeyAlgorithm; maxPathLength?: number; ttlSeconds?: number } = {},
+  opts: {
+    keyAlgorithm?: KeyAlgorithm;
+    maxPathLength?: number;
+    ttlSeconds?: number;
+    subject?: Subject;
+  } = {},
 ) {
   const res = await call(h.authorities, "createIntermediateCertificateAuthority", {
     slug,
     description: `intermediate ${slug}`,
     parentCertificateAuthority: parent,
-    subject: subject(`Intermediate ${slug}`),
+    subject: opts.subject ?? subject(`Intermediate ${slug}`),
     keyAlgorithm: opts.keyAlgorithm ?? KeyAlgorithm.KEY_ALGORITHM_EC_P256,
     signatureAlgorithm: SignatureAlgorithm.SIGNATURE_ALGORITHM_UNSPECIFIED,
     ttl: opts.ttlSeconds === undefined ? undefined : { seconds: String(opts.ttlSeconds), nanos: 0 },
     maxPathLength: opts.maxPathLength,
   });
   return res.certificateAuthority!;
+}
+
+/** An intermediate named by the common name `cn` alone, as a CSR's subject may be. */
+export const createNamedIntermediate = (
+  h: Pick<TestCertmint, "authorities">,
+  slug: string,
+  parent: string,
+  cn: string,
+) => createIntermediate(h, slug, parent, { subject: subject(cn, []) });
+
+/**
+ * CreateExternalIntermediateCertificateAuthority with test defaults: the response (the CA,
+ * PENDING_CERTIFICATE, and its CSR for the outside CA to sign).
+ */
+export function createExternalResponse(
+  h: Pick<TestCertmint, "authorities">,
+  slug: string,
+  keyAlgorithm: KeyAlgorithm = KeyAlgorithm.KEY_ALGORITHM_UNSPECIFIED,
+) {
+  return call(h.authorities, "createExternalIntermediateCertificateAuthority", {
+    slug,
+    description: "signed outside",
+    subject: subject(`External ${slug}`, ["certmint tests", "external"]),
+    keyAlgorithm,
+    signatureAlgorithm: SignatureAlgorithm.SIGNATURE_ALGORITHM_UNSPECIFIED,
+  });
+}
+
+/** An external intermediate (createExternalResponse): the proto CA, its csrPem set. */
+export async function createExternal(h: Pick<TestCertmint, "authorities">, slug: string) {
+  return (await createExternalResponse(h, slug)).certificateAuthority!;
+}
+
+/** ImportCertificateAuthorityCertificate of `pem` with its chain; returns the proto CA. */
+export function importCaCertificate(
+  h: Pick<TestCertmint, "authorities">,
+  slug: string,
+  pem: string,
+  chain: string[],
+) {
+  return call(h.authorities, "importCertificateAuthorityCertificate", {
+    certificateAuthority: slug,
+    certificatePem: pem,
+    certificateChainPem: chain,
+  }).then((r) => r.certificateAuthority!);
+}
+
+/** What an import may change in a CA row (to show a refused import changed nothing). */
+export async function caRowOf(h: Pick<TestCertmint, "db">, slug: string) {
+  return (
+    await h.db.query(
+      `select status, certificate_pem, chain_pem, serial_number, not_before, not_after, csr_pem,
+              subject, max_path_length, version, updated_at
+         from certificate_authority where slug = $1`,
+      [slug],
+    )
+  )[0];
 }
 
 export async function countCas(h: TestCertmint): Promise<number> {
@@ -225,4 +294,79 @@ export function runServerExpectingExit(env: Record<string, string>): Promise<Ref
       resolve({ code, stdout, stderr, served });
     });
   });
+}
+
+/**
+ * A policy for OCSP responder certificates issued through a profile: any common name, no
+ * subject alternative names, digitalSignature, and id-kp-OCSPSigning or clientAuth.
+ */
+export function ocspResponderSpec(): PolicySpec {
+  const ANY = { allowed: ["*"], denied: [], required: false };
+  const spec = presetSpec("TLS_CLIENT");
+  spec.subject = { COMMON_NAME: ANY };
+  spec.sans = {};
+  spec.keyUsages = {
+    allowed: ["DIGITAL_SIGNATURE"],
+    required: ["DIGITAL_SIGNATURE"],
+    denied: [],
+  };
+  spec.extendedKeyUsages = {
+    allowed: ["OCSP_SIGNING", "CLIENT_AUTH"],
+    required: [],
+    denied: [],
+  };
+  spec.subjectNamesInSans = "NOT_REQUIRED";
+  return spec;
+}
+
+/** "Example OCSP Responder" (an EC P-256 key certmint makes) through `profile`, with one EKU. */
+export async function issueResponderCertificate(
+  h: Pick<TestCertmint, "certificates">,
+  profile: string,
+  eku: ExtendedKeyUsage,
+) {
+  return (
+    await call(
+      h.certificates,
+      "issueCertificate",
+      IssueCertificateRequest.fromPartial({
+        certificateProfile: profile,
+        source: {
+          $case: "attributes",
+          value: {
+            subject: { commonName: "Example OCSP Responder" },
+            keyAlgorithm: KeyAlgorithm.KEY_ALGORITHM_EC_P256,
+          },
+        },
+        extendedKeyUsages: [eku],
+      }),
+    )
+  ).certificate!;
+}
+
+/** `openssl x509 -noout -text` of a PEM certificate. */
+export const certificateText = (pem: string) => opensslOk(["x509", "-noout", "-text"], pem);
+
+/**
+ * A policy for CA certificates through a profile (another system's sub-CA): any common name,
+ * DNS names under example.com, digitalSignature with keyCertSign and cRLSign allowed.
+ */
+export function subCaSpec(
+  basicConstraints: PolicySpec["basicConstraints"] = { ca: "ALLOWED", maxPathLength: 0 },
+): PolicySpec {
+  const spec = presetSpec("INTERMEDIATE_CA");
+  spec.basicConstraints = basicConstraints;
+  spec.keyUsages = {
+    allowed: ["DIGITAL_SIGNATURE", "KEY_CERT_SIGN", "CRL_SIGN"],
+    required: ["DIGITAL_SIGNATURE"],
+    denied: [],
+  };
+  spec.subject = { COMMON_NAME: { allowed: ["*"], denied: [], required: true } };
+  spec.sans = {
+    dns: { allowed: ["**.example.com"], denied: [], required: false },
+    ip: { allowed: [], denied: [], required: false },
+    email: { allowed: [], denied: [], required: false },
+    uri: { allowed: [], denied: [], required: false },
+  };
+  return spec;
 }

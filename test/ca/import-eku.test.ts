@@ -29,12 +29,11 @@ import { call, startTestCertmint, type TestCertmint } from "../support/harness";
 import {
   ACTIVE,
   CA_EXTENSIONS,
+  createExternal,
   openssl,
   opensslOk,
   opensslRoot,
   opensslSign,
-  SignatureAlgorithm,
-  subject,
   TempDir,
 } from "./helpers";
 
@@ -56,17 +55,6 @@ describe("issuing under an imported CA whose path carries extendedKeyUsage", () 
     await h?.stop();
     tmp.remove();
   });
-
-  const createExternal = async (slug: string) =>
-    (
-      await call(h.authorities, "createExternalIntermediateCertificateAuthority", {
-        slug,
-        description: "signed outside",
-        subject: subject(`External ${slug}`, ["certmint tests", "external"]),
-        keyAlgorithm: 0,
-        signatureAlgorithm: SignatureAlgorithm.SIGNATURE_ALGORITHM_UNSPECIFIED,
-      })
-    ).certificateAuthority!;
 
   /** `openssl verify -x509_strict -purpose <purpose>` of leaf <- chain <- anchor. */
   const verify = (anchor: string, chain: string[], leaf: string, purpose: string) =>
@@ -96,7 +84,7 @@ describe("issuing under an imported CA whose path carries extendedKeyUsage", () 
   }
 
   it("imports a clientAuth-only CA; refuses serverAuth leaves (generated key, CSR), signs clientAuth ones; openssl agrees", async () => {
-    const ca = await createExternal("eku-client");
+    const ca = await createExternal(h, "eku-client");
     caPem = opensslSign(tmp, ca.csrPem, root, [...CA_EXTENSIONS, "extendedKeyUsage=clientAuth"]);
     const imported = (
       await call(h.authorities, "importCertificateAuthorityCertificate", {
@@ -223,7 +211,7 @@ describe("issuing under an imported CA whose path carries extendedKeyUsage", () 
       "extendedKeyUsage=clientAuth",
     ]);
     const ekuRoot = { keyPath, certPath, pem: opensslOk(["x509", "-in", certPath]) };
-    const ca = await createExternal("eku-below-root");
+    const ca = await createExternal(h, "eku-below-root");
     const pem = opensslSign(tmp, ca.csrPem, ekuRoot, CA_EXTENSIONS); // no EKU of its own
     await call(h.authorities, "importCertificateAuthorityCertificate", {
       certificateAuthority: "eku-below-root",

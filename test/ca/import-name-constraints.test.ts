@@ -19,12 +19,13 @@ import { call, startTestCertmint, type TestCertmint } from "../support/harness";
 import {
   ACTIVE,
   CA_EXTENSIONS,
+  caRowOf,
+  createExternal,
+  importCaCertificate,
   opensslOk,
   opensslRoot,
   opensslSign,
   PENDING,
-  SignatureAlgorithm,
-  subject,
   TempDir,
   verifyChain,
 } from "./helpers";
@@ -43,34 +44,12 @@ describe("importing an outside CA certificate with name constraints", () => {
     tmp.remove();
   });
 
-  const createExternal = async (slug: string) =>
-    (
-      await call(h.authorities, "createExternalIntermediateCertificateAuthority", {
-        slug,
-        description: "signed outside",
-        subject: subject(`External ${slug}`, ["certmint tests", "external"]),
-        keyAlgorithm: 0,
-        signatureAlgorithm: SignatureAlgorithm.SIGNATURE_ALGORITHM_UNSPECIFIED,
-      })
-    ).certificateAuthority!;
   const importCert = (slug: string, pem: string) =>
-    call(h.authorities, "importCertificateAuthorityCertificate", {
-      certificateAuthority: slug,
-      certificatePem: pem,
-      certificateChainPem: [outside.pem],
-    }).then((r) => r.certificateAuthority!);
-  const rowOf = async (slug: string) =>
-    (
-      await h.db.query(
-        `select status, certificate_pem, chain_pem, serial_number, not_before, not_after, csr_pem,
-                subject, max_path_length, version, updated_at
-           from certificate_authority where slug = $1`,
-        [slug],
-      )
-    )[0];
+    importCaCertificate(h, slug, pem, [outside.pem]);
+  const rowOf = (slug: string) => caRowOf(h, slug);
 
   it("shows the imported constraints, issues within them (openssl verifies), refuses outside them", async () => {
-    const ca = await createExternal("nc-ext");
+    const ca = await createExternal(h, "nc-ext");
     const pem = opensslSign(tmp, ca.csrPem, outside, [
       ...CA_EXTENSIONS,
       "nameConstraints=critical,permitted;DNS:example.com,excluded;IP:10.0.0.0/255.0.0.0",
@@ -163,7 +142,7 @@ describe("importing an outside CA certificate with name constraints", () => {
     "refuses a certificate with %s (INVALID_ARGUMENT naming it), changing nothing",
     async (name, ext, why) => {
       const slug = `nc-bad-${name.split(" ")[1]!.toLowerCase()}`;
-      const ca = await createExternal(slug);
+      const ca = await createExternal(h, slug);
       const pem = opensslSign(tmp, ca.csrPem, outside, [...CA_EXTENSIONS, ...ext]);
       const before = await rowOf(slug);
       const err = await rpcError(importCert(slug, pem));
@@ -205,7 +184,7 @@ describe("importing an outside CA certificate with name constraints", () => {
       "O=Outside Corp",
     ]);
     const inter = { keyPath, certPath: tmp.file("outside-inter.pem", interPem) };
-    const ca = await createExternal("nc-chain");
+    const ca = await createExternal(h, "nc-chain");
     const pem = opensslSign(tmp, ca.csrPem, inter, CA_EXTENSIONS);
     const before = await rowOf("nc-chain");
     const err = await rpcError(

@@ -23,12 +23,13 @@ import { call, startTestCertmint, type TestCertmint } from "../support/harness";
 import {
   ACTIVE,
   CA_EXTENSIONS,
+  caRowOf,
+  createExternal,
+  importCaCertificate,
   openssl,
   opensslOk,
   opensslRoot,
   PENDING,
-  SignatureAlgorithm,
-  subject,
   TempDir,
   verifyChain,
 } from "./helpers";
@@ -158,31 +159,9 @@ describe("importing an outside CA certificate that verifiers would refuse", () =
     tmp.remove();
   });
 
-  const createExternal = async (slug: string) =>
-    (
-      await call(h.authorities, "createExternalIntermediateCertificateAuthority", {
-        slug,
-        description: "signed outside",
-        subject: subject(`External ${slug}`, ["certmint tests", "external"]),
-        keyAlgorithm: 0,
-        signatureAlgorithm: SignatureAlgorithm.SIGNATURE_ALGORITHM_UNSPECIFIED,
-      })
-    ).certificateAuthority!;
   const importCert = (slug: string, pem: string, chain: string[]) =>
-    call(h.authorities, "importCertificateAuthorityCertificate", {
-      certificateAuthority: slug,
-      certificatePem: pem,
-      certificateChainPem: chain,
-    }).then((r) => r.certificateAuthority!);
-  const rowOf = async (slug: string) =>
-    (
-      await h.db.query(
-        `select status, certificate_pem, chain_pem, serial_number, not_before, not_after, csr_pem,
-                subject, max_path_length, version, updated_at
-           from certificate_authority where slug = $1`,
-        [slug],
-      )
-    )[0];
+    importCaCertificate(h, slug, pem, chain);
+  const rowOf = (slug: string) => caRowOf(h, slug);
 
   /** The import is refused with exactly these (field, reason) pairs; the row is unchanged. */
   async function expectRefused(
@@ -257,13 +236,13 @@ describe("importing an outside CA certificate that verifiers would refuse", () =
     ],
   ])("refuses a certificate with %s, changing nothing", async (_what, extensions, expected) => {
     const slug = `def-${++n}`;
-    const ca = await createExternal(slug);
+    const ca = await createExternal(h, slug);
     const pem = sign(ca.csrPem, root, extensions);
     await expectRefused(slug, pem, [root.pem], expected);
   });
 
   it("refuses a SHA-1-signed certificate (ecdsa-with-SHA1), changing nothing", async () => {
-    const ca = await createExternal("def-sha1");
+    const ca = await createExternal(h, "def-sha1");
     const pem = sign(ca.csrPem, root, CA_EXTENSIONS, { md: "sha1" });
     expect(opensslOk(["x509", "-noout", "-text", "-in", tmp.file("s.pem", pem)])).toMatch(
       /Signature Algorithm: ecdsa-with-SHA1/,
@@ -301,16 +280,16 @@ describe("importing an outside CA certificate that verifiers would refuse", () =
     ],
   ])("refuses a certificate with %s, changing nothing", async (_what, subj, expected) => {
     const slug = `subj-${++n}`;
-    const ca = await createExternal(slug);
+    const ca = await createExternal(h, slug);
     const pem = sign(ca.csrPem, root, CA_EXTENSIONS, { subj });
     await expectRefused(slug, pem, [root.pem], expected);
   });
 
   it("refuses the subject of another certmint CA under the same issuer (another key), changing nothing", async () => {
-    const first = await createExternal("same-name-1");
+    const first = await createExternal(h, "same-name-1");
     const taken = sign(first.csrPem, root, CA_EXTENSIONS, { subj: "/O=Outside Corp/CN=Issuing" });
     expect((await importCert("same-name-1", taken, [root.pem])).status).toBe(ACTIVE);
-    const second = await createExternal("same-name-2");
+    const second = await createExternal(h, "same-name-2");
     // RFC 5280 7.1: case and inner white space do not make another name.
     const pem = sign(second.csrPem, root, CA_EXTENSIONS, { subj: "/O=outside  corp/CN=ISSUING" });
     await expectRefused(
@@ -371,7 +350,7 @@ describe("importing an outside CA certificate that verifiers would refuse", () =
     ],
   ])("refuses a chain with %s, changing nothing", async (_what, make, expected) => {
     const slug = `chain-${++n}`;
-    const ca = await createExternal(slug);
+    const ca = await createExternal(h, slug);
     const inters = make(root);
     const pem = sign(ca.csrPem, inters[0]!, CA_EXTENSIONS);
     await expectRefused(slug, pem, [...inters.map((i) => i.pem), root.pem], expected);
@@ -379,7 +358,7 @@ describe("importing an outside CA certificate that verifiers would refuse", () =
 
   it("refuses an RSA-1024 outside root (C F3), changing nothing", async () => {
     const weak = outsideCa("Weak Root", "self", ROOT_EXTENSIONS, { newkey: ["rsa:1024"] });
-    const ca = await createExternal("weak-root");
+    const ca = await createExternal(h, "weak-root");
     const pem = sign(ca.csrPem, weak, CA_EXTENSIONS);
     await expectRefused(
       "weak-root",
@@ -395,7 +374,7 @@ describe("importing an outside CA certificate that verifiers would refuse", () =
       "keyUsage=critical,cRLSign",
       "subjectKeyIdentifier=hash",
     ]);
-    const ca = await createExternal("root-no-kcs");
+    const ca = await createExternal(h, "root-no-kcs");
     const pem = sign(ca.csrPem, crlOnly, CA_EXTENSIONS);
     await expectRefused(
       "root-no-kcs",
@@ -406,7 +385,7 @@ describe("importing an outside CA certificate that verifiers would refuse", () =
   });
 
   it("refuses a chain that gives a certificate twice (C F4), naming the copy, changing nothing", async () => {
-    const ca = await createExternal("dup-chain");
+    const ca = await createExternal(h, "dup-chain");
     const pem = sign(ca.csrPem, root, CA_EXTENSIONS);
     await expectRefused(
       "dup-chain",
@@ -428,7 +407,7 @@ describe("importing an outside CA certificate that verifiers would refuse", () =
       [...ROOT_EXTENSIONS, "policyConstraints=critical,requireExplicitPolicy:0"],
       { md: "sha1" },
     );
-    const ca = await createExternal("accepted");
+    const ca = await createExternal(h, "accepted");
     const pem = sign(ca.csrPem, anchor, [
       ...CA_EXTENSIONS,
       "certificatePolicies=critical,1.3.6.1.4.1.99999.7",
@@ -463,7 +442,7 @@ describe("importing an outside CA certificate that verifiers would refuse", () =
   it("accepts requireExplicitPolicy that skips every certificate certmint may sign below (pathLen 0, 10); its leaves verify with -policy_check", async () => {
     // Until an outside probe of stop 44's fixes any requireExplicitPolicy below the root was
     // refused; RFC 5280 6.1 needs a policy only k certificates down, past a pathLen-0 CA's leaves.
-    const ca = await createExternal("skip-policy");
+    const ca = await createExternal(h, "skip-policy");
     const pem = sign(ca.csrPem, root, [
       "basicConstraints=critical,CA:TRUE,pathlen:0",
       ...CA_EXTENSIONS.slice(1),

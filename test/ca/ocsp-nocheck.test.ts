@@ -6,15 +6,12 @@
  */
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { IssueCertificateRequest } from "../../gen/ts/certmint/v1/certificate_service";
-import { ExtendedKeyUsage, KeyAlgorithm } from "../../gen/ts/certmint/v1/common";
-import { presetSpec } from "../../src/issuance/policy-engine";
+import { ExtendedKeyUsage } from "../../gen/ts/certmint/v1/common";
 import { createProfileRows, createRoot } from "../support/fixtures";
-import { call, startTestCertmint, type TestCertmint } from "../support/harness";
+import { startTestCertmint, type TestCertmint } from "../support/harness";
 import { extensionBlock, opensslOk, TempDir } from "../support/openssl";
 import { unusedPort } from "../support/ports";
-
-const ANY = { allowed: ["*"], denied: [], required: false };
+import { certificateText, issueResponderCertificate, ocspResponderSpec } from "./helpers";
 
 describe("id-pkix-ocsp-nocheck on OCSP responder certificates", () => {
   let h: TestCertmint;
@@ -29,46 +26,15 @@ describe("id-pkix-ocsp-nocheck on OCSP responder certificates", () => {
       CERTMINT_OCSP_RESPONDER: "delegated",
     });
     const root = await createRoot(h, "nocheck-root");
-    const responder = presetSpec("TLS_CLIENT");
-    responder.subject = { COMMON_NAME: ANY };
-    responder.sans = {};
-    responder.keyUsages = {
-      allowed: ["DIGITAL_SIGNATURE"],
-      required: ["DIGITAL_SIGNATURE"],
-      denied: [],
-    };
-    responder.extendedKeyUsages = {
-      allowed: ["OCSP_SIGNING", "CLIENT_AUTH"],
-      required: [],
-      denied: [],
-    };
-    responder.subjectNamesInSans = "NOT_REQUIRED";
-    await createProfileRows(h, { slug: "responder", caId: root.id, spec: responder });
+    await createProfileRows(h, { slug: "responder", caId: root.id, spec: ocspResponderSpec() });
   });
   afterAll(async () => {
     await h?.stop();
     tmp.remove();
   });
 
-  const issue = async (eku: ExtendedKeyUsage) =>
-    (
-      await call(
-        h.certificates,
-        "issueCertificate",
-        IssueCertificateRequest.fromPartial({
-          certificateProfile: "responder",
-          source: {
-            $case: "attributes",
-            value: {
-              subject: { commonName: "Example OCSP Responder" },
-              keyAlgorithm: KeyAlgorithm.KEY_ALGORITHM_EC_P256,
-            },
-          },
-          extendedKeyUsages: [eku],
-        }),
-      )
-    ).certificate!;
-  const text = (pem: string) => opensslOk(["x509", "-noout", "-text"], pem);
+  const issue = (eku: ExtendedKeyUsage) => issueResponderCertificate(h, "responder", eku);
+  const text = certificateText;
 
   it("a certificate with id-kp-OCSPSigning issued through a profile carries it, not critical", async () => {
     const cert = await issue(ExtendedKeyUsage.EXTENDED_KEY_USAGE_OCSP_SIGNING);

@@ -7,15 +7,12 @@
  * Until stop 44 of 2026-12-06 the responder certificate carried both (an outside probe, E F3).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { IssueCertificateRequest } from "../../gen/ts/certmint/v1/certificate_service";
-import { ExtendedKeyUsage, KeyAlgorithm } from "../../gen/ts/certmint/v1/common";
-import { presetSpec } from "../../src/issuance/policy-engine";
+import { ExtendedKeyUsage } from "../../gen/ts/certmint/v1/common";
 import { createProfileRows, createRoot } from "../support/fixtures";
-import { call, startTestCertmint, type TestCertmint } from "../support/harness";
-import { extensionBlock, openssl, opensslOk, TempDir } from "../support/openssl";
+import { startTestCertmint, type TestCertmint } from "../support/harness";
+import { extensionBlock, openssl, TempDir } from "../support/openssl";
 import { unusedPort } from "../support/ports";
-
-const ANY = { allowed: ["*"], denied: [], required: false };
+import { certificateText, issueResponderCertificate, ocspResponderSpec } from "./helpers";
 
 describe("status pointers in OCSP responder certificates issued through a profile", () => {
   let h: TestCertmint;
@@ -35,46 +32,15 @@ describe("status pointers in OCSP responder certificates issued through a profil
     const root = await createRoot(h, "pointers-root");
     rootPem = root.certificatePem;
     rootId = root.id;
-    const responder = presetSpec("TLS_CLIENT");
-    responder.subject = { COMMON_NAME: ANY };
-    responder.sans = {};
-    responder.keyUsages = {
-      allowed: ["DIGITAL_SIGNATURE"],
-      required: ["DIGITAL_SIGNATURE"],
-      denied: [],
-    };
-    responder.extendedKeyUsages = {
-      allowed: ["OCSP_SIGNING", "CLIENT_AUTH"],
-      required: [],
-      denied: [],
-    };
-    responder.subjectNamesInSans = "NOT_REQUIRED";
-    await createProfileRows(h, { slug: "responder", caId: root.id, spec: responder });
+    await createProfileRows(h, { slug: "responder", caId: root.id, spec: ocspResponderSpec() });
   });
   afterAll(async () => {
     await h?.stop();
     tmp.remove();
   });
 
-  const issue = async (eku: ExtendedKeyUsage) =>
-    (
-      await call(
-        h.certificates,
-        "issueCertificate",
-        IssueCertificateRequest.fromPartial({
-          certificateProfile: "responder",
-          source: {
-            $case: "attributes",
-            value: {
-              subject: { commonName: "Example OCSP Responder" },
-              keyAlgorithm: KeyAlgorithm.KEY_ALGORITHM_EC_P256,
-            },
-          },
-          extendedKeyUsages: [eku],
-        }),
-      )
-    ).certificate!;
-  const text = (pem: string) => opensslOk(["x509", "-noout", "-text"], pem);
+  const issue = (eku: ExtendedKeyUsage) => issueResponderCertificate(h, "responder", eku);
+  const text = certificateText;
 
   it("an OCSP-signing certificate has nocheck, caIssuers, and neither a CDP nor an OCSP URL", async () => {
     const cert = await issue(ExtendedKeyUsage.EXTENDED_KEY_USAGE_OCSP_SIGNING);

@@ -11,6 +11,7 @@ import type { Call } from "../call";
 import { newRowId } from "../common/ids";
 import { resolveRef } from "../common/refs";
 import type { CaRepository, CertificateAuthority, CertificateAuthorityView } from "../repositories";
+import { assertWithinExplicitPolicy } from "./explicit-policy";
 import type { CaKeyring } from "./keyring";
 import { caIssuer, noteRevokedAbove, requireActive } from "./load";
 import { forbidUnlistedKinds } from "./name-constraints";
@@ -55,6 +56,14 @@ export async function createIntermediateCa(
   );
   await noteRevokedAbove(deps.store.cas, parent);
   checkParent(parent, input.maxPathLength);
+  const maxPathLength = input.maxPathLength ?? below(parent.maxPathLength);
+  // A requireExplicitPolicy on the parent's path (an outside chain's) must not reach the new
+  // CA's leaves, nor what its path length allows below it (RFC 5280 4.2.1.11, 6.1.5 (g)).
+  assertWithinExplicitPolicy(
+    parent,
+    { kind: "ca", pathLength: maxPathLength, certmintSigns: true },
+    "max_path_length",
+  );
   await assertSlugFree(deps.store, input.slug);
   await assertSubjectFree(deps.store.cas, parent.id, input.subject, deps.store.certificates);
   // 3. The kinds of name the caller left out are forbidden when some are permitted
@@ -70,7 +79,6 @@ export async function createIntermediateCa(
   assertConstraintsWithin(issuer, nameConstraints);
   const { privateKey, publicKey } = await deps.keys.generate(plan.keyAlgorithm, CA_KEYS);
   const now = deps.now();
-  const maxPathLength = input.maxPathLength ?? below(parent.maxPathLength);
   const cert = await issueCertificate({
     subject: input.subject,
     sans: caSubjectAltNames(input.subject),

@@ -5,9 +5,7 @@ import {
   invalidArgument,
   invalidField,
 } from "../../errors";
-import { type ParsedCertificate, parseCertificate, sameDistinguishedName } from "../../signer";
-import { type Asn1, parseDer } from "../../signer/der";
-import { subjectFromAsn1 } from "../../signer/name";
+import { type ParsedCertificate, parseCertificate } from "../../signer";
 import { keyWeaknessOf } from "../../signer/parse-certificate";
 import { updatedFields } from "../audit/changes";
 import { changeRecord } from "../audit/record";
@@ -21,6 +19,7 @@ import {
   caView,
   type StoreWith,
 } from "../repositories";
+import { countedBetween, sameName } from "./explicit-policy";
 import type { CaKeyring } from "./keyring";
 import { caNameValueProblem, caSubjectViolations } from "./subject-check";
 import type { ImportCaCertificateInput } from "./types";
@@ -190,7 +189,7 @@ function certificateProblems(
       "a certificate signed by another CA must carry authorityKeyIdentifier with its keyIdentifier (RFC 5280 4.2.1.1)",
     );
   }
-  for (const [reason, description] of pathProblems(cert, false, certificatesBelow(cert, 0)))
+  for (const [reason, description] of pathProblems(cert, false, certificatesBelow([cert], 0)))
     flag(`CERTIFICATE_${reason}`, description);
   flagSubject(cert, flag);
   // Name constraints (RFC 5280 4.2.1.10) are read from the certificate, shown and enforced as a
@@ -325,7 +324,7 @@ function chainProblems(
     for (const [reason, description] of pathProblems(
       parent,
       anchorSelfSigned,
-      certificatesBelow(cert, i),
+      certificatesBelow(path, i),
     )) {
       flag(field, `CHAIN_${reason}`, description);
     }
@@ -405,12 +404,14 @@ const EXTENSION_NAMES: Record<string, string> = {
 
 /**
  * How many certificates lie below path[index] ([imported certificate, ...its chain]) down to
- * the deepest certmint may sign under the imported CA: those between (index of them), the
- * imported CA's own sub-CAs its pathLenConstraint allows (RFC 5280 4.2.1.9; none counted when
- * it has none: see the README), and a leaf.
+ * the deepest certmint may sign under the imported CA: those between that RFC 5280 6.1.4 (h)
+ * counts (not self-issued), the sub-CAs the imported CA's path length allows (RFC 5280
+ * 4.2.1.9, 6.1.4 (l)-(m): its own pathLenConstraint and the chain's), and a leaf. Without a
+ * path length only its leaves count here: certmint holds its key, and each CA it creates or
+ * certificate it signs below it is judged as it is signed (explicit-policy.ts).
  */
-function certificatesBelow(imported: ParsedCertificate, index: number): number {
-  return index + (imported.pathLength ?? 0) + 1;
+function certificatesBelow(path: ParsedCertificate[], index: number): number {
+  return countedBetween(path, index) + (effectivePathLength(path[0]!, path.slice(1)) ?? 0) + 1;
 }
 
 /**
@@ -450,7 +451,9 @@ function pathProblems(
   // a policy in every certificate when k <= below; certmint's certificates carry no
   // certificatePolicies, so every one it signed there would fail Go, Java and openssl
   // -policy_check (E F10). A larger k skips them: until an outside probe of stop 44's fixes any
-  // k was refused, also a pathLen-0 CA's requireExplicitPolicy 10 that verifiers accept.
+  // k was refused, also a pathLen-0 CA's requireExplicitPolicy 10 that verifiers accept. The
+  // CAs and certificates certmint signs further down are judged as they are signed
+  // (explicit-policy.ts; until stop 45 of 2026-12-06 they were not).
   const k = c.policyConstraints?.requireExplicitPolicy;
   if (k !== undefined && k <= below && !anchor) {
     out.push([
@@ -538,17 +541,6 @@ async function subjectTakenProblems(
     ];
   }
   return [];
-}
-
-/** Two Name DERs equal as RFC 5280 7.1 compares names (sameDistinguishedName), else bytewise. */
-function sameName(a: Buffer, b: Buffer): boolean {
-  if (a.equals(b)) return true;
-  try {
-    const [x, y] = [a, b].map((d) => subjectFromAsn1(parseDer(d).node as Asn1));
-    return sameDistinguishedName(x!, y!);
-  } catch {
-    return false;
-  }
 }
 
 /**

@@ -11,6 +11,7 @@ import {
   assertNamesPermitted,
   computeValidity,
 } from "../../signer";
+import { assertWithinExplicitPolicy } from "../ca/explicit-policy";
 import { caIssuer, requireActive } from "../ca/load";
 import type { IssuanceDeps } from "../deps";
 import { checkPlan, type FieldMapper } from "./plan";
@@ -113,6 +114,15 @@ export function checkIssuerState(
   if (issuer) {
     // The signer checks these again as it signs.
     issuer.assertMayIssue(validity.notAfter, plan.isCa ?? false, plan.pathLength);
+    // A requireExplicitPolicy on the CA's path (an outside chain's) that would reach this
+    // certificate, or what a CA certificate allows below it (RFC 5280 4.2.1.11, 6.1.5 (g)).
+    assertWithinExplicitPolicy(
+      plan.ca!,
+      plan.isCa
+        ? { kind: "ca", pathLength: plan.pathLength, certmintSigns: false }
+        : { kind: "leaf" },
+      "ca_certificate.max_path_length",
+    );
     assertNamesPermitted(issuer, plan.subject, plan.sans, plan.isCa ?? false);
     // Its EKUs within every EKU on the CA's path, an outside chain's included (signer/issuer.ts).
     assertExtendedKeyUsagesPermitted(issuer, plan.extendedKeyUsages);
