@@ -119,6 +119,23 @@ describe("an issuer's own requests", () => {
       reason: "CERTIFICATE_REQUEST_NOT_FOUND",
     });
     expect((await statusOf(second.certificateRequestId)).status).toBe("PENDING_APPROVAL");
+    // The trail tells admins what the co-issuer was not told: the reason and the request named
+    // (a mistyped id's record names none). Until stop 45 of 2026-12-06 both read alike.
+    const missingId = `${second.certificateRequestId.slice(0, 14)}${randomUUID().slice(14)}`;
+    const typo = await expectRpcError(withdraw(coIssuer.clients, missingId));
+    expect({ ...typo, message: typo.message.replace(missingId, "ID") }).toEqual({
+      ...refused,
+      message: refused.message.replace(second.certificateRequestId, "ID"),
+    });
+    const attempts = await h.db.query<{ error_reason: string; resource_id: string | null }>(
+      `select error_reason, resource_id from audit_record
+        where actor_id = $1 and method like '%RejectCertificateRequest' order by created_at`,
+      [coIssuer.id],
+    );
+    expect(attempts).toEqual([
+      { error_reason: "REQUEST_NOT_OWN", resource_id: second.certificateRequestId },
+      { error_reason: "CERTIFICATE_REQUEST_NOT_FOUND", resource_id: "" },
+    ]);
 
     // The requester withdraws it: REJECTED, saying who, with its reason.
     const res = await withdraw(issuer.clients, second.certificateRequestId, "wrong host name");

@@ -4,11 +4,11 @@ import { standingOf } from "../auto-renewal/standing";
 import { requireActive } from "../ca/load";
 import type { Call } from "../call";
 import type { IssuanceDeps } from "../deps";
-import { findRequestFor } from "../profiles/access";
+import { findRequestFor, hiddenRequest } from "../profiles/access";
 import { requireCa } from "../profiles/load";
 import { type CertificateRequest, type CertificateRequestView, requestView } from "../repositories";
 import { policyRefusal } from "./check";
-import { requestNamed, requestNotFound } from "./find";
+import { requestNamed } from "./find";
 import { statusOnceFree } from "./idempotency";
 import { markFailed, reserveSerial } from "./intent";
 import { storedErrorOf } from "./outcome";
@@ -143,7 +143,7 @@ export async function reject(
   reason: string,
 ): Promise<CertificateRequestView> {
   const request = await findRequestFor(deps.store, call, id, deps);
-  if (!mayReadRequest(call.actor, request)) throw requestNotFound(id);
+  if (!mayReadRequest(call.actor, request)) throw await hiddenRequest(call, request, id, deps);
   const why = reason.trim();
   const withdrawn = request.caller === call.actor.id;
   // One reason for both (REQUEST_REJECTED, what clients already check); the message says who.

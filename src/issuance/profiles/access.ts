@@ -87,15 +87,40 @@ async function hidden(
   answer: CertmintError,
   resource: AuditResource,
   audit: HiddenObjectAudit | undefined,
+  /** Why the caller may not see it, for the trail only. */
+  reason = "PROFILE_NOT_GRANTED",
 ): Promise<CertmintError> {
   if (audit) {
     const outcome = {
       statusCode: call.statusCodeOf?.(answer) ?? NOT_FOUND,
-      errorReason: "PROFILE_NOT_GRANTED",
+      errorReason: reason,
     };
     const record = auditRecordOf(call, resource, outcome, audit.now());
     await audit.store.audit.insert(record);
     call.auditRecordId = record.id;
   }
   return answer;
+}
+
+/**
+ * Another caller's request, named by an issuer that may act on its profile (an issuer sees its
+ * own requests only: certificates/request-list.ts mayReadRequest): NOT_FOUND exactly as a
+ * missing id, and, for a call that changes something (RejectCertificateRequest), audited with
+ * the reason REQUEST_NOT_OWN and the request named, as PROFILE_NOT_GRANTED is for another
+ * profile's object. Until stop 45 of 2026-12-06 the record read as a mistyped id's (an outside
+ * probe): admins could not tell an attempt on a co-issuer's request from a typo.
+ */
+export function hiddenRequest(
+  call: Call,
+  request: CertificateRequest,
+  named: string,
+  audit?: HiddenObjectAudit,
+): Promise<CertmintError> {
+  return hidden(
+    call,
+    requestNotFound(named),
+    { type: "certificate_request", id: request.id },
+    audit,
+    "REQUEST_NOT_OWN",
+  );
 }
