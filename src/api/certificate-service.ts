@@ -51,10 +51,14 @@ const outcomeToProto = (o: IssueOutcome) => ({
   privateKeyPem: o.privateKeyPem ?? "",
 });
 
-/** A certificate as the API shows it, with where its server-driven renewal stands. */
+/**
+ * A certificate as the API shows it, with where its server-driven renewal stands, and its
+ * status against the CAs revoked now (ISSUER_REVOKED below one; a self-signed one has none).
+ */
 async function withRenewal(d: IssuanceDeps, cert: CertificateView) {
   const renewal = await renewalStatuses(d, [cert]);
-  return certificateToProto(cert, d.now(), renewal.get(cert.id));
+  const revokedIssuers = cert.caId ? await d.store.certificates.revokedIssuers() : undefined;
+  return certificateToProto(cert, d.now(), renewal.get(cert.id), revokedIssuers);
 }
 
 /** Thin handlers: map the request, call one use case, map the result. */
@@ -180,7 +184,9 @@ export function certificateHandlers(
         });
         const now = d.now();
         return {
-          certificates: page.items.map((c) => certificateToProto(c, now, page.renewal.get(c.id))),
+          certificates: page.items.map((c) =>
+            certificateToProto(c, now, page.renewal.get(c.id), page.revokedIssuers),
+          ),
           nextPageToken: page.nextPageToken,
         };
       },

@@ -7,9 +7,11 @@ import {
 } from "../../gen/ts/certmint/v1/certificate_service";
 import { CertmintError, STARTING_OR_STOPPING_RETRY_SECONDS, unauthenticated } from "../errors";
 import type { Actor, Call } from "../issuance/call";
+import { recentIssuerRevocations } from "../issuance/certificates/issuer-revocations";
 import { certificateStatus } from "../issuance/certificates/queries";
 import type { IssuanceDeps } from "../issuance/deps";
 import type { CertificateWatch, WatchEvent, WatchTarget } from "../issuance/events/watch";
+import type { IssuerRevocations } from "../issuance/repositories";
 import { noteCallActor } from "../server/call-logging";
 import { peerIdentity } from "../server/peer-identity";
 import { logCallFailure } from "./call-failure-log";
@@ -41,12 +43,18 @@ function targetOf(req: WatchCertificatesRequest): WatchTarget {
   return { kind: "ALL" };
 }
 
-function eventToProto(e: WatchEvent, now: Date): WatchCertificatesResponse {
+function eventToProto(
+  e: WatchEvent,
+  now: Date,
+  revokedIssuers?: IssuerRevocations,
+): WatchCertificatesResponse {
   return {
     cursor: e.cursor,
     type: eventTypeCodec.toProto(e.type),
     eventTime: e.time,
-    certificate: e.certificate ? certificateToProto(e.certificate, now, e.renewal) : undefined,
+    certificate: e.certificate
+      ? certificateToProto(e.certificate, now, e.renewal, revokedIssuers)
+      : undefined,
     previousCertificateId: e.previousCertificateId ?? "",
     privateKeyPem: e.privateKeyPem ?? "",
     error: storedErrorToStatus(e.error ?? null),
@@ -62,7 +70,7 @@ function eventToProto(e: WatchEvent, now: Date): WatchCertificatesResponse {
  * (reusableResponse), instead of once per stream. With 500 streams open, each issuance was
  * built and encoded 500 times (bench/fairness/watch-flood.ts). Held weakly: a message goes
  * with its event. Kept with the status it was built with: a stream that sends it after the
- * certificate expired builds its own.
+ * certificate expired, or its CA was revoked, builds its own.
  */
 const sharedMessages = new WeakMap<
   WatchEvent,
@@ -76,14 +84,18 @@ const sharedMessages = new WeakMap<
  * shared by that token's streams only: built and encoded once, not once per stream (an issuer
  * with 100 streams had each key's message built 100 times; an outside probe, 2026-12-06).
  */
-export function watchMessageOf(e: WatchEvent, now: Date): WatchCertificatesResponse {
+export function watchMessageOf(
+  e: WatchEvent,
+  now: Date,
+  revokedIssuers?: IssuerRevocations,
+): WatchCertificatesResponse {
   if (e.type === "KEEPALIVE" || e.type === "CURRENT") {
-    return eventToProto(e, now);
+    return eventToProto(e, now, revokedIssuers);
   }
-  const status = e.certificate ? certificateStatus(e.certificate, now) : undefined;
+  const status = e.certificate ? certificateStatus(e.certificate, now, revokedIssuers) : undefined;
   const held = sharedMessages.get(e);
   if (held && held.status === status) return held.message;
-  const message = reusableResponse(eventToProto(e, now));
+  const message = reusableResponse(eventToProto(e, now, revokedIssuers));
   sharedMessages.set(e, { message, status });
   return message;
 }
@@ -170,7 +182,17 @@ export function watchCertificatesHandler(
           // expires, or its client certificate is revoked, and hands out no further event or key.
           const still = await security.authenticate(call.metadata, peer, call.getPeer());
           if (still.id !== actor.id) throw credentialChanged(actor);
-          const written = write(call, watchMessageOf(event, issuance().now()), cancelled.signal);
+          // Its certificate's status against the CAs revoked now (ISSUER_REVOKED below one),
+          // read at most once a second for every stream (issuer-revocations.ts).
+          const d = issuance();
+          const revokedIssuers = event.certificate?.caId
+            ? await recentIssuerRevocations(d.store.certificates)
+            : undefined;
+          const written = write(
+            call,
+            watchMessageOf(event, d.now(), revokedIssuers),
+            cancelled.signal,
+          );
           // Handed to grpc-js: the set-up is done. Not once the client takes it: a client
           // that does not read would hold the place.
           setUpDone?.();

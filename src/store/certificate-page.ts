@@ -1,5 +1,5 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
-import type { ReadBound } from "../issuance/repositories";
+import type { CertificateState, ReadBound } from "../issuance/repositories";
 import { boundedRead } from "./bounded-read";
 import { TableColumns } from "./columns";
 import { CertificateEntity, type CertificateRow } from "./entities";
@@ -13,6 +13,14 @@ import { CertificateEntity, type CertificateRow } from "./entities";
  *   (created_at, id) < (cursor), which PostgreSQL uses as the start of the index range scan of
  *   every (…, created_at desc, id desc) index. The equivalent `a < x or (a = x and b < y)` is
  *   only a filter: each page re-read every row before it (quadratic walks).
+ * - A status is decided as each row shows it (certificates/queries.ts certificateStatus): the
+ *   CAs revoked or below a revoked CA are read first (tens of rows at most), then no join.
+ *   ISSUER_REVOKED reads each such CA's rows from (ca_id, created_at desc, id desc), one limited
+ *   branch per CA merged by the order (Merge Append; never all of a CA's certificates). ACTIVE
+ *   and EXPIRED alone read so the CAs in good standing (and self-signed certificates), so that a
+ *   revoked CA's rows, however many, are never read through; with a filter that has its own
+ *   index (CA, profile, expiry bound, name) they leave the revoked CAs' ca_ids out as the rows
+ *   are read, as not_after already is. While no CA is revoked the statement is as before.
  * - Late row lookup: the filters and the order are applied to (id, created_at) in a subquery,
  *   which the planner can answer from an index alone (the expiry bound from
  *   (not_after, created_at, id), REVOKED from its partial index); only the page's rows are read
@@ -25,9 +33,20 @@ import { CertificateEntity, type CertificateRow } from "./entities";
 export interface CertificatePageFilter {
   profileId?: string;
   caId?: string;
-  status?: "ACTIVE" | "REVOKED" | "EXPIRED";
+  status?: CertificateState;
   /** ACTIVE and EXPIRED are relative to this time. */
   now: Date;
+  /**
+   * The CAs revoked or below a revoked CA (CertificateRepository.revokedIssuers): what they
+   * signed is ISSUER_REVOKED unless revoked itself, never ACTIVE or EXPIRED.
+   */
+  issuerRevokedCaIds?: readonly string[];
+  /**
+   * Every other CA (in good standing), given with issuerRevokedCaIds for ACTIVE and EXPIRED:
+   * without a filter that picks an index of its own (CA, profile, expiry bound, name), those
+   * are read CA by CA, so that the rows of a revoked CA are never read through.
+   */
+  standingCaIds?: readonly string[];
   expiresBefore?: Date;
   /** A LIKE pattern over search_names, its metacharacters already escaped with backslashes. */
   namePattern?: string;
@@ -70,9 +89,43 @@ export function certificatePageQuery(
   };
   if (f.profileId) add(`"profile_id" = ?`, f.profileId);
   if (f.caId) add(`"ca_id" = ?`, f.caId);
+  // The revoked issuers that can matter: with a CA filter, that CA alone if it is one.
+  const revokedIds = (f.issuerRevokedCaIds ?? []).filter((id) => !f.caId || id === f.caId);
+  /** ca_id outside the revoked issuers (a self-signed certificate, null, is outside). */
+  const notUnderRevoked = () => {
+    if (revokedIds.length === 0) return;
+    if (f.caId) add("false");
+    else
+      add(
+        `("ca_id" is null or "ca_id" not in (${revokedIds.map(() => "?").join(", ")}))`,
+        ...revokedIds,
+      );
+  };
   if (f.status === "REVOKED") add(`"revoked_at" is not null`);
-  if (f.status === "ACTIVE") add(`"revoked_at" is null and "not_after" > ?`, f.now);
-  if (f.status === "EXPIRED") add(`"revoked_at" is null and "not_after" <= ?`, f.now);
+  // ACTIVE or EXPIRED with revoked CAs and no filter that picks an index: read by CA in good
+  // standing (below), else the revoked CAs' ca_ids left out as the rows are read.
+  const byStandingCa =
+    (f.status === "ACTIVE" || f.status === "EXPIRED") &&
+    revokedIds.length > 0 &&
+    f.standingCaIds !== undefined &&
+    !f.caId &&
+    !f.profileId &&
+    !f.expiresBefore &&
+    f.namePattern === undefined;
+  if (f.status === "ACTIVE") {
+    add(`"revoked_at" is null and "not_after" > ?`, f.now);
+    if (!byStandingCa) notUnderRevoked();
+  }
+  if (f.status === "EXPIRED") {
+    add(`"revoked_at" is null and "not_after" <= ?`, f.now);
+    if (!byStandingCa) notUnderRevoked();
+  }
+  if (f.status === "ISSUER_REVOKED") {
+    add(`"revoked_at" is null`);
+    // No revoked issuer: nothing is ISSUER_REVOKED. One: its ca_id (the CA filter's, if any).
+    if (revokedIds.length === 0) add("false");
+    else if (revokedIds.length === 1 && !f.caId) add(`"ca_id" = ?`, revokedIds[0]);
+  }
   if (f.expiresBefore) add(`"not_after" < ?`, f.expiresBefore);
   // The key's condition is the one the trigram index serves; the plain one keeps the result
   // exact (Migration20261205200000NameSearchWords).
@@ -87,12 +140,35 @@ export function certificatePageQuery(
     const at = f.after.createdAtText ?? f.after.createdAt;
     add(`("created_at", "id") < (?::timestamptz, ?::uuid)`, at, f.after.id);
   }
-  params.push(f.limit);
+  const keys = (extra = "") =>
+    `select "id", "created_at" from "certificate"${
+      where.length || extra ? ` where ${[...where, ...(extra ? [extra] : [])].join(" and ")}` : ""
+    } order by "created_at" desc, "id" desc limit ?`;
+  let keySql: string;
+  let keyParams: unknown[];
+  // One branch per CA, each an index range scan of (ca_id, created_at desc, id desc), merged by
+  // the order (Merge Append): `"ca_id" in (...)` would read every certificate of those CAs and
+  // sort them, and a scan of the newest-first index would read through a revoked CA's rows.
+  const branches: Array<{ sql: string; params: unknown[] }> | undefined =
+    f.status === "ISSUER_REVOKED" && revokedIds.length > 1
+      ? revokedIds.map((id) => ({ sql: `"ca_id" = ?`, params: [id] }))
+      : byStandingCa
+        ? [
+            ...(f.standingCaIds ?? []).map((id) => ({ sql: `"ca_id" = ?`, params: [id] })),
+            // Self-signed certificates: no CA.
+            { sql: `"ca_id" is null`, params: [] },
+          ]
+        : undefined;
+  if (branches) {
+    keySql = `${branches.map((b) => `(${keys(b.sql)})`).join(" union all ")} order by "created_at" desc, "id" desc limit ?`;
+    keyParams = [...branches.flatMap((b) => [...params, ...b.params, f.limit]), f.limit];
+  } else {
+    keySql = keys();
+    keyParams = [...params, f.limit];
+  }
   // The row's created_at to the microsecond, for the next page's cursor.
-  const sql = `select ${select}, ${CREATED_AT_TEXT} as "${CURSOR_COLUMN}" from (select "id", "created_at" from "certificate"${
-    where.length ? ` where ${where.join(" and ")}` : ""
-  } order by "created_at" desc, "id" desc limit ?) k join "certificate" c on c."id" = k."id" order by k."created_at" desc, k."id" desc`;
-  return { sql, params };
+  const sql = `select ${select}, ${CREATED_AT_TEXT} as "${CURSOR_COLUMN}" from (${keySql}) k join "certificate" c on c."id" = k."id" order by k."created_at" desc, k."id" desc`;
+  return { sql, params: keyParams };
 }
 
 /** A certificate of the page (mapped as the ORM maps it) and its created_at to the microsecond. */

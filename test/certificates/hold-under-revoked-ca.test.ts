@@ -199,12 +199,22 @@ describe.each(["ca", "delegated"])(
         expect(answer.reason).toBe("cACompromise");
         expect(answer.revokedAt!.getTime()).toBe(wholeSeconds(caRevoked.revoked_at));
       }
-      // GetCertificate reports the certificate's own row (documented): the untouched leaf has no
-      // revocation of its own, the held one keeps its hold.
+      // GetCertificate: the untouched leaf is ISSUER_REVOKED with the time and reason OCSP
+      // answers (until stop 45 of 2026-12-06 it showed ACTIVE, its own row alone); the held one
+      // is REVOKED, its own hold (test/certificates/issuer-revoked-status.test.ts).
       const got = await call(h.certificates, "getCertificate", {
         certificate: other.certificateId,
       });
-      expect(got.certificate!.status).toBe(CertificateStatus.CERTIFICATE_STATUS_ACTIVE);
+      expect(got.certificate!.status).toBe(CertificateStatus.CERTIFICATE_STATUS_ISSUER_REVOKED);
+      expect(got.certificate!.revokeTime!.getTime()).toBe(caRevoked.revoked_at.getTime());
+      expect(got.certificate!.revocationReason).toBe(
+        RevocationReason.REVOCATION_REASON_CA_COMPROMISE,
+      );
+      const heldNow = await call(h.certificates, "getCertificate", {
+        certificate: held.certificateId,
+      });
+      expect(heldNow.certificate!.status).toBe(CertificateStatus.CERTIFICATE_STATUS_REVOKED);
+      expect(heldNow.certificate!.revocationReason).toBe(HOLD);
     });
 
     it("a CA above the issuer revoked (cACompromise): the release is refused naming that CA; OCSP cACompromise", async () => {

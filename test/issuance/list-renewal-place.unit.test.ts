@@ -36,7 +36,10 @@ describe("ListCertificates' renewal statuses", () => {
       listGate: gate,
       listQueryTimeoutMs: 0,
       store: {
-        certificates: { listNewestFirst: async () => [cert] },
+        certificates: {
+          listNewestFirst: async () => [cert],
+          revokedIssuers: async () => new Map(),
+        },
         renewals: {
           renewalsOf: () => {
             renewalReads++;

@@ -17,10 +17,7 @@ import {
   type RenewalStatus,
 } from "../../issuance/auto-renewal/status";
 import { errorFromStored } from "../../issuance/certificates/outcome";
-import {
-  type CertificateStatusFilter,
-  certificateStatus,
-} from "../../issuance/certificates/queries";
+import { type CertificateStatusFilter, shownStatus } from "../../issuance/certificates/queries";
 import type {
   IssuedView,
   RenewKeySource,
@@ -31,6 +28,7 @@ import type {
   CertificateListView,
   CertificateRequestView,
   CertificateView,
+  IssuerRevocations,
   ListedCertificate,
 } from "../../issuance/repositories";
 import { toRpcStatus } from "../errors";
@@ -55,6 +53,7 @@ export const certificateStatusCodec = enumCodec(PbCertificateStatus, "CERTIFICAT
   "ACTIVE",
   "REVOKED",
   "EXPIRED",
+  "ISSUER_REVOKED",
 ] as const satisfies readonly CertificateStatusFilter[]);
 /** A list's view (AIP-157); UNSPECIFIED is FULL, as lists were before views. */
 export const certificateViewCodec = enumCodec(PbCertificateView, "CERTIFICATE_VIEW_", [
@@ -116,17 +115,21 @@ export function requestToProto(r: CertificateRequestView): PbCertificateRequest 
 
 /**
  * A stored certificate as the API shows it; its server-driven renewal as `renewal` says
- * (auto-renewal/status.ts), or as its row alone tells (renewed or idle).
+ * (auto-renewal/status.ts), or as its row alone tells (renewed or idle); its status against
+ * `revokedIssuers` (the CAs revoked or below a revoked CA; certificates/queries.ts shownStatus):
+ * ISSUER_REVOKED under one, with that CA's revocation as OCSP answers it.
  */
 export function certificateToProto(
   c: CertificateView | ListedCertificate,
   now: Date,
   renewal: RenewalStatus = plainRenewalStatus(c),
+  revokedIssuers?: IssuerRevocations,
 ): PbCertificate {
+  const shown = shownStatus(c, now, revokedIssuers);
   return {
     id: c.id,
     serialNumber: c.serialNumber,
-    status: certificateStatusCodec.toProto(certificateStatus(c, now)),
+    status: certificateStatusCodec.toProto(shown.status),
     certificateAuthorityId: c.caId ?? "",
     certificateProfileId: c.profileId ?? "",
     certificateRequestId: c.certificateRequestId,
@@ -142,8 +145,8 @@ export function certificateToProto(
     // Left out of a list's BASIC view.
     certificatePem: c.certificatePem ?? "",
     certificateChainPem: c.chainPem ?? [],
-    revokeTime: c.revokedAt ?? undefined,
-    revocationReason: revocationReasonCodec.toProto(c.revocationReason),
+    revokeTime: shown.revokedAt ?? undefined,
+    revocationReason: revocationReasonCodec.toProto(shown.revocationReason),
     renewedFromCertificateId: c.renewedFromId ?? "",
     renewedByCertificateId: c.renewedById ?? "",
     createTime: c.createdAt,

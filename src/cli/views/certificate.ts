@@ -1,4 +1,4 @@
-import { Certificate } from "../../../gen/ts/certmint/v1/certificate_service";
+import { Certificate, CertificateStatus } from "../../../gen/ts/certmint/v1/certificate_service";
 import {
   CERTIFICATE_STATUS,
   EXTENDED_KEY_USAGE,
@@ -45,7 +45,12 @@ export function certificateView(withChain = false): OneView<Certificate> {
       [
         "revoked",
         c.revokeTime
-          ? `${formatTime(c.revokeTime)} (${REVOCATION_REASON.name(c.revocationReason)})`
+          ? `${formatTime(c.revokeTime)} (${REVOCATION_REASON.name(c.revocationReason)}${
+              // Not this certificate's own revocation: its issuing CA's, or one above it.
+              c.status === CertificateStatus.CERTIFICATE_STATUS_ISSUER_REVOKED
+                ? ", of a CA on its path"
+                : ""
+            })`
           : "",
       ],
       ["issued", formatTime(c.createTime)],

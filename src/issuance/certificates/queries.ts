@@ -1,5 +1,7 @@
 import { invalidField, quoted } from "../../errors";
+import type { RevocationReason } from "../../model/pki";
 import { type RenewalStatus, renewalStatuses } from "../auto-renewal/status";
+import { underRevokedCa } from "../ca/ocsp";
 import type { Call } from "../call";
 import { type ListQueryAdvice, listReadBound, readWithinBound } from "../common/list-bound";
 import { throughListGate } from "../common/list-gate";
@@ -16,6 +18,7 @@ import {
   type CertificateState,
   type CertificateView,
   certificateView,
+  type IssuerRevocations,
   type ListedCertificate,
 } from "../repositories";
 import { findCertificate } from "./find";
@@ -47,7 +50,13 @@ export async function listCertificates(
   deps: IssuanceDeps,
   call: Pick<Call, "deadlineAt" | "signal" | "actor" | "whileOutside">,
   input: ListCertificatesInput,
-): Promise<Page<ListedCertificate> & { renewal: Map<string, RenewalStatus> }> {
+): Promise<
+  Page<ListedCertificate> & {
+    renewal: Map<string, RenewalStatus>;
+    /** What the status filter was decided with: each row's status is shown with it too. */
+    revokedIssuers: IssuerRevocations;
+  }
+> {
   const scope: PageScope = {
     list: "ListCertificates",
     filter: {
@@ -102,6 +111,10 @@ export async function listCertificates(
       // The bound is taken once the list has its place: the time it waited is not the query's.
       throughListGate(deps.listGate, call, async () => {
         const { bound, byDeadline } = listReadBound(deps.listQueryTimeoutMs ?? 0, call);
+        // The CAs revoked or below a revoked CA (tens of rows), read once before the page, in
+        // its place: the status filter and the statuses the rows show are decided with the
+        // same set (a CA revoked while the page is read shows from the next read on).
+        filter.revokedIssuers = await deps.store.certificates.revokedIssuers();
         const rows = await readWithinBound(
           deps.store.certificates.listNewestFirst(
             filter,
@@ -120,7 +133,7 @@ export async function listCertificates(
       }),
     CERTIFICATE_PAGE_BUDGET,
   );
-  return { ...page, renewal };
+  return { ...page, renewal, revokedIssuers: filter.revokedIssuers ?? new Map() };
 }
 
 /**
@@ -185,11 +198,60 @@ function certificateQueryAdvice(filter: CertificateFilter): ListQueryAdvice {
   };
 }
 
-/** ACTIVE, REVOKED or EXPIRED, computed at read time. */
+/**
+ * A certificate's status, computed at read time against `revokedIssuers` (the CAs revoked or
+ * below a revoked CA, CertificateRepository.revokedIssuers), the first that applies:
+ *
+ * - REVOKED: revoked itself (a hold included), whatever its CAs;
+ * - ISSUER_REVOKED: its issuing CA, or a CA above it, was revoked: relying parties that check
+ *   the CA's CRL refuse it, and OCSP answers `revoked` for it (ca/ocsp.ts underRevokedCa,
+ *   RFC 6960 2.2). Before EXPIRED, as REVOKED is: OCSP answers `revoked` for an expired leaf of
+ *   a revoked CA too, and the revocation is what made it unusable first, or also;
+ * - EXPIRED: past its notAfter;
+ * - ACTIVE.
+ *
+ * Until stop 45 of 2026-12-06 the leaves of a revoked CA showed ACTIVE (and a status filter of
+ * ACTIVE listed them), while OCSP and the CRLs said revoked (test/certificates/issuer-revoked-status.test.ts).
+ */
 export function certificateStatus(
-  cert: Pick<Certificate, "revokedAt" | "notAfter">,
+  cert: Pick<Certificate, "revokedAt" | "notAfter" | "caId">,
   now: Date,
+  revokedIssuers?: IssuerRevocations,
 ): CertificateStatusFilter {
   if (cert.revokedAt) return "REVOKED";
+  if (cert.caId && revokedIssuers?.has(cert.caId)) return "ISSUER_REVOKED";
   return cert.notAfter <= now ? "EXPIRED" : "ACTIVE";
+}
+
+/** A certificate's status as shown, and the revocation that goes with it. */
+export interface ShownStatus {
+  status: CertificateStatusFilter;
+  /** REVOKED: its own; ISSUER_REVOKED: the CA's, as OCSP answers it; else null. */
+  revokedAt: Date | null;
+  revocationReason: RevocationReason | null;
+}
+
+/**
+ * certificateStatus, with the revocation time and reason to show: the certificate's own when
+ * REVOKED; when ISSUER_REVOKED, those OCSP answers for it (underRevokedCa itself, so the two
+ * cannot drift): the revoked CA's time, and cACompromise when it was revoked for keyCompromise
+ * or cACompromise (RFC 5280 5.3.1), else its own reason.
+ */
+export function shownStatus(
+  cert: Pick<Certificate, "revokedAt" | "revocationReason" | "notAfter" | "caId">,
+  now: Date,
+  revokedIssuers?: IssuerRevocations,
+): ShownStatus {
+  const status = certificateStatus(cert, now, revokedIssuers);
+  if (status === "REVOKED") {
+    return { status, revokedAt: cert.revokedAt, revocationReason: cert.revocationReason };
+  }
+  const issuer = status === "ISSUER_REVOKED" ? revokedIssuers?.get(cert.caId!) : undefined;
+  if (issuer) {
+    const [answer] = underRevokedCa([{ kind: "good" }], issuer);
+    if (answer?.kind === "revoked") {
+      return { status, revokedAt: answer.revokedAt, revocationReason: answer.reason };
+    }
+  }
+  return { status, revokedAt: null, revocationReason: null };
 }

@@ -61,7 +61,27 @@ export type CertificateView = Omit<Certificate, "sealedPrivateKey">;
 export const certificateView = ({ sealedPrivateKey: _, ...view }: Certificate) =>
   view as CertificateView;
 
-export type CertificateState = "ACTIVE" | "REVOKED" | "EXPIRED";
+/**
+ * A certificate's status, computed at read time, first that applies: REVOKED (revoked itself),
+ * ISSUER_REVOKED (its issuing CA or one above it was revoked), EXPIRED, ACTIVE
+ * (certificates/queries.ts certificateStatus).
+ */
+export type CertificateState = "ACTIVE" | "REVOKED" | "EXPIRED" | "ISSUER_REVOKED";
+
+/**
+ * The revocation that stands over what a CA signed: that CA's own, or that of the nearest CA
+ * above it that was revoked (ca/revoke.ts revokedAbove, which OCSP answers from: ca/ocsp.ts
+ * underRevokedCa).
+ */
+export interface IssuerRevocation {
+  /** The revoked CA: the signing CA itself or the nearest revoked CA above it. */
+  revokedCaId: string;
+  revokedAt: Date;
+  revocationReason: RevocationReason | null;
+}
+
+/** By the id of the CA that signed: every CA revoked or below a revoked CA, and no other. */
+export type IssuerRevocations = ReadonlyMap<string, IssuerRevocation>;
 
 /**
  * How much of each certificate a list reads (AIP-157 views): BASIC leaves the PEMs out, which
@@ -78,9 +98,15 @@ export type ListedCertificate = Omit<CertificateView, "certificatePem" | "chainP
 export interface CertificateFilter {
   profileId?: string;
   caId?: string;
-  /** Computed at `now`. */
+  /** Computed at `now`, and against `revokedIssuers` (ISSUER_REVOKED). */
   state?: CertificateState;
   now: Date;
+  /**
+   * The CAs revoked or below a revoked CA, read once before the page (they are few): a state
+   * filter is decided on the certificate's ca_id against these, as each row's status is shown.
+   * Empty: none.
+   */
+  revokedIssuers?: IssuerRevocations;
   expiresBefore?: Date;
   /** Matched as a substring of one name (searchNames), literally. */
   nameContains?: string;
@@ -191,6 +217,11 @@ export interface CertificateRepository {
    * Newest first by (created_at, id); `after` is the last row of the previous page. The sealed
    * key is never read; the PEMs only in the FULL view.
    */
+  /**
+   * Every CA revoked or below a revoked CA, with the revocation that stands over what it
+   * signed (the nearest revoked CA at or above it). One read of the CA table: CAs are few.
+   */
+  revokedIssuers(): Promise<IssuerRevocations>;
   listNewestFirst(
     filter: CertificateFilter,
     page: PageQuery,

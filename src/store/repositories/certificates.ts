@@ -6,6 +6,8 @@ import type {
   CertificateRepository,
   EncodedCrlEntries,
   ExpiringByProfile,
+  IssuerRevocation,
+  IssuerRevocations,
   LineagePlace,
   ListedCertificate,
   PageQuery,
@@ -347,6 +349,27 @@ export class OrmCertificateRepository implements CertificateRepository {
     return Boolean(row?.revokedAt);
   }
 
+  async revokedIssuers(): Promise<IssuerRevocations> {
+    const em = this.em();
+    const rows = await em.getConnection().execute<
+      Array<{
+        id: string;
+        revoked_ca_id: string;
+        revoked_epoch: number;
+        revocation_reason: string | null;
+      }>
+    >(REVOKED_ISSUERS_SQL, [], "all", em.getTransactionContext());
+    const issuers = new Map<string, IssuerRevocation>();
+    for (const r of rows) {
+      issuers.set(r.id, {
+        revokedCaId: r.revoked_ca_id,
+        revokedAt: new Date(r.revoked_epoch * 1000),
+        revocationReason: r.revocation_reason as RevocationReason | null,
+      });
+    }
+    return issuers;
+  }
+
   /**
    * Newest first, in the one statement of certificate-page.ts that stays flat to millions of
    * rows; each row carries its created_at to the microsecond for the next page's cursor.
@@ -358,6 +381,24 @@ export class OrmCertificateRepository implements CertificateRepository {
     view: CertificateListView,
   ): Promise<Array<ListedCertificate & { createdAtText: string }>> {
     const bound = this.options.boundedReads ? page.bound : undefined;
+    const revoked = filter.revokedIssuers ?? new Map();
+    // ACTIVE and EXPIRED with revoked CAs may be read CA by CA (certificate-page.ts): the CAs in
+    // good standing, from the CA table (tens of rows).
+    const standingCaIds =
+      (filter.state === "ACTIVE" || filter.state === "EXPIRED") && revoked.size > 0
+        ? (
+            await this.em()
+              .getConnection()
+              .execute<Array<{ id: string }>>(
+                `select "id" from "certificate_authority" order by "id"`,
+                [],
+                "all",
+                this.em().getTransactionContext(),
+              )
+          )
+            .map((r) => r.id)
+            .filter((id) => !revoked.has(id))
+        : undefined;
     const rows = await readCertificatePage(
       this.em(),
       {
@@ -365,6 +406,8 @@ export class OrmCertificateRepository implements CertificateRepository {
         caId: filter.caId,
         status: filter.state,
         now: filter.now,
+        issuerRevokedCaIds: [...revoked.keys()],
+        standingCaIds,
         expiresBefore: filter.expiresBefore,
         // LIKE metacharacters in the needle are matched literally.
         namePattern:
@@ -396,6 +439,25 @@ export class OrmCertificateRepository implements CertificateRepository {
     return { lineageId: row?.lineage_id ?? id, depth: Number(row?.depth ?? 0) };
   }
 }
+
+/**
+ * Every CA revoked or below a revoked CA (id), with the nearest revoked CA at or above it: each
+ * revoked CA stands for itself, and the walk down from it stops at a CA revoked on its own
+ * (which stands for its own subtree), as ca/revoke.ts revokedAbove walks up from a CA to the
+ * first revoked one. Reads the certificate_authority table only (tens of rows); the depth bound
+ * guards against a cycle no parent_id can make. The time as epoch seconds (a float8 that
+ * arrives as a number, to the microsecond).
+ */
+export const REVOKED_ISSUERS_SQL = `with recursive "below" ("id", "revoked_ca_id", "revoked_at", "revocation_reason", "depth") as (
+     select "id", "id", "revoked_at", "revocation_reason", 0 from "certificate_authority"
+      where "revoked_at" is not null
+     union all
+     select "c"."id", "b"."revoked_ca_id", "b"."revoked_at", "b"."revocation_reason", "b"."depth" + 1
+       from "certificate_authority" "c" join "below" "b" on "c"."parent_id" = "b"."id"
+      where "c"."revoked_at" is null and "b"."depth" < 32
+   )
+   select "id", "revoked_ca_id", extract(epoch from "revoked_at")::float8 as "revoked_epoch", "revocation_reason"
+     from "below"`;
 
 /**
  * The newest certificate of the lineage of a certificate (id): two index lookups whatever the

@@ -99,8 +99,16 @@ const (
 	CertificateStatus_CERTIFICATE_STATUS_ACTIVE CertificateStatus = 1
 	// Revoked.
 	CertificateStatus_CERTIFICATE_STATUS_REVOKED CertificateStatus = 2
-	// Past its notAfter and not revoked.
+	// Past its notAfter, not revoked, and no CA on its path revoked.
 	CertificateStatus_CERTIFICATE_STATUS_EXPIRED CertificateStatus = 3
+	// Not revoked itself, but its issuing CA, or a CA above it, was revoked: relying parties
+	// reject it (the CA's serial is on its parent's CRL), and certmint's OCSP responder answers
+	// `revoked` for it (RFC 6960 2.2). revoke_time and revocation_reason carry that CA's
+	// revocation, as OCSP does: its time, and cACompromise when the CA was revoked for
+	// keyCompromise or cACompromise (RFC 5280 5.3.1), else the CA's own reason. Takes precedence
+	// over EXPIRED (as REVOKED does): an expired certificate under a revoked CA is ISSUER_REVOKED.
+	// A certificate revoked itself is REVOKED, whatever its CAs.
+	CertificateStatus_CERTIFICATE_STATUS_ISSUER_REVOKED CertificateStatus = 4
 )
 
 // Enum value maps for CertificateStatus.
@@ -110,12 +118,14 @@ var (
 		1: "CERTIFICATE_STATUS_ACTIVE",
 		2: "CERTIFICATE_STATUS_REVOKED",
 		3: "CERTIFICATE_STATUS_EXPIRED",
+		4: "CERTIFICATE_STATUS_ISSUER_REVOKED",
 	}
 	CertificateStatus_value = map[string]int32{
-		"CERTIFICATE_STATUS_UNSPECIFIED": 0,
-		"CERTIFICATE_STATUS_ACTIVE":      1,
-		"CERTIFICATE_STATUS_REVOKED":     2,
-		"CERTIFICATE_STATUS_EXPIRED":     3,
+		"CERTIFICATE_STATUS_UNSPECIFIED":    0,
+		"CERTIFICATE_STATUS_ACTIVE":         1,
+		"CERTIFICATE_STATUS_REVOKED":        2,
+		"CERTIFICATE_STATUS_EXPIRED":        3,
+		"CERTIFICATE_STATUS_ISSUER_REVOKED": 4,
 	}
 )
 
@@ -1320,7 +1330,7 @@ type Certificate struct {
 	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	// The serial number, lower-case hex.
 	SerialNumber string `protobuf:"bytes,2,opt,name=serial_number,json=serialNumber,proto3" json:"serial_number,omitempty"`
-	// ACTIVE, REVOKED or EXPIRED.
+	// ACTIVE, REVOKED, EXPIRED or ISSUER_REVOKED.
 	Status CertificateStatus `protobuf:"varint,3,opt,name=status,proto3,enum=certmint.v1.CertificateStatus" json:"status,omitempty"`
 	// The issuing CA's id; empty for self-signed certificates.
 	CertificateAuthorityId string `protobuf:"bytes,4,opt,name=certificate_authority_id,json=certificateAuthorityId,proto3" json:"certificate_authority_id,omitempty"`
@@ -1350,9 +1360,10 @@ type Certificate struct {
 	CertificatePem string `protobuf:"bytes,16,opt,name=certificate_pem,json=certificatePem,proto3" json:"certificate_pem,omitempty"`
 	// The chain above it, nearest first (PEM each).
 	CertificateChainPem []string `protobuf:"bytes,17,rep,name=certificate_chain_pem,json=certificateChainPem,proto3" json:"certificate_chain_pem,omitempty"`
-	// When it was revoked; unset unless REVOKED.
+	// When it was revoked; unset unless REVOKED (ISSUER_REVOKED: when the CA was revoked).
 	RevokeTime *timestamppb.Timestamp `protobuf:"bytes,18,opt,name=revoke_time,json=revokeTime,proto3" json:"revoke_time,omitempty"`
-	// Why it was revoked; meaningful only when REVOKED.
+	// Why it was revoked; meaningful only when REVOKED or ISSUER_REVOKED (then the CA's, as OCSP
+	// answers it).
 	RevocationReason RevocationReason `protobuf:"varint,19,opt,name=revocation_reason,json=revocationReason,proto3,enum=certmint.v1.RevocationReason" json:"revocation_reason,omitempty"`
 	// The certificate this one renewed, if any.
 	RenewedFromCertificateId string `protobuf:"bytes,20,opt,name=renewed_from_certificate_id,json=renewedFromCertificateId,proto3" json:"renewed_from_certificate_id,omitempty"`
@@ -2884,12 +2895,13 @@ const file_certmint_v1_certificate_service_proto_rawDesc = "" +
 	"\"CERTIFICATE_REQUEST_STATUS_PENDING\x10\x02\x12%\n" +
 	"!CERTIFICATE_REQUEST_STATUS_ISSUED\x10\x03\x12%\n" +
 	"!CERTIFICATE_REQUEST_STATUS_FAILED\x10\x04\x12'\n" +
-	"#CERTIFICATE_REQUEST_STATUS_REJECTED\x10\x05*\x96\x01\n" +
+	"#CERTIFICATE_REQUEST_STATUS_REJECTED\x10\x05*\xbd\x01\n" +
 	"\x11CertificateStatus\x12\"\n" +
 	"\x1eCERTIFICATE_STATUS_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19CERTIFICATE_STATUS_ACTIVE\x10\x01\x12\x1e\n" +
 	"\x1aCERTIFICATE_STATUS_REVOKED\x10\x02\x12\x1e\n" +
-	"\x1aCERTIFICATE_STATUS_EXPIRED\x10\x03*j\n" +
+	"\x1aCERTIFICATE_STATUS_EXPIRED\x10\x03\x12%\n" +
+	"!CERTIFICATE_STATUS_ISSUER_REVOKED\x10\x04*j\n" +
 	"\x0fCertificateView\x12 \n" +
 	"\x1cCERTIFICATE_VIEW_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16CERTIFICATE_VIEW_BASIC\x10\x01\x12\x19\n" +

@@ -72,7 +72,16 @@ class _CertificateStatusEnumTypeWrapper(google.protobuf.internal.enum_type_wrapp
     CERTIFICATE_STATUS_REVOKED: _CertificateStatus.ValueType  # 2
     """Revoked."""
     CERTIFICATE_STATUS_EXPIRED: _CertificateStatus.ValueType  # 3
-    """Past its notAfter and not revoked."""
+    """Past its notAfter, not revoked, and no CA on its path revoked."""
+    CERTIFICATE_STATUS_ISSUER_REVOKED: _CertificateStatus.ValueType  # 4
+    """Not revoked itself, but its issuing CA, or a CA above it, was revoked: relying parties
+    reject it (the CA's serial is on its parent's CRL), and certmint's OCSP responder answers
+    `revoked` for it (RFC 6960 2.2). revoke_time and revocation_reason carry that CA's
+    revocation, as OCSP does: its time, and cACompromise when the CA was revoked for
+    keyCompromise or cACompromise (RFC 5280 5.3.1), else the CA's own reason. Takes precedence
+    over EXPIRED (as REVOKED does): an expired certificate under a revoked CA is ISSUER_REVOKED.
+    A certificate revoked itself is REVOKED, whatever its CAs.
+    """
 
 class CertificateStatus(_CertificateStatus, metaclass=_CertificateStatusEnumTypeWrapper):
     """CertificateStatus is the state of an issued certificate."""
@@ -84,7 +93,16 @@ CERTIFICATE_STATUS_ACTIVE: CertificateStatus.ValueType  # 1
 CERTIFICATE_STATUS_REVOKED: CertificateStatus.ValueType  # 2
 """Revoked."""
 CERTIFICATE_STATUS_EXPIRED: CertificateStatus.ValueType  # 3
-"""Past its notAfter and not revoked."""
+"""Past its notAfter, not revoked, and no CA on its path revoked."""
+CERTIFICATE_STATUS_ISSUER_REVOKED: CertificateStatus.ValueType  # 4
+"""Not revoked itself, but its issuing CA, or a CA above it, was revoked: relying parties
+reject it (the CA's serial is on its parent's CRL), and certmint's OCSP responder answers
+`revoked` for it (RFC 6960 2.2). revoke_time and revocation_reason carry that CA's
+revocation, as OCSP does: its time, and cACompromise when the CA was revoked for
+keyCompromise or cACompromise (RFC 5280 5.3.1), else the CA's own reason. Takes precedence
+over EXPIRED (as REVOKED does): an expired certificate under a revoked CA is ISSUER_REVOKED.
+A certificate revoked itself is REVOKED, whatever its CAs.
+"""
 Global___CertificateStatus: typing_extensions.TypeAlias = CertificateStatus
 
 class _CertificateView:
@@ -746,7 +764,7 @@ class Certificate(google.protobuf.message.Message):
     serial_number: builtins.str
     """The serial number, lower-case hex."""
     status: Global___CertificateStatus.ValueType
-    """ACTIVE, REVOKED or EXPIRED."""
+    """ACTIVE, REVOKED, EXPIRED or ISSUER_REVOKED."""
     certificate_authority_id: builtins.str
     """The issuing CA's id; empty for self-signed certificates."""
     certificate_profile_id: builtins.str
@@ -762,7 +780,9 @@ class Certificate(google.protobuf.message.Message):
     certificate_pem: builtins.str
     """The certificate (PEM)."""
     revocation_reason: certmint.v1.common_pb2.RevocationReason.ValueType
-    """Why it was revoked; meaningful only when REVOKED."""
+    """Why it was revoked; meaningful only when REVOKED or ISSUER_REVOKED (then the CA's, as OCSP
+    answers it).
+    """
     renewed_from_certificate_id: builtins.str
     """The certificate this one renewed, if any."""
     renewed_by_certificate_id: builtins.str
@@ -806,7 +826,7 @@ class Certificate(google.protobuf.message.Message):
 
     @property
     def revoke_time(self) -> google.protobuf.timestamp_pb2.Timestamp:
-        """When it was revoked; unset unless REVOKED."""
+        """When it was revoked; unset unless REVOKED (ISSUER_REVOKED: when the CA was revoked)."""
 
     @property
     def create_time(self) -> google.protobuf.timestamp_pb2.Timestamp:

@@ -119,8 +119,18 @@ export enum CertificateStatus {
   CERTIFICATE_STATUS_ACTIVE = 1,
   /** CERTIFICATE_STATUS_REVOKED - Revoked. */
   CERTIFICATE_STATUS_REVOKED = 2,
-  /** CERTIFICATE_STATUS_EXPIRED - Past its notAfter and not revoked. */
+  /** CERTIFICATE_STATUS_EXPIRED - Past its notAfter, not revoked, and no CA on its path revoked. */
   CERTIFICATE_STATUS_EXPIRED = 3,
+  /**
+   * CERTIFICATE_STATUS_ISSUER_REVOKED - Not revoked itself, but its issuing CA, or a CA above it, was revoked: relying parties
+   * reject it (the CA's serial is on its parent's CRL), and certmint's OCSP responder answers
+   * `revoked` for it (RFC 6960 2.2). revoke_time and revocation_reason carry that CA's
+   * revocation, as OCSP does: its time, and cACompromise when the CA was revoked for
+   * keyCompromise or cACompromise (RFC 5280 5.3.1), else the CA's own reason. Takes precedence
+   * over EXPIRED (as REVOKED does): an expired certificate under a revoked CA is ISSUER_REVOKED.
+   * A certificate revoked itself is REVOKED, whatever its CAs.
+   */
+  CERTIFICATE_STATUS_ISSUER_REVOKED = 4,
   UNRECOGNIZED = -1,
 }
 
@@ -138,6 +148,9 @@ export function certificateStatusFromJSON(object: any): CertificateStatus {
     case 3:
     case "CERTIFICATE_STATUS_EXPIRED":
       return CertificateStatus.CERTIFICATE_STATUS_EXPIRED;
+    case 4:
+    case "CERTIFICATE_STATUS_ISSUER_REVOKED":
+      return CertificateStatus.CERTIFICATE_STATUS_ISSUER_REVOKED;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -155,6 +168,8 @@ export function certificateStatusToJSON(object: CertificateStatus): string {
       return "CERTIFICATE_STATUS_REVOKED";
     case CertificateStatus.CERTIFICATE_STATUS_EXPIRED:
       return "CERTIFICATE_STATUS_EXPIRED";
+    case CertificateStatus.CERTIFICATE_STATUS_ISSUER_REVOKED:
+      return "CERTIFICATE_STATUS_ISSUER_REVOKED";
     case CertificateStatus.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -681,7 +696,7 @@ export interface Certificate {
   id: string;
   /** The serial number, lower-case hex. */
   serialNumber: string;
-  /** ACTIVE, REVOKED or EXPIRED. */
+  /** ACTIVE, REVOKED, EXPIRED or ISSUER_REVOKED. */
   status: CertificateStatus;
   /** The issuing CA's id; empty for self-signed certificates. */
   certificateAuthorityId: string;
@@ -719,11 +734,14 @@ export interface Certificate {
   certificatePem: string;
   /** The chain above it, nearest first (PEM each). */
   certificateChainPem: string[];
-  /** When it was revoked; unset unless REVOKED. */
+  /** When it was revoked; unset unless REVOKED (ISSUER_REVOKED: when the CA was revoked). */
   revokeTime?:
     | Date
     | undefined;
-  /** Why it was revoked; meaningful only when REVOKED. */
+  /**
+   * Why it was revoked; meaningful only when REVOKED or ISSUER_REVOKED (then the CA's, as OCSP
+   * answers it).
+   */
   revocationReason: RevocationReason;
   /** The certificate this one renewed, if any. */
   renewedFromCertificateId: string;

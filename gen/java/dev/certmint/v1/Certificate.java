@@ -163,7 +163,7 @@ private static final long serialVersionUID = 0L;
   private int status_ = 0;
   /**
    * <pre>
-   * ACTIVE, REVOKED or EXPIRED.
+   * ACTIVE, REVOKED, EXPIRED or ISSUER_REVOKED.
    * </pre>
    *
    * <code>.certmint.v1.CertificateStatus status = 3 [json_name = "status"];</code>
@@ -174,7 +174,7 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * ACTIVE, REVOKED or EXPIRED.
+   * ACTIVE, REVOKED, EXPIRED or ISSUER_REVOKED.
    * </pre>
    *
    * <code>.certmint.v1.CertificateStatus status = 3 [json_name = "status"];</code>
@@ -836,7 +836,7 @@ private static final long serialVersionUID = 0L;
   private com.google.protobuf.Timestamp revokeTime_;
   /**
    * <pre>
-   * When it was revoked; unset unless REVOKED.
+   * When it was revoked; unset unless REVOKED (ISSUER_REVOKED: when the CA was revoked).
    * </pre>
    *
    * <code>.google.protobuf.Timestamp revoke_time = 18 [json_name = "revokeTime"];</code>
@@ -848,7 +848,7 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * When it was revoked; unset unless REVOKED.
+   * When it was revoked; unset unless REVOKED (ISSUER_REVOKED: when the CA was revoked).
    * </pre>
    *
    * <code>.google.protobuf.Timestamp revoke_time = 18 [json_name = "revokeTime"];</code>
@@ -860,7 +860,7 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * When it was revoked; unset unless REVOKED.
+   * When it was revoked; unset unless REVOKED (ISSUER_REVOKED: when the CA was revoked).
    * </pre>
    *
    * <code>.google.protobuf.Timestamp revoke_time = 18 [json_name = "revokeTime"];</code>
@@ -874,7 +874,8 @@ private static final long serialVersionUID = 0L;
   private int revocationReason_ = 0;
   /**
    * <pre>
-   * Why it was revoked; meaningful only when REVOKED.
+   * Why it was revoked; meaningful only when REVOKED or ISSUER_REVOKED (then the CA's, as OCSP
+   * answers it).
    * </pre>
    *
    * <code>.certmint.v1.RevocationReason revocation_reason = 19 [json_name = "revocationReason"];</code>
@@ -885,7 +886,8 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * Why it was revoked; meaningful only when REVOKED.
+   * Why it was revoked; meaningful only when REVOKED or ISSUER_REVOKED (then the CA's, as OCSP
+   * answers it).
    * </pre>
    *
    * <code>.certmint.v1.RevocationReason revocation_reason = 19 [json_name = "revocationReason"];</code>
@@ -2509,7 +2511,7 @@ private static final long serialVersionUID = 0L;
     private int status_ = 0;
     /**
      * <pre>
-     * ACTIVE, REVOKED or EXPIRED.
+     * ACTIVE, REVOKED, EXPIRED or ISSUER_REVOKED.
      * </pre>
      *
      * <code>.certmint.v1.CertificateStatus status = 3 [json_name = "status"];</code>
@@ -2520,7 +2522,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * ACTIVE, REVOKED or EXPIRED.
+     * ACTIVE, REVOKED, EXPIRED or ISSUER_REVOKED.
      * </pre>
      *
      * <code>.certmint.v1.CertificateStatus status = 3 [json_name = "status"];</code>
@@ -2535,7 +2537,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * ACTIVE, REVOKED or EXPIRED.
+     * ACTIVE, REVOKED, EXPIRED or ISSUER_REVOKED.
      * </pre>
      *
      * <code>.certmint.v1.CertificateStatus status = 3 [json_name = "status"];</code>
@@ -2548,7 +2550,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * ACTIVE, REVOKED or EXPIRED.
+     * ACTIVE, REVOKED, EXPIRED or ISSUER_REVOKED.
      * </pre>
      *
      * <code>.certmint.v1.CertificateStatus status = 3 [json_name = "status"];</code>
@@ -2566,7 +2568,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * ACTIVE, REVOKED or EXPIRED.
+     * ACTIVE, REVOKED, EXPIRED or ISSUER_REVOKED.
      * </pre>
      *
      * <code>.certmint.v1.CertificateStatus status = 3 [json_name = "status"];</code>
@@ -4326,7 +4328,7 @@ private static final long serialVersionUID = 0L;
         com.google.protobuf.Timestamp, com.google.protobuf.Timestamp.Builder, com.google.protobuf.TimestampOrBuilder> revokeTimeBuilder_;
     /**
      * <pre>
-     * When it was revoked; unset unless REVOKED.
+     * When it was revoked; unset unless REVOKED (ISSUER_REVOKED: when the CA was revoked).
      * </pre>
      *
      * <code>.google.protobuf.Timestamp revoke_time = 18 [json_name = "revokeTime"];</code>
@@ -4337,7 +4339,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * When it was revoked; unset unless REVOKED.
+     * When it was revoked; unset unless REVOKED (ISSUER_REVOKED: when the CA was revoked).
      * </pre>
      *
      * <code>.google.protobuf.Timestamp revoke_time = 18 [json_name = "revokeTime"];</code>
@@ -4352,7 +4354,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * When it was revoked; unset unless REVOKED.
+     * When it was revoked; unset unless REVOKED (ISSUER_REVOKED: when the CA was revoked).
      * </pre>
      *
      * <code>.google.protobuf.Timestamp revoke_time = 18 [json_name = "revokeTime"];</code>
@@ -4372,7 +4374,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * When it was revoked; unset unless REVOKED.
+     * When it was revoked; unset unless REVOKED (ISSUER_REVOKED: when the CA was revoked).
      * </pre>
      *
      * <code>.google.protobuf.Timestamp revoke_time = 18 [json_name = "revokeTime"];</code>
@@ -4390,7 +4392,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * When it was revoked; unset unless REVOKED.
+     * When it was revoked; unset unless REVOKED (ISSUER_REVOKED: when the CA was revoked).
      * </pre>
      *
      * <code>.google.protobuf.Timestamp revoke_time = 18 [json_name = "revokeTime"];</code>
@@ -4413,7 +4415,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * When it was revoked; unset unless REVOKED.
+     * When it was revoked; unset unless REVOKED (ISSUER_REVOKED: when the CA was revoked).
      * </pre>
      *
      * <code>.google.protobuf.Timestamp revoke_time = 18 [json_name = "revokeTime"];</code>
@@ -4430,7 +4432,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * When it was revoked; unset unless REVOKED.
+     * When it was revoked; unset unless REVOKED (ISSUER_REVOKED: when the CA was revoked).
      * </pre>
      *
      * <code>.google.protobuf.Timestamp revoke_time = 18 [json_name = "revokeTime"];</code>
@@ -4442,7 +4444,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * When it was revoked; unset unless REVOKED.
+     * When it was revoked; unset unless REVOKED (ISSUER_REVOKED: when the CA was revoked).
      * </pre>
      *
      * <code>.google.protobuf.Timestamp revoke_time = 18 [json_name = "revokeTime"];</code>
@@ -4457,7 +4459,7 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * When it was revoked; unset unless REVOKED.
+     * When it was revoked; unset unless REVOKED (ISSUER_REVOKED: when the CA was revoked).
      * </pre>
      *
      * <code>.google.protobuf.Timestamp revoke_time = 18 [json_name = "revokeTime"];</code>
@@ -4479,7 +4481,8 @@ private static final long serialVersionUID = 0L;
     private int revocationReason_ = 0;
     /**
      * <pre>
-     * Why it was revoked; meaningful only when REVOKED.
+     * Why it was revoked; meaningful only when REVOKED or ISSUER_REVOKED (then the CA's, as OCSP
+     * answers it).
      * </pre>
      *
      * <code>.certmint.v1.RevocationReason revocation_reason = 19 [json_name = "revocationReason"];</code>
@@ -4490,7 +4493,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Why it was revoked; meaningful only when REVOKED.
+     * Why it was revoked; meaningful only when REVOKED or ISSUER_REVOKED (then the CA's, as OCSP
+     * answers it).
      * </pre>
      *
      * <code>.certmint.v1.RevocationReason revocation_reason = 19 [json_name = "revocationReason"];</code>
@@ -4505,7 +4509,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Why it was revoked; meaningful only when REVOKED.
+     * Why it was revoked; meaningful only when REVOKED or ISSUER_REVOKED (then the CA's, as OCSP
+     * answers it).
      * </pre>
      *
      * <code>.certmint.v1.RevocationReason revocation_reason = 19 [json_name = "revocationReason"];</code>
@@ -4518,7 +4523,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Why it was revoked; meaningful only when REVOKED.
+     * Why it was revoked; meaningful only when REVOKED or ISSUER_REVOKED (then the CA's, as OCSP
+     * answers it).
      * </pre>
      *
      * <code>.certmint.v1.RevocationReason revocation_reason = 19 [json_name = "revocationReason"];</code>
@@ -4536,7 +4542,8 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * Why it was revoked; meaningful only when REVOKED.
+     * Why it was revoked; meaningful only when REVOKED or ISSUER_REVOKED (then the CA's, as OCSP
+     * answers it).
      * </pre>
      *
      * <code>.certmint.v1.RevocationReason revocation_reason = 19 [json_name = "revocationReason"];</code>

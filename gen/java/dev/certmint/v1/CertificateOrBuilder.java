@@ -49,7 +49,7 @@ public interface CertificateOrBuilder extends
 
   /**
    * <pre>
-   * ACTIVE, REVOKED or EXPIRED.
+   * ACTIVE, REVOKED, EXPIRED or ISSUER_REVOKED.
    * </pre>
    *
    * <code>.certmint.v1.CertificateStatus status = 3 [json_name = "status"];</code>
@@ -58,7 +58,7 @@ public interface CertificateOrBuilder extends
   int getStatusValue();
   /**
    * <pre>
-   * ACTIVE, REVOKED or EXPIRED.
+   * ACTIVE, REVOKED, EXPIRED or ISSUER_REVOKED.
    * </pre>
    *
    * <code>.certmint.v1.CertificateStatus status = 3 [json_name = "status"];</code>
@@ -453,7 +453,7 @@ public interface CertificateOrBuilder extends
 
   /**
    * <pre>
-   * When it was revoked; unset unless REVOKED.
+   * When it was revoked; unset unless REVOKED (ISSUER_REVOKED: when the CA was revoked).
    * </pre>
    *
    * <code>.google.protobuf.Timestamp revoke_time = 18 [json_name = "revokeTime"];</code>
@@ -462,7 +462,7 @@ public interface CertificateOrBuilder extends
   boolean hasRevokeTime();
   /**
    * <pre>
-   * When it was revoked; unset unless REVOKED.
+   * When it was revoked; unset unless REVOKED (ISSUER_REVOKED: when the CA was revoked).
    * </pre>
    *
    * <code>.google.protobuf.Timestamp revoke_time = 18 [json_name = "revokeTime"];</code>
@@ -471,7 +471,7 @@ public interface CertificateOrBuilder extends
   com.google.protobuf.Timestamp getRevokeTime();
   /**
    * <pre>
-   * When it was revoked; unset unless REVOKED.
+   * When it was revoked; unset unless REVOKED (ISSUER_REVOKED: when the CA was revoked).
    * </pre>
    *
    * <code>.google.protobuf.Timestamp revoke_time = 18 [json_name = "revokeTime"];</code>
@@ -480,7 +480,8 @@ public interface CertificateOrBuilder extends
 
   /**
    * <pre>
-   * Why it was revoked; meaningful only when REVOKED.
+   * Why it was revoked; meaningful only when REVOKED or ISSUER_REVOKED (then the CA's, as OCSP
+   * answers it).
    * </pre>
    *
    * <code>.certmint.v1.RevocationReason revocation_reason = 19 [json_name = "revocationReason"];</code>
@@ -489,7 +490,8 @@ public interface CertificateOrBuilder extends
   int getRevocationReasonValue();
   /**
    * <pre>
-   * Why it was revoked; meaningful only when REVOKED.
+   * Why it was revoked; meaningful only when REVOKED or ISSUER_REVOKED (then the CA's, as OCSP
+   * answers it).
    * </pre>
    *
    * <code>.certmint.v1.RevocationReason revocation_reason = 19 [json_name = "revocationReason"];</code>

@@ -361,68 +361,69 @@ public final class CertificateServiceProto {
       "QUEST_STATUS_PENDING\020\002\022%\n!CERTIFICATE_RE" +
       "QUEST_STATUS_ISSUED\020\003\022%\n!CERTIFICATE_REQ" +
       "UEST_STATUS_FAILED\020\004\022\'\n#CERTIFICATE_REQU" +
-      "EST_STATUS_REJECTED\020\005*\226\001\n\021CertificateSta" +
+      "EST_STATUS_REJECTED\020\005*\275\001\n\021CertificateSta" +
       "tus\022\"\n\036CERTIFICATE_STATUS_UNSPECIFIED\020\000\022" +
       "\035\n\031CERTIFICATE_STATUS_ACTIVE\020\001\022\036\n\032CERTIF" +
       "ICATE_STATUS_REVOKED\020\002\022\036\n\032CERTIFICATE_ST" +
-      "ATUS_EXPIRED\020\003*j\n\017CertificateView\022 \n\034CER" +
-      "TIFICATE_VIEW_UNSPECIFIED\020\000\022\032\n\026CERTIFICA" +
-      "TE_VIEW_BASIC\020\001\022\031\n\025CERTIFICATE_VIEW_FULL" +
-      "\020\002*\214\001\n\020RenewalKeySource\022\"\n\036RENEWAL_KEY_S" +
-      "OURCE_UNSPECIFIED\020\000\022\032\n\026RENEWAL_KEY_SOURC" +
-      "E_NEW\020\001\022\034\n\030RENEWAL_KEY_SOURCE_REUSE\020\002\022\032\n" +
-      "\026RENEWAL_KEY_SOURCE_CSR\020\003*\216\002\n\027Certificat" +
-      "eRenewalState\022)\n%CERTIFICATE_RENEWAL_STA" +
-      "TE_UNSPECIFIED\020\000\022\"\n\036CERTIFICATE_RENEWAL_" +
-      "STATE_IDLE\020\001\022&\n\"CERTIFICATE_RENEWAL_STAT" +
-      "E_RENEWING\020\002\022%\n!CERTIFICATE_RENEWAL_STAT" +
-      "E_RENEWED\020\003\022$\n CERTIFICATE_RENEWAL_STATE" +
-      "_FAILED\020\004\022/\n+CERTIFICATE_RENEWAL_STATE_A" +
-      "WAITING_APPROVAL\020\005*\355\002\n\024CertificateEventT" +
-      "ype\022&\n\"CERTIFICATE_EVENT_TYPE_UNSPECIFIE" +
-      "D\020\000\022!\n\035CERTIFICATE_EVENT_TYPE_ISSUED\020\001\022\"" +
-      "\n\036CERTIFICATE_EVENT_TYPE_RENEWED\020\002\022\"\n\036CE" +
-      "RTIFICATE_EVENT_TYPE_REVOKED\020\003\022)\n%CERTIF" +
-      "ICATE_EVENT_TYPE_RENEWAL_FAILED\020\004\022#\n\037CER" +
-      "TIFICATE_EVENT_TYPE_EXPIRING\020\005\022$\n CERTIF" +
-      "ICATE_EVENT_TYPE_KEEPALIVE\020\006\022\"\n\036CERTIFIC" +
-      "ATE_EVENT_TYPE_CURRENT\020\007\022(\n$CERTIFICATE_" +
-      "EVENT_TYPE_HOLD_RELEASED\020\0102\213\n\n\022Certifica" +
-      "teService\022_\n\020IssueCertificate\022$.certmint" +
-      ".v1.IssueCertificateRequest\032%.certmint.v" +
-      "1.IssueCertificateResponse\022_\n\020RenewCerti" +
-      "ficate\022$.certmint.v1.RenewCertificateReq" +
-      "uest\032%.certmint.v1.RenewCertificateRespo" +
-      "nse\022_\n\020GetRequestStatus\022$.certmint.v1.Ge" +
-      "tRequestStatusRequest\032%.certmint.v1.GetR" +
-      "equestStatusResponse\022Y\n\016GetCertificate\022\"" +
-      ".certmint.v1.GetCertificateRequest\032#.cer" +
-      "tmint.v1.GetCertificateResponse\022_\n\020ListC" +
-      "ertificates\022$.certmint.v1.ListCertificat" +
-      "esRequest\032%.certmint.v1.ListCertificates" +
-      "Response\022b\n\021RevokeCertificate\022%.certmint" +
-      ".v1.RevokeCertificateRequest\032&.certmint." +
-      "v1.RevokeCertificateResponse\022q\n\026ReleaseC" +
-      "ertificateHold\022*.certmint.v1.ReleaseCert" +
-      "ificateHoldRequest\032+.certmint.v1.Release" +
-      "CertificateHoldResponse\022z\n\031ApproveCertif" +
-      "icateRequest\022-.certmint.v1.ApproveCertif" +
-      "icateRequestRequest\032..certmint.v1.Approv" +
-      "eCertificateRequestResponse\022w\n\030RejectCer" +
-      "tificateRequest\022,.certmint.v1.RejectCert" +
-      "ificateRequestRequest\032-.certmint.v1.Reje" +
-      "ctCertificateRequestResponse\022t\n\027ListCert" +
-      "ificateRequests\022+.certmint.v1.ListCertif" +
-      "icateRequestsRequest\032,.certmint.v1.ListC" +
-      "ertificateRequestsResponse\022d\n\021WatchCerti" +
-      "ficates\022%.certmint.v1.WatchCertificatesR" +
-      "equest\032&.certmint.v1.WatchCertificatesRe" +
-      "sponse0\001\022n\n\025GetCurrentCertificate\022).cert" +
-      "mint.v1.GetCurrentCertificateRequest\032*.c" +
-      "ertmint.v1.GetCurrentCertificateResponse" +
-      "Bh\n\017dev.certmint.v1B\027CertificateServiceP" +
-      "rotoP\001Z:github.com/certmint/certmint/gen" +
-      "/go/certmint/v1;certmintv1b\006proto3"
+      "ATUS_EXPIRED\020\003\022%\n!CERTIFICATE_STATUS_ISS" +
+      "UER_REVOKED\020\004*j\n\017CertificateView\022 \n\034CERT" +
+      "IFICATE_VIEW_UNSPECIFIED\020\000\022\032\n\026CERTIFICAT" +
+      "E_VIEW_BASIC\020\001\022\031\n\025CERTIFICATE_VIEW_FULL\020" +
+      "\002*\214\001\n\020RenewalKeySource\022\"\n\036RENEWAL_KEY_SO" +
+      "URCE_UNSPECIFIED\020\000\022\032\n\026RENEWAL_KEY_SOURCE" +
+      "_NEW\020\001\022\034\n\030RENEWAL_KEY_SOURCE_REUSE\020\002\022\032\n\026" +
+      "RENEWAL_KEY_SOURCE_CSR\020\003*\216\002\n\027Certificate" +
+      "RenewalState\022)\n%CERTIFICATE_RENEWAL_STAT" +
+      "E_UNSPECIFIED\020\000\022\"\n\036CERTIFICATE_RENEWAL_S" +
+      "TATE_IDLE\020\001\022&\n\"CERTIFICATE_RENEWAL_STATE" +
+      "_RENEWING\020\002\022%\n!CERTIFICATE_RENEWAL_STATE" +
+      "_RENEWED\020\003\022$\n CERTIFICATE_RENEWAL_STATE_" +
+      "FAILED\020\004\022/\n+CERTIFICATE_RENEWAL_STATE_AW" +
+      "AITING_APPROVAL\020\005*\355\002\n\024CertificateEventTy" +
+      "pe\022&\n\"CERTIFICATE_EVENT_TYPE_UNSPECIFIED" +
+      "\020\000\022!\n\035CERTIFICATE_EVENT_TYPE_ISSUED\020\001\022\"\n" +
+      "\036CERTIFICATE_EVENT_TYPE_RENEWED\020\002\022\"\n\036CER" +
+      "TIFICATE_EVENT_TYPE_REVOKED\020\003\022)\n%CERTIFI" +
+      "CATE_EVENT_TYPE_RENEWAL_FAILED\020\004\022#\n\037CERT" +
+      "IFICATE_EVENT_TYPE_EXPIRING\020\005\022$\n CERTIFI" +
+      "CATE_EVENT_TYPE_KEEPALIVE\020\006\022\"\n\036CERTIFICA" +
+      "TE_EVENT_TYPE_CURRENT\020\007\022(\n$CERTIFICATE_E" +
+      "VENT_TYPE_HOLD_RELEASED\020\0102\213\n\n\022Certificat" +
+      "eService\022_\n\020IssueCertificate\022$.certmint." +
+      "v1.IssueCertificateRequest\032%.certmint.v1" +
+      ".IssueCertificateResponse\022_\n\020RenewCertif" +
+      "icate\022$.certmint.v1.RenewCertificateRequ" +
+      "est\032%.certmint.v1.RenewCertificateRespon" +
+      "se\022_\n\020GetRequestStatus\022$.certmint.v1.Get" +
+      "RequestStatusRequest\032%.certmint.v1.GetRe" +
+      "questStatusResponse\022Y\n\016GetCertificate\022\"." +
+      "certmint.v1.GetCertificateRequest\032#.cert" +
+      "mint.v1.GetCertificateResponse\022_\n\020ListCe" +
+      "rtificates\022$.certmint.v1.ListCertificate" +
+      "sRequest\032%.certmint.v1.ListCertificatesR" +
+      "esponse\022b\n\021RevokeCertificate\022%.certmint." +
+      "v1.RevokeCertificateRequest\032&.certmint.v" +
+      "1.RevokeCertificateResponse\022q\n\026ReleaseCe" +
+      "rtificateHold\022*.certmint.v1.ReleaseCerti" +
+      "ficateHoldRequest\032+.certmint.v1.ReleaseC" +
+      "ertificateHoldResponse\022z\n\031ApproveCertifi" +
+      "cateRequest\022-.certmint.v1.ApproveCertifi" +
+      "cateRequestRequest\032..certmint.v1.Approve" +
+      "CertificateRequestResponse\022w\n\030RejectCert" +
+      "ificateRequest\022,.certmint.v1.RejectCerti" +
+      "ficateRequestRequest\032-.certmint.v1.Rejec" +
+      "tCertificateRequestResponse\022t\n\027ListCerti" +
+      "ficateRequests\022+.certmint.v1.ListCertifi" +
+      "cateRequestsRequest\032,.certmint.v1.ListCe" +
+      "rtificateRequestsResponse\022d\n\021WatchCertif" +
+      "icates\022%.certmint.v1.WatchCertificatesRe" +
+      "quest\032&.certmint.v1.WatchCertificatesRes" +
+      "ponse0\001\022n\n\025GetCurrentCertificate\022).certm" +
+      "int.v1.GetCurrentCertificateRequest\032*.ce" +
+      "rtmint.v1.GetCurrentCertificateResponseB" +
+      "h\n\017dev.certmint.v1B\027CertificateServicePr" +
+      "otoP\001Z:github.com/certmint/certmint/gen/" +
+      "go/certmint/v1;certmintv1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,

@@ -38,12 +38,26 @@ public enum CertificateStatus
   CERTIFICATE_STATUS_REVOKED(2),
   /**
    * <pre>
-   * Past its notAfter and not revoked.
+   * Past its notAfter, not revoked, and no CA on its path revoked.
    * </pre>
    *
    * <code>CERTIFICATE_STATUS_EXPIRED = 3;</code>
    */
   CERTIFICATE_STATUS_EXPIRED(3),
+  /**
+   * <pre>
+   * Not revoked itself, but its issuing CA, or a CA above it, was revoked: relying parties
+   * reject it (the CA's serial is on its parent's CRL), and certmint's OCSP responder answers
+   * `revoked` for it (RFC 6960 2.2). revoke_time and revocation_reason carry that CA's
+   * revocation, as OCSP does: its time, and cACompromise when the CA was revoked for
+   * keyCompromise or cACompromise (RFC 5280 5.3.1), else the CA's own reason. Takes precedence
+   * over EXPIRED (as REVOKED does): an expired certificate under a revoked CA is ISSUER_REVOKED.
+   * A certificate revoked itself is REVOKED, whatever its CAs.
+   * </pre>
+   *
+   * <code>CERTIFICATE_STATUS_ISSUER_REVOKED = 4;</code>
+   */
+  CERTIFICATE_STATUS_ISSUER_REVOKED(4),
   UNRECOGNIZED(-1),
   ;
 
@@ -73,12 +87,26 @@ public enum CertificateStatus
   public static final int CERTIFICATE_STATUS_REVOKED_VALUE = 2;
   /**
    * <pre>
-   * Past its notAfter and not revoked.
+   * Past its notAfter, not revoked, and no CA on its path revoked.
    * </pre>
    *
    * <code>CERTIFICATE_STATUS_EXPIRED = 3;</code>
    */
   public static final int CERTIFICATE_STATUS_EXPIRED_VALUE = 3;
+  /**
+   * <pre>
+   * Not revoked itself, but its issuing CA, or a CA above it, was revoked: relying parties
+   * reject it (the CA's serial is on its parent's CRL), and certmint's OCSP responder answers
+   * `revoked` for it (RFC 6960 2.2). revoke_time and revocation_reason carry that CA's
+   * revocation, as OCSP does: its time, and cACompromise when the CA was revoked for
+   * keyCompromise or cACompromise (RFC 5280 5.3.1), else the CA's own reason. Takes precedence
+   * over EXPIRED (as REVOKED does): an expired certificate under a revoked CA is ISSUER_REVOKED.
+   * A certificate revoked itself is REVOKED, whatever its CAs.
+   * </pre>
+   *
+   * <code>CERTIFICATE_STATUS_ISSUER_REVOKED = 4;</code>
+   */
+  public static final int CERTIFICATE_STATUS_ISSUER_REVOKED_VALUE = 4;
 
 
   public final int getNumber() {
@@ -109,6 +137,7 @@ public enum CertificateStatus
       case 1: return CERTIFICATE_STATUS_ACTIVE;
       case 2: return CERTIFICATE_STATUS_REVOKED;
       case 3: return CERTIFICATE_STATUS_EXPIRED;
+      case 4: return CERTIFICATE_STATUS_ISSUER_REVOKED;
       default: return null;
     }
   }
