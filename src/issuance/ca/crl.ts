@@ -2,7 +2,7 @@ import { failedPrecondition } from "../../errors";
 import { buildCrl, type EncodedRevokedEntries, wholeSeconds } from "../../signer";
 import { resolveRef } from "../common/refs";
 import type { IssuanceObserver } from "../observer";
-import type { CaRepository, CertificateRepository, RevokedEntry } from "../repositories";
+import type { CaRepository, CertificateRepository, RevokedEntry, StoreWith } from "../repositories";
 import type { CaKeyring } from "./keyring";
 import { caIssuer, caPathEnd } from "./load";
 
@@ -27,14 +27,17 @@ export interface SignedCrl {
   endsWithCa?: boolean;
 }
 
+/** What a CRL is read from: its number and dates, then its entries (in one transaction). */
+export interface CrlStore {
+  cas: Pick<CaRepository, "find" | "nextCrl" | "revokedChildren">;
+  certificates: Pick<
+    CertificateRepository,
+    "revokedIssuedBy" | "revokedEntriesDer" | "statusesIssuedBy"
+  >;
+}
+
 export interface CrlDeps {
-  store: {
-    cas: Pick<CaRepository, "find" | "nextCrl" | "revokedChildren">;
-    certificates: Pick<
-      CertificateRepository,
-      "revokedIssuedBy" | "revokedEntriesDer" | "statusesIssuedBy"
-    >;
-  };
+  store: StoreWith<CrlStore>;
   keyring: Pick<CaKeyring, "signerFor">;
   now: () => Date;
   /** nextUpdate - thisUpdate of CRLs. */
@@ -50,12 +53,12 @@ export interface CrlDeps {
  * which checks every one and refuses a serial listed twice.
  */
 async function encodedLeaves(
-  deps: CrlDeps,
+  store: CrlStore,
   caId: string,
   listedAfter: Date,
   subordinates: readonly RevokedEntry[],
 ): Promise<EncodedRevokedEntries | undefined> {
-  const certificates = deps.store.certificates;
+  const certificates = store.certificates;
   if (!certificates.revokedEntriesDer) return undefined;
   const encoded = await certificates.revokedEntriesDer(caId, listedAfter);
   if (!encoded) return undefined;
@@ -210,13 +213,27 @@ export async function currentCrl(deps: CrlDeps, ref: string): Promise<SignedCrl>
   // dates of its last CRL.
   const path = caPathEnd(deps, ca);
   const dating = crlDates(path.notBefore, path.notAfter, deps.now(), deps.crlValiditySeconds);
-  const slot = await deps.store.cas.nextCrl(ca.id, dating.requested);
+  //
+  // The number is taken and the entries read in one transaction that holds the CA's row (FOR
+  // NO KEY UPDATE, nextCrl) until they are read: the next number waits for this commit, and its
+  // entries are read after it, so a CRL never lists fewer revocations than one numbered before
+  // it (RFC 5280 5.2.3: the number says which CRL supersedes another). Until stop 45 of
+  // 2026-12-06 each was its own statement, and of two CRLs signed at once on two replicas the
+  // higher-numbered one could omit revocations the other listed (an outside probe: 1 and 7
+  // serials). A revocation of this CA's certificates (its count is on the row) waits for the
+  // read; issuance does not (its foreign key's KEY SHARE lock does not conflict).
+  const read = await deps.store.transaction(async (tx) => {
+    const slot = await tx.cas.nextCrl(ca.id, dating.requested);
+    const dates = dating.dates(slot.thisUpdate);
+    const listedAfter = expiredEntriesKeptFrom(dates.thisUpdate, deps.crlValiditySeconds);
+    const subordinates = await tx.cas.revokedChildren(ca.id, listedAfter);
+    const encoded = await encodedLeaves(tx, ca.id, listedAfter, subordinates);
+    const leaves = encoded ? [] : await tx.certificates.revokedIssuedBy(ca.id, listedAfter);
+    return { slot, dates, subordinates, encoded, leaves };
+  });
+  const { slot, subordinates, encoded, leaves } = read;
   const { crlNumber, previousThisUpdate } = slot;
-  const { thisUpdate, nextUpdate, endsWithCa, redated } = dating.dates(slot.thisUpdate);
-  const listedAfter = expiredEntriesKeptFrom(thisUpdate, deps.crlValiditySeconds);
-  const subordinates = await deps.store.cas.revokedChildren(ca.id, listedAfter);
-  const encoded = await encodedLeaves(deps, ca.id, listedAfter, subordinates);
-  const leaves = encoded ? [] : await deps.store.certificates.revokedIssuedBy(ca.id, listedAfter);
+  const { thisUpdate, nextUpdate, endsWithCa, redated } = read.dates;
   const entry = (c: RevokedEntry) => ({
     serial: c.serialNumber,
     revokedAt: c.revokedAt,

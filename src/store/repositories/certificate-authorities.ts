@@ -151,11 +151,14 @@ export class OrmCaRepository implements CaRepository {
   }
 
   async nextCrl(id: string, now: Date): Promise<CrlSlot> {
-    // One statement, autocommitted: the number and the thisUpdate move together on the CA's
+    // One statement (in the CRL's transaction, crl.ts, which reads the entries under the row's
+    // lock): the number and the thisUpdate move together on the CA's
     // row, so CRLs signed at once by two replicas are ordered alike by both. The subquery
     // locks the row before it is updated and reads it as it is then (a concurrent signing's
     // commit waited for), which is how the previous thisUpdate is returned: PostgreSQL 15's
-    // RETURNING sees only the new row. Without "for update", the subquery's row is the one of
+    // RETURNING sees only the new row. FOR NO KEY UPDATE, not FOR UPDATE: held while the
+    // entries are read, it must not stop certificates being inserted under the CA (their
+    // foreign key takes KEY SHARE on this row). Without the lock, the subquery's row is the one of
     // the statement's snapshot: 382 of 400 signings at once returned a previous thisUpdate from
     // before the signing that committed just ahead of them (test/store/crl-slot.test.ts).
     // greatest() ignores the NULL of a CA's first CRL.
@@ -166,7 +169,8 @@ export class OrmCaRepository implements CaRepository {
     // is behind the numbers published since. Until stop 41 of 2026-12-06 it was a counter from
     // 1: a restored CA signed CRLs under numbers it had already used, or lower, and relying
     // parties that keep the CRL with the highest number ignored them (an outside probe).
-    const rows = await this.em()
+    const em = this.em();
+    const rows = await em
       .getConnection()
       .execute<
         Array<{ crl_number: string; crl_this_update: Date; previous_this_update: Date | null }>
@@ -176,10 +180,12 @@ export class OrmCaRepository implements CaRepository {
                   "ca"."crl_number" + 1,
                   floor(extract(epoch from ?::timestamptz) * 1000)::bigint),
                 "crl_this_update" = greatest("ca"."crl_this_update", ?::timestamptz)
-           from (select "id", "crl_this_update" from "certificate_authority" where "id" = ? for update) as "previous"
+           from (select "id", "crl_this_update" from "certificate_authority" where "id" = ? for no key update) as "previous"
           where "ca"."id" = "previous"."id"
       returning "ca"."crl_number", "ca"."crl_this_update", "previous"."crl_this_update" as "previous_this_update"`,
         [now, now, id],
+        "all",
+        em.getTransactionContext(),
       );
     const row = rows[0]!;
     return {
