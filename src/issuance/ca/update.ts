@@ -47,6 +47,18 @@ export async function updateCa(
   await deps.store.transaction(async (tx) => {
     // Disabling: what the CA is signing now is stored before, or refused (revoke.ts).
     if (changes.status === "DISABLED" && ca.status !== "DISABLED") await tx.cas.lockSigning(ca.id);
+    // Enabling: under the signing locks a revocation of this CA or of any CA above it takes
+    // (its walk down reaches this one), the path is read again. A revocation that holds them
+    // commits first and is seen (CA_REVOKED); one that comes after waits for this commit, then
+    // disables this CA with the others below it. Until stop 45 of 2026-12-06 an enable that
+    // had read the path just before a parent's revocation committed wrote ACTIVE just after
+    // it, and the CA went on signing under a parent revoked for key compromise (an outside
+    // probe, two replicas: 10 of 28 rounds).
+    if (changes.status === "ACTIVE" && ca.status !== "ACTIVE") {
+      await tx.cas.lockSigning(ca.id);
+      const current = await tx.cas.find({ id: ca.id });
+      if (current) await checkStatusChange(tx.cas, current, "ACTIVE");
+    }
     const updated = await tx.cas.update(
       { id: ca.id, version: ca.version },
       { ...changes, version: ca.version + 1, updatedAt: now },
