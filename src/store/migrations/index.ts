@@ -29,6 +29,7 @@ import { Migration20261206110000AuditChangesTokenRequests } from "./Migration202
 import { Migration20261206120000TokenSaltIndex } from "./Migration20261206120000TokenSaltIndex";
 import { Migration20261206130000CaCertificateIndex } from "./Migration20261206130000CaCertificateIndex";
 import { Migration20261206140000KekIdGuard } from "./Migration20261206140000KekIdGuard";
+import { Migration20261206150000DisableBelowRevoked } from "./Migration20261206150000DisableBelowRevoked";
 
 /**
  * Every migration, in order. Listed explicitly (not discovered on disk) so the same list
@@ -101,4 +102,8 @@ export const MIGRATIONS: MigrationObject[] = [
     class: Migration20261206130000CaCertificateIndex,
   },
   { name: "Migration20261206140000KekIdGuard", class: Migration20261206140000KekIdGuard },
+  {
+    name: "Migration20261206150000DisableBelowRevoked",
+    class: Migration20261206150000DisableBelowRevoked,
+  },
 ];
