@@ -1,7 +1,10 @@
 /**
- * An approval that meets a CA disabled or revoked after its plan was read: the request ends
- * FAILED with the CA's reason (CA_DISABLED / CA_REVOKED), in the approval's transaction, and
- * the approver is told so. Until stop 40 of 2026-12-05 the store's trigger refused the insert,
+ * An approval that meets a CA disabled or revoked after its plan was read. Revoked (final): the
+ * request ends FAILED with CA_REVOKED, in the approval's transaction, and the approver is told
+ * so. Disabled (an admin can enable it again): the claim is undone, the request waits for
+ * approval again and the approver is refused CA_DISABLED, as an approval that read the CA
+ * after the disable is; until stop 45 of 2026-12-06 it ended FAILED for good, so the outcome
+ * depended on milliseconds (an outside probe). Until stop 40 of 2026-12-05 the store's trigger refused the insert,
  * which aborted that transaction: the request stayed PENDING with its serial reserved, nobody
  * could approve or reject it for two minutes, and the approver got CA_NOT_ACTIVE (an outside
  * probe, twelve such requests per run).
@@ -20,8 +23,10 @@ import {
   createProfileRows,
   createRoot,
   createToken,
+  decodeFull,
   decodeStatus,
   FAILED,
+  ISSUED,
   KeyAlgorithm,
   PENDING_APPROVAL,
   Role,
@@ -98,51 +103,58 @@ describe("an approval racing a change of its CA", () => {
       });
       await holder.query(change, [ca!.id]);
       await holder.query("commit");
-      return { id, answer: (await approval).certificateRequest! };
+      return { id, caId: ca!.id, approval };
     } finally {
       await holder.end();
     }
   }
 
-  it("a CA disabled meanwhile: the request is FAILED (CA_DISABLED), nothing is stored", async () => {
+  it("a CA disabled meanwhile: the request still waits for approval (CA_DISABLED), nothing is stored", async () => {
     const before = Number(
       (await h.db.query<{ n: string }>("select count(*) as n from certificate"))[0]!.n,
     );
-    const { id, answer } = await approvalBehindChange(
+    const { id, caId, approval } = await approvalBehindChange(
       "gated-disable",
       "update certificate_authority set status = 'DISABLED' where id = $1",
     );
-    // The approver is told the request FAILED, and why.
-    expect(answer.status).toBe(FAILED);
-    expect(decodeStatus(answer.error)).toMatchObject({
-      code: Code.FAILED_PRECONDITION,
-      reason: "CA_DISABLED",
-    });
-    const [row] = await h.db.query<{ status: string; error: { reason?: string } | null }>(
-      "select status, error from certificate_request where id = $1",
-      [id],
+    // The approver is refused as before the claim: the CA can be enabled again.
+    const refused = await approval.then(
+      (res) => ({ res }),
+      (e: unknown) => ({ err: e }),
     );
-    expect(row!.status).toBe("FAILED");
-    expect(row!.error?.reason).toBe("CA_DISABLED");
-    expect((await requestStatus(h, id)).certificateRequest!.status).toBe(FAILED);
+    const [row] = await h.db.query<{
+      status: string;
+      error: unknown;
+      reserved_serial: string | null;
+    }>("select status, error, reserved_serial from certificate_request where id = $1", [id]);
+    const shown = (await requestStatus(h, id)).certificateRequest!.status;
     const after = Number(
       (await h.db.query<{ n: string }>("select count(*) as n from certificate"))[0]!.n,
     );
+    // Enabled again (before the assertions, so a failure here leaves the next case its CA).
+    await h.db.query("update certificate_authority set status = 'ACTIVE' where id = $1", [caId]);
+    expect("err" in refused, "the approval must be refused").toBe(true);
+    const err = decodeFull((refused as { err: unknown }).err);
+    expect(err).toMatchObject({ code: Code.FAILED_PRECONDITION, reason: "CA_DISABLED" });
+    expect(err.message).toContain("still waits for approval");
+    expect(err.metadata.certificate_request_id).toBe(id);
+    expect(row).toMatchObject({ status: "PENDING_APPROVAL", error: null, reserved_serial: null });
+    expect(shown).toBe(PENDING_APPROVAL);
     expect(after).toBe(before);
-    await h.db.query("update certificate_authority set status = 'ACTIVE' where id = $1", [
-      (
-        await h.db.query<{ id: string }>(
-          "select ca_id as id from certificate_profile where slug = 'gated-disable'",
-        )
-      )[0]!.id,
-    ]);
+    // The same request is approved: no new request, no second call of its requester.
+    const again = await call(approver.certificates, "approveCertificateRequest", {
+      certificateRequestId: id,
+      comment: "ok",
+    });
+    expect(again.certificateRequest!.status).toBe(ISSUED);
   });
 
   it("a CA revoked meanwhile: the request is FAILED (CA_REVOKED)", async () => {
-    const { id, answer } = await approvalBehindChange(
+    const { id, approval } = await approvalBehindChange(
       "gated-revoke",
       "update certificate_authority set revoked_at = now() where id = $1",
     );
+    const answer = (await approval).certificateRequest!;
     expect(answer.status).toBe(FAILED);
     expect(decodeStatus(answer.error)).toMatchObject({
       code: Code.FAILED_PRECONDITION,

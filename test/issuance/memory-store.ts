@@ -414,6 +414,25 @@ export class MemoryStore {
                 });
                 return true;
               },
+              // No token or ACME account in memory (tokens.find answers null): nobody revoked.
+              requesterNow: async () => null,
+              profileNow: async (profileId) => {
+                const profile = this.profiles.get(profileId);
+                return profile
+                  ? { slug: profile.slug, enrollmentMethod: profile.enrollmentMethod }
+                  : null;
+              },
+              backToApproval: async (requestId, updatedAt) => {
+                if (!pending()) return false;
+                writes.push(() => {
+                  Object.assign(this.requests.get(requestId)!, {
+                    status: "PENDING_APPROVAL",
+                    reservedSerial: null,
+                    updatedAt,
+                  });
+                });
+                return true;
+              },
             });
             for (const write of writes) write();
             return value;

@@ -1,12 +1,24 @@
-import { failedPrecondition, isCertmintError, permissionDenied } from "../../errors";
+import {
+  type CertmintError,
+  failedPrecondition,
+  isCertmintError,
+  permissionDenied,
+} from "../../errors";
 import { changeRecord } from "../audit/record";
-import { standingOf } from "../auto-renewal/standing";
+import { type CallerStanding, standingOf } from "../auto-renewal/standing";
 import { requireActive } from "../ca/load";
 import type { Call } from "../call";
+import { referenceNotFound } from "../common/refs";
 import type { IssuanceDeps } from "../deps";
 import { findRequestFor, hiddenRequest } from "../profiles/access";
 import { requireCa } from "../profiles/load";
-import { type CertificateRequest, type CertificateRequestView, requestView } from "../repositories";
+import {
+  type CertificateProfile,
+  type CertificateRequest,
+  type CertificateRequestView,
+  type LockedRequester,
+  requestView,
+} from "../repositories";
 import { policyRefusal } from "./check";
 import { requestNamed } from "./find";
 import { statusOnceFree } from "./idempotency";
@@ -14,7 +26,7 @@ import { markFailed, reserveSerial } from "./intent";
 import { storedErrorOf } from "./outcome";
 import { issueFieldMapper, refuseOtherEnrollment } from "./plan";
 import { mayReadRequest } from "./request-list";
-import { signAndStore } from "./sign-and-store";
+import { type ApprovalChecks, leftWaiting, signAndStore } from "./sign-and-store";
 import { planFromStored } from "./stored-plan";
 import { takeOver } from "./takeover";
 
@@ -29,7 +41,12 @@ import { takeOver } from "./takeover";
  *  2. claim it (one approver wins) and reserve its serial;
  *  3. plan from the stored request, checked against the policy as it is now; a refusal marks
  *     it FAILED (the approval itself succeeded);
- *  4. sign and store; a generated key waits sealed for the requester's GetRequestStatus.
+ *  4. sign and store, under the request's lock, after the checks of step 1 made again there
+ *     (checksUnderLock): a revocation of the requester, or a switch of the profile to another
+ *     enrollment method, committed since step 1 is seen, and one after waits for the commit;
+ *     such a refusal, or the CA disabled meanwhile, undoes the claim: the request waits
+ *     for approval again, as step 1 would have left it, and the approver is told the same.
+ *     A generated key waits sealed for the requester's GetRequestStatus.
  */
 export async function approve(
   deps: IssuanceDeps,
@@ -75,12 +92,73 @@ export async function approve(
 
   // 4. Sign and store.
   try {
-    await signAndStore(deps, call, plan, request, { holdKeyForFetch: true });
+    await signAndStore(deps, call, plan, request, {
+      holdKeyForFetch: true,
+      approval: checksUnderLock(waiting, plan),
+    });
   } catch (err) {
+    // The request waits for approval again (the claim undone): refused, as before the claim.
+    if (leftWaiting(err)) throw err;
     // A refusal on the merits was recorded FAILED; the approval call itself succeeded.
     if (!isCertmintError(err) || err.kind === "internal") throw err;
   }
   return requestView(await requestNamed(deps, request.id));
+}
+
+/**
+ * Step 1's checks of the requester and the enrollment method, made again under the request's
+ * lock on rows locked to the commit (LockedRequest.requesterNow, profileNow: FOR SHARE, which a
+ * RevokeAccessToken's, an ACME deactivation's and an UpdateCertificateProfile's UPDATE wait
+ * for). Until stop 45 of 2026-12-06 only step 1 looked, on rows nobody locked: an approval that
+ * passed it and then waited (on the request's row, on a busy database) stored its certificate
+ * after the requester's token was revoked, or the profile switched to ACME, and both calls
+ * were answered OK (an outside probe). Each refusal, and a CA disabled (or back to waiting for
+ * its certificate) meanwhile, leaves the request PENDING_APPROVAL as step 1 would, so its
+ * outcome does not depend on which side of the claim the change landed; a profile deleted or a
+ * CA revoked or deleted meanwhile still ends it FAILED (final: nothing an approver could undo).
+ */
+function checksUnderLock(
+  waiting: CertificateRequest,
+  plan: Awaited<ReturnType<typeof planFromStored>>,
+): ApprovalChecks {
+  const refused = new WeakSet<CertmintError>();
+  const refuse = (err: CertmintError | undefined) => {
+    if (!err) return;
+    refused.add(err);
+    throw err;
+  };
+  return {
+    waitingSince: waiting.updatedAt,
+    recheck: async (locked) => {
+      const requester = await locked.requesterNow(waiting.caller);
+      refuse(requesterRefusal(waiting, lockedStanding(requester)));
+      const profile = await locked.profileNow(waiting.profileId);
+      // Gone meanwhile (a deletion waits while the request is claimed: PENDING counts as
+      // waiting, profiles/delete.ts): FAILED, as planFromStored ends it.
+      if (!profile) throw referenceNotFound("certificate profile", plan.profile.slug);
+      // As refuseWhileUnsignable: a profile that enrolls by API approves an ACME order's too.
+      if (profile.enrollmentMethod !== "API") {
+        refuse(enrollmentRefusal(waiting, profile, requester?.kind === "account"));
+      }
+    },
+    waitsAgain: (err) => {
+      if (refused.has(err)) return err;
+      if (err.reason !== "CA_DISABLED" && err.reason !== "CA_PENDING_CERTIFICATE") return;
+      if (!plan.ca) return;
+      return caWaitRefusal(err, waiting, plan.ca.slug, plan.profile.slug);
+    },
+  };
+}
+
+/** standingOf (auto-renewal/standing.ts), of the requester as read under the lock. */
+function lockedStanding(requester: LockedRequester | null): CallerStanding {
+  if (requester?.kind === "token" && requester.revokedAt) {
+    return { state: "TOKEN_REVOKED", slug: requester.slug };
+  }
+  if (requester?.kind === "account" && requester.status !== "valid") {
+    return { state: "ACCOUNT_DEACTIVATED", status: requester.status };
+  }
+  return { state: "ACTIVE" };
 }
 
 /**
@@ -207,11 +285,19 @@ async function refuseSelfApproval(deps: IssuanceDeps, call: Call, request: Certi
  */
 async function refuseRevokedRequester(deps: IssuanceDeps, request: CertificateRequest) {
   if (request.status !== "PENDING_APPROVAL") return;
-  const standing = await standingOf(deps.store, request.caller);
+  const refusal = requesterRefusal(request, await standingOf(deps.store, request.caller));
+  if (refusal) throw refusal;
+}
+
+/** refuseRevokedRequester's refusal for a standing (undefined: none); checksUnderLock's too. */
+function requesterRefusal(
+  request: CertificateRequest,
+  standing: CallerStanding,
+): CertmintError | undefined {
   if (standing.state === "ACTIVE") return;
   const subject = `certificate_requests/${request.id}`;
   if (standing.state === "TOKEN_REVOKED") {
-    throw failedPrecondition(
+    return failedPrecondition(
       "REQUESTER_REVOKED",
       `certificate request ${request.id} was made by access token "${standing.slug}", which has been revoked since; it cannot be approved: reject it (RejectCertificateRequest), and have a token that may hold the certificate request it again`,
       {
@@ -226,7 +312,7 @@ async function refuseRevokedRequester(deps: IssuanceDeps, request: CertificateRe
       },
     );
   }
-  throw failedPrecondition(
+  return failedPrecondition(
     "REQUESTER_DEACTIVATED",
     `certificate request ${request.id} was made by an ACME account that is ${standing.status} now; it cannot be approved: reject it (RejectCertificateRequest)`,
     {
@@ -260,8 +346,9 @@ async function refuseRevokedRequester(deps: IssuanceDeps, request: CertificateRe
  * and cannot be enabled, so the approval ends the request FAILED with CA_REVOKED as before
  * (signAndStore), which its requester's replay reports; pointing the profile at another CA is
  * a new decision about a new issuer, made on a new request. A CA
- * disabled or revoked after this check (the race with its signing lock) also ends the request
- * FAILED, under that lock (sign-and-store.ts).
+ * revoked after this check (the race with its signing lock) also ends the request FAILED, under
+ * that lock (sign-and-store.ts); one disabled after it leaves the request waiting, as here
+ * (checksUnderLock; until stop 45 of 2026-12-06 it ended FAILED: an outside probe).
  */
 async function refuseWhileUnsignable(deps: IssuanceDeps, request: CertificateRequest) {
   const profile = await deps.store.profiles.find({ id: request.profileId });
@@ -271,23 +358,8 @@ async function refuseWhileUnsignable(deps: IssuanceDeps, request: CertificateReq
     // An ACME order's request has an ACME account as its caller (src/acme/acting.ts).
     const byAccount =
       UUID.test(request.caller) && (await deps.store.acme.account(request.caller)) !== undefined;
-    try {
-      refuseOtherEnrollment(
-        byAccount ? "ACME" : "API",
-        profile,
-        `approving a request made through ${byAccount ? "ACME" : "the certmint API"}`,
-      );
-    } catch (err) {
-      if (!isCertmintError(err)) throw err;
-      throw failedPrecondition(
-        err.reason,
-        `${err.message}. Certificate request ${request.id} still waits for approval, unchanged: reject it (RejectCertificateRequest), or approve it once the profile enrolls by ${byAccount ? "ACME" : "API"} again`,
-        {
-          preconditions: err.preconditions,
-          metadata: { ...err.metadata, certificate_request_id: request.id },
-        },
-      );
-    }
+    const refusal = enrollmentRefusal(request, profile, byAccount);
+    if (refusal) throw refusal;
   }
   if (!profile.caId) return;
   const ca = await requireCa(deps.store.cas, profile.caId);
@@ -295,30 +367,74 @@ async function refuseWhileUnsignable(deps: IssuanceDeps, request: CertificateReq
     requireActive(ca);
   } catch (err) {
     if (!isCertmintError(err) || err.reason === "CA_REVOKED") return;
-    const state =
-      err.reason === "CA_DISABLED"
-        ? "enable it (UpdateCertificateAuthority, status CERTIFICATE_AUTHORITY_STATUS_ACTIVE)"
-        : "import its certificate (ImportCertificateAuthorityCertificate)";
-    throw failedPrecondition(
+    throw caWaitRefusal(err, request, ca.slug, profile.slug);
+  }
+}
+
+/**
+ * ENROLLMENT_METHOD_MISMATCH for a request made through the certmint API (or, byAccount, an
+ * ACME order) on a profile that enrolls otherwise now, saying it still waits; undefined when the
+ * profile enrolls that way. refuseWhileUnsignable's, and checksUnderLock's.
+ */
+function enrollmentRefusal(
+  request: CertificateRequest,
+  profile: Pick<CertificateProfile, "slug" | "enrollmentMethod">,
+  byAccount: boolean,
+): CertmintError | undefined {
+  try {
+    refuseOtherEnrollment(
+      byAccount ? "ACME" : "API",
+      profile,
+      `approving a request made through ${byAccount ? "ACME" : "the certmint API"}`,
+    );
+    return;
+  } catch (err) {
+    if (!isCertmintError(err)) throw err;
+    return failedPrecondition(
       err.reason,
-      `${err.message.replace(/;.*$/, "")}, so certificate request ${request.id} cannot be signed now; it still waits for approval, unchanged: ${state} and approve it again (or reject it with RejectCertificateRequest)`,
+      `${err.message}. Certificate request ${request.id} still waits for approval, unchanged: reject it (RejectCertificateRequest), or approve it once the profile enrolls by ${byAccount ? "ACME" : "API"} again`,
       {
-        preconditions: [
-          ...err.preconditions,
-          {
-            type: "REQUEST_STATUS",
-            subject: `certificate_requests/${request.id}`,
-            description: "still PENDING_APPROVAL",
-          },
-        ],
-        metadata: {
-          certificate_request_id: request.id,
-          certificate_authority: ca.slug,
-          certificate_profile: profile.slug,
-        },
+        preconditions: err.preconditions,
+        metadata: { ...err.metadata, certificate_request_id: request.id },
       },
     );
   }
+}
+
+/**
+ * A CA that cannot sign now but can be made to (CA_DISABLED, CA_PENDING_CERTIFICATE: `err`,
+ * requireActive's), told as a refusal that leaves the request waiting: refuseWhileUnsignable's,
+ * and checksUnderLock's for a CA disabled after it.
+ */
+function caWaitRefusal(
+  err: CertmintError,
+  request: CertificateRequest,
+  caSlug: string,
+  profileSlug: string,
+): CertmintError {
+  const state =
+    err.reason === "CA_DISABLED"
+      ? "enable it (UpdateCertificateAuthority, status CERTIFICATE_AUTHORITY_STATUS_ACTIVE)"
+      : "import its certificate (ImportCertificateAuthorityCertificate)";
+  return failedPrecondition(
+    err.reason,
+    `${err.message.replace(/;.*$/, "")}, so certificate request ${request.id} cannot be signed now; it still waits for approval, unchanged: ${state} and approve it again (or reject it with RejectCertificateRequest)`,
+    {
+      preconditions: [
+        ...err.preconditions,
+        {
+          type: "REQUEST_STATUS",
+          subject: `certificate_requests/${request.id}`,
+          description: "still PENDING_APPROVAL",
+        },
+      ],
+      metadata: {
+        certificate_request_id: request.id,
+        certificate_authority: caSlug,
+        certificate_profile: profileSlug,
+      },
+    },
+  );
 }
 
 function notPendingApproval(request: CertificateRequest, more = "") {

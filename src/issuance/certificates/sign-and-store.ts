@@ -21,14 +21,47 @@ class RequestSettled extends Error {
 }
 
 /**
+ * What an approval checks again under the request's lock, and how a refusal there ends. Its
+ * checks before the claim (approval.ts: the requester not revoked, the profile still enrolling
+ * the way the request came, the CA able to sign) read rows nobody locked, so a revocation or an
+ * edit committed between them and the commit of the certificate went unseen: an outside probe
+ * (stop 45 of 2026-12-06) had a certificate stored two seconds after RevokeAccessToken of its
+ * requester answered OK, and one after its profile switched to ACME. `recheck` reads them again
+ * under locks held to the commit (LockedRequest.requesterNow, profileNow), so a change either
+ * committed before and is seen, or waits for this transaction.
+ */
+export interface ApprovalChecks {
+  /** The request's updatedAt before the claim, restored when it waits for approval again. */
+  waitingSince: Date;
+  /** Run first under the lock; throws a refusal (a CertmintError) to sign nothing. */
+  recheck(locked: LockedRequest): Promise<void>;
+  /**
+   * For a refusal under the lock (recheck's, or the issuer's state: CA disabled meanwhile), the
+   * answer when the request is to wait for approval again, as the same refusal before the claim
+   * leaves it (the claim undone, nothing else written); undefined: the request ends FAILED.
+   */
+  waitsAgain(refusal: CertmintError): CertmintError | undefined;
+}
+
+/** Refusals after which signAndStore put the request back to PENDING_APPROVAL (waitsAgain). */
+const refusedWaiting = new WeakSet<CertmintError>();
+
+/** Whether signAndStore's refusal left the request waiting for approval (ApprovalChecks). */
+export function leftWaiting(err: unknown): boolean {
+  return err instanceof CertmintError && refusedWaiting.has(err);
+}
+
+/**
  * The last step of an approval and of a takeover: signs a PENDING request (serial reserved and
  * committed: an approver claimed it, or a version of certmint that recorded the intent before
  * signing wrote it) and stores its certificate, holding the request's lock from before signing
  * until the certificate is committed, so one call at a time finishes it, on every replica. A
  * call that finds the lock held (a replay while the holder signs, on this replica or another)
  * waits for it, bounded by its deadline, and answers what the holder stored, never an error
- * because another call won. A refusal on the merits (CA disabled meanwhile, validity) marks
- * the request FAILED with its reason, in the lock's transaction. A crash between signing and
+ * because another call won. A refusal on the merits (CA revoked meanwhile, validity) marks
+ * the request FAILED with its reason, in the lock's transaction; an approval's refusal for what
+ * an admin can change (its requester revoked, its profile enrolling otherwise, its CA disabled
+ * meanwhile) puts it back to PENDING_APPROVAL instead (ApprovalChecks). A crash between signing and
  * commit leaves a PENDING request whose certificate nobody received; replaying its request_id
  * signs it again under the same serial (takeover.ts). Issue and renew without approval write
  * nothing before signing and need no lock (sign-then-store.ts).
@@ -38,7 +71,7 @@ export async function signAndStore(
   call: Call,
   plan: IssuancePlan,
   request: CertificateRequest,
-  options: { holdKeyForFetch?: boolean } = {},
+  options: { holdKeyForFetch?: boolean; approval?: ApprovalChecks } = {},
 ): Promise<IssueOutcome> {
   const renewalOf = request.renewalOfCertificateId
     ? await certificateNamed(deps.store, request.renewalOfCertificateId)
@@ -54,13 +87,29 @@ export async function signAndStore(
       lockWaitMs(call),
       async (locked) => {
         if (locked.status !== "PENDING") throw new RequestSettled();
+        const { approval } = options;
         try {
+          // First, before the locks signAndStoreLocked takes (names, key, CA signing), so a
+          // refusal here has written nothing.
+          await approval?.recheck(locked);
           return await signAndStoreLocked(deps, call, plan, request, key, locked, {
             renewalOf,
             holdKeyForFetch: options.holdKeyForFetch,
           });
         } catch (err) {
           if (!isCertmintError(err) || err.kind === "internal") throw err;
+          // What the approver could not decide and an admin can change: the request waits
+          // again, as the same refusal before the claim leaves it; one rule whichever side of
+          // the claim the change landed (an outside probe, stop 45 of 2026-12-06: a CA disabled
+          // during an approval ended the request FAILED, a moment earlier it stayed waiting).
+          const again = approval?.waitsAgain(err);
+          if (again) {
+            if (!(await locked.backToApproval(request.id, approval!.waitingSince))) {
+              throw new RequestSettled();
+            }
+            refusedWaiting.add(again);
+            return again;
+          }
           const now = deps.now();
           const failed = await locked.markFailed(
             { id: request.id, error: storedErrorOf(err), updatedAt: now },
@@ -120,7 +169,8 @@ async function signAndStoreLocked(
   // The same for the issuer: plan.ca was read before the lock, and a disable or revocation
   // committed since would make the store's trigger refuse the insert (the request then stayed
   // PENDING, its approver told CA_NOT_ACTIVE: an outside probe, stop 40 of 2026-12-05). Read
-  // under the CA's signing lock, held to the commit, and refused with the request marked FAILED.
+  // under the CA's signing lock, held to the commit, and refused with the request marked FAILED
+  // (an approval's request waits again while its CA is only disabled: ApprovalChecks).
   if (plan.ca) {
     const now = await locked.issuerNow(plan.ca.id);
     if (!now) throw caGone(plan.ca.slug);

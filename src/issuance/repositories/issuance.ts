@@ -137,7 +137,36 @@ export interface LockedRequest {
   linkRenewal(renewedId: string, successorId: string): Promise<boolean>;
   /** markFailed, in the lock's transaction. */
   markFailed(failure: RequestFailure, audit: AuditRecord): Promise<boolean>;
+  /**
+   * The request's caller as it stands now: its access token (slug, revocation), else its ACME
+   * account (status), else null (a caller that names neither). Holds that row FOR SHARE to the
+   * commit, so a revocation or deactivation (an UPDATE of the row) committed before is seen,
+   * and one after waits for this transaction: an approval's check of its requester stands
+   * until its certificate is committed (an outside probe, stop 45 of 2026-12-06: a certificate
+   * was stored two seconds after its requester's token was revoked).
+   */
+  requesterNow(caller: string): Promise<LockedRequester | null>;
+  /**
+   * The request's profile as it is now (null: deleted), its row held FOR SHARE to the commit,
+   * so an UpdateCertificateProfile (enrollment_method) committed before is seen and one after
+   * waits for this transaction.
+   */
+  profileNow(
+    profileId: string,
+  ): Promise<Pick<CertificateProfile, "slug" | "enrollmentMethod"> | null>;
+  /**
+   * A claimed request (PENDING, serial reserved) put back to PENDING_APPROVAL, its serial no
+   * longer reserved and `updatedAt` restored, as if no approval had claimed it: an approval
+   * refused under the lock for what the approver cannot decide (ApprovalChecks in
+   * sign-and-store.ts). False when it was no longer PENDING (nothing written).
+   */
+  backToApproval(id: string, updatedAt: Date): Promise<boolean>;
 }
+
+/** LockedRequest.requesterNow: an access token, or an ACME account (src/acme/acting.ts). */
+export type LockedRequester =
+  | { kind: "token"; slug: string; revokedAt: Date | null }
+  | { kind: "account"; status: string };
 
 /**
  * The issuance hot path (src/store/repositories/issuance.ts): each method one round trip, as a

@@ -356,9 +356,57 @@ export class OrmIssuanceRepository implements IssuanceRepository {
       caNames: (issuerId) => caNamesOn(connection, issuerId),
       linkRenewal: (renewedId, successorId) => changed(sql.linkRenewal(renewedId, successorId)),
       markFailed: (failure, audit) => changed(sql.markFailed(failure, audit)),
+      requesterNow: async (caller) => {
+        // Token and account ids are UUIDs; anything else names neither (and the cast would
+        // fail the lock's transaction).
+        if (!UUID.test(caller)) return null;
+        const [token] = await connection.execute<
+          Array<{ slug: string; revoked_at: Date | string | null }>
+        >(REQUESTER_TOKEN_SHARE_SQL, [caller]);
+        if (token) {
+          return {
+            kind: "token",
+            slug: token.slug,
+            revokedAt: token.revoked_at === null ? null : new Date(token.revoked_at),
+          };
+        }
+        const [account] = await connection.execute<Array<{ status: string }>>(
+          REQUESTER_ACCOUNT_SHARE_SQL,
+          [caller],
+        );
+        return account ? { kind: "account", status: account.status } : null;
+      },
+      profileNow: async (profileId) => {
+        const [row] = await connection.execute<
+          Array<{ slug: string; enrollment_method: CertificateProfile["enrollmentMethod"] }>
+        >(PROFILE_SHARE_SQL, [profileId]);
+        return row ? { slug: row.slug, enrollmentMethod: row.enrollment_method } : null;
+      },
+      backToApproval: async (id, updatedAt) =>
+        (await connection.execute<Array<{ id: string }>>(BACK_TO_APPROVAL_SQL, [updatedAt, id]))
+          .length === 1,
     };
   }
 }
+
+/**
+ * LockedRequest.requesterNow: the requester's row FOR SHARE, which conflicts with the FOR NO
+ * KEY UPDATE of RevokeAccessToken's (and an ACME deactivation's) UPDATE: a revocation committed
+ * before is read (a locking read sees the row's newest committed version), one after waits for
+ * the approval's commit. KEY SHARE would not do: it lets a non-key UPDATE through.
+ */
+const REQUESTER_TOKEN_SHARE_SQL = `select "slug", "revoked_at" from "access_token" where "id" = ?::uuid for share`;
+const REQUESTER_ACCOUNT_SHARE_SQL = `select "status" from "acme_account" where "id" = ?::uuid for share`;
+
+/** LockedRequest.profileNow: as the requester's, against UpdateCertificateProfile's UPDATE. */
+const PROFILE_SHARE_SQL = `select "slug", "enrollment_method" from "certificate_profile" where "id" = ? for share`;
+
+/** LockedRequest.backToApproval: the claim (approval.ts, claimForSigning) undone. */
+const BACK_TO_APPROVAL_SQL = `update "certificate_request"
+   set "status" = 'PENDING_APPROVAL', "reserved_serial" = null, "updated_at" = ?
+ where "id" = ? and "status" = 'PENDING' returning "id"`;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Reads and group commits of new issuances (statement-batches.ts): one statement of a kind at
