@@ -31,6 +31,12 @@ import { resolveClientCertificate } from "./client-certificates";
  * binding that named a CA counted, so the last bearer admin token could be revoked into a
  * lockout that even a restart did not end (an outside probe).
  *
+ * Each usable credential says until when it stays usable (`until`: the token's expiry, or the
+ * certificate's notAfter if earlier); given `lastingUntil`, it is `lasting` only if it stays
+ * usable past that time. The guard counts lasting ones only (last-admin.ts: an admin token
+ * that expires a minute later kept the last long-lived one from being revoked, and then
+ * expired into a lockout, an outside probe of stop 45, 2026-12-06, F2).
+ *
  * Not judged here: whether this server's TLS client CA bundle (CERTMINT_TLS_CLIENT_CA_FILE)
  * trusts the chain, which is each replica's own configuration.
  */
@@ -39,6 +45,10 @@ export interface UsableAdmin {
   readonly slug: string;
   /** "bearer", or the id of a certificate that authenticates as it. */
   readonly via: string;
+  /** When it stops being usable: the token's expiry, or its certificate's notAfter if earlier. */
+  readonly until: Date;
+  /** Whether it stays usable past `lastingUntil` (always, when none was asked). */
+  readonly lasting: boolean;
 }
 
 export interface AdminCredentialStore {
@@ -55,22 +65,26 @@ const CANDIDATES_PER_BINDING = 16;
 
 /**
  * The usable admin credentials at `now`, read through `store` (a transaction's, so that the
- * revocation it holds counts). `firstOnly` stops at the first one found.
+ * revocation it holds counts), each `lasting` if it stays usable past `lastingUntil`.
+ * `firstOnly` stops at the first lasting one found.
  */
 export async function usableAdminCredentials(
   store: AdminCredentialStore,
   now: Date,
   firstOnly = false,
+  lastingUntil?: Date,
 ): Promise<UsableAdmin[]> {
   const admins = await store.tokens.adminsInForce(now);
   const found: UsableAdmin[] = [];
+  const add = (admin: AccessToken, via: string, until: Date): boolean => {
+    const lasting = !lastingUntil || until.getTime() > lastingUntil.getTime();
+    found.push({ id: admin.id, slug: admin.slug, via, until, lasting });
+    return firstOnly && lasting;
+  };
   // Bearer tokens first: no certificate to look at.
   for (const admin of admins) {
     const via = withoutCertificate(admin);
-    if (via) {
-      found.push({ id: admin.id, slug: admin.slug, via });
-      if (firstOnly) return found;
-    }
+    if (via && add(admin, via, admin.expiresAt)) return found;
   }
   const bound = admins.filter((a) => a.clientIdentity && a.clientCaId && a.clientCaSha256);
   if (bound.length === 0) return found;
@@ -78,11 +92,15 @@ export async function usableAdminCredentials(
   // authentication, which another replica's revocation reaches within seconds only.
   const cas = new CaDirectory(store.cas, NO_CLIENT_TRUST, 0);
   for (const admin of bound) {
+    // The longest-lived certificate that authenticates as it (candidates come the latest
+    // notAfter first).
     const certificate = await presentedCertificate(store, cas, admin, now);
-    if (certificate) {
-      found.push({ id: admin.id, slug: admin.slug, via: certificate });
-      if (firstOnly) return found;
-    }
+    if (!certificate) continue;
+    const until =
+      certificate.notAfter.getTime() < admin.expiresAt.getTime()
+        ? certificate.notAfter
+        : admin.expiresAt;
+    if (add(admin, certificate.id, until)) return found;
   }
   return found;
 }
@@ -103,13 +121,13 @@ export async function hasAdminBearerToken(
   return (await store.tokens.adminsInForce(now)).some((a) => a.clientIdentity === null);
 }
 
-/** The id of a certificate certmint issued that authenticates as `admin` now, if any. */
+/** A certificate certmint issued that authenticates as `admin` now (the latest notAfter), if any. */
 async function presentedCertificate(
   store: AdminCredentialStore,
   cas: CaDirectory,
   admin: AccessToken,
   now: Date,
-): Promise<string | undefined> {
+): Promise<{ id: string; notAfter: Date } | undefined> {
   const candidates = await store.tokens.certificatesPresenting(admin, now, CANDIDATES_PER_BINDING);
   for (const certificate of candidates) {
     const der = Buffer.from(
@@ -133,7 +151,9 @@ async function presentedCertificate(
         peer,
         now,
       );
-      if (credential.id === admin.id) return certificate.id;
+      if (credential.id === admin.id) {
+        return { id: certificate.id, notAfter: certificate.notAfter };
+      }
     } catch (err) {
       if (!isCertmintError(err) || err.kind !== "unauthenticated") throw err;
     }

@@ -4,6 +4,7 @@ import {
   failedPrecondition,
   fieldViolation,
   invalidArgument,
+  notFound,
   withArticle,
 } from "../../errors";
 import { parseCertificate } from "../../signer";
@@ -29,6 +30,7 @@ import {
   checkRequestedBinding,
   type RequestedBinding,
 } from "./binding";
+import { requireCallerInForce } from "./caller";
 import {
   derivedTokenSecret,
   newSecretSalt,
@@ -76,7 +78,7 @@ export interface CreatedAccessToken {
 
 export interface CreateAccessTokenDeps {
   store: StoreWith<{
-    tokens: Pick<AccessTokenRepository, "insert" | "find">;
+    tokens: Pick<AccessTokenRepository, "insert" | "find" | "lockCaller" | "lockBindingCa">;
     profiles: Pick<ProfileRepository, "find">;
     cas: Pick<CaRepository, "find" | "withCertificates">;
     audit: Pick<AuditRepository, "insert">;
@@ -127,6 +129,8 @@ export async function createAccessToken(
   const replay = async () => {
     const prior = request && ((await deps.store.tokens.find({ id })) as TokenWithRequest | null);
     if (!prior) return undefined;
+    // Its secret goes only to a creator still in force (caller.ts), as a new token would.
+    await requireCallerInForce(deps.store, call, deps.now());
     const replaySeconds = deps.generatedKeyReplaySeconds ?? DEFAULT_GENERATED_KEY_REPLAY_SECONDS;
     const secret = replayedSecret(keyring!, prior, request!, now, replaySeconds);
     // Recorded as a call that changed nothing, naming the token it returned.
@@ -162,6 +166,10 @@ export async function createAccessToken(
   };
   try {
     await deps.store.transaction(async (tx) => {
+      // The creator as committed, held until this insert commits (caller.ts): a revoked or
+      // expired token makes no token, however long ago it was authenticated.
+      await requireCallerInForce(tx, call, deps.now());
+      if (bound?.caId) await holdBindingCa(tx, bound.caId, !binding?.sha256);
       await tx.tokens.insert(token);
       await tx.audit.insert(
         changeRecord(
@@ -182,6 +190,32 @@ export async function createAccessToken(
     throw err;
   }
   return { token: tokenView(token), secret };
+}
+
+/**
+ * Holds the row of the CA a binding names (FOR KEY SHARE) until the token's insert commits, so
+ * DeleteCertificateAuthority, which counts the tokens bound to it under its FOR UPDATE, either
+ * finishes first (and the binding is refused here, NOT_FOUND) or sees the token (CA_IN_USE).
+ * Checked before only, an outside probe of stop 45 (2026-12-06, F7) got tokens in force bound
+ * to a CA deleted in between. A CA named by reference is checked for revocation again, as its
+ * row is now (its revocation also takes it FOR UPDATE).
+ */
+async function holdBindingCa(
+  tx: {
+    tokens: Pick<AccessTokenRepository, "lockBindingCa">;
+    cas: Pick<CaRepository, "find">;
+  },
+  caId: string,
+  byReference: boolean,
+): Promise<void> {
+  const ca = (await tx.tokens.lockBindingCa(caId)) ? await tx.cas.find({ id: caId }) : null;
+  if (!ca) {
+    throw notFound(
+      "CERTIFICATE_AUTHORITY_NOT_FOUND",
+      "the certificate authority of the client certificate binding was deleted while the access token was created; nothing was stored",
+    );
+  }
+  if (byReference) await refuseRevokedCa(tx.cas, ca, "a client certificate binding");
 }
 
 function taken(key: string, slug: string, bound: ClientCertificateBinding | undefined) {

@@ -9,13 +9,17 @@ import type {
   AuditRepository,
   StoreWith,
 } from "../repositories";
+import { requireCallerInForce } from "./caller";
 import { guardLastAdmin, type LastAdminStore, lastAdminCredential } from "./last-admin";
 import { tokenView } from "./request-id";
 
 export interface RevokeAccessTokenDeps {
   store: StoreWith<
     LastAdminStore & {
-      tokens: Pick<AccessTokenRepository, "find" | "markRevoked">;
+      tokens: Pick<
+        AccessTokenRepository,
+        "find" | "markRevoked" | "lockCaller" | "lockForRevocation"
+      >;
       audit: Pick<AuditRepository, "insert">;
     }
   >;
@@ -32,6 +36,16 @@ export interface RevokeAccessTokenDeps {
  * replace a leaked last admin token, create another admin token first. Until stop 40 of
  * 2026-12-05 the last admin could revoke itself; until stop 44 of 2026-12-06 a binding nobody
  * could present counted as a credential (access-tokens/last-admin.ts says which count).
+ *
+ * Once it answers OK the token makes no change to credentials (caller.ts): the calls it has in
+ * flight that create or revoke tokens committed before it (this revocation waited for them),
+ * any later one is refused TOKEN_REVOKED, on every replica. Until stop 45 of 2026-12-06 a
+ * revoked admin token's calls in flight, queued or on another replica minted admin tokens
+ * afterwards (an outside probe, F8). Tokens it made earlier stay in force: revoking a token
+ * does not revoke what it created (an admin's tokens are handed to others, most of them for
+ * good reasons); to find them, list the tokens whose `creator` is its id, or the audit records
+ * whose actor it is (each token's creation is audited under its creator, in the transaction
+ * that stores it), and revoke those that are not trusted.
  */
 export async function revokeAccessToken(
   deps: RevokeAccessTokenDeps,
@@ -41,8 +55,19 @@ export async function revokeAccessToken(
   const token = await resolveRef(ref, "access token", "access_token", (k) =>
     deps.store.tokens.find(k),
   );
-  const now = deps.now();
   const revoked = await deps.store.transaction(async (tx) => {
+    // The admin set's lock first (last-admin.ts takes it before any lock of the change), then
+    // the caller as committed (caller.ts: a revoked token revokes nothing either), then the
+    // token, after every change its own calls have in flight committed (they hold it FOR
+    // SHARE): from here on none can be made, and `now`, read after the lock, is later than
+    // the creation of every token it made (an investigator's "created before the revocation"
+    // is then exact).
+    if (token.role === "ADMIN") await tx.tokens.lockAdminCredentials();
+    await requireCallerInForce(tx, call, deps.now());
+    if (!(await tx.tokens.lockForRevocation(token.id))) {
+      stillThere(null, { what: "access token", ref: token.slug });
+    }
+    const now = deps.now();
     const revoke = () => tx.tokens.markRevoked(token.id, now);
     if (token.role === "ADMIN") {
       await guardLastAdmin(tx, now, revoke, (before) =>

@@ -54,6 +54,24 @@ export interface AccessTokenRepository {
   find(key: RowKey): Promise<AccessToken | null>;
   /** UniqueConflict("slug") or UniqueConflict("client_binding") when taken. */
   insert(token: AccessToken): Promise<void>;
+  /**
+   * Inside a transaction: the credential of the token making a call, its row held FOR SHARE
+   * until the transaction ends, so a revocation of it (lockForRevocation, markRevoked) waits
+   * for this transaction, and this read waits for a revocation in progress and sees it;
+   * null when the row is gone.
+   */
+  lockCaller(id: string): Promise<Credential | null>;
+  /**
+   * Inside a transaction: locks a token's row for its revocation (FOR NO KEY UPDATE), after
+   * the transactions that hold it as their caller (lockCaller) ended; false when it is gone.
+   */
+  lockForRevocation(id: string): Promise<boolean>;
+  /**
+   * Inside a transaction: holds the row of the CA a client certificate binding names FOR KEY
+   * SHARE until it ends, so the CA cannot be deleted (nor revoked) before the token's insert
+   * commits; false when the CA is gone.
+   */
+  lockBindingCa(caId: string): Promise<boolean>;
   /** Sets revokedAt unless it is revoked already. */
   markRevoked(id: string, now: Date): Promise<void>;
   delete(id: string): Promise<void>;

@@ -35,6 +35,53 @@ export class OrmAccessTokenRepository implements AccessTokenRepository {
     });
   }
 
+  async lockCaller(id: string): Promise<Credential | null> {
+    // FOR SHARE: conflicts with the FOR NO KEY UPDATE (lockForRevocation) and UPDATE of a
+    // revocation, so the two are ordered by commit; FOR KEY SHARE would not wait for it.
+    const rows = (await this.em().execute(
+      `select "id", "slug", "role", "profile_ids", "expires_at", "revoked_at" from "access_token" where "id" = ? for share`,
+      [id],
+      "all",
+    )) as Array<{
+      id: string;
+      slug: string;
+      role: AccessToken["role"];
+      profile_ids: string[];
+      expires_at: Date | string;
+      revoked_at: Date | string | null;
+    }>;
+    const row = rows[0];
+    if (!row) return null;
+    return {
+      id: row.id,
+      slug: row.slug,
+      role: row.role,
+      profileIds: row.profile_ids,
+      expiresAt: new Date(row.expires_at),
+      revokedAt: row.revoked_at === null ? null : new Date(row.revoked_at),
+    };
+  }
+
+  async lockForRevocation(id: string): Promise<boolean> {
+    const rows = await this.em().execute(
+      `select "id" from "access_token" where "id" = ? for no key update`,
+      [id],
+      "all",
+    );
+    return (rows as unknown[]).length > 0;
+  }
+
+  async lockBindingCa(caId: string): Promise<boolean> {
+    // FOR KEY SHARE: conflicts with the FOR UPDATE of DeleteCertificateAuthority (and of a CA's
+    // revocation), not with the updates of signing (CRL numbers, serials).
+    const rows = await this.em().execute(
+      `select "id" from "certificate_authority" where "id" = ? for key share`,
+      [caId],
+      "all",
+    );
+    return (rows as unknown[]).length > 0;
+  }
+
   async markRevoked(id: string, now: Date): Promise<void> {
     // A revoked token's secret is never handed out again: its salt goes with it (request-id.ts).
     await this.em().nativeUpdate(E, { id, revokedAt: null }, { revokedAt: now, secretSalt: null });
