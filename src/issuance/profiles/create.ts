@@ -10,11 +10,12 @@ import {
   type CertificateProfile,
   type PolicyRepository,
   type ProfileRepository,
+  StillReferenced,
   type StoreWith,
   UniqueConflict,
 } from "../repositories";
 import type { NewProfileInput } from "./inputs";
-import { checkProfile } from "./validate";
+import { caDeletedMeanwhile, checkProfile } from "./validate";
 
 export interface CreateProfileDeps {
   store: StoreWith<{
@@ -28,7 +29,7 @@ export interface CreateProfileDeps {
 
 /**
  * Creates a profile. INVALID_ARGUMENT when it is malformed or its defaults break its own policy;
- * NOT_FOUND for a missing policy or CA; ALREADY_EXISTS for a taken slug. Check and insert run in
+ * NOT_FOUND for a missing policy or CA (also one deleted meanwhile); ALREADY_EXISTS for a taken slug. Check and insert run in
  * one transaction that holds the policy row locked (validate.ts).
  */
 export async function createProfile(
@@ -66,6 +67,7 @@ export async function createProfile(
   } catch (err) {
     // Two creates racing for one slug: the unique index decides.
     if (err instanceof UniqueConflict) throw slugTaken(input.slug);
+    if (err instanceof StillReferenced) throw caDeletedMeanwhile(input.issuer);
     throw err;
   }
 }

@@ -4,20 +4,21 @@ import type { Call } from "../call";
 import { checkEtag } from "../common/etag";
 import { checkNamedSlug, resolveRef } from "../common/refs";
 import { concurrentUpdate, stillThere } from "../common/row-lock";
-import type {
-  AuditRepository,
-  CaRepository,
-  CertificateProfile,
-  PolicyRepository,
-  ProfileRepository,
-  ProfileSettings,
-  RenewalRepository,
-  StoreWith,
+import {
+  type AuditRepository,
+  type CaRepository,
+  type CertificateProfile,
+  type PolicyRepository,
+  type ProfileRepository,
+  type ProfileSettings,
+  type RenewalRepository,
+  StillReferenced,
+  type StoreWith,
 } from "../repositories";
 import type { ProfileDraft, UpdateProfileInput } from "./inputs";
 import { storedDefaults, storedRenewal } from "./load";
 import { profileChanges } from "./update-mask";
-import { checkProfile } from "./validate";
+import { caDeletedMeanwhile, checkProfile } from "./validate";
 
 export interface UpdateProfileDeps {
   store: StoreWith<{
@@ -60,11 +61,11 @@ export async function updateProfile(
     for (const change of changes) change(next, input.draft);
     const checked = await checkProfile(tx, next, row.caId);
     const now = deps.now();
-    const updated = await tx.profiles.update(row.id, row.version, {
-      ...checked,
-      version: row.version + 1,
-      updatedAt: now,
-    });
+    const updated = await tx.profiles
+      .update(row.id, row.version, { ...checked, version: row.version + 1, updatedAt: now })
+      .catch((err: unknown) => {
+        throw err instanceof StillReferenced ? caDeletedMeanwhile(next.issuer) : err;
+      });
     if (!updated) throw concurrentUpdate(what);
     // Back to API enrollment: the server-driven renewals refused while it enrolled by ACME
     // (auto-renewal waits CERTMINT_RENEWAL_RETRY_MAX_SECONDS after such a refusal) are due now,

@@ -1,6 +1,6 @@
-import { type FieldViolation, fieldViolation, invalidArgument } from "../../errors";
+import { CertmintError, type FieldViolation, fieldViolation, invalidArgument } from "../../errors";
 import { refuseRevokedCa } from "../ca/revoke";
-import { resolveRef } from "../common/refs";
+import { referenceNotFound, resolveRef } from "../common/refs";
 import { stillThere } from "../common/row-lock";
 import { compiledPolicyOf } from "../policies/compiled-cache";
 import type { CaRepository, PolicyRepository, ProfileSettings } from "../repositories";
@@ -91,6 +91,22 @@ export async function checkProfile(
     privateKeyRetention: draft.privateKeyRetention ?? "RETURN_ONCE",
     acmeRequireEab: draft.acmeRequireEab === true,
   };
+}
+
+/**
+ * A profile's write that hit the foreign key of its CA (StillReferenced): the CA it names was
+ * deleted after checkProfile found it (a CA is not locked while a profile is written; the
+ * policy is, FOR SHARE, so its key cannot be the one). NOT_FOUND, as the call is answered had it
+ * come after the deletion, as for a policy deleted meanwhile (row-lock.ts stillThere). Until
+ * stop 45 of 2026-12-06 it was INTERNAL (an outside probe: CreateCertificateProfile and
+ * UpdateCertificateProfile racing DeleteCertificateAuthority).
+ */
+export function caDeletedMeanwhile(issuer: ProfileDraft["issuer"]): CertmintError {
+  const e = referenceNotFound(
+    "certificate authority",
+    issuer.kind === "CA" ? issuer.ref.trim() : "",
+  );
+  return new CertmintError(e.kind, e.reason, `${e.message} (deleted meanwhile)`);
 }
 
 function assertShape(draft: ProfileDraft): void {

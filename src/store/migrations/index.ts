@@ -30,6 +30,7 @@ import { Migration20261206120000TokenSaltIndex } from "./Migration20261206120000
 import { Migration20261206130000CaCertificateIndex } from "./Migration20261206130000CaCertificateIndex";
 import { Migration20261206140000KekIdGuard } from "./Migration20261206140000KekIdGuard";
 import { Migration20261206150000DisableBelowRevoked } from "./Migration20261206150000DisableBelowRevoked";
+import { Migration20261206153000CertificateProfileGuard } from "./Migration20261206153000CertificateProfileGuard";
 
 /**
  * Every migration, in order. Listed explicitly (not discovered on disk) so the same list
@@ -105,5 +106,9 @@ export const MIGRATIONS: MigrationObject[] = [
   {
     name: "Migration20261206150000DisableBelowRevoked",
     class: Migration20261206150000DisableBelowRevoked,
+  },
+  {
+    name: "Migration20261206153000CertificateProfileGuard",
+    class: Migration20261206153000CertificateProfileGuard,
   },
 ];

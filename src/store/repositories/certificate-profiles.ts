@@ -68,7 +68,9 @@ export class OrmProfileRepository implements ProfileRepository {
     version: number,
     changes: ProfileSettings & Pick<CertificateProfile, "version" | "updatedAt">,
   ): Promise<boolean> {
-    return (await this.em().nativeUpdate(E, { id, version }, changes)) > 0;
+    const em = this.em();
+    // A CA it is moved to that is deleted meanwhile: StillReferenced (its foreign key).
+    return (await translatingConflicts(() => em.nativeUpdate(E, { id, version }, changes))) > 0;
   }
 
   async delete(id: string, version: number): Promise<boolean> {

@@ -1,6 +1,7 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { DatabaseError } from "pg";
 import { CA_SIGNING_REFUSED } from "../../database-outage";
+import { notFound } from "../../errors";
 import type {
   AuditRecord,
   CaNamesUnder,
@@ -269,6 +270,8 @@ export class OrmIssuanceRepository implements IssuanceRepository {
       if (isSerialConflict(err)) return "serial-taken";
       if (isKeyBlocked(err)) return "key-blocked";
       if ((err as { code?: string } | null)?.code === CA_SIGNING_REFUSED) return "ca-inactive";
+      // Its profile was deleted while it was signed (Migration20261206153000CertificateProfileGuard).
+      if ((err as { code?: string } | null)?.code === PROFILE_GONE) throw profileGone();
       // A generated key sealed under a KEK rotated since this server started: KEK_ROTATED. In
       // a batch (storeMany) the statement failed whole and each issuance came here alone, so a
       // CSR issuance of the same batch is stored.
@@ -601,6 +604,18 @@ const RENEWAL_WAIT_LOCK_CLASS = 0x726e776c;
 const WAITING_RENEWAL_SQL = `select "id" from "certificate_request"
   where "status" = 'PENDING_APPROVAL' and "renewal_of_certificate_id" = ?::uuid
     and not ("caller" = ? and ?::text is not null and "request_id" = ?::text) limit 1`;
+
+/**
+ * The certificate_renew_at trigger's refusal of a certificate whose profile is gone: deleted
+ * after the issuance read it, before or while it was stored (it waited for the delete's lock).
+ * NOT_FOUND, as a call that came after the deletion is answered; the statement wrote nothing.
+ */
+const PROFILE_GONE = "CMP01";
+const profileGone = () =>
+  notFound(
+    "CERTIFICATE_PROFILE_NOT_FOUND",
+    "the certificate profile was deleted while the certificate was issued; nothing was stored",
+  );
 
 /** recordWaitingRequest: the profile's row, locked against its deletion to the commit. */
 const PROFILE_KEY_SHARE_SQL = `select "id" from "certificate_profile" where "id" = ? for key share`;
