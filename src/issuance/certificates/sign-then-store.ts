@@ -134,13 +134,15 @@ async function storeSigned(
   issuance: SignedIssuance,
 ): Promise<IssuanceStored> {
   const ca = plan.ca;
-  if (!ca || !plan.isCa || renewalOf) return deps.store.issuance.storeIssuance(issuance);
-  const spki = spkiSha256Of(key.publicKey);
   try {
+    if (!ca || !plan.isCa || renewalOf) return await deps.store.issuance.storeIssuance(issuance);
+    const spki = spkiSha256Of(key.publicKey);
     return await deps.store.issuance.storeCaIssuance(issuance, ca.id, (names) =>
       refuseTakenCaName(names, ca.id, plan.subject, spki),
     );
   } catch (err) {
+    // Nothing was written (a refusal, or a profile deleted meanwhile: NOT_FOUND), the audit
+    // record neither: the API layer records the failure instead.
     forgetChangeRecord(call);
     throw err;
   }
