@@ -102,11 +102,66 @@ export const subjectToDer = (name: SubjectName): Buffer => toDer(subjectToAsn1(n
  */
 export function sameDistinguishedName(a: SubjectName, b: SubjectName): boolean {
   if (a.attributes.length !== b.attributes.length) return false;
-  const fold = (v: string) => v.normalize("NFKC").toLowerCase().trim().replace(/\s+/g, " ");
   return a.attributes.every((x, i) => {
     const y = b.attributes[i]!;
-    return x.type === y.type && fold(x.value) === fold(y.value);
+    return x.type === y.type && foldNameValue(x.value) === foldNameValue(y.value);
   });
+}
+
+/**
+ * RFC 4518 2.2 (Map), the step of LDAP StringPrep before normalisation: soft hyphens, the
+ * combining grapheme joiner, variation selectors, the object replacement character, zero-width
+ * space and every other control or format code point map to nothing; the control characters
+ * of line and page layout and every separator (Zs, Zl, Zp) map to SPACE. Until stop 45 of
+ * 2026-12-06 these were compared as they are, and a CA named with a zero-width space or a soft
+ * hyphen inside an existing CA's name was taken for another (an outside probe).
+ */
+const MAPPED_TO_NOTHING = codePointClass([
+  [0x00ad],
+  [0x034f],
+  [0x1806],
+  [0x180b, 0x180d],
+  [0xfe00, 0xfe0f],
+  [0xfffc],
+  [0x200b],
+  [0x0000, 0x0008],
+  [0x000e, 0x001f],
+  [0x007f, 0x0084],
+  [0x0086, 0x009f],
+  [0x06dd],
+  [0x070f],
+  [0x180e],
+  [0x200c, 0x200f],
+  [0x202a, 0x202e],
+  [0x2060, 0x2063],
+  [0x206a, 0x206f],
+  [0xfeff],
+  [0xfff9, 0xfffb],
+  [0x1d173, 0x1d17a],
+  [0xe0001],
+  [0xe0020, 0xe007f],
+]);
+const MAPPED_TO_SPACE = new RegExp(
+  `${codePointClass([[0x0009, 0x000d], [0x0085]]).source}|[\\p{Zs}\\p{Zl}\\p{Zp}]`,
+  "gu",
+);
+
+/** A global Unicode character class of code points and ranges (built, not a literal). */
+function codePointClass(ranges: Array<[number] | [number, number]>): RegExp {
+  const cp = (n: number) => `\\u{${n.toString(16)}}`;
+  const items = ranges.map(([a, b]) => (b === undefined ? cp(a) : `${cp(a)}-${cp(b)}`));
+  return new RegExp(`[${items.join("")}]`, "gu");
+}
+
+/** An attribute value as RFC 5280 7.1 compares it (RFC 4518: map, NFKC, case fold, spaces). */
+function foldNameValue(v: string): string {
+  return v
+    .replace(MAPPED_TO_NOTHING, "")
+    .replace(MAPPED_TO_SPACE, " ")
+    .normalize("NFKC")
+    .toLowerCase()
+    .trim()
+    .replace(/\s+/g, " ");
 }
 
 /**

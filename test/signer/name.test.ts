@@ -13,7 +13,7 @@ import {
 } from "../../src/signer";
 import { parseDer, seq, toDer } from "../../src/signer/der";
 import { sansFromAsn1, sansToAsn1 } from "../../src/signer/general-names";
-import { subjectFromAsn1 } from "../../src/signer/name";
+import { sameDistinguishedName, subjectFromAsn1 } from "../../src/signer/name";
 
 describe("subject names", () => {
   it("round-trips any valid SubjectName through DER", () => {
@@ -181,5 +181,24 @@ describe("subject alternative names", () => {
       expect((e as CertmintError).reason).toBe("SAN_INVALID");
       expect((e as CertmintError).violations[0]?.field).toMatch(/\[0\]$/);
     }
+  });
+});
+
+describe("sameDistinguishedName maps as RFC 4518 2.2 does before comparing", () => {
+  const cn = (value: string) => ({ attributes: [{ type: "COMMON_NAME" as const, value }] });
+  it("zero-width space, soft hyphen, joiners, BOM and other format characters map to nothing", () => {
+    for (const hidden of ["\u200b", "\u00ad", "\u200d", "\u034f", "\ufeff", "\u2060", "\ufe0f"]) {
+      expect(sameDistinguishedName(cn(`Probe${hidden} Sub CA`), cn("Probe Sub CA"))).toBe(true);
+    }
+  });
+  it("line and page controls and every separator map to a space (then runs fold to one)", () => {
+    for (const space of ["\t", "\u0085", "\u00a0", "\u2028", "\u3000"]) {
+      expect(sameDistinguishedName(cn(`Probe${space}Sub CA`), cn("Probe Sub CA"))).toBe(true);
+    }
+  });
+  it("other characters still tell names apart", () => {
+    expect(sameDistinguishedName(cn("Probe Sub CA"), cn("Probe Sub CB"))).toBe(false);
+    expect(sameDistinguishedName(cn("Probe-Sub CA"), cn("ProbeSub CA"))).toBe(false);
+    expect(sameDistinguishedName(cn("Probe\u{1F600} CA"), cn("Probe CA"))).toBe(false);
   });
 });
