@@ -3,11 +3,12 @@ import {
   failedPrecondition,
   isCertmintError,
   permissionDenied,
+  unauthenticated,
 } from "../../errors";
 import { changeRecord } from "../audit/record";
 import { type CallerStanding, standingOf } from "../auto-renewal/standing";
 import { requireActive } from "../ca/load";
-import type { Call } from "../call";
+import { type Call, SYSTEM_ACTOR } from "../call";
 import { referenceNotFound } from "../common/refs";
 import type { IssuanceDeps } from "../deps";
 import { findRequestFor, hiddenRequest } from "../profiles/access";
@@ -94,7 +95,7 @@ export async function approve(
   try {
     await signAndStore(deps, call, plan, request, {
       holdKeyForFetch: true,
-      approval: checksUnderLock(waiting, plan),
+      approval: checksUnderLock(call, waiting, plan),
     });
   } catch (err) {
     // The request waits for approval again (the claim undone): refused, as before the claim.
@@ -118,6 +119,7 @@ export async function approve(
  * CA revoked or deleted meanwhile still ends it FAILED (final: nothing an approver could undo).
  */
 function checksUnderLock(
+  call: Call,
   waiting: CertificateRequest,
   plan: Awaited<ReturnType<typeof planFromStored>>,
 ): ApprovalChecks {
@@ -130,6 +132,22 @@ function checksUnderLock(
   return {
     waitingSince: waiting.updatedAt,
     recheck: async (locked) => {
+      // The approver's own token first, read the same way: once RevokeAccessToken of it has
+      // answered OK, it signs nothing, whatever a process's credential cache still says and
+      // however long the call waited. Until stop 45 of 2026-12-06 an approval in flight signed
+      // seconds after its approver's revocation (an outside probe: a leaked admin token's
+      // approval of a certificate an admin binding accepts).
+      if (call.actor.id !== SYSTEM_ACTOR.id) {
+        const approver = await locked.requesterNow(call.actor.id);
+        if (approver?.kind === "token" && approver.revokedAt) {
+          refuse(
+            unauthenticated(
+              "TOKEN_REVOKED",
+              `access token "${approver.slug}" was revoked at ${approver.revokedAt.toISOString()}, before this approval could be made; nothing was signed, and the request still waits for approval`,
+            ),
+          );
+        }
+      }
       const requester = await locked.requesterNow(waiting.caller);
       refuse(requesterRefusal(waiting, lockedStanding(requester)));
       const profile = await locked.profileNow(waiting.profileId);
