@@ -6,6 +6,7 @@ import type {
   CertificatePolicy,
   CertificateProfile,
   CertificateRequest,
+  IssuanceCheckedRows,
   IssuanceRows,
   IssuanceStored,
   LockedRequest,
@@ -348,12 +349,16 @@ export class MemoryStore {
           this.audit.push(structuredClone(audit));
           return "stored";
         },
-        storeCaIssuance: async (
+        storeIssuanceChecked: async (
           issuance: SignedIssuance,
-          issuerId: string,
-          check: (names: CaNamesUnder) => void,
+          read: { callerId?: string; caNamesOf?: string },
+          check: (now: IssuanceCheckedRows) => void,
         ): Promise<IssuanceStored> => {
-          check(this.caNamesUnder(issuerId));
+          // No token or ACME account in memory (as requesterNow): nobody revoked.
+          check({
+            ...(read.callerId !== undefined && { caller: null }),
+            ...(read.caNamesOf !== undefined && { names: this.caNamesUnder(read.caNamesOf) }),
+          });
           return this.repositories().issuance.storeIssuance(issuance);
         },
         markFailed: async (

@@ -1,10 +1,10 @@
 import { CA_SIGNING_REFUSED, signingGuardError } from "../../database-outage";
-import { CertmintError, failedPrecondition, isCertmintError } from "../../errors";
+import { CertmintError, failedPrecondition, isCertmintError, unauthenticated } from "../../errors";
 import { spkiSha256Of } from "../../signer";
 import { changeRecord, forgetChangeRecord } from "../audit/record";
 import { requireActive } from "../ca/load";
 import { refuseTakenCaName } from "../ca/new-ca";
-import { type Call, refuseIfAbandoned } from "../call";
+import { type Call, refuseIfAbandoned, SYSTEM_ACTOR } from "../call";
 import type { IssuanceDeps } from "../deps";
 import type {
   Certificate,
@@ -119,11 +119,18 @@ export async function signThenStore(
 }
 
 /**
- * Stores the signed issuance. A new CA certificate is stored under its issuer's names lock,
- * after the one-name-per-CA rule is decided again on the names committed by then (RFC 5280
- * 4.1.2.6; plan.ts decided it outside any transaction). A refusal there (ALREADY_EXISTS
- * CA_SUBJECT_TAKEN) writes nothing, as the one at planning does. A renewal continues its
- * certificate's entity and is not checked.
+ * Stores the signed issuance. Two kinds are stored in a transaction that first reads, under
+ * locks held to the commit, what decides them again (storeIssuanceChecked); neither is an
+ * issuer's leaf, whose store stays one statement:
+ *  - a new CA certificate: the one-name-per-CA rule (RFC 5280 4.1.2.6) on the names its issuer
+ *    certifies now (plan.ts decided it outside any transaction); a renewal continues its
+ *    certificate's entity and is not checked;
+ *  - an admin's issuance: the admin's token, FOR SHARE, so that once RevokeAccessToken of it
+ *    answered OK it stores nothing (an admin may issue a certificate an admin binding accepts:
+ *    a credential). Until stop 45 of 2026-12-06 an admin's issuance in flight stored its
+ *    certificate seconds after the admin's revocation (an outside probe).
+ * A refusal there (ALREADY_EXISTS CA_SUBJECT_TAKEN, UNAUTHENTICATED TOKEN_REVOKED) writes
+ * nothing, as one at planning does.
  */
 async function storeSigned(
   deps: IssuanceDeps,
@@ -134,11 +141,28 @@ async function storeSigned(
   issuance: SignedIssuance,
 ): Promise<IssuanceStored> {
   const ca = plan.ca;
+  const caNamesOf = ca && plan.isCa && !renewalOf ? ca.id : undefined;
+  const { actor } = call;
+  const callerId = actor.role === "ADMIN" && actor.id !== SYSTEM_ACTOR.id ? actor.id : undefined;
   try {
-    if (!ca || !plan.isCa || renewalOf) return await deps.store.issuance.storeIssuance(issuance);
+    if (caNamesOf === undefined && callerId === undefined) {
+      return await deps.store.issuance.storeIssuance(issuance);
+    }
     const spki = spkiSha256Of(key.publicKey);
-    return await deps.store.issuance.storeCaIssuance(issuance, ca.id, (names) =>
-      refuseTakenCaName(names, ca.id, plan.subject, spki),
+    return await deps.store.issuance.storeIssuanceChecked(
+      issuance,
+      { callerId, caNamesOf },
+      (now) => {
+        if (now.caller?.kind === "token" && now.caller.revokedAt) {
+          throw unauthenticated(
+            "TOKEN_REVOKED",
+            `access token "${now.caller.slug}" was revoked at ${now.caller.revokedAt.toISOString()}, before this certificate could be stored; nothing was stored`,
+          );
+        }
+        if (caNamesOf !== undefined && now.names) {
+          refuseTakenCaName(now.names, caNamesOf, plan.subject, spki);
+        }
+      },
     );
   } catch (err) {
     // Nothing was written (a refusal, or a profile deleted meanwhile: NOT_FOUND), the audit

@@ -99,6 +99,13 @@ export interface CaNamesUnder {
   certificates: Array<Pick<Certificate, "id" | "subject" | "spkiSha256">>;
 }
 
+/** What storeIssuanceChecked read under its locks (each only when asked for). */
+export interface IssuanceCheckedRows {
+  /** The caller's token or ACME account as it is now; null: neither exists. */
+  caller?: LockedRequester | null;
+  names?: CaNamesUnder;
+}
+
 /** A request whose lock this call holds: what it may write, in the lock's transaction. */
 export interface LockedRequest {
   /** The request's status once the lock was held (null: no such request). */
@@ -212,16 +219,19 @@ export interface IssuanceRepository {
    */
   storeIssuance(issuance: SignedIssuance): Promise<IssuanceStored>;
   /**
-   * storeIssuance for a new CA certificate of the CA `issuerId` (no renewal), in a transaction
-   * of its own that first takes the issuer's names lock (LockedRequest.caNames) and hands
-   * `check` the names the issuer certifies now; `check` throws to refuse, and then nothing is
-   * written. Two CA certificates of one name (or one racing a CreateIntermediate), on one
-   * replica or two, are so decided one after the other: the second sees the first.
+   * storeIssuance in a transaction of its own that first reads, under locks held to the
+   * commit, what `read` names, and hands it to `check`, which throws to refuse (then nothing is
+   * written):
+   *  - `callerId`: the calling token's row FOR SHARE (LockedRequest.requesterNow), so a
+   *    RevokeAccessToken committed before is seen and one after waits for this commit;
+   *  - `caNamesOf`: the names the CA certifies, after its names lock (LockedRequest.caNames), so
+   *    two CA certificates of one name (or one racing a CreateIntermediate), on one replica or
+   *    two, are decided one after the other.
    */
-  storeCaIssuance(
+  storeIssuanceChecked(
     issuance: SignedIssuance,
-    issuerId: string,
-    check: (names: CaNamesUnder) => void,
+    read: { callerId?: string; caNamesOf?: string },
+    check: (now: IssuanceCheckedRows) => void,
   ): Promise<IssuanceStored>;
   /** Marks a PENDING request FAILED with its audit record (autocommitted); false if not PENDING. */
   markFailed(failure: RequestFailure, audit: AuditRecord): Promise<boolean>;

@@ -11,11 +11,13 @@ import type {
   CertificateProfile,
   CertificateRequest,
   HeldRows,
+  IssuanceCheckedRows,
   IssuanceRepository,
   IssuanceRows,
   IssuanceStored,
   IssuedRequest,
   LockedRequest,
+  LockedRequester,
   RequestFailure,
   RequestStatus,
   RowKey,
@@ -286,18 +288,21 @@ export class OrmIssuanceRepository implements IssuanceRepository {
   }
 
   /**
-   * Four round trips besides the begin and commit (lock, names, store): only CA certificates
-   * take this path, never a leaf.
+   * Up to five round trips besides the begin and commit (caller, names lock, names, store):
+   * only CA certificates and an admin's issuances take this path, never an issuer's leaf.
    */
-  storeCaIssuance(
+  storeIssuanceChecked(
     issuance: SignedIssuance,
-    issuerId: string,
-    check: (names: CaNamesUnder) => void,
+    read: { callerId?: string; caNamesOf?: string },
+    check: (now: IssuanceCheckedRows) => void,
   ): Promise<IssuanceStored> {
     return withConnection(this.em, async (connection) => {
       await connection.command("begin");
       try {
-        check(await caNamesOn(connection, issuerId));
+        const now: IssuanceCheckedRows = {};
+        if (read.callerId !== undefined) now.caller = await requesterOn(connection, read.callerId);
+        if (read.caNamesOf !== undefined) now.names = await caNamesOn(connection, read.caNamesOf);
+        check(now);
         const stored = await this.storeOne(issuance, connection);
         // A statement that failed (a serial conflict) ended the transaction: nothing to keep.
         await connection.command(stored === "stored" ? "commit" : "rollback");
@@ -359,26 +364,7 @@ export class OrmIssuanceRepository implements IssuanceRepository {
       caNames: (issuerId) => caNamesOn(connection, issuerId),
       linkRenewal: (renewedId, successorId) => changed(sql.linkRenewal(renewedId, successorId)),
       markFailed: (failure, audit) => changed(sql.markFailed(failure, audit)),
-      requesterNow: async (caller) => {
-        // Token and account ids are UUIDs; anything else names neither (and the cast would
-        // fail the lock's transaction).
-        if (!UUID.test(caller)) return null;
-        const [token] = await connection.execute<
-          Array<{ slug: string; revoked_at: Date | string | null }>
-        >(REQUESTER_TOKEN_SHARE_SQL, [caller]);
-        if (token) {
-          return {
-            kind: "token",
-            slug: token.slug,
-            revokedAt: token.revoked_at === null ? null : new Date(token.revoked_at),
-          };
-        }
-        const [account] = await connection.execute<Array<{ status: string }>>(
-          REQUESTER_ACCOUNT_SHARE_SQL,
-          [caller],
-        );
-        return account ? { kind: "account", status: account.status } : null;
-      },
+      requesterNow: (caller) => requesterOn(connection, caller),
       profileNow: async (profileId) => {
         const [row] = await connection.execute<
           Array<{ slug: string; enrollment_method: CertificateProfile["enrollmentMethod"] }>
@@ -627,6 +613,34 @@ const PROFILE_KEY_SHARE_SQL = `select "id" from "certificate_profile" where "id"
  */
 const CA_SIGNS_SQL = `select "certmint_ca_signs"(?::uuid) as "signs"`;
 const ISSUER_STATE_SQL = `select "status", "revoked_at" from "certificate_authority" where "id" = ?`;
+
+/**
+ * A caller's access token (or ACME account) as it is now, its row held FOR SHARE to the
+ * commit (REQUESTER_TOKEN_SHARE_SQL); null when neither exists.
+ */
+async function requesterOn(
+  connection: HeldConnection,
+  caller: string,
+): Promise<LockedRequester | null> {
+  // Token and account ids are UUIDs; anything else names neither (and the cast would fail
+  // the transaction).
+  if (!UUID.test(caller)) return null;
+  const [token] = await connection.execute<
+    Array<{ slug: string; revoked_at: Date | string | null }>
+  >(REQUESTER_TOKEN_SHARE_SQL, [caller]);
+  if (token) {
+    return {
+      kind: "token",
+      slug: token.slug,
+      revokedAt: token.revoked_at === null ? null : new Date(token.revoked_at),
+    };
+  }
+  const [account] = await connection.execute<Array<{ status: string }>>(
+    REQUESTER_ACCOUNT_SHARE_SQL,
+    [caller],
+  );
+  return account ? { kind: "account", status: account.status } : null;
+}
 
 /**
  * The names an issuer certifies (CaNamesUnder), read on a connection in its transaction after
