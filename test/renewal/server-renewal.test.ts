@@ -178,10 +178,13 @@ describe("server-driven renewal (PostgreSQL, moved clock)", () => {
       updateMask: ["status"],
     });
     clock.advance(301);
-    await waitFor(
-      "the retry after the backoff to renew it",
-      async () => (await getCert(h, id)).renewedByCertificateId !== "",
-    );
+    // Renewed (the successor linked), then settled (its failures cleared): two statements, so
+    // waited for as one state, not read at once after the first (it failed so under a busy CI
+    // run, stop 45).
+    await waitFor("the retry after the backoff to renew it, and the renewal settled", async () => {
+      const now = await getCert(h, id);
+      return now.renewedByCertificateId !== "" && now.renewalFailures === 0;
+    });
     const retried = await getCert(h, id);
     expect(retried.renewalState).toBe(CertificateRenewalState.CERTIFICATE_RENEWAL_STATE_RENEWED);
     expect(retried.renewalFailures).toBe(0);
