@@ -6,7 +6,6 @@ import type {
   CertificatePolicy,
   CertificateProfile,
   CertificateRequest,
-  IssuanceCheckedRows,
   IssuanceRows,
   IssuanceStored,
   LockedRequest,
@@ -349,16 +348,12 @@ export class MemoryStore {
           this.audit.push(structuredClone(audit));
           return "stored";
         },
-        storeIssuanceChecked: async (
+        storeCaIssuance: async (
           issuance: SignedIssuance,
-          read: { callerId?: string; caNamesOf?: string },
-          check: (now: IssuanceCheckedRows) => void,
+          caNamesOf: string,
+          check: (now: { names: CaNamesUnder }) => void,
         ): Promise<IssuanceStored> => {
-          // No token or ACME account in memory (as requesterNow): nobody revoked.
-          check({
-            ...(read.callerId !== undefined && { caller: null }),
-            ...(read.caNamesOf !== undefined && { names: this.caNamesUnder(read.caNamesOf) }),
-          });
+          check({ names: this.caNamesUnder(caNamesOf) });
           return this.repositories().issuance.storeIssuance(issuance);
         },
         markFailed: async (

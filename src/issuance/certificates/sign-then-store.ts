@@ -102,6 +102,12 @@ export async function signThenStore(
     // Nothing was written, the audit record neither: this call's certificate is dropped.
     forgetChangeRecord(call);
     if (stored === "rows-changed") throw new HeldRowsChanged();
+    if (stored === "caller-revoked") {
+      throw unauthenticated(
+        "TOKEN_REVOKED",
+        `access token "${call.actor.slug}" was revoked before this certificate could be stored; nothing was stored`,
+      );
+    }
     if (stored === "key-blocked" || stored === "ca-inactive") {
       const refusal = stored === "key-blocked" ? keyBlocked(plan) : await issuerRefusal(deps, plan);
       if (await recordRefusal(deps, call, plan, who, refusal)) return replayWinner(deps, call, who);
@@ -119,18 +125,19 @@ export async function signThenStore(
 }
 
 /**
- * Stores the signed issuance. Two kinds are stored in a transaction that first reads, under
- * locks held to the commit, what decides them again (storeIssuanceChecked); neither is an
- * issuer's leaf, whose store stays one statement:
- *  - a new CA certificate: the one-name-per-CA rule (RFC 5280 4.1.2.6) on the names its issuer
- *    certifies now (plan.ts decided it outside any transaction); a renewal continues its
- *    certificate's entity and is not checked;
- *  - an admin's issuance: the admin's token, FOR SHARE, so that once RevokeAccessToken of it
- *    answered OK it stores nothing (an admin may issue a certificate an admin binding accepts:
- *    a credential). Until stop 45 of 2026-12-06 an admin's issuance in flight stored its
- *    certificate seconds after the admin's revocation (an outside probe).
- * A refusal there (ALREADY_EXISTS CA_SUBJECT_TAKEN, UNAUTHENTICATED TOKEN_REVOKED) writes
- * nothing, as one at planning does.
+ * Stores the signed issuance.
+ *  - An admin's issuance is stored only while the admin's token is not revoked, its row held
+ *    FOR SHARE by the same statement to its commit (SignedIssuance.callerInForce): once
+ *    RevokeAccessToken of it answered OK it stores nothing ("caller-revoked", answered
+ *    UNAUTHENTICATED TOKEN_REVOKED). An admin may issue a certificate an admin binding accepts,
+ *    a credential; until stop 45 of 2026-12-06 an admin's issuance in flight stored its
+ *    certificate seconds after the admin's revocation (an outside probe). Still one statement
+ *    and one round trip: a transaction across round trips would hold its locks for as long as a
+ *    stalled network keeps its session (test/probe/outage-stall.test.ts).
+ *  - A new CA certificate is stored under its issuer's names lock, after the one-name-per-CA
+ *    rule is decided again on the names committed by then (RFC 5280 4.1.2.6; plan.ts decided
+ *    it outside any transaction); a refusal (ALREADY_EXISTS CA_SUBJECT_TAKEN) writes nothing, as
+ *    one at planning does. A renewal continues its certificate's entity and is not checked.
  */
 async function storeSigned(
   deps: IssuanceDeps,
@@ -138,31 +145,19 @@ async function storeSigned(
   plan: IssuancePlan,
   key: CertifiedKey,
   renewalOf: Certificate | undefined,
-  issuance: SignedIssuance,
+  signedIssuance: SignedIssuance,
 ): Promise<IssuanceStored> {
   const ca = plan.ca;
-  const caNamesOf = ca && plan.isCa && !renewalOf ? ca.id : undefined;
   const { actor } = call;
-  const callerId = actor.role === "ADMIN" && actor.id !== SYSTEM_ACTOR.id ? actor.id : undefined;
+  const issuance: SignedIssuance =
+    actor.role === "ADMIN" && actor.id !== SYSTEM_ACTOR.id
+      ? { ...signedIssuance, callerInForce: actor.id }
+      : signedIssuance;
   try {
-    if (caNamesOf === undefined && callerId === undefined) {
-      return await deps.store.issuance.storeIssuance(issuance);
-    }
+    if (!ca || !plan.isCa || renewalOf) return await deps.store.issuance.storeIssuance(issuance);
     const spki = spkiSha256Of(key.publicKey);
-    return await deps.store.issuance.storeIssuanceChecked(
-      issuance,
-      { callerId, caNamesOf },
-      (now) => {
-        if (now.caller?.kind === "token" && now.caller.revokedAt) {
-          throw unauthenticated(
-            "TOKEN_REVOKED",
-            `access token "${now.caller.slug}" was revoked at ${now.caller.revokedAt.toISOString()}, before this certificate could be stored; nothing was stored`,
-          );
-        }
-        if (caNamesOf !== undefined && now.names) {
-          refuseTakenCaName(now.names, caNamesOf, plan.subject, spki);
-        }
-      },
+    return await deps.store.issuance.storeCaIssuance(issuance, ca.id, (now) =>
+      refuseTakenCaName(now.names, ca.id, plan.subject, spki),
     );
   } catch (err) {
     // Nothing was written (a refusal, or a profile deleted meanwhile: NOT_FOUND), the audit

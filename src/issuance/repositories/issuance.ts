@@ -67,6 +67,11 @@ export interface SignedIssuance {
   audit: AuditRecord;
   /** Decided on held rows (IssuanceRows.held): stored only while each is still that row. */
   heldRows?: HeldRows;
+  /**
+   * An access token id: stored only while that token is not revoked, its row held FOR SHARE
+   * to the commit (an admin's issuance: sign-then-store.ts); else "caller-revoked".
+   */
+  callerInForce?: string;
 }
 
 /**
@@ -87,7 +92,9 @@ export type IssuanceStored =
   /** The certificate's key was revoked for key compromise (blocked_key): nothing was written. */
   | "key-blocked"
   /** Its CA was revoked or disabled while it was signed (certmint_ca_signs): nothing written. */
-  | "ca-inactive";
+  | "ca-inactive"
+  /** SignedIssuance.callerInForce was revoked before the store: nothing written. */
+  | "caller-revoked";
 
 /**
  * The names a CA certifies, as committed when they were read under its names lock: the CAs
@@ -97,13 +104,6 @@ export type IssuanceStored =
 export interface CaNamesUnder {
   cas: Array<Pick<CertificateAuthority, "slug" | "subject">>;
   certificates: Array<Pick<Certificate, "id" | "subject" | "spkiSha256">>;
-}
-
-/** What storeIssuanceChecked read under its locks (each only when asked for). */
-export interface IssuanceCheckedRows {
-  /** The caller's token or ACME account as it is now; null: neither exists. */
-  caller?: LockedRequester | null;
-  names?: CaNamesUnder;
 }
 
 /** A request whose lock this call holds: what it may write, in the lock's transaction. */
@@ -219,19 +219,16 @@ export interface IssuanceRepository {
    */
   storeIssuance(issuance: SignedIssuance): Promise<IssuanceStored>;
   /**
-   * storeIssuance in a transaction of its own that first reads, under locks held to the
-   * commit, what `read` names, and hands it to `check`, which throws to refuse (then nothing is
-   * written):
-   *  - `callerId`: the calling token's row FOR SHARE (LockedRequest.requesterNow), so a
-   *    RevokeAccessToken committed before is seen and one after waits for this commit;
-   *  - `caNamesOf`: the names the CA certifies, after its names lock (LockedRequest.caNames), so
-   *    two CA certificates of one name (or one racing a CreateIntermediate), on one replica or
-   *    two, are decided one after the other.
+   * storeIssuance for a new CA certificate of the CA `caNamesOf` (no renewal), in a transaction
+   * of its own that first takes the issuer's names lock (LockedRequest.caNames) and hands
+   * `check` the names the issuer certifies now; `check` throws to refuse, and then nothing is
+   * written. Two CA certificates of one name (or one racing a CreateIntermediate), on one
+   * replica or two, are so decided one after the other: the second sees the first.
    */
-  storeIssuanceChecked(
+  storeCaIssuance(
     issuance: SignedIssuance,
-    read: { callerId?: string; caNamesOf?: string },
-    check: (now: IssuanceCheckedRows) => void,
+    caNamesOf: string,
+    check: (now: { names: CaNamesUnder }) => void,
   ): Promise<IssuanceStored>;
   /** Marks a PENDING request FAILED with its audit record (autocommitted); false if not PENDING. */
   markFailed(failure: RequestFailure, audit: AuditRecord): Promise<boolean>;

@@ -11,7 +11,6 @@ import type {
   CertificateProfile,
   CertificateRequest,
   HeldRows,
-  IssuanceCheckedRows,
   IssuanceRepository,
   IssuanceRows,
   IssuanceStored,
@@ -235,7 +234,9 @@ export class OrmIssuanceRepository implements IssuanceRepository {
    * renewal (it locks the renewed certificate) goes alone.
    */
   storeIssuance(issuance: SignedIssuance): Promise<IssuanceStored> {
-    if (issuance.certificate.renewedFromId) return this.storeOne(issuance);
+    if (issuance.certificate.renewedFromId || issuance.callerInForce) {
+      return this.storeOne(issuance);
+    }
     return this.stores.run(issuance);
   }
 
@@ -261,7 +262,7 @@ export class OrmIssuanceRepository implements IssuanceRepository {
     connection?: HeldConnection,
   ): Promise<IssuanceStored> {
     const { text, bindings } = this.sql.storeIssuance(issuance);
-    type Counts = Array<{ stored: number; renewable?: number; held?: number }>;
+    type Counts = Array<{ stored: number; renewable?: number; held?: number; caller?: number }>;
     let row: Counts[number] | undefined;
     try {
       [row] = connection
@@ -279,6 +280,7 @@ export class OrmIssuanceRepository implements IssuanceRepository {
       // CSR issuance of the same batch is stored.
       throw staleKekRefusal(err);
     }
+    if (row?.caller === 0) return "caller-revoked";
     if (row?.held === 0) {
       this.heldRowCounts.changed++;
       return "rows-changed";
@@ -288,21 +290,18 @@ export class OrmIssuanceRepository implements IssuanceRepository {
   }
 
   /**
-   * Up to five round trips besides the begin and commit (caller, names lock, names, store):
-   * only CA certificates and an admin's issuances take this path, never an issuer's leaf.
+   * Four round trips besides the begin and commit (names lock, names, store): only CA
+   * certificates take this path, never a leaf.
    */
-  storeIssuanceChecked(
+  storeCaIssuance(
     issuance: SignedIssuance,
-    read: { callerId?: string; caNamesOf?: string },
-    check: (now: IssuanceCheckedRows) => void,
+    caNamesOf: string,
+    check: (now: { names: CaNamesUnder }) => void,
   ): Promise<IssuanceStored> {
     return withConnection(this.em, async (connection) => {
       await connection.command("begin");
       try {
-        const now: IssuanceCheckedRows = {};
-        if (read.callerId !== undefined) now.caller = await requesterOn(connection, read.callerId);
-        if (read.caNamesOf !== undefined) now.names = await caNamesOn(connection, read.caNamesOf);
-        check(now);
+        check({ names: await caNamesOn(connection, caNamesOf) });
         const stored = await this.storeOne(issuance, connection);
         // A statement that failed (a serial conflict) ended the transaction: nothing to keep.
         await connection.command(stored === "stored" ? "commit" : "rollback");
@@ -802,7 +801,13 @@ function statements(em: EntityManager) {
      * and links it to its successor only once the request is in: all or nothing. The result
      * says which part came up empty; a serial conflict fails the statement as a whole.
      */
-    storeIssuance({ request, certificate, audit: record, heldRows }: SignedIssuance) {
+    storeIssuance({
+      request,
+      certificate,
+      audit: record,
+      heldRows,
+      callerInForce,
+    }: SignedIssuance) {
       const c = (prop: keyof Certificate) => certificates.column(prop);
       const q = requests.insert(request);
       const v = certificates.insert(certificate);
@@ -814,7 +819,17 @@ function statements(em: EntityManager) {
              for update), `
         : "";
       const held = heldRows ? heldGuard(heldRows) : undefined;
-      const sources = [renewed ? "renewable" : "", held ? "held" : ""].filter(Boolean);
+      // The caller's token, still not revoked, held FOR SHARE to the commit: a revocation
+      // committed before leaves this CTE empty (nothing inserted), one after waits for the
+      // commit (its update conflicts). Only for an admin's issuance (sign-then-store.ts).
+      const caller = callerInForce
+        ? `caller as (select 1 from "access_token" where "id" = ?::uuid and "revoked_at" is null for share), `
+        : "";
+      const sources = [
+        renewed ? "renewable" : "",
+        held ? "held" : "",
+        callerInForce ? "caller" : "",
+      ].filter(Boolean);
       const source = sources.length
         ? `select ${q.placeholders} from ${sources.join(", ")}`
         : `values (${q.placeholders})`;
@@ -827,9 +842,10 @@ function statements(em: EntityManager) {
         `(select count(*) from stored)::int as "stored"`,
         ...(renewed ? [`(select count(*) from renewable)::int as "renewable"`] : []),
         ...(held ? [`(select count(*) from held)::int as "held"`] : []),
+        ...(callerInForce ? [`(select count(*) from caller)::int as "caller"`] : []),
       ].join(", ");
       return {
-        text: `with ${guard}${held?.text ?? ""}inserted as (
+        text: `with ${guard}${held?.text ?? ""}${caller}inserted as (
            insert into ${requests.table} (${q.columns}) ${source}
            on conflict (${r("caller")}, ${r("idempotencyKey")}) where ${r("idempotencyKey")} is not null
            do nothing returning ${r("id")})${link}${a.text},
@@ -840,6 +856,7 @@ function statements(em: EntityManager) {
         bindings: [
           ...(renewed ? [renewed] : []),
           ...(held?.bindings ?? []),
+          ...(callerInForce ? [callerInForce] : []),
           ...q.bindings,
           ...(renewed ? [certificate.id, renewed] : []),
           ...a.bindings,
