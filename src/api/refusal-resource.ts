@@ -21,8 +21,15 @@ const MAX_REFERENCE = 128;
 
 export function namedResource(method: string, request: unknown): AuditResource | undefined {
   const service = /\.(\w+Service)\//.exec(method)?.[1];
+  if (typeof request !== "object" || request === null) return undefined;
+  // Approve / Reject / GetRequestStatus name a request, not a certificate: until stop 46 of
+  // 2026-12-06 their refusals (REQUEST_NOT_PENDING_APPROVAL) were recorded with no resource.
+  const requestRef = (request as { certificateRequestId?: unknown }).certificateRequestId;
+  if (service === "CertificateService" && typeof requestRef === "string" && requestRef.trim()) {
+    return { type: "certificate_request", id: requestRef.trim().slice(0, MAX_REFERENCE) };
+  }
   const named = service ? NAMED_BY[service] : undefined;
-  if (!named || typeof request !== "object" || request === null) return undefined;
+  if (!named) return undefined;
   const value = (request as Record<string, unknown>)[named[1]];
   let ref = "";
   if (typeof value === "string") ref = value;

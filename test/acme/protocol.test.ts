@@ -491,6 +491,31 @@ describe("ACME protocol", () => {
     const invalid = await c.post(rejected.orderUrl, "");
     expect(invalid.json.status).toBe("invalid");
     expect(invalid.json.certificate).toBeUndefined();
+
+    // An account deactivated while its request waits (RFC 8555 7.3.6): the request is rejected
+    // with it, audited, and an approval is refused as not waiting (since stop 46 of 2026-12-06;
+    // before, it stayed in the approvers' queue).
+    const left = await finalized("left.acme.localhost");
+    const deactivated = await c.post(c.kid!, { status: "deactivated" });
+    expect(deactivated.json.status).toBe("deactivated");
+    const [leftRow] = await s.h.db.query<{
+      status: string;
+      error: { reason: string; message: string };
+    }>("select status, error from certificate_request where id = $1", [left.requestId]);
+    expect(leftRow?.status).toBe("REJECTED");
+    expect(leftRow?.error.reason).toBe("REQUEST_REJECTED");
+    expect(leftRow?.error.message).toContain("ACME account that made it was deactivated");
+    const audits = await s.h.db.query(
+      "select 1 from audit_record where resource_type = 'certificate_request' and resource_id = $1",
+      [left.requestId],
+    );
+    expect(audits.length).toBeGreaterThan(0);
+    await expect(
+      call(s.h.certificates, "approveCertificateRequest", {
+        certificateRequestId: left.requestId,
+        comment: "too late",
+      }),
+    ).rejects.toMatchObject({ details: expect.stringContaining("not PENDING_APPROVAL") });
   });
 
   it("resumes an interrupted finalize: the order follows the request it recorded, or is ready again", async () => {

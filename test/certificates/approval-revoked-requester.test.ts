@@ -1,4 +1,6 @@
 /**
+ * RevokeAccessToken rejects the token's requests waiting for approval (since stop 46 of
+ * 2026-12-06: before, they stayed in the approvers' queue until rejected by hand).
  * ApproveCertificateRequest of a request whose requester may no longer hold certificates: its
  * access token revoked since it asked (REQUESTER_REVOKED), or its ACME account deactivated
  * (REQUESTER_DEACTIVATED). FAILED_PRECONDITION with a PreconditionFailure, nothing written
@@ -7,6 +9,7 @@
  * approved as before (tokens are rotated). On PostgreSQL, with a clock the test moves.
  */
 import { randomUUID } from "node:crypto";
+import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CreateAccessTokenRequest } from "../../gen/ts/certmint/v1/access_token_service";
 import { MovableClock } from "../renewal/helpers";
@@ -87,30 +90,96 @@ describe("approval of a request whose requester was revoked", () => {
         resourceId: "",
         failuresOnly: false,
       })
-    ).auditRecords.filter((r) => r.resourceId === id || r.resourceId === "");
+    ).auditRecords.filter((r) => r.resourceId === id);
 
-  it("refuses REQUESTER_REVOKED, writes nothing, and leaves the request for an approver to reject", async () => {
+  it("RevokeAccessToken rejects the token's waiting requests, each audited; an approval is then refused as not waiting", async () => {
     const issuer = await createToken(h, "gated-issuer", Role.ROLE_ISSUER, [profileId]);
-    const id = await pendingAs(issuer.clients, "revoked.example.com");
+    const first = await pendingAs(issuer.clients, "revoked.example.com");
+    const second = await pendingAs(issuer.clients, "revoked-2.example.com");
+    // Another token's waiting request is not touched.
+    const other = await createToken(h, "gated-bystander", Role.ROLE_ISSUER, [profileId]);
+    const bystander = await pendingAs(other.clients, "bystander.example.com");
+    const before = await rowCounts(h);
     await call(h.accessTokens, "revokeAccessToken", { accessToken: issuer.id });
+
+    for (const id of [first, second]) {
+      const status = await requestStatus(h, id);
+      expect(status.certificateRequest!.status).toBe(REJECTED);
+      const [row] = await h.db.query<{
+        status: string;
+        reserved_serial: string | null;
+        certificate_id: string | null;
+        error: { code: string; reason: string; message: string };
+      }>(
+        "select status, reserved_serial, certificate_id, error from certificate_request where id = $1",
+        [id],
+      );
+      expect(row).toMatchObject({
+        status: "REJECTED",
+        reserved_serial: null,
+        certificate_id: null,
+      });
+      expect(row!.error).toMatchObject({ code: "failed_precondition", reason: "REQUEST_REJECTED" });
+      expect(row!.error.message).toContain('access token "gated-issuer" was revoked');
+      // Audited under the revoking admin, in the revocation's transaction.
+      const [audit] = await h.db.query<{ n: string }>(
+        `select count(*) as n from audit_record
+          where method like '%RevokeAccessToken' and resource_type = 'certificate_request'
+            and resource_id = $1 and status_code = 0`,
+        [id],
+      );
+      expect(Number(audit!.n)).toBe(1);
+      const err = await rpcError(approve(id));
+      expect(err).toMatchObject({
+        code: Code.FAILED_PRECONDITION,
+        reason: "REQUEST_NOT_PENDING_APPROVAL",
+      });
+      // The refusal is recorded against the request it named (until stop 46 of 2026-12-06,
+      // against no resource).
+      expect(
+        (await approvalAudits(id)).map((r) => [r.resourceType, r.resourceId, r.errorReason]),
+      ).toEqual([["certificate_request", id, "REQUEST_NOT_PENDING_APPROVAL"]]);
+    }
+    expect((await requestRow(bystander)).status).toBe("PENDING_APPROVAL");
+    // No certificate, no serial: only the two requests' statuses changed.
+    expect(await rowCounts(h)).toEqual(before);
+    expect((await approve(bystander)).certificateRequest!.status).toBe(ISSUED);
+  });
+
+  it("refuses REQUESTER_REVOKED for a request the revocation did not reject (an approval held it), writes nothing, and leaves it for an approver to reject", async () => {
+    const issuer = await createToken(h, "gated-issuer-held", Role.ROLE_ISSUER, [profileId]);
+    const id = await pendingAs(issuer.clients, "held.example.com");
+    // The revocation skips a waiting request another transaction holds (an approval deciding
+    // it at that moment, which re-checks the requester under its lock): held here by the test.
+    const holder = new Client({ connectionString: h.db.url });
+    await holder.connect();
+    try {
+      await holder.query("begin");
+      await holder.query("select id from certificate_request where id = $1 for share", [id]);
+      await call(h.accessTokens, "revokeAccessToken", { accessToken: issuer.id });
+      await holder.query("commit");
+    } finally {
+      await holder.end();
+    }
+    expect((await requestRow(id)).status).toBe("PENDING_APPROVAL");
 
     const before = await rowCounts(h);
     const events = await countRows(h, "certificate_event");
     const err = await rpcError(approve(id));
     expect(err.code).toBe(Code.FAILED_PRECONDITION);
     expect(err.reason).toBe("REQUESTER_REVOKED");
-    expect(err.message).toContain('"gated-issuer"');
+    expect(err.message).toContain('"gated-issuer-held"');
     expect(err.message).toMatch(/RejectCertificateRequest/);
     expect(err.preconditions).toEqual([
       {
         type: "REQUESTER_STATUS",
         subject: `certificate_requests/${id}`,
-        description: 'the requesting access token "gated-issuer" is revoked',
+        description: 'the requesting access token "gated-issuer-held" is revoked',
       },
     ]);
     expect(err.metadata).toMatchObject({
       certificate_request_id: id,
-      access_token: "gated-issuer",
+      access_token: "gated-issuer-held",
     });
     // Nothing written: still waiting, no serial reserved, no certificate, no event.
     expect(await rowCounts(h)).toEqual(before);

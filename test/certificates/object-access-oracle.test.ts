@@ -346,8 +346,11 @@ describe("another profile's objects answer as missing ones", () => {
             method,
             status_code: Code.NOT_FOUND,
             error_reason: seen.reason,
-            resource_type: "",
-            resource_id: "",
+            // The reference the caller sent (refusal-resource.ts; until stop 46 of
+            // 2026-12-06 a request id sent was recorded as none).
+            ...(c.resource().type === "certificate_request"
+              ? { resource_type: "certificate_request", resource_id: missing.trim() }
+              : { resource_type: "", resource_id: "" }),
           },
         ]);
         const { type, id } = c.resource();

@@ -134,7 +134,8 @@ describe("an issuer's own requests", () => {
     );
     expect(attempts).toEqual([
       { error_reason: "REQUEST_NOT_OWN", resource_id: second.certificateRequestId },
-      { error_reason: "CERTIFICATE_REQUEST_NOT_FOUND", resource_id: "" },
+      // The id the caller sent (since stop 46 of 2026-12-06; before, none).
+      { error_reason: "CERTIFICATE_REQUEST_NOT_FOUND", resource_id: missingId },
     ]);
 
     // The requester withdraws it: REJECTED, saying who, with its reason.

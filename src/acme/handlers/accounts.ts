@@ -1,3 +1,5 @@
+import { failedPrecondition } from "../../errors";
+import { storedErrorOf } from "../../issuance/certificates/outcome";
 import { type AccountRow, UniqueConflict } from "../../issuance/repositories";
 import { type AccountKey, jwkThumbprint, verifyJwsSignature } from "../../signer/jws";
 import { auditAs } from "../acting";
@@ -178,6 +180,14 @@ async function takeNewAccount(x: AcmeExchange): Promise<() => void> {
   return () => x.ctx.newAccountLimiter.refund(x.peer);
 }
 
+/** What a request of an account deactivated while it waited for approval records. */
+const DEACTIVATED = storedErrorOf(
+  failedPrecondition(
+    "REQUEST_REJECTED",
+    "rejected with its requester: the ACME account that made it was deactivated",
+  ),
+);
+
 /** POST to an account URL (RFC 8555 7.3.2, 7.3.6): read it, change its contacts, or deactivate it. */
 export async function updateAccount(x: AcmeExchange, accountId: string): Promise<AcmeResponse> {
   const request = await x.verify("kid");
@@ -195,6 +205,14 @@ export async function updateAccount(x: AcmeExchange, accountId: string): Promise
   const updated = await x.ctx.store.transaction(async (tx) => {
     const row = await tx.acme.updateAccount(account.id, change, x.now);
     await auditAs(x, account, "account", tx, { type: "acme_account", id: account.id });
+    if (account.status !== "deactivated" && row.status === "deactivated") {
+      // Its requests waiting for approval are rejected with it, as a revoked token's are
+      // (access-tokens/revoke.ts): an approval would refuse them REQUESTER_DEACTIVATED.
+      const rejected = await tx.requests.rejectWaitingOf(account.id, DEACTIVATED, x.now);
+      for (const id of rejected) {
+        await auditAs(x, account, "account", tx, { type: "certificate_request", id });
+      }
+    }
     return row;
   });
   if (updated.status === "deactivated") {

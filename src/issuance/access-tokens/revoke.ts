@@ -1,12 +1,15 @@
+import { failedPrecondition } from "../../errors";
 import { updatedFields } from "../audit/changes";
 import { changeRecord } from "../audit/record";
 import type { Call } from "../call";
+import { storedErrorOf } from "../certificates/outcome";
 import { resolveRef } from "../common/refs";
 import { stillThere } from "../common/row-lock";
 import type {
   AccessTokenRepository,
   AccessTokenView,
   AuditRepository,
+  RequestRepository,
   StoreWith,
 } from "../repositories";
 import { requireCallerInForce } from "./caller";
@@ -21,6 +24,7 @@ export interface RevokeAccessTokenDeps {
         "find" | "markRevoked" | "lockCaller" | "lockForRevocation"
       >;
       audit: Pick<AuditRepository, "insert">;
+      requests: Pick<RequestRepository, "rejectWaitingOf">;
     }
   >;
   now: () => Date;
@@ -88,6 +92,7 @@ export async function revokeAccessToken(
     });
     // markRevoked sets revoked_at only where it was null: to `now` by this call.
     const revokedByThis = after.revokedAt?.getTime() === now.getTime();
+    if (revokedByThis) await rejectWaitingRequests(tx, call, token.slug, token.id, now);
     await tx.audit.insert(
       changeRecord(
         call,
@@ -104,4 +109,35 @@ export async function revokeAccessToken(
   });
   deps.forgetCredential(token.id);
   return tokenView(revoked);
+}
+
+/**
+ * The token's requests still waiting for approval are REJECTED with its revocation, each
+ * audited under the revoking caller: a certificate approved for them would go to a holder who
+ * may no longer have it (approval.ts refuses it REQUESTER_REVOKED), and left PENDING_APPROVAL
+ * they stayed in every approver's queue until someone rejected them by hand (until stop 46 of
+ * 2026-12-06; an outside probe). One an approval holds locked at this moment is skipped: that
+ * approval re-checks the requester under its lock after this commits and refuses it, leaving it
+ * waiting as before (test/access-tokens/revoke-rejects-waiting.test.ts).
+ */
+async function rejectWaitingRequests(
+  tx: {
+    requests: Pick<RequestRepository, "rejectWaitingOf">;
+    audit: Pick<AuditRepository, "insert">;
+  },
+  call: Call,
+  slug: string,
+  tokenId: string,
+  now: Date,
+): Promise<void> {
+  const error = storedErrorOf(
+    failedPrecondition(
+      "REQUEST_REJECTED",
+      `rejected with its requester: access token "${slug}" was revoked`,
+    ),
+  );
+  const rejected = await tx.requests.rejectWaitingOf(tokenId, error, now);
+  for (const id of rejected) {
+    await tx.audit.insert(changeRecord(call, { type: "certificate_request", id }, now));
+  }
 }

@@ -105,6 +105,11 @@ export interface RequestRepository {
   /** PENDING_APPROVAL -> REJECTED with the approver's reason; false when it was not waiting. */
   reject(id: string, error: StoredError, now: Date): Promise<boolean>;
   /**
+   * Every PENDING_APPROVAL request `caller` made -> REJECTED with `error` (its token revoked:
+   * access-tokens/revoke.ts), skipping one an approval holds locked at that moment; their ids.
+   */
+  rejectWaitingOf(caller: string, error: StoredError, now: Date): Promise<string[]>;
+  /**
    * A generated key held sealed on its request, for its requester: one an approval signed
    * starts its replay window at its first hand-out (keyHeldUntil = `until`); one an issuance
    * without approval holds has had its window since it was stored. Every hand-out until the

@@ -109,6 +109,27 @@ export class OrmRequestRepository implements RequestRepository {
     return n > 0;
   }
 
+  /**
+   * One statement: every PENDING_APPROVAL request of `caller` not locked by another transaction
+   * (an approval deciding it at this moment holds it FOR SHARE and re-checks its requester under
+   * that lock: approval.ts checksUnderLock) -> REJECTED with `error`; their ids.
+   */
+  async rejectWaitingOf(caller: string, error: StoredError, now: Date): Promise<string[]> {
+    const em = this.em();
+    const rows = await em.getConnection().execute<Array<{ id: string }>>(
+      `update "certificate_request" set "status" = 'REJECTED', "error" = ?, "updated_at" = ?
+        where "id" in (select "id" from "certificate_request"
+                        where "caller" = ? and "status" = 'PENDING_APPROVAL'
+                        for update skip locked)
+          and "status" = 'PENDING_APPROVAL'
+        returning "id"`,
+      [JSON.stringify(error), now, caller],
+      "all",
+      em.getTransactionContext(),
+    );
+    return rows.map((r) => r.id);
+  }
+
   async handOutApprovedKey(
     id: string,
     until: Date | null,
