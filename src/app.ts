@@ -47,6 +47,7 @@ import { DatabaseProbe } from "./server/database-health";
 import { DrainDelay } from "./server/drain";
 import { fileDescriptorLimit, fitConnectionsToFdLimit } from "./server/fd-budget";
 import { installFramedResponses } from "./server/framed-responses";
+import { installGrpcLogger } from "./server/grpc-logger";
 import { HealthReporter } from "./server/health";
 import type { CertmintMetrics } from "./server/metrics";
 import { startMetricsServer } from "./server/metrics-server";
@@ -193,6 +194,8 @@ export async function startCertmint(
   installFramedResponses();
   // grpc-js's own refusals of malformed calls as INVALID_ARGUMENT, not INTERNAL (transport-statuses.ts).
   installTransportStatuses();
+  // grpc-js's own lines as JSON through the logger, with no header value (grpc-logger.ts).
+  installGrpcLogger(logger);
   const server = new Server({
     interceptors: [
       callLoggingInterceptor(logger),
