@@ -195,8 +195,10 @@ export const CLAIM_TAKEOVER_AFTER_MS = 120_000;
  * of its request_id finished it. Now an approval of a claim older than CLAIM_TAKEOVER_AFTER_MS
  * does what the replay does: if a call still signs it (it holds the request's lock), this waits
  * for it, bounded by the deadline; if nobody holds it, this call finishes the approval
- * (takeover.ts: checked against the policy as it is now, signed under the reserved serial, a
- * generated key held for the requester to fetch, as an approval holds it). A younger claim, or
+ * (takeover.ts: checked against the policy as it is now, then under the request's lock the
+ * checks of a fresh approval, checksUnderLock, whose refusals leave it PENDING_APPROVAL again;
+ * signed under the reserved serial, a generated key held for the requester to fetch, as an
+ * approval holds it). A younger claim, or
  * one finished meanwhile, is REQUEST_NOT_PENDING_APPROVAL, as for any later approval: one
  * approval wins (approvers racing on a busy machine all saw the claim, and all succeeded).
  */
@@ -216,8 +218,17 @@ async function finishClaimed(
     throw notPendingApproval(await requestNamed(deps, request.id));
   }
   try {
-    await takeOver(deps, call, request, { holdKeyForFetch: true });
+    // Under the lock, the checks a fresh approval makes there (checksUnderLock): until stop 46
+    // of 2026-12-06 a takeover signed without them, so a claim left by an approver that died
+    // was signed after its requester's token was revoked or its profile switched to ACME; now
+    // it is refused as a fresh approval is, the request waiting again.
+    await takeOver(deps, call, request, {
+      holdKeyForFetch: true,
+      approval: (plan) => checksUnderLock(call, request, plan),
+    });
   } catch (err) {
+    // The request waits for approval again (the claim undone): refused, as a fresh approval.
+    if (leftWaiting(err)) throw err;
     // A refusal on the merits was recorded FAILED; the approval call itself succeeded.
     if (!isCertmintError(err) || err.kind === "internal") throw err;
   }

@@ -2,7 +2,7 @@ import { CA_SIGNING_REFUSED, signingGuardError } from "../../database-outage";
 import { CertmintError, failedPrecondition, isCertmintError, unauthenticated } from "../../errors";
 import { spkiSha256Of } from "../../signer";
 import { changeRecord, forgetChangeRecord } from "../audit/record";
-import { requireActive } from "../ca/load";
+import { noteRevokedAbove, requireActive } from "../ca/load";
 import { refuseTakenCaName } from "../ca/new-ca";
 import { type Call, refuseIfAbandoned, SYSTEM_ACTOR } from "../call";
 import type { IssuanceDeps } from "../deps";
@@ -207,10 +207,16 @@ async function renewedMeanwhile(
 /**
  * Why the store refused a certificate whose CA was revoked or disabled while it was signed
  * (certmint_ca_signs): the CA as it is now says so (CA_REVOKED, CA_DISABLED), as it would have
- * to a call that started after the change.
+ * to a call that started after the change. A CA above it revoked meanwhile left it DISABLED
+ * (ca/revoke.ts disables every CA below a revoked one), which requireActive names as the
+ * revocation only once noteRevokedAbove has looked: until stop 46 of 2026-12-06 it did not
+ * here, and the losers of that race were told CA_DISABLED, "enable it", which is refused for
+ * good: a CA's revocation is final (certificateHold, RFC 5280 5.3.1, is refused for a CA,
+ * ca/revoke.ts), so nothing below it signs again.
  */
 async function issuerRefusal(deps: IssuanceDeps, plan: IssuancePlan): Promise<CertmintError> {
   const now = plan.ca ? await deps.store.cas.find({ id: plan.ca.id }) : null;
+  if (now) await noteRevokedAbove(deps.store.cas, now);
   try {
     if (now) requireActive(now);
   } catch (err) {
