@@ -126,14 +126,16 @@ export async function signThenStore(
 
 /**
  * Stores the signed issuance.
- *  - An admin's issuance is stored only while the admin's token is not revoked, its row held
- *    FOR SHARE by the same statement to its commit (SignedIssuance.callerInForce): once
- *    RevokeAccessToken of it answered OK it stores nothing ("caller-revoked", answered
- *    UNAUTHENTICATED TOKEN_REVOKED). An admin may issue a certificate an admin binding accepts,
- *    a credential; until stop 45 of 2026-12-06 an admin's issuance in flight stored its
- *    certificate seconds after the admin's revocation (an outside probe). Still one statement
- *    and one round trip: a transaction across round trips would hold its locks for as long as a
- *    stalled network keeps its session (test/probe/outage-stall.test.ts).
+ *  - An issuance by an access token (any role) is stored only while the token is not revoked,
+ *    its row held FOR SHARE by the same statement to its commit (SignedIssuance.callerInForce):
+ *    once RevokeAccessToken of it answered OK it stores nothing ("caller-revoked", answered
+ *    UNAUTHENTICATED TOKEN_REVOKED). A certificate is a credential (an admin binding, or another
+ *    service's mTLS client); until stop 45 of 2026-12-06 an admin's issuance in flight stored its
+ *    certificate seconds after the admin's revocation (an outside probe), until stop 46 an
+ *    issuer's. Still one statement and one round trip, batched with concurrent calls' (the
+ *    batch locks each distinct caller's row once): a transaction across round trips would hold
+ *    its locks for as long as a stalled network keeps its session
+ *    (test/probe/outage-stall.test.ts).
  *  - A new CA certificate is stored under its issuer's names lock, after the one-name-per-CA
  *    rule is decided again on the names committed by then (RFC 5280 4.1.2.6; plan.ts decided
  *    it outside any transaction); a refusal (ALREADY_EXISTS CA_SUBJECT_TAKEN) writes nothing, as
@@ -149,10 +151,17 @@ async function storeSigned(
 ): Promise<IssuanceStored> {
   const ca = plan.ca;
   const { actor } = call;
-  const issuance: SignedIssuance =
-    actor.role === "ADMIN" && actor.id !== SYSTEM_ACTOR.id
-      ? { ...signedIssuance, callerInForce: actor.id }
-      : signedIssuance;
+  // Every caller with an access_token row: a bearer token, or a client certificate bound to a
+  // token (the actor is that token), of any role. An issuer's certificate is a credential too
+  // (mTLS clients of other services); until stop 46 of 2026-12-06 only an admin's store was
+  // guarded, and an issuer's issuance in flight stored its certificate after RevokeAccessToken
+  // of it answered OK. certmint's own calls (SYSTEM_ACTOR, automatic renewal: the nil UUID)
+  // and ACME accounts (acme/acting.ts: an account id, no token row) have none: an ACME
+  // account's finalize checks the account when it starts, not when it stores.
+  const byToken = actor.id !== SYSTEM_ACTOR.id && !call.method.startsWith("/acme/");
+  const issuance: SignedIssuance = byToken
+    ? { ...signedIssuance, callerInForce: actor.id }
+    : signedIssuance;
   try {
     if (!ca || !plan.isCa || renewalOf) return await deps.store.issuance.storeIssuance(issuance);
     const spki = spkiSha256Of(key.publicKey);

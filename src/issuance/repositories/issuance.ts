@@ -68,8 +68,11 @@ export interface SignedIssuance {
   /** Decided on held rows (IssuanceRows.held): stored only while each is still that row. */
   heldRows?: HeldRows;
   /**
-   * An access token id: stored only while that token is not revoked, its row held FOR SHARE
-   * to the commit (an admin's issuance: sign-then-store.ts); else "caller-revoked".
+   * The access token id of the call's caller (every call a token authenticates, by bearer
+   * token or a client certificate bound to it: sign-then-store.ts): stored only while that
+   * token is not revoked, its row held FOR SHARE by the storing statement to its commit (in a
+   * batched store, each distinct caller's row once per statement); else "caller-revoked".
+   * Unset for certmint's own calls and ACME accounts, which have no access_token row.
    */
   callerInForce?: string;
 }
