@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { failedPrecondition } from "../errors";
+import { changeTransaction } from "../issuance/access-tokens/caller";
 import { changeRecord } from "../issuance/audit/record";
 import { type Call, refuseIfAbandoned } from "../issuance/call";
 import { resolveRef } from "../issuance/common/refs";
@@ -66,7 +67,7 @@ export async function createExternalAccountKey(
   refuseIfAbandoned(call);
   const keyId = randomBytes(16).toString("base64url");
   const now = deps.now();
-  await deps.store.transaction(async (tx) => {
+  await changeTransaction(deps, { call }, async (tx) => {
     await tx.acme.insertExternalAccountKey(keyId, profile.id, call.actor.id, now);
     // The key id it created (never the HMAC key): which binding was minted by whom. Until stop
     // 43 of 2026-12-06 the record named only the profile (an outside probe).

@@ -40,6 +40,7 @@ describe("audit records of policy, profile and CA changes", () => {
       now: () => new Date(),
       crlValiditySeconds: 86_400,
     };
+    await adminToken();
   });
   afterAll(async () => {
     await keys?.close();
@@ -47,8 +48,33 @@ describe("audit records of policy, profile and CA changes", () => {
     await db?.drop();
   });
 
+  /** An admin token in force: every change's transaction holds its caller's row (caller.ts). */
+  let adminId = "";
+  const adminToken = async () => {
+    if (adminId) return adminId;
+    const id = randomUUID();
+    const now = new Date();
+    await deps.store.tokens.insert({
+      id,
+      slug: `t-${id.slice(0, 8)}`,
+      description: "",
+      role: "ADMIN",
+      profileIds: [],
+      secretHash: randomBytes(32),
+      clientIdentity: null,
+      clientIdentityType: null,
+      clientCaId: null,
+      clientCaSha256: null,
+      creatorId: null,
+      createdAt: now,
+      expiresAt: new Date(now.getTime() + 86_400_000),
+      revokedAt: null,
+    });
+    adminId = id;
+    return id;
+  };
   const call = (): Call => ({
-    actor: { id: randomUUID(), slug: "t", role: "ADMIN", profileIds: [] },
+    actor: { id: adminId, slug: "t", role: "ADMIN", profileIds: [] },
     method: "/x/Y",
     traceId: "r",
     peer: "p",

@@ -1,6 +1,6 @@
 import { unauthenticated } from "../../errors";
 import { type Call, SYSTEM_ACTOR } from "../call";
-import type { AccessTokenRepository } from "../repositories";
+import type { AccessTokenRepository, StoreWith, TransactionCaller } from "../repositories";
 
 /**
  * Authorizes a credential-changing call against its caller's token as committed, inside the
@@ -44,4 +44,49 @@ export async function requireCallerInForce(
       `access token "${caller.slug}" expired at ${caller.expiresAt.toISOString()}, before this call's change could be made; nothing was changed; an admin can create a new one`,
     );
   }
+}
+
+/**
+ * What a transaction given its call (StoreWith.transaction's `caller`) does first, before the
+ * change writes anything: the admin set's lock when the last-admin guard judges the change
+ * (the order RevokeAccessToken takes them in), then the caller's token as committed,
+ * requireCallerInForce, held FOR SHARE until the change commits.
+ *
+ * Every administrative change goes through it (CAs, policies, profiles, certificate
+ * revocations and hold releases, ACME external account keys): until stop 46 of 2026-12-06
+ * only CreateAccessToken and RevokeAccessToken re-read their caller's token, every other
+ * change trusted the check made when the call arrived, and a call in flight (a lock wait) or
+ * queued for its turn (api/fair-admission.ts) when its token was revoked still committed its
+ * change after RevokeAccessToken answered OK. The revocation is a cut now: a change of the
+ * token committed before it (the revocation waited for it), or is refused TOKEN_REVOKED with
+ * nothing written. In the transaction helper rather than in each use case, so a change cannot
+ * forget it; a use case says which call it writes for. Certmint's own calls (SYSTEM_ACTOR)
+ * pass; a client certificate binding's calls are held by the binding's token row, as a bearer
+ * token's. A call src/acme makes for an ACME account or a certificate's key (acme/acting.ts,
+ * method "/acme/<action>": a revocation, RFC 8555 7.6) has no access token to hold: its
+ * account or key is its credential, checked by src/acme.
+ */
+export async function holdCallerInForce(
+  tx: { tokens: Pick<AccessTokenRepository, "lockCaller" | "lockAdminCredentials"> },
+  caller: TransactionCaller,
+): Promise<void> {
+  if (caller.lastAdminGuard) await tx.tokens.lockAdminCredentials();
+  if (isAcmeCall(caller.call)) return;
+  await requireCallerInForce(tx, caller.call, caller.now());
+}
+
+/** A call src/acme makes for an account or a certificate's key (acme/acting.ts actorCall). */
+const isAcmeCall = (call: Call) => call.method.startsWith("/acme/");
+
+/**
+ * The transaction of an administrative change made for `call`: deps.store.transaction given
+ * its caller, so its first statements hold the call's token in force (holdCallerInForce).
+ * `lastAdminGuard`: the change is judged by the last-admin guard, whose lock comes first.
+ */
+export function changeTransaction<R, T>(
+  deps: { store: StoreWith<R>; now: () => Date },
+  caller: { call: Call; lastAdminGuard?: boolean },
+  fn: (tx: R) => Promise<T>,
+): Promise<T> {
+  return deps.store.transaction(fn, { ...caller, now: deps.now });
 }

@@ -103,7 +103,7 @@ export async function createIntermediateCa(
   // 4. One row, the key sealed, with its audit record.
   const id = newRowId();
   return storeNewCa(
-    deps.store,
+    deps,
     call,
     newCaRecord({
       id,

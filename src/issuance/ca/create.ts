@@ -60,7 +60,7 @@ export async function createRootCa(
   // 4. One row, the key sealed before it reaches the database, with its audit record.
   const id = newRowId();
   return storeNewCa(
-    deps.store,
+    deps,
     call,
     newCaRecord({
       id,
@@ -107,7 +107,7 @@ export async function createExternalCa(
   const now = deps.now();
   const id = newRowId();
   return storeNewCa(
-    deps.store,
+    deps,
     call,
     newCaRecord({
       id,

@@ -1,4 +1,5 @@
 import { failedPrecondition, type PreconditionViolation } from "../../errors";
+import { changeTransaction } from "../access-tokens/caller";
 import { removedFields } from "../audit/changes";
 import { changeRecord } from "../audit/record";
 import type { Call } from "../call";
@@ -42,7 +43,7 @@ export async function deleteCa(
 ): Promise<void> {
   let slug = input.ca;
   try {
-    await deps.store.transaction(async (tx) => {
+    await changeTransaction(deps, { call }, async (tx) => {
       const found = await resolveRef(
         input.ca,
         "certificate authority",

@@ -7,6 +7,7 @@ import {
 } from "../../errors";
 import { type ParsedCertificate, parseCertificate } from "../../signer";
 import { keyWeaknessOf } from "../../signer/parse-certificate";
+import { changeTransaction } from "../access-tokens/caller";
 import { updatedFields } from "../audit/changes";
 import { changeRecord } from "../audit/record";
 import type { Call } from "../call";
@@ -71,7 +72,7 @@ export async function importCaCertificate(
     );
   }
   // 3. Activate, unless another import got there first; the audit record commits with it (issue 6).
-  await deps.store.transaction(async (tx) => {
+  await changeTransaction(deps, { call }, async (tx) => {
     const updated = await tx.cas.update(
       { id: ca.id, version: ca.version, status: "PENDING_CERTIFICATE" },
       {

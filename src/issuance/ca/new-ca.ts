@@ -7,6 +7,7 @@ import {
   type KeyRequest,
   sameDistinguishedName,
 } from "../../signer";
+import { changeTransaction } from "../access-tokens/caller";
 import { createdFields } from "../audit/changes";
 import { changeRecord } from "../audit/record";
 import type { Call } from "../call";
@@ -189,7 +190,7 @@ export const newCaRecord = (
 
 /** Stores a new CA with its audit record in one transaction; a slug race is ALREADY_EXISTS. */
 export async function storeNewCa(
-  store: NewCaStore,
+  deps: { store: NewCaStore; now: () => Date },
   call: Call,
   ca: CertificateAuthority,
   /**
@@ -199,7 +200,7 @@ export async function storeNewCa(
   settings: Record<string, unknown> = {},
 ): Promise<CertificateAuthorityView> {
   try {
-    await store.transaction(async (tx) => {
+    await changeTransaction(deps, { call }, async (tx) => {
       // Again under the issuer's names lock: a create racing this one waits, then sees it
       // (its slug first, which the unique index decides in the end anyway).
       if (ca.type !== "EXTERNAL_INTERMEDIATE") {

@@ -1,6 +1,7 @@
 import { failedPrecondition, invalidField } from "../../errors";
 import type { RevocationReason } from "../../model/pki";
 import { parseCertificate } from "../../signer";
+import { changeTransaction } from "../access-tokens/caller";
 import {
   type LastAdminStore,
   lastAdminCredential,
@@ -89,7 +90,7 @@ export async function revokeCa(
     changeRecord(call, { type: "certificate_authority", id: found.id }, now, undefined, changes);
   /** The revoked CA and every CA below it, whose OCSP answers change (countRevocationBelow). */
   let tree: string[] = [];
-  const revoked = await deps.store.transaction(async (tx) => {
+  const revoked = await changeTransaction(deps, { call, lastAdminGuard: true }, async (tx) => {
     tree = [];
     // Every client certificate below the CA stops authenticating (auth/client-certificates.ts),
     // so the revocation is held to the last-admin rule (access-tokens/last-admin.ts): refused

@@ -1,4 +1,5 @@
 import { CertmintError, failedPrecondition, invalidField } from "../../errors";
+import { changeTransaction } from "../access-tokens/caller";
 import { updatedFields } from "../audit/changes";
 import { changeRecord } from "../audit/record";
 import type { Call } from "../call";
@@ -44,7 +45,7 @@ export async function updateCa(
   if (Object.keys(changes).length === 0) return caView(ca);
   const now = deps.now();
   // The audit record commits with the change (issue 6).
-  await deps.store.transaction(async (tx) => {
+  await changeTransaction(deps, { call }, async (tx) => {
     // Disabling: what the CA is signing now is stored before, or refused (revoke.ts).
     if (changes.status === "DISABLED" && ca.status !== "DISABLED") await tx.cas.lockSigning(ca.id);
     // Enabling: under the signing locks a revocation of this CA or of any CA above it takes

@@ -5,6 +5,7 @@ import {
   permissionDenied,
   unauthenticated,
 } from "../../errors";
+import { changeTransaction } from "../access-tokens/caller";
 import { changeRecord } from "../audit/record";
 import { type CallerStanding, standingOf } from "../auto-renewal/standing";
 import { requireActive } from "../ca/load";
@@ -257,7 +258,8 @@ export async function reject(
   const by = withdrawn ? "withdrawn by its requester" : "rejected by an approver";
   const error = storedErrorOf(failedPrecondition("REQUEST_REJECTED", why ? `${by}: ${why}` : by));
   const now = deps.now();
-  await deps.store.transaction(async (tx) => {
+  // The caller's token held in force to the commit (caller.ts): a revoked approver rejects nothing.
+  await changeTransaction(deps, { call }, async (tx) => {
     if (!(await tx.requests.reject(request.id, error, now))) throw notPendingApproval(request);
     await tx.audit.insert(changeRecord(call, { type: "certificate_request", id: request.id }, now));
   });

@@ -1,4 +1,5 @@
 import { failedPrecondition } from "../../errors";
+import { changeTransaction } from "../access-tokens/caller";
 import { updatedFields } from "../audit/changes";
 import { changeRecord } from "../audit/record";
 import { revokedAbove } from "../ca/revoke";
@@ -100,7 +101,7 @@ export async function releaseHold(
   }
   await refuseUnderRevokedCa(deps.store.cas, cert);
   const now = deps.now();
-  await deps.store.transaction(async (tx) => {
+  await changeTransaction(deps, { call }, async (tx) => {
     // A CA revocation committed since the read above: the certificate stays revoked. One that
     // commits after this statement orders after the release, and OCSP then answers revoked
     // for the certificate from its CA's revocation (ca/ocsp.ts) all the same.

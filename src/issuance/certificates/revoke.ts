@@ -1,5 +1,6 @@
 import { failedPrecondition } from "../../errors";
 import type { RevocationReason } from "../../model/pki";
+import { changeTransaction } from "../access-tokens/caller";
 import { lastAdminCredential, openLastAdminGuard } from "../access-tokens/last-admin";
 import { type FieldChange, updatedFields } from "../audit/changes";
 import { changeRecord } from "../audit/record";
@@ -84,14 +85,14 @@ export async function revoke(
   const blocking = compromised && input.keyCompromiseScope !== "LINEAGE" && cert.spkiSha256;
   let sameKey = compromised && !blocking ? await sameKeyLineage(deps.store.certificates, cert) : [];
   const now = deps.now();
-  await deps.store.transaction(async (tx) => {
-    // The last client certificate that authenticates as an admin binding is the last admin
-    // credential as much as a bearer token is (access-tokens/last-admin.ts): judged only for a
-    // certificate a TLS client could present, and for a key compromise (its revocation reaches
-    // every certificate of the key), so other revocations take no global lock. First, before
-    // the key's and the rows' locks.
-    const lastAdmin =
-      compromised || mayAuthenticateClients(cert) ? await openLastAdminGuard(tx, now) : undefined;
+  // The last client certificate that authenticates as an admin binding is the last admin
+  // credential as much as a bearer token is (access-tokens/last-admin.ts): judged only for a
+  // certificate a TLS client could present, and for a key compromise (its revocation reaches
+  // every certificate of the key), so other revocations take no global lock. Its lock comes
+  // first, before the caller's row (lastAdminGuard), the key's and the rows' locks.
+  const guarded = compromised || mayAuthenticateClients(cert);
+  await changeTransaction(deps, { call, lastAdminGuard: guarded }, async (tx) => {
+    const lastAdmin = guarded ? await openLastAdminGuard(tx, now) : undefined;
     if (blocking) {
       // After the key's lock: certificates of the key whose store raced this one are here.
       sameKey = (await tx.certificates.blockKey(blocking, cert.id, now)).filter(

@@ -1,4 +1,5 @@
 import { alreadyExists } from "../../errors";
+import { changeTransaction } from "../access-tokens/caller";
 import { createdFields } from "../audit/changes";
 import { changeRecord } from "../audit/record";
 import type { Call } from "../call";
@@ -50,7 +51,7 @@ export async function createPolicy(
   };
   try {
     // The audit record commits with the row (issue 6).
-    await deps.store.transaction(async (tx) => {
+    await changeTransaction(deps, { call }, async (tx) => {
       await tx.policies.insert(policy);
       await tx.audit.insert(
         changeRecord(

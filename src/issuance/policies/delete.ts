@@ -1,4 +1,5 @@
 import { failedPrecondition } from "../../errors";
+import { changeTransaction } from "../access-tokens/caller";
 import { removedFields } from "../audit/changes";
 import { changeRecord } from "../audit/record";
 import type { Call } from "../call";
@@ -37,7 +38,7 @@ export async function deletePolicy(
 ): Promise<void> {
   let slug = input.ref;
   try {
-    await deps.store.transaction(async (tx) => {
+    await changeTransaction(deps, { call }, async (tx) => {
       const found = await resolveRef(input.ref, "certificate policy", "certificate_policy", (k) =>
         tx.policies.find(k),
       );

@@ -1,3 +1,4 @@
+import { changeTransaction } from "../access-tokens/caller";
 import { updatedFields } from "../audit/changes";
 import { changeRecord } from "../audit/record";
 import type { Call } from "../call";
@@ -42,7 +43,7 @@ export async function updatePolicy(
   input: UpdatePolicyInput,
 ): Promise<CertificatePolicy> {
   const changes = policyChanges(input.mask);
-  return deps.store.transaction(async (tx) => {
+  return changeTransaction(deps, { call }, async (tx) => {
     const found = await resolveRef(input.ref, "certificate policy", "certificate_policy.id", (k) =>
       tx.policies.find(k),
     );

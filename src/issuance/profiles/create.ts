@@ -1,4 +1,5 @@
 import { alreadyExists } from "../../errors";
+import { changeTransaction } from "../access-tokens/caller";
 import { createdFields } from "../audit/changes";
 import { changeRecord } from "../audit/record";
 import type { Call } from "../call";
@@ -39,7 +40,7 @@ export async function createProfile(
 ): Promise<CertificateProfile> {
   checkSlug(input.slug, "certificate_profile.slug");
   try {
-    return await deps.store.transaction(async (tx) => {
+    return await changeTransaction(deps, { call }, async (tx) => {
       if (await tx.profiles.slugTaken(input.slug)) throw slugTaken(input.slug);
       const checked = await checkProfile(tx, input);
       const now = deps.now();

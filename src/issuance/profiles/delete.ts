@@ -1,4 +1,5 @@
 import { failedPrecondition } from "../../errors";
+import { changeTransaction } from "../access-tokens/caller";
 import { removedFields } from "../audit/changes";
 import { changeRecord } from "../audit/record";
 import type { Call } from "../call";
@@ -42,7 +43,7 @@ export async function deleteProfile(
   call: Call,
   input: DeleteProfileInput,
 ): Promise<void> {
-  await deps.store.transaction(async (tx) => {
+  await changeTransaction(deps, { call }, async (tx) => {
     const found = await resolveRef(input.ref, "certificate profile", "certificate_profile", (k) =>
       tx.profiles.find(k),
     );
