@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { failedPrecondition } from "../errors";
-import { changeTransaction } from "../issuance/access-tokens/caller";
+import { type CallerLocks, changeTransaction } from "../issuance/access-tokens/caller";
 import { changeRecord } from "../issuance/audit/record";
 import { type Call, refuseIfAbandoned } from "../issuance/call";
 import { resolveRef } from "../issuance/common/refs";
@@ -34,11 +34,13 @@ export function externalAccountHmacKey(deps: Pick<IssuanceDeps, "keyring">, keyI
  * profile that does not enroll by ACME. The key and its audit record commit together.
  */
 export interface CreateExternalAccountKeyDeps extends Pick<IssuanceDeps, "keyring" | "now"> {
-  store: StoreWith<{
-    profiles: Pick<ProfileRepository, "find">;
-    acme: Pick<AcmeRepository, "insertExternalAccountKey">;
-    audit: Pick<AuditRepository, "insert">;
-  }>;
+  store: StoreWith<
+    CallerLocks & {
+      profiles: Pick<ProfileRepository, "find">;
+      acme: Pick<AcmeRepository, "insertExternalAccountKey">;
+      audit: Pick<AuditRepository, "insert">;
+    }
+  >;
 }
 
 export async function createExternalAccountKey(

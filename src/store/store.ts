@@ -1,5 +1,4 @@
 import type { EntityManager, MikroORM } from "@mikro-orm/postgresql";
-import { holdCallerInForce } from "../issuance/access-tokens/caller";
 import type { KekCheckRepository, Repositories, Store } from "../issuance/repositories";
 import { OrmAccessTokenRepository } from "./repositories/access-tokens";
 import { OrmAcmeRepository } from "./repositories/acme";
@@ -18,9 +17,7 @@ import { OrmRenewalRepository } from "./repositories/renewals";
 /**
  * The store the use cases are given (src/issuance/repositories): every repository on the ORM,
  * each call on a fresh fork of its EntityManager (MikroORM's identity map per unit of work),
- * and `transaction`, whose repositories share one transaction's EntityManager (given the call
- * whose change it writes, its first statements hold that call's token in force: caller.ts
- * holdCallerInForce). The issuance
+ * and `transaction`, whose repositories share one transaction's EntityManager. The issuance
  * hot path's statements (repositories/issuance.ts) run on pooled connections of their own and
  * commit on their own, in a transaction or not. With `databaseUrl` (a real PostgreSQL that
  * replicas share) certificate events are announced with NOTIFY (repositories/certificate-events.ts),
@@ -47,13 +44,7 @@ export function createStore(orm: MikroORM, options: { databaseUrl?: string } = {
   });
   return {
     ...on(fresh),
-    transaction: (fn, caller) =>
-      fresh().transactional(async (em: EntityManager) => {
-        const tx = on(() => em);
-        // The call's token as committed, before the change writes anything (caller.ts).
-        if (caller) await holdCallerInForce(tx, caller);
-        return fn(tx);
-      }),
+    transaction: (fn) => fresh().transactional((tx: EntityManager) => fn(on(() => tx))),
   };
 }
 

@@ -450,6 +450,16 @@ export class MemoryStore {
       tokens: {
         find: async () => null,
         lockAdminCredentials: async () => {},
+        // Every caller's token in force (access-tokens/caller.ts changeTransaction): the cut at
+        // a revocation is tested on PostgreSQL (test/auth/stop46-caller-in-force.test.ts).
+        lockCaller: async (id: string) => ({
+          id,
+          slug: "memory-caller",
+          role: "ADMIN",
+          profileIds: [],
+          expiresAt: new Date(8.64e15),
+          revokedAt: null,
+        }),
         adminsInForce: async () => [
           {
             id: "memory-admin",

@@ -1,6 +1,6 @@
 import { unauthenticated } from "../../errors";
 import { type Call, SYSTEM_ACTOR } from "../call";
-import type { AccessTokenRepository, StoreWith, TransactionCaller } from "../repositories";
+import type { AccessTokenRepository, StoreWith } from "../repositories";
 
 /**
  * Authorizes a credential-changing call against its caller's token as committed, inside the
@@ -46,47 +46,53 @@ export async function requireCallerInForce(
   }
 }
 
+/** What a change's transaction holds first (changeTransaction). */
+export interface ChangeCaller {
+  readonly call: Call;
+  /**
+   * The change is judged by the last-admin guard (access-tokens/last-admin.ts): the admin
+   * set's lock is taken first, before the caller's row, in the order RevokeAccessToken takes
+   * them (access-tokens/revoke.ts). In the other order a revocation of the caller (holding the
+   * admin set's lock, waiting for the caller's row) and this change (holding the caller's row,
+   * waiting for the admin set's lock) would deadlock.
+   */
+  readonly lastAdminGuard?: boolean;
+}
+
+/** The repositories a change's transaction needs to hold its caller (changeTransaction). */
+export type CallerLocks = {
+  tokens: Pick<AccessTokenRepository, "lockCaller" | "lockAdminCredentials">;
+};
+
 /**
- * What a transaction given its call (StoreWith.transaction's `caller`) does first, before the
- * change writes anything: the admin set's lock when the last-admin guard judges the change
- * (the order RevokeAccessToken takes them in), then the caller's token as committed,
- * requireCallerInForce, held FOR SHARE until the change commits.
+ * The transaction of an administrative change made for `caller.call`: before the change writes
+ * anything, the admin set's lock when the last-admin guard judges the change, then the caller's
+ * token as committed (requireCallerInForce), held FOR SHARE until the change commits.
  *
  * Every administrative change goes through it (CAs, policies, profiles, certificate
- * revocations and hold releases, ACME external account keys): until stop 46 of 2026-12-06
- * only CreateAccessToken and RevokeAccessToken re-read their caller's token, every other
- * change trusted the check made when the call arrived, and a call in flight (a lock wait) or
- * queued for its turn (api/fair-admission.ts) when its token was revoked still committed its
+ * revocations and hold releases, rejections, ACME external account keys): until stop 46 of
+ * 2026-12-06 only CreateAccessToken and RevokeAccessToken re-read their caller's token, every
+ * other change trusted the check made when the call arrived, and a call in flight (a lock wait)
+ * or queued for its turn (api/fair-admission.ts) when its token was revoked still committed its
  * change after RevokeAccessToken answered OK. The revocation is a cut now: a change of the
  * token committed before it (the revocation waited for it), or is refused TOKEN_REVOKED with
- * nothing written. In the transaction helper rather than in each use case, so a change cannot
- * forget it; a use case says which call it writes for. Certmint's own calls (SYSTEM_ACTOR)
- * pass; a client certificate binding's calls are held by the binding's token row, as a bearer
- * token's. A call src/acme makes for an ACME account or a certificate's key (acme/acting.ts,
- * method "/acme/<action>": a revocation, RFC 8555 7.6) has no access token to hold: its
- * account or key is its credential, checked by src/acme.
+ * nothing written (test/auth/stop46-caller-in-force.test.ts). Certmint's own calls
+ * (SYSTEM_ACTOR) pass; a client certificate binding's calls are held by the binding's token
+ * row, as a bearer token's. A call src/acme makes for an ACME account or a certificate's key
+ * (acme/acting.ts, method "/acme/<action>": a revocation, RFC 8555 7.6) has no access token to
+ * hold: its account or key is its credential, checked by src/acme.
  */
-export async function holdCallerInForce(
-  tx: { tokens: Pick<AccessTokenRepository, "lockCaller" | "lockAdminCredentials"> },
-  caller: TransactionCaller,
-): Promise<void> {
-  if (caller.lastAdminGuard) await tx.tokens.lockAdminCredentials();
-  if (isAcmeCall(caller.call)) return;
-  await requireCallerInForce(tx, caller.call, caller.now());
+export function changeTransaction<R extends CallerLocks, T>(
+  deps: { store: StoreWith<R>; now: () => Date },
+  caller: ChangeCaller,
+  fn: (tx: R) => Promise<T>,
+): Promise<T> {
+  return deps.store.transaction(async (tx) => {
+    if (caller.lastAdminGuard) await tx.tokens.lockAdminCredentials();
+    if (!isAcmeCall(caller.call)) await requireCallerInForce(tx, caller.call, deps.now());
+    return fn(tx);
+  });
 }
 
 /** A call src/acme makes for an account or a certificate's key (acme/acting.ts actorCall). */
 const isAcmeCall = (call: Call) => call.method.startsWith("/acme/");
-
-/**
- * The transaction of an administrative change made for `call`: deps.store.transaction given
- * its caller, so its first statements hold the call's token in force (holdCallerInForce).
- * `lastAdminGuard`: the change is judged by the last-admin guard, whose lock comes first.
- */
-export function changeTransaction<R, T>(
-  deps: { store: StoreWith<R>; now: () => Date },
-  caller: { call: Call; lastAdminGuard?: boolean },
-  fn: (tx: R) => Promise<T>,
-): Promise<T> {
-  return deps.store.transaction(fn, { ...caller, now: deps.now });
-}

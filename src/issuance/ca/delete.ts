@@ -1,5 +1,5 @@
 import { failedPrecondition, type PreconditionViolation } from "../../errors";
-import { changeTransaction } from "../access-tokens/caller";
+import { type CallerLocks, changeTransaction } from "../access-tokens/caller";
 import { removedFields } from "../audit/changes";
 import { changeRecord } from "../audit/record";
 import type { Call } from "../call";
@@ -18,13 +18,15 @@ import {
 } from "../repositories";
 
 export interface DeleteCaDeps {
-  store: StoreWith<{
-    cas: Pick<CaRepository, "find" | "lockForUpdate" | "childSlugs" | "delete">;
-    profiles: Pick<ProfileRepository, "slugsUsingCa">;
-    certificates: Pick<CertificateRepository, "countIssuedBy">;
-    tokens: Pick<AccessTokenRepository, "slugsBoundToCa">;
-    audit: Pick<AuditRepository, "insert">;
-  }>;
+  store: StoreWith<
+    CallerLocks & {
+      cas: Pick<CaRepository, "find" | "lockForUpdate" | "childSlugs" | "delete">;
+      profiles: Pick<ProfileRepository, "slugsUsingCa">;
+      certificates: Pick<CertificateRepository, "countIssuedBy">;
+      tokens: Pick<AccessTokenRepository, "slugsBoundToCa">;
+      audit: Pick<AuditRepository, "insert">;
+    }
+  >;
   now: () => Date;
 }
 

@@ -7,7 +7,7 @@ import {
 } from "../../errors";
 import { type ParsedCertificate, parseCertificate } from "../../signer";
 import { keyWeaknessOf } from "../../signer/parse-certificate";
-import { changeTransaction } from "../access-tokens/caller";
+import { type CallerLocks, changeTransaction } from "../access-tokens/caller";
 import { updatedFields } from "../audit/changes";
 import { changeRecord } from "../audit/record";
 import type { Call } from "../call";
@@ -26,10 +26,12 @@ import { caNameValueProblem, caSubjectViolations } from "./subject-check";
 import type { ImportCaCertificateInput } from "./types";
 
 export interface ImportCaCertificateDeps {
-  store: StoreWith<{
-    cas: Pick<CaRepository, "find" | "update" | "withCertificates">;
-    audit: Pick<AuditRepository, "insert">;
-  }>;
+  store: StoreWith<
+    CallerLocks & {
+      cas: Pick<CaRepository, "find" | "update" | "withCertificates">;
+      audit: Pick<AuditRepository, "insert">;
+    }
+  >;
   keyring: Pick<CaKeyring, "signerFor">;
   now: () => Date;
 }

@@ -7,7 +7,7 @@ import {
   type KeyRequest,
   sameDistinguishedName,
 } from "../../signer";
-import { changeTransaction } from "../access-tokens/caller";
+import { type CallerLocks, changeTransaction } from "../access-tokens/caller";
 import { createdFields } from "../audit/changes";
 import { changeRecord } from "../audit/record";
 import type { Call } from "../call";
@@ -77,11 +77,13 @@ export function checkNewCa(input: NewCaInput, defaultTtl: number): NewCaPlan {
   return { keyAlgorithm, signatureAlgorithm, ttlSeconds };
 }
 
-export type NewCaStore = StoreWith<{
-  cas: Pick<CaRepository, "slugTaken" | "insert" | "siblingSubjects">;
-  certificates: Pick<CertificateRepository, "caCertificatesIssuedBy">;
-  audit: Pick<AuditRepository, "insert">;
-}>;
+export type NewCaStore = StoreWith<
+  CallerLocks & {
+    cas: Pick<CaRepository, "slugTaken" | "insert" | "siblingSubjects">;
+    certificates: Pick<CertificateRepository, "caCertificatesIssuedBy">;
+    audit: Pick<AuditRepository, "insert">;
+  }
+>;
 
 export async function assertSlugFree(store: NewCaStore, slug: string): Promise<void> {
   if (await store.cas.slugTaken(slug)) throw slugTaken(slug);

@@ -1,7 +1,7 @@
 import { failedPrecondition, invalidField } from "../../errors";
 import type { RevocationReason } from "../../model/pki";
 import { parseCertificate } from "../../signer";
-import { changeTransaction } from "../access-tokens/caller";
+import { type CallerLocks, changeTransaction } from "../access-tokens/caller";
 import {
   type LastAdminStore,
   lastAdminCredential,
@@ -31,19 +31,20 @@ export interface RevokeCaInput {
 
 export interface RevokeCaDeps {
   store: StoreWith<
-    LastAdminStore & {
-      cas: Pick<
-        CaRepository,
-        | "find"
-        | "lockForUpdate"
-        | "update"
-        | "disableDescendants"
-        | "countRevocation"
-        | "lockSigning"
-        | "childSlugs"
-      >;
-      audit: Pick<AuditRepository, "insert">;
-    }
+    LastAdminStore &
+      CallerLocks & {
+        cas: Pick<
+          CaRepository,
+          | "find"
+          | "lockForUpdate"
+          | "update"
+          | "disableDescendants"
+          | "countRevocation"
+          | "lockSigning"
+          | "childSlugs"
+        >;
+        audit: Pick<AuditRepository, "insert">;
+      }
   >;
   now: () => Date;
   /** Told after a CA is revoked (with its parent as `caId`): the parent's CRL is re-signed. */

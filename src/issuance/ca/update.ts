@@ -1,5 +1,5 @@
 import { CertmintError, failedPrecondition, invalidField } from "../../errors";
-import { changeTransaction } from "../access-tokens/caller";
+import { type CallerLocks, changeTransaction } from "../access-tokens/caller";
 import { updatedFields } from "../audit/changes";
 import { changeRecord } from "../audit/record";
 import type { Call } from "../call";
@@ -18,10 +18,12 @@ import { revokedAbove } from "./revoke";
 import type { UpdateCaInput } from "./types";
 
 export interface UpdateCaDeps {
-  store: StoreWith<{
-    cas: Pick<CaRepository, "find" | "update" | "lockSigning">;
-    audit: Pick<AuditRepository, "insert">;
-  }>;
+  store: StoreWith<
+    CallerLocks & {
+      cas: Pick<CaRepository, "find" | "update" | "lockSigning">;
+      audit: Pick<AuditRepository, "insert">;
+    }
+  >;
   now: () => Date;
 }
 

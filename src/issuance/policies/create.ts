@@ -1,5 +1,5 @@
 import { alreadyExists } from "../../errors";
-import { changeTransaction } from "../access-tokens/caller";
+import { type CallerLocks, changeTransaction } from "../access-tokens/caller";
 import { createdFields } from "../audit/changes";
 import { changeRecord } from "../audit/record";
 import type { Call } from "../call";
@@ -17,10 +17,12 @@ import { specForNewPolicy } from "./rules";
 import type { NewPolicyInput } from "./types";
 
 export interface CreatePolicyDeps {
-  store: StoreWith<{
-    policies: Pick<PolicyRepository, "slugTaken" | "insert">;
-    audit: Pick<AuditRepository, "insert">;
-  }>;
+  store: StoreWith<
+    CallerLocks & {
+      policies: Pick<PolicyRepository, "slugTaken" | "insert">;
+      audit: Pick<AuditRepository, "insert">;
+    }
+  >;
   now: () => Date;
 }
 

@@ -1,5 +1,5 @@
 import { failedPrecondition } from "../../errors";
-import { changeTransaction } from "../access-tokens/caller";
+import { type CallerLocks, changeTransaction } from "../access-tokens/caller";
 import { removedFields } from "../audit/changes";
 import { changeRecord } from "../audit/record";
 import type { Call } from "../call";
@@ -17,11 +17,13 @@ import { forgetCompiledPolicy } from "./compiled-cache";
 import type { DeletePolicyInput } from "./types";
 
 export interface DeletePolicyDeps {
-  store: StoreWith<{
-    policies: Pick<PolicyRepository, "find" | "lock" | "delete">;
-    profiles: Pick<ProfileRepository, "usingPolicy">;
-    audit: Pick<AuditRepository, "insert">;
-  }>;
+  store: StoreWith<
+    CallerLocks & {
+      policies: Pick<PolicyRepository, "find" | "lock" | "delete">;
+      profiles: Pick<ProfileRepository, "usingPolicy">;
+      audit: Pick<AuditRepository, "insert">;
+    }
+  >;
   now: () => Date;
 }
 

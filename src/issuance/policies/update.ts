@@ -1,4 +1,4 @@
-import { changeTransaction } from "../access-tokens/caller";
+import { type CallerLocks, changeTransaction } from "../access-tokens/caller";
 import { updatedFields } from "../audit/changes";
 import { changeRecord } from "../audit/record";
 import type { Call } from "../call";
@@ -21,12 +21,14 @@ import type { UpdatePolicyInput } from "./types";
 import { type PolicyUnderUpdate, policyChanges } from "./update-mask";
 
 export interface UpdatePolicyDeps {
-  store: StoreWith<{
-    policies: Pick<PolicyRepository, "find" | "lock" | "update">;
-    profiles: Pick<ProfileRepository, "usingPolicy">;
-    cas: Pick<CaRepository, "findMany">;
-    audit: Pick<AuditRepository, "insert">;
-  }>;
+  store: StoreWith<
+    CallerLocks & {
+      policies: Pick<PolicyRepository, "find" | "lock" | "update">;
+      profiles: Pick<ProfileRepository, "usingPolicy">;
+      cas: Pick<CaRepository, "findMany">;
+      audit: Pick<AuditRepository, "insert">;
+    }
+  >;
   now: () => Date;
 }
 

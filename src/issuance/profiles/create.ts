@@ -1,5 +1,5 @@
 import { alreadyExists } from "../../errors";
-import { changeTransaction } from "../access-tokens/caller";
+import { type CallerLocks, changeTransaction } from "../access-tokens/caller";
 import { createdFields } from "../audit/changes";
 import { changeRecord } from "../audit/record";
 import type { Call } from "../call";
@@ -19,12 +19,14 @@ import type { NewProfileInput } from "./inputs";
 import { caDeletedMeanwhile, checkProfile } from "./validate";
 
 export interface CreateProfileDeps {
-  store: StoreWith<{
-    profiles: Pick<ProfileRepository, "slugTaken" | "insert">;
-    policies: Pick<PolicyRepository, "find" | "lock">;
-    cas: Pick<CaRepository, "find">;
-    audit: Pick<AuditRepository, "insert">;
-  }>;
+  store: StoreWith<
+    CallerLocks & {
+      profiles: Pick<ProfileRepository, "slugTaken" | "insert">;
+      policies: Pick<PolicyRepository, "find" | "lock">;
+      cas: Pick<CaRepository, "find">;
+      audit: Pick<AuditRepository, "insert">;
+    }
+  >;
   now: () => Date;
 }
 

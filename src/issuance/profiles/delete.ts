@@ -1,5 +1,5 @@
 import { failedPrecondition } from "../../errors";
-import { changeTransaction } from "../access-tokens/caller";
+import { type CallerLocks, changeTransaction } from "../access-tokens/caller";
 import { removedFields } from "../audit/changes";
 import { changeRecord } from "../audit/record";
 import type { Call } from "../call";
@@ -17,13 +17,15 @@ import type {
 import type { DeleteProfileInput } from "./inputs";
 
 export interface DeleteProfileDeps {
-  store: StoreWith<{
-    profiles: Pick<ProfileRepository, "find" | "lockForUpdate" | "delete">;
-    requests: Pick<RequestRepository, "countWaiting">;
-    certificates: Pick<CertificateRepository, "countValidOfProfile">;
-    tokens: Pick<AccessTokenRepository, "forgetProfile">;
-    audit: Pick<AuditRepository, "insert">;
-  }>;
+  store: StoreWith<
+    CallerLocks & {
+      profiles: Pick<ProfileRepository, "find" | "lockForUpdate" | "delete">;
+      requests: Pick<RequestRepository, "countWaiting">;
+      certificates: Pick<CertificateRepository, "countValidOfProfile">;
+      tokens: Pick<AccessTokenRepository, "forgetProfile">;
+      audit: Pick<AuditRepository, "insert">;
+    }
+  >;
   now: () => Date;
 }
 

@@ -1,4 +1,4 @@
-import { changeTransaction } from "../access-tokens/caller";
+import { type CallerLocks, changeTransaction } from "../access-tokens/caller";
 import { updatedFields } from "../audit/changes";
 import { changeRecord } from "../audit/record";
 import type { Call } from "../call";
@@ -22,13 +22,15 @@ import { profileChanges } from "./update-mask";
 import { caDeletedMeanwhile, checkProfile } from "./validate";
 
 export interface UpdateProfileDeps {
-  store: StoreWith<{
-    profiles: Pick<ProfileRepository, "find" | "lockForEdit" | "update">;
-    policies: Pick<PolicyRepository, "find" | "lock">;
-    cas: Pick<CaRepository, "find">;
-    audit: Pick<AuditRepository, "insert">;
-    renewals: Pick<RenewalRepository, "retryEnrollmentRefusals">;
-  }>;
+  store: StoreWith<
+    CallerLocks & {
+      profiles: Pick<ProfileRepository, "find" | "lockForEdit" | "update">;
+      policies: Pick<PolicyRepository, "find" | "lock">;
+      cas: Pick<CaRepository, "find">;
+      audit: Pick<AuditRepository, "insert">;
+      renewals: Pick<RenewalRepository, "retryEnrollmentRefusals">;
+    }
+  >;
   now: () => Date;
 }
 

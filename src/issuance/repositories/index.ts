@@ -4,7 +4,6 @@
  * case asks for the few methods it needs (Pick<>, after Infisical's DAL picks and smallstep's
  * db.AuthDB), so a test builds it from in-memory repositories (test/issuance/memory-store.ts).
  */
-import type { Call } from "../call";
 import type { AccessTokenRepository } from "./access-tokens";
 import type { AcmeRepository } from "./acme";
 import type { AuditRepository } from "./audit";
@@ -36,29 +35,9 @@ export interface Repositories {
 
 /**
  * Repositories `R`, and a transaction over the same: whatever `fn` writes through `tx` commits
- * together or not at all (a change and its audit record, say). Given the call whose change it
- * writes (`caller`), the transaction first holds that call's token as committed
- * (access-tokens/caller.ts holdCallerInForce): a revoked or expired token's change is refused
- * with nothing written, and a revocation of the token waits for the change to commit.
+ * together or not at all (a change and its audit record, say).
  */
-export type StoreWith<R> = R & {
-  transaction<T>(fn: (tx: R) => Promise<T>, caller?: TransactionCaller): Promise<T>;
-};
-
-/** The call a transaction writes the change of (StoreWith.transaction). */
-export interface TransactionCaller {
-  readonly call: Call;
-  /** The use case's clock: the token's expiry is judged by it. */
-  readonly now: () => Date;
-  /**
-   * The change is judged by the last-admin guard (access-tokens/last-admin.ts): the admin
-   * set's lock is taken first, before the caller's row, in the order RevokeAccessToken takes
-   * them (access-tokens/revoke.ts). In the other order a revocation of the caller (holding the
-   * admin set's lock, waiting for the caller's row) and this change (holding the caller's row,
-   * waiting for the admin set's lock) would deadlock.
-   */
-  readonly lastAdminGuard?: boolean;
-}
+export type StoreWith<R> = R & { transaction<T>(fn: (tx: R) => Promise<T>): Promise<T> };
 
 /** The whole store, as the composition root (src/app.ts) builds it. */
 export type Store = StoreWith<Repositories>;
