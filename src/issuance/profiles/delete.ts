@@ -22,7 +22,7 @@ export interface DeleteProfileDeps {
       profiles: Pick<ProfileRepository, "find" | "lockForUpdate" | "delete">;
       requests: Pick<RequestRepository, "countWaiting">;
       certificates: Pick<CertificateRepository, "countValidOfProfile">;
-      tokens: Pick<AccessTokenRepository, "forgetProfile">;
+      tokens: Pick<AccessTokenRepository, "forgetProfile" | "lockListingProfile">;
       audit: Pick<AuditRepository, "insert">;
     }
   >;
@@ -49,6 +49,13 @@ export async function deleteProfile(
     const found = await resolveRef(input.ref, "certificate profile", "certificate_profile", (k) =>
       tx.profiles.find(k),
     );
+    // The tokens listing it first, then the profile: the order an issuance by one of them takes
+    // (its storing statement holds its token, then its insert reads the profile FOR KEY SHARE,
+    // Migration20261206153000CertificateProfileGuard). In the other order the two deadlocked:
+    // until stop 46 of 2026-12-06 most forced deletions of a busy profile ended ABORTED after
+    // PostgreSQL's deadlock timeout, and issuances with them (an outside probe;
+    // test/profiles/delete-vs-scoped-issuance.test.ts).
+    await tx.tokens.lockListingProfile(found.id);
     const row = stillThere(await tx.profiles.lockForUpdate(found.id), {
       what: "certificate profile",
       ref: found.slug,

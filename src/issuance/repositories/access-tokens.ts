@@ -75,6 +75,11 @@ export interface AccessTokenRepository {
   /** Sets revokedAt unless it is revoked already. */
   markRevoked(id: string, now: Date): Promise<void>;
   delete(id: string): Promise<void>;
+  /**
+   * Inside a transaction: locks (FOR NO KEY UPDATE, in id order) every token whose profile list
+   * names the profile, before its deletion locks the profile (profiles/delete.ts).
+   */
+  lockListingProfile(profileId: string): Promise<void>;
   /** Takes a deleted profile's id out of every token's profile list; how many tokens named it. */
   forgetProfile(profileId: string): Promise<number>;
   /**

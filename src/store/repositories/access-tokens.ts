@@ -91,6 +91,15 @@ export class OrmAccessTokenRepository implements AccessTokenRepository {
     await this.em().nativeDelete(E, { id });
   }
 
+  async lockListingProfile(profileId: string): Promise<void> {
+    await this.em().execute(
+      `select "id" from "access_token" where "profile_ids" @> jsonb_build_array(?::text)
+        order by "id" for no key update`,
+      [profileId],
+      "all",
+    );
+  }
+
   async forgetProfile(profileId: string): Promise<number> {
     const res = await this.em().execute(
       `update "access_token" set "profile_ids" = (select coalesce(jsonb_agg(e), '[]'::jsonb) from jsonb_array_elements("profile_ids") e where e <> to_jsonb(?::text)) where "profile_ids" @> jsonb_build_array(?::text)`,
