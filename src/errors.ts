@@ -139,10 +139,30 @@ export const withArticle = (word: string): string => {
 };
 
 /**
- * Client input quoted in a message: JSON-escaped (control characters visible, never raw) and
- * at most 64 characters of it, so an error never carries a caller's megabytes back.
+ * What JSON.stringify leaves raw but a message must not carry: DEL and the C1 controls (U+009B
+ * is CSI on some terminals), format characters (Cf: the UAX #9 bidi embeddings, overrides and
+ * isolates U+202A-U+202E and U+2066-U+2069, which make "abc<U+202E>gnp.exe" read "abcexe.png";
+ * the zero-width U+200B-U+200F and U+FEFF), the line and paragraph separators U+2028/U+2029
+ * and noncharacters. C0 controls and lone surrogates JSON.stringify escapes itself.
  */
-export const quoted = (input: string, max = 64): string => JSON.stringify(clip(input, max));
+const UNQUOTABLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Noncharacter_Code_Point}]/gu;
+
+/** Each UTF-16 unit as \uXXXX, the JSON escape (a noncharacter above U+FFFF is two). */
+const jsonEscapeUnits = (ch: string): string =>
+  Array.from(
+    { length: ch.length },
+    (_, i) => `\\u${ch.charCodeAt(i).toString(16).padStart(4, "0")}`,
+  ).join("");
+
+/**
+ * Client input quoted in a message: JSON-escaped, and what JSON leaves raw but a terminal or UI
+ * would act on escaped the same way (UNQUOTABLE), so control, bidi and zero-width characters
+ * show as \u001b, \u202e, \u200b, never raw (until stop 46 of 2026-12-06 U+202E, U+2066,
+ * U+200B and U+2028 went out raw: an outside probe); and at most 64 characters of it, so an
+ * error never carries a caller's megabytes back. Still a JSON string: JSON.parse gives the input.
+ */
+export const quoted = (input: string, max = 64): string =>
+  JSON.stringify(clip(input, max)).replace(UNQUOTABLE, jsonEscapeUnits);
 
 /**
  * The RetryInfo delay of SERVER_NOT_READY and SERVER_STOPPING, wherever they are raised (unary

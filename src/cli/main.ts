@@ -7,6 +7,7 @@
  */
 import { GROUPS } from "./commands";
 import { Invocation } from "./invocation";
+import { terminalText } from "./output";
 import { parseCommandLine } from "./parse";
 import { reportFailure } from "./report-failure";
 
@@ -15,8 +16,10 @@ import { reportFailure } from "./report-failure";
 process.noDeprecation = true;
 
 async function main(argv: string[]): Promise<number> {
-  const stdout = (text: string) => process.stdout.write(text);
-  const stderr = (text: string) => process.stderr.write(text);
+  // Everything printed, on both streams, through the one sanitizer (output.ts terminalText):
+  // server-supplied text reaches a terminal with its controls and bidi characters escaped.
+  const stdout = (text: string) => process.stdout.write(terminalText(text));
+  const stderr = (text: string) => process.stderr.write(terminalText(text));
   let invocation: Invocation | undefined;
   try {
     const parsed = parseCommandLine(argv, GROUPS);

@@ -21,6 +21,7 @@ import { ConfigError } from "../config";
 import { checkOwnedFile, checkPath, modeOf } from "../safe-path";
 import { CliError, UsageError } from "./command";
 import { PROGRAM } from "./help";
+import { terminalText } from "./output";
 
 /** The directories already warned about in this run (a watch writes the same files again). */
 const warned = new Set<string>();
@@ -31,8 +32,11 @@ const stderrWarnings = {
     const { directory, mode, path } = fields as { directory: string; mode: string; path: string };
     if (warned.has(directory)) return;
     warned.add(directory);
+    // Written outside an invocation, so through the CLI's one sanitizer here (output.ts).
     process.stderr.write(
-      `${PROGRAM}: warning: ${directory} (mode ${mode}) is writable by its group: its members could replace ${path}\n`,
+      terminalText(
+        `${PROGRAM}: warning: ${directory} (mode ${mode}) is writable by its group: its members could replace ${path}\n`,
+      ),
     );
   },
 };

@@ -71,9 +71,30 @@ export function primitive(
 export const isTag = (node: Asn1 | undefined, tagClass: number, type: number): boolean =>
   node !== undefined && node.tagClass === tagClass && node.type === type;
 
+/**
+ * OBJECT IDENTIFIER in DER (X.690 8.19.2): each sub-identifier in the fewest octets, so none
+ * starts with 0x80, and the last octet ends a sub-identifier (bit 8 clear). forge reads
+ * `2a 80 03` as 1.2.3, the same OID as `2a 03`, and drops a truncated `2a 86` to 1.2: two
+ * encodings of one OID, or an OID that is not the one encoded. Go's encoding/asn1 refuses both
+ * ("integer is not minimally encoded", "truncated base 128 integer"). Until stop 46 of
+ * 2026-12-06 both were read (an outside probe: a CSR's extnID `2a 80 03`).
+ */
 export function readOid(node: Asn1 | undefined, what: string): string {
   const bytes = primitive(node, what, Class.UNIVERSAL, Type.OID);
   if (bytes.length === 0) fail(what, "a non-empty OBJECT IDENTIFIER");
+  for (let i = 0, start = true; i < bytes.length; i++) {
+    const octet = bytes.charCodeAt(i);
+    if (start && octet === 0x80) {
+      fail(
+        what,
+        `an OBJECT IDENTIFIER in DER: octet ${i + 1} (0x80) pads a sub-identifier (X.690 8.19.2)`,
+      );
+    }
+    start = (octet & 0x80) === 0;
+  }
+  if (bytes.charCodeAt(bytes.length - 1) & 0x80) {
+    fail(what, "an OBJECT IDENTIFIER in DER: its last sub-identifier is cut off (X.690 8.19.2)");
+  }
   try {
     return forge.asn1.derToOid(bytes);
   } catch {

@@ -343,10 +343,12 @@ export function spkiFormProblem(spki: Asn1 | undefined): SpkiProblem | undefined
         );
       }
       return undefined;
-    case OIDS.rsaEncryption:
-      return isTag(params, Class.UNIVERSAL, Type.NULL) && params?.value === ""
-        ? undefined
-        : invalid("the rsaEncryption key's parameters must be NULL (RFC 3279 2.3.1)");
+    case OIDS.rsaEncryption: {
+      if (!isTag(params, Class.UNIVERSAL, Type.NULL) || params?.value !== "") {
+        return invalid("the rsaEncryption key's parameters must be NULL (RFC 3279 2.3.1)");
+      }
+      return rsaSignProblem(Buffer.from(bytes, "latin1"));
+    }
     case RSASSA_PSS:
       return {
         problem: "UNSUPPORTED",
@@ -360,6 +362,30 @@ export function spkiFormProblem(spki: Asn1 | undefined): SpkiProblem | undefined
     default:
       return undefined;
   }
+}
+
+/**
+ * RFC 8017 A.1.1 / RFC 3279 2.3.1: RSAPublicKey's modulus and publicExponent are positive
+ * INTEGERs, which DER writes in two's complement (X.690 8.3.3): a first octet with its high
+ * bit set is a negative number. Read as unsigned by the key import, `02 02 ff 01` (-255) was
+ * refused as "RSA public exponent 65281 is not allowed" until stop 46 of 2026-12-06 (an outside
+ * probe): the number named was not the one encoded. Numbers that do not parse are left to the
+ * import, which refuses them.
+ */
+function rsaSignProblem(bits: Buffer): SpkiProblem | undefined {
+  const items = rsaPublicKeyItems(bits);
+  for (const [i, name] of ["modulus", "public exponent"].entries()) {
+    const node = items[i];
+    if (!isTag(node, Class.UNIVERSAL, Type.INTEGER) || typeof node?.value !== "string") continue;
+    const first = node.value.charCodeAt(0);
+    if (node.value.length === 0 || first >= 0x80) {
+      return {
+        problem: "ENCODING_INVALID",
+        message: `the RSA ${name} is ${node.value.length === 0 ? "an INTEGER with no content octets" : "negative (its INTEGER's first octet has the sign bit set, X.690 8.3.3)"}; RFC 8017 A.1.1 requires a positive number${i === 1 ? ": use 65537" : " (encode it with a leading 00 octet)"}`,
+      };
+    }
+  }
+  return undefined;
 }
 
 /**

@@ -24,6 +24,8 @@ import { AcmeProblem, malformed } from "../problem";
 import { accountView } from "../views";
 
 const MAX_CONTACTS = 10;
+/** Control (C0, DEL, C1), format (zero-width, bidi), separator, private-use, unassigned. */
+const CONTACT_FORBIDDEN = /[\p{Cc}\p{Cf}\p{Z}\p{Co}\p{Cs}\p{Cn}]/u;
 
 /**
  * RFC 8555 7.3: contacts are mailto: URLs (certmint sends no mail; they are kept for operators).
@@ -47,6 +49,20 @@ function contactsOf(value: unknown): string[] {
         `contact scheme "${scheme}:" is not supported: only mailto: URLs are`,
       );
     }
+    // RFC 6068 / RFC 5322 addr-spec has no control or format character; one in a contact is
+    // planted for whoever displays it (ESC sequences in an operator's terminal, a bidi override
+    // reversing the address in a UI), as Boulder refuses it (invalidContact). Named by code
+    // point, never echoed. Until stop 46 of 2026-12-06 "mailto:\u001b[31ma@example.com" was
+    // stored and returned (an outside probe).
+    const bad = CONTACT_FORBIDDEN.exec(c);
+    if (bad) {
+      const at = [...c.slice(0, bad.index)].length + 1;
+      const point = (bad[0].codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0");
+      throw new AcmeProblem(
+        "invalidContact",
+        `contact character ${at} is U+${point}, a control, format, separator or unassigned character: a mailto: address has none (RFC 6068, RFC 5322)`,
+      );
+    }
     if (!/^mailto:[^\s,?]{3,254}$/.test(c)) {
       throw new AcmeProblem(
         "invalidContact",
@@ -55,6 +71,14 @@ function contactsOf(value: unknown): string[] {
     }
     return c;
   });
+}
+
+/** A boolean field of a payload (RFC 8555 7.3): absent is undefined; any other type is malformed. */
+function booleanField(payload: Record<string, unknown>, name: string): boolean | undefined {
+  const value = payload[name];
+  if (value === undefined || typeof value === "boolean") return value;
+  const got = value === null ? "null" : Array.isArray(value) ? "an array" : `a ${typeof value}`;
+  throw malformed(`${name} must be true or false (a JSON boolean, RFC 8555 7.3), not ${got}`);
 }
 
 /**
@@ -89,6 +113,11 @@ export async function newAccount(x: AcmeExchange): Promise<AcmeResponse> {
     );
   }
   const payload = request.payload as Record<string, unknown>;
+  // RFC 8555 7.3: both are booleans. Read loosely, {"onlyReturnExisting": "yes"} (a client
+  // asking only to find its account) was taken for false and created one, until stop 46 of
+  // 2026-12-06 (an outside probe); checked before anything is looked up or written.
+  const onlyReturnExisting = booleanField(payload, "onlyReturnExisting");
+  const termsOfServiceAgreed = booleanField(payload, "termsOfServiceAgreed");
   const existing = await x.ctx.store.acme.accountByKey(x.profile.id, request.key.thumbprint);
   if (existing) {
     if (existing.status !== "valid") {
@@ -100,10 +129,10 @@ export async function newAccount(x: AcmeExchange): Promise<AcmeResponse> {
       location: x.urls.account(existing.id),
     };
   }
-  if (payload.onlyReturnExisting === true) {
+  if (onlyReturnExisting === true) {
     throw new AcmeProblem("accountDoesNotExist", "no account has this key");
   }
-  if (payload.termsOfServiceAgreed === false) {
+  if (termsOfServiceAgreed === false) {
     throw malformed("termsOfServiceAgreed must not be false");
   }
   const contact = contactsOf(payload.contact);

@@ -111,6 +111,39 @@ function keyKind(key: AccountKey): string {
   return { ES256: "P-256", ES384: "P-384", RS256: "RSA", EdDSA: "Ed25519" }[key.algorithm];
 }
 
+/** Longest nonce looked up: certmint's are 22 characters (16 random bytes, base64url). */
+const MAX_NONCE_CHARS = 64;
+
+/**
+ * RFC 8555 6.5: a nonce that is absent or unacceptable is badNonce (which ACME clients answer by
+ * retrying with a fresh nonce; Boulder answers an invalid one so too, "JWS has an invalid
+ * anti-replay nonce"). 6.5.2: the nonce is a base64url octet string; one that is not, or longer
+ * than any certmint issues, was never issued and costs no query. The value is never echoed
+ * (it is client input: 5000 bytes of escape sequences once came back as "no nonce"). Until stop
+ * 46 of 2026-12-06 a present but malformed nonce was reported as "the JWS has no nonce".
+ */
+function checkNonceForm(nonce: unknown): asserts nonce is string {
+  const fresh = "take a fresh one from newNonce or a Replay-Nonce header";
+  if (nonce === undefined || nonce === "") {
+    throw new AcmeProblem(
+      "badNonce",
+      `the JWS protected header has no nonce (RFC 8555 6.5): ${fresh}`,
+    );
+  }
+  if (typeof nonce !== "string") {
+    throw new AcmeProblem(
+      "badNonce",
+      `the JWS nonce is a ${nonce === null ? "null" : typeof nonce}, not a base64url string (RFC 8555 6.5.2): ${fresh}`,
+    );
+  }
+  if (!B64URL.test(nonce) || nonce.length > MAX_NONCE_CHARS) {
+    throw new AcmeProblem(
+      "badNonce",
+      `the JWS nonce is malformed: ${[...nonce].length} characters, ${B64URL.test(nonce) ? `longer than the ${MAX_NONCE_CHARS} of any nonce certmint issues` : "not base64url"} (RFC 8555 6.5.2), so it was never issued: ${fresh}`,
+    );
+  }
+}
+
 /**
  * RFC 8555 6.2-6.5, in order: alg (badSignatureAlgorithm lists the accepted ones), exactly
  * one of jwk and kid (jwk only for newAccount and revokeCert), the url of this request, the
@@ -143,9 +176,7 @@ export async function verifyRequest(
   if (header.url !== options.url) {
     throw new AcmeProblem("unauthorized", "the JWS url is not the URL of this request", 401);
   }
-  if (typeof header.nonce !== "string" || header.nonce === "" || !B64URL.test(header.nonce)) {
-    throw new AcmeProblem("badNonce", "the JWS has no nonce");
-  }
+  checkNonceForm(header.nonce);
   if (!(await store.spendNonce(header.nonce, options.now))) {
     throw new AcmeProblem("badNonce", "the nonce was used already, expired or never issued");
   }

@@ -5,7 +5,7 @@ import {
   CrlEncoding as PbCrlEncoding,
 } from "../../../gen/ts/certmint/v1/certificate_authority_service";
 import type { GeneralSubtrees as PbSubtrees } from "../../../gen/ts/certmint/v1/common";
-import { clip, invalidField } from "../../errors";
+import { invalidField, quoted } from "../../errors";
 import { nameConstraintsOf } from "../../issuance/ca/name-constraints";
 import type { CaStatus, CaType } from "../../issuance/ca/types";
 import { etagOf } from "../../issuance/common/etag";
@@ -49,7 +49,9 @@ export function knownCrlNumberFromProto(value: string): bigint | undefined {
   if (!/^[0-9]+$/.test(value)) {
     throw invalidField(
       "CRL_NUMBER_INVALID",
-      `known_crl_number must be the decimal crl_number of a CRL this call returned before, not "${clip(value, 49)}"`,
+      // quoted: the one helper that escapes caller input (until stop 46 of 2026-12-06 this was
+      // the one message that echoed ESC, CR and LF raw; an outside probe).
+      `known_crl_number must be the decimal crl_number of a CRL this call returned before, not ${quoted(value, 49)}`,
       "known_crl_number",
       "decimal digits only",
     );

@@ -7,6 +7,7 @@ import {
   certificateEventTypeToJSON,
   type WatchCertificatesResponse,
 } from "../../../gen/ts/certmint/v1/certificate_service";
+import { terminalValue } from "../output";
 import { codeName } from "../rpc-error";
 import { formatTime } from "../values";
 
@@ -21,7 +22,8 @@ export function eventLine(event: WatchCertificatesResponse): string {
   if (event.previousCertificateId) cells.push(`renews=${event.previousCertificateId}`);
   if (event.privateKeyPem) cells.push("key=included");
   if (event.error) cells.push(`error="${codeName(event.error.code)}: ${event.error.message}"`);
-  return `${cells.join(" ")}\n`;
+  // One line per event whatever the server's text holds (output.ts terminalValue).
+  return `${cells.map(terminalValue).join(" ")}\n`;
 }
 
 /** The JSON line: the event's fields a script acts on, names as in the proto's JSON. */

@@ -1,4 +1,4 @@
-import { alreadyExists, CertmintError } from "../../errors";
+import { alreadyExists, CertmintError, quoted } from "../../errors";
 import { digestHex } from "../../signer/digest";
 import { type Call, remainingMs } from "../call";
 import type { CertificateRequest, IssuanceRepository } from "../repositories";
@@ -49,7 +49,7 @@ export function assertSameRequest(
   }
   throw alreadyExists(
     "REQUEST_ID_REUSED",
-    `request_id "${requestId}" was already used for a different request (certificate request ${prior.id}); use a new request_id`,
+    `request_id ${quoted(requestId, 128)} was already used for a different request (certificate request ${prior.id}); use a new request_id`,
     { metadata: { certificate_request_id: prior.id } },
   );
 }

@@ -18,6 +18,7 @@
 
 import type { Uts46Options } from "tr46";
 import * as tr46 from "tr46";
+import { quoted } from "../../errors";
 import { fail, ok, type Parsed } from "./types";
 
 /**
@@ -147,7 +148,7 @@ function diagnose(input: string): string {
   for (const label of input.split(SEPARATORS)) {
     if (uts46.toASCII(label, CHECKS) !== null) continue;
     if (/^xn--/i.test(label) && uts46.toUnicode(label, { useSTD3ASCIIRules: true }).error) {
-      return `${base}: "${label.slice(0, 70)}" is not a valid A-label (RFC 5891 5.4)`;
+      return `${base}: ${quoted(label, 70)} is not a valid A-label (RFC 5891 5.4)`;
     }
     return `${base}: ${labelDiagnosis(label)}`;
   }

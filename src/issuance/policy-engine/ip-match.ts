@@ -4,6 +4,7 @@
  * an IPv4 rule cannot be walked around in IPv6 clothing.
  */
 
+import { quoted } from "../../errors";
 import {
   embeddedIpv4,
   embeddedIpv4Candidates,
@@ -75,7 +76,7 @@ export function parseIpRange(input: string): Parsed<IpRange> {
   if (slash !== -1) {
     const p = input.slice(slash + 1);
     if (!/^(0|[1-9][0-9]{0,2})$/.test(p) || Number(p) > bits) {
-      return fail(`has an invalid prefix length "${p}" (0-${bits})`);
+      return fail(`has an invalid prefix length ${quoted(p)} (0-${bits})`);
     }
     prefix = Number(p);
   }

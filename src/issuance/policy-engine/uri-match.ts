@@ -4,6 +4,7 @@
  * userinfo, each a way for the checked string and the certified string to differ.
  */
 
+import { quoted } from "../../errors";
 import {
   type DnsPattern,
   dnsPatternMatchesLabels,
@@ -131,7 +132,7 @@ function splitUri(input: string, allowStar: boolean): Parsed<Parts> {
     const p = authority.slice(portColon + 1);
     if (spiffe) return fail("has a port, which SPIFFE IDs forbid");
     if (!/^[1-9][0-9]{0,4}$/.test(p) || Number(p) > 65535) {
-      return fail(`has an invalid port "${p}" (1-65535, no leading zeros)`);
+      return fail(`has an invalid port ${quoted(p)} (1-65535, no leading zeros)`);
     }
     port = Number(p);
     hostText = authority.slice(0, portColon);
