@@ -3,9 +3,10 @@
  * 2026-12-06: before, they stayed in the approvers' queue until rejected by hand).
  * ApproveCertificateRequest of a request whose requester may no longer hold certificates: its
  * access token revoked since it asked (REQUESTER_REVOKED), or its ACME account deactivated
- * (REQUESTER_DEACTIVATED). FAILED_PRECONDITION with a PreconditionFailure, nothing written
- * (the request stays PENDING_APPROVAL, no serial reserved, no certificate), the refusal in the
- * audit trail; an approver can still reject it. A requester whose token merely expired is
+ * (REQUESTER_DEACTIVATED). FAILED_PRECONDITION with a PreconditionFailure, nothing signed (no
+ * serial reserved, no certificate), and the request REJECTED by that approval, the refusal and
+ * the change in one audit record (since stop 46 of 2026-12-06; before, it stayed
+ * PENDING_APPROVAL for good unless rejected by hand). A requester whose token merely expired is
  * approved as before (tokens are rotated). On PostgreSQL, with a clock the test moves.
  */
 import { randomUUID } from "node:crypto";
@@ -146,7 +147,7 @@ describe("approval of a request whose requester was revoked", () => {
     expect((await approve(bystander)).certificateRequest!.status).toBe(ISSUED);
   });
 
-  it("refuses REQUESTER_REVOKED for a request the revocation did not reject (an approval held it), writes nothing, and leaves it for an approver to reject", async () => {
+  it("refuses REQUESTER_REVOKED for a request the revocation did not reject (an approval held it), signs nothing, and rejects it", async () => {
     const issuer = await createToken(h, "gated-issuer-held", Role.ROLE_ISSUER, [profileId]);
     const id = await pendingAs(issuer.clients, "held.example.com");
     // The revocation skips a waiting request another transaction holds (an approval deciding
@@ -169,7 +170,7 @@ describe("approval of a request whose requester was revoked", () => {
     expect(err.code).toBe(Code.FAILED_PRECONDITION);
     expect(err.reason).toBe("REQUESTER_REVOKED");
     expect(err.message).toContain('"gated-issuer-held"');
-    expect(err.message).toMatch(/RejectCertificateRequest/);
+    expect(err.message).toMatch(/is now REJECTED/);
     expect(err.preconditions).toEqual([
       {
         type: "REQUESTER_STATUS",
@@ -181,27 +182,27 @@ describe("approval of a request whose requester was revoked", () => {
       certificate_request_id: id,
       access_token: "gated-issuer-held",
     });
-    // Nothing written: still waiting, no serial reserved, no certificate, no event.
+    // Nothing signed: no serial reserved, no certificate, no event; the request REJECTED.
     expect(await rowCounts(h)).toEqual(before);
     expect(await countRows(h, "certificate_event")).toBe(events);
     expect(await requestRow(id)).toMatchObject({
-      status: "PENDING_APPROVAL",
+      status: "REJECTED",
       reserved_serial: null,
       certificate_id: null,
     });
-    // The refusal is in the audit trail, as the approver's.
-    const refused = (await approvalAudits(id)).filter((r) => r.statusCode !== 0);
-    expect(refused.map((r) => [r.actorSlug, r.statusCode, r.errorReason])).toEqual([
+    expect((await requestStatus(h, id)).certificateRequest!.status).toBe(REJECTED);
+    // One record of the call: the refusal, with the change it made.
+    const records = await approvalAudits(id);
+    expect(records.map((r) => [r.actorSlug, r.statusCode, r.errorReason])).toEqual([
       ["gated-approver", 9, "REQUESTER_REVOKED"],
     ]);
-
-    // An approver rejects it, which records why.
-    const rejected = await call(approver.certificates, "rejectCertificateRequest", {
-      certificateRequestId: id,
-      reason: "requester revoked",
-    });
-    expect(rejected.certificateRequest!.status).toBe(REJECTED);
-    expect((await requestStatus(h, id)).certificateRequest!.status).toBe(REJECTED);
+    const [change] = await h.db.query<{ changes: unknown }>(
+      `select changes from audit_record where resource_id = $1 and method like '%ApproveCertificateRequest'`,
+      [id],
+    );
+    expect(JSON.stringify(change?.changes)).toContain("REJECTED");
+    // No longer waiting: a second approval is refused as such.
+    expect((await rpcError(approve(id))).reason).toBe("REQUEST_NOT_PENDING_APPROVAL");
   });
 
   it("approves a request of another, active token of the same profile", async () => {
@@ -251,6 +252,7 @@ describe("approval of a request whose requester was revoked", () => {
       type: "REQUESTER_STATUS",
       description: "the requesting ACME account is deactivated",
     });
-    expect((await requestRow(id)).status).toBe("PENDING_APPROVAL");
+    // Rejected by that approval, as a revoked token's request is.
+    expect((await requestRow(id)).status).toBe("REJECTED");
   });
 });

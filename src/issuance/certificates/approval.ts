@@ -1,11 +1,12 @@
 import {
-  type CertmintError,
+  CertmintError,
   failedPrecondition,
   isCertmintError,
   permissionDenied,
   unauthenticated,
 } from "../../errors";
 import { changeTransaction } from "../access-tokens/caller";
+import { updatedFields } from "../audit/changes";
 import { changeRecord } from "../audit/record";
 import { type CallerStanding, standingOf } from "../auto-renewal/standing";
 import { requireActive } from "../ca/load";
@@ -69,7 +70,9 @@ export async function approve(
     throw notPendingApproval(waiting);
   }
   await refuseSelfApproval(deps, call, waiting);
-  await refuseRevokedRequester(deps, waiting);
+  await refuseRevokedRequester(deps, waiting).catch(async (err: unknown) => {
+    throw await rejectedWithRequester(deps, call, waiting, err);
+  });
   await refuseWhileUnsignable(deps, waiting);
 
   // 2. Claim it, with its serial.
@@ -100,7 +103,7 @@ export async function approve(
     });
   } catch (err) {
     // The request waits for approval again (the claim undone): refused, as before the claim.
-    if (leftWaiting(err)) throw err;
+    if (leftWaiting(err)) throw await rejectedWithRequester(deps, call, request, err);
     // A refusal on the merits was recorded FAILED; the approval call itself succeeded.
     if (!isCertmintError(err) || err.kind === "internal") throw err;
   }
@@ -229,7 +232,7 @@ async function finishClaimed(
     });
   } catch (err) {
     // The request waits for approval again (the claim undone): refused, as a fresh approval.
-    if (leftWaiting(err)) throw err;
+    if (leftWaiting(err)) throw await rejectedWithRequester(deps, call, request, err);
     // A refusal on the merits was recorded FAILED; the approval call itself succeeded.
     if (!isCertmintError(err) || err.kind === "internal") throw err;
   }
@@ -309,8 +312,8 @@ async function refuseSelfApproval(deps: IssuanceDeps, call: Call, request: Certi
  * FAILED_PRECONDITION when the token that made a waiting request has been revoked since
  * (REQUESTER_REVOKED), or the ACME account whose order made it is deactivated or revoked
  * (REQUESTER_DEACTIVATED): a certificate, and a generated key, for a holder that may no
- * longer have them. Nothing is written: the request stays PENDING_APPROVAL, for an approver
- * to reject (RejectCertificateRequest), which records why. A requester whose token merely
+ * longer have them. Nothing is signed; the approval then rejects the request
+ * (rejectedWithRequester). A requester whose token merely
  * expired is approved as before (tokens are rotated). Only a PENDING_APPROVAL request is
  * checked: anything else is REQUEST_NOT_PENDING_APPROVAL, as before.
  */
@@ -318,6 +321,66 @@ async function refuseRevokedRequester(deps: IssuanceDeps, request: CertificateRe
   if (request.status !== "PENDING_APPROVAL") return;
   const refusal = requesterRefusal(request, await standingOf(deps.store, request.caller));
   if (refusal) throw refusal;
+}
+
+/**
+ * A request whose requester was found revoked (or deactivated) by an approval is REJECTED then
+ * and there, audited under the approver, as RevokeAccessToken rejects the waiting requests it
+ * can lock (access-tokens/revoke.ts): one an approval held at that moment was skipped, and until
+ * stop 46 of 2026-12-06 it stayed PENDING_APPROVAL for good, in every approver's queue and
+ * blocking its profile's deletion (an outside probe: 4 of 160). The approver is still answered
+ * the refusal (REQUESTER_REVOKED / REQUESTER_DEACTIVATED), its message saying the request was
+ * rejected. Any other error, or a request no longer waiting, is returned as it is.
+ */
+async function rejectedWithRequester(
+  deps: IssuanceDeps,
+  call: Call,
+  request: CertificateRequest,
+  err: unknown,
+): Promise<unknown> {
+  if (
+    !isCertmintError(err) ||
+    (err.reason !== "REQUESTER_REVOKED" && err.reason !== "REQUESTER_DEACTIVATED")
+  ) {
+    return err;
+  }
+  const slug = err.metadata.access_token;
+  const revoked = err.reason === "REQUESTER_REVOKED";
+  const why = revoked
+    ? `rejected with its requester: access token "${slug ?? request.caller}" was revoked`
+    : "rejected with its requester: the ACME account that made it was deactivated";
+  const requester = revoked
+    ? `access token "${slug ?? request.caller}", which has been revoked since`
+    : "an ACME account deactivated since";
+  const refusal = new CertmintError(
+    err.kind,
+    err.reason,
+    `certificate request ${request.id} was made by ${requester}; it cannot be approved and is now REJECTED; have a token that may hold the certificate request it again`,
+    { preconditions: err.preconditions, metadata: err.metadata, violations: err.violations },
+  );
+  const now = deps.now();
+  const rejected = await changeTransaction(deps, { call }, async (tx) => {
+    const done = await tx.requests.reject(
+      request.id,
+      storedErrorOf(failedPrecondition("REQUEST_REJECTED", why)),
+      now,
+    );
+    if (done) {
+      // The call's one record: its refusal, with the change it made (the API layer writes no
+      // second one once this committed).
+      await tx.audit.insert(
+        changeRecord(
+          call,
+          { type: "certificate_request", id: request.id },
+          now,
+          refusal,
+          updatedFields({ status: "PENDING_APPROVAL" }, { status: "REJECTED" }),
+        ),
+      );
+    }
+    return done;
+  });
+  return rejected ? refusal : err;
 }
 
 /** refuseRevokedRequester's refusal for a standing (undefined: none); checksUnderLock's too. */
