@@ -20,6 +20,7 @@ import {
   UpdateCertificateProfileRequest,
 } from "../../gen/ts/certmint/v1/certificate_profile_service";
 import type { CertmintClients } from "../support/harness";
+import { waitsOnLock as lockWait } from "../support/table-lock";
 import { waitFor } from "../support/wait";
 import {
   attrRequest,
@@ -92,15 +93,7 @@ describe("an approval racing a change of its requester or profile", () => {
       (err: unknown) => ({ err }),
     );
 
-  /** Whether a session waits on a lock for a statement like `pattern` (ILIKE). */
-  const waitsOnLock = async (pattern: string) => {
-    const [w] = await h.db.query<{ n: string }>(
-      `select count(*) as n from pg_stat_activity
-        where datname = current_database() and wait_event_type = 'Lock' and query ilike $1`,
-      [pattern],
-    );
-    return Number(w!.n) > 0;
-  };
+  const waitsOnLock = (pattern: string) => lockWait(h, pattern);
   /** Whether a session waits for the CA's signing lock. */
   const waitsOnCaSigning = async () => {
     const [w] = await h.db.query<{ n: string }>(

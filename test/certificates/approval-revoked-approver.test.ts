@@ -11,6 +11,7 @@
 import { status } from "@grpc/grpc-js";
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { waitsOnLock as lockWait } from "../support/table-lock";
 import { waitFor } from "../support/wait";
 import {
   attrRequest,
@@ -45,14 +46,7 @@ describe("an approval racing the revocation of its approver", () => {
     await h?.stop();
   });
 
-  const waitsOnLock = async (pattern: string) => {
-    const [w] = await h.db.query<{ n: string }>(
-      `select count(*) as n from pg_stat_activity
-        where datname = current_database() and wait_event_type = 'Lock' and query ilike $1`,
-      [pattern],
-    );
-    return Number(w!.n) > 0;
-  };
+  const waitsOnLock = (pattern: string) => lockWait(h, pattern);
 
   it("an approver revoked while its approval waits signs nothing; the request waits for another", async () => {
     const issuer = await createToken(h, "issuer", Role.ROLE_ISSUER, [profileId]);

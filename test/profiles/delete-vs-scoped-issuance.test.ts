@@ -30,6 +30,7 @@ import {
   type TestCertmint,
 } from "../certificates/helpers";
 import { TempDir } from "../support/openssl";
+import { waitsOnLock as lockWait } from "../support/table-lock";
 import { waitFor } from "../support/wait";
 
 describe("deleting a profile while a token scoped to it issues", () => {
@@ -46,15 +47,7 @@ describe("deleting a profile while a token scoped to it issues", () => {
     tmp.remove();
   });
 
-  /** Sessions waiting on a lock for a statement like `pattern`. */
-  const waitsOnLock = async (pattern: string) => {
-    const [w] = await h.db.query<{ n: string }>(
-      `select count(*) as n from pg_stat_activity
-        where datname = current_database() and wait_event_type = 'Lock' and query ilike $1`,
-      [pattern],
-    );
-    return Number(w!.n) > 0;
-  };
+  const waitsOnLock = (pattern: string) => lockWait(h, pattern);
   const settle = <T>(p: Promise<T>) =>
     p.then(
       (res) => ({ res }),

@@ -41,6 +41,16 @@ export function lockWaiters(
   );
 }
 
+/** Whether a session of the test database waits on a lock for a statement like `pattern` (ILIKE). */
+export async function waitsOnLock(h: TestCertmint, pattern: string): Promise<boolean> {
+  const [w] = await h.db.query<{ n: string }>(
+    `select count(*) as n from pg_stat_activity
+      where datname = current_database() and wait_event_type = 'Lock' and query ilike $1`,
+    [pattern],
+  );
+  return Number(w!.n) > 0;
+}
+
 /** One value read on the app's only pooled connection (the tests' pools have one). */
 export async function onAppConnection(h: TestCertmint, sql: string): Promise<string> {
   const [row] = await h.running.database.orm.em
