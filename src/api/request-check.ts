@@ -8,6 +8,8 @@
  *  - a string is at most maxChars characters, valid UTF-8 (proto3 requires it; JavaScript
  *    decoders silently replace bad bytes with U+FFFD, so only the bytes can tell), and free of
  *    NUL, which PostgreSQL cannot store in text or jsonb;
+ *  - free text (a description, an approval's comment, a rejection's reason: freeText in
+ *    request-limits.ts) is one line of printable characters (freeTextProblem);
  *  - a google.protobuf.Timestamp's nanos is in [0, 999999999], as timestamp.proto defines it
  *    (ts-proto folds nanos into the Date it decodes, so past this point -1 or 2e9 no longer
  *    shows; until 2026-12-05 they were taken as a second earlier or two later);
@@ -37,6 +39,7 @@ import {
   invalidArgument,
 } from "../errors";
 import { descriptorImagePath } from "../server/paths";
+import { kindOf as characterKind, codePoint } from "./convert/request-id";
 import { type FieldLimit, fieldLimit } from "./request-limits";
 
 /** Field violations reported at most; the walk goes on only to count repeated fields. */
@@ -48,6 +51,8 @@ const MAX_DEPTH = 32;
 
 interface FieldCheck {
   readonly name: string;
+  /** The field's name in a decoded message (ts-proto's and protobuf-es' lowerCamelCase). */
+  readonly localName: string;
   readonly kind: "string" | "bytes" | "enum" | "message" | "other";
   readonly repeated: boolean;
   readonly limit: FieldLimit;
@@ -79,7 +84,11 @@ export function requestChecksOf(serviceName: string): Map<string, RequestCheck> 
   for (const method of service.methods) {
     const check = compileMessage(method.input, compiled);
     const typeName = method.input.typeName;
-    checks.set(method.name, (bytes) => refusalOf(scanRequest(bytes, check), typeName));
+    checks.set(method.name, (bytes) => {
+      const refusal = refusalOf(scanRequest(bytes, check), typeName);
+      if (refusal) namedIn.set(refusal, namingFields(bytes, check));
+      return refusal;
+    });
   }
   return checks;
 }
@@ -96,6 +105,7 @@ function compileMessage(desc: DescMessage, compiled: Map<string, MessageCheck>):
         : undefined;
     check.set(field.number, {
       name: field.name,
+      localName: field.localName,
       kind: kindOf(field),
       repeated: field.fieldKind === "list" || field.fieldKind === "map",
       // A field the table does not name yet is held to the default (request-limits.ts).
@@ -196,7 +206,7 @@ class Scan {
       const where = index === undefined ? at : `${at}[${index}]`;
       const max = field.limit.maxChars ?? Infinity;
       if (field.kind === "message") this.message(payload, field.message!, where, depth + 1);
-      else if (field.kind === "string") this.string(payload, where, max);
+      else if (field.kind === "string") this.string(payload, where, field.limit);
       else if (payload.length > max)
         this.flag(where, "FIELD_TOO_LONG", `at most ${max} bytes (got ${payload.length})`);
     }
@@ -213,7 +223,8 @@ class Scan {
     return entry.n - n;
   }
 
-  private string(bytes: Uint8Array, field: string, maxChars: number): void {
+  private string(bytes: Uint8Array, field: string, limit: FieldLimit): void {
+    const maxChars = limit.maxChars ?? Infinity;
     if (bytes.length > maxChars) {
       // A character is 1-4 UTF-8 bytes: count them only when the byte length leaves doubt.
       const chars = bytes.length > 4 * maxChars ? undefined : charCount(bytes);
@@ -227,6 +238,16 @@ class Scan {
       this.flag(field, "FIELD_NOT_UTF8", "is not valid UTF-8 (proto3 strings must be UTF-8)");
     } else if (bytes.includes(0)) {
       this.flag(field, "FIELD_CONTAINS_NUL", "must not contain NUL (U+0000) characters");
+    } else if (limit.freeText) {
+      // At most 1024 characters here (TEXT): decoding them costs nothing next to the call.
+      const problem = freeTextProblem(Buffer.from(bytes).toString("utf8"));
+      if (problem) {
+        this.flag(
+          field,
+          "FIELD_NOT_PRINTABLE",
+          `must be one line of printable characters (no control, format, bidi or zero-width character, line or paragraph separator, or noncharacter), but ${problem}`,
+        );
+      }
     }
   }
 
@@ -353,6 +374,35 @@ class Wire {
   }
 }
 
+/**
+ * What free text may not hold, refused at input rather than stored: the controls (Cc: C0 with
+ * tab, line feed and carriage return, DEL, and C1, where U+009B is CSI on some terminals), the
+ * format characters (Cf: the bidi embeddings, overrides and isolates U+202A-U+202E and
+ * U+2066-U+2069, which make "abc<U+202E>gnp.exe" read "abcexe.png" (UAX #9), the zero-width
+ * U+200B-U+200F and U+FEFF), the line and paragraph separators U+2028/U+2029 (Zl, Zp) and the
+ * noncharacters (U+FFFE, U+FFFF, U+FDD0-U+FDEF ...), which are no text to interchange (Unicode
+ * 23.7). The set errors.ts quoted() escapes in a message and the CLI in what it prints: each
+ * hides, disguises or acts on what is shown beside it, in a listing, an audit trail or an
+ * approver's queue. Descriptions are documented as free text, not as several lines, so line
+ * feeds and tabs are refused too (a table cell or `field: value` line holds one line). Until
+ * stop 46 of 2026-12-06 all of these were stored (an outside probe, P) and only the CLI
+ * escaped them.
+ */
+const NOT_FREE_TEXT = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Noncharacter_Code_Point}]/u;
+
+/** Why a free-text value is refused (its first offending character, 1-based), or undefined. */
+export function freeTextProblem(value: string): string | undefined {
+  let position = 0;
+  for (const c of value) {
+    position += 1;
+    // ZWNJ and ZWJ (U+200C, U+200D) are part of writing Persian, Indic scripts and emoji
+    // sequences, and reorder nothing: allowed in descriptions (the CLI shows them escaped).
+    if (c !== "\u200c" && c !== "\u200d" && NOT_FREE_TEXT.test(c))
+      return `character ${position} is ${codePoint(c)}, ${characterKind(c)}`;
+  }
+  return undefined;
+}
+
 /** Code points of UTF-8 bytes: every byte that is not a continuation byte (10xxxxxx). */
 function charCount(bytes: Uint8Array): number {
   let n = 0;
@@ -380,8 +430,99 @@ function refusalOf(result: ScanResult, typeName: string): CertmintError | undefi
 
 const REFUSAL = Symbol("certmint.requestRefusal");
 
-/** What the deserializer hands on instead of a message that failed its check. */
-export const refusedRequest = (refusal: CertmintError): object => ({ [REFUSAL]: refusal });
+/**
+ * What the deserializer hands on instead of a message that failed its check: the refusal, and
+ * the request's naming fields as a decoded message would hold them (namingFields), so the audit
+ * record of the refused call (authorization runs first, then admitRequest) names the object the
+ * caller sent, as for any other refusal (refusal-resource.ts namedResource). Until stop 46 of
+ * 2026-12-06 the placeholder held the refusal alone, and such records had no resource: an
+ * issuer's RevokeCertificate with an over-long or hostile reference was recorded against
+ * nothing (fix-helper D's note).
+ */
+export const refusedRequest = (refusal: CertmintError): object => ({
+  ...namedIn.get(refusal),
+  [REFUSAL]: refusal,
+});
+
+/** The naming fields of each refused request, by its refusal (refusedRequest). */
+const namedIn = new WeakMap<CertmintError, Record<string, unknown>>();
+
+/** Characters of a naming field kept: refusal-resource.ts records at most 128. */
+const NAMING_MAX_CHARS = 128;
+
+/**
+ * The singular string fields of a refused request (`certificate`, `certificate_request_id`
+ * ...) and the singular string fields of its singular sub-messages (an AccessToken's `id` and
+ * `slug`), under their decoded names, each clipped to NAMING_MAX_CHARS: all refusal-resource.ts
+ * reads. One more pass over the bytes, on refusals only, skipping repeated fields and decoding
+ * only the last value of each field kept, never the message: 390,000 values cost a scan. NUL,
+ * which PostgreSQL cannot store, is U+FFFD, as bytes that are not UTF-8 become; a malformed
+ * message gives what was read before the fault.
+ */
+function namingFields(bytes: Uint8Array, check: MessageCheck): Record<string, unknown> {
+  // The last value of each field (a decoder keeps the last too, and merges sub-messages), as
+  // bytes: decoded once at the end, however often a field was sent.
+  const strings = new Map<string, Uint8Array>();
+  const messages = new Map<string, Map<string, Uint8Array>>();
+  const wire = new Wire(bytes);
+  try {
+    while (!wire.done()) {
+      const tag = wire.varint();
+      const wireType = tag & 7;
+      const field = check.get(tag >>> 3);
+      const wanted =
+        field !== undefined &&
+        !field.repeated &&
+        wireType === WireType.LengthDelimited &&
+        (field.kind === "string" || field.kind === "message");
+      if (!wanted) {
+        wire.skip(wireType);
+        continue;
+      }
+      const [start, end] = wire.lengthDelimited();
+      const payload = bytes.subarray(start, end);
+      if (field.kind === "string") {
+        strings.set(field.localName, payload);
+      } else {
+        const inner = messages.get(field.localName) ?? new Map<string, Uint8Array>();
+        messages.set(field.localName, inner);
+        stringsOf(payload, field.message!, inner);
+      }
+    }
+  } catch {
+    // Malformed: what was read before the fault.
+  }
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of strings) out[name] = namingText(value);
+  for (const [name, inner] of messages) {
+    out[name] = Object.fromEntries([...inner].map(([k, v]) => [k, namingText(v)]));
+  }
+  return out;
+}
+
+/** The singular string fields of a sub-message into `into` (last value wins); throws if malformed. */
+function stringsOf(bytes: Uint8Array, check: MessageCheck, into: Map<string, Uint8Array>): void {
+  const wire = new Wire(bytes);
+  while (!wire.done()) {
+    const tag = wire.varint();
+    const wireType = tag & 7;
+    const field = check.get(tag >>> 3);
+    if (field?.kind !== "string" || field.repeated || wireType !== WireType.LengthDelimited) {
+      wire.skip(wireType);
+      continue;
+    }
+    const [start, end] = wire.lengthDelimited();
+    into.set(field.localName, bytes.subarray(start, end));
+  }
+}
+
+/** A naming field's text: at most NAMING_MAX_CHARS characters, decoded from as few bytes. */
+function namingText(bytes: Uint8Array): string {
+  const head = Buffer.from(bytes.subarray(0, 4 * NAMING_MAX_CHARS));
+  return Array.from(head.toString("utf8").replaceAll("\u0000", "\ufffd"))
+    .slice(0, NAMING_MAX_CHARS)
+    .join("");
+}
 
 /** The request, or the refusal its check produced, thrown. */
 export function admitRequest<T>(request: T): T {

@@ -28,14 +28,19 @@ export interface FieldLimit {
   readonly maxChars?: number;
   /** What the values of a repeated field are called in the documentation ("values"). */
   readonly items?: string;
+  /**
+   * Free text people read (descriptions, an approval's comment, a rejection's reason): one
+   * line of printable characters, checked by api/request-check.ts (freeTextProblem).
+   */
+  readonly freeText?: boolean;
 }
 
 /** An id (UUID), slug (63) or certificate serial number (20 octets in hex with colons, 59). */
 const REFERENCE: FieldLimit = { maxChars: 64 };
 /** Slugs: 1 to 63 characters (src/issuance/common/refs.ts). */
 const SLUG: FieldLimit = { maxChars: 63 };
-/** Free text for operators and approvers. */
-const TEXT: FieldLimit = { maxChars: 1024 };
+/** Free text for operators and approvers: one line of printable characters. */
+const TEXT: FieldLimit = { maxChars: 1024, freeText: true };
 /** Etags are quoted version numbers ('"12"'). */
 const ETAG: FieldLimit = { maxChars: 64 };
 /** A cRLNumber in decimal: at most 20 octets (RFC 5280 5.2.3), 49 digits. */

@@ -1,5 +1,5 @@
 import { X509Certificate } from "node:crypto";
-import { unauthenticated } from "../errors";
+import { quoted, unauthenticated } from "../errors";
 import { normalizeDnsName, normalizeUri } from "../issuance/policy-engine";
 import type {
   AccessTokenRepository,
@@ -48,21 +48,27 @@ export function presentedIdentities(peer: PeerIdentity): PresentedIdentities {
   };
 }
 
-/** One line naming what a certificate presents, for refusals. */
+/**
+ * One line naming what a certificate presents, for refusals. Each name through quoted()
+ * (errors.ts): a CA the operator trusts may still have signed a subject that carries control,
+ * bidi or zero-width characters (a CN is any UTF8String, RFC 5280 4.1.2.4), which a terminal or
+ * UI showing the message would act on (U+202E reversing what follows it); until stop 46 of
+ * 2026-12-06 they went out raw.
+ */
 function describe(p: PresentedIdentities, peer: PeerIdentity): string {
   const parts = [
     p.uri
-      ? `URI SAN "${p.uri}"`
+      ? `URI SAN ${quoted(p.uri)}`
       : peer.uris.length > 1
         ? `${peer.uris.length} URI SANs (so no URI identity)`
         : "",
     p.dns.length > 0
       ? `DNS SAN${p.dns.length > 1 ? "s" : ""} ${p.dns
           .slice(0, 3)
-          .map((d) => `"${d}"`)
+          .map((d) => quoted(d))
           .join(", ")}${p.dns.length > 3 ? ", ..." : ""}`
       : "",
-    p.commonName !== undefined ? `common name "${p.commonName}"` : "",
+    p.commonName !== undefined ? `common name ${quoted(p.commonName)}` : "",
   ].filter(Boolean);
   if (parts.length > 0) return parts.join(", ");
   return peer.unreadable

@@ -26,10 +26,12 @@ const KINDS: ReadonlyArray<[RegExp, string]> = [
   [/\p{Cs}/u, "a lone surrogate (Cs)"],
 ];
 
-const codePoint = (c: string) =>
+/** A character as U+XXXX, for a refusal (shared with free text: api/request-check.ts). */
+export const codePoint = (c: string) =>
   `U+${(c.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0")}`;
 
-const kindOf = (c: string): string =>
+/** What a refused character is, in words (shared with free text: api/request-check.ts). */
+export const kindOf = (c: string): string =>
   KINDS.find(([re]) => re.test(c))?.[1] ?? "unassigned or a noncharacter (Cn)";
 
 /** Why a request_id is refused (its first offending character), or undefined. */

@@ -86,9 +86,6 @@ export async function revokeCa(
   const found = await resolveRef(input.ca, "certificate authority", "certificate_authority", (k) =>
     deps.store.cas.find(k),
   );
-  const now = deps.now();
-  const audit = (changes?: FieldChange[]) =>
-    changeRecord(call, { type: "certificate_authority", id: found.id }, now, undefined, changes);
   /** The revoked CA and every CA below it, whose OCSP answers change (countRevocationBelow). */
   let tree: string[] = [];
   const revoked = await changeTransaction(deps, { call, lastAdminGuard: true }, async (tx) => {
@@ -96,8 +93,9 @@ export async function revokeCa(
     // Every client certificate below the CA stops authenticating (auth/client-certificates.ts),
     // so the revocation is held to the last-admin rule (access-tokens/last-admin.ts): refused
     // when admin bindings with certificates under it are the last usable admin credentials.
-    // The admin set's lock comes first, before the signing lock and the row's.
-    const lastAdmin = await openLastAdminGuard(tx, now);
+    // The admin set's lock comes first, before the signing lock and the row's; which
+    // credentials stay usable is judged at the time it is taken.
+    const lastAdmin = await openLastAdminGuard(tx, deps.now());
     // Before the status changes: a certificate or CA this tree is signing now is stored before
     // the revocation commits (and its CAs are disabled below), or refused (certmint_ca_signs).
     // Before the row's lock, too: an insert takes the signing lock first and the row's key
@@ -107,6 +105,16 @@ export async function revokeCa(
       what: "certificate authority",
       ref: found.slug,
     });
+    // The revocation's time, read once the signing lock and the row's are held: every
+    // certificate and CA the tree signed is stored by now (the lock waited for them), so each is
+    // dated before the revocationDate the parent's CRL lists (RFC 5280 5.3.1), OCSP's
+    // revocationTime (RFC 6960 4.2.1), the audit record and the descendants' disable, which all
+    // use this one instant. Until stop 46 of 2026-12-06 it was read before the locks, and
+    // certificates stored while the revocation waited were dated up to 240 ms after it (an
+    // outside probe, F3).
+    const now = deps.now();
+    const audit = (changes?: FieldChange[]) =>
+      changeRecord(call, { type: "certificate_authority", id: found.id }, now, undefined, changes);
     refuseUnrevocable(ca);
     if (ca.revokedAt) {
       // Revoked before: the tree stays disabled (a CA stored under it before the signing locks
