@@ -359,6 +359,11 @@ export async function startCertmint(
       );
       logger.info({ port: metricsEndpoint.port }, "serving Prometheus metrics at /metrics");
     }
+    // A worker's metrics go to its supervisor from here on too, before the database is opened:
+    // a worker held in start-up (migrations, a replacement's start) answers the supervisor's
+    // metrics questions (server/cluster-metrics.ts). Until stop 46 of 2026-12-06 it answered
+    // only once it listened, and a scrape meanwhile failed with 500 after 10 s (outside probe).
+    if (options.worker && metrics) options.worker.shareMetrics(metrics);
     stopIfAsked();
     openingDatabase = true;
     database = await openDatabase({
@@ -611,7 +616,6 @@ export async function startCertmint(
       });
     }
     if (options.worker) {
-      if (metrics) options.worker.shareMetrics(metrics);
       port = await listen();
     }
     // Nothing is announced as serving after a stop was asked for.

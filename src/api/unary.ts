@@ -5,7 +5,12 @@ import { ruleFor } from "../auth/permissions";
 import { CertmintError, isCertmintError, STARTING_OR_STOPPING_RETRY_SECONDS } from "../errors";
 import type { AuditResource } from "../issuance/audit/record";
 import { type Actor, type Call, monotonicDeadline, remainingMs } from "../issuance/call";
-import { noteCallActor, notedCallDeadline, notedCallPeer } from "../server/call-logging";
+import {
+  noteCallActor,
+  noteCallIssued,
+  notedCallDeadline,
+  notedCallPeer,
+} from "../server/call-logging";
 import { type PeerIdentity, peerIdentity } from "../server/peer-identity";
 import { logCallFailure } from "./call-failure-log";
 import { asCertmintError, codeOf, toServiceError } from "./errors";
@@ -239,7 +244,14 @@ export function unary<Req, Res>(
         call: scope,
       };
       const s = scope;
-      const response = await handler(request, ctx);
+      let response: Res;
+      try {
+        response = await handler(request, ctx);
+      } finally {
+        // The certificate it issued, for the call's log line: also when what the handler did
+        // after the commit failed (the certificate exists either way).
+        if (s.issued) noteCallIssued(call.metadata, s.issued);
+      }
       settleRows?.(response);
       if (mutating && !s.auditRecordId) {
         // A change whose use case wrote no record (or a replay that changed nothing).

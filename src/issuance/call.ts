@@ -67,6 +67,25 @@ export interface Call {
    * committed before recording a failure.
    */
   auditRecordId?: string;
+  /**
+   * The certificate this call signed and stored, once committed (certificates/outcome.ts
+   * issuedOutcome; a replay of a request_id issues nothing and leaves it unset): the API layer
+   * names it in the call's log line (server/call-logging.ts), the one record of an issuance
+   * outside the database (README: Backups, and what a restore means).
+   */
+  issued?: IssuedNote;
+}
+
+/** What the log line of a call that issued a certificate says of it: never a key, never the CSR. */
+export interface IssuedNote {
+  readonly certificateId: string;
+  /** Lower-case hex, as the API returns it (Certificate.serial_number). */
+  readonly serialNumber: string;
+  /** The issuing CA's slug, or "self-signed". */
+  readonly ca: string;
+  /** The issuing CA's id; undefined for a self-signed certificate. */
+  readonly caId?: string;
+  readonly notAfter: Date;
 }
 
 /** The audit actor of what certmint does on its own (the nil UUID, slug "certmint"). */

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { Metadata, ServerInterceptingCall, type ServerInterceptor, status } from "@grpc/grpc-js";
 import type { Logger } from "pino";
-import { monotonicDeadline } from "../issuance/call";
+import { type IssuedNote, monotonicDeadline } from "../issuance/call";
 import { type PeerIdentity, peerIdentity } from "./peer-identity";
 
 /** The metadata key of the per-call request id (read from the client or generated). */
@@ -24,6 +24,19 @@ export function noteCallActor(metadata: Metadata, actorSlug: string): void {
 /** The slug noted for a call's metadata; undefined before it authenticated (or if it did not). */
 export function callActor(metadata: Metadata): string | undefined {
   return actors.get(metadata);
+}
+
+/**
+ * The certificate a call issued (IssueCertificate, RenewCertificate, ApproveCertificateRequest),
+ * noted by the API layer once its use case stored it (issuance/call.ts Call.issued): its log
+ * line names it, so the log holds every issuance outside the database. After a restore from a
+ * backup, the certificates issued since are unknown to the database and still valid in the
+ * field; these lines are what names them (README: Backups, and what a restore means).
+ */
+const issuances = new WeakMap<Metadata, IssuedNote>();
+
+export function noteCallIssued(metadata: Metadata, issued: IssuedNote): void {
+  issuances.set(metadata, issued);
 }
 
 /**
@@ -61,8 +74,9 @@ export function notedCallDeadline(metadata: Metadata): number | null | undefined
  */
 export function callLoggingInterceptor(logger: Logger): ServerInterceptor {
   // The line holds only the fields built below (the method, a status, a validated or generated
-  // request id, a token's slug, a certificate's names and serial), never a request's values,
-  // so it skips the redaction pass: ~6 us of the ~8 us per line (pino 10's redaction walks
+  // request id, a token's slug, a certificate's names and serial, an issued certificate's id,
+  // serial, CA and notAfter), never a request's values (no CSR, no key), so it skips the
+  // redaction pass: ~6 us of the ~8 us per line (pino 10's redaction walks
   // every key for the wildcard paths, and allocates as it goes).
   const access = logger.child({}, { redact: [] });
   return (method, call) => {
@@ -100,6 +114,8 @@ export function callLoggingInterceptor(logger: Logger): ServerInterceptor {
         const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
         const code = st.code ?? status.OK;
         const actor = received && actors.get(received);
+        // Only calls that issued have one: the others pay one WeakMap lookup, as for `actor`.
+        const issued = received && issuances.get(received);
         const line = {
           method: method.path,
           code: status[code] ?? String(code),
@@ -108,6 +124,7 @@ export function callLoggingInterceptor(logger: Logger): ServerInterceptor {
           // The token's slug, never the token.
           ...(actor === undefined ? {} : { actor }),
           ...(peer === undefined ? {} : { peer }),
+          ...(issued === undefined ? {} : { issued: issuedFields(issued) }),
         };
         // An error without a response is sent trailers-only: carry the request id there too.
         const metadata = st.metadata ?? new Metadata();
@@ -118,5 +135,21 @@ export function callLoggingInterceptor(logger: Logger): ServerInterceptor {
         next({ ...st, metadata });
       },
     });
+  };
+}
+
+/**
+ * An issued certificate as its call's log line names it: enough to put it on its CA's CRL
+ * without the database (a serial is unique per issuing CA, RFC 5280 4.1.2.2, and a CRL lists
+ * what it revokes by serial, 5.1.2.6), and to know until when it stays valid; never its key,
+ * CSR or PEM.
+ */
+function issuedFields(issued: IssuedNote) {
+  return {
+    certificateId: issued.certificateId,
+    serial: issued.serialNumber,
+    ca: issued.ca,
+    ...(issued.caId === undefined ? {} : { caId: issued.caId }),
+    notAfter: issued.notAfter.toISOString(),
   };
 }

@@ -183,7 +183,7 @@ export function runSupervisor(config: Config, logger: Logger, pretty: boolean): 
   );
   const start = async () => {
     if (config.metricsListen) {
-      const metrics = new ClusterMetrics(own.registry);
+      const metrics = new ClusterMetrics(own.registry, logger);
       metricsEndpoint = await startMetricsServer(
         config.metricsListen,
         metrics,

@@ -39,7 +39,6 @@ import {
   ISSUED,
   KeyAlgorithm,
   PENDING_APPROVAL,
-  REJECTED,
   Role,
   startTestCertmint,
   type TestCertmint,

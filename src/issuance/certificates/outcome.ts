@@ -20,11 +20,21 @@ import type { IssuancePlan, IssuedView, IssueOutcome } from "./types";
  */
 export function issuedOutcome(
   deps: Pick<IssuanceDeps, "observer">,
+  call: Call,
   plan: IssuancePlan,
   requestId: string,
   signed: SignedCertificate,
   renewal: boolean,
 ): IssueOutcome {
+  // Named in the call's log line (server/call-logging.ts): after a restore from a backup the
+  // log is what still knows the certificates issued since, to revoke them (README: Backups).
+  call.issued = {
+    certificateId: signed.view.certificateId,
+    serialNumber: signed.view.serialNumber,
+    ca: plan.ca?.slug ?? "self-signed",
+    caId: plan.ca?.id,
+    notAfter: signed.view.notAfter,
+  };
   deps.observer?.certificateIssued({
     operation: renewal ? "renew" : "issue",
     profile: plan.profile.slug,

@@ -130,7 +130,7 @@ export async function signAndStore(
   }
   if (result === "busy") throw requestInProgress(request.id);
   if (result instanceof CertmintError) throw result;
-  return issuedOutcome(deps, plan, request.id, result, renewalOf !== undefined);
+  return issuedOutcome(deps, call, plan, request.id, result, renewalOf !== undefined);
 }
 
 /**

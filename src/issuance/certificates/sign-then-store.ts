@@ -97,7 +97,7 @@ export async function signThenStore(
       heldRows: plan.heldRows,
     });
     if (stored === "stored") {
-      return issuedOutcome(deps, plan, request.id, signed, renewalOf !== undefined);
+      return issuedOutcome(deps, call, plan, request.id, signed, renewalOf !== undefined);
     }
     // Nothing was written, the audit record neither: this call's certificate is dropped.
     forgetChangeRecord(call);
