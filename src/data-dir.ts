@@ -7,7 +7,7 @@ import {
   type Stats,
   statSync,
 } from "node:fs";
-import { join, relative, sep } from "node:path";
+import { dirname, join, relative, resolve, sep } from "node:path";
 import type { Logger } from "pino";
 import { type Config, ConfigError, ENV } from "./config";
 import { checkPath, modeOf } from "./safe-path";
@@ -17,6 +17,8 @@ import { checkPath, modeOf } from "./safe-path";
  * 14). The directory holds the embedded database, the key-encryption key and the first admin
  * token; its mode is what keeps other local users out of all three.
  *
+ * - Missing: created, only as the last directory of a path whose parent exists
+ *   (createDataDir); `created` says so, for main.ts to warn: a new data directory is a new PKI.
  * - Writable by group or others, or owned by another user: refused (ConfigError, exit 2).
  *   Someone else could already have planted a key-encryption key of their choosing (a new
  *   database seals its CA keys with whatever kek.key holds) or swapped the database; making
@@ -40,16 +42,9 @@ import { checkPath, modeOf } from "./safe-path";
  *   Writable by the group only is a warning (a volume shared with a group, e.g. Kubernetes
  *   fsGroup).
  */
-export function secureDataDir(config: Config, logger: Logger): void {
+export function secureDataDir(config: Config, logger: Logger): { created: boolean } {
   const dir = config.dataDir;
-  if (!existsSync(dir)) {
-    try {
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
-      chmodSync(dir, 0o700); // the umask may have taken bits we need, never added any
-    } catch (err) {
-      throw new ConfigError(`cannot create ${ENV.dataDir}=${dir}: ${(err as Error).message}`);
-    }
-  }
+  const created = createDataDir(dir);
   const stats = statSync(dir);
   if (!stats.isDirectory()) throw new ConfigError(`${ENV.dataDir}=${dir} is not a directory`);
   const uid = process.geteuid?.();
@@ -78,7 +73,7 @@ export function secureDataDir(config: Config, logger: Logger): void {
     if (isInside(dir, file)) tightenOwnFile(file, logger);
     else checkForeignKekFile(file, logger);
   }
-  if (uid === undefined) return;
+  if (uid === undefined) return { created };
   // Also when it does not exist yet: it would be created there.
   const kekFile = config.kek.file;
   if (kekFile !== undefined && !isInside(dir, kekFile)) {
@@ -116,6 +111,38 @@ export function secureDataDir(config: Config, logger: Logger): void {
       if (file) checkOutsideFile(file, name, "can replace it", uid, logger);
     }
   }
+  return { created };
+}
+
+/**
+ * A data directory that does not exist yet is a new root of trust: certmint fills it with a new
+ * key-encryption key, a new admin token and (embedded) a new, empty database, and serves that.
+ * So it is created only as the last step of a path that otherwise exists, never with its
+ * parents (mkdir -p): a mistyped CERTMINT_DATA_DIR, or the relative default ./data resolved
+ * against another working directory, used to create every missing directory and serve an empty
+ * PKI with health SERVING, the operator's CAs gone from the service's point of view (an outside
+ * probe, stop 46 of 2026-12-06). A missing parent is refused (ConfigError: exit 2, one line,
+ * nothing created), as a DATABASE_URL naming an unknown database is. `make run` on a fresh
+ * clone makes ./data in the clone, whose parent exists. A directory it does create is said at
+ * warn by main.ts, with its absolute path (secureDataDir's `created`): a new PKI should never
+ * go unnoticed.
+ */
+function createDataDir(dir: string): boolean {
+  if (existsSync(dir)) return false;
+  const absolute = resolve(dir);
+  const parent = dirname(absolute);
+  if (!existsSync(parent)) {
+    throw new ConfigError(
+      `${ENV.dataDir}=${dir}: its parent directory ${parent} does not exist (working directory ${process.cwd()}, which a relative path and the default ./data are resolved against); certmint creates only the last directory of the path, to keep a typo from starting a new, empty PKI (new key-encryption key, admin token and database): fix ${ENV.dataDir}, or create ${parent} first`,
+    );
+  }
+  try {
+    mkdirSync(absolute, { mode: 0o700 });
+    chmodSync(absolute, 0o700); // the umask may have taken bits we need, never added any
+  } catch (err) {
+    throw new ConfigError(`cannot create ${ENV.dataDir}=${dir}: ${(err as Error).message}`);
+  }
+  return true;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import type { startCertmint } from "./app";
 import { ConfigError, ENV, loadConfig, metricsExposureWarning } from "./config";
 import { secureDataDir } from "./data-dir";
@@ -54,13 +55,25 @@ async function main(): Promise<void> {
       process.exit(2);
     }
   }
+  // Whether this start created the data directory (a new PKI): the banner says so too.
+  let dataDirCreated = false;
   if (!worker) {
     try {
-      secureDataDir(config, logger);
+      dataDirCreated = secureDataDir(config, logger).created;
     } catch (err) {
       // An unsafe or unusable data directory: one line, as for a bad setting.
       process.stderr.write(`certmint: ${err instanceof Error ? err.message : String(err)}\n`);
       process.exit(2);
+    }
+    if (dataDirCreated) {
+      // A new data directory is a new root of trust (data-dir.ts createDataDir): never silent.
+      const dataDir = resolve(config.dataDir);
+      logger.warn(
+        { dataDir },
+        config.databaseUrl === undefined
+          ? `created a new data directory ${dataDir}: a new, empty PKI (new key-encryption key, admin token and embedded database) starts in it; if certmint ran on this host before, ${ENV.dataDir} or the working directory is not the one it used`
+          : `created a new data directory ${dataDir} (for the key-encryption key and the first admin token, unless set elsewhere); if certmint ran on this host before, ${ENV.dataDir} or the working directory is not the one it used`,
+      );
     }
   }
   if (!worker) {
@@ -84,7 +97,7 @@ async function main(): Promise<void> {
       `${ENV.processes}=auto: one process, since the embedded database lives in one process (set ${ENV.databaseUrl} to run one per core)`,
     );
   }
-  await serve(config, logger, format, worker);
+  await serve(config, logger, format, worker, dataDirCreated);
 }
 
 /** One serving process: the only one, or a worker of the supervisor. */
@@ -93,6 +106,7 @@ async function serve(
   logger: Logger,
   format: "json" | "pretty",
   worker: boolean,
+  dataDirCreated = false,
 ): Promise<void> {
   // The handlers are in place before anything starts: a signal that arrives while start-up is
   // under way (even right after "serving" is logged) is a graceful stop once start-up is done,
@@ -196,7 +210,12 @@ async function serve(
   }
   if (worker) reportServing(running);
   else if (format === "pretty" && config.logLevel !== "silent") {
-    process.stdout.write(`\n${startBanner(config, running, certmintVersion())}\n`);
+    // A new data directory is a new, empty PKI: said where the person who started it looks
+    // (a mistyped CERTMINT_DATA_DIR, or ./data from another working directory; data-dir.ts).
+    const created = dataDirCreated
+      ? `  new data directory ${config.dataDir} (created now: a new PKI; not what you expected? check ${ENV.dataDir} and the working directory)\n`
+      : "";
+    process.stdout.write(`\n${startBanner(config, running, certmintVersion())}${created}\n`);
   }
   if (stopping) shutdown(running);
 }

@@ -1,6 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, readdirSync, statfsSync } from "node:fs";
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
+import { format } from "node:util";
 import { Worker } from "node:worker_threads";
 import type { PGlite } from "@electric-sql/pglite";
 import { StartUpFailure } from "../start-up-failure";
@@ -48,6 +49,7 @@ export async function startEmbeddedPostgres(
   // Before PGlite touches a file: a second server on these files would corrupt them.
   const lock = lockEmbeddedDatabase(dataDir);
   let db: PGlite;
+  const quiet = silenceConsole();
   try {
     // pg_trgm serves the name search index (see the NameSearch migration). shared_buffers:
     // PostgreSQL's default 128 MB lives in PGlite's WebAssembly memory, which never shrinks;
@@ -71,7 +73,9 @@ export async function startEmbeddedPostgres(
     db = await PGlite.create(pgDir, { extensions: { pg_trgm }, postgresqlconf });
   } catch (err) {
     lock.release();
-    throw pgliteStartError(err, pgDir);
+    throw withPgliteOutput(pgliteStartError(err, pgDir), quiet.lines);
+  } finally {
+    quiet.restore();
   }
   const sessions = new EmbeddedSessions(db, events);
   return {
@@ -92,6 +96,53 @@ export async function startEmbeddedPostgres(
       }
     },
   };
+}
+
+/**
+ * PGlite writes to the console itself: a file it cannot write at start-up is printed with
+ * console.error ("Error writing file /pglite/data/postgresql.conf ErrnoError {...}", errno 2
+ * whatever the cause) before it throws, and its WebAssembly module binds console.log and
+ * console.error for PostgreSQL's own output. On stderr that line came before certmint's one
+ * line saying what to fix (pgliteStartError), which the README promises is all a refused start
+ * prints (an outside probe, stop 46 of 2026-12-06: pglite/ made read-only). So while PGlite
+ * starts, what it prints is kept instead (the last few lines, shortened) and goes with the
+ * error into the fatal log line, not to stderr. The console methods are replaced by functions
+ * that forward again once start-up is over: the module keeps the ones it bound then.
+ */
+const CONSOLE_METHODS = ["log", "info", "warn", "error", "debug", "trace"] as const;
+const KEPT_LINES = 20;
+const KEPT_LINE_CHARS = 500;
+
+function silenceConsole(): { lines: string[]; restore(): void } {
+  const lines: string[] = [];
+  let silenced = true;
+  const originals = CONSOLE_METHODS.map((name) => [name, console[name]] as const);
+  for (const [name, original] of originals) {
+    console[name] = (...args: unknown[]) => {
+      if (!silenced) {
+        original.apply(console, args);
+        return;
+      }
+      if (lines.length === KEPT_LINES) lines.shift();
+      lines.push(format(...args).slice(0, KEPT_LINE_CHARS));
+    };
+  }
+  return {
+    lines,
+    restore() {
+      silenced = false;
+      for (const [name, original] of originals) console[name] = original;
+    },
+  };
+}
+
+/**
+ * PGlite's own words about a failed start, for the log (never stderr; see silenceConsole): the
+ * error's cause, which the log line keeps (server/log-errors.ts), when it has none already.
+ */
+function withPgliteOutput(err: unknown, lines: readonly string[]): unknown {
+  if (lines.length === 0 || !(err instanceof Error) || err.cause !== undefined) return err;
+  return Object.assign(err, { cause: new Error(`PGlite printed: ${lines.join(" | ")}`) });
 }
 
 /**
@@ -129,9 +180,14 @@ function initdbOffThread(pgDir: string, postgresqlconf: string): Promise<void> {
   });
 }
 
-/** The thread's code, evaluated: PGlite's CommonJS build, by the paths this process resolved. */
+/**
+ * The thread's code, evaluated: PGlite's CommonJS build, by the paths this process resolved.
+ * Its console is silent (a worker's is the process's stdout and stderr): whatever PGlite says
+ * there, the in-process create that follows meets again (silenceConsole).
+ */
 const INITDB_SOURCE = `
 const { parentPort, workerData } = require("node:worker_threads");
+for (const name of ["log", "info", "warn", "error", "debug", "trace"]) console[name] = () => {};
 const { PGlite } = require(workerData.pglite);
 const { pg_trgm } = require(workerData.pgTrgm);
 PGlite.create(workerData.pgDir, { extensions: { pg_trgm }, postgresqlconf: workerData.postgresqlconf })
