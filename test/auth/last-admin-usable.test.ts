@@ -35,6 +35,7 @@ import { IssueCertificateRequest } from "../../gen/ts/certmint/v1/certificate_se
 import { KeyAlgorithm, RevocationReason } from "../../gen/ts/certmint/v1/common";
 import { startCertmint } from "../../src/app";
 import { loadConfig } from "../../src/config";
+import { csrForKey } from "../certificates/helpers";
 import {
   type CertmintClients,
   call,
@@ -251,6 +252,32 @@ describe("the last usable admin credential", () => {
       expectLastAdmin(err);
       expect((await certRow(admM.id)).revoked_at).toBeNull();
     }
+    // Another certificate of the same key, revoked for keyCompromise: the binding's certificate
+    // would go with it. Refused, and the refusal names that certificate (until stop 46 of
+    // 2026-12-06 it named only the one asked for: an outside probe, S F4).
+    const twin = await call(
+      overM.certificates,
+      "issueCertificate",
+      IssueCertificateRequest.fromPartial({
+        certificateProfile: "k-clients-i",
+        source: {
+          $case: "csrPem",
+          value: csrForKey(dir, admM.keyPem, "/", [`URI:${SPIFFE}/twin`]),
+        },
+      }),
+    );
+    const twinId = twin.certificate!.certificateId;
+    const twinErr = await expectRpcError(
+      call(overM.certificates, "revokeCertificate", {
+        certificate: twinId,
+        reason: RevocationReason.REVOCATION_REASON_KEY_COMPROMISE,
+      }),
+    );
+    expectLastAdmin(twinErr);
+    expect(twinErr.message).toContain(`revoking certificate ${twinId} for keyCompromise`);
+    expect(twinErr.message).toContain(admM.id);
+    expect((await certRow(twinId)).revoked_at).toBeNull();
+    expect((await certRow(admM.id)).revoked_at).toBeNull();
     // The CA above it: every client certificate below stops authenticating. Refused too.
     const caErr = await expectRpcError(
       call(overM.authorities, "revokeCertificateAuthority", {

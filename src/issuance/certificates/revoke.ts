@@ -163,13 +163,26 @@ export async function revoke(
     if (compromised)
       await tx.certificates.forgetPrivateKeys([cert.id, ...sameKey.map((c) => c.id)]);
     await lastAdmin?.check((before) =>
-      lastAdminCredential(`certificates/${cert.id}`, `revoking certificate ${cert.id}`, before),
+      lastAdminCredential(`certificates/${cert.id}`, revokingWhat(cert, sameKey), before),
     );
   });
   for (const c of [cert, ...sameKey]) {
     deps.onCertificateRevoked?.({ caId: c.caId, fingerprintSha256: c.fingerprintSha256 });
   }
   return certificateView(await certificateNamed(deps.store, cert.id));
+}
+
+/**
+ * What a refused revocation would have revoked, for the last-admin refusal: a keyCompromise
+ * takes the certificates of the same key with it, and the credential that guard protects is
+ * often one of those, not the certificate named (until stop 46 of 2026-12-06 the refusal named
+ * only that one, so the operator could not see why: an outside probe, S F4).
+ */
+function revokingWhat(cert: Certificate, sameKey: readonly Certificate[]): string {
+  if (sameKey.length === 0) return `revoking certificate ${cert.id}`;
+  const shown = sameKey.slice(0, 2).map((c) => c.id);
+  const more = sameKey.length > shown.length ? ` and ${sameKey.length - shown.length} more` : "";
+  return `revoking certificate ${cert.id} for keyCompromise, and with it the certificates of the same key (${shown.join(", ")}${more}),`;
 }
 
 /**
