@@ -2,6 +2,7 @@ import {
   type AccessTokenServiceServer,
   AccessTokenServiceService,
 } from "../../gen/ts/certmint/v1/access_token_service";
+import { invalidArgument } from "../errors";
 import { createAccessToken } from "../issuance/access-tokens/create";
 import { findAccessToken, listAccessTokens } from "../issuance/access-tokens/queries";
 import { revokeAccessToken } from "../issuance/access-tokens/revoke";
@@ -72,6 +73,12 @@ export function accessTokenHandlers(
     revokeAccessToken: unary(
       AccessTokenServiceService.revokeAccessToken.path,
       async (req, ctx) => {
+        // Interim (this commit only): the field is in the API; its use case lands next.
+        if (req.revokeCreatedTokens)
+          throw invalidArgument(
+            "REVOKE_CREATED_TOKENS_UNSUPPORTED",
+            "revoke_created_tokens is not supported by this build",
+          );
         const token = await revokeAccessToken(
           {
             ...issuance(),
@@ -80,7 +87,10 @@ export function accessTokenHandlers(
           ctx.call,
           req.accessToken,
         );
-        return { accessToken: accessTokenToProto(token, issuance().now()) };
+        return {
+          accessToken: accessTokenToProto(token, issuance().now()),
+          revokedCreatedTokens: [],
+        };
       },
       deps,
     ),

@@ -229,7 +229,10 @@ describe("an access token's records", () => {
       ];
       for (const text of texts) for (const m of material) expect(text).not.toContain(m);
 
-      await call(h.accessTokens, "revokeAccessToken", { accessToken: id });
+      await call(h.accessTokens, "revokeAccessToken", {
+        revokeCreatedTokens: false,
+        accessToken: id,
+      });
       const revoked = await recordOf(`${SVC.token}RevokeAccessToken`, id);
       expect(revoked.changes).toHaveLength(1);
       expect(revoked.changes[0]!.field).toBe("revoked_at");

@@ -53,7 +53,9 @@ function create(token: DeepPartial<AccessToken>, ttlSeconds?: number) {
 const get = (ref: string) =>
   call(h.accessTokens, "getAccessToken", { accessToken: ref }).then((r) => r.accessToken!);
 const revoke = (ref: string) =>
-  call(h.accessTokens, "revokeAccessToken", { accessToken: ref }).then((r) => r.accessToken!);
+  call(h.accessTokens, "revokeAccessToken", { revokeCreatedTokens: false, accessToken: ref }).then(
+    (r) => r.accessToken!,
+  );
 const listAll = async (pageSize = 0) => {
   const out: AccessToken[] = [];
   let pageToken = "";

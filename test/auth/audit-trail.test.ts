@@ -249,7 +249,13 @@ describe("each successful mutating RPC writes exactly one audit record", () => {
       "revoke-token",
       `${SVC.token}RevokeAccessToken`,
       "access_token",
-      (r) => callWith(h.accessTokens, "revokeAccessToken", { accessToken: "short-lived" }, r),
+      (r) =>
+        callWith(
+          h.accessTokens,
+          "revokeAccessToken",
+          { revokeCreatedTokens: false, accessToken: "short-lived" },
+          r,
+        ),
       (res) => res.accessToken!.id,
     );
     await track(
@@ -848,7 +854,10 @@ describe("the success record and the change commit together", () => {
     const undo = await failSuccessRecordsOf(`${SVC.token}RevokeAccessToken`);
     try {
       const err = await expectRpcError(
-        call(h.accessTokens, "revokeAccessToken", { accessToken: "stays-active" }),
+        call(h.accessTokens, "revokeAccessToken", {
+          revokeCreatedTokens: false,
+          accessToken: "stays-active",
+        }),
       );
       expect(err.code).toBe(status.INTERNAL);
     } finally {

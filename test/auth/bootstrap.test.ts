@@ -215,7 +215,10 @@ describe("the first admin token", () => {
       // The API refuses to revoke the last admin credential in force (nobody could administer
       // certmint until a restart); the token is untouched and still works.
       const refused = await expectRpcError(
-        call(admin.accessTokens, "revokeAccessToken", { accessToken: first!.id }),
+        call(admin.accessTokens, "revokeAccessToken", {
+          revokeCreatedTokens: false,
+          accessToken: first!.id,
+        }),
       );
       expect(refused).toMatchObject({
         code: status.FAILED_PRECONDITION,

@@ -57,7 +57,10 @@ describe("an admin token about to expire does not count as the last admin creden
   it("a 61-second admin token cannot revoke the only lasting one; the refusal says why", async () => {
     const short = await admin("short-admin", 61);
     const err = await expectRpcError(
-      call(short.clients.accessTokens, "revokeAccessToken", { accessToken: bootstrapId }),
+      call(short.clients.accessTokens, "revokeAccessToken", {
+        revokeCreatedTokens: false,
+        accessToken: bootstrapId,
+      }),
     );
     expect(err).toMatchObject({
       code: status.FAILED_PRECONDITION,
@@ -77,7 +80,10 @@ describe("an admin token about to expire does not count as the last admin creden
     // A token that stays an hour short of a day counts no more.
     const almost = await admin("almost-a-day", 86_400 - 3600);
     const again = await expectRpcError(
-      call(almost.clients.accessTokens, "revokeAccessToken", { accessToken: bootstrapId }),
+      call(almost.clients.accessTokens, "revokeAccessToken", {
+        revokeCreatedTokens: false,
+        accessToken: bootstrapId,
+      }),
     );
     expect(again.reason).toBe("LAST_ADMIN_CREDENTIAL");
     expect(await revokedAt(bootstrapId)).toBeNull();
@@ -85,10 +91,16 @@ describe("an admin token about to expire does not count as the last admin creden
 
   it("short-lived admin tokens may go while a lasting one stays; with another lasting one, the first may go", async () => {
     const short = await admin("short-admin-2", 120);
-    await call(h.accessTokens, "revokeAccessToken", { accessToken: short.id });
+    await call(h.accessTokens, "revokeAccessToken", {
+      revokeCreatedTokens: false,
+      accessToken: short.id,
+    });
     expect(await revokedAt(short.id)).not.toBeNull();
     const lasting = await admin("two-day-admin", 2 * 86_400);
-    await call(lasting.clients.accessTokens, "revokeAccessToken", { accessToken: bootstrapId });
+    await call(lasting.clients.accessTokens, "revokeAccessToken", {
+      revokeCreatedTokens: false,
+      accessToken: bootstrapId,
+    });
     expect(await revokedAt(bootstrapId)).not.toBeNull();
     // Now the two-day token is the only lasting one: a short one made by it cannot revoke it.
     const made = await call(
@@ -101,6 +113,7 @@ describe("an admin token about to expire does not count as the last admin creden
     );
     const err = await expectRpcError(
       call(h.clientsAs(made.secret).accessTokens, "revokeAccessToken", {
+        revokeCreatedTokens: false,
         accessToken: lasting.id,
       }),
     );

@@ -201,7 +201,10 @@ describe("the last usable admin credential", () => {
       certificateAuthority: "k-i",
     });
     const err = await expectRpcError(
-      call(h.accessTokens, "revokeAccessToken", { accessToken: bootstrapId }),
+      call(h.accessTokens, "revokeAccessToken", {
+        revokeCreatedTokens: false,
+        accessToken: bootstrapId,
+      }),
     );
     expectLastAdmin(err);
     expect((await tokenRow(bootstrapId)).revoked_at).toBeNull();
@@ -217,7 +220,10 @@ describe("the last usable admin credential", () => {
       issuerCertificateSha256: "0".repeat(64),
     });
     const err = await expectRpcError(
-      call(h.accessTokens, "revokeAccessToken", { accessToken: bootstrapId }),
+      call(h.accessTokens, "revokeAccessToken", {
+        revokeCreatedTokens: false,
+        accessToken: bootstrapId,
+      }),
     );
     expectLastAdmin(err);
     expect((await tokenRow(bootstrapId)).revoked_at).toBeNull();
@@ -235,6 +241,7 @@ describe("the last usable admin credential", () => {
     await listTokens(overM);
     // Its certificate is a usable admin credential: the bootstrap token may go.
     const revoked = await call(overM.accessTokens, "revokeAccessToken", {
+      revokeCreatedTokens: false,
       accessToken: bootstrapId,
     });
     expect(revoked.accessToken!.revokeTime).toBeInstanceOf(Date);
@@ -290,7 +297,10 @@ describe("the last usable admin credential", () => {
     // The binding's own token: refused.
     expectLastAdmin(
       await expectRpcError(
-        call(overM.accessTokens, "revokeAccessToken", { accessToken: ids["adm-m"]! }),
+        call(overM.accessTokens, "revokeAccessToken", {
+          revokeCreatedTokens: false,
+          accessToken: ids["adm-m"]!,
+        }),
       ),
     );
     // Nothing changed: it still authenticates and administers.
@@ -332,7 +342,10 @@ describe("the last usable admin credential", () => {
     });
     expect((await caRow("k-j")).revoked_at).not.toBeNull();
     const err = await expectRpcError(
-      call(bearer.accessTokens, "revokeAccessToken", { accessToken: ids["adm-bearer"]! }),
+      call(bearer.accessTokens, "revokeAccessToken", {
+        revokeCreatedTokens: false,
+        accessToken: ids["adm-bearer"]!,
+      }),
     );
     expectLastAdmin(err);
     // The refusal names the credential still usable, the bearer token itself.
@@ -357,7 +370,10 @@ describe("the last usable admin credential", () => {
         reason: RevocationReason.REVOCATION_REASON_SUPERSEDED,
       }),
       // ... while on the mTLS replica the binding revokes the bearer token.
-      call(overRace.accessTokens, "revokeAccessToken", { accessToken: ids["adm-bearer"]! }),
+      call(overRace.accessTokens, "revokeAccessToken", {
+        revokeCreatedTokens: false,
+        accessToken: ids["adm-bearer"]!,
+      }),
     ]);
     expect(outcomes.filter((o) => o.status === "fulfilled")).toHaveLength(1);
     // The loser is refused by the guard, or (when the winner committed before it was even

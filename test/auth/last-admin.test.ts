@@ -37,7 +37,7 @@ it("refuses to revoke the last admin token in force, and changes nothing", async
   const [only, ...others] = await activeAdmins();
   expect(others).toEqual([]);
   const err = await expectRpcError(
-    call(h.accessTokens, "revokeAccessToken", { accessToken: only! }),
+    call(h.accessTokens, "revokeAccessToken", { revokeCreatedTokens: false, accessToken: only! }),
   );
   expect(err).toMatchObject({
     code: status.FAILED_PRECONDITION,
@@ -51,11 +51,17 @@ it("refuses to revoke the last admin token in force, and changes nothing", async
 
 it("with another admin in force one may go; revoking a revoked admin again changes nothing", async () => {
   const second = await createAdmin("second-admin");
-  const revoked = await call(h.accessTokens, "revokeAccessToken", { accessToken: second.id });
+  const revoked = await call(h.accessTokens, "revokeAccessToken", {
+    revokeCreatedTokens: false,
+    accessToken: second.id,
+  });
   expect(revoked.accessToken!.revokeTime).toBeInstanceOf(Date);
   expect(await activeAdmins()).toHaveLength(1);
   // A token already revoked leaves the admin set as it is: no refusal.
-  const again = await call(h.accessTokens, "revokeAccessToken", { accessToken: second.id });
+  const again = await call(h.accessTokens, "revokeAccessToken", {
+    revokeCreatedTokens: false,
+    accessToken: second.id,
+  });
   expect(again.accessToken!.revokeTime).toEqual(revoked.accessToken!.revokeTime);
   // Non-admin tokens are never affected by the rule.
   const auditor = await call(
@@ -65,15 +71,24 @@ it("with another admin in force one may go; revoking a revoked admin again chang
       accessToken: { slug: "an-auditor", role: Role.ROLE_AUDITOR },
     }),
   );
-  await call(h.accessTokens, "revokeAccessToken", { accessToken: auditor.accessToken!.id });
+  await call(h.accessTokens, "revokeAccessToken", {
+    revokeCreatedTokens: false,
+    accessToken: auditor.accessToken!.id,
+  });
 });
 
 it("two admins revoking each other at once: exactly one succeeds, one admin stays", async () => {
   const [first] = await activeAdmins();
   const other = await createAdmin("other-admin");
   const outcomes = await Promise.allSettled([
-    call(h.accessTokens, "revokeAccessToken", { accessToken: other.id }),
-    call(other.clients.accessTokens, "revokeAccessToken", { accessToken: first! }),
+    call(h.accessTokens, "revokeAccessToken", {
+      revokeCreatedTokens: false,
+      accessToken: other.id,
+    }),
+    call(other.clients.accessTokens, "revokeAccessToken", {
+      revokeCreatedTokens: false,
+      accessToken: first!,
+    }),
   ]);
   const ok = outcomes.filter((o) => o.status === "fulfilled");
   expect(ok).toHaveLength(1);

@@ -301,7 +301,10 @@ describe("client certificate identity (mTLS)", () => {
       const c = as(temp);
       await listCertificates(c);
       await listCertificates(c);
-      await call(admin().accessTokens, "revokeAccessToken", { accessToken: "temp" });
+      await call(admin().accessTokens, "revokeAccessToken", {
+        revokeCreatedTokens: false,
+        accessToken: "temp",
+      });
       const err = await expectRpcError(listCertificates(c));
       expect(err).toMatchObject({ code: status.UNAUTHENTICATED, reason: "TOKEN_REVOKED" });
       // A new connection with the same certificate is refused as well.

@@ -568,7 +568,11 @@ const REQUESTS: Record<string, RpcRequests> = {
     probe: (c) => call(c.accessTokens, "listAccessTokens", { pageSize: 0, pageToken: "" }),
   },
   [`${TOKEN}RevokeAccessToken`]: {
-    probe: (c) => call(c.accessTokens, "revokeAccessToken", { accessToken: "doomed-token" }),
+    probe: (c) =>
+      call(c.accessTokens, "revokeAccessToken", {
+        revokeCreatedTokens: false,
+        accessToken: "doomed-token",
+      }),
   },
 
   [`${AUDIT}ListAuditRecords`]: {
@@ -857,7 +861,10 @@ beforeAll(async () => {
     pageToken: "",
     status: 0,
   });
-  await call(h.accessTokens, "revokeAccessToken", { accessToken: "revoked" });
+  await call(h.accessTokens, "revokeAccessToken", {
+    revokeCreatedTokens: false,
+    accessToken: "revoked",
+  });
   await h.db.query(
     "update access_token set expires_at = now() - interval '1 minute' where slug = 'expired'",
   );

@@ -182,7 +182,10 @@ describe("a client certificate minted by one token for another token's bound ide
     // The mTLS server is another instance, which caches what a certificate authenticates as
     // for up to 5 s (CREDENTIAL_CACHE_MS): the certificate is first presented to it after the
     // identity was bound again, so what it answers is the binding as it now stands.
-    await call(h.accessTokens, "revokeAccessToken", { accessToken: "batch" });
+    await call(h.accessTokens, "revokeAccessToken", {
+      revokeCreatedTokens: false,
+      accessToken: "batch",
+    });
     await bind("batch-admin", Role.ROLE_ADMIN, BATCH_ID);
     const before = await adminTokens();
     const createAdmin = (as: ClientCert, slug: string) =>

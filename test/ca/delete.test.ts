@@ -149,7 +149,10 @@ describe("DeleteCertificateAuthority", () => {
     ).toHaveLength(1);
 
     // Once the token is revoked, nothing holds the CA.
-    await call(h.accessTokens, "revokeAccessToken", { accessToken: "bound-to-root" });
+    await call(h.accessTokens, "revokeAccessToken", {
+      revokeCreatedTokens: false,
+      accessToken: "bound-to-root",
+    });
     await call(h.authorities, "deleteCertificateAuthority", {
       certificateAuthority: "bound-root",
       etag: ca.etag,

@@ -176,7 +176,10 @@ describe("an approval racing a change of its requester or profile", () => {
     const { issuer, id } = await waitingRequest("gated-revoke");
     const before = await requestRow(id);
     const outcome = await approvalHeldBeforeClaim(id, () =>
-      call(h.accessTokens, "revokeAccessToken", { accessToken: issuer.id }),
+      call(h.accessTokens, "revokeAccessToken", {
+        revokeCreatedTokens: false,
+        accessToken: issuer.id,
+      }),
     );
     expect("err" in outcome, "the approval must be refused").toBe(true);
     const err = decodeFull((outcome as { err: unknown }).err);
@@ -208,7 +211,11 @@ describe("an approval racing a change of its requester or profile", () => {
     const { issuer, id } = await waitingRequest("gated-revoke-late");
     const { approval, changed } = await approvalHeldUnderLock(
       id,
-      () => call(h.accessTokens, "revokeAccessToken", { accessToken: issuer.id }),
+      () =>
+        call(h.accessTokens, "revokeAccessToken", {
+          revokeCreatedTokens: false,
+          accessToken: issuer.id,
+        }),
       // The revocation locks the token's row before it writes (access-tokens/revoke.ts), so it
       // waits at that lock or at its update, whichever its version does first.
       async () =>

@@ -101,7 +101,10 @@ describe("approval of a request whose requester was revoked", () => {
     const other = await createToken(h, "gated-bystander", Role.ROLE_ISSUER, [profileId]);
     const bystander = await pendingAs(other.clients, "bystander.example.com");
     const before = await rowCounts(h);
-    await call(h.accessTokens, "revokeAccessToken", { accessToken: issuer.id });
+    await call(h.accessTokens, "revokeAccessToken", {
+      revokeCreatedTokens: false,
+      accessToken: issuer.id,
+    });
 
     for (const id of [first, second]) {
       const status = await requestStatus(h, id);
@@ -157,7 +160,10 @@ describe("approval of a request whose requester was revoked", () => {
     try {
       await holder.query("begin");
       await holder.query("select id from certificate_request where id = $1 for share", [id]);
-      await call(h.accessTokens, "revokeAccessToken", { accessToken: issuer.id });
+      await call(h.accessTokens, "revokeAccessToken", {
+        revokeCreatedTokens: false,
+        accessToken: issuer.id,
+      });
       await holder.query("commit");
     } finally {
       await holder.end();

@@ -145,7 +145,10 @@ export const tokenCreate: CommandSpec = {
       } catch (err) {
         // Changed since the check (a race): nobody would hold the secret, so the token goes.
         await inv
-          .rpc(inv.clients.accessTokens, "revokeAccessToken", { accessToken: token.id })
+          .rpc(inv.clients.accessTokens, "revokeAccessToken", {
+            accessToken: token.id,
+            revokeCreatedTokens: false,
+          })
           .catch(() => undefined);
         throw new CliError(
           `${(err as Error).message}; token ${slug} was revoked, since nobody holds its secret: create it again (under another slug)`,
@@ -215,6 +218,7 @@ export const tokenRevoke: CommandSpec = {
   async run(inv) {
     const res = await inv.rpc(inv.clients.accessTokens, "revokeAccessToken", {
       accessToken: inv.args.positional(0, "TOKEN"),
+      revokeCreatedTokens: false,
     });
     printOne(inv, res.accessToken!, TOKEN_VIEW);
   },

@@ -813,9 +813,14 @@ type RevokeAccessTokenRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The token, by id or slug.
 	// At most 64 characters.
-	AccessToken   string `protobuf:"bytes,1,opt,name=access_token,json=accessToken,proto3" json:"access_token,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	AccessToken string `protobuf:"bytes,1,opt,name=access_token,json=accessToken,proto3" json:"access_token,omitempty"`
+	// Also revoke, in the same transaction, every token still in force that this token created,
+	// directly or through tokens it created (their creator chain leads to it): what to ask when a
+	// token leaked, since its holder may have made more. False: the tokens it created stay in
+	// force (find them by their creator).
+	RevokeCreatedTokens bool `protobuf:"varint,2,opt,name=revoke_created_tokens,json=revokeCreatedTokens,proto3" json:"revoke_created_tokens,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *RevokeAccessTokenRequest) Reset() {
@@ -855,13 +860,23 @@ func (x *RevokeAccessTokenRequest) GetAccessToken() string {
 	return ""
 }
 
+func (x *RevokeAccessTokenRequest) GetRevokeCreatedTokens() bool {
+	if x != nil {
+		return x.RevokeCreatedTokens
+	}
+	return false
+}
+
 // RevokeAccessTokenResponse returns the revoked token.
 type RevokeAccessTokenResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The token, now REVOKED.
-	AccessToken   *AccessToken `protobuf:"bytes,1,opt,name=access_token,json=accessToken,proto3" json:"access_token,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	AccessToken *AccessToken `protobuf:"bytes,1,opt,name=access_token,json=accessToken,proto3" json:"access_token,omitempty"`
+	// With revoke_created_tokens: the tokens revoked with it, now REVOKED, oldest first; tokens
+	// of its line already revoked or expired are not listed.
+	RevokedCreatedTokens []*AccessToken `protobuf:"bytes,2,rep,name=revoked_created_tokens,json=revokedCreatedTokens,proto3" json:"revoked_created_tokens,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *RevokeAccessTokenResponse) Reset() {
@@ -897,6 +912,13 @@ func (*RevokeAccessTokenResponse) Descriptor() ([]byte, []int) {
 func (x *RevokeAccessTokenResponse) GetAccessToken() *AccessToken {
 	if x != nil {
 		return x.AccessToken
+	}
+	return nil
+}
+
+func (x *RevokeAccessTokenResponse) GetRevokedCreatedTokens() []*AccessToken {
+	if x != nil {
+		return x.RevokedCreatedTokens
 	}
 	return nil
 }
@@ -947,11 +969,13 @@ const file_certmint_v1_access_token_service_proto_rawDesc = "" +
 	"page_token\x18\x02 \x01(\tR\tpageToken\"\x81\x01\n" +
 	"\x18ListAccessTokensResponse\x12=\n" +
 	"\raccess_tokens\x18\x01 \x03(\v2\x18.certmint.v1.AccessTokenR\faccessTokens\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"=\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"q\n" +
 	"\x18RevokeAccessTokenRequest\x12!\n" +
-	"\faccess_token\x18\x01 \x01(\tR\vaccessToken\"X\n" +
+	"\faccess_token\x18\x01 \x01(\tR\vaccessToken\x122\n" +
+	"\x15revoke_created_tokens\x18\x02 \x01(\bR\x13revokeCreatedTokens\"\xa8\x01\n" +
 	"\x19RevokeAccessTokenResponse\x12;\n" +
-	"\faccess_token\x18\x01 \x01(\v2\x18.certmint.v1.AccessTokenR\vaccessToken*b\n" +
+	"\faccess_token\x18\x01 \x01(\v2\x18.certmint.v1.AccessTokenR\vaccessToken\x12N\n" +
+	"\x16revoked_created_tokens\x18\x02 \x03(\v2\x18.certmint.v1.AccessTokenR\x14revokedCreatedTokens*b\n" +
 	"\x04Role\x12\x14\n" +
 	"\x10ROLE_UNSPECIFIED\x10\x00\x12\x0e\n" +
 	"\n" +
@@ -1021,19 +1045,20 @@ var file_certmint_v1_access_token_service_proto_depIdxs = []int32{
 	3,  // 10: certmint.v1.GetAccessTokenResponse.access_token:type_name -> certmint.v1.AccessToken
 	3,  // 11: certmint.v1.ListAccessTokensResponse.access_tokens:type_name -> certmint.v1.AccessToken
 	3,  // 12: certmint.v1.RevokeAccessTokenResponse.access_token:type_name -> certmint.v1.AccessToken
-	5,  // 13: certmint.v1.AccessTokenService.CreateAccessToken:input_type -> certmint.v1.CreateAccessTokenRequest
-	7,  // 14: certmint.v1.AccessTokenService.GetAccessToken:input_type -> certmint.v1.GetAccessTokenRequest
-	9,  // 15: certmint.v1.AccessTokenService.ListAccessTokens:input_type -> certmint.v1.ListAccessTokensRequest
-	11, // 16: certmint.v1.AccessTokenService.RevokeAccessToken:input_type -> certmint.v1.RevokeAccessTokenRequest
-	6,  // 17: certmint.v1.AccessTokenService.CreateAccessToken:output_type -> certmint.v1.CreateAccessTokenResponse
-	8,  // 18: certmint.v1.AccessTokenService.GetAccessToken:output_type -> certmint.v1.GetAccessTokenResponse
-	10, // 19: certmint.v1.AccessTokenService.ListAccessTokens:output_type -> certmint.v1.ListAccessTokensResponse
-	12, // 20: certmint.v1.AccessTokenService.RevokeAccessToken:output_type -> certmint.v1.RevokeAccessTokenResponse
-	17, // [17:21] is the sub-list for method output_type
-	13, // [13:17] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	3,  // 13: certmint.v1.RevokeAccessTokenResponse.revoked_created_tokens:type_name -> certmint.v1.AccessToken
+	5,  // 14: certmint.v1.AccessTokenService.CreateAccessToken:input_type -> certmint.v1.CreateAccessTokenRequest
+	7,  // 15: certmint.v1.AccessTokenService.GetAccessToken:input_type -> certmint.v1.GetAccessTokenRequest
+	9,  // 16: certmint.v1.AccessTokenService.ListAccessTokens:input_type -> certmint.v1.ListAccessTokensRequest
+	11, // 17: certmint.v1.AccessTokenService.RevokeAccessToken:input_type -> certmint.v1.RevokeAccessTokenRequest
+	6,  // 18: certmint.v1.AccessTokenService.CreateAccessToken:output_type -> certmint.v1.CreateAccessTokenResponse
+	8,  // 19: certmint.v1.AccessTokenService.GetAccessToken:output_type -> certmint.v1.GetAccessTokenResponse
+	10, // 20: certmint.v1.AccessTokenService.ListAccessTokens:output_type -> certmint.v1.ListAccessTokensResponse
+	12, // 21: certmint.v1.AccessTokenService.RevokeAccessToken:output_type -> certmint.v1.RevokeAccessTokenResponse
+	18, // [18:22] is the sub-list for method output_type
+	14, // [14:18] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_certmint_v1_access_token_service_proto_init() }

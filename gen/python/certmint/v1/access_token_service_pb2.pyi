@@ -475,16 +475,24 @@ class RevokeAccessTokenRequest(google.protobuf.message.Message):
     DESCRIPTOR: google.protobuf.descriptor.Descriptor
 
     ACCESS_TOKEN_FIELD_NUMBER: builtins.int
+    REVOKE_CREATED_TOKENS_FIELD_NUMBER: builtins.int
     access_token: builtins.str
     """The token, by id or slug.
     At most 64 characters.
+    """
+    revoke_created_tokens: builtins.bool
+    """Also revoke, in the same transaction, every token still in force that this token created,
+    directly or through tokens it created (their creator chain leads to it): what to ask when a
+    token leaked, since its holder may have made more. False: the tokens it created stay in
+    force (find them by their creator).
     """
     def __init__(
         self,
         *,
         access_token: builtins.str = ...,
+        revoke_created_tokens: builtins.bool = ...,
     ) -> None: ...
-    def ClearField(self, field_name: typing.Literal["access_token", b"access_token"]) -> None: ...
+    def ClearField(self, field_name: typing.Literal["access_token", b"access_token", "revoke_created_tokens", b"revoke_created_tokens"]) -> None: ...
 
 Global___RevokeAccessTokenRequest: typing_extensions.TypeAlias = RevokeAccessTokenRequest
 
@@ -495,16 +503,24 @@ class RevokeAccessTokenResponse(google.protobuf.message.Message):
     DESCRIPTOR: google.protobuf.descriptor.Descriptor
 
     ACCESS_TOKEN_FIELD_NUMBER: builtins.int
+    REVOKED_CREATED_TOKENS_FIELD_NUMBER: builtins.int
     @property
     def access_token(self) -> Global___AccessToken:
         """The token, now REVOKED."""
+
+    @property
+    def revoked_created_tokens(self) -> google.protobuf.internal.containers.RepeatedCompositeFieldContainer[Global___AccessToken]:
+        """With revoke_created_tokens: the tokens revoked with it, now REVOKED, oldest first; tokens
+        of its line already revoked or expired are not listed.
+        """
 
     def __init__(
         self,
         *,
         access_token: Global___AccessToken | None = ...,
+        revoked_created_tokens: collections.abc.Iterable[Global___AccessToken] | None = ...,
     ) -> None: ...
     def HasField(self, field_name: typing.Literal["access_token", b"access_token"]) -> builtins.bool: ...
-    def ClearField(self, field_name: typing.Literal["access_token", b"access_token"]) -> None: ...
+    def ClearField(self, field_name: typing.Literal["access_token", b"access_token", "revoked_created_tokens", b"revoked_created_tokens"]) -> None: ...
 
 Global___RevokeAccessTokenResponse: typing_extensions.TypeAlias = RevokeAccessTokenResponse

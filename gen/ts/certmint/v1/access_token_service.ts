@@ -405,12 +405,26 @@ export interface RevokeAccessTokenRequest {
    * At most 64 characters.
    */
   accessToken: string;
+  /**
+   * Also revoke, in the same transaction, every token still in force that this token created,
+   * directly or through tokens it created (their creator chain leads to it): what to ask when a
+   * token leaked, since its holder may have made more. False: the tokens it created stay in
+   * force (find them by their creator).
+   */
+  revokeCreatedTokens: boolean;
 }
 
 /** RevokeAccessTokenResponse returns the revoked token. */
 export interface RevokeAccessTokenResponse {
   /** The token, now REVOKED. */
-  accessToken?: AccessToken | undefined;
+  accessToken?:
+    | AccessToken
+    | undefined;
+  /**
+   * With revoke_created_tokens: the tokens revoked with it, now REVOKED, oldest first; tokens
+   * of its line already revoked or expired are not listed.
+   */
+  revokedCreatedTokens: AccessToken[];
 }
 
 function createBaseAccessToken(): AccessToken {
@@ -1364,13 +1378,16 @@ export const ListAccessTokensResponse: MessageFns<ListAccessTokensResponse> = {
 };
 
 function createBaseRevokeAccessTokenRequest(): RevokeAccessTokenRequest {
-  return { accessToken: "" };
+  return { accessToken: "", revokeCreatedTokens: false };
 }
 
 export const RevokeAccessTokenRequest: MessageFns<RevokeAccessTokenRequest> = {
   encode(message: RevokeAccessTokenRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.accessToken !== "") {
       writer.uint32(10).string(message.accessToken);
+    }
+    if (message.revokeCreatedTokens !== false) {
+      writer.uint32(16).bool(message.revokeCreatedTokens);
     }
     return writer;
   },
@@ -1396,6 +1413,14 @@ export const RevokeAccessTokenRequest: MessageFns<RevokeAccessTokenRequest> = {
             message.accessToken = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.revokeCreatedTokens = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1415,6 +1440,11 @@ export const RevokeAccessTokenRequest: MessageFns<RevokeAccessTokenRequest> = {
         : isSet(object.access_token)
         ? globalThis.String(object.access_token)
         : "",
+      revokeCreatedTokens: isSet(object.revokeCreatedTokens)
+        ? globalThis.Boolean(object.revokeCreatedTokens)
+        : isSet(object.revoke_created_tokens)
+        ? globalThis.Boolean(object.revoke_created_tokens)
+        : false,
     };
   },
 
@@ -1422,6 +1452,9 @@ export const RevokeAccessTokenRequest: MessageFns<RevokeAccessTokenRequest> = {
     const obj: any = {};
     if (message.accessToken !== "") {
       obj.accessToken = message.accessToken;
+    }
+    if (message.revokeCreatedTokens !== false) {
+      obj.revokeCreatedTokens = message.revokeCreatedTokens;
     }
     return obj;
   },
@@ -1432,18 +1465,22 @@ export const RevokeAccessTokenRequest: MessageFns<RevokeAccessTokenRequest> = {
   fromPartial(object: DeepPartial<RevokeAccessTokenRequest>): RevokeAccessTokenRequest {
     const message = createBaseRevokeAccessTokenRequest();
     message.accessToken = object.accessToken ?? "";
+    message.revokeCreatedTokens = object.revokeCreatedTokens ?? false;
     return message;
   },
 };
 
 function createBaseRevokeAccessTokenResponse(): RevokeAccessTokenResponse {
-  return { accessToken: undefined };
+  return { accessToken: undefined, revokedCreatedTokens: [] };
 }
 
 export const RevokeAccessTokenResponse: MessageFns<RevokeAccessTokenResponse> = {
   encode(message: RevokeAccessTokenResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.accessToken !== undefined) {
       AccessToken.encode(message.accessToken, writer.uint32(10).fork()).join();
+    }
+    for (const v of message.revokedCreatedTokens) {
+      AccessToken.encode(v!, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -1469,6 +1506,14 @@ export const RevokeAccessTokenResponse: MessageFns<RevokeAccessTokenResponse> = 
             message.accessToken = AccessToken.decode(reader, reader.uint32());
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.revokedCreatedTokens.push(AccessToken.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1488,6 +1533,11 @@ export const RevokeAccessTokenResponse: MessageFns<RevokeAccessTokenResponse> = 
         : isSet(object.access_token)
         ? AccessToken.fromJSON(object.access_token)
         : undefined,
+      revokedCreatedTokens: globalThis.Array.isArray(object?.revokedCreatedTokens)
+        ? object.revokedCreatedTokens.map((e: any) => AccessToken.fromJSON(e))
+        : globalThis.Array.isArray(object?.revoked_created_tokens)
+        ? object.revoked_created_tokens.map((e: any) => AccessToken.fromJSON(e))
+        : [],
     };
   },
 
@@ -1495,6 +1545,9 @@ export const RevokeAccessTokenResponse: MessageFns<RevokeAccessTokenResponse> = 
     const obj: any = {};
     if (message.accessToken !== undefined) {
       obj.accessToken = AccessToken.toJSON(message.accessToken);
+    }
+    if (message.revokedCreatedTokens?.length) {
+      obj.revokedCreatedTokens = message.revokedCreatedTokens.map((e) => AccessToken.toJSON(e));
     }
     return obj;
   },
@@ -1507,6 +1560,7 @@ export const RevokeAccessTokenResponse: MessageFns<RevokeAccessTokenResponse> = 
     message.accessToken = (object.accessToken !== undefined && object.accessToken !== null)
       ? AccessToken.fromPartial(object.accessToken)
       : undefined;
+    message.revokedCreatedTokens = object.revokedCreatedTokens?.map((e) => AccessToken.fromPartial(e)) || [];
     return message;
   },
 };

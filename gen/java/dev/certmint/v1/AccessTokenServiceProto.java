@@ -113,36 +113,40 @@ public final class AccessTokenServiceProto {
       "e_token\030\002 \001(\tR\tpageToken\"\201\001\n\030ListAccessT" +
       "okensResponse\022=\n\raccess_tokens\030\001 \003(\0132\030.c" +
       "ertmint.v1.AccessTokenR\014accessTokens\022&\n\017" +
-      "next_page_token\030\002 \001(\tR\rnextPageToken\"=\n\030" +
+      "next_page_token\030\002 \001(\tR\rnextPageToken\"q\n\030" +
       "RevokeAccessTokenRequest\022!\n\014access_token" +
-      "\030\001 \001(\tR\013accessToken\"X\n\031RevokeAccessToken" +
-      "Response\022;\n\014access_token\030\001 \001(\0132\030.certmin" +
-      "t.v1.AccessTokenR\013accessToken*b\n\004Role\022\024\n" +
-      "\020ROLE_UNSPECIFIED\020\000\022\016\n\nROLE_ADMIN\020\001\022\017\n\013R" +
-      "OLE_ISSUER\020\002\022\021\n\rROLE_APPROVER\020\003\022\020\n\014ROLE_" +
-      "AUDITOR\020\004*\225\001\n\020AccessTokenState\022\"\n\036ACCESS" +
-      "_TOKEN_STATE_UNSPECIFIED\020\000\022\035\n\031ACCESS_TOK" +
-      "EN_STATE_ACTIVE\020\001\022\036\n\032ACCESS_TOKEN_STATE_" +
-      "EXPIRED\020\002\022\036\n\032ACCESS_TOKEN_STATE_REVOKED\020" +
-      "\003*\337\001\n\035ClientCertificateIdentityType\0220\n,C" +
-      "LIENT_CERTIFICATE_IDENTITY_TYPE_UNSPECIF" +
-      "IED\020\000\022,\n(CLIENT_CERTIFICATE_IDENTITY_TYP" +
-      "E_URI_SAN\020\001\022,\n(CLIENT_CERTIFICATE_IDENTI" +
-      "TY_TYPE_DNS_SAN\020\002\0220\n,CLIENT_CERTIFICATE_" +
-      "IDENTITY_TYPE_COMMON_NAME\020\0032\230\003\n\022AccessTo" +
-      "kenService\022b\n\021CreateAccessToken\022%.certmi" +
-      "nt.v1.CreateAccessTokenRequest\032&.certmin" +
-      "t.v1.CreateAccessTokenResponse\022Y\n\016GetAcc" +
-      "essToken\022\".certmint.v1.GetAccessTokenReq" +
-      "uest\032#.certmint.v1.GetAccessTokenRespons" +
-      "e\022_\n\020ListAccessTokens\022$.certmint.v1.List" +
-      "AccessTokensRequest\032%.certmint.v1.ListAc" +
-      "cessTokensResponse\022b\n\021RevokeAccessToken\022" +
-      "%.certmint.v1.RevokeAccessTokenRequest\032&" +
-      ".certmint.v1.RevokeAccessTokenResponseBh" +
-      "\n\017dev.certmint.v1B\027AccessTokenServicePro" +
-      "toP\001Z:github.com/certmint/certmint/gen/g" +
-      "o/certmint/v1;certmintv1b\006proto3"
+      "\030\001 \001(\tR\013accessToken\0222\n\025revoke_created_to" +
+      "kens\030\002 \001(\010R\023revokeCreatedTokens\"\250\001\n\031Revo" +
+      "keAccessTokenResponse\022;\n\014access_token\030\001 " +
+      "\001(\0132\030.certmint.v1.AccessTokenR\013accessTok" +
+      "en\022N\n\026revoked_created_tokens\030\002 \003(\0132\030.cer" +
+      "tmint.v1.AccessTokenR\024revokedCreatedToke" +
+      "ns*b\n\004Role\022\024\n\020ROLE_UNSPECIFIED\020\000\022\016\n\nROLE" +
+      "_ADMIN\020\001\022\017\n\013ROLE_ISSUER\020\002\022\021\n\rROLE_APPROV" +
+      "ER\020\003\022\020\n\014ROLE_AUDITOR\020\004*\225\001\n\020AccessTokenSt" +
+      "ate\022\"\n\036ACCESS_TOKEN_STATE_UNSPECIFIED\020\000\022" +
+      "\035\n\031ACCESS_TOKEN_STATE_ACTIVE\020\001\022\036\n\032ACCESS" +
+      "_TOKEN_STATE_EXPIRED\020\002\022\036\n\032ACCESS_TOKEN_S" +
+      "TATE_REVOKED\020\003*\337\001\n\035ClientCertificateIden" +
+      "tityType\0220\n,CLIENT_CERTIFICATE_IDENTITY_" +
+      "TYPE_UNSPECIFIED\020\000\022,\n(CLIENT_CERTIFICATE" +
+      "_IDENTITY_TYPE_URI_SAN\020\001\022,\n(CLIENT_CERTI" +
+      "FICATE_IDENTITY_TYPE_DNS_SAN\020\002\0220\n,CLIENT" +
+      "_CERTIFICATE_IDENTITY_TYPE_COMMON_NAME\020\003" +
+      "2\230\003\n\022AccessTokenService\022b\n\021CreateAccessT" +
+      "oken\022%.certmint.v1.CreateAccessTokenRequ" +
+      "est\032&.certmint.v1.CreateAccessTokenRespo" +
+      "nse\022Y\n\016GetAccessToken\022\".certmint.v1.GetA" +
+      "ccessTokenRequest\032#.certmint.v1.GetAcces" +
+      "sTokenResponse\022_\n\020ListAccessTokens\022$.cer" +
+      "tmint.v1.ListAccessTokensRequest\032%.certm" +
+      "int.v1.ListAccessTokensResponse\022b\n\021Revok" +
+      "eAccessToken\022%.certmint.v1.RevokeAccessT" +
+      "okenRequest\032&.certmint.v1.RevokeAccessTo" +
+      "kenResponseBh\n\017dev.certmint.v1B\027AccessTo" +
+      "kenServiceProtoP\001Z:github.com/certmint/c" +
+      "ertmint/gen/go/certmint/v1;certmintv1b\006p" +
+      "roto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -203,13 +207,13 @@ public final class AccessTokenServiceProto {
     internal_static_certmint_v1_RevokeAccessTokenRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_RevokeAccessTokenRequest_descriptor,
-        new java.lang.String[] { "AccessToken", });
+        new java.lang.String[] { "AccessToken", "RevokeCreatedTokens", });
     internal_static_certmint_v1_RevokeAccessTokenResponse_descriptor =
       getDescriptor().getMessageTypes().get(9);
     internal_static_certmint_v1_RevokeAccessTokenResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_RevokeAccessTokenResponse_descriptor,
-        new java.lang.String[] { "AccessToken", });
+        new java.lang.String[] { "AccessToken", "RevokedCreatedTokens", });
     com.google.protobuf.DurationProto.getDescriptor();
     com.google.protobuf.TimestampProto.getDescriptor();
   }

@@ -97,6 +97,24 @@ private static final long serialVersionUID = 0L;
     }
   }
 
+  public static final int REVOKE_CREATED_TOKENS_FIELD_NUMBER = 2;
+  private boolean revokeCreatedTokens_ = false;
+  /**
+   * <pre>
+   * Also revoke, in the same transaction, every token still in force that this token created,
+   * directly or through tokens it created (their creator chain leads to it): what to ask when a
+   * token leaked, since its holder may have made more. False: the tokens it created stay in
+   * force (find them by their creator).
+   * </pre>
+   *
+   * <code>bool revoke_created_tokens = 2 [json_name = "revokeCreatedTokens"];</code>
+   * @return The revokeCreatedTokens.
+   */
+  @java.lang.Override
+  public boolean getRevokeCreatedTokens() {
+    return revokeCreatedTokens_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -114,6 +132,9 @@ private static final long serialVersionUID = 0L;
     if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(accessToken_)) {
       com.google.protobuf.GeneratedMessageV3.writeString(output, 1, accessToken_);
     }
+    if (revokeCreatedTokens_ != false) {
+      output.writeBool(2, revokeCreatedTokens_);
+    }
     getUnknownFields().writeTo(output);
   }
 
@@ -125,6 +146,10 @@ private static final long serialVersionUID = 0L;
     size = 0;
     if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(accessToken_)) {
       size += com.google.protobuf.GeneratedMessageV3.computeStringSize(1, accessToken_);
+    }
+    if (revokeCreatedTokens_ != false) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeBoolSize(2, revokeCreatedTokens_);
     }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
@@ -143,6 +168,8 @@ private static final long serialVersionUID = 0L;
 
     if (!getAccessToken()
         .equals(other.getAccessToken())) return false;
+    if (getRevokeCreatedTokens()
+        != other.getRevokeCreatedTokens()) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -156,6 +183,9 @@ private static final long serialVersionUID = 0L;
     hash = (19 * hash) + getDescriptor().hashCode();
     hash = (37 * hash) + ACCESS_TOKEN_FIELD_NUMBER;
     hash = (53 * hash) + getAccessToken().hashCode();
+    hash = (37 * hash) + REVOKE_CREATED_TOKENS_FIELD_NUMBER;
+    hash = (53 * hash) + com.google.protobuf.Internal.hashBoolean(
+        getRevokeCreatedTokens());
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -290,6 +320,7 @@ private static final long serialVersionUID = 0L;
       super.clear();
       bitField0_ = 0;
       accessToken_ = "";
+      revokeCreatedTokens_ = false;
       return this;
     }
 
@@ -325,6 +356,9 @@ private static final long serialVersionUID = 0L;
       int from_bitField0_ = bitField0_;
       if (((from_bitField0_ & 0x00000001) != 0)) {
         result.accessToken_ = accessToken_;
+      }
+      if (((from_bitField0_ & 0x00000002) != 0)) {
+        result.revokeCreatedTokens_ = revokeCreatedTokens_;
       }
     }
 
@@ -377,6 +411,9 @@ private static final long serialVersionUID = 0L;
         bitField0_ |= 0x00000001;
         onChanged();
       }
+      if (other.getRevokeCreatedTokens() != false) {
+        setRevokeCreatedTokens(other.getRevokeCreatedTokens());
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -408,6 +445,11 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000001;
               break;
             } // case 10
+            case 16: {
+              revokeCreatedTokens_ = input.readBool();
+              bitField0_ |= 0x00000002;
+              break;
+            } // case 16
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -518,6 +560,59 @@ private static final long serialVersionUID = 0L;
       checkByteStringIsUtf8(value);
       accessToken_ = value;
       bitField0_ |= 0x00000001;
+      onChanged();
+      return this;
+    }
+
+    private boolean revokeCreatedTokens_ ;
+    /**
+     * <pre>
+     * Also revoke, in the same transaction, every token still in force that this token created,
+     * directly or through tokens it created (their creator chain leads to it): what to ask when a
+     * token leaked, since its holder may have made more. False: the tokens it created stay in
+     * force (find them by their creator).
+     * </pre>
+     *
+     * <code>bool revoke_created_tokens = 2 [json_name = "revokeCreatedTokens"];</code>
+     * @return The revokeCreatedTokens.
+     */
+    @java.lang.Override
+    public boolean getRevokeCreatedTokens() {
+      return revokeCreatedTokens_;
+    }
+    /**
+     * <pre>
+     * Also revoke, in the same transaction, every token still in force that this token created,
+     * directly or through tokens it created (their creator chain leads to it): what to ask when a
+     * token leaked, since its holder may have made more. False: the tokens it created stay in
+     * force (find them by their creator).
+     * </pre>
+     *
+     * <code>bool revoke_created_tokens = 2 [json_name = "revokeCreatedTokens"];</code>
+     * @param value The revokeCreatedTokens to set.
+     * @return This builder for chaining.
+     */
+    public Builder setRevokeCreatedTokens(boolean value) {
+      
+      revokeCreatedTokens_ = value;
+      bitField0_ |= 0x00000002;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Also revoke, in the same transaction, every token still in force that this token created,
+     * directly or through tokens it created (their creator chain leads to it): what to ask when a
+     * token leaked, since its holder may have made more. False: the tokens it created stay in
+     * force (find them by their creator).
+     * </pre>
+     *
+     * <code>bool revoke_created_tokens = 2 [json_name = "revokeCreatedTokens"];</code>
+     * @return This builder for chaining.
+     */
+    public Builder clearRevokeCreatedTokens() {
+      bitField0_ = (bitField0_ & ~0x00000002);
+      revokeCreatedTokens_ = false;
       onChanged();
       return this;
     }

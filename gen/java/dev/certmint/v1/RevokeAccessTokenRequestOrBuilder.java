@@ -28,4 +28,17 @@ public interface RevokeAccessTokenRequestOrBuilder extends
    */
   com.google.protobuf.ByteString
       getAccessTokenBytes();
+
+  /**
+   * <pre>
+   * Also revoke, in the same transaction, every token still in force that this token created,
+   * directly or through tokens it created (their creator chain leads to it): what to ask when a
+   * token leaked, since its holder may have made more. False: the tokens it created stay in
+   * force (find them by their creator).
+   * </pre>
+   *
+   * <code>bool revoke_created_tokens = 2 [json_name = "revokeCreatedTokens"];</code>
+   * @return The revokeCreatedTokens.
+   */
+  boolean getRevokeCreatedTokens();
 }

@@ -20,6 +20,7 @@ private static final long serialVersionUID = 0L;
     super(builder);
   }
   private RevokeAccessTokenResponse() {
+    revokedCreatedTokens_ = java.util.Collections.emptyList();
   }
 
   @java.lang.Override
@@ -85,6 +86,72 @@ private static final long serialVersionUID = 0L;
     return accessToken_ == null ? dev.certmint.v1.AccessToken.getDefaultInstance() : accessToken_;
   }
 
+  public static final int REVOKED_CREATED_TOKENS_FIELD_NUMBER = 2;
+  @SuppressWarnings("serial")
+  private java.util.List<dev.certmint.v1.AccessToken> revokedCreatedTokens_;
+  /**
+   * <pre>
+   * With revoke_created_tokens: the tokens revoked with it, now REVOKED, oldest first; tokens
+   * of its line already revoked or expired are not listed.
+   * </pre>
+   *
+   * <code>repeated .certmint.v1.AccessToken revoked_created_tokens = 2 [json_name = "revokedCreatedTokens"];</code>
+   */
+  @java.lang.Override
+  public java.util.List<dev.certmint.v1.AccessToken> getRevokedCreatedTokensList() {
+    return revokedCreatedTokens_;
+  }
+  /**
+   * <pre>
+   * With revoke_created_tokens: the tokens revoked with it, now REVOKED, oldest first; tokens
+   * of its line already revoked or expired are not listed.
+   * </pre>
+   *
+   * <code>repeated .certmint.v1.AccessToken revoked_created_tokens = 2 [json_name = "revokedCreatedTokens"];</code>
+   */
+  @java.lang.Override
+  public java.util.List<? extends dev.certmint.v1.AccessTokenOrBuilder> 
+      getRevokedCreatedTokensOrBuilderList() {
+    return revokedCreatedTokens_;
+  }
+  /**
+   * <pre>
+   * With revoke_created_tokens: the tokens revoked with it, now REVOKED, oldest first; tokens
+   * of its line already revoked or expired are not listed.
+   * </pre>
+   *
+   * <code>repeated .certmint.v1.AccessToken revoked_created_tokens = 2 [json_name = "revokedCreatedTokens"];</code>
+   */
+  @java.lang.Override
+  public int getRevokedCreatedTokensCount() {
+    return revokedCreatedTokens_.size();
+  }
+  /**
+   * <pre>
+   * With revoke_created_tokens: the tokens revoked with it, now REVOKED, oldest first; tokens
+   * of its line already revoked or expired are not listed.
+   * </pre>
+   *
+   * <code>repeated .certmint.v1.AccessToken revoked_created_tokens = 2 [json_name = "revokedCreatedTokens"];</code>
+   */
+  @java.lang.Override
+  public dev.certmint.v1.AccessToken getRevokedCreatedTokens(int index) {
+    return revokedCreatedTokens_.get(index);
+  }
+  /**
+   * <pre>
+   * With revoke_created_tokens: the tokens revoked with it, now REVOKED, oldest first; tokens
+   * of its line already revoked or expired are not listed.
+   * </pre>
+   *
+   * <code>repeated .certmint.v1.AccessToken revoked_created_tokens = 2 [json_name = "revokedCreatedTokens"];</code>
+   */
+  @java.lang.Override
+  public dev.certmint.v1.AccessTokenOrBuilder getRevokedCreatedTokensOrBuilder(
+      int index) {
+    return revokedCreatedTokens_.get(index);
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -102,6 +169,9 @@ private static final long serialVersionUID = 0L;
     if (accessToken_ != null) {
       output.writeMessage(1, getAccessToken());
     }
+    for (int i = 0; i < revokedCreatedTokens_.size(); i++) {
+      output.writeMessage(2, revokedCreatedTokens_.get(i));
+    }
     getUnknownFields().writeTo(output);
   }
 
@@ -114,6 +184,10 @@ private static final long serialVersionUID = 0L;
     if (accessToken_ != null) {
       size += com.google.protobuf.CodedOutputStream
         .computeMessageSize(1, getAccessToken());
+    }
+    for (int i = 0; i < revokedCreatedTokens_.size(); i++) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(2, revokedCreatedTokens_.get(i));
     }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
@@ -135,6 +209,8 @@ private static final long serialVersionUID = 0L;
       if (!getAccessToken()
           .equals(other.getAccessToken())) return false;
     }
+    if (!getRevokedCreatedTokensList()
+        .equals(other.getRevokedCreatedTokensList())) return false;
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -149,6 +225,10 @@ private static final long serialVersionUID = 0L;
     if (hasAccessToken()) {
       hash = (37 * hash) + ACCESS_TOKEN_FIELD_NUMBER;
       hash = (53 * hash) + getAccessToken().hashCode();
+    }
+    if (getRevokedCreatedTokensCount() > 0) {
+      hash = (37 * hash) + REVOKED_CREATED_TOKENS_FIELD_NUMBER;
+      hash = (53 * hash) + getRevokedCreatedTokensList().hashCode();
     }
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
@@ -288,6 +368,13 @@ private static final long serialVersionUID = 0L;
         accessTokenBuilder_.dispose();
         accessTokenBuilder_ = null;
       }
+      if (revokedCreatedTokensBuilder_ == null) {
+        revokedCreatedTokens_ = java.util.Collections.emptyList();
+      } else {
+        revokedCreatedTokens_ = null;
+        revokedCreatedTokensBuilder_.clear();
+      }
+      bitField0_ = (bitField0_ & ~0x00000002);
       return this;
     }
 
@@ -314,9 +401,22 @@ private static final long serialVersionUID = 0L;
     @java.lang.Override
     public dev.certmint.v1.RevokeAccessTokenResponse buildPartial() {
       dev.certmint.v1.RevokeAccessTokenResponse result = new dev.certmint.v1.RevokeAccessTokenResponse(this);
+      buildPartialRepeatedFields(result);
       if (bitField0_ != 0) { buildPartial0(result); }
       onBuilt();
       return result;
+    }
+
+    private void buildPartialRepeatedFields(dev.certmint.v1.RevokeAccessTokenResponse result) {
+      if (revokedCreatedTokensBuilder_ == null) {
+        if (((bitField0_ & 0x00000002) != 0)) {
+          revokedCreatedTokens_ = java.util.Collections.unmodifiableList(revokedCreatedTokens_);
+          bitField0_ = (bitField0_ & ~0x00000002);
+        }
+        result.revokedCreatedTokens_ = revokedCreatedTokens_;
+      } else {
+        result.revokedCreatedTokens_ = revokedCreatedTokensBuilder_.build();
+      }
     }
 
     private void buildPartial0(dev.certmint.v1.RevokeAccessTokenResponse result) {
@@ -375,6 +475,32 @@ private static final long serialVersionUID = 0L;
       if (other.hasAccessToken()) {
         mergeAccessToken(other.getAccessToken());
       }
+      if (revokedCreatedTokensBuilder_ == null) {
+        if (!other.revokedCreatedTokens_.isEmpty()) {
+          if (revokedCreatedTokens_.isEmpty()) {
+            revokedCreatedTokens_ = other.revokedCreatedTokens_;
+            bitField0_ = (bitField0_ & ~0x00000002);
+          } else {
+            ensureRevokedCreatedTokensIsMutable();
+            revokedCreatedTokens_.addAll(other.revokedCreatedTokens_);
+          }
+          onChanged();
+        }
+      } else {
+        if (!other.revokedCreatedTokens_.isEmpty()) {
+          if (revokedCreatedTokensBuilder_.isEmpty()) {
+            revokedCreatedTokensBuilder_.dispose();
+            revokedCreatedTokensBuilder_ = null;
+            revokedCreatedTokens_ = other.revokedCreatedTokens_;
+            bitField0_ = (bitField0_ & ~0x00000002);
+            revokedCreatedTokensBuilder_ = 
+              com.google.protobuf.GeneratedMessageV3.alwaysUseFieldBuilders ?
+                 getRevokedCreatedTokensFieldBuilder() : null;
+          } else {
+            revokedCreatedTokensBuilder_.addAllMessages(other.revokedCreatedTokens_);
+          }
+        }
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -408,6 +534,19 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000001;
               break;
             } // case 10
+            case 18: {
+              dev.certmint.v1.AccessToken m =
+                  input.readMessage(
+                      dev.certmint.v1.AccessToken.parser(),
+                      extensionRegistry);
+              if (revokedCreatedTokensBuilder_ == null) {
+                ensureRevokedCreatedTokensIsMutable();
+                revokedCreatedTokens_.add(m);
+              } else {
+                revokedCreatedTokensBuilder_.addMessage(m);
+              }
+              break;
+            } // case 18
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -578,6 +717,336 @@ private static final long serialVersionUID = 0L;
         accessToken_ = null;
       }
       return accessTokenBuilder_;
+    }
+
+    private java.util.List<dev.certmint.v1.AccessToken> revokedCreatedTokens_ =
+      java.util.Collections.emptyList();
+    private void ensureRevokedCreatedTokensIsMutable() {
+      if (!((bitField0_ & 0x00000002) != 0)) {
+        revokedCreatedTokens_ = new java.util.ArrayList<dev.certmint.v1.AccessToken>(revokedCreatedTokens_);
+        bitField0_ |= 0x00000002;
+       }
+    }
+
+    private com.google.protobuf.RepeatedFieldBuilderV3<
+        dev.certmint.v1.AccessToken, dev.certmint.v1.AccessToken.Builder, dev.certmint.v1.AccessTokenOrBuilder> revokedCreatedTokensBuilder_;
+
+    /**
+     * <pre>
+     * With revoke_created_tokens: the tokens revoked with it, now REVOKED, oldest first; tokens
+     * of its line already revoked or expired are not listed.
+     * </pre>
+     *
+     * <code>repeated .certmint.v1.AccessToken revoked_created_tokens = 2 [json_name = "revokedCreatedTokens"];</code>
+     */
+    public java.util.List<dev.certmint.v1.AccessToken> getRevokedCreatedTokensList() {
+      if (revokedCreatedTokensBuilder_ == null) {
+        return java.util.Collections.unmodifiableList(revokedCreatedTokens_);
+      } else {
+        return revokedCreatedTokensBuilder_.getMessageList();
+      }
+    }
+    /**
+     * <pre>
+     * With revoke_created_tokens: the tokens revoked with it, now REVOKED, oldest first; tokens
+     * of its line already revoked or expired are not listed.
+     * </pre>
+     *
+     * <code>repeated .certmint.v1.AccessToken revoked_created_tokens = 2 [json_name = "revokedCreatedTokens"];</code>
+     */
+    public int getRevokedCreatedTokensCount() {
+      if (revokedCreatedTokensBuilder_ == null) {
+        return revokedCreatedTokens_.size();
+      } else {
+        return revokedCreatedTokensBuilder_.getCount();
+      }
+    }
+    /**
+     * <pre>
+     * With revoke_created_tokens: the tokens revoked with it, now REVOKED, oldest first; tokens
+     * of its line already revoked or expired are not listed.
+     * </pre>
+     *
+     * <code>repeated .certmint.v1.AccessToken revoked_created_tokens = 2 [json_name = "revokedCreatedTokens"];</code>
+     */
+    public dev.certmint.v1.AccessToken getRevokedCreatedTokens(int index) {
+      if (revokedCreatedTokensBuilder_ == null) {
+        return revokedCreatedTokens_.get(index);
+      } else {
+        return revokedCreatedTokensBuilder_.getMessage(index);
+      }
+    }
+    /**
+     * <pre>
+     * With revoke_created_tokens: the tokens revoked with it, now REVOKED, oldest first; tokens
+     * of its line already revoked or expired are not listed.
+     * </pre>
+     *
+     * <code>repeated .certmint.v1.AccessToken revoked_created_tokens = 2 [json_name = "revokedCreatedTokens"];</code>
+     */
+    public Builder setRevokedCreatedTokens(
+        int index, dev.certmint.v1.AccessToken value) {
+      if (revokedCreatedTokensBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        ensureRevokedCreatedTokensIsMutable();
+        revokedCreatedTokens_.set(index, value);
+        onChanged();
+      } else {
+        revokedCreatedTokensBuilder_.setMessage(index, value);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * With revoke_created_tokens: the tokens revoked with it, now REVOKED, oldest first; tokens
+     * of its line already revoked or expired are not listed.
+     * </pre>
+     *
+     * <code>repeated .certmint.v1.AccessToken revoked_created_tokens = 2 [json_name = "revokedCreatedTokens"];</code>
+     */
+    public Builder setRevokedCreatedTokens(
+        int index, dev.certmint.v1.AccessToken.Builder builderForValue) {
+      if (revokedCreatedTokensBuilder_ == null) {
+        ensureRevokedCreatedTokensIsMutable();
+        revokedCreatedTokens_.set(index, builderForValue.build());
+        onChanged();
+      } else {
+        revokedCreatedTokensBuilder_.setMessage(index, builderForValue.build());
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * With revoke_created_tokens: the tokens revoked with it, now REVOKED, oldest first; tokens
+     * of its line already revoked or expired are not listed.
+     * </pre>
+     *
+     * <code>repeated .certmint.v1.AccessToken revoked_created_tokens = 2 [json_name = "revokedCreatedTokens"];</code>
+     */
+    public Builder addRevokedCreatedTokens(dev.certmint.v1.AccessToken value) {
+      if (revokedCreatedTokensBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        ensureRevokedCreatedTokensIsMutable();
+        revokedCreatedTokens_.add(value);
+        onChanged();
+      } else {
+        revokedCreatedTokensBuilder_.addMessage(value);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * With revoke_created_tokens: the tokens revoked with it, now REVOKED, oldest first; tokens
+     * of its line already revoked or expired are not listed.
+     * </pre>
+     *
+     * <code>repeated .certmint.v1.AccessToken revoked_created_tokens = 2 [json_name = "revokedCreatedTokens"];</code>
+     */
+    public Builder addRevokedCreatedTokens(
+        int index, dev.certmint.v1.AccessToken value) {
+      if (revokedCreatedTokensBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        ensureRevokedCreatedTokensIsMutable();
+        revokedCreatedTokens_.add(index, value);
+        onChanged();
+      } else {
+        revokedCreatedTokensBuilder_.addMessage(index, value);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * With revoke_created_tokens: the tokens revoked with it, now REVOKED, oldest first; tokens
+     * of its line already revoked or expired are not listed.
+     * </pre>
+     *
+     * <code>repeated .certmint.v1.AccessToken revoked_created_tokens = 2 [json_name = "revokedCreatedTokens"];</code>
+     */
+    public Builder addRevokedCreatedTokens(
+        dev.certmint.v1.AccessToken.Builder builderForValue) {
+      if (revokedCreatedTokensBuilder_ == null) {
+        ensureRevokedCreatedTokensIsMutable();
+        revokedCreatedTokens_.add(builderForValue.build());
+        onChanged();
+      } else {
+        revokedCreatedTokensBuilder_.addMessage(builderForValue.build());
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * With revoke_created_tokens: the tokens revoked with it, now REVOKED, oldest first; tokens
+     * of its line already revoked or expired are not listed.
+     * </pre>
+     *
+     * <code>repeated .certmint.v1.AccessToken revoked_created_tokens = 2 [json_name = "revokedCreatedTokens"];</code>
+     */
+    public Builder addRevokedCreatedTokens(
+        int index, dev.certmint.v1.AccessToken.Builder builderForValue) {
+      if (revokedCreatedTokensBuilder_ == null) {
+        ensureRevokedCreatedTokensIsMutable();
+        revokedCreatedTokens_.add(index, builderForValue.build());
+        onChanged();
+      } else {
+        revokedCreatedTokensBuilder_.addMessage(index, builderForValue.build());
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * With revoke_created_tokens: the tokens revoked with it, now REVOKED, oldest first; tokens
+     * of its line already revoked or expired are not listed.
+     * </pre>
+     *
+     * <code>repeated .certmint.v1.AccessToken revoked_created_tokens = 2 [json_name = "revokedCreatedTokens"];</code>
+     */
+    public Builder addAllRevokedCreatedTokens(
+        java.lang.Iterable<? extends dev.certmint.v1.AccessToken> values) {
+      if (revokedCreatedTokensBuilder_ == null) {
+        ensureRevokedCreatedTokensIsMutable();
+        com.google.protobuf.AbstractMessageLite.Builder.addAll(
+            values, revokedCreatedTokens_);
+        onChanged();
+      } else {
+        revokedCreatedTokensBuilder_.addAllMessages(values);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * With revoke_created_tokens: the tokens revoked with it, now REVOKED, oldest first; tokens
+     * of its line already revoked or expired are not listed.
+     * </pre>
+     *
+     * <code>repeated .certmint.v1.AccessToken revoked_created_tokens = 2 [json_name = "revokedCreatedTokens"];</code>
+     */
+    public Builder clearRevokedCreatedTokens() {
+      if (revokedCreatedTokensBuilder_ == null) {
+        revokedCreatedTokens_ = java.util.Collections.emptyList();
+        bitField0_ = (bitField0_ & ~0x00000002);
+        onChanged();
+      } else {
+        revokedCreatedTokensBuilder_.clear();
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * With revoke_created_tokens: the tokens revoked with it, now REVOKED, oldest first; tokens
+     * of its line already revoked or expired are not listed.
+     * </pre>
+     *
+     * <code>repeated .certmint.v1.AccessToken revoked_created_tokens = 2 [json_name = "revokedCreatedTokens"];</code>
+     */
+    public Builder removeRevokedCreatedTokens(int index) {
+      if (revokedCreatedTokensBuilder_ == null) {
+        ensureRevokedCreatedTokensIsMutable();
+        revokedCreatedTokens_.remove(index);
+        onChanged();
+      } else {
+        revokedCreatedTokensBuilder_.remove(index);
+      }
+      return this;
+    }
+    /**
+     * <pre>
+     * With revoke_created_tokens: the tokens revoked with it, now REVOKED, oldest first; tokens
+     * of its line already revoked or expired are not listed.
+     * </pre>
+     *
+     * <code>repeated .certmint.v1.AccessToken revoked_created_tokens = 2 [json_name = "revokedCreatedTokens"];</code>
+     */
+    public dev.certmint.v1.AccessToken.Builder getRevokedCreatedTokensBuilder(
+        int index) {
+      return getRevokedCreatedTokensFieldBuilder().getBuilder(index);
+    }
+    /**
+     * <pre>
+     * With revoke_created_tokens: the tokens revoked with it, now REVOKED, oldest first; tokens
+     * of its line already revoked or expired are not listed.
+     * </pre>
+     *
+     * <code>repeated .certmint.v1.AccessToken revoked_created_tokens = 2 [json_name = "revokedCreatedTokens"];</code>
+     */
+    public dev.certmint.v1.AccessTokenOrBuilder getRevokedCreatedTokensOrBuilder(
+        int index) {
+      if (revokedCreatedTokensBuilder_ == null) {
+        return revokedCreatedTokens_.get(index);  } else {
+        return revokedCreatedTokensBuilder_.getMessageOrBuilder(index);
+      }
+    }
+    /**
+     * <pre>
+     * With revoke_created_tokens: the tokens revoked with it, now REVOKED, oldest first; tokens
+     * of its line already revoked or expired are not listed.
+     * </pre>
+     *
+     * <code>repeated .certmint.v1.AccessToken revoked_created_tokens = 2 [json_name = "revokedCreatedTokens"];</code>
+     */
+    public java.util.List<? extends dev.certmint.v1.AccessTokenOrBuilder> 
+         getRevokedCreatedTokensOrBuilderList() {
+      if (revokedCreatedTokensBuilder_ != null) {
+        return revokedCreatedTokensBuilder_.getMessageOrBuilderList();
+      } else {
+        return java.util.Collections.unmodifiableList(revokedCreatedTokens_);
+      }
+    }
+    /**
+     * <pre>
+     * With revoke_created_tokens: the tokens revoked with it, now REVOKED, oldest first; tokens
+     * of its line already revoked or expired are not listed.
+     * </pre>
+     *
+     * <code>repeated .certmint.v1.AccessToken revoked_created_tokens = 2 [json_name = "revokedCreatedTokens"];</code>
+     */
+    public dev.certmint.v1.AccessToken.Builder addRevokedCreatedTokensBuilder() {
+      return getRevokedCreatedTokensFieldBuilder().addBuilder(
+          dev.certmint.v1.AccessToken.getDefaultInstance());
+    }
+    /**
+     * <pre>
+     * With revoke_created_tokens: the tokens revoked with it, now REVOKED, oldest first; tokens
+     * of its line already revoked or expired are not listed.
+     * </pre>
+     *
+     * <code>repeated .certmint.v1.AccessToken revoked_created_tokens = 2 [json_name = "revokedCreatedTokens"];</code>
+     */
+    public dev.certmint.v1.AccessToken.Builder addRevokedCreatedTokensBuilder(
+        int index) {
+      return getRevokedCreatedTokensFieldBuilder().addBuilder(
+          index, dev.certmint.v1.AccessToken.getDefaultInstance());
+    }
+    /**
+     * <pre>
+     * With revoke_created_tokens: the tokens revoked with it, now REVOKED, oldest first; tokens
+     * of its line already revoked or expired are not listed.
+     * </pre>
+     *
+     * <code>repeated .certmint.v1.AccessToken revoked_created_tokens = 2 [json_name = "revokedCreatedTokens"];</code>
+     */
+    public java.util.List<dev.certmint.v1.AccessToken.Builder> 
+         getRevokedCreatedTokensBuilderList() {
+      return getRevokedCreatedTokensFieldBuilder().getBuilderList();
+    }
+    private com.google.protobuf.RepeatedFieldBuilderV3<
+        dev.certmint.v1.AccessToken, dev.certmint.v1.AccessToken.Builder, dev.certmint.v1.AccessTokenOrBuilder> 
+        getRevokedCreatedTokensFieldBuilder() {
+      if (revokedCreatedTokensBuilder_ == null) {
+        revokedCreatedTokensBuilder_ = new com.google.protobuf.RepeatedFieldBuilderV3<
+            dev.certmint.v1.AccessToken, dev.certmint.v1.AccessToken.Builder, dev.certmint.v1.AccessTokenOrBuilder>(
+                revokedCreatedTokens_,
+                ((bitField0_ & 0x00000002) != 0),
+                getParentForChildren(),
+                isClean());
+        revokedCreatedTokens_ = null;
+      }
+      return revokedCreatedTokensBuilder_;
     }
     @java.lang.Override
     public final Builder setUnknownFields(

@@ -33,4 +33,53 @@ public interface RevokeAccessTokenResponseOrBuilder extends
    * <code>.certmint.v1.AccessToken access_token = 1 [json_name = "accessToken"];</code>
    */
   dev.certmint.v1.AccessTokenOrBuilder getAccessTokenOrBuilder();
+
+  /**
+   * <pre>
+   * With revoke_created_tokens: the tokens revoked with it, now REVOKED, oldest first; tokens
+   * of its line already revoked or expired are not listed.
+   * </pre>
+   *
+   * <code>repeated .certmint.v1.AccessToken revoked_created_tokens = 2 [json_name = "revokedCreatedTokens"];</code>
+   */
+  java.util.List<dev.certmint.v1.AccessToken> 
+      getRevokedCreatedTokensList();
+  /**
+   * <pre>
+   * With revoke_created_tokens: the tokens revoked with it, now REVOKED, oldest first; tokens
+   * of its line already revoked or expired are not listed.
+   * </pre>
+   *
+   * <code>repeated .certmint.v1.AccessToken revoked_created_tokens = 2 [json_name = "revokedCreatedTokens"];</code>
+   */
+  dev.certmint.v1.AccessToken getRevokedCreatedTokens(int index);
+  /**
+   * <pre>
+   * With revoke_created_tokens: the tokens revoked with it, now REVOKED, oldest first; tokens
+   * of its line already revoked or expired are not listed.
+   * </pre>
+   *
+   * <code>repeated .certmint.v1.AccessToken revoked_created_tokens = 2 [json_name = "revokedCreatedTokens"];</code>
+   */
+  int getRevokedCreatedTokensCount();
+  /**
+   * <pre>
+   * With revoke_created_tokens: the tokens revoked with it, now REVOKED, oldest first; tokens
+   * of its line already revoked or expired are not listed.
+   * </pre>
+   *
+   * <code>repeated .certmint.v1.AccessToken revoked_created_tokens = 2 [json_name = "revokedCreatedTokens"];</code>
+   */
+  java.util.List<? extends dev.certmint.v1.AccessTokenOrBuilder> 
+      getRevokedCreatedTokensOrBuilderList();
+  /**
+   * <pre>
+   * With revoke_created_tokens: the tokens revoked with it, now REVOKED, oldest first; tokens
+   * of its line already revoked or expired are not listed.
+   * </pre>
+   *
+   * <code>repeated .certmint.v1.AccessToken revoked_created_tokens = 2 [json_name = "revokedCreatedTokens"];</code>
+   */
+  dev.certmint.v1.AccessTokenOrBuilder getRevokedCreatedTokensOrBuilder(
+      int index);
 }
