@@ -42,6 +42,13 @@ export interface CertificatePageFilter {
    */
   issuerRevokedCaIds?: readonly string[];
   /**
+   * For each of issuerRevokedCaIds, the revoked CA whose revocation it stands under (itself, or
+   * the nearest revoked CA above it); a CA not here stands under its own. A certificate of such
+   * a CA revoked for good on its own no later than that revocation stays REVOKED (what OCSP
+   * answers, ca/ocsp.ts underRevokedCa); one on hold, or revoked after it, is ISSUER_REVOKED.
+   */
+  revokedCaIdOf?: ReadonlyMap<string, string>;
+  /**
    * Every other CA (in good standing), given with issuerRevokedCaIds for ACTIVE and EXPIRED:
    * without a filter that picks an index of its own (CA, profile, expiry bound, name), those
    * are read CA by CA, so that the rows of a revoked CA are never read through.
@@ -101,7 +108,29 @@ export function certificatePageQuery(
         ...revokedIds,
       );
   };
-  if (f.status === "REVOKED") add(`"revoked_at" is not null`);
+  /**
+   * A certificate of revoked issuer `id` whose own revocation OCSP answers instead of the CA's:
+   * revoked for good (not certificateHold) no later than the CA (the CA's time read from its
+   * row, exact to the microsecond, once per statement). Its negation, with "revoked_at" is
+   * null, is what shows ISSUER_REVOKED (certificates/queries.ts shownStatus). Until stop 47 of
+   * 2026-12-06 any revoked row counted as REVOKED, a hold under a revoked CA included.
+   */
+  const ownStands = (id: string): [string, unknown[]] => [
+    `("revoked_at" is not null and "revocation_reason" is distinct from 'CERTIFICATE_HOLD' and "revoked_at" <= (select "revoked_at" from "certificate_authority" where "id" = ?))`,
+    [f.revokedCaIdOf?.get(id) ?? id],
+  ];
+  const issuerShown = (id: string): { sql: string; params: unknown[] } => {
+    const [stands, standsParams] = ownStands(id);
+    return { sql: `"ca_id" = ? and not ${stands}`, params: [id, ...standsParams] };
+  };
+  if (f.status === "REVOKED") {
+    add(`"revoked_at" is not null`);
+    // Under a revoked issuer, only those whose own revocation stands.
+    for (const id of revokedIds) {
+      const [stands, standsParams] = ownStands(id);
+      add(`("ca_id" is distinct from ? or ${stands})`, id, ...standsParams);
+    }
+  }
   // ACTIVE or EXPIRED with revoked CAs and no filter that picks an index: read by CA in good
   // standing (below), else the revoked CAs' ca_ids left out as the rows are read.
   const byStandingCa =
@@ -121,10 +150,13 @@ export function certificatePageQuery(
     if (!byStandingCa) notUnderRevoked();
   }
   if (f.status === "ISSUER_REVOKED") {
-    add(`"revoked_at" is null`);
-    // No revoked issuer: nothing is ISSUER_REVOKED. One: its ca_id (the CA filter's, if any).
+    // No revoked issuer: nothing is ISSUER_REVOKED. One: its ca_id (the CA filter's, if any),
+    // its rows not revoked on their own, on hold, or revoked after it.
     if (revokedIds.length === 0) add("false");
-    else if (revokedIds.length === 1 && !f.caId) add(`"ca_id" = ?`, revokedIds[0]);
+    else if (revokedIds.length === 1) {
+      const one = issuerShown(revokedIds[0]!);
+      add(one.sql, ...one.params);
+    }
   }
   if (f.expiresBefore) add(`"not_after" < ?`, f.expiresBefore);
   // The key's condition is the one the trigram index serves; the plain one keeps the result
@@ -151,7 +183,7 @@ export function certificatePageQuery(
   // sort them, and a scan of the newest-first index would read through a revoked CA's rows.
   const branches: Array<{ sql: string; params: unknown[] }> | undefined =
     f.status === "ISSUER_REVOKED" && revokedIds.length > 1
-      ? revokedIds.map((id) => ({ sql: `"ca_id" = ?`, params: [id] }))
+      ? revokedIds.map(issuerShown)
       : byStandingCa
         ? [
             ...(f.standingCaIds ?? []).map((id) => ({ sql: `"ca_id" = ?`, params: [id] })),

@@ -201,7 +201,9 @@ describe.each(["ca", "delegated"])(
       }
       // GetCertificate: the untouched leaf is ISSUER_REVOKED with the time and reason OCSP
       // answers (until stop 45 of 2026-12-06 it showed ACTIVE, its own row alone); the held one
-      // is REVOKED, its own hold (test/certificates/issuer-revoked-status.test.ts).
+      // too: a hold under a revoked CA can never be released, and OCSP answers the CA's
+      // revocation for it (until stop 47 of 2026-12-06 it showed REVOKED, CERTIFICATE_HOLD;
+      // test/certificates/stop47-issuer-revoked.test.ts).
       const got = await call(h.certificates, "getCertificate", {
         certificate: other.certificateId,
       });
@@ -213,8 +215,11 @@ describe.each(["ca", "delegated"])(
       const heldNow = await call(h.certificates, "getCertificate", {
         certificate: held.certificateId,
       });
-      expect(heldNow.certificate!.status).toBe(CertificateStatus.CERTIFICATE_STATUS_REVOKED);
-      expect(heldNow.certificate!.revocationReason).toBe(HOLD);
+      expect(heldNow.certificate!.status).toBe(CertificateStatus.CERTIFICATE_STATUS_ISSUER_REVOKED);
+      expect(heldNow.certificate!.revokeTime!.getTime()).toBe(caRevoked.revoked_at.getTime());
+      expect(heldNow.certificate!.revocationReason).toBe(
+        RevocationReason.REVOCATION_REASON_CA_COMPROMISE,
+      );
     });
 
     it("a CA above the issuer revoked (cACompromise): the release is refused naming that CA; OCSP cACompromise", async () => {

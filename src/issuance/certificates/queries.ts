@@ -1,5 +1,6 @@
 import { invalidField, quoted } from "../../errors";
 import type { RevocationReason } from "../../model/pki";
+import type { OcspCertStatus } from "../../signer";
 import { type RenewalStatus, renewalStatuses } from "../auto-renewal/status";
 import { underRevokedCa } from "../ca/ocsp";
 import type { Call } from "../call";
@@ -202,25 +203,32 @@ function certificateQueryAdvice(filter: CertificateFilter): ListQueryAdvice {
  * A certificate's status, computed at read time against `revokedIssuers` (the CAs revoked or
  * below a revoked CA, CertificateRepository.revokedIssuers), the first that applies:
  *
- * - REVOKED: revoked itself (a hold included), whatever its CAs;
- * - ISSUER_REVOKED: its issuing CA, or a CA above it, was revoked: relying parties that check
- *   the CA's CRL refuse it, and OCSP answers `revoked` for it (ca/ocsp.ts underRevokedCa,
- *   RFC 6960 2.2). Before EXPIRED, as REVOKED is: OCSP answers `revoked` for an expired leaf of
- *   a revoked CA too, and the revocation is what made it unusable first, or also;
+ * - REVOKED: revoked itself (a hold included) while its CAs are in good standing; under a
+ *   revoked CA, only when revoked for good (not certificateHold) no later than that CA, as OCSP
+ *   answers it (ca/ocsp.ts underRevokedCa: the first and more precise fact);
+ * - ISSUER_REVOKED: its issuing CA, or a CA above it, was revoked, and it was not revoked for
+ *   good on its own before: relying parties that check the CA's CRL refuse it, and OCSP answers
+ *   `revoked` for it with the CA's time and reason (RFC 6960 2.2). A hold under a revoked CA
+ *   is shown so (it can never be released: release-hold.ts), and so is a certificate revoked
+ *   on its own after its CA (only keyCompromise is still recorded then, revoke.ts): the CA's
+ *   revocation came first. Before EXPIRED, as REVOKED is: OCSP answers `revoked` for an
+ *   expired leaf of a revoked CA too, and the revocation is what made it unusable first, or also;
  * - EXPIRED: past its notAfter;
  * - ACTIVE.
  *
  * Until stop 45 of 2026-12-06 the leaves of a revoked CA showed ACTIVE (and a status filter of
  * ACTIVE listed them), while OCSP and the CRLs said revoked (test/certificates/issuer-revoked-status.test.ts).
+ * Until stop 47 of 2026-12-06 a hold under a revoked CA, or a certificate revoked on its own
+ * after its CA, showed REVOKED with its own time and reason (a hold looked releasable) while
+ * OCSP answered the CA's (an outside probe, S F3 of stop 45;
+ * test/certificates/stop47-issuer-revoked.test.ts).
  */
 export function certificateStatus(
-  cert: Pick<Certificate, "revokedAt" | "notAfter" | "caId">,
+  cert: Pick<Certificate, "revokedAt" | "revocationReason" | "notAfter" | "caId">,
   now: Date,
   revokedIssuers?: IssuerRevocations,
 ): CertificateStatusFilter {
-  if (cert.revokedAt) return "REVOKED";
-  if (cert.caId && revokedIssuers?.has(cert.caId)) return "ISSUER_REVOKED";
-  return cert.notAfter <= now ? "EXPIRED" : "ACTIVE";
+  return shownStatus(cert, now, revokedIssuers).status;
 }
 
 /** A certificate's status as shown, and the revocation that goes with it. */
@@ -233,25 +241,43 @@ export interface ShownStatus {
 
 /**
  * certificateStatus, with the revocation time and reason to show: the certificate's own when
- * REVOKED; when ISSUER_REVOKED, those OCSP answers for it (underRevokedCa itself, so the two
- * cannot drift): the revoked CA's time, and cACompromise when it was revoked for keyCompromise
- * or cACompromise (RFC 5280 5.3.1), else its own reason.
+ * REVOKED; when ISSUER_REVOKED, those OCSP answers for it (underRevokedCa itself, given the
+ * certificate's own status as OCSP reads it, so the two cannot drift): the revoked CA's time,
+ * and cACompromise when it was revoked for keyCompromise or cACompromise (RFC 5280 5.3.1),
+ * else its own reason.
  */
 export function shownStatus(
   cert: Pick<Certificate, "revokedAt" | "revocationReason" | "notAfter" | "caId">,
   now: Date,
   revokedIssuers?: IssuerRevocations,
 ): ShownStatus {
-  const status = certificateStatus(cert, now, revokedIssuers);
-  if (status === "REVOKED") {
-    return { status, revokedAt: cert.revokedAt, revocationReason: cert.revocationReason };
+  const own: OcspCertStatus = cert.revokedAt
+    ? {
+        kind: "revoked",
+        revokedAt: cert.revokedAt,
+        reason: cert.revocationReason ?? "UNSPECIFIED",
+      }
+    : { kind: "good" };
+  const issuer = cert.caId ? revokedIssuers?.get(cert.caId) : undefined;
+  const [answer] = issuer ? underRevokedCa([own], issuer) : [own];
+  // The certificate's own revocation stands (no revoked CA, or revoked for good before it).
+  if (answer === own && cert.revokedAt) {
+    return {
+      status: "REVOKED",
+      revokedAt: cert.revokedAt,
+      revocationReason: cert.revocationReason,
+    };
   }
-  const issuer = status === "ISSUER_REVOKED" ? revokedIssuers?.get(cert.caId!) : undefined;
-  if (issuer) {
-    const [answer] = underRevokedCa([{ kind: "good" }], issuer);
-    if (answer?.kind === "revoked") {
-      return { status, revokedAt: answer.revokedAt, revocationReason: answer.reason };
-    }
+  if (answer?.kind === "revoked") {
+    return {
+      status: "ISSUER_REVOKED",
+      revokedAt: answer.revokedAt,
+      revocationReason: answer.reason,
+    };
   }
-  return { status, revokedAt: null, revocationReason: null };
+  return {
+    status: cert.notAfter <= now ? "EXPIRED" : "ACTIVE",
+    revokedAt: null,
+    revocationReason: null,
+  };
 }

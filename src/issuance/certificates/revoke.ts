@@ -4,9 +4,15 @@ import { changeTransaction } from "../access-tokens/caller";
 import { lastAdminCredential, openLastAdminGuard } from "../access-tokens/last-admin";
 import { type FieldChange, updatedFields } from "../audit/changes";
 import { changeRecord } from "../audit/record";
+import { revokedAbove } from "../ca/revoke";
 import type { Call } from "../call";
 import type { IssuanceDeps } from "../deps";
-import { type Certificate, type CertificateView, certificateView } from "../repositories";
+import {
+  type CaRepository,
+  type Certificate,
+  type CertificateView,
+  certificateView,
+} from "../repositories";
 import { certificateNamed, findCertificate } from "./find";
 import { assertRevocationReason } from "./revocation-reason";
 import { sameKeyLineage } from "./same-key";
@@ -51,6 +57,60 @@ function reasonRequired(cert: Pick<Certificate, "id">) {
 }
 
 /**
+ * Refuses (FAILED_PRECONDITION ISSUER_REVOKED) a revocation of a certificate whose issuing CA,
+ * or a CA above it, was revoked, when it would change the certificate's row (not revoked, or on
+ * hold) and is not for keyCompromise. That certificate is revoked already: OCSP answers
+ * `revoked` for it at the CA's time (RFC 6960 2.2; cACompromise for a CA revoked for
+ * keyCompromise, RFC 5280 5.3.1), and GetCertificate shows it ISSUER_REVOKED so
+ * (queries.ts shownStatus). A later, weaker reason would record a revocation that no relying
+ * party is ever told, and, for a hold (made final at the hold's earlier time), would replace the
+ * CA's answer with a weaker one. As EJBCA, which lets a revoked certificate's reason change
+ * only to keyCompromise: keyCompromise is still recorded, since it is about the certificate's
+ * key, not its issuer, and blocks that key from later issuance and revokes its other
+ * certificates (blocked-keys.ts), under any CA. Until stop 47 of 2026-12-06 such a revocation
+ * was accepted and Get showed it while OCSP kept answering the CA's (an outside probe, S F3 of
+ * stop 45; test/certificates/stop47-issuer-revoked.test.ts).
+ */
+async function refuseUnderRevokedIssuer(
+  cas: Pick<CaRepository, "find">,
+  cert: Pick<Certificate, "id" | "caId" | "revokedAt" | "revocationReason">,
+  reason: RevocationReason,
+): Promise<void> {
+  if (!cert.caId || reason === "KEY_COMPROMISE") return;
+  // Revoked for good already: the revocation changes nothing and answers as ever.
+  if (cert.revokedAt && cert.revocationReason !== "CERTIFICATE_HOLD") return;
+  // A hold asked again changes nothing either.
+  if (cert.revokedAt && reason === "CERTIFICATE_HOLD") return;
+  const issuer = await cas.find({ id: cert.caId });
+  const revoked = issuer && (await revokedAbove(cas, issuer));
+  if (!issuer || !revoked?.revokedAt) return;
+  const which =
+    revoked.id === issuer.id
+      ? `its issuing certificate authority "${revoked.slug}"`
+      : `certificate authority "${revoked.slug}", above its issuer "${issuer.slug}",`;
+  const at = revoked.revokedAt.toISOString();
+  const state = cert.revokedAt ? "on hold" : "not revoked on its own";
+  throw failedPrecondition(
+    "ISSUER_REVOKED",
+    `certificate ${cert.id} is revoked already: ${which} was revoked (${revoked.revocationReason}) at ${at}, and OCSP and GetCertificate answer that revocation for it; a later revocation for ${reason} would not change what relying parties are told. Only KEY_COMPROMISE is still recorded (it blocks the certificate's key); nothing was changed`,
+    {
+      preconditions: [
+        {
+          type: "CA_STATUS",
+          subject: `certificate_authorities/${revoked.slug}`,
+          description: `revoked at ${at} (${revoked.revocationReason})`,
+        },
+        {
+          type: "CERTIFICATE_STATE",
+          subject: `certificates/${cert.id}`,
+          description: state,
+        },
+      ],
+    },
+  );
+}
+
+/**
  * What a revocation changed on one certificate, for its audit record: its revocation time and
  * reason before and after, and for a certificate revoked because another certificate of its
  * key was revoked for key compromise, that certificate (`key_compromise_certificate_id`).
@@ -77,6 +137,7 @@ export async function revoke(
   const cert = await findCertificate(deps.store, input.certificate, "certificate", {
     caSerialHint: true,
   });
+  await refuseUnderRevokedIssuer(deps.store.cas, cert, input.reason);
   const unspecified = input.reason === "UNSPECIFIED";
   if (unspecified && cert.revokedAt && cert.revocationReason === "CERTIFICATE_HOLD") {
     throw reasonRequired(cert);
@@ -107,6 +168,9 @@ export async function revoke(
       await tx.certificates.lockRevocation(c.id);
       // The row as it is under the lock: what the audit record says it was before.
       const before = (await tx.certificates.findById(c.id)) ?? c;
+      // A CA revocation committed, or a hold placed, since the first read: refused all the same.
+      // One that commits after this orders after the revocation, whose own time then stands.
+      if (c === cert) await refuseUnderRevokedIssuer(tx.cas, before, input.reason);
       let after: { revokedAt: Date | null; revocationReason: RevocationReason | null } | undefined;
       if (await tx.certificates.markRevoked(c.id, input.reason, now)) {
         after = { revokedAt: now, revocationReason: input.reason };

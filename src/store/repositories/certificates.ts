@@ -50,6 +50,16 @@ const crlEntry = (r: CrlEntryRow): RevokedEntry => ({
   revocationReason: r.revocation_reason as RevocationReason | null,
 });
 
+/**
+ * A certificate (alias "c") whose issuing CA, and every CA above it, is in good standing: not
+ * one of REVOKED_ISSUERS_CTE's "below" (tens of rows at most, hashed once per statement). What
+ * a revoked CA signed shows ISSUER_REVOKED (certificates/queries.ts), and OCSP answers revoked
+ * for it (RFC 6960 2.2), so it is not a profile's valid certificate nor an expiry to watch.
+ * Until stop 47 of 2026-12-06 the valid count and the expiry metrics still counted them (an
+ * outside probe; test/certificates/stop47-issuer-revoked.test.ts).
+ */
+const NOT_UNDER_REVOKED_CA = `("c"."ca_id" is null or "c"."ca_id" not in (select "id" from "below"))`;
+
 /** Issued certificates, on the ORM (`em()` is a fresh fork, or the transaction's). */
 export class OrmCertificateRepository implements CertificateRepository {
   /**
@@ -92,12 +102,14 @@ export class OrmCertificateRepository implements CertificateRepository {
 
   async countValidOfProfile(profileId: string, now: Date, atMost: number): Promise<number> {
     // Bounded: a profile's certificate index (profile_id, created_at desc, id desc) is read
-    // until `atMost` rows qualify, not the profile's whole history.
+    // until `atMost` rows qualify, not the profile's whole history. Not valid: a certificate
+    // whose issuing CA, or a CA above it, was revoked (ISSUER_REVOKED, NOT_UNDER_REVOKED_CA).
     const em = this.em();
     const rows = await em.getConnection().execute<{ n: string }[]>(
-      `select count(*) as "n" from (select 1 from "certificate"
-         where "profile_id" = ? and "revoked_at" is null and "renewed_by_id" is null
-           and "not_after" > ? limit ?) "valid"`,
+      `${REVOKED_ISSUERS_CTE}
+       select count(*) as "n" from (select 1 from "certificate" "c"
+         where "c"."profile_id" = ? and "c"."revoked_at" is null and "c"."renewed_by_id" is null
+           and "c"."not_after" > ? and ${NOT_UNDER_REVOKED_CA} limit ?) "valid"`,
       [profileId, now, atMost],
       "all",
       em.getTransactionContext(),
@@ -321,15 +333,19 @@ export class OrmCertificateRepository implements CertificateRepository {
 
   async countExpiring(now: Date, soon: Date, later: Date): Promise<ExpiringByProfile[]> {
     // One range scan of the not_after index (certificate_not_after_created_at_index) to `later`.
+    // A certificate under a revoked CA (ISSUER_REVOKED) is no longer valid: its expiry counts
+    // for nothing (NOT_UNDER_REVOKED_CA).
     const rows = await this.em()
       .getConnection()
       .execute<Array<{ profile: string | null; by_soon: string; by_later: string }>>(
-        `select p."slug" as profile,
+        `${REVOKED_ISSUERS_CTE}
+       select p."slug" as profile,
               count(*) filter (where c."not_after" <= ?) as by_soon,
               count(*) as by_later
          from "certificate" c left join "certificate_profile" p on p."id" = c."profile_id"
         where c."not_after" > ? and c."not_after" <= ?
           and c."revoked_at" is null and c."renewed_by_id" is null
+          and ${NOT_UNDER_REVOKED_CA}
         group by p."slug"`,
         [soon, now, later],
       );
@@ -407,6 +423,7 @@ export class OrmCertificateRepository implements CertificateRepository {
         status: filter.state,
         now: filter.now,
         issuerRevokedCaIds: [...revoked.keys()],
+        revokedCaIdOf: new Map([...revoked].map(([id, r]) => [id, r.revokedCaId])),
         standingCaIds,
         expiresBefore: filter.expiresBefore,
         // LIKE metacharacters in the needle are matched literally.
@@ -448,14 +465,16 @@ export class OrmCertificateRepository implements CertificateRepository {
  * guards against a cycle no parent_id can make. The time as epoch seconds (a float8 that
  * arrives as a number, to the microsecond).
  */
-export const REVOKED_ISSUERS_SQL = `with recursive "below" ("id", "revoked_ca_id", "revoked_at", "revocation_reason", "depth") as (
+const REVOKED_ISSUERS_CTE = `with recursive "below" ("id", "revoked_ca_id", "revoked_at", "revocation_reason", "depth") as (
      select "id", "id", "revoked_at", "revocation_reason", 0 from "certificate_authority"
       where "revoked_at" is not null
      union all
      select "c"."id", "b"."revoked_ca_id", "b"."revoked_at", "b"."revocation_reason", "b"."depth" + 1
        from "certificate_authority" "c" join "below" "b" on "c"."parent_id" = "b"."id"
       where "c"."revoked_at" is null and "b"."depth" < 32
-   )
+   )`;
+
+export const REVOKED_ISSUERS_SQL = `${REVOKED_ISSUERS_CTE}
    select "id", "revoked_ca_id", extract(epoch from "revoked_at")::float8 as "revoked_epoch", "revocation_reason"
      from "below"`;
 
