@@ -220,10 +220,20 @@ export class MemoryStore {
           [...new Set(ids)].flatMap((id) => this.copy(this.requests.get(id)) ?? []),
         findByIdempotencyKey: async (caller: string, key: string) =>
           this.copy(this.priorOf(caller, key)),
-        claimForSigning: async (id: string, reservedSerial: string, now: Date) => {
+        claimForSigning: async (
+          id: string,
+          reservedSerial: string,
+          now: Date,
+          approver: string,
+        ) => {
           const request = this.requests.get(id);
           if (request?.status !== "PENDING_APPROVAL") return false;
-          Object.assign(request, { status: "PENDING", reservedSerial, updatedAt: now });
+          Object.assign(request, {
+            status: "PENDING",
+            reservedSerial,
+            updatedAt: now,
+            claimedBy: approver,
+          });
           return true;
         },
         reject: async (id: string, error: CertificateRequest["error"], now: Date) => {

@@ -77,6 +77,7 @@ describe("the issuance repository writes what the ORM reads", () => {
     renewalOfCertificateId: null,
     certificateId: null,
     reservedSerial: "0102",
+    claimedBy: null,
     error: null,
     createdAt: now,
     updatedAt: now,

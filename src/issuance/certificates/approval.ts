@@ -9,7 +9,7 @@ import { changeTransaction } from "../access-tokens/caller";
 import { updatedFields } from "../audit/changes";
 import { changeRecord } from "../audit/record";
 import { type CallerStanding, standingOf } from "../auto-renewal/standing";
-import { requireActive } from "../ca/load";
+import { noteRevokedAbove, requireActive } from "../ca/load";
 import { type Call, SYSTEM_ACTOR } from "../call";
 import { referenceNotFound } from "../common/refs";
 import type { IssuanceDeps } from "../deps";
@@ -26,12 +26,13 @@ import { policyRefusal } from "./check";
 import { requestNamed } from "./find";
 import { statusOnceFree } from "./idempotency";
 import { markFailed, reserveSerial } from "./intent";
-import { storedErrorOf } from "./outcome";
+import { outcomeOf, storedErrorOf } from "./outcome";
 import { issueFieldMapper, refuseOtherEnrollment } from "./plan";
 import { mayReadRequest } from "./request-list";
 import { type ApprovalChecks, leftWaiting, signAndStore } from "./sign-and-store";
 import { planFromStored } from "./stored-plan";
 import { takeOver } from "./takeover";
+import type { IssuancePlan, IssueOutcome } from "./types";
 
 /**
  * ApproveCertificateRequest, the steps of issue.ts for a request that waited: the token that
@@ -76,7 +77,15 @@ export async function approve(
   await refuseWhileUnsignable(deps, waiting);
 
   // 2. Claim it, with its serial.
-  if (!(await deps.store.requests.claimForSigning(waiting.id, reserveSerial(), deps.now()))) {
+  // The claim names its approver (claimedBy), so whoever takes it over makes this approval's
+  // checks again (takeover.ts).
+  const claimed = await deps.store.requests.claimForSigning(
+    waiting.id,
+    reserveSerial(),
+    deps.now(),
+    call.actor.id,
+  );
+  if (!claimed) {
     throw notPendingApproval(waiting);
   }
   const request = await requestNamed(deps, waiting.id);
@@ -99,7 +108,7 @@ export async function approve(
   try {
     await signAndStore(deps, call, plan, request, {
       holdKeyForFetch: true,
-      approval: checksUnderLock(call, waiting, plan),
+      approval: checksUnderLock(deps, call.actor.id, waiting, plan),
     });
   } catch (err) {
     // The request waits for approval again (the claim undone): refused, as before the claim.
@@ -121,11 +130,19 @@ export async function approve(
  * its certificate) meanwhile, leaves the request PENDING_APPROVAL as step 1 would, so its
  * outcome does not depend on which side of the claim the change landed; a profile deleted or a
  * CA revoked or deleted meanwhile still ends it FAILED (final: nothing an approver could undo).
+ *
+ * `approver`: the approval's actor, this call's, or for a takeover of a claim by its
+ * requester's replay the approver the claim names (claimedBy); step 1's self-approval check and
+ * CA check are made here too (the CA's unlocked, as step 1's: its signing lock is taken later,
+ * after the names lock, sign-and-store.ts), so a takeover, which has no step 1, makes every
+ * check of one, in its order. `plan` is undefined when the takeover could not rebuild it (its
+ * refusal comes after these checks: sign-and-store.ts refuseUnderLock).
  */
 function checksUnderLock(
-  call: Call,
+  deps: IssuanceDeps,
+  approver: string,
   waiting: CertificateRequest,
-  plan: Awaited<ReturnType<typeof planFromStored>>,
+  plan: IssuancePlan | undefined,
 ): ApprovalChecks {
   const refused = new WeakSet<CertmintError>();
   const refuse = (err: CertmintError | undefined) => {
@@ -141,13 +158,23 @@ function checksUnderLock(
       // however long the call waited. Until stop 45 of 2026-12-06 an approval in flight signed
       // seconds after its approver's revocation (an outside probe: a leaked admin token's
       // approval of a certificate an admin binding accepts).
-      if (call.actor.id !== SYSTEM_ACTOR.id) {
-        const approver = await locked.requesterNow(call.actor.id);
-        if (approver?.kind === "token" && approver.revokedAt) {
+      if (approver !== SYSTEM_ACTOR.id) {
+        const token = await locked.requesterNow(approver);
+        if (token?.kind === "token" && token.revokedAt) {
           refuse(
             unauthenticated(
               "TOKEN_REVOKED",
-              `access token "${approver.slug}" was revoked at ${approver.revokedAt.toISOString()}, before this approval could be made; nothing was signed, and the request still waits for approval`,
+              `access token "${token.slug}" was revoked at ${token.revokedAt.toISOString()}, before this approval could be made; nothing was signed, and the request still waits for approval`,
+            ),
+          );
+        }
+        // Its requester approving its own request, on a profile that no longer allows it.
+        if (approver === waiting.caller) {
+          refuse(
+            await selfApprovalRefusal(
+              deps,
+              token?.kind === "token" ? token.slug : approver,
+              waiting,
             ),
           );
         }
@@ -157,19 +184,71 @@ function checksUnderLock(
       const profile = await locked.profileNow(waiting.profileId);
       // Gone meanwhile (a deletion waits while the request is claimed: PENDING counts as
       // waiting, profiles/delete.ts): FAILED, as planFromStored ends it.
-      if (!profile) throw referenceNotFound("certificate profile", plan.profile.slug);
+      if (!profile) {
+        throw referenceNotFound("certificate profile", plan?.profile.slug ?? waiting.profileId);
+      }
       // As refuseWhileUnsignable: a profile that enrolls by API approves an ACME order's too.
       if (profile.enrollmentMethod !== "API") {
         refuse(enrollmentRefusal(waiting, profile, requester?.kind === "account"));
       }
+      // As refuseWhileUnsignable, before the plan's refusals (a takeover's: refuseUnderLock).
+      const caId = plan
+        ? plan.ca?.id
+        : (await deps.store.profiles.find({ id: waiting.profileId }))?.caId;
+      if (caId) refuse(await caWaitsNow(deps, waiting, caId, profile.slug));
     },
     waitsAgain: (err) => {
       if (refused.has(err)) return err;
       if (err.reason !== "CA_DISABLED" && err.reason !== "CA_PENDING_CERTIFICATE") return;
-      if (!plan.ca) return;
+      if (!plan?.ca) return;
       return caWaitRefusal(err, waiting, plan.ca.slug, plan.profile.slug);
     },
   };
+}
+
+/**
+ * A requester's replay of its request_id (replay.ts) that finds it claimed by an approval whose
+ * call is gone (PENDING, its lock free, the claim naming its approver: claimedBy) finishes the
+ * approval as another approver's takeover does (finishClaimed): under the request's lock the
+ * checks that approval makes, for that approver, first, then the plan and the policy as they
+ * are now (takeover.ts). Until stop 47 of 2026-12-06 the replay checked only the policy and that
+ * the profile was still there: a claim was signed after its approver's token was revoked, its
+ * profile switched to ACME enrollment or its CA disabled (which ended it FAILED, where a fresh
+ * approval leaves it waiting) (test/approvals/stop47-replay-takeover.test.ts). A refusal that
+ * leaves the request waiting undoes the claim (PENDING_APPROVAL, no serial reserved), and the
+ * replay answers what a replay of a waiting request answers, its first call's answer: the
+ * refusal is for an approver to act on, and an approver's revoked token is no reason to tell
+ * the requester UNAUTHENTICATED. Its requester revoked meanwhile (the revocation committed after
+ * this call authenticated) rejects it, as a fresh approval does, and answers that refusal; a
+ * refusal on the merits ends it FAILED and is the answer, as a replay's of a FAILED request.
+ */
+export async function finishClaimOnReplay(
+  deps: IssuanceDeps,
+  call: Call,
+  request: CertificateRequest & { claimedBy: string },
+): Promise<IssueOutcome> {
+  try {
+    return await takeOver(deps, call, request, {
+      approval: (plan) => checksUnderLock(deps, request.claimedBy, request, plan),
+    });
+  } catch (err) {
+    if (!leftWaiting(err)) throw err;
+    const answer = await rejectedWithRequester(deps, call, request, err);
+    if (answer !== err) throw answer;
+    // The claim undone is this call's change: its record names the request and the change, as
+    // an approval's refusal is recorded after its lock's transaction (the API layer would
+    // record an OK replay without either).
+    await deps.store.audit.insert(
+      changeRecord(
+        call,
+        { type: "certificate_request", id: request.id },
+        deps.now(),
+        undefined,
+        updatedFields({ status: "PENDING" }, { status: "PENDING_APPROVAL" }),
+      ),
+    );
+    return outcomeOf(deps, call, await requestNamed(deps, request.id));
+  }
 }
 
 /** standingOf (auto-renewal/standing.ts), of the requester as read under the lock. */
@@ -228,7 +307,7 @@ async function finishClaimed(
     // it is refused as a fresh approval is, the request waiting again.
     await takeOver(deps, call, request, {
       holdKeyForFetch: true,
-      approval: (plan) => checksUnderLock(call, request, plan),
+      approval: (plan) => checksUnderLock(deps, call.actor.id, request, plan),
     });
   } catch (err) {
     // The request waits for approval again (the claim undone): refused, as a fresh approval.
@@ -299,12 +378,25 @@ async function approvedBySameCaller(
 async function refuseSelfApproval(deps: IssuanceDeps, call: Call, request: CertificateRequest) {
   const { actor } = call;
   if (actor.id !== request.caller) return;
+  const refusal = await selfApprovalRefusal(deps, actor.slug, request);
+  if (refusal) throw refusal;
+}
+
+/**
+ * refuseSelfApproval's refusal of an approval by the request's own requester (`slug`), unless
+ * its profile allows that (undefined); checksUnderLock's too.
+ */
+async function selfApprovalRefusal(
+  deps: IssuanceDeps,
+  slug: string,
+  request: CertificateRequest,
+): Promise<CertmintError | undefined> {
   const profile = await deps.store.profiles.find({ id: request.profileId });
   if (profile?.allowSelfApproval) return;
-  throw permissionDenied(
+  return permissionDenied(
     "SELF_APPROVAL_NOT_ALLOWED",
-    `access token "${actor.slug}" made certificate request ${request.id} and may not approve it; another approver must${profile ? ` (or set allow_self_approval on profile "${profile.slug}")` : ""}`,
-    { metadata: { certificate_request_id: request.id, access_token: actor.slug } },
+    `access token "${slug}" made certificate request ${request.id} and may not approve it; another approver must${profile ? ` (or set allow_self_approval on profile "${profile.slug}")` : ""}`,
+    { metadata: { certificate_request_id: request.id, access_token: slug } },
   );
 }
 
@@ -462,6 +554,30 @@ async function refuseWhileUnsignable(deps: IssuanceDeps, request: CertificateReq
   } catch (err) {
     if (!isCertmintError(err) || err.reason === "CA_REVOKED") return;
     throw caWaitRefusal(err, request, ca.slug, profile.slug);
+  }
+}
+
+/**
+ * refuseWhileUnsignable's CA check, for checksUnderLock: undefined when the CA signs now, is
+ * revoked (the request then ends FAILED CA_REVOKED under its signing lock) or is gone (FAILED
+ * there too: sign-and-store.ts caGone).
+ */
+async function caWaitsNow(
+  deps: IssuanceDeps,
+  request: CertificateRequest,
+  caId: string,
+  profileSlug: string,
+): Promise<CertmintError | undefined> {
+  const ca = await deps.store.cas.find({ id: caId });
+  if (!ca) return;
+  await noteRevokedAbove(deps.store.cas, ca);
+  try {
+    requireActive(ca);
+    return;
+  } catch (err) {
+    if (!isCertmintError(err)) throw err;
+    if (err.reason === "CA_REVOKED") return;
+    return caWaitRefusal(err, request, ca.slug, profileSlug);
   }
 }
 

@@ -212,6 +212,7 @@ export function newRequest(
     renewalOfCertificateId: who.renewalOfCertificateId ?? null,
     certificateId: null,
     reservedSerial: extra.serial ?? null,
+    claimedBy: null,
     error: extra.error ? storedErrorOf(extra.error) : null,
     createdAt: now,
     updatedAt: now,

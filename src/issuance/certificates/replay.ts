@@ -2,6 +2,7 @@ import { CertmintError } from "../../errors";
 import type { Call } from "../call";
 import type { IssuanceDeps } from "../deps";
 import type { CertificateRequest } from "../repositories";
+import { finishClaimOnReplay } from "./approval";
 import { requestNamed } from "./find";
 import { assertSameRequest, statusOnceFree } from "./idempotency";
 import type { RequestIdentity } from "./intent";
@@ -34,10 +35,19 @@ export async function replay(
     // it, bounded by this call's deadline), or the call that reserved its serial is gone (its
     // replica died: the lock is free and the request still PENDING): nobody received a
     // certificate, so take it over and sign it under the same reserved serial.
-    if ((await statusOnceFree(deps, call, prior.id)) === "PENDING") {
-      return takeOver(deps, call, prior);
+    if ((await statusOnceFree(deps, call, prior.id)) !== "PENDING") {
+      return outcomeOf(deps, call, await requestNamed(deps, prior.id));
     }
-    return outcomeOf(deps, call, await requestNamed(deps, prior.id));
+    // Read again: the claim as it is now, with the approver it names (claimedBy).
+    const claimed = await requestNamed(deps, prior.id);
+    if (claimed.status !== "PENDING") return outcomeOf(deps, call, claimed);
+    // An approval's claim: finished as that approval, its checks made again (approval.ts).
+    // Until stop 47 of 2026-12-06 it was signed after the policy check only.
+    if (claimed.claimedBy) {
+      return finishClaimOnReplay(deps, call, { ...claimed, claimedBy: claimed.claimedBy });
+    }
+    // No approval recorded on it: a claim or a recorded intent of a version before the column.
+    return takeOver(deps, call, claimed);
   }
   return outcomeOf(deps, call, prior);
 }

@@ -80,6 +80,55 @@ export async function signAndStore(
   // a takeover generates in the requester's share of the RSA pool, never refused for a full
   // queue: nobody sent it in a burst.
   const key = await certifiedKeyOf(deps, plan, { caller: request.caller, bounded: false });
+  const result = await settleLocked(deps, call, request, options.approval, (locked) =>
+    signAndStoreLocked(deps, call, plan, request, key, locked, {
+      renewalOf,
+      holdKeyForFetch: options.holdKeyForFetch,
+    }),
+  );
+  if ("settled" in result) return result.settled;
+  return issuedOutcome(deps, call, plan, request.id, result.signed, renewalOf !== undefined);
+}
+
+/**
+ * A takeover of an approval's claim whose request is refused on its merits before it could be
+ * signed (`refusal`: its plan, e.g. its profile gone, or the policy as it is now): the
+ * approval's checks still come first, under the request's lock, as a fresh approval makes them
+ * before it plans (approval.ts step 1), so the refusal that leaves the request waiting (its
+ * requester revoked, its profile enrolling otherwise, its CA disabled) wins over the one that
+ * ends it FAILED whichever moment the takeover comes. Until stop 47 of 2026-12-06 a takeover
+ * checked the policy first: a claimed request whose requester was revoked and that broke the
+ * policy ended FAILED POLICY_VIOLATION, where a fresh approval left it to be rejected with its
+ * requester (test/approvals/stop47-replay-takeover.test.ts). Throws the refusal (the request
+ * FAILED with it, or waiting again: leftWaiting), or answers what another call stored.
+ */
+export async function refuseUnderLock(
+  deps: IssuanceDeps,
+  call: Call,
+  request: CertificateRequest,
+  approval: ApprovalChecks,
+  refusal: CertmintError,
+): Promise<IssueOutcome> {
+  const result = await settleLocked(deps, call, request, approval, async () => {
+    throw refusal;
+  });
+  if ("settled" in result) return result.settled;
+  throw new CertmintError("internal", "REFUSAL_SIGNED", "a refused request was signed");
+}
+
+/**
+ * The request's lock around `work` (the signing and storing), with an approval's checks first
+ * and the ending of a refusal in the lock's transaction: back to PENDING_APPROVAL when the
+ * approval says so (waitsAgain), else FAILED with its reason. Throws the refusal (or "busy" as
+ * REQUEST_IN_PROGRESS); `settled` when another call completed the request first.
+ */
+async function settleLocked(
+  deps: IssuanceDeps,
+  call: Call,
+  request: CertificateRequest,
+  approval: ApprovalChecks | undefined,
+  work: (locked: LockedRequest) => Promise<SignedCertificate>,
+): Promise<{ signed: SignedCertificate } | { settled: IssueOutcome }> {
   let result: SignedCertificate | CertmintError | "busy";
   try {
     result = await deps.store.issuance.withRequestLock(
@@ -87,15 +136,11 @@ export async function signAndStore(
       lockWaitMs(call),
       async (locked) => {
         if (locked.status !== "PENDING") throw new RequestSettled();
-        const { approval } = options;
         try {
           // First, before the locks signAndStoreLocked takes (names, key, CA signing), so a
           // refusal here has written nothing.
           await approval?.recheck(locked);
-          return await signAndStoreLocked(deps, call, plan, request, key, locked, {
-            renewalOf,
-            holdKeyForFetch: options.holdKeyForFetch,
-          });
+          return await work(locked);
         } catch (err) {
           if (!isCertmintError(err) || err.kind === "internal") throw err;
           // What the approver could not decide and an admin can change: the request waits
@@ -126,11 +171,11 @@ export async function signAndStore(
     // wrote, its audit record too): answer what that call stored, as a replay would.
     if (!(err instanceof RequestSettled)) throw err;
     forgetChangeRecord(call);
-    return outcomeOf(deps, call, await requestNamed(deps, request.id));
+    return { settled: await outcomeOf(deps, call, await requestNamed(deps, request.id)) };
   }
   if (result === "busy") throw requestInProgress(request.id);
   if (result instanceof CertmintError) throw result;
-  return issuedOutcome(deps, call, plan, request.id, result, renewalOf !== undefined);
+  return { signed: result };
 }
 
 /**

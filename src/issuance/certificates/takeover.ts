@@ -9,7 +9,7 @@ import { markFailed } from "./intent";
 import { outcomeOf } from "./outcome";
 import { issueFieldMapper } from "./plan";
 import { renewFieldMapper } from "./renewal-plan";
-import { type ApprovalChecks, signAndStore } from "./sign-and-store";
+import { type ApprovalChecks, refuseUnderLock, signAndStore } from "./sign-and-store";
 import { planFromStored } from "./stored-plan";
 import type { IssuancePlan, IssueOutcome } from "./types";
 
@@ -21,17 +21,22 @@ import type { IssuancePlan, IssueOutcome } from "./types";
  * the lock again, so of several replays racing for it one signs and the others answer what it
  * stored.
  *
- * An approval's takeover (approval.ts finishClaimed) passes `approval`: the checks an approval
- * makes under the request's lock (the requester and the approver not revoked, the profile still
- * enrolling the way the request came, the CA able to sign), so a claim taken over is held to
- * what a fresh approval is. Until stop 46 of 2026-12-06 a takeover signed without them: a claim
- * left by an approver that died was signed after its requester's token was revoked, or its
- * profile switched to ACME (test/approvals/stop46-takeover-checks.test.ts). A takeover without
- * them (a requester's replay)
- * still reads the profile under the lock, FOR SHARE to the commit, so a profile deleted before
- * ends the request FAILED NOT_FOUND there and a deletion after waits for the commit: left to the
- * store's trigger (CMP01, Migration20261206153000CertificateProfileGuard) its refusal aborted the
- * lock's transaction, the call answered INTERNAL and the request stayed PENDING.
+ * A claim an approval made (`approval` given: approval.ts, by finishClaimed for another
+ * approver, or by finishClaimOnReplay for the requester's replay of a request whose claim
+ * records its approver) is held to what a fresh approval is: under the request's lock the
+ * checks an approval makes (approval.ts checksUnderLock: the approver and the requester not
+ * revoked, the profile still enrolling the way the request came, the CA able to sign), and
+ * in the approval's order: those first, then the plan's and the policy's refusals, which end
+ * the request FAILED (refuseUnderLock), as a fresh approval checks the requester before it
+ * plans. Until stop 46 of 2026-12-06 a takeover signed without them (an approval's takeover:
+ * test/approvals/stop46-takeover-checks.test.ts), until stop 47 a requester's replay still did,
+ * and checked the policy first (test/approvals/stop47-replay-takeover.test.ts). A takeover
+ * without them (a PENDING row no approval is known to have claimed: an older version's claim
+ * or recorded intent) still reads the profile under the lock, FOR SHARE to the commit, so a
+ * profile deleted before ends the request FAILED NOT_FOUND there and a deletion after waits for
+ * the commit: left to the store's trigger (CMP01, Migration20261206153000CertificateProfileGuard)
+ * its refusal aborted the lock's transaction, the call answered INTERNAL and the request stayed
+ * PENDING.
  */
 export async function takeOver(
   deps: IssuanceDeps,
@@ -39,11 +44,15 @@ export async function takeOver(
   request: CertificateRequest,
   options: {
     holdKeyForFetch?: boolean;
-    /** An approval's checks under the lock, for the plan rebuilt here (approval.ts). */
-    approval?: (plan: IssuancePlan) => ApprovalChecks;
+    /**
+     * An approval's checks under the lock, for the plan rebuilt here (approval.ts); undefined
+     * when the plan could not be rebuilt (its refusal is then made after the checks).
+     */
+    approval?: (plan: IssuancePlan | undefined) => ApprovalChecks;
   } = {},
 ): Promise<IssueOutcome> {
-  let plan: IssuancePlan;
+  let plan: IssuancePlan | undefined;
+  let refusal: CertmintError | undefined;
   try {
     plan = await planFromStored(deps.store, request);
   } catch (err) {
@@ -52,15 +61,23 @@ export async function takeOver(
     // 46 of 2026-12-06 the refusal went out and the request stayed PENDING: each approval of it
     // answered OK and left it PENDING, for good.
     if (!isCertmintError(err) || err.kind === "internal") throw err;
-    return fail(deps, call, request, err);
+    refusal = err;
   }
-  const mapField =
-    request.kind === "RENEW" ? renewFieldMapper : issueFieldMapper(plan.key.kind === "CSR");
-  const refusal = policyRefusal(plan, mapField, "the request (checked again)");
-  if (refusal) return fail(deps, call, request, refusal);
-  return signAndStore(deps, call, plan, request, {
+  if (plan) {
+    const mapField =
+      request.kind === "RENEW" ? renewFieldMapper : issueFieldMapper(plan.key.kind === "CSR");
+    refusal = policyRefusal(plan, mapField, "the request (checked again)");
+  }
+  if (refusal) {
+    // An approval's claim: its checks first, as a fresh approval's (refuseUnderLock).
+    if (options.approval) {
+      return refuseUnderLock(deps, call, request, options.approval(plan), refusal);
+    }
+    return fail(deps, call, request, refusal);
+  }
+  return signAndStore(deps, call, plan!, request, {
     holdKeyForFetch: options.holdKeyForFetch,
-    approval: options.approval?.(plan) ?? profileStillThere(request, plan),
+    approval: options.approval?.(plan) ?? profileStillThere(request, plan!),
   });
 }
 

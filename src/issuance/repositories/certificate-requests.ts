@@ -66,6 +66,12 @@ export interface CertificateRequest {
   certificateId: string | null;
   /** The serial reserved before signing (hex). */
   reservedSerial: string | null;
+  /**
+   * The approver (its actor id) whose approval claimed the request, while it is PENDING; a
+   * takeover of the claim makes that approval's checks again (takeover.ts). Null or absent: no
+   * approval claimed it, or one before stop 47 of 2026-12-06 did (nothing recorded it then).
+   */
+  claimedBy?: string | null;
   error: StoredError | null;
   createdAt: Date;
   updatedAt: Date;
@@ -100,8 +106,16 @@ export interface RequestRepository {
   findByIds(ids: readonly string[]): Promise<CertificateRequest[]>;
   /** The request a caller made with this idempotency key, read fresh. */
   findByIdempotencyKey(caller: string, idempotencyKey: string): Promise<CertificateRequest | null>;
-  /** PENDING_APPROVAL -> PENDING with its serial reserved; false when it was not waiting. */
-  claimForSigning(id: string, reservedSerial: string, now: Date): Promise<boolean>;
+  /**
+   * PENDING_APPROVAL -> PENDING with its serial reserved, claimed by `approver` (claimedBy);
+   * false when it was not waiting.
+   */
+  claimForSigning(
+    id: string,
+    reservedSerial: string,
+    now: Date,
+    approver: string,
+  ): Promise<boolean>;
   /** PENDING_APPROVAL -> REJECTED with the approver's reason; false when it was not waiting. */
   reject(id: string, error: StoredError, now: Date): Promise<boolean>;
   /**

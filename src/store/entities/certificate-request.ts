@@ -43,6 +43,12 @@ export const CertificateRequestEntity = defineEntity({
     certificateId: p.uuid().nullable(),
     /** The serial reserved before signing (hex). */
     reservedSerial: p.text().nullable(),
+    /**
+     * The approver whose approval claimed it (Migration20261206160000RequestClaimedBy): a
+     * takeover of the claim makes that approval's checks again. Null: no approval claimed it,
+     * or one before the column.
+     */
+    claimedBy: p.text().nullable(),
     /** google.rpc.Status-shaped failure: code, message, reason, violations. */
     error: p.json<StoredError>().nullable(),
     createdAt: p.datetime(),

@@ -31,6 +31,7 @@ import { Migration20261206130000CaCertificateIndex } from "./Migration2026120613
 import { Migration20261206140000KekIdGuard } from "./Migration20261206140000KekIdGuard";
 import { Migration20261206150000DisableBelowRevoked } from "./Migration20261206150000DisableBelowRevoked";
 import { Migration20261206153000CertificateProfileGuard } from "./Migration20261206153000CertificateProfileGuard";
+import { Migration20261206160000RequestClaimedBy } from "./Migration20261206160000RequestClaimedBy";
 
 /**
  * Every migration, in order. Listed explicitly (not discovered on disk) so the same list
@@ -110,5 +111,9 @@ export const MIGRATIONS: MigrationObject[] = [
   {
     name: "Migration20261206153000CertificateProfileGuard",
     class: Migration20261206153000CertificateProfileGuard,
+  },
+  {
+    name: "Migration20261206160000RequestClaimedBy",
+    class: Migration20261206160000RequestClaimedBy,
   },
 ];

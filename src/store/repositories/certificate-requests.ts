@@ -91,11 +91,16 @@ export class OrmRequestRepository implements RequestRepository {
     return row && fromRow<CertificateRequest>(row);
   }
 
-  async claimForSigning(id: string, reservedSerial: string, now: Date): Promise<boolean> {
+  async claimForSigning(
+    id: string,
+    reservedSerial: string,
+    now: Date,
+    approver: string,
+  ): Promise<boolean> {
     const n = await this.em().nativeUpdate(
       E,
       { id, status: "PENDING_APPROVAL" },
-      { status: "PENDING", reservedSerial, updatedAt: now },
+      { status: "PENDING", reservedSerial, updatedAt: now, claimedBy: approver },
     );
     return n > 0;
   }
