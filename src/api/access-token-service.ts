@@ -2,7 +2,6 @@ import {
   type AccessTokenServiceServer,
   AccessTokenServiceService,
 } from "../../gen/ts/certmint/v1/access_token_service";
-import { invalidArgument } from "../errors";
 import { createAccessToken } from "../issuance/access-tokens/create";
 import { findAccessToken, listAccessTokens } from "../issuance/access-tokens/queries";
 import { revokeAccessToken } from "../issuance/access-tokens/revoke";
@@ -73,23 +72,19 @@ export function accessTokenHandlers(
     revokeAccessToken: unary(
       AccessTokenServiceService.revokeAccessToken.path,
       async (req, ctx) => {
-        // Interim (this commit only): the field is in the API; its use case lands next.
-        if (req.revokeCreatedTokens)
-          throw invalidArgument(
-            "REVOKE_CREATED_TOKENS_UNSUPPORTED",
-            "revoke_created_tokens is not supported by this build",
-          );
-        const token = await revokeAccessToken(
+        const revoked = await revokeAccessToken(
           {
             ...issuance(),
             forgetCredential: (id) => deps.security().forgetCredential(id),
           },
           ctx.call,
           req.accessToken,
+          { revokeCreatedTokens: req.revokeCreatedTokens },
         );
+        const now = issuance().now();
         return {
-          accessToken: accessTokenToProto(token, issuance().now()),
-          revokedCreatedTokens: [],
+          accessToken: accessTokenToProto(revoked.token, now),
+          revokedCreatedTokens: revoked.revokedCreated.map((t) => accessTokenToProto(t, now)),
         };
       },
       deps,

@@ -2,13 +2,14 @@
 import {
   CreateAccessTokenRequest,
   ListAccessTokensResponse,
+  RevokeAccessTokenResponse,
 } from "../../../gen/ts/certmint/v1/access_token_service";
 import type { Args } from "../args";
 import { CliError, type CommandSpec, type GroupSpec, UsageError } from "../command";
 import { IDENTITY_TYPE, ROLE } from "../enums";
 import { assertWritable, writeFileAtomically } from "../files";
 import { LIST_SECTION, listPages, noteMore } from "../options/list";
-import { renderFields, renderJson } from "../output";
+import { renderFields, renderJson, renderTable } from "../output";
 import { parseDuration } from "../values";
 import { printOne, printPage } from "../views/print";
 import { TOKEN_COLUMNS, TOKEN_VIEW } from "../views/token";
@@ -213,14 +214,45 @@ export const tokenGet: CommandSpec = {
 export const tokenRevoke: CommandSpec = {
   name: "revoke",
   summary: "revoke an access token at once: its next call is UNAUTHENTICATED",
+  description:
+    "With --created, the tokens still in force that it created, directly or through tokens " +
+    "it created, are revoked with it in one transaction (what to do when a token leaked: its " +
+    "holder may have made more), and listed after it, oldest first; refused with nothing " +
+    "revoked if that would leave no admin credential. It also works on a token revoked " +
+    "before, cutting the tokens of its line still in force.",
   positionals: [TOKEN],
-  options: [],
+  options: [
+    {
+      title: "Line",
+      specs: {
+        created: {
+          type: "boolean",
+          description: "also revoke every token in force that it created, directly or not",
+        },
+      },
+    },
+  ],
   async run(inv) {
+    const created = inv.args.flag("created") === true;
     const res = await inv.rpc(inv.clients.accessTokens, "revokeAccessToken", {
       accessToken: inv.args.positional(0, "TOKEN"),
-      revokeCreatedTokens: false,
+      revokeCreatedTokens: created,
     });
+    if (!created) {
+      printOne(inv, res.accessToken!, TOKEN_VIEW);
+      return;
+    }
+    if (inv.output === "json") {
+      // The whole response; toJSON leaves an empty list out, a script reading
+      // `.revokedCreatedTokens[]` wants it there.
+      const out = RevokeAccessTokenResponse.toJSON(res) as Record<string, unknown>;
+      out.revokedCreatedTokens ??= [];
+      inv.print(renderJson(out));
+      return;
+    }
     printOne(inv, res.accessToken!, TOKEN_VIEW);
+    inv.print(`\nrevoked with it (${res.revokedCreatedTokens.length}):\n`);
+    inv.print(renderTable(res.revokedCreatedTokens, TOKEN_COLUMNS));
   },
 };
 

@@ -1,11 +1,12 @@
 import { failedPrecondition } from "../../errors";
-import { updatedFields } from "../audit/changes";
+import { type FieldChange, updatedFields } from "../audit/changes";
 import { changeRecord } from "../audit/record";
 import type { Call } from "../call";
 import { storedErrorOf } from "../certificates/outcome";
 import { resolveRef } from "../common/refs";
 import { stillThere } from "../common/row-lock";
 import type {
+  AccessToken,
   AccessTokenRepository,
   AccessTokenView,
   AuditRepository,
@@ -21,7 +22,7 @@ export interface RevokeAccessTokenDeps {
     LastAdminStore & {
       tokens: Pick<
         AccessTokenRepository,
-        "find" | "markRevoked" | "lockCaller" | "lockForRevocation"
+        "find" | "markRevoked" | "lockCaller" | "lockForRevocation" | "createdLine"
       >;
       audit: Pick<AuditRepository, "insert">;
       requests: Pick<RequestRepository, "rejectWaitingOf">;
@@ -30,6 +31,22 @@ export interface RevokeAccessTokenDeps {
   now: () => Date;
   /** Evicts the token from the authentication cache of this process at once. */
   forgetCredential: (tokenId: string) => void;
+}
+
+/** What RevokeAccessToken asks besides the token. */
+export interface RevokeAccessTokenOptions {
+  /**
+   * Also revoke, in the same transaction, every token in force whose creator chain leads to
+   * this one (revoke_created_tokens).
+   */
+  readonly revokeCreatedTokens?: boolean;
+}
+
+/** The token revoked, and with revokeCreatedTokens the tokens of its line this call revoked. */
+export interface RevokedAccessTokens {
+  readonly token: AccessTokenView;
+  /** Oldest first (created_at, id); empty without revokeCreatedTokens. */
+  readonly revokedCreated: AccessTokenView[];
 }
 
 /**
@@ -45,44 +62,94 @@ export interface RevokeAccessTokenDeps {
  * flight that create or revoke tokens committed before it (this revocation waited for them),
  * any later one is refused TOKEN_REVOKED, on every replica. Until stop 45 of 2026-12-06 a
  * revoked admin token's calls in flight, queued or on another replica minted admin tokens
- * afterwards (an outside probe, F8). Tokens it made earlier stay in force: revoking a token
- * does not revoke what it created (an admin's tokens are handed to others, most of them for
- * good reasons); to find them, list the tokens whose `creator` is its id, or the audit records
+ * afterwards (an outside probe, F8).
+ *
+ * Without revokeCreatedTokens the tokens it made earlier stay in force: revoking a token does
+ * not revoke what it created (an admin's tokens are handed to others, most of them for good
+ * reasons); to find them, list the tokens whose `creator` is its id, or the audit records
  * whose actor it is (each token's creation is audited under its creator, in the transaction
  * that stores it), and revoke those that are not trusted.
+ *
+ * With revokeCreatedTokens (a leaked token: its holder may have made more, and those more
+ * again) the same transaction also revokes every token of its line still in force: those whose
+ * creator chain leads to it, through tokens in any state (one revoked or expired earlier still
+ * links the tokens it made to it), all with the same revoked_at; each as a revocation of it
+ * alone would (its row locked, its waiting requests rejected, its own audit record, its
+ * credential dropped by every process), and the last-admin rule judges the line as one change:
+ * if it would leave no lasting admin credential the whole call is refused and nothing changes.
+ * A token already revoked is cut again this way: its revocation stands as it was (its record
+ * says nothing changed) and the tokens of its line still in force are revoked now, so a token
+ * revoked earlier without the flag can have its line cut later. The caller's own token may be
+ * in the line (an admin ending a line it belongs to): it is revoked with the others, and the
+ * call answers OK, its change committed while the caller was still in force. Until stop 47 of
+ * 2026-12-06 revoke_created_tokens was refused, and before it there was no such call: each
+ * token of a leaked line had to be found and revoked one at a time, while those still in force
+ * could make more (test/auth/stop47-revoke-created.test.ts).
  */
 export async function revokeAccessToken(
   deps: RevokeAccessTokenDeps,
   call: Call,
   ref: string,
-): Promise<AccessTokenView> {
+  options: RevokeAccessTokenOptions = {},
+): Promise<RevokedAccessTokens> {
   const token = await resolveRef(ref, "access token", "access_token", (k) =>
     deps.store.tokens.find(k),
   );
-  const revoked = await deps.store.transaction(async (tx) => {
+  const cascade = options.revokeCreatedTokens === true;
+  const result = await deps.store.transaction(async (tx) => {
     // The admin set's lock first (last-admin.ts takes it before any lock of the change), then
     // the caller as committed (caller.ts: a revoked token revokes nothing either), then the
     // token, after every change its own calls have in flight committed (they hold it FOR
     // SHARE): from here on none can be made, and `now`, read after the lock, is later than
     // the creation of every token it made (an investigator's "created before the revocation"
-    // is then exact).
-    if (token.role === "ADMIN") await tx.tokens.lockAdminCredentials();
+    // is then exact). A cascade takes the admin set's lock whatever the token's role: its line
+    // may hold admins, which are known only once read under the locks, and the lock must come
+    // before any row's. It also makes two cascades run one after the other, whatever lines
+    // they share.
+    if (cascade || token.role === "ADMIN") await tx.tokens.lockAdminCredentials();
     await requireCallerInForce(tx, call, deps.now());
     if (!(await tx.tokens.lockForRevocation(token.id))) {
       stillThere(null, { what: "access token", ref: token.slug });
     }
+    const line = cascade ? await lockCreatedLine(tx, token.id, deps.now) : [];
     const now = deps.now();
-    const revoke = () => tx.tokens.markRevoked(token.id, now);
-    if (token.role === "ADMIN") {
+    // In force at `now`: one expired meanwhile can make nothing more and is left as it is
+    // (revoked_created_tokens lists neither the revoked nor the expired).
+    const inForce = line.filter((t) => t.revokedAt === null && t.expiresAt > now);
+    const revoke = async () => {
+      await tx.tokens.markRevoked(token.id, now);
+      for (const t of inForce) await tx.tokens.markRevoked(t.id, now);
+    };
+    const admins = [token, ...inForce].filter((t) => t.role === "ADMIN");
+    if (admins.length > 0) {
       await guardLastAdmin(tx, now, revoke, (before) =>
         lastAdminCredential(
           `access_tokens/${token.slug}`,
-          `revoking access token "${token.slug}"`,
+          inForce.length === 0
+            ? `revoking access token "${token.slug}"`
+            : revokingLine(token, inForce, admins),
           before,
         ),
       );
     } else {
       await revoke();
+    }
+    // The tokens of the line first, each with its own record (as the certificates revoked with
+    // a compromised key's), then the token named, whose record is the call's.
+    const revokedCreated: AccessToken[] = [];
+    for (const t of inForce) {
+      const after = await tx.tokens.find({ id: t.id });
+      // markRevoked sets revoked_at only where it was null: to `now` by this call.
+      if (after?.revokedAt?.getTime() !== now.getTime()) continue;
+      revokedCreated.push(after);
+      await rejectWaitingRequests(tx, call, after.slug, after.id, now);
+      await tx.audit.insert(
+        changeRecord(call, { type: "access_token", id: after.id }, now, undefined, [
+          ...updatedFields({ revokedAt: null }, { revokedAt: now }),
+          // The token whose revocation (with revoke_created_tokens) took it.
+          { field: "revoked_with_access_token_id", after: token.id },
+        ]),
+      );
     }
     // Read in the transaction (the read that followed it before): the record says what the
     // revocation changed, revoke_time from none to now, or nothing when it was revoked already.
@@ -90,25 +157,85 @@ export async function revokeAccessToken(
       what: "access token",
       ref: token.slug,
     });
-    // markRevoked sets revoked_at only where it was null: to `now` by this call.
     const revokedByThis = after.revokedAt?.getTime() === now.getTime();
     if (revokedByThis) await rejectWaitingRequests(tx, call, token.slug, token.id, now);
-    await tx.audit.insert(
-      changeRecord(
-        call,
-        { type: "access_token", id: token.id },
-        now,
-        undefined,
-        updatedFields(
-          { revokedAt: revokedByThis ? null : after.revokedAt },
-          { revokedAt: after.revokedAt },
-        ),
-      ),
+    const changes: FieldChange[] = updatedFields(
+      { revokedAt: revokedByThis ? null : after.revokedAt },
+      { revokedAt: after.revokedAt },
     );
-    return after;
+    // Which tokens went with it: each has its own record too (revoked_with_access_token_id).
+    if (cascade) {
+      changes.push({ field: "revoked_created_tokens", after: revokedCreated.map((t) => t.id) });
+    }
+    await tx.audit.insert(
+      changeRecord(call, { type: "access_token", id: token.id }, now, undefined, changes),
+    );
+    return { token: after, revokedCreated };
   });
+  // Each revoked credential is dropped by this process at once and announced to the others
+  // (forgetCredential: a "token-revoked" credential change each), after the commit.
   deps.forgetCredential(token.id);
-  return tokenView(revoked);
+  for (const t of result.revokedCreated) deps.forgetCredential(t.id);
+  return {
+    token: tokenView(result.token),
+    revokedCreated: result.revokedCreated.map(tokenView),
+  };
+}
+
+/**
+ * Inside the revocation's transaction, after the token's own lock: locks (lockForRevocation)
+ * every token of its line in force, in id order, and reads the line again until no token in
+ * force is left unlocked; the line as read last, under those locks. A token of the line making
+ * a token at this moment holds its own row FOR SHARE (caller.ts) until that commits: its lock
+ * here waits for it, and the next read finds the new token (READ COMMITTED: each statement
+ * sees what committed before it), which is locked in turn; once every one in force is locked,
+ * none can make another (a create after this commits is refused TOKEN_REVOKED). Two cascades
+ * never wait for each other's rows: the admin set's lock, taken first, runs them one after the
+ * other (a cascade's roots are locked before their lines, out of id order, so without it two
+ * cascades over one line could deadlock). The id order is the one lockListingProfile keeps (a
+ * profile's deletion; its tokens are issuers and approvers, which create none, so a root is
+ * never among them). Only a token created during the cascade is locked in a later round, out
+ * of that order: were a profile's deletion to lock that same new token at that moment,
+ * PostgreSQL would end one of the two as a deadlock, nothing of it committed, answered ABORTED
+ * with a retry delay (database-outage.ts).
+ */
+async function lockCreatedLine(
+  tx: { tokens: Pick<AccessTokenRepository, "createdLine" | "lockForRevocation"> },
+  tokenId: string,
+  clock: () => Date,
+): Promise<AccessToken[]> {
+  const locked = new Set<string>();
+  for (;;) {
+    const line = await tx.tokens.createdLine(tokenId);
+    const now = clock();
+    const fresh = line
+      .filter((t) => !locked.has(t.id) && t.revokedAt === null && t.expiresAt > now)
+      .map((t) => t.id)
+      .sort();
+    if (fresh.length === 0) return line;
+    // One gone since the read (tokens are deleted only by a create that failed) is skipped.
+    for (const id of fresh) {
+      await tx.tokens.lockForRevocation(id);
+      locked.add(id);
+    }
+  }
+}
+
+/**
+ * The cascade's subject for the last-admin refusal: how many tokens of the line it would have
+ * revoked, and which of them (the token named included) are admins, at most two by slug (as
+ * lastAdminCredential names short-lived ones), so the line's admins stay within the API's 512
+ * characters (api/errors.ts clips a longer message).
+ */
+function revokingLine(
+  token: Pick<AccessToken, "slug">,
+  inForce: readonly AccessToken[],
+  admins: readonly Pick<AccessToken, "slug">[],
+): string {
+  const shown = admins.slice(0, 2).map((a) => `"${a.slug}"`);
+  const more = admins.length > shown.length ? ` and ${admins.length - shown.length} more` : "";
+  const n = inForce.length;
+  return `revoking access token "${token.slug}" and the ${n} token${n === 1 ? "" : "s"} in force it created, directly or not (admins of the line: ${shown.join(", ")}${more})`;
 }
 
 /**

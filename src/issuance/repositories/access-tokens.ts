@@ -74,6 +74,14 @@ export interface AccessTokenRepository {
   lockBindingCa(caId: string): Promise<boolean>;
   /** Sets revokedAt unless it is revoked already. */
   markRevoked(id: string, now: Date): Promise<void>;
+  /**
+   * The tokens whose creator chain leads to the token `id`: those it created, those they
+   * created, and so on, through tokens in any state (one revoked or expired still links its
+   * own to it); in any state themselves, never `id` itself; oldest first (created_at, id).
+   * A cycle of creator_id (none can be made: a creator exists before what it creates) ends
+   * the walk instead of looping.
+   */
+  createdLine(id: string): Promise<AccessToken[]>;
   delete(id: string): Promise<void>;
   /**
    * Inside a transaction: locks (FOR NO KEY UPDATE, in id order) every token whose profile list

@@ -32,6 +32,7 @@ import { Migration20261206140000KekIdGuard } from "./Migration20261206140000KekI
 import { Migration20261206150000DisableBelowRevoked } from "./Migration20261206150000DisableBelowRevoked";
 import { Migration20261206153000CertificateProfileGuard } from "./Migration20261206153000CertificateProfileGuard";
 import { Migration20261206160000RequestClaimedBy } from "./Migration20261206160000RequestClaimedBy";
+import { Migration20261206170000AccessTokenCreatorIndex } from "./Migration20261206170000AccessTokenCreatorIndex";
 
 /**
  * Every migration, in order. Listed explicitly (not discovered on disk) so the same list
@@ -115,5 +116,9 @@ export const MIGRATIONS: MigrationObject[] = [
   {
     name: "Migration20261206160000RequestClaimedBy",
     class: Migration20261206160000RequestClaimedBy,
+  },
+  {
+    name: "Migration20261206170000AccessTokenCreatorIndex",
+    class: Migration20261206170000AccessTokenCreatorIndex,
   },
 ];

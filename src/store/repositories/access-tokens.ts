@@ -87,6 +87,27 @@ export class OrmAccessTokenRepository implements AccessTokenRepository {
     await this.em().nativeUpdate(E, { id, revokedAt: null }, { revokedAt: now, secretSalt: null });
   }
 
+  async createdLine(id: string): Promise<AccessToken[]> {
+    // UNION, not UNION ALL: a token reached twice is walked once, so a cycle ends the walk.
+    const rows = (await this.em().execute(
+      `with recursive "line" ("id") as (
+         select "id" from "access_token" where "creator_id" = ?
+         union
+         select t."id" from "access_token" t join "line" l on t."creator_id" = l."id"
+       )
+       select "id" from "line" where "id" <> ?`,
+      [id, id],
+      "all",
+    )) as Array<{ id: string }>;
+    if (rows.length === 0) return [];
+    const tokens = await this.em().find(
+      E,
+      { id: { $in: rows.map((r) => r.id) } },
+      { orderBy: { createdAt: "asc", id: "asc" }, refresh: true },
+    );
+    return fromRows<AccessToken>(tokens);
+  }
+
   async delete(id: string): Promise<void> {
     await this.em().nativeDelete(E, { id });
   }
