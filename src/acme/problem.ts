@@ -108,6 +108,10 @@ export function problemOfDomainError(err: unknown): AcmeProblem {
   // RFC 8555 6.7: badPublicKey, "the JWS was signed by a public key the server does not
   // support", is also what Boulder answers for a CSR of a blocked key.
   if (e.reason === "KEY_BLOCKED") return new AcmeProblem("badPublicKey", e.message);
+  // RFC 8555 7.6: a certificate whose issuing CA (or one above it) was revoked is revoked for
+  // every relying party already (OCSP answers so, RFC 6960 2.2): revokeCert of it is refused
+  // (certificates/revoke.ts) as revoking a revoked one is.
+  if (e.reason === "ISSUER_REVOKED") return new AcmeProblem("alreadyRevoked", e.message);
   if (e.reason.startsWith("CSR_")) {
     return new AcmeProblem(e.reason === "CSR_KEY_TOO_WEAK" ? "badPublicKey" : "badCSR", e.message);
   }

@@ -88,6 +88,24 @@ export interface IssuedNote {
   readonly notAfter: Date;
 }
 
+/**
+ * An issued certificate as its call's log line names it: enough to put it on its CA's CRL
+ * without the database (a serial is unique per issuing CA, RFC 5280 4.1.2.2, and a CRL lists
+ * what it revokes by serial, 5.1.2.6), and to know until when it stays valid; never its key,
+ * CSR or PEM. The same fields name what an ACME finalize issued (server/call-logging.ts, the call's line; acme/handlers/orders.ts, its
+ * "ACME certificate issued" line) and what automatic renewal did (auto-renewal/renewer.ts, the
+ * "automatic renewal" line): one shape for every line that names an issuance.
+ */
+export function issuedFields(issued: IssuedNote) {
+  return {
+    certificateId: issued.certificateId,
+    serial: issued.serialNumber,
+    ca: issued.ca,
+    ...(issued.caId === undefined ? {} : { caId: issued.caId }),
+    notAfter: issued.notAfter.toISOString(),
+  };
+}
+
 /** The audit actor of what certmint does on its own (the nil UUID, slug "certmint"). */
 export const SYSTEM_ACTOR: Actor = {
   id: "00000000-0000-0000-0000-000000000000",

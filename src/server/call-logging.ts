@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { Metadata, ServerInterceptingCall, type ServerInterceptor, status } from "@grpc/grpc-js";
 import type { Logger } from "pino";
-import { type IssuedNote, monotonicDeadline } from "../issuance/call";
+import { type IssuedNote, issuedFields, monotonicDeadline } from "../issuance/call";
 import { type PeerIdentity, peerIdentity } from "./peer-identity";
 
 /** The metadata key of the per-call request id (read from the client or generated). */
@@ -135,21 +135,5 @@ export function callLoggingInterceptor(logger: Logger): ServerInterceptor {
         next({ ...st, metadata });
       },
     });
-  };
-}
-
-/**
- * An issued certificate as its call's log line names it: enough to put it on its CA's CRL
- * without the database (a serial is unique per issuing CA, RFC 5280 4.1.2.2, and a CRL lists
- * what it revokes by serial, 5.1.2.6), and to know until when it stays valid; never its key,
- * CSR or PEM.
- */
-function issuedFields(issued: IssuedNote) {
-  return {
-    certificateId: issued.certificateId,
-    serial: issued.serialNumber,
-    ca: issued.ca,
-    ...(issued.caId === undefined ? {} : { caId: issued.caId }),
-    notAfter: issued.notAfter.toISOString(),
   };
 }

@@ -123,10 +123,13 @@ describe("server-driven renewal on a profile switched to ACME", () => {
     // Back to API: the refused renewal is due at once (not after the longest wait: a
     // short-lived certificate would expire meanwhile, an outside probe of stop 44's fixes), and
     // the next round renews it, in the owner's name.
+    // The clock does not move from here: were it still the longest wait away, the renewal
+    // below would never come. Read right after the switch, the renewer (every 50 ms) may
+    // already hold it, showing no next attempt while it renews, or have renewed it: on a busy
+    // machine that read failed (the renewer won the race), so only a time shown is checked.
     await setMethod(EnrollmentMethod.ENROLLMENT_METHOD_API);
-    expect((await getCert(h, id)).nextRenewalAttemptTime!.getTime()).toBeLessThanOrEqual(
-      clock.now().getTime(),
-    );
+    const next = (await getCert(h, id)).nextRenewalAttemptTime;
+    if (next !== undefined) expect(next.getTime()).toBeLessThanOrEqual(clock.now().getTime());
     await waitFor(
       "the retry to renew it",
       async () => (await getCert(h, id)).renewedByCertificateId !== "",

@@ -1,3 +1,6 @@
+import { isCertmintError } from "../../errors";
+import type { IssuedNote } from "../../issuance/call";
+import { issuedFields } from "../../issuance/call";
 import { issue } from "../../issuance/certificates/issue";
 import { requestStatus } from "../../issuance/certificates/status";
 import { isUuid } from "../../issuance/common/refs";
@@ -272,6 +275,50 @@ async function checkBeforeIssuing(
 }
 
 /**
+ * The one line that names a certificate an ACME finalize issued, as the gRPC call line's
+ * `issued` does (issuance/call.ts issuedFields: serial, certificate id, CA slug and id,
+ * notAfter; never a key, the CSR or the PEM): after a restore from a backup the log is what
+ * still knows the certificates issued since, to revoke them (README: Backups). The ACME
+ * listener writes no line per request; until stop 47 of 2026-12-06 an ACME issuance was in no
+ * log line at all. A replay of the order's request issues nothing and writes none.
+ */
+function logIssued(x: AcmeExchange, account: AccountRow, order: OrderRow, issued: IssuedNote) {
+  x.ctx.logger.info(
+    {
+      method: "/acme/finalize",
+      profile: x.profile.slug,
+      account: account.id,
+      order: order.id,
+      issued: issuedFields(issued),
+    },
+    "ACME certificate issued",
+  );
+}
+
+/**
+ * The problem a finalize's failure answers. An account deactivated while its finalize was in
+ * flight (the store refused it: issuance/certificates/sign-then-store.ts, ACCOUNT_DEACTIVATED)
+ * gets what RFC 8555 7.3.6 answers any request of a deactivated account: 401 `unauthorized`;
+ * the order is made invalid with it (7.3.6: the server SHOULD cancel the account's pending
+ * operations), and no certificate was stored.
+ */
+async function finalizeProblem(
+  x: AcmeExchange,
+  account: AccountRow,
+  err: unknown,
+): Promise<AcmeProblem> {
+  if (!isCertmintError(err) || err.reason !== "ACCOUNT_DEACTIVATED") {
+    return problemOfDomainError(err);
+  }
+  const now = await x.ctx.store.acme.account(account.id).catch(() => undefined);
+  return new AcmeProblem(
+    "unauthorized",
+    `the account is ${now?.status ?? "deactivated"}: its status changed while this order was being finalized, and nothing was issued (RFC 8555 7.3.6)`,
+    401,
+  );
+}
+
+/**
  * finalize (RFC 8555 7.4): the CSR must name exactly the order's identifiers (badCSR), then it
  * goes to the issuance use case, the same one IssueCertificate calls (policy engine, approval,
  * audit record, inventory), as this account: first as a dry run (checkBeforeIssuing), where a
@@ -347,7 +394,13 @@ export async function finalize(x: AcmeExchange, orderId: string): Promise<AcmeRe
   };
   await checkBeforeIssuing(x, order, call, input);
   try {
-    const outcome = await issue(x.ctx.deps, call, input);
+    let outcome: Awaited<ReturnType<typeof issue>>;
+    try {
+      outcome = await issue(x.ctx.deps, call, input);
+    } finally {
+      // Also when what follows the commit failed: the certificate exists either way.
+      if (call.issued) logIssued(x, account, order, call.issued);
+    }
     const issued = outcome.status === "ISSUED" ? outcome.certificate?.certificateId : undefined;
     await x.ctx.store.acme.finishOrder(
       order.id,
@@ -361,7 +414,7 @@ export async function finalize(x: AcmeExchange, orderId: string): Promise<AcmeRe
       x.now,
     );
   } catch (err) {
-    const problem = problemOfDomainError(err);
+    const problem = await finalizeProblem(x, account, err);
     if (problem.status >= 500) {
       // A transient failure: the order may be finalized again.
       await x.ctx.store.acme.finishOrder(order.id, { status: "ready" }, x.now);

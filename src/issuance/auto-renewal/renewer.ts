@@ -1,11 +1,15 @@
 import { type CertmintError, failedPrecondition, isCertmintError } from "../../errors";
 import { auditRecordOf } from "../audit/record";
 import type { Actor, Call } from "../call";
+import { issuedFields } from "../call";
 import { storedErrorOf } from "../certificates/outcome";
 import { renew } from "../certificates/renew";
 import type { IssuanceDeps } from "../deps";
 import type { ClaimedCertificate } from "../repositories";
 import { type CallerStanding, standingOf } from "./standing";
+
+/** What a log line says of an issued certificate (issuance/call.ts issuedFields). */
+type IssuedFields = ReturnType<typeof issuedFields>;
 
 /** What the renewer is told by the configuration (src/config.ts RenewalConfig). */
 export interface RenewerSettings {
@@ -28,7 +32,17 @@ export interface RenewerHooks {
 }
 
 export type AttemptOutcome =
-  | { certificateId: string; result: "RENEWED"; successorId: string }
+  | {
+      certificateId: string;
+      result: "RENEWED";
+      successorId: string;
+      /**
+       * The successor this attempt signed and stored, as a gRPC call's log line names what it
+       * issued (issuance/call.ts issuedFields): the hook's log line carries it. Unset
+       * for a replay of an earlier attempt's request, which issued nothing now.
+       */
+      issued?: IssuedFields;
+    }
   | { certificateId: string; result: "AWAITING_APPROVAL"; requestId: string }
   | { certificateId: string; result: "FAILED"; reason: string; retryAt: Date }
   | { certificateId: string; result: "SETTLED" | "LEFT" };
@@ -149,9 +163,15 @@ export class Renewer {
     return outcomes;
   }
 
-  /** Renews one claimed certificate and records what came of it. */
+  /**
+   * Renews one claimed certificate and records what came of it. A successor it stored is named
+   * in the outcome (`issued`), the one record of it outside the database (README: Backups), as
+   * the gRPC call line names what RenewCertificate issued; until stop 47 of 2026-12-06 the
+   * outcome named its id only, and neither its serial nor its CA nor its notAfter was logged.
+   * Stored and then met a failure (the bookkeeping after the commit: an outage), it is still
+   * RENEWED, with `issued`: the certificate exists, and a replay of its request issues no other.
+   */
   private async attempt(cert: ClaimedCertificate): Promise<AttemptOutcome> {
-    const { store } = this.deps;
     const idempotencyKey = autoRenewalRequestId(cert.id, cert.failures);
     const call: Call = {
       actor: AUTO_RENEWAL_ACTOR,
@@ -160,6 +180,31 @@ export class Renewer {
       peer: "certmint-auto-renewal",
       statusCodeOf: this.hooks.statusCodeOf,
     };
+    let outcome: AttemptOutcome;
+    try {
+      outcome = await this.renewOne(cert, call, idempotencyKey);
+    } catch (err) {
+      if (!call.issued) throw err;
+      this.hooks.onError(err, cert.id);
+      outcome = {
+        certificateId: cert.id,
+        result: "RENEWED",
+        successorId: call.issued.certificateId,
+      };
+    }
+    if (!call.issued) return outcome;
+    const issued = issuedFields(call.issued);
+    return outcome.result === "RENEWED"
+      ? { ...outcome, issued }
+      : { certificateId: cert.id, result: "RENEWED", successorId: issued.certificateId, issued };
+  }
+
+  private async renewOne(
+    cert: ClaimedCertificate,
+    call: Call,
+    idempotencyKey: string,
+  ): Promise<AttemptOutcome> {
+    const { store } = this.deps;
     // A generated key of a RETURN_ONCE profile stays sealed for the owner's watch this long.
     const deps = { ...this.deps, generatedKeyReplaySeconds: this.settings.keyHoldSeconds };
     try {
@@ -266,12 +311,16 @@ const SETTLED_REASONS = new Set(["CERTIFICATE_ALREADY_RENEWED", "CERTIFICATE_REV
  * Refusals retried after CERTMINT_RENEWAL_RETRY_MAX_SECONDS at once: the owner may no longer
  * have certificates made in its name (ownerRefusal), or the profile now enrolls by ACME
  * (certificates/plan.ts refuseOtherEnrollment: its certificates are renewed by ACME orders,
- * whose challenges prove the names again; renewal resumes if it is switched back to API).
+ * whose challenges prove the names again; renewal resumes if it is switched back to API), or
+ * its CA (or one above it) was revoked: an admin's decision too, pointing the profile at a CA in
+ * good standing, after which the renewal comes from it (until stop 47 of 2026-12-06 CA_REVOKED
+ * was retried with the doubling backoff, a failure recorded at each attempt).
  */
 const LONGEST_WAIT_REASONS = new Set([
   "OWNER_REVOKED",
   "OWNER_DEACTIVATED",
   "ENROLLMENT_METHOD_MISMATCH",
+  "CA_REVOKED",
 ]);
 
 /**

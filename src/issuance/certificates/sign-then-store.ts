@@ -103,6 +103,14 @@ export async function signThenStore(
     forgetChangeRecord(call);
     if (stored === "rows-changed") throw new HeldRowsChanged();
     if (stored === "caller-revoked") {
+      if (isAcmeCall(call)) {
+        // RFC 8555 7.3.6: a deactivated account's requests are refused `unauthorized`; the ACME
+        // finalize (acme/handlers/orders.ts) answers so and makes the order invalid.
+        throw unauthenticated(
+          "ACCOUNT_DEACTIVATED",
+          `ACME account ${call.actor.id} was deactivated while this order was being finalized (RFC 8555 7.3.6); nothing was stored`,
+        );
+      }
       throw unauthenticated(
         "TOKEN_REVOKED",
         `access token "${call.actor.slug}" was revoked before this certificate could be stored; nothing was stored`,
@@ -126,6 +134,9 @@ export async function signThenStore(
 
 /**
  * Stores the signed issuance.
+ *  - An ACME finalize is stored only while its account's status is still 'valid', its row held
+ *    FOR SHARE likewise (SignedIssuance.accountInForce): deactivated meanwhile (RFC 8555
+ *    7.3.6), it stores nothing (UNAUTHENTICATED ACCOUNT_DEACTIVATED, an ACME `unauthorized`).
  *  - An issuance by an access token (any role) is stored only while the token is not revoked,
  *    its row held FOR SHARE by the same statement to its commit (SignedIssuance.callerInForce):
  *    once RevokeAccessToken of it answered OK it stores nothing ("caller-revoked", answered
@@ -156,12 +167,20 @@ async function storeSigned(
   // (mTLS clients of other services); until stop 46 of 2026-12-06 only an admin's store was
   // guarded, and an issuer's issuance in flight stored its certificate after RevokeAccessToken
   // of it answered OK. certmint's own calls (SYSTEM_ACTOR, automatic renewal: the nil UUID)
-  // and ACME accounts (acme/acting.ts: an account id, no token row) have none: an ACME
-  // account's finalize checks the account when it starts, not when it stores.
-  const byToken = actor.id !== SYSTEM_ACTOR.id && !call.method.startsWith("/acme/");
+  // and ACME accounts (acme/acting.ts: an account id, no token row) have none.
+  // An ACME finalize's account (the actor) is held instead, stored only while its status is
+  // still 'valid' (accountInForce): deactivated (RFC 8555 7.3.6: the server "MUST NOT accept
+  // further requests authorized by that account's key") once its finalize had started, it
+  // stores nothing ("caller-revoked"). Until stop 47 of 2026-12-06 a finalize checked the
+  // account when it started, not when it stored, and an account deactivated meanwhile still got
+  // the certificate.
+  const acme = isAcmeCall(call);
+  const byToken = actor.id !== SYSTEM_ACTOR.id && !acme;
   const issuance: SignedIssuance = byToken
     ? { ...signedIssuance, callerInForce: actor.id }
-    : signedIssuance;
+    : acme
+      ? { ...signedIssuance, accountInForce: actor.id }
+      : signedIssuance;
   try {
     if (!ca || !plan.isCa || renewalOf) return await deps.store.issuance.storeIssuance(issuance);
     const spki = spkiSha256Of(key.publicKey);
@@ -174,6 +193,14 @@ async function storeSigned(
     forgetChangeRecord(call);
     throw err;
   }
+}
+
+/**
+ * A call made for an ACME account (acme/acting.ts accountCall: the actor is the acme_account
+ * id, the method "/acme/..."); the only ACME call that stores an issuance is the finalize.
+ */
+function isAcmeCall(call: Call): boolean {
+  return call.method.startsWith("/acme/");
 }
 
 /** The request as it is stored: ISSUED, naming its certificate, a generated key held or not. */

@@ -28,7 +28,7 @@ export interface UpdateProfileDeps {
       policies: Pick<PolicyRepository, "find" | "lock">;
       cas: Pick<CaRepository, "find">;
       audit: Pick<AuditRepository, "insert">;
-      renewals: Pick<RenewalRepository, "retryEnrollmentRefusals">;
+      renewals: Pick<RenewalRepository, "retryRefusals">;
     }
   >;
   now: () => Date;
@@ -73,9 +73,15 @@ export async function updateProfile(
     // Back to API enrollment: the server-driven renewals refused while it enrolled by ACME
     // (auto-renewal waits CERTMINT_RENEWAL_RETRY_MAX_SECONDS after such a refusal) are due now,
     // or a short-lived certificate would expire waiting (an outside probe of stop 44's fixes).
-    if (row.enrollmentMethod !== "API" && checked.enrollmentMethod === "API") {
-      await tx.renewals.retryEnrollmentRefusals(row.id, now);
-    }
+    // Another issuer: those refused because the CA (or one above it) was revoked are due now,
+    // renewed from the new one (until stop 47 of 2026-12-06 they waited the doubling backoff).
+    const undone = [
+      ...(row.enrollmentMethod !== "API" && checked.enrollmentMethod === "API"
+        ? ["ENROLLMENT_METHOD_MISMATCH"]
+        : []),
+      ...(row.caId !== checked.caId ? ["CA_REVOKED"] : []),
+    ];
+    if (undone.length > 0) await tx.renewals.retryRefusals(row.id, undone, now);
     // The audit record commits with the change (issue 6), and says what changed: the stored
     // settings that differ, before and after.
     await tx.audit.insert(

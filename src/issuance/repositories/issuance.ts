@@ -75,6 +75,14 @@ export interface SignedIssuance {
    * Unset for certmint's own calls and ACME accounts, which have no access_token row.
    */
   callerInForce?: string;
+  /**
+   * The acme_account id of an ACME finalize's caller (sign-then-store.ts): stored only while
+   * that account's status is still 'valid', its row held FOR SHARE by the storing statement to
+   * its commit (in a batched store, each distinct account's row once per statement), against
+   * the UPDATE of its deactivation (RFC 8555 7.3.6); else "caller-revoked". Never set with
+   * callerInForce.
+   */
+  accountInForce?: string;
 }
 
 /**
@@ -96,7 +104,10 @@ export type IssuanceStored =
   | "key-blocked"
   /** Its CA was revoked or disabled while it was signed (certmint_ca_signs): nothing written. */
   | "ca-inactive"
-  /** SignedIssuance.callerInForce was revoked before the store: nothing written. */
+  /**
+   * SignedIssuance.callerInForce was revoked, or SignedIssuance.accountInForce deactivated (or
+   * revoked), before the store: nothing written.
+   */
   | "caller-revoked";
 
 /**

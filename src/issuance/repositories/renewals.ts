@@ -59,11 +59,12 @@ export interface RenewalRepository {
     retryAt: Date,
   ): Promise<boolean>;
   /**
-   * The profile's certificates whose last renewal was refused for its enrollment method
-   * (ENROLLMENT_METHOD_MISMATCH: it enrolled by ACME) are due again at `now`: it enrolls by API
-   * once more. Returns how many.
+   * The profile's certificates whose last renewal was refused for one of `reasons` (an admin's
+   * decision the profile's update just undid: ENROLLMENT_METHOD_MISMATCH when it enrolls by API
+   * once more, CA_REVOKED when it names another issuer) are due again at `now`, not after the
+   * longest wait (auto-renewal/renewer.ts LONGEST_WAIT_REASONS). Returns how many.
    */
-  retryEnrollmentRefusals(profileId: string, now: Date): Promise<number>;
+  retryRefusals(profileId: string, reasons: readonly string[], now: Date): Promise<number>;
   /**
    * EXPIRING events, once per certificate, for active certificates past their renewal time
    * that nothing renews (no auto_renew, or its renewal failed or waits for approval); at most

@@ -397,6 +397,21 @@ const callersInForce = (ids: string) =>
   `select "id" from "access_token" where "id" ${ids} and "revoked_at" is null for share`;
 
 /**
+ * The same for an ACME finalize's account (SignedIssuance.accountInForce): each account of
+ * `ids` whose status is still 'valid', held FOR SHARE to the commit. Its deactivation (RFC 8555
+ * 7.3.6, acme/handlers/accounts.ts) is an UPDATE of the row (FOR NO KEY UPDATE), the first
+ * statement of its transaction: a store that comes after it waits for its commit and then reads
+ * the row as it left it (READ COMMITTED re-checks `status` on the newest version) and stores
+ * nothing; a deactivation that comes after the store waits for the store's commit. Until stop 47
+ * of 2026-12-06 an account deactivated while its finalize was in flight still got the
+ * certificate. No deadlock: the deactivation locks this one row first and then waits on nothing
+ * a store holds (it inserts audit records and updates its own account's requests waiting for
+ * approval, which no store locks).
+ */
+const accountsInForce = (ids: string) =>
+  `select "id" from "acme_account" where "id" ${ids} and "status" = 'valid' for share`;
+
+/**
  * LockedRequest.requesterNow: the requester's row FOR SHARE, which conflicts with the FOR NO
  * KEY UPDATE of RevokeAccessToken's (and an ACME deactivation's) UPDATE: a revocation committed
  * before is read (a locking read sees the row's newest committed version), one after waits for
@@ -410,7 +425,7 @@ const PROFILE_SHARE_SQL = `select "slug", "enrollment_method" from "certificate_
 
 /** LockedRequest.backToApproval: the claim (approval.ts, claimForSigning) undone. */
 const BACK_TO_APPROVAL_SQL = `update "certificate_request"
-   set "status" = 'PENDING_APPROVAL', "reserved_serial" = null, "updated_at" = ?
+   set "status" = 'PENDING_APPROVAL', "reserved_serial" = null, "claimed_by" = null, "updated_at" = ?
  where "id" = ? and "status" = 'PENDING' returning "id"`;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -829,6 +844,7 @@ function statements(em: EntityManager) {
       audit: record,
       heldRows,
       callerInForce,
+      accountInForce,
     }: SignedIssuance) {
       const c = (prop: keyof Certificate) => certificates.column(prop);
       const q = requests.insert(request);
@@ -841,12 +857,18 @@ function statements(em: EntityManager) {
              for update), `
         : "";
       const held = heldRows ? heldGuard(heldRows) : undefined;
-      // The caller's token, still not revoked, held FOR SHARE to the commit (callersInForce).
-      const caller = callerInForce ? `caller as (${callersInForce("= ?::uuid")}), ` : "";
+      // The caller's token, still not revoked, or an ACME caller's account, still valid, held
+      // FOR SHARE to the commit (callersInForce, accountsInForce). A call has one or neither.
+      const callerId = callerInForce ?? accountInForce;
+      const caller = callerInForce
+        ? `caller as (${callersInForce("= ?::uuid")}), `
+        : accountInForce
+          ? `caller as (${accountsInForce("= ?::uuid")}), `
+          : "";
       const sources = [
         renewed ? "renewable" : "",
         held ? "held" : "",
-        callerInForce ? "caller" : "",
+        callerId ? "caller" : "",
       ].filter(Boolean);
       const source = sources.length
         ? `select ${q.placeholders} from ${sources.join(", ")}`
@@ -860,7 +882,7 @@ function statements(em: EntityManager) {
         `(select count(*) from stored)::int as "stored"`,
         ...(renewed ? [`(select count(*) from renewable)::int as "renewable"`] : []),
         ...(held ? [`(select count(*) from held)::int as "held"`] : []),
-        ...(callerInForce ? [`(select count(*) from caller)::int as "caller"`] : []),
+        ...(callerId ? [`(select count(*) from caller)::int as "caller"`] : []),
       ].join(", ");
       return {
         text: `with ${guard}${held?.text ?? ""}${caller}inserted as (
@@ -874,7 +896,7 @@ function statements(em: EntityManager) {
         bindings: [
           ...(renewed ? [renewed] : []),
           ...(held?.bindings ?? []),
-          ...(callerInForce ? [callerInForce] : []),
+          ...(callerId ? [callerId] : []),
           ...q.bindings,
           ...(renewed ? [certificate.id, renewed] : []),
           ...a.bindings,
@@ -893,9 +915,12 @@ function statements(em: EntityManager) {
      * is still that row; an item of a caller's token (t: its id, SignedIssuance.callerInForce)
      * only while that token is not revoked: `callers` reads each distinct token of the batch
      * once, FOR SHARE (callersInForce), so a batch of one caller's calls costs one row lock, and
-     * a revoked caller's items store nothing while the other callers' store. Returns each
-     * certificate's outcome: "stored", "caller-revoked" (its caller's token was revoked; checked
-     * first, as the lone statement does), "rows-changed" (its held rows changed); a duplicate
+     * a revoked caller's items store nothing while the other callers' store; an ACME finalize's
+     * item (u: its account, SignedIssuance.accountInForce) likewise only while its account is
+     * still valid (`accounts`, accountsInForce). Returns each certificate's outcome: "stored",
+     * "caller-revoked" (its caller's token was revoked, or its ACME account is no longer
+     * valid; checked first, as the lone statement does), "rows-changed" (its held rows
+     * changed); a duplicate
      * has no row. A serial conflict fails the statement as a whole (the caller stores each alone
      * then). The parameter is parsed once, as jsonb: as
      * json, each item's text was lexed again for every field taken from it (a batch of 16
@@ -914,6 +939,9 @@ function statements(em: EntityManager) {
         const reqId = `(items.q).${r("id")}`;
         const unchanged = (t: TableColumns, alias: string, id: string, tag: string) =>
           `exists (select 1 from ${t.table} ${alias} where ${alias}.${t.column("id")} = (e->'h'->>'${id}')::uuid and ${t.tag(alias)} = e->'h'->>'${tag}')`;
+        // An item's caller still in force: its token (t) not revoked, its ACME account (u)
+        // still valid; an item has one or neither.
+        const inForce = `((items.t is null or items.t in (select "id" from callers)) and (items.u is null or items.u in (select "id" from accounts)))`;
         text = `with items as materialized (
              select jsonb_populate_record(null::${requests.table}, e->'q') as q,
                     jsonb_populate_record(null::${certificates.table}, e->'c') as c,
@@ -921,12 +949,14 @@ function statements(em: EntityManager) {
                     (e->'h' is null or (${unchanged(profiles, "hp", "p", "pt")} and ${unchanged(policies, "hy", "y", "yt")}
                       and (e->'h'->>'c' is null or ${unchanged(cas, "hc", "c", "ct")}))) as fresh,
                     (chains.list -> ((e->>'k')::int)) as chain,
-                    (e->>'t')::uuid as t
+                    (e->>'t')::uuid as t,
+                    (e->>'u')::uuid as u
                from jsonb_array_elements(?::jsonb) as e, (select ?::jsonb as list) as chains),
            callers as (${callersInForce("in (select items.t from items)")}),
+           accounts as (${accountsInForce("in (select items.u from items)")}),
            inserted as (
              insert into ${requests.table} (${requests.columnList}) select ${requests.fieldsOf("q")} from items
-             where items.fresh and (items.t is null or items.t in (select "id" from callers))
+             where items.fresh and ${inForce}
              on conflict (${r("caller")}, ${r("idempotencyKey")}) where ${r("idempotencyKey")} is not null
              do nothing returning ${r("id")}),
            audited as (
@@ -938,12 +968,9 @@ function statements(em: EntityManager) {
              returning ${certificates.column("id")})
          select ${certificates.column("id")} as "id", 'stored' as "outcome" from stored
          union all select (items.c).${certificates.column("id")}, 'caller-revoked' from items
-           where items.t is not null and items.t not in (select "id" from callers)
+           where not ${inForce}
          union all select (items.c).${certificates.column("id")}, 'rows-changed' from items
-           where not items.fresh and (items.t is null or items.t in (select "id" from callers))`.replace(
-          /\s+/g,
-          " ",
-        );
+           where not items.fresh and ${inForce}`.replace(/\s+/g, " ");
         this.storeIssuancesText = text;
       }
       const chains: string[][] = [];
@@ -957,6 +984,7 @@ function statements(em: EntityManager) {
           ...(k === undefined ? {} : { k }),
           ...(i.heldRows ? { h: heldJson(i.heldRows) } : {}),
           ...(i.callerInForce ? { t: i.callerInForce } : {}),
+          ...(i.accountInForce ? { u: i.accountInForce } : {}),
         };
       });
       return { text, bindings: [JSON.stringify(rows), JSON.stringify(chains)] };

@@ -196,14 +196,15 @@ export class OrmRenewalRepository implements RenewalRepository {
     return rows.length === 1;
   }
 
-  async retryEnrollmentRefusals(profileId: string, now: Date): Promise<number> {
+  async retryRefusals(profileId: string, reasons: readonly string[], now: Date): Promise<number> {
+    if (reasons.length === 0) return 0;
     const rows = await this.em().execute<Array<{ id: string }>>(
       `update "certificate" set "renewal_retry_at" = ?
         where "profile_id" = ? and "renewal_state" = 'FAILED'
-          and "renewal_error"->>'reason' = 'ENROLLMENT_METHOD_MISMATCH'
+          and "renewal_error"->>'reason' in (?)
           and "renewed_by_id" is null and "revoked_at" is null and "renewal_retry_at" > ?
         returning "id"`,
-      [now, profileId, now],
+      [now, profileId, reasons, now],
     );
     return rows.length;
   }

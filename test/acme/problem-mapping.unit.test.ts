@@ -1,0 +1,28 @@
+/**
+ * Which ACME problem (RFC 8555 6.7) a refusal of certmint's use cases becomes
+ * (acme/problem.ts problemOfDomainError), for the reasons that have one of their own.
+ */
+import { describe, expect, it } from "vitest";
+import { problemOfDomainError } from "../../src/acme/problem";
+import { failedPrecondition } from "../../src/errors";
+
+const ACME = "urn:ietf:params:acme:error:";
+
+describe("ACME problems of certmint's refusals", () => {
+  it("answers alreadyRevoked for a certificate whose CA was revoked (RFC 8555 7.6)", () => {
+    // certificates/revoke.ts refuses a revocation under a revoked issuer ISSUER_REVOKED: the
+    // certificate is revoked already for every relying party. Until stop 47 of 2026-12-06 it
+    // was a 409 malformed.
+    const p = problemOfDomainError(
+      failedPrecondition("ISSUER_REVOKED", 'certificate authority "ca" was revoked'),
+    );
+    expect(`${ACME}${p.type}`).toBe(`${ACME}alreadyRevoked`);
+    expect(p.status).toBe(400);
+    expect(p.detail).toContain('certificate authority "ca" was revoked');
+  });
+
+  it("keeps other preconditions a 409 malformed", () => {
+    const p = problemOfDomainError(failedPrecondition("CA_DISABLED", "disabled"));
+    expect([p.type, p.status]).toEqual(["malformed", 409]);
+  });
+});
