@@ -13,6 +13,8 @@
  *  - a google.protobuf.Timestamp's nanos is in [0, 999999999], as timestamp.proto defines it
  *    (ts-proto folds nanos into the Date it decodes, so past this point -1 or 2e9 no longer
  *    shows; until 2026-12-05 they were taken as a second earlier or two later);
+ *  - an enum field holds a value of its enum, and a repeated one no UNSPECIFIED (0), except the
+ *    fields in ENUMS_LEFT_TO_HANDLERS (ENUM_VALUE_UNKNOWN, ENUM_VALUE_UNSPECIFIED);
  *  - the bytes must be well-formed protobuf.
  *
  * A request that breaks any of this is never decoded: the deserializer hands the handler a
@@ -59,6 +61,8 @@ interface FieldCheck {
   readonly message?: MessageCheck;
   /** google.protobuf.Timestamp.nanos: held to [0, 999999999]. */
   readonly timestampNanos?: boolean;
+  /** An enum field held to its enum's numbers (not one of ENUMS_LEFT_TO_HANDLERS). */
+  readonly enumValues?: ReadonlySet<number>;
 }
 type MessageCheck = Map<number, FieldCheck>;
 
@@ -112,9 +116,52 @@ function compileMessage(desc: DescMessage, compiled: Map<string, MessageCheck>):
       limit: fieldLimit(`${desc.typeName}.${field.name}`),
       message,
       timestampNanos: desc.typeName === "google.protobuf.Timestamp" && field.number === 2,
+      enumValues: checkedEnumValues(desc, field),
     });
   }
   return check;
+}
+
+/**
+ * The enum fields of requests that the check leaves alone: the output-only fields of resources
+ * a request carries (ignored, AIP-203), a CA's status (UpdateCertificateAuthority reads it only
+ * when update_mask names it, AIP-134), and the policy's rules, which compilePolicy checks
+ * with every other problem of the policy, at their index (convert/policy.ts). Every other enum
+ * field is checked here, so that a request with unknown numbers in several fields hears of all
+ * of them at once (README, Errors: "BadRequest field violations for every rule a request
+ * breaks"); until stop 47 of 2026-12-06 each handler's enum codec refused the first it met, and
+ * `key_usages: [99], extended_key_usages: [99]` named key_usages[0] alone (an outside probe, R).
+ * The codecs (convert/enums.ts) still check what they convert: they name the same fields.
+ */
+export const ENUMS_LEFT_TO_HANDLERS: ReadonlySet<string> = new Set([
+  "certmint.v1.AccessToken.state",
+  "certmint.v1.CertificateAuthority.type",
+  "certmint.v1.CertificateAuthority.status",
+  "certmint.v1.CertificateAuthority.key_algorithm",
+  "certmint.v1.CertificateAuthority.signature_algorithm",
+  "certmint.v1.CertificateAuthority.revocation_reason",
+  "certmint.v1.KeyUsageRule.allowed",
+  "certmint.v1.KeyUsageRule.required",
+  "certmint.v1.KeyUsageRule.denied",
+  "certmint.v1.ExtendedKeyUsageRule.allowed",
+  "certmint.v1.ExtendedKeyUsageRule.required",
+  "certmint.v1.ExtendedKeyUsageRule.denied",
+  "certmint.v1.KeyAlgorithmRule.allowed",
+  "certmint.v1.SignatureAlgorithmRule.allowed",
+  "certmint.v1.BasicConstraintsRule.ca",
+  "certmint.v1.CertificatePolicy.subject_names_in_sans",
+]);
+
+/** The numbers an enum field may hold, or undefined when the check leaves it alone. */
+function checkedEnumValues(desc: DescMessage, field: DescField): ReadonlySet<number> | undefined {
+  const e =
+    field.fieldKind === "enum"
+      ? field.enum
+      : field.fieldKind === "list" && field.listKind === "enum"
+        ? field.enum
+        : undefined;
+  if (!e || ENUMS_LEFT_TO_HANDLERS.has(`${desc.typeName}.${field.name}`)) return undefined;
+  return new Set(e.values.map((v) => v.number));
 }
 
 function kindOf(field: DescField): FieldCheck["kind"] {
@@ -139,6 +186,8 @@ function kindOf(field: DescField): FieldCheck["kind"] {
 /** What the walk over one request's bytes found: every violation (up to the cap). */
 interface ScanResult {
   violations: FieldViolation[];
+  /** The message's sentence for each violation, in the same order. */
+  sentences: string[];
   /** Set when the bytes are not a protobuf message. */
   malformed?: string;
 }
@@ -148,13 +197,22 @@ function scanRequest(bytes: Uint8Array, check: MessageCheck): ScanResult {
   try {
     scan.message(bytes, check, "", 0);
   } catch (err) {
-    return { violations: [], malformed: err instanceof Error ? err.message : "undecodable" };
+    return {
+      violations: [],
+      sentences: [],
+      malformed: err instanceof Error ? err.message : "undecodable",
+    };
   }
-  return { violations: [...scan.countViolations(), ...scan.violations] };
+  const counted = scan.countViolations();
+  return {
+    violations: [...counted, ...scan.violations],
+    sentences: [...counted.map((v) => `${v.field} ${v.description}`), ...scan.sentences],
+  };
 }
 
 class Scan {
   readonly violations: FieldViolation[] = [];
+  readonly sentences: string[] = [];
   /** Values seen per repeated field path (without indices). */
   private readonly counts = new Map<string, { n: number; limit: FieldLimit }>();
 
@@ -162,6 +220,8 @@ class Scan {
     if (depth > MAX_DEPTH) throw new Error("nested too deeply");
     const wire = new Wire(bytes);
     const paths = new Map<number, string>();
+    // A singular enum's last value, by path: a decoder keeps the last one sent (proto3).
+    const lastEnums = new Map<string, { field: FieldCheck; value: number }>();
     while (!wire.done()) {
       const tag = wire.varint();
       const number = tag >>> 3;
@@ -188,6 +248,26 @@ class Scan {
         }
         continue;
       }
+      if (field.enumValues) {
+        if (!field.repeated) {
+          lastEnums.set(at, { field, value: wire.int32() });
+        } else if (wireType === WireType.LengthDelimited) {
+          const [start, end] = wire.lengthDelimited();
+          const values = bytes.subarray(start, end);
+          let index = this.count(at, field.limit, packedCount(values));
+          const packed = new Wire(values);
+          const max = field.limit.maxItems ?? Infinity;
+          // Values past the limit are only counted: the count violation covers them.
+          while (!packed.done() && index < max)
+            this.enumValue(field, `${at}[${index++}]`, packed.int32());
+        } else {
+          const index = this.count(at, field.limit, 1);
+          const value = wire.int32();
+          if (index < (field.limit.maxItems ?? Infinity))
+            this.enumValue(field, `${at}[${index}]`, value);
+        }
+        continue;
+      }
       if (field.kind === "enum" || field.kind === "other") {
         if (field.repeated && wireType === WireType.LengthDelimited) {
           this.count(at, field.limit, wire.packedVarints());
@@ -209,6 +289,25 @@ class Scan {
       else if (field.kind === "string") this.string(payload, where, field.limit);
       else if (payload.length > max)
         this.flag(where, "FIELD_TOO_LONG", `at most ${max} bytes (got ${payload.length})`);
+    }
+    for (const [at, { field, value }] of lastEnums) this.enumValue(field, at, value);
+  }
+
+  /**
+   * An enum value against its enum: a number the enum lacks is unknown, and UNSPECIFIED (0) is
+   * no value of a list (it is the default of a singular field, which says "not set"). The
+   * words are the codecs' (convert/enums.ts), which said them one field at a time.
+   */
+  private enumValue(field: FieldCheck, at: string, value: number): void {
+    if (!field.enumValues!.has(value)) {
+      this.flag(
+        at,
+        "ENUM_VALUE_UNKNOWN",
+        `unknown enum value ${value}`,
+        `${at} has an unknown value ${value}`,
+      );
+    } else if (value === 0 && field.repeated) {
+      this.flag(at, "ENUM_VALUE_UNSPECIFIED", "UNSPECIFIED is not a value", `${at} is UNSPECIFIED`);
     }
   }
 
@@ -251,9 +350,11 @@ class Scan {
     }
   }
 
-  private flag(field: string, reason: string, description: string): void {
-    if (this.violations.length < MAX_VIOLATIONS)
+  private flag(field: string, reason: string, description: string, sentence?: string): void {
+    if (this.violations.length < MAX_VIOLATIONS) {
       this.violations.push(fieldViolation(field, reason, description));
+      this.sentences.push(sentence ?? `${field} ${description}`);
+    }
   }
 
   countViolations(): FieldViolation[] {
@@ -303,6 +404,21 @@ class Wire {
     return this.pos >= this.bytes.length;
   }
 
+  /**
+   * An int32 or enum varint as a decoder reads it: its low 32 bits, signed (a negative number
+   * is ten bytes on the wire).
+   */
+  int32(): number {
+    let value = 0;
+    for (let i = 0; i < 10; i++) {
+      if (this.pos >= this.bytes.length) throw new Error("premature EOF");
+      const b = this.bytes[this.pos++]!;
+      if (i < 5) value |= (b & 0x7f) << (7 * i); // bits past 32 fall off, as in a decoder
+      if ((b & 0x80) === 0) return value | 0;
+    }
+    throw new Error("invalid varint");
+  }
+
   /** A varint of up to 32 bits (tags and lengths). */
   varint(): number {
     let value = 0;
@@ -345,10 +461,7 @@ class Wire {
   /** The number of varints in a packed repeated field. */
   packedVarints(): number {
     const [start, end] = this.lengthDelimited();
-    let n = 0;
-    for (let i = start; i < end; i++) if ((this.bytes[i]! & 0x80) === 0) n++;
-    if (end > start && (this.bytes[end - 1]! & 0x80) !== 0) throw new Error("truncated varint");
-    return n;
+    return packedCount(this.bytes.subarray(start, end));
   }
 
   skip(wireType: number): void {
@@ -372,6 +485,15 @@ class Wire {
     }
     if (this.pos > this.bytes.length) throw new Error("premature EOF");
   }
+}
+
+/** The number of varints in the payload of a packed repeated field. */
+function packedCount(values: Uint8Array): number {
+  let n = 0;
+  for (const b of values) if ((b & 0x80) === 0) n++;
+  if (values.length > 0 && (values[values.length - 1]! & 0x80) !== 0)
+    throw new Error("truncated varint");
+  return n;
 }
 
 /**
@@ -417,16 +539,22 @@ function refusalOf(result: ScanResult, typeName: string): CertmintError | undefi
       `the request is not a valid ${typeName} message (${result.malformed})`,
     );
   }
-  const { violations } = result;
+  const { violations, sentences } = result;
   if (violations.length === 0) return undefined;
-  const shown = violations.slice(0, 3).map((v) => `${v.field} ${v.description}`);
+  const shown = sentences.slice(0, 3);
   const more = violations.length > 3 ? `; and ${violations.length - 3} more` : "";
+  // Enum values alone: the first one's reason, as when the codecs refused them one at a time.
+  if (violations.every((v) => ENUM_REASONS.has(v.reason!))) {
+    return invalidArgument(violations[0]!.reason!, `${shown.join("; ")}${more}`, { violations });
+  }
   return invalidArgument(
     "REQUEST_FIELD_INVALID",
     `the request breaks the limits of the contract: ${shown.join("; ")}${more}`,
     { violations },
   );
 }
+
+const ENUM_REASONS = new Set(["ENUM_VALUE_UNKNOWN", "ENUM_VALUE_UNSPECIFIED"]);
 
 const REFUSAL = Symbol("certmint.requestRefusal");
 

@@ -53,9 +53,11 @@ export class HealthReporter {
     ...HEALTH_SERVICES.map((s): [string, ServingStatus] => [s, "NOT_SERVING"]),
     [LIVENESS_SERVICE, "SERVING"],
   ]);
+  /** Each open Watch, with the status it was last sent. */
   private readonly watches = new Set<{
     service: string;
     call: ServerWritableStream<HealthRequest, HealthResponse>;
+    sent: HealthResponse["status"];
   }>();
   private ended = false;
 
@@ -75,10 +77,11 @@ export class HealthReporter {
           call.emit("error", stopping());
           return;
         }
-        const watch = { service, call };
+        const sent: HealthResponse["status"] = this.statuses.get(service) ?? "SERVICE_UNKNOWN";
+        const watch = { service, call, sent };
         this.watches.add(watch);
         call.on("cancelled", () => this.watches.delete(watch));
-        call.write({ status: this.statuses.get(service) ?? "SERVICE_UNKNOWN" });
+        call.write({ status: watch.sent });
       },
       list: (
         _call: ServerUnaryCall<unknown, unknown>,
@@ -91,11 +94,22 @@ export class HealthReporter {
     });
   }
 
+  /**
+   * The readiness of every service but the liveness one. A Watch is sent a status only when it
+   * differs from the one it was last sent: grpc.health.v1 Watch streams "a new message whenever
+   * the service's serving status changes" (health.proto). Until stop 47 of 2026-12-06 every
+   * set() wrote to every Watch, so at shutdown a watch of certmint.liveness, which stays
+   * SERVING, got SERVING twice before UNAVAILABLE (an outside probe, R, LOW-6), and a
+   * database check that found PostgreSQL reachable again re-sent SERVING to watches already
+   * told.
+   */
   set(state: ServingStatus): void {
     for (const s of HEALTH_SERVICES) this.statuses.set(s, state);
-    for (const { service, call } of this.watches) {
-      const s = this.statuses.get(service);
-      if (s) call.write({ status: s });
+    for (const watch of this.watches) {
+      const s = this.statuses.get(watch.service);
+      if (s === undefined || s === watch.sent) continue;
+      watch.sent = s;
+      watch.call.write({ status: s });
     }
   }
 

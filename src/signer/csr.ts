@@ -134,11 +134,37 @@ interface CsrRead {
   signature: SignatureTask;
 }
 
+/**
+ * Why `der` cannot be a CertificationRequest before it is parsed: one is a DER SEQUENCE (RFC
+ * 2986 section 4.2), so its first byte is 0x30. Anything else would be read as some other
+ * element, and the reader's words about that element ("1 bytes of trailing data" for the PEM
+ * body "AAAA", three zero bytes read as an empty element of tag 0) told a user nothing he could
+ * act on (until stop 47 of 2026-12-06: an outside probe, R, LOW-5).
+ */
+function notASequence(der: Buffer): string | undefined {
+  if (der.length === 0) return "it is empty (no DER bytes)";
+  const first = der[0]!;
+  if (first === 0x30) return undefined;
+  const tag = `0x${first.toString(16).padStart(2, "0")}`;
+  const what = `the bytes are not a DER CertificationRequest (RFC 2986 section 4.2): one starts with the SEQUENCE tag 0x30, these with ${tag}`;
+  // Printable text where DER should be: the usual mistake is base64 applied twice (a PEM file
+  // encoded again) or text pasted between the PEM lines.
+  const head = der.subarray(0, 64);
+  const text = head.every((b) => (b >= 0x20 && b < 0x7f) || b === 0x0a || b === 0x0d || b === 0x09);
+  return text ? `${what} (the PEM body decodes to text, not DER: base64 encoded twice?)` : what;
+}
+
 function readCsr(der: Buffer): CsrRead {
+  const shape = notASequence(der);
+  if (shape) throw malformed(shape);
   let node: Asn1;
   try {
     const parsed = parseDer(der);
-    if (parsed.trailing > 0) throw malformed(`${parsed.trailing} bytes of trailing data`);
+    if (parsed.trailing > 0) {
+      throw malformed(
+        `${parsed.trailing} ${parsed.trailing === 1 ? "byte follows" : "bytes follow"} the CertificationRequest SEQUENCE; send exactly one CSR`,
+      );
+    }
     node = parsed.node;
   } catch (e) {
     if (e instanceof CertmintError) throw e;

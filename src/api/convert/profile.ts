@@ -5,7 +5,7 @@ import {
   type ProfileDefaults as PbProfileDefaults,
   ValidityOverflow as PbValidityOverflow,
 } from "../../../gen/ts/certmint/v1/certificate_profile_service";
-import { invalidField } from "../../errors";
+import { type CertmintError, invalidArgument, invalidField, isCertmintError } from "../../errors";
 import { etagOf } from "../../issuance/common/etag";
 import type { IssuerChoice, ProfileDraft } from "../../issuance/profiles/inputs";
 import { storedDefaults, storedRenewal } from "../../issuance/profiles/load";
@@ -72,11 +72,39 @@ function issuerFromProto(issuer: PbProfile["issuer"]): IssuerChoice {
   return { kind: "NONE" };
 }
 
-function defaultsFromProto(d: PbProfileDefaults | undefined): ProfileDefaults {
+/**
+ * Runs one field's conversion, keeping its refusal in `refusals` (undefined then): the fields
+ * of a profile are independent, so a request with two bad durations hears of both at once
+ * (README, Errors: "BadRequest field violations for every rule a request breaks"; until stop
+ * 47 of 2026-12-06 the first refusal alone was thrown).
+ */
+function collecting<T>(refusals: CertmintError[], convert: () => T): T | undefined {
+  try {
+    return convert();
+  } catch (err) {
+    if (!isCertmintError(err) || err.kind !== "invalid_argument") throw err;
+    refusals.push(err);
+    return undefined;
+  }
+}
+
+/** The refusals collected, as one: the first one's reason, every violation, every sentence. */
+function throwCollected(refusals: CertmintError[]): void {
+  if (refusals.length === 0) return;
+  if (refusals.length === 1) throw refusals[0];
+  throw invalidArgument(refusals[0]!.reason, refusals.map((r) => r.message).join("; "), {
+    violations: refusals.flatMap((r) => r.violations),
+  });
+}
+
+function defaultsFromProto(
+  d: PbProfileDefaults | undefined,
+  refusals: CertmintError[],
+): ProfileDefaults {
   const at = `${FIELD}.defaults`;
   const subject = subjectFromProto(d?.subject);
   return {
-    ttlSeconds: durationToSeconds(d?.ttl, `${at}.ttl`),
+    ttlSeconds: collecting(refusals, () => durationToSeconds(d?.ttl, `${at}.ttl`)),
     subject: subject.attributes.length > 0 ? subject : undefined,
     keyAlgorithm: keyAlgorithmCodec.fromProto(d?.keyAlgorithm ?? 0, `${at}.key_algorithm`),
     signatureAlgorithm: signatureAlgorithmCodec.fromProto(
@@ -94,7 +122,8 @@ function defaultsFromProto(d: PbProfileDefaults | undefined): ProfileDefaults {
 
 /** A proto CertificateProfile as the use cases take it (identity and output fields aside). */
 export function profileDraftFromProto(pb: PbProfile | undefined): ProfileDraft {
-  return {
+  const refusals: CertmintError[] = [];
+  const draft: ProfileDraft = {
     description: pb?.description ?? "",
     policy: pb?.certificatePolicy ?? "",
     issuer: issuerFromProto(pb?.issuer),
@@ -102,14 +131,13 @@ export function profileDraftFromProto(pb: PbProfile | undefined): ProfileDraft {
       pb?.enrollmentMethod ?? 0,
       `${FIELD}.enrollment_method`,
     ),
-    defaults: defaultsFromProto(pb?.defaults),
+    defaults: defaultsFromProto(pb?.defaults, refusals),
     renewal: {
       autoRenew: pb?.renewal?.autoRenew ?? false,
       renewBeforeDays: pb?.renewal?.renewBeforeDays ?? 0,
       allowSharedRenewal: pb?.renewal?.allowSharedRenewal ?? false,
-      renewBeforeSeconds: durationToSeconds(
-        pb?.renewal?.renewBefore,
-        `${FIELD}.renewal.renew_before`,
+      renewBeforeSeconds: collecting(refusals, () =>
+        durationToSeconds(pb?.renewal?.renewBefore, `${FIELD}.renewal.renew_before`),
       ),
     },
     requireApproval: pb?.requireApproval ?? false,
@@ -124,6 +152,8 @@ export function profileDraftFromProto(pb: PbProfile | undefined): ProfileDraft {
     ),
     acmeRequireEab: pb?.acme?.requireExternalAccountBinding ?? false,
   };
+  throwCollected(refusals);
+  return draft;
 }
 
 /** A stored profile as the API shows it; policy and CA by id. */
