@@ -46,6 +46,12 @@ export class AcmeProblem extends Error {
       retryAfter?: number;
       /** A Location header, e.g. the account that holds a key already (RFC 8555 7.3.5). */
       location?: string;
+      /**
+       * What failed, for a 500 made of an unexpected error: the listener logs it (never sent).
+       * A handler that turns every error into a problem (finalize records it on the order)
+       * keeps the cause this way; until stop 47 of 2026-12-06 such a 500 was logged nowhere.
+       */
+      internalCause?: unknown;
     } = {},
   ) {
     super(detail);
@@ -86,7 +92,7 @@ export function problemOfDomainError(err: unknown): AcmeProblem {
   // A database outage is a 503 with Retry-After (below), which ACME clients retry; a 500
   // tells them the request itself failed.
   const e = (isCertmintError(err) ? err : outageError(err)) as CertmintError | undefined;
-  if (!e) return new AcmeProblem("serverInternal", "internal error", 500);
+  if (!e) return new AcmeProblem("serverInternal", "internal error", 500, { internalCause: err });
   if (e.reason === "POLICY_VIOLATION") {
     // Only a refused name is a refused identifier. A subject attribute the policy does not
     // allow (O=, a common name its subject rules refuse) is a fault of the CSR, badCSR (RFC 8555
@@ -137,6 +143,6 @@ export function problemOfDomainError(err: unknown): AcmeProblem {
     case "aborted":
       return new AcmeProblem("malformed", e.message, 409);
     default:
-      return new AcmeProblem("serverInternal", "internal error", 500);
+      return new AcmeProblem("serverInternal", "internal error", 500, { internalCause: e });
   }
 }

@@ -25,4 +25,14 @@ describe("ACME problems of certmint's refusals", () => {
     const p = problemOfDomainError(failedPrecondition("CA_DISABLED", "disabled"));
     expect([p.type, p.status]).toEqual(["malformed", 409]);
   });
+
+  it("keeps an unexpected error's cause on its 500 for the log, never in the document", () => {
+    // finalize records every error on the order as a problem and throws that: the listener logs
+    // a 500's cause from here (http/server.ts). Until stop 47 of 2026-12-06 it was lost.
+    const cause = new TypeError("x is undefined");
+    const p = problemOfDomainError(cause);
+    expect([p.type, p.status]).toEqual(["serverInternal", 500]);
+    expect(p.extra.internalCause).toBe(cause);
+    expect(JSON.stringify(p.document())).not.toContain("x is undefined");
+  });
 });

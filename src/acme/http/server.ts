@@ -272,6 +272,10 @@ async function serve(
     if (outage) ctx.logger.warn({ cause: outage, path }, "database unavailable");
     else if (problem.status >= 500 && !(err instanceof AcmeProblem)) {
       ctx.logger.error({ err, path }, "ACME request failed");
+    } else if (problem.extra.internalCause !== undefined) {
+      // A handler turned an unexpected error into this problem (problemOfDomainError): its
+      // cause, not the problem, says what failed.
+      ctx.logger.error({ err: problem.extra.internalCause, path }, "ACME request failed");
     }
     if (problem.type === "badNonce") nonce = true;
     return send(
