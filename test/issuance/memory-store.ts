@@ -429,8 +429,30 @@ export class MemoryStore {
               profileNow: async (profileId) => {
                 const profile = this.profiles.get(profileId);
                 return profile
-                  ? { slug: profile.slug, enrollmentMethod: profile.enrollmentMethod }
+                  ? {
+                      slug: profile.slug,
+                      enrollmentMethod: profile.enrollmentMethod,
+                      caId: profile.caId,
+                      allowSelfApproval: profile.allowSelfApproval,
+                    }
                   : null;
+              },
+              caNow: async (caId) => {
+                const ca = this.cas.get(caId);
+                return ca ? structuredClone(ca) : null;
+              },
+              revokedAbove: async (caId) => {
+                for (let ca = this.cas.get(caId), depth = 0; ca && depth < 32; depth++) {
+                  if (ca.revokedAt) {
+                    return {
+                      slug: ca.slug,
+                      revokedAt: ca.revokedAt,
+                      revocationReason: ca.revocationReason ?? null,
+                    };
+                  }
+                  ca = ca.parentId ? this.cas.get(ca.parentId) : undefined;
+                }
+                return null;
               },
               backToApproval: async (requestId, updatedAt) => {
                 if (!pending()) return false;

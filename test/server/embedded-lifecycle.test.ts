@@ -18,9 +18,11 @@ import { join } from "node:path";
 import type { Client } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  CertificateAuthorityStatus,
   CreateIntermediateCertificateAuthorityRequest,
   CreateRootCertificateAuthorityRequest,
   ListCertificateAuthoritiesRequest,
+  UpdateCertificateAuthorityRequest,
 } from "../../gen/ts/certmint/v1/certificate_authority_service";
 import { CreateCertificateProfileRequest } from "../../gen/ts/certmint/v1/certificate_profile_service";
 import {
@@ -35,7 +37,7 @@ import {
 } from "../../gen/ts/certmint/v1/certificate_service";
 import { KeyAlgorithm, RevocationReason } from "../../gen/ts/certmint/v1/common";
 import { createTlsServerPolicy, opensslCsr } from "../support/fixtures";
-import { type CertmintClients, call, makeClients } from "../support/harness";
+import { type CertmintClients, call, decodeError, makeClients } from "../support/harness";
 import { openssl, opensslOk, TempDir } from "../support/openssl";
 import {
   checkHealth,
@@ -183,6 +185,7 @@ describe("the embedded default (make run without DATABASE_URL), end to end", {
       ["web", false, KeyAlgorithm.KEY_ALGORITHM_EC_P256],
       // RSA-4096 keys take long to generate: the SIGKILL below finds a request PENDING.
       ["gated", true, KeyAlgorithm.KEY_ALGORITHM_RSA_4096],
+      ["gated-ec", true, KeyAlgorithm.KEY_ALGORITHM_EC_P256],
     ] as const) {
       await call(
         c.profiles,
@@ -348,6 +351,56 @@ describe("the embedded default (make run without DATABASE_URL), end to end", {
     );
     expect(cas.certificateAuthorities.map((ca) => ca.slug).sort()).toEqual(["issuing", "root"]);
     expectCrlLists(await crlText(), [generated.serialNumber], [renewed.serialNumber]);
+  });
+
+  it("approves on the embedded database: every check under the request's lock reads on the lock's connection", async () => {
+    // The embedded pool has one connection, the one that holds a request's lock while the
+    // approval's checks run: a read on another waited for it until the pool gave up (60 s, then
+    // UNAVAILABLE). Until stop 47 of 2026-12-06 those checks read the profile (self-approval)
+    // and the CA that way: every approval here hung, and a replay that took a claim over too.
+    const approve = (id: string) =>
+      call(
+        c.certificates,
+        "approveCertificateRequest",
+        ApproveCertificateRequestRequest.fromPartial({ certificateRequestId: id }),
+      );
+    const waiting = await issueGenerated("gated-ec", "approved.example.com", "approve-1");
+    expect(waiting.status).toBe(
+      CertificateRequestStatus.CERTIFICATE_REQUEST_STATUS_PENDING_APPROVAL,
+    );
+    const approved = await approve(waiting.certificateRequestId);
+    expect(approved.certificateRequest!.status).toBe(ISSUED);
+    const status = await call(c.certificates, "getRequestStatus", {
+      certificateRequestId: waiting.certificateRequestId,
+    });
+    verifyChain(status.certificate!);
+
+    // The CA disabled meanwhile: refused CA_DISABLED, the request waits again; enabled, approved.
+    const second = await issueGenerated("gated-ec", "later.example.com", "approve-2");
+    const setIssuing = (s: CertificateAuthorityStatus) =>
+      call(
+        c.authorities,
+        "updateCertificateAuthority",
+        UpdateCertificateAuthorityRequest.fromPartial({
+          certificateAuthority: { id: issuing.id, status: s },
+          updateMask: ["status"],
+        }),
+      );
+    await setIssuing(CertificateAuthorityStatus.CERTIFICATE_AUTHORITY_STATUS_DISABLED);
+    const refused = await approve(second.certificateRequestId).then(
+      () => undefined,
+      (err: unknown) => decodeError(err),
+    );
+    expect(refused).toMatchObject({ code: 9, reason: "CA_DISABLED" });
+    expect(
+      (
+        await call(c.certificates, "getRequestStatus", {
+          certificateRequestId: second.certificateRequestId,
+        })
+      ).certificateRequest!.status,
+    ).toBe(CertificateRequestStatus.CERTIFICATE_REQUEST_STATUS_PENDING_APPROVAL);
+    await setIssuing(CertificateAuthorityStatus.CERTIFICATE_AUTHORITY_STATUS_ACTIVE);
+    expect((await approve(second.certificateRequestId)).certificateRequest!.status).toBe(ISSUED);
   });
 
   it("survives SIGKILL: restarts on the same data, serves, and finishes a request left PENDING on its replay", async () => {

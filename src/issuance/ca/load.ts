@@ -41,6 +41,20 @@ export async function noteRevokedAbove(
 }
 
 /**
+ * noteRevokedAbove with the walk done by `revokedAboveOf` (one statement: LockedRequest
+ * revokedAbove, on the connection that holds a request's lock, where the CA repository's reads
+ * would wait for a second connection the embedded database does not have).
+ */
+export async function noteRevokedAboveWith(
+  revokedAboveOf: (caId: string) => Promise<RevokedAncestor | null>,
+  ca: Pick<CertificateAuthority, "id" | "status" | "revokedAt" | "parentId">,
+): Promise<void> {
+  if (ca.status !== "DISABLED" || ca.revokedAt || !ca.parentId || belowRevoked.has(ca.id)) return;
+  const revoked = await revokedAboveOf(ca.id);
+  if (revoked) belowRevoked.set(ca.id, revoked);
+}
+
+/**
  * A CA signs only while ACTIVE (a revoked, DISABLED or PENDING_CERTIFICATE CA signs nothing).
  * A CA below a revoked CA (noteRevokedAbove) is refused CA_REVOKED naming that CA, as enabling
  * it is (update.ts): it can never sign again, so "enable it" would be false advice.

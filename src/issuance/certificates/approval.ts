@@ -9,7 +9,7 @@ import { changeTransaction } from "../access-tokens/caller";
 import { updatedFields } from "../audit/changes";
 import { changeRecord } from "../audit/record";
 import { type CallerStanding, standingOf } from "../auto-renewal/standing";
-import { noteRevokedAbove, requireActive } from "../ca/load";
+import { noteRevokedAboveWith, requireActive } from "../ca/load";
 import { type Call, SYSTEM_ACTOR } from "../call";
 import { referenceNotFound } from "../common/refs";
 import type { IssuanceDeps } from "../deps";
@@ -19,6 +19,7 @@ import {
   type CertificateProfile,
   type CertificateRequest,
   type CertificateRequestView,
+  type LockedRequest,
   type LockedRequester,
   requestView,
 } from "../repositories";
@@ -158,6 +159,10 @@ function checksUnderLock(
       // however long the call waited. Until stop 45 of 2026-12-06 an approval in flight signed
       // seconds after its approver's revocation (an outside probe: a leaked admin token's
       // approval of a certificate an admin binding accepts).
+      // Every read here goes through `locked`, on the connection that holds the request's lock
+      // (the embedded database has no other: LockedRequest.caNow), in this order: the tokens,
+      // then the profile (a profile's deletion locks its tokens first, then the profile).
+      let selfApprover: string | undefined;
       if (approver !== SYSTEM_ACTOR.id) {
         const token = await locked.requesterNow(approver);
         if (token?.kind === "token" && token.revokedAt) {
@@ -168,20 +173,17 @@ function checksUnderLock(
             ),
           );
         }
-        // Its requester approving its own request, on a profile that no longer allows it.
         if (approver === waiting.caller) {
-          refuse(
-            await selfApprovalRefusal(
-              deps,
-              token?.kind === "token" ? token.slug : approver,
-              waiting,
-            ),
-          );
+          selfApprover = token?.kind === "token" ? token.slug : approver;
         }
       }
       const requester = await locked.requesterNow(waiting.caller);
-      refuse(requesterRefusal(waiting, lockedStanding(requester)));
       const profile = await locked.profileNow(waiting.profileId);
+      // Its requester approving its own request, on a profile that no longer allows it.
+      if (selfApprover !== undefined) {
+        refuse(selfApprovalRefusalOf(selfApprover, waiting, profile ?? undefined));
+      }
+      refuse(requesterRefusal(waiting, lockedStanding(requester)));
       // Gone meanwhile (a deletion waits while the request is claimed: PENDING counts as
       // waiting, profiles/delete.ts): FAILED, as planFromStored ends it.
       if (!profile) {
@@ -192,10 +194,8 @@ function checksUnderLock(
         refuse(enrollmentRefusal(waiting, profile, requester?.kind === "account"));
       }
       // As refuseWhileUnsignable, before the plan's refusals (a takeover's: refuseUnderLock).
-      const caId = plan
-        ? plan.ca?.id
-        : (await deps.store.profiles.find({ id: waiting.profileId }))?.caId;
-      if (caId) refuse(await caWaitsNow(deps, waiting, caId, profile.slug));
+      const caId = plan ? plan.ca?.id : (profile.caId ?? undefined);
+      if (caId) refuse(await caWaitsNow(locked, waiting, caId, profile.slug));
     },
     waitsAgain: (err) => {
       if (refused.has(err)) return err;
@@ -392,6 +392,15 @@ async function selfApprovalRefusal(
   request: CertificateRequest,
 ): Promise<CertmintError | undefined> {
   const profile = await deps.store.profiles.find({ id: request.profileId });
+  return selfApprovalRefusalOf(slug, request, profile ?? undefined);
+}
+
+/** selfApprovalRefusal on a profile read already (checksUnderLock: LockedRequest.profileNow). */
+function selfApprovalRefusalOf(
+  slug: string,
+  request: CertificateRequest,
+  profile: Pick<CertificateProfile, "slug" | "allowSelfApproval"> | undefined,
+): CertmintError | undefined {
   if (profile?.allowSelfApproval) return;
   return permissionDenied(
     "SELF_APPROVAL_NOT_ALLOWED",
@@ -563,14 +572,14 @@ async function refuseWhileUnsignable(deps: IssuanceDeps, request: CertificateReq
  * there too: sign-and-store.ts caGone).
  */
 async function caWaitsNow(
-  deps: IssuanceDeps,
+  locked: Pick<LockedRequest, "caNow" | "revokedAbove">,
   request: CertificateRequest,
   caId: string,
   profileSlug: string,
 ): Promise<CertmintError | undefined> {
-  const ca = await deps.store.cas.find({ id: caId });
+  const ca = await locked.caNow(caId);
   if (!ca) return;
-  await noteRevokedAbove(deps.store.cas, ca);
+  await noteRevokedAboveWith(locked.revokedAbove, ca);
   try {
     requireActive(ca);
     return;

@@ -1,7 +1,7 @@
 import { CertmintError, failedPrecondition, isCertmintError } from "../../errors";
 import { spkiSha256Of } from "../../signer";
 import { changeRecord, forgetChangeRecord } from "../audit/record";
-import { noteRevokedAbove, requireActive } from "../ca/load";
+import { noteRevokedAboveWith, requireActive } from "../ca/load";
 import { refuseTakenCaName } from "../ca/new-ca";
 import { type Call, refuseIfAbandoned } from "../call";
 import type { IssuanceDeps } from "../deps";
@@ -222,7 +222,7 @@ async function signAndStoreLocked(
     // Disabled by a revocation above it (ca/revoke.ts disables the tree): requireActive names
     // that revocation (CA_REVOKED, the request FAILED) only once noteRevokedAbove has looked;
     // else the approval waited again, told to enable a CA that can never sign again.
-    await noteRevokedAbove(deps.store.cas, { ...plan.ca, ...now });
+    await noteRevokedAboveWith(locked.revokedAbove, { ...plan.ca, ...now });
     requireActive({ ...plan.ca, ...now });
   }
   const signed = await sign(deps, plan, request, key, validity, options);

@@ -174,7 +174,31 @@ export interface LockedRequest {
    */
   profileNow(
     profileId: string,
-  ): Promise<Pick<CertificateProfile, "slug" | "enrollmentMethod"> | null>;
+  ): Promise<Pick<
+    CertificateProfile,
+    "slug" | "enrollmentMethod" | "caId" | "allowSelfApproval"
+  > | null>;
+  /**
+   * A CA as it is now (null: gone), read on the lock's connection without taking its signing
+   * lock (issuerNow takes that, after the names lock: sign-and-store.ts keeps that order).
+   * Everything read while the request's lock is held goes through LockedRequest: on the
+   * embedded database the pool has one connection, the lock's, and a read on another waited
+   * for it until the pool gave up (UNAVAILABLE after 60 s; until stop 47 of 2026-12-06 an
+   * approval's checks read the profile and the CA that way).
+   */
+  caNow(
+    caId: string,
+  ): Promise<Pick<
+    CertificateAuthority,
+    "id" | "slug" | "status" | "revokedAt" | "parentId" | "certificatePem"
+  > | null>;
+  /**
+   * The nearest revoked CA at or above `caId` (its slug, time and reason), or null: one
+   * recursive statement on the lock's connection (ca/load.ts noteRevokedAbove's walk).
+   */
+  revokedAbove(
+    caId: string,
+  ): Promise<{ slug: string; revokedAt: Date; revocationReason: string | null } | null>;
   /**
    * A claimed request (PENDING, serial reserved) put back to PENDING_APPROVAL, its serial no
    * longer reserved and `updatedAt` restored, as if no approval had claimed it: an approval

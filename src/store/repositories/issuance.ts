@@ -368,9 +368,55 @@ export class OrmIssuanceRepository implements IssuanceRepository {
       requesterNow: (caller) => requesterOn(connection, caller),
       profileNow: async (profileId) => {
         const [row] = await connection.execute<
-          Array<{ slug: string; enrollment_method: CertificateProfile["enrollmentMethod"] }>
+          Array<{
+            slug: string;
+            enrollment_method: CertificateProfile["enrollmentMethod"];
+            ca_id: string | null;
+            allow_self_approval: boolean;
+          }>
         >(PROFILE_SHARE_SQL, [profileId]);
-        return row ? { slug: row.slug, enrollmentMethod: row.enrollment_method } : null;
+        return row
+          ? {
+              slug: row.slug,
+              enrollmentMethod: row.enrollment_method,
+              caId: row.ca_id,
+              allowSelfApproval: row.allow_self_approval,
+            }
+          : null;
+      },
+      caNow: async (caId) => {
+        const [row] = await connection.execute<
+          Array<{
+            id: string;
+            slug: string;
+            status: CertificateAuthority["status"];
+            revoked_at: Date | string | null;
+            parent_id: string | null;
+            certificate_pem: string | null;
+          }>
+        >(CA_NOW_SQL, [caId]);
+        return row
+          ? {
+              id: row.id,
+              slug: row.slug,
+              status: row.status,
+              revokedAt: row.revoked_at === null ? null : new Date(row.revoked_at),
+              parentId: row.parent_id,
+              certificatePem: row.certificate_pem,
+            }
+          : null;
+      },
+      revokedAbove: async (caId) => {
+        const [row] = await connection.execute<
+          Array<{ slug: string; revoked_at: Date | string; revocation_reason: string | null }>
+        >(REVOKED_ABOVE_SQL, [caId]);
+        return row
+          ? {
+              slug: row.slug,
+              revokedAt: new Date(row.revoked_at),
+              revocationReason: row.revocation_reason,
+            }
+          : null;
       },
       backToApproval: async (id, updatedAt) =>
         (await connection.execute<Array<{ id: string }>>(BACK_TO_APPROVAL_SQL, [updatedAt, id]))
@@ -421,7 +467,23 @@ const REQUESTER_TOKEN_SHARE_SQL = `select "slug", "revoked_at" from "access_toke
 const REQUESTER_ACCOUNT_SHARE_SQL = `select "status" from "acme_account" where "id" = ?::uuid for share`;
 
 /** LockedRequest.profileNow: as the requester's, against UpdateCertificateProfile's UPDATE. */
-const PROFILE_SHARE_SQL = `select "slug", "enrollment_method" from "certificate_profile" where "id" = ? for share`;
+const PROFILE_SHARE_SQL = `select "slug", "enrollment_method", "ca_id", "allow_self_approval" from "certificate_profile" where "id" = ? for share`;
+
+/** LockedRequest.caNow: no lock (issuerNow takes the CA's signing lock, in its place). */
+const CA_NOW_SQL = `select "id", "slug", "status", "revoked_at", "parent_id", "certificate_pem" from "certificate_authority" where "id" = ?`;
+
+/**
+ * LockedRequest.revokedAbove: up the parents from the CA until a revoked one (a CA's parents
+ * never change; 32 levels at most, as ca/revoke.ts revokedAbove walks them).
+ */
+const REVOKED_ABOVE_SQL = `with recursive "up" ("parent_id", "slug", "revoked_at", "revocation_reason", "depth") as (
+    select "parent_id", "slug", "revoked_at", "revocation_reason", 0 from "certificate_authority" where "id" = ?
+    union all
+    select "a"."parent_id", "a"."slug", "a"."revoked_at", "a"."revocation_reason", "up"."depth" + 1
+      from "certificate_authority" "a" join "up" on "a"."id" = "up"."parent_id"
+     where "up"."revoked_at" is null and "up"."depth" < 32
+  )
+  select "slug", "revoked_at", "revocation_reason" from "up" where "revoked_at" is not null order by "depth" limit 1`;
 
 /** LockedRequest.backToApproval: the claim (approval.ts, claimForSigning) undone. */
 const BACK_TO_APPROVAL_SQL = `update "certificate_request"
