@@ -14,11 +14,23 @@ describe("ACME problems of certmint's refusals", () => {
     // certificate is revoked already for every relying party. Until stop 47 of 2026-12-06 it
     // was a 409 malformed.
     const p = problemOfDomainError(
-      failedPrecondition("ISSUER_REVOKED", 'certificate authority "ca" was revoked'),
+      failedPrecondition("ISSUER_REVOKED", "certificate x is revoked already: GetCertificate ...", {
+        preconditions: [
+          {
+            type: "CA_STATUS",
+            subject: "certificate_authorities/issuing",
+            description: "revoked at 2026-12-06T10:00:00.000Z (KEY_COMPROMISE)",
+          },
+        ],
+      }),
     );
     expect(`${ACME}${p.type}`).toBe(`${ACME}alreadyRevoked`);
     expect(p.status).toBe(400);
-    expect(p.detail).toContain('certificate authority "ca" was revoked');
+    // In ACME's terms: the CA and its revocation, keyCompromise by its RFC 5280 number; no RPC.
+    expect(p.detail).toBe(
+      'the certificate is revoked already: certificate authority "issuing" (revoked at 2026-12-06T10:00:00.000Z (KEY_COMPROMISE)) was revoked, and OCSP answers that revocation for it; only a revocation for keyCompromise (reason 1) is still recorded, since it blocks the certificate\'s key',
+    );
+    expect(p.detail).not.toContain("GetCertificate");
   });
 
   it("keeps other preconditions a 409 malformed", () => {
