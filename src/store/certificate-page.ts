@@ -44,8 +44,10 @@ export interface CertificatePageFilter {
   /**
    * For each of issuerRevokedCaIds, the revoked CA whose revocation it stands under (itself, or
    * the nearest revoked CA above it); a CA not here stands under its own. A certificate of such
-   * a CA revoked for good on its own no later than that revocation stays REVOKED (what OCSP
-   * answers, ca/ocsp.ts underRevokedCa); one on hold, or revoked after it, is ISSUER_REVOKED.
+   * a CA revoked for keyCompromise (at any time), or for another reason but certificateHold no
+   * later than that revocation, stays REVOKED (what OCSP answers, ca/ocsp.ts
+   * ownRevocationStands); one on hold, or revoked after it for a weaker reason, is
+   * ISSUER_REVOKED.
    */
   revokedCaIdOf?: ReadonlyMap<string, string>;
   /**
@@ -109,14 +111,21 @@ export function certificatePageQuery(
       );
   };
   /**
-   * A certificate of revoked issuer `id` whose own revocation OCSP answers instead of the CA's:
-   * revoked for good (not certificateHold) no later than the CA (the CA's time read from its
-   * row, exact to the microsecond, once per statement). Its negation, with "revoked_at" is
-   * null, is what shows ISSUER_REVOKED (certificates/queries.ts shownStatus). Until stop 47 of
-   * 2026-12-06 any revoked row counted as REVOKED, a hold under a revoked CA included.
+   * A certificate of revoked issuer `id` whose own revocation OCSP answers instead of the CA's
+   * (ca/ocsp.ts ownRevocationStands, the same rule): revoked for keyCompromise, at any time
+   * (RFC 5280 5.3.1: the subscriber's key, what the CA's CRL lists), or for good (not
+   * certificateHold) no later than the CA (the CA's time read from its row, exact to the
+   * microsecond, once per statement). Never null: `is not distinct from` where a null reason
+   * would make the whole condition null, and so its negation, which is what shows
+   * ISSUER_REVOKED (certificates/queries.ts shownStatus), would drop the row from both filters.
+   * A condition on the rows each branch reads, so the plans stay as they were (one index range
+   * per CA). Until stop 47 of 2026-12-06 any revoked row counted as REVOKED, a hold under a
+   * revoked CA included; and, within stop 47, a keyCompromise after the CA's counted as
+   * ISSUER_REVOKED while the CA's CRL listed it as keyCompromise (an outside probe, S F3;
+   * test/certificates/stop47-own-key-compromise.test.ts).
    */
   const ownStands = (id: string): [string, unknown[]] => [
-    `("revoked_at" is not null and "revocation_reason" is distinct from 'CERTIFICATE_HOLD' and "revoked_at" <= (select "revoked_at" from "certificate_authority" where "id" = ?))`,
+    `("revoked_at" is not null and ("revocation_reason" is not distinct from 'KEY_COMPROMISE' or ("revocation_reason" is distinct from 'CERTIFICATE_HOLD' and "revoked_at" <= (select "revoked_at" from "certificate_authority" where "id" = ?))))`,
     [f.revokedCaIdOf?.get(id) ?? id],
   ];
   const issuerShown = (id: string): { sql: string; params: unknown[] } => {

@@ -7,13 +7,19 @@
  *  - a certificate revoked for good on its own before the CA keeps its own time and reason;
  *  - RevokeCertificate of one under the revoked CA with another reason than keyCompromise
  *    (made final hold included) is FAILED_PRECONDITION ISSUER_REVOKED, naming the CA and its
- *    time, and changes nothing; keyCompromise is recorded (it blocks the key) and the
- *    certificate still shows the CA's earlier revocation, as OCSP answers;
+ *    time, and changes nothing; keyCompromise is recorded (it blocks the key) and shows
+ *    REVOKED keyCompromise at its own time in OCSP, Get, List and the CRL (its own
+ *    keyCompromise always stands: stop47-own-key-compromise.test.ts);
  *  - the profile's valid-certificate count (DeleteCertificateProfile) and the expiry metrics
  *    count none of them.
  * Until stop 47 of 2026-12-06 the hold and the later revocation showed REVOKED with their own
  * time and reason while OCSP answered cACompromise, the later revocation was accepted, and the
- * count and the metrics still counted them as valid.
+ * count and the metrics still counted them as valid. Updated within stop 47 (helper G, probe S F3
+ * of stop 47): test 4 expected the keyCompromise recorded after the CA to show the CA's
+ * revocation (ISSUER_REVOKED, cACompromise at the CA's time) in the answer and in OCSP, and
+ * test 5 listed it under ISSUER_REVOKED, while the CA's CRL listed it as keyCompromise at its
+ * own time; test 5 also expected the CA's CRL to list the hold as certificateHold, while OCSP
+ * answered cACompromise at the CA's time: it now lists it so.
  */
 import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -230,7 +236,8 @@ describe("a certificate under a revoked CA: one answer (Get, List, CLI, OCSP, CR
     const answer = await ocsp(leaf.held!.pem);
     expect(answer).toMatchObject({ status: "revoked", reason: "cACompromise" });
     expect(ocspTime(answer.revokedAt)).toBe(wholeSeconds(caRevokedAt));
-    // Its own row keeps the hold (the CA's CRL lists it so); it is only shown as OCSP answers.
+    // Its own row keeps the hold; it is shown (and, since helper G of stop 47, listed on the
+    // CA's CRL) as OCSP answers.
     expect((await row(leaf.held!.id)).revocation_reason).toBe("CERTIFICATE_HOLD");
     // The CLI shows the same.
     const text = ok(await cli.run(["cert", "get", leaf.held!.id])).stdout;
@@ -281,22 +288,24 @@ describe("a certificate under a revoked CA: one answer (Get, List, CLI, OCSP, CR
     expect((await revoke(leaf.early!.id, R.REVOCATION_REASON_SUPERSEDED)).status).toBe(REVOKED);
   });
 
-  it("keyCompromise after the CA's revocation is recorded (its key blocked) and still shows the CA's revocation", async () => {
+  it("keyCompromise after the CA's revocation is recorded (its key blocked) and shows as its own, at its own time", async () => {
     const answered = await revoke(leaf.kc!.id, R.REVOCATION_REASON_KEY_COMPROMISE);
-    expect(answered.status).toBe(ISSUER_REVOKED);
-    expect(answered.revokeTime!.getTime()).toBe(caRevokedAt.getTime());
-    expect(answered.revocationReason).toBe(R.REVOCATION_REASON_CA_COMPROMISE);
     const stored = await row(leaf.kc!.id);
     expect(stored.revocation_reason).toBe("KEY_COMPROMISE");
     expect(stored.revoked_at!.getTime()).toBeGreaterThan(caRevokedAt.getTime());
+    // Until helper G of stop 47: ISSUER_REVOKED, cACompromise at the CA's time (here and in
+    // OCSP below), while the CA's CRL listed keyCompromise at its own time.
+    expect(answered.status).toBe(REVOKED);
+    expect(answered.revokeTime!.getTime()).toBe(stored.revoked_at!.getTime());
+    expect(answered.revocationReason).toBe(R.REVOCATION_REASON_KEY_COMPROMISE);
     const [blocked] = await h.db.query<{ n: string }>(
       `select count(*) as n from blocked_key b join certificate c on c.spki_sha256 = b.spki_sha256 where c.id = $1`,
       [leaf.kc!.id],
     );
     expect(blocked!.n).toBe("1");
     const answer = await ocsp(leaf.kc!.pem);
-    expect(answer).toMatchObject({ status: "revoked", reason: "cACompromise" });
-    expect(ocspTime(answer.revokedAt)).toBe(wholeSeconds(caRevokedAt));
+    expect(answer).toMatchObject({ status: "revoked", reason: "keyCompromise" });
+    expect(ocspTime(answer.revokedAt)).toBe(wholeSeconds(stored.revoked_at!));
 
     // A hold made final for keyCompromise takes the hold's (earlier) time: OCSP then answers
     // keyCompromise at that time, and so does Get.
@@ -321,9 +330,10 @@ describe("a certificate under a revoked CA: one answer (Get, List, CLI, OCSP, CR
       ).certificates;
     const byStatus = async (status: CertificateStatus) =>
       (await list(status)).map((c) => c.id).sort();
-    expect(await byStatus(REVOKED)).toEqual([leaf.early!.id, leaf.heldkc!.id].sort());
+    // kc (keyCompromise after the CA) was under ISSUER_REVOKED until helper G of stop 47.
+    expect(await byStatus(REVOKED)).toEqual([leaf.early!.id, leaf.heldkc!.id, leaf.kc!.id].sort());
     expect(await byStatus(ISSUER_REVOKED)).toEqual(
-      [leaf.held!.id, leaf.plain!.id, leaf.later!.id, leaf.kc!.id].sort(),
+      [leaf.held!.id, leaf.plain!.id, leaf.later!.id].sort(),
     );
     expect(await byStatus(CertificateStatus.CERTIFICATE_STATUS_ACTIVE)).toEqual([]);
     // Also with the CA filter (its own branch of the statement).
@@ -337,18 +347,20 @@ describe("a certificate under a revoked CA: one answer (Get, List, CLI, OCSP, CR
       }),
     );
     expect(withCa.certificates.map((c) => c.id).sort()).toEqual(
-      [leaf.held!.id, leaf.plain!.id, leaf.later!.id, leaf.kc!.id].sort(),
+      [leaf.held!.id, leaf.plain!.id, leaf.later!.id].sort(),
     );
     for (const c of await list(CertificateStatus.CERTIFICATE_STATUS_UNSPECIFIED)) {
       expect(c.status).toBe((await get(c.id)).status);
     }
     // The CA is on its parent's CRL (what relying parties that check the chain refuse it by);
-    // its own CRL lists its leaves' own revocations, and nothing refused was added.
+    // its own CRL lists its leaves' revocations as OCSP answers them, and nothing refused was
+    // added. The hold is listed with the CA's reason (cACompromise, OCSP's answer); until
+    // helper G of stop 47 it was listed as certificateHold.
     const rootCrl = await crlEntries(root.id);
     expect(rootCrl.get(ca.serialNumber.toLowerCase().replace(/^0+/, ""))).toBe("Key Compromise");
     const caCrl = await crlEntries(ca.id);
     expect(caCrl.get(await serialOf(leaf.early!.id))).toBe("Superseded");
-    expect(caCrl.get(await serialOf(leaf.held!.id))).toBe("Certificate Hold");
+    expect(caCrl.get(await serialOf(leaf.held!.id))).toBe("CA Compromise");
     expect(caCrl.get(await serialOf(leaf.kc!.id))).toBe("Key Compromise");
     expect(caCrl.has(await serialOf(leaf.later!.id))).toBe(false);
   });

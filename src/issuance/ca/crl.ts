@@ -5,6 +5,8 @@ import type { IssuanceObserver } from "../observer";
 import type { CaRepository, CertificateRepository, RevokedEntry, StoreWith } from "../repositories";
 import type { CaKeyring } from "./keyring";
 import { caIssuer, caPathEnd } from "./load";
+import { underRevokedCa } from "./ocsp";
+import { revokedAbove } from "./revoke";
 
 export interface SignedCrl {
   der: Buffer;
@@ -222,23 +224,46 @@ export async function currentCrl(deps: CrlDeps, ref: string): Promise<SignedCrl>
   // higher-numbered one could omit revocations the other listed (an outside probe: 1 and 7
   // serials). A revocation of this CA's certificates (its count is on the row) waits for the
   // read; issuance does not (its foreign key's KEY SHARE lock does not conflict).
+  //
+  // A CA that was revoked, or is below a revoked CA, lists each entry as OCSP answers it
+  // (underRevokedCa, read in the same transaction, after nextCrl, so a CA revocation that
+  // committed before the number was taken is seen): a certificate's own revocation where it
+  // stands (keyCompromise at any time, another final reason no later than the CA's), else the
+  // CA's time and reason (cACompromise for a CA revoked for keyCompromise or cACompromise,
+  // RFC 5280 5.3.1): a hold under the revoked CA is listed so, not as certificateHold, which
+  // would say it may yet be released (it cannot: release-hold.ts) while OCSP answers the CA's
+  // revocation. Such a CRL is built from the rows (revokedIssuedBy), not from the entries
+  // the store keeps encoded (those carry each row's own reason): a revoked CA signs nothing
+  // new, and its CRL is signed again only once per cache period or revocation counted.
+  // Until stop 47 of 2026-12-06 a hold under a revoked CA was listed as certificateHold at its
+  // own time (test/certificates/stop47-own-key-compromise.test.ts).
   const read = await deps.store.transaction(async (tx) => {
     const slot = await tx.cas.nextCrl(ca.id, dating.requested);
     const dates = dating.dates(slot.thisUpdate);
     const listedAfter = expiredEntriesKeptFrom(dates.thisUpdate, deps.crlValiditySeconds);
+    const current = (await tx.cas.find({ id: ca.id })) ?? ca;
+    const revokedCa = await revokedAbove(tx.cas, current);
     const subordinates = await tx.cas.revokedChildren(ca.id, listedAfter);
-    const encoded = await encodedLeaves(tx, ca.id, listedAfter, subordinates);
+    const encoded = revokedCa
+      ? undefined
+      : await encodedLeaves(tx, ca.id, listedAfter, subordinates);
     const leaves = encoded ? [] : await tx.certificates.revokedIssuedBy(ca.id, listedAfter);
-    return { slot, dates, subordinates, encoded, leaves };
+    return { slot, dates, subordinates, encoded, leaves, revokedCa };
   });
-  const { slot, subordinates, encoded, leaves } = read;
+  const { slot, subordinates, encoded, leaves, revokedCa } = read;
   const { crlNumber, previousThisUpdate } = slot;
   const { thisUpdate, nextUpdate, endsWithCa, redated } = read.dates;
-  const entry = (c: RevokedEntry) => ({
-    serial: c.serialNumber,
-    revokedAt: c.revokedAt,
-    reason: c.revocationReason ?? ("UNSPECIFIED" as const),
-  });
+  const entry = (c: RevokedEntry) => {
+    const own = {
+      kind: "revoked" as const,
+      revokedAt: c.revokedAt,
+      reason: c.revocationReason ?? ("UNSPECIFIED" as const),
+    };
+    const [listed] = revokedCa ? underRevokedCa([own], revokedCa) : [own];
+    // underRevokedCa answers `revoked` for a revoked certificate, always.
+    const answered = listed?.kind === "revoked" ? listed : own;
+    return { serial: c.serialNumber, revokedAt: answered.revokedAt, reason: answered.reason };
+  };
   // Leaves in the store's order, then the revoked subordinate CAs: RFC 5280 5.1.2.6 sets no
   // order, and sorting 10^5 entries only held the event loop.
   const revoked = leaves.map(entry);

@@ -434,12 +434,13 @@ export class OcspResponder {
  * cACompromise when the CA was revoked for keyCompromise or cACompromise (RFC 5280 5.3.1: the
  * key of a CA that issued the certificate is compromised), else the CA's own reason, as EJBCA
  * answers for the certificates of a revoked CA (RFC 6960 2.2: "revoked" also when the
- * certificate's issuer is). A certificate revoked on its own for good (not certificateHold) no
- * later than the CA keeps its own time and reason, the first and more precise fact; a hold is
- * replaced (a temporary status under a final one). `unknown` stays unknown: a serial the CA
- * never signed. Until stop 43 of 2026-12-06 the leaves of a revoked CA were answered `good`,
- * signed with that CA's (possibly compromised) key, and a hold released under it too (an
- * outside probe).
+ * certificate's issuer is). A certificate's own revocation stands (ownRevocationStands):
+ * keyCompromise at any time, any other final reason (not certificateHold) no later than the
+ * CA's; a hold, or a weaker reason recorded after the CA's, is replaced by the CA's revocation
+ * (a temporary status under a final one; a later, weaker fact). `unknown` stays unknown: a
+ * serial the CA never signed. The CA's CRL lists the same (crl.ts). Until stop 43 of
+ * 2026-12-06 the leaves of a revoked CA were answered `good`, signed with that CA's (possibly
+ * compromised) key, and a hold released under it too (an outside probe).
  */
 export function underRevokedCa(
   statuses: OcspCertStatus[],
@@ -453,11 +454,34 @@ export function underRevokedCa(
   const caRevokedAt = revoked.revokedAt;
   return statuses.map((s) => {
     if (s.kind === "unknown") return s;
-    if (s.kind === "revoked" && s.reason !== "CERTIFICATE_HOLD" && s.revokedAt <= caRevokedAt) {
-      return s;
-    }
+    if (s.kind === "revoked" && ownRevocationStands(s, caRevokedAt)) return s;
     return { kind: "revoked", revokedAt: caRevokedAt, reason: caReason };
   });
+}
+
+/**
+ * Whether a certificate's own revocation is what is answered for it under a CA revoked at
+ * `caRevokedAt` (underRevokedCa; certificate-page.ts `ownStands` is the same rule in SQL):
+ *
+ * - keyCompromise, whatever its time relative to the CA's: it is a fact about the subscriber's
+ *   key, not about the issuer, the more specific and more severe one (RFC 5280 5.3.1), which
+ *   relying parties treat apart from every other reason (a key compromised is distrusted in
+ *   any certificate that carries it, from its own time; RevokeCertificate still records it
+ *   under a revoked CA for that reason). The CA's CRL has always listed it so (its own entry),
+ *   and OCSP, GetCertificate, ListCertificates, WatchCertificates and the CLI now say the same.
+ *   Until stop 47 of 2026-12-06 one recorded after the CA's revocation was answered with the
+ *   CA's reason and time everywhere but on the CRL (an outside probe, S F3 of stop 47;
+ *   test/certificates/stop47-own-key-compromise.test.ts);
+ * - any other final reason no later than the CA's revocation: the first and more precise fact;
+ * - not a hold (certificateHold is temporary, and can never be released under a revoked CA),
+ *   nor a weaker reason after the CA's revocation (nothing a relying party acts on apart).
+ */
+export function ownRevocationStands(
+  own: { revokedAt: Date; reason: RevocationReason },
+  caRevokedAt: Date,
+): boolean {
+  if (own.reason === "KEY_COMPROMISE") return true;
+  return own.reason !== "CERTIFICATE_HOLD" && own.revokedAt <= caRevokedAt;
 }
 
 /**

@@ -204,15 +204,18 @@ function certificateQueryAdvice(filter: CertificateFilter): ListQueryAdvice {
  * below a revoked CA, CertificateRepository.revokedIssuers), the first that applies:
  *
  * - REVOKED: revoked itself (a hold included) while its CAs are in good standing; under a
- *   revoked CA, only when revoked for good (not certificateHold) no later than that CA, as OCSP
- *   answers it (ca/ocsp.ts underRevokedCa: the first and more precise fact);
- * - ISSUER_REVOKED: its issuing CA, or a CA above it, was revoked, and it was not revoked for
- *   good on its own before: relying parties that check the CA's CRL refuse it, and OCSP answers
- *   `revoked` for it with the CA's time and reason (RFC 6960 2.2). A hold under a revoked CA
- *   is shown so (it can never be released: release-hold.ts), and so is a certificate revoked
- *   on its own after its CA (only keyCompromise is still recorded then, revoke.ts): the CA's
- *   revocation came first. Before EXPIRED, as REVOKED is: OCSP answers `revoked` for an
- *   expired leaf of a revoked CA too, and the revocation is what made it unusable first, or also;
+ *   revoked CA, when its own revocation stands, as OCSP answers it (ca/ocsp.ts
+ *   ownRevocationStands): keyCompromise at any time (a fact about the subscriber's key, the
+ *   more specific and severe one, RFC 5280 5.3.1; what the CA's CRL lists), any other reason
+ *   but certificateHold no later than that CA (the first and more precise fact);
+ * - ISSUER_REVOKED: its issuing CA, or a CA above it, was revoked, and its own revocation does
+ *   not stand: relying parties that check the CA's CRL refuse it, and OCSP answers `revoked`
+ *   for it with the CA's time and reason (RFC 6960 2.2). A hold under a revoked CA is shown so
+ *   (it can never be released: release-hold.ts), and so is a certificate revoked on its own
+ *   after its CA for another reason than keyCompromise (recorded before stop 47; refused since,
+ *   revoke.ts): the CA's revocation came first. Before EXPIRED, as REVOKED is: OCSP answers
+ *   `revoked` for an expired leaf of a revoked CA too, and the revocation is what made it
+ *   unusable first, or also;
  * - EXPIRED: past its notAfter;
  * - ACTIVE.
  *
@@ -221,7 +224,10 @@ function certificateQueryAdvice(filter: CertificateFilter): ListQueryAdvice {
  * Until stop 47 of 2026-12-06 a hold under a revoked CA, or a certificate revoked on its own
  * after its CA, showed REVOKED with its own time and reason (a hold looked releasable) while
  * OCSP answered the CA's (an outside probe, S F3 of stop 45;
- * test/certificates/stop47-issuer-revoked.test.ts).
+ * test/certificates/stop47-issuer-revoked.test.ts); and, within stop 47, a keyCompromise
+ * recorded after the CA's revocation showed ISSUER_REVOKED with the CA's time and reason while
+ * the CA's CRL listed keyCompromise at its own time (an outside probe, S F3 of stop 47;
+ * test/certificates/stop47-own-key-compromise.test.ts).
  */
 export function certificateStatus(
   cert: Pick<Certificate, "revokedAt" | "revocationReason" | "notAfter" | "caId">,
@@ -241,7 +247,8 @@ export interface ShownStatus {
 
 /**
  * certificateStatus, with the revocation time and reason to show: the certificate's own when
- * REVOKED; when ISSUER_REVOKED, those OCSP answers for it (underRevokedCa itself, given the
+ * REVOKED (a keyCompromise recorded after its CA's revocation included); when ISSUER_REVOKED,
+ * those OCSP answers for it (underRevokedCa itself, given the
  * certificate's own status as OCSP reads it, so the two cannot drift): the revoked CA's time,
  * and cACompromise when it was revoked for keyCompromise or cACompromise (RFC 5280 5.3.1),
  * else its own reason.
@@ -260,7 +267,7 @@ export function shownStatus(
     : { kind: "good" };
   const issuer = cert.caId ? revokedIssuers?.get(cert.caId) : undefined;
   const [answer] = issuer ? underRevokedCa([own], issuer) : [own];
-  // The certificate's own revocation stands (no revoked CA, or revoked for good before it).
+  // The certificate's own revocation stands (no revoked CA, or ocsp.ts ownRevocationStands).
   if (answer === own && cert.revokedAt) {
     return {
       status: "REVOKED",
