@@ -5,7 +5,8 @@ import {
   type WatchCertificatesRequest,
   type WatchCertificatesResponse,
 } from "../../gen/ts/certmint/v1/certificate_service";
-import { CertmintError, STARTING_OR_STOPPING_RETRY_SECONDS, unauthenticated } from "../errors";
+import { credentialChanged } from "../auth/open-streams";
+import { CertmintError, STARTING_OR_STOPPING_RETRY_SECONDS } from "../errors";
 import type { Actor, Call } from "../issuance/call";
 import { recentIssuerRevocations } from "../issuance/certificates/issuer-revocations";
 import { certificateStatus } from "../issuance/certificates/queries";
@@ -109,8 +110,10 @@ export function watchMessageOf(
  * (src/issuance/events/watch.ts, handOut). Its events come from the watch; the
  * stream follows the client's flow control (a slow reader holds the next event back), ends
  * when the client cancels, and ends with UNAVAILABLE (SERVER_STOPPING) when the server stops.
- * Its credential is checked before every message, so it ends with UNAUTHENTICATED once the
- * token is revoked or expires (or its client certificate is revoked).
+ * Its credential is checked before every message, and the stream is held to it
+ * (CallSecurity.holdStream): it ends with UNAUTHENTICATED as soon as this process learns that
+ * the token was revoked (through this process, or announced by another one), or at the token's
+ * expiry, or once its client certificate is revoked, without waiting for a message.
  */
 export function watchCertificatesHandler(
   deps: HandlerDeps,
@@ -138,21 +141,36 @@ export function watchCertificatesHandler(
       if (admitted) await admitted;
       security.authorize(METHOD, actor);
       const request = admitRequest(call.request);
+      // Ends the stream with the refusal a call would now get, as soon as this process learns
+      // that its credential is no longer in force. Until stop 47 of 2026-12-06 an idle stream
+      // of a revoked token stayed open until its next KEEPALIVE (CERTMINT_WATCH_KEEPALIVE_MS,
+      // 30 s), holding one of its token's places, and its client was not told (outside probe, F4).
+      const revoked = new AbortController();
+      const ended = AbortSignal.any([cancelled.signal, revoked.signal]);
+      const letGo = security.holdStream?.(call.metadata, peer, actor, (err) => revoked.abort(err));
+      const refusedNow = () => {
+        if (revoked.signal.aborted) throw revoked.signal.reason;
+      };
       const watchCall: Call = {
         actor,
         method: METHOD,
         traceId,
         peer: call.getPeer(),
         abandoned: () => call.cancelled,
-        signal: cancelled.signal,
+        // The watch stops reading (and handing out keys) for a stream whose credential ended it
+        // as for one whose client left.
+        signal: ended,
         statusCodeOf: codeOf,
       };
-      // One of the token's places for open watches (CERTMINT_WATCH_STREAMS_PER_TOKEN), held
-      // until this call ends, however it ends.
-      const place = watch().admitStream(actor);
-      const release = place instanceof Promise ? await place : place;
+      let release: (() => void) | undefined;
       let setUpDone: (() => void) | undefined;
+      let events: AsyncGenerator<WatchEvent> | undefined;
       try {
+        // One of the token's places for open watches (CERTMINT_WATCH_STREAMS_PER_TOKEN), held
+        // until this call ends, however it ends.
+        const place = watch().admitStream(actor);
+        release = place instanceof Promise ? await place : place;
+        refusedNow();
         // The stream's set-up is one call of its token among the calls at work, in its turn
         // (fair-admission.ts, as unary.ts step 3): refused past the token's queue
         // (RESOURCE_EXHAUSTED, CALLS_QUEUED), leaving the queue if the client cancels first.
@@ -160,11 +178,12 @@ export function watchCertificatesHandler(
         // 140 watches a second (each open some 8 round trips) raised another token's
         // IssueCertificate p99 from 15 to 412-492 ms, worse than its unary flood at 378/s
         // (164 ms).
-        setUpDone = await setUpTurn(deps.admission, actor, cancelled.signal);
+        setUpDone = await setUpTurn(deps.admission, actor, ended);
         // Given up just as its turn came: no work for it.
         if (cancelled.signal.aborted) return;
+        refusedNow();
         const target = targetOf(request);
-        const events = await watch().open(watchCall, target, request.afterCursor);
+        events = await watch().open(watchCall, target, request.afterCursor);
         let first: IteratorResult<WatchEvent> | undefined;
         if (firstAtOnce(request)) {
           // Not raced with a cancel: the place is held until this work is done, as a unary
@@ -177,6 +196,7 @@ export function watchCertificatesHandler(
         // Headers now, so a client knows the watch is open before its first event.
         call.sendMetadata(new Metadata());
         const send = async (event: WatchEvent) => {
+          refusedNow();
           // The credential is checked again before every message, KEEPALIVEs included (from the
           // authentication cache: no round trip), so a stream ends once its token is revoked or
           // expires, or its client certificate is revoked, and hands out no further event or key.
@@ -188,21 +208,22 @@ export function watchCertificatesHandler(
           const revokedIssuers = event.certificate?.caId
             ? await recentIssuerRevocations(d.store.certificates)
             : undefined;
-          const written = write(
-            call,
-            watchMessageOf(event, d.now(), revokedIssuers),
-            cancelled.signal,
-          );
+          const written = write(call, watchMessageOf(event, d.now(), revokedIssuers), ended);
           // Handed to grpc-js: the set-up is done. Not once the client takes it: a client
           // that does not read would hold the place.
           setUpDone?.();
           await written;
         };
         if (first && !first.done && !cancelled.signal.aborted) await send(first.value);
-        for await (const event of withCancel(events, cancelled.signal)) await send(event);
+        for await (const event of withCancel(events, ended)) await send(event);
+        // Ended by its credential rather than by its client: the client is told why.
+        refusedNow();
       } finally {
         setUpDone?.();
-        release();
+        release?.();
+        letGo?.();
+        // Ended before its loop (its first message refused): the watch's reader goes too.
+        events?.return(undefined).catch(() => undefined);
       }
     };
     run().then(
@@ -245,14 +266,6 @@ async function setUpTurn(
  */
 function firstAtOnce(request: WatchCertificatesRequest): boolean {
   return request.afterCursor === "";
-}
-
-/** The stream's credential now authenticates as another token (a binding made again). */
-function credentialChanged(actor: Actor): CertmintError {
-  return unauthenticated(
-    "CREDENTIAL_CHANGED",
-    `the credential of this watch no longer authenticates as access token "${actor.slug}"; watch again`,
-  );
 }
 
 /**

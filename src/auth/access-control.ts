@@ -32,7 +32,19 @@ export interface CallSecurity {
   authorize(method: string, actor: Actor): void;
   /** Records a mutating call whose use case did not (a refusal, mostly). */
   recordOutcome(scope: Call, outcome: AuditOutcome, resource?: AuditResource): Promise<void>;
-  /** Drops a revoked token from the authentication cache. */
+  /**
+   * Holds an open stream to the credential it authenticated with: `end` gets the refusal a call
+   * would now get as soon as this process learns that the credential is no longer in force
+   * (Authenticator.holdStream). Returns what lets go. Optional: without it (a test double) a
+   * stream ends at its next message's check.
+   */
+  holdStream?(
+    metadata: Metadata,
+    peer: PeerIdentity | undefined,
+    actor: Actor,
+    end: (err: CertmintError) => void,
+  ): () => void;
+  /** Drops a revoked token from the authentication cache (and ends its open streams). */
   forgetCredential(tokenId: string): void;
   /** A token was created: cached refusals may be out of date. */
   tokenCreated(): void;
@@ -56,6 +68,15 @@ export class AccessControl implements CallSecurity {
     address: string,
   ): Promise<Actor> {
     return this.authenticator.authenticate(metadata, peer, address);
+  }
+
+  holdStream(
+    metadata: Metadata,
+    peer: PeerIdentity | undefined,
+    actor: Actor,
+    end: (err: CertmintError) => void,
+  ): () => void {
+    return this.authenticator.holdStream(metadata, peer, actor, end);
   }
 
   admit(actor: Actor): void | Promise<void> {

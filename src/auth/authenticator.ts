@@ -8,6 +8,7 @@ import { parseCertificate } from "../signer";
 import type { CaDirectory } from "./ca-directory";
 import { type Credential, resolveClientCertificate } from "./client-certificates";
 import type { AuthFailureLimit } from "./failure-limiter";
+import { type CheckedCredential, OpenStreams } from "./open-streams";
 import { TtlCache } from "./ttl-cache";
 
 /** How long credentials, refusals and certificate revocation states are cached per process. */
@@ -58,6 +59,12 @@ export class Authenticator {
   private readonly known = new TtlCache<true>(KNOWN_CREDENTIAL_MS, CACHE_ENTRIES);
   /** A client certificate's notAfter (ms since the epoch), by SHA-256 fingerprint; NaN if unreadable. */
   private readonly notAfters = new TtlCache<number>(3_600_000, CACHE_ENTRIES);
+  /**
+   * Open streams (WatchCertificates) by credential: each eviction below also checks the
+   * streams of the credentials it names, so they end as soon as this process learns of a
+   * revocation (open-streams.ts), not at their next message.
+   */
+  private readonly streams: OpenStreams;
 
   constructor(
     private readonly store: {
@@ -67,7 +74,13 @@ export class Authenticator {
     private readonly now: () => Date,
     private readonly failures: AuthFailureLimit,
     private readonly cas: CaDirectory,
-  ) {}
+  ) {
+    this.streams = new OpenStreams(
+      (metadata, peer) => this.identify(metadata, peer, undefined),
+      now,
+      CREDENTIAL_CACHE_MS,
+    );
+  }
 
   /** `address` is the caller's, as grpc-js's getPeer() gives it (the failure limit is per address). */
   async authenticate(
@@ -76,7 +89,7 @@ export class Authenticator {
     address: string,
   ): Promise<Actor> {
     try {
-      return await this.identify(metadata, peer, address);
+      return (await this.identify(metadata, peer, address)).actor;
     } catch (err) {
       if (isCertmintError(err) && err.kind === "unauthenticated") {
         const answer = this.failures.failed(address, err);
@@ -87,10 +100,28 @@ export class Authenticator {
     }
   }
 
+  /**
+   * Holds an open stream, authenticated as `actor` by the call's credentials, to them: `end`
+   * is called (once) with the refusal a call would now get (UNAUTHENTICATED: TOKEN_REVOKED,
+   * TOKEN_EXPIRED, CLIENT_CERTIFICATE_REVOKED, ...) as soon as this process learns that they
+   * are no longer in force: a revocation through it or announced by another process, a
+   * reconnected listener's re-check, or the token's (or client certificate's) expiry. Returns
+   * what lets go, when the stream ends otherwise.
+   */
+  holdStream(
+    metadata: Metadata,
+    peer: PeerIdentity | undefined,
+    actor: Actor,
+    end: (err: CertmintError) => void,
+  ): () => void {
+    return this.streams.hold(credentialKeyOf(metadata, peer), metadata, peer, actor, end);
+  }
+
   /** Evicts a certificate's revocation state (after RevokeCertificate). */
   forgetCertificate(fingerprintSha256: string): void {
     this.generation += 1;
     this.revokedCertificates.delete(fingerprintSha256);
+    this.streams.certificateChanged(fingerprintSha256);
   }
 
   /**
@@ -101,6 +132,7 @@ export class Authenticator {
     this.generation += 1;
     this.credentials.deleteWhere((_, key) => key.startsWith("c:"));
     this.cas.invalidate();
+    this.streams.certificatesChanged();
   }
 
   /**
@@ -113,12 +145,15 @@ export class Authenticator {
     this.refusals.deleteWhere();
     this.revokedCertificates.deleteWhere();
     this.cas.invalidate();
+    // Every open stream's credential is read again: a revocation may be among what was missed.
+    this.streams.all();
   }
 
   /** Evicts a token from the cache (after RevokeAccessToken). */
   forget(tokenId: string): void {
     this.generation += 1;
     this.credentials.deleteWhere((credential) => credential.id === tokenId);
+    this.streams.tokenRevoked(tokenId);
   }
 
   /**
@@ -133,11 +168,15 @@ export class Authenticator {
     this.cas.invalidate();
   }
 
+  /**
+   * The credential's actor and until when it is valid. `address` undefined: the server's own
+   * check of an open stream's credential, which no client's failure limit gates.
+   */
   private identify(
     metadata: Metadata,
     peer: PeerIdentity | undefined,
-    address: string,
-  ): Promise<Actor> {
+    address: string | undefined,
+  ): Promise<CheckedCredential> {
     const headers = metadata.get("authorization");
     if (headers.length > 1) {
       throw unauthenticated("CREDENTIALS_AMBIGUOUS", "send one authorization header, not several");
@@ -150,7 +189,10 @@ export class Authenticator {
     );
   }
 
-  private async fromBearer(header: string, address: string): Promise<Actor> {
+  private async fromBearer(
+    header: string,
+    address: string | undefined,
+  ): Promise<CheckedCredential> {
     const match = /^Bearer +(\S+)\s*$/i.exec(header);
     // Never echo the header: it may be a real token with a typo.
     if (!match || !TOKEN_PATTERN.test(match[1]!)) {
@@ -168,10 +210,13 @@ export class Authenticator {
       }
       return credential;
     });
-    return this.actorOf(credential);
+    return { actor: this.actorOf(credential), validUntil: credential.expiresAt.getTime() };
   }
 
-  private async fromCertificate(peer: PeerIdentity, address: string): Promise<Actor> {
+  private async fromCertificate(
+    peer: PeerIdentity,
+    address: string | undefined,
+  ): Promise<CheckedCredential> {
     // TLS checked the validity when the connection was made; a connection (and a watch on
     // it) can outlive the certificate, so its notAfter is checked on every call too.
     const notAfter = this.notAfterOf(peer);
@@ -200,7 +245,10 @@ export class Authenticator {
     );
     // Which certificate it presented: the token may renew exactly that one
     // (certificates/ownership.ts), as the README's mTLS bootstrap has a workload do.
-    return { ...this.actorOf(credential), clientCertificateSha256: peer.fingerprintSha256 };
+    return {
+      actor: { ...this.actorOf(credential), clientCertificateSha256: peer.fingerprintSha256 },
+      validUntil: Math.min(credential.expiresAt.getTime(), notAfter),
+    };
   }
 
   /**
@@ -209,7 +257,7 @@ export class Authenticator {
    */
   private async cached(
     key: string,
-    address: string,
+    address: string | undefined,
     load: () => Promise<Credential>,
   ): Promise<Credential> {
     const hit = this.credentials.get(key);
@@ -257,12 +305,16 @@ export class Authenticator {
    * Before a database lookup for `key`: the failure limit of `address` applies to credentials
    * not known to have authenticated (RESOURCE_EXHAUSTED past it).
    */
-  private checkLookup(key: string, address: string): void | Promise<void> {
-    if (this.known.get(key)) return;
+  private checkLookup(key: string, address: string | undefined): void | Promise<void> {
+    if (address === undefined || this.known.get(key)) return;
     return this.failures.checkBeforeLookup(address);
   }
 
-  private async isRevokedHere(peer: PeerIdentity, key: string, address: string): Promise<boolean> {
+  private async isRevokedHere(
+    peer: PeerIdentity,
+    key: string,
+    address: string | undefined,
+  ): Promise<boolean> {
     const hit = this.revokedCertificates.get(peer.fingerprintSha256);
     if (hit !== undefined) return hit;
     const generation = this.generation;
@@ -292,4 +344,17 @@ export class Authenticator {
     }
     return { id: c.id, slug: c.slug, role: c.role, profileIds: c.profileIds };
   }
+}
+
+/**
+ * The cache key of the credential a call authenticates with, as identify chooses it: a bearer
+ * token wins over a client certificate.
+ */
+function credentialKeyOf(metadata: Metadata, peer: PeerIdentity | undefined): string {
+  const header = metadata.get("authorization")[0];
+  if (header !== undefined) {
+    const secret = /^Bearer +(\S+)\s*$/i.exec(String(header))?.[1] ?? "";
+    return `s:${hashTokenSecret(secret).toString("hex")}`;
+  }
+  return `c:${peer?.fingerprintSha256 ?? ""}`;
 }
