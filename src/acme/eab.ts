@@ -91,10 +91,24 @@ export async function createExternalAccountKey(
  * profile not yet bound, url the newAccount URL, and as payload the account key itself,
  * MACed with that key. Returns the key id; the caller binds it in the same transaction
  * (the row is locked here, so two accounts cannot bind one key).
+ *
+ * An EAB key is a credential its creator delegated (RFC 8555 7.3.4: the CA's own account
+ * system vouches for the binding): a key whose creator token is revoked binds no account any
+ * more, `unauthorized`, whether the creator was revoked alone or with its line
+ * (revoke_created_tokens): a leaked admin token's holder may have made keys, handed on or kept.
+ * The creator's row is read FOR SHARE in the binding's transaction, after the key's own lock
+ * (lockExternalAccountKeyCreator), as a storing statement holds its caller (callersInForce): a
+ * revocation committed first is seen; one that comes later waits for the binding's commit, and a
+ * cascade then finds the account bound and deactivates it (access-tokens/revoke.ts). No
+ * deadlock: a revocation locks token rows, never a key's (it reads keys without a lock and
+ * updates accounts, which a binding in flight has not committed). A key with no creator
+ * recorded (creator_id null), or whose creator row is gone, binds as before. Until stop 47 of
+ * 2026-12-06 the creator was not looked at, and the keys of a revoked line kept opening
+ * accounts that got certificates (an outside probe, S F1; test/auth/stop47-line-leftovers.test.ts).
  */
 export async function verifyExternalAccountBinding(
   x: AcmeExchange,
-  tx: { acme: Pick<AcmeRepository, "lockExternalAccountKey"> },
+  tx: { acme: Pick<AcmeRepository, "lockExternalAccountKey" | "lockExternalAccountKeyCreator"> },
   binding: unknown,
   accountJwk: Record<string, string>,
 ): Promise<string> {
@@ -120,6 +134,15 @@ export async function verifyExternalAccountBinding(
   const hmacKey = externalAccountHmacKey(x.ctx.deps, key.key_id);
   if (!verifyHmac(header.alg, hmacKey, `${jws.protected}.${jws.payload}`, signature)) {
     throw unauthorized("the externalAccountBinding MAC does not verify");
+  }
+  // After the MAC: only the key's holder learns of its creator's revocation.
+  const creator = key.creator_id
+    ? await tx.acme.lockExternalAccountKeyCreator(key.creator_id)
+    : null;
+  if (creator?.revoked_at) {
+    throw unauthorized(
+      `this External Account Binding key's creator (an access token) was revoked at ${creator.revoked_at.toISOString()}, so the key binds no account any more; ask an admin to create a new key (CreateAcmeExternalAccountKey)`,
+    );
   }
   const payload = parseJson(
     decodeB64url(jws.payload, "externalAccountBinding payload"),

@@ -1,5 +1,4 @@
-import { failedPrecondition } from "../../errors";
-import { storedErrorOf } from "../../issuance/certificates/outcome";
+import { ACCOUNT_DEACTIVATED_ERROR } from "../../issuance/access-tokens/line";
 import { type AccountRow, UniqueConflict } from "../../issuance/repositories";
 import { type AccountKey, jwkThumbprint, verifyJwsSignature } from "../../signer/jws";
 import { auditAs } from "../acting";
@@ -209,13 +208,11 @@ async function takeNewAccount(x: AcmeExchange): Promise<() => void> {
   return () => x.ctx.newAccountLimiter.refund(x.peer);
 }
 
-/** What a request of an account deactivated while it waited for approval records. */
-const DEACTIVATED = storedErrorOf(
-  failedPrecondition(
-    "REQUEST_REJECTED",
-    "rejected with its requester: the ACME account that made it was deactivated",
-  ),
-);
+/**
+ * What a request of an account deactivated while it waited for approval records: the same as
+ * for an account deactivated with a revoked token line (access-tokens/line.ts).
+ */
+const DEACTIVATED = ACCOUNT_DEACTIVATED_ERROR;
 
 /** POST to an account URL (RFC 8555 7.3.2, 7.3.6): read it, change its contacts, or deactivate it. */
 export async function updateAccount(x: AcmeExchange, accountId: string): Promise<AcmeResponse> {

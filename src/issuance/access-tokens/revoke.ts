@@ -5,32 +5,48 @@ import type { Call } from "../call";
 import { storedErrorOf } from "../certificates/outcome";
 import { resolveRef } from "../common/refs";
 import { stillThere } from "../common/row-lock";
+import type { IssuanceDeps } from "../deps";
 import type {
   AccessToken,
   AccessTokenRepository,
   AccessTokenView,
   AuditRepository,
+  Certificate,
   RequestRepository,
   StoreWith,
 } from "../repositories";
 import { requireCallerInForce } from "./caller";
 import { guardLastAdmin, type LastAdminStore, lastAdminCredential } from "./last-admin";
+import {
+  deactivateLineAccounts,
+  deleteLineKeys,
+  type LineStore,
+  lineClientCertificates,
+  oldestOf,
+  revokeLineCertificates,
+} from "./line";
 import { tokenView } from "./request-id";
 
 export interface RevokeAccessTokenDeps {
   store: StoreWith<
-    LastAdminStore & {
-      tokens: Pick<
-        AccessTokenRepository,
-        "find" | "markRevoked" | "lockCaller" | "lockForRevocation" | "createdLine"
-      >;
-      audit: Pick<AuditRepository, "insert">;
-      requests: Pick<RequestRepository, "rejectWaitingOf">;
-    }
+    LastAdminStore &
+      LineStore & {
+        tokens: Pick<
+          AccessTokenRepository,
+          "find" | "markRevoked" | "lockCaller" | "lockForRevocation" | "createdLine"
+        >;
+        audit: Pick<AuditRepository, "insert">;
+        requests: Pick<RequestRepository, "rejectWaitingOf">;
+      }
   >;
   now: () => Date;
   /** Evicts the token from the authentication cache of this process at once. */
   forgetCredential: (tokenId: string) => void;
+  /**
+   * Told after the commit of each client certificate a cascade revoked, as RevokeCertificate
+   * tells it (CRL, OCSP, every process's credential cache: a "certificate-revoked" change).
+   */
+  onCertificateRevoked?: IssuanceDeps["onCertificateRevoked"];
 }
 
 /** What RevokeAccessToken asks besides the token. */
@@ -47,6 +63,10 @@ export interface RevokedAccessTokens {
   readonly token: AccessTokenView;
   /** Oldest first (created_at, id); empty without revokeCreatedTokens. */
   readonly revokedCreated: AccessTokenView[];
+  /** With revokeCreatedTokens: the ACME accounts deactivated with the line (ids). */
+  readonly deactivatedAccounts: string[];
+  /** With revokeCreatedTokens: the line's client certificates revoked (ids, by id). */
+  readonly revokedCertificates: string[];
 }
 
 /**
@@ -85,6 +105,28 @@ export interface RevokedAccessTokens {
  * 2026-12-06 revoke_created_tokens was refused, and before it there was no such call: each
  * token of a leaked line had to be found and revoked one at a time, while those still in force
  * could make more (test/auth/stop47-revoke-created.test.ts).
+ *
+ * The cascade also takes what the line made besides tokens (line.ts), in the same transaction:
+ * the ACME accounts bound with External Account Binding keys a token of the line created
+ * (deactivated as RFC 8555 7.3.6 deactivates one; an unused key of a revoked creator binds no
+ * account, acme/eab.ts), and every certificate the line requested (its owner) that a client
+ * certificate binding accepts as a credential, revoked privilegeWithdrawn (RFC 5280 5.3.1) as
+ * RevokeCertificate revokes one; each audited, and the last-admin rule judges the tokens and
+ * certificates as one change. Until stop 47 of 2026-12-06 both outlived the cut: a leaked admin
+ * token's holder kept an EAB key or a client certificate matching another admin's binding and
+ * stayed in (an outside probe, S F1, F2; test/auth/stop47-line-leftovers.test.ts).
+ *
+ * Order of locks: the admin set's advisory lock, the caller's row (FOR SHARE), the token's and
+ * then its line's rows (FOR NO KEY UPDATE; lockCreatedLine), the line's ACME accounts (FOR NO
+ * KEY UPDATE, by (created_at, id)), then the line's certificates (FOR NO KEY UPDATE, by id).
+ * Tokens first: a store of a line token's certificate (callersInForce) or a binding of a line
+ * key (its creator FOR SHARE) committed before them, or stores/binds nothing. Nothing that
+ * waits on an account (a finalize's store, a deactivation) or a key (a binding) holds a token's
+ * row a cascade waits for, save a batched store that holds a line account FOR SHARE and then
+ * waits for a line caller's token, or a renewal's store that holds the renewed certificate and
+ * then waits for its caller's token, both in flight at the cut: PostgreSQL ends one of the two
+ * as a deadlock, nothing of it committed, answered ABORTED with a retry delay
+ * (database-outage.ts), and a retry of the cascade finds the store refused or committed.
  */
 export async function revokeAccessToken(
   deps: RevokeAccessTokenDeps,
@@ -116,18 +158,48 @@ export async function revokeAccessToken(
     // In force at `now`: one expired meanwhile can make nothing more and is left as it is
     // (revoked_created_tokens lists neither the revoked nor the expired).
     const inForce = line.filter((t) => t.revokedAt === null && t.expiresAt > now);
+    // The whole line (the token named, and its tokens in any state: an expired one's
+    // certificates and keys are as much the leak's), for what it left besides tokens (line.ts).
+    const lineIds = [token.id, ...line.map((t) => t.id)];
+    const since = oldestOf([token, ...line]);
+    // Under every lock of the line: a certificate of its tokens in flight committed (a storing
+    // statement holds its caller FOR SHARE), a later one stores nothing. Judged before the
+    // tokens are revoked (lineClientCertificates).
+    const certificates = cascade ? await lineClientCertificates(tx, lineIds, since, now) : [];
+    const revokedCertificates: Certificate[] = [];
+    const deactivatedAccounts: string[] = [];
+    const deletedKeys: string[] = [];
     const revoke = async () => {
       await tx.tokens.markRevoked(token.id, now);
       for (const t of inForce) await tx.tokens.markRevoked(t.id, now);
+      if (!cascade) return;
+      // Keys, accounts, then certificates (the order of locks, see above).
+      deletedKeys.push(...(await deleteLineKeys(tx, lineIds)));
+      deactivatedAccounts.push(...(await deactivateLineAccounts(tx, call, token.id, lineIds, now)));
+      revokedCertificates.push(
+        ...(await revokeLineCertificates(tx, call, token.id, certificates, now)),
+      );
+      // A REUSE renewal of one of them by a token outside the line (an admin, a shared
+      // renewal) that committed while this waited for its row is the line's key too: read
+      // again until none is left.
+      for (;;) {
+        const seen = new Set(certificates.map((c) => c.id));
+        const more = await lineClientCertificates(tx, lineIds, since, now, seen);
+        if (more.length === 0) break;
+        certificates.push(...more);
+        revokedCertificates.push(...(await revokeLineCertificates(tx, call, token.id, more, now)));
+      }
     };
     const admins = [token, ...inForce].filter((t) => t.role === "ADMIN");
-    if (admins.length > 0) {
+    // A cascade is judged whatever its tokens' roles: a certificate of the line may be the last
+    // admin credential (a client certificate an admin binding accepts).
+    if (admins.length > 0 || cascade) {
       await guardLastAdmin(tx, now, revoke, (before) =>
         lastAdminCredential(
           `access_tokens/${token.slug}`,
-          inForce.length === 0
+          inForce.length === 0 && certificates.length === 0
             ? `revoking access token "${token.slug}"`
-            : revokingLine(token, inForce, admins),
+            : revokingLine(token, inForce, admins, certificates.length),
           before,
         ),
       );
@@ -167,18 +239,32 @@ export async function revokeAccessToken(
     if (cascade) {
       changes.push({ field: "revoked_created_tokens", after: revokedCreated.map((t) => t.id) });
     }
+    if (cascade) {
+      changes.push({ field: "deleted_external_account_keys", after: deletedKeys });
+      changes.push({ field: "deactivated_acme_accounts", after: deactivatedAccounts });
+      changes.push({
+        field: "revoked_certificates",
+        after: revokedCertificates.map((c) => c.id),
+      });
+    }
     await tx.audit.insert(
       changeRecord(call, { type: "access_token", id: token.id }, now, undefined, changes),
     );
-    return { token: after, revokedCreated };
+    return { token: after, revokedCreated, deactivatedAccounts, revokedCertificates };
   });
   // Each revoked credential is dropped by this process at once and announced to the others
-  // (forgetCredential: a "token-revoked" credential change each), after the commit.
+  // (forgetCredential: a "token-revoked" credential change each), after the commit; each
+  // certificate revoked as RevokeCertificate announces it (a "certificate-revoked" change).
   deps.forgetCredential(token.id);
   for (const t of result.revokedCreated) deps.forgetCredential(t.id);
+  for (const c of result.revokedCertificates) {
+    deps.onCertificateRevoked?.({ caId: c.caId, fingerprintSha256: c.fingerprintSha256 });
+  }
   return {
     token: tokenView(result.token),
     revokedCreated: result.revokedCreated.map(tokenView),
+    deactivatedAccounts: result.deactivatedAccounts,
+    revokedCertificates: result.revokedCertificates.map((c) => c.id),
   };
 }
 
@@ -231,11 +317,17 @@ function revokingLine(
   token: Pick<AccessToken, "slug">,
   inForce: readonly AccessToken[],
   admins: readonly Pick<AccessToken, "slug">[],
+  certificates = 0,
 ): string {
   const shown = admins.slice(0, 2).map((a) => `"${a.slug}"`);
   const more = admins.length > shown.length ? ` and ${admins.length - shown.length} more` : "";
   const n = inForce.length;
-  return `revoking access token "${token.slug}" and the ${n} token${n === 1 ? "" : "s"} in force it created, directly or not (admins of the line: ${shown.join(", ")}${more})`;
+  const certs =
+    certificates === 0
+      ? ""
+      : `, with the ${certificates} client certificate${certificates === 1 ? "" : "s"} the line requested that authenticate${certificates === 1 ? "s" : ""} as an access token`;
+  const adminsOf = admins.length === 0 ? "" : ` (admins of the line: ${shown.join(", ")}${more})`;
+  return `revoking access token "${token.slug}" and the ${n} token${n === 1 ? "" : "s"} in force it created, directly or not${adminsOf}${certs}`;
 }
 
 /**

@@ -112,19 +112,20 @@ async function refuseUnderRevokedIssuer(
 
 /**
  * What a revocation changed on one certificate, for its audit record: its revocation time and
- * reason before and after, and for a certificate revoked because another certificate of its
- * key was revoked for key compromise, that certificate (`key_compromise_certificate_id`).
+ * reason before and after, and for a certificate revoked with another change, why (`cause`: for
+ * one revoked because another certificate of its key was revoked for key compromise, that
+ * certificate, `key_compromise_certificate_id`).
  */
 function revocationChanges(
   before: Pick<Certificate, "revokedAt" | "revocationReason">,
   after: { revokedAt: Date | null; revocationReason: RevocationReason | null },
-  causedBy?: string,
+  cause?: FieldChange,
 ): FieldChange[] {
   const changes = updatedFields(
     { revokedAt: before.revokedAt, revocationReason: before.revocationReason },
     after,
   );
-  if (causedBy) changes.push({ field: "key_compromise_certificate_id", after: causedBy });
+  if (cause) changes.push(cause);
   return changes;
 }
 
@@ -161,65 +162,15 @@ export async function revoke(
       );
     }
     for (const c of [cert, ...sameKey]) {
-      // Each statement below reads its own snapshot and skips a row that does not qualify in
-      // it without waiting: a hold released meanwhile (release-hold.ts) made markRevoked skip
-      // the row as still revoked and finishHold find it valid, and the revocation answered OK
-      // with the certificate valid (a review of stop 42). Locked first, they see the release.
-      await tx.certificates.lockRevocation(c.id);
-      // The row as it is under the lock: what the audit record says it was before.
-      const before = (await tx.certificates.findById(c.id)) ?? c;
-      // A CA revocation committed, or a hold placed, since the first read: refused all the same.
-      // One that commits after this orders after the revocation, whose own time then stands.
-      if (c === cert) await refuseUnderRevokedIssuer(tx.cas, before, input.reason);
-      let after: { revokedAt: Date | null; revocationReason: RevocationReason | null } | undefined;
-      if (await tx.certificates.markRevoked(c.id, input.reason, now)) {
-        after = { revokedAt: now, revocationReason: input.reason };
-      } else if (
-        // A hold made final: any other reason replaces certificateHold (RFC 5280 5.3.1), at the
-        // hold's time. Until stop 42 of 2026-12-06 the hold stood, and a certificate revoked
-        // for good while on hold could be released. Not judged by the row read before the
-        // transaction (a hold placed since would stand): the update is conditional on the
-        // hold, and only a revoked certificate gets here. Never without a reason
-        // (reasonRequired): a hold placed since the first read is refused here too.
-        input.reason !== "CERTIFICATE_HOLD" &&
-        !(unspecified && before.revocationReason === "CERTIFICATE_HOLD") &&
-        (await tx.certificates.finishHold(c.id, input.reason))
-      ) {
-        after = { revokedAt: before.revokedAt, revocationReason: input.reason };
-      } else if (
-        // Only with the key blocked: an ACME account's keyCompromise proves no hold of the key.
-        c === cert &&
-        blocking &&
-        (await tx.certificates.markKeyCompromised(c.id))
-      ) {
-        after = { revokedAt: before.revokedAt, revocationReason: "KEY_COMPROMISE" };
-      } else if (
-        unspecified &&
-        c === cert &&
-        before.revokedAt &&
-        before.revocationReason === "CERTIFICATE_HOLD"
-      ) {
-        throw reasonRequired(cert);
-      }
-      const revoked = after !== undefined;
-      // Counted against the CA whose CRL lists it, in the revoking transaction: every replica's
-      // published CRL compares this count with the one it was signed at (ca/publication.ts).
-      if (revoked && c.caId) await tx.cas.countRevocation(c.caId);
-      // Only the certificate named, and those this call revoked: one revoked before keeps its
-      // own record and reason. Each says what it changed (revoked_at, revocation_reason), and
-      // one revoked with the key of the certificate named, which certificate that was; until
-      // stop 43 of 2026-12-06 these records carried no change at all (an outside probe).
-      if (c === cert || revoked) {
-        await tx.audit.insert(
-          changeRecord(
-            call,
-            { type: "certificate", id: c.id },
-            now,
-            undefined,
-            after ? revocationChanges(before, after, c === cert ? undefined : cert.id) : undefined,
-          ),
-        );
-      }
+      await revokeCertificateRow(tx, call, c, {
+        reason: input.reason,
+        now,
+        named: c === cert,
+        blocking: Boolean(blocking),
+        ...(c === cert
+          ? {}
+          : { cause: { field: "key_compromise_certificate_id", after: cert.id } }),
+      });
     }
     // A key revoked as compromised is handed out no more: not on a replay of its request_id,
     // nor by GetRequestStatus after an approval, nor on a watch (until 2026-12-05 each still
@@ -234,6 +185,105 @@ export async function revoke(
     deps.onCertificateRevoked?.({ caId: c.caId, fingerprintSha256: c.fingerprintSha256 });
   }
   return certificateView(await certificateNamed(deps.store, cert.id));
+}
+
+/** What revokeCertificateRow is asked for one certificate. */
+export interface RowRevocation {
+  readonly reason: RevocationReason;
+  readonly now: Date;
+  /**
+   * The certificate the call names (RevokeCertificate's): refused under a revoked issuer
+   * (refuseUnderRevokedIssuer), made keyCompromise when revoked already and its key blocked,
+   * refused a hold made final without a reason, and audited even when nothing changed. Another
+   * (revoked with it: the same key's, a revoked token line's) is audited only when revoked here.
+   */
+  readonly named: boolean;
+  /** The certificate's key is blocked by this revocation (keyCompromise, blocked-keys.ts). */
+  readonly blocking?: boolean;
+  /** Why it went with another change, in its audit record (e.g. key_compromise_certificate_id). */
+  readonly cause?: FieldChange;
+}
+
+/** The repositories revokeCertificateRow writes through, a transaction's. */
+export type RowRevocationStore = Pick<IssuanceDeps["store"], "certificates" | "cas" | "audit">;
+
+/**
+ * One certificate's revocation inside the caller's transaction, as RevokeCertificate makes it
+ * for each certificate it revokes: its row locked, read again under the lock, revoked (or its
+ * hold made final), counted against its CA's CRL, audited. Whether it changed the row; the
+ * caller tells the processes after the commit (onCertificateRevoked: CRL, OCSP, the credential
+ * caches of every process). Also used by RevokeAccessToken with revoke_created_tokens
+ * (access-tokens/line.ts) for the client certificates of a cut line.
+ */
+export async function revokeCertificateRow(
+  tx: RowRevocationStore,
+  call: Call,
+  c: Certificate,
+  r: RowRevocation,
+): Promise<boolean> {
+  const { reason, now, named } = r;
+  const unspecified = reason === "UNSPECIFIED";
+  // Each statement below reads its own snapshot and skips a row that does not qualify in
+  // it without waiting: a hold released meanwhile (release-hold.ts) made markRevoked skip
+  // the row as still revoked and finishHold find it valid, and the revocation answered OK
+  // with the certificate valid (a review of stop 42). Locked first, they see the release.
+  await tx.certificates.lockRevocation(c.id);
+  // The row as it is under the lock: what the audit record says it was before.
+  const before = (await tx.certificates.findById(c.id)) ?? c;
+  // A CA revocation committed, or a hold placed, since the first read: refused all the same.
+  // One that commits after this orders after the revocation, whose own time then stands.
+  if (named) await refuseUnderRevokedIssuer(tx.cas, before, reason);
+  let after: { revokedAt: Date | null; revocationReason: RevocationReason | null } | undefined;
+  if (await tx.certificates.markRevoked(c.id, reason, now)) {
+    after = { revokedAt: now, revocationReason: reason };
+  } else if (
+    // A hold made final: any other reason replaces certificateHold (RFC 5280 5.3.1), at the
+    // hold's time. Until stop 42 of 2026-12-06 the hold stood, and a certificate revoked
+    // for good while on hold could be released. Not judged by the row read before the
+    // transaction (a hold placed since would stand): the update is conditional on the
+    // hold, and only a revoked certificate gets here. Never without a reason
+    // (reasonRequired): a hold placed since the first read is refused here too.
+    reason !== "CERTIFICATE_HOLD" &&
+    !(unspecified && before.revocationReason === "CERTIFICATE_HOLD") &&
+    (await tx.certificates.finishHold(c.id, reason))
+  ) {
+    after = { revokedAt: before.revokedAt, revocationReason: reason };
+  } else if (
+    // Only with the key blocked: an ACME account's keyCompromise proves no hold of the key.
+    named &&
+    r.blocking &&
+    (await tx.certificates.markKeyCompromised(c.id))
+  ) {
+    after = { revokedAt: before.revokedAt, revocationReason: "KEY_COMPROMISE" };
+  } else if (
+    unspecified &&
+    named &&
+    before.revokedAt &&
+    before.revocationReason === "CERTIFICATE_HOLD"
+  ) {
+    throw reasonRequired(c);
+  }
+  const revoked = after !== undefined;
+  // Counted against the CA whose CRL lists it, in the revoking transaction: every replica's
+  // published CRL compares this count with the one it was signed at (ca/publication.ts).
+  if (revoked && c.caId) await tx.cas.countRevocation(c.caId);
+  // Only the certificate named, and those this call revoked: one revoked before keeps its
+  // own record and reason. Each says what it changed (revoked_at, revocation_reason), and
+  // one revoked with another change, why (r.cause: with the key of the certificate named,
+  // which certificate that was); until stop 43 of 2026-12-06 these records carried no change
+  // at all (an outside probe).
+  if (named || revoked) {
+    await tx.audit.insert(
+      changeRecord(
+        call,
+        { type: "certificate", id: c.id },
+        now,
+        undefined,
+        after ? revocationChanges(before, after, r.cause) : undefined,
+      ),
+    );
+  }
+  return revoked;
 }
 
 /**

@@ -114,6 +114,19 @@ export interface AccessTokenRepository {
     now: Date,
     limit: number,
   ): Promise<Certificate[]>;
+  /**
+   * Certificates certmint issued whose owner (Certificate.owner: the token that requested it,
+   * and holds its key) is one of `ownerIds`, created at or after `since`, still in force at
+   * `now` (not revoked, or on hold; notAfter later than `now`), not a CA, and usable for TLS
+   * client authentication (no EKU, or clientAuth: RFC 5280 4.2.1.12): the candidates of a
+   * client-certificate credential of a revoked line (access-tokens/line.ts), by id. Which of
+   * them a binding accepts is decided by authentication's own code afterwards.
+   */
+  clientCertificatesOwnedBy(
+    ownerIds: readonly string[],
+    since: Date,
+    now: Date,
+  ): Promise<Certificate[]>;
   /** The credential of a bearer token, by the SHA-256 of its secret. */
   findBySecretHash(secretHash: Uint8Array): Promise<Credential | null>;
   /** Every token whose binding names one of the presented identities (one query). */

@@ -100,6 +100,16 @@ export interface ExternalAccountKeyRow {
   key_id: string;
   profile_id: string;
   account_id: string | null;
+  /** The access token that created it (CreateAcmeExternalAccountKey); null: none recorded. */
+  creator_id: string | null;
+}
+
+/** An ACME account deactivated with the line of a revoked token (accountsBoundByLine). */
+export interface LineBoundAccount {
+  id: string;
+  /** The External Account Binding key it was bound with, and that key's creator. */
+  eab_key_id: string;
+  creator_id: string;
 }
 
 /** What a finished validation records (RFC 8555 7.5.1). */
@@ -220,5 +230,29 @@ export interface AcmeRepository {
   ): Promise<void>;
   /** The key, locked until the transaction ends (so two accounts cannot bind one key). */
   lockExternalAccountKey(keyId: string): Promise<ExternalAccountKeyRow | undefined>;
+  /**
+   * Inside the transaction that binds a key: the key's creator token, its row held FOR SHARE
+   * until the transaction ends (as the storing statements hold a caller's: callersInForce,
+   * store/repositories/issuance.ts), so a revocation of the creator (FOR NO KEY UPDATE, then
+   * an UPDATE of revoked_at) either committed before and is read here, or waits for the
+   * binding's commit; null when the token row is gone.
+   */
+  lockExternalAccountKeyCreator(
+    creatorId: string,
+  ): Promise<{ slug: string; revoked_at: Date | null } | null>;
   bindExternalAccountKey(keyId: string, accountId: string, now: Date): Promise<void>;
+  /**
+   * The accounts still valid bound with an External Account Binding key that one of `creatorIds`
+   * created (acme_eab_key.creator_id), oldest first (created_at, id), each row locked FOR NO KEY
+   * UPDATE in that order until the transaction ends (its status read again under the lock: one
+   * deactivated meanwhile is left out), for its deactivation (updateAccount). The keys' rows are
+   * read without a lock (a binding in flight holds its key, then waits for its creator's row).
+   */
+  accountsBoundByLine(creatorIds: readonly string[]): Promise<LineBoundAccount[]>;
+  /**
+   * Deletes the External Account Binding keys created by `creatorIds` that no account was bound
+   * with yet; returns their key ids. One a binding in flight holds is skipped: that binding
+   * waits for its creator's row, which the caller holds, and is refused once it commits.
+   */
+  deleteUnboundKeysOf(creatorIds: readonly string[]): Promise<string[]>;
 }

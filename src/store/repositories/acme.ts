@@ -10,6 +10,8 @@ import {
   type AuthorizationRow,
   type ChallengeResult,
   type ChallengeRow,
+  type ExternalAccountKeyRow,
+  type LineBoundAccount,
   NONCE_LIFETIME_MS,
   ORDER_LIFETIME_MS,
   ORDER_RETENTION_MS,
@@ -17,6 +19,7 @@ import {
   type ProblemDocument,
 } from "../../issuance/repositories";
 import { translatingConflicts } from "../rows";
+import { UUIDS } from "../uuid-list";
 
 /**
  * The ACME tables (migration 20261202120000Acme), read and written with plain SQL on the
@@ -422,17 +425,53 @@ export class OrmAcmeRepository implements AcmeRepository {
     );
   }
 
-  async lockExternalAccountKey(
-    keyId: string,
-  ): Promise<{ key_id: string; profile_id: string; account_id: string | null } | undefined> {
-    const [row] = await this.query<{
-      key_id: string;
-      profile_id: string;
-      account_id: string | null;
-    }>(`select key_id, profile_id, account_id from acme_eab_key where key_id = ? for update`, [
-      keyId,
-    ]);
+  async lockExternalAccountKey(keyId: string): Promise<ExternalAccountKeyRow | undefined> {
+    const [row] = await this.query<ExternalAccountKeyRow>(
+      `select key_id, profile_id, account_id, creator_id from acme_eab_key where key_id = ? for update`,
+      [keyId],
+    );
     return row;
+  }
+
+  async lockExternalAccountKeyCreator(
+    creatorId: string,
+  ): Promise<{ slug: string; revoked_at: Date | null } | null> {
+    // FOR SHARE, not KEY SHARE: it conflicts with the FOR NO KEY UPDATE and the UPDATE of a
+    // revocation (access-tokens/revoke.ts), so the two are ordered by commit, and a locking read
+    // sees the row's newest committed version (a revocation committed after this statement's
+    // snapshot included).
+    const [row] = await this.query<{ slug: string; revoked_at: Date | null }>(
+      `select slug, revoked_at from access_token where id = ?::uuid for share`,
+      [creatorId],
+    );
+    return row ?? null;
+  }
+
+  async accountsBoundByLine(creatorIds: readonly string[]): Promise<LineBoundAccount[]> {
+    if (creatorIds.length === 0) return [];
+    return this.query<LineBoundAccount>(
+      `select a.id, a.eab_key_id, k.creator_id from acme_account a
+         join acme_eab_key k on k.key_id = a.eab_key_id
+        where k.creator_id in (${UUIDS}) and a.status = 'valid'
+        order by a.created_at, a.id
+        for no key update of a`,
+      [JSON.stringify(creatorIds)],
+    );
+  }
+
+  async deleteUnboundKeysOf(creatorIds: readonly string[]): Promise<string[]> {
+    if (creatorIds.length === 0) return [];
+    const rows = await this.query<{ key_id: string }>(
+      // SKIP LOCKED: a binding in flight holds its key FOR UPDATE and then waits for its
+      // creator's row, which the cut holds: waiting for the key here would deadlock. Once the
+      // cut commits, that binding finds its creator revoked and is refused (acme/eab.ts).
+      `delete from acme_eab_key where id in (
+         select id from acme_eab_key where creator_id in (${UUIDS}) and account_id is null
+            for update skip locked)
+       returning key_id`,
+      [JSON.stringify(creatorIds)],
+    );
+    return rows.map((r) => r.key_id).sort();
   }
 
   async bindExternalAccountKey(keyId: string, accountId: string, now: Date): Promise<void> {
