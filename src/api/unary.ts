@@ -1,6 +1,7 @@
 import type { handleUnaryCall, Metadata, ServerUnaryCall, ServiceError } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import type { CallSecurity } from "../auth/access-control";
+import { type PeerIdentity, peerIdentity } from "../auth/peer-identity";
 import { ruleFor } from "../auth/permissions";
 import { CertmintError, isCertmintError, STARTING_OR_STOPPING_RETRY_SECONDS } from "../errors";
 import type { AuditResource } from "../issuance/audit/record";
@@ -11,7 +12,6 @@ import {
   notedCallDeadline,
   notedCallPeer,
 } from "../server/call-logging";
-import { type PeerIdentity, peerIdentity } from "../server/peer-identity";
 import { logCallFailure } from "./call-failure-log";
 import { asCertmintError, codeOf, toServiceError } from "./errors";
 import type { FairAdmission } from "./fair-admission";

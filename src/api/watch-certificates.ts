@@ -6,6 +6,7 @@ import {
   type WatchCertificatesResponse,
 } from "../../gen/ts/certmint/v1/certificate_service";
 import { credentialChanged } from "../auth/open-streams";
+import { peerIdentity } from "../auth/peer-identity";
 import { CertmintError, STARTING_OR_STOPPING_RETRY_SECONDS } from "../errors";
 import type { Actor, Call } from "../issuance/call";
 import { recentIssuerRevocations } from "../issuance/certificates/issuer-revocations";
@@ -14,7 +15,6 @@ import type { IssuanceDeps } from "../issuance/deps";
 import type { CertificateWatch, WatchEvent, WatchTarget } from "../issuance/events/watch";
 import type { IssuerRevocations } from "../issuance/repositories";
 import { noteCallActor } from "../server/call-logging";
-import { peerIdentity } from "../server/peer-identity";
 import { logCallFailure } from "./call-failure-log";
 import { certificateToProto, storedErrorToStatus } from "./convert/certificate";
 import { enumCodec } from "./convert/enums";

@@ -3,9 +3,9 @@ import { CertmintError, permissionDenied } from "../errors";
 import { type AuditOutcome, type AuditResource, auditRecordOf } from "../issuance/audit/record";
 import type { Actor, Call } from "../issuance/call";
 import type { AuditRepository } from "../issuance/repositories";
-import type { PeerIdentity } from "../server/peer-identity";
 import type { CredentialChanges } from "../store/credential-changes";
 import type { Authenticator } from "./authenticator";
+import type { PeerIdentity } from "./peer-identity";
 import { ruleFor } from "./permissions";
 import type { RateLimit } from "./rate-limiter";
 

@@ -6,9 +6,9 @@ import type {
   CaRepository,
   CertificateRepository,
 } from "../issuance/repositories";
-import { peerIdentity } from "../server/peer-identity";
 import { CaDirectory, NO_CLIENT_TRUST } from "./ca-directory";
 import { resolveClientCertificate } from "./client-certificates";
+import { peerIdentity } from "./peer-identity";
 
 /**
  * Which admin credentials are usable: the one definition the last-admin guard
@@ -134,7 +134,7 @@ async function presentedCertificate(
       certificate.certificatePem.replace(/-----[^-]+-----|\s+/g, ""),
       "base64",
     );
-    // The identity exactly as a TLS peer's is read (server/peer-identity.ts).
+    // The identity exactly as a TLS peer's is read (auth/peer-identity.ts).
     const peer = peerIdentity({
       sslPeerCertificate: {
         raw: der,

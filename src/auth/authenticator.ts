@@ -3,12 +3,12 @@ import { type CertmintError, isCertmintError, unauthenticated } from "../errors"
 import { hashTokenSecret, TOKEN_PATTERN } from "../issuance/access-tokens/secret";
 import type { Actor } from "../issuance/call";
 import type { AccessTokenRepository, CertificateRepository } from "../issuance/repositories";
-import type { PeerIdentity } from "../server/peer-identity";
 import { parseCertificate } from "../signer";
 import type { CaDirectory } from "./ca-directory";
 import { type Credential, resolveClientCertificate } from "./client-certificates";
 import type { AuthFailureLimit } from "./failure-limiter";
 import { type CheckedCredential, OpenStreams } from "./open-streams";
+import type { PeerIdentity } from "./peer-identity";
 import { TtlCache } from "./ttl-cache";
 
 /** How long credentials, refusals and certificate revocation states are cached per process. */

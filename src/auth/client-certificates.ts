@@ -9,9 +9,9 @@ import type {
   Credential,
   PresentedIdentities,
 } from "../issuance/repositories";
-import type { PeerIdentity } from "../server/peer-identity";
 import type { CaDirectory } from "./ca-directory";
 import type { CrlVerdict } from "./client-crls";
+import type { PeerIdentity } from "./peer-identity";
 
 /**
  * Client certificates as credentials (mTLS): which access token, if any, a verified client

@@ -1,7 +1,7 @@
 import type { Metadata } from "@grpc/grpc-js";
 import { type CertmintError, isCertmintError, unauthenticated } from "../errors";
 import type { Actor } from "../issuance/call";
-import type { PeerIdentity } from "../server/peer-identity";
+import type { PeerIdentity } from "./peer-identity";
 
 /** What a check of a stream's credential gives: who it is, and until when (ms since the epoch). */
 export interface CheckedCredential {

@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { Metadata, ServerInterceptingCall, type ServerInterceptor, status } from "@grpc/grpc-js";
 import type { Logger } from "pino";
+import { type PeerIdentity, peerIdentity } from "../auth/peer-identity";
 import { type IssuedNote, issuedFields, monotonicDeadline } from "../issuance/call";
-import { type PeerIdentity, peerIdentity } from "./peer-identity";
 
 /** The metadata key of the per-call request id (read from the client or generated). */
 export const REQUEST_ID_HEADER = "x-request-id";

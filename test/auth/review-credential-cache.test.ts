@@ -10,10 +10,10 @@ import { describe, expect, it } from "vitest";
 import { Authenticator } from "../../src/auth/authenticator";
 import { CaDirectory, NO_CLIENT_TRUST } from "../../src/auth/ca-directory";
 import { FailureLimiter } from "../../src/auth/failure-limiter";
+import type { PeerIdentity } from "../../src/auth/peer-identity";
 import { isCertmintError } from "../../src/errors";
 import { TOKEN_PREFIX } from "../../src/issuance/access-tokens/secret";
 import type { Credential } from "../../src/issuance/repositories";
-import type { PeerIdentity } from "../../src/server/peer-identity";
 
 const secret = `${TOKEN_PREFIX}${"a".repeat(43)}`;
 const headers = (token: string) => ({

@@ -10,8 +10,8 @@ import {
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CallContext, unary } from "../../src/api/unary";
+import { peerIdentity } from "../../src/auth/peer-identity";
 import { loadConfig } from "../../src/config";
-import { peerIdentity } from "../../src/server/peer-identity";
 import { serverCredentials } from "../../src/server/tls";
 import { TempDir } from "../support/openssl";
 import { OWN_CONNECTION } from "../support/own-connection";

@@ -1,8 +1,8 @@
 import type { PeerCertificate } from "node:tls";
 import { CaDirectory, NO_CLIENT_TRUST } from "../../auth/ca-directory";
 import { resolveClientCertificate } from "../../auth/client-certificates";
+import { peerIdentity } from "../../auth/peer-identity";
 import { failedPrecondition, isCertmintError } from "../../errors";
-import { peerIdentity } from "../../server/peer-identity";
 import { changeRecord } from "../audit/record";
 import type { Call } from "../call";
 import { storedErrorOf } from "../certificates/outcome";
@@ -142,7 +142,7 @@ async function acceptedAsCredential(
   now: Date,
 ): Promise<boolean> {
   const der = Buffer.from(certificate.certificatePem.replace(/-----[^-]+-----|\s+/g, ""), "base64");
-  // The identity exactly as a TLS peer's is read (server/peer-identity.ts), as the last-admin
+  // The identity exactly as a TLS peer's is read (auth/peer-identity.ts), as the last-admin
   // guard reads a certificate (auth/admin-credentials.ts).
   const peer = peerIdentity({
     sslPeerCertificate: {
