@@ -1,4 +1,3 @@
-import type { PeerCertificate } from "node:tls";
 import { isCertmintError } from "../errors";
 import type {
   AccessToken,
@@ -8,7 +7,7 @@ import type {
 } from "../issuance/repositories";
 import { CaDirectory, NO_CLIENT_TRUST } from "./ca-directory";
 import { resolveClientCertificate } from "./client-certificates";
-import { peerIdentity } from "./peer-identity";
+import { storedCertificateIdentity } from "./peer-identity";
 
 /**
  * Which admin credentials are usable: the one definition the last-admin guard
@@ -130,18 +129,8 @@ async function presentedCertificate(
 ): Promise<{ id: string; notAfter: Date } | undefined> {
   const candidates = await store.tokens.certificatesPresenting(admin, now, CANDIDATES_PER_BINDING);
   for (const certificate of candidates) {
-    const der = Buffer.from(
-      certificate.certificatePem.replace(/-----[^-]+-----|\s+/g, ""),
-      "base64",
-    );
     // The identity exactly as a TLS peer's is read (auth/peer-identity.ts).
-    const peer = peerIdentity({
-      sslPeerCertificate: {
-        raw: der,
-        serialNumber: certificate.serialNumber,
-        fingerprint256: certificate.fingerprintSha256,
-      } as PeerCertificate,
-    });
+    const peer = storedCertificateIdentity(certificate);
     if (!peer) continue;
     try {
       const credential = await resolveClientCertificate(

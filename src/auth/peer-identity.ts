@@ -79,3 +79,23 @@ function fromDer(peer: PeerCertificate): PeerIdentity {
     der: peer.raw,
   };
 }
+
+/**
+ * The identity a stored certificate would present as a TLS peer, read exactly as peerIdentity
+ * reads one (the last-admin guard, admin-credentials.ts, and a cut line's certificates,
+ * issuance/access-tokens/line.ts, judge stored certificates as authentication would).
+ */
+export function storedCertificateIdentity(certificate: {
+  certificatePem: string;
+  serialNumber: string;
+  fingerprintSha256: string;
+}): PeerIdentity | undefined {
+  const der = Buffer.from(certificate.certificatePem.replace(/-----[^-]+-----|\s+/g, ""), "base64");
+  return peerIdentity({
+    sslPeerCertificate: {
+      raw: der,
+      serialNumber: certificate.serialNumber,
+      fingerprint256: certificate.fingerprintSha256,
+    } as PeerCertificate,
+  });
+}

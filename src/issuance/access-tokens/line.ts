@@ -1,7 +1,6 @@
-import type { PeerCertificate } from "node:tls";
 import { CaDirectory, NO_CLIENT_TRUST } from "../../auth/ca-directory";
 import { resolveClientCertificate } from "../../auth/client-certificates";
-import { peerIdentity } from "../../auth/peer-identity";
+import { storedCertificateIdentity } from "../../auth/peer-identity";
 import { failedPrecondition, isCertmintError } from "../../errors";
 import { changeRecord } from "../audit/record";
 import type { Call } from "../call";
@@ -141,16 +140,8 @@ async function acceptedAsCredential(
   certificate: Certificate,
   now: Date,
 ): Promise<boolean> {
-  const der = Buffer.from(certificate.certificatePem.replace(/-----[^-]+-----|\s+/g, ""), "base64");
-  // The identity exactly as a TLS peer's is read (auth/peer-identity.ts), as the last-admin
-  // guard reads a certificate (auth/admin-credentials.ts).
-  const peer = peerIdentity({
-    sslPeerCertificate: {
-      raw: der,
-      serialNumber: certificate.serialNumber,
-      fingerprint256: certificate.fingerprintSha256,
-    } as PeerCertificate,
-  });
+  // The identity exactly as a TLS peer's is read, as the last-admin guard reads a certificate.
+  const peer = storedCertificateIdentity(certificate);
   if (!peer) return false;
   try {
     const credential = await resolveClientCertificate(tx.tokens, tx.certificates, cas, peer, now);

@@ -109,7 +109,7 @@ export async function approve(
   try {
     await signAndStore(deps, call, plan, request, {
       holdKeyForFetch: true,
-      approval: checksUnderLock(deps, call.actor.id, waiting, plan),
+      approval: checksUnderLock(call.actor.id, waiting, plan),
     });
   } catch (err) {
     // The request waits for approval again (the claim undone): refused, as before the claim.
@@ -137,10 +137,11 @@ export async function approve(
  * CA check are made here too (the CA's unlocked, as step 1's: its signing lock is taken later,
  * after the names lock, sign-and-store.ts), so a takeover, which has no step 1, makes every
  * check of one, in its order. `plan` is undefined when the takeover could not rebuild it (its
- * refusal comes after these checks: sign-and-store.ts refuseUnderLock).
+ * refusal comes after these checks: sign-and-store.ts refuseUnderLock). It is given no store:
+ * everything it reads goes through the LockedRequest, on the lock's own connection (the
+ * embedded database has no other; LockedRequest.caNow).
  */
 function checksUnderLock(
-  deps: IssuanceDeps,
   approver: string,
   waiting: CertificateRequest,
   plan: IssuancePlan | undefined,
@@ -229,7 +230,7 @@ export async function finishClaimOnReplay(
 ): Promise<IssueOutcome> {
   try {
     return await takeOver(deps, call, request, {
-      approval: (plan) => checksUnderLock(deps, request.claimedBy, request, plan),
+      approval: (plan) => checksUnderLock(request.claimedBy, request, plan),
     });
   } catch (err) {
     if (!leftWaiting(err)) throw err;
@@ -307,7 +308,7 @@ async function finishClaimed(
     // it is refused as a fresh approval is, the request waiting again.
     await takeOver(deps, call, request, {
       holdKeyForFetch: true,
-      approval: (plan) => checksUnderLock(deps, call.actor.id, request, plan),
+      approval: (plan) => checksUnderLock(call.actor.id, request, plan),
     });
   } catch (err) {
     // The request waits for approval again (the claim undone): refused, as a fresh approval.
