@@ -1,9 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { failedPrecondition } from "../errors";
 import { type CallerLocks, changeTransaction } from "../issuance/access-tokens/caller";
 import { changeRecord } from "../issuance/audit/record";
 import { type Call, refuseIfAbandoned } from "../issuance/call";
-import { resolveRef } from "../issuance/common/refs";
 import type { IssuanceDeps } from "../issuance/deps";
 import type {
   AcmeRepository,
@@ -12,6 +10,7 @@ import type {
   StoreWith,
 } from "../issuance/repositories";
 import { verifyHmac } from "../signer/jws";
+import { acmeProfileNamed } from "./admin/profile";
 import type { AcmeExchange } from "./http/exchange";
 import { decodeB64url, parseFlattenedJws, parseJson, protectedHeaderOf } from "./http/jws-request";
 import { AcmeProblem, malformed, unauthorized } from "./problem";
@@ -27,6 +26,9 @@ export function externalAccountHmacKey(deps: Pick<IssuanceDeps, "keyring">, keyI
   const mac = deps.keyring.macFor("acme external account binding");
   return Buffer.concat([mac.tag(keyId, "hmac key, first half"), mac.tag(keyId, "second half")]);
 }
+
+/** What PROFILE_NOT_ACME says a profile that does not enroll by ACME has none of. */
+export const EAB_KEYS = "External Account Binding keys";
 
 /**
  * CreateAcmeExternalAccountKey: a new key for an ACME profile, its id and HMAC key (base64url)
@@ -48,24 +50,7 @@ export async function createExternalAccountKey(
   call: Call,
   profileRef: string,
 ): Promise<{ keyId: string; hmacKey: string; profileId: string }> {
-  const profile = await resolveRef(profileRef, "certificate profile", "certificate_profile", (k) =>
-    deps.store.profiles.find(k),
-  );
-  if (profile.enrollmentMethod !== "ACME") {
-    throw failedPrecondition(
-      "PROFILE_NOT_ACME",
-      `certificate profile "${profile.slug}" enrolls by ${profile.enrollmentMethod}, not ACME: External Account Binding keys belong to ACME profiles`,
-      {
-        preconditions: [
-          {
-            type: "ENROLLMENT_METHOD",
-            subject: `certificate_profiles/${profile.slug}`,
-            description: "the enrollment method must be ACME",
-          },
-        ],
-      },
-    );
-  }
+  const profile = await acmeProfileNamed(deps.store, profileRef, EAB_KEYS);
   refuseIfAbandoned(call);
   const keyId = randomBytes(16).toString("base64url");
   const now = deps.now();
@@ -88,8 +73,8 @@ export async function createExternalAccountKey(
 
 /**
  * Checks newAccount's externalAccountBinding: a JWS with alg HS256/384/512, kid a key of this
- * profile not yet bound, url the newAccount URL, and as payload the account key itself,
- * MACed with that key. Returns the key id; the caller binds it in the same transaction
+ * profile not yet bound and not revoked (RevokeAcmeExternalAccountKey), url the newAccount URL,
+ * and as payload the account key itself, MACed with that key. Returns the key id; the caller binds it in the same transaction
  * (the row is locked here, so two accounts cannot bind one key).
  *
  * An EAB key is a credential its creator delegated (RFC 8555 7.3.4: the CA's own account
@@ -101,7 +86,9 @@ export async function createExternalAccountKey(
  * revocation committed first is seen; one that comes later waits for the binding's commit, and a
  * cascade then finds the account bound and deactivates it (access-tokens/revoke.ts). No
  * deadlock: a revocation locks token rows, never a key's (it reads keys without a lock and
- * updates accounts, which a binding in flight has not committed). A key with no creator
+ * updates accounts, which a binding in flight has not committed); RevokeAcmeExternalAccountKey
+ * takes the key's lock first, as a binding does, so the two run one after the other
+ * (acme/admin/keys.ts says its order of locks). A key with no creator
  * recorded (creator_id null), or whose creator row is gone, binds as before. Until stop 47 of
  * 2026-12-06 the creator was not looked at, and the keys of a revoked line kept opening
  * accounts that got certificates (an outside probe, S F1; test/auth/stop47-line-leftovers.test.ts).
@@ -135,7 +122,13 @@ export async function verifyExternalAccountBinding(
   if (!verifyHmac(header.alg, hmacKey, `${jws.protected}.${jws.payload}`, signature)) {
     throw unauthorized("the externalAccountBinding MAC does not verify");
   }
-  // After the MAC: only the key's holder learns of its creator's revocation.
+  // After the MAC: only the key's holder learns of its revocation, or its creator's. A revoked
+  // key is kept (its HMAC key is derived from its id, so only this column refuses it).
+  if (key.revoked_at) {
+    throw unauthorized(
+      `this External Account Binding key was revoked by an admin at ${key.revoked_at.toISOString()} (RevokeAcmeExternalAccountKey), so it binds no account; ask an admin to create a new key (CreateAcmeExternalAccountKey)`,
+    );
+  }
   const creator = key.creator_id
     ? await tx.acme.lockExternalAccountKeyCreator(key.creator_id)
     : null;

@@ -2,6 +2,8 @@ import {
   type CertificateProfileServiceServer,
   CertificateProfileServiceService,
 } from "../../gen/ts/certmint/v1/certificate_profile_service";
+import { listAcmeAccounts, revokeAcmeAccount } from "../acme/admin/accounts";
+import { listExternalAccountKeys, revokeExternalAccountKey } from "../acme/admin/keys";
 import { createExternalAccountKey } from "../acme/eab";
 import { updateTarget } from "../issuance/common/refs";
 import type { IssuanceDeps } from "../issuance/deps";
@@ -9,6 +11,7 @@ import { createProfile } from "../issuance/profiles/create";
 import { deleteProfile } from "../issuance/profiles/delete";
 import { getProfile, listProfiles } from "../issuance/profiles/queries";
 import { updateProfile } from "../issuance/profiles/update";
+import { acmeAccountToProto, externalAccountKeyToProto } from "./convert/acme";
 import { profileDraftFromProto, profileToProto } from "./convert/profile";
 import { type HandlerDeps, unary } from "./unary";
 
@@ -89,6 +92,64 @@ export function certificateProfileHandlers(
         const key = await createExternalAccountKey(issuance(), ctx.call, req.certificateProfile);
         return { keyId: key.keyId, hmacKey: key.hmacKey, certificateProfileId: key.profileId };
       },
+      deps,
+    ),
+
+    listAcmeExternalAccountKeys: unary(
+      CertificateProfileServiceService.listAcmeExternalAccountKeys.path,
+      async (req, ctx) => {
+        const page = await listExternalAccountKeys(issuance(), {
+          profile: req.certificateProfile,
+          pageSize: req.pageSize,
+          pageToken: req.pageToken,
+          caller: ctx.actor.id,
+        });
+        return {
+          acmeExternalAccountKeys: page.items.map(externalAccountKeyToProto),
+          nextPageToken: page.nextPageToken,
+        };
+      },
+      deps,
+    ),
+
+    revokeAcmeExternalAccountKey: unary(
+      CertificateProfileServiceService.revokeAcmeExternalAccountKey.path,
+      async (req, ctx) => {
+        const revoked = await revokeExternalAccountKey(issuance(), ctx.call, req.keyId);
+        return {
+          acmeExternalAccountKey: externalAccountKeyToProto(revoked.key),
+          revokedAcmeAccount: revoked.revokedAccount
+            ? acmeAccountToProto(revoked.revokedAccount)
+            : undefined,
+        };
+      },
+      deps,
+    ),
+
+    listAcmeAccounts: unary(
+      CertificateProfileServiceService.listAcmeAccounts.path,
+      async (req, ctx) => {
+        const page = await listAcmeAccounts(issuance(), {
+          profile: req.certificateProfile,
+          pageSize: req.pageSize,
+          pageToken: req.pageToken,
+          caller: ctx.actor.id,
+        });
+        return {
+          acmeAccounts: page.items.map(acmeAccountToProto),
+          nextPageToken: page.nextPageToken,
+        };
+      },
+      deps,
+    ),
+
+    revokeAcmeAccount: unary(
+      CertificateProfileServiceService.revokeAcmeAccount.path,
+      async (req, ctx) => ({
+        acmeAccount: acmeAccountToProto(
+          await revokeAcmeAccount(issuance(), ctx.call, req.acmeAccount),
+        ),
+      }),
       deps,
     ),
   };

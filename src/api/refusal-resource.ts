@@ -28,6 +28,15 @@ export function namedResource(method: string, request: unknown): AuditResource |
   if (service === "CertificateService" && typeof requestRef === "string" && requestRef.trim()) {
     return { type: "certificate_request", id: requestRef.trim().slice(0, MAX_REFERENCE) };
   }
+  // RevokeAcmeAccount names an ACME account, not a profile.
+  const accountRef = (request as { acmeAccount?: unknown }).acmeAccount;
+  if (
+    service === "CertificateProfileService" &&
+    typeof accountRef === "string" &&
+    accountRef.trim()
+  ) {
+    return { type: "acme_account", id: accountRef.trim().slice(0, MAX_REFERENCE) };
+  }
   const named = service ? NAMED_BY[service] : undefined;
   if (!named) return undefined;
   const value = (request as Record<string, unknown>)[named[1]];

@@ -190,6 +190,12 @@ export const REQUEST_FIELD_LIMITS: Readonly<Record<string, FieldLimit>> = {
   "certmint.v1.DeleteCertificateProfileRequest.certificate_profile": REFERENCE,
   "certmint.v1.DeleteCertificateProfileRequest.etag": ETAG,
   "certmint.v1.CreateAcmeExternalAccountKeyRequest.certificate_profile": REFERENCE,
+  "certmint.v1.ListAcmeExternalAccountKeysRequest.certificate_profile": REFERENCE,
+  "certmint.v1.ListAcmeExternalAccountKeysRequest.page_token": PAGE_TOKEN,
+  "certmint.v1.RevokeAcmeExternalAccountKeyRequest.key_id": REFERENCE,
+  "certmint.v1.ListAcmeAccountsRequest.certificate_profile": REFERENCE,
+  "certmint.v1.ListAcmeAccountsRequest.page_token": PAGE_TOKEN,
+  "certmint.v1.RevokeAcmeAccountRequest.acme_account": REFERENCE,
 
   // access_token_service.proto
   "certmint.v1.AccessToken.id": REFERENCE,

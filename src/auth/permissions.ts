@@ -74,6 +74,10 @@ const profileRules: RulesOf<typeof CertificateProfileServiceService> = {
   updateCertificateProfile: ADMIN_WRITE,
   deleteCertificateProfile: ADMIN_WRITE,
   createAcmeExternalAccountKey: ADMIN_WRITE,
+  listAcmeExternalAccountKeys: READ,
+  revokeAcmeExternalAccountKey: ADMIN_WRITE,
+  listAcmeAccounts: READ,
+  revokeAcmeAccount: ADMIN_WRITE,
 };
 
 const tokenRules: RulesOf<typeof AccessTokenServiceService> = {

@@ -14,6 +14,7 @@ import {
   SubjectNamesInSans,
 } from "../../gen/ts/certmint/v1/certificate_policy_service";
 import {
+  AcmeAccountStatus,
   EnrollmentMethod,
   PrivateKeyRetention,
   ValidityOverflow,
@@ -52,6 +53,7 @@ export const REQUEST_STATUS = new EnumFlag(CertificateRequestStatus, "CERTIFICAT
 export const RENEWAL_KEY_SOURCE = new EnumFlag(RenewalKeySource, "RENEWAL_KEY_SOURCE_");
 export const ROLE = new EnumFlag(Role, "ROLE_");
 export const TOKEN_STATE = new EnumFlag(AccessTokenState, "ACCESS_TOKEN_STATE_");
+export const ACME_ACCOUNT_STATUS = new EnumFlag(AcmeAccountStatus, "ACME_ACCOUNT_STATUS_");
 export const IDENTITY_TYPE = new EnumFlag(
   ClientCertificateIdentityType,
   "CLIENT_CERTIFICATE_IDENTITY_TYPE_",

@@ -22,7 +22,7 @@
  * The cases run in file order: all refusals first, then the successful calls, which consume
  * the resources the probes aimed at (a CA to delete, a certificate to revoke, ...).
  */
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it, test } from "vitest";
 import {
   AccessTokenServiceService,
@@ -49,6 +49,8 @@ import {
 import {
   CertificateProfileServiceService,
   CreateCertificateProfileRequest,
+  ListAcmeAccountsRequest,
+  ListAcmeExternalAccountKeysRequest,
   UpdateCertificateProfileRequest,
 } from "../../gen/ts/certmint/v1/certificate_profile_service";
 import {
@@ -185,6 +187,9 @@ interface Fixtures {
   /** The external intermediate waiting for its certificate, and that certificate. */
   importCertificatePem: string;
   importChain: string[];
+  /** An External Account Binding key of acme-web and a valid ACME account of it, to revoke. */
+  eabKey: string;
+  acmeAccount: string;
 }
 
 let h: TestCertmint;
@@ -550,6 +555,28 @@ const REQUESTS: Record<string, RpcRequests> = {
     probe: (c) =>
       call(c.profiles, "createAcmeExternalAccountKey", { certificateProfile: "acme-web" }),
   },
+  [`${PROFILE}ListAcmeExternalAccountKeys`]: {
+    probe: (c) =>
+      call(
+        c.profiles,
+        "listAcmeExternalAccountKeys",
+        ListAcmeExternalAccountKeysRequest.fromPartial({ certificateProfile: "acme-web" }),
+      ),
+  },
+  [`${PROFILE}RevokeAcmeExternalAccountKey`]: {
+    probe: (c) => call(c.profiles, "revokeAcmeExternalAccountKey", { keyId: fx.eabKey }),
+  },
+  [`${PROFILE}ListAcmeAccounts`]: {
+    probe: (c) =>
+      call(
+        c.profiles,
+        "listAcmeAccounts",
+        ListAcmeAccountsRequest.fromPartial({ certificateProfile: "acme-web" }),
+      ),
+  },
+  [`${PROFILE}RevokeAcmeAccount`]: {
+    probe: (c) => call(c.profiles, "revokeAcmeAccount", { acmeAccount: fx.acmeAccount }),
+  },
 
   [`${TOKEN}CreateAccessToken`]: {
     probe: (c) =>
@@ -852,7 +879,18 @@ beforeAll(async () => {
     betaPending: await pending("beta-gated", "beta-pending.example.com"),
     importCertificatePem,
     importChain: [outside.pem],
+    eabKey: (
+      await call(h.profiles, "createAcmeExternalAccountKey", { certificateProfile: "acme-web" })
+    ).keyId,
+    acmeAccount: randomUUID(),
   };
+  // An account as src/acme stores one (its JWK is not read by the admin's calls).
+  await h.db.query(
+    `insert into acme_account (id, profile_id, key_thumbprint, jwk, status, contact, created_at, updated_at)
+     select $1, id, 'matrix-thumbprint', '{}'::jsonb, 'valid', '[]'::jsonb, now(), now()
+       from certificate_profile where slug = 'acme-web'`,
+    [fx.acmeAccount],
+  );
   await createToken("doomed-token", TokenRole.ROLE_AUDITOR);
 
   // The revoked token works, and is cached, before it is revoked: revocation must evict it.
@@ -898,10 +936,10 @@ afterAll(async () => {
 // ---- The matrix -----------------------------------------------------------------------------
 
 describe("the RPCs of the matrix", () => {
-  it("are every certmint.v1 RPC: 38 in the generated services, each in METHOD_RULES and here", () => {
+  it("are every certmint.v1 RPC: 42 in the generated services, each in METHOD_RULES and here", () => {
     const counts = SERVICE_DEFINITIONS.map((s) => Object.keys(s).length);
-    expect(counts).toEqual([12, 10, 5, 6, 4, 1]);
-    expect(new Set(ALL_RPCS).size).toBe(38);
+    expect(counts).toEqual([12, 10, 5, 10, 4, 1]);
+    expect(new Set(ALL_RPCS).size).toBe(42);
     expect([...ALL_RPCS].sort()).toEqual(Object.keys(METHOD_RULES).sort());
     expect([...ALL_RPCS].sort()).toEqual(Object.keys(REQUESTS).sort());
   });

@@ -13,7 +13,6 @@
  * OCSP; the last-admin rule judges the line's tokens and certificates as one change.
  */
 import { spawn } from "node:child_process";
-import { createHmac } from "node:crypto";
 import { status } from "@grpc/grpc-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -32,8 +31,8 @@ import {
 } from "../../gen/ts/certmint/v1/certificate_profile_service";
 import { IssueCertificateRequest } from "../../gen/ts/certmint/v1/certificate_service";
 import { KeyAlgorithm, RevocationReason } from "../../gen/ts/certmint/v1/common";
+import { registerWithEab } from "../acme/admin-helpers";
 import { type AcmeServer, startAcmeServer } from "../acme/helpers";
-import { AcmeTestClient, b64u, publicJwk } from "../acme/jws-client";
 import { createRoot } from "../support/fixtures";
 import {
   type CertmintClients,
@@ -98,25 +97,8 @@ describe("a cut line's ACME External Account Binding keys and accounts", () => {
     call(by.profiles, "createAcmeExternalAccountKey", { certificateProfile: "web-acme" });
 
   /** newAccount with an External Account Binding (RFC 8555 7.3.4) of `key`. */
-  async function register(key: { keyId: string; hmacKey: string }) {
-    const c = new AcmeTestClient(s.directory(), s.tlsCaFile);
-    await c.directory();
-    const protectedB64 = b64u(
-      JSON.stringify({ alg: "HS256", kid: key.keyId, url: c.dir.newAccount }),
-    );
-    const payloadB64 = b64u(JSON.stringify(publicJwk(c.key.publicKey)));
-    const signature = createHmac("sha256", Buffer.from(key.hmacKey, "base64url"))
-      .update(`${protectedB64}.${payloadB64}`)
-      .digest();
-    const r = await c.register({
-      externalAccountBinding: {
-        protected: protectedB64,
-        payload: payloadB64,
-        signature: b64u(signature),
-      },
-    });
-    return { c, r };
-  }
+  const register = (key: { keyId: string; hmacKey: string }) =>
+    registerWithEab(s.directory(), s.tlsCaFile, key);
 
   const accountRow = async (id: string) =>
     (

@@ -1,4 +1,4 @@
-import { ACCOUNT_DEACTIVATED_ERROR } from "../../issuance/access-tokens/line";
+import { ACCOUNT_DEACTIVATED_ERROR } from "../../issuance/acme-accounts/end";
 import { type AccountRow, UniqueConflict } from "../../issuance/repositories";
 import { type AccountKey, jwkThumbprint, verifyJwsSignature } from "../../signer/jws";
 import { auditAs } from "../acting";
@@ -210,7 +210,7 @@ async function takeNewAccount(x: AcmeExchange): Promise<() => void> {
 
 /**
  * What a request of an account deactivated while it waited for approval records: the same as
- * for an account deactivated with a revoked token line (access-tokens/line.ts).
+ * for an account deactivated with a revoked token line (issuance/acme-accounts/end.ts).
  */
 const DEACTIVATED = ACCOUNT_DEACTIVATED_ERROR;
 
@@ -229,6 +229,13 @@ export async function updateAccount(x: AcmeExchange, accountId: string): Promise
     ...(payload.contact !== undefined ? { contact: contactsOf(payload.contact) } : {}),
   };
   const updated = await x.ctx.store.transaction(async (tx) => {
+    // The account as committed, its row locked for the change: one an admin revoked
+    // (RevokeAcmeAccount) or a cut line deactivated after this request was verified stays as
+    // that left it, its status not overwritten, its contacts not changed.
+    const current = await tx.acme.lockAccount(account.id);
+    if (current?.status !== "valid") {
+      throw new AcmeProblem("unauthorized", `the account is ${current?.status ?? "gone"}`, 401);
+    }
     const row = await tx.acme.updateAccount(account.id, change, x.now);
     await auditAs(x, account, "account", tx, { type: "acme_account", id: account.id });
     if (account.status !== "deactivated" && row.status === "deactivated") {

@@ -296,8 +296,9 @@ function logIssued(x: AcmeExchange, account: AccountRow, order: OrderRow, issued
 }
 
 /**
- * The problem a finalize's failure answers. An account deactivated while its finalize was in
- * flight (the store refused it: issuance/certificates/sign-then-store.ts, ACCOUNT_DEACTIVATED)
+ * The problem a finalize's failure answers. An account deactivated (or revoked by an admin,
+ * RevokeAcmeAccount) while its finalize was in flight (the store refused it:
+ * issuance/certificates/sign-then-store.ts, ACCOUNT_DEACTIVATED)
  * gets what RFC 8555 7.3.6 answers any request of a deactivated account: 401 `unauthorized`;
  * the order is made invalid with it (7.3.6: the server SHOULD cancel the account's pending
  * operations), and no certificate was stored.
@@ -313,7 +314,7 @@ async function finalizeProblem(
   const now = await x.ctx.store.acme.account(account.id).catch(() => undefined);
   return new AcmeProblem(
     "unauthorized",
-    `the account is ${now?.status ?? "deactivated"}: its status changed while this order was being finalized, and nothing was issued (RFC 8555 7.3.6)`,
+    `the account is ${now?.status ?? "no longer valid"}: its status changed while this order was being finalized, and nothing was issued (RFC 8555 7.3.6)`,
     401,
   );
 }

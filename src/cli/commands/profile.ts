@@ -1,4 +1,4 @@
-/** profile create | list | get | update | delete */
+/** profile create | list | get | update | delete | acme-key (and profile-acme.ts's ACME commands) */
 import { CertificatePolicy } from "../../../gen/ts/certmint/v1/certificate_policy_service";
 import {
   CertificateProfile,
@@ -17,6 +17,12 @@ import { applyProfileSettings, PROFILE_SECTIONS } from "../options/profile-setti
 import { renderFields, renderJson } from "../output";
 import { printOne, printPage } from "../views/print";
 import { profileColumns, profileView } from "../views/profile";
+import {
+  profileAcmeAccounts,
+  profileAcmeKeys,
+  profileRevokeAcmeAccount,
+  profileRevokeAcmeKey,
+} from "./profile-acme";
 import { policyAndCaSlugs } from "./slugs";
 
 const PROFILE = { name: "PROFILE", description: "the profile, by id or slug" };
@@ -221,5 +227,16 @@ export const PROFILE_GROUP: GroupSpec = {
   name: "profile",
   summary:
     "certificate profiles: policy + issuer + defaults; every certificate is issued against one",
-  commands: [profileCreate, profileList, profileGet, profileUpdate, profileDelete, profileAcmeKey],
+  commands: [
+    profileCreate,
+    profileList,
+    profileGet,
+    profileUpdate,
+    profileDelete,
+    profileAcmeKey,
+    profileAcmeKeys,
+    profileRevokeAcmeKey,
+    profileAcmeAccounts,
+    profileRevokeAcmeAccount,
+  ],
 };

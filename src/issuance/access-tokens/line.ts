@@ -1,10 +1,9 @@
 import { CaDirectory, NO_CLIENT_TRUST } from "../../auth/ca-directory";
 import { resolveClientCertificate } from "../../auth/client-certificates";
 import { storedCertificateIdentity } from "../../auth/peer-identity";
-import { failedPrecondition, isCertmintError } from "../../errors";
-import { changeRecord } from "../audit/record";
+import { isCertmintError } from "../../errors";
+import { recordAccountEnd } from "../acme-accounts/end";
 import type { Call } from "../call";
-import { storedErrorOf } from "../certificates/outcome";
 import { type RowRevocationStore, revokeCertificateRow } from "../certificates/revoke";
 import type {
   AccessToken,
@@ -25,14 +24,6 @@ import type {
  * have made for itself before the cut and kept using after it: until stop 47 of 2026-12-06 both
  * survived the cut (an outside probe, S F1 and F2; test/auth/stop47-line-leftovers.test.ts).
  */
-
-/** What a request of an account deactivated while it waited for approval records. */
-export const ACCOUNT_DEACTIVATED_ERROR = storedErrorOf(
-  failedPrecondition(
-    "REQUEST_REJECTED",
-    "rejected with its requester: the ACME account that made it was deactivated",
-  ),
-);
 
 export type LineStore = RowRevocationStore & {
   acme: Pick<AcmeRepository, "accountsBoundByLine" | "updateAccount" | "deleteUnboundKeysOf">;
@@ -81,18 +72,18 @@ export async function deactivateLineAccounts(
   for (const account of accounts) {
     const row = await tx.acme.updateAccount(account.id, { status: "deactivated" }, now);
     done.push(row.id);
-    await tx.audit.insert(
-      changeRecord(call, { type: "acme_account", id: row.id }, now, undefined, [
-        { field: "status", before: "valid", after: "deactivated" },
+    await recordAccountEnd(
+      tx,
+      call,
+      row.id,
+      "deactivated",
+      [
         { field: "external_account_key_id", after: account.eab_key_id },
         { field: "external_account_key_creator_id", after: account.creator_id },
         { field: "revoked_with_access_token_id", after: tokenId },
-      ]),
+      ],
+      now,
     );
-    const rejected = await tx.requests.rejectWaitingOf(row.id, ACCOUNT_DEACTIVATED_ERROR, now);
-    for (const id of rejected) {
-      await tx.audit.insert(changeRecord(call, { type: "certificate_request", id }, now));
-    }
   }
   return done;
 }

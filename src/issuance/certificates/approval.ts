@@ -448,12 +448,14 @@ async function rejectedWithRequester(
   }
   const slug = err.metadata.access_token;
   const revoked = err.reason === "REQUESTER_REVOKED";
+  // An ACME account deactivated by its holder (or with a token line), or revoked by an admin.
+  const ended = err.metadata.acme_account_status ?? "deactivated";
   const why = revoked
     ? `rejected with its requester: access token "${slug ?? request.caller}" was revoked`
-    : "rejected with its requester: the ACME account that made it was deactivated";
+    : `rejected with its requester: the ACME account that made it was ${ended}`;
   const requester = revoked
     ? `access token "${slug ?? request.caller}", which has been revoked since`
-    : "an ACME account deactivated since";
+    : `an ACME account ${ended} since`;
   const refusal = new CertmintError(
     err.kind,
     err.reason,
@@ -519,7 +521,7 @@ function requesterRefusal(
           description: `the requesting ACME account is ${standing.status}`,
         },
       ],
-      metadata: { certificate_request_id: request.id },
+      metadata: { certificate_request_id: request.id, acme_account_status: standing.status },
     },
   );
 }

@@ -104,11 +104,12 @@ export async function signThenStore(
     if (stored === "rows-changed") throw new HeldRowsChanged();
     if (stored === "caller-revoked") {
       if (isAcmeCall(call)) {
-        // RFC 8555 7.3.6: a deactivated account's requests are refused `unauthorized`; the ACME
-        // finalize (acme/handlers/orders.ts) answers so and makes the order invalid.
+        // RFC 8555 7.3.6: a deactivated account's requests are refused `unauthorized` (an
+        // admin's revocation too, 7.1.2: RevokeAcmeAccount); the ACME finalize
+        // (acme/handlers/orders.ts) answers so and makes the order invalid.
         throw unauthenticated(
           "ACCOUNT_DEACTIVATED",
-          `ACME account ${call.actor.id} was deactivated while this order was being finalized (RFC 8555 7.3.6); nothing was stored`,
+          `ACME account ${call.actor.id} was deactivated or revoked while this order was being finalized (RFC 8555 7.3.6, 7.1.2); nothing was stored`,
         );
       }
       throw unauthenticated(

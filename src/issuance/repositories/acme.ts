@@ -6,6 +6,8 @@
  * (`Store.transaction`), so a crash between requests leaves a state a client can resume from.
  */
 
+import type { PageQuery } from "./paging";
+
 /** How long a nonce may wait to be spent; older ones are refused and swept. */
 export const NONCE_LIFETIME_MS = 60 * 60 * 1000;
 
@@ -102,6 +104,40 @@ export interface ExternalAccountKeyRow {
   account_id: string | null;
   /** The access token that created it (CreateAcmeExternalAccountKey); null: none recorded. */
   creator_id: string | null;
+  /** When an admin revoked it (RevokeAcmeExternalAccountKey); null while not revoked. */
+  revoked_at: Date | null;
+}
+
+/**
+ * An External Account Binding key as an admin lists it (ListAcmeExternalAccountKeys): never an
+ * HMAC key (none is stored). `id` is the row's (a UUID, the list's keyset cursor), `keyId` the
+ * JWS kid the key's holder sends.
+ */
+export interface ExternalAccountKey {
+  id: string;
+  keyId: string;
+  profileId: string;
+  creatorId: string | null;
+  accountId: string | null;
+  createdAt: Date;
+  /** created_at to the microsecond (PageCursor.createdAtText). */
+  createdAtText: string;
+  boundAt: Date | null;
+  revokedAt: Date | null;
+}
+
+/** An ACME account as an admin lists it (ListAcmeAccounts): never its public key's JWK. */
+export interface AcmeAccount {
+  id: string;
+  profileId: string;
+  status: AcmeAccountStatus;
+  contact: string[];
+  keyThumbprint: string;
+  externalAccountKeyId: string | null;
+  createdAt: Date;
+  /** created_at to the microsecond (PageCursor.createdAtText). */
+  createdAtText: string;
+  updatedAt: Date;
 }
 
 /** An ACME account deactivated with the line of a revoked token (accountsBoundByLine). */
@@ -255,4 +291,28 @@ export interface AcmeRepository {
    * waits for its creator's row, which the caller holds, and is refused once it commits.
    */
   deleteUnboundKeysOf(creatorIds: readonly string[]): Promise<string[]>;
+
+  // ---- an admin's lists and revocations (CertificateProfileService) ----
+  /** A page of a profile's keys, oldest first (created_at, id), in every state. */
+  externalAccountKeysOf(profileId: string, page: PageQuery): Promise<ExternalAccountKey[]>;
+  /** A page of a profile's accounts, oldest first (created_at, id), in every status. */
+  accountsOf(profileId: string, page: PageQuery): Promise<AcmeAccount[]>;
+  /**
+   * The key by its key id, its row locked FOR UPDATE until the transaction ends (the lock a
+   * binding takes: lockExternalAccountKey); undefined when no key has the id.
+   */
+  lockExternalAccountKeyForRevocation(keyId: string): Promise<ExternalAccountKey | undefined>;
+  /** Sets revoked_at where it is null; the key as it is then. */
+  markExternalAccountKeyRevoked(keyId: string, now: Date): Promise<ExternalAccountKey>;
+  /**
+   * The account, its row locked FOR NO KEY UPDATE until the transaction ends (the lock of its
+   * UPDATE: a finalize's store holding it FOR SHARE commits first, or waits and then reads its
+   * new status); undefined when no account has the id.
+   */
+  lockAccount(id: string): Promise<AcmeAccount | undefined>;
+  /**
+   * valid -> revoked (RFC 8555 7.1.2: the server's own deactivation), of an account the
+   * transaction locked (lockAccount) and found valid; the account as it is then.
+   */
+  markAccountRevoked(id: string, now: Date): Promise<AcmeAccount>;
 }

@@ -33,6 +33,7 @@ import { Migration20261206150000DisableBelowRevoked } from "./Migration202612061
 import { Migration20261206153000CertificateProfileGuard } from "./Migration20261206153000CertificateProfileGuard";
 import { Migration20261206160000RequestClaimedBy } from "./Migration20261206160000RequestClaimedBy";
 import { Migration20261206170000AccessTokenCreatorIndex } from "./Migration20261206170000AccessTokenCreatorIndex";
+import { Migration20261206180000AcmeAdministration } from "./Migration20261206180000AcmeAdministration";
 
 /**
  * Every migration, in order. Listed explicitly (not discovered on disk) so the same list
@@ -120,5 +121,9 @@ export const MIGRATIONS: MigrationObject[] = [
   {
     name: "Migration20261206170000AccessTokenCreatorIndex",
     class: Migration20261206170000AccessTokenCreatorIndex,
+  },
+  {
+    name: "Migration20261206180000AcmeAdministration",
+    class: Migration20261206180000AcmeAdministration,
   },
 ];

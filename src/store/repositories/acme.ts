@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import {
   type AccountRow,
+  type AcmeAccount,
   type AcmeAccountStatus,
   type AcmeChallengeType,
   type AcmeIdentifier,
@@ -10,12 +11,14 @@ import {
   type AuthorizationRow,
   type ChallengeResult,
   type ChallengeRow,
+  type ExternalAccountKey,
   type ExternalAccountKeyRow,
   type LineBoundAccount,
   NONCE_LIFETIME_MS,
   ORDER_LIFETIME_MS,
   ORDER_RETENTION_MS,
   type OrderRow,
+  type PageQuery,
   type ProblemDocument,
 } from "../../issuance/repositories";
 import { translatingConflicts } from "../rows";
@@ -427,7 +430,7 @@ export class OrmAcmeRepository implements AcmeRepository {
 
   async lockExternalAccountKey(keyId: string): Promise<ExternalAccountKeyRow | undefined> {
     const [row] = await this.query<ExternalAccountKeyRow>(
-      `select key_id, profile_id, account_id, creator_id from acme_eab_key where key_id = ? for update`,
+      `select key_id, profile_id, account_id, creator_id, revoked_at from acme_eab_key where key_id = ? for update`,
       [keyId],
     );
     return row;
@@ -480,4 +483,124 @@ export class OrmAcmeRepository implements AcmeRepository {
       [accountId, now, keyId],
     );
   }
+
+  // ---- an admin's lists and revocations --------------------------------------------------
+
+  async externalAccountKeysOf(profileId: string, page: PageQuery): Promise<ExternalAccountKey[]> {
+    const rows = await this.query<KeyRecord>(
+      `select ${KEY_COLUMNS} from acme_eab_key where profile_id = ? ${AFTER(page)}
+        order by created_at, id limit ?`,
+      [profileId, ...afterParams(page), page.limit],
+    );
+    return rows.map(keyOf);
+  }
+
+  async accountsOf(profileId: string, page: PageQuery): Promise<AcmeAccount[]> {
+    const rows = await this.query<AccountRecord>(
+      `select ${ACCOUNT_COLUMNS} from acme_account where profile_id = ? ${AFTER(page)}
+        order by created_at, id limit ?`,
+      [profileId, ...afterParams(page), page.limit],
+    );
+    return rows.map(accountOf);
+  }
+
+  async lockExternalAccountKeyForRevocation(
+    keyId: string,
+  ): Promise<ExternalAccountKey | undefined> {
+    const [row] = await this.query<KeyRecord>(
+      `select ${KEY_COLUMNS} from acme_eab_key where key_id = ? for update`,
+      [keyId],
+    );
+    return row && keyOf(row);
+  }
+
+  async markExternalAccountKeyRevoked(keyId: string, now: Date): Promise<ExternalAccountKey> {
+    const [row] = await this.query<KeyRecord>(
+      `update acme_eab_key set revoked_at = coalesce(revoked_at, ?) where key_id = ?
+       returning ${KEY_COLUMNS}`,
+      [now, keyId],
+    );
+    return keyOf(row!);
+  }
+
+  async lockAccount(id: string): Promise<AcmeAccount | undefined> {
+    const [row] = await this.query<AccountRecord>(
+      `select ${ACCOUNT_COLUMNS} from acme_account where id = ?::uuid for no key update`,
+      [id],
+    );
+    return row && accountOf(row);
+  }
+
+  async markAccountRevoked(id: string, now: Date): Promise<AcmeAccount> {
+    const [row] = await this.query<AccountRecord>(
+      `update acme_account set status = 'revoked', updated_at = ? where id = ?::uuid and status = 'valid'
+       returning ${ACCOUNT_COLUMNS}`,
+      [now, id],
+    );
+    return accountOf(row!);
+  }
 }
+
+/** created_at to the microsecond, as PostgreSQL holds it (PageCursor.createdAtText). */
+const CREATED_AT_TEXT = `to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as created_text`;
+
+const KEY_COLUMNS = `id, key_id, profile_id, creator_id, account_id, created_at, bound_at, revoked_at, ${CREATED_AT_TEXT}`;
+const ACCOUNT_COLUMNS = `id, profile_id, status, contact, key_thumbprint, eab_key_id, created_at, updated_at, ${CREATED_AT_TEXT}`;
+
+/**
+ * The keyset condition of a page (common/pagination.ts): rows after the cursor in (created_at,
+ * id) order. A row comparison, which the (profile_id, created_at, id) indexes serve as a range
+ * (Migration20261206180000AcmeAdministration).
+ */
+const AFTER = (page: PageQuery) =>
+  page.after ? "and (created_at, id) > (?::timestamptz, ?::uuid)" : "";
+const afterParams = (page: PageQuery): unknown[] =>
+  page.after ? [page.after.createdAtText ?? page.after.createdAt.toISOString(), page.after.id] : [];
+
+interface KeyRecord {
+  id: string;
+  key_id: string;
+  profile_id: string;
+  creator_id: string | null;
+  account_id: string | null;
+  created_at: Date;
+  bound_at: Date | null;
+  revoked_at: Date | null;
+  created_text: string;
+}
+
+const keyOf = (r: KeyRecord): ExternalAccountKey => ({
+  id: r.id,
+  keyId: r.key_id,
+  profileId: r.profile_id,
+  creatorId: r.creator_id,
+  accountId: r.account_id,
+  createdAt: r.created_at,
+  createdAtText: r.created_text,
+  boundAt: r.bound_at,
+  revokedAt: r.revoked_at,
+});
+
+interface AccountRecord {
+  id: string;
+  profile_id: string;
+  status: AcmeAccountStatus;
+  contact: string[];
+  key_thumbprint: string;
+  eab_key_id: string | null;
+  created_at: Date;
+  updated_at: Date;
+  created_text: string;
+}
+
+const accountOf = (r: AccountRecord): AcmeAccount => ({
+  id: r.id,
+  profileId: r.profile_id,
+  status: r.status,
+  contact: r.contact,
+  keyThumbprint: r.key_thumbprint,
+  externalAccountKeyId: r.eab_key_id,
+  createdAt: r.created_at,
+  createdAtText: r.created_text,
+  updatedAt: r.updated_at,
+});

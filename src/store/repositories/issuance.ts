@@ -445,8 +445,10 @@ const callersInForce = (ids: string) =>
 /**
  * The same for an ACME finalize's account (SignedIssuance.accountInForce): each account of
  * `ids` whose status is still 'valid', held FOR SHARE to the commit. Its deactivation (RFC 8555
- * 7.3.6, acme/handlers/accounts.ts) is an UPDATE of the row (FOR NO KEY UPDATE), the first
- * statement of its transaction: a store that comes after it waits for its commit and then reads
+ * 7.3.6, acme/handlers/accounts.ts) locks the row FOR NO KEY UPDATE (lockAccount), the first
+ * statement of its transaction, and so does an admin's revocation (acme/admin: RevokeAcmeAccount,
+ * RevokeAcmeExternalAccountKey, after the caller's token FOR SHARE, which a store's FOR SHARE
+ * does not conflict with): a store that comes after it waits for its commit and then reads
  * the row as it left it (READ COMMITTED re-checks `status` on the newest version) and stores
  * nothing; a deactivation that comes after the store waits for the store's commit. Until stop 47
  * of 2026-12-06 an account deactivated while its finalize was in flight still got the

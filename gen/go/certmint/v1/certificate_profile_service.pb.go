@@ -196,6 +196,64 @@ func (PrivateKeyRetention) EnumDescriptor() ([]byte, []int) {
 	return file_certmint_v1_certificate_profile_service_proto_rawDescGZIP(), []int{2}
 }
 
+// AcmeAccountStatus is an ACME account's status (RFC 8555 7.1.2).
+type AcmeAccountStatus int32
+
+const (
+	// Never set by certmint.
+	AcmeAccountStatus_ACME_ACCOUNT_STATUS_UNSPECIFIED AcmeAccountStatus = 0
+	// The account may make requests.
+	AcmeAccountStatus_ACME_ACCOUNT_STATUS_VALID AcmeAccountStatus = 1
+	// Deactivated: by its own request (RFC 8555 7.3.6), or with the access-token line that created
+	// its External Account Binding key (RevokeAccessToken revoke_created_tokens).
+	AcmeAccountStatus_ACME_ACCOUNT_STATUS_DEACTIVATED AcmeAccountStatus = 2
+	// Revoked by an admin (RevokeAcmeAccount, RevokeAcmeExternalAccountKey).
+	AcmeAccountStatus_ACME_ACCOUNT_STATUS_REVOKED AcmeAccountStatus = 3
+)
+
+// Enum value maps for AcmeAccountStatus.
+var (
+	AcmeAccountStatus_name = map[int32]string{
+		0: "ACME_ACCOUNT_STATUS_UNSPECIFIED",
+		1: "ACME_ACCOUNT_STATUS_VALID",
+		2: "ACME_ACCOUNT_STATUS_DEACTIVATED",
+		3: "ACME_ACCOUNT_STATUS_REVOKED",
+	}
+	AcmeAccountStatus_value = map[string]int32{
+		"ACME_ACCOUNT_STATUS_UNSPECIFIED": 0,
+		"ACME_ACCOUNT_STATUS_VALID":       1,
+		"ACME_ACCOUNT_STATUS_DEACTIVATED": 2,
+		"ACME_ACCOUNT_STATUS_REVOKED":     3,
+	}
+)
+
+func (x AcmeAccountStatus) Enum() *AcmeAccountStatus {
+	p := new(AcmeAccountStatus)
+	*p = x
+	return p
+}
+
+func (x AcmeAccountStatus) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (AcmeAccountStatus) Descriptor() protoreflect.EnumDescriptor {
+	return file_certmint_v1_certificate_profile_service_proto_enumTypes[3].Descriptor()
+}
+
+func (AcmeAccountStatus) Type() protoreflect.EnumType {
+	return &file_certmint_v1_certificate_profile_service_proto_enumTypes[3]
+}
+
+func (x AcmeAccountStatus) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use AcmeAccountStatus.Descriptor instead.
+func (AcmeAccountStatus) EnumDescriptor() ([]byte, []int) {
+	return file_certmint_v1_certificate_profile_service_proto_rawDescGZIP(), []int{3}
+}
+
 // ProfileDefaults fill what a request leaves empty.
 type ProfileDefaults struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -760,6 +818,656 @@ func (x *CreateAcmeExternalAccountKeyResponse) GetCertificateProfileId() string 
 	return ""
 }
 
+// AcmeExternalAccountKey is an External Account Binding key (RFC 8555 7.3.4) as certmint keeps
+// it: its id and what happened to it, never its HMAC key.
+type AcmeExternalAccountKey struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The key identifier, the JWS kid of the binding.
+	KeyId string `protobuf:"bytes,1,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	// The ACME profile it is for.
+	CertificateProfileId string `protobuf:"bytes,2,opt,name=certificate_profile_id,json=certificateProfileId,proto3" json:"certificate_profile_id,omitempty"`
+	// The id of the access token that created it (CreateAcmeExternalAccountKey); empty when none
+	// was recorded.
+	Creator string `protobuf:"bytes,3,opt,name=creator,proto3" json:"creator,omitempty"`
+	// When it was created.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// The id of the ACME account it bound; empty while it has bound none.
+	AcmeAccountId string `protobuf:"bytes,5,opt,name=acme_account_id,json=acmeAccountId,proto3" json:"acme_account_id,omitempty"`
+	// When it bound that account; unset while it has bound none.
+	BindTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=bind_time,json=bindTime,proto3" json:"bind_time,omitempty"`
+	// When it was revoked (RevokeAcmeExternalAccountKey); unset while not revoked.
+	RevokeTime    *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=revoke_time,json=revokeTime,proto3" json:"revoke_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AcmeExternalAccountKey) Reset() {
+	*x = AcmeExternalAccountKey{}
+	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AcmeExternalAccountKey) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AcmeExternalAccountKey) ProtoMessage() {}
+
+func (x *AcmeExternalAccountKey) ProtoReflect() protoreflect.Message {
+	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AcmeExternalAccountKey.ProtoReflect.Descriptor instead.
+func (*AcmeExternalAccountKey) Descriptor() ([]byte, []int) {
+	return file_certmint_v1_certificate_profile_service_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *AcmeExternalAccountKey) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
+func (x *AcmeExternalAccountKey) GetCertificateProfileId() string {
+	if x != nil {
+		return x.CertificateProfileId
+	}
+	return ""
+}
+
+func (x *AcmeExternalAccountKey) GetCreator() string {
+	if x != nil {
+		return x.Creator
+	}
+	return ""
+}
+
+func (x *AcmeExternalAccountKey) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *AcmeExternalAccountKey) GetAcmeAccountId() string {
+	if x != nil {
+		return x.AcmeAccountId
+	}
+	return ""
+}
+
+func (x *AcmeExternalAccountKey) GetBindTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.BindTime
+	}
+	return nil
+}
+
+func (x *AcmeExternalAccountKey) GetRevokeTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RevokeTime
+	}
+	return nil
+}
+
+// AcmeAccount is an account of an ACME profile (RFC 8555 7.1.2).
+type AcmeAccount struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The account's id, the last segment of its ACME account URL.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The ACME profile it belongs to.
+	CertificateProfileId string `protobuf:"bytes,2,opt,name=certificate_profile_id,json=certificateProfileId,proto3" json:"certificate_profile_id,omitempty"`
+	// Its status.
+	Status AcmeAccountStatus `protobuf:"varint,3,opt,name=status,proto3,enum=certmint.v1.AcmeAccountStatus" json:"status,omitempty"`
+	// Its contact URLs (e.g. "mailto:ops@example.com").
+	Contact []string `protobuf:"bytes,4,rep,name=contact,proto3" json:"contact,omitempty"`
+	// The RFC 7638 thumbprint (SHA-256, base64url) of its account key.
+	KeyThumbprint string `protobuf:"bytes,5,opt,name=key_thumbprint,json=keyThumbprint,proto3" json:"key_thumbprint,omitempty"`
+	// The External Account Binding key it was bound with; empty when none.
+	ExternalAccountKeyId string `protobuf:"bytes,6,opt,name=external_account_key_id,json=externalAccountKeyId,proto3" json:"external_account_key_id,omitempty"`
+	// When it was created.
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// When it last changed (its key, contact or status).
+	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AcmeAccount) Reset() {
+	*x = AcmeAccount{}
+	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AcmeAccount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AcmeAccount) ProtoMessage() {}
+
+func (x *AcmeAccount) ProtoReflect() protoreflect.Message {
+	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AcmeAccount.ProtoReflect.Descriptor instead.
+func (*AcmeAccount) Descriptor() ([]byte, []int) {
+	return file_certmint_v1_certificate_profile_service_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *AcmeAccount) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *AcmeAccount) GetCertificateProfileId() string {
+	if x != nil {
+		return x.CertificateProfileId
+	}
+	return ""
+}
+
+func (x *AcmeAccount) GetStatus() AcmeAccountStatus {
+	if x != nil {
+		return x.Status
+	}
+	return AcmeAccountStatus_ACME_ACCOUNT_STATUS_UNSPECIFIED
+}
+
+func (x *AcmeAccount) GetContact() []string {
+	if x != nil {
+		return x.Contact
+	}
+	return nil
+}
+
+func (x *AcmeAccount) GetKeyThumbprint() string {
+	if x != nil {
+		return x.KeyThumbprint
+	}
+	return ""
+}
+
+func (x *AcmeAccount) GetExternalAccountKeyId() string {
+	if x != nil {
+		return x.ExternalAccountKeyId
+	}
+	return ""
+}
+
+func (x *AcmeAccount) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
+func (x *AcmeAccount) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+// ListAcmeExternalAccountKeysRequest asks for a page of a profile's keys.
+type ListAcmeExternalAccountKeysRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The profile, by id or slug.
+	// At most 64 characters.
+	CertificateProfile string `protobuf:"bytes,1,opt,name=certificate_profile,json=certificateProfile,proto3" json:"certificate_profile,omitempty"`
+	// At most this many keys; 50 when 0, at most 1000.
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The next_page_token of the previous page; empty for the first page. Tokens are signed: one
+	// that was altered or that another list returned is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
+	// At most 512 characters.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAcmeExternalAccountKeysRequest) Reset() {
+	*x = ListAcmeExternalAccountKeysRequest{}
+	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAcmeExternalAccountKeysRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAcmeExternalAccountKeysRequest) ProtoMessage() {}
+
+func (x *ListAcmeExternalAccountKeysRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAcmeExternalAccountKeysRequest.ProtoReflect.Descriptor instead.
+func (*ListAcmeExternalAccountKeysRequest) Descriptor() ([]byte, []int) {
+	return file_certmint_v1_certificate_profile_service_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *ListAcmeExternalAccountKeysRequest) GetCertificateProfile() string {
+	if x != nil {
+		return x.CertificateProfile
+	}
+	return ""
+}
+
+func (x *ListAcmeExternalAccountKeysRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListAcmeExternalAccountKeysRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListAcmeExternalAccountKeysResponse returns a page of keys.
+type ListAcmeExternalAccountKeysResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The keys of this page.
+	AcmeExternalAccountKeys []*AcmeExternalAccountKey `protobuf:"bytes,1,rep,name=acme_external_account_keys,json=acmeExternalAccountKeys,proto3" json:"acme_external_account_keys,omitempty"`
+	// Pass as page_token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAcmeExternalAccountKeysResponse) Reset() {
+	*x = ListAcmeExternalAccountKeysResponse{}
+	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAcmeExternalAccountKeysResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAcmeExternalAccountKeysResponse) ProtoMessage() {}
+
+func (x *ListAcmeExternalAccountKeysResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAcmeExternalAccountKeysResponse.ProtoReflect.Descriptor instead.
+func (*ListAcmeExternalAccountKeysResponse) Descriptor() ([]byte, []int) {
+	return file_certmint_v1_certificate_profile_service_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ListAcmeExternalAccountKeysResponse) GetAcmeExternalAccountKeys() []*AcmeExternalAccountKey {
+	if x != nil {
+		return x.AcmeExternalAccountKeys
+	}
+	return nil
+}
+
+func (x *ListAcmeExternalAccountKeysResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// RevokeAcmeExternalAccountKeyRequest names the key to revoke.
+type RevokeAcmeExternalAccountKeyRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The key identifier (key_id).
+	// At most 64 characters.
+	KeyId         string `protobuf:"bytes,1,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevokeAcmeExternalAccountKeyRequest) Reset() {
+	*x = RevokeAcmeExternalAccountKeyRequest{}
+	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokeAcmeExternalAccountKeyRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokeAcmeExternalAccountKeyRequest) ProtoMessage() {}
+
+func (x *RevokeAcmeExternalAccountKeyRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokeAcmeExternalAccountKeyRequest.ProtoReflect.Descriptor instead.
+func (*RevokeAcmeExternalAccountKeyRequest) Descriptor() ([]byte, []int) {
+	return file_certmint_v1_certificate_profile_service_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *RevokeAcmeExternalAccountKeyRequest) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
+// RevokeAcmeExternalAccountKeyResponse returns the revoked key.
+type RevokeAcmeExternalAccountKeyResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The key, revoked.
+	AcmeExternalAccountKey *AcmeExternalAccountKey `protobuf:"bytes,1,opt,name=acme_external_account_key,json=acmeExternalAccountKey,proto3" json:"acme_external_account_key,omitempty"`
+	// The account the key had bound, when this call revoked it; unset otherwise.
+	RevokedAcmeAccount *AcmeAccount `protobuf:"bytes,2,opt,name=revoked_acme_account,json=revokedAcmeAccount,proto3" json:"revoked_acme_account,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *RevokeAcmeExternalAccountKeyResponse) Reset() {
+	*x = RevokeAcmeExternalAccountKeyResponse{}
+	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokeAcmeExternalAccountKeyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokeAcmeExternalAccountKeyResponse) ProtoMessage() {}
+
+func (x *RevokeAcmeExternalAccountKeyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokeAcmeExternalAccountKeyResponse.ProtoReflect.Descriptor instead.
+func (*RevokeAcmeExternalAccountKeyResponse) Descriptor() ([]byte, []int) {
+	return file_certmint_v1_certificate_profile_service_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *RevokeAcmeExternalAccountKeyResponse) GetAcmeExternalAccountKey() *AcmeExternalAccountKey {
+	if x != nil {
+		return x.AcmeExternalAccountKey
+	}
+	return nil
+}
+
+func (x *RevokeAcmeExternalAccountKeyResponse) GetRevokedAcmeAccount() *AcmeAccount {
+	if x != nil {
+		return x.RevokedAcmeAccount
+	}
+	return nil
+}
+
+// ListAcmeAccountsRequest asks for a page of a profile's ACME accounts.
+type ListAcmeAccountsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The profile, by id or slug.
+	// At most 64 characters.
+	CertificateProfile string `protobuf:"bytes,1,opt,name=certificate_profile,json=certificateProfile,proto3" json:"certificate_profile,omitempty"`
+	// At most this many accounts; 50 when 0, at most 1000.
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The next_page_token of the previous page; empty for the first page. Tokens are signed: one
+	// that was altered or that another list returned is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
+	// At most 512 characters.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAcmeAccountsRequest) Reset() {
+	*x = ListAcmeAccountsRequest{}
+	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAcmeAccountsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAcmeAccountsRequest) ProtoMessage() {}
+
+func (x *ListAcmeAccountsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAcmeAccountsRequest.ProtoReflect.Descriptor instead.
+func (*ListAcmeAccountsRequest) Descriptor() ([]byte, []int) {
+	return file_certmint_v1_certificate_profile_service_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ListAcmeAccountsRequest) GetCertificateProfile() string {
+	if x != nil {
+		return x.CertificateProfile
+	}
+	return ""
+}
+
+func (x *ListAcmeAccountsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListAcmeAccountsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListAcmeAccountsResponse returns a page of accounts.
+type ListAcmeAccountsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The accounts of this page.
+	AcmeAccounts []*AcmeAccount `protobuf:"bytes,1,rep,name=acme_accounts,json=acmeAccounts,proto3" json:"acme_accounts,omitempty"`
+	// Pass as page_token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAcmeAccountsResponse) Reset() {
+	*x = ListAcmeAccountsResponse{}
+	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAcmeAccountsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAcmeAccountsResponse) ProtoMessage() {}
+
+func (x *ListAcmeAccountsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAcmeAccountsResponse.ProtoReflect.Descriptor instead.
+func (*ListAcmeAccountsResponse) Descriptor() ([]byte, []int) {
+	return file_certmint_v1_certificate_profile_service_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *ListAcmeAccountsResponse) GetAcmeAccounts() []*AcmeAccount {
+	if x != nil {
+		return x.AcmeAccounts
+	}
+	return nil
+}
+
+func (x *ListAcmeAccountsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// RevokeAcmeAccountRequest names the account to revoke.
+type RevokeAcmeAccountRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The account's id.
+	// At most 64 characters.
+	AcmeAccount   string `protobuf:"bytes,1,opt,name=acme_account,json=acmeAccount,proto3" json:"acme_account,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevokeAcmeAccountRequest) Reset() {
+	*x = RevokeAcmeAccountRequest{}
+	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokeAcmeAccountRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokeAcmeAccountRequest) ProtoMessage() {}
+
+func (x *RevokeAcmeAccountRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokeAcmeAccountRequest.ProtoReflect.Descriptor instead.
+func (*RevokeAcmeAccountRequest) Descriptor() ([]byte, []int) {
+	return file_certmint_v1_certificate_profile_service_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *RevokeAcmeAccountRequest) GetAcmeAccount() string {
+	if x != nil {
+		return x.AcmeAccount
+	}
+	return ""
+}
+
+// RevokeAcmeAccountResponse returns the account.
+type RevokeAcmeAccountResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The account, REVOKED (or as it was, if it was not valid).
+	AcmeAccount   *AcmeAccount `protobuf:"bytes,1,opt,name=acme_account,json=acmeAccount,proto3" json:"acme_account,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevokeAcmeAccountResponse) Reset() {
+	*x = RevokeAcmeAccountResponse{}
+	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokeAcmeAccountResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokeAcmeAccountResponse) ProtoMessage() {}
+
+func (x *RevokeAcmeAccountResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokeAcmeAccountResponse.ProtoReflect.Descriptor instead.
+func (*RevokeAcmeAccountResponse) Descriptor() ([]byte, []int) {
+	return file_certmint_v1_certificate_profile_service_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *RevokeAcmeAccountResponse) GetAcmeAccount() *AcmeAccount {
+	if x != nil {
+		return x.AcmeAccount
+	}
+	return nil
+}
+
 // CreateCertificateProfileRequest describes a new profile.
 type CreateCertificateProfileRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -771,7 +1479,7 @@ type CreateCertificateProfileRequest struct {
 
 func (x *CreateCertificateProfileRequest) Reset() {
 	*x = CreateCertificateProfileRequest{}
-	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[6]
+	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -783,7 +1491,7 @@ func (x *CreateCertificateProfileRequest) String() string {
 func (*CreateCertificateProfileRequest) ProtoMessage() {}
 
 func (x *CreateCertificateProfileRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[6]
+	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -796,7 +1504,7 @@ func (x *CreateCertificateProfileRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateCertificateProfileRequest.ProtoReflect.Descriptor instead.
 func (*CreateCertificateProfileRequest) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_certificate_profile_service_proto_rawDescGZIP(), []int{6}
+	return file_certmint_v1_certificate_profile_service_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *CreateCertificateProfileRequest) GetCertificateProfile() *CertificateProfile {
@@ -817,7 +1525,7 @@ type CreateCertificateProfileResponse struct {
 
 func (x *CreateCertificateProfileResponse) Reset() {
 	*x = CreateCertificateProfileResponse{}
-	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[7]
+	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -829,7 +1537,7 @@ func (x *CreateCertificateProfileResponse) String() string {
 func (*CreateCertificateProfileResponse) ProtoMessage() {}
 
 func (x *CreateCertificateProfileResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[7]
+	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -842,7 +1550,7 @@ func (x *CreateCertificateProfileResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateCertificateProfileResponse.ProtoReflect.Descriptor instead.
 func (*CreateCertificateProfileResponse) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_certificate_profile_service_proto_rawDescGZIP(), []int{7}
+	return file_certmint_v1_certificate_profile_service_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *CreateCertificateProfileResponse) GetCertificateProfile() *CertificateProfile {
@@ -864,7 +1572,7 @@ type GetCertificateProfileRequest struct {
 
 func (x *GetCertificateProfileRequest) Reset() {
 	*x = GetCertificateProfileRequest{}
-	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[8]
+	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -876,7 +1584,7 @@ func (x *GetCertificateProfileRequest) String() string {
 func (*GetCertificateProfileRequest) ProtoMessage() {}
 
 func (x *GetCertificateProfileRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[8]
+	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -889,7 +1597,7 @@ func (x *GetCertificateProfileRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCertificateProfileRequest.ProtoReflect.Descriptor instead.
 func (*GetCertificateProfileRequest) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_certificate_profile_service_proto_rawDescGZIP(), []int{8}
+	return file_certmint_v1_certificate_profile_service_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GetCertificateProfileRequest) GetCertificateProfile() string {
@@ -910,7 +1618,7 @@ type GetCertificateProfileResponse struct {
 
 func (x *GetCertificateProfileResponse) Reset() {
 	*x = GetCertificateProfileResponse{}
-	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[9]
+	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -922,7 +1630,7 @@ func (x *GetCertificateProfileResponse) String() string {
 func (*GetCertificateProfileResponse) ProtoMessage() {}
 
 func (x *GetCertificateProfileResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[9]
+	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -935,7 +1643,7 @@ func (x *GetCertificateProfileResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCertificateProfileResponse.ProtoReflect.Descriptor instead.
 func (*GetCertificateProfileResponse) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_certificate_profile_service_proto_rawDescGZIP(), []int{9}
+	return file_certmint_v1_certificate_profile_service_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *GetCertificateProfileResponse) GetCertificateProfile() *CertificateProfile {
@@ -960,7 +1668,7 @@ type ListCertificateProfilesRequest struct {
 
 func (x *ListCertificateProfilesRequest) Reset() {
 	*x = ListCertificateProfilesRequest{}
-	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[10]
+	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -972,7 +1680,7 @@ func (x *ListCertificateProfilesRequest) String() string {
 func (*ListCertificateProfilesRequest) ProtoMessage() {}
 
 func (x *ListCertificateProfilesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[10]
+	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -985,7 +1693,7 @@ func (x *ListCertificateProfilesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCertificateProfilesRequest.ProtoReflect.Descriptor instead.
 func (*ListCertificateProfilesRequest) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_certificate_profile_service_proto_rawDescGZIP(), []int{10}
+	return file_certmint_v1_certificate_profile_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListCertificateProfilesRequest) GetPageSize() int32 {
@@ -1015,7 +1723,7 @@ type ListCertificateProfilesResponse struct {
 
 func (x *ListCertificateProfilesResponse) Reset() {
 	*x = ListCertificateProfilesResponse{}
-	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[11]
+	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1027,7 +1735,7 @@ func (x *ListCertificateProfilesResponse) String() string {
 func (*ListCertificateProfilesResponse) ProtoMessage() {}
 
 func (x *ListCertificateProfilesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[11]
+	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1040,7 +1748,7 @@ func (x *ListCertificateProfilesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCertificateProfilesResponse.ProtoReflect.Descriptor instead.
 func (*ListCertificateProfilesResponse) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_certificate_profile_service_proto_rawDescGZIP(), []int{11}
+	return file_certmint_v1_certificate_profile_service_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListCertificateProfilesResponse) GetCertificateProfiles() []*CertificateProfile {
@@ -1071,7 +1779,7 @@ type UpdateCertificateProfileRequest struct {
 
 func (x *UpdateCertificateProfileRequest) Reset() {
 	*x = UpdateCertificateProfileRequest{}
-	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[12]
+	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1083,7 +1791,7 @@ func (x *UpdateCertificateProfileRequest) String() string {
 func (*UpdateCertificateProfileRequest) ProtoMessage() {}
 
 func (x *UpdateCertificateProfileRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[12]
+	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1096,7 +1804,7 @@ func (x *UpdateCertificateProfileRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateCertificateProfileRequest.ProtoReflect.Descriptor instead.
 func (*UpdateCertificateProfileRequest) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_certificate_profile_service_proto_rawDescGZIP(), []int{12}
+	return file_certmint_v1_certificate_profile_service_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *UpdateCertificateProfileRequest) GetCertificateProfile() *CertificateProfile {
@@ -1124,7 +1832,7 @@ type UpdateCertificateProfileResponse struct {
 
 func (x *UpdateCertificateProfileResponse) Reset() {
 	*x = UpdateCertificateProfileResponse{}
-	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[13]
+	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1136,7 +1844,7 @@ func (x *UpdateCertificateProfileResponse) String() string {
 func (*UpdateCertificateProfileResponse) ProtoMessage() {}
 
 func (x *UpdateCertificateProfileResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[13]
+	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1149,7 +1857,7 @@ func (x *UpdateCertificateProfileResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateCertificateProfileResponse.ProtoReflect.Descriptor instead.
 func (*UpdateCertificateProfileResponse) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_certificate_profile_service_proto_rawDescGZIP(), []int{13}
+	return file_certmint_v1_certificate_profile_service_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *UpdateCertificateProfileResponse) GetCertificateProfile() *CertificateProfile {
@@ -1178,7 +1886,7 @@ type DeleteCertificateProfileRequest struct {
 
 func (x *DeleteCertificateProfileRequest) Reset() {
 	*x = DeleteCertificateProfileRequest{}
-	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[14]
+	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1190,7 +1898,7 @@ func (x *DeleteCertificateProfileRequest) String() string {
 func (*DeleteCertificateProfileRequest) ProtoMessage() {}
 
 func (x *DeleteCertificateProfileRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[14]
+	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1203,7 +1911,7 @@ func (x *DeleteCertificateProfileRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteCertificateProfileRequest.ProtoReflect.Descriptor instead.
 func (*DeleteCertificateProfileRequest) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_certificate_profile_service_proto_rawDescGZIP(), []int{14}
+	return file_certmint_v1_certificate_profile_service_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *DeleteCertificateProfileRequest) GetCertificateProfile() string {
@@ -1236,7 +1944,7 @@ type DeleteCertificateProfileResponse struct {
 
 func (x *DeleteCertificateProfileResponse) Reset() {
 	*x = DeleteCertificateProfileResponse{}
-	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[15]
+	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1248,7 +1956,7 @@ func (x *DeleteCertificateProfileResponse) String() string {
 func (*DeleteCertificateProfileResponse) ProtoMessage() {}
 
 func (x *DeleteCertificateProfileResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[15]
+	mi := &file_certmint_v1_certificate_profile_service_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1261,7 +1969,7 @@ func (x *DeleteCertificateProfileResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteCertificateProfileResponse.ProtoReflect.Descriptor instead.
 func (*DeleteCertificateProfileResponse) Descriptor() ([]byte, []int) {
-	return file_certmint_v1_certificate_profile_service_proto_rawDescGZIP(), []int{15}
+	return file_certmint_v1_certificate_profile_service_proto_rawDescGZIP(), []int{25}
 }
 
 var File_certmint_v1_certificate_profile_service_proto protoreflect.FileDescriptor
@@ -1313,7 +2021,53 @@ const file_certmint_v1_certificate_profile_service_proto_rawDesc = "" +
 	"$CreateAcmeExternalAccountKeyResponse\x12\x15\n" +
 	"\x06key_id\x18\x01 \x01(\tR\x05keyId\x12\x19\n" +
 	"\bhmac_key\x18\x02 \x01(\tR\ahmacKey\x124\n" +
-	"\x16certificate_profile_id\x18\x03 \x01(\tR\x14certificateProfileId\"s\n" +
+	"\x16certificate_profile_id\x18\x03 \x01(\tR\x14certificateProfileId\"\xda\x02\n" +
+	"\x16AcmeExternalAccountKey\x12\x15\n" +
+	"\x06key_id\x18\x01 \x01(\tR\x05keyId\x124\n" +
+	"\x16certificate_profile_id\x18\x02 \x01(\tR\x14certificateProfileId\x12\x18\n" +
+	"\acreator\x18\x03 \x01(\tR\acreator\x12;\n" +
+	"\vcreate_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12&\n" +
+	"\x0facme_account_id\x18\x05 \x01(\tR\racmeAccountId\x127\n" +
+	"\tbind_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\bbindTime\x12;\n" +
+	"\vrevoke_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"revokeTime\"\xfd\x02\n" +
+	"\vAcmeAccount\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x124\n" +
+	"\x16certificate_profile_id\x18\x02 \x01(\tR\x14certificateProfileId\x126\n" +
+	"\x06status\x18\x03 \x01(\x0e2\x1e.certmint.v1.AcmeAccountStatusR\x06status\x12\x18\n" +
+	"\acontact\x18\x04 \x03(\tR\acontact\x12%\n" +
+	"\x0ekey_thumbprint\x18\x05 \x01(\tR\rkeyThumbprint\x125\n" +
+	"\x17external_account_key_id\x18\x06 \x01(\tR\x14externalAccountKeyId\x12;\n" +
+	"\vcreate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12;\n" +
+	"\vupdate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"updateTime\"\x91\x01\n" +
+	"\"ListAcmeExternalAccountKeysRequest\x12/\n" +
+	"\x13certificate_profile\x18\x01 \x01(\tR\x12certificateProfile\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"\xaf\x01\n" +
+	"#ListAcmeExternalAccountKeysResponse\x12`\n" +
+	"\x1aacme_external_account_keys\x18\x01 \x03(\v2#.certmint.v1.AcmeExternalAccountKeyR\x17acmeExternalAccountKeys\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"<\n" +
+	"#RevokeAcmeExternalAccountKeyRequest\x12\x15\n" +
+	"\x06key_id\x18\x01 \x01(\tR\x05keyId\"\xd2\x01\n" +
+	"$RevokeAcmeExternalAccountKeyResponse\x12^\n" +
+	"\x19acme_external_account_key\x18\x01 \x01(\v2#.certmint.v1.AcmeExternalAccountKeyR\x16acmeExternalAccountKey\x12J\n" +
+	"\x14revoked_acme_account\x18\x02 \x01(\v2\x18.certmint.v1.AcmeAccountR\x12revokedAcmeAccount\"\x86\x01\n" +
+	"\x17ListAcmeAccountsRequest\x12/\n" +
+	"\x13certificate_profile\x18\x01 \x01(\tR\x12certificateProfile\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"\x81\x01\n" +
+	"\x18ListAcmeAccountsResponse\x12=\n" +
+	"\racme_accounts\x18\x01 \x03(\v2\x18.certmint.v1.AcmeAccountR\facmeAccounts\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"=\n" +
+	"\x18RevokeAcmeAccountRequest\x12!\n" +
+	"\facme_account\x18\x01 \x01(\tR\vacmeAccount\"X\n" +
+	"\x19RevokeAcmeAccountResponse\x12;\n" +
+	"\facme_account\x18\x01 \x01(\v2\x18.certmint.v1.AcmeAccountR\vacmeAccount\"s\n" +
 	"\x1fCreateCertificateProfileRequest\x12P\n" +
 	"\x13certificate_profile\x18\x01 \x01(\v2\x1f.certmint.v1.CertificateProfileR\x12certificateProfile\"t\n" +
 	" CreateCertificateProfileResponse\x12P\n" +
@@ -1352,14 +2106,23 @@ const file_certmint_v1_certificate_profile_service_proto_rawDesc = "" +
 	"\x13PrivateKeyRetention\x12%\n" +
 	"!PRIVATE_KEY_RETENTION_UNSPECIFIED\x10\x00\x12%\n" +
 	"!PRIVATE_KEY_RETENTION_RETURN_ONCE\x10\x01\x12)\n" +
-	"%PRIVATE_KEY_RETENTION_STORE_ENCRYPTED\x10\x022\xf2\x05\n" +
+	"%PRIVATE_KEY_RETENTION_STORE_ENCRYPTED\x10\x02*\x9d\x01\n" +
+	"\x11AcmeAccountStatus\x12#\n" +
+	"\x1fACME_ACCOUNT_STATUS_UNSPECIFIED\x10\x00\x12\x1d\n" +
+	"\x19ACME_ACCOUNT_STATUS_VALID\x10\x01\x12#\n" +
+	"\x1fACME_ACCOUNT_STATUS_DEACTIVATED\x10\x02\x12\x1f\n" +
+	"\x1bACME_ACCOUNT_STATUS_REVOKED\x10\x032\xc0\t\n" +
 	"\x19CertificateProfileService\x12w\n" +
 	"\x18CreateCertificateProfile\x12,.certmint.v1.CreateCertificateProfileRequest\x1a-.certmint.v1.CreateCertificateProfileResponse\x12n\n" +
 	"\x15GetCertificateProfile\x12).certmint.v1.GetCertificateProfileRequest\x1a*.certmint.v1.GetCertificateProfileResponse\x12t\n" +
 	"\x17ListCertificateProfiles\x12+.certmint.v1.ListCertificateProfilesRequest\x1a,.certmint.v1.ListCertificateProfilesResponse\x12w\n" +
 	"\x18UpdateCertificateProfile\x12,.certmint.v1.UpdateCertificateProfileRequest\x1a-.certmint.v1.UpdateCertificateProfileResponse\x12w\n" +
 	"\x18DeleteCertificateProfile\x12,.certmint.v1.DeleteCertificateProfileRequest\x1a-.certmint.v1.DeleteCertificateProfileResponse\x12\x83\x01\n" +
-	"\x1cCreateAcmeExternalAccountKey\x120.certmint.v1.CreateAcmeExternalAccountKeyRequest\x1a1.certmint.v1.CreateAcmeExternalAccountKeyResponseBo\n" +
+	"\x1cCreateAcmeExternalAccountKey\x120.certmint.v1.CreateAcmeExternalAccountKeyRequest\x1a1.certmint.v1.CreateAcmeExternalAccountKeyResponse\x12\x80\x01\n" +
+	"\x1bListAcmeExternalAccountKeys\x12/.certmint.v1.ListAcmeExternalAccountKeysRequest\x1a0.certmint.v1.ListAcmeExternalAccountKeysResponse\x12\x83\x01\n" +
+	"\x1cRevokeAcmeExternalAccountKey\x120.certmint.v1.RevokeAcmeExternalAccountKeyRequest\x1a1.certmint.v1.RevokeAcmeExternalAccountKeyResponse\x12_\n" +
+	"\x10ListAcmeAccounts\x12$.certmint.v1.ListAcmeAccountsRequest\x1a%.certmint.v1.ListAcmeAccountsResponse\x12b\n" +
+	"\x11RevokeAcmeAccount\x12%.certmint.v1.RevokeAcmeAccountRequest\x1a&.certmint.v1.RevokeAcmeAccountResponseBo\n" +
 	"\x0fdev.certmint.v1B\x1eCertificateProfileServiceProtoP\x01Z:github.com/certmint/certmint/gen/go/certmint/v1;certmintv1b\x06proto3"
 
 var (
@@ -1374,77 +2137,107 @@ func file_certmint_v1_certificate_profile_service_proto_rawDescGZIP() []byte {
 	return file_certmint_v1_certificate_profile_service_proto_rawDescData
 }
 
-var file_certmint_v1_certificate_profile_service_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_certmint_v1_certificate_profile_service_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
+var file_certmint_v1_certificate_profile_service_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_certmint_v1_certificate_profile_service_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_certmint_v1_certificate_profile_service_proto_goTypes = []any{
 	(EnrollmentMethod)(0),                        // 0: certmint.v1.EnrollmentMethod
 	(ValidityOverflow)(0),                        // 1: certmint.v1.ValidityOverflow
 	(PrivateKeyRetention)(0),                     // 2: certmint.v1.PrivateKeyRetention
-	(*ProfileDefaults)(nil),                      // 3: certmint.v1.ProfileDefaults
-	(*RenewalSettings)(nil),                      // 4: certmint.v1.RenewalSettings
-	(*CertificateProfile)(nil),                   // 5: certmint.v1.CertificateProfile
-	(*AcmeSettings)(nil),                         // 6: certmint.v1.AcmeSettings
-	(*CreateAcmeExternalAccountKeyRequest)(nil),  // 7: certmint.v1.CreateAcmeExternalAccountKeyRequest
-	(*CreateAcmeExternalAccountKeyResponse)(nil), // 8: certmint.v1.CreateAcmeExternalAccountKeyResponse
-	(*CreateCertificateProfileRequest)(nil),      // 9: certmint.v1.CreateCertificateProfileRequest
-	(*CreateCertificateProfileResponse)(nil),     // 10: certmint.v1.CreateCertificateProfileResponse
-	(*GetCertificateProfileRequest)(nil),         // 11: certmint.v1.GetCertificateProfileRequest
-	(*GetCertificateProfileResponse)(nil),        // 12: certmint.v1.GetCertificateProfileResponse
-	(*ListCertificateProfilesRequest)(nil),       // 13: certmint.v1.ListCertificateProfilesRequest
-	(*ListCertificateProfilesResponse)(nil),      // 14: certmint.v1.ListCertificateProfilesResponse
-	(*UpdateCertificateProfileRequest)(nil),      // 15: certmint.v1.UpdateCertificateProfileRequest
-	(*UpdateCertificateProfileResponse)(nil),     // 16: certmint.v1.UpdateCertificateProfileResponse
-	(*DeleteCertificateProfileRequest)(nil),      // 17: certmint.v1.DeleteCertificateProfileRequest
-	(*DeleteCertificateProfileResponse)(nil),     // 18: certmint.v1.DeleteCertificateProfileResponse
-	(*durationpb.Duration)(nil),                  // 19: google.protobuf.Duration
-	(*Subject)(nil),                              // 20: certmint.v1.Subject
-	(KeyAlgorithm)(0),                            // 21: certmint.v1.KeyAlgorithm
-	(SignatureAlgorithm)(0),                      // 22: certmint.v1.SignatureAlgorithm
-	(KeyUsage)(0),                                // 23: certmint.v1.KeyUsage
-	(ExtendedKeyUsage)(0),                        // 24: certmint.v1.ExtendedKeyUsage
-	(*timestamppb.Timestamp)(nil),                // 25: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil),                // 26: google.protobuf.FieldMask
+	(AcmeAccountStatus)(0),                       // 3: certmint.v1.AcmeAccountStatus
+	(*ProfileDefaults)(nil),                      // 4: certmint.v1.ProfileDefaults
+	(*RenewalSettings)(nil),                      // 5: certmint.v1.RenewalSettings
+	(*CertificateProfile)(nil),                   // 6: certmint.v1.CertificateProfile
+	(*AcmeSettings)(nil),                         // 7: certmint.v1.AcmeSettings
+	(*CreateAcmeExternalAccountKeyRequest)(nil),  // 8: certmint.v1.CreateAcmeExternalAccountKeyRequest
+	(*CreateAcmeExternalAccountKeyResponse)(nil), // 9: certmint.v1.CreateAcmeExternalAccountKeyResponse
+	(*AcmeExternalAccountKey)(nil),               // 10: certmint.v1.AcmeExternalAccountKey
+	(*AcmeAccount)(nil),                          // 11: certmint.v1.AcmeAccount
+	(*ListAcmeExternalAccountKeysRequest)(nil),   // 12: certmint.v1.ListAcmeExternalAccountKeysRequest
+	(*ListAcmeExternalAccountKeysResponse)(nil),  // 13: certmint.v1.ListAcmeExternalAccountKeysResponse
+	(*RevokeAcmeExternalAccountKeyRequest)(nil),  // 14: certmint.v1.RevokeAcmeExternalAccountKeyRequest
+	(*RevokeAcmeExternalAccountKeyResponse)(nil), // 15: certmint.v1.RevokeAcmeExternalAccountKeyResponse
+	(*ListAcmeAccountsRequest)(nil),              // 16: certmint.v1.ListAcmeAccountsRequest
+	(*ListAcmeAccountsResponse)(nil),             // 17: certmint.v1.ListAcmeAccountsResponse
+	(*RevokeAcmeAccountRequest)(nil),             // 18: certmint.v1.RevokeAcmeAccountRequest
+	(*RevokeAcmeAccountResponse)(nil),            // 19: certmint.v1.RevokeAcmeAccountResponse
+	(*CreateCertificateProfileRequest)(nil),      // 20: certmint.v1.CreateCertificateProfileRequest
+	(*CreateCertificateProfileResponse)(nil),     // 21: certmint.v1.CreateCertificateProfileResponse
+	(*GetCertificateProfileRequest)(nil),         // 22: certmint.v1.GetCertificateProfileRequest
+	(*GetCertificateProfileResponse)(nil),        // 23: certmint.v1.GetCertificateProfileResponse
+	(*ListCertificateProfilesRequest)(nil),       // 24: certmint.v1.ListCertificateProfilesRequest
+	(*ListCertificateProfilesResponse)(nil),      // 25: certmint.v1.ListCertificateProfilesResponse
+	(*UpdateCertificateProfileRequest)(nil),      // 26: certmint.v1.UpdateCertificateProfileRequest
+	(*UpdateCertificateProfileResponse)(nil),     // 27: certmint.v1.UpdateCertificateProfileResponse
+	(*DeleteCertificateProfileRequest)(nil),      // 28: certmint.v1.DeleteCertificateProfileRequest
+	(*DeleteCertificateProfileResponse)(nil),     // 29: certmint.v1.DeleteCertificateProfileResponse
+	(*durationpb.Duration)(nil),                  // 30: google.protobuf.Duration
+	(*Subject)(nil),                              // 31: certmint.v1.Subject
+	(KeyAlgorithm)(0),                            // 32: certmint.v1.KeyAlgorithm
+	(SignatureAlgorithm)(0),                      // 33: certmint.v1.SignatureAlgorithm
+	(KeyUsage)(0),                                // 34: certmint.v1.KeyUsage
+	(ExtendedKeyUsage)(0),                        // 35: certmint.v1.ExtendedKeyUsage
+	(*timestamppb.Timestamp)(nil),                // 36: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil),                // 37: google.protobuf.FieldMask
 }
 var file_certmint_v1_certificate_profile_service_proto_depIdxs = []int32{
-	19, // 0: certmint.v1.ProfileDefaults.ttl:type_name -> google.protobuf.Duration
-	20, // 1: certmint.v1.ProfileDefaults.subject:type_name -> certmint.v1.Subject
-	21, // 2: certmint.v1.ProfileDefaults.key_algorithm:type_name -> certmint.v1.KeyAlgorithm
-	22, // 3: certmint.v1.ProfileDefaults.signature_algorithm:type_name -> certmint.v1.SignatureAlgorithm
-	23, // 4: certmint.v1.ProfileDefaults.key_usages:type_name -> certmint.v1.KeyUsage
-	24, // 5: certmint.v1.ProfileDefaults.extended_key_usages:type_name -> certmint.v1.ExtendedKeyUsage
-	19, // 6: certmint.v1.RenewalSettings.renew_before:type_name -> google.protobuf.Duration
+	30, // 0: certmint.v1.ProfileDefaults.ttl:type_name -> google.protobuf.Duration
+	31, // 1: certmint.v1.ProfileDefaults.subject:type_name -> certmint.v1.Subject
+	32, // 2: certmint.v1.ProfileDefaults.key_algorithm:type_name -> certmint.v1.KeyAlgorithm
+	33, // 3: certmint.v1.ProfileDefaults.signature_algorithm:type_name -> certmint.v1.SignatureAlgorithm
+	34, // 4: certmint.v1.ProfileDefaults.key_usages:type_name -> certmint.v1.KeyUsage
+	35, // 5: certmint.v1.ProfileDefaults.extended_key_usages:type_name -> certmint.v1.ExtendedKeyUsage
+	30, // 6: certmint.v1.RenewalSettings.renew_before:type_name -> google.protobuf.Duration
 	0,  // 7: certmint.v1.CertificateProfile.enrollment_method:type_name -> certmint.v1.EnrollmentMethod
-	3,  // 8: certmint.v1.CertificateProfile.defaults:type_name -> certmint.v1.ProfileDefaults
-	4,  // 9: certmint.v1.CertificateProfile.renewal:type_name -> certmint.v1.RenewalSettings
+	4,  // 8: certmint.v1.CertificateProfile.defaults:type_name -> certmint.v1.ProfileDefaults
+	5,  // 9: certmint.v1.CertificateProfile.renewal:type_name -> certmint.v1.RenewalSettings
 	1,  // 10: certmint.v1.CertificateProfile.validity_overflow:type_name -> certmint.v1.ValidityOverflow
 	2,  // 11: certmint.v1.CertificateProfile.private_key_retention:type_name -> certmint.v1.PrivateKeyRetention
-	25, // 12: certmint.v1.CertificateProfile.create_time:type_name -> google.protobuf.Timestamp
-	25, // 13: certmint.v1.CertificateProfile.update_time:type_name -> google.protobuf.Timestamp
-	6,  // 14: certmint.v1.CertificateProfile.acme:type_name -> certmint.v1.AcmeSettings
-	5,  // 15: certmint.v1.CreateCertificateProfileRequest.certificate_profile:type_name -> certmint.v1.CertificateProfile
-	5,  // 16: certmint.v1.CreateCertificateProfileResponse.certificate_profile:type_name -> certmint.v1.CertificateProfile
-	5,  // 17: certmint.v1.GetCertificateProfileResponse.certificate_profile:type_name -> certmint.v1.CertificateProfile
-	5,  // 18: certmint.v1.ListCertificateProfilesResponse.certificate_profiles:type_name -> certmint.v1.CertificateProfile
-	5,  // 19: certmint.v1.UpdateCertificateProfileRequest.certificate_profile:type_name -> certmint.v1.CertificateProfile
-	26, // 20: certmint.v1.UpdateCertificateProfileRequest.update_mask:type_name -> google.protobuf.FieldMask
-	5,  // 21: certmint.v1.UpdateCertificateProfileResponse.certificate_profile:type_name -> certmint.v1.CertificateProfile
-	9,  // 22: certmint.v1.CertificateProfileService.CreateCertificateProfile:input_type -> certmint.v1.CreateCertificateProfileRequest
-	11, // 23: certmint.v1.CertificateProfileService.GetCertificateProfile:input_type -> certmint.v1.GetCertificateProfileRequest
-	13, // 24: certmint.v1.CertificateProfileService.ListCertificateProfiles:input_type -> certmint.v1.ListCertificateProfilesRequest
-	15, // 25: certmint.v1.CertificateProfileService.UpdateCertificateProfile:input_type -> certmint.v1.UpdateCertificateProfileRequest
-	17, // 26: certmint.v1.CertificateProfileService.DeleteCertificateProfile:input_type -> certmint.v1.DeleteCertificateProfileRequest
-	7,  // 27: certmint.v1.CertificateProfileService.CreateAcmeExternalAccountKey:input_type -> certmint.v1.CreateAcmeExternalAccountKeyRequest
-	10, // 28: certmint.v1.CertificateProfileService.CreateCertificateProfile:output_type -> certmint.v1.CreateCertificateProfileResponse
-	12, // 29: certmint.v1.CertificateProfileService.GetCertificateProfile:output_type -> certmint.v1.GetCertificateProfileResponse
-	14, // 30: certmint.v1.CertificateProfileService.ListCertificateProfiles:output_type -> certmint.v1.ListCertificateProfilesResponse
-	16, // 31: certmint.v1.CertificateProfileService.UpdateCertificateProfile:output_type -> certmint.v1.UpdateCertificateProfileResponse
-	18, // 32: certmint.v1.CertificateProfileService.DeleteCertificateProfile:output_type -> certmint.v1.DeleteCertificateProfileResponse
-	8,  // 33: certmint.v1.CertificateProfileService.CreateAcmeExternalAccountKey:output_type -> certmint.v1.CreateAcmeExternalAccountKeyResponse
-	28, // [28:34] is the sub-list for method output_type
-	22, // [22:28] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	36, // 12: certmint.v1.CertificateProfile.create_time:type_name -> google.protobuf.Timestamp
+	36, // 13: certmint.v1.CertificateProfile.update_time:type_name -> google.protobuf.Timestamp
+	7,  // 14: certmint.v1.CertificateProfile.acme:type_name -> certmint.v1.AcmeSettings
+	36, // 15: certmint.v1.AcmeExternalAccountKey.create_time:type_name -> google.protobuf.Timestamp
+	36, // 16: certmint.v1.AcmeExternalAccountKey.bind_time:type_name -> google.protobuf.Timestamp
+	36, // 17: certmint.v1.AcmeExternalAccountKey.revoke_time:type_name -> google.protobuf.Timestamp
+	3,  // 18: certmint.v1.AcmeAccount.status:type_name -> certmint.v1.AcmeAccountStatus
+	36, // 19: certmint.v1.AcmeAccount.create_time:type_name -> google.protobuf.Timestamp
+	36, // 20: certmint.v1.AcmeAccount.update_time:type_name -> google.protobuf.Timestamp
+	10, // 21: certmint.v1.ListAcmeExternalAccountKeysResponse.acme_external_account_keys:type_name -> certmint.v1.AcmeExternalAccountKey
+	10, // 22: certmint.v1.RevokeAcmeExternalAccountKeyResponse.acme_external_account_key:type_name -> certmint.v1.AcmeExternalAccountKey
+	11, // 23: certmint.v1.RevokeAcmeExternalAccountKeyResponse.revoked_acme_account:type_name -> certmint.v1.AcmeAccount
+	11, // 24: certmint.v1.ListAcmeAccountsResponse.acme_accounts:type_name -> certmint.v1.AcmeAccount
+	11, // 25: certmint.v1.RevokeAcmeAccountResponse.acme_account:type_name -> certmint.v1.AcmeAccount
+	6,  // 26: certmint.v1.CreateCertificateProfileRequest.certificate_profile:type_name -> certmint.v1.CertificateProfile
+	6,  // 27: certmint.v1.CreateCertificateProfileResponse.certificate_profile:type_name -> certmint.v1.CertificateProfile
+	6,  // 28: certmint.v1.GetCertificateProfileResponse.certificate_profile:type_name -> certmint.v1.CertificateProfile
+	6,  // 29: certmint.v1.ListCertificateProfilesResponse.certificate_profiles:type_name -> certmint.v1.CertificateProfile
+	6,  // 30: certmint.v1.UpdateCertificateProfileRequest.certificate_profile:type_name -> certmint.v1.CertificateProfile
+	37, // 31: certmint.v1.UpdateCertificateProfileRequest.update_mask:type_name -> google.protobuf.FieldMask
+	6,  // 32: certmint.v1.UpdateCertificateProfileResponse.certificate_profile:type_name -> certmint.v1.CertificateProfile
+	20, // 33: certmint.v1.CertificateProfileService.CreateCertificateProfile:input_type -> certmint.v1.CreateCertificateProfileRequest
+	22, // 34: certmint.v1.CertificateProfileService.GetCertificateProfile:input_type -> certmint.v1.GetCertificateProfileRequest
+	24, // 35: certmint.v1.CertificateProfileService.ListCertificateProfiles:input_type -> certmint.v1.ListCertificateProfilesRequest
+	26, // 36: certmint.v1.CertificateProfileService.UpdateCertificateProfile:input_type -> certmint.v1.UpdateCertificateProfileRequest
+	28, // 37: certmint.v1.CertificateProfileService.DeleteCertificateProfile:input_type -> certmint.v1.DeleteCertificateProfileRequest
+	8,  // 38: certmint.v1.CertificateProfileService.CreateAcmeExternalAccountKey:input_type -> certmint.v1.CreateAcmeExternalAccountKeyRequest
+	12, // 39: certmint.v1.CertificateProfileService.ListAcmeExternalAccountKeys:input_type -> certmint.v1.ListAcmeExternalAccountKeysRequest
+	14, // 40: certmint.v1.CertificateProfileService.RevokeAcmeExternalAccountKey:input_type -> certmint.v1.RevokeAcmeExternalAccountKeyRequest
+	16, // 41: certmint.v1.CertificateProfileService.ListAcmeAccounts:input_type -> certmint.v1.ListAcmeAccountsRequest
+	18, // 42: certmint.v1.CertificateProfileService.RevokeAcmeAccount:input_type -> certmint.v1.RevokeAcmeAccountRequest
+	21, // 43: certmint.v1.CertificateProfileService.CreateCertificateProfile:output_type -> certmint.v1.CreateCertificateProfileResponse
+	23, // 44: certmint.v1.CertificateProfileService.GetCertificateProfile:output_type -> certmint.v1.GetCertificateProfileResponse
+	25, // 45: certmint.v1.CertificateProfileService.ListCertificateProfiles:output_type -> certmint.v1.ListCertificateProfilesResponse
+	27, // 46: certmint.v1.CertificateProfileService.UpdateCertificateProfile:output_type -> certmint.v1.UpdateCertificateProfileResponse
+	29, // 47: certmint.v1.CertificateProfileService.DeleteCertificateProfile:output_type -> certmint.v1.DeleteCertificateProfileResponse
+	9,  // 48: certmint.v1.CertificateProfileService.CreateAcmeExternalAccountKey:output_type -> certmint.v1.CreateAcmeExternalAccountKeyResponse
+	13, // 49: certmint.v1.CertificateProfileService.ListAcmeExternalAccountKeys:output_type -> certmint.v1.ListAcmeExternalAccountKeysResponse
+	15, // 50: certmint.v1.CertificateProfileService.RevokeAcmeExternalAccountKey:output_type -> certmint.v1.RevokeAcmeExternalAccountKeyResponse
+	17, // 51: certmint.v1.CertificateProfileService.ListAcmeAccounts:output_type -> certmint.v1.ListAcmeAccountsResponse
+	19, // 52: certmint.v1.CertificateProfileService.RevokeAcmeAccount:output_type -> certmint.v1.RevokeAcmeAccountResponse
+	43, // [43:53] is the sub-list for method output_type
+	33, // [33:43] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_certmint_v1_certificate_profile_service_proto_init() }
@@ -1462,8 +2255,8 @@ func file_certmint_v1_certificate_profile_service_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_certmint_v1_certificate_profile_service_proto_rawDesc), len(file_certmint_v1_certificate_profile_service_proto_rawDesc)),
-			NumEnums:      3,
-			NumMessages:   16,
+			NumEnums:      4,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

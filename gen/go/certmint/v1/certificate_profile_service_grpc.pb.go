@@ -25,6 +25,10 @@ const (
 	CertificateProfileService_UpdateCertificateProfile_FullMethodName     = "/certmint.v1.CertificateProfileService/UpdateCertificateProfile"
 	CertificateProfileService_DeleteCertificateProfile_FullMethodName     = "/certmint.v1.CertificateProfileService/DeleteCertificateProfile"
 	CertificateProfileService_CreateAcmeExternalAccountKey_FullMethodName = "/certmint.v1.CertificateProfileService/CreateAcmeExternalAccountKey"
+	CertificateProfileService_ListAcmeExternalAccountKeys_FullMethodName  = "/certmint.v1.CertificateProfileService/ListAcmeExternalAccountKeys"
+	CertificateProfileService_RevokeAcmeExternalAccountKey_FullMethodName = "/certmint.v1.CertificateProfileService/RevokeAcmeExternalAccountKey"
+	CertificateProfileService_ListAcmeAccounts_FullMethodName             = "/certmint.v1.CertificateProfileService/ListAcmeAccounts"
+	CertificateProfileService_RevokeAcmeAccount_FullMethodName            = "/certmint.v1.CertificateProfileService/RevokeAcmeAccount"
 )
 
 // CertificateProfileServiceClient is the client API for CertificateProfileService service.
@@ -56,6 +60,26 @@ type CertificateProfileServiceClient interface {
 	// key binds one account). Admin only. FAILED_PRECONDITION (PROFILE_NOT_ACME) when the
 	// profile's enrollment method is not ACME; NOT_FOUND for an unknown profile.
 	CreateAcmeExternalAccountKey(ctx context.Context, in *CreateAcmeExternalAccountKeyRequest, opts ...grpc.CallOption) (*CreateAcmeExternalAccountKeyResponse, error)
+	// ListAcmeExternalAccountKeys lists an ACME profile's External Account Binding keys, oldest
+	// first, a page at a time, bound and revoked ones included: each key's id, creator, and the
+	// account it bound. Never an HMAC key: certmint derives it and stores none. NOT_FOUND for an
+	// unknown profile.
+	ListAcmeExternalAccountKeys(ctx context.Context, in *ListAcmeExternalAccountKeysRequest, opts ...grpc.CallOption) (*ListAcmeExternalAccountKeysResponse, error)
+	// RevokeAcmeExternalAccountKey revokes a key at once: from then on it binds no ACME account
+	// (newAccount answers unauthorized). The account it already bound holds the key's authority:
+	// if still valid, it is revoked with the key, in the same transaction, as RevokeAcmeAccount
+	// does. Revoking a revoked key changes nothing. Admin only. NOT_FOUND for an unknown key id.
+	RevokeAcmeExternalAccountKey(ctx context.Context, in *RevokeAcmeExternalAccountKeyRequest, opts ...grpc.CallOption) (*RevokeAcmeExternalAccountKeyResponse, error)
+	// ListAcmeAccounts lists an ACME profile's accounts, oldest first, a page at a time, in every
+	// status. NOT_FOUND for an unknown profile.
+	ListAcmeAccounts(ctx context.Context, in *ListAcmeAccountsRequest, opts ...grpc.CallOption) (*ListAcmeAccountsResponse, error)
+	// RevokeAcmeAccount ends an ACME account at once, as the server's deactivation of RFC 8555
+	// 7.1.2 (status "revoked"): every later request it signs is answered unauthorized, an order
+	// being finalized stores nothing, and its requests waiting for approval are rejected. The
+	// certificates it was issued stay valid (RevokeCertificate revokes them). Revoking an account
+	// that is not valid changes nothing. Admin only. NOT_FOUND for an unknown account;
+	// INVALID_ARGUMENT (ACME_ACCOUNT_ID_INVALID) for an id that is not a UUID.
+	RevokeAcmeAccount(ctx context.Context, in *RevokeAcmeAccountRequest, opts ...grpc.CallOption) (*RevokeAcmeAccountResponse, error)
 }
 
 type certificateProfileServiceClient struct {
@@ -126,6 +150,46 @@ func (c *certificateProfileServiceClient) CreateAcmeExternalAccountKey(ctx conte
 	return out, nil
 }
 
+func (c *certificateProfileServiceClient) ListAcmeExternalAccountKeys(ctx context.Context, in *ListAcmeExternalAccountKeysRequest, opts ...grpc.CallOption) (*ListAcmeExternalAccountKeysResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListAcmeExternalAccountKeysResponse)
+	err := c.cc.Invoke(ctx, CertificateProfileService_ListAcmeExternalAccountKeys_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *certificateProfileServiceClient) RevokeAcmeExternalAccountKey(ctx context.Context, in *RevokeAcmeExternalAccountKeyRequest, opts ...grpc.CallOption) (*RevokeAcmeExternalAccountKeyResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RevokeAcmeExternalAccountKeyResponse)
+	err := c.cc.Invoke(ctx, CertificateProfileService_RevokeAcmeExternalAccountKey_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *certificateProfileServiceClient) ListAcmeAccounts(ctx context.Context, in *ListAcmeAccountsRequest, opts ...grpc.CallOption) (*ListAcmeAccountsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListAcmeAccountsResponse)
+	err := c.cc.Invoke(ctx, CertificateProfileService_ListAcmeAccounts_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *certificateProfileServiceClient) RevokeAcmeAccount(ctx context.Context, in *RevokeAcmeAccountRequest, opts ...grpc.CallOption) (*RevokeAcmeAccountResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RevokeAcmeAccountResponse)
+	err := c.cc.Invoke(ctx, CertificateProfileService_RevokeAcmeAccount_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // CertificateProfileServiceServer is the server API for CertificateProfileService service.
 // All implementations must embed UnimplementedCertificateProfileServiceServer
 // for forward compatibility.
@@ -155,6 +219,26 @@ type CertificateProfileServiceServer interface {
 	// key binds one account). Admin only. FAILED_PRECONDITION (PROFILE_NOT_ACME) when the
 	// profile's enrollment method is not ACME; NOT_FOUND for an unknown profile.
 	CreateAcmeExternalAccountKey(context.Context, *CreateAcmeExternalAccountKeyRequest) (*CreateAcmeExternalAccountKeyResponse, error)
+	// ListAcmeExternalAccountKeys lists an ACME profile's External Account Binding keys, oldest
+	// first, a page at a time, bound and revoked ones included: each key's id, creator, and the
+	// account it bound. Never an HMAC key: certmint derives it and stores none. NOT_FOUND for an
+	// unknown profile.
+	ListAcmeExternalAccountKeys(context.Context, *ListAcmeExternalAccountKeysRequest) (*ListAcmeExternalAccountKeysResponse, error)
+	// RevokeAcmeExternalAccountKey revokes a key at once: from then on it binds no ACME account
+	// (newAccount answers unauthorized). The account it already bound holds the key's authority:
+	// if still valid, it is revoked with the key, in the same transaction, as RevokeAcmeAccount
+	// does. Revoking a revoked key changes nothing. Admin only. NOT_FOUND for an unknown key id.
+	RevokeAcmeExternalAccountKey(context.Context, *RevokeAcmeExternalAccountKeyRequest) (*RevokeAcmeExternalAccountKeyResponse, error)
+	// ListAcmeAccounts lists an ACME profile's accounts, oldest first, a page at a time, in every
+	// status. NOT_FOUND for an unknown profile.
+	ListAcmeAccounts(context.Context, *ListAcmeAccountsRequest) (*ListAcmeAccountsResponse, error)
+	// RevokeAcmeAccount ends an ACME account at once, as the server's deactivation of RFC 8555
+	// 7.1.2 (status "revoked"): every later request it signs is answered unauthorized, an order
+	// being finalized stores nothing, and its requests waiting for approval are rejected. The
+	// certificates it was issued stay valid (RevokeCertificate revokes them). Revoking an account
+	// that is not valid changes nothing. Admin only. NOT_FOUND for an unknown account;
+	// INVALID_ARGUMENT (ACME_ACCOUNT_ID_INVALID) for an id that is not a UUID.
+	RevokeAcmeAccount(context.Context, *RevokeAcmeAccountRequest) (*RevokeAcmeAccountResponse, error)
 	mustEmbedUnimplementedCertificateProfileServiceServer()
 }
 
@@ -182,6 +266,18 @@ func (UnimplementedCertificateProfileServiceServer) DeleteCertificateProfile(con
 }
 func (UnimplementedCertificateProfileServiceServer) CreateAcmeExternalAccountKey(context.Context, *CreateAcmeExternalAccountKeyRequest) (*CreateAcmeExternalAccountKeyResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateAcmeExternalAccountKey not implemented")
+}
+func (UnimplementedCertificateProfileServiceServer) ListAcmeExternalAccountKeys(context.Context, *ListAcmeExternalAccountKeysRequest) (*ListAcmeExternalAccountKeysResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListAcmeExternalAccountKeys not implemented")
+}
+func (UnimplementedCertificateProfileServiceServer) RevokeAcmeExternalAccountKey(context.Context, *RevokeAcmeExternalAccountKeyRequest) (*RevokeAcmeExternalAccountKeyResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RevokeAcmeExternalAccountKey not implemented")
+}
+func (UnimplementedCertificateProfileServiceServer) ListAcmeAccounts(context.Context, *ListAcmeAccountsRequest) (*ListAcmeAccountsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListAcmeAccounts not implemented")
+}
+func (UnimplementedCertificateProfileServiceServer) RevokeAcmeAccount(context.Context, *RevokeAcmeAccountRequest) (*RevokeAcmeAccountResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RevokeAcmeAccount not implemented")
 }
 func (UnimplementedCertificateProfileServiceServer) mustEmbedUnimplementedCertificateProfileServiceServer() {
 }
@@ -313,6 +409,78 @@ func _CertificateProfileService_CreateAcmeExternalAccountKey_Handler(srv interfa
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CertificateProfileService_ListAcmeExternalAccountKeys_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListAcmeExternalAccountKeysRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CertificateProfileServiceServer).ListAcmeExternalAccountKeys(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CertificateProfileService_ListAcmeExternalAccountKeys_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CertificateProfileServiceServer).ListAcmeExternalAccountKeys(ctx, req.(*ListAcmeExternalAccountKeysRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CertificateProfileService_RevokeAcmeExternalAccountKey_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RevokeAcmeExternalAccountKeyRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CertificateProfileServiceServer).RevokeAcmeExternalAccountKey(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CertificateProfileService_RevokeAcmeExternalAccountKey_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CertificateProfileServiceServer).RevokeAcmeExternalAccountKey(ctx, req.(*RevokeAcmeExternalAccountKeyRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CertificateProfileService_ListAcmeAccounts_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListAcmeAccountsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CertificateProfileServiceServer).ListAcmeAccounts(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CertificateProfileService_ListAcmeAccounts_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CertificateProfileServiceServer).ListAcmeAccounts(ctx, req.(*ListAcmeAccountsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CertificateProfileService_RevokeAcmeAccount_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RevokeAcmeAccountRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CertificateProfileServiceServer).RevokeAcmeAccount(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CertificateProfileService_RevokeAcmeAccount_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CertificateProfileServiceServer).RevokeAcmeAccount(ctx, req.(*RevokeAcmeAccountRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // CertificateProfileService_ServiceDesc is the grpc.ServiceDesc for CertificateProfileService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -343,6 +511,22 @@ var CertificateProfileService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "CreateAcmeExternalAccountKey",
 			Handler:    _CertificateProfileService_CreateAcmeExternalAccountKey_Handler,
+		},
+		{
+			MethodName: "ListAcmeExternalAccountKeys",
+			Handler:    _CertificateProfileService_ListAcmeExternalAccountKeys_Handler,
+		},
+		{
+			MethodName: "RevokeAcmeExternalAccountKey",
+			Handler:    _CertificateProfileService_RevokeAcmeExternalAccountKey_Handler,
+		},
+		{
+			MethodName: "ListAcmeAccounts",
+			Handler:    _CertificateProfileService_ListAcmeAccounts_Handler,
+		},
+		{
+			MethodName: "RevokeAcmeAccount",
+			Handler:    _CertificateProfileService_RevokeAcmeAccount_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

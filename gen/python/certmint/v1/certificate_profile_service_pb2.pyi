@@ -121,6 +121,38 @@ replay of its request.
 """
 Global___PrivateKeyRetention: typing_extensions.TypeAlias = PrivateKeyRetention
 
+class _AcmeAccountStatus:
+    ValueType = typing.NewType("ValueType", builtins.int)
+    V: typing_extensions.TypeAlias = ValueType
+
+class _AcmeAccountStatusEnumTypeWrapper(google.protobuf.internal.enum_type_wrapper._EnumTypeWrapper[_AcmeAccountStatus.ValueType], builtins.type):
+    DESCRIPTOR: google.protobuf.descriptor.EnumDescriptor
+    ACME_ACCOUNT_STATUS_UNSPECIFIED: _AcmeAccountStatus.ValueType  # 0
+    """Never set by certmint."""
+    ACME_ACCOUNT_STATUS_VALID: _AcmeAccountStatus.ValueType  # 1
+    """The account may make requests."""
+    ACME_ACCOUNT_STATUS_DEACTIVATED: _AcmeAccountStatus.ValueType  # 2
+    """Deactivated: by its own request (RFC 8555 7.3.6), or with the access-token line that created
+    its External Account Binding key (RevokeAccessToken revoke_created_tokens).
+    """
+    ACME_ACCOUNT_STATUS_REVOKED: _AcmeAccountStatus.ValueType  # 3
+    """Revoked by an admin (RevokeAcmeAccount, RevokeAcmeExternalAccountKey)."""
+
+class AcmeAccountStatus(_AcmeAccountStatus, metaclass=_AcmeAccountStatusEnumTypeWrapper):
+    """AcmeAccountStatus is an ACME account's status (RFC 8555 7.1.2)."""
+
+ACME_ACCOUNT_STATUS_UNSPECIFIED: AcmeAccountStatus.ValueType  # 0
+"""Never set by certmint."""
+ACME_ACCOUNT_STATUS_VALID: AcmeAccountStatus.ValueType  # 1
+"""The account may make requests."""
+ACME_ACCOUNT_STATUS_DEACTIVATED: AcmeAccountStatus.ValueType  # 2
+"""Deactivated: by its own request (RFC 8555 7.3.6), or with the access-token line that created
+its External Account Binding key (RevokeAccessToken revoke_created_tokens).
+"""
+ACME_ACCOUNT_STATUS_REVOKED: AcmeAccountStatus.ValueType  # 3
+"""Revoked by an admin (RevokeAcmeAccount, RevokeAcmeExternalAccountKey)."""
+Global___AcmeAccountStatus: typing_extensions.TypeAlias = AcmeAccountStatus
+
 @typing.final
 class ProfileDefaults(google.protobuf.message.Message):
     """ProfileDefaults fill what a request leaves empty."""
@@ -393,6 +425,310 @@ class CreateAcmeExternalAccountKeyResponse(google.protobuf.message.Message):
     def ClearField(self, field_name: typing.Literal["certificate_profile_id", b"certificate_profile_id", "hmac_key", b"hmac_key", "key_id", b"key_id"]) -> None: ...
 
 Global___CreateAcmeExternalAccountKeyResponse: typing_extensions.TypeAlias = CreateAcmeExternalAccountKeyResponse
+
+@typing.final
+class AcmeExternalAccountKey(google.protobuf.message.Message):
+    """AcmeExternalAccountKey is an External Account Binding key (RFC 8555 7.3.4) as certmint keeps
+    it: its id and what happened to it, never its HMAC key.
+    """
+
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    KEY_ID_FIELD_NUMBER: builtins.int
+    CERTIFICATE_PROFILE_ID_FIELD_NUMBER: builtins.int
+    CREATOR_FIELD_NUMBER: builtins.int
+    CREATE_TIME_FIELD_NUMBER: builtins.int
+    ACME_ACCOUNT_ID_FIELD_NUMBER: builtins.int
+    BIND_TIME_FIELD_NUMBER: builtins.int
+    REVOKE_TIME_FIELD_NUMBER: builtins.int
+    key_id: builtins.str
+    """The key identifier, the JWS kid of the binding."""
+    certificate_profile_id: builtins.str
+    """The ACME profile it is for."""
+    creator: builtins.str
+    """The id of the access token that created it (CreateAcmeExternalAccountKey); empty when none
+    was recorded.
+    """
+    acme_account_id: builtins.str
+    """The id of the ACME account it bound; empty while it has bound none."""
+    @property
+    def create_time(self) -> google.protobuf.timestamp_pb2.Timestamp:
+        """When it was created."""
+
+    @property
+    def bind_time(self) -> google.protobuf.timestamp_pb2.Timestamp:
+        """When it bound that account; unset while it has bound none."""
+
+    @property
+    def revoke_time(self) -> google.protobuf.timestamp_pb2.Timestamp:
+        """When it was revoked (RevokeAcmeExternalAccountKey); unset while not revoked."""
+
+    def __init__(
+        self,
+        *,
+        key_id: builtins.str = ...,
+        certificate_profile_id: builtins.str = ...,
+        creator: builtins.str = ...,
+        create_time: google.protobuf.timestamp_pb2.Timestamp | None = ...,
+        acme_account_id: builtins.str = ...,
+        bind_time: google.protobuf.timestamp_pb2.Timestamp | None = ...,
+        revoke_time: google.protobuf.timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    def HasField(self, field_name: typing.Literal["bind_time", b"bind_time", "create_time", b"create_time", "revoke_time", b"revoke_time"]) -> builtins.bool: ...
+    def ClearField(self, field_name: typing.Literal["acme_account_id", b"acme_account_id", "bind_time", b"bind_time", "certificate_profile_id", b"certificate_profile_id", "create_time", b"create_time", "creator", b"creator", "key_id", b"key_id", "revoke_time", b"revoke_time"]) -> None: ...
+
+Global___AcmeExternalAccountKey: typing_extensions.TypeAlias = AcmeExternalAccountKey
+
+@typing.final
+class AcmeAccount(google.protobuf.message.Message):
+    """AcmeAccount is an account of an ACME profile (RFC 8555 7.1.2)."""
+
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    ID_FIELD_NUMBER: builtins.int
+    CERTIFICATE_PROFILE_ID_FIELD_NUMBER: builtins.int
+    STATUS_FIELD_NUMBER: builtins.int
+    CONTACT_FIELD_NUMBER: builtins.int
+    KEY_THUMBPRINT_FIELD_NUMBER: builtins.int
+    EXTERNAL_ACCOUNT_KEY_ID_FIELD_NUMBER: builtins.int
+    CREATE_TIME_FIELD_NUMBER: builtins.int
+    UPDATE_TIME_FIELD_NUMBER: builtins.int
+    id: builtins.str
+    """The account's id, the last segment of its ACME account URL."""
+    certificate_profile_id: builtins.str
+    """The ACME profile it belongs to."""
+    status: Global___AcmeAccountStatus.ValueType
+    """Its status."""
+    key_thumbprint: builtins.str
+    """The RFC 7638 thumbprint (SHA-256, base64url) of its account key."""
+    external_account_key_id: builtins.str
+    """The External Account Binding key it was bound with; empty when none."""
+    @property
+    def contact(self) -> google.protobuf.internal.containers.RepeatedScalarFieldContainer[builtins.str]:
+        """Its contact URLs (e.g. "mailto:ops@example.com")."""
+
+    @property
+    def create_time(self) -> google.protobuf.timestamp_pb2.Timestamp:
+        """When it was created."""
+
+    @property
+    def update_time(self) -> google.protobuf.timestamp_pb2.Timestamp:
+        """When it last changed (its key, contact or status)."""
+
+    def __init__(
+        self,
+        *,
+        id: builtins.str = ...,
+        certificate_profile_id: builtins.str = ...,
+        status: Global___AcmeAccountStatus.ValueType = ...,
+        contact: collections.abc.Iterable[builtins.str] | None = ...,
+        key_thumbprint: builtins.str = ...,
+        external_account_key_id: builtins.str = ...,
+        create_time: google.protobuf.timestamp_pb2.Timestamp | None = ...,
+        update_time: google.protobuf.timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    def HasField(self, field_name: typing.Literal["create_time", b"create_time", "update_time", b"update_time"]) -> builtins.bool: ...
+    def ClearField(self, field_name: typing.Literal["certificate_profile_id", b"certificate_profile_id", "contact", b"contact", "create_time", b"create_time", "external_account_key_id", b"external_account_key_id", "id", b"id", "key_thumbprint", b"key_thumbprint", "status", b"status", "update_time", b"update_time"]) -> None: ...
+
+Global___AcmeAccount: typing_extensions.TypeAlias = AcmeAccount
+
+@typing.final
+class ListAcmeExternalAccountKeysRequest(google.protobuf.message.Message):
+    """ListAcmeExternalAccountKeysRequest asks for a page of a profile's keys."""
+
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    CERTIFICATE_PROFILE_FIELD_NUMBER: builtins.int
+    PAGE_SIZE_FIELD_NUMBER: builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: builtins.int
+    certificate_profile: builtins.str
+    """The profile, by id or slug.
+    At most 64 characters.
+    """
+    page_size: builtins.int
+    """At most this many keys; 50 when 0, at most 1000."""
+    page_token: builtins.str
+    """The next_page_token of the previous page; empty for the first page. Tokens are signed: one
+    that was altered or that another list returned is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
+    At most 512 characters.
+    """
+    def __init__(
+        self,
+        *,
+        certificate_profile: builtins.str = ...,
+        page_size: builtins.int = ...,
+        page_token: builtins.str = ...,
+    ) -> None: ...
+    def ClearField(self, field_name: typing.Literal["certificate_profile", b"certificate_profile", "page_size", b"page_size", "page_token", b"page_token"]) -> None: ...
+
+Global___ListAcmeExternalAccountKeysRequest: typing_extensions.TypeAlias = ListAcmeExternalAccountKeysRequest
+
+@typing.final
+class ListAcmeExternalAccountKeysResponse(google.protobuf.message.Message):
+    """ListAcmeExternalAccountKeysResponse returns a page of keys."""
+
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    ACME_EXTERNAL_ACCOUNT_KEYS_FIELD_NUMBER: builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: builtins.int
+    next_page_token: builtins.str
+    """Pass as page_token for the next page; empty on the last page."""
+    @property
+    def acme_external_account_keys(self) -> google.protobuf.internal.containers.RepeatedCompositeFieldContainer[Global___AcmeExternalAccountKey]:
+        """The keys of this page."""
+
+    def __init__(
+        self,
+        *,
+        acme_external_account_keys: collections.abc.Iterable[Global___AcmeExternalAccountKey] | None = ...,
+        next_page_token: builtins.str = ...,
+    ) -> None: ...
+    def ClearField(self, field_name: typing.Literal["acme_external_account_keys", b"acme_external_account_keys", "next_page_token", b"next_page_token"]) -> None: ...
+
+Global___ListAcmeExternalAccountKeysResponse: typing_extensions.TypeAlias = ListAcmeExternalAccountKeysResponse
+
+@typing.final
+class RevokeAcmeExternalAccountKeyRequest(google.protobuf.message.Message):
+    """RevokeAcmeExternalAccountKeyRequest names the key to revoke."""
+
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    KEY_ID_FIELD_NUMBER: builtins.int
+    key_id: builtins.str
+    """The key identifier (key_id).
+    At most 64 characters.
+    """
+    def __init__(
+        self,
+        *,
+        key_id: builtins.str = ...,
+    ) -> None: ...
+    def ClearField(self, field_name: typing.Literal["key_id", b"key_id"]) -> None: ...
+
+Global___RevokeAcmeExternalAccountKeyRequest: typing_extensions.TypeAlias = RevokeAcmeExternalAccountKeyRequest
+
+@typing.final
+class RevokeAcmeExternalAccountKeyResponse(google.protobuf.message.Message):
+    """RevokeAcmeExternalAccountKeyResponse returns the revoked key."""
+
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    ACME_EXTERNAL_ACCOUNT_KEY_FIELD_NUMBER: builtins.int
+    REVOKED_ACME_ACCOUNT_FIELD_NUMBER: builtins.int
+    @property
+    def acme_external_account_key(self) -> Global___AcmeExternalAccountKey:
+        """The key, revoked."""
+
+    @property
+    def revoked_acme_account(self) -> Global___AcmeAccount:
+        """The account the key had bound, when this call revoked it; unset otherwise."""
+
+    def __init__(
+        self,
+        *,
+        acme_external_account_key: Global___AcmeExternalAccountKey | None = ...,
+        revoked_acme_account: Global___AcmeAccount | None = ...,
+    ) -> None: ...
+    def HasField(self, field_name: typing.Literal["acme_external_account_key", b"acme_external_account_key", "revoked_acme_account", b"revoked_acme_account"]) -> builtins.bool: ...
+    def ClearField(self, field_name: typing.Literal["acme_external_account_key", b"acme_external_account_key", "revoked_acme_account", b"revoked_acme_account"]) -> None: ...
+
+Global___RevokeAcmeExternalAccountKeyResponse: typing_extensions.TypeAlias = RevokeAcmeExternalAccountKeyResponse
+
+@typing.final
+class ListAcmeAccountsRequest(google.protobuf.message.Message):
+    """ListAcmeAccountsRequest asks for a page of a profile's ACME accounts."""
+
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    CERTIFICATE_PROFILE_FIELD_NUMBER: builtins.int
+    PAGE_SIZE_FIELD_NUMBER: builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: builtins.int
+    certificate_profile: builtins.str
+    """The profile, by id or slug.
+    At most 64 characters.
+    """
+    page_size: builtins.int
+    """At most this many accounts; 50 when 0, at most 1000."""
+    page_token: builtins.str
+    """The next_page_token of the previous page; empty for the first page. Tokens are signed: one
+    that was altered or that another list returned is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
+    At most 512 characters.
+    """
+    def __init__(
+        self,
+        *,
+        certificate_profile: builtins.str = ...,
+        page_size: builtins.int = ...,
+        page_token: builtins.str = ...,
+    ) -> None: ...
+    def ClearField(self, field_name: typing.Literal["certificate_profile", b"certificate_profile", "page_size", b"page_size", "page_token", b"page_token"]) -> None: ...
+
+Global___ListAcmeAccountsRequest: typing_extensions.TypeAlias = ListAcmeAccountsRequest
+
+@typing.final
+class ListAcmeAccountsResponse(google.protobuf.message.Message):
+    """ListAcmeAccountsResponse returns a page of accounts."""
+
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    ACME_ACCOUNTS_FIELD_NUMBER: builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: builtins.int
+    next_page_token: builtins.str
+    """Pass as page_token for the next page; empty on the last page."""
+    @property
+    def acme_accounts(self) -> google.protobuf.internal.containers.RepeatedCompositeFieldContainer[Global___AcmeAccount]:
+        """The accounts of this page."""
+
+    def __init__(
+        self,
+        *,
+        acme_accounts: collections.abc.Iterable[Global___AcmeAccount] | None = ...,
+        next_page_token: builtins.str = ...,
+    ) -> None: ...
+    def ClearField(self, field_name: typing.Literal["acme_accounts", b"acme_accounts", "next_page_token", b"next_page_token"]) -> None: ...
+
+Global___ListAcmeAccountsResponse: typing_extensions.TypeAlias = ListAcmeAccountsResponse
+
+@typing.final
+class RevokeAcmeAccountRequest(google.protobuf.message.Message):
+    """RevokeAcmeAccountRequest names the account to revoke."""
+
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    ACME_ACCOUNT_FIELD_NUMBER: builtins.int
+    acme_account: builtins.str
+    """The account's id.
+    At most 64 characters.
+    """
+    def __init__(
+        self,
+        *,
+        acme_account: builtins.str = ...,
+    ) -> None: ...
+    def ClearField(self, field_name: typing.Literal["acme_account", b"acme_account"]) -> None: ...
+
+Global___RevokeAcmeAccountRequest: typing_extensions.TypeAlias = RevokeAcmeAccountRequest
+
+@typing.final
+class RevokeAcmeAccountResponse(google.protobuf.message.Message):
+    """RevokeAcmeAccountResponse returns the account."""
+
+    DESCRIPTOR: google.protobuf.descriptor.Descriptor
+
+    ACME_ACCOUNT_FIELD_NUMBER: builtins.int
+    @property
+    def acme_account(self) -> Global___AcmeAccount:
+        """The account, REVOKED (or as it was, if it was not valid)."""
+
+    def __init__(
+        self,
+        *,
+        acme_account: Global___AcmeAccount | None = ...,
+    ) -> None: ...
+    def HasField(self, field_name: typing.Literal["acme_account", b"acme_account"]) -> builtins.bool: ...
+    def ClearField(self, field_name: typing.Literal["acme_account", b"acme_account"]) -> None: ...
+
+Global___RevokeAcmeAccountResponse: typing_extensions.TypeAlias = RevokeAcmeAccountResponse
 
 @typing.final
 class CreateCertificateProfileRequest(google.protobuf.message.Message):

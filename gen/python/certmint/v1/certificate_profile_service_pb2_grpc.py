@@ -48,6 +48,26 @@ class CertificateProfileServiceStub(object):
                 request_serializer=certmint_dot_v1_dot_certificate__profile__service__pb2.CreateAcmeExternalAccountKeyRequest.SerializeToString,
                 response_deserializer=certmint_dot_v1_dot_certificate__profile__service__pb2.CreateAcmeExternalAccountKeyResponse.FromString,
                 )
+        self.ListAcmeExternalAccountKeys = channel.unary_unary(
+                '/certmint.v1.CertificateProfileService/ListAcmeExternalAccountKeys',
+                request_serializer=certmint_dot_v1_dot_certificate__profile__service__pb2.ListAcmeExternalAccountKeysRequest.SerializeToString,
+                response_deserializer=certmint_dot_v1_dot_certificate__profile__service__pb2.ListAcmeExternalAccountKeysResponse.FromString,
+                )
+        self.RevokeAcmeExternalAccountKey = channel.unary_unary(
+                '/certmint.v1.CertificateProfileService/RevokeAcmeExternalAccountKey',
+                request_serializer=certmint_dot_v1_dot_certificate__profile__service__pb2.RevokeAcmeExternalAccountKeyRequest.SerializeToString,
+                response_deserializer=certmint_dot_v1_dot_certificate__profile__service__pb2.RevokeAcmeExternalAccountKeyResponse.FromString,
+                )
+        self.ListAcmeAccounts = channel.unary_unary(
+                '/certmint.v1.CertificateProfileService/ListAcmeAccounts',
+                request_serializer=certmint_dot_v1_dot_certificate__profile__service__pb2.ListAcmeAccountsRequest.SerializeToString,
+                response_deserializer=certmint_dot_v1_dot_certificate__profile__service__pb2.ListAcmeAccountsResponse.FromString,
+                )
+        self.RevokeAcmeAccount = channel.unary_unary(
+                '/certmint.v1.CertificateProfileService/RevokeAcmeAccount',
+                request_serializer=certmint_dot_v1_dot_certificate__profile__service__pb2.RevokeAcmeAccountRequest.SerializeToString,
+                response_deserializer=certmint_dot_v1_dot_certificate__profile__service__pb2.RevokeAcmeAccountResponse.FromString,
+                )
 
 
 class CertificateProfileServiceServicer(object):
@@ -107,6 +127,46 @@ class CertificateProfileServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListAcmeExternalAccountKeys(self, request, context):
+        """ListAcmeExternalAccountKeys lists an ACME profile's External Account Binding keys, oldest
+        first, a page at a time, bound and revoked ones included: each key's id, creator, and the
+        account it bound. Never an HMAC key: certmint derives it and stores none. NOT_FOUND for an
+        unknown profile.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeAcmeExternalAccountKey(self, request, context):
+        """RevokeAcmeExternalAccountKey revokes a key at once: from then on it binds no ACME account
+        (newAccount answers unauthorized). The account it already bound holds the key's authority:
+        if still valid, it is revoked with the key, in the same transaction, as RevokeAcmeAccount
+        does. Revoking a revoked key changes nothing. Admin only. NOT_FOUND for an unknown key id.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAcmeAccounts(self, request, context):
+        """ListAcmeAccounts lists an ACME profile's accounts, oldest first, a page at a time, in every
+        status. NOT_FOUND for an unknown profile.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeAcmeAccount(self, request, context):
+        """RevokeAcmeAccount ends an ACME account at once, as the server's deactivation of RFC 8555
+        7.1.2 (status "revoked"): every later request it signs is answered unauthorized, an order
+        being finalized stores nothing, and its requests waiting for approval are rejected. The
+        certificates it was issued stay valid (RevokeCertificate revokes them). Revoking an account
+        that is not valid changes nothing. Admin only. NOT_FOUND for an unknown account;
+        INVALID_ARGUMENT (ACME_ACCOUNT_ID_INVALID) for an id that is not a UUID.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_CertificateProfileServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -139,6 +199,26 @@ def add_CertificateProfileServiceServicer_to_server(servicer, server):
                     servicer.CreateAcmeExternalAccountKey,
                     request_deserializer=certmint_dot_v1_dot_certificate__profile__service__pb2.CreateAcmeExternalAccountKeyRequest.FromString,
                     response_serializer=certmint_dot_v1_dot_certificate__profile__service__pb2.CreateAcmeExternalAccountKeyResponse.SerializeToString,
+            ),
+            'ListAcmeExternalAccountKeys': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAcmeExternalAccountKeys,
+                    request_deserializer=certmint_dot_v1_dot_certificate__profile__service__pb2.ListAcmeExternalAccountKeysRequest.FromString,
+                    response_serializer=certmint_dot_v1_dot_certificate__profile__service__pb2.ListAcmeExternalAccountKeysResponse.SerializeToString,
+            ),
+            'RevokeAcmeExternalAccountKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeAcmeExternalAccountKey,
+                    request_deserializer=certmint_dot_v1_dot_certificate__profile__service__pb2.RevokeAcmeExternalAccountKeyRequest.FromString,
+                    response_serializer=certmint_dot_v1_dot_certificate__profile__service__pb2.RevokeAcmeExternalAccountKeyResponse.SerializeToString,
+            ),
+            'ListAcmeAccounts': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAcmeAccounts,
+                    request_deserializer=certmint_dot_v1_dot_certificate__profile__service__pb2.ListAcmeAccountsRequest.FromString,
+                    response_serializer=certmint_dot_v1_dot_certificate__profile__service__pb2.ListAcmeAccountsResponse.SerializeToString,
+            ),
+            'RevokeAcmeAccount': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeAcmeAccount,
+                    request_deserializer=certmint_dot_v1_dot_certificate__profile__service__pb2.RevokeAcmeAccountRequest.FromString,
+                    response_serializer=certmint_dot_v1_dot_certificate__profile__service__pb2.RevokeAcmeAccountResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -253,5 +333,73 @@ class CertificateProfileService(object):
         return grpc.experimental.unary_unary(request, target, '/certmint.v1.CertificateProfileService/CreateAcmeExternalAccountKey',
             certmint_dot_v1_dot_certificate__profile__service__pb2.CreateAcmeExternalAccountKeyRequest.SerializeToString,
             certmint_dot_v1_dot_certificate__profile__service__pb2.CreateAcmeExternalAccountKeyResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def ListAcmeExternalAccountKeys(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/certmint.v1.CertificateProfileService/ListAcmeExternalAccountKeys',
+            certmint_dot_v1_dot_certificate__profile__service__pb2.ListAcmeExternalAccountKeysRequest.SerializeToString,
+            certmint_dot_v1_dot_certificate__profile__service__pb2.ListAcmeExternalAccountKeysResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def RevokeAcmeExternalAccountKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/certmint.v1.CertificateProfileService/RevokeAcmeExternalAccountKey',
+            certmint_dot_v1_dot_certificate__profile__service__pb2.RevokeAcmeExternalAccountKeyRequest.SerializeToString,
+            certmint_dot_v1_dot_certificate__profile__service__pb2.RevokeAcmeExternalAccountKeyResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def ListAcmeAccounts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/certmint.v1.CertificateProfileService/ListAcmeAccounts',
+            certmint_dot_v1_dot_certificate__profile__service__pb2.ListAcmeAccountsRequest.SerializeToString,
+            certmint_dot_v1_dot_certificate__profile__service__pb2.ListAcmeAccountsResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def RevokeAcmeAccount(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/certmint.v1.CertificateProfileService/RevokeAcmeAccount',
+            certmint_dot_v1_dot_certificate__profile__service__pb2.RevokeAcmeAccountRequest.SerializeToString,
+            certmint_dot_v1_dot_certificate__profile__service__pb2.RevokeAcmeAccountResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)

@@ -190,6 +190,59 @@ export function privateKeyRetentionToJSON(object: PrivateKeyRetention): string {
   }
 }
 
+/** AcmeAccountStatus is an ACME account's status (RFC 8555 7.1.2). */
+export enum AcmeAccountStatus {
+  /** ACME_ACCOUNT_STATUS_UNSPECIFIED - Never set by certmint. */
+  ACME_ACCOUNT_STATUS_UNSPECIFIED = 0,
+  /** ACME_ACCOUNT_STATUS_VALID - The account may make requests. */
+  ACME_ACCOUNT_STATUS_VALID = 1,
+  /**
+   * ACME_ACCOUNT_STATUS_DEACTIVATED - Deactivated: by its own request (RFC 8555 7.3.6), or with the access-token line that created
+   * its External Account Binding key (RevokeAccessToken revoke_created_tokens).
+   */
+  ACME_ACCOUNT_STATUS_DEACTIVATED = 2,
+  /** ACME_ACCOUNT_STATUS_REVOKED - Revoked by an admin (RevokeAcmeAccount, RevokeAcmeExternalAccountKey). */
+  ACME_ACCOUNT_STATUS_REVOKED = 3,
+  UNRECOGNIZED = -1,
+}
+
+export function acmeAccountStatusFromJSON(object: any): AcmeAccountStatus {
+  switch (object) {
+    case 0:
+    case "ACME_ACCOUNT_STATUS_UNSPECIFIED":
+      return AcmeAccountStatus.ACME_ACCOUNT_STATUS_UNSPECIFIED;
+    case 1:
+    case "ACME_ACCOUNT_STATUS_VALID":
+      return AcmeAccountStatus.ACME_ACCOUNT_STATUS_VALID;
+    case 2:
+    case "ACME_ACCOUNT_STATUS_DEACTIVATED":
+      return AcmeAccountStatus.ACME_ACCOUNT_STATUS_DEACTIVATED;
+    case 3:
+    case "ACME_ACCOUNT_STATUS_REVOKED":
+      return AcmeAccountStatus.ACME_ACCOUNT_STATUS_REVOKED;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return AcmeAccountStatus.UNRECOGNIZED;
+  }
+}
+
+export function acmeAccountStatusToJSON(object: AcmeAccountStatus): string {
+  switch (object) {
+    case AcmeAccountStatus.ACME_ACCOUNT_STATUS_UNSPECIFIED:
+      return "ACME_ACCOUNT_STATUS_UNSPECIFIED";
+    case AcmeAccountStatus.ACME_ACCOUNT_STATUS_VALID:
+      return "ACME_ACCOUNT_STATUS_VALID";
+    case AcmeAccountStatus.ACME_ACCOUNT_STATUS_DEACTIVATED:
+      return "ACME_ACCOUNT_STATUS_DEACTIVATED";
+    case AcmeAccountStatus.ACME_ACCOUNT_STATUS_REVOKED:
+      return "ACME_ACCOUNT_STATUS_REVOKED";
+    case AcmeAccountStatus.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /** ProfileDefaults fill what a request leaves empty. */
 export interface ProfileDefaults {
   /**
@@ -345,6 +398,140 @@ export interface CreateAcmeExternalAccountKeyResponse {
   hmacKey: string;
   /** The profile's id. */
   certificateProfileId: string;
+}
+
+/**
+ * AcmeExternalAccountKey is an External Account Binding key (RFC 8555 7.3.4) as certmint keeps
+ * it: its id and what happened to it, never its HMAC key.
+ */
+export interface AcmeExternalAccountKey {
+  /** The key identifier, the JWS kid of the binding. */
+  keyId: string;
+  /** The ACME profile it is for. */
+  certificateProfileId: string;
+  /**
+   * The id of the access token that created it (CreateAcmeExternalAccountKey); empty when none
+   * was recorded.
+   */
+  creator: string;
+  /** When it was created. */
+  createTime?:
+    | Date
+    | undefined;
+  /** The id of the ACME account it bound; empty while it has bound none. */
+  acmeAccountId: string;
+  /** When it bound that account; unset while it has bound none. */
+  bindTime?:
+    | Date
+    | undefined;
+  /** When it was revoked (RevokeAcmeExternalAccountKey); unset while not revoked. */
+  revokeTime?: Date | undefined;
+}
+
+/** AcmeAccount is an account of an ACME profile (RFC 8555 7.1.2). */
+export interface AcmeAccount {
+  /** The account's id, the last segment of its ACME account URL. */
+  id: string;
+  /** The ACME profile it belongs to. */
+  certificateProfileId: string;
+  /** Its status. */
+  status: AcmeAccountStatus;
+  /** Its contact URLs (e.g. "mailto:ops@example.com"). */
+  contact: string[];
+  /** The RFC 7638 thumbprint (SHA-256, base64url) of its account key. */
+  keyThumbprint: string;
+  /** The External Account Binding key it was bound with; empty when none. */
+  externalAccountKeyId: string;
+  /** When it was created. */
+  createTime?:
+    | Date
+    | undefined;
+  /** When it last changed (its key, contact or status). */
+  updateTime?: Date | undefined;
+}
+
+/** ListAcmeExternalAccountKeysRequest asks for a page of a profile's keys. */
+export interface ListAcmeExternalAccountKeysRequest {
+  /**
+   * The profile, by id or slug.
+   * At most 64 characters.
+   */
+  certificateProfile: string;
+  /** At most this many keys; 50 when 0, at most 1000. */
+  pageSize: number;
+  /**
+   * The next_page_token of the previous page; empty for the first page. Tokens are signed: one
+   * that was altered or that another list returned is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
+   * At most 512 characters.
+   */
+  pageToken: string;
+}
+
+/** ListAcmeExternalAccountKeysResponse returns a page of keys. */
+export interface ListAcmeExternalAccountKeysResponse {
+  /** The keys of this page. */
+  acmeExternalAccountKeys: AcmeExternalAccountKey[];
+  /** Pass as page_token for the next page; empty on the last page. */
+  nextPageToken: string;
+}
+
+/** RevokeAcmeExternalAccountKeyRequest names the key to revoke. */
+export interface RevokeAcmeExternalAccountKeyRequest {
+  /**
+   * The key identifier (key_id).
+   * At most 64 characters.
+   */
+  keyId: string;
+}
+
+/** RevokeAcmeExternalAccountKeyResponse returns the revoked key. */
+export interface RevokeAcmeExternalAccountKeyResponse {
+  /** The key, revoked. */
+  acmeExternalAccountKey?:
+    | AcmeExternalAccountKey
+    | undefined;
+  /** The account the key had bound, when this call revoked it; unset otherwise. */
+  revokedAcmeAccount?: AcmeAccount | undefined;
+}
+
+/** ListAcmeAccountsRequest asks for a page of a profile's ACME accounts. */
+export interface ListAcmeAccountsRequest {
+  /**
+   * The profile, by id or slug.
+   * At most 64 characters.
+   */
+  certificateProfile: string;
+  /** At most this many accounts; 50 when 0, at most 1000. */
+  pageSize: number;
+  /**
+   * The next_page_token of the previous page; empty for the first page. Tokens are signed: one
+   * that was altered or that another list returned is INVALID_ARGUMENT (PAGE_TOKEN_INVALID).
+   * At most 512 characters.
+   */
+  pageToken: string;
+}
+
+/** ListAcmeAccountsResponse returns a page of accounts. */
+export interface ListAcmeAccountsResponse {
+  /** The accounts of this page. */
+  acmeAccounts: AcmeAccount[];
+  /** Pass as page_token for the next page; empty on the last page. */
+  nextPageToken: string;
+}
+
+/** RevokeAcmeAccountRequest names the account to revoke. */
+export interface RevokeAcmeAccountRequest {
+  /**
+   * The account's id.
+   * At most 64 characters.
+   */
+  acmeAccount: string;
+}
+
+/** RevokeAcmeAccountResponse returns the account. */
+export interface RevokeAcmeAccountResponse {
+  /** The account, REVOKED (or as it was, if it was not valid). */
+  acmeAccount?: AcmeAccount | undefined;
 }
 
 /** CreateCertificateProfileRequest describes a new profile. */
@@ -1433,6 +1620,1145 @@ export const CreateAcmeExternalAccountKeyResponse: MessageFns<CreateAcmeExternal
   },
 };
 
+function createBaseAcmeExternalAccountKey(): AcmeExternalAccountKey {
+  return {
+    keyId: "",
+    certificateProfileId: "",
+    creator: "",
+    createTime: undefined,
+    acmeAccountId: "",
+    bindTime: undefined,
+    revokeTime: undefined,
+  };
+}
+
+export const AcmeExternalAccountKey: MessageFns<AcmeExternalAccountKey> = {
+  encode(message: AcmeExternalAccountKey, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.keyId !== "") {
+      writer.uint32(10).string(message.keyId);
+    }
+    if (message.certificateProfileId !== "") {
+      writer.uint32(18).string(message.certificateProfileId);
+    }
+    if (message.creator !== "") {
+      writer.uint32(26).string(message.creator);
+    }
+    if (message.createTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.createTime), writer.uint32(34).fork()).join();
+    }
+    if (message.acmeAccountId !== "") {
+      writer.uint32(42).string(message.acmeAccountId);
+    }
+    if (message.bindTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.bindTime), writer.uint32(50).fork()).join();
+    }
+    if (message.revokeTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.revokeTime), writer.uint32(58).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AcmeExternalAccountKey {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAcmeExternalAccountKey();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.keyId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.certificateProfileId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.creator = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.createTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.acmeAccountId = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.bindTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.revokeTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AcmeExternalAccountKey {
+    return {
+      keyId: isSet(object.keyId)
+        ? globalThis.String(object.keyId)
+        : isSet(object.key_id)
+        ? globalThis.String(object.key_id)
+        : "",
+      certificateProfileId: isSet(object.certificateProfileId)
+        ? globalThis.String(object.certificateProfileId)
+        : isSet(object.certificate_profile_id)
+        ? globalThis.String(object.certificate_profile_id)
+        : "",
+      creator: isSet(object.creator) ? globalThis.String(object.creator) : "",
+      createTime: isSet(object.createTime)
+        ? fromJsonTimestamp(object.createTime)
+        : isSet(object.create_time)
+        ? fromJsonTimestamp(object.create_time)
+        : undefined,
+      acmeAccountId: isSet(object.acmeAccountId)
+        ? globalThis.String(object.acmeAccountId)
+        : isSet(object.acme_account_id)
+        ? globalThis.String(object.acme_account_id)
+        : "",
+      bindTime: isSet(object.bindTime)
+        ? fromJsonTimestamp(object.bindTime)
+        : isSet(object.bind_time)
+        ? fromJsonTimestamp(object.bind_time)
+        : undefined,
+      revokeTime: isSet(object.revokeTime)
+        ? fromJsonTimestamp(object.revokeTime)
+        : isSet(object.revoke_time)
+        ? fromJsonTimestamp(object.revoke_time)
+        : undefined,
+    };
+  },
+
+  toJSON(message: AcmeExternalAccountKey): unknown {
+    const obj: any = {};
+    if (message.keyId !== "") {
+      obj.keyId = message.keyId;
+    }
+    if (message.certificateProfileId !== "") {
+      obj.certificateProfileId = message.certificateProfileId;
+    }
+    if (message.creator !== "") {
+      obj.creator = message.creator;
+    }
+    if (message.createTime !== undefined) {
+      obj.createTime = message.createTime.toISOString();
+    }
+    if (message.acmeAccountId !== "") {
+      obj.acmeAccountId = message.acmeAccountId;
+    }
+    if (message.bindTime !== undefined) {
+      obj.bindTime = message.bindTime.toISOString();
+    }
+    if (message.revokeTime !== undefined) {
+      obj.revokeTime = message.revokeTime.toISOString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AcmeExternalAccountKey>): AcmeExternalAccountKey {
+    return AcmeExternalAccountKey.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AcmeExternalAccountKey>): AcmeExternalAccountKey {
+    const message = createBaseAcmeExternalAccountKey();
+    message.keyId = object.keyId ?? "";
+    message.certificateProfileId = object.certificateProfileId ?? "";
+    message.creator = object.creator ?? "";
+    message.createTime = object.createTime ?? undefined;
+    message.acmeAccountId = object.acmeAccountId ?? "";
+    message.bindTime = object.bindTime ?? undefined;
+    message.revokeTime = object.revokeTime ?? undefined;
+    return message;
+  },
+};
+
+function createBaseAcmeAccount(): AcmeAccount {
+  return {
+    id: "",
+    certificateProfileId: "",
+    status: 0,
+    contact: [],
+    keyThumbprint: "",
+    externalAccountKeyId: "",
+    createTime: undefined,
+    updateTime: undefined,
+  };
+}
+
+export const AcmeAccount: MessageFns<AcmeAccount> = {
+  encode(message: AcmeAccount, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.certificateProfileId !== "") {
+      writer.uint32(18).string(message.certificateProfileId);
+    }
+    if (message.status !== 0) {
+      writer.uint32(24).int32(message.status);
+    }
+    for (const v of message.contact) {
+      writer.uint32(34).string(v!);
+    }
+    if (message.keyThumbprint !== "") {
+      writer.uint32(42).string(message.keyThumbprint);
+    }
+    if (message.externalAccountKeyId !== "") {
+      writer.uint32(50).string(message.externalAccountKeyId);
+    }
+    if (message.createTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.createTime), writer.uint32(58).fork()).join();
+    }
+    if (message.updateTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.updateTime), writer.uint32(66).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AcmeAccount {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAcmeAccount();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.certificateProfileId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.status = reader.int32() as any;
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.contact.push(reader.string());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.keyThumbprint = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.externalAccountKeyId = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.createTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.updateTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AcmeAccount {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      certificateProfileId: isSet(object.certificateProfileId)
+        ? globalThis.String(object.certificateProfileId)
+        : isSet(object.certificate_profile_id)
+        ? globalThis.String(object.certificate_profile_id)
+        : "",
+      status: isSet(object.status) ? acmeAccountStatusFromJSON(object.status) : 0,
+      contact: globalThis.Array.isArray(object?.contact) ? object.contact.map((e: any) => globalThis.String(e)) : [],
+      keyThumbprint: isSet(object.keyThumbprint)
+        ? globalThis.String(object.keyThumbprint)
+        : isSet(object.key_thumbprint)
+        ? globalThis.String(object.key_thumbprint)
+        : "",
+      externalAccountKeyId: isSet(object.externalAccountKeyId)
+        ? globalThis.String(object.externalAccountKeyId)
+        : isSet(object.external_account_key_id)
+        ? globalThis.String(object.external_account_key_id)
+        : "",
+      createTime: isSet(object.createTime)
+        ? fromJsonTimestamp(object.createTime)
+        : isSet(object.create_time)
+        ? fromJsonTimestamp(object.create_time)
+        : undefined,
+      updateTime: isSet(object.updateTime)
+        ? fromJsonTimestamp(object.updateTime)
+        : isSet(object.update_time)
+        ? fromJsonTimestamp(object.update_time)
+        : undefined,
+    };
+  },
+
+  toJSON(message: AcmeAccount): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.certificateProfileId !== "") {
+      obj.certificateProfileId = message.certificateProfileId;
+    }
+    if (message.status !== 0) {
+      obj.status = acmeAccountStatusToJSON(message.status);
+    }
+    if (message.contact?.length) {
+      obj.contact = message.contact;
+    }
+    if (message.keyThumbprint !== "") {
+      obj.keyThumbprint = message.keyThumbprint;
+    }
+    if (message.externalAccountKeyId !== "") {
+      obj.externalAccountKeyId = message.externalAccountKeyId;
+    }
+    if (message.createTime !== undefined) {
+      obj.createTime = message.createTime.toISOString();
+    }
+    if (message.updateTime !== undefined) {
+      obj.updateTime = message.updateTime.toISOString();
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AcmeAccount>): AcmeAccount {
+    return AcmeAccount.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AcmeAccount>): AcmeAccount {
+    const message = createBaseAcmeAccount();
+    message.id = object.id ?? "";
+    message.certificateProfileId = object.certificateProfileId ?? "";
+    message.status = object.status ?? 0;
+    message.contact = object.contact?.map((e) => e) || [];
+    message.keyThumbprint = object.keyThumbprint ?? "";
+    message.externalAccountKeyId = object.externalAccountKeyId ?? "";
+    message.createTime = object.createTime ?? undefined;
+    message.updateTime = object.updateTime ?? undefined;
+    return message;
+  },
+};
+
+function createBaseListAcmeExternalAccountKeysRequest(): ListAcmeExternalAccountKeysRequest {
+  return { certificateProfile: "", pageSize: 0, pageToken: "" };
+}
+
+export const ListAcmeExternalAccountKeysRequest: MessageFns<ListAcmeExternalAccountKeysRequest> = {
+  encode(message: ListAcmeExternalAccountKeysRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.certificateProfile !== "") {
+      writer.uint32(10).string(message.certificateProfile);
+    }
+    if (message.pageSize !== 0) {
+      writer.uint32(16).int32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(26).string(message.pageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListAcmeExternalAccountKeysRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListAcmeExternalAccountKeysRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.certificateProfile = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.pageSize = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListAcmeExternalAccountKeysRequest {
+    return {
+      certificateProfile: isSet(object.certificateProfile)
+        ? globalThis.String(object.certificateProfile)
+        : isSet(object.certificate_profile)
+        ? globalThis.String(object.certificate_profile)
+        : "",
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListAcmeExternalAccountKeysRequest): unknown {
+    const obj: any = {};
+    if (message.certificateProfile !== "") {
+      obj.certificateProfile = message.certificateProfile;
+    }
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListAcmeExternalAccountKeysRequest>): ListAcmeExternalAccountKeysRequest {
+    return ListAcmeExternalAccountKeysRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListAcmeExternalAccountKeysRequest>): ListAcmeExternalAccountKeysRequest {
+    const message = createBaseListAcmeExternalAccountKeysRequest();
+    message.certificateProfile = object.certificateProfile ?? "";
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseListAcmeExternalAccountKeysResponse(): ListAcmeExternalAccountKeysResponse {
+  return { acmeExternalAccountKeys: [], nextPageToken: "" };
+}
+
+export const ListAcmeExternalAccountKeysResponse: MessageFns<ListAcmeExternalAccountKeysResponse> = {
+  encode(message: ListAcmeExternalAccountKeysResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.acmeExternalAccountKeys) {
+      AcmeExternalAccountKey.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListAcmeExternalAccountKeysResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListAcmeExternalAccountKeysResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.acmeExternalAccountKeys.push(AcmeExternalAccountKey.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListAcmeExternalAccountKeysResponse {
+    return {
+      acmeExternalAccountKeys: globalThis.Array.isArray(object?.acmeExternalAccountKeys)
+        ? object.acmeExternalAccountKeys.map((e: any) => AcmeExternalAccountKey.fromJSON(e))
+        : globalThis.Array.isArray(object?.acme_external_account_keys)
+        ? object.acme_external_account_keys.map((e: any) => AcmeExternalAccountKey.fromJSON(e))
+        : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListAcmeExternalAccountKeysResponse): unknown {
+    const obj: any = {};
+    if (message.acmeExternalAccountKeys?.length) {
+      obj.acmeExternalAccountKeys = message.acmeExternalAccountKeys.map((e) => AcmeExternalAccountKey.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListAcmeExternalAccountKeysResponse>): ListAcmeExternalAccountKeysResponse {
+    return ListAcmeExternalAccountKeysResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListAcmeExternalAccountKeysResponse>): ListAcmeExternalAccountKeysResponse {
+    const message = createBaseListAcmeExternalAccountKeysResponse();
+    message.acmeExternalAccountKeys =
+      object.acmeExternalAccountKeys?.map((e) => AcmeExternalAccountKey.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseRevokeAcmeExternalAccountKeyRequest(): RevokeAcmeExternalAccountKeyRequest {
+  return { keyId: "" };
+}
+
+export const RevokeAcmeExternalAccountKeyRequest: MessageFns<RevokeAcmeExternalAccountKeyRequest> = {
+  encode(message: RevokeAcmeExternalAccountKeyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.keyId !== "") {
+      writer.uint32(10).string(message.keyId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RevokeAcmeExternalAccountKeyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRevokeAcmeExternalAccountKeyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.keyId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RevokeAcmeExternalAccountKeyRequest {
+    return {
+      keyId: isSet(object.keyId)
+        ? globalThis.String(object.keyId)
+        : isSet(object.key_id)
+        ? globalThis.String(object.key_id)
+        : "",
+    };
+  },
+
+  toJSON(message: RevokeAcmeExternalAccountKeyRequest): unknown {
+    const obj: any = {};
+    if (message.keyId !== "") {
+      obj.keyId = message.keyId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RevokeAcmeExternalAccountKeyRequest>): RevokeAcmeExternalAccountKeyRequest {
+    return RevokeAcmeExternalAccountKeyRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RevokeAcmeExternalAccountKeyRequest>): RevokeAcmeExternalAccountKeyRequest {
+    const message = createBaseRevokeAcmeExternalAccountKeyRequest();
+    message.keyId = object.keyId ?? "";
+    return message;
+  },
+};
+
+function createBaseRevokeAcmeExternalAccountKeyResponse(): RevokeAcmeExternalAccountKeyResponse {
+  return { acmeExternalAccountKey: undefined, revokedAcmeAccount: undefined };
+}
+
+export const RevokeAcmeExternalAccountKeyResponse: MessageFns<RevokeAcmeExternalAccountKeyResponse> = {
+  encode(message: RevokeAcmeExternalAccountKeyResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.acmeExternalAccountKey !== undefined) {
+      AcmeExternalAccountKey.encode(message.acmeExternalAccountKey, writer.uint32(10).fork()).join();
+    }
+    if (message.revokedAcmeAccount !== undefined) {
+      AcmeAccount.encode(message.revokedAcmeAccount, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RevokeAcmeExternalAccountKeyResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRevokeAcmeExternalAccountKeyResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.acmeExternalAccountKey = AcmeExternalAccountKey.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.revokedAcmeAccount = AcmeAccount.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RevokeAcmeExternalAccountKeyResponse {
+    return {
+      acmeExternalAccountKey: isSet(object.acmeExternalAccountKey)
+        ? AcmeExternalAccountKey.fromJSON(object.acmeExternalAccountKey)
+        : isSet(object.acme_external_account_key)
+        ? AcmeExternalAccountKey.fromJSON(object.acme_external_account_key)
+        : undefined,
+      revokedAcmeAccount: isSet(object.revokedAcmeAccount)
+        ? AcmeAccount.fromJSON(object.revokedAcmeAccount)
+        : isSet(object.revoked_acme_account)
+        ? AcmeAccount.fromJSON(object.revoked_acme_account)
+        : undefined,
+    };
+  },
+
+  toJSON(message: RevokeAcmeExternalAccountKeyResponse): unknown {
+    const obj: any = {};
+    if (message.acmeExternalAccountKey !== undefined) {
+      obj.acmeExternalAccountKey = AcmeExternalAccountKey.toJSON(message.acmeExternalAccountKey);
+    }
+    if (message.revokedAcmeAccount !== undefined) {
+      obj.revokedAcmeAccount = AcmeAccount.toJSON(message.revokedAcmeAccount);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RevokeAcmeExternalAccountKeyResponse>): RevokeAcmeExternalAccountKeyResponse {
+    return RevokeAcmeExternalAccountKeyResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RevokeAcmeExternalAccountKeyResponse>): RevokeAcmeExternalAccountKeyResponse {
+    const message = createBaseRevokeAcmeExternalAccountKeyResponse();
+    message.acmeExternalAccountKey =
+      (object.acmeExternalAccountKey !== undefined && object.acmeExternalAccountKey !== null)
+        ? AcmeExternalAccountKey.fromPartial(object.acmeExternalAccountKey)
+        : undefined;
+    message.revokedAcmeAccount = (object.revokedAcmeAccount !== undefined && object.revokedAcmeAccount !== null)
+      ? AcmeAccount.fromPartial(object.revokedAcmeAccount)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseListAcmeAccountsRequest(): ListAcmeAccountsRequest {
+  return { certificateProfile: "", pageSize: 0, pageToken: "" };
+}
+
+export const ListAcmeAccountsRequest: MessageFns<ListAcmeAccountsRequest> = {
+  encode(message: ListAcmeAccountsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.certificateProfile !== "") {
+      writer.uint32(10).string(message.certificateProfile);
+    }
+    if (message.pageSize !== 0) {
+      writer.uint32(16).int32(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      writer.uint32(26).string(message.pageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListAcmeAccountsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListAcmeAccountsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.certificateProfile = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.pageSize = reader.int32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.pageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListAcmeAccountsRequest {
+    return {
+      certificateProfile: isSet(object.certificateProfile)
+        ? globalThis.String(object.certificateProfile)
+        : isSet(object.certificate_profile)
+        ? globalThis.String(object.certificate_profile)
+        : "",
+      pageSize: isSet(object.pageSize)
+        ? globalThis.Number(object.pageSize)
+        : isSet(object.page_size)
+        ? globalThis.Number(object.page_size)
+        : 0,
+      pageToken: isSet(object.pageToken)
+        ? globalThis.String(object.pageToken)
+        : isSet(object.page_token)
+        ? globalThis.String(object.page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListAcmeAccountsRequest): unknown {
+    const obj: any = {};
+    if (message.certificateProfile !== "") {
+      obj.certificateProfile = message.certificateProfile;
+    }
+    if (message.pageSize !== 0) {
+      obj.pageSize = Math.round(message.pageSize);
+    }
+    if (message.pageToken !== "") {
+      obj.pageToken = message.pageToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListAcmeAccountsRequest>): ListAcmeAccountsRequest {
+    return ListAcmeAccountsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListAcmeAccountsRequest>): ListAcmeAccountsRequest {
+    const message = createBaseListAcmeAccountsRequest();
+    message.certificateProfile = object.certificateProfile ?? "";
+    message.pageSize = object.pageSize ?? 0;
+    message.pageToken = object.pageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseListAcmeAccountsResponse(): ListAcmeAccountsResponse {
+  return { acmeAccounts: [], nextPageToken: "" };
+}
+
+export const ListAcmeAccountsResponse: MessageFns<ListAcmeAccountsResponse> = {
+  encode(message: ListAcmeAccountsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.acmeAccounts) {
+      AcmeAccount.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.nextPageToken !== "") {
+      writer.uint32(18).string(message.nextPageToken);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListAcmeAccountsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListAcmeAccountsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.acmeAccounts.push(AcmeAccount.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nextPageToken = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListAcmeAccountsResponse {
+    return {
+      acmeAccounts: globalThis.Array.isArray(object?.acmeAccounts)
+        ? object.acmeAccounts.map((e: any) => AcmeAccount.fromJSON(e))
+        : globalThis.Array.isArray(object?.acme_accounts)
+        ? object.acme_accounts.map((e: any) => AcmeAccount.fromJSON(e))
+        : [],
+      nextPageToken: isSet(object.nextPageToken)
+        ? globalThis.String(object.nextPageToken)
+        : isSet(object.next_page_token)
+        ? globalThis.String(object.next_page_token)
+        : "",
+    };
+  },
+
+  toJSON(message: ListAcmeAccountsResponse): unknown {
+    const obj: any = {};
+    if (message.acmeAccounts?.length) {
+      obj.acmeAccounts = message.acmeAccounts.map((e) => AcmeAccount.toJSON(e));
+    }
+    if (message.nextPageToken !== "") {
+      obj.nextPageToken = message.nextPageToken;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListAcmeAccountsResponse>): ListAcmeAccountsResponse {
+    return ListAcmeAccountsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListAcmeAccountsResponse>): ListAcmeAccountsResponse {
+    const message = createBaseListAcmeAccountsResponse();
+    message.acmeAccounts = object.acmeAccounts?.map((e) => AcmeAccount.fromPartial(e)) || [];
+    message.nextPageToken = object.nextPageToken ?? "";
+    return message;
+  },
+};
+
+function createBaseRevokeAcmeAccountRequest(): RevokeAcmeAccountRequest {
+  return { acmeAccount: "" };
+}
+
+export const RevokeAcmeAccountRequest: MessageFns<RevokeAcmeAccountRequest> = {
+  encode(message: RevokeAcmeAccountRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.acmeAccount !== "") {
+      writer.uint32(10).string(message.acmeAccount);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RevokeAcmeAccountRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRevokeAcmeAccountRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.acmeAccount = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RevokeAcmeAccountRequest {
+    return {
+      acmeAccount: isSet(object.acmeAccount)
+        ? globalThis.String(object.acmeAccount)
+        : isSet(object.acme_account)
+        ? globalThis.String(object.acme_account)
+        : "",
+    };
+  },
+
+  toJSON(message: RevokeAcmeAccountRequest): unknown {
+    const obj: any = {};
+    if (message.acmeAccount !== "") {
+      obj.acmeAccount = message.acmeAccount;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RevokeAcmeAccountRequest>): RevokeAcmeAccountRequest {
+    return RevokeAcmeAccountRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RevokeAcmeAccountRequest>): RevokeAcmeAccountRequest {
+    const message = createBaseRevokeAcmeAccountRequest();
+    message.acmeAccount = object.acmeAccount ?? "";
+    return message;
+  },
+};
+
+function createBaseRevokeAcmeAccountResponse(): RevokeAcmeAccountResponse {
+  return { acmeAccount: undefined };
+}
+
+export const RevokeAcmeAccountResponse: MessageFns<RevokeAcmeAccountResponse> = {
+  encode(message: RevokeAcmeAccountResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.acmeAccount !== undefined) {
+      AcmeAccount.encode(message.acmeAccount, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RevokeAcmeAccountResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRevokeAcmeAccountResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.acmeAccount = AcmeAccount.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RevokeAcmeAccountResponse {
+    return {
+      acmeAccount: isSet(object.acmeAccount)
+        ? AcmeAccount.fromJSON(object.acmeAccount)
+        : isSet(object.acme_account)
+        ? AcmeAccount.fromJSON(object.acme_account)
+        : undefined,
+    };
+  },
+
+  toJSON(message: RevokeAcmeAccountResponse): unknown {
+    const obj: any = {};
+    if (message.acmeAccount !== undefined) {
+      obj.acmeAccount = AcmeAccount.toJSON(message.acmeAccount);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RevokeAcmeAccountResponse>): RevokeAcmeAccountResponse {
+    return RevokeAcmeAccountResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RevokeAcmeAccountResponse>): RevokeAcmeAccountResponse {
+    const message = createBaseRevokeAcmeAccountResponse();
+    message.acmeAccount = (object.acmeAccount !== undefined && object.acmeAccount !== null)
+      ? AcmeAccount.fromPartial(object.acmeAccount)
+      : undefined;
+    return message;
+  },
+};
+
 function createBaseCreateCertificateProfileRequest(): CreateCertificateProfileRequest {
   return { certificateProfile: undefined };
 }
@@ -2347,6 +3673,78 @@ export const CertificateProfileServiceService = {
     responseDeserialize: (value: Buffer): CreateAcmeExternalAccountKeyResponse =>
       CreateAcmeExternalAccountKeyResponse.decode(value),
   },
+  /**
+   * ListAcmeExternalAccountKeys lists an ACME profile's External Account Binding keys, oldest
+   * first, a page at a time, bound and revoked ones included: each key's id, creator, and the
+   * account it bound. Never an HMAC key: certmint derives it and stores none. NOT_FOUND for an
+   * unknown profile.
+   */
+  listAcmeExternalAccountKeys: {
+    path: "/certmint.v1.CertificateProfileService/ListAcmeExternalAccountKeys" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListAcmeExternalAccountKeysRequest): Buffer =>
+      Buffer.from(ListAcmeExternalAccountKeysRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListAcmeExternalAccountKeysRequest =>
+      ListAcmeExternalAccountKeysRequest.decode(value),
+    responseSerialize: (value: ListAcmeExternalAccountKeysResponse): Buffer =>
+      Buffer.from(ListAcmeExternalAccountKeysResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListAcmeExternalAccountKeysResponse =>
+      ListAcmeExternalAccountKeysResponse.decode(value),
+  },
+  /**
+   * RevokeAcmeExternalAccountKey revokes a key at once: from then on it binds no ACME account
+   * (newAccount answers unauthorized). The account it already bound holds the key's authority:
+   * if still valid, it is revoked with the key, in the same transaction, as RevokeAcmeAccount
+   * does. Revoking a revoked key changes nothing. Admin only. NOT_FOUND for an unknown key id.
+   */
+  revokeAcmeExternalAccountKey: {
+    path: "/certmint.v1.CertificateProfileService/RevokeAcmeExternalAccountKey" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RevokeAcmeExternalAccountKeyRequest): Buffer =>
+      Buffer.from(RevokeAcmeExternalAccountKeyRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RevokeAcmeExternalAccountKeyRequest =>
+      RevokeAcmeExternalAccountKeyRequest.decode(value),
+    responseSerialize: (value: RevokeAcmeExternalAccountKeyResponse): Buffer =>
+      Buffer.from(RevokeAcmeExternalAccountKeyResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RevokeAcmeExternalAccountKeyResponse =>
+      RevokeAcmeExternalAccountKeyResponse.decode(value),
+  },
+  /**
+   * ListAcmeAccounts lists an ACME profile's accounts, oldest first, a page at a time, in every
+   * status. NOT_FOUND for an unknown profile.
+   */
+  listAcmeAccounts: {
+    path: "/certmint.v1.CertificateProfileService/ListAcmeAccounts" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListAcmeAccountsRequest): Buffer =>
+      Buffer.from(ListAcmeAccountsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListAcmeAccountsRequest => ListAcmeAccountsRequest.decode(value),
+    responseSerialize: (value: ListAcmeAccountsResponse): Buffer =>
+      Buffer.from(ListAcmeAccountsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListAcmeAccountsResponse => ListAcmeAccountsResponse.decode(value),
+  },
+  /**
+   * RevokeAcmeAccount ends an ACME account at once, as the server's deactivation of RFC 8555
+   * 7.1.2 (status "revoked"): every later request it signs is answered unauthorized, an order
+   * being finalized stores nothing, and its requests waiting for approval are rejected. The
+   * certificates it was issued stay valid (RevokeCertificate revokes them). Revoking an account
+   * that is not valid changes nothing. Admin only. NOT_FOUND for an unknown account;
+   * INVALID_ARGUMENT (ACME_ACCOUNT_ID_INVALID) for an id that is not a UUID.
+   */
+  revokeAcmeAccount: {
+    path: "/certmint.v1.CertificateProfileService/RevokeAcmeAccount" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RevokeAcmeAccountRequest): Buffer =>
+      Buffer.from(RevokeAcmeAccountRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RevokeAcmeAccountRequest => RevokeAcmeAccountRequest.decode(value),
+    responseSerialize: (value: RevokeAcmeAccountResponse): Buffer =>
+      Buffer.from(RevokeAcmeAccountResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RevokeAcmeAccountResponse => RevokeAcmeAccountResponse.decode(value),
+  },
 } as const;
 
 export interface CertificateProfileServiceServer extends UntypedServiceImplementation {
@@ -2379,6 +3777,37 @@ export interface CertificateProfileServiceServer extends UntypedServiceImplement
     CreateAcmeExternalAccountKeyRequest,
     CreateAcmeExternalAccountKeyResponse
   >;
+  /**
+   * ListAcmeExternalAccountKeys lists an ACME profile's External Account Binding keys, oldest
+   * first, a page at a time, bound and revoked ones included: each key's id, creator, and the
+   * account it bound. Never an HMAC key: certmint derives it and stores none. NOT_FOUND for an
+   * unknown profile.
+   */
+  listAcmeExternalAccountKeys: handleUnaryCall<ListAcmeExternalAccountKeysRequest, ListAcmeExternalAccountKeysResponse>;
+  /**
+   * RevokeAcmeExternalAccountKey revokes a key at once: from then on it binds no ACME account
+   * (newAccount answers unauthorized). The account it already bound holds the key's authority:
+   * if still valid, it is revoked with the key, in the same transaction, as RevokeAcmeAccount
+   * does. Revoking a revoked key changes nothing. Admin only. NOT_FOUND for an unknown key id.
+   */
+  revokeAcmeExternalAccountKey: handleUnaryCall<
+    RevokeAcmeExternalAccountKeyRequest,
+    RevokeAcmeExternalAccountKeyResponse
+  >;
+  /**
+   * ListAcmeAccounts lists an ACME profile's accounts, oldest first, a page at a time, in every
+   * status. NOT_FOUND for an unknown profile.
+   */
+  listAcmeAccounts: handleUnaryCall<ListAcmeAccountsRequest, ListAcmeAccountsResponse>;
+  /**
+   * RevokeAcmeAccount ends an ACME account at once, as the server's deactivation of RFC 8555
+   * 7.1.2 (status "revoked"): every later request it signs is answered unauthorized, an order
+   * being finalized stores nothing, and its requests waiting for approval are rejected. The
+   * certificates it was issued stay valid (RevokeCertificate revokes them). Revoking an account
+   * that is not valid changes nothing. Admin only. NOT_FOUND for an unknown account;
+   * INVALID_ARGUMENT (ACME_ACCOUNT_ID_INVALID) for an id that is not a UUID.
+   */
+  revokeAcmeAccount: handleUnaryCall<RevokeAcmeAccountRequest, RevokeAcmeAccountResponse>;
 }
 
 export interface CertificateProfileServiceClient extends Client {
@@ -2491,6 +3920,90 @@ export interface CertificateProfileServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: CreateAcmeExternalAccountKeyResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * ListAcmeExternalAccountKeys lists an ACME profile's External Account Binding keys, oldest
+   * first, a page at a time, bound and revoked ones included: each key's id, creator, and the
+   * account it bound. Never an HMAC key: certmint derives it and stores none. NOT_FOUND for an
+   * unknown profile.
+   */
+  listAcmeExternalAccountKeys(
+    request: ListAcmeExternalAccountKeysRequest,
+    callback: (error: ServiceError | null, response: ListAcmeExternalAccountKeysResponse) => void,
+  ): ClientUnaryCall;
+  listAcmeExternalAccountKeys(
+    request: ListAcmeExternalAccountKeysRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListAcmeExternalAccountKeysResponse) => void,
+  ): ClientUnaryCall;
+  listAcmeExternalAccountKeys(
+    request: ListAcmeExternalAccountKeysRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListAcmeExternalAccountKeysResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * RevokeAcmeExternalAccountKey revokes a key at once: from then on it binds no ACME account
+   * (newAccount answers unauthorized). The account it already bound holds the key's authority:
+   * if still valid, it is revoked with the key, in the same transaction, as RevokeAcmeAccount
+   * does. Revoking a revoked key changes nothing. Admin only. NOT_FOUND for an unknown key id.
+   */
+  revokeAcmeExternalAccountKey(
+    request: RevokeAcmeExternalAccountKeyRequest,
+    callback: (error: ServiceError | null, response: RevokeAcmeExternalAccountKeyResponse) => void,
+  ): ClientUnaryCall;
+  revokeAcmeExternalAccountKey(
+    request: RevokeAcmeExternalAccountKeyRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RevokeAcmeExternalAccountKeyResponse) => void,
+  ): ClientUnaryCall;
+  revokeAcmeExternalAccountKey(
+    request: RevokeAcmeExternalAccountKeyRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RevokeAcmeExternalAccountKeyResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * ListAcmeAccounts lists an ACME profile's accounts, oldest first, a page at a time, in every
+   * status. NOT_FOUND for an unknown profile.
+   */
+  listAcmeAccounts(
+    request: ListAcmeAccountsRequest,
+    callback: (error: ServiceError | null, response: ListAcmeAccountsResponse) => void,
+  ): ClientUnaryCall;
+  listAcmeAccounts(
+    request: ListAcmeAccountsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListAcmeAccountsResponse) => void,
+  ): ClientUnaryCall;
+  listAcmeAccounts(
+    request: ListAcmeAccountsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListAcmeAccountsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * RevokeAcmeAccount ends an ACME account at once, as the server's deactivation of RFC 8555
+   * 7.1.2 (status "revoked"): every later request it signs is answered unauthorized, an order
+   * being finalized stores nothing, and its requests waiting for approval are rejected. The
+   * certificates it was issued stay valid (RevokeCertificate revokes them). Revoking an account
+   * that is not valid changes nothing. Admin only. NOT_FOUND for an unknown account;
+   * INVALID_ARGUMENT (ACME_ACCOUNT_ID_INVALID) for an id that is not a UUID.
+   */
+  revokeAcmeAccount(
+    request: RevokeAcmeAccountRequest,
+    callback: (error: ServiceError | null, response: RevokeAcmeAccountResponse) => void,
+  ): ClientUnaryCall;
+  revokeAcmeAccount(
+    request: RevokeAcmeAccountRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RevokeAcmeAccountResponse) => void,
+  ): ClientUnaryCall;
+  revokeAcmeAccount(
+    request: RevokeAcmeAccountRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RevokeAcmeAccountResponse) => void,
   ): ClientUnaryCall;
 }
 

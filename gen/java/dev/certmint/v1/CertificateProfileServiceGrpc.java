@@ -206,6 +206,130 @@ public final class CertificateProfileServiceGrpc {
     return getCreateAcmeExternalAccountKeyMethod;
   }
 
+  private static volatile io.grpc.MethodDescriptor<dev.certmint.v1.ListAcmeExternalAccountKeysRequest,
+      dev.certmint.v1.ListAcmeExternalAccountKeysResponse> getListAcmeExternalAccountKeysMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "ListAcmeExternalAccountKeys",
+      requestType = dev.certmint.v1.ListAcmeExternalAccountKeysRequest.class,
+      responseType = dev.certmint.v1.ListAcmeExternalAccountKeysResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<dev.certmint.v1.ListAcmeExternalAccountKeysRequest,
+      dev.certmint.v1.ListAcmeExternalAccountKeysResponse> getListAcmeExternalAccountKeysMethod() {
+    io.grpc.MethodDescriptor<dev.certmint.v1.ListAcmeExternalAccountKeysRequest, dev.certmint.v1.ListAcmeExternalAccountKeysResponse> getListAcmeExternalAccountKeysMethod;
+    if ((getListAcmeExternalAccountKeysMethod = CertificateProfileServiceGrpc.getListAcmeExternalAccountKeysMethod) == null) {
+      synchronized (CertificateProfileServiceGrpc.class) {
+        if ((getListAcmeExternalAccountKeysMethod = CertificateProfileServiceGrpc.getListAcmeExternalAccountKeysMethod) == null) {
+          CertificateProfileServiceGrpc.getListAcmeExternalAccountKeysMethod = getListAcmeExternalAccountKeysMethod =
+              io.grpc.MethodDescriptor.<dev.certmint.v1.ListAcmeExternalAccountKeysRequest, dev.certmint.v1.ListAcmeExternalAccountKeysResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "ListAcmeExternalAccountKeys"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.certmint.v1.ListAcmeExternalAccountKeysRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.certmint.v1.ListAcmeExternalAccountKeysResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new CertificateProfileServiceMethodDescriptorSupplier("ListAcmeExternalAccountKeys"))
+              .build();
+        }
+      }
+    }
+    return getListAcmeExternalAccountKeysMethod;
+  }
+
+  private static volatile io.grpc.MethodDescriptor<dev.certmint.v1.RevokeAcmeExternalAccountKeyRequest,
+      dev.certmint.v1.RevokeAcmeExternalAccountKeyResponse> getRevokeAcmeExternalAccountKeyMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "RevokeAcmeExternalAccountKey",
+      requestType = dev.certmint.v1.RevokeAcmeExternalAccountKeyRequest.class,
+      responseType = dev.certmint.v1.RevokeAcmeExternalAccountKeyResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<dev.certmint.v1.RevokeAcmeExternalAccountKeyRequest,
+      dev.certmint.v1.RevokeAcmeExternalAccountKeyResponse> getRevokeAcmeExternalAccountKeyMethod() {
+    io.grpc.MethodDescriptor<dev.certmint.v1.RevokeAcmeExternalAccountKeyRequest, dev.certmint.v1.RevokeAcmeExternalAccountKeyResponse> getRevokeAcmeExternalAccountKeyMethod;
+    if ((getRevokeAcmeExternalAccountKeyMethod = CertificateProfileServiceGrpc.getRevokeAcmeExternalAccountKeyMethod) == null) {
+      synchronized (CertificateProfileServiceGrpc.class) {
+        if ((getRevokeAcmeExternalAccountKeyMethod = CertificateProfileServiceGrpc.getRevokeAcmeExternalAccountKeyMethod) == null) {
+          CertificateProfileServiceGrpc.getRevokeAcmeExternalAccountKeyMethod = getRevokeAcmeExternalAccountKeyMethod =
+              io.grpc.MethodDescriptor.<dev.certmint.v1.RevokeAcmeExternalAccountKeyRequest, dev.certmint.v1.RevokeAcmeExternalAccountKeyResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "RevokeAcmeExternalAccountKey"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.certmint.v1.RevokeAcmeExternalAccountKeyRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.certmint.v1.RevokeAcmeExternalAccountKeyResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new CertificateProfileServiceMethodDescriptorSupplier("RevokeAcmeExternalAccountKey"))
+              .build();
+        }
+      }
+    }
+    return getRevokeAcmeExternalAccountKeyMethod;
+  }
+
+  private static volatile io.grpc.MethodDescriptor<dev.certmint.v1.ListAcmeAccountsRequest,
+      dev.certmint.v1.ListAcmeAccountsResponse> getListAcmeAccountsMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "ListAcmeAccounts",
+      requestType = dev.certmint.v1.ListAcmeAccountsRequest.class,
+      responseType = dev.certmint.v1.ListAcmeAccountsResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<dev.certmint.v1.ListAcmeAccountsRequest,
+      dev.certmint.v1.ListAcmeAccountsResponse> getListAcmeAccountsMethod() {
+    io.grpc.MethodDescriptor<dev.certmint.v1.ListAcmeAccountsRequest, dev.certmint.v1.ListAcmeAccountsResponse> getListAcmeAccountsMethod;
+    if ((getListAcmeAccountsMethod = CertificateProfileServiceGrpc.getListAcmeAccountsMethod) == null) {
+      synchronized (CertificateProfileServiceGrpc.class) {
+        if ((getListAcmeAccountsMethod = CertificateProfileServiceGrpc.getListAcmeAccountsMethod) == null) {
+          CertificateProfileServiceGrpc.getListAcmeAccountsMethod = getListAcmeAccountsMethod =
+              io.grpc.MethodDescriptor.<dev.certmint.v1.ListAcmeAccountsRequest, dev.certmint.v1.ListAcmeAccountsResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "ListAcmeAccounts"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.certmint.v1.ListAcmeAccountsRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.certmint.v1.ListAcmeAccountsResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new CertificateProfileServiceMethodDescriptorSupplier("ListAcmeAccounts"))
+              .build();
+        }
+      }
+    }
+    return getListAcmeAccountsMethod;
+  }
+
+  private static volatile io.grpc.MethodDescriptor<dev.certmint.v1.RevokeAcmeAccountRequest,
+      dev.certmint.v1.RevokeAcmeAccountResponse> getRevokeAcmeAccountMethod;
+
+  @io.grpc.stub.annotations.RpcMethod(
+      fullMethodName = SERVICE_NAME + '/' + "RevokeAcmeAccount",
+      requestType = dev.certmint.v1.RevokeAcmeAccountRequest.class,
+      responseType = dev.certmint.v1.RevokeAcmeAccountResponse.class,
+      methodType = io.grpc.MethodDescriptor.MethodType.UNARY)
+  public static io.grpc.MethodDescriptor<dev.certmint.v1.RevokeAcmeAccountRequest,
+      dev.certmint.v1.RevokeAcmeAccountResponse> getRevokeAcmeAccountMethod() {
+    io.grpc.MethodDescriptor<dev.certmint.v1.RevokeAcmeAccountRequest, dev.certmint.v1.RevokeAcmeAccountResponse> getRevokeAcmeAccountMethod;
+    if ((getRevokeAcmeAccountMethod = CertificateProfileServiceGrpc.getRevokeAcmeAccountMethod) == null) {
+      synchronized (CertificateProfileServiceGrpc.class) {
+        if ((getRevokeAcmeAccountMethod = CertificateProfileServiceGrpc.getRevokeAcmeAccountMethod) == null) {
+          CertificateProfileServiceGrpc.getRevokeAcmeAccountMethod = getRevokeAcmeAccountMethod =
+              io.grpc.MethodDescriptor.<dev.certmint.v1.RevokeAcmeAccountRequest, dev.certmint.v1.RevokeAcmeAccountResponse>newBuilder()
+              .setType(io.grpc.MethodDescriptor.MethodType.UNARY)
+              .setFullMethodName(generateFullMethodName(SERVICE_NAME, "RevokeAcmeAccount"))
+              .setSampledToLocalTracing(true)
+              .setRequestMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.certmint.v1.RevokeAcmeAccountRequest.getDefaultInstance()))
+              .setResponseMarshaller(io.grpc.protobuf.ProtoUtils.marshaller(
+                  dev.certmint.v1.RevokeAcmeAccountResponse.getDefaultInstance()))
+              .setSchemaDescriptor(new CertificateProfileServiceMethodDescriptorSupplier("RevokeAcmeAccount"))
+              .build();
+        }
+      }
+    }
+    return getRevokeAcmeAccountMethod;
+  }
+
   /**
    * Creates a new async stub that supports all call types for the service
    */
@@ -327,6 +451,58 @@ public final class CertificateProfileServiceGrpc {
       io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getCreateAcmeExternalAccountKeyMethod(), responseObserver);
     }
 
+    /**
+     * <pre>
+     * ListAcmeExternalAccountKeys lists an ACME profile's External Account Binding keys, oldest
+     * first, a page at a time, bound and revoked ones included: each key's id, creator, and the
+     * account it bound. Never an HMAC key: certmint derives it and stores none. NOT_FOUND for an
+     * unknown profile.
+     * </pre>
+     */
+    public void listAcmeExternalAccountKeys(dev.certmint.v1.ListAcmeExternalAccountKeysRequest request,
+        io.grpc.stub.StreamObserver<dev.certmint.v1.ListAcmeExternalAccountKeysResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getListAcmeExternalAccountKeysMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
+     * RevokeAcmeExternalAccountKey revokes a key at once: from then on it binds no ACME account
+     * (newAccount answers unauthorized). The account it already bound holds the key's authority:
+     * if still valid, it is revoked with the key, in the same transaction, as RevokeAcmeAccount
+     * does. Revoking a revoked key changes nothing. Admin only. NOT_FOUND for an unknown key id.
+     * </pre>
+     */
+    public void revokeAcmeExternalAccountKey(dev.certmint.v1.RevokeAcmeExternalAccountKeyRequest request,
+        io.grpc.stub.StreamObserver<dev.certmint.v1.RevokeAcmeExternalAccountKeyResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getRevokeAcmeExternalAccountKeyMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
+     * ListAcmeAccounts lists an ACME profile's accounts, oldest first, a page at a time, in every
+     * status. NOT_FOUND for an unknown profile.
+     * </pre>
+     */
+    public void listAcmeAccounts(dev.certmint.v1.ListAcmeAccountsRequest request,
+        io.grpc.stub.StreamObserver<dev.certmint.v1.ListAcmeAccountsResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getListAcmeAccountsMethod(), responseObserver);
+    }
+
+    /**
+     * <pre>
+     * RevokeAcmeAccount ends an ACME account at once, as the server's deactivation of RFC 8555
+     * 7.1.2 (status "revoked"): every later request it signs is answered unauthorized, an order
+     * being finalized stores nothing, and its requests waiting for approval are rejected. The
+     * certificates it was issued stay valid (RevokeCertificate revokes them). Revoking an account
+     * that is not valid changes nothing. Admin only. NOT_FOUND for an unknown account;
+     * INVALID_ARGUMENT (ACME_ACCOUNT_ID_INVALID) for an id that is not a UUID.
+     * </pre>
+     */
+    public void revokeAcmeAccount(dev.certmint.v1.RevokeAcmeAccountRequest request,
+        io.grpc.stub.StreamObserver<dev.certmint.v1.RevokeAcmeAccountResponse> responseObserver) {
+      io.grpc.stub.ServerCalls.asyncUnimplementedUnaryCall(getRevokeAcmeAccountMethod(), responseObserver);
+    }
+
     @java.lang.Override public final io.grpc.ServerServiceDefinition bindService() {
       return io.grpc.ServerServiceDefinition.builder(getServiceDescriptor())
           .addMethod(
@@ -371,6 +547,34 @@ public final class CertificateProfileServiceGrpc {
                 dev.certmint.v1.CreateAcmeExternalAccountKeyRequest,
                 dev.certmint.v1.CreateAcmeExternalAccountKeyResponse>(
                   this, METHODID_CREATE_ACME_EXTERNAL_ACCOUNT_KEY)))
+          .addMethod(
+            getListAcmeExternalAccountKeysMethod(),
+            io.grpc.stub.ServerCalls.asyncUnaryCall(
+              new MethodHandlers<
+                dev.certmint.v1.ListAcmeExternalAccountKeysRequest,
+                dev.certmint.v1.ListAcmeExternalAccountKeysResponse>(
+                  this, METHODID_LIST_ACME_EXTERNAL_ACCOUNT_KEYS)))
+          .addMethod(
+            getRevokeAcmeExternalAccountKeyMethod(),
+            io.grpc.stub.ServerCalls.asyncUnaryCall(
+              new MethodHandlers<
+                dev.certmint.v1.RevokeAcmeExternalAccountKeyRequest,
+                dev.certmint.v1.RevokeAcmeExternalAccountKeyResponse>(
+                  this, METHODID_REVOKE_ACME_EXTERNAL_ACCOUNT_KEY)))
+          .addMethod(
+            getListAcmeAccountsMethod(),
+            io.grpc.stub.ServerCalls.asyncUnaryCall(
+              new MethodHandlers<
+                dev.certmint.v1.ListAcmeAccountsRequest,
+                dev.certmint.v1.ListAcmeAccountsResponse>(
+                  this, METHODID_LIST_ACME_ACCOUNTS)))
+          .addMethod(
+            getRevokeAcmeAccountMethod(),
+            io.grpc.stub.ServerCalls.asyncUnaryCall(
+              new MethodHandlers<
+                dev.certmint.v1.RevokeAcmeAccountRequest,
+                dev.certmint.v1.RevokeAcmeAccountResponse>(
+                  this, METHODID_REVOKE_ACME_ACCOUNT)))
           .build();
     }
   }
@@ -467,6 +671,62 @@ public final class CertificateProfileServiceGrpc {
       io.grpc.stub.ClientCalls.asyncUnaryCall(
           getChannel().newCall(getCreateAcmeExternalAccountKeyMethod(), getCallOptions()), request, responseObserver);
     }
+
+    /**
+     * <pre>
+     * ListAcmeExternalAccountKeys lists an ACME profile's External Account Binding keys, oldest
+     * first, a page at a time, bound and revoked ones included: each key's id, creator, and the
+     * account it bound. Never an HMAC key: certmint derives it and stores none. NOT_FOUND for an
+     * unknown profile.
+     * </pre>
+     */
+    public void listAcmeExternalAccountKeys(dev.certmint.v1.ListAcmeExternalAccountKeysRequest request,
+        io.grpc.stub.StreamObserver<dev.certmint.v1.ListAcmeExternalAccountKeysResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getListAcmeExternalAccountKeysMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
+     * RevokeAcmeExternalAccountKey revokes a key at once: from then on it binds no ACME account
+     * (newAccount answers unauthorized). The account it already bound holds the key's authority:
+     * if still valid, it is revoked with the key, in the same transaction, as RevokeAcmeAccount
+     * does. Revoking a revoked key changes nothing. Admin only. NOT_FOUND for an unknown key id.
+     * </pre>
+     */
+    public void revokeAcmeExternalAccountKey(dev.certmint.v1.RevokeAcmeExternalAccountKeyRequest request,
+        io.grpc.stub.StreamObserver<dev.certmint.v1.RevokeAcmeExternalAccountKeyResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getRevokeAcmeExternalAccountKeyMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
+     * ListAcmeAccounts lists an ACME profile's accounts, oldest first, a page at a time, in every
+     * status. NOT_FOUND for an unknown profile.
+     * </pre>
+     */
+    public void listAcmeAccounts(dev.certmint.v1.ListAcmeAccountsRequest request,
+        io.grpc.stub.StreamObserver<dev.certmint.v1.ListAcmeAccountsResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getListAcmeAccountsMethod(), getCallOptions()), request, responseObserver);
+    }
+
+    /**
+     * <pre>
+     * RevokeAcmeAccount ends an ACME account at once, as the server's deactivation of RFC 8555
+     * 7.1.2 (status "revoked"): every later request it signs is answered unauthorized, an order
+     * being finalized stores nothing, and its requests waiting for approval are rejected. The
+     * certificates it was issued stay valid (RevokeCertificate revokes them). Revoking an account
+     * that is not valid changes nothing. Admin only. NOT_FOUND for an unknown account;
+     * INVALID_ARGUMENT (ACME_ACCOUNT_ID_INVALID) for an id that is not a UUID.
+     * </pre>
+     */
+    public void revokeAcmeAccount(dev.certmint.v1.RevokeAcmeAccountRequest request,
+        io.grpc.stub.StreamObserver<dev.certmint.v1.RevokeAcmeAccountResponse> responseObserver) {
+      io.grpc.stub.ClientCalls.asyncUnaryCall(
+          getChannel().newCall(getRevokeAcmeAccountMethod(), getCallOptions()), request, responseObserver);
+    }
   }
 
   /**
@@ -554,6 +814,58 @@ public final class CertificateProfileServiceGrpc {
     public dev.certmint.v1.CreateAcmeExternalAccountKeyResponse createAcmeExternalAccountKey(dev.certmint.v1.CreateAcmeExternalAccountKeyRequest request) {
       return io.grpc.stub.ClientCalls.blockingUnaryCall(
           getChannel(), getCreateAcmeExternalAccountKeyMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * ListAcmeExternalAccountKeys lists an ACME profile's External Account Binding keys, oldest
+     * first, a page at a time, bound and revoked ones included: each key's id, creator, and the
+     * account it bound. Never an HMAC key: certmint derives it and stores none. NOT_FOUND for an
+     * unknown profile.
+     * </pre>
+     */
+    public dev.certmint.v1.ListAcmeExternalAccountKeysResponse listAcmeExternalAccountKeys(dev.certmint.v1.ListAcmeExternalAccountKeysRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getListAcmeExternalAccountKeysMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * RevokeAcmeExternalAccountKey revokes a key at once: from then on it binds no ACME account
+     * (newAccount answers unauthorized). The account it already bound holds the key's authority:
+     * if still valid, it is revoked with the key, in the same transaction, as RevokeAcmeAccount
+     * does. Revoking a revoked key changes nothing. Admin only. NOT_FOUND for an unknown key id.
+     * </pre>
+     */
+    public dev.certmint.v1.RevokeAcmeExternalAccountKeyResponse revokeAcmeExternalAccountKey(dev.certmint.v1.RevokeAcmeExternalAccountKeyRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getRevokeAcmeExternalAccountKeyMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * ListAcmeAccounts lists an ACME profile's accounts, oldest first, a page at a time, in every
+     * status. NOT_FOUND for an unknown profile.
+     * </pre>
+     */
+    public dev.certmint.v1.ListAcmeAccountsResponse listAcmeAccounts(dev.certmint.v1.ListAcmeAccountsRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getListAcmeAccountsMethod(), getCallOptions(), request);
+    }
+
+    /**
+     * <pre>
+     * RevokeAcmeAccount ends an ACME account at once, as the server's deactivation of RFC 8555
+     * 7.1.2 (status "revoked"): every later request it signs is answered unauthorized, an order
+     * being finalized stores nothing, and its requests waiting for approval are rejected. The
+     * certificates it was issued stay valid (RevokeCertificate revokes them). Revoking an account
+     * that is not valid changes nothing. Admin only. NOT_FOUND for an unknown account;
+     * INVALID_ARGUMENT (ACME_ACCOUNT_ID_INVALID) for an id that is not a UUID.
+     * </pre>
+     */
+    public dev.certmint.v1.RevokeAcmeAccountResponse revokeAcmeAccount(dev.certmint.v1.RevokeAcmeAccountRequest request) {
+      return io.grpc.stub.ClientCalls.blockingUnaryCall(
+          getChannel(), getRevokeAcmeAccountMethod(), getCallOptions(), request);
     }
   }
 
@@ -649,6 +961,62 @@ public final class CertificateProfileServiceGrpc {
       return io.grpc.stub.ClientCalls.futureUnaryCall(
           getChannel().newCall(getCreateAcmeExternalAccountKeyMethod(), getCallOptions()), request);
     }
+
+    /**
+     * <pre>
+     * ListAcmeExternalAccountKeys lists an ACME profile's External Account Binding keys, oldest
+     * first, a page at a time, bound and revoked ones included: each key's id, creator, and the
+     * account it bound. Never an HMAC key: certmint derives it and stores none. NOT_FOUND for an
+     * unknown profile.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<dev.certmint.v1.ListAcmeExternalAccountKeysResponse> listAcmeExternalAccountKeys(
+        dev.certmint.v1.ListAcmeExternalAccountKeysRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getListAcmeExternalAccountKeysMethod(), getCallOptions()), request);
+    }
+
+    /**
+     * <pre>
+     * RevokeAcmeExternalAccountKey revokes a key at once: from then on it binds no ACME account
+     * (newAccount answers unauthorized). The account it already bound holds the key's authority:
+     * if still valid, it is revoked with the key, in the same transaction, as RevokeAcmeAccount
+     * does. Revoking a revoked key changes nothing. Admin only. NOT_FOUND for an unknown key id.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<dev.certmint.v1.RevokeAcmeExternalAccountKeyResponse> revokeAcmeExternalAccountKey(
+        dev.certmint.v1.RevokeAcmeExternalAccountKeyRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getRevokeAcmeExternalAccountKeyMethod(), getCallOptions()), request);
+    }
+
+    /**
+     * <pre>
+     * ListAcmeAccounts lists an ACME profile's accounts, oldest first, a page at a time, in every
+     * status. NOT_FOUND for an unknown profile.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<dev.certmint.v1.ListAcmeAccountsResponse> listAcmeAccounts(
+        dev.certmint.v1.ListAcmeAccountsRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getListAcmeAccountsMethod(), getCallOptions()), request);
+    }
+
+    /**
+     * <pre>
+     * RevokeAcmeAccount ends an ACME account at once, as the server's deactivation of RFC 8555
+     * 7.1.2 (status "revoked"): every later request it signs is answered unauthorized, an order
+     * being finalized stores nothing, and its requests waiting for approval are rejected. The
+     * certificates it was issued stay valid (RevokeCertificate revokes them). Revoking an account
+     * that is not valid changes nothing. Admin only. NOT_FOUND for an unknown account;
+     * INVALID_ARGUMENT (ACME_ACCOUNT_ID_INVALID) for an id that is not a UUID.
+     * </pre>
+     */
+    public com.google.common.util.concurrent.ListenableFuture<dev.certmint.v1.RevokeAcmeAccountResponse> revokeAcmeAccount(
+        dev.certmint.v1.RevokeAcmeAccountRequest request) {
+      return io.grpc.stub.ClientCalls.futureUnaryCall(
+          getChannel().newCall(getRevokeAcmeAccountMethod(), getCallOptions()), request);
+    }
   }
 
   private static final int METHODID_CREATE_CERTIFICATE_PROFILE = 0;
@@ -657,6 +1025,10 @@ public final class CertificateProfileServiceGrpc {
   private static final int METHODID_UPDATE_CERTIFICATE_PROFILE = 3;
   private static final int METHODID_DELETE_CERTIFICATE_PROFILE = 4;
   private static final int METHODID_CREATE_ACME_EXTERNAL_ACCOUNT_KEY = 5;
+  private static final int METHODID_LIST_ACME_EXTERNAL_ACCOUNT_KEYS = 6;
+  private static final int METHODID_REVOKE_ACME_EXTERNAL_ACCOUNT_KEY = 7;
+  private static final int METHODID_LIST_ACME_ACCOUNTS = 8;
+  private static final int METHODID_REVOKE_ACME_ACCOUNT = 9;
 
   private static final class MethodHandlers<Req, Resp> implements
       io.grpc.stub.ServerCalls.UnaryMethod<Req, Resp>,
@@ -698,6 +1070,22 @@ public final class CertificateProfileServiceGrpc {
         case METHODID_CREATE_ACME_EXTERNAL_ACCOUNT_KEY:
           serviceImpl.createAcmeExternalAccountKey((dev.certmint.v1.CreateAcmeExternalAccountKeyRequest) request,
               (io.grpc.stub.StreamObserver<dev.certmint.v1.CreateAcmeExternalAccountKeyResponse>) responseObserver);
+          break;
+        case METHODID_LIST_ACME_EXTERNAL_ACCOUNT_KEYS:
+          serviceImpl.listAcmeExternalAccountKeys((dev.certmint.v1.ListAcmeExternalAccountKeysRequest) request,
+              (io.grpc.stub.StreamObserver<dev.certmint.v1.ListAcmeExternalAccountKeysResponse>) responseObserver);
+          break;
+        case METHODID_REVOKE_ACME_EXTERNAL_ACCOUNT_KEY:
+          serviceImpl.revokeAcmeExternalAccountKey((dev.certmint.v1.RevokeAcmeExternalAccountKeyRequest) request,
+              (io.grpc.stub.StreamObserver<dev.certmint.v1.RevokeAcmeExternalAccountKeyResponse>) responseObserver);
+          break;
+        case METHODID_LIST_ACME_ACCOUNTS:
+          serviceImpl.listAcmeAccounts((dev.certmint.v1.ListAcmeAccountsRequest) request,
+              (io.grpc.stub.StreamObserver<dev.certmint.v1.ListAcmeAccountsResponse>) responseObserver);
+          break;
+        case METHODID_REVOKE_ACME_ACCOUNT:
+          serviceImpl.revokeAcmeAccount((dev.certmint.v1.RevokeAcmeAccountRequest) request,
+              (io.grpc.stub.StreamObserver<dev.certmint.v1.RevokeAcmeAccountResponse>) responseObserver);
           break;
         default:
           throw new AssertionError();
@@ -766,6 +1154,10 @@ public final class CertificateProfileServiceGrpc {
               .addMethod(getUpdateCertificateProfileMethod())
               .addMethod(getDeleteCertificateProfileMethod())
               .addMethod(getCreateAcmeExternalAccountKeyMethod())
+              .addMethod(getListAcmeExternalAccountKeysMethod())
+              .addMethod(getRevokeAcmeExternalAccountKeyMethod())
+              .addMethod(getListAcmeAccountsMethod())
+              .addMethod(getRevokeAcmeAccountMethod())
               .build();
         }
       }

@@ -45,6 +45,56 @@ public final class CertificateProfileServiceProto {
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
       internal_static_certmint_v1_CreateAcmeExternalAccountKeyResponse_fieldAccessorTable;
   static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_certmint_v1_AcmeExternalAccountKey_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_certmint_v1_AcmeExternalAccountKey_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_certmint_v1_AcmeAccount_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_certmint_v1_AcmeAccount_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_certmint_v1_ListAcmeExternalAccountKeysRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_certmint_v1_ListAcmeExternalAccountKeysRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_certmint_v1_ListAcmeExternalAccountKeysResponse_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_certmint_v1_ListAcmeExternalAccountKeysResponse_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_certmint_v1_RevokeAcmeExternalAccountKeyRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_certmint_v1_RevokeAcmeExternalAccountKeyRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_certmint_v1_RevokeAcmeExternalAccountKeyResponse_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_certmint_v1_RevokeAcmeExternalAccountKeyResponse_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_certmint_v1_ListAcmeAccountsRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_certmint_v1_ListAcmeAccountsRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_certmint_v1_ListAcmeAccountsResponse_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_certmint_v1_ListAcmeAccountsResponse_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_certmint_v1_RevokeAcmeAccountRequest_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_certmint_v1_RevokeAcmeAccountRequest_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
+    internal_static_certmint_v1_RevokeAcmeAccountResponse_descriptor;
+  static final 
+    com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
+      internal_static_certmint_v1_RevokeAcmeAccountResponse_fieldAccessorTable;
+  static final com.google.protobuf.Descriptors.Descriptor
     internal_static_certmint_v1_CreateCertificateProfileRequest_descriptor;
   static final 
     com.google.protobuf.GeneratedMessageV3.FieldAccessorTable
@@ -152,67 +202,127 @@ public final class CertificateProfileServiceProto {
       "eateAcmeExternalAccountKeyResponse\022\025\n\006ke" +
       "y_id\030\001 \001(\tR\005keyId\022\031\n\010hmac_key\030\002 \001(\tR\007hma" +
       "cKey\0224\n\026certificate_profile_id\030\003 \001(\tR\024ce" +
-      "rtificateProfileId\"s\n\037CreateCertificateP" +
-      "rofileRequest\022P\n\023certificate_profile\030\001 \001" +
-      "(\0132\037.certmint.v1.CertificateProfileR\022cer" +
-      "tificateProfile\"t\n CreateCertificateProf" +
-      "ileResponse\022P\n\023certificate_profile\030\001 \001(\013" +
-      "2\037.certmint.v1.CertificateProfileR\022certi" +
-      "ficateProfile\"O\n\034GetCertificateProfileRe" +
-      "quest\022/\n\023certificate_profile\030\001 \001(\tR\022cert" +
-      "ificateProfile\"q\n\035GetCertificateProfileR" +
+      "rtificateProfileId\"\332\002\n\026AcmeExternalAccou" +
+      "ntKey\022\025\n\006key_id\030\001 \001(\tR\005keyId\0224\n\026certific" +
+      "ate_profile_id\030\002 \001(\tR\024certificateProfile" +
+      "Id\022\030\n\007creator\030\003 \001(\tR\007creator\022;\n\013create_t" +
+      "ime\030\004 \001(\0132\032.google.protobuf.TimestampR\nc" +
+      "reateTime\022&\n\017acme_account_id\030\005 \001(\tR\racme" +
+      "AccountId\0227\n\tbind_time\030\006 \001(\0132\032.google.pr" +
+      "otobuf.TimestampR\010bindTime\022;\n\013revoke_tim" +
+      "e\030\007 \001(\0132\032.google.protobuf.TimestampR\nrev" +
+      "okeTime\"\375\002\n\013AcmeAccount\022\016\n\002id\030\001 \001(\tR\002id\022" +
+      "4\n\026certificate_profile_id\030\002 \001(\tR\024certifi" +
+      "cateProfileId\0226\n\006status\030\003 \001(\0162\036.certmint" +
+      ".v1.AcmeAccountStatusR\006status\022\030\n\007contact" +
+      "\030\004 \003(\tR\007contact\022%\n\016key_thumbprint\030\005 \001(\tR" +
+      "\rkeyThumbprint\0225\n\027external_account_key_i" +
+      "d\030\006 \001(\tR\024externalAccountKeyId\022;\n\013create_" +
+      "time\030\007 \001(\0132\032.google.protobuf.TimestampR\n" +
+      "createTime\022;\n\013update_time\030\010 \001(\0132\032.google" +
+      ".protobuf.TimestampR\nupdateTime\"\221\001\n\"List" +
+      "AcmeExternalAccountKeysRequest\022/\n\023certif" +
+      "icate_profile\030\001 \001(\tR\022certificateProfile\022" +
+      "\033\n\tpage_size\030\002 \001(\005R\010pageSize\022\035\n\npage_tok" +
+      "en\030\003 \001(\tR\tpageToken\"\257\001\n#ListAcmeExternal" +
+      "AccountKeysResponse\022`\n\032acme_external_acc" +
+      "ount_keys\030\001 \003(\0132#.certmint.v1.AcmeExtern" +
+      "alAccountKeyR\027acmeExternalAccountKeys\022&\n" +
+      "\017next_page_token\030\002 \001(\tR\rnextPageToken\"<\n" +
+      "#RevokeAcmeExternalAccountKeyRequest\022\025\n\006" +
+      "key_id\030\001 \001(\tR\005keyId\"\322\001\n$RevokeAcmeExtern" +
+      "alAccountKeyResponse\022^\n\031acme_external_ac" +
+      "count_key\030\001 \001(\0132#.certmint.v1.AcmeExtern" +
+      "alAccountKeyR\026acmeExternalAccountKey\022J\n\024" +
+      "revoked_acme_account\030\002 \001(\0132\030.certmint.v1" +
+      ".AcmeAccountR\022revokedAcmeAccount\"\206\001\n\027Lis" +
+      "tAcmeAccountsRequest\022/\n\023certificate_prof" +
+      "ile\030\001 \001(\tR\022certificateProfile\022\033\n\tpage_si" +
+      "ze\030\002 \001(\005R\010pageSize\022\035\n\npage_token\030\003 \001(\tR\t" +
+      "pageToken\"\201\001\n\030ListAcmeAccountsResponse\022=" +
+      "\n\racme_accounts\030\001 \003(\0132\030.certmint.v1.Acme" +
+      "AccountR\014acmeAccounts\022&\n\017next_page_token" +
+      "\030\002 \001(\tR\rnextPageToken\"=\n\030RevokeAcmeAccou" +
+      "ntRequest\022!\n\014acme_account\030\001 \001(\tR\013acmeAcc" +
+      "ount\"X\n\031RevokeAcmeAccountResponse\022;\n\014acm" +
+      "e_account\030\001 \001(\0132\030.certmint.v1.AcmeAccoun" +
+      "tR\013acmeAccount\"s\n\037CreateCertificateProfi" +
+      "leRequest\022P\n\023certificate_profile\030\001 \001(\0132\037" +
+      ".certmint.v1.CertificateProfileR\022certifi" +
+      "cateProfile\"t\n CreateCertificateProfileR" +
       "esponse\022P\n\023certificate_profile\030\001 \001(\0132\037.c" +
       "ertmint.v1.CertificateProfileR\022certifica" +
-      "teProfile\"\\\n\036ListCertificateProfilesRequ" +
-      "est\022\033\n\tpage_size\030\001 \001(\005R\010pageSize\022\035\n\npage" +
-      "_token\030\002 \001(\tR\tpageToken\"\235\001\n\037ListCertific" +
-      "ateProfilesResponse\022R\n\024certificate_profi" +
-      "les\030\001 \003(\0132\037.certmint.v1.CertificateProfi" +
-      "leR\023certificateProfiles\022&\n\017next_page_tok" +
-      "en\030\002 \001(\tR\rnextPageToken\"\260\001\n\037UpdateCertif" +
-      "icateProfileRequest\022P\n\023certificate_profi" +
-      "le\030\001 \001(\0132\037.certmint.v1.CertificateProfil" +
-      "eR\022certificateProfile\022;\n\013update_mask\030\002 \001" +
-      "(\0132\032.google.protobuf.FieldMaskR\nupdateMa" +
-      "sk\"t\n UpdateCertificateProfileResponse\022P" +
-      "\n\023certificate_profile\030\001 \001(\0132\037.certmint.v" +
-      "1.CertificateProfileR\022certificateProfile" +
-      "\"|\n\037DeleteCertificateProfileRequest\022/\n\023c" +
-      "ertificate_profile\030\001 \001(\tR\022certificatePro" +
-      "file\022\022\n\004etag\030\002 \001(\tR\004etag\022\024\n\005force\030\003 \001(\010R" +
-      "\005force\"\"\n DeleteCertificateProfileRespon" +
-      "se*\207\001\n\020EnrollmentMethod\022!\n\035ENROLLMENT_ME" +
-      "THOD_UNSPECIFIED\020\000\022\031\n\025ENROLLMENT_METHOD_" +
-      "API\020\001\022\032\n\026ENROLLMENT_METHOD_ACME\020\002\022\031\n\025ENR" +
-      "OLLMENT_METHOD_EST\020\003*q\n\020ValidityOverflow" +
-      "\022!\n\035VALIDITY_OVERFLOW_UNSPECIFIED\020\000\022\032\n\026V" +
-      "ALIDITY_OVERFLOW_FAIL\020\001\022\036\n\032VALIDITY_OVER" +
-      "FLOW_TRUNCATE\020\002*\216\001\n\023PrivateKeyRetention\022" +
-      "%\n!PRIVATE_KEY_RETENTION_UNSPECIFIED\020\000\022%" +
-      "\n!PRIVATE_KEY_RETENTION_RETURN_ONCE\020\001\022)\n" +
-      "%PRIVATE_KEY_RETENTION_STORE_ENCRYPTED\020\002" +
-      "2\362\005\n\031CertificateProfileService\022w\n\030Create" +
-      "CertificateProfile\022,.certmint.v1.CreateC" +
-      "ertificateProfileRequest\032-.certmint.v1.C" +
-      "reateCertificateProfileResponse\022n\n\025GetCe" +
-      "rtificateProfile\022).certmint.v1.GetCertif" +
-      "icateProfileRequest\032*.certmint.v1.GetCer" +
-      "tificateProfileResponse\022t\n\027ListCertifica" +
-      "teProfiles\022+.certmint.v1.ListCertificate" +
-      "ProfilesRequest\032,.certmint.v1.ListCertif" +
-      "icateProfilesResponse\022w\n\030UpdateCertifica" +
-      "teProfile\022,.certmint.v1.UpdateCertificat" +
-      "eProfileRequest\032-.certmint.v1.UpdateCert" +
-      "ificateProfileResponse\022w\n\030DeleteCertific" +
-      "ateProfile\022,.certmint.v1.DeleteCertifica" +
-      "teProfileRequest\032-.certmint.v1.DeleteCer" +
-      "tificateProfileResponse\022\203\001\n\034CreateAcmeEx" +
-      "ternalAccountKey\0220.certmint.v1.CreateAcm" +
-      "eExternalAccountKeyRequest\0321.certmint.v1" +
-      ".CreateAcmeExternalAccountKeyResponseBo\n" +
-      "\017dev.certmint.v1B\036CertificateProfileServ" +
-      "iceProtoP\001Z:github.com/certmint/certmint" +
-      "/gen/go/certmint/v1;certmintv1b\006proto3"
+      "teProfile\"O\n\034GetCertificateProfileReques" +
+      "t\022/\n\023certificate_profile\030\001 \001(\tR\022certific" +
+      "ateProfile\"q\n\035GetCertificateProfileRespo" +
+      "nse\022P\n\023certificate_profile\030\001 \001(\0132\037.certm" +
+      "int.v1.CertificateProfileR\022certificatePr" +
+      "ofile\"\\\n\036ListCertificateProfilesRequest\022" +
+      "\033\n\tpage_size\030\001 \001(\005R\010pageSize\022\035\n\npage_tok" +
+      "en\030\002 \001(\tR\tpageToken\"\235\001\n\037ListCertificateP" +
+      "rofilesResponse\022R\n\024certificate_profiles\030" +
+      "\001 \003(\0132\037.certmint.v1.CertificateProfileR\023" +
+      "certificateProfiles\022&\n\017next_page_token\030\002" +
+      " \001(\tR\rnextPageToken\"\260\001\n\037UpdateCertificat" +
+      "eProfileRequest\022P\n\023certificate_profile\030\001" +
+      " \001(\0132\037.certmint.v1.CertificateProfileR\022c" +
+      "ertificateProfile\022;\n\013update_mask\030\002 \001(\0132\032" +
+      ".google.protobuf.FieldMaskR\nupdateMask\"t" +
+      "\n UpdateCertificateProfileResponse\022P\n\023ce" +
+      "rtificate_profile\030\001 \001(\0132\037.certmint.v1.Ce" +
+      "rtificateProfileR\022certificateProfile\"|\n\037" +
+      "DeleteCertificateProfileRequest\022/\n\023certi" +
+      "ficate_profile\030\001 \001(\tR\022certificateProfile" +
+      "\022\022\n\004etag\030\002 \001(\tR\004etag\022\024\n\005force\030\003 \001(\010R\005for" +
+      "ce\"\"\n DeleteCertificateProfileResponse*\207" +
+      "\001\n\020EnrollmentMethod\022!\n\035ENROLLMENT_METHOD" +
+      "_UNSPECIFIED\020\000\022\031\n\025ENROLLMENT_METHOD_API\020" +
+      "\001\022\032\n\026ENROLLMENT_METHOD_ACME\020\002\022\031\n\025ENROLLM" +
+      "ENT_METHOD_EST\020\003*q\n\020ValidityOverflow\022!\n\035" +
+      "VALIDITY_OVERFLOW_UNSPECIFIED\020\000\022\032\n\026VALID" +
+      "ITY_OVERFLOW_FAIL\020\001\022\036\n\032VALIDITY_OVERFLOW" +
+      "_TRUNCATE\020\002*\216\001\n\023PrivateKeyRetention\022%\n!P" +
+      "RIVATE_KEY_RETENTION_UNSPECIFIED\020\000\022%\n!PR" +
+      "IVATE_KEY_RETENTION_RETURN_ONCE\020\001\022)\n%PRI" +
+      "VATE_KEY_RETENTION_STORE_ENCRYPTED\020\002*\235\001\n" +
+      "\021AcmeAccountStatus\022#\n\037ACME_ACCOUNT_STATU" +
+      "S_UNSPECIFIED\020\000\022\035\n\031ACME_ACCOUNT_STATUS_V" +
+      "ALID\020\001\022#\n\037ACME_ACCOUNT_STATUS_DEACTIVATE" +
+      "D\020\002\022\037\n\033ACME_ACCOUNT_STATUS_REVOKED\020\0032\300\t\n" +
+      "\031CertificateProfileService\022w\n\030CreateCert" +
+      "ificateProfile\022,.certmint.v1.CreateCerti" +
+      "ficateProfileRequest\032-.certmint.v1.Creat" +
+      "eCertificateProfileResponse\022n\n\025GetCertif" +
+      "icateProfile\022).certmint.v1.GetCertificat" +
+      "eProfileRequest\032*.certmint.v1.GetCertifi" +
+      "cateProfileResponse\022t\n\027ListCertificatePr" +
+      "ofiles\022+.certmint.v1.ListCertificateProf" +
+      "ilesRequest\032,.certmint.v1.ListCertificat" +
+      "eProfilesResponse\022w\n\030UpdateCertificatePr" +
+      "ofile\022,.certmint.v1.UpdateCertificatePro" +
+      "fileRequest\032-.certmint.v1.UpdateCertific" +
+      "ateProfileResponse\022w\n\030DeleteCertificateP" +
+      "rofile\022,.certmint.v1.DeleteCertificatePr" +
+      "ofileRequest\032-.certmint.v1.DeleteCertifi" +
+      "cateProfileResponse\022\203\001\n\034CreateAcmeExtern" +
+      "alAccountKey\0220.certmint.v1.CreateAcmeExt" +
+      "ernalAccountKeyRequest\0321.certmint.v1.Cre" +
+      "ateAcmeExternalAccountKeyResponse\022\200\001\n\033Li" +
+      "stAcmeExternalAccountKeys\022/.certmint.v1." +
+      "ListAcmeExternalAccountKeysRequest\0320.cer" +
+      "tmint.v1.ListAcmeExternalAccountKeysResp" +
+      "onse\022\203\001\n\034RevokeAcmeExternalAccountKey\0220." +
+      "certmint.v1.RevokeAcmeExternalAccountKey" +
+      "Request\0321.certmint.v1.RevokeAcmeExternal" +
+      "AccountKeyResponse\022_\n\020ListAcmeAccounts\022$" +
+      ".certmint.v1.ListAcmeAccountsRequest\032%.c" +
+      "ertmint.v1.ListAcmeAccountsResponse\022b\n\021R" +
+      "evokeAcmeAccount\022%.certmint.v1.RevokeAcm" +
+      "eAccountRequest\032&.certmint.v1.RevokeAcme" +
+      "AccountResponseBo\n\017dev.certmint.v1B\036Cert" +
+      "ificateProfileServiceProtoP\001Z:github.com" +
+      "/certmint/certmint/gen/go/certmint/v1;ce" +
+      "rtmintv1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -258,62 +368,122 @@ public final class CertificateProfileServiceProto {
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_CreateAcmeExternalAccountKeyResponse_descriptor,
         new java.lang.String[] { "KeyId", "HmacKey", "CertificateProfileId", });
-    internal_static_certmint_v1_CreateCertificateProfileRequest_descriptor =
+    internal_static_certmint_v1_AcmeExternalAccountKey_descriptor =
       getDescriptor().getMessageTypes().get(6);
+    internal_static_certmint_v1_AcmeExternalAccountKey_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_certmint_v1_AcmeExternalAccountKey_descriptor,
+        new java.lang.String[] { "KeyId", "CertificateProfileId", "Creator", "CreateTime", "AcmeAccountId", "BindTime", "RevokeTime", });
+    internal_static_certmint_v1_AcmeAccount_descriptor =
+      getDescriptor().getMessageTypes().get(7);
+    internal_static_certmint_v1_AcmeAccount_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_certmint_v1_AcmeAccount_descriptor,
+        new java.lang.String[] { "Id", "CertificateProfileId", "Status", "Contact", "KeyThumbprint", "ExternalAccountKeyId", "CreateTime", "UpdateTime", });
+    internal_static_certmint_v1_ListAcmeExternalAccountKeysRequest_descriptor =
+      getDescriptor().getMessageTypes().get(8);
+    internal_static_certmint_v1_ListAcmeExternalAccountKeysRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_certmint_v1_ListAcmeExternalAccountKeysRequest_descriptor,
+        new java.lang.String[] { "CertificateProfile", "PageSize", "PageToken", });
+    internal_static_certmint_v1_ListAcmeExternalAccountKeysResponse_descriptor =
+      getDescriptor().getMessageTypes().get(9);
+    internal_static_certmint_v1_ListAcmeExternalAccountKeysResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_certmint_v1_ListAcmeExternalAccountKeysResponse_descriptor,
+        new java.lang.String[] { "AcmeExternalAccountKeys", "NextPageToken", });
+    internal_static_certmint_v1_RevokeAcmeExternalAccountKeyRequest_descriptor =
+      getDescriptor().getMessageTypes().get(10);
+    internal_static_certmint_v1_RevokeAcmeExternalAccountKeyRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_certmint_v1_RevokeAcmeExternalAccountKeyRequest_descriptor,
+        new java.lang.String[] { "KeyId", });
+    internal_static_certmint_v1_RevokeAcmeExternalAccountKeyResponse_descriptor =
+      getDescriptor().getMessageTypes().get(11);
+    internal_static_certmint_v1_RevokeAcmeExternalAccountKeyResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_certmint_v1_RevokeAcmeExternalAccountKeyResponse_descriptor,
+        new java.lang.String[] { "AcmeExternalAccountKey", "RevokedAcmeAccount", });
+    internal_static_certmint_v1_ListAcmeAccountsRequest_descriptor =
+      getDescriptor().getMessageTypes().get(12);
+    internal_static_certmint_v1_ListAcmeAccountsRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_certmint_v1_ListAcmeAccountsRequest_descriptor,
+        new java.lang.String[] { "CertificateProfile", "PageSize", "PageToken", });
+    internal_static_certmint_v1_ListAcmeAccountsResponse_descriptor =
+      getDescriptor().getMessageTypes().get(13);
+    internal_static_certmint_v1_ListAcmeAccountsResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_certmint_v1_ListAcmeAccountsResponse_descriptor,
+        new java.lang.String[] { "AcmeAccounts", "NextPageToken", });
+    internal_static_certmint_v1_RevokeAcmeAccountRequest_descriptor =
+      getDescriptor().getMessageTypes().get(14);
+    internal_static_certmint_v1_RevokeAcmeAccountRequest_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_certmint_v1_RevokeAcmeAccountRequest_descriptor,
+        new java.lang.String[] { "AcmeAccount", });
+    internal_static_certmint_v1_RevokeAcmeAccountResponse_descriptor =
+      getDescriptor().getMessageTypes().get(15);
+    internal_static_certmint_v1_RevokeAcmeAccountResponse_fieldAccessorTable = new
+      com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
+        internal_static_certmint_v1_RevokeAcmeAccountResponse_descriptor,
+        new java.lang.String[] { "AcmeAccount", });
+    internal_static_certmint_v1_CreateCertificateProfileRequest_descriptor =
+      getDescriptor().getMessageTypes().get(16);
     internal_static_certmint_v1_CreateCertificateProfileRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_CreateCertificateProfileRequest_descriptor,
         new java.lang.String[] { "CertificateProfile", });
     internal_static_certmint_v1_CreateCertificateProfileResponse_descriptor =
-      getDescriptor().getMessageTypes().get(7);
+      getDescriptor().getMessageTypes().get(17);
     internal_static_certmint_v1_CreateCertificateProfileResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_CreateCertificateProfileResponse_descriptor,
         new java.lang.String[] { "CertificateProfile", });
     internal_static_certmint_v1_GetCertificateProfileRequest_descriptor =
-      getDescriptor().getMessageTypes().get(8);
+      getDescriptor().getMessageTypes().get(18);
     internal_static_certmint_v1_GetCertificateProfileRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_GetCertificateProfileRequest_descriptor,
         new java.lang.String[] { "CertificateProfile", });
     internal_static_certmint_v1_GetCertificateProfileResponse_descriptor =
-      getDescriptor().getMessageTypes().get(9);
+      getDescriptor().getMessageTypes().get(19);
     internal_static_certmint_v1_GetCertificateProfileResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_GetCertificateProfileResponse_descriptor,
         new java.lang.String[] { "CertificateProfile", });
     internal_static_certmint_v1_ListCertificateProfilesRequest_descriptor =
-      getDescriptor().getMessageTypes().get(10);
+      getDescriptor().getMessageTypes().get(20);
     internal_static_certmint_v1_ListCertificateProfilesRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_ListCertificateProfilesRequest_descriptor,
         new java.lang.String[] { "PageSize", "PageToken", });
     internal_static_certmint_v1_ListCertificateProfilesResponse_descriptor =
-      getDescriptor().getMessageTypes().get(11);
+      getDescriptor().getMessageTypes().get(21);
     internal_static_certmint_v1_ListCertificateProfilesResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_ListCertificateProfilesResponse_descriptor,
         new java.lang.String[] { "CertificateProfiles", "NextPageToken", });
     internal_static_certmint_v1_UpdateCertificateProfileRequest_descriptor =
-      getDescriptor().getMessageTypes().get(12);
+      getDescriptor().getMessageTypes().get(22);
     internal_static_certmint_v1_UpdateCertificateProfileRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_UpdateCertificateProfileRequest_descriptor,
         new java.lang.String[] { "CertificateProfile", "UpdateMask", });
     internal_static_certmint_v1_UpdateCertificateProfileResponse_descriptor =
-      getDescriptor().getMessageTypes().get(13);
+      getDescriptor().getMessageTypes().get(23);
     internal_static_certmint_v1_UpdateCertificateProfileResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_UpdateCertificateProfileResponse_descriptor,
         new java.lang.String[] { "CertificateProfile", });
     internal_static_certmint_v1_DeleteCertificateProfileRequest_descriptor =
-      getDescriptor().getMessageTypes().get(14);
+      getDescriptor().getMessageTypes().get(24);
     internal_static_certmint_v1_DeleteCertificateProfileRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_DeleteCertificateProfileRequest_descriptor,
         new java.lang.String[] { "CertificateProfile", "Etag", "Force", });
     internal_static_certmint_v1_DeleteCertificateProfileResponse_descriptor =
-      getDescriptor().getMessageTypes().get(15);
+      getDescriptor().getMessageTypes().get(25);
     internal_static_certmint_v1_DeleteCertificateProfileResponse_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_DeleteCertificateProfileResponse_descriptor,
