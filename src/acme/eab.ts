@@ -27,9 +27,6 @@ export function externalAccountHmacKey(deps: Pick<IssuanceDeps, "keyring">, keyI
   return Buffer.concat([mac.tag(keyId, "hmac key, first half"), mac.tag(keyId, "second half")]);
 }
 
-/** What PROFILE_NOT_ACME says a profile that does not enroll by ACME has none of. */
-export const EAB_KEYS = "External Account Binding keys";
-
 /**
  * CreateAcmeExternalAccountKey: a new key for an ACME profile, its id and HMAC key (base64url)
  * returned once. NOT_FOUND for an unknown profile; FAILED_PRECONDITION (PROFILE_NOT_ACME) for a
@@ -50,7 +47,7 @@ export async function createExternalAccountKey(
   call: Call,
   profileRef: string,
 ): Promise<{ keyId: string; hmacKey: string; profileId: string }> {
-  const profile = await acmeProfileNamed(deps.store, profileRef, EAB_KEYS);
+  const profile = await acmeProfileNamed(deps.store, profileRef, "External Account Binding keys");
   refuseIfAbandoned(call);
   const keyId = randomBytes(16).toString("base64url");
   const now = deps.now();
@@ -123,7 +120,7 @@ export async function verifyExternalAccountBinding(
     throw unauthorized("the externalAccountBinding MAC does not verify");
   }
   // After the MAC: only the key's holder learns of its revocation, or its creator's. A revoked
-  // key is kept (its HMAC key is derived from its id, so only this column refuses it).
+  // key's row is kept for ListAcmeExternalAccountKeys, and this column refuses it.
   if (key.revoked_at) {
     throw unauthorized(
       `this External Account Binding key was revoked by an admin at ${key.revoked_at.toISOString()} (RevokeAcmeExternalAccountKey), so it binds no account; ask an admin to create a new key (CreateAcmeExternalAccountKey)`,

@@ -10,6 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Role } from "../../gen/ts/certmint/v1/access_token_service";
 import {
   AcmeAccountStatus,
+  CertificateProfile,
+  EnrollmentMethod,
   ListAcmeAccountsRequest,
 } from "../../gen/ts/certmint/v1/certificate_profile_service";
 import { createToken } from "../certificates/helpers";
@@ -213,6 +215,37 @@ describe("an admin's ACME accounts", () => {
     expect(await accountRecords(idOf(c))).toEqual([]);
   });
 
+  it("a profile switched from ACME to API keeps its accounts: listed, and revoked, all the same", async () => {
+    await createAcmeProfile(s.h, "was-acme");
+    const c = client("was-acme");
+    await c.register();
+    await call(admin.clients.profiles, "updateCertificateProfile", {
+      certificateProfile: CertificateProfile.fromPartial({
+        slug: "was-acme",
+        enrollmentMethod: EnrollmentMethod.ENROLLMENT_METHOD_API,
+      }),
+      updateMask: ["enrollment_method"],
+    });
+    const listed = await list(auditor, { certificateProfile: "was-acme" });
+    expect(listed.acmeAccounts.map((a) => [a.id, a.status])).toEqual([
+      [idOf(c), AcmeAccountStatus.ACME_ACCOUNT_STATUS_VALID],
+    ]);
+    const revoked = await revoke(idOf(c));
+    expect(revoked.acmeAccount?.status).toBe(AcmeAccountStatus.ACME_ACCOUNT_STATUS_REVOKED);
+    expect((await accountRow(idOf(c))).status).toBe("revoked");
+    // Back on ACME, the account stays ended.
+    await call(admin.clients.profiles, "updateCertificateProfile", {
+      certificateProfile: CertificateProfile.fromPartial({
+        slug: "was-acme",
+        enrollmentMethod: EnrollmentMethod.ENROLLMENT_METHOD_ACME,
+      }),
+      updateMask: ["enrollment_method"],
+    });
+    const order = await c.newOrder(["back.acme.localhost"]);
+    expect(order.status).toBe(401);
+    expect(order.json.type).toBe(`${ACME}unauthorized`);
+  });
+
   it("an auditor lists accounts but may not revoke one; nothing is written", async () => {
     const c = client();
     await c.register();
@@ -224,7 +257,7 @@ describe("an admin's ACME accounts", () => {
     expect((await c.newOrder(["still.acme.localhost"])).status).toBe(201);
   });
 
-  it("refuses unknown accounts and profiles (NOT_FOUND), ids that are not UUIDs and non-ACME profiles", async () => {
+  it("refuses unknown accounts and profiles (NOT_FOUND) and ids that are not UUIDs", async () => {
     await createProfileRows(s.h, { slug: "api-only-accounts" });
     const statuses = await s.h.db.query(
       "select id, status, updated_at from acme_account order by id",
@@ -245,14 +278,9 @@ describe("an admin's ACME accounts", () => {
       code: status.NOT_FOUND,
       reason: "CERTIFICATE_PROFILE_NOT_FOUND",
     });
-    const notAcme = await expectRpcError(
-      list(admin.clients, { certificateProfile: "api-only-accounts" }),
-    );
-    expect({ code: notAcme.code, reason: notAcme.reason }).toEqual({
-      code: status.FAILED_PRECONDITION,
-      reason: "PROFILE_NOT_ACME",
-    });
-    expect(notAcme.message).toContain("ACME accounts belong to ACME profiles");
+    // A profile that never enrolled by ACME has no accounts: an empty page, not an error.
+    const notAcme = await list(admin.clients, { certificateProfile: "api-only-accounts" });
+    expect(notAcme).toEqual({ acmeAccounts: [], nextPageToken: "" });
     expect(
       await s.h.db.query("select id, status, updated_at from acme_account order by id"),
     ).toEqual(statuses);

@@ -335,7 +335,7 @@ describe("an admin's ACME External Account Binding keys", () => {
     expect(r.status, r.text).toBe(201);
   });
 
-  it("refuses unknown keys and profiles (NOT_FOUND) and non-ACME profiles, writing nothing", async () => {
+  it("refuses unknown keys and profiles (NOT_FOUND), writing nothing; a non-ACME profile lists none", async () => {
     await createProfileRows(s.h, { slug: "api-only-keys" });
     const revokedBefore = await count("acme_eab_key where revoked_at is not null");
     const statuses = await s.h.db.query("select id, status from acme_account order by id");
@@ -362,26 +362,13 @@ describe("an admin's ACME External Account Binding keys", () => {
       code: status.NOT_FOUND,
       reason: "CERTIFICATE_PROFILE_NOT_FOUND",
     });
-    const notAcme = await expectRpcError(
-      call(
-        admin.clients.profiles,
-        "listAcmeExternalAccountKeys",
-        ListAcmeExternalAccountKeysRequest.fromPartial({
-          certificateProfile: "api-only-keys",
-        }),
-      ),
+    // A profile that never enrolled by ACME has no keys: an empty page, not an error.
+    const notAcme = await call(
+      admin.clients.profiles,
+      "listAcmeExternalAccountKeys",
+      ListAcmeExternalAccountKeysRequest.fromPartial({ certificateProfile: "api-only-keys" }),
     );
-    expect({ code: notAcme.code, reason: notAcme.reason }).toEqual({
-      code: status.FAILED_PRECONDITION,
-      reason: "PROFILE_NOT_ACME",
-    });
-    expect(notAcme.preconditions).toEqual([
-      {
-        type: "ENROLLMENT_METHOD",
-        subject: "certificate_profiles/api-only-keys",
-        description: "the enrollment method must be ACME",
-      },
-    ]);
+    expect(notAcme).toEqual({ acmeExternalAccountKeys: [], nextPageToken: "" });
 
     expect(await count("acme_eab_key where revoked_at is not null")).toBe(revokedBefore);
     expect(await s.h.db.query("select id, status from acme_account order by id")).toEqual(statuses);

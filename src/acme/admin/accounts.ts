@@ -12,10 +12,7 @@ import type {
   ProfileRepository,
   StoreWith,
 } from "../../issuance/repositories";
-import { acmeProfileNamed } from "./profile";
-
-/** What PROFILE_NOT_ACME says a profile that does not enroll by ACME has none of. */
-const ACME_ACCOUNTS = "ACME accounts";
+import { profileNamed } from "./profile";
 
 export interface ListAcmeAccountsDeps {
   store: {
@@ -35,7 +32,7 @@ export async function listAcmeAccounts(
   deps: ListAcmeAccountsDeps,
   request: PageRequest & { caller: string; profile: string },
 ): Promise<Page<AcmeAccount>> {
-  const profile = await acmeProfileNamed(deps.store, request.profile, ACME_ACCOUNTS);
+  const profile = await profileNamed(deps.store, request.profile);
   return listPage(
     deps.keyring,
     request,

@@ -11,9 +11,8 @@ import type {
   ProfileRepository,
   StoreWith,
 } from "../../issuance/repositories";
-import { EAB_KEYS } from "../eab";
 import { type AccountRevocationStore, revokeLockedAccount } from "./accounts";
-import { acmeProfileNamed } from "./profile";
+import { profileNamed } from "./profile";
 
 export interface ListExternalAccountKeysDeps {
   store: {
@@ -34,7 +33,7 @@ export async function listExternalAccountKeys(
   deps: ListExternalAccountKeysDeps,
   request: PageRequest & { caller: string; profile: string },
 ): Promise<Page<ExternalAccountKey>> {
-  const profile = await acmeProfileNamed(deps.store, request.profile, EAB_KEYS);
+  const profile = await profileNamed(deps.store, request.profile);
   return listPage(
     deps.keyring,
     request,
@@ -67,8 +66,8 @@ export interface RevokedExternalAccountKey {
 
 /**
  * RevokeAcmeExternalAccountKey: the key's revoked_at is set, once; from the commit on it binds
- * no account (acme/eab.ts verifyExternalAccountBinding refuses it `unauthorized`: the HMAC key
- * is derived from the key id, so the row is kept and this column refuses it). The account it
+ * no account (acme/eab.ts verifyExternalAccountBinding refuses it `unauthorized`; the row is
+ * kept, not deleted, so that the list still shows who made it and what it bound). The account it
  * bound holds the key's authority: still valid, it is revoked in the same transaction as
  * RevokeAcmeAccount revokes one (revokeLockedAccount: audited, its waiting requests rejected).
  * The key's own record (resource: its profile, as CreateAcmeExternalAccountKey's) is written
