@@ -323,6 +323,17 @@ export async function keyChange(x: AcmeExchange): Promise<AcmeResponse> {
   }
   try {
     await x.ctx.store.transaction(async (tx) => {
+      // The account as committed, its row locked for the change, as updateAccount does: one an
+      // admin revoked (RevokeAcmeAccount) or a cut line deactivated after this request was
+      // verified keeps its key and answers unauthorized; one whose key another rollover changed
+      // meanwhile is not rolled over from a key it no longer has.
+      const current = await tx.acme.lockAccount(account.id);
+      if (current?.status !== "valid") {
+        throw new AcmeProblem("unauthorized", `the account is ${current?.status ?? "gone"}`, 401);
+      }
+      if (current.keyThumbprint !== oldThumbprint) {
+        throw malformed("oldKey is not the account's current key");
+      }
       const thumbprint = jwkThumbprint(newKey.jwk);
       await tx.acme.replaceAccountKey(account.id, newKey.jwk, thumbprint, x.now);
       await auditAs(x, account, "keyChange", tx, { type: "acme_account", id: account.id });
