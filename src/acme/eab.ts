@@ -123,7 +123,7 @@ export async function verifyExternalAccountBinding(
   // key's row is kept for ListAcmeExternalAccountKeys, and this column refuses it.
   if (key.revoked_at) {
     throw unauthorized(
-      `this External Account Binding key was revoked by an admin at ${key.revoked_at.toISOString()} (RevokeAcmeExternalAccountKey), so it binds no account; ask an admin to create a new key (CreateAcmeExternalAccountKey)`,
+      `this External Account Binding key was revoked at ${key.revoked_at.toISOString()} (by an admin, RevokeAcmeExternalAccountKey, or with the access-token line that created it), so it binds no account; ask an admin to create a new key (CreateAcmeExternalAccountKey)`,
     );
   }
   const creator = key.creator_id

@@ -174,7 +174,7 @@ describe("an admin's ACME External Account Binding keys", () => {
     expect(r.status, r.text).toBe(403);
     expect((r.json as { type: string }).type).toBe(`${ACME}unauthorized`);
     expect((r.json as { detail: string }).detail).toMatch(
-      /key was revoked by an admin at .*ask an admin to create a new key/,
+      /key was revoked at .*by an admin, RevokeAcmeExternalAccountKey.*ask an admin to create a new key/,
     );
     expect(await count("acme_account")).toBe(accounts);
     expect((await keyRow(key.keyId)).account_id).toBeNull();

@@ -154,14 +154,16 @@ describe("a cut line's ACME External Account Binding keys and accounts", () => {
     const refused = await register(unused);
     expect(refused.r.status, refused.r.text).toBe(403);
     expect((refused.r.json as { type: string }).type).toBe(`${ACME}unauthorized`);
-    // The line's unbound keys are gone, the expired member's too, and the cut's record says so.
+    // The line's unbound keys are revoked (kept, so listed), the expired member's too, and the
+    // cut's record says so (deleted until stop 48 of 2026-12-06).
     const refusedExpired = await register(ofExpired);
     expect(refusedExpired.r.status, refusedExpired.r.text).toBe(403);
     expect(
-      await s.h.db.query("select key_id from acme_eab_key where key_id = any($1::text[])", [
-        [unused.keyId, ofExpired.keyId],
-      ]),
-    ).toEqual([]);
+      await s.h.db.query(
+        "select key_id, revoked_at is not null as revoked from acme_eab_key where key_id = any($1::text[]) order by key_id",
+        [[unused.keyId, ofExpired.keyId]],
+      ),
+    ).toEqual([unused.keyId, ofExpired.keyId].sort().map((key_id) => ({ key_id, revoked: true })));
     const [cut] = await s.h.db.query<{ changes: Array<{ field: string; after: unknown }> }>(
       `select changes from audit_record where resource_type = 'access_token' and resource_id = $1
          and method = '/certmint.v1.AccessTokenService/RevokeAccessToken'`,
@@ -170,7 +172,7 @@ describe("a cut line's ACME External Account Binding keys and accounts", () => {
     expect(cut!.changes).toEqual(
       expect.arrayContaining([
         {
-          field: "deleted_external_account_keys",
+          field: "revoked_external_account_keys",
           after: [unused.keyId, ofExpired.keyId].sort(),
         },
       ]),

@@ -26,8 +26,8 @@ export interface ListExternalAccountKeysDeps {
  * ListAcmeExternalAccountKeys: a profile's External Account Binding keys (RFC 8555 7.3.4),
  * bound, unbound and revoked, oldest first (created_at, id), a keyset page at a time with signed
  * page tokens, as ListAccessTokens pages; never an HMAC key (none is stored: acme/eab.ts). Keys
- * a cut token line deleted unbound (access-tokens/line.ts) are not listed; the cut's audit
- * record names them.
+ * a cut token line revoked unbound (access-tokens/line.ts) are listed revoked (those it deleted
+ * before stop 48 of 2026-12-06 are gone; the cut's audit record names them).
  */
 export async function listExternalAccountKeys(
   deps: ListExternalAccountKeysDeps,
@@ -81,7 +81,7 @@ export interface RevokedExternalAccountKey {
  *    caller and the key's creator (FOR NO KEY UPDATE) would close a cycle: the cut waiting for
  *    this call's caller, this call for the key, the binding for the creator.
  *  - A cut of a token line (access-tokens/revoke.ts, line.ts) locks tokens, then skips a key
- *    held here (deleteUnboundKeysOf: SKIP LOCKED), then locks the line's accounts: it waits for
+ *    held here (revokeUnboundKeysOf: SKIP LOCKED), then locks the line's accounts: it waits for
  *    no row this call holds until the accounts, and this call, holding the key, waits at most for
  *    the cut's tokens, before it takes any account. A cut that commits first leaves the caller
  *    revoked (refused TOKEN_REVOKED, nothing written) or the account deactivated (left as it is).

@@ -26,7 +26,7 @@ import type {
  */
 
 export type LineStore = RowRevocationStore & {
-  acme: Pick<AcmeRepository, "accountsBoundByLine" | "updateAccount" | "deleteUnboundKeysOf">;
+  acme: Pick<AcmeRepository, "accountsBoundByLine" | "updateAccount" | "revokeUnboundKeysOf">;
   requests: Pick<RequestRepository, "rejectWaitingOf">;
   audit: Pick<AuditRepository, "insert">;
   tokens: Pick<AccessTokenRepository, "clientCertificatesOwnedBy" | "findBindings" | "find">;
@@ -36,16 +36,19 @@ export type LineStore = RowRevocationStore & {
 
 /**
  * The External Account Binding keys the line created that no account was bound with yet,
- * deleted (their ids returned, for the cut's audit record): a token of the line that merely
+ * revoked (their ids returned, for the cut's audit record; kept, as RevokeAcmeExternalAccountKey
+ * keeps a key, so that ListAcmeExternalAccountKeys shows them revoked; until stop 48 of
+ * 2026-12-06 they were deleted): a token of the line that merely
  * expired before the cut made them as much as a revoked one (acme/eab.ts refuses a key whose
  * creator is revoked, not one whose creator expired), and the leak's holder may have kept them.
  * Until stop 47 of 2026-12-06 they stayed usable (test/auth/stop47-line-leftovers.test.ts).
  */
-export function deleteLineKeys(
+export function revokeLineKeys(
   tx: Pick<LineStore, "acme">,
   lineIds: readonly string[],
+  now: Date,
 ): Promise<string[]> {
-  return tx.acme.deleteUnboundKeysOf(lineIds);
+  return tx.acme.revokeUnboundKeysOf(lineIds, now);
 }
 
 /**

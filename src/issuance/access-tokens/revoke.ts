@@ -19,11 +19,11 @@ import { requireCallerInForce } from "./caller";
 import { guardLastAdmin, type LastAdminStore, lastAdminCredential } from "./last-admin";
 import {
   deactivateLineAccounts,
-  deleteLineKeys,
   type LineStore,
   lineClientCertificates,
   oldestOf,
   revokeLineCertificates,
+  revokeLineKeys,
 } from "./line";
 import { tokenView } from "./request-id";
 
@@ -168,13 +168,13 @@ export async function revokeAccessToken(
     const certificates = cascade ? await lineClientCertificates(tx, lineIds, since, now) : [];
     const revokedCertificates: Certificate[] = [];
     const deactivatedAccounts: string[] = [];
-    const deletedKeys: string[] = [];
+    const revokedKeys: string[] = [];
     const revoke = async () => {
       await tx.tokens.markRevoked(token.id, now);
       for (const t of inForce) await tx.tokens.markRevoked(t.id, now);
       if (!cascade) return;
       // Keys, accounts, then certificates (the order of locks, see above).
-      deletedKeys.push(...(await deleteLineKeys(tx, lineIds)));
+      revokedKeys.push(...(await revokeLineKeys(tx, lineIds, now)));
       deactivatedAccounts.push(...(await deactivateLineAccounts(tx, call, token.id, lineIds, now)));
       revokedCertificates.push(
         ...(await revokeLineCertificates(tx, call, token.id, certificates, now)),
@@ -240,7 +240,7 @@ export async function revokeAccessToken(
       changes.push({ field: "revoked_created_tokens", after: revokedCreated.map((t) => t.id) });
     }
     if (cascade) {
-      changes.push({ field: "deleted_external_account_keys", after: deletedKeys });
+      changes.push({ field: "revoked_external_account_keys", after: revokedKeys });
       changes.push({ field: "deactivated_acme_accounts", after: deactivatedAccounts });
       changes.push({
         field: "revoked_certificates",

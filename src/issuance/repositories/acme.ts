@@ -286,11 +286,12 @@ export interface AcmeRepository {
    */
   accountsBoundByLine(creatorIds: readonly string[]): Promise<LineBoundAccount[]>;
   /**
-   * Deletes the External Account Binding keys created by `creatorIds` that no account was bound
-   * with yet; returns their key ids. One a binding in flight holds is skipped: that binding
-   * waits for its creator's row, which the caller holds, and is refused once it commits.
+   * Revokes (revoked_at = `now`) the External Account Binding keys created by `creatorIds` that
+   * no account was bound with yet and that are not revoked already; returns their key ids. One a
+   * binding in flight holds is skipped: that binding waits for its creator's row, which the
+   * caller holds, and is refused once it commits.
    */
-  deleteUnboundKeysOf(creatorIds: readonly string[]): Promise<string[]>;
+  revokeUnboundKeysOf(creatorIds: readonly string[], now: Date): Promise<string[]>;
 
   // ---- an admin's lists and revocations (CertificateProfileService) ----
   /** A page of a profile's keys, oldest first (created_at, id), in every state. */

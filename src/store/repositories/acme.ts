@@ -462,17 +462,18 @@ export class OrmAcmeRepository implements AcmeRepository {
     );
   }
 
-  async deleteUnboundKeysOf(creatorIds: readonly string[]): Promise<string[]> {
+  async revokeUnboundKeysOf(creatorIds: readonly string[], now: Date): Promise<string[]> {
     if (creatorIds.length === 0) return [];
     const rows = await this.query<{ key_id: string }>(
       // SKIP LOCKED: a binding in flight holds its key FOR UPDATE and then waits for its
       // creator's row, which the cut holds: waiting for the key here would deadlock. Once the
       // cut commits, that binding finds its creator revoked and is refused (acme/eab.ts).
-      `delete from acme_eab_key where id in (
-         select id from acme_eab_key where creator_id in (${UUIDS}) and account_id is null
+      `update acme_eab_key set revoked_at = ? where id in (
+         select id from acme_eab_key
+          where creator_id in (${UUIDS}) and account_id is null and revoked_at is null
             for update skip locked)
        returning key_id`,
-      [JSON.stringify(creatorIds)],
+      [now, JSON.stringify(creatorIds)],
     );
     return rows.map((r) => r.key_id).sort();
   }

@@ -62,8 +62,9 @@ type CertificateProfileServiceClient interface {
 	CreateAcmeExternalAccountKey(ctx context.Context, in *CreateAcmeExternalAccountKeyRequest, opts ...grpc.CallOption) (*CreateAcmeExternalAccountKeyResponse, error)
 	// ListAcmeExternalAccountKeys lists an ACME profile's External Account Binding keys, oldest
 	// first, a page at a time, bound and revoked ones included: each key's id, creator, and the
-	// account it bound. Never an HMAC key: certmint derives it and stores none. NOT_FOUND for an
-	// unknown profile.
+	// account it bound (keys revoked with their creator's token line too). Never an HMAC key:
+	// certmint derives it and stores none. A profile that no longer enrolls by ACME still lists
+	// the keys it had. NOT_FOUND for an unknown profile.
 	ListAcmeExternalAccountKeys(ctx context.Context, in *ListAcmeExternalAccountKeysRequest, opts ...grpc.CallOption) (*ListAcmeExternalAccountKeysResponse, error)
 	// RevokeAcmeExternalAccountKey revokes a key at once: from then on it binds no ACME account
 	// (newAccount answers unauthorized). The account it already bound holds the key's authority:
@@ -71,7 +72,8 @@ type CertificateProfileServiceClient interface {
 	// does. Revoking a revoked key changes nothing. Admin only. NOT_FOUND for an unknown key id.
 	RevokeAcmeExternalAccountKey(ctx context.Context, in *RevokeAcmeExternalAccountKeyRequest, opts ...grpc.CallOption) (*RevokeAcmeExternalAccountKeyResponse, error)
 	// ListAcmeAccounts lists an ACME profile's accounts, oldest first, a page at a time, in every
-	// status. NOT_FOUND for an unknown profile.
+	// status. A profile that no longer enrolls by ACME still lists the accounts it had. NOT_FOUND
+	// for an unknown profile.
 	ListAcmeAccounts(ctx context.Context, in *ListAcmeAccountsRequest, opts ...grpc.CallOption) (*ListAcmeAccountsResponse, error)
 	// RevokeAcmeAccount ends an ACME account at once, as the server's deactivation of RFC 8555
 	// 7.1.2 (status "revoked"): every later request it signs is answered unauthorized, an order
@@ -221,8 +223,9 @@ type CertificateProfileServiceServer interface {
 	CreateAcmeExternalAccountKey(context.Context, *CreateAcmeExternalAccountKeyRequest) (*CreateAcmeExternalAccountKeyResponse, error)
 	// ListAcmeExternalAccountKeys lists an ACME profile's External Account Binding keys, oldest
 	// first, a page at a time, bound and revoked ones included: each key's id, creator, and the
-	// account it bound. Never an HMAC key: certmint derives it and stores none. NOT_FOUND for an
-	// unknown profile.
+	// account it bound (keys revoked with their creator's token line too). Never an HMAC key:
+	// certmint derives it and stores none. A profile that no longer enrolls by ACME still lists
+	// the keys it had. NOT_FOUND for an unknown profile.
 	ListAcmeExternalAccountKeys(context.Context, *ListAcmeExternalAccountKeysRequest) (*ListAcmeExternalAccountKeysResponse, error)
 	// RevokeAcmeExternalAccountKey revokes a key at once: from then on it binds no ACME account
 	// (newAccount answers unauthorized). The account it already bound holds the key's authority:
@@ -230,7 +233,8 @@ type CertificateProfileServiceServer interface {
 	// does. Revoking a revoked key changes nothing. Admin only. NOT_FOUND for an unknown key id.
 	RevokeAcmeExternalAccountKey(context.Context, *RevokeAcmeExternalAccountKeyRequest) (*RevokeAcmeExternalAccountKeyResponse, error)
 	// ListAcmeAccounts lists an ACME profile's accounts, oldest first, a page at a time, in every
-	// status. NOT_FOUND for an unknown profile.
+	// status. A profile that no longer enrolls by ACME still lists the accounts it had. NOT_FOUND
+	// for an unknown profile.
 	ListAcmeAccounts(context.Context, *ListAcmeAccountsRequest) (*ListAcmeAccountsResponse, error)
 	// RevokeAcmeAccount ends an ACME account at once, as the server's deactivation of RFC 8555
 	// 7.1.2 (status "revoked"): every later request it signs is answered unauthorized, an order

@@ -130,8 +130,9 @@ class CertificateProfileServiceServicer(object):
     def ListAcmeExternalAccountKeys(self, request, context):
         """ListAcmeExternalAccountKeys lists an ACME profile's External Account Binding keys, oldest
         first, a page at a time, bound and revoked ones included: each key's id, creator, and the
-        account it bound. Never an HMAC key: certmint derives it and stores none. NOT_FOUND for an
-        unknown profile.
+        account it bound (keys revoked with their creator's token line too). Never an HMAC key:
+        certmint derives it and stores none. A profile that no longer enrolls by ACME still lists
+        the keys it had. NOT_FOUND for an unknown profile.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -149,7 +150,8 @@ class CertificateProfileServiceServicer(object):
 
     def ListAcmeAccounts(self, request, context):
         """ListAcmeAccounts lists an ACME profile's accounts, oldest first, a page at a time, in every
-        status. NOT_FOUND for an unknown profile.
+        status. A profile that no longer enrolls by ACME still lists the accounts it had. NOT_FOUND
+        for an unknown profile.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

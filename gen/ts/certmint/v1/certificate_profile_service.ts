@@ -3676,8 +3676,9 @@ export const CertificateProfileServiceService = {
   /**
    * ListAcmeExternalAccountKeys lists an ACME profile's External Account Binding keys, oldest
    * first, a page at a time, bound and revoked ones included: each key's id, creator, and the
-   * account it bound. Never an HMAC key: certmint derives it and stores none. NOT_FOUND for an
-   * unknown profile.
+   * account it bound (keys revoked with their creator's token line too). Never an HMAC key:
+   * certmint derives it and stores none. A profile that no longer enrolls by ACME still lists
+   * the keys it had. NOT_FOUND for an unknown profile.
    */
   listAcmeExternalAccountKeys: {
     path: "/certmint.v1.CertificateProfileService/ListAcmeExternalAccountKeys" as const,
@@ -3713,7 +3714,8 @@ export const CertificateProfileServiceService = {
   },
   /**
    * ListAcmeAccounts lists an ACME profile's accounts, oldest first, a page at a time, in every
-   * status. NOT_FOUND for an unknown profile.
+   * status. A profile that no longer enrolls by ACME still lists the accounts it had. NOT_FOUND
+   * for an unknown profile.
    */
   listAcmeAccounts: {
     path: "/certmint.v1.CertificateProfileService/ListAcmeAccounts" as const,
@@ -3780,8 +3782,9 @@ export interface CertificateProfileServiceServer extends UntypedServiceImplement
   /**
    * ListAcmeExternalAccountKeys lists an ACME profile's External Account Binding keys, oldest
    * first, a page at a time, bound and revoked ones included: each key's id, creator, and the
-   * account it bound. Never an HMAC key: certmint derives it and stores none. NOT_FOUND for an
-   * unknown profile.
+   * account it bound (keys revoked with their creator's token line too). Never an HMAC key:
+   * certmint derives it and stores none. A profile that no longer enrolls by ACME still lists
+   * the keys it had. NOT_FOUND for an unknown profile.
    */
   listAcmeExternalAccountKeys: handleUnaryCall<ListAcmeExternalAccountKeysRequest, ListAcmeExternalAccountKeysResponse>;
   /**
@@ -3796,7 +3799,8 @@ export interface CertificateProfileServiceServer extends UntypedServiceImplement
   >;
   /**
    * ListAcmeAccounts lists an ACME profile's accounts, oldest first, a page at a time, in every
-   * status. NOT_FOUND for an unknown profile.
+   * status. A profile that no longer enrolls by ACME still lists the accounts it had. NOT_FOUND
+   * for an unknown profile.
    */
   listAcmeAccounts: handleUnaryCall<ListAcmeAccountsRequest, ListAcmeAccountsResponse>;
   /**
@@ -3924,8 +3928,9 @@ export interface CertificateProfileServiceClient extends Client {
   /**
    * ListAcmeExternalAccountKeys lists an ACME profile's External Account Binding keys, oldest
    * first, a page at a time, bound and revoked ones included: each key's id, creator, and the
-   * account it bound. Never an HMAC key: certmint derives it and stores none. NOT_FOUND for an
-   * unknown profile.
+   * account it bound (keys revoked with their creator's token line too). Never an HMAC key:
+   * certmint derives it and stores none. A profile that no longer enrolls by ACME still lists
+   * the keys it had. NOT_FOUND for an unknown profile.
    */
   listAcmeExternalAccountKeys(
     request: ListAcmeExternalAccountKeysRequest,
@@ -3965,7 +3970,8 @@ export interface CertificateProfileServiceClient extends Client {
   ): ClientUnaryCall;
   /**
    * ListAcmeAccounts lists an ACME profile's accounts, oldest first, a page at a time, in every
-   * status. NOT_FOUND for an unknown profile.
+   * status. A profile that no longer enrolls by ACME still lists the accounts it had. NOT_FOUND
+   * for an unknown profile.
    */
   listAcmeAccounts(
     request: ListAcmeAccountsRequest,

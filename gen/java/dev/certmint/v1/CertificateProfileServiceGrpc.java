@@ -455,8 +455,9 @@ public final class CertificateProfileServiceGrpc {
      * <pre>
      * ListAcmeExternalAccountKeys lists an ACME profile's External Account Binding keys, oldest
      * first, a page at a time, bound and revoked ones included: each key's id, creator, and the
-     * account it bound. Never an HMAC key: certmint derives it and stores none. NOT_FOUND for an
-     * unknown profile.
+     * account it bound (keys revoked with their creator's token line too). Never an HMAC key:
+     * certmint derives it and stores none. A profile that no longer enrolls by ACME still lists
+     * the keys it had. NOT_FOUND for an unknown profile.
      * </pre>
      */
     public void listAcmeExternalAccountKeys(dev.certmint.v1.ListAcmeExternalAccountKeysRequest request,
@@ -480,7 +481,8 @@ public final class CertificateProfileServiceGrpc {
     /**
      * <pre>
      * ListAcmeAccounts lists an ACME profile's accounts, oldest first, a page at a time, in every
-     * status. NOT_FOUND for an unknown profile.
+     * status. A profile that no longer enrolls by ACME still lists the accounts it had. NOT_FOUND
+     * for an unknown profile.
      * </pre>
      */
     public void listAcmeAccounts(dev.certmint.v1.ListAcmeAccountsRequest request,
@@ -676,8 +678,9 @@ public final class CertificateProfileServiceGrpc {
      * <pre>
      * ListAcmeExternalAccountKeys lists an ACME profile's External Account Binding keys, oldest
      * first, a page at a time, bound and revoked ones included: each key's id, creator, and the
-     * account it bound. Never an HMAC key: certmint derives it and stores none. NOT_FOUND for an
-     * unknown profile.
+     * account it bound (keys revoked with their creator's token line too). Never an HMAC key:
+     * certmint derives it and stores none. A profile that no longer enrolls by ACME still lists
+     * the keys it had. NOT_FOUND for an unknown profile.
      * </pre>
      */
     public void listAcmeExternalAccountKeys(dev.certmint.v1.ListAcmeExternalAccountKeysRequest request,
@@ -703,7 +706,8 @@ public final class CertificateProfileServiceGrpc {
     /**
      * <pre>
      * ListAcmeAccounts lists an ACME profile's accounts, oldest first, a page at a time, in every
-     * status. NOT_FOUND for an unknown profile.
+     * status. A profile that no longer enrolls by ACME still lists the accounts it had. NOT_FOUND
+     * for an unknown profile.
      * </pre>
      */
     public void listAcmeAccounts(dev.certmint.v1.ListAcmeAccountsRequest request,
@@ -820,8 +824,9 @@ public final class CertificateProfileServiceGrpc {
      * <pre>
      * ListAcmeExternalAccountKeys lists an ACME profile's External Account Binding keys, oldest
      * first, a page at a time, bound and revoked ones included: each key's id, creator, and the
-     * account it bound. Never an HMAC key: certmint derives it and stores none. NOT_FOUND for an
-     * unknown profile.
+     * account it bound (keys revoked with their creator's token line too). Never an HMAC key:
+     * certmint derives it and stores none. A profile that no longer enrolls by ACME still lists
+     * the keys it had. NOT_FOUND for an unknown profile.
      * </pre>
      */
     public dev.certmint.v1.ListAcmeExternalAccountKeysResponse listAcmeExternalAccountKeys(dev.certmint.v1.ListAcmeExternalAccountKeysRequest request) {
@@ -845,7 +850,8 @@ public final class CertificateProfileServiceGrpc {
     /**
      * <pre>
      * ListAcmeAccounts lists an ACME profile's accounts, oldest first, a page at a time, in every
-     * status. NOT_FOUND for an unknown profile.
+     * status. A profile that no longer enrolls by ACME still lists the accounts it had. NOT_FOUND
+     * for an unknown profile.
      * </pre>
      */
     public dev.certmint.v1.ListAcmeAccountsResponse listAcmeAccounts(dev.certmint.v1.ListAcmeAccountsRequest request) {
@@ -966,8 +972,9 @@ public final class CertificateProfileServiceGrpc {
      * <pre>
      * ListAcmeExternalAccountKeys lists an ACME profile's External Account Binding keys, oldest
      * first, a page at a time, bound and revoked ones included: each key's id, creator, and the
-     * account it bound. Never an HMAC key: certmint derives it and stores none. NOT_FOUND for an
-     * unknown profile.
+     * account it bound (keys revoked with their creator's token line too). Never an HMAC key:
+     * certmint derives it and stores none. A profile that no longer enrolls by ACME still lists
+     * the keys it had. NOT_FOUND for an unknown profile.
      * </pre>
      */
     public com.google.common.util.concurrent.ListenableFuture<dev.certmint.v1.ListAcmeExternalAccountKeysResponse> listAcmeExternalAccountKeys(
@@ -993,7 +1000,8 @@ public final class CertificateProfileServiceGrpc {
     /**
      * <pre>
      * ListAcmeAccounts lists an ACME profile's accounts, oldest first, a page at a time, in every
-     * status. NOT_FOUND for an unknown profile.
+     * status. A profile that no longer enrolls by ACME still lists the accounts it had. NOT_FOUND
+     * for an unknown profile.
      * </pre>
      */
     public com.google.common.util.concurrent.ListenableFuture<dev.certmint.v1.ListAcmeAccountsResponse> listAcmeAccounts(
