@@ -25,6 +25,10 @@
 //    and prepares it there; _PACOTE_NO_PREPARE_ is only pacote's list of git dependencies being
 //    prepared, inherited by every npm below it (a directory dependency of a git dependency sees
 //    it too), so it marks a git install only where npm was started in this package's directory.
+//  - prepare for `npx certmint` in the clone (npm_command "exec", npm's prefix the clone): npm
+//    11.19 installs the clone, linked, into its npx cache to run its own bin; it goes on. Until
+//    stop 48 of 2026-12-06 it was refused as a directory install, and every `npx certmint` of
+//    the README failed with npm 11.19 (npm 10 ran the clone's bin without installing it).
 // Until stop 44 of 2026-12-06 a directory install was refused with the git message: any
 // _PACOTE_NO_PREPARE_, and any npm_package_resolved (even "null") outside INIT_CWD, was taken
 // as a git install.
@@ -74,6 +78,18 @@ function ownInstall() {
   return !prefix || inside(prefix, root);
 }
 
+/**
+ * Whether this is `npx certmint` (npm exec) run in the clone or below it: npm 11 (11.19 at
+ * least) runs a command named by the project's own bin by installing the project, linked
+ * (npm_package_resolved "null"), into its npx cache, and runs prepare there; that is the clone
+ * running its own CLI, not another project installing it.
+ */
+function selfExec() {
+  if (env.npm_command !== "exec") return false;
+  const prefix = env.npm_config_local_prefix || env.INIT_CWD;
+  return Boolean(prefix && inside(prefix, root) && inside(root, prefix));
+}
+
 /** prepack (npm 6, yarn, pnpm pack a git dependency's clone): started outside the package. */
 function packedForAnother() {
   const resolved = resolvedDir();
@@ -112,5 +128,5 @@ function refuse(kind) {
 
 if (event === "prepack") refuse(gitInstall() || packedForAnother() ? "git" : "pack");
 else if (event === "prepare" && gitInstall()) refuse("git");
-else if (event === "prepare" && !ownInstall()) refuse("directory");
-// prepare in the clone itself (npm install, npm ci): nothing to do.
+else if (event === "prepare" && !ownInstall() && !selfExec()) refuse("directory");
+// prepare in the clone itself (npm install, npm ci, npx certmint): nothing to do.

@@ -224,6 +224,30 @@ describe("the root package.json's lifecycle scripts", () => {
       expectDirectoryRefusal(r);
     });
 
+    it("npx certmint in the clone (npm 11.19 installs the clone, linked, into its npx cache to run its own bin) goes on: exit 0, silent", () => {
+      for (const cwd of [ROOT, join(ROOT, "test")]) {
+        const r = runScript(prepare, "prepare", {
+          npm_command: "exec",
+          INIT_CWD: cwd,
+          npm_config_local_prefix: ROOT,
+          npm_package_resolved: "null",
+          npm_config_user_agent: "npm/11.19.1 node/v20.20.2 linux x64 workspaces/false",
+        });
+        expect(r.code, r.stderr).toBe(0);
+        expect(r.stderr).toBe("");
+      }
+    });
+
+    it("npx <path to a clone> from another project: refused with the directory message", () => {
+      const r = runScript(prepare, "prepare", {
+        npm_command: "exec",
+        INIT_CWD: consumer,
+        npm_config_local_prefix: consumer,
+        npm_package_resolved: "null",
+      });
+      expectDirectoryRefusal(r);
+    });
+
     it("npm install (or npm ci) in the clone itself goes on: exit 0, silent", () => {
       for (const cwd of [ROOT, join(ROOT, "test")]) {
         const r = runScript(prepare, "prepare", {
