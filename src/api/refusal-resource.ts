@@ -28,6 +28,11 @@ export function namedResource(method: string, request: unknown): AuditResource |
   if (service === "CertificateService" && typeof requestRef === "string" && requestRef.trim()) {
     return { type: "certificate_request", id: requestRef.trim().slice(0, MAX_REFERENCE) };
   }
+  // RevokeAcmeExternalAccountKey names a key, not a profile.
+  const keyRef = (request as { keyId?: unknown }).keyId;
+  if (service === "CertificateProfileService" && typeof keyRef === "string" && keyRef.trim()) {
+    return { type: "acme_external_account_key", id: keyRef.trim().slice(0, MAX_REFERENCE) };
+  }
   // RevokeAcmeAccount names an ACME account, not a profile.
   const accountRef = (request as { acmeAccount?: unknown }).acmeAccount;
   if (

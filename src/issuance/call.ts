@@ -1,4 +1,4 @@
-import { CertmintError, clip, permissionDenied, quoted } from "../errors";
+import { CertmintError, clip, permissionDenied, quoted, unauthenticated } from "../errors";
 
 /** The four roles a token grants (proto certmint.v1.Role; the permission table is src/auth/permissions.ts). */
 export const ROLES = ["ADMIN", "ISSUER", "APPROVER", "AUDITOR"] as const;
@@ -203,5 +203,45 @@ export function requireProfileAccess(
     "PROFILE_NOT_GRANTED",
     `access token "${actor.slug}" (${actor.role.toLowerCase()}) may not act on certificate profile ${quoted(ref)}; an admin can create a token that lists it`,
     { metadata: { certificate_profile: clip(ref, 64), access_token: actor.slug } },
+  );
+}
+
+/**
+ * A call made for an ACME account (acme/acting.ts accountCall: the actor is the acme_account
+ * id, the method "/acme/..."): a finalize is the only ACME call that records a request.
+ */
+export function isAcmeCall(call: Call): boolean {
+  return call.method.startsWith("/acme/");
+}
+
+/**
+ * Whose standing a write of this call's request must hold to its commit (FOR SHARE in the same
+ * transaction or statement), so that a revocation committed first is seen and one that comes
+ * later waits: the caller's access token (every token row: a bearer token, or a client
+ * certificate bound to one), or an ACME caller's account (valid); certmint's own calls
+ * (SYSTEM_ACTOR) have none. The store of a signed certificate (sign-then-store.ts) and the
+ * record of a request that waits for approval (intent.ts) both take it.
+ */
+export function requesterInForce(call: Call): { callerInForce?: string; accountInForce?: string } {
+  if (call.actor.id === SYSTEM_ACTOR.id) return {};
+  return isAcmeCall(call) ? { accountInForce: call.actor.id } : { callerInForce: call.actor.id };
+}
+
+/**
+ * What a call whose requester lost its standing before its request could be written answers
+ * (nothing was written): an ACME account deactivated or revoked (RFC 8555 7.3.6, 7.1.2: the
+ * finalize answers `unauthorized` and makes the order invalid, acme/handlers/orders.ts), or a
+ * revoked access token.
+ */
+export function requesterGone(call: Call, what: string): CertmintError {
+  if (isAcmeCall(call)) {
+    return unauthenticated(
+      "ACCOUNT_DEACTIVATED",
+      `ACME account ${call.actor.id} was deactivated or revoked while this order was being finalized (RFC 8555 7.3.6, 7.1.2); ${what}`,
+    );
+  }
+  return unauthenticated(
+    "TOKEN_REVOKED",
+    `access token "${call.actor.slug}" was revoked before this request could be recorded; ${what}`,
   );
 }

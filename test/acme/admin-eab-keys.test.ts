@@ -179,7 +179,7 @@ describe("an admin's ACME External Account Binding keys", () => {
     expect(await count("acme_account")).toBe(accounts);
     expect((await keyRow(key.keyId)).account_id).toBeNull();
 
-    // Audited under the admin's token: the profile's record names the key.
+    // Audited under the admin's token, against the key.
     const [record] = await s.h.db.query<{
       actor_id: string;
       resource_type: string;
@@ -194,8 +194,11 @@ describe("an admin's ACME External Account Binding keys", () => {
     );
     expect(record).toMatchObject({
       actor_id: admin.id,
-      resource_type: "certificate_profile",
-      changes: [{ field: "revoked_external_account_key_id", after: key.keyId }],
+      resource_type: "acme_external_account_key",
+      changes: [
+        { field: "certificate_profile_id", after: expect.any(String) },
+        { field: "revoked_external_account_key_id", after: key.keyId },
+      ],
     });
   });
 
@@ -236,15 +239,17 @@ describe("an admin's ACME External Account Binding keys", () => {
       ],
     });
     const keyRecords = await s.h.db.query<{ changes: unknown }>(
-      `select changes from audit_record where resource_type = 'certificate_profile' and method = $1
-          and changes @> $2::jsonb`,
+      `select changes from audit_record where resource_type = 'acme_external_account_key'
+          and resource_id = $3 and method = $1 and changes @> $2::jsonb`,
       [
         REVOKE_KEY,
         JSON.stringify([{ field: "revoked_external_account_key_id", after: key.keyId }]),
+        key.keyId,
       ],
     );
     expect(keyRecords.map((k) => k.changes)).toEqual([
       [
+        { field: "certificate_profile_id", after: expect.any(String) },
         { field: "revoked_external_account_key_id", after: key.keyId },
         { field: "revoked_acme_account_id", after: accountId },
       ],
@@ -331,6 +336,17 @@ describe("an admin's ACME External Account Binding keys", () => {
     const denied = await expectRpcError(revokeKey(key.keyId, auditor));
     expect(denied.code).toBe(status.PERMISSION_DENIED);
     expect((await keyRow(key.keyId)).revoked_at).toBeNull();
+    // The refusal is recorded against the key it named, as a revocation is: "who tried to revoke
+    // key X" is one resource filter (until stop 48 of 2026-12-06 it named no resource).
+    const [refusal] = await s.h.db.query<{ resource_type: string; error_reason: string }>(
+      `select resource_type, error_reason from audit_record
+        where method = $1 and resource_id = $2 and status_code <> 0`,
+      [REVOKE_KEY, key.keyId],
+    );
+    expect(refusal).toEqual({
+      resource_type: "acme_external_account_key",
+      error_reason: "ROLE_NOT_ALLOWED",
+    });
     const { r } = await register(key);
     expect(r.status, r.text).toBe(201);
   });

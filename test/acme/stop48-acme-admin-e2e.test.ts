@@ -620,10 +620,10 @@ describe("stop 48: ACME administration RPCs against the compiled server", () => 
   };
 
   /**
-   * An order of `c` for `name` on an approval profile, validated over http-01 (a challenge
-   * server of the test's on the validation port) and finalized: its request waits for approval.
+   * An order of `c` for `name`, validated over http-01 (a challenge server of the test's on the
+   * validation port): ready to finalize, with the DER of a CSR for it.
    */
-  const waitingForApproval = async (c: AcmeTestClient, name: string) => {
+  const readyOrder = async (c: AcmeTestClient, name: string) => {
     const order = await c.newOrder([name]);
     expect(order.status, order.text).toBe(201);
     const orderUrl = order.headers.location as string;
@@ -652,12 +652,23 @@ describe("stop 48: ACME administration RPCs against the compiled server", () => 
       csr.csrPem.replace(/-----[^-]+-----/g, "").replace(/\s+/g, ""),
       "base64",
     );
-    const finalized = await c.post(order.json.finalize as string, { csr: b64u(der) });
+    return {
+      orderUrl,
+      orderId: orderUrl.split("/").at(-1)!,
+      finalize: order.json.finalize as string,
+      der,
+    };
+  };
+
+  /** An order of `c` for `name` on an approval profile, finalized: its request waits for approval. */
+  const waitingForApproval = async (c: AcmeTestClient, name: string) => {
+    const { orderUrl, orderId, finalize, der } = await readyOrder(c, name);
+    const finalized = await c.post(finalize, { csr: b64u(der) });
     expect(finalized.json.status, finalized.text).toBe("processing");
     const [request] = await db.query<{ id: string; status: string }>(
       `select r.id, r.status from acme_order o join certificate_request r on r.id = o.certificate_request_id
         where o.id = $1`,
-      [orderUrl.split("/").at(-1)],
+      [orderId],
     );
     expect(request?.status).toBe("PENDING_APPROVAL");
     return { orderUrl, id: request!.id };
@@ -861,6 +872,72 @@ describe("stop 48: ACME administration RPCs against the compiled server", () => 
       key: before,
       keyChanges: 0,
     });
+  });
+
+  /**
+   * Found by this stop's outside probe (F1): a finalize on an approval profile verified before
+   * RevokeAcmeAccount committed, and recorded after it, left a request of the revoked account
+   * waiting for an approver (the proto: "an order being finalized stores nothing, and its
+   * requests waiting for approval are rejected"). The record of a waiting request now holds the
+   * account FOR SHARE and finds it revoked (store/repositories/issuance.ts recordWaitingRequest).
+   */
+  it("4: a finalize (approval profile) queued behind RevokeAcmeAccount records no waiting request", async () => {
+    const c = new AcmeTestClient(directory("gated-acme"), settings.tlsCaFile);
+    expect((await c.register()).status).toBe(201);
+    const accountId = c.kid!.split("/").at(-1)!;
+    const o = await readyOrder(c, "raced.acme.localhost");
+    const body = await c.jws(o.finalize, { csr: b64u(o.der) });
+    const holder = new PgClient({ connectionString: db.url });
+    await holder.connect();
+    let answer: Awaited<ReturnType<AcmeTestClient["http"]>>;
+    try {
+      await holder.query("begin");
+      await holder.query("select 1 from acme_order where id = $1 for update", [o.orderId]);
+      // The finalize is verified (its JWS, its account valid), then waits for the order's row.
+      let done = false;
+      const finalizing = c.http("POST", o.finalize, body).finally(() => {
+        done = true;
+      });
+      await waitFor(
+        "the finalize to wait for the order's row",
+        async () =>
+          done ||
+          Number(
+            (
+              await db.query<{ n: string }>(
+                `select count(*) as n from pg_stat_activity
+                  where datname = current_database() and cardinality(pg_blocking_pids(pid)) > 0`,
+              )
+            )[0]!.n,
+          ) >= 1,
+      );
+      expect(done, "the finalize finished before the order's row was let go").toBe(false);
+      const revoked = await call(admin.profiles, "revokeAcmeAccount", { acmeAccount: accountId });
+      expect(revoked.acmeAccount?.status).toBe(AcmeAccountStatus.ACME_ACCOUNT_STATUS_REVOKED);
+      await holder.query("commit");
+      answer = await finalizing;
+    } finally {
+      await holder.end();
+    }
+    expect(answer.json.type, answer.text).toBe(`${ACME}unauthorized`);
+    // No request of the account waits for an approver, and nothing was issued to it.
+    expect(
+      await db.query(
+        `select r.status from acme_order o join certificate_request r on r.id = o.certificate_request_id
+          where o.id = $1 and r.status not in ('REJECTED', 'FAILED')`,
+        [o.orderId],
+      ),
+    ).toEqual([]);
+    expect(
+      await count("certificate_request where caller = $1 and status = 'PENDING_APPROVAL'", [
+        accountId,
+      ]),
+    ).toBe(0);
+    const [order] = await db.query<{ status: string; certificate_id: string | null }>(
+      "select status, certificate_id from acme_order where id = $1",
+      [o.orderId],
+    );
+    expect(order).toEqual({ status: "invalid", certificate_id: null });
   });
 
   it("4: an approval queued behind RevokeAcmeAccount issues nothing to the revoked account", async () => {

@@ -70,7 +70,8 @@ export interface RevokedExternalAccountKey {
  * kept, not deleted, so that the list still shows who made it and what it bound). The account it
  * bound holds the key's authority: still valid, it is revoked in the same transaction as
  * RevokeAcmeAccount revokes one (revokeLockedAccount: audited, its waiting requests rejected).
- * The key's own record (resource: its profile, as CreateAcmeExternalAccountKey's) is written
+ * The key's own record (resource: the key, acme_external_account_key and its key_id, so that a
+ * refusal of the same call, recorded against the key it named, is found beside it) is written
  * last, so it is the call's. A key revoked already is returned as it is, nothing written.
  *
  * Order of locks: the key's row (FOR UPDATE), the caller's token (FOR SHARE, requireCallerInForce,
@@ -126,7 +127,8 @@ export async function revokeExternalAccountKey(
         )
       : undefined;
     await tx.audit.insert(
-      changeRecord(call, { type: "certificate_profile", id: key.profileId }, now, undefined, [
+      changeRecord(call, { type: "acme_external_account_key", id: key.keyId }, now, undefined, [
+        { field: "certificate_profile_id", after: key.profileId },
         { field: "revoked_external_account_key_id", after: key.keyId },
         ...(revokedAccount ? [{ field: "revoked_acme_account_id", after: revokedAccount.id }] : []),
       ]),

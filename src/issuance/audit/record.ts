@@ -12,9 +12,11 @@ export const AUDIT_RESOURCE_TYPES = [
   "certificate_request",
   "certificate",
   "access_token",
-  // ACME (src/acme): accounts (created, deactivated, key rolled over) and orders.
+  // ACME (src/acme): accounts (created, deactivated, key rolled over, revoked) and orders.
   "acme_account",
   "acme_order",
+  // An External Account Binding key (its key_id) revoked by an admin (RevokeAcmeExternalAccountKey).
+  "acme_external_account_key",
   // A KEK rotation (src/kek-rotation: method and actor_slug "rotate-kek", no access token).
   "key_encryption_key",
 ] as const;

@@ -1,7 +1,7 @@
 import { CertmintError } from "../../errors";
 import { newSerialNumber, serialToHex } from "../../signer";
 import { changeRecord, forgetChangeRecord } from "../audit/record";
-import type { Call } from "../call";
+import { type Call, requesterGone, requesterInForce } from "../call";
 import { newRowId } from "../common/ids";
 import { referenceNotFound } from "../common/refs";
 import type { IssuanceObserver } from "../observer";
@@ -71,10 +71,15 @@ export async function recordWaitingForApproval(
     request,
     audit,
     deps.pendingApprovalsPerToken,
+    requesterInForce(call),
   );
   if (recorded === "profile-gone") {
     forgetChangeRecord(call);
     throw referenceNotFound("certificate profile", plan.profile.slug);
+  }
+  if (recorded === "caller-revoked") {
+    forgetChangeRecord(call);
+    throw requesterGone(call, "nothing was recorded");
   }
   if (typeof recorded === "object") {
     forgetChangeRecord(call);

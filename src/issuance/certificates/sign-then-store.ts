@@ -4,7 +4,7 @@ import { spkiSha256Of } from "../../signer";
 import { changeRecord, forgetChangeRecord } from "../audit/record";
 import { noteRevokedAbove, requireActive } from "../ca/load";
 import { refuseTakenCaName } from "../ca/new-ca";
-import { type Call, refuseIfAbandoned, SYSTEM_ACTOR } from "../call";
+import { type Call, isAcmeCall, refuseIfAbandoned, requesterInForce } from "../call";
 import type { IssuanceDeps } from "../deps";
 import type {
   Certificate,
@@ -162,7 +162,6 @@ async function storeSigned(
   signedIssuance: SignedIssuance,
 ): Promise<IssuanceStored> {
   const ca = plan.ca;
-  const { actor } = call;
   // Every caller with an access_token row: a bearer token, or a client certificate bound to a
   // token (the actor is that token), of any role. An issuer's certificate is a credential too
   // (mTLS clients of other services); until stop 46 of 2026-12-06 only an admin's store was
@@ -175,13 +174,7 @@ async function storeSigned(
   // stores nothing ("caller-revoked"). Until stop 47 of 2026-12-06 a finalize checked the
   // account when it started, not when it stored, and an account deactivated meanwhile still got
   // the certificate.
-  const acme = isAcmeCall(call);
-  const byToken = actor.id !== SYSTEM_ACTOR.id && !acme;
-  const issuance: SignedIssuance = byToken
-    ? { ...signedIssuance, callerInForce: actor.id }
-    : acme
-      ? { ...signedIssuance, accountInForce: actor.id }
-      : signedIssuance;
+  const issuance: SignedIssuance = { ...signedIssuance, ...requesterInForce(call) };
   try {
     if (!ca || !plan.isCa || renewalOf) return await deps.store.issuance.storeIssuance(issuance);
     const spki = spkiSha256Of(key.publicKey);
@@ -194,14 +187,6 @@ async function storeSigned(
     forgetChangeRecord(call);
     throw err;
   }
-}
-
-/**
- * A call made for an ACME account (acme/acting.ts accountCall: the actor is the acme_account
- * id, the method "/acme/..."); the only ACME call that stores an issuance is the finalize.
- */
-function isAcmeCall(call: Call): boolean {
-  return call.method.startsWith("/acme/");
 }
 
 /** The request as it is stored: ISSUED, naming its certificate, a generated key held or not. */

@@ -242,14 +242,18 @@ export interface IssuanceRepository {
    * how many wait. Exact under concurrency, on every replica: calls of one caller count one
    * after another. Holds the profile's row against its deletion until the commit;
    * "profile-gone" when it was deleted meanwhile (nothing written). A renewal is refused while
-   * another renewal of the same certificate waits ({ renewalWaiting: its id }). True and false
-   * as recordRequest.
+   * another renewal of the same certificate waits ({ renewalWaiting: its id }). With a
+   * `requester`, its token (not revoked) or ACME account (valid) is held FOR SHARE to the commit;
+   * "caller-revoked" when it no longer is (nothing written). True and false as recordRequest.
    */
   recordWaitingRequest(
     request: CertificateRequest,
     audit: AuditRecord,
     cap: number | undefined,
-  ): Promise<boolean | { waiting: number } | { renewalWaiting: string } | "profile-gone">;
+    requester?: { callerInForce?: string; accountInForce?: string },
+  ): Promise<
+    boolean | { waiting: number } | { renewalWaiting: string } | "profile-gone" | "caller-revoked"
+  >;
   /**
    * Stores a certificate signed before its request was recorded, in one autocommitted statement
    * (one durable commit): the request ISSUED, the certificate, the audit record and, for a

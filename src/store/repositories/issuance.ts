@@ -160,7 +160,10 @@ export class OrmIssuanceRepository implements IssuanceRepository {
     request: CertificateRequest,
     audit: AuditRecord,
     cap: number | undefined,
-  ): Promise<boolean | { waiting: number } | { renewalWaiting: string } | "profile-gone"> {
+    requester: { callerInForce?: string; accountInForce?: string } = {},
+  ): Promise<
+    boolean | { waiting: number } | { renewalWaiting: string } | "profile-gone" | "caller-revoked"
+  > {
     const count =
       cap === undefined ? undefined : this.sql.countWaitingForApproval(request.caller, cap);
     const insert = this.sql.recordRequest(request, audit);
@@ -186,6 +189,27 @@ export class OrmIssuanceRepository implements IssuanceRepository {
         if (profile.length === 0) {
           await connection.command("rollback");
           return "profile-gone";
+        }
+        // The requester's token (still not revoked) or ACME account (still valid), FOR SHARE to
+        // the commit, as a signed certificate's store holds it (callersInForce, accountsInForce):
+        // a revocation committed first is seen here and nothing is written; one that comes later
+        // waits for this commit and then finds the request waiting and rejects it with its
+        // requester (issuance/acme-accounts/end.ts, access-tokens/revoke.ts). Until stop 48 of
+        // 2026-12-06 a finalize racing RevokeAcmeAccount left a request of the revoked account
+        // waiting for an approver (an outside probe, F1).
+        const guard = requester.callerInForce
+          ? callersInForce("= ?::uuid")
+          : requester.accountInForce
+            ? accountsInForce("= ?::uuid")
+            : undefined;
+        if (guard) {
+          const inForce = await connection.execute<Array<{ id: string }>>(guard, [
+            requester.callerInForce ?? requester.accountInForce,
+          ]);
+          if (inForce.length === 0) {
+            await connection.command("rollback");
+            return "caller-revoked";
+          }
         }
         // One renewal of a certificate waits for approval at a time, whoever asks: approving a
         // second gave one certificate and failed the rest (an outside probe, stop 40 of

@@ -39,7 +39,8 @@ type AuditRecord struct {
 	// The kind of resource the call acted on: "certificate_authority", "certificate_policy",
 	// "certificate_profile", "certificate_request", "certificate", "access_token", or for ACME
 	// requests (method "/acme/<resource>", actor the ACME account) "acme_account" and
-	// "acme_order", or "key_encryption_key" for a KEK rotation (method and actor_slug
+	// "acme_order", "acme_external_account_key" (its key_id) for RevokeAcmeExternalAccountKey,
+	// or "key_encryption_key" for a KEK rotation (method and actor_slug
 	// "rotate-kek", no actor); empty when the call failed before naming one.
 	ResourceType string `protobuf:"bytes,6,opt,name=resource_type,json=resourceType,proto3" json:"resource_type,omitempty"`
 	// The id of that resource; empty when the call failed before it had one.

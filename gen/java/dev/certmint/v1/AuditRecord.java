@@ -291,7 +291,8 @@ private static final long serialVersionUID = 0L;
    * The kind of resource the call acted on: "certificate_authority", "certificate_policy",
    * "certificate_profile", "certificate_request", "certificate", "access_token", or for ACME
    * requests (method "/acme/&lt;resource&gt;", actor the ACME account) "acme_account" and
-   * "acme_order", or "key_encryption_key" for a KEK rotation (method and actor_slug
+   * "acme_order", "acme_external_account_key" (its key_id) for RevokeAcmeExternalAccountKey,
+   * or "key_encryption_key" for a KEK rotation (method and actor_slug
    * "rotate-kek", no actor); empty when the call failed before naming one.
    * </pre>
    *
@@ -316,7 +317,8 @@ private static final long serialVersionUID = 0L;
    * The kind of resource the call acted on: "certificate_authority", "certificate_policy",
    * "certificate_profile", "certificate_request", "certificate", "access_token", or for ACME
    * requests (method "/acme/&lt;resource&gt;", actor the ACME account) "acme_account" and
-   * "acme_order", or "key_encryption_key" for a KEK rotation (method and actor_slug
+   * "acme_order", "acme_external_account_key" (its key_id) for RevokeAcmeExternalAccountKey,
+   * or "key_encryption_key" for a KEK rotation (method and actor_slug
    * "rotate-kek", no actor); empty when the call failed before naming one.
    * </pre>
    *
@@ -1827,7 +1829,8 @@ private static final long serialVersionUID = 0L;
      * The kind of resource the call acted on: "certificate_authority", "certificate_policy",
      * "certificate_profile", "certificate_request", "certificate", "access_token", or for ACME
      * requests (method "/acme/&lt;resource&gt;", actor the ACME account) "acme_account" and
-     * "acme_order", or "key_encryption_key" for a KEK rotation (method and actor_slug
+     * "acme_order", "acme_external_account_key" (its key_id) for RevokeAcmeExternalAccountKey,
+     * or "key_encryption_key" for a KEK rotation (method and actor_slug
      * "rotate-kek", no actor); empty when the call failed before naming one.
      * </pre>
      *
@@ -1851,7 +1854,8 @@ private static final long serialVersionUID = 0L;
      * The kind of resource the call acted on: "certificate_authority", "certificate_policy",
      * "certificate_profile", "certificate_request", "certificate", "access_token", or for ACME
      * requests (method "/acme/&lt;resource&gt;", actor the ACME account) "acme_account" and
-     * "acme_order", or "key_encryption_key" for a KEK rotation (method and actor_slug
+     * "acme_order", "acme_external_account_key" (its key_id) for RevokeAcmeExternalAccountKey,
+     * or "key_encryption_key" for a KEK rotation (method and actor_slug
      * "rotate-kek", no actor); empty when the call failed before naming one.
      * </pre>
      *
@@ -1876,7 +1880,8 @@ private static final long serialVersionUID = 0L;
      * The kind of resource the call acted on: "certificate_authority", "certificate_policy",
      * "certificate_profile", "certificate_request", "certificate", "access_token", or for ACME
      * requests (method "/acme/&lt;resource&gt;", actor the ACME account) "acme_account" and
-     * "acme_order", or "key_encryption_key" for a KEK rotation (method and actor_slug
+     * "acme_order", "acme_external_account_key" (its key_id) for RevokeAcmeExternalAccountKey,
+     * or "key_encryption_key" for a KEK rotation (method and actor_slug
      * "rotate-kek", no actor); empty when the call failed before naming one.
      * </pre>
      *
@@ -1897,7 +1902,8 @@ private static final long serialVersionUID = 0L;
      * The kind of resource the call acted on: "certificate_authority", "certificate_policy",
      * "certificate_profile", "certificate_request", "certificate", "access_token", or for ACME
      * requests (method "/acme/&lt;resource&gt;", actor the ACME account) "acme_account" and
-     * "acme_order", or "key_encryption_key" for a KEK rotation (method and actor_slug
+     * "acme_order", "acme_external_account_key" (its key_id) for RevokeAcmeExternalAccountKey,
+     * or "key_encryption_key" for a KEK rotation (method and actor_slug
      * "rotate-kek", no actor); empty when the call failed before naming one.
      * </pre>
      *
@@ -1915,7 +1921,8 @@ private static final long serialVersionUID = 0L;
      * The kind of resource the call acted on: "certificate_authority", "certificate_policy",
      * "certificate_profile", "certificate_request", "certificate", "access_token", or for ACME
      * requests (method "/acme/&lt;resource&gt;", actor the ACME account) "acme_account" and
-     * "acme_order", or "key_encryption_key" for a KEK rotation (method and actor_slug
+     * "acme_order", "acme_external_account_key" (its key_id) for RevokeAcmeExternalAccountKey,
+     * or "key_encryption_key" for a KEK rotation (method and actor_slug
      * "rotate-kek", no actor); empty when the call failed before naming one.
      * </pre>
      *

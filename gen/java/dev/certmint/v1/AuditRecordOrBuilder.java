@@ -119,7 +119,8 @@ public interface AuditRecordOrBuilder extends
    * The kind of resource the call acted on: "certificate_authority", "certificate_policy",
    * "certificate_profile", "certificate_request", "certificate", "access_token", or for ACME
    * requests (method "/acme/&lt;resource&gt;", actor the ACME account) "acme_account" and
-   * "acme_order", or "key_encryption_key" for a KEK rotation (method and actor_slug
+   * "acme_order", "acme_external_account_key" (its key_id) for RevokeAcmeExternalAccountKey,
+   * or "key_encryption_key" for a KEK rotation (method and actor_slug
    * "rotate-kek", no actor); empty when the call failed before naming one.
    * </pre>
    *
@@ -132,7 +133,8 @@ public interface AuditRecordOrBuilder extends
    * The kind of resource the call acted on: "certificate_authority", "certificate_policy",
    * "certificate_profile", "certificate_request", "certificate", "access_token", or for ACME
    * requests (method "/acme/&lt;resource&gt;", actor the ACME account) "acme_account" and
-   * "acme_order", or "key_encryption_key" for a KEK rotation (method and actor_slug
+   * "acme_order", "acme_external_account_key" (its key_id) for RevokeAcmeExternalAccountKey,
+   * or "key_encryption_key" for a KEK rotation (method and actor_slug
    * "rotate-kek", no actor); empty when the call failed before naming one.
    * </pre>
    *
