@@ -111,20 +111,22 @@ export async function verifyExternalAccountBinding(
   if (!key || key.profile_id !== x.profile.id) {
     throw unauthorized("externalAccountBinding names no key of this profile");
   }
-  if (key.account_id !== null) {
-    throw unauthorized("this External Account Binding key is bound to another account already");
-  }
   const signature = decodeB64url(jws.signature, "externalAccountBinding signature");
   const hmacKey = externalAccountHmacKey(x.ctx.deps, key.key_id);
   if (!verifyHmac(header.alg, hmacKey, `${jws.protected}.${jws.payload}`, signature)) {
     throw unauthorized("the externalAccountBinding MAC does not verify");
   }
-  // After the MAC: only the key's holder learns of its revocation, or its creator's. A revoked
-  // key's row is kept for ListAcmeExternalAccountKeys, and this column refuses it.
+  // After the MAC: only the key's holder learns whether it is revoked, or bound, or its creator
+  // revoked (until stop 48 of 2026-12-06 "bound" came before the MAC, so anyone who knew a key
+  // id learned whether it had bound an account: an outside probe, F7). A revoked key's row is
+  // kept for ListAcmeExternalAccountKeys, and this column refuses it.
   if (key.revoked_at) {
     throw unauthorized(
       `this External Account Binding key was revoked at ${key.revoked_at.toISOString()} (by an admin, RevokeAcmeExternalAccountKey, or with the access-token line that created it), so it binds no account; ask an admin to create a new key (CreateAcmeExternalAccountKey)`,
     );
+  }
+  if (key.account_id !== null) {
+    throw unauthorized("this External Account Binding key is bound to another account already");
   }
   const creator = key.creator_id
     ? await tx.acme.lockExternalAccountKeyCreator(key.creator_id)

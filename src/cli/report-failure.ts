@@ -64,6 +64,16 @@ function hintFor(err: ServiceError, invocation: Invocation): string | undefined 
     if (reason === "SERVER_NOT_READY" || reason === "SERVER_STOPPING") {
       return `certmint at ${settings.server} is starting or stopping: retry in a moment`;
     }
+    if (reason === "DATABASE_UNAVAILABLE") {
+      return (
+        `certmint at ${settings.server} answered, but cannot reach its database: retry once ` +
+        "the database is back (the server's log and its health service say what it sees)"
+      );
+    }
+    // Any other reason: certmint answered with why (the message above); the connection is
+    // not the problem. Until stop 48 of 2026-12-06 a server that answered an outage was told
+    // "is it running?" (an outside probe).
+    if (reason) return undefined;
     // grpc-js: "Name resolution failed for target dns:HOST:PORT".
     if (/^Name resolution failed\b/.test(statusMessage(err))) {
       return `the host name of ${settings.server} does not resolve (DNS or /etc/hosts): check --server or CERTMINT_SERVER`;

@@ -118,6 +118,19 @@ describe("ACME External Account Binding", () => {
     expect(reused.code).not.toBe(0);
     expect(reused.stderr).toContain("bound to another account");
     expect(await count("acme_account")).toBe(accounts + 1);
+    // Without the HMAC key, nothing about the key is learned: not that it is bound (until stop
+    // 48 of 2026-12-06 "bound" was answered before the MAC was checked).
+    const guessed = await lego([
+      ...base(stateDir()),
+      "-eab-kid",
+      key.keyId,
+      "-eab-hmac",
+      randomBytes(32).toString("base64url"),
+      "register",
+    ]);
+    expect(guessed.code).not.toBe(0);
+    expect(guessed.stderr).toContain("MAC does not verify");
+    expect(guessed.stderr).not.toContain("bound");
   });
 
   it("the CLI sets the requirement and makes keys that bind an account", async () => {

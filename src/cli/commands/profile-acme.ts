@@ -110,7 +110,9 @@ export const profileRevokeAcmeAccount: CommandSpec = {
   summary: 'revoke an ACME account: its next request is refused (RFC 8555 7.1.2 "revoked")',
   description:
     "An order being finalized stores nothing, and its requests waiting for approval are " +
-    "rejected. Certificates it was issued stay valid (cert revoke revokes them).",
+    "rejected. Certificates it was issued stay valid (cert revoke revokes them). On a profile " +
+    "without a required External Account Binding its holder may open a new account at once: " +
+    "to keep someone out, require one (profile update --acme-require-eab) and revoke the key.",
   positionals: [{ name: "ACCOUNT", description: "the account's id (the end of its ACME URL)" }],
   options: [],
   examples: ["certmint profile revoke-acme-account 0193f1c2-7d4e-7a51-9c3b-2f6d8e0a1b2c"],

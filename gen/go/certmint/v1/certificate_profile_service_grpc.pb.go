@@ -78,8 +78,11 @@ type CertificateProfileServiceClient interface {
 	// RevokeAcmeAccount ends an ACME account at once, as the server's deactivation of RFC 8555
 	// 7.1.2 (status "revoked"): every later request it signs is answered unauthorized, an order
 	// being finalized stores nothing, and its requests waiting for approval are rejected. The
-	// certificates it was issued stay valid (RevokeCertificate revokes them). Revoking an account
-	// that is not valid changes nothing. Admin only. NOT_FOUND for an unknown account;
+	// certificates it was issued stay valid (RevokeCertificate revokes them). On a profile that
+	// does not require External Account Binding, its holder may open a new account at once (with
+	// another key): to keep someone out, require a binding (acme.require_external_account_binding)
+	// and revoke the key too. Revoking an account that is not valid changes nothing. Admin only.
+	// NOT_FOUND for an unknown account;
 	// INVALID_ARGUMENT (ACME_ACCOUNT_ID_INVALID) for an id that is not a UUID.
 	RevokeAcmeAccount(ctx context.Context, in *RevokeAcmeAccountRequest, opts ...grpc.CallOption) (*RevokeAcmeAccountResponse, error)
 }
@@ -239,8 +242,11 @@ type CertificateProfileServiceServer interface {
 	// RevokeAcmeAccount ends an ACME account at once, as the server's deactivation of RFC 8555
 	// 7.1.2 (status "revoked"): every later request it signs is answered unauthorized, an order
 	// being finalized stores nothing, and its requests waiting for approval are rejected. The
-	// certificates it was issued stay valid (RevokeCertificate revokes them). Revoking an account
-	// that is not valid changes nothing. Admin only. NOT_FOUND for an unknown account;
+	// certificates it was issued stay valid (RevokeCertificate revokes them). On a profile that
+	// does not require External Account Binding, its holder may open a new account at once (with
+	// another key): to keep someone out, require a binding (acme.require_external_account_binding)
+	// and revoke the key too. Revoking an account that is not valid changes nothing. Admin only.
+	// NOT_FOUND for an unknown account;
 	// INVALID_ARGUMENT (ACME_ACCOUNT_ID_INVALID) for an id that is not a UUID.
 	RevokeAcmeAccount(context.Context, *RevokeAcmeAccountRequest) (*RevokeAcmeAccountResponse, error)
 	mustEmbedUnimplementedCertificateProfileServiceServer()

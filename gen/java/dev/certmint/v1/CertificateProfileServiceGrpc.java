@@ -495,8 +495,11 @@ public final class CertificateProfileServiceGrpc {
      * RevokeAcmeAccount ends an ACME account at once, as the server's deactivation of RFC 8555
      * 7.1.2 (status "revoked"): every later request it signs is answered unauthorized, an order
      * being finalized stores nothing, and its requests waiting for approval are rejected. The
-     * certificates it was issued stay valid (RevokeCertificate revokes them). Revoking an account
-     * that is not valid changes nothing. Admin only. NOT_FOUND for an unknown account;
+     * certificates it was issued stay valid (RevokeCertificate revokes them). On a profile that
+     * does not require External Account Binding, its holder may open a new account at once (with
+     * another key): to keep someone out, require a binding (acme.require_external_account_binding)
+     * and revoke the key too. Revoking an account that is not valid changes nothing. Admin only.
+     * NOT_FOUND for an unknown account;
      * INVALID_ARGUMENT (ACME_ACCOUNT_ID_INVALID) for an id that is not a UUID.
      * </pre>
      */
@@ -721,8 +724,11 @@ public final class CertificateProfileServiceGrpc {
      * RevokeAcmeAccount ends an ACME account at once, as the server's deactivation of RFC 8555
      * 7.1.2 (status "revoked"): every later request it signs is answered unauthorized, an order
      * being finalized stores nothing, and its requests waiting for approval are rejected. The
-     * certificates it was issued stay valid (RevokeCertificate revokes them). Revoking an account
-     * that is not valid changes nothing. Admin only. NOT_FOUND for an unknown account;
+     * certificates it was issued stay valid (RevokeCertificate revokes them). On a profile that
+     * does not require External Account Binding, its holder may open a new account at once (with
+     * another key): to keep someone out, require a binding (acme.require_external_account_binding)
+     * and revoke the key too. Revoking an account that is not valid changes nothing. Admin only.
+     * NOT_FOUND for an unknown account;
      * INVALID_ARGUMENT (ACME_ACCOUNT_ID_INVALID) for an id that is not a UUID.
      * </pre>
      */
@@ -864,8 +870,11 @@ public final class CertificateProfileServiceGrpc {
      * RevokeAcmeAccount ends an ACME account at once, as the server's deactivation of RFC 8555
      * 7.1.2 (status "revoked"): every later request it signs is answered unauthorized, an order
      * being finalized stores nothing, and its requests waiting for approval are rejected. The
-     * certificates it was issued stay valid (RevokeCertificate revokes them). Revoking an account
-     * that is not valid changes nothing. Admin only. NOT_FOUND for an unknown account;
+     * certificates it was issued stay valid (RevokeCertificate revokes them). On a profile that
+     * does not require External Account Binding, its holder may open a new account at once (with
+     * another key): to keep someone out, require a binding (acme.require_external_account_binding)
+     * and revoke the key too. Revoking an account that is not valid changes nothing. Admin only.
+     * NOT_FOUND for an unknown account;
      * INVALID_ARGUMENT (ACME_ACCOUNT_ID_INVALID) for an id that is not a UUID.
      * </pre>
      */
@@ -1015,8 +1024,11 @@ public final class CertificateProfileServiceGrpc {
      * RevokeAcmeAccount ends an ACME account at once, as the server's deactivation of RFC 8555
      * 7.1.2 (status "revoked"): every later request it signs is answered unauthorized, an order
      * being finalized stores nothing, and its requests waiting for approval are rejected. The
-     * certificates it was issued stay valid (RevokeCertificate revokes them). Revoking an account
-     * that is not valid changes nothing. Admin only. NOT_FOUND for an unknown account;
+     * certificates it was issued stay valid (RevokeCertificate revokes them). On a profile that
+     * does not require External Account Binding, its holder may open a new account at once (with
+     * another key): to keep someone out, require a binding (acme.require_external_account_binding)
+     * and revoke the key too. Revoking an account that is not valid changes nothing. Admin only.
+     * NOT_FOUND for an unknown account;
      * INVALID_ARGUMENT (ACME_ACCOUNT_ID_INVALID) for an id that is not a UUID.
      * </pre>
      */
