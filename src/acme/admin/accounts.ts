@@ -3,41 +3,22 @@ import { type CallerLocks, changeTransaction } from "../../issuance/access-token
 import { type AccountEndStore, recordAccountEnd } from "../../issuance/acme-accounts/end";
 import type { FieldChange } from "../../issuance/audit/changes";
 import type { Call } from "../../issuance/call";
-import { listPage, type Page, type PageRequest } from "../../issuance/common/list-page";
-import type { PageTokenKeys } from "../../issuance/common/pagination";
+import type { Page, PageRequest } from "../../issuance/common/list-page";
 import { isUuid } from "../../issuance/common/refs";
-import type {
-  AcmeAccount,
-  AcmeRepository,
-  ProfileRepository,
-  StoreWith,
-} from "../../issuance/repositories";
-import { profileNamed } from "./profile";
+import type { AcmeAccount, AcmeRepository, StoreWith } from "../../issuance/repositories";
+import { type ProfileListDeps, profilePage } from "./profile";
 
-export interface ListAcmeAccountsDeps {
-  store: {
-    profiles: Pick<ProfileRepository, "find">;
-    acme: Pick<AcmeRepository, "accountsOf">;
-  };
-  keyring: PageTokenKeys;
+export interface ListAcmeAccountsDeps extends ProfileListDeps {
+  store: ProfileListDeps["store"] & { acme: Pick<AcmeRepository, "accountsOf"> };
 }
 
-/**
- * ListAcmeAccounts: a profile's accounts in every status, oldest first (created_at, id), a
- * keyset page at a time with signed page tokens (common/pagination.ts), as ListAccessTokens
- * pages. No list gate (common/list-gate.ts): each page is a range of an index
- * (Migration20261206180000AcmeAdministration), not a scan.
- */
-export async function listAcmeAccounts(
+/** ListAcmeAccounts: a profile's accounts in every status (profilePage). */
+export function listAcmeAccounts(
   deps: ListAcmeAccountsDeps,
   request: PageRequest & { caller: string; profile: string },
 ): Promise<Page<AcmeAccount>> {
-  const profile = await profileNamed(deps.store, request.profile);
-  return listPage(
-    deps.keyring,
-    request,
-    { list: "ListAcmeAccounts", filter: { caller: request.caller, profile: profile.id } },
-    (query) => deps.store.acme.accountsOf(profile.id, query),
+  return profilePage(deps, request, "ListAcmeAccounts", (id, query) =>
+    deps.store.acme.accountsOf(id, query),
   );
 }
 

@@ -2,46 +2,32 @@ import { invalidField, notFound, quoted } from "../../errors";
 import { type CallerLocks, requireCallerInForce } from "../../issuance/access-tokens/caller";
 import { changeRecord } from "../../issuance/audit/record";
 import type { Call } from "../../issuance/call";
-import { listPage, type Page, type PageRequest } from "../../issuance/common/list-page";
-import type { PageTokenKeys } from "../../issuance/common/pagination";
+import type { Page, PageRequest } from "../../issuance/common/list-page";
 import type {
   AcmeAccount,
   AcmeRepository,
   ExternalAccountKey,
-  ProfileRepository,
   StoreWith,
 } from "../../issuance/repositories";
 import { type AccountRevocationStore, revokeLockedAccount } from "./accounts";
-import { profileNamed } from "./profile";
+import { type ProfileListDeps, profilePage } from "./profile";
 
-export interface ListExternalAccountKeysDeps {
-  store: {
-    profiles: Pick<ProfileRepository, "find">;
-    acme: Pick<AcmeRepository, "externalAccountKeysOf">;
-  };
-  keyring: PageTokenKeys;
+export interface ListExternalAccountKeysDeps extends ProfileListDeps {
+  store: ProfileListDeps["store"] & { acme: Pick<AcmeRepository, "externalAccountKeysOf"> };
 }
 
 /**
  * ListAcmeExternalAccountKeys: a profile's External Account Binding keys (RFC 8555 7.3.4),
- * bound, unbound and revoked, oldest first (created_at, id), a keyset page at a time with signed
- * page tokens, as ListAccessTokens pages; never an HMAC key (none is stored: acme/eab.ts). Keys
+ * bound, unbound and revoked (profilePage); never an HMAC key (none is stored: acme/eab.ts). Keys
  * a cut token line revoked unbound (access-tokens/line.ts) are listed revoked (those it deleted
  * before stop 48 of 2026-12-06 are gone; the cut's audit record names them).
  */
-export async function listExternalAccountKeys(
+export function listExternalAccountKeys(
   deps: ListExternalAccountKeysDeps,
   request: PageRequest & { caller: string; profile: string },
 ): Promise<Page<ExternalAccountKey>> {
-  const profile = await profileNamed(deps.store, request.profile);
-  return listPage(
-    deps.keyring,
-    request,
-    {
-      list: "ListAcmeExternalAccountKeys",
-      filter: { caller: request.caller, profile: profile.id },
-    },
-    (query) => deps.store.acme.externalAccountKeysOf(profile.id, query),
+  return profilePage(deps, request, "ListAcmeExternalAccountKeys", (id, query) =>
+    deps.store.acme.externalAccountKeysOf(id, query),
   );
 }
 

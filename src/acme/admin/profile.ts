@@ -1,6 +1,8 @@
 import { failedPrecondition } from "../../errors";
+import { listPage, type Page, type PageRequest } from "../../issuance/common/list-page";
+import type { PageTokenKeys } from "../../issuance/common/pagination";
 import { resolveRef } from "../../issuance/common/refs";
-import type { CertificateProfile, ProfileRepository } from "../../issuance/repositories";
+import type { CertificateProfile, PageQuery, ProfileRepository } from "../../issuance/repositories";
 
 /**
  * The profile a list names (an id or a slug), ACME or not: NOT_FOUND
@@ -45,4 +47,32 @@ export async function acmeProfileNamed(
     );
   }
   return profile;
+}
+
+/** What listing a profile's ACME keys or accounts needs besides the rows' own read. */
+export interface ProfileListDeps {
+  store: { profiles: Pick<ProfileRepository, "find"> };
+  keyring: PageTokenKeys;
+}
+
+/**
+ * A page of what a profile holds (its External Account Binding keys, its ACME accounts), oldest
+ * first (created_at, id), a keyset page at a time with signed page tokens scoped to the list,
+ * the caller and the profile's id (so its slug and id page alike), as ListAccessTokens pages.
+ * No list gate (common/list-gate.ts): each page is a range of an index
+ * (Migration20261206180000AcmeAdministration), not a scan.
+ */
+export async function profilePage<T extends { id: string; createdAt: Date }>(
+  deps: ProfileListDeps,
+  request: PageRequest & { caller: string; profile: string },
+  list: string,
+  read: (profileId: string, query: PageQuery) => Promise<T[]>,
+): Promise<Page<T>> {
+  const profile = await profileNamed(deps.store, request.profile);
+  return listPage(
+    deps.keyring,
+    request,
+    { list, filter: { caller: request.caller, profile: profile.id } },
+    (query) => read(profile.id, query),
+  );
 }
