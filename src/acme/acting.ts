@@ -1,8 +1,9 @@
 import { codeOf } from "../api/errors";
 import { type AuditResource, changeRecord } from "../issuance/audit/record";
 import type { Call } from "../issuance/call";
-import type { AccountRow, AuditRepository } from "../issuance/repositories";
+import type { AccountRow, AcmeAccount, AuditRepository } from "../issuance/repositories";
 import type { AcmeExchange } from "./http/exchange";
+import { AcmeProblem } from "./problem";
 
 /**
  * The Call of a use case (issue, revoke, requestStatus) run for an ACME account: the account
@@ -44,4 +45,17 @@ export function auditAs(
   resource: AuditResource,
 ): Promise<void> {
   return tx.audit.insert(changeRecord(accountCall(x, account, method), resource, x.now));
+}
+
+/**
+ * The account as the transaction read it (locked, or held FOR SHARE), if it is still valid.
+ * A request is verified against the account before its transaction starts; one an admin
+ * revoked (RevokeAcmeAccount), its holder deactivated or a cut token line ended since then
+ * is refused here, after that change committed (RFC 8555 7.1.2, 7.3.6: unauthorized).
+ */
+export function accountStillValid(current: AcmeAccount | undefined): AcmeAccount {
+  if (current?.status !== "valid") {
+    throw new AcmeProblem("unauthorized", `the account is ${current?.status ?? "gone"}`, 401);
+  }
+  return current;
 }

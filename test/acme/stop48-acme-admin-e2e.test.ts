@@ -875,6 +875,114 @@ describe("stop 48: ACME administration RPCs against the compiled server", () => 
   });
 
   /**
+   * Found by stop 48's outside probe (F2), fixed in stop 49: a newOrder verified before
+   * RevokeAcmeAccount committed, and inserted after it, created an order (201) for the revoked
+   * account. newOrder's transaction now holds the account FOR SHARE and reads its status
+   * (acme/handlers/orders.ts), so it answers unauthorized and writes nothing.
+   */
+  it("4: a newOrder queued behind RevokeAcmeAccount is refused and stores no order", async () => {
+    const c = new AcmeTestClient(directory("gated-acme"), settings.tlsCaFile);
+    expect((await c.register()).status).toBe(201);
+    const accountId = c.kid!.split("/").at(-1)!;
+    const body = await c.jws(c.dir.newOrder!, {
+      identifiers: [{ type: "dns", value: "queued-order.acme.localhost" }],
+    });
+    const revokeAccount = () =>
+      call(admin.profiles, "revokeAcmeAccount", { acmeAccount: accountId });
+    // The account's row held FOR UPDATE: the revocation queues on it first, then the order's
+    // transaction queues behind the revocation.
+    const [revoked, ordered] = await queuedBehindRow(
+      "select 1 from acme_account where id = $1 for update",
+      [accountId],
+      [revokeAccount, () => c.http("POST", c.dir.newOrder!, body)],
+    );
+    expect(
+      settledValue<Awaited<ReturnType<typeof revokeAccount>>>(revoked!).acmeAccount?.status,
+    ).toBe(AcmeAccountStatus.ACME_ACCOUNT_STATUS_REVOKED);
+    const answer = settledValue<HttpResult>(ordered!);
+    expect({ status: answer.status, type: answer.json.type }, answer.text).toEqual({
+      status: 401,
+      type: `${ACME}unauthorized`,
+    });
+    expect(answer.json.detail).toContain("revoked");
+    expect(await count("acme_order where account_id = $1", [accountId])).toBe(0);
+    expect(await count("acme_authorization where account_id = $1", [accountId])).toBe(0);
+    expect(await accountStatus(accountId)).toBe("revoked");
+  });
+
+  /**
+   * Found by stop 48's outside probe (F3), fixed in stop 49: a line cut (RevokeAccessToken with
+   * revoke_created_tokens) skips a key a binding in flight holds (SKIP LOCKED: waiting would
+   * deadlock), and that binding, refused once the cut committed, left the key unrevoked and
+   * listed as free. The refused binding now revokes the key as of its creator's revocation.
+   */
+  it("3: a key whose binding was in flight when its creator's line was cut ends revoked", async () => {
+    const creator = await token("cut-line-admin", TokenRole.ROLE_ADMIN);
+    const lineAdmin = clientsOf(creator);
+    const inFlight = await newKey(lineAdmin);
+    const idle = await newKey(lineAdmin);
+    const c = new AcmeTestClient(directory(), settings.tlsCaFile);
+    await c.directory();
+    const jwk = publicJwk(c.key.publicKey);
+    const eabHeader = b64u(
+      JSON.stringify({ alg: "HS256", kid: inFlight.keyId, url: c.dir.newAccount }),
+    );
+    const eabPayload = b64u(JSON.stringify(jwk));
+    const eab = {
+      protected: eabHeader,
+      payload: eabPayload,
+      signature: b64u(
+        createHmac("sha256", Buffer.from(inFlight.hmacKey, "base64url"))
+          .update(`${eabHeader}.${eabPayload}`)
+          .digest(),
+      ),
+    };
+    const body = await c.jws(
+      c.dir.newAccount!,
+      { termsOfServiceAgreed: true, externalAccountBinding: eab },
+      { useJwk: true },
+    );
+    // The creator's row held: the cut queues on it, and the binding (its key locked, its MAC
+    // checked) queues behind the cut for the creator's row.
+    const cut = () =>
+      call(boot.accessTokens, "revokeAccessToken", {
+        accessToken: creator.id,
+        revokeCreatedTokens: true,
+      });
+    const [cutDone, bound] = await queuedBehindRow(
+      "select 1 from access_token where id = $1 for update",
+      [creator.id],
+      [cut, () => c.http("POST", c.dir.newAccount!, body)],
+    );
+    const revokeTime = settledValue<Awaited<ReturnType<typeof cut>>>(cutDone!).accessToken
+      ?.revokeTime;
+    expect(revokeTime).toBeDefined();
+    const answer = settledValue<HttpResult>(bound!);
+    expect({ status: answer.status, type: answer.json.type }, answer.text).toEqual({
+      status: 403,
+      type: `${ACME}unauthorized`,
+    });
+    const rows = await db.query<{ key_id: string; revoked_at: Date | null; account_id: string }>(
+      "select key_id, revoked_at, account_id from acme_eab_key where key_id = any($1)",
+      [[inFlight.keyId, idle.keyId]],
+    );
+    expect(rows).toHaveLength(2);
+    for (const row of rows) {
+      expect(row.account_id, row.key_id).toBeNull();
+      // Both revoked with the line, at the creator's revocation time.
+      expect(row.revoked_at?.getTime(), row.key_id).toBe(revokeTime!.getTime());
+    }
+    const listed = (await allKeys(admin, "web-acme")).filter((k) =>
+      [inFlight.keyId, idle.keyId].includes(k.keyId),
+    );
+    expect(listed.map((k) => k.revokeTime?.getTime())).toEqual([
+      revokeTime!.getTime(),
+      revokeTime!.getTime(),
+    ]);
+    expect(await count("acme_account where eab_key_id = $1", [inFlight.keyId])).toBe(0);
+  });
+
+  /**
    * Found by this stop's outside probe (F1): a finalize on an approval profile verified before
    * RevokeAcmeAccount committed, and recorded after it, left a request of the revoked account
    * waiting for an approver (the proto: "an order being finalized stores nothing, and its

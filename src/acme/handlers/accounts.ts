@@ -1,9 +1,9 @@
 import { ACCOUNT_DEACTIVATED_ERROR } from "../../issuance/acme-accounts/end";
 import { type AccountRow, UniqueConflict } from "../../issuance/repositories";
 import { type AccountKey, jwkThumbprint, verifyJwsSignature } from "../../signer/jws";
-import { auditAs } from "../acting";
+import { accountStillValid, auditAs } from "../acting";
 import { isAccountKeyBlocked } from "../blocked-account-key";
-import { verifyExternalAccountBinding } from "../eab";
+import { KeyOfRevokedCreator, verifyExternalAccountBinding } from "../eab";
 import {
   type AcmeExchange,
   type AcmeResponse,
@@ -171,6 +171,9 @@ export async function newAccount(x: AcmeExchange): Promise<AcmeResponse> {
     });
   } catch (err) {
     refund?.();
+    if (err instanceof KeyOfRevokedCreator) {
+      await x.ctx.store.acme.revokeKeyWithItsCreator(err.keyId);
+    }
     throw err;
   }
   if (!account) {
@@ -232,10 +235,7 @@ export async function updateAccount(x: AcmeExchange, accountId: string): Promise
     // The account as committed, its row locked for the change: one an admin revoked
     // (RevokeAcmeAccount) or a cut line deactivated after this request was verified stays as
     // that left it, its status not overwritten, its contacts not changed.
-    const current = await tx.acme.lockAccount(account.id);
-    if (current?.status !== "valid") {
-      throw new AcmeProblem("unauthorized", `the account is ${current?.status ?? "gone"}`, 401);
-    }
+    accountStillValid(await tx.acme.lockAccount(account.id));
     const row = await tx.acme.updateAccount(account.id, change, x.now);
     await auditAs(x, account, "account", tx, { type: "acme_account", id: account.id });
     if (account.status !== "deactivated" && row.status === "deactivated") {
@@ -327,10 +327,7 @@ export async function keyChange(x: AcmeExchange): Promise<AcmeResponse> {
       // admin revoked (RevokeAcmeAccount) or a cut line deactivated after this request was
       // verified keeps its key and answers unauthorized; one whose key another rollover changed
       // meanwhile is not rolled over from a key it no longer has.
-      const current = await tx.acme.lockAccount(account.id);
-      if (current?.status !== "valid") {
-        throw new AcmeProblem("unauthorized", `the account is ${current?.status ?? "gone"}`, 401);
-      }
+      const current = accountStillValid(await tx.acme.lockAccount(account.id));
       if (current.keyThumbprint !== oldThumbprint) {
         throw malformed("oldKey is not the account's current key");
       }

@@ -9,7 +9,7 @@ import type { AccountRow, OrderRow } from "../../issuance/repositories";
 import { parseCsrDer } from "../../signer";
 import { toPem } from "../../signer/der";
 import { spkiThumbprint } from "../../signer/jws";
-import { accountCall, auditAs } from "../acting";
+import { accountCall, accountStillValid, auditAs } from "../acting";
 import {
   type AcmeExchange,
   type AcmeResponse,
@@ -77,6 +77,9 @@ export async function newOrder(x: AcmeExchange): Promise<AcmeResponse> {
   let order: OrderRow;
   try {
     order = await x.ctx.store.transaction(async (tx) => {
+      // Held FOR SHARE until the order commits: a revocation or deactivation of the account
+      // (which locks its row) either commits first and is seen here, or waits for the order.
+      accountStillValid(await tx.acme.shareAccount(account.id));
       const row = await tx.acme.insertOrder(
         { account_id: account.id, profile_id: x.profile.id, identifiers, replaces },
         challengeTypesFor,

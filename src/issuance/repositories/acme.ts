@@ -289,9 +289,14 @@ export interface AcmeRepository {
    * Revokes (revoked_at = `now`) the External Account Binding keys created by `creatorIds` that
    * no account was bound with yet and that are not revoked already; returns their key ids. One a
    * binding in flight holds is skipped: that binding waits for its creator's row, which the
-   * caller holds, and is refused once it commits.
+   * caller holds, is refused once it commits, and then revokes the key (revokeKeyWithItsCreator).
    */
   revokeUnboundKeysOf(creatorIds: readonly string[], now: Date): Promise<string[]>;
+  /**
+   * Revokes an unbound, unrevoked key whose creator token is revoked, as of its creator's
+   * revocation (the cut that skipped it); nothing for any other key. Whether it did.
+   */
+  revokeKeyWithItsCreator(keyId: string): Promise<boolean>;
 
   // ---- an admin's lists and revocations (CertificateProfileService) ----
   /** A page of a profile's keys, oldest first (created_at, id), in every state. */
@@ -311,6 +316,11 @@ export interface AcmeRepository {
    * new status); undefined when no account has the id.
    */
   lockAccount(id: string): Promise<AcmeAccount | undefined>;
+  /**
+   * The account, its row held FOR SHARE until the transaction ends (a newOrder): its
+   * revocation or deactivation (lockAccount) waits for it, or commits first and is read here.
+   */
+  shareAccount(id: string): Promise<AcmeAccount | undefined>;
   /**
    * valid -> revoked (RFC 8555 7.1.2: the server's own deactivation), of an account the
    * transaction locked (lockAccount) and found valid; the account as it is then.

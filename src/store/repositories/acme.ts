@@ -467,7 +467,8 @@ export class OrmAcmeRepository implements AcmeRepository {
     const rows = await this.query<{ key_id: string }>(
       // SKIP LOCKED: a binding in flight holds its key FOR UPDATE and then waits for its
       // creator's row, which the cut holds: waiting for the key here would deadlock. Once the
-      // cut commits, that binding finds its creator revoked and is refused (acme/eab.ts).
+      // cut commits, that binding finds its creator revoked, is refused and revokes the key
+      // (acme/eab.ts KeyOfRevokedCreator, revokeKeyWithItsCreator).
       `update acme_eab_key set revoked_at = ? where id in (
          select id from acme_eab_key
           where creator_id in (${UUIDS}) and account_id is null and revoked_at is null
@@ -476,6 +477,18 @@ export class OrmAcmeRepository implements AcmeRepository {
       [now, JSON.stringify(creatorIds)],
     );
     return rows.map((r) => r.key_id).sort();
+  }
+
+  async revokeKeyWithItsCreator(keyId: string): Promise<boolean> {
+    const rows = await this.query<{ key_id: string }>(
+      `update acme_eab_key k set revoked_at = t.revoked_at
+         from access_token t
+        where k.key_id = ? and k.account_id is null and k.revoked_at is null
+          and t.id = k.creator_id and t.revoked_at is not null
+       returning k.key_id`,
+      [keyId],
+    );
+    return rows.length > 0;
   }
 
   async bindExternalAccountKey(keyId: string, accountId: string, now: Date): Promise<void> {
@@ -527,6 +540,14 @@ export class OrmAcmeRepository implements AcmeRepository {
   async lockAccount(id: string): Promise<AcmeAccount | undefined> {
     const [row] = await this.query<AccountRecord>(
       `select ${ACCOUNT_COLUMNS} from acme_account where id = ?::uuid for no key update`,
+      [id],
+    );
+    return row && accountOf(row);
+  }
+
+  async shareAccount(id: string): Promise<AcmeAccount | undefined> {
+    const [row] = await this.query<AccountRecord>(
+      `select ${ACCOUNT_COLUMNS} from acme_account where id = ?::uuid for share`,
       [id],
     );
     return row && accountOf(row);
