@@ -1,4 +1,4 @@
-import { CertmintError } from "../../errors";
+import { CertmintError, quoted } from "../../errors";
 
 /** The etag of a row is its version number, quoted (RFC 9110 8.8.3 strong validator form). */
 export const etagOf = (version: number): string => `"${version}"`;
@@ -9,7 +9,7 @@ export function checkEtag(given: string, version: number, what: string): void {
     throw new CertmintError(
       "aborted",
       "ETAG_MISMATCH",
-      `the ${what} changed since it was read (etag ${given}, now ${etagOf(version)}): read it again and retry`,
+      `the ${what} changed since it was read (etag ${quoted(given)}, now ${etagOf(version)}): read it again and retry`,
     );
   }
 }
