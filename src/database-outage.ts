@@ -86,7 +86,10 @@ const CONDITIONS: Record<string, string> = {
   "58030": "the database failed to read or write its files",
   "58000": "the database hit a system error",
   "58P01": "a file of the database is missing",
-  "58P02": "a file of the database is in the way (it exists already)",
+  // Seen when the data directory was removed under the embedded database (an outside probe,
+  // stop 49): "exists already" alone sent the operator the wrong way.
+  "58P02":
+    "the database could not create one of its files (one is in the way, or its directory changed under it)",
   "42501":
     "the database refused certmint's role or process access (a privilege revoked, or its files' modes)",
   "25006":

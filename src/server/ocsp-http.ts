@@ -1,8 +1,10 @@
+import { createHash } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Logger } from "pino";
 import { databaseOutage } from "../database-outage";
 import type { OcspAnswer, OcspResponder } from "../issuance/ca/ocsp";
 import { OCSP_REQUEST_MAX_BYTES, ocspErrorResponse } from "../signer";
+import { notModified } from "./conditional-get";
 import { requestPath } from "./http-server";
 
 const OCSP_RESPONSE_TYPE = "application/ocsp-response";
@@ -32,11 +34,24 @@ export function serveOcsp(
       "content-type": OCSP_RESPONSE_TYPE,
       "content-length": answer.der.length,
     };
-    if (answer.cacheUntil && req.method === "GET") {
+    if (answer.cacheUntil && (req.method === "GET" || req.method === "HEAD")) {
       const maxAge = Math.max(0, Math.floor((answer.cacheUntil.getTime() - Date.now()) / 1000));
       headers["cache-control"] = `public, max-age=${maxAge}, no-transform, must-revalidate`;
       headers["last-modified"] = answer.thisUpdate!.toUTCString();
       headers.expires = answer.cacheUntil.toUTCString();
+      // RFC 5019 6.2.2 lists ETag with the others (until stop 49 it was missing: an outside
+      // probe): the response's own digest, so a cache revalidates an unchanged one for a 304.
+      const etag = `"${createHash("sha256").update(answer.der).digest("base64url")}"`;
+      headers.etag = etag;
+      // The entity tag alone decides: two answers for one certificate (good, then revoked)
+      // may share a thisUpdate second, so If-Modified-Since could hide a revocation.
+      if (notModified(req, { etag })) {
+        delete headers["content-length"];
+        delete headers["content-type"];
+        res.writeHead(304, headers);
+        res.end();
+        return;
+      }
     } else {
       headers["cache-control"] = "no-store";
     }
@@ -80,7 +95,9 @@ export function serveOcsp(
     else void answer(der);
     return true;
   }
-  res.setHeader("allow", "GET, POST");
+  // RFC 9110 10.2.1: the methods this target answers (until stop 49 "GET, POST" wherever
+  // the refusal came from: an outside probe). /ocsp takes a POST; /ocsp/<base64> a GET or HEAD.
+  res.setHeader("allow", path === "/ocsp" || path === "/ocsp/" ? "POST" : "GET, HEAD");
   res.writeHead(405, { "content-type": "text/plain; charset=utf-8" });
   res.end("OCSP: POST /ocsp with application/ocsp-request, or GET /ocsp/<base64>\n");
   return true;

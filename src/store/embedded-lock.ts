@@ -26,6 +26,9 @@ export interface EmbeddedLock {
   release(): void;
 }
 
+/** The lock file's name in the data directory. */
+export const EMBEDDED_LOCK_FILE = "embedded.pid";
+
 /** For tests: runs between reading a dead owner's file and taking it over. */
 export interface TakeoverHooks {
   beforeTakeover?: () => void;
@@ -46,7 +49,7 @@ const reserved = new Map<string, EmbeddedLock>();
  */
 export function reserveEmbeddedDatabase(dataDir: string): { cancel(): void } {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const path = join(dataDir, "embedded.pid");
+  const path = join(dataDir, EMBEDDED_LOCK_FILE);
   const lock = lockEmbeddedDatabase(dataDir);
   reserved.set(path, lock);
   return {
@@ -75,7 +78,7 @@ const STALE_EMPTY_MS = 2_000;
  * their request ids issued again (an outside probe).
  */
 export function lockEmbeddedDatabase(dataDir: string, hooks: TakeoverHooks = {}): EmbeddedLock {
-  const path = join(dataDir, "embedded.pid");
+  const path = join(dataDir, EMBEDDED_LOCK_FILE);
   const mine = reserved.get(path);
   if (mine) {
     reserved.delete(path);
@@ -86,11 +89,15 @@ export function lockEmbeddedDatabase(dataDir: string, hooks: TakeoverHooks = {})
   for (;;) {
     if (createLock(path)) {
       held.add(path);
+      const created = statSync(path);
       return {
         release() {
           if (!held.delete(path)) return;
           try {
-            unlinkSync(path);
+            // Only the file this lock created: a data directory removed or replaced under the
+            // server (embedded-place.ts) may hold another server's lock at this path by now.
+            const now = statSync(path);
+            if (now.dev === created.dev && now.ino === created.ino) unlinkSync(path);
           } catch {
             // Already gone: nothing to release.
           }

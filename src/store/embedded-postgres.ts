@@ -5,7 +5,8 @@ import { format } from "node:util";
 import { Worker } from "node:worker_threads";
 import type { PGlite } from "@electric-sql/pglite";
 import { StartUpFailure } from "../start-up-failure";
-import { lockEmbeddedDatabase } from "./embedded-lock";
+import { EMBEDDED_LOCK_FILE, lockEmbeddedDatabase } from "./embedded-lock";
+import { embeddedPlace } from "./embedded-place";
 import { EmbeddedSessions } from "./embedded-wire";
 
 /**
@@ -77,7 +78,11 @@ export async function startEmbeddedPostgres(
   } finally {
     quiet.restore();
   }
-  const sessions = new EmbeddedSessions(db, events);
+  const sessions = new EmbeddedSessions(
+    db,
+    events,
+    embeddedPlace(pgDir, join(dataDir, EMBEDDED_LOCK_FILE)),
+  );
   return {
     stream: () => sessions.connect(),
     get sessionsOpened() {
@@ -89,7 +94,8 @@ export async function startEmbeddedPostgres(
     async stop() {
       try {
         // After a PANIC a call into PGlite never returns: its files are left as the last
-        // commit wrote them, and the next start recovers from them (embedded-panic.ts).
+        // commit wrote them, and the next start recovers from them (embedded-panic.ts). Files
+        // removed or replaced under it (embedded-place.ts) get no checkpoint either.
         if (!sessions.failed) await db.close();
       } finally {
         lock.release();

@@ -1,6 +1,7 @@
 import { Duplex } from "node:stream";
 import type { PGlite } from "@electric-sql/pglite";
 import { PanicScanner } from "./embedded-panic";
+import type { EmbeddedPlace } from "./embedded-place";
 
 /**
  * The embedded database's only door: node-postgres connections made inside this process,
@@ -44,6 +45,8 @@ export class EmbeddedSessions {
       /** The embedded database stopped for good (a PANIC); the process must restart. */
       failed?(err: Error): void;
     } = {},
+    /** Where its files were opened; each answer waits for them to be there still. */
+    private readonly place?: EmbeddedPlace,
   ) {}
 
   /** Why the embedded database stopped, if it did. */
@@ -51,13 +54,21 @@ export class EmbeddedSessions {
     return this.failure;
   }
 
-  /** Records the PANIC (the first one) and tells the owner; returns the error calls get. */
-  fail(panic: string): Error {
+  /**
+   * Records why the database stopped for good (the first reason: a PANIC, or its files gone
+   * from where they were opened) and tells the owner; returns the error calls get.
+   */
+  fail(why: string): Error {
     if (!this.failure) {
-      this.failure = new EmbeddedDatabaseFailed(panic);
+      this.failure = new EmbeddedDatabaseFailed(why);
       this.events.failed?.(this.failure);
     }
     return this.failure;
+  }
+
+  /** Why the database's files are no longer where they were opened (embedded-place.ts). */
+  placeChanged(): string | undefined {
+    return this.place?.changed();
   }
 
   /** How many connections have been opened so far (the session number of the latest). */
@@ -100,19 +111,22 @@ export class EmbeddedSessions {
 }
 
 /**
- * What every call gets once the embedded database stopped after a PANIC. Its code is
- * PostgreSQL's crash_shutdown (57P02), what a real server's sessions get when it restarts after
- * one: an outage (UNAVAILABLE, database-outage.ts), never INTERNAL.
+ * What every call gets once the embedded database stopped for good: after a PANIC, or with its
+ * files gone from where they were opened (embedded-place.ts). Its code is PostgreSQL's
+ * crash_shutdown (57P02), what a real server's sessions get when it restarts after one: an
+ * outage (UNAVAILABLE, database-outage.ts), never INTERNAL.
  */
 export class EmbeddedDatabaseFailed extends Error {
   readonly code = "57P02";
-  constructor(readonly panic: string) {
-    super(
-      `the embedded database stopped after a PostgreSQL PANIC (${panic}); certmint stops, and must be started again (every commit before it is on disk)`,
-    );
+  constructor(readonly why: string) {
+    super(`the embedded database stopped: ${why}; certmint stops, and must be started again`);
     this.name = "EmbeddedDatabaseFailed";
   }
 }
+
+/** The reason of a PANIC (embedded-panic.ts) for EmbeddedDatabaseFailed. */
+const afterPanic = (panic: string) =>
+  `a PostgreSQL PANIC (${panic}); every commit before it is on disk`;
 
 /** The StartupMessage protocol version 3.0, SSLRequest and GSSENCRequest codes (PostgreSQL docs 55.7). */
 const PROTOCOL_3 = 196608;
@@ -135,7 +149,7 @@ class EmbeddedConnection extends Duplex {
   constructor(
     private readonly db: PGlite,
     private readonly attach: () => Promise<() => void>,
-    private readonly sessions: Pick<EmbeddedSessions, "failed" | "fail">,
+    private readonly sessions: Pick<EmbeddedSessions, "failed" | "fail" | "placeChanged">,
   ) {
     super();
   }
@@ -223,17 +237,31 @@ class EmbeddedConnection extends Duplex {
       // After a PANIC, a call into PGlite never returns (embedded-panic.ts).
       const failed = this.sessions.failed;
       if (failed) throw failed;
+      const answer: Buffer[] = [];
       await this.db.runExclusive(() =>
         this.db.execProtocolRawStream(new Uint8Array(message), {
           // PGlite hands out a view of its own buffer: copy before it is reused.
           onRawData: (data) => {
             this.panics.feed(data);
-            if (!this.finished) this.push(Buffer.from(data));
+            answer.push(Buffer.from(data));
           },
         }),
       );
-      if (this.panics.panic !== undefined) throw this.sessions.fail(this.panics.panic);
+      if (this.panics.panic !== undefined) {
+        this.answer(answer);
+        throw this.sessions.fail(afterPanic(this.panics.panic));
+      }
+      // A commit into files no longer where they were opened is not acknowledged: the answer
+      // is dropped and the connection fails (embedded-place.ts).
+      const moved = this.sessions.placeChanged();
+      if (moved !== undefined) throw this.sessions.fail(moved);
+      this.answer(answer);
     }
+  }
+
+  private answer(chunks: Buffer[]): void {
+    if (this.finished) return;
+    for (const chunk of chunks) this.push(chunk);
   }
 
   /** StartupMessage: Int32 length first; every later message: a type byte, then Int32 length. */

@@ -16,6 +16,7 @@ import {
   BUSY_RETRY_AFTER_SECONDS,
   type InFlightLimit,
   limitRequestsInFlight,
+  requestPath,
 } from "../../server/http-server";
 import { holdConnection } from "../../server/request-rate-per-address";
 import { TLS_POLICY } from "../../server/tls";
@@ -41,20 +42,25 @@ const MAX_BODY_BYTES = 128 * 1024;
 
 type Route = (x: AcmeExchange, id: string) => Promise<AcmeResponse>;
 
-/** POST routes by resource name (RFC 8555 7.1.1 names them in the directory). */
-const POST_ROUTES: Record<string, Route> = {
-  "new-account": (x) => newAccount(x),
-  "new-order": (x) => newOrder(x),
-  "revoke-cert": (x) => revokeCertificate(x),
-  "key-change": (x) => keyChange(x),
-  account: (x, id) => updateAccount(x, id),
-  "account/orders": (x, id) => listOrders(x, id),
-  order: (x, id) => getOrder(x, id),
-  "order/finalize": (x, id) => finalize(x, id),
-  authz: (x, id) => getAuthorization(x, id),
-  chall: (x, id) => postChallenge(x, id),
-  cert: (x, id) => getCertificate(x, id),
-};
+/**
+ * POST routes by resource name (RFC 8555 7.1.1 names them in the directory). A Map: the name
+ * comes from the request's path, and a plain object's lookup found "constructor" (Object
+ * itself, run as a handler before any JWS check; its answer killed the process: an outside
+ * probe, stop 49).
+ */
+const POST_ROUTES = new Map<string, Route>([
+  ["new-account", (x) => newAccount(x)],
+  ["new-order", (x) => newOrder(x)],
+  ["revoke-cert", (x) => revokeCertificate(x)],
+  ["key-change", (x) => keyChange(x)],
+  ["account", (x, id) => updateAccount(x, id)],
+  ["account/orders", (x, id) => listOrders(x, id)],
+  ["order", (x, id) => getOrder(x, id)],
+  ["order/finalize", (x, id) => finalize(x, id)],
+  ["authz", (x, id) => getAuthorization(x, id)],
+  ["chall", (x, id) => postChallenge(x, id)],
+  ["cert", (x, id) => getCertificate(x, id)],
+]);
 
 const PATH =
   /^\/acme\/([a-z0-9][a-z0-9-]{0,62})\/([a-z-]+)(?:\/([A-Za-z0-9_.-]{1,200}))?(?:\/(finalize|orders))?$/;
@@ -113,7 +119,10 @@ export function startAcmeServer(
   // served at all.
   const bodies = new WeakMap<IncomingMessage, Promise<Buffer>>();
   const limited = limitRequestsInFlight(
-    (req, res) => void serve(ctx, tls !== undefined, req, res, bodies.get(req)!),
+    (req, res) =>
+      serve(ctx, tls !== undefined, req, res, bodies.get(req)!).catch((err: unknown) =>
+        failedToAnswer(ctx, res, err),
+      ),
     {
       perConnection: ACME_MAX_REQUESTS_IN_FLIGHT_PER_CONNECTION,
       total: ACME_MAX_REQUESTS_IN_FLIGHT,
@@ -125,7 +134,7 @@ export function startAcmeServer(
     },
   );
   const handler = (req: IncomingMessage, res: ServerResponse) => {
-    const body = readBody(req);
+    const body = readBody(req, res);
     bodies.set(req, body);
     const admit = () => {
       if (!req.socket.destroyed) limited(req, res);
@@ -137,7 +146,13 @@ export function startAcmeServer(
   if (tls) {
     let material = checkTlsFiles(tls, readTlsFilesSync(tls));
     const contextOf = () => ({ cert: material.files.cert, key: material.files.key, ...TLS_POLICY });
-    const https = createHttpsServer({ ...options, ...contextOf() }, handler);
+    // The TLS handshake has the gRPC port's deadline (CERTMINT_HANDSHAKE_TIMEOUT_MS): Node's own
+    // is 120 s, and until stop 49 a client that opened connections and never finished TLS held
+    // them that long, a quarter of the port's connections per address (an outside probe).
+    const https = createHttpsServer(
+      { ...options, handshakeTimeout: limits.handshakeTimeoutMs, ...contextOf() },
+      handler,
+    );
     reload = setInterval(() => {
       // The start-up check again: a file another user can replace is not loaded (as on the
       // gRPC port, server/tls.ts); the previous pair is kept.
@@ -191,7 +206,7 @@ async function serve(
   requestBody: Promise<Buffer>,
 ): Promise<void> {
   const method = req.method ?? "GET";
-  const path = (req.url ?? "").split("?")[0]!;
+  const path = requestPath(req);
   const host = req.headers.host ?? "";
   const m = PATH.exec(path);
   let urls: AcmeUrls | undefined;
@@ -220,18 +235,18 @@ async function serve(
         throw new AcmeProblem("malformed", `${resource} is read with GET or HEAD`, 405);
       }
       if (resource === "directory") {
-        return send(ctx, res, urls, false, method, directory(urls, profile));
+        return await send(ctx, res, urls, false, method, directory(urls, profile));
       }
       // RFC 8555 7.2: 200 for HEAD, 204 for GET, never cached.
-      return send(ctx, res, urls, true, method, { status: method === "HEAD" ? 200 : 204 });
+      return await send(ctx, res, urls, true, method, { status: method === "HEAD" ? 200 : 204 });
     }
     if (resource === "renewal-info" && id && method === "GET") {
       const x = exchange(ctx, profile, urls, now, req, async () => {
         throw malformed("renewal-info is read with GET");
       });
-      return send(ctx, res, urls, false, method, await renewalInfo(x, id));
+      return await send(ctx, res, urls, false, method, await renewalInfo(x, id));
     }
-    const route = POST_ROUTES[sub ? `${resource}/${sub}` : resource!];
+    const route = POST_ROUTES.get(sub ? `${resource}/${sub}` : resource!);
     if (
       !route ||
       (id === undefined) !==
@@ -263,7 +278,7 @@ async function serve(
       if (request.account) await refuseBlockedAccount(ctx.store.certificates, request.key);
       return request;
     });
-    return send(ctx, res, urls, true, method, await route(x, id ?? ""));
+    return await send(ctx, res, urls, true, method, await route(x, id ?? ""));
   } catch (err) {
     const problem = problemOfDomainError(err);
     // An outage is logged by its cause alone, as on the gRPC port: a driver error's message
@@ -296,6 +311,33 @@ async function serve(
 }
 
 /**
+ * What escaped serve's own error handling (an answer that could not be written): logged, and
+ * the client gets a 500 problem if nothing was sent yet, else its connection ends. Never an
+ * unhandled rejection, which ends the process and every port with it (an outside probe, stop 49).
+ */
+function failedToAnswer(ctx: AcmeContext, res: ServerResponse, err: unknown): void {
+  ctx.logger.error({ err }, "ACME request failed");
+  if (res.headersSent || res.destroyed) {
+    res.destroy();
+    return;
+  }
+  const body = JSON.stringify({
+    type: "urn:ietf:params:acme:error:serverInternal",
+    detail: "the server failed to answer this request",
+    status: 500,
+  });
+  try {
+    res.writeHead(500, {
+      "content-type": "application/problem+json",
+      "cache-control": "no-store",
+    });
+    res.end(body);
+  } catch {
+    res.destroy();
+  }
+}
+
+/**
  * Where the ACME URLs point (the directory's, Location headers, and what a JWS url must be,
  * RFC 8555 6.4): CERTMINT_ACME_BASE_URL when set, whatever Host the client sent; else the
  * request's own scheme and Host, which a client chooses (a shared cache or a proxy that passes
@@ -315,7 +357,7 @@ function exchange(
   req: IncomingMessage,
   verify: AcmeExchange["verify"],
 ): AcmeExchange {
-  const path = (req.url ?? "").split("?")[0]!;
+  const path = requestPath(req);
   return {
     ctx,
     profile,
@@ -397,7 +439,12 @@ async function loadAcmeProfile(ctx: AcmeContext, slug: string): Promise<AcmeProf
   };
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
+/**
+ * The request's body, at most MAX_BODY_BYTES: beyond it (declared, or sent in chunks) the
+ * answer is 413 and the connection closes after it, the rest unread. Until stop 49 a chunked
+ * body over the bound had its connection reset with no answer (an outside probe).
+ */
+function readBody(req: IncomingMessage, res: ServerResponse): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers["content-length"] ?? 0);
     if (declared > MAX_BODY_BYTES) {
@@ -413,7 +460,9 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
         reject(
           new AcmeProblem("malformed", `the body is larger than ${MAX_BODY_BYTES} bytes`, 413),
         );
-        req.destroy();
+        req.removeAllListeners("data");
+        req.pause();
+        res.setHeader("connection", "close");
         return;
       }
       chunks.push(chunk);

@@ -19,7 +19,13 @@ export interface ValuePattern {
 // line and paragraph separators U+2028 and U+2029, which viewers and log pipelines split lines
 // on ("evil.org\u2028x" shows "evil.org" as its first line; allowed until a review of stop 43 of
 // 2026-12-06).
-const FORBIDDEN = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}]/u;
+// And what renders as nothing or as a blank without being white space: the default-ignorable
+// code points outside Cf (U+034F, variation selectors, the Hangul fillers U+115F, U+3164, U+FFA0,
+// U+17B4, the Mongolian selectors) and U+2800 BRAILLE PATTERN BLANK. Folding keeps them, so
+// "E\u034Fvil Corp" passed a denied "*Evil Corp*" and "evil.org \u3164" passed the edge-space
+// rule below (allowed until stop 49 of 2026-12-06: an outside probe).
+const FORBIDDEN =
+  /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}\u2800]/u;
 const SPACES = /\s+/gu;
 /** White space (any: U+00A0 and U+3000 too) at the start or the end of a value. */
 const EDGE_SPACE = /^\s|\s$/u;
@@ -41,7 +47,7 @@ export function subjectValueError(type: SubjectAttribute, value: string): string
     return `is longer than ${MAX_LENGTH[type]} characters (RFC 5280 Appendix A)`;
   }
   if (FORBIDDEN.test(value)) {
-    return "contains a control, format, line-separator or unassigned character";
+    return "contains a control, format, invisible, line-separator or unassigned character";
   }
   if (foldValue(value).length === 0) return "is empty";
   // "evil.org " read as free text (white space: no host name has it), so it passed the DNS
@@ -70,7 +76,9 @@ export function parseValuePattern(text: string): ValuePattern | string {
   if (typeof text !== "string") return "is not a string";
   if (text.length > 1024) return "is too long";
   if (foldValue(text).length === 0) return "is empty";
-  if (FORBIDDEN.test(text)) return "contains a control, format or unassigned character";
+  if (FORBIDDEN.test(text)) {
+    return "contains a control, format, invisible or unassigned character";
+  }
   return { text, pieces: foldValue(text).split("*") };
 }
 
