@@ -35,7 +35,11 @@ export function serveOcsp(
       "content-length": answer.der.length,
     };
     if (answer.cacheUntil && (req.method === "GET" || req.method === "HEAD")) {
-      const maxAge = Math.max(0, Math.floor((answer.cacheUntil.getTime() - Date.now()) / 1000));
+      const keptUntil = Math.min(
+        answer.cacheUntil.getTime(),
+        answer.reuseUntil?.getTime() ?? Number.POSITIVE_INFINITY,
+      );
+      const maxAge = Math.max(0, Math.floor((keptUntil - Date.now()) / 1000));
       headers["cache-control"] = `public, max-age=${maxAge}, no-transform, must-revalidate`;
       headers["last-modified"] = answer.thisUpdate!.toUTCString();
       headers.expires = answer.cacheUntil.toUTCString();

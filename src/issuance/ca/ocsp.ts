@@ -40,6 +40,14 @@ export interface OcspAnswer {
   status: OcspCertStatus["kind"] | OcspErrorStatus;
   /** Until when an HTTP cache may keep it (nextUpdate); absent: not cacheable (a nonce, an error). */
   cacheUntil?: Date;
+  /**
+   * Until when certmint itself serves it again (thisUpdate + CERTMINT_OCSP_CACHE_SECONDS), the
+   * bound of an HTTP cache's max-age: a revocation replaces it here at once, and a cache in
+   * front of the port keeps it no longer than this (as a CRL's max-age is bounded by
+   * CERTMINT_CRL_CACHE_SECONDS). Until stop 49 a cache could serve `good` up to nextUpdate (an
+   * hour by default) after a revocation (an outside probe).
+   */
+  reuseUntil?: Date;
   /** thisUpdate, for Last-Modified (RFC 5019 6.2). */
   thisUpdate?: Date;
 }
@@ -238,7 +246,12 @@ export class OcspResponder {
       der,
       status: statuses[0]!.kind,
       thisUpdate: now,
-      ...(request.nonce ? {} : { cacheUntil: nextUpdate }),
+      ...(request.nonce
+        ? {}
+        : {
+            cacheUntil: nextUpdate,
+            reuseUntil: new Date(now.getTime() + this.settings.cacheSeconds * 1000),
+          }),
     };
     // An answer with an `unknown` certificate is not cached: its serial is whatever the client
     // made up (random ones would never be asked again, and each entry would stay until evicted),
