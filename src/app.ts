@@ -565,9 +565,11 @@ export async function startCertmint(
             certificateId,
           })(err),
         onOutcome: (o) => {
+          metrics?.automaticRenewal(o.result);
           if (o.result === "RENEWED" || o.result === "FAILED" || o.result === "AWAITING_APPROVAL")
             logger.info(o, "automatic renewal");
         },
+        onExpiredUnrenewed: (count) => metrics?.automaticRenewal("EXPIRED_BEFORE_RENEWAL", count),
       });
       renewer.start();
     }

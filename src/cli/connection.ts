@@ -109,7 +109,12 @@ function resolveToken(
     );
     return { secret: readToken(tokenFile, "--token-file"), source: tokenFile };
   }
-  if (env.CERTMINT_TOKEN) return { secret: env.CERTMINT_TOKEN.trim(), source: "$CERTMINT_TOKEN" };
+  if (env.CERTMINT_TOKEN) {
+    return {
+      secret: tokenShaped(env.CERTMINT_TOKEN.trim(), "$CERTMINT_TOKEN"),
+      source: "$CERTMINT_TOKEN",
+    };
+  }
   const explicitDir = args.string("data-dir");
   if (!loopback) {
     if (explicitDir !== undefined) {
@@ -170,5 +175,19 @@ function readFile(path: string, what: string): Buffer {
 function readToken(path: string, what: string): string {
   const secret = readFile(path, what).toString("utf8").trim();
   if (!secret) throw new CliError(`${what}: ${path} is empty`);
-  return secret;
+  return tokenShaped(secret, `${what} ${path}`);
+}
+
+/**
+ * A token is printable ASCII without spaces (a gRPC metadata value, RFC 6750's token68).
+ * Anything else (a key or certificate file named by mistake, a value with a line break) is
+ * refused here, before it is sent and without being shown: until stop 49 of 2026-12-06 grpc-js
+ * refused it after the whole --timeout, and its message, printed, held the whole value (a
+ * private key, or the token itself: an outside probe).
+ */
+function tokenShaped(secret: string, from: string): string {
+  if (/^[\x21-\x7e]+$/.test(secret)) return secret;
+  throw new UsageError(
+    `${from} does not hold an access token (it has line breaks, spaces or other characters no token has: a key or certificate file?); its content is not shown`,
+  );
 }

@@ -77,7 +77,9 @@ export function parseCommandLine(
   const globalSpecs = specsOf(GLOBAL_SECTIONS);
   const lenient = parseArgs({
     args: [...argv],
-    options: parseArgsOptions(globalSpecs),
+    // --output/-o too, which every command has: its value before the command ("-o json ca
+    // list") is not the command (until stop 49 of 2026-12-06: unknown command "json").
+    options: parseArgsOptions({ ...globalSpecs, ...specsOf([outputSection(DEFAULT_OUTPUTS)]) }),
     strict: false,
     allowPositionals: true,
   });
@@ -102,7 +104,9 @@ export function parseCommandLine(
     throw new UsageWithHelp("missing command", rootHelp(groups));
   }
   const group = find(groups, groupName);
-  if (!group) throw new UsageError(`unknown command "${groupName}"; run '${PROGRAM} --help'`);
+  if (!group) {
+    throw new UsageError(`unknown command ${shownWord(groupName)}; run '${PROGRAM} --help'`);
+  }
   const wantsHelp = helpAsked || lenient.positionals[0] === "help";
   if (commandName === undefined) {
     if (wantsHelp) return { kind: "help", text: groupHelp(group) };
@@ -111,7 +115,7 @@ export function parseCommandLine(
   const command = find(group.commands, commandName);
   if (!command) {
     throw new UsageError(
-      `unknown subcommand "${group.name} ${commandName}"; run '${PROGRAM} ${group.name} --help'`,
+      `unknown subcommand ${looksLikeToken(commandName) ? `of "${group.name}" ${NOT_SHOWN}` : `"${group.name} ${commandName}"`}; run '${PROGRAM} ${group.name} --help'`,
     );
   }
   if (wantsHelp) return { kind: "help", text: commandHelp(group, command) };
@@ -143,7 +147,11 @@ function parseCommand(
   } catch (err) {
     // parseArgs names the option in its message ("Unknown option '--x'", "Option '--y <value>'
     // argument missing"); its advice about "--" does not apply here.
-    const message = (err as Error).message.split(". To specify")[0]!.replace(/\.$/, "");
+    // One line: some of its messages continue on a second ("--limit -1").
+    const message = (err as Error).message
+      .split("\n")[0]!
+      .split(". To specify")[0]!
+      .replace(/\.$/, "");
     throw new UsageError(`${message}; run '${PROGRAM} ${where} --help'`);
   }
   for (const [name, value] of Object.entries(parsed.values)) {
@@ -172,4 +180,22 @@ function parseCommand(
     args: new Args(parsed.values, positionals, specs, where),
     output: output as OutputFormat,
   };
+}
+
+/** The prefix of every access token's secret (src/issuance/access-tokens/secret.ts). */
+const TOKEN_PREFIX = "certmint_";
+
+const NOT_SHOWN =
+  "(a word that looks like an access token, not shown: the CLI takes a token from --token-file or CERTMINT_TOKEN, never from the command line)";
+
+const looksLikeToken = (word: string) =>
+  word.startsWith(TOKEN_PREFIX) || /^[A-Za-z0-9_-]{32,}$/.test(word);
+
+/**
+ * A word of the command line as an error quotes it, unless it looks like an access token: there
+ * is no --token option, so `certmint --token SECRET ca list` reads SECRET as the command, and
+ * until stop 49 of 2026-12-06 the refusal printed it back to the terminal (an outside probe).
+ */
+function shownWord(word: string): string {
+  return looksLikeToken(word) ? NOT_SHOWN : `"${word}"`;
 }

@@ -5,7 +5,7 @@
  */
 
 import { X509Certificate } from "node:crypto";
-import { basename } from "node:path";
+import { basename, resolve } from "node:path";
 import type { IssuedCertificate } from "../../../gen/ts/certmint/v1/certificate_service";
 import type { Args } from "../args";
 import { type OptionSection, UsageError } from "../command";
@@ -97,7 +97,36 @@ function refuseExisting(inv: Invocation, paths: ReadonlyArray<string | undefined
  */
 export function checkOutputs(inv: Invocation, paths: OutputPaths, withKey: boolean): void {
   refuseKeyOnJsonStdout(inv, paths.privateKey);
+  refuseSameFile(paths, withKey);
   refuseExisting(inv, [paths.certificate, paths.chain, withKey ? paths.privateKey : undefined]);
+}
+
+const OPTION_OF: Record<keyof OutputPaths, string> = {
+  certificate: "--cert-out",
+  chain: "--chain-out",
+  privateKey: "--key-out",
+};
+
+/**
+ * Two outputs naming one file: the second write would replace the first, and a generated key,
+ * returned once, would be lost under its certificate (until stop 49 of 2026-12-06 this was
+ * found only after issuing, or with --force not at all: an outside probe). "-" (stdout) may be
+ * shared.
+ */
+function refuseSameFile(paths: OutputPaths, withKey: boolean): void {
+  const seen = new Map<string, keyof OutputPaths>();
+  for (const what of ["certificate", "chain", "privateKey"] as const) {
+    const path = paths[what];
+    if (path === undefined || path === "-" || (what === "privateKey" && !withKey)) continue;
+    const key = resolve(path);
+    const before = seen.get(key);
+    if (before !== undefined) {
+      throw new UsageError(
+        `${OPTION_OF[before]} and ${OPTION_OF[what]} name the same file ${path}: give each its own`,
+      );
+    }
+    seen.set(key, what);
+  }
 }
 
 function isSelfSigned(pem: string): boolean {

@@ -29,6 +29,8 @@ export interface RenewerHooks {
   onError(err: unknown, certificateId?: string): void;
   /** A certificate was renewed or an attempt failed (for the log). */
   onOutcome?(outcome: AttemptOutcome): void;
+  /** Certificates this tick found expired before any renewal (EXPIRED_BEFORE_RENEWAL). */
+  onExpiredUnrenewed?(count: number): void;
 }
 
 export type AttemptOutcome =
@@ -155,11 +157,12 @@ export class Renewer {
     };
     await Promise.all(Array.from({ length: Math.min(PARALLEL_ATTEMPTS, claimed.length) }, worker));
     await renewals.noteExpiring(this.deps.now(), this.batchSize);
-    await renewals.noteExpiredUnrenewed(
+    const expired = await renewals.noteExpiredUnrenewed(
       this.deps.now(),
       this.batchSize,
       storedErrorOf(expiredBeforeRenewal()),
     );
+    if (expired > 0) this.hooks.onExpiredUnrenewed?.(expired);
     return outcomes;
   }
 

@@ -168,13 +168,28 @@ export class OrmCertificateRepository implements CertificateRepository {
     // certmint_key_blocked takes the key's lock shared, as an issuance of the key does: a
     // key-compromise revocation (blockKey, exclusive) either committed before, and this
     // releases nothing, or waits for this and then finds the certificate valid and revokes it.
-    // The CRL entry is cleared by a trigger (Migration20261206100000HoldRelease).
+    // The CRL entry is cleared by a trigger (Migration20261206100000HoldRelease). Its renewal
+    // times are worked out again from its profile's renewal settings as they are now, as an
+    // insert does (certmint_certificate_renew_at): a change of those settings while it was on
+    // hold passed it by (certmint_profile_renew_at updates certificates in force only), and
+    // until stop 49 of 2026-12-06 a certificate released after its profile's automatic renewal
+    // was switched on was never renewed, nor noted as expiring (an outside probe).
     const rows = await em.getConnection().execute<Array<{ id: string }>>(
-      `update "certificate" set "revoked_at" = null, "revocation_reason" = null
-        where "id" = ? and "revoked_at" is not null and "revocation_reason" = 'CERTIFICATE_HOLD'
-          and not ("spki_sha256" is not null and "certmint_key_blocked"("spki_sha256"))
-        returning "id"`,
-      [id],
+      `update "certificate" "c" set "revoked_at" = null, "revocation_reason" = null,
+          "renew_at" = "t"."renew_at",
+          "auto_renew_at" = case when "t"."auto" then "t"."renew_at" end
+        from (select coalesce("p"."renewal" @> '{"autoRenew": true}'::jsonb, false) as "auto",
+                     case when "p"."renewal" is null then null
+                          else "certmint_renew_at"("p"."renewal", "x"."not_before", "x"."not_after")
+                     end as "renew_at"
+                from "certificate" "x"
+                left join "certificate_profile" "p" on "p"."id" = "x"."profile_id"
+               where "x"."id" = ?) "t"
+        where "c"."id" = ? and "c"."revoked_at" is not null
+          and "c"."revocation_reason" = 'CERTIFICATE_HOLD'
+          and not ("c"."spki_sha256" is not null and "certmint_key_blocked"("c"."spki_sha256"))
+        returning "c"."id"`,
+      [id, id],
       "all",
       em.getTransactionContext(),
     );

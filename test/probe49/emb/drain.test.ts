@@ -122,18 +122,36 @@ describe("probe49 EMB: graceful stops of the embedded default with calls in flig
     const unanswered = 2 - settled;
     expect(unanswered).toBeGreaterThan(0);
     const exit = server.stop();
-    for (const r of await Promise.all(inFlight)) expect(r.status).toBe(ISSUED);
+    // Each is answered: ISSUED, or, if its RSA-4096 key was still being made when the shutdown
+    // grace (CERTMINT_SHUTDOWN_GRACE_MS, 10 s) ran out, as on a loaded machine, UNAVAILABLE
+    // SERVER_STOPPING (README), never left hanging or INTERNAL.
+    const answers = await Promise.all(
+      inFlight.map((p) =>
+        p.then(
+          (r) => ({ ok: r }) as const,
+          (err: unknown) => ({ err: decodeError(err) }) as const,
+        ),
+      ),
+    );
+    for (const a of answers) {
+      if ("ok" in a) expect(a.ok.status).toBe(ISSUED);
+      else expect(a.err.code, a.err.message).toBe(14);
+    }
     expect(await exit).toBe(0);
     closeClients(c);
     server = await startEmbedded(dataDir);
     c = makeClients(server.address, server.adminToken());
-    for (const [i, r] of (await Promise.all(inFlight)).entries()) {
+    // After the restart each request_id resolves to one certificate: the one answered, if it
+    // was; for one answered UNAVAILABLE, what the retry the message asks for gets.
+    for (const [i, a] of answers.entries()) {
       const replay = await issue(
         `term-${i + 1}.example.com`,
         `term-${i + 1}`,
         KeyAlgorithm.KEY_ALGORITHM_RSA_4096,
       );
-      expect(replay.certificate!.certificateId).toBe(r.certificate!.certificateId);
+      expect(replay.status).toBe(ISSUED);
+      if ("ok" in a)
+        expect(replay.certificate!.certificateId).toBe(a.ok.certificate!.certificateId);
     }
   });
 });
