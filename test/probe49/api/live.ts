@@ -3,8 +3,7 @@
  * an outside prober meets it: one admin token (the data directory's admin-token file), and
  * everything else made over the gRPC API.
  */
-import { randomBytes } from "node:crypto";
-import type { Client, Metadata, ServiceError } from "@grpc/grpc-js";
+import type { Metadata, ServiceError } from "@grpc/grpc-js";
 import { CreateAccessTokenRequest, Role } from "../../../gen/ts/certmint/v1/access_token_service";
 import { CreateRootCertificateAuthorityRequest } from "../../../gen/ts/certmint/v1/certificate_authority_service";
 import {
@@ -17,8 +16,9 @@ import {
 } from "../../../gen/ts/certmint/v1/certificate_profile_service";
 import { KeyAlgorithm } from "../../../gen/ts/certmint/v1/common";
 import { type CertmintClients, call, makeClients } from "../../support/harness";
-import { createTestDatabase, type TestDatabase } from "../../support/postgres";
-import { type ServerProcess, startServerProcess } from "../../support/server-process";
+import type { TestDatabase } from "../../support/postgres";
+import type { ServerProcess } from "../../support/server-process";
+import { startOnFreshDatabase, stopOnDatabase } from "../live";
 
 export interface LiveCertmint {
   server: ServerProcess;
@@ -35,15 +35,7 @@ export interface LiveCertmint {
 }
 
 export async function startLive(env: Record<string, string> = {}): Promise<LiveCertmint> {
-  const db = await createTestDatabase({ migrated: true });
-  const kek = randomBytes(32).toString("base64");
-  const server = await startServerProcess({
-    DATABASE_URL: db.url,
-    CERTMINT_KEK: kek,
-    CERTMINT_LOG_FORMAT: "json",
-    CERTMINT_LOG_LEVEL: "info",
-    ...env,
-  });
+  const { server, db, kek } = await startOnFreshDatabase({ CERTMINT_LOG_LEVEL: "info", ...env });
   const adminToken = server.adminToken();
   const made: CertmintClients[] = [];
   const clientsAs = (token: string | undefined) => {
@@ -67,11 +59,7 @@ export async function startLive(env: Record<string, string> = {}): Promise<LiveC
       );
       return Number(row!.n);
     },
-    async stop() {
-      for (const set of made) for (const c of Object.values(set)) (c as Client).close();
-      await server.stop();
-      await db.drop();
-    },
+    stop: () => stopOnDatabase(made, { server, db }),
   };
 }
 

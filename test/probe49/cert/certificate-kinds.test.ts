@@ -5,10 +5,7 @@
  * self-signed leaves, an intermediate signed outside, and path-length limits.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  CreateExternalIntermediateCertificateAuthorityRequest,
-  CreateIntermediateCertificateAuthorityRequest,
-} from "../../../gen/ts/certmint/v1/certificate_authority_service";
+import { CreateExternalIntermediateCertificateAuthorityRequest } from "../../../gen/ts/certmint/v1/certificate_authority_service";
 import { CertificatePolicyPreset } from "../../../gen/ts/certmint/v1/certificate_policy_service";
 import { KeyAlgorithm } from "../../../gen/ts/certmint/v1/common";
 import { opensslCsr } from "../../support/fixtures";
@@ -16,13 +13,18 @@ import { call, expectRpcError } from "../../support/harness";
 import { openssl, opensslOk, TempDir } from "../../support/openssl";
 import {
   attributesRequest,
+  caCountRows,
   certificateCount,
+  createIntermediateCa,
   createPolicy,
   createProfile,
   createRootCa,
   csrRequest,
+  issueCertificate,
   type LiveCertmint,
+  newP256KeyArgs,
   startLive,
+  WEB_RULES,
 } from "./live";
 import { rfc5280Problems } from "./rfc5280";
 import { parseCert } from "./x509";
@@ -62,25 +64,18 @@ describe("probe49 cert: certificate kinds", () => {
 
   beforeAll(async () => {
     live = await startLive();
-    await createPolicy(live, "web", {
-      sanRules: { dns: { allowed: ["**.example.com"] } },
-      subjectRules: { commonName: { allowed: ["*"] } },
-    });
+    await createPolicy(live, "web", WEB_RULES);
     for (const [name, alg] of CA_ALGORITHMS) {
       const root = await createRootCa(live, `root-${name}`, alg, { maxPathLength: 1 });
       roots[name] = root.certificatePem;
       serials.push(root.serialNumber);
-      const inter = await call(
-        live.authorities,
-        "createIntermediateCertificateAuthority",
-        CreateIntermediateCertificateAuthorityRequest.fromPartial({
-          slug: `inter-${name}`,
-          parentCertificateAuthority: `root-${name}`,
-          subject: { commonName: `inter ${name}` },
-          keyAlgorithm: alg,
-          maxPathLength: 0,
-        }),
-      );
+      const inter = await createIntermediateCa(live, {
+        slug: `inter-${name}`,
+        parentCertificateAuthority: `root-${name}`,
+        subject: { commonName: `inter ${name}` },
+        keyAlgorithm: alg,
+        maxPathLength: 0,
+      });
       intermediates[name] = inter.certificateAuthority!.certificatePem;
       serials.push(inter.certificateAuthority!.serialNumber);
       await createProfile(live, `web-${name}`, "web", { ca: `inter-${name}` });
@@ -104,9 +99,8 @@ describe("probe49 cert: certificate kinds", () => {
   it.each(CA_ALGORITHMS)("generated-key leaves of each key family under a %s CA", async (name) => {
     for (const [leafName, alg] of leafAlgorithmsUnder(name)) {
       const cn = `${leafName}.gen-${name}.example.com`;
-      const res = await call(
-        live.certificates,
-        "issueCertificate",
+      const res = await issueCertificate(
+        live,
         attributesRequest(`web-${name}`, { cn, sans: { dnsNames: [cn] }, keyAlgorithm: alg }),
       );
       const c = res.certificate!;
@@ -123,11 +117,7 @@ describe("probe49 cert: certificate kinds", () => {
     for (const key of ["ec", "rsa", "ed25519"] as const) {
       const cn = `${key}.csr-${name}.example.com`;
       const { csrPem } = opensslCsr(`/CN=${cn}`, [`DNS:${cn}`], key);
-      const res = await call(
-        live.certificates,
-        "issueCertificate",
-        csrRequest(`web-${name}`, csrPem),
-      );
+      const res = await issueCertificate(live, csrRequest(`web-${name}`, csrPem));
       const c = res.certificate!;
       serials.push(c.serialNumber);
       expect
@@ -139,9 +129,8 @@ describe("probe49 cert: certificate kinds", () => {
   });
 
   it("a leaf with an empty subject carries a critical subjectAltName", async () => {
-    const res = await call(
-      live.certificates,
-      "issueCertificate",
+    const res = await issueCertificate(
+      live,
       attributesRequest("web-p256", { sans: { dnsNames: ["nosubject.example.com"] } }),
     );
     const c = parseCert(res.certificate!.certificatePem);
@@ -157,9 +146,8 @@ describe("probe49 cert: certificate kinds", () => {
     await createProfile(live, "self", "web", { selfSigned: true });
     for (const [leafName, alg] of LEAF_ALGORITHMS) {
       const cn = `${leafName}.self.example.com`;
-      const res = await call(
-        live.certificates,
-        "issueCertificate",
+      const res = await issueCertificate(
+        live,
         attributesRequest("self", { cn, sans: { dnsNames: [cn] }, keyAlgorithm: alg }),
       );
       const pem = res.certificate!.certificatePem;
@@ -176,42 +164,32 @@ describe("probe49 cert: certificate kinds", () => {
   });
 
   it("an intermediate with pathLenConstraint 0 certifies no CA, and nothing is stored", async () => {
-    const before = await live.db.query("select count(*)::int as n from certificate_authority");
+    const before = await caCountRows(live);
     const err = await expectRpcError(
-      call(
-        live.authorities,
-        "createIntermediateCertificateAuthority",
-        CreateIntermediateCertificateAuthorityRequest.fromPartial({
-          slug: "too-deep",
-          parentCertificateAuthority: "inter-p256",
-          subject: { commonName: "too deep" },
-          keyAlgorithm: A.KEY_ALGORITHM_EC_P256,
-        }),
-      ),
+      createIntermediateCa(live, {
+        slug: "too-deep",
+        parentCertificateAuthority: "inter-p256",
+        subject: { commonName: "too deep" },
+        keyAlgorithm: A.KEY_ALGORITHM_EC_P256,
+      }),
     );
     expect([3, 9]).toContain(err.code);
     expect(err.reason).toBeTruthy();
-    expect(await live.db.query("select count(*)::int as n from certificate_authority")).toEqual(
-      before,
-    );
+    expect(await caCountRows(live)).toEqual(before);
   });
 
   it("IssueCertificate of a CA certificate under a pathLen 0 intermediate is refused", async () => {
     await createPolicy(
       live,
       "sub-ca",
-      {
-        subjectRules: { commonName: { allowed: ["*"] } },
-        sanRules: { dns: { allowed: ["**.example.com"] } },
-      },
+      WEB_RULES,
       CertificatePolicyPreset.CERTIFICATE_POLICY_PRESET_INTERMEDIATE_CA,
     );
     await createProfile(live, "sub-ca-under-leafca", "sub-ca", { ca: "inter-p256" });
     const count = await certificateCount(live.db);
     const err = await expectRpcError(
-      call(
-        live.certificates,
-        "issueCertificate",
+      issueCertificate(
+        live,
         attributesRequest("sub-ca-under-leafca", {
           cn: "Sub CA",
           extra: { caCertificate: { maxPathLength: 0 } },
@@ -225,9 +203,8 @@ describe("probe49 cert: certificate kinds", () => {
 
   it("a CA certificate issued through a profile under a root follows RFC 5280", async () => {
     await createProfile(live, "sub-ca-under-root", "sub-ca", { ca: "root-p384" });
-    const res = await call(
-      live.certificates,
-      "issueCertificate",
+    const res = await issueCertificate(
+      live,
       attributesRequest("sub-ca-under-root", {
         cn: "Issued Sub CA",
         keyAlgorithm: A.KEY_ALGORITHM_EC_P384,
@@ -247,13 +224,7 @@ describe("probe49 cert: certificate kinds", () => {
     opensslOk([
       "req",
       "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:P-256",
-      "-nodes",
-      "-keyout",
-      rootKey,
+      ...newP256KeyArgs(rootKey),
       "-out",
       rootPem,
       "-days",
@@ -307,9 +278,8 @@ describe("probe49 cert: certificate kinds", () => {
       certificateChainPem: [outsideRoot],
     });
     await createProfile(live, "web-outside", "web", { ca: "outside-inter" });
-    const res = await call(
-      live.certificates,
-      "issueCertificate",
+    const res = await issueCertificate(
+      live,
       attributesRequest("web-outside", {
         cn: "o.example.com",
         sans: { dnsNames: ["o.example.com"] },

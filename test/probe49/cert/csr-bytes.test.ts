@@ -9,7 +9,7 @@ import { generateKeyPairSync, sign } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KeyAlgorithm } from "../../../gen/ts/certmint/v1/common";
 import { buildCsr, oid, tlv } from "../../support/der-csr";
-import { call, expectRpcError } from "../../support/harness";
+import { expectRpcError } from "../../support/harness";
 import { opensslOk, TempDir } from "../../support/openssl";
 import {
   certificateCount,
@@ -17,6 +17,7 @@ import {
   createProfile,
   createRootCa,
   csrRequest,
+  issueCertificate,
   type LiveCertmint,
   startLive,
 } from "./live";
@@ -125,9 +126,7 @@ describe("probe49 cert: CSR bytes", () => {
 
   it.each(REFUSED)("refuses %s", async (_what, make) => {
     const before = await certificateCount(live.db);
-    const e = await expectRpcError(
-      call(live.certificates, "issueCertificate", csrRequest("web", make())),
-    );
+    const e = await expectRpcError(issueCertificate(live, csrRequest("web", make())));
     expect(e.code, e.message).toBe(3);
     expect(e.violations.map((v) => v.field).join(","), e.message).toMatch(/csr_pem|subject/);
     expect(await certificateCount(live.db)).toBe(before);
@@ -139,9 +138,8 @@ describe("probe49 cert: CSR bytes", () => {
       set(attr("2.5.4.3", 0x0c, "m.example.com"), attr("2.5.4.10", 0x0c, "Evil Corp")),
       set(attr("2.5.4.12", 0x0c, "Administrator")),
     );
-    const r = await call(
-      live.certificates,
-      "issueCertificate",
+    const r = await issueCertificate(
+      live,
       csrRequest("web", rawCsr(subject, [tlv(0x82, Buffer.from("m.example.com"))])),
     ).catch((e) => e);
     if (r instanceof Error) {

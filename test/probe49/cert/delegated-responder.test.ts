@@ -6,16 +6,18 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KeyAlgorithm } from "../../../gen/ts/certmint/v1/common";
-import { call } from "../../support/harness";
-import { openssl, TempDir } from "../../support/openssl";
+import { TempDir } from "../../support/openssl";
 import { waitFor } from "../../support/wait";
 import {
   attributesRequest,
   createPolicy,
   createProfile,
   createRootCa,
+  issueCertificate,
   type LiveCertmint,
+  ocspQuery,
   startLive,
+  WEB_RULES,
 } from "./live";
 import { rfc5280Problems } from "./rfc5280";
 import { extKeyUsage, keyUsage, OID, parseCert } from "./x509";
@@ -37,10 +39,7 @@ describe("probe49 cert: delegated OCSP responders", () => {
 
   beforeAll(async () => {
     live = await startLive({ CERTMINT_OCSP_RESPONDER: "delegated" });
-    await createPolicy(live, "web", {
-      sanRules: { dns: { allowed: ["**.example.com"] } },
-      subjectRules: { commonName: { allowed: ["*"] } },
-    });
+    await createPolicy(live, "web", WEB_RULES);
     for (const [name, alg] of KINDS) {
       const root = await createRootCa(live, `root-${name}`, alg);
       roots[name] = { id: root.id, pem: root.certificatePem };
@@ -55,23 +54,16 @@ describe("probe49 cert: delegated OCSP responders", () => {
 
   it.each(KINDS)("a %s CA's responder certificate and its answers", async (name) => {
     const cn = `d.${name}.example.com`;
-    const res = await call(
-      live.certificates,
-      "issueCertificate",
+    const res = await issueCertificate(
+      live,
       attributesRequest(`web-${name}`, { cn, sans: { dnsNames: [cn] } }),
     );
     const caFile = tmp.file("ca.pem", roots[name]!.pem);
-    const o = openssl([
-      "ocsp",
-      "-issuer",
-      caFile,
-      "-cert",
-      tmp.file("l.pem", res.certificate!.certificatePem),
-      "-url",
-      live.ocspUrl,
-      "-CAfile",
-      caFile,
-    ]);
+    const o = ocspQuery(live, {
+      issuer: caFile,
+      ask: ["-cert", tmp.file("l.pem", res.certificate!.certificatePem)],
+      caFile: caFile,
+    });
     expect(o.stderr, o.stdout).toMatch(/Response verify OK/);
     expect(o.stdout).toMatch(/: good/);
     let rows: Array<{ certificate_pem: string | null }> = [];

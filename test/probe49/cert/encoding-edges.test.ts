@@ -5,22 +5,22 @@
  * name constraints, subject attribute forms, international email and URI names.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  CreateIntermediateCertificateAuthorityRequest,
-  GetCertificateRevocationListRequest,
-} from "../../../gen/ts/certmint/v1/certificate_authority_service";
+import { GetCertificateRevocationListRequest } from "../../../gen/ts/certmint/v1/certificate_authority_service";
 import { CertificatePolicyPreset } from "../../../gen/ts/certmint/v1/certificate_policy_service";
-import { IssueCertificateRequest } from "../../../gen/ts/certmint/v1/certificate_service";
 import { KeyAlgorithm, RevocationReason as R } from "../../../gen/ts/certmint/v1/common";
 import { call, expectRpcError } from "../../support/harness";
 import { openssl, opensslOk, TempDir } from "../../support/openssl";
 import {
   attributesRequest,
+  caCountRows,
   certificateCount,
+  createIntermediateCa,
   createPolicy,
   createProfile,
   createRootCa,
+  issueCertificate,
   type LiveCertmint,
+  ocspQuery,
   startLive,
 } from "./live";
 import { parseCert } from "./x509";
@@ -103,9 +103,8 @@ describe("probe49 cert: encodings and limits", () => {
     "CRL and OCSP of a %s CA are signed with the fitting algorithm and verify",
     async (name, _alg, sig) => {
       const cn = `r.${name}.example.com`;
-      const res = await call(
-        live.certificates,
-        "issueCertificate",
+      const res = await issueCertificate(
+        live,
         attributesRequest(`any-${name}`, { cn, sans: { dnsNames: [cn] } }),
       );
       const leaf = res.certificate!;
@@ -130,18 +129,12 @@ describe("probe49 cert: encodings and limits", () => {
       ]);
       expect(v.stderr + v.stdout).toMatch(/verify OK/);
       expect(v.stdout).toMatch(sig);
-      const o = openssl([
-        "ocsp",
-        "-issuer",
-        caFile,
-        "-cert",
-        tmp.file("l.pem", leaf.certificatePem),
-        "-url",
-        live.ocspUrl,
-        "-CAfile",
-        caFile,
-        "-resp_text",
-      ]);
+      const o = ocspQuery(live, {
+        issuer: caFile,
+        ask: ["-cert", tmp.file("l.pem", leaf.certificatePem)],
+        caFile: caFile,
+        extra: ["-resp_text"],
+      });
       expect(o.stderr).toMatch(/Response verify OK/);
       expect(o.stdout).toMatch(/: revoked/);
       expect(o.stdout).toMatch(sig);
@@ -149,17 +142,15 @@ describe("probe49 cert: encodings and limits", () => {
   );
 
   it("OCSP with SHA-256 CertIDs, two certificates in one request, and over GET", async () => {
-    const a = await call(
-      live.certificates,
-      "issueCertificate",
+    const a = await issueCertificate(
+      live,
       attributesRequest("any-p256", {
         cn: "a.two.example.com",
         sans: { dnsNames: ["a.two.example.com"] },
       }),
     );
-    const b = await call(
-      live.certificates,
-      "issueCertificate",
+    const b = await issueCertificate(
+      live,
       attributesRequest("any-p256", {
         cn: "b.two.example.com",
         sans: { dnsNames: ["b.two.example.com"] },
@@ -172,33 +163,19 @@ describe("probe49 cert: encodings and limits", () => {
     const caFile = tmp.file("ca.pem", roots.p256!);
     const aFile = tmp.file("a.pem", a.certificate!.certificatePem);
     const bFile = tmp.file("b.pem", b.certificate!.certificatePem);
-    const sha256 = openssl([
-      "ocsp",
-      "-sha256",
-      "-issuer",
-      caFile,
-      "-cert",
-      aFile,
-      "-url",
-      live.ocspUrl,
-      "-CAfile",
-      caFile,
-    ]);
+    const sha256 = ocspQuery(live, {
+      digest: "-sha256",
+      issuer: caFile,
+      ask: ["-cert", aFile],
+      caFile: caFile,
+    });
     expect(sha256.stderr).toMatch(/Response verify OK/);
     expect(sha256.stdout).toMatch(/: good/);
-    const two = openssl([
-      "ocsp",
-      "-issuer",
-      caFile,
-      "-cert",
-      aFile,
-      "-cert",
-      bFile,
-      "-url",
-      live.ocspUrl,
-      "-CAfile",
-      caFile,
-    ]);
+    const two = ocspQuery(live, {
+      issuer: caFile,
+      ask: ["-cert", aFile, "-cert", bFile],
+      caFile: caFile,
+    });
     expect(two.stderr + two.stdout).toMatch(/Response verify OK/);
     expect(two.stdout, two.stdout + two.stderr).toMatch(/a\.pem: good/);
     expect(two.stdout, two.stdout + two.stderr).toMatch(/b\.pem: revoked/);
@@ -217,42 +194,32 @@ describe("probe49 cert: encodings and limits", () => {
   });
 
   it("an intermediate may not take a path length its parent's pathLenConstraint forbids", async () => {
-    const before = await live.db.query("select count(*)::int as n from certificate_authority");
+    const before = await caCountRows(live);
     const err = await expectRpcError(
-      call(
-        live.authorities,
-        "createIntermediateCertificateAuthority",
-        CreateIntermediateCertificateAuthorityRequest.fromPartial({
-          slug: "too-long-path",
-          parentCertificateAuthority: "root-p256",
-          subject: { commonName: "Path 5" },
-          keyAlgorithm: A.KEY_ALGORITHM_EC_P256,
-          maxPathLength: 5,
-        }),
-      ),
+      createIntermediateCa(live, {
+        slug: "too-long-path",
+        parentCertificateAuthority: "root-p256",
+        subject: { commonName: "Path 5" },
+        keyAlgorithm: A.KEY_ALGORITHM_EC_P256,
+        maxPathLength: 5,
+      }),
     );
     expect([3, 9]).toContain(err.code);
-    expect(await live.db.query("select count(*)::int as n from certificate_authority")).toEqual(
-      before,
-    );
+    expect(await caCountRows(live)).toEqual(before);
   });
 
   it("name constraints of an intermediate: critical, openssl-valid, and enforced at issuance", async () => {
-    const inter = await call(
-      live.authorities,
-      "createIntermediateCertificateAuthority",
-      CreateIntermediateCertificateAuthorityRequest.fromPartial({
-        slug: "nc",
-        parentCertificateAuthority: "root-p256",
-        subject: { commonName: "NC CA" },
-        keyAlgorithm: A.KEY_ALGORITHM_EC_P256,
-        maxPathLength: 0,
-        nameConstraints: {
-          permitted: { dnsNames: ["example.com"], ipRanges: ["10.0.0.0/8"] },
-          excluded: { dnsNames: ["secret.example.com"] },
-        },
-      }),
-    );
+    const inter = await createIntermediateCa(live, {
+      slug: "nc",
+      parentCertificateAuthority: "root-p256",
+      subject: { commonName: "NC CA" },
+      keyAlgorithm: A.KEY_ALGORITHM_EC_P256,
+      maxPathLength: 0,
+      nameConstraints: {
+        permitted: { dnsNames: ["example.com"], ipRanges: ["10.0.0.0/8"] },
+        excluded: { dnsNames: ["secret.example.com"] },
+      },
+    });
     const pem = inter.certificateAuthority!.certificatePem;
     const text = opensslOk(["x509", "-noout", "-text", "-in", tmp.file("nc.pem", pem)]);
     expect(text).toMatch(/X509v3 Name Constraints: critical/);
@@ -268,25 +235,21 @@ describe("probe49 cert: encodings and limits", () => {
       { emailAddresses: ["a@example.com"] },
       { uris: ["https://example.com/x"] },
     ]) {
-      const e = await expectRpcError(
-        call(live.certificates, "issueCertificate", attributesRequest("any-nc", { sans })),
-      );
+      const e = await expectRpcError(issueCertificate(live, attributesRequest("any-nc", { sans })));
       expect([3, 9], JSON.stringify(sans)).toContain(e.code);
       expect(e.reason, JSON.stringify(sans)).toBeTruthy();
     }
     // A CN that is a host name outside the constraints, with an allowed DNS SAN beside it.
     const cnOut = await expectRpcError(
-      call(
-        live.certificates,
-        "issueCertificate",
+      issueCertificate(
+        live,
         attributesRequest("any-nc", { cn: "evil.org", sans: { dnsNames: ["ok.example.com"] } }),
       ),
     );
     expect([3, 9]).toContain(cnOut.code);
     expect(await certificateCount(live.db)).toBe(before);
-    const ok = await call(
-      live.certificates,
-      "issueCertificate",
+    const ok = await issueCertificate(
+      live,
       attributesRequest("any-nc", {
         cn: "ok.example.com",
         sans: { dnsNames: ["ok.example.com"], ipAddresses: ["10.1.2.3"] },
@@ -315,20 +278,9 @@ describe("probe49 cert: encodings and limits", () => {
   it.each(subjectRefusals)("refuses %s in the subject", async (_what, subject) => {
     const before = await certificateCount(live.db);
     const e = await expectRpcError(
-      call(
-        live.certificates,
-        "issueCertificate",
-        IssueCertificateRequest.fromPartial({
-          certificateProfile: "any-p256",
-          source: {
-            $case: "attributes",
-            value: {
-              subject,
-              subjectAlternativeNames: { dnsNames: ["s.example.com"] },
-              keyAlgorithm: A.KEY_ALGORITHM_EC_P256,
-            },
-          },
-        }),
+      issueCertificate(
+        live,
+        attributesRequest("any-p256", { subject, sans: { dnsNames: ["s.example.com"] } }),
       ),
     );
     expect(e.code, e.message).toBe(3);
@@ -337,19 +289,11 @@ describe("probe49 cert: encodings and limits", () => {
   });
 
   it("a country is a PrintableString, an organization a UTF8String", async () => {
-    const res = await call(
-      live.certificates,
-      "issueCertificate",
-      IssueCertificateRequest.fromPartial({
-        certificateProfile: "any-p256",
-        source: {
-          $case: "attributes",
-          value: {
-            subject: { country: "DE", organization: ["Bücher GmbH"], commonName: "c.example.com" },
-            subjectAlternativeNames: { dnsNames: ["c.example.com"] },
-            keyAlgorithm: A.KEY_ALGORITHM_EC_P256,
-          },
-        },
+    const res = await issueCertificate(
+      live,
+      attributesRequest("any-p256", {
+        subject: { country: "DE", organization: ["Bücher GmbH"], commonName: "c.example.com" },
+        sans: { dnsNames: ["c.example.com"] },
       }),
     );
     const der = parseCert(res.certificate!.certificatePem).der;
@@ -363,9 +307,8 @@ describe("probe49 cert: encodings and limits", () => {
   });
 
   it("an international email address is refused or signed as SmtpUTF8Mailbox, never a non-ASCII rfc822Name", async () => {
-    const r = await call(
-      live.certificates,
-      "issueCertificate",
+    const r = await issueCertificate(
+      live,
       attributesRequest("mail", { sans: { emailAddresses: ["jürgen@example.com"] } }),
     ).catch((e) => e);
     if (!(r instanceof Error)) {
@@ -380,9 +323,8 @@ describe("probe49 cert: encodings and limits", () => {
       expect(text).not.toMatch(/email:j.*rgen/);
     }
     // A domain in Unicode becomes A-labels in the rfc822Name.
-    const d = await call(
-      live.certificates,
-      "issueCertificate",
+    const d = await issueCertificate(
+      live,
       attributesRequest("mail", { sans: { emailAddresses: ["a@bücher.example.com"] } }),
     );
     const text = opensslOk([
@@ -397,9 +339,8 @@ describe("probe49 cert: encodings and limits", () => {
   });
 
   it("a URI with an international host is signed with A-labels (RFC 5280 7.4)", async () => {
-    const r = await call(
-      live.certificates,
-      "issueCertificate",
+    const r = await issueCertificate(
+      live,
       attributesRequest("any-p256", { sans: { uris: ["https://bücher.example.com/x"] } }),
     ).catch((e) => e);
     if (r instanceof Error) return;
@@ -416,9 +357,8 @@ describe("probe49 cert: encodings and limits", () => {
 
   it("an underscore in a DNS SAN is refused (RFC 5280 4.2.1.6 preferred name syntax)", async () => {
     const e = await expectRpcError(
-      call(
-        live.certificates,
-        "issueCertificate",
+      issueCertificate(
+        live,
         attributesRequest("any-p256", { sans: { dnsNames: ["_acme.example.com"] } }),
       ),
     );

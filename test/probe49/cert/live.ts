@@ -4,9 +4,10 @@
  * an unused port, and typed gRPC clients holding the first admin token. Black-box: nothing of
  * src/ is imported; rows are read straight from PostgreSQL.
  */
-import { randomBytes } from "node:crypto";
-import type { Client } from "@grpc/grpc-js";
-import { CreateRootCertificateAuthorityRequest } from "../../../gen/ts/certmint/v1/certificate_authority_service";
+import {
+  CreateIntermediateCertificateAuthorityRequest,
+  CreateRootCertificateAuthorityRequest,
+} from "../../../gen/ts/certmint/v1/certificate_authority_service";
 import {
   type CertificatePolicy,
   CertificatePolicyPreset,
@@ -18,12 +19,18 @@ import {
   ValidityOverflow,
 } from "../../../gen/ts/certmint/v1/certificate_profile_service";
 import { IssueCertificateRequest } from "../../../gen/ts/certmint/v1/certificate_service";
-import { KeyAlgorithm, type SubjectAlternativeNames } from "../../../gen/ts/certmint/v1/common";
+import {
+  KeyAlgorithm,
+  type Subject,
+  type SubjectAlternativeNames,
+} from "../../../gen/ts/certmint/v1/common";
 import type { DeepPartial } from "../../../gen/ts/google/protobuf/duration";
 import { type CertmintClients, call, makeClients } from "../../support/harness";
+import { openssl } from "../../support/openssl";
 import { unusedPort } from "../../support/ports";
-import { createTestDatabase, type TestDatabase } from "../../support/postgres";
-import { type ServerProcess, startServerProcess } from "../../support/server-process";
+import type { TestDatabase } from "../../support/postgres";
+import type { ServerProcess } from "../../support/server-process";
+import { startOnFreshDatabase, stopOnDatabase } from "../live";
 
 export interface LiveCertmint extends CertmintClients {
   server: ServerProcess;
@@ -35,19 +42,18 @@ export interface LiveCertmint extends CertmintClients {
 }
 
 export async function startLive(env: Record<string, string> = {}): Promise<LiveCertmint> {
-  const db = await createTestDatabase({ prefix: "certmint_p49cert", migrated: true });
   const port = await unusedPort();
   const base = `http://127.0.0.1:${port}`;
   const ocspUrl = `${base}/ocsp`;
-  const server = await startServerProcess({
-    DATABASE_URL: db.url,
-    CERTMINT_KEK: randomBytes(32).toString("base64"),
-    CERTMINT_LOG_FORMAT: "json",
-    CERTMINT_PUBLIC_BASE_URL: base,
-    CERTMINT_PUBLICATION_LISTEN: `127.0.0.1:${port}`,
-    CERTMINT_OCSP_URL: ocspUrl,
-    ...env,
-  });
+  const { server, db } = await startOnFreshDatabase(
+    {
+      CERTMINT_PUBLIC_BASE_URL: base,
+      CERTMINT_PUBLICATION_LISTEN: `127.0.0.1:${port}`,
+      CERTMINT_OCSP_URL: ocspUrl,
+      ...env,
+    },
+    "certmint_p49cert",
+  );
   const clients = makeClients(server.address, server.adminToken());
   return {
     ...clients,
@@ -55,11 +61,7 @@ export async function startLive(env: Record<string, string> = {}): Promise<LiveC
     db,
     base,
     ocspUrl,
-    async stop() {
-      for (const c of Object.values(clients)) (c as Client).close();
-      await server.stop();
-      await db.drop();
-    },
+    stop: () => stopOnDatabase([clients], { server, db }),
   };
 }
 
@@ -80,6 +82,30 @@ export async function createRootCa(
     }),
   );
   return res.certificateAuthority!;
+}
+
+/** CreateIntermediateCertificateAuthority as the admin, the request as written. */
+export function createIntermediateCa(
+  live: LiveCertmint,
+  request: DeepPartial<CreateIntermediateCertificateAuthorityRequest>,
+) {
+  return call(
+    live.authorities,
+    "createIntermediateCertificateAuthority",
+    CreateIntermediateCertificateAuthorityRequest.fromPartial(request),
+  );
+}
+
+/** The rules of a "web" policy: DNS names under example.com, any CN. */
+export const WEB_RULES = {
+  sanRules: { dns: { allowed: ["**.example.com"] } },
+  subjectRules: { commonName: { allowed: ["*"] } },
+} satisfies DeepPartial<CertificatePolicy>;
+
+/** The TLS-server policy "web" (WEB_RULES) and the profile "web" on it that `ca` signs for. */
+export async function createWebProfile(live: LiveCertmint, ca: string) {
+  await createPolicy(live, "web", WEB_RULES);
+  return createProfile(live, "web", "web", { ca });
 }
 
 /** A policy from a preset; `rules` fills (and overrides) its fields. */
@@ -128,11 +154,18 @@ export async function createProfile(
   return res.certificateProfile!;
 }
 
+/** IssueCertificate as the admin. */
+export function issueCertificate(live: LiveCertmint, request: IssueCertificateRequest) {
+  return call(live.certificates, "issueCertificate", request);
+}
+
 /** IssueCertificate for a key certmint generates. */
 export function attributesRequest(
   profile: string,
   o: {
     cn?: string;
+    /** The whole subject, in place of `cn`. */
+    subject?: DeepPartial<Subject>;
     sans?: DeepPartial<SubjectAlternativeNames>;
     keyAlgorithm?: KeyAlgorithm;
     extra?: DeepPartial<IssueCertificateRequest>;
@@ -143,7 +176,7 @@ export function attributesRequest(
     source: {
       $case: "attributes",
       value: {
-        subject: o.cn === undefined ? {} : { commonName: o.cn },
+        subject: o.subject ?? (o.cn === undefined ? {} : { commonName: o.cn }),
         subjectAlternativeNames: o.sans ?? {},
         keyAlgorithm: o.keyAlgorithm ?? KeyAlgorithm.KEY_ALGORITHM_EC_P256,
       },
@@ -162,6 +195,39 @@ export function csrRequest(
     source: { $case: "csrPem", value: csrPem },
     ...extra,
   });
+}
+
+/**
+ * `openssl ocsp` against the live responder: the certificates `ask` names (its "-cert <file>"
+ * or "-serial <n>" options, after `-issuer`) of `issuer`, the response checked against `caFile`.
+ * `digest` comes first because openssl applies it to the CertIDs of the options after it.
+ */
+export function ocspQuery(
+  live: LiveCertmint,
+  o: { issuer: string; ask: string[]; caFile: string; digest?: string; extra?: string[] },
+) {
+  return openssl([
+    "ocsp",
+    ...(o.digest ? [o.digest] : []),
+    "-issuer",
+    o.issuer,
+    ...o.ask,
+    "-url",
+    live.ocspUrl,
+    "-CAfile",
+    o.caFile,
+    ...(o.extra ?? []),
+  ]);
+}
+
+/** `openssl req` options for a new unencrypted P-256 key, written to `keyFile`. */
+export function newP256KeyArgs(keyFile: string): string[] {
+  return ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", keyFile];
+}
+
+/** The number of CA rows, as the one row of a count query (to show a refusal stored no CA). */
+export function caCountRows(live: LiveCertmint) {
+  return live.db.query("select count(*)::int as n from certificate_authority");
 }
 
 /** Rows of the tables an issuance writes, to show a refusal stored no certificate. */

@@ -17,8 +17,12 @@ import {
   attributesRequest,
   createPolicy,
   createProfile,
+  issueCertificate,
   type LiveCertmint,
+  newP256KeyArgs,
+  ocspQuery,
   startLive,
+  WEB_RULES,
 } from "./live";
 import { rfc5280Problems } from "./rfc5280";
 
@@ -85,10 +89,7 @@ describe("probe49 cert: outside-signed intermediates as outside CAs sign them", 
       "keyUsage=critical,keyCertSign,cRLSign",
     ]);
     rootPem = readFileSync(rootFile, "utf8");
-    await createPolicy(live, "web", {
-      sanRules: { dns: { allowed: ["**.example.com"] } },
-      subjectRules: { commonName: { allowed: ["*"] } },
-    });
+    await createPolicy(live, "web", WEB_RULES);
   });
 
   afterAll(async () => {
@@ -98,9 +99,8 @@ describe("probe49 cert: outside-signed intermediates as outside CAs sign them", 
 
   const leafUnder = async (slug: string, interPem: string) => {
     await createProfile(live, `web-${slug}`, "web", { ca: slug });
-    const res = await call(
-      live.certificates,
-      "issueCertificate",
+    const res = await issueCertificate(
+      live,
       attributesRequest(`web-${slug}`, {
         cn: `${slug}.example.com`,
         sans: { dnsNames: [`${slug}.example.com`] },
@@ -153,17 +153,11 @@ describe("probe49 cert: outside-signed intermediates as outside CAs sign them", 
     ]);
     expect(v.code, v.stdout + v.stderr).toBe(0);
     // OCSP about the leaf, from the imported certificate's name and key.
-    const o = openssl([
-      "ocsp",
-      "-issuer",
-      tmp.file("i.pem", inter),
-      "-cert",
-      tmp.file("l3.pem", leaf),
-      "-url",
-      live.ocspUrl,
-      "-CAfile",
-      chain,
-    ]);
+    const o = ocspQuery(live, {
+      issuer: tmp.file("i.pem", inter),
+      ask: ["-cert", tmp.file("l3.pem", leaf)],
+      caFile: chain,
+    });
     expect(o.stderr, o.stdout).toMatch(/Response verify OK/);
     expect(o.stdout).toMatch(/: good/);
   });
@@ -211,13 +205,7 @@ describe("probe49 cert: outside-signed intermediates as outside CAs sign them", 
     const otherCsr = opensslOk([
       "req",
       "-new",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:P-256",
-      "-nodes",
-      "-keyout",
-      otherKey,
+      ...newP256KeyArgs(otherKey),
       "-subj",
       "/O=Probe/CN=other-key CA",
     ]);

@@ -5,7 +5,6 @@
  * leaf points nowhere, and names in the subject land in the SAN of their kind and encoding.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CreateIntermediateCertificateAuthorityRequest } from "../../../gen/ts/certmint/v1/certificate_authority_service";
 import { CertificatePolicyPreset } from "../../../gen/ts/certmint/v1/certificate_policy_service";
 import { IssueCertificateRequest } from "../../../gen/ts/certmint/v1/certificate_service";
 import { KeyAlgorithm, RevocationReason as R } from "../../../gen/ts/certmint/v1/common";
@@ -13,9 +12,11 @@ import { call } from "../../support/harness";
 import { openssl, opensslOk, TempDir } from "../../support/openssl";
 import {
   attributesRequest,
+  createIntermediateCa,
   createPolicy,
   createProfile,
   createRootCa,
+  issueCertificate,
   type LiveCertmint,
   startLive,
 } from "./live";
@@ -33,16 +34,12 @@ describe("probe49 cert: pointers and subject names", () => {
   beforeAll(async () => {
     live = await startLive();
     rootPem = (await createRootCa(live, "root", A.KEY_ALGORITHM_EC_P256)).certificatePem;
-    const inter = await call(
-      live.authorities,
-      "createIntermediateCertificateAuthority",
-      CreateIntermediateCertificateAuthorityRequest.fromPartial({
-        slug: "inter",
-        parentCertificateAuthority: "root",
-        subject: { commonName: "Pointer Inter" },
-        keyAlgorithm: A.KEY_ALGORITHM_EC_P256,
-      }),
-    );
+    const inter = await createIntermediateCa(live, {
+      slug: "inter",
+      parentCertificateAuthority: "root",
+      subject: { commonName: "Pointer Inter" },
+      keyAlgorithm: A.KEY_ALGORITHM_EC_P256,
+    });
     interPem = inter.certificateAuthority!.certificatePem;
     interId = inter.certificateAuthority!.id;
     await createPolicy(
@@ -71,16 +68,8 @@ describe("probe49 cert: pointers and subject names", () => {
     opensslOk(["x509", "-noout", "-text", "-in", tmp.file("t.pem", pem)]);
 
   it("the chain's CRL pointers lead to each issuer's CRL: openssl downloads them and refuses a revoked leaf", async () => {
-    const good = await call(
-      live.certificates,
-      "issueCertificate",
-      attributesRequest("any", { cn: "good.example.com" }),
-    );
-    const bad = await call(
-      live.certificates,
-      "issueCertificate",
-      attributesRequest("any", { cn: "bad.example.com" }),
-    );
+    const good = await issueCertificate(live, attributesRequest("any", { cn: "good.example.com" }));
+    const bad = await issueCertificate(live, attributesRequest("any", { cn: "bad.example.com" }));
     await call(live.certificates, "revokeCertificate", {
       certificate: bad.certificate!.certificateId,
       reason: R.REVOCATION_REASON_SUPERSEDED,
@@ -125,11 +114,7 @@ describe("probe49 cert: pointers and subject names", () => {
   });
 
   it("a self-signed leaf carries no pointers to a CA that does not exist", async () => {
-    const res = await call(
-      live.certificates,
-      "issueCertificate",
-      attributesRequest("self", { cn: "self.example.com" }),
-    );
+    const res = await issueCertificate(live, attributesRequest("self", { cn: "self.example.com" }));
     const c = parseCert(res.certificate!.certificatePem);
     expect(
       c.ext(OID.crlDistributionPoints),
@@ -139,11 +124,7 @@ describe("probe49 cert: pointers and subject names", () => {
   });
 
   it("a CN that is an IP address goes into an iPAddress SAN, normalised", async () => {
-    const res = await call(
-      live.certificates,
-      "issueCertificate",
-      attributesRequest("any", { cn: "2001:DB8:0::1" }),
-    );
+    const res = await issueCertificate(live, attributesRequest("any", { cn: "2001:DB8:0::1" }));
     const t = text(res.certificate!.certificatePem);
     expect(t).toMatch(/IP Address:2001:DB8:0:0:0:0:0:1/);
     expect(t).not.toMatch(/DNS:2001/);
@@ -151,9 +132,8 @@ describe("probe49 cert: pointers and subject names", () => {
   });
 
   it("a CN that is an email address goes into an rfc822Name SAN; an emailAddress attribute is an IA5String", async () => {
-    const res = await call(
-      live.certificates,
-      "issueCertificate",
+    const res = await issueCertificate(
+      live,
       IssueCertificateRequest.fromPartial({
         certificateProfile: "any",
         source: {

@@ -5,7 +5,6 @@
  * name it allows is signed in its normalised form.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CreateIntermediateCertificateAuthorityRequest } from "../../../gen/ts/certmint/v1/certificate_authority_service";
 import type { IssueCertificateRequest } from "../../../gen/ts/certmint/v1/certificate_service";
 import {
   ExtendedKeyUsage,
@@ -16,16 +15,19 @@ import {
 } from "../../../gen/ts/certmint/v1/common";
 import type { DeepPartial } from "../../../gen/ts/google/protobuf/duration";
 import { opensslCsr } from "../../support/fixtures";
-import { call, expectRpcError } from "../../support/harness";
+import { expectRpcError } from "../../support/harness";
 import { opensslOk, TempDir } from "../../support/openssl";
 import {
   attributesRequest,
   certificateCount,
+  createIntermediateCa,
   createPolicy,
   createProfile,
   createRootCa,
   csrRequest,
+  issueCertificate,
   type LiveCertmint,
+  newP256KeyArgs,
   startLive,
 } from "./live";
 import { extKeyUsage, keyUsage, OID, parseCert } from "./x509";
@@ -198,7 +200,7 @@ describe("probe49 cert: policy edges", () => {
 
   it.each(REFUSED)("refuses %s with details and stores no certificate", async (_what, request) => {
     const before = await certificateCount(live.db);
-    const err = await expectRpcError(call(live.certificates, "issueCertificate", request));
+    const err = await expectRpcError(issueCertificate(live, request));
     expect([3, 7, 9], `${err.code} ${err.message}`).toContain(err.code);
     expect(err.reason, err.message).toBeTruthy();
     expect(err.violations.length + err.preconditions.length, err.message).toBeGreaterThan(0);
@@ -208,21 +210,13 @@ describe("probe49 cert: policy edges", () => {
   it("refuses a CSR whose RSA key is under min_rsa_bits, and a CSR that asks cA=TRUE", async () => {
     const before = await certificateCount(live.db);
     const rsa = opensslCsr("/CN=r.example.com", ["DNS:r.example.com"], "rsa");
-    const e1 = await expectRpcError(
-      call(live.certificates, "issueCertificate", csrRequest("strict", rsa.csrPem)),
-    );
+    const e1 = await expectRpcError(issueCertificate(live, csrRequest("strict", rsa.csrPem)));
     expect(e1.code).toBe(3);
     const key = tmp.out("k.pem");
     const caCsr = opensslOk([
       "req",
       "-new",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:P-256",
-      "-nodes",
-      "-keyout",
-      key,
+      ...newP256KeyArgs(key),
       "-subj",
       "/CN=c.example.com",
       "-addext",
@@ -230,17 +224,14 @@ describe("probe49 cert: policy edges", () => {
       "-addext",
       "basicConstraints=critical,CA:TRUE",
     ]);
-    const e2 = await expectRpcError(
-      call(live.certificates, "issueCertificate", csrRequest("strict", caCsr)),
-    );
+    const e2 = await expectRpcError(issueCertificate(live, csrRequest("strict", caCsr)));
     expect(e2.code).toBe(3);
     expect(await certificateCount(live.db)).toBe(before);
   });
 
   it("signs allowed names in their normalised forms", async () => {
-    const res = await call(
-      live.certificates,
-      "issueCertificate",
+    const res = await issueCertificate(
+      live,
       gen(
         {
           dnsNames: ["API.Example.COM.", "bücher.example.com", "x.y.svc.example.com"],
@@ -270,11 +261,7 @@ describe("probe49 cert: policy edges", () => {
   });
 
   it("an EC leaf carries no keyEncipherment, even when the profile's defaults ask for it", async () => {
-    const res = await call(
-      live.certificates,
-      "issueCertificate",
-      gen({ dnsNames: ["ku.example.com"] }),
-    );
+    const res = await issueCertificate(live, gen({ dnsNames: ["ku.example.com"] }));
     const c = parseCert(res.certificate!.certificatePem);
     const ku = keyUsage(c.ext(OID.keyUsage)!.value).bits;
     expect(ku).toContain("digitalSignature");
@@ -294,9 +281,8 @@ describe("probe49 cert: policy edges", () => {
       subjectRules: { commonName: { allowed: ["*"] } },
     });
     await createProfile(live, "wild", "wild", { ca: "root" });
-    const ok = await call(
-      live.certificates,
-      "issueCertificate",
+    const ok = await issueCertificate(
+      live,
       attributesRequest("wild", { sans: { dnsNames: ["*.a.example.net"] } }),
     );
     expect(ok.certificate!.certificatePem).toBeTruthy();
@@ -313,11 +299,7 @@ describe("probe49 cert: policy edges", () => {
       // the whole zone? Only the clearly malformed ones are required to fail here.
       if (name === "*.example.net") continue;
       const err = await expectRpcError(
-        call(
-          live.certificates,
-          "issueCertificate",
-          attributesRequest("wild", { sans: { dnsNames: [name] } }),
-        ),
+        issueCertificate(live, attributesRequest("wild", { sans: { dnsNames: [name] } })),
       );
       expect(err.code, name).toBe(3);
     }
@@ -325,34 +307,28 @@ describe("probe49 cert: policy edges", () => {
   });
 
   it("a validity past the issuer's end: FAIL refuses, TRUNCATE clamps to the issuer's notAfter", async () => {
-    const inter = await call(
-      live.authorities,
-      "createIntermediateCertificateAuthority",
-      CreateIntermediateCertificateAuthorityRequest.fromPartial({
-        slug: "short",
-        parentCertificateAuthority: "root",
-        subject: { commonName: "Short CA" },
-        keyAlgorithm: A.KEY_ALGORITHM_EC_P256,
-        ttl: { seconds: String(2 * DAY), nanos: 0 },
-      }),
-    );
+    const inter = await createIntermediateCa(live, {
+      slug: "short",
+      parentCertificateAuthority: "root",
+      subject: { commonName: "Short CA" },
+      keyAlgorithm: A.KEY_ALGORITHM_EC_P256,
+      ttl: { seconds: String(2 * DAY), nanos: 0 },
+    });
     await createProfile(live, "short-fail", "strict", { ca: "short" });
     await createProfile(live, "short-cut", "strict", { ca: "short" }, { truncate: true });
     const ttl = { seconds: String(5 * DAY), nanos: 0 };
     const before = await certificateCount(live.db);
     const err = await expectRpcError(
-      call(
-        live.certificates,
-        "issueCertificate",
+      issueCertificate(
+        live,
         attributesRequest("short-fail", { sans: { dnsNames: ["s.example.com"] }, extra: { ttl } }),
       ),
     );
     expect(err.code).toBe(9);
     expect(err.reason).toBeTruthy();
     expect(await certificateCount(live.db)).toBe(before);
-    const cut = await call(
-      live.certificates,
-      "issueCertificate",
+    const cut = await issueCertificate(
+      live,
       attributesRequest("short-cut", { sans: { dnsNames: ["s.example.com"] }, extra: { ttl } }),
     );
     const leaf = parseCert(cut.certificate!.certificatePem).node;
@@ -365,17 +341,13 @@ describe("probe49 cert: policy edges", () => {
     const root = await createRootCa(live, "short-root", A.KEY_ALGORITHM_EC_P256, {
       ttl: { seconds: String(3 * DAY), nanos: 0 },
     });
-    const res = await call(
-      live.authorities,
-      "createIntermediateCertificateAuthority",
-      CreateIntermediateCertificateAuthorityRequest.fromPartial({
-        slug: "long-under-short",
-        parentCertificateAuthority: "short-root",
-        subject: { commonName: "Long CA" },
-        keyAlgorithm: A.KEY_ALGORITHM_EC_P256,
-        ttl: { seconds: String(30 * DAY), nanos: 0 },
-      }),
-    ).catch((e) => e);
+    const res = await createIntermediateCa(live, {
+      slug: "long-under-short",
+      parentCertificateAuthority: "short-root",
+      subject: { commonName: "Long CA" },
+      keyAlgorithm: A.KEY_ALGORITHM_EC_P256,
+      ttl: { seconds: String(30 * DAY), nanos: 0 },
+    }).catch((e) => e);
     if (res instanceof Error) return;
     const inter = parseCert(res.certificateAuthority!.certificatePem).node;
     expect(Date.parse(inter.validTo)).toBeLessThanOrEqual(

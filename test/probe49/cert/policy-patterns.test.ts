@@ -19,8 +19,10 @@ import {
   createPolicy,
   createProfile,
   createRootCa,
+  issueCertificate,
   type LiveCertmint,
   startLive,
+  WEB_RULES,
 } from "./live";
 import { OID, parseCert } from "./x509";
 
@@ -94,7 +96,7 @@ describe("probe49 cert: policy patterns as written", () => {
   it.each(DENIED)("denies %s", async (_what, sans, cn) => {
     const before = await certificateCount(live.db);
     const e = await expectRpcError(
-      call(live.certificates, "issueCertificate", attributesRequest("written", { sans, cn })),
+      issueCertificate(live, attributesRequest("written", { sans, cn })),
     );
     expect(e.code, e.message).toBe(3);
     expect(e.violations.length).toBeGreaterThan(0);
@@ -110,8 +112,7 @@ describe("probe49 cert: policy patterns as written", () => {
 
   it("a signature algorithm rule: a profile must default to an allowed one, which is used", async () => {
     await createPolicy(live, "sha384-only", {
-      sanRules: { dns: { allowed: ["**.example.com"] } },
-      subjectRules: { commonName: { allowed: ["*"] } },
+      ...WEB_RULES,
       signatureAlgorithms: { allowed: [SignatureAlgorithm.SIGNATURE_ALGORITHM_SHA384_WITH_RSA] },
     });
     // Without a default the CA's own (SHA-256) would break the rule: refused with details.
@@ -132,16 +133,14 @@ describe("probe49 cert: policy patterns as written", () => {
         },
       },
     );
-    const res = await call(
-      live.certificates,
-      "issueCertificate",
+    const res = await issueCertificate(
+      live,
       attributesRequest("sha384-only", { sans: { dnsNames: ["s.example.com"] } }),
     );
     expect(parseCert(res.certificate!.certificatePem).outerSignatureOid).toBe(OID.sha384Rsa);
     const e = await expectRpcError(
-      call(
-        live.certificates,
-        "issueCertificate",
+      issueCertificate(
+        live,
         attributesRequest("sha384-only", {
           sans: { dnsNames: ["t.example.com"] },
           extra: { signatureAlgorithm: SignatureAlgorithm.SIGNATURE_ALGORITHM_SHA256_WITH_RSA },
@@ -153,16 +152,14 @@ describe("probe49 cert: policy patterns as written", () => {
 
   it("subject_names_in_sans: REQUIRE refuses a CN missing from the SANs, NOT_REQUIRED leaves it out but checks it", async () => {
     await createPolicy(live, "require", {
-      sanRules: { dns: { allowed: ["**.example.com"] } },
-      subjectRules: { commonName: { allowed: ["*"] } },
+      ...WEB_RULES,
       subjectNamesInSans: SubjectNamesInSans.SUBJECT_NAMES_IN_SANS_REQUIRE,
     });
     await createProfile(live, "require", "require", { ca: "root" });
     const before = await certificateCount(live.db);
     const e = await expectRpcError(
-      call(
-        live.certificates,
-        "issueCertificate",
+      issueCertificate(
+        live,
         attributesRequest("require", {
           cn: "cn.example.com",
           sans: { dnsNames: ["other.example.com"] },
@@ -173,14 +170,12 @@ describe("probe49 cert: policy patterns as written", () => {
     expect(e.reason).toBe("POLICY_VIOLATION");
     expect(await certificateCount(live.db)).toBe(before);
     await createPolicy(live, "not-required", {
-      sanRules: { dns: { allowed: ["**.example.com"] } },
-      subjectRules: { commonName: { allowed: ["*"] } },
+      ...WEB_RULES,
       subjectNamesInSans: SubjectNamesInSans.SUBJECT_NAMES_IN_SANS_NOT_REQUIRED,
     });
     await createProfile(live, "not-required", "not-required", { ca: "root" });
-    const ok = await call(
-      live.certificates,
-      "issueCertificate",
+    const ok = await issueCertificate(
+      live,
       attributesRequest("not-required", {
         cn: "cn.example.com",
         sans: { dnsNames: ["other.example.com"] },
@@ -189,9 +184,8 @@ describe("probe49 cert: policy patterns as written", () => {
     const san = parseCert(ok.certificate!.certificatePem).ext("2.5.29.17")!;
     expect(san.value.includes(Buffer.from("cn.example.com"))).toBe(false);
     const outside = await expectRpcError(
-      call(
-        live.certificates,
-        "issueCertificate",
+      issueCertificate(
+        live,
         attributesRequest("not-required", {
           cn: "cn.example.org",
           sans: { dnsNames: ["other.example.com"] },

@@ -5,22 +5,23 @@
  * algorithm that does not fit its key.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  CreateIntermediateCertificateAuthorityRequest,
-  CreateRootCertificateAuthorityRequest,
-} from "../../../gen/ts/certmint/v1/certificate_authority_service";
+import { CreateRootCertificateAuthorityRequest } from "../../../gen/ts/certmint/v1/certificate_authority_service";
 import { CertificatePolicyPreset as P } from "../../../gen/ts/certmint/v1/certificate_policy_service";
 import { KeyAlgorithm, SignatureAlgorithm } from "../../../gen/ts/certmint/v1/common";
 import { call, expectRpcError } from "../../support/harness";
 import { openssl, TempDir } from "../../support/openssl";
 import {
   attributesRequest,
+  caCountRows,
   certificateCount,
+  createIntermediateCa,
   createPolicy,
   createProfile,
   createRootCa,
+  issueCertificate,
   type LiveCertmint,
   startLive,
+  WEB_RULES,
 } from "./live";
 import { rfc5280Problems } from "./rfc5280";
 
@@ -80,9 +81,8 @@ describe("probe49 cert: presets, self-signed CAs, inherited constraints", () => 
 
   it.each(PRESETS)("the %s preset with every key type", async (name, _preset, purpose, sans) => {
     for (const [keyName, alg] of KEYS) {
-      const res = await call(
-        live.certificates,
-        "issueCertificate",
+      const res = await issueCertificate(
+        live,
         attributesRequest(name, {
           cn: `${name} ${keyName}`,
           sans: { dnsNames: sans.dns ?? [], emailAddresses: sans.email ?? [] },
@@ -105,23 +105,14 @@ describe("probe49 cert: presets, self-signed CAs, inherited constraints", () => 
   });
 
   it("a CA certificate asked of a self-signed profile is refused, or is a well-formed root", async () => {
-    await createPolicy(
-      live,
-      "self-ca",
-      {
-        subjectRules: { commonName: { allowed: ["*"] } },
-        sanRules: { dns: { allowed: ["**.example.com"] } },
-      },
-      P.CERTIFICATE_POLICY_PRESET_INTERMEDIATE_CA,
-    );
+    await createPolicy(live, "self-ca", WEB_RULES, P.CERTIFICATE_POLICY_PRESET_INTERMEDIATE_CA);
     const made = await createProfile(live, "self-ca", "self-ca", { selfSigned: true }).catch(
       (e) => e,
     );
     if (made instanceof Error) return;
     const before = await certificateCount(live.db);
-    const r = await call(
-      live.certificates,
-      "issueCertificate",
+    const r = await issueCertificate(
+      live,
       attributesRequest("self-ca", { cn: "Self CA", extra: { caCertificate: {} } }),
     ).catch((e) => e);
     if (r instanceof Error) {
@@ -135,29 +126,21 @@ describe("probe49 cert: presets, self-signed CAs, inherited constraints", () => 
   });
 
   it("a CA without constraints below a constrained CA signs nothing outside the constraints above it", async () => {
-    await call(
-      live.authorities,
-      "createIntermediateCertificateAuthority",
-      CreateIntermediateCertificateAuthorityRequest.fromPartial({
-        slug: "constrained",
-        parentCertificateAuthority: "root",
-        subject: { commonName: "Constrained" },
-        keyAlgorithm: A.KEY_ALGORITHM_EC_P256,
-        maxPathLength: 1,
-        nameConstraints: { permitted: { dnsNames: ["example.com"] } },
-      }),
-    );
-    await call(
-      live.authorities,
-      "createIntermediateCertificateAuthority",
-      CreateIntermediateCertificateAuthorityRequest.fromPartial({
-        slug: "below",
-        parentCertificateAuthority: "constrained",
-        subject: { commonName: "Below" },
-        keyAlgorithm: A.KEY_ALGORITHM_EC_P256,
-        maxPathLength: 0,
-      }),
-    );
+    await createIntermediateCa(live, {
+      slug: "constrained",
+      parentCertificateAuthority: "root",
+      subject: { commonName: "Constrained" },
+      keyAlgorithm: A.KEY_ALGORITHM_EC_P256,
+      maxPathLength: 1,
+      nameConstraints: { permitted: { dnsNames: ["example.com"] } },
+    });
+    await createIntermediateCa(live, {
+      slug: "below",
+      parentCertificateAuthority: "constrained",
+      subject: { commonName: "Below" },
+      keyAlgorithm: A.KEY_ALGORITHM_EC_P256,
+      maxPathLength: 0,
+    });
     await createPolicy(live, "everything", {
       sanRules: { dns: { allowed: ["**"] } },
       subjectRules: { commonName: { allowed: ["*"] } },
@@ -165,9 +148,8 @@ describe("probe49 cert: presets, self-signed CAs, inherited constraints", () => 
     await createProfile(live, "below", "everything", { ca: "below" });
     const before = await certificateCount(live.db);
     const e = await expectRpcError(
-      call(
-        live.certificates,
-        "issueCertificate",
+      issueCertificate(
+        live,
         attributesRequest("below", { cn: "x.evil.org", sans: { dnsNames: ["x.evil.org"] } }),
       ),
     );
@@ -177,7 +159,7 @@ describe("probe49 cert: presets, self-signed CAs, inherited constraints", () => 
   });
 
   it("a CA whose signature algorithm does not fit its key is refused", async () => {
-    const before = await live.db.query("select count(*)::int as n from certificate_authority");
+    const before = await caCountRows(live);
     for (const [keyAlgorithm, signatureAlgorithm] of [
       [A.KEY_ALGORITHM_EC_P256, SignatureAlgorithm.SIGNATURE_ALGORITHM_SHA256_WITH_RSA],
       [A.KEY_ALGORITHM_RSA_2048, SignatureAlgorithm.SIGNATURE_ALGORITHM_ECDSA_WITH_SHA256],
@@ -198,8 +180,6 @@ describe("probe49 cert: presets, self-signed CAs, inherited constraints", () => 
       );
       expect(e.code, `${keyAlgorithm}/${signatureAlgorithm}`).toBe(3);
     }
-    expect(await live.db.query("select count(*)::int as n from certificate_authority")).toEqual(
-      before,
-    );
+    expect(await caCountRows(live)).toEqual(before);
   });
 });

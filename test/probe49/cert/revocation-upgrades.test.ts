@@ -15,14 +15,15 @@ import {
 } from "../../../gen/ts/certmint/v1/certificate_authority_service";
 import { KeyAlgorithm, RevocationReason as R } from "../../../gen/ts/certmint/v1/common";
 import { call, expectRpcError } from "../../support/harness";
-import { openssl, opensslOk, TempDir } from "../../support/openssl";
+import { opensslOk, TempDir } from "../../support/openssl";
 import { clockPast } from "../../support/wait";
 import {
   attributesRequest,
-  createPolicy,
-  createProfile,
   createRootCa,
+  createWebProfile,
+  issueCertificate,
   type LiveCertmint,
+  ocspQuery,
   startLive,
 } from "./live";
 
@@ -34,9 +35,8 @@ describe("probe49 cert: revocation upgrades and raw OCSP GETs", () => {
 
   const issue = async () => {
     const cn = `u${n++}.example.com`;
-    const res = await call(
-      live.certificates,
-      "issueCertificate",
+    const res = await issueCertificate(
+      live,
       attributesRequest("web", { cn, sans: { dnsNames: [cn] } }),
     );
     return res.certificate!;
@@ -60,26 +60,16 @@ describe("probe49 cert: revocation upgrades and raw OCSP GETs", () => {
       : undefined;
   };
   const ocsp = (pem: string) =>
-    openssl([
-      "ocsp",
-      "-issuer",
-      tmp.file("r.pem", rootPem),
-      "-cert",
-      tmp.file("l.pem", pem),
-      "-url",
-      live.ocspUrl,
-      "-CAfile",
-      tmp.file("ca.pem", rootPem),
-    ]);
+    ocspQuery(live, {
+      issuer: tmp.file("r.pem", rootPem),
+      ask: ["-cert", tmp.file("l.pem", pem)],
+      caFile: tmp.file("ca.pem", rootPem),
+    });
 
   beforeAll(async () => {
     live = await startLive();
     rootPem = (await createRootCa(live, "root", KeyAlgorithm.KEY_ALGORITHM_EC_P256)).certificatePem;
-    await createPolicy(live, "web", {
-      sanRules: { dns: { allowed: ["**.example.com"] } },
-      subjectRules: { commonName: { allowed: ["*"] } },
-    });
-    await createProfile(live, "web", "web", { ca: "root" });
+    await createWebProfile(live, "root");
   });
 
   afterAll(async () => {
@@ -212,19 +202,12 @@ describe("probe49 cert: revocation upgrades and raw OCSP GETs", () => {
       });
       expect(crlEntry(await crlText(), c.serialNumber)?.reason).toBe("Privilege Withdrawn");
       const respFile = tmp.out("pw.der");
-      const o = openssl([
-        "ocsp",
-        "-issuer",
-        tmp.file("r.pem", rootPem),
-        "-cert",
-        tmp.file("l.pem", c.certificatePem),
-        "-url",
-        live.ocspUrl,
-        "-CAfile",
-        tmp.file("ca.pem", rootPem),
-        "-respout",
-        respFile,
-      ]);
+      const o = ocspQuery(live, {
+        issuer: tmp.file("r.pem", rootPem),
+        ask: ["-cert", tmp.file("l.pem", c.certificatePem)],
+        caFile: tmp.file("ca.pem", rootPem),
+        extra: ["-respout", respFile],
+      });
       expect(o.stderr).toMatch(/Response verify OK/);
       expect(o.stdout).toMatch(/: revoked/);
       // OpenSSL's OCSP printer names reasons up to removeFromCRL (8) only and prints

@@ -6,7 +6,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  CreateIntermediateCertificateAuthorityRequest,
   GetCertificateRevocationListRequest,
   RevokeCertificateAuthorityRequest,
 } from "../../../gen/ts/certmint/v1/certificate_authority_service";
@@ -18,12 +17,17 @@ import { crlFields, openssl, opensslOk, TempDir } from "../../support/openssl";
 import {
   attributesRequest,
   certificateCount,
+  createIntermediateCa,
   createPolicy,
   createProfile,
   createRootCa,
+  createWebProfile,
   csrRequest,
+  issueCertificate,
   type LiveCertmint,
+  ocspQuery,
   startLive,
+  WEB_RULES,
 } from "./live";
 
 const A = KeyAlgorithm;
@@ -45,9 +49,8 @@ describe("probe49 cert: revocation, CRLs and OCSP", () => {
 
   const issue = async (profile = "web"): Promise<Leaf> => {
     const cn = `l${n++}.example.com`;
-    const res = await call(
-      live.certificates,
-      "issueCertificate",
+    const res = await issueCertificate(
+      live,
       attributesRequest(profile, { cn, sans: { dnsNames: [cn] } }),
     );
     const c = res.certificate!;
@@ -80,41 +83,27 @@ describe("probe49 cert: revocation, CRLs and OCSP", () => {
     return /Reason Code:\s*\n\s*(.*)/.exec(m[1]!)?.[1]?.trim() ?? "(none)";
   };
   const ocsp = (leaf: Leaf, issuerPem = interPem) =>
-    openssl([
-      "ocsp",
-      "-issuer",
-      tmp.file("issuer.pem", issuerPem),
-      "-cert",
-      tmp.file("leaf.pem", leaf.pem),
-      "-url",
-      live.ocspUrl,
-      "-CAfile",
-      chainFile,
-      "-resp_text",
-    ]);
+    ocspQuery(live, {
+      issuer: tmp.file("issuer.pem", issuerPem),
+      ask: ["-cert", tmp.file("leaf.pem", leaf.pem)],
+      caFile: chainFile,
+      extra: ["-resp_text"],
+    });
 
   beforeAll(async () => {
     live = await startLive();
     const root = await createRootCa(live, "root", A.KEY_ALGORITHM_EC_P256);
     rootPem = root.certificatePem;
-    const inter = await call(
-      live.authorities,
-      "createIntermediateCertificateAuthority",
-      CreateIntermediateCertificateAuthorityRequest.fromPartial({
-        slug: "inter",
-        parentCertificateAuthority: "root",
-        subject: { commonName: "Probe Inter" },
-        keyAlgorithm: A.KEY_ALGORITHM_EC_P384,
-      }),
-    );
+    const inter = await createIntermediateCa(live, {
+      slug: "inter",
+      parentCertificateAuthority: "root",
+      subject: { commonName: "Probe Inter" },
+      keyAlgorithm: A.KEY_ALGORITHM_EC_P384,
+    });
     interPem = inter.certificateAuthority!.certificatePem;
     interId = inter.certificateAuthority!.id;
     chainFile = tmp.file("chain.pem", `${rootPem}\n${interPem}`);
-    await createPolicy(live, "web", {
-      sanRules: { dns: { allowed: ["**.example.com"] } },
-      subjectRules: { commonName: { allowed: ["*"] } },
-    });
-    await createProfile(live, "web", "web", { ca: "inter" });
+    await createWebProfile(live, "inter");
   });
 
   afterAll(async () => {
@@ -217,47 +206,31 @@ describe("probe49 cert: revocation, CRLs and OCSP", () => {
     await call(live.certificates, "releaseCertificateHold", { certificate: held.id });
     const back = ocsp(held);
     expect(back.stdout).toMatch(/: good/);
-    const unknown = openssl([
-      "ocsp",
-      "-issuer",
-      tmp.file("issuer.pem", interPem),
-      "-serial",
-      "0x7a5b0c0ffee0000000000000000000001",
-      "-url",
-      live.ocspUrl,
-      "-CAfile",
-      chainFile,
-    ]);
+    const unknown = ocspQuery(live, {
+      issuer: tmp.file("issuer.pem", interPem),
+      ask: ["-serial", "0x7a5b0c0ffee0000000000000000000001"],
+      caFile: chainFile,
+    });
     expect(unknown.stderr).toMatch(/Response verify OK/);
     expect(unknown.stdout).toMatch(/: unknown/);
   });
 
   it("OCSP of the root about the intermediate, and after RevokeCertificateAuthority", async () => {
-    const inter2 = await call(
-      live.authorities,
-      "createIntermediateCertificateAuthority",
-      CreateIntermediateCertificateAuthorityRequest.fromPartial({
-        slug: "inter2",
-        parentCertificateAuthority: "root",
-        subject: { commonName: "Probe Inter 2" },
-        keyAlgorithm: A.KEY_ALGORITHM_EC_P256,
-      }),
-    );
+    const inter2 = await createIntermediateCa(live, {
+      slug: "inter2",
+      parentCertificateAuthority: "root",
+      subject: { commonName: "Probe Inter 2" },
+      keyAlgorithm: A.KEY_ALGORITHM_EC_P256,
+    });
     const ca = inter2.certificateAuthority!;
     const asLeaf = { id: ca.id, serial: ca.serialNumber, pem: ca.certificatePem };
     const chain = tmp.file("rootonly.pem", rootPem);
     const ask = () =>
-      openssl([
-        "ocsp",
-        "-issuer",
-        tmp.file("r.pem", rootPem),
-        "-cert",
-        tmp.file("i2.pem", ca.certificatePem),
-        "-url",
-        live.ocspUrl,
-        "-CAfile",
-        chain,
-      ]);
+      ocspQuery(live, {
+        issuer: tmp.file("r.pem", rootPem),
+        ask: ["-cert", tmp.file("i2.pem", ca.certificatePem)],
+        caFile: chain,
+      });
     expect(ask().stdout).toMatch(/: good/);
     await call(
       live.authorities,
@@ -323,7 +296,7 @@ describe("probe49 cert: revocation, CRLs and OCSP", () => {
 
   it("keyCompromise blocks the key for later CSRs, and nothing is stored", async () => {
     const { csrPem, keyPem } = opensslCsr("/CN=kc.example.com", ["DNS:kc.example.com"], "ec");
-    const first = await call(live.certificates, "issueCertificate", csrRequest("web", csrPem));
+    const first = await issueCertificate(live, csrRequest("web", csrPem));
     await revoke(first.certificate!.certificateId, R.REVOCATION_REASON_KEY_COMPROMISE);
     const before = await certificateCount(live.db);
     // The same key, another CSR with other names.
@@ -337,9 +310,7 @@ describe("probe49 cert: revocation, CRLs and OCSP", () => {
       "-addext",
       "subjectAltName=DNS:kc2.example.com",
     ]);
-    const e = await expectRpcError(
-      call(live.certificates, "issueCertificate", csrRequest("web", csr2)),
-    );
+    const e = await expectRpcError(issueCertificate(live, csrRequest("web", csr2)));
     expect(e.code).toBe(3);
     expect(e.reason).toBe("KEY_BLOCKED");
     expect(await certificateCount(live.db)).toBe(before);
@@ -356,16 +327,12 @@ describe("probe49 cert: revocation, CRLs and OCSP", () => {
     await createPolicy(
       live,
       "sub",
-      {
-        subjectRules: { commonName: { allowed: ["*"] } },
-        sanRules: { dns: { allowed: ["**.example.com"] } },
-      },
+      WEB_RULES,
       CertificatePolicyPreset.CERTIFICATE_POLICY_PRESET_INTERMEDIATE_CA,
     );
     await createProfile(live, "sub", "sub", { ca: "root" });
-    const res = await call(
-      live.certificates,
-      "issueCertificate",
+    const res = await issueCertificate(
+      live,
       attributesRequest("sub", { cn: "Sub via profile", extra: { caCertificate: {} } }),
     );
     const c = res.certificate!;

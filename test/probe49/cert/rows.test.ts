@@ -13,6 +13,7 @@ import {
   createPolicy,
   createProfile,
   createRootCa,
+  issueCertificate,
   type LiveCertmint,
   startLive,
 } from "./live";
@@ -50,9 +51,8 @@ describe("probe49 cert: rows after refusals, dry runs and repeats", () => {
   // outcome (README "Audit trail"), a dry run and a repeated revocation included.
   it("validate_only writes nothing, accepted or refused", async () => {
     const before = await counts();
-    const ok = await call(
-      live.certificates,
-      "issueCertificate",
+    const ok = await issueCertificate(
+      live,
       attributesRequest("web", {
         sans: { dnsNames: ["dry.example.com"] },
         extra: { validateOnly: true },
@@ -61,9 +61,8 @@ describe("probe49 cert: rows after refusals, dry runs and repeats", () => {
     expect(ok.certificate?.certificatePem ?? "").toBe("");
     expect(ok.privateKeyPem).toBe("");
     const e = await expectRpcError(
-      call(
-        live.certificates,
-        "issueCertificate",
+      issueCertificate(
+        live,
         attributesRequest("web", {
           sans: { dnsNames: ["dry.example.org"] },
           extra: { validateOnly: true },
@@ -77,9 +76,8 @@ describe("probe49 cert: rows after refusals, dry runs and repeats", () => {
   it("a refusal stores a FAILED request that GetRequestStatus explains, and no certificate", async () => {
     const before = await counts();
     const e = await expectRpcError(
-      call(
-        live.certificates,
-        "issueCertificate",
+      issueCertificate(
+        live,
         attributesRequest("web", {
           sans: { dnsNames: ["a.b.example.com"] },
           extra: { requestId: "refused-1" },
@@ -107,9 +105,8 @@ describe("probe49 cert: rows after refusals, dry runs and repeats", () => {
   });
 
   it("a TTL of exactly max_ttl gives a period of exactly max_ttl; one second more is refused", async () => {
-    const res = await call(
-      live.certificates,
-      "issueCertificate",
+    const res = await issueCertificate(
+      live,
       attributesRequest("web", {
         sans: { dnsNames: ["ttl.example.com"] },
         extra: { ttl: { seconds: String(MAX_TTL), nanos: 0 } },
@@ -122,9 +119,8 @@ describe("probe49 cert: rows after refusals, dry runs and repeats", () => {
     expect((na - nb) / 1000 + 1).toBe(MAX_TTL);
     const before = await counts();
     const e = await expectRpcError(
-      call(
-        live.certificates,
-        "issueCertificate",
+      issueCertificate(
+        live,
         attributesRequest("web", {
           sans: { dnsNames: ["ttl2.example.com"] },
           extra: { ttl: { seconds: String(MAX_TTL + 1), nanos: 0 } },
@@ -142,9 +138,8 @@ describe("probe49 cert: rows after refusals, dry runs and repeats", () => {
       { seconds: "-1", nanos: 0 },
     ]) {
       const e = await expectRpcError(
-        call(
-          live.certificates,
-          "issueCertificate",
+        issueCertificate(
+          live,
           attributesRequest("web", { sans: { dnsNames: ["bad-ttl.example.com"] }, extra: { ttl } }),
         ),
       );
@@ -167,9 +162,8 @@ describe("probe49 cert: rows after refusals, dry runs and repeats", () => {
   });
 
   it("revoking twice writes one revocation; releasing a valid one changes nothing", async () => {
-    const res = await call(
-      live.certificates,
-      "issueCertificate",
+    const res = await issueCertificate(
+      live,
       attributesRequest("web", { sans: { dnsNames: ["twice.example.com"] } }),
     );
     const id = res.certificate!.certificateId;
@@ -183,9 +177,8 @@ describe("probe49 cert: rows after refusals, dry runs and repeats", () => {
       reason: R.REVOCATION_REASON_SUPERSEDED,
     });
     expect(await counts()).toEqual(once);
-    const other = await call(
-      live.certificates,
-      "issueCertificate",
+    const other = await issueCertificate(
+      live,
       attributesRequest("web", { sans: { dnsNames: ["valid.example.com"] } }),
     );
     const before = await counts();

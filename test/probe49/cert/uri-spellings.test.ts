@@ -6,13 +6,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { KeyAlgorithm } from "../../../gen/ts/certmint/v1/common";
-import { call, expectRpcError } from "../../support/harness";
+import { expectRpcError } from "../../support/harness";
 import {
   attributesRequest,
   certificateCount,
   createPolicy,
   createProfile,
   createRootCa,
+  issueCertificate,
   type LiveCertmint,
   startLive,
 } from "./live";
@@ -52,9 +53,8 @@ describe("probe49 cert: URI spellings against denied patterns", () => {
   });
 
   it("an allowed URI is signed", async () => {
-    const res = await call(
-      live.certificates,
-      "issueCertificate",
+    const res = await issueCertificate(
+      live,
       attributesRequest("uris", { sans: { uris: ["spiffe://prod.example/ns/payments/sa"] } }),
     );
     expect(res.certificate!.certificatePem).toBeTruthy();
@@ -63,11 +63,7 @@ describe("probe49 cert: URI spellings against denied patterns", () => {
   it.each(REFUSED)("refuses %s", async (_what, uri) => {
     const before = await certificateCount(live.db);
     const e = await expectRpcError(
-      call(
-        live.certificates,
-        "issueCertificate",
-        attributesRequest("uris", { sans: { uris: [uri] } }),
-      ),
+      issueCertificate(live, attributesRequest("uris", { sans: { uris: [uri] } })),
     );
     expect(e.code, e.message).toBe(3);
     expect(e.violations.length).toBeGreaterThan(0);

@@ -15,13 +15,7 @@ import { chmodSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CreateRootCertificateAuthorityRequest } from "../../../gen/ts/certmint/v1/certificate_authority_service";
-import { CreateCertificateProfileRequest } from "../../../gen/ts/certmint/v1/certificate_profile_service";
-import {
-  CertificateRequestStatus,
-  IssueCertificateRequest,
-} from "../../../gen/ts/certmint/v1/certificate_service";
-import { createTlsServerPolicy } from "../../support/fixtures";
+import { CertificateRequestStatus } from "../../../gen/ts/certmint/v1/certificate_service";
 import { type CertmintClients, call, decodeError, makeClients } from "../../support/harness";
 import {
   type ServerProcess,
@@ -29,7 +23,13 @@ import {
   startServerProcess,
 } from "../../support/server-process";
 import { waitFor } from "../../support/wait";
-import { closeClients, EMBEDDED, MAKE_RUN_NODE_ARGS } from "./support";
+import {
+  closeClients,
+  createRootProfile,
+  EMBEDDED,
+  generatedKeyRequest,
+  MAKE_RUN_NODE_ARGS,
+} from "./support";
 
 const ISSUED = CertificateRequestStatus.CERTIFICATE_REQUEST_STATUS_ISSUED;
 
@@ -40,26 +40,7 @@ async function serverWithProfile(dataDir: string) {
     { nodeArgs: MAKE_RUN_NODE_ARGS, unprivileged: true },
   );
   const c = makeClients(server.address, server.adminToken());
-  await call(
-    c.authorities,
-    "createRootCertificateAuthority",
-    CreateRootCertificateAuthorityRequest.fromPartial({
-      slug: "root",
-      subject: { commonName: "Outage Root" },
-    }),
-  );
-  await createTlsServerPolicy(c, "web-tls", 2_592_000);
-  await call(
-    c.profiles,
-    "createCertificateProfile",
-    CreateCertificateProfileRequest.fromPartial({
-      certificateProfile: {
-        slug: "web",
-        certificatePolicy: "web-tls",
-        issuer: { $case: "certificateAuthority", value: "root" },
-      },
-    }),
-  );
+  await createRootProfile(c, "Outage Root");
   return { server, c };
 }
 
@@ -69,14 +50,7 @@ async function issue(c: CertmintClients, name: string) {
     const res = await call(
       c.certificates,
       "issueCertificate",
-      IssueCertificateRequest.fromPartial({
-        certificateProfile: "web",
-        requestId: `probe49-${name}`,
-        source: {
-          $case: "attributes",
-          value: { subjectAlternativeNames: { dnsNames: [`${name}.example.com`] } },
-        },
-      }),
+      generatedKeyRequest("web", `probe49-${name}`, `${name}.example.com`),
     );
     return { ok: res.status === ISSUED, serial: res.certificate?.serialNumber };
   } catch (err) {

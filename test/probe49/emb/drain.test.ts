@@ -9,16 +9,19 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  CertificateRequestStatus,
-  IssueCertificateRequest,
-} from "../../../gen/ts/certmint/v1/certificate_service";
+import { CertificateRequestStatus } from "../../../gen/ts/certmint/v1/certificate_service";
 import { KeyAlgorithm } from "../../../gen/ts/certmint/v1/common";
 import { type CertmintClients, call, decodeError, makeClients } from "../../support/harness";
 import { checkHealth, type ServerProcess, START_LIMIT_MS } from "../../support/server-process";
 import { waitFor } from "../../support/wait";
 import { WatchStream } from "../../support/watch-stream";
-import { closeClients, createIssuingProfile, keyGenerationsHeld, startEmbedded } from "./support";
+import {
+  closeClients,
+  createIssuingProfile,
+  generatedKeyRequest,
+  keyGenerationsHeld,
+  startEmbedded,
+} from "./support";
 
 const ISSUED = CertificateRequestStatus.CERTIFICATE_REQUEST_STATUS_ISSUED;
 
@@ -34,14 +37,7 @@ describe("probe49 EMB: graceful stops of the embedded default with calls in flig
     call(
       c.certificates,
       "issueCertificate",
-      IssueCertificateRequest.fromPartial({
-        certificateProfile: "web",
-        requestId,
-        source: {
-          $case: "attributes",
-          value: { subjectAlternativeNames: { dnsNames: [name] }, keyAlgorithm },
-        },
-      }),
+      generatedKeyRequest("web", requestId, name, keyAlgorithm),
     );
 
   beforeAll(async () => {

@@ -19,7 +19,6 @@ import { CreateAccessTokenRequest, Role } from "../../../gen/ts/certmint/v1/acce
 import {
   CertificateRequestStatus,
   CertificateStatus,
-  IssueCertificateRequest,
   ListCertificatesRequest,
   RenewCertificateRequest,
 } from "../../../gen/ts/certmint/v1/certificate_service";
@@ -40,7 +39,9 @@ import { WatchStream } from "../../support/watch-stream";
 import {
   cli,
   closeClients,
+  csrIssueRequest,
   EMBEDDED,
+  generatedKeyRequest,
   MAKE_RUN_NODE_ARGS,
   openSockets,
   publicationPort,
@@ -173,11 +174,7 @@ describe("probe49 EMB: README's first use on the embedded default", {
     const fromCsr = await call(
       c.certificates,
       "issueCertificate",
-      IssueCertificateRequest.fromPartial({
-        certificateProfile: "servers",
-        requestId: "probe49-csr-1",
-        source: { $case: "csrPem", value: csrPem },
-      }),
+      csrIssueRequest("servers", "probe49-csr-1", csrPem),
     );
     expect(fromCsr.status).toBe(ISSUED);
     const leaf = fromCsr.certificate!;
@@ -297,14 +294,7 @@ describe("probe49 EMB: README's first use on the embedded default", {
     const again = await call(
       c.certificates,
       "issueCertificate",
-      IssueCertificateRequest.fromPartial({
-        certificateProfile: "servers",
-        requestId: "probe49-after-second",
-        source: {
-          $case: "attributes",
-          value: { subjectAlternativeNames: { dnsNames: ["second.example.com"] } },
-        },
-      }),
+      generatedKeyRequest("servers", "probe49-after-second", "second.example.com"),
     );
     expect(again.status).toBe(ISSUED);
   });
@@ -333,14 +323,7 @@ describe("probe49 EMB: README's first use on the embedded default", {
       const res = await call(
         asIssuer.certificates,
         "issueCertificate",
-        IssueCertificateRequest.fromPartial({
-          certificateProfile: "servers",
-          requestId: "probe49-after-restart",
-          source: {
-            $case: "attributes",
-            value: { subjectAlternativeNames: { dnsNames: ["restart.example.com"] } },
-          },
-        }),
+        generatedKeyRequest("servers", "probe49-after-restart", "restart.example.com"),
       );
       expect(res.status).toBe(ISSUED);
     } finally {
@@ -350,14 +333,7 @@ describe("probe49 EMB: README's first use on the embedded default", {
     const replay = await call(
       c.certificates,
       "issueCertificate",
-      IssueCertificateRequest.fromPartial({
-        certificateProfile: "servers",
-        requestId: "probe49-after-second",
-        source: {
-          $case: "attributes",
-          value: { subjectAlternativeNames: { dnsNames: ["second.example.com"] } },
-        },
-      }),
+      generatedKeyRequest("servers", "probe49-after-second", "second.example.com"),
     );
     expect(replay.status).toBe(ISSUED);
     const crl = await crlOverHttp();

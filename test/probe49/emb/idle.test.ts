@@ -24,7 +24,6 @@ import { ListCertificatePoliciesRequest } from "../../../gen/ts/certmint/v1/cert
 import { ListCertificateProfilesRequest } from "../../../gen/ts/certmint/v1/certificate_profile_service";
 import {
   CertificateRequestStatus,
-  IssueCertificateRequest,
   ListCertificateRequestsRequest,
   ListCertificatesRequest,
   RenewCertificateRequest,
@@ -36,7 +35,14 @@ import { openssl, TempDir } from "../../support/openssl";
 import { checkHealth, type ServerProcess, START_LIMIT_MS } from "../../support/server-process";
 import { waitFor } from "../../support/wait";
 import { WatchStream } from "../../support/watch-stream";
-import { closeClients, createIssuingProfile, publicationPort, startEmbedded } from "./support";
+import {
+  closeClients,
+  createIssuingProfile,
+  csrIssueRequest,
+  generatedKeyRequest,
+  publicationPort,
+  startEmbedded,
+} from "./support";
 
 const ISSUED = CertificateRequestStatus.CERTIFICATE_REQUEST_STATUS_ISSUED;
 /** Past the pool's default idle timeout (30 s) with a margin. */
@@ -57,18 +63,7 @@ describe("probe49 EMB: idle past the pool's timeouts at the defaults", {
   let lastCall = 0;
 
   const issue = (name: string, requestId: string) =>
-    call(
-      c.certificates,
-      "issueCertificate",
-      IssueCertificateRequest.fromPartial({
-        certificateProfile: "web",
-        requestId,
-        source: {
-          $case: "attributes",
-          value: { subjectAlternativeNames: { dnsNames: [name] } },
-        },
-      }),
-    );
+    call(c.certificates, "issueCertificate", generatedKeyRequest("web", requestId, name));
   const verify = (pem: string) => {
     const out = openssl([
       "verify",
@@ -118,11 +113,7 @@ describe("probe49 EMB: idle past the pool's timeouts at the defaults", {
     const fromCsr = await call(
       c.certificates,
       "issueCertificate",
-      IssueCertificateRequest.fromPartial({
-        certificateProfile: "web",
-        requestId: "idle-csr",
-        source: { $case: "csrPem", value: csrPem },
-      }),
+      csrIssueRequest("web", "idle-csr", csrPem),
     );
     expect(fromCsr.status).toBe(ISSUED);
     const renewed = await call(

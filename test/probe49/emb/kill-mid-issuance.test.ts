@@ -14,21 +14,23 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CreateRootCertificateAuthorityRequest } from "../../../gen/ts/certmint/v1/certificate_authority_service";
-import { CreateCertificateProfileRequest } from "../../../gen/ts/certmint/v1/certificate_profile_service";
 import {
   CertificateRequestStatus,
-  IssueCertificateRequest,
   type IssueCertificateResponse,
   ListCertificateRequestsRequest,
   ListCertificatesRequest,
 } from "../../../gen/ts/certmint/v1/certificate_service";
 import { KeyAlgorithm } from "../../../gen/ts/certmint/v1/common";
-import { createTlsServerPolicy } from "../../support/fixtures";
 import { type CertmintClients, call, makeClients } from "../../support/harness";
 import { type ServerProcess, START_LIMIT_MS } from "../../support/server-process";
 import { waitFor } from "../../support/wait";
-import { closeClients, keyGenerationsHeld, startEmbedded } from "./support";
+import {
+  closeClients,
+  createRootProfile,
+  generatedKeyRequest,
+  keyGenerationsHeld,
+  startEmbedded,
+} from "./support";
 
 const ISSUED = CertificateRequestStatus.CERTIFICATE_REQUEST_STATUS_ISSUED;
 const BATCH = 6;
@@ -44,41 +46,17 @@ describe("probe49 EMB: SIGKILL mid-issuance on the embedded default, then a rest
   const sent: string[] = [];
 
   const request = (requestId: string) =>
-    IssueCertificateRequest.fromPartial({
-      certificateProfile: "web",
+    generatedKeyRequest(
+      "web",
       requestId,
-      source: {
-        $case: "attributes",
-        value: {
-          subjectAlternativeNames: { dnsNames: [`${requestId}.example.com`] },
-          keyAlgorithm: KeyAlgorithm.KEY_ALGORITHM_RSA_4096,
-        },
-      },
-    });
+      `${requestId}.example.com`,
+      KeyAlgorithm.KEY_ALGORITHM_RSA_4096,
+    );
 
   beforeAll(async () => {
     server = await startEmbedded(dataDir, { CERTMINT_METRICS_LISTEN: "127.0.0.1:0" });
     c = makeClients(server.address, server.adminToken());
-    await call(
-      c.authorities,
-      "createRootCertificateAuthority",
-      CreateRootCertificateAuthorityRequest.fromPartial({
-        slug: "root",
-        subject: { commonName: "Kill Root" },
-      }),
-    );
-    await createTlsServerPolicy(c, "web-tls", 2_592_000);
-    await call(
-      c.profiles,
-      "createCertificateProfile",
-      CreateCertificateProfileRequest.fromPartial({
-        certificateProfile: {
-          slug: "web",
-          certificatePolicy: "web-tls",
-          issuer: { $case: "certificateAuthority", value: "root" },
-        },
-      }),
-    );
+    await createRootProfile(c, "Kill Root");
   }, START_LIMIT_MS);
   afterAll(async () => {
     closeClients(c);

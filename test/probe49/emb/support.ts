@@ -12,6 +12,8 @@ import {
   CreateRootCertificateAuthorityRequest,
 } from "../../../gen/ts/certmint/v1/certificate_authority_service";
 import { CreateCertificateProfileRequest } from "../../../gen/ts/certmint/v1/certificate_profile_service";
+import { IssueCertificateRequest } from "../../../gen/ts/certmint/v1/certificate_service";
+import type { KeyAlgorithm } from "../../../gen/ts/certmint/v1/common";
 import { createTlsServerPolicy } from "../../support/fixtures";
 import { type CertmintClients, call, makeClients } from "../../support/harness";
 import {
@@ -147,6 +149,62 @@ export async function keyGenerationsHeld(server: ServerProcess): Promise<number>
   return value("certmint_key_generation_running") + value("certmint_key_generation_queue_depth");
 }
 
+/** IssueCertificate on `profile` under `requestId` for a key the server generates, named `dnsName`. */
+export function generatedKeyRequest(
+  profile: string,
+  requestId: string,
+  dnsName: string,
+  keyAlgorithm?: KeyAlgorithm,
+) {
+  return IssueCertificateRequest.fromPartial({
+    certificateProfile: profile,
+    requestId,
+    source: {
+      $case: "attributes",
+      value: { subjectAlternativeNames: { dnsNames: [dnsName] }, keyAlgorithm },
+    },
+  });
+}
+
+/** IssueCertificate on `profile` under `requestId` for the key of `csrPem`. */
+export function csrIssueRequest(profile: string, requestId: string, csrPem: string) {
+  return IssueCertificateRequest.fromPartial({
+    certificateProfile: profile,
+    requestId,
+    source: { $case: "csrPem", value: csrPem },
+  });
+}
+
+/**
+ * Over gRPC: a TLS-server policy "web-tls" (names under example.com, 30 days) and a profile
+ * "web" that the CA `issuer` signs for.
+ */
+async function createWebProfile(c: CertmintClients, issuer: string) {
+  await createTlsServerPolicy(c, "web-tls", 2_592_000);
+  await call(
+    c.profiles,
+    "createCertificateProfile",
+    CreateCertificateProfileRequest.fromPartial({
+      certificateProfile: {
+        slug: "web",
+        certificatePolicy: "web-tls",
+        issuer: { $case: "certificateAuthority", value: issuer },
+      },
+    }),
+  );
+}
+
+/** Over gRPC: a root "root" named `commonName`, and the profile "web" (createWebProfile) on it. */
+export async function createRootProfile(c: CertmintClients, commonName: string) {
+  const root = await call(
+    c.authorities,
+    "createRootCertificateAuthority",
+    CreateRootCertificateAuthorityRequest.fromPartial({ slug: "root", subject: { commonName } }),
+  );
+  await createWebProfile(c, "root");
+  return root.certificateAuthority!;
+}
+
 /**
  * Over gRPC: a root "root", an intermediate "issuing" under it, a TLS-server policy "web-tls"
  * (names under example.com, 30 days) and a profile "web" that "issuing" signs for.
@@ -169,17 +227,6 @@ export async function createIssuingProfile(c: CertmintClients) {
       subject: { commonName: "Probe Issuing" },
     }),
   );
-  await createTlsServerPolicy(c, "web-tls", 2_592_000);
-  await call(
-    c.profiles,
-    "createCertificateProfile",
-    CreateCertificateProfileRequest.fromPartial({
-      certificateProfile: {
-        slug: "web",
-        certificatePolicy: "web-tls",
-        issuer: { $case: "certificateAuthority", value: "issuing" },
-      },
-    }),
-  );
+  await createWebProfile(c, "issuing");
   return { root: root.certificateAuthority!, issuing: issuing.certificateAuthority! };
 }

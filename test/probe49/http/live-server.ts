@@ -8,13 +8,13 @@
 
 import { request as httpRequest } from "node:http";
 import { connect, type Socket } from "node:net";
-import type { Client } from "@grpc/grpc-js";
 import { acmeSettings, createAcmeProfile } from "../../acme/helpers";
 import { attrRequest } from "../../certificates/helpers";
 import { createRootAndProfile } from "../../support/fixtures";
 import { type CertmintClients, call, makeClients } from "../../support/harness";
 import { createTestDatabase, type TestDatabase } from "../../support/postgres";
 import { type ServerProcess, startServerProcess } from "../../support/server-process";
+import { stopOnDatabase } from "../live";
 
 export interface LiveServer {
   db: TestDatabase;
@@ -80,11 +80,7 @@ export async function startLiveServer(env: Record<string, string> = {}): Promise
     leafPem: cert.certificatePem,
     leafSerialHex: cert.serialNumber,
     leafId: cert.certificateId,
-    async stop() {
-      for (const c of Object.values(admin)) (c as Client).close();
-      await server.stop();
-      await db.drop();
-    },
+    stop: () => stopOnDatabase([admin], { server, db }),
   };
 }
 
