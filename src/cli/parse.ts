@@ -152,6 +152,12 @@ function parseCommand(
       .split("\n")[0]!
       .split(". To specify")[0]!
       .replace(/\.$/, "");
+    const dashed = dashedArgument(err, argv);
+    if (dashed !== undefined) {
+      throw new UsageError(
+        `${message} (in ${shownWord(dashed)}); an argument that starts with "-" goes after "--", as in '${PROGRAM} ${where} -- ${looksLikeToken(dashed) ? "<argument>" : dashed}'`,
+      );
+    }
     throw new UsageError(`${message}; run '${PROGRAM} ${where} --help'`);
   }
   for (const [name, value] of Object.entries(parsed.values)) {
@@ -180,6 +186,21 @@ function parseCommand(
     args: new Args(parsed.values, positionals, specs, where),
     output: output as OutputFormat,
   };
+}
+
+/**
+ * The word behind an unknown single-dash option, when it is more than an option letter: an
+ * identifier that starts with "-" ("-Fx3..." reads as the options -F, -x, ...). parseArgs names
+ * the letter alone; the user needs to know which word, and that "--" ends the options.
+ */
+function dashedArgument(err: unknown, argv: readonly string[]): string | undefined {
+  if ((err as { code?: string }).code !== "ERR_PARSE_ARGS_UNKNOWN_OPTION") return undefined;
+  const option = /^Unknown option '(-[^-'])/.exec((err as Error).message)?.[1];
+  if (option === undefined) return undefined;
+  const end = argv.indexOf("--");
+  return argv
+    .slice(0, end === -1 ? undefined : end)
+    .find((word) => word.length > 2 && word.startsWith(option));
 }
 
 /** The prefix of every access token's secret (src/issuance/access-tokens/secret.ts). */

@@ -58,7 +58,8 @@ export const profileRevokeAcmeKey: CommandSpec = {
   description:
     "From then on the key opens no account. If it already bound one that is still valid, that " +
     "account is revoked with it (it holds the key's authority): its next request is refused. " +
-    "Certificates it was issued stay valid (cert revoke revokes them).",
+    "Certificates it was issued stay valid (cert revoke revokes them). A key id made before " +
+    'stop 50 may start with "-": give it after "--" (certmint profile revoke-acme-key -- -Fx...).',
   positionals: [{ name: "KEY_ID", description: "the key id (its JWS kid)" }],
   options: [],
   examples: ["certmint profile revoke-acme-key 3Qw0k1tqUJ6x2mYpQH9vUA"],
