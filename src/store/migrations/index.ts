@@ -34,6 +34,7 @@ import { Migration20261206153000CertificateProfileGuard } from "./Migration20261
 import { Migration20261206160000RequestClaimedBy } from "./Migration20261206160000RequestClaimedBy";
 import { Migration20261206170000AccessTokenCreatorIndex } from "./Migration20261206170000AccessTokenCreatorIndex";
 import { Migration20261206180000AcmeAdministration } from "./Migration20261206180000AcmeAdministration";
+import { Migration20261206190000AcmeEabKeyCreatorIndex } from "./Migration20261206190000AcmeEabKeyCreatorIndex";
 
 /**
  * Every migration, in order. Listed explicitly (not discovered on disk) so the same list
@@ -125,5 +126,9 @@ export const MIGRATIONS: MigrationObject[] = [
   {
     name: "Migration20261206180000AcmeAdministration",
     class: Migration20261206180000AcmeAdministration,
+  },
+  {
+    name: "Migration20261206190000AcmeEabKeyCreatorIndex",
+    class: Migration20261206190000AcmeEabKeyCreatorIndex,
   },
 ];
