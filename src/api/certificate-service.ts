@@ -2,7 +2,7 @@ import {
   type CertificateServiceServer,
   CertificateServiceService,
 } from "../../gen/ts/certmint/v1/certificate_service";
-import { invalidField } from "../errors";
+import { fieldViolation, invalidArgument } from "../errors";
 import { renewalStatuses } from "../issuance/auto-renewal/status";
 import { approve, reject } from "../issuance/certificates/approval";
 import { issue } from "../issuance/certificates/issue";
@@ -61,6 +61,35 @@ async function withRenewal(d: IssuanceDeps, cert: CertificateView) {
   return certificateToProto(cert, d.now(), renewal.get(cert.id), revokedIssuers);
 }
 
+/**
+ * IssueCertificate without csr_pem or attributes, and, when it names no profile either (and no
+ * request_id, whose replay needs none), that too: one refusal naming both fields, the first
+ * violation's reason as the ErrorInfo's (README "Errors"). Until stop 50 of 2026-12-06 an empty
+ * request named `source` alone, and its fix then met certificate_profile (an outside probe).
+ */
+function sourceMissing(profile: string, requestId: string) {
+  const source = fieldViolation("source", "SOURCE_MISSING", "csr_pem or attributes is required");
+  if (profile.trim() !== "" || requestId.trim() !== "") {
+    return invalidArgument("SOURCE_MISSING", "give either csr_pem or attributes", {
+      violations: [source],
+    });
+  }
+  return invalidArgument(
+    "REFERENCE_MISSING",
+    "certificate_profile is required (an id or a slug), and either csr_pem or attributes",
+    {
+      violations: [
+        fieldViolation(
+          "certificate_profile",
+          "REFERENCE_MISSING",
+          "name the certificate profile by id or slug",
+        ),
+        source,
+      ],
+    },
+  );
+}
+
 /** Thin handlers: map the request, call one use case, map the result. */
 export function certificateHandlers(
   deps: HandlerDeps,
@@ -72,14 +101,7 @@ export function certificateHandlers(
       CertificateServiceService.issueCertificate.path,
       async (req, ctx) => {
         const source = req.source;
-        if (!source) {
-          throw invalidField(
-            "SOURCE_MISSING",
-            "give either csr_pem or attributes",
-            "source",
-            "csr_pem or attributes is required",
-          );
-        }
+        if (!source) throw sourceMissing(req.certificateProfile, req.requestId);
         const outcome = await issue(issuance(), ctx.call, {
           caller: callerOf(ctx),
           profile: req.certificateProfile,

@@ -1,11 +1,14 @@
 /**
  * The object a refused call named, for its audit record: a refusal before the use case found
  * the object (a CA still in use, a stale etag, a role not allowed) is recorded against the
- * reference the caller sent, an id or a slug, so "who tried to revoke CA X" is answered by
+ * object's id (a reference by slug or serial looked up, since stop 50 of 2026-12-06), or the
+ * reference the caller sent when nothing has it, so "who tried to revoke CA X" is answered by
  * ListAuditRecords' resource filters. Found by the third outside probe of 2026-12-05: such
  * records had no resource, and a failures-only list of a CA's records found none.
  */
 import type { AuditResource, AuditResourceType } from "../issuance/audit/record";
+import { normalizeSerial } from "../issuance/certificates/find";
+import { isUuid } from "../issuance/common/refs";
 
 /** Per service: the resource type, and the request field that names it. */
 const NAMED_BY: Record<string, [AuditResourceType, string]> = {
@@ -19,7 +22,10 @@ const NAMED_BY: Record<string, [AuditResourceType, string]> = {
 /** At most this much of a reference is recorded (ids and slugs are far shorter). */
 const MAX_REFERENCE = 128;
 
-export function namedResource(method: string, request: unknown): AuditResource | undefined {
+export function namedResource(
+  method: string,
+  request: unknown,
+): (AuditResource & { key?: string }) | undefined {
   const service = /\.(\w+Service)\//.exec(method)?.[1];
   if (typeof request !== "object" || request === null) return undefined;
   // Approve / Reject / GetRequestStatus name a request, not a certificate: until stop 46 of
@@ -52,5 +58,11 @@ export function namedResource(method: string, request: unknown): AuditResource |
     ref = typeof id === "string" && id.trim() ? id : typeof slug === "string" ? slug : "";
   }
   ref = ref.trim();
-  return ref ? { type: named[0], id: ref.slice(0, MAX_REFERENCE) } : undefined;
+  if (!ref) return undefined;
+  const resource = { type: named[0], id: ref.slice(0, MAX_REFERENCE) };
+  if (isUuid(ref)) return { ...resource, id: ref.toLowerCase() };
+  // Named otherwise: by slug, or a certificate by serial (as find.ts reads one). The record
+  // gets the object's id when one has it (AccessControl.recordOutcome).
+  const key = named[0] === "certificate" ? normalizeSerial(ref) : ref;
+  return key && key.length <= MAX_REFERENCE ? { ...resource, key } : resource;
 }

@@ -31,7 +31,15 @@ export interface CallSecurity {
   /** Whether the actor's role may call the method: PERMISSION_DENIED. */
   authorize(method: string, actor: Actor): void;
   /** Records a mutating call whose use case did not (a refusal, mostly). */
-  recordOutcome(scope: Call, outcome: AuditOutcome, resource?: AuditResource): Promise<void>;
+  /**
+   * `resource.key`: a slug or a serial (stored form) the call named its resource by, looked up
+   * to record the resource's id instead (refusal-resource.ts).
+   */
+  recordOutcome(
+    scope: Call,
+    outcome: AuditOutcome,
+    resource?: AuditResource & { key?: string },
+  ): Promise<void>;
   /**
    * Holds an open stream to the credential it authenticated with: `end` gets the refusal a call
    * would now get as soon as this process learns that the credential is no longer in force
@@ -55,7 +63,7 @@ export interface CallSecurity {
 /** Authentication (tokens, client certificates), the role table and the per-identity rate limit. */
 export class AccessControl implements CallSecurity {
   constructor(
-    private readonly audit: Pick<AuditRepository, "insert" | "exists">,
+    private readonly audit: Pick<AuditRepository, "insert" | "exists" | "resourceIdOf">,
     private readonly authenticator: Authenticator,
     private readonly rateLimiter: RateLimit,
     /** Tells the other server processes (store/credential-changes.ts). */
@@ -99,8 +107,20 @@ export class AccessControl implements CallSecurity {
     }
   }
 
-  recordOutcome(scope: Call, outcome: AuditOutcome, resource?: AuditResource): Promise<void> {
-    return this.audit.insert(auditRecordOf(scope, resource, outcome, new Date()));
+  async recordOutcome(
+    scope: Call,
+    outcome: AuditOutcome,
+    resource?: AuditResource & { key?: string },
+  ): Promise<void> {
+    // A reference by slug or serial is recorded as the id of the object it names, when one
+    // does: the trail of one object is found by its id, as its successful changes are
+    // (refusal-resource.ts). Until stop 50 of 2026-12-06 it kept the text sent (an outside
+    // probe: a refused deletion by slug was missing from the policy's trail by id).
+    const id = resource?.key
+      ? ((await this.audit.resourceIdOf(resource.type, resource.key)) ?? resource.id)
+      : resource?.id;
+    const named = resource && id !== undefined ? { type: resource.type, id } : undefined;
+    await this.audit.insert(auditRecordOf(scope, named, outcome, new Date()));
   }
 
   async auditRecordCommitted(scope: Call): Promise<boolean> {

@@ -15,12 +15,17 @@ import { StartUpFailure } from "../start-up-failure";
  * One server per embedded database. PGlite is PostgreSQL in this process, with no postmaster
  * to keep a second one out: two servers on one data directory would both write its files and
  * corrupt them. PostgreSQL itself keeps `postmaster.pid` in its data directory for this; this
- * is the same idea: `embedded.pid` holds the owner's process id, created exclusively (O_EXCL).
+ * is the same idea: `embedded.pid` holds the owner's process id, created exclusively (O_EXCL),
+ * and on its second line when that process started (the boot's id and the start time in clock
+ * ticks, from /proc: a process id is reused, a start time on one boot is not).
  *
  * A file left by a server that was killed (SIGKILL, a crash, a power cut) names a process that
- * no longer exists: the next start takes it over. A live process under that id refuses the
- * start, naming it. (A later, unrelated process that reused the id would be refused too: the
- * message says which file to delete then, as PostgreSQL's does.)
+ * no longer exists, or a process id some other program has since (after a reboot, or in a
+ * copied data directory): the next start takes it over. Only the process that wrote it refuses
+ * the start, naming it. Until stop 50 of 2026-12-06 any live process under that id did (an
+ * outside probe: `sleep` holding a dead server's id kept the server down, exit 2, for good). A
+ * file without the second line (an older certmint's) is judged by the id and the program under it
+ * (Node's, or not), and on a system without /proc by the id alone, as before.
  */
 export interface EmbeddedLock {
   release(): void;
@@ -105,8 +110,8 @@ export function lockEmbeddedDatabase(dataDir: string, hooks: TakeoverHooks = {})
       };
     }
     const owner = ownerOf(path);
-    if (typeof owner === "number" && owner !== process.pid && isAlive(owner)) {
-      throw inUse(path, owner);
+    if (typeof owner === "object" && owner.pid !== process.pid && isRunning(owner)) {
+      throw inUse(path, owner.pid);
     }
     // Gone since (released): create it again. Otherwise a dead owner's, or unreadable.
     if (owner !== "gone") {
@@ -131,7 +136,7 @@ export function lockEmbeddedDatabase(dataDir: string, hooks: TakeoverHooks = {})
 function createLock(path: string): boolean {
   const temp = `${path}.${process.pid}.${randomBytes(4).toString("hex")}`;
   try {
-    writeFileSync(temp, `${process.pid}\n`, { mode: 0o600, flag: "wx" });
+    writeFileSync(temp, lockText(), { mode: 0o600, flag: "wx" });
   } catch (err) {
     // A full disk (ENOSPC) fails the write: name the lock file, not the temporary one
     // (test/probe/disk-full-embedded.test.ts).
@@ -159,7 +164,7 @@ function createLock(path: string): boolean {
 
 function createInPlace(path: string): boolean {
   try {
-    writeFileSync(path, `${process.pid}\n`, { mode: 0o600, flag: "wx" });
+    writeFileSync(path, lockText(), { mode: 0o600, flag: "wx" });
     return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;
@@ -174,7 +179,7 @@ function createInPlace(path: string): boolean {
  * `done` once it is gone (the caller creates its own), `live` if a live start holds it now,
  * neither while another start is taking it over.
  */
-function takeOver(path: string, seen: number | "empty" | "gone"): { done: boolean; live?: number } {
+function takeOver(path: string, seen: Owner | "empty" | "gone"): { done: boolean; live?: number } {
   const guard = `${path}.takeover`;
   try {
     mkdirSync(guard, { mode: 0o700 });
@@ -186,8 +191,8 @@ function takeOver(path: string, seen: number | "empty" | "gone"): { done: boolea
   }
   try {
     const now = ownerOf(path);
-    if (typeof now === "number" && now !== process.pid && isAlive(now))
-      return { done: false, live: now };
+    if (typeof now === "object" && now.pid !== process.pid && isRunning(now))
+      return { done: false, live: now.pid };
     if (now === "gone") return { done: true };
     // A file with no id yet is one being written by an older certmint; let it finish.
     if (now === "empty" && (seen !== "empty" || ageMs(path) < STALE_EMPTY_MS)) {
@@ -222,8 +227,22 @@ function sleepMs(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
-/** The owner's process id; "empty" when the file holds none; "gone" when there is no file. */
-function ownerOf(path: string): number | "empty" | "gone" {
+/** What a lock file says of its owner: its process id, and when it started if it says. */
+interface Owner {
+  pid: number;
+  started?: string;
+}
+
+/**
+ * This process's lock file: its id, then when it started. An older certmint reads the first
+ * line only (parseInt stops at the line break).
+ */
+function lockText(): string {
+  return `${process.pid}\n${processStart(process.pid) ?? ""}\n`;
+}
+
+/** The owner named by the file; "empty" when it names none; "gone" when there is no file. */
+function ownerOf(path: string): Owner | "empty" | "gone" {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
@@ -231,8 +250,46 @@ function ownerOf(path: string): number | "empty" | "gone" {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return "gone";
     throw err;
   }
-  const pid = Number.parseInt(text.trim(), 10);
-  return Number.isSafeInteger(pid) && pid > 0 ? pid : "empty";
+  const [first = "", second = ""] = text.split("\n");
+  const pid = Number.parseInt(first.trim(), 10);
+  if (!Number.isSafeInteger(pid) || pid <= 0) return "empty";
+  return second.trim() ? { pid, started: second.trim() } : { pid };
+}
+
+/** Whether the process that wrote the file still runs: its id is alive and started then. */
+function isRunning(owner: Owner): boolean {
+  if (!isAlive(owner.pid)) return false;
+  // An older certmint's file: its process is Node's, whatever program has the id now is not
+  // unless it is (`sleep`, a shell after a reboot). Unreadable: taken to be.
+  if (owner.started === undefined) return commandOf(owner.pid)?.includes("node") ?? true;
+  const started = processStart(owner.pid);
+  return started === undefined || started === owner.started;
+}
+
+/** The program name of process `pid` (/proc/<pid>/comm), lower-case; undefined without it. */
+function commandOf(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, "utf8").trim().toLowerCase();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * When process `pid` started, as "<boot id> <start time in clock ticks>" (proc(5): field 22 of
+ * /proc/<pid>/stat, counted after the command name, which may hold spaces and parentheses);
+ * undefined without /proc (not Linux) or when the process is not readable.
+ */
+function processStart(pid: number): string | undefined {
+  try {
+    const boot = readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const ticks = fields[19];
+    return boot && ticks && /^\d+$/.test(ticks) ? `${boot} ${ticks}` : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function isAlive(pid: number): boolean {

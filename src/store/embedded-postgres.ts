@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, readdirSync, statfsSync } from "node:fs";
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, statfsSync } from "node:fs";
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
 import { format } from "node:util";
@@ -38,17 +38,39 @@ export const EMBEDDED_SHARED_BUFFERS = "16MB";
  */
 export const EMBEDDED_MAX_FILES = 256;
 
+/**
+ * Takes group and other permissions off the database's files (until stop 50 of 2026-12-06 they
+ * kept what PostgreSQL-in-WebAssembly gave them: an outside probe found 996 files 0666 or 0777
+ * under umask 000). A walk of its ~1,000 entries, a few milliseconds.
+ */
+function ownerOnly(pgDir: string): void {
+  for (const entry of readdirSync(pgDir, { recursive: true, withFileTypes: true })) {
+    if (entry.isSymbolicLink()) continue;
+    const path = join(entry.parentPath ?? entry.path, entry.name);
+    try {
+      const { mode } = lstatSync(path);
+      if ((mode & 0o077) !== 0) chmodSync(path, mode & 0o700);
+    } catch {
+      // Gone meanwhile, or not ours: PGlite's start reports what matters.
+    }
+  }
+}
+
 export async function startEmbeddedPostgres(
   dataDir: string,
   events: ConstructorParameters<typeof EmbeddedSessions>[1] = {},
 ): Promise<EmbeddedPostgres> {
   const pgDir = join(dataDir, "pglite");
+  // PGlite's files take their modes from PostgreSQL inside it (0666 and 0777 under
+  // `UMask=0000`, whatever this process's umask): they are made owner-only at each start and
+  // each clean stop (ownerOnly), as PostgreSQL's own are, so the files at rest, what a copy
+  // that keeps modes (`cp -a`, `tar -p`) carries, are open to no one else. This directory,
+  // inside the data directory (data-dir.ts), is what keeps other users out in any case.
   mkdirSync(pgDir, { recursive: true, mode: 0o700 });
-  // PGlite creates its files world-writable (0666, directories 0755): this directory, inside
-  // the data directory (data-dir.ts), is what keeps other users out.
   chmodSync(pgDir, 0o700);
   // Before PGlite touches a file: a second server on these files would corrupt them.
   const lock = lockEmbeddedDatabase(dataDir);
+  ownerOnly(pgDir);
   let db: PGlite;
   const quiet = silenceConsole();
   try {
@@ -72,6 +94,7 @@ export async function startEmbeddedPostgres(
       await initdbOffThread(pgDir, postgresqlconf);
     }
     db = await PGlite.create(pgDir, { extensions: { pg_trgm }, postgresqlconf });
+    ownerOnly(pgDir);
   } catch (err) {
     lock.release();
     throw withPgliteOutput(pgliteStartError(err, pgDir), quiet.lines);
@@ -96,7 +119,10 @@ export async function startEmbeddedPostgres(
         // After a PANIC a call into PGlite never returns: its files are left as the last
         // commit wrote them, and the next start recovers from them (embedded-panic.ts). Files
         // removed or replaced under it (embedded-place.ts) get no checkpoint either.
-        if (!sessions.failed) await db.close();
+        if (!sessions.failed) {
+          await db.close();
+          ownerOnly(pgDir);
+        }
       } finally {
         lock.release();
       }

@@ -65,14 +65,14 @@ describe("DeleteCertificateAuthority", () => {
       ["CA_HAS_SUBORDINATE", "certificate_authorities/busy-child"],
     ]);
     expect(await caCount()).toBe(before);
-    // The refusal's audit record names the CA as the call did (a probe, 2026-12-05: it named
-    // nothing, and a CA's failures could not be listed).
+    // The refusal's audit record names the CA (a probe, 2026-12-05: it named nothing, and a
+    // CA's failures could not be listed), by its id though the call named its slug (stop 50).
     const records = await call(
       h.audit,
       "listAuditRecords",
       ListAuditRecordsRequest.fromPartial({
         resourceType: "certificate_authority",
-        resourceId: "busy-root",
+        resourceId: root.id,
         failuresOnly: true,
         pageSize: 10,
       }),

@@ -148,22 +148,22 @@ describe("status and etags", () => {
   it("a bad update mask is INVALID_ARGUMENT (UPDATE_MASK_INVALID) and changes nothing", async () => {
     const root = await createRoot(h, "mask-root");
     const row = await rowOf(root.id);
-    for (const mask of [
-      undefined,
-      [],
-      ["slug"],
-      ["status", "key_algorithm"],
-      ["certificate_pem"],
-      ["Status"],
-    ]) {
+    // Each bad path at its index, as policies and profiles name them (since stop 50).
+    const cases: Array<[string[] | undefined, string, string]> = [
+      [undefined, "update_mask", "UPDATE_MASK_EMPTY"],
+      [[], "update_mask", "UPDATE_MASK_EMPTY"],
+      [["slug"], "update_mask.paths[0]", "UPDATE_MASK_PATH_IMMUTABLE"],
+      [["status", "key_algorithm"], "update_mask.paths[1]", "UPDATE_MASK_PATH_UNKNOWN"],
+      [["certificate_pem"], "update_mask.paths[0]", "UPDATE_MASK_PATH_UNKNOWN"],
+      [["Status"], "update_mask.paths[0]", "UPDATE_MASK_PATH_UNKNOWN"],
+    ];
+    for (const [mask, field, reason] of cases) {
       const err = await expectRpcError(
         update(changed(root, { status: DISABLED, slug: "renamed", description: "x" }), mask),
       );
       expect(err.code, JSON.stringify(mask)).toBe(status.INVALID_ARGUMENT);
       expect(err.reason).toBe("UPDATE_MASK_INVALID");
-      expect(err.violations).toEqual([
-        expect.objectContaining({ field: "update_mask", reason: "UPDATE_MASK_INVALID" }),
-      ]);
+      expect(err.violations).toEqual([expect.objectContaining({ field, reason })]);
     }
     // Without the CA itself.
     const err = await expectRpcError(

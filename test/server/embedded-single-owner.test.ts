@@ -34,7 +34,7 @@ describe("a second server on the same embedded database", { timeout: 3 * START_L
 
   it("is refused while the first runs, which keeps serving; a killed owner's lock is taken over", async () => {
     first = await startServerProcess(env);
-    expect(readFileSync(lockFile, "utf8").trim()).toBe(String(first.child.pid));
+    expect(readFileSync(lockFile, "utf8").split("\n")[0]).toBe(String(first.child.pid));
 
     const { command, args } = serverCommand();
     const second = spawnSync(command, args, {
@@ -47,7 +47,7 @@ describe("a second server on the same embedded database", { timeout: 3 * START_L
     expect(second.stderr).toContain(`in use by another certmint (process ${first.child.pid})`);
     // The refusal came before the database was opened: the first server is untouched.
     expect(await checkHealth(first.address)).toBe("SERVING");
-    expect(readFileSync(lockFile, "utf8").trim()).toBe(String(first.child.pid));
+    expect(readFileSync(lockFile, "utf8").split("\n")[0]).toBe(String(first.child.pid));
 
     // Killed, the first leaves its lock behind; the next start takes it over.
     await first.stop("SIGKILL");
@@ -55,7 +55,7 @@ describe("a second server on the same embedded database", { timeout: 3 * START_L
     expect(existsSync(lockFile)).toBe(true);
     third = await startServerProcess(env);
     expect(await checkHealth(third.address)).toBe("SERVING");
-    expect(readFileSync(lockFile, "utf8").trim()).toBe(String(third.child.pid));
+    expect(readFileSync(lockFile, "utf8").split("\n")[0]).toBe(String(third.child.pid));
 
     // A clean stop removes it.
     await third.stop();

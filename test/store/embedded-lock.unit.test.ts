@@ -25,6 +25,16 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { lockEmbeddedDatabase } from "../../src/store/embedded-lock";
 
+/** When process `pid` started, as the lock file says it: boot id, then field 22 of its stat. */
+function startOf(pid: number): string {
+  const boot = readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  return `${boot} ${stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]}`;
+}
+
+/** This process's lock file. */
+const mine = () => `${process.pid}\n${startOf(process.pid)}\n`;
+
 /** The id of a process that has exited (ids are not reused this fast on Linux). */
 function deadPid(): number {
   const done = spawnSync(process.execPath, ["-e", "0"]);
@@ -55,7 +65,7 @@ describe("the embedded lock file", () => {
     try {
       writeFileSync(lockFile, `${deadPid()}\n`);
       const lock = lockEmbeddedDatabase(dir);
-      expect(readFileSync(lockFile, "utf8")).toBe(`${process.pid}\n`);
+      expect(readFileSync(lockFile, "utf8")).toBe(mine());
       expect(readdirSync(dir)).toEqual(["embedded.pid"]);
       lock.release();
       expect(existsSync(lockFile)).toBe(false);
@@ -92,7 +102,7 @@ describe("the embedded lock file", () => {
       const old = new Date(Date.now() - 60_000);
       utimesSync(lockFile, old, old);
       const lock = lockEmbeddedDatabase(dir);
-      expect(readFileSync(lockFile, "utf8")).toBe(`${process.pid}\n`);
+      expect(readFileSync(lockFile, "utf8")).toBe(mine());
       lock.release();
     } finally {
       cleanUp();
@@ -109,9 +119,37 @@ describe("the embedded lock file", () => {
       const old = new Date(Date.now() - 60_000);
       utimesSync(guard, old, old);
       const lock = lockEmbeddedDatabase(dir);
-      expect(readFileSync(lockFile, "utf8")).toBe(`${process.pid}\n`);
+      expect(readFileSync(lockFile, "utf8")).toBe(mine());
       expect(existsSync(guard)).toBe(false);
       lock.release();
+    } finally {
+      cleanUp();
+    }
+  });
+
+  it("takes over a file whose process id another program has now (a reboot, a copy), not one its writer holds", () => {
+    fresh();
+    try {
+      const live = other!.pid!;
+      // What a server that ran before the last boot wrote, or one another machine's copy names.
+      const boot = readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
+      writeFileSync(lockFile, `${live}\n${boot} 1\n`);
+      const lock = lockEmbeddedDatabase(dir);
+      expect(readFileSync(lockFile, "utf8")).toBe(mine());
+      lock.release();
+
+      // The same process, as it wrote it: in use.
+      writeFileSync(lockFile, `${live}\n${startOf(live)}\n`);
+      expect(() => lockEmbeddedDatabase(dir)).toThrow(
+        `in use by another certmint (process ${live})`,
+      );
+      expect(readFileSync(lockFile, "utf8")).toBe(`${live}\n${startOf(live)}\n`);
+
+      // An older certmint's file (no start): judged by the id alone, as before.
+      writeFileSync(lockFile, `${live}\n`);
+      expect(() => lockEmbeddedDatabase(dir)).toThrow(
+        `in use by another certmint (process ${live})`,
+      );
     } finally {
       cleanUp();
     }

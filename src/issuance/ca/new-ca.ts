@@ -1,3 +1,4 @@
+import { signingGuardError } from "../../database-outage";
 import { alreadyExists, invalidField, notFound } from "../../errors";
 import { CA_KEY_USAGES } from "../../model/keys";
 import type { KeyAlgorithm, KeyUsage, SignatureAlgorithm, SubjectAltNames } from "../../model/pki";
@@ -79,7 +80,7 @@ export function checkNewCa(input: NewCaInput, defaultTtl: number): NewCaPlan {
 
 export type NewCaStore = StoreWith<
   CallerLocks & {
-    cas: Pick<CaRepository, "slugTaken" | "insert" | "siblingSubjects">;
+    cas: Pick<CaRepository, "slugTaken" | "insert" | "siblingSubjects" | "find">;
     certificates: Pick<CertificateRepository, "caCertificatesIssuedBy">;
     audit: Pick<AuditRepository, "insert">;
   }
@@ -232,7 +233,15 @@ export async function storeNewCa(
     // The only foreign key of a new CA is its parent: deleted while this one was signed (its
     // row went after the checks above). Until stop 40 of 2026-12-05 this was INTERNAL (an
     // outside probe, 5 of 8 rounds).
-    if (err instanceof StillReferenced && ca.parentId) {
+    // So is a parent the signing guard found gone (Migration20261205300000CaSigningGuard: a
+    // CA that does not exist does not sign, CMC01), which until stop 50 of 2026-12-06 was
+    // answered CA_NOT_ACTIVE, "revoked or disabled" (an outside probe, 10 of 10 rounds).
+    const parentGone =
+      ca.parentId &&
+      (err instanceof StillReferenced ||
+        (signingGuardError(err) !== undefined &&
+          !(await deps.store.cas.find({ id: ca.parentId }))));
+    if (parentGone) {
       throw notFound(
         "CERTIFICATE_AUTHORITY_NOT_FOUND",
         "the parent certificate authority was deleted while this one was created; nothing was stored",

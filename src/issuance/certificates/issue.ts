@@ -1,7 +1,7 @@
 import { isCertmintError } from "../../errors";
 import type { ParsedCsr } from "../../signer/csr";
 import type { Call } from "../call";
-import { rowKeyOf } from "../common/refs";
+import { checkReference, rowKeyOf } from "../common/refs";
 import type { IssuanceDeps } from "../deps";
 import { profileReferenceMissing } from "../profiles/load";
 import type { HeldRows, IssuanceRows } from "../repositories";
@@ -177,6 +177,8 @@ function readProfileAndPrior(
 ): Promise<IssuanceRows> | undefined {
   const key = rowKeyOf(input.profile);
   if (!key) return undefined;
+  // A reference nothing can have names no prior request either (none was stored for it).
+  checkReference(key, "certificate profile", "certificate_profile");
   const prior =
     who.idempotencyKey && !input.validateOnly
       ? { caller: who.caller, idempotencyKey: who.idempotencyKey }

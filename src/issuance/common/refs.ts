@@ -7,9 +7,12 @@ const SLUG = /^[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
 export const isUuid = (s: string): boolean => UUID.test(s);
 
+/** Whether `s` follows the slug rule every slug was made by (checkSlug, since 2026-11-26). */
+const isSlug = (s: string): boolean => SLUG.test(s) && !s.includes("--");
+
 /** Checks a new slug; the message says the rule. */
 export function checkSlug(slug: string, field = "slug"): string {
-  if (!SLUG.test(slug) || slug.includes("--")) {
+  if (!isSlug(slug)) {
     throw invalidField(
       "SLUG_INVALID",
       `${field} must be 1-63 lower-case letters, digits or single '-', starting with a letter and not ending with '-' (got ${quoted(slug)})`,
@@ -31,9 +34,26 @@ export function rowKeyOf(ref: string): RowKey | null {
 }
 
 /**
+ * INVALID_ARGUMENT for a reference that is neither a UUID nor a slug ("WEB-POLICY", "my policy"):
+ * nothing can have it, and NOT_FOUND would tell a clean-up script that a Delete of "WEB-POLICY"
+ * found it gone while "web-policy" stays. Until stop 50 of 2026-12-06 (an outside probe) such a
+ * reference was looked up as a slug and answered NOT_FOUND, while certificate references were
+ * already refused this way (CERTIFICATE_REFERENCE_INVALID).
+ */
+export function checkReference(key: RowKey, what: string, field: string): void {
+  if (!("slug" in key) || isSlug(key.slug)) return;
+  throw invalidField(
+    `${what.toUpperCase().replace(/ /g, "_")}_REFERENCE_INVALID`,
+    `${field} must be the ${what}'s id (a UUID) or its slug (lower-case letters, digits and single '-', starting with a letter), got ${quoted(key.slug)}`,
+    field,
+    "neither a UUID nor a slug",
+  );
+}
+
+/**
  * Resolves a reference that is a UUID id or a slug (every reference in the API accepts
- * either) with `find`: INVALID_ARGUMENT on `field` when empty, NOT_FOUND naming what was
- * looked for when nothing has it.
+ * either) with `find`: INVALID_ARGUMENT on `field` when empty or neither, NOT_FOUND naming what
+ * was looked for when nothing has it.
  */
 export async function resolveRef<T>(
   ref: string,
@@ -43,6 +63,7 @@ export async function resolveRef<T>(
 ): Promise<T> {
   const key = rowKeyOf(ref);
   if (!key) throw referenceMissing(what, field);
+  checkReference(key, what, field);
   const found = await find(key);
   if (!found) throw referenceNotFound(what, ref.trim());
   return found;

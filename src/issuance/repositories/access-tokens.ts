@@ -72,6 +72,11 @@ export interface AccessTokenRepository {
    * commits; false when the CA is gone.
    */
   lockBindingCa(caId: string): Promise<boolean>;
+  /**
+   * Holds the rows of the profiles a new token lists (FOR KEY SHARE) until its insert commits;
+   * returns the ids still there.
+   */
+  lockListedProfiles(profileIds: readonly string[]): Promise<string[]>;
   /** Sets revokedAt unless it is revoked already. */
   markRevoked(id: string, now: Date): Promise<void>;
   /**

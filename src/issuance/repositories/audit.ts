@@ -37,4 +37,9 @@ export interface AuditRepository {
   exists(id: string): Promise<boolean>;
   /** Newest first by (created_at, id); `after` is the last row of the previous page. */
   listNewestFirst(filter: AuditFilter, page: PageQuery): Promise<AuditRecord[]>;
+  /**
+   * The id of the one object of `type` with this slug (a certificate: this serial, stored form);
+   * undefined when none, or (serials) more than one, has it.
+   */
+  resourceIdOf(type: string, key: string): Promise<string | undefined>;
 }

@@ -13,6 +13,7 @@ import type {
 import { AccessTokenEntity, CertificateEntity } from "../entities";
 import { afterCursor, keysetOrder } from "../keyset";
 import { fromRow, fromRows, type Loaded, translatingConflicts } from "../rows";
+import { UUIDS } from "../uuid-list";
 
 const E = AccessTokenEntity;
 
@@ -80,6 +81,18 @@ export class OrmAccessTokenRepository implements AccessTokenRepository {
       "all",
     );
     return (rows as unknown[]).length > 0;
+  }
+
+  async lockListedProfiles(profileIds: readonly string[]): Promise<string[]> {
+    if (profileIds.length === 0) return [];
+    // FOR KEY SHARE: conflicts with DeleteCertificateProfile's FOR UPDATE and its delete (whose
+    // later forgetProfile then sees this token), not with a profile's edits.
+    const rows = (await this.em().execute(
+      `select "id"::text as "id" from "certificate_profile" where "id" in (${UUIDS}) order by "id" for key share`,
+      [JSON.stringify(profileIds)],
+      "all",
+    )) as Array<{ id: string }>;
+    return rows.map((r) => r.id);
   }
 
   async markRevoked(id: string, now: Date): Promise<void> {

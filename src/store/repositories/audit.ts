@@ -12,6 +12,18 @@ import { fromRows } from "../rows";
 
 const E = AuditRecordEntity;
 
+/**
+ * The row a refused call's reference names, by resource type: a slug (unique), or a
+ * certificate's serial in its stored form (unique per CA: two rows say nothing).
+ */
+const RESOURCE_BY_KEY: Record<string, string> = {
+  certificate_authority: `select "id"::text as "id" from "certificate_authority" where "slug" = ?`,
+  certificate_policy: `select "id"::text as "id" from "certificate_policy" where "slug" = ?`,
+  certificate_profile: `select "id"::text as "id" from "certificate_profile" where "slug" = ?`,
+  access_token: `select "id"::text as "id" from "access_token" where "slug" = ?`,
+  certificate: `select "id"::text as "id" from "certificate" where "serial_number" = ? limit 2`,
+};
+
 /** The audit trail, on the ORM (`em()` is a fresh fork, or the transaction's). */
 export class OrmAuditRepository implements AuditRepository {
   /**
@@ -26,6 +38,13 @@ export class OrmAuditRepository implements AuditRepository {
 
   async insert(record: AuditRecord): Promise<void> {
     await this.em().insert(E, record);
+  }
+
+  async resourceIdOf(type: string, key: string): Promise<string | undefined> {
+    const sql = RESOURCE_BY_KEY[type];
+    if (!sql) return undefined;
+    const rows = await this.em().getConnection().execute<Array<{ id: string }>>(sql, [key]);
+    return rows.length === 1 ? rows[0]!.id : undefined;
   }
 
   async exists(id: string): Promise<boolean> {

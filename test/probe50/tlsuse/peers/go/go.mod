@@ -1,0 +1,3 @@
+module github.com/certmint/certmint/test/probe50/tlsuse/peers/go
+
+go 1.26.0
