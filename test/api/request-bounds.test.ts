@@ -334,8 +334,9 @@ describe("the attacks of issue 10 item 7", () => {
     );
     expectBounded(err, "certificate_authority", "FIELD_TOO_LONG");
     expect(err.message).not.toContain("r".repeat(100));
-    // NOT_FOUND quotes what it looked for, at most 64 characters of it.
-    const ref = `no-such-ca-${"z".repeat(53)}`;
+    // NOT_FOUND quotes what it looked for (a slug is at most 63 characters; a longer reference
+    // names nothing and is INVALID_ARGUMENT before any read, since stop 50).
+    const ref = `no-such-ca-${"z".repeat(52)}`;
     const missing = await expectRpcError(
       call(h.authorities, "getCertificateAuthority", { certificateAuthority: ref }),
     );

@@ -62,7 +62,9 @@ describe("input quoted in error messages: control, bidi and zero-width character
     );
     expect(RAW.exec(err.message)?.[0]).toBeUndefined();
     expect(err.message).toContain(`"abc${ESCAPED}gnp.exe"`);
-    expect(quotedAfter(err.message, "certificate authority ")).toBe(sent);
+    // Neither a UUID nor a slug: INVALID_ARGUMENT before any read (since stop 50).
+    expect([err.code, err.reason]).toEqual([3, "CERTIFICATE_AUTHORITY_REFERENCE_INVALID"]);
+    expect(quotedAfter(err.message, "got ")).toBe(sent);
   });
 
   it("a policy's refusal of a name quotes it escaped, in the message and the violation", async () => {

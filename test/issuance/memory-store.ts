@@ -434,9 +434,12 @@ export class MemoryStore {
                       enrollmentMethod: profile.enrollmentMethod,
                       caId: profile.caId,
                       allowSelfApproval: profile.allowSelfApproval,
+                      version: profile.version,
+                      policyId: profile.policyId,
                     }
                   : null;
               },
+              policyVersionNow: async (policyId) => this.policies.get(policyId)?.version ?? null,
               caNow: async (caId) => {
                 const ca = this.cas.get(caId);
                 return ca ? structuredClone(ca) : null;

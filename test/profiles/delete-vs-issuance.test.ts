@@ -113,32 +113,44 @@ describe("DeleteCertificateProfile racing IssueCertificate", () => {
     expect(await countRows(h, "certificate_request", `profile_id = '${profileId}'`)).toBe(0);
   });
 
-  it("a delete that commits while an issuance is between its read and the profile's lock: the delete is OK, the issuance NOT_FOUND", async () => {
+  it("a delete while an issuance's store waits inside its statement waits for it, then counts its certificate", async () => {
     const { profileId } = await createProfileRows(h, { caId: rootId, slug: "delete-first" });
-    // The store is held at its first trigger (the CA's signing lock), before it reaches the
-    // profile; the profile has no certificate yet, so the delete may go.
+    // The store is held at its CA's signing lock (a trigger of its insert). Until stop 50 of
+    // 2026-12-06 it had not locked the profile by then, and the delete went first (the issuance
+    // NOT_FOUND); since, the statement holds the profile and its policy from its start
+    // (FOR SHARE, at the versions the call was decided on), so a delete or an edit waits for it.
+    // A delete that commits before the statement starts is the first case above.
     await holder.query("select pg_advisory_lock($1::int4, hashtext($2::text))", [
       CA_SIGNING_LOCK_CLASS,
       rootId,
     ]);
     let issued: ReturnType<typeof issue>;
+    let removed: ReturnType<typeof remove>;
     try {
       issued = issue("delete-first", "b.example.com");
       await waitFor(
         "the issuance's store to wait for the CA's signing lock (or the issuance to end)",
         async () => issued.state.settled || (await waiting(STORE, "advisory")),
       );
-      const removed = await remove("delete-first").outcome;
-      expect(removed.ok).toBe(true);
-      expect(await countRows(h, "certificate_profile", `id = '${profileId}'`)).toBe(0);
+      removed = remove("delete-first");
+      await waitFor(
+        "the delete to wait for the profile's row (or to end)",
+        async () => removed.state.settled || (await waiting('from "certificate_profile"')),
+      );
     } finally {
       await holder.query("select pg_advisory_unlock($1::int4, hashtext($2::text))", [
         CA_SIGNING_LOCK_CLASS,
         rootId,
       ]);
     }
-    await expectProfileGone(issued.outcome);
-    expect(await certificatesOf(profileId)).toBe(0);
+    expect((await issued.outcome).ok).toBe(true);
+    const answer = await removed.outcome;
+    if (answer.ok) throw new Error("the delete was answered OK");
+    const err = await rpcError(Promise.reject(answer.err));
+    expect(err.code).toBe(status.FAILED_PRECONDITION);
+    expect(err.reason).toBe("PROFILE_HAS_CERTIFICATES");
+    expect(await countRows(h, "certificate_profile", `id = '${profileId}'`)).toBe(1);
+    expect(await certificatesOf(profileId)).toBe(1);
   });
 
   it("a delete while an issuance's certificate is stored but not committed waits, then counts it: PROFILE_HAS_CERTIFICATES", async () => {

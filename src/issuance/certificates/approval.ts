@@ -31,6 +31,7 @@ import { outcomeOf, storedErrorOf } from "./outcome";
 import { issueFieldMapper, refuseOtherEnrollment } from "./plan";
 import { mayReadRequest } from "./request-list";
 import { type ApprovalChecks, leftWaiting, signAndStore } from "./sign-and-store";
+import { rulesChanged, rulesOf } from "./sign-then-store";
 import { planFromStored } from "./stored-plan";
 import { takeOver } from "./takeover";
 import type { IssuancePlan, IssueOutcome } from "./types";
@@ -193,6 +194,22 @@ function checksUnderLock(
       // As refuseWhileUnsignable: a profile that enrolls by API approves an ACME order's too.
       if (profile.enrollmentMethod !== "API") {
         refuse(enrollmentRefusal(waiting, profile, requester?.kind === "account"));
+      }
+      // The profile and policy the approval checked the request against, still as they were:
+      // an edit since (it waits for this transaction from here on) may refuse what they
+      // allowed, so the request waits for approval again, to be approved on the rules as they
+      // are now. Until stop 50 of 2026-12-06 an approval checked before the lock and stored
+      // after an edit that tightened them had answered (an outside probe).
+      const decided = plan && rulesOf(plan);
+      if (decided) {
+        const policyVersion = await locked.policyVersionNow(decided.policyId);
+        if (
+          profile.version !== decided.profileVersion ||
+          profile.policyId !== decided.policyId ||
+          policyVersion !== decided.policyVersion
+        ) {
+          refuse(rulesChanged(plan!));
+        }
       }
       // As refuseWhileUnsignable, before the plan's refusals (a takeover's: refuseUnderLock).
       const caId = plan ? plan.ca?.id : (profile.caId ?? undefined);

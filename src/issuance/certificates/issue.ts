@@ -51,6 +51,7 @@ async function issueWith(
   who: RequestIdentity,
   parsedCsr: Promise<ParsedCsr> | undefined,
   mayUseHeld: boolean,
+  decidedAgain = 0,
 ): Promise<IssueOutcome> {
   // 1. Replay. The prior request is read in the same round trip as the profile, its policy
   // and its CA (the store's issuance repository), and decides before anything about the
@@ -77,12 +78,25 @@ async function issueWith(
   const plan = await planIssue(deps.store, call, input, rows, parsedCsr);
 
   // 3-6. Check, stop for a dry run or an approver, generate the key, sign and store.
-  return decideAndIssue(deps, call, plan, who, {
-    mapField: issueFieldMapper(plan.key.kind === "CSR"),
-    what: "the request",
-    validateOnly: input.validateOnly,
-  });
+  try {
+    return await decideAndIssue(deps, call, plan, who, {
+      mapField: issueFieldMapper(plan.key.kind === "CSR"),
+      what: "the request",
+      validateOnly: input.validateOnly,
+    });
+  } catch (err) {
+    // The profile or policy was edited while it was signed: nothing was stored, and the call is
+    // decided again on the rules as they are now, as a call that came after the edit (bounded:
+    // an edit per signature is no steady state). Its key, if generated, is made again.
+    if (!(isCertmintError(err) && err.reason === "RULES_CHANGED") || decidedAgain >= REDECISIONS) {
+      throw err;
+    }
+    return issueWith(deps, call, input, who, parsedCsr, false, decidedAgain + 1);
+  }
 }
+
+/** How often a call whose rules changed while it was signed is decided again (RULES_CHANGED). */
+const REDECISIONS = 3;
 
 /**
  * A lone call's issuance on the rows held from the last read (IssuanceRepository

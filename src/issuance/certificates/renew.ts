@@ -1,4 +1,4 @@
-import { failedPrecondition } from "../../errors";
+import { failedPrecondition, isCertmintError } from "../../errors";
 import { caIssuer } from "../ca/load";
 import type { Call } from "../call";
 import type { IssuanceDeps } from "../deps";
@@ -31,6 +31,7 @@ export async function renew(
   deps: IssuanceDeps,
   call: Call,
   input: RenewInput,
+  decidedAgain = 0,
 ): Promise<IssueOutcome> {
   // 1. The certificate (another profile's is NOT_FOUND, as a missing one: profiles/access.ts),
   // and a replay. The prior request is read in the same round trip as the certificate's
@@ -66,12 +67,19 @@ export async function renew(
 
   // 3-6. Check against the policy as it is now, stop for a dry run or an approver, generate
   // the key, sign and store (with the old certificate's link to its successor).
-  return decideAndIssue(deps, call, plan, who, {
-    mapField: renewFieldMapper,
-    what: "the renewal (checked against the policy as it is now)",
-    validateOnly: input.validateOnly,
-    renewalOf: old,
-  });
+  try {
+    return await decideAndIssue(deps, call, plan, who, {
+      mapField: renewFieldMapper,
+      what: "the renewal (checked against the policy as it is now)",
+      validateOnly: input.validateOnly,
+      renewalOf: old,
+    });
+  } catch (err) {
+    // As issue.ts: the profile or policy was edited while it was signed, nothing was stored,
+    // and the renewal is decided again on the rules as they are now.
+    if (!(isCertmintError(err) && err.reason === "RULES_CHANGED") || decidedAgain >= 3) throw err;
+    return renew(deps, call, input, decidedAgain + 1);
+  }
 }
 
 function renewIdentity(input: RenewInput, oldId: string): RequestIdentity {

@@ -6,9 +6,11 @@ import { noteRevokedAbove, requireActive } from "../ca/load";
 import { refuseTakenCaName } from "../ca/new-ca";
 import { type Call, isAcmeCall, refuseIfAbandoned, requesterInForce } from "../call";
 import type { IssuanceDeps } from "../deps";
+import { policyRowOf } from "../policies/compiled-cache";
 import type {
   Certificate,
   CertificateRequest,
+  DecidedRules,
   IssuanceStored,
   SignedIssuance,
 } from "../repositories";
@@ -102,6 +104,10 @@ export async function signThenStore(
     // Nothing was written, the audit record neither: this call's certificate is dropped.
     forgetChangeRecord(call);
     if (stored === "rows-changed") throw new HeldRowsChanged();
+    if (stored === "rules-changed") {
+      if (plan.heldRows) throw new HeldRowsChanged();
+      throw rulesChanged(plan);
+    }
     if (stored === "caller-revoked") {
       if (isAcmeCall(call)) {
         // RFC 8555 7.3.6: a deactivated account's requests are refused `unauthorized` (an
@@ -174,7 +180,12 @@ async function storeSigned(
   // stores nothing ("caller-revoked"). Until stop 47 of 2026-12-06 a finalize checked the
   // account when it started, not when it stored, and an account deactivated meanwhile still got
   // the certificate.
-  const issuance: SignedIssuance = { ...signedIssuance, ...requesterInForce(call) };
+  const rules = rulesOf(plan);
+  const issuance: SignedIssuance = {
+    ...signedIssuance,
+    ...requesterInForce(call),
+    ...(rules ? { rules } : {}),
+  };
   try {
     if (!ca || !plan.isCa || renewalOf) return await deps.store.issuance.storeIssuance(issuance);
     const spki = spkiSha256Of(key.publicKey);
@@ -187,6 +198,35 @@ async function storeSigned(
     forgetChangeRecord(call);
     throw err;
   }
+}
+
+/**
+ * The profile and policy versions the plan was decided on (SignedIssuance.rules): stored only
+ * while they are current, under a lock an edit of either waits for. Undefined when the policy's
+ * row is not known (a compiled policy not from the cache), which stores as before.
+ */
+export function rulesOf(plan: IssuancePlan): DecidedRules | undefined {
+  const policy = policyRowOf(plan.policy);
+  if (!policy) return undefined;
+  return {
+    profileId: plan.profile.id,
+    profileVersion: plan.profile.version,
+    policyId: policy.id,
+    policyVersion: policy.version,
+  };
+}
+
+/**
+ * The call's profile or policy was edited (or deleted) after it was decided: nothing was stored.
+ * IssueCertificate and ACME finalize decide again at once on the rules as they are now
+ * (issue.ts); a renewal answers ABORTED, to be retried, which decides it on them too.
+ */
+export function rulesChanged(plan: IssuancePlan): CertmintError {
+  return new CertmintError(
+    "aborted",
+    "RULES_CHANGED",
+    `certificate profile "${plan.profile.slug}" or its policy was changed while this certificate was signed; nothing was stored: retry, and it is decided on the rules as they are now`,
+  );
 }
 
 /** The request as it is stored: ISSUED, naming its certificate, a generated key held or not. */

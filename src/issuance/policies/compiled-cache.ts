@@ -19,6 +19,18 @@ const cache = new Map<
 
 type StoredPolicy = Pick<CertificatePolicy, "id" | "slug" | "version" | "spec">;
 
+/**
+ * The policy row (id and version) each compiled policy was compiled for: an issuance is stored
+ * only while its policy still has that version (sign-then-store.ts rulesOf). One compiled
+ * object per (id, version): the cache hands out a new one when the version moves on.
+ */
+const compiledFrom = new WeakMap<CompiledPolicy, { id: string; version: number }>();
+
+/** The id and version of the policy row `policy` was compiled for; undefined if not known. */
+export function policyRowOf(policy: CompiledPolicy): { id: string; version: number } | undefined {
+  return compiledFrom.get(policy);
+}
+
 /** The compiled form of a stored policy row, from the cache when its spec is the one cached. */
 export function compiledPolicyOf(row: StoredPolicy): CompiledPolicy {
   const hit = cache.get(row.id);
@@ -45,6 +57,7 @@ export function compiledPolicyOf(row: StoredPolicy): CompiledPolicy {
     const oldest = cache.keys().next().value;
     if (oldest !== undefined) cache.delete(oldest);
   }
+  compiledFrom.set(policy, { id: row.id, version: row.version });
   return policy;
 }
 

@@ -83,6 +83,20 @@ export interface SignedIssuance {
    * callerInForce.
    */
   accountInForce?: string;
+  /**
+   * The versions of the profile and policy the issuance was decided on: stored only while both
+   * rows still have them, each held FOR SHARE by the storing statement to its commit (an edit's
+   * FOR UPDATE / FOR NO KEY UPDATE waits for it, or it sees the edit); else "rules-changed".
+   */
+  rules?: DecidedRules;
+}
+
+/** The profile and policy rows an issuance was decided on, by id and version. */
+export interface DecidedRules {
+  profileId: string;
+  profileVersion: number;
+  policyId: string;
+  policyVersion: number;
 }
 
 /**
@@ -108,7 +122,12 @@ export type IssuanceStored =
    * SignedIssuance.callerInForce was revoked, or SignedIssuance.accountInForce deactivated (or
    * revoked), before the store: nothing written.
    */
-  | "caller-revoked";
+  | "caller-revoked"
+  /**
+   * Its profile or policy was edited since the issuance was decided (SignedIssuance.rules), or
+   * deleted: nothing written; the call is decided again on the rules as they are now.
+   */
+  | "rules-changed";
 
 /**
  * The names a CA certifies, as committed when they were read under its names lock: the CAs
@@ -176,8 +195,10 @@ export interface LockedRequest {
     profileId: string,
   ): Promise<Pick<
     CertificateProfile,
-    "slug" | "enrollmentMethod" | "caId" | "allowSelfApproval"
+    "slug" | "enrollmentMethod" | "caId" | "allowSelfApproval" | "version" | "policyId"
   > | null>;
+  /** A policy's version as it is now, its row held FOR SHARE to the commit; null: gone. */
+  policyVersionNow(policyId: string): Promise<number | null>;
   /**
    * A CA as it is now (null: gone), read on the lock's connection without taking its signing
    * lock (issuerNow takes that, after the names lock: sign-and-store.ts keeps that order).

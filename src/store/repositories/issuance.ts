@@ -10,6 +10,7 @@ import type {
   CertificatePolicy,
   CertificateProfile,
   CertificateRequest,
+  DecidedRules,
   HeldRows,
   IssuanceRepository,
   IssuanceRows,
@@ -288,7 +289,13 @@ export class OrmIssuanceRepository implements IssuanceRepository {
     connection?: HeldConnection,
   ): Promise<IssuanceStored> {
     const { text, bindings } = this.sql.storeIssuance(issuance);
-    type Counts = Array<{ stored: number; renewable?: number; held?: number; caller?: number }>;
+    type Counts = Array<{
+      stored: number;
+      renewable?: number;
+      held?: number;
+      decided?: number;
+      caller?: number;
+    }>;
     let row: Counts[number] | undefined;
     try {
       [row] = connection
@@ -311,6 +318,7 @@ export class OrmIssuanceRepository implements IssuanceRepository {
       this.heldRowCounts.changed++;
       return "rows-changed";
     }
+    if (row?.decided === 0) return "rules-changed";
     if (row?.renewable === 0) return "renewed-meanwhile";
     return row?.stored === 1 ? "stored" : "duplicate";
   }
@@ -397,6 +405,8 @@ export class OrmIssuanceRepository implements IssuanceRepository {
             enrollment_method: CertificateProfile["enrollmentMethod"];
             ca_id: string | null;
             allow_self_approval: boolean;
+            version: number;
+            policy_id: string;
           }>
         >(PROFILE_SHARE_SQL, [profileId]);
         return row
@@ -405,8 +415,16 @@ export class OrmIssuanceRepository implements IssuanceRepository {
               enrollmentMethod: row.enrollment_method,
               caId: row.ca_id,
               allowSelfApproval: row.allow_self_approval,
+              version: row.version,
+              policyId: row.policy_id,
             }
           : null;
+      },
+      policyVersionNow: async (policyId) => {
+        const [row] = await connection.execute<Array<{ version: number }>>(POLICY_SHARE_SQL, [
+          policyId,
+        ]);
+        return row ? row.version : null;
       },
       caNow: async (caId) => {
         const [row] = await connection.execute<
@@ -493,7 +511,10 @@ const REQUESTER_TOKEN_SHARE_SQL = `select "slug", "revoked_at" from "access_toke
 const REQUESTER_ACCOUNT_SHARE_SQL = `select "status" from "acme_account" where "id" = ?::uuid for share`;
 
 /** LockedRequest.profileNow: as the requester's, against UpdateCertificateProfile's UPDATE. */
-const PROFILE_SHARE_SQL = `select "slug", "enrollment_method", "ca_id", "allow_self_approval" from "certificate_profile" where "id" = ? for share`;
+const PROFILE_SHARE_SQL = `select "slug", "enrollment_method", "ca_id", "allow_self_approval", "version", "policy_id"::text as "policy_id" from "certificate_profile" where "id" = ? for share`;
+
+/** LockedRequest.policyVersionNow: against UpdateCertificatePolicy's FOR UPDATE. */
+const POLICY_SHARE_SQL = `select "version" from "certificate_policy" where "id" = ? for share`;
 
 /** LockedRequest.caNow: no lock (issuerNow takes the CA's signing lock, in its place). */
 const CA_NOW_SQL = `select "id", "slug", "status", "revoked_at", "parent_id", "certificate_pem" from "certificate_authority" where "id" = ?`;
@@ -542,7 +563,7 @@ function refusedByPostgres(err: unknown): boolean {
 }
 
 /** An item's outcome as the batched store reports it (no row: "duplicate"). */
-type BatchOutcome = "stored" | "rows-changed" | "caller-revoked";
+type BatchOutcome = "stored" | "rows-changed" | "caller-revoked" | "rules-changed";
 
 /** What one call's read asks: its profile, and its prior request unless a dry run. */
 interface IssuanceRead {
@@ -826,6 +847,21 @@ function statements(em: EntityManager) {
     return { text: `held as (select 1 where ${checks.join(" and ")}), `, bindings };
   };
 
+  /**
+   * The rows a decision was made on, still at their versions, each held FOR SHARE to the commit
+   * (SignedIssuance.rules): an edit committed before this statement read them is seen (a locking
+   * read waits for a concurrent edit's commit, then reads the row as it left it), and an edit
+   * after it waits for this commit. Until stop 50 of 2026-12-06 only held rows were checked, and
+   * with no lock: certificates decided on a policy an edit had just tightened were stored after
+   * the edit answered (an outside probe: 20-40 in 6 rounds).
+   */
+  const profileAt = `exists (select 1 from ${profiles.table} rp where rp.${profiles.column("id")} = ? and rp.${profiles.column("version")} = ? for share)`;
+  const policyAt = `exists (select 1 from ${policies.table} ry where ry.${policies.column("id")} = ? and ry.${policies.column("version")} = ? for share)`;
+  const rulesGuard = (rules: DecidedRules) => ({
+    text: `decided as (select 1 where ${profileAt} and ${policyAt}), `,
+    bindings: [rules.profileId, rules.profileVersion, rules.policyId, rules.policyVersion],
+  });
+
   /** The audit record inserted from the rows of `source` (a CTE), when there is one. */
   const auditFrom = (source: string, record?: AuditRecord) => {
     if (!record) return { text: "", bindings: [] as unknown[] };
@@ -933,18 +969,26 @@ function statements(em: EntityManager) {
       heldRows,
       callerInForce,
       accountInForce,
+      rules,
     }: SignedIssuance) {
       const c = (prop: keyof Certificate) => certificates.column(prop);
       const q = requests.insert(request);
       const v = certificates.insert(certificate);
       const a = auditFrom("inserted", record);
       const renewed = certificate.renewedFromId;
+      // A renewal takes its new key's lock (shared, as the blocked-key trigger takes it) before
+      // the renewed certificate's row: a key-compromise revocation takes the key's lock, then the
+      // rows, and in the other order the two deadlocked (an outside probe of stop 50 of
+      // 2026-12-06: renewals racing the revocation of the certificate they renew, ABORTED).
+      const keyFirst = renewed && certificate.spkiSha256;
       const guard = renewed
         ? `renewable as (select ${c("id")} from ${certificates.table}
              where ${c("id")} = ? and ${c("renewedById")} is null and ${c("revokedAt")} is null
+               ${keyFirst ? `and "certmint_key_blocked"(?) is not null` : ""}
              for update), `
         : "";
       const held = heldRows ? heldGuard(heldRows) : undefined;
+      const decided = rules ? rulesGuard(rules) : undefined;
       // The caller's token, still not revoked, or an ACME caller's account, still valid, held
       // FOR SHARE to the commit (callersInForce, accountsInForce). A call has one or neither.
       const callerId = callerInForce ?? accountInForce;
@@ -956,6 +1000,7 @@ function statements(em: EntityManager) {
       const sources = [
         renewed ? "renewable" : "",
         held ? "held" : "",
+        decided ? "decided" : "",
         callerId ? "caller" : "",
       ].filter(Boolean);
       const source = sources.length
@@ -970,10 +1015,11 @@ function statements(em: EntityManager) {
         `(select count(*) from stored)::int as "stored"`,
         ...(renewed ? [`(select count(*) from renewable)::int as "renewable"`] : []),
         ...(held ? [`(select count(*) from held)::int as "held"`] : []),
+        ...(decided ? [`(select count(*) from decided)::int as "decided"`] : []),
         ...(callerId ? [`(select count(*) from caller)::int as "caller"`] : []),
       ].join(", ");
       return {
-        text: `with ${guard}${held?.text ?? ""}${caller}inserted as (
+        text: `with ${guard}${held?.text ?? ""}${decided?.text ?? ""}${caller}inserted as (
            insert into ${requests.table} (${q.columns}) ${source}
            on conflict (${r("caller")}, ${r("idempotencyKey")}) where ${r("idempotencyKey")} is not null
            do nothing returning ${r("id")})${link}${a.text},
@@ -983,7 +1029,9 @@ function statements(em: EntityManager) {
          select ${counts}`,
         bindings: [
           ...(renewed ? [renewed] : []),
+          ...(keyFirst ? [certificate.spkiSha256] : []),
           ...(held?.bindings ?? []),
+          ...(decided?.bindings ?? []),
           ...(callerId ? [callerId] : []),
           ...q.bindings,
           ...(renewed ? [certificate.id, renewed] : []),
@@ -1027,6 +1075,10 @@ function statements(em: EntityManager) {
         const reqId = `(items.q).${r("id")}`;
         const unchanged = (t: TableColumns, alias: string, id: string, tag: string) =>
           `exists (select 1 from ${t.table} ${alias} where ${alias}.${t.column("id")} = (e->'h'->>'${id}')::uuid and ${t.tag(alias)} = e->'h'->>'${tag}')`;
+        // As the lone statement's `decided` (rulesGuard): the profile and policy at the versions
+        // the item was decided on, held FOR SHARE to the commit.
+        const at = (t: TableColumns, alias: string, id: string, version: string) =>
+          `exists (select 1 from ${t.table} ${alias} where ${alias}.${t.column("id")} = (e->'r'->>'${id}')::uuid and ${alias}.${t.column("version")} = (e->'r'->>'${version}')::int for share)`;
         // An item's caller still in force: its token (t) not revoked, its ACME account (u)
         // still valid; an item has one or neither.
         const inForce = `((items.t is null or items.t in (select "id" from callers)) and (items.u is null or items.u in (select "id" from accounts)))`;
@@ -1036,6 +1088,7 @@ function statements(em: EntityManager) {
                     jsonb_populate_record(null::${audit.table}, e->'a') as a,
                     (e->'h' is null or (${unchanged(profiles, "hp", "p", "pt")} and ${unchanged(policies, "hy", "y", "yt")}
                       and (e->'h'->>'c' is null or ${unchanged(cas, "hc", "c", "ct")}))) as fresh,
+                    (e->'r' is null or (${at(profiles, "rp", "p", "pv")} and ${at(policies, "ry", "y", "yv")})) as decided,
                     (chains.list -> ((e->>'k')::int)) as chain,
                     (e->>'t')::uuid as t,
                     (e->>'u')::uuid as u
@@ -1044,7 +1097,7 @@ function statements(em: EntityManager) {
            accounts as (${accountsInForce("in (select items.u from items)")}),
            inserted as (
              insert into ${requests.table} (${requests.columnList}) select ${requests.fieldsOf("q")} from items
-             where items.fresh and ${inForce}
+             where items.fresh and items.decided and ${inForce}
              on conflict (${r("caller")}, ${r("idempotencyKey")}) where ${r("idempotencyKey")} is not null
              do nothing returning ${r("id")}),
            audited as (
@@ -1058,7 +1111,9 @@ function statements(em: EntityManager) {
          union all select (items.c).${certificates.column("id")}, 'caller-revoked' from items
            where not ${inForce}
          union all select (items.c).${certificates.column("id")}, 'rows-changed' from items
-           where not items.fresh and ${inForce}`.replace(/\s+/g, " ");
+           where not items.fresh and ${inForce}
+         union all select (items.c).${certificates.column("id")}, 'rules-changed' from items
+           where items.fresh and not items.decided and ${inForce}`.replace(/\s+/g, " ");
         this.storeIssuancesText = text;
       }
       const chains: string[][] = [];
@@ -1073,6 +1128,16 @@ function statements(em: EntityManager) {
           ...(i.heldRows ? { h: heldJson(i.heldRows) } : {}),
           ...(i.callerInForce ? { t: i.callerInForce } : {}),
           ...(i.accountInForce ? { u: i.accountInForce } : {}),
+          ...(i.rules
+            ? {
+                r: {
+                  p: i.rules.profileId,
+                  pv: i.rules.profileVersion,
+                  y: i.rules.policyId,
+                  yv: i.rules.policyVersion,
+                },
+              }
+            : {}),
         };
       });
       return { text, bindings: [JSON.stringify(rows), JSON.stringify(chains)] };
