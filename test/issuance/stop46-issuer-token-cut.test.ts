@@ -53,11 +53,16 @@ describe("an issuer's issuance in flight when its token is revoked", () => {
   });
 
   /** Statements of this database waiting in PostgreSQL for a lock on an access_token row. */
-  const waitingOnTokens = async () => {
+  /**
+   * Backends of this database waiting for a lock a holder's session holds (pg_blocking_pids): by
+   * who blocks them, not by their statement's text, which pg_stat_activity cuts at 1 KB (the
+   * batched store's outgrew it in stop 50, and the token lock's words fell beyond the cut).
+   */
+  const waitingOn = async (holder: { pid: number }) => {
     const [w] = await h.db.query<{ n: string }>(
-      `select count(distinct l.pid) as n from pg_locks l join pg_stat_activity a on a.pid = l.pid
-        where not l.granted and a.datname = current_database()
-          and a.query ilike '%from "access_token"%share%'`,
+      `select count(*) as n from pg_stat_activity
+        where datname = current_database() and $1::int = any(pg_blocking_pids(pid))`,
+      [holder.pid],
     );
     return Number(w!.n);
   };
@@ -72,7 +77,10 @@ describe("an issuer's issuance in flight when its token is revoked", () => {
     await holder.connect();
     await holder.query("begin");
     await holder.query(`select id from access_token where id = $1 ${lock}`, [tokenId]);
+    const [{ pid }] = (await holder.query<{ pid: number }>("select pg_backend_pid() as pid"))
+      .rows as [{ pid: number }];
     return {
+      pid,
       revokeAndCommit: async () => {
         await holder.query("update access_token set revoked_at = now() where id = $1", [tokenId]);
         await holder.query("commit");
@@ -139,7 +147,7 @@ describe("an issuer's issuance in flight when its token is revoked", () => {
         const inFlight = issue(leaked, "lone-in-flight.example.com");
         await waitFor(
           "the issuance's store to wait for the issuer's token row, or to finish",
-          async () => inFlight.done() || (await waitingOnTokens()) > 0,
+          async () => inFlight.done() || (await waitingOn(holder)) > 0,
         );
         await holder.revokeAndCommit();
         outcome = await inFlight.outcome;
@@ -192,7 +200,7 @@ describe("an issuer's issuance in flight when its token is revoked", () => {
       const head = issue(first, "head.example.com");
       await waitFor(
         "the first issuance's store to wait for its token row, or to finish",
-        async () => head.done() || (await waitingOnTokens()) > 0,
+        async () => head.done() || (await waitingOn(firstHolder)) > 0,
       );
       // ...while the others are signed and queue behind it: they go as one batch.
       const calls = [
@@ -208,7 +216,7 @@ describe("an issuer's issuance in flight when its token is revoked", () => {
       // The batch waits for the leaked issuer's row (the revocation's transaction holds it).
       await waitFor(
         "the batched store to wait for the leaked issuer's token row, or to finish",
-        async () => calls.every((c) => c.done()) || (await waitingOnTokens()) > 0,
+        async () => calls.every((c) => c.done()) || (await waitingOn(leakedHolder)) > 0,
       );
       await leakedHolder.revokeAndCommit();
       const outcomes = await Promise.all(calls.map((c) => c.outcome));
