@@ -49,6 +49,7 @@ import { fileDescriptorLimit, fitConnectionsToFdLimit } from "./server/fd-budget
 import { installFramedResponses } from "./server/framed-responses";
 import { installGrpcLogger } from "./server/grpc-logger";
 import { HealthReporter } from "./server/health";
+import { installInflatedRequests } from "./server/inflated-requests";
 import type { CertmintMetrics } from "./server/metrics";
 import { startMetricsServer } from "./server/metrics-server";
 import { certmintVersion } from "./server/paths";
@@ -194,6 +195,8 @@ export async function startCertmint(
   installFramedResponses();
   // grpc-js's own refusals of malformed calls as INVALID_ARGUMENT, not INTERNAL (transport-statuses.ts).
   installTransportStatuses();
+  // Compressed requests inflated within the request-bytes budget (inflated-requests.ts).
+  installInflatedRequests();
   // grpc-js's own lines as JSON through the logger, with no header value (grpc-logger.ts).
   installGrpcLogger(logger);
   const server = new Server({
@@ -451,7 +454,7 @@ export async function startCertmint(
             }),
           )
         : new FailureLimiter(failures.perSecond, failures.burst),
-      new CaDirectory(deps.store.cas, transport),
+      new CaDirectory(deps.store.cas, transport, undefined, deps.store.certificates),
     );
     const credentialChanges = new CredentialChanges(
       opened.orm,

@@ -1,7 +1,7 @@
 import type { AccountRow, Certificate } from "../issuance/repositories";
-import { parseCertificate, serialToHex } from "../signer";
+import { canonicalIp, parseCertificate, serialToHex } from "../signer";
 import type { AcmeExchange } from "./http/exchange";
-import { AcmeProblem, malformed } from "./problem";
+import { type AcmeIdentifier, AcmeProblem, malformed } from "./problem";
 
 /**
  * ACME Renewal Information (RFC 9773). A certificate is named by base64url(authority key
@@ -30,17 +30,49 @@ export async function certificateOfCertId(x: AcmeExchange, certId: string): Prom
   return cert;
 }
 
-/** `replaces` of a newOrder: a certificate of this profile that this account owns. */
+/**
+ * `replaces` of a newOrder (RFC 9773 5): a certificate of this profile that this account owns
+ * and that shares an identifier with the order (the RFC's SHOULD: until stop 51 of 2026-12-07 an
+ * unrelated order could take a certificate's one replacement, an outside probe, ACME F6).
+ * Returns the identifier in its canonical spelling (canonicalCertId), the one stored.
+ */
 export async function findReplaced(
   x: AcmeExchange,
   account: AccountRow,
   certId: string,
-): Promise<Certificate> {
+  identifiers: readonly AcmeIdentifier[],
+): Promise<string> {
   const cert = await certificateOfCertId(x, certId);
   if (cert.owner !== account.id) {
     throw new AcmeProblem("unauthorized", "replaces names a certificate of another account", 403);
   }
-  return cert;
+  if (!identifiers.some((identifier) => certificateNames(cert, identifier))) {
+    throw malformed(
+      "replaces names a certificate that shares no identifier with this order (RFC 9773 5)",
+    );
+  }
+  return canonicalCertId(certId);
+}
+
+/** Whether the certificate names this identifier among its SANs. */
+function certificateNames(cert: Certificate, identifier: AcmeIdentifier): boolean {
+  if (identifier.type === "ip") {
+    const ip = canonicalIp(identifier.value);
+    return cert.sans.ip.some((value) => canonicalIp(value) === ip);
+  }
+  const name = identifier.value.toLowerCase();
+  return cert.sans.dns.some((value) => value.toLowerCase() === name);
+}
+
+/**
+ * A certificate identifier as its bytes spell it: base64url leaves unused low bits in a last
+ * character, and an identifier with them set decodes to the same certificate (until stop 51 of
+ * 2026-12-07 such a spelling was a second replacement of one certificate: ACME F5). Call with
+ * an identifier certificateOfCertId accepted.
+ */
+export function canonicalCertId(certId: string): string {
+  const [aki, serial] = certId.split(".") as [string, string];
+  return `${Buffer.from(aki, "base64url").toString("base64url")}.${Buffer.from(serial, "base64url").toString("base64url")}`;
 }
 
 const DAY_MS = 86_400_000;

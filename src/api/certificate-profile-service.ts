@@ -76,11 +76,14 @@ export function certificateProfileHandlers(
     deleteCertificateProfile: unary(
       CertificateProfileServiceService.deleteCertificateProfile.path,
       async (req, ctx) => {
-        await deleteProfile(issuance(), ctx.call, {
+        const { tokensListingIt } = await deleteProfile(issuance(), ctx.call, {
           ref: req.certificateProfile,
           etag: req.etag,
           force: req.force,
         });
+        // Their cached credentials still list it: read again here and on every replica, so an
+        // open watch of one stops getting its events at once (RENEWAL F4, stop 51).
+        for (const id of tokensListingIt) deps.security().forgetCredential(id);
         return {};
       },
       deps,

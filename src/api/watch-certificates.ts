@@ -8,7 +8,7 @@ import {
 import { credentialChanged } from "../auth/open-streams";
 import { peerIdentity } from "../auth/peer-identity";
 import { CertmintError, STARTING_OR_STOPPING_RETRY_SECONDS } from "../errors";
-import type { Actor, Call } from "../issuance/call";
+import { type Actor, type Call, PROFILE_SCOPED_ROLES } from "../issuance/call";
 import { recentIssuerRevocations } from "../issuance/certificates/issuer-revocations";
 import { certificateStatus } from "../issuance/certificates/queries";
 import type { IssuanceDeps } from "../issuance/deps";
@@ -115,6 +115,16 @@ export function watchMessageOf(
  * the token was revoked (through this process, or announced by another one), or at the token's
  * expiry, or once its client certificate is revoked, without waiting for a message.
  */
+/** Whether a profile-scoped caller may no longer see this event's certificate (its profile is off its token). */
+function outOfScope(actor: Actor, event: WatchEvent): boolean {
+  const profileId = event.certificate?.profileId;
+  return (
+    PROFILE_SCOPED_ROLES.includes(actor.role) &&
+    profileId !== undefined &&
+    (profileId === null || !actor.profileIds.includes(profileId))
+  );
+}
+
 export function watchCertificatesHandler(
   deps: HandlerDeps,
   issuance: () => IssuanceDeps,
@@ -202,6 +212,11 @@ export function watchCertificatesHandler(
           // expires, or its client certificate is revoked, and hands out no further event or key.
           const still = await security.authenticate(call.metadata, peer, call.getPeer());
           if (still.id !== actor.id) throw credentialChanged(actor);
+          // A profile taken off a scoped token while the stream is open (deleted: its tokens list
+          // it no more) takes its events with it, as a new watch would not get them. Until stop
+          // 51 of 2026-12-07 the scope was read once at the open, and an issuer's open watches
+          // went on receiving its deleted profile's revocations (an outside probe, RENEWAL F4).
+          if (outOfScope(still, event)) return;
           // Its certificate's status against the CAs revoked now (ISSUER_REVOKED below one),
           // read at most once a second for every stream (issuer-revocations.ts).
           const d = issuance();

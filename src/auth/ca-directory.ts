@@ -1,5 +1,6 @@
-import type { CaRepository } from "../issuance/repositories";
-import { CaCertificateSet } from "../signer";
+import { X509Certificate } from "node:crypto";
+import type { CaRepository, CertificateRepository } from "../issuance/repositories";
+import { CaCertificateSet, parseCertificate } from "../signer";
 import { ClientCrls } from "./client-crls";
 
 /** The known CA certificates, and which of them certmint has revoked. */
@@ -13,6 +14,16 @@ export interface KnownCas {
   readonly revoked: ReadonlySet<string>;
   /** CRLs of the client CA bundle's CAs (CERTMINT_TLS_CLIENT_CRL_FILE), as last reloaded. */
   readonly crls: ClientCrls;
+  /**
+   * SHA-256 (hex) of certmint's own CA certificates (the CA rows'): only certmint signs with
+   * their keys, so every certificate they issued is in its records (client-certificates.ts).
+   */
+  readonly own: ReadonlySet<string>;
+  /**
+   * CA certificates of the client CA bundle that certmint issued through a profile (an
+   * intermediate for SPIRE, Istio, another team), by SHA-256, with whether certmint revoked it.
+   */
+  readonly issuedCas: ReadonlyMap<string, { readonly revoked: boolean }>;
 }
 
 /** The client CA bundle and its CRLs as the TLS files were last (re)loaded (src/server/tls.ts). */
@@ -49,6 +60,8 @@ export class CaDirectory {
     private readonly cas: Pick<CaRepository, "withCertificates">,
     private readonly client: ClientTrust,
     private readonly refreshMs = 5_000,
+    /** Which of the bundle's CA certificates certmint issued (none looked up without it). */
+    private readonly certificates?: Pick<CertificateRepository, "issuedAmong">,
   ) {}
 
   /** Forgets the set: the next client certificate rebuilds it (a new binding may name a new CA). */
@@ -83,17 +96,51 @@ export class CaDirectory {
     const generation = this.generation;
     const rows = await this.cas.withCertificates();
     const pems = rows.flatMap((r) => [r.certificatePem!, ...r.chainPem]);
-    if (bundle) pems.push(...splitPem(bundle.toString("latin1")));
+    const bundled = bundle ? splitPem(bundle.toString("latin1")) : [];
+    pems.push(...bundled);
     const set = new CaCertificateSet(pems);
     const revoked = new Set(
       rows.filter((r) => r.revokedAt).map((r) => CaCertificateSet.sha256Of(r.certificatePem!)),
     );
-    const cas = { set, revoked, crls };
+    const own = new Set(rows.map((r) => CaCertificateSet.sha256Of(r.certificatePem!)));
+    const issuedCas = await this.issuedCasAmong(bundled, own);
+    const cas = { set, revoked, crls, own, issuedCas };
     if (generation === this.generation) {
       this.cached = { cas, bundle, crls, loadedAt: performance.now() };
     }
     return cas;
   }
+
+  private async issuedCasAmong(
+    bundled: readonly string[],
+    own: ReadonlySet<string>,
+  ): Promise<Map<string, { revoked: boolean }>> {
+    if (!this.certificates || bundled.length === 0) return new Map();
+    return issuedCasIn(this.certificates, bundled, own);
+  }
+}
+
+/** The bundle's CA certificates that certmint issued through a profile (KnownCas.issuedCas). */
+async function issuedCasIn(
+  certificates: Pick<CertificateRepository, "issuedAmong">,
+  bundled: readonly string[],
+  own: ReadonlySet<string>,
+): Promise<Map<string, { revoked: boolean }>> {
+  const candidates: Array<{ serialNumber: string; fingerprintSha256: string }> = [];
+  for (const pem of bundled) {
+    let serialNumber: string;
+    try {
+      if (!new X509Certificate(pem).ca) continue;
+      // certmint's form of the serial (its DER octets in hex), as its records hold it.
+      serialNumber = parseCertificate(pem).serialHex;
+    } catch {
+      continue; // CaCertificateSet ignores it too
+    }
+    const fingerprintSha256 = CaCertificateSet.sha256Of(pem);
+    if (!own.has(fingerprintSha256)) candidates.push({ serialNumber, fingerprintSha256 });
+  }
+  const found = await certificates.issuedAmong(candidates);
+  return new Map(found.map((c) => [c.fingerprintSha256, { revoked: c.revoked }]));
 }
 
 function splitPem(text: string): string[] {

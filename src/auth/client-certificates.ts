@@ -9,7 +9,8 @@ import type {
   Credential,
   PresentedIdentities,
 } from "../issuance/repositories";
-import type { CaDirectory } from "./ca-directory";
+import type { IssuingLink } from "../signer";
+import type { CaDirectory, KnownCas } from "./ca-directory";
 import type { CrlVerdict } from "./client-crls";
 import type { PeerIdentity } from "./peer-identity";
 
@@ -79,11 +80,16 @@ function describe(p: PresentedIdentities, peer: PeerIdentity): string {
 /**
  * The credential a verified client certificate is bound to, or UNAUTHENTICATED:
  * CLIENT_CERTIFICATE_ISSUER_REVOKED (a CA on its issuing path was revoked),
- * CLIENT_CERTIFICATE_NOT_BOUND (also when certmint issued it to another token:
- * refuseIssuedToAnother), CLIENT_CERTIFICATE_AMBIGUOUS, or
- * CLIENT_CERTIFICATE_BINDING_INCOMPLETE (only bindings made before bindings named a CA match).
- * A revoked or expired binding is returned as the credential, so the caller refuses it with
- * TOKEN_REVOKED or TOKEN_EXPIRED like a bearer token.
+ * CLIENT_CERTIFICATE_UNKNOWN (certmint's own CA signed it, yet certmint has no record of it),
+ * CLIENT_CERTIFICATE_NOT_BOUND (also when certmint issued it to another token: mayPresent),
+ * CLIENT_CERTIFICATE_AMBIGUOUS, or CLIENT_CERTIFICATE_BINDING_INCOMPLETE (only bindings made
+ * before bindings named a CA match). A revoked or expired binding is returned as the
+ * credential, so the caller refuses it with TOKEN_REVOKED or TOKEN_EXPIRED like a bearer token.
+ *
+ * Only the bindings the certificate could authenticate as count, for ambiguity and for
+ * incompleteness alike: until stop 51 of 2026-12-07 a binding of another token counted before
+ * the owner rule, so an issuer adding a guessed name to its own certificate learned from
+ * AMBIGUOUS whether that name was bound (an outside probe, IDENTITY F4).
  */
 export async function resolveClientCertificate(
   tokens: Pick<AccessTokenRepository, "findBindings" | "find">,
@@ -96,7 +102,9 @@ export async function resolveClientCertificate(
   const known = await cas.current();
   const links = known.set.issuingLinksOf(peer.der);
   const chain = new Set(links.map((link) => link.issuerSha256));
-  const revokedIssuer = [...chain].find((sha256) => known.revoked.has(sha256));
+  const revokedIssuer = [...chain].find(
+    (sha256) => known.revoked.has(sha256) || known.issuedCas.get(sha256)?.revoked,
+  );
   if (revokedIssuer) {
     throw unauthenticated(
       "CLIENT_CERTIFICATE_ISSUER_REVOKED",
@@ -104,36 +112,92 @@ export async function resolveClientCertificate(
     );
   }
   refuseRevokedByCrl(known.crls.check(links, now), peer);
+  const issued = await certificates.findIssued(peer.serialNumber, peer.fingerprintSha256);
+  if (!issued && links.some((link) => link.depth === 0 && known.own.has(link.issuerSha256))) {
+    throw unknownUnderOwnCa(peer);
+  }
+  const described = describe(presented, peer);
+  const bindable = bindableCas(links, known);
+  const owners = new Map<string, { role: string } | null>();
+  const mayBe = (row: BoundCredential) => mayPresent(tokens, certificates, owners, issued, row);
   const candidates = await tokens.findBindings(presented);
-  const withCa = candidates.filter((row) => row.clientCaSha256 !== null);
-  const matching = withCa.filter((row) => chain.has(row.clientCaSha256!));
+  const matching: BoundCredential[] = [];
+  for (const row of candidates) {
+    if (row.clientCaSha256 !== null && bindable.has(row.clientCaSha256) && (await mayBe(row))) {
+      matching.push(row);
+    }
+  }
   const active = matching.filter(
     (row) => !row.revokedAt && row.expiresAt.getTime() > now.getTime(),
   );
   if (active.length > 1) {
     throw unauthenticated(
       "CLIENT_CERTIFICATE_AMBIGUOUS",
-      `the client certificate (${describe(presented, peer)}) matches ${active.length} access token bindings; an admin must revoke all but one (ListAccessTokens shows each token's binding)`,
+      `the client certificate (${described}) matches ${active.length} access token bindings; an admin must revoke all but one (ListAccessTokens shows each token's binding)`,
     );
   }
   const chosen = active[0] ?? matching[0];
-  if (chosen) {
-    await refuseIssuedToAnother(tokens, certificates, peer, chosen, describe(presented, peer));
-    return credentialOf(chosen);
+  if (chosen) return credentialOf(chosen);
+  for (const row of candidates) {
+    if (row.clientCaSha256 === null && (await mayBe(row))) {
+      throw unauthenticated(
+        "CLIENT_CERTIFICATE_BINDING_INCOMPLETE",
+        `the client certificate (${described}) matches a binding that names no issuing CA (made before bindings named one); an admin must bind it again with its CA (client_certificate_binding) and revoke the old binding`,
+      );
+    }
   }
-  if (candidates.length > withCa.length) {
-    throw unauthenticated(
-      "CLIENT_CERTIFICATE_BINDING_INCOMPLETE",
-      `the client certificate (${describe(presented, peer)}) matches a binding that names no issuing CA (made before bindings named one); an admin must bind it again with its CA (client_certificate_binding) and revoke the old binding`,
-    );
+  throw notBound(described);
+}
+
+/**
+ * A certificate whose issuer is one of certmint's own CAs but which certmint has no record of.
+ * Only certmint signs with those keys and it records every certificate it signs, so this is
+ * not a certificate as certmint issued it: its bytes were changed (an ECDSA signature (r, s) is
+ * as valid as (r, n - s), and the copy has another fingerprint), or it was issued after the
+ * backup this database was restored from, or a CA key leaked. Until stop 51 of 2026-12-07 it was
+ * trusted like an outside CA's certificate, with no owner and no revocation: a re-encoded copy
+ * of an issuer's certificate for an admin's bound name authenticated as the admin, and a
+ * revoked certificate's copy as its token (an outside probe, IDENTITY F0, F1).
+ */
+function unknownUnderOwnCa(peer: PeerIdentity) {
+  return unauthenticated(
+    "CLIENT_CERTIFICATE_UNKNOWN",
+    `the client certificate (serial ${peer.serialNumber}, SHA-256 ${peer.fingerprintSha256}) names one of certmint's CAs as its issuer, but certmint has no record of it: present it exactly as certmint issued it (its bytes changed?), or have a new one issued if it was issued after the backup this database was restored from`,
+  );
+}
+
+/**
+ * The CAs a binding may name for this certificate: those on its issuing path, except the CAs
+ * above a CA certificate that certmint issued through a profile (KnownCas.issuedCas: an
+ * intermediate for SPIRE, Istio or a team, in the client CA bundle). Whoever holds that
+ * intermediate's key signs any name it likes, so what it signs counts only for bindings that
+ * name it or a CA below it: until stop 51 of 2026-12-07 a binding under the root accepted it,
+ * and a team holding such an intermediate minted itself an admin's bound identity (an outside
+ * probe, IDENTITY F2).
+ */
+function bindableCas(links: readonly IssuingLink[], known: KnownCas): Set<string> {
+  const issuersOf = new Map<string, string[]>();
+  for (const link of links) {
+    const issuers = issuersOf.get(link.subjectSha256) ?? [];
+    issuers.push(link.issuerSha256);
+    issuersOf.set(link.subjectSha256, issuers);
   }
-  throw notBound(describe(presented, peer));
+  const above = new Set<string>();
+  const walk = (from: string) => {
+    for (const issuer of issuersOf.get(from) ?? []) {
+      if (above.has(issuer)) continue;
+      above.add(issuer);
+      walk(issuer);
+    }
+  };
+  for (const link of links) if (known.issuedCas.has(link.issuerSha256)) walk(link.issuerSha256);
+  return new Set(links.map((link) => link.issuerSha256).filter((sha256) => !above.has(sha256)));
 }
 
 /**
  * The one refusal of a certificate that authenticates as no token: whether no binding names its
  * identity, a binding of another CA does, or one does but certmint issued the certificate to
- * another token (refuseIssuedToAnother). The peer is not authenticated, and which identities
+ * another token (mayPresent). The peer is not authenticated, and which identities
  * are bound is not for it to learn: until 2026-12-05 the last case had a reason of its own, so
  * an issuer allowed a bound identity's name could mint certificates for guessed identities and
  * learn which were bound, an admin's included (an outside probe).
@@ -172,28 +236,26 @@ function refuseRevokedByCrl(verdict: CrlVerdict | undefined, peer: PeerIdentity)
 }
 
 /**
- * CLIENT_CERTIFICATE_NOT_BOUND when certmint issued the certificate to a requester
- * other than the bound token and not to an admin token (its owner: certificates/ownership.ts).
- * An admin token that has since been revoked still counts (the first admin token is meant to
- * be revoked once others exist). Certificates of outside CAs are not in certmint's records and
- * are trusted as their CA issued them.
+ * Whether this certificate may authenticate as the binding's token: any certificate of an
+ * outside CA (not in certmint's records: trusted as its CA issued it); one certmint issued only
+ * if its owner (certificates/ownership.ts) is that token, or an admin token and the key was
+ * certified after the binding was made (keyPredatesBinding). An admin token that has since been
+ * revoked still counts (the first admin token is meant to be revoked once others exist).
+ * Otherwise any token whose profile may issue the bound identity under the bound CA could mint
+ * itself the credential of a stronger token and act as it. `owners` keeps the owner looked up
+ * for this certificate across the bindings checked.
  */
-async function refuseIssuedToAnother(
+async function mayPresent(
   tokens: Pick<AccessTokenRepository, "find">,
-  certificates: Pick<CertificateRepository, "findIssued" | "findById">,
-  peer: PeerIdentity,
+  certificates: Pick<CertificateRepository, "findById">,
+  owners: Map<string, { role: string } | null>,
+  issued: Certificate | null,
   bound: BoundCredential,
-  /** How the refusal describes the certificate: as an unbound one's is (notBound). */
-  described: string,
-): Promise<void> {
-  const issued = await certificates.findIssued(peer.serialNumber, peer.fingerprintSha256);
-  if (!issued || issued.owner === bound.id) return;
-  const owner = await tokens.find({ id: issued.owner });
-  // The same refusal as an unbound identity's (notBound): it names no token, and does not tell
-  // a bound identity from an unbound one.
-  const notIssuedToToken = () => notBound(described);
-  if (owner?.role !== "ADMIN") throw notIssuedToToken();
-  if (await keyPredatesBinding(certificates, issued, bound.createdAt)) throw notIssuedToToken();
+): Promise<boolean> {
+  if (!issued || issued.owner === bound.id) return true;
+  if (!owners.has(issued.owner)) owners.set(issued.owner, await tokens.find({ id: issued.owner }));
+  if (owners.get(issued.owner)?.role !== "ADMIN") return false;
+  return !(await keyPredatesBinding(certificates, issued, bound.createdAt));
 }
 
 /** How far back keyPredatesBinding follows renewals that kept the key; past it, refused. */

@@ -80,6 +80,21 @@ export function rsaExponentProblem(exponent: Uint8Array): string | undefined {
 }
 
 /**
+ * Why an RSA public exponent is too weak to trust a signature made with it; undefined when it is
+ * odd and at least 65537 (the rule certificate keys follow, algorithms.ts, CA/B BR 6.1.6). With
+ * e = 1 a "signature" is the padded digest itself: anyone who knows the modulus makes one, so
+ * an ACME account key with it is anyone's account (until stop 51 of 2026-12-07 such a key was
+ * accepted there: an outside probe, ACME F1). Call after rsaExponentProblem (its size).
+ */
+export function rsaWeakExponentProblem(exponent: Uint8Array): string | undefined {
+  let value = 0;
+  for (const octet of exponent) value = value * 256 + octet; // at most 32 bits: exact
+  return value < 65537 || value % 2 === 0
+    ? `RSA public exponent ${value} is not allowed; use 65537`
+    : undefined;
+}
+
+/**
  * The key usages of every CA certificate: it verifies certificate and CRL signatures (RFC 5280
  * 4.2.1.3, 4.2.1.9). Added to a request for a CA certificate, and to certmint's own CAs.
  */

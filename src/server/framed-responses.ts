@@ -17,23 +17,10 @@
  * upgrade that loses this is seen.
  */
 import { framedResponse, frameMessage } from "../api/reusable-response";
+import { grpcServerCallClass } from "./grpc-internals";
 
 interface GrpcServerCall {
   handler: { serialize(value: unknown): Buffer };
-}
-
-/** grpc-js's internal class that frames responses, or undefined if not as expected. */
-function serverCallClass(): { prototype: { serializeMessage?: unknown } } | undefined {
-  try {
-    // Not part of grpc-js's public API: its file in the version pinned.
-    const internals = require("@grpc/grpc-js/build/src/server-interceptors") as {
-      BaseServerInterceptingCall?: { prototype: { serializeMessage?: unknown } };
-    };
-    const cls = internals.BaseServerInterceptingCall;
-    return typeof cls?.prototype.serializeMessage === "function" ? cls : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 let installed: boolean | undefined;
@@ -41,7 +28,7 @@ let installed: boolean | undefined;
 /** Installs the framing of reusable responses; true when it is in place. Idempotent. */
 export function installFramedResponses(): boolean {
   if (installed !== undefined) return installed;
-  const cls = serverCallClass();
+  const cls = grpcServerCallClass<{ serializeMessage?: unknown }>("serializeMessage");
   if (!cls) {
     installed = false;
     return false;

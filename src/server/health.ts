@@ -6,7 +6,9 @@ import {
   status,
 } from "@grpc/grpc-js";
 import { service as healthService, type ServingStatus } from "grpc-health-check";
+import { toServiceError } from "../api/errors";
 import { CERTMINT_SERVICES } from "../api/services";
+import { invalidField } from "../errors";
 
 /**
  * The services whose health is reported; "" is the server as a whole (grpc.health.v1). Every
@@ -29,6 +31,15 @@ export const LIVENESS_SERVICE = "certmint.liveness";
 
 /** How much of an unknown service name a NOT_FOUND repeats. */
 const NAME_SHOWN = 128;
+
+/**
+ * The longest service name asked about: a gRPC service's full name is a few dozen characters.
+ * A Watch keeps its request for as long as it is open, and needs no credential: until stop 51
+ * of 2026-12-07 each kept a name of up to 4 MiB (CERTMINT_MAX_MESSAGE_BYTES), and 56 such
+ * watches (224 KB sent, compressed) ended a server with a 256 MiB heap (an outside probe,
+ * LATENCY F2). Longer is INVALID_ARGUMENT, for Check too.
+ */
+export const HEALTH_SERVICE_NAME_MAX = 512;
 
 interface HealthRequest {
   service: string;
@@ -67,12 +78,20 @@ export class HealthReporter {
         call: ServerUnaryCall<HealthRequest, HealthResponse>,
         callback: sendUnaryData<HealthResponse>,
       ) => {
+        if (call.request.service.length > HEALTH_SERVICE_NAME_MAX) {
+          callback(nameTooLong(call.request.service));
+          return;
+        }
         const known = this.statuses.get(call.request.service);
         if (known) callback(null, { status: known });
         else callback({ code: status.NOT_FOUND, details: unknownService(call.request.service) });
       },
       watch: (call: ServerWritableStream<HealthRequest, HealthResponse>) => {
         const service = call.request.service;
+        if (service.length > HEALTH_SERVICE_NAME_MAX) {
+          call.emit("error", nameTooLong(service));
+          return;
+        }
         if (this.ended) {
           call.emit("error", stopping());
           return;
@@ -122,6 +141,17 @@ export class HealthReporter {
     for (const { call } of this.watches) call.emit("error", stopping());
     this.watches.clear();
   }
+}
+
+function nameTooLong(name: string) {
+  return toServiceError(
+    invalidField(
+      "HEALTH_SERVICE_NAME_TOO_LONG",
+      `the service name is ${name.length} characters long; a service's full name is at most ${HEALTH_SERVICE_NAME_MAX} here (e.g. "certmint.v1.CertificateService", or "" for the server)`,
+      "service",
+      `at most ${HEALTH_SERVICE_NAME_MAX} characters`,
+    ),
+  );
 }
 
 function unknownService(name: string): string {

@@ -25,7 +25,7 @@ export function startHttpServer(
   limits: ConnectionLimits,
   logger: Logger,
   handler: RequestListener,
-  /** Cap each client address's open connections at connectionsPerAddress (publication port). */
+  /** Cap each client address's open connections at connectionsPerAddress (publication, metrics). */
   options: { limitConnectionsPerAddress?: boolean } = {},
 ): Promise<{ server: Server; port: number }> {
   const server = createServer(
@@ -101,6 +101,13 @@ export function requestPath(req: Pick<IncomingMessage, "url">): string {
   const absolute = /^https?:\/\/[^/?#]*/i.exec(target);
   const path = absolute ? target.slice(absolute[0].length) || "/" : target;
   return path.split("?")[0]!;
+}
+
+/** The query of a request's target with its "?", or "" when it has none. */
+export function requestQuery(req: Pick<IncomingMessage, "url">): string {
+  const target = req.url ?? "";
+  const at = target.indexOf("?");
+  return at < 0 ? "" : target.slice(at).split("#")[0]!;
 }
 
 /** Retry-After (seconds) of a 503 for a request beyond either limit. */

@@ -3,6 +3,8 @@ import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
 import type { Server, ServiceDefinition, UntypedServiceImplementation } from "@grpc/grpc-js";
 import type { PackageDefinition } from "@grpc/proto-loader";
 import { ReflectionService } from "@grpc/reflection";
+import { toServiceError } from "../api/errors";
+import { invalidField } from "../errors";
 import { descriptorImagePath } from "./paths";
 
 /**
@@ -35,12 +37,93 @@ export function addReflection(server: Server): void {
       for (const method of Object.keys(implementation)) {
         lazy[method] = (call: unknown, callback?: unknown) => {
           const handler = implementationOf(service)[method] as (...args: unknown[]) => void;
-          handler(call, callback);
+          handler(boundedRequests(call as ReflectionCall), callback);
         };
       }
       server.addService(service, lazy);
     },
   } as Server);
+}
+
+/** The longest host a reflection request may name (a DNS name is at most 253 characters). */
+export const REFLECTION_HOST_MAX = 255;
+/** The longest symbol, file name or type a reflection request may name. */
+export const REFLECTION_NAME_MAX = 1024;
+
+type ReflectionCall = {
+  on(event: string, listener: (...args: unknown[]) => void): unknown;
+  emit(event: string, ...args: unknown[]): boolean;
+};
+
+/**
+ * The reflection call as the handler sees it: a request naming a host or a symbol longer than
+ * any real one ends the call INVALID_ARGUMENT instead of reaching the handler. @grpc/reflection
+ * repeats each request in its answer (valid_host, original_request), so a 4 KB gzip request
+ * with a 4 MiB host was an 8 MiB answer, and a client with no credential that left a dozen
+ * unread filled the server's budget of unread answers, refusing everyone's large pages (until
+ * stop 51 of 2026-12-07: an outside probe, LATENCY F3).
+ */
+function boundedRequests(call: ReflectionCall): ReflectionCall {
+  let refused = false;
+  const on = (event: string, listener: (...args: unknown[]) => void) => {
+    if (event !== "data") return call.on(event, listener);
+    return call.on(event, (message: unknown) => {
+      if (refused) return;
+      const problem = requestProblem(message);
+      if (!problem) {
+        listener(message);
+        return;
+      }
+      refused = true;
+      call.emit(
+        "error",
+        toServiceError(
+          invalidField(problem.reason, problem.message, problem.field, problem.message),
+        ),
+      );
+    });
+  };
+  return new Proxy(call, {
+    get(target, property) {
+      if (property === "on" || property === "addListener") return on;
+      const value = Reflect.get(target, property, target) as unknown;
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
+/** Why a ServerReflectionRequest is refused, or undefined. */
+function requestProblem(
+  message: unknown,
+): { reason: string; field: string; message: string } | undefined {
+  const m = (message ?? {}) as Record<string, unknown>;
+  if (typeof m.host === "string" && m.host.length > REFLECTION_HOST_MAX) {
+    return {
+      reason: "REFLECTION_REQUEST_TOO_LONG",
+      field: "host",
+      message: `host is ${m.host.length} characters long; at most ${REFLECTION_HOST_MAX}`,
+    };
+  }
+  const named: Array<[string, unknown]> = [
+    ["file_by_filename", m.fileByFilename],
+    ["file_containing_symbol", m.fileContainingSymbol],
+    ["list_services", m.listServices],
+    ["all_extension_numbers_of_type", m.allExtensionNumbersOfType],
+    [
+      "file_containing_extension.containing_type",
+      (m.fileContainingExtension as { containingType?: unknown } | undefined)?.containingType,
+    ],
+  ];
+  for (const [field, value] of named) {
+    if (typeof value === "string" && value.length > REFLECTION_NAME_MAX) {
+      return {
+        reason: "REFLECTION_REQUEST_TOO_LONG",
+        field,
+        message: `${field} is ${value.length} characters long; at most ${REFLECTION_NAME_MAX}`,
+      };
+    }
+  }
+  return undefined;
 }
 
 /** The `buf build` image as the package definition @grpc/reflection reads. */

@@ -15,6 +15,13 @@
  * its handler never runs. So past the process's budget a connection sending one small request at
  * a time is still served, and the most the process holds is `total`, plus one small request per
  * connection, plus one frame.
+ *
+ * A compressed message counts twice: its bytes as they arrive, and its bytes as grpc-js inflates
+ * them (inflated-requests.ts), which stay counted until the stream closes, since the call holds
+ * its request until then. Past a limit the inflation stops and the call is RESOURCE_EXHAUSTED
+ * (REQUEST_BYTES_EXHAUSTED). Until stop 51 of 2026-12-07 only the wire bytes counted: 64 gzip
+ * bombs of 4 KB, each inflating to just under 4 MiB, sent with no credential on one connection,
+ * raised the server's RSS by ~350 MiB, and 400 took it to 2 GB (an outside probe, LATENCY F1).
  */
 import { constants, type Http2Session, type ServerHttp2Stream } from "node:http2";
 import type { Logger } from "pino";
@@ -40,6 +47,19 @@ export function requestByteLimits(maxMessageBytes: number): RequestByteLimits {
   };
 }
 
+/**
+ * What counts a stream's inflated request bytes (PendingRequestBytes.watch), by stream: true
+ * while they stay within the budgets. Streams of a server without the watch have none.
+ */
+const inflationBudgets = new WeakMap<ServerHttp2Stream, (bytes: number) => boolean>();
+
+/** The inflation budget of a stream (inflated-requests.ts), if its server counts request bytes. */
+export function inflationBudgetOf(
+  stream: ServerHttp2Stream | undefined,
+): ((bytes: number) => boolean) | undefined {
+  return stream ? inflationBudgets.get(stream) : undefined;
+}
+
 /** The bytes held by unfinished requests, process-wide, and the session listener that counts them. */
 export class PendingRequestBytes {
   /** Bytes of unfinished requests held now, every connection together. */
@@ -62,6 +82,7 @@ export class PendingRequestBytes {
     session.on("stream", (stream: ServerHttp2Stream) => {
       let mine = 0;
       let done = false;
+      let inflated = 0;
       const release = () => {
         if (done) return;
         done = true;
@@ -69,21 +90,41 @@ export class PendingRequestBytes {
         this.bytes -= mine;
         mine = 0;
       };
+      /** Whether the bytes just added leave this stream within its connection's and the process's budgets. */
+      const within = (streamBytes: number): boolean =>
+        held <= this.limits.perConnection &&
+        !(
+          this.bytes > this.limits.total &&
+          (streamBytes > SMALL_REQUEST_BYTES || held > streamBytes)
+        );
       stream.on("data", (chunk: Buffer) => {
         if (done) return;
         mine += chunk.length;
         held += chunk.length;
         this.bytes += chunk.length;
+        if (within(mine + inflated)) return;
         const overConnection = held > this.limits.perConnection;
-        const overTotal =
-          this.bytes > this.limits.total && (mine > SMALL_REQUEST_BYTES || held > mine);
-        if (!overConnection && !overTotal) return;
         release();
         stream.close(constants.NGHTTP2_ENHANCE_YOUR_CALM);
         this.warn(overConnection ? "connection" : "server", session);
       });
       stream.once("end", release);
-      stream.once("close", release);
+      stream.once("close", () => {
+        release();
+        held -= inflated;
+        this.bytes -= inflated;
+        inflated = 0;
+        inflationBudgets.delete(stream);
+      });
+      inflationBudgets.set(stream, (bytes) => {
+        if (stream.closed) return false;
+        inflated += bytes;
+        held += bytes;
+        this.bytes += bytes;
+        if (within(mine + inflated)) return true;
+        this.warn(held > this.limits.perConnection ? "connection" : "server", session);
+        return false;
+      });
     });
   };
 

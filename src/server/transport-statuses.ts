@@ -26,6 +26,8 @@
 import { Metadata, status } from "@grpc/grpc-js";
 import { toServiceError } from "../api/errors";
 import { CertmintError, invalidArgument } from "../errors";
+import { grpcServerCallClass } from "./grpc-internals";
+import { INFLATION_REFUSED } from "./inflated-requests";
 
 interface StatusObject {
   code: number;
@@ -69,6 +71,17 @@ export function clientStatusFor(
     return undefined;
   }
   if (s.code === status.RESOURCE_EXHAUSTED) {
+    if (s.details === INFLATION_REFUSED) {
+      const e = toServiceError(
+        new CertmintError(
+          "resource_exhausted",
+          "REQUEST_BYTES_EXHAUSTED",
+          `the request message to ${method} decompresses to more bytes than this connection or the server may hold in requests being received now (twice CERTMINT_MAX_MESSAGE_BYTES per connection, 64 MiB in all); retry shortly, with fewer large requests at once`,
+          { retryAfterSeconds: 1 },
+        ),
+      );
+      return { code: e.code!, details: e.details!, metadata: e.metadata ?? null };
+    }
     const size = /^Received message larger than max \((\d+) vs (\d+)\)$/.exec(s.details);
     const inflated = /^Received message that decompresses to a size larger than (\d+)$/.exec(
       s.details,
@@ -111,26 +124,12 @@ interface GrpcServerCall {
   sendStatus(s: StatusObject): void;
 }
 
-/** grpc-js's internal server call class, or undefined if not as expected. */
-function serverCallClass(): { prototype: GrpcServerCall } | undefined {
-  try {
-    // Not part of grpc-js's public API: its file in the version pinned.
-    const internals = require("@grpc/grpc-js/build/src/server-interceptors") as {
-      BaseServerInterceptingCall?: { prototype: GrpcServerCall };
-    };
-    const cls = internals.BaseServerInterceptingCall;
-    return typeof cls?.prototype.sendStatus === "function" ? cls : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 let installed: boolean | undefined;
 
 /** Installs the remapping; true when it is in place. Idempotent. */
 export function installTransportStatuses(): boolean {
   if (installed !== undefined) return installed;
-  const cls = serverCallClass();
+  const cls = grpcServerCallClass<GrpcServerCall>("sendStatus");
   if (!cls) {
     installed = false;
     return false;

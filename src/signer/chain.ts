@@ -68,22 +68,31 @@ export class CaCertificateSet {
   issuingLinksOf(der: Buffer): IssuingLink[] {
     const links: IssuingLink[] = [];
     const found = new Set<string>();
-    let frontier: X509Certificate[];
+    let frontier: KnownCa[];
     try {
-      frontier = [new X509Certificate(der)];
+      const leaf = new X509Certificate(der);
+      frontier = [{ certificate: leaf, sha256: sha256Of(leaf) }];
     } catch {
       return links;
     }
     for (let depth = 0; depth < MAX_DEPTH && frontier.length > 0; depth++) {
-      const next: X509Certificate[] = [];
+      const next: KnownCa[] = [];
       for (const child of frontier) {
         for (const ca of this.cas) {
-          if (ca.certificate === child) continue;
-          if (child.checkIssued(ca.certificate) && child.verify(ca.certificate.publicKey)) {
-            links.push({ serialNumber: child.serialNumber, depth, issuerSha256: ca.sha256 });
+          if (ca.certificate === child.certificate) continue;
+          if (
+            child.certificate.checkIssued(ca.certificate) &&
+            child.certificate.verify(ca.certificate.publicKey)
+          ) {
+            links.push({
+              serialNumber: child.certificate.serialNumber,
+              depth,
+              subjectSha256: child.sha256,
+              issuerSha256: ca.sha256,
+            });
             if (found.has(ca.sha256)) continue;
             found.add(ca.sha256);
-            next.push(ca.certificate);
+            next.push(ca);
           }
         }
       }
@@ -99,6 +108,8 @@ export interface IssuingLink {
   readonly serialNumber: string;
   /** 0: the certificate asked about; 1: a CA certificate that issued it; and so on. */
   readonly depth: number;
+  /** SHA-256 (lower-case hex) of the issued certificate (at depth 0, the one asked about). */
+  readonly subjectSha256: string;
   /** SHA-256 (lower-case hex) of the issuing CA certificate. */
   readonly issuerSha256: string;
 }

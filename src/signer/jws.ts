@@ -11,7 +11,7 @@ import {
   timingSafeEqual,
   verify,
 } from "node:crypto";
-import { rsaExponentProblem, unsignedBitLength } from "../model/keys";
+import { rsaExponentProblem, rsaWeakExponentProblem, unsignedBitLength } from "../model/keys";
 import { rsaModulusProblem } from "./rsa-modulus";
 
 /** The account-key algorithms certmint accepts (RFC 8555 6.2: ES256 and EdDSA at least, RS256). */
@@ -71,6 +71,8 @@ export function accountKeyFromJwk(jwk: unknown): AccountKey {
     }
     const exponent = rsaExponentProblem(Buffer.from(canonical.e as string, "base64url"));
     if (exponent) throw new JwkError(exponent);
+    const weakExponent = rsaWeakExponentProblem(Buffer.from(canonical.e as string, "base64url"));
+    if (weakExponent) throw new JwkError(weakExponent);
     // An account key anyone can factor is anyone's account (rsa-modulus.ts).
     const weak = rsaModulusProblem(Buffer.from(canonical.n as string, "base64url"));
     if (weak) throw new JwkError(weak);

@@ -147,8 +147,10 @@ describe("ACME review: finalize, JWS headers, authorization budget", () => {
     expect(deactivated.json.status).toBe("deactivated");
     const csr = opensslCsr("/CN=relinquished.acme.localhost", ["DNS:relinquished.acme.localhost"]);
     const r = await c.post(order.finalize, { csr: b64u(pemToDer(csr.csrPem)) });
-    expect([r.status, r.json.type], r.text).toEqual([403, `${ACME}unauthorized`]);
-    expect((await orderRow(order.url)).certificate_id).toBeNull();
+    // RFC 8555 7.1.6: the deactivation made the order invalid (since stop 51; before, the order
+    // stayed ready and this finalize was 403 unauthorized).
+    expect([r.status, r.json.type], r.text).toEqual([403, `${ACME}orderNotReady`]);
+    expect(await orderRow(order.url)).toEqual({ status: "invalid", certificate_id: null });
   });
 
   it("refuses an emailAddress in the CSR's subject (it would be copied into an email SAN)", async () => {

@@ -85,7 +85,7 @@ describe("recording an ACME validation's outcome", () => {
   } as AuthorizationRow;
   const account = { id: "acc1", key_thumbprint: THUMBPRINT } as AccountRow;
   /** A free place of its own for one validation (slots.ts). */
-  const place = () => new ValidationSlots(1, 0, 1_000).reserve()!;
+  const place = () => new ValidationSlots(1, 0, 1_000).reserve("acc1")!;
 
   it("tries a failed record again, with the same valid outcome, until it is stored", async () => {
     answer = `${TOKEN}.${THUMBPRINT}`;

@@ -18,11 +18,12 @@ import type {
 describe("ValidationSlots", () => {
   it("gives at most `max` places, queues up to `maxQueued` in order, and refuses past that", async () => {
     const slots = new ValidationSlots(2, 2, 60_000);
-    const a = slots.reserve()!;
-    const b = slots.reserve()!;
-    const c = slots.reserve()!;
-    const d = slots.reserve()!;
-    expect(slots.reserve()).toBeUndefined();
+    // One account each: none holds more than its share (slots.ts).
+    const a = slots.reserve("a")!;
+    const b = slots.reserve("b")!;
+    const c = slots.reserve("c")!;
+    const d = slots.reserve("d")!;
+    expect(slots.reserve("e")).toBeUndefined();
     expect(slots.counts()).toEqual({ running: 2, queued: 2 });
     expect(await a.ready).toBe("run");
     expect(await b.ready).toBe("run");
@@ -40,19 +41,45 @@ describe("ValidationSlots", () => {
     expect(await d.ready).toBe("run");
     c.release();
     expect(slots.counts()).toEqual({ running: 0, queued: 0 });
-    expect(slots.reserve()).toBeDefined();
+    expect(slots.reserve("e")).toBeDefined();
+  });
+
+  it("shares places between accounts: one runs a quarter of them and queues a quarter of the queue, and a freed place goes to the first under its share", async () => {
+    const slots = new ValidationSlots(4, 8, 60_000);
+    expect([slots.runningShare, slots.queuedShare]).toEqual([1, 2]);
+    const x1 = slots.reserve("x")!;
+    const x2 = slots.reserve("x")!;
+    const x3 = slots.reserve("x")!;
+    // Its share of both taken: refused, though places are free for others.
+    expect(slots.reserve("x")).toBeUndefined();
+    expect(slots.counts()).toEqual({ running: 1, queued: 2 });
+    const y1 = slots.reserve("y")!;
+    expect(await y1.ready).toBe("run");
+    const y2 = slots.reserve("y")!; // queued behind x's, with a place free: y runs its share
+    expect(slots.counts()).toEqual({ running: 2, queued: 3 });
+    // y's place ends: x runs its share already, so y's queued one takes it, not x's first.
+    y1.release();
+    expect(await y2.ready).toBe("run");
+    expect(slots.counts()).toEqual({ running: 2, queued: 2 });
+    x1.release();
+    expect(await x2.ready).toBe("run");
+    x2.release();
+    expect(await x3.ready).toBe("run");
+    x3.release();
+    y2.release();
+    expect(slots.counts()).toEqual({ running: 0, queued: 0 });
   });
 
   it("lets a queued place leave (released, or its wait ran out) without taking a place", async () => {
     const slots = new ValidationSlots(1, 2, 60_000);
-    const a = slots.reserve()!;
-    const b = slots.reserve()!;
+    const a = slots.reserve("a")!;
+    const b = slots.reserve("b")!;
     b.release();
     expect(await b.ready).toBe("late");
     expect(slots.counts()).toEqual({ running: 1, queued: 0 });
     const short = new ValidationSlots(1, 1, 1);
-    short.reserve();
-    const late = short.reserve()!;
+    short.reserve("a");
+    const late = short.reserve("b")!;
     expect(await late.ready).toBe("late");
     expect(short.counts()).toEqual({ running: 1, queued: 0 });
     a.release();
@@ -61,8 +88,8 @@ describe("ValidationSlots", () => {
 
   it("on close, lets the queued go without a place and records nothing for them (a later poll runs them again)", async () => {
     const slots = new ValidationSlots(1, 2, 60_000);
-    const running = slots.reserve()!;
-    const queued = slots.reserve()!;
+    const running = slots.reserve("a")!;
+    const queued = slots.reserve("acc1")!;
     const recorded: ChallengeResult[] = [];
     const ctx = {
       store: {
@@ -92,7 +119,7 @@ describe("ValidationSlots", () => {
 
   it("records a validation whose place did not come in time as invalid (serverInternal), without connecting", async () => {
     const slots = new ValidationSlots(1, 1, 1);
-    const held = slots.reserve()!;
+    const held = slots.reserve("a")!;
     const recorded: ChallengeResult[] = [];
     const ctx = {
       store: {
@@ -114,7 +141,7 @@ describe("ValidationSlots", () => {
       wildcard: false,
     } as AuthorizationRow;
     const account = { id: "acc1", key_thumbprint: "k" } as AccountRow;
-    await runValidation(ctx, challenge, authorization, account, slots.reserve()!, [1]);
+    await runValidation(ctx, challenge, authorization, account, slots.reserve("acc1")!, [1]);
     expect(recorded).toHaveLength(1);
     expect(recorded[0]).toMatchObject({
       valid: false,

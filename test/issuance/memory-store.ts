@@ -416,6 +416,10 @@ export class MemoryStore {
                 });
                 return true;
               },
+              renewedNow: async (certificateId) => {
+                const c = this.certificates.get(certificateId);
+                return c ? { revokedAt: c.revokedAt, renewedById: c.renewedById } : null;
+              },
               markFailed: async (failure, audit) => {
                 if (!pending()) return false;
                 writes.push(() => {

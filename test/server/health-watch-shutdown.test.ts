@@ -48,20 +48,26 @@ describe("health watches and a stopping server", () => {
     }
   });
 
-  it("a NOT_FOUND for an unknown service repeats at most 128 characters of its name", async () => {
+  it("a NOT_FOUND for an unknown service repeats at most 128 characters of its name; a name over 512 is INVALID_ARGUMENT", async () => {
     // A database of its own: the first test's server sealed CA keys with its data dir's KEK.
     const own = await createTestDatabase({ migrated: true });
     const proc = await startServerProcess({ DATABASE_URL: own.url });
     const client = new HealthClient(proc.address, credentials.createInsecure());
-    try {
-      const err = await new Promise<ServiceError>((resolve, reject) =>
-        client.check({ service: "x".repeat(200_000) }, {}, (e) =>
-          e ? resolve(e) : reject(new Error("expected NOT_FOUND")),
+    const check = (service: string) =>
+      new Promise<ServiceError>((resolve, reject) =>
+        client.check({ service }, {}, (e) =>
+          e ? resolve(e) : reject(new Error("expected an error")),
         ),
       );
+    try {
+      const err = await check("x".repeat(500));
       expect(err.code).toBe(status.NOT_FOUND);
       expect(err.details.length).toBeLessThan(300);
       expect(err.details).toContain("health status unknown for service");
+      // No service has a name that long (HEALTH_SERVICE_NAME_MAX, since stop 51 of 2026-12-07).
+      const long = await check("x".repeat(200_000));
+      expect(long.code).toBe(status.INVALID_ARGUMENT);
+      expect(long.details.length).toBeLessThan(300);
     } finally {
       client.close();
       await proc.stop();

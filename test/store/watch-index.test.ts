@@ -439,13 +439,16 @@ describe("a watch on a quiet profile, and the ACME order sweep, read by index (P
     expect(left).toEqual({ orders: String(100_000 - 30), old: "50" });
 
     captured.length = 0;
-    expect(await acme.replacedBy("replaced.5002")).toBeDefined();
-    expect(await acme.replacedBy("replaced.5001")).toBeUndefined();
+    expect(await acme.replacedBy("replaced.5002", now)).toBeDefined();
+    expect(await acme.replacedBy("replaced.5001", now)).toBeUndefined();
     // One entry of the index; before, a sequential scan (parallel, on 10^6 orders: 300 ms).
+    // Its authorizations (none here) by their order's index (an order with one deactivated no
+    // longer replaces: stop 51).
     for (const generic of [false, true]) {
       const replaces = await explain(db, captured[0]!, generic);
       expect(replaces.nodes.map((n) => n["Index Name"]).filter(Boolean)).toEqual([
         "acme_order_replaces_index",
+        "acme_authorization_order_index",
       ]);
       expect(replaces.on("acme_order").map(rowsRead)).toEqual([1]);
     }

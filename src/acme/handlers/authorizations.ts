@@ -62,7 +62,7 @@ async function restartStalled(
     if (c.status !== "processing" || (c.started_at !== null && c.started_at >= startedBefore)) {
       continue;
     }
-    const slot = x.ctx.validationSlots.reserve();
+    const slot = x.ctx.validationSlots.reserve(account.id);
     if (!slot) return;
     if (await x.ctx.store.acme.restartStalledChallenge(c.id, startedBefore, x.now)) {
       x.ctx.logger.warn({ challenge: c.id }, "ACME: a stalled validation runs again");
@@ -117,7 +117,12 @@ async function ownAuthorization(
   // A non-UUID id names nothing: no query (see orders.ts ownOrder).
   const authz = isUuid(id) ? await x.ctx.store.acme.authorization(id) : undefined;
   if (!authz || authz.account_id !== accountId) throw notFoundProblem(named);
-  if (authz.status === "pending" && authz.expires_at.getTime() <= x.now.getTime()) {
+  // RFC 8555 7.1.6: pending or valid, past its expiry, is expired (a valid one read valid
+  // until stop 51 of 2026-12-07, though nothing would use it: an outside probe, ACME F11).
+  if (
+    (authz.status === "pending" || authz.status === "valid") &&
+    authz.expires_at.getTime() <= x.now.getTime()
+  ) {
     return { ...authz, status: "expired" };
   }
   return authz;
@@ -135,7 +140,7 @@ export async function getAuthorization(x: AcmeExchange, id: string): Promise<Acm
     const payload = request.payload as Record<string, unknown>;
     if (payload.status !== "deactivated")
       throw malformed('an authorization may only be "deactivated"');
-    await x.ctx.store.acme.deactivateAuthorization(authz.id);
+    await x.ctx.store.acme.deactivateAuthorization(authz.id, x.now);
     authz = (await x.ctx.store.acme.authorization(authz.id))!;
   }
   const challenges = await x.ctx.store.acme.challengesOf(authz.id);
@@ -175,6 +180,10 @@ async function refuseBesideAnother(x: AcmeExchange, challenge: ChallengeRow): Pr
 export async function postChallenge(x: AcmeExchange, id: string): Promise<AcmeResponse> {
   const request = await x.verify("kid");
   const account = requireAccount(request);
+  // A read (POST-as-GET) from the reads' budget, as an authorization's (until stop 51 of
+  // 2026-12-07 a challenge's read spent none: an outside probe, ACME F7); a start, the account's.
+  const limiter = request.payload === undefined ? x.ctx.readLimiter : x.ctx.rateLimiter;
+  await takeRate(x, `account:${account.id}`, limiter);
   const challenge = isUuid(id) ? await x.ctx.store.acme.challenge(id) : undefined;
   if (!challenge) throw notFoundProblem("challenge");
   const authz = await ownAuthorization(x, account.id, challenge.authorization_id, "challenge");
@@ -182,13 +191,12 @@ export async function postChallenge(x: AcmeExchange, id: string): Promise<AcmeRe
   if (request.payload === undefined) {
     return { status: 200, body: challengeView(x.urls, challenge), links: up };
   }
-  await takeRate(x, `account:${account.id}`);
   if (authz.status !== "pending") {
     throw malformed(`the authorization is ${authz.status}; only a pending one can be validated`);
   }
   if (challenge.status === "pending") {
     // The place is reserved before the challenge is started, so a refusal leaves it pending.
-    const slot = x.ctx.validationSlots.reserve();
+    const slot = x.ctx.validationSlots.reserve(account.id);
     if (!slot) throw noValidationPlace(x);
     if (await x.ctx.store.acme.startChallenge(challenge.id, x.now).catch(releasing(slot))) {
       launchValidation(x, challenge, authz, account, slot);

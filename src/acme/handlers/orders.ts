@@ -5,7 +5,7 @@ import { issue } from "../../issuance/certificates/issue";
 import { requestStatus } from "../../issuance/certificates/status";
 import { isUuid } from "../../issuance/common/refs";
 import { loadProfileForIssuance } from "../../issuance/profiles/load";
-import type { AccountRow, OrderRow } from "../../issuance/repositories";
+import type { AccountRow, OrderRow, Repositories } from "../../issuance/repositories";
 import { parseCsrDer } from "../../signer";
 import { toPem } from "../../signer/der";
 import { spkiThumbprint } from "../../signer/jws";
@@ -62,15 +62,7 @@ export async function newOrder(x: AcmeExchange): Promise<AcmeResponse> {
   let replaces: string | null = null;
   if (payload.replaces !== undefined) {
     if (typeof payload.replaces !== "string") throw malformed("replaces must be a string");
-    await findReplaced(x, account, payload.replaces);
-    if (await x.ctx.store.acme.replacedBy(payload.replaces)) {
-      throw new AcmeProblem(
-        "alreadyReplaced",
-        "another order already replaces this certificate",
-        409,
-      );
-    }
-    replaces = payload.replaces;
+    replaces = await findReplaced(x, account, payload.replaces, identifiers);
   }
   const refund = await takeAuthorizations(x, account, identifiers.length);
   // The order, its authorizations and challenges, and its audit record commit together.
@@ -80,6 +72,7 @@ export async function newOrder(x: AcmeExchange): Promise<AcmeResponse> {
       // Held FOR SHARE until the order commits: a revocation or deactivation of the account
       // (which locks its row) either commits first and is seen here, or waits for the order.
       accountStillValid(await tx.acme.shareAccount(account.id));
+      if (replaces !== null) await stillReplaceable(tx, replaces, x.now);
       const row = await tx.acme.insertOrder(
         { account_id: account.id, profile_id: x.profile.id, identifiers, replaces },
         challengeTypesFor,
@@ -98,6 +91,26 @@ export async function newOrder(x: AcmeExchange): Promise<AcmeResponse> {
     body: orderView(x.urls, order, authorizations),
     location: x.urls.order(order.id),
   };
+}
+
+/**
+ * RFC 9773 5: 409 alreadyReplaced when an order that can still become valid replaces this
+ * certificate. Under the certificate's lock in the order's transaction: two orders at once
+ * cannot both pass (until stop 51 of 2026-12-07 the check ran before it: ACME F4).
+ */
+async function stillReplaceable(
+  tx: Pick<Repositories, "acme">,
+  replaces: string,
+  now: Date,
+): Promise<void> {
+  await tx.acme.lockReplaced(replaces);
+  if (await tx.acme.replacedBy(replaces, now)) {
+    throw new AcmeProblem(
+      "alreadyReplaced",
+      "another order already replaces this certificate",
+      409,
+    );
+  }
 }
 
 /**
@@ -364,8 +377,7 @@ export async function finalize(x: AcmeExchange, orderId: string): Promise<AcmeRe
   const csrKey = spkiThumbprint(parsed.publicKey);
   if (
     csrKey !== undefined &&
-    (csrKey === account.key_thumbprint ||
-      (await x.ctx.store.acme.accountByKey(x.profile.id, csrKey)) !== undefined)
+    (csrKey === account.key_thumbprint || (await x.ctx.store.acme.anyAccountHasKey(csrKey)))
   ) {
     throw new AcmeProblem("badCSR", "the CSR's key is an ACME account key (RFC 8555 11.1)");
   }

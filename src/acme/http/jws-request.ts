@@ -190,7 +190,9 @@ export async function verifyRequest(
       ? kid.slice(options.accountUrlPrefix.length)
       : "";
     account = isUuid(id) ? await store.account(id) : undefined;
-    if (!account || account.profile_id !== options.profileId) {
+    // The kid is the account URL as certmint made it (RFC 8555 7.3), ids in lower case: the
+    // uuid column matched an upper-case spelling too (until stop 51 of 2026-12-07: ACME F9).
+    if (!account || account.id !== id || account.profile_id !== options.profileId) {
       throw new AcmeProblem("accountDoesNotExist", "no account at this kid", 400);
     }
     if (account.status !== "valid") {

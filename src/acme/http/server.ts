@@ -17,6 +17,7 @@ import {
   type InFlightLimit,
   limitRequestsInFlight,
   requestPath,
+  requestQuery,
 } from "../../server/http-server";
 import { holdConnection } from "../../server/request-rate-per-address";
 import { TLS_POLICY } from "../../server/tls";
@@ -268,7 +269,10 @@ async function serve(
       throw new AcmeProblem("malformed", "Content-Type must be application/jose+json", 415);
     }
     const body = await requestBody;
-    const url = `${urls.base}/${resource}${id ? `/${id}` : ""}${sub ? `/${sub}` : ""}`;
+    // With the request's query, if any: RFC 8555 6.4, the url header is the URL the request
+    // was sent to, and none of certmint's has a query (until stop 51 of 2026-12-07 a query was
+    // dropped before the comparison: an outside probe, ACME F8).
+    const url = `${urls.base}/${resource}${id ? `/${id}` : ""}${sub ? `/${sub}` : ""}${requestQuery(req)}`;
     const x = exchange(ctx, profile, urls, now, req, async (keyFrom) => {
       const request = await verifyRequest(
         ctx.store.acme,

@@ -17,9 +17,16 @@
  *    http/server.ts), the challenge stays pending and the client posts it again later;
  *  - a queued validation that gets no place within its wait is recorded invalid with
  *    serverInternal (run.ts), as Boulder records a VA that did not answer in time.
- * The queue is FIFO and bounded (QUEUE_PER_PLACE places per running place), so what waits
- * costs a closure each, and a waiter's wait (WAIT_PER_TIMEOUT validation timeouts) ends well
- * before the poll that would think it stalled runs it again (handlers/authorizations.ts).
+ * The queue is bounded (QUEUE_PER_PLACE places per running place), so what waits costs a
+ * closure each, and a waiter's wait (WAIT_PER_TIMEOUT validation timeouts) ends well before the
+ * poll that would think it stalled runs it again (handlers/authorizations.ts).
+ *
+ * Places are shared between accounts: one account runs at most a quarter of the places at once
+ * and holds at most a quarter of the queue places (each at least one), and a freed place goes to
+ * the first queued validation whose account runs fewer than its share. Until stop 51 of
+ * 2026-12-07 the queue was FIFO whatever the accounts, so one free account whose hosts accept
+ * connections and never answer held every place and queue place, and every other account's
+ * challenge was 503 rateLimited for as long as it kept them full (an outside probe, LATENCY F4).
  */
 
 /** Queued validations allowed per running one. */
@@ -54,6 +61,7 @@ class Slot implements ValidationSlot {
 
   constructor(
     private readonly slots: ValidationSlots,
+    readonly account: string,
     running: boolean,
   ) {
     this.state = running ? "running" : "queued";
@@ -73,7 +81,7 @@ class Slot implements ValidationSlot {
   release(): void {
     if (this.state === "running") {
       this.state = "done";
-      this.slots.free();
+      this.slots.free(this);
     } else if (this.state === "queued") {
       this.slots.leave(this);
     }
@@ -83,6 +91,14 @@ class Slot implements ValidationSlot {
 export class ValidationSlots {
   private running = 0;
   private readonly queue: Slot[] = [];
+  /** Running validations by account. */
+  private readonly runningBy = new Map<string, number>();
+  /** Queued validations by account. */
+  private readonly queuedBy = new Map<string, number>();
+  /** Places one account may run at once. */
+  readonly runningShare: number;
+  /** Queue places one account may hold. */
+  readonly queuedShare: number;
 
   constructor(
     /** Validations connecting out at once. */
@@ -91,7 +107,10 @@ export class ValidationSlots {
     readonly maxQueued: number,
     /** How long a queued validation waits for a place. */
     readonly maxWaitMs: number,
-  ) {}
+  ) {
+    this.runningShare = Math.max(1, Math.floor(max / 4));
+    this.queuedShare = Math.max(1, Math.floor(maxQueued / 4));
+  }
 
   /** Running and queued validations now (the certmint_acme_validations gauge). */
   counts(): { running: number; queued: number } {
@@ -99,33 +118,66 @@ export class ValidationSlots {
   }
 
   /**
-   * A place, running or queued, taken synchronously (so concurrent POSTs cannot all pass a
-   * check and then overfill the queue); undefined when every place and queue place is taken.
+   * A place for a validation of `account`, running or queued, taken synchronously (so
+   * concurrent POSTs cannot all pass a check and then overfill the queue); undefined when every
+   * place and queue place is taken, or the account holds its share of both.
    */
-  reserve(): ValidationSlot | undefined {
-    if (this.running < this.max) {
+  reserve(account: string): ValidationSlot | undefined {
+    if (this.running < this.max && this.countOf(this.runningBy, account) < this.runningShare) {
       this.running++;
-      return new Slot(this, true);
+      this.add(this.runningBy, account, 1);
+      return new Slot(this, account, true);
     }
-    if (this.queue.length >= this.maxQueued) return undefined;
-    const slot = new Slot(this, false);
+    if (
+      this.queue.length >= this.maxQueued ||
+      this.countOf(this.queuedBy, account) >= this.queuedShare
+    ) {
+      return undefined;
+    }
+    const slot = new Slot(this, account, false);
     slot.timer = setTimeout(() => this.leave(slot, "late"), this.maxWaitMs);
     this.queue.push(slot);
+    this.add(this.queuedBy, account, 1);
     return slot;
   }
 
-  /** A running place ended: the first in the queue takes it, else it is free. */
-  free(): void {
-    const next = this.queue.shift();
-    if (next) next.settle("run");
-    else this.running--;
+  /**
+   * A running place ended: the first queued validation whose account runs fewer than its share
+   * takes it, else it is free.
+   */
+  free(ended: Slot): void {
+    this.add(this.runningBy, ended.account, -1);
+    const at = this.queue.findIndex(
+      (slot) => this.countOf(this.runningBy, slot.account) < this.runningShare,
+    );
+    if (at < 0) {
+      this.running--;
+      return;
+    }
+    const [next] = this.queue.splice(at, 1) as [Slot];
+    this.add(this.queuedBy, next.account, -1);
+    this.add(this.runningBy, next.account, 1);
+    next.settle("run");
   }
 
   /** A queued slot leaves the queue without a place (its wait ran out, or it was released). */
   leave(slot: Slot, outcome: SlotOutcome = "late"): void {
     const at = this.queue.indexOf(slot);
-    if (at >= 0) this.queue.splice(at, 1);
+    if (at >= 0) {
+      this.queue.splice(at, 1);
+      this.add(this.queuedBy, slot.account, -1);
+    }
     slot.settle(outcome);
+  }
+
+  private countOf(counts: Map<string, number>, account: string): number {
+    return counts.get(account) ?? 0;
+  }
+
+  private add(counts: Map<string, number>, account: string, n: number): void {
+    const next = this.countOf(counts, account) + n;
+    if (next === 0) counts.delete(account);
+    else counts.set(account, next);
   }
 
   /**
@@ -135,6 +187,9 @@ export class ValidationSlots {
    * stop mid-validation, and a later poll runs them again (handlers/authorizations.ts).
    */
   close(): void {
-    for (const slot of this.queue.splice(0)) slot.settle("closing");
+    for (const slot of this.queue.splice(0)) {
+      this.add(this.queuedBy, slot.account, -1);
+      slot.settle("closing");
+    }
   }
 }

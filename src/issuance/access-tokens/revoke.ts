@@ -258,7 +258,12 @@ export async function revokeAccessToken(
   deps.forgetCredential(token.id);
   for (const t of result.revokedCreated) deps.forgetCredential(t.id);
   for (const c of result.revokedCertificates) {
-    deps.onCertificateRevoked?.({ caId: c.caId, fingerprintSha256: c.fingerprintSha256 });
+    deps.onCertificateRevoked?.({
+      caId: c.caId,
+      fingerprintSha256: c.fingerprintSha256,
+      // A CA certificate issued through a profile may be in the client CA bundle (ca-directory.ts).
+      certificateAuthority: c.isCa,
+    });
   }
   return {
     token: tokenView(result.token),

@@ -3,7 +3,7 @@ import { auditRecordOf } from "../audit/record";
 import type { Actor, Call } from "../call";
 import { issuedFields } from "../call";
 import { storedErrorOf } from "../certificates/outcome";
-import { renew } from "../certificates/renew";
+import { AUTO_RENEWAL_REQUEST_ID_PREFIX, renew } from "../certificates/renew";
 import type { IssuanceDeps } from "../deps";
 import type { ClaimedCertificate } from "../repositories";
 import { type CallerStanding, standingOf } from "./standing";
@@ -67,7 +67,7 @@ export const AUTO_RENEWAL_ACTOR: Actor = {
  * so a retry after a crash replays it.
  */
 export const autoRenewalRequestId = (certificateId: string, attempt: number) =>
-  `certmint-auto-renewal:${certificateId}:${attempt}`;
+  `${AUTO_RENEWAL_REQUEST_ID_PREFIX}${certificateId}:${attempt}`;
 
 /** Automatic renewals are audited as the RPC a client would call (proto CertificateService). */
 const RENEW_METHOD = "/certmint.v1.CertificateService/RenewCertificate";

@@ -22,7 +22,7 @@ export const plainRenewalStatus = (c: Pick<Certificate, "renewedById">): Renewal
 /** The renewal status of each certificate (for GetCertificate and friends), read in one statement. */
 export async function renewalStatuses(
   deps: { store: { renewals: Pick<RenewalRepository, "renewalsOf"> }; now: () => Date },
-  certificates: ReadonlyArray<Pick<Certificate, "id" | "renewedById">>,
+  certificates: ReadonlyArray<Pick<Certificate, "id" | "renewedById" | "revokedAt">>,
 ): Promise<Map<string, RenewalStatus>> {
   const out = new Map<string, RenewalStatus>();
   if (certificates.length === 0) return out;
@@ -35,9 +35,18 @@ export async function renewalStatuses(
   return out;
 }
 
-function statusOf(c: Pick<Certificate, "renewedById">, r: StoredRenewal, now: Date): RenewalStatus {
+function statusOf(
+  c: Pick<Certificate, "renewedById" | "revokedAt">,
+  r: StoredRenewal,
+  now: Date,
+): RenewalStatus {
   const { failures } = r;
   if (c.renewedById) return { state: "RENEWED", failures };
+  // Nothing renews a revoked certificate (the renewer claims none, renewals.ts DUE): a renewal
+  // that waited for approval or failed before the revocation is over. Until stop 51 of
+  // 2026-12-07 it showed AWAITING_APPROVAL (or FAILED, with a retry time) for good (an outside
+  // probe, RENEWAL F7).
+  if (c.revokedAt) return { state: "IDLE", failures };
   if (r.leaseUntil && r.leaseUntil > now) return { state: "RENEWING", failures };
   if (r.state === "AWAITING_APPROVAL") return { state: "AWAITING_APPROVAL", failures };
   if (r.state === "FAILED") {

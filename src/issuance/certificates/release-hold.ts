@@ -125,6 +125,10 @@ export async function releaseHold(
       ),
     );
   });
-  deps.onCertificateRevoked?.({ caId: cert.caId, fingerprintSha256: cert.fingerprintSha256 });
+  deps.onCertificateRevoked?.({
+    caId: cert.caId,
+    fingerprintSha256: cert.fingerprintSha256,
+    certificateAuthority: cert.isCa,
+  });
   return certificateView(await certificateNamed(deps.store, cert.id));
 }

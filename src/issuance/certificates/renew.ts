@@ -60,6 +60,11 @@ export async function renew(
   }
 
   // 2. Plan.
+  // A deleted profile leaves its certificates' profile_id as it was: the row is gone, not the
+  // reference. Refused on the certificate's state, as assertRenewable would (until stop 51 of
+  // 2026-12-07 NOT_FOUND CERTIFICATE_PROFILE_NOT_FOUND, naming a field the request does not
+  // have: an outside probe, RENEWAL F3).
+  if (rows && !rows.profile) assertRenewable({ ...old, profileId: null });
   assertRenewable(old);
   // rows: read for every certificate with a profile, and assertRenewable refused any other.
   const plan = await planRenewal(deps, call, old, input, rows!);
@@ -82,14 +87,22 @@ export async function renew(
   }
 }
 
+/** The request_ids of server-driven renewals (auto-renewal/renewer.ts autoRenewalRequestId). */
+export const AUTO_RENEWAL_REQUEST_ID_PREFIX = "certmint-auto-renewal:";
+
 function renewIdentity(input: RenewInput, oldId: string): RequestIdentity {
+  // A server-driven renewal's TTL is the profile's default at that moment, which nothing tells
+  // the owner: its replay by the owner (README "Server-driven renewal") names the certificate
+  // and the request_id, and is the same request whatever TTL it sends (until stop 51 of
+  // 2026-12-07 it was REQUEST_ID_REUSED unless it sent that TTL: an outside probe, RENEWAL F5).
+  const automatic = input.idempotencyKey?.startsWith(AUTO_RENEWAL_REQUEST_ID_PREFIX) === true;
   const fingerprint = requestFingerprint([
     "renew",
     oldId,
     input.keySource ?? null,
     input.csrPem ?? null,
     input.keyAlgorithm ?? null,
-    input.ttlSeconds ?? null,
+    automatic ? null : (input.ttlSeconds ?? null),
   ]);
   return {
     caller: input.caller,

@@ -182,7 +182,12 @@ export async function revoke(
     );
   });
   for (const c of [cert, ...sameKey]) {
-    deps.onCertificateRevoked?.({ caId: c.caId, fingerprintSha256: c.fingerprintSha256 });
+    deps.onCertificateRevoked?.({
+      caId: c.caId,
+      fingerprintSha256: c.fingerprintSha256,
+      // A CA certificate issued through a profile may be in the client CA bundle (ca-directory.ts).
+      certificateAuthority: c.isCa,
+    });
   }
   return certificateView(await certificateNamed(deps.store, cert.id));
 }

@@ -12,6 +12,7 @@ import { certificateNamed, requestNamed } from "./find";
 import { lockWaitMs, requestInProgress } from "./idempotency";
 import { type CertifiedKey, certifiedKeyOf } from "./keys";
 import { issuedOutcome, outcomeOf, storedErrorOf } from "./outcome";
+import { assertRenewable } from "./renewal-plan";
 import { type SignedCertificate, type SignOptions, sign } from "./sign";
 import type { IssuancePlan, IssueOutcome } from "./types";
 
@@ -225,9 +226,21 @@ async function signAndStoreLocked(
     await noteRevokedAboveWith(locked.revokedAbove, { ...plan.ca, ...now });
     requireActive({ ...plan.ca, ...now });
   }
+  // A renewal of a certificate revoked or renewed meanwhile (while it waited for approval, say)
+  // is refused before anything is signed, with the reason RenewCertificate gives: until stop 51
+  // of 2026-12-07 an approval signed a successor, the link refused it, and the requester was
+  // told CERTIFICATE_ALREADY_RENEWED of a certificate that was revoked (an outside probe,
+  // RENEWAL F1). The link (store) still decides a race after this read.
+  if (options.renewalOf) await refuseUnrenewable(locked, options.renewalOf);
   const signed = await sign(deps, plan, request, key, validity, options);
   await store(call, locked, signed, options.renewalOf);
   return signed;
+}
+
+/** renewal-plan.ts assertRenewable on the renewed certificate as committed now. */
+async function refuseUnrenewable(locked: LockedRequest, renewalOf: Certificate): Promise<void> {
+  const now = await locked.renewedNow(renewalOf.id);
+  if (now) assertRenewable({ ...renewalOf, ...now });
 }
 
 /**
@@ -243,6 +256,7 @@ async function store(
   renewalOf: Certificate | undefined,
 ): Promise<void> {
   if (renewalOf && !(await locked.linkRenewal(renewalOf.id, signed.certificate.id))) {
+    await refuseUnrenewable(locked, renewalOf);
     throw failedPrecondition(
       "CERTIFICATE_ALREADY_RENEWED",
       "the certificate was renewed or revoked meanwhile",

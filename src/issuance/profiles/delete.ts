@@ -3,6 +3,7 @@ import { type CallerLocks, changeTransaction } from "../access-tokens/caller";
 import { removedFields } from "../audit/changes";
 import { changeRecord } from "../audit/record";
 import type { Call } from "../call";
+import { storedErrorOf } from "../certificates/outcome";
 import { checkEtag } from "../common/etag";
 import { resolveRef } from "../common/refs";
 import { concurrentUpdate, stillThere } from "../common/row-lock";
@@ -11,6 +12,7 @@ import type {
   AuditRepository,
   CertificateRepository,
   ProfileRepository,
+  RenewalRepository,
   RequestRepository,
   StoreWith,
 } from "../repositories";
@@ -22,6 +24,7 @@ export interface DeleteProfileDeps {
       profiles: Pick<ProfileRepository, "find" | "lockForUpdate" | "delete">;
       requests: Pick<RequestRepository, "countWaiting">;
       certificates: Pick<CertificateRepository, "countValidOfProfile">;
+      renewals: Pick<RenewalRepository, "endForDeletedProfile">;
       tokens: Pick<AccessTokenRepository, "forgetProfile" | "lockListingProfile">;
       audit: Pick<AuditRepository, "insert">;
     }
@@ -30,7 +33,8 @@ export interface DeleteProfileDeps {
 }
 
 /**
- * Deletes a profile (ABORTED on a stale etag). Its certificate requests and certificates are
+ * Deletes a profile (ABORTED on a stale etag); returns the tokens that listed it, whose cached
+ * credentials (and open watches' scope, api/watch-certificates.ts) the caller refreshes. Its certificate requests and certificates are
  * kept: they reference profile_id without a foreign key, so their history outlives the profile.
  * Not while requests wait for an approver's decision on it (FAILED_PRECONDITION
  * PROFILE_HAS_WAITING_REQUESTS): approving one needs the profile, and until 2026-12-05 each
@@ -44,8 +48,8 @@ export async function deleteProfile(
   deps: DeleteProfileDeps,
   call: Call,
   input: DeleteProfileInput,
-): Promise<void> {
-  await changeTransaction(deps, { call }, async (tx) => {
+): Promise<{ tokensListingIt: string[] }> {
+  return changeTransaction(deps, { call }, async (tx) => {
     const found = await resolveRef(input.ref, "certificate profile", "certificate_profile", (k) =>
       tx.profiles.find(k),
     );
@@ -55,7 +59,7 @@ export async function deleteProfile(
     // until stop 46 of 2026-12-06 most forced deletions of a busy profile ended ABORTED after
     // PostgreSQL's deadlock timeout, and issuances with them (an outside probe;
     // test/profiles/delete-vs-scoped-issuance.test.ts).
-    await tx.tokens.lockListingProfile(found.id);
+    const tokensListingIt = await tx.tokens.lockListingProfile(found.id);
     const row = stillThere(await tx.profiles.lockForUpdate(found.id), {
       what: "certificate profile",
       ref: found.slug,
@@ -107,6 +111,20 @@ export async function deleteProfile(
       }
     }
     if (!(await tx.profiles.delete(row.id, row.version))) throw concurrentUpdate(what);
+    // Certificates server-driven renewal would have renewed: it renews them no more, and their
+    // watchers (a sidecar) are told so now, with a RENEWAL_FAILED event each and the state
+    // FAILED. Until stop 51 of 2026-12-07 they were dropped silently, IDLE, and a sidecar waited
+    // for a renewal until its certificate expired (an outside probe, RENEWAL F2).
+    await tx.renewals.endForDeletedProfile(
+      row.id,
+      storedErrorOf(
+        failedPrecondition(
+          "PROFILE_DELETED",
+          `${what} was deleted: its certificates are renewed no more; issue a new certificate on another profile before this one expires`,
+        ),
+      ),
+      deps.now(),
+    );
     // Tokens that listed it list it no more: an id that names nothing grants nothing, but
     // GetAccessToken showed it until 2026-12-05 (an outside probe), and an auditor reading a
     // token's scope should see only profiles that exist.
@@ -121,5 +139,6 @@ export async function deleteProfile(
         removedFields(row, ["slug", "policyId", "caId", "selfSigned"]),
       ),
     );
+    return { tokensListingIt };
   });
 }

@@ -90,9 +90,9 @@ export interface AccessTokenRepository {
   delete(id: string): Promise<void>;
   /**
    * Inside a transaction: locks (FOR NO KEY UPDATE, in id order) every token whose profile list
-   * names the profile, before its deletion locks the profile (profiles/delete.ts).
+   * names the profile, before its deletion locks the profile (profiles/delete.ts); their ids.
    */
-  lockListingProfile(profileId: string): Promise<void>;
+  lockListingProfile(profileId: string): Promise<string[]>;
   /** Takes a deleted profile's id out of every token's profile list; how many tokens named it. */
   forgetProfile(profileId: string): Promise<number>;
   /**

@@ -167,6 +167,8 @@ export interface AcmeRepository {
   sweepOrders(now: Date, limit: number): Promise<number>;
 
   // ---- accounts (RFC 8555 7.3) ----
+  /** Whether an ACME account of any profile has this key (RFC 7638 thumbprint). */
+  anyAccountHasKey(thumbprint: string): Promise<boolean>;
   accountByKey(profileId: string, thumbprint: string): Promise<AccountRow | undefined>;
   account(id: string): Promise<AccountRow | undefined>;
   /** Inserts an account; undefined when the key already has one (a concurrent newAccount). */
@@ -242,7 +244,8 @@ export interface AcmeRepository {
     },
     now: Date,
   ): Promise<void>;
-  deactivateAuthorization(id: string): Promise<void>;
+  /** Deactivates it and makes its order invalid (RFC 8555 7.1.6), in one statement. */
+  deactivateAuthorization(id: string, now: Date): Promise<void>;
   /**
    * The account's authorizations that are valid and unexpired at `now`, of these identifier
    * values (RFC 8555 7.6: an account holding them for every name of a certificate may revoke
@@ -254,8 +257,14 @@ export interface AcmeRepository {
     values: readonly string[],
     now: Date,
   ): Promise<Array<Pick<AuthorizationRow, "identifier_type" | "identifier_value" | "wildcard">>>;
-  /** RFC 9773 7: the order (not invalid) that replaces this certificate, if any. */
-  replacedBy(replaces: string): Promise<string | undefined>;
+  /**
+   * RFC 9773 5: the order that replaces this certificate (its canonical identifier) and can
+   * still become valid, if any: not invalid, not past its expiry while pending or ready, none of
+   * its authorizations deactivated, invalid or expired.
+   */
+  replacedBy(replaces: string, now: Date): Promise<string | undefined>;
+  /** Holds the orders replacing this certificate back until the transaction ends. */
+  lockReplaced(replaces: string): Promise<void>;
 
   // ---- External Account Binding keys (RFC 8555 7.3.4) ----
   insertExternalAccountKey(

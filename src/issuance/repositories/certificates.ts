@@ -211,6 +211,15 @@ export interface CertificateRepository {
    * profile; `bySoon` counts those expiring by `soon` (before `later`).
    */
   countExpiring(now: Date, soon: Date, later: Date): Promise<ExpiringByProfile[]>;
+  /**
+   * Of these CA certificates (a client CA bundle's), those certmint issued through a profile
+   * (an intermediate for another system: SPIRE, Istio), with their revocation: a client
+   * certificate under one authenticates only through bindings that name it or a CA below it,
+   * and not at all once it is revoked (auth/client-certificates.ts).
+   */
+  issuedAmong(
+    certificates: ReadonlyArray<{ serialNumber: string; fingerprintSha256: string }>,
+  ): Promise<Array<{ fingerprintSha256: string; revoked: boolean }>>;
   /** Whether the certificate with this serial and fingerprint is one certmint issued and revoked. */
   isRevoked(serialNumber: string, fingerprintSha256: string): Promise<boolean>;
   /**

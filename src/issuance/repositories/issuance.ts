@@ -175,6 +175,10 @@ export interface LockedRequest {
   caNames(issuerId: string): Promise<CaNamesUnder>;
   /** Links a renewed certificate to its successor unless it was renewed or revoked meanwhile. */
   linkRenewal(renewedId: string, successorId: string): Promise<boolean>;
+  /** The renewal state of a certificate as committed now (read in the lock's transaction). */
+  renewedNow(
+    certificateId: string,
+  ): Promise<{ revokedAt: Date | null; renewedById: string | null } | null>;
   /** markFailed, in the lock's transaction. */
   markFailed(failure: RequestFailure, audit: AuditRecord): Promise<boolean>;
   /**

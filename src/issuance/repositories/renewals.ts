@@ -49,6 +49,12 @@ export interface RenewalRepository {
   /** The renewal waits for an approver: not claimed again until its request is settled. */
   markAwaitingApproval(id: string, requestId: string): Promise<void>;
   /**
+   * A deleted profile's certificates that server-driven renewal would have renewed (valid, not
+   * renewed, auto_renew_at set): out of the renewer's index, state FAILED with `error`, and a
+   * RENEWAL_FAILED event each, in the deletion's transaction. Returns how many.
+   */
+  endForDeletedProfile(profileId: string, error: StoredError, now: Date): Promise<number>;
+  /**
    * A failed attempt: state FAILED with its error, the failure counted, the next attempt after
    * `retryAt`, and a RENEWAL_FAILED event, together. False when the certificate was renewed or
    * revoked meanwhile (nothing recorded).

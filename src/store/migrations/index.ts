@@ -35,6 +35,7 @@ import { Migration20261206160000RequestClaimedBy } from "./Migration202612061600
 import { Migration20261206170000AccessTokenCreatorIndex } from "./Migration20261206170000AccessTokenCreatorIndex";
 import { Migration20261206180000AcmeAdministration } from "./Migration20261206180000AcmeAdministration";
 import { Migration20261206190000AcmeEabKeyCreatorIndex } from "./Migration20261206190000AcmeEabKeyCreatorIndex";
+import { Migration20261207020000AcmeAccountKeyIndex } from "./Migration20261207020000AcmeAccountKeyIndex";
 
 /**
  * Every migration, in order. Listed explicitly (not discovered on disk) so the same list
@@ -130,5 +131,9 @@ export const MIGRATIONS: MigrationObject[] = [
   {
     name: "Migration20261206190000AcmeEabKeyCreatorIndex",
     class: Migration20261206190000AcmeEabKeyCreatorIndex,
+  },
+  {
+    name: "Migration20261207020000AcmeAccountKeyIndex",
+    class: Migration20261207020000AcmeAccountKeyIndex,
   },
 ];

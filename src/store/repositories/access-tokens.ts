@@ -125,13 +125,14 @@ export class OrmAccessTokenRepository implements AccessTokenRepository {
     await this.em().nativeDelete(E, { id });
   }
 
-  async lockListingProfile(profileId: string): Promise<void> {
-    await this.em().execute(
+  async lockListingProfile(profileId: string): Promise<string[]> {
+    const rows = await this.em().execute<Array<{ id: string }>>(
       `select "id" from "access_token" where "profile_ids" @> jsonb_build_array(?::text)
         order by "id" for no key update`,
       [profileId],
       "all",
     );
+    return rows.map((row) => row.id);
   }
 
   async forgetProfile(profileId: string): Promise<number> {

@@ -110,6 +110,14 @@ export class OrmAcmeRepository implements AcmeRepository {
     return row;
   }
 
+  async anyAccountHasKey(thumbprint: string): Promise<boolean> {
+    const rows = await this.query<{ id: string }>(
+      `select id from acme_account where key_thumbprint = ? limit 1`,
+      [thumbprint],
+    );
+    return rows.length > 0;
+  }
+
   async account(id: string): Promise<AccountRow | undefined> {
     const [row] = await this.query<AccountRow>(`select * from acme_account where id = ?`, [id]);
     return row;
@@ -382,10 +390,24 @@ export class OrmAcmeRepository implements AcmeRepository {
     );
   }
 
-  async deactivateAuthorization(id: string): Promise<void> {
+  async deactivateAuthorization(id: string, now: Date): Promise<void> {
+    // RFC 8555 7.1.6: an order whose authorization is deactivated is invalid. One statement,
+    // so no reader sees the one without the other (until stop 51 of 2026-12-07 the order stayed
+    // ready, and its finalize was refused: an outside probe, ACME F3).
     await this.query(
-      `update acme_authorization set status = 'deactivated' where id = ? and status in ('pending', 'valid')`,
-      [id],
+      `with deactivated as (
+         update acme_authorization set status = 'deactivated'
+          where id = ? and status in ('pending', 'valid') returning order_id)
+       update acme_order set status = 'invalid', error = ?::jsonb, updated_at = ?
+        where id in (select order_id from deactivated) and status in ('pending', 'ready')`,
+      [
+        id,
+        JSON.stringify({
+          type: "urn:ietf:params:acme:error:unauthorized",
+          detail: "an authorization of the order was deactivated",
+        }),
+        now,
+      ],
     );
   }
 
@@ -405,13 +427,34 @@ export class OrmAcmeRepository implements AcmeRepository {
     );
   }
 
-  /** RFC 9773 7: a certificate may be replaced by one order only. */
-  async replacedBy(replaces: string): Promise<string | undefined> {
+  /**
+   * RFC 9773 5: a certificate is replaced by one order only, one that is not invalid. An order
+   * that can no longer become valid does not hold the place: one past its expiry while pending
+   * or ready, or one with an authorization deactivated, invalid or expired (RFC 8555 7.1.6 makes
+   * such an order invalid; until stop 51 of 2026-12-07 a crashed client's abandoned order held
+   * the place until the sweep deleted it, up to 37 days: an outside probe, ACME F2).
+   * `replaces` is the canonical certificate identifier (canonicalCertId). Called in the order's
+   * transaction after lockReplaced, so two orders at once cannot both pass (ACME F4).
+   */
+  async replacedBy(replaces: string, now: Date): Promise<string | undefined> {
     const [row] = await this.query<{ id: string }>(
-      `select id from acme_order where replaces = ? and status <> 'invalid' limit 1`,
-      [replaces],
+      `select o.id from acme_order o
+        where o.replaces = ? and o.status <> 'invalid'
+          and not (o.status in ('pending', 'ready') and o.expires_at <= ?)
+          and not exists (select 1 from acme_authorization a where a.order_id = o.id
+                            and (a.status in ('deactivated', 'invalid', 'revoked')
+                                 or (a.status <> 'valid' and a.expires_at <= ?)))
+        limit 1`,
+      [replaces, now, now],
     );
     return row?.id;
+  }
+
+  /** Serialises the orders replacing one certificate until the transaction ends (replacedBy). */
+  async lockReplaced(replaces: string): Promise<void> {
+    await this.query(`select pg_advisory_xact_lock(${ACME_REPLACES_LOCK_CLASS}, hashtext(?))`, [
+      replaces,
+    ]);
   }
 
   // ---- External Account Binding keys (RFC 8555 7.3.4) -----------------------------------
@@ -626,3 +669,6 @@ const accountOf = (r: AccountRecord): AcmeAccount => ({
   createdAtText: r.created_text,
   updatedAt: r.updated_at,
 });
+
+/** The advisory lock class of the orders replacing one certificate (lockReplaced): "acrp". */
+const ACME_REPLACES_LOCK_CLASS = 0x61637270;

@@ -371,6 +371,25 @@ export class OrmCertificateRepository implements CertificateRepository {
     }));
   }
 
+  async issuedAmong(
+    certificates: ReadonlyArray<{ serialNumber: string; fingerprintSha256: string }>,
+  ): Promise<Array<{ fingerprintSha256: string; revoked: boolean }>> {
+    if (certificates.length === 0) return [];
+    const wanted = new Set(certificates.map((c) => c.fingerprintSha256));
+    // By the serial's index; the fingerprint tells apart same-serial certificates of other CAs.
+    const rows = await this.em().find(
+      E,
+      { serialNumber: { $in: [...new Set(certificates.map((c) => c.serialNumber))] } },
+      { fields: ["fingerprintSha256", "revokedAt"], refresh: true },
+    );
+    return rows
+      .filter((row) => wanted.has(row.fingerprintSha256))
+      .map((row) => ({
+        fingerprintSha256: row.fingerprintSha256,
+        revoked: Boolean(row.revokedAt),
+      }));
+  }
+
   async isRevoked(serialNumber: string, fingerprintSha256: string): Promise<boolean> {
     const row = await this.em().findOne(
       E,

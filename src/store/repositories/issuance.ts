@@ -396,6 +396,17 @@ export class OrmIssuanceRepository implements IssuanceRepository {
       },
       caNames: (issuerId) => caNamesOn(connection, issuerId),
       linkRenewal: (renewedId, successorId) => changed(sql.linkRenewal(renewedId, successorId)),
+      renewedNow: async (certificateId) => {
+        const [row] = await connection.execute<
+          Array<{ revoked_at: Date | string | null; renewed_by_id: string | null }>
+        >(RENEWED_NOW_SQL, [certificateId]);
+        return row
+          ? {
+              revokedAt: row.revoked_at === null ? null : new Date(row.revoked_at),
+              renewedById: row.renewed_by_id,
+            }
+          : null;
+      },
       markFailed: (failure, audit) => changed(sql.markFailed(failure, audit)),
       requesterNow: (caller) => requesterOn(connection, caller),
       profileNow: async (profileId) => {
@@ -758,6 +769,7 @@ const PROFILE_KEY_SHARE_SQL = `select "id" from "certificate_profile" where "id"
  */
 const CA_SIGNS_SQL = `select "certmint_ca_signs"(?::uuid) as "signs"`;
 const ISSUER_STATE_SQL = `select "status", "revoked_at" from "certificate_authority" where "id" = ?`;
+const RENEWED_NOW_SQL = `select "revoked_at", "renewed_by_id" from "certificate" where "id" = ?`;
 
 /**
  * A caller's access token (or ACME account) as it is now, its row held FOR SHARE to the

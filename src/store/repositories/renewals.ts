@@ -176,6 +176,25 @@ export class OrmRenewalRepository implements RenewalRepository {
     );
   }
 
+  async endForDeletedProfile(profileId: string, error: StoredError, now: Date): Promise<number> {
+    // By the profile's range of certificate_profile_auto_renew_at_index: only certificates the
+    // renewer would have renewed are in it.
+    const rows = await this.em().execute<Array<{ id: string }>>(
+      `with "ended" as (
+       update "certificate" set "auto_renew_at" = null, "renewal_lease_until" = null,
+           "renewal_state" = 'FAILED', "renewal_error" = ?::jsonb, "renewal_retry_at" = null
+        where "profile_id" = ? and "auto_renew_at" is not null
+          and "renewed_by_id" is null and "revoked_at" is null and "not_after" > ?
+        returning "id", "profile_id"
+     )
+     insert into "certificate_event" ("type", "certificate_id", "profile_id", "error")
+       select 'RENEWAL_FAILED', "id", "profile_id", ?::jsonb from "ended"
+     returning "certificate_id" as "id"`,
+      [JSON.stringify(error), profileId, now, JSON.stringify(error)],
+    );
+    return rows.length;
+  }
+
   async markFailedAttempt(
     cert: { id: string; failures: number },
     error: StoredError,

@@ -1,0 +1,101 @@
+/**
+ * Compressed request messages inflated within the request-bytes budget (request-bytes.ts).
+ *
+ * grpc-js inflates a gzip or deflate message as soon as it has arrived, before any handler (so
+ * before authentication), checking only that it stays under CERTMINT_MAX_MESSAGE_BYTES. A 4 KB
+ * message inflates to 4 MiB, so the budget of bytes arriving said nothing about the bytes held:
+ * 64 such messages sent at once with no credential raised the server's RSS by ~350 MiB (an
+ * outside probe of stop 51 of 2026-12-07, LATENCY F1). Here each inflated chunk is counted
+ * against the stream's budget as it comes out of zlib; past the budget the inflation stops and
+ * the call is RESOURCE_EXHAUSTED (transport-statuses.ts gives it its ErrorInfo).
+ *
+ * This replaces decompressMessage of grpc-js's internal call class, in the version package.json
+ * pins (1.14.7), as framed-responses.ts replaces serializeMessage; the statuses it answers are
+ * grpc-js's own. If the class or method is not found (another version), nothing is replaced:
+ * test/server/inflated-requests.test.ts fails then, so an upgrade that loses this is seen.
+ */
+import type { ServerHttp2Stream } from "node:http2";
+import { createGunzip, createInflate } from "node:zlib";
+import { status } from "@grpc/grpc-js";
+import { grpcServerCallClass } from "./grpc-internals";
+import { inflationBudgetOf } from "./request-bytes";
+
+/** The details of the refusal, recognised by transport-statuses.ts. */
+export const INFLATION_REFUSED =
+  "Received message that decompresses beyond the request-bytes budget";
+
+interface GrpcServerCall {
+  stream?: ServerHttp2Stream;
+  maxReceiveMessageSize: number;
+}
+
+type Decompress = (this: GrpcServerCall, message: Buffer, encoding: string) => unknown;
+
+let installed: boolean | undefined;
+
+/** Installs the counted inflation; true when it is in place. Idempotent. */
+export function installInflatedRequests(): boolean {
+  if (installed !== undefined) return installed;
+  const cls = grpcServerCallClass<{ decompressMessage?: Decompress }>("decompressMessage");
+  if (!cls) {
+    installed = false;
+    return false;
+  }
+  const original = cls.prototype.decompressMessage!;
+  cls.prototype.decompressMessage = function decompressMessage(
+    this: GrpcServerCall,
+    message: Buffer,
+    encoding: string,
+  ): unknown {
+    const budget = inflationBudgetOf(this.stream);
+    if ((encoding !== "gzip" && encoding !== "deflate") || !budget) {
+      return original.call(this, message, encoding);
+    }
+    return inflate(message.subarray(5), encoding, this.maxReceiveMessageSize, budget);
+  };
+  installed = true;
+  return true;
+}
+
+/** grpc-js's inflation (server-interceptors.js decompressMessage), each chunk counted first. */
+function inflate(
+  contents: Buffer,
+  encoding: "gzip" | "deflate",
+  maxBytes: number,
+  budget: (bytes: number) => boolean,
+): Promise<Buffer> {
+  const inflater = encoding === "gzip" ? createGunzip() : createInflate();
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let total = 0;
+    let refused = false;
+    const refuse = (code: number, details: string) => {
+      refused = true;
+      parts.length = 0;
+      inflater.destroy();
+      reject({ code, details });
+    };
+    inflater.on("error", () =>
+      reject({ code: status.INTERNAL, details: "Failed to decompress message" }),
+    );
+    inflater.on("data", (chunk: Buffer) => {
+      if (refused) return;
+      total += chunk.byteLength;
+      if (maxBytes !== -1 && total > maxBytes) {
+        refuse(
+          status.RESOURCE_EXHAUSTED,
+          `Received message that decompresses to a size larger than ${maxBytes}`,
+        );
+        return;
+      }
+      if (!budget(chunk.byteLength)) {
+        refuse(status.RESOURCE_EXHAUSTED, INFLATION_REFUSED);
+        return;
+      }
+      parts.push(chunk);
+    });
+    inflater.on("end", () => resolve(Buffer.concat(parts)));
+    inflater.write(contents);
+    inflater.end();
+  });
+}
