@@ -168,6 +168,7 @@ function readCsr(der: Buffer): CsrRead {
     node = parsed.node;
   } catch (e) {
     if (e instanceof CertmintError) throw e;
+    if (e instanceof DerShapeError) throw malformed(e.message);
     throw malformed("not valid DER (truncated or corrupted data?)");
   }
   // DER is the only encoding whose bytes are unambiguous; refusing BER also guarantees that

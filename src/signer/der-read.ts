@@ -5,10 +5,10 @@
  * message names the field so a caller can see which part of the structure is wrong.
  */
 
-import { type Asn1, Class, Type } from "./der";
+import { type Asn1, Class, DerShapeError, Type } from "./der";
 import forge from "./forge";
 
-export class DerShapeError extends Error {}
+export { DerShapeError };
 
 const fail = (what: string, expected: string): never => {
   throw new DerShapeError(`${what}: expected ${expected}`);

@@ -36,14 +36,32 @@ const toBinary = (buf: Uint8Array): string => Buffer.from(buf).toString("latin1"
  */
 export function parseDer(der: Uint8Array): { node: Asn1; trailing: number } {
   const buf = forge.util.createBuffer(toBinary(der));
-  const node = fromDerWithOptions(buf, {
-    strict: true,
-    parseAllBytes: false,
-    decodeBitStrings: false,
-    maxDepth: 32,
-  });
+  let node: Asn1;
+  try {
+    node = fromDerWithOptions(buf, {
+      strict: true,
+      parseAllBytes: false,
+      decodeBitStrings: false,
+      maxDepth: MAX_DER_DEPTH,
+    });
+  } catch (err) {
+    // Valid DER, deeper than certmint reads: said so, not "corrupted" (until stop 51 of
+    // 2026-12-07 a deep but well-formed value was "could not be decoded": an outside probe).
+    if (err instanceof Error && /max depth exceeded/i.test(err.message)) {
+      throw new DerShapeError(
+        `ASN.1 elements nested more than ${MAX_DER_DEPTH} levels deep; certmint reads at most ${MAX_DER_DEPTH}`,
+      );
+    }
+    throw err;
+  }
   return { node, trailing: buf.length() };
 }
+
+/** A parsed structure that is not what its reader expects (der-read.ts), or is nested too deep. */
+export class DerShapeError extends Error {}
+
+/** How deep certmint reads nested ASN.1 elements (no certificate or CSR needs half as much). */
+export const MAX_DER_DEPTH = 32;
 
 /**
  * Whether `der`, which parseDer read as one element with no trailing bytes, is the DER that

@@ -61,6 +61,25 @@ export function assertRenewable(
 }
 
 /**
+ * The key algorithm of a key certmint generates for its own renewal of a certificate: the
+ * original's, unless the policy allows it no more and the profile's default is allowed, which
+ * is then what the profile issues (a client's RenewCertificate names one, or keeps the
+ * original's, as the proto says). Until stop 51 of 2026-12-07 a profile moved from EC to RSA
+ * had every server-driven renewal of a generated EC key fail until the certificates expired
+ * (an outside probe, RENEWAL F6).
+ */
+function algorithmNow(
+  original: KeyAlgorithm,
+  policy: { keyAlgorithms: { allowed: readonly KeyAlgorithm[] } },
+  profile: { defaults: { keyAlgorithm?: KeyAlgorithm } },
+): KeyAlgorithm {
+  const allowed = policy.keyAlgorithms.allowed;
+  if (allowed.length === 0 || allowed.includes(original)) return original;
+  const preferred = profile.defaults.keyAlgorithm;
+  return preferred !== undefined && allowed.includes(preferred) ? preferred : original;
+}
+
+/**
  * The renewal's plan: the same profile, subject and SANs, the original lifetime unless a TTL is
  * given, the profile's policy and CA as they are now; refused for a caller that may not renew
  * this certificate (ownership.ts). The key: a new one, the same one (REUSE), or a CSR's that
@@ -110,7 +129,9 @@ export async function planRenewal(
         "not used with NEW",
       );
     }
-    keyAlgorithm = input.keyAlgorithm ?? keyAlgorithm;
+    keyAlgorithm =
+      input.keyAlgorithm ??
+      (input.automatic ? algorithmNow(keyAlgorithm, policy, profile) : keyAlgorithm);
     key = { kind: "GENERATE", keyAlgorithm };
   } else if (keySource === "REUSE") {
     if (input.keyAlgorithm || input.csrPem) {

@@ -133,6 +133,48 @@ describe("probe51 RENEWAL: server-driven renewal against rules changed since iss
     expect(await successors(cert.certificateId)).toBe(0);
   });
 
+  it("a generated EC key after the profile and policy moved to RSA: certmint's renewal generates the profile's RSA key, and the owner's watch gets it", async () => {
+    const owner = await setup("ec2rsa");
+    const cert = (await issue(owner.clients, "ec2rsa", "ec2rsa.example.com", { ttl: seconds(200) }))
+      .certificate!;
+    const w = watchOf(owner.clients, cert.certificateId);
+    await waitFor("the watch's CURRENT", () => w.of(T.CERTIFICATE_EVENT_TYPE_CURRENT).length > 0);
+    // The profile first (its defaults must keep to its policy), then the policy: RSA only.
+    await updatePolicy(
+      live,
+      "ec2rsa-policy",
+      {
+        keyAlgorithms: {
+          allowed: [KeyAlgorithm.KEY_ALGORITHM_EC_P256, KeyAlgorithm.KEY_ALGORITHM_RSA_2048],
+          minRsaBits: 0,
+        },
+      },
+      ["key_algorithms"],
+    );
+    await updateProfile(
+      live,
+      "ec2rsa",
+      { defaults: { ttl: seconds(3600), keyAlgorithm: KeyAlgorithm.KEY_ALGORITHM_RSA_2048 } },
+      ["defaults.key_algorithm"],
+    );
+    await updatePolicy(
+      live,
+      "ec2rsa-policy",
+      { keyAlgorithms: { allowed: [KeyAlgorithm.KEY_ALGORITHM_RSA_2048], minRsaBits: 0 } },
+      ["key_algorithms"],
+    );
+    await autoRenewOn("ec2rsa");
+    await waitFor("RENEWED", () => w.of(T.CERTIFICATE_EVENT_TYPE_RENEWED).length > 0);
+    const succ = w.of(T.CERTIFICATE_EVENT_TYPE_RENEWED)[0]!;
+    const { x } = validity(succ.certificate!.certificatePem);
+    // Before stop 51 the renewal kept EC P-256, which the policy refuses: RENEWAL_FAILED until expiry.
+    expect(x.publicKey.asymmetricKeyType).toBe("rsa");
+    expect(x.publicKey.asymmetricKeyDetails?.modulusLength).toBe(2048);
+    expect(succ.privateKeyPem).toMatch(/BEGIN PRIVATE KEY/);
+    expect(opensslVerify(succ.certificate!.certificatePem, [], rootPem).ok).toBe(true);
+    expect(w.of(T.CERTIFICATE_EVENT_TYPE_RENEWAL_FAILED)).toEqual([]);
+  });
+
   it("the profile moved to a CA ending first: FAIL records VALIDITY_EXCEEDS_ISSUER and signs nothing; TRUNCATE renews it once, cut to the CA's end, and openssl verifies it", async () => {
     const owner = await setup("ends", {
       defaults: { ttl: seconds(7200), keyAlgorithm: KeyAlgorithm.KEY_ALGORITHM_EC_P256 },
