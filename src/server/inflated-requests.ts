@@ -6,8 +6,11 @@
  * message inflates to 4 MiB, so the budget of bytes arriving said nothing about the bytes held:
  * 64 such messages sent at once with no credential raised the server's RSS by ~350 MiB (an
  * outside probe of stop 51 of 2026-12-07, LATENCY F1). Here each inflated chunk is counted
- * against the stream's budget as it comes out of zlib; past the budget the inflation stops and
- * the call is RESOURCE_EXHAUSTED (transport-statuses.ts gives it its ErrorInfo).
+ * against the stream's budget as it comes out of zlib, until the message is decoded; past the
+ * budget the inflation stops and the call is RESOURCE_EXHAUSTED (transport-statuses.ts gives it
+ * its ErrorInfo). Inflations at once are what this bounds: held past its decoding, a request
+ * would let a few open watches with large unknown fields keep the process's budget, and refuse
+ * other clients' requests for as long as they stayed open.
  *
  * This replaces decompressMessage of grpc-js's internal call class, in the version package.json
  * pins (1.14.7), as framed-responses.ts replaces serializeMessage; the statuses it answers are
@@ -18,7 +21,7 @@ import type { ServerHttp2Stream } from "node:http2";
 import { createGunzip, createInflate } from "node:zlib";
 import { status } from "@grpc/grpc-js";
 import { grpcServerCallClass } from "./grpc-internals";
-import { inflationBudgetOf } from "./request-bytes";
+import { type InflationBudget, inflationBudgetOf } from "./request-bytes";
 
 /** The details of the refusal, recognised by transport-statuses.ts. */
 export const INFLATION_REFUSED =
@@ -57,12 +60,18 @@ export function installInflatedRequests(): boolean {
   return true;
 }
 
-/** grpc-js's inflation (server-interceptors.js decompressMessage), each chunk counted first. */
+/**
+ * grpc-js's inflation (server-interceptors.js decompressMessage), each chunk counted first. The
+ * bytes are given back once the message was handed on: grpc-js decodes the buffer as soon as
+ * this promise resolves (decompressAndMaybePush), so by the next turn of the event loop it is
+ * garbage, and what the call keeps is the decoded request (bounded per field: request-limits.ts,
+ * health.ts, reflection.ts).
+ */
 function inflate(
   contents: Buffer,
   encoding: "gzip" | "deflate",
   maxBytes: number,
-  budget: (bytes: number) => boolean,
+  budget: InflationBudget,
 ): Promise<Buffer> {
   const inflater = encoding === "gzip" ? createGunzip() : createInflate();
   return new Promise((resolve, reject) => {
@@ -88,13 +97,16 @@ function inflate(
         );
         return;
       }
-      if (!budget(chunk.byteLength)) {
+      if (!budget.take(chunk.byteLength)) {
         refuse(status.RESOURCE_EXHAUSTED, INFLATION_REFUSED);
         return;
       }
       parts.push(chunk);
     });
-    inflater.on("end", () => resolve(Buffer.concat(parts)));
+    inflater.on("end", () => {
+      resolve(Buffer.concat(parts));
+      setImmediate(() => budget.giveBack(total));
+    });
     inflater.write(contents);
     inflater.end();
   });

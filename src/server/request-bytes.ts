@@ -17,8 +17,9 @@
  * connection, plus one frame.
  *
  * A compressed message counts twice: its bytes as they arrive, and its bytes as grpc-js inflates
- * them (inflated-requests.ts), which stay counted until the stream closes, since the call holds
- * its request until then. Past a limit the inflation stops and the call is RESOURCE_EXHAUSTED
+ * them (inflated-requests.ts), counted from the first inflated chunk until the message was
+ * handed on (decoded: the inflated buffer is garbage then). Past a limit the inflation stops and
+ * the call is RESOURCE_EXHAUSTED
  * (REQUEST_BYTES_EXHAUSTED). Until stop 51 of 2026-12-07 only the wire bytes counted: 64 gzip
  * bombs of 4 KB, each inflating to just under 4 MiB, sent with no credential on one connection,
  * raised the server's RSS by ~350 MiB, and 400 took it to 2 GB (an outside probe, LATENCY F1).
@@ -48,15 +49,22 @@ export function requestByteLimits(maxMessageBytes: number): RequestByteLimits {
 }
 
 /**
- * What counts a stream's inflated request bytes (PendingRequestBytes.watch), by stream: true
- * while they stay within the budgets. Streams of a server without the watch have none.
+ * What counts a stream's inflated request bytes (PendingRequestBytes.watch): `take` adds bytes
+ * as they come out of zlib, true while they stay within the budgets; `giveBack` lets them go once
+ * the message was handed on (its inflated buffer is garbage then), and the stream's close lets go
+ * of the rest. Streams of a server without the watch have none.
  */
-const inflationBudgets = new WeakMap<ServerHttp2Stream, (bytes: number) => boolean>();
+export interface InflationBudget {
+  take(bytes: number): boolean;
+  giveBack(bytes: number): void;
+}
+
+const inflationBudgets = new WeakMap<ServerHttp2Stream, InflationBudget>();
 
 /** The inflation budget of a stream (inflated-requests.ts), if its server counts request bytes. */
 export function inflationBudgetOf(
   stream: ServerHttp2Stream | undefined,
-): ((bytes: number) => boolean) | undefined {
+): InflationBudget | undefined {
   return stream ? inflationBudgets.get(stream) : undefined;
 }
 
@@ -108,22 +116,29 @@ export class PendingRequestBytes {
         stream.close(constants.NGHTTP2_ENHANCE_YOUR_CALM);
         this.warn(overConnection ? "connection" : "server", session);
       });
+      const giveBack = (bytes: number) => {
+        const n = Math.min(bytes, inflated);
+        inflated -= n;
+        held -= n;
+        this.bytes -= n;
+      };
       stream.once("end", release);
       stream.once("close", () => {
         release();
-        held -= inflated;
-        this.bytes -= inflated;
-        inflated = 0;
+        giveBack(inflated);
         inflationBudgets.delete(stream);
       });
-      inflationBudgets.set(stream, (bytes) => {
-        if (stream.closed) return false;
-        inflated += bytes;
-        held += bytes;
-        this.bytes += bytes;
-        if (within(mine + inflated)) return true;
-        this.warn(held > this.limits.perConnection ? "connection" : "server", session);
-        return false;
+      inflationBudgets.set(stream, {
+        take: (bytes) => {
+          if (stream.closed) return false;
+          inflated += bytes;
+          held += bytes;
+          this.bytes += bytes;
+          if (within(mine + inflated)) return true;
+          this.warn(held > this.limits.perConnection ? "connection" : "server", session);
+          return false;
+        },
+        giveBack,
       });
     });
   };

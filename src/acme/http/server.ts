@@ -228,6 +228,10 @@ async function serve(
     // address may cost.
     const profile = await loadAcmeProfile(ctx, slug!);
     const now = ctx.deps.now();
+    // RFC 8555 6.5: a Replay-Nonce in every answer to a POST, errors included (a SHOULD for
+    // those): a POST to a resource that does not exist, or to the directory, got none until stop
+    // 51 of 2026-12-07 (an outside probe), and its client had to fetch a nonce again.
+    if (method === "POST") nonce = true;
     if ((resource === "directory" || resource === "new-nonce") && !id) {
       if (method !== "GET" && method !== "HEAD") {
         // RFC 9110 15.5.6: a resource that exists answers another method 405 with Allow (RFC

@@ -154,6 +154,8 @@ describe("probe 51: ACME JWS details and error documents", () => {
       expect([404, 405], url).toContain(r.status);
       expect(r.headers["content-type"], url).toBe("application/problem+json");
       expect(String(r.headers.link), url).toContain(`<${c.directoryUrl}>;rel="index"`);
+      // And a nonce, since stop 51 of 2026-12-07 (none before).
+      expect(r.headers["replay-nonce"], url).toMatch(/^[A-Za-z0-9_-]+$/);
     }
   });
 });
