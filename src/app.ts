@@ -52,6 +52,7 @@ import { HealthReporter } from "./server/health";
 import { installInflatedRequests } from "./server/inflated-requests";
 import type { CertmintMetrics } from "./server/metrics";
 import { startMetricsServer } from "./server/metrics-server";
+import { limitOpenCalls } from "./server/open-calls";
 import { certmintVersion } from "./server/paths";
 import { startPublicationServer } from "./server/publication";
 import { addReflection } from "./server/reflection";
@@ -144,6 +145,8 @@ export interface RunningCertmint {
   watchStreams(): number;
   /** Answer bytes written and not yet read by their clients (certmint_unread_answer_bytes). */
   unreadAnswerBytes(): number;
+  /** Calls (HTTP/2 streams) the gRPC port holds open now, before any handler (open-calls.ts). */
+  openCalls(): number;
   /** Calls at work and calls waiting for their turn (certmint_calls). */
   admission(): { inProgress: number; queued: number };
   /** List queries running and waiting for a place of their token (certmint_list_queries). */
@@ -222,6 +225,8 @@ export async function startCertmint(
     logger,
     new PendingRequestBytes(requestByteLimits(config.maxMessageBytes), logger),
   );
+  // Calls held open, in all and per client address, before any handler (open-calls.ts).
+  const openCalls = limitOpenCalls(server, config.connections.maxOpenCalls, logger);
   // A method the server does not have: UNIMPLEMENTED with an ErrorInfo, logged and counted.
   const unknownAnswered = answerUnknownMethods(server, (path, peer) => {
     logger.info(
@@ -609,6 +614,7 @@ export async function startCertmint(
         databasePool: () => opened.poolState(),
         watchStreams: () => runtime.watch?.openStreams ?? 0,
         unreadAnswerBytes: () => unreadAnswers.bytes,
+        openCalls: () => openCalls.open(),
         unreadAnswerTokens: () => unreadAnswers.tokenCount,
         admission: () => ({ inProgress: admission.inProgress, queued: admission.queued }),
         listQueries: () => listQueryCounts(deps.listGate),
@@ -681,6 +687,7 @@ export async function startCertmint(
     callsInFlight: () => calls.count,
     watchStreams: () => runtime.watch?.openStreams ?? 0,
     unreadAnswerBytes: () => unreadAnswers.bytes,
+    openCalls: () => openCalls.open(),
     admission: () => ({ inProgress: admission.inProgress, queued: admission.queued }),
     listQueries: () => listQueryCounts(runtime.deps?.listGate),
     acmeValidations: () => acme?.validationCounts(),

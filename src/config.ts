@@ -276,6 +276,11 @@ export interface ConnectionLimits {
    */
   readonly maxConcurrentStreams: number;
   /**
+   * Calls open at once on the gRPC port of this process, whatever their connection; one client
+   * address may hold a quarter of them (src/server/open-calls.ts).
+   */
+  readonly maxOpenCalls: number;
+  /**
    * Answer bytes one gRPC connection may hold written but not yet read by its client; a unary
    * answer past it is refused (RESOURCE_EXHAUSTED): src/server/unread-answers.ts.
    */
@@ -363,6 +368,7 @@ export const ENV = {
   keepaliveTimeoutMs: "CERTMINT_KEEPALIVE_TIMEOUT_MS", // default 20000
   maxConnections: "CERTMINT_MAX_CONNECTIONS", // default 1000 per listening port
   maxConcurrentStreams: "CERTMINT_MAX_CONCURRENT_STREAMS", // default 250 calls open per gRPC connection
+  maxOpenCalls: "CERTMINT_MAX_OPEN_CALLS", // default 10000 calls open per process, a quarter per address
   unreadAnswerBytesPerConnection: "CERTMINT_UNREAD_ANSWER_BYTES_PER_CONNECTION", // default 32 MiB
   unreadAnswerBytesPerToken: "CERTMINT_UNREAD_ANSWER_BYTES_PER_TOKEN", // default 64 MiB
   unreadAnswerBytes: "CERTMINT_UNREAD_ANSWER_BYTES", // default 256 MiB over all connections
@@ -1129,6 +1135,7 @@ function parseConnectionLimits(env: NodeJS.ProcessEnv, problems: string[]): Conn
     keepaliveTimeoutMs: ms(ENV.keepaliveTimeoutMs, 20_000, 50, HOUR_MS),
     maxConnections: ms(ENV.maxConnections, 1000, 1, 1_000_000),
     maxConcurrentStreams: ms(ENV.maxConcurrentStreams, 250, 1, 1_000_000),
+    maxOpenCalls: ms(ENV.maxOpenCalls, 10_000, 4, 10_000_000),
     unreadAnswerBytesPerConnection: ms(
       ENV.unreadAnswerBytesPerConnection,
       32 * MIB,

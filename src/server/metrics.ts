@@ -16,6 +16,8 @@ export interface MetricsSources {
   watchStreams(): number;
   /** Answer bytes written and not yet read by their clients (src/api/unread-answers.ts). */
   unreadAnswerBytes(): number;
+  /** Calls (HTTP/2 streams) the gRPC port holds open now (src/server/open-calls.ts). */
+  openCalls(): number;
   /** Access tokens holding answer bytes their clients have not read (the fair share divides by it). */
   unreadAnswerTokens(): number;
   /** Calls at work and calls waiting for their turn (src/api/fair-admission.ts). */
@@ -275,6 +277,15 @@ export class CertmintMetrics implements IssuanceObserver {
       registers,
       collect() {
         const open = metrics.sources?.watchStreams();
+        if (open !== undefined) this.set(open);
+      },
+    });
+    new Gauge({
+      name: "certmint_open_calls",
+      help: "Calls the gRPC port holds open now, from their headers to their end, authenticated or not (CERTMINT_MAX_OPEN_CALLS; src/server/open-calls.ts)",
+      registers,
+      collect() {
+        const open = metrics.sources?.openCalls();
         if (open !== undefined) this.set(open);
       },
     });

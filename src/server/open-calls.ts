@@ -1,0 +1,126 @@
+/**
+ * Calls the gRPC port of this process holds open at once, in all and per client address.
+ *
+ * A call is an HTTP/2 stream: from its headers until it ends. grpc-js holds one for as long as
+ * its client keeps it open, before any handler authenticates anyone: a unary call whose request
+ * message never comes, a Health.Watch, a reflection stream. Each costs the server 7-9 KB, and
+ * the limits before this one multiply: a quarter of CERTMINT_MAX_CONNECTIONS per address (250)
+ * times CERTMINT_MAX_CONCURRENT_STREAMS (250) let one address with no credential hold 62,500
+ * calls, about 0.5 GB, until the connections' maximum age (an outside probe, stop 51 of
+ * 2026-12-07, LATENCY). Here the process holds at most `maxOpenCalls`
+ * (CERTMINT_MAX_OPEN_CALLS), and one client address (auth/address-keys.ts) a quarter of them, as
+ * for connections (connections-per-address.ts): a call past either is answered at once,
+ * RESOURCE_EXHAUSTED OPEN_CALLS_EXHAUSTED with a RetryInfo, before grpc-js reads its request
+ * or runs a handler. Per process on purpose, like the connection cap: each worker of
+ * CERTMINT_PROCESSES has its own memory to protect.
+ *
+ * This wraps grpc-js's stream handler (Server#_streamHandler of 1.14.7, the version
+ * package.json pins; not part of its public API, like unknown-methods.ts). Without it the
+ * server does not start (test/server/open-calls.test.ts).
+ */
+import type { ServerHttp2Stream } from "node:http2";
+import { type Metadata, type Server, status } from "@grpc/grpc-js";
+import type { Logger } from "pino";
+import { toServiceError } from "../api/errors";
+import { peerAddressKey } from "../auth/address-keys";
+import { CertmintError } from "../errors";
+import { peerOf } from "./connections-per-address";
+
+/** The calls one client address may hold open: a quarter of the process's. */
+export function openCallsPerAddress(maxOpenCalls: number): number {
+  return Math.max(1, Math.floor(maxOpenCalls / 4));
+}
+
+interface StatusLike {
+  code?: number;
+  details?: string;
+  metadata?: Metadata | null;
+}
+
+type StreamHandler = (
+  extraInterceptors: unknown,
+  stream: ServerHttp2Stream,
+  headers: unknown,
+) => void;
+type RespondWithError = (err: StatusLike, stream: ServerHttp2Stream, info: null) => void;
+
+/** The answer to a call past a limit: `whose` holds `limit` calls. */
+export function openCallsRefusal(perAddress: boolean, limit: number): StatusLike {
+  const e = toServiceError(
+    new CertmintError(
+      "resource_exhausted",
+      "OPEN_CALLS_EXHAUSTED",
+      perAddress
+        ? `this client address has ${limit} calls open on the server, its share (a quarter of CERTMINT_MAX_OPEN_CALLS); end or cancel calls it no longer needs, or retry shortly`
+        : `the server has ${limit} calls open, its limit (CERTMINT_MAX_OPEN_CALLS); retry shortly`,
+      { retryAfterSeconds: 1, metadata: { limit_calls: String(limit) } },
+    ),
+  );
+  return { code: e.code ?? status.RESOURCE_EXHAUSTED, details: e.details, metadata: e.metadata };
+}
+
+/** Open calls now, for the metrics and the tests. */
+export interface OpenCalls {
+  readonly open: () => number;
+}
+
+/**
+ * Applies the limits to every call `server` receives from now on. Throws when grpc-js is not
+ * the version certmint expects (a server without the limits would serve anyway).
+ */
+export function limitOpenCalls(server: Server, maxOpenCalls: number, logger: Logger): OpenCalls {
+  const target = server as unknown as {
+    _streamHandler?: StreamHandler;
+    _respondWithError?: RespondWithError;
+  };
+  const handle = target._streamHandler;
+  const respond = target._respondWithError;
+  if (typeof handle !== "function" || typeof respond !== "function") {
+    throw new Error(
+      "this @grpc/grpc-js has no Server._streamHandler: the limit of open calls cannot be applied",
+    );
+  }
+  const perAddress = openCallsPerAddress(maxOpenCalls);
+  const byAddress = new Map<string, number>();
+  let open = 0;
+  let warnedAt = Number.NEGATIVE_INFINITY;
+  // An instance property, read by grpc-js's _setupHandlers when a port is bound (bindAsync).
+  target._streamHandler = function streamHandler(this: Server, extra, stream, headers): void {
+    const socket = stream.session?.socket;
+    const key = socket ? peerAddressKey(peerOf(socket)) : "";
+    const held = byAddress.get(key) ?? 0;
+    if (held >= perAddress || open >= maxOpenCalls) {
+      const ofAddress = held >= perAddress;
+      // grpc-js's own handler does the same: an error after the answer has nowhere to go.
+      stream.once("error", () => {});
+      respond.call(
+        this,
+        openCallsRefusal(ofAddress, ofAddress ? perAddress : maxOpenCalls),
+        stream,
+        null,
+      );
+      if (performance.now() - warnedAt >= 60_000) {
+        warnedAt = performance.now();
+        logger.warn(
+          ofAddress
+            ? { address: key, openCallsPerAddress: perAddress }
+            : { openCalls: maxOpenCalls },
+          ofAddress
+            ? "a client address holds its share of open calls (a quarter of CERTMINT_MAX_OPEN_CALLS): its new calls are refused"
+            : "the server holds CERTMINT_MAX_OPEN_CALLS open calls: new calls are refused",
+        );
+      }
+      return;
+    }
+    open++;
+    byAddress.set(key, held + 1);
+    stream.once("close", () => {
+      open--;
+      const left = (byAddress.get(key) ?? 1) - 1;
+      if (left > 0) byAddress.set(key, left);
+      else byAddress.delete(key);
+    });
+    handle.call(this, extra, stream, headers);
+  };
+  return { open: () => open };
+}
