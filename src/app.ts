@@ -43,6 +43,7 @@ import { callLoggingInterceptor } from "./server/call-logging";
 import { callMetricsInterceptor } from "./server/call-metrics";
 import { DatabaseClockSkew } from "./server/clock-skew";
 import { connectionOptions, limitConnections, type OpenSessions } from "./server/connection-limits";
+import { CredentialFreeCalls } from "./server/credential-free-calls";
 import { DatabaseProbe } from "./server/database-health";
 import { DrainDelay } from "./server/drain";
 import { fileDescriptorLimit, fitConnectionsToFdLimit } from "./server/fd-budget";
@@ -226,7 +227,9 @@ export async function startCertmint(
     new PendingRequestBytes(requestByteLimits(config.maxMessageBytes), logger),
   );
   // Calls held open, in all and per client address, before any handler (open-calls.ts).
-  const openCalls = limitOpenCalls(server, config.connections.maxOpenCalls, logger);
+  // Health and reflection need no credential: a rate per client address instead.
+  const credentialFree = new CredentialFreeCalls(logger);
+  const openCalls = limitOpenCalls(server, config.connections.maxOpenCalls, logger, credentialFree);
   // A method the server does not have: UNIMPLEMENTED with an ErrorInfo, logged and counted.
   const unknownAnswered = answerUnknownMethods(server, (path, peer) => {
     logger.info(
@@ -241,7 +244,7 @@ export async function startCertmint(
     );
   }
   health.addToServer(server);
-  addReflection(server);
+  addReflection(server, credentialFree);
   // Use-case dependencies exist once the database is open; handlers reach them through this
   // holder, and `unary` refuses calls (UNAVAILABLE) until readiness.ready.
   const runtime: { deps?: IssuanceDeps; security?: AccessControl; watch?: CertificateWatch } = {};

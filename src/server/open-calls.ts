@@ -19,28 +19,27 @@
  * server does not start (test/server/open-calls.test.ts).
  */
 import type { ServerHttp2Stream } from "node:http2";
-import { type Metadata, type Server, status } from "@grpc/grpc-js";
+import { type Server, status } from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import { toServiceError } from "../api/errors";
 import { peerAddressKey } from "../auth/address-keys";
 import { CertmintError } from "../errors";
 import { peerOf } from "./connections-per-address";
+import {
+  type CredentialFreeCalls,
+  isCredentialFree,
+  type StatusLike,
+} from "./credential-free-calls";
 
 /** The calls one client address may hold open: a quarter of the process's. */
 export function openCallsPerAddress(maxOpenCalls: number): number {
   return Math.max(1, Math.floor(maxOpenCalls / 4));
 }
 
-interface StatusLike {
-  code?: number;
-  details?: string;
-  metadata?: Metadata | null;
-}
-
 type StreamHandler = (
   extraInterceptors: unknown,
   stream: ServerHttp2Stream,
-  headers: unknown,
+  headers: Record<string, unknown>,
 ) => void;
 type RespondWithError = (err: StatusLike, stream: ServerHttp2Stream, info: null) => void;
 
@@ -65,10 +64,16 @@ export interface OpenCalls {
 }
 
 /**
- * Applies the limits to every call `server` receives from now on. Throws when grpc-js is not
- * the version certmint expects (a server without the limits would serve anyway).
+ * Applies the limits to every call `server` receives from now on, and the rate of calls that
+ * need no credential (credential-free-calls.ts) when given. Throws when grpc-js is not the
+ * version certmint expects (a server without the limits would serve anyway).
  */
-export function limitOpenCalls(server: Server, maxOpenCalls: number, logger: Logger): OpenCalls {
+export function limitOpenCalls(
+  server: Server,
+  maxOpenCalls: number,
+  logger: Logger,
+  credentialFree?: CredentialFreeCalls,
+): OpenCalls {
   const target = server as unknown as {
     _streamHandler?: StreamHandler;
     _respondWithError?: RespondWithError;
@@ -87,7 +92,17 @@ export function limitOpenCalls(server: Server, maxOpenCalls: number, logger: Log
   // An instance property, read by grpc-js's _setupHandlers when a port is bound (bindAsync).
   target._streamHandler = function streamHandler(this: Server, extra, stream, headers): void {
     const socket = stream.session?.socket;
-    const key = socket ? peerAddressKey(peerOf(socket)) : "";
+    const peer = socket ? peerOf(socket) : "";
+    const path = headers[":path"];
+    if (credentialFree && typeof path === "string" && isCredentialFree(path)) {
+      const refused = credentialFree.refusal(peer, stream.session);
+      if (refused) {
+        stream.once("error", () => {});
+        respond.call(this, refused, stream, null);
+        return;
+      }
+    }
+    const key = peerAddressKey(peer);
     const held = byAddress.get(key) ?? 0;
     if (held >= perAddress || open >= maxOpenCalls) {
       const ofAddress = held >= perAddress;

@@ -5,6 +5,7 @@ import type { PackageDefinition } from "@grpc/proto-loader";
 import { ReflectionService } from "@grpc/reflection";
 import { toServiceError } from "../api/errors";
 import { invalidField } from "../errors";
+import type { CredentialFreeCalls } from "./credential-free-calls";
 import { descriptorImagePath } from "./paths";
 
 /**
@@ -14,7 +15,7 @@ import { descriptorImagePath } from "./paths";
  * re-derive the descriptors and lose the leading dots of type names and map entry names,
  * which grpcurl then cannot resolve.
  */
-export function addReflection(server: Server): void {
+export function addReflection(server: Server, credentialFree?: CredentialFreeCalls): void {
   // The image is decoded on the first reflection call, not at start-up: ReflectionService
   // decodes every file (comments included) once per protocol version (v1 and v1alpha) and keeps
   // the result, about 4 MiB of heap that a server nobody runs grpcurl against never needs.
@@ -37,7 +38,7 @@ export function addReflection(server: Server): void {
       for (const method of Object.keys(implementation)) {
         lazy[method] = (call: unknown, callback?: unknown) => {
           const handler = implementationOf(service)[method] as (...args: unknown[]) => void;
-          handler(boundedRequests(call as ReflectionCall), callback);
+          handler(boundedRequests(call as ReflectionCall, credentialFree), callback);
         };
       }
       server.addService(service, lazy);
@@ -53,6 +54,7 @@ export const REFLECTION_NAME_MAX = 1024;
 type ReflectionCall = {
   on(event: string, listener: (...args: unknown[]) => void): unknown;
   emit(event: string, ...args: unknown[]): boolean;
+  getPeer(): string;
 };
 
 /**
@@ -63,12 +65,22 @@ type ReflectionCall = {
  * unread filled the server's budget of unread answers, refusing everyone's large pages (until
  * stop 51 of 2026-12-07: an outside probe, LATENCY F3).
  */
-function boundedRequests(call: ReflectionCall): ReflectionCall {
+function boundedRequests(
+  call: ReflectionCall,
+  credentialFree: CredentialFreeCalls | undefined,
+): ReflectionCall {
   let refused = false;
   const on = (event: string, listener: (...args: unknown[]) => void) => {
     if (event !== "data") return call.on(event, listener);
     return call.on(event, (message: unknown) => {
       if (refused) return;
+      // Each request of the stream counts against its address's rate, as a call does.
+      const overRate = credentialFree?.refusal(call.getPeer());
+      if (overRate) {
+        refused = true;
+        call.emit("error", overRate);
+        return;
+      }
       const problem = requestProblem(message);
       if (!problem) {
         listener(message);

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Http2Session } from "node:http2";
 import type { Socket } from "node:net";
 import type { Logger } from "pino";
 import { AddressRateLimiter } from "../auth/address-rate-limiter";
@@ -100,6 +101,32 @@ export function holdConnection(socket: Socket): void {
   }, RATE_HOLD_SECONDS * 1000);
   timer.unref();
   socket.once("close", () => clearTimeout(timer));
+}
+
+/** HTTP/2 sessions being held (holdSession), until their hold ends. */
+const heldSessions = new WeakSet<Http2Session>();
+
+/**
+ * holdConnection for an HTTP/2 session (the gRPC port): its socket is not read from for
+ * RATE_HOLD_SECONDS, so its client's next frames wait in its own buffers. Node gives a session's
+ * socket as a proxy that refuses pause and destroy but passes `_handle` through, and its
+ * HTTP/2 parser reads the socket in C++ like the HTTP/1 one: stopping the handle holds it
+ * (test/server/credential-free-calls.test.ts).
+ */
+export function holdSession(session: Http2Session): void {
+  if (heldSessions.has(session) || session.destroyed) return;
+  const socket = session.socket as Socket;
+  if (!stopReading(socket)) {
+    session.destroy();
+    return;
+  }
+  heldSessions.add(session);
+  const timer = setTimeout(() => {
+    heldSessions.delete(session);
+    if (!session.destroyed) startReading(socket);
+  }, RATE_HOLD_SECONDS * 1000);
+  timer.unref();
+  session.once("close", () => clearTimeout(timer));
 }
 
 /** The libuv stream under a net.Socket (Node's own `_handle`). */

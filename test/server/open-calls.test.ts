@@ -6,23 +6,14 @@
  * their own loopback addresses hold calls open, and the call past a limit is answered at once,
  * RESOURCE_EXHAUSTED OPEN_CALLS_EXHAUSTED with a RetryInfo; once calls close, new ones are served.
  */
-import { type ClientHttp2Session, type ClientHttp2Stream, connect } from "node:http2";
-import { connect as netConnect } from "node:net";
+import type { ClientHttp2Session } from "node:http2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ErrorInfo, RetryInfo } from "../../gen/ts/google/rpc/error_details";
-import { Status } from "../../gen/ts/google/rpc/status";
 import { startTestCertmint, type TestCertmint } from "../support/harness";
+import { heldCall, rawCall, rawSession } from "../support/raw-grpc";
 import { waitFor } from "../support/wait";
 
 const ISSUE = "/certmint.v1.CertificateService/IssueCertificate";
 const HEALTH_CHECK = "/grpc.health.v1.Health/Check";
-
-interface Answer {
-  status: number;
-  message: string;
-  reason?: string;
-  retrySeconds?: number;
-}
 
 describe("calls held open (CERTMINT_MAX_OPEN_CALLS)", () => {
   let h: TestCertmint;
@@ -31,62 +22,12 @@ describe("calls held open (CERTMINT_MAX_OPEN_CALLS)", () => {
 
   /** A raw HTTP/2 connection from `127.0.7.<n>`: an address of its own. */
   const session = (n: number): ClientHttp2Session => {
-    const s = connect(`http://127.0.0.1:${port}`, {
-      createConnection: () => netConnect({ host: "127.0.0.1", port, localAddress: `127.0.7.${n}` }),
-    });
-    s.on("error", () => undefined);
+    const s = rawSession(port, `127.0.7.${n}`);
     sessions.push(s);
     return s;
   };
-
-  /** A call whose request never comes: the server holds it open. */
-  const held = (s: ClientHttp2Session): ClientHttp2Stream => {
-    const stream = s.request({
-      ":method": "POST",
-      ":path": ISSUE,
-      "content-type": "application/grpc",
-      te: "trailers",
-    });
-    stream.on("error", () => undefined);
-    return stream;
-  };
-
-  /** A whole call of `path` with an empty request; the status it ends with. */
-  const call = (s: ClientHttp2Session, path: string) =>
-    new Promise<Answer>((resolve, reject) => {
-      const req = s.request({
-        ":method": "POST",
-        ":path": path,
-        "content-type": "application/grpc",
-        te: "trailers",
-      });
-      let head: Record<string, unknown> = {};
-      req.on("response", (h2) => {
-        head = { ...h2 };
-      });
-      req.on("trailers", (t) => {
-        head = { ...head, ...t };
-      });
-      req.on("error", reject);
-      req.on("close", () => {
-        const answer: Answer = {
-          status: Number(head["grpc-status"]),
-          message: decodeURIComponent(String(head["grpc-message"] ?? "")),
-        };
-        const details = head["grpc-status-details-bin"];
-        if (typeof details === "string") {
-          for (const d of Status.decode(Buffer.from(details, "base64")).details) {
-            if (d.typeUrl.endsWith("ErrorInfo")) answer.reason = ErrorInfo.decode(d.value).reason;
-            if (d.typeUrl.endsWith("RetryInfo")) {
-              answer.retrySeconds = Number(RetryInfo.decode(d.value).retryDelay?.seconds ?? 0);
-            }
-          }
-        }
-        resolve(answer);
-      });
-      req.resume();
-      req.end(Buffer.alloc(5));
-    });
+  const held = (s: ClientHttp2Session) => heldCall(s, ISSUE);
+  const call = (s: ClientHttp2Session, path: string) => rawCall(s, path);
 
   beforeAll(async () => {
     h = await startTestCertmint({ CERTMINT_MAX_OPEN_CALLS: "8" });

@@ -76,11 +76,16 @@ describe("probe51 latency: Health.Watch without a credential", () => {
     await waitFor("the watch connection to be gone", () => session.destroyed);
     const opened = outcomes.filter((o) => o === "open").length;
     // Either a service name that long is refused (INVALID_ARGUMENT, as a field over its limit
-    // is on every other RPC), or the watches that were let in do not keep it.
-    expect(
-      held,
-      `${opened} of ${WATCHES} watches open: resident memory grew by ${mib(held)} for ${mib(WATCHES * body.length)} sent`,
-    ).toBeLessThan(64 * MIB);
+    // is on every other RPC), or the watches that were let in do not keep it. Refused, a watch
+    // holds nothing: the resident memory then says only when the collector ran (on a busy
+    // machine, later), so it is the measure only of watches let in.
+    expect(outcomes.filter((o) => o !== "open" && o !== "refused 3")).toEqual([]);
+    if (opened > 0) {
+      expect(
+        held,
+        `${opened} of ${WATCHES} watches open: resident memory grew by ${mib(held)} for ${mib(WATCHES * body.length)} sent`,
+      ).toBeLessThan(64 * MIB);
+    }
   }, 120_000);
 
   it("a Check of a 4 MiB service name answers INVALID_ARGUMENT without the name, and the server carries on", async () => {
