@@ -322,6 +322,11 @@ export interface TlsConfig {
   readonly requireClientCert: boolean;
   /** How often the three files are re-read; a change applies to new connections. */
   readonly reloadIntervalMs: number;
+  /**
+   * The variables that named the certificate and key files, for messages (the ACME listener's
+   * own pair: CERTMINT_ACME_TLS_*); unset: the gRPC port's CERTMINT_TLS_*.
+   */
+  readonly variables?: { readonly certFile: string; readonly keyFile: string };
 }
 
 /** A configuration problem: main prints the message on one line and exits non-zero. */
@@ -1020,6 +1025,7 @@ function parseAcme(
           keyFile: resolve(cwd, keyFile),
           requireClientCert: false,
           reloadIntervalMs: grpcTls?.reloadIntervalMs ?? 30_000,
+          variables: { certFile: ENV.acmeTlsCertFile, keyFile: ENV.acmeTlsKeyFile },
         }
       : grpcTls && {
           ...grpcTls,

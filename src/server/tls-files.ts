@@ -43,7 +43,7 @@ export class TlsFileError extends Error {
   override readonly name = "TlsFileError";
 }
 
-type Which = "cert" | "key" | "ca" | "crl";
+export type Which = "cert" | "key" | "ca" | "crl";
 const VARIABLE: Record<Which, string> = {
   cert: ENV.tlsCertFile,
   key: ENV.tlsKeyFile,
@@ -64,7 +64,15 @@ function pathOf(config: TlsConfig, which: Which): string {
   }
 }
 
-const named = (config: TlsConfig, which: Which) => `${VARIABLE[which]} (${pathOf(config, which)})`;
+/** The variable that named the file (the ACME listener's own pair has its own). */
+export function tlsVariable(config: TlsConfig, which: Which): string {
+  if (which === "cert") return config.variables?.certFile ?? VARIABLE.cert;
+  if (which === "key") return config.variables?.keyFile ?? VARIABLE.key;
+  return VARIABLE[which];
+}
+
+const named = (config: TlsConfig, which: Which) =>
+  `${tlsVariable(config, which)} (${pathOf(config, which)})`;
 
 function unreadable(config: TlsConfig, which: Which, err: unknown): TlsFileError {
   const code = (err as NodeJS.ErrnoException).code ?? "unknown error";
@@ -233,7 +241,7 @@ export function checkTlsFiles(config: TlsConfig, files: TlsFiles): TlsMaterial {
     // OpenSSL's reason (e.g. "ee key too small"), never the key.
     const reason = err instanceof Error ? err.message : "unknown error";
     throw new TlsFileError(
-      `${named(config, "cert")} and ${VARIABLE.key} are not usable for TLS: ${reason}`,
+      `${named(config, "cert")} and ${tlsVariable(config, "key")} are not usable for TLS: ${reason}`,
     );
   }
   return {

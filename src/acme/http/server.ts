@@ -9,7 +9,6 @@ import { peerAddressKey } from "../../auth/failure-limiter";
 import type { ConnectionLimits, TlsConfig } from "../../config";
 import { databaseOutage } from "../../database-outage";
 import { isCertmintError } from "../../errors";
-import { checkOwnedFile } from "../../safe-path";
 import { capWarning, surviveAcceptErrors } from "../../server/connection-limits";
 import { limitConnectionsPerAddress } from "../../server/connections-per-address";
 import {
@@ -21,12 +20,8 @@ import {
 } from "../../server/http-server";
 import { holdConnection } from "../../server/request-rate-per-address";
 import { TLS_POLICY } from "../../server/tls";
-import {
-  checkTlsFiles,
-  readTlsFiles,
-  readTlsFilesSync,
-  sameTlsFiles,
-} from "../../server/tls-files";
+import { checkTlsFiles, readTlsFilesSync, type TlsMaterial } from "../../server/tls-files";
+import { WatchedTlsFiles } from "../../server/tls-reload";
 import { refuseBlockedAccount } from "../blocked-account-key";
 import { type AcmeContext, type AcmeProfile, AcmeUrls } from "../context";
 import { keyChange, listOrders, newAccount, updateAccount } from "../handlers/accounts";
@@ -145,29 +140,24 @@ export function startAcmeServer(
   let reload: NodeJS.Timeout | undefined;
   let server: Server;
   if (tls) {
-    let material = checkTlsFiles(tls, readTlsFilesSync(tls));
-    const contextOf = () => ({ cert: material.files.cert, key: material.files.key, ...TLS_POLICY });
+    const material = checkTlsFiles(tls, readTlsFilesSync(tls));
+    const contextOf = (m: TlsMaterial) => ({ cert: m.files.cert, key: m.files.key, ...TLS_POLICY });
     // The TLS handshake has the gRPC port's deadline (CERTMINT_HANDSHAKE_TIMEOUT_MS): Node's own
     // is 120 s, and until stop 49 a client that opened connections and never finished TLS held
     // them that long, a quarter of the port's connections per address (an outside probe).
     const https = createHttpsServer(
-      { ...options, handshakeTimeout: limits.handshakeTimeoutMs, ...contextOf() },
+      { ...options, handshakeTimeout: limits.handshakeTimeoutMs, ...contextOf(material) },
       handler,
     );
-    reload = setInterval(() => {
-      // The start-up check again: a file another user can replace is not loaded (as on the
-      // gRPC port, server/tls.ts); the previous pair is kept.
-      if (!trustedTlsFiles(tls)) return;
-      readTlsFiles(tls).then(
-        (files) => {
-          if (sameTlsFiles(files, material.files)) return;
-          material = checkTlsFiles(tls, files);
-          https.setSecureContext(contextOf());
-          ctx.logger.info("ACME listener: TLS certificate reloaded");
-        },
-        () => undefined, // the gRPC port logs unusable files; keep serving the previous pair
-      );
-    }, tls.reloadIntervalMs);
+    // The gRPC port's rule for changed files (server/tls-reload.ts): checked, or not served.
+    const files = new WatchedTlsFiles(
+      tls,
+      ctx.logger,
+      material,
+      (m) => https.setSecureContext(contextOf(m)),
+      "ACME listener: ",
+    );
+    reload = setInterval(() => void files.reload(), tls.reloadIntervalMs);
     reload.unref();
     server = https;
   } else {
@@ -519,19 +509,3 @@ async function send(
   if (body !== undefined) res.setHeader("content-length", Buffer.byteLength(body));
   res.end(method === "HEAD" ? undefined : body);
 }
-
-/** Whether the ACME pair passes the start-up ownership check (checkOwnedFile) now. */
-function trustedTlsFiles(tls: TlsConfig): boolean {
-  const uid = process.geteuid?.();
-  if (uid === undefined) return true;
-  try {
-    for (const file of [tls.certFile, tls.keyFile]) {
-      if (file) checkOwnedFile(file, file, uid, SILENT_LOGGER, "not loading it");
-    }
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const SILENT_LOGGER = { warn: () => undefined };
