@@ -43,6 +43,16 @@ async function main(): Promise<void> {
   const base = createLogger(config.logLevel, format, config.logBufferBytes);
   // A worker's lines say which process wrote them (several share stdout).
   const logger = worker ? base.child({ pid: process.pid }) : base;
+  // An error nothing caught is a bug: Node would end the process with a raw stack trace on
+  // stderr, outside the log. It ends it the same way (state after an unknown failure is not
+  // trusted), after one JSON line a collector keeps: type, message and stack (loggableError),
+  // never a value. Until stop 52 of 2026-12-07 an ACME certificate reload did this (LOCAL F2).
+  const stopOn = (kind: string) => (err: unknown) => {
+    logger.fatal({ err }, `${kind}: certmint stops (a bug; please report it)`);
+    void exitAfterLogs(1);
+  };
+  process.on("uncaughtException", stopOn("uncaught exception"));
+  process.on("unhandledRejection", stopOn("unhandled promise rejection"));
   if (!worker && config.metricsTokenFile) {
     // A setting's file: checked with the settings, before anything is created or bound (the
     // data directory, the ports). Read again when /metrics starts (metrics-server.ts).

@@ -79,9 +79,12 @@ describe("ACME External Account Binding", () => {
     expect(forged.stderr).toContain(`${ACME}unauthorized`);
     expect(await count("acme_account")).toBe(accounts);
 
+    // As README "ACME" shows it: the HMAC key in the environment, where `ps` does not show it.
     const dir = stateDir();
     const url = lastLine(
-      await legoOk([...base(dir), "-eab-kid", key.keyId, "-eab-hmac", key.hmacKey, "register"]),
+      await legoOk([...base(dir), "-eab-kid", key.keyId, "register"], {
+        LEGO_EAB_HMAC: key.hmacKey,
+      }),
     );
     const id = url.split("/").at(-1)!;
     const [row] = await s.h.db.query<{ eab_key_id: string }>(

@@ -147,12 +147,15 @@ export function trustForLego(caFile: string): void {
   legoCaFile = caFile;
 }
 
-/** Runs the lego client with `args` (asynchronously: certmint serves in this process). */
-export function lego(args: string[]): Promise<LegoResult> {
+/**
+ * Runs the lego client with `args` (asynchronously: certmint serves in this process), `env`
+ * added to its environment (LEGO_EAB_HMAC: the EAB key, kept out of argv).
+ */
+export function lego(args: string[], env: Record<string, string> = {}): Promise<LegoResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(LEGO_CLIENT, args, {
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, ...(legoCaFile ? { LEGO_CA_CERTIFICATES: legoCaFile } : {}) },
+      env: { ...process.env, ...(legoCaFile ? { LEGO_CA_CERTIFICATES: legoCaFile } : {}), ...env },
     });
     let stdout = "";
     let stderr = "";
@@ -168,8 +171,8 @@ export function lego(args: string[]): Promise<LegoResult> {
 }
 
 /** Like lego(), failing with the client's output when it does not succeed. */
-export async function legoOk(args: string[]): Promise<string> {
-  const r = await lego(args);
+export async function legoOk(args: string[], env: Record<string, string> = {}): Promise<string> {
+  const r = await lego(args, env);
   if (r.code !== 0)
     throw new Error(`lego-client ${args.join(" ")} failed:\n${r.stdout}\n${r.stderr}`);
   return r.stdout;

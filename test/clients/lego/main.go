@@ -4,9 +4,13 @@
 // serve); the library is the same code the CLI runs for accounts, orders, challenges,
 // renewal and revocation.
 //
-//	lego-client -server URL -dir DIR [-account-key ec256|ec384|rsa2048|ed25519]
-//	            [-eab-kid KID -eab-hmac B64URL] [-domains a,b] [-http-port N] [-tls-port N]
+//	[LEGO_EAB_HMAC=B64URL] lego-client -server URL -dir DIR [-account-key ec256|ec384|rsa2048|ed25519]
+//	            [-eab-kid KID [-eab-hmac B64URL]] [-domains a,b] [-http-port N] [-tls-port N]
 //	            register|obtain|renew|revoke|revoke-by-cert-key|ari|rollover|deactivate
+//
+// The EAB HMAC key is read from $LEGO_EAB_HMAC (the variable lego's own CLI reads) when
+// -eab-hmac is not given: a command line is readable by every local user (ps,
+// /proc/PID/cmdline), and whoever reads the one-use key first can bind an account with it.
 //
 // The account (key and URL) is kept in DIR/account.json; certificates in DIR/cert.pem,
 // DIR/key.pem, DIR/issuer.pem. Errors go to stderr as one line, the exit code is 1.
@@ -60,11 +64,15 @@ func main() {
 	dir := flag.String("dir", "", "state directory")
 	keyType := flag.String("account-key", "ec256", "account key: ec256, ec384, rsa2048, ed25519")
 	eabKid := flag.String("eab-kid", "", "External Account Binding key id")
-	eabHmac := flag.String("eab-hmac", "", "External Account Binding HMAC key (base64url)")
+	eabHmac := flag.String("eab-hmac", "", "External Account Binding HMAC key (base64url); default $LEGO_EAB_HMAC, which keeps it out of ps")
 	domains := flag.String("domains", "", "comma-separated identifiers")
 	httpPort := flag.String("http-port", "", "serve http-01 on this port")
 	tlsPort := flag.String("tls-port", "", "serve tls-alpn-01 on this port")
 	flag.Parse()
+	// Not the flag's default: -help would print the key.
+	if *eabHmac == "" {
+		*eabHmac = os.Getenv("LEGO_EAB_HMAC")
+	}
 	if err := run(*server, *dir, *keyType, *eabKid, *eabHmac, *domains, *httpPort, *tlsPort, flag.Arg(0)); err != nil {
 		fmt.Fprintln(os.Stderr, "error:", strings.ReplaceAll(err.Error(), "\n", " "))
 		os.Exit(1)
