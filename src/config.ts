@@ -1339,6 +1339,27 @@ function parseDatabaseUrl(value: string | undefined, problems: string[]): string
     );
     return undefined;
   }
+  // The driver decodes the user name and password (decodeURIComponent): a stray `%` failed
+  // at the first connection, "URI malformed", exit 1 (an outside probe, stop 52).
+  for (const [part, text] of [
+    ["user name", url.username],
+    ["password", url.password],
+  ] as const) {
+    try {
+      decodeURIComponent(text);
+    } catch {
+      problems.push(
+        `${ENV.databaseUrl}'s ${part} is not percent-encoded correctly: write a literal % as %25`,
+      );
+    }
+  }
+  // node-postgres reads a password only from the URL's user-info: one given as a query
+  // parameter became a non-string and failed the authentication with a stack trace.
+  if (url.searchParams.has("password")) {
+    problems.push(
+      `${ENV.databaseUrl} carries the password as a query parameter: put it in the URL (postgresql://user:password@host/db)`,
+    );
+  }
   if (url.protocol !== "postgresql:" && url.protocol !== "postgres:") {
     problems.push(`${ENV.databaseUrl} must start with postgresql:// (got ${url.protocol}//)`);
   } else if (!url.hostname || url.pathname.length <= 1) {

@@ -305,12 +305,22 @@ describe("bad configuration at start-up", () => {
   it.each([
     [{ DATABASE_URL: "postgres//broken" }, "DATABASE_URL is not a valid URL"],
     [{ CERTMINT_LISTEN: "127.0.0.1:99999" }, "CERTMINT_LISTEN port must be 0-65535 (got 99999)"],
+    // Both failed at the first connection, exit 1, until an outside probe (stop 52).
+    [
+      { DATABASE_URL: "postgresql://u:S3cret%ZZ@127.0.0.1:1/db" },
+      "DATABASE_URL's password is not percent-encoded correctly: write a literal % as %25",
+    ],
+    [
+      { DATABASE_URL: "postgresql://u@127.0.0.1:1/db?password=S3cret" },
+      "DATABASE_URL carries the password as a query parameter",
+    ],
   ])("%o exits 2 with one clear line and no stack trace", (env, message) => {
     const res = run(env);
     expect(res.status).toBe(2);
     expect(res.stderr.trim().split("\n")).toHaveLength(1);
     expect(res.stderr).toContain(`certmint: invalid configuration: ${message}`);
     expect(res.stderr).not.toMatch(/\n\s+at /);
+    expect(res.stderr).not.toContain("S3cret");
     expect(res.stdout).toBe("");
   });
 
