@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { type CallerLocks, changeTransaction } from "../issuance/access-tokens/caller";
+import { boundsWhatItCreates } from "../issuance/access-tokens/lifetime";
 import { changeRecord } from "../issuance/audit/record";
 import { type Call, refuseIfAbandoned } from "../issuance/call";
 import type { IssuanceDeps } from "../issuance/deps";
@@ -100,7 +101,12 @@ export async function createExternalAccountKey(
  * updates accounts, which a binding in flight has not committed); RevokeAcmeExternalAccountKey
  * takes the key's lock first, as a binding does, so the two run one after the other
  * (acme/admin/keys.ts says its order of locks). A key with no creator
- * recorded (creator_id null), or whose creator row is gone, binds as before. Until stop 47 of
+ * recorded (creator_id null), or whose creator row is gone, binds as before. A key whose
+ * creator expired is refused too (since stop 52 of 2026-12-07: a key lasts no longer than the
+ * token that made it, access-tokens/lifetime.ts; certmint's first admin token excepted, as for
+ * the tokens it makes); until then only a revoked creator stopped a binding, and a key made
+ * with a leaked hour-long token bound accounts for good (an outside probe, AUTHZ F1). Accounts
+ * already bound stay valid, as after a plain revocation of the creator. Until stop 47 of
  * 2026-12-06 the creator was not looked at, and the keys of a revoked line kept opening
  * accounts that got certificates (an outside probe, S F1; test/auth/stop47-line-leftovers.test.ts).
  */
@@ -149,6 +155,15 @@ export async function verifyExternalAccountBinding(
     throw new KeyOfRevokedCreator(
       key.key_id,
       `this External Account Binding key's creator (an access token) was revoked at ${creator.revoked_at.toISOString()}, so the key binds no account any more; ask an admin to create a new key (CreateAcmeExternalAccountKey)`,
+    );
+  }
+  // Nor a key whose creator expired (access-tokens/lifetime.ts): a key lasts no longer than the
+  // token that made it, as a token it creates. Its row is left as it is: nothing the binding
+  // may write, and the listing names the creator, whose state says EXPIRED.
+  const expired = creator && creator.expires_at.getTime() <= x.now.getTime();
+  if (expired && boundsWhatItCreates({ creatorId: creator.creator_id })) {
+    throw unauthorized(
+      `this External Account Binding key's creator (an access token) expired at ${creator.expires_at.toISOString()}, and a key lasts no longer than the token that made it, so it binds no account any more; ask an admin to create a new key (CreateAcmeExternalAccountKey)`,
     );
   }
   const payload = parseJson(

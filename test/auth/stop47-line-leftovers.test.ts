@@ -134,8 +134,12 @@ describe("a cut line's ACME External Account Binding keys and accounts", () => {
     const b = await adminBy(s.h, a.clients, "eab-leak-b");
     const unused = await eabKey(b.clients);
     const used = await eabKey(b.clients);
-    // A token of the line that expired before the cut: its key is the leak's all the same, and
-    // an expired creator alone does not stop a binding (only a revoked one does).
+    // A token of the line that expired before the cut: its key is the leak's all the same. Since
+    // stop 52 of 2026-12-07 its creator's expiry alone stops a binding too (a key lasts no longer
+    // than the token that made it: test/auth/stop52-creator-lifetime.test.ts); until then only
+    // a revoked creator did. The cut revokes it all the same, so that the listing shows it
+    // revoked: the row and the refusal's words (the key's revocation, checked before its
+    // creator) say the cut took it.
     const expiring = await adminBy(s.h, a.clients, "eab-leak-expired");
     const ofExpired = await eabKey(expiring.clients);
     await s.h.db.query(
@@ -158,6 +162,9 @@ describe("a cut line's ACME External Account Binding keys and accounts", () => {
     // cut's record says so (deleted until stop 48 of 2026-12-06).
     const refusedExpired = await register(ofExpired);
     expect(refusedExpired.r.status, refusedExpired.r.text).toBe(403);
+    expect((refusedExpired.r.json as { detail: string }).detail).toMatch(
+      /key was revoked at .*with the access-token line that created it/,
+    );
     expect(
       await s.h.db.query(
         "select key_id, revoked_at is not null as revoked from acme_eab_key where key_id = any($1::text[]) order by key_id",

@@ -32,6 +32,7 @@ import {
   type RequestedBinding,
 } from "./binding";
 import { requireCallerInForce } from "./caller";
+import { creatorLifetime, expiryWithin, ttlPastCreator } from "./lifetime";
 import {
   derivedTokenSecret,
   newSecretSalt,
@@ -44,7 +45,11 @@ import {
 } from "./request-id";
 import { hashTokenSecret, newTokenSecret } from "./secret";
 
-/** Tokens live 90 days unless the request says otherwise, at most ten years. */
+/**
+ * Tokens live 90 days unless the request says otherwise, at most ten years, and never past
+ * the token that creates them (lifetime.ts: an explicit ttl past it is refused, the default is
+ * cut to it).
+ */
 export const DEFAULT_TOKEN_TTL_SECONDS = 90 * 86_400;
 export const MAX_TOKEN_TTL_SECONDS = 3650 * 86_400;
 
@@ -104,8 +109,13 @@ export async function createAccessToken(
   call: Call,
   input: NewAccessTokenInput,
 ): Promise<CreatedAccessToken> {
-  // 1. The request, every problem at once.
-  const binding = checkNewToken(input);
+  // 1. The request, every problem at once; an explicit ttl against its creator's expiry too.
+  const creator = await creatorLifetime(deps.store, call);
+  const pastCreator =
+    input.ttlSeconds === undefined
+      ? undefined
+      : ttlPastCreator(input.ttlSeconds, creator, deps.now());
+  const binding = checkNewToken(input, pastCreator);
   const ttl = input.ttlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS;
   // 2. What it names: its profiles, its binding's CA.
   const profileIds = await resolveProfiles(deps.store, input.profiles);
@@ -143,6 +153,9 @@ export async function createAccessToken(
   };
   const replayed = await replay();
   if (replayed) return replayed;
+  // Alone, after the replay: a retry of a request_id that made its token gets it back however
+  // little of its creator's life is left by now; the request itself did not change.
+  if (pastCreator) throw tokenRefusal([pastCreator]);
   // 4. The token, its secret's hash only, with its audit record.
   const salt = request && !bound ? newSecretSalt() : undefined;
   const secret = bound
@@ -163,7 +176,8 @@ export async function createAccessToken(
     clientCaSha256: bound?.caSha256 ?? null,
     creatorId: input.creatorId,
     createdAt: now,
-    expiresAt: new Date(now.getTime() + ttl * 1000),
+    // Cut to the creator's: the default ttl past it, or the moments since it was checked.
+    expiresAt: expiryWithin(now, ttl, creator),
     revokedAt: null,
     requestFingerprint: request?.fingerprint ?? null,
     secretSalt: salt ?? null,
@@ -246,7 +260,11 @@ function taken(key: string, slug: string, bound: ClientCertificateBinding | unde
 }
 
 /** Slug, role and profiles, binding and lifetime: INVALID_ARGUMENT with every problem. */
-function checkNewToken(input: NewAccessTokenInput): CheckedBinding | undefined {
+function checkNewToken(
+  input: NewAccessTokenInput,
+  /** The ttl's violation of its creator's expiry: reported here with any other problem. */
+  pastCreator: FieldViolation | undefined,
+): CheckedBinding | undefined {
   checkSlug(input.slug, "access_token.slug");
   const problems: FieldViolation[] = [];
   const role = input.role;
@@ -280,19 +298,24 @@ function checkNewToken(input: NewAccessTokenInput): CheckedBinding | undefined {
   const ttl = input.ttlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS;
   if (ttl < 60 || ttl > MAX_TOKEN_TTL_SECONDS) {
     problems.push(fieldViolation("ttl", "TOKEN_TTL_INVALID", "between 60 seconds and 3650 days"));
+  } else if (pastCreator && problems.length > 0) {
+    problems.push(pastCreator);
   }
-  if (problems.length > 0) {
-    // A lone violation's reason is the ErrorInfo's, as the proto names them (e.g.
-    // CLIENT_IDENTITY_AMBIGUOUS; until stop 50 of 2026-12-06 always ACCESS_TOKEN_INVALID).
-    throw invalidArgument(
-      problems.length === 1
-        ? (problems[0]!.reason ?? "ACCESS_TOKEN_INVALID")
-        : "ACCESS_TOKEN_INVALID",
-      `the access token is not valid: ${problems.map((p) => `${p.field}: ${p.description}`).join("; ")}`,
-      { violations: problems },
-    );
-  }
+  if (problems.length > 0) throw tokenRefusal(problems);
   return binding;
+}
+
+/** INVALID_ARGUMENT for a new token's problems, each a BadRequest field violation. */
+function tokenRefusal(problems: FieldViolation[]): CertmintError {
+  // A lone violation's reason is the ErrorInfo's, as the proto names them (e.g.
+  // CLIENT_IDENTITY_AMBIGUOUS; until stop 50 of 2026-12-06 always ACCESS_TOKEN_INVALID).
+  return invalidArgument(
+    problems.length === 1
+      ? (problems[0]!.reason ?? "ACCESS_TOKEN_INVALID")
+      : "ACCESS_TOKEN_INVALID",
+    `the access token is not valid: ${problems.map((p) => `${p.field}: ${p.description}`).join("; ")}`,
+    { violations: problems },
+  );
 }
 
 async function resolveProfiles(

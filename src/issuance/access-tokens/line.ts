@@ -39,8 +39,9 @@ export type LineStore = RowRevocationStore & {
  * revoked (their ids returned, for the cut's audit record; kept, as RevokeAcmeExternalAccountKey
  * keeps a key, so that ListAcmeExternalAccountKeys shows them revoked; until stop 48 of
  * 2026-12-06 they were deleted): a token of the line that merely
- * expired before the cut made them as much as a revoked one (acme/eab.ts refuses a key whose
- * creator is revoked, not one whose creator expired), and the leak's holder may have kept them.
+ * expired before the cut made them as much as a revoked one, and the leak's holder may have kept
+ * them (acme/eab.ts refuses a key whose creator expired too, since stop 52 of 2026-12-07, but
+ * only a revoked key is listed as one).
  * Until stop 47 of 2026-12-06 they stayed usable (test/auth/stop47-line-leftovers.test.ts).
  */
 export function revokeLineKeys(

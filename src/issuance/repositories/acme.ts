@@ -282,9 +282,7 @@ export interface AcmeRepository {
    * an UPDATE of revoked_at) either committed before and is read here, or waits for the
    * binding's commit; null when the token row is gone.
    */
-  lockExternalAccountKeyCreator(
-    creatorId: string,
-  ): Promise<{ slug: string; revoked_at: Date | null } | null>;
+  lockExternalAccountKeyCreator(creatorId: string): Promise<ExternalAccountKeyCreator | null>;
   bindExternalAccountKey(keyId: string, accountId: string, now: Date): Promise<void>;
   /**
    * The accounts still valid bound with an External Account Binding key that one of `creatorIds`
@@ -335,4 +333,13 @@ export interface AcmeRepository {
    * transaction locked (lockAccount) and found valid; the account as it is then.
    */
   markAccountRevoked(id: string, now: Date): Promise<AcmeAccount>;
+}
+
+/** The token that created an External Account Binding key, as a binding reads it (acme/eab.ts). */
+export interface ExternalAccountKeyCreator {
+  slug: string;
+  revoked_at: Date | null;
+  expires_at: Date;
+  /** Null for certmint's first admin token, whose expiry bounds nothing it creates. */
+  creator_id: string | null;
 }

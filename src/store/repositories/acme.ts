@@ -12,6 +12,7 @@ import {
   type ChallengeResult,
   type ChallengeRow,
   type ExternalAccountKey,
+  type ExternalAccountKeyCreator,
   type ExternalAccountKeyRow,
   type LineBoundAccount,
   NONCE_LIFETIME_MS,
@@ -481,16 +482,16 @@ export class OrmAcmeRepository implements AcmeRepository {
 
   async lockExternalAccountKeyCreator(
     creatorId: string,
-  ): Promise<{ slug: string; revoked_at: Date | null } | null> {
+  ): Promise<ExternalAccountKeyCreator | null> {
     // FOR SHARE, not KEY SHARE: it conflicts with the FOR NO KEY UPDATE and the UPDATE of a
     // revocation (access-tokens/revoke.ts), so the two are ordered by commit, and a locking read
     // sees the row's newest committed version (a revocation committed after this statement's
     // snapshot included).
-    const [row] = await this.query<{ slug: string; revoked_at: Date | null }>(
-      `select slug, revoked_at from access_token where id = ?::uuid for share`,
+    const [row] = await this.query<ExternalAccountKeyCreator>(
+      `select slug, revoked_at, expires_at, creator_id from access_token where id = ?::uuid for share`,
       [creatorId],
     );
-    return row ?? null;
+    return row ? { ...row, expires_at: new Date(row.expires_at) } : null;
   }
 
   async accountsBoundByLine(creatorIds: readonly string[]): Promise<LineBoundAccount[]> {

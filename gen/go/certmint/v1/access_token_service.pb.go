@@ -478,7 +478,9 @@ type CreateAccessTokenRequest struct {
 	// (client_certificate_identity only to refuse it when it disagrees); the other fields are
 	// ignored.
 	AccessToken *AccessToken `protobuf:"bytes,1,opt,name=access_token,json=accessToken,proto3" json:"access_token,omitempty"`
-	// How long the token is valid: 90 days when unset, at most 3650 days.
+	// How long the token is valid: 90 days when unset, at most 3650 days, and never past the
+	// expiry of the token making the call (unset: cut to it; longer: INVALID_ARGUMENT,
+	// TOKEN_TTL_PAST_CREATOR_EXPIRY). Tokens made by certmint's first admin token are not cut.
 	Ttl *durationpb.Duration `protobuf:"bytes,2,opt,name=ttl,proto3" json:"ttl,omitempty"`
 	// Idempotency key chosen by the caller (1-128 printable characters), scoped to the access
 	// token that makes the call. Repeating the call with the same request_id returns the same

@@ -336,7 +336,10 @@ class CreateAccessTokenRequest(google.protobuf.message.Message):
 
     @property
     def ttl(self) -> google.protobuf.duration_pb2.Duration:
-        """How long the token is valid: 90 days when unset, at most 3650 days."""
+        """How long the token is valid: 90 days when unset, at most 3650 days, and never past the
+        expiry of the token making the call (unset: cut to it; longer: INVALID_ARGUMENT,
+        TOKEN_TTL_PAST_CREATOR_EXPIRY). Tokens made by certmint's first admin token are not cut.
+        """
 
     def __init__(
         self,

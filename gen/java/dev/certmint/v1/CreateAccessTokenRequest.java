@@ -97,7 +97,9 @@ private static final long serialVersionUID = 0L;
   private com.google.protobuf.Duration ttl_;
   /**
    * <pre>
-   * How long the token is valid: 90 days when unset, at most 3650 days.
+   * How long the token is valid: 90 days when unset, at most 3650 days, and never past the
+   * expiry of the token making the call (unset: cut to it; longer: INVALID_ARGUMENT,
+   * TOKEN_TTL_PAST_CREATOR_EXPIRY). Tokens made by certmint's first admin token are not cut.
    * </pre>
    *
    * <code>.google.protobuf.Duration ttl = 2 [json_name = "ttl"];</code>
@@ -109,7 +111,9 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * How long the token is valid: 90 days when unset, at most 3650 days.
+   * How long the token is valid: 90 days when unset, at most 3650 days, and never past the
+   * expiry of the token making the call (unset: cut to it; longer: INVALID_ARGUMENT,
+   * TOKEN_TTL_PAST_CREATOR_EXPIRY). Tokens made by certmint's first admin token are not cut.
    * </pre>
    *
    * <code>.google.protobuf.Duration ttl = 2 [json_name = "ttl"];</code>
@@ -121,7 +125,9 @@ private static final long serialVersionUID = 0L;
   }
   /**
    * <pre>
-   * How long the token is valid: 90 days when unset, at most 3650 days.
+   * How long the token is valid: 90 days when unset, at most 3650 days, and never past the
+   * expiry of the token making the call (unset: cut to it; longer: INVALID_ARGUMENT,
+   * TOKEN_TTL_PAST_CREATOR_EXPIRY). Tokens made by certmint's first admin token are not cut.
    * </pre>
    *
    * <code>.google.protobuf.Duration ttl = 2 [json_name = "ttl"];</code>
@@ -806,7 +812,9 @@ private static final long serialVersionUID = 0L;
         com.google.protobuf.Duration, com.google.protobuf.Duration.Builder, com.google.protobuf.DurationOrBuilder> ttlBuilder_;
     /**
      * <pre>
-     * How long the token is valid: 90 days when unset, at most 3650 days.
+     * How long the token is valid: 90 days when unset, at most 3650 days, and never past the
+     * expiry of the token making the call (unset: cut to it; longer: INVALID_ARGUMENT,
+     * TOKEN_TTL_PAST_CREATOR_EXPIRY). Tokens made by certmint's first admin token are not cut.
      * </pre>
      *
      * <code>.google.protobuf.Duration ttl = 2 [json_name = "ttl"];</code>
@@ -817,7 +825,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * How long the token is valid: 90 days when unset, at most 3650 days.
+     * How long the token is valid: 90 days when unset, at most 3650 days, and never past the
+     * expiry of the token making the call (unset: cut to it; longer: INVALID_ARGUMENT,
+     * TOKEN_TTL_PAST_CREATOR_EXPIRY). Tokens made by certmint's first admin token are not cut.
      * </pre>
      *
      * <code>.google.protobuf.Duration ttl = 2 [json_name = "ttl"];</code>
@@ -832,7 +842,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * How long the token is valid: 90 days when unset, at most 3650 days.
+     * How long the token is valid: 90 days when unset, at most 3650 days, and never past the
+     * expiry of the token making the call (unset: cut to it; longer: INVALID_ARGUMENT,
+     * TOKEN_TTL_PAST_CREATOR_EXPIRY). Tokens made by certmint's first admin token are not cut.
      * </pre>
      *
      * <code>.google.protobuf.Duration ttl = 2 [json_name = "ttl"];</code>
@@ -852,7 +864,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * How long the token is valid: 90 days when unset, at most 3650 days.
+     * How long the token is valid: 90 days when unset, at most 3650 days, and never past the
+     * expiry of the token making the call (unset: cut to it; longer: INVALID_ARGUMENT,
+     * TOKEN_TTL_PAST_CREATOR_EXPIRY). Tokens made by certmint's first admin token are not cut.
      * </pre>
      *
      * <code>.google.protobuf.Duration ttl = 2 [json_name = "ttl"];</code>
@@ -870,7 +884,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * How long the token is valid: 90 days when unset, at most 3650 days.
+     * How long the token is valid: 90 days when unset, at most 3650 days, and never past the
+     * expiry of the token making the call (unset: cut to it; longer: INVALID_ARGUMENT,
+     * TOKEN_TTL_PAST_CREATOR_EXPIRY). Tokens made by certmint's first admin token are not cut.
      * </pre>
      *
      * <code>.google.protobuf.Duration ttl = 2 [json_name = "ttl"];</code>
@@ -893,7 +909,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * How long the token is valid: 90 days when unset, at most 3650 days.
+     * How long the token is valid: 90 days when unset, at most 3650 days, and never past the
+     * expiry of the token making the call (unset: cut to it; longer: INVALID_ARGUMENT,
+     * TOKEN_TTL_PAST_CREATOR_EXPIRY). Tokens made by certmint's first admin token are not cut.
      * </pre>
      *
      * <code>.google.protobuf.Duration ttl = 2 [json_name = "ttl"];</code>
@@ -910,7 +928,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * How long the token is valid: 90 days when unset, at most 3650 days.
+     * How long the token is valid: 90 days when unset, at most 3650 days, and never past the
+     * expiry of the token making the call (unset: cut to it; longer: INVALID_ARGUMENT,
+     * TOKEN_TTL_PAST_CREATOR_EXPIRY). Tokens made by certmint's first admin token are not cut.
      * </pre>
      *
      * <code>.google.protobuf.Duration ttl = 2 [json_name = "ttl"];</code>
@@ -922,7 +942,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * How long the token is valid: 90 days when unset, at most 3650 days.
+     * How long the token is valid: 90 days when unset, at most 3650 days, and never past the
+     * expiry of the token making the call (unset: cut to it; longer: INVALID_ARGUMENT,
+     * TOKEN_TTL_PAST_CREATOR_EXPIRY). Tokens made by certmint's first admin token are not cut.
      * </pre>
      *
      * <code>.google.protobuf.Duration ttl = 2 [json_name = "ttl"];</code>
@@ -937,7 +959,9 @@ private static final long serialVersionUID = 0L;
     }
     /**
      * <pre>
-     * How long the token is valid: 90 days when unset, at most 3650 days.
+     * How long the token is valid: 90 days when unset, at most 3650 days, and never past the
+     * expiry of the token making the call (unset: cut to it; longer: INVALID_ARGUMENT,
+     * TOKEN_TTL_PAST_CREATOR_EXPIRY). Tokens made by certmint's first admin token are not cut.
      * </pre>
      *
      * <code>.google.protobuf.Duration ttl = 2 [json_name = "ttl"];</code>

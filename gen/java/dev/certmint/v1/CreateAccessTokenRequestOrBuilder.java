@@ -42,7 +42,9 @@ public interface CreateAccessTokenRequestOrBuilder extends
 
   /**
    * <pre>
-   * How long the token is valid: 90 days when unset, at most 3650 days.
+   * How long the token is valid: 90 days when unset, at most 3650 days, and never past the
+   * expiry of the token making the call (unset: cut to it; longer: INVALID_ARGUMENT,
+   * TOKEN_TTL_PAST_CREATOR_EXPIRY). Tokens made by certmint's first admin token are not cut.
    * </pre>
    *
    * <code>.google.protobuf.Duration ttl = 2 [json_name = "ttl"];</code>
@@ -51,7 +53,9 @@ public interface CreateAccessTokenRequestOrBuilder extends
   boolean hasTtl();
   /**
    * <pre>
-   * How long the token is valid: 90 days when unset, at most 3650 days.
+   * How long the token is valid: 90 days when unset, at most 3650 days, and never past the
+   * expiry of the token making the call (unset: cut to it; longer: INVALID_ARGUMENT,
+   * TOKEN_TTL_PAST_CREATOR_EXPIRY). Tokens made by certmint's first admin token are not cut.
    * </pre>
    *
    * <code>.google.protobuf.Duration ttl = 2 [json_name = "ttl"];</code>
@@ -60,7 +64,9 @@ public interface CreateAccessTokenRequestOrBuilder extends
   com.google.protobuf.Duration getTtl();
   /**
    * <pre>
-   * How long the token is valid: 90 days when unset, at most 3650 days.
+   * How long the token is valid: 90 days when unset, at most 3650 days, and never past the
+   * expiry of the token making the call (unset: cut to it; longer: INVALID_ARGUMENT,
+   * TOKEN_TTL_PAST_CREATOR_EXPIRY). Tokens made by certmint's first admin token are not cut.
    * </pre>
    *
    * <code>.google.protobuf.Duration ttl = 2 [json_name = "ttl"];</code>
