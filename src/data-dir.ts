@@ -177,7 +177,14 @@ function checkUsable(config: Config, stats: Stats, uid: number | undefined): voi
   const dir = config.dataDir;
   try {
     accessSync(dir, constants.R_OK | constants.W_OK | constants.X_OK);
-  } catch {
+  } catch (err) {
+    // No mode cures a read-only file system: say so, rather than advise a chmod of a
+    // directory that is 0700 already (an outside probe, stop 52 of 2026-12-07).
+    if ((err as NodeJS.ErrnoException).code === "EROFS") {
+      throw new ConfigError(
+        `${ENV.dataDir}=${dir} is on a read-only file system: certmint writes its database, key-encryption key and lock there; mount it read-write, or point ${ENV.dataDir} at a writable directory`,
+      );
+    }
     throw new ConfigError(
       `${ENV.dataDir}=${dir} must be readable, writable and searchable by uid ${uid ?? "?"} that certmint runs as (it is mode ${modeOf(stats)}); chmod 700 it`,
     );
