@@ -43,12 +43,14 @@ import { callLoggingInterceptor } from "./server/call-logging";
 import { callMetricsInterceptor } from "./server/call-metrics";
 import { DatabaseClockSkew } from "./server/clock-skew";
 import { connectionOptions, limitConnections, type OpenSessions } from "./server/connection-limits";
+import { refuseOtherContentTypes } from "./server/content-types";
 import { CredentialFreeCalls } from "./server/credential-free-calls";
 import { DatabaseProbe } from "./server/database-health";
 import { DrainDelay } from "./server/drain";
 import { fileDescriptorLimit, fitConnectionsToFdLimit } from "./server/fd-budget";
 import { installFramedResponses } from "./server/framed-responses";
 import { installGrpcLogger } from "./server/grpc-logger";
+import { installGrpcTimeouts } from "./server/grpc-timeouts";
 import { HealthReporter } from "./server/health";
 import { installInflatedRequests } from "./server/inflated-requests";
 import type { CertmintMetrics } from "./server/metrics";
@@ -199,6 +201,8 @@ export async function startCertmint(
   installFramedResponses();
   // grpc-js's own refusals of malformed calls as INVALID_ARGUMENT, not INTERNAL (transport-statuses.ts).
   installTransportStatuses();
+  // grpc-timeout read strictly, and a deadline weeks ahead kept whole (grpc-timeouts.ts).
+  installGrpcTimeouts();
   // Compressed requests inflated within the request-bytes budget (inflated-requests.ts).
   installInflatedRequests();
   // grpc-js's own lines as JSON through the logger, with no header value (grpc-logger.ts).
@@ -230,6 +234,7 @@ export async function startCertmint(
   // Health and reflection need no credential: a rate per client address instead.
   const credentialFree = new CredentialFreeCalls(logger);
   const openCalls = limitOpenCalls(server, config.connections.maxOpenCalls, logger, credentialFree);
+  refuseOtherContentTypes(server); // gRPC-Web and the like: HTTP 415 (content-types.ts).
   // A method the server does not have: UNIMPLEMENTED with an ErrorInfo, logged and counted.
   const unknownAnswered = answerUnknownMethods(server, (path, peer) => {
     logger.info(

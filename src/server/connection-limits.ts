@@ -154,6 +154,7 @@ function guard(http2Server: Http2Server, limits: ConnectionLimits, logger: Logge
     });
   });
   http2Server.on("session", limitResets(logger));
+  http2Server.on("session", limitIdlePings(logger));
   http2Server.on("session", (session: Http2Session) => {
     const key = session.socket ? peerKey(session.socket) : undefined;
     if (key === undefined) return;
@@ -182,28 +183,86 @@ const RESETS_PER_SECOND = 33;
 
 /** The "session" listener that closes a session resetting streams past RESET_BURST. */
 function limitResets(logger: Logger): (session: Http2Session) => void {
-  let warnedAt = Number.NEGATIVE_INFINITY;
+  const warn = warningOnceAMinute(logger);
   return (session) => {
-    let tokens = RESET_BURST;
-    let at = performance.now();
+    const reset = allowance(RESET_BURST, RESETS_PER_SECOND);
     session.on("stream", (stream: ServerHttp2Stream) => {
       stream.once("close", () => {
-        if (!stream.rstCode || session.destroyed) return;
-        const now = performance.now();
-        tokens = Math.min(RESET_BURST, tokens + ((now - at) / 1000) * RESETS_PER_SECOND);
-        at = now;
-        tokens -= 1;
-        if (tokens >= 0) return;
+        if (!stream.rstCode || session.destroyed || reset()) return;
         session.goaway(constants.NGHTTP2_ENHANCE_YOUR_CALM);
         session.destroy();
-        if (now - warnedAt >= 60_000) {
-          warnedAt = now;
-          logger.warn(
-            { address: session.socket?.remoteAddress, resetBurst: RESET_BURST },
-            "a gRPC connection reset streams faster than calls are made (HTTP/2 rapid reset): closed",
-          );
-        }
+        warn(
+          { address: session.socket?.remoteAddress, resetBurst: RESET_BURST },
+          "a gRPC connection reset streams faster than calls are made (HTTP/2 rapid reset): closed",
+        );
       });
+    });
+  };
+}
+
+/** `burst` events at once, refilled at `perSecond`: the function is false once they are spent. */
+function allowance(burst: number, perSecond: number): () => boolean {
+  let tokens = burst;
+  let at = performance.now();
+  return () => {
+    const now = performance.now();
+    tokens = Math.min(burst, tokens + ((now - at) / 1000) * perSecond) - 1;
+    at = now;
+    return tokens >= 0;
+  };
+}
+
+/** A warning logged at most once a minute, so that a flood of offenders writes few lines. */
+function warningOnceAMinute(logger: Logger): (fields: object, message: string) => void {
+  let warnedAt = Number.NEGATIVE_INFINITY;
+  return (fields, message) => {
+    const now = performance.now();
+    if (now - warnedAt < 60_000) return;
+    warnedAt = now;
+    logger.warn(fields, message);
+  };
+}
+
+/**
+ * PINGs one connection with no call open may send at once, and refilled per second. gRPC
+ * servers allow a client one ping per 5 minutes without calls, and answer more a GOAWAY
+ * ENHANCE_YOUR_CALM "too_many_pings" (gRPC doc/keepalive.md; grpc-go, grpc-core); grpc-js 1.14.7
+ * has no such policy, and nghttp2 only bounds acknowledgements left unread, so a client with no
+ * credential had 5,000 PINGs paced to their acknowledgements answered (an outside probe of stop
+ * 52 of 2026-12-07, TRANSPORT F5). The bound here is far looser than gRPC's, so that no client's
+ * keepalive meets it (grpc-go's shortest is 10 s); pings while a call is open are not counted
+ * (a client's BDP pings follow the data it receives). The debug data "too_many_pings" makes
+ * gRPC clients double their keepalive time.
+ */
+const IDLE_PING_BURST = 100;
+const IDLE_PINGS_PER_SECOND = 1;
+
+/** The "session" listener that closes a session pinging past IDLE_PING_BURST with no call. */
+function limitIdlePings(logger: Logger): (session: Http2Session) => void {
+  const warn = warningOnceAMinute(logger);
+  return (session) => {
+    const ping = allowance(IDLE_PING_BURST, IDLE_PINGS_PER_SECOND);
+    let open = 0;
+    let lastStreamId = 0;
+    session.on("stream", (stream: ServerHttp2Stream) => {
+      open += 1;
+      lastStreamId = Math.max(lastStreamId, stream.id ?? 0);
+      stream.once("close", () => {
+        open -= 1;
+      });
+    });
+    session.on("ping", () => {
+      if (open > 0 || session.destroyed || ping()) return;
+      session.goaway(
+        constants.NGHTTP2_ENHANCE_YOUR_CALM,
+        lastStreamId,
+        Buffer.from("too_many_pings"),
+      );
+      session.destroy();
+      warn(
+        { address: session.socket?.remoteAddress, pingBurst: IDLE_PING_BURST },
+        "a gRPC connection with no call sent PINGs far faster than any keepalive (too_many_pings): closed",
+      );
     });
   };
 }

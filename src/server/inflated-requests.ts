@@ -27,6 +27,17 @@ import { type InflationBudget, inflationBudgetOf } from "./request-bytes";
 export const INFLATION_REFUSED =
   "Received message that decompresses beyond the request-bytes budget";
 
+/**
+ * The details of a message whose Compressed-Flag does not fit the call, recognised by
+ * transport-statuses.ts: PROTOCOL-HTTP2.md allows a flag of 0 or 1, and "If the
+ * Message-Encoding header is omitted then the Compressed-Flag must be 0" (identity is no
+ * compression either). grpc-js read both as uncompressed bytes (server-interceptors.js
+ * decompressAndMaybePush; an outside probe of stop 52, TRANSPORT F3); grpc-go refuses them.
+ */
+export const COMPRESSED_WITHOUT_ENCODING =
+  "Received message flagged compressed without a grpc-encoding";
+export const COMPRESSED_FLAG_INVALID = "Received message with a Compressed-Flag other than 0 or 1";
+
 interface GrpcServerCall {
   stream?: ServerHttp2Stream;
   maxReceiveMessageSize: number;
@@ -50,6 +61,14 @@ export function installInflatedRequests(): boolean {
     message: Buffer,
     encoding: string,
   ): unknown {
+    // grpc-js passes the encoding of the call when the flag is 1, and identity for any other.
+    const flag = message[0];
+    if (flag !== 0 && flag !== 1) {
+      return Promise.reject({ code: status.INTERNAL, details: COMPRESSED_FLAG_INVALID });
+    }
+    if (flag === 1 && encoding === "identity") {
+      return Promise.reject({ code: status.INTERNAL, details: COMPRESSED_WITHOUT_ENCODING });
+    }
     const budget = inflationBudgetOf(this.stream);
     if ((encoding !== "gzip" && encoding !== "deflate") || !budget) {
       return original.call(this, message, encoding);

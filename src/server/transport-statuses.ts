@@ -4,6 +4,8 @@
  * Before a handler runs, grpc-js refuses some bad input on its own, with codes that blame the
  * server or the method (found by an outside probe, 2026-12-05):
  *  - a compressed message that does not decompress: INTERNAL "Failed to decompress message";
+ *  - a message flagged compressed with no encoding, or with a flag other than 0 and 1
+ *    (inflated-requests.ts refuses them INTERNAL, as the gRPC spec has it; stop 52);
  *  - a `grpc-timeout` header that is not one: INTERNAL "Invalid grpc-timeout value ...";
  *  - request bytes that are not the method's message (Health, Reflection: services without
  *    certmint's own request check): INTERNAL "Error deserializing request";
@@ -27,7 +29,11 @@ import { Metadata, status } from "@grpc/grpc-js";
 import { toServiceError } from "../api/errors";
 import { CertmintError, invalidArgument } from "../errors";
 import { grpcServerCallClass } from "./grpc-internals";
-import { INFLATION_REFUSED } from "./inflated-requests";
+import {
+  COMPRESSED_FLAG_INVALID,
+  COMPRESSED_WITHOUT_ENCODING,
+  INFLATION_REFUSED,
+} from "./inflated-requests";
 
 interface StatusObject {
   code: number;
@@ -53,6 +59,14 @@ export function clientStatusFor(
       return refuse(
         "REQUEST_MALFORMED",
         `the request message to ${method} does not decompress with its grpc-encoding; send it uncompressed, or compressed whole`,
+      );
+    }
+    if (s.details === COMPRESSED_WITHOUT_ENCODING || s.details === COMPRESSED_FLAG_INVALID) {
+      return refuse(
+        "REQUEST_MALFORMED",
+        s.details === COMPRESSED_FLAG_INVALID
+          ? `the request message to ${method} has a Compressed-Flag other than 0 (uncompressed) or 1 (compressed with the call's grpc-encoding)`
+          : `the request message to ${method} is flagged compressed, but the call's grpc-encoding is absent or identity; flag it 0, or name its encoding (gzip, deflate)`,
       );
     }
     const timeout = /^Invalid grpc-timeout value "(.*)"$/s.exec(s.details);

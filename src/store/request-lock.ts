@@ -25,6 +25,13 @@ export function requestLockKey(requestId: string): number {
   return Number.parseInt(requestId.replace(/-/g, "").slice(-8), 16) | 0;
 }
 
+/**
+ * lock_timeout's largest value: an int of milliseconds (24.8 days). A wait bounded by a deadline
+ * further ahead (gRPC allows 8 digits of hours) was refused by PostgreSQL as "outside the valid
+ * range"; it waits this long at most instead, then is "busy" like any other wait that ran out.
+ */
+const MAX_LOCK_TIMEOUT_MS = 2_147_483_647;
+
 /** PostgreSQL's lock_not_available: lock_timeout ran out. */
 const LOCK_NOT_AVAILABLE = "55P03";
 
@@ -75,7 +82,7 @@ export async function withRequestLock<T>(
         // Another call holds it: wait, bounded, then read the status it left (a new statement,
         // so a new snapshot that sees its commit).
         await connection.execute("select set_config('lock_timeout', ?, true)", [
-          `${Math.max(1, Math.ceil(waitMs))}ms`,
+          `${Math.min(MAX_LOCK_TIMEOUT_MS, Math.max(1, Math.ceil(waitMs)))}ms`,
         ]);
         try {
           await connection.execute("select pg_advisory_xact_lock(?::int4, ?::int4)", [

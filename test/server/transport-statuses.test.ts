@@ -93,6 +93,25 @@ describe("grpc-js's own refusals of malformed calls", () => {
     expect(a.message).toContain("does not decompress");
   });
 
+  it("a message flagged compressed with no encoding, or identity: INVALID_ARGUMENT REQUEST_MALFORMED", async () => {
+    // PROTOCOL-HTTP2.md: with no Message-Encoding the Compressed-Flag must be 0. Until stop 52
+    // the bytes were read as uncompressed and answered (inflated-requests.ts).
+    const encodings: Array<Record<string, string>> = [{}, { "grpc-encoding": "identity" }];
+    for (const headers of encodings) {
+      const a = await send("/grpc.health.v1.Health/Check", [frame(Buffer.alloc(0), true)], headers);
+      expect(a).toMatchObject({ status: 3, reason: "REQUEST_MALFORMED" });
+      expect(a.message).toContain("flagged compressed");
+    }
+  });
+
+  it("a Compressed-Flag other than 0 or 1: INVALID_ARGUMENT REQUEST_MALFORMED", async () => {
+    const message = frame(Buffer.alloc(0));
+    message[0] = 2;
+    const a = await send("/grpc.health.v1.Health/Check", [message]);
+    expect(a).toMatchObject({ status: 3, reason: "REQUEST_MALFORMED" });
+    expect(a.message).toContain("Compressed-Flag other than 0");
+  });
+
   it("a grpc-timeout that is not one: INVALID_ARGUMENT GRPC_TIMEOUT_INVALID", async () => {
     const a = await send("/grpc.health.v1.Health/Check", [frame(Buffer.alloc(0))], {
       "grpc-timeout": "abc",

@@ -17,6 +17,7 @@ import { requestLockKey } from "../../src/store/request-lock";
 import { StatementBatches } from "../../src/store/statement-batches";
 import { createStore } from "../../src/store/store";
 import { createTestDatabase, type TestDatabase } from "../support/postgres";
+import { waitFor } from "../support/wait";
 
 /**
  * The hot path's hand-written statements (src/store/repositories/issuance.ts) take their table
@@ -121,6 +122,25 @@ describe("the issuance repository writes what the ORM reads", () => {
     expect(found.ca).toBeNull();
   });
 
+  /** Holds the request's lock until `release`; `done` is withRequestLock's outcome then. */
+  const holdRequestLock = async (id: string) => {
+    let release!: () => void;
+    const holding = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let held!: () => void;
+    const taken = new Promise<void>((resolve) => {
+      held = resolve;
+    });
+    const done = store.issuance.withRequestLock(id, 1000, async () => {
+      held();
+      await holding;
+      return "held";
+    });
+    await taken;
+    return { release, done };
+  };
+
   it("two requests created in the same millisecond take separate locks", async () => {
     // Row ids are UUIDv7 (newRowId): their first 48 bits are the creation time.
     const at = Date.now();
@@ -130,24 +150,35 @@ describe("the issuance repository writes what the ORM reads", () => {
     expect(await store.issuance.recordRequest(a)).toBe(true);
     expect(await store.issuance.recordRequest(b)).toBe(true);
     // While a's lock is held, b's is free at once: not "busy" after a 50 ms wait.
-    let release!: () => void;
-    const holding = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    let held!: () => void;
-    const taken = new Promise<void>((resolve) => {
-      held = resolve;
-    });
-    const first = store.issuance.withRequestLock(a.id, 1000, async () => {
-      held();
-      await holding;
-      return "a";
-    });
-    await taken;
+    const first = await holdRequestLock(a.id);
     const second = await store.issuance.withRequestLock(b.id, 50, async () => "b");
-    release();
-    expect(await first).toBe("a");
+    first.release();
+    expect(await first.done).toBe("held");
     expect(second).toBe("b");
+  });
+
+  it("a wait for a request's lock bounded by a deadline weeks ahead waits, not refused by lock_timeout's range", async () => {
+    // A grpc-timeout may be 8 digits of hours (src/server/grpc-timeouts.ts); lock_timeout is an
+    // int of milliseconds, so 30 days was refused "outside the valid range" until stop 52.
+    const a = request();
+    expect(await store.issuance.recordRequest(a)).toBe(true);
+    const first = await holdRequestLock(a.id);
+    const second = store.issuance.withRequestLock(a.id, 30 * 86_400_000, async () => "second");
+    let settled = false;
+    second.then(
+      () => (settled = true),
+      () => (settled = true),
+    );
+    await waitFor("the second call waiting for the request's lock, or failing", async () => {
+      if (settled) return true;
+      const rows = await db.query(
+        "select 1 from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and query like '%pg_advisory_xact_lock(%'",
+      );
+      return rows.length > 0;
+    });
+    first.release();
+    expect(await first.done).toBe("held");
+    expect(await second).toBe("second");
   });
 
   it("stores a certificate under the request's lock, and marks a request FAILED", async () => {
