@@ -167,6 +167,20 @@ function subtreeIpText(octets: Buffer): string {
   return `${formatIp({ version: ip.version, value: ip.value & expected })}/${prefix}`;
 }
 
+/**
+ * A dNSName, URI or rfc822Name subtree as read from a certificate: host names in lower case (DNS
+ * is case-insensitive), the local part of a mailbox as written: validators compare it exactly
+ * (RFC 5280 4.2.1.10; OpenSSL, Go), as emailWithin does. Until stop 52 of 2026-12-07 the whole
+ * mailbox was lower-cased here, so under a CA permitting "Alice@example.com" certmint signed
+ * "alice@example.com", which `openssl verify` rejects, and refused the permitted spelling (an
+ * outside probe, POLICY F1).
+ */
+function subtreeText(kind: Kind, text: string): string {
+  const at = kind === "email" ? text.lastIndexOf("@") : -1;
+  if (at < 0) return text.toLowerCase();
+  return `${text.slice(0, at)}@${text.slice(at + 1).toLowerCase()}`;
+}
+
 /** Reads the extension value of a CA certificate. Name types other than the four are skipped. */
 export function readNameConstraints(value: Asn1): NameConstraints {
   const nc: NameConstraints = { permitted: emptySubtrees(), excluded: emptySubtrees() };
@@ -183,7 +197,7 @@ export function readNameConstraints(value: Asn1): NameConstraints {
       if (!kind) continue; // directoryName, otherName...: not names certmint issues
       const octets = Buffer.from(base.value, "latin1");
       target[kind].push(
-        kind === "ip" ? subtreeIpText(octets) : octets.toString("latin1").toLowerCase(),
+        kind === "ip" ? subtreeIpText(octets) : subtreeText(kind, octets.toString("latin1")),
       );
     }
   }

@@ -86,6 +86,13 @@ export interface OcspCertId {
   serialHex: string;
   /** The CertID as the client encoded it: echoed in the response (RFC 6960 4.2.1). */
   node: Asn1;
+  /**
+   * Its DER bytes (latin1): a cached response may answer only a request with the very same
+   * CertID, since it echoes it. Until stop 52 of 2026-12-07 the cache was keyed by hash name
+   * and serial, so one request with another encoding of the same CertID set the CertID every
+   * client got back for a minute (an outside probe, REVOCATION F1).
+   */
+  encoded: string;
 }
 
 export interface OcspRequest {
@@ -149,8 +156,17 @@ export function parseOcspRequest(der: Uint8Array): OcspRequest {
 
 function readCertId(node: Asn1 | undefined): OcspCertId {
   const [algorithm, nameHash, keyHash, serial] = children(node, "CertID");
-  const hash = HASHES[readOid(children(algorithm, "hashAlgorithm")[0], "hashAlgorithm")];
+  const [algorithmOid, ...parameters] = children(algorithm, "hashAlgorithm");
+  const hash = HASHES[readOid(algorithmOid, "hashAlgorithm")];
   if (!hash) throw malformed("unsupported CertID hash algorithm");
+  // The SHA family takes no parameters: absent, or NULL as older encoders write (RFC 5754 2).
+  // Anything else would be echoed back to the client as it came.
+  if (
+    parameters.length > 1 ||
+    (parameters.length === 1 && !isTag(parameters[0], Class.UNIVERSAL, Type.NULL))
+  ) {
+    throw malformed("the CertID hash algorithm takes no parameters (absent or NULL)");
+  }
   const serialBytes = readIntegerBytes(serial, "serialNumber");
   // A longer serial cannot name a certificate any conforming CA issued. It is refused here, as
   // a malformed request (RFC 6960 2.3 malformedRequest), like every other CertID the parser
@@ -171,6 +187,7 @@ function readCertId(node: Asn1 | undefined): OcspCertId {
     ),
     serialHex: serialToHex(serialBytes),
     node: node!,
+    encoded: toDer(node!).toString("latin1"),
   };
 }
 

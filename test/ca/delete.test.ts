@@ -97,10 +97,16 @@ describe("DeleteCertificateAuthority", () => {
       }),
     );
     await h.db.query("delete from certificate_profile where slug = 'busy-web'");
-    await call(h.authorities, "deleteCertificateAuthority", {
-      certificateAuthority: "busy-child",
-      etag: "",
-    });
+    // An intermediate in force is not deleted: nothing could revoke it then (stop 52).
+    const child = await expectRpcError(
+      call(h.authorities, "deleteCertificateAuthority", {
+        certificateAuthority: "busy-child",
+        etag: "",
+      }),
+    );
+    expect(child).toMatchObject({ code: status.FAILED_PRECONDITION, reason: "CA_NOT_REVOKED" });
+    // Gone from under the root as if it had expired and been deleted: the root's own blocker.
+    await h.db.query("delete from certificate_authority where slug = 'busy-child'");
     const still = await expectRpcError(
       call(h.authorities, "deleteCertificateAuthority", {
         certificateAuthority: "busy-root",

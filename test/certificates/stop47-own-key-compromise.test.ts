@@ -298,9 +298,13 @@ describe("a keyCompromise after its CA's revocation: OCSP, CRL, Get, List and th
       reason: "Superseded",
       revokedAt: wholeSeconds(caRevokedAt),
     });
-    // The row keeps its hold; the revoked CA's CRL lists only what was revoked (not plain).
+    // The row keeps its hold. The revoked CA's CRL lists every certificate it signed, plain
+    // ones with the CA's reason and time, as OCSP answers them (stop 52, REVOCATION F2).
     expect((await row(leaf.held!.id)).revocation_reason).toBe("CERTIFICATE_HOLD");
-    expect(crl.has(await serialOf(leaf.plain!.id))).toBe(false);
+    expect(crl.get(await serialOf(leaf.plain!.id))).toEqual({
+      reason: "Superseded",
+      revokedAt: wholeSeconds(caRevokedAt),
+    });
     expect((await get(leaf.plain!.id)).status).toBe(S.CERTIFICATE_STATUS_ISSUER_REVOKED);
   });
 

@@ -1,8 +1,20 @@
 import { failedPrecondition } from "../../errors";
-import { buildCrl, type EncodedRevokedEntries, wholeSeconds } from "../../signer";
+import {
+  buildCrl,
+  type RevokedEntry as CrlRevokedEntry,
+  type EncodedRevokedEntries,
+  type OcspCertStatus,
+  wholeSeconds,
+} from "../../signer";
 import { resolveRef } from "../common/refs";
 import type { IssuanceObserver } from "../observer";
-import type { CaRepository, CertificateRepository, RevokedEntry, StoreWith } from "../repositories";
+import type {
+  CaRepository,
+  CertificateRepository,
+  RevokedEntry,
+  SerialStatus,
+  StoreWith,
+} from "../repositories";
 import type { CaKeyring } from "./keyring";
 import { caIssuer, caPathEnd } from "./load";
 import { underRevokedCa } from "./ocsp";
@@ -31,10 +43,10 @@ export interface SignedCrl {
 
 /** What a CRL is read from: its number and dates, then its entries (in one transaction). */
 export interface CrlStore {
-  cas: Pick<CaRepository, "find" | "nextCrl" | "revokedChildren">;
+  cas: Pick<CaRepository, "find" | "nextCrl" | "revokedChildren" | "childrenListed">;
   certificates: Pick<
     CertificateRepository,
-    "revokedIssuedBy" | "revokedEntriesDer" | "statusesIssuedBy"
+    "revokedIssuedBy" | "issuedByRevokedCa" | "revokedEntriesDer" | "statusesIssuedBy"
   >;
 }
 
@@ -243,31 +255,48 @@ export async function currentCrl(deps: CrlDeps, ref: string): Promise<SignedCrl>
     const listedAfter = expiredEntriesKeptFrom(dates.thisUpdate, deps.crlValiditySeconds);
     const current = (await tx.cas.find({ id: ca.id })) ?? ca;
     const revokedCa = await revokedAbove(tx.cas, current);
-    const subordinates = await tx.cas.revokedChildren(ca.id, listedAfter);
+    // Under a revoked CA every certificate it signed is listed, revoked itself or not: OCSP
+    // answers each one revoked (underRevokedCa), and a relying party that checks only the
+    // leaf's CRL (openssl verify -crl_check) must not accept what the responder calls revoked.
+    // Until stop 52 of 2026-12-07 only rows revoked themselves were listed (an outside probe,
+    // REVOCATION F2).
+    const subordinates: SerialStatus[] = revokedCa
+      ? await tx.cas.childrenListed(ca.id, listedAfter)
+      : await tx.cas.revokedChildren(ca.id, listedAfter);
     const encoded = revokedCa
       ? undefined
-      : await encodedLeaves(tx, ca.id, listedAfter, subordinates);
-    const leaves = encoded ? [] : await tx.certificates.revokedIssuedBy(ca.id, listedAfter);
+      : await encodedLeaves(tx, ca.id, listedAfter, subordinates as RevokedEntry[]);
+    const leaves: SerialStatus[] = encoded
+      ? []
+      : revokedCa
+        ? await tx.certificates.issuedByRevokedCa(ca.id, listedAfter)
+        : await tx.certificates.revokedIssuedBy(ca.id, listedAfter);
     return { slot, dates, subordinates, encoded, leaves, revokedCa };
   });
   const { slot, subordinates, encoded, leaves, revokedCa } = read;
   const { crlNumber, previousThisUpdate } = slot;
   const { thisUpdate, nextUpdate, endsWithCa, redated } = read.dates;
-  const entry = (c: RevokedEntry) => {
-    const own = {
-      kind: "revoked" as const,
-      revokedAt: c.revokedAt,
-      reason: c.revocationReason ?? ("UNSPECIFIED" as const),
-    };
+  const entry = (c: SerialStatus) => {
+    const own: OcspCertStatus = c.revokedAt
+      ? { kind: "revoked", revokedAt: c.revokedAt, reason: c.revocationReason ?? "UNSPECIFIED" }
+      : { kind: "good" };
     const [listed] = revokedCa ? underRevokedCa([own], revokedCa) : [own];
-    // underRevokedCa answers `revoked` for a revoked certificate, always.
-    const answered = listed?.kind === "revoked" ? listed : own;
-    return { serial: c.serialNumber, revokedAt: answered.revokedAt, reason: answered.reason };
+    // underRevokedCa answers `revoked` for every certificate under a revoked CA, and without
+    // one only revoked rows were read: `good` is not reached.
+    if (listed?.kind !== "revoked") return undefined;
+    return { serial: c.serialNumber, revokedAt: listed.revokedAt, reason: listed.reason };
   };
-  // Leaves in the store's order, then the revoked subordinate CAs: RFC 5280 5.1.2.6 sets no
-  // order, and sorting 10^5 entries only held the event loop.
-  const revoked = leaves.map(entry);
-  for (const s of subordinates) revoked.push(entry(s));
+  // Leaves in the store's order, then the subordinate CAs: RFC 5280 5.1.2.6 sets no order, and
+  // sorting 10^5 entries only held the event loop.
+  const revoked: CrlRevokedEntry[] = [];
+  for (const c of leaves) {
+    const e = entry(c);
+    if (e) revoked.push(e);
+  }
+  for (const c of subordinates) {
+    const e = entry(c);
+    if (e) revoked.push(e);
+  }
   const { der } = await buildCrl({
     issuer: caIssuer(deps, ca),
     signatureAlgorithm: ca.signatureAlgorithm,

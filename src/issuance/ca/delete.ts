@@ -67,6 +67,7 @@ export async function deleteCa(
       const blockers = blockersOf(ca.slug, profiles, children, issued, bound);
       if (blockers.length > 0) throw inUse(ca.slug, blockers);
       refuseWhileListed(ca, deps.now());
+      refuseWhileRevocable(ca, deps.now());
       if (!(await tx.cas.delete(ca.id, ca.version))) {
         throw concurrentUpdate(`certificate authority "${ca.slug}"`);
       }
@@ -106,6 +107,32 @@ function refuseWhileListed(ca: CertificateAuthority, now: Date): void {
           type: "CA_STATUS",
           subject: `certificate_authorities/${ca.slug}`,
           description: `revoked at ${ca.revokedAt.toISOString()}, listed until ${notAfter.toISOString()}`,
+        },
+      ],
+    },
+  );
+}
+
+/**
+ * An intermediate certmint signed (a parent in certmint) whose certificate has not expired, and
+ * is not revoked, is answered `good` by its parent's OCSP and absent from its CRLs only while
+ * its row is there: deleted, it would be answered `unknown`, and nothing certmint publishes could
+ * ever revoke it, though its certificate stays valid for years and its key may have been copied.
+ * So it is revoked first (then kept listed until it expires: refuseWhileListed). Until stop 52 of
+ * 2026-12-07 it could be deleted (an outside probe, REVOCATION F3).
+ */
+function refuseWhileRevocable(ca: CertificateAuthority, now: Date): void {
+  const notAfter = ca.notAfter;
+  if (!ca.parentId || ca.revokedAt || !notAfter || notAfter.getTime() <= now.getTime()) return;
+  throw failedPrecondition(
+    "CA_NOT_REVOKED",
+    `certificate authority "${ca.slug}" was signed by another certmint CA and its certificate is valid until ${notAfter.toISOString()}; deleted, it could never be revoked: revoke it (RevokeCertificateAuthority), and delete it once its certificate has expired`,
+    {
+      preconditions: [
+        {
+          type: "CA_STATUS",
+          subject: `certificate_authorities/${ca.slug}`,
+          description: `not revoked, valid until ${notAfter.toISOString()}`,
         },
       ],
     },

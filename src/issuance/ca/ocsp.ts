@@ -178,7 +178,8 @@ export class OcspResponder {
     // A CA past its end (as a signing here found it): refused before the cache, the client's
     // signing budget or a place in line; the first request after the end finds it in sign().
     if (caEnded(this.ends.get(caId), this.deps.now())) return this.ended(caId);
-    const key = request.certIds.map((c) => `${c.hash}:${c.serialHex}`).join(",");
+    // The CertIDs as encoded: the answer echoes them (OcspCertId.encoded).
+    const key = request.certIds.map((c) => c.encoded).join(",");
     if (!request.nonce) {
       const cache = await this.currentCache(caId);
       const hit = cache?.responses.get(key);

@@ -255,8 +255,13 @@ export async function revokeCertificateRow(
     after = { revokedAt: before.revokedAt, revocationReason: reason };
   } else if (
     // Only with the key blocked: an ACME account's keyCompromise proves no hold of the key.
-    named &&
+    // The certificate named, and every other certificate of the key revoked before for a
+    // weaker reason (superseded, ...): the key is compromised in each of them, at its own
+    // revocation's time, as Mozilla's root store policy (6.1.1) asks of a CA that learns of
+    // it. Until stop 52 of 2026-12-07 only the one named changed (an outside probe,
+    // REVOCATION F4).
     r.blocking &&
+    reason === "KEY_COMPROMISE" &&
     (await tx.certificates.markKeyCompromised(c.id))
   ) {
     after = { revokedAt: before.revokedAt, revocationReason: "KEY_COMPROMISE" };

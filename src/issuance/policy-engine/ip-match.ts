@@ -59,7 +59,15 @@ export function parseRequestedIp(input: string): Parsed<IpAddress> {
   if ((a.version === 6 && a.value === 0n) || v4 === V4_UNSPECIFIED) {
     return fail("is an unspecified address (0.0.0.0 or ::), which is never certified");
   }
-  if (v4 === V4_BROADCAST) {
+  // The broadcast address in any layout the form may carry: the local-use NAT64 prefix
+  // 64:ff9b:1::/48 (RFC 8215) has four, as the allow and deny rules read it
+  // (embeddedIpv4Candidates). Until stop 52 of 2026-12-07 only its /48 layout was read here,
+  // so 64:ff9b:1:abcd::ffff:ffff (255.255.255.255 in the usual /96 layout) was signed (an
+  // outside probe, POLICY F2). Not so for 0.0.0.0: the zero bits that read as 0.0.0.0 in one
+  // layout are the padding of another (64:ff9b:1:a01:2:300:: is 10.1.2.3 in the /48 layout),
+  // and the rules judge every layout's address anyway.
+  const v4s = a.version === 4 ? [a.value] : embeddedIpv4Candidates(a);
+  if (v4s.includes(V4_BROADCAST)) {
     return fail("is the limited broadcast address 255.255.255.255, which is never certified");
   }
   return parsed;

@@ -30,6 +30,26 @@ const SPACES = /\s+/gu;
 /** White space (any: U+00A0 and U+3000 too) at the start or the end of a value. */
 const EDGE_SPACE = /^\s|\s$/u;
 
+/**
+ * The scripts whose letters look alike (UTS #39 confusables: Latin "E", Cyrillic "Е", Greek
+ * "Ε"). A word with letters of two of them reads as a word of one: "Еvil Corp" with a
+ * Cyrillic Е passed a denied "*Evil Corp*", which compares folded text (an outside probe, stop
+ * 52 of 2026-12-07, POLICY F3). A value may still hold words of different scripts ("ООО Ромашка
+ * (Romashka LLC)"); one word may not mix them (UTS #39 5.1's single-script restriction, per word).
+ */
+const LOOK_ALIKE_SCRIPTS = [/\p{Script=Latin}/u, /\p{Script=Cyrillic}/u, /\p{Script=Greek}/u];
+const WORD_SEPARATORS = /[^\p{L}\p{M}\p{N}]+/u;
+
+/** The first word of `value` with letters of more than one look-alike script, if any. */
+export function mixedScriptWord(value: string): string | undefined {
+  for (const word of value.split(WORD_SEPARATORS)) {
+    let scripts = 0;
+    for (const script of LOOK_ALIKE_SCRIPTS) if (script.test(word)) scripts++;
+    if (scripts > 1) return word;
+  }
+  return undefined;
+}
+
 /** RFC 5280 Appendix A upper bounds (street and postal code: X.520), in characters. */
 const MAX_LENGTH = SUBJECT_ATTRIBUTE_UPPER_BOUNDS;
 
@@ -60,6 +80,10 @@ export function subjectValueError(type: SubjectAttribute, value: string): string
   }
   if (foldValue(value).includes("*")) {
     return "contains '*'; wildcard names belong in DNS SANs under a rule that allows them";
+  }
+  const mixed = mixedScriptWord(value.normalize("NFKC"));
+  if (mixed !== undefined) {
+    return `has a word (${JSON.stringify(mixed.slice(0, 64))}) with Latin, Cyrillic or Greek letters mixed, which reads as another word: write each word in one script`;
   }
   if (type === "COUNTRY" && !/^[A-Za-z]{2}$/.test(value)) {
     return "is not a two-letter ISO 3166 country code";

@@ -124,6 +124,11 @@ export interface CaRepository {
   nextCrl(id: string, now: Date): Promise<CrlSlot>;
   /** CAs signed by this one that are revoked and not expired at `now`. */
   revokedChildren(id: string, now: Date): Promise<RevokedEntry[]>;
+  /**
+   * Every CA signed by this one not expired at `now`, revoked or not: what the CRL of a revoked
+   * CA lists (ca/crl.ts), as its OCSP answers every one of them revoked.
+   */
+  childrenListed(id: string, now: Date): Promise<SerialStatus[]>;
   /** The CAs signed by this one whose certificate has one of these serials. */
   childStatuses(id: string, serialNumbers: readonly string[]): Promise<SerialStatus[]>;
   /** Slugs of the CAs signed by this one, by slug. */

@@ -149,8 +149,9 @@ export interface CertificateRepository {
   /**
    * Blocks a key revoked for key compromise (its SubjectPublicKeyInfo's SHA-256): no
    * certificate of it is stored again (Migration20261205000000BlockedKeys). In the revoking
-   * transaction only; returns the key's certificates not revoked yet or on hold, those whose issuance
-   * raced the block included (it waits for them to commit).
+   * transaction only; returns the key's certificates not revoked yet, on hold, or revoked for
+   * another reason than keyCompromise (which becomes theirs), those whose issuance raced the
+   * block included (it waits for them to commit).
    */
   blockKey(spkiSha256: string, certificateId: string, now: Date): Promise<Certificate[]>;
   /** Whether a key was blocked (a plain read, for answers that store no certificate). */
@@ -194,6 +195,11 @@ export interface CertificateRepository {
   forgetPrivateKeys(ids: readonly string[]): Promise<void>;
   /** Certificates of this CA that are revoked and not expired at `now`, soonest expiry first. */
   revokedIssuedBy(caId: string, now: Date): Promise<RevokedEntry[]>;
+  /**
+   * Every certificate of this CA not expired at `now`, revoked or not, soonest expiry first:
+   * what the CRL of a revoked CA lists (ca/crl.ts), as its OCSP answers each one revoked.
+   */
+  issuedByRevokedCa(caId: string, now: Date): Promise<SerialStatus[]>;
   /**
    * revokedIssuedBy's certificates as a CRL's revokedCertificates entries, kept by the store
    * (RFC 5280 5.1.2.6, byte for byte as signer/crl.ts writes them), or null when one of them

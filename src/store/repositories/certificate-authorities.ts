@@ -208,6 +208,19 @@ export class OrmCaRepository implements CaRepository {
     }));
   }
 
+  async childrenListed(id: string, now: Date): Promise<SerialStatus[]> {
+    const rows = await this.em().find(
+      E,
+      { parentId: id, notAfter: { $gt: now } },
+      { fields: ["serialNumber", "revokedAt", "revocationReason"], orderBy: { notAfter: "asc" } },
+    );
+    return rows.map((r) => ({
+      serialNumber: r.serialNumber!,
+      revokedAt: r.revokedAt ?? null,
+      revocationReason: r.revocationReason ?? null,
+    }));
+  }
+
   async childStatuses(id: string, serialNumbers: readonly string[]): Promise<SerialStatus[]> {
     if (serialNumbers.length === 0) return [];
     const rows = await this.em().find(

@@ -35,18 +35,24 @@ export const CRL_ENTRIES_SQL = `select "serial_number", extract(epoch from "revo
   from "certificate" where "ca_id" = ? and "revoked_at" is not null and "not_after" > ?
   order by "not_after"`;
 
+/** Every certificate of a revoked CA its CRL lists (issuedByRevokedCa): revoked or not. */
+const ISSUED_BY_REVOKED_CA_SQL = `select "serial_number", extract(epoch from "revoked_at")::float8 as "revoked_epoch", "revocation_reason"
+  from "certificate" where "ca_id" = ? and "not_after" > ?
+  order by "not_after"`;
+
 /** CRL entries read per round trip (revokedIssuedBy): about 5 ms of the event loop each. */
 const CRL_ENTRIES_PER_FETCH = 5_000;
 
 interface CrlEntryRow {
   serial_number: string;
-  revoked_epoch: number;
+  /** null only in ISSUED_BY_REVOKED_CA_SQL's rows (certificates not revoked themselves). */
+  revoked_epoch: number | null;
   revocation_reason: string | null;
 }
 
-const crlEntry = (r: CrlEntryRow): RevokedEntry => ({
+const crlEntry = (r: CrlEntryRow): SerialStatus => ({
   serialNumber: r.serial_number,
-  revokedAt: new Date(r.revoked_epoch * 1000),
+  revokedAt: r.revoked_epoch === null ? null : new Date(r.revoked_epoch * 1000),
   revocationReason: r.revocation_reason as RevocationReason | null,
 });
 
@@ -229,7 +235,7 @@ export class OrmCertificateRepository implements CertificateRepository {
     );
     const rows = await run(
       `select "id" from "certificate" where "certmint_key_prefix"("spki_sha256") = "certmint_key_prefix"(?)
-         and "spki_sha256" = ? and ("revoked_at" is null or "revocation_reason" = 'CERTIFICATE_HOLD')`,
+         and "spki_sha256" = ? and ("revoked_at" is null or "revocation_reason" is distinct from 'KEY_COMPROMISE')`,
       [spkiSha256, spkiSha256],
     );
     return this.findByIds(rows.map((r) => r.id as string));
@@ -268,6 +274,15 @@ export class OrmCertificateRepository implements CertificateRepository {
   }
 
   async revokedIssuedBy(caId: string, now: Date): Promise<RevokedEntry[]> {
+    return (await this.crlRows(CRL_ENTRIES_SQL, caId, now)) as RevokedEntry[];
+  }
+
+  async issuedByRevokedCa(caId: string, now: Date): Promise<SerialStatus[]> {
+    return this.crlRows(ISSUED_BY_REVOKED_CA_SQL, caId, now);
+  }
+
+  /** The rows of `sql` (CRL_ENTRIES_SQL or ISSUED_BY_REVOKED_CA_SQL) for this CA and time. */
+  private async crlRows(sql: string, caId: string, now: Date): Promise<SerialStatus[]> {
     // Plain rows, not entities: a CRL may list 10^5 certificates (issue 14). Served from the
     // index alone (certificate_crl_entries_index); the time as epoch seconds, a float8 that
     // arrives as a number. Read through a cursor, CRL_ENTRIES_PER_FETCH rows per round trip:
@@ -276,23 +291,15 @@ export class OrmCertificateRepository implements CertificateRepository {
     if (this.em().isInTransaction()) {
       const rows = await this.em()
         .getConnection()
-        .execute<CrlEntryRow[]>(
-          CRL_ENTRIES_SQL,
-          [caId, now],
-          "all",
-          this.em().getTransactionContext(),
-        );
+        .execute<CrlEntryRow[]>(sql, [caId, now], "all", this.em().getTransactionContext());
       return rows.map(crlEntry);
     }
     return withConnection(this.em(), async (connection) => {
       // A cursor lives in a transaction: read only, one snapshot for every fetch.
       await connection.command("begin transaction read only");
       try {
-        await connection.execute(`declare crl_entries no scroll cursor for ${CRL_ENTRIES_SQL}`, [
-          caId,
-          now,
-        ]);
-        const entries: RevokedEntry[] = [];
+        await connection.execute(`declare crl_entries no scroll cursor for ${sql}`, [caId, now]);
+        const entries: SerialStatus[] = [];
         for (;;) {
           const rows = await connection.execute<CrlEntryRow[]>(
             `fetch ${CRL_ENTRIES_PER_FETCH} from crl_entries`,
