@@ -33,6 +33,9 @@ CERTBOT_JOSEPY_VERSION := 2.2.0
 PY_GRPCIO := 1.85.3
 PY_PROTOBUF := 5.29.5
 PY_GOOGLEAPIS := 1.70.0
+## grpcio-status: the standard decoding of google.rpc error details (rpc_status.from_call) that
+## the README names; 1.71.2 is the last release that accepts protobuf 5.x (PY_PROTOBUF).
+PY_GRPCIO_STATUS := 1.71.2
 PY_CRYPTOGRAPHY := 50.0.2
 # protoc-gen-mypy (buf.gen.yaml): gen/python's .pyi stubs, with the proto comments as docstrings.
 # 3.7.0 runs on PY_PROTOBUF (4.0.0 and 5.1.0 load only on protobuf 6: their gencode is 6.32);
@@ -84,12 +87,13 @@ $(BIN)/protoc-gen-go-grpc-$(PROTOC_GEN_GO_GRPC_VERSION):
 
 ## Python runtime for the generated Python client, `cryptography` (CSRs, chain and CRL
 ## checks) for the Python client test, and mypy-protobuf's protoc-gen-mypy for `make gen`.
-PY_STAMP := $(VENV)/.stamp-$(PY_GRPCIO)-$(PY_PROTOBUF)-$(PY_GOOGLEAPIS)-$(PY_CRYPTOGRAPHY)-$(PY_MYPY_PROTOBUF)-$(PY_TYPES_PROTOBUF)
+PY_STAMP := $(VENV)/.stamp-$(PY_GRPCIO)-$(PY_PROTOBUF)-$(PY_GOOGLEAPIS)-$(PY_GRPCIO_STATUS)-$(PY_CRYPTOGRAPHY)-$(PY_MYPY_PROTOBUF)-$(PY_TYPES_PROTOBUF)
 python-tools: $(PY_STAMP) ## the Python virtualenv of the client tests and protoc-gen-mypy (.tools/venv)
 $(PY_STAMP):
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install -q --disable-pip-version-check grpcio==$(PY_GRPCIO) \
 	  protobuf==$(PY_PROTOBUF) googleapis-common-protos==$(PY_GOOGLEAPIS) \
+	  grpcio-status==$(PY_GRPCIO_STATUS) \
 	  cryptography==$(PY_CRYPTOGRAPHY) mypy-protobuf==$(PY_MYPY_PROTOBUF) \
 	  types-protobuf==$(PY_TYPES_PROTOBUF)
 	@touch $@
