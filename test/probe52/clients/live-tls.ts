@@ -72,13 +72,13 @@ export async function startLiveTls(prefix: string): Promise<LiveTls> {
     admin,
     clientCommonName,
     env: (name) => ({
-      CERTMINT_ADDR: address,
-      CERTMINT_CA_FILE: serverCa.certFile,
-      CERTMINT_CLIENT_CERT: clientLeaf.certFile,
-      CERTMINT_CLIENT_KEY: clientLeaf.keyFile,
+      ADOPT_ADDR: address,
+      ADOPT_CA_FILE: serverCa.certFile,
+      ADOPT_CLIENT_CERT: clientLeaf.certFile,
+      ADOPT_CLIENT_KEY: clientLeaf.keyFile,
       CERTMINT_TOKEN: live.server.adminToken(),
-      CERTMINT_PROFILE: DUE_PROFILE,
-      CERTMINT_NAME: name,
+      ADOPT_PROFILE: DUE_PROFILE,
+      ADOPT_NAME: name,
     }),
     logLines: () =>
       live.server

@@ -3,8 +3,8 @@
 // object of what it saw; test/probe52/clients/adoption.test.ts copies it outside the repository
 // and runs it against a live server.
 //
-// Environment: CERTMINT_ADDR, CERTMINT_CA_FILE (the server's CA), CERTMINT_CLIENT_CERT and
-// CERTMINT_CLIENT_KEY (for mTLS), CERTMINT_TOKEN, CERTMINT_PROFILE, CERTMINT_NAME.
+// Environment: ADOPT_ADDR, ADOPT_CA_FILE (the server's CA), ADOPT_CLIENT_CERT and
+// ADOPT_CLIENT_KEY (for mTLS), CERTMINT_TOKEN, ADOPT_PROFILE, ADOPT_NAME.
 package main
 
 import (
@@ -35,7 +35,7 @@ func (b bearer) GetRequestMetadata(context.Context, ...string) (map[string]strin
 func (bearer) RequireTransportSecurity() bool { return true }
 
 func dial(withClientCert bool) *grpc.ClientConn {
-	caPem, err := os.ReadFile(os.Getenv("CERTMINT_CA_FILE"))
+	caPem, err := os.ReadFile(os.Getenv("ADOPT_CA_FILE"))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -43,13 +43,13 @@ func dial(withClientCert bool) *grpc.ClientConn {
 	pool.AppendCertsFromPEM(caPem)
 	cfg := &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	if withClientCert {
-		pair, err := tls.LoadX509KeyPair(os.Getenv("CERTMINT_CLIENT_CERT"), os.Getenv("CERTMINT_CLIENT_KEY"))
+		pair, err := tls.LoadX509KeyPair(os.Getenv("ADOPT_CLIENT_CERT"), os.Getenv("ADOPT_CLIENT_KEY"))
 		if err != nil {
 			log.Fatal(err)
 		}
 		cfg.Certificates = []tls.Certificate{pair}
 	}
-	conn, err := grpc.NewClient(os.Getenv("CERTMINT_ADDR"),
+	conn, err := grpc.NewClient(os.Getenv("ADOPT_ADDR"),
 		grpc.WithTransportCredentials(credentials.NewTLS(cfg)),
 		grpc.WithPerRPCCredentials(bearer(os.Getenv("CERTMINT_TOKEN"))))
 	if err != nil {
@@ -62,7 +62,7 @@ func issue(ctx context.Context, c certmintv1.CertificateServiceClient, name stri
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	return c.IssueCertificate(ctx, &certmintv1.IssueCertificateRequest{
-		CertificateProfile: os.Getenv("CERTMINT_PROFILE"),
+		CertificateProfile: os.Getenv("ADOPT_PROFILE"),
 		Source: &certmintv1.IssueCertificateRequest_Attributes{Attributes: &certmintv1.CertificateAttributes{
 			Subject:                 &certmintv1.Subject{CommonName: name},
 			SubjectAlternativeNames: &certmintv1.SubjectAlternativeNames{DnsNames: []string{name}},
@@ -72,7 +72,7 @@ func issue(ctx context.Context, c certmintv1.CertificateServiceClient, name stri
 
 func main() {
 	out := map[string]any{}
-	name := os.Getenv("CERTMINT_NAME")
+	name := os.Getenv("ADOPT_NAME")
 	ctx := context.Background()
 	tlsConn, mtlsConn := dial(false), dial(true)
 	defer tlsConn.Close()
@@ -93,7 +93,7 @@ func main() {
 
 	// A refused call's details, decoded with status.FromError and Status.Details.
 	_, err = certs.IssueCertificate(ctx, &certmintv1.IssueCertificateRequest{
-		CertificateProfile: os.Getenv("CERTMINT_PROFILE"),
+		CertificateProfile: os.Getenv("ADOPT_PROFILE"),
 		KeyUsages:          []certmintv1.KeyUsage{99},
 		ExtendedKeyUsages:  []certmintv1.ExtendedKeyUsage{99},
 	})

@@ -51,18 +51,18 @@ public final class Adopt {
 
   static ManagedChannel channel(boolean withClientCert) throws Exception {
     var creds = TlsChannelCredentials.newBuilder()
-        .trustManager(new File(System.getenv("CERTMINT_CA_FILE")));
+        .trustManager(new File(System.getenv("ADOPT_CA_FILE")));
     if (withClientCert) {
-      creds.keyManager(new File(System.getenv("CERTMINT_CLIENT_CERT")),
-          new File(System.getenv("CERTMINT_CLIENT_KEY")));
+      creds.keyManager(new File(System.getenv("ADOPT_CLIENT_CERT")),
+          new File(System.getenv("ADOPT_CLIENT_KEY")));
     }
     ChannelCredentials built = creds.build();
-    return Grpc.newChannelBuilder(System.getenv("CERTMINT_ADDR"), built).build();
+    return Grpc.newChannelBuilder(System.getenv("ADOPT_ADDR"), built).build();
   }
 
   static IssueCertificateRequest issueRequest(String name) {
     return IssueCertificateRequest.newBuilder()
-        .setCertificateProfile(System.getenv("CERTMINT_PROFILE"))
+        .setCertificateProfile(System.getenv("ADOPT_PROFILE"))
         .setAttributes(CertificateAttributes.newBuilder()
             .setSubject(Subject.newBuilder().setCommonName(name))
             .setSubjectAlternativeNames(SubjectAlternativeNames.newBuilder().addDnsNames(name)))
@@ -81,7 +81,7 @@ public final class Adopt {
 
   public static void main(String[] args) throws Exception {
     Map<String, Object> out = new LinkedHashMap<>();
-    String name = System.getenv("CERTMINT_NAME");
+    String name = System.getenv("ADOPT_NAME");
     ManagedChannel tls = channel(false);
     ManagedChannel mtls = channel(true);
     try {
@@ -99,7 +99,7 @@ public final class Adopt {
 
       try {
         certs.withDeadlineAfter(30, TimeUnit.SECONDS).issueCertificate(IssueCertificateRequest.newBuilder()
-            .setCertificateProfile(System.getenv("CERTMINT_PROFILE"))
+            .setCertificateProfile(System.getenv("ADOPT_PROFILE"))
             .addKeyUsagesValue(99).addExtendedKeyUsagesValue(99).build());
         throw new IllegalStateException("unknown enum values accepted");
       } catch (StatusRuntimeException e) {

@@ -49,25 +49,25 @@ def details(st):
 
 
 def channel(with_client_cert: bool):
-    with open(os.environ["CERTMINT_CA_FILE"], "rb") as f:
+    with open(os.environ["ADOPT_CA_FILE"], "rb") as f:
         ca = f.read()
     key = cert = None
     if with_client_cert:
-        with open(os.environ["CERTMINT_CLIENT_KEY"], "rb") as f:
+        with open(os.environ["ADOPT_CLIENT_KEY"], "rb") as f:
             key = f.read()
-        with open(os.environ["CERTMINT_CLIENT_CERT"], "rb") as f:
+        with open(os.environ["ADOPT_CLIENT_CERT"], "rb") as f:
             cert = f.read()
     creds = grpc.composite_channel_credentials(
         grpc.ssl_channel_credentials(ca, key, cert),
         grpc.access_token_call_credentials(os.environ["CERTMINT_TOKEN"]),
     )
-    return grpc.secure_channel(os.environ["CERTMINT_ADDR"], creds)
+    return grpc.secure_channel(os.environ["ADOPT_ADDR"], creds)
 
 
 def issue(stub, name, metadata=()):
     return stub.IssueCertificate(
         pb.IssueCertificateRequest(
-            certificate_profile=os.environ["CERTMINT_PROFILE"],
+            certificate_profile=os.environ["ADOPT_PROFILE"],
             attributes=pb.CertificateAttributes(
                 subject=common_pb2.Subject(common_name=name),
                 subject_alternative_names=common_pb2.SubjectAlternativeNames(dns_names=[name]),
@@ -80,7 +80,7 @@ def issue(stub, name, metadata=()):
 
 def main():
     out = {}
-    name = os.environ["CERTMINT_NAME"]
+    name = os.environ["ADOPT_NAME"]
     with channel(False) as tls_channel, channel(True) as mtls_channel:
         certs = rpc.CertificateServiceStub(tls_channel)
         issued = issue(certs, f"{name}-tls.example.com")
@@ -91,7 +91,7 @@ def main():
 
         try:
             certs.IssueCertificate(pb.IssueCertificateRequest(
-                certificate_profile=os.environ["CERTMINT_PROFILE"], key_usages=[99], extended_key_usages=[99]),
+                certificate_profile=os.environ["ADOPT_PROFILE"], key_usages=[99], extended_key_usages=[99]),
                 timeout=30)
             sys.exit("an IssueCertificate with unknown enum values was accepted")
         except grpc.RpcError as err:

@@ -32,9 +32,9 @@ const env = (k: string): string => {
 
 function client(withClientCert: boolean): CertificateServiceClient {
   const tls = credentials.createSsl(
-    readFileSync(env("CERTMINT_CA_FILE")),
-    withClientCert ? readFileSync(env("CERTMINT_CLIENT_KEY")) : null,
-    withClientCert ? readFileSync(env("CERTMINT_CLIENT_CERT")) : null,
+    readFileSync(env("ADOPT_CA_FILE")),
+    withClientCert ? readFileSync(env("ADOPT_CLIENT_KEY")) : null,
+    withClientCert ? readFileSync(env("ADOPT_CLIENT_CERT")) : null,
   );
   const bearer = CallCredentials.createFromMetadataGenerator((_params, callback) => {
     const m = new Metadata();
@@ -42,7 +42,7 @@ function client(withClientCert: boolean): CertificateServiceClient {
     callback(null, m);
   });
   return new CertificateServiceClient(
-    env("CERTMINT_ADDR"),
+    env("ADOPT_ADDR"),
     credentials.combineChannelCredentials(tls, bearer),
   );
 }
@@ -53,7 +53,7 @@ function issue(c: CertificateServiceClient, name: string, metadata = new Metadat
   return new Promise<IssueCertificateResponse>((resolve, reject) =>
     c.issueCertificate(
       IssueCertificateRequest.fromPartial({
-        certificateProfile: env("CERTMINT_PROFILE"),
+        certificateProfile: env("ADOPT_PROFILE"),
         source: {
           $case: "attributes",
           value: { subject: { commonName: name }, subjectAlternativeNames: { dnsNames: [name] } },
@@ -88,7 +88,7 @@ async function refusal(call: (cb: (err: ServiceError | null) => void) => void) {
 
 async function main() {
   const out: Record<string, unknown> = {};
-  const name = env("CERTMINT_NAME");
+  const name = env("ADOPT_NAME");
   const certs = client(false);
   const mtls = client(true);
   const issued = await issue(certs, `${name}-tls.example.com`);
@@ -102,7 +102,7 @@ async function main() {
   const bad = await refusal((cb) =>
     certs.issueCertificate(
       IssueCertificateRequest.fromPartial({
-        certificateProfile: env("CERTMINT_PROFILE"),
+        certificateProfile: env("ADOPT_PROFILE"),
         // An unknown enum value, as a newer client or a typo would send it.
         keyUsages: [99 as KeyUsage],
         extendedKeyUsages: [99 as ExtendedKeyUsage],
