@@ -200,16 +200,24 @@ function limitResets(logger: Logger): (session: Http2Session) => void {
   };
 }
 
-/** `burst` events at once, refilled at `perSecond`: the function is false once they are spent. */
-function allowance(burst: number, perSecond: number): () => boolean {
+/**
+ * `burst` events at once, refilled at `perSecond`: the function is false once they are spent.
+ * Its `refund` gives one back (never past `burst`).
+ */
+function allowance(burst: number, perSecond: number): (() => boolean) & { refund(): void } {
   let tokens = burst;
   let at = performance.now();
-  return () => {
+  const take = () => {
     const now = performance.now();
     tokens = Math.min(burst, tokens + ((now - at) / 1000) * perSecond) - 1;
     at = now;
     return tokens >= 0;
   };
+  return Object.assign(take, {
+    refund: () => {
+      tokens = Math.min(burst, tokens + 1);
+    },
+  });
 }
 
 /** A warning logged at most once a minute, so that a flood of offenders writes few lines. */
@@ -231,8 +239,13 @@ function warningOnceAMinute(logger: Logger): (fields: object, message: string) =
  * credential had 5,000 PINGs paced to their acknowledgements answered (an outside probe of stop
  * 52 of 2026-12-07, TRANSPORT F5). The bound here is far looser than gRPC's, so that no client's
  * keepalive meets it (grpc-go's shortest is 10 s); pings while a call is open are not counted
- * (a client's BDP pings follow the data it receives). The debug data "too_many_pings" makes
- * gRPC clients double their keepalive time.
+ * (a client's BDP pings follow the data it receives), and each call that ends gives one back:
+ * grpc-go sends a BDP ping on the data of an answer, which reaches the server once the call has
+ * closed, so a Go client making unary calls one after another sent about one "idle" ping per call
+ * and was closed after ~100 calls ("the connection is draining"; found by `bench/profile` at one
+ * client, stop 53). grpc-go's own server does the same: data it sends resets the ping strikes
+ * (http2_server.go, resetPingStrikes). The debug data "too_many_pings" makes gRPC clients double
+ * their keepalive time.
  */
 const IDLE_PING_BURST = 100;
 const IDLE_PINGS_PER_SECOND = 1;
@@ -249,6 +262,7 @@ function limitIdlePings(logger: Logger): (session: Http2Session) => void {
       lastStreamId = Math.max(lastStreamId, stream.id ?? 0);
       stream.once("close", () => {
         open -= 1;
+        ping.refund();
       });
     });
     session.on("ping", () => {
