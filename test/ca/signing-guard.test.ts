@@ -279,4 +279,63 @@ describe("signing by a CA that is being revoked", () => {
     ]);
     expect(verified.stdout + verified.stderr).toMatch(/certificate revoked/);
   });
+
+  // RFC 5280 3.3: an entry stays until it "appears on one regularly scheduled CRL issued beyond
+  // the revoked certificate's validity period"; a leaf's stays one CRL validity period (a day by
+  // default) past its notAfter. Until stop 53 of 2026-12-07 a revoked CA could be deleted the
+  // moment it expired, and its entry left the parent's next CRL at once.
+  it("a revoked CA that has just expired is not deleted either: its entry stays one CRL period", async () => {
+    const root = await createRoot(h, "g7-root", { maxPathLength: 2 });
+    const ca = await createIntermediate(h, "g7-issuing", "g7-root");
+    await call(h.authorities, "revokeCertificateAuthority", {
+      certificateAuthority: ca.id,
+      reason: RevocationReason.REVOCATION_REASON_KEY_COMPROMISE,
+    });
+    const serialOnCrl = async () => {
+      const crl = await call(h.authorities, "getCertificateRevocationList", {
+        certificateAuthority: root.id,
+        encoding: 0,
+        knownCrlNumber: "",
+      });
+      const text = openssl(["crl", "-noout", "-text", "-in", tmp.file("g7.crl", crl.crlPem)]);
+      const serial = ca.serialNumber.replace(/:/g, "").toUpperCase();
+      return text.stdout.replace(/\s/g, "").toUpperCase().includes(`SERIALNUMBER:${serial}`);
+    };
+    const etag = async () =>
+      (await call(h.authorities, "getCertificateAuthority", { certificateAuthority: ca.id }))
+        .certificateAuthority!.etag;
+    // Expired a minute ago (its row's notAfter; the CRL reads it from there).
+    await h.db.query(
+      "update certificate_authority set not_after = now() - interval '1 minute' where id = $1",
+      [ca.id],
+    );
+    const err = await expectRpcError(
+      call(h.authorities, "deleteCertificateAuthority", {
+        certificateAuthority: ca.id,
+        etag: await etag(),
+      }),
+    );
+    expect({ code: err.code, reason: err.reason }).toEqual({
+      code: FAILED_PRECONDITION,
+      reason: "CA_REVOKED_LISTED",
+    });
+    expect(err.message).toMatch(/can be deleted after \d{4}-/);
+    expect(
+      await h.db.query("select id from certificate_authority where id = $1", [ca.id]),
+    ).toHaveLength(1);
+    expect(await serialOnCrl()).toBe(true);
+    // Past one CRL validity period (a day here) after its end a CRL signed now leaves it out,
+    // and it can go.
+    await h.db.query(
+      "update certificate_authority set not_after = now() - interval '1 day 1 minute' where id = $1",
+      [ca.id],
+    );
+    await call(h.authorities, "deleteCertificateAuthority", {
+      certificateAuthority: ca.id,
+      etag: await etag(),
+    });
+    expect(
+      await h.db.query("select id from certificate_authority where id = $1", [ca.id]),
+    ).toHaveLength(0);
+  });
 });

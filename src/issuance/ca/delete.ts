@@ -16,6 +16,7 @@ import {
   StillReferenced,
   type StoreWith,
 } from "../repositories";
+import { expiredEntriesKeptFrom } from "./crl";
 
 export interface DeleteCaDeps {
   store: StoreWith<
@@ -28,6 +29,8 @@ export interface DeleteCaDeps {
     }
   >;
   now: () => Date;
+  /** How long an expired certificate's entry stays on its issuer's CRLs (crl.ts). */
+  crlValiditySeconds: number;
 }
 
 /**
@@ -66,7 +69,7 @@ export async function deleteCa(
       const bound = await tx.tokens.slugsBoundToCa(ca.id, deps.now());
       const blockers = blockersOf(ca.slug, profiles, children, issued, bound);
       if (blockers.length > 0) throw inUse(ca.slug, blockers);
-      refuseWhileListed(ca, deps.now());
+      refuseWhileListed(ca, deps.now(), deps.crlValiditySeconds);
       refuseWhileRevocable(ca, deps.now());
       if (!(await tx.cas.delete(ca.id, ca.version))) {
         throw concurrentUpdate(`certificate authority "${ca.slug}"`);
@@ -91,22 +94,29 @@ export async function deleteCa(
 /**
  * A revoked CA whose certificate has not expired is on its parent's CRL, read from its row
  * (ca/crl.ts): deleted, it would drop off the next CRL and its certificate, revoked perhaps for
- * key compromise, pass revocation checks again. RFC 5280 5.1.2.6 keeps an entry until the
- * certificate expires. Found by the third outside probe of 2026-12-05: until then it could be
- * deleted, and `openssl verify -crl_check` accepted it after the parent's next CRL.
+ * key compromise, pass revocation checks again. RFC 5280 3.3 keeps an entry until it "appears on
+ * one regularly scheduled CRL issued beyond the revoked certificate's validity period", and
+ * certmint keeps a leaf's for one CRL validity period past its notAfter (expiredEntriesKeptFrom),
+ * so that a relying party whose clock runs behind still finds it. Found by the third outside
+ * probe of 2026-12-05: until then it could be deleted, and `openssl verify -crl_check` accepted
+ * it after the parent's next CRL; until stop 53 of 2026-12-07 it could be deleted the moment it
+ * expired, its entry gone from the next CRL while a leaf's would have stayed.
  */
-function refuseWhileListed(ca: CertificateAuthority, now: Date): void {
+function refuseWhileListed(ca: CertificateAuthority, now: Date, crlValiditySeconds: number): void {
   const notAfter = ca.notAfter;
-  if (!ca.revokedAt || !notAfter || notAfter.getTime() <= now.getTime()) return;
+  // A CRL signed now lists it while its notAfter is at or after expiredEntriesKeptFrom(now).
+  if (!ca.revokedAt || !notAfter) return;
+  if (notAfter.getTime() < expiredEntriesKeptFrom(now, crlValiditySeconds).getTime()) return;
+  const listedUntil = new Date(notAfter.getTime() + crlValiditySeconds * 1000).toISOString();
   throw failedPrecondition(
     "CA_REVOKED_LISTED",
-    `certificate authority "${ca.slug}" is revoked and stays on its parent's CRL until its certificate expires (${notAfter.toISOString()}); it can be deleted after that`,
+    `certificate authority "${ca.slug}" is revoked and stays on its parent's CRL until one CRL validity period after its certificate expires (${notAfter.toISOString()}): it can be deleted after ${listedUntil}`,
     {
       preconditions: [
         {
           type: "CA_STATUS",
           subject: `certificate_authorities/${ca.slug}`,
-          description: `revoked at ${ca.revokedAt.toISOString()}, listed until ${notAfter.toISOString()}`,
+          description: `revoked at ${ca.revokedAt.toISOString()}, listed until ${listedUntil}`,
         },
       ],
     },
