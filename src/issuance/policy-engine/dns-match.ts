@@ -106,6 +106,16 @@ export function parseDnsName(input: string): Parsed<DnsName> {
   if (rest.includes("*")) return fail("may contain '*' only as the whole left-most label");
   const labels = parseHostLabels(rest);
   if (!labels.ok) return labels;
+  // OpenSSL's host check reads '*' as a wildcard only with two labels after it (v3_utl.c,
+  // valid_star), and browsers never match one over a public suffix: "*.com" or "*.corp" would be
+  // signed for nothing any client matches, or, for a client that did, for every name of the
+  // suffix (CA/Browser Forum BR 3.2.2.6). Until stop 53 of 2026-12-07 a policy allowing every
+  // name signed it (an outside probe of stop 52, POLICY).
+  if (wildcard && labels.value.length < 2) {
+    return fail(
+      "is a wildcard over a single label, which no client matches: put it at least two labels up ('*.example.com')",
+    );
+  }
   const text = (wildcard ? "*." : "") + labels.value.join(".");
   if (text.length > 253) return fail("is longer than 253 octets");
   return ok({ wildcard, labels: labels.value, text });

@@ -117,6 +117,11 @@ const cases: Case[] = [
   },
   // Invalid names.
   {
+    name: "dns: wildcard over one label invalid",
+    req: dns("*.com"),
+    expect: [`${D(0)} SAN_INVALID`],
+  },
+  {
     name: "dns: underscore invalid",
     req: dns("a_b.svc.example.com"),
     expect: [`${D(0)} SAN_INVALID`],

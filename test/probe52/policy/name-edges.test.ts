@@ -90,6 +90,25 @@ describe("probe52 policy: name edges", () => {
     return e;
   }
 
+  // Stop 52 left this alone; stop 53 refuses it: OpenSSL matches '*' only with two labels after
+  // it, and a wildcard over a suffix would stand for every name under it.
+  it("a wildcard over one label is refused even by a policy that allows every name", async () => {
+    for (const dnsName of ["*.com", "*.corp", "*.COM."]) {
+      const e = await expectRefused("open", { dnsNames: [dnsName] });
+      expect(e.code).toBe(3);
+      expect(e.violations.map((v) => v.description).join(" ")).toMatch(/single label/);
+    }
+    // As a common name too (it reads as a DNS name there).
+    const cn = await expectRefused("open", { dnsNames: ["a.example.org"] }, "*.com");
+    expect(cn.code).toBe(3);
+    // Two labels under the '*' are signed.
+    const res = await issueCertificate(
+      live,
+      attributesRequest("open", { sans: { dnsNames: ["*.example.org"] } }),
+    );
+    expect(sanText(tmp, res.certificate!.certificatePem)).toBe("DNS:*.example.org");
+  });
+
   it("a wildcard standing for a denied name is refused (README: denied if any name it stands for is)", async () => {
     await expectRefused("open", { dnsNames: ["*.example.net"] });
     await expectRefused("open", { dnsNames: ["*.EXAMPLE.net."] });
