@@ -232,7 +232,10 @@ export async function startCertmint(
   );
   // Calls held open, in all and per client address, before any handler (open-calls.ts).
   // Health and reflection need no credential: a rate per client address instead.
-  const credentialFree = new CredentialFreeCalls(logger);
+  const credentialFree = new CredentialFreeCalls(
+    logger,
+    config.credentialFreeCallsPerAddressPerSecond,
+  );
   const openCalls = limitOpenCalls(server, config.connections.maxOpenCalls, logger, credentialFree);
   refuseOtherContentTypes(server); // gRPC-Web and the like: HTTP 415 (content-types.ts).
   // A method the server does not have: UNIMPLEMENTED with an ErrorInfo, logged and counted.

@@ -104,6 +104,8 @@ export interface Config {
    * seconds' worth); past it 429, and its connections are not read for a second. 0: no limit.
    */
   readonly publicationRequestsPerAddressPerSecond: number;
+  /** Health and reflection calls one client address may make a second (credential-free-calls.ts). */
+  readonly credentialFreeCallsPerAddressPerSecond: number;
   /** Log lines as JSON (one object per line), or readable text; "auto": text on a terminal. */
   readonly logFormat: "auto" | "json" | "pretty";
   /**
@@ -412,6 +414,7 @@ export const ENV = {
   ocspResponder: "CERTMINT_OCSP_RESPONDER", // default ca; or delegated
   ocspSigningsPerAddressPerSecond: "CERTMINT_OCSP_SIGNINGS_PER_ADDRESS_PER_SECOND", // default 10; 0: off
   publicationRequestsPerAddressPerSecond: "CERTMINT_PUBLICATION_REQUESTS_PER_ADDRESS_PER_SECOND", // default 100; 0: off
+  credentialFreeCallsPerAddressPerSecond: "CERTMINT_CREDENTIAL_FREE_CALLS_PER_ADDRESS_PER_SECOND", // default 100
   logFormat: "CERTMINT_LOG_FORMAT", // default auto: text on a terminal, JSON otherwise
   logBufferBytes: "CERTMINT_LOG_BUFFER_BYTES", // default 8 MiB of log lines while stdout is not read
   renewalEnabled: "CERTMINT_RENEWAL_ENABLED", // default true
@@ -850,6 +853,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     1_000_000,
     problems,
   );
+  const credentialFreeCallsPerAddressPerSecond = parseInteger(
+    env,
+    ENV.credentialFreeCallsPerAddressPerSecond,
+    100, // server/credential-free-calls.ts CREDENTIAL_FREE_CALLS_PER_SECOND
+    1,
+    1_000_000,
+    problems,
+  );
   const ocspResponder = (env[ENV.ocspResponder] || "ca") as Config["ocspResponder"];
   if (ocspResponder !== "ca" && ocspResponder !== "delegated") {
     problems.push(`${ENV.ocspResponder} must be ca or delegated (got "${ocspResponder}")`);
@@ -955,6 +966,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     ocspResponder,
     ocspSigningsPerAddressPerSecond,
     publicationRequestsPerAddressPerSecond,
+    credentialFreeCallsPerAddressPerSecond,
     logFormat,
     logBufferBytes,
     renewal: Object.freeze(renewal),

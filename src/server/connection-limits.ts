@@ -26,6 +26,7 @@ import type { Logger } from "pino";
 import type { ConnectionLimits } from "../config";
 import { outageCondition } from "../database-outage";
 import { limitConnectionsPerAddress } from "./connections-per-address";
+import { grpcTimeoutMs } from "./grpc-timeouts";
 import type { PendingRequestBytes } from "./request-bytes";
 
 /** grpc-js server options for idle connections, connection age, keepalive and streams. */
@@ -171,29 +172,74 @@ function guard(http2Server: Http2Server, limits: ConnectionLimits, logger: Logge
  * Streams one connection may see reset (RST_STREAM, both ways) at once, and refilled per
  * second. Rapid Reset (CVE-2023-44487): a client opening calls and resetting them at once is
  * never held by grpc.max_concurrent_streams, and each call it sends whole still runs its
- * handler. nghttp2 (Node 20's 1.61) stops reading such a session after 1,000 resets at over 33
- * a second, with a GOAWAY of NO_ERROR, but leaves its socket open until keepalive closes it
- * (80 s by default), a place of the connection cap held per flood. Here the session is closed
- * (GOAWAY ENHANCE_YOUR_CALM) just before nghttp2 would stop reading it: 900 resets, refilled at
- * nghttp2's 33 a second, so no client nghttp2 would have served is closed (and a client whose
- * 250 open calls all time out at once during a stall is far from it).
+ * handler. nghttp2 (Node 20's 1.61) counts every RST_STREAM it receives, for a stream already
+ * answered and closed too, and past 1,000 at over 33 a second it ends the session (GOAWAY
+ * INTERNAL_ERROR: the calls in flight fail, and gRPC clients do not retry INTERNAL), or stops
+ * reading it and leaves its socket open until keepalive closes it (80 s by default), a place of
+ * the connection cap held per flood; Node 20 offers no setting for either. Here the session is
+ * told to go first (GOAWAY ENHANCE_YOUR_CALM naming the last stream it took): 900 resets,
+ * refilled at nghttp2's 33 a second. It takes no new call, the calls in flight finish (their
+ * clients send new ones on a new connection, as after any GOAWAY), and it is closed once they
+ * have, or after RESET_CLOSE_GRACE_MS. Until stop 53 of 2026-12-07 it was destroyed at once, and
+ * a busy client whose calls ran into their deadlines while the database stalled (200 calls of
+ * 200 ms at once) lost the calls still in flight, UNAVAILABLE (an outside probe, LOADCLIENTS F2).
+ * A client that cancels calls already answered (hedging, gRFC A6: the losing attempt) is seen
+ * by nghttp2 only: README "HTTP/2 abuse on the gRPC port".
  */
 const RESET_BURST = 900;
 const RESETS_PER_SECOND = 33;
+/** How long the calls in flight of a session told to go for resetting may still take. */
+const RESET_CLOSE_GRACE_MS = 2_000;
+/**
+ * A reset after this share of the call's own deadline (grpc-timeout) is taken for the client's
+ * timeout: counted all the same (nghttp2 counts it), and the warning says how many there were.
+ * Half, not all: the call's start is when the event loop saw it, which a busy loop delays.
+ */
+const AT_DEADLINE_SHARE = 0.5;
 
-/** The "session" listener that closes a session resetting streams past RESET_BURST. */
+/** The "session" listener that sends away a session resetting streams past RESET_BURST. */
 function limitResets(logger: Logger): (session: Http2Session) => void {
   const warn = warningOnceAMinute(logger);
   return (session) => {
     const reset = allowance(RESET_BURST, RESETS_PER_SECOND);
-    session.on("stream", (stream: ServerHttp2Stream) => {
+    let open = 0;
+    let lastStreamId = 0;
+    let resets = 0;
+    let atDeadline = 0;
+    let closing = false;
+    const close = () => {
+      if (!session.destroyed) session.destroy();
+    };
+    session.on("stream", (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => {
+      open += 1;
+      lastStreamId = Math.max(lastStreamId, stream.id ?? 0);
+      const opened = performance.now();
+      const timeout = headers["grpc-timeout"];
       stream.once("close", () => {
-        if (!stream.rstCode || session.destroyed || reset()) return;
-        session.goaway(constants.NGHTTP2_ENHANCE_YOUR_CALM);
-        session.destroy();
+        open -= 1;
+        if (closing) {
+          if (open === 0) close();
+          return;
+        }
+        if (!stream.rstCode || session.destroyed) return;
+        resets += 1;
+        const timeoutMs = typeof timeout === "string" ? grpcTimeoutMs(timeout) : undefined;
+        if (timeoutMs !== undefined && performance.now() - opened >= timeoutMs * AT_DEADLINE_SHARE)
+          atDeadline += 1;
+        if (reset()) return;
+        closing = true;
+        session.goaway(constants.NGHTTP2_ENHANCE_YOUR_CALM, lastStreamId);
+        if (open === 0) close();
+        else setTimeout(close, RESET_CLOSE_GRACE_MS).unref();
+        const fields = {
+          address: session.socket?.remoteAddress,
+          resetBurst: RESET_BURST,
+          resets,
+          atDeadline,
+        };
         warn(
-          { address: session.socket?.remoteAddress, resetBurst: RESET_BURST },
-          "a gRPC connection reset streams faster than calls are made (HTTP/2 rapid reset): closed",
+          fields,
+          "a gRPC connection reset streams faster than HTTP/2 lets it (an HTTP/2 rapid reset flood, or a client whose calls time out or are cancelled en masse: atDeadline counts those reset at their deadlines, e.g. while the database is slow): told to go, its calls in flight finish",
         );
       });
     });

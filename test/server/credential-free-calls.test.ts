@@ -88,3 +88,31 @@ describe("Health and reflection calls: a rate per client address", () => {
     expect(answer.messages.length).toBeLessThan(FLOOD);
   });
 });
+
+// Many probes behind one address (a NAT, a fleet of load balancers) need more than 100 a second:
+// the rate is a setting since stop 53 of 2026-12-07 (it was a constant: an outside probe,
+// LOADCLIENTS).
+describe("CERTMINT_CREDENTIAL_FREE_CALLS_PER_ADDRESS_PER_SECOND", () => {
+  let h: TestCertmint;
+  let s: ClientHttp2Session | undefined;
+  beforeAll(async () => {
+    h = await startTestCertmint({ CERTMINT_CREDENTIAL_FREE_CALLS_PER_ADDRESS_PER_SECOND: "3" });
+  });
+  afterAll(async () => {
+    s?.destroy();
+    await h?.stop();
+  });
+
+  it("sets the rate: past ten seconds' worth at once, a Health call is refused, naming it", async () => {
+    s = rawSession(Number(h.address.split(":").at(-1)), "127.0.8.9");
+    // 200 at once: all served only if answering them took a minute.
+    const answers = await Promise.all(Array.from({ length: 200 }, () => rawCall(s!, HEALTH_CHECK)));
+    const served = answers.filter((a) => a.status === 0).length;
+    const refused = answers.filter((a) => a.reason === "RATE_LIMITED");
+    // A burst of 30 (ten seconds of 3), plus what refilled while they were answered.
+    expect(served).toBeGreaterThanOrEqual(30);
+    expect(served).toBeLessThan(200);
+    expect(served + refused.length).toBe(200);
+    expect(refused[0]!.message).toMatch(/more than 3 Health or reflection calls a second/);
+  });
+});
