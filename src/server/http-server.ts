@@ -183,12 +183,21 @@ export interface InFlightLimits {
   readonly perAddress?: { readonly limit: number; readonly key: (req: IncomingMessage) => string };
   /** The answer to a request beyond a limit; default: 503, Retry-After, a line of text. */
   readonly refuse?: (req: IncomingMessage, res: ServerResponse, beyond: InFlightLimit) => void;
+  /**
+   * A request beyond the address's or the port's limit waits up to `ms` for a place, first come
+   * first served among those a freed place fits, instead of being refused at once; at most
+   * `perAddress` of an address and `total` of all wait, beyond which it is refused at once.
+   * Absent: refused at once. (Beyond its connection's limit a request is refused at once.)
+   */
+  readonly wait?: { readonly ms: number; readonly perAddress: number; readonly total: number };
 }
 
 /** What limitRequestsInFlight holds now: requests, and addresses with at least one (tests). */
 export interface InFlight {
   readonly total: number;
   readonly addresses: number;
+  /** Requests waiting for a place (InFlightLimits.wait). */
+  readonly waiting: number;
 }
 
 /**
@@ -196,8 +205,8 @@ export interface InFlight {
  * of a client address, and `total` of all connections, are being answered at once. A request
  * beyond any limit is answered at once by `refuse` (by default 503 with Retry-After and a line
  * of text; the ACME listener answers a problem document), without running `handler` (no
- * database work); pipelined answers keep their order (Node writes them in turn), and the
- * connection stays open.
+ * database work), or, with `limits.wait`, first waits a while for a place; pipelined answers
+ * keep their order (Node writes them in turn), and the connection stays open.
  *
  * A request counts until its handler ends its answer (`res.end`), even when the client has
  * gone meanwhile: the work it started goes on, so closing a connection frees nothing early.
@@ -220,8 +229,11 @@ export function limitRequestsInFlight(
   // Per address key: its requests being answered (never 0: such an entry is deleted).
   const perKey = new Map<string, number>();
   let total = 0;
-  const listener = (req: IncomingMessage, res: ServerResponse) => {
-    const socket = req.socket;
+  // Requests waiting for a place (limits.wait), in arrival order, and how many per address.
+  const waiting: Waiting[] = [];
+  const waitingPerKey = new Map<string, number>();
+
+  const heldBy = (socket: Socket) => {
     let mine = perSocket.get(socket);
     if (!mine) {
       const held = new Map<() => void, IncomingMessage>();
@@ -231,26 +243,54 @@ export function limitRequestsInFlight(
         for (const [release, request] of [...held]) if (!request.complete) release();
       });
     }
-    const key = perAddress?.key(req);
-    let beyond: InFlightLimit | undefined;
-    if (mine.size >= limits.perConnection) beyond = "connection";
-    else if (perAddress && key !== undefined && (perKey.get(key) ?? 0) >= perAddress.limit) {
-      beyond = "address";
-    } else if (total >= limits.total) beyond = "port";
-    if (beyond) {
-      refuse(req, res, beyond);
-      return;
+    return mine;
+  };
+  const beyondOf = (mine: Map<() => void, IncomingMessage>, key: string | undefined) => {
+    if (mine.size >= limits.perConnection) return "connection";
+    if (perAddress && key !== undefined && (perKey.get(key) ?? 0) >= perAddress.limit) {
+      return "address";
     }
-    const held = mine;
+    if (total >= limits.total) return "port";
+    return undefined;
+  };
+  const unwait = (w: Waiting) => {
+    const i = waiting.indexOf(w);
+    if (i === -1) return false;
+    waiting.splice(i, 1);
+    clearTimeout(w.timer);
+    w.req.socket.off("close", w.gone);
+    if (w.key !== undefined) {
+      const left = (waitingPerKey.get(w.key) ?? 1) - 1;
+      if (left > 0) waitingPerKey.set(w.key, left);
+      else waitingPerKey.delete(w.key);
+    }
+    return true;
+  };
+  /** The waiting requests a freed place now fits, first come first served. */
+  const admitWaiting = () => {
+    for (let i = 0; i < waiting.length && total < limits.total; ) {
+      const w = waiting[i]!;
+      if (beyondOf(heldBy(w.req.socket), w.key) !== undefined) {
+        i++;
+        continue;
+      }
+      unwait(w);
+      admit(w.req, w.res, w.key);
+    }
+  };
+  const admit = (req: IncomingMessage, res: ServerResponse, key: string | undefined) => {
+    const held = heldBy(req.socket);
     total += 1;
     if (key !== undefined) perKey.set(key, (perKey.get(key) ?? 0) + 1);
     const release = () => {
       if (!held.delete(release)) return;
       total -= 1;
-      if (key === undefined) return;
-      const left = (perKey.get(key) ?? 1) - 1;
-      if (left > 0) perKey.set(key, left);
-      else perKey.delete(key);
+      if (key !== undefined) {
+        const left = (perKey.get(key) ?? 1) - 1;
+        if (left > 0) perKey.set(key, left);
+        else perKey.delete(key);
+      }
+      if (waiting.length > 0) admitWaiting();
     };
     held.set(release, req);
     const end = res.end;
@@ -260,5 +300,48 @@ export function limitRequestsInFlight(
     } as ServerResponse["end"];
     handler(req, res);
   };
-  return Object.assign(listener, { inFlight: () => ({ total, addresses: perKey.size }) });
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
+    const key = perAddress?.key(req);
+    const beyond = beyondOf(heldBy(req.socket), key);
+    if (!beyond) {
+      admit(req, res, key);
+      return;
+    }
+    const wait = limits.wait;
+    if (
+      beyond === "connection" ||
+      !wait ||
+      waiting.length >= wait.total ||
+      (key !== undefined && (waitingPerKey.get(key) ?? 0) >= wait.perAddress)
+    ) {
+      refuse(req, res, beyond);
+      return;
+    }
+    const w: Waiting = {
+      req,
+      res,
+      key,
+      timer: setTimeout(() => {
+        // Still no place: refused for the limit that holds now.
+        if (unwait(w)) refuse(req, res, beyondOf(heldBy(req.socket), key) ?? beyond);
+      }, wait.ms),
+      // A client gone while it waited is not answered, and its place in the line is freed.
+      gone: () => unwait(w),
+    };
+    waiting.push(w);
+    if (key !== undefined) waitingPerKey.set(key, (waitingPerKey.get(key) ?? 0) + 1);
+    req.socket.once("close", w.gone);
+  };
+  return Object.assign(listener, {
+    inFlight: () => ({ total, addresses: perKey.size, waiting: waiting.length }),
+  });
+}
+
+/** A request waiting for a place (InFlightLimits.wait). */
+interface Waiting {
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  readonly key: string | undefined;
+  readonly timer: NodeJS.Timeout;
+  readonly gone: () => void;
 }

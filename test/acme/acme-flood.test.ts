@@ -165,7 +165,7 @@ describe("ACME listener under a flood", () => {
     expect(c.answers[n]!.status).toBe(200);
   });
 
-  it("beyond the port's limit a request is a 503 problem at once, with no lookup", async () => {
+  it("beyond the port's limit a request waits for a place (ACME_WAIT_FOR_PLACE_MS), and with none freed is a 503 problem, with no lookup", async () => {
     const per = ACME_MAX_REQUESTS_IN_FLIGHT_PER_CONNECTION;
     const share = ACME_MAX_REQUESTS_IN_FLIGHT_PER_ADDRESS;
     const addresses = ACME_MAX_REQUESTS_IN_FLIGHT / share;
@@ -180,8 +180,8 @@ describe("ACME listener under a flood", () => {
       conns.push(c);
     }
     await waitFor("the port's limit held", () => held.count >= ACME_MAX_REQUESTS_IN_FLIGHT);
-    // One more, on a connection of its own from an address holding nothing: answered at once,
-    // or held like the others.
+    // One more, on a connection of its own from an address holding nothing: answered (after its
+    // wait for a place), or held like the others.
     const more = clientFrom(s.directory(), s.tlsCaFile, `127.0.0.${addresses + 1}`).http(
       "GET",
       s.directory(),
@@ -207,7 +207,7 @@ describe("ACME listener under a flood", () => {
     expect((await client().http("GET", s.directory())).status).toBe(200);
   });
 
-  it("one address holds at most its share of the port: its next request is a 503 problem, another address is served", async () => {
+  it("one address holds at most its share of the port: its next request waits, and with none of its places freed is a 503 problem; another address is served", async () => {
     const per = ACME_MAX_REQUESTS_IN_FLIGHT_PER_CONNECTION;
     const share = ACME_MAX_REQUESTS_IN_FLIGHT_PER_ADDRESS;
     expect(share).toBeLessThan(ACME_MAX_REQUESTS_IN_FLIGHT);
@@ -559,41 +559,183 @@ describe("requests in flight per address", () => {
     a.socket.write(get + get);
     b.socket.write(get);
     await waitFor("three requests of 127.0.0.1 held", () => pending.length === 3);
-    expect(limited.inFlight()).toEqual({ total: 3, addresses: 1 });
+    expect(limited.inFlight()).toEqual({ total: 3, addresses: 1, waiting: 0 });
     // Its fourth, on a connection of its own (an answer on a busy one waits behind the held
     // ones): refused.
     const d = await connect("127.0.0.1");
     d.socket.write(get);
     await waitFor("the refusal", () => d.statuses.length === 1);
     expect(d.statuses).toEqual([503]);
-    expect(limited.inFlight()).toEqual({ total: 3, addresses: 1 });
+    expect(limited.inFlight()).toEqual({ total: 3, addresses: 1, waiting: 0 });
     // Another address: admitted.
     const c = await connect("127.0.0.2");
     c.socket.write(get);
     await waitFor("127.0.0.2's request held", () => pending.length === 4);
-    expect(limited.inFlight()).toEqual({ total: 4, addresses: 2 });
+    expect(limited.inFlight()).toEqual({ total: 4, addresses: 2, waiting: 0 });
 
     for (const res of pending.splice(0)) res.end();
-    expect(limited.inFlight()).toEqual({ total: 0, addresses: 0 });
+    expect(limited.inFlight()).toEqual({ total: 0, addresses: 0, waiting: 0 });
     // 127.0.0.1 again holds its whole share.
     a.socket.write(get + get);
     b.socket.write(get);
     await waitFor("three requests held again", () => pending.length === 3);
-    expect(limited.inFlight()).toEqual({ total: 3, addresses: 1 });
+    expect(limited.inFlight()).toEqual({ total: 3, addresses: 1, waiting: 0 });
     for (const res of pending.splice(0)) res.end();
-    expect(limited.inFlight()).toEqual({ total: 0, addresses: 0 });
+    expect(limited.inFlight()).toEqual({ total: 0, addresses: 0, waiting: 0 });
   });
 
   it("gives back the place of a request whose connection closed before its body arrived", async () => {
     const a = await connect("127.0.0.3");
     a.socket.write("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{");
     await waitFor("the request held", () => pending.length === 1);
-    expect(limited.inFlight()).toEqual({ total: 1, addresses: 1 });
+    expect(limited.inFlight()).toEqual({ total: 1, addresses: 1, waiting: 0 });
     a.socket.destroy();
     await waitFor("its place given back", () => limited.inFlight().total === 0);
-    expect(limited.inFlight()).toEqual({ total: 0, addresses: 0 });
+    expect(limited.inFlight()).toEqual({ total: 0, addresses: 0, waiting: 0 });
     // Its late answer releases nothing twice.
     pending.splice(0)[0]!.end();
-    expect(limited.inFlight()).toEqual({ total: 0, addresses: 0 });
+    expect(limited.inFlight()).toEqual({ total: 0, addresses: 0, waiting: 0 });
+  });
+});
+
+/**
+ * With `wait` (the ACME port's: ACME_WAIT_FOR_PLACE_MS), a request past its address's places
+ * waits for one instead of being refused at once: ACME clients retry only badNonce, so a fleet of
+ * lego runs behind one address failed past 16 at once (an outside probe of stop 53, LOADACME F1).
+ * It is admitted when a place of its address frees, first come first served; past the wait, or
+ * past the waiting places, it is refused as before; a client gone while it waited frees its place
+ * in the line.
+ */
+describe("requests waiting for a place", () => {
+  let server: HttpServer;
+  let port = 0;
+  const pending: ServerResponse[] = [];
+  const sockets: Socket[] = [];
+  const limited = limitRequestsInFlight(
+    (_req, res) => {
+      pending.push(res);
+    },
+    {
+      perConnection: 2,
+      total: 10,
+      perAddress: { limit: 1, key: (req: IncomingMessage) => req.socket.remoteAddress ?? "" },
+      // Long enough that no waiting request here times out unless the test means it to.
+      wait: { ms: 60_000, perAddress: 2, total: 3 },
+    },
+  );
+  const get = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+
+  beforeAll(async () => {
+    server = createHttpServer(limited);
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    port = (server.address() as { port: number }).port;
+  });
+  afterEach(() => {
+    for (const res of pending.splice(0)) res.end();
+    for (const socket of sockets.splice(0)) socket.destroy();
+  });
+  afterAll(async () => {
+    await new Promise((r) => server.close(r));
+  });
+
+  const connect = async (localAddress: string) => {
+    const socket = netConnect({ host: "127.0.0.1", port, localAddress });
+    sockets.push(socket);
+    const statuses: number[] = [];
+    socket.on("data", (chunk: Buffer) => {
+      for (const m of chunk.toString("latin1").matchAll(/HTTP\/1\.1 (\d{3})/g)) {
+        statuses.push(Number(m[1]));
+      }
+    });
+    socket.on("error", () => undefined);
+    await new Promise((r) => socket.once("connect", r));
+    return { socket, statuses };
+  };
+
+  it("past its address's places a request waits, and is admitted in arrival order as places free", async () => {
+    const a = await connect("127.0.1.1");
+    a.socket.write(get);
+    await waitFor("the first request held", () => pending.length === 1);
+    const b = await connect("127.0.1.1");
+    const c = await connect("127.0.1.1");
+    b.socket.write(get);
+    await waitFor("b waiting", () => limited.inFlight().waiting === 1);
+    c.socket.write(get);
+    await waitFor("c waiting", () => limited.inFlight().waiting === 2);
+    // A third waiter of the address is past its waiting places: refused at once.
+    const d = await connect("127.0.1.1");
+    d.socket.write(get);
+    await waitFor("d refused", () => d.statuses.length === 1);
+    expect(d.statuses).toEqual([503]);
+    // Another address is admitted meanwhile, past the waiting ones of 127.0.1.1.
+    const e = await connect("127.0.1.2");
+    e.socket.write(get);
+    await waitFor("e held", () => pending.length === 2);
+    expect(limited.inFlight()).toEqual({ total: 2, addresses: 2, waiting: 2 });
+    // 127.0.1.1's place frees: b (first in line) is admitted, not c.
+    pending.shift()!.end();
+    await waitFor("a answered", () => a.statuses.length === 1);
+    await waitFor("b admitted", () => pending.length === 2 && limited.inFlight().waiting === 1);
+    pending.pop()!.end(); // the last held is b's
+    await waitFor("b answered", () => b.statuses.length === 1);
+    expect(c.statuses).toEqual([]);
+    await waitFor("c admitted", () => limited.inFlight().waiting === 0 && pending.length === 2);
+    for (const res of pending.splice(0)) res.end();
+    await waitFor("c answered", () => c.statuses.length === 1);
+    expect([a.statuses, b.statuses, c.statuses, e.statuses]).toEqual([[200], [200], [200], [200]]);
+    expect(limited.inFlight()).toEqual({ total: 0, addresses: 0, waiting: 0 });
+  });
+
+  it("a client gone while it waited frees its place in the line, and is not answered", async () => {
+    const a = await connect("127.0.1.3");
+    a.socket.write(get);
+    await waitFor("the first request held", () => pending.length === 1);
+    const b = await connect("127.0.1.3");
+    b.socket.write(get);
+    await waitFor("b waiting", () => limited.inFlight().waiting === 1);
+    b.socket.destroy();
+    await waitFor("b out of the line", () => limited.inFlight().waiting === 0);
+    pending.shift()!.end();
+    await waitFor("a answered", () => a.statuses.length === 1);
+    expect(pending).toHaveLength(0);
+    expect(limited.inFlight()).toEqual({ total: 0, addresses: 0, waiting: 0 });
+  });
+});
+
+describe("a request that waits longer than its wait", () => {
+  it("is refused for the limit that holds then", async () => {
+    const pending: ServerResponse[] = [];
+    const limited = limitRequestsInFlight(
+      (_req, res) => {
+        pending.push(res);
+      },
+      {
+        perConnection: 2,
+        total: 10,
+        perAddress: { limit: 1, key: () => "one" },
+        wait: { ms: 200, perAddress: 4, total: 4 },
+      },
+    );
+    const server = createHttpServer(limited);
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const port = (server.address() as { port: number }).port;
+    const statuses = (url: string) =>
+      fetch(url).then(
+        (r) => r.status,
+        () => 0,
+      );
+    try {
+      const first = statuses(`http://127.0.0.1:${port}/`);
+      await waitFor("the first request held", () => pending.length === 1);
+      // The place is never freed (until after): the second is refused once its wait is over.
+      expect(await statuses(`http://127.0.0.1:${port}/`)).toBe(503);
+      expect(limited.inFlight()).toEqual({ total: 1, addresses: 1, waiting: 0 });
+      pending.shift()!.end();
+      expect(await first).toBe(200);
+    } finally {
+      for (const res of pending.splice(0)) res.end();
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
   });
 });

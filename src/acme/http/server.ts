@@ -90,6 +90,17 @@ export const ACME_MAX_REQUESTS_IN_FLIGHT = 64;
 export const ACME_MAX_REQUESTS_IN_FLIGHT_PER_ADDRESS = 16;
 
 /**
+ * How long a request beyond the address's or the port's places waits for one before it is
+ * refused (503 rateLimited), and how many may wait: four times the places, of the address and of
+ * the port. ACME clients retry only badNonce (lego 4.x-5.x, certbot): refused at once, each of
+ * 24 lego runs started together behind one address past the first 16 failed on whichever request
+ * met a full address (an outside probe of stop 53 of 2026-12-07, LOADACME F1). A request is
+ * answered in milliseconds, so a fleet's burst waits briefly; a client holding slow requests
+ * still holds no more than its address's places, and what waits is bounded.
+ */
+export const ACME_WAIT_FOR_PLACE_MS = 5_000;
+
+/**
  * The ACME listener (CERTMINT_ACME_LISTEN): one directory per ACME profile at
  * /acme/<profile slug>/directory. HTTPS with the gRPC port's certificate files when TLS is
  * configured (reloaded the same way), else plain HTTP (loopback only, unless
@@ -127,6 +138,11 @@ export function startAcmeServer(
         key: (req) => peerAddressKey(peerOf(req)),
       },
       refuse: (req, res, beyond) => refuseBusy(ctx, req, res, beyond),
+      wait: {
+        ms: ACME_WAIT_FOR_PLACE_MS,
+        perAddress: 4 * ACME_MAX_REQUESTS_IN_FLIGHT_PER_ADDRESS,
+        total: 4 * ACME_MAX_REQUESTS_IN_FLIGHT,
+      },
     },
   );
   const handler = (req: IncomingMessage, res: ServerResponse) => {
