@@ -5,7 +5,6 @@ import { waitFor } from "../support/wait";
 import { type AcmeServer, startAcmeServer } from "./helpers";
 import { AcmeTestClient, publicJwk, thumbprint } from "./jws-client";
 
-const ACME = "urn:ietf:params:acme:error:";
 const CAP = 2;
 /** validation/slots.ts QUEUE_PER_PLACE places per running one. */
 const QUEUED = 4 * CAP;
@@ -13,7 +12,9 @@ const QUEUED = 4 * CAP;
 /**
  * CERTMINT_ACME_MAX_VALIDATIONS (src/acme/validation/slots.ts): validations connect out at most
  * CAP at a time, process-wide, each account its share; more wait in a bounded queue, and past the
- * queue a challenge POST is refused (503 rateLimited, Retry-After) and stays pending. The
+ * queue a challenge POST is accepted (processing) with no start, and started by a later poll of
+ * its authorization once a place is free (until stop 53 of 2026-12-07 it was refused 503
+ * rateLimited, which lego and certbot do not retry: an outside probe, LOADACME F2). The
  * targets hang (accept, read the request, never answer) until the test releases them, and
  * count on their side the connections they hold.
  */
@@ -64,12 +65,13 @@ describe("ACME validations in flight", () => {
       ])
     )[0]!.status;
 
-  it("opens at most CERTMINT_ACME_MAX_VALIDATIONS connections; the rest queue, then refuse, and complete once released", async () => {
+  it("opens at most CERTMINT_ACME_MAX_VALIDATIONS connections; the rest queue, then wait unstarted, and complete once released", async () => {
     // Several accounts: the cap is the process's, not an account's. Five, since one account
     // runs at most a quarter of the places and queues a quarter of the queue (slots.ts).
     const clients = [0, 1, 2, 3, 4].map(() => new AcmeTestClient(s.directory(), s.tlsCaFile));
     for (const c of clients) expect((await c.register()).status).toBe(201);
-    const challenges: Array<{ client: AcmeTestClient; url: string; id: string }> = [];
+    const challenges: Array<{ client: AcmeTestClient; url: string; id: string; authzUrl: string }> =
+      [];
     for (let i = 0; i < CAP + QUEUED + 1; i++) {
       const client = clients[i % clients.length]!;
       const order = await client.newOrder([`hang${i}.acme.localhost`]);
@@ -82,7 +84,12 @@ describe("ACME validations in flight", () => {
         http01.token,
         `${http01.token}.${thumbprint(publicJwk(client.key.publicKey))}`,
       );
-      challenges.push({ client, url: http01.url, id: http01.url.split("/").at(-1)! });
+      challenges.push({
+        client,
+        url: http01.url,
+        id: http01.url.split("/").at(-1)!,
+        authzUrl: (order.json.authorizations as string[])[0]!,
+      });
     }
     const last = challenges.pop()!;
     for (const ch of challenges) {
@@ -102,13 +109,20 @@ describe("ACME validations in flight", () => {
     expect(metrics).toContain(`certmint_acme_validations{state="running"} ${CAP}`);
     expect(metrics).toContain(`certmint_acme_validations{state="queued"} ${QUEUED}`);
 
-    // Every place and queue place taken: refused before anything is written; it stays pending.
-    const refused = await last.client.post(last.url, {});
-    expect(refused.status).toBe(503);
-    expect(refused.json.type).toBe(`${ACME}rateLimited`);
-    expect(Number(refused.headers["retry-after"])).toBeGreaterThan(0);
-    expect(await challengeStatus(last.id)).toBe("pending");
+    // Every place and queue place taken: accepted (processing), not started (no connection,
+    // no start time, nothing held in memory).
+    const waiting = await last.client.post(last.url, {});
+    expect(waiting.status, waiting.text).toBe(200);
+    expect(waiting.json.status).toBe("processing");
+    expect(Number(waiting.headers["retry-after"])).toBeGreaterThan(0);
+    expect(await challengeStatus(last.id)).toBe("processing");
+    const [row] = await s.h.db.query<{ started_at: Date | null }>(
+      `select started_at from acme_challenge where id = $1`,
+      [last.id],
+    );
+    expect(row!.started_at).toBeNull();
     expect(accepted).toBe(CAP);
+    expect(s.h.running.acmeValidations()).toEqual({ running: CAP, queued: QUEUED });
 
     // The targets answer from now on; the hung connections are released (closed).
     hang = false;
@@ -129,9 +143,11 @@ describe("ACME validations in flight", () => {
     expect(statuses.slice(0, CAP)).toEqual(Array(CAP).fill("invalid"));
     expect(statuses.slice(CAP)).toEqual(Array(QUEUED).fill("valid"));
 
-    // Places free again: the refused challenge is accepted now and validated.
-    expect((await last.client.post(last.url, {})).status).toBe(200);
-    await waitFor("the refused challenge, posted again, to be valid", async () => {
+    // Places free again: the client's next poll of the authorization starts it, and it is valid.
+    expect(await challengeStatus(last.id)).toBe("processing");
+    await waitFor("the waiting challenge, started by a poll, to be valid", async () => {
+      const polled = await last.client.post(last.authzUrl, "");
+      expect([200, 429], polled.text).toContain(polled.status);
       return (await challengeStatus(last.id)) === "valid";
     });
     expect(maxOpen).toBeLessThanOrEqual(CAP);

@@ -2,7 +2,7 @@ import { isUuid } from "../../issuance/common/refs";
 import type { AccountRow, AuthorizationRow, ChallengeRow } from "../../issuance/repositories";
 import { throttledWarnings } from "../../server/throttled-warnings";
 import { type AcmeExchange, type AcmeResponse, requireAccount, takeRate } from "../http/exchange";
-import { AcmeProblem, malformed, notFoundProblem } from "../problem";
+import { malformed, notFoundProblem } from "../problem";
 import { runValidation } from "../validation/run";
 import type { ValidationSlot } from "../validation/slots";
 import { authorizationView, challengeView } from "../views";
@@ -18,9 +18,6 @@ const POLL_SECONDS = 1;
  * until its order expired, while the client polled.
  */
 const stalledAfterMs = (x: AcmeExchange) => Math.max(120_000, 10 * x.ctx.http01.timeoutMs);
-
-/** How long a client refused for want of a validation place waits before posting again (s). */
-const BUSY_RETRY_AFTER_SECONDS = 5;
 
 /**
  * Runs a challenge's validation after the answer, in the place `slot` reserved for it
@@ -65,7 +62,12 @@ async function restartStalled(
     const slot = x.ctx.validationSlots.reserve(account.id);
     if (!slot) return;
     if (await x.ctx.store.acme.restartStalledChallenge(c.id, startedBefore, x.now)) {
-      x.ctx.logger.warn({ challenge: c.id }, "ACME: a stalled validation runs again");
+      // One accepted while every place was taken (no start time) is no stalled validation.
+      if (c.started_at === null) {
+        x.ctx.logger.debug({ challenge: c.id }, "ACME: a challenge that waited for a place starts");
+      } else {
+        x.ctx.logger.warn({ challenge: c.id }, "ACME: a stalled validation runs again");
+      }
       launchValidation(x, c, authz, account, slot);
     } else {
       slot.release();
@@ -82,24 +84,17 @@ const releasing =
   };
 
 /**
- * Every validation place and queue place is taken (CERTMINT_ACME_MAX_VALIDATIONS): 503
- * rateLimited with Retry-After, as the listener refuses requests past its own in-flight cap
- * (http/server.ts, RFC 8555 6.6); nothing was written, so the client posts the challenge again.
+ * Every validation place and queue place is taken (CERTMINT_ACME_MAX_VALIDATIONS): the
+ * challenge was accepted to be started by a later poll (postChallenge). Logged, not answered.
  */
-function noValidationPlace(x: AcmeExchange): AcmeProblem {
+function noValidationPlace(x: AcmeExchange): void {
   const { max, maxQueued } = x.ctx.validationSlots;
-  // One warning per 10 s (the rest at debug): a flood of refusals must not flood the log.
+  // One warning per 10 s (the rest at debug): a flood of them must not flood the log.
   throttledWarnings(x.ctx.logger).warn(
     x.ctx.logger,
     "acme-validation-places",
     { maxValidations: max, queued: maxQueued },
-    "ACME: a challenge was refused: every validation place and queue place is taken (CERTMINT_ACME_MAX_VALIDATIONS)",
-  );
-  return new AcmeProblem(
-    "rateLimited",
-    `the server is validating as many challenges as it may; post this challenge again after ${BUSY_RETRY_AFTER_SECONDS} s`,
-    503,
-    { retryAfter: BUSY_RETRY_AFTER_SECONDS },
+    "ACME: every validation place and queue place is taken (CERTMINT_ACME_MAX_VALIDATIONS): a challenge was accepted and starts at a later poll",
   );
 }
 
@@ -195,10 +190,17 @@ export async function postChallenge(x: AcmeExchange, id: string): Promise<AcmeRe
     throw malformed(`the authorization is ${authz.status}; only a pending one can be validated`);
   }
   if (challenge.status === "pending") {
-    // The place is reserved before the challenge is started, so a refusal leaves it pending.
     const slot = x.ctx.validationSlots.reserve(account.id);
-    if (!slot) throw noValidationPlace(x);
-    if (await x.ctx.store.acme.startChallenge(challenge.id, x.now).catch(releasing(slot))) {
+    if (!slot) {
+      // Every validation place and queue place taken: accepted all the same (RFC 8555 7.5.1:
+      // processing), with no start time, and started by a later poll of its authorization or
+      // itself once a place is free (restartStalled), as a validation stalled on another
+      // replica is. Until stop 53 of 2026-12-07 it was refused 503 rateLimited for the client
+      // to post again, which lego and certbot do not: their runs failed (an outside probe,
+      // LOADACME F2). What waits is rows, not memory: only placed validations are held here.
+      if (await x.ctx.store.acme.startChallenge(challenge.id, null)) noValidationPlace(x);
+      else await refuseBesideAnother(x, challenge);
+    } else if (await x.ctx.store.acme.startChallenge(challenge.id, x.now).catch(releasing(slot))) {
       launchValidation(x, challenge, authz, account, slot);
     } else {
       slot.release();

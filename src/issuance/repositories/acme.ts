@@ -213,8 +213,10 @@ export interface AcmeRepository {
    * pending -> processing, once, and only while its authorization is pending with no other
    * challenge processing (RFC 8555 7.1.6: one validation at a time per authorization, so a
    * failing one cannot make it invalid after another made it valid); false otherwise.
+   * `startedAt` null: accepted while no validation place was free, to be started by a later
+   * poll (restartStalledChallenge takes it as started at an unknown time).
    */
-  startChallenge(id: string, now: Date): Promise<boolean>;
+  startChallenge(id: string, startedAt: Date | null): Promise<boolean>;
   /**
    * Claims a challenge whose validation started before `startedBefore` (or at an unknown time)
    * and never finished, to run it again: true for one caller, which then runs it.

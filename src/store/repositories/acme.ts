@@ -273,7 +273,7 @@ export class OrmAcmeRepository implements AcmeRepository {
    * before either committed. Until 2026-12-05 two challenges of one authorization could run at
    * once, and a failing one written last left it invalid beside a valid challenge.
    */
-  async startChallenge(id: string, now: Date): Promise<boolean> {
+  async startChallenge(id: string, startedAt: Date | null): Promise<boolean> {
     return this.em().transactional(async (tx) => {
       const [authz] = await this.query<{ id: string }>(
         `select a.id from acme_challenge c join acme_authorization a on a.id = c.authorization_id
@@ -286,7 +286,7 @@ export class OrmAcmeRepository implements AcmeRepository {
         `update acme_challenge set status = 'processing', started_at = ? where id = ? and status = 'pending'
            and not exists (select 1 from acme_challenge where authorization_id = ? and status = 'processing')
          returning id`,
-        [now, id, authz.id],
+        [startedAt, id, authz.id],
         tx,
       );
       return rows.length === 1;
