@@ -11,10 +11,11 @@
  * validation to the VA, a separate service, over gRPC (ra/ra.go PerformValidation), and when
  * that call fails records the challenge invalid with serverInternal ("Could not communicate
  * with VA"). certmint runs the VA in-process, so its bound is here, with these outcomes:
- *  - a place is reserved when the client POSTs the challenge (RFC 8555 7.5.1), before anything
- *    is written: with every place and every queue place taken, the POST is refused 503
- *    rateLimited with Retry-After (RFC 8555 6.6, as the listener's own in-flight cap does,
- *    http/server.ts), the challenge stays pending and the client posts it again later;
+ *  - a place is reserved when the client POSTs the challenge (RFC 8555 7.5.1), before it is
+ *    started: with every place and every queue place taken, the challenge is accepted
+ *    (processing) with no start time and started by a later poll once a place is free
+ *    (handlers/authorizations.ts; until stop 53 of 2026-12-07 the POST was refused 503
+ *    rateLimited, which lego and certbot never retry);
  *  - a queued validation that gets no place within its wait is recorded invalid with
  *    serverInternal (run.ts), as Boulder records a VA that did not answer in time.
  * The queue is bounded (QUEUE_PER_PLACE places per running place), so what waits costs a

@@ -328,6 +328,14 @@ export class OrmAcmeRepository implements AcmeRepository {
         tx,
       );
       if (!authz) return;
+      // The order's row, locked to the commit before its authorizations are counted: two
+      // validations of one order ending together each counted the other's authorization still
+      // pending (its update not committed yet), neither made the order ready, and it stayed
+      // pending with every authorization valid, a client polling it forever (an outside probe of
+      // stop 53 of 2026-12-07, LOADACME: 100 challenges answered at once). Locked, the second
+      // counts after the first committed (READ COMMITTED: each statement sees what committed
+      // before it began).
+      await this.query(`select id from acme_order where id = ? for update`, [authz.order_id], tx);
       if (!result.valid) {
         await this.query(
           `update acme_order set status = 'invalid', error = ?::jsonb, updated_at = ? where id = ? and status = 'pending'`,
