@@ -1,0 +1,141 @@
+/**
+ * A connection at its maximum age is recycled (src/server/connection-limits.ts, limitAge): one
+ * GOAWAY ("max_age") naming the last stream nghttp2 took, the calls up to it finish, and only
+ * then the connection ends. Read on the wire (test/probe52/transport/h2-wire.ts), as a client
+ * library sees it. Until stop 54 of 2026-12-07 grpc-js's own max age closed the session at once,
+ * and a call whose headers were still arriving was counted as taken by the GOAWAY but dropped:
+ * the client failed it UNAVAILABLE (a CI run failed on it: test/probe53/loadclients).
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  DATA,
+  END_HEADERS,
+  END_STREAM,
+  frame,
+  GOAWAY,
+  grpcHeaders,
+  grpcMessage,
+  HEADERS,
+  SETTINGS,
+  WireConnection,
+} from "../probe52/transport/h2-wire";
+import { startTestCertmint, type TestCertmint } from "../support/harness";
+import { waitFor } from "../support/wait";
+
+const ACK = 1;
+const HEALTH_CHECK = "/grpc.health.v1.Health/Check";
+/** HealthCheckResponse{status: SERVING}, length-prefixed: what a health call answers. */
+const SERVING = grpcMessage(Buffer.from([0x08, 0x01]));
+const EMPTY_REQUEST = grpcMessage(Buffer.alloc(0));
+
+interface Goaway {
+  lastStreamId: number;
+  errorCode: number;
+  debug: string;
+}
+
+function goaways(c: WireConnection): Goaway[] {
+  return c.frames
+    .filter((f) => f.type === GOAWAY)
+    .map((f) => ({
+      lastStreamId: f.payload.readUInt32BE(0) & 0x7fffffff,
+      errorCode: f.payload.readUInt32BE(4),
+      debug: f.payload.subarray(8).toString(),
+    }));
+}
+
+/** Opens a connection and acknowledges the server's SETTINGS, as every client does. */
+async function openAcked(address: string): Promise<WireConnection> {
+  const c = await WireConnection.open(address);
+  await waitFor("the server's SETTINGS", () =>
+    c.frames.some((f) => f.type === SETTINGS && !(f.flags & ACK)),
+  );
+  await c.write(frame(SETTINGS, ACK, 0, Buffer.alloc(0)));
+  return c;
+}
+
+/** The call on `stream` was answered SERVING and ended (trailers), not reset. */
+function answered(c: WireConnection, stream: number): boolean {
+  const frames = c.on(stream);
+  return (
+    frames.some((f) => f.type === DATA && f.payload.equals(SERVING)) &&
+    frames.some((f) => f.type === HEADERS && f.flags & END_STREAM)
+  );
+}
+
+describe("maximum age 3 s (grace 10 min)", () => {
+  let h: TestCertmint;
+
+  beforeAll(async () => {
+    h = await startTestCertmint({
+      CERTMINT_CONNECTION_MAX_AGE_MS: "3000",
+      CERTMINT_CONNECTION_MAX_AGE_GRACE_MS: "600000",
+    });
+  });
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  it("one GOAWAY names the last call taken; that call finishes, a call sent after it is left for the client to retry, then the connection ends", async () => {
+    const c = await openAcked(h.address);
+    try {
+      await c.write(
+        Buffer.concat([
+          frame(HEADERS, END_HEADERS, 1, grpcHeaders(HEALTH_CHECK)),
+          frame(DATA, END_STREAM, 1, EMPTY_REQUEST),
+          // Headers only: this call waits for its request message.
+          frame(HEADERS, END_HEADERS, 3, grpcHeaders(HEALTH_CHECK)),
+        ]),
+      );
+      await waitFor("the first call's answer", () => answered(c, 1));
+      await waitFor("the GOAWAY at the maximum age", () => goaways(c).length > 0);
+      expect(goaways(c)[0]).toEqual({ lastStreamId: 3, errorCode: 0, debug: "max_age" });
+      // Sent before this client read the GOAWAY: above its last stream, so never taken.
+      await c.write(
+        Buffer.concat([
+          frame(HEADERS, END_HEADERS, 5, grpcHeaders(HEALTH_CHECK)),
+          frame(DATA, END_STREAM, 5, EMPTY_REQUEST),
+        ]),
+      );
+      expect(c.closed).toBe(false);
+      await c.write(frame(DATA, END_STREAM, 3, EMPTY_REQUEST));
+      await waitFor("the call in flight to be answered", () => answered(c, 3));
+      await waitFor("the server to end the connection", () => c.closed);
+      expect(c.on(5)).toEqual([]);
+      expect(goaways(c).every((g) => g.lastStreamId === 3 && g.errorCode === 0)).toBe(true);
+    } finally {
+      c.destroy();
+    }
+  });
+
+  it("a call whose headers are still arriving at the GOAWAY is named by it, waited for and answered", async () => {
+    const c = await openAcked(h.address);
+    try {
+      const block = grpcHeaders(HEALTH_CHECK);
+      const whole = frame(HEADERS, END_HEADERS, 1, block);
+      // The frame's head and half its header block: nghttp2 takes the stream at its head.
+      const split = 9 + Math.floor(block.length / 2);
+      await c.write(whole.subarray(0, split));
+      await waitFor("the GOAWAY at the maximum age", () => goaways(c).length > 0);
+      // Taken: the client will not retry it, so the server must answer it.
+      expect(goaways(c).every((g) => g.lastStreamId >= 1)).toBe(true);
+      await c.write(
+        Buffer.concat([whole.subarray(split), frame(DATA, END_STREAM, 1, EMPTY_REQUEST)]),
+      );
+      await waitFor("the call to be answered", () => answered(c, 1));
+      await waitFor("the server to end the connection", () => c.closed);
+    } finally {
+      c.destroy();
+    }
+  });
+
+  it("a connection with no call gets the GOAWAY (last stream 0) and is ended", async () => {
+    const c = await openAcked(h.address);
+    try {
+      await waitFor("the server to end the connection", () => c.closed);
+      expect(goaways(c)).toContainEqual({ lastStreamId: 0, errorCode: 0, debug: "max_age" });
+    } finally {
+      c.destroy();
+    }
+  });
+});
