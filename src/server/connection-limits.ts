@@ -26,6 +26,7 @@ import type { Logger } from "pino";
 import type { ConnectionLimits } from "../config";
 import { outageCondition } from "../database-outage";
 import { limitConnectionsPerAddress } from "./connections-per-address";
+import { closeWithoutLoss } from "./graceful-close";
 import { grpcTimeoutMs } from "./grpc-timeouts";
 import type { PendingRequestBytes } from "./request-bytes";
 
@@ -155,7 +156,9 @@ function guard(http2Server: Http2Server, limits: ConnectionLimits, logger: Logge
       if (pending.get(key)?.socket === socket) pending.delete(key);
     });
   });
-  http2Server.on("session", limitAge(limits));
+  // First, so that every close of the session (grpc-js's shutdown and idle too) waits for the
+  // streams it took.
+  http2Server.prependListener("session", limitAge(limits));
   http2Server.on("session", limitResets(logger));
   http2Server.on("session", limitIdlePings(logger));
   http2Server.on("session", (session: Http2Session) => {
@@ -172,62 +175,27 @@ function guard(http2Server: Http2Server, limits: ConnectionLimits, logger: Logge
 
 /**
  * A connection older than maxAgeMs (±10%, so that clients connected together do not reconnect
- * together) is told to go, and the calls it took finish:
- *  1. one GOAWAY NO_ERROR, debug data "max_age", naming the last stream nghttp2 took (its
- *     "last processed" stream: RFC 9113 6.8). A call the client sent before it read the GOAWAY
- *     has a higher number: gRPC clients retry it on a new connection, unseen by the server.
- *  2. The session is closed (Http2Session.close: the socket ended once the answers are sent)
- *     when every stream up to that number has ended, or destroyed maxAgeGraceMs after step 1
- *     (a watch never ends on its own).
- * Not gRPC's double GOAWAY (2^31-1, a PING, then the last stream): nghttp2 takes no new stream
- * once any GOAWAY is sent, and Node stops reading a session whose nghttp2 has no stream left, so
- * the calls sent after a GOAWAY of 2^31-1 were neither taken nor refused, and the PING's answer
- * went unread. Nor grpc-js 1.14.7's own max age (grpc.max_connection_age_ms, not set here): it
- * closes the session at once, and Node destroys a closed session when its JavaScript streams
- * have ended, while nghttp2 may already have taken a stream whose headers were still arriving:
- * the GOAWAY counted that call as taken, the client waited for it and failed it UNAVAILABLE at
- * the close ("Connection closed after GOAWAY", "Stream removed", "error reading from server:
- * EOF"). An outside probe of stop 53 of 2026-12-07 saw 1-15 in 1,000-1,500 calls across
- * rollovers every 3 s on a busy machine, in every client library, and a CI run failed on it.
+ * together) is told to go: GOAWAY "max_age" naming the last call taken, closed once the calls it
+ * took have ended (graceful-close.ts: not grpc-js's grpc.max_connection_age_ms, not set here,
+ * which dropped calls), or destroyed maxAgeGraceMs after the age (a watch never ends on its own).
  */
 function limitAge(limits: ConnectionLimits): (session: Http2Session) => void {
   return (session) => {
+    const goAway = closeWithoutLoss(session);
     const jitter = (Math.random() * 2 - 1) * (limits.maxAgeMs / 10);
-    const timers: NodeJS.Timeout[] = [];
-    const later = (ms: number, then: () => void) => {
-      const timer = setTimeout(then, ms);
-      timer.unref();
-      timers.push(timer);
-    };
-    let open = 0;
-    let lastStreamId = 0;
-    let goingAway = false;
-    const closeWhenDone = () => {
-      if (!goingAway || open > 0 || session.closed || session.destroyed) return;
-      // A stream nghttp2 took whose headers JavaScript has not seen yet: wait for it.
-      if ((session.state.lastProcStreamID ?? 0) > lastStreamId) return;
-      session.close();
-    };
-    session.on("stream", (stream: ServerHttp2Stream) => {
-      open += 1;
-      lastStreamId = Math.max(lastStreamId, stream.id ?? 0);
-      stream.once("close", () => {
-        open -= 1;
-        closeWhenDone();
-      });
-    });
-    session.once("close", () => {
-      for (const timer of timers) clearTimeout(timer);
-    });
-    later(limits.maxAgeMs + jitter, () => {
+    let grace: NodeJS.Timeout | undefined;
+    const age = setTimeout(() => {
       if (session.closed || session.destroyed) return;
-      // Last stream 0: Node names nghttp2's last processed stream.
-      session.goaway(constants.NGHTTP2_NO_ERROR, 0, Buffer.from("max_age"));
-      goingAway = true;
-      closeWhenDone();
-      later(limits.maxAgeGraceMs, () => {
+      goAway("max_age");
+      grace = setTimeout(() => {
         if (!session.destroyed) session.destroy();
-      });
+      }, limits.maxAgeGraceMs);
+      grace.unref();
+    }, limits.maxAgeMs + jitter);
+    age.unref();
+    session.once("close", () => {
+      clearTimeout(age);
+      clearTimeout(grace);
     });
   };
 }
