@@ -272,6 +272,11 @@ export interface ConnectionLimits {
   /** Open connections per listening port; beyond it new ones are closed at once. */
   readonly maxConnections: number;
   /**
+   * Open connections one client address may hold on a port; unset, a quarter of maxConnections
+   * (server/connections-per-address.ts). Never more than maxConnections.
+   */
+  readonly maxConnectionsPerAddress?: number;
+  /**
    * Calls open at once on one gRPC connection (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS): a
    * stream stays open until its answer is read, so this bounds the answers one connection can
    * leave unread. Clients queue calls beyond it.
@@ -374,6 +379,7 @@ export const ENV = {
   keepaliveTimeMs: "CERTMINT_KEEPALIVE_TIME_MS", // default 60000
   keepaliveTimeoutMs: "CERTMINT_KEEPALIVE_TIMEOUT_MS", // default 20000
   maxConnections: "CERTMINT_MAX_CONNECTIONS", // default 1000 per listening port
+  maxConnectionsPerAddress: "CERTMINT_MAX_CONNECTIONS_PER_ADDRESS", // default a quarter of it
   maxConcurrentStreams: "CERTMINT_MAX_CONCURRENT_STREAMS", // default 250 calls open per gRPC connection
   maxOpenCalls: "CERTMINT_MAX_OPEN_CALLS", // default 10000 calls open per process, a quarter per address
   unreadAnswerBytesPerConnection: "CERTMINT_UNREAD_ANSWER_BYTES_PER_CONNECTION", // default 32 MiB
@@ -1152,6 +1158,9 @@ function parseConnectionLimits(env: NodeJS.ProcessEnv, problems: string[]): Conn
     keepaliveTimeMs: ms(ENV.keepaliveTimeMs, 60_000, 50, 24 * HOUR_MS),
     keepaliveTimeoutMs: ms(ENV.keepaliveTimeoutMs, 20_000, 50, HOUR_MS),
     maxConnections: ms(ENV.maxConnections, 1000, 1, 1_000_000),
+    maxConnectionsPerAddress: env[ENV.maxConnectionsPerAddress]
+      ? ms(ENV.maxConnectionsPerAddress, 1, 1, 1_000_000)
+      : undefined,
     maxConcurrentStreams: ms(ENV.maxConcurrentStreams, 250, 1, 1_000_000),
     maxOpenCalls: ms(ENV.maxOpenCalls, 10_000, 4, 10_000_000),
     unreadAnswerBytesPerConnection: ms(

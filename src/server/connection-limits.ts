@@ -140,8 +140,8 @@ function guard(http2Server: Http2Server, limits: ConnectionLimits, logger: Logge
   http2Server.maxConnections = limits.maxConnections;
   http2Server.on("drop", capWarning(logger, "gRPC", limits.maxConnections));
   surviveAcceptErrors(http2Server, logger, "gRPC");
-  // One client address holds at most a quarter of them (server/connections-per-address.ts).
-  limitConnectionsPerAddress(http2Server, limits.maxConnections, "gRPC", logger);
+  // One client address holds at most its share (server/connections-per-address.ts).
+  limitConnectionsPerAddress(http2Server, limits, "gRPC", logger);
   // Connections not yet usable, by peer address and port: the raw socket the deadline
   // destroys, reached again from its session (whose socket is a TLS socket or a proxy).
   const pending = new Map<string, { socket: Socket; timer: NodeJS.Timeout }>();

@@ -46,7 +46,7 @@ export function startHttpServer(
   server.on("drop", capWarning(logger, name, limits.maxConnections));
   surviveAcceptErrors(server, logger, name);
   if (options.limitConnectionsPerAddress) {
-    limitConnectionsPerAddress(server, limits.maxConnections, name, logger);
+    limitConnectionsPerAddress(server, limits, name, logger);
   }
   return new Promise((resolve, reject) => {
     server.once("error", reject);

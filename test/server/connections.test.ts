@@ -320,6 +320,53 @@ describe("the connection cap (CERTMINT_MAX_CONNECTIONS=4)", () => {
   });
 });
 
+describe("the share of one client address (CERTMINT_MAX_CONNECTIONS=8)", () => {
+  let quarter: TestCertmint;
+  let set: TestCertmint;
+
+  beforeAll(async () => {
+    // Long enough that the raw connections below stay open until the test closes them.
+    const base = { CERTMINT_MAX_CONNECTIONS: "8", CERTMINT_HANDSHAKE_TIMEOUT_MS: "600000" };
+    quarter = await startTestCertmint(base);
+    set = await startTestCertmint({
+      ...base,
+      CERTMINT_MAX_CONNECTIONS_PER_ADDRESS: "6",
+      CERTMINT_PUBLICATION_LISTEN: "127.0.0.1:0",
+    });
+  });
+  afterAll(async () => {
+    await quarter?.stop();
+    await set?.stop();
+  });
+
+  /** `held` connections from `address` stay open and the next one from it is closed at once. */
+  async function expectShare(port: number, address: string, held: number) {
+    const open = [];
+    for (let i = 0; i < held; i++) open.push(await openRaw(port, address));
+    const refused = await openRaw(port, address);
+    await within("the connection past the address's share to be closed", refused.closed);
+    expect(open.filter((r) => r.isClosed())).toEqual([]);
+    return open;
+  }
+
+  it("unset, a quarter of the cap: 2 connections from one address, the third closed; another address is served", async () => {
+    const open = await expectShare(quarter.running.port, "127.0.0.31", 2);
+    expect(await health(quarter.address)).toBe("SERVING");
+    for (const r of open) r.socket.destroy();
+  });
+
+  it("CERTMINT_MAX_CONNECTIONS_PER_ADDRESS=6: 6 from one address (a NAT in front), the seventh closed; on the publication port too", async () => {
+    const grpc = await expectShare(set.running.port, "127.0.0.41", 6);
+    expect(await health(set.address)).toBe("SERVING");
+    const publication = await expectShare(set.running.publicationPort!, "127.0.0.42", 6);
+    const res = await fetch(
+      `http://127.0.0.1:${set.running.publicationPort}/crl/00000000-0000-0000-0000-000000000000.crl`,
+    );
+    expect(res.status).toBe(404);
+    for (const r of [...grpc, ...publication]) r.socket.destroy();
+  });
+});
+
 describe("the handshake deadline on a TLS port (500 ms; Node's own TLS default is 120 s)", () => {
   const dir = new TempDir();
   let h: TestCertmint;

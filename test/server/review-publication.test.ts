@@ -239,7 +239,7 @@ describe("the publication port: one address against everyone else", () => {
   });
 
   it("one address holds at most a quarter of the port's connections; another connects", async () => {
-    const share = connectionsPerAddress(MAX_CONNECTIONS);
+    const share = connectionsPerAddress({ maxConnections: MAX_CONNECTIONS });
     expect(share).toBe(MAX_CONNECTIONS / 4);
     const flood: Awaited<ReturnType<typeof raw>>[] = [];
     for (let i = 0; i < MAX_CONNECTIONS; i++) flood.push(await raw("127.0.0.2"));
@@ -271,7 +271,7 @@ describe("the publication port: one address against everyone else", () => {
     "the %s port has the same share per address (without any credential, one address could fill it)",
     async (which) => {
       const target = which === "gRPC" ? h.running.port : h.running.acmePort!;
-      const share = connectionsPerAddress(MAX_CONNECTIONS);
+      const share = connectionsPerAddress({ maxConnections: MAX_CONNECTIONS });
       let closed = 0;
       for (let i = 0; i < MAX_CONNECTIONS; i++) {
         const socket = connect({ host: "127.0.0.1", port: target, localAddress: "127.0.0.2" });

@@ -183,8 +183,8 @@ export function startAcmeServer(
   server.maxConnections = limits.maxConnections;
   server.on("drop", capWarning(ctx.logger, "acme", limits.maxConnections));
   surviveAcceptErrors(server, ctx.logger, "acme");
-  // One client address holds at most a quarter of them (server/connections-per-address.ts).
-  limitConnectionsPerAddress(server, limits.maxConnections, "acme", ctx.logger);
+  // One client address holds at most its share (server/connections-per-address.ts).
+  limitConnectionsPerAddress(server, limits, "acme", ctx.logger);
   return new Promise((resolve, reject) => {
     server.once("error", reject);
     server.listen(listen.port, listen.host, () => {
