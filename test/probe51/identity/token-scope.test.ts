@@ -231,24 +231,29 @@ describe("probe51 identity: a token's grants when its objects change, and what r
     };
     const ask = async (as: CertmintClients, refs: typeof existing) => {
       const out = [];
-      for (const p of [
-        call(
-          as.authorities,
-          "getCertificateAuthority",
-          GetCertificateAuthorityRequest.fromPartial({ certificateAuthority: refs.ca }),
-        ),
-        call(
-          as.accessTokens,
-          "getAccessToken",
-          GetAccessTokenRequest.fromPartial({ accessToken: refs.token }),
-        ),
-        call(
-          as.profiles,
-          "deleteCertificateProfile",
-          DeleteCertificateProfileRequest.fromPartial({ certificateProfile: refs.profile }),
-        ),
+      // One call at a time: calls started together and awaited in turn left a later refusal
+      // unhandled while an earlier one was awaited (vitest failed a CI run on it).
+      for (const start of [
+        () =>
+          call(
+            as.authorities,
+            "getCertificateAuthority",
+            GetCertificateAuthorityRequest.fromPartial({ certificateAuthority: refs.ca }),
+          ),
+        () =>
+          call(
+            as.accessTokens,
+            "getAccessToken",
+            GetAccessTokenRequest.fromPartial({ accessToken: refs.token }),
+          ),
+        () =>
+          call(
+            as.profiles,
+            "deleteCertificateProfile",
+            DeleteCertificateProfileRequest.fromPartial({ certificateProfile: refs.profile }),
+          ),
       ]) {
-        const e = await expectRpcError(p);
+        const e = await expectRpcError(start());
         out.push({
           code: e.code,
           reason: e.reason,
