@@ -9,14 +9,17 @@
  * to JavaScript only once the whole header block has: a close in between counted that call as
  * taken in the GOAWAY (so the client did not send it again) and dropped it (the client failed it
  * UNAVAILABLE: "Connection closed after GOAWAY", "Stream removed", "error reading from server:
- * EOF"). grpc-js's own maximum age closed sessions that way: an outside probe of stop 53 of
- * 2026-12-07 saw 1-15 such failures in 1,000-1,500 calls across rollovers every 3 s on a busy
- * machine, in every client library, and a CI run failed on it.
+ * EOF"). With grpc-js's keepalive destroying closed sessions (connection-limits.ts, keepAlive),
+ * this made the failures an outside probe of stop 53 of 2026-12-07 saw across connection-age
+ * rollovers: 1-15 in 1,000-1,500 calls every 3 s on a busy machine, in every client library, and
+ * a CI run failed on them; test/server/graceful-close.test.ts shows this one alone.
  *
  * Here the close waits until JavaScript has every stream nghttp2 took (its last processed stream
  * is at most the highest stream seen), so that the GOAWAY names only streams the server answers;
  * a stream taken later than the GOAWAY is refused by Node (RST_STREAM REFUSED_STREAM) or dropped
- * above the GOAWAY's last stream, both of which tell the client to send it again.
+ * above the GOAWAY's last stream, both of which tell the client to send it again. (The other
+ * loss at a close, grpc-js's keepalive destroying a closed session, is connection-limits.ts's
+ * keepAlive.)
  *
  * Not gRPC's double GOAWAY (2^31-1, a PING, then the last stream, gRFC A9): nghttp2 takes no new
  * stream once any GOAWAY is sent and Node then stops reading a session with no stream left, so

@@ -7,6 +7,7 @@
  * the client failed it UNAVAILABLE (a CI run failed on it: test/probe53/loadclients); that case
  * is test/server/graceful-close.test.ts.
  */
+import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   DATA,
@@ -17,6 +18,7 @@ import {
   grpcHeaders,
   grpcMessage,
   HEADERS,
+  PING,
   SETTINGS,
   WireConnection,
 } from "../probe52/transport/h2-wire";
@@ -43,6 +45,20 @@ function goaways(c: WireConnection): Goaway[] {
       errorCode: f.payload.readUInt32BE(4),
       debug: f.payload.subarray(8).toString(),
     }));
+}
+
+/**
+ * Whether the server's end of the TCP connection from `clientPort` to `serverPort` has no byte
+ * left unread by the server process (Linux /proc/net/tcp, its rx_queue), IPv4 loopback.
+ */
+function receiveQueueEmpty(serverPort: number, clientPort: number): boolean {
+  const hex = (port: number) => port.toString(16).toUpperCase().padStart(4, "0");
+  const line = readFileSync("/proc/net/tcp", "utf8")
+    .split("\n")
+    .map((l) => l.trim().split(/\s+/))
+    .find((f) => f[1]?.endsWith(`:${hex(serverPort)}`) && f[2]?.endsWith(`:${hex(clientPort)}`));
+  if (!line) throw new Error(`no TCP connection ${clientPort} -> ${serverPort}`);
+  return Number.parseInt(line[4]!.split(":")[1]!, 16) === 0;
 }
 
 /** Opens a connection and acknowledges the server's SETTINGS, as every client does. */
@@ -143,6 +159,10 @@ describe("a graceful stop while a call's headers are still arriving", () => {
       const whole = frame(HEADERS, END_HEADERS, 3, grpcHeaders(HEALTH_CHECK));
       const split = 9 + 10;
       await c.write(whole.subarray(0, split));
+      // The server (this process) read them: nghttp2 took stream 3 before the stop begins.
+      await waitFor("the server to read the half-sent headers", () =>
+        receiveQueueEmpty(h.running.port, c.socket.localPort!),
+      );
       const stopping = h.running.shutdown();
       // Logged in the same turn as grpc-js's tryShutdown closes the sessions (app.ts).
       await waitFor("the stop to close the connections", () =>
@@ -156,8 +176,72 @@ describe("a graceful stop while a call's headers are still arriving", () => {
       const named = goaways(c).some((g) => g.lastStreamId >= 3);
       const ended = c.on(3).some((f) => f.type === HEADERS && f.flags & END_STREAM);
       expect({ named, ended }).toEqual({ named, ended: named });
-      // Sent before the stop began, so in practice it was taken, and answered NOT_SERVING.
+      // Read before the stop began: taken, named, and answered (NOT_SERVING).
       expect(named).toBe(true);
+    } finally {
+      c.destroy();
+    }
+  });
+});
+
+describe("keepalive every 100 ms while a connection at its maximum age finishes a call", () => {
+  let h: TestCertmint;
+
+  beforeAll(async () => {
+    h = await startTestCertmint({
+      CERTMINT_CONNECTION_MAX_AGE_MS: "3000",
+      CERTMINT_CONNECTION_MAX_AGE_GRACE_MS: "600000",
+      CERTMINT_KEEPALIVE_TIME_MS: "100",
+      CERTMINT_KEEPALIVE_TIMEOUT_MS: "1000",
+    });
+  });
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  /** Answers every PING of the server on `c` (a live peer), counting them. */
+  function answerPings(c: WireConnection): () => number {
+    let answered = 0;
+    const timer = setInterval(() => {
+      const pings = c.frames.filter((f) => f.type === PING && !(f.flags & ACK));
+      for (const p of pings.slice(answered)) void c.write(frame(PING, ACK, 0, p.payload));
+      answered = pings.length;
+    }, 10);
+    c.socket.once("close", () => clearInterval(timer));
+    return () => answered;
+  }
+
+  it("the closing connection is not dropped at the next keepalive tick: its call is answered", async () => {
+    const c = await openAcked(h.address);
+    try {
+      answerPings(c);
+      await c.write(frame(HEADERS, END_HEADERS, 1, grpcHeaders(HEALTH_CHECK)));
+      await waitFor("the GOAWAY at the maximum age", () => goaways(c).length > 0);
+      // The clock: five keepalive periods seen on a fresh connection.
+      const clock = await openAcked(h.address);
+      try {
+        const pings = answerPings(clock);
+        await waitFor("five keepalive PINGs on another connection", () => pings() >= 5);
+      } finally {
+        clock.destroy();
+      }
+      expect(c.closed).toBe(false);
+      await c.write(frame(DATA, END_STREAM, 1, EMPTY_REQUEST));
+      await waitFor("the call to be answered", () => answered(c, 1));
+      await waitFor("the server to end the connection", () => c.closed);
+    } finally {
+      c.destroy();
+    }
+  });
+
+  it("a connection that answers no PING is closed after the keepalive timeout", async () => {
+    const c = await openAcked(h.address);
+    try {
+      await waitFor("a keepalive PING", () =>
+        c.frames.some((f) => f.type === PING && !(f.flags & ACK)),
+      );
+      await waitFor("the silent connection to be closed", () => c.closed);
+      expect(goaways(c).filter((g) => g.debug === "max_age")).toEqual([]);
     } finally {
       c.destroy();
     }
