@@ -12,7 +12,8 @@
  *
  * AB_RPS fixes each load's rate (calls/s): both servers then gather the same number of calls
  * per shared statement, which otherwise follows each one's throughput and moves its CPU per
- * issuance with it.
+ * issuance with it. AB_A_NODE_FLAGS / AB_B_NODE_FLAGS add node flags to one side's server
+ * (after `make run`'s), to compare V8 settings on one build (AB_A and AB_B the same clone).
  */
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -21,6 +22,7 @@ import { Client } from "pg";
 import type { CertmintServer, ClientProfile } from "../common/certmint";
 import type { ghzIssue as GhzIssue, LoadResult } from "../common/load";
 import { ghzIssue, writeGhzData } from "../common/load";
+import { rssMiB } from "../issue/server";
 import type { BenchDatabase } from "../issue/setup";
 
 const ADMIN =
@@ -52,7 +54,7 @@ interface Side {
   server: CertmintServer;
   profile: ClientProfile;
   data: string;
-  rows: Array<{ server: number; postgres: number; rate: number }>;
+  rows: Array<{ server: number; postgres: number; rate: number; rss: number }>;
 }
 
 /** CPU of a database's backends between start() and stop(), backends that come and go included. */
@@ -105,7 +107,12 @@ async function main(): Promise<void> {
       const { freshDatabase } = require(join(root, "bench/issue/setup.ts"));
       const dir = mkdtempSync(join(tmpdir(), `certmint-ab-${label}-`));
       const db: BenchDatabase = await freshDatabase(ADMIN);
-      const server: CertmintServer = await certmint.startCertmint({ databaseUrl: db.url, dir });
+      const nodeFlags = (process.env[`AB_${label}_NODE_FLAGS`] ?? "").split(" ").filter(Boolean);
+      const server: CertmintServer = await certmint.startCertmint({
+        databaseUrl: db.url,
+        dir,
+        nodeFlags,
+      });
       const profile: ClientProfile = await certmint.createClientProfile(server);
       const csrs: Array<{ pem: string }> = clientCsrs(200);
       const data = writeGhzData(
@@ -126,7 +133,14 @@ async function main(): Promise<void> {
       const pg = order.map((s) => new BackendCpu(admin, s.db.name));
       await Promise.all(pg.map((p) => p.start()));
       const before = order.map((s) => cpuOf(s.server.pid) ?? 0);
+      const peaks = order.map(() => 0);
+      const rssTimer = setInterval(() => {
+        order.forEach((s, i) => {
+          peaks[i] = Math.max(peaks[i]!, rssMiB(s.server.pid));
+        });
+      }, 200);
       const results: LoadResult[] = await Promise.all(order.map((s) => load(s, SECONDS)));
+      clearInterval(rssTimer);
       const serverCpu = order.map((s, i) => (cpuOf(s.server.pid) ?? 0) - before[i]!);
       const pgCpu = await Promise.all(pg.map((p) => p.stop()));
       const line = order.map((s, i) => {
@@ -135,9 +149,10 @@ async function main(): Promise<void> {
           server: (serverCpu[i]! * 1000) / r.successes,
           postgres: (pgCpu[i]! * 1000) / r.successes,
           rate: r.successes / r.seconds,
+          rss: peaks[i]!,
         };
         s.rows.push(row);
-        return `${s.label} ${row.rate.toFixed(0)}/s server ${row.server.toFixed(3)} + PostgreSQL ${row.postgres.toFixed(3)} = ${(row.server + row.postgres).toFixed(3)} ms${r.errors ? ` (${r.errors} errors: ${r.topError})` : ""}`;
+        return `${s.label} ${row.rate.toFixed(0)}/s RSS peak ${row.rss.toFixed(0)} MiB server ${row.server.toFixed(3)} + PostgreSQL ${row.postgres.toFixed(3)} = ${(row.server + row.postgres).toFixed(3)} ms${r.errors ? ` (${r.errors} errors: ${r.topError})` : ""}`;
       });
       console.log(`round ${round}: ${line.join(" | ")}`);
     }
@@ -145,7 +160,7 @@ async function main(): Promise<void> {
       s.rows.reduce((a, r) => a + f(r), 0) / s.rows.length;
     for (const s of sides) {
       console.log(
-        `${s.label} (${s.root}): mean server ${mean(s, (r) => r.server).toFixed(3)} + PostgreSQL ${mean(s, (r) => r.postgres).toFixed(3)} = ${mean(s, (r) => r.server + r.postgres).toFixed(3)} ms per issuance, ${mean(s, (r) => r.rate).toFixed(0)}/s`,
+        `${s.label} (${s.root}): mean server ${mean(s, (r) => r.server).toFixed(3)} + PostgreSQL ${mean(s, (r) => r.postgres).toFixed(3)} = ${mean(s, (r) => r.server + r.postgres).toFixed(3)} ms per issuance, ${mean(s, (r) => r.rate).toFixed(0)}/s, RSS peak ${Math.max(...s.rows.map((r) => r.rss)).toFixed(0)} MiB`,
       );
     }
     const [a, b] = sides;

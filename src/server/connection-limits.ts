@@ -182,7 +182,7 @@ function guard(http2Server: Http2Server, limits: ConnectionLimits, logger: Logge
  */
 function limitAge(limits: ConnectionLimits): (session: Http2Session) => void {
   return (session) => {
-    const goAway = closeWithoutLoss(session);
+    const goAway = closeWithoutLoss(session, limits.handshakeTimeoutMs);
     const jitter = (Math.random() * 2 - 1) * (limits.maxAgeMs / 10);
     let grace: NodeJS.Timeout | undefined;
     const age = setTimeout(() => {

@@ -21,6 +21,13 @@
  * loss at a close, grpc-js's keepalive destroying a closed session, is connection-limits.ts's
  * keepAlive.)
  *
+ * The wait is bounded: a peer that sends the head of a HEADERS frame and then nothing (nor the
+ * CONTINUATION that must follow, RFC 9113 6.10) would otherwise hold a closing connection open
+ * until its maximum age's grace (30 minutes and more) instead of its idle timeout. Once a close is
+ * wanted, the headers being received get `headersWaitMs` (CERTMINT_HANDSHAKE_TIMEOUT_MS, the time
+ * a new connection has for its preface) and then the session is closed anyway: a call whose
+ * headers took that long is the stalled peer's, and is lost with it.
+ *
  * Not gRPC's double GOAWAY (2^31-1, a PING, then the last stream, gRFC A9): nghttp2 takes no new
  * stream once any GOAWAY is sent and Node then stops reading a session with no stream left, so
  * the calls a client sent after a GOAWAY of 2^31-1 were neither taken nor refused, and the PING's
@@ -36,22 +43,54 @@ export type GoAway = (debug?: string) => void;
  * close with GOAWAY debug data, for the maximum age ("max_age", as gRPC servers send).
  * Http2Session.close is replaced on this one object: grpc-js calls it at shutdown and idle.
  */
-export function closeWithoutLoss(session: Http2Session): GoAway {
+export function closeWithoutLoss(session: Http2Session, headersWaitMs: number): GoAway {
   const close = session.close.bind(session);
   let highestSeen = 0;
   let wanted = false;
   let debugData: Buffer | undefined;
-  const tryClose = () => {
-    if (!wanted || session.closed || session.destroyed) return;
-    // A stream nghttp2 took whose headers JavaScript has not had yet: its "stream" event
-    // (below) tries again.
-    if ((session.state.lastProcStreamID ?? 0) > highestSeen) return;
+  let stalled: NodeJS.Timeout | undefined;
+  /** Streams JavaScript has and that have not closed. */
+  const open = new Set<ServerHttp2Stream>();
+  /** The wait for headers ran out: the session ends once the streams JavaScript has are done. */
+  let abandoned = false;
+  const closeNow = () => {
+    clearTimeout(stalled);
+    if (session.closed || session.destroyed) return;
     // Last stream 0: Node names nghttp2's last processed stream, as close() does next.
     if (debugData) session.goaway(constants.NGHTTP2_NO_ERROR, 0, debugData);
     close();
   };
+  // Node's close never ends a session whose nghttp2 still has a stream open (the stalled one):
+  // it is destroyed once the streams JavaScript has are done.
+  const endAbandoned = () => {
+    if (abandoned && open.size === 0 && !session.destroyed) session.destroy();
+  };
+  const giveUp = () => {
+    abandoned = true;
+    closeNow();
+    endAbandoned();
+  };
+  const tryClose = () => {
+    if (!wanted || session.closed || session.destroyed) return;
+    // A stream nghttp2 took whose headers JavaScript has not had yet: its "stream" event
+    // (below) tries again, or the wait for it runs out (giveUp).
+    if ((session.state.lastProcStreamID ?? 0) > highestSeen) {
+      if (!stalled) {
+        stalled = setTimeout(giveUp, headersWaitMs);
+        stalled.unref();
+      }
+      return;
+    }
+    closeNow();
+  };
+  session.once("close", () => clearTimeout(stalled));
   session.on("stream", (stream: ServerHttp2Stream) => {
     highestSeen = Math.max(highestSeen, stream.id ?? 0);
+    open.add(stream);
+    stream.once("close", () => {
+      open.delete(stream);
+      endAbandoned();
+    });
     tryClose();
   });
   const goAway: GoAway = (debug) => {

@@ -247,3 +247,35 @@ describe("keepalive every 100 ms while a connection at its maximum age finishes 
     }
   });
 });
+
+describe("idle timeout 500 ms, handshake timeout 1 s: a peer that stalls inside a header block", () => {
+  let h: TestCertmint;
+
+  beforeAll(async () => {
+    h = await startTestCertmint({
+      CERTMINT_CONNECTION_IDLE_TIMEOUT_MS: "500",
+      CERTMINT_HANDSHAKE_TIMEOUT_MS: "1000",
+    });
+  });
+  afterAll(async () => {
+    await h?.stop();
+  });
+
+  it("is closed once idle and the handshake timeout for its headers ran out, not held until the maximum age", async () => {
+    const c = await openAcked(h.address);
+    try {
+      const whole = frame(HEADERS, END_HEADERS, 1, grpcHeaders(HEALTH_CHECK));
+      await c.write(whole.subarray(0, 9 + 10));
+      await waitFor("the server to read the half-sent headers", () =>
+        receiveQueueEmpty(h.running.port, c.socket.localPort!),
+      );
+      // The rest of the header block never comes. Until stop 55 of 2026-12-07 the idle close
+      // waited for it until the maximum age's grace (30 min and more).
+      await waitFor("the server to end the connection", () => c.closed);
+      expect(goaways(c).length).toBeGreaterThan(0);
+      expect(c.on(1).some((f) => f.type === HEADERS)).toBe(false);
+    } finally {
+      c.destroy();
+    }
+  });
+});
