@@ -5,6 +5,7 @@
  */
 
 import { toALabels } from "./idna";
+import { isIcannPublicSuffix } from "./public-suffix";
 import { fail, ok, type Parsed } from "./types";
 
 /** Inputs longer than this are rejected before any work (a name is at most 253 octets). */
@@ -114,6 +115,14 @@ export function parseDnsName(input: string): Parsed<DnsName> {
   if (wildcard && labels.value.length < 2) {
     return fail(
       "is a wildcard over a single label, which no client matches: put it at least two labels up ('*.example.com')",
+    );
+  }
+  // The same over a public suffix of more labels ("*.co.uk" stands for every domain registered
+  // under co.uk): public-suffix.ts. Until stop 55 of 2026-12-07 a policy allowing every name
+  // signed it.
+  if (wildcard && isIcannPublicSuffix(labels.value)) {
+    return fail(
+      `is a wildcard over the public suffix '${labels.value.join(".")}' (Public Suffix List), which would stand for every domain registered under it: put it below a domain ('*.example.${labels.value.join(".")}')`,
     );
   }
   const text = (wildcard ? "*." : "") + labels.value.join(".");

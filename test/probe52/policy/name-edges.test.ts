@@ -109,6 +109,25 @@ describe("probe52 policy: name edges", () => {
     expect(sanText(tmp, res.certificate!.certificatePem)).toBe("DNS:*.example.org");
   });
 
+  // Stop 55 of 2026-12-07: over a public suffix of more labels too (the Public Suffix List's
+  // ICANN section, src/issuance/policy-engine/public-suffix.ts); before, "*.co.uk" was signed.
+  it("a wildcard over a public suffix of the Public Suffix List is refused by a policy that allows every name", async () => {
+    for (const dnsName of ["*.co.uk", "*.CO.UK.", "*.com.au", "*.公司.cn"]) {
+      const e = await expectRefused("open", { dnsNames: [dnsName] });
+      expect(e.code).toBe(3);
+      expect(e.violations.map((v) => v.description).join(" ")).toMatch(/public suffix/);
+    }
+    const cn = await expectRefused("open", { dnsNames: ["a.example.org"] }, "*.co.uk");
+    expect(cn.code).toBe(3);
+    // One label lower it names a domain's hosts, and is signed.
+    const res = await issueCertificate(
+      live,
+      attributesRequest("open", { sans: { dnsNames: ["*.example.co.uk"] } }),
+    );
+    expect(sanText(tmp, res.certificate!.certificatePem)).toBe("DNS:*.example.co.uk");
+    expect(strictVerify(tmp, res.certificate!.certificatePem, [rootPem])).toMatch(/OK/);
+  });
+
   it("a wildcard standing for a denied name is refused (README: denied if any name it stands for is)", async () => {
     await expectRefused("open", { dnsNames: ["*.example.net"] });
     await expectRefused("open", { dnsNames: ["*.EXAMPLE.net."] });
