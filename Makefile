@@ -261,8 +261,8 @@ bench-peers: deps build bench-tools ## certmint beside step-ca and cfssl, one co
 bench-fairness: deps test-db build bench-tools ## one token's flood against another token's lone client (about 1 min)
 	node --require tsx/cjs bench/fairness/index.ts
 
-## Issuance and reads at 0, 10^5 and 10^6 stored certificates (about 15 min; bench/scale).
-bench-scale: deps build bench-tools ## issuance and reads at 0, 10^5 and 10^6 stored certificates (about 15 min)
+## Issuance and reads at 0, 10^5 and 10^6 stored certificates (about 5-15 min; bench/scale).
+bench-scale: deps build bench-tools ## issuance and reads at 0, 10^5 and 10^6 stored certificates (about 5-15 min)
 	node --require tsx/cjs bench/scale/index.ts
 
 clean: ## remove dist, .tools and node_modules
