@@ -1,4 +1,5 @@
 import { isCertmintError } from "../errors";
+import { earliest } from "../issuance/certificates/credential-lifetime";
 import type {
   AccessToken,
   AccessTokenRepository,
@@ -120,7 +121,10 @@ export async function hasAdminBearerToken(
   return (await store.tokens.adminsInForce(now)).some((a) => a.clientIdentity === null);
 }
 
-/** A certificate certmint issued that authenticates as `admin` now (the latest notAfter), if any. */
+/**
+ * A certificate certmint issued that authenticates as `admin` now, if any: the one usable the
+ * longest (its notAfter, or its authenticatesUntil if earlier), as `notAfter`.
+ */
 async function presentedCertificate(
   store: AdminCredentialStore,
   cas: CaDirectory,
@@ -128,6 +132,7 @@ async function presentedCertificate(
   now: Date,
 ): Promise<{ id: string; notAfter: Date } | undefined> {
   const candidates = await store.tokens.certificatesPresenting(admin, now, CANDIDATES_PER_BINDING);
+  let best: { id: string; notAfter: Date } | undefined;
   for (const certificate of candidates) {
     // The identity exactly as a TLS peer's is read (auth/peer-identity.ts).
     const peer = storedCertificateIdentity(certificate);
@@ -140,12 +145,20 @@ async function presentedCertificate(
         peer,
         now,
       );
-      if (credential.id === admin.id) {
-        return { id: certificate.id, notAfter: certificate.notAfter };
+      if (credential.id !== admin.id) continue;
+      // Usable until its notAfter, or until the credential that had it issued expires if
+      // earlier (certificates/credential-lifetime.ts); the candidates come the latest notAfter
+      // first, so the first without such a bound is the longest-lived.
+      const until =
+        earliest(certificate.notAfter, credential.certificateAuthenticatesUntil ?? null) ??
+        certificate.notAfter;
+      if (!best || until.getTime() > best.notAfter.getTime()) {
+        best = { id: certificate.id, notAfter: until };
       }
+      if (until.getTime() === certificate.notAfter.getTime()) return best;
     } catch (err) {
       if (!isCertmintError(err) || err.kind !== "unauthenticated") throw err;
     }
   }
-  return undefined;
+  return best;
 }

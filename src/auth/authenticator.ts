@@ -2,10 +2,11 @@ import type { Metadata } from "@grpc/grpc-js";
 import { type CertmintError, isCertmintError, unauthenticated } from "../errors";
 import { hashTokenSecret, TOKEN_PATTERN } from "../issuance/access-tokens/secret";
 import type { Actor } from "../issuance/call";
+import { earliest } from "../issuance/certificates/credential-lifetime";
 import type { AccessTokenRepository, CertificateRepository } from "../issuance/repositories";
 import { parseCertificate } from "../signer";
 import type { CaDirectory } from "./ca-directory";
-import { type Credential, resolveClientCertificate } from "./client-certificates";
+import { type Credential, creatorExpired, resolveClientCertificate } from "./client-certificates";
 import type { AuthFailureLimit } from "./failure-limiter";
 import { type CheckedCredential, OpenStreams } from "./open-streams";
 import type { PeerIdentity } from "./peer-identity";
@@ -245,9 +246,15 @@ export class Authenticator {
     );
     // Which certificate it presented: the token may renew exactly that one
     // (certificates/ownership.ts), as the README's mTLS bootstrap has a workload do.
+    // A cached credential outlives the check resolveClientCertificate made: the certificate's
+    // bound (credential-lifetime.ts) is checked on every call, as its notAfter is.
+    const until = credential.certificateAuthenticatesUntil?.getTime() ?? Number.POSITIVE_INFINITY;
+    if (until <= this.now().getTime()) {
+      throw creatorExpired(peer.serialNumber, credential.certificateAuthenticatesUntil!);
+    }
     return {
       actor: { ...this.actorOf(credential), clientCertificateSha256: peer.fingerprintSha256 },
-      validUntil: Math.min(credential.expiresAt.getTime(), notAfter),
+      validUntil: Math.min(credential.expiresAt.getTime(), notAfter, until),
     };
   }
 
@@ -342,7 +349,20 @@ export class Authenticator {
         `access token "${c.slug}" expired at ${c.expiresAt.toISOString()}; an admin can create a new one`,
       );
     }
-    return { id: c.id, slug: c.slug, role: c.role, profileIds: c.profileIds };
+    // What the certificates this caller has issued authenticate until at most
+    // (certificates/credential-lifetime.ts): its token's expiry unless it is certmint's first
+    // admin token, and the bound of the client certificate it presented.
+    const credentialsUntil = earliest(
+      c.creatorId === null ? null : c.expiresAt,
+      c.certificateAuthenticatesUntil ?? null,
+    );
+    return {
+      id: c.id,
+      slug: c.slug,
+      role: c.role,
+      profileIds: c.profileIds,
+      ...(credentialsUntil ? { credentialsUntil } : {}),
+    };
   }
 }
 

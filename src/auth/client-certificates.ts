@@ -1,5 +1,5 @@
 import { X509Certificate } from "node:crypto";
-import { quoted, unauthenticated } from "../errors";
+import { type CertmintError, quoted, unauthenticated } from "../errors";
 import { normalizeDnsName, normalizeUri } from "../issuance/policy-engine";
 import type {
   AccessTokenRepository,
@@ -137,7 +137,13 @@ export async function resolveClientCertificate(
     );
   }
   const chosen = active[0] ?? matching[0];
-  if (chosen) return credentialOf(chosen);
+  if (chosen) {
+    // Past the life of the credential that had it issued (credential-lifetime.ts): checked
+    // after the binding is known, so that a certificate bound to no one still says so.
+    const until = issued?.authenticatesUntil ?? null;
+    if (until && until.getTime() <= now.getTime()) throw creatorExpired(peer.serialNumber, until);
+    return { ...credentialOf(chosen), certificateAuthenticatesUntil: until };
+  }
   for (const row of candidates) {
     if (row.clientCaSha256 === null && (await mayBe(row))) {
       throw unauthenticated(
@@ -299,5 +305,17 @@ export function credentialOf(row: Credential): Credential {
     profileIds: row.profileIds,
     expiresAt: row.expiresAt,
     revokedAt: row.revokedAt ?? null,
+    ...(row.creatorId !== undefined ? { creatorId: row.creatorId } : {}),
   };
+}
+
+/**
+ * UNAUTHENTICATED CLIENT_CERTIFICATE_CREATOR_EXPIRED: a certificate certmint issued, past the
+ * life of the credential that had it issued (certificates/credential-lifetime.ts).
+ */
+export function creatorExpired(serialNumber: string, until: Date): CertmintError {
+  return unauthenticated(
+    "CLIENT_CERTIFICATE_CREATOR_EXPIRED",
+    `the client certificate (serial ${serialNumber}) authenticated until ${until.toISOString()}: the access token that had it issued (or the credential that token used) expired then, and a certificate a token has issued authenticates no longer than that token, as the tokens it creates; have a token in force issue a new one`,
+  );
 }

@@ -20,6 +20,12 @@ export interface Actor {
    * very certificate (certificates/ownership.ts).
    */
   readonly clientCertificateSha256?: string;
+  /**
+   * The latest time a certificate this caller has issued may authenticate to certmint
+   * (certificates/credential-lifetime.ts): its token's expiry (none for certmint's first admin
+   * token), or its client certificate's own bound if earlier. Undefined: none.
+   */
+  readonly credentialsUntil?: Date;
 }
 
 /**

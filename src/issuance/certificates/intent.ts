@@ -18,6 +18,8 @@ import type { IssuancePlan } from "./types";
 /** Who asks, and how the request is known again: its caller, idempotency key and fingerprint. */
 export interface RequestIdentity {
   caller: string;
+  /** What the certificate will carry as authenticatesUntil (credential-lifetime.ts). */
+  authenticatesUntil: Date | null;
   /** The caller's idempotency key (request_id in the API). */
   idempotencyKey?: string;
   fingerprint: string;
@@ -204,6 +206,7 @@ export function newRequest(
     id: newRowId(),
     profileId: plan.profile.id,
     caller: who.caller,
+    authenticatesUntil: who.authenticatesUntil,
     idempotencyKey: who.idempotencyKey ?? null,
     requestFingerprint: who.fingerprint,
     kind: who.kind,

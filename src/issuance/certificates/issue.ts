@@ -6,6 +6,7 @@ import type { IssuanceDeps } from "../deps";
 import { profileReferenceMissing } from "../profiles/load";
 import type { HeldRows, IssuanceRows } from "../repositories";
 import { checkPolicy } from "./check";
+import { authenticatesUntil } from "./credential-lifetime";
 import { decideAndIssue } from "./decide";
 import { requestNamed } from "./find";
 import { requestFingerprint } from "./idempotency";
@@ -33,7 +34,7 @@ export async function issue(
   call: Call,
   input: IssueInput,
 ): Promise<IssueOutcome> {
-  const who = issueIdentity(input);
+  const who = issueIdentity(input, call);
   // With CSR threads, the CSR's signature is checked on one while the rows are read; its
   // outcome is looked at in step 2, so errors keep their order. Without, step 2 parses it:
   // started here, the parse only delayed the read (measured with bench/peers, 64 clients).
@@ -138,9 +139,10 @@ async function issueOnHeldRows(
 }
 
 /** The request's identity: its caller, idempotency key and fingerprint. */
-function issueIdentity(input: IssueInput): RequestIdentity {
+function issueIdentity(input: IssueInput, call: Call): RequestIdentity {
   return {
     caller: input.caller,
+    authenticatesUntil: authenticatesUntil(call.actor),
     idempotencyKey: input.idempotencyKey,
     fingerprint: issueFingerprint(input, input.profile),
     kind: "ISSUE",

@@ -4,6 +4,7 @@ import type { Call } from "../call";
 import type { IssuanceDeps } from "../deps";
 import { findCertificateFor } from "../profiles/access";
 import type { Certificate } from "../repositories";
+import { authenticatesUntil } from "./credential-lifetime";
 import { decideAndIssue } from "./decide";
 import { requestNamed } from "./find";
 import { requestFingerprint } from "./idempotency";
@@ -43,7 +44,7 @@ export async function renew(
     "certificate_id",
     deps,
   );
-  const who = renewIdentity(input, old.id);
+  const who = renewIdentity(input, old, call);
   const prior =
     who.idempotencyKey && !input.validateOnly
       ? { caller: who.caller, idempotencyKey: who.idempotencyKey }
@@ -90,7 +91,12 @@ export async function renew(
 /** The request_ids of server-driven renewals (auto-renewal/renewer.ts autoRenewalRequestId). */
 export const AUTO_RENEWAL_REQUEST_ID_PREFIX = "certmint-auto-renewal:";
 
-function renewIdentity(input: RenewInput, oldId: string): RequestIdentity {
+function renewIdentity(
+  input: RenewInput,
+  old: Pick<Certificate, "id" | "authenticatesUntil">,
+  call: Call,
+): RequestIdentity {
+  const oldId = old.id;
   // A server-driven renewal's TTL is the profile's default at that moment, which nothing tells
   // the owner: its replay by the owner (README "Server-driven renewal") names the certificate
   // and the request_id, and is the same request whatever TTL it sends (until stop 51 of
@@ -106,6 +112,7 @@ function renewIdentity(input: RenewInput, oldId: string): RequestIdentity {
   ]);
   return {
     caller: input.caller,
+    authenticatesUntil: authenticatesUntil(call.actor, old),
     idempotencyKey: input.idempotencyKey,
     fingerprint,
     kind: "RENEW",

@@ -83,6 +83,7 @@ export async function sign(
     profileId: plan.profile.id,
     certificateRequestId: request.id,
     owner: ownerOf(request, plan, options.renewalOf),
+    authenticatesUntil: request.authenticatesUntil ?? null,
     subject: plan.subject,
     commonName,
     sans: plan.sans,

@@ -33,11 +33,19 @@ export type AccessTokenView = Omit<AccessToken, "secretHash">;
 
 export const accessTokenView = ({ secretHash: _, ...view }: AccessToken) => view as AccessTokenView;
 
-/** What authentication keeps of a token. */
+/**
+ * What authentication keeps of a token: with its creator (null for certmint's first admin
+ * token, whose expiry bounds nothing it creates: access-tokens/lifetime.ts; absent counts as a
+ * creator) and, when a client certificate certmint issued authenticated as it, that
+ * certificate's own bound (Certificate.authenticatesUntil).
+ */
 export type Credential = Pick<
   AccessToken,
   "id" | "slug" | "role" | "profileIds" | "expiresAt" | "revokedAt"
->;
+> & {
+  creatorId?: string | null;
+  certificateAuthenticatesUntil?: Date | null;
+};
 
 /** A credential with its client certificate binding, and when it was made (with its token). */
 export type BoundCredential = Credential &

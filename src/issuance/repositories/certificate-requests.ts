@@ -46,6 +46,8 @@ export interface CertificateRequest {
   profileId: string;
   /** The access token that made it; idempotency keys are unique per caller. */
   caller: string;
+  /** What the certificate it yields carries as authenticatesUntil (Certificate). */
+  authenticatesUntil?: Date | null;
   /** The caller's idempotency key (request_id in the API), if it gave one. */
   idempotencyKey: string | null;
   /** SHA-256 of the canonical request, to refuse a reused idempotency key with another request. */

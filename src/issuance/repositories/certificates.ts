@@ -29,6 +29,12 @@ export interface Certificate {
   certificateRequestId: string;
   /** The access token that holds the private key (certificates/ownership.ts). */
   owner: string;
+  /**
+   * Until when it may authenticate as a client certificate binding's token
+   * (certificates/credential-lifetime.ts); null or absent: no bound but its notAfter and its
+   * binding's expiry.
+   */
+  authenticatesUntil?: Date | null;
   subject: SubjectName;
   commonName: string;
   sans: SubjectAltNames;

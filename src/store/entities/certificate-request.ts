@@ -18,6 +18,8 @@ export const CertificateRequestEntity = defineEntity({
     profileId: p.uuid().index("certificate_request_profile_id_index"),
     /** The authenticated caller; idempotency keys are unique per caller. */
     caller: p.text(),
+    /** What the certificate it yields carries as authenticatesUntil (Certificate). */
+    authenticatesUntil: p.datetime().nullable(),
     /** The caller's idempotency key, if any (request_id in the API and the column). */
     idempotencyKey: p.text().nullable().fieldName("request_id"),
     /** SHA-256 of the canonical request, to refuse a reused request_id with another request. */

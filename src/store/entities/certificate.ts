@@ -33,6 +33,12 @@ export const CertificateEntity = defineEntity({
      * Only the owner renews it (unless its profile shares renewal) or receives its stored key.
      */
     owner: p.text(),
+    /**
+     * Until when it may authenticate as a client certificate binding's token: the expiry of the
+     * credential that had it issued (issuance/certificates/credential-lifetime.ts). Null: no
+     * bound but its own notAfter and its binding's expiry.
+     */
+    authenticatesUntil: p.datetime().nullable(),
     subject: p.json<SubjectName>(),
     commonName: p.text().default(""),
     sans: p.json<SubjectAltNames>(),

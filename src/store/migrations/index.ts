@@ -36,6 +36,7 @@ import { Migration20261206170000AccessTokenCreatorIndex } from "./Migration20261
 import { Migration20261206180000AcmeAdministration } from "./Migration20261206180000AcmeAdministration";
 import { Migration20261206190000AcmeEabKeyCreatorIndex } from "./Migration20261206190000AcmeEabKeyCreatorIndex";
 import { Migration20261207020000AcmeAccountKeyIndex } from "./Migration20261207020000AcmeAccountKeyIndex";
+import { Migration20261207200000CredentialLifetime } from "./Migration20261207200000CredentialLifetime";
 
 /**
  * Every migration, in order. Listed explicitly (not discovered on disk) so the same list
@@ -135,5 +136,9 @@ export const MIGRATIONS: MigrationObject[] = [
   {
     name: "Migration20261207020000AcmeAccountKeyIndex",
     class: Migration20261207020000AcmeAccountKeyIndex,
+  },
+  {
+    name: "Migration20261207200000CredentialLifetime",
+    class: Migration20261207200000CredentialLifetime,
   },
 ];

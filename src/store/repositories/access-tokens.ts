@@ -17,7 +17,15 @@ import { UUIDS } from "../uuid-list";
 
 const E = AccessTokenEntity;
 
-const CREDENTIAL_FIELDS = ["id", "slug", "role", "profileIds", "expiresAt", "revokedAt"] as const;
+const CREDENTIAL_FIELDS = [
+  "id",
+  "slug",
+  "role",
+  "profileIds",
+  "expiresAt",
+  "revokedAt",
+  "creatorId",
+] as const;
 
 /** Access tokens, on the ORM (`em()` is a fresh fork, or the transaction's). */
 export class OrmAccessTokenRepository implements AccessTokenRepository {
@@ -303,6 +311,7 @@ function credentialOf(
     profileIds: row.profileIds,
     expiresAt: row.expiresAt,
     revokedAt: row.revokedAt ?? null,
+    creatorId: row.creatorId ?? null,
   };
 }
 

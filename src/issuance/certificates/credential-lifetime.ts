@@ -1,0 +1,37 @@
+import type { Actor } from "../call";
+import type { Certificate } from "../repositories";
+
+/**
+ * A certificate certmint issues is a credential too: it authenticates as a client certificate
+ * binding's token when that token requested it, or an admin token did after the binding was
+ * made (auth/client-certificates.ts mayPresent). What a token creates lasts no longer than the
+ * token (access-tokens/lifetime.ts), and that holds for these certificates as it does for the
+ * tokens it creates: each records, as `authenticatesUntil`, the earliest of
+ *  - the expiry of the token whose call had it issued, unless that token bounds nothing it
+ *    creates (certmint's first admin token: lifetime.ts boundsWhatItCreates);
+ *  - the bound of the client certificate that call authenticated with (a workload renewing the
+ *    certificate an admin issued it, over mTLS, renews within the admin's life);
+ *  - for a renewal, the bound of the certificate renewed (a renewal continues its lineage, so
+ *    neither certmint's server-driven renewal nor a longer-lived caller lifts it).
+ * Past it, authentication refuses the certificate (CLIENT_CERTIFICATE_CREATOR_EXPIRED), while
+ * the certificate itself stays valid for whatever else it serves (TLS to other services): its
+ * notAfter is the profile's, not cut. Until stop 56 of 2026-12-07 an admin token with an hour
+ * left issued a year-long client certificate for an existing admin binding, so one leak of a
+ * CI job's hour-long admin token was an admin credential for a year.
+ *
+ * Recorded on the request when it is made (an approval signs it later, on the requester's
+ * behalf) and copied to its certificate. Certificates issued before stop 56 carry none.
+ */
+export function authenticatesUntil(
+  actor: Pick<Actor, "credentialsUntil">,
+  renewalOf?: Pick<Certificate, "authenticatesUntil">,
+): Date | null {
+  return earliest(actor.credentialsUntil ?? null, renewalOf?.authenticatesUntil ?? null);
+}
+
+/** The earlier of two bounds, null meaning none. */
+export function earliest(a: Date | null, b: Date | null): Date | null {
+  if (!a) return b;
+  if (!b) return a;
+  return a.getTime() <= b.getTime() ? a : b;
+}

@@ -1,0 +1,23 @@
+import { Migration } from "@mikro-orm/migrations";
+
+/**
+ * How long a certificate authenticates to certmint as a client certificate binding's token
+ * (`authenticates_until`), recorded on the request when it is made and copied to the
+ * certificate it yields: the expiry of the token that had it issued, or of the credential that
+ * token authenticated with (issuance/certificates/credential-lifetime.ts). Null: no bound but the
+ * certificate's own and its binding's. Rows made before this migration stay null: nothing
+ * recorded which credential made them.
+ */
+export class Migration20261207200000CredentialLifetime extends Migration {
+  override async up(): Promise<void> {
+    this.addSql(
+      `alter table "certificate_request" add column "authenticates_until" timestamptz null;`,
+    );
+    this.addSql(`alter table "certificate" add column "authenticates_until" timestamptz null;`);
+  }
+
+  override async down(): Promise<void> {
+    this.addSql(`alter table "certificate" drop column "authenticates_until";`);
+    this.addSql(`alter table "certificate_request" drop column "authenticates_until";`);
+  }
+}

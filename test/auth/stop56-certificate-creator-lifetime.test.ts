@@ -1,0 +1,272 @@
+/**
+ * A certificate a token has issued authenticates to certmint no longer than that token
+ * (src/issuance/certificates/credential-lifetime.ts), as the tokens it creates (stop 52).
+ * Until stop 56 of 2026-12-07 an admin token with an hour left issued a client certificate
+ * valid for the profile's whole TTL for an existing admin or workload binding, and that
+ * certificate authenticated as the binding long after the admin token expired; a workload
+ * renewing it over mTLS, with the same key or a new one, carried it on.
+ *
+ * The passing of time is made as the clock would make it, on the rows (as
+ * test/auth/stop52-creator-lifetime.test.ts does), on certificates never presented before, so
+ * that no credential cached by an earlier call stands in for the row.
+ */
+import { status } from "@grpc/grpc-js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  ClientCertificateIdentityType,
+  CreateAccessTokenRequest,
+  Role,
+} from "../../gen/ts/certmint/v1/access_token_service";
+import {
+  CreateIntermediateCertificateAuthorityRequest,
+  CreateRootCertificateAuthorityRequest,
+} from "../../gen/ts/certmint/v1/certificate_authority_service";
+import {
+  CertificatePolicyPreset,
+  CreateCertificatePolicyRequest,
+} from "../../gen/ts/certmint/v1/certificate_policy_service";
+import { CreateCertificateProfileRequest } from "../../gen/ts/certmint/v1/certificate_profile_service";
+import {
+  IssueCertificateRequest,
+  RenewalKeySource,
+  RenewCertificateRequest,
+} from "../../gen/ts/certmint/v1/certificate_service";
+import { KeyAlgorithm } from "../../gen/ts/certmint/v1/common";
+import {
+  type CertmintClients,
+  call,
+  expectRpcError,
+  startTestCertmint,
+  type TestCertmint,
+} from "../support/harness";
+import { type ClientCert, type MtlsServer, startMtlsServer } from "../support/mtls-server";
+import { TempDir } from "../support/openssl";
+
+const WORKLOAD = "spiffe://wl.example/ns/payments/sa/api";
+
+describe("a certificate issued by a token authenticates no longer than that token", () => {
+  const dir = new TempDir();
+  let h: TestCertmint;
+  let mtls: MtlsServer;
+  let workloadId = "";
+
+  const row = async (id: string) =>
+    (
+      await h.db.query<{
+        owner: string;
+        renewed_from_id: string | null;
+        authenticates_until: Date | null;
+      }>("select owner, renewed_from_id, authenticates_until from certificate where id = $1", [id])
+    )[0]!;
+  const whoAmI = (c: CertmintClients) =>
+    // Any call an issuer may make: it authenticates, and names its token on refusal.
+    call(c.certificates, "listCertificateRequests", {
+      pageSize: 1,
+      pageToken: "",
+      status: 0,
+      certificateProfile: "",
+    });
+
+  async function adminIssues(by: CertmintClients = h): Promise<ClientCert & { id: string }> {
+    const res = await call(
+      by.certificates,
+      "issueCertificate",
+      IssueCertificateRequest.fromPartial({
+        certificateProfile: "wl-clients",
+        source: {
+          $case: "attributes",
+          value: {
+            subjectAlternativeNames: { uris: [WORKLOAD] },
+            keyAlgorithm: KeyAlgorithm.KEY_ALGORITHM_EC_P256,
+          },
+        },
+      }),
+    );
+    return {
+      id: res.certificate!.certificateId,
+      certPem: res.certificate!.certificatePem,
+      keyPem: res.privateKeyPem,
+    };
+  }
+
+  const renew = (c: CertmintClients, certificateId: string, keySource: RenewalKeySource) =>
+    call(
+      c.certificates,
+      "renewCertificate",
+      RenewCertificateRequest.fromPartial({
+        certificateId,
+        keySource,
+        // A key algorithm goes with NEW only.
+        keyAlgorithm:
+          keySource === RenewalKeySource.RENEWAL_KEY_SOURCE_NEW
+            ? KeyAlgorithm.KEY_ALGORITHM_EC_P256
+            : undefined,
+      }),
+    );
+
+  beforeAll(async () => {
+    h = await startTestCertmint();
+    const root = await call(
+      h.authorities,
+      "createRootCertificateAuthority",
+      CreateRootCertificateAuthorityRequest.fromPartial({
+        slug: "wl-root",
+        subject: { commonName: "WL Root" },
+      }),
+    );
+    const issuing = await call(
+      h.authorities,
+      "createIntermediateCertificateAuthority",
+      CreateIntermediateCertificateAuthorityRequest.fromPartial({
+        slug: "wl-issuing",
+        parentCertificateAuthority: "wl-root",
+        subject: { commonName: "WL Issuing" },
+      }),
+    );
+    await call(
+      h.policies,
+      "createCertificatePolicy",
+      CreateCertificatePolicyRequest.fromPartial({
+        preset: CertificatePolicyPreset.CERTIFICATE_POLICY_PRESET_TLS_CLIENT,
+        certificatePolicy: {
+          slug: "wl-clients",
+          sanRules: { uri: { allowed: ["spiffe://wl.example/*"] } },
+          subjectRules: { commonName: { allowed: ["*"] } },
+        },
+      }),
+    );
+    await call(
+      h.profiles,
+      "createCertificateProfile",
+      CreateCertificateProfileRequest.fromPartial({
+        certificateProfile: {
+          slug: "wl-clients",
+          certificatePolicy: "wl-clients",
+          issuer: { $case: "certificateAuthority", value: "wl-issuing" },
+        },
+      }),
+    );
+    // The README's order: the binding first, then the admin issues its first certificate.
+    const bound = await call(
+      h.accessTokens,
+      "createAccessToken",
+      CreateAccessTokenRequest.fromPartial({
+        accessToken: {
+          slug: "payments-api",
+          role: Role.ROLE_ISSUER,
+          certificateProfiles: ["wl-clients"],
+          clientCertificateBinding: {
+            identityType: ClientCertificateIdentityType.CLIENT_CERTIFICATE_IDENTITY_TYPE_URI_SAN,
+            value: WORKLOAD,
+            certificateAuthority: "wl-issuing",
+          },
+        },
+      }),
+    );
+    workloadId = bound.accessToken!.id;
+    mtls = await startMtlsServer(
+      h,
+      dir,
+      [
+        root.certificateAuthority!.certificatePem,
+        issuing.certificateAuthority!.certificatePem,
+      ].join("\n"),
+    );
+  });
+  afterAll(async () => {
+    await mtls?.stop();
+    await h?.stop();
+    dir.remove();
+  });
+
+  /** An admin token made by the first one, with an hour to live, and its clients. */
+  async function hourAdmin(slug: string) {
+    const made = await call(
+      h.accessTokens,
+      "createAccessToken",
+      CreateAccessTokenRequest.fromPartial({
+        accessToken: { slug, role: Role.ROLE_ADMIN },
+        ttl: { seconds: "3600", nanos: 0 },
+      }),
+    );
+    return { expires: made.accessToken!.expireTime!, clients: h.clientsAs(made.secret) };
+  }
+
+  /** The certificate's bound passes, as the clock would make it pass. */
+  const boundPasses = (id: string) =>
+    h.db.query(
+      "update certificate set authenticates_until = now() - interval '1 second' where id = $1",
+      [id],
+    );
+
+  it("an hour-long admin token's certificate for a binding, and its renewals over mTLS, authenticate until that hour ends", async () => {
+    const ci = await hourAdmin("ci-admin");
+    const first = await adminIssues(ci.clients);
+    expect((await row(first.id)).authenticates_until).toEqual(ci.expires);
+    // Within the hour it authenticates as the binding, and the workload renews it itself.
+    const overFirst = mtls.over(first);
+    await whoAmI(overFirst);
+    const reused = (await renew(overFirst, first.id, RenewalKeySource.RENEWAL_KEY_SOURCE_REUSE))
+      .certificate!;
+    const fresh = await renew(
+      mtls.over({ certPem: reused.certificatePem, keyPem: first.keyPem }),
+      reused.certificateId,
+      RenewalKeySource.RENEWAL_KEY_SOURCE_NEW,
+    );
+    const third = fresh.certificate!;
+    // The NEW renewal is the workload's own (its owner), yet keeps the admin's hour: the
+    // credential it was asked with carried it.
+    expect(await row(third.certificateId)).toMatchObject({
+      owner: workloadId,
+      renewed_from_id: reused.certificateId,
+      authenticates_until: ci.expires,
+    });
+    expect((await row(reused.certificateId)).authenticates_until).toEqual(ci.expires);
+    // A certificate the workload issues itself over that mTLS credential keeps it too.
+    const overThird = mtls.over({ certPem: third.certificatePem, keyPem: fresh.privateKeyPem });
+    const own = await adminIssues(overThird);
+    expect(await row(own.id)).toMatchObject({ owner: workloadId, authenticates_until: ci.expires });
+
+    // The hour passes: each is refused, UNAUTHENTICATED, saying why; the certificate itself is
+    // not cut (its notAfter is the profile's) and stays unrevoked.
+    await boundPasses(own.id);
+    const err = await expectRpcError(whoAmI(mtls.over(own)));
+    expect(err).toMatchObject({
+      code: status.UNAUTHENTICATED,
+      reason: "CLIENT_CERTIFICATE_CREATOR_EXPIRED",
+    });
+    expect(err.message).toContain("authenticates no longer than that token");
+    const [cert] = await h.db.query<{ not_after: Date; revoked_at: Date | null }>(
+      "select not_after, revoked_at from certificate where id = $1",
+      [own.id],
+    );
+    expect(cert!.revoked_at).toBeNull();
+    expect(cert!.not_after.getTime()).toBeGreaterThan(ci.expires.getTime());
+  });
+
+  it("a certificate of certmint's first admin token has no such bound, and one issued before this stop neither", async () => {
+    const byFirst = await adminIssues();
+    expect((await row(byFirst.id)).authenticates_until).toBeNull();
+    await whoAmI(mtls.over(byFirst));
+    // A row made before the column (null) authenticates as before.
+    const ci = await hourAdmin("ci-admin-2");
+    const older = await adminIssues(ci.clients);
+    await h.db.query("update certificate set authenticates_until = null where id = $1", [older.id]);
+    await whoAmI(mtls.over(older));
+  });
+
+  it("a renewal keeps the bound of the certificate renewed, whoever renews it", async () => {
+    const ci = await hourAdmin("ci-admin-3");
+    const issued = await adminIssues(ci.clients);
+    // The first admin token, which bounds nothing, renews it: the lineage keeps the hour.
+    const renewed = await renew(h, issued.id, RenewalKeySource.RENEWAL_KEY_SOURCE_NEW);
+    expect((await row(renewed.certificate!.certificateId)).authenticates_until).toEqual(ci.expires);
+    await boundPasses(renewed.certificate!.certificateId);
+    const err = await expectRpcError(
+      whoAmI(
+        mtls.over({ certPem: renewed.certificate!.certificatePem, keyPem: renewed.privateKeyPem }),
+      ),
+    );
+    expect(err.reason).toBe("CLIENT_CERTIFICATE_CREATOR_EXPIRED");
+  });
+});
