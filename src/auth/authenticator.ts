@@ -351,7 +351,8 @@ export class Authenticator {
     }
     // What the certificates this caller has issued authenticate until at most
     // (certificates/credential-lifetime.ts): its token's expiry unless it is certmint's first
-    // admin token, and the bound of the client certificate it presented.
+    // admin token, and the bound of the client certificate it presented; and whose authority
+    // it rests on (its token, and those that certificate was vouched for by).
     const credentialsUntil = earliest(
       c.creatorId === null ? null : c.expiresAt,
       c.certificateAuthenticatesUntil ?? null,
@@ -362,6 +363,7 @@ export class Authenticator {
       role: c.role,
       profileIds: c.profileIds,
       ...(credentialsUntil ? { credentialsUntil } : {}),
+      vouchers: [...new Set([c.id, ...(c.certificateVouchedBy ?? [])])],
     };
   }
 }

@@ -142,7 +142,11 @@ export async function resolveClientCertificate(
     // after the binding is known, so that a certificate bound to no one still says so.
     const until = issued?.authenticatesUntil ?? null;
     if (until && until.getTime() <= now.getTime()) throw creatorExpired(peer.serialNumber, until);
-    return { ...credentialOf(chosen), certificateAuthenticatesUntil: until };
+    return {
+      ...credentialOf(chosen),
+      certificateAuthenticatesUntil: until,
+      certificateVouchedBy: issued ? (issued.vouchedBy ?? [issued.owner]) : [],
+    };
   }
   for (const row of candidates) {
     if (row.clientCaSha256 === null && (await mayBe(row))) {

@@ -26,6 +26,13 @@ export interface Actor {
    * token), or its client certificate's own bound if earlier. Undefined: none.
    */
   readonly credentialsUntil?: Date;
+  /**
+   * The access tokens whose authority this caller's credential rests on
+   * (certificates/credential-lifetime.ts): its own token, and for a client certificate certmint
+   * issued, the tokens that certificate was vouched for by (or its requester, for one issued
+   * before stop 56). Undefined for certmint's own calls.
+   */
+  readonly vouchers?: readonly string[];
 }
 
 /**

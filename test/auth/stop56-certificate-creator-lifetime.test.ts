@@ -189,7 +189,11 @@ describe("a certificate issued by a token authenticates no longer than that toke
         ttl: { seconds: "3600", nanos: 0 },
       }),
     );
-    return { expires: made.accessToken!.expireTime!, clients: h.clientsAs(made.secret) };
+    return {
+      id: made.accessToken!.id,
+      expires: made.accessToken!.expireTime!,
+      clients: h.clientsAs(made.secret),
+    };
   }
 
   /** The certificate's bound passes, as the clock would make it pass. */
@@ -268,5 +272,47 @@ describe("a certificate issued by a token authenticates no longer than that toke
       ),
     );
     expect(err.reason).toBe("CLIENT_CERTIFICATE_CREATOR_EXPIRED");
+  });
+
+  it("a cut of the admin's line takes the workload's own renewal over mTLS too, and nothing the line did not vouch for", async () => {
+    const ci = await hourAdmin("ci-admin-4");
+    const first = await adminIssues(ci.clients);
+    const renewed = await renew(
+      mtls.over(first),
+      first.id,
+      RenewalKeySource.RENEWAL_KEY_SOURCE_NEW,
+    );
+    const own = renewed.certificate!;
+    const [vouched] = await h.db.query<{ owner: string; vouched_by: string[] }>(
+      "select owner, vouched_by from certificate where id = $1",
+      [own.certificateId],
+    );
+    // The workload's own (it holds the new key), vouched for by the admin's line.
+    expect(vouched!.owner).toBe(workloadId);
+    expect(vouched!.vouched_by).toEqual(expect.arrayContaining([ci.id, workloadId]));
+    // A certificate the first admin token issued the workload: not the line's.
+    const byFirst = await adminIssues();
+
+    await call(h.accessTokens, "revokeAccessToken", {
+      accessToken: ci.id,
+      revokeCreatedTokens: true,
+    });
+    const rows = await h.db.query<{ id: string; revocation_reason: string | null }>(
+      "select id, revocation_reason from certificate where id = any($1::uuid[]) order by id",
+      [[own.certificateId, byFirst.id]],
+    );
+    expect(Object.fromEntries(rows.map((r) => [r.id, r.revocation_reason]))).toEqual({
+      [own.certificateId]: "PRIVILEGE_WITHDRAWN",
+      [byFirst.id]: null,
+    });
+    const err = await expectRpcError(
+      whoAmI(mtls.over({ certPem: own.certificatePem, keyPem: renewed.privateKeyPem })),
+    );
+    expect(err).toMatchObject({
+      code: status.UNAUTHENTICATED,
+      reason: "CLIENT_CERTIFICATE_REVOKED",
+    });
+    // The workload's binding was not the line's: it still authenticates with the other one.
+    await whoAmI(mtls.over(byFirst));
   });
 });

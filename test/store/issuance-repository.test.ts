@@ -60,6 +60,7 @@ describe("the issuance repository writes what the ORM reads", () => {
     caller: "alice",
     // Round-trips a bound (credential-lifetime.ts) through every statement that writes it.
     authenticatesUntil: new Date("2026-05-06T08:08:09.123Z"),
+    vouchedBy: ["alice", "an-admin"],
     idempotencyKey: `key-${randomUUID()}`,
     requestFingerprint: "f",
     kind: "ISSUE",
@@ -194,6 +195,7 @@ describe("the issuance repository writes what the ORM reads", () => {
       certificateRequestId: pending.id,
       owner: "alice",
       authenticatesUntil: null,
+      vouchedBy: null,
       subject: pending.subject,
       commonName: "a.example.com",
       sans: pending.sans,
@@ -276,6 +278,7 @@ describe("the issuance repository writes what the ORM reads", () => {
     certificateRequestId: req.id,
     owner: req.caller,
     authenticatesUntil: req.authenticatesUntil ?? null,
+    vouchedBy: req.vouchedBy ?? null,
     subject: req.subject,
     commonName: "a.example.com",
     sans: req.sans,

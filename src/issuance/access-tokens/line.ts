@@ -29,7 +29,7 @@ export type LineStore = RowRevocationStore & {
   acme: Pick<AcmeRepository, "accountsBoundByLine" | "updateAccount" | "revokeUnboundKeysOf">;
   requests: Pick<RequestRepository, "rejectWaitingOf">;
   audit: Pick<AuditRepository, "insert">;
-  tokens: Pick<AccessTokenRepository, "clientCertificatesOwnedBy" | "findBindings" | "find">;
+  tokens: Pick<AccessTokenRepository, "clientCertificatesOfLine" | "findBindings" | "find">;
   certificates: Pick<CertificateRepository, "findIssued" | "findById">;
   cas: Pick<CaRepository, "withCertificates">;
 };
@@ -94,7 +94,10 @@ export async function deactivateLineAccounts(
 
 /**
  * The certificates the line requested (`lineIds`, by Certificate.owner: the requester, who
- * holds the key) that authentication accepts as a client-certificate credential at `now`:
+ * holds the key) or vouched for (Certificate.vouchedBy: issued over a credential of the line, or
+ * renewing a certificate it had issued, whoever holds the key now; since stop 56 of 2026-12-07,
+ * before which a workload's renewal over mTLS with a new key, its own, outlived the cut of the
+ * line that issued its first certificate) that authentication accepts as a client-certificate credential at `now`:
  * in force (not revoked, or on hold: a hold released later would make it one again; not
  * expired), usable for TLS client authentication, and matched by a binding of an access token
  * in force, through authentication's own matcher (auth/client-certificates.ts
@@ -116,7 +119,7 @@ export async function lineClientCertificates(
   now: Date,
   skip: ReadonlySet<string> = new Set(),
 ): Promise<Certificate[]> {
-  const candidates = (await tx.tokens.clientCertificatesOwnedBy(lineIds, since, now)).filter(
+  const candidates = (await tx.tokens.clientCertificatesOfLine(lineIds, since, now)).filter(
     (c) => !skip.has(c.id),
   );
   if (candidates.length === 0) return [];

@@ -29,6 +29,23 @@ export function authenticatesUntil(
   return earliest(actor.credentialsUntil ?? null, renewalOf?.authenticatesUntil ?? null);
 }
 
+/**
+ * The access tokens whose authority the new certificate rests on, for RevokeAccessToken with
+ * revoke_created_tokens (access-tokens/line.ts), which takes the certificates its line vouched
+ * for as well as those it requested: the caller's (its token, and the tokens its client
+ * certificate was vouched for by) and, for a renewal, the certificate renewed's (or its owner,
+ * for one issued before stop 56). Otherwise a workload's renewal over mTLS with a new key, its
+ * own (Certificate.owner), outlived the cut of the leaked admin line that issued its first
+ * certificate.
+ */
+export function vouchedBy(
+  actor: Pick<Actor, "vouchers">,
+  renewalOf?: Pick<Certificate, "vouchedBy" | "owner">,
+): string[] {
+  const lineage = renewalOf ? (renewalOf.vouchedBy ?? [renewalOf.owner]) : [];
+  return [...new Set([...(actor.vouchers ?? []), ...lineage])];
+}
+
 /** The earlier of two bounds, null meaning none. */
 export function earliest(a: Date | null, b: Date | null): Date | null {
   if (!a) return b;

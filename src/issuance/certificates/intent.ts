@@ -20,6 +20,8 @@ export interface RequestIdentity {
   caller: string;
   /** What the certificate will carry as authenticatesUntil (credential-lifetime.ts). */
   authenticatesUntil: Date | null;
+  /** What the certificate will carry as vouchedBy (credential-lifetime.ts). */
+  vouchedBy: string[];
   /** The caller's idempotency key (request_id in the API). */
   idempotencyKey?: string;
   fingerprint: string;
@@ -207,6 +209,7 @@ export function newRequest(
     profileId: plan.profile.id,
     caller: who.caller,
     authenticatesUntil: who.authenticatesUntil,
+    vouchedBy: who.vouchedBy,
     idempotencyKey: who.idempotencyKey ?? null,
     requestFingerprint: who.fingerprint,
     kind: who.kind,

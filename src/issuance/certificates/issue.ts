@@ -6,7 +6,7 @@ import type { IssuanceDeps } from "../deps";
 import { profileReferenceMissing } from "../profiles/load";
 import type { HeldRows, IssuanceRows } from "../repositories";
 import { checkPolicy } from "./check";
-import { authenticatesUntil } from "./credential-lifetime";
+import { authenticatesUntil, vouchedBy } from "./credential-lifetime";
 import { decideAndIssue } from "./decide";
 import { requestNamed } from "./find";
 import { requestFingerprint } from "./idempotency";
@@ -143,6 +143,7 @@ function issueIdentity(input: IssueInput, call: Call): RequestIdentity {
   return {
     caller: input.caller,
     authenticatesUntil: authenticatesUntil(call.actor),
+    vouchedBy: vouchedBy(call.actor),
     idempotencyKey: input.idempotencyKey,
     fingerprint: issueFingerprint(input, input.profile),
     kind: "ISSUE",

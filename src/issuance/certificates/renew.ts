@@ -4,7 +4,7 @@ import type { Call } from "../call";
 import type { IssuanceDeps } from "../deps";
 import { findCertificateFor } from "../profiles/access";
 import type { Certificate } from "../repositories";
-import { authenticatesUntil } from "./credential-lifetime";
+import { authenticatesUntil, vouchedBy } from "./credential-lifetime";
 import { decideAndIssue } from "./decide";
 import { requestNamed } from "./find";
 import { requestFingerprint } from "./idempotency";
@@ -93,7 +93,7 @@ export const AUTO_RENEWAL_REQUEST_ID_PREFIX = "certmint-auto-renewal:";
 
 function renewIdentity(
   input: RenewInput,
-  old: Pick<Certificate, "id" | "authenticatesUntil">,
+  old: Pick<Certificate, "id" | "authenticatesUntil" | "vouchedBy" | "owner">,
   call: Call,
 ): RequestIdentity {
   const oldId = old.id;
@@ -113,6 +113,7 @@ function renewIdentity(
   return {
     caller: input.caller,
     authenticatesUntil: authenticatesUntil(call.actor, old),
+    vouchedBy: vouchedBy(call.actor, old),
     idempotencyKey: input.idempotencyKey,
     fingerprint,
     kind: "RENEW",

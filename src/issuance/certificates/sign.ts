@@ -84,6 +84,7 @@ export async function sign(
     certificateRequestId: request.id,
     owner: ownerOf(request, plan, options.renewalOf),
     authenticatesUntil: request.authenticatesUntil ?? null,
+    vouchedBy: request.vouchedBy ?? null,
     subject: plan.subject,
     commonName,
     sans: plan.sans,

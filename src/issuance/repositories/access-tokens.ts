@@ -45,6 +45,8 @@ export type Credential = Pick<
 > & {
   creatorId?: string | null;
   certificateAuthenticatesUntil?: Date | null;
+  /** And the tokens that certificate was vouched for by (Certificate.vouchedBy, or its owner). */
+  certificateVouchedBy?: readonly string[];
 };
 
 /** A credential with its client certificate binding, and when it was made (with its token). */
@@ -129,14 +131,16 @@ export interface AccessTokenRepository {
   ): Promise<Certificate[]>;
   /**
    * Certificates certmint issued whose owner (Certificate.owner: the token that requested it,
-   * and holds its key) is one of `ownerIds`, created at or after `since`, still in force at
+   * and holds its key) is one of `lineIds`, or that one of them vouched for (Certificate.vouchedBy:
+   * a workload's renewal over mTLS of a certificate the line issued it, say), created at or
+   * after `since`, still in force at
    * `now` (not revoked, or on hold; notAfter later than `now`), not a CA, and usable for TLS
    * client authentication (no EKU, or clientAuth: RFC 5280 4.2.1.12): the candidates of a
    * client-certificate credential of a revoked line (access-tokens/line.ts), by id. Which of
    * them a binding accepts is decided by authentication's own code afterwards.
    */
-  clientCertificatesOwnedBy(
-    ownerIds: readonly string[],
+  clientCertificatesOfLine(
+    lineIds: readonly string[],
     since: Date,
     now: Date,
   ): Promise<Certificate[]>;

@@ -48,6 +48,8 @@ export interface CertificateRequest {
   caller: string;
   /** What the certificate it yields carries as authenticatesUntil (Certificate). */
   authenticatesUntil?: Date | null;
+  /** What the certificate it yields carries as vouchedBy (Certificate). */
+  vouchedBy?: string[] | null;
   /** The caller's idempotency key (request_id in the API), if it gave one. */
   idempotencyKey: string | null;
   /** SHA-256 of the canonical request, to refuse a reused idempotency key with another request. */

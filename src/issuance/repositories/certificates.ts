@@ -35,6 +35,11 @@ export interface Certificate {
    * binding's expiry.
    */
   authenticatesUntil?: Date | null;
+  /**
+   * The access tokens whose authority its issuance rests on (credential-lifetime.ts); null or
+   * absent before stop 56 of 2026-12-07.
+   */
+  vouchedBy?: string[] | null;
   subject: SubjectName;
   commonName: string;
   sans: SubjectAltNames;

@@ -20,6 +20,8 @@ export const CertificateRequestEntity = defineEntity({
     caller: p.text(),
     /** What the certificate it yields carries as authenticatesUntil (Certificate). */
     authenticatesUntil: p.datetime().nullable(),
+    /** What the certificate it yields carries as vouchedBy (Certificate). */
+    vouchedBy: p.json<string[]>().nullable(),
     /** The caller's idempotency key, if any (request_id in the API and the column). */
     idempotencyKey: p.text().nullable().fieldName("request_id"),
     /** SHA-256 of the canonical request, to refuse a reused request_id with another request. */

@@ -5,8 +5,11 @@ import { Migration } from "@mikro-orm/migrations";
  * (`authenticates_until`), recorded on the request when it is made and copied to the
  * certificate it yields: the expiry of the token that had it issued, or of the credential that
  * token authenticated with (issuance/certificates/credential-lifetime.ts). Null: no bound but the
- * certificate's own and its binding's. Rows made before this migration stay null: nothing
- * recorded which credential made them.
+ * certificate's own and its binding's. And the access tokens whose authority it rests on
+ * (`vouched_by`, a JSON array of token ids), so that RevokeAccessToken with
+ * revoke_created_tokens takes the certificates a line vouched for, whoever holds their key
+ * (access-tokens/line.ts). Rows made before this migration stay null: nothing recorded which
+ * credential made them.
  */
 export class Migration20261207200000CredentialLifetime extends Migration {
   override async up(): Promise<void> {
@@ -14,9 +17,13 @@ export class Migration20261207200000CredentialLifetime extends Migration {
       `alter table "certificate_request" add column "authenticates_until" timestamptz null;`,
     );
     this.addSql(`alter table "certificate" add column "authenticates_until" timestamptz null;`);
+    this.addSql(`alter table "certificate_request" add column "vouched_by" jsonb null;`);
+    this.addSql(`alter table "certificate" add column "vouched_by" jsonb null;`);
   }
 
   override async down(): Promise<void> {
+    this.addSql(`alter table "certificate" drop column "vouched_by";`);
+    this.addSql(`alter table "certificate_request" drop column "vouched_by";`);
     this.addSql(`alter table "certificate" drop column "authenticates_until";`);
     this.addSql(`alter table "certificate_request" drop column "authenticates_until";`);
   }

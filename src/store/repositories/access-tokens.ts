@@ -210,24 +210,25 @@ export class OrmAccessTokenRepository implements AccessTokenRepository {
     return fromRows<Certificate>(certs);
   }
 
-  async clientCertificatesOwnedBy(
-    ownerIds: readonly string[],
+  async clientCertificatesOfLine(
+    lineIds: readonly string[],
     since: Date,
     now: Date,
   ): Promise<Certificate[]> {
-    if (ownerIds.length === 0) return [];
+    if (lineIds.length === 0) return [];
     // No index on owner: the range of created_at from the line's oldest token
     // (certificate_created_at_id_index) bounds the read to what the line could have requested.
     const rows = (await this.em().execute(
       `select c."id" from "certificate" c
         where c."created_at" >= ?
-          and c."owner" in (select jsonb_array_elements_text(?::jsonb))
+          and (c."owner" in (select jsonb_array_elements_text(?::jsonb))
+            or jsonb_exists_any(c."vouched_by", array(select jsonb_array_elements_text(?::jsonb))))
           and (c."revoked_at" is null or c."revocation_reason" = 'CERTIFICATE_HOLD')
           and c."not_after" > ?
           and not c."is_ca" and c."ca_id" is not null
           and (jsonb_array_length(c."extended_key_usages") = 0 or c."extended_key_usages" @> '["CLIENT_AUTH"]'::jsonb)
         order by c."id"`,
-      [since, JSON.stringify(ownerIds), now],
+      [since, JSON.stringify(lineIds), JSON.stringify(lineIds), now],
       "all",
     )) as Array<{ id: string }>;
     if (rows.length === 0) return [];
