@@ -67,7 +67,15 @@ export async function createExternalAccountKey(
   const keyId = newExternalAccountKeyId();
   const now = deps.now();
   await changeTransaction(deps, { call }, async (tx) => {
-    await tx.acme.insertExternalAccountKey(keyId, profile.id, call.actor.id, now);
+    // The bound of the credential that made it (an admin binding's client certificate issued
+    // by a shorter-lived token, say): certificates/credential-lifetime.ts.
+    await tx.acme.insertExternalAccountKey(
+      keyId,
+      profile.id,
+      call.actor.id,
+      now,
+      call.actor.credentialsUntil ?? null,
+    );
     // The key id it created (never the HMAC key): which binding was minted by whom. Until stop
     // 43 of 2026-12-06 the record named only the profile (an outside probe).
     await tx.audit.insert(
@@ -164,6 +172,14 @@ export async function verifyExternalAccountBinding(
   if (expired && boundsWhatItCreates({ creatorId: creator.creator_id })) {
     throw unauthorized(
       `this External Account Binding key's creator (an access token) expired at ${creator.expires_at.toISOString()}, and a key lasts no longer than the token that made it, so it binds no account any more; ask an admin to create a new key (CreateAcmeExternalAccountKey)`,
+    );
+  }
+  // Nor a key made over a client certificate whose bound has passed (credential-lifetime.ts):
+  // its creator's own expiry may be later.
+  const usableUntil = key.usable_until ? new Date(key.usable_until) : null;
+  if (usableUntil && usableUntil.getTime() <= x.now.getTime()) {
+    throw unauthorized(
+      `this External Account Binding key was created over a credential that lasted until ${usableUntil.toISOString()}, and a key lasts no longer than the credential that made it, so it binds no account any more; ask an admin to create a new key (CreateAcmeExternalAccountKey)`,
     );
   }
   const payload = parseJson(

@@ -247,4 +247,41 @@ describe("a token's creations do not outlive it", () => {
       ]);
     }
   });
+
+  it("an EAB key lasts no longer than the credential that made it, even with its creator in force", async () => {
+    const made = await create(admin, { slug: "eab-bound-admin", role: Role.ROLE_ADMIN }, 3600);
+    const by = s.h.clientsAs(made.secret);
+    const key = await call(by.profiles, "createAcmeExternalAccountKey", {
+      certificateProfile: "web-acme",
+    });
+    // The bound of the credential it was made with (stop 56: a client certificate issued by a
+    // shorter-lived token can bound it before its creator's expiry; here the token's own).
+    const [row] = await s.h.db.query<{ usable_until: Date | null }>(
+      "select usable_until from acme_eab_key where key_id = $1",
+      [key.keyId],
+    );
+    expect(row!.usable_until).toEqual(made.accessToken!.expireTime);
+    // That bound passes (the row, as the clock would make it), the creator still in force.
+    await s.h.db.query(
+      "update acme_eab_key set usable_until = now() - interval '1 second' where key_id = $1",
+      [key.keyId],
+    );
+    const accounts = await count("acme_account");
+    const refused = await registerWithEab(s.directory(), s.tlsCaFile, key);
+    expect(refused.r.status, refused.r.text).toBe(403);
+    expect((refused.r.json as { type: string }).type).toBe(`${ACME}unauthorized`);
+    expect((refused.r.json as { detail: string }).detail).toMatch(
+      /created over a credential that lasted until .*ask an admin to create a new key/,
+    );
+    expect(await count("acme_account")).toBe(accounts);
+    // A key of the first admin token has no such bound.
+    const ofFirst = await call(admin.profiles, "createAcmeExternalAccountKey", {
+      certificateProfile: "web-acme",
+    });
+    const [first] = await s.h.db.query<{ usable_until: Date | null }>(
+      "select usable_until from acme_eab_key where key_id = $1",
+      [ofFirst.keyId],
+    );
+    expect(first!.usable_until).toBeNull();
+  });
 });

@@ -315,4 +315,68 @@ describe("a certificate issued by a token authenticates no longer than that toke
     // The workload's binding was not the line's: it still authenticates with the other one.
     await whoAmI(mtls.over(byFirst));
   });
+
+  it("a token made over such a certificate, an admin binding's, lasts no longer than the hour either", async () => {
+    const OPS = "spiffe://wl.example/ns/ops/sa/admin";
+    const ops = await call(
+      h.accessTokens,
+      "createAccessToken",
+      CreateAccessTokenRequest.fromPartial({
+        accessToken: {
+          slug: "ops-admin",
+          role: Role.ROLE_ADMIN,
+          clientCertificateBinding: {
+            identityType: ClientCertificateIdentityType.CLIENT_CERTIFICATE_IDENTITY_TYPE_URI_SAN,
+            value: OPS,
+            certificateAuthority: "wl-issuing",
+          },
+        },
+      }),
+    );
+    const ci = await hourAdmin("ci-admin-5");
+    const issued = await call(
+      ci.clients.certificates,
+      "issueCertificate",
+      IssueCertificateRequest.fromPartial({
+        certificateProfile: "wl-clients",
+        source: {
+          $case: "attributes",
+          value: {
+            subjectAlternativeNames: { uris: [OPS] },
+            keyAlgorithm: KeyAlgorithm.KEY_ALGORITHM_EC_P256,
+          },
+        },
+      }),
+    );
+    const asOps = mtls.over({
+      certPem: issued.certificate!.certificatePem,
+      keyPem: issued.privateKeyPem,
+    });
+    const make = (slug: string, ttlSeconds?: number) =>
+      call(
+        asOps.accessTokens,
+        "createAccessToken",
+        CreateAccessTokenRequest.fromPartial({
+          accessToken: { slug, role: Role.ROLE_ADMIN },
+          ttl: ttlSeconds === undefined ? undefined : { seconds: String(ttlSeconds), nanos: 0 },
+        }),
+      );
+    // The binding itself lasts 90 days; the certificate it presents, the hour of its issuer.
+    expect(ops.accessToken!.expireTime!.getTime()).toBeGreaterThan(ci.expires.getTime());
+    const err = await expectRpcError(make("ten-year-admin", 10 * 365 * 86_400));
+    expect(err).toMatchObject({
+      code: status.INVALID_ARGUMENT,
+      reason: "TOKEN_TTL_PAST_CREATOR_EXPIRY",
+    });
+    expect(err.message).toContain(
+      `the client certificate this call authenticated with (as access token "ops-admin") authenticates until ${ci.expires.toISOString()}`,
+    );
+    const [none] = await h.db.query<{ n: string }>(
+      "select count(*) as n from access_token where slug = 'ten-year-admin'",
+    );
+    expect(none!.n).toBe("0");
+    // The default ttl is cut to the hour.
+    const cut = await make("cut-admin");
+    expect(cut.accessToken!.expireTime).toEqual(ci.expires);
+  });
 });

@@ -19,6 +19,8 @@ import type { AccessToken, AccessTokenRepository } from "../repositories";
 export interface CreatorLifetime {
   readonly slug: string;
   readonly expiresAt: Date;
+  /** The bound is the client certificate's the call authenticated with, not the token's expiry. */
+  readonly viaClientCertificate?: boolean;
 }
 
 /** Whether `token`'s expiry bounds what it creates: every token but certmint's first admin token. */
@@ -37,8 +39,19 @@ export async function creatorLifetime(
 ): Promise<CreatorLifetime | undefined> {
   if (call.actor.id === SYSTEM_ACTOR.id) return undefined;
   const creator = await store.tokens.find({ id: call.actor.id });
-  if (!creator || !boundsWhatItCreates(creator)) return undefined;
-  return { slug: creator.slug, expiresAt: creator.expiresAt };
+  if (!creator) return undefined;
+  // The client certificate the call authenticated with may end its authority sooner than the
+  // token it authenticates as (certificates/credential-lifetime.ts): an admin binding's
+  // certificate issued by an hour-long admin token makes tokens of an hour at most.
+  const certificateBound = call.actor.clientCertificateSha256
+    ? call.actor.credentialsUntil
+    : undefined;
+  const own = boundsWhatItCreates(creator) ? creator.expiresAt : undefined;
+  if (certificateBound && (!own || certificateBound.getTime() < own.getTime())) {
+    return { slug: creator.slug, expiresAt: certificateBound, viaClientCertificate: true };
+  }
+  if (!own) return undefined;
+  return { slug: creator.slug, expiresAt: own };
 }
 
 /**
@@ -57,7 +70,9 @@ export function ttlPastCreator(
   return fieldViolation(
     "ttl",
     "TOKEN_TTL_PAST_CREATOR_EXPIRY",
-    `at most ${Math.floor(leftMs / 1000)} seconds: the access token making this call ("${creator.slug}") expires at ${creator.expiresAt.toISOString()}, and a token it creates may not outlive it (leave ttl unset to expire with it)`,
+    creator.viaClientCertificate
+      ? `at most ${Math.floor(leftMs / 1000)} seconds: the client certificate this call authenticated with (as access token "${creator.slug}") authenticates until ${creator.expiresAt.toISOString()}, the life of the token that had it issued, and a token made with it may not outlive it (leave ttl unset to expire with it)`
+      : `at most ${Math.floor(leftMs / 1000)} seconds: the access token making this call ("${creator.slug}") expires at ${creator.expiresAt.toISOString()}, and a token it creates may not outlive it (leave ttl unset to expire with it)`,
   );
 }
 

@@ -106,6 +106,11 @@ export interface ExternalAccountKeyRow {
   creator_id: string | null;
   /** When an admin revoked it (RevokeAcmeExternalAccountKey); null while not revoked. */
   revoked_at: Date | null;
+  /**
+   * The bound of the credential that created it (Actor.credentialsUntil: its creator's expiry,
+   * or the client certificate it called with, if earlier); null: none (or made before stop 56).
+   */
+  usable_until?: Date | null;
 }
 
 /**
@@ -274,6 +279,7 @@ export interface AcmeRepository {
     profileId: string,
     creatorId: string | null,
     now: Date,
+    usableUntil?: Date | null,
   ): Promise<void>;
   /** The key, locked until the transaction ends (so two accounts cannot bind one key). */
   lockExternalAccountKey(keyId: string): Promise<ExternalAccountKeyRow | undefined>;

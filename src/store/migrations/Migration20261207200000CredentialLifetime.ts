@@ -8,8 +8,10 @@ import { Migration } from "@mikro-orm/migrations";
  * certificate's own and its binding's. And the access tokens whose authority it rests on
  * (`vouched_by`, a JSON array of token ids), so that RevokeAccessToken with
  * revoke_created_tokens takes the certificates a line vouched for, whoever holds their key
- * (access-tokens/line.ts). Rows made before this migration stay null: nothing recorded which
- * credential made them.
+ * (access-tokens/line.ts). And until when an ACME External Account Binding key binds, when the
+ * client certificate its creator called with was bound earlier than that token's expiry
+ * (`usable_until`, acme/eab.ts). Rows made before this migration stay null: nothing recorded
+ * which credential made them.
  */
 export class Migration20261207200000CredentialLifetime extends Migration {
   override async up(): Promise<void> {
@@ -19,9 +21,11 @@ export class Migration20261207200000CredentialLifetime extends Migration {
     this.addSql(`alter table "certificate" add column "authenticates_until" timestamptz null;`);
     this.addSql(`alter table "certificate_request" add column "vouched_by" jsonb null;`);
     this.addSql(`alter table "certificate" add column "vouched_by" jsonb null;`);
+    this.addSql(`alter table "acme_eab_key" add column "usable_until" timestamptz null;`);
   }
 
   override async down(): Promise<void> {
+    this.addSql(`alter table "acme_eab_key" drop column "usable_until";`);
     this.addSql(`alter table "certificate" drop column "vouched_by";`);
     this.addSql(`alter table "certificate_request" drop column "vouched_by";`);
     this.addSql(`alter table "certificate" drop column "authenticates_until";`);

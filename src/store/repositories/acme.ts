@@ -473,16 +473,17 @@ export class OrmAcmeRepository implements AcmeRepository {
     profileId: string,
     creatorId: string | null,
     now: Date,
+    usableUntil: Date | null = null,
   ): Promise<void> {
     await this.query(
-      `insert into acme_eab_key (id, key_id, profile_id, creator_id, created_at) values (?, ?, ?, ?, ?)`,
-      [randomUUID(), keyId, profileId, creatorId, now],
+      `insert into acme_eab_key (id, key_id, profile_id, creator_id, created_at, usable_until) values (?, ?, ?, ?, ?, ?)`,
+      [randomUUID(), keyId, profileId, creatorId, now, usableUntil],
     );
   }
 
   async lockExternalAccountKey(keyId: string): Promise<ExternalAccountKeyRow | undefined> {
     const [row] = await this.query<ExternalAccountKeyRow>(
-      `select key_id, profile_id, account_id, creator_id, revoked_at from acme_eab_key where key_id = ? for update`,
+      `select key_id, profile_id, account_id, creator_id, revoked_at, usable_until from acme_eab_key where key_id = ? for update`,
       [keyId],
     );
     return row;
