@@ -5,6 +5,7 @@
  * are counted on the wire: a gzip message of 4 KB inflates to 4 MiB, and grpc-js inflates every
  * stream's message as it arrives, before any handler (so before authentication) runs.
  */
+import { constants } from "node:http2";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import {
@@ -57,8 +58,16 @@ describe("probe51 latency: gzip requests that inflate to the message limit", () 
     session.destroy();
 
     // No credential: each is UNAUTHENTICATED, or RESOURCE_EXHAUSTED (refused before its
-    // handler, or its address out of failed authentications); none is served.
-    for (const end of ends) expect([16, 8]).toContain(end.grpcStatus ?? end.rstCode);
+    // handler, or its address out of failed authentications), or reset with ENHANCE_YOUR_CALM
+    // before its handler (src/server/request-bytes.ts: a DATA frame that arrives while the
+    // others' inflated bytes hold the connection's budget; a gRPC client sees
+    // RESOURCE_EXHAUSTED); none is served. Which, depends on how the frames and the inflation
+    // interleave (a clean-clone CI run of stop 56 got the reset, on a busier machine).
+    for (const end of ends) {
+      if (end.grpcStatus === undefined)
+        expect(end.rstCode).toBe(constants.NGHTTP2_ENHANCE_YOUR_CALM);
+      else expect([16, 8]).toContain(end.grpcStatus);
+    }
     const growth = processMemory(pid, "VmHWM") - peakBefore;
     await expectServedWell(live, good, "after-gzip.example.com");
     // 64 x 4 KB sent; the server must not have held 64 x 4 MiB for them.
