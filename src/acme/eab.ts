@@ -3,6 +3,7 @@ import { type CallerLocks, changeTransaction } from "../issuance/access-tokens/c
 import { boundsWhatItCreates } from "../issuance/access-tokens/lifetime";
 import { changeRecord } from "../issuance/audit/record";
 import { type Call, refuseIfAbandoned } from "../issuance/call";
+import { lineVouchers } from "../issuance/certificates/credential-lifetime";
 import type { IssuanceDeps } from "../issuance/deps";
 import type {
   AcmeRepository,
@@ -75,6 +76,7 @@ export async function createExternalAccountKey(
       call.actor.id,
       now,
       call.actor.credentialsUntil ?? null,
+      lineVouchers(call.actor),
     );
     // The key id it created (never the HMAC key): which binding was minted by whom. Until stop
     // 43 of 2026-12-06 the record named only the profile (an outside probe).
@@ -173,6 +175,17 @@ export async function verifyExternalAccountBinding(
     throw unauthorized(
       `this External Account Binding key's creator (an access token) expired at ${creator.expires_at.toISOString()}, and a key lasts no longer than the token that made it, so it binds no account any more; ask an admin to create a new key (CreateAcmeExternalAccountKey)`,
     );
+  }
+  // Nor a key made over a client certificate of a token since revoked (its vouchers: a cut of
+  // their line revokes the key, but skips one a binding holds, as for its creator above).
+  for (const voucherId of key.vouched_by ?? []) {
+    const voucher = await tx.acme.lockExternalAccountKeyCreator(voucherId);
+    if (voucher?.revoked_at) {
+      throw new KeyOfRevokedCreator(
+        key.key_id,
+        `this External Account Binding key was made over a client certificate issued by an access token revoked at ${voucher.revoked_at.toISOString()}, so it binds no account any more; ask an admin to create a new key (CreateAcmeExternalAccountKey)`,
+      );
+    }
   }
   // Nor a key made over a client certificate whose bound has passed (credential-lifetime.ts):
   // its creator's own expiry may be later.

@@ -284,4 +284,34 @@ describe("a token's creations do not outlive it", () => {
     );
     expect(first!.usable_until).toBeNull();
   });
+
+  it("an EAB key made over a client certificate of a token since revoked binds no account, and is revoked", async () => {
+    // The key's row as one made over such a certificate has it (stop 56: vouched_by, the tokens
+    // that certificate rested on): its creator in force, the voucher revoked (alone).
+    const voucher = await create(admin, { slug: "voucher-admin", role: Role.ROLE_ADMIN }, 3600);
+    const key = await call(admin.profiles, "createAcmeExternalAccountKey", {
+      certificateProfile: "web-acme",
+    });
+    await s.h.db.query("update acme_eab_key set vouched_by = $2::jsonb where key_id = $1", [
+      key.keyId,
+      JSON.stringify([voucher.accessToken!.id]),
+    ]);
+    await call(admin.accessTokens, "revokeAccessToken", {
+      accessToken: voucher.accessToken!.id,
+      revokeCreatedTokens: false,
+    });
+    const accounts = await count("acme_account");
+    const refused = await registerWithEab(s.directory(), s.tlsCaFile, key);
+    expect(refused.r.status, refused.r.text).toBe(403);
+    expect((refused.r.json as { detail: string }).detail).toMatch(
+      /made over a client certificate issued by an access token revoked at .*ask an admin to create a new key/,
+    );
+    expect(await count("acme_account")).toBe(accounts);
+    const [row] = await s.h.db.query<{ revoked_at: Date | null; account_id: string | null }>(
+      "select revoked_at, account_id from acme_eab_key where key_id = $1",
+      [key.keyId],
+    );
+    expect(row!.account_id).toBeNull();
+    expect(row!.revoked_at).not.toBeNull();
+  });
 });

@@ -25,7 +25,10 @@ import {
   CertificatePolicyPreset,
   CreateCertificatePolicyRequest,
 } from "../../gen/ts/certmint/v1/certificate_policy_service";
-import { CreateCertificateProfileRequest } from "../../gen/ts/certmint/v1/certificate_profile_service";
+import {
+  CreateCertificateProfileRequest,
+  EnrollmentMethod,
+} from "../../gen/ts/certmint/v1/certificate_profile_service";
 import {
   IssueCertificateRequest,
   RenewalKeySource,
@@ -378,5 +381,68 @@ describe("a certificate issued by a token authenticates no longer than that toke
     // The default ttl is cut to the hour.
     const cut = await make("cut-admin");
     expect(cut.accessToken!.expireTime).toEqual(ci.expires);
+
+    // An EAB key made over it binds until the hour, and rests on the hour-long token.
+    await call(
+      h.policies,
+      "createCertificatePolicy",
+      CreateCertificatePolicyRequest.fromPartial({
+        preset: CertificatePolicyPreset.CERTIFICATE_POLICY_PRESET_TLS_SERVER,
+        certificatePolicy: {
+          slug: "wl-acme",
+          sanRules: { dns: { allowed: ["**.acme.localhost"] } },
+          subjectRules: { commonName: { allowed: ["*"] } },
+        },
+      }),
+    );
+    await call(
+      h.profiles,
+      "createCertificateProfile",
+      CreateCertificateProfileRequest.fromPartial({
+        certificateProfile: {
+          slug: "wl-acme",
+          certificatePolicy: "wl-acme",
+          issuer: { $case: "certificateAuthority", value: "wl-issuing" },
+          enrollmentMethod: EnrollmentMethod.ENROLLMENT_METHOD_ACME,
+        },
+      }),
+    );
+    const key = await call(asOps.profiles, "createAcmeExternalAccountKey", {
+      certificateProfile: "wl-acme",
+    });
+    const keyRow = async () =>
+      (
+        await h.db.query<{
+          creator_id: string;
+          usable_until: Date | null;
+          vouched_by: string[] | null;
+          revoked_at: Date | null;
+        }>(
+          "select creator_id, usable_until, vouched_by, revoked_at from acme_eab_key where key_id = $1",
+          [key.keyId],
+        )
+      )[0]!;
+    expect(await keyRow()).toEqual({
+      creator_id: ops.accessToken!.id,
+      usable_until: ci.expires,
+      vouched_by: [ci.id],
+      revoked_at: null,
+    });
+
+    // A cut of the hour-long token's line takes the token and the key made over its
+    // certificate (their creator, the binding, is not of that line and stays).
+    const revoked = await call(h.accessTokens, "revokeAccessToken", {
+      accessToken: ci.id,
+      revokeCreatedTokens: true,
+    });
+    expect(revoked.revokedCreatedTokens.map((t) => t.slug)).toContain("cut-admin");
+    const tokens = await h.db.query<{ slug: string; revoked_at: Date | null }>(
+      "select slug, revoked_at from access_token where slug in ('cut-admin', 'ops-admin') order by slug",
+    );
+    expect(tokens.map((t) => [t.slug, t.revoked_at !== null])).toEqual([
+      ["cut-admin", true],
+      ["ops-admin", false],
+    ]);
+    expect((await keyRow()).revoked_at).not.toBeNull();
   });
 });

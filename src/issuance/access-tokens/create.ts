@@ -13,6 +13,7 @@ import { createdFields } from "../audit/changes";
 import { changeRecord } from "../audit/record";
 import { refuseRevokedCa } from "../ca/revoke";
 import { type Call, PROFILE_SCOPED_ROLES, type Role } from "../call";
+import { lineVouchers } from "../certificates/credential-lifetime";
 import { newRowId } from "../common/ids";
 import { checkSlug, referenceNotFound, resolveRef } from "../common/refs";
 import { DEFAULT_GENERATED_KEY_REPLAY_SECONDS } from "../deps";
@@ -175,6 +176,9 @@ export async function createAccessToken(
     clientCaId: bound?.caId ?? null,
     clientCaSha256: bound?.caSha256 ?? null,
     creatorId: input.creatorId,
+    // Made over a client certificate certmint issued: the tokens that certificate rests on
+    // (credential-lifetime.ts), whose line's cut takes this token too.
+    vouchedBy: lineVouchers(call.actor),
     createdAt: now,
     // Cut to the creator's: the default ttl past it, or the moments since it was checked.
     expiresAt: expiryWithin(now, ttl, creator),

@@ -46,6 +46,16 @@ export function vouchedBy(
   return [...new Set([...(actor.vouchers ?? []), ...lineage])];
 }
 
+/**
+ * What a token or an EAB key made by this caller records as its vouchers besides its creator
+ * (the caller): the tokens the caller's client certificate rests on; null when the caller called
+ * with its own secret (its creator alone vouches, as lines have always been walked).
+ */
+export function lineVouchers(actor: Pick<Actor, "id" | "vouchers">): string[] | null {
+  const others = (actor.vouchers ?? []).filter((id) => id !== actor.id);
+  return others.length > 0 ? others : null;
+}
+
 /** The earlier of two bounds, null meaning none. */
 export function earliest(a: Date | null, b: Date | null): Date | null {
   if (!a) return b;

@@ -23,6 +23,11 @@ export interface AccessToken {
   /** SHA-256 (hex) of the CA certificate that must be on the chain; null only on bindings made before bindings named a CA. */
   clientCaSha256: string | null;
   creatorId: string | null;
+  /**
+   * The tokens whose authority its creation rests on besides its creator (a line's cut takes
+   * it): null or absent, its creator alone.
+   */
+  vouchedBy?: string[] | null;
   createdAt: Date;
   expiresAt: Date;
   revokedAt: Date | null;
@@ -92,7 +97,9 @@ export interface AccessTokenRepository {
   /**
    * The tokens whose creator chain leads to the token `id`: those it created, those they
    * created, and so on, through tokens in any state (one revoked or expired still links its
-   * own to it); in any state themselves, never `id` itself; oldest first (created_at, id).
+   * own to it); and at each step the tokens made over a client certificate one of them vouched
+   * for (AccessToken.vouchedBy: certificates/credential-lifetime.ts). In any state themselves,
+   * never `id` itself; oldest first (created_at, id).
    * A cycle of creator_id (none can be made: a creator exists before what it creates) ends
    * the walk instead of looping.
    */

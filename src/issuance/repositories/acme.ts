@@ -111,6 +111,11 @@ export interface ExternalAccountKeyRow {
    * or the client certificate it called with, if earlier); null: none (or made before stop 56).
    */
   usable_until?: Date | null;
+  /**
+   * The tokens its creation rested on besides its creator (the client certificate its creator
+   * called with was vouched for by them): their line's cut revokes it too.
+   */
+  vouched_by?: string[] | null;
 }
 
 /**
@@ -280,6 +285,7 @@ export interface AcmeRepository {
     creatorId: string | null,
     now: Date,
     usableUntil?: Date | null,
+    vouchedBy?: string[] | null,
   ): Promise<void>;
   /** The key, locked until the transaction ends (so two accounts cannot bind one key). */
   lockExternalAccountKey(keyId: string): Promise<ExternalAccountKeyRow | undefined>;
@@ -301,7 +307,8 @@ export interface AcmeRepository {
    */
   accountsBoundByLine(creatorIds: readonly string[]): Promise<LineBoundAccount[]>;
   /**
-   * Revokes (revoked_at = `now`) the External Account Binding keys created by `creatorIds` that
+   * Revokes (revoked_at = `now`) the External Account Binding keys created by `creatorIds` (or
+   * made over a client certificate one of them vouched for: ExternalAccountKeyRow.vouched_by) that
    * no account was bound with yet and that are not revoked already; returns their key ids. One a
    * binding in flight holds is skipped: that binding waits for its creator's row, which the
    * caller holds, is refused once it commits, and then revokes the key (revokeKeyWithItsCreator).

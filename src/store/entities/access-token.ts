@@ -29,6 +29,12 @@ export const AccessTokenEntity = defineEntity({
     /** SHA-256 (hex) of the certificate of the CA that must be on the chain; null only on bindings made before bindings named a CA. */
     clientCaSha256: p.text().nullable(),
     creatorId: p.uuid().nullable(),
+    /**
+     * The tokens whose authority its creation rests on besides its creator: those the client
+     * certificate its creator called with was vouched for by (Actor.vouchers), so that their
+     * line's cut takes it (createdLine). Null: its creator alone (or made before stop 56).
+     */
+    vouchedBy: p.json<string[]>().nullable(),
     createdAt: p.datetime(),
     expiresAt: p.datetime(),
     revokedAt: p.datetime().nullable(),

@@ -110,14 +110,19 @@ export class OrmAccessTokenRepository implements AccessTokenRepository {
 
   async createdLine(id: string): Promise<AccessToken[]> {
     // UNION, not UNION ALL: a token reached twice is walked once, so a cycle ends the walk.
+    // A token is of the line when its creator is, or a token of the line vouched for it (made
+    // over a client certificate the line had issued: Migration20261207200000CredentialLifetime);
+    // each step reads both indexes (creator_id, and vouched_by's GIN).
     const rows = (await this.em().execute(
       `with recursive "line" ("id") as (
-         select "id" from "access_token" where "creator_id" = ?
+         select "id" from "access_token"
+          where "creator_id" = ? or "vouched_by" @> jsonb_build_array(?::text)
          union
-         select t."id" from "access_token" t join "line" l on t."creator_id" = l."id"
+         select t."id" from "access_token" t join "line" l
+           on t."creator_id" = l."id" or t."vouched_by" @> jsonb_build_array(l."id"::text)
        )
        select "id" from "line" where "id" <> ?`,
-      [id, id],
+      [id, id, id],
       "all",
     )) as Array<{ id: string }>;
     if (rows.length === 0) return [];

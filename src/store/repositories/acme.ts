@@ -25,6 +25,9 @@ import {
 import { translatingConflicts } from "../rows";
 import { UUIDS } from "../uuid-list";
 
+/** The ids of a JSON array bound to `?`, as text: what a vouched_by array holds (jsonb_exists_any). */
+const LINE_TEXT_IDS = "select jsonb_array_elements_text(?::jsonb)";
+
 /**
  * The ACME tables (migration 20261202120000Acme), read and written with plain SQL on the
  * ORM's connection (`em()` is a fresh fork, or the transaction's): the rows are protocol
@@ -474,16 +477,25 @@ export class OrmAcmeRepository implements AcmeRepository {
     creatorId: string | null,
     now: Date,
     usableUntil: Date | null = null,
+    vouchedBy: string[] | null = null,
   ): Promise<void> {
     await this.query(
-      `insert into acme_eab_key (id, key_id, profile_id, creator_id, created_at, usable_until) values (?, ?, ?, ?, ?, ?)`,
-      [randomUUID(), keyId, profileId, creatorId, now, usableUntil],
+      `insert into acme_eab_key (id, key_id, profile_id, creator_id, created_at, usable_until, vouched_by) values (?, ?, ?, ?, ?, ?, ?::jsonb)`,
+      [
+        randomUUID(),
+        keyId,
+        profileId,
+        creatorId,
+        now,
+        usableUntil,
+        vouchedBy ? JSON.stringify(vouchedBy) : null,
+      ],
     );
   }
 
   async lockExternalAccountKey(keyId: string): Promise<ExternalAccountKeyRow | undefined> {
     const [row] = await this.query<ExternalAccountKeyRow>(
-      `select key_id, profile_id, account_id, creator_id, revoked_at, usable_until from acme_eab_key where key_id = ? for update`,
+      `select key_id, profile_id, account_id, creator_id, revoked_at, usable_until, vouched_by from acme_eab_key where key_id = ? for update`,
       [keyId],
     );
     return row;
@@ -508,10 +520,11 @@ export class OrmAcmeRepository implements AcmeRepository {
     return this.query<LineBoundAccount>(
       `select a.id, a.eab_key_id, k.creator_id from acme_account a
          join acme_eab_key k on k.key_id = a.eab_key_id
-        where k.creator_id in (${UUIDS}) and a.status = 'valid'
+        where (k.creator_id in (${UUIDS}) or jsonb_exists_any(k.vouched_by, array(${LINE_TEXT_IDS})))
+          and a.status = 'valid'
         order by a.created_at, a.id
         for no key update of a`,
-      [JSON.stringify(creatorIds)],
+      [JSON.stringify(creatorIds), JSON.stringify(creatorIds)],
     );
   }
 
@@ -524,10 +537,11 @@ export class OrmAcmeRepository implements AcmeRepository {
       // (acme/eab.ts KeyOfRevokedCreator, revokeKeyWithItsCreator).
       `update acme_eab_key set revoked_at = ? where id in (
          select id from acme_eab_key
-          where creator_id in (${UUIDS}) and account_id is null and revoked_at is null
+          where (creator_id in (${UUIDS}) or jsonb_exists_any(vouched_by, array(${LINE_TEXT_IDS})))
+            and account_id is null and revoked_at is null
             for update skip locked)
        returning key_id`,
-      [now, JSON.stringify(creatorIds)],
+      [now, JSON.stringify(creatorIds), JSON.stringify(creatorIds)],
     );
     return rows.map((r) => r.key_id).sort();
   }
@@ -537,7 +551,8 @@ export class OrmAcmeRepository implements AcmeRepository {
       `update acme_eab_key k set revoked_at = t.revoked_at
          from access_token t
         where k.key_id = ? and k.account_id is null and k.revoked_at is null
-          and t.id = k.creator_id and t.revoked_at is not null
+          and (t.id = k.creator_id or k.vouched_by @> jsonb_build_array(t.id::text))
+          and t.revoked_at is not null
        returning k.key_id`,
       [keyId],
     );
