@@ -349,6 +349,12 @@ export class Authenticator {
         `access token "${c.slug}" expired at ${c.expiresAt.toISOString()}; an admin can create a new one`,
       );
     }
+    const actor: Actor = { id: c.id, slug: c.slug, role: c.role, profileIds: c.profileIds };
+    // Only an admin's certificates, or a binding's (a client certificate authenticated it), can
+    // ever authenticate as a token (client-certificates.ts mayPresent: issued to the bound token
+    // itself, or by an admin); another bearer token's never do, and what it issues records
+    // nothing of it.
+    if (c.role !== "ADMIN" && c.certificateVouchedBy === undefined) return actor;
     // What the certificates this caller has issued authenticate until at most
     // (certificates/credential-lifetime.ts): its token's expiry unless it is certmint's first
     // admin token, and the bound of the client certificate it presented; and whose authority
@@ -358,10 +364,7 @@ export class Authenticator {
       c.certificateAuthenticatesUntil ?? null,
     );
     return {
-      id: c.id,
-      slug: c.slug,
-      role: c.role,
-      profileIds: c.profileIds,
+      ...actor,
       ...(credentialsUntil ? { credentialsUntil } : {}),
       vouchers: [...new Set([c.id, ...(c.certificateVouchedBy ?? [])])],
     };

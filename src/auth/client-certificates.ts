@@ -1,5 +1,6 @@
 import { X509Certificate } from "node:crypto";
 import { type CertmintError, quoted, unauthenticated } from "../errors";
+import { certificateVouchers } from "../issuance/certificates/credential-lifetime";
 import { normalizeDnsName, normalizeUri } from "../issuance/policy-engine";
 import type {
   AccessTokenRepository,
@@ -145,7 +146,7 @@ export async function resolveClientCertificate(
     return {
       ...credentialOf(chosen),
       certificateAuthenticatesUntil: until,
-      certificateVouchedBy: issued ? (issued.vouchedBy ?? [issued.owner]) : [],
+      certificateVouchedBy: issued ? certificateVouchers(issued) : [],
     };
   }
   for (const row of candidates) {

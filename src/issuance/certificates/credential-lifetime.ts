@@ -42,8 +42,27 @@ export function vouchedBy(
   actor: Pick<Actor, "vouchers">,
   renewalOf?: Pick<Certificate, "vouchedBy" | "owner">,
 ): string[] {
-  const lineage = renewalOf ? (renewalOf.vouchedBy ?? [renewalOf.owner]) : [];
+  const lineage = renewalOf ? certificateVouchers(renewalOf) : [];
   return [...new Set([...(actor.vouchers ?? []), ...lineage])];
+}
+
+/**
+ * Every token a certificate rests on: its owner and its recorded vouchers. A row records only
+ * the vouchers besides the one who keeps it (a request's caller, a certificate's owner), null
+ * when there are none: the usual issuance, an issuer's own, records nothing (the line's walk
+ * reads the owner already), and a row made before stop 56 reads as its owner alone.
+ */
+export function certificateVouchers(c: Pick<Certificate, "vouchedBy" | "owner">): string[] {
+  return c.vouchedBy ? [...new Set([c.owner, ...c.vouchedBy])] : [c.owner];
+}
+
+/** `vouchers` without `keeper` (the row's caller or owner), as a row records them: null if none. */
+export function recordedVouchers(
+  vouchers: readonly string[] | null | undefined,
+  keeper: string,
+): string[] | null {
+  const others = (vouchers ?? []).filter((id) => id !== keeper);
+  return others.length > 0 ? others : null;
 }
 
 /**
@@ -52,8 +71,7 @@ export function vouchedBy(
  * with its own secret (its creator alone vouches, as lines have always been walked).
  */
 export function lineVouchers(actor: Pick<Actor, "id" | "vouchers">): string[] | null {
-  const others = (actor.vouchers ?? []).filter((id) => id !== actor.id);
-  return others.length > 0 ? others : null;
+  return recordedVouchers(actor.vouchers, actor.id);
 }
 
 /** The earlier of two bounds, null meaning none. */

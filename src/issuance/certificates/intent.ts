@@ -11,6 +11,7 @@ import type {
   RequestStatus,
   StoredParams,
 } from "../repositories";
+import { recordedVouchers } from "./credential-lifetime";
 import type { EquivalentRequests } from "./idempotency";
 import { storedErrorOf } from "./outcome";
 import type { IssuancePlan } from "./types";
@@ -20,7 +21,10 @@ export interface RequestIdentity {
   caller: string;
   /** What the certificate will carry as authenticatesUntil (credential-lifetime.ts). */
   authenticatesUntil: Date | null;
-  /** What the certificate will carry as vouchedBy (credential-lifetime.ts). */
+  /**
+   * Every token the certificate will rest on (credential-lifetime.ts vouchedBy); the row records
+   * those besides its caller.
+   */
   vouchedBy: string[];
   /** The caller's idempotency key (request_id in the API). */
   idempotencyKey?: string;
@@ -209,7 +213,7 @@ export function newRequest(
     profileId: plan.profile.id,
     caller: who.caller,
     authenticatesUntil: who.authenticatesUntil,
-    vouchedBy: who.vouchedBy,
+    vouchedBy: recordedVouchers(who.vouchedBy, who.caller),
     idempotencyKey: who.idempotencyKey ?? null,
     requestFingerprint: who.fingerprint,
     kind: who.kind,

@@ -4,6 +4,7 @@ import { publicationUrls } from "../ca/publication-urls";
 import { newRowId } from "../common/ids";
 import { DEFAULT_GENERATED_KEY_REPLAY_SECONDS, type IssuanceDeps } from "../deps";
 import type { Certificate, CertificateRequest, IssuedRequest } from "../repositories";
+import { recordedVouchers } from "./credential-lifetime";
 import { type CertifiedKey, certificateKeyAad, requestKeyAad } from "./keys";
 import { searchNames } from "./names";
 import type { IssuancePlan, IssuedView } from "./types";
@@ -84,7 +85,11 @@ export async function sign(
     certificateRequestId: request.id,
     owner: ownerOf(request, plan, options.renewalOf),
     authenticatesUntil: request.authenticatesUntil ?? null,
-    vouchedBy: request.vouchedBy ?? null,
+    // Besides its owner (credential-lifetime.ts): the request's vouchers and its caller.
+    vouchedBy: recordedVouchers(
+      [...(request.vouchedBy ?? []), request.caller],
+      ownerOf(request, plan, options.renewalOf),
+    ),
     subject: plan.subject,
     commonName,
     sans: plan.sans,
