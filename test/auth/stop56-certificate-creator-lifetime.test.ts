@@ -210,6 +210,9 @@ describe("a certificate issued by a token authenticates no longer than that toke
     const ci = await hourAdmin("ci-admin");
     const first = await adminIssues(ci.clients);
     expect((await row(first.id)).authenticates_until).toEqual(ci.expires);
+    // GetCertificate shows it.
+    const shown = await call(h.certificates, "getCertificate", { certificate: first.id });
+    expect(shown.certificate!.authenticationExpireTime).toEqual(ci.expires);
     // Within the hour it authenticates as the binding, and the workload renews it itself.
     const overFirst = mtls.over(first);
     await whoAmI(overFirst);
@@ -260,6 +263,8 @@ describe("a certificate issued by a token authenticates no longer than that toke
       [byFirst.id],
     );
     expect(first!.vouched_by).toBeNull();
+    const shown = await call(h.certificates, "getCertificate", { certificate: byFirst.id });
+    expect(shown.certificate!.authenticationExpireTime).toBeUndefined();
     await whoAmI(mtls.over(byFirst));
     // A row made before the column (null) authenticates as before.
     const ci = await hourAdmin("ci-admin-2");

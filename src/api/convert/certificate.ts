@@ -151,6 +151,7 @@ export function certificateToProto(
     renewedByCertificateId: c.renewedById ?? "",
     createTime: c.createdAt,
     ownerAccessTokenId: c.owner,
+    authenticationExpireTime: c.authenticatesUntil ?? undefined,
     renewalState: renewalStateCodec.toProto(renewal.state),
     lastRenewalError: storedErrorToStatus(renewal.error ?? null),
     renewalFailures: renewal.failures,

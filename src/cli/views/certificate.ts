@@ -40,6 +40,10 @@ export function certificateView(withChain = false): OneView<Certificate> {
       ["profile", c.certificateProfileId],
       ["request", c.certificateRequestId],
       ["owner token", c.ownerAccessTokenId],
+      [
+        "authenticates until",
+        c.authenticationExpireTime ? formatTime(c.authenticationExpireTime) : "",
+      ],
       ["renewed from", c.renewedFromCertificateId],
       ["renewed by", c.renewedByCertificateId],
       [

@@ -1375,6 +1375,14 @@ type Certificate struct {
 	// requester; for a renewal with key_source REUSE, the owner of the certificate renewed). It
 	// may renew the certificate and is the only one a stored key is ever returned to.
 	OwnerAccessTokenId string `protobuf:"bytes,23,opt,name=owner_access_token_id,json=ownerAccessTokenId,proto3" json:"owner_access_token_id,omitempty"`
+	// Until when it may authenticate to certmint as a client certificate binding's access token,
+	// for a certificate an admin token or a binding issued: the expiry of the access token that
+	// had it issued, or of the client certificate that token called with if earlier, kept through
+	// renewals. Past it, authentication refuses it (UNAUTHENTICATED
+	// CLIENT_CERTIFICATE_CREATOR_EXPIRED); the certificate itself stays valid until not_after.
+	// Unset: no such bound (issued by certmint's first admin token, by another token, or before
+	// the field existed).
+	AuthenticationExpireTime *timestamppb.Timestamp `protobuf:"bytes,24,opt,name=authentication_expire_time,json=authenticationExpireTime,proto3" json:"authentication_expire_time,omitempty"`
 	// Where server-driven renewal (profile renewal.auto_renew) stands for this certificate.
 	RenewalState CertificateRenewalState `protobuf:"varint,30,opt,name=renewal_state,json=renewalState,proto3,enum=certmint.v1.CertificateRenewalState" json:"renewal_state,omitempty"`
 	// Why the last automatic renewal attempt failed; unset unless renewal_state is FAILED.
@@ -1576,6 +1584,13 @@ func (x *Certificate) GetOwnerAccessTokenId() string {
 		return x.OwnerAccessTokenId
 	}
 	return ""
+}
+
+func (x *Certificate) GetAuthenticationExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AuthenticationExpireTime
+	}
+	return nil
 }
 
 func (x *Certificate) GetRenewalState() CertificateRenewalState {
@@ -2791,7 +2806,7 @@ const file_certmint_v1_certificate_service_proto_rawDesc = "" +
 	"\x18GetRequestStatusResponse\x12P\n" +
 	"\x13certificate_request\x18\x01 \x01(\v2\x1f.certmint.v1.CertificateRequestR\x12certificateRequest\x12@\n" +
 	"\vcertificate\x18\x02 \x01(\v2\x1e.certmint.v1.IssuedCertificateR\vcertificate\x12&\n" +
-	"\x0fprivate_key_pem\x18\x03 \x01(\tR\rprivateKeyPem\"\xcb\f\n" +
+	"\x0fprivate_key_pem\x18\x03 \x01(\tR\rprivateKeyPem\"\xa5\r\n" +
 	"\vCertificate\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12#\n" +
 	"\rserial_number\x18\x02 \x01(\tR\fserialNumber\x126\n" +
@@ -2820,7 +2835,8 @@ const file_certmint_v1_certificate_service_proto_rawDesc = "" +
 	"\x19renewed_by_certificate_id\x18\x15 \x01(\tR\x16renewedByCertificateId\x12;\n" +
 	"\vcreate_time\x18\x16 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x121\n" +
-	"\x15owner_access_token_id\x18\x17 \x01(\tR\x12ownerAccessTokenId\x12I\n" +
+	"\x15owner_access_token_id\x18\x17 \x01(\tR\x12ownerAccessTokenId\x12X\n" +
+	"\x1aauthentication_expire_time\x18\x18 \x01(\v2\x1a.google.protobuf.TimestampR\x18authenticationExpireTime\x12I\n" +
 	"\rrenewal_state\x18\x1e \x01(\x0e2$.certmint.v1.CertificateRenewalStateR\frenewalState\x12@\n" +
 	"\x12last_renewal_error\x18\x1f \x01(\v2\x12.google.rpc.StatusR\x10lastRenewalError\x12)\n" +
 	"\x10renewal_failures\x18  \x01(\x05R\x0frenewalFailures\x12U\n" +
@@ -3044,55 +3060,56 @@ var file_certmint_v1_certificate_service_proto_depIdxs = []int32{
 	42, // 35: certmint.v1.Certificate.revoke_time:type_name -> google.protobuf.Timestamp
 	44, // 36: certmint.v1.Certificate.revocation_reason:type_name -> certmint.v1.RevocationReason
 	42, // 37: certmint.v1.Certificate.create_time:type_name -> google.protobuf.Timestamp
-	4,  // 38: certmint.v1.Certificate.renewal_state:type_name -> certmint.v1.CertificateRenewalState
-	43, // 39: certmint.v1.Certificate.last_renewal_error:type_name -> google.rpc.Status
-	42, // 40: certmint.v1.Certificate.next_renewal_attempt_time:type_name -> google.protobuf.Timestamp
-	5,  // 41: certmint.v1.WatchCertificatesResponse.type:type_name -> certmint.v1.CertificateEventType
-	42, // 42: certmint.v1.WatchCertificatesResponse.event_time:type_name -> google.protobuf.Timestamp
-	16, // 43: certmint.v1.WatchCertificatesResponse.certificate:type_name -> certmint.v1.Certificate
-	43, // 44: certmint.v1.WatchCertificatesResponse.error:type_name -> google.rpc.Status
-	16, // 45: certmint.v1.GetCurrentCertificateResponse.certificate:type_name -> certmint.v1.Certificate
-	16, // 46: certmint.v1.GetCertificateResponse.certificate:type_name -> certmint.v1.Certificate
-	0,  // 47: certmint.v1.ListCertificateRequestsRequest.status:type_name -> certmint.v1.CertificateRequestStatus
-	13, // 48: certmint.v1.ListCertificateRequestsResponse.certificate_requests:type_name -> certmint.v1.CertificateRequest
-	1,  // 49: certmint.v1.ListCertificatesRequest.status:type_name -> certmint.v1.CertificateStatus
-	42, // 50: certmint.v1.ListCertificatesRequest.expires_before:type_name -> google.protobuf.Timestamp
-	2,  // 51: certmint.v1.ListCertificatesRequest.view:type_name -> certmint.v1.CertificateView
-	16, // 52: certmint.v1.ListCertificatesResponse.certificates:type_name -> certmint.v1.Certificate
-	44, // 53: certmint.v1.RevokeCertificateRequest.reason:type_name -> certmint.v1.RevocationReason
-	16, // 54: certmint.v1.RevokeCertificateResponse.certificate:type_name -> certmint.v1.Certificate
-	16, // 55: certmint.v1.ReleaseCertificateHoldResponse.certificate:type_name -> certmint.v1.Certificate
-	13, // 56: certmint.v1.ApproveCertificateRequestResponse.certificate_request:type_name -> certmint.v1.CertificateRequest
-	13, // 57: certmint.v1.RejectCertificateRequestResponse.certificate_request:type_name -> certmint.v1.CertificateRequest
-	8,  // 58: certmint.v1.CertificateService.IssueCertificate:input_type -> certmint.v1.IssueCertificateRequest
-	11, // 59: certmint.v1.CertificateService.RenewCertificate:input_type -> certmint.v1.RenewCertificateRequest
-	14, // 60: certmint.v1.CertificateService.GetRequestStatus:input_type -> certmint.v1.GetRequestStatusRequest
-	21, // 61: certmint.v1.CertificateService.GetCertificate:input_type -> certmint.v1.GetCertificateRequest
-	25, // 62: certmint.v1.CertificateService.ListCertificates:input_type -> certmint.v1.ListCertificatesRequest
-	27, // 63: certmint.v1.CertificateService.RevokeCertificate:input_type -> certmint.v1.RevokeCertificateRequest
-	29, // 64: certmint.v1.CertificateService.ReleaseCertificateHold:input_type -> certmint.v1.ReleaseCertificateHoldRequest
-	31, // 65: certmint.v1.CertificateService.ApproveCertificateRequest:input_type -> certmint.v1.ApproveCertificateRequestRequest
-	33, // 66: certmint.v1.CertificateService.RejectCertificateRequest:input_type -> certmint.v1.RejectCertificateRequestRequest
-	23, // 67: certmint.v1.CertificateService.ListCertificateRequests:input_type -> certmint.v1.ListCertificateRequestsRequest
-	17, // 68: certmint.v1.CertificateService.WatchCertificates:input_type -> certmint.v1.WatchCertificatesRequest
-	19, // 69: certmint.v1.CertificateService.GetCurrentCertificate:input_type -> certmint.v1.GetCurrentCertificateRequest
-	10, // 70: certmint.v1.CertificateService.IssueCertificate:output_type -> certmint.v1.IssueCertificateResponse
-	12, // 71: certmint.v1.CertificateService.RenewCertificate:output_type -> certmint.v1.RenewCertificateResponse
-	15, // 72: certmint.v1.CertificateService.GetRequestStatus:output_type -> certmint.v1.GetRequestStatusResponse
-	22, // 73: certmint.v1.CertificateService.GetCertificate:output_type -> certmint.v1.GetCertificateResponse
-	26, // 74: certmint.v1.CertificateService.ListCertificates:output_type -> certmint.v1.ListCertificatesResponse
-	28, // 75: certmint.v1.CertificateService.RevokeCertificate:output_type -> certmint.v1.RevokeCertificateResponse
-	30, // 76: certmint.v1.CertificateService.ReleaseCertificateHold:output_type -> certmint.v1.ReleaseCertificateHoldResponse
-	32, // 77: certmint.v1.CertificateService.ApproveCertificateRequest:output_type -> certmint.v1.ApproveCertificateRequestResponse
-	34, // 78: certmint.v1.CertificateService.RejectCertificateRequest:output_type -> certmint.v1.RejectCertificateRequestResponse
-	24, // 79: certmint.v1.CertificateService.ListCertificateRequests:output_type -> certmint.v1.ListCertificateRequestsResponse
-	18, // 80: certmint.v1.CertificateService.WatchCertificates:output_type -> certmint.v1.WatchCertificatesResponse
-	20, // 81: certmint.v1.CertificateService.GetCurrentCertificate:output_type -> certmint.v1.GetCurrentCertificateResponse
-	70, // [70:82] is the sub-list for method output_type
-	58, // [58:70] is the sub-list for method input_type
-	58, // [58:58] is the sub-list for extension type_name
-	58, // [58:58] is the sub-list for extension extendee
-	0,  // [0:58] is the sub-list for field type_name
+	42, // 38: certmint.v1.Certificate.authentication_expire_time:type_name -> google.protobuf.Timestamp
+	4,  // 39: certmint.v1.Certificate.renewal_state:type_name -> certmint.v1.CertificateRenewalState
+	43, // 40: certmint.v1.Certificate.last_renewal_error:type_name -> google.rpc.Status
+	42, // 41: certmint.v1.Certificate.next_renewal_attempt_time:type_name -> google.protobuf.Timestamp
+	5,  // 42: certmint.v1.WatchCertificatesResponse.type:type_name -> certmint.v1.CertificateEventType
+	42, // 43: certmint.v1.WatchCertificatesResponse.event_time:type_name -> google.protobuf.Timestamp
+	16, // 44: certmint.v1.WatchCertificatesResponse.certificate:type_name -> certmint.v1.Certificate
+	43, // 45: certmint.v1.WatchCertificatesResponse.error:type_name -> google.rpc.Status
+	16, // 46: certmint.v1.GetCurrentCertificateResponse.certificate:type_name -> certmint.v1.Certificate
+	16, // 47: certmint.v1.GetCertificateResponse.certificate:type_name -> certmint.v1.Certificate
+	0,  // 48: certmint.v1.ListCertificateRequestsRequest.status:type_name -> certmint.v1.CertificateRequestStatus
+	13, // 49: certmint.v1.ListCertificateRequestsResponse.certificate_requests:type_name -> certmint.v1.CertificateRequest
+	1,  // 50: certmint.v1.ListCertificatesRequest.status:type_name -> certmint.v1.CertificateStatus
+	42, // 51: certmint.v1.ListCertificatesRequest.expires_before:type_name -> google.protobuf.Timestamp
+	2,  // 52: certmint.v1.ListCertificatesRequest.view:type_name -> certmint.v1.CertificateView
+	16, // 53: certmint.v1.ListCertificatesResponse.certificates:type_name -> certmint.v1.Certificate
+	44, // 54: certmint.v1.RevokeCertificateRequest.reason:type_name -> certmint.v1.RevocationReason
+	16, // 55: certmint.v1.RevokeCertificateResponse.certificate:type_name -> certmint.v1.Certificate
+	16, // 56: certmint.v1.ReleaseCertificateHoldResponse.certificate:type_name -> certmint.v1.Certificate
+	13, // 57: certmint.v1.ApproveCertificateRequestResponse.certificate_request:type_name -> certmint.v1.CertificateRequest
+	13, // 58: certmint.v1.RejectCertificateRequestResponse.certificate_request:type_name -> certmint.v1.CertificateRequest
+	8,  // 59: certmint.v1.CertificateService.IssueCertificate:input_type -> certmint.v1.IssueCertificateRequest
+	11, // 60: certmint.v1.CertificateService.RenewCertificate:input_type -> certmint.v1.RenewCertificateRequest
+	14, // 61: certmint.v1.CertificateService.GetRequestStatus:input_type -> certmint.v1.GetRequestStatusRequest
+	21, // 62: certmint.v1.CertificateService.GetCertificate:input_type -> certmint.v1.GetCertificateRequest
+	25, // 63: certmint.v1.CertificateService.ListCertificates:input_type -> certmint.v1.ListCertificatesRequest
+	27, // 64: certmint.v1.CertificateService.RevokeCertificate:input_type -> certmint.v1.RevokeCertificateRequest
+	29, // 65: certmint.v1.CertificateService.ReleaseCertificateHold:input_type -> certmint.v1.ReleaseCertificateHoldRequest
+	31, // 66: certmint.v1.CertificateService.ApproveCertificateRequest:input_type -> certmint.v1.ApproveCertificateRequestRequest
+	33, // 67: certmint.v1.CertificateService.RejectCertificateRequest:input_type -> certmint.v1.RejectCertificateRequestRequest
+	23, // 68: certmint.v1.CertificateService.ListCertificateRequests:input_type -> certmint.v1.ListCertificateRequestsRequest
+	17, // 69: certmint.v1.CertificateService.WatchCertificates:input_type -> certmint.v1.WatchCertificatesRequest
+	19, // 70: certmint.v1.CertificateService.GetCurrentCertificate:input_type -> certmint.v1.GetCurrentCertificateRequest
+	10, // 71: certmint.v1.CertificateService.IssueCertificate:output_type -> certmint.v1.IssueCertificateResponse
+	12, // 72: certmint.v1.CertificateService.RenewCertificate:output_type -> certmint.v1.RenewCertificateResponse
+	15, // 73: certmint.v1.CertificateService.GetRequestStatus:output_type -> certmint.v1.GetRequestStatusResponse
+	22, // 74: certmint.v1.CertificateService.GetCertificate:output_type -> certmint.v1.GetCertificateResponse
+	26, // 75: certmint.v1.CertificateService.ListCertificates:output_type -> certmint.v1.ListCertificatesResponse
+	28, // 76: certmint.v1.CertificateService.RevokeCertificate:output_type -> certmint.v1.RevokeCertificateResponse
+	30, // 77: certmint.v1.CertificateService.ReleaseCertificateHold:output_type -> certmint.v1.ReleaseCertificateHoldResponse
+	32, // 78: certmint.v1.CertificateService.ApproveCertificateRequest:output_type -> certmint.v1.ApproveCertificateRequestResponse
+	34, // 79: certmint.v1.CertificateService.RejectCertificateRequest:output_type -> certmint.v1.RejectCertificateRequestResponse
+	24, // 80: certmint.v1.CertificateService.ListCertificateRequests:output_type -> certmint.v1.ListCertificateRequestsResponse
+	18, // 81: certmint.v1.CertificateService.WatchCertificates:output_type -> certmint.v1.WatchCertificatesResponse
+	20, // 82: certmint.v1.CertificateService.GetCurrentCertificate:output_type -> certmint.v1.GetCurrentCertificateResponse
+	71, // [71:83] is the sub-list for method output_type
+	59, // [59:71] is the sub-list for method input_type
+	59, // [59:59] is the sub-list for extension type_name
+	59, // [59:59] is the sub-list for extension extendee
+	0,  // [0:59] is the sub-list for field type_name
 }
 
 func init() { file_certmint_v1_certificate_service_proto_init() }

@@ -755,6 +755,7 @@ class Certificate(google.protobuf.message.Message):
     RENEWED_BY_CERTIFICATE_ID_FIELD_NUMBER: builtins.int
     CREATE_TIME_FIELD_NUMBER: builtins.int
     OWNER_ACCESS_TOKEN_ID_FIELD_NUMBER: builtins.int
+    AUTHENTICATION_EXPIRE_TIME_FIELD_NUMBER: builtins.int
     RENEWAL_STATE_FIELD_NUMBER: builtins.int
     LAST_RENEWAL_ERROR_FIELD_NUMBER: builtins.int
     RENEWAL_FAILURES_FIELD_NUMBER: builtins.int
@@ -833,6 +834,17 @@ class Certificate(google.protobuf.message.Message):
         """When it was issued."""
 
     @property
+    def authentication_expire_time(self) -> google.protobuf.timestamp_pb2.Timestamp:
+        """Until when it may authenticate to certmint as a client certificate binding's access token,
+        for a certificate an admin token or a binding issued: the expiry of the access token that
+        had it issued, or of the client certificate that token called with if earlier, kept through
+        renewals. Past it, authentication refuses it (UNAUTHENTICATED
+        CLIENT_CERTIFICATE_CREATOR_EXPIRED); the certificate itself stays valid until not_after.
+        Unset: no such bound (issued by certmint's first admin token, by another token, or before
+        the field existed).
+        """
+
+    @property
     def last_renewal_error(self) -> google.rpc.status_pb2.Status:
         """Why the last automatic renewal attempt failed; unset unless renewal_state is FAILED."""
 
@@ -866,13 +878,14 @@ class Certificate(google.protobuf.message.Message):
         renewed_by_certificate_id: builtins.str = ...,
         create_time: google.protobuf.timestamp_pb2.Timestamp | None = ...,
         owner_access_token_id: builtins.str = ...,
+        authentication_expire_time: google.protobuf.timestamp_pb2.Timestamp | None = ...,
         renewal_state: Global___CertificateRenewalState.ValueType = ...,
         last_renewal_error: google.rpc.status_pb2.Status | None = ...,
         renewal_failures: builtins.int = ...,
         next_renewal_attempt_time: google.protobuf.timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    def HasField(self, field_name: typing.Literal["create_time", b"create_time", "last_renewal_error", b"last_renewal_error", "next_renewal_attempt_time", b"next_renewal_attempt_time", "not_after", b"not_after", "not_before", b"not_before", "revoke_time", b"revoke_time", "subject", b"subject", "subject_alternative_names", b"subject_alternative_names"]) -> builtins.bool: ...
-    def ClearField(self, field_name: typing.Literal["certificate_authority_id", b"certificate_authority_id", "certificate_chain_pem", b"certificate_chain_pem", "certificate_pem", b"certificate_pem", "certificate_profile_id", b"certificate_profile_id", "certificate_request_id", b"certificate_request_id", "create_time", b"create_time", "extended_key_usages", b"extended_key_usages", "fingerprint_sha256", b"fingerprint_sha256", "id", b"id", "key_algorithm", b"key_algorithm", "key_usages", b"key_usages", "last_renewal_error", b"last_renewal_error", "next_renewal_attempt_time", b"next_renewal_attempt_time", "not_after", b"not_after", "not_before", b"not_before", "owner_access_token_id", b"owner_access_token_id", "renewal_failures", b"renewal_failures", "renewal_state", b"renewal_state", "renewed_by_certificate_id", b"renewed_by_certificate_id", "renewed_from_certificate_id", b"renewed_from_certificate_id", "revocation_reason", b"revocation_reason", "revoke_time", b"revoke_time", "serial_number", b"serial_number", "signature_algorithm", b"signature_algorithm", "status", b"status", "subject", b"subject", "subject_alternative_names", b"subject_alternative_names"]) -> None: ...
+    def HasField(self, field_name: typing.Literal["authentication_expire_time", b"authentication_expire_time", "create_time", b"create_time", "last_renewal_error", b"last_renewal_error", "next_renewal_attempt_time", b"next_renewal_attempt_time", "not_after", b"not_after", "not_before", b"not_before", "revoke_time", b"revoke_time", "subject", b"subject", "subject_alternative_names", b"subject_alternative_names"]) -> builtins.bool: ...
+    def ClearField(self, field_name: typing.Literal["authentication_expire_time", b"authentication_expire_time", "certificate_authority_id", b"certificate_authority_id", "certificate_chain_pem", b"certificate_chain_pem", "certificate_pem", b"certificate_pem", "certificate_profile_id", b"certificate_profile_id", "certificate_request_id", b"certificate_request_id", "create_time", b"create_time", "extended_key_usages", b"extended_key_usages", "fingerprint_sha256", b"fingerprint_sha256", "id", b"id", "key_algorithm", b"key_algorithm", "key_usages", b"key_usages", "last_renewal_error", b"last_renewal_error", "next_renewal_attempt_time", b"next_renewal_attempt_time", "not_after", b"not_after", "not_before", b"not_before", "owner_access_token_id", b"owner_access_token_id", "renewal_failures", b"renewal_failures", "renewal_state", b"renewal_state", "renewed_by_certificate_id", b"renewed_by_certificate_id", "renewed_from_certificate_id", b"renewed_from_certificate_id", "revocation_reason", b"revocation_reason", "revoke_time", b"revoke_time", "serial_number", b"serial_number", "signature_algorithm", b"signature_algorithm", "status", b"status", "subject", b"subject", "subject_alternative_names", b"subject_alternative_names"]) -> None: ...
 
 Global___Certificate: typing_extensions.TypeAlias = Certificate
 

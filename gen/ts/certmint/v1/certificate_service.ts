@@ -757,6 +757,18 @@ export interface Certificate {
    * may renew the certificate and is the only one a stored key is ever returned to.
    */
   ownerAccessTokenId: string;
+  /**
+   * Until when it may authenticate to certmint as a client certificate binding's access token,
+   * for a certificate an admin token or a binding issued: the expiry of the access token that
+   * had it issued, or of the client certificate that token called with if earlier, kept through
+   * renewals. Past it, authentication refuses it (UNAUTHENTICATED
+   * CLIENT_CERTIFICATE_CREATOR_EXPIRED); the certificate itself stays valid until not_after.
+   * Unset: no such bound (issued by certmint's first admin token, by another token, or before
+   * the field existed).
+   */
+  authenticationExpireTime?:
+    | Date
+    | undefined;
   /** Where server-driven renewal (profile renewal.auto_renew) stands for this certificate. */
   renewalState: CertificateRenewalState;
   /** Why the last automatic renewal attempt failed; unset unless renewal_state is FAILED. */
@@ -2651,6 +2663,7 @@ function createBaseCertificate(): Certificate {
     renewedByCertificateId: "",
     createTime: undefined,
     ownerAccessTokenId: "",
+    authenticationExpireTime: undefined,
     renewalState: 0,
     lastRenewalError: undefined,
     renewalFailures: 0,
@@ -2736,6 +2749,9 @@ export const Certificate: MessageFns<Certificate> = {
     }
     if (message.ownerAccessTokenId !== "") {
       writer.uint32(186).string(message.ownerAccessTokenId);
+    }
+    if (message.authenticationExpireTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.authenticationExpireTime), writer.uint32(194).fork()).join();
     }
     if (message.renewalState !== 0) {
       writer.uint32(240).int32(message.renewalState);
@@ -2969,6 +2985,14 @@ export const Certificate: MessageFns<Certificate> = {
             message.ownerAccessTokenId = reader.string();
             continue;
           }
+          case 24: {
+            if (tag !== 194) {
+              break;
+            }
+
+            message.authenticationExpireTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
           case 30: {
             if (tag !== 240) {
               break;
@@ -3118,6 +3142,11 @@ export const Certificate: MessageFns<Certificate> = {
         : isSet(object.owner_access_token_id)
         ? globalThis.String(object.owner_access_token_id)
         : "",
+      authenticationExpireTime: isSet(object.authenticationExpireTime)
+        ? fromJsonTimestamp(object.authenticationExpireTime)
+        : isSet(object.authentication_expire_time)
+        ? fromJsonTimestamp(object.authentication_expire_time)
+        : undefined,
       renewalState: isSet(object.renewalState)
         ? certificateRenewalStateFromJSON(object.renewalState)
         : isSet(object.renewal_state)
@@ -3212,6 +3241,9 @@ export const Certificate: MessageFns<Certificate> = {
     if (message.ownerAccessTokenId !== "") {
       obj.ownerAccessTokenId = message.ownerAccessTokenId;
     }
+    if (message.authenticationExpireTime !== undefined) {
+      obj.authenticationExpireTime = message.authenticationExpireTime.toISOString();
+    }
     if (message.renewalState !== 0) {
       obj.renewalState = certificateRenewalStateToJSON(message.renewalState);
     }
@@ -3260,6 +3292,7 @@ export const Certificate: MessageFns<Certificate> = {
     message.renewedByCertificateId = object.renewedByCertificateId ?? "";
     message.createTime = object.createTime ?? undefined;
     message.ownerAccessTokenId = object.ownerAccessTokenId ?? "";
+    message.authenticationExpireTime = object.authenticationExpireTime ?? undefined;
     message.renewalState = object.renewalState ?? 0;
     message.lastRenewalError = (object.lastRenewalError !== undefined && object.lastRenewalError !== null)
       ? Status.fromPartial(object.lastRenewalError)

@@ -1081,6 +1081,62 @@ private static final long serialVersionUID = 0L;
     }
   }
 
+  public static final int AUTHENTICATION_EXPIRE_TIME_FIELD_NUMBER = 24;
+  private com.google.protobuf.Timestamp authenticationExpireTime_;
+  /**
+   * <pre>
+   * Until when it may authenticate to certmint as a client certificate binding's access token,
+   * for a certificate an admin token or a binding issued: the expiry of the access token that
+   * had it issued, or of the client certificate that token called with if earlier, kept through
+   * renewals. Past it, authentication refuses it (UNAUTHENTICATED
+   * CLIENT_CERTIFICATE_CREATOR_EXPIRED); the certificate itself stays valid until not_after.
+   * Unset: no such bound (issued by certmint's first admin token, by another token, or before
+   * the field existed).
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp authentication_expire_time = 24 [json_name = "authenticationExpireTime"];</code>
+   * @return Whether the authenticationExpireTime field is set.
+   */
+  @java.lang.Override
+  public boolean hasAuthenticationExpireTime() {
+    return authenticationExpireTime_ != null;
+  }
+  /**
+   * <pre>
+   * Until when it may authenticate to certmint as a client certificate binding's access token,
+   * for a certificate an admin token or a binding issued: the expiry of the access token that
+   * had it issued, or of the client certificate that token called with if earlier, kept through
+   * renewals. Past it, authentication refuses it (UNAUTHENTICATED
+   * CLIENT_CERTIFICATE_CREATOR_EXPIRED); the certificate itself stays valid until not_after.
+   * Unset: no such bound (issued by certmint's first admin token, by another token, or before
+   * the field existed).
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp authentication_expire_time = 24 [json_name = "authenticationExpireTime"];</code>
+   * @return The authenticationExpireTime.
+   */
+  @java.lang.Override
+  public com.google.protobuf.Timestamp getAuthenticationExpireTime() {
+    return authenticationExpireTime_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : authenticationExpireTime_;
+  }
+  /**
+   * <pre>
+   * Until when it may authenticate to certmint as a client certificate binding's access token,
+   * for a certificate an admin token or a binding issued: the expiry of the access token that
+   * had it issued, or of the client certificate that token called with if earlier, kept through
+   * renewals. Past it, authentication refuses it (UNAUTHENTICATED
+   * CLIENT_CERTIFICATE_CREATOR_EXPIRED); the certificate itself stays valid until not_after.
+   * Unset: no such bound (issued by certmint's first admin token, by another token, or before
+   * the field existed).
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp authentication_expire_time = 24 [json_name = "authenticationExpireTime"];</code>
+   */
+  @java.lang.Override
+  public com.google.protobuf.TimestampOrBuilder getAuthenticationExpireTimeOrBuilder() {
+    return authenticationExpireTime_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : authenticationExpireTime_;
+  }
+
   public static final int RENEWAL_STATE_FIELD_NUMBER = 30;
   private int renewalState_ = 0;
   /**
@@ -1290,6 +1346,9 @@ private static final long serialVersionUID = 0L;
     if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(ownerAccessTokenId_)) {
       com.google.protobuf.GeneratedMessageV3.writeString(output, 23, ownerAccessTokenId_);
     }
+    if (authenticationExpireTime_ != null) {
+      output.writeMessage(24, getAuthenticationExpireTime());
+    }
     if (renewalState_ != dev.certmint.v1.CertificateRenewalState.CERTIFICATE_RENEWAL_STATE_UNSPECIFIED.getNumber()) {
       output.writeEnum(30, renewalState_);
     }
@@ -1413,6 +1472,10 @@ private static final long serialVersionUID = 0L;
     if (!com.google.protobuf.GeneratedMessageV3.isStringEmpty(ownerAccessTokenId_)) {
       size += com.google.protobuf.GeneratedMessageV3.computeStringSize(23, ownerAccessTokenId_);
     }
+    if (authenticationExpireTime_ != null) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(24, getAuthenticationExpireTime());
+    }
     if (renewalState_ != dev.certmint.v1.CertificateRenewalState.CERTIFICATE_RENEWAL_STATE_UNSPECIFIED.getNumber()) {
       size += com.google.protobuf.CodedOutputStream
         .computeEnumSize(30, renewalState_);
@@ -1502,6 +1565,11 @@ private static final long serialVersionUID = 0L;
     }
     if (!getOwnerAccessTokenId()
         .equals(other.getOwnerAccessTokenId())) return false;
+    if (hasAuthenticationExpireTime() != other.hasAuthenticationExpireTime()) return false;
+    if (hasAuthenticationExpireTime()) {
+      if (!getAuthenticationExpireTime()
+          .equals(other.getAuthenticationExpireTime())) return false;
+    }
     if (renewalState_ != other.renewalState_) return false;
     if (hasLastRenewalError() != other.hasLastRenewalError()) return false;
     if (hasLastRenewalError()) {
@@ -1590,6 +1658,10 @@ private static final long serialVersionUID = 0L;
     }
     hash = (37 * hash) + OWNER_ACCESS_TOKEN_ID_FIELD_NUMBER;
     hash = (53 * hash) + getOwnerAccessTokenId().hashCode();
+    if (hasAuthenticationExpireTime()) {
+      hash = (37 * hash) + AUTHENTICATION_EXPIRE_TIME_FIELD_NUMBER;
+      hash = (53 * hash) + getAuthenticationExpireTime().hashCode();
+    }
     hash = (37 * hash) + RENEWAL_STATE_FIELD_NUMBER;
     hash = (53 * hash) + renewalState_;
     if (hasLastRenewalError()) {
@@ -1785,6 +1857,11 @@ private static final long serialVersionUID = 0L;
         createTimeBuilder_ = null;
       }
       ownerAccessTokenId_ = "";
+      authenticationExpireTime_ = null;
+      if (authenticationExpireTimeBuilder_ != null) {
+        authenticationExpireTimeBuilder_.dispose();
+        authenticationExpireTimeBuilder_ = null;
+      }
       renewalState_ = 0;
       lastRenewalError_ = null;
       if (lastRenewalErrorBuilder_ != null) {
@@ -1922,17 +1999,22 @@ private static final long serialVersionUID = 0L;
         result.ownerAccessTokenId_ = ownerAccessTokenId_;
       }
       if (((from_bitField0_ & 0x00800000) != 0)) {
-        result.renewalState_ = renewalState_;
+        result.authenticationExpireTime_ = authenticationExpireTimeBuilder_ == null
+            ? authenticationExpireTime_
+            : authenticationExpireTimeBuilder_.build();
       }
       if (((from_bitField0_ & 0x01000000) != 0)) {
+        result.renewalState_ = renewalState_;
+      }
+      if (((from_bitField0_ & 0x02000000) != 0)) {
         result.lastRenewalError_ = lastRenewalErrorBuilder_ == null
             ? lastRenewalError_
             : lastRenewalErrorBuilder_.build();
       }
-      if (((from_bitField0_ & 0x02000000) != 0)) {
+      if (((from_bitField0_ & 0x04000000) != 0)) {
         result.renewalFailures_ = renewalFailures_;
       }
-      if (((from_bitField0_ & 0x04000000) != 0)) {
+      if (((from_bitField0_ & 0x08000000) != 0)) {
         result.nextRenewalAttemptTime_ = nextRenewalAttemptTimeBuilder_ == null
             ? nextRenewalAttemptTime_
             : nextRenewalAttemptTimeBuilder_.build();
@@ -2092,6 +2174,9 @@ private static final long serialVersionUID = 0L;
         ownerAccessTokenId_ = other.ownerAccessTokenId_;
         bitField0_ |= 0x00400000;
         onChanged();
+      }
+      if (other.hasAuthenticationExpireTime()) {
+        mergeAuthenticationExpireTime(other.getAuthenticationExpireTime());
       }
       if (other.renewalState_ != 0) {
         setRenewalStateValue(other.getRenewalStateValue());
@@ -2283,28 +2368,35 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00400000;
               break;
             } // case 186
+            case 194: {
+              input.readMessage(
+                  getAuthenticationExpireTimeFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              bitField0_ |= 0x00800000;
+              break;
+            } // case 194
             case 240: {
               renewalState_ = input.readEnum();
-              bitField0_ |= 0x00800000;
+              bitField0_ |= 0x01000000;
               break;
             } // case 240
             case 250: {
               input.readMessage(
                   getLastRenewalErrorFieldBuilder().getBuilder(),
                   extensionRegistry);
-              bitField0_ |= 0x01000000;
+              bitField0_ |= 0x02000000;
               break;
             } // case 250
             case 256: {
               renewalFailures_ = input.readInt32();
-              bitField0_ |= 0x02000000;
+              bitField0_ |= 0x04000000;
               break;
             } // case 256
             case 266: {
               input.readMessage(
                   getNextRenewalAttemptTimeFieldBuilder().getBuilder(),
                   extensionRegistry);
-              bitField0_ |= 0x04000000;
+              bitField0_ |= 0x08000000;
               break;
             } // case 266
             default: {
@@ -4997,6 +5089,215 @@ private static final long serialVersionUID = 0L;
       return this;
     }
 
+    private com.google.protobuf.Timestamp authenticationExpireTime_;
+    private com.google.protobuf.SingleFieldBuilderV3<
+        com.google.protobuf.Timestamp, com.google.protobuf.Timestamp.Builder, com.google.protobuf.TimestampOrBuilder> authenticationExpireTimeBuilder_;
+    /**
+     * <pre>
+     * Until when it may authenticate to certmint as a client certificate binding's access token,
+     * for a certificate an admin token or a binding issued: the expiry of the access token that
+     * had it issued, or of the client certificate that token called with if earlier, kept through
+     * renewals. Past it, authentication refuses it (UNAUTHENTICATED
+     * CLIENT_CERTIFICATE_CREATOR_EXPIRED); the certificate itself stays valid until not_after.
+     * Unset: no such bound (issued by certmint's first admin token, by another token, or before
+     * the field existed).
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp authentication_expire_time = 24 [json_name = "authenticationExpireTime"];</code>
+     * @return Whether the authenticationExpireTime field is set.
+     */
+    public boolean hasAuthenticationExpireTime() {
+      return ((bitField0_ & 0x00800000) != 0);
+    }
+    /**
+     * <pre>
+     * Until when it may authenticate to certmint as a client certificate binding's access token,
+     * for a certificate an admin token or a binding issued: the expiry of the access token that
+     * had it issued, or of the client certificate that token called with if earlier, kept through
+     * renewals. Past it, authentication refuses it (UNAUTHENTICATED
+     * CLIENT_CERTIFICATE_CREATOR_EXPIRED); the certificate itself stays valid until not_after.
+     * Unset: no such bound (issued by certmint's first admin token, by another token, or before
+     * the field existed).
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp authentication_expire_time = 24 [json_name = "authenticationExpireTime"];</code>
+     * @return The authenticationExpireTime.
+     */
+    public com.google.protobuf.Timestamp getAuthenticationExpireTime() {
+      if (authenticationExpireTimeBuilder_ == null) {
+        return authenticationExpireTime_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : authenticationExpireTime_;
+      } else {
+        return authenticationExpireTimeBuilder_.getMessage();
+      }
+    }
+    /**
+     * <pre>
+     * Until when it may authenticate to certmint as a client certificate binding's access token,
+     * for a certificate an admin token or a binding issued: the expiry of the access token that
+     * had it issued, or of the client certificate that token called with if earlier, kept through
+     * renewals. Past it, authentication refuses it (UNAUTHENTICATED
+     * CLIENT_CERTIFICATE_CREATOR_EXPIRED); the certificate itself stays valid until not_after.
+     * Unset: no such bound (issued by certmint's first admin token, by another token, or before
+     * the field existed).
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp authentication_expire_time = 24 [json_name = "authenticationExpireTime"];</code>
+     */
+    public Builder setAuthenticationExpireTime(com.google.protobuf.Timestamp value) {
+      if (authenticationExpireTimeBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        authenticationExpireTime_ = value;
+      } else {
+        authenticationExpireTimeBuilder_.setMessage(value);
+      }
+      bitField0_ |= 0x00800000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Until when it may authenticate to certmint as a client certificate binding's access token,
+     * for a certificate an admin token or a binding issued: the expiry of the access token that
+     * had it issued, or of the client certificate that token called with if earlier, kept through
+     * renewals. Past it, authentication refuses it (UNAUTHENTICATED
+     * CLIENT_CERTIFICATE_CREATOR_EXPIRED); the certificate itself stays valid until not_after.
+     * Unset: no such bound (issued by certmint's first admin token, by another token, or before
+     * the field existed).
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp authentication_expire_time = 24 [json_name = "authenticationExpireTime"];</code>
+     */
+    public Builder setAuthenticationExpireTime(
+        com.google.protobuf.Timestamp.Builder builderForValue) {
+      if (authenticationExpireTimeBuilder_ == null) {
+        authenticationExpireTime_ = builderForValue.build();
+      } else {
+        authenticationExpireTimeBuilder_.setMessage(builderForValue.build());
+      }
+      bitField0_ |= 0x00800000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Until when it may authenticate to certmint as a client certificate binding's access token,
+     * for a certificate an admin token or a binding issued: the expiry of the access token that
+     * had it issued, or of the client certificate that token called with if earlier, kept through
+     * renewals. Past it, authentication refuses it (UNAUTHENTICATED
+     * CLIENT_CERTIFICATE_CREATOR_EXPIRED); the certificate itself stays valid until not_after.
+     * Unset: no such bound (issued by certmint's first admin token, by another token, or before
+     * the field existed).
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp authentication_expire_time = 24 [json_name = "authenticationExpireTime"];</code>
+     */
+    public Builder mergeAuthenticationExpireTime(com.google.protobuf.Timestamp value) {
+      if (authenticationExpireTimeBuilder_ == null) {
+        if (((bitField0_ & 0x00800000) != 0) &&
+          authenticationExpireTime_ != null &&
+          authenticationExpireTime_ != com.google.protobuf.Timestamp.getDefaultInstance()) {
+          getAuthenticationExpireTimeBuilder().mergeFrom(value);
+        } else {
+          authenticationExpireTime_ = value;
+        }
+      } else {
+        authenticationExpireTimeBuilder_.mergeFrom(value);
+      }
+      bitField0_ |= 0x00800000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Until when it may authenticate to certmint as a client certificate binding's access token,
+     * for a certificate an admin token or a binding issued: the expiry of the access token that
+     * had it issued, or of the client certificate that token called with if earlier, kept through
+     * renewals. Past it, authentication refuses it (UNAUTHENTICATED
+     * CLIENT_CERTIFICATE_CREATOR_EXPIRED); the certificate itself stays valid until not_after.
+     * Unset: no such bound (issued by certmint's first admin token, by another token, or before
+     * the field existed).
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp authentication_expire_time = 24 [json_name = "authenticationExpireTime"];</code>
+     */
+    public Builder clearAuthenticationExpireTime() {
+      bitField0_ = (bitField0_ & ~0x00800000);
+      authenticationExpireTime_ = null;
+      if (authenticationExpireTimeBuilder_ != null) {
+        authenticationExpireTimeBuilder_.dispose();
+        authenticationExpireTimeBuilder_ = null;
+      }
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Until when it may authenticate to certmint as a client certificate binding's access token,
+     * for a certificate an admin token or a binding issued: the expiry of the access token that
+     * had it issued, or of the client certificate that token called with if earlier, kept through
+     * renewals. Past it, authentication refuses it (UNAUTHENTICATED
+     * CLIENT_CERTIFICATE_CREATOR_EXPIRED); the certificate itself stays valid until not_after.
+     * Unset: no such bound (issued by certmint's first admin token, by another token, or before
+     * the field existed).
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp authentication_expire_time = 24 [json_name = "authenticationExpireTime"];</code>
+     */
+    public com.google.protobuf.Timestamp.Builder getAuthenticationExpireTimeBuilder() {
+      bitField0_ |= 0x00800000;
+      onChanged();
+      return getAuthenticationExpireTimeFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * Until when it may authenticate to certmint as a client certificate binding's access token,
+     * for a certificate an admin token or a binding issued: the expiry of the access token that
+     * had it issued, or of the client certificate that token called with if earlier, kept through
+     * renewals. Past it, authentication refuses it (UNAUTHENTICATED
+     * CLIENT_CERTIFICATE_CREATOR_EXPIRED); the certificate itself stays valid until not_after.
+     * Unset: no such bound (issued by certmint's first admin token, by another token, or before
+     * the field existed).
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp authentication_expire_time = 24 [json_name = "authenticationExpireTime"];</code>
+     */
+    public com.google.protobuf.TimestampOrBuilder getAuthenticationExpireTimeOrBuilder() {
+      if (authenticationExpireTimeBuilder_ != null) {
+        return authenticationExpireTimeBuilder_.getMessageOrBuilder();
+      } else {
+        return authenticationExpireTime_ == null ?
+            com.google.protobuf.Timestamp.getDefaultInstance() : authenticationExpireTime_;
+      }
+    }
+    /**
+     * <pre>
+     * Until when it may authenticate to certmint as a client certificate binding's access token,
+     * for a certificate an admin token or a binding issued: the expiry of the access token that
+     * had it issued, or of the client certificate that token called with if earlier, kept through
+     * renewals. Past it, authentication refuses it (UNAUTHENTICATED
+     * CLIENT_CERTIFICATE_CREATOR_EXPIRED); the certificate itself stays valid until not_after.
+     * Unset: no such bound (issued by certmint's first admin token, by another token, or before
+     * the field existed).
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp authentication_expire_time = 24 [json_name = "authenticationExpireTime"];</code>
+     */
+    private com.google.protobuf.SingleFieldBuilderV3<
+        com.google.protobuf.Timestamp, com.google.protobuf.Timestamp.Builder, com.google.protobuf.TimestampOrBuilder> 
+        getAuthenticationExpireTimeFieldBuilder() {
+      if (authenticationExpireTimeBuilder_ == null) {
+        authenticationExpireTimeBuilder_ = new com.google.protobuf.SingleFieldBuilderV3<
+            com.google.protobuf.Timestamp, com.google.protobuf.Timestamp.Builder, com.google.protobuf.TimestampOrBuilder>(
+                getAuthenticationExpireTime(),
+                getParentForChildren(),
+                isClean());
+        authenticationExpireTime_ = null;
+      }
+      return authenticationExpireTimeBuilder_;
+    }
+
     private int renewalState_ = 0;
     /**
      * <pre>
@@ -5020,7 +5321,7 @@ private static final long serialVersionUID = 0L;
      */
     public Builder setRenewalStateValue(int value) {
       renewalState_ = value;
-      bitField0_ |= 0x00800000;
+      bitField0_ |= 0x01000000;
       onChanged();
       return this;
     }
@@ -5050,7 +5351,7 @@ private static final long serialVersionUID = 0L;
       if (value == null) {
         throw new NullPointerException();
       }
-      bitField0_ |= 0x00800000;
+      bitField0_ |= 0x01000000;
       renewalState_ = value.getNumber();
       onChanged();
       return this;
@@ -5064,7 +5365,7 @@ private static final long serialVersionUID = 0L;
      * @return This builder for chaining.
      */
     public Builder clearRenewalState() {
-      bitField0_ = (bitField0_ & ~0x00800000);
+      bitField0_ = (bitField0_ & ~0x01000000);
       renewalState_ = 0;
       onChanged();
       return this;
@@ -5082,7 +5383,7 @@ private static final long serialVersionUID = 0L;
      * @return Whether the lastRenewalError field is set.
      */
     public boolean hasLastRenewalError() {
-      return ((bitField0_ & 0x01000000) != 0);
+      return ((bitField0_ & 0x02000000) != 0);
     }
     /**
      * <pre>
@@ -5115,7 +5416,7 @@ private static final long serialVersionUID = 0L;
       } else {
         lastRenewalErrorBuilder_.setMessage(value);
       }
-      bitField0_ |= 0x01000000;
+      bitField0_ |= 0x02000000;
       onChanged();
       return this;
     }
@@ -5133,7 +5434,7 @@ private static final long serialVersionUID = 0L;
       } else {
         lastRenewalErrorBuilder_.setMessage(builderForValue.build());
       }
-      bitField0_ |= 0x01000000;
+      bitField0_ |= 0x02000000;
       onChanged();
       return this;
     }
@@ -5146,7 +5447,7 @@ private static final long serialVersionUID = 0L;
      */
     public Builder mergeLastRenewalError(com.google.rpc.Status value) {
       if (lastRenewalErrorBuilder_ == null) {
-        if (((bitField0_ & 0x01000000) != 0) &&
+        if (((bitField0_ & 0x02000000) != 0) &&
           lastRenewalError_ != null &&
           lastRenewalError_ != com.google.rpc.Status.getDefaultInstance()) {
           getLastRenewalErrorBuilder().mergeFrom(value);
@@ -5156,7 +5457,7 @@ private static final long serialVersionUID = 0L;
       } else {
         lastRenewalErrorBuilder_.mergeFrom(value);
       }
-      bitField0_ |= 0x01000000;
+      bitField0_ |= 0x02000000;
       onChanged();
       return this;
     }
@@ -5168,7 +5469,7 @@ private static final long serialVersionUID = 0L;
      * <code>.google.rpc.Status last_renewal_error = 31 [json_name = "lastRenewalError"];</code>
      */
     public Builder clearLastRenewalError() {
-      bitField0_ = (bitField0_ & ~0x01000000);
+      bitField0_ = (bitField0_ & ~0x02000000);
       lastRenewalError_ = null;
       if (lastRenewalErrorBuilder_ != null) {
         lastRenewalErrorBuilder_.dispose();
@@ -5185,7 +5486,7 @@ private static final long serialVersionUID = 0L;
      * <code>.google.rpc.Status last_renewal_error = 31 [json_name = "lastRenewalError"];</code>
      */
     public com.google.rpc.Status.Builder getLastRenewalErrorBuilder() {
-      bitField0_ |= 0x01000000;
+      bitField0_ |= 0x02000000;
       onChanged();
       return getLastRenewalErrorFieldBuilder().getBuilder();
     }
@@ -5250,7 +5551,7 @@ private static final long serialVersionUID = 0L;
     public Builder setRenewalFailures(int value) {
       
       renewalFailures_ = value;
-      bitField0_ |= 0x02000000;
+      bitField0_ |= 0x04000000;
       onChanged();
       return this;
     }
@@ -5263,7 +5564,7 @@ private static final long serialVersionUID = 0L;
      * @return This builder for chaining.
      */
     public Builder clearRenewalFailures() {
-      bitField0_ = (bitField0_ & ~0x02000000);
+      bitField0_ = (bitField0_ & ~0x04000000);
       renewalFailures_ = 0;
       onChanged();
       return this;
@@ -5281,7 +5582,7 @@ private static final long serialVersionUID = 0L;
      * @return Whether the nextRenewalAttemptTime field is set.
      */
     public boolean hasNextRenewalAttemptTime() {
-      return ((bitField0_ & 0x04000000) != 0);
+      return ((bitField0_ & 0x08000000) != 0);
     }
     /**
      * <pre>
@@ -5314,7 +5615,7 @@ private static final long serialVersionUID = 0L;
       } else {
         nextRenewalAttemptTimeBuilder_.setMessage(value);
       }
-      bitField0_ |= 0x04000000;
+      bitField0_ |= 0x08000000;
       onChanged();
       return this;
     }
@@ -5332,7 +5633,7 @@ private static final long serialVersionUID = 0L;
       } else {
         nextRenewalAttemptTimeBuilder_.setMessage(builderForValue.build());
       }
-      bitField0_ |= 0x04000000;
+      bitField0_ |= 0x08000000;
       onChanged();
       return this;
     }
@@ -5345,7 +5646,7 @@ private static final long serialVersionUID = 0L;
      */
     public Builder mergeNextRenewalAttemptTime(com.google.protobuf.Timestamp value) {
       if (nextRenewalAttemptTimeBuilder_ == null) {
-        if (((bitField0_ & 0x04000000) != 0) &&
+        if (((bitField0_ & 0x08000000) != 0) &&
           nextRenewalAttemptTime_ != null &&
           nextRenewalAttemptTime_ != com.google.protobuf.Timestamp.getDefaultInstance()) {
           getNextRenewalAttemptTimeBuilder().mergeFrom(value);
@@ -5355,7 +5656,7 @@ private static final long serialVersionUID = 0L;
       } else {
         nextRenewalAttemptTimeBuilder_.mergeFrom(value);
       }
-      bitField0_ |= 0x04000000;
+      bitField0_ |= 0x08000000;
       onChanged();
       return this;
     }
@@ -5367,7 +5668,7 @@ private static final long serialVersionUID = 0L;
      * <code>.google.protobuf.Timestamp next_renewal_attempt_time = 33 [json_name = "nextRenewalAttemptTime"];</code>
      */
     public Builder clearNextRenewalAttemptTime() {
-      bitField0_ = (bitField0_ & ~0x04000000);
+      bitField0_ = (bitField0_ & ~0x08000000);
       nextRenewalAttemptTime_ = null;
       if (nextRenewalAttemptTimeBuilder_ != null) {
         nextRenewalAttemptTimeBuilder_.dispose();
@@ -5384,7 +5685,7 @@ private static final long serialVersionUID = 0L;
      * <code>.google.protobuf.Timestamp next_renewal_attempt_time = 33 [json_name = "nextRenewalAttemptTime"];</code>
      */
     public com.google.protobuf.Timestamp.Builder getNextRenewalAttemptTimeBuilder() {
-      bitField0_ |= 0x04000000;
+      bitField0_ |= 0x08000000;
       onChanged();
       return getNextRenewalAttemptTimeFieldBuilder().getBuilder();
     }

@@ -592,6 +592,51 @@ public interface CertificateOrBuilder extends
 
   /**
    * <pre>
+   * Until when it may authenticate to certmint as a client certificate binding's access token,
+   * for a certificate an admin token or a binding issued: the expiry of the access token that
+   * had it issued, or of the client certificate that token called with if earlier, kept through
+   * renewals. Past it, authentication refuses it (UNAUTHENTICATED
+   * CLIENT_CERTIFICATE_CREATOR_EXPIRED); the certificate itself stays valid until not_after.
+   * Unset: no such bound (issued by certmint's first admin token, by another token, or before
+   * the field existed).
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp authentication_expire_time = 24 [json_name = "authenticationExpireTime"];</code>
+   * @return Whether the authenticationExpireTime field is set.
+   */
+  boolean hasAuthenticationExpireTime();
+  /**
+   * <pre>
+   * Until when it may authenticate to certmint as a client certificate binding's access token,
+   * for a certificate an admin token or a binding issued: the expiry of the access token that
+   * had it issued, or of the client certificate that token called with if earlier, kept through
+   * renewals. Past it, authentication refuses it (UNAUTHENTICATED
+   * CLIENT_CERTIFICATE_CREATOR_EXPIRED); the certificate itself stays valid until not_after.
+   * Unset: no such bound (issued by certmint's first admin token, by another token, or before
+   * the field existed).
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp authentication_expire_time = 24 [json_name = "authenticationExpireTime"];</code>
+   * @return The authenticationExpireTime.
+   */
+  com.google.protobuf.Timestamp getAuthenticationExpireTime();
+  /**
+   * <pre>
+   * Until when it may authenticate to certmint as a client certificate binding's access token,
+   * for a certificate an admin token or a binding issued: the expiry of the access token that
+   * had it issued, or of the client certificate that token called with if earlier, kept through
+   * renewals. Past it, authentication refuses it (UNAUTHENTICATED
+   * CLIENT_CERTIFICATE_CREATOR_EXPIRED); the certificate itself stays valid until not_after.
+   * Unset: no such bound (issued by certmint's first admin token, by another token, or before
+   * the field existed).
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp authentication_expire_time = 24 [json_name = "authenticationExpireTime"];</code>
+   */
+  com.google.protobuf.TimestampOrBuilder getAuthenticationExpireTimeOrBuilder();
+
+  /**
+   * <pre>
    * Where server-driven renewal (profile renewal.auto_renew) stands for this certificate.
    * </pre>
    *
