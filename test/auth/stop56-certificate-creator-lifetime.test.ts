@@ -457,4 +457,39 @@ describe("a certificate issued by a token authenticates no longer than that toke
     ]);
     expect((await keyRow()).revoked_at).not.toBeNull();
   });
+
+  it("a credential cached by an earlier call is refused once its bound passes, on the next call", async () => {
+    // The bound a few seconds ahead of a certificate's first presentation, so that it passes
+    // while authentication still caches that presentation (CREDENTIAL_CACHE_MS, 5 s): the
+    // per-call check refuses it, not a fresh lookup. On a machine so busy that the first call
+    // comes after the bound, it is tried again with a longer margin (a state waited for, never
+    // a duration assumed).
+    for (const marginMs of [2_000, 4_000, 8_000, 16_000, 32_000]) {
+      const ci = await hourAdmin(`ci-cached-${marginMs}`);
+      const issued = await adminIssues(ci.clients);
+      const over = mtls.over(issued);
+      const [bound] = await h.db.query<{ until: Date }>(
+        "update certificate set authenticates_until = now() + $2 * interval '1 millisecond' where id = $1 returning authenticates_until as until",
+        [issued.id, marginMs],
+      );
+      const first = await whoAmI(over).then(
+        () => "OK",
+        (err: { reason?: string }) => err.reason ?? String(err),
+      );
+      if (first === "CLIENT_CERTIFICATE_CREATOR_EXPIRED" && Date.now() >= bound!.until.getTime()) {
+        continue;
+      }
+      expect(first).toBe("OK");
+      while (Date.now() <= bound!.until.getTime()) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const err = await expectRpcError(whoAmI(over));
+      expect(err).toMatchObject({
+        code: status.UNAUTHENTICATED,
+        reason: "CLIENT_CERTIFICATE_CREATOR_EXPIRED",
+      });
+      return;
+    }
+    throw new Error("no first call came before its bound, even with 32 s of margin");
+  }, 180_000);
 });
