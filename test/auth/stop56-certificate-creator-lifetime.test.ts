@@ -492,4 +492,51 @@ describe("a certificate issued by a token authenticates no longer than that toke
     }
     throw new Error("no first call came before its bound, even with 32 s of margin");
   }, 180_000);
+
+  it("a request waiting for approval keeps its requester's bound: the certificate an approver signs later carries it", async () => {
+    await call(
+      h.profiles,
+      "createCertificateProfile",
+      CreateCertificateProfileRequest.fromPartial({
+        certificateProfile: {
+          slug: "wl-approved",
+          certificatePolicy: "wl-clients",
+          issuer: { $case: "certificateAuthority", value: "wl-issuing" },
+          requireApproval: true,
+        },
+      }),
+    );
+    const ci = await hourAdmin("ci-approval");
+    const asked = await call(
+      ci.clients.certificates,
+      "issueCertificate",
+      IssueCertificateRequest.fromPartial({
+        certificateProfile: "wl-approved",
+        source: {
+          $case: "attributes",
+          value: {
+            subjectAlternativeNames: { uris: [WORKLOAD] },
+            keyAlgorithm: KeyAlgorithm.KEY_ALGORITHM_EC_P256,
+          },
+        },
+      }),
+    );
+    const requestId = asked.certificateRequestId;
+    expect(requestId).not.toBe("");
+    const [waiting] = await h.db.query<{ status: string; authenticates_until: Date | null }>(
+      "select status, authenticates_until from certificate_request where id = $1",
+      [requestId],
+    );
+    expect(waiting).toEqual({ status: "PENDING_APPROVAL", authenticates_until: ci.expires });
+    // The first admin token (no bound of its own) approves it.
+    await call(h.certificates, "approveCertificateRequest", {
+      certificateRequestId: requestId,
+      comment: "ok",
+    });
+    const [signed] = await h.db.query<{ owner: string; authenticates_until: Date | null }>(
+      "select c.owner, c.authenticates_until from certificate c where c.certificate_request_id = $1",
+      [requestId],
+    );
+    expect(signed!.authenticates_until).toEqual(ci.expires);
+  });
 });
