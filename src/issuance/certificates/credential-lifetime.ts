@@ -20,7 +20,9 @@ import type { Certificate } from "../repositories";
  * CI job's hour-long admin token was an admin credential for a year.
  *
  * Recorded on the request when it is made (an approval signs it later, on the requester's
- * behalf) and copied to its certificate. Certificates issued before stop 56 carry none.
+ * behalf) and copied to its certificate. Certificates issued before stop 56 got theirs at the
+ * upgrade, rebuilt from their requests' callers and lineages
+ * (Migration20261207210000LegacyCredentialLifetime).
  */
 export function authenticatesUntil(
   actor: Pick<Actor, "credentialsUntil">,

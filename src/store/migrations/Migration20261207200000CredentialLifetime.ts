@@ -13,8 +13,8 @@ import { Migration } from "@mikro-orm/migrations";
  * (`usable_until`, acme/eab.ts). Access tokens and EAB keys record their vouchers too (the
  * calling credential's, when it is a client certificate certmint issued: Actor.vouchers), so
  * that a line's cut takes a token or key made over a certificate the line vouched for
- * (access-tokens store createdLine, acme store). Rows made before this migration stay null:
- * nothing recorded which credential made them.
+ * (access-tokens store createdLine, acme store). The certificates and waiting requests made
+ * before it get theirs from the next migration (Migration20261207210000LegacyCredentialLifetime).
  */
 export class Migration20261207200000CredentialLifetime extends Migration {
   override async up(): Promise<void> {

@@ -37,6 +37,7 @@ import { Migration20261206180000AcmeAdministration } from "./Migration2026120618
 import { Migration20261206190000AcmeEabKeyCreatorIndex } from "./Migration20261206190000AcmeEabKeyCreatorIndex";
 import { Migration20261207020000AcmeAccountKeyIndex } from "./Migration20261207020000AcmeAccountKeyIndex";
 import { Migration20261207200000CredentialLifetime } from "./Migration20261207200000CredentialLifetime";
+import { Migration20261207210000LegacyCredentialLifetime } from "./Migration20261207210000LegacyCredentialLifetime";
 
 /**
  * Every migration, in order. Listed explicitly (not discovered on disk) so the same list
@@ -140,5 +141,9 @@ export const MIGRATIONS: MigrationObject[] = [
   {
     name: "Migration20261207200000CredentialLifetime",
     class: Migration20261207200000CredentialLifetime,
+  },
+  {
+    name: "Migration20261207210000LegacyCredentialLifetime",
+    class: Migration20261207210000LegacyCredentialLifetime,
   },
 ];
