@@ -239,6 +239,7 @@ export function certificateHandlers(
         const cert = await revoke(d, ctx.call, {
           certificate: req.certificate,
           reason: revocationReasonCodec.fromProto(req.reason, "reason"),
+          invalidityDate: timestampFilter(req.invalidityTime, "invalidity_time"),
         });
         return { certificate: await withRenewal(d, cert) };
       },

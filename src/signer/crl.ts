@@ -37,6 +37,8 @@ export interface RevokedEntry {
   serial: Buffer | string;
   revokedAt: Date;
   reason: RevocationReason;
+  /** RFC 5280 5.3.2: the invalidityDate entry extension, after the reason code. */
+  invalidityDate?: Date;
 }
 
 /**
@@ -73,6 +75,44 @@ function reasonCodeExtension(reason: RevocationReason): Asn1 {
     String.fromCharCode(REVOCATION_REASONS[reason]),
   );
   return extension(EXT.crlReason, false, value);
+}
+
+/**
+ * 5.3.2: invalidityDate ::= GeneralizedTime, in UTC and with no fractional seconds (4.1.2.5.2):
+ * a time given with milliseconds is cut to its second, as the revocation keeps it.
+ */
+function invalidityDateExtension(date: Date): Asn1 {
+  const text = `${date.toISOString().slice(0, 19).replace(/[-T:]/g, "")}Z`;
+  return extension(
+    EXT.invalidityDate,
+    false,
+    forge.asn1.create(Class.UNIVERSAL, Type.GENERALIZEDTIME, false, text),
+  );
+}
+
+/**
+ * An entry's crlEntryExtensions DER: the reason code unless UNSPECIFIED (5.3.1: "SHOULD be
+ * absent instead of using the unspecified (0) reasonCode value"), then the invalidity date if
+ * any; undefined when there is neither.
+ */
+function entryExtensions(entry: RevokedEntry): Buffer | undefined {
+  if (entry.invalidityDate === undefined) {
+    return entry.reason === "UNSPECIFIED" ? undefined : reasonExtensions(entry.reason);
+  }
+  const date = entry.invalidityDate;
+  if (
+    Number.isNaN(date.getTime()) ||
+    date.getUTCFullYear() < 1950 ||
+    date.getUTCFullYear() > 9999
+  ) {
+    throw bad("INVALIDITY_TIME_INVALID", `invalidity date ${String(date)} is outside 1950-9999`);
+  }
+  return toDer(
+    seq([
+      ...(entry.reason === "UNSPECIFIED" ? [] : [reasonCodeExtension(entry.reason)]),
+      invalidityDateExtension(date),
+    ]),
+  );
 }
 
 /** DER of each reason's crlEntryExtensions (5.3.1), encoded once. */
@@ -115,7 +155,8 @@ function entrySerial(given: Uint8Array | string): { serial: Uint8Array; hex: str
 async function revokedEntries(revoked: RevokedEntry[], encoded?: Buffer): Promise<Buffer> {
   if (revoked.length === 0 && encoded) return encoded;
   const seen = new Set<string>();
-  // An entry takes at most 2 + 22 (INTEGER) + 17 (time) + the reason extension octets.
+  // An entry takes at most 2 + 22 (INTEGER) + 17 (time) + the extensions' octets (14 for a
+  // reason, 40 with an invalidity date); the buffer grows when entries carry dates.
   let out = Buffer.allocUnsafe(Math.max(64, (encoded?.length ?? 0) + revoked.length * 56));
   let at = encoded ? encoded.copy(out, 0) : 0;
   for (let i = 0; i < revoked.length; i++) {
@@ -131,9 +172,7 @@ async function revokedEntries(revoked: RevokedEntry[], encoded?: Buffer): Promis
     if (entry.reason === "REMOVE_FROM_CRL") {
       throw bad("REVOCATION_REASON_INVALID", "REMOVE_FROM_CRL may only appear in delta CRLs");
     }
-    // 5.3.1: "the reason code CRL entry extension SHOULD be absent instead of using the
-    // unspecified (0) reasonCode value".
-    const ext = entry.reason === "UNSPECIFIED" ? undefined : reasonExtensions(entry.reason);
+    const ext = entryExtensions(entry);
     const t = timeText(entry.revokedAt);
     // SEQUENCE { INTEGER serial, Time, crlEntryExtensions? }: a valid serial (positive, no
     // superfluous leading octet) is the INTEGER's content as it is; the whole is shorter than

@@ -35,6 +35,7 @@ export const EXT = {
   basicConstraints: "2.5.29.19",
   crlNumber: "2.5.29.20",
   crlReason: "2.5.29.21",
+  invalidityDate: "2.5.29.24",
   nameConstraints: "2.5.29.30",
   crlDistributionPoints: "2.5.29.31",
   authorityKeyIdentifier: "2.5.29.35",

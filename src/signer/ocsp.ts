@@ -39,6 +39,7 @@ import {
   readIntegerBytes,
   readOid,
 } from "./der-read";
+import { EXT } from "./extensions";
 import forge from "./forge";
 import { parseCertificate } from "./parse-certificate";
 import { serialToHex } from "./serial";
@@ -252,7 +253,7 @@ function subjectPublicKeyBits(certificateDer: Buffer): Buffer {
 
 export type OcspCertStatus =
   | { kind: "good" }
-  | { kind: "revoked"; revokedAt: Date; reason: RevocationReason }
+  | { kind: "revoked"; revokedAt: Date; reason: RevocationReason; invalidityDate?: Date }
   | { kind: "unknown" };
 
 export interface OcspSingleResponse {
@@ -304,6 +305,20 @@ function certStatus(status: OcspCertStatus): Asn1 {
   return contextConstructed(1, info);
 }
 
+/**
+ * singleExtensions [1] EXPLICIT Extensions: a revoked certificate's invalidity date, the CRL
+ * entry extension RFC 6960 4.4 lets a response carry as it is (RFC 5280 5.3.2); none else.
+ */
+function singleExtensions(status: OcspCertStatus): Asn1[] {
+  if (status.kind !== "revoked" || !status.invalidityDate) return [];
+  const when = new Date(Math.floor(status.invalidityDate.getTime() / 1000) * 1000);
+  return [
+    contextConstructed(1, [
+      seq([seq([oid(EXT.invalidityDate), octetString(toDer(generalizedTime(when)))])]),
+    ]),
+  ];
+}
+
 /** A successful OCSPResponse carrying a signed BasicOCSPResponse (RFC 6960 4.2.1). */
 export async function buildOcspResponse(input: BuildOcspResponseInput): Promise<Buffer> {
   const responder = parseCertificate(input.responderCertificate);
@@ -314,6 +329,7 @@ export async function buildOcspResponse(input: BuildOcspResponseInput): Promise<
       certStatus(r.status),
       generalizedTime(input.thisUpdate),
       contextConstructed(0, [generalizedTime(input.nextUpdate)]),
+      ...singleExtensions(r.status),
     ]),
   );
   const data: Asn1[] = [

@@ -82,6 +82,7 @@ export class MemoryStore {
         serialNumber: r.serialNumber!,
         revokedAt: r.revokedAt,
         revocationReason: r.revocationReason,
+        ...(r.invalidityDate ? { invalidityDate: r.invalidityDate } : {}),
       }));
   }
 
@@ -157,10 +158,15 @@ export class MemoryStore {
             .map((c) => structuredClone(c));
         },
         lockRevocation: async () => undefined,
-        markRevoked: async (id: string, reason: Certificate["revocationReason"], now: Date) => {
+        markRevoked: async (
+          id: string,
+          reason: Certificate["revocationReason"],
+          now: Date,
+          invalidityDate: Date | null = null,
+        ) => {
           const cert = this.certificates.get(id);
           if (!cert || cert.revokedAt) return false;
-          Object.assign(cert, { revokedAt: now, revocationReason: reason });
+          Object.assign(cert, { revokedAt: now, revocationReason: reason, invalidityDate });
           return true;
         },
         forgetPrivateKeys: async (ids: readonly string[]) => {
@@ -175,16 +181,22 @@ export class MemoryStore {
             }
           }
         },
-        finishHold: async (id: string, reason: Certificate["revocationReason"]) => {
+        finishHold: async (
+          id: string,
+          reason: Certificate["revocationReason"],
+          invalidityDate: Date | null = null,
+        ) => {
           const cert = this.certificates.get(id);
           if (!cert?.revokedAt || cert.revocationReason !== "CERTIFICATE_HOLD") return false;
           cert.revocationReason = reason;
+          cert.invalidityDate = invalidityDate;
           return true;
         },
-        markKeyCompromised: async (id: string) => {
+        markKeyCompromised: async (id: string, invalidityDate: Date | null = null) => {
           const cert = this.certificates.get(id);
           if (!cert?.revokedAt || cert.revocationReason === "KEY_COMPROMISE") return false;
           cert.revocationReason = "KEY_COMPROMISE";
+          if (invalidityDate) cert.invalidityDate = invalidityDate;
           return true;
         },
         findBySerial: async (serial: string, limit: number) =>

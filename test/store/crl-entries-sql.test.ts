@@ -8,7 +8,9 @@
  * before 1950) has no entry, so the server falls back to the rows and the signer reports it
  * (test/ca/crl.test.ts covers that path over gRPC). The entry follows the row: written when a
  * certificate is revoked by an update, rewritten when its reason changes, and filled in by the
- * migration for rows revoked before it ran.
+ * migration for rows revoked before it ran. An invalidity date (RFC 5280 5.3.2,
+ * Migration20261207220000InvalidityDate) follows the reason code in the entry's extensions, with
+ * or without a reason, and is written again when it changes.
  *
  * On PostgreSQL and on the embedded PGlite (what `make run` starts), each on a database where
  * `certificate` has only the columns an entry is made of, and the migration's own statements
@@ -27,6 +29,7 @@ import forge from "../../src/signer/forge";
 import { crlEntriesDerSql } from "../../src/store/crl-entries-sql";
 import { startEmbeddedPostgres } from "../../src/store/embedded-postgres";
 import { Migration20261202180000CrlEntries } from "../../src/store/migrations/Migration20261202180000CrlEntries";
+import { Migration20261207220000InvalidityDate } from "../../src/store/migrations/Migration20261207220000InvalidityDate";
 import { KeyPool, makeRoot } from "../signer/helpers";
 import { createTestDatabase } from "../support/postgres";
 
@@ -36,6 +39,8 @@ interface Row {
   reason: string | null;
   caId?: string;
   notAfter?: string;
+  /** invalidity_date. */
+  invalid?: string;
 }
 
 const CA = randomUUID();
@@ -106,11 +111,19 @@ const backends: Record<string, () => Promise<Backend>> = {
   },
 };
 
-/** The migration's statements, in order (it runs them in one transaction). */
-async function migrationSql(): Promise<string[]> {
-  const migration = new Migration20261202180000CrlEntries(undefined as never, undefined as never);
-  await migration.up();
-  return migration.getQueries().map(String);
+/** The migrations' statements, in order (each runs them in one transaction). */
+async function migrationSql(
+  migrations: ReadonlyArray<
+    typeof Migration20261202180000CrlEntries | typeof Migration20261207220000InvalidityDate
+  > = [Migration20261202180000CrlEntries, Migration20261207220000InvalidityDate],
+): Promise<string[]> {
+  const out: string[] = [];
+  for (const M of migrations) {
+    const migration = new M(undefined as never, undefined as never);
+    await migration.up();
+    out.push(...migration.getQueries().map(String));
+  }
+  return out;
 }
 
 describe.each(Object.keys(backends))("CRL entries kept as DER on %s", (backendName) => {
@@ -129,17 +142,30 @@ describe.each(Object.keys(backends))("CRL entries kept as DER on %s", (backendNa
 
   const insert = (r: Row) =>
     pg.query(
-      "insert into certificate (ca_id, serial_number, revoked_at, revocation_reason, not_after) values ($1, $2, $3, $4, $5)",
-      [r.caId ?? CA, r.serial, r.revokedAt, r.reason, r.notAfter ?? FUTURE],
+      `insert into certificate (ca_id, serial_number, revoked_at, revocation_reason, not_after${
+        r.invalid === undefined ? "" : ", invalidity_date"
+      }) values ($1, $2, $3, $4, $5${r.invalid === undefined ? "" : ", $6"})`,
+      [
+        r.caId ?? CA,
+        r.serial,
+        r.revokedAt,
+        r.reason,
+        r.notAfter ?? FUTURE,
+        ...(r.invalid === undefined ? [] : [r.invalid]),
+      ],
     );
 
   /**
    * A fresh `certificate` (the columns an entry is made of, with their types, and the CRL index
-   * as the migration before this one left it) holding `before`, then the migration, then `rows`.
+   * as the migration before this one left it) holding `before`, then the migrations (the one
+   * that keeps entries, and the one that adds invalidity dates), then `rows`.
    */
   async function store(rows: Row[], before: Row[] = []) {
     await pg.query("drop table if exists certificate cascade");
     await pg.query(`drop function if exists "certmint_certificate_crl_entry"() cascade`);
+    await pg.query(
+      `drop function if exists "certmint_crl_entry"(text, timestamptz, text, timestamptz)`,
+    );
     await pg.query(`drop function if exists "certmint_crl_entry"(text, timestamptz, text)`);
     await pg.query(`create table certificate (ca_id uuid, serial_number text,
       revoked_at timestamptz, revocation_reason text, not_after timestamptz)`);
@@ -183,6 +209,7 @@ describe.each(Object.keys(backends))("CRL entries kept as DER on %s", (backendNa
     serial: r.serial,
     revokedAt: new Date(r.revokedAt),
     reason: (r.reason ?? "UNSPECIFIED") as RevocationReason,
+    ...(r.invalid === undefined ? {} : { invalidityDate: new Date(r.invalid) }),
   });
 
   const reasons = Object.keys(REVOCATION_REASONS).filter((r) => r !== "REMOVE_FROM_CRL");
@@ -195,11 +222,43 @@ describe.each(Object.keys(backends))("CRL entries kept as DER on %s", (backendNa
     // The longest serials: 20 octets, with and without the leading zero octet.
     { serial: `7f${"ab".repeat(19)}`, revokedAt: "1950-01-01T00:00:00Z", reason: "UNSPECIFIED" },
     { serial: `00ff${"01".repeat(18)}`, revokedAt: "9999-12-31T23:59:59Z", reason: "SUPERSEDED" },
+    // Invalidity dates (RFC 5280 5.3.2): with a reason and without (UNSPECIFIED, none), with
+    // milliseconds (both sides keep the second), at 1950, on the longest entry.
+    {
+      serial: "02",
+      revokedAt: "2026-03-02T00:00:00Z",
+      reason: "KEY_COMPROMISE",
+      invalid: "2026-02-27T13:14:15.999Z",
+    },
+    {
+      serial: "03",
+      revokedAt: "2026-03-02T00:00:00Z",
+      reason: null,
+      invalid: "2049-12-31T23:59:59Z",
+    },
+    {
+      serial: "04",
+      revokedAt: "2060-03-02T00:00:00Z",
+      reason: "UNSPECIFIED",
+      invalid: "1950-01-01T00:00:00Z",
+    },
+    {
+      serial: `00ff${"02".repeat(18)}`,
+      revokedAt: "2099-12-31T23:59:59Z",
+      reason: "CESSATION_OF_OPERATION",
+      invalid: "9999-12-31T23:59:59Z",
+    },
     // Every reason an entry may carry, with certmint's own serials.
     ...reasons.map((reason, i) => ({
       serial: serialToHex(newSerialNumber()),
       revokedAt: new Date(Date.UTC(2026, i, 1 + i, i, i, i)).toISOString(),
       reason,
+    })),
+    ...reasons.map((reason, i) => ({
+      serial: serialToHex(newSerialNumber()),
+      revokedAt: new Date(Date.UTC(2026, i, 1 + i, i, i, i)).toISOString(),
+      reason,
+      invalid: new Date(Date.UTC(2025, i, 1 + i, i, i, i)).toISOString(),
     })),
   ];
   const notListed: Row[] = [
@@ -255,7 +314,7 @@ describe.each(Object.keys(backends))("CRL entries kept as DER on %s", (backendNa
 
   it("follows the row: revoked by an update, its reason changed, revoked before the migration", async () => {
     const [early, revokedLater, changed] = valid;
-    // Revoked before the migration ran: the migration fills its entry in.
+    // Revoked before the migrations ran: the migration fills its entry in.
     await store([], [early!]);
     await expectSignerEntries([early!]);
     // Issued, then revoked by an update, as RevokeCertificate does.
@@ -270,6 +329,21 @@ describe.each(Object.keys(backends))("CRL entries kept as DER on %s", (backendNa
       "update certificate set revocation_reason = 'KEY_COMPROMISE' where serial_number = $1",
       [changed!.serial],
     );
+    await expectSignerEntries([early!, revokedLater!, { ...changed!, reason: "KEY_COMPROMISE" }]);
+    // An invalidity date given later (plain SQL), then changed: written again each time.
+    const invalid = "2025-06-07T08:09:10Z";
+    await pg.query("update certificate set invalidity_date = $1 where serial_number = $2", [
+      invalid,
+      changed!.serial,
+    ]);
+    await expectSignerEntries([
+      early!,
+      revokedLater!,
+      { ...changed!, reason: "KEY_COMPROMISE", invalid },
+    ]);
+    await pg.query("update certificate set invalidity_date = null where serial_number = $1", [
+      changed!.serial,
+    ]);
     await expectSignerEntries([early!, revokedLater!, { ...changed!, reason: "KEY_COMPROMISE" }]);
   });
 
@@ -290,6 +364,15 @@ describe.each(Object.keys(backends))("CRL entries kept as DER on %s", (backendNa
     ],
     ["an unknown reason", { serial: "01", revokedAt: "2026-01-01T00:00:00Z", reason: "BOGUS" }],
     ["a time before 1950", { serial: "01", revokedAt: "1949-12-31T23:59:59Z", reason: null }],
+    [
+      "an invalidity date before 1950",
+      {
+        serial: "01",
+        revokedAt: "2026-01-01T00:00:00Z",
+        reason: "KEY_COMPROMISE",
+        invalid: "1949-12-31T23:59:59Z",
+      },
+    ],
   ])("keeps no entry for %s, which the signer refuses", async (_name, bad) => {
     await store([...valid.slice(0, 4), bad]);
     const chunks = await encodeInSql(1_000);

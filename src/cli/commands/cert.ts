@@ -29,6 +29,12 @@ const CERT_REVOCATION_SECTION: typeof REVOCATION_SECTION = {
       description:
         "the RFC 5280 reason (default: unspecified; a certificate on hold is revoked for good only with an explicit reason, e.g. key-compromise, or released with `cert release`)",
     },
+    "invalid-since": {
+      type: "string",
+      value: "TIME",
+      description:
+        "when the key was compromised or the certificate became invalid (RFC 5280 5.3.2 invalidity date, on its CRL entry and OCSP answer): an RFC 3339 time, or a duration ago (e.g. 2d); not with certificate-hold",
+    },
   },
 };
 
@@ -41,11 +47,15 @@ export const certRevoke: CommandSpec = {
   examples: [
     "certmint cert revoke 01a3c89cedfe0f8d5b87ec52ec884f461d --reason key-compromise",
     "certmint cert revoke 01a3c89cedfe0f8d5b87ec52ec884f461d --reason certificate-hold",
+    "certmint cert revoke 01a3c89cedfe0f8d5b87ec52ec884f461d --reason key-compromise --invalid-since 2026-12-01T08:00:00Z",
   ],
   async run(inv) {
+    const invalidSince = inv.args.string("invalid-since");
     const res = await inv.rpc(inv.clients.certificates, "revokeCertificate", {
       certificate: inv.args.positional(0, "CERTIFICATE"),
       reason: revocationReason(inv.args),
+      invalidityTime:
+        invalidSince === undefined ? undefined : parseTime(invalidSince, "invalid-since", -1),
     });
     printOne(inv, res.certificate!, certificateView());
   },

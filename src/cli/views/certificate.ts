@@ -57,6 +57,7 @@ export function certificateView(withChain = false): OneView<Certificate> {
             })`
           : "",
       ],
+      ["invalid since", c.invalidityTime ? formatTime(c.invalidityTime) : ""],
       ["issued", formatTime(c.createTime)],
     ],
     pem: (c) => joinPem([c.certificatePem, ...(withChain ? c.certificateChainPem : [])]),

@@ -278,13 +278,23 @@ export async function currentCrl(deps: CrlDeps, ref: string): Promise<SignedCrl>
   const { thisUpdate, nextUpdate, endsWithCa, redated } = read.dates;
   const entry = (c: SerialStatus) => {
     const own: OcspCertStatus = c.revokedAt
-      ? { kind: "revoked", revokedAt: c.revokedAt, reason: c.revocationReason ?? "UNSPECIFIED" }
+      ? {
+          kind: "revoked",
+          revokedAt: c.revokedAt,
+          reason: c.revocationReason ?? "UNSPECIFIED",
+          ...(c.invalidityDate ? { invalidityDate: c.invalidityDate } : {}),
+        }
       : { kind: "good" };
     const [listed] = revokedCa ? underRevokedCa([own], revokedCa) : [own];
     // underRevokedCa answers `revoked` for every certificate under a revoked CA, and without
     // one only revoked rows were read: `good` is not reached.
     if (listed?.kind !== "revoked") return undefined;
-    return { serial: c.serialNumber, revokedAt: listed.revokedAt, reason: listed.reason };
+    return {
+      serial: c.serialNumber,
+      revokedAt: listed.revokedAt,
+      reason: listed.reason,
+      ...(listed.invalidityDate ? { invalidityDate: listed.invalidityDate } : {}),
+    };
   };
   // Leaves in the store's order, then the subordinate CAs: RFC 5280 5.1.2.6 sets no order, and
   // sorting 10^5 entries only held the event loop.

@@ -398,6 +398,7 @@ export class OcspResponder {
         kind: "revoked",
         revokedAt: row.revokedAt,
         reason: row.revocationReason ?? "UNSPECIFIED",
+        ...(row.invalidityDate ? { invalidityDate: row.invalidityDate } : {}),
       };
     });
   }

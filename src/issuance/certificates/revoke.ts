@@ -14,6 +14,7 @@ import {
   certificateView,
 } from "../repositories";
 import { certificateNamed, findCertificate } from "./find";
+import { invalidityDateOf } from "./invalidity-date";
 import { assertRevocationReason } from "./revocation-reason";
 import { sameKeyLineage } from "./same-key";
 import type { RevokeInput } from "./types";
@@ -117,12 +118,16 @@ async function refuseUnderRevokedIssuer(
  * certificate, `key_compromise_certificate_id`).
  */
 function revocationChanges(
-  before: Pick<Certificate, "revokedAt" | "revocationReason">,
-  after: { revokedAt: Date | null; revocationReason: RevocationReason | null },
+  before: Pick<Certificate, "revokedAt" | "revocationReason" | "invalidityDate">,
+  after: RevocationState,
   cause?: FieldChange,
 ): FieldChange[] {
   const changes = updatedFields(
-    { revokedAt: before.revokedAt, revocationReason: before.revocationReason },
+    {
+      revokedAt: before.revokedAt,
+      revocationReason: before.revocationReason,
+      invalidityDate: before.invalidityDate ?? null,
+    },
     after,
   );
   if (cause) changes.push(cause);
@@ -135,6 +140,7 @@ export async function revoke(
   input: RevokeInput,
 ): Promise<CertificateView> {
   assertRevocationReason(input.reason);
+  const invalidityDate = invalidityDateOf(input.invalidityDate, input.reason, deps.now());
   const cert = await findCertificate(deps.store, input.certificate, "certificate", {
     caSerialHint: true,
   });
@@ -167,6 +173,8 @@ export async function revoke(
         now,
         named: c === cert,
         blocking: Boolean(blocking),
+        // The key's compromise dates each certificate of the key it revokes.
+        ...(invalidityDate ? { invalidityDate } : {}),
         ...(c === cert
           ? {}
           : { cause: { field: "key_compromise_certificate_id", after: cert.id } }),
@@ -207,6 +215,15 @@ export interface RowRevocation {
   readonly blocking?: boolean;
   /** Why it went with another change, in its audit record (e.g. key_compromise_certificate_id). */
   readonly cause?: FieldChange;
+  /** RFC 5280 5.3.2, whole seconds (invalidity-date.ts): recorded when this changes the row. */
+  readonly invalidityDate?: Date;
+}
+
+/** A certificate's revocation as its audit record shows it before and after. */
+interface RevocationState {
+  revokedAt: Date | null;
+  revocationReason: RevocationReason | null;
+  invalidityDate: Date | null;
 }
 
 /** The repositories revokeCertificateRow writes through, a transaction's. */
@@ -238,9 +255,10 @@ export async function revokeCertificateRow(
   // A CA revocation committed, or a hold placed, since the first read: refused all the same.
   // One that commits after this orders after the revocation, whose own time then stands.
   if (named) await refuseUnderRevokedIssuer(tx.cas, before, reason);
-  let after: { revokedAt: Date | null; revocationReason: RevocationReason | null } | undefined;
-  if (await tx.certificates.markRevoked(c.id, reason, now)) {
-    after = { revokedAt: now, revocationReason: reason };
+  const invalidityDate = r.invalidityDate ?? null;
+  let after: RevocationState | undefined;
+  if (await tx.certificates.markRevoked(c.id, reason, now, invalidityDate)) {
+    after = { revokedAt: now, revocationReason: reason, invalidityDate };
   } else if (
     // A hold made final: any other reason replaces certificateHold (RFC 5280 5.3.1), at the
     // hold's time. Until stop 42 of 2026-12-06 the hold stood, and a certificate revoked
@@ -250,9 +268,9 @@ export async function revokeCertificateRow(
     // (reasonRequired): a hold placed since the first read is refused here too.
     reason !== "CERTIFICATE_HOLD" &&
     !(unspecified && before.revocationReason === "CERTIFICATE_HOLD") &&
-    (await tx.certificates.finishHold(c.id, reason))
+    (await tx.certificates.finishHold(c.id, reason, invalidityDate))
   ) {
-    after = { revokedAt: before.revokedAt, revocationReason: reason };
+    after = { revokedAt: before.revokedAt, revocationReason: reason, invalidityDate };
   } else if (
     // Only with the key blocked: an ACME account's keyCompromise proves no hold of the key.
     // The certificate named, and every other certificate of the key revoked before for a
@@ -262,9 +280,13 @@ export async function revokeCertificateRow(
     // REVOCATION F4).
     r.blocking &&
     reason === "KEY_COMPROMISE" &&
-    (await tx.certificates.markKeyCompromised(c.id))
+    (await tx.certificates.markKeyCompromised(c.id, invalidityDate))
   ) {
-    after = { revokedAt: before.revokedAt, revocationReason: "KEY_COMPROMISE" };
+    after = {
+      revokedAt: before.revokedAt,
+      revocationReason: "KEY_COMPROMISE",
+      invalidityDate: invalidityDate ?? before.invalidityDate ?? null,
+    };
   } else if (
     unspecified &&
     named &&
@@ -274,6 +296,7 @@ export async function revokeCertificateRow(
     throw reasonRequired(c);
   }
   const revoked = after !== undefined;
+  if (named && !revoked && invalidityDate) refuseOtherInvalidityDate(before, invalidityDate);
   // Counted against the CA whose CRL lists it, in the revoking transaction: every replica's
   // published CRL compares this count with the one it was signed at (ca/publication.ts).
   if (revoked && c.caId) await tx.cas.countRevocation(c.caId);
@@ -294,6 +317,36 @@ export async function revokeCertificateRow(
     );
   }
   return revoked;
+}
+
+/**
+ * Refuses (FAILED_PRECONDITION INVALIDITY_TIME_RECORDED) an invalidity time for a certificate
+ * whose revocation this call leaves as it is (revoked already, for good) unless it is the one
+ * recorded: a retry of the revocation that made it answers as that did, but a revocation's
+ * date is published with it in every CRL since, and is not rewritten by a later call that
+ * says nothing else (as its time and reason stand).
+ */
+function refuseOtherInvalidityDate(
+  before: Pick<Certificate, "id" | "revokedAt" | "revocationReason" | "invalidityDate">,
+  given: Date,
+): void {
+  if (before.invalidityDate?.getTime() === given.getTime()) return;
+  const recorded = before.invalidityDate
+    ? `invalidity time ${before.invalidityDate.toISOString()}`
+    : "no invalidity time";
+  throw failedPrecondition(
+    "INVALIDITY_TIME_RECORDED",
+    `certificate ${before.id} was revoked at ${before.revokedAt?.toISOString()} (${before.revocationReason}) with ${recorded}, which its CRL entries publish; a revocation that changes nothing else cannot give it another (${given.toISOString()}); nothing was changed`,
+    {
+      preconditions: [
+        {
+          type: "CERTIFICATE_STATE",
+          subject: `certificates/${before.id}`,
+          description: `revoked (${before.revocationReason}) with ${recorded}`,
+        },
+      ],
+    },
+  );
 }
 
 /**

@@ -138,4 +138,6 @@ export interface RevokeInput {
    * never had, from a CSR it replayed).
    */
   keyCompromiseScope?: "KEY" | "LINEAGE";
+  /** RFC 5280 5.3.2 (invalidity-date.ts); undefined when none is given. */
+  invalidityDate?: Date;
 }

@@ -71,6 +71,8 @@ export interface SerialStatus {
   serialNumber: string;
   revokedAt: Date | null;
   revocationReason: RevocationReason | null;
+  /** RFC 5280 5.3.2; null or absent when none was given. */
+  invalidityDate?: Date | null;
 }
 
 /** Which row a conditional update may change: the version read, or a status it must still have. */

@@ -59,6 +59,11 @@ export interface Certificate {
   chainPem: string[];
   revokedAt: Date | null;
   revocationReason: RevocationReason | null;
+  /**
+   * When its key was known or suspected to be compromised, or it otherwise became invalid
+   * (RFC 5280 5.3.2), as its revocation was told; null or absent when it was not.
+   */
+  invalidityDate?: Date | null;
   renewedFromId: string | null;
   renewedById: string | null;
   /** Kept only when the profile says STORE_ENCRYPTED; sealed. */
@@ -180,18 +185,28 @@ export interface CertificateRepository {
    * statements after it judge its latest state.
    */
   lockRevocation(id: string): Promise<void>;
-  /** Sets revokedAt and the reason unless it is revoked already; false then. */
-  markRevoked(id: string, reason: RevocationReason, now: Date): Promise<boolean>;
+  /**
+   * Sets revokedAt, the reason and the invalidity date (null: none) unless it is revoked
+   * already; false then.
+   */
+  markRevoked(
+    id: string,
+    reason: RevocationReason,
+    now: Date,
+    invalidityDate?: Date | null,
+  ): Promise<boolean>;
   /**
    * A revoked certificate whose reason was not keyCompromise gets that reason, keeping its
-   * revocation time (RFC 5280 5.3.1); false when it is not revoked or has that reason already.
+   * revocation time (RFC 5280 5.3.1), and the invalidity date when one is given (else it keeps
+   * its own); false when it is not revoked or has that reason already.
    */
-  markKeyCompromised(id: string): Promise<boolean>;
+  markKeyCompromised(id: string, invalidityDate?: Date | null): Promise<boolean>;
   /**
    * A certificate on hold (CERTIFICATE_HOLD) gets another reason, keeping its revocation time
-   * (RFC 5280 5.3.1 lets a hold become final); false when it is not on hold.
+   * (RFC 5280 5.3.1 lets a hold become final), and the invalidity date given (null: none);
+   * false when it is not on hold.
    */
-  finishHold(id: string, reason: RevocationReason): Promise<boolean>;
+  finishHold(id: string, reason: RevocationReason, invalidityDate?: Date | null): Promise<boolean>;
   /**
    * A certificate on hold is not revoked any more (its reason and time cleared), unless its key
    * is blocked (read under the key's lock, as an issuance reads it); false when it is not on

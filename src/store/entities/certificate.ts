@@ -68,6 +68,8 @@ export const CertificateEntity = defineEntity({
     chainPem: p.json<string[]>(),
     revokedAt: p.datetime().nullable(),
     revocationReason: p.text().$type<RevocationReason>().nullable(),
+    /** RFC 5280 5.3.2 (Migration20261207220000InvalidityDate); null when none was given. */
+    invalidityDate: p.datetime().nullable(),
     renewedFromId: p.uuid().nullable(),
     renewedById: p.uuid().nullable(),
     /** Kept only when the profile says STORE_ENCRYPTED; sealed. */

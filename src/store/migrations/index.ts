@@ -38,6 +38,7 @@ import { Migration20261206190000AcmeEabKeyCreatorIndex } from "./Migration202612
 import { Migration20261207020000AcmeAccountKeyIndex } from "./Migration20261207020000AcmeAccountKeyIndex";
 import { Migration20261207200000CredentialLifetime } from "./Migration20261207200000CredentialLifetime";
 import { Migration20261207210000LegacyCredentialLifetime } from "./Migration20261207210000LegacyCredentialLifetime";
+import { Migration20261207220000InvalidityDate } from "./Migration20261207220000InvalidityDate";
 
 /**
  * Every migration, in order. Listed explicitly (not discovered on disk) so the same list
@@ -145,5 +146,9 @@ export const MIGRATIONS: MigrationObject[] = [
   {
     name: "Migration20261207210000LegacyCredentialLifetime",
     class: Migration20261207210000LegacyCredentialLifetime,
+  },
+  {
+    name: "Migration20261207220000InvalidityDate",
+    class: Migration20261207220000InvalidityDate,
   },
 ];

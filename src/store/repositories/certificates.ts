@@ -31,12 +31,14 @@ const CRL_ENTRIES_DER_SQL = crlEntriesDerSql();
  * certificate_crl_entries_index (expiry), so PostgreSQL streams them from the index without
  * sorting 10^5 rows first (on the core it shares with the server, that sort held other calls).
  */
-export const CRL_ENTRIES_SQL = `select "serial_number", extract(epoch from "revoked_at")::float8 as "revoked_epoch", "revocation_reason"
+export const CRL_ENTRIES_SQL = `select "serial_number", extract(epoch from "revoked_at")::float8 as "revoked_epoch", "revocation_reason",
+  extract(epoch from "invalidity_date")::float8 as "invalidity_epoch"
   from "certificate" where "ca_id" = ? and "revoked_at" is not null and "not_after" > ?
   order by "not_after"`;
 
 /** Every certificate of a revoked CA its CRL lists (issuedByRevokedCa): revoked or not. */
-const ISSUED_BY_REVOKED_CA_SQL = `select "serial_number", extract(epoch from "revoked_at")::float8 as "revoked_epoch", "revocation_reason"
+const ISSUED_BY_REVOKED_CA_SQL = `select "serial_number", extract(epoch from "revoked_at")::float8 as "revoked_epoch", "revocation_reason",
+  extract(epoch from "invalidity_date")::float8 as "invalidity_epoch"
   from "certificate" where "ca_id" = ? and "not_after" > ?
   order by "not_after"`;
 
@@ -48,12 +50,14 @@ interface CrlEntryRow {
   /** null only in ISSUED_BY_REVOKED_CA_SQL's rows (certificates not revoked themselves). */
   revoked_epoch: number | null;
   revocation_reason: string | null;
+  invalidity_epoch: number | null;
 }
 
 const crlEntry = (r: CrlEntryRow): SerialStatus => ({
   serialNumber: r.serial_number,
   revokedAt: r.revoked_epoch === null ? null : new Date(r.revoked_epoch * 1000),
   revocationReason: r.revocation_reason as RevocationReason | null,
+  ...(r.invalidity_epoch === null ? {} : { invalidityDate: new Date(r.invalidity_epoch * 1000) }),
 });
 
 /**
@@ -142,29 +146,38 @@ export class OrmCertificateRepository implements CertificateRepository {
       );
   }
 
-  async markRevoked(id: string, reason: RevocationReason, now: Date): Promise<boolean> {
+  async markRevoked(
+    id: string,
+    reason: RevocationReason,
+    now: Date,
+    invalidityDate: Date | null = null,
+  ): Promise<boolean> {
     const n = await this.em().nativeUpdate(
       E,
       { id, revokedAt: null },
-      { revokedAt: now, revocationReason: reason },
+      { revokedAt: now, revocationReason: reason, invalidityDate },
     );
     return n > 0;
   }
 
-  async markKeyCompromised(id: string): Promise<boolean> {
+  async markKeyCompromised(id: string, invalidityDate: Date | null = null): Promise<boolean> {
     const n = await this.em().nativeUpdate(
       E,
       { id, revokedAt: { $ne: null }, revocationReason: { $ne: "KEY_COMPROMISE" } },
-      { revocationReason: "KEY_COMPROMISE" },
+      { revocationReason: "KEY_COMPROMISE", ...(invalidityDate ? { invalidityDate } : {}) },
     );
     return n > 0;
   }
 
-  async finishHold(id: string, reason: RevocationReason): Promise<boolean> {
+  async finishHold(
+    id: string,
+    reason: RevocationReason,
+    invalidityDate: Date | null = null,
+  ): Promise<boolean> {
     const n = await this.em().nativeUpdate(
       E,
       { id, revokedAt: { $ne: null }, revocationReason: "CERTIFICATE_HOLD" },
-      { revocationReason: reason },
+      { revocationReason: reason, invalidityDate },
     );
     return n > 0;
   }
@@ -181,7 +194,7 @@ export class OrmCertificateRepository implements CertificateRepository {
     // until stop 49 of 2026-12-06 a certificate released after its profile's automatic renewal
     // was switched on was never renewed, nor noted as expiring (an outside probe).
     const rows = await em.getConnection().execute<Array<{ id: string }>>(
-      `update "certificate" "c" set "revoked_at" = null, "revocation_reason" = null,
+      `update "certificate" "c" set "revoked_at" = null, "revocation_reason" = null, "invalidity_date" = null,
           "renew_at" = "t"."renew_at",
           "auto_renew_at" = case when "t"."auto" then "t"."renew_at" end
         from (select coalesce("p"."renewal" @> '{"autoRenew": true}'::jsonb, false) as "auto",
@@ -340,12 +353,13 @@ export class OrmCertificateRepository implements CertificateRepository {
     const rows = await this.em().find(
       E,
       { caId, serialNumber: { $in: [...serialNumbers] } },
-      { fields: ["serialNumber", "revokedAt", "revocationReason"] },
+      { fields: ["serialNumber", "revokedAt", "revocationReason", "invalidityDate"] },
     );
     return rows.map((r) => ({
       serialNumber: r.serialNumber,
       revokedAt: r.revokedAt ?? null,
       revocationReason: r.revocationReason ?? null,
+      ...(r.invalidityDate ? { invalidityDate: r.invalidityDate } : {}),
     }));
   }
 

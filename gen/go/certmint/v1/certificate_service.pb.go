@@ -1383,6 +1383,10 @@ type Certificate struct {
 	// Unset: no such bound (issued by certmint's first admin token, by another token, or before
 	// the field existed).
 	AuthenticationExpireTime *timestamppb.Timestamp `protobuf:"bytes,24,opt,name=authentication_expire_time,json=authenticationExpireTime,proto3" json:"authentication_expire_time,omitempty"`
+	// For a revoked certificate, when its key is known or suspected to have been compromised, or
+	// it otherwise became invalid, as RevokeCertificate was told (invalidity_time): the CRL entry's
+	// and OCSP response's invalidityDate (RFC 5280 5.3.2). Unset when none was given.
+	InvalidityTime *timestamppb.Timestamp `protobuf:"bytes,25,opt,name=invalidity_time,json=invalidityTime,proto3" json:"invalidity_time,omitempty"`
 	// Where server-driven renewal (profile renewal.auto_renew) stands for this certificate.
 	RenewalState CertificateRenewalState `protobuf:"varint,30,opt,name=renewal_state,json=renewalState,proto3,enum=certmint.v1.CertificateRenewalState" json:"renewal_state,omitempty"`
 	// Why the last automatic renewal attempt failed; unset unless renewal_state is FAILED.
@@ -1589,6 +1593,13 @@ func (x *Certificate) GetOwnerAccessTokenId() string {
 func (x *Certificate) GetAuthenticationExpireTime() *timestamppb.Timestamp {
 	if x != nil {
 		return x.AuthenticationExpireTime
+	}
+	return nil
+}
+
+func (x *Certificate) GetInvalidityTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.InvalidityTime
 	}
 	return nil
 }
@@ -2332,9 +2343,18 @@ type RevokeCertificateRequest struct {
 	// At most 64 characters.
 	Certificate string `protobuf:"bytes,1,opt,name=certificate,proto3" json:"certificate,omitempty"`
 	// The RFC 5280 reason; REMOVE_FROM_CRL and AA_COMPROMISE are not accepted.
-	Reason        RevocationReason `protobuf:"varint,2,opt,name=reason,proto3,enum=certmint.v1.RevocationReason" json:"reason,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Reason RevocationReason `protobuf:"varint,2,opt,name=reason,proto3,enum=certmint.v1.RevocationReason" json:"reason,omitempty"`
+	// Optional: when the key is known or suspected to have been compromised, or the certificate
+	// otherwise became invalid (RFC 5280 5.3.2), which may be before the revocation; at or before
+	// now, whole seconds (fractions are dropped). Published as the invalidityDate of the CRL entry
+	// and of the OCSP response; for KEY_COMPROMISE, of the key's other certificates revoked with
+	// it too. Not with CERTIFICATE_HOLD (a hold suspends, it does not invalidate). Given for a
+	// certificate revoked already, it must be the one recorded (FAILED_PRECONDITION
+	// INVALIDITY_TIME_RECORDED), unless this call changes its revocation (a hold made final, or
+	// KEY_COMPROMISE).
+	InvalidityTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=invalidity_time,json=invalidityTime,proto3" json:"invalidity_time,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *RevokeCertificateRequest) Reset() {
@@ -2379,6 +2399,13 @@ func (x *RevokeCertificateRequest) GetReason() RevocationReason {
 		return x.Reason
 	}
 	return RevocationReason_REVOCATION_REASON_UNSPECIFIED
+}
+
+func (x *RevokeCertificateRequest) GetInvalidityTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.InvalidityTime
+	}
+	return nil
 }
 
 // RevokeCertificateResponse returns the revoked certificate.
@@ -2806,7 +2833,7 @@ const file_certmint_v1_certificate_service_proto_rawDesc = "" +
 	"\x18GetRequestStatusResponse\x12P\n" +
 	"\x13certificate_request\x18\x01 \x01(\v2\x1f.certmint.v1.CertificateRequestR\x12certificateRequest\x12@\n" +
 	"\vcertificate\x18\x02 \x01(\v2\x1e.certmint.v1.IssuedCertificateR\vcertificate\x12&\n" +
-	"\x0fprivate_key_pem\x18\x03 \x01(\tR\rprivateKeyPem\"\xa5\r\n" +
+	"\x0fprivate_key_pem\x18\x03 \x01(\tR\rprivateKeyPem\"\xea\r\n" +
 	"\vCertificate\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12#\n" +
 	"\rserial_number\x18\x02 \x01(\tR\fserialNumber\x126\n" +
@@ -2836,7 +2863,8 @@ const file_certmint_v1_certificate_service_proto_rawDesc = "" +
 	"\vcreate_time\x18\x16 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x121\n" +
 	"\x15owner_access_token_id\x18\x17 \x01(\tR\x12ownerAccessTokenId\x12X\n" +
-	"\x1aauthentication_expire_time\x18\x18 \x01(\v2\x1a.google.protobuf.TimestampR\x18authenticationExpireTime\x12I\n" +
+	"\x1aauthentication_expire_time\x18\x18 \x01(\v2\x1a.google.protobuf.TimestampR\x18authenticationExpireTime\x12C\n" +
+	"\x0finvalidity_time\x18\x19 \x01(\v2\x1a.google.protobuf.TimestampR\x0einvalidityTime\x12I\n" +
 	"\rrenewal_state\x18\x1e \x01(\x0e2$.certmint.v1.CertificateRenewalStateR\frenewalState\x12@\n" +
 	"\x12last_renewal_error\x18\x1f \x01(\v2\x12.google.rpc.StatusR\x10lastRenewalError\x12)\n" +
 	"\x10renewal_failures\x18  \x01(\x05R\x0frenewalFailures\x12U\n" +
@@ -2885,10 +2913,11 @@ const file_certmint_v1_certificate_service_proto_rawDesc = "" +
 	"\x04view\x18\b \x01(\x0e2\x1c.certmint.v1.CertificateViewR\x04view\"\x80\x01\n" +
 	"\x18ListCertificatesResponse\x12<\n" +
 	"\fcertificates\x18\x01 \x03(\v2\x18.certmint.v1.CertificateR\fcertificates\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"s\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xb8\x01\n" +
 	"\x18RevokeCertificateRequest\x12 \n" +
 	"\vcertificate\x18\x01 \x01(\tR\vcertificate\x125\n" +
-	"\x06reason\x18\x02 \x01(\x0e2\x1d.certmint.v1.RevocationReasonR\x06reason\"W\n" +
+	"\x06reason\x18\x02 \x01(\x0e2\x1d.certmint.v1.RevocationReasonR\x06reason\x12C\n" +
+	"\x0finvalidity_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x0einvalidityTime\"W\n" +
 	"\x19RevokeCertificateResponse\x12:\n" +
 	"\vcertificate\x18\x01 \x01(\v2\x18.certmint.v1.CertificateR\vcertificate\"A\n" +
 	"\x1dReleaseCertificateHoldRequest\x12 \n" +
@@ -3061,55 +3090,57 @@ var file_certmint_v1_certificate_service_proto_depIdxs = []int32{
 	44, // 36: certmint.v1.Certificate.revocation_reason:type_name -> certmint.v1.RevocationReason
 	42, // 37: certmint.v1.Certificate.create_time:type_name -> google.protobuf.Timestamp
 	42, // 38: certmint.v1.Certificate.authentication_expire_time:type_name -> google.protobuf.Timestamp
-	4,  // 39: certmint.v1.Certificate.renewal_state:type_name -> certmint.v1.CertificateRenewalState
-	43, // 40: certmint.v1.Certificate.last_renewal_error:type_name -> google.rpc.Status
-	42, // 41: certmint.v1.Certificate.next_renewal_attempt_time:type_name -> google.protobuf.Timestamp
-	5,  // 42: certmint.v1.WatchCertificatesResponse.type:type_name -> certmint.v1.CertificateEventType
-	42, // 43: certmint.v1.WatchCertificatesResponse.event_time:type_name -> google.protobuf.Timestamp
-	16, // 44: certmint.v1.WatchCertificatesResponse.certificate:type_name -> certmint.v1.Certificate
-	43, // 45: certmint.v1.WatchCertificatesResponse.error:type_name -> google.rpc.Status
-	16, // 46: certmint.v1.GetCurrentCertificateResponse.certificate:type_name -> certmint.v1.Certificate
-	16, // 47: certmint.v1.GetCertificateResponse.certificate:type_name -> certmint.v1.Certificate
-	0,  // 48: certmint.v1.ListCertificateRequestsRequest.status:type_name -> certmint.v1.CertificateRequestStatus
-	13, // 49: certmint.v1.ListCertificateRequestsResponse.certificate_requests:type_name -> certmint.v1.CertificateRequest
-	1,  // 50: certmint.v1.ListCertificatesRequest.status:type_name -> certmint.v1.CertificateStatus
-	42, // 51: certmint.v1.ListCertificatesRequest.expires_before:type_name -> google.protobuf.Timestamp
-	2,  // 52: certmint.v1.ListCertificatesRequest.view:type_name -> certmint.v1.CertificateView
-	16, // 53: certmint.v1.ListCertificatesResponse.certificates:type_name -> certmint.v1.Certificate
-	44, // 54: certmint.v1.RevokeCertificateRequest.reason:type_name -> certmint.v1.RevocationReason
-	16, // 55: certmint.v1.RevokeCertificateResponse.certificate:type_name -> certmint.v1.Certificate
-	16, // 56: certmint.v1.ReleaseCertificateHoldResponse.certificate:type_name -> certmint.v1.Certificate
-	13, // 57: certmint.v1.ApproveCertificateRequestResponse.certificate_request:type_name -> certmint.v1.CertificateRequest
-	13, // 58: certmint.v1.RejectCertificateRequestResponse.certificate_request:type_name -> certmint.v1.CertificateRequest
-	8,  // 59: certmint.v1.CertificateService.IssueCertificate:input_type -> certmint.v1.IssueCertificateRequest
-	11, // 60: certmint.v1.CertificateService.RenewCertificate:input_type -> certmint.v1.RenewCertificateRequest
-	14, // 61: certmint.v1.CertificateService.GetRequestStatus:input_type -> certmint.v1.GetRequestStatusRequest
-	21, // 62: certmint.v1.CertificateService.GetCertificate:input_type -> certmint.v1.GetCertificateRequest
-	25, // 63: certmint.v1.CertificateService.ListCertificates:input_type -> certmint.v1.ListCertificatesRequest
-	27, // 64: certmint.v1.CertificateService.RevokeCertificate:input_type -> certmint.v1.RevokeCertificateRequest
-	29, // 65: certmint.v1.CertificateService.ReleaseCertificateHold:input_type -> certmint.v1.ReleaseCertificateHoldRequest
-	31, // 66: certmint.v1.CertificateService.ApproveCertificateRequest:input_type -> certmint.v1.ApproveCertificateRequestRequest
-	33, // 67: certmint.v1.CertificateService.RejectCertificateRequest:input_type -> certmint.v1.RejectCertificateRequestRequest
-	23, // 68: certmint.v1.CertificateService.ListCertificateRequests:input_type -> certmint.v1.ListCertificateRequestsRequest
-	17, // 69: certmint.v1.CertificateService.WatchCertificates:input_type -> certmint.v1.WatchCertificatesRequest
-	19, // 70: certmint.v1.CertificateService.GetCurrentCertificate:input_type -> certmint.v1.GetCurrentCertificateRequest
-	10, // 71: certmint.v1.CertificateService.IssueCertificate:output_type -> certmint.v1.IssueCertificateResponse
-	12, // 72: certmint.v1.CertificateService.RenewCertificate:output_type -> certmint.v1.RenewCertificateResponse
-	15, // 73: certmint.v1.CertificateService.GetRequestStatus:output_type -> certmint.v1.GetRequestStatusResponse
-	22, // 74: certmint.v1.CertificateService.GetCertificate:output_type -> certmint.v1.GetCertificateResponse
-	26, // 75: certmint.v1.CertificateService.ListCertificates:output_type -> certmint.v1.ListCertificatesResponse
-	28, // 76: certmint.v1.CertificateService.RevokeCertificate:output_type -> certmint.v1.RevokeCertificateResponse
-	30, // 77: certmint.v1.CertificateService.ReleaseCertificateHold:output_type -> certmint.v1.ReleaseCertificateHoldResponse
-	32, // 78: certmint.v1.CertificateService.ApproveCertificateRequest:output_type -> certmint.v1.ApproveCertificateRequestResponse
-	34, // 79: certmint.v1.CertificateService.RejectCertificateRequest:output_type -> certmint.v1.RejectCertificateRequestResponse
-	24, // 80: certmint.v1.CertificateService.ListCertificateRequests:output_type -> certmint.v1.ListCertificateRequestsResponse
-	18, // 81: certmint.v1.CertificateService.WatchCertificates:output_type -> certmint.v1.WatchCertificatesResponse
-	20, // 82: certmint.v1.CertificateService.GetCurrentCertificate:output_type -> certmint.v1.GetCurrentCertificateResponse
-	71, // [71:83] is the sub-list for method output_type
-	59, // [59:71] is the sub-list for method input_type
-	59, // [59:59] is the sub-list for extension type_name
-	59, // [59:59] is the sub-list for extension extendee
-	0,  // [0:59] is the sub-list for field type_name
+	42, // 39: certmint.v1.Certificate.invalidity_time:type_name -> google.protobuf.Timestamp
+	4,  // 40: certmint.v1.Certificate.renewal_state:type_name -> certmint.v1.CertificateRenewalState
+	43, // 41: certmint.v1.Certificate.last_renewal_error:type_name -> google.rpc.Status
+	42, // 42: certmint.v1.Certificate.next_renewal_attempt_time:type_name -> google.protobuf.Timestamp
+	5,  // 43: certmint.v1.WatchCertificatesResponse.type:type_name -> certmint.v1.CertificateEventType
+	42, // 44: certmint.v1.WatchCertificatesResponse.event_time:type_name -> google.protobuf.Timestamp
+	16, // 45: certmint.v1.WatchCertificatesResponse.certificate:type_name -> certmint.v1.Certificate
+	43, // 46: certmint.v1.WatchCertificatesResponse.error:type_name -> google.rpc.Status
+	16, // 47: certmint.v1.GetCurrentCertificateResponse.certificate:type_name -> certmint.v1.Certificate
+	16, // 48: certmint.v1.GetCertificateResponse.certificate:type_name -> certmint.v1.Certificate
+	0,  // 49: certmint.v1.ListCertificateRequestsRequest.status:type_name -> certmint.v1.CertificateRequestStatus
+	13, // 50: certmint.v1.ListCertificateRequestsResponse.certificate_requests:type_name -> certmint.v1.CertificateRequest
+	1,  // 51: certmint.v1.ListCertificatesRequest.status:type_name -> certmint.v1.CertificateStatus
+	42, // 52: certmint.v1.ListCertificatesRequest.expires_before:type_name -> google.protobuf.Timestamp
+	2,  // 53: certmint.v1.ListCertificatesRequest.view:type_name -> certmint.v1.CertificateView
+	16, // 54: certmint.v1.ListCertificatesResponse.certificates:type_name -> certmint.v1.Certificate
+	44, // 55: certmint.v1.RevokeCertificateRequest.reason:type_name -> certmint.v1.RevocationReason
+	42, // 56: certmint.v1.RevokeCertificateRequest.invalidity_time:type_name -> google.protobuf.Timestamp
+	16, // 57: certmint.v1.RevokeCertificateResponse.certificate:type_name -> certmint.v1.Certificate
+	16, // 58: certmint.v1.ReleaseCertificateHoldResponse.certificate:type_name -> certmint.v1.Certificate
+	13, // 59: certmint.v1.ApproveCertificateRequestResponse.certificate_request:type_name -> certmint.v1.CertificateRequest
+	13, // 60: certmint.v1.RejectCertificateRequestResponse.certificate_request:type_name -> certmint.v1.CertificateRequest
+	8,  // 61: certmint.v1.CertificateService.IssueCertificate:input_type -> certmint.v1.IssueCertificateRequest
+	11, // 62: certmint.v1.CertificateService.RenewCertificate:input_type -> certmint.v1.RenewCertificateRequest
+	14, // 63: certmint.v1.CertificateService.GetRequestStatus:input_type -> certmint.v1.GetRequestStatusRequest
+	21, // 64: certmint.v1.CertificateService.GetCertificate:input_type -> certmint.v1.GetCertificateRequest
+	25, // 65: certmint.v1.CertificateService.ListCertificates:input_type -> certmint.v1.ListCertificatesRequest
+	27, // 66: certmint.v1.CertificateService.RevokeCertificate:input_type -> certmint.v1.RevokeCertificateRequest
+	29, // 67: certmint.v1.CertificateService.ReleaseCertificateHold:input_type -> certmint.v1.ReleaseCertificateHoldRequest
+	31, // 68: certmint.v1.CertificateService.ApproveCertificateRequest:input_type -> certmint.v1.ApproveCertificateRequestRequest
+	33, // 69: certmint.v1.CertificateService.RejectCertificateRequest:input_type -> certmint.v1.RejectCertificateRequestRequest
+	23, // 70: certmint.v1.CertificateService.ListCertificateRequests:input_type -> certmint.v1.ListCertificateRequestsRequest
+	17, // 71: certmint.v1.CertificateService.WatchCertificates:input_type -> certmint.v1.WatchCertificatesRequest
+	19, // 72: certmint.v1.CertificateService.GetCurrentCertificate:input_type -> certmint.v1.GetCurrentCertificateRequest
+	10, // 73: certmint.v1.CertificateService.IssueCertificate:output_type -> certmint.v1.IssueCertificateResponse
+	12, // 74: certmint.v1.CertificateService.RenewCertificate:output_type -> certmint.v1.RenewCertificateResponse
+	15, // 75: certmint.v1.CertificateService.GetRequestStatus:output_type -> certmint.v1.GetRequestStatusResponse
+	22, // 76: certmint.v1.CertificateService.GetCertificate:output_type -> certmint.v1.GetCertificateResponse
+	26, // 77: certmint.v1.CertificateService.ListCertificates:output_type -> certmint.v1.ListCertificatesResponse
+	28, // 78: certmint.v1.CertificateService.RevokeCertificate:output_type -> certmint.v1.RevokeCertificateResponse
+	30, // 79: certmint.v1.CertificateService.ReleaseCertificateHold:output_type -> certmint.v1.ReleaseCertificateHoldResponse
+	32, // 80: certmint.v1.CertificateService.ApproveCertificateRequest:output_type -> certmint.v1.ApproveCertificateRequestResponse
+	34, // 81: certmint.v1.CertificateService.RejectCertificateRequest:output_type -> certmint.v1.RejectCertificateRequestResponse
+	24, // 82: certmint.v1.CertificateService.ListCertificateRequests:output_type -> certmint.v1.ListCertificateRequestsResponse
+	18, // 83: certmint.v1.CertificateService.WatchCertificates:output_type -> certmint.v1.WatchCertificatesResponse
+	20, // 84: certmint.v1.CertificateService.GetCurrentCertificate:output_type -> certmint.v1.GetCurrentCertificateResponse
+	73, // [73:85] is the sub-list for method output_type
+	61, // [61:73] is the sub-list for method input_type
+	61, // [61:61] is the sub-list for extension type_name
+	61, // [61:61] is the sub-list for extension extendee
+	0,  // [0:61] is the sub-list for field type_name
 }
 
 func init() { file_certmint_v1_certificate_service_proto_init() }

@@ -756,6 +756,7 @@ class Certificate(google.protobuf.message.Message):
     CREATE_TIME_FIELD_NUMBER: builtins.int
     OWNER_ACCESS_TOKEN_ID_FIELD_NUMBER: builtins.int
     AUTHENTICATION_EXPIRE_TIME_FIELD_NUMBER: builtins.int
+    INVALIDITY_TIME_FIELD_NUMBER: builtins.int
     RENEWAL_STATE_FIELD_NUMBER: builtins.int
     LAST_RENEWAL_ERROR_FIELD_NUMBER: builtins.int
     RENEWAL_FAILURES_FIELD_NUMBER: builtins.int
@@ -845,6 +846,13 @@ class Certificate(google.protobuf.message.Message):
         """
 
     @property
+    def invalidity_time(self) -> google.protobuf.timestamp_pb2.Timestamp:
+        """For a revoked certificate, when its key is known or suspected to have been compromised, or
+        it otherwise became invalid, as RevokeCertificate was told (invalidity_time): the CRL entry's
+        and OCSP response's invalidityDate (RFC 5280 5.3.2). Unset when none was given.
+        """
+
+    @property
     def last_renewal_error(self) -> google.rpc.status_pb2.Status:
         """Why the last automatic renewal attempt failed; unset unless renewal_state is FAILED."""
 
@@ -879,13 +887,14 @@ class Certificate(google.protobuf.message.Message):
         create_time: google.protobuf.timestamp_pb2.Timestamp | None = ...,
         owner_access_token_id: builtins.str = ...,
         authentication_expire_time: google.protobuf.timestamp_pb2.Timestamp | None = ...,
+        invalidity_time: google.protobuf.timestamp_pb2.Timestamp | None = ...,
         renewal_state: Global___CertificateRenewalState.ValueType = ...,
         last_renewal_error: google.rpc.status_pb2.Status | None = ...,
         renewal_failures: builtins.int = ...,
         next_renewal_attempt_time: google.protobuf.timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    def HasField(self, field_name: typing.Literal["authentication_expire_time", b"authentication_expire_time", "create_time", b"create_time", "last_renewal_error", b"last_renewal_error", "next_renewal_attempt_time", b"next_renewal_attempt_time", "not_after", b"not_after", "not_before", b"not_before", "revoke_time", b"revoke_time", "subject", b"subject", "subject_alternative_names", b"subject_alternative_names"]) -> builtins.bool: ...
-    def ClearField(self, field_name: typing.Literal["authentication_expire_time", b"authentication_expire_time", "certificate_authority_id", b"certificate_authority_id", "certificate_chain_pem", b"certificate_chain_pem", "certificate_pem", b"certificate_pem", "certificate_profile_id", b"certificate_profile_id", "certificate_request_id", b"certificate_request_id", "create_time", b"create_time", "extended_key_usages", b"extended_key_usages", "fingerprint_sha256", b"fingerprint_sha256", "id", b"id", "key_algorithm", b"key_algorithm", "key_usages", b"key_usages", "last_renewal_error", b"last_renewal_error", "next_renewal_attempt_time", b"next_renewal_attempt_time", "not_after", b"not_after", "not_before", b"not_before", "owner_access_token_id", b"owner_access_token_id", "renewal_failures", b"renewal_failures", "renewal_state", b"renewal_state", "renewed_by_certificate_id", b"renewed_by_certificate_id", "renewed_from_certificate_id", b"renewed_from_certificate_id", "revocation_reason", b"revocation_reason", "revoke_time", b"revoke_time", "serial_number", b"serial_number", "signature_algorithm", b"signature_algorithm", "status", b"status", "subject", b"subject", "subject_alternative_names", b"subject_alternative_names"]) -> None: ...
+    def HasField(self, field_name: typing.Literal["authentication_expire_time", b"authentication_expire_time", "create_time", b"create_time", "invalidity_time", b"invalidity_time", "last_renewal_error", b"last_renewal_error", "next_renewal_attempt_time", b"next_renewal_attempt_time", "not_after", b"not_after", "not_before", b"not_before", "revoke_time", b"revoke_time", "subject", b"subject", "subject_alternative_names", b"subject_alternative_names"]) -> builtins.bool: ...
+    def ClearField(self, field_name: typing.Literal["authentication_expire_time", b"authentication_expire_time", "certificate_authority_id", b"certificate_authority_id", "certificate_chain_pem", b"certificate_chain_pem", "certificate_pem", b"certificate_pem", "certificate_profile_id", b"certificate_profile_id", "certificate_request_id", b"certificate_request_id", "create_time", b"create_time", "extended_key_usages", b"extended_key_usages", "fingerprint_sha256", b"fingerprint_sha256", "id", b"id", "invalidity_time", b"invalidity_time", "key_algorithm", b"key_algorithm", "key_usages", b"key_usages", "last_renewal_error", b"last_renewal_error", "next_renewal_attempt_time", b"next_renewal_attempt_time", "not_after", b"not_after", "not_before", b"not_before", "owner_access_token_id", b"owner_access_token_id", "renewal_failures", b"renewal_failures", "renewal_state", b"renewal_state", "renewed_by_certificate_id", b"renewed_by_certificate_id", "renewed_from_certificate_id", b"renewed_from_certificate_id", "revocation_reason", b"revocation_reason", "revoke_time", b"revoke_time", "serial_number", b"serial_number", "signature_algorithm", b"signature_algorithm", "status", b"status", "subject", b"subject", "subject_alternative_names", b"subject_alternative_names"]) -> None: ...
 
 Global___Certificate: typing_extensions.TypeAlias = Certificate
 
@@ -1220,6 +1229,7 @@ class RevokeCertificateRequest(google.protobuf.message.Message):
 
     CERTIFICATE_FIELD_NUMBER: builtins.int
     REASON_FIELD_NUMBER: builtins.int
+    INVALIDITY_TIME_FIELD_NUMBER: builtins.int
     certificate: builtins.str
     """The certificate, by id or serial number (a CA's serial: INVALID_ARGUMENT, see
     RevokeCertificateAuthority).
@@ -1227,13 +1237,27 @@ class RevokeCertificateRequest(google.protobuf.message.Message):
     """
     reason: certmint.v1.common_pb2.RevocationReason.ValueType
     """The RFC 5280 reason; REMOVE_FROM_CRL and AA_COMPROMISE are not accepted."""
+    @property
+    def invalidity_time(self) -> google.protobuf.timestamp_pb2.Timestamp:
+        """Optional: when the key is known or suspected to have been compromised, or the certificate
+        otherwise became invalid (RFC 5280 5.3.2), which may be before the revocation; at or before
+        now, whole seconds (fractions are dropped). Published as the invalidityDate of the CRL entry
+        and of the OCSP response; for KEY_COMPROMISE, of the key's other certificates revoked with
+        it too. Not with CERTIFICATE_HOLD (a hold suspends, it does not invalidate). Given for a
+        certificate revoked already, it must be the one recorded (FAILED_PRECONDITION
+        INVALIDITY_TIME_RECORDED), unless this call changes its revocation (a hold made final, or
+        KEY_COMPROMISE).
+        """
+
     def __init__(
         self,
         *,
         certificate: builtins.str = ...,
         reason: certmint.v1.common_pb2.RevocationReason.ValueType = ...,
+        invalidity_time: google.protobuf.timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    def ClearField(self, field_name: typing.Literal["certificate", b"certificate", "reason", b"reason"]) -> None: ...
+    def HasField(self, field_name: typing.Literal["invalidity_time", b"invalidity_time"]) -> builtins.bool: ...
+    def ClearField(self, field_name: typing.Literal["certificate", b"certificate", "invalidity_time", b"invalidity_time", "reason", b"reason"]) -> None: ...
 
 Global___RevokeCertificateRequest: typing_extensions.TypeAlias = RevokeCertificateRequest
 

@@ -769,6 +769,14 @@ export interface Certificate {
   authenticationExpireTime?:
     | Date
     | undefined;
+  /**
+   * For a revoked certificate, when its key is known or suspected to have been compromised, or
+   * it otherwise became invalid, as RevokeCertificate was told (invalidity_time): the CRL entry's
+   * and OCSP response's invalidityDate (RFC 5280 5.3.2). Unset when none was given.
+   */
+  invalidityTime?:
+    | Date
+    | undefined;
   /** Where server-driven renewal (profile renewal.auto_renew) stands for this certificate. */
   renewalState: CertificateRenewalState;
   /** Why the last automatic renewal attempt failed; unset unless renewal_state is FAILED. */
@@ -958,6 +966,17 @@ export interface RevokeCertificateRequest {
   certificate: string;
   /** The RFC 5280 reason; REMOVE_FROM_CRL and AA_COMPROMISE are not accepted. */
   reason: RevocationReason;
+  /**
+   * Optional: when the key is known or suspected to have been compromised, or the certificate
+   * otherwise became invalid (RFC 5280 5.3.2), which may be before the revocation; at or before
+   * now, whole seconds (fractions are dropped). Published as the invalidityDate of the CRL entry
+   * and of the OCSP response; for KEY_COMPROMISE, of the key's other certificates revoked with
+   * it too. Not with CERTIFICATE_HOLD (a hold suspends, it does not invalidate). Given for a
+   * certificate revoked already, it must be the one recorded (FAILED_PRECONDITION
+   * INVALIDITY_TIME_RECORDED), unless this call changes its revocation (a hold made final, or
+   * KEY_COMPROMISE).
+   */
+  invalidityTime?: Date | undefined;
 }
 
 /** RevokeCertificateResponse returns the revoked certificate. */
@@ -2664,6 +2683,7 @@ function createBaseCertificate(): Certificate {
     createTime: undefined,
     ownerAccessTokenId: "",
     authenticationExpireTime: undefined,
+    invalidityTime: undefined,
     renewalState: 0,
     lastRenewalError: undefined,
     renewalFailures: 0,
@@ -2752,6 +2772,9 @@ export const Certificate: MessageFns<Certificate> = {
     }
     if (message.authenticationExpireTime !== undefined) {
       Timestamp.encode(toTimestamp(message.authenticationExpireTime), writer.uint32(194).fork()).join();
+    }
+    if (message.invalidityTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.invalidityTime), writer.uint32(202).fork()).join();
     }
     if (message.renewalState !== 0) {
       writer.uint32(240).int32(message.renewalState);
@@ -2993,6 +3016,14 @@ export const Certificate: MessageFns<Certificate> = {
             message.authenticationExpireTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
             continue;
           }
+          case 25: {
+            if (tag !== 202) {
+              break;
+            }
+
+            message.invalidityTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
           case 30: {
             if (tag !== 240) {
               break;
@@ -3147,6 +3178,11 @@ export const Certificate: MessageFns<Certificate> = {
         : isSet(object.authentication_expire_time)
         ? fromJsonTimestamp(object.authentication_expire_time)
         : undefined,
+      invalidityTime: isSet(object.invalidityTime)
+        ? fromJsonTimestamp(object.invalidityTime)
+        : isSet(object.invalidity_time)
+        ? fromJsonTimestamp(object.invalidity_time)
+        : undefined,
       renewalState: isSet(object.renewalState)
         ? certificateRenewalStateFromJSON(object.renewalState)
         : isSet(object.renewal_state)
@@ -3244,6 +3280,9 @@ export const Certificate: MessageFns<Certificate> = {
     if (message.authenticationExpireTime !== undefined) {
       obj.authenticationExpireTime = message.authenticationExpireTime.toISOString();
     }
+    if (message.invalidityTime !== undefined) {
+      obj.invalidityTime = message.invalidityTime.toISOString();
+    }
     if (message.renewalState !== 0) {
       obj.renewalState = certificateRenewalStateToJSON(message.renewalState);
     }
@@ -3293,6 +3332,7 @@ export const Certificate: MessageFns<Certificate> = {
     message.createTime = object.createTime ?? undefined;
     message.ownerAccessTokenId = object.ownerAccessTokenId ?? "";
     message.authenticationExpireTime = object.authenticationExpireTime ?? undefined;
+    message.invalidityTime = object.invalidityTime ?? undefined;
     message.renewalState = object.renewalState ?? 0;
     message.lastRenewalError = (object.lastRenewalError !== undefined && object.lastRenewalError !== null)
       ? Status.fromPartial(object.lastRenewalError)
@@ -4438,7 +4478,7 @@ export const ListCertificatesResponse: MessageFns<ListCertificatesResponse> = {
 };
 
 function createBaseRevokeCertificateRequest(): RevokeCertificateRequest {
-  return { certificate: "", reason: 0 };
+  return { certificate: "", reason: 0, invalidityTime: undefined };
 }
 
 export const RevokeCertificateRequest: MessageFns<RevokeCertificateRequest> = {
@@ -4448,6 +4488,9 @@ export const RevokeCertificateRequest: MessageFns<RevokeCertificateRequest> = {
     }
     if (message.reason !== 0) {
       writer.uint32(16).int32(message.reason);
+    }
+    if (message.invalidityTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.invalidityTime), writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -4481,6 +4524,14 @@ export const RevokeCertificateRequest: MessageFns<RevokeCertificateRequest> = {
             message.reason = reader.int32() as any;
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.invalidityTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4497,6 +4548,11 @@ export const RevokeCertificateRequest: MessageFns<RevokeCertificateRequest> = {
     return {
       certificate: isSet(object.certificate) ? globalThis.String(object.certificate) : "",
       reason: isSet(object.reason) ? revocationReasonFromJSON(object.reason) : 0,
+      invalidityTime: isSet(object.invalidityTime)
+        ? fromJsonTimestamp(object.invalidityTime)
+        : isSet(object.invalidity_time)
+        ? fromJsonTimestamp(object.invalidity_time)
+        : undefined,
     };
   },
 
@@ -4508,6 +4564,9 @@ export const RevokeCertificateRequest: MessageFns<RevokeCertificateRequest> = {
     if (message.reason !== 0) {
       obj.reason = revocationReasonToJSON(message.reason);
     }
+    if (message.invalidityTime !== undefined) {
+      obj.invalidityTime = message.invalidityTime.toISOString();
+    }
     return obj;
   },
 
@@ -4518,6 +4577,7 @@ export const RevokeCertificateRequest: MessageFns<RevokeCertificateRequest> = {
     const message = createBaseRevokeCertificateRequest();
     message.certificate = object.certificate ?? "";
     message.reason = object.reason ?? 0;
+    message.invalidityTime = object.invalidityTime ?? undefined;
     return message;
   },
 };

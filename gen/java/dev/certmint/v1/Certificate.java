@@ -1137,6 +1137,50 @@ private static final long serialVersionUID = 0L;
     return authenticationExpireTime_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : authenticationExpireTime_;
   }
 
+  public static final int INVALIDITY_TIME_FIELD_NUMBER = 25;
+  private com.google.protobuf.Timestamp invalidityTime_;
+  /**
+   * <pre>
+   * For a revoked certificate, when its key is known or suspected to have been compromised, or
+   * it otherwise became invalid, as RevokeCertificate was told (invalidity_time): the CRL entry's
+   * and OCSP response's invalidityDate (RFC 5280 5.3.2). Unset when none was given.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp invalidity_time = 25 [json_name = "invalidityTime"];</code>
+   * @return Whether the invalidityTime field is set.
+   */
+  @java.lang.Override
+  public boolean hasInvalidityTime() {
+    return invalidityTime_ != null;
+  }
+  /**
+   * <pre>
+   * For a revoked certificate, when its key is known or suspected to have been compromised, or
+   * it otherwise became invalid, as RevokeCertificate was told (invalidity_time): the CRL entry's
+   * and OCSP response's invalidityDate (RFC 5280 5.3.2). Unset when none was given.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp invalidity_time = 25 [json_name = "invalidityTime"];</code>
+   * @return The invalidityTime.
+   */
+  @java.lang.Override
+  public com.google.protobuf.Timestamp getInvalidityTime() {
+    return invalidityTime_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : invalidityTime_;
+  }
+  /**
+   * <pre>
+   * For a revoked certificate, when its key is known or suspected to have been compromised, or
+   * it otherwise became invalid, as RevokeCertificate was told (invalidity_time): the CRL entry's
+   * and OCSP response's invalidityDate (RFC 5280 5.3.2). Unset when none was given.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp invalidity_time = 25 [json_name = "invalidityTime"];</code>
+   */
+  @java.lang.Override
+  public com.google.protobuf.TimestampOrBuilder getInvalidityTimeOrBuilder() {
+    return invalidityTime_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : invalidityTime_;
+  }
+
   public static final int RENEWAL_STATE_FIELD_NUMBER = 30;
   private int renewalState_ = 0;
   /**
@@ -1349,6 +1393,9 @@ private static final long serialVersionUID = 0L;
     if (authenticationExpireTime_ != null) {
       output.writeMessage(24, getAuthenticationExpireTime());
     }
+    if (invalidityTime_ != null) {
+      output.writeMessage(25, getInvalidityTime());
+    }
     if (renewalState_ != dev.certmint.v1.CertificateRenewalState.CERTIFICATE_RENEWAL_STATE_UNSPECIFIED.getNumber()) {
       output.writeEnum(30, renewalState_);
     }
@@ -1476,6 +1523,10 @@ private static final long serialVersionUID = 0L;
       size += com.google.protobuf.CodedOutputStream
         .computeMessageSize(24, getAuthenticationExpireTime());
     }
+    if (invalidityTime_ != null) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(25, getInvalidityTime());
+    }
     if (renewalState_ != dev.certmint.v1.CertificateRenewalState.CERTIFICATE_RENEWAL_STATE_UNSPECIFIED.getNumber()) {
       size += com.google.protobuf.CodedOutputStream
         .computeEnumSize(30, renewalState_);
@@ -1570,6 +1621,11 @@ private static final long serialVersionUID = 0L;
       if (!getAuthenticationExpireTime()
           .equals(other.getAuthenticationExpireTime())) return false;
     }
+    if (hasInvalidityTime() != other.hasInvalidityTime()) return false;
+    if (hasInvalidityTime()) {
+      if (!getInvalidityTime()
+          .equals(other.getInvalidityTime())) return false;
+    }
     if (renewalState_ != other.renewalState_) return false;
     if (hasLastRenewalError() != other.hasLastRenewalError()) return false;
     if (hasLastRenewalError()) {
@@ -1661,6 +1717,10 @@ private static final long serialVersionUID = 0L;
     if (hasAuthenticationExpireTime()) {
       hash = (37 * hash) + AUTHENTICATION_EXPIRE_TIME_FIELD_NUMBER;
       hash = (53 * hash) + getAuthenticationExpireTime().hashCode();
+    }
+    if (hasInvalidityTime()) {
+      hash = (37 * hash) + INVALIDITY_TIME_FIELD_NUMBER;
+      hash = (53 * hash) + getInvalidityTime().hashCode();
     }
     hash = (37 * hash) + RENEWAL_STATE_FIELD_NUMBER;
     hash = (53 * hash) + renewalState_;
@@ -1862,6 +1922,11 @@ private static final long serialVersionUID = 0L;
         authenticationExpireTimeBuilder_.dispose();
         authenticationExpireTimeBuilder_ = null;
       }
+      invalidityTime_ = null;
+      if (invalidityTimeBuilder_ != null) {
+        invalidityTimeBuilder_.dispose();
+        invalidityTimeBuilder_ = null;
+      }
       renewalState_ = 0;
       lastRenewalError_ = null;
       if (lastRenewalErrorBuilder_ != null) {
@@ -2004,17 +2069,22 @@ private static final long serialVersionUID = 0L;
             : authenticationExpireTimeBuilder_.build();
       }
       if (((from_bitField0_ & 0x01000000) != 0)) {
-        result.renewalState_ = renewalState_;
+        result.invalidityTime_ = invalidityTimeBuilder_ == null
+            ? invalidityTime_
+            : invalidityTimeBuilder_.build();
       }
       if (((from_bitField0_ & 0x02000000) != 0)) {
+        result.renewalState_ = renewalState_;
+      }
+      if (((from_bitField0_ & 0x04000000) != 0)) {
         result.lastRenewalError_ = lastRenewalErrorBuilder_ == null
             ? lastRenewalError_
             : lastRenewalErrorBuilder_.build();
       }
-      if (((from_bitField0_ & 0x04000000) != 0)) {
+      if (((from_bitField0_ & 0x08000000) != 0)) {
         result.renewalFailures_ = renewalFailures_;
       }
-      if (((from_bitField0_ & 0x08000000) != 0)) {
+      if (((from_bitField0_ & 0x10000000) != 0)) {
         result.nextRenewalAttemptTime_ = nextRenewalAttemptTimeBuilder_ == null
             ? nextRenewalAttemptTime_
             : nextRenewalAttemptTimeBuilder_.build();
@@ -2177,6 +2247,9 @@ private static final long serialVersionUID = 0L;
       }
       if (other.hasAuthenticationExpireTime()) {
         mergeAuthenticationExpireTime(other.getAuthenticationExpireTime());
+      }
+      if (other.hasInvalidityTime()) {
+        mergeInvalidityTime(other.getInvalidityTime());
       }
       if (other.renewalState_ != 0) {
         setRenewalStateValue(other.getRenewalStateValue());
@@ -2375,28 +2448,35 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00800000;
               break;
             } // case 194
+            case 202: {
+              input.readMessage(
+                  getInvalidityTimeFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              bitField0_ |= 0x01000000;
+              break;
+            } // case 202
             case 240: {
               renewalState_ = input.readEnum();
-              bitField0_ |= 0x01000000;
+              bitField0_ |= 0x02000000;
               break;
             } // case 240
             case 250: {
               input.readMessage(
                   getLastRenewalErrorFieldBuilder().getBuilder(),
                   extensionRegistry);
-              bitField0_ |= 0x02000000;
+              bitField0_ |= 0x04000000;
               break;
             } // case 250
             case 256: {
               renewalFailures_ = input.readInt32();
-              bitField0_ |= 0x04000000;
+              bitField0_ |= 0x08000000;
               break;
             } // case 256
             case 266: {
               input.readMessage(
                   getNextRenewalAttemptTimeFieldBuilder().getBuilder(),
                   extensionRegistry);
-              bitField0_ |= 0x08000000;
+              bitField0_ |= 0x10000000;
               break;
             } // case 266
             default: {
@@ -5298,6 +5378,179 @@ private static final long serialVersionUID = 0L;
       return authenticationExpireTimeBuilder_;
     }
 
+    private com.google.protobuf.Timestamp invalidityTime_;
+    private com.google.protobuf.SingleFieldBuilderV3<
+        com.google.protobuf.Timestamp, com.google.protobuf.Timestamp.Builder, com.google.protobuf.TimestampOrBuilder> invalidityTimeBuilder_;
+    /**
+     * <pre>
+     * For a revoked certificate, when its key is known or suspected to have been compromised, or
+     * it otherwise became invalid, as RevokeCertificate was told (invalidity_time): the CRL entry's
+     * and OCSP response's invalidityDate (RFC 5280 5.3.2). Unset when none was given.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp invalidity_time = 25 [json_name = "invalidityTime"];</code>
+     * @return Whether the invalidityTime field is set.
+     */
+    public boolean hasInvalidityTime() {
+      return ((bitField0_ & 0x01000000) != 0);
+    }
+    /**
+     * <pre>
+     * For a revoked certificate, when its key is known or suspected to have been compromised, or
+     * it otherwise became invalid, as RevokeCertificate was told (invalidity_time): the CRL entry's
+     * and OCSP response's invalidityDate (RFC 5280 5.3.2). Unset when none was given.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp invalidity_time = 25 [json_name = "invalidityTime"];</code>
+     * @return The invalidityTime.
+     */
+    public com.google.protobuf.Timestamp getInvalidityTime() {
+      if (invalidityTimeBuilder_ == null) {
+        return invalidityTime_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : invalidityTime_;
+      } else {
+        return invalidityTimeBuilder_.getMessage();
+      }
+    }
+    /**
+     * <pre>
+     * For a revoked certificate, when its key is known or suspected to have been compromised, or
+     * it otherwise became invalid, as RevokeCertificate was told (invalidity_time): the CRL entry's
+     * and OCSP response's invalidityDate (RFC 5280 5.3.2). Unset when none was given.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp invalidity_time = 25 [json_name = "invalidityTime"];</code>
+     */
+    public Builder setInvalidityTime(com.google.protobuf.Timestamp value) {
+      if (invalidityTimeBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        invalidityTime_ = value;
+      } else {
+        invalidityTimeBuilder_.setMessage(value);
+      }
+      bitField0_ |= 0x01000000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * For a revoked certificate, when its key is known or suspected to have been compromised, or
+     * it otherwise became invalid, as RevokeCertificate was told (invalidity_time): the CRL entry's
+     * and OCSP response's invalidityDate (RFC 5280 5.3.2). Unset when none was given.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp invalidity_time = 25 [json_name = "invalidityTime"];</code>
+     */
+    public Builder setInvalidityTime(
+        com.google.protobuf.Timestamp.Builder builderForValue) {
+      if (invalidityTimeBuilder_ == null) {
+        invalidityTime_ = builderForValue.build();
+      } else {
+        invalidityTimeBuilder_.setMessage(builderForValue.build());
+      }
+      bitField0_ |= 0x01000000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * For a revoked certificate, when its key is known or suspected to have been compromised, or
+     * it otherwise became invalid, as RevokeCertificate was told (invalidity_time): the CRL entry's
+     * and OCSP response's invalidityDate (RFC 5280 5.3.2). Unset when none was given.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp invalidity_time = 25 [json_name = "invalidityTime"];</code>
+     */
+    public Builder mergeInvalidityTime(com.google.protobuf.Timestamp value) {
+      if (invalidityTimeBuilder_ == null) {
+        if (((bitField0_ & 0x01000000) != 0) &&
+          invalidityTime_ != null &&
+          invalidityTime_ != com.google.protobuf.Timestamp.getDefaultInstance()) {
+          getInvalidityTimeBuilder().mergeFrom(value);
+        } else {
+          invalidityTime_ = value;
+        }
+      } else {
+        invalidityTimeBuilder_.mergeFrom(value);
+      }
+      bitField0_ |= 0x01000000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * For a revoked certificate, when its key is known or suspected to have been compromised, or
+     * it otherwise became invalid, as RevokeCertificate was told (invalidity_time): the CRL entry's
+     * and OCSP response's invalidityDate (RFC 5280 5.3.2). Unset when none was given.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp invalidity_time = 25 [json_name = "invalidityTime"];</code>
+     */
+    public Builder clearInvalidityTime() {
+      bitField0_ = (bitField0_ & ~0x01000000);
+      invalidityTime_ = null;
+      if (invalidityTimeBuilder_ != null) {
+        invalidityTimeBuilder_.dispose();
+        invalidityTimeBuilder_ = null;
+      }
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * For a revoked certificate, when its key is known or suspected to have been compromised, or
+     * it otherwise became invalid, as RevokeCertificate was told (invalidity_time): the CRL entry's
+     * and OCSP response's invalidityDate (RFC 5280 5.3.2). Unset when none was given.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp invalidity_time = 25 [json_name = "invalidityTime"];</code>
+     */
+    public com.google.protobuf.Timestamp.Builder getInvalidityTimeBuilder() {
+      bitField0_ |= 0x01000000;
+      onChanged();
+      return getInvalidityTimeFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * For a revoked certificate, when its key is known or suspected to have been compromised, or
+     * it otherwise became invalid, as RevokeCertificate was told (invalidity_time): the CRL entry's
+     * and OCSP response's invalidityDate (RFC 5280 5.3.2). Unset when none was given.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp invalidity_time = 25 [json_name = "invalidityTime"];</code>
+     */
+    public com.google.protobuf.TimestampOrBuilder getInvalidityTimeOrBuilder() {
+      if (invalidityTimeBuilder_ != null) {
+        return invalidityTimeBuilder_.getMessageOrBuilder();
+      } else {
+        return invalidityTime_ == null ?
+            com.google.protobuf.Timestamp.getDefaultInstance() : invalidityTime_;
+      }
+    }
+    /**
+     * <pre>
+     * For a revoked certificate, when its key is known or suspected to have been compromised, or
+     * it otherwise became invalid, as RevokeCertificate was told (invalidity_time): the CRL entry's
+     * and OCSP response's invalidityDate (RFC 5280 5.3.2). Unset when none was given.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp invalidity_time = 25 [json_name = "invalidityTime"];</code>
+     */
+    private com.google.protobuf.SingleFieldBuilderV3<
+        com.google.protobuf.Timestamp, com.google.protobuf.Timestamp.Builder, com.google.protobuf.TimestampOrBuilder> 
+        getInvalidityTimeFieldBuilder() {
+      if (invalidityTimeBuilder_ == null) {
+        invalidityTimeBuilder_ = new com.google.protobuf.SingleFieldBuilderV3<
+            com.google.protobuf.Timestamp, com.google.protobuf.Timestamp.Builder, com.google.protobuf.TimestampOrBuilder>(
+                getInvalidityTime(),
+                getParentForChildren(),
+                isClean());
+        invalidityTime_ = null;
+      }
+      return invalidityTimeBuilder_;
+    }
+
     private int renewalState_ = 0;
     /**
      * <pre>
@@ -5321,7 +5574,7 @@ private static final long serialVersionUID = 0L;
      */
     public Builder setRenewalStateValue(int value) {
       renewalState_ = value;
-      bitField0_ |= 0x01000000;
+      bitField0_ |= 0x02000000;
       onChanged();
       return this;
     }
@@ -5351,7 +5604,7 @@ private static final long serialVersionUID = 0L;
       if (value == null) {
         throw new NullPointerException();
       }
-      bitField0_ |= 0x01000000;
+      bitField0_ |= 0x02000000;
       renewalState_ = value.getNumber();
       onChanged();
       return this;
@@ -5365,7 +5618,7 @@ private static final long serialVersionUID = 0L;
      * @return This builder for chaining.
      */
     public Builder clearRenewalState() {
-      bitField0_ = (bitField0_ & ~0x01000000);
+      bitField0_ = (bitField0_ & ~0x02000000);
       renewalState_ = 0;
       onChanged();
       return this;
@@ -5383,7 +5636,7 @@ private static final long serialVersionUID = 0L;
      * @return Whether the lastRenewalError field is set.
      */
     public boolean hasLastRenewalError() {
-      return ((bitField0_ & 0x02000000) != 0);
+      return ((bitField0_ & 0x04000000) != 0);
     }
     /**
      * <pre>
@@ -5416,7 +5669,7 @@ private static final long serialVersionUID = 0L;
       } else {
         lastRenewalErrorBuilder_.setMessage(value);
       }
-      bitField0_ |= 0x02000000;
+      bitField0_ |= 0x04000000;
       onChanged();
       return this;
     }
@@ -5434,7 +5687,7 @@ private static final long serialVersionUID = 0L;
       } else {
         lastRenewalErrorBuilder_.setMessage(builderForValue.build());
       }
-      bitField0_ |= 0x02000000;
+      bitField0_ |= 0x04000000;
       onChanged();
       return this;
     }
@@ -5447,7 +5700,7 @@ private static final long serialVersionUID = 0L;
      */
     public Builder mergeLastRenewalError(com.google.rpc.Status value) {
       if (lastRenewalErrorBuilder_ == null) {
-        if (((bitField0_ & 0x02000000) != 0) &&
+        if (((bitField0_ & 0x04000000) != 0) &&
           lastRenewalError_ != null &&
           lastRenewalError_ != com.google.rpc.Status.getDefaultInstance()) {
           getLastRenewalErrorBuilder().mergeFrom(value);
@@ -5457,7 +5710,7 @@ private static final long serialVersionUID = 0L;
       } else {
         lastRenewalErrorBuilder_.mergeFrom(value);
       }
-      bitField0_ |= 0x02000000;
+      bitField0_ |= 0x04000000;
       onChanged();
       return this;
     }
@@ -5469,7 +5722,7 @@ private static final long serialVersionUID = 0L;
      * <code>.google.rpc.Status last_renewal_error = 31 [json_name = "lastRenewalError"];</code>
      */
     public Builder clearLastRenewalError() {
-      bitField0_ = (bitField0_ & ~0x02000000);
+      bitField0_ = (bitField0_ & ~0x04000000);
       lastRenewalError_ = null;
       if (lastRenewalErrorBuilder_ != null) {
         lastRenewalErrorBuilder_.dispose();
@@ -5486,7 +5739,7 @@ private static final long serialVersionUID = 0L;
      * <code>.google.rpc.Status last_renewal_error = 31 [json_name = "lastRenewalError"];</code>
      */
     public com.google.rpc.Status.Builder getLastRenewalErrorBuilder() {
-      bitField0_ |= 0x02000000;
+      bitField0_ |= 0x04000000;
       onChanged();
       return getLastRenewalErrorFieldBuilder().getBuilder();
     }
@@ -5551,7 +5804,7 @@ private static final long serialVersionUID = 0L;
     public Builder setRenewalFailures(int value) {
       
       renewalFailures_ = value;
-      bitField0_ |= 0x04000000;
+      bitField0_ |= 0x08000000;
       onChanged();
       return this;
     }
@@ -5564,7 +5817,7 @@ private static final long serialVersionUID = 0L;
      * @return This builder for chaining.
      */
     public Builder clearRenewalFailures() {
-      bitField0_ = (bitField0_ & ~0x04000000);
+      bitField0_ = (bitField0_ & ~0x08000000);
       renewalFailures_ = 0;
       onChanged();
       return this;
@@ -5582,7 +5835,7 @@ private static final long serialVersionUID = 0L;
      * @return Whether the nextRenewalAttemptTime field is set.
      */
     public boolean hasNextRenewalAttemptTime() {
-      return ((bitField0_ & 0x08000000) != 0);
+      return ((bitField0_ & 0x10000000) != 0);
     }
     /**
      * <pre>
@@ -5615,7 +5868,7 @@ private static final long serialVersionUID = 0L;
       } else {
         nextRenewalAttemptTimeBuilder_.setMessage(value);
       }
-      bitField0_ |= 0x08000000;
+      bitField0_ |= 0x10000000;
       onChanged();
       return this;
     }
@@ -5633,7 +5886,7 @@ private static final long serialVersionUID = 0L;
       } else {
         nextRenewalAttemptTimeBuilder_.setMessage(builderForValue.build());
       }
-      bitField0_ |= 0x08000000;
+      bitField0_ |= 0x10000000;
       onChanged();
       return this;
     }
@@ -5646,7 +5899,7 @@ private static final long serialVersionUID = 0L;
      */
     public Builder mergeNextRenewalAttemptTime(com.google.protobuf.Timestamp value) {
       if (nextRenewalAttemptTimeBuilder_ == null) {
-        if (((bitField0_ & 0x08000000) != 0) &&
+        if (((bitField0_ & 0x10000000) != 0) &&
           nextRenewalAttemptTime_ != null &&
           nextRenewalAttemptTime_ != com.google.protobuf.Timestamp.getDefaultInstance()) {
           getNextRenewalAttemptTimeBuilder().mergeFrom(value);
@@ -5656,7 +5909,7 @@ private static final long serialVersionUID = 0L;
       } else {
         nextRenewalAttemptTimeBuilder_.mergeFrom(value);
       }
-      bitField0_ |= 0x08000000;
+      bitField0_ |= 0x10000000;
       onChanged();
       return this;
     }
@@ -5668,7 +5921,7 @@ private static final long serialVersionUID = 0L;
      * <code>.google.protobuf.Timestamp next_renewal_attempt_time = 33 [json_name = "nextRenewalAttemptTime"];</code>
      */
     public Builder clearNextRenewalAttemptTime() {
-      bitField0_ = (bitField0_ & ~0x08000000);
+      bitField0_ = (bitField0_ & ~0x10000000);
       nextRenewalAttemptTime_ = null;
       if (nextRenewalAttemptTimeBuilder_ != null) {
         nextRenewalAttemptTimeBuilder_.dispose();
@@ -5685,7 +5938,7 @@ private static final long serialVersionUID = 0L;
      * <code>.google.protobuf.Timestamp next_renewal_attempt_time = 33 [json_name = "nextRenewalAttemptTime"];</code>
      */
     public com.google.protobuf.Timestamp.Builder getNextRenewalAttemptTimeBuilder() {
-      bitField0_ |= 0x08000000;
+      bitField0_ |= 0x10000000;
       onChanged();
       return getNextRenewalAttemptTimeFieldBuilder().getBuilder();
     }

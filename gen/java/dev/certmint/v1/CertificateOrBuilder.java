@@ -637,6 +637,39 @@ public interface CertificateOrBuilder extends
 
   /**
    * <pre>
+   * For a revoked certificate, when its key is known or suspected to have been compromised, or
+   * it otherwise became invalid, as RevokeCertificate was told (invalidity_time): the CRL entry's
+   * and OCSP response's invalidityDate (RFC 5280 5.3.2). Unset when none was given.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp invalidity_time = 25 [json_name = "invalidityTime"];</code>
+   * @return Whether the invalidityTime field is set.
+   */
+  boolean hasInvalidityTime();
+  /**
+   * <pre>
+   * For a revoked certificate, when its key is known or suspected to have been compromised, or
+   * it otherwise became invalid, as RevokeCertificate was told (invalidity_time): the CRL entry's
+   * and OCSP response's invalidityDate (RFC 5280 5.3.2). Unset when none was given.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp invalidity_time = 25 [json_name = "invalidityTime"];</code>
+   * @return The invalidityTime.
+   */
+  com.google.protobuf.Timestamp getInvalidityTime();
+  /**
+   * <pre>
+   * For a revoked certificate, when its key is known or suspected to have been compromised, or
+   * it otherwise became invalid, as RevokeCertificate was told (invalidity_time): the CRL entry's
+   * and OCSP response's invalidityDate (RFC 5280 5.3.2). Unset when none was given.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp invalidity_time = 25 [json_name = "invalidityTime"];</code>
+   */
+  com.google.protobuf.TimestampOrBuilder getInvalidityTimeOrBuilder();
+
+  /**
+   * <pre>
    * Where server-driven renewal (profile renewal.auto_renew) stands for this certificate.
    * </pre>
    *

@@ -248,7 +248,7 @@ public final class CertificateServiceProto {
       "\022certificateRequest\022@\n\013certificate\030\002 \001(\013" +
       "2\036.certmint.v1.IssuedCertificateR\013certif" +
       "icate\022&\n\017private_key_pem\030\003 \001(\tR\rprivateK" +
-      "eyPem\"\245\r\n\013Certificate\022\016\n\002id\030\001 \001(\tR\002id\022#\n" +
+      "eyPem\"\352\r\n\013Certificate\022\016\n\002id\030\001 \001(\tR\002id\022#\n" +
       "\rserial_number\030\002 \001(\tR\014serialNumber\0226\n\006st" +
       "atus\030\003 \001(\0162\036.certmint.v1.CertificateStat" +
       "usR\006status\0228\n\030certificate_authority_id\030\004" +
@@ -283,150 +283,153 @@ public final class CertificateServiceProto {
       "stampR\ncreateTime\0221\n\025owner_access_token_" +
       "id\030\027 \001(\tR\022ownerAccessTokenId\022X\n\032authenti" +
       "cation_expire_time\030\030 \001(\0132\032.google.protob" +
-      "uf.TimestampR\030authenticationExpireTime\022I" +
-      "\n\rrenewal_state\030\036 \001(\0162$.certmint.v1.Cert" +
-      "ificateRenewalStateR\014renewalState\022@\n\022las" +
-      "t_renewal_error\030\037 \001(\0132\022.google.rpc.Statu" +
-      "sR\020lastRenewalError\022)\n\020renewal_failures\030" +
-      "  \001(\005R\017renewalFailures\022U\n\031next_renewal_a" +
-      "ttempt_time\030! \001(\0132\032.google.protobuf.Time" +
-      "stampR\026nextRenewalAttemptTime\"\242\001\n\030WatchC" +
-      "ertificatesRequest\022\'\n\016certificate_id\030\001 \001" +
-      "(\tH\000R\rcertificateId\0221\n\023certificate_profi" +
-      "le\030\002 \001(\tH\000R\022certificateProfile\022!\n\014after_" +
-      "cursor\030\003 \001(\tR\013afterCursorB\007\n\005scope\"\266\003\n\031W" +
-      "atchCertificatesResponse\022\026\n\006cursor\030\001 \001(\t" +
-      "R\006cursor\0225\n\004type\030\002 \001(\0162!.certmint.v1.Cer" +
-      "tificateEventTypeR\004type\0229\n\nevent_time\030\003 " +
-      "\001(\0132\032.google.protobuf.TimestampR\teventTi" +
-      "me\022:\n\013certificate\030\004 \001(\0132\030.certmint.v1.Ce" +
-      "rtificateR\013certificate\0226\n\027previous_certi" +
-      "ficate_id\030\005 \001(\tR\025previousCertificateId\022&" +
-      "\n\017private_key_pem\030\006 \001(\tR\rprivateKeyPem\022(" +
-      "\n\005error\030\007 \001(\0132\022.google.rpc.StatusR\005error" +
-      "\022I\n!issuing_certificate_authority_pem\030\010 " +
-      "\001(\tR\036issuingCertificateAuthorityPem\"@\n\034G" +
-      "etCurrentCertificateRequest\022 \n\013certifica" +
-      "te\030\001 \001(\tR\013certificate\"[\n\035GetCurrentCerti" +
-      "ficateResponse\022:\n\013certificate\030\001 \001(\0132\030.ce" +
-      "rtmint.v1.CertificateR\013certificate\"9\n\025Ge" +
-      "tCertificateRequest\022 \n\013certificate\030\001 \001(\t" +
-      "R\013certificate\"T\n\026GetCertificateResponse\022" +
-      ":\n\013certificate\030\001 \001(\0132\030.certmint.v1.Certi" +
-      "ficateR\013certificate\"\314\001\n\036ListCertificateR" +
-      "equestsRequest\022\033\n\tpage_size\030\001 \001(\005R\010pageS" +
-      "ize\022\035\n\npage_token\030\002 \001(\tR\tpageToken\022=\n\006st" +
-      "atus\030\003 \001(\0162%.certmint.v1.CertificateRequ" +
-      "estStatusR\006status\022/\n\023certificate_profile" +
-      "\030\004 \001(\tR\022certificateProfile\"\235\001\n\037ListCerti" +
-      "ficateRequestsResponse\022R\n\024certificate_re" +
-      "quests\030\001 \003(\0132\037.certmint.v1.CertificateRe" +
-      "questR\023certificateRequests\022&\n\017next_page_" +
-      "token\030\002 \001(\tR\rnextPageToken\"\215\003\n\027ListCerti" +
-      "ficatesRequest\022\033\n\tpage_size\030\001 \001(\005R\010pageS" +
-      "ize\022\035\n\npage_token\030\002 \001(\tR\tpageToken\022/\n\023ce" +
-      "rtificate_profile\030\003 \001(\tR\022certificateProf" +
-      "ile\0223\n\025certificate_authority\030\004 \001(\tR\024cert" +
-      "ificateAuthority\0226\n\006status\030\005 \001(\0162\036.certm" +
-      "int.v1.CertificateStatusR\006status\022A\n\016expi" +
-      "res_before\030\006 \001(\0132\032.google.protobuf.Times" +
-      "tampR\rexpiresBefore\022#\n\rname_contains\030\007 \001" +
-      "(\tR\014nameContains\0220\n\004view\030\010 \001(\0162\034.certmin" +
-      "t.v1.CertificateViewR\004view\"\200\001\n\030ListCerti" +
-      "ficatesResponse\022<\n\014certificates\030\001 \003(\0132\030." +
-      "certmint.v1.CertificateR\014certificates\022&\n" +
-      "\017next_page_token\030\002 \001(\tR\rnextPageToken\"s\n" +
-      "\030RevokeCertificateRequest\022 \n\013certificate" +
-      "\030\001 \001(\tR\013certificate\0225\n\006reason\030\002 \001(\0162\035.ce" +
-      "rtmint.v1.RevocationReasonR\006reason\"W\n\031Re" +
-      "vokeCertificateResponse\022:\n\013certificate\030\001" +
-      " \001(\0132\030.certmint.v1.CertificateR\013certific" +
-      "ate\"A\n\035ReleaseCertificateHoldRequest\022 \n\013" +
-      "certificate\030\001 \001(\tR\013certificate\"\\\n\036Releas" +
-      "eCertificateHoldResponse\022:\n\013certificate\030" +
-      "\001 \001(\0132\030.certmint.v1.CertificateR\013certifi" +
-      "cate\"r\n ApproveCertificateRequestRequest" +
-      "\0224\n\026certificate_request_id\030\001 \001(\tR\024certif" +
-      "icateRequestId\022\030\n\007comment\030\002 \001(\tR\007comment" +
-      "\"u\n!ApproveCertificateRequestResponse\022P\n" +
-      "\023certificate_request\030\001 \001(\0132\037.certmint.v1" +
-      ".CertificateRequestR\022certificateRequest\"" +
-      "o\n\037RejectCertificateRequestRequest\0224\n\026ce" +
-      "rtificate_request_id\030\001 \001(\tR\024certificateR" +
-      "equestId\022\026\n\006reason\030\002 \001(\tR\006reason\"t\n Reje" +
-      "ctCertificateRequestResponse\022P\n\023certific" +
-      "ate_request\030\001 \001(\0132\037.certmint.v1.Certific" +
-      "ateRequestR\022certificateRequest*\226\002\n\030Certi" +
-      "ficateRequestStatus\022*\n&CERTIFICATE_REQUE" +
-      "ST_STATUS_UNSPECIFIED\020\000\022/\n+CERTIFICATE_R" +
-      "EQUEST_STATUS_PENDING_APPROVAL\020\001\022&\n\"CERT" +
-      "IFICATE_REQUEST_STATUS_PENDING\020\002\022%\n!CERT" +
-      "IFICATE_REQUEST_STATUS_ISSUED\020\003\022%\n!CERTI" +
-      "FICATE_REQUEST_STATUS_FAILED\020\004\022\'\n#CERTIF" +
-      "ICATE_REQUEST_STATUS_REJECTED\020\005*\275\001\n\021Cert" +
-      "ificateStatus\022\"\n\036CERTIFICATE_STATUS_UNSP" +
-      "ECIFIED\020\000\022\035\n\031CERTIFICATE_STATUS_ACTIVE\020\001" +
-      "\022\036\n\032CERTIFICATE_STATUS_REVOKED\020\002\022\036\n\032CERT" +
-      "IFICATE_STATUS_EXPIRED\020\003\022%\n!CERTIFICATE_" +
-      "STATUS_ISSUER_REVOKED\020\004*j\n\017CertificateVi" +
-      "ew\022 \n\034CERTIFICATE_VIEW_UNSPECIFIED\020\000\022\032\n\026" +
-      "CERTIFICATE_VIEW_BASIC\020\001\022\031\n\025CERTIFICATE_" +
-      "VIEW_FULL\020\002*\214\001\n\020RenewalKeySource\022\"\n\036RENE" +
-      "WAL_KEY_SOURCE_UNSPECIFIED\020\000\022\032\n\026RENEWAL_" +
-      "KEY_SOURCE_NEW\020\001\022\034\n\030RENEWAL_KEY_SOURCE_R" +
-      "EUSE\020\002\022\032\n\026RENEWAL_KEY_SOURCE_CSR\020\003*\216\002\n\027C" +
-      "ertificateRenewalState\022)\n%CERTIFICATE_RE" +
-      "NEWAL_STATE_UNSPECIFIED\020\000\022\"\n\036CERTIFICATE" +
-      "_RENEWAL_STATE_IDLE\020\001\022&\n\"CERTIFICATE_REN" +
-      "EWAL_STATE_RENEWING\020\002\022%\n!CERTIFICATE_REN" +
-      "EWAL_STATE_RENEWED\020\003\022$\n CERTIFICATE_RENE" +
-      "WAL_STATE_FAILED\020\004\022/\n+CERTIFICATE_RENEWA" +
-      "L_STATE_AWAITING_APPROVAL\020\005*\355\002\n\024Certific" +
-      "ateEventType\022&\n\"CERTIFICATE_EVENT_TYPE_U" +
-      "NSPECIFIED\020\000\022!\n\035CERTIFICATE_EVENT_TYPE_I" +
-      "SSUED\020\001\022\"\n\036CERTIFICATE_EVENT_TYPE_RENEWE" +
-      "D\020\002\022\"\n\036CERTIFICATE_EVENT_TYPE_REVOKED\020\003\022" +
-      ")\n%CERTIFICATE_EVENT_TYPE_RENEWAL_FAILED" +
-      "\020\004\022#\n\037CERTIFICATE_EVENT_TYPE_EXPIRING\020\005\022" +
-      "$\n CERTIFICATE_EVENT_TYPE_KEEPALIVE\020\006\022\"\n" +
-      "\036CERTIFICATE_EVENT_TYPE_CURRENT\020\007\022(\n$CER" +
-      "TIFICATE_EVENT_TYPE_HOLD_RELEASED\020\0102\213\n\n\022" +
-      "CertificateService\022_\n\020IssueCertificate\022$" +
-      ".certmint.v1.IssueCertificateRequest\032%.c" +
-      "ertmint.v1.IssueCertificateResponse\022_\n\020R" +
-      "enewCertificate\022$.certmint.v1.RenewCerti" +
-      "ficateRequest\032%.certmint.v1.RenewCertifi" +
-      "cateResponse\022_\n\020GetRequestStatus\022$.certm" +
-      "int.v1.GetRequestStatusRequest\032%.certmin" +
-      "t.v1.GetRequestStatusResponse\022Y\n\016GetCert" +
-      "ificate\022\".certmint.v1.GetCertificateRequ" +
-      "est\032#.certmint.v1.GetCertificateResponse" +
-      "\022_\n\020ListCertificates\022$.certmint.v1.ListC" +
-      "ertificatesRequest\032%.certmint.v1.ListCer" +
-      "tificatesResponse\022b\n\021RevokeCertificate\022%" +
-      ".certmint.v1.RevokeCertificateRequest\032&." +
-      "certmint.v1.RevokeCertificateResponse\022q\n" +
-      "\026ReleaseCertificateHold\022*.certmint.v1.Re" +
-      "leaseCertificateHoldRequest\032+.certmint.v" +
-      "1.ReleaseCertificateHoldResponse\022z\n\031Appr" +
-      "oveCertificateRequest\022-.certmint.v1.Appr" +
-      "oveCertificateRequestRequest\032..certmint." +
-      "v1.ApproveCertificateRequestResponse\022w\n\030" +
-      "RejectCertificateRequest\022,.certmint.v1.R" +
-      "ejectCertificateRequestRequest\032-.certmin" +
-      "t.v1.RejectCertificateRequestResponse\022t\n" +
-      "\027ListCertificateRequests\022+.certmint.v1.L" +
-      "istCertificateRequestsRequest\032,.certmint" +
-      ".v1.ListCertificateRequestsResponse\022d\n\021W" +
-      "atchCertificates\022%.certmint.v1.WatchCert" +
-      "ificatesRequest\032&.certmint.v1.WatchCerti" +
-      "ficatesResponse0\001\022n\n\025GetCurrentCertifica" +
-      "te\022).certmint.v1.GetCurrentCertificateRe" +
-      "quest\032*.certmint.v1.GetCurrentCertificat" +
-      "eResponseBh\n\017dev.certmint.v1B\027Certificat" +
-      "eServiceProtoP\001Z:github.com/certmint/cer" +
-      "tmint/gen/go/certmint/v1;certmintv1b\006pro" +
-      "to3"
+      "uf.TimestampR\030authenticationExpireTime\022C" +
+      "\n\017invalidity_time\030\031 \001(\0132\032.google.protobu" +
+      "f.TimestampR\016invalidityTime\022I\n\rrenewal_s" +
+      "tate\030\036 \001(\0162$.certmint.v1.CertificateRene" +
+      "walStateR\014renewalState\022@\n\022last_renewal_e" +
+      "rror\030\037 \001(\0132\022.google.rpc.StatusR\020lastRene" +
+      "walError\022)\n\020renewal_failures\030  \001(\005R\017rene" +
+      "walFailures\022U\n\031next_renewal_attempt_time" +
+      "\030! \001(\0132\032.google.protobuf.TimestampR\026next" +
+      "RenewalAttemptTime\"\242\001\n\030WatchCertificates" +
+      "Request\022\'\n\016certificate_id\030\001 \001(\tH\000R\rcerti" +
+      "ficateId\0221\n\023certificate_profile\030\002 \001(\tH\000R" +
+      "\022certificateProfile\022!\n\014after_cursor\030\003 \001(" +
+      "\tR\013afterCursorB\007\n\005scope\"\266\003\n\031WatchCertifi" +
+      "catesResponse\022\026\n\006cursor\030\001 \001(\tR\006cursor\0225\n" +
+      "\004type\030\002 \001(\0162!.certmint.v1.CertificateEve" +
+      "ntTypeR\004type\0229\n\nevent_time\030\003 \001(\0132\032.googl" +
+      "e.protobuf.TimestampR\teventTime\022:\n\013certi" +
+      "ficate\030\004 \001(\0132\030.certmint.v1.CertificateR\013" +
+      "certificate\0226\n\027previous_certificate_id\030\005" +
+      " \001(\tR\025previousCertificateId\022&\n\017private_k" +
+      "ey_pem\030\006 \001(\tR\rprivateKeyPem\022(\n\005error\030\007 \001" +
+      "(\0132\022.google.rpc.StatusR\005error\022I\n!issuing" +
+      "_certificate_authority_pem\030\010 \001(\tR\036issuin" +
+      "gCertificateAuthorityPem\"@\n\034GetCurrentCe" +
+      "rtificateRequest\022 \n\013certificate\030\001 \001(\tR\013c" +
+      "ertificate\"[\n\035GetCurrentCertificateRespo" +
+      "nse\022:\n\013certificate\030\001 \001(\0132\030.certmint.v1.C" +
+      "ertificateR\013certificate\"9\n\025GetCertificat" +
+      "eRequest\022 \n\013certificate\030\001 \001(\tR\013certifica" +
+      "te\"T\n\026GetCertificateResponse\022:\n\013certific" +
+      "ate\030\001 \001(\0132\030.certmint.v1.CertificateR\013cer" +
+      "tificate\"\314\001\n\036ListCertificateRequestsRequ" +
+      "est\022\033\n\tpage_size\030\001 \001(\005R\010pageSize\022\035\n\npage" +
+      "_token\030\002 \001(\tR\tpageToken\022=\n\006status\030\003 \001(\0162" +
+      "%.certmint.v1.CertificateRequestStatusR\006" +
+      "status\022/\n\023certificate_profile\030\004 \001(\tR\022cer" +
+      "tificateProfile\"\235\001\n\037ListCertificateReque" +
+      "stsResponse\022R\n\024certificate_requests\030\001 \003(" +
+      "\0132\037.certmint.v1.CertificateRequestR\023cert" +
+      "ificateRequests\022&\n\017next_page_token\030\002 \001(\t" +
+      "R\rnextPageToken\"\215\003\n\027ListCertificatesRequ" +
+      "est\022\033\n\tpage_size\030\001 \001(\005R\010pageSize\022\035\n\npage" +
+      "_token\030\002 \001(\tR\tpageToken\022/\n\023certificate_p" +
+      "rofile\030\003 \001(\tR\022certificateProfile\0223\n\025cert" +
+      "ificate_authority\030\004 \001(\tR\024certificateAuth" +
+      "ority\0226\n\006status\030\005 \001(\0162\036.certmint.v1.Cert" +
+      "ificateStatusR\006status\022A\n\016expires_before\030" +
+      "\006 \001(\0132\032.google.protobuf.TimestampR\rexpir" +
+      "esBefore\022#\n\rname_contains\030\007 \001(\tR\014nameCon" +
+      "tains\0220\n\004view\030\010 \001(\0162\034.certmint.v1.Certif" +
+      "icateViewR\004view\"\200\001\n\030ListCertificatesResp" +
+      "onse\022<\n\014certificates\030\001 \003(\0132\030.certmint.v1" +
+      ".CertificateR\014certificates\022&\n\017next_page_" +
+      "token\030\002 \001(\tR\rnextPageToken\"\270\001\n\030RevokeCer" +
+      "tificateRequest\022 \n\013certificate\030\001 \001(\tR\013ce" +
+      "rtificate\0225\n\006reason\030\002 \001(\0162\035.certmint.v1." +
+      "RevocationReasonR\006reason\022C\n\017invalidity_t" +
+      "ime\030\003 \001(\0132\032.google.protobuf.TimestampR\016i" +
+      "nvalidityTime\"W\n\031RevokeCertificateRespon" +
+      "se\022:\n\013certificate\030\001 \001(\0132\030.certmint.v1.Ce" +
+      "rtificateR\013certificate\"A\n\035ReleaseCertifi" +
+      "cateHoldRequest\022 \n\013certificate\030\001 \001(\tR\013ce" +
+      "rtificate\"\\\n\036ReleaseCertificateHoldRespo" +
+      "nse\022:\n\013certificate\030\001 \001(\0132\030.certmint.v1.C" +
+      "ertificateR\013certificate\"r\n ApproveCertif" +
+      "icateRequestRequest\0224\n\026certificate_reque" +
+      "st_id\030\001 \001(\tR\024certificateRequestId\022\030\n\007com" +
+      "ment\030\002 \001(\tR\007comment\"u\n!ApproveCertificat" +
+      "eRequestResponse\022P\n\023certificate_request\030" +
+      "\001 \001(\0132\037.certmint.v1.CertificateRequestR\022" +
+      "certificateRequest\"o\n\037RejectCertificateR" +
+      "equestRequest\0224\n\026certificate_request_id\030" +
+      "\001 \001(\tR\024certificateRequestId\022\026\n\006reason\030\002 " +
+      "\001(\tR\006reason\"t\n RejectCertificateRequestR" +
+      "esponse\022P\n\023certificate_request\030\001 \001(\0132\037.c" +
+      "ertmint.v1.CertificateRequestR\022certifica" +
+      "teRequest*\226\002\n\030CertificateRequestStatus\022*" +
+      "\n&CERTIFICATE_REQUEST_STATUS_UNSPECIFIED" +
+      "\020\000\022/\n+CERTIFICATE_REQUEST_STATUS_PENDING" +
+      "_APPROVAL\020\001\022&\n\"CERTIFICATE_REQUEST_STATU" +
+      "S_PENDING\020\002\022%\n!CERTIFICATE_REQUEST_STATU" +
+      "S_ISSUED\020\003\022%\n!CERTIFICATE_REQUEST_STATUS" +
+      "_FAILED\020\004\022\'\n#CERTIFICATE_REQUEST_STATUS_" +
+      "REJECTED\020\005*\275\001\n\021CertificateStatus\022\"\n\036CERT" +
+      "IFICATE_STATUS_UNSPECIFIED\020\000\022\035\n\031CERTIFIC" +
+      "ATE_STATUS_ACTIVE\020\001\022\036\n\032CERTIFICATE_STATU" +
+      "S_REVOKED\020\002\022\036\n\032CERTIFICATE_STATUS_EXPIRE" +
+      "D\020\003\022%\n!CERTIFICATE_STATUS_ISSUER_REVOKED" +
+      "\020\004*j\n\017CertificateView\022 \n\034CERTIFICATE_VIE" +
+      "W_UNSPECIFIED\020\000\022\032\n\026CERTIFICATE_VIEW_BASI" +
+      "C\020\001\022\031\n\025CERTIFICATE_VIEW_FULL\020\002*\214\001\n\020Renew" +
+      "alKeySource\022\"\n\036RENEWAL_KEY_SOURCE_UNSPEC" +
+      "IFIED\020\000\022\032\n\026RENEWAL_KEY_SOURCE_NEW\020\001\022\034\n\030R" +
+      "ENEWAL_KEY_SOURCE_REUSE\020\002\022\032\n\026RENEWAL_KEY" +
+      "_SOURCE_CSR\020\003*\216\002\n\027CertificateRenewalStat" +
+      "e\022)\n%CERTIFICATE_RENEWAL_STATE_UNSPECIFI" +
+      "ED\020\000\022\"\n\036CERTIFICATE_RENEWAL_STATE_IDLE\020\001" +
+      "\022&\n\"CERTIFICATE_RENEWAL_STATE_RENEWING\020\002" +
+      "\022%\n!CERTIFICATE_RENEWAL_STATE_RENEWED\020\003\022" +
+      "$\n CERTIFICATE_RENEWAL_STATE_FAILED\020\004\022/\n" +
+      "+CERTIFICATE_RENEWAL_STATE_AWAITING_APPR" +
+      "OVAL\020\005*\355\002\n\024CertificateEventType\022&\n\"CERTI" +
+      "FICATE_EVENT_TYPE_UNSPECIFIED\020\000\022!\n\035CERTI" +
+      "FICATE_EVENT_TYPE_ISSUED\020\001\022\"\n\036CERTIFICAT" +
+      "E_EVENT_TYPE_RENEWED\020\002\022\"\n\036CERTIFICATE_EV" +
+      "ENT_TYPE_REVOKED\020\003\022)\n%CERTIFICATE_EVENT_" +
+      "TYPE_RENEWAL_FAILED\020\004\022#\n\037CERTIFICATE_EVE" +
+      "NT_TYPE_EXPIRING\020\005\022$\n CERTIFICATE_EVENT_" +
+      "TYPE_KEEPALIVE\020\006\022\"\n\036CERTIFICATE_EVENT_TY" +
+      "PE_CURRENT\020\007\022(\n$CERTIFICATE_EVENT_TYPE_H" +
+      "OLD_RELEASED\020\0102\213\n\n\022CertificateService\022_\n" +
+      "\020IssueCertificate\022$.certmint.v1.IssueCer" +
+      "tificateRequest\032%.certmint.v1.IssueCerti" +
+      "ficateResponse\022_\n\020RenewCertificate\022$.cer" +
+      "tmint.v1.RenewCertificateRequest\032%.certm" +
+      "int.v1.RenewCertificateResponse\022_\n\020GetRe" +
+      "questStatus\022$.certmint.v1.GetRequestStat" +
+      "usRequest\032%.certmint.v1.GetRequestStatus" +
+      "Response\022Y\n\016GetCertificate\022\".certmint.v1" +
+      ".GetCertificateRequest\032#.certmint.v1.Get" +
+      "CertificateResponse\022_\n\020ListCertificates\022" +
+      "$.certmint.v1.ListCertificatesRequest\032%." +
+      "certmint.v1.ListCertificatesResponse\022b\n\021" +
+      "RevokeCertificate\022%.certmint.v1.RevokeCe" +
+      "rtificateRequest\032&.certmint.v1.RevokeCer" +
+      "tificateResponse\022q\n\026ReleaseCertificateHo" +
+      "ld\022*.certmint.v1.ReleaseCertificateHoldR" +
+      "equest\032+.certmint.v1.ReleaseCertificateH" +
+      "oldResponse\022z\n\031ApproveCertificateRequest" +
+      "\022-.certmint.v1.ApproveCertificateRequest" +
+      "Request\032..certmint.v1.ApproveCertificate" +
+      "RequestResponse\022w\n\030RejectCertificateRequ" +
+      "est\022,.certmint.v1.RejectCertificateReque" +
+      "stRequest\032-.certmint.v1.RejectCertificat" +
+      "eRequestResponse\022t\n\027ListCertificateReque" +
+      "sts\022+.certmint.v1.ListCertificateRequest" +
+      "sRequest\032,.certmint.v1.ListCertificateRe" +
+      "questsResponse\022d\n\021WatchCertificates\022%.ce" +
+      "rtmint.v1.WatchCertificatesRequest\032&.cer" +
+      "tmint.v1.WatchCertificatesResponse0\001\022n\n\025" +
+      "GetCurrentCertificate\022).certmint.v1.GetC" +
+      "urrentCertificateRequest\032*.certmint.v1.G" +
+      "etCurrentCertificateResponseBh\n\017dev.cert" +
+      "mint.v1B\027CertificateServiceProtoP\001Z:gith" +
+      "ub.com/certmint/certmint/gen/go/certmint" +
+      "/v1;certmintv1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -501,7 +504,7 @@ public final class CertificateServiceProto {
     internal_static_certmint_v1_Certificate_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_Certificate_descriptor,
-        new java.lang.String[] { "Id", "SerialNumber", "Status", "CertificateAuthorityId", "CertificateProfileId", "CertificateRequestId", "Subject", "SubjectAlternativeNames", "KeyAlgorithm", "SignatureAlgorithm", "KeyUsages", "ExtendedKeyUsages", "NotBefore", "NotAfter", "FingerprintSha256", "CertificatePem", "CertificateChainPem", "RevokeTime", "RevocationReason", "RenewedFromCertificateId", "RenewedByCertificateId", "CreateTime", "OwnerAccessTokenId", "AuthenticationExpireTime", "RenewalState", "LastRenewalError", "RenewalFailures", "NextRenewalAttemptTime", });
+        new java.lang.String[] { "Id", "SerialNumber", "Status", "CertificateAuthorityId", "CertificateProfileId", "CertificateRequestId", "Subject", "SubjectAlternativeNames", "KeyAlgorithm", "SignatureAlgorithm", "KeyUsages", "ExtendedKeyUsages", "NotBefore", "NotAfter", "FingerprintSha256", "CertificatePem", "CertificateChainPem", "RevokeTime", "RevocationReason", "RenewedFromCertificateId", "RenewedByCertificateId", "CreateTime", "OwnerAccessTokenId", "AuthenticationExpireTime", "InvalidityTime", "RenewalState", "LastRenewalError", "RenewalFailures", "NextRenewalAttemptTime", });
     internal_static_certmint_v1_WatchCertificatesRequest_descriptor =
       getDescriptor().getMessageTypes().get(11);
     internal_static_certmint_v1_WatchCertificatesRequest_fieldAccessorTable = new
@@ -567,7 +570,7 @@ public final class CertificateServiceProto {
     internal_static_certmint_v1_RevokeCertificateRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_RevokeCertificateRequest_descriptor,
-        new java.lang.String[] { "Certificate", "Reason", });
+        new java.lang.String[] { "Certificate", "Reason", "InvalidityTime", });
     internal_static_certmint_v1_RevokeCertificateResponse_descriptor =
       getDescriptor().getMessageTypes().get(22);
     internal_static_certmint_v1_RevokeCertificateResponse_fieldAccessorTable = new

@@ -49,4 +49,52 @@ public interface RevokeCertificateRequestOrBuilder extends
    * @return The reason.
    */
   dev.certmint.v1.RevocationReason getReason();
+
+  /**
+   * <pre>
+   * Optional: when the key is known or suspected to have been compromised, or the certificate
+   * otherwise became invalid (RFC 5280 5.3.2), which may be before the revocation; at or before
+   * now, whole seconds (fractions are dropped). Published as the invalidityDate of the CRL entry
+   * and of the OCSP response; for KEY_COMPROMISE, of the key's other certificates revoked with
+   * it too. Not with CERTIFICATE_HOLD (a hold suspends, it does not invalidate). Given for a
+   * certificate revoked already, it must be the one recorded (FAILED_PRECONDITION
+   * INVALIDITY_TIME_RECORDED), unless this call changes its revocation (a hold made final, or
+   * KEY_COMPROMISE).
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp invalidity_time = 3 [json_name = "invalidityTime"];</code>
+   * @return Whether the invalidityTime field is set.
+   */
+  boolean hasInvalidityTime();
+  /**
+   * <pre>
+   * Optional: when the key is known or suspected to have been compromised, or the certificate
+   * otherwise became invalid (RFC 5280 5.3.2), which may be before the revocation; at or before
+   * now, whole seconds (fractions are dropped). Published as the invalidityDate of the CRL entry
+   * and of the OCSP response; for KEY_COMPROMISE, of the key's other certificates revoked with
+   * it too. Not with CERTIFICATE_HOLD (a hold suspends, it does not invalidate). Given for a
+   * certificate revoked already, it must be the one recorded (FAILED_PRECONDITION
+   * INVALIDITY_TIME_RECORDED), unless this call changes its revocation (a hold made final, or
+   * KEY_COMPROMISE).
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp invalidity_time = 3 [json_name = "invalidityTime"];</code>
+   * @return The invalidityTime.
+   */
+  com.google.protobuf.Timestamp getInvalidityTime();
+  /**
+   * <pre>
+   * Optional: when the key is known or suspected to have been compromised, or the certificate
+   * otherwise became invalid (RFC 5280 5.3.2), which may be before the revocation; at or before
+   * now, whole seconds (fractions are dropped). Published as the invalidityDate of the CRL entry
+   * and of the OCSP response; for KEY_COMPROMISE, of the key's other certificates revoked with
+   * it too. Not with CERTIFICATE_HOLD (a hold suspends, it does not invalidate). Given for a
+   * certificate revoked already, it must be the one recorded (FAILED_PRECONDITION
+   * INVALIDITY_TIME_RECORDED), unless this call changes its revocation (a hold made final, or
+   * KEY_COMPROMISE).
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp invalidity_time = 3 [json_name = "invalidityTime"];</code>
+   */
+  com.google.protobuf.TimestampOrBuilder getInvalidityTimeOrBuilder();
 }

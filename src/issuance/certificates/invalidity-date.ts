@@ -1,0 +1,51 @@
+import { invalidField } from "../../errors";
+import type { RevocationReason } from "../../model/pki";
+
+/**
+ * A revocation's invalidity date (RFC 5280 5.3.2): "the date on which it is known or suspected
+ * that the private key was compromised or that the certificate otherwise became invalid", which
+ * "may be earlier than the revocation date". Published in the CRL entry and the OCSP response
+ * as GeneralizedTime with no fractional seconds (4.1.2.5.2), so kept to the whole second, as the
+ * relying party will read it. Refused (INVALID_ARGUMENT INVALIDITY_TIME_INVALID, on
+ * `invalidity_time`):
+ *  - after now: a certificate does not become invalid in the future; a revocation that should
+ *    take effect later is made then;
+ *  - before 1950, the earliest time a CRL entry can carry (4.1.2.5);
+ *  - with certificateHold: a hold suspends a certificate while its status is unknown, it does
+ *    not say it became invalid (5.3.1), and a hold may be released.
+ * Undefined when none was given.
+ */
+export function invalidityDateOf(
+  given: Date | undefined,
+  reason: RevocationReason,
+  now: Date,
+): Date | undefined {
+  if (given === undefined) return undefined;
+  const refuse = (message: string, violation: string) =>
+    invalidField(
+      "INVALIDITY_TIME_INVALID",
+      `${message}; nothing was changed`,
+      "invalidity_time",
+      violation,
+    );
+  if (reason === "CERTIFICATE_HOLD") {
+    throw refuse(
+      "an invalidity time says when a certificate became invalid, and a hold (CERTIFICATE_HOLD) only suspends it: leave invalidity_time unset for a hold, or revoke for a final reason",
+      "not with CERTIFICATE_HOLD",
+    );
+  }
+  const date = new Date(Math.floor(given.getTime() / 1000) * 1000);
+  if (date.getTime() > now.getTime()) {
+    throw refuse(
+      `invalidity_time ${given.toISOString()} is after now (${now.toISOString()}): it is when the key was compromised or the certificate became invalid, at or before the revocation`,
+      "at or before now",
+    );
+  }
+  if (date.getUTCFullYear() < 1950) {
+    throw refuse(
+      `invalidity_time ${given.toISOString()} is before 1950, which a CRL cannot carry (RFC 5280 4.1.2.5)`,
+      "1950 or later",
+    );
+  }
+  return date;
+}
