@@ -24,7 +24,7 @@ import {
 } from "./convert/certificate-authority";
 import { keyAlgorithmCodec, revocationReasonCodec, signatureAlgorithmCodec } from "./convert/enums";
 import { subjectFromProto } from "./convert/subject";
-import { durationToSeconds } from "./convert/time";
+import { durationToSeconds, timestampFilter } from "./convert/time";
 import { crlResponse, unchangedCrlResponse } from "./crl-response";
 import { type HandlerDeps, unary } from "./unary";
 
@@ -204,6 +204,7 @@ export function certificateAuthorityHandlers(
         const row = await revokeCa(ca(), ctx.call, {
           ca: req.certificateAuthority,
           reason: revocationReasonCodec.fromProto(req.reason, "reason"),
+          invalidityDate: timestampFilter(req.invalidityTime, "invalidity_time"),
         });
         return { certificateAuthority: caToProto(row) };
       },

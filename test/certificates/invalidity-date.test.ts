@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CertificateAuthority } from "../../gen/ts/certmint/v1/certificate_authority_service";
 import { CertificateStatus } from "../../gen/ts/certmint/v1/certificate_service";
 import { RevocationReason } from "../../gen/ts/certmint/v1/common";
+import { createRoot as createCaRoot, createIntermediate } from "../ca/helpers";
 import { cliSession, ok } from "../cli/cli";
 import { expectRpcError } from "../support/harness";
 import { opensslOk, type RunResult, TempDir } from "../support/openssl";
@@ -300,5 +301,140 @@ describe("revocation with an invalidity date", () => {
     );
     expect(refused.reason).toBe("INVALIDITY_TIME_RECORDED");
     expect((await row(undated.certificateId)).invalidity_date).toBeNull();
+  });
+});
+
+describe("a CA's revocation with an invalidity date", () => {
+  let h: TestCertmint;
+  const tmp = new TempDir();
+  let ocspUrl = "";
+
+  beforeAll(async () => {
+    const publicationPort = await unusedPort();
+    ocspUrl = `http://127.0.0.1:${publicationPort}/ocsp`;
+    h = await startTestCertmint({
+      CERTMINT_PUBLIC_BASE_URL: `http://127.0.0.1:${publicationPort}`,
+      CERTMINT_PUBLICATION_LISTEN: `127.0.0.1:${publicationPort}`,
+      CERTMINT_OCSP_URL: ocspUrl,
+    });
+  });
+  afterAll(async () => {
+    await h?.stop();
+    tmp.remove();
+  });
+
+  const crlText = async (ca: string) => {
+    const { crlPem } = await call(h.authorities, "getCertificateRevocationList", {
+      certificateAuthority: ca,
+      encoding: 0,
+      knownCrlNumber: "",
+    });
+    return opensslOk(["crl", "-in", tmp.file(`${ca}.crl.pem`, crlPem), "-noout", "-text"]);
+  };
+  const caRow = async (slug: string) =>
+    (
+      await h.db.query<{ status: string; revoked_at: Date | null; invalidity_date: Date | null }>(
+        "select status, revoked_at, invalidity_date from certificate_authority where slug = $1",
+        [slug],
+      )
+    )[0]!;
+
+  it("is on the parent's CRL entry, and in the answers for what the CA signed", async () => {
+    const root = await createCaRoot(h, "inv-root", { maxPathLength: 1 });
+    const issuing = await createIntermediate(h, "inv-issuing", "inv-root");
+    await createProfileRows(h, { caId: issuing.id, slug: "inv-web" });
+    const leaf = (
+      await issue(h, attrRequest("inv-web", { cn: "leaf.example.com", dns: ["leaf.example.com"] }))
+    ).certificate!;
+    const when = new Date("2026-11-20T06:07:08Z");
+    const revoked = (
+      await call(h.authorities, "revokeCertificateAuthority", {
+        certificateAuthority: "inv-issuing",
+        reason: R.REVOCATION_REASON_KEY_COMPROMISE,
+        invalidityTime: when,
+      })
+    ).certificateAuthority!;
+    expect(revoked.invalidityTime?.toISOString()).toBe(when.toISOString());
+    expect((await caRow("inv-issuing")).invalidity_date).toEqual(when);
+
+    const rootCrl = await crlText("inv-root");
+    const entry = rootCrl.slice(
+      rootCrl.indexOf(`Serial Number: ${issuing.serialNumber.toUpperCase()}`),
+    );
+    expect(entry).toMatch(/Key Compromise/);
+    expect(entry).toMatch(/Invalidity Date:\s*\n\s*Nov 20 06:07:08 2026 GMT/);
+    // The revoked CA's own CRL lists its leaf at the CA's revocation, dated as the CA is.
+    const ownCrl = await crlText("inv-issuing");
+    expect(ownCrl).toContain(`Serial Number: ${leaf.serialNumber.toUpperCase()}`);
+    expect(ownCrl).toMatch(/CA Compromise/);
+    expect(ownCrl).toMatch(/Invalidity Date:\s*\n\s*Nov 20 06:07:08 2026 GMT/);
+    // OCSP for the leaf, signed by the revoked CA: revoked, with the CA's invalidity date.
+    const answer = await run("openssl", [
+      "ocsp",
+      "-issuer",
+      tmp.file("issuing.pem", issuing.certificatePem),
+      "-cert",
+      tmp.file("leaf.pem", leaf.certificatePem),
+      "-url",
+      ocspUrl,
+      "-CAfile",
+      tmp.file("root.pem", root.certificatePem),
+      "-no_nonce",
+      "-resp_text",
+    ]);
+    expect(answer.stdout).toContain(": revoked");
+    expect(answer.stdout).toContain("Invalidity Date:");
+    expect(answer.stdout).toContain("Nov 20 06:07:08 2026 GMT");
+
+    // Revoked already: another date is refused, the same one answers as before.
+    const refused = await expectRpcError(
+      call(h.authorities, "revokeCertificateAuthority", {
+        certificateAuthority: "inv-issuing",
+        reason: R.REVOCATION_REASON_KEY_COMPROMISE,
+        invalidityTime: new Date("2026-11-21T00:00:00Z"),
+      }),
+    );
+    expect(refused.code).toBe(status.FAILED_PRECONDITION);
+    expect(refused.reason).toBe("INVALIDITY_TIME_RECORDED");
+    expect(refused.preconditions[0]).toMatchObject({
+      type: "CA_STATUS",
+      subject: "certificate_authorities/inv-issuing",
+    });
+    expect((await caRow("inv-issuing")).invalidity_date).toEqual(when);
+  });
+
+  it("is given with `certmint ca revoke --invalid-since`; a future one is refused and changes nothing", async () => {
+    await createCaRoot(h, "inv-root2", { maxPathLength: 1 });
+    await createIntermediate(h, "inv-cli", "inv-root2");
+    const future = await expectRpcError(
+      call(h.authorities, "revokeCertificateAuthority", {
+        certificateAuthority: "inv-cli",
+        reason: R.REVOCATION_REASON_KEY_COMPROMISE,
+        invalidityTime: new Date(Date.now() + 86_400_000),
+      }),
+    );
+    expect(future.code).toBe(status.INVALID_ARGUMENT);
+    expect(future.reason).toBe("INVALIDITY_TIME_INVALID");
+    expect(future.violations[0]).toMatchObject({ field: "invalidity_time" });
+    expect(await caRow("inv-cli")).toMatchObject({ status: "ACTIVE", revoked_at: null });
+
+    const cli = cliSession(h.address, h.dataDir);
+    try {
+      const out = ok(
+        await cli.run([
+          "ca",
+          "revoke",
+          "inv-cli",
+          "--reason",
+          "ca-compromise",
+          "--invalid-since",
+          "2026-11-30T00:00:00Z",
+        ]),
+      ).stdout;
+      expect(out).toMatch(/^invalid since: +2026-11-30T00:00:00Z$/m);
+    } finally {
+      cli.remove();
+    }
+    expect((await caRow("inv-cli")).invalidity_date).toEqual(new Date("2026-11-30T00:00:00Z"));
   });
 });

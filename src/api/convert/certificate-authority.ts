@@ -84,6 +84,7 @@ export function caToProto(ca: CertificateAuthorityView): PbCa {
     nameConstraints: nameConstraintsToProto(nameConstraintsOf(ca)),
     revokeTime: ca.revokedAt ?? undefined,
     revocationReason: revocationReasonCodec.toProto(ca.revocationReason),
+    invalidityTime: ca.invalidityDate ?? undefined,
   };
 }
 

@@ -12,7 +12,7 @@ import { CA_STATUS } from "../enums";
 import { writeFileAtomically } from "../files";
 import type { Invocation } from "../invocation";
 import { LIST_SECTION, listPages, noteMore } from "../options/list";
-import { REVOCATION_SECTION, revocationReason } from "../options/revocation";
+import { invalidityTime, REVOCATION_SECTION, revocationReason } from "../options/revocation";
 import { renderFields, renderJson } from "../output";
 import { formatTime } from "../values";
 import { CA_COLUMNS, caView } from "../views/ca";
@@ -151,6 +151,7 @@ export const caRevoke: CommandSpec = {
     const res = await inv.rpc(inv.clients.authorities, "revokeCertificateAuthority", {
       certificateAuthority: inv.args.positional(0, "CA"),
       reason: revocationReason(inv.args),
+      invalidityTime: invalidityTime(inv.args),
     });
     printOne(inv, res.certificateAuthority!, caView());
   },

@@ -3,7 +3,7 @@ import { ListCertificatesResponse } from "../../../gen/ts/certmint/v1/certificat
 import type { CommandSpec, GroupSpec } from "../command";
 import { CERTIFICATE_STATUS, CERTIFICATE_VIEW } from "../enums";
 import { LIST_SECTION, listPages, noteMore } from "../options/list";
-import { REVOCATION_SECTION, revocationReason } from "../options/revocation";
+import { invalidityTime, REVOCATION_SECTION, revocationReason } from "../options/revocation";
 import { parseTime } from "../values";
 import { CERTIFICATE_COLUMNS, certificateView } from "../views/certificate";
 import { printOne, printPage } from "../views/print";
@@ -24,16 +24,11 @@ const CERTIFICATE = {
 const CERT_REVOCATION_SECTION: typeof REVOCATION_SECTION = {
   ...REVOCATION_SECTION,
   specs: {
+    ...REVOCATION_SECTION.specs,
     reason: {
       ...REVOCATION_SECTION.specs.reason!,
       description:
         "the RFC 5280 reason (default: unspecified; a certificate on hold is revoked for good only with an explicit reason, e.g. key-compromise, or released with `cert release`)",
-    },
-    "invalid-since": {
-      type: "string",
-      value: "TIME",
-      description:
-        "when the key was compromised or the certificate became invalid (RFC 5280 5.3.2 invalidity date, on its CRL entry and OCSP answer): an RFC 3339 time, or a duration ago (e.g. 2d); not with certificate-hold",
     },
   },
 };
@@ -50,12 +45,10 @@ export const certRevoke: CommandSpec = {
     "certmint cert revoke 01a3c89cedfe0f8d5b87ec52ec884f461d --reason key-compromise --invalid-since 2026-12-01T08:00:00Z",
   ],
   async run(inv) {
-    const invalidSince = inv.args.string("invalid-since");
     const res = await inv.rpc(inv.clients.certificates, "revokeCertificate", {
       certificate: inv.args.positional(0, "CERTIFICATE"),
       reason: revocationReason(inv.args),
-      invalidityTime:
-        invalidSince === undefined ? undefined : parseTime(invalidSince, "invalid-since", -1),
+      invalidityTime: invalidityTime(inv.args),
     });
     printOne(inv, res.certificate!, certificateView());
   },

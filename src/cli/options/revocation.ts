@@ -1,7 +1,8 @@
-/** --reason of `cert revoke` and `ca revoke`: the RFC 5280 5.3.1 CRLReason. */
+/** --reason and --invalid-since of `cert revoke` and `ca revoke`: RFC 5280 5.3.1 CRLReason, 5.3.2 invalidityDate. */
 import type { Args } from "../args";
 import type { OptionSection } from "../command";
 import { REVOCATION_REASON } from "../enums";
+import { parseTime } from "../values";
 
 export const REVOCATION_SECTION: OptionSection = {
   title: "Revocation",
@@ -12,8 +13,20 @@ export const REVOCATION_SECTION: OptionSection = {
       description: "the RFC 5280 reason (default: unspecified)",
       choices: REVOCATION_REASON.choices,
     },
+    "invalid-since": {
+      type: "string",
+      value: "TIME",
+      description:
+        "when the key was compromised or it became invalid (RFC 5280 5.3.2 invalidity date, on its CRL entry and OCSP answers): an RFC 3339 time, or a duration ago (e.g. 2d); not with certificate-hold",
+    },
   },
 };
+
+/** The time given with --invalid-since; undefined without one. */
+export function invalidityTime(args: Args): Date | undefined {
+  const since = args.string("invalid-since");
+  return since === undefined ? undefined : parseTime(since, "invalid-since", -1);
+}
 
 /** The reason given with --reason; 0 (unspecified) without one. */
 export function revocationReason(args: Args): number {

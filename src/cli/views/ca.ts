@@ -49,6 +49,7 @@ export function caView(withChain = false): OneView<CertificateAuthority> {
           ? `${formatTime(ca.revokeTime)} (${REVOCATION_REASON.name(ca.revocationReason)})`
           : "",
       ],
+      ["invalid since", ca.invalidityTime ? formatTime(ca.invalidityTime) : ""],
       ["created", formatTime(ca.createTime)],
       ["updated", formatTime(ca.updateTime)],
       ["etag", ca.etag],

@@ -453,13 +453,17 @@ export class OcspResponder {
  * keyCompromise at any time, any other final reason (not certificateHold) no later than the
  * CA's; a hold, or a weaker reason recorded after the CA's, is replaced by the CA's revocation
  * (a temporary status under a final one; a later, weaker fact). `unknown` stays unknown: a
- * serial the CA never signed. The CA's CRL lists the same (crl.ts). Until stop 43 of
+ * serial the CA never signed. The CA's invalidity date, when its revocation gave one, goes
+ * with its answer (RFC 5280 5.3.2: what its key signed is suspect from then). The CA's CRL
+ * lists the same (crl.ts). Until stop 43 of
  * 2026-12-06 the leaves of a revoked CA were answered `good`, signed with that CA's (possibly
  * compromised) key, and a hold released under it too (an outside probe).
  */
 export function underRevokedCa(
   statuses: OcspCertStatus[],
-  revoked: Pick<CertificateAuthority, "revokedAt" | "revocationReason"> | undefined,
+  revoked:
+    | Pick<CertificateAuthority, "revokedAt" | "revocationReason" | "invalidityDate">
+    | undefined,
 ): OcspCertStatus[] {
   if (!revoked?.revokedAt) return statuses;
   const caReason: RevocationReason =
@@ -470,7 +474,12 @@ export function underRevokedCa(
   return statuses.map((s) => {
     if (s.kind === "unknown") return s;
     if (s.kind === "revoked" && ownRevocationStands(s, caRevokedAt)) return s;
-    return { kind: "revoked", revokedAt: caRevokedAt, reason: caReason };
+    return {
+      kind: "revoked",
+      revokedAt: caRevokedAt,
+      reason: caReason,
+      ...(revoked.invalidityDate ? { invalidityDate: revoked.invalidityDate } : {}),
+    };
   });
 }
 

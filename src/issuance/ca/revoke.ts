@@ -10,6 +10,7 @@ import {
 import { type FieldChange, updatedFields } from "../audit/changes";
 import { changeRecord } from "../audit/record";
 import type { Call } from "../call";
+import { invalidityDateOf, refuseOtherInvalidityDate } from "../certificates/invalidity-date";
 import { assertRevocationReason } from "../certificates/revocation-reason";
 import { resolveRef } from "../common/refs";
 import { stillThere } from "../common/row-lock";
@@ -27,6 +28,8 @@ export interface RevokeCaInput {
   /** The CA, by id or slug. */
   ca: string;
   reason: RevocationReason;
+  /** RFC 5280 5.3.2 (certificates/invalidity-date.ts); undefined when none is given. */
+  invalidityDate?: Date;
 }
 
 export interface RevokeCaDeps {
@@ -83,6 +86,7 @@ export async function revokeCa(
       "CERTIFICATE_HOLD is not accepted for a CA",
     );
   }
+  const invalidityDate = invalidityDateOf(input.invalidityDate, input.reason, deps.now());
   const found = await resolveRef(input.ca, "certificate authority", "certificate_authority", (k) =>
     deps.store.cas.find(k),
   );
@@ -125,10 +129,26 @@ export async function revokeCa(
       // (certificates/revoke.ts); a compromise already recorded stands.
       const compromise = (r: string | null) => r === "KEY_COMPROMISE" || r === "CA_COMPROMISE";
       const raised = compromise(input.reason) && !compromise(ca.revocationReason);
+      if (!raised && invalidityDate) {
+        refuseOtherInvalidityDate(
+          {
+            type: "CA_STATUS",
+            subject: `certificate_authorities/${ca.slug}`,
+            what: `certificate authority "${ca.slug}"`,
+          },
+          ca,
+          invalidityDate,
+        );
+      }
       if (raised) {
         await tx.cas.update(
           { id: ca.id },
-          { revocationReason: input.reason, version: ca.version + 1, updatedAt: now },
+          {
+            revocationReason: input.reason,
+            ...(invalidityDate ? { invalidityDate } : {}),
+            version: ca.version + 1,
+            updatedAt: now,
+          },
         );
         await tx.cas.countRevocation(ca.parentId!);
         tree = await countRevocationBelow(tx.cas, ca.id);
@@ -137,8 +157,14 @@ export async function revokeCa(
         audit(
           raised
             ? updatedFields(
-                { revocationReason: ca.revocationReason },
-                { revocationReason: input.reason },
+                {
+                  revocationReason: ca.revocationReason,
+                  invalidityDate: ca.invalidityDate ?? null,
+                },
+                {
+                  revocationReason: input.reason,
+                  invalidityDate: invalidityDate ?? ca.invalidityDate ?? null,
+                },
               )
             : undefined,
         ),
@@ -150,6 +176,7 @@ export async function revokeCa(
       {
         revokedAt: now,
         revocationReason: input.reason,
+        invalidityDate: invalidityDate ?? null,
         status: "DISABLED",
         version: ca.version + 1,
         updatedAt: now,
@@ -161,8 +188,13 @@ export async function revokeCa(
     await tx.audit.insert(
       audit(
         updatedFields(
-          { revokedAt: null, revocationReason: null, status: ca.status },
-          { revokedAt: now, revocationReason: input.reason, status: "DISABLED" },
+          { revokedAt: null, revocationReason: null, invalidityDate: null, status: ca.status },
+          {
+            revokedAt: now,
+            revocationReason: input.reason,
+            invalidityDate: invalidityDate ?? null,
+            status: "DISABLED",
+          },
         ),
       ),
     );

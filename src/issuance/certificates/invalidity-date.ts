@@ -1,4 +1,4 @@
-import { invalidField } from "../../errors";
+import { failedPrecondition, invalidField } from "../../errors";
 import type { RevocationReason } from "../../model/pki";
 
 /**
@@ -48,4 +48,41 @@ export function invalidityDateOf(
     );
   }
   return date;
+}
+
+/**
+ * Refuses (FAILED_PRECONDITION INVALIDITY_TIME_RECORDED) an invalidity time for a certificate or
+ * CA (`of`: its precondition type and subject, and what the message calls it) whose revocation
+ * the call leaves
+ * as it is (revoked already, for good) unless it is the one recorded: a retry of the revocation
+ * that made it answers as that did, but a revocation's date is published with it in every CRL
+ * since, and is not rewritten by a later call that says nothing else, as its time and reason
+ * stand.
+ */
+export function refuseOtherInvalidityDate(
+  of: { type: "CERTIFICATE_STATE" | "CA_STATUS"; subject: string; what: string },
+  recorded: {
+    revokedAt: Date | null;
+    revocationReason: RevocationReason | null;
+    invalidityDate?: Date | null;
+  },
+  given: Date,
+): void {
+  if (recorded.invalidityDate?.getTime() === given.getTime()) return;
+  const dated = recorded.invalidityDate
+    ? `invalidity time ${recorded.invalidityDate.toISOString()}`
+    : "no invalidity time";
+  throw failedPrecondition(
+    "INVALIDITY_TIME_RECORDED",
+    `${of.what} was revoked at ${recorded.revokedAt?.toISOString()} (${recorded.revocationReason}) with ${dated}, which its CRL entries publish; a revocation that changes nothing else cannot give it another (${given.toISOString()}); nothing was changed`,
+    {
+      preconditions: [
+        {
+          type: of.type,
+          subject: of.subject,
+          description: `revoked (${recorded.revocationReason}) with ${dated}`,
+        },
+      ],
+    },
+  );
 }

@@ -14,7 +14,7 @@ import {
   certificateView,
 } from "../repositories";
 import { certificateNamed, findCertificate } from "./find";
-import { invalidityDateOf } from "./invalidity-date";
+import { invalidityDateOf, refuseOtherInvalidityDate } from "./invalidity-date";
 import { assertRevocationReason } from "./revocation-reason";
 import { sameKeyLineage } from "./same-key";
 import type { RevokeInput } from "./types";
@@ -296,7 +296,13 @@ export async function revokeCertificateRow(
     throw reasonRequired(c);
   }
   const revoked = after !== undefined;
-  if (named && !revoked && invalidityDate) refuseOtherInvalidityDate(before, invalidityDate);
+  if (named && !revoked && invalidityDate) {
+    refuseOtherInvalidityDate(
+      { type: "CERTIFICATE_STATE", subject: `certificates/${c.id}`, what: `certificate ${c.id}` },
+      before,
+      invalidityDate,
+    );
+  }
   // Counted against the CA whose CRL lists it, in the revoking transaction: every replica's
   // published CRL compares this count with the one it was signed at (ca/publication.ts).
   if (revoked && c.caId) await tx.cas.countRevocation(c.caId);
@@ -317,36 +323,6 @@ export async function revokeCertificateRow(
     );
   }
   return revoked;
-}
-
-/**
- * Refuses (FAILED_PRECONDITION INVALIDITY_TIME_RECORDED) an invalidity time for a certificate
- * whose revocation this call leaves as it is (revoked already, for good) unless it is the one
- * recorded: a retry of the revocation that made it answers as that did, but a revocation's
- * date is published with it in every CRL since, and is not rewritten by a later call that
- * says nothing else (as its time and reason stand).
- */
-function refuseOtherInvalidityDate(
-  before: Pick<Certificate, "id" | "revokedAt" | "revocationReason" | "invalidityDate">,
-  given: Date,
-): void {
-  if (before.invalidityDate?.getTime() === given.getTime()) return;
-  const recorded = before.invalidityDate
-    ? `invalidity time ${before.invalidityDate.toISOString()}`
-    : "no invalidity time";
-  throw failedPrecondition(
-    "INVALIDITY_TIME_RECORDED",
-    `certificate ${before.id} was revoked at ${before.revokedAt?.toISOString()} (${before.revocationReason}) with ${recorded}, which its CRL entries publish; a revocation that changes nothing else cannot give it another (${given.toISOString()}); nothing was changed`,
-    {
-      preconditions: [
-        {
-          type: "CERTIFICATE_STATE",
-          subject: `certificates/${before.id}`,
-          description: `revoked (${before.revocationReason}) with ${recorded}`,
-        },
-      ],
-    },
-  );
 }
 
 /**

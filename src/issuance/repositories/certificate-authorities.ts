@@ -35,6 +35,8 @@ export interface CertificateAuthority {
   /** When its parent revoked it; null for a CA in good standing. */
   revokedAt: Date | null;
   revocationReason: RevocationReason | null;
+  /** RFC 5280 5.3.2, as its revocation was told; null or absent when it was not. */
+  invalidityDate?: Date | null;
   /** Revocations of what it issued, counted in each revoking transaction (ca/publication.ts). */
   revocationCount: string;
   version: number;
@@ -64,6 +66,8 @@ export interface RevokedEntry {
   serialNumber: string;
   revokedAt: Date;
   revocationReason: RevocationReason | null;
+  /** RFC 5280 5.3.2; null or absent when none was given. */
+  invalidityDate?: Date | null;
 }
 
 /** Whether a serial a CA signed is revoked, as an OCSP response tells it (RFC 6960 2.2). */

@@ -43,6 +43,8 @@ export const CertificateAuthorityEntity = defineEntity({
     revokedAt: p.datetime().nullable(),
     /** RFC 5280 5.3.1 reason of that revocation. */
     revocationReason: p.text().$type<RevocationReason>().nullable(),
+    /** RFC 5280 5.3.2 (Migration20261207220000InvalidityDate); null when none was given. */
+    invalidityDate: p.datetime().nullable(),
     /**
      * Revocations of certificates and CAs this CA issued, bumped in each revoking transaction:
      * a replica whose published CRL was signed at a lower count signs a fresh one.

@@ -1,9 +1,10 @@
 import { Migration } from "@mikro-orm/migrations";
 
 /**
- * A revoked certificate's invalidity date (RFC 5280 5.3.2): when its key is known or suspected
- * to have been compromised, or it otherwise became invalid, as RevokeCertificate was told
- * (`invalidity_date`, null when it was not). Its CRL entry carries it as the invalidityDate
+ * A revoked certificate's or CA's invalidity date (RFC 5280 5.3.2): when its key is known or
+ * suspected to have been compromised, or it otherwise became invalid, as RevokeCertificate or
+ * RevokeCertificateAuthority was told (`invalidity_date`, null when it was not). A CA's goes
+ * on its parent's CRL as the server encodes subordinate entries (signer/crl.ts). Its CRL entry carries it as the invalidityDate
  * entry extension, after the reason code: certmint_crl_entry gains a fourth argument, byte for
  * byte what signer/crl.ts writes (test/store/crl-entries-sql.test.ts compares them), and the
  * trigger recomputes the entry when the date changes. The CRL index includes it, so the rows a
@@ -18,6 +19,9 @@ import { Migration } from "@mikro-orm/migrations";
 export class Migration20261207220000InvalidityDate extends Migration {
   override async up(): Promise<void> {
     this.addSql(`alter table "certificate" add column "invalidity_date" timestamptz null;`);
+    this.addSql(
+      `alter table "certificate_authority" add column "invalidity_date" timestamptz null;`,
+    );
     this.addSql(`create function "certmint_crl_entry"("serial" text, "revoked" timestamptz, "reason" text, "invalid" timestamptz)
   returns bytea language plpgsql stable as $$
 declare
@@ -73,5 +77,6 @@ begin
 end $$;`);
     this.addSql(`drop function "certmint_crl_entry"(text, timestamptz, text, timestamptz);`);
     this.addSql(`alter table "certificate" drop column "invalidity_date";`);
+    this.addSql(`alter table "certificate_authority" drop column "invalidity_date";`);
   }
 }

@@ -199,12 +199,16 @@ export class OrmCaRepository implements CaRepository {
     const rows = await this.em().find(
       E,
       { parentId: id, revokedAt: { $ne: null }, notAfter: { $gt: now } },
-      { fields: ["serialNumber", "revokedAt", "revocationReason"], orderBy: { revokedAt: "asc" } },
+      {
+        fields: ["serialNumber", "revokedAt", "revocationReason", "invalidityDate"],
+        orderBy: { revokedAt: "asc" },
+      },
     );
     return rows.map((c) => ({
       serialNumber: c.serialNumber!,
       revokedAt: c.revokedAt!,
       revocationReason: c.revocationReason ?? null,
+      ...(c.invalidityDate ? { invalidityDate: c.invalidityDate } : {}),
     }));
   }
 
@@ -212,12 +216,16 @@ export class OrmCaRepository implements CaRepository {
     const rows = await this.em().find(
       E,
       { parentId: id, notAfter: { $gt: now } },
-      { fields: ["serialNumber", "revokedAt", "revocationReason"], orderBy: { notAfter: "asc" } },
+      {
+        fields: ["serialNumber", "revokedAt", "revocationReason", "invalidityDate"],
+        orderBy: { notAfter: "asc" },
+      },
     );
     return rows.map((r) => ({
       serialNumber: r.serialNumber!,
       revokedAt: r.revokedAt ?? null,
       revocationReason: r.revocationReason ?? null,
+      ...(r.invalidityDate ? { invalidityDate: r.invalidityDate } : {}),
     }));
   }
 
@@ -226,12 +234,13 @@ export class OrmCaRepository implements CaRepository {
     const rows = await this.em().find(
       E,
       { parentId: id, serialNumber: { $in: [...serialNumbers] } },
-      { fields: ["serialNumber", "revokedAt", "revocationReason"] },
+      { fields: ["serialNumber", "revokedAt", "revocationReason", "invalidityDate"] },
     );
     return rows.map((r) => ({
       serialNumber: r.serialNumber!,
       revokedAt: r.revokedAt ?? null,
       revocationReason: r.revocationReason ?? null,
+      ...(r.invalidityDate ? { invalidityDate: r.invalidityDate } : {}),
     }));
   }
 

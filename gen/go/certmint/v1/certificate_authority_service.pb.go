@@ -253,8 +253,11 @@ type CertificateAuthority struct {
 	RevokeTime *timestamppb.Timestamp `protobuf:"bytes,21,opt,name=revoke_time,json=revokeTime,proto3" json:"revoke_time,omitempty"`
 	// Why it was revoked; meaningful only when revoke_time is set.
 	RevocationReason RevocationReason `protobuf:"varint,22,opt,name=revocation_reason,json=revocationReason,proto3,enum=certmint.v1.RevocationReason" json:"revocation_reason,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// When its key was known or suspected to be compromised, or it otherwise became invalid, as
+	// RevokeCertificateAuthority was told (RFC 5280 5.3.2); unset when none was given.
+	InvalidityTime *timestamppb.Timestamp `protobuf:"bytes,23,opt,name=invalidity_time,json=invalidityTime,proto3" json:"invalidity_time,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *CertificateAuthority) Reset() {
@@ -439,6 +442,13 @@ func (x *CertificateAuthority) GetRevocationReason() RevocationReason {
 		return x.RevocationReason
 	}
 	return RevocationReason_REVOCATION_REASON_UNSPECIFIED
+}
+
+func (x *CertificateAuthority) GetInvalidityTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.InvalidityTime
+	}
+	return nil
 }
 
 // CreateRootCertificateAuthorityRequest describes a new root CA.
@@ -1594,9 +1604,16 @@ type RevokeCertificateAuthorityRequest struct {
 	// At most 64 characters.
 	CertificateAuthority string `protobuf:"bytes,1,opt,name=certificate_authority,json=certificateAuthority,proto3" json:"certificate_authority,omitempty"`
 	// The RFC 5280 reason, e.g. KEY_COMPROMISE or CA_COMPROMISE; REMOVE_FROM_CRL and AA_COMPROMISE are not accepted.
-	Reason        RevocationReason `protobuf:"varint,2,opt,name=reason,proto3,enum=certmint.v1.RevocationReason" json:"reason,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Reason RevocationReason `protobuf:"varint,2,opt,name=reason,proto3,enum=certmint.v1.RevocationReason" json:"reason,omitempty"`
+	// Optional: when the CA's key is known or suspected to have been compromised, or the CA
+	// otherwise became invalid (RFC 5280 5.3.2); at or before now, whole seconds. Published as the
+	// invalidityDate of its entry on its parent's CRL and OCSP response, and of the answers for
+	// what it signed. For a CA revoked already, it must be the one recorded
+	// (FAILED_PRECONDITION INVALIDITY_TIME_RECORDED) unless this call raises its reason to a
+	// compromise.
+	InvalidityTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=invalidity_time,json=invalidityTime,proto3" json:"invalidity_time,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *RevokeCertificateAuthorityRequest) Reset() {
@@ -1641,6 +1658,13 @@ func (x *RevokeCertificateAuthorityRequest) GetReason() RevocationReason {
 		return x.Reason
 	}
 	return RevocationReason_REVOCATION_REASON_UNSPECIFIED
+}
+
+func (x *RevokeCertificateAuthorityRequest) GetInvalidityTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.InvalidityTime
+	}
+	return nil
 }
 
 // RevokeCertificateAuthorityResponse returns the revoked CA.
@@ -1693,7 +1717,7 @@ var File_certmint_v1_certificate_authority_service_proto protoreflect.FileDescri
 
 const file_certmint_v1_certificate_authority_service_proto_rawDesc = "" +
 	"\n" +
-	"/certmint/v1/certificate_authority_service.proto\x12\vcertmint.v1\x1a\x18certmint/v1/common.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x91\t\n" +
+	"/certmint/v1/certificate_authority_service.proto\x12\vcertmint.v1\x1a\x18certmint/v1/common.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd6\t\n" +
 	"\x14CertificateAuthority\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04slug\x18\x02 \x01(\tR\x04slug\x12 \n" +
@@ -1721,7 +1745,8 @@ const file_certmint_v1_certificate_authority_service_proto_rawDesc = "" +
 	"\x10name_constraints\x18\x14 \x01(\v2\x1c.certmint.v1.NameConstraintsR\x0fnameConstraints\x12;\n" +
 	"\vrevoke_time\x18\x15 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"revokeTime\x12J\n" +
-	"\x11revocation_reason\x18\x16 \x01(\x0e2\x1d.certmint.v1.RevocationReasonR\x10revocationReasonB\x12\n" +
+	"\x11revocation_reason\x18\x16 \x01(\x0e2\x1d.certmint.v1.RevocationReasonR\x10revocationReason\x12C\n" +
+	"\x0finvalidity_time\x18\x17 \x01(\v2\x1a.google.protobuf.TimestampR\x0einvalidityTimeB\x12\n" +
 	"\x10_max_path_length\"\x8d\x03\n" +
 	"%CreateRootCertificateAuthorityRequest\x12\x12\n" +
 	"\x04slug\x18\x01 \x01(\tR\x04slug\x12 \n" +
@@ -1797,10 +1822,11 @@ const file_certmint_v1_certificate_authority_service_proto_rawDesc = "" +
 	"!DeleteCertificateAuthorityRequest\x123\n" +
 	"\x15certificate_authority\x18\x01 \x01(\tR\x14certificateAuthority\x12\x12\n" +
 	"\x04etag\x18\x02 \x01(\tR\x04etag\"$\n" +
-	"\"DeleteCertificateAuthorityResponse\"\x8f\x01\n" +
+	"\"DeleteCertificateAuthorityResponse\"\xd4\x01\n" +
 	"!RevokeCertificateAuthorityRequest\x123\n" +
 	"\x15certificate_authority\x18\x01 \x01(\tR\x14certificateAuthority\x125\n" +
-	"\x06reason\x18\x02 \x01(\x0e2\x1d.certmint.v1.RevocationReasonR\x06reason\"|\n" +
+	"\x06reason\x18\x02 \x01(\x0e2\x1d.certmint.v1.RevocationReasonR\x06reason\x12C\n" +
+	"\x0finvalidity_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x0einvalidityTime\"|\n" +
 	"\"RevokeCertificateAuthorityResponse\x12V\n" +
 	"\x15certificate_authority\x18\x01 \x01(\v2!.certmint.v1.CertificateAuthorityR\x14certificateAuthority*\xce\x01\n" +
 	"\x18CertificateAuthorityType\x12*\n" +
@@ -1891,58 +1917,60 @@ var file_certmint_v1_certificate_authority_service_proto_depIdxs = []int32{
 	28, // 9: certmint.v1.CertificateAuthority.name_constraints:type_name -> certmint.v1.NameConstraints
 	27, // 10: certmint.v1.CertificateAuthority.revoke_time:type_name -> google.protobuf.Timestamp
 	29, // 11: certmint.v1.CertificateAuthority.revocation_reason:type_name -> certmint.v1.RevocationReason
-	24, // 12: certmint.v1.CreateRootCertificateAuthorityRequest.subject:type_name -> certmint.v1.Subject
-	25, // 13: certmint.v1.CreateRootCertificateAuthorityRequest.key_algorithm:type_name -> certmint.v1.KeyAlgorithm
-	26, // 14: certmint.v1.CreateRootCertificateAuthorityRequest.signature_algorithm:type_name -> certmint.v1.SignatureAlgorithm
-	30, // 15: certmint.v1.CreateRootCertificateAuthorityRequest.ttl:type_name -> google.protobuf.Duration
-	3,  // 16: certmint.v1.CreateRootCertificateAuthorityResponse.certificate_authority:type_name -> certmint.v1.CertificateAuthority
-	24, // 17: certmint.v1.CreateIntermediateCertificateAuthorityRequest.subject:type_name -> certmint.v1.Subject
-	25, // 18: certmint.v1.CreateIntermediateCertificateAuthorityRequest.key_algorithm:type_name -> certmint.v1.KeyAlgorithm
-	26, // 19: certmint.v1.CreateIntermediateCertificateAuthorityRequest.signature_algorithm:type_name -> certmint.v1.SignatureAlgorithm
-	30, // 20: certmint.v1.CreateIntermediateCertificateAuthorityRequest.ttl:type_name -> google.protobuf.Duration
-	28, // 21: certmint.v1.CreateIntermediateCertificateAuthorityRequest.name_constraints:type_name -> certmint.v1.NameConstraints
-	3,  // 22: certmint.v1.CreateIntermediateCertificateAuthorityResponse.certificate_authority:type_name -> certmint.v1.CertificateAuthority
-	24, // 23: certmint.v1.CreateExternalIntermediateCertificateAuthorityRequest.subject:type_name -> certmint.v1.Subject
-	25, // 24: certmint.v1.CreateExternalIntermediateCertificateAuthorityRequest.key_algorithm:type_name -> certmint.v1.KeyAlgorithm
-	26, // 25: certmint.v1.CreateExternalIntermediateCertificateAuthorityRequest.signature_algorithm:type_name -> certmint.v1.SignatureAlgorithm
-	3,  // 26: certmint.v1.CreateExternalIntermediateCertificateAuthorityResponse.certificate_authority:type_name -> certmint.v1.CertificateAuthority
-	3,  // 27: certmint.v1.ImportCertificateAuthorityCertificateResponse.certificate_authority:type_name -> certmint.v1.CertificateAuthority
-	3,  // 28: certmint.v1.GetCertificateAuthorityResponse.certificate_authority:type_name -> certmint.v1.CertificateAuthority
-	1,  // 29: certmint.v1.ListCertificateAuthoritiesRequest.status:type_name -> certmint.v1.CertificateAuthorityStatus
-	3,  // 30: certmint.v1.ListCertificateAuthoritiesResponse.certificate_authorities:type_name -> certmint.v1.CertificateAuthority
-	3,  // 31: certmint.v1.UpdateCertificateAuthorityRequest.certificate_authority:type_name -> certmint.v1.CertificateAuthority
-	31, // 32: certmint.v1.UpdateCertificateAuthorityRequest.update_mask:type_name -> google.protobuf.FieldMask
-	3,  // 33: certmint.v1.UpdateCertificateAuthorityResponse.certificate_authority:type_name -> certmint.v1.CertificateAuthority
-	2,  // 34: certmint.v1.GetCertificateRevocationListRequest.encoding:type_name -> certmint.v1.CrlEncoding
-	27, // 35: certmint.v1.GetCertificateRevocationListResponse.this_update:type_name -> google.protobuf.Timestamp
-	27, // 36: certmint.v1.GetCertificateRevocationListResponse.next_update:type_name -> google.protobuf.Timestamp
-	29, // 37: certmint.v1.RevokeCertificateAuthorityRequest.reason:type_name -> certmint.v1.RevocationReason
-	3,  // 38: certmint.v1.RevokeCertificateAuthorityResponse.certificate_authority:type_name -> certmint.v1.CertificateAuthority
-	4,  // 39: certmint.v1.CertificateAuthorityService.CreateRootCertificateAuthority:input_type -> certmint.v1.CreateRootCertificateAuthorityRequest
-	6,  // 40: certmint.v1.CertificateAuthorityService.CreateIntermediateCertificateAuthority:input_type -> certmint.v1.CreateIntermediateCertificateAuthorityRequest
-	8,  // 41: certmint.v1.CertificateAuthorityService.CreateExternalIntermediateCertificateAuthority:input_type -> certmint.v1.CreateExternalIntermediateCertificateAuthorityRequest
-	10, // 42: certmint.v1.CertificateAuthorityService.ImportCertificateAuthorityCertificate:input_type -> certmint.v1.ImportCertificateAuthorityCertificateRequest
-	12, // 43: certmint.v1.CertificateAuthorityService.GetCertificateAuthority:input_type -> certmint.v1.GetCertificateAuthorityRequest
-	14, // 44: certmint.v1.CertificateAuthorityService.ListCertificateAuthorities:input_type -> certmint.v1.ListCertificateAuthoritiesRequest
-	16, // 45: certmint.v1.CertificateAuthorityService.UpdateCertificateAuthority:input_type -> certmint.v1.UpdateCertificateAuthorityRequest
-	18, // 46: certmint.v1.CertificateAuthorityService.GetCertificateRevocationList:input_type -> certmint.v1.GetCertificateRevocationListRequest
-	20, // 47: certmint.v1.CertificateAuthorityService.DeleteCertificateAuthority:input_type -> certmint.v1.DeleteCertificateAuthorityRequest
-	22, // 48: certmint.v1.CertificateAuthorityService.RevokeCertificateAuthority:input_type -> certmint.v1.RevokeCertificateAuthorityRequest
-	5,  // 49: certmint.v1.CertificateAuthorityService.CreateRootCertificateAuthority:output_type -> certmint.v1.CreateRootCertificateAuthorityResponse
-	7,  // 50: certmint.v1.CertificateAuthorityService.CreateIntermediateCertificateAuthority:output_type -> certmint.v1.CreateIntermediateCertificateAuthorityResponse
-	9,  // 51: certmint.v1.CertificateAuthorityService.CreateExternalIntermediateCertificateAuthority:output_type -> certmint.v1.CreateExternalIntermediateCertificateAuthorityResponse
-	11, // 52: certmint.v1.CertificateAuthorityService.ImportCertificateAuthorityCertificate:output_type -> certmint.v1.ImportCertificateAuthorityCertificateResponse
-	13, // 53: certmint.v1.CertificateAuthorityService.GetCertificateAuthority:output_type -> certmint.v1.GetCertificateAuthorityResponse
-	15, // 54: certmint.v1.CertificateAuthorityService.ListCertificateAuthorities:output_type -> certmint.v1.ListCertificateAuthoritiesResponse
-	17, // 55: certmint.v1.CertificateAuthorityService.UpdateCertificateAuthority:output_type -> certmint.v1.UpdateCertificateAuthorityResponse
-	19, // 56: certmint.v1.CertificateAuthorityService.GetCertificateRevocationList:output_type -> certmint.v1.GetCertificateRevocationListResponse
-	21, // 57: certmint.v1.CertificateAuthorityService.DeleteCertificateAuthority:output_type -> certmint.v1.DeleteCertificateAuthorityResponse
-	23, // 58: certmint.v1.CertificateAuthorityService.RevokeCertificateAuthority:output_type -> certmint.v1.RevokeCertificateAuthorityResponse
-	49, // [49:59] is the sub-list for method output_type
-	39, // [39:49] is the sub-list for method input_type
-	39, // [39:39] is the sub-list for extension type_name
-	39, // [39:39] is the sub-list for extension extendee
-	0,  // [0:39] is the sub-list for field type_name
+	27, // 12: certmint.v1.CertificateAuthority.invalidity_time:type_name -> google.protobuf.Timestamp
+	24, // 13: certmint.v1.CreateRootCertificateAuthorityRequest.subject:type_name -> certmint.v1.Subject
+	25, // 14: certmint.v1.CreateRootCertificateAuthorityRequest.key_algorithm:type_name -> certmint.v1.KeyAlgorithm
+	26, // 15: certmint.v1.CreateRootCertificateAuthorityRequest.signature_algorithm:type_name -> certmint.v1.SignatureAlgorithm
+	30, // 16: certmint.v1.CreateRootCertificateAuthorityRequest.ttl:type_name -> google.protobuf.Duration
+	3,  // 17: certmint.v1.CreateRootCertificateAuthorityResponse.certificate_authority:type_name -> certmint.v1.CertificateAuthority
+	24, // 18: certmint.v1.CreateIntermediateCertificateAuthorityRequest.subject:type_name -> certmint.v1.Subject
+	25, // 19: certmint.v1.CreateIntermediateCertificateAuthorityRequest.key_algorithm:type_name -> certmint.v1.KeyAlgorithm
+	26, // 20: certmint.v1.CreateIntermediateCertificateAuthorityRequest.signature_algorithm:type_name -> certmint.v1.SignatureAlgorithm
+	30, // 21: certmint.v1.CreateIntermediateCertificateAuthorityRequest.ttl:type_name -> google.protobuf.Duration
+	28, // 22: certmint.v1.CreateIntermediateCertificateAuthorityRequest.name_constraints:type_name -> certmint.v1.NameConstraints
+	3,  // 23: certmint.v1.CreateIntermediateCertificateAuthorityResponse.certificate_authority:type_name -> certmint.v1.CertificateAuthority
+	24, // 24: certmint.v1.CreateExternalIntermediateCertificateAuthorityRequest.subject:type_name -> certmint.v1.Subject
+	25, // 25: certmint.v1.CreateExternalIntermediateCertificateAuthorityRequest.key_algorithm:type_name -> certmint.v1.KeyAlgorithm
+	26, // 26: certmint.v1.CreateExternalIntermediateCertificateAuthorityRequest.signature_algorithm:type_name -> certmint.v1.SignatureAlgorithm
+	3,  // 27: certmint.v1.CreateExternalIntermediateCertificateAuthorityResponse.certificate_authority:type_name -> certmint.v1.CertificateAuthority
+	3,  // 28: certmint.v1.ImportCertificateAuthorityCertificateResponse.certificate_authority:type_name -> certmint.v1.CertificateAuthority
+	3,  // 29: certmint.v1.GetCertificateAuthorityResponse.certificate_authority:type_name -> certmint.v1.CertificateAuthority
+	1,  // 30: certmint.v1.ListCertificateAuthoritiesRequest.status:type_name -> certmint.v1.CertificateAuthorityStatus
+	3,  // 31: certmint.v1.ListCertificateAuthoritiesResponse.certificate_authorities:type_name -> certmint.v1.CertificateAuthority
+	3,  // 32: certmint.v1.UpdateCertificateAuthorityRequest.certificate_authority:type_name -> certmint.v1.CertificateAuthority
+	31, // 33: certmint.v1.UpdateCertificateAuthorityRequest.update_mask:type_name -> google.protobuf.FieldMask
+	3,  // 34: certmint.v1.UpdateCertificateAuthorityResponse.certificate_authority:type_name -> certmint.v1.CertificateAuthority
+	2,  // 35: certmint.v1.GetCertificateRevocationListRequest.encoding:type_name -> certmint.v1.CrlEncoding
+	27, // 36: certmint.v1.GetCertificateRevocationListResponse.this_update:type_name -> google.protobuf.Timestamp
+	27, // 37: certmint.v1.GetCertificateRevocationListResponse.next_update:type_name -> google.protobuf.Timestamp
+	29, // 38: certmint.v1.RevokeCertificateAuthorityRequest.reason:type_name -> certmint.v1.RevocationReason
+	27, // 39: certmint.v1.RevokeCertificateAuthorityRequest.invalidity_time:type_name -> google.protobuf.Timestamp
+	3,  // 40: certmint.v1.RevokeCertificateAuthorityResponse.certificate_authority:type_name -> certmint.v1.CertificateAuthority
+	4,  // 41: certmint.v1.CertificateAuthorityService.CreateRootCertificateAuthority:input_type -> certmint.v1.CreateRootCertificateAuthorityRequest
+	6,  // 42: certmint.v1.CertificateAuthorityService.CreateIntermediateCertificateAuthority:input_type -> certmint.v1.CreateIntermediateCertificateAuthorityRequest
+	8,  // 43: certmint.v1.CertificateAuthorityService.CreateExternalIntermediateCertificateAuthority:input_type -> certmint.v1.CreateExternalIntermediateCertificateAuthorityRequest
+	10, // 44: certmint.v1.CertificateAuthorityService.ImportCertificateAuthorityCertificate:input_type -> certmint.v1.ImportCertificateAuthorityCertificateRequest
+	12, // 45: certmint.v1.CertificateAuthorityService.GetCertificateAuthority:input_type -> certmint.v1.GetCertificateAuthorityRequest
+	14, // 46: certmint.v1.CertificateAuthorityService.ListCertificateAuthorities:input_type -> certmint.v1.ListCertificateAuthoritiesRequest
+	16, // 47: certmint.v1.CertificateAuthorityService.UpdateCertificateAuthority:input_type -> certmint.v1.UpdateCertificateAuthorityRequest
+	18, // 48: certmint.v1.CertificateAuthorityService.GetCertificateRevocationList:input_type -> certmint.v1.GetCertificateRevocationListRequest
+	20, // 49: certmint.v1.CertificateAuthorityService.DeleteCertificateAuthority:input_type -> certmint.v1.DeleteCertificateAuthorityRequest
+	22, // 50: certmint.v1.CertificateAuthorityService.RevokeCertificateAuthority:input_type -> certmint.v1.RevokeCertificateAuthorityRequest
+	5,  // 51: certmint.v1.CertificateAuthorityService.CreateRootCertificateAuthority:output_type -> certmint.v1.CreateRootCertificateAuthorityResponse
+	7,  // 52: certmint.v1.CertificateAuthorityService.CreateIntermediateCertificateAuthority:output_type -> certmint.v1.CreateIntermediateCertificateAuthorityResponse
+	9,  // 53: certmint.v1.CertificateAuthorityService.CreateExternalIntermediateCertificateAuthority:output_type -> certmint.v1.CreateExternalIntermediateCertificateAuthorityResponse
+	11, // 54: certmint.v1.CertificateAuthorityService.ImportCertificateAuthorityCertificate:output_type -> certmint.v1.ImportCertificateAuthorityCertificateResponse
+	13, // 55: certmint.v1.CertificateAuthorityService.GetCertificateAuthority:output_type -> certmint.v1.GetCertificateAuthorityResponse
+	15, // 56: certmint.v1.CertificateAuthorityService.ListCertificateAuthorities:output_type -> certmint.v1.ListCertificateAuthoritiesResponse
+	17, // 57: certmint.v1.CertificateAuthorityService.UpdateCertificateAuthority:output_type -> certmint.v1.UpdateCertificateAuthorityResponse
+	19, // 58: certmint.v1.CertificateAuthorityService.GetCertificateRevocationList:output_type -> certmint.v1.GetCertificateRevocationListResponse
+	21, // 59: certmint.v1.CertificateAuthorityService.DeleteCertificateAuthority:output_type -> certmint.v1.DeleteCertificateAuthorityResponse
+	23, // 60: certmint.v1.CertificateAuthorityService.RevokeCertificateAuthority:output_type -> certmint.v1.RevokeCertificateAuthorityResponse
+	51, // [51:61] is the sub-list for method output_type
+	41, // [41:51] is the sub-list for method input_type
+	41, // [41:41] is the sub-list for extension type_name
+	41, // [41:41] is the sub-list for extension extendee
+	0,  // [0:41] is the sub-list for field type_name
 }
 
 func init() { file_certmint_v1_certificate_authority_service_proto_init() }

@@ -135,6 +135,7 @@ class CertificateAuthority(google.protobuf.message.Message):
     NAME_CONSTRAINTS_FIELD_NUMBER: builtins.int
     REVOKE_TIME_FIELD_NUMBER: builtins.int
     REVOCATION_REASON_FIELD_NUMBER: builtins.int
+    INVALIDITY_TIME_FIELD_NUMBER: builtins.int
     id: builtins.str
     """Server-assigned UUID.
     At most 64 characters.
@@ -221,6 +222,12 @@ class CertificateAuthority(google.protobuf.message.Message):
         in good standing.
         """
 
+    @property
+    def invalidity_time(self) -> google.protobuf.timestamp_pb2.Timestamp:
+        """When its key was known or suspected to be compromised, or it otherwise became invalid, as
+        RevokeCertificateAuthority was told (RFC 5280 5.3.2); unset when none was given.
+        """
+
     def __init__(
         self,
         *,
@@ -246,9 +253,10 @@ class CertificateAuthority(google.protobuf.message.Message):
         name_constraints: certmint.v1.common_pb2.NameConstraints | None = ...,
         revoke_time: google.protobuf.timestamp_pb2.Timestamp | None = ...,
         revocation_reason: certmint.v1.common_pb2.RevocationReason.ValueType = ...,
+        invalidity_time: google.protobuf.timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    def HasField(self, field_name: typing.Literal["_max_path_length", b"_max_path_length", "create_time", b"create_time", "max_path_length", b"max_path_length", "name_constraints", b"name_constraints", "not_after", b"not_after", "not_before", b"not_before", "revoke_time", b"revoke_time", "subject", b"subject", "update_time", b"update_time"]) -> builtins.bool: ...
-    def ClearField(self, field_name: typing.Literal["_max_path_length", b"_max_path_length", "certificate_chain_pem", b"certificate_chain_pem", "certificate_pem", b"certificate_pem", "create_time", b"create_time", "csr_pem", b"csr_pem", "description", b"description", "etag", b"etag", "id", b"id", "key_algorithm", b"key_algorithm", "max_path_length", b"max_path_length", "name_constraints", b"name_constraints", "not_after", b"not_after", "not_before", b"not_before", "parent_certificate_authority_id", b"parent_certificate_authority_id", "revocation_reason", b"revocation_reason", "revoke_time", b"revoke_time", "serial_number", b"serial_number", "signature_algorithm", b"signature_algorithm", "slug", b"slug", "status", b"status", "subject", b"subject", "type", b"type", "update_time", b"update_time"]) -> None: ...
+    def HasField(self, field_name: typing.Literal["_max_path_length", b"_max_path_length", "create_time", b"create_time", "invalidity_time", b"invalidity_time", "max_path_length", b"max_path_length", "name_constraints", b"name_constraints", "not_after", b"not_after", "not_before", b"not_before", "revoke_time", b"revoke_time", "subject", b"subject", "update_time", b"update_time"]) -> builtins.bool: ...
+    def ClearField(self, field_name: typing.Literal["_max_path_length", b"_max_path_length", "certificate_chain_pem", b"certificate_chain_pem", "certificate_pem", b"certificate_pem", "create_time", b"create_time", "csr_pem", b"csr_pem", "description", b"description", "etag", b"etag", "id", b"id", "invalidity_time", b"invalidity_time", "key_algorithm", b"key_algorithm", "max_path_length", b"max_path_length", "name_constraints", b"name_constraints", "not_after", b"not_after", "not_before", b"not_before", "parent_certificate_authority_id", b"parent_certificate_authority_id", "revocation_reason", b"revocation_reason", "revoke_time", b"revoke_time", "serial_number", b"serial_number", "signature_algorithm", b"signature_algorithm", "slug", b"slug", "status", b"status", "subject", b"subject", "type", b"type", "update_time", b"update_time"]) -> None: ...
     def WhichOneof(self, oneof_group: typing.Literal["_max_path_length", b"_max_path_length"]) -> typing.Literal["max_path_length"] | None: ...
 
 Global___CertificateAuthority: typing_extensions.TypeAlias = CertificateAuthority
@@ -811,19 +819,32 @@ class RevokeCertificateAuthorityRequest(google.protobuf.message.Message):
 
     CERTIFICATE_AUTHORITY_FIELD_NUMBER: builtins.int
     REASON_FIELD_NUMBER: builtins.int
+    INVALIDITY_TIME_FIELD_NUMBER: builtins.int
     certificate_authority: builtins.str
     """The intermediate CA, by id or slug.
     At most 64 characters.
     """
     reason: certmint.v1.common_pb2.RevocationReason.ValueType
     """The RFC 5280 reason, e.g. KEY_COMPROMISE or CA_COMPROMISE; REMOVE_FROM_CRL and AA_COMPROMISE are not accepted."""
+    @property
+    def invalidity_time(self) -> google.protobuf.timestamp_pb2.Timestamp:
+        """Optional: when the CA's key is known or suspected to have been compromised, or the CA
+        otherwise became invalid (RFC 5280 5.3.2); at or before now, whole seconds. Published as the
+        invalidityDate of its entry on its parent's CRL and OCSP response, and of the answers for
+        what it signed. For a CA revoked already, it must be the one recorded
+        (FAILED_PRECONDITION INVALIDITY_TIME_RECORDED) unless this call raises its reason to a
+        compromise.
+        """
+
     def __init__(
         self,
         *,
         certificate_authority: builtins.str = ...,
         reason: certmint.v1.common_pb2.RevocationReason.ValueType = ...,
+        invalidity_time: google.protobuf.timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    def ClearField(self, field_name: typing.Literal["certificate_authority", b"certificate_authority", "reason", b"reason"]) -> None: ...
+    def HasField(self, field_name: typing.Literal["invalidity_time", b"invalidity_time"]) -> builtins.bool: ...
+    def ClearField(self, field_name: typing.Literal["certificate_authority", b"certificate_authority", "invalidity_time", b"invalidity_time", "reason", b"reason"]) -> None: ...
 
 Global___RevokeCertificateAuthorityRequest: typing_extensions.TypeAlias = RevokeCertificateAuthorityRequest
 

@@ -285,6 +285,11 @@ export interface CertificateAuthority {
     | undefined;
   /** Why it was revoked; meaningful only when revoke_time is set. */
   revocationReason: RevocationReason;
+  /**
+   * When its key was known or suspected to be compromised, or it otherwise became invalid, as
+   * RevokeCertificateAuthority was told (RFC 5280 5.3.2); unset when none was given.
+   */
+  invalidityTime?: Date | undefined;
 }
 
 /** CreateRootCertificateAuthorityRequest describes a new root CA. */
@@ -560,6 +565,15 @@ export interface RevokeCertificateAuthorityRequest {
   certificateAuthority: string;
   /** The RFC 5280 reason, e.g. KEY_COMPROMISE or CA_COMPROMISE; REMOVE_FROM_CRL and AA_COMPROMISE are not accepted. */
   reason: RevocationReason;
+  /**
+   * Optional: when the CA's key is known or suspected to have been compromised, or the CA
+   * otherwise became invalid (RFC 5280 5.3.2); at or before now, whole seconds. Published as the
+   * invalidityDate of its entry on its parent's CRL and OCSP response, and of the answers for
+   * what it signed. For a CA revoked already, it must be the one recorded
+   * (FAILED_PRECONDITION INVALIDITY_TIME_RECORDED) unless this call raises its reason to a
+   * compromise.
+   */
+  invalidityTime?: Date | undefined;
 }
 
 /** RevokeCertificateAuthorityResponse returns the revoked CA. */
@@ -592,6 +606,7 @@ function createBaseCertificateAuthority(): CertificateAuthority {
     nameConstraints: undefined,
     revokeTime: undefined,
     revocationReason: 0,
+    invalidityTime: undefined,
   };
 }
 
@@ -662,6 +677,9 @@ export const CertificateAuthority: MessageFns<CertificateAuthority> = {
     }
     if (message.revocationReason !== 0) {
       writer.uint32(176).int32(message.revocationReason);
+    }
+    if (message.invalidityTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.invalidityTime), writer.uint32(186).fork()).join();
     }
     return writer;
   },
@@ -855,6 +873,14 @@ export const CertificateAuthority: MessageFns<CertificateAuthority> = {
             message.revocationReason = reader.int32() as any;
             continue;
           }
+          case 23: {
+            if (tag !== 186) {
+              break;
+            }
+
+            message.invalidityTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -951,6 +977,11 @@ export const CertificateAuthority: MessageFns<CertificateAuthority> = {
         : isSet(object.revocation_reason)
         ? revocationReasonFromJSON(object.revocation_reason)
         : 0,
+      invalidityTime: isSet(object.invalidityTime)
+        ? fromJsonTimestamp(object.invalidityTime)
+        : isSet(object.invalidity_time)
+        ? fromJsonTimestamp(object.invalidity_time)
+        : undefined,
     };
   },
 
@@ -1022,6 +1053,9 @@ export const CertificateAuthority: MessageFns<CertificateAuthority> = {
     if (message.revocationReason !== 0) {
       obj.revocationReason = revocationReasonToJSON(message.revocationReason);
     }
+    if (message.invalidityTime !== undefined) {
+      obj.invalidityTime = message.invalidityTime.toISOString();
+    }
     return obj;
   },
 
@@ -1056,6 +1090,7 @@ export const CertificateAuthority: MessageFns<CertificateAuthority> = {
       : undefined;
     message.revokeTime = object.revokeTime ?? undefined;
     message.revocationReason = object.revocationReason ?? 0;
+    message.invalidityTime = object.invalidityTime ?? undefined;
     return message;
   },
 };
@@ -3052,7 +3087,7 @@ export const DeleteCertificateAuthorityResponse: MessageFns<DeleteCertificateAut
 };
 
 function createBaseRevokeCertificateAuthorityRequest(): RevokeCertificateAuthorityRequest {
-  return { certificateAuthority: "", reason: 0 };
+  return { certificateAuthority: "", reason: 0, invalidityTime: undefined };
 }
 
 export const RevokeCertificateAuthorityRequest: MessageFns<RevokeCertificateAuthorityRequest> = {
@@ -3062,6 +3097,9 @@ export const RevokeCertificateAuthorityRequest: MessageFns<RevokeCertificateAuth
     }
     if (message.reason !== 0) {
       writer.uint32(16).int32(message.reason);
+    }
+    if (message.invalidityTime !== undefined) {
+      Timestamp.encode(toTimestamp(message.invalidityTime), writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -3095,6 +3133,14 @@ export const RevokeCertificateAuthorityRequest: MessageFns<RevokeCertificateAuth
             message.reason = reader.int32() as any;
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.invalidityTime = fromTimestamp(Timestamp.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3115,6 +3161,11 @@ export const RevokeCertificateAuthorityRequest: MessageFns<RevokeCertificateAuth
         ? globalThis.String(object.certificate_authority)
         : "",
       reason: isSet(object.reason) ? revocationReasonFromJSON(object.reason) : 0,
+      invalidityTime: isSet(object.invalidityTime)
+        ? fromJsonTimestamp(object.invalidityTime)
+        : isSet(object.invalidity_time)
+        ? fromJsonTimestamp(object.invalidity_time)
+        : undefined,
     };
   },
 
@@ -3126,6 +3177,9 @@ export const RevokeCertificateAuthorityRequest: MessageFns<RevokeCertificateAuth
     if (message.reason !== 0) {
       obj.reason = revocationReasonToJSON(message.reason);
     }
+    if (message.invalidityTime !== undefined) {
+      obj.invalidityTime = message.invalidityTime.toISOString();
+    }
     return obj;
   },
 
@@ -3136,6 +3190,7 @@ export const RevokeCertificateAuthorityRequest: MessageFns<RevokeCertificateAuth
     const message = createBaseRevokeCertificateAuthorityRequest();
     message.certificateAuthority = object.certificateAuthority ?? "";
     message.reason = object.reason ?? 0;
+    message.invalidityTime = object.invalidityTime ?? undefined;
     return message;
   },
 };

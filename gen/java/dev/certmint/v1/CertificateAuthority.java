@@ -947,6 +947,47 @@ private static final long serialVersionUID = 0L;
     return result == null ? dev.certmint.v1.RevocationReason.UNRECOGNIZED : result;
   }
 
+  public static final int INVALIDITY_TIME_FIELD_NUMBER = 23;
+  private com.google.protobuf.Timestamp invalidityTime_;
+  /**
+   * <pre>
+   * When its key was known or suspected to be compromised, or it otherwise became invalid, as
+   * RevokeCertificateAuthority was told (RFC 5280 5.3.2); unset when none was given.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp invalidity_time = 23 [json_name = "invalidityTime"];</code>
+   * @return Whether the invalidityTime field is set.
+   */
+  @java.lang.Override
+  public boolean hasInvalidityTime() {
+    return invalidityTime_ != null;
+  }
+  /**
+   * <pre>
+   * When its key was known or suspected to be compromised, or it otherwise became invalid, as
+   * RevokeCertificateAuthority was told (RFC 5280 5.3.2); unset when none was given.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp invalidity_time = 23 [json_name = "invalidityTime"];</code>
+   * @return The invalidityTime.
+   */
+  @java.lang.Override
+  public com.google.protobuf.Timestamp getInvalidityTime() {
+    return invalidityTime_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : invalidityTime_;
+  }
+  /**
+   * <pre>
+   * When its key was known or suspected to be compromised, or it otherwise became invalid, as
+   * RevokeCertificateAuthority was told (RFC 5280 5.3.2); unset when none was given.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp invalidity_time = 23 [json_name = "invalidityTime"];</code>
+   */
+  @java.lang.Override
+  public com.google.protobuf.TimestampOrBuilder getInvalidityTimeOrBuilder() {
+    return invalidityTime_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : invalidityTime_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -1026,6 +1067,9 @@ private static final long serialVersionUID = 0L;
     }
     if (revocationReason_ != dev.certmint.v1.RevocationReason.REVOCATION_REASON_UNSPECIFIED.getNumber()) {
       output.writeEnum(22, revocationReason_);
+    }
+    if (invalidityTime_ != null) {
+      output.writeMessage(23, getInvalidityTime());
     }
     getUnknownFields().writeTo(output);
   }
@@ -1120,6 +1164,10 @@ private static final long serialVersionUID = 0L;
       size += com.google.protobuf.CodedOutputStream
         .computeEnumSize(22, revocationReason_);
     }
+    if (invalidityTime_ != null) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(23, getInvalidityTime());
+    }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
     return size;
@@ -1198,6 +1246,11 @@ private static final long serialVersionUID = 0L;
           .equals(other.getRevokeTime())) return false;
     }
     if (revocationReason_ != other.revocationReason_) return false;
+    if (hasInvalidityTime() != other.hasInvalidityTime()) return false;
+    if (hasInvalidityTime()) {
+      if (!getInvalidityTime()
+          .equals(other.getInvalidityTime())) return false;
+    }
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -1271,6 +1324,10 @@ private static final long serialVersionUID = 0L;
     }
     hash = (37 * hash) + REVOCATION_REASON_FIELD_NUMBER;
     hash = (53 * hash) + revocationReason_;
+    if (hasInvalidityTime()) {
+      hash = (37 * hash) + INVALIDITY_TIME_FIELD_NUMBER;
+      hash = (53 * hash) + getInvalidityTime().hashCode();
+    }
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -1455,6 +1512,11 @@ private static final long serialVersionUID = 0L;
         revokeTimeBuilder_ = null;
       }
       revocationReason_ = 0;
+      invalidityTime_ = null;
+      if (invalidityTimeBuilder_ != null) {
+        invalidityTimeBuilder_.dispose();
+        invalidityTimeBuilder_ = null;
+      }
       return this;
     }
 
@@ -1575,6 +1637,11 @@ private static final long serialVersionUID = 0L;
       }
       if (((from_bitField0_ & 0x00200000) != 0)) {
         result.revocationReason_ = revocationReason_;
+      }
+      if (((from_bitField0_ & 0x00400000) != 0)) {
+        result.invalidityTime_ = invalidityTimeBuilder_ == null
+            ? invalidityTime_
+            : invalidityTimeBuilder_.build();
       }
       result.bitField0_ |= to_bitField0_;
     }
@@ -1711,6 +1778,9 @@ private static final long serialVersionUID = 0L;
       }
       if (other.revocationReason_ != 0) {
         setRevocationReasonValue(other.getRevocationReasonValue());
+      }
+      if (other.hasInvalidityTime()) {
+        mergeInvalidityTime(other.getInvalidityTime());
       }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
@@ -1863,6 +1933,13 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00200000;
               break;
             } // case 176
+            case 186: {
+              input.readMessage(
+                  getInvalidityTimeFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              bitField0_ |= 0x00400000;
+              break;
+            } // case 186
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -4345,6 +4422,170 @@ private static final long serialVersionUID = 0L;
       revocationReason_ = 0;
       onChanged();
       return this;
+    }
+
+    private com.google.protobuf.Timestamp invalidityTime_;
+    private com.google.protobuf.SingleFieldBuilderV3<
+        com.google.protobuf.Timestamp, com.google.protobuf.Timestamp.Builder, com.google.protobuf.TimestampOrBuilder> invalidityTimeBuilder_;
+    /**
+     * <pre>
+     * When its key was known or suspected to be compromised, or it otherwise became invalid, as
+     * RevokeCertificateAuthority was told (RFC 5280 5.3.2); unset when none was given.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp invalidity_time = 23 [json_name = "invalidityTime"];</code>
+     * @return Whether the invalidityTime field is set.
+     */
+    public boolean hasInvalidityTime() {
+      return ((bitField0_ & 0x00400000) != 0);
+    }
+    /**
+     * <pre>
+     * When its key was known or suspected to be compromised, or it otherwise became invalid, as
+     * RevokeCertificateAuthority was told (RFC 5280 5.3.2); unset when none was given.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp invalidity_time = 23 [json_name = "invalidityTime"];</code>
+     * @return The invalidityTime.
+     */
+    public com.google.protobuf.Timestamp getInvalidityTime() {
+      if (invalidityTimeBuilder_ == null) {
+        return invalidityTime_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : invalidityTime_;
+      } else {
+        return invalidityTimeBuilder_.getMessage();
+      }
+    }
+    /**
+     * <pre>
+     * When its key was known or suspected to be compromised, or it otherwise became invalid, as
+     * RevokeCertificateAuthority was told (RFC 5280 5.3.2); unset when none was given.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp invalidity_time = 23 [json_name = "invalidityTime"];</code>
+     */
+    public Builder setInvalidityTime(com.google.protobuf.Timestamp value) {
+      if (invalidityTimeBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        invalidityTime_ = value;
+      } else {
+        invalidityTimeBuilder_.setMessage(value);
+      }
+      bitField0_ |= 0x00400000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * When its key was known or suspected to be compromised, or it otherwise became invalid, as
+     * RevokeCertificateAuthority was told (RFC 5280 5.3.2); unset when none was given.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp invalidity_time = 23 [json_name = "invalidityTime"];</code>
+     */
+    public Builder setInvalidityTime(
+        com.google.protobuf.Timestamp.Builder builderForValue) {
+      if (invalidityTimeBuilder_ == null) {
+        invalidityTime_ = builderForValue.build();
+      } else {
+        invalidityTimeBuilder_.setMessage(builderForValue.build());
+      }
+      bitField0_ |= 0x00400000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * When its key was known or suspected to be compromised, or it otherwise became invalid, as
+     * RevokeCertificateAuthority was told (RFC 5280 5.3.2); unset when none was given.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp invalidity_time = 23 [json_name = "invalidityTime"];</code>
+     */
+    public Builder mergeInvalidityTime(com.google.protobuf.Timestamp value) {
+      if (invalidityTimeBuilder_ == null) {
+        if (((bitField0_ & 0x00400000) != 0) &&
+          invalidityTime_ != null &&
+          invalidityTime_ != com.google.protobuf.Timestamp.getDefaultInstance()) {
+          getInvalidityTimeBuilder().mergeFrom(value);
+        } else {
+          invalidityTime_ = value;
+        }
+      } else {
+        invalidityTimeBuilder_.mergeFrom(value);
+      }
+      bitField0_ |= 0x00400000;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * When its key was known or suspected to be compromised, or it otherwise became invalid, as
+     * RevokeCertificateAuthority was told (RFC 5280 5.3.2); unset when none was given.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp invalidity_time = 23 [json_name = "invalidityTime"];</code>
+     */
+    public Builder clearInvalidityTime() {
+      bitField0_ = (bitField0_ & ~0x00400000);
+      invalidityTime_ = null;
+      if (invalidityTimeBuilder_ != null) {
+        invalidityTimeBuilder_.dispose();
+        invalidityTimeBuilder_ = null;
+      }
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * When its key was known or suspected to be compromised, or it otherwise became invalid, as
+     * RevokeCertificateAuthority was told (RFC 5280 5.3.2); unset when none was given.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp invalidity_time = 23 [json_name = "invalidityTime"];</code>
+     */
+    public com.google.protobuf.Timestamp.Builder getInvalidityTimeBuilder() {
+      bitField0_ |= 0x00400000;
+      onChanged();
+      return getInvalidityTimeFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * When its key was known or suspected to be compromised, or it otherwise became invalid, as
+     * RevokeCertificateAuthority was told (RFC 5280 5.3.2); unset when none was given.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp invalidity_time = 23 [json_name = "invalidityTime"];</code>
+     */
+    public com.google.protobuf.TimestampOrBuilder getInvalidityTimeOrBuilder() {
+      if (invalidityTimeBuilder_ != null) {
+        return invalidityTimeBuilder_.getMessageOrBuilder();
+      } else {
+        return invalidityTime_ == null ?
+            com.google.protobuf.Timestamp.getDefaultInstance() : invalidityTime_;
+      }
+    }
+    /**
+     * <pre>
+     * When its key was known or suspected to be compromised, or it otherwise became invalid, as
+     * RevokeCertificateAuthority was told (RFC 5280 5.3.2); unset when none was given.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp invalidity_time = 23 [json_name = "invalidityTime"];</code>
+     */
+    private com.google.protobuf.SingleFieldBuilderV3<
+        com.google.protobuf.Timestamp, com.google.protobuf.Timestamp.Builder, com.google.protobuf.TimestampOrBuilder> 
+        getInvalidityTimeFieldBuilder() {
+      if (invalidityTimeBuilder_ == null) {
+        invalidityTimeBuilder_ = new com.google.protobuf.SingleFieldBuilderV3<
+            com.google.protobuf.Timestamp, com.google.protobuf.Timestamp.Builder, com.google.protobuf.TimestampOrBuilder>(
+                getInvalidityTime(),
+                getParentForChildren(),
+                isClean());
+        invalidityTime_ = null;
+      }
+      return invalidityTimeBuilder_;
     }
     @java.lang.Override
     public final Builder setUnknownFields(

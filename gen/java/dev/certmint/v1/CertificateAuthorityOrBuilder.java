@@ -544,4 +544,34 @@ public interface CertificateAuthorityOrBuilder extends
    * @return The revocationReason.
    */
   dev.certmint.v1.RevocationReason getRevocationReason();
+
+  /**
+   * <pre>
+   * When its key was known or suspected to be compromised, or it otherwise became invalid, as
+   * RevokeCertificateAuthority was told (RFC 5280 5.3.2); unset when none was given.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp invalidity_time = 23 [json_name = "invalidityTime"];</code>
+   * @return Whether the invalidityTime field is set.
+   */
+  boolean hasInvalidityTime();
+  /**
+   * <pre>
+   * When its key was known or suspected to be compromised, or it otherwise became invalid, as
+   * RevokeCertificateAuthority was told (RFC 5280 5.3.2); unset when none was given.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp invalidity_time = 23 [json_name = "invalidityTime"];</code>
+   * @return The invalidityTime.
+   */
+  com.google.protobuf.Timestamp getInvalidityTime();
+  /**
+   * <pre>
+   * When its key was known or suspected to be compromised, or it otherwise became invalid, as
+   * RevokeCertificateAuthority was told (RFC 5280 5.3.2); unset when none was given.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp invalidity_time = 23 [json_name = "invalidityTime"];</code>
+   */
+  com.google.protobuf.TimestampOrBuilder getInvalidityTimeOrBuilder();
 }

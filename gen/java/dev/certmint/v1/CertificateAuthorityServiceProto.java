@@ -132,7 +132,7 @@ public final class CertificateAuthorityServiceProto {
       "ice.proto\022\013certmint.v1\032\030certmint/v1/comm" +
       "on.proto\032\036google/protobuf/duration.proto" +
       "\032 google/protobuf/field_mask.proto\032\037goog" +
-      "le/protobuf/timestamp.proto\"\221\t\n\024Certific" +
+      "le/protobuf/timestamp.proto\"\326\t\n\024Certific" +
       "ateAuthority\022\016\n\002id\030\001 \001(\tR\002id\022\022\n\004slug\030\002 \001" +
       "(\tR\004slug\022 \n\013description\030\003 \001(\tR\013descripti" +
       "on\0229\n\004type\030\004 \001(\0162%.certmint.v1.Certifica" +
@@ -161,154 +161,157 @@ public final class CertificateAuthorityServiceProto {
       "ts\022;\n\013revoke_time\030\025 \001(\0132\032.google.protobu" +
       "f.TimestampR\nrevokeTime\022J\n\021revocation_re" +
       "ason\030\026 \001(\0162\035.certmint.v1.RevocationReaso" +
-      "nR\020revocationReasonB\022\n\020_max_path_length\"" +
-      "\215\003\n%CreateRootCertificateAuthorityReques" +
-      "t\022\022\n\004slug\030\001 \001(\tR\004slug\022 \n\013description\030\002 \001" +
-      "(\tR\013description\022.\n\007subject\030\003 \001(\0132\024.certm" +
-      "int.v1.SubjectR\007subject\022>\n\rkey_algorithm" +
-      "\030\004 \001(\0162\031.certmint.v1.KeyAlgorithmR\014keyAl" +
-      "gorithm\022P\n\023signature_algorithm\030\005 \001(\0162\037.c" +
-      "ertmint.v1.SignatureAlgorithmR\022signature" +
-      "Algorithm\022+\n\003ttl\030\006 \001(\0132\031.google.protobuf" +
-      ".DurationR\003ttl\022+\n\017max_path_length\030\007 \001(\005H" +
-      "\000R\rmaxPathLength\210\001\001B\022\n\020_max_path_length\"" +
-      "\200\001\n&CreateRootCertificateAuthorityRespon" +
-      "se\022V\n\025certificate_authority\030\001 \001(\0132!.cert" +
-      "mint.v1.CertificateAuthorityR\024certificat" +
-      "eAuthority\"\240\004\n-CreateIntermediateCertifi" +
-      "cateAuthorityRequest\022\022\n\004slug\030\001 \001(\tR\004slug" +
-      "\022 \n\013description\030\002 \001(\tR\013description\022@\n\034pa" +
-      "rent_certificate_authority\030\003 \001(\tR\032parent" +
-      "CertificateAuthority\022.\n\007subject\030\004 \001(\0132\024." +
-      "certmint.v1.SubjectR\007subject\022>\n\rkey_algo" +
-      "rithm\030\005 \001(\0162\031.certmint.v1.KeyAlgorithmR\014" +
-      "keyAlgorithm\022P\n\023signature_algorithm\030\006 \001(" +
-      "\0162\037.certmint.v1.SignatureAlgorithmR\022sign" +
-      "atureAlgorithm\022+\n\003ttl\030\007 \001(\0132\031.google.pro" +
-      "tobuf.DurationR\003ttl\022+\n\017max_path_length\030\010" +
-      " \001(\005H\000R\rmaxPathLength\210\001\001\022G\n\020name_constra" +
-      "ints\030\t \001(\0132\034.certmint.v1.NameConstraints" +
-      "R\017nameConstraintsB\022\n\020_max_path_length\"\210\001" +
-      "\n.CreateIntermediateCertificateAuthority" +
+      "nR\020revocationReason\022C\n\017invalidity_time\030\027" +
+      " \001(\0132\032.google.protobuf.TimestampR\016invali" +
+      "dityTimeB\022\n\020_max_path_length\"\215\003\n%CreateR" +
+      "ootCertificateAuthorityRequest\022\022\n\004slug\030\001" +
+      " \001(\tR\004slug\022 \n\013description\030\002 \001(\tR\013descrip" +
+      "tion\022.\n\007subject\030\003 \001(\0132\024.certmint.v1.Subj" +
+      "ectR\007subject\022>\n\rkey_algorithm\030\004 \001(\0162\031.ce" +
+      "rtmint.v1.KeyAlgorithmR\014keyAlgorithm\022P\n\023" +
+      "signature_algorithm\030\005 \001(\0162\037.certmint.v1." +
+      "SignatureAlgorithmR\022signatureAlgorithm\022+" +
+      "\n\003ttl\030\006 \001(\0132\031.google.protobuf.DurationR\003" +
+      "ttl\022+\n\017max_path_length\030\007 \001(\005H\000R\rmaxPathL" +
+      "ength\210\001\001B\022\n\020_max_path_length\"\200\001\n&CreateR" +
+      "ootCertificateAuthorityResponse\022V\n\025certi" +
+      "ficate_authority\030\001 \001(\0132!.certmint.v1.Cer" +
+      "tificateAuthorityR\024certificateAuthority\"" +
+      "\240\004\n-CreateIntermediateCertificateAuthori" +
+      "tyRequest\022\022\n\004slug\030\001 \001(\tR\004slug\022 \n\013descrip" +
+      "tion\030\002 \001(\tR\013description\022@\n\034parent_certif" +
+      "icate_authority\030\003 \001(\tR\032parentCertificate" +
+      "Authority\022.\n\007subject\030\004 \001(\0132\024.certmint.v1" +
+      ".SubjectR\007subject\022>\n\rkey_algorithm\030\005 \001(\016" +
+      "2\031.certmint.v1.KeyAlgorithmR\014keyAlgorith" +
+      "m\022P\n\023signature_algorithm\030\006 \001(\0162\037.certmin" +
+      "t.v1.SignatureAlgorithmR\022signatureAlgori" +
+      "thm\022+\n\003ttl\030\007 \001(\0132\031.google.protobuf.Durat" +
+      "ionR\003ttl\022+\n\017max_path_length\030\010 \001(\005H\000R\rmax" +
+      "PathLength\210\001\001\022G\n\020name_constraints\030\t \001(\0132" +
+      "\034.certmint.v1.NameConstraintsR\017nameConst" +
+      "raintsB\022\n\020_max_path_length\"\210\001\n.CreateInt" +
+      "ermediateCertificateAuthorityResponse\022V\n" +
+      "\025certificate_authority\030\001 \001(\0132!.certmint." +
+      "v1.CertificateAuthorityR\024certificateAuth" +
+      "ority\"\257\002\n5CreateExternalIntermediateCert" +
+      "ificateAuthorityRequest\022\022\n\004slug\030\001 \001(\tR\004s" +
+      "lug\022 \n\013description\030\002 \001(\tR\013description\022.\n" +
+      "\007subject\030\003 \001(\0132\024.certmint.v1.SubjectR\007su" +
+      "bject\022>\n\rkey_algorithm\030\004 \001(\0162\031.certmint." +
+      "v1.KeyAlgorithmR\014keyAlgorithm\022P\n\023signatu" +
+      "re_algorithm\030\005 \001(\0162\037.certmint.v1.Signatu" +
+      "reAlgorithmR\022signatureAlgorithm\"\251\001\n6Crea" +
+      "teExternalIntermediateCertificateAuthori" +
+      "tyResponse\022V\n\025certificate_authority\030\001 \001(" +
+      "\0132!.certmint.v1.CertificateAuthorityR\024ce" +
+      "rtificateAuthority\022\027\n\007csr_pem\030\002 \001(\tR\006csr" +
+      "Pem\"\300\001\n,ImportCertificateAuthorityCertif" +
+      "icateRequest\0223\n\025certificate_authority\030\001 " +
+      "\001(\tR\024certificateAuthority\022\'\n\017certificate" +
+      "_pem\030\002 \001(\tR\016certificatePem\0222\n\025certificat" +
+      "e_chain_pem\030\003 \003(\tR\023certificateChainPem\"\207" +
+      "\001\n-ImportCertificateAuthorityCertificate" +
       "Response\022V\n\025certificate_authority\030\001 \001(\0132" +
       "!.certmint.v1.CertificateAuthorityR\024cert" +
-      "ificateAuthority\"\257\002\n5CreateExternalInter" +
-      "mediateCertificateAuthorityRequest\022\022\n\004sl" +
-      "ug\030\001 \001(\tR\004slug\022 \n\013description\030\002 \001(\tR\013des" +
-      "cription\022.\n\007subject\030\003 \001(\0132\024.certmint.v1." +
-      "SubjectR\007subject\022>\n\rkey_algorithm\030\004 \001(\0162" +
-      "\031.certmint.v1.KeyAlgorithmR\014keyAlgorithm" +
-      "\022P\n\023signature_algorithm\030\005 \001(\0162\037.certmint" +
-      ".v1.SignatureAlgorithmR\022signatureAlgorit" +
-      "hm\"\251\001\n6CreateExternalIntermediateCertifi" +
-      "cateAuthorityResponse\022V\n\025certificate_aut" +
-      "hority\030\001 \001(\0132!.certmint.v1.CertificateAu" +
-      "thorityR\024certificateAuthority\022\027\n\007csr_pem" +
-      "\030\002 \001(\tR\006csrPem\"\300\001\n,ImportCertificateAuth" +
-      "orityCertificateRequest\0223\n\025certificate_a" +
-      "uthority\030\001 \001(\tR\024certificateAuthority\022\'\n\017" +
-      "certificate_pem\030\002 \001(\tR\016certificatePem\0222\n" +
-      "\025certificate_chain_pem\030\003 \003(\tR\023certificat" +
-      "eChainPem\"\207\001\n-ImportCertificateAuthority" +
-      "CertificateResponse\022V\n\025certificate_autho" +
-      "rity\030\001 \001(\0132!.certmint.v1.CertificateAuth" +
-      "orityR\024certificateAuthority\"U\n\036GetCertif" +
-      "icateAuthorityRequest\0223\n\025certificate_aut" +
-      "hority\030\001 \001(\tR\024certificateAuthority\"y\n\037Ge" +
-      "tCertificateAuthorityResponse\022V\n\025certifi" +
-      "cate_authority\030\001 \001(\0132!.certmint.v1.Certi" +
-      "ficateAuthorityR\024certificateAuthority\"\240\001" +
-      "\n!ListCertificateAuthoritiesRequest\022\033\n\tp" +
-      "age_size\030\001 \001(\005R\010pageSize\022\035\n\npage_token\030\002" +
-      " \001(\tR\tpageToken\022?\n\006status\030\003 \001(\0162\'.certmi" +
-      "nt.v1.CertificateAuthorityStatusR\006status" +
-      "\"\250\001\n\"ListCertificateAuthoritiesResponse\022" +
-      "Z\n\027certificate_authorities\030\001 \003(\0132!.certm" +
-      "int.v1.CertificateAuthorityR\026certificate" +
-      "Authorities\022&\n\017next_page_token\030\002 \001(\tR\rne" +
-      "xtPageToken\"\270\001\n!UpdateCertificateAuthori" +
-      "tyRequest\022V\n\025certificate_authority\030\001 \001(\013" +
-      "2!.certmint.v1.CertificateAuthorityR\024cer" +
-      "tificateAuthority\022;\n\013update_mask\030\002 \001(\0132\032" +
-      ".google.protobuf.FieldMaskR\nupdateMask\"|" +
-      "\n\"UpdateCertificateAuthorityResponse\022V\n\025" +
-      "certificate_authority\030\001 \001(\0132!.certmint.v" +
-      "1.CertificateAuthorityR\024certificateAutho" +
-      "rity\"\272\001\n#GetCertificateRevocationListReq" +
-      "uest\0223\n\025certificate_authority\030\001 \001(\tR\024cer" +
-      "tificateAuthority\0224\n\010encoding\030\002 \001(\0162\030.ce" +
-      "rtmint.v1.CrlEncodingR\010encoding\022(\n\020known" +
-      "_crl_number\030\003 \001(\tR\016knownCrlNumber\"\217\002\n$Ge" +
-      "tCertificateRevocationListResponse\022\027\n\007cr" +
-      "l_pem\030\001 \001(\tR\006crlPem\022\027\n\007crl_der\030\002 \001(\014R\006cr" +
-      "lDer\022\035\n\ncrl_number\030\003 \001(\tR\tcrlNumber\022;\n\013t" +
-      "his_update\030\004 \001(\0132\032.google.protobuf.Times" +
-      "tampR\nthisUpdate\022;\n\013next_update\030\005 \001(\0132\032." +
-      "google.protobuf.TimestampR\nnextUpdate\022\034\n" +
-      "\tunchanged\030\006 \001(\010R\tunchanged\"l\n!DeleteCer" +
-      "tificateAuthorityRequest\0223\n\025certificate_" +
-      "authority\030\001 \001(\tR\024certificateAuthority\022\022\n" +
-      "\004etag\030\002 \001(\tR\004etag\"$\n\"DeleteCertificateAu" +
-      "thorityResponse\"\217\001\n!RevokeCertificateAut" +
+      "ificateAuthority\"U\n\036GetCertificateAuthor" +
+      "ityRequest\0223\n\025certificate_authority\030\001 \001(" +
+      "\tR\024certificateAuthority\"y\n\037GetCertificat" +
+      "eAuthorityResponse\022V\n\025certificate_author" +
+      "ity\030\001 \001(\0132!.certmint.v1.CertificateAutho" +
+      "rityR\024certificateAuthority\"\240\001\n!ListCerti" +
+      "ficateAuthoritiesRequest\022\033\n\tpage_size\030\001 " +
+      "\001(\005R\010pageSize\022\035\n\npage_token\030\002 \001(\tR\tpageT" +
+      "oken\022?\n\006status\030\003 \001(\0162\'.certmint.v1.Certi" +
+      "ficateAuthorityStatusR\006status\"\250\001\n\"ListCe" +
+      "rtificateAuthoritiesResponse\022Z\n\027certific" +
+      "ate_authorities\030\001 \003(\0132!.certmint.v1.Cert" +
+      "ificateAuthorityR\026certificateAuthorities" +
+      "\022&\n\017next_page_token\030\002 \001(\tR\rnextPageToken" +
+      "\"\270\001\n!UpdateCertificateAuthorityRequest\022V" +
+      "\n\025certificate_authority\030\001 \001(\0132!.certmint" +
+      ".v1.CertificateAuthorityR\024certificateAut" +
+      "hority\022;\n\013update_mask\030\002 \001(\0132\032.google.pro" +
+      "tobuf.FieldMaskR\nupdateMask\"|\n\"UpdateCer" +
+      "tificateAuthorityResponse\022V\n\025certificate" +
+      "_authority\030\001 \001(\0132!.certmint.v1.Certifica" +
+      "teAuthorityR\024certificateAuthority\"\272\001\n#Ge" +
+      "tCertificateRevocationListRequest\0223\n\025cer" +
+      "tificate_authority\030\001 \001(\tR\024certificateAut" +
+      "hority\0224\n\010encoding\030\002 \001(\0162\030.certmint.v1.C" +
+      "rlEncodingR\010encoding\022(\n\020known_crl_number" +
+      "\030\003 \001(\tR\016knownCrlNumber\"\217\002\n$GetCertificat" +
+      "eRevocationListResponse\022\027\n\007crl_pem\030\001 \001(\t" +
+      "R\006crlPem\022\027\n\007crl_der\030\002 \001(\014R\006crlDer\022\035\n\ncrl" +
+      "_number\030\003 \001(\tR\tcrlNumber\022;\n\013this_update\030" +
+      "\004 \001(\0132\032.google.protobuf.TimestampR\nthisU" +
+      "pdate\022;\n\013next_update\030\005 \001(\0132\032.google.prot" +
+      "obuf.TimestampR\nnextUpdate\022\034\n\tunchanged\030" +
+      "\006 \001(\010R\tunchanged\"l\n!DeleteCertificateAut" +
       "horityRequest\0223\n\025certificate_authority\030\001" +
-      " \001(\tR\024certificateAuthority\0225\n\006reason\030\002 \001" +
-      "(\0162\035.certmint.v1.RevocationReasonR\006reaso" +
-      "n\"|\n\"RevokeCertificateAuthorityResponse\022" +
-      "V\n\025certificate_authority\030\001 \001(\0132!.certmin" +
-      "t.v1.CertificateAuthorityR\024certificateAu" +
-      "thority*\316\001\n\030CertificateAuthorityType\022*\n&" +
-      "CERTIFICATE_AUTHORITY_TYPE_UNSPECIFIED\020\000" +
-      "\022#\n\037CERTIFICATE_AUTHORITY_TYPE_ROOT\020\001\022+\n" +
-      "\'CERTIFICATE_AUTHORITY_TYPE_INTERMEDIATE" +
-      "\020\002\0224\n0CERTIFICATE_AUTHORITY_TYPE_EXTERNA" +
-      "L_INTERMEDIATE\020\003*\324\001\n\032CertificateAuthorit" +
-      "yStatus\022,\n(CERTIFICATE_AUTHORITY_STATUS_" +
-      "UNSPECIFIED\020\000\022\'\n#CERTIFICATE_AUTHORITY_S" +
-      "TATUS_ACTIVE\020\001\022)\n%CERTIFICATE_AUTHORITY_" +
-      "STATUS_DISABLED\020\002\0224\n0CERTIFICATE_AUTHORI" +
-      "TY_STATUS_PENDING_CERTIFICATE\020\003*W\n\013CrlEn" +
-      "coding\022\034\n\030CRL_ENCODING_UNSPECIFIED\020\000\022\024\n\020" +
-      "CRL_ENCODING_DER\020\001\022\024\n\020CRL_ENCODING_PEM\020\002" +
-      "2\242\013\n\033CertificateAuthorityService\022\211\001\n\036Cre" +
-      "ateRootCertificateAuthority\0222.certmint.v" +
-      "1.CreateRootCertificateAuthorityRequest\032" +
-      "3.certmint.v1.CreateRootCertificateAutho" +
-      "rityResponse\022\241\001\n&CreateIntermediateCerti" +
-      "ficateAuthority\022:.certmint.v1.CreateInte" +
-      "rmediateCertificateAuthorityRequest\032;.ce" +
-      "rtmint.v1.CreateIntermediateCertificateA" +
-      "uthorityResponse\022\271\001\n.CreateExternalInter" +
-      "mediateCertificateAuthority\022B.certmint.v" +
-      "1.CreateExternalIntermediateCertificateA" +
-      "uthorityRequest\032C.certmint.v1.CreateExte" +
-      "rnalIntermediateCertificateAuthorityResp" +
-      "onse\022\236\001\n%ImportCertificateAuthorityCerti" +
-      "ficate\0229.certmint.v1.ImportCertificateAu" +
-      "thorityCertificateRequest\032:.certmint.v1." +
-      "ImportCertificateAuthorityCertificateRes" +
-      "ponse\022t\n\027GetCertificateAuthority\022+.certm" +
-      "int.v1.GetCertificateAuthorityRequest\032,." +
-      "certmint.v1.GetCertificateAuthorityRespo" +
-      "nse\022}\n\032ListCertificateAuthorities\022..cert" +
-      "mint.v1.ListCertificateAuthoritiesReques" +
-      "t\032/.certmint.v1.ListCertificateAuthoriti" +
-      "esResponse\022}\n\032UpdateCertificateAuthority" +
-      "\022..certmint.v1.UpdateCertificateAuthorit" +
-      "yRequest\032/.certmint.v1.UpdateCertificate" +
-      "AuthorityResponse\022\203\001\n\034GetCertificateRevo" +
-      "cationList\0220.certmint.v1.GetCertificateR" +
-      "evocationListRequest\0321.certmint.v1.GetCe" +
-      "rtificateRevocationListResponse\022}\n\032Delet" +
-      "eCertificateAuthority\022..certmint.v1.Dele" +
-      "teCertificateAuthorityRequest\032/.certmint" +
-      ".v1.DeleteCertificateAuthorityResponse\022}" +
-      "\n\032RevokeCertificateAuthority\022..certmint." +
-      "v1.RevokeCertificateAuthorityRequest\032/.c" +
-      "ertmint.v1.RevokeCertificateAuthorityRes" +
-      "ponseBq\n\017dev.certmint.v1B CertificateAut" +
-      "horityServiceProtoP\001Z:github.com/certmin" +
-      "t/certmint/gen/go/certmint/v1;certmintv1" +
-      "b\006proto3"
+      " \001(\tR\024certificateAuthority\022\022\n\004etag\030\002 \001(\t" +
+      "R\004etag\"$\n\"DeleteCertificateAuthorityResp" +
+      "onse\"\324\001\n!RevokeCertificateAuthorityReque" +
+      "st\0223\n\025certificate_authority\030\001 \001(\tR\024certi" +
+      "ficateAuthority\0225\n\006reason\030\002 \001(\0162\035.certmi" +
+      "nt.v1.RevocationReasonR\006reason\022C\n\017invali" +
+      "dity_time\030\003 \001(\0132\032.google.protobuf.Timest" +
+      "ampR\016invalidityTime\"|\n\"RevokeCertificate" +
+      "AuthorityResponse\022V\n\025certificate_authori" +
+      "ty\030\001 \001(\0132!.certmint.v1.CertificateAuthor" +
+      "ityR\024certificateAuthority*\316\001\n\030Certificat" +
+      "eAuthorityType\022*\n&CERTIFICATE_AUTHORITY_" +
+      "TYPE_UNSPECIFIED\020\000\022#\n\037CERTIFICATE_AUTHOR" +
+      "ITY_TYPE_ROOT\020\001\022+\n\'CERTIFICATE_AUTHORITY" +
+      "_TYPE_INTERMEDIATE\020\002\0224\n0CERTIFICATE_AUTH" +
+      "ORITY_TYPE_EXTERNAL_INTERMEDIATE\020\003*\324\001\n\032C" +
+      "ertificateAuthorityStatus\022,\n(CERTIFICATE" +
+      "_AUTHORITY_STATUS_UNSPECIFIED\020\000\022\'\n#CERTI" +
+      "FICATE_AUTHORITY_STATUS_ACTIVE\020\001\022)\n%CERT" +
+      "IFICATE_AUTHORITY_STATUS_DISABLED\020\002\0224\n0C" +
+      "ERTIFICATE_AUTHORITY_STATUS_PENDING_CERT" +
+      "IFICATE\020\003*W\n\013CrlEncoding\022\034\n\030CRL_ENCODING" +
+      "_UNSPECIFIED\020\000\022\024\n\020CRL_ENCODING_DER\020\001\022\024\n\020" +
+      "CRL_ENCODING_PEM\020\0022\242\013\n\033CertificateAuthor" +
+      "ityService\022\211\001\n\036CreateRootCertificateAuth" +
+      "ority\0222.certmint.v1.CreateRootCertificat" +
+      "eAuthorityRequest\0323.certmint.v1.CreateRo" +
+      "otCertificateAuthorityResponse\022\241\001\n&Creat" +
+      "eIntermediateCertificateAuthority\022:.cert" +
+      "mint.v1.CreateIntermediateCertificateAut" +
+      "horityRequest\032;.certmint.v1.CreateInterm" +
+      "ediateCertificateAuthorityResponse\022\271\001\n.C" +
+      "reateExternalIntermediateCertificateAuth" +
+      "ority\022B.certmint.v1.CreateExternalInterm" +
+      "ediateCertificateAuthorityRequest\032C.cert" +
+      "mint.v1.CreateExternalIntermediateCertif" +
+      "icateAuthorityResponse\022\236\001\n%ImportCertifi" +
+      "cateAuthorityCertificate\0229.certmint.v1.I" +
+      "mportCertificateAuthorityCertificateRequ" +
+      "est\032:.certmint.v1.ImportCertificateAutho" +
+      "rityCertificateResponse\022t\n\027GetCertificat" +
+      "eAuthority\022+.certmint.v1.GetCertificateA" +
+      "uthorityRequest\032,.certmint.v1.GetCertifi" +
+      "cateAuthorityResponse\022}\n\032ListCertificate" +
+      "Authorities\022..certmint.v1.ListCertificat" +
+      "eAuthoritiesRequest\032/.certmint.v1.ListCe" +
+      "rtificateAuthoritiesResponse\022}\n\032UpdateCe" +
+      "rtificateAuthority\022..certmint.v1.UpdateC" +
+      "ertificateAuthorityRequest\032/.certmint.v1" +
+      ".UpdateCertificateAuthorityResponse\022\203\001\n\034" +
+      "GetCertificateRevocationList\0220.certmint." +
+      "v1.GetCertificateRevocationListRequest\0321" +
+      ".certmint.v1.GetCertificateRevocationLis" +
+      "tResponse\022}\n\032DeleteCertificateAuthority\022" +
+      "..certmint.v1.DeleteCertificateAuthority" +
+      "Request\032/.certmint.v1.DeleteCertificateA" +
+      "uthorityResponse\022}\n\032RevokeCertificateAut" +
+      "hority\022..certmint.v1.RevokeCertificateAu" +
+      "thorityRequest\032/.certmint.v1.RevokeCerti" +
+      "ficateAuthorityResponseBq\n\017dev.certmint." +
+      "v1B CertificateAuthorityServiceProtoP\001Z:" +
+      "github.com/certmint/certmint/gen/go/cert" +
+      "mint/v1;certmintv1b\006proto3"
     };
     descriptor = com.google.protobuf.Descriptors.FileDescriptor
       .internalBuildGeneratedFileFrom(descriptorData,
@@ -323,7 +326,7 @@ public final class CertificateAuthorityServiceProto {
     internal_static_certmint_v1_CertificateAuthority_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_CertificateAuthority_descriptor,
-        new java.lang.String[] { "Id", "Slug", "Description", "Type", "Status", "Subject", "KeyAlgorithm", "SignatureAlgorithm", "ParentCertificateAuthorityId", "CertificatePem", "CertificateChainPem", "SerialNumber", "NotBefore", "NotAfter", "MaxPathLength", "CsrPem", "CreateTime", "UpdateTime", "Etag", "NameConstraints", "RevokeTime", "RevocationReason", "MaxPathLength", });
+        new java.lang.String[] { "Id", "Slug", "Description", "Type", "Status", "Subject", "KeyAlgorithm", "SignatureAlgorithm", "ParentCertificateAuthorityId", "CertificatePem", "CertificateChainPem", "SerialNumber", "NotBefore", "NotAfter", "MaxPathLength", "CsrPem", "CreateTime", "UpdateTime", "Etag", "NameConstraints", "RevokeTime", "RevocationReason", "InvalidityTime", "MaxPathLength", });
     internal_static_certmint_v1_CreateRootCertificateAuthorityRequest_descriptor =
       getDescriptor().getMessageTypes().get(1);
     internal_static_certmint_v1_CreateRootCertificateAuthorityRequest_fieldAccessorTable = new
@@ -437,7 +440,7 @@ public final class CertificateAuthorityServiceProto {
     internal_static_certmint_v1_RevokeCertificateAuthorityRequest_fieldAccessorTable = new
       com.google.protobuf.GeneratedMessageV3.FieldAccessorTable(
         internal_static_certmint_v1_RevokeCertificateAuthorityRequest_descriptor,
-        new java.lang.String[] { "CertificateAuthority", "Reason", });
+        new java.lang.String[] { "CertificateAuthority", "Reason", "InvalidityTime", });
     internal_static_certmint_v1_RevokeCertificateAuthorityResponse_descriptor =
       getDescriptor().getMessageTypes().get(20);
     internal_static_certmint_v1_RevokeCertificateAuthorityResponse_fieldAccessorTable = new

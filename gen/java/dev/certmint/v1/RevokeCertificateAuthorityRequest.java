@@ -124,6 +124,59 @@ private static final long serialVersionUID = 0L;
     return result == null ? dev.certmint.v1.RevocationReason.UNRECOGNIZED : result;
   }
 
+  public static final int INVALIDITY_TIME_FIELD_NUMBER = 3;
+  private com.google.protobuf.Timestamp invalidityTime_;
+  /**
+   * <pre>
+   * Optional: when the CA's key is known or suspected to have been compromised, or the CA
+   * otherwise became invalid (RFC 5280 5.3.2); at or before now, whole seconds. Published as the
+   * invalidityDate of its entry on its parent's CRL and OCSP response, and of the answers for
+   * what it signed. For a CA revoked already, it must be the one recorded
+   * (FAILED_PRECONDITION INVALIDITY_TIME_RECORDED) unless this call raises its reason to a
+   * compromise.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp invalidity_time = 3 [json_name = "invalidityTime"];</code>
+   * @return Whether the invalidityTime field is set.
+   */
+  @java.lang.Override
+  public boolean hasInvalidityTime() {
+    return invalidityTime_ != null;
+  }
+  /**
+   * <pre>
+   * Optional: when the CA's key is known or suspected to have been compromised, or the CA
+   * otherwise became invalid (RFC 5280 5.3.2); at or before now, whole seconds. Published as the
+   * invalidityDate of its entry on its parent's CRL and OCSP response, and of the answers for
+   * what it signed. For a CA revoked already, it must be the one recorded
+   * (FAILED_PRECONDITION INVALIDITY_TIME_RECORDED) unless this call raises its reason to a
+   * compromise.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp invalidity_time = 3 [json_name = "invalidityTime"];</code>
+   * @return The invalidityTime.
+   */
+  @java.lang.Override
+  public com.google.protobuf.Timestamp getInvalidityTime() {
+    return invalidityTime_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : invalidityTime_;
+  }
+  /**
+   * <pre>
+   * Optional: when the CA's key is known or suspected to have been compromised, or the CA
+   * otherwise became invalid (RFC 5280 5.3.2); at or before now, whole seconds. Published as the
+   * invalidityDate of its entry on its parent's CRL and OCSP response, and of the answers for
+   * what it signed. For a CA revoked already, it must be the one recorded
+   * (FAILED_PRECONDITION INVALIDITY_TIME_RECORDED) unless this call raises its reason to a
+   * compromise.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp invalidity_time = 3 [json_name = "invalidityTime"];</code>
+   */
+  @java.lang.Override
+  public com.google.protobuf.TimestampOrBuilder getInvalidityTimeOrBuilder() {
+    return invalidityTime_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : invalidityTime_;
+  }
+
   private byte memoizedIsInitialized = -1;
   @java.lang.Override
   public final boolean isInitialized() {
@@ -144,6 +197,9 @@ private static final long serialVersionUID = 0L;
     if (reason_ != dev.certmint.v1.RevocationReason.REVOCATION_REASON_UNSPECIFIED.getNumber()) {
       output.writeEnum(2, reason_);
     }
+    if (invalidityTime_ != null) {
+      output.writeMessage(3, getInvalidityTime());
+    }
     getUnknownFields().writeTo(output);
   }
 
@@ -159,6 +215,10 @@ private static final long serialVersionUID = 0L;
     if (reason_ != dev.certmint.v1.RevocationReason.REVOCATION_REASON_UNSPECIFIED.getNumber()) {
       size += com.google.protobuf.CodedOutputStream
         .computeEnumSize(2, reason_);
+    }
+    if (invalidityTime_ != null) {
+      size += com.google.protobuf.CodedOutputStream
+        .computeMessageSize(3, getInvalidityTime());
     }
     size += getUnknownFields().getSerializedSize();
     memoizedSize = size;
@@ -178,6 +238,11 @@ private static final long serialVersionUID = 0L;
     if (!getCertificateAuthority()
         .equals(other.getCertificateAuthority())) return false;
     if (reason_ != other.reason_) return false;
+    if (hasInvalidityTime() != other.hasInvalidityTime()) return false;
+    if (hasInvalidityTime()) {
+      if (!getInvalidityTime()
+          .equals(other.getInvalidityTime())) return false;
+    }
     if (!getUnknownFields().equals(other.getUnknownFields())) return false;
     return true;
   }
@@ -193,6 +258,10 @@ private static final long serialVersionUID = 0L;
     hash = (53 * hash) + getCertificateAuthority().hashCode();
     hash = (37 * hash) + REASON_FIELD_NUMBER;
     hash = (53 * hash) + reason_;
+    if (hasInvalidityTime()) {
+      hash = (37 * hash) + INVALIDITY_TIME_FIELD_NUMBER;
+      hash = (53 * hash) + getInvalidityTime().hashCode();
+    }
     hash = (29 * hash) + getUnknownFields().hashCode();
     memoizedHashCode = hash;
     return hash;
@@ -328,6 +397,11 @@ private static final long serialVersionUID = 0L;
       bitField0_ = 0;
       certificateAuthority_ = "";
       reason_ = 0;
+      invalidityTime_ = null;
+      if (invalidityTimeBuilder_ != null) {
+        invalidityTimeBuilder_.dispose();
+        invalidityTimeBuilder_ = null;
+      }
       return this;
     }
 
@@ -366,6 +440,11 @@ private static final long serialVersionUID = 0L;
       }
       if (((from_bitField0_ & 0x00000002) != 0)) {
         result.reason_ = reason_;
+      }
+      if (((from_bitField0_ & 0x00000004) != 0)) {
+        result.invalidityTime_ = invalidityTimeBuilder_ == null
+            ? invalidityTime_
+            : invalidityTimeBuilder_.build();
       }
     }
 
@@ -421,6 +500,9 @@ private static final long serialVersionUID = 0L;
       if (other.reason_ != 0) {
         setReasonValue(other.getReasonValue());
       }
+      if (other.hasInvalidityTime()) {
+        mergeInvalidityTime(other.getInvalidityTime());
+      }
       this.mergeUnknownFields(other.getUnknownFields());
       onChanged();
       return this;
@@ -457,6 +539,13 @@ private static final long serialVersionUID = 0L;
               bitField0_ |= 0x00000002;
               break;
             } // case 16
+            case 26: {
+              input.readMessage(
+                  getInvalidityTimeFieldBuilder().getBuilder(),
+                  extensionRegistry);
+              bitField0_ |= 0x00000004;
+              break;
+            } // case 26
             default: {
               if (!super.parseUnknownField(input, extensionRegistry, tag)) {
                 done = true; // was an endgroup tag
@@ -642,6 +731,206 @@ private static final long serialVersionUID = 0L;
       reason_ = 0;
       onChanged();
       return this;
+    }
+
+    private com.google.protobuf.Timestamp invalidityTime_;
+    private com.google.protobuf.SingleFieldBuilderV3<
+        com.google.protobuf.Timestamp, com.google.protobuf.Timestamp.Builder, com.google.protobuf.TimestampOrBuilder> invalidityTimeBuilder_;
+    /**
+     * <pre>
+     * Optional: when the CA's key is known or suspected to have been compromised, or the CA
+     * otherwise became invalid (RFC 5280 5.3.2); at or before now, whole seconds. Published as the
+     * invalidityDate of its entry on its parent's CRL and OCSP response, and of the answers for
+     * what it signed. For a CA revoked already, it must be the one recorded
+     * (FAILED_PRECONDITION INVALIDITY_TIME_RECORDED) unless this call raises its reason to a
+     * compromise.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp invalidity_time = 3 [json_name = "invalidityTime"];</code>
+     * @return Whether the invalidityTime field is set.
+     */
+    public boolean hasInvalidityTime() {
+      return ((bitField0_ & 0x00000004) != 0);
+    }
+    /**
+     * <pre>
+     * Optional: when the CA's key is known or suspected to have been compromised, or the CA
+     * otherwise became invalid (RFC 5280 5.3.2); at or before now, whole seconds. Published as the
+     * invalidityDate of its entry on its parent's CRL and OCSP response, and of the answers for
+     * what it signed. For a CA revoked already, it must be the one recorded
+     * (FAILED_PRECONDITION INVALIDITY_TIME_RECORDED) unless this call raises its reason to a
+     * compromise.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp invalidity_time = 3 [json_name = "invalidityTime"];</code>
+     * @return The invalidityTime.
+     */
+    public com.google.protobuf.Timestamp getInvalidityTime() {
+      if (invalidityTimeBuilder_ == null) {
+        return invalidityTime_ == null ? com.google.protobuf.Timestamp.getDefaultInstance() : invalidityTime_;
+      } else {
+        return invalidityTimeBuilder_.getMessage();
+      }
+    }
+    /**
+     * <pre>
+     * Optional: when the CA's key is known or suspected to have been compromised, or the CA
+     * otherwise became invalid (RFC 5280 5.3.2); at or before now, whole seconds. Published as the
+     * invalidityDate of its entry on its parent's CRL and OCSP response, and of the answers for
+     * what it signed. For a CA revoked already, it must be the one recorded
+     * (FAILED_PRECONDITION INVALIDITY_TIME_RECORDED) unless this call raises its reason to a
+     * compromise.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp invalidity_time = 3 [json_name = "invalidityTime"];</code>
+     */
+    public Builder setInvalidityTime(com.google.protobuf.Timestamp value) {
+      if (invalidityTimeBuilder_ == null) {
+        if (value == null) {
+          throw new NullPointerException();
+        }
+        invalidityTime_ = value;
+      } else {
+        invalidityTimeBuilder_.setMessage(value);
+      }
+      bitField0_ |= 0x00000004;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Optional: when the CA's key is known or suspected to have been compromised, or the CA
+     * otherwise became invalid (RFC 5280 5.3.2); at or before now, whole seconds. Published as the
+     * invalidityDate of its entry on its parent's CRL and OCSP response, and of the answers for
+     * what it signed. For a CA revoked already, it must be the one recorded
+     * (FAILED_PRECONDITION INVALIDITY_TIME_RECORDED) unless this call raises its reason to a
+     * compromise.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp invalidity_time = 3 [json_name = "invalidityTime"];</code>
+     */
+    public Builder setInvalidityTime(
+        com.google.protobuf.Timestamp.Builder builderForValue) {
+      if (invalidityTimeBuilder_ == null) {
+        invalidityTime_ = builderForValue.build();
+      } else {
+        invalidityTimeBuilder_.setMessage(builderForValue.build());
+      }
+      bitField0_ |= 0x00000004;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Optional: when the CA's key is known or suspected to have been compromised, or the CA
+     * otherwise became invalid (RFC 5280 5.3.2); at or before now, whole seconds. Published as the
+     * invalidityDate of its entry on its parent's CRL and OCSP response, and of the answers for
+     * what it signed. For a CA revoked already, it must be the one recorded
+     * (FAILED_PRECONDITION INVALIDITY_TIME_RECORDED) unless this call raises its reason to a
+     * compromise.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp invalidity_time = 3 [json_name = "invalidityTime"];</code>
+     */
+    public Builder mergeInvalidityTime(com.google.protobuf.Timestamp value) {
+      if (invalidityTimeBuilder_ == null) {
+        if (((bitField0_ & 0x00000004) != 0) &&
+          invalidityTime_ != null &&
+          invalidityTime_ != com.google.protobuf.Timestamp.getDefaultInstance()) {
+          getInvalidityTimeBuilder().mergeFrom(value);
+        } else {
+          invalidityTime_ = value;
+        }
+      } else {
+        invalidityTimeBuilder_.mergeFrom(value);
+      }
+      bitField0_ |= 0x00000004;
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Optional: when the CA's key is known or suspected to have been compromised, or the CA
+     * otherwise became invalid (RFC 5280 5.3.2); at or before now, whole seconds. Published as the
+     * invalidityDate of its entry on its parent's CRL and OCSP response, and of the answers for
+     * what it signed. For a CA revoked already, it must be the one recorded
+     * (FAILED_PRECONDITION INVALIDITY_TIME_RECORDED) unless this call raises its reason to a
+     * compromise.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp invalidity_time = 3 [json_name = "invalidityTime"];</code>
+     */
+    public Builder clearInvalidityTime() {
+      bitField0_ = (bitField0_ & ~0x00000004);
+      invalidityTime_ = null;
+      if (invalidityTimeBuilder_ != null) {
+        invalidityTimeBuilder_.dispose();
+        invalidityTimeBuilder_ = null;
+      }
+      onChanged();
+      return this;
+    }
+    /**
+     * <pre>
+     * Optional: when the CA's key is known or suspected to have been compromised, or the CA
+     * otherwise became invalid (RFC 5280 5.3.2); at or before now, whole seconds. Published as the
+     * invalidityDate of its entry on its parent's CRL and OCSP response, and of the answers for
+     * what it signed. For a CA revoked already, it must be the one recorded
+     * (FAILED_PRECONDITION INVALIDITY_TIME_RECORDED) unless this call raises its reason to a
+     * compromise.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp invalidity_time = 3 [json_name = "invalidityTime"];</code>
+     */
+    public com.google.protobuf.Timestamp.Builder getInvalidityTimeBuilder() {
+      bitField0_ |= 0x00000004;
+      onChanged();
+      return getInvalidityTimeFieldBuilder().getBuilder();
+    }
+    /**
+     * <pre>
+     * Optional: when the CA's key is known or suspected to have been compromised, or the CA
+     * otherwise became invalid (RFC 5280 5.3.2); at or before now, whole seconds. Published as the
+     * invalidityDate of its entry on its parent's CRL and OCSP response, and of the answers for
+     * what it signed. For a CA revoked already, it must be the one recorded
+     * (FAILED_PRECONDITION INVALIDITY_TIME_RECORDED) unless this call raises its reason to a
+     * compromise.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp invalidity_time = 3 [json_name = "invalidityTime"];</code>
+     */
+    public com.google.protobuf.TimestampOrBuilder getInvalidityTimeOrBuilder() {
+      if (invalidityTimeBuilder_ != null) {
+        return invalidityTimeBuilder_.getMessageOrBuilder();
+      } else {
+        return invalidityTime_ == null ?
+            com.google.protobuf.Timestamp.getDefaultInstance() : invalidityTime_;
+      }
+    }
+    /**
+     * <pre>
+     * Optional: when the CA's key is known or suspected to have been compromised, or the CA
+     * otherwise became invalid (RFC 5280 5.3.2); at or before now, whole seconds. Published as the
+     * invalidityDate of its entry on its parent's CRL and OCSP response, and of the answers for
+     * what it signed. For a CA revoked already, it must be the one recorded
+     * (FAILED_PRECONDITION INVALIDITY_TIME_RECORDED) unless this call raises its reason to a
+     * compromise.
+     * </pre>
+     *
+     * <code>.google.protobuf.Timestamp invalidity_time = 3 [json_name = "invalidityTime"];</code>
+     */
+    private com.google.protobuf.SingleFieldBuilderV3<
+        com.google.protobuf.Timestamp, com.google.protobuf.Timestamp.Builder, com.google.protobuf.TimestampOrBuilder> 
+        getInvalidityTimeFieldBuilder() {
+      if (invalidityTimeBuilder_ == null) {
+        invalidityTimeBuilder_ = new com.google.protobuf.SingleFieldBuilderV3<
+            com.google.protobuf.Timestamp, com.google.protobuf.Timestamp.Builder, com.google.protobuf.TimestampOrBuilder>(
+                getInvalidityTime(),
+                getParentForChildren(),
+                isClean());
+        invalidityTime_ = null;
+      }
+      return invalidityTimeBuilder_;
     }
     @java.lang.Override
     public final Builder setUnknownFields(

@@ -47,4 +47,46 @@ public interface RevokeCertificateAuthorityRequestOrBuilder extends
    * @return The reason.
    */
   dev.certmint.v1.RevocationReason getReason();
+
+  /**
+   * <pre>
+   * Optional: when the CA's key is known or suspected to have been compromised, or the CA
+   * otherwise became invalid (RFC 5280 5.3.2); at or before now, whole seconds. Published as the
+   * invalidityDate of its entry on its parent's CRL and OCSP response, and of the answers for
+   * what it signed. For a CA revoked already, it must be the one recorded
+   * (FAILED_PRECONDITION INVALIDITY_TIME_RECORDED) unless this call raises its reason to a
+   * compromise.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp invalidity_time = 3 [json_name = "invalidityTime"];</code>
+   * @return Whether the invalidityTime field is set.
+   */
+  boolean hasInvalidityTime();
+  /**
+   * <pre>
+   * Optional: when the CA's key is known or suspected to have been compromised, or the CA
+   * otherwise became invalid (RFC 5280 5.3.2); at or before now, whole seconds. Published as the
+   * invalidityDate of its entry on its parent's CRL and OCSP response, and of the answers for
+   * what it signed. For a CA revoked already, it must be the one recorded
+   * (FAILED_PRECONDITION INVALIDITY_TIME_RECORDED) unless this call raises its reason to a
+   * compromise.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp invalidity_time = 3 [json_name = "invalidityTime"];</code>
+   * @return The invalidityTime.
+   */
+  com.google.protobuf.Timestamp getInvalidityTime();
+  /**
+   * <pre>
+   * Optional: when the CA's key is known or suspected to have been compromised, or the CA
+   * otherwise became invalid (RFC 5280 5.3.2); at or before now, whole seconds. Published as the
+   * invalidityDate of its entry on its parent's CRL and OCSP response, and of the answers for
+   * what it signed. For a CA revoked already, it must be the one recorded
+   * (FAILED_PRECONDITION INVALIDITY_TIME_RECORDED) unless this call raises its reason to a
+   * compromise.
+   * </pre>
+   *
+   * <code>.google.protobuf.Timestamp invalidity_time = 3 [json_name = "invalidityTime"];</code>
+   */
+  com.google.protobuf.TimestampOrBuilder getInvalidityTimeOrBuilder();
 }
