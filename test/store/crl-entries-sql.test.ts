@@ -162,6 +162,9 @@ describe.each(Object.keys(backends))("CRL entries kept as DER on %s", (backendNa
    */
   async function store(rows: Row[], before: Row[] = []) {
     await pg.query("drop table if exists certificate cascade");
+    // The invalidity-date migration adds its column to the CAs' table too.
+    await pg.query("drop table if exists certificate_authority cascade");
+    await pg.query("create table certificate_authority (id uuid)");
     await pg.query(`drop function if exists "certmint_certificate_crl_entry"() cascade`);
     await pg.query(
       `drop function if exists "certmint_crl_entry"(text, timestamptz, text, timestamptz)`,

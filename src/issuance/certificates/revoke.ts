@@ -20,7 +20,8 @@ import { sameKeyLineage } from "./same-key";
 import type { RevokeInput } from "./types";
 
 /**
- * Revokes a certificate with an RFC 5280 5.3.1 reason; its serial is in its CA's next CRL.
+ * Revokes a certificate with an RFC 5280 5.3.1 reason, and the invalidity date given if any
+ * (5.3.2, invalidity-date.ts); its serial is in its CA's next CRL.
  * Revoking a revoked certificate changes nothing (the first time and reason stand), except
  * that a certificate on hold (certificateHold, the one reversible reason; released by
  * release-hold.ts) takes any other reason given, at its hold's time, and is then revoked for
