@@ -144,7 +144,12 @@ describe("PostgreSQL, CERTMINT_MAX_CONNECTIONS set past a low file-descriptor li
     }
     expect(rsa).toMatchObject({ code: status.UNAVAILABLE, reason: "KEY_GENERATION_UNAVAILABLE" });
     expect(linesSaying(d, "unhandled error in handler")).toEqual([]);
-    // Said in words, once (per cause per 10 s), not as a stack per call.
+    // Said in words, once (per cause per 10 s), not as a stack per call; through the log's
+    // asynchronous stream, so waited for.
+    await waitFor(
+      "the log line saying why the thread did not start",
+      () => linesSaying(d, "could not start an RSA key-generation thread").length > 0,
+    );
     const keygen = linesSaying(d, "could not start an RSA key-generation thread");
     expect(keygen).toHaveLength(1);
     expect(keygen[0]).toMatchObject({ cause: "EMFILE" });
@@ -198,6 +203,12 @@ describe("PostgreSQL at its file-descriptor limit with no database connection op
       expect(o).toMatchObject({ code: status.UNAVAILABLE, reason: "DATABASE_UNAVAILABLE" });
     }
     expect(outcomes.some((o) => !("ok" in o))).toBe(true);
+    // The line is written after the answer, through the log's asynchronous stream: waited for
+    // (on a busy CI machine the calls' answers came before it reached the file).
+    await waitFor(
+      "the log line saying the database is unavailable",
+      () => linesSaying(d, "database unavailable").length > 0,
+    );
     expect(linesSaying(d, "unhandled error in handler")).toEqual([]);
     const [database] = linesSaying(d, "database unavailable");
     expect(database).toMatchObject({ cause: "EMFILE" });
