@@ -35,6 +35,7 @@ import {
   RenewCertificateRequest,
 } from "../../gen/ts/certmint/v1/certificate_service";
 import { KeyAlgorithm } from "../../gen/ts/certmint/v1/common";
+import { Migration20261207210000LegacyCredentialLifetime } from "../../src/store/migrations/Migration20261207210000LegacyCredentialLifetime";
 import {
   type CertmintClients,
   call,
@@ -271,6 +272,60 @@ describe("a certificate issued by a token authenticates no longer than that toke
     const older = await adminIssues(ci.clients);
     await h.db.query("update certificate set authenticates_until = null where id = $1", [older.id]);
     await whoAmI(mtls.over(older));
+  });
+
+  it("one issued before stop 56 gets its bound at the upgrade: refused once its admin token has expired, with the workload's renewal", async () => {
+    const ci = await hourAdmin("ci-admin-legacy");
+    const older = await adminIssues(ci.clients);
+    const renewed = await renew(
+      mtls.over(older),
+      older.id,
+      RenewalKeySource.RENEWAL_KEY_SOURCE_NEW,
+    );
+    const own = renewed.certificate!;
+    // As a deployment before stop 56 kept them: no bound, no vouchers, on the certificates and
+    // their requests; and the admin token's hour has passed since.
+    const ids = [older.id, own.certificateId];
+    await h.db.query(
+      "update certificate set authenticates_until = null, vouched_by = null where id = any($1::uuid[])",
+      [ids],
+    );
+    await h.db.query(
+      `update certificate_request set authenticates_until = null, vouched_by = null
+        where id in (select certificate_request_id from certificate where id = any($1::uuid[]))`,
+      [ids],
+    );
+    await h.db.query(
+      "update access_token set expires_at = now() - interval '1 second' where id = $1",
+      [ci.id],
+    );
+    const [{ expires_at: expired }] = await h.db.query<{ expires_at: Date }>(
+      "select expires_at from access_token where id = $1",
+      [ci.id],
+    );
+    // The upgrade's migration, its own statements, in its one transaction.
+    const migration = new Migration20261207210000LegacyCredentialLifetime(
+      undefined as never,
+      undefined as never,
+    );
+    await migration.up();
+    await h.db.query("begin");
+    for (const sql of migration.getQueries()) await h.db.query(String(sql));
+    await h.db.query("commit");
+
+    const [bounded] = await h.db.query<{ authenticates_until: Date; vouched_by: string[] }>(
+      "select authenticates_until, vouched_by from certificate where id = $1",
+      [own.certificateId],
+    );
+    expect(bounded).toEqual({ authenticates_until: expired, vouched_by: [ci.id] });
+    // Presented for the first time since (no credential cached): refused, saying why.
+    const err = await expectRpcError(
+      whoAmI(mtls.over({ certPem: own.certificatePem, keyPem: renewed.privateKeyPem })),
+    );
+    expect(err).toMatchObject({
+      code: status.UNAUTHENTICATED,
+      reason: "CLIENT_CERTIFICATE_CREATOR_EXPIRED",
+    });
   });
 
   it("a renewal keeps the bound of the certificate renewed, whoever renews it", async () => {
