@@ -66,13 +66,19 @@ export function formatDuration(d: Duration | undefined): string {
  */
 export function parseTime(text: string, flag: string, direction: 1 | -1, now = Date.now()): Date {
   const t = text.trim();
-  if (/^\d{4}-\d{2}-\d{2}/.test(t)) {
-    const date = new Date(t);
-    if (Number.isNaN(date.getTime()))
-      throw new UsageError(`--${flag}: "${text}" is not a valid time`);
-    return date;
+  const date = /^\d{4}-\d{2}-\d{2}/.test(t)
+    ? new Date(t)
+    : new Date(now + direction * parseDurationSeconds(t, flag) * 1000);
+  if (Number.isNaN(date.getTime())) {
+    throw new UsageError(`--${flag}: "${text}" is not a valid time`);
   }
-  return new Date(now + direction * parseDurationSeconds(t, flag) * 1000);
+  // A google.protobuf.Timestamp holds years 1 to 9999; a duration that reaches past them (say
+  // 99999999d) is a mistake to say so here, not an error about the field from the server.
+  const year = date.getUTCFullYear();
+  if (year < 1 || year > 9999) {
+    throw new UsageError(`--${flag}: "${text}" is out of range: a time from year 1 to 9999`);
+  }
+  return date;
 }
 
 export function parseInteger(text: string, flag: string, min: number, max: number): number {

@@ -114,6 +114,15 @@ export function parseOcspRequest(der: Uint8Array): OcspRequest {
   try {
     const { node, trailing } = parseDer(der);
     if (trailing > 0) throw malformed("trailing data");
+    // RFC 6960 A.1: a request is the DER encoding of the OCSPRequest, GET or POST. What is not
+    // (an indefinite or longer-than-needed length, a serial INTEGER padded with an octet it does
+    // not need, X.690 8.3.2: re-encoded, each comes out otherwise) is refused as malformed: its
+    // CertIDs were echoed into a signed response that openssl and pyca refuse to parse, a
+    // padded serial answered `unknown` for a certificate in good standing (until stop 58 of
+    // 2026-12-07: an outside probe).
+    if (!toDer(node).equals(Buffer.from(der.buffer, der.byteOffset, der.byteLength))) {
+      throw malformed("not DER (RFC 6960 A.1: a length or INTEGER not in its minimal form)");
+    }
     const [tbs] = children(node, "OCSPRequest");
     const fields = children(tbs, "TBSRequest");
     let i = 0;

@@ -199,6 +199,13 @@ export class MemoryStore {
           if (invalidityDate) cert.invalidityDate = invalidityDate;
           return true;
         },
+        backdateInvalidity: async (id: string, invalidityDate: Date) => {
+          const cert = this.certificates.get(id);
+          if (!cert?.revokedAt || cert.revocationReason !== "KEY_COMPROMISE") return false;
+          if (cert.invalidityDate && cert.invalidityDate <= invalidityDate) return false;
+          cert.invalidityDate = invalidityDate;
+          return true;
+        },
         findBySerial: async (serial: string, limit: number) =>
           [...this.certificates.values()]
             .filter((c) => c.serialNumber === serial)

@@ -152,11 +152,8 @@ export function certificateToProto(
     createTime: c.createdAt,
     ownerAccessTokenId: c.owner,
     authenticationExpireTime: c.authenticatesUntil ?? undefined,
-    // The certificate's own revocation's (shown unless its issuer's revocation stands for it).
-    invalidityTime:
-      c.invalidityDate && shown.revokedAt?.getTime() === c.revokedAt?.getTime()
-        ? c.invalidityDate
-        : undefined,
+    // As OCSP and the CRL publish it: its own revocation's, or its revoked issuer's.
+    invalidityTime: shown.invalidityDate ?? undefined,
     renewalState: renewalStateCodec.toProto(renewal.state),
     lastRenewalError: storedErrorToStatus(renewal.error ?? null),
     renewalFailures: renewal.failures,

@@ -25,7 +25,12 @@ export const REVOCATION_SECTION: OptionSection = {
 /** The time given with --invalid-since; undefined without one. */
 export function invalidityTime(args: Args): Date | undefined {
   const since = args.string("invalid-since");
-  return since === undefined ? undefined : parseTime(since, "invalid-since", -1);
+  if (since === undefined) return undefined;
+  // Whole seconds, as certmint keeps it (RFC 5280 4.1.2.5.2): a fraction before 1970 became a
+  // Timestamp with negative nanos in the generated client, which the server refused (an
+  // outside probe, stop 58 of 2026-12-07).
+  const time = parseTime(since, "invalid-since", -1);
+  return new Date(Math.floor(time.getTime() / 1000) * 1000);
 }
 
 /** The reason given with --reason; 0 (unspecified) without one. */

@@ -10,6 +10,7 @@ import {
   ocspIssuerHashes,
   parseOcspRequest,
 } from "../../signer";
+import { earliestDate } from "../certificates/invalidity-date";
 import type {
   CaRepository,
   CertificateAuthority,
@@ -473,7 +474,9 @@ export function underRevokedCa(
   const caRevokedAt = revoked.revokedAt;
   return statuses.map((s) => {
     if (s.kind === "unknown") return s;
-    if (s.kind === "revoked" && ownRevocationStands(s, caRevokedAt)) return s;
+    if (s.kind === "revoked" && ownRevocationStands(s, caRevokedAt)) {
+      return noLaterThanCa(s, caRevokedAt, revoked.invalidityDate ?? undefined);
+    }
     return {
       kind: "revoked",
       revokedAt: caRevokedAt,
@@ -481,6 +484,33 @@ export function underRevokedCa(
       ...(revoked.invalidityDate ? { invalidityDate: revoked.invalidityDate } : {}),
     };
   });
+}
+
+/**
+ * A certificate's own revocation, where it stands under a revoked CA (ownRevocationStands), is
+ * answered with its own reason but never dated later than the CA's answer for it would be: its
+ * revocation time the earlier of its own and the CA's, its invalidity date the earliest of its
+ * own and the CA's (RFC 5280 5.3.2), left out when after that time (it would add nothing).
+ * A keyCompromise recorded after the CA's revocation had made the certificate's answer later
+ * and dropped the CA's invalidity date: relying parties that had refused what its key signed
+ * since the CA's date accepted it again until the later time (until stop 58 of 2026-12-07: an
+ * outside probe). The same object when nothing changes.
+ */
+function noLaterThanCa(
+  own: Extract<OcspCertStatus, { kind: "revoked" }>,
+  caRevokedAt: Date,
+  caInvalidityDate: Date | undefined,
+): OcspCertStatus {
+  const revokedAt = own.revokedAt <= caRevokedAt ? own.revokedAt : caRevokedAt;
+  const earliest = earliestDate(own.invalidityDate, caInvalidityDate);
+  const invalidityDate = earliest && earliest <= revokedAt ? earliest : undefined;
+  if (revokedAt === own.revokedAt && invalidityDate === own.invalidityDate) return own;
+  return {
+    kind: "revoked",
+    revokedAt,
+    reason: own.reason,
+    ...(invalidityDate ? { invalidityDate } : {}),
+  };
 }
 
 /**

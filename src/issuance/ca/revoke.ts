@@ -10,7 +10,12 @@ import {
 import { type FieldChange, updatedFields } from "../audit/changes";
 import { changeRecord } from "../audit/record";
 import type { Call } from "../call";
-import { invalidityDateOf, refuseOtherInvalidityDate } from "../certificates/invalidity-date";
+import {
+  earliestDate,
+  invalidityDateOf,
+  refuseInvalidityAfterRevocation,
+  refuseOtherInvalidityDate,
+} from "../certificates/invalidity-date";
 import { assertRevocationReason } from "../certificates/revocation-reason";
 import { resolveRef } from "../common/refs";
 import { stillThere } from "../common/row-lock";
@@ -129,23 +134,44 @@ export async function revokeCa(
       // (certificates/revoke.ts); a compromise already recorded stands.
       const compromise = (r: string | null) => r === "KEY_COMPROMISE" || r === "CA_COMPROMISE";
       const raised = compromise(input.reason) && !compromise(ca.revocationReason);
-      if (!raised && invalidityDate) {
+      const what = `certificate authority "${ca.slug}"`;
+      // Its revocation time stands whatever changes: a date after it adds nothing (RFC 5280
+      // 5.3.2; certificates/invalidity-date.ts), but a retry of the one recorded answers as ever.
+      if (
+        invalidityDate &&
+        invalidityDate.getTime() > ca.revokedAt.getTime() &&
+        ca.invalidityDate?.getTime() !== invalidityDate.getTime()
+      ) {
+        refuseInvalidityAfterRevocation(what, ca.revokedAt, invalidityDate);
+      }
+      // A compromise known to go back further than recorded: the date only moves earlier, as
+      // for a certificate revoked for keyCompromise (certificates/revoke.ts).
+      const backdated =
+        !raised &&
+        compromise(input.reason) &&
+        compromise(ca.revocationReason) &&
+        invalidityDate !== undefined &&
+        (!ca.invalidityDate || invalidityDate.getTime() < ca.invalidityDate.getTime());
+      // Raised: the earlier of the date recorded and the one given (a raise never dates later).
+      const dated = raised || backdated ? earliestDate(invalidityDate, ca.invalidityDate) : null;
+      if (!raised && !backdated && invalidityDate) {
         refuseOtherInvalidityDate(
           {
             type: "CA_STATUS",
             subject: `certificate_authorities/${ca.slug}`,
-            what: `certificate authority "${ca.slug}"`,
+            what,
           },
           ca,
           invalidityDate,
         );
       }
-      if (raised) {
+      if (raised || backdated) {
         await tx.cas.update(
           { id: ca.id },
           {
-            revocationReason: input.reason,
-            ...(invalidityDate ? { invalidityDate } : {}),
+            // A backdating keeps the compromise recorded (cACompromise stays so).
+            revocationReason: raised ? input.reason : ca.revocationReason,
+            ...(dated ? { invalidityDate: dated } : {}),
             version: ca.version + 1,
             updatedAt: now,
           },
@@ -155,21 +181,21 @@ export async function revokeCa(
       }
       await tx.audit.insert(
         audit(
-          raised
+          raised || backdated
             ? updatedFields(
                 {
                   revocationReason: ca.revocationReason,
                   invalidityDate: ca.invalidityDate ?? null,
                 },
                 {
-                  revocationReason: input.reason,
-                  invalidityDate: invalidityDate ?? ca.invalidityDate ?? null,
+                  revocationReason: raised ? input.reason : ca.revocationReason,
+                  invalidityDate: dated,
                 },
               )
             : undefined,
         ),
       );
-      return raised ? ca : undefined;
+      return raised || backdated ? ca : undefined;
     }
     await tx.cas.update(
       { id: ca.id },

@@ -42,12 +42,38 @@ export function invalidityDateOf(
     );
   }
   if (date.getUTCFullYear() < 1950) {
+    // GeneralizedTime (5.3.2) could carry it, but no certificate's validity starts before 1950
+    // (4.1.2.5: UTCTime's first year), so such a date can only be a mistake in the input.
     throw refuse(
-      `invalidity_time ${given.toISOString()} is before 1950, which a CRL cannot carry (RFC 5280 4.1.2.5)`,
+      `invalidity_time ${given.toISOString()} is before 1950, before any certificate's validity can begin (RFC 5280 4.1.2.5)`,
       "1950 or later",
     );
   }
   return date;
+}
+
+/** The earlier of two dates, either of which may be absent. */
+export function earliestDate(a: Date | null | undefined, b: Date | null | undefined): Date | null {
+  if (!a) return b ?? null;
+  if (!b) return a;
+  return a.getTime() <= b.getTime() ? a : b;
+}
+
+/**
+ * Refuses (INVALID_ARGUMENT INVALIDITY_TIME_INVALID) an invalidity time after the revocation
+ * time the call keeps (`revokedAt`: a hold made final keeps the hold's time, a reason raised to
+ * keyCompromise keeps the first revocation's). RFC 5280 5.3.2: the invalidity date "may be
+ * earlier than the revocation date"; a later one tells a relying party nothing the revocation
+ * date does not, and published beside it reads as a contradiction. Until stop 58 of 2026-12-07
+ * one was recorded and published after it (an outside probe).
+ */
+export function refuseInvalidityAfterRevocation(what: string, revokedAt: Date, given: Date): never {
+  throw invalidField(
+    "INVALIDITY_TIME_INVALID",
+    `invalidity_time ${given.toISOString()} is after ${what} was revoked (or put on hold) at ${revokedAt.toISOString()}, the revocation date its CRL entry and OCSP answers keep, which already covers it: give one at or before ${revokedAt.toISOString()}, or leave invalidity_time unset; nothing was changed`,
+    "invalidity_time",
+    `at or before ${revokedAt.toISOString()}`,
+  );
 }
 
 /**

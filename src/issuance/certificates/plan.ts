@@ -18,6 +18,7 @@ import {
   defaultSignatureAlgorithm,
   inlineCsrParser,
   type ParsedCsr,
+  parseCertificate,
   sameDistinguishedName,
   spkiSha256Of,
 } from "../../signer";
@@ -278,6 +279,25 @@ export function checkPlan(
         mapField("subject"),
         "SUBJECT_IS_ISSUER",
         "the subject is the issuing CA's own name; a certificate named as its issuer is self-issued (RFC 5280 6.1): choose another subject",
+      ),
+    );
+  }
+  // A CA certificate named as a CA above its issuer: two CAs of one path sharing a name, which
+  // RFC 5280 (4.1.2.4, 6.1) takes as one CA in chain building, name chaining and CRL scope (a
+  // CA certificate named as the root under the root's own intermediate; an outside probe, stop
+  // 58 of 2026-12-07).
+  if (
+    plan.isCa &&
+    plan.ca?.chainPem.some((pem) => {
+      const above = parseCertificate(pem).subject;
+      return above !== undefined && sameDistinguishedName(plan.subject, above);
+    })
+  ) {
+    violations.push(
+      fieldViolation(
+        mapField("subject"),
+        "SUBJECT_IS_ISSUER",
+        "the subject is the name of a certificate authority above the issuing CA; a CA certificate must not share its name with another CA of its path (RFC 5280 4.1.2.4): choose another subject",
       ),
     );
   }

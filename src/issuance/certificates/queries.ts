@@ -2,7 +2,7 @@ import { invalidField, quoted } from "../../errors";
 import type { RevocationReason } from "../../model/pki";
 import type { OcspCertStatus } from "../../signer";
 import { type RenewalStatus, renewalStatuses } from "../auto-renewal/status";
-import { underRevokedCa } from "../ca/ocsp";
+import { ownRevocationStands, underRevokedCa } from "../ca/ocsp";
 import type { Call } from "../call";
 import { type ListQueryAdvice, listReadBound, readWithinBound } from "../common/list-bound";
 import { throughListGate } from "../common/list-gate";
@@ -240,9 +240,14 @@ export function certificateStatus(
 /** A certificate's status as shown, and the revocation that goes with it. */
 export interface ShownStatus {
   status: CertificateStatusFilter;
-  /** REVOKED: its own; ISSUER_REVOKED: the CA's, as OCSP answers it; else null. */
+  /**
+   * REVOKED: its own (no later than a revoked CA's); ISSUER_REVOKED: the CA's, as OCSP answers
+   * it; else null.
+   */
   revokedAt: Date | null;
   revocationReason: RevocationReason | null;
+  /** The invalidity date OCSP and the CRL publish with that revocation (RFC 5280 5.3.2), if any. */
+  invalidityDate: Date | null;
 }
 
 /**
@@ -254,7 +259,9 @@ export interface ShownStatus {
  * else its own reason.
  */
 export function shownStatus(
-  cert: Pick<Certificate, "revokedAt" | "revocationReason" | "notAfter" | "caId">,
+  cert: Pick<Certificate, "revokedAt" | "revocationReason" | "notAfter" | "caId"> & {
+    invalidityDate?: Date | null;
+  },
   now: Date,
   revokedIssuers?: IssuerRevocations,
 ): ShownStatus {
@@ -263,28 +270,27 @@ export function shownStatus(
         kind: "revoked",
         revokedAt: cert.revokedAt,
         reason: cert.revocationReason ?? "UNSPECIFIED",
+        ...(cert.invalidityDate ? { invalidityDate: cert.invalidityDate } : {}),
       }
     : { kind: "good" };
   const issuer = cert.caId ? revokedIssuers?.get(cert.caId) : undefined;
   const [answer] = issuer ? underRevokedCa([own], issuer) : [own];
-  // The certificate's own revocation stands (no revoked CA, or ocsp.ts ownRevocationStands).
-  if (answer === own && cert.revokedAt) {
+  if (answer?.kind !== "revoked") {
     return {
-      status: "REVOKED",
-      revokedAt: cert.revokedAt,
-      revocationReason: cert.revocationReason,
+      status: cert.notAfter <= now ? "EXPIRED" : "ACTIVE",
+      revokedAt: null,
+      revocationReason: null,
+      invalidityDate: null,
     };
   }
-  if (answer?.kind === "revoked") {
-    return {
-      status: "ISSUER_REVOKED",
-      revokedAt: answer.revokedAt,
-      revocationReason: answer.reason,
-    };
-  }
+  // The certificate's own revocation stands (no revoked CA, or ocsp.ts ownRevocationStands),
+  // dated no later than the CA's (underRevokedCa).
+  const ownStands =
+    own.kind === "revoked" && (!issuer?.revokedAt || ownRevocationStands(own, issuer.revokedAt));
   return {
-    status: cert.notAfter <= now ? "EXPIRED" : "ACTIVE",
-    revokedAt: null,
-    revocationReason: null,
+    status: ownStands ? "REVOKED" : "ISSUER_REVOKED",
+    revokedAt: answer.revokedAt,
+    revocationReason: answer.reason,
+    invalidityDate: answer.invalidityDate ?? null,
   };
 }

@@ -6,6 +6,7 @@ import type {
   SubjectName,
 } from "../../model/pki";
 import { assertSignatureFits, inlineCsrParser, parseCertificate } from "../../signer";
+import { standingOf } from "../auto-renewal/standing";
 import type { Call } from "../call";
 import type { IssuanceDeps } from "../deps";
 import { defaultUsagesFor } from "../policy-engine";
@@ -142,6 +143,7 @@ export async function planRenewal(
         "not used with REUSE",
       );
     }
+    if (!input.automatic) await refuseReuseOfRevokedOwner(deps, old);
     key = { kind: "REUSE", publicKey: parseCertificate(old.certificatePem).publicKey };
   } else {
     if (input.keyAlgorithm) {
@@ -235,3 +237,39 @@ const sameSans = (a: SubjectAltNames, b: SubjectAltNames) =>
   sorted(a.ip) === sorted(b.ip) &&
   sorted(a.email) === sorted(b.email) &&
   sorted(a.uri) === sorted(b.uri);
+
+/**
+ * Refuses (FAILED_PRECONDITION OWNER_REVOKED, OWNER_DEACTIVATED) a REUSE renewal of a
+ * certificate whose owner may no longer have certificates made in its name (a revoked access
+ * token, a deactivated ACME account: auto-renewal/standing.ts). The key is the owner's, and a
+ * REUSE successor keeps the owner: an admin or a sharing issuer renewing it so gave the revoked
+ * holder a fresh certificate for its key, which certmint's own renewal refuses to do for that
+ * reason (auto-renewal/renewer.ts ownerRefusal; until stop 58 of 2026-12-07: an outside probe).
+ * NEW and CSR certify a key of the caller's, owned by the caller.
+ */
+async function refuseReuseOfRevokedOwner(deps: IssuanceDeps, old: Certificate): Promise<void> {
+  const standing = await standingOf(deps.store, old.owner);
+  if (standing.state === "ACTIVE") return;
+  const owner =
+    standing.state === "TOKEN_REVOKED"
+      ? {
+          what: `access token "${standing.slug}", which was revoked`,
+          subject: `access_tokens/${standing.slug}`,
+          description: "the owner access token is revoked",
+        }
+      : {
+          what: `an ACME account that is ${standing.status}`,
+          subject: "acme_account",
+          description: `the owner ACME account is ${standing.status}`,
+        };
+  throw failedPrecondition(
+    standing.state === "TOKEN_REVOKED" ? "OWNER_REVOKED" : "OWNER_DEACTIVATED",
+    `certificate ${old.id} is owned by ${owner.what}: key_source REUSE would certify its key again, for a holder that may no longer have certificates; renew with key_source RENEWAL_KEY_SOURCE_NEW or RENEWAL_KEY_SOURCE_CSR (a key of yours), or revoke it; nothing was changed`,
+    {
+      preconditions: [
+        { type: "OWNER_STATUS", subject: owner.subject, description: owner.description },
+      ],
+      metadata: { certificate_id: old.id },
+    },
+  );
+}

@@ -14,7 +14,12 @@ import {
   certificateView,
 } from "../repositories";
 import { certificateNamed, findCertificate } from "./find";
-import { invalidityDateOf, refuseOtherInvalidityDate } from "./invalidity-date";
+import {
+  earliestDate,
+  invalidityDateOf,
+  refuseInvalidityAfterRevocation,
+  refuseOtherInvalidityDate,
+} from "./invalidity-date";
 import { assertRevocationReason } from "./revocation-reason";
 import { sameKeyLineage } from "./same-key";
 import type { RevokeInput } from "./types";
@@ -256,7 +261,21 @@ export async function revokeCertificateRow(
   // A CA revocation committed, or a hold placed, since the first read: refused all the same.
   // One that commits after this orders after the revocation, whose own time then stands.
   if (named) await refuseUnderRevokedIssuer(tx.cas, before, reason);
-  const invalidityDate = r.invalidityDate ?? null;
+  let invalidityDate = r.invalidityDate ?? null;
+  // A row revoked already keeps its revocation time whatever changes (a hold made final, a
+  // reason raised): an invalidity date after that time is refused for the certificate named
+  // (but for a retry of the one recorded), and not recorded for another of its key, whose own
+  // earlier revocation already covers it (RFC 5280 5.3.2; invalidity-date.ts).
+  if (
+    invalidityDate &&
+    before.revokedAt &&
+    invalidityDate.getTime() > before.revokedAt.getTime() &&
+    before.invalidityDate?.getTime() !== invalidityDate.getTime()
+  ) {
+    if (named)
+      refuseInvalidityAfterRevocation(`certificate ${c.id}`, before.revokedAt, invalidityDate);
+    invalidityDate = null;
+  }
   let after: RevocationState | undefined;
   if (await tx.certificates.markRevoked(c.id, reason, now, invalidityDate)) {
     after = { revokedAt: now, revocationReason: reason, invalidityDate };
@@ -279,15 +298,36 @@ export async function revokeCertificateRow(
     // revocation's time, as Mozilla's root store policy (6.1.1) asks of a CA that learns of
     // it. Until stop 52 of 2026-12-07 only the one named changed (an outside probe,
     // REVOCATION F4).
+    // Its invalidity date the earlier of the one recorded and the one given: the certificate
+    // became invalid no later than either says (RFC 5280 5.3.2), and a raise never publishes a
+    // later date than before.
     r.blocking &&
     reason === "KEY_COMPROMISE" &&
-    (await tx.certificates.markKeyCompromised(c.id, invalidityDate))
+    (await tx.certificates.markKeyCompromised(
+      c.id,
+      earliestDate(invalidityDate, before.invalidityDate),
+    ))
   ) {
     after = {
       revokedAt: before.revokedAt,
       revocationReason: "KEY_COMPROMISE",
-      invalidityDate: invalidityDate ?? before.invalidityDate ?? null,
+      invalidityDate: earliestDate(invalidityDate, before.invalidityDate),
     };
+  } else if (
+    // A key compromise learnt to go back further than recorded: revoked for keyCompromise
+    // already, and given an earlier invalidity date than its own (or its first). The date only
+    // moves earlier, so what relying parties are told only gets stronger; a later one is
+    // refused below (INVALIDITY_TIME_RECORDED). Until stop 58 of 2026-12-07 any date on a
+    // certificate revoked for keyCompromise was refused, and one first recorded without a
+    // date (or with another reason's) could never be dated (an outside probe).
+    reason === "KEY_COMPROMISE" &&
+    invalidityDate &&
+    before.revokedAt &&
+    before.revocationReason === "KEY_COMPROMISE" &&
+    (!before.invalidityDate || invalidityDate.getTime() < before.invalidityDate.getTime()) &&
+    (await tx.certificates.backdateInvalidity(c.id, invalidityDate))
+  ) {
+    after = { revokedAt: before.revokedAt, revocationReason: "KEY_COMPROMISE", invalidityDate };
   } else if (
     unspecified &&
     named &&

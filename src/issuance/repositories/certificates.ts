@@ -94,6 +94,8 @@ export interface IssuerRevocation {
   revokedCaId: string;
   revokedAt: Date;
   revocationReason: RevocationReason | null;
+  /** That CA's revocation's invalidity date (RFC 5280 5.3.2), published for what it signed. */
+  invalidityDate: Date | null;
 }
 
 /** By the id of the CA that signed: every CA revoked or below a revoked CA, and no other. */
@@ -201,6 +203,11 @@ export interface CertificateRepository {
    * its own); false when it is not revoked or has that reason already.
    */
   markKeyCompromised(id: string, invalidityDate?: Date | null): Promise<boolean>;
+  /**
+   * A certificate revoked for keyCompromise gets the invalidity date given when it has none or
+   * a later one (the date only moves earlier: RFC 5280 5.3.2); false otherwise.
+   */
+  backdateInvalidity(id: string, invalidityDate: Date): Promise<boolean>;
   /**
    * A certificate on hold (CERTIFICATE_HOLD) gets another reason, keeping its revocation time
    * (RFC 5280 5.3.1 lets a hold become final), and the invalidity date given (null: none);

@@ -169,6 +169,20 @@ export class OrmCertificateRepository implements CertificateRepository {
     return n > 0;
   }
 
+  async backdateInvalidity(id: string, invalidityDate: Date): Promise<boolean> {
+    const n = await this.em().nativeUpdate(
+      E,
+      {
+        id,
+        revokedAt: { $ne: null },
+        revocationReason: "KEY_COMPROMISE",
+        $or: [{ invalidityDate: null }, { invalidityDate: { $gt: invalidityDate } }],
+      },
+      { invalidityDate },
+    );
+    return n > 0;
+  }
+
   async finishHold(
     id: string,
     reason: RevocationReason,
@@ -428,6 +442,7 @@ export class OrmCertificateRepository implements CertificateRepository {
         revoked_ca_id: string;
         revoked_epoch: number;
         revocation_reason: string | null;
+        invalidity_epoch: number | null;
       }>
     >(REVOKED_ISSUERS_SQL, [], "all", em.getTransactionContext());
     const issuers = new Map<string, IssuerRevocation>();
@@ -436,6 +451,7 @@ export class OrmCertificateRepository implements CertificateRepository {
         revokedCaId: r.revoked_ca_id,
         revokedAt: new Date(r.revoked_epoch * 1000),
         revocationReason: r.revocation_reason as RevocationReason | null,
+        invalidityDate: r.invalidity_epoch === null ? null : new Date(r.invalidity_epoch * 1000),
       });
     }
     return issuers;
@@ -520,17 +536,18 @@ export class OrmCertificateRepository implements CertificateRepository {
  * guards against a cycle no parent_id can make. The time as epoch seconds (a float8 that
  * arrives as a number, to the microsecond).
  */
-const REVOKED_ISSUERS_CTE = `with recursive "below" ("id", "revoked_ca_id", "revoked_at", "revocation_reason", "depth") as (
-     select "id", "id", "revoked_at", "revocation_reason", 0 from "certificate_authority"
+const REVOKED_ISSUERS_CTE = `with recursive "below" ("id", "revoked_ca_id", "revoked_at", "revocation_reason", "invalidity_date", "depth") as (
+     select "id", "id", "revoked_at", "revocation_reason", "invalidity_date", 0 from "certificate_authority"
       where "revoked_at" is not null
      union all
-     select "c"."id", "b"."revoked_ca_id", "b"."revoked_at", "b"."revocation_reason", "b"."depth" + 1
+     select "c"."id", "b"."revoked_ca_id", "b"."revoked_at", "b"."revocation_reason", "b"."invalidity_date", "b"."depth" + 1
        from "certificate_authority" "c" join "below" "b" on "c"."parent_id" = "b"."id"
       where "c"."revoked_at" is null and "b"."depth" < 32
    )`;
 
 export const REVOKED_ISSUERS_SQL = `${REVOKED_ISSUERS_CTE}
-   select "id", "revoked_ca_id", extract(epoch from "revoked_at")::float8 as "revoked_epoch", "revocation_reason"
+   select "id", "revoked_ca_id", extract(epoch from "revoked_at")::float8 as "revoked_epoch", "revocation_reason",
+          extract(epoch from "invalidity_date")::float8 as "invalidity_epoch"
      from "below"`;
 
 /**
