@@ -144,6 +144,13 @@ function guard(http2Server: Http2Server, limits: ConnectionLimits, logger: Logge
   // Connections not yet usable, by peer address and port: the raw socket the deadline
   // destroys, reached again from its session (whose socket is a TLS socket or a proxy).
   const pending = new Map<string, { socket: Socket; timer: NodeJS.Timeout }>();
+  // A peer that closed its side of the connection (TCP FIN) is gone: HTTP/2 has no half-closed
+  // connections (RFC 9113 9.1), so it is destroyed at once, freeing its places under
+  // CERTMINT_MAX_CONNECTIONS_PER_ADDRESS and CERTMINT_MAX_CONNECTIONS (and see readsResumed).
+  http2Server.on("connection", (socket: Socket) => {
+    socket.once("end", () => socket.destroy());
+  });
+  http2Server.on("session", readsResumed);
   http2Server.prependListener("connection", (socket: Socket) => {
     const key = peerKey(socket);
     if (key === undefined) return;
@@ -170,6 +177,43 @@ function guard(http2Server: Http2Server, limits: ConnectionLimits, logger: Logge
       clearTimeout(entry.timer);
       pending.delete(key);
     });
+  });
+}
+
+/**
+ * How long a connection with no call open and nothing to send waits, silent, before its reads
+ * are started again (readsResumed).
+ */
+export const IDLE_READ_RESUME_MS = 200;
+
+/**
+ * Starts reading again, after IDLE_READ_RESUME_MS of silence, a connection with no call open and
+ * nothing queued to send. When nghttp2 ends a session for a connection error (COMPRESSION_ERROR
+ * for a header value over ~100 KB, a frame it refuses), Node 20 stops reading its socket and
+ * neither closes it nor reports anything: the client's FIN is never read, and the connection
+ * stayed in CLOSE-WAIT, counted under CERTMINT_MAX_CONNECTIONS_PER_ADDRESS and
+ * CERTMINT_MAX_CONNECTIONS, until the keepalive's PING went unanswered (80 s). Until stop 58 of
+ * 2026-12-07 four addresses, with no credentials, kept every new client out that way (an
+ * outside probe: 250 connections each, sent a 110 KB header and closed). Reading again surfaces
+ * the end, and the socket's "end" above destroys it. A connection still reading is not changed
+ * (the start is a no-op), and one with calls open or answers queued is left alone: Node stops
+ * reading those for backpressure, which must hold.
+ */
+function readsResumed(session: Http2Session): void {
+  let open = 0;
+  session.on("stream", (stream: ServerHttp2Stream) => {
+    open += 1;
+    stream.once("close", () => {
+      open -= 1;
+    });
+  });
+  session.setTimeout(IDLE_READ_RESUME_MS, () => {
+    if (open > 0 || session.destroyed || session.closed) return;
+    if ((session.state.outboundQueueSize ?? 0) > 0) return;
+    // session.socket forwards property reads to the socket (Node's proxy refuses read/resume).
+    const handle = (session.socket as unknown as { _handle?: { readStart?: () => number } })
+      ._handle;
+    handle?.readStart?.();
   });
 }
 

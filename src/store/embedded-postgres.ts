@@ -1,4 +1,16 @@
-import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, statfsSync } from "node:fs";
+import {
+  chmodSync,
+  closeSync,
+  type Dirent,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statfsSync,
+} from "node:fs";
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
 import { format } from "node:util";
@@ -56,6 +68,61 @@ function ownerOnly(pgDir: string): void {
   }
 }
 
+/**
+ * Refuses (exit 2, EMBEDDED_DATABASE_NOT_ACCESSIBLE) a database with a file this process cannot
+ * open for reading and writing, or a directory it cannot list, naming it and its owner. PGlite
+ * meets such a file deep in its WebAssembly and aborts ("Aborted(). Build with -sASSERTIONS for
+ * more info.", exit 1), or fails a scandir with EACCES: until stop 58 of 2026-12-07 that was all
+ * an operator saw after a restore, or a start, as another user (root) left files they do not own
+ * (an outside probe). One open per file, about 1,000 on a new database: a few milliseconds.
+ */
+function refuseInaccessibleFiles(pgDir: string): void {
+  const refuse = (path: string, err: unknown) => {
+    let owner = "";
+    try {
+      owner = ` (owned by uid ${lstatSync(path).uid}, mode ${(lstatSync(path).mode & 0o7777).toString(8)})`;
+    } catch {
+      // Its owner cannot be read either: the path alone says enough.
+    }
+    const uid = process.getuid?.();
+    const code = (err as NodeJS.ErrnoException).code ?? "EACCES";
+    return new StartUpFailure(
+      `the embedded database in ${pgDir} cannot be opened: this process${uid === undefined ? "" : ` (uid ${uid})`} cannot read and write ${path}${owner}: ${code}. A restore, or a start, as another user (root) leaves files so: give the whole directory back to the user certmint runs as (chown -R USER ${pgDir}; chmod -R u+rwX ${pgDir}), then start again`,
+      2,
+      "EMBEDDED_DATABASE_NOT_ACCESSIBLE",
+    );
+  };
+  const walk = (dir: string) => {
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch (err) {
+      if (isAccessError(err)) throw refuse(dir, err);
+      throw err;
+    }
+    for (const entry of entries) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) {
+        walk(path);
+        continue;
+      }
+      if (!entry.isFile()) continue;
+      try {
+        closeSync(openSync(path, "r+"));
+      } catch (err) {
+        if (isAccessError(err)) throw refuse(path, err);
+        // Gone meanwhile, or another fault: PGlite's start reports what matters.
+      }
+    }
+  };
+  walk(pgDir);
+}
+
+const isAccessError = (err: unknown) => {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  return code === "EACCES" || code === "EPERM";
+};
+
 export async function startEmbeddedPostgres(
   dataDir: string,
   events: ConstructorParameters<typeof EmbeddedSessions>[1] = {},
@@ -70,10 +137,11 @@ export async function startEmbeddedPostgres(
   chmodSync(pgDir, 0o700);
   // Before PGlite touches a file: a second server on these files would corrupt them.
   const lock = lockEmbeddedDatabase(dataDir);
-  ownerOnly(pgDir);
   let db: PGlite;
   const quiet = silenceConsole();
   try {
+    refuseInaccessibleFiles(pgDir);
+    ownerOnly(pgDir);
     // pg_trgm serves the name search index (see the NameSearch migration). shared_buffers:
     // PostgreSQL's default 128 MB lives in PGlite's WebAssembly memory, which never shrinks;
     // one session on a small database needs far less, and the files are in the OS page cache
@@ -89,9 +157,16 @@ export async function startEmbeddedPostgres(
       `shared_buffers = ${EMBEDDED_SHARED_BUFFERS}`,
       `max_files_per_process = ${EMBEDDED_MAX_FILES}`,
     ].join("\n");
+    const staging = join(dataDir, EMBEDDED_STAGING_DIR);
     if (!existsSync(join(pgDir, "PG_VERSION"))) {
+      // A creation of ours was interrupted (in initdb, or while its files moved in): nothing in
+      // pglite/ was ever opened as a database, and it is made again.
+      if (existsSync(staging)) emptyDirectory(pgDir);
       refuseDamagedDatabase(pgDir);
-      await initdbOffThread(pgDir, postgresqlconf);
+      await createDatabase(staging, pgDir, postgresqlconf);
+    } else if (existsSync(staging)) {
+      // Moved in whole before a kill left the staging directory behind.
+      rmSync(staging, { recursive: true, force: true });
     }
     db = await PGlite.create(pgDir, { extensions: { pg_trgm }, postgresqlconf });
     ownerOnly(pgDir);
@@ -177,6 +252,41 @@ function withPgliteOutput(err: unknown, lines: readonly string[]): unknown {
   return Object.assign(err, { cause: new Error(`PGlite printed: ${lines.join(" | ")}`) });
 }
 
+/** Beside pglite/ in the data directory: where a new embedded database is made (createDatabase). */
+export const EMBEDDED_STAGING_DIR = "pglite.creating";
+
+/**
+ * A new embedded database, made in `staging` and moved into pglite/ once initdb has finished,
+ * PG_VERSION last: a start finds either a whole database or, with the staging directory still
+ * there, a creation to make again. PGlite writes a new database's files in no fixed order, so
+ * until stop 58 of 2026-12-07 a SIGKILL during the first start (an OOM kill: a first start
+ * peaks near 800 MiB) left pglite/ with global/pg_control and no PG_VERSION, which every later
+ * start refused as a damaged database to restore from a backup that could not exist (an
+ * outside probe). pglite/ itself stays where it is (a mount point or a link the operator made);
+ * only its entries move. When initdb fails, nothing moves: the create that follows, on pglite/,
+ * meets the failure again and reports it (pgliteStartError).
+ */
+async function createDatabase(staging: string, pgDir: string, postgresqlconf: string) {
+  rmSync(staging, { recursive: true, force: true });
+  mkdirSync(staging, { mode: 0o700 });
+  await initdbOffThread(staging, postgresqlconf);
+  if (!existsSync(join(staging, "PG_VERSION"))) {
+    rmSync(staging, { recursive: true, force: true });
+    return;
+  }
+  emptyDirectory(pgDir);
+  const entries = readdirSync(staging).filter((name) => name !== "PG_VERSION");
+  for (const name of [...entries, "PG_VERSION"]) {
+    renameSync(join(staging, name), join(pgDir, name));
+  }
+  rmSync(staging, { recursive: true, force: true });
+}
+
+/** Removes what `dir` holds, keeping `dir` itself. */
+function emptyDirectory(dir: string): void {
+  for (const name of readdirSync(dir)) rmSync(join(dir, name), { recursive: true, force: true });
+}
+
 /**
  * A new embedded database's initdb, on a worker thread. PGlite runs it synchronously in
  * WebAssembly: on the event loop it held the server for 5-6 s of a first start, during which
@@ -246,7 +356,7 @@ function refuseDamagedDatabase(pgDir: string): void {
   }
   if (!hasControl && databases === 0) return;
   throw new StartUpFailure(
-    `the embedded database in ${pgDir} is damaged: it has ${hasControl ? "global/pg_control" : "databases under base/"} but no PG_VERSION, so files are missing (a partial copy or restore?). certmint will not create a new database over it: restore the data directory from a backup, or move ${pgDir} aside to start with an empty database (its CAs, keys and certificates are not in the new one)`,
+    `the embedded database in ${pgDir} is damaged: it has ${hasControl ? "global/pg_control" : "databases under base/"} but no PG_VERSION, so files are missing (a partial copy or restore?). certmint will not create a new database over it: restore the data directory from a backup, or move ${pgDir} aside to start with an empty database (its CAs, keys and certificates are not in the new one; if the first start of a version before stop 58 was killed while creating it, nothing was ever stored there)`,
     2,
     "EMBEDDED_DATABASE_DAMAGED",
   );
