@@ -91,6 +91,27 @@ export function callLoggingInterceptor(logger: Logger): ServerInterceptor {
     };
     let requestId = "";
     let received: Metadata | undefined;
+    let logged = false;
+    const log = (code: status) => {
+      logged = true;
+      const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
+      const actor = received && actors.get(received);
+      // Only calls that issued have one: the others pay one WeakMap lookup, as for `actor`.
+      const issued = received && issuances.get(received);
+      const line = {
+        method: method.path,
+        code: status[code] ?? String(code),
+        durationMs: Math.round(durationMs * 1000) / 1000,
+        requestId,
+        // The token's slug, never the token.
+        ...(actor === undefined ? {} : { actor }),
+        ...(peer === undefined ? {} : { peer }),
+        ...(issued === undefined ? {} : { issued: issuedFields(issued) }),
+      };
+      if (code === status.INTERNAL || code === status.UNKNOWN) access.error(line, "call failed");
+      else if (QUIET_SERVICES.test(method.path)) access.debug(line, "call");
+      else access.info(line, "call");
+    };
     return new ServerInterceptingCall(call, {
       start: (next) => {
         next({
@@ -104,6 +125,15 @@ export function callLoggingInterceptor(logger: Logger): ServerInterceptor {
             deadlines.set(metadata, deadlineAt);
             nextMetadata(metadata);
           },
+          // A call the client cancelled, or whose deadline passed, ends without a status sent
+          // through here (grpc-js answers it below the interceptors): logged all the same, with
+          // the code the client sees. Until stop 58 of 2026-12-07 such calls, every
+          // WatchCertificates stream among them, left no line (an outside probe).
+          onCancel: () => {
+            if (logged || !requestId) return;
+            const expired = deadlineAt !== null && performance.now() >= deadlineAt;
+            log(expired ? status.DEADLINE_EXCEEDED : status.CANCELLED);
+          },
         });
       },
       sendMetadata: (metadata, next) => {
@@ -111,27 +141,10 @@ export function callLoggingInterceptor(logger: Logger): ServerInterceptor {
         next(metadata);
       },
       sendStatus: (st, next) => {
-        const durationMs = Number(process.hrtime.bigint() - started) / 1e6;
-        const code = st.code ?? status.OK;
-        const actor = received && actors.get(received);
-        // Only calls that issued have one: the others pay one WeakMap lookup, as for `actor`.
-        const issued = received && issuances.get(received);
-        const line = {
-          method: method.path,
-          code: status[code] ?? String(code),
-          durationMs: Math.round(durationMs * 1000) / 1000,
-          requestId,
-          // The token's slug, never the token.
-          ...(actor === undefined ? {} : { actor }),
-          ...(peer === undefined ? {} : { peer }),
-          ...(issued === undefined ? {} : { issued: issuedFields(issued) }),
-        };
+        if (!logged) log(st.code ?? status.OK);
         // An error without a response is sent trailers-only: carry the request id there too.
         const metadata = st.metadata ?? new Metadata();
         if (requestId) metadata.set(REQUEST_ID_HEADER, requestId);
-        if (code === status.INTERNAL || code === status.UNKNOWN) access.error(line, "call failed");
-        else if (QUIET_SERVICES.test(method.path)) access.debug(line, "call");
-        else access.info(line, "call");
         next({ ...st, metadata });
       },
     });

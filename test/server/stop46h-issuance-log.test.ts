@@ -14,10 +14,12 @@ import {
   type IssueCertificateResponse,
   RenewCertificateRequest,
   type RenewCertificateResponse,
+  WatchCertificatesRequest,
 } from "../../gen/ts/certmint/v1/certificate_service";
 import { createProfileRows, createRoot } from "../support/fixtures";
 import { call, startTestCertmint, type TestCertmint } from "../support/harness";
 import { generatedKeyRequest } from "../support/issue-request";
+import { waitFor } from "../support/wait";
 
 type Unary<Req, Res> = (
   req: Req,
@@ -160,5 +162,42 @@ describe("the log line of a call that issued a certificate", () => {
       caId,
       notAfter: cert.notAfter!.toISOString(),
     });
+  });
+
+  // Stop 58 (an outside probe): a call the client cancels, or whose deadline passes, ends below
+  // the interceptors; its line is written all the same, with the code the client sees.
+  it("WatchCertificates: a stream the client cancels, and one whose deadline passes, are logged", async () => {
+    const open = (requestId: string, deadline?: Date) => {
+      const metadata = new Metadata();
+      metadata.set("x-request-id", requestId);
+      return certificates().watchCertificates(
+        WatchCertificatesRequest.fromPartial({
+          scope: { $case: "certificateProfile", value: "web" },
+        }),
+        metadata,
+        deadline ? { deadline } : {},
+      );
+    };
+    const cancelled = open("trace-h58-cancelled");
+    cancelled.on("error", () => undefined);
+    // Open once its first message (the stream's start) arrives, then cancelled.
+    await new Promise((resolve) => cancelled.once("data", resolve));
+    cancelled.cancel();
+    await waitFor("the cancelled watch's log line", () =>
+      h.logs.some((l) => l.msg === "call" && l.requestId === "trace-h58-cancelled"),
+    );
+    expect(lineOf("trace-h58-cancelled")).toMatchObject({
+      method: "/certmint.v1.CertificateService/WatchCertificates",
+      code: "CANCELLED",
+    });
+
+    const expired = open("trace-h58-deadline", new Date(Date.now() + 300));
+    const ended = new Promise<ServiceError>((resolve) => expired.once("error", resolve));
+    expired.on("data", () => undefined);
+    expect((await ended).code).toBe(4); // DEADLINE_EXCEEDED
+    await waitFor("the expired watch's log line", () =>
+      h.logs.some((l) => l.msg === "call" && l.requestId === "trace-h58-deadline"),
+    );
+    expect(lineOf("trace-h58-deadline").code).toBe("DEADLINE_EXCEEDED");
   });
 });
