@@ -1,4 +1,5 @@
 import { CertmintError, type FieldViolation, fieldViolation, invalidArgument } from "../../errors";
+import { countryCodeHint, isCountryCode } from "../../model/country-codes";
 import { SUBJECT_ATTRIBUTE_UPPER_BOUNDS, type SubjectName } from "../../model/pki";
 import { hasControlCharacters } from "../common/text";
 import { parseEmail } from "../policy-engine/email-match";
@@ -49,12 +50,12 @@ export function checkCaSubject(subject: SubjectName, field = "subject"): void {
       const parsed = parseEmail(value);
       const why = parsed.ok ? "" : `: it ${parsed.error}`;
       violations.push(fieldViolation(f, "SUBJECT_VALUE_INVALID", `must be an email address${why}`));
-    } else if (type === "COUNTRY" && !/^[A-Z]{2}$/.test(value)) {
+    } else if (type === "COUNTRY" && !isCountryCode(value)) {
       violations.push(
         fieldViolation(
           f,
           "SUBJECT_VALUE_INVALID",
-          "a two-letter ISO 3166 code in capitals, e.g. DE",
+          `an ISO 3166-1 alpha-2 code in capitals, e.g. DE${countryCodeHint(value)}`,
         ),
       );
     }

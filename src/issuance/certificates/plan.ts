@@ -153,11 +153,13 @@ export async function planIssue(
     keyAlgorithm = input.source.keyAlgorithm ?? defaultKeyAlgorithm(defaults, policy);
     key = { kind: "GENERATE", keyAlgorithm };
   }
+  const namesField =
+    input.source.kind === "CSR" ? "csr_pem" : "attributes.subject_alternative_names";
   if (sanCount(sans) > MAX_SANS) {
     throw invalidField(
       "TOO_MANY_SANS",
       `a certificate may carry at most ${MAX_SANS} subject alternative names`,
-      input.source.kind === "CSR" ? "csr_pem" : "attributes.subject_alternative_names",
+      namesField,
       `more than ${MAX_SANS} names`,
     );
   }
@@ -193,6 +195,17 @@ export async function planIssue(
   const signatureAlgorithm =
     input.signatureAlgorithm ?? defaults.signatureAlgorithm ?? caSignatureDefault(ca, keyAlgorithm);
   const certified = certifiedNames(policy, subject, sans);
+  // The bound is on what is signed, so the subject's names copied into the SANs count: until
+  // stop 59 of 2026-12-07, 100 SANs with a common name and an emailAddress to copy gave a
+  // certificate of 102 (an outside probe). Renewals keep their certificate's names.
+  if (sanCount(certified.sans) > MAX_SANS) {
+    throw invalidField(
+      "TOO_MANY_SANS",
+      `a certificate may carry at most ${MAX_SANS} subject alternative names, the subject's names the policy copies into them (subject_names_in_sans COPY) included: request fewer, or put the common name among them`,
+      namesField,
+      `${sanCount(certified.sans)} names with the subject's copied`,
+    );
+  }
   const plan: IssuancePlan = {
     profile,
     policy,
@@ -249,6 +262,21 @@ export function caSignatureDefault(
   return ca ? (ca.signatureAlgorithm as SignatureAlgorithm) : defaultSignatureAlgorithm(subjectKey);
 }
 
+/**
+ * Whether `subject` is the issuing CA's name. The CA's `subject` is what certmint can represent
+ * of it; an outside CA may have certified another name (DC components, a multi-valued RDN:
+ * parseCertificate's subject is then undefined), which no subject certmint signs can equal (RFC
+ * 5280 7.1 compares every RDN). So a match is confirmed on the CA's certificate, read only then:
+ * until stop 59 of 2026-12-07 "O=Ext Org, CN=Ext Issuing" was refused under a CA certified as
+ * "DC=com, DC=corp, O=Ext Org, CN=Ext Issuing" (an outside probe).
+ */
+function namedAsIssuer(subject: SubjectName, ca: CertificateAuthority): boolean {
+  if (!sameDistinguishedName(subject, ca.subject)) return false;
+  if (!ca.certificatePem) return true;
+  const certified = parseCertificate(ca.certificatePem).subject;
+  return certified !== undefined && sameDistinguishedName(subject, certified);
+}
+
 /** Every violation of the plan: the policy's rules, and the signature algorithm fitting the signing key. */
 export function checkPlan(
   plan: IssuancePlan,
@@ -273,7 +301,7 @@ export function checkPlan(
   // A certificate named as its issuer is self-issued (RFC 5280 6.1): validators may take it for
   // the CA in chain building or as an indirect CRL's issuer (5.2.5). Found by an outside probe,
   // 2026-12-05: an issuer could get a leaf named as the issuing CA.
-  if (plan.ca && sameDistinguishedName(plan.subject, plan.ca.subject)) {
+  if (plan.ca && namedAsIssuer(plan.subject, plan.ca)) {
     violations.push(
       fieldViolation(
         mapField("subject"),

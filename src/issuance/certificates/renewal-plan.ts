@@ -5,7 +5,12 @@ import type {
   SubjectAltNames,
   SubjectName,
 } from "../../model/pki";
-import { assertSignatureFits, inlineCsrParser, parseCertificate } from "../../signer";
+import {
+  assertSignatureFits,
+  inlineCsrParser,
+  parseCertificate,
+  sameDistinguishedName,
+} from "../../signer";
 import { standingOf } from "../auto-renewal/standing";
 import type { Call } from "../call";
 import type { IssuanceDeps } from "../deps";
@@ -229,8 +234,13 @@ async function defaultKeySource(deps: IssuanceDeps, old: Certificate): Promise<"
   return original?.params?.keySource === "GENERATE" ? "NEW" : "REUSE";
 }
 
-const attrKey = (s: SubjectName) => JSON.stringify(s.attributes.map((a) => [a.type, a.value]));
-const sameSubject = (a: SubjectName, b: SubjectName) => attrKey(a) === attrKey(b);
+/**
+ * The same name as RFC 5280 7.1 compares names (RFC 4518: case and insignificant space folded):
+ * what is signed is the renewed certificate's own subject, so a CSR spelling its organization
+ * "ACME" for "Acme" asks for the same certificate (refused until stop 59 of 2026-12-07, while a
+ * common name in another case was accepted: an outside probe).
+ */
+const sameSubject = (a: SubjectName, b: SubjectName) => sameDistinguishedName(a, b);
 const sorted = (xs: string[]) => [...xs].sort().join("\n");
 const sameSans = (a: SubjectAltNames, b: SubjectAltNames) =>
   sorted(a.dns) === sorted(b.dns) &&

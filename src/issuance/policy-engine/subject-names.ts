@@ -12,6 +12,7 @@
  * - with "://": a URI (the SPIFFE ID of a workload, say);
  * - an IP address: an IP address;
  * - with '@': an email address;
+ * - a host name or IP address with a port or a path after it: refused (hostWithPortOrPath);
  * - only letters, digits, '-', '_' and '.' (any script; full stops of any width): a DNS name,
  *   single labels like "db" included, since a resolver will find them;
  * - anything else: free text.
@@ -25,7 +26,8 @@ import { parseEmail } from "./email-match";
 import { toULabels } from "./idna";
 import { parseIpAddress } from "./ip-match";
 import type { Parsed, SanType, SubjectNamesInSans } from "./types";
-import { parseUri } from "./uri-match";
+import { parseUri, uriInULabels } from "./uri-match";
+import { mixedScriptWord } from "./value-match";
 
 export type SubjectNameReading =
   | { readonly kind: "text" }
@@ -52,31 +54,75 @@ const SAN_NOUNS: Record<SanType, string> = {
 };
 export const sanNoun = (kind: SanType) => SAN_NOUNS[kind];
 
-function reading(kind: SanType, parsed: Parsed<{ text: string }>): SubjectNameReading {
+function reading<T extends { text: string }>(
+  kind: SanType,
+  parsed: Parsed<T>,
+  inULabels: (name: T) => string = (name) => name.text,
+): SubjectNameReading {
   if (!parsed.ok) return { kind: "invalid", as: kind, error: parsed.error };
   const text = parsed.value.text;
-  let forms = [text];
-  if (kind === "dns") forms = [text, toULabels(text)];
-  if (kind === "email") {
-    const at = text.lastIndexOf("@");
-    forms = [text, `${text.slice(0, at)}@${toULabels(text.slice(at + 1))}`];
+  const unicode = inULabels(parsed.value);
+  // An A-label is its U-label spelled otherwise (the same name is signed either way), so a word
+  // that mixes look-alike scripts is refused in it as in the U-label (value-match.ts): until
+  // stop 59 of 2026-12-07 "xn--vil-qdd.example.com" (Cyrillic "е") passed a common name denied
+  // "*evil*" that "еvil.example.com" did not (an outside probe).
+  const mixed = unicode === text ? undefined : mixedScriptWord(unicode);
+  if (mixed !== undefined) {
+    return {
+      kind: "invalid",
+      as: kind,
+      error: `has a word (${JSON.stringify(mixed.slice(0, 64))}) with Latin, Cyrillic or Greek letters mixed once its A-labels are read (${JSON.stringify(unicode.slice(0, 64))}), which reads as another word: write each word in one script`,
+    };
   }
-  return { kind, text, forms: [...new Set(forms)] };
+  return { kind, text, forms: [...new Set([text, unicode])] };
 }
+
+const emailInULabels = ({ text }: { text: string }) => {
+  const at = text.lastIndexOf("@");
+  return `${text.slice(0, at)}@${toULabels(text.slice(at + 1))}`;
+};
 
 /** How a subject value reads: free text, or a name of a SAN kind (see above). */
 export function readSubjectName(type: SubjectAttribute, value: string): SubjectNameReading {
-  if (type === "EMAIL_ADDRESS") return reading("email", parseEmail(value));
+  if (type === "EMAIL_ADDRESS") return reading("email", parseEmail(value), emailInULabels);
   if (type !== "COMMON_NAME" || WHITE_SPACE.test(value)) return { kind: "text" };
-  if (value.includes("://")) return reading("uri", parseUri(value));
+  // A URI's host is matched in both forms too, as a DNS name's (until stop 59 of 2026-12-07 in
+  // its A-labels only: "https://xn--bcher-kva.example/x" passed a common name denied "*bücher*").
+  if (value.includes("://")) return reading("uri", parseUri(value), uriInULabels);
   const ip = parseIpAddress(value);
   if (ip.ok) return reading("ip", ip);
-  if (value.includes("@")) return reading("email", parseEmail(value));
+  if (value.includes("@")) return reading("email", parseEmail(value), emailInULabels);
+  const hostLike = hostWithPortOrPath(value);
+  if (hostLike !== undefined) return hostLike;
   if (NOT_HOST_ASCII.test(value)) return { kind: "text" };
   if (value.includes("_")) {
     return { kind: "invalid", as: "dns", error: "has '_', which no host name may contain" };
   }
-  return reading("dns", parseDnsName(value));
+  return reading("dns", parseDnsName(value), ({ text }) => toULabels(text));
+}
+
+/**
+ * A host name or address with a port or a path after it ("secret.example.com:443",
+ * "evil.org/", "10.0.0.1:8443") names that host to every inventory, log and person reading it,
+ * yet as free text it escaped the DNS rules and the CA's name constraints (until stop 59 of
+ * 2026-12-07: an outside probe had "secret.example.com:443" signed under a policy denying
+ * "secret.example.com"). Refused: the host alone is the name. A value whose part before the
+ * first ':' or '/' has no dot, or is no host name, stays free text ("user:alice", "team/ci").
+ */
+function hostWithPortOrPath(value: string): SubjectNameReading | undefined {
+  const host = /^([^:/]+)[:/]/.exec(value)?.[1];
+  if (host === undefined || !host.includes(".")) return undefined;
+  const as: SanType | undefined = parseIpAddress(host).ok
+    ? "ip"
+    : parseDnsName(host).ok
+      ? "dns"
+      : undefined;
+  if (as === undefined) return undefined;
+  return {
+    kind: "invalid",
+    as,
+    error: `is ${JSON.stringify(host.slice(0, 64))} with a port or a path after it, which readers take for that host: write the host alone (a URI needs its scheme, "https://")`,
+  };
 }
 
 /** The subject with every value that reads as a name in its normalised form (what is signed). */

@@ -13,8 +13,10 @@
  *   URI host), `0.0.0.0/0` and `::/0` (IP), `@**` (email), `*` (subject values).
  * - A policy that allows nothing (e.g. a preset before its names are filled in) is valid: it
  *   fails closed. Explicit contradictions are rejected by `compilePolicy` instead: an item both
- *   required and denied, a required usage outside a non-empty allowed list, an item both
+ *   required and denied, a required usage outside a non-empty allowed list, a usage both
  *   allowed and denied, a required name type or attribute whose every allowed pattern is denied.
+ *   A name pattern both allowed and denied is not refused: a denial carves names out of what
+ *   the allowed patterns cover, and it wins (an allowed pattern it covers whole allows nothing).
  * - Unknown fields are rejected (a misspelt `allowWildcardNames` must not silently mean false).
  *   Lists hold at most 1000 entries. `compilePolicy` returns the canonical spec (name patterns
  *   normalised, e.g. U-labels as A-labels); store that one, it recompiles to the same policy.

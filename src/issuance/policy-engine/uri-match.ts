@@ -12,6 +12,7 @@ import {
   parseDnsPattern,
   parseHostLabels,
 } from "./dns-match";
+import { toULabels } from "./idna";
 import { fail, ok, type Parsed } from "./types";
 
 export interface Uri {
@@ -157,6 +158,11 @@ export function parseUri(input: string): Parsed<Uri> {
   if (!segments.ok) return segments;
   const text = format(scheme, host.value.join("."), port, segments.value);
   return ok({ scheme, host: host.value, port, segments: segments.value, text });
+}
+
+/** The URI with its host in U-labels: how a reader shows it, for the subject's own rules. */
+export function uriInULabels(u: Uri): string {
+  return format(u.scheme, toULabels(u.host.join(".")), u.port, u.segments);
 }
 
 export function parseUriPattern(input: string): Parsed<UriPattern> {

@@ -6,6 +6,7 @@
  * optimal for '*'-only globs and linear in the number of pieces.
  */
 
+import { countryCodeHint, isCountryCode } from "../../model/country-codes";
 import { SUBJECT_ATTRIBUTE_UPPER_BOUNDS, type SubjectAttribute } from "../../model/pki";
 import { parseEmail } from "./email-match";
 
@@ -85,8 +86,8 @@ export function subjectValueError(type: SubjectAttribute, value: string): string
   if (mixed !== undefined) {
     return `has a word (${JSON.stringify(mixed.slice(0, 64))}) with Latin, Cyrillic or Greek letters mixed, which reads as another word: write each word in one script`;
   }
-  if (type === "COUNTRY" && !/^[A-Za-z]{2}$/.test(value)) {
-    return "is not a two-letter ISO 3166 country code";
+  if (type === "COUNTRY" && !isCountryCode(value.toUpperCase())) {
+    return `is not an ISO 3166-1 alpha-2 country code${countryCodeHint(value)}`;
   }
   if (type === "EMAIL_ADDRESS") {
     const email = parseEmail(value);
