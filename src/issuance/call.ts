@@ -246,6 +246,25 @@ export function requesterInForce(call: Call): { callerInForce?: string; accountI
  * finalize answers `unauthorized` and makes the order invalid, acme/handlers/orders.ts), or a
  * revoked access token.
  */
+/**
+ * What a call answers whose request rests on a token whose line was cut (RevokeAccessToken
+ * with revoke_created_tokens) before it could be written, nothing written: the client
+ * certificate it was made with, or the certificate it renews, was vouched for by a token of
+ * that line (store/repositories/issuance.ts vouchersHeld; access-tokens/caller.ts).
+ */
+export function credentialLineCut(
+  what: string,
+  token?: { slug: string; lineCutAt: Date | null },
+): CertmintError {
+  const named = token
+    ? `access token "${token.slug}", whose line was revoked${token.lineCutAt ? ` at ${token.lineCutAt.toISOString()}` : ""}`
+    : "an access token whose line was revoked";
+  return unauthenticated(
+    "CREDENTIAL_LINE_CUT",
+    `this request rests on ${named} (revoke_created_tokens: the client certificate it was made with, or the certificate it renews, was vouched for by that token); ${what}`,
+  );
+}
+
 export function requesterGone(call: Call, what: string): CertmintError {
   if (isAcmeCall(call)) {
     return unauthenticated(

@@ -510,6 +510,8 @@ export class MemoryStore {
         lockAdminCredentials: async () => {},
         // Every caller's token in force (access-tokens/caller.ts changeTransaction): the cut at
         // a revocation is tested on PostgreSQL (test/auth/stop46-caller-in-force.test.ts).
+        // No client certificate's vouchers here: calls of these tests present none.
+        lockVouchers: async () => [],
         lockCaller: async (id: string) => ({
           id,
           slug: "memory-caller",

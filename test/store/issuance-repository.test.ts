@@ -60,7 +60,7 @@ describe("the issuance repository writes what the ORM reads", () => {
     caller: "alice",
     // Round-trips a bound (credential-lifetime.ts) through every statement that writes it.
     authenticatesUntil: new Date("2026-05-06T08:08:09.123Z"),
-    vouchedBy: ["alice", "an-admin"],
+    vouchedBy: [randomUUID(), randomUUID()],
     idempotencyKey: `key-${randomUUID()}`,
     requestFingerprint: "f",
     kind: "ISSUE",

@@ -1,5 +1,5 @@
 import { unauthenticated } from "../../errors";
-import { type Call, SYSTEM_ACTOR } from "../call";
+import { type Call, credentialLineCut, SYSTEM_ACTOR } from "../call";
 import type { AccessTokenRepository, StoreWith } from "../repositories";
 
 /**
@@ -22,7 +22,7 @@ import type { AccessTokenRepository, StoreWith } from "../repositories";
  * Certmint's own calls (start-up: the first admin token) have no token row and pass.
  */
 export async function requireCallerInForce(
-  tx: { tokens: Pick<AccessTokenRepository, "lockCaller"> },
+  tx: { tokens: Pick<AccessTokenRepository, "lockCaller" | "lockVouchers"> },
   call: Call,
   now: Date,
 ): Promise<void> {
@@ -44,6 +44,30 @@ export async function requireCallerInForce(
       `access token "${caller.slug}" expired at ${caller.expiresAt.toISOString()}, before this call's change could be made; nothing was changed; an admin can create a new one`,
     );
   }
+  await requireVouchersUncut(tx, call);
+}
+
+/**
+ * The tokens the call's client certificate rests on (Actor.vouchers: those it was vouched for
+ * by), held FOR SHARE to the commit like the caller's own: a cut of their line
+ * (RevokeAccessToken with revoke_created_tokens, which locks every token of the line first)
+ * is waited for, and once committed refuses the change, UNAUTHENTICATED CREDENTIAL_LINE_CUT.
+ * Until stop 59 of 2026-12-07 only the caller's token was held, so a workload authenticating
+ * with a certificate a leaked admin token had issued went on making certificates vouched for
+ * by that token while its line was cut, faster than the cut could revoke them (an outside
+ * probe: the cut never ended). A plain revocation of a voucher does not refuse anything: it
+ * leaves what the token made in force, as it always has.
+ */
+export async function requireVouchersUncut(
+  tx: { tokens: Pick<AccessTokenRepository, "lockVouchers"> },
+  call: Call,
+): Promise<void> {
+  const { actor } = call;
+  const others = (actor.vouchers ?? []).filter((id) => id !== actor.id);
+  if (others.length === 0) return;
+  const vouchers = await tx.tokens.lockVouchers(others);
+  const cut = vouchers.find((v) => v.lineCutAt !== null);
+  if (cut) throw credentialLineCut("nothing was changed", cut);
 }
 
 /** What a change's transaction holds first (changeTransaction). */
@@ -61,7 +85,7 @@ export interface ChangeCaller {
 
 /** The repositories a change's transaction needs to hold its caller (changeTransaction). */
 export type CallerLocks = {
-  tokens: Pick<AccessTokenRepository, "lockCaller" | "lockAdminCredentials">;
+  tokens: Pick<AccessTokenRepository, "lockCaller" | "lockVouchers" | "lockAdminCredentials">;
 };
 
 /**

@@ -87,7 +87,7 @@ export interface CreateAccessTokenDeps {
   store: StoreWith<{
     tokens: Pick<
       AccessTokenRepository,
-      "insert" | "find" | "lockCaller" | "lockBindingCa" | "lockListedProfiles"
+      "insert" | "find" | "lockCaller" | "lockVouchers" | "lockBindingCa" | "lockListedProfiles"
     >;
     profiles: Pick<ProfileRepository, "find">;
     cas: Pick<CaRepository, "find" | "withCertificates">;

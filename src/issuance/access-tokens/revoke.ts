@@ -33,10 +33,16 @@ export interface RevokeAccessTokenDeps {
       LineStore & {
         tokens: Pick<
           AccessTokenRepository,
-          "find" | "markRevoked" | "lockCaller" | "lockForRevocation" | "createdLine"
+          | "find"
+          | "markRevoked"
+          | "markLineCut"
+          | "lockCaller"
+          | "lockVouchers"
+          | "lockForRevocation"
+          | "createdLine"
         >;
         audit: Pick<AuditRepository, "insert">;
-        requests: Pick<RequestRepository, "rejectWaitingOf">;
+        requests: Pick<RequestRepository, "rejectWaitingOf" | "rejectWaitingVouchedBy">;
       }
   >;
   now: () => Date;
@@ -153,7 +159,7 @@ export async function revokeAccessToken(
     if (!(await tx.tokens.lockForRevocation(token.id))) {
       stillThere(null, { what: "access token", ref: token.slug });
     }
-    const line = cascade ? await lockCreatedLine(tx, token.id, deps.now) : [];
+    const line = cascade ? await lockCreatedLine(tx, token.id) : [];
     const now = deps.now();
     // In force at `now`: one expired meanwhile can make nothing more and is left as it is
     // (revoked_created_tokens lists neither the revoked nor the expired).
@@ -173,6 +179,9 @@ export async function revokeAccessToken(
       await tx.tokens.markRevoked(token.id, now);
       for (const t of inForce) await tx.tokens.markRevoked(t.id, now);
       if (!cascade) return;
+      // From its commit, nothing made over a credential the line vouched for is written (the
+      // stores and changes that hold these rows waited for this transaction: lockCreatedLine).
+      await tx.tokens.markLineCut(lineIds, now);
       // Keys, accounts, then certificates (the order of locks, see above).
       revokedKeys.push(...(await revokeLineKeys(tx, lineIds, now)));
       deactivatedAccounts.push(...(await deactivateLineAccounts(tx, call, token.id, lineIds, now)));
@@ -181,7 +190,9 @@ export async function revokeAccessToken(
       );
       // A REUSE renewal of one of them by a token outside the line (an admin, a shared
       // renewal) that committed while this waited for its row is the line's key too: read
-      // again until none is left.
+      // again until none is left. Bounded: such a store rests on the line (the renewed
+      // certificate's vouchers) and so committed before lockCreatedLine's locks or waits for
+      // this commit and stores nothing (store/repositories/issuance.ts vouchersHeld).
       for (;;) {
         const seen = new Set(certificates.map((c) => c.id));
         const more = await lineClientCertificates(tx, lineIds, since, now, seen);
@@ -231,6 +242,11 @@ export async function revokeAccessToken(
     });
     const revokedByThis = after.revokedAt?.getTime() === now.getTime();
     if (revokedByThis) await rejectWaitingRequests(tx, call, token.slug, token.id, now);
+    // Requests waiting for approval that rest on the line besides their requester (made over a
+    // client certificate it vouched for, or renewing one it made): an approval would sign a
+    // certificate for the line's key (until stop 59 of 2026-12-07 one was signed after the cut,
+    // and authenticated: an outside probe, F2).
+    if (cascade) await rejectWaitingOfLine(tx, call, token.slug, lineIds, now);
     const changes: FieldChange[] = updatedFields(
       { revokedAt: revokedByThis ? null : after.revokedAt },
       { revokedAt: after.revokedAt },
@@ -275,8 +291,10 @@ export async function revokeAccessToken(
 
 /**
  * Inside the revocation's transaction, after the token's own lock: locks (lockForRevocation)
- * every token of its line in force, in id order, and reads the line again until no token in
- * force is left unlocked; the line as read last, under those locks. A token of the line making
+ * every token of its line, in id order, and reads the line again until none is left unlocked;
+ * the line as read last, under those locks. Tokens revoked or expired too (since stop 59 of
+ * 2026-12-07): what a client certificate one of them vouched for makes holds it FOR SHARE
+ * whatever its state, and must wait for the cut (requireVouchersUncut, vouchersHeld). A token of the line making
  * a token at this moment holds its own row FOR SHARE (caller.ts) until that commits: its lock
  * here waits for it, and the next read finds the new token (READ COMMITTED: each statement
  * sees what committed before it), which is locked in turn; once every one in force is locked,
@@ -293,14 +311,15 @@ export async function revokeAccessToken(
 async function lockCreatedLine(
   tx: { tokens: Pick<AccessTokenRepository, "createdLine" | "lockForRevocation"> },
   tokenId: string,
-  clock: () => Date,
 ): Promise<AccessToken[]> {
   const locked = new Set<string>();
   for (;;) {
     const line = await tx.tokens.createdLine(tokenId);
-    const now = clock();
+    // Every token of the line, in force or not: a store or change made over a client
+    // certificate one of them vouched for holds it FOR SHARE (vouchersHeld,
+    // requireVouchersUncut), whatever its own state, and must wait for this cut.
     const fresh = line
-      .filter((t) => !locked.has(t.id) && t.revokedAt === null && t.expiresAt > now)
+      .filter((t) => !locked.has(t.id))
       .map((t) => t.id)
       .sort();
     if (fresh.length === 0) return line;
@@ -344,6 +363,29 @@ function revokingLine(
  * approval re-checks the requester under its lock after this commits and refuses it, leaving it
  * waiting as before (test/access-tokens/revoke-rejects-waiting.test.ts).
  */
+/** rejectWaitingRequests for the requests that rest on a cut line besides their requester. */
+async function rejectWaitingOfLine(
+  tx: {
+    requests: Pick<RequestRepository, "rejectWaitingVouchedBy">;
+    audit: Pick<AuditRepository, "insert">;
+  },
+  call: Call,
+  slug: string,
+  lineIds: readonly string[],
+  now: Date,
+): Promise<void> {
+  const error = storedErrorOf(
+    failedPrecondition(
+      "REQUEST_REJECTED",
+      `rejected with the line of access token "${slug}" (revoke_created_tokens), which the request rests on`,
+    ),
+  );
+  const rejected = await tx.requests.rejectWaitingVouchedBy(lineIds, error, now);
+  for (const id of rejected) {
+    await tx.audit.insert(changeRecord(call, { type: "certificate_request", id }, now));
+  }
+}
+
 async function rejectWaitingRequests(
   tx: {
     requests: Pick<RequestRepository, "rejectWaitingOf">;

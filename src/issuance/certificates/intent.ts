@@ -1,7 +1,7 @@
 import { CertmintError } from "../../errors";
 import { newSerialNumber, serialToHex } from "../../signer";
 import { changeRecord, forgetChangeRecord } from "../audit/record";
-import { type Call, requesterGone, requesterInForce } from "../call";
+import { type Call, credentialLineCut, requesterGone, requesterInForce } from "../call";
 import { newRowId } from "../common/ids";
 import { referenceNotFound } from "../common/refs";
 import type { IssuanceObserver } from "../observer";
@@ -88,6 +88,10 @@ export async function recordWaitingForApproval(
   if (recorded === "caller-revoked") {
     forgetChangeRecord(call);
     throw requesterGone(call, "nothing was recorded");
+  }
+  if (recorded === "line-cut") {
+    forgetChangeRecord(call);
+    throw credentialLineCut("nothing was recorded");
   }
   if (typeof recorded === "object") {
     forgetChangeRecord(call);

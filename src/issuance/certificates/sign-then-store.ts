@@ -4,7 +4,13 @@ import { spkiSha256Of } from "../../signer";
 import { changeRecord, forgetChangeRecord } from "../audit/record";
 import { noteRevokedAbove, requireActive } from "../ca/load";
 import { refuseTakenCaName } from "../ca/new-ca";
-import { type Call, isAcmeCall, refuseIfAbandoned, requesterInForce } from "../call";
+import {
+  type Call,
+  credentialLineCut,
+  isAcmeCall,
+  refuseIfAbandoned,
+  requesterInForce,
+} from "../call";
 import type { IssuanceDeps } from "../deps";
 import { policyRowOf } from "../policies/compiled-cache";
 import type {
@@ -123,6 +129,7 @@ export async function signThenStore(
         `access token "${call.actor.slug}" was revoked before this certificate could be stored; nothing was stored`,
       );
     }
+    if (stored === "line-cut") throw credentialLineCut("nothing was stored");
     if (stored === "key-blocked" || stored === "ca-inactive") {
       const refusal = stored === "key-blocked" ? keyBlocked(plan) : await issuerRefusal(deps, plan);
       if (await recordRefusal(deps, call, plan, who, refusal)) return replayWinner(deps, call, who);

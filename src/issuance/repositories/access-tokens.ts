@@ -95,6 +95,17 @@ export interface AccessTokenRepository {
   /** Sets revokedAt unless it is revoked already. */
   markRevoked(id: string, now: Date): Promise<void>;
   /**
+   * Inside a transaction: the tokens a call's credential rests on besides its own
+   * (Actor.vouchers), held FOR SHARE until it ends, so a cut of their line in progress (its
+   * lockForRevocation) is waited for and seen: those of `ids` still there, with when their
+   * line was cut (null: never).
+   */
+  lockVouchers(
+    ids: readonly string[],
+  ): Promise<Array<{ id: string; slug: string; lineCutAt: Date | null }>>;
+  /** Sets lineCutAt on each of `ids` whose line was not cut yet (RevokeAccessToken's cascade). */
+  markLineCut(ids: readonly string[], now: Date): Promise<void>;
+  /**
    * The tokens whose creator chain leads to the token `id`: those it created, those they
    * created, and so on, through tokens in any state (one revoked or expired still links its
    * own to it); and at each step the tokens made over a client certificate one of them vouched

@@ -128,6 +128,15 @@ export interface RequestRepository {
    */
   rejectWaitingOf(caller: string, error: StoredError, now: Date): Promise<string[]>;
   /**
+   * The same for every PENDING_APPROVAL request that rests on one of `tokenIds` besides its
+   * caller (its vouchedBy: a cut line's, access-tokens/revoke.ts); their ids.
+   */
+  rejectWaitingVouchedBy(
+    tokenIds: readonly string[],
+    error: StoredError,
+    now: Date,
+  ): Promise<string[]>;
+  /**
    * A generated key held sealed on its request, for its requester: one an approval signed
    * starts its replay window at its first hand-out (keyHeldUntil = `until`); one an issuance
    * without approval holds has had its window since it was stored. Every hand-out until the

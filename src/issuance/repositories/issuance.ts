@@ -124,6 +124,11 @@ export type IssuanceStored =
    */
   | "caller-revoked"
   /**
+   * A token it rests on besides its caller (Certificate.vouchedBy) had its line cut
+   * (RevokeAccessToken with revoke_created_tokens) before the store: nothing written.
+   */
+  | "line-cut"
+  /**
    * Its profile or policy was edited since the issuance was decided (SignedIssuance.rules), or
    * deleted: nothing written; the call is decided again on the rules as they are now.
    */
@@ -277,7 +282,12 @@ export interface IssuanceRepository {
     cap: number | undefined,
     requester?: { callerInForce?: string; accountInForce?: string },
   ): Promise<
-    boolean | { waiting: number } | { renewalWaiting: string } | "profile-gone" | "caller-revoked"
+    | boolean
+    | { waiting: number }
+    | { renewalWaiting: string }
+    | "profile-gone"
+    | "caller-revoked"
+    | "line-cut"
   >;
   /**
    * Stores a certificate signed before its request was recorded, in one autocommitted statement

@@ -39,6 +39,12 @@ export const AccessTokenEntity = defineEntity({
     expiresAt: p.datetime(),
     revokedAt: p.datetime().nullable(),
     /**
+     * When its line was cut (RevokeAccessToken with revoke_created_tokens, this token named or
+     * of the line): what a credential it vouched for makes is refused from then on
+     * (Migration20261207235900LineCut). Null: never cut (a plain revocation leaves it null).
+     */
+    lineCutAt: p.datetime().nullable(),
+    /**
      * SHA-256 of the CreateAccessToken request made with a request_id (its id is derived from
      * the creator and the request_id: src/issuance/access-tokens/request-id.ts), so that a
      * reuse of the request_id for another request is refused; null without a request_id.

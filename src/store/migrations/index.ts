@@ -39,6 +39,7 @@ import { Migration20261207020000AcmeAccountKeyIndex } from "./Migration202612070
 import { Migration20261207200000CredentialLifetime } from "./Migration20261207200000CredentialLifetime";
 import { Migration20261207210000LegacyCredentialLifetime } from "./Migration20261207210000LegacyCredentialLifetime";
 import { Migration20261207220000InvalidityDate } from "./Migration20261207220000InvalidityDate";
+import { Migration20261207235900LineCut } from "./Migration20261207235900LineCut";
 
 /**
  * Every migration, in order. Listed explicitly (not discovered on disk) so the same list
@@ -150,5 +151,9 @@ export const MIGRATIONS: MigrationObject[] = [
   {
     name: "Migration20261207220000InvalidityDate",
     class: Migration20261207220000InvalidityDate,
+  },
+  {
+    name: "Migration20261207235900LineCut",
+    class: Migration20261207235900LineCut,
   },
 ];

@@ -108,6 +108,34 @@ export class OrmAccessTokenRepository implements AccessTokenRepository {
     await this.em().nativeUpdate(E, { id, revokedAt: null }, { revokedAt: now, secretSalt: null });
   }
 
+  async lockVouchers(
+    ids: readonly string[],
+  ): Promise<Array<{ id: string; slug: string; lineCutAt: Date | null }>> {
+    if (ids.length === 0) return [];
+    // FOR SHARE, in id order (the order a cut locks its line in: lockForRevocation), as
+    // lockCaller: a cut holding one waits for this transaction, or this waits for the cut.
+    const rows = (await this.em().execute(
+      `select "id", "slug", "line_cut_at" from "access_token"
+        where "id" in (select (jsonb_array_elements_text(?::jsonb))::uuid) order by "id" for share`,
+      [JSON.stringify(ids)],
+      "all",
+    )) as Array<{ id: string; slug: string; line_cut_at: Date | string | null }>;
+    return rows.map((r) => ({
+      id: r.id,
+      slug: r.slug,
+      lineCutAt: r.line_cut_at === null ? null : new Date(r.line_cut_at),
+    }));
+  }
+
+  async markLineCut(ids: readonly string[], now: Date): Promise<void> {
+    await this.em().execute(
+      `update "access_token" set "line_cut_at" = ?
+        where "id" in (select (jsonb_array_elements_text(?::jsonb))::uuid) and "line_cut_at" is null`,
+      [now, JSON.stringify(ids)],
+      "run",
+    );
+  }
+
   async createdLine(id: string): Promise<AccessToken[]> {
     // UNION, not UNION ALL: a token reached twice is walked once, so a cycle ends the walk.
     // A token is of the line when its creator is, or a token of the line vouched for it (made

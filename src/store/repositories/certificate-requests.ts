@@ -135,6 +135,29 @@ export class OrmRequestRepository implements RequestRepository {
     return rows.map((r) => r.id);
   }
 
+  async rejectWaitingVouchedBy(
+    tokenIds: readonly string[],
+    error: StoredError,
+    now: Date,
+  ): Promise<string[]> {
+    if (tokenIds.length === 0) return [];
+    const em = this.em();
+    // As rejectWaitingOf, by vouched_by (a JSON array of token ids) holding any of them.
+    const rows = await em.getConnection().execute<Array<{ id: string }>>(
+      `update "certificate_request" set "status" = 'REJECTED', "error" = ?, "updated_at" = ?
+        where "id" in (select "id" from "certificate_request"
+                        where "status" = 'PENDING_APPROVAL'
+                          and jsonb_exists_any("vouched_by", array(select jsonb_array_elements_text(?::jsonb)))
+                        for update skip locked)
+          and "status" = 'PENDING_APPROVAL'
+        returning "id"`,
+      [JSON.stringify(error), now, JSON.stringify(tokenIds)],
+      "all",
+      em.getTransactionContext(),
+    );
+    return rows.map((r) => r.id);
+  }
+
   async handOutApprovedKey(
     id: string,
     until: Date | null,

@@ -163,7 +163,12 @@ export class OrmIssuanceRepository implements IssuanceRepository {
     cap: number | undefined,
     requester: { callerInForce?: string; accountInForce?: string } = {},
   ): Promise<
-    boolean | { waiting: number } | { renewalWaiting: string } | "profile-gone" | "caller-revoked"
+    | boolean
+    | { waiting: number }
+    | { renewalWaiting: string }
+    | "profile-gone"
+    | "caller-revoked"
+    | "line-cut"
   > {
     const count =
       cap === undefined ? undefined : this.sql.countWaitingForApproval(request.caller, cap);
@@ -210,6 +215,20 @@ export class OrmIssuanceRepository implements IssuanceRepository {
           if (inForce.length === 0) {
             await connection.command("rollback");
             return "caller-revoked";
+          }
+        }
+        // The tokens it rests on besides its caller, as a store holds them (vouchersHeld): a
+        // cut of their line waited for, and once committed nothing is written; one that comes
+        // later finds the request waiting and rejects it (access-tokens/revoke.ts).
+        const vouchers = request.vouchedBy ?? [];
+        if (vouchers.length > 0) {
+          const held = await connection.execute<Array<{ line_cut_at: unknown }>>(
+            vouchersHeld("?::jsonb"),
+            [JSON.stringify(vouchers)],
+          );
+          if (held.some((v) => v.line_cut_at !== null)) {
+            await connection.command("rollback");
+            return "line-cut";
           }
         }
         // One renewal of a certificate waits for approval at a time, whoever asks: approving a
@@ -295,6 +314,7 @@ export class OrmIssuanceRepository implements IssuanceRepository {
       held?: number;
       decided?: number;
       caller?: number;
+      vouched?: number;
     }>;
     let row: Counts[number] | undefined;
     try {
@@ -314,6 +334,7 @@ export class OrmIssuanceRepository implements IssuanceRepository {
       throw staleKekRefusal(err);
     }
     if (row?.caller === 0) return "caller-revoked";
+    if (row?.vouched === 0) return "line-cut";
     if (row?.held === 0) {
       this.heldRowCounts.changed++;
       return "rows-changed";
@@ -513,6 +534,24 @@ const accountsInForce = (ids: string) =>
   `select "id" from "acme_account" where "id" ${ids} and "status" = 'valid' for share`;
 
 /**
+ * The same for the tokens a certificate or request rests on besides its caller (its
+ * `vouched_by`: those the caller's client certificate was vouched for by, and a renewal's
+ * lineage; credential-lifetime.ts), `json` a JSON array of their ids: their rows, held FOR
+ * SHARE to the commit, with when their line was cut (line_cut_at; null: never). A cut (RevokeAccessToken with revoke_created_tokens) locks
+ * every token of its line FOR NO KEY UPDATE before it reads what the line made and sets
+ * `line_cut_at` (Migration20261207235900LineCut): a store that comes after the lock waits for
+ * the cut's commit, reads the rows as the cut left them (a locking read returns the newest
+ * version) and stores nothing; one before it committed first and the cut finds its
+ * certificate. An id with no row (none: tokens are deleted only by a create that failed) cuts
+ * nothing. Until stop 59 of 2026-12-07 nothing held them: a workload whose client
+ * certificate a leaked admin token had issued stored certificates vouched for by that token
+ * faster than the cut revoked them, and the cut never ended (an outside probe). A plain
+ * revocation sets no line_cut_at and stops nothing here.
+ */
+const vouchersHeld = (json: string) =>
+  `select "id", "line_cut_at" from "access_token" where "id" in (select (jsonb_array_elements_text(${json}))::uuid) order by "id" for share`;
+
+/**
  * LockedRequest.requesterNow: the requester's row FOR SHARE, which conflicts with the FOR NO
  * KEY UPDATE of RevokeAccessToken's (and an ACME deactivation's) UPDATE: a revocation committed
  * before is read (a locking read sees the row's newest committed version), one after waits for
@@ -574,7 +613,7 @@ function refusedByPostgres(err: unknown): boolean {
 }
 
 /** An item's outcome as the batched store reports it (no row: "duplicate"). */
-type BatchOutcome = "stored" | "rows-changed" | "caller-revoked" | "rules-changed";
+type BatchOutcome = "stored" | "rows-changed" | "caller-revoked" | "line-cut" | "rules-changed";
 
 /** What one call's read asks: its profile, and its prior request unless a dry run. */
 interface IssuanceRead {
@@ -1009,11 +1048,18 @@ function statements(em: EntityManager) {
         : accountInForce
           ? `caller as (${accountsInForce("= ?::uuid")}), `
           : "";
+      // The tokens it rests on besides its caller (vouchersHeld), every one held: one row when
+      // none of them had its line cut.
+      const vouchers = [...new Set(certificate.vouchedBy ?? [])];
+      const vouched = vouchers.length
+        ? `vouchers as (${vouchersHeld("?::jsonb")}), vouched as (select 1 where not exists (select 1 from vouchers where "line_cut_at" is not null)), `
+        : "";
       const sources = [
         renewed ? "renewable" : "",
         held ? "held" : "",
         decided ? "decided" : "",
         callerId ? "caller" : "",
+        vouched ? "vouched" : "",
       ].filter(Boolean);
       const source = sources.length
         ? `select ${q.placeholders} from ${sources.join(", ")}`
@@ -1029,9 +1075,10 @@ function statements(em: EntityManager) {
         ...(held ? [`(select count(*) from held)::int as "held"`] : []),
         ...(decided ? [`(select count(*) from decided)::int as "decided"`] : []),
         ...(callerId ? [`(select count(*) from caller)::int as "caller"`] : []),
+        ...(vouched ? [`(select count(*) from vouched)::int as "vouched"`] : []),
       ].join(", ");
       return {
-        text: `with ${guard}${held?.text ?? ""}${decided?.text ?? ""}${caller}inserted as (
+        text: `with ${guard}${held?.text ?? ""}${decided?.text ?? ""}${caller}${vouched}inserted as (
            insert into ${requests.table} (${q.columns}) ${source}
            on conflict (${r("caller")}, ${r("idempotencyKey")}) where ${r("idempotencyKey")} is not null
            do nothing returning ${r("id")})${link}${a.text},
@@ -1045,6 +1092,7 @@ function statements(em: EntityManager) {
           ...(held?.bindings ?? []),
           ...(decided?.bindings ?? []),
           ...(callerId ? [callerId] : []),
+          ...(vouched ? [JSON.stringify(vouchers)] : []),
           ...q.bindings,
           ...(renewed ? [certificate.id, renewed] : []),
           ...a.bindings,
@@ -1093,7 +1141,12 @@ function statements(em: EntityManager) {
           `exists (select 1 from ${t.table} ${alias} where ${alias}.${t.column("id")} = (e->'r'->>'${id}')::uuid and ${alias}.${t.column("version")} = (e->'r'->>'${version}')::int for share)`;
         // An item's caller still in force: its token (t) not revoked, its ACME account (u)
         // still valid; an item has one or neither.
-        const inForce = `((items.t is null or items.t in (select "id" from callers)) and (items.u is null or items.u in (select "id" from accounts)))`;
+        // And every token it rests on besides its caller (the certificate's vouched_by) not
+        // of a cut line (vouchersHeld; null for most: an issuer's own certificates).
+        const vouchedBy = `(items.c).${certificates.column("vouchedBy")}`;
+        const callerOk = `((items.t is null or items.t in (select "id" from callers)) and (items.u is null or items.u in (select "id" from accounts)))`;
+        const uncut = `(${vouchedBy} is null or not exists (select 1 from vouchers where vouchers."line_cut_at" is not null and jsonb_exists(${vouchedBy}, vouchers."id"::text)))`;
+        const inForce = `(${callerOk} and ${uncut})`;
         text = `with items as materialized (
              select jsonb_populate_record(null::${requests.table}, e->'q') as q,
                     jsonb_populate_record(null::${certificates.table}, e->'c') as c,
@@ -1107,6 +1160,7 @@ function statements(em: EntityManager) {
                from jsonb_array_elements(?::jsonb) as e, (select ?::jsonb as list) as chains),
            callers as (${callersInForce("in (select items.t from items)")}),
            accounts as (${accountsInForce("in (select items.u from items)")}),
+           vouchers as (${vouchersHeld(`coalesce((select jsonb_agg(distinct v) from items, jsonb_array_elements_text(${vouchedBy}) v), '[]'::jsonb)`)}),
            inserted as (
              insert into ${requests.table} (${requests.columnList}) select ${requests.fieldsOf("q")} from items
              where items.fresh and items.decided and ${inForce}
@@ -1121,7 +1175,9 @@ function statements(em: EntityManager) {
              returning ${certificates.column("id")})
          select ${certificates.column("id")} as "id", 'stored' as "outcome" from stored
          union all select (items.c).${certificates.column("id")}, 'caller-revoked' from items
-           where not ${inForce}
+           where not ${callerOk}
+         union all select (items.c).${certificates.column("id")}, 'line-cut' from items
+           where ${callerOk} and not ${uncut}
          union all select (items.c).${certificates.column("id")}, 'rows-changed' from items
            where not items.fresh and ${inForce}
          union all select (items.c).${certificates.column("id")}, 'rules-changed' from items
